@@ -1,0 +1,64 @@
+"""/api/v1/tenants: the tenant registry."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.auth import current_actor, require
+from admin.extensions import db
+from tenancy import operations
+from tenancy.models import TenantKind, TenantStatus
+from tenancy.schemas import TenantCode, TenantCreate, TenantOut, TenantPage, TenantUpdate
+
+bp = APIBlueprint("api_tenants", __name__, url_prefix=API_PREFIX, abp_tags=tag("tenants", "参加団体 / tenant registry"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+
+class TenantPath(BaseModel):
+    code: TenantCode = Field(description="Local government code, 6 digits with check digit")
+
+
+class TenantQuery(BaseModel):
+    status: TenantStatus | None = None
+    kind: TenantKind | None = None
+    wave: int | None = Field(default=None, description="Onboarding wave (fiscal year)")
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=100, ge=1, le=1000)
+
+
+def _out(tenant) -> dict:
+    return TenantOut.model_validate(tenant).model_dump(mode="json")
+
+
+@bp.get("/tenants", responses={200: TenantPage}, summary="List tenants")
+def list_tenants(query: TenantQuery):
+    actor = current_actor()
+    scope = require("tenant.read")
+    tenants, total = operations.list_tenants(
+        db.session, status=query.status, kind=query.kind, wave=query.wave,
+        codes=None if scope.all_tenants else sorted(actor.tenant_codes),
+        page=query.page, per_page=query.per_page,
+    )
+    return jsonify({"items": [_out(t) for t in tenants], "total": total, "page": query.page, "per_page": query.per_page})
+
+
+@bp.get("/tenants/<code>", responses={200: TenantOut}, summary="Get a tenant by code")
+def get_tenant(path: TenantPath):
+    require("tenant.read", path.code)
+    return jsonify(_out(operations.get_tenant(db.session, path.code)))
+
+
+@bp.post("/tenants", responses={201: TenantOut}, summary="Register a tenant")
+def create_tenant(body: TenantCreate):
+    require("tenant.create")
+    tenant = operations.create_tenant(db.session, current_actor(), body)
+    return jsonify(_out(tenant)), 201
+
+
+@bp.patch("/tenants/<code>", responses={200: TenantOut}, summary="Update a tenant's registry fields")
+def update_tenant(path: TenantPath, body: TenantUpdate):
+    require("tenant.update", path.code)
+    return jsonify(_out(operations.update_tenant(db.session, current_actor(), path.code, body)))

@@ -1,0 +1,66 @@
+"""Configuration from environment variables (see the README's configuration table).
+
+Modes: ``production`` (the default: refuses a default secret key, API closed without tokens),
+``development`` (local demo) and ``testing``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SECRET = "renkei-development-secret-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    var_dir = Path(env.get("RENKEI_VAR_DIR", Path.cwd() / "var"))
+    keycloak_url = env.get("RENKEI_KEYCLOAK_URL", "http://127.0.0.1:8080").rstrip("/")
+    realm = env.get("RENKEI_KEYCLOAK_REALM", "renkei")
+    return {
+        "RENKEI_ENV": env.get("RENKEI_ENV", "production"),
+        "SECRET_KEY": env.get("RENKEI_SECRET_KEY", DEFAULT_SECRET),
+        "RENKEI_VAR_DIR": str(var_dir),
+        "SQLALCHEMY_DATABASE_URI": env.get("RENKEI_DATABASE_URL", f"sqlite:///{var_dir / 'renkei.db'}"),
+        "RENKEI_API_OPEN_FOR_DEVELOPMENT": _flag(env.get("RENKEI_API_OPEN_FOR_DEVELOPMENT")),
+        "RENKEI_KEYCLOAK_URL": keycloak_url,
+        "RENKEI_KEYCLOAK_PUBLIC_URL": env.get("RENKEI_KEYCLOAK_PUBLIC_URL", keycloak_url).rstrip("/"),
+        "RENKEI_KEYCLOAK_REALM": realm,
+        "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
+        "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
+        "RENKEI_OIDC_CLIENT_ID": env.get("RENKEI_OIDC_CLIENT_ID", "renkei-admin"),
+        "RENKEI_OIDC_CLIENT_SECRET": env.get("RENKEI_OIDC_CLIENT_SECRET", ""),
+        "RENKEI_SERVICE_CLIENT_ID": env.get("RENKEI_SERVICE_CLIENT_ID", "renkei-service"),
+        "RENKEI_SERVICE_CLIENT_SECRET": env.get("RENKEI_SERVICE_CLIENT_SECRET", ""),
+        "RENKEI_API_AUDIENCE": env.get("RENKEI_API_AUDIENCE", "renkei-api"),
+        "RENKEI_SMTP_HOST": env.get("RENKEI_SMTP_HOST", ""),
+        "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    }
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse to run in production with settings that are only safe on a developer's machine."""
+    if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
+        raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
+    if config["RENKEI_ENV"] == "production":
+        if config["SECRET_KEY"] in {DEFAULT_SECRET, "", None}:
+            raise ConfigurationError(
+                "RENKEI_SECRET_KEY is not set: production mode refuses to start with the default secret key. "
+                "Set RENKEI_SECRET_KEY to a long random value (or RENKEI_ENV=development on a developer machine)."
+            )
+        if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
+            raise ConfigurationError("RENKEI_API_OPEN_FOR_DEVELOPMENT is not allowed in production mode.")

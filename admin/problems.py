@@ -1,0 +1,123 @@
+"""Errors as ``application/problem+json`` (RFC 9457), mapped from domain errors in one place.
+
+Every body has ``title``, ``status``, ``detail`` (in the request's language), ``detail_en`` and
+``detail_ja`` (both, so a client can show either), and ``errors``: one entry per field at fault
+with ``field``, ``message_en`` and ``message_ja``. No stack trace ever reaches a user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from tenancy.base import DomainError
+from tenancy.validation import problems_from
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "unavailable": 503, "unauthenticated": 401}
+
+TITLES = {
+    400: ("Bad request", "リクエストの形式が正しくありません"),
+    401: ("Authentication required", "ログインが必要です"),
+    403: ("Forbidden", "この操作の権限がありません"),
+    404: ("Not found", "見つかりません"),
+    405: ("Method not allowed", "この操作はできません"),
+    409: ("Conflict", "現在の状態ではこの操作はできません"),
+    413: ("Request too large", "リクエストが大きすぎます"),
+    415: ("Unsupported media type", "対応していない形式です"),
+    422: ("Invalid input", "入力内容に誤りがあります"),
+    500: ("Internal error", "システムエラーが発生しました"),
+    503: ("Service unavailable", "関連システムに接続できません"),
+}
+
+
+def _japanese_preferred() -> bool:
+    try:
+        from flask_babel import get_locale
+
+        return str(get_locale() or "ja") == "ja"
+    except Exception:  # outside a request, or babel not initialised
+        return True
+
+
+def problem_response(
+    status: int,
+    detail_en: str,
+    detail_ja: str,
+    errors: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> Response:
+    title_en, title_ja = TITLES.get(status, ("Error", "エラー"))
+    ja = _japanese_preferred()
+    body = {
+        "type": "about:blank",
+        "title": title_ja if ja else title_en,
+        "status": status,
+        "detail": detail_ja if ja else detail_en,
+        "detail_en": detail_en,
+        "detail_ja": detail_ja,
+        "errors": errors or [],
+        **extra,
+    }
+    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="renkei"'
+    return response
+
+
+def from_domain_error(error: DomainError) -> Response:
+    status = STATUS_BY_KIND.get(error.kind, 400)
+    extra = {"retryable": True} if error.retryable else {}
+    if error.details:
+        extra["details"] = error.details
+    return problem_response(status, error.message_en, error.message_ja, error.problems, **extra)
+
+
+def from_validation_error(error: ValidationError) -> Response:
+    return problem_response(
+        422,
+        "The request has invalid fields; nothing was changed. See errors.",
+        "入力内容に誤りがあります。変更は行っていません。errors を確認してください。",
+        problems_from(error),
+    )
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        if not _wants_problem():
+            from admin.views.base import domain_error_page
+
+            return domain_error_page(error)
+        return from_domain_error(error)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.response is not None:  # e.g. flask-openapi3's validation response
+            return error.response
+        if not _wants_problem():
+            return error
+        status = error.code or 500
+        title_en, title_ja = TITLES.get(status, (error.name, error.name))
+        return problem_response(status, error.description or title_en, title_ja)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_problem():
+            return Response("システムエラーが発生しました / Internal error", status=500, mimetype="text/plain")
+        return problem_response(
+            500,
+            "Something went wrong on the server; nothing was changed. Try again, and tell the platform operator if it happens again.",
+            "サーバーでエラーが発生しました。変更は行っていません。もう一度お試しいただき、繰り返す場合は運営者にご連絡ください。",
+        )

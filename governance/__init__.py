@@ -1,0 +1,1 @@
+"""Governance: agreements, council decisions and the audit log. Never imports Flask."""

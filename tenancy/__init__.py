@@ -1,0 +1,1 @@
+"""Tenancy: municipalities as tenants, onboarding, and identity in Keycloak. Never imports Flask."""

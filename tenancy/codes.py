@@ -1,0 +1,45 @@
+"""Local government codes (全国地方公共団体コード).
+
+A code is six digits: five digits and a check digit. The check digit is computed by
+multiplying the five digits by 6, 5, 4, 3, 2, summing, taking the remainder mod 11,
+subtracting it from 11, and keeping the last digit. The first two digits are the prefecture.
+"""
+
+from __future__ import annotations
+
+_WEIGHTS = (6, 5, 4, 3, 2)
+
+
+def check_digit(five_digits: str) -> int:
+    total = sum(int(d) * w for d, w in zip(five_digits, _WEIGHTS, strict=True))
+    return (11 - total % 11) % 10
+
+
+def with_check_digit(five_digits: str) -> str:
+    return f"{five_digits}{check_digit(five_digits)}"
+
+
+def code_problem(code: object) -> tuple[str, str] | None:
+    """Why ``code`` is not a valid local government code, as (English, Japanese), or None."""
+    if not isinstance(code, str) or len(code) != 6 or not code.isascii() or not code.isdigit():
+        return (
+            f"{code!r} is not a local government code: it must be 6 digits (e.g. 431001).",
+            f"{code!r} は団体コードではありません。6桁の数字で入力してください（例: 431001）。",
+        )
+    expected = check_digit(code[:5])
+    if int(code[5]) != expected:
+        right = f"{code[:5]}{expected}"
+        return (
+            f"Check digit of {code} is wrong: for {code[:5]} it is {expected} ({right}).",
+            f"団体コード {code} の検査数字が誤っています。{code[:5]} の検査数字は {expected} です（{right}）。",
+        )
+    return None
+
+
+def is_valid(code: object) -> bool:
+    return code_problem(code) is None
+
+
+def prefecture_of(code: str) -> str:
+    """The two-digit prefecture number of a code (43 = Kumamoto)."""
+    return code[:2]

@@ -1,0 +1,221 @@
+"""Tenant import and export (CSV from Japanese offices, JSON).
+
+Import is all-or-nothing: every row is validated first (check digit, duplicates within the file
+and against the registry, positive integer population, required fields, known kind) and every bad
+row is reported with its line number; if any row fails nothing is written.
+
+Accepted files: UTF-8 with or without BOM, or CP932 (Shift_JIS as Excel writes it); headers in
+Japanese (団体コード, 団体名, 種別, 人口 …) or English (code, name_ja, kind, population …).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from tenancy.base import Actor, problem
+from tenancy.errors import ImportRejected
+from tenancy.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.operations import create_tenant, find_tenant, summary
+from tenancy.schemas import TenantCreate
+from tenancy.validation import problems_from
+
+# Column name (as people write it) -> field. Compared after stripping spaces.
+HEADER_ALIASES: dict[str, str] = {
+    "code": "code", "団体コード": "code", "地方公共団体コード": "code", "コード": "code",
+    "name_ja": "name_ja", "団体名": "name_ja", "名称": "name_ja", "団体名称": "name_ja",
+    "name_en": "name_en", "団体名（英語）": "name_en", "団体名(英語)": "name_en", "英語名": "name_en",
+    "name_kana": "name_kana", "団体名（カナ）": "name_kana", "団体名(カナ)": "name_kana", "フリガナ": "name_kana", "カナ": "name_kana",
+    "kind": "kind", "種別": "kind", "区分": "kind",
+    "population": "population", "人口": "population",
+    "population_source": "population_source", "人口出典": "population_source", "出典": "population_source",
+    "status": "status", "状態": "status", "ステータス": "status",
+    "wave_fiscal_year": "wave_fiscal_year", "wave": "wave_fiscal_year", "参加年度": "wave_fiscal_year",
+    "user_seat_limit": "user_seat_limit", "利用者数上限": "user_seat_limit",
+    "contact_name": "contact_name", "担当者名": "contact_name", "担当者": "contact_name",
+    "contact_department": "contact_department", "担当部署": "contact_department", "所属": "contact_department",
+    "contact_email": "contact_email", "メールアドレス": "contact_email", "メール": "contact_email",
+    "contact_phone": "contact_phone", "電話番号": "contact_phone", "電話": "contact_phone",
+}
+
+EXPORT_HEADERS_JA = {
+    "code": "団体コード", "name_ja": "団体名", "name_en": "団体名（英語）", "name_kana": "団体名（カナ）",
+    "kind": "種別", "population": "人口", "population_source": "人口出典", "status": "状態",
+    "wave_fiscal_year": "参加年度", "user_seat_limit": "利用者数上限", "contact_name": "担当者名",
+    "contact_department": "担当部署", "contact_email": "メールアドレス", "contact_phone": "電話番号",
+}
+
+_KIND_WORDS = {label: kind.value for kind, label in KIND_LABELS_JA.items()} | {"県": "prefecture", "府": "prefecture", "都": "prefecture", "道": "prefecture", "区": "ward"}
+_STATUS_WORDS = {label: status.value for status, label in STATUS_LABELS_JA.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportResult:
+    created: list[str]
+
+
+@cache
+def reference_municipalities() -> dict[str, dict[str, str]]:
+    """Kumamoto reference data shipped with renkei (2020 census preliminary counts), by code."""
+    text = (resources.files("tenancy") / "data" / "kumamoto_municipalities.csv").read_text("utf-8")
+    return {row["code"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (BOM or not) first, then CP932; anything else is refused with a clear message."""
+    if b"\x00" not in raw:  # NUL bytes: UTF-16 or a binary file (CP932 would decode them silently)
+        for encoding in ("utf-8-sig", "cp932"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise ImportRejected(
+        "The file is neither UTF-8 nor Shift_JIS (CP932) text; save it as CSV (UTF-8) from Excel and try again.",
+        "ファイルの文字コードが UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」として保存し直してください。",
+    )
+
+
+def _digits(value: str) -> int | str:
+    cleaned = value.replace(",", "").replace("，", "").strip()
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else value
+
+
+def _row_payload(row: dict[str, str]) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    for field in ("code", "name_ja", "name_en", "name_kana", "population_source"):
+        if row.get(field):
+            payload[field] = row[field]
+    if row.get("kind"):
+        payload["kind"] = _KIND_WORDS.get(row["kind"], row["kind"])
+    if row.get("status"):
+        payload["status"] = _STATUS_WORDS.get(row["status"], row["status"])
+    for field in ("population", "wave_fiscal_year", "user_seat_limit"):
+        if row.get(field):
+            payload[field] = _digits(row[field])
+    if "name_en" not in payload and payload.get("code") in reference_municipalities():
+        payload["name_en"] = reference_municipalities()[payload["code"]]["name_en"]
+    if row.get("contact_name") or row.get("contact_email"):
+        payload["contacts"] = [{
+            "role": "admin",
+            "name": row.get("contact_name", ""),
+            "department": row.get("contact_department", ""),
+            "email": row.get("contact_email", ""),
+            "phone": row.get("contact_phone", ""),
+        }]
+    return payload
+
+
+def parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line number in the file, {field: value}); unknown columns are an error."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise ImportRejected("The file is empty.", "ファイルが空です。")
+    fields, unknown = [], []
+    for name in header:
+        key = HEADER_ALIASES.get(name.strip().replace(" ", "").replace("\u3000", "")) or HEADER_ALIASES.get(name.strip())
+        fields.append(key)
+        if key is None and name.strip():
+            unknown.append(name)
+    missing = {"code", "name_ja", "kind", "population"} - set(fields)
+    if unknown or missing:
+        problems = [problem("line 1", f"Unknown column {name!r}.", f"列名 {name!r} は使えません。") for name in unknown]
+        problems += [problem("line 1", f"Required column {m!r} is missing.", f"必須の列 {EXPORT_HEADERS_JA[m]}（{m}）がありません。") for m in sorted(missing)]
+        raise ImportRejected(
+            "The header row has errors; nothing was imported.",
+            "見出し行に誤りがあります。取り込みは行っていません。",
+            problems=problems,
+        )
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        row = {f: v.strip() for f, v in zip(fields, values) if f}
+        if len(values) > len(fields):
+            row["__extra__"] = "1"
+        rows.append((reader.line_num, row))
+    return rows
+
+
+def validate_rows(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) -> list[TenantCreate]:
+    """Every row checked; raises :class:`ImportRejected` naming every bad line, else the creates."""
+    problems: list[dict[str, str]] = []
+    valid: list[TenantCreate] = []
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        where = f"line {line}"
+        if row.get("__extra__"):
+            problems.append(problem(where, "The row has more values than the header has columns.", "見出しより多くの値があります。"))
+            continue
+        try:
+            data = TenantCreate.model_validate(_row_payload(row))
+        except ValidationError as error:
+            for item in problems_from(error):
+                problems.append(problem(f"{where}: {item['field']}", item["message_en"], item["message_ja"]))
+            continue
+        if data.code in first_line:
+            problems.append(problem(
+                f"{where}: code",
+                f"Code {data.code} also appears on line {first_line[data.code]}.",
+                f"団体コード {data.code} は {first_line[data.code]} 行目と重複しています。",
+            ))
+            continue
+        first_line[data.code] = line
+        if find_tenant(session, data.code) is not None:
+            problems.append(problem(
+                f"{where}: code",
+                f"Code {data.code} is already registered.",
+                f"団体コード {data.code} はすでに登録されています。",
+            ))
+            continue
+        valid.append(data)
+    if not rows:
+        problems.append(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+    if problems:
+        raise ImportRejected(
+            f"{len(problems)} problem(s) found; nothing was imported. Correct the lines named and import the whole file again.",
+            f"{len(problems)} 件の誤りがあります。取り込みは行っていません。該当行を修正し、ファイル全体をもう一度取り込んでください。",
+            problems=problems,
+        )
+    return valid
+
+
+def import_csv(session: Session, actor: Actor, raw: bytes) -> ImportResult:
+    creates = validate_rows(session, parse_csv(decode(raw)))
+    return ImportResult([create_tenant(session, actor, data).code for data in creates])
+
+
+def _flat(tenant: Tenant) -> dict[str, Any]:
+    data = summary(tenant)
+    contact = data.pop("contacts")[:1]
+    first = contact[0] if contact else {}
+    for key in ("name", "department", "email", "phone"):
+        data[f"contact_{key}"] = first.get(key, "")
+    return data
+
+
+def export_csv(tenants: Iterable[Tenant], japanese_headers: bool = True) -> bytes:
+    """CSV with a UTF-8 BOM so that Excel opens it with the right characters."""
+    out = io.StringIO()
+    columns = list(EXPORT_HEADERS_JA)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns)
+    for tenant in tenants:
+        flat = _flat(tenant)
+        writer.writerow(["" if flat[c] is None else flat[c] for c in columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def export_json(tenants: Iterable[Tenant]) -> str:
+    return json.dumps([summary(t) for t in tenants], ensure_ascii=False, indent=2)
+
+

@@ -1,0 +1,410 @@
+"""renkei's use of Keycloak, and the only module that imports python-keycloak.
+
+Two parts:
+
+* :func:`bootstrap_realm` (run with the master realm's admin credentials) creates, idempotently,
+  the platform realm, its roles, the ``/tenants`` group, the clients and the token mappers. It
+  returns the list of changes it made: empty on a second run.
+* :class:`IdentityDirectory` (run with renkei's own service account, which holds only
+  ``manage-users``, ``view-users``, ``query-groups`` and ``view-realm`` of realm-management) does
+  the per-tenant work: tenant groups, invitations, roles, enable/disable, removal.
+
+Tenants are groups under ``/tenants/<code>``; see docs/identity.md for why not Organizations.
+Keycloak errors become domain errors: a duplicate is :class:`Conflict`; Keycloak unreachable or
+answering 5xx is :class:`IdentityUnavailable` (retryable).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+from tenancy import authz
+from tenancy.base import Conflict, NotFound
+from tenancy.errors import IdentityUnavailable
+from tenancy.groups import TENANTS_GROUP, tenant_group_path
+
+T = TypeVar("T")
+
+SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-groups", "view-realm")
+API_AUDIENCE_SCOPE = "renkei-api"
+TENANTS_SCOPE = "renkei-tenants"
+REALM_ROLES = tuple(authz.PEOPLE_ROLES) + (authz.METERING,)
+ROLE_DESCRIPTIONS = {
+    authz.OPERATOR: "Platform operator (県 デジタル戦略課)",
+    authz.MUNICIPAL_ADMIN: "Municipal administrator (市町村 管理者)",
+    authz.MUNICIPAL_STAFF: "Municipal staff (市町村 職員)",
+    authz.FINANCE: "Finance officer (財政・会計担当)",
+    authz.AUDITOR: "Auditor (監査)",
+    authz.METERING: "Machine client that reports usage (API gateway, metering)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class KeycloakSettings:
+    url: str
+    realm: str
+    admin_client_id: str = "renkei-admin"
+    admin_client_secret: str = ""
+    service_client_id: str = "renkei-service"
+    service_client_secret: str = ""
+    metering_client_id: str = "renkei-metering"
+    metering_client_secret: str = ""
+    api_audience: str = "renkei-api"
+    redirect_uris: tuple[str, ...] = ("http://127.0.0.1:5000/*", "http://localhost:5000/*")
+    direct_grants: bool = False  # password grant on the admin client: tests and demo only
+
+
+def _unavailable(error: Exception) -> IdentityUnavailable:
+    return IdentityUnavailable(
+        f"The identity server (Keycloak) did not answer ({type(error).__name__}); nothing was changed there. Try again shortly.",
+        "認証サーバー（Keycloak）に接続できませんでした。Keycloak 側は変更されていません。しばらくしてから再度お試しください。",
+    )
+
+
+def translate_errors(func: Callable[..., T]) -> Callable[..., T]:
+    """Keycloak's exceptions as renkei's domain errors."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except KeycloakConnectionError as error:
+            raise _unavailable(error) from None
+        except KeycloakError as error:
+            code = getattr(error, "response_code", None)
+            if code is None or code >= 500:
+                raise _unavailable(error) from None
+            if code == 409:
+                raise Conflict(
+                    "An account with this username or e-mail already exists in Keycloak.",
+                    "同じユーザー名またはメールアドレスのアカウントがすでに存在します。",
+                ) from None
+            if code == 404:
+                raise NotFound("Keycloak does not know this account or group.",
+                               "認証サーバーに該当するアカウントまたはグループがありません。") from None
+            raise
+        except OSError as error:  # a refused connection below requests
+            raise _unavailable(error) from None
+
+    return wrapper
+
+
+# --- bootstrap --------------------------------------------------------------------------------
+
+def master_admin(url: str, user: str, password: str, realm: str) -> KeycloakAdmin:
+    return KeycloakAdmin(server_url=url + "/", username=user, password=password, realm_name=realm,
+                         user_realm_name="master", timeout=15)
+
+
+def _client_payload(settings: KeycloakSettings) -> list[dict[str, Any]]:
+    default_scopes = ["profile", "email", "roles", "web-origins", "basic", API_AUDIENCE_SCOPE, TENANTS_SCOPE]
+    return [
+        {   # the admin UI: authorization code with PKCE
+            "clientId": settings.admin_client_id,
+            "name": "renkei admin UI",
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": settings.admin_client_secret or None,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": settings.direct_grants,
+            "serviceAccountsEnabled": False,
+            "redirectUris": list(settings.redirect_uris),
+            "attributes": {"pkce.code.challenge.method": "S256",
+                           "post.logout.redirect.uris": "+"},
+            "defaultClientScopes": default_scopes,
+        },
+        {   # renkei's own Keycloak admin calls
+            "clientId": settings.service_client_id,
+            "name": "renkei service account",
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": settings.service_client_secret or None,
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+            "serviceAccountsEnabled": True,
+            "defaultClientScopes": ["roles", "basic"],
+        },
+        {   # machine clients of the platform (API gateway, metering): client credentials
+            "clientId": settings.metering_client_id,
+            "name": "platform metering (client credentials)",
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": settings.metering_client_secret or None,
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+            "serviceAccountsEnabled": True,
+            "defaultClientScopes": ["roles", "basic", API_AUDIENCE_SCOPE],
+        },
+    ]
+
+
+def _scope_payloads(settings: KeycloakSettings) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": API_AUDIENCE_SCOPE,
+            "protocol": "openid-connect",
+            "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+            "protocolMappers": [{
+                "name": "renkei-api-audience",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {"included.custom.audience": settings.api_audience,
+                           "access.token.claim": "true", "id.token.claim": "false"},
+            }],
+        },
+        {
+            "name": TENANTS_SCOPE,
+            "protocol": "openid-connect",
+            "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+            "protocolMappers": [{
+                "name": "tenant-groups",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-group-membership-mapper",
+                "config": {"claim.name": "groups", "full.path": "true", "access.token.claim": "true",
+                           "id.token.claim": "true", "userinfo.token.claim": "true"},
+            }],
+        },
+    ]
+
+
+@translate_errors
+def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    """Create what is missing; return a description of each change (empty when nothing changed)."""
+    changes: list[str] = []
+    realms = {r["realm"] for r in admin.get_realms()}
+    if settings.realm not in realms:
+        admin.create_realm({"realm": settings.realm, "enabled": True, "displayName": "renkei",
+                            "internationalizationEnabled": True, "supportedLocales": ["ja", "en"],
+                            "defaultLocale": "ja", "loginWithEmailAllowed": True,
+                            "duplicateEmailsAllowed": False})
+        changes.append(f"realm {settings.realm}")
+    admin.change_current_realm(settings.realm)
+
+    existing_roles = {r["name"] for r in admin.get_realm_roles(brief_representation=True)}
+    for role in REALM_ROLES:
+        if role not in existing_roles:
+            admin.create_realm_role({"name": role, "description": ROLE_DESCRIPTIONS[role]})
+            changes.append(f"realm role {role}")
+
+    try:
+        admin.get_group_by_path(f"/{TENANTS_GROUP}")
+    except KeycloakError as error:
+        if getattr(error, "response_code", None) != 404:
+            raise
+        admin.create_group({"name": TENANTS_GROUP})
+        changes.append(f"group /{TENANTS_GROUP}")
+
+    scopes = {s["name"] for s in admin.get_client_scopes()}
+    for payload in _scope_payloads(settings):
+        if payload["name"] not in scopes:
+            admin.create_client_scope(payload)
+            changes.append(f"client scope {payload['name']}")
+
+    for payload in _client_payload(settings):
+        client_uuid = admin.get_client_id(payload["clientId"])
+        if client_uuid is None:
+            admin.create_client({k: v for k, v in payload.items() if v is not None})
+            changes.append(f"client {payload['clientId']}")
+            continue
+        current = admin.get_client(client_uuid)
+        wanted = {k: payload[k] for k in ("redirectUris", "directAccessGrantsEnabled", "standardFlowEnabled",
+                                            "serviceAccountsEnabled") if k in payload}
+        if payload.get("secret"):
+            wanted["secret"] = payload["secret"]
+        differs = {k: v for k, v in wanted.items() if current.get(k) != v}
+        if differs:
+            admin.update_client(client_uuid, {**current, **differs})
+            changes.append(f"client {payload['clientId']}: {', '.join(sorted(differs))}")
+        present = {s["name"] for s in admin.get_client_default_client_scopes(client_uuid)}
+        all_scopes = {s["name"]: s["id"] for s in admin.get_client_scopes()}
+        for scope in payload.get("defaultClientScopes", []):
+            if scope not in present and scope in all_scopes:
+                admin.add_client_default_client_scope(client_uuid, all_scopes[scope], {})
+                changes.append(f"client {payload['clientId']}: scope {scope}")
+
+    changes += _grant_service_account(admin, settings.service_client_id, client_roles=SERVICE_ACCOUNT_ROLES)
+    changes += _grant_service_account(admin, settings.metering_client_id, realm_roles=(authz.METERING,))
+    return changes
+
+
+def _grant_service_account(admin: KeycloakAdmin, client_id: str, client_roles: Iterable[str] = (),
+                           realm_roles: Iterable[str] = ()) -> list[str]:
+    changes = []
+    client_uuid = admin.get_client_id(client_id)
+    account = admin.get_client_service_account_user(client_uuid)
+    if client_roles:
+        management = admin.get_client_id("realm-management")
+        held = {r["name"] for r in admin.get_client_roles_of_user(account["id"], management)}
+        missing = [admin.get_client_role(management, name) for name in client_roles if name not in held]
+        if missing:
+            admin.assign_client_role(account["id"], management, missing)
+            changes.append(f"{client_id}: realm-management roles {', '.join(r['name'] for r in missing)}")
+    if realm_roles:
+        held = {r["name"] for r in admin.get_realm_roles_of_user(account["id"])}
+        missing = [admin.get_realm_role(name) for name in realm_roles if name not in held]
+        if missing:
+            admin.assign_realm_roles(account["id"], missing)
+            changes.append(f"{client_id}: realm roles {', '.join(r['name'] for r in missing)}")
+    return changes
+
+
+@translate_errors
+def client_secret(admin: KeycloakAdmin, client_id: str) -> str:
+    return admin.get_client_secrets(admin.get_client_id(client_id))["value"]
+
+
+# --- identity operations ---------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    enabled: bool
+    roles: frozenset[str]
+    tenant_codes: frozenset[str] = frozenset()
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "email": self.email, "enabled": self.enabled,
+                "roles": sorted(self.roles), "tenants": sorted(self.tenant_codes)}
+
+
+class IdentityDirectory:
+    """Keycloak operations on renkei's behalf, through renkei's service account."""
+
+    def __init__(self, settings: KeycloakSettings, admin: KeycloakAdmin | None = None) -> None:
+        self.settings = settings
+        self._admin = admin
+
+    @property
+    def admin(self) -> KeycloakAdmin:
+        if self._admin is None:
+            self._admin = self._connect()
+        return self._admin
+
+    @translate_errors
+    def _connect(self) -> KeycloakAdmin:
+        return KeycloakAdmin(server_url=self.settings.url + "/", realm_name=self.settings.realm,
+                             client_id=self.settings.service_client_id,
+                             client_secret_key=self.settings.service_client_secret,
+                             grant_type="client_credentials", timeout=15)
+
+    @translate_errors
+    def find_tenant_group(self, code: str) -> dict | None:
+        try:
+            return self.admin.get_group_by_path(tenant_group_path(code))
+        except KeycloakError as error:
+            if getattr(error, "response_code", None) == 404:
+                return None
+            raise
+
+    @translate_errors
+    def ensure_tenant_group(self, code: str, name_ja: str = "") -> str:
+        """The id of ``/tenants/<code>``, created if missing (looked up in Keycloak, not remembered)."""
+        group = self.find_tenant_group(code)
+        if group is not None:
+            return group["id"]
+        parent = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")
+        return self.admin.create_group({"name": code, "attributes": {"tenant_code": [code], "name_ja": [name_ja]}},
+                                       parent=parent["id"], skip_exists=True) or self.find_tenant_group(code)["id"]
+
+    def _group_id(self, code: str) -> str:
+        group = self.find_tenant_group(code)
+        if group is None:
+            raise NotFound(f"Tenant {code} has no group in Keycloak yet; provision the tenant first.",
+                           f"団体コード {code} のグループが認証サーバーにありません。先に環境構築を行ってください。")
+        return group["id"]
+
+    @translate_errors
+    def find_user(self, username: str) -> dict | None:
+        users = self.admin.get_users({"username": username, "exact": True})
+        return users[0] if users else None
+
+    @translate_errors
+    def account(self, user_id: str) -> Account:
+        user = self.admin.get_user(user_id)
+        roles = {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)} & set(REALM_ROLES)
+        groups = [g["path"] for g in self.admin.get_user_groups(user_id, brief_representation=True)]
+        from tenancy.groups import tenant_codes_from_groups
+
+        return Account(id=user["id"], username=user["username"], email=user.get("email", ""),
+                       first_name=user.get("firstName", ""), last_name=user.get("lastName", ""),
+                       enabled=user.get("enabled", True), roles=frozenset(roles),
+                       tenant_codes=tenant_codes_from_groups(groups))
+
+    @translate_errors
+    def tenant_members(self, code: str) -> list[Account]:
+        members = self.admin.get_group_members(self._group_id(code), {"briefRepresentation": True, "max": 10000})
+        return [self.account(member["id"]) for member in members]
+
+    @translate_errors
+    def count_members(self, code: str) -> int:
+        return len(self.admin.get_group_members(self._group_id(code), {"briefRepresentation": True, "max": 100000}))
+
+    @translate_errors
+    def create_user(self, username: str, email: str, first_name: str, last_name: str,
+                    password: str | None = None) -> str:
+        """A new enabled account; without a password it must set one (and verify its e-mail) at first login."""
+        required_actions = [] if password is not None else ["UPDATE_PASSWORD", "VERIFY_EMAIL"]
+        payload: dict[str, Any] = {"username": username, "email": email, "firstName": first_name,
+                                   "lastName": last_name, "enabled": True, "emailVerified": password is not None,
+                                   "requiredActions": required_actions}
+        if password is not None:
+            payload["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        return self.admin.create_user(payload)
+
+    @translate_errors
+    def add_to_tenant(self, user_id: str, code: str) -> None:
+        self.admin.group_user_add(user_id, self._group_id(code))
+
+    @translate_errors
+    def remove_from_tenant(self, user_id: str, code: str) -> None:
+        self.admin.group_user_remove(user_id, self._group_id(code))
+
+    @translate_errors
+    def set_roles(self, user_id: str, roles: Iterable[str], manageable: Iterable[str]) -> None:
+        """Make the user's realm roles among ``manageable`` exactly ``roles``; others stay untouched."""
+        wanted, manageable = set(roles), set(manageable)
+        held = {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)}
+        add = [self.admin.get_realm_role(n) for n in sorted((wanted - held) & manageable)]
+        drop = [self.admin.get_realm_role(n) for n in sorted((held - wanted) & manageable)]
+        if add:
+            self.admin.assign_realm_roles(user_id, add)
+        if drop:
+            self.admin.delete_realm_roles_of_user(user_id, drop)
+
+    @translate_errors
+    def set_enabled(self, user_id: str, enabled: bool) -> None:
+        self.admin.update_user(user_id, {"enabled": enabled})
+
+    @translate_errors
+    def delete_user(self, user_id: str) -> None:
+        self.admin.delete_user(user_id)
+
+    @translate_errors
+    def send_setup_email(self, user_id: str) -> None:
+        self.admin.send_update_account(user_id, ["UPDATE_PASSWORD", "VERIFY_EMAIL"],
+                                       client_id=self.settings.admin_client_id)
+
+
+@translate_errors
+def password_token(settings: KeycloakSettings, username: str, password: str) -> dict:
+    """Tokens by the password grant (tests and the demo only: needs ``direct_grants``)."""
+    oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
+                          client_id=settings.admin_client_id, client_secret_key=settings.admin_client_secret)
+    return oidc.token(username, password)
+
+
+@translate_errors
+def client_credentials_token(settings: KeycloakSettings, client_id: str, secret: str) -> dict:
+    oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
+                          client_id=client_id, client_secret_key=secret)
+    return oidc.token(grant_type="client_credentials")

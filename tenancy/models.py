@@ -1,0 +1,108 @@
+"""Tables and value types of the tenant registry.
+
+A tenant (参加団体) is a participating municipality or the prefecture itself, identified by its
+local government code. Table models skip pydantic validation (SQLModel), so input goes through
+the non-table ``TenantCreate``/``TenantUpdate`` models in :mod:`tenancy.schemas` first.
+"""
+
+
+import datetime as dt
+import enum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, Relationship, SQLModel
+
+from tenancy.base import utcnow
+
+
+class TenantKind(str, enum.Enum):
+    prefecture = "prefecture"
+    designated_city = "designated_city"
+    city = "city"
+    ward = "ward"
+    town = "town"
+    village = "village"
+
+
+class TenantStatus(str, enum.Enum):
+    applied = "applied"
+    screening = "screening"
+    approved = "approved"
+    provisioning = "provisioning"
+    active = "active"
+    suspended = "suspended"
+    withdrawn = "withdrawn"
+
+
+KIND_LABELS_JA = {
+    TenantKind.prefecture: "都道府県",
+    TenantKind.designated_city: "政令指定都市",
+    TenantKind.city: "市",
+    TenantKind.ward: "特別区",
+    TenantKind.town: "町",
+    TenantKind.village: "村",
+}
+
+STATUS_LABELS_JA = {
+    TenantStatus.applied: "申請受付",
+    TenantStatus.screening: "審査中",
+    TenantStatus.approved: "承認済",
+    TenantStatus.provisioning: "環境構築中",
+    TenantStatus.active: "利用中",
+    TenantStatus.suspended: "利用停止",
+    TenantStatus.withdrawn: "脱退",
+}
+
+
+def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
+    # Stored as plain strings with a CHECK constraint: readable in SQL and portable.
+    return sa.Column(
+        sa.Enum(enum_cls, native_enum=False, length=32, validate_strings=True, name=enum_cls.__name__.lower()),
+        nullable=False,
+        **kwargs,
+    )
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=6, sa_column_kwargs={"unique": True}, index=False)
+    name_ja: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    name_kana: str | None = Field(default=None, max_length=200)
+    kind: TenantKind = Field(sa_column=_enum_column(TenantKind))
+    population: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    population_source: str = Field(default="", max_length=255)
+    status: TenantStatus = Field(sa_column=_enum_column(TenantStatus, index=True))
+    wave_fiscal_year: int | None = Field(default=None, index=True)
+    user_seat_limit: int | None = Field(default=None)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+
+    contacts: list["TenantContact"] = Relationship(
+        back_populates="tenant",
+        sa_relationship_kwargs={"cascade": "all, delete-orphan", "order_by": "TenantContact.id", "lazy": "selectin"},
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name_ja} ({self.code})"
+
+
+class TenantContact(SQLModel, table=True):
+    __tablename__ = "tenant_contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    role: str = Field(default="admin", max_length=32)
+    name: str = Field(max_length=100)
+    department: str = Field(default="", max_length=100)
+    email: str = Field(max_length=254)
+    phone: str = Field(default="", max_length=32)
+
+    tenant: Optional[Tenant] = Relationship(back_populates="contacts")

@@ -1,0 +1,51 @@
+"""Kumamoto sample data for the demo: the prefecture, wave 1 (FY2024, active), wave 2 (FY2025, applied).
+
+Wave 1 holds the seven members of the prefecture's smart-city project (熊本市, 八代市, 人吉市,
+荒尾市, 上天草市, 天草市, 合志市) and six more chosen as plausible early joiners: the cities
+along the Kumamoto commuter belt and Aso (玉名市, 菊池市, 宇城市, 阿蘇市) and the two towns
+hosting the semiconductor cluster and the 2016 earthquake recovery data work (菊陽町, 益城町).
+Wave 2 adds eight municipalities across the rest of the prefecture. See docs/sample-data.md.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tenancy.base import Actor
+from tenancy.importing import reference_municipalities
+from tenancy.models import TenantKind, TenantStatus
+from tenancy.operations import create_tenant, find_tenant
+from tenancy.schemas import TenantCreate
+
+PREFECTURE_CODE = "430005"
+SMART_CITY_MEMBERS = ("431001", "432024", "432032", "432041", "432121", "432156", "432164")
+WAVE_1 = SMART_CITY_MEMBERS + ("432067", "432105", "432130", "432148", "434043", "434434")
+WAVE_2 = ("432059", "432083", "432113", "434035", "434337", "434418", "434825", "435147")
+WAVE_1_FISCAL_YEAR = 2024
+WAVE_2_FISCAL_YEAR = 2025
+
+
+def _create(code: str, status: TenantStatus, wave: int | None) -> TenantCreate:
+    row = reference_municipalities()[code]
+    return TenantCreate(
+        code=code,
+        name_ja=row["name_ja"],
+        name_en=row["name_en"],
+        kind=TenantKind(row["kind"]),
+        population=int(row["population"]),
+        population_source=row["population_source"],
+        status=status,
+        wave_fiscal_year=wave,
+    )
+
+
+def load_kumamoto(session: Session, actor: Actor) -> list[str]:
+    """Register the sample tenants that are not registered yet; returns the codes created."""
+    plan = [(PREFECTURE_CODE, TenantStatus.active, None)]
+    plan += [(code, TenantStatus.active, WAVE_1_FISCAL_YEAR) for code in WAVE_1]
+    plan += [(code, TenantStatus.applied, WAVE_2_FISCAL_YEAR) for code in WAVE_2]
+    created = []
+    for code, status, wave in plan:
+        if find_tenant(session, code) is None:
+            created.append(create_tenant(session, actor, _create(code, status, wave)).code)
+    return created

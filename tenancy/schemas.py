@@ -1,0 +1,113 @@
+"""Validated input and output shapes of the tenant registry (non-table SQLModel models).
+
+Table models skip validation, so every write goes through these first. Errors raised here
+carry a Japanese message beside the English one (``ctx["message_ja"]``), which
+:func:`tenancy.validation.problems_from` turns into the problem list a clerk reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, StrictInt, StringConstraints
+from pydantic_core import PydanticCustomError
+from sqlmodel import Field, SQLModel
+
+from tenancy import codes
+from tenancy.models import TenantKind, TenantStatus
+
+
+def _valid_code(value: str) -> str:
+    issue = codes.code_problem(value)
+    if issue:
+        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+def _valid_email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value:
+        raise PydanticCustomError(
+            "email",
+            f"{value!r} is not an e-mail address.",
+            {"message_ja": f"{value!r} はメールアドレスの形式ではありません。"},
+        )
+    return value
+
+
+TenantCode = Annotated[str, AfterValidator(_valid_code)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email)]
+
+
+class ContactIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = "admin"
+    name: Annotated[Text, StringConstraints(max_length=100)]
+    department: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    email: Email
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^[0-9+\-() ]*$")] = ""
+
+
+class ContactOut(ContactIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+class TenantCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: TenantCode
+    name_ja: Annotated[Text, StringConstraints(max_length=100)]
+    name_en: Annotated[Text, StringConstraints(max_length=100)]
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    kind: TenantKind
+    population: StrictInt = Field(gt=0)
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    status: TenantStatus = TenantStatus.applied
+    wave_fiscal_year: StrictInt | None = Field(default=None, ge=2000, le=2100)
+    user_seat_limit: StrictInt | None = Field(default=None, ge=0)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
+
+
+class TenantUpdate(SQLModel):
+    """A partial update: only the fields sent change. The code and status are not updatable here
+    (status moves through the onboarding lifecycle)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_ja: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    name_en: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    kind: TenantKind | None = None
+    population: StrictInt | None = Field(default=None, gt=0)
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    wave_fiscal_year: StrictInt | None = Field(default=None, ge=2000, le=2100)
+    user_seat_limit: StrictInt | None = Field(default=None, ge=0)
+    contacts: list[ContactIn] | None = Field(default=None, max_length=20)
+
+
+class TenantOut(SQLModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_ja: str
+    name_en: str
+    name_kana: str | None
+    kind: TenantKind
+    population: int
+    population_source: str
+    status: TenantStatus
+    wave_fiscal_year: int | None
+    user_seat_limit: int | None
+    contacts: list[ContactOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TenantPage(SQLModel):
+    items: list[TenantOut]
+    total: int
+    page: int
+    per_page: int

@@ -1,0 +1,132 @@
+"""Tenant import: all or nothing, every bad line named, UTF-8 and CP932, Japanese or English headers."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from governance.models import AuditRecord
+from tenancy.errors import ImportRejected
+from tenancy.importing import export_csv, import_csv, reference_municipalities
+from tenancy.models import Tenant
+from tenancy.operations import list_tenants
+
+GOOD = ["431001", "432024", "432032", "432041", "432059", "432067", "432083", "432105", "432113", "432121"]
+
+
+def rows_for(codes_):
+    ref = reference_municipalities()
+    return [(c, ref[c]["name_ja"], ref[c]["name_en"], ref[c]["kind"], ref[c]["population"]) for c in codes_]
+
+
+def english_csv(rows) -> str:
+    lines = ["code,name_ja,name_en,kind,population"]
+    lines += [",".join(str(v) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def japanese_csv(rows) -> str:
+    kinds = {"designated_city": "政令指定都市", "city": "市", "town": "町", "village": "村"}
+    lines = ["団体コード,団体名,種別,人口"]
+    lines += [f"{c},{ja},{kinds[kind]},\"{int(pop):,}\"" for c, ja, _en, kind, pop in rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def count(db):
+    return db.scalar(sa.select(sa.func.count()).select_from(Tenant))
+
+
+def test_one_wrong_check_digit_imports_nothing_and_names_its_line(db, operator):
+    rows = rows_for(GOOD)
+    rows.insert(6, ("432130", "宇城市", "Uki", "city", "57075"))
+    rows[6] = ("432131",) + rows[6][1:]  # 宇城市 with a wrong check digit (43213 -> 0)
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, english_csv(rows).encode("utf-8"))
+    problems = caught.value.problems
+    assert len(problems) == 1
+    # header is line 1, so the seventh data row is line 8
+    assert problems[0]["field"].startswith("line 8")
+    assert "check digit" in problems[0]["message_en"].lower()
+    assert "検査数字" in problems[0]["message_ja"]
+    db.rollback()
+    assert count(db) == 0
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 0
+
+
+def test_the_same_rows_in_cp932_with_japanese_headers_corrected_import(db, operator):
+    text = japanese_csv(rows_for(GOOD + ["432130"]))
+    result = import_csv(db, operator, text.encode("cp932"))
+    db.commit()
+    assert sorted(result.created) == sorted(GOOD + ["432130"])
+    tenants, total = list_tenants(db)
+    assert total == 11
+    kumamoto = next(t for t in tenants if t.code == "431001")
+    assert kumamoto.name_ja == "熊本市" and kumamoto.population == 738744
+    assert kumamoto.kind.value == "designated_city"
+    assert kumamoto.name_en == "Kumamoto"  # filled from the reference data when the file has no English name
+
+
+def test_utf8_with_bom_is_accepted(db, operator):
+    result = import_csv(db, operator, ("\ufeff" + english_csv(rows_for(GOOD[:2]))).encode("utf-8"))
+    assert len(result.created) == 2
+
+
+def test_every_bad_row_is_reported(db, operator):
+    text = "\n".join([
+        "code,name_ja,name_en,kind,population",
+        "431001,熊本市,Kumamoto,designated_city,738744",
+        "431001,熊本市,Kumamoto,designated_city,738744",   # duplicate within the file
+        "432024,八代市,Yatsushiro,castle,123146",           # unknown kind
+        "432032,人吉市,Hitoyoshi,city,-5",                  # negative population
+        "432041,,Arao,city,50878",                          # missing name
+        "432059,水俣市,Minamata,city,12.5",                 # not an integer
+    ]) + "\n"
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, text.encode())
+    lines = [p["field"].split(":")[0] for p in caught.value.problems]
+    assert lines == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    db.rollback()
+    assert count(db) == 0
+
+
+def test_a_code_already_registered_is_refused(db, operator, tenant_factory):
+    tenant_factory("431001")
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, english_csv(rows_for(["432024", "431001"])).encode())
+    assert caught.value.problems[0]["field"].startswith("line 3")
+    db.rollback()
+    assert count(db) == 1
+
+
+def test_unknown_columns_and_missing_required_columns_are_named(db, operator):
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, "code,団体名,favourite colour\n431001,熊本市,red\n".encode())
+    messages = " ".join(p["message_en"] for p in caught.value.problems)
+    assert "favourite colour" in messages and "kind" in messages and "population" in messages
+
+
+def test_a_file_in_neither_encoding_is_refused_clearly(db, operator):
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, "code,name_ja\n431001,熊本市\n".encode("utf-16"))
+    assert "CP932" in caught.value.message_en
+
+
+def test_export_opens_in_excel_and_imports_back(db, operator, tenant_factory):
+    tenant_factory("431001", contacts=[{"name": "熊本 太郎", "department": "デジタル戦略課", "email": "taro@example.jp", "phone": "096-000-0000"}])
+    tenant_factory("432024")
+    data = export_csv(list_tenants(db)[0])
+    assert data.startswith("\ufeff".encode("utf-8"))
+    header = data.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("団体コード,団体名")
+    exported = data
+    reset = [t for t in list_tenants(db)[0]]
+    assert len(reset) == 2
+    # importing the export into an empty registry reproduces it
+    for tenant in reset:
+        db.delete(tenant)
+    db.flush()
+    result = import_csv(db, operator, exported)
+    assert sorted(result.created) == ["431001", "432024"]
+    kumamoto = next(t for t in list_tenants(db)[0] if t.code == "431001")
+    assert kumamoto.contacts[0].email == "taro@example.jp"
+    assert kumamoto.status.value == "active"
