@@ -137,11 +137,7 @@ def tenants_load_sample() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (db_group, tenants_group):
-        app.cli.add_command(group)
-    try:
-        from billing.cli import billing_cli
+    from admin.commands import groups
 
-        app.cli.add_command(billing_cli)
-    except ImportError:  # the billing package ships its command once its math lands
-        pass
+    for group in (db_group, tenants_group, *groups()):
+        app.cli.add_command(group)

@@ -1,8 +1,9 @@
 """Test fixtures: the app from the factory, a clean database per test, a real Keycloak.
 
 * Database: ``RENKEI_TEST_DATABASE_URL`` (PostgreSQL in CI) or a SQLite file in a temp folder.
-  The schema is built once per session by the Alembic migrations; each test then starts from
-  that empty schema (SQLite: a copy of the migrated file; PostgreSQL: TRUNCATE), so tests may
+  The schema is built once per session from the models (``create_all``, which also runs the
+  DDL event listeners that install triggers; tests/admin/test_migrations.py checks that the
+  Alembic migrations build the same schema); each test then starts from that empty schema (SQLite: a copy of the migrated file; PostgreSQL: TRUNCATE), so tests may
   commit for real (ledger triggers, request commits) and still not see each other's data.
 * Keycloak: ``RENKEI_TEST_KEYCLOAK_URL`` names a running server, else the session starts one
   (see tenancy.keycloak_server). Each session bootstraps a fresh realm, so runs that share a
@@ -81,7 +82,6 @@ def _reset_postgres(engine: sa.Engine) -> None:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, keycloak_settings):
     from admin import create_app
-    from admin.cli import upgrade_database
     from admin.extensions import db
 
     var = tmp_path_factory.mktemp("var")
@@ -103,7 +103,7 @@ def app(tmp_path_factory, keycloak_settings):
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             _reset_postgres(db.engine)
-        upgrade_database()
+        db.create_all()
         db.engine.dispose()
         if db.engine.dialect.name == "sqlite":
             shutil.copyfile(var / "test.db", var / "template.db")

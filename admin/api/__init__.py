@@ -36,6 +36,6 @@ def tag(name: str, description: str) -> list[Tag]:
 
 def blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api.tenants import bp as tenants
+    from admin.api import billing, governance, onboarding, tenants, usage, users
 
-    return [tenants]
+    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance)]

@@ -6,8 +6,8 @@ from flask_admin import Admin
 
 
 def register(admin: Admin, session) -> None:
-    from admin.views import audit, tenants
+    from admin.views import audit, billing, governance, onboarding, tenants, usage, users
 
-    for module in (tenants, audit):
+    for module in (tenants, users, onboarding, billing, usage, governance, audit):
         for view in module.views(session):
             admin.add_view(view)

@@ -1,0 +1,10 @@
+"""CLI command groups of the domains that need the app (database, Keycloak), one module each."""
+
+from __future__ import annotations
+
+
+def groups():
+    """Every command group, listed explicitly."""
+    from admin.commands import audit, billing, onboarding, usage
+
+    return [module.group for module in (onboarding, billing, usage, audit)]
