@@ -106,3 +106,45 @@ class TenantContact(SQLModel, table=True):
     phone: str = Field(default="", max_length=32)
 
     tenant: Optional[Tenant] = Relationship(back_populates="contacts")
+
+
+class TenantTransition(SQLModel, table=True):
+    """One move of a tenant's status: who, when, why. The history billing reads months from."""
+
+    __tablename__ = "tenant_transition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    from_status: Optional[TenantStatus] = Field(
+        default=None,
+        sa_column=sa.Column(sa.Enum(TenantStatus, native_enum=False, length=32, name="tenantstatus"), nullable=True),
+    )
+    to_status: TenantStatus = Field(sa_column=_enum_column(TenantStatus))
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    actor_issuer: str = Field(max_length=255)
+    actor_subject: str = Field(max_length=255)
+    actor_name: str = Field(default="", max_length=255)
+    reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+
+class Notification(SQLModel, table=True):
+    """The notifications outbox: messages to a tenant's contacts, stored first and sent later.
+
+    A send failure never blocks the act that queued the message; delivery is retried.
+    ``dedupe_key`` makes queueing idempotent (one alert per threshold per period).
+    """
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    kind: str = Field(max_length=64, index=True)
+    recipients: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    subject: str = Field(max_length=255)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
+    status: str = Field(default="queued", max_length=16, index=True)  # queued, sent, failed
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))

@@ -1,0 +1,89 @@
+"""A tenant's status history, and the months of participation billing charges for.
+
+Rule (docs/allocation.md): a month of the fiscal year counts when the tenant was ``active`` at
+any moment of it. So a municipality activated on 15 October pays October to March (6 months),
+and one suspended in November pays November and no month after it until it is active again.
+Times are read in Japan time (JST), since fiscal months are Japanese calendar months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenancy.base import Actor, utcnow
+from tenancy.models import Tenant, TenantStatus, TenantTransition
+
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def record_transition(session: Session, actor: Actor, tenant: Tenant, to_status: TenantStatus,
+                      reason: str = "", at: dt.datetime | None = None) -> TenantTransition:
+    """Move ``tenant`` to ``to_status`` and keep the history row (the caller audits the act)."""
+    transition = TenantTransition(
+        tenant_id=tenant.id, from_status=tenant.status, to_status=to_status, at=at or utcnow(),
+        actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name, reason=reason,
+    )
+    tenant.status = to_status
+    tenant.updated_at = transition.at
+    session.add(transition)
+    session.flush()
+    return transition
+
+
+def history(session: Session, tenant: Tenant) -> list[TenantTransition]:
+    return list(session.scalars(
+        sa.select(TenantTransition).where(TenantTransition.tenant_id == tenant.id).order_by(TenantTransition.at, TenantTransition.id)
+    ))
+
+
+def _jst(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(JST)
+
+
+def fiscal_months(fiscal_year: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The twelve [start, end) months of a fiscal year, April to March, in JST."""
+    months = []
+    for i in range(12):
+        year, month = (fiscal_year, 4 + i) if i < 9 else (fiscal_year + 1, i - 8)
+        start = dt.datetime(year, month, 1, tzinfo=JST)
+        end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=JST)
+        months.append((start, end))
+    return months
+
+
+def active_intervals(transitions: list[TenantTransition], initial: TenantStatus | None = None,
+                     now: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end) intervals during which the tenant was active, from its transitions."""
+    intervals, started = [], None
+    if initial == TenantStatus.active:
+        started = dt.datetime(1900, 1, 1, tzinfo=JST)
+    for transition in transitions:
+        at = _jst(transition.at)
+        if transition.to_status == TenantStatus.active and started is None:
+            started = at
+        elif transition.to_status != TenantStatus.active and started is not None:
+            intervals.append((started, at))
+            started = None
+    if started is not None:
+        intervals.append((started, dt.datetime(9999, 1, 1, tzinfo=JST)))
+    return intervals
+
+
+def participation_months(session: Session, tenant: Tenant, fiscal_year: int) -> int:
+    """Months (0–12) of ``fiscal_year`` in which the tenant was active at any moment.
+
+    A tenant registered as active with no transition history (imported members) counts as
+    active from before the year.
+    """
+    transitions = history(session, tenant)
+    initial = tenant.status if not transitions else None
+    intervals = active_intervals(transitions, initial)
+    return sum(
+        1 for start, end in fiscal_months(fiscal_year)
+        if any(a_start < end and a_end > start for a_start, a_end in intervals)
+    )

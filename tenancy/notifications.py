@@ -1,0 +1,66 @@
+"""The notifications outbox: queue in the caller's transaction, deliver later, retry failures.
+
+Queueing never talks to a mail server, so a send failure cannot block a transition or an
+ingest. :func:`deliver_pending` sends what is queued through a ``sender`` callable (SMTP in
+production, see admin/commands) and records failures for the next attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenancy.base import utcnow
+from tenancy.models import Notification, Tenant
+
+MAX_ATTEMPTS = 10
+
+
+def recipients_of(tenant: Tenant | None) -> str:
+    if tenant is None:
+        return ""
+    return ", ".join(contact.email for contact in tenant.contacts if contact.email)
+
+
+def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Tenant | None = None,
+          tenant_code: str | None = None, dedupe_key: str | None = None) -> Notification | None:
+    """Store one message (Japanese text) for the tenant's contacts; None if ``dedupe_key`` was queued before."""
+    if dedupe_key is not None:
+        exists = session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key))
+        if exists is not None:
+            return None
+    message = Notification(
+        tenant_code=tenant.code if tenant is not None else tenant_code, kind=kind,
+        recipients=recipients_of(tenant), subject=subject, body=body, dedupe_key=dedupe_key,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def deliver_pending(session: Session, sender: Callable[[Notification], None], limit: int = 100) -> tuple[int, int]:
+    """Try to send queued and failed messages; returns (sent, failed). The caller commits."""
+    pending = session.scalars(
+        sa.select(Notification)
+        .where(Notification.status.in_(["queued", "failed"]), Notification.attempts < MAX_ATTEMPTS)
+        .order_by(Notification.id).limit(limit)
+    ).all()
+    sent = failed = 0
+    for message in pending:
+        message.attempts += 1
+        if not message.recipients:
+            message.status, message.last_error = "failed", "no contact e-mail address registered"
+            failed += 1
+            continue
+        try:
+            sender(message)
+        except Exception as error:  # noqa: BLE001  (any transport error: keep the message for a retry)
+            message.status, message.last_error = "failed", f"{type(error).__name__}: {error}"
+            failed += 1
+        else:
+            message.status, message.sent_at, message.last_error = "sent", utcnow(), ""
+            sent += 1
+    session.flush()
+    return sent, failed
