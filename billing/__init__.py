@@ -1,0 +1,1 @@
+"""Billing: sharing the platform's yearly costs among the prefecture and its municipalities."""

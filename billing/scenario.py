@@ -1,0 +1,797 @@
+"""Scenarios for ``renkei billing simulate``: parse and validate a JSON file into typed values.
+
+A scenario is what a finance officer wants to try before the council decides: a fiscal year,
+the participating municipalities (tenants), the year's cost items and an allocation policy::
+
+    {"fiscal_year": 2025,
+     "tenants": [{"code": "431001", "population": 738744, "months": 12,
+                  "usage": {"api_calls": 120000}}],
+     "costs": [{"id": "cloud", "amount": 12000000}],
+     "policy": {"prefecture": {"code": "430005", "share": "0.5"},
+                "components": [{"basis": "equal", "weight": "0.5"},
+                               {"basis": "population", "weight": "0.5"}],
+                "floor": null, "cap": null}}
+
+Rules (each breach is reported with where it is, e.g. ``tenants[3].code``):
+
+* Validation collects *every* problem and raises one :class:`ScenarioError` listing them all,
+  so a clerk fixes the file in one pass instead of one error per run.
+* Numbers never pass through binary floats: JSON numbers with a fraction or exponent are read
+  as ``Decimal`` and weights/shares become exact ``Fraction`` s (``0.1`` is exactly 1/10).
+  Weights and shares may be numbers or strings (``"0.5"``, ``"1/3"``).
+* Amounts, populations, usage quantities and months must be JSON integers: ``1.5``, ``12.0``
+  and ``"12"`` are refused rather than guessed.
+* ``months`` defaults to 12 (a full fiscal year, April to March); a municipality joining in
+  October has ``"months": 6``. ``population`` is needed only with a ``population`` component and
+  each ``usage`` metric only with its ``usage:<metric>`` component, and neither is needed for a
+  tenant with ``months`` 0 (it pays nothing).
+* Local government codes are six digits with a valid check digit (see docs/DOMAIN.md); the
+  prefecture's code must be a prefecture code and must not be listed among the tenants.
+* Unknown keys are ignored, so a scenario may carry notes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from billing.allocation import (
+    EQUAL,
+    MONTHS_IN_YEAR,
+    POPULATION,
+    USAGE_PREFIX,
+    AllocationError,
+    Component,
+    CostItem,
+    Participant,
+    Policy,
+    is_known_basis,
+    usage_metric,
+)
+from billing.errors import InfeasibleBounds, ScenarioError
+from tenancy.codes import check_digit, with_check_digit  # noqa: F401  (re-exported for scenario builders)
+
+_FIRST_FISCAL_YEAR = 1989  # 平成元年度; the display of era years starts there
+_LAST_FISCAL_YEAR = 2999
+
+
+def is_prefecture_code(code: str) -> bool:
+    """Prefecture codes are the prefecture number followed by 000 and the check digit."""
+    return code[2:5] == "000"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: everything :func:`billing.allocation.allocate_costs` needs."""
+
+    fiscal_year: int
+    tenants: tuple[Participant, ...]
+    costs: tuple[CostItem, ...]
+    policy: Policy
+    prefecture_code: str | None
+
+    @property
+    def total(self) -> int:
+        """The year's total cost T in yen: the sum of the cost items."""
+        return sum(cost.amount for cost in self.costs)
+
+
+class _JsonObject(dict):
+    """A decoded JSON object that remembers keys given more than once (JSON allows it,
+    ``json`` keeps the last silently, and a clerk would never notice the first was ignored)."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, object]]) -> _JsonObject:
+        decoded = cls(pairs)
+        if len(decoded) != len(pairs):
+            counts = Counter(key for key, _ in pairs)
+            decoded.duplicate_keys = tuple(key for key, count in counts.items() if count > 1)
+        return decoded
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number a scenario may contain")
+
+
+class _Problems:
+    """Collects problems in English and Japanese, each prefixed by where it is."""
+
+    def __init__(self) -> None:
+        self.english: list[str] = []
+        self.japanese: list[str] = []
+
+    def add(self, where: str, english: str, japanese: str) -> None:
+        self.english.append(f"{where}: {english}" if where else english)
+        self.japanese.append(f"{where}: {japanese}" if where else japanese)
+
+    def extend(self, other: _Problems) -> None:
+        self.english.extend(other.english)
+        self.japanese.extend(other.japanese)
+
+    def __bool__(self) -> bool:
+        return bool(self.english)
+
+    def error(self) -> ScenarioError:
+        return ScenarioError(self.english, self.japanese)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (UTF-8, with or without BOM)."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(["file not found"], ["ファイルが見つかりません。"]) from None
+    except IsADirectoryError:
+        raise ScenarioError(["is a directory, not a scenario file"], ["フォルダです。シナリオのファイルを指定してください。"]) from None
+    except OSError as error:
+        raise ScenarioError(
+            [f"cannot be read: {error.strerror}"], [f"ファイルを読み込めません({error.strerror})。"]
+        ) from None
+    return parse_scenario(raw)
+
+
+def parse_scenario(text: str | bytes) -> Scenario:
+    """Decode scenario JSON (floats as ``Decimal``) and validate it; see :func:`validate_scenario`."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ScenarioError(
+                [f"not UTF-8 text (byte {error.start}); save the file as UTF-8"],
+                [f"UTF-8 のテキストではありません({error.start} バイト目)。UTF-8 で保存してください。"],
+            ) from None
+    try:
+        document = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_JsonObject.from_pairs,
+        )
+    except json.JSONDecodeError as error:
+        raise ScenarioError(
+            [f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"],
+            [f"JSON の書式が正しくありません({error.lineno} 行 {error.colno} 文字目: {error.msg})。"],
+        ) from None
+    except ValueError as error:
+        raise ScenarioError([f"invalid JSON: {error}"], [f"JSON の書式が正しくありません({error})。"]) from None
+    return validate_scenario(document)
+
+
+def validate_scenario(document: object) -> Scenario:
+    """Validate a decoded scenario, collecting every problem; raise :class:`ScenarioError`."""
+    problems = _Problems()
+    if not isinstance(document, dict):
+        problems.add(
+            "",
+            f"a scenario must be a JSON object with fiscal_year, tenants, costs and policy, got {_json_kind(document)}",
+            f"シナリオは fiscal_year・tenants・costs・policy を持つ JSON オブジェクトにしてください({_json_kind_ja(document)} になっています)。",
+        )
+        raise problems.error()
+    _check_duplicate_keys(document, "", problems)
+
+    fiscal_year = _fiscal_year(document, problems)
+    # The tenants are checked against the policy (which figures are needed), but problems are
+    # listed in the order of the file: fiscal_year, tenants, costs, policy.
+    policy_problems = _Problems()
+    policy_parts = _policy(document.get("policy"), "policy", "policy" in document, policy_problems)
+    tenants = _tenants(document.get("tenants"), "tenants" in document, policy_parts, problems)
+    costs = _costs(document.get("costs"), "costs" in document, problems)
+    problems.extend(policy_problems)
+    _check_basis_totals(tenants, policy_parts, problems)
+    _check_floor_and_cap(tenants, costs, policy_parts, problems)
+
+    if problems:
+        raise problems.error()
+    try:
+        policy = Policy(
+            prefecture_share=policy_parts.prefecture_share,
+            components=tuple(Component(basis, weight) for basis, weight in policy_parts.components),
+            floor=policy_parts.floor,
+            cap=policy_parts.cap,
+        )
+        participants = tuple(
+            Participant(code=t.code, population=t.population, months=t.months, usage=t.usage)
+            for t in tenants.entries
+        )
+        cost_items = tuple(CostItem(id=cost_id, amount=amount) for cost_id, amount in costs.entries)
+    except AllocationError as error:  # pragma: no cover - validation above should catch it all
+        raise ScenarioError([error.message_en], [error.message_ja]) from None
+    return Scenario(
+        fiscal_year=fiscal_year,
+        tenants=participants,
+        costs=cost_items,
+        policy=policy,
+        prefecture_code=policy_parts.prefecture_code,
+    )
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, Decimal):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _json_kind_ja(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return f"数値 {value}"
+    if isinstance(value, str):
+        return f"文字列 {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, list):
+        return "リスト"
+    return "オブジェクト"
+
+
+def _whole_number(
+    value: object,
+    where: str,
+    what_en: str,
+    what_ja: str,
+    problems: _Problems,
+    *,
+    low: int = 0,
+    high: int | None = None,
+) -> int | None:
+    """A JSON integer within [low, high]; anything else (1.5, 12.0, "12", true) is a problem."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and value >= low and (high is None or value <= high):
+        return value
+    if high is None:
+        english = f"must be a whole number of {what_en}, {low} or more; got {_json_kind(value)}"
+        japanese = f"{what_ja}は{low}以上の整数で指定してください({_json_kind_ja(value)} になっています)。"
+    else:
+        english = f"must be a whole number of {what_en} from {low} to {high}; got {_json_kind(value)}"
+        japanese = f"{what_ja}は{low}〜{high}の整数で指定してください({_json_kind_ja(value)} になっています)。"
+    if isinstance(value, str):
+        english += " (write numbers without quotes)"
+        japanese = japanese[:-1] + "。数値は引用符なしで書いてください。"
+    problems.add(where, english, japanese)
+    return None
+
+
+def _exact_fraction(value: object, where: str, what_en: str, what_ja: str, problems: _Problems) -> Fraction | None:
+    """A weight or share: a JSON number or a string such as "0.5" or "1/3", read exactly."""
+    fraction: Fraction | None = None
+    if isinstance(value, bool):
+        fraction = None
+    elif isinstance(value, int):
+        fraction = Fraction(value)
+    elif isinstance(value, Decimal) and value.is_finite():
+        fraction = Fraction(value)
+    elif isinstance(value, str):
+        try:
+            fraction = Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            fraction = None
+    if fraction is None:
+        problems.add(
+            where,
+            f"{what_en} must be a number or a string such as \"0.5\" or \"1/3\"; got {_json_kind(value)}",
+            f"{what_ja}は数値か \"0.5\"・\"1/3\" のような文字列で指定してください({_json_kind_ja(value)} になっています)。",
+        )
+    return fraction
+
+
+def _show_fraction(value: Fraction) -> str:
+    """``1/2`` shown as ``0.5 (1/2)``, ``1/3`` as ``1/3``: both exact."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator == 1:
+        decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        return f"{decimal} ({value})"
+    return str(value)
+
+
+def code_problem(code: object) -> tuple[str, str] | None:
+    """Why ``code`` is not a valid local government code, in English and Japanese, or None."""
+    if isinstance(code, int) and not isinstance(code, bool):
+        return (
+            f"must be a string such as \"431001\" (in quotes, so that leading zeros are kept); got the number {code}",
+            f"団体コードは \"431001\" のように引用符で囲んだ文字列で指定してください(数値 {code} になっています)。",
+        )
+    if not isinstance(code, str):
+        return (
+            f"must be a six-digit local government code such as \"431001\"; got {_json_kind(code)}",
+            f"団体コードは \"431001\" のような6桁の文字列で指定してください({_json_kind_ja(code)} になっています)。",
+        )
+    if len(code) != 6 or not all("0" <= character <= "9" for character in code):
+        return (
+            f"must be six digits (five digits and a check digit); got {json.dumps(code, ensure_ascii=False)}",
+            f"団体コードは6桁の数字(5桁+検査数字)で指定してください(値: {code})。",
+        )
+    expected = with_check_digit(code[:5])
+    if code != expected:
+        return (
+            f"check digit wrong for {code} (expected {expected})",
+            f"{code} の検査数字が正しくありません(正しくは {expected})。",
+        )
+    return None
+
+
+def _check_duplicate_keys(value: object, where: str, problems: _Problems) -> None:
+    for key in getattr(value, "duplicate_keys", ()):
+        place = f"{where}.{key}" if where else key
+        problems.add(
+            place,
+            "given more than once in the same object; only the last would count, so remove the others",
+            "同じ項目が二回以上書かれています(最後のものだけが使われるため、他を削除してください)。",
+        )
+
+
+# --- sections -----------------------------------------------------------------------------
+
+
+def _fiscal_year(document: Mapping[str, object], problems: _Problems) -> int:
+    if "fiscal_year" not in document:
+        problems.add("fiscal_year", "missing (e.g. 2025 for 令和7年度)", "年度がありません(例: 令和7年度なら 2025)。")
+        return 0
+    year = _whole_number(
+        document["fiscal_year"], "fiscal_year", "years", "年度", problems, low=_FIRST_FISCAL_YEAR, high=_LAST_FISCAL_YEAR
+    )
+    return year or 0
+
+
+@dataclass
+class _PolicyParts:
+    components: list[tuple[str, Fraction]]  # only the well-formed ones, in policy order
+    positions: dict[str, int]  # basis -> its index in the file's components list
+    bases: set[str]  # every recognised basis, even with a bad weight (tenant checks need them)
+    prefecture_code: str | None
+    prefecture_share: Fraction | None
+    prefecture_valid: bool
+    floor: int | None
+    cap: int | None
+    bounds_valid: bool
+
+
+def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _PolicyParts:
+    parts = _PolicyParts([], {}, set(), None, None, False, None, None, False)
+    if not present:
+        problems.add(where, "missing: the allocation policy (components with weights)", "按分方式(policy)がありません。")
+        return parts
+    if not isinstance(policy, dict):
+        problems.add(
+            where,
+            f"must be an object; got {_json_kind(policy)}",
+            f"オブジェクトで指定してください({_json_kind_ja(policy)} になっています)。",
+        )
+        return parts
+    _check_duplicate_keys(policy, where, problems)
+    _prefecture(policy.get("prefecture"), f"{where}.prefecture", parts, problems)
+    _components(policy.get("components"), f"{where}.components", "components" in policy, parts, problems)
+
+    parts.bounds_valid = True
+    for name, name_ja in (("floor", "下限額"), ("cap", "上限額")):
+        value = policy.get(name)
+        if value is None:
+            continue
+        amount = _whole_number(value, f"{where}.{name}", "yen", f"{name_ja}(円)", problems)
+        if amount is None:
+            parts.bounds_valid = False
+        setattr(parts, name, amount)
+    if parts.floor is not None and parts.cap is not None and parts.floor > parts.cap:
+        problems.add(
+            f"{where}.floor",
+            f"the floor ({parts.floor:,} yen) is above the cap ({parts.cap:,} yen)",
+            f"下限額({parts.floor:,}円)が上限額({parts.cap:,}円)を上回っています。",
+        )
+        parts.bounds_valid = False
+    return parts
+
+
+def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _Problems) -> None:
+    if prefecture is None:
+        parts.prefecture_valid = True  # no prefecture share, no prefecture line
+        return
+    if not isinstance(prefecture, dict):
+        problems.add(
+            where,
+            f"must be an object with code and share, or null; got {_json_kind(prefecture)}",
+            f"code と share を持つオブジェクトか null で指定してください({_json_kind_ja(prefecture)} になっています)。",
+        )
+        return
+    _check_duplicate_keys(prefecture, where, problems)
+    valid = True
+    code = prefecture.get("code")
+    if "code" not in prefecture:
+        problems.add(
+            f"{where}.code",
+            "missing: the prefecture's code, e.g. \"430005\"",
+            "県の団体コードがありません(例: \"430005\")。",
+        )
+        valid = False
+    elif (problem := code_problem(code)) is not None:
+        problems.add(f"{where}.code", *problem)
+        valid = False
+    elif not is_prefecture_code(code):
+        problems.add(
+            f"{where}.code",
+            f"{code} is not a prefecture code (two digits, 000 and the check digit, e.g. 430005)",
+            f"{code} は都道府県のコードではありません(例: 熊本県 430005)。",
+        )
+        valid = False
+    else:
+        parts.prefecture_code = code
+    if "share" not in prefecture:
+        problems.add(f"{where}.share", "missing: the prefecture's share, e.g. \"0.5\"", "県負担割合がありません(例: \"0.5\")。")
+        valid = False
+    else:
+        share = _exact_fraction(prefecture["share"], f"{where}.share", "the share", "県負担割合", problems)
+        if share is None:
+            valid = False
+        elif not 0 <= share <= 1:
+            problems.add(
+                f"{where}.share",
+                f"must be between 0 and 1 (a fraction of the total); got {_show_fraction(share)}",
+                f"県負担割合は0以上1以下(総額に対する割合)で指定してください(値: {_show_fraction(share)})。",
+            )
+            valid = False
+        else:
+            parts.prefecture_share = share
+    parts.prefecture_valid = valid
+    if not valid:
+        # The code is kept when it is itself valid: tenants are still checked against it.
+        parts.prefecture_share = None
+
+
+def _components(components: object, where: str, present: bool, parts: _PolicyParts, problems: _Problems) -> None:
+    if not present or not isinstance(components, list) or not components:
+        problems.add(
+            where,
+            "must be a non-empty list of {\"basis\", \"weight\"} objects"
+            + ("" if present else " (missing)"),
+            "按分の構成要素を {\"basis\", \"weight\"} のリストで指定してください。",
+        )
+        return
+    first_place: dict[str, str] = {}
+    weights: list[Fraction] = []
+    for index, component in enumerate(components):
+        place = f"{where}[{index}]"
+        if not isinstance(component, dict):
+            problems.add(
+                place,
+                f"must be an object with basis and weight; got {_json_kind(component)}",
+                "basis と weight を持つオブジェクトで指定してください。",
+            )
+            continue
+        _check_duplicate_keys(component, place, problems)
+        basis = component.get("basis")
+        basis_ok = isinstance(basis, str) and is_known_basis(basis)
+        if not basis_ok:
+            suggestion = ""
+            if isinstance(basis, str):
+                close = difflib.get_close_matches(basis, [EQUAL, POPULATION, f"{USAGE_PREFIX}api_calls"], n=1)
+                if close:
+                    suggestion = f"; did you mean {close[0]!r}?"
+            shown = repr(basis) if isinstance(basis, str) else _json_kind(basis)
+            problems.add(
+                f"{place}.basis",
+                f"unknown basis {shown}: use equal, population or usage:<metric>{suggestion}",
+                f"按分の基準 {basis!r} は使えません(equal=均等割・population=人口割・usage:<指標>=利用割)。",
+            )
+        elif basis in first_place:
+            problems.add(
+                f"{place}.basis",
+                f"{basis} is already given at {first_place[basis]}; give each basis once",
+                f"{basis} は {first_place[basis]} で既に指定されています。",
+            )
+        else:
+            first_place[basis] = place
+            parts.bases.add(basis)
+        if "weight" not in component:
+            problems.add(f"{place}.weight", "missing", "割合(weight)がありません。")
+            continue
+        weight = _exact_fraction(component["weight"], f"{place}.weight", "the weight", "割合", problems)
+        if weight is None:
+            continue
+        if weight < 0:
+            problems.add(
+                f"{place}.weight",
+                f"must not be negative; got {_show_fraction(weight)}",
+                f"割合が負の値です({_show_fraction(weight)})。",
+            )
+            continue
+        weights.append(weight)
+        if basis_ok and first_place.get(basis) == place:
+            parts.components.append((basis, weight))
+            parts.positions[basis] = index
+    if len(weights) == len(components):
+        weight_sum = sum(weights, Fraction(0))
+        if weight_sum != 1:
+            problems.add(
+                where,
+                f"weights must add up to exactly 1; they add up to {_show_fraction(weight_sum)}",
+                f"割合の合計がちょうど1になっていません(合計 {_show_fraction(weight_sum)})。",
+            )
+
+
+_INVALID = object()  # a figure that is present but wrong, as opposed to absent (None)
+
+
+@dataclass
+class _TenantEntry:
+    code: str
+    population: int | None
+    months: int
+    usage: dict[str, int]
+
+
+@dataclass
+class _Tenants:
+    entries: list[_TenantEntry]
+    # Per tenant, what is known for sure: months (None if invalid), population and usage values
+    # (None if invalid). Basis totals are checked only when every needed figure is known.
+    months: list[int | None]
+    populations: list[object]  # int, None (absent) or _INVALID
+    usages: list[dict[str, int] | None]
+
+
+def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Problems) -> _Tenants:
+    result = _Tenants([], [], [], [])
+    if not present or not isinstance(tenants, list) or not tenants:
+        problems.add(
+            "tenants",
+            "must be a non-empty list of participating municipalities" + ("" if present else " (missing)"),
+            "参加団体(tenants)を1団体以上のリストで指定してください。",
+        )
+        return result
+    needs_population = POPULATION in policy.bases
+    needed_metrics = sorted(metric for basis in policy.bases if (metric := usage_metric(basis)) is not None)
+    first_place: dict[str, str] = {}
+    for index, tenant in enumerate(tenants):
+        place = f"tenants[{index}]"
+        if not isinstance(tenant, dict):
+            problems.add(
+                place,
+                f"must be an object with code (and population, months, usage); got {_json_kind(tenant)}",
+                "code などを持つオブジェクトで指定してください。",
+            )
+            result.months.append(None)
+            result.populations.append(None)
+            result.usages.append(None)
+            continue
+        _check_duplicate_keys(tenant, place, problems)
+        valid = True
+
+        code = tenant.get("code")
+        if "code" not in tenant:
+            problems.add(f"{place}.code", "missing: the municipality's six-digit code", "団体コードがありません。")
+            valid = False
+        elif (problem := code_problem(code)) is not None:
+            problems.add(f"{place}.code", *problem)
+            valid = False
+        elif code in first_place:
+            problems.add(
+                f"{place}.code",
+                f"{code} is already listed at {first_place[code]}",
+                f"{code} は {first_place[code]} で既に指定されています。",
+            )
+            valid = False
+        elif code == policy.prefecture_code:
+            problems.add(
+                f"{place}.code",
+                f"{code} is the prefecture (policy.prefecture.code); its share is set there, not as a tenant",
+                f"{code} は県です。県の負担は policy.prefecture で指定し、参加団体には含めないでください。",
+            )
+            valid = False
+        else:
+            first_place[code] = place
+
+        months: int | None = MONTHS_IN_YEAR
+        if "months" in tenant:
+            months = _whole_number(
+                tenant["months"],
+                f"{place}.months",
+                "months",
+                "参加月数",
+                problems,
+                low=0,
+                high=MONTHS_IN_YEAR,
+            )
+        if months is None:
+            valid = False
+        taking_part = months != 0  # an invalid months value still needs its figures checked
+
+        population: object = None
+        if "population" in tenant and tenant["population"] is not None:
+            population = _whole_number(tenant["population"], f"{place}.population", "people", "人口", problems)
+            if population is None:
+                valid = False
+                population = _INVALID
+        elif needs_population and taking_part:
+            problems.add(
+                f"{place}.population",
+                "missing; the policy has a population component",
+                "人口がありません(人口割があるため必要です)。",
+            )
+            valid = False
+            population = _INVALID
+
+        usage: dict[str, int] | None = {}
+        raw_usage = tenant.get("usage")
+        if raw_usage is not None and not isinstance(raw_usage, dict):
+            problems.add(
+                f"{place}.usage",
+                f"must be an object of metric: quantity; got {_json_kind(raw_usage)}",
+                "利用実績は {指標: 数量} のオブジェクトで指定してください。",
+            )
+            valid = False
+            usage = None
+        elif raw_usage is not None:
+            _check_duplicate_keys(raw_usage, f"{place}.usage", problems)
+            for metric, quantity in raw_usage.items():
+                checked = _whole_number(quantity, f"{place}.usage.{metric}", "units", "利用実績", problems)
+                if checked is None:
+                    valid = False
+                    usage = None
+                elif usage is not None:
+                    usage[metric] = checked
+        if raw_usage is None or isinstance(raw_usage, dict):
+            for metric in needed_metrics:
+                if taking_part and (raw_usage is None or metric not in raw_usage):
+                    problems.add(
+                        f"{place}.usage.{metric}",
+                        f"missing; the policy has a {USAGE_PREFIX}{metric} component",
+                        f"利用実績 {metric} がありません(利用割 {USAGE_PREFIX}{metric} があるため必要です)。",
+                    )
+                    valid = False
+                    usage = None
+
+        result.months.append(months)
+        result.populations.append(population)
+        result.usages.append(usage)
+        if valid and usage is not None and population is not _INVALID and months is not None:
+            known_population = population if isinstance(population, int) else None
+            result.entries.append(_TenantEntry(code, known_population, months, usage))
+    return result
+
+
+@dataclass
+class _Costs:
+    entries: list[tuple[str, int]]
+    complete: bool
+
+
+def _costs(costs: object, present: bool, problems: _Problems) -> _Costs:
+    result = _Costs([], False)
+    if not present or not isinstance(costs, list) or not costs:
+        problems.add(
+            "costs",
+            "must be a non-empty list of cost items {\"id\", \"amount\"}" + ("" if present else " (missing)"),
+            "費目(costs)を {\"id\", \"amount\"} のリストで1件以上指定してください。",
+        )
+        return result
+    first_place: dict[str, str] = {}
+    complete = True
+    for index, cost in enumerate(costs):
+        place = f"costs[{index}]"
+        if not isinstance(cost, dict):
+            problems.add(
+                place,
+                f"must be an object with id and amount; got {_json_kind(cost)}",
+                "id と amount を持つオブジェクトで指定してください。",
+            )
+            complete = False
+            continue
+        _check_duplicate_keys(cost, place, problems)
+        cost_id = cost.get("id")
+        valid = True
+        if not isinstance(cost_id, str) or not cost_id.strip():
+            problems.add(
+                f"{place}.id",
+                f"must be a non-empty name such as \"cloud\"; got {_json_kind(cost_id)}",
+                "費目名(id)を \"cloud\" のような文字列で指定してください。",
+            )
+            valid = False
+        elif cost_id in first_place:
+            problems.add(
+                f"{place}.id",
+                f"{cost_id!r} is already used at {first_place[cost_id]}",
+                f"費目名 {cost_id} は {first_place[cost_id]} で既に使われています。",
+            )
+            valid = False
+        else:
+            first_place[cost_id] = place
+        if "amount" not in cost:
+            problems.add(f"{place}.amount", "missing: the amount in yen", "金額(円)がありません。")
+            valid = False
+        else:
+            amount = _whole_number(cost["amount"], f"{place}.amount", "yen", "金額(円)", problems)
+            if amount is None:
+                valid = False
+        if valid:
+            result.entries.append((cost_id, amount))
+        else:
+            complete = False
+    result.complete = complete
+    return result
+
+
+def _check_basis_totals(tenants: _Tenants, policy: _PolicyParts, problems: _Problems) -> None:
+    """A basis with a nonzero weight needs a nonzero total, or there is nothing to divide by."""
+    for basis, weight in policy.components:
+        if weight == 0 or not tenants.months:
+            continue
+        total = 0
+        known = True
+        for months, population, usage in zip(tenants.months, tenants.populations, tenants.usages):
+            if months is None:
+                known = False
+                break
+            if months == 0:
+                continue
+            if basis == EQUAL:
+                total += months
+            elif basis == POPULATION:
+                if not isinstance(population, int):
+                    known = False
+                    break
+                total += population
+            else:
+                metric = usage_metric(basis)
+                if usage is None or metric not in usage:
+                    known = False
+                    break
+                total += usage[metric]
+        if not known or total != 0:
+            continue
+        if basis == EQUAL:
+            why_en, why_ja = "every tenant has months 0", "全団体の参加月数が0です"
+        elif basis == POPULATION:
+            why_en, why_ja = "the participating tenants' population adds up to 0", "参加団体の人口の合計が0です"
+        else:
+            metric = usage_metric(basis)
+            why_en = f"the participating tenants' {metric} usage adds up to 0"
+            why_ja = f"参加団体の利用実績 {metric} の合計が0です"
+        problems.add(
+            f"policy.components[{policy.positions[basis]}]",
+            f"{basis} has weight {_show_fraction(weight)} but {why_en}, so there is nothing to divide by",
+            f"{basis} の割合は {_show_fraction(weight)} ですが、{why_ja}。按分できません。",
+        )
+
+
+def _check_floor_and_cap(tenants: _Tenants, costs: _Costs, policy: _PolicyParts, problems: _Problems) -> None:
+    """Report a floor or cap that no allocation can meet (same test as the allocation's)."""
+    if policy.floor is None and policy.cap is None:
+        return
+    if not (tenants.months and costs.complete and policy.prefecture_valid and policy.bounds_valid):
+        return
+    if any(months is None for months in tenants.months):
+        return
+    total = sum(amount for _, amount in costs.entries)
+    municipal_total = Fraction(total) - (total * policy.prefecture_share if policy.prefecture_share is not None else 0)
+    participating = sum(1 for months in tenants.months if months)
+    if policy.floor is not None and participating * policy.floor > municipal_total:
+        error = InfeasibleBounds("floor", policy.floor, participating, municipal_total)
+        problems.add("policy.floor", error.message_en, error.message_ja)
+    if policy.cap is not None and participating * policy.cap < municipal_total:
+        error = InfeasibleBounds("cap", policy.cap, participating, municipal_total)
+        problems.add("policy.cap", error.message_en, error.message_ja)
