@@ -22,8 +22,21 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Client secrets used only when RENKEI_ENV=development and none are configured (local demo).
+DEVELOPMENT_SECRETS = {
+    "RENKEI_OIDC_CLIENT_SECRET": "renkei-dev-admin-client-secret",
+    "RENKEI_SERVICE_CLIENT_SECRET": "renkei-dev-service-client-secret",
+    "RENKEI_METERING_CLIENT_SECRET": "renkei-dev-metering-client-secret",
+}
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
+    development = env.get("RENKEI_ENV", "production") == "development"
+
+    def secret(name: str) -> str:
+        return env.get(name) or (DEVELOPMENT_SECRETS[name] if development else "")
+
     var_dir = Path(env.get("RENKEI_VAR_DIR", Path.cwd() / "var"))
     keycloak_url = env.get("RENKEI_KEYCLOAK_URL", "http://127.0.0.1:8080").rstrip("/")
     realm = env.get("RENKEI_KEYCLOAK_REALM", "renkei")
@@ -39,9 +52,12 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
         "RENKEI_OIDC_CLIENT_ID": env.get("RENKEI_OIDC_CLIENT_ID", "renkei-admin"),
-        "RENKEI_OIDC_CLIENT_SECRET": env.get("RENKEI_OIDC_CLIENT_SECRET", ""),
+        "RENKEI_OIDC_CLIENT_SECRET": secret("RENKEI_OIDC_CLIENT_SECRET"),
         "RENKEI_SERVICE_CLIENT_ID": env.get("RENKEI_SERVICE_CLIENT_ID", "renkei-service"),
-        "RENKEI_SERVICE_CLIENT_SECRET": env.get("RENKEI_SERVICE_CLIENT_SECRET", ""),
+        "RENKEI_SERVICE_CLIENT_SECRET": secret("RENKEI_SERVICE_CLIENT_SECRET"),
+        "RENKEI_METERING_CLIENT_SECRET": secret("RENKEI_METERING_CLIENT_SECRET"),
+        "RENKEI_PUBLIC_URL": env.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "RENKEI_TOKEN_LEEWAY_SECONDS": int(env.get("RENKEI_TOKEN_LEEWAY_SECONDS", "30")),
         "RENKEI_API_AUDIENCE": env.get("RENKEI_API_AUDIENCE", "renkei-api"),
         "RENKEI_SMTP_HOST": env.get("RENKEI_SMTP_HOST", ""),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),

@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def groups():
     """Every command group, listed explicitly."""
-    from admin.commands import audit, billing, onboarding, usage
+    from admin.commands import audit, billing, keycloak, onboarding, usage
 
-    return [module.group for module in (onboarding, billing, usage, audit)]
+    return [module.group for module in (keycloak, onboarding, billing, usage, audit)]

