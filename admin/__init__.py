@@ -26,7 +26,9 @@ _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 def _import_models() -> None:
     """Every table model, so that the one metadata knows every table."""
     import governance.models  # noqa: F401
+    import tenancy.identity_models  # noqa: F401
     import tenancy.models  # noqa: F401
+    import tenancy.provisioning_models  # noqa: F401
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

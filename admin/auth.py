@@ -37,7 +37,8 @@ def token_validator() -> TokenValidator:
     validator = app.extensions.get("renkei_token_validator")
     if validator is None:
         jwks = f"{app.config['RENKEI_KEYCLOAK_URL']}/realms/{app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/certs"
-        validator = TokenValidator(issuer(app), jwks, app.config["RENKEI_API_AUDIENCE"])
+        validator = TokenValidator(issuer(app), jwks, app.config["RENKEI_API_AUDIENCE"],
+                                   leeway=app.config["RENKEI_TOKEN_LEEWAY_SECONDS"])
         app.extensions["renkei_token_validator"] = validator
     return validator
 
@@ -115,11 +116,12 @@ def callback():
         current_app.logger.warning("login callback failed", exc_info=True)
         return redirect(url_for("auth.login"))
     actor = actor_from_claims(claims, KNOWN_ROLES)
+    target = session.get("login_next")
     session.clear()
     session["actor"] = {"issuer": actor.issuer, "subject": actor.subject, "name": actor.name,
                         "roles": sorted(actor.roles), "tenant_codes": sorted(actor.tenant_codes)}
     session["id_token"] = token.get("id_token")
-    return redirect(session.pop("login_next", None) or url_for("admin.index"))
+    return redirect(target or url_for("admin.index"))
 
 
 @bp.route("/logout")

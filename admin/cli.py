@@ -141,3 +141,87 @@ def register(app: Flask) -> None:
 
     for group in (db_group, tenants_group, *groups()):
         app.cli.add_command(group)
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+DEMO_LOGINS = (
+    # username, display name (family, given), roles, tenant
+    ("operator", ("熊本県", "運営者"), ("platform-operator",), "430005"),
+    ("finance", ("熊本県", "財政担当"), ("finance-officer",), None),
+    ("auditor", ("熊本県", "監査担当"), ("auditor",), None),
+    ("kumamoto-admin", ("熊本市", "管理者"), ("municipal-admin",), "431001"),
+    ("yatsushiro-admin", ("八代市", "管理者"), ("municipal-admin",), "432024"),
+)
+
+
+def ensure_demo_logins(password: str) -> list[tuple[str, str, str]]:
+    """Create (or reset) the demo accounts; returns (username, roles, tenant) rows to print."""
+    from admin.identity import identity_directory
+
+    directory = identity_directory()
+    rows = []
+    for username, (family, given), roles, tenant in DEMO_LOGINS:
+        found = directory.find_user(username)
+        if found is None:
+            user_id = directory.create_user(username, f"{username}@example.jp", given, family, password=password)
+        else:
+            user_id = found["id"]
+            directory.admin.set_user_password(user_id, password, temporary=False)
+        if tenant:
+            directory.ensure_tenant_group(tenant)
+            directory.add_to_tenant(user_id, tenant)
+        directory.set_roles(user_id, roles, roles)
+        rows.append((username, ", ".join(roles), tenant or "-"))
+    return rows
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, help="Serve the app after preparing it.")
+@with_appcontext
+def demo(host: str, port: int, serve: bool) -> None:
+    """The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."""
+    import os
+
+    from admin.commands.keycloak import bootstrap
+    from tenancy import keycloak_server
+    from tenancy.models import TenantStatus
+    from tenancy.operations import list_tenants
+    from tenancy.sample import load_kumamoto
+
+    config = current_app.config
+    if config["RENKEI_ENV"] != "development":
+        raise click.ClickException("renkei demo runs only with RENKEI_ENV=development (it creates known passwords).")
+    url = config["RENKEI_KEYCLOAK_URL"]
+    if not keycloak_server.answers(url):
+        click.echo(f"starting Keycloak {keycloak_server.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
+        from admin.commands.keycloak import _port_from_url
+
+        keycloak_server.start(port=_port_from_url(url), admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                              admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
+    changes = bootstrap(direct_grants=True)
+    click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)")
+    upgrade_database()
+    created = load_kumamoto(db.session, system_actor("demo"))
+    db.session.commit()
+    active, _ = list_tenants(db.session, status=TenantStatus.active, per_page=1000)
+    from admin.identity import identity_directory
+
+    for tenant in active:
+        identity_directory().ensure_tenant_group(tenant.code, tenant.name_ja)
+    click.echo(f"sample data: {len(created)} tenant(s) added, {len(active)} active")
+    password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo")
+    rows = ensure_demo_logins(password)
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"renkei is ready: admin UI {base}/admin   API {base}/api/v1/tenants   OpenAPI {base}/api/v1/openapi.json")
+    click.echo(f"demo logins (password for all: {password}; development only):")
+    for username, roles, tenant in rows:
+        click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")
+    click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
+               f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
+               f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
+    if serve:
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tenancy.base import Actor
 
@@ -53,6 +55,7 @@ def keycloak_settings(keycloak_server):
         service_client_secret=SERVICE_SECRET,
         metering_client_secret=METERING_SECRET,
         direct_grants=True,
+        redirect_uris=("http://renkei.test/*",),
     )
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
@@ -79,6 +82,18 @@ def _reset_postgres(engine: sa.Engine) -> None:
         connection.execute(sa.text("CREATE SCHEMA public"))
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed (the ``db`` fixture pushes one), which
+    would share ``g`` (the signed-in actor), the babel locale and the database session between
+    requests of one test. Running each request in an empty ``contextvars`` context avoids that.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, keycloak_settings):
     from admin import create_app
@@ -99,6 +114,7 @@ def app(tmp_path_factory, keycloak_settings):
         "RENKEI_SERVICE_CLIENT_SECRET": SERVICE_SECRET,
         "RENKEI_API_OPEN_FOR_DEVELOPMENT": False,
         "SERVER_NAME": "renkei.test",
+        "RENKEI_TOKEN_LEEWAY_SECONDS": 0,
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -108,6 +124,7 @@ def app(tmp_path_factory, keycloak_settings):
         if db.engine.dialect.name == "sqlite":
             shutil.copyfile(var / "test.db", var / "template.db")
     app.config["RENKEI_TEST_TEMPLATE"] = str(var / "template.db")
+    app.test_client_class = RequestIsolatedClient
     yield app
     with app.app_context():
         db.session.remove()

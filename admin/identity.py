@@ -1,0 +1,29 @@
+"""The app's :class:`tenancy.keycloak.IdentityDirectory`, built once from configuration."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from tenancy.keycloak import IdentityDirectory, KeycloakSettings
+
+
+def keycloak_settings(app=None) -> KeycloakSettings:
+    config = (app or current_app).config
+    return KeycloakSettings(
+        url=config["RENKEI_KEYCLOAK_URL"],
+        realm=config["RENKEI_KEYCLOAK_REALM"],
+        admin_client_id=config["RENKEI_OIDC_CLIENT_ID"],
+        admin_client_secret=config["RENKEI_OIDC_CLIENT_SECRET"],
+        service_client_id=config["RENKEI_SERVICE_CLIENT_ID"],
+        service_client_secret=config["RENKEI_SERVICE_CLIENT_SECRET"],
+        api_audience=config["RENKEI_API_AUDIENCE"],
+    )
+
+
+def identity_directory() -> IdentityDirectory:
+    app = current_app._get_current_object()
+    directory = app.extensions.get("renkei_identity")
+    if directory is None:
+        directory = IdentityDirectory(keycloak_settings(app))
+        app.extensions["renkei_identity"] = directory
+    return directory
