@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
@@ -33,22 +35,34 @@ def _out(tenant) -> dict:
     return TenantOut.model_validate(tenant).model_dump(mode="json")
 
 
+def _json_time(value):
+    if value.tzinfo is None:  # SQLite returns naive UTC
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _read_out(item: dict) -> dict:
+    item["created_at"] = _json_time(item["created_at"])
+    item["updated_at"] = _json_time(item["updated_at"])
+    return item
+
+
 @bp.get("/tenants", responses={200: TenantPage}, summary="List tenants")
 def list_tenants(query: TenantQuery):
     actor = current_actor()
     scope = require("tenant.read")
-    tenants, total = operations.list_tenants(
+    items, total = operations.read_tenants(
         db.session, status=query.status, kind=query.kind, wave=query.wave,
         codes=None if scope.all_tenants else sorted(actor.tenant_codes),
         page=query.page, per_page=query.per_page,
     )
-    return jsonify({"items": [_out(t) for t in tenants], "total": total, "page": query.page, "per_page": query.per_page})
+    return jsonify({"items": [_read_out(t) for t in items], "total": total, "page": query.page, "per_page": query.per_page})
 
 
 @bp.get("/tenants/<code>", responses={200: TenantOut}, summary="Get a tenant by code")
 def get_tenant(path: TenantPath):
     require("tenant.read", path.code)
-    return jsonify(_out(operations.get_tenant(db.session, path.code)))
+    return jsonify(_read_out(operations.read_tenant(db.session, path.code)))
 
 
 @bp.post("/tenants", responses={201: TenantOut}, summary="Register a tenant")

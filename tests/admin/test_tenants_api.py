@@ -151,7 +151,7 @@ def test_no_stack_trace_on_an_unexpected_error(app, client, as_operator, monkeyp
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(operations, "get_tenant", explode)
+    monkeypatch.setattr(operations, "read_tenant", explode)
     response = client.get("/api/v1/tenants/431001", headers=as_operator)
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
