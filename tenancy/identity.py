@@ -90,25 +90,27 @@ def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, co
     authz.authorize(actor, "user.manage", code)
     authz.check_grantable(actor, invitation.roles)
     tenant = _open_tenant(session, code)
-    directory.ensure_tenant_group(code, tenant.name_ja)
+    group_id = directory.ensure_tenant_group(code, tenant.name_ja)
     if tenant.user_seat_limit is not None and directory.count_members(code) >= tenant.user_seat_limit:
         raise SeatLimitReached(code, tenant.user_seat_limit)
     user_id = directory.create_user(invitation.username, invitation.email, invitation.first_name, invitation.last_name)
     step = "add to tenant group"
     try:
-        directory.add_to_tenant(user_id, code)
+        directory.add_to_tenant(user_id, code, group_id)
         step = "grant roles"
-        directory.set_roles(user_id, invitation.roles, _manageable_roles(actor))
+        directory.grant_roles(user_id, invitation.roles)
         if send_email:
             step = "send set-up e-mail"
             directory.send_setup_email(user_id)
-        account = directory.account(user_id)
     except DomainError as error:
         try:
             directory.delete_user(user_id)
         except DomainError as undo_error:
             record_incident(session, "user.invite", code, invitation.username, user_id, step, undo_error)
         raise error from None
+    account = Account(id=user_id, username=invitation.username.lower(), email=invitation.email.lower(),
+                      first_name=invitation.first_name, last_name=invitation.last_name, enabled=True,
+                      roles=frozenset(invitation.roles), tenant_codes=frozenset({code}))
     audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code, after=account.summary())
     return account
 

@@ -283,6 +283,12 @@ class IdentityDirectory:
     def __init__(self, settings: KeycloakSettings, admin: KeycloakAdmin | None = None) -> None:
         self.settings = settings
         self._admin = admin
+        self._roles: dict[str, dict] = {}  # realm role representations: created by bootstrap, never renamed
+
+    def _realm_role(self, name: str) -> dict:
+        if name not in self._roles:
+            self._roles[name] = self.admin.get_realm_role(name)
+        return self._roles[name]
 
     @property
     def admin(self) -> KeycloakAdmin:
@@ -362,8 +368,15 @@ class IdentityDirectory:
         return self.admin.create_user(payload)
 
     @translate_errors
-    def add_to_tenant(self, user_id: str, code: str) -> None:
-        self.admin.group_user_add(user_id, self._group_id(code))
+    def add_to_tenant(self, user_id: str, code: str, group_id: str | None = None) -> None:
+        self.admin.group_user_add(user_id, group_id or self._group_id(code))
+
+    @translate_errors
+    def grant_roles(self, user_id: str, roles: Iterable[str]) -> None:
+        """Add realm roles to a user (a new account: nothing to compare with)."""
+        wanted = [self._realm_role(name) for name in sorted(roles)]
+        if wanted:
+            self.admin.assign_realm_roles(user_id, wanted)
 
     @translate_errors
     def remove_from_tenant(self, user_id: str, code: str) -> None:
@@ -374,8 +387,8 @@ class IdentityDirectory:
         """Make the user's realm roles among ``manageable`` exactly ``roles``; others stay untouched."""
         wanted, manageable = set(roles), set(manageable)
         held = {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)}
-        add = [self.admin.get_realm_role(n) for n in sorted((wanted - held) & manageable)]
-        drop = [self.admin.get_realm_role(n) for n in sorted((held - wanted) & manageable)]
+        add = [self._realm_role(n) for n in sorted((wanted - held) & manageable)]
+        drop = [self._realm_role(n) for n in sorted((held - wanted) & manageable)]
         if add:
             self.admin.assign_realm_roles(user_id, add)
         if drop:

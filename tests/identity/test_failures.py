@@ -22,10 +22,10 @@ class StopsAt(IdentityDirectory):
     def _gone(self):
         raise IdentityUnavailable("Keycloak did not answer (test).", "認証サーバーに接続できませんでした。")
 
-    def set_roles(self, *args, **kwargs):
-        if self.fail_step == "set_roles":
+    def grant_roles(self, *args, **kwargs):
+        if self.fail_step == "grant_roles":
             self._gone()
-        return super().set_roles(*args, **kwargs)
+        return super().grant_roles(*args, **kwargs)
 
     def add_to_tenant(self, *args, **kwargs):
         if self.fail_step == "add_to_tenant":
@@ -70,7 +70,7 @@ def test_keycloak_unreachable_is_a_retryable_503_and_nothing_changes(client, db,
     assert count(db, AuditRecord) == 1  # only the tenant's registration
 
 
-@pytest.mark.parametrize("step", ["add_to_tenant", "set_roles"])
+@pytest.mark.parametrize("step", ["add_to_tenant", "grant_roles"])
 def test_a_failure_midway_is_undone_in_keycloak(client, db, tenant_factory, as_operator, keycloak_settings,
                                                  use_directory, directory, step):
     tenant_factory("431001")
@@ -88,7 +88,7 @@ def test_when_even_the_undo_fails_the_half_done_account_is_on_record(client, db,
                                                                        keycloak_settings, use_directory, directory):
     tenant_factory("431001")
     directory.ensure_tenant_group("431001")
-    use_directory(StopsAt(keycloak_settings, "set_roles", undo_fails=True))
+    use_directory(StopsAt(keycloak_settings, "grant_roles", undo_fails=True))
     username = f"stuck-{uuid.uuid4().hex[:6]}"
     assert invite(client, as_operator, username).status_code == 503
     leftover = directory.find_user(username)
