@@ -202,7 +202,8 @@ def demo(host: str, port: int, serve: bool) -> None:
         keycloak_server.start(port=_port_from_url(url), admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
                               admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
     changes = bootstrap(direct_grants=True)
-    click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)")
+    click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
+               + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
     created = load_kumamoto(db.session, system_actor("demo"))
     db.session.commit()
@@ -224,4 +225,6 @@ def demo(host: str, port: int, serve: bool) -> None:
                f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
                f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
     if serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)

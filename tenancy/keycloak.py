@@ -114,7 +114,7 @@ def _client_payload(settings: KeycloakSettings) -> list[dict[str, Any]]:
             "standardFlowEnabled": True,
             "directAccessGrantsEnabled": settings.direct_grants,
             "serviceAccountsEnabled": False,
-            "redirectUris": list(settings.redirect_uris),
+            "redirectUris": sorted(set(settings.redirect_uris)),
             "attributes": {"pkce.code.challenge.method": "S256",
                            "post.logout.redirect.uris": "+"},
             "defaultClientScopes": default_scopes,
@@ -217,7 +217,8 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
                                             "serviceAccountsEnabled") if k in payload}
         if payload.get("secret"):
             wanted["secret"] = payload["secret"]
-        differs = {k: v for k, v in wanted.items() if current.get(k) != v}
+        differs = {k: v for k, v in wanted.items()
+                   if (set(current.get(k) or []) != set(v) if isinstance(v, list) else current.get(k) != v)}
         if differs:
             admin.update_client(client_uuid, {**current, **differs})
             changes.append(f"client {payload['clientId']}: {', '.join(sorted(differs))}")
@@ -257,6 +258,24 @@ def _grant_service_account(admin: KeycloakAdmin, client_id: str, client_roles: I
 @translate_errors
 def client_secret(admin: KeycloakAdmin, client_id: str) -> str:
     return admin.get_client_secrets(admin.get_client_id(client_id))["value"]
+
+
+@translate_errors
+def ensure_machine_client(admin: KeycloakAdmin, settings: KeycloakSettings, client_id: str, secret: str,
+                          realm_roles: Iterable[str] = ()) -> list[str]:
+    """A confidential client-credentials client (an API gateway, a meter) whose tokens carry the API audience.
+
+    ``realm_roles`` are granted to its service account (e.g. ``metering-client``); returns the changes made.
+    """
+    admin.change_current_realm(settings.realm)
+    changes = []
+    if admin.get_client_id(client_id) is None:
+        admin.create_client({"clientId": client_id, "name": f"machine client {client_id}", "protocol": "openid-connect",
+                             "publicClient": False, "secret": secret, "standardFlowEnabled": False,
+                             "directAccessGrantsEnabled": False, "serviceAccountsEnabled": True,
+                             "defaultClientScopes": ["roles", "basic", API_AUDIENCE_SCOPE]})
+        changes.append(f"client {client_id}")
+    return changes + _grant_service_account(admin, client_id, realm_roles=tuple(realm_roles))
 
 
 # --- identity operations ---------------------------------------------------------------------
