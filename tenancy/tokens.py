@@ -78,7 +78,10 @@ class TokenValidator:
 
 def actor_from_claims(claims: dict[str, Any], known_roles: frozenset[str], **context: Any) -> Actor:
     roles = frozenset(claims.get("realm_access", {}).get("roles", [])) & known_roles
-    name = claims.get("name") or claims.get("preferred_username") or claims.get("azp") or claims["sub"]
+    # Japanese order: family name first (Keycloak's "name" claim is given + family)
+    family, given = claims.get("family_name"), claims.get("given_name")
+    name = (f"{family} {given}" if family and given else None) or claims.get("name") \
+        or claims.get("preferred_username") or claims.get("azp") or claims["sub"]
     return Actor(
         issuer=claims["iss"],
         subject=claims["sub"],
