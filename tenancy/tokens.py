@@ -30,11 +30,15 @@ class InvalidToken(DomainError):
 
 
 class TokenValidator:
-    def __init__(self, issuer: str, jwks_url: str, audience: str, leeway: int = 30, cache_seconds: int = 300) -> None:
+    def __init__(self, issuer: str, jwks_url: str, audience: str, leeway: int = 30, cache_seconds: int = 300,
+                 refetch_cooldown: float = 30) -> None:
+        """``refetch_cooldown``: after a fetch, unknown key ids do not trigger another one for
+        this many seconds, so a flood of forged ``kid``s cannot hammer Keycloak."""
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=cache_seconds, timeout=5)
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=cache_seconds, timeout=5,
+                                     cooldown_duration=refetch_cooldown)
 
     def claims(self, token: str) -> dict[str, Any]:
         try:

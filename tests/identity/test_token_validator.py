@@ -1,0 +1,136 @@
+"""TokenValidator against a JWKS served over HTTP on loopback: claims, algorithms, key rotation."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from tenancy.tokens import InvalidToken, TokenValidator
+
+ISSUER, AUDIENCE = "http://idp.test/realms/renkei", "renkei-api"
+
+
+def new_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk(key, kid):
+    data = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    return {**data, "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+@pytest.fixture
+def jwks():
+    keys = {"keys": []}
+    fetches = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            fetches.append(time.time())
+            body = json.dumps(keys).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield keys, f"http://127.0.0.1:{server.server_address[1]}/certs", fetches
+    server.shutdown()
+    server.server_close()
+
+
+def claims(**overrides):
+    now = int(time.time())
+    return {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300, **overrides}
+
+
+def sign(key, kid, **overrides):
+    return jwt.encode(claims(**overrides), key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_a_good_token_gives_its_claims(jwks):
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0)
+    assert validator.claims(sign(key, "k1"))["sub"] == "user-1"
+
+
+@pytest.mark.parametrize("overrides,reason", [
+    ({"exp": int(time.time()) - 60}, "expired"),
+    ({"nbf": int(time.time()) + 600}, "not valid yet"),
+    ({"iss": "http://idp.test/realms/other"}, "another issuer"),
+    ({"aud": "someone-else"}, "another audience"),
+])
+def test_bad_claims_are_refused_with_the_reason(jwks, overrides, reason):
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0)
+    with pytest.raises(InvalidToken) as caught:
+        validator.claims(sign(key, "k1", **overrides))
+    assert reason in caught.value.message_en
+
+
+def test_alg_none_and_hmac_are_refused_before_any_key_lookup(jwks):
+    keys, url, fetches = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE)
+    unsigned = jwt.encode(claims(), None, algorithm="none")
+    # key confusion: HS256 "signed" with a secret an attacker might guess (e.g. the public key text)
+    confused = jwt.encode(claims(), "a-shared-secret-that-is-long-enough-for-hs256", algorithm="HS256", headers={"kid": "k1"})
+    for token in (unsigned, confused):
+        with pytest.raises(InvalidToken):
+            validator.claims(token)
+    assert fetches == []
+
+
+def test_a_rotated_key_is_fetched_and_an_unknown_one_refused(jwks):
+    keys, url, fetches = jwks
+    old, new = new_key(), new_key()
+    keys["keys"].append(jwk(old, "old"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, refetch_cooldown=0)
+    validator.claims(sign(old, "old"))
+    validator.claims(sign(old, "old"))
+    assert len(fetches) == 1  # cached
+    keys["keys"].append(jwk(new, "new"))  # the realm rotates its key
+    assert validator.claims(sign(new, "new"))["sub"] == "user-1"
+    assert len(fetches) == 2
+    stranger = new_key()
+    with pytest.raises(InvalidToken) as caught:
+        validator.claims(sign(stranger, "stranger"))
+    assert "unknown key" in caught.value.message_en
+
+
+def test_a_signature_by_another_key_with_a_known_kid_is_refused(jwks):
+    keys, url, _ = jwks
+    real, forger = new_key(), new_key()
+    keys["keys"].append(jwk(real, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE)
+    with pytest.raises(InvalidToken) as caught:
+        validator.claims(sign(forger, "k1"))
+    assert "signature" in caught.value.message_en
+
+
+def test_unknown_key_ids_do_not_refetch_within_the_cooldown(jwks):
+    keys, url, fetches = jwks
+    known = new_key()
+    keys["keys"].append(jwk(known, "known"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, refetch_cooldown=60)
+    validator.claims(sign(known, "known"))
+    for i in range(20):
+        with pytest.raises(InvalidToken):
+            validator.claims(sign(new_key() if i == 0 else known, f"forged-{i}"))
+    assert len(fetches) == 1
