@@ -1,0 +1,43 @@
+"""The renkei command: tenant import/export/list as a clerk would run them."""
+
+import json
+
+import sqlalchemy as sa
+
+from tenancy.importing import reference_municipalities
+from tenancy.models import Tenant
+
+CODES = ["431001", "432024", "432032", "432041", "432059", "432067", "432083", "432105", "432113", "432121"]
+KINDS_JA = {"designated_city": "政令指定都市", "city": "市", "town": "町", "village": "村"}
+
+
+def japanese_rows(codes):
+    ref = reference_municipalities()
+    return [f"{c},{ref[c]['name_ja']},{KINDS_JA[ref[c]['kind']]},{ref[c]['population']}" for c in codes]
+
+
+def test_import_refuses_a_file_with_one_bad_check_digit_and_names_the_line(app, db, tmp_path):
+    rows = japanese_rows(CODES)
+    rows.insert(4, "432130,宇城市,市,57075".replace("432130", "432131"))
+    path = tmp_path / "tenants.csv"
+    path.write_bytes(("団体コード,団体名,種別,人口\r\n" + "\r\n".join(rows) + "\r\n").encode("cp932"))
+    result = app.test_cli_runner().invoke(args=["tenants", "import", str(path)])
+    assert result.exit_code == 2
+    assert "line 6" in result.output and "432131" in result.output
+    assert db.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 0
+
+
+def test_import_then_list_and_export(app, db, tmp_path):
+    path = tmp_path / "tenants.csv"
+    path.write_bytes(("団体コード,団体名,種別,人口\r\n" + "\r\n".join(japanese_rows(CODES)) + "\r\n").encode("cp932"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tenants", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "10" in result.output
+    listed = json.loads(runner.invoke(args=["tenants", "list", "--json"]).output)
+    assert [t["code"] for t in listed] == sorted(CODES)
+    out = tmp_path / "export.csv"
+    assert runner.invoke(args=["tenants", "export", "--format", "csv", "-o", str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    exported = json.loads(runner.invoke(args=["tenants", "export", "--format", "json"]).output)
+    assert {t["code"]: t["population"] for t in exported}["431001"] == 738744
