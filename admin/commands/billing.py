@@ -1,5 +1,180 @@
-"""`renkei billing ...`: the pure `simulate` command (billing.cli) plus the commands that need the database."""
+"""`renkei billing ...`: the pure `simulate` command (billing.cli) plus the commands that need the database.
+
+    renkei billing run 2025 [--policy ID]          compute a run (snapshot + shares)
+    renkei billing review RUN [--note TEXT]
+    renkei billing approve RUN                     post to the ledger (again: posts nothing new)
+    renkei billing reverse RUN --reason TEXT
+    renkei billing runs [FY]
+    renkei billing statement 431001 2025 --format xlsx -o statement.xlsx
+    renkei billing summary 2025 --format csv
+    renkei billing trial-balance [--as-of 2026-03-31] [--fiscal-year 2025]
+
+Each command commits once at the end, or rolls back and prints the problem in Japanese and
+English (exit status 2 for invalid input, 1 otherwise).
+"""
 
 from __future__ import annotations
 
-from billing.cli import billing_cli as group  # noqa: F401  (DB-backed commands are added below)
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from admin.extensions import db
+from billing.cli import billing_cli as group
+from tenancy.base import DomainError, system_actor
+
+
+def _fail(error: DomainError) -> None:
+    from admin.cli import fail
+
+    db.session.rollback()
+    fail(error)
+
+
+def _actor():
+    return system_actor("billing-cli")
+
+
+def _show_run(run) -> None:
+    from billing import operations
+
+    click.echo(f"run #{run.id} FY{run.fiscal_year} {run.status.value if hasattr(run.status, 'value') else run.status} "
+               f"total {run.total:,} yen")
+    for line in operations.run_lines(db.session, run):
+        components = ", ".join(f"{operations.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())
+        click.echo(f"  {line.tenant_code}  {line.tenant_name}\t{line.amount:>14,}  ({components})")
+
+
+@group.command("run")
+@click.argument("fiscal_year", type=int)
+@click.option("--policy", "policy_id", type=int, help="Policy version id (default: the adopted one).")
+@with_appcontext
+def run_command(fiscal_year: int, policy_id: int | None) -> None:
+    """Compute an allocation run for FISCAL_YEAR from the registry and the year's cost items."""
+    from billing import operations
+
+    try:
+        run = operations.create_run(db.session, _actor(), fiscal_year, policy_id)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    _show_run(run)
+
+
+def _transition(name: str, run_id: int, **kwargs) -> None:
+    from billing import operations
+
+    try:
+        run = getattr(operations, f"{name}_run")(db.session, _actor(), run_id, **kwargs)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    _show_run(run)
+
+
+@group.command("review")
+@click.argument("run_id", type=int)
+@click.option("--note", default="", help="What was checked.")
+@with_appcontext
+def review_command(run_id: int, note: str) -> None:
+    """Mark a computed run as reviewed."""
+    _transition("review", run_id, note=note)
+
+
+@group.command("approve")
+@click.argument("run_id", type=int)
+@with_appcontext
+def approve_command(run_id: int) -> None:
+    """Approve a reviewed run and post it to the ledger (approving again posts nothing new)."""
+    _transition("approve", run_id)
+
+
+@group.command("reverse")
+@click.argument("run_id", type=int)
+@click.option("--reason", required=True, help="Why the run is reversed (kept with the run).")
+@with_appcontext
+def reverse_command(run_id: int, reason: str) -> None:
+    """Reverse a posted run with reversal entries; the run stays visible as reversed."""
+    _transition("reverse", run_id, reason=reason)
+
+
+@group.command("runs")
+@click.argument("fiscal_year", type=int, required=False)
+@with_appcontext
+def runs_command(fiscal_year: int | None) -> None:
+    """List allocation runs."""
+    from billing import operations
+
+    for run in operations.list_runs(db.session, fiscal_year):
+        summary = operations.run_summary(run)
+        click.echo(f"#{run.id}\tFY{run.fiscal_year}\t{summary['status']}\t{summary['status_ja']}\t{run.total:>14,}")
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@group.command("statement")
+@click.argument("code")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "html", "json"]), default="xlsx", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None) -> None:
+    """Write tenant CODE's statement (負担金通知) for FISCAL_YEAR, from the ledger."""
+    from billing import statements
+
+    try:
+        built = statements.build_statement(db.session, code, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    if fmt == "xlsx":
+        _write(statements.to_xlsx(built), output)
+    elif fmt == "csv":
+        _write(statements.to_csv(built), output)
+    elif fmt == "html":
+        _write(statements.to_html(built).encode("utf-8"), output)
+    else:
+        _write((json.dumps(statements.statement_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
+
+
+@group.command("summary")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def summary_command(fiscal_year: int, fmt: str, output: Path | None) -> None:
+    """Every tenant's charge, payments and balance for FISCAL_YEAR."""
+    from billing import statements
+
+    built = statements.build_summary(db.session, fiscal_year)
+    if fmt == "xlsx":
+        _write(statements.summary_to_xlsx(built), output)
+    elif fmt == "csv":
+        _write(statements.summary_to_csv(built), output)
+    else:
+        _write((json.dumps(statements.summary_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
+
+
+@group.command("trial-balance")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Include entries up to this date.")
+@click.option("--fiscal-year", type=int)
+@with_appcontext
+def trial_balance_command(as_of: dt.datetime | None, fiscal_year: int | None) -> None:
+    """The trial balance (試算表): each account's debit or credit balance; the totals agree."""
+    from billing import ledger
+
+    books = ledger.trial_balance(db.session, as_of=as_of.date() if as_of else None, fiscal_year=fiscal_year)
+    for row in books.rows:
+        click.echo(f"{row.code:<22} {row.name_ja}\t{row.debit:>16,}\t{row.credit:>16,}")
+    click.echo(f"{'total':<22} 合計\t{books.total_debit:>16,}\t{books.total_credit:>16,}")
+    if books.difference:
+        click.echo(f"difference {books.difference:,}", err=True)
+        raise SystemExit(1)

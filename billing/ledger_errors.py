@@ -1,0 +1,91 @@
+"""Errors of billing's database side: the ledger, cost items, policies, runs and statements.
+
+Each error is both a :class:`billing.errors.BillingError` (so billing code can catch every
+billing failure at once) and a :class:`tenancy.base.DomainError` of the right kind, so the web
+shell maps it to an HTTP status and an ``application/problem+json`` body in its one place
+(``admin/problems.py``). The tree::
+
+    BillingError (billing.errors)
+    └── BillingOperationError          + DomainError
+        ├── InvalidBillingData         invalid    input or inputs to a run are wrong
+        │   └── NoUsageData            invalid    no usage figures for a usage:<metric> basis
+        ├── BillingNotFound            not_found  cost item, policy, run, statement
+        ├── BillingConflict            conflict   the object's state forbids the act
+        │   ├── IllegalTransition      conflict   e.g. approving a run nobody reviewed
+        │   └── IdempotencyConflict    conflict   same key, different entry
+        └── LedgerError                invalid    the ledger refuses an entry
+            ├── UnbalancedEntry        invalid    debits and credits differ
+            └── UnknownAccount         invalid    the account code is not a ledger account
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.errors import BillingError
+from tenancy.base import Conflict, DomainError, Invalid, NotFound
+
+
+class BillingOperationError(BillingError, DomainError):
+    """Root of the database side's errors; ``kind`` comes from the DomainError mixed in."""
+
+    def __init__(
+        self,
+        message_en: str,
+        message_ja: str,
+        *,
+        problems: list[dict[str, Any]] | None = None,
+        **details: Any,
+    ) -> None:
+        # BillingError keeps the messages behind read-only properties; DomainError's __init__
+        # would assign them, so both are initialised here by hand.
+        Exception.__init__(self, message_en)
+        self._message_en = message_en
+        self._message_ja = message_ja
+        self.problems = problems or []
+        self.details = details
+
+
+class InvalidBillingData(BillingOperationError, Invalid):
+    """Input failed validation, or the inputs of a run cannot be allocated."""
+
+
+class NoUsageData(InvalidBillingData):
+    def __init__(self, metric: str, tenant_code: str | None = None) -> None:
+        where_en = f" for tenant {tenant_code}" if tenant_code else ""
+        where_ja = f"団体コード {tenant_code} の" if tenant_code else ""
+        super().__init__(
+            f"no usage data for metric {metric}{where_en}: the policy has a usage:{metric} "
+            "component, so the year's usage totals must be available before a run.",
+            f"{where_ja}利用実績（指標 {metric}）がありません。按分方式に利用割（usage:{metric}）が"
+            "含まれるため、按分計算の前に年間の利用実績が必要です。",
+            metric=metric,
+        )
+
+
+class BillingNotFound(BillingOperationError, NotFound):
+    pass
+
+
+class BillingConflict(BillingOperationError, Conflict):
+    pass
+
+
+class IllegalTransition(BillingConflict):
+    pass
+
+
+class IdempotencyConflict(BillingConflict):
+    pass
+
+
+class LedgerError(BillingOperationError, Invalid):
+    pass
+
+
+class UnbalancedEntry(LedgerError):
+    pass
+
+
+class UnknownAccount(LedgerError):
+    pass

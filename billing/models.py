@@ -1,0 +1,483 @@
+"""Tables of billing: cost items, allocation policies, allocation runs and the ledger.
+
+* :class:`CostItem` (費目): one cost line of a fiscal year, in yen as invoiced (tax included),
+  with its tax treatment. An amortised build cost is stored as one row per fiscal year, the
+  yearly amounts from :func:`billing.allocation.amortise`, linked to the first year's row.
+* :class:`AllocationPolicy` (按分方式): versioned; never edited (a change is a new version).
+  Fractions are stored as exact strings (``"1/2"``), never floats. One version at a time is
+  *adopted*: the one the next run uses.
+* :class:`AllocationRun` (按分計算) and :class:`AllocationRunLine`: a run snapshots its inputs
+  (JSON text on the run, plus one line per payer), then moves computed → reviewed → approved
+  (posted to the ledger) → reversed. At most one approved run per fiscal year (a partial unique
+  index on both databases).
+* :class:`Account`, :class:`JournalEntry`, :class:`Posting`: the double-entry ledger. Only
+  :mod:`billing.ledger` writes entries; the database itself refuses unbalanced posted entries
+  and any change to a posted one (:data:`LEDGER_GUARD_DDL`, installed by ``create_all``; the
+  Alembic migration reuses the same strings). See the design overview in :mod:`billing.ledger`.
+
+No ``from __future__ import annotations`` here: SQLModel needs the real annotations.
+"""
+
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy import DDL, event
+from sqlmodel import Field, SQLModel
+
+import tenancy.base  # noqa: F401  (naming convention before any table)
+from tenancy.base import utcnow
+
+
+def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
+    # Plain strings with a CHECK constraint, like the tenant registry's enums.
+    return sa.Column(
+        sa.Enum(enum_cls, native_enum=False, length=32, validate_strings=True, name=enum_cls.__name__.lower()),
+        nullable=False,
+        **kwargs,
+    )
+
+
+def _timestamp(nullable: bool = False) -> sa.Column:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+
+
+def _yen(nullable: bool = False, **kwargs) -> sa.Column:
+    return sa.Column(sa.BigInteger, nullable=nullable, **kwargs)
+
+
+# --- cost items ---------------------------------------------------------------------------------
+
+class CostCategory(str, enum.Enum):
+    build = "build"  # 構築費
+    run = "run"  # 運用費
+
+
+class TaxTreatment(str, enum.Enum):
+    """How consumption tax applies to the invoiced amount (it is always tax included)."""
+
+    taxable_10 = "taxable_10"  # 課税 10%
+    taxable_8 = "taxable_8"  # 課税 8%（軽減税率）
+    exempt = "exempt"  # 非課税
+    out_of_scope = "out_of_scope"  # 不課税（対象外）
+
+
+CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費"}
+TAX_LABELS_JA = {
+    TaxTreatment.taxable_10: "課税10%（税込）",
+    TaxTreatment.taxable_8: "課税8%・軽減税率（税込）",
+    TaxTreatment.exempt: "非課税",
+    TaxTreatment.out_of_scope: "不課税",
+}
+TAX_RATE_PERCENT = {TaxTreatment.taxable_10: 10, TaxTreatment.taxable_8: 8}
+
+
+class CostItem(SQLModel, table=True):
+    """One cost line of a fiscal year (April–March), in yen as invoiced, tax included.
+
+    ``amount`` is what this fiscal year bears. For an amortised build cost, ``invoiced_amount``
+    is the whole invoice, ``amortisation_years`` the period, ``amortisation_index`` this row's
+    year (1-based), and ``amortised_from_id`` the first year's row (None on the first row).
+    ``tax_amount`` is the consumption tax contained in ``amount`` (0 when not taxable).
+    """
+
+    __tablename__ = "billing_cost_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    name: str = Field(max_length=200)
+    category: CostCategory = Field(sa_column=_enum_column(CostCategory))
+    amount: int = Field(sa_column=_yen())
+    invoiced_amount: int = Field(sa_column=_yen())
+    tax_treatment: TaxTreatment = Field(sa_column=_enum_column(TaxTreatment))
+    tax_amount: int = Field(default=0, sa_column=_yen(server_default="0"))
+    vendor: str = Field(default="", max_length=200)
+    reference: str = Field(default="", max_length=200)
+    amortisation_years: int = Field(default=1)
+    amortisation_index: int = Field(default=1)
+    amortised_from_id: int | None = Field(default=None, foreign_key="billing_cost_item.id", index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("invoiced_amount >= amount", name="invoice_covers_amount"),
+        sa.CheckConstraint("amortisation_index >= 1 AND amortisation_index <= amortisation_years",
+                           name="amortisation_index_in_period"),
+    )
+
+
+# --- allocation policies ------------------------------------------------------------------------
+
+class PolicyStatus(str, enum.Enum):
+    draft = "draft"
+    adopted = "adopted"
+    superseded = "superseded"
+
+
+POLICY_STATUS_LABELS_JA = {PolicyStatus.draft: "案", PolicyStatus.adopted: "採用中", PolicyStatus.superseded: "採用終了"}
+
+
+class AllocationPolicy(SQLModel, table=True):
+    """One version of an allocation policy. Rows are never updated except to record adoption.
+
+    ``prefecture_share`` is an exact fraction string (``"1/2"``) or None (no prefecture line);
+    ``components_json`` is ``[{"basis": "equal", "weight": "1/2"}, ...]`` with weights as exact
+    fraction strings adding up to 1; ``floor``/``cap`` are yearly yen per municipality or None.
+    """
+
+    __tablename__ = "billing_policy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    version: int = Field(default=1)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    prefecture_share: str | None = Field(default=None, max_length=64)
+    components_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    floor: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    cap: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    status: PolicyStatus = Field(default=PolicyStatus.draft, sa_column=_enum_column(PolicyStatus))
+    resolution_ref: str | None = Field(default=None, max_length=255)
+    adopted_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    adopted_by: str = Field(default="", max_length=255)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version", name="uq_billing_policy_name_version"),
+        # At most one adopted version: the one the next run uses.
+        sa.Index("uq_billing_policy_one_adopted", "status", unique=True,
+                 postgresql_where=sa.text("status = 'adopted'"), sqlite_where=sa.text("status = 'adopted'")),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+# --- allocation runs ----------------------------------------------------------------------------
+
+class RunStatus(str, enum.Enum):
+    computed = "computed"
+    reviewed = "reviewed"
+    approved = "approved"  # posted to the ledger
+    reversed = "reversed"  # posted, then reversed by reversal entries
+    discarded = "discarded"  # never posted
+
+
+RUN_STATUS_LABELS_JA = {
+    RunStatus.computed: "計算済",
+    RunStatus.reviewed: "確認済",
+    RunStatus.approved: "承認・計上済",
+    RunStatus.reversed: "取消済",
+    RunStatus.discarded: "破棄",
+}
+
+
+class AllocationRun(SQLModel, table=True):
+    """One computation of a fiscal year's shares, with the snapshot of everything it used."""
+
+    __tablename__ = "billing_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    status: RunStatus = Field(default=RunStatus.computed, sa_column=_enum_column(RunStatus, index=True))
+    policy_id: int = Field(foreign_key="billing_policy.id", index=True)
+    total: int = Field(sa_column=_yen())
+    prefecture_code: str | None = Field(default=None, max_length=6)
+    snapshot_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+    reviewed_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    reviewed_by: str = Field(default="", max_length=255)
+    review_note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    approved_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    approved_by: str = Field(default="", max_length=255)
+    posted_on: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    reversed_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    reversed_by: str = Field(default="", max_length=255)
+    reversal_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+    __table_args__ = (
+        # One posted (approved, not reversed) run per fiscal year: the one statements come from.
+        sa.Index("uq_billing_run_one_approved_per_year", "fiscal_year", unique=True,
+                 postgresql_where=sa.text("status = 'approved'"), sqlite_where=sa.text("status = 'approved'")),
+    )
+
+    def __str__(self) -> str:
+        return f"#{self.id} FY{self.fiscal_year}"
+
+
+class AllocationRunLine(SQLModel, table=True):
+    """One payer's line of a run: its inputs (months, population, usage) and its share."""
+
+    __tablename__ = "billing_run_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="billing_run.id", index=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    tenant_name: str = Field(default="", max_length=100)
+    is_prefecture: bool = Field(default=False)
+    months: int = Field(default=12)
+    population: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    population_source: str = Field(default="", max_length=255)
+    usage_json: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False, server_default="{}"))
+    amount: int = Field(sa_column=_yen())
+    components_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    bound: str | None = Field(default=None, max_length=8)
+
+    __table_args__ = (sa.UniqueConstraint("run_id", "tenant_code", name="uq_billing_run_line_run_tenant"),)
+
+
+# --- ledger -------------------------------------------------------------------------------------
+
+class AccountType(str, enum.Enum):
+    asset = "asset"
+    liability = "liability"
+    income = "income"
+    expense = "expense"
+    equity = "equity"
+
+
+DEBIT_NORMAL = frozenset({AccountType.asset, AccountType.expense})
+ACCOUNT_TYPE_LABELS_JA = {
+    AccountType.asset: "資産", AccountType.liability: "負債", AccountType.income: "収益",
+    AccountType.expense: "費用", AccountType.equity: "純資産",
+}
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "billing_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    name_ja: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    type: AccountType = Field(sa_column=_enum_column(AccountType))
+    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_ja}"
+
+
+class EntryStatus(str, enum.Enum):
+    pending = "pending"  # legs being written; counts nowhere
+    posted = "posted"  # balanced, immutable, counted
+
+
+class EntryKind(str, enum.Enum):
+    charge = "charge"  # a payer's share of an approved run
+    cost = "cost"  # the year's costs an approved run allocates
+    payment = "payment"  # money received from a tenant
+    reversal = "reversal"  # undoes one entry, leg by leg
+    adjustment = "adjustment"
+
+
+ENTRY_KIND_LABELS_JA = {
+    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.payment: "入金",
+    EntryKind.reversal: "取消", EntryKind.adjustment: "調整",
+}
+
+
+class JournalEntry(SQLModel, table=True):
+    """One journal entry (仕訳). Written only by :mod:`billing.ledger`; immutable once posted."""
+
+    __tablename__ = "billing_journal_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    status: EntryStatus = Field(default=EntryStatus.pending, sa_column=_enum_column(EntryStatus))
+    kind: EntryKind = Field(sa_column=_enum_column(EntryKind, index=True))
+    fiscal_year: int = Field(index=True)
+    occurred_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False, index=True))
+    description: str = Field(default="", max_length=500)
+    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    run_id: int | None = Field(default=None, foreign_key="billing_run.id", index=True)
+    reverses_id: int | None = Field(default=None, foreign_key="billing_journal_entry.id",
+                                    sa_column_kwargs={"unique": True})
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+
+
+class Posting(SQLModel, table=True):
+    """One leg of an entry: ``amount`` yen, positive for a debit (借方), negative for a credit (貸方)."""
+
+    __tablename__ = "billing_posting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="billing_journal_entry.id", index=True)
+    account_id: int = Field(foreign_key="billing_account.id", index=True)
+    amount: int = Field(sa_column=_yen())
+
+    __table_args__ = (sa.CheckConstraint("amount <> 0", name="amount_not_zero"),)
+
+
+# --- database guards of the ledger --------------------------------------------------------------
+# Kept as plain strings so the Alembic migration can execute exactly the same DDL. No "%" in them:
+# SQLAlchemy's DDL() treats it as a format character.
+
+_PG_BALANCE_FUNCTION = """
+CREATE OR REPLACE FUNCTION billing_check_entry_balanced() RETURNS trigger AS $$
+DECLARE
+    target bigint;
+    leg_total numeric;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        target := OLD.entry_id;
+    ELSE
+        target := NEW.entry_id;
+    END IF;
+    SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM billing_posting WHERE entry_id = target;
+    IF leg_total <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation',
+            MESSAGE = 'journal entry ' || target || ' is unbalanced: its postings add up to '
+                      || leg_total || ' yen instead of 0';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.entry_id <> NEW.entry_id THEN
+        SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM billing_posting WHERE entry_id = OLD.entry_id;
+        IF leg_total <> 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'journal entry ' || OLD.entry_id || ' is unbalanced: its postings add up to '
+                          || leg_total || ' yen instead of 0';
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+
+_PG_BALANCE_TRIGGER = """
+CREATE CONSTRAINT TRIGGER billing_posting_balanced
+    AFTER INSERT OR UPDATE OR DELETE ON billing_posting
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION billing_check_entry_balanced()
+"""
+
+_PG_POSTING_GUARD_FUNCTION = """
+CREATE OR REPLACE FUNCTION billing_guard_posting() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM billing_journal_entry WHERE id = OLD.entry_id AND status = 'posted') THEN
+            RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+                MESSAGE = 'postings of posted journal entry ' || OLD.entry_id
+                          || ' cannot be changed or deleted; post a reversal instead';
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM billing_journal_entry WHERE id = NEW.entry_id AND status = 'posted') THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'journal entry ' || NEW.entry_id || ' is posted: no posting can be added to it';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql
+"""
+
+_PG_POSTING_GUARD_TRIGGER = """
+CREATE TRIGGER billing_posting_immutable
+    BEFORE INSERT OR UPDATE OR DELETE ON billing_posting
+    FOR EACH ROW EXECUTE FUNCTION billing_guard_posting()
+"""
+
+_PG_ENTRY_GUARD_FUNCTION = """
+CREATE OR REPLACE FUNCTION billing_guard_entry() RETURNS trigger AS $$
+DECLARE
+    leg_count bigint;
+    leg_total numeric;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status = 'posted' THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'a journal entry is inserted as pending, given its postings, then posted';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.status = 'posted' THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'journal entry ' || OLD.id || ' is posted and cannot be changed or deleted; post a reversal instead';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.status = 'posted' THEN
+        SELECT COUNT(*), COALESCE(SUM(amount), 0) INTO leg_count, leg_total
+            FROM billing_posting WHERE entry_id = NEW.id;
+        IF leg_count < 2 OR leg_total <> 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'journal entry ' || NEW.id || ' cannot be posted: it has ' || leg_count
+                          || ' posting(s) adding up to ' || leg_total || ' yen; it needs at least 2 adding up to 0';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql
+"""
+
+_PG_ENTRY_GUARD_TRIGGER = """
+CREATE TRIGGER billing_entry_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON billing_journal_entry
+    FOR EACH ROW EXECUTE FUNCTION billing_guard_entry()
+"""
+
+_SQLITE_GUARDS = [
+    # An entry is born pending: a posted entry with no legs yet would be unbalanced.
+    """
+    CREATE TRIGGER billing_entry_born_pending BEFORE INSERT ON billing_journal_entry
+    WHEN NEW.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'a journal entry is inserted as pending, given its postings, then posted'); END
+    """,
+    # The check SQLite cannot defer: it runs when the entry is marked posted, after its legs.
+    """
+    CREATE TRIGGER billing_entry_post_balanced BEFORE UPDATE OF status ON billing_journal_entry
+    WHEN NEW.status = 'posted' AND OLD.status <> 'posted' AND (
+        (SELECT COUNT(*) FROM billing_posting WHERE entry_id = NEW.id) < 2
+        OR (SELECT COALESCE(SUM(amount), 0) FROM billing_posting WHERE entry_id = NEW.id) <> 0)
+    BEGIN SELECT RAISE(ABORT, 'journal entry cannot be posted: it needs at least 2 postings adding up to 0 yen'); END
+    """,
+    """
+    CREATE TRIGGER billing_entry_immutable BEFORE UPDATE ON billing_journal_entry
+    WHEN OLD.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'a posted journal entry cannot be changed; post a reversal instead'); END
+    """,
+    """
+    CREATE TRIGGER billing_entry_undeletable BEFORE DELETE ON billing_journal_entry
+    WHEN OLD.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'a posted journal entry cannot be deleted; post a reversal instead'); END
+    """,
+    """
+    CREATE TRIGGER billing_posting_closed BEFORE INSERT ON billing_posting
+    WHEN (SELECT status FROM billing_journal_entry WHERE id = NEW.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'the journal entry is posted: no posting can be added to it'); END
+    """,
+    """
+    CREATE TRIGGER billing_posting_immutable BEFORE UPDATE ON billing_posting
+    WHEN (SELECT status FROM billing_journal_entry WHERE id = OLD.entry_id) = 'posted'
+      OR (SELECT status FROM billing_journal_entry WHERE id = NEW.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'postings of a posted journal entry cannot be changed; post a reversal instead'); END
+    """,
+    """
+    CREATE TRIGGER billing_posting_undeletable BEFORE DELETE ON billing_posting
+    WHEN (SELECT status FROM billing_journal_entry WHERE id = OLD.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'postings of a posted journal entry cannot be deleted; post a reversal instead'); END
+    """,
+]
+
+LEDGER_GUARD_DDL: dict[str, list[str]] = {
+    "postgresql": [
+        _PG_BALANCE_FUNCTION,
+        _PG_BALANCE_TRIGGER,
+        _PG_POSTING_GUARD_FUNCTION,
+        _PG_POSTING_GUARD_TRIGGER,
+        _PG_ENTRY_GUARD_FUNCTION,
+        _PG_ENTRY_GUARD_TRIGGER,
+    ],
+    "sqlite": _SQLITE_GUARDS,
+}
+"""Statements that make the database refuse what the ledger writer never does, per dialect.
+Run after ``billing_posting`` exists (both tables are then there)."""
+
+for _dialect, _statements in LEDGER_GUARD_DDL.items():
+    for _statement in _statements:
+        event.listen(Posting.__table__, "after_create", DDL(_statement.strip()).execute_if(dialect=_dialect))

@@ -1,0 +1,654 @@
+"""Use cases of billing: cost items, allocation policies, allocation runs, payments.
+
+Each operation takes the session and the acting :class:`~tenancy.base.Actor`, flushes and never
+commits (the request or command commits once), and records every state change exactly once
+with :func:`governance.audit.record`. A refused act raises a
+:mod:`billing.ledger_errors` error and records nothing.
+
+The life of an allocation run (按分計算)::
+
+    computed ──review──▶ reviewed ──approve──▶ approved ──reverse──▶ reversed
+        └──────────discard──────────┘ (never posted)
+
+*Approve* posts the run to the ledger (one entry per payer, one for the year's costs) through
+:mod:`billing.ledger`, the only writer of entries; approving an approved run posts nothing new.
+*Reverse* posts a reversal entry for each of the run's entries; the run stays visible with
+status ``reversed`` and a new run can then be computed and approved for the year.
+
+Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, a hook that
+reads ``tenancy.metering.usage_total`` when that module exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import allocation, ledger
+from billing.errors import AllocationError
+from billing.ledger_errors import (
+    BillingConflict,
+    BillingNotFound,
+    IllegalTransition,
+    InvalidBillingData,
+    NoUsageData,
+)
+from billing.models import (
+    CATEGORY_LABELS_JA,
+    RUN_STATUS_LABELS_JA,
+    TAX_RATE_PERCENT,
+    AllocationPolicy,
+    AllocationRun,
+    AllocationRunLine,
+    CostCategory,
+    CostItem,
+    EntryKind,
+    JournalEntry,
+    PolicyStatus,
+    RunStatus,
+    TaxTreatment,
+)
+from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text, parse_fraction
+from governance import audit
+from tenancy.base import Actor, utcnow
+from tenancy.history import JST, participation_months
+from tenancy.models import Tenant, TenantKind
+
+
+def _who(actor: Actor) -> str:
+    return (actor.name or actor.subject)[:255]
+
+
+def today_jst() -> dt.date:
+    return dt.datetime.now(JST).date()
+
+
+# --- usage hook -------------------------------------------------------------------------------------
+
+def _usage_total_from_metering(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
+    try:
+        from tenancy.metering import usage_total
+    except ImportError:
+        raise NoUsageData(metric, tenant_code) from None
+    return usage_total(session, tenant_code, metric, fiscal_year)
+
+
+USAGE_TOTALS: Callable[[Session, str, str, int], int] = _usage_total_from_metering
+"""``(session, tenant_code, metric, fiscal_year) -> int``: a tenant's metered total for a year.
+Replace it (tests, another metering source) to change where usage figures come from."""
+
+
+# --- cost items -------------------------------------------------------------------------------------
+
+def _default_tax(amount: int, treatment: TaxTreatment) -> int:
+    # Tax contained in a tax-included amount, rounded down as Japanese invoices usually do.
+    rate = TAX_RATE_PERCENT.get(TaxTreatment(treatment))
+    return amount * rate // (100 + rate) if rate else 0
+
+
+def cost_item_summary(item: CostItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "fiscal_year": item.fiscal_year,
+        "name": item.name,
+        "category": CostCategory(item.category).value,
+        "category_ja": CATEGORY_LABELS_JA[CostCategory(item.category)],
+        "amount": item.amount,
+        "invoiced_amount": item.invoiced_amount,
+        "tax_treatment": TaxTreatment(item.tax_treatment).value,
+        "tax_amount": item.tax_amount,
+        "vendor": item.vendor,
+        "reference": item.reference,
+        "amortisation_years": item.amortisation_years,
+        "amortisation_index": item.amortisation_index,
+        "amortised_from_id": item.amortised_from_id,
+    }
+
+
+def _posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
+    return session.scalars(
+        sa.select(AllocationRun).where(AllocationRun.fiscal_year == fiscal_year,
+                                       AllocationRun.status == RunStatus.approved)
+    ).one_or_none()
+
+
+def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
+    run = _posted_run(session, fiscal_year)
+    if run is not None:
+        raise BillingConflict(
+            f"FY{fiscal_year} has a posted allocation run (#{run.id}); its cost items can change only "
+            "after that run is reversed.",
+            f"{fiscal_year}年度は按分計算（#{run.id}）が計上済みのため、費目を変更できません。"
+            "変更する場合は先にその按分計算を取り消してください。",
+            run_id=run.id, fiscal_year=fiscal_year,
+        )
+
+
+def create_cost_item(session: Session, actor: Actor, data: CostItemCreate) -> list[CostItem]:
+    """Enter a cost line; an amortised build cost becomes one row per fiscal year of its period."""
+    yearly = allocation.amortise(data.amount, data.amortisation_years)
+    years = [data.fiscal_year + offset for offset in range(data.amortisation_years)]
+    for year in years:
+        _refuse_if_year_posted(session, year)
+    tax = data.tax_amount if data.tax_amount is not None else _default_tax(data.amount, data.tax_treatment)
+    yearly_tax = allocation.amortise(tax, data.amortisation_years)
+    items: list[CostItem] = []
+    for index, (year, amount, year_tax) in enumerate(zip(years, yearly, yearly_tax), start=1):
+        item = CostItem(
+            fiscal_year=year, name=data.name, category=data.category, amount=amount,
+            invoiced_amount=data.amount, tax_treatment=data.tax_treatment, tax_amount=year_tax,
+            vendor=data.vendor, reference=data.reference, amortisation_years=data.amortisation_years,
+            amortisation_index=index, amortised_from_id=items[0].id if items else None, created_by=_who(actor),
+        )
+        session.add(item)
+        session.flush()
+        items.append(item)
+    audit.record(session, actor, "billing.cost_item.create", "cost_item", str(items[0].id),
+                 after=[cost_item_summary(item) for item in items])
+    return items
+
+
+def get_cost_item(session: Session, item_id: int) -> CostItem:
+    item = session.get(CostItem, item_id)
+    if item is None:
+        raise BillingNotFound(f"no cost item {item_id}", f"費目 {item_id} はありません。", cost_item_id=item_id)
+    return item
+
+
+def list_cost_items(session: Session, fiscal_year: int | None = None) -> list[CostItem]:
+    query = sa.select(CostItem).order_by(CostItem.fiscal_year, CostItem.category, CostItem.id)
+    if fiscal_year is not None:
+        query = query.where(CostItem.fiscal_year == fiscal_year)
+    return list(session.scalars(query))
+
+
+def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
+    """Withdraw a cost line entered by mistake (every year of an amortised one), unless posted."""
+    item = get_cost_item(session, item_id)
+    first_id = item.amortised_from_id or item.id
+    group = list(session.scalars(
+        sa.select(CostItem).where(sa.or_(CostItem.id == first_id, CostItem.amortised_from_id == first_id))
+        .order_by(CostItem.amortisation_index)
+    ))
+    for year in sorted({member.fiscal_year for member in group}):
+        _refuse_if_year_posted(session, year)
+    before = [cost_item_summary(member) for member in group]
+    for member in reversed(group):
+        session.delete(member)
+        session.flush()
+    audit.record(session, actor, "billing.cost_item.delete", "cost_item", str(first_id), before=before)
+
+
+# --- policies -----------------------------------------------------------------------------------------
+
+def policy_components(policy: AllocationPolicy) -> list[tuple[str, Fraction]]:
+    return [(component["basis"], parse_fraction(component["weight"])) for component in json.loads(policy.components_json)]
+
+
+def policy_value(policy: AllocationPolicy) -> allocation.Policy:
+    """The stored policy as the allocation's value type."""
+    share = parse_fraction(policy.prefecture_share) if policy.prefecture_share is not None else None
+    return allocation.Policy(
+        prefecture_share=share,
+        components=tuple(allocation.Component(basis, weight) for basis, weight in policy_components(policy)),
+        floor=policy.floor,
+        cap=policy.cap,
+    )
+
+
+def percent_text(value: Fraction) -> str:
+    """``1/2`` → ``50%``, ``1/8`` → ``12.5%``, ``1/3`` → ``1/3``: exact, never a rounded float."""
+    percent = Fraction(value) * 100
+    if percent.denominator == 1:
+        return f"{percent.numerator}%"
+    for places in (1, 2, 3):
+        scaled = percent * 10**places
+        if scaled.denominator == 1:
+            whole, rest = divmod(scaled.numerator, 10**places)
+            return f"{whole}.{rest:0{places}d}%"
+    return fraction_text(value)
+
+
+def basis_label_ja(basis: str) -> str:
+    if basis == allocation.EQUAL:
+        return "均等割"
+    if basis == allocation.POPULATION:
+        return "人口割"
+    if basis == allocation.PREFECTURE_COMPONENT:
+        return "県負担"
+    metric = allocation.usage_metric(basis)
+    return f"利用割（{metric}）" if metric is not None else basis
+
+
+def describe_policy_ja(prefecture_share: Fraction | None, components: list[tuple[str, Fraction]],
+                       floor: int | None = None, cap: int | None = None) -> str:
+    """The policy in words: 「県負担 50%、残りを均等割 50%・人口割 50% で按分」."""
+    parts = "・".join(f"{basis_label_ja(basis)} {percent_text(weight)}" for basis, weight in components)
+    if prefecture_share is None or prefecture_share == 0:
+        text = f"{parts} で按分"
+    elif prefecture_share == 1:
+        text = "県負担 100%"
+    else:
+        text = f"県負担 {percent_text(prefecture_share)}、残りを{parts} で按分"
+    bounds = []
+    if floor is not None:
+        bounds.append(f"下限 {floor:,}円")
+    if cap is not None:
+        bounds.append(f"上限 {cap:,}円")
+    if bounds and prefecture_share != 1:
+        text += f"（1団体あたり年額 {'・'.join(bounds)}）"
+    return text
+
+
+def describe_policy(policy: AllocationPolicy) -> str:
+    share = parse_fraction(policy.prefecture_share) if policy.prefecture_share is not None else None
+    return describe_policy_ja(share, policy_components(policy), policy.floor, policy.cap)
+
+
+def policy_summary(policy: AllocationPolicy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "version": policy.version,
+        "description": policy.description,
+        "prefecture_share": policy.prefecture_share,
+        "components": json.loads(policy.components_json),
+        "floor": policy.floor,
+        "cap": policy.cap,
+        "status": PolicyStatus(policy.status).value,
+        "resolution_ref": policy.resolution_ref,
+        "adopted_at": policy.adopted_at.isoformat() if policy.adopted_at else None,
+        "adopted_by": policy.adopted_by,
+        "in_words": describe_policy(policy),
+    }
+
+
+def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> AllocationPolicy:
+    """Record a new policy version (the next version of ``data.name``). Versions never change."""
+    components = [(component.basis, parse_fraction(component.weight)) for component in data.components]
+    share = parse_fraction(data.prefecture_share) if data.prefecture_share is not None else None
+    try:
+        allocation.Policy(
+            prefecture_share=share,
+            components=tuple(allocation.Component(basis, weight) for basis, weight in components),
+            floor=data.floor, cap=data.cap,
+        )
+    except AllocationError as error:
+        raise InvalidBillingData(error.message_en, error.message_ja, problems=[
+            {"field": "components", "message_en": error.message_en, "message_ja": error.message_ja}
+        ]) from None
+    latest = session.scalar(sa.select(sa.func.max(AllocationPolicy.version)).where(AllocationPolicy.name == data.name))
+    policy = AllocationPolicy(
+        name=data.name, version=(latest or 0) + 1, description=data.description,
+        prefecture_share=fraction_text(share) if share is not None else None,
+        components_json=json.dumps([{"basis": basis, "weight": fraction_text(weight)} for basis, weight in components]),
+        floor=data.floor, cap=data.cap, created_by=_who(actor),
+    )
+    session.add(policy)
+    session.flush()
+    audit.record(session, actor, "billing.policy.create", "allocation_policy", str(policy.id), after=policy_summary(policy))
+    return policy
+
+
+def get_policy(session: Session, policy_id: int) -> AllocationPolicy:
+    policy = session.get(AllocationPolicy, policy_id)
+    if policy is None:
+        raise BillingNotFound(f"no allocation policy {policy_id}", f"按分方式 {policy_id} はありません。",
+                              policy_id=policy_id)
+    return policy
+
+
+def list_policies(session: Session) -> list[AllocationPolicy]:
+    return list(session.scalars(sa.select(AllocationPolicy).order_by(AllocationPolicy.name, AllocationPolicy.version)))
+
+
+def adopted_policy(session: Session) -> AllocationPolicy | None:
+    return session.scalars(sa.select(AllocationPolicy).where(AllocationPolicy.status == PolicyStatus.adopted)).one_or_none()
+
+
+def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_ref: str | None) -> AllocationPolicy:
+    """Mark a policy version as adopted (the one the next run uses), e.g. after a council vote.
+
+    ``resolution_ref`` (the council resolution, e.g. 「令和7年度第2回協議会 議案第3号」) is stored
+    and shown with the policy. The previously adopted version becomes ``superseded``.
+    """
+    policy = get_policy(session, policy_id)
+    resolution_ref = (resolution_ref or "").strip()[:255] or None
+    if policy.status == PolicyStatus.adopted and policy.resolution_ref == resolution_ref:
+        return policy
+    previous = adopted_policy(session)
+    if previous is not None and previous.id != policy.id:
+        previous.status = PolicyStatus.superseded
+        session.flush()  # one adopted version at a time (partial unique index)
+    before = {"status": PolicyStatus(policy.status).value, "resolution_ref": policy.resolution_ref,
+              "previously_adopted": previous.id if previous is not None else None}
+    policy.status = PolicyStatus.adopted
+    policy.resolution_ref = resolution_ref
+    policy.adopted_at = utcnow()
+    policy.adopted_by = _who(actor)
+    session.flush()
+    audit.record(session, actor, "billing.policy.adopt", "allocation_policy", str(policy.id), before=before,
+                 after={"status": "adopted", "resolution_ref": resolution_ref, "in_words": describe_policy(policy)})
+    return policy
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+def _prefecture(session: Session) -> Tenant | None:
+    prefectures = list(session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture).order_by(Tenant.code)))
+    if len(prefectures) > 1:
+        codes = ", ".join(tenant.code for tenant in prefectures)
+        raise InvalidBillingData(f"more than one prefecture tenant is registered ({codes})",
+                                 f"県の参加団体が複数登録されています（{codes}）。")
+    return prefectures[0] if prefectures else None
+
+
+def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
+    total = USAGE_TOTALS(session, tenant_code, metric, fiscal_year)
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise InvalidBillingData(
+            f"usage total of {metric} for {tenant_code} in FY{fiscal_year} is not a whole number ≥ 0: {total!r}",
+            f"団体コード {tenant_code} の {fiscal_year}年度の利用実績（{metric}）が0以上の整数ではありません: {total!r}",
+        )
+    return total
+
+
+def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolicy):
+    value = policy_value(policy)
+    metrics = [component.metric for component in value.components if component.metric is not None]
+    prefecture = _prefecture(session) if value.prefecture_share is not None else None
+    if value.prefecture_share is not None and prefecture is None:
+        raise InvalidBillingData(
+            "the policy has a prefecture share but no prefecture tenant (kind prefecture) is registered",
+            "按分方式に県負担がありますが、県（種別: 都道府県）の参加団体が登録されていません。",
+        )
+    participants, tenants = [], {}
+    for tenant in session.scalars(sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)):
+        months = participation_months(session, tenant, fiscal_year)
+        if months == 0:
+            continue
+        usage = {metric: _usage(session, tenant.code, metric, fiscal_year) for metric in metrics}
+        participants.append(allocation.Participant(code=tenant.code, population=tenant.population, months=months,
+                                                   usage=usage))
+        tenants[tenant.code] = tenant
+    return value, prefecture, participants, tenants
+
+
+def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
+    """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
+    policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
+    if policy is None:
+        raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
+                                 "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
+    items = list_cost_items(session, fiscal_year)
+    if not items:
+        raise InvalidBillingData(f"FY{fiscal_year} has no cost items to allocate",
+                                 f"{fiscal_year}年度の費目が登録されていないため、按分できません。",
+                                 fiscal_year=fiscal_year)
+    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy)
+    if not participants:
+        raise InvalidBillingData(f"no municipality took part in FY{fiscal_year} (no active month)",
+                                 f"{fiscal_year}年度に参加した市町村がありません（利用中の月がありません）。")
+    try:
+        result = allocation.allocate_costs(
+            [allocation.CostItem(id=str(item.id), amount=item.amount) for item in items],
+            participants, value, prefecture.code if prefecture is not None else None,
+        )
+    except AllocationError as error:
+        raise InvalidBillingData(error.message_en, error.message_ja) from None
+    snapshot = {
+        "fiscal_year": fiscal_year,
+        "computed_at": utcnow().isoformat(),
+        "policy": policy_summary(policy),
+        "prefecture": {"code": prefecture.code, "name": prefecture.name_ja} if prefecture is not None else None,
+        "cost_items": [cost_item_summary(item) for item in items],
+        "participants": [
+            {"code": p.code, "name": tenants[p.code].name_ja, "population": p.population,
+             "population_source": tenants[p.code].population_source, "months": p.months, "usage": dict(p.usage)}
+            for p in participants
+        ],
+        "total": result.total,
+        "municipal_total": fraction_text(result.municipal_total),
+        "scale": fraction_text(result.scale),
+    }
+    run = AllocationRun(fiscal_year=fiscal_year, policy_id=policy.id, total=result.total,
+                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                        snapshot_json=json.dumps(snapshot, ensure_ascii=False))
+    session.add(run)
+    session.flush()
+    usage_by_code = {participant.code: dict(participant.usage) for participant in participants}
+    for line in result.lines:
+        tenant = tenants.get(line.code) or prefecture
+        session.add(AllocationRunLine(
+            run_id=run.id, tenant_code=line.code, tenant_name=tenant.name_ja, is_prefecture=line.is_prefecture,
+            months=line.months, population=None if line.is_prefecture else tenant.population,
+            population_source="" if line.is_prefecture else tenant.population_source,
+            usage_json=json.dumps({} if line.is_prefecture else usage_by_code[line.code]),
+            amount=line.amount, components_json=json.dumps(dict(line.components)), bound=line.bound,
+        ))
+    session.flush()
+    audit.record(session, actor, "billing.run.create", "allocation_run", str(run.id),
+                 after={"fiscal_year": fiscal_year, "policy_id": policy.id, "total": result.total,
+                        "amounts": result.amounts()})
+    return run
+
+
+def get_run(session: Session, run_id: int) -> AllocationRun:
+    run = session.get(AllocationRun, run_id)
+    if run is None:
+        raise BillingNotFound(f"no allocation run {run_id}", f"按分計算 {run_id} はありません。", run_id=run_id)
+    return run
+
+
+def list_runs(session: Session, fiscal_year: int | None = None) -> list[AllocationRun]:
+    query = sa.select(AllocationRun).order_by(AllocationRun.fiscal_year, AllocationRun.id)
+    if fiscal_year is not None:
+        query = query.where(AllocationRun.fiscal_year == fiscal_year)
+    return list(session.scalars(query))
+
+
+def run_lines(session: Session, run: AllocationRun) -> list[AllocationRunLine]:
+    return list(session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id)
+                                .order_by(AllocationRunLine.tenant_code)))
+
+
+def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "id": run.id,
+        "fiscal_year": run.fiscal_year,
+        "status": RunStatus(run.status).value,
+        "status_ja": RUN_STATUS_LABELS_JA[RunStatus(run.status)],
+        "policy_id": run.policy_id,
+        "total": run.total,
+        "prefecture_code": run.prefecture_code,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "created_by": run.created_by,
+        "reviewed_by": run.reviewed_by,
+        "review_note": run.review_note,
+        "approved_by": run.approved_by,
+        "posted_on": run.posted_on.isoformat() if run.posted_on else None,
+        "reversed_by": run.reversed_by,
+        "reversal_reason": run.reversal_reason,
+    }
+    if lines is not None:
+        summary["lines"] = [
+            {"tenant_code": line.tenant_code, "tenant_name": line.tenant_name, "is_prefecture": line.is_prefecture,
+             "months": line.months, "population": line.population, "population_source": line.population_source,
+             "usage": json.loads(line.usage_json), "amount": line.amount,
+             "components": json.loads(line.components_json), "bound": line.bound}
+            for line in lines
+        ]
+        summary["snapshot"] = json.loads(run.snapshot_json)
+    return summary
+
+
+_TRANSITIONS: dict[str, tuple[frozenset[RunStatus], RunStatus, str]] = {
+    "review": (frozenset({RunStatus.computed}), RunStatus.reviewed, "確認"),
+    "approve": (frozenset({RunStatus.reviewed}), RunStatus.approved, "承認"),
+    "reverse": (frozenset({RunStatus.approved}), RunStatus.reversed, "取消"),
+    "discard": (frozenset({RunStatus.computed, RunStatus.reviewed}), RunStatus.discarded, "破棄"),
+}
+
+
+RUN_ACTION_LABELS_JA = {name: label for name, (_allowed, _target, label) in _TRANSITIONS.items()}
+
+
+def allowed_run_actions(run: AllocationRun) -> list[str]:
+    """The actions (review, approve, reverse, discard) the run's status allows now."""
+    status = RunStatus(run.status)
+    return [name for name, (allowed, _target, _label) in _TRANSITIONS.items() if status in allowed]
+
+
+def _move(run: AllocationRun, action: str) -> RunStatus:
+    allowed, target, label_ja = _TRANSITIONS[action]
+    current = RunStatus(run.status)
+    if current not in allowed:
+        needed = "、".join(RUN_STATUS_LABELS_JA[status] for status in sorted(allowed, key=lambda s: s.value))
+        raise IllegalTransition(
+            f"allocation run #{run.id} is {current.value}; only a run that is "
+            f"{' or '.join(sorted(status.value for status in allowed))} can be {action}d",
+            f"按分計算 #{run.id} は「{RUN_STATUS_LABELS_JA[current]}」のため{label_ja}できません"
+            f"（{label_ja}できるのは「{needed}」の按分計算です）。",
+            run_id=run.id, status=current.value,
+        )
+    return target
+
+
+def review_run(session: Session, actor: Actor, run_id: int, note: str = "") -> AllocationRun:
+    run = get_run(session, run_id)
+    run.status = _move(run, "review")
+    run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), _who(actor), note
+    session.flush()
+    audit.record(session, actor, "billing.run.review", "allocation_run", str(run.id),
+                 before={"status": "computed"}, after={"status": "reviewed", "note": note})
+    return run
+
+
+def discard_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
+    run = get_run(session, run_id)
+    before = RunStatus(run.status).value
+    run.status = _move(run, "discard")
+    session.flush()
+    audit.record(session, actor, "billing.run.discard", "allocation_run", str(run.id),
+                 before={"status": before}, after={"status": "discarded"})
+    return run
+
+
+def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: dt.date, who: str) -> list[ledger.NewEntry]:
+    snapshot = json.loads(run.snapshot_json)
+    entries = []
+    for line in lines:
+        if line.amount == 0:
+            continue
+        income = ledger.PREFECTURE_SHARE if line.is_prefecture else ledger.COST_RECOVERY
+        entries.append(ledger.NewEntry(
+            idempotency_key=f"run:{run.id}:charge:{line.tenant_code}", kind=EntryKind.charge,
+            fiscal_year=run.fiscal_year, occurred_on=posted_on,
+            legs=(ledger.debit(ledger.receivable(line.tenant_code), line.amount), ledger.credit(income, line.amount)),
+            description=f"{run.fiscal_year}年度 負担金 {line.tenant_name}（按分計算 #{run.id}）",
+            tenant_code=line.tenant_code, run_id=run.id, created_by=who,
+        ))
+    by_category: dict[str, int] = {}
+    for item in snapshot["cost_items"]:
+        by_category[item["category"]] = by_category.get(item["category"], 0) + item["amount"]
+    cost_legs = [ledger.debit(ledger.cost_account(category), amount) for category, amount in sorted(by_category.items()) if amount]
+    if cost_legs:
+        entries.append(ledger.NewEntry(
+            idempotency_key=f"run:{run.id}:costs", kind=EntryKind.cost, fiscal_year=run.fiscal_year,
+            occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, run.total)),
+            description=f"{run.fiscal_year}年度 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
+        ))
+    return entries
+
+
+def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.date | None = None) -> AllocationRun:
+    """Approve a reviewed run and post it to the ledger. Approving an approved run posts nothing."""
+    run = get_run(session, run_id)
+    if RunStatus(run.status) == RunStatus.approved:
+        return run
+    target = _move(run, "approve")
+    other = _posted_run(session, run.fiscal_year)
+    if other is not None:
+        raise BillingConflict(
+            f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
+            f"{run.fiscal_year}年度は按分計算 #{other.id} が計上済みです。#{run.id} を承認する前に #{other.id} を取り消してください。",
+            run_id=run.id, posted_run_id=other.id,
+        )
+    posted_on = posted_on or today_jst()
+    entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+    run.status = target
+    run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on
+    session.flush()
+    audit.record(session, actor, "billing.run.approve", "allocation_run", str(run.id),
+                 before={"status": "reviewed"},
+                 after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total})
+    return run
+
+
+def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
+    """The run's own posted entries (charges and costs), not their reversals."""
+    return list(session.scalars(
+        sa.select(JournalEntry.id).where(JournalEntry.run_id == run.id, JournalEntry.reverses_id.is_(None),
+                                         JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]))
+        .order_by(JournalEntry.id)
+    ))
+
+
+def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
+                reversed_on: dt.date | None = None) -> AllocationRun:
+    """Undo a posted run with reversal entries; the run stays visible with status ``reversed``."""
+    run = get_run(session, run_id)
+    if RunStatus(run.status) == RunStatus.reversed:
+        return run
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidBillingData("say why the run is reversed", "取消の理由を入力してください。",
+                                 problems=[{"field": "reason", "message_en": "required", "message_ja": "必須項目です。"}])
+    target = _move(run, "reverse")
+    reversed_on = reversed_on or today_jst()
+    reversal_ids = ledger.reverse_entries(
+        session, run_entry_ids(session, run), occurred_on=reversed_on,
+        description=f"取消（按分計算 #{run.id}）: {reason}"[:500], created_by=_who(actor),
+    )
+    run.status = target
+    run.reversed_at, run.reversed_by, run.reversal_reason = utcnow(), _who(actor), reason
+    session.flush()
+    audit.record(session, actor, "billing.run.reverse", "allocation_run", str(run.id),
+                 before={"status": "approved"},
+                 after={"status": "reversed", "reason": reason, "reversal_entries": reversal_ids,
+                        "reversed_on": reversed_on.isoformat()})
+    return run
+
+
+# --- payments ------------------------------------------------------------------------------------------
+
+def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> JournalEntry:
+    """Record money received from a tenant: debit the bank, credit the tenant's receivable.
+
+    The tenant code and reference identify the payment: recording the same one again (same
+    amount) returns the entry already posted and records nothing new.
+    """
+    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == data.tenant_code)).one_or_none()
+    if tenant is None:
+        raise BillingNotFound(f"No tenant with code {data.tenant_code} is registered.",
+                              f"団体コード {data.tenant_code} の参加団体は登録されていません。", code=data.tenant_code)
+    key = f"payment:{data.tenant_code}:{data.reference}"
+    existed = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.idempotency_key == key))
+    entry = ledger.post_entry(session, ledger.NewEntry(
+        idempotency_key=key, kind=EntryKind.payment, fiscal_year=data.fiscal_year, occurred_on=data.received_on,
+        legs=(ledger.debit(ledger.BANK, data.amount), ledger.credit(ledger.receivable(data.tenant_code), data.amount)),
+        description=f"{data.fiscal_year}年度 負担金 入金 {tenant.name_ja}（{data.reference}）",
+        tenant_code=data.tenant_code, created_by=_who(actor),
+    ))
+    if existed is None:
+        audit.record(session, actor, "billing.payment.record", "journal_entry", str(entry.id),
+                     tenant_code=data.tenant_code,
+                     after={"fiscal_year": data.fiscal_year, "amount": data.amount,
+                            "received_on": data.received_on.isoformat(), "reference": data.reference})
+    return entry

@@ -1,0 +1,172 @@
+"""Validated input shapes of billing (non-table models) and the JSON shapes it hands out.
+
+Fractions (the prefecture share, component weights) are read from strings only — ``"1/2"``,
+``"0.5"`` or ``"50%"`` — and kept exact as :class:`fractions.Fraction`; a JSON number is
+refused so that no binary float ever stands for a share. Amounts are JSON integers (yen).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from fractions import Fraction
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field as Limits, StrictInt, StrictStr, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+from sqlmodel import Field, SQLModel
+
+from billing.models import CostCategory, TaxTreatment
+from tenancy import codes
+
+_DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
+_RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
+
+
+def parse_fraction(text: str) -> Fraction:
+    """``"1/2"``, ``"0.5"`` or ``"50%"`` as an exact fraction; ValueError otherwise."""
+    ratio = _RATIO.match(text)
+    if ratio:
+        numerator, denominator = int(ratio.group(1)), int(ratio.group(2))
+        if denominator == 0:
+            raise ValueError("denominator 0")
+        return Fraction(numerator, denominator)
+    decimal = _DECIMAL.match(text)
+    if decimal:
+        value = Fraction(decimal.group(1))
+        return value / 100 if decimal.group(2) else value
+    raise ValueError(text)
+
+
+def fraction_text(value: Fraction) -> str:
+    """The stored form of a fraction: ``"1/2"``, ``"1"``, ``"0"``."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _valid_fraction(text: str) -> str:
+    try:
+        value = parse_fraction(text)
+    except ValueError:
+        raise PydanticCustomError(
+            "fraction",
+            "Write a fraction as text: '1/2', '0.5' or '50%'.",
+            {"message_ja": "割合は文字列で「1/2」「0.5」「50%」のように入力してください。"},
+        ) from None
+    if value > 1:
+        raise PydanticCustomError(
+            "fraction_range",
+            "A share or weight is between 0 and 1 (0% to 100%).",
+            {"message_ja": "割合は0以上1以下（0%〜100%）で入力してください。"},
+        )
+    return fraction_text(value)
+
+
+def _valid_code(value: str) -> str:
+    issue = codes.code_problem(value)
+    if issue:
+        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+FractionText = Annotated[StrictStr, AfterValidator(_valid_fraction)]
+TenantCode = Annotated[StrictStr, AfterValidator(_valid_code)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+FiscalYear = Annotated[StrictInt, Limits(ge=2000, le=2100)]
+Yen = Annotated[StrictInt, Limits(ge=0, le=10**15)]
+
+
+class CostItemCreate(SQLModel):
+    """A cost line as invoiced (tax included). ``amortisation_years`` > 1 spreads a build cost
+    over that many fiscal years from ``fiscal_year`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fiscal_year: FiscalYear
+    name: Annotated[Text, StringConstraints(max_length=200)]
+    category: CostCategory
+    amount: Yen
+    tax_treatment: TaxTreatment
+    tax_amount: Yen | None = None
+    vendor: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    amortisation_years: Annotated[StrictInt, Limits(ge=1, le=30)] = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CostItemCreate":
+        if self.amortisation_years > 1 and self.category != CostCategory.build:
+            raise PydanticCustomError(
+                "amortisation",
+                "Only a build cost can be amortised over several years; set amortisation_years to 1.",
+                {"message_ja": "複数年度で償却できるのは構築費のみです。償却年数を1にしてください。"},
+            )
+        if self.tax_amount is not None and self.tax_amount > self.amount:
+            raise PydanticCustomError(
+                "tax_amount",
+                "The tax contained in the amount cannot exceed the amount.",
+                {"message_ja": "消費税額が金額（税込）を超えています。"},
+            )
+        if self.tax_amount and self.tax_treatment not in (TaxTreatment.taxable_10, TaxTreatment.taxable_8):
+            raise PydanticCustomError(
+                "tax_amount",
+                "An exempt or out-of-scope cost contains no consumption tax; leave tax_amount out or 0.",
+                {"message_ja": "非課税・不課税の費目には消費税額を入力しないでください。"},
+            )
+        return self
+
+
+class ComponentIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    basis: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    weight: FractionText
+
+
+class PolicyCreate(SQLModel):
+    """A new policy version. The same ``name`` again makes the next version of that policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, StringConstraints(max_length=200)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    prefecture_share: FractionText | None = None
+    components: list[ComponentIn] = Field(min_length=1, max_length=10)
+    floor: Yen | None = None
+    cap: Yen | None = None
+
+
+class AdoptPolicy(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution_ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+
+
+class RunCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fiscal_year: FiscalYear
+    policy_id: StrictInt | None = Field(default=None, description="Policy version to use; default: the adopted one")
+
+
+class RunReview(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class RunReverse(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Text, StringConstraints(max_length=2000)]
+
+
+class PaymentCreate(SQLModel):
+    """Money received from a tenant for a fiscal year's share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_code: TenantCode
+    fiscal_year: FiscalYear
+    amount: Annotated[StrictInt, Limits(gt=0, le=10**15)]
+    received_on: dt.date
+    reference: Annotated[Text, StringConstraints(max_length=150)]

@@ -1,0 +1,434 @@
+"""Statements (負担金通知): a tenant's share of a fiscal year, as Excel, CSV or printable HTML.
+
+A statement comes **out of the ledger**: the amount charged is the tenant's receivable postings
+from the year's posted, non-reversed run; payments are its payment entries; the balance is the
+sum of every posting on its receivable for the year (charges, reversals and payments), so it is
+exactly what the books say. The run's snapshot adds what the ledger does not hold: the component
+breakdown (均等割, 人口割, ...), the months, population and usage the share was computed from, the
+cost items, and the policy in words. A snapshot line that disagrees with the ledger is an error,
+never shown.
+
+Formats: ``.xlsx`` (openpyxl, Japanese headers, yen cells formatted ``#,##0"円"``), CSV (UTF-8
+with BOM so that Excel opens it as UTF-8) and a self-contained printable HTML page. The
+all-tenants :func:`build_summary` is the operator's overview of a year.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import html
+import io
+import json
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import ledger
+from billing.ledger_errors import BillingNotFound
+from billing.models import AllocationRun, AllocationRunLine, EntryKind
+from billing.operations import basis_label_ja, today_jst
+from tenancy.models import Tenant
+
+YEN_FORMAT = '#,##0"円"'
+
+
+def era_label(fiscal_year: int) -> str:
+    """令和7年度 for FY2025 (令和元年度 for FY2019; earlier years in 平成)."""
+    if fiscal_year >= 2019:
+        year = fiscal_year - 2018
+        return f"令和{'元' if year == 1 else year}年度"
+    return f"平成{fiscal_year - 1988}年度"
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentAmount:
+    basis: str
+    label_ja: str
+    amount: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerLine:
+    """One posting on the tenant's receivable: + what it was charged, − what it paid or was credited."""
+
+    occurred_on: dt.date
+    kind: EntryKind
+    description: str
+    amount: int
+    reference: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    tenant_code: str
+    tenant_name: str
+    fiscal_year: int
+    run_id: int
+    posted_on: dt.date | None
+    policy_name: str
+    policy_version: int
+    policy_in_words: str
+    resolution_ref: str | None
+    year_total: int
+    is_prefecture: bool
+    months: int
+    population: int | None
+    population_source: str
+    usage: dict[str, int]
+    components: tuple[ComponentAmount, ...]
+    charged: int
+    payments: tuple[LedgerLine, ...]
+    history: tuple[LedgerLine, ...]
+    balance: int
+    cost_items: tuple[tuple[str, str, int], ...]
+    issued_on: dt.date
+
+    @property
+    def paid(self) -> int:
+        return -sum(line.amount for line in self.payments)
+
+    @property
+    def era(self) -> str:
+        return era_label(self.fiscal_year)
+
+    @property
+    def filename_stem(self) -> str:
+        return f"statement-{self.tenant_code}-FY{self.fiscal_year}"
+
+
+def _tenant_name(session: Session, code: str) -> str:
+    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == code)).one_or_none()
+    if tenant is None:
+        raise BillingNotFound(f"No tenant with code {code} is registered.",
+                              f"団体コード {code} の参加団体は登録されていません。", code=code)
+    return tenant.name_ja
+
+
+def _reference(view: ledger.PostingView) -> str:
+    # Payments are keyed "payment:<code>:<reference>"; the reference is what the bank statement shows.
+    if view.kind == EntryKind.payment and view.idempotency_key.count(":") >= 2:
+        return view.idempotency_key.split(":", 2)[2]
+    return ""
+
+
+def build_statement(session: Session, tenant_code: str, fiscal_year: int) -> Statement:
+    """The tenant's statement for the year, read from the ledger (plus the run's breakdown)."""
+    name = _tenant_name(session, tenant_code)
+    postings = ledger.postings(session, account_code=ledger.receivable(tenant_code), fiscal_year=fiscal_year)
+    charge_ids = [view.entry_id for view in postings if view.kind == EntryKind.charge]
+    reversed_ids = ledger.reversed_entry_ids(session, charge_ids)
+    standing = [view for view in postings if view.kind == EntryKind.charge and view.entry_id not in reversed_ids]
+    run_ids = {view.run_id for view in standing}
+    if not standing:
+        raise BillingNotFound(
+            f"there is no posted allocation for tenant {tenant_code} in FY{fiscal_year} yet",
+            f"{era_label(fiscal_year)}の団体コード {tenant_code}（{name}）の負担金はまだ計上されていません。",
+            code=tenant_code, fiscal_year=fiscal_year,
+        )
+    if len(run_ids) != 1:
+        raise AssertionError(f"{tenant_code} FY{fiscal_year}: charges from several standing runs {sorted(run_ids)}")
+    run = session.get(AllocationRun, run_ids.pop())
+    line = session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id,
+                                                              AllocationRunLine.tenant_code == tenant_code)).one()
+    charged = sum(view.amount for view in standing)
+    if line.amount != charged:
+        raise AssertionError(f"run #{run.id} line {tenant_code} says {line.amount} but the ledger charged {charged}")
+    snapshot = json.loads(run.snapshot_json)
+    policy = snapshot["policy"]
+    history = tuple(LedgerLine(view.occurred_on, view.kind, view.description, view.amount, _reference(view))
+                    for view in postings)
+    return Statement(
+        tenant_code=tenant_code, tenant_name=name, fiscal_year=fiscal_year, run_id=run.id, posted_on=run.posted_on,
+        policy_name=policy["name"], policy_version=policy["version"], policy_in_words=policy["in_words"],
+        resolution_ref=policy.get("resolution_ref"), year_total=run.total, is_prefecture=line.is_prefecture,
+        months=line.months, population=line.population, population_source=line.population_source,
+        usage=json.loads(line.usage_json),
+        components=tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
+                         for basis, amount in json.loads(line.components_json).items()),
+        charged=charged,
+        payments=tuple(entry for entry in history if entry.kind == EntryKind.payment),
+        history=history,
+        balance=sum(view.amount for view in postings),
+        cost_items=tuple((item["name"], item["category_ja"], item["amount"]) for item in snapshot["cost_items"]),
+        issued_on=today_jst(),
+    )
+
+
+# --- the statement's rows, shared by every format -------------------------------------------------
+
+def _header_rows(statement: Statement) -> list[tuple[str, str]]:
+    rows = [
+        ("団体コード", statement.tenant_code),
+        ("団体名", statement.tenant_name),
+        ("年度", f"{statement.era}（FY{statement.fiscal_year}）"),
+        ("按分方式", f"{statement.policy_name}（第{statement.policy_version}版）"),
+        ("按分の方法", statement.policy_in_words),
+    ]
+    if statement.resolution_ref:
+        rows.append(("議決", statement.resolution_ref))
+    rows.append(("按分計算", f"#{statement.run_id}（計上日 {statement.posted_on:%Y/%m/%d}）" if statement.posted_on
+                 else f"#{statement.run_id}"))
+    if not statement.is_prefecture:
+        rows.append(("参加月数", f"{statement.months}か月"))
+        if statement.population is not None:
+            rows.append(("人口", f"{statement.population:,}人（{statement.population_source}）"))
+        for metric, quantity in statement.usage.items():
+            rows.append((f"利用実績（{metric}）", f"{quantity:,}"))
+    rows.append(("発行日", f"{statement.issued_on:%Y/%m/%d}"))
+    return rows
+
+
+def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
+    rows = [(f"{component.label_ja}", component.amount) for component in statement.components]
+    rows.append(("負担金額（合計）", statement.charged))
+    for payment in statement.payments:
+        reference = f"（{payment.reference}）" if payment.reference else ""
+        rows.append((f"入金 {payment.occurred_on:%Y/%m/%d}{reference}", -payment.amount))
+    rows.append(("入金額（合計）", statement.paid))
+    rows.append(("差引残高（未納額）", statement.balance))
+    return rows
+
+
+def to_csv(statement: Statement) -> bytes:
+    """UTF-8 with BOM, two columns 項目・金額(円); amounts as plain integers for Excel."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["項目", "内容"])
+    for label, value in _header_rows(statement):
+        writer.writerow([label, value])
+    writer.writerow([])
+    writer.writerow(["区分", "金額（円）"])
+    for label, amount in _amount_rows(statement):
+        writer.writerow([label, amount])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _workbook():
+    from openpyxl import Workbook
+
+    return Workbook()
+
+
+def to_xlsx(statement: Statement) -> bytes:
+    from openpyxl.styles import Alignment, Font
+
+    book = _workbook()
+    sheet = book.active
+    sheet.title = "負担金通知"
+    sheet["A1"] = f"{statement.era} 連携基盤共同利用負担金 通知書"
+    sheet["A1"].font = Font(size=14, bold=True)
+    row = 3
+    for label, value in _header_rows(statement):
+        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
+        sheet.cell(row=row, column=2, value=value).alignment = Alignment(wrap_text=True)
+        row += 1
+    row += 1
+    sheet.cell(row=row, column=1, value="区分").font = Font(bold=True)
+    sheet.cell(row=row, column=2, value="金額").font = Font(bold=True)
+    for label, amount in _amount_rows(statement):
+        row += 1
+        sheet.cell(row=row, column=1, value=label)
+        cell = sheet.cell(row=row, column=2, value=amount)
+        cell.number_format = YEN_FORMAT
+        if label.endswith("（合計）") or label.startswith("差引"):
+            sheet.cell(row=row, column=1).font = Font(bold=True)
+            cell.font = Font(bold=True)
+    if statement.cost_items:
+        row += 2
+        sheet.cell(row=row, column=1, value=f"{statement.era}の費目（按分の対象: 合計 {statement.year_total:,}円）").font = Font(bold=True)
+        row += 1
+        for column, heading in enumerate(("費目", "区分", "金額"), start=1):
+            sheet.cell(row=row, column=column, value=heading).font = Font(bold=True)
+        for name, category, amount in statement.cost_items:
+            row += 1
+            sheet.cell(row=row, column=1, value=name)
+            sheet.cell(row=row, column=2, value=category)
+            sheet.cell(row=row, column=3, value=amount).number_format = YEN_FORMAT
+    sheet.column_dimensions["A"].width = 40
+    sheet.column_dimensions["B"].width = 60
+    sheet.column_dimensions["C"].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_PAGE_STYLE = """
+body { font-family: "Hiragino Kaku Gothic ProN", "Noto Sans JP", "Yu Gothic", sans-serif; margin: 2em; color: #111; }
+h1 { font-size: 1.4em; }
+table { border-collapse: collapse; margin: 1em 0; min-width: 32em; }
+th, td { border: 1px solid #555; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+td.yen { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.total th, tr.total td { font-weight: bold; background: #f0f0f0; }
+@media print { body { margin: 0; } a { display: none; } }
+"""
+
+
+def _yen_cell(amount: int) -> str:
+    return f'<td class="yen">{amount:,}円</td>'
+
+
+def to_html(statement: Statement) -> str:
+    """A complete, printable HTML page (lang="ja"); every value escaped."""
+    e = html.escape
+    parts = [
+        '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">',
+        f"<title>{e(statement.era)} 負担金通知書 {e(statement.tenant_name)}</title>",
+        f"<style>{_PAGE_STYLE}</style></head><body><main>",
+        f"<h1>{e(statement.era)} 連携基盤共同利用負担金 通知書</h1>",
+        f"<p>{e(statement.tenant_name)} 様</p>",
+        '<table aria-label="通知の内容"><tbody>',
+    ]
+    parts += [f'<tr><th scope="row">{e(label)}</th><td>{e(value)}</td></tr>' for label, value in _header_rows(statement)]
+    parts.append("</tbody></table>")
+    parts.append('<table aria-label="負担金の内訳と入金"><thead><tr><th scope="col">区分</th><th scope="col">金額</th></tr></thead><tbody>')
+    for label, amount in _amount_rows(statement):
+        total = ' class="total"' if label.endswith("（合計）") or label.startswith("差引") else ""
+        parts.append(f'<tr{total}><th scope="row">{e(label)}</th>{_yen_cell(amount)}</tr>')
+    parts.append("</tbody></table>")
+    if statement.cost_items:
+        parts.append(f"<h2>{e(statement.era)}の費目（按分の対象: 合計 {statement.year_total:,}円）</h2>")
+        parts.append('<table><thead><tr><th scope="col">費目</th><th scope="col">区分</th><th scope="col">金額</th></tr></thead><tbody>')
+        parts += [f"<tr><td>{e(name)}</td><td>{e(category)}</td>{_yen_cell(amount)}</tr>"
+                  for name, category, amount in statement.cost_items]
+        parts.append("</tbody></table>")
+    parts.append("<p>負担金は地方公共団体間の負担金のため、消費税の課税対象外です。</p>")
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)
+
+
+# --- the operator's overview of a year -------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class SummaryRow:
+    tenant_code: str
+    tenant_name: str
+    months: int | None
+    charged: int
+    paid: int
+    balance: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    fiscal_year: int
+    run_id: int | None
+    rows: tuple[SummaryRow, ...]
+
+    @property
+    def charged(self) -> int:
+        return sum(row.charged for row in self.rows)
+
+    @property
+    def paid(self) -> int:
+        return sum(row.paid for row in self.rows)
+
+    @property
+    def balance(self) -> int:
+        return sum(row.balance for row in self.rows)
+
+
+def build_summary(session: Session, fiscal_year: int) -> Summary:
+    """Every tenant with a receivable posting in the year: charged, paid, balance (from the ledger)."""
+    views = [view for view in ledger.postings(session, fiscal_year=fiscal_year)
+             if view.account.startswith(ledger.RECEIVABLE_PREFIX)]
+    reversed_ids = ledger.reversed_entry_ids(session, [view.entry_id for view in views if view.kind == EntryKind.charge])
+    charged: dict[str, int] = defaultdict(int)
+    paid: dict[str, int] = defaultdict(int)
+    balance: dict[str, int] = defaultdict(int)
+    run_ids = set()
+    for view in views:
+        code = view.account[len(ledger.RECEIVABLE_PREFIX):]
+        balance[code] += view.amount
+        if view.kind == EntryKind.charge and view.entry_id not in reversed_ids:
+            charged[code] += view.amount
+            run_ids.add(view.run_id)
+        elif view.kind == EntryKind.payment:
+            paid[code] -= view.amount
+    run_id = next(iter(run_ids)) if len(run_ids) == 1 else None
+    lines = {}
+    if run_id is not None:
+        lines = {line.tenant_code: line for line in session.scalars(
+            sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run_id))}
+    names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(list(balance)))).all())
+    rows = tuple(
+        SummaryRow(code, names.get(code, ""), lines[code].months if code in lines and not lines[code].is_prefecture else None,
+                   charged[code], paid[code], balance[code])
+        for code in sorted(balance)
+    )
+    return Summary(fiscal_year, run_id, rows)
+
+
+_SUMMARY_HEADERS = ("団体コード", "団体名", "参加月数", "負担金額", "入金額", "未納額")
+
+
+def _summary_rows(summary: Summary) -> list[tuple]:
+    rows = [(row.tenant_code, row.tenant_name, row.months, row.charged, row.paid, row.balance) for row in summary.rows]
+    rows.append(("合計", "", None, summary.charged, summary.paid, summary.balance))
+    return rows
+
+
+def summary_to_csv(summary: Summary) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(_SUMMARY_HEADERS)
+    for row in _summary_rows(summary):
+        writer.writerow(["" if value is None else value for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def summary_to_xlsx(summary: Summary) -> bytes:
+    from openpyxl.styles import Font
+
+    book = _workbook()
+    sheet = book.active
+    sheet.title = "負担金一覧"
+    sheet["A1"] = f"{era_label(summary.fiscal_year)} 負担金 一覧（按分計算 #{summary.run_id or '-'}）"
+    sheet["A1"].font = Font(size=14, bold=True)
+    for column, heading in enumerate(_SUMMARY_HEADERS, start=1):
+        sheet.cell(row=3, column=column, value=heading).font = Font(bold=True)
+    for offset, values in enumerate(_summary_rows(summary), start=4):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=offset, column=column, value=value)
+            if column >= 4:
+                cell.number_format = YEN_FORMAT
+    for letter, width in zip("ABCDEF", (12, 20, 10, 18, 18, 18)):
+        sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def summary_to_json(summary: Summary) -> dict:
+    return {
+        "fiscal_year": summary.fiscal_year,
+        "run_id": summary.run_id,
+        "rows": [dataclasses.asdict(row) for row in summary.rows],
+        "charged": summary.charged,
+        "paid": summary.paid,
+        "balance": summary.balance,
+    }
+
+
+def statement_to_json(statement: Statement) -> dict:
+    return {
+        "tenant_code": statement.tenant_code,
+        "tenant_name": statement.tenant_name,
+        "fiscal_year": statement.fiscal_year,
+        "era": statement.era,
+        "run_id": statement.run_id,
+        "posted_on": statement.posted_on.isoformat() if statement.posted_on else None,
+        "policy": {"name": statement.policy_name, "version": statement.policy_version,
+                   "in_words": statement.policy_in_words, "resolution_ref": statement.resolution_ref},
+        "months": statement.months,
+        "population": statement.population,
+        "usage": statement.usage,
+        "components": [{"basis": c.basis, "label_ja": c.label_ja, "amount": c.amount} for c in statement.components],
+        "charged": statement.charged,
+        "payments": [{"received_on": p.occurred_on.isoformat(), "reference": p.reference, "amount": -p.amount}
+                     for p in statement.payments],
+        "paid": statement.paid,
+        "balance": statement.balance,
+    }

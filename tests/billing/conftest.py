@@ -1,0 +1,89 @@
+"""Fixtures of the billing database tests: a finance officer, Kumamoto tenants, a policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tenancy.base import Actor
+
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+@pytest.fixture
+def finance() -> Actor:
+    return Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
+
+
+@pytest.fixture
+def kumamoto(db, tenant_factory, operator):
+    """熊本県 (prefecture), 熊本市 and 八代市 active all year, 人吉市 active from 15 October 2025.
+
+    Populations are round numbers chosen so that the shares can be worked out by hand.
+    """
+    from tenancy.history import record_transition
+    from tenancy.models import TenantStatus
+
+    tenants = {
+        "430005": tenant_factory("430005"),
+        "431001": tenant_factory("431001", population=500_000),
+        "432024": tenant_factory("432024", population=200_000),
+        "432032": tenant_factory("432032", population=200_000, status="approved"),
+    }
+    record_transition(db, operator, tenants["432032"], TenantStatus.active, reason="joined in the second wave",
+                      at=dt.datetime(2025, 10, 15, 10, 0, tzinfo=JST))
+    db.commit()
+    return tenants
+
+
+def policy_data(**fields):
+    from billing.schemas import PolicyCreate
+
+    data = {
+        "name": "共同利用負担金の按分",
+        "prefecture_share": "1/2",
+        "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}],
+        **fields,
+    }
+    return PolicyCreate.model_validate(data)
+
+
+def cost_data(**fields):
+    from billing.schemas import CostItemCreate
+
+    data = {"fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 7_600_000,
+            "tax_treatment": "taxable_10", "vendor": "クラウド事業者", "reference": "INV-2025-001", **fields}
+    return CostItemCreate.model_validate(data)
+
+
+@pytest.fixture
+def adopted_policy(db, finance):
+    from billing import operations
+
+    policy = operations.create_policy(db, finance, policy_data())
+    operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    db.commit()
+    return policy
+
+
+@pytest.fixture
+def posted_fy2025(db, finance, kumamoto, adopted_policy):
+    """FY2025 with 12,000,000 yen of costs, approved on 31 July 2025; 八代市 has paid 1,000,000 yen.
+
+    Shares (worked out in test_ledger_worked_example): 県 6,000,000; 熊本市 3,075,000
+    (均等割 1,200,000 + 人口割 1,875,000); 八代市 1,950,000 (1,200,000 + 750,000); 人吉市 975,000.
+    """
+    from billing import operations
+    from billing.schemas import PaymentCreate
+
+    operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=10_000_000))
+    operations.create_cost_item(db, finance, cost_data(name="基盤構築費", category="build", amount=6_000_000,
+                                                       amortisation_years=3, tax_treatment="taxable_10"))
+    run = operations.create_run(db, finance, 2025)
+    operations.review_run(db, finance, run.id)
+    operations.approve_run(db, finance, run.id, posted_on=dt.date(2025, 7, 31))
+    operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
+                                                         received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
+    db.commit()
+    return run

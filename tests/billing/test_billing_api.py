@@ -1,0 +1,167 @@
+"""/api/v1/billing with real Keycloak tokens: finance writes, a municipal admin reads only their own
+statement, the auditor reads everything and every write is refused."""
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from billing.models import JournalEntry, Posting
+from governance.models import AuditRecord
+
+COST = {"fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 12_000_000,
+        "tax_treatment": "taxable_10", "vendor": "クラウド事業者", "reference": "INV-2025-001"}
+POLICY = {"name": "共同利用負担金の按分", "prefecture_share": "1/2",
+          "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "50%"}]}
+
+
+@pytest.fixture
+def as_finance(user_factory):
+    return user_factory(("finance-officer",))[1]
+
+
+@pytest.fixture
+def as_auditor(user_factory):
+    return user_factory(("auditor",))[1]
+
+
+@pytest.fixture
+def as_kumamoto_admin(user_factory):
+    return user_factory(("municipal-admin",), "431001")[1]
+
+
+def billing_actions(db):
+    db.expire_all()
+    return [r.action for r in db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)) if r.action.startswith("billing.")]
+
+
+def count(db, model):
+    db.expire_all()
+    return db.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def post(client, url, headers, json=None, status=200):
+    response = client.post(url, json=json if json is not None else {}, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.fixture
+def posted_run(client, db, kumamoto, as_finance):
+    post(client, "/api/v1/billing/cost-items", as_finance, COST, 201)
+    policy = post(client, "/api/v1/billing/policies", as_finance, POLICY, 201)
+    post(client, f"/api/v1/billing/policies/{policy['id']}/adopt", as_finance,
+         {"resolution_ref": "令和7年度第1回協議会 議案第2号"})
+    run = post(client, "/api/v1/billing/runs", as_finance, {"fiscal_year": 2025}, 201)
+    post(client, f"/api/v1/billing/runs/{run['id']}/review", as_finance, {"note": "確認しました"})
+    approved = post(client, f"/api/v1/billing/runs/{run['id']}/approve", as_finance)
+    return approved
+
+
+def test_finance_officer_enters_costs_and_a_policy_then_approves_a_run(client, db, posted_run, as_finance):
+    assert posted_run["status"] == "approved"
+    lines = {line["tenant_code"]: line["amount"] for line in posted_run["lines"]}
+    # hand-worked in test_ledger_worked_example: 12,000,000 yen, half borne by the prefecture
+    assert lines == {"430005": 6_000_000, "431001": 3_075_000, "432024": 1_950_000, "432032": 975_000}
+    assert posted_run["snapshot"]["policy"]["in_words"] == "県負担 50%、残りを均等割 50%・人口割 50% で按分"
+    entries, postings = count(db, JournalEntry), count(db, Posting)
+    again = post(client, f"/api/v1/billing/runs/{posted_run['id']}/approve", as_finance)
+    assert again["status"] == "approved"
+    assert (count(db, JournalEntry), count(db, Posting)) == (entries, postings)
+    assert billing_actions(db) == ["billing.cost_item.create", "billing.policy.create", "billing.policy.adopt",
+                                   "billing.run.create", "billing.run.review", "billing.run.approve"]
+    books = client.get("/api/v1/billing/ledger/trial-balance", headers=as_finance).get_json()
+    assert books["difference"] == 0 and books["total_debit"] == 24_000_000
+
+
+def test_reversing_over_the_api_keeps_the_run_visible(client, db, posted_run, as_finance):
+    reversed_run = post(client, f"/api/v1/billing/runs/{posted_run['id']}/reverse", as_finance, {"reason": "人口の誤り"})
+    assert reversed_run["status"] == "reversed" and reversed_run["reversal_reason"] == "人口の誤り"
+    entries = client.get(f"/api/v1/billing/ledger/entries?run_id={posted_run['id']}", headers=as_finance).get_json()["items"]
+    originals = {entry["id"] for entry in entries if entry["kind"] != "reversal"}
+    assert sorted(entry["reverses_id"] for entry in entries if entry["kind"] == "reversal") == sorted(originals)
+    listed = client.get("/api/v1/billing/runs?fiscal_year=2025", headers=as_finance).get_json()["items"]
+    assert [(run["id"], run["status"]) for run in listed] == [(posted_run["id"], "reversed")]
+
+
+def test_municipal_admin_downloads_only_their_own_statement(client, posted_run, as_kumamoto_admin):
+    response = client.get("/api/v1/billing/statements/431001/2025?format=xlsx", headers=as_kumamoto_admin)
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "statement-431001-FY2025.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = {row[0].value: row[1].value for row in sheet.iter_rows(min_col=1, max_col=2) if row[0].value}
+    assert cells["団体名"] == "熊本市" and cells["負担金額（合計）"] == 3_075_000
+
+    other = client.get("/api/v1/billing/statements/432024/2025?format=xlsx", headers=as_kumamoto_admin)
+    assert other.status_code == 403
+    assert other.mimetype == "application/problem+json"
+    assert "432024" in other.get_json()["detail_ja"]
+    for url in ("/api/v1/billing/runs", f"/api/v1/billing/runs/{posted_run['id']}", "/api/v1/billing/ledger/entries",
+                "/api/v1/billing/fiscal-years/2025/summary"):
+        assert client.get(url, headers=as_kumamoto_admin).status_code == 403, url
+    csv_response = client.get("/api/v1/billing/statements/431001/2025?format=csv", headers=as_kumamoto_admin)
+    assert csv_response.data.startswith(b"\xef\xbb\xbf") and csv_response.mimetype == "text/csv"
+
+
+def test_auditor_reads_everything_and_every_write_is_refused(client, db, posted_run, as_auditor):
+    run_id = posted_run["id"]
+    for url in ("/api/v1/billing/cost-items?fiscal_year=2025", "/api/v1/billing/policies", "/api/v1/billing/policies/1",
+                "/api/v1/billing/runs", f"/api/v1/billing/runs/{run_id}", "/api/v1/billing/ledger/entries",
+                "/api/v1/billing/ledger/trial-balance?as_of=2026-03-31", "/api/v1/billing/statements/432024/2025",
+                "/api/v1/billing/statements/431001/2025?format=html", "/api/v1/billing/fiscal-years/2025/summary?format=xlsx"):
+        assert client.get(url, headers=as_auditor).status_code == 200, url
+    before = billing_actions(db)
+    writes = [
+        ("/api/v1/billing/cost-items", COST),
+        ("/api/v1/billing/policies", POLICY),
+        ("/api/v1/billing/policies/1/adopt", {"resolution_ref": "x"}),
+        ("/api/v1/billing/runs", {"fiscal_year": 2025}),
+        (f"/api/v1/billing/runs/{run_id}/review", {}),
+        (f"/api/v1/billing/runs/{run_id}/approve", {}),
+        (f"/api/v1/billing/runs/{run_id}/reverse", {"reason": "監査による取消"}),
+        (f"/api/v1/billing/runs/{run_id}/discard", {}),
+        ("/api/v1/billing/payments", {"tenant_code": "431001", "fiscal_year": 2025, "amount": 1000,
+                                      "received_on": "2025-09-01", "reference": "x"}),
+    ]
+    for url, body in writes:
+        response = client.post(url, json=body, headers=as_auditor)
+        assert response.status_code == 403, (url, response.get_data(as_text=True))
+    assert client.delete("/api/v1/billing/cost-items/1", headers=as_auditor).status_code == 403
+    assert billing_actions(db) == before
+
+
+def test_payment_over_the_api_lowers_the_balance_on_the_statement(client, posted_run, as_finance, as_kumamoto_admin):
+    paid = post(client, "/api/v1/billing/payments", as_finance, {
+        "tenant_code": "431001", "fiscal_year": 2025, "amount": 3_000_000, "received_on": "2025-09-01",
+        "reference": "振込 0901-07"}, 201)
+    assert paid["balance"] == 75_000
+    statement = client.get("/api/v1/billing/statements/431001/2025", headers=as_kumamoto_admin).get_json()
+    assert (statement["charged"], statement["paid"], statement["balance"]) == (3_075_000, 3_000_000, 75_000)
+    assert [c["label_ja"] for c in statement["components"]] == ["均等割", "人口割"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({**POLICY, "prefecture_share": 0.5}, "prefecture_share"),
+    ({**POLICY, "components": [{"basis": "equal", "weight": "3/2"}]}, "components[0].weight"),
+])
+def test_a_share_must_be_an_exact_fraction_as_text(client, db, as_finance, body, field):
+    response = client.post("/api/v1/billing/policies", json=body, headers=as_finance)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in [error["field"] for error in response.get_json()["errors"]]
+
+
+def test_weights_not_adding_up_to_one_are_422_in_japanese(client, db, as_finance):
+    body = {**POLICY, "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/3"}]}
+    response = client.post("/api/v1/billing/policies", json=body, headers=as_finance)
+    assert response.status_code == 422
+    assert "合計" in response.get_json()["detail_ja"]
+    assert billing_actions(db) == []
+
+
+def test_a_statement_before_any_posted_run_is_404(client, kumamoto, as_finance):
+    response = client.get("/api/v1/billing/statements/431001/2025", headers=as_finance)
+    assert response.status_code == 404
+    assert "まだ計上されていません" in response.get_json()["detail_ja"]

@@ -1,0 +1,94 @@
+"""Statements (負担金通知) come out of the ledger: Excel, CSV, printable HTML, and the year's summary."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from billing import operations, statements
+from billing.ledger_errors import BillingNotFound
+
+
+def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, posted_fy2025):
+    statement = statements.build_statement(db, "432024", 2025)
+    assert statement.tenant_name == "八代市"
+    assert statement.charged == 1_950_000
+    assert [(c.label_ja, c.amount) for c in statement.components] == [("均等割", 1_200_000), ("人口割", 750_000)]
+    assert statement.paid == 1_000_000
+    assert statement.balance == 950_000
+    assert statement.months == 12 and statement.population == 200_000
+    assert statement.policy_in_words == "県負担 50%、残りを均等割 50%・人口割 50% で按分"
+    assert statement.resolution_ref == "令和7年度第1回協議会 議案第2号"
+
+
+def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy2025):
+    operations.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
+    db.commit()
+    with pytest.raises(BillingNotFound) as missing:
+        statements.build_statement(db, "431001", 2025)
+    assert "まだ計上されていません" in missing.value.message_ja
+    rerun = operations.create_run(db, finance, 2025)
+    operations.review_run(db, finance, rerun.id)
+    operations.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21))
+    db.commit()
+    statement = statements.build_statement(db, "432024", 2025)
+    assert statement.run_id == rerun.id
+    assert statement.charged == 1_950_000 and statement.balance == 950_000
+    # the history, by date: charge 31 Jul, reversal 20 Aug, new charge 21 Aug, payment 1 Sep
+    assert [(line.occurred_on.isoformat(), line.amount) for line in statement.history] == [
+        ("2025-07-31", 1_950_000), ("2025-08-20", -1_950_000), ("2025-08-21", 1_950_000), ("2025-09-01", -1_000_000)]
+
+
+def test_the_prefecture_statement_shows_the_prefecture_share(db, posted_fy2025):
+    statement = statements.build_statement(db, "430005", 2025)
+    assert statement.is_prefecture
+    assert [(c.label_ja, c.amount) for c in statement.components] == [("県負担", 6_000_000)]
+    assert statement.balance == 6_000_000
+
+
+def test_excel_statement_has_japanese_headers_and_yen_cells(db, posted_fy2025):
+    sheet = load_workbook(io.BytesIO(statements.to_xlsx(statements.build_statement(db, "431001", 2025)))).active
+    assert sheet.title == "負担金通知"
+    assert sheet["A1"].value == "令和7年度 連携基盤共同利用負担金 通知書"
+    cells = {row[0].value: row[1] for row in sheet.iter_rows(min_col=1, max_col=2) if row[0].value}
+    assert cells["団体名"].value == "熊本市"
+    assert cells["按分の方法"].value == "県負担 50%、残りを均等割 50%・人口割 50% で按分"
+    assert cells["均等割"].value == 1_200_000 and cells["人口割"].value == 1_875_000
+    assert cells["負担金額（合計）"].value == 3_075_000
+    assert cells["負担金額（合計）"].number_format == '#,##0"円"'
+    assert cells["差引残高（未納額）"].value == 3_075_000
+
+
+def test_csv_statement_is_utf8_with_bom_for_excel(db, posted_fy2025):
+    data = statements.to_csv(statements.build_statement(db, "432024", 2025))
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["項目", "内容"]
+    amounts = {row[0]: row[1] for row in rows if len(row) == 2}
+    assert amounts["負担金額（合計）"] == "1950000"
+    assert amounts["入金 2025/09/01（振込 0901-01）"] == "1000000"
+    assert amounts["入金額（合計）"] == "1000000"
+    assert amounts["差引残高（未納額）"] == "950000"
+
+
+def test_html_statement_is_a_printable_page_with_the_breakdown(db, posted_fy2025):
+    page = statements.to_html(statements.build_statement(db, "432032", 2025))
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="ja">' in page
+    assert "人吉市" in page and "6か月" in page
+    assert "均等割</th><td class=\"yen\">600,000円" in page
+    assert "人口割</th><td class=\"yen\">375,000円" in page
+    assert "県負担 50%、残りを均等割 50%・人口割 50% で按分" in page
+
+
+def test_summary_lists_every_tenant_and_adds_up_to_the_year(db, posted_fy2025):
+    summary = statements.build_summary(db, 2025)
+    assert [(row.tenant_code, row.charged, row.paid, row.balance) for row in summary.rows] == [
+        ("430005", 6_000_000, 0, 6_000_000), ("431001", 3_075_000, 0, 3_075_000),
+        ("432024", 1_950_000, 1_000_000, 950_000), ("432032", 975_000, 0, 975_000)]
+    assert summary.charged == 12_000_000 and summary.balance == 11_000_000
+    sheet = load_workbook(io.BytesIO(statements.summary_to_xlsx(summary))).active
+    assert [cell.value for cell in sheet[3]] == ["団体コード", "団体名", "参加月数", "負担金額", "入金額", "未納額"]
+    assert [cell.value for cell in sheet[8]][3:] == [12_000_000, 1_000_000, 11_000_000]
+    assert sheet["D8"].number_format == '#,##0"円"'
