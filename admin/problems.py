@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from tenancy.base import DomainError
@@ -88,6 +89,15 @@ def from_validation_error(error: ValidationError) -> Response:
     )
 
 
+def concurrent_change() -> Response:
+    """A uniqueness or integrity rule hit at write time: someone saved the same thing first."""
+    return problem_response(
+        409,
+        "The same data was changed at the same moment by another request; nothing of yours was saved. Reload and try again.",
+        "同じデータが同時に変更されたため、保存できませんでした。画面を再読み込みして、もう一度お試しください。",
+    )
+
+
 def _wants_problem() -> bool:
     return request.path.startswith("/api/")
 
@@ -110,6 +120,14 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         title_en, title_ja = TITLES.get(status, (error.name, error.name))
         return problem_response(status, error.description or title_en, title_ja)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        from admin.extensions import db
+
+        db.session.rollback()
+        log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+        return concurrent_change()
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

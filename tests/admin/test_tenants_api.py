@@ -156,3 +156,15 @@ def test_no_stack_trace_on_an_unexpected_error(app, client, as_operator, monkeyp
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_uniqueness_clash_at_write_time_is_409_not_500(app, client, as_operator, monkeypatch):
+    """Two requests registering the same code at once: the loser gets 409 (the check passed for both)."""
+    from tenancy import operations
+
+    client.post("/api/v1/tenants", json=KUMAMOTO, headers=as_operator)
+    monkeypatch.setattr(operations, "find_tenant", lambda session, code: None)  # as if the other request had not committed yet
+    response = client.post("/api/v1/tenants", json=KUMAMOTO, headers=as_operator)
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert "同時に変更" in response.get_json()["detail_ja"]
