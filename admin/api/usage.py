@@ -1,10 +1,272 @@
-"""/api/v1 endpoints of usage."""
+"""/api/v1 usage metering and quotas: ingest, the gateway's quota check, usage, reports, plans."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from typing import Any, Literal
+
+from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.auth import current_actor, require
+from admin.extensions import db
+from tenancy import metering, quotas, usage_reports
+from tenancy.base import Invalid, problem
+from tenancy.metering_models import current_month, fiscal_year_of
+from tenancy.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
+from tenancy.schemas import TenantCode
 
-bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX, abp_tags=tag("usage", "usage"),
+bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+DEFAULT_CACHE_SECONDS = 5.0
+
+
+def cache_seconds() -> float:
+    value = current_app.config.get("RENKEI_QUOTA_CACHE_SECONDS") or os.environ.get("RENKEI_QUOTA_CACHE_SECONDS")
+    return float(value) if value else DEFAULT_CACHE_SECONDS
+
+
+def metering_settings() -> metering.MeteringSettings:
+    config = {name: current_app.config.get(name) or os.environ.get(name)
+              for name in ("RENKEI_USAGE_RETENTION_MONTHS", "RENKEI_USAGE_MAX_FUTURE_SECONDS")}
+    return metering.MeteringSettings.from_mapping(config)
+
+
+def quota_cache() -> quotas.QuotaCache:
+    app = current_app._get_current_object()
+    cache = app.extensions.get("renkei_quota_cache")
+    if cache is None:
+        cache = app.extensions["renkei_quota_cache"] = quotas.quota_cache(db.engine, cache_seconds())
+    return cache
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+class UsageEventDoc(BaseModel):
+    tenant: str = Field(description="Local government code of the tenant, e.g. 431001")
+    metric: MetricName
+    quantity: int = Field(ge=0, description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
+    timestamp: str = Field(description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00")
+    event_id: str = Field(max_length=128, description="Unique per event: a batch sent again counts once")
+
+
+class UsageBatchIn(BaseModel):
+    events: list[Any] = Field(
+        description="1 to 10,000 usage events; checked together, recorded all or nothing",
+        json_schema_extra={"items": UsageEventDoc.model_json_schema()},
+    )
+
+
+class IngestOut(BaseModel):
+    batch_id: int
+    received: int
+    accepted: int = Field(description="Events counted now")
+    duplicates: int = Field(description="Events already recorded (same event_id): not counted again")
+    alerts: int = Field(description="Quota threshold alerts queued by this batch")
+
+
+@bp.post("/usage", responses={200: IngestOut}, summary="Report usage events (machine clients: metering-client role)",
+         description=(
+             "A batch of up to 10,000 events `{tenant, metric, quantity, timestamp, event_id}`. Every event is checked "
+             "first; if one is wrong (unknown tenant or metric, negative or non-integer quantity, timestamp more than "
+             "5 minutes ahead or before the retention window), the whole batch is refused with 422 and `errors` names "
+             "each bad event (`index`, `event_id`, `field`); nothing is recorded. `event_id` makes the call idempotent: "
+             "sending the same batch again counts each event once. Authenticate with a client-credentials token of a "
+             "client holding the realm role `metering-client`."))
+def post_usage(body: UsageBatchIn):
+    require("usage.ingest")
+    result = metering.ingest(db.session, current_actor(), body.events, settings=metering_settings())
+    return jsonify(result.summary())
+
+
+# --- quota check -------------------------------------------------------------------------------
+
+class TenantPath(BaseModel):
+    code: TenantCode = Field(description="Local government code, 6 digits with check digit")
+
+
+class CachedSchema(BaseModel):
+    """flask-openapi3 (4.x) builds a query model's JSON schema on every request to find list fields;
+    on the quota check, the gateway's hot path, that was most of the time. Build it once."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if args or kwargs:  # the OpenAPI document: built once, may be changed by its builder
+            return super().model_json_schema(*args, **kwargs)
+        if cls not in _SCHEMAS:  # the per-request call only reads it
+            _SCHEMAS[cls] = super().model_json_schema()
+        return _SCHEMAS[cls]
+
+
+_SCHEMAS: dict[type, dict[str, Any]] = {}
+
+
+class QuotaCheckQuery(CachedSchema):
+    metric: MetricName = "api_calls"
+    quantity: int = Field(default=1, ge=1, le=1_000_000_000, description="Units the caller wants to use now")
+
+
+class QuotaDecisionOut(BaseModel):
+    tenant: str
+    metric: str
+    period: str = Field(description="Japan-time month, YYYY-MM")
+    allowed: bool
+    reason: Literal["no_limit", "within_limit", "over_soft_limit", "hard_limit_reached", "tenant_not_active"]
+    used: int
+    limit: int | None
+    remaining: int | None
+    enforcement: Literal["soft", "hard"] | None
+    as_of: str = Field(description="When the figures were read from the database")
+    max_staleness_seconds: float
+
+
+@bp.get("/tenants/<code>/quota-check", responses={200: QuotaDecisionOut},
+        summary="Quota check for an API gateway: allow or deny, and what remains",
+        description=(
+            "What an API gateway in front of the context broker calls before forwarding a tenant's request: "
+            "`allowed` false means deny (a hard limit is used up, or the tenant is not active). Always 200 when the "
+            "check itself worked; the gateway decides on `allowed`. Served from memory: figures are at most "
+            "`max_staleness_seconds` (default 5, setting RENKEI_QUOTA_CACHE_SECONDS) behind usage recorded by other "
+            "server processes and limit changes; usage recorded by the same process counts at once. Counters "
+            "(api_calls) count the current Japan-time month and start again at zero each month."))
+def quota_check(path: TenantPath, query: QuotaCheckQuery):
+    require("quota.check", path.code)
+    decision = quota_cache().check(db.session, path.code, query.metric, query.quantity)
+    response = jsonify(decision.summary())
+    if decision.remaining is not None:
+        response.headers["X-Quota-Remaining"] = str(decision.remaining)
+    return response
+
+
+# --- usage of a tenant, reports ----------------------------------------------------------------
+
+def parse_month(text: str | None) -> dt.date:
+    if not text:
+        return current_month()
+    try:
+        value = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise Invalid(f"month must be YYYY-MM, not {text!r}.", f"month は YYYY-MM 形式で指定してください（{text!r}）。",
+                      problems=[problem("month", "use YYYY-MM, e.g. 2025-06", "YYYY-MM 形式（例: 2025-06）")]) from None
+    return value
+
+
+class UsageQuery(CachedSchema):
+    fiscal_year: int | None = Field(default=None, ge=2000, le=2100, description="Fiscal year (April-March); default: the current one")
+
+
+@bp.get("/tenants/<code>/usage", summary="A tenant's usage now, against its limits, and per month of a fiscal year")
+def tenant_usage(path: TenantPath, query: UsageQuery):
+    require("usage.read", path.code)
+    status = quotas.tenant_quota_status(db.session, path.code)
+    year = query.fiscal_year or fiscal_year_of(current_month())
+    from tenancy.metering_models import METRICS, fiscal_months
+
+    months = fiscal_months(year)
+    values = metering.monthly_values(db.session, months, [path.code])
+    return jsonify({
+        "tenant": path.code, "fiscal_year": year, "now": status,
+        "months": [{"month": m.strftime("%Y-%m"), **{metric: values.get((path.code, metric, m), 0) for metric in METRICS}}
+                   for m in months],
+    })
+
+
+class ReportQuery(CachedSchema):
+    month: str | None = Field(default=None, description="YYYY-MM (Japan time); default: the current month")
+    tenant: TenantCode | None = Field(default=None, description="One tenant; default: every tenant you may see")
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+def _report_scope(tenant: str | None) -> list[str] | None:
+    grant = require("usage.read", tenant)
+    if tenant:
+        return [tenant]
+    return None if grant.all_tenants else sorted(current_actor().tenant_codes)
+
+
+@bp.get("/usage/report", summary="Monthly usage report (per tenant, or the whole platform): JSON, CSV or Excel")
+def usage_report(query: ReportQuery):
+    codes = _report_scope(query.tenant)
+    month = parse_month(query.month)
+    report = usage_reports.build_report(db.session, month, codes)
+    name = f"usage-{month:%Y-%m}{'-' + query.tenant if query.tenant else ''}"
+    if query.format == "csv":
+        return _download(usage_reports.report_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
+    if query.format == "xlsx":
+        return _download(usage_reports.report_xlsx(report),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
+    return jsonify({
+        "month": month.strftime("%Y-%m"), "platform": report.platform,
+        "tenants": [{"code": t.code, "name_ja": t.name_ja, "plan": t.plan, "values": t.values,
+                     "limits": {m: lim.summary() for m, lim in t.limits.items()},
+                     "percent": {m: t.percent(m) for m in t.values}} for t in report.tenants],
+        "totals": report.totals() if report.platform else None,
+    })
+
+
+class ChartQuery(CachedSchema):
+    fiscal_year: int | None = Field(default=None, ge=2000, le=2100)
+    metric: MetricName = "api_calls"
+    tenant: TenantCode | None = None
+
+
+@bp.get("/usage/chart.png", summary="PNG chart of a metric per tenant over the months of a fiscal year")
+def usage_chart(query: ChartQuery):
+    codes = _report_scope(query.tenant)
+    this_month = current_month()
+    year = query.fiscal_year or fiscal_year_of(this_month)
+    png = usage_reports.chart_png(db.session, year, query.metric, codes, last_month=this_month)
+    return _download(png, "image/png", f"usage-{query.metric}-FY{year}.png", inline=True)
+
+
+def _download(data: bytes, mimetype: str, filename: str, inline: bool = False) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return response
+
+
+# --- plans and overrides -----------------------------------------------------------------------
+
+class PlanPath(BaseModel):
+    plan: str = Field(max_length=32, description="Plan code, e.g. small, medium, large")
+
+
+@bp.get("/quota-plans", summary="Quota plans and their limits")
+def list_plans():
+    require("usage.read")
+    return jsonify({"items": [quotas.plan_summary(plan) for plan in quotas.list_plans(db.session)]})
+
+
+@bp.put("/quota-plans/<plan>", summary="Create a quota plan or change its limits (operator)")
+def put_plan(path: PlanPath, body: QuotaPlanChange):
+    require("quota.manage")
+    plan = quotas.change_quota_plan(db.session, current_actor(), path.plan, body)
+    return jsonify(quotas.plan_summary(plan))
+
+
+class AssignBody(BaseModel):
+    plan: str | None = Field(description="Plan code; null returns the tenant to the plan of its population band")
+
+
+@bp.put("/tenants/<code>/quota-plan", summary="Assign a quota plan to a tenant (operator)")
+def put_tenant_plan(path: TenantPath, body: AssignBody):
+    require("quota.manage", path.code)
+    quotas.assign_quota_plan(db.session, current_actor(), path.code, body.plan)
+    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, path.code)})
+
+
+class OverrideBody(QuotaLimitSpec):
+    reason: str = Field(default="", max_length=1000)
+
+
+@bp.put("/tenants/<code>/quota-override", summary="Set or remove (limit null) a tenant's own limit for one metric (operator)")
+def put_override(path: TenantPath, body: OverrideBody):
+    require("quota.manage", path.code)
+    spec = QuotaLimitSpec.model_validate(body.model_dump(exclude={"reason"}))
+    quotas.set_quota_override(db.session, current_actor(), path.code, spec, body.reason)
+    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, path.code)})

@@ -1,10 +1,231 @@
-"""`renkei usage ...` commands."""
+"""`renkei usage ...`: import gateway logs, purge old raw events, reports, user seats, default plans."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import click
+from flask.cli import with_appcontext
+
+from admin.cli import fail
+from admin.extensions import db
+from tenancy.base import DomainError, problem, system_actor
+
+CHUNK = 10_000
+HEADER_ALIASES = {
+    "tenant": "tenant", "tenant_code": "tenant", "団体コード": "tenant",
+    "metric": "metric", "指標": "metric",
+    "quantity": "quantity", "数量": "quantity", "利用量": "quantity",
+    "timestamp": "timestamp", "日時": "timestamp",
+    "event_id": "event_id", "イベントid": "event_id", "イベントID": "event_id",
+}
+_INTEGER = re.compile(r"^\s*-?\d+\s*$")
 
 
 @click.group("usage")
 def group() -> None:
-    """usage commands."""
+    """Usage metering and quotas (利用実績・利用上限)."""
+
+
+def _settings():
+    from admin.api.usage import metering_settings
+
+    return metering_settings()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp932")
+
+
+def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
+    """(line number, event, problem) for each non-empty line of a CSV or JSON-lines export."""
+    if fmt == "jsonl":
+        for number, line in enumerate(io.StringIO(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line), None
+            except ValueError as error:
+                yield number, None, problem(f"line {number}", f"not valid JSON: {error}", "JSON として読めません。")
+        return
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return
+    names = [HEADER_ALIASES.get(h.strip(), HEADER_ALIASES.get(h.strip().lower(), h.strip())) for h in header]
+    missing = {"tenant", "metric", "quantity", "timestamp", "event_id"} - set(names)
+    if missing:
+        yield 1, None, problem("line 1", f"the header lacks {', '.join(sorted(missing))}",
+                         f"見出し行に {', '.join(sorted(missing))} がありません（tenant, metric, quantity, timestamp, event_id）。")
+        return
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        row: dict[str, Any] = dict(zip(names, (v.strip() for v in values)))
+        quantity = row.get("quantity", "")
+        if isinstance(quantity, str) and _INTEGER.match(quantity):
+            row["quantity"] = int(quantity)
+        yield reader.line_num, row, None
+
+
+def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[dict]]]:
+    lines: list[int] = []
+    events: list[Any] = []
+    broken: list[dict] = []
+    for number, item, error in _rows(text, fmt):
+        if error is not None:
+            broken.append({**error, "index": number, "event_id": None})
+            continue
+        lines.append(number)
+        events.append(item)
+        if len(events) == CHUNK:
+            yield lines, events, broken
+            lines, events, broken = [], [], []
+    yield lines, events, broken
+
+
+def import_file(session, path: Path, fmt: str) -> tuple[int, int, int]:
+    """Validate every line, then record them all in one transaction; returns (lines, accepted, duplicates)."""
+    from tenancy import metering
+
+    text = _decode(path.read_bytes())
+    settings = _settings()
+    known = metering.tenant_codes(session)
+    problems: list[dict] = []
+    total = 0
+    for lines, events, broken in _chunks(text, fmt):
+        problems += broken
+        total += len(events) + len(broken)
+        _, _, found = metering.validate_events(events, known, settings=settings, where=lambda i, ls=lines: f"line {ls[i]}")
+        problems += [{**p, "index": lines[p["index"]]} for p in found]
+    if problems:
+        raise metering._reject(problems, "file", "ファイル")
+    actor = system_actor("usage-import")
+    accepted = duplicates = 0
+    for lines, events, _ in _chunks(text, fmt):
+        if events:
+            result = metering.ingest(session, actor, events, source="import", settings=settings, known_tenants=known,
+                                     where=lambda i, ls=lines: f"line {ls[i]}")
+            accepted += result.accepted
+            duplicates += result.duplicates
+    return total, accepted, duplicates
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file extension.")
+@with_appcontext
+def usage_import(file: Path, fmt: str | None) -> None:
+    """Load a gateway log export (CSV or JSON lines; UTF-8 or CP932). All lines are checked first: all or nothing.
+
+    CSV columns: tenant, metric, quantity, timestamp, event_id (or 団体コード, 指標, 数量, 日時, イベントID).
+    Lines already imported (same event_id) count once.
+    """
+    fmt = fmt or ("csv" if file.suffix.lower() in {".csv", ".txt"} else "jsonl")
+    try:
+        lines, accepted, duplicates = import_file(db.session, file, fmt)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(f"{lines} 行を読み込み、{accepted} 件を計上しました（重複 {duplicates} 件は計上済み） / "
+               f"read {lines} line(s): {accepted} recorded, {duplicates} already recorded")
+
+
+@group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@with_appcontext
+def usage_purge(dry_run: bool) -> None:
+    """Delete raw usage events older than the retention period (default 13 months); aggregates stay."""
+    from tenancy.metering import purge_events
+
+    result = purge_events(db.session, system_actor("usage-purge"), settings=_settings(), dry_run=dry_run)
+    db.session.commit()
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{result.deleted} 件{'（削除対象）' if dry_run else 'を削除しました'} / {verb} {result.deleted} event(s) "
+               f"before {result.cutoff.isoformat()}")
+
+
+@group.command("report")
+@click.option("--month", help="YYYY-MM (Japan time); default: the current month.")
+@click.option("--tenant", help="One tenant's report; default: the whole platform.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "png"]), default="xlsx", show_default=True)
+@click.option("--metric", default="api_calls", show_default=True, help="For --format png: the metric charted.")
+@click.option("--english-headers", is_flag=True, help="CSV headers in English.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, english_headers: bool, output: Path) -> None:
+    """Monthly usage report: Excel, CSV, or a PNG chart of the fiscal year per tenant."""
+    from admin.api.usage import parse_month
+    from tenancy import usage_reports
+    from tenancy.metering import UnknownMetric
+    from tenancy.metering_models import METRICS, fiscal_year_of
+
+    try:
+        when = parse_month(month)
+        codes = [tenant] if tenant else None
+        if fmt == "png":
+            if metric not in METRICS:
+                raise UnknownMetric(metric)
+            data = usage_reports.chart_png(db.session, fiscal_year_of(when), metric, codes, last_month=when)
+        else:
+            report = usage_reports.build_report(db.session, when, codes)
+            if tenant and not report.tenants:
+                from tenancy.errors import TenantNotFound
+
+                raise TenantNotFound(tenant)
+            data = usage_reports.report_xlsx(report) if fmt == "xlsx" else usage_reports.report_csv(report, not english_headers)
+    except DomainError as error:
+        fail(error)
+    output.write_bytes(data)
+    click.echo(f"{output} を作成しました / wrote {output}")
+
+
+@group.command("count-seats")
+@with_appcontext
+def usage_count_seats() -> None:
+    """Record each active tenant's user seats (members of its Keycloak group) as the user_seats gauge."""
+    from admin.identity import identity_directory
+    from tenancy.base import NotFound
+    from tenancy.metering import record_user_seats
+    from tenancy.quotas import active_tenant_codes
+
+    directory = identity_directory()
+    counts: dict[str, int] = {}
+    for code in active_tenant_codes(db.session):
+        try:
+            counts[code] = directory.count_members(code)
+        except NotFound:
+            click.echo(f"{code}: 認証サーバーにグループがないため数えません / no Keycloak group, skipped", err=True)
+        except DomainError as error:
+            fail(error)
+    if not counts:
+        click.echo("利用中の団体がありません / no active tenant")
+        return
+    result = record_user_seats(db.session, system_actor("usage-seats"), counts.__getitem__, list(counts))
+    db.session.commit()
+    for code, seats in counts.items():
+        click.echo(f"{code}\t{seats}")
+    click.echo(f"{result.accepted} 団体の利用者数を記録しました / recorded user seats of {result.accepted} tenant(s)")
+
+
+@group.command("load-plans")
+@with_appcontext
+def usage_load_plans() -> None:
+    """Create the default quota plans by population band (small, medium, large) if missing."""
+    from tenancy.quotas import load_default_plans
+
+    created = load_default_plans(db.session, system_actor("usage-plans"))
+    db.session.commit()
+    click.echo(f"{len(created)} プランを作成しました / created {len(created)} plan(s)")

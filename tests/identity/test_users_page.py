@@ -49,7 +49,7 @@ def test_the_operator_chooses_any_tenant(client, tenant_factory, user_factory):
     tenant_factory("431001")
     tenant_factory("432024")
     operator, _ = user_factory(("platform-operator",))
-    yatsushiro_admin, _ = user_factory(("municipal-admin",), "432024")
+    yatsushiro_admin, _ = user_factory(("municipal-admin",), "432024", fresh=True)
     sign_in_as(client, operator)
     page = client.get("/admin/users/?tenant=432024").get_data(as_text=True)
     assert yatsushiro_admin.username in page and "八代市" in page

@@ -1,0 +1,554 @@
+"""Usage metering (利用実績): ingest events, keep aggregates, purge raw events after retention.
+
+Invariants:
+
+* A batch is all or nothing. Every event is checked first (registered tenant, known metric,
+  whole quantity ≥ 0, timestamp with a time zone, not more than ``max_future_seconds`` ahead and
+  not before the retention window); if any fails, :class:`UsageRejected` names each bad event
+  by position and ``event_id`` and nothing is written.
+* ``event_id`` is the idempotency key: an event already stored (or repeated within the batch)
+  counts once. Reusing an ``event_id`` for a *different* event is an error, not a duplicate.
+* Aggregates per tenant × metric × Japan-time day and month are updated in the same transaction
+  as the events (insert ... on conflict do update), so they never disagree with what was
+  stored, and nothing reads raw events to answer a question. Aggregate rows are upserted in
+  key order so that concurrent batches lock them in the same order (no deadlock).
+* The retention cutoff only moves forward, and events before it are refused at ingest; so a
+  purged event can never be counted a second time by a late replay.
+
+Ingestion is recorded per batch in ``usage_batch`` (who, when, from where, how many), which is
+the processing log of metering; administrative acts (purge, quota changes) go to the audit log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from governance import audit
+from tenancy.base import Actor, Invalid, problem, utcnow
+from tenancy.metering_models import (
+    METRICS,
+    Granularity,
+    MetricKind,
+    UsageAggregate,
+    UsageBatch,
+    UsageEvent,
+    add_months,
+    current_month,
+    fiscal_months,
+    jst_day,
+    month_of,
+    month_start_utc,
+)
+from tenancy.models import Tenant
+
+MAX_EVENT_ID_LENGTH = 128
+MAX_PROBLEMS_LISTED = 200
+_UPSERT_CHUNK = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class MeteringSettings:
+    retention_months: int = 13  # raw events: the current Japan-time month and the 12 before it
+    max_future_seconds: int = 300  # clock skew tolerated on a reporting client
+    max_batch: int = 10_000
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> MeteringSettings:
+        return cls(
+            retention_months=int(config.get("RENKEI_USAGE_RETENTION_MONTHS") or cls.retention_months),
+            max_future_seconds=int(config.get("RENKEI_USAGE_MAX_FUTURE_SECONDS") or cls.max_future_seconds),
+        )
+
+
+DEFAULT_SETTINGS = MeteringSettings()
+
+
+class UsageRejected(Invalid):
+    """A batch (or import file) failed validation; nothing was written. ``problems`` name each bad event."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidEvent:
+    event_id: str
+    tenant_code: str
+    metric: str
+    quantity: int
+    occurred_at: dt.datetime  # UTC
+
+    def key(self) -> tuple:
+        return (self.tenant_code, self.metric, self.quantity, self.occurred_at)
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestResult:
+    batch_id: int
+    received: int
+    accepted: int
+    duplicates: int
+    alerts: int
+
+    def summary(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def retention_cutoff(now: dt.datetime | None = None, settings: MeteringSettings = DEFAULT_SETTINGS) -> dt.datetime:
+    """The first instant (UTC) still inside the retention window: the start of a Japan-time month."""
+    return month_start_utc(add_months(current_month(now), -(settings.retention_months - 1)))
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _default_where(index: int) -> str:
+    return f"events[{index}]"
+
+
+def _parse_timestamp(value: Any) -> dt.datetime | str:
+    """A UTC datetime, or the reason (English) why ``value`` is not an ISO 8601 time with a zone."""
+    if not isinstance(value, str):
+        return "not-a-string"
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return "not-iso"
+    if moment.tzinfo is None:
+        return "no-zone"
+    return moment.astimezone(dt.timezone.utc)
+
+
+def tenant_codes(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(sa.select(Tenant.code)))
+
+
+def validate_events(
+    raw_events: Sequence[Any],
+    known_tenants: frozenset[str] | set[str],
+    *,
+    now: dt.datetime | None = None,
+    settings: MeteringSettings = DEFAULT_SETTINGS,
+    where: Callable[[int], str] = _default_where,
+) -> tuple[list[ValidEvent], int, list[dict[str, Any]]]:
+    """Check every event; returns (distinct valid events, duplicates within the batch, problems)."""
+    now = now or utcnow()
+    latest = now + dt.timedelta(seconds=settings.max_future_seconds)
+    cutoff = retention_cutoff(now, settings)
+    metrics = ", ".join(METRICS)
+    problems: list[dict[str, Any]] = []
+    seen: dict[str, ValidEvent] = {}
+    repeated = 0
+
+    for index, raw in enumerate(raw_events):
+        place = where(index)
+        if not isinstance(raw, Mapping):
+            problems.append({**problem(place, "must be an object with tenant, metric, quantity, timestamp and event_id",
+                                       "tenant・metric・quantity・timestamp・event_id を持つオブジェクトにしてください。"),
+                             "index": index, "event_id": None})
+            continue
+        event_id = raw.get("event_id")
+        own: list[dict[str, str]] = []
+        if not isinstance(event_id, str) or not event_id.strip():
+            own.append(problem(f"{place}.event_id", "event_id is required: a unique text per event (it makes a resend count once)",
+                               "event_id は必須です（イベントごとに一意の文字列。再送しても二重に数えないために使います）。"))
+            event_id = None
+        elif len(event_id) > MAX_EVENT_ID_LENGTH:
+            own.append(problem(f"{place}.event_id", f"event_id is longer than {MAX_EVENT_ID_LENGTH} characters",
+                               f"event_id は {MAX_EVENT_ID_LENGTH} 文字以内にしてください。"))
+        label = f"event {event_id}: " if event_id else ""
+        label_ja = f"イベント {event_id}：" if event_id else ""
+
+        tenant = raw.get("tenant")
+        if not isinstance(tenant, str) or tenant not in known_tenants:
+            shown = tenant if isinstance(tenant, (str, int)) else "(missing)"
+            own.append(problem(f"{place}.tenant", f"{label}tenant {shown} is not registered; send the 6-digit local government code of a registered tenant",
+                               f"{label_ja}団体コード {shown} の参加団体は登録されていません。登録済みの6桁の団体コードを指定してください。"))
+        metric = raw.get("metric")
+        if not isinstance(metric, str) or metric not in METRICS:
+            own.append(problem(f"{place}.metric", f"{label}unknown metric {metric!r}; use one of {metrics}",
+                               f"{label_ja}指標 {metric!r} はありません。次のいずれかを指定してください: {metrics}"))
+        quantity = raw.get("quantity")
+        if type(quantity) is not int or quantity < 0:  # bool is an int subclass: refused too
+            own.append(problem(f"{place}.quantity", f"{label}quantity must be a whole number of 0 or more, not {quantity!r}",
+                               f"{label_ja}quantity は 0 以上の整数にしてください（{quantity!r} は使えません）。"))
+        occurred = _parse_timestamp(raw.get("timestamp"))
+        if isinstance(occurred, str):
+            own.append(problem(f"{place}.timestamp", f"{label}timestamp must be an ISO 8601 time with a time zone, e.g. 2025-06-01T09:30:00+09:00 or 2025-06-01T00:30:00Z",
+                               f"{label_ja}timestamp はタイムゾーン付きの ISO 8601 形式にしてください（例: 2025-06-01T09:30:00+09:00）。"))
+        elif occurred > latest:
+            own.append(problem(f"{place}.timestamp", f"{label}timestamp {raw['timestamp']} is more than {settings.max_future_seconds} seconds in the future; check the sender's clock",
+                               f"{label_ja}timestamp {raw['timestamp']} が現在より {settings.max_future_seconds} 秒以上先です。送信元の時計を確認してください。"))
+        elif occurred < cutoff:
+            own.append(problem(f"{place}.timestamp", f"{label}timestamp {raw['timestamp']} is before the retention window, which starts {cutoff.isoformat()}; such usage can no longer be counted",
+                               f"{label_ja}timestamp {raw['timestamp']} は保存期間（{cutoff.astimezone(dt.timezone(dt.timedelta(hours=9))):%Y年%m月%d日}以降）より前のため、計上できません。"))
+        if own:
+            problems += [{**item, "index": index, "event_id": event_id} for item in own]
+            continue
+        event = ValidEvent(event_id, tenant, metric, quantity, occurred)
+        earlier = seen.get(event_id)
+        if earlier is None:
+            seen[event_id] = event
+        elif earlier.key() == event.key():
+            repeated += 1
+        else:
+            problems.append({**problem(f"{place}.event_id", f"event_id {event_id} appears twice in the batch with different contents; each event needs its own event_id",
+                                       f"event_id {event_id} が同じバッチ内で異なる内容に使われています。イベントごとに別の event_id を付けてください。"),
+                             "index": index, "event_id": event_id})
+    return list(seen.values()), repeated, problems
+
+
+def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str = "バッチ") -> UsageRejected:
+    count = len({p.get("index") for p in problems})
+    return UsageRejected(
+        f"{count} event(s) of the {what_en} are invalid; nothing was recorded. Fix them (see errors) and send the whole {what_en} again.",
+        f"{what_ja}のうち {count} 件の利用実績に誤りがあります。何も記録していません。errors の内容を直して、{what_ja}全体を送り直してください。",
+        problems=problems[:MAX_PROBLEMS_LISTED],
+        invalid_events=count,
+        errors_listed=min(len(problems), MAX_PROBLEMS_LISTED),
+        errors_total=len(problems),
+    )
+
+
+def batch_too_large(size: int, settings: MeteringSettings = DEFAULT_SETTINGS) -> UsageRejected:
+    return UsageRejected(
+        f"A batch may hold at most {settings.max_batch:,} events; this one has {size:,}. Split it and send the parts.",
+        f"1 回に送れる利用実績は {settings.max_batch:,} 件までです（今回 {size:,} 件）。分割して送ってください。",
+        problems=[problem("events", f"at most {settings.max_batch} events per request", f"1 回 {settings.max_batch} 件まで")],
+    )
+
+
+# --- ingestion ---------------------------------------------------------------------------------
+
+def _dialect_insert(session: Session, table: sa.Table):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - renkei runs on PostgreSQL, tests also on SQLite
+        raise NotImplementedError(f"usage ingestion needs PostgreSQL or SQLite, not {name}")
+    return insert(table)
+
+
+# On PostgreSQL the batch goes in as one array per column (unnest): one short statement whose
+# text never changes, so neither SQLAlchemy nor psycopg re-parses thousands of placeholders per
+# batch. Other databases (SQLite in tests) take the portable multi-row statements below.
+INSERT_EVENTS_PG = sa.text(
+    "INSERT INTO usage_event (event_id, tenant_code, metric, quantity, occurred_at, batch_id) "
+    "SELECT e.event_id, e.tenant_code, e.metric, e.quantity, e.occurred_at, :batch_id FROM unnest("
+    "CAST(:event_ids AS varchar[]), CAST(:tenant_codes AS varchar[]), CAST(:metrics AS varchar[]), "
+    "CAST(:quantities AS bigint[]), CAST(:occurred AS timestamptz[])) "
+    "AS e(event_id, tenant_code, metric, quantity, occurred_at) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+UPSERT_AGGREGATES_PG = sa.text(
+    "INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
+    "SELECT * FROM unnest(CAST(:tenant_codes AS varchar[]), CAST(:metrics AS varchar[]), CAST(:granularities AS varchar[]), "
+    "CAST(:periods AS date[]), CAST(:totals AS bigint[]), CAST(:peaks AS bigint[]), CAST(:counts AS bigint[]), "
+    "CAST(:last_values AS bigint[]), CAST(:last_ats AS timestamptz[])) "
+    "AS a(tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
+    "ORDER BY 1, 2, 3, 4 "
+    "ON CONFLICT (tenant_code, metric, granularity, period_start) DO UPDATE SET "
+    "total = usage_aggregate.total + excluded.total, "
+    "peak = GREATEST(usage_aggregate.peak, excluded.peak), "
+    "events = usage_aggregate.events + excluded.events, "
+    "last_value = CASE WHEN excluded.last_at >= usage_aggregate.last_at THEN excluded.last_value ELSE usage_aggregate.last_value END, "
+    "last_at = GREATEST(usage_aggregate.last_at, excluded.last_at) "
+    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value"
+)
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[str]:
+    """Insert the events not stored yet; returns the event_ids actually inserted."""
+    if not events:
+        return set()
+    if _postgresql(session):
+        return set(session.connection().execute(INSERT_EVENTS_PG, {
+            "batch_id": batch_id,
+            "event_ids": [e.event_id for e in events], "tenant_codes": [e.tenant_code for e in events],
+            "metrics": [e.metric for e in events], "quantities": [e.quantity for e in events],
+            "occurred": [e.occurred_at for e in events],
+        }).scalars())
+    table = UsageEvent.__table__
+    statement = (_dialect_insert(session, table)
+                 .on_conflict_do_nothing(index_elements=["event_id"])
+                 .returning(table.c.event_id))
+    rows = [{"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
+             "occurred_at": e.occurred_at, "batch_id": batch_id} for e in events]
+    return set(session.connection().execute(statement, rows).scalars())
+
+
+def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[int], str],
+                  positions: dict[str, int]) -> None:
+    """Events already stored must be the same events; a reused event_id for other data is refused."""
+    table = UsageEvent.__table__
+    stored: dict[str, tuple] = {}
+    ids = [e.event_id for e in resent]
+    for start in range(0, len(ids), 5000):
+        for row in session.connection().execute(
+            sa.select(table.c.event_id, table.c.tenant_code, table.c.metric, table.c.quantity, table.c.occurred_at)
+            .where(table.c.event_id.in_(ids[start:start + 5000]))
+        ):
+            occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=dt.timezone.utc)
+            stored[row.event_id] = (row.tenant_code, row.metric, row.quantity, occurred)
+    problems = []
+    for event in resent:
+        if stored.get(event.event_id, event.key()) != event.key():
+            index = positions[event.event_id]
+            problems.append({**problem(f"{where(index)}.event_id",
+                                       f"event_id {event.event_id} was already recorded for a different event; each event needs its own event_id",
+                                       f"event_id {event.event_id} は別の内容の利用実績ですでに記録されています。イベントごとに別の event_id を付けてください。"),
+                             "index": index, "event_id": event.event_id})
+    if problems:
+        raise _reject(problems)
+
+
+@dataclasses.dataclass
+class _Bucket:
+    total: int = 0
+    peak: int = 0
+    events: int = 0
+    last_value: int = 0
+    last_at: dt.datetime | None = None
+
+    def add(self, quantity: int, at: dt.datetime) -> None:
+        self.total += quantity
+        self.events += 1
+        if quantity > self.peak:
+            self.peak = quantity
+        if self.last_at is None or at >= self.last_at:
+            self.last_value, self.last_at = quantity, at
+
+
+@dataclasses.dataclass(frozen=True)
+class MonthFigure:
+    """A tenant's month aggregate for one metric after an ingest."""
+
+    tenant_code: str
+    metric: str
+    month: dt.date
+    total: int
+    peak: int
+    last_value: int
+
+    @property
+    def used(self) -> int:
+        """What a quota compares: the month's sum for a counter, the latest level for a gauge."""
+        return self.last_value if METRICS[self.metric].kind is MetricKind.gauge else self.total
+
+
+def _upsert_aggregates(session: Session, events: Iterable[ValidEvent]) -> list[MonthFigure]:
+    buckets: dict[tuple, _Bucket] = {}
+    for event in events:
+        day = jst_day(event.occurred_at)
+        for key in ((event.tenant_code, event.metric, "day", day),
+                    (event.tenant_code, event.metric, "month", month_of(day))):
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = _Bucket()
+            bucket.add(event.quantity, event.occurred_at)
+    if not buckets:
+        return []
+    ordered = sorted(buckets.items(), key=lambda item: item[0])
+    figures = []
+    if _postgresql(session):
+        result = session.connection().execute(UPSERT_AGGREGATES_PG, {
+            "tenant_codes": [k[0] for k, _ in ordered], "metrics": [k[1] for k, _ in ordered],
+            "granularities": [k[2] for k, _ in ordered], "periods": [k[3] for k, _ in ordered],
+            "totals": [b.total for _, b in ordered], "peaks": [b.peak for _, b in ordered],
+            "counts": [b.events for _, b in ordered], "last_values": [b.last_value for _, b in ordered],
+            "last_ats": [b.last_at for _, b in ordered],
+        })
+        return [MonthFigure(row.tenant_code, row.metric, row.period_start, row.total, row.peak, row.last_value)
+                for row in result if row.granularity == Granularity.month.value]
+    table = UsageAggregate.__table__
+    rows = [{"tenant_code": t, "metric": m, "granularity": g, "period_start": p, "total": b.total, "peak": b.peak,
+             "events": b.events, "last_value": b.last_value, "last_at": b.last_at} for (t, m, g, p), b in ordered]
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        statement = _dialect_insert(session, table).values(rows[start:start + _UPSERT_CHUNK])
+        new = statement.excluded
+        newer = new.last_at >= table.c.last_at
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_code", "metric", "granularity", "period_start"],
+            set_={
+                "total": table.c.total + new.total,
+                "peak": sa.case((new.peak > table.c.peak, new.peak), else_=table.c.peak),
+                "events": table.c.events + new.events,
+                "last_value": sa.case((newer, new.last_value), else_=table.c.last_value),
+                "last_at": sa.case((newer, new.last_at), else_=table.c.last_at),
+            },
+        ).returning(table.c.tenant_code, table.c.metric, table.c.granularity, table.c.period_start,
+                    table.c.total, table.c.peak, table.c.last_value)
+        for row in session.connection().execute(statement):
+            if Granularity(row.granularity) is Granularity.month:
+                figures.append(MonthFigure(row.tenant_code, row.metric, row.period_start, row.total, row.peak,
+                                           row.last_value))
+    return figures
+
+
+def ingest(
+    session: Session,
+    actor: Actor,
+    raw_events: Sequence[Any],
+    *,
+    source: str = "api",
+    now: dt.datetime | None = None,
+    settings: MeteringSettings = DEFAULT_SETTINGS,
+    where: Callable[[int], str] = _default_where,
+    known_tenants: frozenset[str] | None = None,
+) -> IngestResult:
+    """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache."""
+    from tenancy import quotas  # quotas reads what metering writes; imported here to keep the layers one-way
+
+    now = now or utcnow()
+    if len(raw_events) > settings.max_batch:
+        raise batch_too_large(len(raw_events), settings)
+    events, repeated, problems = validate_events(
+        raw_events, known_tenants if known_tenants is not None else tenant_codes(session),
+        now=now, settings=settings, where=where)
+    if problems:
+        raise _reject(problems)
+
+    batch = UsageBatch(source=source, actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
+                       request_id=actor.request_id, source_ip=actor.source_ip, events_received=len(raw_events),
+                       received_at=now)
+    session.add(batch)
+    session.flush()
+    inserted = _store_events(session, events, batch.id)
+    if len(inserted) < len(events):
+        positions: dict[str, int] = {}
+        for index, raw in enumerate(raw_events):
+            positions.setdefault(raw["event_id"], index)
+        _check_resent(session, [e for e in events if e.event_id not in inserted], where, positions)
+    fresh = [e for e in events if e.event_id in inserted] if len(inserted) < len(events) else events
+    figures = _upsert_aggregates(session, fresh)
+    batch.events_accepted = len(fresh)
+    batch.events_duplicate = len(raw_events) - len(fresh)
+    alerts = quotas.after_usage_recorded(session, figures, now=now)
+    session.flush()
+    return IngestResult(batch.id, len(raw_events), len(fresh), len(raw_events) - len(fresh), alerts)
+
+
+def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],
+                      codes: Iterable[str], *, now: dt.datetime | None = None) -> IngestResult:
+    """The ``user_seats`` gauge of each tenant, counted from its Keycloak group, recorded as usage events."""
+    now = now or utcnow()
+    stamp = now.astimezone(dt.timezone.utc).isoformat()
+    events = [{"tenant": code, "metric": "user_seats", "quantity": count_members(code), "timestamp": stamp,
+               "event_id": f"keycloak:user_seats:{code}:{stamp}"} for code in codes]
+    return ingest(session, actor, events, source="keycloak", now=now)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def _value_column(metric: str):
+    table = UsageAggregate.__table__
+    return table.c.peak if METRICS[metric].kind is MetricKind.gauge else table.c.total
+
+
+class UnknownMetric(Invalid):
+    def __init__(self, metric: str) -> None:
+        names = ", ".join(METRICS)
+        super().__init__(f"Unknown metric {metric!r}; use one of {names}.",
+                         f"指標 {metric!r} はありません。次のいずれかを指定してください: {names}",
+                         problems=[problem("metric", f"use one of {names}", f"次のいずれか: {names}")], metric=metric)
+
+
+def usage_total(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
+    """A tenant's usage of ``metric`` over a fiscal year (April..March): the sum of its monthly figures.
+
+    A counter's monthly figure is its total; a gauge's is its peak level in the month, so a
+    gauge's fiscal-year total is in unit-months (e.g. byte-months of storage). Billing's
+    ``usage:<metric>`` basis reads this.
+    """
+    if metric not in METRICS:
+        raise UnknownMetric(metric)
+    table = UsageAggregate.__table__
+    months = fiscal_months(fiscal_year)
+    total = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(_value_column(metric)), 0)).where(
+            table.c.tenant_code == tenant_code, table.c.metric == metric,
+            table.c.granularity == Granularity.month.value,
+            table.c.period_start >= months[0], table.c.period_start <= months[-1])
+    ).scalar_one()
+    return int(total)
+
+
+def monthly_values(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None = None,
+                   metrics: Sequence[str] | None = None) -> dict[tuple[str, str, dt.date], int]:
+    """(tenant, metric, month) → the month's figure, for the months and tenants asked (absent = no usage)."""
+    if not months:
+        return {}
+    table = UsageAggregate.__table__
+    query = sa.select(table.c.tenant_code, table.c.metric, table.c.period_start, table.c.total, table.c.peak).where(
+        table.c.granularity == Granularity.month.value,
+        table.c.period_start >= min(months), table.c.period_start <= max(months))
+    if tenant_codes is not None:
+        query = query.where(table.c.tenant_code.in_(list(tenant_codes)))
+    if metrics is not None:
+        query = query.where(table.c.metric.in_(list(metrics)))
+    wanted = set(months)
+    result = {}
+    for row in session.execute(query):
+        if row.period_start in wanted and row.metric in METRICS:
+            value = row.peak if METRICS[row.metric].kind is MetricKind.gauge else row.total
+            result[(row.tenant_code, row.metric, row.period_start)] = int(value)
+    return result
+
+
+def daily_values(session: Session, tenant_code: str, metric: str, month: dt.date) -> dict[dt.date, int]:
+    table = UsageAggregate.__table__
+    rows = session.execute(
+        sa.select(table.c.period_start, table.c.total, table.c.peak).where(
+            table.c.tenant_code == tenant_code, table.c.metric == metric, table.c.granularity == Granularity.day.value,
+            table.c.period_start >= month, table.c.period_start < add_months(month, 1)).order_by(table.c.period_start))
+    gauge = METRICS[metric].kind is MetricKind.gauge
+    return {row.period_start: int(row.peak if gauge else row.total) for row in rows}
+
+
+def current_level(session: Session, tenant_code: str, metric: str, month: dt.date) -> int:
+    """What a quota compares now: this month's total for a counter; the latest reported level for a gauge."""
+    table = UsageAggregate.__table__
+    base = sa.select(table.c.total, table.c.last_value, table.c.period_start).where(
+        table.c.tenant_code == tenant_code, table.c.metric == metric, table.c.granularity == Granularity.month.value)
+    if METRICS[metric].kind is MetricKind.counter:
+        row = session.execute(base.where(table.c.period_start == month)).first()
+        return int(row.total) if row else 0
+    # a gauge keeps its level across months until a new value is reported
+    row = session.execute(base.where(table.c.period_start <= month)
+                          .order_by(table.c.period_start.desc()).limit(1)).first()
+    return int(row.last_value) if row else 0
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PurgeResult:
+    cutoff: dt.datetime
+    deleted: int
+
+
+def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = None,
+                 settings: MeteringSettings = DEFAULT_SETTINGS, dry_run: bool = False) -> PurgeResult:
+    """Delete raw events older than the retention window; aggregates stay (reports need them)."""
+    cutoff = retention_cutoff(now, settings)
+    table = UsageEvent.__table__
+    condition = table.c.occurred_at < cutoff
+    if dry_run:
+        count = session.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
+        return PurgeResult(cutoff, int(count))
+    deleted = session.connection().execute(sa.delete(table).where(condition)).rowcount
+    if not deleted:
+        return PurgeResult(cutoff, 0)
+    audit.record(session, actor, "usage.purge", "usage_event", cutoff.date().isoformat(),
+                 after={"cutoff": cutoff.isoformat(), "deleted": int(deleted),
+                        "retention_months": settings.retention_months})
+    return PurgeResult(cutoff, int(deleted))

@@ -1,0 +1,241 @@
+"""Tables and value types of usage metering and quotas (利用実績・利用上限).
+
+* :data:`METRICS` is the closed list of what is metered. A *counter* (``api_calls``) adds up
+  within a period (a Japan-time calendar month) and starts again at zero in the next one; a
+  *gauge* (``broker_entities``, ``storage_bytes``, ``user_seats``, ``datasets``) reports a level,
+  and the level is its latest reported value.
+* ``usage_event`` holds raw events, unique by ``event_id`` (a batch sent again counts once), kept
+  for the retention period and then purged. ``batch_id`` is a plain column, not a foreign key:
+  the insert path is the hot path, and ``usage_batch`` rows outlive purged events anyway.
+* ``usage_aggregate`` holds one row per tenant × metric × day and per tenant × metric × month
+  (Japan time), updated in the same transaction as the events it counts; reports, quota
+  checks and billing read only aggregates, never raw events.
+* Quota plans (``quota_plan`` with ``quota_limit`` rows) apply by population band or by explicit
+  assignment (``tenant_quota``); ``quota_override`` replaces one metric's limit for one tenant.
+"""
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, Relationship, SQLModel
+
+import tenancy.base  # noqa: F401  (naming convention first)
+from tenancy.base import utcnow
+
+
+class MetricKind(str, enum.Enum):
+    counter = "counter"
+    gauge = "gauge"
+
+
+class Enforcement(str, enum.Enum):
+    soft = "soft"  # warn at the thresholds, never deny
+    hard = "hard"  # warn at the thresholds, and deny once the limit is used up
+
+
+class Granularity(str, enum.Enum):
+    day = "day"
+    month = "month"
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: MetricKind
+    unit: str
+    label_ja: str
+    label_en: str
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("api_calls", MetricKind.counter, "calls", "API 呼び出し回数（月間）", "API calls per month"),
+        Metric("broker_entities", MetricKind.gauge, "entities", "ブローカー登録エンティティ数", "Broker entities"),
+        Metric("storage_bytes", MetricKind.gauge, "bytes", "ストレージ使用量（バイト）", "Storage (bytes)"),
+        Metric("user_seats", MetricKind.gauge, "users", "利用者アカウント数", "User seats"),
+        Metric("datasets", MetricKind.gauge, "datasets", "データセット数", "Datasets"),
+    )
+}
+
+DEFAULT_THRESHOLDS = (80, 100)
+
+# BIGINT primary keys do not auto-increment on SQLite; INTEGER there is the same 64-bit rowid.
+_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
+    return sa.Column(
+        sa.Enum(enum_cls, native_enum=False, length=16, validate_strings=True, name=enum_cls.__name__.lower()),
+        nullable=False,
+        **kwargs,
+    )
+
+
+def _timestamp(nullable: bool = False, **kwargs) -> sa.Column:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, **kwargs)
+
+
+class UsageBatch(SQLModel, table=True):
+    """One request (or import) that delivered usage events: who sent it, when, and how many counted."""
+
+    __tablename__ = "usage_batch"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    source: str = Field(default="api", max_length=16)  # api, import, keycloak
+    actor_issuer: str = Field(max_length=255)
+    actor_subject: str = Field(max_length=255)
+    actor_name: str = Field(default="", max_length=255)
+    request_id: Optional[str] = Field(default=None, max_length=64)
+    source_ip: Optional[str] = Field(default=None, max_length=64)
+    events_received: int = Field(default=0)
+    events_accepted: int = Field(default=0)
+    events_duplicate: int = Field(default=0)
+
+
+class UsageEvent(SQLModel, table=True):
+    __tablename__ = "usage_event"
+
+    id: Optional[int] = Field(default=None, sa_column=sa.Column(_BIG_ID, primary_key=True, autoincrement=True))
+    event_id: str = Field(max_length=128, sa_column_kwargs={"unique": True})
+    tenant_code: str = Field(max_length=6)
+    metric: str = Field(max_length=32)
+    quantity: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    occurred_at: dt.datetime = Field(sa_column=_timestamp(index=True))
+    batch_id: Optional[int] = Field(default=None)
+
+
+class UsageAggregate(SQLModel, table=True):
+    """Usage of one tenant, one metric, one Japan-time day or month.
+
+    ``total`` is the sum of quantities (what a counter means), ``peak`` the largest single value
+    and ``last_value`` the value with the latest timestamp (what a gauge means).
+    """
+
+    __tablename__ = "usage_aggregate"
+    __table_args__ = (sa.UniqueConstraint("tenant_code", "metric", "granularity", "period_start",
+                                          name="uq_usage_aggregate_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    metric: str = Field(max_length=32)
+    granularity: Granularity = Field(sa_column=_enum_column(Granularity))
+    period_start: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    total: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    peak: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    events: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    last_value: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    last_at: dt.datetime = Field(sa_column=_timestamp())
+
+    def value(self) -> int:
+        """The period's figure: the sum for a counter, the peak level for a gauge."""
+        metric = METRICS.get(self.metric)
+        return self.peak if metric is not None and metric.kind is MetricKind.gauge else self.total
+
+
+class QuotaPlan(SQLModel, table=True):
+    """A named set of limits; applies to tenants whose population lies in [population_min, population_max]."""
+
+    __tablename__ = "quota_plan"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    name_ja: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    population_min: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    population_max: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+    limits: list["QuotaLimit"] = Relationship(
+        back_populates="plan",
+        sa_relationship_kwargs={"cascade": "all, delete-orphan", "order_by": "QuotaLimit.metric", "lazy": "selectin"},
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name_ja} ({self.code})"
+
+
+class QuotaLimit(SQLModel, table=True):
+    __tablename__ = "quota_limit"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "metric", name="uq_quota_limit_plan_metric"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="quota_plan.id", index=True)
+    metric: str = Field(max_length=32)
+    limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
+    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement))
+    thresholds: str = Field(default="80,100", max_length=64)  # warning thresholds in percent
+
+    plan: Optional[QuotaPlan] = Relationship(back_populates="limits")
+
+
+class TenantQuota(SQLModel, table=True):
+    """An explicit plan for one tenant (instead of the one its population band selects)."""
+
+    __tablename__ = "tenant_quota"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, sa_column_kwargs={"unique": True})
+    plan_id: int = Field(foreign_key="quota_plan.id", index=True)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class QuotaOverride(SQLModel, table=True):
+    """One tenant's own limit for one metric, replacing its plan's."""
+
+    __tablename__ = "quota_override"
+    __table_args__ = (sa.UniqueConstraint("tenant_code", "metric", name="uq_quota_override_tenant_metric"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    metric: str = Field(max_length=32)
+    limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
+    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement))
+    thresholds: str = Field(default="80,100", max_length=64)
+    reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+# --- periods -----------------------------------------------------------------------------------
+# Timestamps are stored in UTC; days and months are Japan-time calendar periods, because reports
+# and limits are read as Japanese months (Japan has no daylight saving time: a fixed +09:00).
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+def jst_day(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; renkei stores UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(JST).date()
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def current_month(now: dt.datetime | None = None) -> dt.date:
+    return month_of(jst_day(now or utcnow()))
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + (month.month - 1) + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_start_utc(month: dt.date) -> dt.datetime:
+    """The instant a Japan-time month begins, in UTC."""
+    return dt.datetime(month.year, month.month, 1, tzinfo=JST).astimezone(dt.timezone.utc)
+
+
+def fiscal_months(fiscal_year: int) -> list[dt.date]:
+    """April of ``fiscal_year`` to March of the next year (年度)."""
+    return [add_months(dt.date(fiscal_year, 4, 1), i) for i in range(12)]
+
+
+def fiscal_year_of(month: dt.date) -> int:
+    return month.year if month.month >= 4 else month.year - 1

@@ -1,0 +1,628 @@
+"""Quotas (利用上限): plans, per-tenant overrides, warning thresholds, the quota check and its alerts.
+
+Which limit applies to a tenant's metric, first match wins:
+
+1. the tenant's override for that metric (``quota_override``);
+2. for ``user_seats`` only, the registry's ``tenant.user_seat_limit`` (the limit invitations
+   already enforce), as a hard limit;
+3. the limit in the tenant's plan: the plan assigned to it (``tenant_quota``), else the plan
+   whose population band contains the tenant's population;
+4. none: the metric is not limited.
+
+A *soft* limit warns at its thresholds (default 80 % and 100 %) and never denies; a *hard*
+limit warns the same way and makes :meth:`QuotaCache.check` deny a request that would take the
+usage beyond the limit. Counters (``api_calls``) are compared per Japan-time month and start
+again at zero in a new month; gauges compare their latest reported level.
+
+Alerts: when an ingest leaves the current month's usage at or above a threshold, one
+notification is queued in the outbox with the dedupe key
+``quota:<tenant>:<metric>:<YYYY-MM>:<threshold>``, so each threshold alerts once per period
+however many batches cross it (and the aggregate row lock serialises concurrent batches).
+
+The quota check is served from a per-process :class:`QuotaCache`: an entry is reloaded from
+the database when it is older than ``max_age_seconds`` (default 5) or the month changed, and
+ingests committed in the same process update it at once. So a decision is at most
+``max_age_seconds`` behind usage recorded by other processes and limit changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from governance import audit
+from tenancy import notifications
+from tenancy.base import Actor, Invalid, NotFound, problem, utcnow
+from tenancy.errors import TenantNotFound
+from tenancy.metering_models import (
+    DEFAULT_THRESHOLDS,
+    METRICS,
+    Enforcement,
+    MetricKind,
+    QuotaLimit,
+    QuotaOverride,
+    QuotaPlan,
+    TenantQuota,
+    current_month,
+)
+from tenancy.models import Notification, Tenant, TenantStatus
+from tenancy.validation import problems_from
+
+MetricName = Literal["api_calls", "broker_entities", "storage_bytes", "user_seats", "datasets"]
+assert set(MetricName.__args__) == set(METRICS)  # type: ignore[attr-defined]
+
+OPEN_STATUSES = frozenset({TenantStatus.active, TenantStatus.provisioning})
+ALERT_KIND = "quota.threshold"
+
+
+# --- input models ------------------------------------------------------------------------------
+
+class QuotaLimitSpec(BaseModel):
+    """One metric's limit: ``limit`` None removes it (the metric is then not limited by this plan)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: MetricName
+    limit: int | None = Field(ge=0, description="Monthly total for api_calls; level for the gauges")
+    enforcement: Enforcement = Enforcement.soft
+    thresholds: list[int] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS),
+                                  description="Warning thresholds in percent of the limit")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: list[int]) -> list[int]:
+        if not value or any(t < 1 or t > 1000 for t in value):
+            raise ValueError("give one or more thresholds between 1 and 1000 (percent)")
+        return sorted(set(value))
+
+
+class QuotaPlanChange(BaseModel):
+    """A change to a plan (created if it does not exist); fields left out stay as they are.
+
+    ``limits`` upserts the metrics it names; a limit of ``null`` removes that metric's limit.
+    It is JSON-able, so a council proposal can carry it and enact it later.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_ja: str | None = Field(default=None, min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    population_min: int | None = Field(default=None, ge=0)
+    population_max: int | None = Field(default=None, ge=0)
+    limits: list[QuotaLimitSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _band(self) -> QuotaPlanChange:
+        if self.population_min is not None and self.population_max is not None and self.population_min > self.population_max:
+            raise ValueError("population_min must not exceed population_max")
+        metrics = [spec.metric for spec in self.limits]
+        if len(metrics) != len(set(metrics)):
+            raise ValueError("each metric may appear only once in limits")
+        return self
+
+
+class QuotaError(Invalid):
+    pass
+
+
+class PlanNotFound(NotFound):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No quota plan {code!r}.", f"利用上限プラン {code!r} はありません。", plan=code)
+
+
+def _validated(model: type[BaseModel], payload: Any) -> Any:
+    if isinstance(payload, model):
+        return payload
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise QuotaError("The quota settings have errors; nothing was changed.",
+                         "利用上限の設定内容に誤りがあります。変更は行っていません。",
+                         problems=problems_from(error)) from None
+
+
+# --- effective limits --------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class EffectiveLimit:
+    metric: str
+    limit: int
+    enforcement: Enforcement
+    thresholds: tuple[int, ...]
+    source: str  # "override", "registry" or "plan:<code>"
+
+    def summary(self) -> dict[str, Any]:
+        return {"limit": self.limit, "enforcement": Enforcement(self.enforcement).value,
+                "thresholds": list(self.thresholds), "source": self.source}
+
+
+def _thresholds(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip()) or DEFAULT_THRESHOLDS
+
+
+def find_plan(session: Session, code: str) -> QuotaPlan | None:
+    return session.scalars(sa.select(QuotaPlan).where(QuotaPlan.code == code)).one_or_none()
+
+
+def get_plan(session: Session, code: str) -> QuotaPlan:
+    plan = find_plan(session, code)
+    if plan is None:
+        raise PlanNotFound(code)
+    return plan
+
+
+def list_plans(session: Session) -> list[QuotaPlan]:
+    return list(session.scalars(sa.select(QuotaPlan).order_by(QuotaPlan.population_min.is_(None), QuotaPlan.population_min,
+                                                              QuotaPlan.code)))
+
+
+def _band_plan(plans: Sequence[QuotaPlan], population: int) -> QuotaPlan | None:
+    """The plan whose population band holds ``population``; the one with the highest lower bound wins."""
+    matching = [p for p in plans
+                if (p.population_min is not None or p.population_max is not None)
+                and (p.population_min is None or p.population_min <= population)
+                and (p.population_max is None or p.population_max >= population)]
+    matching.sort(key=lambda p: (-(p.population_min if p.population_min is not None else -1), p.code))
+    return matching[0] if matching else None
+
+
+def plans_of(session: Session, tenants: Sequence[Tenant]) -> dict[str, QuotaPlan | None]:
+    """Each tenant's assigned plan, else the plan of its population band."""
+    plans = list(session.scalars(sa.select(QuotaPlan)))
+    by_id = {p.id: p for p in plans}
+    assigned = dict(session.execute(sa.select(TenantQuota.tenant_code, TenantQuota.plan_id)
+                                    .where(TenantQuota.tenant_code.in_([t.code for t in tenants]))).all())
+    return {t.code: by_id[assigned[t.code]] if t.code in assigned else _band_plan(plans, t.population) for t in tenants}
+
+
+def plan_of(session: Session, tenant: Tenant) -> QuotaPlan | None:
+    return plans_of(session, [tenant])[tenant.code]
+
+
+def effective_limits_of(session: Session, tenants: Sequence[Tenant]) -> dict[str, dict[str, EffectiveLimit]]:
+    """metric → limit for each tenant, in three queries whatever the number of tenants."""
+    plans = plans_of(session, tenants)
+    overrides: dict[str, list[QuotaOverride]] = {}
+    for row in session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code.in_([t.code for t in tenants]))):
+        overrides.setdefault(row.tenant_code, []).append(row)
+    result = {}
+    for tenant in tenants:
+        limits: dict[str, EffectiveLimit] = {}
+        plan = plans[tenant.code]
+        if plan is not None:
+            for row in plan.limits:
+                limits[row.metric] = EffectiveLimit(row.metric, row.limit, Enforcement(row.enforcement),
+                                                    _thresholds(row.thresholds), f"plan:{plan.code}")
+        if tenant.user_seat_limit is not None:
+            limits["user_seats"] = EffectiveLimit("user_seats", tenant.user_seat_limit, Enforcement.hard,
+                                                  DEFAULT_THRESHOLDS, "registry")
+        for row in overrides.get(tenant.code, []):
+            limits[row.metric] = EffectiveLimit(row.metric, row.limit, Enforcement(row.enforcement),
+                                                _thresholds(row.thresholds), "override")
+        result[tenant.code] = limits
+    return result
+
+
+def effective_limits(session: Session, tenant: Tenant) -> dict[str, EffectiveLimit]:
+    return effective_limits_of(session, [tenant])[tenant.code]
+
+
+def _tenant(session: Session, code: str) -> Tenant:
+    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == code)).one_or_none()
+    if tenant is None:
+        raise TenantNotFound(code)
+    return tenant
+
+
+# --- decisions and the cache -------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class QuotaDecision:
+    tenant_code: str
+    metric: str
+    period: dt.date
+    allowed: bool
+    reason: str  # no_limit, within_limit, over_soft_limit, hard_limit_reached, tenant_not_active
+    used: int
+    limit: int | None
+    remaining: int | None
+    enforcement: str | None
+    as_of: dt.datetime
+    max_staleness_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant_code, "metric": self.metric, "period": self.period.strftime("%Y-%m"),
+            "allowed": self.allowed, "reason": self.reason, "used": self.used, "limit": self.limit,
+            "remaining": self.remaining, "enforcement": self.enforcement,
+            "as_of": self.as_of.isoformat(), "max_staleness_seconds": self.max_staleness_seconds,
+        }
+
+
+def decide(tenant_code: str, metric: str, period: dt.date, status: TenantStatus, limit: EffectiveLimit | None,
+           used: int, quantity: int, as_of: dt.datetime, max_age: float) -> QuotaDecision:
+    """Allow or deny ``quantity`` more units of ``metric`` on top of ``used``."""
+    remaining = None if limit is None else max(limit.limit - used, 0)
+    enforcement = None if limit is None else Enforcement(limit.enforcement).value
+    if TenantStatus(status) not in OPEN_STATUSES:
+        allowed, reason = False, "tenant_not_active"
+    elif limit is None:
+        allowed, reason = True, "no_limit"
+    elif used + quantity <= limit.limit:
+        allowed, reason = True, "within_limit"
+    elif limit.enforcement is Enforcement.hard:
+        allowed, reason = False, "hard_limit_reached"
+    else:
+        allowed, reason = True, "over_soft_limit"
+    limit_value = None if limit is None else limit.limit
+    return QuotaDecision(tenant_code, metric, period, allowed, reason, used, limit_value, remaining, enforcement,
+                         as_of, max_age)
+
+
+@dataclasses.dataclass
+class _Entry:
+    status: TenantStatus
+    limit: EffectiveLimit | None
+    used: int
+    month: dt.date
+    loaded_at: float  # the cache's clock
+    as_of: dt.datetime
+
+
+class QuotaCache:
+    """Per-process memory of (usage, limit) per tenant × metric, reloaded when older than ``max_age_seconds``."""
+
+    def __init__(self, max_age_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = float(max_age_seconds)
+        self._clock = clock
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _load(self, session: Session, tenant_code: str, metric: str, month: dt.date, now: dt.datetime) -> _Entry:
+        from tenancy.metering import current_level  # metering writes what is read here
+
+        tenant = _tenant(session, tenant_code)
+        entry = _Entry(status=TenantStatus(tenant.status), limit=effective_limits(session, tenant).get(metric),
+                       used=current_level(session, tenant_code, metric, month), month=month,
+                       loaded_at=self._clock(), as_of=now)
+        with self._lock:
+            self._entries[(tenant_code, metric)] = entry
+        return entry
+
+    def check(self, session: Session, tenant_code: str, metric: str, quantity: int = 1,
+              now: dt.datetime | None = None) -> QuotaDecision:
+        now = now or utcnow()
+        month = current_month(now)
+        entry = self._entries.get((tenant_code, metric))
+        if entry is None or entry.month != month or self._clock() - entry.loaded_at > self.max_age:
+            entry = self._load(session, tenant_code, metric, month, now)
+        return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
+                      self.max_age)
+
+    def note_usage(self, tenant_code: str, metric: str, month: dt.date, used: int) -> None:
+        """A committed ingest's new figure for the current month: applied without waiting for a reload."""
+        with self._lock:
+            entry = self._entries.get((tenant_code, metric))
+            if entry is not None and entry.month == month:
+                entry.used = used
+
+
+_CACHES: dict[str, QuotaCache] = {}
+_PENDING = "renkei_quota_pending"
+
+
+def _bind_key(bind: sa.Engine | sa.Connection) -> str:
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    return engine.url.render_as_string(hide_password=True)
+
+
+def quota_cache(bind: sa.Engine, max_age_seconds: float = 5.0) -> QuotaCache:
+    """The process's cache for one database."""
+    key = _bind_key(bind)
+    cache = _CACHES.get(key)
+    if cache is None:
+        cache = _CACHES.setdefault(key, QuotaCache(max_age_seconds))
+    cache.max_age = float(max_age_seconds)
+    return cache
+
+
+def reset_quota_caches() -> None:
+    for cache in _CACHES.values():
+        cache.clear()
+
+
+def _defer(session: Session, item: tuple) -> None:
+    session.info.setdefault(_PENDING, []).append(item)
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    cache = _CACHES.get(_bind_key(session.get_bind()))
+    if cache is None:
+        return
+    for item in pending:
+        if item[0] == "reset":
+            cache.clear()
+        else:
+            cache.note_usage(*item[1:])
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+if not event.contains(Session, "after_commit", _after_commit):
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+def _alert_text(tenant: Tenant, metric: str, month: dt.date, threshold: int, used: int,
+                limit: EffectiveLimit) -> tuple[str, str]:
+    label = METRICS[metric].label_ja
+    period = f"{month.year}年{month.month}月"
+    if METRICS[metric].kind is MetricKind.gauge:
+        period_note = f"（{period}時点の値）"
+    else:
+        period_note = f"（{period}分）"
+    if limit.enforcement is Enforcement.hard:
+        effect = "上限に達すると、API ゲートウェイがそれ以上の利用を止めます。"
+    else:
+        effect = "この上限は目安（ソフトリミット）のため、超えても利用は止まりません。"
+    subject = f"【利用上限】{tenant.name_ja}：{label}が上限の{threshold}%に達しました（{period}）"
+    body = (
+        f"{tenant.name_ja} ご担当者様\n\n"
+        f"{label}{period_note}が利用上限の {threshold}% に達しました。\n\n"
+        f"・利用量：{used:,}\n・上限：{limit.limit:,}\n・利用率：{used * 100 // limit.limit if limit.limit else 100}%\n\n"
+        f"{effect}\n"
+        "利用状況は管理画面の「利用状況」で確認できます。上限の変更が必要な場合は運営者（県）にご相談ください。\n"
+    )
+    return subject, body
+
+
+def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.datetime | None = None) -> int:
+    """Queue threshold alerts for the current month's new figures and note them for the cache; returns alerts queued."""
+    month = current_month(now)
+    current = [f for f in figures if f.month == month]
+    if not current:
+        return 0
+    tenants = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_({f.tenant_code for f in current})))}
+    limits_of = effective_limits_of(session, list(tenants.values()))
+    crossed: dict[str, tuple] = {}
+    for figure in current:
+        _defer(session, ("usage", figure.tenant_code, figure.metric, month, figure.used))
+        limit = limits_of[figure.tenant_code].get(figure.metric)
+        if limit is None or figure.used <= 0:
+            continue
+        for threshold in limit.thresholds:
+            if figure.used * 100 < threshold * limit.limit:
+                break
+            key = f"quota:{figure.tenant_code}:{figure.metric}:{month:%Y-%m}:{threshold}"
+            crossed[key] = (figure, threshold, limit)
+    if not crossed:
+        return 0
+    # one query for the alerts already sent, instead of one per crossed threshold and batch
+    known = set(session.scalars(sa.select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(crossed)))))
+    queued = 0
+    for key, (figure, threshold, limit) in crossed.items():
+        if key in known:
+            continue
+        tenant = tenants[figure.tenant_code]
+        subject, body = _alert_text(tenant, figure.metric, month, threshold, figure.used, limit)
+        if notifications.queue(session, kind=ALERT_KIND, subject=subject, body=body, tenant=tenant, dedupe_key=key):
+            queued += 1
+    return queued
+
+
+# --- operations --------------------------------------------------------------------------------
+
+def plan_summary(plan: QuotaPlan) -> dict[str, Any]:
+    return {
+        "code": plan.code, "name_ja": plan.name_ja, "name_en": plan.name_en,
+        "population_min": plan.population_min, "population_max": plan.population_max,
+        "limits": {row.metric: {"limit": row.limit, "enforcement": Enforcement(row.enforcement).value,
+                                "thresholds": list(_thresholds(row.thresholds))} for row in plan.limits},
+    }
+
+
+def _check_plan_code(code: str) -> None:
+    if not code or len(code) > 32 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
+        raise QuotaError(f"Plan code {code!r} must be 1-32 letters, digits, '-' or '_'.",
+                         f"プランコード {code!r} は英数字・-・_ の 1〜32 文字にしてください。",
+                         problems=[problem("code", "1-32 letters, digits, '-' or '_'", "英数字・-・_ の 1〜32 文字")])
+
+
+def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: QuotaPlanChange | dict) -> QuotaPlan:
+    """Create plan ``plan_code`` or change its name, population band and limits (audited as ``quota.plan.change``)."""
+    change = _validated(QuotaPlanChange, change)
+    _check_plan_code(plan_code)
+    plan = find_plan(session, plan_code)
+    before = plan_summary(plan) if plan is not None else None
+    if plan is None:
+        if not change.name_ja:
+            raise QuotaError("A new plan needs name_ja.", "新しいプランには名称（name_ja）が必要です。",
+                             problems=[problem("name_ja", "required for a new plan", "新しいプランには必須です。")])
+        plan = QuotaPlan(code=plan_code, name_ja=change.name_ja, limits=[])
+        session.add(plan)
+    fields = change.model_dump(exclude_unset=True, exclude={"limits"})
+    if fields.get("name_ja", "") is None:
+        fields.pop("name_ja")
+    for name, value in fields.items():
+        setattr(plan, name, value if value is not None or name.startswith("population") else "")
+    if plan.population_min is not None and plan.population_max is not None and plan.population_min > plan.population_max:
+        raise QuotaError("population_min must not exceed population_max.", "人口の下限が上限を超えています。",
+                         problems=[problem("population_min", "must not exceed population_max", "上限以下にしてください。")])
+    rows = {row.metric: row for row in plan.limits}
+    for spec in change.limits:
+        row = rows.get(spec.metric)
+        if spec.limit is None:
+            if row is not None:
+                plan.limits.remove(row)
+            continue
+        if row is None:
+            row = QuotaLimit(metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
+            plan.limits.append(row)
+        row.limit, row.enforcement = spec.limit, spec.enforcement
+        row.thresholds = ",".join(str(t) for t in spec.thresholds)
+    after = plan_summary(plan)
+    if after == before:
+        return plan
+    plan.updated_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "quota.plan.change", "quota_plan", plan_code, before=before, after=after)
+    _defer(session, ("reset",))
+    return plan
+
+
+def assign_quota_plan(session: Session, actor: Actor, tenant_code: str, plan_code: str | None) -> Tenant:
+    """Give a tenant an explicit plan; ``None`` returns it to the plan of its population band."""
+    tenant = _tenant(session, tenant_code)
+    assignment = session.scalars(sa.select(TenantQuota).where(TenantQuota.tenant_code == tenant_code)).one_or_none()
+    before = None
+    if assignment is not None:
+        before = session.get(QuotaPlan, assignment.plan_id).code
+    if before == plan_code:
+        return tenant
+    if plan_code is None:
+        session.delete(assignment)
+    else:
+        plan = get_plan(session, plan_code)
+        if assignment is None:
+            session.add(TenantQuota(tenant_code=tenant_code, plan_id=plan.id))
+        else:
+            assignment.plan_id, assignment.updated_at = plan.id, utcnow()
+    session.flush()
+    audit.record(session, actor, "quota.assign", "tenant", tenant_code, tenant_code=tenant_code,
+                 before={"plan": before}, after={"plan": plan_code})
+    _defer(session, ("reset",))
+    return tenant
+
+
+def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: QuotaLimitSpec | dict,
+                       reason: str = "") -> QuotaOverride | None:
+    """Set (or with ``limit`` None, remove) one tenant's own limit for one metric."""
+    spec = _validated(QuotaLimitSpec, spec)
+    _tenant(session, tenant_code)
+    row = session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code == tenant_code,
+                                                         QuotaOverride.metric == spec.metric)).one_or_none()
+
+    def state(item: QuotaOverride | None):
+        if item is None:
+            return None
+        return {"limit": item.limit, "enforcement": Enforcement(item.enforcement).value,
+                "thresholds": list(_thresholds(item.thresholds)), "reason": item.reason}
+
+    before = state(row)
+    if spec.limit is None:
+        if row is None:
+            return None
+        session.delete(row)
+        row = None
+    else:
+        if row is None:
+            row = QuotaOverride(tenant_code=tenant_code, metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
+            session.add(row)
+        row.limit, row.enforcement, row.reason = spec.limit, spec.enforcement, reason
+        row.thresholds = ",".join(str(t) for t in spec.thresholds)
+        row.updated_at = utcnow()
+    after = state(row)
+    if after == before:
+        return row
+    session.flush()
+    audit.record(session, actor, "quota.override", "quota_override", f"{tenant_code}:{spec.metric}",
+                 tenant_code=tenant_code, before=before, after=after)
+    _defer(session, ("reset",))
+    return row
+
+
+GIB = 1024 ** 3
+
+DEFAULT_PLANS: dict[str, dict[str, Any]] = {
+    "small": {"name_ja": "小規模団体（人口5万人未満）", "name_en": "Small (population under 50,000)",
+              "population_min": 0, "population_max": 49_999,
+              "limits": {"api_calls": (1_000_000, "hard"), "broker_entities": (50_000, "soft"),
+                         "storage_bytes": (20 * GIB, "hard"), "user_seats": (30, "soft"), "datasets": (100, "soft")}},
+    "medium": {"name_ja": "中規模団体（人口5万人以上30万人未満）", "name_en": "Medium (50,000 to 299,999)",
+               "population_min": 50_000, "population_max": 299_999,
+               "limits": {"api_calls": (5_000_000, "hard"), "broker_entities": (200_000, "soft"),
+                          "storage_bytes": (100 * GIB, "hard"), "user_seats": (100, "soft"), "datasets": (300, "soft")}},
+    "large": {"name_ja": "大規模団体（人口30万人以上）", "name_en": "Large (300,000 and over)",
+              "population_min": 300_000, "population_max": None,
+              "limits": {"api_calls": (20_000_000, "hard"), "broker_entities": (1_000_000, "soft"),
+                         "storage_bytes": (500 * GIB, "hard"), "user_seats": (300, "soft"), "datasets": (1_000, "soft")}},
+}
+
+
+def load_default_plans(session: Session, actor: Actor) -> list[QuotaPlan]:
+    """Create the population-band plans that do not exist yet (existing plans are left as they are)."""
+    created = []
+    for code, spec in DEFAULT_PLANS.items():
+        if find_plan(session, code) is not None:
+            continue
+        change = {key: value for key, value in spec.items() if key != "limits"}
+        change["limits"] = [{"metric": metric, "limit": limit, "enforcement": enforcement}
+                            for metric, (limit, enforcement) in spec["limits"].items()]
+        created.append(change_quota_plan(session, actor, code, change))
+    return created
+
+
+def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict[str, Any]:
+    """Onboarding step: make sure the tenant is covered by a plan; returns the plan and limits that apply.
+
+    Plans follow the population band, so nothing is stored per tenant (a later population
+    change moves the tenant to its new band). Only when no plan exists at all are the default
+    plans created (audited). Safe to run again.
+    """
+    if session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
+        load_default_plans(session, actor)
+    plan = plan_of(session, tenant)
+    return {"plan": plan.code if plan else None,
+            "limits": {metric: limit.summary() for metric, limit in sorted(effective_limits(session, tenant).items())}}
+
+
+def tenant_quota_status(session: Session, tenant_code: str, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every metric of one tenant now: used, limit, percentage, enforcement, where the limit comes from."""
+    from tenancy.metering import current_level
+
+    tenant = _tenant(session, tenant_code)
+    month = current_month(now)
+    limits = effective_limits(session, tenant)
+    plan = plan_of(session, tenant)
+    result = []
+    for metric in METRICS.values():
+        used = current_level(session, tenant_code, metric.name, month)
+        limit = limits.get(metric.name)
+        result.append({
+            "metric": metric.name, "kind": metric.kind.value, "label_ja": metric.label_ja, "label_en": metric.label_en,
+            "period": month.strftime("%Y-%m"), "used": used,
+            "limit": limit.limit if limit else None,
+            "percent": (used * 100 // limit.limit if limit.limit else None) if limit else None,
+            "enforcement": Enforcement(limit.enforcement).value if limit else None,
+            "thresholds": list(limit.thresholds) if limit else [],
+            "source": limit.source if limit else None,
+            "plan": plan.code if plan else None,
+        })
+    return result
+
+
+def active_tenant_codes(session: Session, codes: Iterable[str] | None = None) -> list[str]:
+    query = sa.select(Tenant.code).where(Tenant.status.in_([s.value for s in OPEN_STATUSES])).order_by(Tenant.code)
+    if codes is not None:
+        query = query.where(Tenant.code.in_(list(codes)))
+    return list(session.scalars(query))

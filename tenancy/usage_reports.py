@@ -1,0 +1,253 @@
+"""Monthly usage reports (月次利用実績報告) per tenant and for the whole platform: CSV, Excel, PNG chart.
+
+Everything here reads monthly aggregates only. A month's figure is the sum for a counter
+(``api_calls``) and the peak level for a gauge. Limits shown are those in force when the report
+is made (plans and overrides keep no history); the report says so in its notes.
+
+The chart is drawn with matplotlib (Agg backend, no display needed). Tenant names are in
+Japanese when a Japanese font is installed (IPAGothic, Noto Sans CJK, ...), otherwise in their
+registered English names, so the PNG never shows empty boxes.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenancy.metering import monthly_values
+from tenancy.metering_models import METRICS, fiscal_months, fiscal_year_of
+from tenancy.models import Tenant
+from tenancy.quotas import EffectiveLimit, effective_limits, plan_of
+
+TOTAL_LABEL_JA = "合計（全団体）"
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantMonth:
+    code: str
+    name_ja: str
+    name_en: str
+    population: int
+    plan: str
+    values: dict[str, int]  # metric → the month's figure
+    limits: dict[str, EffectiveLimit]
+
+    def percent(self, metric: str) -> int | None:
+        limit = self.limits.get(metric)
+        if limit is None or limit.limit == 0:
+            return None
+        return self.values[metric] * 100 // limit.limit
+
+
+@dataclasses.dataclass(frozen=True)
+class UsageReport:
+    month: dt.date
+    tenants: list[TenantMonth]
+    trend_months: list[dt.date]  # the fiscal year's months up to ``month``
+    trend: dict[tuple[str, str], list[int]]  # (tenant, metric) → one figure per trend month
+    platform: bool  # True: every tenant (the prefecture's report); False: only some tenants
+
+    def totals(self) -> dict[str, int]:
+        return {metric: sum(t.values[metric] for t in self.tenants) for metric in METRICS}
+
+
+def _tenants(session: Session, tenant_codes: Sequence[str] | None) -> list[Tenant]:
+    query = sa.select(Tenant).order_by(Tenant.code)
+    if tenant_codes is not None:
+        query = query.where(Tenant.code.in_(list(tenant_codes)))
+    return list(session.scalars(query))
+
+
+def build_report(session: Session, month: dt.date, tenant_codes: Sequence[str] | None = None) -> UsageReport:
+    """The month's figures per tenant (all tenants when ``tenant_codes`` is None), and the fiscal-year trend."""
+    month = month.replace(day=1)
+    tenants = _tenants(session, tenant_codes)
+    codes = [t.code for t in tenants]
+    trend_months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
+    values = monthly_values(session, trend_months, codes)
+    rows = []
+    for tenant in tenants:
+        plan = plan_of(session, tenant)
+        rows.append(TenantMonth(
+            code=tenant.code, name_ja=tenant.name_ja, name_en=tenant.name_en, population=tenant.population,
+            plan=plan.code if plan else "",
+            values={metric: values.get((tenant.code, metric, month), 0) for metric in METRICS},
+            limits=effective_limits(session, tenant),
+        ))
+    trend = {(code, metric): [values.get((code, metric, m), 0) for m in trend_months]
+             for code in codes for metric in METRICS}
+    return UsageReport(month, rows, trend_months, trend, platform=tenant_codes is None)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _headers(japanese: bool) -> list[str]:
+    if japanese:
+        head = ["対象月", "団体コード", "団体名", "人口", "プラン"]
+        for metric in METRICS.values():
+            head += [metric.label_ja, f"{metric.label_ja} 上限", f"{metric.label_ja} 利用率(%)"]
+        return head
+    head = ["month", "tenant_code", "tenant_name", "population", "plan"]
+    for name in METRICS:
+        head += [name, f"{name}_limit", f"{name}_percent"]
+    return head
+
+
+def _row(report: UsageReport, tenant: TenantMonth, japanese: bool) -> list[Any]:
+    row: list[Any] = [report.month.strftime("%Y-%m"), tenant.code, tenant.name_ja if japanese else tenant.name_en,
+                      tenant.population, tenant.plan]
+    for metric in METRICS:
+        limit = tenant.limits.get(metric)
+        percent = tenant.percent(metric)
+        row += [tenant.values[metric], "" if limit is None else limit.limit, "" if percent is None else percent]
+    return row
+
+
+def _total_row(report: UsageReport, japanese: bool) -> list[Any]:
+    totals = report.totals()
+    row: list[Any] = [report.month.strftime("%Y-%m"), "", TOTAL_LABEL_JA if japanese else "Total (all tenants)",
+                      sum(t.population for t in report.tenants), ""]
+    for metric in METRICS:
+        row += [totals[metric], "", ""]
+    return row
+
+
+def report_csv(report: UsageReport, japanese_headers: bool = True) -> bytes:
+    """UTF-8 with BOM (Excel opens it with the right encoding); a total row for the platform report."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(_headers(japanese_headers))
+    for tenant in report.tenants:
+        writer.writerow(_row(report, tenant, japanese_headers))
+    if report.platform:
+        writer.writerow(_total_row(report, japanese_headers))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+def report_xlsx(report: UsageReport) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "月次利用実績"
+    scope = "全団体" if report.platform else "、".join(t.name_ja for t in report.tenants)
+    sheet.append([f"{report.month.year}年{report.month.month}月 利用実績報告（{scope}）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([f"作成日時: {dt.datetime.now(dt.timezone(dt.timedelta(hours=9))):%Y/%m/%d %H:%M}（日本時間）。"
+                  "月は日本時間の暦月。API 呼び出し回数は月間合計、その他は月内の最大値。上限は作成時点の設定。"])
+    sheet.append([])
+    sheet.append(_headers(True))
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for tenant in report.tenants:
+        sheet.append(_row(report, tenant, True))
+    if report.platform:
+        sheet.append(_total_row(report, True))
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    for row in sheet.iter_rows(min_row=header_row + 1, min_col=4):
+        for cell in row:
+            if isinstance(cell.value, int):
+                cell.number_format = "#,##0"
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=4)
+    for index in range(1, len(_headers(True)) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 14 if index > 3 else 12
+    sheet.column_dimensions["C"].width = 18
+
+    trend = book.create_sheet("月別推移")
+    trend.append(["団体コード", "団体名", "指標"] + [f"{m.year}年{m.month}月" for m in report.trend_months])
+    for cell in trend[1]:
+        cell.font = Font(bold=True)
+    for tenant in report.tenants:
+        for metric in METRICS.values():
+            trend.append([tenant.code, tenant.name_ja, metric.label_ja] + report.trend[(tenant.code, metric.name)])
+    for row in trend.iter_rows(min_row=2, min_col=4):
+        for cell in row:
+            cell.number_format = "#,##0"
+    trend.freeze_panes = "D2"
+    trend.column_dimensions["B"].width = 16
+    trend.column_dimensions["C"].width = 28
+
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- chart -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def japanese_font() -> str | None:
+    """The family name of an installed font that has Japanese glyphs, or None."""
+    from matplotlib import font_manager
+
+    wanted = ("IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Noto Sans JP", "TakaoGothic", "VL Gothic",
+              "IPAPGothic", "Source Han Sans JP", "IPAMincho")
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in wanted if name in installed), None)
+
+
+def chart_png(session: Session, fiscal_year: int, metric: str, tenant_codes: Sequence[str] | None = None,
+              *, last_month: dt.date | None = None, dpi: int = 100) -> bytes:
+    """A line chart of ``metric`` per tenant over the fiscal year's months, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    months = fiscal_months(fiscal_year)
+    if last_month is not None:
+        months = [m for m in months if m <= last_month] or months[:1]
+    tenants = _tenants(session, tenant_codes)
+    values = monthly_values(session, months, [t.code for t in tenants], [metric])
+    font = japanese_font()
+    japanese = font is not None
+    info = METRICS[metric]
+
+    figure = Figure(figsize=(10, 5.6), dpi=dpi)
+    axes = figure.add_subplot(1, 1, 1)
+    labels = [f"{m.month}月" if japanese else m.strftime("%b") for m in months]
+    x = list(range(len(months)))
+    # 21 tenants outnumber any palette: colour, marker and dash vary together so lines stay apart
+    # (also for readers who do not tell colours apart)
+    colours = matplotlib.colormaps["tab20"].colors
+    for index, tenant in enumerate(tenants):
+        series = [values.get((tenant.code, metric, m), 0) for m in months]
+        name = tenant.name_ja if japanese else tenant.name_en
+        axes.plot(x, series, color=colours[(index * 2) % 20 + (index // 10) % 2], marker="osD^v"[index % 5],
+                  linestyle=("-", "--", ":")[(index // 7) % 3], linewidth=1.6, markersize=4,
+                  label=f"{name} ({tenant.code})")
+    axes.set_xticks(x, labels)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.grid(True, alpha=0.3)
+    axes.set_ylim(bottom=0)
+    if japanese:
+        era = fiscal_year - 2018
+        title = f"{info.label_ja} 団体別推移（令和{'元' if era == 1 else era}年度 / FY{fiscal_year}）"
+    else:
+        title = f"{info.label_en} per tenant, FY{fiscal_year} (April-March, Japan time)"
+    axes.set_title(title, fontfamily=font or "DejaVu Sans")
+    if tenants:
+        legend = axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+                             prop={"family": font or "DejaVu Sans", "size": 8})
+        legend.set_title(None)
+    for label in axes.get_xticklabels():
+        label.set_fontfamily(font or "DejaVu Sans")
+    figure.subplots_adjust(left=0.1, right=0.72, top=0.9, bottom=0.1)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", metadata={"Title": title, "Software": "renkei"})
+    return out.getvalue()
