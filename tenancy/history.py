@@ -78,10 +78,10 @@ def participation_months(session: Session, tenant: Tenant, fiscal_year: int) -> 
     """Months (0–12) of ``fiscal_year`` in which the tenant was active at any moment.
 
     A tenant registered as active with no transition history (imported members) counts as
-    active from before the year.
+    active from before its first recorded move (or from before the year, without any).
     """
     transitions = history(session, tenant)
-    initial = tenant.status if not transitions else None
+    initial = transitions[0].from_status if transitions else tenant.status
     intervals = active_intervals(transitions, initial)
     return sum(
         1 for start, end in fiscal_months(fiscal_year)

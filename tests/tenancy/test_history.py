@@ -40,3 +40,10 @@ def test_a_month_boundary_in_japan_time(db, tenant_factory, operator):
     record_transition(db, operator, tenant, TenantStatus.active, at=dt.datetime(2026, 3, 31, 16, 0, tzinfo=dt.timezone.utc))
     assert participation_months(db, tenant, 2025) == 0
     assert participation_months(db, tenant, 2026) == 12
+
+
+def test_an_imported_active_member_suspended_mid_year_pays_until_the_suspension_month(db, tenant_factory, operator):
+    tenant = tenant_factory("432067", status="active")  # registered active, no history (wave 1 import)
+    record_transition(db, operator, tenant, TenantStatus.suspended, "unpaid", at=at(2025, 11, 20))
+    # April..November = 8 months
+    assert participation_months(db, tenant, 2025) == 8
