@@ -1,10 +1,198 @@
-"""/api/v1 endpoints of onboarding."""
+"""/api/v1 endpoints of onboarding: one endpoint per transition, the board, the timeline, waves, the outbox.
+
+A refused transition is 409 problem+json naming the reason (or every unmet guard in ``errors``);
+nothing is changed. Provisioning commits after each saga step, so a failed step stays on record
+even though the response is an error (503 when Keycloak did not answer; ``details.failed_step``).
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from flask import jsonify
 from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.auth import current_actor, require
+from admin.extensions import db
+from admin.identity import identity_directory
+from tenancy import lifecycle, onboarding
+from tenancy.models import Notification
+from tenancy.schemas import TenantCode
 
-bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX, abp_tags=tag("onboarding", "onboarding"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
+                  abp_security=BEARER, abp_responses={**PROBLEM_RESPONSES, 503: PROBLEM_RESPONSES[409]})
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class TenantPath(BaseModel):
+    code: TenantCode = Field(description="Local government code, 6 digits with check digit")
+
+
+class ChecklistPath(BaseModel):
+    code: TenantCode
+    checklist: Literal["screening", "handover"]
+    item: Annotated[str, StringConstraints(max_length=64)]
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(default="", description="Why; kept in the tenant's history (required to suspend, withdraw, re-apply)")
+
+
+class ChecklistBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    checked: bool = True
+    note: Reason = ""
+
+
+class WaveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fiscal_year: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = Field(
+        description="FY2025, 2025 or 令和7年度")
+    csv: Annotated[str, StringConstraints(max_length=2_000_000)] = Field(
+        description="The wave file's text (same columns as `renkei onboarding wave`)")
+
+
+class OutboxQuery(BaseModel):
+    tenant: TenantCode | None = None
+    status: Literal["queued", "sent", "failed"] | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class OnboardingOut(BaseModel):
+    code: str
+    status: str
+    allowed_transitions: list[str]
+    checklists: dict
+    provisioning: list[dict]
+    platform_resources: dict | None
+    final_settlement_due: bool
+    timeline: list[dict]
+
+
+def _detail(code: str):
+    return jsonify(onboarding.detail(db.session, lifecycle.get_tenant(db.session, code)))
+
+
+@bp.get("/onboarding/board", summary="The onboarding board: tenants by state, counts per wave, failed steps")
+def get_board():
+    actor = current_actor()
+    scope = require("tenant.read")
+    return jsonify(onboarding.board(db.session, None if scope.all_tenants else sorted(actor.tenant_codes)))
+
+
+@bp.get("/tenants/<code>/onboarding", responses={200: OnboardingOut},
+        summary="A tenant's onboarding: status, next moves, checklists, provisioning steps, timeline")
+def get_onboarding(path: TenantPath):
+    require("tenant.read", path.code)
+    return _detail(path.code)
+
+
+@bp.get("/tenants/<code>/transitions", summary="A tenant's timeline of status changes (who, when, why)")
+def get_transitions(path: TenantPath):
+    require("tenant.read", path.code)
+    return jsonify({"items": onboarding.detail(db.session, lifecycle.get_tenant(db.session, path.code))["timeline"]})
+
+
+def _simple(name: str):
+    def endpoint(path: TenantPath, body: ReasonBody):
+        require("tenant.transition", path.code)
+        if name == "reapply":
+            lifecycle.reapply(db.session, current_actor(), path.code, body.reason)
+        else:
+            getattr(lifecycle, name)(db.session, current_actor(), path.code, body.reason)
+        return _detail(path.code)
+
+    endpoint.__name__ = f"post_{name}"
+    return endpoint
+
+
+def _offboarding(name: str):
+    def endpoint(path: TenantPath, body: ReasonBody):
+        require("tenant.transition", path.code)
+        getattr(onboarding, name)(db.session, current_actor(), identity_directory(), path.code, body.reason)
+        return _detail(path.code)
+
+    endpoint.__name__ = f"post_{name}"
+    return endpoint
+
+
+bp.post("/tenants/<code>/screen", summary="applied → screening")(_simple("screen"))
+bp.post("/tenants/<code>/approve", summary="screening → approved (screening checklist, agreements, operator)")(_simple("approve"))
+bp.post("/tenants/<code>/activate", summary="provisioning → active (every provisioning step done)")(_simple("activate"))
+bp.post("/tenants/<code>/reapply", summary="withdrawn → applied (re-application by the operator)")(_simple("reapply"))
+bp.post("/tenants/<code>/suspend", summary="active → suspended (users disabled, quotas zero)")(_offboarding("suspend"))
+bp.post("/tenants/<code>/resume", summary="suspended → active")(_offboarding("resume"))
+bp.post("/tenants/<code>/withdraw", summary="→ withdrawn (users removed, handover checklist, final settlement)")(_offboarding("withdraw"))
+
+
+@bp.post("/tenants/<code>/provision", summary="approved → provisioning → active: run the provisioning saga")
+def post_provision(path: TenantPath, body: ReasonBody):
+    require("tenant.transition", path.code)
+    onboarding.provision(db.session, current_actor(), identity_directory(), path.code,
+                         checkpoint=db.session.commit, reason=body.reason)
+    return _detail(path.code)
+
+
+@bp.post("/tenants/<code>/retry", summary="Resume a tenant's provisioning from the failed step")
+def post_retry(path: TenantPath, body: ReasonBody):
+    require("tenant.transition", path.code)
+    onboarding.retry(db.session, current_actor(), identity_directory(), path.code, checkpoint=db.session.commit)
+    return _detail(path.code)
+
+
+@bp.put("/tenants/<code>/checklist/<checklist>/<item>", summary="Tick or untick a screening or handover checklist item")
+def put_checklist_item(path: ChecklistPath, body: ChecklistBody):
+    require("tenant.transition", path.code)
+    lifecycle.check_item(db.session, current_actor(), path.code, path.checklist, path.item, body.checked, body.note)
+    return _detail(path.code)
+
+
+@bp.post("/onboarding/waves", summary="Onboard a wave: apply, screen, approve and provision every row")
+def post_wave(body: WaveBody):
+    require("tenant.transition")
+    year = onboarding.parse_fiscal_year(body.fiscal_year)
+    rows = onboarding.parse_wave_csv(body.csv.encode("utf-8"))
+    outcomes = onboarding.run_wave(db.session, current_actor(), identity_directory(), year, rows,
+                                   checkpoint=db.session.commit)
+    return jsonify({"fiscal_year": year, "all_active": all(o.ok for o in outcomes),
+                    "outcomes": [o.__dict__ for o in outcomes]})
+
+
+@bp.get("/onboarding/outbox", summary="Queued, sent and failed notifications to tenants' contacts")
+def get_outbox(query: OutboxQuery):
+    actor = current_actor()
+    scope = require("notification.read", query.tenant)
+    statement = sa.select(Notification).order_by(Notification.id.desc()).limit(query.limit)
+    if query.tenant:
+        statement = statement.where(Notification.tenant_code == query.tenant)
+    elif not scope.all_tenants:
+        statement = statement.where(Notification.tenant_code.in_(sorted(actor.tenant_codes)))
+    if query.status:
+        statement = statement.where(Notification.status == query.status)
+    return jsonify({"items": [
+        {"id": n.id, "tenant_code": n.tenant_code, "kind": n.kind, "recipients": n.recipients, "subject": n.subject,
+         "body": n.body, "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
+         "created_at": n.created_at.isoformat(), "sent_at": n.sent_at.isoformat() if n.sent_at else None}
+        for n in db.session.scalars(statement)]})
+
+
+@bp.get("/onboarding/platform-resources", summary="FIWARE service and data catalog organisation of each tenant")
+def get_platform_resources():
+    actor = current_actor()
+    scope = require("tenant.read")
+    from tenancy.models import Tenant
+    from tenancy.provisioning_models import PlatformResource
+
+    statement = sa.select(Tenant.code, Tenant.name_ja, PlatformResource.fiware_service, PlatformResource.catalog_organization) \
+        .join(PlatformResource, PlatformResource.tenant_id == Tenant.id).order_by(Tenant.code)
+    if not scope.all_tenants:
+        statement = statement.where(Tenant.code.in_(sorted(actor.tenant_codes)))
+    return jsonify({"items": [
+        {"code": code, "name_ja": name, "fiware_service": service, "catalog_organization": organization}
+        for code, name, service, organization in db.session.execute(statement)]})

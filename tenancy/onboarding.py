@@ -1,0 +1,780 @@
+"""Provisioning as a resumable saga, offboarding (suspend, resume, withdraw), and onboarding waves.
+
+Provisioning
+    :func:`provision` moves an approved tenant to ``provisioning`` and runs :data:`STEPS` in order;
+    when all are done it activates the tenant. Each step is idempotent: it looks in Keycloak (by
+    group path and username) or in the database before it creates anything, so repeating a finished
+    step creates no duplicate. Progress is stored in :class:`ProvisioningStep` rows and made durable
+    through the caller's ``checkpoint`` (the command or request commits there) after every step, so
+    a failure leaves the tenant in ``provisioning`` with the failed step and its error on record;
+    :func:`retry` resumes from the first step not done. This is the one place where an operation
+    asks its caller to commit more than once: Keycloak is not transactional, and the record of what
+    was done there must survive the failure of a later step.
+
+Offboarding
+    :func:`suspend` disables the tenant's accounts in Keycloak and records which accounts it
+    disabled, so that :func:`resume` re-enables exactly those. Its quotas are zero while it is
+    suspended: the quota check (:mod:`tenancy.quotas`) denies every request of a tenant that is not
+    active or provisioning, whatever its limits, and allows them again on resume. Billing stops from
+    the month after the suspension (the participation-month rule of :mod:`tenancy.history`).
+    :func:`withdraw` takes every account out of the tenant, opens the data-handover checklist and
+    raises the final-settlement flag billing reads (:func:`final_settlements_due`); only the
+    operator's re-application (:func:`tenancy.lifecycle.reapply`) brings the tenant back.
+    Keycloak work happens after every check and before the database writes; if Keycloak fails half
+    way, what was already changed there is undone (or, if even that fails, recorded as an identity
+    incident) and the error is raised, so the database and Keycloak agree.
+
+Waves
+    :func:`parse_wave_csv` validates a whole file first (nothing is written if a row is wrong);
+    :func:`run_wave` then applies, screens, approves and provisions each municipality in turn. One
+    municipality's failure is recorded in its :class:`WaveOutcome` and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib
+import io
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from governance import audit
+from tenancy import authz, lifecycle, notifications
+from tenancy import codes as code_rules
+from tenancy.base import Actor, Conflict, DomainError, Unavailable, problem, utcnow
+from tenancy.errors import ImportRejected, TenancyError
+from tenancy.identity import record_incident
+from tenancy.importing import decode, reference_municipalities
+from tenancy.keycloak import IdentityDirectory
+from tenancy.lifecycle import HANDOVER, SCREENING, SCREENING_ITEMS, admin_contact, get_tenant
+from tenancy.models import Tenant, TenantKind, TenantStatus, TenantTransition
+from tenancy.operations import find_tenant, update_tenant
+from tenancy.provisioning_models import (
+    ChecklistItem, PlatformResource, ProvisioningStep, SuspendedAccount, TenantOnboarding,
+)
+from tenancy.schemas import ContactIn, TenantCreate, TenantUpdate
+from tenancy.validation import problems_from
+
+log = logging.getLogger(__name__)
+Checkpoint = Callable[[], None]
+ADMIN_ROLE = authz.MUNICIPAL_ADMIN
+
+
+# --- platform resource names -------------------------------------------------------------------
+
+FIWARE_SERVICE_PATTERN = re.compile(r"^[a-z0-9_]{1,50}$")
+CATALOG_ORGANIZATION_PATTERN = re.compile(r"^[a-z0-9_-]{2,100}$")
+
+
+def _ascii_words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    return re.findall(r"[a-z0-9]+", folded)
+
+
+def fiware_service_name(tenant: Tenant) -> str:
+    """The tenant's FIWARE service (``Fiware-Service`` header): lowercase alphanumerics and ``_``, at most 50.
+
+    ``<romanised name>_<code>`` (e.g. ``minamata_432059``); the code keeps it unique and stable.
+    """
+    words = "_".join(_ascii_words(tenant.name_en))[: 50 - len(tenant.code) - 1].strip("_")
+    return f"{words}_{tenant.code}" if words else f"t{tenant.code}"
+
+
+def catalog_organization_name(tenant: Tenant) -> str:
+    """The data catalog organisation (CKAN-style name: lowercase alphanumerics, ``-`` and ``_``)."""
+    words = "-".join(_ascii_words(tenant.name_en))[: 100 - len(tenant.code) - 1].strip("-")
+    return f"{words}-{tenant.code}" if words else f"t{tenant.code}"
+
+
+# --- the saga ----------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class SagaContext:
+    session: Session
+    actor: Actor
+    directory: IdentityDirectory
+    tenant: Tenant
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    name: str
+    label_ja: str
+    label_en: str
+    run: Callable[[SagaContext], dict[str, Any]]
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    """(family, given) from "熊本 太郎" (Japanese order; full- or half-width space)."""
+    parts = full_name.replace("\u3000", " ").split()
+    return (parts[0], " ".join(parts[1:])) if parts else ("", "")
+
+
+def onboarding_record(session: Session, tenant: Tenant) -> TenantOnboarding:
+    record = session.scalars(sa.select(TenantOnboarding).where(TenantOnboarding.tenant_id == tenant.id)).one_or_none()
+    if record is None:
+        record = TenantOnboarding(tenant_id=tenant.id)
+        session.add(record)
+        session.flush()
+    return record
+
+
+def admin_username(session: Session, tenant: Tenant) -> str:
+    """The first admin's username: given in the wave file, else the admin contact's e-mail address."""
+    record = onboarding_record(session, tenant)
+    if record.admin_username:
+        return record.admin_username
+    contact = admin_contact(tenant)
+    return contact.email.strip().lower() if contact is not None else ""
+
+
+def _keycloak_group(ctx: SagaContext) -> dict[str, Any]:
+    group_id = ctx.directory.ensure_tenant_group(ctx.tenant.code, ctx.tenant.name_ja)
+    return {"group_id": group_id, "path": f"/tenants/{ctx.tenant.code}"}
+
+
+def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
+    contact = admin_contact(ctx.tenant)
+    if contact is None:
+        raise MissingAdminContact(ctx.tenant)
+    username = admin_username(ctx.session, ctx.tenant)
+    found = ctx.directory.find_user(username)  # in Keycloak, not in memory: a retry finds what a lost reply created
+    if found is None:
+        family, given = _split_name(contact.name)
+        user_id = ctx.directory.create_user(username, contact.email, given, family)
+        created = True
+    else:
+        user_id, created = found["id"], False
+        if not found.get("enabled", True):
+            ctx.directory.set_enabled(user_id, True)
+    ctx.directory.add_to_tenant(user_id, ctx.tenant.code)
+    ctx.directory.set_roles(user_id, {ADMIN_ROLE}, {ADMIN_ROLE})
+    notifications.queue(
+        ctx.session, kind="tenant.admin_invited", tenant=ctx.tenant, dedupe_key=f"admin-invited:{ctx.tenant.code}:{user_id}",
+        subject=f"【エリアデータ連携基盤】{ctx.tenant.name_ja}：管理者アカウントを発行しました",
+        body="\n".join([
+            f"{ctx.tenant.name_ja} {contact.name} 様", "",
+            "エリアデータ連携基盤（共同利用）の貴団体の管理者アカウントを発行しました。", "",
+            f"　ユーザー名：{username}", f"　メールアドレス：{contact.email}", "",
+            "初回ログイン時にパスワードの設定とメールアドレスの確認をお願いします。",
+            "ログイン後は、貴団体の職員アカウントをご自身で追加・管理できます。", "",
+            "本メールは共同利用管理システム（renkei）から自動で送信しています。",
+        ]),
+    )
+    return {"user_id": user_id, "username": username, "created": created}
+
+
+def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
+    result = _quota_hook("apply_default_quotas")(ctx.session, ctx.actor, ctx.tenant)
+    return {"result": _jsonable(result)}
+
+
+def _platform_resources(ctx: SagaContext) -> dict[str, Any]:
+    resource = platform_resource(ctx.session, ctx.tenant)
+    if resource is None:
+        resource = PlatformResource(tenant_id=ctx.tenant.id, fiware_service=fiware_service_name(ctx.tenant),
+                                    catalog_organization=catalog_organization_name(ctx.tenant))
+        ctx.session.add(resource)
+        ctx.session.flush()
+    return {"fiware_service": resource.fiware_service, "catalog_organization": resource.catalog_organization}
+
+
+STEPS: tuple[Step, ...] = (
+    Step("keycloak_group", "認証サーバー（Keycloak）の団体グループ作成", "Keycloak tenant group", _keycloak_group),
+    Step("admin_invited", "最初の市町村管理者の招待", "first municipal admin invited", _admin_invited),
+    Step("default_quotas", "既定の利用上限の適用", "default quotas applied", _default_quotas),
+    Step("platform_resources", "基盤リソースの登録（FIWARE サービス名・データカタログ組織名）",
+         "platform resources registered (FIWARE service, data catalog organization)", _platform_resources),
+)
+STEP_BY_NAME = {step.name: step for step in STEPS}
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)[:500]
+
+
+class QuotasNotInstalled(TenancyError, Conflict):
+    def __init__(self, function: str) -> None:
+        super().__init__(
+            f"The quotas module does not provide tenancy.quotas.{function}; the quota part of onboarding cannot run.",
+            f"利用上限の処理（tenancy.quotas.{function}）が組み込まれていません。運用担当者に連絡してください。",
+        )
+
+
+def _quota_hook(function: str) -> Callable[..., Any]:
+    """``tenancy.quotas.<function>``, looked up when needed (the quotas module is wired separately)."""
+    try:
+        module = importlib.import_module("tenancy.quotas")
+    except ImportError:
+        raise QuotasNotInstalled(function) from None
+    hook = getattr(module, function, None)
+    if hook is None:
+        raise QuotasNotInstalled(function)
+    return hook
+
+
+class MissingAdminContact(TenancyError, Conflict):
+    def __init__(self, tenant: Tenant) -> None:
+        super().__init__(
+            f"{tenant.name_en} ({tenant.code}) has no administrative contact with an e-mail address to invite.",
+            f"{tenant.name_ja}（{tenant.code}）に招待先の事務担当者（メールアドレス）が登録されていません。",
+        )
+
+
+class ProvisioningFailed(TenancyError):
+    """A saga step failed; the tenant stays in provisioning with the step and the error on record."""
+
+    retryable = True
+
+    def __init__(self, tenant: Tenant, step: Step, cause: BaseException) -> None:
+        cause_en = getattr(cause, "message_en", None) or f"{type(cause).__name__}: {cause}"
+        cause_ja = getattr(cause, "message_ja", None) or cause_en
+        super().__init__(
+            f"Provisioning of {tenant.name_en} ({tenant.code}) stopped at step '{step.label_en}': {cause_en} "
+            "The tenant stays in provisioning and the steps already done are kept; retry when the cause is fixed.",
+            f"{tenant.name_ja}（{tenant.code}）の環境構築が「{step.label_ja}」で止まりました：{cause_ja}"
+            "団体は「環境構築中」のままで、完了した手順は保持しています。原因を解消してから再実行してください。",
+            code=tenant.code, failed_step=step.name, error=cause_en,
+        )
+        self.kind = "unavailable" if isinstance(cause, Unavailable) else "conflict"
+        self.step = step
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvisioningOutcome:
+    code: str
+    status: TenantStatus
+    steps_run: tuple[str, ...]
+
+
+def step_rows(session: Session, tenant: Tenant) -> dict[str, ProvisioningStep]:
+    rows = {row.step: row for row in session.scalars(
+        sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id))}
+    for step in STEPS:
+        if step.name not in rows:
+            rows[step.name] = ProvisioningStep(tenant_id=tenant.id, step=step.name)
+            session.add(rows[step.name])
+    session.flush()
+    return rows
+
+
+def platform_resource(session: Session, tenant: Tenant) -> PlatformResource | None:
+    return session.scalars(sa.select(PlatformResource).where(PlatformResource.tenant_id == tenant.id)).one_or_none()
+
+
+def provision(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
+              checkpoint: Checkpoint, reason: str = "") -> ProvisioningOutcome:
+    """Start provisioning an approved tenant and run the saga to activation (see the module docstring)."""
+    tenant = get_tenant(session, code, lock=True)
+    move = lifecycle.check(session, actor, tenant, "start_provisioning", reason)
+    lifecycle.enact(session, tenant, move)
+    step_rows(session, tenant)
+    checkpoint()
+    return _run(session, actor, directory, code, checkpoint)
+
+
+def retry(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
+          checkpoint: Checkpoint) -> ProvisioningOutcome:
+    """Resume a tenant's provisioning from its first step not done (the failed one)."""
+    tenant = get_tenant(session, code, lock=True)
+    authz.authorize(actor, "tenant.transition", code)
+    if tenant.status != TenantStatus.provisioning:
+        raise lifecycle.NothingToRetry(tenant)
+    checkpoint()
+    return _run(session, actor, directory, code, checkpoint)
+
+
+def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
+         checkpoint: Checkpoint) -> ProvisioningOutcome:
+    ran: list[str] = []
+    for step in STEPS:
+        tenant = get_tenant(session, code)
+        row = step_rows(session, tenant)[step.name]
+        if row.status == "done":
+            continue
+        try:
+            result = step.run(SagaContext(session, actor, directory, tenant))
+        except Exception as error:  # noqa: BLE001  (any failure of a step is recorded, then re-raised)
+            session.rollback()  # only this step's partial writes: everything before it was checkpointed
+            tenant = get_tenant(session, code)
+            row = step_rows(session, tenant)[step.name]
+            row.status, row.attempts, row.updated_at = "failed", row.attempts + 1, utcnow()
+            if isinstance(error, DomainError):
+                row.last_error = error.message_ja if error.message_ja == error.message_en else f"{error.message_ja} / {error.message_en}"
+            else:
+                row.last_error = f"{type(error).__name__}: {error}"
+            session.flush()
+            checkpoint()
+            raise ProvisioningFailed(tenant, step, error) from (None if isinstance(error, DomainError) else error)
+        row.status, row.attempts, row.last_error = "done", row.attempts + 1, ""
+        row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
+        row.updated_at = row.finished_at = utcnow()
+        session.flush()
+        audit.record(session, actor, f"provisioning.{step.name}", "tenant", code, tenant_code=code,
+                     after={"step": step.name, **result})
+        checkpoint()
+        ran.append(step.name)
+    tenant = get_tenant(session, code, lock=True)
+    move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
+    lifecycle.enact(session, tenant, move)
+    checkpoint()
+    return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran))
+
+
+# --- offboarding -------------------------------------------------------------------------------
+
+def _members(directory: IdentityDirectory, code: str):
+    if directory.find_tenant_group(code) is None:
+        return []
+    return directory.tenant_members(code)
+
+
+def _undo(session: Session, operation: str, code: str, done: list, undo: Callable[[Any], None]) -> None:
+    for account in reversed(done):
+        try:
+            undo(account)
+        except DomainError as error:
+            record_incident(session, operation, code, account.username, account.id, "undo", error)
+
+
+def suspend(session: Session, actor: Actor, directory: IdentityDirectory, code: str, reason: str) -> TenantTransition:
+    """Active → suspended: accounts disabled, quota checks deny (zero), billing stops from the next month. Reversible."""
+    tenant = get_tenant(session, code, lock=True)
+    move = lifecycle.check(session, actor, tenant, "suspend", reason)
+    disabled: list = []
+    try:
+        for account in _members(directory, code):
+            if account.enabled:
+                directory.set_enabled(account.id, False)
+                disabled.append(account)
+    except DomainError:
+        _undo(session, "tenant.suspend", code, disabled, lambda a: directory.set_enabled(a.id, True))
+        raise
+    for account in disabled:
+        session.add(SuspendedAccount(tenant_id=tenant.id, keycloak_user_id=account.id, username=account.username))
+    session.flush()
+    return lifecycle.enact(session, tenant, move, details={"users_disabled": sorted(a.username for a in disabled)})
+
+
+def resume(session: Session, actor: Actor, directory: IdentityDirectory, code: str, reason: str = "") -> TenantTransition:
+    """Suspended → active: the accounts the suspension disabled are enabled again; quota checks allow again."""
+    tenant = get_tenant(session, code, lock=True)
+    move = lifecycle.check(session, actor, tenant, "resume", reason)
+    suspended = list(session.scalars(sa.select(SuspendedAccount).where(SuspendedAccount.tenant_id == tenant.id)))
+    enabled: list = []
+    try:
+        for row in suspended:
+            if directory.find_user(row.username) is not None:
+                directory.set_enabled(row.keycloak_user_id, True)
+                enabled.append(_Ref(row.keycloak_user_id, row.username))
+    except DomainError:
+        _undo(session, "tenant.resume", code, enabled, lambda a: directory.set_enabled(a.id, False))
+        raise
+    for row in suspended:
+        session.delete(row)
+    session.flush()
+    return lifecycle.enact(session, tenant, move, details={"users_enabled": sorted(a.username for a in enabled)})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ref:
+    id: str
+    username: str
+
+
+def withdraw(session: Session, actor: Actor, directory: IdentityDirectory, code: str, reason: str) -> TenantTransition:
+    """Any state → withdrawn: accounts leave the tenant, handover checklist opened, final settlement due."""
+    tenant = get_tenant(session, code, lock=True)
+    move = lifecycle.check(session, actor, tenant, "withdraw", reason)
+    removed: list = []
+    try:
+        for account in _members(directory, code):
+            directory.remove_from_tenant(account.id, code)
+            removed.append(account)
+            if not (account.tenant_codes - {code}):  # in no tenant any more: no municipal role, no login
+                directory.set_roles(account.id, set(), authz.TENANT_ROLES)
+                directory.set_enabled(account.id, False)
+    except DomainError:
+        def put_back(account):
+            directory.add_to_tenant(account.id, code)
+            directory.set_roles(account.id, account.roles & authz.TENANT_ROLES, authz.TENANT_ROLES)
+            directory.set_enabled(account.id, account.enabled)
+
+        _undo(session, "tenant.withdraw", code, removed, put_back)
+        raise
+    for row in session.scalars(sa.select(SuspendedAccount).where(SuspendedAccount.tenant_id == tenant.id)):
+        session.delete(row)
+    existing = {row.item for row in session.scalars(sa.select(ChecklistItem).where(
+        ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == HANDOVER))}
+    for entry in lifecycle.HANDOVER_ITEMS:
+        if entry.key not in existing:
+            session.add(ChecklistItem(tenant_id=tenant.id, checklist=HANDOVER, item=entry.key))
+    lifecycle.reset_checklist(session, tenant, HANDOVER)
+    record = onboarding_record(session, tenant)
+    settle = _was_ever_active(session, tenant, move.from_status)
+    if settle:
+        record.final_settlement_due, record.final_settlement_done_at = True, None
+    session.flush()
+    return lifecycle.enact(session, tenant, move, details={"users_removed": sorted(a.username for a in removed),
+                                                          "final_settlement_due": settle})
+
+
+def _was_ever_active(session: Session, tenant: Tenant, from_status: TenantStatus) -> bool:
+    if from_status in (TenantStatus.active, TenantStatus.suspended):
+        return True
+    return session.scalar(sa.select(sa.func.count()).select_from(TenantTransition).where(
+        TenantTransition.tenant_id == tenant.id, TenantTransition.to_status == TenantStatus.active)) > 0
+
+
+def final_settlements_due(session: Session) -> list[Tenant]:
+    """Withdrawn tenants whose final settlement billing has not done yet."""
+    return list(session.scalars(sa.select(Tenant).join(TenantOnboarding, TenantOnboarding.tenant_id == Tenant.id)
+                                .where(TenantOnboarding.final_settlement_due.is_(True)).order_by(Tenant.code)))
+
+
+def mark_final_settlement_done(session: Session, actor: Actor, code: str) -> TenantOnboarding:
+    """Billing calls this when the withdrawn tenant's final statement is settled (audited)."""
+    authz.authorize(actor, "billing.manage", code)
+    tenant = get_tenant(session, code)
+    record = onboarding_record(session, tenant)
+    if not record.final_settlement_due:
+        raise Conflict(f"Tenant {code} has no final settlement due.", f"団体コード {code} に未了の最終精算はありません。")
+    record.final_settlement_due, record.final_settlement_done_at = False, utcnow()
+    session.flush()
+    audit.record(session, actor, "tenant.final_settlement", "tenant", code, tenant_code=code,
+                 before={"final_settlement_due": True}, after={"final_settlement_due": False})
+    return record
+
+
+# --- waves -------------------------------------------------------------------------------------
+
+WAVE_HEADERS: dict[str, str] = {
+    "code": "code", "団体コード": "code", "地方公共団体コード": "code",
+    "name_ja": "name_ja", "団体名": "name_ja",
+    "contact_name": "contact_name", "担当者名": "contact_name", "担当者": "contact_name",
+    "contact_department": "contact_department", "担当部署": "contact_department", "所属": "contact_department",
+    "contact_email": "contact_email", "メールアドレス": "contact_email", "メール": "contact_email",
+    "contact_phone": "contact_phone", "電話番号": "contact_phone", "電話": "contact_phone",
+    "admin_username": "admin_username", "管理者ユーザー名": "admin_username",
+    "application_received": "application_received", "申込書受領": "application_received",
+    "eligibility_confirmed": "eligibility_confirmed", "参加資格確認": "eligibility_confirmed",
+    "no_antisocial_ties": "no_antisocial_ties", "反社会的勢力でないことの確認": "no_antisocial_ties",
+    "agreements_accepted": "agreements_accepted", "協定同意": "agreements_accepted",
+}
+WAVE_COLUMNS_JA = {
+    "code": "団体コード", "name_ja": "団体名", "contact_name": "担当者名", "contact_department": "担当部署",
+    "contact_email": "メールアドレス", "contact_phone": "電話番号", "admin_username": "管理者ユーザー名",
+    "application_received": "申込書受領", "eligibility_confirmed": "参加資格確認",
+    "no_antisocial_ties": "反社会的勢力でないことの確認", "agreements_accepted": "協定同意",
+}
+REQUIRED_WAVE_COLUMNS = ("code", "contact_name", "contact_email")
+YES = {"済", "確認済", "○", "〇", "yes", "y", "true", "1", "done"}
+NO = {"", "未", "未確認", "×", "no", "n", "false", "0"}
+USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{3,64}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class WaveRow:
+    line: int
+    code: str
+    contact: ContactIn
+    admin_username: str = ""
+    confirmed: frozenset[str] = frozenset()  # screening items confirmed in the file
+
+
+@dataclasses.dataclass
+class WaveOutcome:
+    code: str
+    name_ja: str
+    status: str
+    ok: bool
+    failed_step: str = ""
+    message_en: str = ""
+    message_ja: str = ""
+
+
+def parse_fiscal_year(text: str) -> int:
+    """``FY2025``, ``2025``, ``R7`` or ``令和7年度`` → 2025."""
+    value = unicodedata.normalize("NFKC", str(text)).strip().upper()
+    if m := re.fullmatch(r"(?:FY)?(\d{4})(?:年度)?", value):
+        return int(m.group(1))
+    if m := re.fullmatch(r"(?:R|令和)(\d{1,2}|元)(?:年度)?", value):
+        return 2018 + (1 if m.group(1) == "元" else int(m.group(1)))
+    raise ImportRejected(f"{text!r} is not a fiscal year (write FY2025, 2025 or 令和7年度).",
+                         f"{text!r} は年度として読めません（FY2025、2025、令和7年度 のように指定してください）。",
+                         problems=[problem("fiscal_year", "Not a fiscal year.", "年度の形式ではありません。")])
+
+
+def parse_wave_csv(raw: bytes) -> list[WaveRow]:
+    """Rows of a wave file (UTF-8 with or without BOM, or CP932), every row checked; all problems raised together."""
+    reader = csv.reader(io.StringIO(decode(raw)))
+    header = next(reader, None) or []
+    fields = [WAVE_HEADERS.get(name.strip().replace("\u3000", "").replace(" ", "")) or WAVE_HEADERS.get(name.strip())
+              for name in header]
+    problems = [problem("line 1", f"Unknown column {name!r}.", f"列名 {name!r} は使えません。")
+                for name, field in zip(header, fields) if field is None and name.strip()]
+    problems += [problem("line 1", f"Required column {c!r} is missing.", f"必須の列 {WAVE_COLUMNS_JA[c]}（{c}）がありません。")
+                 for c in REQUIRED_WAVE_COLUMNS if c not in fields]
+    if problems:
+        raise ImportRejected("The header row has errors; nothing was done.", "見出し行に誤りがあります。何も処理していません。",
+                             problems=problems)
+    rows: list[WaveRow] = []
+    seen: dict[str, int] = {}
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        line = reader.line_num
+        where = f"line {line}"
+        if len(values) > len(fields):
+            problems.append(problem(where, "The row has more values than the header has columns.", "見出しより多くの値があります。"))
+            continue
+        cells = {f: v.strip() for f, v in zip(fields, values) if f}
+        code = cells.get("code", "")
+        row_problems = []
+        issue = code_rules.code_problem(code)
+        if issue:
+            row_problems.append(problem(f"{where}: code", issue[0], issue[1]))
+        elif code in seen:
+            row_problems.append(problem(f"{where}: code", f"Code {code} also appears on line {seen[code]}.",
+                                        f"団体コード {code} は {seen[code]} 行目と重複しています。"))
+        try:
+            contact = ContactIn(role="admin", name=cells.get("contact_name", ""), department=cells.get("contact_department", ""),
+                                email=cells.get("contact_email", ""), phone=cells.get("contact_phone", ""))
+        except ValidationError as error:
+            contact = None
+            row_problems += [problem(f"{where}: contact_{p['field']}", p["message_en"], p["message_ja"]) for p in problems_from(error)]
+        username = cells.get("admin_username", "").lower()
+        if username and not USERNAME_PATTERN.match(username):
+            row_problems.append(problem(f"{where}: admin_username", "Use 3-64 characters: a-z, 0-9, '.', '_', '@', '-'.",
+                                        "3〜64 文字の半角英小文字・数字・「. _ @ -」で指定してください。"))
+        confirmed = set()
+        for entry in SCREENING_ITEMS:
+            value = unicodedata.normalize("NFKC", cells.get(entry.key, "")).strip().lower()
+            if value in YES or cells.get(entry.key, "").strip() in YES:
+                confirmed.add(entry.key)
+            elif value not in NO and cells.get(entry.key, "").strip() not in NO:
+                row_problems.append(problem(f"{where}: {entry.key}", f"Write 済 (done) or leave empty, not {cells[entry.key]!r}.",
+                                            f"「済」と記入するか空欄にしてください（{cells[entry.key]!r} は読めません）。"))
+        if row_problems:
+            problems += row_problems
+            continue
+        seen[code] = line
+        rows.append(WaveRow(line, code, contact, username, frozenset(confirmed)))
+    if not rows and not problems:
+        problems.append(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+    if problems:
+        raise ImportRejected(
+            f"{len(problems)} problem(s) found in the wave file; nothing was done. Correct the lines named and run the whole file again.",
+            f"参加募集ファイルに {len(problems)} 件の誤りがあります。何も処理していません。該当行を修正し、ファイル全体をもう一度実行してください。",
+            problems=problems)
+    return rows
+
+
+def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -> None:
+    """Checks against the registry, all rows first: nothing runs if one row cannot."""
+    problems = []
+    for row in rows:
+        where = f"line {row.line}: code"
+        tenant = find_tenant(session, row.code)
+        if tenant is None:
+            if row.code not in reference_municipalities():
+                problems.append(problem(where, f"{row.code} is neither registered nor in the reference data; register it first (renkei tenants import).",
+                                        f"{row.code} は登録も参照データもありません。先に参加団体として登録してください（renkei tenants import）。"))
+            continue
+        if tenant.status in (TenantStatus.suspended, TenantStatus.withdrawn):
+            problems.append(problem(where, f"{row.code} is {tenant.status.value}; a wave does not bring it back (resume, or re-apply first).",
+                                    f"{row.code} は「{lifecycle.status_label(tenant.status)}」のため参加募集では扱えません（利用再開または再申請を先に行ってください）。"))
+        elif tenant.wave_fiscal_year not in (None, fiscal_year):
+            problems.append(problem(where, f"{row.code} belongs to wave FY{tenant.wave_fiscal_year}, not FY{fiscal_year}.",
+                                    f"{row.code} は {tenant.wave_fiscal_year} 年度の参加募集に登録されています。"))
+    if problems:
+        raise ImportRejected(
+            f"{len(problems)} row(s) cannot be onboarded; nothing was done.",
+            f"{len(problems)} 行は参加手続きを進められません。何も処理していません。",
+            problems=problems)
+
+
+def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> Tenant:
+    tenant = find_tenant(session, row.code)
+    if tenant is None:
+        ref = reference_municipalities()[row.code]
+        data = TenantCreate(code=row.code, name_ja=ref["name_ja"], name_en=ref["name_en"], kind=ref["kind"],
+                            population=int(ref["population"]), population_source=ref["population_source"],
+                            wave_fiscal_year=fiscal_year, contacts=[row.contact])
+        tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year}年度 参加募集")
+    else:
+        changes: dict[str, Any] = {}
+        if tenant.wave_fiscal_year is None:
+            changes["wave_fiscal_year"] = fiscal_year
+        if admin_contact(tenant) is None:
+            changes["contacts"] = [row.contact] + [ContactIn.model_validate(c, from_attributes=True) for c in tenant.contacts]
+        if changes:
+            tenant = update_tenant(session, actor, row.code, TenantUpdate(**changes))
+    if row.admin_username:
+        onboarding_record(session, tenant).admin_username = row.admin_username
+        session.flush()
+    return tenant
+
+
+def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow, *,
+            checkpoint: Checkpoint) -> WaveOutcome:
+    """One municipality of a wave, as far as it can go; every stage checkpointed."""
+    tenant = _prepare(session, actor, fiscal_year, row)
+    code = tenant.code
+    checkpoint()
+    reason = f"{fiscal_year}年度 参加募集"
+    if tenant.status == TenantStatus.applied:
+        lifecycle.screen(session, actor, code, reason)
+        checkpoint()
+    if get_tenant(session, code).status == TenantStatus.screening:
+        for item in sorted(row.confirmed):
+            lifecycle.check_item(session, actor, code, SCREENING, item, True, note=reason)
+        checkpoint()  # the confirmations stay on record even if approval is refused
+        lifecycle.approve(session, actor, code, reason)
+        checkpoint()
+    status = get_tenant(session, code).status
+    if status == TenantStatus.approved:
+        provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
+    elif status == TenantStatus.provisioning:
+        retry(session, actor, directory, code, checkpoint=checkpoint)
+    tenant = get_tenant(session, code)
+    return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, tenant.status == TenantStatus.active)
+
+
+def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
+             checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None = None) -> list[WaveOutcome]:
+    """Onboard every row; one failure is recorded in its outcome and does not stop the others."""
+    authz.authorize(actor, "tenant.transition")
+    validate_wave(session, fiscal_year, rows)
+    outcomes = []
+    for row in rows:
+        try:
+            outcome = onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint)
+        except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
+            session.rollback()
+            tenant = find_tenant(session, row.code)
+            if isinstance(error, DomainError):
+                message_en = " ".join([error.message_en, *(f"[{p['message_en']}]" for p in error.problems)])
+                message_ja = "".join([error.message_ja, *(f"［{p['message_ja']}］" for p in error.problems)])
+            else:
+                log.exception("onboarding %s in wave FY%s failed unexpectedly", row.code, fiscal_year)
+                message_en = f"Unexpected error: {type(error).__name__}: {error}"
+                message_ja = "予期しないエラーが発生しました。運用担当者に連絡してください。"
+            outcome = WaveOutcome(
+                row.code, tenant.name_ja if tenant else reference_municipalities().get(row.code, {}).get("name_ja", ""),
+                TenantStatus(tenant.status).value if tenant else "-", False,
+                failed_step=error.details.get("failed_step", "") if isinstance(error, DomainError) else "",
+                message_en=message_en, message_ja=message_ja,
+            )
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+    audit.record(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}",
+                 after={"fiscal_year": fiscal_year, "rows": len(rows),
+                        "active": sorted(o.code for o in outcomes if o.ok),
+                        "not_active": {o.code: o.status for o in outcomes if not o.ok}})
+    checkpoint()
+    return outcomes
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def board(session: Session, codes: Sequence[str] | None = None) -> dict[str, Any]:
+    """Tenants by status, counts per wave, and the failed provisioning step of each tenant that has one."""
+    query = sa.select(Tenant).order_by(Tenant.code)
+    if codes is not None:
+        query = query.where(Tenant.code.in_(list(codes)))
+    tenants = list(session.scalars(query))
+    failures = {row.tenant_id: row for row in session.scalars(
+        sa.select(ProvisioningStep).where(ProvisioningStep.status == "failed"))}
+    steps_done = dict(session.execute(sa.select(ProvisioningStep.tenant_id, sa.func.count())
+                                      .where(ProvisioningStep.status == "done").group_by(ProvisioningStep.tenant_id)).all())
+    columns: dict[str, list[dict[str, Any]]] = {status.value: [] for status in TenantStatus}
+    waves: dict[str, dict[str, int]] = {}
+    for tenant in tenants:
+        failure = failures.get(tenant.id)
+        step = STEP_BY_NAME.get(failure.step) if failure is not None else None
+        columns[TenantStatus(tenant.status).value].append({
+            "code": tenant.code, "name_ja": tenant.name_ja, "name_en": tenant.name_en, "kind": TenantKind(tenant.kind).value,
+            "wave_fiscal_year": tenant.wave_fiscal_year,
+            "failed_step": failure.step if failure is not None and tenant.status == TenantStatus.provisioning else None,
+            "failed_step_label_ja": step.label_ja if step and tenant.status == TenantStatus.provisioning else None,
+            "error": failure.last_error if failure is not None and tenant.status == TenantStatus.provisioning else None,
+            # every step done but not active: a guard (e.g. agreements not yet accepted) holds the activation
+            "awaiting_activation": tenant.status == TenantStatus.provisioning and steps_done.get(tenant.id, 0) == len(STEPS),
+        })
+        wave = str(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else "-"
+        counts = waves.setdefault(wave, {status.value: 0 for status in TenantStatus})
+        counts[TenantStatus(tenant.status).value] += 1
+    return {
+        "columns": columns,
+        "counts": {status: len(items) for status, items in columns.items()},
+        "active_municipalities": sum(1 for t in tenants if t.status == TenantStatus.active and TenantKind(t.kind) != TenantKind.prefecture),
+        "waves": dict(sorted(waves.items())),
+    }
+
+
+def timeline(session: Session, tenant: Tenant) -> list[TenantTransition]:
+    from tenancy.history import history
+
+    return history(session, tenant)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def detail(session: Session, tenant: Tenant) -> dict[str, Any]:
+    """Everything about one tenant's joining and leaving, as JSON-able values (API and views)."""
+    rows = {row.step: row for row in session.scalars(
+        sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id))}
+    resource = platform_resource(session, tenant)
+    record = session.scalars(sa.select(TenantOnboarding).where(TenantOnboarding.tenant_id == tenant.id)).one_or_none()
+    return {
+        "code": tenant.code,
+        "name_ja": tenant.name_ja,
+        "name_en": tenant.name_en,
+        "status": TenantStatus(tenant.status).value,
+        "status_label_ja": lifecycle.status_label(tenant.status),
+        "wave_fiscal_year": tenant.wave_fiscal_year,
+        "allowed_transitions": [t.name for t in lifecycle.allowed_transitions(tenant)]
+                               + (["retry"] if tenant.status == TenantStatus.provisioning else []),
+        "checklists": {
+            name: [{"item": entry.key, "label_ja": entry.label_ja, "label_en": entry.label_en,
+                    "checked": bool(row and row.checked), "checked_by": row.checked_by if row else "",
+                    "checked_at": _iso(row.checked_at) if row else None, "note": row.note if row else ""}
+                   for entry, row in lifecycle.checklist(session, tenant, name)]
+            for name in (SCREENING, HANDOVER)
+        },
+        "provisioning": [
+            {"step": step.name, "label_ja": step.label_ja, "label_en": step.label_en,
+             "status": rows[step.name].status if step.name in rows else "pending",
+             "attempts": rows[step.name].attempts if step.name in rows else 0,
+             "error": rows[step.name].last_error if step.name in rows else "",
+             "finished_at": _iso(rows[step.name].finished_at) if step.name in rows else None}
+            for step in STEPS
+        ],
+        "platform_resources": None if resource is None else {
+            "fiware_service": resource.fiware_service, "catalog_organization": resource.catalog_organization},
+        "final_settlement_due": bool(record and record.final_settlement_due),
+        "timeline": [
+            {"from_status": TenantStatus(t.from_status).value if t.from_status else None,
+             "to_status": TenantStatus(t.to_status).value, "at": _iso(t.at), "actor": t.actor_name or t.actor_subject,
+             "actor_subject": t.actor_subject, "reason": t.reason}
+            for t in timeline(session, tenant)
+        ],
+    }
+

@@ -1,0 +1,84 @@
+"""Keycloak stopped during a wave, then started again: retry finishes with no duplicates.
+
+This module starts a Keycloak of its own (free ports, temporary state directory) because it
+stops and restarts it; the session's shared Keycloak is never stopped. Keycloak is really
+stopped after the third municipality of the wave, so the other five meet a refused connection.
+"""
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from tenancy import keycloak_server, onboarding
+from tenancy.base import system_actor
+from tenancy.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
+from tenancy.models import Tenant, TenantStatus
+from tenancy.provisioning_models import ProvisioningStep
+from tenancy.sample import WAVE_2, load_kumamoto
+
+from .conftest import tenant_groups
+from .test_wave import WAVE_2_CSV
+
+
+@pytest.fixture(scope="module")
+def own_keycloak():
+    handle = keycloak_server.ensure_running(None)
+    settings = KeycloakSettings(url=handle.url, realm=f"renkei-outage-{uuid.uuid4().hex[:6]}",
+                                service_client_secret="outage-service-secret-0123456789")
+    bootstrap_realm(master_admin(handle.url, handle.admin_user, handle.admin_password, "master"), settings)
+    yield handle, settings
+    handle.close()
+
+
+def restart(handle):
+    process = handle.process
+    keycloak_server.start(port=process.port, management_port=process.management_port, state_dir=process.state_dir,
+                          admin_user=handle.admin_user, admin_password=handle.admin_password)
+
+
+def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(db, own_keycloak):
+    handle, settings = own_keycloak
+    actor = system_actor("outage-test")
+    load_kumamoto(db, actor)
+    db.commit()
+    rows = onboarding.parse_wave_csv(WAVE_2_CSV.read_bytes())
+    stopped = []
+
+    def stop_after_three(outcome):
+        if len(stopped) == 0 and sum(1 for row in rows if row.code <= outcome.code) == 3:
+            keycloak_server.stop(state_dir=handle.process.state_dir)
+            stopped.append(outcome.code)
+
+    outcomes = onboarding.run_wave(db, actor, IdentityDirectory(settings), 2025, rows, checkpoint=db.commit,
+                                   progress=stop_after_three)
+    by_code = {o.code: o for o in outcomes}
+    first_three = [row.code for row in rows[:3]]
+    rest = [row.code for row in rows[3:]]
+    assert all(by_code[code].ok for code in first_three)
+    for code in rest:
+        assert (by_code[code].status, by_code[code].failed_step) == ("provisioning", "keycloak_group")
+        assert "Keycloak" in by_code[code].message_en
+    db.expire_all()
+    failed = dict(db.execute(sa.select(Tenant.code, ProvisioningStep.step)
+                             .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
+                             .where(ProvisioningStep.status == "failed")).all())
+    assert failed == {code: "keycloak_group" for code in rest}
+    board = onboarding.board(db)
+    assert sorted(card["code"] for card in board["columns"]["provisioning"] if card["failed_step"] == "keycloak_group") == rest
+
+    restart(handle)
+    directory = IdentityDirectory(settings)
+    onboarding.retry(db, actor, directory, rest[0], checkpoint=db.commit)  # one by hand…
+    again = onboarding.run_wave(db, actor, directory, 2025, rows, checkpoint=db.commit)  # …the rest by re-running the wave
+    assert all(o.ok for o in again), [(o.code, o.message_en) for o in again if not o.ok]
+
+    db.expire_all()
+    assert {t.code: t.status for t in db.scalars(sa.select(Tenant).where(Tenant.code.in_(WAVE_2)))} == \
+        {code: TenantStatus.active for code in WAVE_2}
+    for row in rows:  # verified in Keycloak itself
+        assert len(tenant_groups(directory, row.code)) == 1
+        members = directory.tenant_members(row.code)
+        assert [m.email for m in members] == [row.contact.email]
+        assert len(directory.admin.get_users({"email": row.contact.email, "exact": True})) == 1
+    assert directory.admin.users_count() == len(rows)  # the eight admins, nobody twice (service accounts are not counted)
