@@ -16,6 +16,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext
 from flask_openapi3 import Info, OpenAPI
+from sqlalchemy.exc import IntegrityError
 
 from admin import config as config_module
 from admin.extensions import db
@@ -25,14 +26,16 @@ _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 
 def _import_models() -> None:
     """Every table model, so that the one metadata knows every table."""
+    import billing.models  # noqa: F401
     import governance.models  # noqa: F401
     import tenancy.identity_models  # noqa: F401
+    import tenancy.metering_models  # noqa: F401
     import tenancy.models  # noqa: F401
     import tenancy.provisioning_models  # noqa: F401
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
-    from admin import api, auth, i18n, problems, views
+    from admin import api, auth, i18n, problems, views, wiring
     from admin.views.base import HomeView
     from admin.problems import from_validation_error
 
@@ -40,6 +43,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     settings.update(config_override or {})
     config_module.check(settings)
     _import_models()
+    wiring.wire()
 
     app = OpenAPI(
         __name__,
@@ -104,7 +108,13 @@ def _reject_malformed_json():
 
 def _finish_request(response: Response) -> Response:
     if response.status_code < 400:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            from admin.problems import concurrent_change
+
+            db.session.rollback()
+            return concurrent_change()
     else:
         db.session.rollback()
     if response.mimetype == "text/html" and request.path.startswith("/admin") and not response.direct_passthrough:

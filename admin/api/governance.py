@@ -1,10 +1,376 @@
-"""/api/v1 endpoints of governance."""
+"""/api/v1 endpoints of governance: agreements, the council, and the audit log.
+
+Reads are authorised here; the use cases authorise their own acts too (accepting and voting
+depend on the person's tenant), so the API, the admin views and the CLI apply one policy.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+from typing import Literal
+
+from flask import jsonify, send_file
 from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.auth import current_actor, require
+from admin.extensions import db
+from governance import agreements, audit, council
+from governance.models import (AgreementDocument, AuditRecord, ChangeType, CouncilProposal, ProposalStatus,
+                               VersionStatus)
+from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
+from tenancy import authz
+from tenancy.base import NotFound
+from tenancy.schemas import TenantCode
 
-bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX, abp_tags=tag("governance", "governance"),
+bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+
+# --- shapes ---------------------------------------------------------------------------------------
+
+class DocumentPath(BaseModel):
+    document: AgreementDocument
+
+
+class VersionPath(BaseModel):
+    document: AgreementDocument
+    number: int = Field(ge=1)
+
+
+class TenantPath(BaseModel):
+    code: TenantCode
+
+
+class ProposalPath(BaseModel):
+    proposal_id: int = Field(ge=1)
+
+
+class BoardQuery(BaseModel):
+    overdue_only: bool = False
+
+
+class ProposalQuery(BaseModel):
+    status: ProposalStatus | None = None
+
+
+class AuditQuery(BaseModel):
+    date_from: dt.date | None = Field(default=None, alias="from", description="First day (JST), inclusive")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
+    action: str | None = Field(default=None, max_length=80)
+    tenant: str | None = Field(default=None, max_length=6)
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=100, ge=1, le=1000)
+
+
+class ExportQuery(BaseModel):
+    date_from: dt.date | None = Field(default=None, alias="from", description="First day (JST), inclusive")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
+    format: Literal["csv", "jsonl"] = "csv"
+    english_headers: bool = False
+
+
+class VerificationQuery(BaseModel):
+    checkpoint: list[str] = Field(default_factory=list, description="SEQ:HASH pairs written down earlier")
+
+
+class VersionOut(BaseModel):
+    document: str
+    number: int
+    title: str
+    effective_on: dt.date
+    required: bool
+    content_hash: str
+    status: str
+    published_at: dt.datetime | None = None
+    deadline_on: dt.date | None = None
+    resolution_id: int | None = None
+    body_md: str | None = None
+
+
+class AcceptanceOut(BaseModel):
+    tenant_code: str
+    document: str
+    number: int
+    content_hash: str
+    accepted_at: dt.datetime
+    accepted_by: str
+
+
+class ResolutionOut(BaseModel):
+    id: int
+    ref: str
+    label: str
+    adopted: bool
+    reason: str
+    members: int
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+    enacted_ref: str
+
+
+class ProposalOut(BaseModel):
+    id: int
+    title: str
+    status: str
+    change_type: str
+    params: dict
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    electorate: list[str]
+    voted: list[str]
+    resolution: ResolutionOut | None = None
+
+
+class VoteOut(BaseModel):
+    proposal_id: int
+    tenant_code: str
+    choice: str
+    cast_at: dt.datetime
+
+
+# --- serialisers ----------------------------------------------------------------------------------
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.isoformat()
+
+
+def _version(version, with_body: bool = False) -> dict:
+    data = {"document": AgreementDocument(version.document).value, "number": version.number, "title": version.title,
+            "effective_on": version.effective_on.isoformat(), "required": version.required,
+            "content_hash": version.content_hash, "status": VersionStatus(version.status).value,
+            "published_at": _iso(version.published_at),
+            "deadline_on": version.deadline_on.isoformat() if version.deadline_on else None,
+            "resolution_id": version.resolution_id}
+    if with_body:
+        data["body_md"] = version.body_md
+    return data
+
+
+def _acceptance(row) -> dict:
+    return {"tenant_code": row.tenant_code, "document": AgreementDocument(row.document).value,
+            "number": row.version_number, "content_hash": row.content_hash, "accepted_at": _iso(row.accepted_at),
+            "accepted_by": row.actor_name or row.actor_subject}
+
+
+def _resolution(resolution) -> dict | None:
+    if resolution is None:
+        return None
+    return {"id": resolution.id, "ref": resolution.ref, "label": resolution.label_ja, "label_en": resolution.label_en,
+            "fiscal_year": resolution.fiscal_year, "number": resolution.number, "adopted": resolution.adopted,
+            "reason": resolution.reason, "members": resolution.members, "votes_for": resolution.votes_for,
+            "votes_against": resolution.votes_against, "votes_abstain": resolution.votes_abstain,
+            "quorum": resolution.quorum_rule, "threshold": resolution.threshold_rule,
+            "decided_at": _iso(resolution.decided_at), "enacted_at": _iso(resolution.enacted_at),
+            "enacted_ref": resolution.enacted_ref}
+
+
+def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
+    votes = council.votes_of(db.session, proposal.id)
+    closed = ProposalStatus(proposal.status) != ProposalStatus.open
+    data = {"id": proposal.id, "title": proposal.title, "description": proposal.description,
+            "status": ProposalStatus(proposal.status).value, "change_type": ChangeType(proposal.change_type).value,
+            "params": council.params_of(proposal), "quorum": proposal.quorum_rule, "threshold": proposal.threshold_rule,
+            "opens_at": _iso(proposal.opens_at), "closes_at": _iso(proposal.closes_at),
+            "electorate": council.electorate_of(proposal), "voted": sorted(v.tenant_code for v in votes),
+            "created_by": proposal.created_by, "closed_at": _iso(proposal.closed_at),
+            "withdrawn_reason": proposal.withdrawn_reason or None,
+            "resolution": _resolution(council.resolution_of(db.session, proposal.id))}
+    if detail and closed:  # choices are shown once voting has ended, so no member votes by the tally so far
+        data["votes"] = [{"tenant_code": v.tenant_code, "choice": v.choice.value if hasattr(v.choice, "value") else v.choice,
+                          "cast_at": _iso(v.cast_at), "cast_by": v.actor_name or v.actor_subject} for v in votes]
+    return data
+
+
+# --- agreements -----------------------------------------------------------------------------------
+
+@bp.get("/agreements", summary="Governance documents with their current and required versions")
+def list_documents():
+    require("governance.read")
+    items = []
+    for document in AgreementDocument:
+        current = agreements.current_version(db.session, document)
+        required = agreements.required_version(db.session, document)
+        items.append({"document": document.value, "title_ja": agreements.label(document, "ja"),
+                      "title_en": agreements.label(document, "en"),
+                      "current": _version(current) if current else None,
+                      "required": _version(required) if required else None})
+    return jsonify({"items": items})
+
+
+@bp.get("/agreements/<document>/versions", summary="Versions of a document (drafts only for the operator)")
+def list_versions(path: DocumentPath):
+    require("governance.read")
+    drafts = authz.allowed(current_actor(), "agreement.manage")
+    versions = agreements.list_versions(db.session, path.document, None if drafts else VersionStatus.published)
+    return jsonify({"items": [_version(v) for v in versions]})
+
+
+@bp.get("/agreements/<document>/versions/<int:number>", responses={200: VersionOut},
+        summary="One version with its Markdown text and content hash")
+def get_version(path: VersionPath):
+    require("governance.read")
+    version = agreements.get_version(db.session, path.document, path.number)
+    if version.status != VersionStatus.published and not authz.allowed(current_actor(), "agreement.manage"):
+        raise NotFound(f"There is no published version {path.number} of {path.document.value}.",
+                       f"{agreements.label(path.document)} 第{path.number}版は公開されていません。")
+    return jsonify(_version(version, with_body=True))
+
+
+@bp.post("/agreements/<document>/versions", responses={201: VersionOut}, summary="Create the next version as a draft")
+def draft_version(path: DocumentPath, body: VersionDraft):
+    version = agreements.draft_version(db.session, current_actor(), path.document, body)
+    return jsonify(_version(version, with_body=True)), 201
+
+
+@bp.post("/agreements/<document>/versions/<int:number>/publish", responses={200: VersionOut},
+         summary="Publish a draft; a required version opens the re-acceptance window for active tenants")
+def publish_version(path: VersionPath, body: VersionPublish):
+    version = agreements.publish_version(db.session, current_actor(), path.document, path.number, body.reacceptance_days)
+    return jsonify(_version(version))
+
+
+@bp.post("/agreements/<document>/versions/<int:number>/acceptances", responses={201: AcceptanceOut},
+         summary="Accept the current version for your tenant (municipal admin), sending the content hash you read")
+def accept_version(path: VersionPath, body: AcceptanceIn):
+    row = agreements.accept_version(db.session, current_actor(), path.document, path.number, body.content_hash,
+                                    body.tenant_code)
+    return jsonify(_acceptance(row)), 201
+
+
+@bp.get("/agreements/board", summary="Each tenant's accepted version, minimum required version and deadline")
+def agreement_board(query: BoardQuery):
+    actor = current_actor()
+    grant = require("governance.read")
+    rows = agreements.board(db.session, None if grant.all_tenants else sorted(actor.tenant_codes))
+    if query.overdue_only:
+        rows = [r for r in rows if r.overdue]
+    return jsonify({"items": [r.as_dict() for r in rows], "overdue": sum(1 for r in rows if r.overdue),
+                    "in_reacceptance": sum(1 for r in rows if r.in_reacceptance)})
+
+
+@bp.get("/tenants/<code>/agreements", summary="A tenant's standing with every document, and its acceptances")
+def tenant_agreements(path: TenantPath):
+    require("governance.read", path.code)
+    standing = agreements.tenant_agreements(db.session, path.code)
+    return jsonify({**standing.as_dict(),
+                    "acceptances": [_acceptance(a) for a in agreements.acceptances(db.session, path.code)]})
+
+
+# --- council --------------------------------------------------------------------------------------
+
+@bp.get("/council/members", summary="The council's members now (active tenants and the prefecture)")
+def council_members():
+    require("governance.read")
+    return jsonify({"items": [{"code": t.code, "name_ja": t.name_ja, "kind": t.kind.value, "status": t.status.value}
+                              for t in council.members(db.session)]})
+
+
+@bp.get("/council/proposals", summary="Council proposals, newest first")
+def list_proposals(query: ProposalQuery):
+    require("governance.read")
+    return jsonify({"items": [_proposal(p) for p in council.list_proposals(db.session, query.status)]})
+
+
+@bp.get("/council/proposals/<int:proposal_id>", responses={200: ProposalOut},
+        summary="One proposal: who has voted, and once closed the votes and the resolution")
+def get_proposal(path: ProposalPath):
+    require("governance.read")
+    return jsonify(_proposal(council.get_proposal(db.session, path.proposal_id), detail=True))
+
+
+@bp.post("/council/proposals", responses={201: ProposalOut}, summary="Put a matter to the council's vote")
+def create_proposal(body: ProposalCreate):
+    proposal = council.propose(db.session, current_actor(), body)
+    return jsonify(_proposal(proposal)), 201
+
+
+@bp.post("/council/proposals/<int:proposal_id>/votes", responses={201: VoteOut},
+         summary="Vote for your tenant (municipal admin; the prefecture through an operator of tenant 430005)")
+def cast_vote(path: ProposalPath, body: VoteIn):
+    vote = council.cast_vote(db.session, current_actor(), path.proposal_id, body.choice, body.tenant_code)
+    return jsonify({"proposal_id": vote.proposal_id, "tenant_code": vote.tenant_code, "choice": vote.choice.value,
+                    "cast_at": _iso(vote.cast_at)}), 201
+
+
+@bp.post("/council/proposals/<int:proposal_id>/close", responses={200: ResolutionOut},
+         summary="Close the vote: record the resolution and enact an adopted change")
+def close_proposal(path: ProposalPath):
+    resolution = council.close_proposal(db.session, current_actor(), path.proposal_id)
+    return jsonify(_resolution(resolution))
+
+
+@bp.post("/council/proposals/<int:proposal_id>/withdraw", responses={200: ProposalOut},
+         summary="Withdraw an open proposal (nothing is enacted)")
+def withdraw_proposal(path: ProposalPath, body: WithdrawIn):
+    proposal = council.withdraw_proposal(db.session, current_actor(), path.proposal_id, body.reason)
+    return jsonify(_proposal(proposal))
+
+
+# --- audit log ------------------------------------------------------------------------------------
+
+@bp.get("/audit/records", summary="Audit records, newest first, filtered by period (JST days), action and tenant")
+def list_audit_records(query: AuditQuery):
+    import sqlalchemy as sa
+
+    require("audit.read")
+    start, end = audit.period_bounds(query.date_from, query.date_to)
+    select = sa.select(AuditRecord)
+    if start is not None:
+        select = select.where(AuditRecord.occurred_at >= start)
+    if end is not None:
+        select = select.where(AuditRecord.occurred_at < end)
+    if query.action:
+        select = select.where(AuditRecord.action == query.action)
+    if query.tenant:
+        select = select.where(AuditRecord.tenant_code == query.tenant)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(select.subquery()))
+    rows = db.session.scalars(select.order_by(AuditRecord.seq.desc()).offset((query.page - 1) * query.per_page)
+                              .limit(query.per_page)).all()
+    return jsonify({"items": [audit.record_dict(r) for r in rows], "total": total, "page": query.page,
+                    "per_page": query.per_page})
+
+
+def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
+    from tenancy.base import Invalid, problem
+
+    pairs = []
+    for text in texts:
+        seq, _, digest = text.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise Invalid(f"Checkpoint {text!r} is not SEQ:HASH.", f"チェックポイント {text!r} は「番号:ハッシュ値」の形式ではありません。",
+                          problems=[problem("checkpoint", "Use SEQ:HASH (64 hex digits).", "番号:ハッシュ値（16進64桁）で指定してください。")])
+        pairs.append((int(seq), digest.lower()))
+    return pairs
+
+
+@bp.get("/audit/verification", summary="Verify the audit log's hash chain now (auditor, operator)")
+def verify_audit_log(query: VerificationQuery):
+    require("audit.verify")
+    result = audit.verification(db.session, _checkpoints(query.checkpoint))
+    data = result.as_dict()
+    data["broken"] = ({"seq": result.broken.seq, "record_id": result.broken.record_id, "reason": result.broken.reason,
+                       "description": result.broken.describe()} if result.broken else None)
+    return jsonify(data)
+
+
+@bp.get("/audit/export", summary="Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines")
+def export_audit_log(query: ExportQuery):
+    require("audit.read")
+    records = audit.records_in_period(db.session, query.date_from, query.date_to)
+    first = query.date_from.isoformat() if query.date_from else "start"
+    last = query.date_to.isoformat() if query.date_to else "now"
+    # Written to a spooled file inside the request (the session is needed), then sent from it.
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    audit.write_export(spool, records, query.format, japanese_headers=not query.english_headers)
+    spool.seek(0)
+    mimetype = "text/csv" if query.format == "csv" else "application/x-ndjson"
+    return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=f"audit-{first}-{last}.{query.format}")

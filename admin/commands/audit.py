@@ -1,10 +1,165 @@
-"""`renkei audit ...` commands."""
+"""`renkei audit ...`: verify the hash chain, export a period, purge with archive, verify archives.
+
+Exit codes: 0 intact / done, 1 the log or an archive does not verify (the first broken record is
+named), 2 bad input. ``verify`` prints the head (seq and hash): write it down somewhere renkei's
+database administrators cannot reach, and give it back later with ``--checkpoint`` to prove
+that history up to it was not rewritten.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+from pathlib import Path
+
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from admin.extensions import db
+from governance import audit
+from tenancy.base import DomainError, system_actor
 
 
 @click.group("audit")
 def group() -> None:
-    """audit commands."""
+    """The audit log (操作ログ): verification, export, retention."""
+
+
+def _fail(error: DomainError) -> None:
+    from admin.cli import fail
+
+    db.session.rollback()
+    fail(error)
+
+
+def _checkpoint(ctx, param, values: tuple[str, ...]) -> list[tuple[int, str]]:
+    pairs = []
+    for value in values:
+        seq, _, digest = value.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise click.BadParameter(f"{value!r}: use SEQ:HASH (the hash is 64 hex digits)")
+        pairs.append((int(seq), digest.lower()))
+    return pairs
+
+
+@group.command("verify")
+@click.option("--checkpoint", "checkpoints", multiple=True, callback=_checkpoint, metavar="SEQ:HASH",
+              help="A head noted earlier (repeatable); verification fails if that record's hash changed.")
+@with_appcontext
+def verify_command(checkpoints: list[tuple[int, str]]) -> None:
+    """Verify the hash chain from the first kept record (or the purge anchor) to the head."""
+    result = audit.verification(db.session, checkpoints)
+    db.session.rollback()
+    if result.anchor_seq:
+        click.echo(f"anchor: records #1–#{result.anchor_seq} were purged into {result.archive_name} "
+                   f"(sha256 {result.archive_sha256}); verification starts from hash {result.anchor_hash}")
+    if result.broken is not None:
+        click.echo("改ざん・欠落を検出しました / BROKEN", err=True)
+        click.echo(f"first broken link: {result.broken.describe()}", err=True)
+        sys.exit(1)
+    span = f"#{result.first_seq}–#{result.last_seq}" if result.checked else "no records"
+    click.echo(f"改ざんは検出されませんでした / intact: {result.checked} record(s) checked ({span})")
+    click.echo(f"head: {result.last_seq}:{result.head_hash}")
+    if checkpoints:
+        click.echo(f"checkpoints confirmed: {', '.join(str(seq) for seq, _ in checkpoints)}")
+
+
+def _day(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use YYYY-MM-DD") from None
+
+
+@group.command("export")
+@click.option("--from", "first_day", callback=_day, help="First day (JST), YYYY-MM-DD, inclusive.")
+@click.option("--to", "last_day", callback=_day, help="Last day (JST), YYYY-MM-DD, inclusive.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--english-headers", is_flag=True, help="CSV headers as field names instead of Japanese.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+def export_command(first_day, last_day, fmt: str, english_headers: bool, output: Path | None) -> None:
+    """Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines (verifiable with verify-archive)."""
+    try:
+        records = audit.records_in_period(db.session, first_day, last_day)
+    except DomainError as error:
+        _fail(error)
+    out = output.open("wb") if output else sys.stdout.buffer
+    try:
+        audit.write_export(out, records, fmt, japanese_headers=not english_headers)
+    finally:
+        if output:
+            out.close()
+        else:
+            out.flush()
+    db.session.rollback()
+
+
+@group.command("purge")
+@click.option("--retention-days", type=int, default=None, envvar="RENKEI_AUDIT_RETENTION_DAYS",
+              help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit.RETENTION_DAYS}; at least {audit.MIN_RETENTION_DAYS}).")
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the archive file goes (default: <RENKEI_VAR_DIR>/audit-archive).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def purge_command(retention_days: int | None, archive_dir: Path | None, yes: bool) -> None:
+    """Archive the records older than the retention period to a file, then remove them from the database."""
+    days = retention_days or audit.RETENTION_DAYS
+    target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
+    if not yes:
+        click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
+    try:
+        result = audit.purge(db.session, system_actor("audit-purge"), target, retention_days=days)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    if result is None:
+        click.echo(f"nothing to purge: no record is older than {days} days")
+        return
+    click.echo(f"purged records #{result.first_seq}–#{result.through_seq} ({result.count}) into {result.archive_path}")
+    click.echo(f"archive sha256 {result.archive_sha256}; the chain now starts after {result.through_seq}:{result.through_hash}")
+    click.echo("keep the archive file: it is the only copy of these records")
+
+
+@group.command("verify-archive")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def verify_archive_command(files: tuple[Path, ...]) -> None:
+    """Verify archive files (and JSON-lines exports), in order: each must continue the previous one.
+
+    The last archive is also compared with the database's purge anchor when they end at the same record.
+    """
+    from governance.models import AuditAnchor
+
+    failed = False
+    previous = None
+    for path in files:
+        report = audit.verify_archive(path)
+        span = f"#{report.first_seq}–#{report.last_seq}" if report.count else "no records"
+        kind = "archive" if report.has_manifest else "export (no manifest)"
+        if report.broken is not None:
+            click.echo(f"{path.name}: BROKEN ({kind}, {report.count} record(s)) — {report.broken.describe()}", err=True)
+            failed = True
+        else:
+            click.echo(f"{path.name}: intact {kind}, {report.count} record(s) {span}, last hash {report.last_hash}")
+        if previous is not None and report.first_seq is not None and previous.last_seq is not None:
+            if report.first_seq != previous.last_seq + 1 or report.start_hash != previous.last_hash:
+                click.echo(f"{path.name}: does not continue {previous.name} (gap or different hash between them)", err=True)
+                failed = True
+        previous = report
+    anchor = db.session.get(AuditAnchor, 1)
+    if previous is not None and anchor is not None and previous.last_seq == anchor.purged_through_seq:
+        if previous.last_hash != anchor.purged_through_hash:
+            click.echo(f"{previous.name}: its last hash differs from the database's purge anchor", err=True)
+            failed = True
+        else:
+            click.echo(f"{previous.name}: matches the database's purge anchor (#{anchor.purged_through_seq})")
+        if anchor.archive_name == previous.name and audit.file_sha256(files[-1]) != anchor.archive_sha256:
+            click.echo(f"{previous.name}: file checksum differs from the one recorded at purge", err=True)
+            failed = True
+    db.session.rollback()
+    if failed:
+        sys.exit(1)

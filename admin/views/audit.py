@@ -1,12 +1,21 @@
-"""The audit log (操作ログ), read-only."""
+"""The audit log (操作ログ): the read-only list, and the verification and export page for the auditor."""
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+
+from flask import flash, g, redirect, request, send_file, url_for
+from flask_admin import expose
 from flask_babel import get_locale, lazy_gettext as _l
 
+from admin.extensions import db
 from admin.i18n import format_date
-from admin.views.base import SecureModelView
+from admin.views.base import SecureModelView, SecureView
+from governance import audit
 from governance.models import AuditRecord
+from tenancy import authz
+from tenancy.base import DomainError
 
 
 def _timestamp(view, context, model, name):
@@ -38,5 +47,45 @@ class AuditView(SecureModelView):
     column_formatters_detail = column_formatters
 
 
+def _day(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+class AuditVerifyView(SecureView):
+    """Verify the hash chain now (auditor, operator), see the purge anchor, export a period."""
+
+    required_action = "audit.verify"
+
+    @expose("/")
+    def index(self):
+        result = audit.verification(db.session)
+        db.session.rollback()
+        locale = str(get_locale() or "ja")
+        return self.render("renkei/governance_audit_verify.html", result=result,
+                           checked_at=format_date(result.checked_at, locale),
+                           can_export=authz.allowed(g.actor, "audit.read"))
+
+    @expose("/export")
+    def export(self):
+        authz.authorize(g.actor, "audit.read")
+        first, last = _day(request.args.get("from")), _day(request.args.get("to"))
+        fmt = request.args.get("format", "csv")
+        try:
+            records = audit.records_in_period(db.session, first, last)
+        except DomainError as error:
+            flash(error.message_ja if str(get_locale() or "ja") == "ja" else error.message_en, "error")
+            return redirect(url_for(".index"))
+        fmt = "jsonl" if fmt == "jsonl" else "csv"
+        spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        audit.write_export(spool, records, fmt)
+        spool.seek(0)
+        return send_file(spool, mimetype="application/x-ndjson" if fmt == "jsonl" else "text/csv", as_attachment=True,
+                         download_name=f"audit-{first or 'start'}-{last or 'now'}.{fmt}")
+
+
 def views(session):
-    return [AuditView(AuditRecord, session, name=_l("Audit log"), endpoint="audit", url="audit")]
+    return [AuditView(AuditRecord, session, name=_l("Audit log"), endpoint="audit", url="audit"),
+            AuditVerifyView(name=_l("Audit log verification"), endpoint="audit_verify", url="audit-verify")]

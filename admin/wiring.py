@@ -1,0 +1,135 @@
+"""The composition root: connects the domain packages' extension points at start-up.
+
+Domain packages do not import each other's operations to react to one another; instead:
+
+* the council (:mod:`governance.council`) enacts adopted changes through handlers registered
+  here, each calling the owning package's operation (billing adopts a policy, the lifecycle
+  approves a municipality, quotas change a plan, agreements publish a version), passing the
+  resolution so that the enacted change refers to it;
+* the tenant lifecycle (:mod:`tenancy.lifecycle`) asks the guards registered here before a
+  move: governance's "required agreement versions accepted" before any move to ``active``
+  (activation after provisioning, and resuming a suspended tenant).
+
+:func:`wire` is idempotent (registering again replaces), so creating several apps is harmless.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from governance import agreements, council
+from governance.models import ChangeType, CouncilResolution
+from tenancy.base import Actor, Conflict, Invalid
+from tenancy.validation import problems_from
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str):
+    """A package module that may not be installed in this build (each is wired only if present)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        log.warning("renkei wiring: %s is not available; its council change type stays disabled", module)
+        return None
+
+
+# --- council enactors -----------------------------------------------------------------------------
+
+def _adopt_policy(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
+    from billing import operations as billing
+
+    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.ref)
+    return f"allocation_policy:{policy.id}"
+
+
+def _check_policy(session: Session, params: dict) -> None:
+    from billing import operations as billing
+
+    billing.get_policy(session, int(params["policy_id"]))
+
+
+def _admit(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
+    from tenancy import lifecycle
+
+    code = params["tenant_code"]
+    lifecycle.approve(session, actor, code, f"協議会の議決により参加を承認（{resolution.label_ja}、{resolution.ref}）")
+    return f"tenant:{code}"
+
+
+def _check_admission(session: Session, params: dict) -> None:
+    from tenancy.models import TenantStatus
+    from tenancy.operations import get_tenant
+
+    tenant = get_tenant(session, params["tenant_code"])
+    if TenantStatus(tenant.status) != TenantStatus.screening:
+        raise Conflict(
+            f"{tenant.name_en} ({tenant.code}) is {TenantStatus(tenant.status).value}; the council admits a municipality under screening.",
+            f"{tenant.name_ja}（{tenant.code}）は審査中ではないため、参加承認の議案にできません。",
+            problems=[{"field": "params.tenant_code", "message_en": "Not under screening.", "message_ja": "審査中ではありません。"}],
+        )
+
+
+def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
+    from tenancy import quotas
+
+    plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"])
+    return f"quota_plan:{plan.code}"
+
+
+def _check_quota_change(session: Session, params: dict) -> None:
+    from tenancy import quotas
+
+    try:
+        quotas.QuotaPlanChange.model_validate(params["change"])
+    except ValidationError as error:
+        raise Invalid("The quota plan change has errors.", "利用上限プランの変更内容に誤りがあります。",
+                      problems=[{**p, "field": f"params.change.{p['field']}"} for p in problems_from(error)]) from None
+    if quotas.find_plan(session, params["plan_code"]) is None and not params["change"].get("name_ja"):
+        raise Invalid("A new quota plan needs name_ja.", "新しい利用上限プランには名称（name_ja）が必要です。",
+                      problems=[{"field": "params.change.name_ja", "message_en": "Required for a new plan.",
+                                 "message_ja": "新しいプランには必須です。"}])
+
+
+ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
+    # change type: (module that must be importable, handler, proposal check)
+    ChangeType.adopt_allocation_policy: ("billing.operations", _adopt_policy, _check_policy),
+    ChangeType.admit_municipality: ("tenancy.lifecycle", _admit, _check_admission),
+    ChangeType.change_quota_plan: ("tenancy.quotas", _change_quota_plan, _check_quota_change),
+    ChangeType.publish_agreement_version: ("governance.agreements", agreements.enact_publish,
+                                           agreements.check_publish_proposal),
+}
+
+
+# --- lifecycle guards -----------------------------------------------------------------------------
+
+def agreements_accepted_for_activation(session: Session, tenant, move) -> list[dict[str, Any]]:
+    """Lifecycle guard: every required agreement version is accepted (by a municipal admin of the tenant)."""
+    try:
+        agreements.require_accepted(session, tenant)
+    except Conflict as refusal:
+        return refusal.problems
+    return []
+
+
+def wire() -> dict[str, list[str]]:
+    """Register every handler and guard whose package is present; returns what was wired."""
+    wired: dict[str, list[str]] = {"enactors": [], "guards": []}
+    for change_type, (module, handler, check) in ENACTORS.items():
+        if _optional(module) is None:
+            council.unregister_enactor(change_type)
+            continue
+        council.register_enactor(change_type, handler, check=check)
+        wired["enactors"].append(change_type.value)
+    lifecycle = _optional("tenancy.lifecycle")
+    if lifecycle is not None:
+        from tenancy.models import TenantStatus
+
+        lifecycle.register_guard(TenantStatus.active, agreements_accepted_for_activation, name="agreements_accepted")
+        wired["guards"].append("active:agreements_accepted")
+    return wired

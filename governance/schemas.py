@@ -1,0 +1,127 @@
+"""Validated input shapes of governance (non-table models): agreement versions, acceptances,
+council proposals and votes, and the parameters of each typed council change.
+
+Errors carry Japanese text through :func:`tenancy.validation.problems_from`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+
+from governance.models import AgreementDocument, ChangeType, VoteChoice
+from tenancy.base import Invalid
+from tenancy.schemas import TenantCode
+from tenancy.validation import problems_from
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
+ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{64}$")]
+DEFAULT_REACCEPTANCE_DAYS = 30
+
+
+class VersionDraft(BaseModel):
+    """A new version of a document; its text never changes once created."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body_md: Annotated[str, StringConstraints(min_length=1, max_length=500_000)] = Field(description="Markdown text")
+    effective_on: dt.date
+    required: bool = Field(default=True, description="Tenants must accept it before activation and re-accept it when active")
+
+
+class VersionPublish(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reacceptance_days: StrictInt = Field(default=DEFAULT_REACCEPTANCE_DAYS, ge=1, le=365,
+                                         description="Days active tenants have to accept a required version")
+
+
+class AcceptanceIn(BaseModel):
+    """The accepting admin sends the content hash of the text they read, so the record proves which text it was."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_hash: ContentHash
+    tenant_code: TenantCode | None = Field(default=None, description="Defaults to the admin's only tenant")
+
+
+# --- typed council changes -------------------------------------------------------------------------
+
+class AdoptAllocationPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy_id: StrictInt = Field(ge=1, description="The allocation policy version to adopt")
+
+
+class AdmitMunicipality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_code: TenantCode = Field(description="A municipality in screening")
+
+
+class ChangeQuotaPlan(BaseModel):
+    """A quota plan to create or change; ``change`` is validated by the quotas package's check."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                                pattern=r"^[A-Za-z0-9_-]+$")]
+    change: dict = Field(description="The quota plan change (name_ja, name_en, population band, limits)")
+
+
+class PublishAgreementVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document: AgreementDocument
+    number: StrictInt = Field(ge=1)
+    reacceptance_days: StrictInt = Field(default=DEFAULT_REACCEPTANCE_DAYS, ge=1, le=365)
+
+
+class FreeText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+CHANGE_PARAMS: dict[ChangeType, type[BaseModel]] = {
+    ChangeType.adopt_allocation_policy: AdoptAllocationPolicy,
+    ChangeType.admit_municipality: AdmitMunicipality,
+    ChangeType.change_quota_plan: ChangeQuotaPlan,
+    ChangeType.publish_agreement_version: PublishAgreementVersion,
+    ChangeType.free_text: FreeText,
+}
+
+
+def change_params(change_type: ChangeType, params: dict) -> dict:
+    """The parameters of a typed change, validated; errors name ``params.<field>``."""
+    try:
+        model = CHANGE_PARAMS[change_type].model_validate(params or {})
+    except ValidationError as error:
+        problems = [{**p, "field": f"params.{p['field']}"} for p in problems_from(error)]
+        raise Invalid(f"The parameters of a '{change_type.value}' proposal are not valid.",
+                      f"議案（{change_type.value}）の内容に誤りがあります。", problems=problems) from None
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+class ProposalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)] = ""
+    change_type: ChangeType = ChangeType.free_text
+    params: dict = Field(default_factory=dict, description="Parameters of the typed change (see docs/governance.md)")
+    opens_at: dt.datetime | None = Field(default=None, description="Start of the voting window (default: now)")
+    closes_at: dt.datetime = Field(description="End of the voting window (exclusive)")
+    quorum: Rule | None = Field(default=None, description="Default: majority of members")
+    threshold: Rule | None = Field(default=None, description="Default: majority of votes cast; two_thirds for agreements and cost policies")
+
+
+class VoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    choice: VoteChoice
+    tenant_code: TenantCode | None = Field(default=None, description="The member voting; defaults to the voter's only tenant")
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

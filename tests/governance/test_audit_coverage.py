@@ -1,0 +1,428 @@
+"""Every state-changing API endpoint writes its audit record(s) on success and none when refused.
+
+The endpoints come from the OpenAPI document (every POST, PUT, PATCH and DELETE), so a new
+endpoint without an entry in :data:`TABLE` fails :func:`test_every_state_changing_endpoint_is_in_the_table`.
+An entry says how to make one successful call and one refused call. A successful call writes
+exactly one record, carrying the call's request id and source IP; the few endpoints that are
+several administrative acts in one call (a saga, a wave, usage data that is not an
+administrative act at all) state their count and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from governance.models import AuditRecord
+
+STATE_CHANGING = {"post", "put", "patch", "delete"}
+CONTACT = [{"name": "担当 太郎", "email": "audit-coverage@example.jp", "role": "admin"}]
+# Entries that change Keycloak (users, suspension, provisioning, waves) use tenants no other test module uses:
+# the test realm lives for the whole session, and other modules count the members of their tenants' groups.
+STAFF = ("municipal-staff",)
+
+
+@dataclasses.dataclass
+class Ctx:
+    client: object
+    db: object
+    operator: object
+    tenants: Callable
+    users: Callable
+    directory: object
+    as_operator: dict
+
+    def admin_of(self, code: str) -> dict:
+        return self.users(("municipal-admin",), code)[1]
+
+    def fresh_user(self, code: str, roles=STAFF) -> str:
+        return self.users(roles, code, fresh=True)[0].id
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    headers: dict
+    json: dict | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    success: Callable[[Ctx], Call]
+    refused: Callable[[Ctx], Call]
+    records: int = 1
+    why: str = ""  # required when a successful call is not exactly one record
+
+
+# --- setups ---------------------------------------------------------------------------------------
+
+def provisioned(ctx: Ctx, code: str):
+    from tenancy.onboarding import STEPS
+    from tenancy.provisioning_models import ProvisioningStep
+
+    tenant = ctx.tenants(code, status="provisioning", contacts=CONTACT)
+    for step in STEPS:
+        ctx.db.add(ProvisioningStep(tenant_id=tenant.id, step=step.name, status="done"))
+    ctx.db.commit()
+    return tenant
+
+
+def screened(ctx: Ctx, code: str):
+    from tenancy import lifecycle
+
+    ctx.tenants(code, status="screening", contacts=CONTACT)
+    for entry in lifecycle.SCREENING_ITEMS:
+        lifecycle.check_item(ctx.db, ctx.operator, code, lifecycle.SCREENING, entry.key)
+    ctx.db.commit()
+
+
+def agreement(ctx: Ctx, publish: bool = True):
+    from governance import agreements
+    from governance.schemas import VersionDraft
+
+    version = agreements.draft_version(ctx.db, ctx.operator, "joint_use_agreement",
+                                       VersionDraft(title="共同利用協定", body_md="第1条 …", effective_on=dt.date(2025, 4, 1)))
+    if publish:
+        agreements.publish_version(ctx.db, ctx.operator, "joint_use_agreement", version.number)
+    ctx.db.commit()
+    return version
+
+
+def council(ctx: Ctx, *, votes: bool = False) -> int:
+    """The prefecture and Kumamoto city as members, one open free-text proposal; its id."""
+    from governance import council as council_ops
+    from governance.schemas import ProposalCreate
+
+    ctx.tenants("430005")
+    ctx.tenants("431001")
+    proposal = council_ops.propose(ctx.db, ctx.operator, ProposalCreate(
+        title="議案", closes_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)))
+    ctx.db.commit()
+    if votes:
+        for code, headers in (("431001", ctx.admin_of("431001")),
+                              ("430005", ctx.users(("platform-operator",), "430005")[1])):
+            response = ctx.client.post(f"/api/v1/council/proposals/{proposal.id}/votes", json={"choice": "for"},
+                                       headers=headers)
+            assert response.status_code == 201
+    return proposal.id
+
+
+def usage_event(code: str) -> dict:
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=9)))
+    return {"tenant": code, "metric": "api_calls", "quantity": 5, "timestamp": now.isoformat(), "event_id": uuid.uuid4().hex}
+
+
+def default_plans(ctx: Ctx) -> None:
+    """The standard quota plans exist already (as after the first onboarding), so provisioning creates none."""
+    from tenancy import quotas
+
+    quotas.load_default_plans(ctx.db, ctx.operator)
+    ctx.db.commit()
+
+
+def quota_plan(ctx: Ctx, code: str = "small"):
+    from tenancy import quotas
+
+    quotas.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
+    ctx.db.commit()
+
+
+def finance(ctx: Ctx) -> dict:
+    return ctx.users(("finance-officer",))[1]
+
+
+def fin(ctx: Ctx, method: str, url: str, json=None) -> Call:
+    return Call(method, url, finance(ctx), json)
+
+
+COST_ITEM = {"fiscal_year": 2026, "name": "クラウド利用料", "category": "run", "amount": 1_200_000, "tax_treatment": "taxable_10"}
+
+
+def cost_item(ctx: Ctx) -> int:
+    from billing import operations as billing
+    from billing.schemas import CostItemCreate
+
+    [item] = billing.create_cost_item(ctx.db, ctx.operator, CostItemCreate(**COST_ITEM))
+    ctx.db.commit()
+    return item.id
+
+
+def policy(ctx: Ctx, adopt: bool = False) -> int:
+    from billing import operations as billing
+    from billing.schemas import PolicyCreate
+
+    created = billing.create_policy(ctx.db, ctx.operator, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
+    if adopt:
+        billing.adopt_policy(ctx.db, ctx.operator, created.id, None)
+    ctx.db.commit()
+    return created.id
+
+
+def run(ctx: Ctx, until: str = "computed") -> int:
+    """An allocation run of FY2026 for Kumamoto city, moved as far as ``until``."""
+    from billing import operations as billing
+
+    ctx.tenants("431001")
+    policy(ctx, adopt=True)
+    cost_item(ctx)
+    created = billing.create_run(ctx.db, ctx.operator, 2026)
+    if until in ("reviewed", "approved"):
+        billing.review_run(ctx.db, ctx.operator, created.id)
+    if until == "approved":
+        billing.approve_run(ctx.db, ctx.operator, created.id)
+    if until == "discarded":
+        billing.discard_run(ctx.db, ctx.operator, created.id)
+    ctx.db.commit()
+    return created.id
+
+
+def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
+    return Call(method, url, ctx.as_operator, json)
+
+
+WAVE_CSV = ("団体コード,担当者名,メールアドレス,申込書受領,参加資格確認,反社会的勢力でないことの確認,協定同意\n"
+            "433691,和水 花子,dx-admin@nagomi.example.jp,済,済,済,済\n")
+
+# --- the table ------------------------------------------------------------------------------------
+
+TABLE: dict[tuple[str, str], Entry] = {
+    # tenant registry
+    ("POST", "/api/v1/tenants"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/tenants", {"code": "432024", "name_ja": "八代市", "name_en": "Yatsushiro",
+                                                             "kind": "city", "population": 123067}),
+        refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants", {
+            "code": "431001", "name_ja": "熊本市", "name_en": "Kumamoto", "kind": "designated_city", "population": 1}))[1]),
+    ("PATCH", "/api/v1/tenants/{code}"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "PATCH", "/api/v1/tenants/431001", {"population": 740000}))[1],
+        refused=lambda c: (c.tenants("431001"), op(c, "PATCH", "/api/v1/tenants/431001",
+                                                   {"population": 740000, "name_ja": None}))[1]),
+    # users (Keycloak)
+    ("POST", "/api/v1/tenants/{code}/users"): Entry(
+        success=lambda c: (c.tenants("434230"), op(c, "POST", "/api/v1/tenants/434230/users", {
+            "username": f"staff-{uuid.uuid4().hex[:8]}", "email": f"{uuid.uuid4().hex[:8]}@example.jp",
+            "first_name": "花子", "last_name": "熊本", "roles": ["municipal-staff"]}))[1],
+        refused=lambda c: (c.tenants("434230"), Call("POST", "/api/v1/tenants/434230/users", c.admin_of("434230"), {
+            "username": f"aud-{uuid.uuid4().hex[:8]}", "email": f"{uuid.uuid4().hex[:8]}@example.jp",
+            "first_name": "次郎", "last_name": "熊本", "roles": ["auditor"]}))[1]),
+    ("PUT", "/api/v1/tenants/{code}/users/{user_id}/roles"): Entry(
+        success=lambda c: (c.tenants("434230"), op(c, "PUT", f"/api/v1/tenants/434230/users/{c.fresh_user('434230')}/roles",
+                                                   {"roles": ["municipal-admin"]}))[1],
+        refused=lambda c: (c.tenants("434230"), Call("PUT", f"/api/v1/tenants/434230/users/{c.fresh_user('434230')}/roles",
+                                                     c.admin_of("434230"), {"roles": ["platform-operator"]}))[1]),
+    ("POST", "/api/v1/tenants/{code}/users/{user_id}/disable"): Entry(
+        success=lambda c: (c.tenants("434230"), op(c, "POST", f"/api/v1/tenants/434230/users/{c.fresh_user('434230')}/disable"))[1],
+        refused=lambda c: (c.tenants("434230"), c.tenants("434426"),
+                           op(c, "POST", f"/api/v1/tenants/434230/users/{c.fresh_user('434426')}/disable"))[2]),
+    ("POST", "/api/v1/tenants/{code}/users/{user_id}/enable"): Entry(
+        success=lambda c: (c.tenants("434230"), (uid := c.fresh_user("434230")), c.directory.set_enabled(uid, False),
+                           op(c, "POST", f"/api/v1/tenants/434230/users/{uid}/enable"))[3],
+        refused=lambda c: (c.tenants("434426", status="suspended"), (uid := c.fresh_user("434426")),
+                           c.directory.set_enabled(uid, False), op(c, "POST", f"/api/v1/tenants/434426/users/{uid}/enable"))[3]),
+    ("DELETE", "/api/v1/tenants/{code}/users/{user_id}"): Entry(
+        success=lambda c: (c.tenants("434230"), op(c, "DELETE", f"/api/v1/tenants/434230/users/{c.fresh_user('434230')}"))[1],
+        refused=lambda c: (c.tenants("434230"), op(c, "DELETE", f"/api/v1/tenants/434230/users/{uuid.uuid4()}"))[1]),
+    # onboarding lifecycle
+    ("POST", "/api/v1/tenants/{code}/screen"): Entry(
+        success=lambda c: (c.tenants("434248", status="applied", contacts=CONTACT), op(c, "POST", "/api/v1/tenants/434248/screen", {}))[1],
+        refused=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/screen", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/approve"): Entry(
+        success=lambda c: (screened(c, "434248"), op(c, "POST", "/api/v1/tenants/434248/approve", {}))[1],
+        refused=lambda c: (c.tenants("434248", status="screening", contacts=CONTACT),
+                           op(c, "POST", "/api/v1/tenants/434248/approve", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/activate"): Entry(
+        success=lambda c: (provisioned(c, "434248"), op(c, "POST", "/api/v1/tenants/434248/activate", {}))[1],
+        refused=lambda c: (provisioned(c, "434248"), agreement(c),  # the required agreement is not accepted
+                           op(c, "POST", "/api/v1/tenants/434248/activate", {}))[2]),
+    ("POST", "/api/v1/tenants/{code}/reapply"): Entry(
+        success=lambda c: (c.tenants("434248", status="withdrawn", contacts=CONTACT),
+                           op(c, "POST", "/api/v1/tenants/434248/reapply", {"reason": "再参加の申込"}))[1],
+        refused=lambda c: (c.tenants("434248", status="withdrawn"), op(c, "POST", "/api/v1/tenants/434248/reapply", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/suspend"): Entry(
+        success=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/suspend", {"reason": "負担金の未納"}))[1],
+        refused=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/suspend", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/resume"): Entry(
+        success=lambda c: (c.tenants("434248", status="suspended"), op(c, "POST", "/api/v1/tenants/434248/resume", {}))[1],
+        refused=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/resume", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/withdraw"): Entry(
+        success=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/withdraw", {"reason": "事業の終了"}))[1],
+        refused=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/withdraw", {}))[1]),
+    ("POST", "/api/v1/tenants/{code}/provision"): Entry(
+        success=lambda c: (default_plans(c), c.tenants("434248", status="approved", contacts=CONTACT),
+                           op(c, "POST", "/api/v1/tenants/434248/provision", {}))[2],
+        refused=lambda c: (c.tenants("434248", status="applied", contacts=CONTACT),
+                           op(c, "POST", "/api/v1/tenants/434248/provision", {}))[1],
+        records=6, why="a saga committed step by step: start provisioning, four provisioning steps, activation"),
+    ("POST", "/api/v1/tenants/{code}/retry"): Entry(
+        success=lambda c: (default_plans(c), c.tenants("434248", status="provisioning", contacts=CONTACT),
+                           op(c, "POST", "/api/v1/tenants/434248/retry", {}))[2],
+        refused=lambda c: (c.tenants("434248"), op(c, "POST", "/api/v1/tenants/434248/retry", {}))[1],
+        records=5, why="the saga resumed from its first step: four provisioning steps, then activation"),
+    ("PUT", "/api/v1/tenants/{code}/checklist/{checklist}/{item}"): Entry(
+        success=lambda c: (c.tenants("434248", status="screening", contacts=CONTACT),
+                           op(c, "PUT", "/api/v1/tenants/434248/checklist/screening/application_received", {"checked": True}))[1],
+        refused=lambda c: (c.tenants("434248", status="screening", contacts=CONTACT),
+                           op(c, "PUT", "/api/v1/tenants/434248/checklist/screening/no_such_item", {"checked": True}))[1]),
+    ("POST", "/api/v1/onboarding/waves"): Entry(
+        success=lambda c: (default_plans(c), op(c, "POST", "/api/v1/onboarding/waves", {"fiscal_year": "FY2025", "csv": WAVE_CSV}))[1],
+        refused=lambda c: op(c, "POST", "/api/v1/onboarding/waves", {"fiscal_year": "昨年", "csv": WAVE_CSV}),
+        records=14, why="every municipality of the wave goes through each act: application, screening, four checklist "
+                        "items, approval, provisioning (6), then the wave's own record"),
+    # usage and quotas
+    ("POST", "/api/v1/usage"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/usage", {"events": [usage_event("431001")]}))[1],
+        refused=lambda c: op(c, "POST", "/api/v1/usage", {"events": [usage_event("432024")]}),  # unknown tenant
+        records=0, why="metered usage is machine data with its own processing log (usage batches), not an administrative act"),
+    ("PUT", "/api/v1/quota-plans/{plan}"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/quota-plans/pilot", {"name_ja": "試行", "limits": [{"metric": "api_calls", "limit": 10}]}),
+        refused=lambda c: op(c, "PUT", "/api/v1/quota-plans/pilot", {"limits": [{"metric": "api_calls", "limit": 10}]})),
+    ("PUT", "/api/v1/tenants/{code}/quota-plan"): Entry(
+        success=lambda c: (c.tenants("431001"), quota_plan(c), op(c, "PUT", "/api/v1/tenants/431001/quota-plan", {"plan": "small"}))[2],
+        refused=lambda c: (c.tenants("431001"), op(c, "PUT", "/api/v1/tenants/431001/quota-plan", {"plan": "no-such-plan"}))[1]),
+    ("PUT", "/api/v1/tenants/{code}/quota-override"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "PUT", "/api/v1/tenants/431001/quota-override",
+                                                   {"metric": "api_calls", "limit": 2000}))[1],
+        refused=lambda c: op(c, "PUT", "/api/v1/tenants/431001/quota-override", {"metric": "api_calls", "limit": 2000})),
+    # billing
+    ("POST", "/api/v1/billing/cost-items"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/cost-items", COST_ITEM),
+        refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/cost-items", COST_ITEM))[1]),  # year posted
+    ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Entry(
+        success=lambda c: fin(c, "DELETE", f"/api/v1/billing/cost-items/{cost_item(c)}"),
+        refused=lambda c: fin(c, "DELETE", "/api/v1/billing/cost-items/4242")),
+    ("POST", "/api/v1/billing/policies"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/policies", {"name": "均等割", "components": [{"basis": "equal", "weight": "1"}]}),
+        refused=lambda c: op(c, "POST", "/api/v1/billing/policies", {"name": "均等割", "components": [{"basis": "equal", "weight": "1"}]})),
+    ("POST", "/api/v1/billing/policies/{policy_id}/adopt"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/policies/{policy(c)}/adopt", {}),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/policies/4242/adopt", {})),
+    ("POST", "/api/v1/billing/runs"): Entry(
+        success=lambda c: (c.tenants("431001"), policy(c, adopt=True), cost_item(c),
+                           fin(c, "POST", "/api/v1/billing/runs", {"fiscal_year": 2026}))[3],
+        refused=lambda c: (c.tenants("431001"), policy(c, adopt=True), fin(c, "POST", "/api/v1/billing/runs", {"fiscal_year": 2030}))[2]),
+    ("POST", "/api/v1/billing/runs/{run_id}/review"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/review", {}),
+        refused=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'discarded')}/review", {})),
+    ("POST", "/api/v1/billing/runs/{run_id}/approve"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'reviewed')}/approve"),
+        refused=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/approve")),  # not reviewed
+    ("POST", "/api/v1/billing/runs/{run_id}/reverse"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'approved')}/reverse", {"reason": "人口の誤り"}),
+        refused=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/reverse", {"reason": "人口の誤り"})),  # not posted
+    ("POST", "/api/v1/billing/runs/{run_id}/discard"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/discard"),
+        refused=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'approved')}/discard")),
+    ("POST", "/api/v1/billing/payments"): Entry(
+        success=lambda c: (c.tenants("431001"), fin(c, "POST", "/api/v1/billing/payments", {
+            "tenant_code": "431001", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001"}))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/payments", {
+            "tenant_code": "432024", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001"})),
+    # governance
+    ("POST", "/api/v1/agreements/{document}/versions"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/agreements/operating_rules/versions",
+                             {"title": "運用規約", "body_md": "第1条 …", "effective_on": "2025-04-01"}),
+        refused=lambda c: (c.tenants("431001"), Call("POST", "/api/v1/agreements/operating_rules/versions", c.admin_of("431001"),
+                                                     {"title": "運用規約", "body_md": "第1条 …", "effective_on": "2025-04-01"}))[1]),
+    ("POST", "/api/v1/agreements/{document}/versions/{number}/publish"): Entry(
+        success=lambda c: (agreement(c, publish=False), op(c, "POST", "/api/v1/agreements/joint_use_agreement/versions/1/publish", {}))[1],
+        refused=lambda c: (agreement(c), op(c, "POST", "/api/v1/agreements/joint_use_agreement/versions/1/publish", {}))[1]),
+    ("POST", "/api/v1/agreements/{document}/versions/{number}/acceptances"): Entry(
+        success=lambda c: (c.tenants("431001"), (v := agreement(c)),
+                           Call("POST", "/api/v1/agreements/joint_use_agreement/versions/1/acceptances", c.admin_of("431001"),
+                                {"content_hash": v.content_hash}))[2],
+        refused=lambda c: (c.tenants("431001"), agreement(c),
+                           Call("POST", "/api/v1/agreements/joint_use_agreement/versions/1/acceptances", c.admin_of("431001"),
+                                {"content_hash": "f" * 64}))[2]),
+    ("POST", "/api/v1/council/proposals"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/council/proposals", {
+            "title": "議案", "closes_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()}))[1],
+        refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/council/proposals", {
+            "title": "議案", "change_type": "adopt_allocation_policy", "params": {"policy_id": 4242},
+            "closes_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).isoformat()}))[1]),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/votes"): Entry(
+        success=lambda c: Call("POST", f"/api/v1/council/proposals/{council(c)}/votes", c.admin_of("431001"), {"choice": "for"}),
+        refused=lambda c: Call("POST", f"/api/v1/council/proposals/{council(c, votes=True)}/votes", c.admin_of("431001"),
+                               {"choice": "against"})),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/close"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/council/proposals/{council(c, votes=True)}/close"),
+        refused=lambda c: op(c, "POST", f"/api/v1/council/proposals/{council(c)}/close")),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/withdraw"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/council/proposals/{council(c)}/withdraw", {"reason": "差し替え"}),
+        refused=lambda c: (pid := council(c, votes=True), c.client.post(f"/api/v1/council/proposals/{pid}/close", headers=c.as_operator),
+                           op(c, "POST", f"/api/v1/council/proposals/{pid}/withdraw", {"reason": "差し替え"}))[2]),
+}
+
+
+# --- the tests ------------------------------------------------------------------------------------
+
+def state_changing_operations(app) -> set[tuple[str, str]]:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    return {(method.upper(), path) for path, operations in document["paths"].items()
+            for method in operations if method in STATE_CHANGING}
+
+
+def test_every_state_changing_endpoint_is_in_the_table(app):
+    operations = state_changing_operations(app)
+    missing = sorted(operations - set(TABLE))
+    stale = sorted(set(TABLE) - operations)
+    assert not missing, f"state-changing endpoints without an audit coverage entry (add them to TABLE): {missing}"
+    assert not stale, f"entries for endpoints that no longer exist: {stale}"
+    unexplained = [key for key, entry in TABLE.items() if entry.records != 1 and not entry.why]
+    assert not unexplained, f"entries expecting other than one record must say why: {unexplained}"
+
+
+@pytest.fixture
+def ctx(client, db, operator, tenant_factory, user_factory, directory, as_operator) -> Ctx:
+    return Ctx(client, db, operator, tenant_factory, user_factory, directory, as_operator)
+
+
+def records_after(db, seq: int) -> list[AuditRecord]:
+    db.expire_all()
+    return list(db.scalars(sa.select(AuditRecord).where(AuditRecord.seq > seq).order_by(AuditRecord.seq)))
+
+
+def last_seq(db) -> int:
+    db.expire_all()
+    return db.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditRecord.seq), 0)))
+
+
+def send(ctx: Ctx, call: Call, request_id: str):
+    headers = {**call.headers, "X-Request-Id": request_id}
+    return ctx.client.open(call.url, method=call.method, json=call.json, headers=headers)
+
+
+KEYS = sorted(TABLE)
+
+
+@pytest.mark.parametrize("key", KEYS, ids=[f"{m} {p}" for m, p in KEYS])
+def test_a_successful_call_writes_its_audit_records(app, ctx, key):
+    if key not in state_changing_operations(app):
+        pytest.fail(f"{key} is in the table but not in the API (see the enumeration test)")
+    entry = TABLE[key]
+    call = entry.success(ctx)
+    before = last_seq(ctx.db)
+    request_id = uuid.uuid4().hex
+    response = send(ctx, call, request_id)
+    assert response.status_code < 400, (response.status_code, response.get_data(as_text=True)[:500])
+    written = records_after(ctx.db, before)
+    assert len(written) == entry.records, [r.action for r in written]
+    for record in written:
+        assert record.request_id == request_id and record.source_ip
+        assert record.actor_subject and record.actor_role
+
+
+@pytest.mark.parametrize("key", KEYS, ids=[f"{m} {p}" for m, p in KEYS])
+def test_a_refused_call_writes_no_audit_record(app, ctx, key):
+    if key not in state_changing_operations(app):
+        pytest.fail(f"{key} is in the table but not in the API (see the enumeration test)")
+    call = TABLE[key].refused(ctx)
+    before = last_seq(ctx.db)
+    response = send(ctx, call, uuid.uuid4().hex)
+    assert response.status_code >= 400, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/problem+json"
+    assert records_after(ctx.db, before) == []
