@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 SUPPORTED = ("ja", "en")
 SOURCE_DIR = Path(__file__).parent / "translations"
@@ -34,6 +34,8 @@ def compile_catalogues(target: Path) -> Path:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI commands, start-up: labels in the default language
+        return "ja"
     wanted = request.args.get("lang")
     if wanted in SUPPORTED:
         session["lang"] = wanted

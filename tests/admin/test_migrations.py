@@ -20,6 +20,16 @@ def _diff(connection):
     return compare_metadata(context, metadata)
 
 
+def triggers(connection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    else:
+        rows = connection.execute(sa.text(
+            "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = current_schema()"))
+    return {row[0] for row in rows}
+
+
 def _migrate(url, tmp_path):
     app = create_app({"RENKEI_ENV": "testing", "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url,
                       "RENKEI_VAR_DIR": str(tmp_path)})
@@ -31,27 +41,34 @@ def _migrate(url, tmp_path):
         with engine.connect() as connection:
             differences = _diff(connection)
             tables = set(sa.inspect(connection).get_table_names())
+            migrated_triggers = triggers(connection)
         engine.dispose()
-    return differences, tables
+    return differences, tables, migrated_triggers
 
 
-def test_sqlite_migrations_match_the_models(tmp_path):
-    differences, tables = _migrate(f"sqlite:///{tmp_path / 'migrated.db'}", tmp_path)
+def test_sqlite_migrations_match_the_models(app, db, tmp_path):
+    differences, tables, migrated_triggers = _migrate(f"sqlite:///{tmp_path / 'migrated.db'}", tmp_path)
     assert differences == []
     assert set(metadata.tables) <= tables
+    if db.get_bind().dialect.name == "sqlite":  # the test database was built by create_all
+        with db.get_bind().connect() as connection:
+            assert migrated_triggers == triggers(connection)
+    assert {"billing_posting_undeletable", "audit_record_no_update"} & migrated_triggers
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgresql"), reason="the PostgreSQL run checks this (CI runs both)")
-def test_postgresql_migrations_match_the_models(tmp_path):
+def test_postgresql_migrations_match_the_models(app, tmp_path):
     schema = f"migrations_{uuid.uuid4().hex[:8]}"
     admin_engine = sa.create_engine(TEST_DATABASE_URL)
     with admin_engine.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     try:
         url = sa.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        differences, tables = _migrate(url.render_as_string(hide_password=False), tmp_path)
+        differences, tables, migrated_triggers = _migrate(url.render_as_string(hide_password=False), tmp_path)
         assert differences == []
         assert set(metadata.tables) <= tables
+        with admin_engine.connect() as connection:  # the test database (public schema), built by create_all
+            assert migrated_triggers == triggers(connection)
     finally:
         with admin_engine.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
