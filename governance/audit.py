@@ -24,6 +24,7 @@ chain, unless they rewrite every later record too. Writing down the head hash fr
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -31,7 +32,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -102,12 +103,101 @@ def record(
     tenant_code: str | None = None,
     before: Any = None,
     after: Any = None,
-) -> AuditRecord:
+) -> AuditRecord | None:
     """Append one audit record for an administrative act, in the caller's transaction.
 
     ``action`` is a dotted verb (``tenant.create``); ``before``/``after`` are JSON-able
     summaries of what changed (None where nothing existed before or after).
+
+    Inside :func:`act`, the record becomes a step of that act instead (and None is returned):
+    one administrative act, one record.
     """
+    acts = session.info.get(_ACTS_KEY)
+    if acts:
+        acts[-1].steps.append({"action": action, "target_type": target_type, "target_id": str(target_id),
+                               "tenant_code": tenant_code, "before": before, "after": after})
+        return None
+    return _append(session, actor, action, target_type, target_id, tenant_code=tenant_code, before=before, after=after)
+
+
+_ACTS_KEY = "renkei_audit_acts"
+
+
+@dataclasses.dataclass
+class _Act:
+    action: str
+    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def act(session: Session, actor: Actor, action: str, target_type: str, target_id: str, *,
+        tenant_code: str | None = None, persist: Callable[[], None] | None = None) -> Iterator[None]:
+    """One administrative act made of several steps (provisioning saga, wave, council close) → one record.
+
+    The operations called inside keep calling :func:`record`; their records become the act's
+    ``steps``. A step whose action equals the act's gives the record its before/after. If
+    nothing was recorded inside (the act was refused before it changed anything), no record is
+    written. If the act fails after some steps, the record says so (``outcome: failed``).
+    ``persist`` (a commit, for sagas that commit step by step) is called once the record is
+    written, so that it is kept with the steps it describes, whatever the outcome.
+    """
+    stack = session.info.setdefault(_ACTS_KEY, [])
+    current = _Act(action)
+    stack.append(current)
+    failure: BaseException | None = None
+    try:
+        yield
+    except BaseException as error:
+        failure = error
+        raise
+    finally:
+        stack.pop()
+        if current.steps:
+            primary = next((step for step in current.steps if step["action"] == action), None)
+            others = [step for step in current.steps if step is not primary]
+            after = dict(primary["after"]) if primary and isinstance(primary["after"], dict) else \
+                ({"result": primary["after"]} if primary and primary["after"] is not None else {})
+            if others:
+                after["steps"] = others
+            if failure is not None:
+                after["outcome"] = "failed"
+                after["error"] = getattr(failure, "message_en", None) or type(failure).__name__
+            tenants = {step["tenant_code"] for step in current.steps}
+            scope = tenant_code or (primary["tenant_code"] if primary else None) or \
+                (next(iter(tenants)) if len(tenants) == 1 else None)
+            record(session, actor, action, target_type, target_id, tenant_code=scope,
+                   before=primary["before"] if primary else None, after=after)
+            if persist is not None:
+                persist()
+
+
+def acts_within(entry: AuditRecord) -> list[tuple[str, str | None]]:
+    """(action, tenant code) of the record and, in order, of every step folded into it by :func:`act`."""
+    found = [(entry.action, entry.tenant_code)]
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            found.append((step["action"], step.get("tenant_code")))
+            if isinstance(step.get("after"), dict):
+                walk(step["after"].get("steps", []))
+
+    after = json.loads(entry.after) if entry.after else None
+    if isinstance(after, dict):
+        walk(after.get("steps", []))
+    return found
+
+
+def _append(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    *,
+    tenant_code: str | None,
+    before: Any,
+    after: Any,
+) -> AuditRecord:
     head = _lock_head(session)
     entry = AuditRecord(
         seq=head.last_seq + 1,

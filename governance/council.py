@@ -302,7 +302,15 @@ def _next_number(session: Session, fiscal_year: int) -> int:
 
 
 def close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt.datetime | None = None) -> CouncilResolution:
-    """Count the votes, record the resolution, and enact an adopted typed change."""
+    """Count the votes, record the resolution, and enact an adopted typed change.
+
+    One audit record (``council.close``): the enactment by the owning package is a step of it.
+    """
+    with audit.act(session, actor, "council.close", "council_proposal", str(proposal_id)):
+        return _close_proposal(session, actor, proposal_id, now=now)
+
+
+def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt.datetime | None) -> CouncilResolution:
     authz.authorize(actor, "council.manage")
     proposal = get_proposal(session, proposal_id, lock=True)
     now = now or utcnow()

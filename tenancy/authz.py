@@ -111,8 +111,8 @@ def grant_for(actor: Actor, action: str) -> Grant | None:
     if rules is None:
         raise KeyError(f"no authorization rule for action {action!r}")
     scopes = {rules[role] for role in actor.roles if role in rules}
-    if not scopes:
-        return None
+    if not scopes or (scopes == {"own"} and not actor.tenant_codes):
+        return None  # an "own tenant" grant is nothing to someone who belongs to no tenant
     return Grant(action, "all" in scopes, actor.tenant_codes)
 
 

@@ -433,6 +433,12 @@ def ingest(
     batch.events_accepted = len(fresh)
     batch.events_duplicate = len(raw_events) - len(fresh)
     alerts = quotas.after_usage_recorded(session, figures, now=now)
+    tenants = sorted({event.tenant_code for event in events})
+    # one audit record per batch (not per event): who sent what, and how much of it counted
+    audit.record(session, actor, "usage.ingest", "usage_batch", str(batch.id),
+                 tenant_code=tenants[0] if len(tenants) == 1 else None,
+                 after={"source": source, "received": len(raw_events), "accepted": len(fresh),
+                        "duplicates": len(raw_events) - len(fresh), "tenants": tenants, "alerts": alerts})
     session.flush()
     return IngestResult(batch.id, len(raw_events), len(fresh), len(raw_events) - len(fresh), alerts)
 

@@ -277,7 +277,17 @@ def platform_resource(session: Session, tenant: Tenant) -> PlatformResource | No
 
 def provision(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
               checkpoint: Checkpoint, reason: str = "") -> ProvisioningOutcome:
-    """Start provisioning an approved tenant and run the saga to activation (see the module docstring)."""
+    """Start provisioning an approved tenant and run the saga to activation (see the module docstring).
+
+    One audit record for the whole act (``tenant.provision``), its steps inside; a failure after
+    some steps is recorded as such and committed with the step progress.
+    """
+    with audit.act(session, actor, "tenant.provision", "tenant", code, tenant_code=code, persist=checkpoint):
+        return _provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
+
+
+def _provision(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
+               checkpoint: Checkpoint, reason: str) -> ProvisioningOutcome:
     tenant = get_tenant(session, code, lock=True)
     move = lifecycle.check(session, actor, tenant, "start_provisioning", reason)
     lifecycle.enact(session, tenant, move)
@@ -288,7 +298,13 @@ def provision(session: Session, actor: Actor, directory: IdentityDirectory, code
 
 def retry(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
           checkpoint: Checkpoint) -> ProvisioningOutcome:
-    """Resume a tenant's provisioning from its first step not done (the failed one)."""
+    """Resume a tenant's provisioning from its first step not done (the failed one); one audit record."""
+    with audit.act(session, actor, "tenant.retry", "tenant", code, tenant_code=code, persist=checkpoint):
+        return _retry(session, actor, directory, code, checkpoint=checkpoint)
+
+
+def _retry(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
+           checkpoint: Checkpoint) -> ProvisioningOutcome:
     tenant = get_tenant(session, code, lock=True)
     authz.authorize(actor, "tenant.transition", code)
     if tenant.status != TenantStatus.provisioning:
@@ -656,7 +672,17 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
 
 def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
              checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None = None) -> list[WaveOutcome]:
-    """Onboard every row; one failure is recorded in its outcome and does not stop the others."""
+    """Onboard every row; one failure is recorded in its outcome and does not stop the others.
+
+    The wave is one administrative act and gets one audit record (``onboarding.wave``) holding
+    every municipality's acts as steps.
+    """
+    with audit.act(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}", persist=checkpoint):
+        return _run_wave(session, actor, directory, fiscal_year, rows, checkpoint=checkpoint, progress=progress)
+
+
+def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
+              checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None) -> list[WaveOutcome]:
     authz.authorize(actor, "tenant.transition")
     validate_wave(session, fiscal_year, rows)
     outcomes = []

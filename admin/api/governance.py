@@ -241,6 +241,7 @@ def publish_version(path: VersionPath, body: VersionPublish):
 @bp.post("/agreements/<document>/versions/<int:number>/acceptances", responses={201: AcceptanceOut},
          summary="Accept the current version for your tenant (municipal admin), sending the content hash you read")
 def accept_version(path: VersionPath, body: AcceptanceIn):
+    require("agreement.accept", body.tenant_code)  # the operation checks the tenant it resolves again
     row = agreements.accept_version(db.session, current_actor(), path.document, path.number, body.content_hash,
                                     body.tenant_code)
     return jsonify(_acceptance(row)), 201
@@ -296,6 +297,7 @@ def create_proposal(body: ProposalCreate):
 @bp.post("/council/proposals/<int:proposal_id>/votes", responses={201: VoteOut},
          summary="Vote for your tenant (municipal admin; the prefecture through an operator of tenant 430005)")
 def cast_vote(path: ProposalPath, body: VoteIn):
+    require("council.vote", body.tenant_code)  # the operation checks the tenant it resolves again
     vote = council.cast_vote(db.session, current_actor(), path.proposal_id, body.choice, body.tenant_code)
     return jsonify({"proposal_id": vote.proposal_id, "tenant_code": vote.tenant_code, "choice": vote.choice.value,
                     "cast_at": _iso(vote.cast_at)}), 201

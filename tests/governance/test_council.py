@@ -4,10 +4,12 @@ adopted change through the owning package's operation."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
 
+from governance.audit import acts_within
 from governance.models import AuditRecord, CouncilProposal, CouncilResolution
 from tests.governance.conftest import raw
 
@@ -109,13 +111,14 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     run = billing.create_run(db, operator, fiscal_year)
     assert run.policy_id == proposed.id
 
-    # The council's decision, then the enacted change, one record each, from the same request.
-    records = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action.in_(["council.close", "billing.policy.adopt"]))
-                              .order_by(AuditRecord.seq)))
-    closing, enacted = records[-2], records[-1]
-    assert (closing.action, enacted.action) == ("council.close", "billing.policy.adopt")
-    assert closing.request_id == enacted.request_id and enacted.seq == closing.seq + 1
-    assert resolution["ref"] in enacted.after
+    # The council's decision is one audit record; the enacted change is a step inside it.
+    closing = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "council.close")
+                         .order_by(AuditRecord.seq.desc())).first()
+    assert [action for action, _ in acts_within(closing)] == ["council.close", "billing.policy.adopt"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)
+                     .where(AuditRecord.action == "billing.policy.adopt", AuditRecord.seq > closing.seq - 1)) == 0
+    enacted = json.loads(closing.after)["steps"][0]
+    assert resolution["ref"] in json.dumps(enacted["after"], ensure_ascii=False)
 
 
 def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_operator, voters):

@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 import pytest
 
-OWN, OTHER = "431001", "432024"
+# Tenants no other test module changes in Keycloak: transitions below (suspend, withdraw) act on them.
+OWN, OTHER = "435015", "435058"
 ROLES = {
     "operator": (("platform-operator",), None),
     "municipal-admin": (("municipal-admin",), OWN),
@@ -38,6 +39,14 @@ OPERATE = {"operator": "any"}
 READ_USERS = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 MANAGE_USERS = {"operator": "any", "municipal-admin": "own"}
 SELF = {role: "any" for role in ROLES}
+EVERYONE_READS = {role: "any" for role in ROLES}  # lists filtered to what the reader may see
+READ_ALL = {"operator": "any", "finance": "any", "auditor": "any"}
+FINANCE = {"finance": "any"}
+AUDIT = {"operator": "any", "auditor": "any"}
+MUNICIPAL_ADMIN_OWN = {"municipal-admin": "any"}  # acts for the tenant the admin belongs to (no code in the path)
+OUTBOX = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
+QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}
+INGEST = {"operator": "any"}  # and the metering machine client
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +65,17 @@ def _invite_body():
             "roles": ["municipal-staff"]}
 
 
+def _reason():
+    return {"reason": "authorization matrix"}
+
+
+def _usage_body():
+    import datetime as dt
+
+    return {"events": [{"tenant": OWN, "metric": "api_calls", "quantity": 1, "event_id": uuid.uuid4().hex,
+                        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat()}]}
+
+
 ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): Rule(SELF),
     ("GET", "/api/v1/tenants"): Rule(READ_TENANT),
@@ -68,7 +88,75 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/tenants/{code}/users/{user_id}/disable"): Rule(MANAGE_USERS),
     ("POST", "/api/v1/tenants/{code}/users/{user_id}/enable"): Rule(MANAGE_USERS),
     ("DELETE", "/api/v1/tenants/{code}/users/{user_id}"): Rule(MANAGE_USERS),
+    # onboarding: the operator moves tenants through their lifecycle
+    **{("POST", f"/api/v1/tenants/{{code}}/{verb}"): Rule(OPERATE, _reason)
+       for verb in ("screen", "approve", "provision", "retry", "activate", "suspend", "resume", "withdraw", "reapply")},
+    ("PUT", "/api/v1/tenants/{code}/checklist/{checklist}/{item}"): Rule(OPERATE, lambda: {"checked": True, "note": "確認済"}),
+    ("GET", "/api/v1/tenants/{code}/onboarding"): Rule(READ_TENANT),
+    ("GET", "/api/v1/tenants/{code}/transitions"): Rule(READ_TENANT),
+    ("GET", "/api/v1/onboarding/board"): Rule(READ_TENANT),
+    ("GET", "/api/v1/onboarding/platform-resources"): Rule(READ_TENANT),
+    ("GET", "/api/v1/onboarding/outbox"): Rule(OUTBOX),
+    ("POST", "/api/v1/onboarding/waves"): Rule(OPERATE, lambda: {"fiscal_year": "FY2025", "csv": "code\n000000\n"}),
+    # quotas and usage
+    ("POST", "/api/v1/usage"): Rule(INGEST, _usage_body),
+    ("GET", "/api/v1/tenants/{code}/quota-check"): Rule(QUOTA_CHECK),
+    ("GET", "/api/v1/tenants/{code}/usage"): Rule(READ_TENANT),
+    ("GET", "/api/v1/usage/report"): Rule(READ_TENANT),
+    ("GET", "/api/v1/usage/chart.png"): Rule(READ_TENANT),
+    ("GET", "/api/v1/quota-plans"): Rule(EVERYONE_READS),
+    ("PUT", "/api/v1/quota-plans/{plan}"): Rule(OPERATE, lambda: {"limits": []}),
+    ("PUT", "/api/v1/tenants/{code}/quota-plan"): Rule(OPERATE, lambda: {"plan": None}),
+    ("PUT", "/api/v1/tenants/{code}/quota-override"): Rule(OPERATE, lambda: {"metric": "api_calls", "limit": 1000, "reason": "試験"}),
+    # billing: finance acts; statements are the tenant's own
+    ("GET", "/api/v1/billing/cost-items"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/cost-items"): Rule(FINANCE, lambda: {
+        "fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 1200000, "tax_treatment": "taxable_10"}),
+    ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Rule(FINANCE),
+    ("GET", "/api/v1/billing/policies"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/policies"): Rule(FINANCE, lambda: {
+        "name": f"matrix-{uuid.uuid4().hex[:6]}", "components": [{"basis": "equal", "weight": "1"}]}),
+    ("GET", "/api/v1/billing/policies/{policy_id}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/policies/{policy_id}/adopt"): Rule(FINANCE, lambda: {}),
+    ("GET", "/api/v1/billing/runs"): Rule(READ_ALL),
+    ("POST", "/api/v1/billing/runs"): Rule(FINANCE, lambda: {"fiscal_year": 2025}),
+    ("GET", "/api/v1/billing/runs/{run_id}"): Rule(READ_ALL),
+    ("POST", "/api/v1/billing/runs/{run_id}/review"): Rule(FINANCE, lambda: {}),
+    ("POST", "/api/v1/billing/runs/{run_id}/approve"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/runs/{run_id}/discard"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/runs/{run_id}/reverse"): Rule(FINANCE, _reason),
+    ("GET", "/api/v1/billing/ledger/entries"): Rule(READ_ALL),
+    ("GET", "/api/v1/billing/ledger/trial-balance"): Rule(READ_ALL),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/summary"): Rule(READ_ALL),
+    ("POST", "/api/v1/billing/payments"): Rule(FINANCE, lambda: {
+        "tenant_code": OWN, "fiscal_year": 2025, "amount": 1000, "received_on": "2025-06-30", "reference": uuid.uuid4().hex[:8]}),
+    ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}"): Rule(READ_TENANT),
+    # governance
+    ("GET", "/api/v1/agreements"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/agreements/board"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/agreements/{document}/versions"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/agreements/{document}/versions"): Rule(OPERATE, lambda: {
+        "title": "共同利用協定", "body_md": "# 第1条", "effective_on": "2026-04-01", "required": True}),
+    ("GET", "/api/v1/agreements/{document}/versions/{number}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/agreements/{document}/versions/{number}/publish"): Rule(OPERATE, lambda: {"reacceptance_days": 30}),
+    ("POST", "/api/v1/agreements/{document}/versions/{number}/acceptances"): Rule(MUNICIPAL_ADMIN_OWN, lambda: {"content_hash": "0" * 64}),
+    ("GET", "/api/v1/tenants/{code}/agreements"): Rule(READ_TENANT),
+    ("GET", "/api/v1/council/members"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/council/proposals"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/council/proposals"): Rule(OPERATE, lambda: {"title": "試験議案", "closes_at": "2099-01-01T00:00:00+09:00"}),
+    ("GET", "/api/v1/council/proposals/{proposal_id}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/votes"): Rule(MUNICIPAL_ADMIN_OWN, lambda: {"choice": "for"}),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/close"): Rule(OPERATE),
+    ("POST", "/api/v1/council/proposals/{proposal_id}/withdraw"): Rule(OPERATE, _reason),
+    ("GET", "/api/v1/audit/records"): Rule(AUDIT),
+    ("GET", "/api/v1/audit/export"): Rule(AUDIT),
+    ("GET", "/api/v1/audit/verification"): Rule(AUDIT),
 }
+
+# placeholders for path parameters other than the tenant code and user id
+PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
+               "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
+               "{number}": "1", "{proposal_id}": "1"}
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -126,8 +214,11 @@ def test_endpoint_role_scope(client, tenant_factory, user_factory, staff_ids, me
     _, headers = user_factory(roles, tenant)
     code = OTHER if scope == "other" else OWN
     url = path.replace("{code}", code).replace("{user_id}", staff_ids[code])
+    for placeholder, value in PATH_VALUES.items():
+        url = url.replace(placeholder, value)
     body = rule.body() if rule.body else None
     response = client.open(url, method=method, json=body, headers=headers)
+    response.close()  # file downloads stream from a spooled file until closed
     if _expected(rule, role, scope):
         assert response.status_code not in (401, 403), (response.status_code, response.get_data(as_text=True)[:300])
         assert response.status_code < 500

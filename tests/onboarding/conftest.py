@@ -109,11 +109,16 @@ def snapshot(db):
 
 
 def audit_actions(db, code: str | None = None) -> list[str]:
+    """Actions in the audit log, with the steps folded into multi-step acts (saga, wave) in order."""
+    from governance.audit import acts_within
+
     db.expire_all()
-    query = sa.select(AuditRecord.action).order_by(AuditRecord.seq)
-    if code:
-        query = query.where(AuditRecord.tenant_code == code)
-    return list(db.scalars(query))
+    actions = []
+    for record in db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)):
+        for action, tenant_code in acts_within(record):
+            if code is None or tenant_code == code or (tenant_code is None and record.tenant_code == code):
+                actions.append(action)
+    return actions
 
 
 def tenant_groups(directory, code: str) -> list[dict]:
