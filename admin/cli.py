@@ -205,14 +205,17 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
+    from tenancy.quotas import load_default_plans
+
     created = load_kumamoto(db.session, system_actor("demo"))
+    plans = load_default_plans(db.session, system_actor("demo"))
     db.session.commit()
     active, _ = list_tenants(db.session, status=TenantStatus.active, per_page=1000)
     from admin.identity import identity_directory
 
     for tenant in active:
         identity_directory().ensure_tenant_group(tenant.code, tenant.name_ja)
-    click.echo(f"sample data: {len(created)} tenant(s) added, {len(active)} active")
+    click.echo(f"sample data: {len(created)} tenant(s) added, {len(active)} active; {len(plans)} quota plan(s) added")
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo")
     rows = ensure_demo_logins(password)
     base = f"http://{host}:{port}"
