@@ -28,19 +28,9 @@ from sqlmodel import Field, SQLModel
 
 import tenancy.base  # noqa: F401  (naming convention before any table)
 from tenancy.base import utcnow
+from tenancy.base import enum_column as _enum_column, timestamp_column as _timestamp
 
 
-def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
-    # Plain strings with a CHECK constraint, like the tenant registry's enums.
-    return sa.Column(
-        sa.Enum(enum_cls, native_enum=False, length=32, validate_strings=True, name=enum_cls.__name__.lower()),
-        nullable=False,
-        **kwargs,
-    )
-
-
-def _timestamp(nullable: bool = False) -> sa.Column:
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
 
 
 def _yen(nullable: bool = False, **kwargs) -> sa.Column:

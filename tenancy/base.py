@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, ClassVar
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -29,6 +30,20 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
+
+
+def enum_column(enum_cls: type, *, length: int = 32, nullable: bool = False, **kwargs: Any) -> sa.Column:
+    """An enum stored as a plain string with a CHECK constraint: readable in SQL, same on both databases."""
+    return sa.Column(
+        sa.Enum(enum_cls, native_enum=False, length=length, validate_strings=True, name=enum_cls.__name__.lower()),
+        nullable=nullable,
+        **kwargs,
+    )
+
+
+def timestamp_column(nullable: bool = False, **kwargs: Any) -> sa.Column:
+    """A timezone-aware timestamp (stored UTC; SQLite hands it back naive)."""
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, **kwargs)
 
 
 def utcnow() -> dt.datetime:

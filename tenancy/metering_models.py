@@ -24,6 +24,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 import tenancy.base  # noqa: F401  (naming convention first)
 from tenancy.base import utcnow
+from tenancy.base import enum_column as _enum_column, timestamp_column as _timestamp
 
 
 class MetricKind(str, enum.Enum):
@@ -67,16 +68,6 @@ DEFAULT_THRESHOLDS = (80, 100)
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
-    return sa.Column(
-        sa.Enum(enum_cls, native_enum=False, length=16, validate_strings=True, name=enum_cls.__name__.lower()),
-        nullable=False,
-        **kwargs,
-    )
-
-
-def _timestamp(nullable: bool = False, **kwargs) -> sa.Column:
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, **kwargs)
 
 
 class UsageBatch(SQLModel, table=True):
@@ -123,7 +114,7 @@ class UsageAggregate(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant_code: str = Field(max_length=6, index=True)
     metric: str = Field(max_length=32)
-    granularity: Granularity = Field(sa_column=_enum_column(Granularity))
+    granularity: Granularity = Field(sa_column=_enum_column(Granularity, length=16))
     period_start: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     total: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
     peak: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
@@ -168,7 +159,7 @@ class QuotaLimit(SQLModel, table=True):
     plan_id: int = Field(foreign_key="quota_plan.id", index=True)
     metric: str = Field(max_length=32)
     limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
-    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement))
+    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement, length=16))
     thresholds: str = Field(default="80,100", max_length=64)  # warning thresholds in percent
 
     plan: Optional[QuotaPlan] = Relationship(back_populates="limits")
@@ -195,7 +186,7 @@ class QuotaOverride(SQLModel, table=True):
     tenant_code: str = Field(max_length=6, index=True)
     metric: str = Field(max_length=32)
     limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
-    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement))
+    enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement, length=16))
     thresholds: str = Field(default="80,100", max_length=64)
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())

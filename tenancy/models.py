@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 from tenancy.base import utcnow
+from tenancy.base import enum_column as _enum_column
 
 
 class TenantKind(str, enum.Enum):
@@ -54,14 +55,6 @@ STATUS_LABELS_JA = {
     TenantStatus.withdrawn: "脱退",
 }
 
-
-def _enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Column:
-    # Stored as plain strings with a CHECK constraint: readable in SQL and portable.
-    return sa.Column(
-        sa.Enum(enum_cls, native_enum=False, length=32, validate_strings=True, name=enum_cls.__name__.lower()),
-        nullable=False,
-        **kwargs,
-    )
 
 
 class Tenant(SQLModel, table=True):

@@ -350,6 +350,25 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
     return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran))
 
 
+TRANSITION_NAMES = ("screen", "approve", "provision", "retry", "activate", "suspend", "resume", "withdraw", "reapply")
+
+
+def transition(session: Session, actor: Actor, directory: IdentityDirectory, code: str, name: str, reason: str, *,
+               checkpoint: Checkpoint) -> None:
+    """Make the named lifecycle move (the command line and the admin board both offer them by name)."""
+    if name in {"screen", "approve", "activate", "reapply"}:
+        getattr(lifecycle, name)(session, actor, code, reason)
+    elif name in {"suspend", "resume", "withdraw"}:
+        offboarding = {"suspend": suspend, "resume": resume, "withdraw": withdraw}[name]
+        offboarding(session, actor, directory, code, reason)
+    elif name == "provision":
+        provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
+    elif name == "retry":
+        retry(session, actor, directory, code, checkpoint=checkpoint)
+    else:
+        raise ValueError(f"unknown transition {name!r}")
+
+
 # --- offboarding -------------------------------------------------------------------------------
 
 def _members(directory: IdentityDirectory, code: str):

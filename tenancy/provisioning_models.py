@@ -21,10 +21,8 @@ from sqlmodel import Field, SQLModel
 import tenancy.base  # noqa: F401  (naming convention first)
 import tenancy.models  # noqa: F401  (the tenant table the foreign keys refer to)
 from tenancy.base import utcnow
+from tenancy.base import timestamp_column as _timestamp
 
-
-def _timestamp(nullable: bool = False) -> sa.Column:
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
 
 
 class ChecklistItem(SQLModel, table=True):

@@ -122,16 +122,7 @@ def _transition(name: str, code: str, reason: str) -> None:
 
     actor = system_actor("cli")
     try:
-        if name in {"screen", "approve", "activate"}:
-            getattr(lifecycle, name)(db.session, actor, code, reason)
-        elif name == "reapply":
-            lifecycle.reapply(db.session, actor, code, reason)
-        elif name in {"suspend", "resume", "withdraw"}:
-            getattr(onboarding, name)(db.session, actor, identity_directory(), code, reason)
-        elif name == "provision":
-            onboarding.provision(db.session, actor, identity_directory(), code, checkpoint=db.session.commit, reason=reason)
-        elif name == "retry":
-            onboarding.retry(db.session, actor, identity_directory(), code, checkpoint=db.session.commit)
+        onboarding.transition(db.session, actor, identity_directory(), code, name, reason, checkpoint=db.session.commit)
         db.session.commit()
     except DomainError as error:
         _fail(error)

@@ -111,19 +111,10 @@ class OnboardingView(SecureView):
         name, reason, actor = form.transition.data, (form.reason.data or "").strip(), g.actor
         try:
             authz.authorize(actor, "tenant.transition", code)
-            if name in {"screen", "approve", "activate"}:
-                getattr(lifecycle, name)(db.session, actor, code, reason)
-            elif name == "reapply":
-                lifecycle.reapply(db.session, actor, code, reason)
-            elif name in {"suspend", "resume", "withdraw"}:
-                getattr(onboarding, name)(db.session, actor, identity_directory(), code, reason)
-            elif name == "provision":
-                onboarding.provision(db.session, actor, identity_directory(), code, checkpoint=db.session.commit, reason=reason)
-            elif name == "retry":
-                onboarding.retry(db.session, actor, identity_directory(), code, checkpoint=db.session.commit)
-            else:
+            if name not in onboarding.TRANSITION_NAMES:
                 flash(f"unknown transition {name!r}", "error")
                 return back
+            onboarding.transition(db.session, actor, identity_directory(), code, name, reason, checkpoint=db.session.commit)
         except DomainError as error:
             _flash_error(error)
             return back
