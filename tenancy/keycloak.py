@@ -58,6 +58,19 @@ class KeycloakSettings:
     api_audience: str = "renkei-api"
     redirect_uris: tuple[str, ...] = ("http://127.0.0.1:5000/*", "http://localhost:5000/*")
     direct_grants: bool = False  # password grant on the admin client: tests and demo only
+    # The realm's mail server, so that Keycloak can send the set-up e-mail (required actions) of
+    # an invitation: {"host", "port", "from", "user", "password", "starttls"}; None leaves it unset.
+    smtp: dict[str, Any] | None = None
+
+
+def realm_smtp(smtp: dict[str, Any]) -> dict[str, str]:
+    """Keycloak's smtpServer representation (all values are strings)."""
+    server = {"host": smtp["host"], "port": str(smtp.get("port", 25)), "from": smtp.get("from", ""),
+              "fromDisplayName": "renkei 連携基盤", "starttls": "true" if smtp.get("starttls") else "false",
+              "ssl": "false", "auth": "true" if smtp.get("user") else "false"}
+    if smtp.get("user"):
+        server.update({"user": smtp["user"], "password": smtp.get("password", "")})
+    return server
 
 
 def _unavailable(error: Exception) -> IdentityUnavailable:
@@ -185,6 +198,14 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
                             "duplicateEmailsAllowed": False})
         changes.append(f"realm {settings.realm}")
     admin.change_current_realm(settings.realm)
+
+    if settings.smtp:
+        wanted = realm_smtp(settings.smtp)
+        current = admin.get_realm(settings.realm).get("smtpServer") or {}
+        # Keycloak masks a stored password as "**********"; compare everything else
+        if {k: v for k, v in current.items() if k != "password"} != {k: v for k, v in wanted.items() if k != "password"}:
+            admin.update_realm(settings.realm, {"smtpServer": wanted})
+            changes.append("realm mail server")
 
     existing_roles = {r["name"] for r in admin.get_realm_roles(brief_representation=True)}
     for role in REALM_ROLES:
