@@ -168,3 +168,13 @@ def test_a_uniqueness_clash_at_write_time_is_409_not_500(app, client, as_operato
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert "同時に変更" in response.get_json()["detail_ja"]
+
+
+def test_get_returns_the_contacts_in_the_order_given(client, as_operator):
+    contacts = [{"role": "admin", "name": "熊本 太郎", "department": "デジタル戦略課", "email": "taro@example.jp", "phone": "096-000-0001"},
+                {"role": "billing", "name": "熊本 花子", "department": "財政課", "email": "hanako@example.jp", "phone": "096-000-0002"}]
+    assert client.post("/api/v1/tenants", json={**KUMAMOTO, "contacts": contacts}, headers=as_operator).status_code == 201
+    fetched = client.get("/api/v1/tenants/431001", headers=as_operator).get_json()
+    assert fetched["contacts"] == contacts
+    listed = client.get("/api/v1/tenants", headers=as_operator).get_json()["items"][0]
+    assert listed["contacts"] == contacts and listed["created_at"] == fetched["created_at"]
