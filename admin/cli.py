@@ -16,8 +16,12 @@ from tenancy.base import DomainError, system_actor
 
 def _create_app():
     from admin import create_app
+    from admin.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
@@ -141,6 +145,17 @@ def register(app: Flask) -> None:
 
     for group in (db_group, tenants_group, *groups()):
         app.cli.add_command(group)
+
+
+def _register_standalone() -> None:
+    """Groups whose commands may run without the app (``billing simulate`` needs no database or
+    configuration); their database commands load the app themselves (with_appcontext)."""
+    from admin.commands import billing
+
+    main.add_command(billing.group)
+
+
+_register_standalone()
 
 
 # --- demo -------------------------------------------------------------------------------------

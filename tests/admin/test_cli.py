@@ -41,3 +41,32 @@ def test_import_then_list_and_export(app, db, tmp_path):
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     exported = json.loads(runner.invoke(args=["tenants", "export", "--format", "json"]).output)
     assert {t["code"]: t["population"] for t in exported}["431001"] == 738744
+
+
+def _renkei(*args, env_overrides=None, cwd=None):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RENKEI_")}
+    env.update(env_overrides or {})
+    return subprocess.run([sys.executable, "-c", "from admin.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def test_simulate_needs_no_configuration_or_database(tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "scenario-fy2025.json"
+    result = _renkei("billing", "simulate", str(example), "--json", cwd=tmp_path)  # production mode, no secret key
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["total"] == 12_000_000 + 8_400_000 + 6_000_000
+    assert sum(line["amount"] for line in body["allocations"]) == body["total"]
+    assert not (tmp_path / "var").exists()  # no database was created
+
+
+def test_a_command_that_needs_the_app_explains_the_missing_secret_without_a_traceback(tmp_path):
+    result = _renkei("tenants", "list", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "RENKEI_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
