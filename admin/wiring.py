@@ -78,7 +78,7 @@ def _check_admission(session: Session, params: dict) -> None:
 def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
     from tenancy import quotas
 
-    plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"])
+    plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
     return f"quota_plan:{plan.code}"
 
 

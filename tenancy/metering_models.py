@@ -139,6 +139,8 @@ class QuotaPlan(SQLModel, table=True):
     name_en: str = Field(default="", max_length=100)
     population_min: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     population_max: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    # the council resolution that last changed the plan (e.g. "FY2025-3"), when a vote decided it
+    resolution_ref: Optional[str] = Field(default=None, max_length=255)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 

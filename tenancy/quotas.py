@@ -448,8 +448,12 @@ def _check_plan_code(code: str) -> None:
                          problems=[problem("code", "1-32 letters, digits, '-' or '_'", "英数字・-・_ の 1〜32 文字")])
 
 
-def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: QuotaPlanChange | dict) -> QuotaPlan:
-    """Create plan ``plan_code`` or change its name, population band and limits (audited as ``quota.plan.change``)."""
+def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: QuotaPlanChange | dict, *,
+                      resolution_ref: str | None = None) -> QuotaPlan:
+    """Create plan ``plan_code`` or change its name, population band and limits (audited as ``quota.plan.change``).
+
+    ``resolution_ref``: the council resolution that decided the change, kept on the plan.
+    """
     change = _validated(QuotaPlanChange, change)
     _check_plan_code(plan_code)
     plan = find_plan(session, plan_code)
@@ -483,6 +487,9 @@ def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: Qu
     after = plan_summary(plan)
     if after == before:
         return plan
+    if resolution_ref is not None:
+        plan.resolution_ref = resolution_ref
+        after = {**after, "resolution_ref": resolution_ref}
     plan.updated_at = utcnow()
     session.flush()
     audit.record(session, actor, "quota.plan.change", "quota_plan", plan_code, before=before, after=after)

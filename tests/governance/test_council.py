@@ -340,6 +340,7 @@ def test_changing_a_quota_plan_by_vote(client, db, as_operator, voters):
     db.expire_all()
     plan = quotas.get_plan(db, "small")
     assert {row.metric: row.limit for row in plan.limits} == {"api_calls": 50000}
+    assert plan.resolution_ref == resolution["ref"]  # the enacted change refers to its resolution
 
 
 def test_the_app_installs_an_enactor_for_every_typed_change(app):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 05:13:07.631739
+Create Date: 2026-11-21 05:38:54.816057
 """
 from alembic import op
 import sqlalchemy as sa
@@ -203,6 +203,7 @@ def upgrade() -> None:
     sa.Column('name_en', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('population_min', sa.BigInteger(), nullable=True),
     sa.Column('population_max', sa.BigInteger(), nullable=True),
+    sa.Column('resolution_ref', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_plan')),
