@@ -439,8 +439,10 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
     return run
 
 
-def get_run(session: Session, run_id: int) -> AllocationRun:
-    run = session.get(AllocationRun, run_id)
+def get_run(session: Session, run_id: int, *, lock: bool = False) -> AllocationRun:
+    """The run; ``lock`` takes its row lock (and rereads it) so that two approvals or reversals
+    of the same run queue up and the second sees the first's outcome."""
+    run = session.get(AllocationRun, run_id, with_for_update=lock, populate_existing=lock)
     if run is None:
         raise BillingNotFound(f"no allocation run {run_id}", f"按分計算 {run_id} はありません。", run_id=run_id)
     return run
@@ -568,11 +570,16 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
 
 
 def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.date | None = None) -> AllocationRun:
-    """Approve a reviewed run and post it to the ledger. Approving an approved run posts nothing."""
-    run = get_run(session, run_id)
+    """Approve a reviewed run and post it to the ledger. Approving an approved run posts nothing.
+
+    A run whose cost items changed since it was computed is refused: it would post costs that
+    are no longer invoiced (or leave new ones unshared). Compute a new run instead.
+    """
+    run = get_run(session, run_id, lock=True)
     if RunStatus(run.status) == RunStatus.approved:
         return run
     target = _move(run, "approve")
+    _check_costs_unchanged(session, run)
     other = _posted_run(session, run.fiscal_year)
     if other is not None:
         raise BillingConflict(
@@ -591,6 +598,20 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     return run
 
 
+def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
+    def key(item: dict[str, Any]) -> tuple:
+        return item["id"], item["amount"], item["category"]
+
+    snapshot = sorted(key(item) for item in json.loads(run.snapshot_json)["cost_items"])
+    current = sorted(key(cost_item_summary(item)) for item in list_cost_items(session, run.fiscal_year))
+    if snapshot != current:
+        raise BillingConflict(
+            f"The cost items of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
+            f"按分計算 #{run.id} の計算後に{run.fiscal_year}年度の費目が変更されました。新しく按分計算を行い、そちらを承認してください。",
+            run_id=run.id,
+        )
+
+
 def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
     """The run's own posted entries (charges and costs), not their reversals."""
     return list(session.scalars(
@@ -603,7 +624,7 @@ def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
 def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
                 reversed_on: dt.date | None = None) -> AllocationRun:
     """Undo a posted run with reversal entries; the run stays visible with status ``reversed``."""
-    run = get_run(session, run_id)
+    run = get_run(session, run_id, lock=True)
     if RunStatus(run.status) == RunStatus.reversed:
         return run
     reason = (reason or "").strip()

@@ -57,11 +57,15 @@ def fiscal_months(fiscal_year: int) -> list[tuple[dt.datetime, dt.datetime]]:
 
 
 def active_intervals(transitions: list[TenantTransition], initial: TenantStatus | None = None,
-                     now: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
-    """[start, end) intervals during which the tenant was active, from its transitions."""
+                     since: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end) intervals during which the tenant was active, from its transitions.
+
+    ``initial`` is the status before the first transition; if active, the tenant counts as active
+    from ``since`` (its wave's first day) or, without one, from before any fiscal year.
+    """
     intervals, started = [], None
     if initial == TenantStatus.active:
-        started = dt.datetime(1900, 1, 1, tzinfo=JST)
+        started = since or dt.datetime(1900, 1, 1, tzinfo=JST)
     for transition in transitions:
         at = _jst(transition.at)
         if transition.to_status == TenantStatus.active and started is None:
@@ -77,12 +81,14 @@ def active_intervals(transitions: list[TenantTransition], initial: TenantStatus 
 def participation_months(session: Session, tenant: Tenant, fiscal_year: int) -> int:
     """Months (0–12) of ``fiscal_year`` in which the tenant was active at any moment.
 
-    A tenant registered as active with no transition history (imported members) counts as
-    active from before its first recorded move (or from before the year, without any).
+    A tenant registered as active without a recorded activation (members imported from the
+    spreadsheet era) counts as active from the first day (1 April) of its onboarding wave's fiscal
+    year, or from before any year when no wave is recorded, until its first recorded move.
     """
     transitions = history(session, tenant)
     initial = transitions[0].from_status if transitions else tenant.status
-    intervals = active_intervals(transitions, initial)
+    since = dt.datetime(tenant.wave_fiscal_year, 4, 1, tzinfo=JST) if tenant.wave_fiscal_year else None
+    intervals = active_intervals(transitions, initial, since)
     return sum(
         1 for start, end in fiscal_months(fiscal_year)
         if any(a_start < end and a_end > start for a_start, a_end in intervals)

@@ -154,7 +154,8 @@ class BillingView(SecureView):
         entries = ledger.postings(db.session, run_id=run.id)
         moves = operations.allowed_run_actions(run)
         return self.render("renkei/billing_run.html", run=run, lines=lines, snapshot=snapshot, entries=entries,
-                           components=[basis for basis in json.loads(lines[0].components_json)] if lines else [],
+                           # every line's components, in first-seen order (the prefecture line has only its share)
+                           components=list(dict.fromkeys(basis for line in lines for basis in json.loads(line.components_json))),
                            line_components=lambda line: json.loads(line.components_json),
                            basis_label=operations.basis_label_ja, moves=moves if self._can_manage() else [],
                            move_labels=operations.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},

@@ -237,3 +237,18 @@ def test_every_change_is_audited_once_and_refusals_not_at_all(db, finance, kumam
     assert audit_actions(db) == [
         "billing.policy.create", "billing.policy.adopt", "billing.cost_item.create", "billing.run.create",
         "billing.run.review", "billing.run.approve", "billing.run.reverse"]
+
+
+def test_a_run_whose_cost_items_changed_since_it_was_computed_cannot_be_approved(db, finance, kumamoto, adopted_policy):
+    """The ledger must book what is invoiced now, not what was entered when the run was computed."""
+    [item] = operations.create_cost_item(db, finance, cost_data(amount=12_000_000))  # one year: one item
+    run = operations.create_run(db, finance, 2025)
+    operations.review_run(db, finance, run.id)
+    operations.delete_cost_item(db, finance, item.id)
+    operations.create_cost_item(db, finance, cost_data(amount=5_000_000))
+    db.commit()
+    with pytest.raises(BillingConflict) as refused:
+        operations.approve_run(db, finance, run.id)
+    assert "新しく按分計算" in refused.value.message_ja
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == 0

@@ -34,6 +34,10 @@ def test_finance_sees_the_year_and_reviews_then_approves_a_run_with_the_buttons(
     run_id = db.scalar(sa.select(AllocationRun.id))
     run_page = client.get(f"/admin/billing/runs/{run_id}/").get_data(as_text=True)
     assert "3,075,000円" in run_page and "975,000円" in run_page
+    # the breakdown columns: 熊本市's equal part is 3,000,000 x 12/30 = 1,200,000 and its population part
+    # 3,000,000 x 500,000/800,000 = 1,875,000 (populations weighted by months: 500k, 200k, 100k)
+    assert "均等割" in run_page and "人口割" in run_page
+    assert "1,200,000円" in run_page and "1,875,000円" in run_page
     for action in ("review", "approve"):
         client.post(f"/admin/billing/runs/{run_id}/act", data={"csrf_token": csrf(run_page), "action": action, "text": ""})
     db.expire_all()

@@ -47,3 +47,9 @@ def test_an_imported_active_member_suspended_mid_year_pays_until_the_suspension_
     record_transition(db, operator, tenant, TenantStatus.suspended, "unpaid", at=at(2025, 11, 20))
     # April..November = 8 months
     assert participation_months(db, tenant, 2025) == 8
+
+
+def test_an_imported_active_member_of_a_wave_counts_from_its_wave_year(db, tenant_factory):
+    tenant = tenant_factory("432083", status="active", wave_fiscal_year=2025)  # wave FY2025, no recorded activation
+    assert participation_months(db, tenant, 2024) == 0
+    assert participation_months(db, tenant, 2025) == 12
