@@ -12,6 +12,7 @@ Authorization itself is :mod:`tenancy.authz`, asked through :func:`require`.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from authlib.integrations.flask_client import OAuth
@@ -24,6 +25,7 @@ from tenancy.tokens import TokenValidator, actor_from_claims
 
 bp = Blueprint("auth", __name__)
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 KNOWN_ROLES = frozenset(authz.PEOPLE_ROLES) | {authz.METERING}
 DEV_ISSUER = "urn:renkei:development"
 
@@ -89,7 +91,9 @@ def session_actor() -> Actor | None:
 
 
 def _before_request():
-    g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    sent = request.headers.get("X-Request-Id", "")
+    # a client's id is kept only if it is a plausible id; renkei makes its own otherwise
+    g.request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
     if request.path.startswith("/api/") and request.path != "/api/v1/openapi.json":
         return _authenticate_api()
     actor = session_actor()

@@ -87,9 +87,17 @@ def _lock_head(session: Session) -> AuditChainHead:
         sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
     ).one_or_none()
     if head is None:
-        head = AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
+        # The very first record: several writers may get here at once, and FOR UPDATE locks
+        # nothing while the row does not exist. Insert it in a savepoint and tolerate the loser's
+        # duplicate key; then everyone locks the one row as usual.
+        try:
+            with session.begin_nested():
+                session.add(AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
+        except sa.exc.IntegrityError:
+            pass
+        head = session.scalars(
+            sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+        ).one()
     return head
 
 

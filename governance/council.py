@@ -276,10 +276,10 @@ def cast_vote(session: Session, actor: Actor, proposal_id: int, choice: VoteChoi
         raise _refuse("window_closed", f"Voting on proposal #{proposal.id} closed at {audit._timestamp(proposal.closes_at)}.",
                       f"議案 第{proposal.id}号の投票は {_aware(proposal.closes_at).astimezone(JST):%Y/%m/%d %H:%M} に締め切られました。",
                       proposal=proposal.id)
-    if code not in electorate_of(proposal):
+    if code not in electorate_of(proposal) or code not in {tenant.code for tenant in members(session)}:
         raise _refuse("not_member", f"Tenant {code} is not a member of the council for proposal #{proposal.id} "
-                      "(members are the tenants active when it was proposed, and the prefecture).",
-                      f"団体コード {code} は議案 第{proposal.id}号の議決権を持つ構成員ではありません（提案時点で利用中の団体と県が構成員です）。",
+                      "(members are the tenants active when it was proposed, and still active, and the prefecture).",
+                      f"団体コード {code} は議案 第{proposal.id}号の議決権を持つ構成員ではありません（提案時点から引き続き利用中の団体と県が構成員です）。",
                       proposal=proposal.id, tenant=code)
     earlier = session.scalars(sa.select(CouncilVote).where(CouncilVote.proposal_id == proposal.id,
                                                            CouncilVote.tenant_code == code)).one_or_none()

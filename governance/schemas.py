@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from governance.models import AgreementDocument, ChangeType, VoteChoice
 from tenancy.base import Invalid
@@ -108,8 +108,8 @@ class ProposalCreate(BaseModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)] = ""
     change_type: ChangeType = ChangeType.free_text
     params: dict = Field(default_factory=dict, description="Parameters of the typed change (see docs/governance.md)")
-    opens_at: dt.datetime | None = Field(default=None, description="Start of the voting window (default: now)")
-    closes_at: dt.datetime = Field(description="End of the voting window (exclusive)")
+    opens_at: AwareDatetime | None = Field(default=None, description="Start of the voting window with its offset, e.g. 2026-07-01T09:00:00+09:00 (default: now)")
+    closes_at: AwareDatetime = Field(description="End of the voting window (exclusive) with its offset, e.g. 2026-07-15T17:00:00+09:00")
     quorum: Rule | None = Field(default=None, description="Default: majority of members")
     threshold: Rule | None = Field(default=None, description="Default: majority of votes cast; two_thirds for agreements and cost policies")
 

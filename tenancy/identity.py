@@ -68,7 +68,7 @@ def _check_can_manage(actor: Actor, account: Account) -> None:
 
 def _open_tenant(session: Session, code: str):
     tenant = get_tenant(session, code)
-    if tenant.status in (TenantStatus.withdrawn,):
+    if tenant.status in (TenantStatus.withdrawn, TenantStatus.suspended):
         raise TenantClosed(code, tenant.status.value)
     return tenant
 

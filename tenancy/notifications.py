@@ -46,6 +46,8 @@ def deliver_pending(session: Session, sender: Callable[[Notification], None], li
         sa.select(Notification)
         .where(Notification.status.in_(["queued", "failed"]), Notification.attempts < MAX_ATTEMPTS)
         .order_by(Notification.id).limit(limit)
+        # another deliverer (an overlapping cron run) skips the rows this one holds until it commits
+        .with_for_update(skip_locked=True)
     ).all()
     sent = failed = 0
     for message in pending:

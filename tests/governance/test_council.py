@@ -137,7 +137,9 @@ def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_ope
     db.expire_all()
     assert billing.adopted_policy(db).id == current.id
     assert billing.get_policy(db, proposed.id).resolution_ref is None
-    assert "billing.policy.adopt" not in actions(db)[-2:]
+    closing = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "council.close")
+                         .order_by(AuditRecord.seq.desc())).first()
+    assert [action for action, _ in acts_within(closing)] == ["council.close"]  # nothing enacted inside it
 
 
 # --- votes that cannot count: 409 with the reason, and no audit record ---------------------------
@@ -360,3 +362,22 @@ def test_a_typed_change_without_an_installed_enactor_cannot_be_proposed(client, 
         "params": {"plan_code": "small", "change": {"name_ja": "小規模"}}}, headers=as_operator)
     assert response.status_code == 409
     assert "change_quota_plan" in response.get_json()["detail_en"]
+
+
+def test_a_member_suspended_after_the_proposal_cannot_vote(client, db, as_operator, voters, operator):
+    from tenancy.history import record_transition
+    from tenancy.models import TenantStatus
+    from tenancy.operations import get_tenant
+
+    proposal_id = propose(client, as_operator)
+    record_transition(db, operator, get_tenant(db, "432032"), TenantStatus.suspended, "テスト")
+    db.commit()
+    response = vote(client, voters["432032"], proposal_id, "for")
+    assert response.status_code == 409 and response.get_json()["details"]["reason"] == "not_member"
+
+
+def test_a_voting_window_without_a_timezone_is_refused(client, as_operator, voters):
+    response = client.post("/api/v1/council/proposals", json={"title": "議案", "closes_at": "2030-07-01T17:00"},
+                           headers=as_operator)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "closes_at"

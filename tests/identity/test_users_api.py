@@ -141,3 +141,21 @@ def test_me_tells_who_i_am(client, two_cities, user_factory):
     assert me["subject"] == account.id
     assert me["roles"] == ["municipal-admin"] and me["tenants"] == ["431001"]
     assert "user.manage" in me["permissions"] and "billing.manage" not in me["permissions"]
+
+
+def test_no_invitation_into_a_suspended_tenant(client, db, tenant_factory, as_operator, directory):
+    tenant_factory("431001", status="suspended")
+    body = invite_body()
+    response = client.post("/api/v1/tenants/431001/users", json=body, headers=as_operator)
+    assert response.status_code == 409
+    assert directory.find_user(body["username"]) is None
+
+
+def test_an_implausible_request_id_is_replaced_not_stored(client, db, tenant_factory, as_operator):
+    tenant_factory("431001")
+    response = client.patch("/api/v1/tenants/431001", json={"population_source": "2020 census final count"},
+                            headers={**as_operator, "X-Request-Id": "x" * 500})
+    assert response.status_code == 200
+    db.expire_all()
+    record = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "tenant.update")).one()
+    assert record.request_id and len(record.request_id) <= 64 and record.request_id != "x" * 64
