@@ -109,7 +109,17 @@ ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
 # --- lifecycle guards -----------------------------------------------------------------------------
 
 def agreements_accepted_for_activation(session: Session, tenant, move) -> list[dict[str, Any]]:
-    """Lifecycle guard: every required agreement version is accepted (by a municipal admin of the tenant)."""
+    """Lifecycle guard: a newly provisioned tenant is activated only once every required agreement
+    version is accepted (by a municipal admin of the tenant).
+
+    Resuming a suspended tenant is not held up: its accounts were disabled while suspended, so
+    it could not have accepted a version published meanwhile; that goes through the ordinary
+    re-acceptance window (and its deadline flag on the board) instead.
+    """
+    from tenancy.models import TenantStatus
+
+    if move.from_status != TenantStatus.provisioning:
+        return []
     try:
         agreements.require_accepted(session, tenant)
     except Conflict as refusal:

@@ -158,6 +158,12 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
             ctx.directory.set_enabled(user_id, True)
     ctx.directory.add_to_tenant(user_id, ctx.tenant.code)
     ctx.directory.set_roles(user_id, {ADMIN_ROLE}, {ADMIN_ROLE})
+    mailed = False
+    if ctx.directory.settings.smtp and (created or (found or {}).get("requiredActions")):
+        # Keycloak mails the link for setting a password and verifying the address; without a
+        # mail server the operator sends it later (or sets a temporary password in Keycloak)
+        ctx.directory.send_setup_email(user_id)
+        mailed = True
     notifications.queue(
         ctx.session, kind="tenant.admin_invited", tenant=ctx.tenant, dedupe_key=f"admin-invited:{ctx.tenant.code}:{user_id}",
         subject=f"【エリアデータ連携基盤】{ctx.tenant.name_ja}：管理者アカウントを発行しました",
@@ -170,7 +176,7 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
             "本メールは共同利用管理システム（renkei）から自動で送信しています。",
         ]),
     )
-    return {"user_id": user_id, "username": username, "created": created}
+    return {"user_id": user_id, "username": username, "created": created, "setup_email_sent": mailed}
 
 
 def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
@@ -258,6 +264,8 @@ class ProvisioningOutcome:
     code: str
     status: TenantStatus
     steps_run: tuple[str, ...]
+    # every step done, but activation waits for these (e.g. the new admin's acceptance of the agreements)
+    waiting_for: tuple[str, ...] = ()
 
 
 def step_rows(session: Session, tenant: Tenant) -> dict[str, ProvisioningStep]:
@@ -344,7 +352,14 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
         checkpoint()
         ran.append(step.name)
     tenant = get_tenant(session, code, lock=True)
-    move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
+    try:
+        move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
+    except lifecycle.GuardRefused as waiting:
+        # Provisioning itself succeeded; the tenant stays in provisioning until what the guards
+        # name is done (then `activate` or `retry` finishes it). Not a failure of the saga.
+        checkpoint()
+        return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran),
+                                   waiting_for=tuple(problem["message_ja"] for problem in waiting.problems))
     lifecycle.enact(session, tenant, move)
     checkpoint()
     return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran))
@@ -681,11 +696,17 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
         lifecycle.approve(session, actor, code, reason)
         checkpoint()
     status = get_tenant(session, code).status
+    outcome = None
     if status == TenantStatus.approved:
-        provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
+        outcome = provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
     elif status == TenantStatus.provisioning:
-        retry(session, actor, directory, code, checkpoint=checkpoint)
+        outcome = retry(session, actor, directory, code, checkpoint=checkpoint)
     tenant = get_tenant(session, code)
+    if outcome is not None and outcome.waiting_for:
+        # provisioned; activation waits for the municipality itself (its admin accepts the agreements)
+        return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, True,
+                           message_en="provisioned; activation waits for the agreements to be accepted",
+                           message_ja="環境構築済み。協定への同意後に利用開始となります：" + "、".join(outcome.waiting_for))
     return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, tenant.status == TenantStatus.active)
 
 

@@ -71,14 +71,8 @@ def settings_from_config(direct_grants: bool = False):
 
     config = current_app.config
     public = config.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
-    smtp = None
-    if config.get("RENKEI_SMTP_HOST"):
-        smtp = {"host": config["RENKEI_SMTP_HOST"], "port": config["RENKEI_SMTP_PORT"], "from": config["RENKEI_SMTP_FROM"],
-                "user": config["RENKEI_SMTP_USER"], "password": config["RENKEI_SMTP_PASSWORD"],
-                "starttls": config["RENKEI_SMTP_STARTTLS"]}
     return dataclasses.replace(
         keycloak_settings(),
-        smtp=smtp,
         metering_client_secret=config.get("RENKEI_METERING_CLIENT_SECRET", ""),
         redirect_uris=(f"{public}/*", "http://127.0.0.1:5000/*", "http://localhost:5000/*"),
         direct_grants=direct_grants,

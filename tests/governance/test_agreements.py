@@ -246,3 +246,31 @@ def test_publishing_through_the_council_cites_the_resolution(client, db, as_oper
     assert version["status"] == "published" and version["resolution_id"] == resolution["id"]
     assert version["deadline_on"] == (today_jst() + dt.timedelta(days=60)).isoformat()
     assert resolution["enacted_ref"] == "agreement_version:data_handling_rules/1"
+
+
+def test_provisioning_with_an_agreement_in_force_waits_for_acceptance_instead_of_failing(client, db, as_operator,
+                                                                                       tenant_factory, user_factory):
+    from tenancy.base import system_actor
+    from tenancy.quotas import load_default_plans
+
+    load_default_plans(db, system_actor("test"))
+    tenant_factory("434426", status="approved", contacts=CONTACT)
+    db.commit()
+    v1 = draft(client, as_operator)
+    publish(client, as_operator, 1)
+    provisioned_ = client.post("/api/v1/tenants/434426/provision", json={}, headers=as_operator)
+    assert provisioned_.status_code == 200, provisioned_.get_json()  # every step done: not an error
+    assert provisioned_.get_json()["status"] == "provisioning"
+    admin = user_factory(("municipal-admin",), "434426", fresh=True)[1]
+    assert accept(client, admin, 1, v1["content_hash"]).status_code == 201
+    activated = client.post("/api/v1/tenants/434426/activate", json={}, headers=as_operator)
+    assert activated.status_code == 200 and activated.get_json()["status"] == "active"
+
+
+def test_resuming_a_suspended_member_is_not_held_up_by_a_version_published_meanwhile(client, db, as_operator,
+                                                                                    tenant_factory):
+    tenant_factory("434426", status="suspended", contacts=CONTACT)
+    draft(client, as_operator)
+    publish(client, as_operator, 1)
+    resumed = client.post("/api/v1/tenants/434426/resume", json={"reason": "再開"}, headers=as_operator)
+    assert resumed.status_code == 200, resumed.get_json()
