@@ -104,6 +104,10 @@ def retention_cutoff(now: dt.datetime | None = None, settings: MeteringSettings 
 
 # --- validation --------------------------------------------------------------------------------
 
+# Aggregates are 64-bit integers in the database: one event can never be allowed to overflow them.
+MAX_QUANTITY = 2**53
+
+
 def _default_where(index: int) -> str:
     return f"events[{index}]"
 
@@ -118,7 +122,10 @@ def _parse_timestamp(value: Any) -> dt.datetime | str:
         return "not-iso"
     if moment.tzinfo is None:
         return "no-zone"
-    return moment.astimezone(dt.timezone.utc)
+    try:
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        return "out-of-range"
 
 
 def tenant_codes(session: Session) -> frozenset[str]:
@@ -171,8 +178,8 @@ def validate_events(
             own.append(problem(f"{place}.metric", f"{label}unknown metric {metric!r}; use one of {metrics}",
                                f"{label_ja}指標 {metric!r} はありません。次のいずれかを指定してください: {metrics}"))
         quantity = raw.get("quantity")
-        if type(quantity) is not int or quantity < 0:  # bool is an int subclass: refused too
-            own.append(problem(f"{place}.quantity", f"{label}quantity must be a whole number of 0 or more, not {quantity!r}",
+        if type(quantity) is not int or quantity < 0 or quantity > MAX_QUANTITY:  # bool is an int subclass: refused too
+            own.append(problem(f"{place}.quantity", f"{label}quantity must be a whole number from 0 to {MAX_QUANTITY:,}, not {quantity!r}",
                                f"{label_ja}quantity は 0 以上の整数にしてください（{quantity!r} は使えません）。"))
         occurred = _parse_timestamp(raw.get("timestamp"))
         if isinstance(occurred, str):

@@ -72,7 +72,7 @@ class QuotaLimitSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric: MetricName
-    limit: int | None = Field(ge=0, description="Monthly total for api_calls; level for the gauges")
+    limit: int | None = Field(ge=0, le=2**53, description="Monthly total for api_calls; level for the gauges")
     enforcement: Enforcement = Enforcement.soft
     thresholds: list[int] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS),
                                   description="Warning thresholds in percent of the limit")
@@ -96,8 +96,8 @@ class QuotaPlanChange(BaseModel):
 
     name_ja: str | None = Field(default=None, min_length=1, max_length=100)
     name_en: str | None = Field(default=None, max_length=100)
-    population_min: int | None = Field(default=None, ge=0)
-    population_max: int | None = Field(default=None, ge=0)
+    population_min: int | None = Field(default=None, ge=0, le=2**53)
+    population_max: int | None = Field(default=None, ge=0, le=2**53)
     limits: list[QuotaLimitSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

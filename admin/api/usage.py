@@ -150,6 +150,8 @@ def parse_month(text: str | None) -> dt.date:
         return current_month()
     try:
         value = dt.datetime.strptime(text, "%Y-%m").date()
+        if not 2000 <= value.year <= 2100:
+            raise ValueError(text)
     except ValueError:
         raise Invalid(f"month must be YYYY-MM, not {text!r}.", f"month は YYYY-MM 形式で指定してください（{text!r}）。",
                       problems=[problem("month", "use YYYY-MM, e.g. 2025-06", "YYYY-MM 形式（例: 2025-06）")]) from None

@@ -38,9 +38,12 @@ class UsageView(SecureView):
         if not text:
             return current_month()
         try:
-            return dt.datetime.strptime(text, "%Y-%m").date()
+            month = dt.datetime.strptime(text, "%Y-%m").date()
         except ValueError:
             abort(400)
+        if not 2000 <= month.year <= 2100:
+            abort(400)
+        return month
 
     def _metric(self) -> str:
         metric = request.args.get("metric", "api_calls")

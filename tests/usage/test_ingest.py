@@ -169,3 +169,19 @@ def test_a_gauge_is_its_latest_level_and_the_month_shows_its_peak(client, db, ci
     check = client.get("/api/v1/tenants/431001/quota-check?metric=storage_bytes", headers=as_operator).get_json()
     assert check["used"] == 200  # the level with the latest timestamp, not the last to arrive
     assert month_figure(client, as_operator, "431001", "storage_bytes") == 300
+
+
+@pytest.mark.parametrize("quantity,timestamp", [
+    (10**20, None),                                   # beyond a 64-bit aggregate
+    (1, "0001-01-01T00:00:00+01:00"),                 # a time that cannot be converted to UTC
+    (1, "9999-12-31T23:59:59-01:00"),
+])
+def test_extreme_values_are_named_errors_not_500(client, db, tenant_factory, metering_headers, quantity, timestamp):
+    import datetime as _dt
+
+    tenant_factory("431001")
+    event = {"tenant": "431001", "metric": "api_calls", "quantity": quantity, "event_id": "extreme-1",
+             "timestamp": timestamp or _dt.datetime.now(_dt.timezone.utc).isoformat()}
+    response = client.post("/api/v1/usage", json={"events": [event]}, headers=metering_headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"].startswith("events[0].")
