@@ -659,7 +659,8 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> Journ
     if tenant is None:
         raise BillingNotFound(f"No tenant with code {data.tenant_code} is registered.",
                               f"団体コード {data.tenant_code} の参加団体は登録されていません。", code=data.tenant_code)
-    key = f"payment:{data.tenant_code}:{data.reference}"
+    # the year is part of the key: the same reference and amount for another year is another payment
+    key = f"payment:{data.tenant_code}:{data.fiscal_year}:{data.reference}"
     existed = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.idempotency_key == key))
     entry = ledger.post_entry(session, ledger.NewEntry(
         idempotency_key=key, kind=EntryKind.payment, fiscal_year=data.fiscal_year, occurred_on=data.received_on,

@@ -100,6 +100,12 @@ class CostItemCreate(SQLModel):
                 "Only a build cost can be amortised over several years; set amortisation_years to 1.",
                 {"message_ja": "複数年度で償却できるのは構築費のみです。償却年数を1にしてください。"},
             )
+        if self.fiscal_year + self.amortisation_years - 1 > 2100:
+            raise PydanticCustomError(
+                "amortisation",
+                "The amortisation would run past FY2100, beyond the years a run can be made for.",
+                {"message_ja": "償却期間が2100年度を超えています。償却年数を見直してください。"},
+            )
         if self.tax_amount is not None and self.tax_amount > self.amount:
             raise PydanticCustomError(
                 "tax_amount",

@@ -108,9 +108,10 @@ def _tenant_name(session: Session, code: str) -> str:
 
 
 def _reference(view: ledger.PostingView) -> str:
-    # Payments are keyed "payment:<code>:<reference>"; the reference is what the bank statement shows.
-    if view.kind == EntryKind.payment and view.idempotency_key.count(":") >= 2:
-        return view.idempotency_key.split(":", 2)[2]
+    # Payments are keyed "payment:<code>:<fiscal year>:<reference>"; the reference is what the
+    # bank statement shows (it may itself contain ":").
+    if view.kind == EntryKind.payment and view.idempotency_key.count(":") >= 3:
+        return view.idempotency_key.split(":", 3)[3]
     return ""
 
 
@@ -192,17 +193,28 @@ def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
     return rows
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """Text a spreadsheet will not run: names that start like a formula get a leading apostrophe
+    (cost item, tenant and policy names are typed by people and end up in Excel)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(statement: Statement) -> bytes:
     """UTF-8 with BOM, two columns 項目・金額(円); amounts as plain integers for Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["項目", "内容"])
     for label, value in _header_rows(statement):
-        writer.writerow([label, value])
+        writer.writerow([safe_text(label), safe_text(value)])
     writer.writerow([])
     writer.writerow(["区分", "金額（円）"])
     for label, amount in _amount_rows(statement):
-        writer.writerow([label, amount])
+        writer.writerow([safe_text(label), amount])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -222,15 +234,15 @@ def to_xlsx(statement: Statement) -> bytes:
     sheet["A1"].font = Font(size=14, bold=True)
     row = 3
     for label, value in _header_rows(statement):
-        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
-        sheet.cell(row=row, column=2, value=value).alignment = Alignment(wrap_text=True)
+        sheet.cell(row=row, column=1, value=safe_text(label)).font = Font(bold=True)
+        sheet.cell(row=row, column=2, value=safe_text(value)).alignment = Alignment(wrap_text=True)
         row += 1
     row += 1
     sheet.cell(row=row, column=1, value="区分").font = Font(bold=True)
     sheet.cell(row=row, column=2, value="金額").font = Font(bold=True)
     for label, amount in _amount_rows(statement):
         row += 1
-        sheet.cell(row=row, column=1, value=label)
+        sheet.cell(row=row, column=1, value=safe_text(label))
         cell = sheet.cell(row=row, column=2, value=amount)
         cell.number_format = YEN_FORMAT
         if label.endswith("（合計）") or label.startswith("差引"):
@@ -244,7 +256,7 @@ def to_xlsx(statement: Statement) -> bytes:
             sheet.cell(row=row, column=column, value=heading).font = Font(bold=True)
         for name, category, amount in statement.cost_items:
             row += 1
-            sheet.cell(row=row, column=1, value=name)
+            sheet.cell(row=row, column=1, value=safe_text(name))
             sheet.cell(row=row, column=2, value=category)
             sheet.cell(row=row, column=3, value=amount).number_format = YEN_FORMAT
     sheet.column_dimensions["A"].width = 40
@@ -375,7 +387,7 @@ def summary_to_csv(summary: Summary) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(_SUMMARY_HEADERS)
     for row in _summary_rows(summary):
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(["" if value is None else safe_text(value) for value in row])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -391,7 +403,7 @@ def summary_to_xlsx(summary: Summary) -> bytes:
         sheet.cell(row=3, column=column, value=heading).font = Font(bold=True)
     for offset, values in enumerate(_summary_rows(summary), start=4):
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=offset, column=column, value=value)
+            cell = sheet.cell(row=offset, column=column, value=safe_text(value))
             if column >= 4:
                 cell.number_format = YEN_FORMAT
     for letter, width in zip("ABCDEF", (12, 20, 10, 18, 18, 18)):

@@ -252,3 +252,14 @@ def test_a_run_whose_cost_items_changed_since_it_was_computed_cannot_be_approved
     assert "新しく按分計算" in refused.value.message_ja
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == 0
+
+
+def test_the_same_payment_reference_in_another_year_is_another_payment(db, finance, posted_fy2025):
+    from billing.schemas import PaymentCreate
+
+    # posted_fy2025 recorded 1,000,000 from 八代市 for FY2025 as "振込 0901-01"
+    operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2026, amount=1_000_000,
+                                                         received_on=dt.date(2026, 9, 1), reference="振込 0901-01"))
+    db.commit()
+    payments = db.scalars(sa.select(JournalEntry).where(JournalEntry.kind == EntryKind.payment)).all()
+    assert sorted(entry.fiscal_year for entry in payments) == [2025, 2026]

@@ -92,3 +92,11 @@ def test_summary_lists_every_tenant_and_adds_up_to_the_year(db, posted_fy2025):
     assert [cell.value for cell in sheet[3]] == ["団体コード", "団体名", "参加月数", "負担金額", "入金額", "未納額"]
     assert [cell.value for cell in sheet[8]][3:] == [12_000_000, 1_000_000, 11_000_000]
     assert sheet["D8"].number_format == '#,##0"円"'
+
+
+def test_a_name_that_looks_like_a_formula_is_text_in_the_statement():
+    from billing.statements import safe_text
+
+    assert safe_text("=HYPERLINK(\"http://example.invalid\")") == "'=HYPERLINK(\"http://example.invalid\")"
+    assert safe_text("+81-96") == "'+81-96" and safe_text("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_text("クラウド利用料") == "クラウド利用料" and safe_text(1200) == 1200
