@@ -140,6 +140,8 @@ def wire() -> dict[str, list[str]]:
     if lifecycle is not None:
         from tenancy.models import TenantStatus
 
-        lifecycle.register_guard(TenantStatus.active, agreements_accepted_for_activation, name="agreements_accepted")
-        wired["guards"].append("active:agreements_accepted")
+        # A name of its own: the screening checklist's "agreements accepted" item (the signed
+        # joint-use agreement, before any account exists) stays a condition of approval.
+        lifecycle.register_guard(TenantStatus.active, agreements_accepted_for_activation, name="agreement_versions_accepted")
+        wired["guards"].append("active:agreement_versions_accepted")
     return wired

@@ -274,3 +274,14 @@ def test_resuming_a_suspended_member_is_not_held_up_by_a_version_published_meanw
     publish(client, as_operator, 1)
     resumed = client.post("/api/v1/tenants/434426/resume", json={"reason": "再開"}, headers=as_operator)
     assert resumed.status_code == 200, resumed.get_json()
+
+
+def test_with_the_app_wired_approval_still_needs_the_signed_agreement_on_the_checklist(app, db, operator, tenant_factory):
+    from tenancy import lifecycle
+
+    tenant_factory("434426", status="screening", contacts=CONTACT)
+    for item in ("application_received", "eligibility_confirmed", "no_antisocial_ties"):
+        lifecycle.check_item(db, operator, "434426", "screening", item)
+    with pytest.raises(lifecycle.GuardRefused) as refused:
+        lifecycle.approve(db, operator, "434426")
+    assert [p["field"] for p in refused.value.problems] == ["checklist.screening.agreements_accepted"]
