@@ -353,7 +353,10 @@ def _check_checkpoints(session: Session, checkpoints: Sequence[tuple[int, str]],
         if seq == anchor_seq and seq > 0:
             actual = anchor_hash
         elif seq <= anchor_seq:
-            continue  # in the purged part: the archive verifies it (renkei audit verify-archive)
+            # In the purged part: the log cannot confirm it, and an unconfirmed checkpoint must not
+            # pass as confirmed (a moved anchor is exactly how a rewrite would hide).
+            return ChainBreak(seq, None, f"the checkpoint lies in the purged part (up to #{anchor_seq}); "
+                                         "check it against the archive with renkei audit verify-archive")
         else:
             entry = session.scalars(sa.select(AuditRecord).where(AuditRecord.seq == seq)).one_or_none()
             if entry is None:

@@ -192,3 +192,14 @@ def test_the_api_exports_and_lists_a_period_for_the_auditor(client, db, operator
     assert [r["target_id"] for r in listed["items"]] == ["431001"]
     bad = client.get("/api/v1/audit/export?from=2025-04-02&to=2025-04-01", headers=auditor)
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+def test_a_checkpoint_in_the_purged_part_is_not_reported_as_confirmed(db, operator, audit_clock, tmp_path):
+    old_and_recent(db, operator, audit_clock)
+    first = db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)).first()
+    checkpoint = (first.seq, first.hash)
+    result = audit.purge(db, operator, tmp_path)
+    db.commit()
+    assert result is not None and checkpoint[0] <= result.through_seq
+    report = audit.verification(db, [checkpoint])
+    assert report.broken is not None and "purged part" in report.broken.reason
