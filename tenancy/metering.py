@@ -274,9 +274,14 @@ def _postgresql(session: Session) -> bool:
 
 
 def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[str]:
-    """Insert the events not stored yet; returns the event_ids actually inserted."""
+    """Insert the events not stored yet; returns the event_ids actually inserted.
+
+    Inserted in event_id order, so that two batches sharing events (a log import beside the live
+    gateway) take their row locks in the same order and cannot deadlock each other.
+    """
     if not events:
         return set()
+    events = sorted(events, key=lambda e: e.event_id)
     if _postgresql(session):
         return set(session.connection().execute(INSERT_EVENTS_PG, {
             "batch_id": batch_id,
@@ -418,6 +423,9 @@ def ingest(
     now = now or utcnow()
     if len(raw_events) > settings.max_batch:
         raise batch_too_large(len(raw_events), settings)
+    if not raw_events:
+        raise UsageRejected("The batch has no events; send at least one.", "イベントが1件もありません。1件以上送ってください。",
+                            problems=[problem("events", "at least one event is required", "1件以上必要です。")])
     events, repeated, problems = validate_events(
         raw_events, known_tenants if known_tenants is not None else tenant_codes(session),
         now=now, settings=settings, where=where)

@@ -325,7 +325,12 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
          checkpoint: Checkpoint) -> ProvisioningOutcome:
     ran: list[str] = []
     for step in STEPS:
-        tenant = get_tenant(session, code)
+        # Each step runs holding the tenant's row lock (released by its checkpoint): a second
+        # provision or retry waits here and then finds the step done, and a tenant withdrawn or
+        # suspended meanwhile stops the saga instead of being given an admin account.
+        tenant = get_tenant(session, code, lock=True)
+        if tenant.status != TenantStatus.provisioning:
+            raise lifecycle.NothingToRetry(tenant)
         row = step_rows(session, tenant)[step.name]
         if row.status == "done":
             continue

@@ -167,3 +167,23 @@ def test_platform_resource_names(name_en, code, service, organization):
     assert onboarding.fiware_service_name(tenant) == service
     assert onboarding.catalog_organization_name(tenant) == organization
     assert re.fullmatch(r"[a-z0-9_]{1,50}", service)
+
+
+def test_a_tenant_withdrawn_while_its_saga_waits_is_not_given_an_admin(db, operator, approved, directory):
+    """The saga re-reads the tenant under its lock before each step: a withdrawal in between stops it."""
+    from tenancy import lifecycle as lc
+
+    tenant = approved()
+    calls = []
+
+    def checkpoint():
+        db.commit()
+        calls.append(1)
+        if len(calls) == 2:  # after provisioning started and the group step was done: another request withdraws
+            onboarding.withdraw(db, operator, directory, tenant.code, "申込の取下げ")
+            db.commit()
+
+    with pytest.raises(lc.NothingToRetry):
+        onboarding.provision(db, operator, directory, tenant.code, checkpoint=checkpoint)
+    db.expire_all()
+    assert users_named(directory, tenant.contacts[0].email) == []

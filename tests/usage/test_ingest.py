@@ -185,3 +185,9 @@ def test_extreme_values_are_named_errors_not_500(client, db, tenant_factory, met
     response = client.post("/api/v1/usage", json={"events": [event]}, headers=metering_headers)
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"].startswith("events[0].")
+
+
+def test_an_empty_batch_is_refused(client, db, tenant_factory, metering_headers):
+    response = client.post("/api/v1/usage", json={"events": []}, headers=metering_headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "events"
