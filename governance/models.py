@@ -35,7 +35,7 @@ class AuditRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, unique=True))
     occurred_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=_timestamp(nullable=False)
     )
     actor_issuer: str = Field(max_length=255)
     actor_subject: str = Field(max_length=255)

@@ -41,9 +41,33 @@ def enum_column(enum_cls: type, *, length: int = 32, nullable: bool = False, **k
     )
 
 
+class UTCDateTime(sa.TypeDecorator):
+    """A moment in time, aware and in UTC on both databases.
+
+    PostgreSQL keeps the zone of a ``timestamptz``; SQLite keeps none, and would store a Japan-time
+    value as its wall-clock time. So values are converted to UTC before they are stored (a naive
+    value is taken as UTC, renkei's convention) and marked UTC when read back.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
 def timestamp_column(nullable: bool = False, **kwargs: Any) -> sa.Column:
-    """A timezone-aware timestamp (stored UTC; SQLite hands it back naive)."""
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, **kwargs)
+    """A timestamp column: aware UTC datetimes in and out (:class:`UTCDateTime`)."""
+    return sa.Column(UTCDateTime(timezone=True), nullable=nullable, **kwargs)
 
 
 def utcnow() -> dt.datetime:

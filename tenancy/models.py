@@ -13,8 +13,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from tenancy.base import utcnow
 from tenancy.base import enum_column as _enum_column
+from tenancy.base import timestamp_column, utcnow
 
 
 class TenantKind(str, enum.Enum):
@@ -72,10 +72,10 @@ class Tenant(SQLModel, table=True):
     wave_fiscal_year: int | None = Field(default=None, index=True)
     user_seat_limit: int | None = Field(default=None)
     created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=timestamp_column(nullable=False)
     )
     updated_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=timestamp_column(nullable=False)
     )
 
     contacts: list["TenantContact"] = Relationship(
@@ -113,7 +113,7 @@ class TenantTransition(SQLModel, table=True):
         sa_column=sa.Column(sa.Enum(TenantStatus, native_enum=False, length=32, name="tenantstatus"), nullable=True),
     )
     to_status: TenantStatus = Field(sa_column=_enum_column(TenantStatus))
-    at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     actor_issuer: str = Field(max_length=255)
     actor_subject: str = Field(max_length=255)
     actor_name: str = Field(default="", max_length=255)
@@ -139,5 +139,5 @@ class Notification(SQLModel, table=True):
     status: str = Field(default="queued", max_length=16, index=True)  # queued, sent, failed
     attempts: int = Field(default=0)
     last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
-    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))

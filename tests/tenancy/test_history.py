@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from tenancy.history import JST, participation_months, record_transition
+from tenancy.history import JST, history, participation_months, record_transition
 from tenancy.models import TenantStatus
 
 
@@ -53,3 +53,14 @@ def test_an_imported_active_member_of_a_wave_counts_from_its_wave_year(db, tenan
     tenant = tenant_factory("432083", status="active", wave_fiscal_year=2025)  # wave FY2025, no recorded activation
     assert participation_months(db, tenant, 2024) == 0
     assert participation_months(db, tenant, 2025) == 12
+
+
+def test_a_time_given_in_japan_time_is_stored_as_that_moment(db, tenant_factory, operator):
+    """Activated at 23:30 JST on 31 March: March of FY2025 counts, on SQLite as on PostgreSQL."""
+    tenant = tenant_factory("432105", status="provisioning")
+    record_transition(db, operator, tenant, TenantStatus.active, at=dt.datetime(2026, 3, 31, 23, 30, tzinfo=JST))
+    db.commit()
+    db.expire_all()
+    assert participation_months(db, tenant, 2025) == 1
+    [stored] = [transition.at for transition in history(db, tenant)]
+    assert stored == dt.datetime(2026, 3, 31, 14, 30, tzinfo=dt.timezone.utc)
