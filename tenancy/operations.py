@@ -72,7 +72,6 @@ def _filtered(query, status, kind, wave, codes):
 def read_tenants(
     session: Session,
     *,
-    code: str | None = None,
     status: TenantStatus | None = None,
     kind: TenantKind | None = None,
     wave: int | None = None,
@@ -88,12 +87,8 @@ def read_tenants(
     tenant = Tenant.__table__
     contact = TenantContact.__table__
     query = _filtered(sa.select(tenant.c.id, *(tenant.c[name] for name in _TENANT_COLUMNS)), status, kind, wave, codes)
-    if code is not None:
-        query = query.where(tenant.c.code == code)
-        total = None
-    else:
-        total = session.scalar(_filtered(sa.select(sa.func.count()).select_from(tenant), status, kind, wave, codes))
-        query = query.order_by(tenant.c.code).offset((page - 1) * per_page).limit(per_page)
+    total = session.scalar(_filtered(sa.select(sa.func.count()).select_from(tenant), status, kind, wave, codes))
+    query = query.order_by(tenant.c.code).offset((page - 1) * per_page).limit(per_page)
     rows = session.execute(query).all()
     by_id = {}
     for row in rows:
@@ -109,7 +104,7 @@ def read_tenants(
         ):
             by_id[row.tenant_id]["contacts"].append({name: getattr(row, name) for name in _CONTACT_COLUMNS})
     items = list(by_id.values())
-    return items, (len(items) if total is None else int(total))
+    return items, int(total or 0)
 
 
 @functools.cache

@@ -36,8 +36,6 @@ def _out(tenant) -> dict:
 
 
 def _json_time(value):
-    if value.tzinfo is None:  # SQLite returns naive UTC
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
