@@ -28,10 +28,10 @@ def _import_models() -> None:
     """Every table model, so that the one metadata knows every table."""
     import billing.models  # noqa: F401
     import governance.models  # noqa: F401
-    import tenancy.identity_models  # noqa: F401
-    import tenancy.metering_models  # noqa: F401
-    import tenancy.models  # noqa: F401
-    import tenancy.provisioning_models  # noqa: F401
+    import tenancy.identity.models  # noqa: F401
+    import tenancy.usage.models  # noqa: F401
+    import tenancy.registry.models  # noqa: F401
+    import tenancy.onboarding.models  # noqa: F401
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

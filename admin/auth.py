@@ -1,13 +1,13 @@
 """Authentication for the API (Bearer tokens) and the admin UI (OIDC login through Keycloak).
 
 * ``/api/*``: every request carries ``Authorization: Bearer <access token>``, validated by
-  :class:`tenancy.tokens.TokenValidator`; no token is 401. Only in development mode with
+  :class:`tenancy.identity.tokens.TokenValidator`; no token is 401. Only in development mode with
   ``RENKEI_API_OPEN_FOR_DEVELOPMENT`` on does a request without a token act as a development
   operator (never in production: the configuration check refuses it).
 * ``/admin``: authorization code flow with PKCE through Authlib; the signed session keeps the
   actor (issuer, subject, roles, tenants) and the ID token for logout.
 
-Authorization itself is :mod:`tenancy.authz`, asked through :func:`require`.
+Authorization itself is :mod:`core.authz`, asked through :func:`require`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
 
 from admin.problems import from_domain_error, problem_response
-from tenancy import authz
-from tenancy.base import Actor, DomainError
-from tenancy.tokens import TokenValidator, actor_from_claims
+from core import authz
+from core.actor import Actor
+from core.errors import DomainError
+from tenancy.identity.tokens import TokenValidator, actor_from_claims
 
 bp = Blueprint("auth", __name__)
 

@@ -11,7 +11,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from admin.extensions import db
-from tenancy.base import DomainError, system_actor
+from core.errors import DomainError
+from core.actor import system_actor
 
 
 def _create_app():
@@ -83,7 +84,7 @@ def tenants_group() -> None:
 @with_appcontext
 def tenants_import(file: Path) -> None:
     """Import tenants from a CSV file (UTF-8 or CP932; Japanese or English headers). All or nothing."""
-    from tenancy.importing import import_csv
+    from tenancy.registry.importing import import_csv
 
     try:
         result = import_csv(db.session, system_actor("cli"), file.read_bytes())
@@ -101,8 +102,8 @@ def tenants_import(file: Path) -> None:
 @with_appcontext
 def tenants_export(fmt: str, english_headers: bool, output: Path | None) -> None:
     """Export the registry as CSV (UTF-8 with BOM, for Excel) or JSON."""
-    from tenancy.importing import export_csv, export_json
-    from tenancy.operations import list_tenants
+    from tenancy.registry.importing import export_csv, export_json
+    from tenancy.registry.operations import list_tenants
 
     tenants, _ = list_tenants(db.session, per_page=1_000_000)
     data = export_csv(tenants, japanese_headers=not english_headers) if fmt == "csv" else (export_json(tenants) + "\n").encode()
@@ -118,8 +119,8 @@ def tenants_export(fmt: str, english_headers: bool, output: Path | None) -> None
 @with_appcontext
 def tenants_list(as_json: bool, status: str | None) -> None:
     """List registered tenants."""
-    from tenancy.models import TenantStatus
-    from tenancy.operations import list_tenants, summary
+    from tenancy.registry.models import TenantStatus
+    from tenancy.registry.operations import list_tenants, summary
 
     tenants, _ = list_tenants(db.session, status=TenantStatus(status) if status else None, per_page=1_000_000)
     if as_json:
@@ -133,7 +134,7 @@ def tenants_list(as_json: bool, status: str | None) -> None:
 @with_appcontext
 def tenants_load_sample() -> None:
     """Load the Kumamoto sample tenants (prefecture, wave 1 active, wave 2 applied)."""
-    from tenancy.sample import load_kumamoto
+    from tenancy.registry.sample import load_kumamoto
 
     created = load_kumamoto(db.session, system_actor("sample-loader"))
     db.session.commit()
@@ -201,10 +202,10 @@ def demo(host: str, port: int, serve: bool) -> None:
     import os
 
     from admin.commands.keycloak import bootstrap
-    from tenancy import keycloak_server
-    from tenancy.models import TenantStatus
-    from tenancy.operations import list_tenants
-    from tenancy.sample import load_kumamoto
+    from admin import keycloak_server
+    from tenancy.registry.models import TenantStatus
+    from tenancy.registry.operations import list_tenants
+    from tenancy.registry.sample import load_kumamoto
 
     config = current_app.config
     if config["RENKEI_ENV"] != "development":
@@ -220,7 +221,7 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
-    from tenancy.quotas import load_default_plans
+    from tenancy.usage.quotas import load_default_plans
 
     created = load_kumamoto(db.session, system_actor("demo"))
     plans = load_default_plans(db.session, system_actor("demo"))

@@ -4,7 +4,7 @@ from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from sqlmodel import SQLModel
 
-import tenancy.base  # noqa: F401  (the naming convention is set before models import)
+import core.db  # noqa: F401  (the naming convention is set before models import)
 
 db = SQLAlchemy(metadata=SQLModel.metadata)
 babel = Babel()

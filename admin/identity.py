@@ -1,10 +1,10 @@
-"""The app's :class:`tenancy.keycloak.IdentityDirectory`, built once from configuration."""
+"""The app's :class:`tenancy.identity.keycloak.IdentityDirectory`, built once from configuration."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from tenancy.keycloak import IdentityDirectory, KeycloakSettings
+from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings
 
 
 def keycloak_settings(app=None) -> KeycloakSettings:

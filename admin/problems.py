@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from tenancy.base import DomainError
-from tenancy.validation import problems_from
+from core.errors import DomainError
+from core.validation import problems_from
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ Domain packages do not import each other's operations to react to one another; i
   here, each calling the owning package's operation (billing adopts a policy, the lifecycle
   approves a municipality, quotas change a plan, agreements publish a version), passing the
   resolution so that the enacted change refers to it;
-* the tenant lifecycle (:mod:`tenancy.lifecycle`) asks the guards registered here before a
+* the tenant lifecycle (:mod:`tenancy.onboarding.lifecycle`) asks the guards registered here before a
   move: governance's "required agreement versions accepted" before any move to ``active``
   (activation after provisioning, and resuming a suspended tenant).
 
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from governance import agreements, council
 from governance.models import ChangeType, CouncilResolution
-from tenancy.base import Actor, Conflict, Invalid
-from tenancy.validation import problems_from
+from core.actor import Actor
+from core.errors import Conflict, Invalid
+from core.validation import problems_from
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _check_policy(session: Session, params: dict) -> None:
 
 
 def _admit(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     code = params["tenant_code"]
     lifecycle.approve(session, actor, code, f"協議会の議決により参加を承認（{resolution.label_ja}、{resolution.ref}）")
@@ -63,8 +64,8 @@ def _admit(session: Session, actor: Actor, params: dict, resolution: CouncilReso
 
 
 def _check_admission(session: Session, params: dict) -> None:
-    from tenancy.models import TenantStatus
-    from tenancy.operations import get_tenant
+    from tenancy.registry.models import TenantStatus
+    from tenancy.registry.operations import get_tenant
 
     tenant = get_tenant(session, params["tenant_code"])
     if TenantStatus(tenant.status) != TenantStatus.screening:
@@ -76,14 +77,14 @@ def _check_admission(session: Session, params: dict) -> None:
 
 
 def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from tenancy import quotas
+    from tenancy.usage import quotas
 
     plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
     return f"quota_plan:{plan.code}"
 
 
 def _check_quota_change(session: Session, params: dict) -> None:
-    from tenancy import quotas
+    from tenancy.usage import quotas
 
     try:
         quotas.QuotaPlanChange.model_validate(params["change"])
@@ -99,8 +100,8 @@ def _check_quota_change(session: Session, params: dict) -> None:
 ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
     # change type: (module that must be importable, handler, proposal check)
     ChangeType.adopt_allocation_policy: ("billing.operations", _adopt_policy, _check_policy),
-    ChangeType.admit_municipality: ("tenancy.lifecycle", _admit, _check_admission),
-    ChangeType.change_quota_plan: ("tenancy.quotas", _change_quota_plan, _check_quota_change),
+    ChangeType.admit_municipality: ("tenancy.onboarding.lifecycle", _admit, _check_admission),
+    ChangeType.change_quota_plan: ("tenancy.usage.quotas", _change_quota_plan, _check_quota_change),
     ChangeType.publish_agreement_version: ("governance.agreements", agreements.enact_publish,
                                            agreements.check_publish_proposal),
 }
@@ -116,7 +117,7 @@ def agreements_accepted_for_activation(session: Session, tenant, move) -> list[d
     it could not have accepted a version published meanwhile; that goes through the ordinary
     re-acceptance window (and its deadline flag on the board) instead.
     """
-    from tenancy.models import TenantStatus
+    from tenancy.registry.models import TenantStatus
 
     if move.from_status != TenantStatus.provisioning:
         return []
@@ -136,9 +137,9 @@ def wire() -> dict[str, list[str]]:
             continue
         council.register_enactor(change_type, handler, check=check)
         wired["enactors"].append(change_type.value)
-    lifecycle = _optional("tenancy.lifecycle")
+    lifecycle = _optional("tenancy.onboarding.lifecycle")
     if lifecycle is not None:
-        from tenancy.models import TenantStatus
+        from tenancy.registry.models import TenantStatus
 
         # A name of its own: the screening checklist's "agreements accepted" item (the signed
         # joint-use agreement, before any account exists) stays a condition of approval.

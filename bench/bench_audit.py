@@ -37,9 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from core import audit as core_audit  # noqa: E402
 from governance import audit  # noqa: E402
-from governance.models import AuditAnchor, AuditChainHead, AuditRecord  # noqa: E402
-from tenancy.base import Actor, metadata  # noqa: E402
+from core.audit import AuditAnchor, AuditChainHead, AuditRecord  # noqa: E402
+from core.actor import Actor  # noqa: E402
+from core.db import metadata  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_governance"
 SCHEMA = "bench_audit"
@@ -77,7 +79,7 @@ def bench_append(engine: sa.Engine, count: int) -> tuple[float, float]:
         started = time.perf_counter()
         for index in range(count):
             data = act(index)
-            audit.record(session, ACTOR, data["action"], data["target_type"], data["target_id"],
+            core_audit.record(session, ACTOR, data["action"], data["target_type"], data["target_id"],
                          tenant_code=data["tenant_code"], before=data["before"], after=data["after"])
             session.commit()
         writer = time.perf_counter() - started
@@ -88,7 +90,7 @@ def bench_append(engine: sa.Engine, count: int) -> tuple[float, float]:
     reset(engine)
     with engine.connect() as connection:
         connection.execute(sa.text("INSERT INTO audit_chain_head (id, last_seq, last_hash) VALUES (1, 0, :h)"),
-                           {"h": audit.GENESIS_HASH})
+                           {"h": core_audit.GENESIS_HASH})
         connection.commit()
         insert = sa.insert(AuditRecord.__table__)
         head = sa.text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1")
@@ -105,7 +107,7 @@ def bench_append(engine: sa.Engine, count: int) -> tuple[float, float]:
 def fill(engine: sa.Engine, count: int) -> None:
     """N chained records, inserted in bulk (hashes computed as audit.record does)."""
     reset(engine)
-    prev = audit.GENESIS_HASH
+    prev = core_audit.GENESIS_HASH
     start = dt.datetime(2025, 4, 1, tzinfo=dt.timezone.utc)
     batch: list[dict] = []
     with engine.begin() as connection:
@@ -115,9 +117,9 @@ def fill(engine: sa.Engine, count: int) -> None:
                                 actor_issuer=ACTOR.issuer, actor_subject=ACTOR.subject, actor_name=ACTOR.name,
                                 actor_role=ACTOR.primary_role, tenant_code=data["tenant_code"], action=data["action"],
                                 target_type=data["target_type"], target_id=data["target_id"],
-                                before=audit._canonical(data["before"]), after=audit._canonical(data["after"]),
+                                before=core_audit._canonical(data["before"]), after=core_audit._canonical(data["after"]),
                                 request_id=ACTOR.request_id, source_ip=ACTOR.source_ip, prev_hash=prev, hash="")
-            entry.hash = prev = audit.compute_hash(entry, prev)
+            entry.hash = prev = core_audit.compute_hash(entry, prev)
             batch.append({**audit.record_dict(entry), "occurred_at": entry.occurred_at})
             if len(batch) == 5_000:
                 connection.execute(sa.insert(AuditRecord.__table__), batch)
@@ -133,7 +135,7 @@ FIELDS = ", ".join(["seq", "occurred_at", "actor_issuer", "actor_subject", "acto
 
 
 def raw_verify(engine: sa.Engine) -> bool:
-    prev = audit.GENESIS_HASH
+    prev = core_audit.GENESIS_HASH
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=5_000).execute(
             sa.text(f"SELECT {FIELDS} FROM audit_record ORDER BY seq"))

@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--keycloak-url", default=os.environ.get("RENKEI_TEST_KEYCLOAK_URL"))
     args = parser.parse_args()
 
-    from tenancy.keycloak_server import ensure_running
+    from admin.keycloak_server import ensure_running
 
     with ensure_running(args.keycloak_url) as server:
         run(server, args.users)
@@ -39,10 +39,10 @@ def main() -> None:
 def run(server, users: int) -> None:
     from admin import create_app
     from admin.extensions import db
-    from tenancy import identity
-    from tenancy.base import Actor
-    from tenancy.keycloak import KeycloakSettings, bootstrap_realm, master_admin
-    from tenancy.sample import load_kumamoto
+    from tenancy.identity import operations as identity
+    from core.actor import Actor
+    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
+    from tenancy.registry.sample import load_kumamoto
 
     realm = f"bench-{uuid.uuid4().hex[:6]}"
     settings = KeycloakSettings(url=server.url, realm=realm, admin_client_secret="bench-admin-secret",

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from billing import ledger  # noqa: E402
 from billing.models import Account, EntryKind, JournalEntry, Posting  # noqa: E402
 from billing.models import AllocationPolicy, AllocationRun  # noqa: E402
-from tenancy.base import metadata  # noqa: E402
+from core.db import metadata  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_billing"
 SCHEMA = "bench_ledger"

@@ -48,15 +48,15 @@ def main() -> None:
     if args.quick:
         args.tenants, args.users = 5, 3
 
-    from tenancy.keycloak_server import ensure_running
+    from admin.keycloak_server import ensure_running
 
     with ensure_running(args.keycloak_url) as server:
         run(server, args.tenants, args.users, args.database_url)
 
 
 def municipalities(count: int) -> list[tuple[str, str]]:
-    from tenancy.importing import reference_municipalities
-    from tenancy.sample import PREFECTURE_CODE, WAVE_1, WAVE_2
+    from tenancy.registry.importing import reference_municipalities
+    from tenancy.registry.sample import PREFECTURE_CODE, WAVE_1, WAVE_2
 
     reference = reference_municipalities()
     ordered = list(WAVE_1) + list(WAVE_2) + [c for c in reference if c not in WAVE_1 + WAVE_2 + (PREFECTURE_CODE,)]
@@ -113,11 +113,12 @@ class RequestCounter:
 def run(server, tenants: int, users: int, database_url: str | None) -> None:
     from admin import create_app
     from admin.extensions import db
-    from tenancy import identity, lifecycle, onboarding
-    from tenancy.base import Actor
-    from tenancy.importing import reference_municipalities
-    from tenancy.keycloak import KeycloakSettings, bootstrap_realm, master_admin
-    from tenancy.schemas import TenantCreate
+    from tenancy.identity import operations as identity
+    from tenancy.onboarding import lifecycle, saga as onboarding
+    from core.actor import Actor
+    from tenancy.registry.importing import reference_municipalities
+    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
+    from tenancy.registry.schemas import TenantCreate
 
     realm = f"bench-onboarding-{uuid.uuid4().hex[:6]}"
     settings = KeycloakSettings(url=server.url, realm=realm, admin_client_secret="bench-admin-secret",

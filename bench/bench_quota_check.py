@@ -75,9 +75,9 @@ def prepare(url: str) -> None:
 
     from admin import create_app
     from admin.extensions import db
-    from tenancy import metering, quotas
-    from tenancy.base import system_actor
-    from tenancy.sample import load_kumamoto
+    from tenancy.usage import metering, quotas
+    from core.actor import system_actor
+    from tenancy.registry.sample import load_kumamoto
 
     app = create_app(_settings(url))
     actor = system_actor("bench")

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import loadgen  # noqa: E402
-from tenancy.codes import with_check_digit  # noqa: E402
+from core.codes import with_check_digit  # noqa: E402
 
 TENANTS = 1741  # every municipality of Japan, roughly
 
@@ -48,7 +48,7 @@ def load_tenants(database_url: str, var: Path) -> list[str]:
     os.environ.update({"RENKEI_ENV": "development", "RENKEI_DATABASE_URL": database_url, "RENKEI_VAR_DIR": str(var)})
     from admin import create_app
     from admin.extensions import db
-    from tenancy.models import Tenant
+    from tenancy.registry.models import Tenant
 
     app = create_app()
     codes = synthetic_codes(TENANTS)

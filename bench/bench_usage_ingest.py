@@ -2,7 +2,7 @@
 
     python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--database-url URL]
 
-Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.metering.ingest`
+Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
 (validation, idempotent insert, day and month aggregates, threshold alerts) with one commit
 per batch, as ``POST /api/v1/usage`` does; target ≥ 20,000 events/s. Then a smaller part of the
 same kind of data goes through the HTTP endpoint (Flask, JSON parsing, pydantic body) to show
@@ -74,7 +74,7 @@ def batches(codes: list[str], total: int, size: int, seed: int, prefix: str):
 
 
 def run_ingest(db, actor, codes, total, size) -> float:
-    from tenancy import metering
+    from tenancy.usage import metering
 
     elapsed = 0.0
     known = metering.tenant_codes(db.session)
@@ -124,7 +124,7 @@ def run_http(app, codes, total, size) -> float:
 
 
 def run_resend(db, actor, codes, total, size) -> float:
-    from tenancy import metering
+    from tenancy.usage import metering
 
     elapsed = 0.0
     for batch in batches(codes, total, size, seed=1, prefix="ev"):
@@ -146,9 +146,9 @@ def main() -> None:
     total = 100_000 if args.quick else args.events
 
     from admin.extensions import db
-    from tenancy import quotas
-    from tenancy.base import system_actor
-    from tenancy.sample import load_kumamoto
+    from tenancy.usage import quotas
+    from core.actor import system_actor
+    from tenancy.registry.sample import load_kumamoto
 
     app = make_app(args.database_url)
     actor = system_actor("bench")

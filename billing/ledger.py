@@ -81,7 +81,7 @@ from billing.models import (
     JournalEntry,
     Posting,
 )
-from tenancy.base import utcnow
+from core.db import utcnow
 
 BANK = "bank"
 COST_RECOVERY = "cost_recovery"

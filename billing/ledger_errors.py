@@ -1,7 +1,7 @@
 """Errors of billing's database side: the ledger, cost items, policies, runs and statements.
 
 Each error is both a :class:`billing.errors.BillingError` (so billing code can catch every
-billing failure at once) and a :class:`tenancy.base.DomainError` of the right kind, so the web
+billing failure at once) and a :class:`core.db.DomainError` of the right kind, so the web
 shell maps it to an HTTP status and an ``application/problem+json`` body in its one place
 (``admin/problems.py``). The tree::
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from billing.errors import BillingError
-from tenancy.base import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound
 
 
 class BillingOperationError(BillingError, DomainError):

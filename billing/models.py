@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy import DDL, event
 from sqlmodel import Field, SQLModel
 
-import tenancy.base  # noqa: F401  (naming convention before any table)
-from tenancy.base import utcnow
-from tenancy.base import enum_column as _enum_column, timestamp_column as _timestamp
+import core.db  # noqa: F401  (naming convention before any table)
+from core.db import utcnow
+from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
 

@@ -1,6 +1,6 @@
 """Use cases of billing: cost items, allocation policies, allocation runs, payments.
 
-Each operation takes the session and the acting :class:`~tenancy.base.Actor`, flushes and never
+Each operation takes the session and the acting :class:`~core.db.Actor`, flushes and never
 commits (the request or command commits once), and records every state change exactly once
 with :func:`governance.audit.record`. A refused act raises a
 :mod:`billing.ledger_errors` error and records nothing.
@@ -16,7 +16,7 @@ The life of an allocation run (按分計算)::
 status ``reversed`` and a new run can then be computed and approved for the year.
 
 Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, a hook that
-reads ``tenancy.metering.usage_total`` when that module exists.
+reads ``tenancy.usage.metering.usage_total`` when that module exists.
 """
 
 from __future__ import annotations
@@ -55,10 +55,11 @@ from billing.models import (
     TaxTreatment,
 )
 from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text, parse_fraction
-from governance import audit
-from tenancy.base import Actor, utcnow
-from tenancy.history import JST, participation_months
-from tenancy.models import Tenant, TenantKind
+from core import audit
+from core.actor import Actor
+from core.db import utcnow
+from tenancy.registry.history import JST, participation_months
+from tenancy.registry.models import Tenant, TenantKind
 
 
 def _who(actor: Actor) -> str:
@@ -73,7 +74,7 @@ def today_jst() -> dt.date:
 
 def _usage_total_from_metering(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
     try:
-        from tenancy.metering import usage_total
+        from tenancy.usage.metering import usage_total
     except ImportError:
         raise NoUsageData(metric, tenant_code) from None
     return usage_total(session, tenant_code, metric, fiscal_year)

@@ -55,7 +55,7 @@ from billing.allocation import (
     usage_metric,
 )
 from billing.errors import InfeasibleBounds, ScenarioError
-from tenancy.codes import check_digit, with_check_digit  # noqa: F401  (re-exported for scenario builders)
+from core.codes import check_digit, with_check_digit  # noqa: F401  (re-exported for scenario builders)
 
 _FIRST_FISCAL_YEAR = 1989  # 平成元年度; the display of era years starts there
 _LAST_FISCAL_YEAR = 2999

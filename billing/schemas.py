@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
 from billing.models import CostCategory, TaxTreatment
-from tenancy import codes
+from core import codes
 
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
 _RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")

@@ -30,7 +30,7 @@ from billing import ledger
 from billing.ledger_errors import BillingNotFound
 from billing.models import AllocationRun, AllocationRunLine, EntryKind
 from billing.operations import basis_label_ja, today_jst
-from tenancy.models import Tenant
+from tenancy.registry.models import Tenant
 
 YEN_FORMAT = '#,##0"円"'
 

@@ -28,17 +28,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from governance import audit
+from core import audit
 from governance.errors import (AgreementsNotAccepted, AlreadyAccepted, AlreadyPublished, VersionNotAcceptable,
                                VersionNotFound)
 from governance.models import (DOCUMENT_LABELS, AgreementAcceptance, AgreementDocument, AgreementVersion,
                                CouncilResolution, VersionStatus)
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, VersionDraft
-from tenancy import authz, notifications
-from tenancy.base import Actor, Conflict, Invalid, problem, utcnow
-from tenancy.history import JST
-from tenancy.models import Tenant, TenantKind, TenantStatus
-from tenancy.operations import get_tenant
+from core import authz, outbox
+from core.actor import Actor
+from core.errors import Conflict, Invalid, problem
+from core.db import utcnow
+from tenancy.registry.history import JST
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+from tenancy.registry.operations import get_tenant
 
 
 def today(now: dt.datetime | None = None) -> dt.date:
@@ -134,7 +136,7 @@ class DocumentStatus:
 
     def as_dict(self) -> dict:
         return {"document": self.document.value, "accepted_number": self.accepted_number,
-                "accepted_at": audit._timestamp(self.accepted_at) if self.accepted_at else None,
+                "accepted_at": audit.timestamp_text(self.accepted_at) if self.accepted_at else None,
                 "required_number": self.required_number, "current_number": self.current_number,
                 "deadline_on": self.deadline_on.isoformat() if self.deadline_on else None, "state": self.state}
 
@@ -321,7 +323,7 @@ def _notify_reacceptance(session: Session, version: AgreementVersion) -> list[st
         if not any(v.id == version.id for v in missing_acceptances(session, tenant)):
             continue
         codes.append(tenant.code)
-        notifications.queue(
+        outbox.queue(
             session, kind="agreement.reacceptance", tenant=tenant,
             subject=f"【要対応】{label(version.document)} 第{version.number}版への同意のお願い",
             body=(f"{tenant.name_ja} ご担当者様\n\n{label(version.document)}「{version.title}」第{version.number}版を公開しました"

@@ -1,4 +1,4 @@
-"""The audit log (操作ログ): one function, :func:`record`, that every operation calls.
+"""The audit log (操作ログ): verification, export and purge. The append (:func:`core.audit.record`) is the kernel's.
 
 Invariants:
 
@@ -24,7 +24,6 @@ chain, unless they rewrite every later record too. Writing down the head hash fr
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -32,7 +31,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,203 +39,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from governance.errors import ChainBroken
-from governance.models import AUDIT_GUARD_DDL, AuditAnchor, AuditChainHead, AuditRecord
-from tenancy.base import Actor, Invalid, utcnow
+from core import audit as core_audit
+from core.audit import (AUDIT_GUARD_DDL, GENESIS_HASH, AuditAnchor, AuditChainHead, AuditRecord, HASHED_FIELDS,
+                        lock_head, parse_timestamp_text, timestamp_text, compute_hash)
+from core.actor import Actor
+from core.errors import Invalid
+from core.db import utcnow
 
-GENESIS_HASH = "0" * 64
 GUARD_DDL = AUDIT_GUARD_DDL
 RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 365  # DOMAIN: logs are kept at least one year
 ARCHIVE_FORMAT = "renkei-audit-archive/1"
 JST = dt.timezone(dt.timedelta(hours=9))
-
-
-def _canonical(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _timestamp(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes; renkei stores UTC
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_timestamp(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-
-
-_HASHED_FIELDS = (
-    "seq", "actor_issuer", "actor_subject", "actor_name", "actor_role", "tenant_code", "action",
-    "target_type", "target_id", "before", "after", "request_id", "source_ip",
-)
-
-
-def compute_hash(entry: AuditRecord | sa.Row, prev_hash: str) -> str:
-    values = entry._mapping if isinstance(entry, sa.Row) else None  # plain rows: no attribute look-ups
-    payload = {name: values[name] for name in _HASHED_FIELDS} if values is not None else \
-        {name: getattr(entry, name) for name in _HASHED_FIELDS}
-    payload["occurred_at"] = _timestamp(entry.occurred_at)
-    text = prev_hash + json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _lock_head(session: Session) -> AuditChainHead:
-    head = session.scalars(
-        sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).one_or_none()
-    if head is None:
-        # The very first record: several writers may get here at once, and FOR UPDATE locks
-        # nothing while the row does not exist. Insert it in a savepoint and tolerate the loser's
-        # duplicate key; then everyone locks the one row as usual.
-        try:
-            with session.begin_nested():
-                session.add(AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
-        except sa.exc.IntegrityError:
-            pass
-        head = session.scalars(
-            sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-        ).one()
-    return head
-
-
-def record(
-    session: Session,
-    actor: Actor,
-    action: str,
-    target_type: str,
-    target_id: str,
-    *,
-    tenant_code: str | None = None,
-    before: Any = None,
-    after: Any = None,
-) -> AuditRecord | None:
-    """Append one audit record for an administrative act, in the caller's transaction.
-
-    ``action`` is a dotted verb (``tenant.create``); ``before``/``after`` are JSON-able
-    summaries of what changed (None where nothing existed before or after).
-
-    Inside :func:`act`, the record becomes a step of that act instead (and None is returned):
-    one administrative act, one record.
-    """
-    acts = session.info.get(_ACTS_KEY)
-    if acts:
-        acts[-1].steps.append({"action": action, "target_type": target_type, "target_id": str(target_id),
-                               "tenant_code": tenant_code, "before": before, "after": after})
-        return None
-    return _append(session, actor, action, target_type, target_id, tenant_code=tenant_code, before=before, after=after)
-
-
-_ACTS_KEY = "renkei_audit_acts"
-
-
-@dataclasses.dataclass
-class _Act:
-    action: str
-    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-@contextlib.contextmanager
-def act(session: Session, actor: Actor, action: str, target_type: str, target_id: str, *,
-        tenant_code: str | None = None, persist: Callable[[], None] | None = None) -> Iterator[None]:
-    """One administrative act made of several steps (provisioning saga, wave, council close) → one record.
-
-    The operations called inside keep calling :func:`record`; their records become the act's
-    ``steps``. A step whose action equals the act's gives the record its before/after. If
-    nothing was recorded inside (the act was refused before it changed anything), no record is
-    written. If the act fails after some steps, the record says so (``outcome: failed``).
-    ``persist`` (a commit, for sagas that commit step by step) is called once the record is
-    written, so that it is kept with the steps it describes, whatever the outcome.
-    """
-    stack = session.info.setdefault(_ACTS_KEY, [])
-    current = _Act(action)
-    stack.append(current)
-    failure: BaseException | None = None
-    try:
-        yield
-    except BaseException as error:
-        failure = error
-        raise
-    finally:
-        stack.pop()
-        if current.steps:
-            primary = next((step for step in current.steps if step["action"] == action), None)
-            others = [step for step in current.steps if step is not primary]
-            after = dict(primary["after"]) if primary and isinstance(primary["after"], dict) else \
-                ({"result": primary["after"]} if primary and primary["after"] is not None else {})
-            if others:
-                after["steps"] = others
-            if failure is not None:
-                after["outcome"] = "failed"
-                after["error"] = getattr(failure, "message_en", None) or type(failure).__name__
-            tenants = {step["tenant_code"] for step in current.steps}
-            scope = tenant_code or (primary["tenant_code"] if primary else None) or \
-                (next(iter(tenants)) if len(tenants) == 1 else None)
-            record(session, actor, action, target_type, target_id, tenant_code=scope,
-                   before=primary["before"] if primary else None, after=after)
-            if persist is not None:
-                persist()
-
-
-def acts_within(entry: AuditRecord) -> list[tuple[str, str | None]]:
-    """(action, tenant code) of the record and, in order, of every step folded into it by :func:`act`."""
-    found = [(entry.action, entry.tenant_code)]
-
-    def walk(steps: list[dict[str, Any]]) -> None:
-        for step in steps:
-            found.append((step["action"], step.get("tenant_code")))
-            if isinstance(step.get("after"), dict):
-                walk(step["after"].get("steps", []))
-
-    after = json.loads(entry.after) if entry.after else None
-    if isinstance(after, dict):
-        walk(after.get("steps", []))
-    return found
-
-
-def _append(
-    session: Session,
-    actor: Actor,
-    action: str,
-    target_type: str,
-    target_id: str,
-    *,
-    tenant_code: str | None,
-    before: Any,
-    after: Any,
-) -> AuditRecord:
-    head = _lock_head(session)
-    entry = AuditRecord(
-        seq=head.last_seq + 1,
-        occurred_at=utcnow(),
-        actor_issuer=actor.issuer,
-        actor_subject=actor.subject,
-        actor_name=actor.name,
-        actor_role=actor.primary_role,
-        tenant_code=tenant_code,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        before=_canonical(before),
-        after=_canonical(after),
-        request_id=actor.request_id,
-        source_ip=actor.source_ip,
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    entry.hash = compute_hash(entry, head.last_hash)
-    head.last_seq = entry.seq
-    head.last_hash = entry.hash
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the keys whose values differ, as (before, after) summaries."""
-    keys = [k for k in after if before.get(k) != after.get(k)]
-    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -319,7 +133,7 @@ class Verification:
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["checked_at"] = _timestamp(self.checked_at)
+        data["checked_at"] = timestamp_text(self.checked_at)
         return data
 
 
@@ -409,7 +223,7 @@ def verify_database(session: Session) -> ChainBreak | None:
 
 # --- serialisation: export and archive ------------------------------------------------------------
 
-RECORD_FIELDS = ("seq", "occurred_at", *[f for f in _HASHED_FIELDS if f != "seq"], "prev_hash", "hash")
+RECORD_FIELDS = ("seq", "occurred_at", *[f for f in HASHED_FIELDS if f != "seq"], "prev_hash", "hash")
 
 EXPORT_HEADERS_JA = {
     "seq": "番号", "occurred_at": "日時(UTC)", "actor_issuer": "操作者の発行者", "actor_subject": "操作者ID",
@@ -424,14 +238,14 @@ def record_dict(entry: AuditRecord) -> dict[str, Any]:
     values = entry._mapping if isinstance(entry, sa.Row) else None
     data = {name: values[name] for name in RECORD_FIELDS} if values is not None else \
         {name: getattr(entry, name) for name in RECORD_FIELDS}
-    data["occurred_at"] = _timestamp(entry.occurred_at)
+    data["occurred_at"] = timestamp_text(entry.occurred_at)
     return data
 
 
 def record_from_dict(data: dict[str, Any]) -> AuditRecord:
     """A transient record (never added to a session) from :func:`record_dict`'s shape."""
     values = {name: data.get(name) for name in RECORD_FIELDS}
-    values["occurred_at"] = _parse_timestamp(data["occurred_at"])
+    values["occurred_at"] = parse_timestamp_text(data["occurred_at"])
     return AuditRecord(**values)
 
 
@@ -635,7 +449,7 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
             problems=[{"field": "retention_days", "message_en": f"At least {MIN_RETENTION_DAYS}.",
                        "message_ja": f"{MIN_RETENTION_DAYS} 以上を指定してください。"}],
         )
-    head = _lock_head(session)  # no append (and no other purge) while this runs
+    head = lock_head(session)  # no append (and no other purge) while this runs
     found = verification(session)
     if found.broken is not None:
         raise ChainBroken(
@@ -653,7 +467,7 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
     archive_dir.mkdir(parents=True, exist_ok=True)
     path = archive_dir / f"audit-archive-{start_seq + 1:09d}-{through:09d}-{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
     manifest = {"format": ARCHIVE_FORMAT, "first_seq": start_seq + 1, "start_hash": start_hash,
-                "created_at": _timestamp(now), "cutoff": _timestamp(cutoff), "retention_days": retention_days}
+                "created_at": timestamp_text(now), "cutoff": timestamp_text(cutoff), "retention_days": retention_days}
     count, sha = _write_archive(path, iter_records(session, after_seq=start_seq, through_seq=through), manifest)
     through_hash = session.scalar(sa.select(AuditRecord.hash).where(AuditRecord.seq == through))
 
@@ -672,7 +486,7 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
         session.execute(sa.text("SELECT set_config('renkei.audit_purge', 'off', true)"))
     for entry in [o for o in session.identity_map.values() if isinstance(o, AuditRecord) and o.seq <= through]:
         session.expunge(entry)  # gone from the table: no stale copy for the rest of the transaction
-    record(session, actor, "audit.purge", "audit_log", f"{start_seq + 1}-{through}",
+    core_audit.record(session, actor, "audit.purge", "audit_log", f"{start_seq + 1}-{through}",
            after={"first_seq": start_seq + 1, "through_seq": through, "through_hash": through_hash, "count": count,
                   "archive": path.name, "archive_sha256": sha, "retention_days": retention_days})
     return PurgeResult(start_seq + 1, through, through_hash, count, path, sha)

@@ -31,16 +31,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from governance import audit
+from core import audit
 from governance.agreements import tenant_for
 from governance.errors import InvalidProposal, NoEnactor, ProposalNotClosable, ProposalNotFound, VoteRefused
 from governance.models import (CHANGE_LABELS, ChangeType, CouncilProposal, CouncilResolution, CouncilVote,
                                ProposalStatus, VoteChoice)
 from governance.schemas import ProposalCreate, change_params
-from tenancy import authz
-from tenancy.base import Actor, Conflict, DomainError, problem, utcnow
-from tenancy.history import JST
-from tenancy.models import Tenant, TenantKind, TenantStatus
+from core import authz
+from core.actor import Actor
+from core.errors import Conflict, DomainError, problem
+from core.db import utcnow
+from tenancy.registry.history import JST
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 
 # --- enactment registry ---------------------------------------------------------------------------
 
@@ -165,7 +167,7 @@ def members(session: Session) -> list[Tenant]:
 def proposal_summary(proposal: CouncilProposal) -> dict:
     return {"id": proposal.id, "title": proposal.title, "change_type": ChangeType(proposal.change_type).value,
             "params": params_of(proposal), "quorum": proposal.quorum_rule, "threshold": proposal.threshold_rule,
-            "opens_at": audit._timestamp(proposal.opens_at), "closes_at": audit._timestamp(proposal.closes_at),
+            "opens_at": audit.timestamp_text(proposal.opens_at), "closes_at": audit.timestamp_text(proposal.closes_at),
             "electorate": electorate_of(proposal), "status": ProposalStatus(proposal.status).value}
 
 
@@ -269,11 +271,11 @@ def cast_vote(session: Session, actor: Actor, proposal_id: int, choice: VoteChoi
         raise _refuse("proposal_closed", f"Proposal #{proposal.id} is {ProposalStatus(proposal.status).value}; voting has ended.",
                       f"議案 第{proposal.id}号は投票を締め切っています。", proposal=proposal.id)
     if now < _aware(proposal.opens_at):
-        raise _refuse("not_open_yet", f"Voting on proposal #{proposal.id} opens at {audit._timestamp(proposal.opens_at)}.",
+        raise _refuse("not_open_yet", f"Voting on proposal #{proposal.id} opens at {audit.timestamp_text(proposal.opens_at)}.",
                       f"議案 第{proposal.id}号の投票は {_aware(proposal.opens_at).astimezone(JST):%Y/%m/%d %H:%M} に始まります。",
                       proposal=proposal.id)
     if now >= _aware(proposal.closes_at):
-        raise _refuse("window_closed", f"Voting on proposal #{proposal.id} closed at {audit._timestamp(proposal.closes_at)}.",
+        raise _refuse("window_closed", f"Voting on proposal #{proposal.id} closed at {audit.timestamp_text(proposal.closes_at)}.",
                       f"議案 第{proposal.id}号の投票は {_aware(proposal.closes_at).astimezone(JST):%Y/%m/%d %H:%M} に締め切られました。",
                       proposal=proposal.id)
     if code not in electorate_of(proposal) or code not in {tenant.code for tenant in members(session)}:
@@ -320,7 +322,7 @@ def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt
     tally = tally_of(session, proposal)
     if now < _aware(proposal.closes_at) and tally.cast < tally.members:
         raise ProposalNotClosable(
-            f"Voting on proposal #{proposal.id} is open until {audit._timestamp(proposal.closes_at)} and "
+            f"Voting on proposal #{proposal.id} is open until {audit.timestamp_text(proposal.closes_at)} and "
             f"{tally.cast} of {tally.members} members have voted; close it after the window or once all have voted.",
             f"議案 第{proposal.id}号は {_aware(proposal.closes_at).astimezone(JST):%Y/%m/%d %H:%M} まで投票受付中です"
             f"（{tally.members} 団体中 {tally.cast} 団体が投票済み）。締切後、または全構成員の投票後に締め切ってください。",

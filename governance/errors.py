@@ -21,7 +21,7 @@ The tree::
 
 from __future__ import annotations
 
-from tenancy.base import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound
 
 
 class GovernanceError(DomainError):

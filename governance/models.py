@@ -1,9 +1,5 @@
-"""Tables of the governance package: the audit log, agreements and the council.
+"""Tables of the governance package: agreements and the council (the audit log's tables are in core.audit).
 
-* Audit log: :class:`AuditRecord` (append-only, hash-chained), :class:`AuditChainHead` (the one
-  row appends lock), :class:`AuditAnchor` (where verification starts after a purge). The
-  database itself refuses UPDATE and DELETE on ``audit_record`` except the purge path; the
-  trigger DDL is in :data:`AUDIT_GUARD_DDL` (reused by the Alembic migration).
 * Agreements: :class:`AgreementVersion` (one version of one governance document, immutable
   text with a content hash) and :class:`AgreementAcceptance` (a tenant's acceptance of one).
 * Council: :class:`CouncilProposal`, :class:`CouncilVote` (one per member, enforced by a
@@ -15,172 +11,14 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy import DDL, event
+
 from sqlmodel import Field, SQLModel
 
-import tenancy.base  # noqa: F401  (naming convention before any table)
-from tenancy.base import utcnow
-from tenancy.base import enum_column as _enum_column, timestamp_column as _timestamp
+import core.db  # noqa: F401  (naming convention before any table)
+from core.db import utcnow
+from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
-
-
-# --- audit log ------------------------------------------------------------------------------------
-
-class AuditRecord(SQLModel, table=True):
-    """One administrative act. Append-only; each record carries the hash of the previous one."""
-
-    __tablename__ = "audit_record"
-
-    id: int | None = Field(default=None, primary_key=True)
-    seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, unique=True))
-    occurred_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=_timestamp(nullable=False)
-    )
-    actor_issuer: str = Field(max_length=255)
-    actor_subject: str = Field(max_length=255)
-    actor_name: str = Field(default="", max_length=255)
-    actor_role: str = Field(default="", max_length=64)
-    tenant_code: str | None = Field(default=None, max_length=6, index=True)
-    action: str = Field(max_length=80, index=True)
-    target_type: str = Field(max_length=80)
-    target_id: str = Field(max_length=255)
-    before: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    after: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    request_id: str | None = Field(default=None, max_length=64)
-    source_ip: str | None = Field(default=None, max_length=64)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
-
-
-class AuditChainHead(SQLModel, table=True):
-    """A single row holding the last sequence number and hash; locked to serialise appends."""
-
-    __tablename__ = "audit_chain_head"
-
-    id: int = Field(default=1, primary_key=True)
-    last_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    last_hash: str = Field(max_length=64)
-
-
-class AuditAnchor(SQLModel, table=True):
-    """A single row: the records up to ``purged_through_seq`` were archived and purged.
-
-    Verification of the remaining records starts from ``purged_through_hash``; the archive file
-    (``archive_name``, whose SHA-256 is ``archive_sha256``) verifies the purged part. The row only
-    moves forward (a trigger refuses lowering it or deleting it), and the purge's own audit
-    record repeats these values, so a forged anchor does not match the chain.
-    """
-
-    __tablename__ = "audit_anchor"
-
-    id: int = Field(default=1, primary_key=True)
-    purged_through_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_through_hash: str = Field(max_length=64)
-    purged_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
-    archive_name: str = Field(default="", max_length=255)
-    archive_sha256: str = Field(default="", max_length=64)
-
-
-# The database's own refusal to change or remove audit records. The purge (governance.audit.purge)
-# first moves the anchor forward, then deletes only records at or below it; on PostgreSQL it must
-# also set the transaction-local flag renkei.audit_purge. The chain head and the anchor only move
-# forward and cannot be deleted. A database owner can still drop these
-# triggers: the hash chain is what makes such tampering visible (docs/audit-log.md).
-AUDIT_GUARD_DDL: dict[str, dict[str, list[str]]] = {
-    "postgresql": {
-        "audit_record": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_record_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'DELETE'
-       AND current_setting('renkei.audit_purge', true) = 'on'
-       AND OLD.seq <= COALESCE((SELECT purged_through_seq FROM audit_anchor WHERE id = 1), 0) THEN
-        RETURN OLD;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_record is append-only: ' || TG_OP || ' of record #' || OLD.seq || ' refused',
-        HINT = 'Records leave the log only through renkei audit purge, which archives them first.',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_record_guard()",
-        ],
-        "audit_chain_head": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_head_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.last_seq > OLD.last_seq THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_chain_head_forward_only BEFORE UPDATE OR DELETE ON audit_chain_head "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_head_guard()",
-        ],
-        "audit_anchor": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_anchor_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_anchor only moves forward: ' || TG_OP || ' refused',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE OR DELETE ON audit_anchor "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_anchor_guard()",
-        ],
-    },
-    "sqlite": {
-        "audit_record": [
-            "CREATE TRIGGER audit_record_no_update BEFORE UPDATE ON audit_record BEGIN "
-            "SELECT RAISE(ABORT, 'audit_record is append-only: UPDATE refused'); END",
-            "CREATE TRIGGER audit_record_no_delete BEFORE DELETE ON audit_record "
-            "WHEN OLD.seq > COALESCE((SELECT purged_through_seq FROM audit_anchor WHERE id = 1), 0) BEGIN "
-            "SELECT RAISE(ABORT, 'audit_record is append-only: DELETE refused (only renkei audit purge removes archived records)'); END",
-        ],
-        "audit_chain_head": [
-            "CREATE TRIGGER audit_chain_head_forward_only BEFORE UPDATE ON audit_chain_head "
-            "WHEN NEW.last_seq <= OLD.last_seq BEGIN "
-            "SELECT RAISE(ABORT, 'audit_chain_head only moves forward'); END",
-            "CREATE TRIGGER audit_chain_head_no_delete BEFORE DELETE ON audit_chain_head BEGIN "
-            "SELECT RAISE(ABORT, 'audit_chain_head cannot be deleted'); END",
-        ],
-        "audit_anchor": [
-            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE ON audit_anchor "
-            "WHEN NEW.purged_through_seq < OLD.purged_through_seq BEGIN "
-            "SELECT RAISE(ABORT, 'audit_anchor only moves forward'); END",
-            "CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor BEGIN "
-            "SELECT RAISE(ABORT, 'audit_anchor cannot be deleted'); END",
-        ],
-    },
-}
-
-# Names of the guard triggers per dialect and table (tests drop them to play the attacker).
-AUDIT_GUARD_TRIGGERS = {
-    "postgresql": {"audit_record": ["audit_record_append_only"], "audit_chain_head": ["audit_chain_head_forward_only"],
-                   "audit_anchor": ["audit_anchor_forward_only"]},
-    "sqlite": {"audit_record": ["audit_record_no_update", "audit_record_no_delete"],
-               "audit_chain_head": ["audit_chain_head_forward_only", "audit_chain_head_no_delete"],
-               "audit_anchor": ["audit_anchor_forward_only", "audit_anchor_no_delete"]},
-}
-
-for _dialect, _tables in AUDIT_GUARD_DDL.items():
-    for _table, _statements in _tables.items():
-        _target = {"audit_record": AuditRecord, "audit_chain_head": AuditChainHead, "audit_anchor": AuditAnchor}[_table].__table__
-        for _statement in _statements:
-            event.listen(_target, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 
 # --- agreements -----------------------------------------------------------------------------------

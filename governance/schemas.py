@@ -1,7 +1,7 @@
 """Validated input shapes of governance (non-table models): agreement versions, acceptances,
 council proposals and votes, and the parameters of each typed council change.
 
-Errors carry Japanese text through :func:`tenancy.validation.problems_from`.
+Errors carry Japanese text through :func:`core.validation.problems_from`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from governance.models import AgreementDocument, ChangeType, VoteChoice
-from tenancy.base import Invalid
-from tenancy.schemas import TenantCode
-from tenancy.validation import problems_from
+from core.errors import Invalid
+from tenancy.registry.schemas import TenantCode
+from core.validation import problems_from
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenancy.base import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
+from core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
 
 
 class TenancyError(DomainError):

@@ -6,7 +6,7 @@
   Alembic migrations build the same schema); each test then starts from that empty schema (SQLite: a copy of the migrated file; PostgreSQL: TRUNCATE), so tests may
   commit for real (ledger triggers, request commits) and still not see each other's data.
 * Keycloak: ``RENKEI_TEST_KEYCLOAK_URL`` names a running server, else the session starts one
-  (see tenancy.keycloak_server). Each session bootstraps a fresh realm, so runs that share a
+  (see admin.keycloak_server). Each session bootstraps a fresh realm, so runs that share a
   server (SQLite and PostgreSQL in CI) do not meet each other's users.
 """
 
@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from tenancy.base import Actor
+from core.actor import Actor
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
 KEYCLOAK_URL = os.environ.get("RENKEI_TEST_KEYCLOAK_URL") or None
@@ -37,7 +37,7 @@ PASSWORD = "Test-password-1"
 
 @pytest.fixture(scope="session")
 def keycloak_server():
-    from tenancy.keycloak_server import ensure_running
+    from admin.keycloak_server import ensure_running
 
     handle = ensure_running(KEYCLOAK_URL)
     yield handle
@@ -46,7 +46,7 @@ def keycloak_server():
 
 @pytest.fixture(scope="session")
 def keycloak_settings(keycloak_server):
-    from tenancy.keycloak import KeycloakSettings, bootstrap_realm, master_admin
+    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
 
     settings = KeycloakSettings(
         url=keycloak_server.url.rstrip("/"),
@@ -69,7 +69,7 @@ def keycloak_settings(keycloak_server):
 
 @pytest.fixture(scope="session")
 def directory(keycloak_settings):
-    from tenancy.keycloak import IdentityDirectory
+    from tenancy.identity.keycloak import IdentityDirectory
 
     return IdentityDirectory(keycloak_settings)
 
@@ -170,9 +170,9 @@ def operator() -> Actor:
 @pytest.fixture
 def tenant_factory(db, operator) -> Callable:
     """Register a tenant from the Kumamoto reference data (or explicit fields); returns it."""
-    from tenancy.importing import reference_municipalities
-    from tenancy.operations import create_tenant
-    from tenancy.schemas import TenantCreate
+    from tenancy.registry.importing import reference_municipalities
+    from tenancy.registry.operations import create_tenant
+    from tenancy.registry.schemas import TenantCreate
 
     def make(code: str = "431001", **fields):
         row = reference_municipalities().get(code, {})
@@ -196,7 +196,7 @@ def tenant_factory(db, operator) -> Callable:
 @pytest.fixture(scope="session")
 def user_factory(directory, keycloak_settings) -> Callable:
     """Create a real Keycloak user with roles (and a tenant); returns (account, auth headers)."""
-    from tenancy.keycloak import password_token
+    from tenancy.identity.keycloak import password_token
 
     cache: dict[tuple, tuple] = {}
 

@@ -33,4 +33,4 @@ def test_python_keycloak_is_confined_to_one_module():
                     module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
                     if module and module.split(".")[0] == "keycloak":
                         users.append(str(path.relative_to(ROOT)))
-    assert sorted(set(users)) == ["tenancy/keycloak.py"]
+    assert sorted(set(users)) == ["tenancy/identity/keycloak.py"]

@@ -23,7 +23,7 @@ from billing import ledger, operations, statements
 from billing.models import EntryKind
 from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
 from billing.schemas import TenantCode
-from tenancy.errors import NotPermitted
+from core.errors import NotPermitted
 
 bp = APIBlueprint("api_billing", __name__, url_prefix=API_PREFIX, abp_tags=tag("billing", "負担金 / cost sharing"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)

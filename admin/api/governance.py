@@ -18,12 +18,12 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
 from admin.extensions import db
 from governance import agreements, audit, council
-from governance.models import (AgreementDocument, AuditRecord, ChangeType, CouncilProposal, ProposalStatus,
-                               VersionStatus)
+from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
+from core.audit import AuditRecord
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
-from tenancy import authz
-from tenancy.base import NotFound
-from tenancy.schemas import TenantCode
+from core import authz
+from core.errors import NotFound
+from tenancy.registry.schemas import TenantCode
 
 bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
@@ -342,7 +342,7 @@ def list_audit_records(query: AuditQuery):
 
 
 def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
-    from tenancy.base import Invalid, problem
+    from core.errors import Invalid, problem
 
     pairs = []
     for text in texts:

@@ -18,9 +18,9 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
 from admin.extensions import db
 from admin.identity import identity_directory
-from tenancy import lifecycle, onboarding
-from tenancy.models import Notification
-from tenancy.schemas import TenantCode
+from tenancy.onboarding import lifecycle, saga as onboarding
+from core.outbox import Notification
+from tenancy.registry.schemas import TenantCode
 
 bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
@@ -186,8 +186,8 @@ def get_outbox(query: OutboxQuery):
 def get_platform_resources():
     actor = current_actor()
     scope = require("tenant.read")
-    from tenancy.models import Tenant
-    from tenancy.provisioning_models import PlatformResource
+    from tenancy.registry.models import Tenant
+    from tenancy.onboarding.models import PlatformResource
 
     statement = sa.select(Tenant.code, Tenant.name_ja, PlatformResource.fiware_service, PlatformResource.catalog_organization) \
         .join(PlatformResource, PlatformResource.tenant_id == Tenant.id).order_by(Tenant.code)

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
 from admin.extensions import db
-from tenancy import operations
-from tenancy.models import TenantKind, TenantStatus
-from tenancy.schemas import TenantCode, TenantCreate, TenantOut, TenantPage, TenantUpdate
+from tenancy.registry import operations
+from tenancy.registry.models import TenantKind, TenantStatus
+from tenancy.registry.schemas import TenantCode, TenantCreate, TenantOut, TenantPage, TenantUpdate
 
 bp = APIBlueprint("api_tenants", __name__, url_prefix=API_PREFIX, abp_tags=tag("tenants", "参加団体 / tenant registry"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)

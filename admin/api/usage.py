@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
 from admin.extensions import db
-from tenancy import metering, quotas, usage_reports
-from tenancy.base import Invalid, problem
-from tenancy.metering_models import current_month, fiscal_year_of
-from tenancy.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
-from tenancy.schemas import TenantCode
+from tenancy.usage import metering, quotas, reports as usage_reports
+from core.errors import Invalid, problem
+from tenancy.usage.models import current_month, fiscal_year_of
+from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
+from tenancy.registry.schemas import TenantCode
 
 bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
@@ -167,7 +167,7 @@ def tenant_usage(path: TenantPath, query: UsageQuery):
     require("usage.read", path.code)
     status = quotas.tenant_quota_status(db.session, path.code)
     year = query.fiscal_year or fiscal_year_of(current_month())
-    from tenancy.metering_models import METRICS, fiscal_months
+    from tenancy.usage.models import METRICS, fiscal_months
 
     months = fiscal_months(year)
     values = metering.monthly_values(db.session, months, [path.code])

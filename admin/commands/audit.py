@@ -18,7 +18,8 @@ from flask.cli import with_appcontext
 
 from admin.extensions import db
 from governance import audit
-from tenancy.base import DomainError, system_actor
+from core.errors import DomainError
+from core.actor import system_actor
 
 
 @click.group("audit")
@@ -132,7 +133,7 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
 
     The last archive is also compared with the database's purge anchor when they end at the same record.
     """
-    from governance.models import AuditAnchor
+    from core.audit import AuditAnchor
 
     failed = False
     previous = None

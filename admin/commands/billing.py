@@ -25,7 +25,8 @@ from flask.cli import with_appcontext
 
 from admin.extensions import db
 from billing.cli import billing_cli as group
-from tenancy.base import DomainError, system_actor
+from core.errors import DomainError
+from core.actor import system_actor
 
 
 def _fail(error: DomainError) -> None:

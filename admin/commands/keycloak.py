@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tenancy import keycloak_server
-from tenancy.base import DomainError
+from admin import keycloak_server
+from core.errors import DomainError
 
 
 @click.group("keycloak")
@@ -80,7 +80,7 @@ def settings_from_config(direct_grants: bool = False):
 
 
 def bootstrap(direct_grants: bool = False) -> list[str]:
-    from tenancy.keycloak import bootstrap_realm, master_admin
+    from tenancy.identity.keycloak import bootstrap_realm, master_admin
 
     config = current_app.config
     master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],

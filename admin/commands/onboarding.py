@@ -15,7 +15,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.extensions import db
-from tenancy.base import DomainError, system_actor
+from core.errors import DomainError
+from core.actor import system_actor
 
 
 @click.group("onboarding")
@@ -48,7 +49,7 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 def smtp_sender():
     """The SMTP sender from configuration, or None when RENKEI_SMTP_HOST is not set."""
-    from tenancy.smtp import SmtpSender, SmtpSettings
+    from core.smtp import SmtpSender, SmtpSettings
 
     config = current_app.config
     if not config.get("RENKEI_SMTP_HOST"):
@@ -61,7 +62,7 @@ def smtp_sender():
 
 
 def _deliver(quiet_when_unconfigured: bool = False) -> tuple[int, int] | None:
-    from tenancy.notifications import deliver_pending
+    from core.outbox import deliver_pending
 
     sender = smtp_sender()
     if sender is None:
@@ -85,7 +86,7 @@ def wave(fiscal_year: str, source: Path) -> None:
     Exit code 0 when every municipality is active, 1 when some are not, 2 when the file is refused.
     """
     from admin.identity import identity_directory
-    from tenancy import lifecycle, onboarding
+    from tenancy.onboarding import lifecycle, saga as onboarding
 
     actor = system_actor("cli")
     try:
@@ -118,7 +119,7 @@ def wave(fiscal_year: str, source: Path) -> None:
 
 def _transition(name: str, code: str, reason: str) -> None:
     from admin.identity import identity_directory
-    from tenancy import lifecycle, onboarding
+    from tenancy.onboarding import lifecycle, saga as onboarding
 
     actor = system_actor("cli")
     try:
@@ -161,7 +162,7 @@ _transition_command("reapply", "Re-application of a withdrawn tenant (operator o
 @with_appcontext
 def check(code: str, item: str, checklist: str, undo: bool, note: str) -> None:
     """Tick (or with --undo untick) one checklist item of a tenant, such as no_antisocial_ties."""
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     try:
         lifecycle.check_item(db.session, system_actor("cli"), code, checklist, item, not undo, note)
@@ -175,8 +176,8 @@ def check(code: str, item: str, checklist: str, undo: bool, note: str) -> None:
 @with_appcontext
 def board() -> None:
     """The onboarding board in the terminal: counts by state and per wave, failed steps."""
-    from tenancy import onboarding
-    from tenancy.models import STATUS_LABELS_JA, TenantStatus
+    from tenancy.onboarding import saga as onboarding
+    from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
 
     data = onboarding.board(db.session)
     statuses = list(TenantStatus)

@@ -15,7 +15,8 @@ from flask.cli import with_appcontext
 
 from admin.cli import fail
 from admin.extensions import db
-from tenancy.base import DomainError, problem, system_actor
+from core.errors import DomainError, problem
+from core.actor import system_actor
 
 CHUNK = 10_000
 HEADER_ALIASES = {
@@ -97,7 +98,7 @@ def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[di
 
 def import_file(session, path: Path, fmt: str) -> tuple[int, int, int]:
     """Validate every line, then record them all in one transaction; returns (lines, accepted, duplicates)."""
-    from tenancy import metering
+    from tenancy.usage import metering
 
     text = _decode(path.read_bytes())
     settings = _settings()
@@ -148,7 +149,7 @@ def usage_import(file: Path, fmt: str | None) -> None:
 @with_appcontext
 def usage_purge(dry_run: bool) -> None:
     """Delete raw usage events older than the retention period (default 13 months); aggregates stay."""
-    from tenancy.metering import purge_events
+    from tenancy.usage.metering import purge_events
 
     result = purge_events(db.session, system_actor("usage-purge"), settings=_settings(), dry_run=dry_run)
     db.session.commit()
@@ -168,9 +169,9 @@ def usage_purge(dry_run: bool) -> None:
 def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, english_headers: bool, output: Path) -> None:
     """Monthly usage report: Excel, CSV, or a PNG chart of the fiscal year per tenant."""
     from admin.api.usage import parse_month
-    from tenancy import usage_reports
-    from tenancy.metering import UnknownMetric
-    from tenancy.metering_models import METRICS, fiscal_year_of
+    from tenancy.usage import reports as usage_reports
+    from tenancy.usage.metering import UnknownMetric
+    from tenancy.usage.models import METRICS, fiscal_year_of
 
     try:
         when = parse_month(month)
@@ -197,9 +198,9 @@ def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, e
 def usage_count_seats() -> None:
     """Record each active tenant's user seats (members of its Keycloak group) as the user_seats gauge."""
     from admin.identity import identity_directory
-    from tenancy.base import NotFound
-    from tenancy.metering import record_user_seats
-    from tenancy.quotas import active_tenant_codes
+    from core.errors import NotFound
+    from tenancy.usage.metering import record_user_seats
+    from tenancy.usage.quotas import active_tenant_codes
 
     directory = identity_directory()
     counts: dict[str, int] = {}
@@ -224,7 +225,7 @@ def usage_count_seats() -> None:
 @with_appcontext
 def usage_load_plans() -> None:
     """Create the default quota plans by population band (small, medium, large) if missing."""
-    from tenancy.quotas import load_default_plans
+    from tenancy.usage.quotas import load_default_plans
 
     created = load_default_plans(db.session, system_actor("usage-plans"))
     db.session.commit()

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from admin import _import_models
-from tenancy.base import metadata
+from core.db import metadata
 
 _import_models()
 config = context.config

@@ -13,9 +13,9 @@ from admin.extensions import db
 from admin.i18n import format_date
 from admin.views.base import SecureModelView, SecureView
 from governance import audit
-from governance.models import AuditRecord
-from tenancy import authz
-from tenancy.base import DomainError
+from core.audit import AuditRecord
+from core import authz
+from core.errors import DomainError
 
 
 def _timestamp(view, context, model, name):

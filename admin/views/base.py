@@ -1,6 +1,6 @@
 """The secure base of every admin view, and Flask-Admin's adapter for SQLModel columns.
 
-Flask-Admin views are open by default; here every view asks :mod:`tenancy.authz` for an action
+Flask-Admin views are open by default; here every view asks :mod:`core.authz` for an action
 (``required_action``). Anonymous users are redirected to the login; signed-in users without the
 grant get 403. Views are read-only: changes go through custom actions that call operations, so
 audit records and invariants (ledger, lifecycle) are never bypassed by Flask-Admin's own
@@ -18,8 +18,8 @@ from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import get_locale
 
-from tenancy import authz
-from tenancy.base import DomainError
+from core import authz
+from core.errors import DomainError
 
 
 class SQLModelFormConverter(AdminModelConverter):

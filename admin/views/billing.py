@@ -40,9 +40,9 @@ from billing.models import (
     RunStatus,
     TaxTreatment,
 )
-from tenancy import authz
-from tenancy.base import DomainError
-from tenancy.models import Tenant
+from core import authz
+from core.errors import DomainError
+from tenancy.registry.models import Tenant
 
 CATEGORY = _l("Cost sharing")
 

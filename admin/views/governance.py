@@ -23,10 +23,10 @@ from governance import agreements, council
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VOTE_LABELS, AgreementDocument,
                                ChangeType, ProposalStatus, VersionStatus, VoteChoice)
 from governance.schemas import ProposalCreate, VersionDraft
-from tenancy import authz
-from tenancy.base import DomainError
-from tenancy.operations import list_tenants
-from tenancy.validation import problems_from
+from core import authz
+from core.errors import DomainError
+from tenancy.registry.operations import list_tenants
+from core.validation import problems_from
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

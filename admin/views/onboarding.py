@@ -18,9 +18,11 @@ from wtforms.validators import Optional as OptionalValidator
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views.base import SecureView
-from tenancy import authz, lifecycle, onboarding
-from tenancy.base import DomainError
-from tenancy.models import STATUS_LABELS_JA, Notification, TenantStatus
+from core import authz
+from tenancy.onboarding import lifecycle, saga as onboarding
+from core.errors import DomainError
+from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
+from core.outbox import Notification
 
 
 STEP_STATUS_JA = {"pending": "未実行", "done": "完了", "failed": "失敗"}

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from admin.i18n import format_date, format_fiscal_year
 from admin.views.base import SecureModelView
-from tenancy.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
 
 
 def _locale() -> str:

@@ -2,7 +2,7 @@
 
 Both are read-only. A municipal user sees only their own tenants' usage and notifications;
 the operator, finance and the auditor see every tenant. Plans and overrides are changed through
-the API or the council (operations in tenancy.quotas), not here.
+the API or the council (operations in tenancy.usage.quotas), not here.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from markupsafe import Markup
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views.base import SecureModelView, SecureView
-from tenancy import authz, quotas, usage_reports
-from tenancy.metering_models import METRICS, Enforcement, current_month, fiscal_year_of
-from tenancy.models import Notification
+from core import authz
+from tenancy.usage import quotas, reports as usage_reports
+from tenancy.usage.models import METRICS, Enforcement, current_month, fiscal_year_of
+from core.outbox import Notification
 
 
 def _locale() -> str:

@@ -1,6 +1,6 @@
 """Users page (利用者管理): a municipal admin manages their own tenant's accounts; the operator any tenant's.
 
-Every change is a POST that calls a tenancy.identity operation (authorized, audited) and commits
+Every change is a POST that calls a tenancy.identity.operations operation (authorized, audited) and commits
 once; the page itself only reads. Forms carry a per-session CSRF token.
 """
 
@@ -15,9 +15,10 @@ from flask_babel import lazy_gettext as _l
 from admin.extensions import db
 from admin.identity import identity_directory
 from admin.views.base import SecureView
-from tenancy import authz, identity
-from tenancy.base import DomainError
-from tenancy.operations import list_tenants
+from core import authz
+from tenancy.identity import operations as identity
+from core.errors import DomainError
+from tenancy.registry.operations import list_tenants
 
 
 def csrf_token() -> str:

@@ -4,8 +4,8 @@ import json
 
 import sqlalchemy as sa
 
-from tenancy.importing import reference_municipalities
-from tenancy.models import Tenant
+from tenancy.registry.importing import reference_municipalities
+from tenancy.registry.models import Tenant
 
 CODES = ["431001", "432024", "432032", "432041", "432059", "432067", "432083", "432105", "432113", "432121"]
 KINDS_JA = {"designated_city": "政令指定都市", "city": "市", "town": "町", "village": "村"}

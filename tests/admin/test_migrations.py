@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from admin import create_app
 from admin.cli import upgrade_database
-from tenancy.base import metadata
+from core.db import metadata
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
 

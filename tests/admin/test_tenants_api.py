@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 
 KUMAMOTO = {"code": "431001", "name_ja": "熊本市", "name_en": "Kumamoto", "kind": "designated_city",
             "population": 738744, "population_source": "2020 census preliminary count (速報値)"}
@@ -146,7 +146,7 @@ def test_the_openapi_document_describes_the_tenant_api(client):
 
 
 def test_no_stack_trace_on_an_unexpected_error(app, client, as_operator, monkeypatch):
-    from tenancy import operations
+    from tenancy.registry import operations
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
@@ -160,7 +160,7 @@ def test_no_stack_trace_on_an_unexpected_error(app, client, as_operator, monkeyp
 
 def test_a_uniqueness_clash_at_write_time_is_409_not_500(app, client, as_operator, monkeypatch):
     """Two requests registering the same code at once: the loser gets 409 (the check passed for both)."""
-    from tenancy import operations
+    from tenancy.registry import operations
 
     client.post("/api/v1/tenants", json=KUMAMOTO, headers=as_operator)
     monkeypatch.setattr(operations, "find_tenant", lambda session, code: None)  # as if the other request had not committed yet

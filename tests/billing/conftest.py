@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tenancy.base import Actor
+from core.actor import Actor
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -22,8 +22,8 @@ def kumamoto(db, tenant_factory, operator):
 
     Populations are round numbers chosen so that the shares can be worked out by hand.
     """
-    from tenancy.history import record_transition
-    from tenancy.models import TenantStatus
+    from tenancy.registry.history import record_transition
+    from tenancy.registry.models import TenantStatus
 
     tenants = {
         "430005": tenant_factory("430005"),

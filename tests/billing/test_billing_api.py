@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from billing.models import JournalEntry, Posting
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 
 COST = {"fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 12_000_000,
         "tax_treatment": "taxable_10", "vendor": "クラウド事業者", "reference": "INV-2025-001"}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from billing import ledger, operations
 from billing.ledger_errors import BillingConflict, IllegalTransition, InvalidBillingData, NoUsageData
 from billing.models import CostItem, EntryKind, JournalEntry, PolicyStatus, Posting, RunStatus
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 
 from .conftest import cost_data, policy_data
 
@@ -192,7 +192,7 @@ def test_usage_components_read_the_usage_hook(db, finance, kumamoto, monkeypatch
 
 
 def test_without_metering_a_usage_policy_says_which_metric_is_missing(db, finance, kumamoto, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tenancy.metering", types.ModuleType("tenancy.metering"))
+    monkeypatch.setitem(sys.modules, "tenancy.usage.metering", types.ModuleType("tenancy.usage.metering"))
     policy = operations.create_policy(db, finance, policy_data(
         components=[{"basis": "equal", "weight": "1/2"}, {"basis": "usage:api_calls", "weight": "1/2"}]))
     operations.create_cost_item(db, finance, cost_data(amount=1_000_000))

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AUDIT_GUARD_DDL, AUDIT_GUARD_TRIGGERS
+from core.audit import AUDIT_GUARD_DDL, AUDIT_GUARD_TRIGGERS
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def audit_clock(monkeypatch):
             return self.moment or dt.datetime.now(dt.timezone.utc)
 
     clock = Clock()
+    monkeypatch.setattr("core.audit.utcnow", clock)
     monkeypatch.setattr("governance.audit.utcnow", clock)
     return clock
 

@@ -10,8 +10,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AgreementAcceptance, AuditRecord
-from tenancy.models import Notification
+from governance.models import AgreementAcceptance
+from core.audit import AuditRecord
+from core.outbox import Notification
 from tests.governance.conftest import raw
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -122,8 +123,8 @@ def test_drafts_are_hidden_from_municipal_admins(client, db, as_operator, tenant
 # --- activation is refused until the required version is accepted ---------------------------------
 
 def provisioned(db, tenant_factory, code):
-    from tenancy.onboarding import STEPS
-    from tenancy.provisioning_models import ProvisioningStep
+    from tenancy.onboarding.saga import STEPS
+    from tenancy.onboarding.models import ProvisioningStep
 
     tenant = tenant_factory(code, status="provisioning", contacts=CONTACT)
     for step in STEPS:
@@ -250,8 +251,8 @@ def test_publishing_through_the_council_cites_the_resolution(client, db, as_oper
 
 def test_provisioning_with_an_agreement_in_force_waits_for_acceptance_instead_of_failing(client, db, as_operator,
                                                                                        tenant_factory, user_factory):
-    from tenancy.base import system_actor
-    from tenancy.quotas import load_default_plans
+    from core.actor import system_actor
+    from tenancy.usage.quotas import load_default_plans
 
     load_default_plans(db, system_actor("test"))
     tenant_factory("434426", status="approved", contacts=CONTACT)
@@ -277,7 +278,7 @@ def test_resuming_a_suspended_member_is_not_held_up_by_a_version_published_meanw
 
 
 def test_with_the_app_wired_approval_still_needs_the_signed_agreement_on_the_checklist(app, db, operator, tenant_factory):
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     tenant_factory("434426", status="screening", contacts=CONTACT)
     for item in ("application_received", "eligibility_confirmed", "no_antisocial_ties"):

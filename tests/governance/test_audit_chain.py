@@ -9,14 +9,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from core import audit as core_audit
 from governance import audit
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 from tests.governance.conftest import guards_disabled, raw
 
 
 def write_log(db, operator, count=5):
     for n in range(1, count + 1):
-        audit.record(db, operator, "tenant.update", "tenant", "431001", tenant_code="431001",
+        core_audit.record(db, operator, "tenant.update", "tenant", "431001", tenant_code="431001",
                      before={"population": 1000 + n}, after={"population": 2000 + n})
     db.commit()
 
@@ -98,7 +99,7 @@ def test_a_record_inserted_at_the_end_without_renkei_is_caught(app, db, operator
     forged = AuditRecord(seq=3, occurred_at=last.occurred_at, actor_issuer="urn:x", actor_subject="x", actor_name="x",
                          actor_role="", action="tenant.update", target_type="tenant", target_id="431001",
                          prev_hash=last.hash, hash="")
-    forged.hash = audit.compute_hash(forged, last.hash)  # a well-formed link: only the head gives it away
+    forged.hash = core_audit.compute_hash(forged, last.hash)  # a well-formed link: only the head gives it away
     db.add(forged)
     db.commit()
     result = run(app, "audit", "verify")
@@ -115,7 +116,7 @@ def test_a_record_inserted_in_the_middle_is_caught_at_the_record_after_it(app, d
         forged = AuditRecord(seq=3, occurred_at=second.occurred_at, actor_issuer="urn:x", actor_subject="x",
                              actor_name="x", actor_role="", action="tenant.update", target_type="tenant",
                              target_id="431001", prev_hash=second.hash, hash="")
-        forged.hash = audit.compute_hash(forged, second.hash)  # a well-formed link to #2
+        forged.hash = core_audit.compute_hash(forged, second.hash)  # a well-formed link to #2
         db.add(forged)
         db.execute(sa.text("UPDATE audit_chain_head SET last_seq = 5"))
         db.commit()
@@ -136,7 +137,7 @@ def test_rewriting_history_consistently_is_caught_by_a_checkpoint(app, db, opera
         for row in rows[1:]:
             if row.seq == 2:
                 row.actor_name = "someone else"
-            row.prev_hash, row.hash = prev, audit.compute_hash(row, prev)
+            row.prev_hash, row.hash = prev, core_audit.compute_hash(row, prev)
             prev = row.hash
         db.flush()
         db.execute(sa.text("UPDATE audit_chain_head SET last_hash = :h"), {"h": prev})

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 
 STATE_CHANGING = {"post", "put", "patch", "delete"}
 CONTACT = [{"name": "担当 太郎", "email": "audit-coverage@example.jp", "role": "admin"}]
@@ -63,8 +63,8 @@ class Entry:
 # --- setups ---------------------------------------------------------------------------------------
 
 def provisioned(ctx: Ctx, code: str):
-    from tenancy.onboarding import STEPS
-    from tenancy.provisioning_models import ProvisioningStep
+    from tenancy.onboarding.saga import STEPS
+    from tenancy.onboarding.models import ProvisioningStep
 
     tenant = ctx.tenants(code, status="provisioning", contacts=CONTACT)
     for step in STEPS:
@@ -74,7 +74,7 @@ def provisioned(ctx: Ctx, code: str):
 
 
 def screened(ctx: Ctx, code: str):
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     ctx.tenants(code, status="screening", contacts=CONTACT)
     for entry in lifecycle.SCREENING_ITEMS:
@@ -120,14 +120,14 @@ def usage_event(code: str) -> dict:
 
 def default_plans(ctx: Ctx) -> None:
     """The standard quota plans exist already (as after the first onboarding), so provisioning creates none."""
-    from tenancy import quotas
+    from tenancy.usage import quotas
 
     quotas.load_default_plans(ctx.db, ctx.operator)
     ctx.db.commit()
 
 
 def quota_plan(ctx: Ctx, code: str = "small"):
-    from tenancy import quotas
+    from tenancy.usage import quotas
 
     quotas.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
     ctx.db.commit()

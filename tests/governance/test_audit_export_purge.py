@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from core import audit as core_audit
 from governance import audit
-from governance.models import AuditAnchor, AuditRecord
+from core.audit import AuditAnchor, AuditRecord
 from tests.governance.conftest import guards_disabled, raw
 
 UTC = dt.timezone.utc
@@ -23,7 +24,7 @@ def run(app, *args):
 
 def act(db, operator, moment, clock, target="431001"):
     clock.set(moment)
-    entry = audit.record(db, operator, "tenant.update", "tenant", target, tenant_code=target, after={"at": moment.isoformat()})
+    entry = core_audit.record(db, operator, "tenant.update", "tenant", target, tenant_code=target, after={"at": moment.isoformat()})
     db.commit()
     return entry
 

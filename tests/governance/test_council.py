@@ -9,8 +9,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from governance.audit import acts_within
-from governance.models import AuditRecord, CouncilProposal, CouncilResolution
+from core.audit import acts_within
+from core.audit import AuditRecord
+from governance.models import CouncilProposal, CouncilResolution
 from tests.governance.conftest import raw
 
 UTC = dt.timezone.utc
@@ -293,8 +294,8 @@ def test_a_withdrawn_proposal_takes_no_more_votes(client, db, as_operator, voter
 # --- the other typed changes ----------------------------------------------------------------------
 
 def test_admitting_a_municipality_approves_it_citing_the_resolution(client, db, operator, as_operator, voters, tenant_factory):
-    from tenancy import lifecycle
-    from tenancy.models import TenantTransition
+    from tenancy.onboarding import lifecycle
+    from tenancy.registry.models import TenantTransition
 
     applicant = tenant_factory("432041", status="screening",
                                contacts=[{"name": "人吉 太郎", "email": "taro@example.jp", "role": "admin"}])
@@ -329,7 +330,7 @@ def test_a_change_that_cannot_be_enacted_refuses_the_close_and_records_nothing(c
 
 
 def test_changing_a_quota_plan_by_vote(client, db, as_operator, voters):
-    from tenancy import quotas
+    from tenancy.usage import quotas
 
     change = {"name_ja": "小規模団体プラン", "limits": [{"metric": "api_calls", "limit": 50000}]}
     proposal_id = propose(client, as_operator, change_type="change_quota_plan",
@@ -365,9 +366,9 @@ def test_a_typed_change_without_an_installed_enactor_cannot_be_proposed(client, 
 
 
 def test_a_member_suspended_after_the_proposal_cannot_vote(client, db, as_operator, voters, operator):
-    from tenancy.history import record_transition
-    from tenancy.models import TenantStatus
-    from tenancy.operations import get_tenant
+    from tenancy.registry.history import record_transition
+    from tenancy.registry.models import TenantStatus
+    from tenancy.registry.operations import get_tenant
 
     proposal_id = propose(client, as_operator)
     record_transition(db, operator, get_tenant(db, "432032"), TenantStatus.suspended, "テスト")

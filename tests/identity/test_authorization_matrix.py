@@ -2,7 +2,7 @@
 
 The endpoint list comes from the OpenAPI document: an endpoint without a row in ENDPOINTS
 fails ``test_every_endpoint_has_a_rule``. The expectations are written here from the roles as
-the identity issue states them, not read from tenancy.authz:
+the identity issue states them, not read from core.authz:
 
 * platform operator: every tenant, every operation except finance's own acts;
 * municipal admin: reads their own tenant, manages their own tenant's users, votes for it;

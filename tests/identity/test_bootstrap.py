@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tenancy.keycloak import KeycloakSettings, bootstrap_realm, client_credentials_token, master_admin
+from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, client_credentials_token, master_admin
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 from tenancy.errors import IdentityUnavailable
-from tenancy.identity_models import IdentityIncident
-from tenancy.keycloak import IdentityDirectory
+from tenancy.identity.models import IdentityIncident
+from tenancy.identity.keycloak import IdentityDirectory
 
 
 class StopsAt(IdentityDirectory):

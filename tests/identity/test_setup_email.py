@@ -8,9 +8,9 @@ import uuid
 import pytest
 from aiosmtpd.controller import Controller
 
-from governance.models import AuditRecord
-from tenancy import identity
-from tenancy.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
+from core.audit import AuditRecord
+from tenancy.identity import operations as identity
+from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
 
 
 class Inbox:
@@ -24,7 +24,7 @@ class Inbox:
 
 @pytest.fixture
 def mail_server():
-    from tenancy.keycloak_server import free_ports
+    from admin.keycloak_server import free_ports
 
     inbox = Inbox()
     [port] = free_ports(1)

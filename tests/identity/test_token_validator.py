@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tenancy.tokens import InvalidToken, TokenValidator
+from tenancy.identity.tokens import InvalidToken, TokenValidator
 
 ISSUER, AUDIENCE = "http://idp.test/realms/renkei", "renkei-api"
 

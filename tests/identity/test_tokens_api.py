@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from tenancy.keycloak import client_credentials_token, master_admin
+from tenancy.identity.keycloak import client_credentials_token, master_admin
 from tests.conftest import SERVICE_SECRET
 
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 
 
 def unique(prefix="user"):

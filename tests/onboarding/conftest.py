@@ -13,9 +13,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
-from tenancy.codes import with_check_digit
-from tenancy.models import Notification, Tenant, TenantTransition
+from core.audit import AuditRecord
+from core.codes import with_check_digit
+from core.outbox import Notification
+from tenancy.registry.models import Tenant, TenantTransition
 
 _used: set[str] = set()
 
@@ -45,7 +46,7 @@ def applicant(tenant_factory):
 @pytest.fixture
 def screened(db, operator, applicant):
     """A tenant in ``screening`` with every screening item confirmed (ready to approve)."""
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     def make(code: str | None = None, **fields):
         tenant = applicant(code, **fields)
@@ -60,7 +61,7 @@ def screened(db, operator, applicant):
 
 @pytest.fixture
 def approved(db, operator, screened):
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     def make(code: str | None = None, **fields):
         tenant = screened(code, **fields)
@@ -93,7 +94,7 @@ class Snapshot:
 @pytest.fixture
 def default_guards():
     """Only the lifecycle's own guards during the test (the app wires governance's at start-up)."""
-    from tenancy import lifecycle
+    from tenancy.onboarding import lifecycle
 
     saved = {status: lifecycle.guards_for(status) for status in lifecycle.TenantStatus}
     lifecycle.reset_guards()
@@ -110,7 +111,7 @@ def snapshot(db):
 
 def audit_actions(db, code: str | None = None) -> list[str]:
     """Actions in the audit log, with the steps folded into multi-step acts (saga, wave) in order."""
-    from governance.audit import acts_within
+    from core.audit import acts_within
 
     db.expire_all()
     actions = []

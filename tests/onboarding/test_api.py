@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
-from tenancy.keycloak import IdentityDirectory
-from tenancy.provisioning_models import ProvisioningStep
+from core.audit import AuditRecord
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.onboarding.models import ProvisioningStep
 
 from .conftest import audit_actions, tenant_groups
 

@@ -10,12 +10,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tenancy import keycloak_server, onboarding
-from tenancy.base import system_actor
-from tenancy.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
-from tenancy.models import Tenant, TenantStatus
-from tenancy.provisioning_models import ProvisioningStep
-from tenancy.sample import WAVE_2, load_kumamoto
+from admin import keycloak_server
+from tenancy.onboarding import saga as onboarding
+from core.actor import system_actor
+from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
+from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.onboarding.models import ProvisioningStep
+from tenancy.registry.sample import WAVE_2, load_kumamoto
 
 from .conftest import tenant_groups
 from .test_wave import WAVE_2_CSV

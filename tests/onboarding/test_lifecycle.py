@@ -3,11 +3,13 @@
 import pytest
 import sqlalchemy as sa
 
-from tenancy import lifecycle
-from tenancy.base import Actor, problem
-from tenancy.errors import NotPermitted
-from tenancy.history import history
-from tenancy.models import Notification, TenantStatus as S
+from tenancy.onboarding import lifecycle
+from core.actor import Actor
+from core.errors import problem
+from core.errors import NotPermitted
+from tenancy.registry.history import history
+from core.outbox import Notification
+from tenancy.registry.models import TenantStatus as S
 
 from .conftest import audit_actions
 
@@ -127,7 +129,7 @@ def test_a_registered_guard_can_refuse_a_move(db, operator, screened, default_gu
 
 
 def test_a_real_agreements_guard_retires_the_recorded_checklist_item(db, operator, applicant, directory, default_guards):
-    from tenancy import onboarding
+    from tenancy.onboarding import saga as onboarding
 
     tenant = applicant()
     lifecycle.screen(db, operator, tenant.code)

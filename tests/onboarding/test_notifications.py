@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from tenancy import lifecycle
-from tenancy.models import Notification, TenantStatus
-from tenancy.notifications import deliver_pending
-from tenancy.smtp import SmtpSender, SmtpSettings
+from tenancy.onboarding import lifecycle
+from core.outbox import Notification
+from tenancy.registry.models import TenantStatus
+from core.outbox import deliver_pending
+from core.smtp import SmtpSender, SmtpSettings
 
 
 class Inbox:

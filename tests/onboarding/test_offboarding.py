@@ -7,13 +7,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tenancy import lifecycle, onboarding
+from tenancy.onboarding import lifecycle, saga as onboarding
 from tenancy.errors import IdentityUnavailable
-from tenancy.history import participation_months
-from tenancy.keycloak import IdentityDirectory
-from tenancy.models import TenantStatus
-from tenancy.provisioning_models import SuspendedAccount
-from tenancy.quotas import QuotaCache
+from tenancy.registry.history import participation_months
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.registry.models import TenantStatus
+from tenancy.onboarding.models import SuspendedAccount
+from tenancy.usage.quotas import QuotaCache
 
 from .conftest import audit_actions, tenant_groups, users_named
 

@@ -7,11 +7,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tenancy import onboarding
+from tenancy.onboarding import saga as onboarding
 from tenancy.errors import IdentityUnavailable
-from tenancy.keycloak import IdentityDirectory
-from tenancy.models import Tenant, TenantStatus
-from tenancy.provisioning_models import PlatformResource, ProvisioningStep
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.onboarding.models import PlatformResource, ProvisioningStep
 
 from .conftest import audit_actions, tenant_groups, users_named, users_with_email
 
@@ -171,7 +171,7 @@ def test_platform_resource_names(name_en, code, service, organization):
 
 def test_a_tenant_withdrawn_while_its_saga_waits_is_not_given_an_admin(db, operator, approved, directory):
     """The saga re-reads the tenant under its lock before each step: a withdrawal in between stops it."""
-    from tenancy import lifecycle as lc
+    from tenancy.onboarding import lifecycle as lc
 
     tenant = approved()
     calls = []

@@ -5,9 +5,9 @@ import io
 
 import sqlalchemy as sa
 
-from tenancy import lifecycle, onboarding
-from tenancy.keycloak import IdentityDirectory
-from tenancy.models import Tenant, TenantStatus
+from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.registry.models import Tenant, TenantStatus
 
 from .conftest import csrf_token, sign_in
 from .test_wave import HEADER

@@ -5,12 +5,12 @@ from importlib import resources
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
-from tenancy import lifecycle, onboarding
-from tenancy.base import system_actor
+from core.audit import AuditRecord
+from tenancy.onboarding import lifecycle, saga as onboarding
+from core.actor import system_actor
 from tenancy.errors import ImportRejected
-from tenancy.models import Tenant, TenantStatus
-from tenancy.sample import WAVE_2, load_kumamoto
+from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.registry.sample import WAVE_2, load_kumamoto
 
 from .conftest import audit_actions, users_named
 

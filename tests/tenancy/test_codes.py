@@ -3,7 +3,7 @@ from importlib import resources
 
 import pytest
 
-from tenancy import codes
+from core import codes
 
 
 @pytest.mark.parametrize("code", ["430005", "431001", "432024", "131016"])

@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from tenancy.history import JST, history, participation_months, record_transition
-from tenancy.models import TenantStatus
+from tenancy.registry.history import JST, history, participation_months, record_transition
+from tenancy.registry.models import TenantStatus
 
 
 def at(y, m, d):

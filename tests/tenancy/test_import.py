@@ -5,11 +5,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
+from core.audit import AuditRecord
 from tenancy.errors import ImportRejected
-from tenancy.importing import export_csv, import_csv, reference_municipalities
-from tenancy.models import Tenant
-from tenancy.operations import list_tenants
+from tenancy.registry.importing import export_csv, import_csv, reference_municipalities
+from tenancy.registry.models import Tenant
+from tenancy.registry.operations import list_tenants
 
 GOOD = ["431001", "432024", "432032", "432041", "432059", "432067", "432083", "432105", "432113", "432121"]
 

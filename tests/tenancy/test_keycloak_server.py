@@ -1,4 +1,4 @@
-"""Tests of tenancy.keycloak_server against a real Keycloak (no mocks).
+"""Tests of admin.keycloak_server against a real Keycloak (no mocks).
 
 By default a throw-away Keycloak is started on free ports in a temporary state dir (about 15 s,
 plus a one-time download into the cache). Set RENKEI_TEST_KEYCLOAK_URL to use a running server
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tenancy import keycloak_server as kc
+from admin import keycloak_server as kc
 
 # --------------------------------------------------------------------------------------------
 # Java version parsing and discovery

@@ -17,7 +17,7 @@ _serial = itertools.count(1)
 @pytest.fixture(autouse=True)
 def clean_quota_cache():
     """The quota cache is per process; each test starts from an empty database, so from an empty cache."""
-    from tenancy.quotas import reset_quota_caches
+    from tenancy.usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield
@@ -27,7 +27,7 @@ def clean_quota_cache():
 @pytest.fixture(scope="session")
 def metering_headers(keycloak_settings):
     """A client-credentials token of the realm's metering client (realm role metering-client)."""
-    from tenancy.keycloak import client_credentials_token
+    from tenancy.identity.keycloak import client_credentials_token
 
     token = client_credentials_token(keycloak_settings, keycloak_settings.metering_client_id, METERING_SECRET)
     return {"Authorization": f"Bearer {token['access_token']}"}
@@ -36,7 +36,7 @@ def metering_headers(keycloak_settings):
 @pytest.fixture(scope="session")
 def machine_client_headers(keycloak_server, keycloak_settings):
     """Make a client-credentials client with the API audience but without the metering role; returns its headers."""
-    from tenancy.keycloak import client_credentials_token, ensure_machine_client, master_admin
+    from tenancy.identity.keycloak import client_credentials_token, ensure_machine_client, master_admin
 
     def make(realm_roles=()):
         master = master_admin(keycloak_settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from governance.models import AuditRecord
-from tenancy import metering, quotas
-from tenancy.models import Notification
+from core.audit import AuditRecord
+from tenancy.usage import metering, quotas
+from core.outbox import Notification
 from tests.usage.conftest import JST, event
 
 

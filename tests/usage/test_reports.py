@@ -8,8 +8,8 @@ import struct
 import pytest
 from openpyxl import load_workbook
 
-from tenancy import metering, quotas
-from tenancy.metering import usage_total
+from tenancy.usage import metering, quotas
+from tenancy.usage.metering import usage_total
 from tests.usage.conftest import JST, event
 
 OCT_2026 = dt.datetime(2026, 10, 15, 12, 0, tzinfo=JST)
@@ -184,8 +184,8 @@ def test_the_usage_cli_imports_gateway_logs_all_or_nothing(app, db, tenant_facto
 def test_purge_deletes_old_raw_events_and_keeps_the_figures(app, db, tenant_factory, operator, monkeypatch):
     from sqlalchemy import func, select
 
-    from governance.models import AuditRecord
-    from tenancy.metering_models import UsageEvent
+    from core.audit import AuditRecord
+    from tenancy.usage.models import UsageEvent
 
     tenant_factory("431001")
     now = dt.datetime.now(JST)

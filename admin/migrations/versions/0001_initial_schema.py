@@ -12,7 +12,7 @@ import sqlmodel
 # strings beside their models and installed from there, so that create_all and this migration
 # run the same statements. A later change to a guard needs a new migration that replaces it.
 from billing.models import LEDGER_GUARD_DDL
-from governance.models import AUDIT_GUARD_DDL
+from core.audit import AUDIT_GUARD_DDL
 
 
 revision = '0001'

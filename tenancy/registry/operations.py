@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy.base import Actor, utcnow
+from core import audit
+from core.actor import Actor
+from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
-from tenancy.models import Tenant, TenantContact, TenantKind, TenantStatus
-from tenancy.schemas import TenantCreate, TenantUpdate
-from tenancy.validation import problems_from
+from tenancy.registry.models import Tenant, TenantContact, TenantKind, TenantStatus
+from tenancy.registry.schemas import TenantCreate, TenantUpdate
+from core.validation import problems_from
 
 
 def validate_create(payload: dict[str, Any]) -> TenantCreate:

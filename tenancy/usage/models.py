@@ -22,9 +22,9 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-import tenancy.base  # noqa: F401  (naming convention first)
-from tenancy.base import utcnow
-from tenancy.base import enum_column as _enum_column, timestamp_column as _timestamp
+import core.db  # noqa: F401  (naming convention first)
+from core.db import utcnow
+from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
 class MetricKind(str, enum.Enum):

@@ -9,22 +9,48 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import datetime as dt
+from typing import Any, Optional
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
 
-from tenancy.base import utcnow
-from tenancy.models import Notification, Tenant
+from core.db import timestamp_column, utcnow
 
 MAX_ATTEMPTS = 10
 
 
-def recipients_of(tenant: Tenant | None) -> str:
+class Notification(SQLModel, table=True):
+    """The notifications outbox: messages to a tenant's contacts, stored first and sent later.
+
+    A send failure never blocks the act that queued the message; delivery is retried.
+    ``dedupe_key`` makes queueing idempotent (one alert per threshold per period).
+    """
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    kind: str = Field(max_length=64, index=True)
+    recipients: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    subject: str = Field(max_length=255)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
+    status: str = Field(default="queued", max_length=16, index=True)  # queued, sent, failed
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+def recipients_of(tenant: Any | None) -> str:
     if tenant is None:
         return ""
     return ", ".join(contact.email for contact in tenant.contacts if contact.email)
 
 
-def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Tenant | None = None,
+def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any | None = None,
           tenant_code: str | None = None, dedupe_key: str | None = None) -> Notification | None:
     """Store one message (Japanese text) for the tenant's contacts; None if ``dedupe_key`` was queued before."""
     if dedupe_key is not None:

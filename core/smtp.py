@@ -1,4 +1,4 @@
-"""Sending outbox messages by SMTP (the ``sender`` of :func:`tenancy.notifications.deliver_pending`).
+"""Sending outbox messages by SMTP (the ``sender`` of :func:`core.outbox.deliver_pending`).
 
 A message is UTF-8 (subject and body in Japanese), addressed to the tenant's contacts. Any
 transport error propagates to ``deliver_pending``, which keeps the message as ``failed`` for the
@@ -12,7 +12,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from tenancy.models import Notification
+from core.outbox import Notification
 
 
 @dataclasses.dataclass(frozen=True)

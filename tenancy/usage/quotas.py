@@ -39,11 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy import notifications
-from tenancy.base import Actor, Invalid, NotFound, problem, utcnow
+from core import audit
+from core import outbox
+from core.actor import Actor
+from core.errors import Invalid, NotFound, problem
+from core.db import utcnow
 from tenancy.errors import TenantNotFound
-from tenancy.metering_models import (
+from tenancy.usage.models import (
     DEFAULT_THRESHOLDS,
     METRICS,
     Enforcement,
@@ -54,8 +56,9 @@ from tenancy.metering_models import (
     TenantQuota,
     current_month,
 )
-from tenancy.models import Notification, Tenant, TenantStatus
-from tenancy.validation import problems_from
+from core.outbox import Notification
+from tenancy.registry.models import Tenant, TenantStatus
+from core.validation import problems_from
 
 MetricName = Literal["api_calls", "broker_entities", "storage_bytes", "user_seats", "datasets"]
 assert set(MetricName.__args__) == set(METRICS)  # type: ignore[attr-defined]
@@ -292,7 +295,7 @@ class QuotaCache:
             self._entries.clear()
 
     def _load(self, session: Session, tenant_code: str, metric: str, month: dt.date, now: dt.datetime) -> _Entry:
-        from tenancy.metering import current_level  # metering writes what is read here
+        from tenancy.usage.metering import current_level  # metering writes what is read here
 
         tenant = _tenant(session, tenant_code)
         entry = _Entry(status=TenantStatus(tenant.status), limit=effective_limits(session, tenant).get(metric),
@@ -425,7 +428,7 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
             continue
         tenant = tenants[figure.tenant_code]
         subject, body = _alert_text(tenant, figure.metric, month, threshold, figure.used, limit)
-        if notifications.queue(session, kind=ALERT_KIND, subject=subject, body=body, tenant=tenant, dedupe_key=key):
+        if outbox.queue(session, kind=ALERT_KIND, subject=subject, body=body, tenant=tenant, dedupe_key=key):
             queued += 1
     return queued
 
@@ -605,7 +608,7 @@ def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict
 
 def tenant_quota_status(session: Session, tenant_code: str, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Every metric of one tenant now: used, limit, percentage, enforcement, where the limit comes from."""
-    from tenancy.metering import current_level
+    from tenancy.usage.metering import current_level
 
     tenant = _tenant(session, tenant_code)
     month = current_month(now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tenancy.codes import is_valid
+from core.codes import is_valid
 
 TENANTS_GROUP = "tenants"
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tenancy.base import Actor
-from tenancy.importing import reference_municipalities
-from tenancy.models import TenantKind, TenantStatus
-from tenancy.operations import create_tenant, find_tenant
-from tenancy.schemas import TenantCreate
+from core.actor import Actor
+from tenancy.registry.importing import reference_municipalities
+from tenancy.registry.models import TenantKind, TenantStatus
+from tenancy.registry.operations import create_tenant, find_tenant
+from tenancy.registry.schemas import TenantCreate
 
 PREFECTURE_CODE = "430005"
 SMART_CITY_MEMBERS = ("431001", "432024", "432032", "432041", "432121", "432156", "432164")

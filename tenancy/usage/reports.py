@@ -22,10 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenancy.metering import monthly_values
-from tenancy.metering_models import METRICS, fiscal_months, fiscal_year_of
-from tenancy.models import Tenant
-from tenancy.quotas import EffectiveLimit, effective_limits, plan_of
+from tenancy.usage.metering import monthly_values
+from tenancy.usage.models import METRICS, fiscal_months, fiscal_year_of
+from tenancy.registry.models import Tenant
+from tenancy.usage.quotas import EffectiveLimit, effective_limits, plan_of
 
 TOTAL_LABEL_JA = "合計（全団体）"
 

@@ -1,4 +1,4 @@
-"""Tables of onboarding and offboarding (see :mod:`tenancy.lifecycle` and :mod:`tenancy.onboarding`).
+"""Tables of onboarding and offboarding (see :mod:`tenancy.onboarding.lifecycle` and :mod:`tenancy.onboarding.saga`).
 
 * :class:`ChecklistItem`: one item of a tenant's screening checklist (before approval) or of its
   data-handover checklist (opened at withdrawal), with who ticked it and when.
@@ -18,10 +18,10 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import tenancy.base  # noqa: F401  (naming convention first)
-import tenancy.models  # noqa: F401  (the tenant table the foreign keys refer to)
-from tenancy.base import utcnow
-from tenancy.base import timestamp_column as _timestamp
+import core.db  # noqa: F401  (naming convention first)
+import tenancy.registry.models  # noqa: F401  (the tenant table the foreign keys refer to)
+from core.db import utcnow
+from core.db import timestamp_column as _timestamp
 
 
 

@@ -29,9 +29,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy.base import Actor, Invalid, problem, utcnow
-from tenancy.metering_models import (
+from core import audit
+from core.actor import Actor
+from core.errors import Invalid, problem
+from core.db import utcnow
+from tenancy.usage.models import (
     METRICS,
     Granularity,
     MetricKind,
@@ -45,7 +47,7 @@ from tenancy.metering_models import (
     month_of,
     month_start_utc,
 )
-from tenancy.models import Tenant
+from tenancy.registry.models import Tenant
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_PROBLEMS_LISTED = 200
@@ -418,7 +420,7 @@ def ingest(
     known_tenants: frozenset[str] | None = None,
 ) -> IngestResult:
     """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache."""
-    from tenancy import quotas  # quotas reads what metering writes; imported here to keep the layers one-way
+    from tenancy.usage import quotas  # quotas reads what metering writes; imported here to keep the layers one-way
 
     now = now or utcnow()
     if len(raw_events) > settings.max_batch:

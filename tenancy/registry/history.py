@@ -13,8 +13,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenancy.base import Actor, utcnow
-from tenancy.models import Tenant, TenantStatus, TenantTransition
+from core.actor import Actor
+from core.db import utcnow
+from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

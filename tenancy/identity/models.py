@@ -6,8 +6,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import tenancy.base  # noqa: F401  (naming convention first)
-from tenancy.base import timestamp_column, utcnow
+import core.db  # noqa: F401  (naming convention first)
+from core.db import timestamp_column, utcnow
 
 
 class IdentityIncident(SQLModel, table=True):

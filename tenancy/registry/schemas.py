@@ -2,7 +2,7 @@
 
 Table models skip validation, so every write goes through these first. Errors raised here
 carry a Japanese message beside the English one (``ctx["message_ja"]``), which
-:func:`tenancy.validation.problems_from` turns into the problem list a clerk reads.
+:func:`core.validation.problems_from` turns into the problem list a clerk reads.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pydantic import AfterValidator, ConfigDict, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
-from tenancy import codes
-from tenancy.models import TenantKind, TenantStatus
+from core import codes
+from tenancy.registry.models import TenantKind, TenantStatus
 
 
 def _valid_code(value: str) -> str:

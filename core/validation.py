@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tenancy.base import problem
+from core.errors import problem
 
 # Japanese for pydantic's built-in error types a clerk is likely to meet.
 _JA = {

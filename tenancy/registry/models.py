@@ -2,7 +2,7 @@
 
 A tenant (参加団体) is a participating municipality or the prefecture itself, identified by its
 local government code. Table models skip pydantic validation (SQLModel), so input goes through
-the non-table ``TenantCreate``/``TenantUpdate`` models in :mod:`tenancy.schemas` first.
+the non-table ``TenantCreate``/``TenantUpdate`` models in :mod:`tenancy.registry.schemas` first.
 """
 
 
@@ -13,8 +13,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from tenancy.base import enum_column as _enum_column
-from tenancy.base import timestamp_column, utcnow
+from core.db import enum_column as _enum_column
+from core.db import timestamp_column, utcnow
 
 
 class TenantKind(str, enum.Enum):
@@ -118,26 +118,3 @@ class TenantTransition(SQLModel, table=True):
     actor_subject: str = Field(max_length=255)
     actor_name: str = Field(default="", max_length=255)
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-
-
-class Notification(SQLModel, table=True):
-    """The notifications outbox: messages to a tenant's contacts, stored first and sent later.
-
-    A send failure never blocks the act that queued the message; delivery is retried.
-    ``dedupe_key`` makes queueing idempotent (one alert per threshold per period).
-    """
-
-    __tablename__ = "notification"
-
-    id: int | None = Field(default=None, primary_key=True)
-    tenant_code: str | None = Field(default=None, max_length=6, index=True)
-    kind: str = Field(max_length=64, index=True)
-    recipients: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    subject: str = Field(max_length=255)
-    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    dedupe_key: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
-    status: str = Field(default="queued", max_length=16, index=True)  # queued, sent, failed
-    attempts: int = Field(default=0)
-    last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
-    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))

@@ -11,8 +11,8 @@
 Invariants:
 
 * A status changes only through :func:`move` (or the verb functions built on it), which writes
-  the :class:`~tenancy.models.TenantTransition` row (who, when, why) through
-  :func:`tenancy.history.record_transition`, one audit record ``tenant.<transition>``, and one
+  the :class:`~tenancy.registry.models.TenantTransition` row (who, when, why) through
+  :func:`tenancy.registry.history.record_transition`, one audit record ``tenant.<transition>``, and one
   notification to the tenant's contacts, all in the caller's transaction.
 * Everything that can refuse a move (authorization, the table, a missing reason, the guards) is
   checked before anything is written, so a refused move changes nothing and leaves no audit
@@ -22,7 +22,7 @@ Invariants:
 
 Verbs: :func:`register_application`, :func:`screen`, :func:`approve` (the council calls it to
 admit a municipality), :func:`activate`, :func:`reapply` and :func:`check_item` are here. The
-moves with effects outside the database are in :mod:`tenancy.onboarding`: ``provision``/``retry``
+moves with effects outside the database are in :mod:`tenancy.onboarding.saga`: ``provision``/``retry``
 (the saga behind ``start_provisioning``), ``suspend``, ``resume`` and ``withdraw``; call those, not
 :func:`move`, which changes only the status.
 
@@ -30,7 +30,7 @@ Guards (the pluggable part)
 ---------------------------
 
 A guard is a callable ``guard(session, tenant, move) -> Iterable[dict]`` returning the problems
-that block ``move`` (each made with :func:`tenancy.base.problem`; an empty result lets the move
+that block ``move`` (each made with :func:`core.db.problem`; an empty result lets the move
 pass). ``move`` is a :class:`Move` (transition name, from/to status, actor, reason). Register one
 with::
 
@@ -55,7 +55,7 @@ Governance and billing register theirs at start-up (``admin/wiring.py``). Regist
 named ``agreements_accepted`` for any status retires the default checklist-item guard: governance
 checks the accepted agreement versions before ``active`` (a municipal admin accepts them, and the
 first admin exists only after provisioning), so a tenant whose admin has not accepted yet stays in
-``provisioning`` with every step done until :func:`tenancy.onboarding.retry` (or ``activate``)
+``provisioning`` with every step done until :func:`tenancy.onboarding.saga.retry` (or ``activate``)
 is run after the acceptance.
 """
 
@@ -69,13 +69,15 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy import authz, notifications
-from tenancy.base import Actor, Conflict, Invalid, problem, utcnow
+from core import audit
+from core import authz, outbox
+from core.actor import Actor
+from core.errors import Conflict, Invalid, problem
+from core.db import utcnow
 from tenancy.errors import TenancyError, TenantNotFound
-from tenancy.history import JST, record_transition
-from tenancy.models import STATUS_LABELS_JA, Tenant, TenantStatus, TenantTransition
-from tenancy.provisioning_models import ChecklistItem, ProvisioningStep
+from tenancy.registry.history import JST, record_transition
+from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus, TenantTransition
+from tenancy.onboarding.models import ChecklistItem, ProvisioningStep
 
 S = TenantStatus
 
@@ -371,7 +373,7 @@ def approved_by_operator(session: Session, tenant: Tenant, move: Move) -> list[d
 def provisioning_complete(session: Session, tenant: Tenant, move: Move) -> list[dict[str, Any]]:
     if move.from_status != TenantStatus.provisioning:
         return []
-    from tenancy.onboarding import STEPS  # the saga's step list (onboarding imports this module)
+    from tenancy.onboarding.saga import STEPS  # the saga's step list (onboarding imports this module)
 
     done = set(session.scalars(sa.select(ProvisioningStep.step).where(
         ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
@@ -493,7 +495,7 @@ def reapply(session: Session, actor: Actor, code: str, reason: str) -> TenantTra
 
 def register_application(session: Session, actor: Actor, data, reason: str = "") -> Tenant:
     """A new tenant in ``applied`` (audited as ``tenant.create``), with the first row of its timeline."""
-    from tenancy.operations import create_tenant
+    from tenancy.registry.operations import create_tenant
 
     authz.authorize(actor, "tenant.create")
     tenant = create_tenant(session, actor, data.model_copy(update={"status": TenantStatus.applied}))
@@ -527,7 +529,7 @@ def _jst_text(moment: dt.datetime) -> str:
 
 
 def notify(session: Session, tenant: Tenant, row: TenantTransition) -> None:
-    """Queue the Japanese message about one status change (sent later; see tenancy.notifications)."""
+    """Queue the Japanese message about one status change (sent later; see core.outbox)."""
     to_status = TenantStatus(row.to_status)
     label = STATUS_LABELS_JA[to_status]
     body = "\n".join([
@@ -546,6 +548,6 @@ def notify(session: Session, tenant: Tenant, row: TenantTransition) -> None:
         "本メールは共同利用管理システム（renkei）から自動で送信しています。",
         "ご不明な点は運営者（県 デジタル戦略課）までお問い合わせください。",
     ])
-    notifications.queue(session, kind=f"tenant.{to_status.value}", tenant=tenant, body=body,
+    outbox.queue(session, kind=f"tenant.{to_status.value}", tenant=tenant, body=body,
                         subject=f"【エリアデータ連携基盤】{tenant.name_ja}：参加状態が「{label}」になりました",
                         dedupe_key=f"tenant-transition:{row.id}")

@@ -22,12 +22,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tenancy.base import Actor, problem
+from core.actor import Actor
+from core.errors import problem
 from tenancy.errors import ImportRejected
-from tenancy.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
-from tenancy.operations import create_tenant, find_tenant, summary
-from tenancy.schemas import TenantCreate
-from tenancy.validation import problems_from
+from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.operations import create_tenant, find_tenant, summary
+from tenancy.registry.schemas import TenantCreate
+from core.validation import problems_from
 
 # Column name (as people write it) -> field. Compared after stripping spaces.
 HEADER_ALIASES: dict[str, str] = {

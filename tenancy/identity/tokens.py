@@ -12,8 +12,9 @@ from typing import Any
 
 import jwt
 
-from tenancy.base import Actor, DomainError, Unavailable
-from tenancy.groups import tenant_codes_from_groups
+from core.actor import Actor
+from core.errors import DomainError, Unavailable
+from tenancy.identity.groups import tenant_codes_from_groups
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tenancy.base import Actor
-from tenancy.errors import NotPermitted
+from core.actor import Actor
+from core.errors import NotPermitted
 
 Scope = Literal["all", "own"]
 

@@ -14,12 +14,12 @@ Provisioning
 Offboarding
     :func:`suspend` disables the tenant's accounts in Keycloak and records which accounts it
     disabled, so that :func:`resume` re-enables exactly those. Its quotas are zero while it is
-    suspended: the quota check (:mod:`tenancy.quotas`) denies every request of a tenant that is not
+    suspended: the quota check (:mod:`tenancy.usage.quotas`) denies every request of a tenant that is not
     active or provisioning, whatever its limits, and allows them again on resume. Billing stops from
-    the month after the suspension (the participation-month rule of :mod:`tenancy.history`).
+    the month after the suspension (the participation-month rule of :mod:`tenancy.registry.history`).
     :func:`withdraw` takes every account out of the tenant, opens the data-handover checklist and
     raises the final-settlement flag billing reads (:func:`final_settlements_due`); only the
-    operator's re-application (:func:`tenancy.lifecycle.reapply`) brings the tenant back.
+    operator's re-application (:func:`tenancy.onboarding.lifecycle.reapply`) brings the tenant back.
     Keycloak work happens after every check and before the database writes; if Keycloak fails half
     way, what was already changed there is undone (or, if even that fails, recorded as an identity
     incident) and the error is raised, so the database and Keycloak agree.
@@ -47,22 +47,29 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy import authz, lifecycle, notifications
-from tenancy import codes as code_rules
-from tenancy.base import Actor, Conflict, DomainError, Unavailable, problem, utcnow
+from core import audit
+from core import authz, outbox
+from tenancy.onboarding import lifecycle
+from core import codes as code_rules
+from core.actor import Actor
+from core.errors import Conflict, DomainError, Unavailable, problem
+from core.db import utcnow
 from tenancy.errors import ImportRejected, TenancyError
-from tenancy.identity import record_incident
-from tenancy.importing import decode, reference_municipalities
-from tenancy.keycloak import IdentityDirectory
-from tenancy.lifecycle import HANDOVER, SCREENING, SCREENING_ITEMS, admin_contact, get_tenant
-from tenancy.models import Tenant, TenantKind, TenantStatus, TenantTransition
-from tenancy.operations import find_tenant, update_tenant
-from tenancy.provisioning_models import (
-    ChecklistItem, PlatformResource, ProvisioningStep, SuspendedAccount, TenantOnboarding,
+from tenancy.identity.operations import record_incident
+from tenancy.registry.importing import decode, reference_municipalities
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.onboarding.lifecycle import HANDOVER, SCREENING, SCREENING_ITEMS, admin_contact, get_tenant
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus, TenantTransition
+from tenancy.registry.operations import find_tenant, update_tenant
+from tenancy.onboarding.models import (
+    ChecklistItem,
+    PlatformResource,
+    ProvisioningStep,
+    SuspendedAccount,
+    TenantOnboarding,
 )
-from tenancy.schemas import ContactIn, TenantCreate, TenantUpdate
-from tenancy.validation import problems_from
+from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
+from core.validation import problems_from
 
 log = logging.getLogger(__name__)
 Checkpoint = Callable[[], None]
@@ -164,7 +171,7 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
         # mail server the operator sends it later (or sets a temporary password in Keycloak)
         ctx.directory.send_setup_email(user_id)
         mailed = True
-    notifications.queue(
+    outbox.queue(
         ctx.session, kind="tenant.admin_invited", tenant=ctx.tenant, dedupe_key=f"admin-invited:{ctx.tenant.code}:{user_id}",
         subject=f"【エリアデータ連携基盤】{ctx.tenant.name_ja}：管理者アカウントを発行しました",
         body="\n".join([
@@ -215,15 +222,15 @@ def _jsonable(value: Any) -> Any:
 class QuotasNotInstalled(TenancyError, Conflict):
     def __init__(self, function: str) -> None:
         super().__init__(
-            f"The quotas module does not provide tenancy.quotas.{function}; the quota part of onboarding cannot run.",
-            f"利用上限の処理（tenancy.quotas.{function}）が組み込まれていません。運用担当者に連絡してください。",
+            f"The quotas module does not provide tenancy.usage.quotas.{function}; the quota part of onboarding cannot run.",
+            f"利用上限の処理（tenancy.usage.quotas.{function}）が組み込まれていません。運用担当者に連絡してください。",
         )
 
 
 def _quota_hook(function: str) -> Callable[..., Any]:
-    """``tenancy.quotas.<function>``, looked up when needed (the quotas module is wired separately)."""
+    """``tenancy.usage.quotas.<function>``, looked up when needed (the quotas module is wired separately)."""
     try:
-        module = importlib.import_module("tenancy.quotas")
+        module = importlib.import_module("tenancy.usage.quotas")
     except ImportError:
         raise QuotasNotInstalled(function) from None
     hook = getattr(module, function, None)
@@ -799,7 +806,7 @@ def board(session: Session, codes: Sequence[str] | None = None) -> dict[str, Any
 
 
 def timeline(session: Session, tenant: Tenant) -> list[TenantTransition]:
-    from tenancy.history import history
+    from tenancy.registry.history import history
 
     return history(session, tenant)
 

@@ -17,13 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from governance import audit
-from tenancy import authz
-from tenancy.base import Actor, Conflict, DomainError, NotFound
-from tenancy.identity_models import IdentityIncident
-from tenancy.keycloak import Account, IdentityDirectory
-from tenancy.models import TenantStatus
-from tenancy.operations import get_tenant
+from core import audit
+from core import authz
+from core.actor import Actor
+from core.errors import Conflict, DomainError, NotFound
+from tenancy.identity.models import IdentityIncident
+from tenancy.identity.keycloak import Account, IdentityDirectory
+from tenancy.registry.models import TenantStatus
+from tenancy.registry.operations import get_tenant
 
 class SeatLimitReached(Conflict):
     def __init__(self, code: str, limit: int) -> None:

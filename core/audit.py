@@ -1,0 +1,386 @@
+"""The audit log's append (操作ログ): :func:`record` and :func:`act`, which every operation calls.
+
+Invariants:
+
+* Records are only ever appended. Nothing in renkei updates or deletes one except the purge in
+  :mod:`governance.audit`, which archives them to a file first; the database refuses any other
+  UPDATE or DELETE (triggers, :data:`AUDIT_GUARD_DDL`).
+* Each record stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical payload)``, so a
+  modified, deleted, inserted or reordered record breaks the chain at a point that
+  verification (:mod:`governance.audit`) names.
+* Appends are serialised by locking the single ``audit_chain_head`` row, so two concurrent
+  writers cannot both extend the same hash.
+* The record is written in the caller's transaction: if the operation rolls back, so does its
+  audit record, and a refused act leaves no record claiming a change.
+
+Verification, export and purge are the governance package's (:mod:`governance.audit`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import DDL, event
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+from core.actor import Actor
+from core.db import timestamp_column as _timestamp_column, utcnow
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+class AuditRecord(SQLModel, table=True):
+    """One administrative act. Append-only; each record carries the hash of the previous one."""
+
+    __tablename__ = "audit_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, unique=True))
+    occurred_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=_timestamp_column(nullable=False)
+    )
+    actor_issuer: str = Field(max_length=255)
+    actor_subject: str = Field(max_length=255)
+    actor_name: str = Field(default="", max_length=255)
+    actor_role: str = Field(default="", max_length=64)
+    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    action: str = Field(max_length=80, index=True)
+    target_type: str = Field(max_length=80)
+    target_id: str = Field(max_length=255)
+    before: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    after: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    request_id: str | None = Field(default=None, max_length=64)
+    source_ip: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """A single row holding the last sequence number and hash; locked to serialise appends."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    last_hash: str = Field(max_length=64)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """A single row: the records up to ``purged_through_seq`` were archived and purged.
+
+    Verification of the remaining records starts from ``purged_through_hash``; the archive file
+    (``archive_name``, whose SHA-256 is ``archive_sha256``) verifies the purged part. The row only
+    moves forward (a trigger refuses lowering it or deleting it), and the purge's own audit
+    record repeats these values, so a forged anchor does not match the chain.
+    """
+
+    __tablename__ = "audit_anchor"
+
+    id: int = Field(default=1, primary_key=True)
+    purged_through_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    purged_through_hash: str = Field(max_length=64)
+    purged_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    purged_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp_column())
+    archive_name: str = Field(default="", max_length=255)
+    archive_sha256: str = Field(default="", max_length=64)
+
+
+# The database's own refusal to change or remove audit records. The purge (governance.audit.purge)
+# first moves the anchor forward, then deletes only records at or below it; on PostgreSQL it must
+# also set the transaction-local flag renkei.audit_purge. The chain head and the anchor only move
+# forward and cannot be deleted. A database owner can still drop these
+# triggers: the hash chain is what makes such tampering visible (docs/audit-log.md).
+AUDIT_GUARD_DDL: dict[str, dict[str, list[str]]] = {
+    "postgresql": {
+        "audit_record": [
+            """
+CREATE OR REPLACE FUNCTION renkei_audit_record_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+    IF TG_OP = 'DELETE'
+       AND current_setting('renkei.audit_purge', true) = 'on'
+       AND OLD.seq <= COALESCE((SELECT purged_through_seq FROM audit_anchor WHERE id = 1), 0) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_record is append-only: ' || TG_OP || ' of record #' || OLD.seq || ' refused',
+        HINT = 'Records leave the log only through renkei audit purge, which archives them first.',
+        ERRCODE = 'insufficient_privilege';
+END
+$guard$
+""",
+            "CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record "
+            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_record_guard()",
+        ],
+        "audit_chain_head": [
+            """
+CREATE OR REPLACE FUNCTION renkei_audit_head_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.last_seq > OLD.last_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END
+$guard$
+""",
+            "CREATE TRIGGER audit_chain_head_forward_only BEFORE UPDATE OR DELETE ON audit_chain_head "
+            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_head_guard()",
+        ],
+        "audit_anchor": [
+            """
+CREATE OR REPLACE FUNCTION renkei_audit_anchor_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_anchor only moves forward: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END
+$guard$
+""",
+            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE OR DELETE ON audit_anchor "
+            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_anchor_guard()",
+        ],
+    },
+    "sqlite": {
+        "audit_record": [
+            "CREATE TRIGGER audit_record_no_update BEFORE UPDATE ON audit_record BEGIN "
+            "SELECT RAISE(ABORT, 'audit_record is append-only: UPDATE refused'); END",
+            "CREATE TRIGGER audit_record_no_delete BEFORE DELETE ON audit_record "
+            "WHEN OLD.seq > COALESCE((SELECT purged_through_seq FROM audit_anchor WHERE id = 1), 0) BEGIN "
+            "SELECT RAISE(ABORT, 'audit_record is append-only: DELETE refused (only renkei audit purge removes archived records)'); END",
+        ],
+        "audit_chain_head": [
+            "CREATE TRIGGER audit_chain_head_forward_only BEFORE UPDATE ON audit_chain_head "
+            "WHEN NEW.last_seq <= OLD.last_seq BEGIN "
+            "SELECT RAISE(ABORT, 'audit_chain_head only moves forward'); END",
+            "CREATE TRIGGER audit_chain_head_no_delete BEFORE DELETE ON audit_chain_head BEGIN "
+            "SELECT RAISE(ABORT, 'audit_chain_head cannot be deleted'); END",
+        ],
+        "audit_anchor": [
+            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE ON audit_anchor "
+            "WHEN NEW.purged_through_seq < OLD.purged_through_seq BEGIN "
+            "SELECT RAISE(ABORT, 'audit_anchor only moves forward'); END",
+            "CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor BEGIN "
+            "SELECT RAISE(ABORT, 'audit_anchor cannot be deleted'); END",
+        ],
+    },
+}
+
+# Names of the guard triggers per dialect and table (tests drop them to play the attacker).
+AUDIT_GUARD_TRIGGERS = {
+    "postgresql": {"audit_record": ["audit_record_append_only"], "audit_chain_head": ["audit_chain_head_forward_only"],
+                   "audit_anchor": ["audit_anchor_forward_only"]},
+    "sqlite": {"audit_record": ["audit_record_no_update", "audit_record_no_delete"],
+               "audit_chain_head": ["audit_chain_head_forward_only", "audit_chain_head_no_delete"],
+               "audit_anchor": ["audit_anchor_forward_only", "audit_anchor_no_delete"]},
+}
+
+for _dialect, _tables in AUDIT_GUARD_DDL.items():
+    for _table, _statements in _tables.items():
+        _target = {"audit_record": AuditRecord, "audit_chain_head": AuditChainHead, "audit_anchor": AuditAnchor}[_table].__table__
+        for _statement in _statements:
+            event.listen(_target, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+# --- append -------------------------------------------------------------------------------------
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def timestamp_text(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; renkei stores UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp_text(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
+HASHED_FIELDS = (
+    "seq", "actor_issuer", "actor_subject", "actor_name", "actor_role", "tenant_code", "action",
+    "target_type", "target_id", "before", "after", "request_id", "source_ip",
+)
+
+
+def compute_hash(entry: AuditRecord | sa.Row, prev_hash: str) -> str:
+    values = entry._mapping if isinstance(entry, sa.Row) else None  # plain rows: no attribute look-ups
+    payload = {name: values[name] for name in HASHED_FIELDS} if values is not None else \
+        {name: getattr(entry, name) for name in HASHED_FIELDS}
+    payload["occurred_at"] = timestamp_text(entry.occurred_at)
+    text = prev_hash + json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lock_head(session: Session) -> AuditChainHead:
+    head = session.scalars(
+        sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).one_or_none()
+    if head is None:
+        # The very first record: several writers may get here at once, and FOR UPDATE locks
+        # nothing while the row does not exist. Insert it in a savepoint and tolerate the loser's
+        # duplicate key; then everyone locks the one row as usual.
+        try:
+            with session.begin_nested():
+                session.add(AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
+        except sa.exc.IntegrityError:
+            pass
+        head = session.scalars(
+            sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+        ).one()
+    return head
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    *,
+    tenant_code: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> AuditRecord | None:
+    """Append one audit record for an administrative act, in the caller's transaction.
+
+    ``action`` is a dotted verb (``tenant.create``); ``before``/``after`` are JSON-able
+    summaries of what changed (None where nothing existed before or after).
+
+    Inside :func:`act`, the record becomes a step of that act instead (and None is returned):
+    one administrative act, one record.
+    """
+    acts = session.info.get(_ACTS_KEY)
+    if acts:
+        acts[-1].steps.append({"action": action, "target_type": target_type, "target_id": str(target_id),
+                               "tenant_code": tenant_code, "before": before, "after": after})
+        return None
+    return _append(session, actor, action, target_type, target_id, tenant_code=tenant_code, before=before, after=after)
+
+
+_ACTS_KEY = "renkei_audit_acts"
+
+
+@dataclasses.dataclass
+class _Act:
+    action: str
+    steps: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def act(session: Session, actor: Actor, action: str, target_type: str, target_id: str, *,
+        tenant_code: str | None = None, persist: Callable[[], None] | None = None) -> Iterator[None]:
+    """One administrative act made of several steps (provisioning saga, wave, council close) → one record.
+
+    The operations called inside keep calling :func:`record`; their records become the act's
+    ``steps``. A step whose action equals the act's gives the record its before/after. If
+    nothing was recorded inside (the act was refused before it changed anything), no record is
+    written. If the act fails after some steps, the record says so (``outcome: failed``).
+    ``persist`` (a commit, for sagas that commit step by step) is called once the record is
+    written, so that it is kept with the steps it describes, whatever the outcome.
+    """
+    stack = session.info.setdefault(_ACTS_KEY, [])
+    current = _Act(action)
+    stack.append(current)
+    failure: BaseException | None = None
+    try:
+        yield
+    except BaseException as error:
+        failure = error
+        raise
+    finally:
+        stack.pop()
+        if current.steps:
+            primary = next((step for step in current.steps if step["action"] == action), None)
+            others = [step for step in current.steps if step is not primary]
+            after = dict(primary["after"]) if primary and isinstance(primary["after"], dict) else \
+                ({"result": primary["after"]} if primary and primary["after"] is not None else {})
+            if others:
+                after["steps"] = others
+            if failure is not None:
+                after["outcome"] = "failed"
+                after["error"] = getattr(failure, "message_en", None) or type(failure).__name__
+            tenants = {step["tenant_code"] for step in current.steps}
+            scope = tenant_code or (primary["tenant_code"] if primary else None) or \
+                (next(iter(tenants)) if len(tenants) == 1 else None)
+            record(session, actor, action, target_type, target_id, tenant_code=scope,
+                   before=primary["before"] if primary else None, after=after)
+            if persist is not None:
+                persist()
+
+
+def acts_within(entry: AuditRecord) -> list[tuple[str, str | None]]:
+    """(action, tenant code) of the record and, in order, of every step folded into it by :func:`act`."""
+    found = [(entry.action, entry.tenant_code)]
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            found.append((step["action"], step.get("tenant_code")))
+            if isinstance(step.get("after"), dict):
+                walk(step["after"].get("steps", []))
+
+    after = json.loads(entry.after) if entry.after else None
+    if isinstance(after, dict):
+        walk(after.get("steps", []))
+    return found
+
+
+def _append(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    *,
+    tenant_code: str | None,
+    before: Any,
+    after: Any,
+) -> AuditRecord:
+    head = lock_head(session)
+    entry = AuditRecord(
+        seq=head.last_seq + 1,
+        occurred_at=utcnow(),
+        actor_issuer=actor.issuer,
+        actor_subject=actor.subject,
+        actor_name=actor.name,
+        actor_role=actor.primary_role,
+        tenant_code=tenant_code,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=_canonical(before),
+        after=_canonical(after),
+        request_id=actor.request_id,
+        source_ip=actor.source_ip,
+        prev_hash=head.last_hash,
+        hash="",
+    )
+    entry.hash = compute_hash(entry, head.last_hash)
+    head.last_seq = entry.seq
+    head.last_hash = entry.hash
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values differ, as (before, after) summaries."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}

@@ -1,0 +1,69 @@
+"""The one SQLAlchemy ``MetaData`` (SQLModel's) and the column types every table uses.
+
+The naming convention is set when this module is imported, before any table model is defined,
+so that Alembic migrations get stable constraint names on SQLite and PostgreSQL alike. Every
+models module imports this module first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata = SQLModel.metadata
+
+
+def enum_column(enum_cls: type, *, length: int = 32, nullable: bool = False, **kwargs: Any) -> sa.Column:
+    """An enum stored as a plain string with a CHECK constraint: readable in SQL, same on both databases."""
+    return sa.Column(
+        sa.Enum(enum_cls, native_enum=False, length=length, validate_strings=True, name=enum_cls.__name__.lower()),
+        nullable=nullable,
+        **kwargs,
+    )
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A moment in time, aware and in UTC on both databases.
+
+    PostgreSQL keeps the zone of a ``timestamptz``; SQLite keeps none, and would store a Japan-time
+    value as its wall-clock time. So values are converted to UTC before they are stored (a naive
+    value is taken as UTC, renkei's convention) and marked UTC when read back.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+def timestamp_column(nullable: bool = False, **kwargs: Any) -> sa.Column:
+    """A timestamp column: aware UTC datetimes in and out (:class:`UTCDateTime`)."""
+    return sa.Column(UTCDateTime(timezone=True), nullable=nullable, **kwargs)
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC (stored naive-free on both databases)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+

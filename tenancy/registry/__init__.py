@@ -1,0 +1,1 @@
+"""The tenant registry: tenants, their codes, contacts and status history, and CSV import/export."""
