@@ -14,6 +14,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request, session
 
+from core.calendar import fiscal_year_label, fiscal_year_of, to_jst
+
 SUPPORTED = ("ja", "en")
 SOURCE_DIR = Path(__file__).parent / "translations"
 
@@ -47,23 +49,11 @@ def select_locale() -> str:
     return "ja"
 
 
-def fiscal_year(day: dt.date) -> int:
-    """Japanese fiscal year (年度): April to March; 2025-04-01 .. 2026-03-31 is FY2025."""
-    return day.year if day.month >= 4 else day.year - 1
-
-
-def era_year(fiscal: int) -> str:
-    """令和 era label of a fiscal year (FY2019 is 令和元年度; earlier years fall in 平成)."""
-    if fiscal >= 2019:
-        n = fiscal - 2018
-        return f"令和{'元' if n == 1 else n}年度"
-    return f"平成{fiscal - 1988}年度"
-
-
 def format_fiscal_year(fiscal: int | None, locale: str = "ja") -> str:
+    """``令和7年度`` in Japanese, ``FY2025`` in English (the rule is :func:`core.calendar.fiscal_year_label`)."""
     if fiscal is None:
         return ""
-    return era_year(fiscal) if locale == "ja" else f"FY{fiscal}"
+    return fiscal_year_label(fiscal, locale)
 
 
 def format_date(value: dt.date | dt.datetime | None, locale: str = "ja") -> str:
@@ -71,14 +61,12 @@ def format_date(value: dt.date | dt.datetime | None, locale: str = "ja") -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone(dt.timedelta(hours=9)))
+        value = to_jst(value)
         day = value.date()
         clock = value.strftime(" %H:%M")
     else:
         day, clock = value, ""
-    label = format_fiscal_year(fiscal_year(day), locale)
+    label = format_fiscal_year(fiscal_year_of(day), locale)
     return f"{day:%Y/%m/%d}{clock}（{label}）" if locale == "ja" else f"{day:%Y-%m-%d}{clock} ({label})"
 
 

@@ -775,8 +775,10 @@ def ensure_running(
     admin_password: str | None = None,
     state_dir: Path | str | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
+    ports: tuple[int, int] | None = None,
 ) -> KeycloakHandle:
-    """A Keycloak to test against: ``url`` if given (it must answer), else a new one on free ports.
+    """A Keycloak to test against: ``url`` if given (it must answer), else a new one on ``ports``
+    (HTTP, management; default: free ones), so a caller can know its address before it runs.
 
     A new server keeps its state in ``state_dir``, or in a temporary directory removed by
     ``close()``.
@@ -791,7 +793,7 @@ def ensure_running(
         return KeycloakHandle(url, admin_user, admin_password, started_here=False, process=None)
 
     temporary = Path(tempfile.mkdtemp(prefix="renkei-keycloak-")) if state_dir is None else None
-    port, management_port = free_ports(2)
+    port, management_port = ports or free_ports(2)
     try:
         process = start(
             port=port,

@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -98,6 +98,12 @@ def concurrent_change() -> Response:
     )
 
 
+def domain_error_page(error: DomainError):
+    """The admin UI's page for a domain error, with the status its kind maps to."""
+    status = STATUS_BY_KIND.get(error.kind, 400)
+    return render_template("renkei/error.html", error=error, status=status), status
+
+
 def _wants_problem() -> bool:
     return request.path.startswith("/api/")
 
@@ -106,8 +112,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
         if not _wants_problem():
-            from admin.views.base import domain_error_page
-
             return domain_error_page(error)
         return from_domain_error(error)
 

@@ -45,7 +45,7 @@ def _optional(module: str):
 def _adopt_policy(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
     from billing import operations as billing
 
-    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.ref)
+    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.ref, by_council=True)
     return f"allocation_policy:{policy.id}"
 
 

@@ -7,7 +7,7 @@ The URL defaults to ``RENKEI_BENCH_DATABASE_URL`` or
 a schema of its own (``bench_audit``, dropped and re-created with ``create_all`` so the guard
 triggers are installed as in production) and touches nothing else.
 
-* **append**: A acts, each ``governance.audit.record`` + commit (what one request does: lock the
+* **append**: A acts, each ``core.audit.record`` + commit (what one request does: lock the
   chain head, hash, insert). Limit, same run: the same rows (hashes computed beforehand) with a
   raw ``INSERT`` + ``UPDATE`` of the head + commit each — the least a serialised append can do.
 * **verify**: ``governance.audit.verification`` over N records (a year of a large consortium is
@@ -154,7 +154,7 @@ def raw_verify(engine: sa.Engine) -> bool:
 def bench_verify(engine: sa.Engine) -> tuple[float, float, bool, bool]:
     with Session(engine) as session:
         started = time.perf_counter()
-        result = audit.verification(session)
+        result = audit.verification(session, ACTOR)
         renkei = time.perf_counter() - started
     started = time.perf_counter()
     raw_ok = raw_verify(engine)
@@ -165,7 +165,7 @@ def bench_verify(engine: sa.Engine) -> tuple[float, float, bool, bool]:
 def bench_export(engine: sa.Engine) -> tuple[float, float]:
     with Session(engine) as session, tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        audit.write_export(out, audit.records_in_period(session, None, None), "jsonl")
+        audit.write_export(out, audit.records_in_period(session, ACTOR, None, None), "jsonl")
         renkei = time.perf_counter() - started
     with engine.connect() as connection, tempfile.TemporaryFile() as out:
         started = time.perf_counter()

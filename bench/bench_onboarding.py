@@ -157,7 +157,7 @@ def run(server, tenants: int, users: int, database_url: str | None) -> None:
                     lifecycle.check_item(db.session, operator, code, "screening", entry.key)
                 lifecycle.approve(db.session, operator, code)
                 db.session.commit()
-                onboarding.provision(db.session, operator, directory, code, checkpoint=db.session.commit)
+                onboarding.provision(db.session, operator, directory, code)
                 for i in range(users - 1):
                     username = f"bench-staff-{code}-{i}"
                     identity.invite_user(db.session, operator, directory, code, identity.Invitation(
@@ -170,7 +170,7 @@ def run(server, tenants: int, users: int, database_url: str | None) -> None:
                 direct.onboard(code, users)
                 direct_seconds = time.perf_counter() - started
                 rows.append((code, name, renkei_seconds, direct_seconds, renkei_calls, calls.take()))
-            active = onboarding.board(db.session)["active_municipalities"]
+            active = onboarding.board(db.session, operator)["active_municipalities"]
     finally:
         try:
             master_admin(server.url, server.admin_user, server.admin_password, "master").delete_realm(realm)

@@ -76,11 +76,11 @@ def prepare(url: str) -> None:
     from admin import create_app
     from admin.extensions import db
     from tenancy.usage import metering, quotas
-    from core.actor import system_actor
+    from core.actor import console_actor
     from tenancy.registry.sample import load_kumamoto
 
     app = create_app(_settings(url))
-    actor = system_actor("bench")
+    actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")

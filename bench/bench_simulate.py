@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from billing.scenario import parse_scenario, with_check_digit  # noqa: E402
+from billing.scenario import parse_scenario  # noqa: E402
+from core.codes import with_check_digit  # noqa: E402
 from billing.simulate import simulate  # noqa: E402
 
 TENANTS = 1_741

@@ -30,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
+from core.calendar import JST  # noqa: E402
+
 DEFAULT_URL = "postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_usage"
 TARGET = 20_000
-JST = dt.timezone(dt.timedelta(hours=9))
 GAUGES = ("broker_entities", "storage_bytes", "datasets")
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)  # one base, so a resend has the same rows
 
@@ -147,11 +148,11 @@ def main() -> None:
 
     from admin.extensions import db
     from tenancy.usage import quotas
-    from core.actor import system_actor
+    from core.actor import console_actor
     from tenancy.registry.sample import load_kumamoto
 
     app = make_app(args.database_url)
-    actor = system_actor("bench")
+    actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")

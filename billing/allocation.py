@@ -18,7 +18,8 @@ The steps, for a fiscal year whose cost items add up to ``T`` yen:
    walking the breakpoints of that piecewise-linear, non-decreasing function.
    Infeasible bounds raise :class:`InfeasibleBounds`: ``n × floor > R``, or the caps cannot
    reach ``R`` (``n × cap < R``, where a participant whose formula share is 0 counts with the
-   floor instead of the cap since no λ raises it).
+   floor instead of the cap since no λ raises it). :func:`infeasible_bounds` is the one home of
+   this test; scenario validation calls it too.
 4. **Rounding to yen** by largest remainder over all lines (the prefecture's included): every
    line is rounded down, then the missing yen go one each to the largest fractional parts, ties
    to the smaller local government code.
@@ -361,10 +362,16 @@ def allocate(
     municipalities = sorted(participants, key=lambda participant: participant.code)
 
     prefecture_exact = total * policy.prefecture_share if policy.prefecture_share is not None else None
-    municipal_total = Fraction(total) - (prefecture_exact or 0)
+    municipal_total = _municipal_total(total, policy.prefecture_share)
 
     formula_components = _formula_components(municipalities, policy, municipal_total)
     formula = [sum(parts, Fraction(0)) for parts in formula_components]
+    infeasible = infeasible_bounds(
+        municipalities, total, prefecture_share=policy.prefecture_share, components=policy.components,
+        floor=policy.floor, cap=policy.cap,
+    )
+    if infeasible:
+        raise infeasible[0]
     scale, shares, bounds = _apply_floor_and_cap(municipalities, formula, policy, municipal_total)
 
     payers: list[tuple[str, Fraction, bool]] = [
@@ -496,6 +503,50 @@ def basis_value(participant: Participant, basis: str) -> int:
     return participant.usage[basis[len(USAGE_PREFIX):]]
 
 
+def _municipal_total(total: int, prefecture_share: Fraction | None) -> Fraction:
+    """``R``: what the municipalities share, the total less the prefecture's exact share."""
+    return Fraction(total) - (total * prefecture_share if prefecture_share is not None else 0)
+
+
+def _has_formula_share(participant: Participant, components: Sequence[Component]) -> bool:
+    """False when every basis with a nonzero weight is 0 for the participant: its formula share
+    is then 0 and no λ can raise it (months 0 also gives False)."""
+    return any(component.weight and basis_value(participant, component.basis) for component in components)
+
+
+def infeasible_bounds(
+    participants: Sequence[Participant],
+    total: int,
+    *,
+    prefecture_share: Fraction | None,
+    components: Sequence[Component],
+    floor: int | None,
+    cap: int | None,
+    unknown_participants: int = 0,
+) -> list[InfeasibleBounds]:
+    """Every reason why no λ keeps each participating municipality within [floor, cap].
+
+    The one home of this test: :func:`allocate` raises the first, scenario validation lists
+    them all. With ``n`` participating municipalities (months > 0) sharing ``R`` (the total
+    less the prefecture's share), the floor is infeasible when ``n × floor > R`` and the cap
+    when ``(n − z) × cap + z × floor < R``, ``z`` being the participants whose formula share is
+    0 (they pay the floor, or nothing, whatever λ is). ``unknown_participants`` counts further
+    participating municipalities whose figures are not known yet (a scenario with errors in
+    them): they count in ``n`` and are assumed able to reach the cap.
+    """
+    municipal_total = _municipal_total(total, prefecture_share)
+    taking_part = [participant for participant in participants if participant.months > 0]
+    participating = len(taking_part) + unknown_participants
+    stuck_at_floor = sum(1 for participant in taking_part if not _has_formula_share(participant, components))
+    problems = []
+    if floor is not None and participating * floor > municipal_total:
+        problems.append(InfeasibleBounds("floor", floor, participating, municipal_total))
+    lowest = floor or 0
+    if cap is not None and (participating - stuck_at_floor) * cap + stuck_at_floor * lowest < municipal_total:
+        problems.append(InfeasibleBounds("cap", cap, participating, municipal_total, stuck_at_floor, lowest))
+    return problems
+
+
 def _formula_components(
     municipalities: Sequence[Participant], policy: Policy, municipal_total: Fraction
 ) -> list[list[Fraction]]:
@@ -526,17 +577,11 @@ def _apply_floor_and_cap(
     municipal_total: Fraction,
 ) -> tuple[Fraction, list[Fraction], list[str | None]]:
     """Return ``(λ, shares, bound per municipality)`` with shares ``clamp(λ × formula, floor,
-    cap)`` adding up to ``municipal_total``; non-participants (months 0) get 0 and no floor."""
-    floor, cap = policy.floor, policy.cap
-    lowest = floor or 0
+    cap)`` adding up to ``municipal_total``; non-participants (months 0) get 0 and no floor.
+    The bounds are feasible (:func:`infeasible_bounds` has been asked)."""
+    cap = policy.cap
+    lowest = policy.floor or 0
     taking_part = [municipality.months > 0 for municipality in municipalities]
-    participating = sum(taking_part)
-    # No λ can raise a zero formula share, so such a participant pays the floor and no more.
-    stuck_at_floor = sum(1 for part, share in zip(taking_part, formula) if part and share == 0)
-    if floor is not None and participating * floor > municipal_total:
-        raise InfeasibleBounds("floor", floor, participating, municipal_total)
-    if cap is not None and (participating - stuck_at_floor) * cap + stuck_at_floor * lowest < municipal_total:
-        raise InfeasibleBounds("cap", cap, participating, municipal_total, stuck_at_floor, lowest)
 
     within_bounds = all(
         not part or (lowest <= share and (cap is None or share <= cap))

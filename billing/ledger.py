@@ -81,6 +81,7 @@ from billing.models import (
     JournalEntry,
     Posting,
 )
+from core import codes
 from core.db import utcnow
 
 BANK = "bank"
@@ -128,7 +129,7 @@ def standard_account(code: str) -> AccountSpec | None:
         return AccountSpec(code, name_ja, name_en, kind)
     if code.startswith(RECEIVABLE_PREFIX):
         tenant = code[len(RECEIVABLE_PREFIX):]
-        if len(tenant) == 6 and tenant.isascii() and tenant.isdigit():
+        if codes.is_valid(tenant):
             return AccountSpec(code, f"負担金未収金 {tenant}", f"Receivable from {tenant}", AccountType.asset, tenant)
     return None
 

@@ -8,7 +8,6 @@ shell maps it to an HTTP status and an ``application/problem+json`` body in its 
     BillingError (billing.errors)
     └── BillingOperationError          + DomainError
         ├── InvalidBillingData         invalid    input or inputs to a run are wrong
-        │   └── NoUsageData            invalid    no usage figures for a usage:<metric> basis
         ├── BillingNotFound            not_found  cost item, policy, run, statement
         ├── BillingConflict            conflict   the object's state forbids the act
         │   ├── IllegalTransition      conflict   e.g. approving a run nobody reviewed
@@ -48,19 +47,6 @@ class BillingOperationError(BillingError, DomainError):
 
 class InvalidBillingData(BillingOperationError, Invalid):
     """Input failed validation, or the inputs of a run cannot be allocated."""
-
-
-class NoUsageData(InvalidBillingData):
-    def __init__(self, metric: str, tenant_code: str | None = None) -> None:
-        where_en = f" for tenant {tenant_code}" if tenant_code else ""
-        where_ja = f"団体コード {tenant_code} の" if tenant_code else ""
-        super().__init__(
-            f"no usage data for metric {metric}{where_en}: the policy has a usage:{metric} "
-            "component, so the year's usage totals must be available before a run.",
-            f"{where_ja}利用実績（指標 {metric}）がありません。按分方式に利用割（usage:{metric}）が"
-            "含まれるため、按分計算の前に年間の利用実績が必要です。",
-            metric=metric,
-        )
 
 
 class BillingNotFound(BillingOperationError, NotFound):

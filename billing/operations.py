@@ -1,9 +1,17 @@
 """Use cases of billing: cost items, allocation policies, allocation runs, payments.
 
-Each operation takes the session and the acting :class:`~core.db.Actor`, flushes and never
-commits (the request or command commits once), and records every state change exactly once
-with :func:`governance.audit.record`. A refused act raises a
-:mod:`billing.ledger_errors` error and records nothing.
+Each operation takes the session and the acting :class:`~core.actor.Actor`, asks the
+authorization policy itself, flushes and never commits (the request or command commits once),
+and records every state change exactly once with :func:`core.audit.record`. A refused act
+raises a :mod:`billing.ledger_errors` error (or :class:`core.errors.NotPermitted`) and records
+nothing.
+
+Who may do what (the policy is :mod:`core.authz`): every change needs ``billing.manage``
+(finance). Cost items and policies are read with ``billing.read`` of any scope; a statement
+needs ``billing.read`` on its tenant; runs, the ledger and the year's summary show every
+tenant's share, so they need ``billing.read`` for all tenants (:func:`require_all_tenants`).
+Functions without an actor (``get_run``, ``run_lines``, ``get_policy`` ...) are helpers for
+operations that have authorised their act already.
 
 The life of an allocation run (按分計算)::
 
@@ -15,8 +23,8 @@ The life of an allocation run (按分計算)::
 *Reverse* posts a reversal entry for each of the run's entries; the run stays visible with
 status ``reversed`` and a new run can then be computed and approved for the year.
 
-Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, a hook that
-reads ``tenancy.usage.metering.usage_total`` when that module exists.
+Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, by default
+``tenancy.usage.metering.usage_total``.
 """
 
 from __future__ import annotations
@@ -37,7 +45,6 @@ from billing.ledger_errors import (
     BillingNotFound,
     IllegalTransition,
     InvalidBillingData,
-    NoUsageData,
 )
 from billing.models import (
     CATEGORY_LABELS_JA,
@@ -55,32 +62,40 @@ from billing.models import (
     TaxTreatment,
 )
 from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text, parse_fraction
-from core import audit
+from core import audit, authz
 from core.actor import Actor
+from core.calendar import today_jst
 from core.db import utcnow
-from tenancy.registry.history import JST, participation_months
+from core.errors import NotPermitted
+from tenancy.registry.history import participation_months
 from tenancy.registry.models import Tenant, TenantKind
+from tenancy.usage.metering import usage_total
+
+
+def require_all_tenants(actor: Actor, action: str = "billing.read") -> authz.Grant:
+    """The actor's grant for ``action`` over every tenant: runs, the ledger and the year's summary
+    show every tenant's share, so someone who may read only their own tenant's figures is refused."""
+    grant = authz.authorize(actor, action)
+    if not grant.all_tenants:
+        raise NotPermitted(
+            "This view shows every tenant's share; you may read your own tenant's statement only.",
+            "この画面は全団体の負担金を含むため閲覧できません。自団体の負担金通知のみ閲覧できます。",
+            action=action,
+        )
+    return grant
+
+
+def _manage(actor: Actor) -> None:
+    authz.authorize(actor, "billing.manage")
 
 
 def _who(actor: Actor) -> str:
     return (actor.name or actor.subject)[:255]
 
 
-def today_jst() -> dt.date:
-    return dt.datetime.now(JST).date()
-
-
 # --- usage hook -------------------------------------------------------------------------------------
 
-def _usage_total_from_metering(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
-    try:
-        from tenancy.usage.metering import usage_total
-    except ImportError:
-        raise NoUsageData(metric, tenant_code) from None
-    return usage_total(session, tenant_code, metric, fiscal_year)
-
-
-USAGE_TOTALS: Callable[[Session, str, str, int], int] = _usage_total_from_metering
+USAGE_TOTALS: Callable[[Session, str, str, int], int] = usage_total
 """``(session, tenant_code, metric, fiscal_year) -> int``: a tenant's metered total for a year.
 Replace it (tests, another metering source) to change where usage figures come from."""
 
@@ -133,6 +148,7 @@ def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
 
 def create_cost_item(session: Session, actor: Actor, data: CostItemCreate) -> list[CostItem]:
     """Enter a cost line; an amortised build cost becomes one row per fiscal year of its period."""
+    _manage(actor)
     yearly = allocation.amortise(data.amount, data.amortisation_years)
     years = [data.fiscal_year + offset for offset in range(data.amortisation_years)]
     for year in years:
@@ -162,7 +178,13 @@ def get_cost_item(session: Session, item_id: int) -> CostItem:
     return item
 
 
-def list_cost_items(session: Session, fiscal_year: int | None = None) -> list[CostItem]:
+def list_cost_items(session: Session, actor: Actor, fiscal_year: int | None = None) -> list[CostItem]:
+    """The cost items (of one fiscal year): readable by anyone who reads billing."""
+    authz.authorize(actor, "billing.read")
+    return _cost_items(session, fiscal_year)
+
+
+def _cost_items(session: Session, fiscal_year: int | None = None) -> list[CostItem]:
     query = sa.select(CostItem).order_by(CostItem.fiscal_year, CostItem.category, CostItem.id)
     if fiscal_year is not None:
         query = query.where(CostItem.fiscal_year == fiscal_year)
@@ -171,6 +193,7 @@ def list_cost_items(session: Session, fiscal_year: int | None = None) -> list[Co
 
 def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
     """Withdraw a cost line entered by mistake (every year of an amortised one), unless posted."""
+    _manage(actor)
     item = get_cost_item(session, item_id)
     first_id = item.amortised_from_id or item.id
     group = list(session.scalars(
@@ -272,6 +295,7 @@ def policy_summary(policy: AllocationPolicy) -> dict[str, Any]:
 
 def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> AllocationPolicy:
     """Record a new policy version (the next version of ``data.name``). Versions never change."""
+    _manage(actor)
     components = [(component.basis, parse_fraction(component.weight)) for component in data.components]
     share = parse_fraction(data.prefecture_share) if data.prefecture_share is not None else None
     try:
@@ -305,7 +329,13 @@ def get_policy(session: Session, policy_id: int) -> AllocationPolicy:
     return policy
 
 
-def list_policies(session: Session) -> list[AllocationPolicy]:
+def read_policy(session: Session, actor: Actor, policy_id: int) -> AllocationPolicy:
+    authz.authorize(actor, "billing.read")
+    return get_policy(session, policy_id)
+
+
+def list_policies(session: Session, actor: Actor) -> list[AllocationPolicy]:
+    authz.authorize(actor, "billing.read")
     return list(session.scalars(sa.select(AllocationPolicy).order_by(AllocationPolicy.name, AllocationPolicy.version)))
 
 
@@ -313,12 +343,17 @@ def adopted_policy(session: Session) -> AllocationPolicy | None:
     return session.scalars(sa.select(AllocationPolicy).where(AllocationPolicy.status == PolicyStatus.adopted)).one_or_none()
 
 
-def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_ref: str | None) -> AllocationPolicy:
+def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_ref: str | None, *,
+                 by_council: bool = False) -> AllocationPolicy:
     """Mark a policy version as adopted (the one the next run uses), e.g. after a council vote.
 
     ``resolution_ref`` (the council resolution, e.g. 「令和7年度第2回協議会 議案第3号」) is stored
     and shown with the policy. The previously adopted version becomes ``superseded``.
+    Finance adopts (``billing.manage``); ``by_council`` is the council enacting its own adopted
+    resolution, where the authority is the council's vote and the act is its closing
+    (``council.manage``).
     """
+    authz.authorize(actor, "council.manage" if by_council else "billing.manage")
     policy = get_policy(session, policy_id)
     resolution_ref = (resolution_ref or "").strip()[:255] or None
     if policy.status == PolicyStatus.adopted and policy.resolution_ref == resolution_ref:
@@ -383,11 +418,12 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
 
 def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
     """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
+    _manage(actor)
     policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
     if policy is None:
         raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
                                  "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
-    items = list_cost_items(session, fiscal_year)
+    items = _cost_items(session, fiscal_year)
     if not items:
         raise InvalidBillingData(f"FY{fiscal_year} has no cost items to allocate",
                                  f"{fiscal_year}年度の費目が登録されていないため、按分できません。",
@@ -449,7 +485,14 @@ def get_run(session: Session, run_id: int, *, lock: bool = False) -> AllocationR
     return run
 
 
-def list_runs(session: Session, fiscal_year: int | None = None) -> list[AllocationRun]:
+def read_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
+    """One run (its lines show every tenant's share: see :func:`require_all_tenants`)."""
+    require_all_tenants(actor)
+    return get_run(session, run_id)
+
+
+def list_runs(session: Session, actor: Actor, fiscal_year: int | None = None) -> list[AllocationRun]:
+    require_all_tenants(actor)
     query = sa.select(AllocationRun).order_by(AllocationRun.fiscal_year, AllocationRun.id)
     if fiscal_year is not None:
         query = query.where(AllocationRun.fiscal_year == fiscal_year)
@@ -524,6 +567,7 @@ def _move(run: AllocationRun, action: str) -> RunStatus:
 
 
 def review_run(session: Session, actor: Actor, run_id: int, note: str = "") -> AllocationRun:
+    _manage(actor)
     run = get_run(session, run_id)
     run.status = _move(run, "review")
     run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), _who(actor), note
@@ -534,6 +578,7 @@ def review_run(session: Session, actor: Actor, run_id: int, note: str = "") -> A
 
 
 def discard_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
+    _manage(actor)
     run = get_run(session, run_id)
     before = RunStatus(run.status).value
     run.status = _move(run, "discard")
@@ -576,6 +621,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     A run whose cost items changed since it was computed is refused: it would post costs that
     are no longer invoiced (or leave new ones unshared). Compute a new run instead.
     """
+    _manage(actor)
     run = get_run(session, run_id, lock=True)
     if RunStatus(run.status) == RunStatus.approved:
         return run
@@ -604,7 +650,7 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
         return item["id"], item["amount"], item["category"]
 
     snapshot = sorted(key(item) for item in json.loads(run.snapshot_json)["cost_items"])
-    current = sorted(key(cost_item_summary(item)) for item in list_cost_items(session, run.fiscal_year))
+    current = sorted(key(cost_item_summary(item)) for item in _cost_items(session, run.fiscal_year))
     if snapshot != current:
         raise BillingConflict(
             f"The cost items of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
@@ -625,6 +671,7 @@ def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
 def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
                 reversed_on: dt.date | None = None) -> AllocationRun:
     """Undo a posted run with reversal entries; the run stays visible with status ``reversed``."""
+    _manage(actor)
     run = get_run(session, run_id, lock=True)
     if RunStatus(run.status) == RunStatus.reversed:
         return run
@@ -656,6 +703,7 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> Journ
     The tenant code and reference identify the payment: recording the same one again (same
     amount) returns the entry already posted and records nothing new.
     """
+    _manage(actor)
     tenant = session.scalars(sa.select(Tenant).where(Tenant.code == data.tenant_code)).one_or_none()
     if tenant is None:
         raise BillingNotFound(f"No tenant with code {data.tenant_code} is registered.",
@@ -675,3 +723,20 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> Journ
                      after={"fiscal_year": data.fiscal_year, "amount": data.amount,
                             "received_on": data.received_on.isoformat(), "reference": data.reference})
     return entry
+
+
+# --- the ledger, read ----------------------------------------------------------------------------------
+
+def trial_balance(session: Session, actor: Actor, *, as_of: dt.date | None = None,
+                  fiscal_year: int | None = None) -> ledger.TrialBalance:
+    """The trial balance (試算表): every account, so every tenant's receivable (all-tenants read)."""
+    require_all_tenants(actor)
+    return ledger.trial_balance(session, as_of=as_of, fiscal_year=fiscal_year)
+
+
+def journal(session: Session, actor: Actor, *, fiscal_year: int | None = None, tenant_code: str | None = None,
+            run_id: int | None = None, account_code: str | None = None) -> list[ledger.PostingView]:
+    """Journal entries' postings, filtered (all-tenants read, like the trial balance)."""
+    require_all_tenants(actor)
+    return list(ledger.postings(session, fiscal_year=fiscal_year, tenant_code=tenant_code, run_id=run_id,
+                                account_code=account_code))

@@ -25,7 +25,7 @@ Rules (each breach is reported with where it is, e.g. ``tenants[3].code``):
   October has ``"months": 6``. ``population`` is needed only with a ``population`` component and
   each ``usage`` metric only with its ``usage:<metric>`` component, and neither is needed for a
   tenant with ``months`` 0 (it pays nothing).
-* Local government codes are six digits with a valid check digit (see docs/DOMAIN.md); the
+* Local government codes are six digits with a valid check digit (the rule is in core/codes.py); the
   prefecture's code must be a prefecture code and must not be listed among the tenants.
 * Unknown keys are ignored, so a scenario may carry notes.
 """
@@ -51,19 +51,13 @@ from billing.allocation import (
     CostItem,
     Participant,
     Policy,
+    infeasible_bounds,
     is_known_basis,
     usage_metric,
 )
-from billing.errors import InfeasibleBounds, ScenarioError
-from core.codes import check_digit, with_check_digit  # noqa: F401  (re-exported for scenario builders)
-
-_FIRST_FISCAL_YEAR = 1989  # 平成元年度; the display of era years starts there
-_LAST_FISCAL_YEAR = 2999
-
-
-def is_prefecture_code(code: str) -> bool:
-    """Prefecture codes are the prefecture number followed by 000 and the check digit."""
-    return code[2:5] == "000"
+from billing.errors import ScenarioError
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core import codes, csvfile
 
 
 @dataclass(frozen=True)
@@ -124,7 +118,7 @@ class _Problems:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (UTF-8, with or without BOM)."""
+    """Read and validate a scenario file (UTF-8 with or without BOM, or CP932: see core.csvfile)."""
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
@@ -142,12 +136,9 @@ def parse_scenario(text: str | bytes) -> Scenario:
     """Decode scenario JSON (floats as ``Decimal``) and validate it; see :func:`validate_scenario`."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ScenarioError(
-                [f"not UTF-8 text (byte {error.start}); save the file as UTF-8"],
-                [f"UTF-8 のテキストではありません({error.start} バイト目)。UTF-8 で保存してください。"],
-            ) from None
+            text = csvfile.decode(text)
+        except csvfile.FileRejected as error:
+            raise ScenarioError([error.message_en], [error.message_ja]) from None
     try:
         document = json.loads(
             text,
@@ -310,7 +301,7 @@ def _show_fraction(value: Fraction) -> str:
     return str(value)
 
 
-def code_problem(code: object) -> tuple[str, str] | None:
+def _code_problem(code: object) -> tuple[str, str] | None:
     """Why ``code`` is not a valid local government code, in English and Japanese, or None."""
     if isinstance(code, int) and not isinstance(code, bool):
         return (
@@ -322,13 +313,14 @@ def code_problem(code: object) -> tuple[str, str] | None:
             f"must be a six-digit local government code such as \"431001\"; got {_json_kind(code)}",
             f"団体コードは \"431001\" のような6桁の文字列で指定してください({_json_kind_ja(code)} になっています)。",
         )
-    if len(code) != 6 or not all("0" <= character <= "9" for character in code):
+    # The rule is core.codes'; only the wording, in a scenario's terms, is this module's.
+    if not codes.is_well_formed(code):
         return (
             f"must be six digits (five digits and a check digit); got {json.dumps(code, ensure_ascii=False)}",
             f"団体コードは6桁の数字(5桁+検査数字)で指定してください(値: {code})。",
         )
-    expected = with_check_digit(code[:5])
-    if code != expected:
+    if not codes.is_valid(code):
+        expected = codes.with_check_digit(code[:5])
         return (
             f"check digit wrong for {code} (expected {expected})",
             f"{code} の検査数字が正しくありません(正しくは {expected})。",
@@ -354,7 +346,7 @@ def _fiscal_year(document: Mapping[str, object], problems: _Problems) -> int:
         problems.add("fiscal_year", "missing (e.g. 2025 for 令和7年度)", "年度がありません(例: 令和7年度なら 2025)。")
         return 0
     year = _whole_number(
-        document["fiscal_year"], "fiscal_year", "years", "年度", problems, low=_FIRST_FISCAL_YEAR, high=_LAST_FISCAL_YEAR
+        document["fiscal_year"], "fiscal_year", "years", "年度", problems, low=FIRST_FISCAL_YEAR, high=LAST_FISCAL_YEAR
     )
     return year or 0
 
@@ -370,6 +362,7 @@ class _PolicyParts:
     floor: int | None
     cap: int | None
     bounds_valid: bool
+    components_complete: bool = False  # every component in the file is well-formed
 
 
 def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _PolicyParts:
@@ -428,10 +421,10 @@ def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _
             "県の団体コードがありません(例: \"430005\")。",
         )
         valid = False
-    elif (problem := code_problem(code)) is not None:
+    elif (problem := _code_problem(code)) is not None:
         problems.add(f"{where}.code", *problem)
         valid = False
-    elif not is_prefecture_code(code):
+    elif not codes.is_prefecture(code):
         problems.add(
             f"{where}.code",
             f"{code} is not a prefecture code (two digits, 000 and the check digit, e.g. 430005)",
@@ -523,6 +516,7 @@ def _components(components: object, where: str, present: bool, parts: _PolicyPar
         if basis_ok and first_place.get(basis) == place:
             parts.components.append((basis, weight))
             parts.positions[basis] = index
+    parts.components_complete = len(parts.components) == len(components)
     if len(weights) == len(components):
         weight_sum = sum(weights, Fraction(0))
         if weight_sum != 1:
@@ -585,7 +579,7 @@ def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Pr
         if "code" not in tenant:
             problems.add(f"{place}.code", "missing: the municipality's six-digit code", "団体コードがありません。")
             valid = False
-        elif (problem := code_problem(code)) is not None:
+        elif (problem := _code_problem(code)) is not None:
             problems.add(f"{place}.code", *problem)
             valid = False
         elif code in first_place:
@@ -779,19 +773,26 @@ def _check_basis_totals(tenants: _Tenants, policy: _PolicyParts, problems: _Prob
 
 
 def _check_floor_and_cap(tenants: _Tenants, costs: _Costs, policy: _PolicyParts, problems: _Problems) -> None:
-    """Report a floor or cap that no allocation can meet (same test as the allocation's)."""
+    """Report a floor or cap that no allocation can meet: the allocation's own test
+    (:func:`billing.allocation.infeasible_bounds`), asked before anything is computed."""
     if policy.floor is None and policy.cap is None:
         return
     if not (tenants.months and costs.complete and policy.prefecture_valid and policy.bounds_valid):
         return
     if any(months is None for months in tenants.months):
         return
-    total = sum(amount for _, amount in costs.entries)
-    municipal_total = Fraction(total) - (total * policy.prefecture_share if policy.prefecture_share is not None else 0)
     participating = sum(1 for months in tenants.months if months)
-    if policy.floor is not None and participating * policy.floor > municipal_total:
-        error = InfeasibleBounds("floor", policy.floor, participating, municipal_total)
-        problems.add("policy.floor", error.message_en, error.message_ja)
-    if policy.cap is not None and participating * policy.cap < municipal_total:
-        error = InfeasibleBounds("cap", policy.cap, participating, municipal_total)
-        problems.add("policy.cap", error.message_en, error.message_ja)
+    known: list[Participant] = []
+    if policy.components_complete:  # which formula shares are 0 is known only from every component
+        known = [Participant(code=t.code, population=t.population, months=t.months, usage=t.usage)
+                 for t in tenants.entries if t.months]
+    for error in infeasible_bounds(
+        known,
+        sum(amount for _, amount in costs.entries),
+        prefecture_share=policy.prefecture_share,
+        components=[Component(basis, weight) for basis, weight in policy.components],
+        floor=policy.floor,
+        cap=policy.cap,
+        unknown_participants=participating - len(known),
+    ):
+        problems.add(f"policy.{error.bound}", error.message_en, error.message_ja)

@@ -17,7 +17,8 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
 from billing.models import CostCategory, TaxTreatment
-from core import codes
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.validation import TenantCode
 
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
 _RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
@@ -62,17 +63,9 @@ def _valid_fraction(text: str) -> str:
     return fraction_text(value)
 
 
-def _valid_code(value: str) -> str:
-    issue = codes.code_problem(value)
-    if issue:
-        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
-    return value
-
-
 FractionText = Annotated[StrictStr, AfterValidator(_valid_fraction)]
-TenantCode = Annotated[StrictStr, AfterValidator(_valid_code)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-FiscalYear = Annotated[StrictInt, Limits(ge=2000, le=2100)]
+FiscalYear = Annotated[StrictInt, Limits(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)]
 Yen = Annotated[StrictInt, Limits(ge=0, le=10**15)]
 
 
@@ -100,11 +93,11 @@ class CostItemCreate(SQLModel):
                 "Only a build cost can be amortised over several years; set amortisation_years to 1.",
                 {"message_ja": "複数年度で償却できるのは構築費のみです。償却年数を1にしてください。"},
             )
-        if self.fiscal_year + self.amortisation_years - 1 > 2100:
+        if self.fiscal_year + self.amortisation_years - 1 > LAST_FISCAL_YEAR:
             raise PydanticCustomError(
                 "amortisation",
-                "The amortisation would run past FY2100, beyond the years a run can be made for.",
-                {"message_ja": "償却期間が2100年度を超えています。償却年数を見直してください。"},
+                f"The amortisation would run past FY{LAST_FISCAL_YEAR}, beyond the years a run can be made for.",
+                {"message_ja": f"償却期間が{LAST_FISCAL_YEAR}年度を超えています。償却年数を見直してください。"},
             )
         if self.tax_amount is not None and self.tax_amount > self.amount:
             raise PydanticCustomError(

@@ -19,9 +19,7 @@ for reading only and are formatted with integer arithmetic.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -37,6 +35,9 @@ from billing.allocation import (
     usage_metric,
 )
 from billing.scenario import Scenario
+from core.calendar import fiscal_year_en, fiscal_year_ja
+from core.errors import DomainError
+from tenancy.registry.importing import reference_municipalities
 
 
 def simulate(scenario: Scenario) -> AllocationResult:
@@ -52,24 +53,14 @@ def municipality_names() -> Mapping[str, str]:
     than an error.
     """
     try:
-        from importlib.resources import files
-
-        raw = (files("tenancy") / "data" / "kumamoto_municipalities.csv").read_bytes()
-        rows = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
-        return {row["code"]: row["name_ja"] for row in rows if row.get("code") and row.get("name_ja")}
-    except (ModuleNotFoundError, FileNotFoundError, OSError, UnicodeDecodeError, KeyError, csv.Error):
+        return {code: row["name_ja"] for code, row in reference_municipalities().items() if row.get("name_ja")}
+    except (OSError, DomainError):
         return {}
 
 
 def fiscal_year_label(fiscal_year: int) -> str:
     """``FY2025 (令和7年度)``: finance staff read era years, scripts read the western one."""
-    if fiscal_year >= 2019:
-        era, year = "令和", fiscal_year - 2018
-    elif fiscal_year >= 1989:
-        era, year = "平成", fiscal_year - 1988
-    else:
-        return f"FY{fiscal_year}"
-    return f"FY{fiscal_year} ({era}{'元' if year == 1 else year}年度)"
+    return f"{fiscal_year_en(fiscal_year)} ({fiscal_year_ja(fiscal_year)})"
 
 
 _BASIS_LABELS_JA = {PREFECTURE_COMPONENT: "県負担", EQUAL: "均等割", POPULATION: "人口割"}

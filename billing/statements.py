@@ -11,6 +11,9 @@ never shown.
 Formats: ``.xlsx`` (openpyxl, Japanese headers, yen cells formatted ``#,##0"円"``), CSV (UTF-8
 with BOM so that Excel opens it as UTF-8) and a self-contained printable HTML page. The
 all-tenants :func:`build_summary` is the operator's overview of a year.
+
+A statement needs ``billing.read`` on its tenant (a municipal admin or staff member reads their
+own); the summary shows every tenant's share and needs the all-tenants grant.
 """
 
 from __future__ import annotations
@@ -29,18 +32,13 @@ from sqlalchemy.orm import Session
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
 from billing.models import AllocationRun, AllocationRunLine, EntryKind
-from billing.operations import basis_label_ja, today_jst
+from billing.operations import basis_label_ja, require_all_tenants
+from core import authz
+from core.actor import Actor
+from core.calendar import fiscal_year_ja, today_jst
 from tenancy.registry.models import Tenant
 
 YEN_FORMAT = '#,##0"円"'
-
-
-def era_label(fiscal_year: int) -> str:
-    """令和7年度 for FY2025 (令和元年度 for FY2019; earlier years in 平成)."""
-    if fiscal_year >= 2019:
-        year = fiscal_year - 2018
-        return f"令和{'元' if year == 1 else year}年度"
-    return f"平成{fiscal_year - 1988}年度"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +90,7 @@ class Statement:
 
     @property
     def era(self) -> str:
-        return era_label(self.fiscal_year)
+        return fiscal_year_ja(self.fiscal_year)
 
     @property
     def filename_stem(self) -> str:
@@ -115,8 +113,9 @@ def _reference(view: ledger.PostingView) -> str:
     return ""
 
 
-def build_statement(session: Session, tenant_code: str, fiscal_year: int) -> Statement:
+def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Statement:
     """The tenant's statement for the year, read from the ledger (plus the run's breakdown)."""
+    authz.authorize(actor, "billing.read", tenant_code)
     name = _tenant_name(session, tenant_code)
     postings = ledger.postings(session, account_code=ledger.receivable(tenant_code), fiscal_year=fiscal_year)
     charge_ids = [view.entry_id for view in postings if view.kind == EntryKind.charge]
@@ -126,7 +125,7 @@ def build_statement(session: Session, tenant_code: str, fiscal_year: int) -> Sta
     if not standing:
         raise BillingNotFound(
             f"there is no posted allocation for tenant {tenant_code} in FY{fiscal_year} yet",
-            f"{era_label(fiscal_year)}の団体コード {tenant_code}（{name}）の負担金はまだ計上されていません。",
+            f"{fiscal_year_ja(fiscal_year)}の団体コード {tenant_code}（{name}）の負担金はまだ計上されていません。",
             code=tenant_code, fiscal_year=fiscal_year,
         )
     if len(run_ids) != 1:
@@ -342,8 +341,9 @@ class Summary:
         return sum(row.balance for row in self.rows)
 
 
-def build_summary(session: Session, fiscal_year: int) -> Summary:
+def build_summary(session: Session, actor: Actor, fiscal_year: int) -> Summary:
     """Every tenant with a receivable posting in the year: charged, paid, balance (from the ledger)."""
+    require_all_tenants(actor)
     views = [view for view in ledger.postings(session, fiscal_year=fiscal_year)
              if view.account.startswith(ledger.RECEIVABLE_PREFIX)]
     reversed_ids = ledger.reversed_entry_ids(session, [view.entry_id for view in views if view.kind == EntryKind.charge])
@@ -397,7 +397,7 @@ def summary_to_xlsx(summary: Summary) -> bytes:
     book = _workbook()
     sheet = book.active
     sheet.title = "負担金一覧"
-    sheet["A1"] = f"{era_label(summary.fiscal_year)} 負担金 一覧（按分計算 #{summary.run_id or '-'}）"
+    sheet["A1"] = f"{fiscal_year_ja(summary.fiscal_year)} 負担金 一覧（按分計算 #{summary.run_id or '-'}）"
     sheet["A1"].font = Font(size=14, bold=True)
     for column, heading in enumerate(_SUMMARY_HEADERS, start=1):
         sheet.cell(row=3, column=column, value=heading).font = Font(bold=True)

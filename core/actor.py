@@ -6,7 +6,7 @@ Operations receive the actor as an argument; they never read a request.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Iterable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,15 +43,18 @@ ROLE_PRECEDENCE = (
     "metering-client",
 )
 
-SYSTEM_ISSUER = "urn:renkei:system"
+CLI_ISSUER = "urn:renkei:cli"
 
 
-def system_actor(name: str = "renkei", **kwargs: Any) -> Actor:
-    """The actor for commands run by an operator on the server itself (CLI, demo loader)."""
-    return Actor(
-        issuer=SYSTEM_ISSUER,
-        subject=name,
-        name=name,
-        roles=frozenset({"platform-operator"}),
-        **kwargs,
-    )
+def console_actor(username: str, roles: Iterable[str], tenant_codes: Iterable[str] = ()) -> Actor:
+    """A named person running a ``renkei`` command on the server.
+
+    There is no anonymous actor with every right: the command line names the person (``--as``,
+    by default the operating-system user) and the roles they act in, and the authorization
+    policy and the audit log treat them like anyone signed in.
+    """
+    username = username.strip()
+    if not username:
+        raise ValueError("a command acts for a named person")
+    return Actor(issuer=CLI_ISSUER, subject=username, name=username, roles=frozenset(roles),
+                 tenant_codes=frozenset(tenant_codes))

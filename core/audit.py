@@ -205,7 +205,7 @@ def _canonical(value: Any) -> str | None:
 
 
 def timestamp_text(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes; renkei stores UTC
+    if moment.tzinfo is None:  # a naive value is UTC by renkei's convention (core.db.UTCDateTime)
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -1,6 +1,8 @@
 """Authorization in one place: role × tenant scope × action.
 
-The API and every admin view ask :func:`authorize`; nothing else decides who may do what.
+Every domain operation that reads or changes tenant-scoped state asks :func:`authorize` itself,
+so the API, the admin views and the command line apply the same rule; nothing else decides who
+may do what. (Views still ask :func:`allowed` to decide which pages and buttons to show.)
 A grant is either ``ALL`` (every tenant) or ``OWN`` (only the tenants the actor belongs to).
 Roles not named for an action are refused. The auditor holds only read actions, so every
 write is refused to them.
@@ -48,6 +50,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "billing.manage": {FINANCE: "all"},
     "usage.read": {**_READ_ALL, **_READ_OWN},
     "usage.ingest": {METERING: "all", OPERATOR: "all"},
+    "usage.purge": {OPERATOR: "all"},
     "quota.check": {METERING: "all", OPERATOR: "all", AUDITOR: "all", **_READ_OWN},
     "quota.manage": {OPERATOR: "all"},
     "governance.read": {**_READ_ALL, **_READ_OWN},
@@ -71,6 +74,7 @@ ACTION_LABELS_JA = {
     "billing.manage": "負担金の計算・承認",
     "usage.read": "利用実績の閲覧",
     "usage.ingest": "利用実績の送信",
+    "usage.purge": "利用実績の削除（保存期間経過分）",
     "quota.check": "利用上限の確認",
     "quota.manage": "利用上限の設定",
     "governance.read": "協定・協議会の閲覧",

@@ -19,9 +19,14 @@ def with_check_digit(five_digits: str) -> str:
     return f"{five_digits}{check_digit(five_digits)}"
 
 
+def is_well_formed(code: object) -> bool:
+    """Six ASCII digits; whether the last is the right check digit is :func:`is_valid`'s question."""
+    return isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()
+
+
 def code_problem(code: object) -> tuple[str, str] | None:
     """Why ``code`` is not a valid local government code, as (English, Japanese), or None."""
-    if not isinstance(code, str) or len(code) != 6 or not code.isascii() or not code.isdigit():
+    if not is_well_formed(code):
         return (
             f"{code!r} is not a local government code: it must be 6 digits (e.g. 431001).",
             f"{code!r} は団体コードではありません。6桁の数字で入力してください（例: 431001）。",
@@ -43,3 +48,8 @@ def is_valid(code: object) -> bool:
 def prefecture_of(code: str) -> str:
     """The two-digit prefecture number of a code (43 = Kumamoto)."""
     return code[:2]
+
+
+def is_prefecture(code: str) -> bool:
+    """A prefecture's own code: the prefecture number, 000 and the check digit (熊本県 430005)."""
+    return code[2:5] == "000"

@@ -3,6 +3,10 @@
 Queueing never talks to a mail server, so a send failure cannot block a transition or an
 ingest. :func:`deliver_pending` sends what is queued through a ``sender`` callable (SMTP in
 production, see admin/commands) and records failures for the next attempt.
+
+Reading the outbox (:func:`read_notifications`) asks the authorization policy for
+``notification.read``: the operator and the auditor read every tenant's messages, a municipal
+admin only their own tenants' (never messages addressed to no tenant).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from core import authz
+from core.actor import Actor
 from core.db import timestamp_column, utcnow
 
 MAX_ATTEMPTS = 10
@@ -64,6 +70,20 @@ def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any |
     session.add(message)
     session.flush()
     return message
+
+
+def read_notifications(session: Session, actor: Actor, *, tenant_code: str | None = None, status: str | None = None,
+                       limit: int = 100) -> list[Notification]:
+    """Queued, sent and failed messages, newest first: of one tenant, or of every tenant the actor may read."""
+    grant = authz.authorize(actor, "notification.read", tenant_code)
+    query = sa.select(Notification).order_by(Notification.id.desc()).limit(limit)
+    if tenant_code is not None:
+        query = query.where(Notification.tenant_code == tenant_code)
+    elif not grant.all_tenants:
+        query = query.where(Notification.tenant_code.in_(sorted(grant.tenant_codes)))
+    if status is not None:
+        query = query.where(Notification.status == status)
+    return list(session.scalars(query))
 
 
 def deliver_pending(session: Session, sender: Callable[[Notification], None], limit: int = 100) -> tuple[int, int]:

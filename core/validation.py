@@ -1,11 +1,14 @@
-"""Turning pydantic validation errors into the bilingual problem list renkei shows."""
+"""Turning pydantic validation errors into the bilingual problem list renkei shows, and the
+field types every input schema shares (:data:`TenantCode`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, StrictStr, ValidationError
+from pydantic_core import PydanticCustomError
 
+from core import codes
 from core.errors import problem
 
 # Japanese for pydantic's built-in error types a clerk is likely to meet.
@@ -28,6 +31,17 @@ _JA = {
     "too_long": "件数が多すぎます。",
     "bool_type": "true または false で入力してください。",
 }
+
+
+def _valid_code(value: str) -> str:
+    issue = codes.code_problem(value)
+    if issue:
+        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+# A local government code in any input schema: six digits with the right check digit (core.codes).
+TenantCode = Annotated[StrictStr, AfterValidator(_valid_code)]
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -36,15 +36,15 @@ from governance.models import (DOCUMENT_LABELS, AgreementAcceptance, AgreementDo
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, VersionDraft
 from core import authz, outbox
 from core.actor import Actor
-from core.errors import Conflict, Invalid, problem
+from core.errors import Conflict, Invalid, NotFound, problem
+from core.calendar import today_jst
 from core.db import utcnow
-from tenancy.registry.history import JST
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.operations import get_tenant
 
 
 def today(now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(JST).date()
+    return today_jst(now or utcnow())
 
 
 def _who(actor: Actor) -> str:
@@ -79,9 +79,12 @@ def version_summary(version: AgreementVersion) -> dict:
 
 
 # --- queries --------------------------------------------------------------------------------------
+# The public reads (read_*, current_version, required_version, acceptances, tenant_agreements,
+# board) take the actor and ask ``governance.read`` themselves; the helpers with a leading
+# underscore, and the onboarding guard, serve the use cases after they have authorised.
 
-def list_versions(session: Session, document: AgreementDocument | None = None,
-                  status: VersionStatus | None = None) -> list[AgreementVersion]:
+def _list_versions(session: Session, document: AgreementDocument | None = None,
+                   status: VersionStatus | None = None) -> list[AgreementVersion]:
     query = sa.select(AgreementVersion)
     if document is not None:
         query = query.where(AgreementVersion.document == document)
@@ -90,7 +93,7 @@ def list_versions(session: Session, document: AgreementDocument | None = None,
     return list(session.scalars(query.order_by(AgreementVersion.document, AgreementVersion.number)))
 
 
-def get_version(session: Session, document: AgreementDocument, number: int) -> AgreementVersion:
+def _get_version(session: Session, document: AgreementDocument, number: int) -> AgreementVersion:
     version = session.scalars(sa.select(AgreementVersion).where(
         AgreementVersion.document == document, AgreementVersion.number == number)).one_or_none()
     if version is None:
@@ -98,21 +101,56 @@ def get_version(session: Session, document: AgreementDocument, number: int) -> A
     return version
 
 
-def current_version(session: Session, document: AgreementDocument) -> AgreementVersion | None:
-    """The latest published version of the document."""
+def sees_drafts(actor: Actor) -> bool:
+    """Drafts are seen only by those who may publish them (``agreement.manage``); everyone else
+    who reads governance sees published versions."""
+    return authz.allowed(actor, "agreement.manage")
+
+
+def read_versions(session: Session, actor: Actor, document: AgreementDocument | None = None) -> list[AgreementVersion]:
+    """The versions of ``document`` the actor may see: drafts only for those who manage agreements."""
+    authz.authorize(actor, "governance.read")
+    return _list_versions(session, document, None if sees_drafts(actor) else VersionStatus.published)
+
+
+def read_version(session: Session, actor: Actor, document: AgreementDocument, number: int) -> AgreementVersion:
+    """One version; a draft is, to anyone who may not see drafts, a version that does not exist."""
+    authz.authorize(actor, "governance.read")
+    version = _get_version(session, document, number)
+    if version.status != VersionStatus.published and not sees_drafts(actor):
+        document = AgreementDocument(document)
+        raise NotFound(f"There is no published version {number} of {document.value}.",
+                       f"{label(document)} 第{number}版は公開されていません。", document=document.value, number=number)
+    return version
+
+
+def _current_version(session: Session, document: AgreementDocument) -> AgreementVersion | None:
     return session.scalars(sa.select(AgreementVersion).where(
         AgreementVersion.document == document, AgreementVersion.status == VersionStatus.published)
         .order_by(AgreementVersion.number.desc()).limit(1)).one_or_none()
 
 
-def required_version(session: Session, document: AgreementDocument) -> AgreementVersion | None:
-    """The minimum version a tenant must have accepted: the latest published required one."""
+def _required_version(session: Session, document: AgreementDocument) -> AgreementVersion | None:
     return session.scalars(sa.select(AgreementVersion).where(
         AgreementVersion.document == document, AgreementVersion.status == VersionStatus.published,
         AgreementVersion.required.is_(True)).order_by(AgreementVersion.number.desc()).limit(1)).one_or_none()
 
 
-def acceptances(session: Session, tenant_code: str) -> list[AgreementAcceptance]:
+def current_version(session: Session, actor: Actor, document: AgreementDocument) -> AgreementVersion | None:
+    """The latest published version of the document."""
+    authz.authorize(actor, "governance.read")
+    return _current_version(session, document)
+
+
+def required_version(session: Session, actor: Actor, document: AgreementDocument) -> AgreementVersion | None:
+    """The minimum version a tenant must have accepted: the latest published required one."""
+    authz.authorize(actor, "governance.read")
+    return _required_version(session, document)
+
+
+def acceptances(session: Session, actor: Actor, tenant_code: str) -> list[AgreementAcceptance]:
+    """Every acceptance the tenant has given, oldest first: to those who may read that tenant's governance."""
+    authz.authorize(actor, "governance.read", tenant_code)
     return list(session.scalars(sa.select(AgreementAcceptance).where(AgreementAcceptance.tenant_code == tenant_code)
                                 .order_by(AgreementAcceptance.accepted_at, AgreementAcceptance.id)))
 
@@ -169,7 +207,7 @@ class TenantAgreements:
 
 
 def _standing(session: Session, tenants: Sequence[Tenant], on: dt.date) -> list[TenantAgreements]:
-    published = list_versions(session, status=VersionStatus.published)
+    published = _list_versions(session, status=VersionStatus.published)
     current: dict[AgreementDocument, AgreementVersion] = {}
     required: dict[AgreementDocument, AgreementVersion] = {}
     for version in published:  # ordered by number: the last wins
@@ -206,15 +244,20 @@ def _standing(session: Session, tenants: Sequence[Tenant], on: dt.date) -> list[
     return result
 
 
-def tenant_agreements(session: Session, tenant_code: str, now: dt.datetime | None = None) -> TenantAgreements:
+def tenant_agreements(session: Session, actor: Actor, tenant_code: str,
+                      now: dt.datetime | None = None) -> TenantAgreements:
+    """Where one tenant stands with every document: to those who may read that tenant's governance."""
+    authz.authorize(actor, "governance.read", tenant_code)
     return _standing(session, [get_tenant(session, tenant_code)], today(now))[0]
 
 
-def board(session: Session, codes: Sequence[str] | None = None, now: dt.datetime | None = None) -> list[TenantAgreements]:
-    """Every tenant bound by the agreements (not the prefecture, not withdrawn), by code."""
+def board(session: Session, actor: Actor, now: dt.datetime | None = None) -> list[TenantAgreements]:
+    """Every tenant bound by the agreements (not the prefecture, not withdrawn), by code; for someone
+    who may read only their own tenants' governance, only those tenants."""
+    grant = authz.authorize(actor, "governance.read")
     query = sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn)
-    if codes is not None:
-        query = query.where(Tenant.code.in_(list(codes)))
+    if not grant.all_tenants:
+        query = query.where(Tenant.code.in_(sorted(grant.tenant_codes)))
     return _standing(session, list(session.scalars(query.order_by(Tenant.code))), today(now))
 
 
@@ -224,7 +267,7 @@ def missing_acceptances(session: Session, tenant: Tenant) -> list[AgreementVersi
         return []
     missing = []
     for document in AgreementDocument:
-        need = required_version(session, document)
+        need = _required_version(session, document)
         if need is None:
             continue
         newest = session.scalar(sa.select(sa.func.max(AgreementAcceptance.version_number)).where(
@@ -272,10 +315,10 @@ def draft_version(session: Session, actor: Actor, document: AgreementDocument, d
 
 def check_publishable(session: Session, document: AgreementDocument, number: int) -> AgreementVersion:
     """The draft to publish, or the reason it cannot be (also the council's proposal check)."""
-    version = get_version(session, document, number)
+    version = _get_version(session, document, number)
     if version.status == VersionStatus.published:
         raise AlreadyPublished(AgreementDocument(document).value, number)
-    current = current_version(session, document)
+    current = _current_version(session, document)
     if current is not None and current.number > number:
         raise Conflict(
             f"Version {current.number} of {document.value} is already published; version {number} would go back in time.",
@@ -350,17 +393,18 @@ def accept_version(session: Session, actor: Actor, document: AgreementDocument, 
                    tenant_code: str | None = None) -> AgreementAcceptance:
     """A municipal admin accepts the current version of a document for their tenant."""
     document = AgreementDocument(document)
+    authz.authorize(actor, "agreement.accept", tenant_code)  # someone without the right is refused before being asked which tenant
     code = tenant_for(actor, tenant_code)
     authz.authorize(actor, "agreement.accept", code)
     tenant = get_tenant(session, code)
     if TenantStatus(tenant.status) == TenantStatus.withdrawn:
         raise Conflict(f"Tenant {code} has withdrawn; it cannot accept agreements.",
                        f"団体コード {code} は脱退済みのため、同意できません。", tenant=code)
-    version = get_version(session, document, number)
+    version = _get_version(session, document, number)
     if version.status != VersionStatus.published:
         raise VersionNotAcceptable(f"Version {number} of {document.value} is a draft; only published versions can be accepted.",
                                    f"{label(document)} 第{number}版は公開前のため、同意できません。", reason="draft")
-    current = current_version(session, document)
+    current = _current_version(session, document)
     if current is not None and current.number != number:
         raise VersionNotAcceptable(
             f"Version {number} of {document.value} has been replaced by version {current.number}; accept that one.",

@@ -20,6 +20,11 @@ Trust boundary: the triggers stop the application and anyone using its queries; 
 owner can drop them. What they cannot do unnoticed is change history without breaking the
 chain, unless they rewrite every later record too. Writing down the head hash from
 ``renkei audit verify`` now and then (and checking it later with ``--checkpoint``) closes that gap.
+
+Who may read it (the policy is :mod:`core.authz`): listing and exporting records
+(:func:`read_records`, :func:`records_in_period`) need ``audit.read``; verifying the chain
+(:func:`verification`) needs ``audit.verify``. Each of these takes the actor and asks the policy
+itself, so the API, the admin views and the command line cannot forget it.
 """
 
 from __future__ import annotations
@@ -42,15 +47,16 @@ from governance.errors import ChainBroken
 from core import audit as core_audit
 from core.audit import (AUDIT_GUARD_DDL, GENESIS_HASH, AuditAnchor, AuditChainHead, AuditRecord, HASHED_FIELDS,
                         lock_head, parse_timestamp_text, timestamp_text, compute_hash)
+from core import authz
 from core.actor import Actor
 from core.errors import Invalid
+from core.calendar import day_start_utc
 from core.db import utcnow
 
 GUARD_DDL = AUDIT_GUARD_DDL
 RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 365  # DOMAIN: logs are kept at least one year
 ARCHIVE_FORMAT = "renkei-audit-archive/1"
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -181,8 +187,14 @@ def _check_checkpoints(session: Session, checkpoints: Sequence[tuple[int, str]],
     return None
 
 
-def verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:
-    """Verify the stored chain from the anchor, its end against the chain head, and any checkpoints."""
+def verification(session: Session, actor: Actor, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:
+    """Verify the stored chain from the anchor, its end against the chain head, and any checkpoints
+    (``audit.verify``)."""
+    authz.authorize(actor, "audit.verify")
+    return _verification(session, checkpoints)
+
+
+def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:
     anchor = session.get(AuditAnchor, 1)
     anchor_seq, anchor_hash = anchor_of(session)
     counter = _Counter(iter_records(session))
@@ -218,7 +230,7 @@ def verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ()) 
 
 def verify_database(session: Session) -> ChainBreak | None:
     """The first broken link of the log in the database, or None when it is intact."""
-    return verification(session).broken
+    return _verification(session).broken
 
 
 # --- serialisation: export and archive ------------------------------------------------------------
@@ -255,25 +267,51 @@ def _jsonl(data: dict[str, Any]) -> str:
 
 def period_bounds(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
     """[start, end) in UTC for whole Japanese (JST) days ``first_day`` .. ``last_day`` inclusive."""
-    start = dt.datetime.combine(first_day, dt.time(), JST).astimezone(dt.timezone.utc) if first_day else None
-    end = (dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), JST).astimezone(dt.timezone.utc)
-           if last_day else None)
+    start = day_start_utc(first_day) if first_day else None
+    end = day_start_utc(last_day + dt.timedelta(days=1)) if last_day else None
     return start, end
 
 
-def records_in_period(session: Session, first_day: dt.date | None, last_day: dt.date | None,
-                      batch: int = 5000) -> Iterator[sa.Row]:
-    """Records of whole JST days ``first_day`` .. ``last_day`` (either open), in sequence order.
-
-    The period is checked at once (not when the first record is read), so a bad period is an
-    error before any output is written.
-    """
+def _check_period(first_day: dt.date | None, last_day: dt.date | None) -> None:
     if first_day and last_day and last_day < first_day:
         raise Invalid("The period ends before it starts.", "期間の終わりが始まりより前です。",
                       problems=[{"field": "to", "message_en": "Must not be before 'from'.",
                                  "message_ja": "開始日以降の日付を指定してください。"}])
+
+
+def records_in_period(session: Session, actor: Actor, first_day: dt.date | None, last_day: dt.date | None,
+                      batch: int = 5000) -> Iterator[sa.Row]:
+    """Records of whole JST days ``first_day`` .. ``last_day`` (either open), in sequence order, for
+    an export (``audit.read``).
+
+    The right and the period are checked at once (not when the first record is read), so a
+    refusal or a bad period is an error before any output is written.
+    """
+    authz.authorize(actor, "audit.read")
+    _check_period(first_day, last_day)
     start, end = period_bounds(first_day, last_day)
     return _records_between(session, start, end, batch)
+
+
+def read_records(session: Session, actor: Actor, *, first_day: dt.date | None = None, last_day: dt.date | None = None,
+                 action: str | None = None, tenant_code: str | None = None, page: int = 1,
+                 per_page: int = 100) -> tuple[list[AuditRecord], int]:
+    """One page of records, newest first, and the total matching: filtered by whole JST days,
+    action and tenant (``audit.read``)."""
+    authz.authorize(actor, "audit.read")
+    start, end = period_bounds(first_day, last_day)
+    query = sa.select(AuditRecord)
+    if start is not None:
+        query = query.where(AuditRecord.occurred_at >= start)
+    if end is not None:
+        query = query.where(AuditRecord.occurred_at < end)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if tenant_code:
+        query = query.where(AuditRecord.tenant_code == tenant_code)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(AuditRecord.seq.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
 
 
 def _records_between(session: Session, start: dt.datetime | None, end: dt.datetime | None,
@@ -450,7 +488,7 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
                        "message_ja": f"{MIN_RETENTION_DAYS} 以上を指定してください。"}],
         )
     head = lock_head(session)  # no append (and no other purge) while this runs
-    found = verification(session)
+    found = _verification(session)
     if found.broken is not None:
         raise ChainBroken(
             f"The audit log is broken at {found.broken.describe()}; it is not purged. Investigate first.",

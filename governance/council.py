@@ -40,8 +40,8 @@ from governance.schemas import ProposalCreate, change_params
 from core import authz
 from core.actor import Actor
 from core.errors import Conflict, DomainError, problem
+from core.calendar import fiscal_year_of, jst_text
 from core.db import utcnow
-from tenancy.registry.history import JST
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 
 # --- enactment registry ---------------------------------------------------------------------------
@@ -156,12 +156,26 @@ def params_of(proposal: CouncilProposal) -> dict:
     return json.loads(proposal.change_params or "{}")
 
 
-def members(session: Session) -> list[Tenant]:
-    """The council's members now: active tenants, and the prefecture unless it has withdrawn."""
+def _members(session: Session) -> list[Tenant]:
     return list(session.scalars(sa.select(Tenant).where(sa.or_(
         Tenant.status == TenantStatus.active,
         sa.and_(Tenant.kind == TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn),
     )).order_by(Tenant.code)))
+
+
+def members(session: Session, actor: Actor) -> list[Tenant]:
+    """The council's members now: active tenants, and the prefecture unless it has withdrawn."""
+    authz.authorize(actor, "governance.read")
+    return _members(session)
+
+
+def electorate_names(session: Session, actor: Actor, proposal: CouncilProposal) -> dict[str, str]:
+    """The Japanese name of each member of the proposal's electorate (its code when no longer registered);
+    part of the proposal, shown to everyone who reads the council."""
+    authz.authorize(actor, "governance.read")
+    codes = electorate_of(proposal)
+    names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(codes))).all()) if codes else {}
+    return {code: names.get(code, code) for code in codes}
 
 
 def proposal_summary(proposal: CouncilProposal) -> dict:
@@ -180,7 +194,11 @@ def resolution_summary(resolution: CouncilResolution) -> dict:
 
 # --- queries --------------------------------------------------------------------------------------
 
-def get_proposal(session: Session, proposal_id: int, *, lock: bool = False) -> CouncilProposal:
+# The public reads take the actor and ask ``governance.read`` themselves (the council's
+# proceedings are open to every member); the helpers with a leading underscore serve the use
+# cases after they have authorised.
+
+def _get_proposal(session: Session, proposal_id: int, *, lock: bool = False) -> CouncilProposal:
     query = sa.select(CouncilProposal).where(CouncilProposal.id == proposal_id)
     proposal = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if proposal is None:
@@ -188,32 +206,61 @@ def get_proposal(session: Session, proposal_id: int, *, lock: bool = False) -> C
     return proposal
 
 
-def list_proposals(session: Session, status: ProposalStatus | None = None) -> list[CouncilProposal]:
+def get_proposal(session: Session, actor: Actor, proposal_id: int) -> CouncilProposal:
+    authz.authorize(actor, "governance.read")
+    return _get_proposal(session, proposal_id)
+
+
+def list_proposals(session: Session, actor: Actor, status: ProposalStatus | None = None) -> list[CouncilProposal]:
+    """Proposals, newest first."""
+    authz.authorize(actor, "governance.read")
     query = sa.select(CouncilProposal)
     if status is not None:
         query = query.where(CouncilProposal.status == status)
     return list(session.scalars(query.order_by(CouncilProposal.id.desc())))
 
 
-def votes_of(session: Session, proposal_id: int) -> list[CouncilVote]:
+def _votes(session: Session, proposal_id: int) -> list[CouncilVote]:
     return list(session.scalars(sa.select(CouncilVote).where(CouncilVote.proposal_id == proposal_id)
                                 .order_by(CouncilVote.cast_at, CouncilVote.id)))
 
 
-def resolution_of(session: Session, proposal_id: int) -> CouncilResolution | None:
+@dataclasses.dataclass(frozen=True)
+class Ballot:
+    """One member's vote as a reader sees it: who voted, when and through whom; how (``choice``)
+    only once voting has ended, so that while it is open no member votes by the tally so far."""
+
+    tenant_code: str
+    cast_at: dt.datetime
+    cast_by: str
+    choice: VoteChoice | None
+
+
+def ballots(session: Session, actor: Actor, proposal: CouncilProposal) -> list[Ballot]:
+    """The votes cast on ``proposal`` in the order cast; ``choice`` is None while the proposal is open."""
+    authz.authorize(actor, "governance.read")
+    secret = ProposalStatus(proposal.status) == ProposalStatus.open
+    return [Ballot(vote.tenant_code, vote.cast_at, vote.actor_name or vote.actor_subject,
+                   None if secret else VoteChoice(vote.choice)) for vote in _votes(session, proposal.id)]
+
+
+def resolution_of(session: Session, actor: Actor, proposal_id: int) -> CouncilResolution | None:
+    """The resolution that closed the proposal, if it is closed."""
+    authz.authorize(actor, "governance.read")
     return session.scalars(sa.select(CouncilResolution).where(CouncilResolution.proposal_id == proposal_id)).one_or_none()
 
 
-def get_resolution(session: Session, resolution_id: int) -> CouncilResolution:
+def get_resolution(session: Session, actor: Actor, resolution_id: int) -> CouncilResolution:
+    authz.authorize(actor, "governance.read")
     resolution = session.get(CouncilResolution, resolution_id)
     if resolution is None:
         raise ProposalNotFound(resolution_id)
     return resolution
 
 
-def tally_of(session: Session, proposal: CouncilProposal) -> Tally:
+def _tally(session: Session, proposal: CouncilProposal) -> Tally:
     counts = {choice: 0 for choice in VoteChoice}
-    for vote in votes_of(session, proposal.id):
+    for vote in _votes(session, proposal.id):
         counts[VoteChoice(vote.choice)] += 1
     return Tally(len(electorate_of(proposal)), counts[VoteChoice.for_], counts[VoteChoice.against], counts[VoteChoice.abstain])
 
@@ -237,7 +284,7 @@ def propose(session: Session, actor: Actor, data: ProposalCreate, *, now: dt.dat
         problems.append(problem("closes_at", "The window must close after it opens.", "投票締切は投票開始より後にしてください。"))
     if closes_at <= now:
         problems.append(problem("closes_at", "The window must close in the future.", "投票締切は現在より後にしてください。"))
-    electorate = [t.code for t in members(session)]
+    electorate = [t.code for t in _members(session)]
     if not electorate:
         problems.append(problem("electorate", "The council has no members (no active tenant, no prefecture).",
                                 "協議会の構成員（利用中の参加団体・県）がいません。"))
@@ -263,22 +310,23 @@ def _refuse(reason: str, en: str, ja: str, **details: Any) -> VoteRefused:
 def cast_vote(session: Session, actor: Actor, proposal_id: int, choice: VoteChoice, tenant_code: str | None = None,
               *, now: dt.datetime | None = None) -> CouncilVote:
     """One member's vote, cast by a person of that member; refused (409) with the reason otherwise."""
+    authz.authorize(actor, "council.vote", tenant_code)  # someone without the right is refused before being asked which tenant
     code = tenant_for(actor, tenant_code)
     authz.authorize(actor, "council.vote", code)
-    proposal = get_proposal(session, proposal_id, lock=True)  # serialises with close
+    proposal = _get_proposal(session, proposal_id, lock=True)  # serialises with close
     now = now or utcnow()
     if ProposalStatus(proposal.status) != ProposalStatus.open:
         raise _refuse("proposal_closed", f"Proposal #{proposal.id} is {ProposalStatus(proposal.status).value}; voting has ended.",
                       f"議案 第{proposal.id}号は投票を締め切っています。", proposal=proposal.id)
     if now < _aware(proposal.opens_at):
         raise _refuse("not_open_yet", f"Voting on proposal #{proposal.id} opens at {audit.timestamp_text(proposal.opens_at)}.",
-                      f"議案 第{proposal.id}号の投票は {_aware(proposal.opens_at).astimezone(JST):%Y/%m/%d %H:%M} に始まります。",
+                      f"議案 第{proposal.id}号の投票は {jst_text(proposal.opens_at)} に始まります。",
                       proposal=proposal.id)
     if now >= _aware(proposal.closes_at):
         raise _refuse("window_closed", f"Voting on proposal #{proposal.id} closed at {audit.timestamp_text(proposal.closes_at)}.",
-                      f"議案 第{proposal.id}号の投票は {_aware(proposal.closes_at).astimezone(JST):%Y/%m/%d %H:%M} に締め切られました。",
+                      f"議案 第{proposal.id}号の投票は {jst_text(proposal.closes_at)} に締め切られました。",
                       proposal=proposal.id)
-    if code not in electorate_of(proposal) or code not in {tenant.code for tenant in members(session)}:
+    if code not in electorate_of(proposal) or code not in {tenant.code for tenant in _members(session)}:
         raise _refuse("not_member", f"Tenant {code} is not a member of the council for proposal #{proposal.id} "
                       "(members are the tenants active when it was proposed, and still active, and the prefecture).",
                       f"団体コード {code} は議案 第{proposal.id}号の議決権を持つ構成員ではありません（提案時点から引き続き利用中の団体と県が構成員です）。",
@@ -314,22 +362,21 @@ def close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt.
 
 def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt.datetime | None) -> CouncilResolution:
     authz.authorize(actor, "council.manage")
-    proposal = get_proposal(session, proposal_id, lock=True)
+    proposal = _get_proposal(session, proposal_id, lock=True)
     now = now or utcnow()
     if ProposalStatus(proposal.status) != ProposalStatus.open:
         raise ProposalNotClosable(f"Proposal #{proposal.id} is already {ProposalStatus(proposal.status).value}.",
                                   f"議案 第{proposal.id}号はすでに締め切られています。", proposal=proposal.id)
-    tally = tally_of(session, proposal)
+    tally = _tally(session, proposal)
     if now < _aware(proposal.closes_at) and tally.cast < tally.members:
         raise ProposalNotClosable(
             f"Voting on proposal #{proposal.id} is open until {audit.timestamp_text(proposal.closes_at)} and "
             f"{tally.cast} of {tally.members} members have voted; close it after the window or once all have voted.",
-            f"議案 第{proposal.id}号は {_aware(proposal.closes_at).astimezone(JST):%Y/%m/%d %H:%M} まで投票受付中です"
+            f"議案 第{proposal.id}号は {jst_text(proposal.closes_at)} まで投票受付中です"
             f"（{tally.members} 団体中 {tally.cast} 団体が投票済み）。締切後、または全構成員の投票後に締め切ってください。",
             proposal=proposal.id, cast=tally.cast, members=tally.members)
     adopted, reason = outcome(tally, proposal.quorum_rule, proposal.threshold_rule)
-    day = now.astimezone(JST).date()
-    fiscal_year = day.year if day.month >= 4 else day.year - 1
+    fiscal_year = fiscal_year_of(now)
     resolution = CouncilResolution(
         proposal_id=proposal.id, fiscal_year=fiscal_year, number=_next_number(session, fiscal_year), adopted=adopted,
         reason=reason, members=tally.members, votes_for=tally.votes_for, votes_against=tally.votes_against,
@@ -374,7 +421,7 @@ def _enact(session: Session, actor: Actor, proposal: CouncilProposal, resolution
 def withdraw_proposal(session: Session, actor: Actor, proposal_id: int, reason: str) -> CouncilProposal:
     """Take an open proposal off the agenda (votes cast stay on record); nothing is enacted."""
     authz.authorize(actor, "council.manage")
-    proposal = get_proposal(session, proposal_id, lock=True)
+    proposal = _get_proposal(session, proposal_id, lock=True)
     if ProposalStatus(proposal.status) != ProposalStatus.open:
         raise Conflict(f"Proposal #{proposal.id} is {ProposalStatus(proposal.status).value}; only an open proposal can be withdrawn.",
                        f"議案 第{proposal.id}号は締切済みのため、取り下げできません。", proposal=proposal.id)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
+from core.calendar import fiscal_year_en, fiscal_year_ja
 from core.db import utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
@@ -207,9 +208,8 @@ class CouncilResolution(SQLModel, table=True):
 
     @property
     def label_ja(self) -> str:
-        era = self.fiscal_year - 2018
-        return f"令和{'元' if era == 1 else era}年度 協議会議決第{self.number}号"
+        return f"{fiscal_year_ja(self.fiscal_year)} 協議会議決第{self.number}号"
 
     @property
     def label_en(self) -> str:
-        return f"Council resolution FY{self.fiscal_year} No. {self.number}"
+        return f"Council resolution {fiscal_year_en(self.fiscal_year)} No. {self.number}"

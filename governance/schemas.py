@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
 from governance.models import AgreementDocument, ChangeType, VoteChoice
+from core.calendar import JST
 from core.errors import Invalid
-from tenancy.registry.schemas import TenantCode
-from core.validation import problems_from
+from core.validation import TenantCode, problems_from
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
@@ -101,6 +101,14 @@ def change_params(change_type: ChangeType, params: dict) -> dict:
     return model.model_dump(mode="json", exclude_none=True)
 
 
+VOTING_CLOSES_AT = dt.time(17, 0)  # a closing day means 17:00 Japan time of that day (the end of office hours)
+
+
+def closing_moment(day: dt.date) -> dt.datetime:
+    """When voting closes on ``day``: 17:00 JST."""
+    return dt.datetime.combine(day, VOTING_CLOSES_AT, JST)
+
+
 class ProposalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -109,9 +117,24 @@ class ProposalCreate(BaseModel):
     change_type: ChangeType = ChangeType.free_text
     params: dict = Field(default_factory=dict, description="Parameters of the typed change (see docs/governance.md)")
     opens_at: AwareDatetime | None = Field(default=None, description="Start of the voting window with its offset, e.g. 2026-07-01T09:00:00+09:00 (default: now)")
-    closes_at: AwareDatetime = Field(description="End of the voting window (exclusive) with its offset, e.g. 2026-07-15T17:00:00+09:00")
+    closes_at: AwareDatetime = Field(description="End of the voting window (exclusive) with its offset, e.g. "
+                                                 "2026-07-15T17:00:00+09:00; a date alone (2026-07-15) closes at 17:00 JST of that day")
     quorum: Rule | None = Field(default=None, description="Default: majority of members")
     threshold: Rule | None = Field(default=None, description="Default: majority of votes cast; two_thirds for agreements and cost policies")
+
+
+    @field_validator("closes_at", mode="before")
+    @classmethod
+    def _closing_day(cls, value):
+        """A closing day without a time closes at 17:00 JST (:func:`closing_moment`)."""
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return closing_moment(value)
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return closing_moment(dt.date.fromisoformat(value.strip()))
+            except ValueError:
+                return value  # not a date: the datetime check says what is wrong
+        return value
 
 
 class VoteIn(BaseModel):

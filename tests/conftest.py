@@ -5,19 +5,31 @@
   DDL event listeners that install triggers; tests/admin/test_migrations.py checks that the
   Alembic migrations build the same schema); each test then starts from that empty schema (SQLite: a copy of the migrated file; PostgreSQL: TRUNCATE), so tests may
   commit for real (ledger triggers, request commits) and still not see each other's data.
-* Keycloak: ``RENKEI_TEST_KEYCLOAK_URL`` names a running server, else the session starts one
-  (see admin.keycloak_server). Each session bootstraps a fresh realm, so runs that share a
-  server (SQLite and PostgreSQL in CI) do not meet each other's users.
+* Keycloak: only tests marked ``keycloak`` reach it; a test that uses a fixture built on
+  ``keycloak_server`` (``keycloak_settings``, ``directory``, ``user_factory``, ``as_operator``, ...)
+  is marked automatically, and a test that is not marked fails at once if it connects to it.
+  ``RENKEI_TEST_KEYCLOAK_URL`` names a running server, else the session starts one (see
+  admin.keycloak_server) on ports picked at start-up, and only if the run holds a marked test:
+  in the background when collection ends, while the tests that need no Keycloak run first (the
+  marked ones are moved after them). The app is configured with that address from the start, so
+  it works without the server. Each session bootstraps a fresh realm, so runs that share a server
+  (SQLite and PostgreSQL in CI) do not meet each other's users.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import shutil
+import socket
+import tempfile
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -35,13 +47,135 @@ PASSWORD = "Test-password-1"
 
 # --- Keycloak ------------------------------------------------------------------------------------
 
+class SessionKeycloak:
+    """The session's Keycloak: its address from the start, the server only once a marked test runs."""
+
+    def __init__(self, given_url: str | None):
+        self.given_url = given_url.rstrip("/") if given_url else None
+        self.realm = f"renkei-test-{uuid.uuid4().hex[:8]}"
+        self._thread: threading.Thread | None = None
+        self._handle = None
+        self._error: BaseException | None = None
+        self._state: Path | None = None  # the state dir of the server this session starts
+
+    @functools.cached_property
+    def ports(self) -> tuple[int, int] | None:
+        """The (HTTP, management) ports of the server this session starts; None for a given URL."""
+        if self.given_url:
+            return None
+        from admin.keycloak_server import free_ports
+
+        http, management = free_ports(2)
+        return http, management
+
+    @property
+    def url(self) -> str:
+        return self.given_url or f"http://127.0.0.1:{self.ports[0]}"
+
+    @functools.cached_property
+    def socket_addresses(self) -> frozenset[tuple[str, int]]:
+        """The (address, port) pairs a connection to this Keycloak goes to."""
+        parts = urlsplit(self.url)
+        ports = self.ports or (parts.port or (443 if parts.scheme == "https" else 80),)
+        return frozenset(info[4][:2] for port in ports
+                         for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM))
+
+    def start_in_background(self) -> None:
+        """Start the server in a thread; return once it is launched (the environment is read)."""
+        from admin.keycloak_server import PID_FILE
+
+        if self._thread is not None:
+            return
+        if not self.given_url:
+            self._state = Path(tempfile.mkdtemp(prefix="renkei-test-keycloak-"))
+        self._thread = threading.Thread(target=self._start, args=(self.ports,), name="keycloak-start", daemon=True)
+        self._thread.start()
+        # Tests change JAVA_HOME, PATH, the cache dir...: the launcher reads them before it writes
+        # the pid file, so no test runs until then; the boot itself overlaps with the tests.
+        while self._state is not None and self._thread.is_alive() and not (self._state / PID_FILE).exists():
+            time.sleep(0.05)
+
+    def _start(self, ports: tuple[int, int] | None) -> None:
+        from admin.keycloak_server import ensure_running
+
+        try:
+            self._handle = ensure_running(self.given_url, ports=ports, state_dir=self._state)
+        except BaseException as error:  # noqa: BLE001  (raised again in the test that needs the server)
+            self._error = error
+
+    def in_starting_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def handle(self):
+        self.start_in_background()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._handle
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            if self._handle is not None:
+                self._handle.close()
+        if self._state is not None:
+            shutil.rmtree(self._state, ignore_errors=True)
+
+
+KEYCLOAK = SessionKeycloak(KEYCLOAK_URL)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests that use Keycloak; run them after the others, and ``stops_keycloak`` last.
+
+    Runs before ``-m`` selects, so ``-m "not keycloak"`` leaves out the tests marked here too.
+    """
+    for item in items:
+        if "keycloak_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.keycloak)
+    items.sort(key=lambda item: (item.get_closest_marker("keycloak") is not None,
+                                 item.get_closest_marker("stops_keycloak") is not None))
+
+
+def pytest_collection_finish(session):
+    if not session.config.option.collectonly and any(item.get_closest_marker("keycloak") for item in session.items):
+        KEYCLOAK.start_in_background()  # the JVM boots while the tests that need no Keycloak run
+
+
+def pytest_sessionfinish(session):
+    KEYCLOAK.close()
+
+
+@pytest.fixture(autouse=True)
+def keycloak_only_when_marked(request, monkeypatch):
+    """A test not marked ``keycloak`` fails clearly if it connects to Keycloak, whatever ran before it.
+
+    A marked test that uses the app gets the session's realm bootstrapped first.
+    """
+    if request.node.get_closest_marker("keycloak"):
+        if "app" in request.fixturenames:
+            request.getfixturevalue("keycloak_settings")
+        return
+
+    def guard(connect):
+        def guarded(sock, address, *args):
+            if isinstance(address, tuple) and address[:2] in KEYCLOAK.socket_addresses \
+                    and not KEYCLOAK.in_starting_thread():
+                sock.close()
+                pytest.fail(f"{request.node.nodeid} connects to Keycloak at {KEYCLOAK.url} but is not marked "
+                            "@pytest.mark.keycloak (nor uses a Keycloak fixture)", pytrace=False)
+            return connect(sock, address, *args)
+        return guarded
+
+    monkeypatch.setattr(socket.socket, "connect", guard(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard(socket.socket.connect_ex))
+
+
 @pytest.fixture(scope="session")
 def keycloak_server():
-    from admin.keycloak_server import ensure_running
-
-    handle = ensure_running(KEYCLOAK_URL)
-    yield handle
-    handle.close()
+    """The session's Keycloak (stopped, if the session started it, when the session ends)."""
+    return KEYCLOAK.handle()
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +183,8 @@ def keycloak_settings(keycloak_server):
     from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
 
     settings = KeycloakSettings(
-        url=keycloak_server.url.rstrip("/"),
-        realm=f"renkei-test-{uuid.uuid4().hex[:8]}",
+        url=KEYCLOAK.url,
+        realm=KEYCLOAK.realm,
         admin_client_secret=ADMIN_SECRET,
         service_client_secret=SERVICE_SECRET,
         metering_client_secret=METERING_SECRET,
@@ -95,7 +229,7 @@ class RequestIsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory, keycloak_settings):
+def app(tmp_path_factory):
     from admin import create_app
     from admin.extensions import db
 
@@ -107,9 +241,10 @@ def app(tmp_path_factory, keycloak_settings):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
         "RENKEI_VAR_DIR": str(var),
-        "RENKEI_KEYCLOAK_URL": keycloak_settings.url,
-        "RENKEI_KEYCLOAK_PUBLIC_URL": keycloak_settings.url,
-        "RENKEI_KEYCLOAK_REALM": keycloak_settings.realm,
+        # the session's Keycloak, contacted only by tests marked ``keycloak`` (which start it)
+        "RENKEI_KEYCLOAK_URL": KEYCLOAK.url,
+        "RENKEI_KEYCLOAK_PUBLIC_URL": KEYCLOAK.url,
+        "RENKEI_KEYCLOAK_REALM": KEYCLOAK.realm,
         "RENKEI_OIDC_CLIENT_SECRET": ADMIN_SECRET,
         "RENKEI_SERVICE_CLIENT_SECRET": SERVICE_SECRET,
         "RENKEI_API_OPEN_FOR_DEVELOPMENT": False,
@@ -162,9 +297,32 @@ def client(app, db):
 
 # --- actors, tenants, users -------------------------------------------------------------------
 
+OPERATOR = Actor(issuer="urn:test", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
+
+
 @pytest.fixture
 def operator() -> Actor:
-    return Actor(issuer="urn:test", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
+    return OPERATOR
+
+
+def sign_in(client, roles: Iterable[str] | None = None, tenants: Iterable[str] = (), *,
+            subject: str | None = None, name: str | None = None, csrf: str | None = None) -> None:
+    """Sign ``client`` in to /admin without Keycloak: its session holds the actor as the login
+    callback stores it (tests/identity/test_login.py runs the real login).
+
+    Without ``roles``, as the ``operator`` fixture's person; else as a person with ``roles`` in
+    ``tenants``. ``csrf`` plants a known form token in the session.
+    """
+    if roles is None:
+        roles, subject, name = OPERATOR.roles, subject or OPERATOR.subject, name or OPERATOR.name
+    roles = sorted(roles)
+    actor = Actor(issuer="urn:test", subject=subject or f"{'-'.join(roles) or 'nobody'}-1",
+                  name=name or "テスト 利用者", roles=frozenset(roles), tenant_codes=frozenset(tenants))
+    with client.session_transaction() as session:
+        session["actor"] = {"issuer": actor.issuer, "subject": actor.subject, "name": actor.name,
+                            "roles": sorted(actor.roles), "tenant_codes": sorted(actor.tenant_codes)}
+        if csrf is not None:
+            session["csrf"] = csrf
 
 
 @pytest.fixture

@@ -1,26 +1,17 @@
-"""Domain packages hold the rules and never import Flask; admin/ is the only web shell."""
+"""The layers of the packages, checked on their imports.
+
+core/ (the kernel) is below tenancy/, which is below billing/ and governance/ (which do not know each
+other); admin/ (the only web shell, the only Flask user) is on top. No two modules import each other,
+not even through an import inside a function.
+"""
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.parametrize("package", ["tenancy", "billing", "governance"])
-def test_domain_packages_never_import_flask(package):
-    offenders = []
-    for path in (ROOT / package).rglob("*.py"):
-        tree = ast.parse(path.read_text("utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0].startswith("flask") or n.split(".")[0] == "admin"]
-    assert offenders == []
 
 
 def test_python_keycloak_is_confined_to_one_module():
@@ -34,3 +25,328 @@ def test_python_keycloak_is_confined_to_one_module():
                     if module and module.split(".")[0] == "keycloak":
                         users.append(str(path.relative_to(ROOT)))
     assert sorted(set(users)) == ["tenancy/identity/keycloak.py"]
+
+
+# --- Layering -------------------------------------------------------------------------------------
+#
+# The checker reads every importable module under the layered packages with ``ast`` and records
+# every import it finds anywhere in the file: at the top, inside functions, under ``if`` blocks,
+# and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
+# argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
+
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "admin")
+KERNEL = "core"
+DOMAIN_PACKAGES = ("tenancy", "billing", "governance")
+# Domain packages that must not know each other (either direction).
+SEPARATED = (("billing", "governance"),)
+# tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
+BELOW = {"tenancy": ("billing", "governance")}
+WEB = ("flask",)  # top-level names starting with this are the web framework (flask, flask_admin, ...)
+
+
+@dataclass(frozen=True)
+class ImportSite:
+    path: str  # file, relative to the root
+    line: int
+    module: str  # the importing module
+    target: str  # the module it imports (resolved; the dotted name as written if outside the tree)
+    statement: str  # the import as written, for the failure message
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.statement}"
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def find_modules(root: Path, packages=LAYERED_PACKAGES) -> dict[str, Path]:
+    """Module name -> file, for every importable module (every folder on the way has an __init__).
+
+    Folders without ``__init__.py`` (for example ``admin/migrations``, whose scripts Alembic loads
+    by file path) are not importable and are left out.
+    """
+    modules = {}
+    for package in packages:
+        base = root / package
+        for path in sorted(base.rglob("*.py")):
+            folders = path.relative_to(base).parents
+            if all((base / folder / "__init__.py").is_file() for folder in folders):
+                modules[_module_name(root, path)] = path
+    return modules
+
+
+def _literal_import_call(node: ast.Call) -> str | None:
+    """The module named by ``importlib.import_module("x")`` / ``import_module("x")`` / ``__import__("x")``."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name not in ("import_module", "__import__") or not node.args:
+        return None
+    arg = node.args[0]
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and not arg.value.startswith("."):
+        return arg.value
+    return None
+
+
+def _resolve(name: str, modules) -> str:
+    """The longest prefix of a dotted name that is a module of the tree (else the name itself)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in modules:
+            return candidate
+    return name
+
+
+def _as(alias: ast.alias) -> str:
+    return f" as {alias.asname}" if alias.asname else ""
+
+
+def find_imports(root: Path, packages=LAYERED_PACKAGES) -> list[ImportSite]:
+    modules = find_modules(root, packages)
+    sites = []
+    for module, path in modules.items():
+        relative = str(path.relative_to(root))
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text("utf-8"), filename=relative)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    sites.append(ImportSite(relative, node.lineno, module, _resolve(alias.name, modules),
+                                            f"import {alias.name}{_as(alias)}"))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = module.split(".") if is_package else module.split(".")[:-1]
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    source = ".".join(anchor + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                written = "." * node.level + (node.module or "")
+                for alias in node.names:
+                    # ``from pkg import mod`` imports the module pkg.mod; ``from pkg.mod import name`` pkg.mod.
+                    submodule = f"{source}.{alias.name}"
+                    target = submodule if submodule in modules else _resolve(source, modules)
+                    sites.append(ImportSite(relative, node.lineno, module, target,
+                                            f"from {written} import {alias.name}{_as(alias)}"))
+            elif isinstance(node, ast.Call):
+                name = _literal_import_call(node)
+                if name:
+                    sites.append(ImportSite(relative, node.lineno, module, _resolve(name, modules),
+                                            f"{ast.unparse(node.func)}({name!r})"))
+    return sites
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def layering_violations(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
+    """Every import that crosses a layer the wrong way, as ``file:line: import  (rule)``."""
+    problems = []
+    for site in find_imports(root, packages):
+        source, target = _top(site.module), _top(site.target)
+        if source == target:
+            continue
+        web = target.startswith(WEB)
+        if source == KERNEL and (target in DOMAIN_PACKAGES or target == "admin" or web):
+            problems.append(f"{site}  (the kernel core/ imports no domain package, admin or flask)")
+        elif source in DOMAIN_PACKAGES and (target == "admin" or web):
+            problems.append(f"{site}  (domain package {source}/ never imports admin or flask)")
+        elif any({source, target} == set(pair) for pair in SEPARATED):
+            problems.append(f"{site}  ({source}/ and {target}/ do not import each other)")
+        elif target in BELOW.get(source, ()):
+            problems.append(f"{site}  ({source}/ is below {target}/ and never imports it)")
+    return problems
+
+
+def import_cycles(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
+    """One message per group of modules that import each other, naming a cycle and its imports."""
+    modules = find_modules(root, packages)
+    edges: dict[str, dict[str, ImportSite]] = {module: {} for module in modules}
+    for site in find_imports(root, packages):
+        if site.target in modules and site.target != site.module:
+            edges[site.module].setdefault(site.target, site)
+
+    # Tarjan's strongly connected components (iterative).
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+    for start in modules:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(edges[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(set(component))
+
+    def describe(cycle: list[str]) -> str:
+        steps = "\n".join(f"    {edges[a][b]}" for a, b in zip(cycle, cycle[1:]))
+        return f"import cycle {' -> '.join(cycle)}:\n{steps}"
+
+    messages = []
+    for component in components:
+        # Every pair of modules that import each other directly ...
+        cycles = [[a, b, a] for a in sorted(component) for b in sorted(edges[a]) if a < b and a in edges[b]]
+        # ... and the shortest cycle through the group's first module (breadth-first inside the group).
+        first = min(component)
+        paths = {first: [first]}
+        queue = [first]
+        shortest = None
+        while queue and shortest is None:
+            node = queue.pop(0)
+            for child in sorted(edges[node]):
+                if child == first:
+                    shortest = paths[node] + [first]
+                    break
+                if child in component and child not in paths:
+                    paths[child] = paths[node] + [child]
+                    queue.append(child)
+        if len(shortest) > 3 or not cycles:
+            cycles.append(shortest)
+        named = {module for cycle in cycles for module in cycle}
+        others = sorted(component - named)
+        also = f"\n    (in the same group of modules that import each other: {', '.join(others)})" if others else ""
+        messages.append("\n".join(describe(cycle) for cycle in cycles) + also)
+    return messages
+
+
+def test_layering_of_the_packages():
+    violations = layering_violations(ROOT)
+    assert not violations, "imports that cross a layer the wrong way:\n" + "\n".join(violations)
+
+
+def test_no_import_cycles_between_modules():
+    cycles = import_cycles(ROOT)
+    assert not cycles, "modules that import each other (import at the top, move the shared piece to its owner, or pass it in):\n" + "\n".join(cycles)
+
+
+# The checker itself, on a tiny tree built in tmp_path: each rule can fail.
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+    for package in LAYERED_PACKAGES:
+        (root / package).mkdir(exist_ok=True)
+        (root / package / "__init__.py").touch()
+    return root
+
+
+def test_checker_accepts_a_clean_tree(tmp_path):
+    root = _tree(tmp_path, {
+        "core/errors.py": "import sqlalchemy\n",
+        "tenancy/ops.py": "from core import errors\nfrom core.errors import X\n",
+        "billing/ops.py": "from tenancy import ops\n\ndef f():\n    import core.errors\n",
+        "governance/ops.py": "from tenancy.ops import create\n",
+        "admin/views.py": "import flask\nfrom billing import ops\nfrom governance.ops import y\n",
+        "admin/migrations/env.py": "from admin import views\n",  # not a package: ignored
+    })
+    assert layering_violations(root) == []
+    assert import_cycles(root) == []
+
+
+@pytest.mark.parametrize(("path", "line"), [
+    ("core/errors.py", "from tenancy import ops"),
+    ("core/errors.py", "import billing.ops"),
+    ("core/errors.py", "from flask import g"),
+    ("core/errors.py", "import admin.views"),
+    ("tenancy/ops.py", "from admin.views import thing"),
+    ("billing/ops.py", "import flask_admin"),
+    ("governance/ops.py", "from admin import views"),
+    ("billing/ops.py", "from governance.ops import y"),
+    ("governance/ops.py", "import billing"),
+    ("tenancy/ops.py", "from governance import ops"),
+    ("tenancy/ops.py", "import billing.ops"),
+])
+def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, line):
+    root = _tree(tmp_path, {
+        "tenancy/ops.py": "", "billing/ops.py": "", "governance/ops.py": "", "admin/views.py": "",
+        "core/errors.py": "",
+    })
+    (root / path).write_text(f"import os\n\n\ndef later():\n    {line}\n", "utf-8")
+    violations = layering_violations(root)
+    assert len(violations) == 1
+    assert violations[0].startswith(f"{path}:5: {line}")
+
+
+def test_checker_counts_import_module_calls_with_a_literal_name(tmp_path):
+    root = _tree(tmp_path, {
+        "governance/ops.py": "import importlib\n\ndef f():\n    return importlib.import_module('billing.ops')\n",
+        "billing/ops.py": "",
+    })
+    assert layering_violations(root) == [
+        "governance/ops.py:4: importlib.import_module('billing.ops')  (governance/ and billing/ do not import each other)"
+    ]
+
+
+@pytest.mark.parametrize("quotas_imports", [
+    "from tenancy.usage.metering import level",  # from module import name
+    "from tenancy.usage import metering",  # from package import module
+    "import tenancy.usage.metering as m",
+    "from . import metering",  # relative
+    "from .metering import level",
+])
+def test_checker_finds_a_cycle_hidden_in_a_function(tmp_path, quotas_imports):
+    root = _tree(tmp_path, {
+        "tenancy/usage/__init__.py": "",
+        "tenancy/usage/metering.py": "from tenancy.usage.quotas import check\n",
+        "tenancy/usage/quotas.py": f"def check():\n    {quotas_imports}\n",
+    })
+    [message] = import_cycles(root)
+    assert message.splitlines()[0] == "import cycle tenancy.usage.metering -> tenancy.usage.quotas -> tenancy.usage.metering:"
+    assert "tenancy/usage/metering.py:1: from tenancy.usage.quotas import check" in message
+    assert f"tenancy/usage/quotas.py:2: {quotas_imports}" in message
+
+
+def test_checker_finds_a_longer_cycle_through_a_package_init(tmp_path):
+    root = _tree(tmp_path, {
+        "admin/__init__.py": "from admin.views import register\n",
+        "admin/views.py": "from admin.api import blueprint\n",
+        "admin/api.py": "def f():\n    import importlib\n    importlib.import_module('admin')\n",
+    })
+    [message] = import_cycles(root)
+    assert message.splitlines()[0] == "import cycle admin -> admin.views -> admin.api -> admin:"
+    assert "admin/api.py:3: importlib.import_module('admin')" in message
+
+
+def test_checker_names_every_pair_that_imports_each_other_in_a_group(tmp_path):
+    root = _tree(tmp_path, {
+        "billing/operations.py": "from billing.statements import x\nfrom tenancy.ops import y\n",
+        "billing/statements.py": "def f():\n    from billing.operations import z\n",
+        "tenancy/ops.py": "def g():\n    import billing.operations\n",
+    })
+    [message] = import_cycles(root)
+    assert "import cycle billing.operations -> billing.statements -> billing.operations:" in message
+    assert "import cycle billing.operations -> tenancy.ops -> billing.operations:" in message
+    assert "tenancy/ops.py:2: import billing.operations" in message

@@ -1,4 +1,5 @@
-"""The REST API under /api/v1: one module per domain, each an ``APIBlueprint``.
+"""The REST API under /api/v1: one module per domain, each an ``APIBlueprint`` (listed in
+``admin/__init__``); this package holds what they share.
 
 An endpoint is three steps: parse and validate (flask-openapi3 with pydantic models), authorise
 (:func:`admin.auth.require`), call the operation. The request commits once (see ``admin/__init__``).
@@ -32,10 +33,3 @@ PROBLEM_RESPONSES = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422
 
 def tag(name: str, description: str) -> list[Tag]:
     return [Tag(name=name, description=description)]
-
-
-def blueprints():
-    """Every API blueprint, listed explicitly."""
-    from admin.api import billing, governance, onboarding, tenants, usage, users
-
-    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance)]

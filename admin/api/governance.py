@@ -1,7 +1,8 @@
 """/api/v1 endpoints of governance: agreements, the council, and the audit log.
 
-Reads are authorised here; the use cases authorise their own acts too (accepting and voting
-depend on the person's tenant), so the API, the admin views and the CLI apply one policy.
+The use cases authorise their own acts (accepting and voting depend on the person's tenant), and
+the reads of agreements, the council and the audit log authorise themselves (a municipal user's
+board and standing cover their own tenant), so the API, the admin views and the CLI apply one policy.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
-from admin.auth import current_actor, require
+from admin.auth import current_actor
 from admin.extensions import db
 from governance import agreements, audit, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
-from core.audit import AuditRecord
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
-from core import authz
-from core.errors import NotFound
-from tenancy.registry.schemas import TenantCode
+from core.validation import TenantCode
 
 bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
@@ -174,7 +172,8 @@ def _resolution(resolution) -> dict | None:
 
 
 def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
-    votes = council.votes_of(db.session, proposal.id)
+    actor = current_actor()
+    votes = council.ballots(db.session, actor, proposal)
     closed = ProposalStatus(proposal.status) != ProposalStatus.open
     data = {"id": proposal.id, "title": proposal.title, "description": proposal.description,
             "status": ProposalStatus(proposal.status).value, "change_type": ChangeType(proposal.change_type).value,
@@ -183,10 +182,10 @@ def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
             "electorate": council.electorate_of(proposal), "voted": sorted(v.tenant_code for v in votes),
             "created_by": proposal.created_by, "closed_at": _iso(proposal.closed_at),
             "withdrawn_reason": proposal.withdrawn_reason or None,
-            "resolution": _resolution(council.resolution_of(db.session, proposal.id))}
-    if detail and closed:  # choices are shown once voting has ended, so no member votes by the tally so far
-        data["votes"] = [{"tenant_code": v.tenant_code, "choice": v.choice.value if hasattr(v.choice, "value") else v.choice,
-                          "cast_at": _iso(v.cast_at), "cast_by": v.actor_name or v.actor_subject} for v in votes]
+            "resolution": _resolution(council.resolution_of(db.session, actor, proposal.id))}
+    if detail and closed:  # the ballots carry their choices once voting has ended (council.ballots)
+        data["votes"] = [{"tenant_code": v.tenant_code, "choice": v.choice.value if v.choice else None,
+                          "cast_at": _iso(v.cast_at), "cast_by": v.cast_by} for v in votes]
     return data
 
 
@@ -194,11 +193,11 @@ def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
 
 @bp.get("/agreements", summary="Governance documents with their current and required versions")
 def list_documents():
-    require("governance.read")
+    actor = current_actor()
     items = []
     for document in AgreementDocument:
-        current = agreements.current_version(db.session, document)
-        required = agreements.required_version(db.session, document)
+        current = agreements.current_version(db.session, actor, document)
+        required = agreements.required_version(db.session, actor, document)
         items.append({"document": document.value, "title_ja": agreements.label(document, "ja"),
                       "title_en": agreements.label(document, "en"),
                       "current": _version(current) if current else None,
@@ -208,20 +207,14 @@ def list_documents():
 
 @bp.get("/agreements/<document>/versions", summary="Versions of a document (drafts only for the operator)")
 def list_versions(path: DocumentPath):
-    require("governance.read")
-    drafts = authz.allowed(current_actor(), "agreement.manage")
-    versions = agreements.list_versions(db.session, path.document, None if drafts else VersionStatus.published)
+    versions = agreements.read_versions(db.session, current_actor(), path.document)
     return jsonify({"items": [_version(v) for v in versions]})
 
 
 @bp.get("/agreements/<document>/versions/<int:number>", responses={200: VersionOut},
         summary="One version with its Markdown text and content hash")
 def get_version(path: VersionPath):
-    require("governance.read")
-    version = agreements.get_version(db.session, path.document, path.number)
-    if version.status != VersionStatus.published and not authz.allowed(current_actor(), "agreement.manage"):
-        raise NotFound(f"There is no published version {path.number} of {path.document.value}.",
-                       f"{agreements.label(path.document)} 第{path.number}版は公開されていません。")
+    version = agreements.read_version(db.session, current_actor(), path.document, path.number)
     return jsonify(_version(version, with_body=True))
 
 
@@ -241,7 +234,6 @@ def publish_version(path: VersionPath, body: VersionPublish):
 @bp.post("/agreements/<document>/versions/<int:number>/acceptances", responses={201: AcceptanceOut},
          summary="Accept the current version for your tenant (municipal admin), sending the content hash you read")
 def accept_version(path: VersionPath, body: AcceptanceIn):
-    require("agreement.accept", body.tenant_code)  # the operation checks the tenant it resolves again
     row = agreements.accept_version(db.session, current_actor(), path.document, path.number, body.content_hash,
                                     body.tenant_code)
     return jsonify(_acceptance(row)), 201
@@ -249,9 +241,7 @@ def accept_version(path: VersionPath, body: AcceptanceIn):
 
 @bp.get("/agreements/board", summary="Each tenant's accepted version, minimum required version and deadline")
 def agreement_board(query: BoardQuery):
-    actor = current_actor()
-    grant = require("governance.read")
-    rows = agreements.board(db.session, None if grant.all_tenants else sorted(actor.tenant_codes))
+    rows = agreements.board(db.session, current_actor())
     if query.overdue_only:
         rows = [r for r in rows if r.overdue]
     return jsonify({"items": [r.as_dict() for r in rows], "overdue": sum(1 for r in rows if r.overdue),
@@ -260,32 +250,29 @@ def agreement_board(query: BoardQuery):
 
 @bp.get("/tenants/<code>/agreements", summary="A tenant's standing with every document, and its acceptances")
 def tenant_agreements(path: TenantPath):
-    require("governance.read", path.code)
-    standing = agreements.tenant_agreements(db.session, path.code)
+    actor = current_actor()
+    standing = agreements.tenant_agreements(db.session, actor, path.code)
     return jsonify({**standing.as_dict(),
-                    "acceptances": [_acceptance(a) for a in agreements.acceptances(db.session, path.code)]})
+                    "acceptances": [_acceptance(a) for a in agreements.acceptances(db.session, actor, path.code)]})
 
 
 # --- council --------------------------------------------------------------------------------------
 
 @bp.get("/council/members", summary="The council's members now (active tenants and the prefecture)")
 def council_members():
-    require("governance.read")
     return jsonify({"items": [{"code": t.code, "name_ja": t.name_ja, "kind": t.kind.value, "status": t.status.value}
-                              for t in council.members(db.session)]})
+                              for t in council.members(db.session, current_actor())]})
 
 
 @bp.get("/council/proposals", summary="Council proposals, newest first")
 def list_proposals(query: ProposalQuery):
-    require("governance.read")
-    return jsonify({"items": [_proposal(p) for p in council.list_proposals(db.session, query.status)]})
+    return jsonify({"items": [_proposal(p) for p in council.list_proposals(db.session, current_actor(), query.status)]})
 
 
 @bp.get("/council/proposals/<int:proposal_id>", responses={200: ProposalOut},
         summary="One proposal: who has voted, and once closed the votes and the resolution")
 def get_proposal(path: ProposalPath):
-    require("governance.read")
-    return jsonify(_proposal(council.get_proposal(db.session, path.proposal_id), detail=True))
+    return jsonify(_proposal(council.get_proposal(db.session, current_actor(), path.proposal_id), detail=True))
 
 
 @bp.post("/council/proposals", responses={201: ProposalOut}, summary="Put a matter to the council's vote")
@@ -297,7 +284,6 @@ def create_proposal(body: ProposalCreate):
 @bp.post("/council/proposals/<int:proposal_id>/votes", responses={201: VoteOut},
          summary="Vote for your tenant (municipal admin; the prefecture through an operator of tenant 430005)")
 def cast_vote(path: ProposalPath, body: VoteIn):
-    require("council.vote", body.tenant_code)  # the operation checks the tenant it resolves again
     vote = council.cast_vote(db.session, current_actor(), path.proposal_id, body.choice, body.tenant_code)
     return jsonify({"proposal_id": vote.proposal_id, "tenant_code": vote.tenant_code, "choice": vote.choice.value,
                     "cast_at": _iso(vote.cast_at)}), 201
@@ -321,22 +307,9 @@ def withdraw_proposal(path: ProposalPath, body: WithdrawIn):
 
 @bp.get("/audit/records", summary="Audit records, newest first, filtered by period (JST days), action and tenant")
 def list_audit_records(query: AuditQuery):
-    import sqlalchemy as sa
-
-    require("audit.read")
-    start, end = audit.period_bounds(query.date_from, query.date_to)
-    select = sa.select(AuditRecord)
-    if start is not None:
-        select = select.where(AuditRecord.occurred_at >= start)
-    if end is not None:
-        select = select.where(AuditRecord.occurred_at < end)
-    if query.action:
-        select = select.where(AuditRecord.action == query.action)
-    if query.tenant:
-        select = select.where(AuditRecord.tenant_code == query.tenant)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(select.subquery()))
-    rows = db.session.scalars(select.order_by(AuditRecord.seq.desc()).offset((query.page - 1) * query.per_page)
-                              .limit(query.per_page)).all()
+    rows, total = audit.read_records(db.session, current_actor(), first_day=query.date_from, last_day=query.date_to,
+                                     action=query.action, tenant_code=query.tenant, page=query.page,
+                                     per_page=query.per_page)
     return jsonify({"items": [audit.record_dict(r) for r in rows], "total": total, "page": query.page,
                     "per_page": query.per_page})
 
@@ -356,8 +329,7 @@ def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
 
 @bp.get("/audit/verification", summary="Verify the audit log's hash chain now (auditor, operator)")
 def verify_audit_log(query: VerificationQuery):
-    require("audit.verify")
-    result = audit.verification(db.session, _checkpoints(query.checkpoint))
+    result = audit.verification(db.session, current_actor(), _checkpoints(query.checkpoint))
     data = result.as_dict()
     data["broken"] = ({"seq": result.broken.seq, "record_id": result.broken.record_id, "reason": result.broken.reason,
                        "description": result.broken.describe()} if result.broken else None)
@@ -366,8 +338,7 @@ def verify_audit_log(query: VerificationQuery):
 
 @bp.get("/audit/export", summary="Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines")
 def export_audit_log(query: ExportQuery):
-    require("audit.read")
-    records = audit.records_in_period(db.session, query.date_from, query.date_to)
+    records = audit.records_in_period(db.session, current_actor(), query.date_from, query.date_to)
     first = query.date_from.isoformat() if query.date_from else "start"
     last = query.date_to.isoformat() if query.date_to else "now"
     # Written to a spooled file inside the request (the session is needed), then sent from it.

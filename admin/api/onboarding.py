@@ -1,15 +1,16 @@
 """/api/v1 endpoints of onboarding: one endpoint per transition, the board, the timeline, waves, the outbox.
 
 A refused transition is 409 problem+json naming the reason (or every unmet guard in ``errors``);
-nothing is changed. Provisioning commits after each saga step, so a failed step stays on record
-even though the response is an error (503 when Keycloak did not answer; ``details.failed_step``).
+nothing is changed. The provisioning saga commits after each of its steps itself, so a failed
+step stays on record even though the response is an error (503 when Keycloak did not answer;
+``details.failed_step``). Every read and act authorises itself in the domain (tenancy.onboarding,
+core.outbox).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from flask import jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -19,8 +20,8 @@ from admin.auth import current_actor, require
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.onboarding import lifecycle, saga as onboarding
-from core.outbox import Notification
-from tenancy.registry.schemas import TenantCode
+from core import outbox
+from core.validation import TenantCode
 
 bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
@@ -76,32 +77,27 @@ class OnboardingOut(BaseModel):
 
 
 def _detail(code: str):
-    return jsonify(onboarding.detail(db.session, lifecycle.get_tenant(db.session, code)))
+    return jsonify(onboarding.detail(db.session, current_actor(), code))
 
 
 @bp.get("/onboarding/board", summary="The onboarding board: tenants by state, counts per wave, failed steps")
 def get_board():
-    actor = current_actor()
-    scope = require("tenant.read")
-    return jsonify(onboarding.board(db.session, None if scope.all_tenants else sorted(actor.tenant_codes)))
+    return jsonify(onboarding.board(db.session, current_actor()))
 
 
 @bp.get("/tenants/<code>/onboarding", responses={200: OnboardingOut},
         summary="A tenant's onboarding: status, next moves, checklists, provisioning steps, timeline")
 def get_onboarding(path: TenantPath):
-    require("tenant.read", path.code)
     return _detail(path.code)
 
 
 @bp.get("/tenants/<code>/transitions", summary="A tenant's timeline of status changes (who, when, why)")
 def get_transitions(path: TenantPath):
-    require("tenant.read", path.code)
-    return jsonify({"items": onboarding.detail(db.session, lifecycle.get_tenant(db.session, path.code))["timeline"]})
+    return jsonify({"items": onboarding.timeline(db.session, current_actor(), path.code)})
 
 
 def _simple(name: str):
     def endpoint(path: TenantPath, body: ReasonBody):
-        require("tenant.transition", path.code)
         if name == "reapply":
             lifecycle.reapply(db.session, current_actor(), path.code, body.reason)
         else:
@@ -114,7 +110,6 @@ def _simple(name: str):
 
 def _offboarding(name: str):
     def endpoint(path: TenantPath, body: ReasonBody):
-        require("tenant.transition", path.code)
         getattr(onboarding, name)(db.session, current_actor(), identity_directory(), path.code, body.reason)
         return _detail(path.code)
 
@@ -133,66 +128,43 @@ bp.post("/tenants/<code>/withdraw", summary="→ withdrawn (users removed, hando
 
 @bp.post("/tenants/<code>/provision", summary="approved → provisioning → active: run the provisioning saga")
 def post_provision(path: TenantPath, body: ReasonBody):
-    require("tenant.transition", path.code)
-    onboarding.provision(db.session, current_actor(), identity_directory(), path.code,
-                         checkpoint=db.session.commit, reason=body.reason)
+    onboarding.provision(db.session, current_actor(), identity_directory(), path.code, reason=body.reason)
     return _detail(path.code)
 
 
 @bp.post("/tenants/<code>/retry", summary="Resume a tenant's provisioning from the failed step")
 def post_retry(path: TenantPath, body: ReasonBody):
-    require("tenant.transition", path.code)
-    onboarding.retry(db.session, current_actor(), identity_directory(), path.code, checkpoint=db.session.commit)
+    onboarding.retry(db.session, current_actor(), identity_directory(), path.code)
     return _detail(path.code)
 
 
 @bp.put("/tenants/<code>/checklist/<checklist>/<item>", summary="Tick or untick a screening or handover checklist item")
 def put_checklist_item(path: ChecklistPath, body: ChecklistBody):
-    require("tenant.transition", path.code)
     lifecycle.check_item(db.session, current_actor(), path.code, path.checklist, path.item, body.checked, body.note)
     return _detail(path.code)
 
 
 @bp.post("/onboarding/waves", summary="Onboard a wave: apply, screen, approve and provision every row")
 def post_wave(body: WaveBody):
-    require("tenant.transition")
+    require("tenant.transition")  # run_wave authorises too; this refuses before the upload is parsed
     year = onboarding.parse_fiscal_year(body.fiscal_year)
     rows = onboarding.parse_wave_csv(body.csv.encode("utf-8"))
-    outcomes = onboarding.run_wave(db.session, current_actor(), identity_directory(), year, rows,
-                                   checkpoint=db.session.commit)
+    outcomes = onboarding.run_wave(db.session, current_actor(), identity_directory(), year, rows)
     return jsonify({"fiscal_year": year, "all_active": all(o.ok for o in outcomes),
                     "outcomes": [o.__dict__ for o in outcomes]})
 
 
 @bp.get("/onboarding/outbox", summary="Queued, sent and failed notifications to tenants' contacts")
 def get_outbox(query: OutboxQuery):
-    actor = current_actor()
-    scope = require("notification.read", query.tenant)
-    statement = sa.select(Notification).order_by(Notification.id.desc()).limit(query.limit)
-    if query.tenant:
-        statement = statement.where(Notification.tenant_code == query.tenant)
-    elif not scope.all_tenants:
-        statement = statement.where(Notification.tenant_code.in_(sorted(actor.tenant_codes)))
-    if query.status:
-        statement = statement.where(Notification.status == query.status)
+    messages = outbox.read_notifications(db.session, current_actor(), tenant_code=query.tenant, status=query.status,
+                                         limit=query.limit)
     return jsonify({"items": [
         {"id": n.id, "tenant_code": n.tenant_code, "kind": n.kind, "recipients": n.recipients, "subject": n.subject,
          "body": n.body, "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
          "created_at": n.created_at.isoformat(), "sent_at": n.sent_at.isoformat() if n.sent_at else None}
-        for n in db.session.scalars(statement)]})
+        for n in messages]})
 
 
 @bp.get("/onboarding/platform-resources", summary="FIWARE service and data catalog organisation of each tenant")
 def get_platform_resources():
-    actor = current_actor()
-    scope = require("tenant.read")
-    from tenancy.registry.models import Tenant
-    from tenancy.onboarding.models import PlatformResource
-
-    statement = sa.select(Tenant.code, Tenant.name_ja, PlatformResource.fiware_service, PlatformResource.catalog_organization) \
-        .join(PlatformResource, PlatformResource.tenant_id == Tenant.id).order_by(Tenant.code)
-    if not scope.all_tenants:
-        statement = statement.where(Tenant.code.in_(sorted(actor.tenant_codes)))
-    return jsonify({"items": [
-        {"code": code, "name_ja": name, "fiware_service": service, "catalog_organization": organization}
-        for code, name, service, organization in db.session.execute(statement)]})
+    return jsonify({"items": onboarding.platform_resources(db.session, current_actor())})

@@ -11,13 +11,13 @@ from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
-from admin.auth import current_actor, require
+from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.usage import metering, quotas, reports as usage_reports
 from core.errors import Invalid, problem
-from tenancy.usage.models import current_month, fiscal_year_of
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, is_supported_fiscal_year
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
-from tenancy.registry.schemas import TenantCode
+from core.validation import TenantCode
 
 bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
@@ -79,7 +79,6 @@ class IngestOut(BaseModel):
              "sending the same batch again counts each event once. Authenticate with a client-credentials token of a "
              "client holding the realm role `metering-client`."))
 def post_usage(body: UsageBatchIn):
-    require("usage.ingest")
     result = metering.ingest(db.session, current_actor(), body.events, settings=metering_settings())
     return jsonify(result.summary())
 
@@ -135,8 +134,7 @@ class QuotaDecisionOut(BaseModel):
             "server processes and limit changes; usage recorded by the same process counts at once. Counters "
             "(api_calls) count the current Japan-time month and start again at zero each month."))
 def quota_check(path: TenantPath, query: QuotaCheckQuery):
-    require("quota.check", path.code)
-    decision = quota_cache().check(db.session, path.code, query.metric, query.quantity)
+    decision = quotas.check_quota(db.session, current_actor(), quota_cache(), path.code, query.metric, query.quantity)
     response = jsonify(decision.summary())
     if decision.remaining is not None:
         response.headers["X-Quota-Remaining"] = str(decision.remaining)
@@ -150,32 +148,25 @@ def parse_month(text: str | None) -> dt.date:
         return current_month()
     try:
         value = dt.datetime.strptime(text, "%Y-%m").date()
-        if not 2000 <= value.year <= 2100:
-            raise ValueError(text)
     except ValueError:
         raise Invalid(f"month must be YYYY-MM, not {text!r}.", f"month は YYYY-MM 形式で指定してください（{text!r}）。",
                       problems=[problem("month", "use YYYY-MM, e.g. 2025-06", "YYYY-MM 形式（例: 2025-06）")]) from None
+    if not is_supported_fiscal_year(fiscal_year_of(value)):
+        first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+        raise Invalid(f"month {text!r} is outside FY{first}-FY{last} ({first}-04 to {last + 1}-03).",
+                      f"month は {first}年4月から{last + 1}年3月までの月を指定してください（{text!r}）。",
+                      problems=[problem("month", f"a month from {first}-04 to {last + 1}-03",
+                                        f"{first}年4月から{last + 1}年3月までの月")])
     return value
 
 
 class UsageQuery(CachedSchema):
-    fiscal_year: int | None = Field(default=None, ge=2000, le=2100, description="Fiscal year (April-March); default: the current one")
+    fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April-March); default: the current one")
 
 
 @bp.get("/tenants/<code>/usage", summary="A tenant's usage now, against its limits, and per month of a fiscal year")
 def tenant_usage(path: TenantPath, query: UsageQuery):
-    require("usage.read", path.code)
-    status = quotas.tenant_quota_status(db.session, path.code)
-    year = query.fiscal_year or fiscal_year_of(current_month())
-    from tenancy.usage.models import METRICS, fiscal_months
-
-    months = fiscal_months(year)
-    values = metering.monthly_values(db.session, months, [path.code])
-    return jsonify({
-        "tenant": path.code, "fiscal_year": year, "now": status,
-        "months": [{"month": m.strftime("%Y-%m"), **{metric: values.get((path.code, metric, m), 0) for metric in METRICS}}
-                   for m in months],
-    })
+    return jsonify(usage_reports.tenant_usage(db.session, current_actor(), path.code, query.fiscal_year))
 
 
 class ReportQuery(CachedSchema):
@@ -184,18 +175,10 @@ class ReportQuery(CachedSchema):
     format: Literal["json", "csv", "xlsx"] = "json"
 
 
-def _report_scope(tenant: str | None) -> list[str] | None:
-    grant = require("usage.read", tenant)
-    if tenant:
-        return [tenant]
-    return None if grant.all_tenants else sorted(current_actor().tenant_codes)
-
-
 @bp.get("/usage/report", summary="Monthly usage report (per tenant, or the whole platform): JSON, CSV or Excel")
 def usage_report(query: ReportQuery):
-    codes = _report_scope(query.tenant)
     month = parse_month(query.month)
-    report = usage_reports.build_report(db.session, month, codes)
+    report = usage_reports.build_report(db.session, current_actor(), month, [query.tenant] if query.tenant else None)
     name = f"usage-{month:%Y-%m}{'-' + query.tenant if query.tenant else ''}"
     if query.format == "csv":
         return _download(usage_reports.report_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
@@ -212,17 +195,17 @@ def usage_report(query: ReportQuery):
 
 
 class ChartQuery(CachedSchema):
-    fiscal_year: int | None = Field(default=None, ge=2000, le=2100)
+    fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     metric: MetricName = "api_calls"
     tenant: TenantCode | None = None
 
 
 @bp.get("/usage/chart.png", summary="PNG chart of a metric per tenant over the months of a fiscal year")
 def usage_chart(query: ChartQuery):
-    codes = _report_scope(query.tenant)
     this_month = current_month()
     year = query.fiscal_year or fiscal_year_of(this_month)
-    png = usage_reports.chart_png(db.session, year, query.metric, codes, last_month=this_month)
+    png = usage_reports.chart_png(db.session, current_actor(), year, query.metric, [query.tenant] if query.tenant else None,
+                                  last_month=this_month)
     return _download(png, "image/png", f"usage-{query.metric}-FY{year}.png", inline=True)
 
 
@@ -240,13 +223,11 @@ class PlanPath(BaseModel):
 
 @bp.get("/quota-plans", summary="Quota plans and their limits")
 def list_plans():
-    require("usage.read")
-    return jsonify({"items": [quotas.plan_summary(plan) for plan in quotas.list_plans(db.session)]})
+    return jsonify({"items": [quotas.plan_summary(plan) for plan in quotas.list_plans(db.session, current_actor())]})
 
 
 @bp.put("/quota-plans/<plan>", summary="Create a quota plan or change its limits (operator)")
 def put_plan(path: PlanPath, body: QuotaPlanChange):
-    require("quota.manage")
     plan = quotas.change_quota_plan(db.session, current_actor(), path.plan, body)
     return jsonify(quotas.plan_summary(plan))
 
@@ -257,9 +238,9 @@ class AssignBody(BaseModel):
 
 @bp.put("/tenants/<code>/quota-plan", summary="Assign a quota plan to a tenant (operator)")
 def put_tenant_plan(path: TenantPath, body: AssignBody):
-    require("quota.manage", path.code)
-    quotas.assign_quota_plan(db.session, current_actor(), path.code, body.plan)
-    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, path.code)})
+    actor = current_actor()
+    quotas.assign_quota_plan(db.session, actor, path.code, body.plan)
+    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})
 
 
 class OverrideBody(QuotaLimitSpec):
@@ -268,7 +249,7 @@ class OverrideBody(QuotaLimitSpec):
 
 @bp.put("/tenants/<code>/quota-override", summary="Set or remove (limit null) a tenant's own limit for one metric (operator)")
 def put_override(path: TenantPath, body: OverrideBody):
-    require("quota.manage", path.code)
+    actor = current_actor()
     spec = QuotaLimitSpec.model_validate(body.model_dump(exclude={"reason"}))
-    quotas.set_quota_override(db.session, current_actor(), path.code, spec, body.reason)
-    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, path.code)})
+    quotas.set_quota_override(db.session, actor, path.code, spec, body.reason)
+    return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})

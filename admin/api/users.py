@@ -12,7 +12,8 @@ from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
-from tenancy.registry.schemas import Email, TenantCode
+from core.validation import TenantCode
+from tenancy.registry.schemas import Email
 
 bp = APIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("users", "利用者 / users"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from flask import Flask
+
 
 def groups():
-    """Every command group, listed explicitly."""
-    from admin.commands import audit, billing, keycloak, onboarding, usage
+    """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
+    from admin.commands import audit, billing, db, keycloak, onboarding, tenants, usage
 
-    return [module.group for module in (keycloak, onboarding, billing, usage, audit)]
+    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit)]
+
+
+def register(app: Flask) -> None:
+    for group in groups():
+        app.cli.add_command(group)

@@ -19,7 +19,9 @@ from flask.cli import with_appcontext
 from admin.extensions import db
 from governance import audit
 from core.errors import DomainError
-from core.actor import system_actor
+from admin.commands.acting import acting
+from admin.commands.output import fail
+from core import authz
 
 
 @click.group("audit")
@@ -28,8 +30,6 @@ def group() -> None:
 
 
 def _fail(error: DomainError) -> None:
-    from admin.cli import fail
-
     db.session.rollback()
     fail(error)
 
@@ -48,9 +48,13 @@ def _checkpoint(ctx, param, values: tuple[str, ...]) -> list[tuple[int, str]]:
 @click.option("--checkpoint", "checkpoints", multiple=True, callback=_checkpoint, metavar="SEQ:HASH",
               help="A head noted earlier (repeatable); verification fails if that record's hash changed.")
 @with_appcontext
-def verify_command(checkpoints: list[tuple[int, str]]) -> None:
+@acting(authz.OPERATOR)
+def verify_command(checkpoints: list[tuple[int, str]], actor) -> None:
     """Verify the hash chain from the first kept record (or the purge anchor) to the head."""
-    result = audit.verification(db.session, checkpoints)
+    try:
+        result = audit.verification(db.session, actor, checkpoints)
+    except DomainError as error:
+        _fail(error)
     db.session.rollback()
     if result.anchor_seq:
         click.echo(f"anchor: records #1–#{result.anchor_seq} were purged into {result.archive_name} "
@@ -82,10 +86,11 @@ def _day(ctx, param, value: str | None) -> dt.date | None:
 @click.option("--english-headers", is_flag=True, help="CSV headers as field names instead of Japanese.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @with_appcontext
-def export_command(first_day, last_day, fmt: str, english_headers: bool, output: Path | None) -> None:
+@acting(authz.OPERATOR)
+def export_command(first_day, last_day, fmt: str, english_headers: bool, output: Path | None, actor) -> None:
     """Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines (verifiable with verify-archive)."""
     try:
-        records = audit.records_in_period(db.session, first_day, last_day)
+        records = audit.records_in_period(db.session, actor, first_day, last_day)
     except DomainError as error:
         _fail(error)
     out = output.open("wb") if output else sys.stdout.buffer
@@ -106,14 +111,15 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
               help="Where the archive file goes (default: <RENKEI_VAR_DIR>/audit-archive).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
-def purge_command(retention_days: int | None, archive_dir: Path | None, yes: bool) -> None:
+@acting(authz.OPERATOR)
+def purge_command(retention_days: int | None, archive_dir: Path | None, yes: bool, actor) -> None:
     """Archive the records older than the retention period to a file, then remove them from the database."""
     days = retention_days or audit.RETENTION_DAYS
     target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
     try:
-        result = audit.purge(db.session, system_actor("audit-purge"), target, retention_days=days)
+        result = audit.purge(db.session, actor, target, retention_days=days)
         db.session.commit()
     except DomainError as error:
         _fail(error)

@@ -10,7 +10,9 @@
     renkei billing trial-balance [--as-of 2026-03-31] [--fiscal-year 2025]
 
 Each command commits once at the end, or rolls back and prints the problem in Japanese and
-English (exit status 2 for invalid input, 1 otherwise).
+English (exit status 2 for invalid input, 1 otherwise). Every command acts for a named person:
+``--as USERNAME`` (default: $RENKEI_ACTOR, else the operating-system user) in ``--role``
+(default: finance-officer), recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -26,18 +28,14 @@ from flask.cli import with_appcontext
 from admin.extensions import db
 from billing.cli import billing_cli as group
 from core.errors import DomainError
-from core.actor import system_actor
+from admin.commands.acting import acting
+from admin.commands.output import fail
+from core import authz
 
 
 def _fail(error: DomainError) -> None:
-    from admin.cli import fail
-
     db.session.rollback()
     fail(error)
-
-
-def _actor():
-    return system_actor("billing-cli")
 
 
 def _show_run(run) -> None:
@@ -54,23 +52,24 @@ def _show_run(run) -> None:
 @click.argument("fiscal_year", type=int)
 @click.option("--policy", "policy_id", type=int, help="Policy version id (default: the adopted one).")
 @with_appcontext
-def run_command(fiscal_year: int, policy_id: int | None) -> None:
+@acting(authz.FINANCE)
+def run_command(fiscal_year: int, policy_id: int | None, actor) -> None:
     """Compute an allocation run for FISCAL_YEAR from the registry and the year's cost items."""
     from billing import operations
 
     try:
-        run = operations.create_run(db.session, _actor(), fiscal_year, policy_id)
+        run = operations.create_run(db.session, actor, fiscal_year, policy_id)
         db.session.commit()
     except DomainError as error:
         _fail(error)
     _show_run(run)
 
 
-def _transition(name: str, run_id: int, **kwargs) -> None:
+def _transition(name: str, actor, run_id: int, **kwargs) -> None:
     from billing import operations
 
     try:
-        run = getattr(operations, f"{name}_run")(db.session, _actor(), run_id, **kwargs)
+        run = getattr(operations, f"{name}_run")(db.session, actor, run_id, **kwargs)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -81,36 +80,44 @@ def _transition(name: str, run_id: int, **kwargs) -> None:
 @click.argument("run_id", type=int)
 @click.option("--note", default="", help="What was checked.")
 @with_appcontext
-def review_command(run_id: int, note: str) -> None:
+@acting(authz.FINANCE)
+def review_command(run_id: int, note: str, actor) -> None:
     """Mark a computed run as reviewed."""
-    _transition("review", run_id, note=note)
+    _transition("review", actor, run_id, note=note)
 
 
 @group.command("approve")
 @click.argument("run_id", type=int)
 @with_appcontext
-def approve_command(run_id: int) -> None:
+@acting(authz.FINANCE)
+def approve_command(run_id: int, actor) -> None:
     """Approve a reviewed run and post it to the ledger (approving again posts nothing new)."""
-    _transition("approve", run_id)
+    _transition("approve", actor, run_id)
 
 
 @group.command("reverse")
 @click.argument("run_id", type=int)
 @click.option("--reason", required=True, help="Why the run is reversed (kept with the run).")
 @with_appcontext
-def reverse_command(run_id: int, reason: str) -> None:
+@acting(authz.FINANCE)
+def reverse_command(run_id: int, reason: str, actor) -> None:
     """Reverse a posted run with reversal entries; the run stays visible as reversed."""
-    _transition("reverse", run_id, reason=reason)
+    _transition("reverse", actor, run_id, reason=reason)
 
 
 @group.command("runs")
 @click.argument("fiscal_year", type=int, required=False)
 @with_appcontext
-def runs_command(fiscal_year: int | None) -> None:
+@acting(authz.FINANCE)
+def runs_command(fiscal_year: int | None, actor) -> None:
     """List allocation runs."""
     from billing import operations
 
-    for run in operations.list_runs(db.session, fiscal_year):
+    try:
+        runs = operations.list_runs(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    for run in runs:
         summary = operations.run_summary(run)
         click.echo(f"#{run.id}\tFY{run.fiscal_year}\t{summary['status']}\t{summary['status_ja']}\t{run.total:>14,}")
 
@@ -128,12 +135,13 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "html", "json"]), default="xlsx", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @with_appcontext
-def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None) -> None:
+@acting(authz.FINANCE)
+def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
     """Write tenant CODE's statement (負担金通知) for FISCAL_YEAR, from the ledger."""
     from billing import statements
 
     try:
-        built = statements.build_statement(db.session, code, fiscal_year)
+        built = statements.build_statement(db.session, actor, code, fiscal_year)
     except DomainError as error:
         _fail(error)
     if fmt == "xlsx":
@@ -151,11 +159,15 @@ def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
-def summary_command(fiscal_year: int, fmt: str, output: Path | None) -> None:
+@acting(authz.FINANCE)
+def summary_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
     """Every tenant's charge, payments and balance for FISCAL_YEAR."""
     from billing import statements
 
-    built = statements.build_summary(db.session, fiscal_year)
+    try:
+        built = statements.build_summary(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
     if fmt == "xlsx":
         _write(statements.summary_to_xlsx(built), output)
     elif fmt == "csv":
@@ -168,11 +180,15 @@ def summary_command(fiscal_year: int, fmt: str, output: Path | None) -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Include entries up to this date.")
 @click.option("--fiscal-year", type=int)
 @with_appcontext
-def trial_balance_command(as_of: dt.datetime | None, fiscal_year: int | None) -> None:
+@acting(authz.FINANCE)
+def trial_balance_command(as_of: dt.datetime | None, fiscal_year: int | None, actor) -> None:
     """The trial balance (試算表): each account's debit or credit balance; the totals agree."""
-    from billing import ledger
+    from billing import operations
 
-    books = ledger.trial_balance(db.session, as_of=as_of.date() if as_of else None, fiscal_year=fiscal_year)
+    try:
+        books = operations.trial_balance(db.session, actor, as_of=as_of.date() if as_of else None, fiscal_year=fiscal_year)
+    except DomainError as error:
+        _fail(error)
     for row in books.rows:
         click.echo(f"{row.code:<22} {row.name_ja}\t{row.debit:>16,}\t{row.credit:>16,}")
     click.echo(f"{'total':<22} 合計\t{books.total_debit:>16,}\t{books.total_credit:>16,}")

@@ -1,7 +1,8 @@
 """`renkei onboarding ...`: waves, single transitions, provisioning retry, the board, and outbox delivery.
 
-Every command commits through ``db.session.commit``; provisioning commits after each saga step
-(its checkpoint), everything else once at the end.
+Every command commits once at the end through ``db.session.commit``; the provisioning saga (a
+wave, ``provision``, ``retry``) also commits after each of its steps itself (see
+tenancy/onboarding/saga.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from flask.cli import with_appcontext
 
 from admin.extensions import db
 from core.errors import DomainError
-from core.actor import system_actor
+from admin.commands.acting import acting
+from admin.commands.output import fail
+from core import authz
 
 
 @click.group("onboarding")
@@ -25,8 +28,6 @@ def group() -> None:
 
 
 def _fail(error: DomainError) -> None:
-    from admin.cli import fail
-
     db.session.rollback()
     fail(error)
 
@@ -80,7 +81,8 @@ def _deliver(quiet_when_unconfigured: bool = False) -> tuple[int, int] | None:
 @click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Wave CSV (UTF-8 or CP932; Japanese or English headers).")
 @with_appcontext
-def wave(fiscal_year: str, source: Path) -> None:
+@acting(authz.OPERATOR)
+def wave(fiscal_year: str, source: Path, actor) -> None:
     """Onboard every municipality of FILE for FISCAL_YEAR (e.g. FY2025): apply, screen, approve, provision.
 
     Exit code 0 when every municipality is active, 1 when some are not, 2 when the file is refused.
@@ -88,7 +90,6 @@ def wave(fiscal_year: str, source: Path) -> None:
     from admin.identity import identity_directory
     from tenancy.onboarding import lifecycle, saga as onboarding
 
-    actor = system_actor("cli")
     try:
         year = onboarding.parse_fiscal_year(fiscal_year)
         rows = onboarding.parse_wave_csv(source.read_bytes())
@@ -101,8 +102,7 @@ def wave(fiscal_year: str, source: Path) -> None:
         def step(outcome) -> None:
             bar.update(1, outcome.code)
 
-        outcomes = onboarding.run_wave(db.session, actor, directory, year, rows,
-                                       checkpoint=db.session.commit, progress=step)
+        outcomes = onboarding.run_wave(db.session, actor, directory, year, rows, progress=step)
     click.echo("")
     print_table(
         ["団体コード", "団体名", "状態", "結果", "止まった手順", "内容"],
@@ -117,13 +117,12 @@ def wave(fiscal_year: str, source: Path) -> None:
     sys.exit(0 if ok == len(outcomes) else 1)
 
 
-def _transition(name: str, code: str, reason: str) -> None:
+def _transition(name: str, actor, code: str, reason: str) -> None:
     from admin.identity import identity_directory
     from tenancy.onboarding import lifecycle, saga as onboarding
 
-    actor = system_actor("cli")
     try:
-        onboarding.transition(db.session, actor, identity_directory(), code, name, reason, checkpoint=db.session.commit)
+        onboarding.transition(db.session, actor, identity_directory(), code, name, reason)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -135,8 +134,9 @@ def _transition_command(name: str, help_text: str, reason_required: bool = False
     @click.argument("code")
     @click.option("--reason", default="", required=reason_required, help="Why (kept in the tenant's history).")
     @with_appcontext
-    def command(code: str, reason: str) -> None:
-        _transition(name, code, reason)
+    @acting(authz.OPERATOR)
+    def command(code: str, reason: str, actor) -> None:
+        _transition(name, actor, code, reason)
 
     command.__doc__ = help_text
     return group.command(name.replace("_", "-"))(command)
@@ -160,12 +160,13 @@ _transition_command("reapply", "Re-application of a withdrawn tenant (operator o
 @click.option("--undo", is_flag=True, help="Untick the item.")
 @click.option("--note", default="")
 @with_appcontext
-def check(code: str, item: str, checklist: str, undo: bool, note: str) -> None:
+@acting(authz.OPERATOR)
+def check(code: str, item: str, checklist: str, undo: bool, note: str, actor) -> None:
     """Tick (or with --undo untick) one checklist item of a tenant, such as no_antisocial_ties."""
     from tenancy.onboarding import lifecycle
 
     try:
-        lifecycle.check_item(db.session, system_actor("cli"), code, checklist, item, not undo, note)
+        lifecycle.check_item(db.session, actor, code, checklist, item, not undo, note)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -174,12 +175,16 @@ def check(code: str, item: str, checklist: str, undo: bool, note: str) -> None:
 
 @group.command("board")
 @with_appcontext
-def board() -> None:
+@acting(authz.OPERATOR)
+def board(actor) -> None:
     """The onboarding board in the terminal: counts by state and per wave, failed steps."""
     from tenancy.onboarding import saga as onboarding
     from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
 
-    data = onboarding.board(db.session)
+    try:
+        data = onboarding.board(db.session, actor)
+    except DomainError as error:
+        _fail(error)
     statuses = list(TenantStatus)
     print_table(["年度"] + [STATUS_LABELS_JA[s] for s in statuses],
                 [[wave] + [str(counts[s.value]) for s in statuses] for wave, counts in data["waves"].items()]

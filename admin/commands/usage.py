@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -13,10 +12,13 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from admin.cli import fail
+from admin.commands.output import fail
 from admin.extensions import db
+from core.calendar import fiscal_year_of
+from core import csvfile
 from core.errors import DomainError, problem
-from core.actor import system_actor
+from admin.commands.acting import acting
+from core import authz
 
 CHUNK = 10_000
 HEADER_ALIASES = {
@@ -24,8 +26,15 @@ HEADER_ALIASES = {
     "metric": "metric", "指標": "metric",
     "quantity": "quantity", "数量": "quantity", "利用量": "quantity",
     "timestamp": "timestamp", "日時": "timestamp",
-    "event_id": "event_id", "イベントid": "event_id", "イベントID": "event_id",
+    "event_id": "event_id", "イベントID": "event_id",
 }
+# A gateway export may carry more columns than renkei reads: those are ignored.
+COLUMNS = csvfile.Columns(
+    HEADER_ALIASES,
+    required=("tenant", "metric", "quantity", "timestamp", "event_id"),
+    labels_ja={"tenant": "団体コード", "metric": "指標", "quantity": "数量", "timestamp": "日時", "event_id": "イベントID"},
+    ignore_unknown=True,
+)
 _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 
 
@@ -40,15 +49,6 @@ def _settings():
     return metering_settings()
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp932")
-
-
 def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
     """(line number, event, problem) for each non-empty line of a CSV or JSON-lines export."""
     if fmt == "jsonl":
@@ -60,24 +60,14 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
             except ValueError as error:
                 yield number, None, problem(f"line {number}", f"not valid JSON: {error}", "JSON として読めません。")
         return
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return
-    names = [HEADER_ALIASES.get(h.strip(), HEADER_ALIASES.get(h.strip().lower(), h.strip())) for h in header]
-    missing = {"tenant", "metric", "quantity", "timestamp", "event_id"} - set(names)
-    if missing:
-        yield 1, None, problem("line 1", f"the header lacks {', '.join(sorted(missing))}",
-                         f"見出し行に {', '.join(sorted(missing))} がありません（tenant, metric, quantity, timestamp, event_id）。")
-        return
-    for values in reader:
-        if not any(v.strip() for v in values):
+    for row in csvfile.rows(text, COLUMNS):
+        if row.problems:
+            yield row.line, None, row.problems[0]
             continue
-        row: dict[str, Any] = dict(zip(names, (v.strip() for v in values)))
-        quantity = row.get("quantity", "")
-        if isinstance(quantity, str) and _INTEGER.match(quantity):
-            row["quantity"] = int(quantity)
-        yield reader.line_num, row, None
+        event: dict[str, Any] = dict(row.values)
+        if _INTEGER.match(event["quantity"]):
+            event["quantity"] = int(event["quantity"])
+        yield row.line, event, None
 
 
 def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[dict]]]:
@@ -96,11 +86,11 @@ def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[di
     yield lines, events, broken
 
 
-def import_file(session, path: Path, fmt: str) -> tuple[int, int, int]:
+def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     """Validate every line, then record them all in one transaction; returns (lines, accepted, duplicates)."""
     from tenancy.usage import metering
 
-    text = _decode(path.read_bytes())
+    text = csvfile.decode(path.read_bytes())
     settings = _settings()
     known = metering.tenant_codes(session)
     problems: list[dict] = []
@@ -112,7 +102,6 @@ def import_file(session, path: Path, fmt: str) -> tuple[int, int, int]:
         problems += [{**p, "index": lines[p["index"]]} for p in found]
     if problems:
         raise metering._reject(problems, "file", "ファイル")
-    actor = system_actor("usage-import")
     accepted = duplicates = 0
     for lines, events, _ in _chunks(text, fmt):
         if events:
@@ -127,7 +116,8 @@ def import_file(session, path: Path, fmt: str) -> tuple[int, int, int]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file extension.")
 @with_appcontext
-def usage_import(file: Path, fmt: str | None) -> None:
+@acting(authz.OPERATOR)
+def usage_import(file: Path, fmt: str | None, actor) -> None:
     """Load a gateway log export (CSV or JSON lines; UTF-8 or CP932). All lines are checked first: all or nothing.
 
     CSV columns: tenant, metric, quantity, timestamp, event_id (or 団体コード, 指標, 数量, 日時, イベントID).
@@ -135,7 +125,7 @@ def usage_import(file: Path, fmt: str | None) -> None:
     """
     fmt = fmt or ("csv" if file.suffix.lower() in {".csv", ".txt"} else "jsonl")
     try:
-        lines, accepted, duplicates = import_file(db.session, file, fmt)
+        lines, accepted, duplicates = import_file(db.session, actor, file, fmt)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -147,11 +137,15 @@ def usage_import(file: Path, fmt: str | None) -> None:
 @group.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @with_appcontext
-def usage_purge(dry_run: bool) -> None:
+@acting(authz.OPERATOR)
+def usage_purge(dry_run: bool, actor) -> None:
     """Delete raw usage events older than the retention period (default 13 months); aggregates stay."""
     from tenancy.usage.metering import purge_events
 
-    result = purge_events(db.session, system_actor("usage-purge"), settings=_settings(), dry_run=dry_run)
+    try:
+        result = purge_events(db.session, actor, settings=_settings(), dry_run=dry_run)
+    except DomainError as error:
+        fail(error)
     db.session.commit()
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{result.deleted} 件{'（削除対象）' if dry_run else 'を削除しました'} / {verb} {result.deleted} event(s) "
@@ -166,12 +160,14 @@ def usage_purge(dry_run: bool) -> None:
 @click.option("--english-headers", is_flag=True, help="CSV headers in English.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @with_appcontext
-def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, english_headers: bool, output: Path) -> None:
+@acting(authz.OPERATOR)
+def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, english_headers: bool, output: Path,
+                 actor) -> None:
     """Monthly usage report: Excel, CSV, or a PNG chart of the fiscal year per tenant."""
     from admin.api.usage import parse_month
     from tenancy.usage import reports as usage_reports
     from tenancy.usage.metering import UnknownMetric
-    from tenancy.usage.models import METRICS, fiscal_year_of
+    from tenancy.usage.models import METRICS
 
     try:
         when = parse_month(month)
@@ -179,9 +175,9 @@ def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, e
         if fmt == "png":
             if metric not in METRICS:
                 raise UnknownMetric(metric)
-            data = usage_reports.chart_png(db.session, fiscal_year_of(when), metric, codes, last_month=when)
+            data = usage_reports.chart_png(db.session, actor, fiscal_year_of(when), metric, codes, last_month=when)
         else:
-            report = usage_reports.build_report(db.session, when, codes)
+            report = usage_reports.build_report(db.session, actor, when, codes)
             if tenant and not report.tenants:
                 from tenancy.errors import TenantNotFound
 
@@ -195,7 +191,8 @@ def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, e
 
 @group.command("count-seats")
 @with_appcontext
-def usage_count_seats() -> None:
+@acting(authz.OPERATOR)
+def usage_count_seats(actor) -> None:
     """Record each active tenant's user seats (members of its Keycloak group) as the user_seats gauge."""
     from admin.identity import identity_directory
     from core.errors import NotFound
@@ -214,7 +211,10 @@ def usage_count_seats() -> None:
     if not counts:
         click.echo("利用中の団体がありません / no active tenant")
         return
-    result = record_user_seats(db.session, system_actor("usage-seats"), counts.__getitem__, list(counts))
+    try:
+        result = record_user_seats(db.session, actor, counts.__getitem__, list(counts))
+    except DomainError as error:
+        fail(error)
     db.session.commit()
     for code, seats in counts.items():
         click.echo(f"{code}\t{seats}")
@@ -223,10 +223,14 @@ def usage_count_seats() -> None:
 
 @group.command("load-plans")
 @with_appcontext
-def usage_load_plans() -> None:
+@acting(authz.OPERATOR)
+def usage_load_plans(actor) -> None:
     """Create the default quota plans by population band (small, medium, large) if missing."""
     from tenancy.usage.quotas import load_default_plans
 
-    created = load_default_plans(db.session, system_actor("usage-plans"))
+    try:
+        created = load_default_plans(db.session, actor)
+    except DomainError as error:
+        fail(error)
     db.session.commit()
     click.echo(f"{len(created)} プランを作成しました / created {len(created)} plan(s)")

@@ -5,11 +5,26 @@ Flask-Admin views are open by default; here every view asks :mod:`core.authz` fo
 grant get 403. Views are read-only: changes go through custom actions that call operations, so
 audit records and invariants (ledger, lifecycle) are never bypassed by Flask-Admin's own
 ``create_model``/``update_model`` commits.
+
+Every POST to a view takes one path, modelled on Indico's ``RH.process`` (``indico/web/rh.py``):
+
+1. :meth:`SecureMixin._handle_view` refuses (400) a POST without the session's CSRF token, before
+   the view runs; every form sends it with ``{{ csrf_field() }}``. This is the only CSRF mechanism.
+2. The view parses its form and hands the operation to :func:`post_action`, which calls it,
+3. leaves the commit to the request: a successful response (the redirect or the page) is committed
+   once by ``admin._finish_request``; views never commit,
+4. flashes the view's success message,
+5. or, when the operation raises a :class:`~core.errors.DomainError`, rolls back, shows the error
+   and its field problems in the reader's language, and redirects back or shows the form again.
 """
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, url_for
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
@@ -17,9 +32,16 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import get_locale
+from markupsafe import Markup
 
+from admin.extensions import db
 from core import authz
 from core.errors import DomainError
+
+T = TypeVar("T")
+
+CSRF_FIELD = "csrf_token"
+_CSRF_SESSION_KEY = "csrf"
 
 
 class SQLModelFormConverter(AdminModelConverter):
@@ -38,6 +60,59 @@ def _signed_in() -> bool:
     return g.get("actor") is not None
 
 
+def csrf_token() -> str:
+    """The session's CSRF token, made on first use."""
+    if _CSRF_SESSION_KEY not in session:
+        session[_CSRF_SESSION_KEY] = secrets.token_urlsafe(24)
+    return session[_CSRF_SESSION_KEY]
+
+
+def csrf_field() -> Markup:
+    """The hidden field every admin form sends (``{{ csrf_field() }}`` in a template)."""
+    return Markup('<input name="{}" type="hidden" value="{}">').format(CSRF_FIELD, csrf_token())
+
+
+def check_csrf() -> None:
+    """Refuse (400) a request whose form does not carry the session's CSRF token."""
+    sent, expected = request.form.get(CSRF_FIELD, ""), session.get(_CSRF_SESSION_KEY, "")
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        abort(400)
+
+
+def _ja() -> bool:
+    return str(get_locale() or "ja") == "ja"
+
+
+def flash_error(error: DomainError) -> None:
+    """A refusal in the reader's language, then one line per field problem."""
+    ja = _ja()
+    flash(error.message_ja if ja else error.message_en, "error")
+    for item in error.problems:
+        flash(f"{item['field']}: {item['message_ja'] if ja else item['message_en']}", "error")
+
+
+def post_action(operation: Callable[[], T], *, back: str | None = None,
+                saved: str | Callable[[T], str] | None = None,
+                done: Callable[[T], Any] | None = None, failed: Callable[[], Any] | None = None):
+    """Call one operation for a POST (the CSRF token was checked before the view ran).
+
+    On success, flash ``saved`` (a message, or a function of the operation's result) and return
+    ``done(result)``, or a redirect to ``back``; the request commits once after the response.
+    On a :class:`DomainError`, roll back, show it, and return ``failed()`` (the form again, with
+    what was typed) or a redirect to ``back``.
+    """
+    try:
+        result = operation()
+    except DomainError as error:
+        db.session.rollback()
+        flash_error(error)
+        return failed() if failed is not None else redirect(back)
+    message = saved(result) if callable(saved) else saved
+    if message:
+        flash(message, "success")
+    return done(result) if done is not None else redirect(back)
+
+
 class SecureMixin:
     required_action: str = "tenant.read"
 
@@ -48,6 +123,15 @@ class SecureMixin:
         if not _signed_in():
             return redirect(url_for("auth.login", next=request.full_path))
         abort(403)
+
+    def _handle_view(self, name, **kwargs):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is None and request.method == "POST":
+            check_csrf()
+        return refused
+
+    def render(self, template, **kwargs):
+        return super().render(template, csrf_field=csrf_field, **kwargs)
 
     def is_visible(self) -> bool:
         return _signed_in() and authz.allowed(g.actor, self.required_action)
@@ -111,10 +195,3 @@ class HomeView(AdminIndexView):
             role_labels=[authz.ROLE_LABELS_JA.get(r, r) for r in sorted(actor.roles)],
             locale=str(get_locale()),
         )
-
-
-def domain_error_page(error: DomainError):
-    from admin.problems import STATUS_BY_KIND
-
-    status = STATUS_BY_KIND.get(error.kind, 400)
-    return render_template("renkei/error.html", error=error, status=status), status

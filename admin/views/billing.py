@@ -3,8 +3,9 @@ with its review / approve / reverse buttons, printable statements with Excel and
 and read-only lists of cost items, policies, journal entries and accounts.
 
 Reads follow ``billing.read`` (a municipal admin sees only their own tenant's statement and
-entries); every change is a POST with a CSRF token that calls a :mod:`billing.operations` use
-case, which audits it. A refusal is shown as a message and changes nothing.
+entries); every change is a POST that calls a :mod:`billing.operations` use case, which audits
+it, through the one POST path of admin/views/base.py. A refusal is shown as a message and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import urllib.parse
 import sqlalchemy as sa
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.form import SecureForm
 from flask_babel import get_locale, lazy_gettext as _l
-from wtforms import HiddenField, StringField
+from wtforms import Form, HiddenField, StringField
 
 from admin.extensions import db
-from admin.i18n import format_date, format_fiscal_year, fiscal_year as fiscal_year_of
-from admin.views.base import SecureModelView, SecureView
+from admin.i18n import format_date, format_fiscal_year
+from admin.views.base import SecureModelView, SecureView, post_action
 from billing import ledger, operations, statements
 from billing.models import (
     CATEGORY_LABELS_JA,
@@ -41,7 +41,8 @@ from billing.models import (
     TaxTreatment,
 )
 from core import authz
-from core.errors import DomainError
+from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
+                           is_supported_fiscal_year, today_jst)
 from tenancy.registry.models import Tenant
 
 CATEGORY = _l("Cost sharing")
@@ -55,34 +56,23 @@ def _ja() -> bool:
     return _locale() == "ja"
 
 
-class ActionForm(SecureForm):
+class ActionForm(Form):
     action = HiddenField()
     text = StringField()
 
 
-class RunForm(SecureForm):
+class RunForm(Form):
     fiscal_year = StringField()
-
-
-def _flash_error(error: DomainError) -> None:
-    db.session.rollback()
-    flash(error.message_ja if _ja() else error.message_en, "error")
-    for item in error.problems:
-        flash(f"{item['field']}: {item['message_ja'] if _ja() else item['message_en']}", "error")
-
-
-def _expired() -> None:
-    flash("フォームの有効期限が切れました。もう一度操作してください。" if _ja() else "The form expired; try again.", "error")
 
 
 def _requested_year() -> int:
     try:
         year = int(request.args.get("fy", ""))
-        if 2000 <= year <= 2100:
+        if is_supported_fiscal_year(year):
             return year
     except ValueError:
         pass
-    return fiscal_year_of(operations.today_jst())
+    return fiscal_year_of(today_jst())
 
 
 def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str) -> Response:
@@ -107,13 +97,14 @@ class BillingView(SecureView):
     def index(self):
         year = _requested_year()
         context = {"year": year, "year_label": format_fiscal_year(year, _locale()), "all_tenants": self._all(),
+                   "first_year": FIRST_FISCAL_YEAR, "last_year": LAST_FISCAL_YEAR,
                    "can_manage": self._can_manage(), "run_form": RunForm(), "run_status": _run_status}
         if self._all():
             context.update(
-                runs=operations.list_runs(db.session, year),
-                summary=statements.build_summary(db.session, year),
-                books=ledger.trial_balance(db.session, fiscal_year=year),
-                cost_items=operations.list_cost_items(db.session, year),
+                runs=operations.list_runs(db.session, g.actor, year),
+                summary=statements.build_summary(db.session, g.actor, year),
+                books=operations.trial_balance(db.session, g.actor, fiscal_year=year),
+                cost_items=operations.list_cost_items(db.session, g.actor, year),
                 policy=operations.adopted_policy(db.session),
                 describe=operations.describe_policy,
             )
@@ -126,29 +117,23 @@ class BillingView(SecureView):
     @expose("/runs/new", methods=("POST",))
     def new_run(self):
         form = RunForm(request.form)
-        if not form.validate():
-            _expired()
-            return redirect(url_for(".index"))
         try:
             year = int((form.fiscal_year.data or "").strip())
         except ValueError:
             flash("年度は西暦の数字で入力してください（例: 2025）。" if _ja() else "Enter the fiscal year as a number, e.g. 2025.", "error")
             return redirect(url_for(".index"))
-        try:
-            authz.authorize(g.actor, "billing.manage")
-            run = operations.create_run(db.session, g.actor, year)
-        except DomainError as error:
-            _flash_error(error)
-            return redirect(url_for(".index", fy=year))
-        db.session.commit()
-        flash(f"按分計算 #{run.id} を作成しました。" if _ja() else f"Run #{run.id} computed.", "success")
-        return redirect(url_for(".run", run_id=run.id))
+
+        def create_run():
+            return operations.create_run(db.session, g.actor, year)
+
+        return post_action(create_run,
+                           saved=lambda run: f"按分計算 #{run.id} を作成しました。" if _ja() else f"Run #{run.id} computed.",
+                           done=lambda run: redirect(url_for(".run", run_id=run.id)),
+                           failed=lambda: redirect(url_for(".index", fy=year)))
 
     @expose("/runs/<int:run_id>/")
     def run(self, run_id: int):
-        if not self._all():
-            abort(403)
-        run = operations.get_run(db.session, run_id)
+        run = operations.read_run(db.session, g.actor, run_id)
         lines = operations.run_lines(db.session, run)
         snapshot = json.loads(run.snapshot_json)
         entries = ledger.postings(db.session, run_id=run.id)
@@ -165,13 +150,9 @@ class BillingView(SecureView):
     @expose("/runs/<int:run_id>/act", methods=("POST",))
     def act(self, run_id: int):
         form = ActionForm(request.form)
-        back = redirect(url_for(".run", run_id=run_id))
-        if not form.validate():
-            _expired()
-            return back
         action, text = form.action.data, (form.text.data or "").strip()
-        try:
-            authz.authorize(g.actor, "billing.manage")
+
+        def act_on_run():
             if action == "review":
                 operations.review_run(db.session, g.actor, run_id, text)
             elif action == "approve":
@@ -182,24 +163,19 @@ class BillingView(SecureView):
                 operations.discard_run(db.session, g.actor, run_id)
             else:
                 abort(400)
-        except DomainError as error:
-            _flash_error(error)
-            return back
-        db.session.commit()
-        flash("按分計算を更新しました。" if _ja() else "Run updated.", "success")
-        return back
+
+        return post_action(act_on_run, back=url_for(".run", run_id=run_id),
+                           saved="按分計算を更新しました。" if _ja() else "Run updated.")
 
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):
-        authz.authorize(g.actor, "billing.read", code)
-        built = statements.build_statement(db.session, code, fiscal_year)
+        built = statements.build_statement(db.session, g.actor, code, fiscal_year)
         return self.render("renkei/statement.html", statement=built, header_rows=statements._header_rows(built),
                            amount_rows=statements._amount_rows(built))
 
     @expose("/statements/<code>/<int:fiscal_year>.<fmt>")
     def statement_file(self, code: str, fiscal_year: int, fmt: str):
-        authz.authorize(g.actor, "billing.read", code)
-        built = statements.build_statement(db.session, code, fiscal_year)
+        built = statements.build_statement(db.session, g.actor, code, fiscal_year)
         label = f"負担金通知_{built.tenant_name}_{built.era}"
         if fmt == "xlsx":
             return _download(statements.to_xlsx(built), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -210,10 +186,8 @@ class BillingView(SecureView):
 
     @expose("/summary/<int:fiscal_year>.<fmt>")
     def summary_file(self, fiscal_year: int, fmt: str):
-        if not self._all():
-            abort(403)
-        built = statements.build_summary(db.session, fiscal_year)
-        label = f"負担金一覧_{statements.era_label(fiscal_year)}"
+        built = statements.build_summary(db.session, g.actor, fiscal_year)
+        label = f"負担金一覧_{fiscal_year_ja(fiscal_year)}"
         if fmt == "xlsx":
             return _download(statements.summary_to_xlsx(built),
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,8 +1,9 @@
 """Admin views of governance: agreements (versions, acceptance, the re-acceptance board) and the council.
 
-Pages read; every change is a POST (with the session's CSRF token) that calls a governance use
-case, which authorises and audits it, then commits once. Municipal admins see the board and
-vote for their own tenant only; the operator drafts, publishes, proposes and closes.
+Pages read; every change is a POST that calls a governance use case, which authorises and audits
+it, through the one POST path of admin/views/base.py (CSRF, one commit, messages). Municipal
+admins see the board and vote for their own tenant only; the operator drafts, publishes, proposes
+and closes.
 """
 
 from __future__ import annotations
@@ -17,18 +18,14 @@ from pydantic import ValidationError
 
 from admin.extensions import db
 from admin.i18n import format_date
-from admin.views.base import SecureView
-from admin.views.users import check_csrf, csrf_token
+from admin.views.base import SecureView, post_action
 from governance import agreements, council
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VOTE_LABELS, AgreementDocument,
-                               ChangeType, ProposalStatus, VersionStatus, VoteChoice)
+                               ChangeType, ProposalStatus, VoteChoice)
 from governance.schemas import ProposalCreate, VersionDraft
 from core import authz
-from core.errors import DomainError
-from tenancy.registry.operations import list_tenants
+from core.errors import NotFound
 from core.validation import problems_from
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def _ja() -> bool:
@@ -43,24 +40,9 @@ def _when(value) -> str:
     return format_date(value, "ja" if _ja() else "en")
 
 
-def _flash_error(error: DomainError) -> None:
-    details = "".join(f"［{p['field']}: {p['message_ja']}］" if _ja() else f" [{p['field']}: {p['message_en']}]"
-                      for p in error.problems)
-    flash((error.message_ja if _ja() else error.message_en) + details, "error")
-
-
-def _act(operation) -> bool:
-    """Run one use case and commit it, or roll back and show why; True when it was done."""
-    check_csrf()
-    try:
-        operation()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error)
-        return False
-    flash("保存しました" if _ja() else "Saved", "success")
-    return True
+def _act(operation, back: str):
+    """Run one use case through the POST path, then go back to ``back``."""
+    return post_action(operation, back=back, saved="保存しました" if _ja() else "Saved")
 
 
 def _invalid(error: ValidationError) -> None:
@@ -83,38 +65,34 @@ class AgreementsView(SecureView):
     @expose("/")
     def index(self):
         actor = g.actor
-        grant = authz.authorize(actor, "governance.read")
         manage = authz.allowed(actor, "agreement.manage")
         documents = []
         for document in AgreementDocument:
-            versions = agreements.list_versions(db.session, document, None if manage else VersionStatus.published)
+            versions = agreements.read_versions(db.session, actor, document)
             documents.append({"document": document, "label": _pick(DOCUMENT_LABELS[document]), "versions": versions,
-                              "current": agreements.current_version(db.session, document),
-                              "required": agreements.required_version(db.session, document)})
-        board = agreements.board(db.session, None if grant.all_tenants else sorted(actor.tenant_codes))
+                              "current": agreements.current_version(db.session, actor, document),
+                              "required": agreements.required_version(db.session, actor, document)})
+        board = agreements.board(db.session, actor)
         standing = {row.tenant_code: {status.document: status for status in row.documents} for row in board}
         return self.render("renkei/governance_agreements.html", documents=documents, board=board, manage=manage,
                            standing=standing,
-                           document_labels={d: _pick(l) for d, l in DOCUMENT_LABELS.items()}, when=_when,
-                           csrf=csrf_token())
+                           document_labels={d: _pick(l) for d, l in DOCUMENT_LABELS.items()}, when=_when)
 
     @expose("/<document>/<int:number>/")
     def version(self, document: str, number: int):
         document_kind = self._document(document)
         manage = authz.allowed(g.actor, "agreement.manage")
         try:
-            version = agreements.get_version(db.session, document_kind, number)
-        except DomainError:
-            abort(404)
-        if version.status != VersionStatus.published and not manage:
+            version = agreements.read_version(db.session, g.actor, document_kind, number)
+        except NotFound:
             abort(404)
         accepting = sorted(code for code in g.actor.tenant_codes if authz.allowed(g.actor, "agreement.accept", code))
-        accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, code)
+        accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, g.actor, code)
                     if a.version_id == version.id}
-        current = agreements.current_version(db.session, document_kind)
+        current = agreements.current_version(db.session, g.actor, document_kind)
         return self.render("renkei/governance_version.html", version=version, label=_pick(DOCUMENT_LABELS[document_kind]),
                            manage=manage, accepting=[c for c in accepting if c not in accepted], accepted=sorted(accepted),
-                           is_current=current is not None and current.id == version.id, when=_when, csrf=csrf_token())
+                           is_current=current is not None and current.id == version.id, when=_when)
 
     @expose("/<document>/draft", methods=("POST",))
     def draft(self, document: str):
@@ -124,11 +102,9 @@ class AgreementsView(SecureView):
             data = VersionDraft(title=form.get("title", ""), body_md=form.get("body_md", ""),
                                 effective_on=form.get("effective_on", ""), required=form.get("required") == "1")
         except ValidationError as error:
-            check_csrf()
             _invalid(error)
             return redirect(url_for(".index"))
-        _act(lambda: agreements.draft_version(db.session, g.actor, document_kind, data))
-        return redirect(url_for(".index"))
+        return _act(lambda: agreements.draft_version(db.session, g.actor, document_kind, data), url_for(".index"))
 
     @expose("/<document>/<int:number>/publish", methods=("POST",))
     def publish(self, document: str, number: int):
@@ -137,15 +113,15 @@ class AgreementsView(SecureView):
             days = int(request.form.get("reacceptance_days", "30"))
         except ValueError:
             days = 0
-        _act(lambda: agreements.publish_version(db.session, g.actor, document_kind, number, days))
-        return redirect(url_for(".version", document=document, number=number))
+        return _act(lambda: agreements.publish_version(db.session, g.actor, document_kind, number, days),
+                    url_for(".version", document=document, number=number))
 
     @expose("/<document>/<int:number>/accept", methods=("POST",))
     def accept(self, document: str, number: int):
         document_kind = self._document(document)
         code, seen = request.form.get("tenant_code", ""), request.form.get("content_hash", "")
-        _act(lambda: agreements.accept_version(db.session, g.actor, document_kind, number, seen, code))
-        return redirect(url_for(".version", document=document, number=number))
+        return _act(lambda: agreements.accept_version(db.session, g.actor, document_kind, number, seen, code),
+                    url_for(".version", document=document, number=number))
 
 
 class CouncilView(SecureView):
@@ -155,36 +131,33 @@ class CouncilView(SecureView):
 
     @expose("/")
     def index(self):
-        proposals = council.list_proposals(db.session)
-        rows = [{"proposal": p, "voted": len(council.votes_of(db.session, p.id)),
-                 "members": len(council.electorate_of(p)), "resolution": council.resolution_of(db.session, p.id)}
-                for p in proposals]
+        actor = g.actor
+        rows = [{"proposal": p, "voted": len(council.ballots(db.session, actor, p)),
+                 "members": len(council.electorate_of(p)), "resolution": council.resolution_of(db.session, actor, p.id)}
+                for p in council.list_proposals(db.session, actor)]
         manage = authz.allowed(g.actor, "council.manage")
-        return self.render("renkei/governance_council.html", rows=rows, manage=manage, when=_when, csrf=csrf_token(),
+        return self.render("renkei/governance_council.html", rows=rows, manage=manage, when=_when,
                            status_labels={s: _pick(l) for s, l in PROPOSAL_STATUS_LABELS.items()},
                            change_labels={c: _pick(l) for c, l in CHANGE_LABELS.items()},
                            change_types=council.installed_change_types(), rules=council.RULE_LABELS,
-                           members=council.members(db.session), ja=_ja())
+                           members=council.members(db.session, actor), ja=_ja())
 
     @expose("/<int:proposal_id>/")
     def proposal(self, proposal_id: int):
         try:
-            proposal = council.get_proposal(db.session, proposal_id)
-        except DomainError:
+            proposal = council.get_proposal(db.session, g.actor, proposal_id)
+        except NotFound:
             abort(404)
-        votes = council.votes_of(db.session, proposal.id)
-        voted = {v.tenant_code: v for v in votes}
+        voted = {ballot.tenant_code: ballot for ballot in council.ballots(db.session, g.actor, proposal)}
         electorate = council.electorate_of(proposal)
         is_open = ProposalStatus(proposal.status) == ProposalStatus.open
         my_members = [code for code in electorate if code not in voted and authz.allowed(g.actor, "council.vote", code)
                       and code in g.actor.tenant_codes] if is_open else []
-        tenants, _ = list_tenants(db.session, codes=electorate, per_page=len(electorate) or 1)
-        names = {code: code for code in electorate} | {t.code: t.name_ja for t in tenants}
+        names = council.electorate_names(db.session, g.actor, proposal)
         return self.render("renkei/governance_proposal.html", proposal=proposal, votes=voted, electorate=electorate,
-                           names=names, is_open=is_open, my_members=my_members, when=_when, csrf=csrf_token(),
+                           names=names, is_open=is_open, my_members=my_members, when=_when,
                            manage=authz.allowed(g.actor, "council.manage"), params=council.params_of(proposal),
-                           tally=council.tally_of(db.session, proposal),
-                           resolution=council.resolution_of(db.session, proposal.id),
+                           resolution=council.resolution_of(db.session, g.actor, proposal.id),
                            status_label=_pick(PROPOSAL_STATUS_LABELS[ProposalStatus(proposal.status)]),
                            change_label=_pick(CHANGE_LABELS[ChangeType(proposal.change_type)]),
                            vote_labels={c.value: _pick(l) for c, l in VOTE_LABELS.items()},
@@ -203,48 +176,43 @@ class CouncilView(SecureView):
             try:
                 params["change"] = json.loads(form["change_json"])
             except ValueError:
-                check_csrf()
                 flash("利用上限の変更内容が JSON として読めません。" if _ja() else "The quota change is not valid JSON.", "error")
                 return redirect(url_for(".index"))
         closes = form.get("closes_on", "")
         try:
-            closes_at = dt.datetime.combine(dt.date.fromisoformat(closes), dt.time(17, 0), JST) if closes else None
+            closes_at = dt.date.fromisoformat(closes) if closes else None  # the schema closes the day at 17:00 JST
             data = ProposalCreate(title=form.get("title", ""), description=form.get("description", ""),
                                   change_type=change_type, params=params, closes_at=closes_at)
         except (ValidationError, ValueError) as error:
-            check_csrf()
             if isinstance(error, ValidationError):
                 _invalid(error)
             else:
                 flash("投票締切日を YYYY-MM-DD で入力してください。" if _ja() else "Enter the closing day as YYYY-MM-DD.", "error")
             return redirect(url_for(".index"))
-        _act(lambda: council.propose(db.session, g.actor, data))
-        return redirect(url_for(".index"))
+        return _act(lambda: council.propose(db.session, g.actor, data), url_for(".index"))
 
     @expose("/<int:proposal_id>/vote", methods=("POST",))
     def vote(self, proposal_id: int):
         choice, code = request.form.get("choice", ""), request.form.get("tenant_code", "")
+        back = url_for(".proposal", proposal_id=proposal_id)
         if choice not in {c.value for c in VoteChoice}:
-            check_csrf()
             flash("賛成・反対・棄権のいずれかを選んでください。" if _ja() else "Choose for, against or abstain.", "error")
-        else:
-            _act(lambda: council.cast_vote(db.session, g.actor, proposal_id, VoteChoice(choice), code or None))
-        return redirect(url_for(".proposal", proposal_id=proposal_id))
+            return redirect(back)
+        return _act(lambda: council.cast_vote(db.session, g.actor, proposal_id, VoteChoice(choice), code or None), back)
 
     @expose("/<int:proposal_id>/close", methods=("POST",))
     def close(self, proposal_id: int):
-        _act(lambda: council.close_proposal(db.session, g.actor, proposal_id))
-        return redirect(url_for(".proposal", proposal_id=proposal_id))
+        return _act(lambda: council.close_proposal(db.session, g.actor, proposal_id),
+                    url_for(".proposal", proposal_id=proposal_id))
 
     @expose("/<int:proposal_id>/withdraw", methods=("POST",))
     def withdraw(self, proposal_id: int):
         reason = request.form.get("reason", "").strip()
+        back = url_for(".proposal", proposal_id=proposal_id)
         if not reason:
-            check_csrf()
             flash("取下げの理由を入力してください。" if _ja() else "Give the reason for withdrawing.", "error")
-        else:
-            _act(lambda: council.withdraw_proposal(db.session, g.actor, proposal_id, reason))
-        return redirect(url_for(".proposal", proposal_id=proposal_id))
+            return redirect(back)
+        return _act(lambda: council.withdraw_proposal(db.session, g.actor, proposal_id, reason), back)
 
 
 def views(db_):

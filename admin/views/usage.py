@@ -17,9 +17,9 @@ from markupsafe import Markup
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views.base import SecureModelView, SecureView
-from core import authz
+from core.calendar import current_month, fiscal_year_of, is_supported_fiscal_year
 from tenancy.usage import quotas, reports as usage_reports
-from tenancy.usage.models import METRICS, Enforcement, current_month, fiscal_year_of
+from tenancy.usage.models import METRICS, Enforcement
 from core.outbox import Notification
 
 
@@ -30,10 +30,6 @@ def _locale() -> str:
 class UsageView(SecureView):
     required_action = "usage.read"
 
-    def _scope(self) -> list[str] | None:
-        grant = authz.authorize(g.actor, "usage.read")
-        return None if grant.all_tenants else sorted(g.actor.tenant_codes)
-
     def _month(self) -> dt.date:
         text = request.args.get("month")
         if not text:
@@ -42,7 +38,7 @@ class UsageView(SecureView):
             month = dt.datetime.strptime(text, "%Y-%m").date()
         except ValueError:
             abort(400)
-        if not 2000 <= month.year <= 2100:
+        if not is_supported_fiscal_year(fiscal_year_of(month)):
             abort(400)
         return month
 
@@ -55,11 +51,11 @@ class UsageView(SecureView):
     @expose("/")
     def index(self):
         month, metric = self._month(), self._metric()
-        report = usage_reports.build_report(db.session, month, self._scope())
+        report = usage_reports.build_report(db.session, g.actor, month)
         ja = _locale() == "ja"
         metrics = [{"name": m.name, "label": m.label_ja if ja else m.label_en, "gauge": m.kind.value == "gauge"}
                    for m in METRICS.values()]
-        plans = quotas.list_plans(db.session)
+        plans = quotas.list_plans(db.session, g.actor)
         return self.render(
             "renkei/usage_dashboard.html", report=report, month=month, metric=metric, metrics=metrics,
             metric_label=next(m["label"] for m in metrics if m["name"] == metric),
@@ -70,7 +66,7 @@ class UsageView(SecureView):
     @expose("/chart.png")
     def chart(self):
         month, metric = self._month(), self._metric()
-        png = usage_reports.chart_png(db.session, fiscal_year_of(month), metric, self._scope(), last_month=month)
+        png = usage_reports.chart_png(db.session, g.actor, fiscal_year_of(month), metric, last_month=month)
         response = Response(png, mimetype="image/png")
         if request.args.get("download"):
             response.headers["Content-Disposition"] = (
@@ -82,7 +78,7 @@ class UsageView(SecureView):
         if fmt not in {"xlsx", "csv"}:
             abort(404)
         month = self._month()
-        report = usage_reports.build_report(db.session, month, self._scope())
+        report = usage_reports.build_report(db.session, g.actor, month)
         if fmt == "csv":
             data, mimetype = usage_reports.report_csv(report, _locale() == "ja"), "text/csv; charset=utf-8"
         else:

@@ -27,7 +27,7 @@ from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from core import authz
 from core.errors import Conflict, NotFound
 from tenancy.errors import IdentityUnavailable
-from tenancy.identity.groups import TENANTS_GROUP, tenant_group_path
+from tenancy.identity.groups import TENANTS_GROUP, tenant_codes_from_groups, tenant_group_path
 
 T = TypeVar("T")
 
@@ -379,8 +379,6 @@ class IdentityDirectory:
         user = self.admin.get_user(user_id)
         roles = {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)} & set(REALM_ROLES)
         groups = [g["path"] for g in self.admin.get_user_groups(user_id, brief_representation=True)]
-        from tenancy.identity.groups import tenant_codes_from_groups
-
         return Account(id=user["id"], username=user["username"], email=user.get("email", ""),
                        first_name=user.get("firstName", ""), last_name=user.get("lastName", ""),
                        enabled=user.get("enabled", True), roles=frozenset(roles),

@@ -23,8 +23,8 @@ from core.actor import Actor
 from core.errors import Conflict, DomainError, NotFound
 from tenancy.identity.models import IdentityIncident
 from tenancy.identity.keycloak import Account, IdentityDirectory
-from tenancy.registry.models import TenantStatus
-from tenancy.registry.operations import get_tenant
+from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.registry.operations import get_tenant, list_tenants
 
 class SeatLimitReached(Conflict):
     def __init__(self, code: str, limit: int) -> None:
@@ -85,6 +85,13 @@ def list_users(session: Session, actor: Actor, directory: IdentityDirectory, cod
     authz.authorize(actor, "user.read", code)
     get_tenant(session, code)
     return sorted(directory.tenant_members(code), key=lambda a: a.username)
+
+def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
+    """The tenants whose accounts the actor may list (``user.read``): every tenant, or only their own."""
+    grant = authz.authorize(actor, "user.read")
+    tenants, _ = list_tenants(session, actor, codes=None if grant.all_tenants else sorted(grant.tenant_codes),
+                              per_page=10000)
+    return tenants
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
                 invitation: Invitation, send_email: bool = False) -> Account:

@@ -73,11 +73,13 @@ from core import audit
 from core import authz, outbox
 from core.actor import Actor
 from core.errors import Conflict, Invalid, problem
+from core.calendar import to_jst
 from core.db import utcnow
 from tenancy.errors import TenancyError, TenantNotFound
-from tenancy.registry.history import JST, record_transition
+from tenancy.registry.history import record_transition
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus, TenantTransition
-from tenancy.onboarding.models import ChecklistItem, ProvisioningStep
+from tenancy.registry.operations import create_tenant
+from tenancy.onboarding.models import PROVISIONING_STEPS, ChecklistItem, ProvisioningStep
 
 S = TenantStatus
 
@@ -373,12 +375,10 @@ def approved_by_operator(session: Session, tenant: Tenant, move: Move) -> list[d
 def provisioning_complete(session: Session, tenant: Tenant, move: Move) -> list[dict[str, Any]]:
     if move.from_status != TenantStatus.provisioning:
         return []
-    from tenancy.onboarding.saga import STEPS  # the saga's step list (onboarding imports this module)
-
     done = set(session.scalars(sa.select(ProvisioningStep.step).where(
         ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
     return [problem(f"provisioning.{step.name}", f"Provisioning step not done: {step.label_en}.",
-                    f"環境構築の手順が未完了です：{step.label_ja}") for step in STEPS if step.name not in done]
+                    f"環境構築の手順が未完了です：{step.label_ja}") for step in PROVISIONING_STEPS if step.name not in done]
 
 
 AGREEMENTS_GUARD = "agreements_accepted"
@@ -495,8 +495,6 @@ def reapply(session: Session, actor: Actor, code: str, reason: str) -> TenantTra
 
 def register_application(session: Session, actor: Actor, data, reason: str = "") -> Tenant:
     """A new tenant in ``applied`` (audited as ``tenant.create``), with the first row of its timeline."""
-    from tenancy.registry.operations import create_tenant
-
     authz.authorize(actor, "tenant.create")
     tenant = create_tenant(session, actor, data.model_copy(update={"status": TenantStatus.applied}))
     row = TenantTransition(tenant_id=tenant.id, from_status=None, to_status=TenantStatus.applied, at=tenant.created_at,
@@ -522,9 +520,7 @@ NEXT_STEPS_JA = {
 
 
 def _jst_text(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    local = moment.astimezone(JST)
+    local = to_jst(moment)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（日本時間）"
 
 

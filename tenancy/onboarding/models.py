@@ -12,6 +12,7 @@
   exactly those (and not someone an administrator had disabled on purpose).
 """
 
+import dataclasses
 import datetime as dt
 from typing import Optional
 
@@ -23,6 +24,23 @@ import tenancy.registry.models  # noqa: F401  (the tenant table the foreign keys
 from core.db import utcnow
 from core.db import timestamp_column as _timestamp
 
+
+@dataclasses.dataclass(frozen=True)
+class ProvisioningStepName:
+    name: str  # as stored in provisioning_step.step
+    label_ja: str
+    label_en: str
+
+
+PROVISIONING_STEPS: tuple[ProvisioningStepName, ...] = (
+    ProvisioningStepName("keycloak_group", "認証サーバー（Keycloak）の団体グループ作成", "Keycloak tenant group"),
+    ProvisioningStepName("admin_invited", "最初の市町村管理者の招待", "first municipal admin invited"),
+    ProvisioningStepName("default_quotas", "既定の利用上限の適用", "default quotas applied"),
+    ProvisioningStepName("platform_resources", "基盤リソースの登録（FIWARE サービス名・データカタログ組織名）",
+                         "platform resources registered (FIWARE service, data catalog organization)"),
+)
+"""The provisioning saga's steps, in order. The saga (:data:`tenancy.onboarding.saga.STEPS`) gives each
+its action; the lifecycle's activation guard checks that each is done."""
 
 
 class ChecklistItem(SQLModel, table=True):

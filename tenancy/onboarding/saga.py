@@ -4,12 +4,17 @@ Provisioning
     :func:`provision` moves an approved tenant to ``provisioning`` and runs :data:`STEPS` in order;
     when all are done it activates the tenant. Each step is idempotent: it looks in Keycloak (by
     group path and username) or in the database before it creates anything, so repeating a finished
-    step creates no duplicate. Progress is stored in :class:`ProvisioningStep` rows and made durable
-    through the caller's ``checkpoint`` (the command or request commits there) after every step, so
-    a failure leaves the tenant in ``provisioning`` with the failed step and its error on record;
-    :func:`retry` resumes from the first step not done. This is the one place where an operation
-    asks its caller to commit more than once: Keycloak is not transactional, and the record of what
-    was done there must survive the failure of a later step.
+    step creates no duplicate. Progress is stored in :class:`ProvisioningStep` rows and committed
+    by the saga itself after every step, so a failure leaves the tenant in ``provisioning`` with the
+    failed step and its error on record; :func:`retry` resumes from the first step not done.
+
+    Committing is the one deliberate exception to "operations flush, the request (or command)
+    commits once": Keycloak is not transactional, so what a step did there is done whatever the
+    request does next, and the record of it must survive the failure of a later step (or of the
+    request). :func:`provision`, :func:`retry`, :func:`transition` and :func:`run_wave` therefore
+    commit their checkpoints through ``session.commit()``; callers (API, admin views, command line)
+    pass nothing and never commit on the saga's behalf. ``checkpoint`` replaces that commit only
+    for tests that need to act between two steps.
 
 Offboarding
     :func:`suspend` disables the tenant's accounts in Keycloak and records which accounts it
@@ -28,14 +33,18 @@ Waves
     :func:`parse_wave_csv` validates a whole file first (nothing is written if a row is wrong);
     :func:`run_wave` then applies, screens, approves and provisions each municipality in turn. One
     municipality's failure is recorded in its :class:`WaveOutcome` and does not stop the others.
+
+Reading
+    :func:`board`, :func:`detail`, :func:`timeline` and :func:`platform_resources` take the actor
+    and ask for ``tenant.read`` themselves: a tenant's page needs the right on that tenant, and the
+    board and the resource list show every tenant only to someone who may read them all (a
+    municipal user sees their own tenants). ``step_rows``, ``platform_resource`` and
+    ``final_settlements_due`` are helpers for operations that have authorised their act already.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import importlib
-import io
 import json
 import logging
 import re
@@ -51,17 +60,22 @@ from core import audit
 from core import authz, outbox
 from tenancy.onboarding import lifecycle
 from core import codes as code_rules
+from core import csvfile
 from core.actor import Actor
 from core.errors import Conflict, DomainError, Unavailable, problem
+from core.calendar import (ERAS, FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_from_era, fiscal_year_ja,
+                           is_supported_fiscal_year)
 from core.db import utcnow
 from tenancy.errors import ImportRejected, TenancyError
 from tenancy.identity.operations import record_incident
-from tenancy.registry.importing import decode, reference_municipalities
+from tenancy.registry.history import history
+from tenancy.registry.importing import EXPORT_HEADERS_JA, HEADER_ALIASES, reference_municipalities
 from tenancy.identity.keycloak import IdentityDirectory
 from tenancy.onboarding.lifecycle import HANDOVER, SCREENING, SCREENING_ITEMS, admin_contact, get_tenant
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus, TenantTransition
 from tenancy.registry.operations import find_tenant, update_tenant
 from tenancy.onboarding.models import (
+    PROVISIONING_STEPS,
     ChecklistItem,
     PlatformResource,
     ProvisioningStep,
@@ -69,6 +83,7 @@ from tenancy.onboarding.models import (
     TenantOnboarding,
 )
 from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
+from tenancy.usage import quotas
 from core.validation import problems_from
 
 log = logging.getLogger(__name__)
@@ -187,7 +202,7 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
 
 
 def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
-    result = _quota_hook("apply_default_quotas")(ctx.session, ctx.actor, ctx.tenant)
+    result = quotas.apply_default_quotas(ctx.session, ctx.actor, ctx.tenant)
     return {"result": _jsonable(result)}
 
 
@@ -201,13 +216,14 @@ def _platform_resources(ctx: SagaContext) -> dict[str, Any]:
     return {"fiware_service": resource.fiware_service, "catalog_organization": resource.catalog_organization}
 
 
-STEPS: tuple[Step, ...] = (
-    Step("keycloak_group", "認証サーバー（Keycloak）の団体グループ作成", "Keycloak tenant group", _keycloak_group),
-    Step("admin_invited", "最初の市町村管理者の招待", "first municipal admin invited", _admin_invited),
-    Step("default_quotas", "既定の利用上限の適用", "default quotas applied", _default_quotas),
-    Step("platform_resources", "基盤リソースの登録（FIWARE サービス名・データカタログ組織名）",
-         "platform resources registered (FIWARE service, data catalog organization)", _platform_resources),
-)
+_ACTIONS: dict[str, Callable[[SagaContext], dict[str, Any]]] = {
+    "keycloak_group": _keycloak_group,
+    "admin_invited": _admin_invited,
+    "default_quotas": _default_quotas,
+    "platform_resources": _platform_resources,
+}
+assert set(_ACTIONS) == {step.name for step in PROVISIONING_STEPS}
+STEPS: tuple[Step, ...] = tuple(Step(step.name, step.label_ja, step.label_en, _ACTIONS[step.name]) for step in PROVISIONING_STEPS)
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
@@ -217,26 +233,6 @@ def _jsonable(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return repr(value)[:500]
-
-
-class QuotasNotInstalled(TenancyError, Conflict):
-    def __init__(self, function: str) -> None:
-        super().__init__(
-            f"The quotas module does not provide tenancy.usage.quotas.{function}; the quota part of onboarding cannot run.",
-            f"利用上限の処理（tenancy.usage.quotas.{function}）が組み込まれていません。運用担当者に連絡してください。",
-        )
-
-
-def _quota_hook(function: str) -> Callable[..., Any]:
-    """``tenancy.usage.quotas.<function>``, looked up when needed (the quotas module is wired separately)."""
-    try:
-        module = importlib.import_module("tenancy.usage.quotas")
-    except ImportError:
-        raise QuotasNotInstalled(function) from None
-    hook = getattr(module, function, None)
-    if hook is None:
-        raise QuotasNotInstalled(function)
-    return hook
 
 
 class MissingAdminContact(TenancyError, Conflict):
@@ -290,13 +286,20 @@ def platform_resource(session: Session, tenant: Tenant) -> PlatformResource | No
     return session.scalars(sa.select(PlatformResource).where(PlatformResource.tenant_id == tenant.id)).one_or_none()
 
 
+def _commits(session: Session, checkpoint: Checkpoint | None) -> Checkpoint:
+    """How the saga makes its progress durable: its own commit (see the module docstring)."""
+    return checkpoint if checkpoint is not None else session.commit
+
+
 def provision(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
-              checkpoint: Checkpoint, reason: str = "") -> ProvisioningOutcome:
+              reason: str = "", checkpoint: Checkpoint | None = None) -> ProvisioningOutcome:
     """Start provisioning an approved tenant and run the saga to activation (see the module docstring).
 
-    One audit record for the whole act (``tenant.provision``), its steps inside; a failure after
-    some steps is recorded as such and committed with the step progress.
+    Commits after every step (``checkpoint`` replaces the commit for tests only). One audit record
+    for the whole act (``tenant.provision``), its steps inside; a failure after some steps is
+    recorded as such and committed with the step progress.
     """
+    checkpoint = _commits(session, checkpoint)
     with audit.act(session, actor, "tenant.provision", "tenant", code, tenant_code=code, persist=checkpoint):
         return _provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
 
@@ -312,8 +315,11 @@ def _provision(session: Session, actor: Actor, directory: IdentityDirectory, cod
 
 
 def retry(session: Session, actor: Actor, directory: IdentityDirectory, code: str, *,
-          checkpoint: Checkpoint) -> ProvisioningOutcome:
-    """Resume a tenant's provisioning from its first step not done (the failed one); one audit record."""
+          checkpoint: Checkpoint | None = None) -> ProvisioningOutcome:
+    """Resume a tenant's provisioning from its first step not done (the failed one); one audit record.
+
+    Commits after every step, like :func:`provision`."""
+    checkpoint = _commits(session, checkpoint)
     with audit.act(session, actor, "tenant.retry", "tenant", code, tenant_code=code, persist=checkpoint):
         return _retry(session, actor, directory, code, checkpoint=checkpoint)
 
@@ -381,8 +387,10 @@ TRANSITION_NAMES = ("screen", "approve", "provision", "retry", "activate", "susp
 
 
 def transition(session: Session, actor: Actor, directory: IdentityDirectory, code: str, name: str, reason: str, *,
-               checkpoint: Checkpoint) -> None:
-    """Make the named lifecycle move (the command line and the admin board both offer them by name)."""
+               checkpoint: Checkpoint | None = None) -> None:
+    """Make the named lifecycle move (the command line and the admin board both offer them by name).
+
+    ``provision`` and ``retry`` commit their own steps; every other move only flushes."""
     if name in {"screen", "approve", "activate", "reapply"}:
         getattr(lifecycle, name)(session, actor, code, reason)
     elif name in {"suspend", "resume", "withdraw"}:
@@ -523,26 +531,22 @@ def mark_final_settlement_done(session: Session, actor: Actor, code: str) -> Ten
 
 # --- waves -------------------------------------------------------------------------------------
 
-WAVE_HEADERS: dict[str, str] = {
-    "code": "code", "団体コード": "code", "地方公共団体コード": "code",
-    "name_ja": "name_ja", "団体名": "name_ja",
-    "contact_name": "contact_name", "担当者名": "contact_name", "担当者": "contact_name",
-    "contact_department": "contact_department", "担当部署": "contact_department", "所属": "contact_department",
-    "contact_email": "contact_email", "メールアドレス": "contact_email", "メール": "contact_email",
-    "contact_phone": "contact_phone", "電話番号": "contact_phone", "電話": "contact_phone",
+# The columns a wave file shares with a tenant import are named as the registry names them.
+_SHARED_WITH_IMPORT = ("code", "name_ja", "contact_name", "contact_department", "contact_email", "contact_phone")
+WAVE_HEADERS: dict[str, str] = {name: f for name, f in HEADER_ALIASES.items() if f in _SHARED_WITH_IMPORT} | {
     "admin_username": "admin_username", "管理者ユーザー名": "admin_username",
     "application_received": "application_received", "申込書受領": "application_received",
     "eligibility_confirmed": "eligibility_confirmed", "参加資格確認": "eligibility_confirmed",
     "no_antisocial_ties": "no_antisocial_ties", "反社会的勢力でないことの確認": "no_antisocial_ties",
     "agreements_accepted": "agreements_accepted", "協定同意": "agreements_accepted",
 }
-WAVE_COLUMNS_JA = {
-    "code": "団体コード", "name_ja": "団体名", "contact_name": "担当者名", "contact_department": "担当部署",
-    "contact_email": "メールアドレス", "contact_phone": "電話番号", "admin_username": "管理者ユーザー名",
+WAVE_COLUMNS_JA = {f: EXPORT_HEADERS_JA[f] for f in _SHARED_WITH_IMPORT} | {
+    "admin_username": "管理者ユーザー名",
     "application_received": "申込書受領", "eligibility_confirmed": "参加資格確認",
     "no_antisocial_ties": "反社会的勢力でないことの確認", "agreements_accepted": "協定同意",
 }
 REQUIRED_WAVE_COLUMNS = ("code", "contact_name", "contact_email")
+WAVE_COLUMNS = csvfile.Columns(WAVE_HEADERS, required=REQUIRED_WAVE_COLUMNS, labels_ja=WAVE_COLUMNS_JA)
 YES = {"済", "確認済", "○", "〇", "yes", "y", "true", "1", "done"}
 NO = {"", "未", "未確認", "×", "no", "n", "false", "0"}
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{3,64}$")
@@ -568,13 +572,25 @@ class WaveOutcome:
     message_ja: str = ""
 
 
+_ERA_NAMES = "|".join(part for name, _, initial in ERAS for part in (name, initial))
+
+
 def parse_fiscal_year(text: str) -> int:
-    """``FY2025``, ``2025``, ``R7`` or ``令和7年度`` → 2025."""
+    """``FY2025``, ``2025``, ``R7``, ``令和7年度`` → 2025 (also 平成/H years), within the supported years."""
     value = unicodedata.normalize("NFKC", str(text)).strip().upper()
+    year = None
     if m := re.fullmatch(r"(?:FY)?(\d{4})(?:年度)?", value):
-        return int(m.group(1))
-    if m := re.fullmatch(r"(?:R|令和)(\d{1,2}|元)(?:年度)?", value):
-        return 2018 + (1 if m.group(1) == "元" else int(m.group(1)))
+        year = int(m.group(1))
+    elif m := re.fullmatch(rf"({_ERA_NAMES})(\d{{1,2}}|元)(?:年度)?", value):
+        year = fiscal_year_from_era(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
+    if year is not None:
+        if not is_supported_fiscal_year(year):
+            first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+            raise ImportRejected(
+                f"{text!r} is outside the supported fiscal years FY{first}-FY{last}.",
+                f"{text!r} は対象外の年度です（{fiscal_year_ja(first)}（{first}年度）から{last}年度まで）。",
+                problems=[problem("fiscal_year", f"Outside FY{first}-FY{last}.", f"{first}〜{last}年度の範囲外です。")])
+        return year
     raise ImportRejected(f"{text!r} is not a fiscal year (write FY2025, 2025 or 令和7年度).",
                          f"{text!r} は年度として読めません（FY2025、2025、令和7年度 のように指定してください）。",
                          problems=[problem("fiscal_year", "Not a fiscal year.", "年度の形式ではありません。")])
@@ -582,28 +598,14 @@ def parse_fiscal_year(text: str) -> int:
 
 def parse_wave_csv(raw: bytes) -> list[WaveRow]:
     """Rows of a wave file (UTF-8 with or without BOM, or CP932), every row checked; all problems raised together."""
-    reader = csv.reader(io.StringIO(decode(raw)))
-    header = next(reader, None) or []
-    fields = [WAVE_HEADERS.get(name.strip().replace("\u3000", "").replace(" ", "")) or WAVE_HEADERS.get(name.strip())
-              for name in header]
-    problems = [problem("line 1", f"Unknown column {name!r}.", f"列名 {name!r} は使えません。")
-                for name, field in zip(header, fields) if field is None and name.strip()]
-    problems += [problem("line 1", f"Required column {c!r} is missing.", f"必須の列 {WAVE_COLUMNS_JA[c]}（{c}）がありません。")
-                 for c in REQUIRED_WAVE_COLUMNS if c not in fields]
-    if problems:
-        raise ImportRejected("The header row has errors; nothing was done.", "見出し行に誤りがあります。何も処理していません。",
-                             problems=problems)
+    problems: list[dict[str, str]] = []
     rows: list[WaveRow] = []
     seen: dict[str, int] = {}
-    for values in reader:
-        if not any(v.strip() for v in values):
+    for row in csvfile.read(raw, WAVE_COLUMNS, rejected=ImportRejected):
+        line, where, cells = row.line, row.where, row.values
+        if row.problems:
+            problems.extend(row.problems)
             continue
-        line = reader.line_num
-        where = f"line {line}"
-        if len(values) > len(fields):
-            problems.append(problem(where, "The row has more values than the header has columns.", "見出しより多くの値があります。"))
-            continue
-        cells = {f: v.strip() for f, v in zip(fields, values) if f}
         code = cells.get("code", "")
         row_problems = []
         issue = code_rules.code_problem(code)
@@ -692,8 +694,9 @@ def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> 
 
 
 def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow, *,
-            checkpoint: Checkpoint) -> WaveOutcome:
-    """One municipality of a wave, as far as it can go; every stage checkpointed."""
+            checkpoint: Checkpoint | None = None) -> WaveOutcome:
+    """One municipality of a wave, as far as it can go; every stage committed (see the module docstring)."""
+    checkpoint = _commits(session, checkpoint)
     tenant = _prepare(session, actor, fiscal_year, row)
     code = tenant.code
     checkpoint()
@@ -723,12 +726,15 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
 
 
 def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
-             checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None = None) -> list[WaveOutcome]:
+             progress: Callable[[WaveOutcome], None] | None = None,
+             checkpoint: Checkpoint | None = None) -> list[WaveOutcome]:
     """Onboard every row; one failure is recorded in its outcome and does not stop the others.
 
-    The wave is one administrative act and gets one audit record (``onboarding.wave``) holding
-    every municipality's acts as steps.
+    Commits after every stage of every municipality (see the module docstring). The wave is one
+    administrative act and gets one audit record (``onboarding.wave``) holding every
+    municipality's acts as steps.
     """
+    checkpoint = _commits(session, checkpoint)
     with audit.act(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}", persist=checkpoint):
         return _run_wave(session, actor, directory, fiscal_year, rows, checkpoint=checkpoint, progress=progress)
 
@@ -770,11 +776,21 @@ def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisc
 
 # --- reading ----------------------------------------------------------------------------------
 
-def board(session: Session, codes: Sequence[str] | None = None) -> dict[str, Any]:
-    """Tenants by status, counts per wave, and the failed provisioning step of each tenant that has one."""
+def _readable(actor: Actor) -> list[str] | None:
+    """The tenant codes the actor may read (``tenant.read``), or None for every tenant."""
+    grant = authz.authorize(actor, "tenant.read")
+    return None if grant.all_tenants else sorted(grant.tenant_codes)
+
+
+def board(session: Session, actor: Actor) -> dict[str, Any]:
+    """Tenants by status, counts per wave, and the failed provisioning step of each tenant that has one.
+
+    Every tenant for someone who may read them all; a municipal user's board holds their own tenants.
+    """
+    codes = _readable(actor)
     query = sa.select(Tenant).order_by(Tenant.code)
     if codes is not None:
-        query = query.where(Tenant.code.in_(list(codes)))
+        query = query.where(Tenant.code.in_(codes))
     tenants = list(session.scalars(query))
     failures = {row.tenant_id: row for row in session.scalars(
         sa.select(ProvisioningStep).where(ProvisioningStep.status == "failed"))}
@@ -805,18 +821,33 @@ def board(session: Session, codes: Sequence[str] | None = None) -> dict[str, Any
     }
 
 
-def timeline(session: Session, tenant: Tenant) -> list[TenantTransition]:
-    from tenancy.registry.history import history
-
-    return history(session, tenant)
-
-
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def detail(session: Session, tenant: Tenant) -> dict[str, Any]:
-    """Everything about one tenant's joining and leaving, as JSON-able values (API and views)."""
+def _timeline(session: Session, tenant: Tenant) -> list[dict[str, Any]]:
+    return [
+        {"from_status": TenantStatus(t.from_status).value if t.from_status else None,
+         "to_status": TenantStatus(t.to_status).value, "at": _iso(t.at), "actor": t.actor_name or t.actor_subject,
+         "actor_subject": t.actor_subject, "reason": t.reason}
+        for t in history(session, tenant)
+    ]
+
+
+def timeline(session: Session, actor: Actor, code: str) -> list[dict[str, Any]]:
+    """A tenant's status changes, oldest first (who, when, why), as JSON-able values; ``tenant.read`` on it."""
+    authz.authorize(actor, "tenant.read", code)
+    return _timeline(session, get_tenant(session, code))
+
+
+def detail(session: Session, actor: Actor, code: str) -> dict[str, Any]:
+    """Everything about one tenant's joining and leaving, as JSON-able values (API and views).
+
+    Its status and next moves, checklists, provisioning steps, platform resources and timeline;
+    ``tenant.read`` on that tenant.
+    """
+    authz.authorize(actor, "tenant.read", code)
+    tenant = get_tenant(session, code)
     rows = {row.step: row for row in session.scalars(
         sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id))}
     resource = platform_resource(session, tenant)
@@ -848,11 +879,17 @@ def detail(session: Session, tenant: Tenant) -> dict[str, Any]:
         "platform_resources": None if resource is None else {
             "fiware_service": resource.fiware_service, "catalog_organization": resource.catalog_organization},
         "final_settlement_due": bool(record and record.final_settlement_due),
-        "timeline": [
-            {"from_status": TenantStatus(t.from_status).value if t.from_status else None,
-             "to_status": TenantStatus(t.to_status).value, "at": _iso(t.at), "actor": t.actor_name or t.actor_subject,
-             "actor_subject": t.actor_subject, "reason": t.reason}
-            for t in timeline(session, tenant)
-        ],
+        "timeline": _timeline(session, tenant),
     }
+
+
+def platform_resources(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The FIWARE service and data catalog organisation of each provisioned tenant the actor may read."""
+    codes = _readable(actor)
+    query = (sa.select(Tenant.code, Tenant.name_ja, PlatformResource.fiware_service, PlatformResource.catalog_organization)
+             .join(PlatformResource, PlatformResource.tenant_id == Tenant.id).order_by(Tenant.code))
+    if codes is not None:
+        query = query.where(Tenant.code.in_(codes))
+    return [{"code": code, "name_ja": name, "fiware_service": service, "catalog_organization": organization}
+            for code, name, service, organization in session.execute(query)]
 

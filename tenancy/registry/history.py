@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
+from core.calendar import JST, fiscal_month_spans, fiscal_year_start, to_jst
 from core.db import utcnow
 from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def record_transition(session: Session, actor: Actor, tenant: Tenant, to_status: TenantStatus,
@@ -40,23 +39,6 @@ def history(session: Session, tenant: Tenant) -> list[TenantTransition]:
     ))
 
 
-def _jst(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(JST)
-
-
-def fiscal_months(fiscal_year: int) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The twelve [start, end) months of a fiscal year, April to March, in JST."""
-    months = []
-    for i in range(12):
-        year, month = (fiscal_year, 4 + i) if i < 9 else (fiscal_year + 1, i - 8)
-        start = dt.datetime(year, month, 1, tzinfo=JST)
-        end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=JST)
-        months.append((start, end))
-    return months
-
-
 def active_intervals(transitions: list[TenantTransition], initial: TenantStatus | None = None,
                      since: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
     """[start, end) intervals during which the tenant was active, from its transitions.
@@ -68,7 +50,7 @@ def active_intervals(transitions: list[TenantTransition], initial: TenantStatus 
     if initial == TenantStatus.active:
         started = since or dt.datetime(1900, 1, 1, tzinfo=JST)
     for transition in transitions:
-        at = _jst(transition.at)
+        at = to_jst(transition.at)
         if transition.to_status == TenantStatus.active and started is None:
             started = at
         elif transition.to_status != TenantStatus.active and started is not None:
@@ -88,9 +70,9 @@ def participation_months(session: Session, tenant: Tenant, fiscal_year: int) -> 
     """
     transitions = history(session, tenant)
     initial = transitions[0].from_status if transitions else tenant.status
-    since = dt.datetime(tenant.wave_fiscal_year, 4, 1, tzinfo=JST) if tenant.wave_fiscal_year else None
+    since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
     intervals = active_intervals(transitions, initial, since)
     return sum(
-        1 for start, end in fiscal_months(fiscal_year)
+        1 for start, end in fiscal_month_spans(fiscal_year)
         if any(a_start < end and a_end > start for a_start, a_end in intervals)
     )

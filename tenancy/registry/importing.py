@@ -22,15 +22,17 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from core import authz
+from core import csvfile
 from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
-from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant
 from tenancy.registry.operations import create_tenant, find_tenant, summary
 from tenancy.registry.schemas import TenantCreate
 from core.validation import problems_from
 
-# Column name (as people write it) -> field. Compared after stripping spaces.
+# Column name (as people write it) -> field; compared as core.csvfile.header_key says.
 HEADER_ALIASES: dict[str, str] = {
     "code": "code", "団体コード": "code", "地方公共団体コード": "code", "コード": "code",
     "name_ja": "name_ja", "団体名": "name_ja", "名称": "name_ja", "団体名称": "name_ja",
@@ -54,6 +56,8 @@ EXPORT_HEADERS_JA = {
     "wave_fiscal_year": "参加年度", "user_seat_limit": "利用者数上限", "contact_name": "担当者名",
     "contact_department": "担当部署", "contact_email": "メールアドレス", "contact_phone": "電話番号",
 }
+REQUIRED_COLUMNS = ("code", "name_ja", "kind", "population")
+COLUMNS = csvfile.Columns(HEADER_ALIASES, required=REQUIRED_COLUMNS, labels_ja=EXPORT_HEADERS_JA)
 
 _KIND_WORDS = {label: kind.value for kind, label in KIND_LABELS_JA.items()} | {"県": "prefecture", "府": "prefecture", "都": "prefecture", "道": "prefecture", "区": "ward"}
 _STATUS_WORDS = {label: status.value for status, label in STATUS_LABELS_JA.items()}
@@ -67,22 +71,8 @@ class ImportResult:
 @cache
 def reference_municipalities() -> dict[str, dict[str, str]]:
     """Kumamoto reference data shipped with renkei (2020 census preliminary counts), by code."""
-    text = (resources.files("tenancy") / "data" / "kumamoto_municipalities.csv").read_text("utf-8")
-    return {row["code"]: row for row in csv.DictReader(io.StringIO(text))}
-
-
-def decode(raw: bytes) -> str:
-    """UTF-8 (BOM or not) first, then CP932; anything else is refused with a clear message."""
-    if b"\x00" not in raw:  # NUL bytes: UTF-16 or a binary file (CP932 would decode them silently)
-        for encoding in ("utf-8-sig", "cp932"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    raise ImportRejected(
-        "The file is neither UTF-8 nor Shift_JIS (CP932) text; save it as CSV (UTF-8) from Excel and try again.",
-        "ファイルの文字コードが UTF-8 でも Shift_JIS (CP932) でもありません。Excel で「CSV UTF-8」として保存し直してください。",
-    )
+    raw = (resources.files("tenancy") / "data" / "kumamoto_municipalities.csv").read_bytes()
+    return {row.values["code"]: row.values for row in csvfile.read(raw, COLUMNS)}
 
 
 def _digits(value: str) -> int | str:
@@ -115,50 +105,23 @@ def _row_payload(row: dict[str, str]) -> dict[str, Any]:
     return payload
 
 
-def parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
-    """Rows as (line number in the file, {field: value}); unknown columns are an error."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise ImportRejected("The file is empty.", "ファイルが空です。")
-    fields, unknown = [], []
-    for name in header:
-        key = HEADER_ALIASES.get(name.strip().replace(" ", "").replace("\u3000", "")) or HEADER_ALIASES.get(name.strip())
-        fields.append(key)
-        if key is None and name.strip():
-            unknown.append(name)
-    missing = {"code", "name_ja", "kind", "population"} - set(fields)
-    if unknown or missing:
-        problems = [problem("line 1", f"Unknown column {name!r}.", f"列名 {name!r} は使えません。") for name in unknown]
-        problems += [problem("line 1", f"Required column {m!r} is missing.", f"必須の列 {EXPORT_HEADERS_JA[m]}（{m}）がありません。") for m in sorted(missing)]
-        raise ImportRejected(
-            "The header row has errors; nothing was imported.",
-            "見出し行に誤りがあります。取り込みは行っていません。",
-            problems=problems,
-        )
-    rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        row = {f: v.strip() for f, v in zip(fields, values) if f}
-        if len(values) > len(fields):
-            row["__extra__"] = "1"
-        rows.append((reader.line_num, row))
-    return rows
+def parse_csv(raw: bytes) -> list[csvfile.Row]:
+    """The file's rows (see :mod:`core.csvfile`); an unreadable file or header raises ImportRejected."""
+    return csvfile.read(raw, COLUMNS, rejected=ImportRejected)
 
 
-def validate_rows(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) -> list[TenantCreate]:
+def validate_rows(session: Session, rows: Sequence[csvfile.Row]) -> list[TenantCreate]:
     """Every row checked; raises :class:`ImportRejected` naming every bad line, else the creates."""
     problems: list[dict[str, str]] = []
     valid: list[TenantCreate] = []
     first_line: dict[str, int] = {}
-    for line, row in rows:
-        where = f"line {line}"
-        if row.get("__extra__"):
-            problems.append(problem(where, "The row has more values than the header has columns.", "見出しより多くの値があります。"))
+    for row in rows:
+        line, where = row.line, row.where
+        if row.problems:
+            problems.extend(row.problems)
             continue
         try:
-            data = TenantCreate.model_validate(_row_payload(row))
+            data = TenantCreate.model_validate(_row_payload(row.values))
         except ValidationError as error:
             for item in problems_from(error):
                 problems.append(problem(f"{where}: {item['field']}", item["message_en"], item["message_ja"]))
@@ -191,7 +154,8 @@ def validate_rows(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) 
 
 
 def import_csv(session: Session, actor: Actor, raw: bytes) -> ImportResult:
-    creates = validate_rows(session, parse_csv(decode(raw)))
+    authz.authorize(actor, "tenant.create")  # before reading the file: a refusal says nothing about it
+    creates = validate_rows(session, parse_csv(raw))
     return ImportResult([create_tenant(session, actor, data).code for data in creates])
 
 

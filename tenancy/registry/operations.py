@@ -1,6 +1,9 @@
 """Use cases of the tenant registry. Each flushes; the caller (request or command) commits once.
 
-Every change goes through :func:`governance.audit.record` with the acting :class:`Actor`.
+Every use case takes the acting :class:`Actor` and asks the authorization policy itself
+(``tenant.read`` scoped to the actor's tenants, ``tenant.create``, ``tenant.update``); every change
+goes through :func:`core.audit.record`. ``find_tenant``, ``get_tenant`` and ``summary`` are helpers
+for operations that have already authorised their act.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
@@ -70,8 +73,18 @@ def _filtered(query, status, kind, wave, codes):
     return query
 
 
+def _readable_codes(actor: Actor, codes: Sequence[str] | None) -> Sequence[str] | None:
+    """The filter on tenant codes the actor may read: every tenant, or only their own."""
+    grant = authz.authorize(actor, "tenant.read")
+    if grant.all_tenants:
+        return codes
+    own = sorted(grant.tenant_codes)
+    return own if codes is None else [code for code in codes if code in grant.tenant_codes]
+
+
 def read_tenants(
     session: Session,
+    actor: Actor,
     *,
     status: TenantStatus | None = None,
     kind: TenantKind | None = None,
@@ -84,7 +97,9 @@ def read_tenants(
 
     Two Core queries and no ORM identity map or model validation: a tenant page is read far
     more often than written, and this keeps a read close to the cost of the SQL itself.
+    Someone who may read only their own tenants sees only those.
     """
+    codes = _readable_codes(actor, codes)
     tenant = Tenant.__table__
     contact = TenantContact.__table__
     query = _filtered(sa.select(tenant.c.id, *(tenant.c[name] for name in _TENANT_COLUMNS)), status, kind, wave, codes)
@@ -121,8 +136,9 @@ def _tenant_by_code():
     )
 
 
-def read_tenant(session: Session, code: str) -> dict[str, Any]:
+def read_tenant(session: Session, actor: Actor, code: str) -> dict[str, Any]:
     """One tenant as a plain dict with its contacts (see :func:`read_tenants`)."""
+    authz.authorize(actor, "tenant.read", code)
     rows = session.connection().execute(_tenant_by_code(), {"code": code}).all()
     if not rows:
         raise TenantNotFound(code)
@@ -148,6 +164,7 @@ def get_tenant(session: Session, code: str) -> Tenant:
 
 def list_tenants(
     session: Session,
+    actor: Actor,
     *,
     status: TenantStatus | None = None,
     kind: TenantKind | None = None,
@@ -156,7 +173,8 @@ def list_tenants(
     page: int = 1,
     per_page: int = 100,
 ) -> tuple[list[Tenant], int]:
-    """One page of tenants ordered by code, and the total matching the filters."""
+    """One page of the tenants the actor may read, ordered by code, and the total matching the filters."""
+    codes = _readable_codes(actor, codes)
     query = _filtered(sa.select(Tenant), status, kind, wave, codes)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     items = session.scalars(query.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)).all()
@@ -168,6 +186,7 @@ def _contacts(data: TenantCreate | TenantUpdate) -> list[TenantContact]:
 
 
 def create_tenant(session: Session, actor: Actor, data: TenantCreate) -> Tenant:
+    authz.authorize(actor, "tenant.create")
     if find_tenant(session, data.code) is not None:
         raise TenantExists(data.code)
     tenant = Tenant(**data.model_dump(exclude={"contacts"}), contacts=_contacts(data))
@@ -178,6 +197,7 @@ def create_tenant(session: Session, actor: Actor, data: TenantCreate) -> Tenant:
 
 
 def update_tenant(session: Session, actor: Actor, code: str, data: TenantUpdate) -> Tenant:
+    authz.authorize(actor, "tenant.update", code)
     tenant = get_tenant(session, code)
     before = summary(tenant)
     changes = data.model_dump(exclude_unset=True, exclude={"contacts"})

@@ -14,15 +14,9 @@ from pydantic import AfterValidator, ConfigDict, StrictInt, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
-from core import codes
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.validation import TenantCode
 from tenancy.registry.models import TenantKind, TenantStatus
-
-
-def _valid_code(value: str) -> str:
-    issue = codes.code_problem(value)
-    if issue:
-        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
-    return value
 
 
 def _valid_email(value: str) -> str:
@@ -36,7 +30,6 @@ def _valid_email(value: str) -> str:
     return value
 
 
-TenantCode = Annotated[str, AfterValidator(_valid_code)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email)]
 
@@ -66,7 +59,7 @@ class TenantCreate(SQLModel):
     population: StrictInt = Field(gt=0)
     population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
     status: TenantStatus = TenantStatus.applied
-    wave_fiscal_year: StrictInt | None = Field(default=None, ge=2000, le=2100)
+    wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     user_seat_limit: StrictInt | None = Field(default=None, ge=0)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
 
@@ -83,7 +76,7 @@ class TenantUpdate(SQLModel):
     kind: TenantKind | None = None
     population: StrictInt | None = Field(default=None, gt=0)
     population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
-    wave_fiscal_year: StrictInt | None = Field(default=None, ge=2000, le=2100)
+    wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     user_seat_limit: StrictInt | None = Field(default=None, ge=0)
     contacts: list[ContactIn] | None = Field(default=None, max_length=20)
 

@@ -17,6 +17,10 @@ Invariants:
 
 Ingestion is recorded per batch in ``usage_batch`` (who, when, from where, how many), which is
 the processing log of metering; administrative acts (purge, quota changes) go to the audit log.
+
+Permissions are asked here: ingesting needs ``usage.ingest`` (the metering client, the operator),
+purging ``usage.purge``. The read functions (``monthly_values``, ``usage_total`` ...) are helpers
+for use cases that have authorised the read (reports, billing's usage component).
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, authz
 from core.actor import Actor
 from core.errors import Invalid, problem
+from core.calendar import add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
 from core.db import utcnow
+from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
     METRICS,
     Granularity,
@@ -40,12 +46,6 @@ from tenancy.usage.models import (
     UsageAggregate,
     UsageBatch,
     UsageEvent,
-    add_months,
-    current_month,
-    fiscal_months,
-    jst_day,
-    month_of,
-    month_start_utc,
 )
 from tenancy.registry.models import Tenant
 
@@ -192,7 +192,7 @@ def validate_events(
                                f"{label_ja}timestamp {raw['timestamp']} が現在より {settings.max_future_seconds} 秒以上先です。送信元の時計を確認してください。"))
         elif occurred < cutoff:
             own.append(problem(f"{place}.timestamp", f"{label}timestamp {raw['timestamp']} is before the retention window, which starts {cutoff.isoformat()}; such usage can no longer be counted",
-                               f"{label_ja}timestamp {raw['timestamp']} は保存期間（{cutoff.astimezone(dt.timezone(dt.timedelta(hours=9))):%Y年%m月%d日}以降）より前のため、計上できません。"))
+                               f"{label_ja}timestamp {raw['timestamp']} は保存期間（{to_jst(cutoff):%Y年%m月%d日}以降）より前のため、計上できません。"))
         if own:
             problems += [{**item, "index": index, "event_id": event_id} for item in own]
             continue
@@ -420,8 +420,7 @@ def ingest(
     known_tenants: frozenset[str] | None = None,
 ) -> IngestResult:
     """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache."""
-    from tenancy.usage import quotas  # quotas reads what metering writes; imported here to keep the layers one-way
-
+    authz.authorize(actor, "usage.ingest")
     now = now or utcnow()
     if len(raw_events) > settings.max_batch:
         raise batch_too_large(len(raw_events), settings)
@@ -537,20 +536,6 @@ def daily_values(session: Session, tenant_code: str, metric: str, month: dt.date
     return {row.period_start: int(row.peak if gauge else row.total) for row in rows}
 
 
-def current_level(session: Session, tenant_code: str, metric: str, month: dt.date) -> int:
-    """What a quota compares now: this month's total for a counter; the latest reported level for a gauge."""
-    table = UsageAggregate.__table__
-    base = sa.select(table.c.total, table.c.last_value, table.c.period_start).where(
-        table.c.tenant_code == tenant_code, table.c.metric == metric, table.c.granularity == Granularity.month.value)
-    if METRICS[metric].kind is MetricKind.counter:
-        row = session.execute(base.where(table.c.period_start == month)).first()
-        return int(row.total) if row else 0
-    # a gauge keeps its level across months until a new value is reported
-    row = session.execute(base.where(table.c.period_start <= month)
-                          .order_by(table.c.period_start.desc()).limit(1)).first()
-    return int(row.last_value) if row else 0
-
-
 # --- retention ---------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -562,6 +547,7 @@ class PurgeResult:
 def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = None,
                  settings: MeteringSettings = DEFAULT_SETTINGS, dry_run: bool = False) -> PurgeResult:
     """Delete raw events older than the retention window; aggregates stay (reports need them)."""
+    authz.authorize(actor, "usage.purge")
     cutoff = retention_cutoff(now, settings)
     table = UsageEvent.__table__
     condition = table.c.occurred_at < cutoff

@@ -23,6 +23,11 @@ The quota check is served from a per-process :class:`QuotaCache`: an entry is re
 the database when it is older than ``max_age_seconds`` (default 5) or the month changed, and
 ingests committed in the same process update it at once. So a decision is at most
 ``max_age_seconds`` behind usage recorded by other processes and limit changes.
+
+Permissions are asked here, by each use case: :func:`check_quota` needs ``quota.check`` on the
+tenant, :func:`tenant_quota_status` ``usage.read`` on it, :func:`list_plans` ``usage.read``, and
+every change of a plan, an assignment or an override ``quota.manage`` (a plan changed by a
+council resolution: the council's ``council.manage``, whose vote decided it).
 """
 
 from __future__ import annotations
@@ -39,22 +44,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, authz
 from core import outbox
 from core.actor import Actor
 from core.errors import Invalid, NotFound, problem
+from core.calendar import current_month
 from core.db import utcnow
 from tenancy.errors import TenantNotFound
 from tenancy.usage.models import (
     DEFAULT_THRESHOLDS,
     METRICS,
     Enforcement,
+    Granularity,
     MetricKind,
     QuotaLimit,
     QuotaOverride,
     QuotaPlan,
     TenantQuota,
-    current_month,
+    UsageAggregate,
 )
 from core.outbox import Notification
 from tenancy.registry.models import Tenant, TenantStatus
@@ -163,7 +170,8 @@ def get_plan(session: Session, code: str) -> QuotaPlan:
     return plan
 
 
-def list_plans(session: Session) -> list[QuotaPlan]:
+def list_plans(session: Session, actor: Actor) -> list[QuotaPlan]:
+    authz.authorize(actor, "usage.read")
     return list(session.scalars(sa.select(QuotaPlan).order_by(QuotaPlan.population_min.is_(None), QuotaPlan.population_min,
                                                               QuotaPlan.code)))
 
@@ -271,6 +279,20 @@ def decide(tenant_code: str, metric: str, period: dt.date, status: TenantStatus,
                          as_of, max_age)
 
 
+def current_level(session: Session, tenant_code: str, metric: str, month: dt.date) -> int:
+    """What a quota compares now: this month's total for a counter; the latest reported level for a gauge."""
+    table = UsageAggregate.__table__
+    base = sa.select(table.c.total, table.c.last_value, table.c.period_start).where(
+        table.c.tenant_code == tenant_code, table.c.metric == metric, table.c.granularity == Granularity.month.value)
+    if METRICS[metric].kind is MetricKind.counter:
+        row = session.execute(base.where(table.c.period_start == month)).first()
+        return int(row.total) if row else 0
+    # a gauge keeps its level across months until a new value is reported
+    row = session.execute(base.where(table.c.period_start <= month)
+                          .order_by(table.c.period_start.desc()).limit(1)).first()
+    return int(row.last_value) if row else 0
+
+
 @dataclasses.dataclass
 class _Entry:
     status: TenantStatus
@@ -295,8 +317,6 @@ class QuotaCache:
             self._entries.clear()
 
     def _load(self, session: Session, tenant_code: str, metric: str, month: dt.date, now: dt.datetime) -> _Entry:
-        from tenancy.usage.metering import current_level  # metering writes what is read here
-
         tenant = _tenant(session, tenant_code)
         entry = _Entry(status=TenantStatus(tenant.status), limit=effective_limits(session, tenant).get(metric),
                        used=current_level(session, tenant_code, metric, month), month=month,
@@ -321,6 +341,13 @@ class QuotaCache:
             entry = self._entries.get((tenant_code, metric))
             if entry is not None and entry.month == month:
                 entry.used = used
+
+
+def check_quota(session: Session, actor: Actor, cache: QuotaCache, tenant_code: str, metric: str, quantity: int = 1,
+                now: dt.datetime | None = None) -> QuotaDecision:
+    """The quota check an API gateway asks before forwarding a tenant's request (``quota.check``)."""
+    authz.authorize(actor, "quota.check", tenant_code)
+    return cache.check(session, tenant_code, metric, quantity, now)
 
 
 _CACHES: dict[str, QuotaCache] = {}
@@ -455,8 +482,10 @@ def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: Qu
                       resolution_ref: str | None = None) -> QuotaPlan:
     """Create plan ``plan_code`` or change its name, population band and limits (audited as ``quota.plan.change``).
 
-    ``resolution_ref``: the council resolution that decided the change, kept on the plan.
+    ``resolution_ref``: the council resolution that decided the change, kept on the plan; the
+    council enacting it acts by its vote (``council.manage``), anyone else needs ``quota.manage``.
     """
+    authz.authorize(actor, "council.manage" if resolution_ref is not None else "quota.manage")
     change = _validated(QuotaPlanChange, change)
     _check_plan_code(plan_code)
     plan = find_plan(session, plan_code)
@@ -502,6 +531,7 @@ def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: Qu
 
 def assign_quota_plan(session: Session, actor: Actor, tenant_code: str, plan_code: str | None) -> Tenant:
     """Give a tenant an explicit plan; ``None`` returns it to the plan of its population band."""
+    authz.authorize(actor, "quota.manage", tenant_code)
     tenant = _tenant(session, tenant_code)
     assignment = session.scalars(sa.select(TenantQuota).where(TenantQuota.tenant_code == tenant_code)).one_or_none()
     before = None
@@ -527,6 +557,7 @@ def assign_quota_plan(session: Session, actor: Actor, tenant_code: str, plan_cod
 def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: QuotaLimitSpec | dict,
                        reason: str = "") -> QuotaOverride | None:
     """Set (or with ``limit`` None, remove) one tenant's own limit for one metric."""
+    authz.authorize(actor, "quota.manage", tenant_code)
     spec = _validated(QuotaLimitSpec, spec)
     _tenant(session, tenant_code)
     row = session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code == tenant_code,
@@ -606,10 +637,10 @@ def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict
             "limits": {metric: limit.summary() for metric, limit in sorted(effective_limits(session, tenant).items())}}
 
 
-def tenant_quota_status(session: Session, tenant_code: str, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
+                        now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Every metric of one tenant now: used, limit, percentage, enforcement, where the limit comes from."""
-    from tenancy.usage.metering import current_level
-
+    authz.authorize(actor, "usage.read", tenant_code)
     tenant = _tenant(session, tenant_code)
     month = current_month(now)
     limits = effective_limits(session, tenant)

@@ -7,6 +7,9 @@ is made (plans and overrides keep no history); the report says so in its notes.
 The chart is drawn with matplotlib (Agg backend, no display needed). Tenant names are in
 Japanese when a Japanese font is installed (IPAGothic, Noto Sans CJK, ...), otherwise in their
 registered English names, so the PNG never shows empty boxes.
+
+Every report asks ``usage.read`` itself: for the tenants asked for, each one; otherwise every
+tenant for an all-tenants grant (the platform report), or only the actor's own tenants.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core import authz
+from core.actor import Actor
 from tenancy.usage.metering import monthly_values
-from tenancy.usage.models import METRICS, fiscal_months, fiscal_year_of
+from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
+from tenancy.usage.models import METRICS
 from tenancy.registry.models import Tenant
-from tenancy.usage.quotas import EffectiveLimit, effective_limits, plan_of
+from tenancy.usage.quotas import EffectiveLimit, effective_limits, plan_of, tenant_quota_status
 
 TOTAL_LABEL_JA = "合計（全団体）"
 
@@ -66,8 +72,37 @@ def _tenants(session: Session, tenant_codes: Sequence[str] | None) -> list[Tenan
     return list(session.scalars(query))
 
 
-def build_report(session: Session, month: dt.date, tenant_codes: Sequence[str] | None = None) -> UsageReport:
-    """The month's figures per tenant (all tenants when ``tenant_codes`` is None), and the fiscal-year trend."""
+def readable_codes(actor: Actor, tenant_codes: Sequence[str] | None) -> list[str] | None:
+    """The tenants whose usage the actor reads: those asked for (``usage.read`` on each), else
+    every tenant (None) for an all-tenants grant, or the actor's own tenants."""
+    if tenant_codes is not None:
+        for code in tenant_codes:
+            authz.authorize(actor, "usage.read", code)
+        return list(tenant_codes)
+    grant = authz.authorize(actor, "usage.read")
+    return None if grant.all_tenants else sorted(grant.tenant_codes)
+
+
+def tenant_usage(session: Session, actor: Actor, tenant_code: str, fiscal_year: int | None = None, *,
+                 now: dt.datetime | None = None) -> dict[str, Any]:
+    """One tenant's usage now against its limits, and per month of a fiscal year (default: the current one)."""
+    authz.authorize(actor, "usage.read", tenant_code)
+    status = tenant_quota_status(session, actor, tenant_code, now=now)
+    year = fiscal_year or fiscal_year_of(current_month(now))
+    months = fiscal_months(year)
+    values = monthly_values(session, months, [tenant_code])
+    return {
+        "tenant": tenant_code, "fiscal_year": year, "now": status,
+        "months": [{"month": m.strftime("%Y-%m"), **{metric: values.get((tenant_code, metric, m), 0) for metric in METRICS}}
+                   for m in months],
+    }
+
+
+def build_report(session: Session, actor: Actor, month: dt.date,
+                 tenant_codes: Sequence[str] | None = None) -> UsageReport:
+    """The month's figures per tenant (every tenant the actor may read when ``tenant_codes`` is None),
+    and the fiscal-year trend."""
+    tenant_codes = readable_codes(actor, tenant_codes)
     month = month.replace(day=1)
     tenants = _tenants(session, tenant_codes)
     codes = [t.code for t in tenants]
@@ -143,9 +178,10 @@ def report_xlsx(report: UsageReport) -> bytes:
     sheet = book.active
     sheet.title = "月次利用実績"
     scope = "全団体" if report.platform else "、".join(t.name_ja for t in report.tenants)
-    sheet.append([f"{report.month.year}年{report.month.month}月 利用実績報告（{scope}）"])
+    era = fiscal_year_ja(fiscal_year_of(report.month))
+    sheet.append([f"{report.month.year}年{report.month.month}月（{era}）利用実績報告（{scope}）"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([f"作成日時: {dt.datetime.now(dt.timezone(dt.timedelta(hours=9))):%Y/%m/%d %H:%M}（日本時間）。"
+    sheet.append([f"作成日時: {now_jst():%Y/%m/%d %H:%M}（日本時間）。"
                   "月は日本時間の暦月。API 呼び出し回数は月間合計、その他は月内の最大値。上限は作成時点の設定。"])
     sheet.append([])
     sheet.append(_headers(True))
@@ -200,9 +236,10 @@ def japanese_font() -> str | None:
     return next((name for name in wanted if name in installed), None)
 
 
-def chart_png(session: Session, fiscal_year: int, metric: str, tenant_codes: Sequence[str] | None = None,
+def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, tenant_codes: Sequence[str] | None = None,
               *, last_month: dt.date | None = None, dpi: int = 100) -> bytes:
     """A line chart of ``metric`` per tenant over the fiscal year's months, as PNG bytes."""
+    tenant_codes = readable_codes(actor, tenant_codes)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -236,10 +273,9 @@ def chart_png(session: Session, fiscal_year: int, metric: str, tenant_codes: Seq
     axes.grid(True, alpha=0.3)
     axes.set_ylim(bottom=0)
     if japanese:
-        era = fiscal_year - 2018
-        title = f"{info.label_ja} 団体別推移（令和{'元' if era == 1 else era}年度 / FY{fiscal_year}）"
+        title = f"{info.label_ja} 団体別推移（{fiscal_year_ja(fiscal_year)} / {fiscal_year_en(fiscal_year)}）"
     else:
-        title = f"{info.label_en} per tenant, FY{fiscal_year} (April-March, Japan time)"
+        title = f"{info.label_en} per tenant, {fiscal_year_en(fiscal_year)} (April-March, Japan time)"
     axes.set_title(title, fontfamily=font or "DejaVu Sans")
     if tenants:
         legend = axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,

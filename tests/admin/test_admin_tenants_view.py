@@ -2,11 +2,9 @@
 
 import re
 
+import pytest
 
-def sign_in(client, roles, tenants=()):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": "viewer", "name": "閲覧者", "roles": list(roles),
-                            "tenant_codes": list(tenants)}
+from tests.conftest import sign_in
 
 
 def codes_in(page):
@@ -48,3 +46,11 @@ def test_fiscal_years_are_shown_as_era_years(client, tenant_factory):
     assert "令和6年度" in page
     english = client.get("/admin/tenants/?lang=en").get_data(as_text=True)
     assert "FY2024" in english
+
+
+@pytest.mark.parametrize("wave,era", [(2010, "平成22年度"), (2019, "令和元年度"), (1989, "平成元年度")])
+def test_a_wave_in_heisei_or_in_the_first_year_of_reiwa_is_named_rightly(client, tenant_factory, wave, era):
+    tenant_factory("431001", wave_fiscal_year=wave)
+    sign_in(client, ["platform-operator"])
+    page = client.get("/admin/tenants/").get_data(as_text=True)
+    assert era in page

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 
 from core.actor import Actor
-
-JST = dt.timezone(dt.timedelta(hours=9))
+from core.calendar import JST
 
 
 @pytest.fixture

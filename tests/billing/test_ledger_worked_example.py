@@ -115,5 +115,5 @@ def test_a_year_of_runs_payments_and_one_reversal(db, finance, kumamoto, adopted
             == ledger.balance(db, "cost:run") + ledger.balance(db, "cost:build"))
 
     # Both runs stay visible: #1 reversed, #2 approved.
-    assert [(run.id, RunStatus(run.status)) for run in operations.list_runs(db, 2025)] == [
+    assert [(run.id, RunStatus(run.status)) for run in operations.list_runs(db, finance, 2025)] == [
         (first.id, RunStatus.reversed), (second.id, RunStatus.approved)]

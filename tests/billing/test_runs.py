@@ -2,14 +2,12 @@
 
 import datetime as dt
 import json
-import sys
-import types
 
 import pytest
 import sqlalchemy as sa
 
 from billing import ledger, operations
-from billing.ledger_errors import BillingConflict, IllegalTransition, InvalidBillingData, NoUsageData
+from billing.ledger_errors import BillingConflict, IllegalTransition, InvalidBillingData
 from billing.models import CostItem, EntryKind, JournalEntry, PolicyStatus, Posting, RunStatus
 from core.audit import AuditRecord
 
@@ -189,17 +187,6 @@ def test_usage_components_read_the_usage_hook(db, finance, kumamoto, monkeypatch
     assert {line.tenant_code: line.amount for line in operations.run_lines(db, run)} == {
         "431001": 700_000, "432024": 200_000, "432032": 100_000}
     assert json.loads(run.snapshot_json)["participants"][0]["usage"] == {"api_calls": 700}
-
-
-def test_without_metering_a_usage_policy_says_which_metric_is_missing(db, finance, kumamoto, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tenancy.usage.metering", types.ModuleType("tenancy.usage.metering"))
-    policy = operations.create_policy(db, finance, policy_data(
-        components=[{"basis": "equal", "weight": "1/2"}, {"basis": "usage:api_calls", "weight": "1/2"}]))
-    operations.create_cost_item(db, finance, cost_data(amount=1_000_000))
-    with pytest.raises(NoUsageData) as refused:
-        operations.create_run(db, finance, 2025, policy.id)
-    assert "no usage data for metric api_calls" in refused.value.message_en
-    assert "api_calls" in refused.value.message_ja
 
 
 def test_a_run_without_an_adopted_policy_or_costs_is_refused_with_a_reason(db, finance, kumamoto):

@@ -8,14 +8,9 @@ from openpyxl import load_workbook
 
 from billing import operations
 from billing.models import AllocationRun, RunStatus
+from tests.conftest import sign_in
 
 from .conftest import cost_data
-
-
-def sign_in(client, roles, tenants=()):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": "viewer", "name": "閲覧者", "roles": list(roles),
-                            "tenant_codes": list(tenants)}
 
 
 def csrf(page):

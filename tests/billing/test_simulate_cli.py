@@ -200,10 +200,10 @@ def test_an_infeasible_floor_exits_2_with_the_reason(tmp_path):
     assert "600,000" in result.stderr and "500,000" in result.stderr
 
 
-def test_a_cap_found_infeasible_only_when_computing_also_exits_2(tmp_path):
+def test_a_cap_infeasible_because_a_member_used_nothing_exits_2_at_policy_cap(tmp_path):
     # Pure usage policy on 1,000,000 with a cap of 400,000: 3 × 400,000 = 1,200,000 looks
     # enough, but 433489 used nothing and no scaling charges it, so the two users carry at
-    # most 2 × 400,000 = 800,000 < 1,000,000. Only the computation sees that.
+    # most 2 × 400,000 = 800,000 < 1,000,000. Validation asks allocation's own test.
     scenario = json.loads(json.dumps(EXAMPLE_1))
     scenario["policy"] = {"components": [{"basis": "usage:api_calls", "weight": 1}], "cap": 400_000}
     for tenant, used in zip(scenario["tenants"], (0, 10, 30)):
@@ -211,7 +211,7 @@ def test_a_cap_found_infeasible_only_when_computing_also_exits_2(tmp_path):
     result = simulate(write(tmp_path, "cap.json", scenario))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "infeasible cap" in result.stderr and "800,000" in result.stderr
+    assert "policy.cap: infeasible cap" in result.stderr and "800,000" in result.stderr
 
 
 def test_a_missing_file_and_broken_json_are_reported(tmp_path):

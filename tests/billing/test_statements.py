@@ -11,8 +11,8 @@ from billing import operations, statements
 from billing.ledger_errors import BillingNotFound
 
 
-def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, posted_fy2025):
-    statement = statements.build_statement(db, "432024", 2025)
+def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, finance, posted_fy2025):
+    statement = statements.build_statement(db, finance, "432024", 2025)
     assert statement.tenant_name == "八代市"
     assert statement.charged == 1_950_000
     assert [(c.label_ja, c.amount) for c in statement.components] == [("均等割", 1_200_000), ("人口割", 750_000)]
@@ -27,13 +27,13 @@ def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy
     operations.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
     db.commit()
     with pytest.raises(BillingNotFound) as missing:
-        statements.build_statement(db, "431001", 2025)
+        statements.build_statement(db, finance, "431001", 2025)
     assert "まだ計上されていません" in missing.value.message_ja
     rerun = operations.create_run(db, finance, 2025)
     operations.review_run(db, finance, rerun.id)
     operations.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21))
     db.commit()
-    statement = statements.build_statement(db, "432024", 2025)
+    statement = statements.build_statement(db, finance, "432024", 2025)
     assert statement.run_id == rerun.id
     assert statement.charged == 1_950_000 and statement.balance == 950_000
     # the history, by date: charge 31 Jul, reversal 20 Aug, new charge 21 Aug, payment 1 Sep
@@ -41,15 +41,15 @@ def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy
         ("2025-07-31", 1_950_000), ("2025-08-20", -1_950_000), ("2025-08-21", 1_950_000), ("2025-09-01", -1_000_000)]
 
 
-def test_the_prefecture_statement_shows_the_prefecture_share(db, posted_fy2025):
-    statement = statements.build_statement(db, "430005", 2025)
+def test_the_prefecture_statement_shows_the_prefecture_share(db, finance, posted_fy2025):
+    statement = statements.build_statement(db, finance, "430005", 2025)
     assert statement.is_prefecture
     assert [(c.label_ja, c.amount) for c in statement.components] == [("県負担", 6_000_000)]
     assert statement.balance == 6_000_000
 
 
-def test_excel_statement_has_japanese_headers_and_yen_cells(db, posted_fy2025):
-    sheet = load_workbook(io.BytesIO(statements.to_xlsx(statements.build_statement(db, "431001", 2025)))).active
+def test_excel_statement_has_japanese_headers_and_yen_cells(db, finance, posted_fy2025):
+    sheet = load_workbook(io.BytesIO(statements.to_xlsx(statements.build_statement(db, finance, "431001", 2025)))).active
     assert sheet.title == "負担金通知"
     assert sheet["A1"].value == "令和7年度 連携基盤共同利用負担金 通知書"
     cells = {row[0].value: row[1] for row in sheet.iter_rows(min_col=1, max_col=2) if row[0].value}
@@ -61,8 +61,8 @@ def test_excel_statement_has_japanese_headers_and_yen_cells(db, posted_fy2025):
     assert cells["差引残高（未納額）"].value == 3_075_000
 
 
-def test_csv_statement_is_utf8_with_bom_for_excel(db, posted_fy2025):
-    data = statements.to_csv(statements.build_statement(db, "432024", 2025))
+def test_csv_statement_is_utf8_with_bom_for_excel(db, finance, posted_fy2025):
+    data = statements.to_csv(statements.build_statement(db, finance, "432024", 2025))
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == ["項目", "内容"]
@@ -73,8 +73,8 @@ def test_csv_statement_is_utf8_with_bom_for_excel(db, posted_fy2025):
     assert amounts["差引残高（未納額）"] == "950000"
 
 
-def test_html_statement_is_a_printable_page_with_the_breakdown(db, posted_fy2025):
-    page = statements.to_html(statements.build_statement(db, "432032", 2025))
+def test_html_statement_is_a_printable_page_with_the_breakdown(db, finance, posted_fy2025):
+    page = statements.to_html(statements.build_statement(db, finance, "432032", 2025))
     assert page.startswith("<!DOCTYPE html>") and '<html lang="ja">' in page
     assert "人吉市" in page and "6か月" in page
     assert "均等割</th><td class=\"yen\">600,000円" in page
@@ -82,8 +82,8 @@ def test_html_statement_is_a_printable_page_with_the_breakdown(db, posted_fy2025
     assert "県負担 50%、残りを均等割 50%・人口割 50% で按分" in page
 
 
-def test_summary_lists_every_tenant_and_adds_up_to_the_year(db, posted_fy2025):
-    summary = statements.build_summary(db, 2025)
+def test_summary_lists_every_tenant_and_adds_up_to_the_year(db, finance, posted_fy2025):
+    summary = statements.build_summary(db, finance, 2025)
     assert [(row.tenant_code, row.charged, row.paid, row.balance) for row in summary.rows] == [
         ("430005", 6_000_000, 0, 6_000_000), ("431001", 3_075_000, 0, 3_075_000),
         ("432024", 1_950_000, 1_000_000, 950_000), ("432032", 975_000, 0, 975_000)]
@@ -100,3 +100,22 @@ def test_a_name_that_looks_like_a_formula_is_text_in_the_statement():
     assert safe_text("=HYPERLINK(\"http://example.invalid\")") == "'=HYPERLINK(\"http://example.invalid\")"
     assert safe_text("+81-96") == "'+81-96" and safe_text("@SUM(A1)") == "'@SUM(A1)"
     assert safe_text("クラウド利用料") == "クラウド利用料" and safe_text(1200) == 1200
+
+
+@pytest.mark.parametrize("fiscal_year,era", [(2010, "平成22年度"), (2019, "令和元年度")])
+def test_a_statement_names_its_fiscal_year_by_the_era_of_that_year(db, finance, kumamoto, adopted_policy, fiscal_year, era):
+    from tests.billing.conftest import cost_data
+
+    operations.create_cost_item(db, finance, cost_data(fiscal_year=fiscal_year, amount=1_200_000))
+    run = operations.create_run(db, finance, fiscal_year)
+    operations.review_run(db, finance, run.id)
+    operations.approve_run(db, finance, run.id, posted_on=dt.date(fiscal_year, 7, 31))
+    db.commit()
+    statement = statements.build_statement(db, finance, "431001", fiscal_year)
+    sheet = load_workbook(io.BytesIO(statements.to_xlsx(statement))).active
+    assert sheet["A1"].value == f"{era} 連携基盤共同利用負担金 通知書"
+    rows = dict(row for row in csv.reader(io.StringIO(statements.to_csv(statement).decode("utf-8-sig"))) if len(row) == 2)
+    assert rows["年度"] == f"{era}（FY{fiscal_year}）"
+    assert era in statements.to_html(statement)
+    summary = load_workbook(io.BytesIO(statements.summary_to_xlsx(statements.build_summary(db, finance, fiscal_year)))).active
+    assert summary["A1"].value.startswith(f"{era} 負担金 一覧")

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from governance.models import AgreementAcceptance
 from core.audit import AuditRecord
+from core.calendar import JST
 from core.outbox import Notification
 from tests.governance.conftest import raw
 
-JST = dt.timezone(dt.timedelta(hours=9))
 TEXT = "# 熊本県エリアデータ連携基盤 共同利用協定\n\n第1条（目的）この協定は…\n"
 CONTACT = [{"name": "八代 花子", "email": "hanako@example.jp", "role": "admin"}]
 
@@ -251,10 +251,10 @@ def test_publishing_through_the_council_cites_the_resolution(client, db, as_oper
 
 def test_provisioning_with_an_agreement_in_force_waits_for_acceptance_instead_of_failing(client, db, as_operator,
                                                                                        tenant_factory, user_factory):
-    from core.actor import system_actor
+    from core.actor import console_actor
     from tenancy.usage.quotas import load_default_plans
 
-    load_default_plans(db, system_actor("test"))
+    load_default_plans(db, console_actor("test", {"platform-operator"}))
     tenant_factory("434426", status="approved", contacts=CONTACT)
     db.commit()
     v1 = draft(client, as_operator)

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from core import audit as core_audit
-from governance import audit
 from core.audit import AuditRecord
 from tests.governance.conftest import guards_disabled, raw
 

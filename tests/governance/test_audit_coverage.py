@@ -5,7 +5,7 @@ endpoint without an entry in :data:`TABLE` fails :func:`test_every_state_changin
 An entry says how to make one successful call and one refused call. A successful call writes
 exactly one record, carrying the call's request id and source IP; calls made of several steps
 (the provisioning saga, a wave, a council close that enacts a change) write one record whose
-``after.steps`` lists the steps (governance.audit.act).
+``after.steps`` lists the steps (core.audit.act).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
+from core.actor import Actor
 from core.audit import AuditRecord
+from core.calendar import JST
 
 STATE_CHANGING = {"post", "put", "patch", "delete"}
 CONTACT = [{"name": "担当 太郎", "email": "audit-coverage@example.jp", "role": "admin"}]
@@ -114,7 +116,7 @@ def council(ctx: Ctx, *, votes: bool = False) -> int:
 
 
 def usage_event(code: str) -> dict:
-    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=9)))
+    now = dt.datetime.now(JST)
     return {"tenant": code, "metric": "api_calls", "quantity": 5, "timestamp": now.isoformat(), "event_id": uuid.uuid4().hex}
 
 
@@ -144,11 +146,15 @@ def fin(ctx: Ctx, method: str, url: str, json=None) -> Call:
 COST_ITEM = {"fiscal_year": 2026, "name": "クラウド利用料", "category": "run", "amount": 1_200_000, "tax_treatment": "taxable_10"}
 
 
+# billing's use cases are finance's (billing.manage); the operator may not enter costs or run allocations
+FINANCE_OFFICER = Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
+
+
 def cost_item(ctx: Ctx) -> int:
     from billing import operations as billing
     from billing.schemas import CostItemCreate
 
-    [item] = billing.create_cost_item(ctx.db, ctx.operator, CostItemCreate(**COST_ITEM))
+    [item] = billing.create_cost_item(ctx.db, FINANCE_OFFICER, CostItemCreate(**COST_ITEM))
     ctx.db.commit()
     return item.id
 
@@ -157,9 +163,9 @@ def policy(ctx: Ctx, adopt: bool = False) -> int:
     from billing import operations as billing
     from billing.schemas import PolicyCreate
 
-    created = billing.create_policy(ctx.db, ctx.operator, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
+    created = billing.create_policy(ctx.db, FINANCE_OFFICER, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
     if adopt:
-        billing.adopt_policy(ctx.db, ctx.operator, created.id, None)
+        billing.adopt_policy(ctx.db, FINANCE_OFFICER, created.id, None)
     ctx.db.commit()
     return created.id
 
@@ -171,13 +177,13 @@ def run(ctx: Ctx, until: str = "computed") -> int:
     ctx.tenants("431001")
     policy(ctx, adopt=True)
     cost_item(ctx)
-    created = billing.create_run(ctx.db, ctx.operator, 2026)
+    created = billing.create_run(ctx.db, FINANCE_OFFICER, 2026)
     if until in ("reviewed", "approved"):
-        billing.review_run(ctx.db, ctx.operator, created.id)
+        billing.review_run(ctx.db, FINANCE_OFFICER, created.id)
     if until == "approved":
-        billing.approve_run(ctx.db, ctx.operator, created.id)
+        billing.approve_run(ctx.db, FINANCE_OFFICER, created.id)
     if until == "discarded":
-        billing.discard_run(ctx.db, ctx.operator, created.id)
+        billing.discard_run(ctx.db, FINANCE_OFFICER, created.id)
     ctx.db.commit()
     return created.id
 

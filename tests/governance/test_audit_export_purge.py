@@ -202,5 +202,5 @@ def test_a_checkpoint_in_the_purged_part_is_not_reported_as_confirmed(db, operat
     result = audit.purge(db, operator, tmp_path)
     db.commit()
     assert result is not None and checkpoint[0] <= result.through_seq
-    report = audit.verification(db, [checkpoint])
+    report = audit.verification(db, operator, [checkpoint])
     assert report.broken is not None and "purged part" in report.broken.reason

@@ -9,6 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from core.actor import Actor
 from core.audit import acts_within
 from core.audit import AuditRecord
 from governance.models import CouncilProposal, CouncilResolution
@@ -68,11 +69,15 @@ def actions(db) -> list[str]:
 
 # --- the done-when story: a cost policy adopted by vote is what the next allocation run uses -------
 
-def make_policy(db, operator, name, shares):
+# billing's own acts are finance's; the council's enactment is the operator closing the vote
+FINANCE_OFFICER = Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
+
+
+def make_policy(db, actor, name, shares):
     from billing import operations as billing
     from billing.schemas import PolicyCreate
 
-    policy = billing.create_policy(db, operator, PolicyCreate(
+    policy = billing.create_policy(db, actor, PolicyCreate(
         name=name, components=[{"basis": basis, "weight": weight} for basis, weight in shares]))
     db.commit()
     return policy
@@ -82,9 +87,9 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     from billing import operations as billing
     from billing.schemas import CostItemCreate
 
-    current = make_policy(db, operator, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, operator, current.id, None)
-    proposed = make_policy(db, operator, "均等割50%・人口割50%", [("equal", "1/2"), ("population", "1/2")])
+    current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
+    billing.adopt_policy(db, FINANCE_OFFICER, current.id, None)
+    proposed = make_policy(db, FINANCE_OFFICER, "均等割50%・人口割50%", [("equal", "1/2"), ("population", "1/2")])
     db.commit()
 
     proposal_id = propose(client, as_operator, title="負担割合の見直し", change_type="adopt_allocation_policy",
@@ -107,9 +112,9 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     assert resolution["enacted_ref"] == f"allocation_policy:{proposed.id}"
 
     fiscal_year = 2026
-    billing.create_cost_item(db, operator, CostItemCreate(fiscal_year=fiscal_year, name="クラウド利用料", category="run",
+    billing.create_cost_item(db, FINANCE_OFFICER, CostItemCreate(fiscal_year=fiscal_year, name="クラウド利用料", category="run",
                                                           amount=1_200_000, tax_treatment="taxable_10"))
-    run = billing.create_run(db, operator, fiscal_year)
+    run = billing.create_run(db, FINANCE_OFFICER, fiscal_year)
     assert run.policy_id == proposed.id
 
     # The council's decision is one audit record; the enacted change is a step inside it.
@@ -125,9 +130,9 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
 def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_operator, voters):
     from billing import operations as billing
 
-    current = make_policy(db, operator, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, operator, current.id, None)
-    proposed = make_policy(db, operator, "人口割のみ", [("population", "1")])
+    current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
+    billing.adopt_policy(db, FINANCE_OFFICER, current.id, None)
+    proposed = make_policy(db, FINANCE_OFFICER, "人口割のみ", [("population", "1")])
     db.commit()
     proposal_id = propose(client, as_operator, change_type="adopt_allocation_policy", params={"policy_id": proposed.id})
     # 2 for, 1 against, 1 abstain: 2/4 is short of two thirds.

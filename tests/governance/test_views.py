@@ -11,16 +11,10 @@ import sqlalchemy as sa
 from governance import agreements, council
 from governance.models import AgreementAcceptance, CouncilVote
 from governance.schemas import ProposalCreate, VersionDraft
+from tests.conftest import sign_in
 from tests.governance.conftest import guards_disabled, raw
 
 CSRF = "test-csrf-token"
-
-
-def sign_in(client, roles, tenants=(), subject="person-1", name="テスト 利用者"):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": subject, "name": name, "roles": list(roles),
-                            "tenant_codes": list(tenants)}
-        session["csrf"] = CSRF
 
 
 def published(db, operator, required=True):
@@ -35,7 +29,7 @@ def published(db, operator, required=True):
 def test_the_auditor_runs_verification_from_the_ui(client, db, operator, tenant_factory):
     tenant_factory("431001")
     tenant_factory("432024")
-    sign_in(client, ["auditor"])
+    sign_in(client, ["auditor"], csrf=CSRF)
     page = client.get("/admin/audit-verify/").get_data(as_text=True)
     assert "改ざんは検出されませんでした" in page and "2 件のレコードを検証しました" in page
     with guards_disabled(db, "audit_record"):
@@ -47,7 +41,7 @@ def test_the_auditor_runs_verification_from_the_ui(client, db, operator, tenant_
 
 def test_the_auditor_exports_a_period_from_the_ui(client, db, tenant_factory):
     tenant_factory("431001")
-    sign_in(client, ["auditor"])
+    sign_in(client, ["auditor"], csrf=CSRF)
     response = client.get("/admin/audit-verify/export?format=csv")
     assert response.status_code == 200
     data = response.get_data()
@@ -56,7 +50,7 @@ def test_the_auditor_exports_a_period_from_the_ui(client, db, tenant_factory):
 
 
 def test_a_municipal_admin_cannot_open_the_verification_page(client, db):
-    sign_in(client, ["municipal-admin"], ["431001"])
+    sign_in(client, ["municipal-admin"], ["431001"], csrf=CSRF)
     assert client.get("/admin/audit-verify/").status_code == 403
 
 
@@ -65,7 +59,7 @@ def test_the_board_flags_a_tenant_past_its_deadline(client, db, operator, tenant
         tenant_factory(code)
     published(db, operator)
     raw(db, "UPDATE agreement_version SET deadline_on = :d", d=dt.date.today() - dt.timedelta(days=3))
-    sign_in(client, ["platform-operator"])
+    sign_in(client, ["platform-operator"], csrf=CSRF)
     page = client.get("/admin/agreements/").get_data(as_text=True)
     rows = re.findall(r'<tr data-code="(\d{6})" class="table-danger">', page)
     assert rows == ["431001", "432024"]
@@ -79,13 +73,13 @@ def test_a_municipal_admin_accepts_on_the_version_page(client, db, operator, ten
     tenant_factory("431001")
     tenant_factory("432024")
     version = published(db, operator)
-    sign_in(client, ["municipal-admin"], ["431001"], subject="admin-431001")
+    sign_in(client, ["municipal-admin"], ["431001"], subject="admin-431001", csrf=CSRF)
     board = client.get("/admin/agreements/").get_data(as_text=True)
     assert 'data-code="431001"' in board and 'data-code="432024"' not in board
     page = client.get("/admin/agreements/joint_use_agreement/1/").get_data(as_text=True)
     assert version.content_hash in page and "431001" in page
     response = client.post("/admin/agreements/joint_use_agreement/1/accept",
-                           data={"csrf": CSRF, "tenant_code": "431001", "content_hash": version.content_hash})
+                           data={"csrf_token": CSRF, "tenant_code": "431001", "content_hash": version.content_hash})
     assert response.status_code == 302
     row = db.scalars(sa.select(AgreementAcceptance)).one()
     assert (row.tenant_code, row.actor_subject) == ("431001", "admin-431001")
@@ -94,7 +88,7 @@ def test_a_municipal_admin_accepts_on_the_version_page(client, db, operator, ten
 def test_a_post_without_the_csrf_token_is_refused(client, db, operator, tenant_factory):
     tenant_factory("431001")
     version = published(db, operator)
-    sign_in(client, ["municipal-admin"], ["431001"])
+    sign_in(client, ["municipal-admin"], ["431001"], csrf=CSRF)
     response = client.post("/admin/agreements/joint_use_agreement/1/accept",
                            data={"tenant_code": "431001", "content_hash": version.content_hash})
     assert response.status_code == 400
@@ -107,17 +101,17 @@ def test_a_municipal_admin_votes_for_their_own_tenant_only(client, db, operator,
     proposal = council.propose(db, operator, ProposalCreate(
         title="運用規約の改定", closes_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5)))
     db.commit()
-    sign_in(client, ["municipal-admin"], ["431001"], subject="admin-431001")
+    sign_in(client, ["municipal-admin"], ["431001"], subject="admin-431001", csrf=CSRF)
     page = client.get(f"/admin/council/{proposal.id}/").get_data(as_text=True)
     assert "431001 熊本市" in page and page.count('name="tenant_code"') == 1  # one ballot: their own tenant's
 
-    other = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf": CSRF, "choice": "for", "tenant_code": "432024"},
+    other = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf_token": CSRF, "choice": "for", "tenant_code": "432024"},
                         follow_redirects=True).get_data(as_text=True)
     assert "432024" in other and "権限がありません" in other
-    own = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf": CSRF, "choice": "against", "tenant_code": "431001"},
+    own = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf_token": CSRF, "choice": "against", "tenant_code": "431001"},
                       follow_redirects=True)
     assert own.status_code == 200
-    again = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf": CSRF, "choice": "for", "tenant_code": "431001"},
+    again = client.post(f"/admin/council/{proposal.id}/vote", data={"csrf_token": CSRF, "choice": "for", "tenant_code": "431001"},
                         follow_redirects=True).get_data(as_text=True)
     assert "投票済み" in again
     votes = db.scalars(sa.select(CouncilVote)).all()
@@ -127,29 +121,29 @@ def test_a_municipal_admin_votes_for_their_own_tenant_only(client, db, operator,
 
 def test_the_operator_opens_and_closes_a_vote_from_the_ui(client, db, operator, tenant_factory):
     tenant_factory("430005")
-    sign_in(client, ["platform-operator"], ["430005"], subject="operator-pref")
+    sign_in(client, ["platform-operator"], ["430005"], subject="operator-pref", csrf=CSRF)
     closes = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-    created = client.post("/admin/council/propose", data={"csrf": CSRF, "title": "定例議案", "change_type": "free_text",
+    created = client.post("/admin/council/propose", data={"csrf_token": CSRF, "title": "定例議案", "change_type": "free_text",
                                                           "closes_on": closes}, follow_redirects=True)
     assert "定例議案" in created.get_data(as_text=True)
-    [proposal] = council.list_proposals(db)
-    client.post(f"/admin/council/{proposal.id}/vote", data={"csrf": CSRF, "choice": "for", "tenant_code": "430005"})
-    page = client.post(f"/admin/council/{proposal.id}/close", data={"csrf": CSRF}, follow_redirects=True).get_data(as_text=True)
+    [proposal] = council.list_proposals(db, operator)
+    client.post(f"/admin/council/{proposal.id}/vote", data={"csrf_token": CSRF, "choice": "for", "tenant_code": "430005"})
+    page = client.post(f"/admin/council/{proposal.id}/close", data={"csrf_token": CSRF}, follow_redirects=True).get_data(as_text=True)
     assert "協議会議決第1号" in page and "可決" in page
 
 
-def test_the_operator_proposes_a_quota_plan_change_from_the_ui(client, db, tenant_factory):
+def test_the_operator_proposes_a_quota_plan_change_from_the_ui(client, db, operator, tenant_factory):
     tenant_factory("430005")
-    sign_in(client, ["platform-operator"], ["430005"])
+    sign_in(client, ["platform-operator"], ["430005"], csrf=CSRF)
     closes = (dt.date.today() + dt.timedelta(days=10)).isoformat()
     client.post("/admin/council/propose", data={
-        "csrf": CSRF, "title": "小規模プランの上限引上げ", "change_type": "change_quota_plan", "closes_on": closes,
+        "csrf_token": CSRF, "title": "小規模プランの上限引上げ", "change_type": "change_quota_plan", "closes_on": closes,
         "param_plan_code": "small", "change_json": '{"name_ja": "小規模団体", "limits": [{"metric": "api_calls", "limit": 2000000}]}'})
-    [proposal] = council.list_proposals(db)
+    [proposal] = council.list_proposals(db, operator)
     assert council.params_of(proposal) == {"plan_code": "small", "change": {
         "name_ja": "小規模団体", "limits": [{"metric": "api_calls", "limit": 2000000}]}}
     page = client.post("/admin/council/propose", data={
-        "csrf": CSRF, "title": "壊れた議案", "change_type": "change_quota_plan", "closes_on": closes,
+        "csrf_token": CSRF, "title": "壊れた議案", "change_type": "change_quota_plan", "closes_on": closes,
         "param_plan_code": "small", "change_json": "{limits"}, follow_redirects=True).get_data(as_text=True)
     assert "JSON として読めません" in page
-    assert len(council.list_proposals(db)) == 1
+    assert len(council.list_proposals(db, operator)) == 1

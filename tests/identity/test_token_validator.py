@@ -68,12 +68,14 @@ def test_a_good_token_gives_its_claims(jwks):
 
 
 @pytest.mark.parametrize("overrides,reason", [
-    ({"exp": int(time.time()) - 60}, "expired"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
-    ({"iss": "http://idp.test/realms/other"}, "another issuer"),
-    ({"aud": "someone-else"}, "another audience"),
+    # times relative to now are computed when the test runs (a callable of now), never at import
+    (lambda now: {"exp": now - 60}, "expired"),
+    (lambda now: {"nbf": now + 600}, "not valid yet"),
+    (lambda now: {"iss": "http://idp.test/realms/other"}, "another issuer"),
+    (lambda now: {"aud": "someone-else"}, "another audience"),
 ])
 def test_bad_claims_are_refused_with_the_reason(jwks, overrides, reason):
+    overrides = overrides(int(time.time()))
     keys, url, _ = jwks
     key = new_key()
     keys["keys"].append(jwk(key, "k1"))

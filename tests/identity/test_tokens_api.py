@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tenancy.identity.keycloak import client_credentials_token, master_admin
-from tests.conftest import SERVICE_SECRET
+from tests.conftest import SERVICE_SECRET, sign_in
 
 
 def tamper_signature(token: str) -> str:
@@ -92,7 +92,5 @@ def test_admin_without_login_redirects_to_the_login(client):
 
 def test_a_signed_in_user_without_the_grant_gets_403_in_admin(client, tenant_factory, user_factory):
     tenant_factory("431001")
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": "finance-1", "name": "財政担当", "roles": ["finance-officer"],
-                            "tenant_codes": []}
+    sign_in(client, ["finance-officer"])
     assert client.get("/admin/audit/").status_code == 403

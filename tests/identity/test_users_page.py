@@ -3,15 +3,16 @@
 import re
 import uuid
 
+from tests.conftest import sign_in
+
 
 def sign_in_as(client, account):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": account.id, "name": account.username,
-                            "roles": sorted(account.roles), "tenant_codes": sorted(account.tenant_codes)}
+    """Signed in as a Keycloak account (user_factory) without going through the login page."""
+    sign_in(client, account.roles, account.tenant_codes, subject=account.id, name=account.username)
 
 
 def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def test_a_municipal_admin_invites_from_the_page(client, tenant_factory, user_factory, directory):
@@ -24,7 +25,7 @@ def test_a_municipal_admin_invites_from_the_page(client, tenant_factory, user_fa
     assert "運営者（県）" not in page  # a municipal admin is not offered platform roles
     username = f"page-{uuid.uuid4().hex[:6]}"
     answer = client.post("/admin/users/431001/invite", data={
-        "csrf": csrf_of(page), "username": username, "email": f"{username}@example.jp",
+        "csrf_token": csrf_of(page), "username": username, "email": f"{username}@example.jp",
         "first_name": "一郎", "last_name": "熊本", "roles": ["municipal-staff"]})
     assert answer.status_code == 302
     found = directory.find_user(username)

@@ -143,9 +143,3 @@ def csrf_token(html: str) -> str:
         re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
-
-
-def sign_in(client, *, roles=("platform-operator",), tenants=(), name="県 運営者", subject="operator-1"):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": subject, "name": name, "roles": list(roles),
-                            "tenant_codes": list(tenants)}

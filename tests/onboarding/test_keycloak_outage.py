@@ -1,8 +1,9 @@
 """Keycloak stopped during a wave, then started again: retry finishes with no duplicates.
 
-This module starts a Keycloak of its own (free ports, temporary state directory) because it
-stops and restarts it; the session's shared Keycloak is never stopped. Keycloak is really
-stopped after the third municipality of the wave, so the other five meet a refused connection.
+The test stops and restarts Keycloak: the session's own server when the session started it
+(tests/conftest.py), else (RENKEI_TEST_KEYCLOAK_URL names a shared server, which is never
+stopped) one of its own on free ports. Keycloak is really stopped after the third municipality of
+the wave, so the other five meet a refused connection.
 """
 
 import uuid
@@ -10,9 +11,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from admin import keycloak_server
+from admin import keycloak_server as kc
 from tenancy.onboarding import saga as onboarding
-from core.actor import system_actor
+from core.actor import console_actor
 from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.onboarding.models import ProvisioningStep
@@ -22,25 +23,30 @@ from .conftest import tenant_groups
 from .test_wave import WAVE_2_CSV
 
 
-@pytest.fixture(scope="module")
-def own_keycloak():
-    handle = keycloak_server.ensure_running(None)
+@pytest.fixture
+def own_keycloak(keycloak_server):
+    """A Keycloak this test may stop, with a realm of its own."""
+    handle = keycloak_server if keycloak_server.started_here else kc.ensure_running(None)
     settings = KeycloakSettings(url=handle.url, realm=f"renkei-outage-{uuid.uuid4().hex[:6]}",
                                 service_client_secret="outage-service-secret-0123456789")
     bootstrap_realm(master_admin(handle.url, handle.admin_user, handle.admin_password, "master"), settings)
     yield handle, settings
-    handle.close()
+    if handle is not keycloak_server:
+        handle.close()
+    elif not kc.answers(handle.url):  # the test failed while it was stopped: the later tests need it
+        restart(handle)
 
 
 def restart(handle):
+    """Start the stopped server again on its ports and state; the handle names the new process."""
     process = handle.process
-    keycloak_server.start(port=process.port, management_port=process.management_port, state_dir=process.state_dir,
-                          admin_user=handle.admin_user, admin_password=handle.admin_password)
+    handle.process = kc.start(port=process.port, management_port=process.management_port, state_dir=process.state_dir,
+                              admin_user=handle.admin_user, admin_password=handle.admin_password)
 
 
 def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(db, own_keycloak):
     handle, settings = own_keycloak
-    actor = system_actor("outage-test")
+    actor = console_actor("outage-test", {"platform-operator"})
     load_kumamoto(db, actor)
     db.commit()
     rows = onboarding.parse_wave_csv(WAVE_2_CSV.read_bytes())
@@ -48,10 +54,10 @@ def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(d
 
     def stop_after_three(outcome):
         if len(stopped) == 0 and sum(1 for row in rows if row.code <= outcome.code) == 3:
-            keycloak_server.stop(state_dir=handle.process.state_dir)
+            kc.stop(state_dir=handle.process.state_dir)
             stopped.append(outcome.code)
 
-    outcomes = onboarding.run_wave(db, actor, IdentityDirectory(settings), 2025, rows, checkpoint=db.commit,
+    outcomes = onboarding.run_wave(db, actor, IdentityDirectory(settings), 2025, rows,
                                    progress=stop_after_three)
     by_code = {o.code: o for o in outcomes}
     first_three = [row.code for row in rows[:3]]
@@ -65,13 +71,13 @@ def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(d
                              .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
                              .where(ProvisioningStep.status == "failed")).all())
     assert failed == {code: "keycloak_group" for code in rest}
-    board = onboarding.board(db)
+    board = onboarding.board(db, actor)
     assert sorted(card["code"] for card in board["columns"]["provisioning"] if card["failed_step"] == "keycloak_group") == rest
 
     restart(handle)
     directory = IdentityDirectory(settings)
-    onboarding.retry(db, actor, directory, rest[0], checkpoint=db.commit)  # one by hand…
-    again = onboarding.run_wave(db, actor, directory, 2025, rows, checkpoint=db.commit)  # …the rest by re-running the wave
+    onboarding.retry(db, actor, directory, rest[0])  # one by hand…
+    again = onboarding.run_wave(db, actor, directory, 2025, rows)  # …the rest by re-running the wave
     assert all(o.ok for o in again), [(o.code, o.message_en) for o in again if not o.ok]
 
     db.expire_all()

@@ -7,6 +7,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from core.calendar import JST
 from tenancy.onboarding import lifecycle, saga as onboarding
 from tenancy.errors import IdentityUnavailable
 from tenancy.registry.history import participation_months
@@ -24,7 +25,7 @@ def active_tenant(db, operator, approved, directory):
 
     def make():
         tenant = approved()
-        onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+        onboarding.provision(db, operator, directory, tenant.code)
         staff = {}
         for label in ("staff", "off"):
             username = f"{label}-{tenant.code}-{uuid.uuid4().hex[:4]}"
@@ -44,7 +45,7 @@ def enabled(directory, user_id):
 
 
 def this_fiscal_year():
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
+    today = dt.datetime.now(JST).date()
     return today.year if today.month >= 4 else today.year - 1
 
 
@@ -158,7 +159,7 @@ def test_after_reapplication_onboarding_again_creates_no_duplicates(db, operator
         lifecycle.check_item(db, operator, tenant.code, "screening", entry.key)
     lifecycle.approve(db, operator, tenant.code)
     db.commit()
-    onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+    onboarding.provision(db, operator, directory, tenant.code)
     assert tenant.status == TenantStatus.active
     assert len(tenant_groups(directory, tenant.code)) == 1
     [admin] = users_named(directory, tenant.contacts[0].email)

@@ -45,7 +45,7 @@ def test_provisioning_creates_the_group_invites_the_admin_registers_resources_an
         db, operator, approved, directory):
     tenant = approved()
     email = tenant.contacts[0].email
-    outcome = onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+    outcome = onboarding.provision(db, operator, directory, tenant.code)
     assert outcome.status == TenantStatus.active
     assert outcome.steps_run == ("keycloak_group", "admin_invited", "default_quotas", "platform_resources")
 
@@ -73,7 +73,7 @@ def test_keycloak_unreachable_stops_at_the_first_step_and_retry_finishes_without
     tenant = approved()
     down = IdentityDirectory(dataclasses.replace(keycloak_settings, url="http://127.0.0.1:9"))
     with pytest.raises(onboarding.ProvisioningFailed) as failed:
-        onboarding.provision(db, operator, down, tenant.code, checkpoint=db.commit)
+        onboarding.provision(db, operator, down, tenant.code)
     assert failed.value.kind == "unavailable"
     assert failed.value.details["failed_step"] == "keycloak_group"
     assert "認証サーバー（Keycloak）の団体グループ作成" in failed.value.message_ja
@@ -86,7 +86,7 @@ def test_keycloak_unreachable_stops_at_the_first_step_and_retry_finishes_without
     assert rows["admin_invited"].status == "pending"
     assert tenant_groups(directory, tenant.code) == []
 
-    outcome = onboarding.retry(db, operator, directory, tenant.code, checkpoint=db.commit)
+    outcome = onboarding.retry(db, operator, directory, tenant.code)
     assert outcome.status == TenantStatus.active
     assert len(tenant_groups(directory, tenant.code)) == 1
     assert len(users_with_email(directory, tenant.contacts[0].email)) == 1
@@ -97,7 +97,7 @@ def test_a_failure_midway_keeps_the_steps_done_and_retry_resumes_from_the_failed
         db, operator, approved, directory, keycloak_settings):
     tenant = approved()
     with pytest.raises(onboarding.ProvisioningFailed) as failed:
-        onboarding.provision(db, operator, Flaky(keycloak_settings, "set_roles"), tenant.code, checkpoint=db.commit)
+        onboarding.provision(db, operator, Flaky(keycloak_settings, "set_roles"), tenant.code)
     assert failed.value.details["failed_step"] == "admin_invited"
     db.rollback()
     rows = steps(db, tenant)
@@ -105,7 +105,7 @@ def test_a_failure_midway_keeps_the_steps_done_and_retry_resumes_from_the_failed
     # the account was created in Keycloak before the role grant failed: on record there, not in renkei's memory
     assert len(users_named(directory, tenant.contacts[0].email)) == 1
 
-    outcome = onboarding.retry(db, operator, directory, tenant.code, checkpoint=db.commit)
+    outcome = onboarding.retry(db, operator, directory, tenant.code)
     assert outcome.steps_run == ("admin_invited", "default_quotas", "platform_resources")
     rows = steps(db, tenant)
     assert rows["keycloak_group"].attempts == 1 and rows["admin_invited"].attempts == 2
@@ -122,7 +122,7 @@ def test_objects_already_in_keycloak_are_found_not_duplicated(db, operator, appr
     # as if an earlier attempt had created both and its reply was lost
     directory.ensure_tenant_group(tenant.code, tenant.name_ja)
     directory.create_user(email, email, "花子", "熊本")
-    onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+    onboarding.provision(db, operator, directory, tenant.code)
     assert len(tenant_groups(directory, tenant.code)) == 1
     assert len(users_with_email(directory, email)) == 1
     assert json.loads(steps(db, tenant)["admin_invited"].result)["created"] is False
@@ -132,7 +132,7 @@ def test_retry_is_only_for_a_tenant_in_provisioning(db, operator, approved, dire
     tenant = approved()
     before = snapshot(tenant.code)
     with pytest.raises(onboarding.lifecycle.NothingToRetry):
-        onboarding.retry(db, operator, directory, tenant.code, checkpoint=db.commit)
+        onboarding.retry(db, operator, directory, tenant.code)
     assert snapshot(tenant.code) == before
 
 
@@ -140,7 +140,7 @@ def test_provisioning_without_approval_is_refused_before_keycloak_is_touched(db,
     tenant = screened()
     before = snapshot(tenant.code)
     with pytest.raises(onboarding.lifecycle.NotApproved):
-        onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+        onboarding.provision(db, operator, directory, tenant.code)
     assert snapshot(tenant.code) == before
     assert tenant_groups(directory, tenant.code) == []
 
@@ -150,7 +150,7 @@ def test_the_admin_username_can_come_from_the_wave(db, operator, approved, direc
     username = f"admin.{tenant.code}"
     onboarding.onboarding_record(db, tenant).admin_username = username
     db.commit()
-    onboarding.provision(db, operator, directory, tenant.code, checkpoint=db.commit)
+    onboarding.provision(db, operator, directory, tenant.code)
     [user] = users_named(directory, username)
     assert user["email"] == tenant.contacts[0].email.lower()
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from core.audit import AuditRecord
 from tenancy.onboarding import lifecycle, saga as onboarding
-from core.actor import system_actor
+from core.actor import console_actor
 from tenancy.errors import ImportRejected
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.sample import WAVE_2, load_kumamoto
@@ -35,7 +35,7 @@ def test_the_packaged_wave_2_file_names_the_eight_wave_2_municipalities():
 
 
 def test_wave_2_onboards_from_one_csv_in_one_command_and_the_board_shows_21(app, db, directory, client, as_operator):
-    load_kumamoto(db, system_actor("sample"))
+    load_kumamoto(db, console_actor("sample", {"platform-operator"}))
     db.commit()
     result = wave(app, "FY2025", "--from", str(WAVE_2_CSV))
     assert result.exit_code == 0, result.output
@@ -65,6 +65,7 @@ def test_wave_2_onboards_from_one_csv_in_one_command_and_the_board_shows_21(app,
         ["onboarding.wave", "onboarding.wave"]
 
 
+@pytest.mark.keycloak  # the complete row is provisioned in the app's realm
 def test_one_failure_does_not_stop_the_others_and_the_exit_code_says_so(app, db, tmp_path):
     source = tmp_path / "wave.csv"
     source.write_text(HEADER

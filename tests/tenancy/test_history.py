@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from tenancy.registry.history import JST, history, participation_months, record_transition
+from core.calendar import JST
+from tenancy.registry.history import history, participation_months, record_transition
 from tenancy.registry.models import TenantStatus
 
 

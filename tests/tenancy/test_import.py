@@ -1,7 +1,5 @@
 """Tenant import: all or nothing, every bad line named, UTF-8 and CP932, Japanese or English headers."""
 
-import json
-
 import pytest
 import sqlalchemy as sa
 
@@ -58,7 +56,7 @@ def test_the_same_rows_in_cp932_with_japanese_headers_corrected_import(db, opera
     result = import_csv(db, operator, text.encode("cp932"))
     db.commit()
     assert sorted(result.created) == sorted(GOOD + ["432130"])
-    tenants, total = list_tenants(db)
+    tenants, total = list_tenants(db, operator)
     assert total == 11
     kumamoto = next(t for t in tenants if t.code == "431001")
     assert kumamoto.name_ja == "熊本市" and kumamoto.population == 738744
@@ -114,12 +112,12 @@ def test_a_file_in_neither_encoding_is_refused_clearly(db, operator):
 def test_export_opens_in_excel_and_imports_back(db, operator, tenant_factory):
     tenant_factory("431001", contacts=[{"name": "熊本 太郎", "department": "デジタル戦略課", "email": "taro@example.jp", "phone": "096-000-0000"}])
     tenant_factory("432024")
-    data = export_csv(list_tenants(db)[0])
+    data = export_csv(list_tenants(db, operator)[0])
     assert data.startswith("\ufeff".encode("utf-8"))
     header = data.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("団体コード,団体名")
     exported = data
-    reset = [t for t in list_tenants(db)[0]]
+    reset = [t for t in list_tenants(db, operator)[0]]
     assert len(reset) == 2
     # importing the export into an empty registry reproduces it
     for tenant in reset:
@@ -127,6 +125,6 @@ def test_export_opens_in_excel_and_imports_back(db, operator, tenant_factory):
     db.flush()
     result = import_csv(db, operator, exported)
     assert sorted(result.created) == ["431001", "432024"]
-    kumamoto = next(t for t in list_tenants(db)[0] if t.code == "431001")
+    kumamoto = next(t for t in list_tenants(db, operator)[0] if t.code == "431001")
     assert kumamoto.contacts[0].email == "taro@example.jp"
     assert kumamoto.status.value == "active"

@@ -1,8 +1,9 @@
 """Tests of admin.keycloak_server against a real Keycloak (no mocks).
 
-By default a throw-away Keycloak is started on free ports in a temporary state dir (about 15 s,
-plus a one-time download into the cache). Set RENKEI_TEST_KEYCLOAK_URL to use a running server
-instead; the tests that start or stop servers are then skipped.
+By default they use the throw-away Keycloak the session starts on free ports in a temporary state
+dir (tests/conftest.py; about 15 s, plus a one-time download into the cache); the test that stops
+it runs last. Set RENKEI_TEST_KEYCLOAK_URL to use a running server instead; the tests that start
+or stop servers are then skipped.
 Set RENKEI_TEST_KEYCLOAK_DOWNLOAD=1 to also download and unpack a fresh copy into a temp cache.
 """
 
@@ -16,9 +17,7 @@ import socket
 import stat
 import sys
 import threading
-import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -200,13 +199,10 @@ def test_real_download_into_an_empty_cache(tmp_path: Path, monkeypatch: pytest.M
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def keycloak() -> Iterator[kc.KeycloakHandle]:
-    started = time.monotonic()
-    handle = kc.ensure_running(os.environ.get("RENKEI_TEST_KEYCLOAK_URL"))
-    print(f"Keycloak at {handle.url} ready after {time.monotonic() - started:.1f} s")
-    yield handle
-    handle.close()
+@pytest.fixture
+def keycloak(keycloak_server: kc.KeycloakHandle) -> kc.KeycloakHandle:
+    """The session's server (tests/conftest.py), from ``ensure_running`` like any other."""
+    return keycloak_server
 
 
 @pytest.fixture
@@ -308,9 +304,10 @@ def test_start_refuses_a_port_taken_by_something_else(tmp_path: Path, started_he
     assert not (tmp_path / "state" / kc.PID_FILE).exists()
 
 
+@pytest.mark.stops_keycloak
 @pytest.mark.keycloak
 def test_stop_ends_the_server_and_closes_the_port(started_here: kc.KeycloakProcess) -> None:
-    """Runs last: it stops the module's server."""
+    """Runs after every other test (marker ``stops_keycloak``): it stops the session's server."""
     assert kc.stop(state_dir=started_here.state_dir) is True
 
     after = kc.status(state_dir=started_here.state_dir)

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
+from core.calendar import JST
 from tests.conftest import METERING_SECRET
 
-JST = dt.timezone(dt.timedelta(hours=9))
 _serial = itertools.count(1)
 
 

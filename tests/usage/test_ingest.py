@@ -68,14 +68,16 @@ def _now():
     ({"quantity": True}, "quantity", "0 以上の整数"),
     ({"timestamp": "2026-11-01 10:00"}, "timestamp", "タイムゾーン"),
     ({"timestamp": "yesterday"}, "timestamp", "ISO 8601"),
-    ({"timestamp": (_now() + dt.timedelta(minutes=10)).isoformat()}, "timestamp", "先です"),
-    ({"timestamp": (_now() - dt.timedelta(days=14 * 31)).isoformat()}, "timestamp", "保存期間"),
+    # times relative to now are computed when the test runs (a callable of now), never at import
+    ({"timestamp": lambda now: (now + dt.timedelta(minutes=10)).isoformat()}, "timestamp", "先です"),
+    ({"timestamp": lambda now: (now - dt.timedelta(days=14 * 31)).isoformat()}, "timestamp", "保存期間"),
     ({"event_id": ""}, "event_id", "必須"),
     ({"event_id": "x" * 129}, "event_id", "128"),
     ({"tenant": None}, "tenant", "登録されていません"),
 ])
 def test_each_kind_of_bad_input_is_refused_with_its_field(client, db, cities, metering_headers, change, field, words):
-    bad = {**event("431001"), **change}
+    now = _now()
+    bad = {**event("431001"), **{key: value(now) if callable(value) else value for key, value in change.items()}}
     response = client.post("/api/v1/usage", json={"events": [event("431001"), bad]}, headers=metering_headers)
     assert response.status_code == 422
     errors = response.get_json()["errors"]

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from tenancy.usage import metering, quotas
 from tenancy.usage.metering import usage_total
+from tests.conftest import sign_in
 from tests.usage.conftest import JST, event
 
 OCT_2026 = dt.datetime(2026, 10, 15, 12, 0, tzinfo=JST)
@@ -31,12 +32,6 @@ def october(db, tenant_factory, operator):
         event("431001", quantity=40, at=OCT_2026 - dt.timedelta(days=30)),
     ], now=NOW)
     db.commit()
-
-
-def sign_in(client, roles, tenants=()):
-    with client.session_transaction() as session:
-        session["actor"] = {"issuer": "urn:test", "subject": f"{'-'.join(roles)}-1", "name": "テスト", "roles": list(roles),
-                            "tenant_codes": list(tenants)}
 
 
 def test_the_platform_csv_has_every_tenant_and_a_total(client, october, as_operator):
@@ -213,3 +208,40 @@ def test_the_report_command_writes_excel(app, october, tmp_path):
     result = app.test_cli_runner().invoke(args=["usage", "report", "--month", "2026-10", "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert load_workbook(target)["月次利用実績"]["A1"].value.startswith("2026年10月")
+
+
+@pytest.mark.parametrize("month,era", [("2010-10", "平成22年度"), ("2019-04", "令和元年度"), ("2026-03", "令和7年度")])
+def test_the_excel_report_names_the_fiscal_year_by_its_era(client, tenant_factory, month, era):
+    tenant_factory("431001")
+    sign_in(client, ["platform-operator"])
+    xlsx = client.get(f"/admin/usage/report.xlsx?month={month}")
+    assert xlsx.status_code == 200
+    assert era in load_workbook(io.BytesIO(xlsx.get_data()))["月次利用実績"]["A1"].value
+
+
+@pytest.mark.parametrize("month,era", [("2010-10", "平成22年度"), ("2019-04", "令和元年度"), ("2026-03", "令和7年度")])
+def test_the_chart_is_titled_with_the_era_of_its_fiscal_year(client, tenant_factory, month, era):
+    from PIL import Image
+
+    from tenancy.usage.reports import japanese_font
+
+    if japanese_font() is None:
+        pytest.skip("no Japanese font installed: the chart is then titled in English (.ci/run installs one)")
+    tenant_factory("431001")
+    sign_in(client, ["platform-operator"])
+    png = client.get(f"/admin/usage/chart.png?month={month}&metric=api_calls")
+    assert png.status_code == 200
+    title = Image.open(io.BytesIO(png.get_data())).text["Title"]  # the title drawn on the chart
+    assert era in title and "-" not in title.split("年度")[0]
+
+
+def test_months_outside_the_supported_fiscal_years_are_refused(client, as_operator):
+    sign_in(client, ["platform-operator"])
+    assert client.get("/admin/usage/?month=1989-04").status_code == 200  # 平成元年度 opens the range
+    assert client.get("/admin/usage/?month=1989-03").status_code == 400
+    assert client.get("/admin/usage/?month=2101-03").status_code == 200  # the last month of FY2100
+    assert client.get("/admin/usage/?month=2101-04").status_code == 400
+    refused = client.get("/api/v1/usage/report?month=1989-03", headers=as_operator)
+    assert refused.status_code >= 400 and "1989" in refused.get_data(as_text=True)
+    assert client.get("/api/v1/usage/chart.png?fiscal_year=1988", headers=as_operator).status_code >= 400
+    assert client.get("/api/v1/usage/chart.png?fiscal_year=1989", headers=as_operator).status_code == 200

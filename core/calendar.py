@@ -1,0 +1,170 @@
+"""Japan time and the Japanese fiscal calendar: the one home of every date rule renkei shares.
+
+* **Japan time** (:data:`JST`): a fixed +09:00 (Japan has no daylight saving time). Moments are
+  stored in UTC; days and months are Japan-time calendar periods, because people, reports and
+  limits read Japanese days and months. A naive datetime is read as UTC (renkei stores UTC).
+* **Fiscal year** (年度): 1 April to 31 March, named by the year it begins in: 2025-04-01 00:00 JST
+  .. 2026-03-31 23:59 JST is FY2025. Months are handled as the ``date`` of their first day.
+* **Supported years**: :data:`FIRST_FISCAL_YEAR` .. :data:`LAST_FISCAL_YEAR` inclusive, the one
+  range every form, API field and file check accepts. Registry dates reach back into Heisei, so
+  the range opens with 平成元年度 (FY1989).
+* **Era names** (和暦): a fiscal year takes the era of the calendar year it begins in, a calendar
+  year taking the era that began in it, and an era's first year is 元年. So FY1989 is 平成元年度
+  and FY2019 is 令和元年度 (as the government labels it, although 1 April 2019 was still
+  Heisei 31); FY2010 is 平成22年度 and FY2025 令和7年度. Showa is known so that no older date
+  is ever labelled with a wrong era.
+
+This module imports nothing from renkei: every package may use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+UTC = dt.timezone.utc
+
+FIRST_FISCAL_YEAR = 1989  # 平成元年度
+LAST_FISCAL_YEAR = 2100
+
+FISCAL_YEAR_FIRST_MONTH = 4  # April
+
+# (name, first western year, initial), newest first; the eras a registry date can fall in
+ERAS: tuple[tuple[str, int, str], ...] = (
+    ("令和", 2019, "R"),
+    ("平成", 1989, "H"),
+    ("昭和", 1926, "S"),
+)
+
+
+# --- Japan time ----------------------------------------------------------------------------------
+
+def utc_aware(moment: dt.datetime) -> dt.datetime:
+    """``moment`` with a zone: a naive value is read as UTC (how renkei stores moments)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def to_jst(moment: dt.datetime) -> dt.datetime:
+    """The same instant on Japan's clock."""
+    return utc_aware(moment).astimezone(JST)
+
+
+def now_jst() -> dt.datetime:
+    return dt.datetime.now(JST)
+
+
+def jst_day(moment: dt.datetime) -> dt.date:
+    """The Japanese calendar day of an instant."""
+    return to_jst(moment).date()
+
+
+def today_jst(now: dt.datetime | None = None) -> dt.date:
+    """Today in Japan (of ``now`` when given)."""
+    return jst_day(now) if now is not None else now_jst().date()
+
+
+def day_start_utc(day: dt.date) -> dt.datetime:
+    """The instant a Japanese calendar day begins (00:00 JST), in UTC."""
+    return dt.datetime.combine(day, dt.time(), JST).astimezone(UTC)
+
+
+def jst_text(moment: dt.datetime) -> str:
+    """``2025/04/01 09:30``: an instant as a Japanese clock reads it."""
+    return f"{to_jst(moment):%Y/%m/%d %H:%M}"
+
+
+# --- months --------------------------------------------------------------------------------------
+
+def month_of(day: dt.date) -> dt.date:
+    """The month (its first day) a day falls in."""
+    return day.replace(day=1)
+
+
+def current_month(now: dt.datetime | None = None) -> dt.date:
+    """The Japan-time month of ``now`` (default: this moment)."""
+    return month_of(today_jst(now))
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    """The month ``count`` months after (before, when negative) ``month``."""
+    index = month.year * 12 + (month.month - 1) + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_start(month: dt.date) -> dt.datetime:
+    """The instant a Japan-time month begins (the 1st, 00:00 JST), aware in JST."""
+    return dt.datetime(month.year, month.month, 1, tzinfo=JST)
+
+
+def month_start_utc(month: dt.date) -> dt.datetime:
+    """The instant a Japan-time month begins, in UTC."""
+    return month_start(month).astimezone(UTC)
+
+
+# --- fiscal year ---------------------------------------------------------------------------------
+
+def fiscal_year_of(value: dt.date | dt.datetime) -> int:
+    """The fiscal year of a day, a month, or an instant (read in Japan time)."""
+    day = jst_day(value) if isinstance(value, dt.datetime) else value
+    return day.year if day.month >= FISCAL_YEAR_FIRST_MONTH else day.year - 1
+
+
+def fiscal_year_start(fiscal_year: int) -> dt.datetime:
+    """1 April 00:00 JST of ``fiscal_year``."""
+    return month_start(dt.date(fiscal_year, FISCAL_YEAR_FIRST_MONTH, 1))
+
+
+def fiscal_months(fiscal_year: int) -> list[dt.date]:
+    """The twelve months of a fiscal year, April to March, each as the date of its first day."""
+    first = dt.date(fiscal_year, FISCAL_YEAR_FIRST_MONTH, 1)
+    return [add_months(first, i) for i in range(12)]
+
+
+def fiscal_month_spans(fiscal_year: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The twelve months of a fiscal year as [start, end) instants, aware in JST."""
+    return [(month_start(month), month_start(add_months(month, 1))) for month in fiscal_months(fiscal_year)]
+
+
+def is_supported_fiscal_year(fiscal_year: int) -> bool:
+    """Whether ``fiscal_year`` lies in the range every form, API and file accepts."""
+    return FIRST_FISCAL_YEAR <= fiscal_year <= LAST_FISCAL_YEAR
+
+
+# --- era names -----------------------------------------------------------------------------------
+
+def era_of(fiscal_year: int) -> tuple[str, int]:
+    """(era name, year of the era) of a fiscal year: FY2025 -> ("令和", 7), FY2019 -> ("令和", 1)."""
+    for name, first, _ in ERAS:
+        if fiscal_year >= first:
+            return name, fiscal_year - first + 1
+    raise ValueError(f"FY{fiscal_year} is before the eras renkei knows (from {ERAS[-1][1]})")
+
+
+def fiscal_year_ja(fiscal_year: int) -> str:
+    """``令和7年度``; the first year of an era is 元年 (``令和元年度``).
+
+    A year before Showa (never a registry date) is written in the western form, ``1900年度``,
+    so that a stray old date on a page is shown rather than refused.
+    """
+    if fiscal_year < ERAS[-1][1]:
+        return f"{fiscal_year}年度"
+    name, year = era_of(fiscal_year)
+    return f"{name}{'元' if year == 1 else year}年度"
+
+
+def fiscal_year_en(fiscal_year: int) -> str:
+    """``FY2025``."""
+    return f"FY{fiscal_year}"
+
+
+def fiscal_year_label(fiscal_year: int, locale: str = "ja") -> str:
+    """The fiscal year as a reader of ``locale`` writes it: ``令和7年度`` in Japanese, ``FY2025`` otherwise."""
+    return fiscal_year_ja(fiscal_year) if locale == "ja" else fiscal_year_en(fiscal_year)
+
+
+def fiscal_year_from_era(era: str, year: int) -> int:
+    """The western fiscal year of an era year: ("令和", 7) or ("R", 7) -> 2025."""
+    for name, first, initial in ERAS:
+        if era in (name, initial, initial.lower()):
+            return first + year - 1
+    raise ValueError(f"unknown era {era!r}")

@@ -1,0 +1,177 @@
+"""Reading files from Japanese offices: text decoding, CSV header aliases and line numbers.
+
+The one home of these rules; every file renkei reads from people (tenant imports, onboarding
+wave files, gateway usage logs, simulation scenarios) goes through it.
+
+* **Decoding** (:func:`decode`): UTF-8 with or without BOM first, then CP932 (Shift_JIS as
+  Excel and older Windows tools write it). A file with NUL bytes (UTF-16, or not text at all)
+  or in neither encoding is refused in English and Japanese, saying how to save it.
+* **Headers** (:class:`Columns`): each kind of file maps the column names people write, in
+  Japanese or English, to its field names. Names are compared after NFKC normalisation (full-
+  and half-width forms are the same), without spaces and case-insensitively, so 「団体コード」,
+  ``団体 コード`` and ``Code`` all match. Every header problem (an unknown column, a required
+  column missing, two columns meaning the same field) is reported on ``line 1`` at once.
+* **Rows** (:func:`rows`, :func:`read`): each non-blank row with the number of the file line
+  it starts on (the header is line 1), its recognised values stripped, and a problem when it
+  has values beyond the header's columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import DomainError, Invalid, problem
+
+
+class FileRejected(Invalid):
+    """A file could not be read (encoding, emptiness, header row); nothing was done with it."""
+
+
+Rejected = type[DomainError]  # the error a caller wants raised (e.g. its own ImportRejected)
+
+_ENCODINGS = ("utf-8-sig", "cp932")
+
+
+def decode(raw: bytes, *, rejected: Rejected = FileRejected) -> str:
+    """The text of ``raw``: UTF-8 (BOM or not), else CP932; anything else raises ``rejected``."""
+    if b"\x00" not in raw:  # NUL bytes: UTF-16 or a binary file (CP932 would decode them silently)
+        for encoding in _ENCODINGS:
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise rejected(
+        "The file is neither UTF-8 nor Shift_JIS (CP932) text; save it as UTF-8 "
+        "(from Excel: CSV UTF-8) and try again.",
+        "ファイルの文字コードが UTF-8 でも Shift_JIS (CP932) でもありません。"
+        "UTF-8 で保存し直してください（Excel では「CSV UTF-8」）。",
+    )
+
+
+def header_key(name: str) -> str:
+    """How a column name is compared: NFKC, without spaces (half- or full-width), case-folded."""
+    normal = unicodedata.normalize("NFKC", name).replace("\ufeff", "")
+    return "".join(normal.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns of one kind of file.
+
+    ``aliases`` maps column names as people write them to field names (include each field's own
+    name); ``required`` fields must have a column; ``labels_ja`` names fields in Japanese in the
+    messages; columns not in ``aliases`` are refused unless ``ignore_unknown`` (a log export may
+    carry columns renkei does not read).
+    """
+
+    aliases: Mapping[str, str]
+    required: Sequence[str] = ()
+    labels_ja: Mapping[str, str] = field(default_factory=dict)
+    ignore_unknown: bool = False
+    _by_key: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_key: dict[str, str] = {}
+        for name, target in self.aliases.items():
+            key = header_key(name)
+            if by_key.setdefault(key, target) != target:
+                raise ValueError(f"header alias {name!r} names both {by_key[key]!r} and {target!r}")
+        object.__setattr__(self, "_by_key", by_key)
+
+    def field_of(self, name: str) -> str | None:
+        """The field a column name means, or None."""
+        return self._by_key.get(header_key(name))
+
+    def fields(self) -> list[str]:
+        """Every field, in the order the aliases first name them."""
+        return list(dict.fromkeys(self.aliases.values()))
+
+    def label(self, name: str) -> str:
+        """``団体コード（code）``: how a field is named in Japanese messages."""
+        label = self.labels_ja.get(name)
+        return f"{label}（{name}）" if label and label != name else name
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: ``line`` is the file line it starts on (the header is line 1)."""
+
+    line: int
+    values: dict[str, str]  # field -> value, stripped; only recognised columns
+    problems: tuple[dict[str, str], ...] = ()  # problems of the row's shape (too many values)
+
+    @property
+    def where(self) -> str:
+        return f"line {self.line}"
+
+
+HEADER_ERRORS = ("The header row has errors; nothing was done.", "見出し行に誤りがあります。何も処理していません。")
+EMPTY_FILE = ("The file is empty.", "ファイルが空です。")
+
+
+def _header_fields(header: Sequence[str], columns: Columns) -> tuple[list[str | None], list[dict[str, str]]]:
+    fields: list[str | None] = []
+    problems: list[dict[str, str]] = []
+    first_column: dict[str, str] = {}
+    for name in header:
+        target = columns.field_of(name)
+        if target is None:
+            if name.strip() and not columns.ignore_unknown:
+                problems.append(problem("line 1", f"Unknown column {name!r}.", f"列名 {name!r} は使えません。"))
+        elif target in first_column:
+            problems.append(problem(
+                "line 1",
+                f"Columns {first_column[target]!r} and {name!r} both mean {target}; keep one of them.",
+                f"列 {first_column[target]!r} と {name!r} は同じ項目 {columns.label(target)} です。どちらか一方にしてください。",
+            ))
+            target = None
+        else:
+            first_column[target] = name
+        fields.append(target)
+    for name in columns.required:
+        if name not in first_column:
+            label = columns.label(name)
+            problems.append(problem(
+                "line 1",
+                f"Required column {name!r} is missing.",
+                f"必須の列 {label}{'' if label.endswith('）') else ' '}がありません。",
+            ))
+    return fields, problems
+
+
+def rows(text: str, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
+    """The non-blank data rows of CSV ``text``. The header is checked first, before any row is
+    returned: an empty file or a header with problems raises ``rejected`` (listing them all)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or not any(name.strip() for name in header):
+        raise rejected(*EMPTY_FILE)
+    fields, problems = _header_fields(header, columns)
+    if problems:
+        raise rejected(*HEADER_ERRORS, problems=problems)
+    return _data_rows(reader, fields)
+
+
+def _data_rows(reader: Any, fields: list[str | None]) -> Iterator[Row]:
+    last_line = reader.line_num
+    for values in reader:
+        line, last_line = last_line + 1, reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        shape: tuple[dict[str, str], ...] = ()
+        if any(value.strip() for value in values[len(fields):]):
+            shape = (problem(
+                f"line {line}", "The row has more values than the header has columns.", "見出しより多くの値があります。"
+            ),)
+        cells = {name: value.strip() for name, value in zip(fields, values) if name}
+        yield Row(line, cells, shape)
+
+
+def read(raw: bytes, columns: Columns, *, rejected: Rejected = FileRejected) -> list[Row]:
+    """Decode ``raw`` (:func:`decode`) and return all its rows (:func:`rows`)."""
+    return list(rows(decode(raw, rejected=rejected), columns, rejected=rejected))

@@ -1,0 +1,123 @@
+"""Reading files from Japanese offices: encodings, header names as people write them, line numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import csvfile
+from core.errors import Invalid
+
+COLUMNS = csvfile.Columns(
+    {"code": "code", "団体コード": "code", "name_ja": "name_ja", "団体名": "name_ja", "population": "population", "人口": "population"},
+    required=("code", "name_ja"),
+    labels_ja={"code": "団体コード", "name_ja": "団体名", "population": "人口"},
+)
+TEXT = "団体コード,団体名,人口\r\n431001,熊本市,738744\r\n432024,八代市,123146\r\n"
+
+
+def values(rows):
+    return [(row.line, row.values) for row in rows]
+
+
+EXPECTED = [
+    (2, {"code": "431001", "name_ja": "熊本市", "population": "738744"}),
+    (3, {"code": "432024", "name_ja": "八代市", "population": "123146"}),
+]
+
+
+@pytest.mark.parametrize("raw", [
+    TEXT.encode("utf-8"),
+    b"\xef\xbb\xbf" + TEXT.encode("utf-8"),  # Excel's "CSV UTF-8"
+    TEXT.encode("cp932"),  # Excel's plain "CSV" on Japanese Windows
+], ids=["utf-8", "utf-8 with BOM", "cp932"])
+def test_the_same_file_reads_the_same_in_every_encoding_excel_writes(raw):
+    assert values(csvfile.read(raw, COLUMNS)) == EXPECTED
+
+
+def test_cp932_is_really_decoded_not_guessed():
+    assert csvfile.decode("熊本県　人吉市".encode("cp932")) == "熊本県　人吉市"
+    # a byte sequence valid in both: UTF-8 wins, as it comes first
+    assert csvfile.decode("八代市".encode("utf-8")) == "八代市"
+
+
+@pytest.mark.parametrize("raw", [
+    "団体コード,団体名\n".encode("utf-16"),  # NUL bytes: would "decode" as CP932 into garbage
+    b"code,name_ja\n431001,\x82\xff\xfe\n",  # neither UTF-8 nor CP932
+], ids=["utf-16", "undecodable bytes"])
+def test_a_file_in_neither_encoding_is_refused_in_both_languages(raw):
+    with pytest.raises(csvfile.FileRejected) as refused:
+        csvfile.read(raw, COLUMNS)
+    assert isinstance(refused.value, Invalid)
+    assert "UTF-8" in refused.value.message_en and "CP932" in refused.value.message_en
+    assert "文字コード" in refused.value.message_ja
+
+
+def test_the_caller_chooses_the_error_raised():
+    class Mine(Invalid):
+        pass
+
+    with pytest.raises(Mine):
+        csvfile.read(b"\x00\x01", COLUMNS, rejected=Mine)
+    with pytest.raises(Mine):
+        csvfile.read(b"", COLUMNS, rejected=Mine)
+
+
+def test_line_numbers_count_file_lines_from_the_header_as_line_1():
+    text = (
+        "code,name_ja,population\n"  # line 1
+        "431001,熊本市,738744\n"  # line 2
+        "\n"  # line 3: blank, skipped
+        ",,\n"  # line 4: only separators, skipped
+        '432024,"八代市\n(やつしろし)",123146\n'  # lines 5-6: a quoted value with a line break
+        "432032,人吉市,33880\n"  # line 7
+    )
+    rows = list(csvfile.rows(text, COLUMNS))
+    assert [(row.line, row.values["code"]) for row in rows] == [(2, "431001"), (5, "432024"), (7, "432032")]
+    assert rows[1].values["name_ja"] == "八代市\n(やつしろし)"
+    assert rows[1].where == "line 5"
+
+
+@pytest.mark.parametrize("header", [
+    "code,name_ja", "Code,NAME_JA", " code , name_ja ", "ｃｏｄｅ,ｎａｍｅ＿ｊａ", "団体　コード,団体 名", "\ufeff団体コード,団体名",
+])
+def test_header_names_match_across_case_width_and_spaces(header):
+    [row] = csvfile.rows(f"{header}\n431001,熊本市\n", COLUMNS)
+    assert row.values == {"code": "431001", "name_ja": "熊本市"}
+
+
+def test_every_header_problem_is_named_on_line_1_at_once():
+    with pytest.raises(csvfile.FileRejected) as refused:
+        csvfile.rows("団体コード,favourite colour,code\n431001,red,431001\n", COLUMNS)
+    problems = refused.value.problems
+    assert {p["field"] for p in problems} == {"line 1"}
+    english = " ".join(p["message_en"] for p in problems)
+    japanese = " ".join(p["message_ja"] for p in problems)
+    assert "favourite colour" in english  # unknown
+    assert "'団体コード' and 'code' both mean code" in english  # the same field twice
+    assert "name_ja" in english and "必須の列 団体名（name_ja）がありません" in japanese  # required, missing
+    assert "人口" not in japanese  # not required: its absence is no problem
+
+
+def test_an_empty_file_says_so():
+    for raw in (b"", b"\xef\xbb\xbf", b"\r\n", b",,\r\n"):
+        with pytest.raises(csvfile.FileRejected) as refused:
+            csvfile.read(raw, COLUMNS)
+        assert refused.value.message_ja == "ファイルが空です。"
+
+
+def test_a_log_export_may_carry_columns_that_are_not_read():
+    columns = csvfile.Columns({"code": "code", "name_ja": "name_ja"}, required=("code",), ignore_unknown=True)
+    [row] = csvfile.rows("code,user_agent,name_ja\n431001,curl/8,熊本市\n", columns)
+    assert row.values == {"code": "431001", "name_ja": "熊本市"}
+
+
+def test_a_row_longer_than_the_header_is_a_problem_of_its_line_but_empty_trailing_cells_are_not():
+    rows = list(csvfile.rows("code,name_ja\n431001,熊本市,,\n432024,八代市,surplus\n", COLUMNS))
+    assert rows[0].problems == ()
+    assert [p["field"] for p in rows[1].problems] == ["line 3"]
+    assert "見出しより多くの値" in rows[1].problems[0]["message_ja"]
+
+
+def test_an_alias_naming_two_fields_is_a_programming_error():
+    with pytest.raises(ValueError):
+        csvfile.Columns({"コード": "code", "ｺｰﾄﾞ": "kind"})

@@ -1,0 +1,125 @@
+"""Rules for the suite itself: no clock read when a test module is imported; Keycloak only when marked.
+
+A time computed at import ("ten minutes from now" in a parametrize list, a module constant, a
+default argument) grows stale while the run goes on, so the test's outcome depends on how long
+the run took to reach it: a loaded machine fails it. Such values are computed in the test or a
+fixture instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+CLOCK_NAMES = {"now", "utcnow", "today", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "time_ns"}
+CLOCK_WORDS = re.compile(r"(^|_)(now|today|utcnow)(_|$)")  # _now(), today_jst(), now_jst(), ...
+
+
+def called_name(call: ast.Call) -> str:
+    function = call.func
+    return function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+
+
+def reads_clock(call: ast.Call, helpers: set[str]) -> bool:
+    name = called_name(call)
+    if name == "time":  # time.time(), not dt.time(17, 0)
+        return not call.args and not call.keywords
+    return name in CLOCK_NAMES or bool(CLOCK_WORDS.search(name)) or name in helpers
+
+
+def run_at_import(tree: ast.AST):
+    """The nodes evaluated when the module is imported: everything but the bodies of functions and
+    lambdas (their decorators and default values do run), class bodies included."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            todo += node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]
+            continue
+        if isinstance(node, ast.Lambda):
+            todo += node.args.defaults + [d for d in node.args.kw_defaults if d]
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def module_name(path: Path, tests: Path) -> str:
+    return ".".join(path.relative_to(tests.parent).with_suffix("").parts)
+
+
+def clock_helpers(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
+    """Per module, the names of its functions (its own or imported from another test module) that
+    read the clock when called, directly or through another such function."""
+    helpers: dict[str, set[str]] = {name: set() for name in trees}
+    changed = True
+    while changed:
+        changed = False
+        for name, tree in trees.items():
+            known = set(helpers[name])
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    source = node.module if node.level == 0 else \
+                        ".".join(name.split(".")[:-node.level] + [node.module])
+                    known |= {alias.asname or alias.name for alias in node.names
+                              if alias.name in helpers.get(source, ())}
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in known and any(
+                        isinstance(inner, ast.Call) and reads_clock(inner, known) for inner in ast.walk(node)):
+                    known.add(node.name)
+            if known != helpers[name]:
+                helpers[name], changed = known, True
+    return helpers
+
+
+def clock_reads_at_import(tests: Path = TESTS) -> list[str]:
+    trees = {module_name(path, tests): ast.parse(path.read_text(encoding="utf-8"), str(path))
+             for path in sorted(tests.rglob("*.py"))}
+    helpers = clock_helpers(trees)
+    return [f"tests/{name.removeprefix('tests.').replace('.', '/')}.py:{node.lineno}: {ast.unparse(node)}"
+            for name, tree in trees.items() for node in run_at_import(tree)
+            if isinstance(node, ast.Call) and reads_clock(node, helpers[name])]
+
+
+def test_no_test_module_reads_the_clock_when_imported():
+    assert clock_reads_at_import() == [], "compute these in the test or a fixture, not at import"
+
+
+def check_source(tmp_path, source: str) -> list[str]:
+    """What the check finds in a test folder holding a module with ``source`` (and a helper module)."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_example.py").write_text(source, encoding="utf-8")
+    (tests / "helpers.py").write_text("import datetime as dt\n\ndef stamp():\n    return dt.datetime.now()\n",
+                                      encoding="utf-8")
+    return [line.split(": ", 1)[1] for line in clock_reads_at_import(tests)]
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("import time\nDEADLINE = time.time() + 60\n", ["time.time()"]),
+    ("import datetime as dt\nimport pytest\n\n@pytest.mark.parametrize('x', [dt.date.today()])\ndef test(x):\n    pass\n",
+     ["dt.date.today()"]),
+    ("import datetime as dt\n\ndef test(at=dt.datetime.now()):\n    pass\n", ["dt.datetime.now()"]),
+    ("import time\n\nclass TestThing:\n    started = time.monotonic()\n", ["time.monotonic()"]),
+    ("import datetime as dt\n\ndef _now():\n    return dt.datetime.now()\n\nLATER = _now()\n", ["_now()"]),
+    ("from tests.helpers import stamp\n\nWHEN = [stamp()]\n", ["stamp()"]),
+    ("import datetime as dt\n\nCLOSING = dt.time(17, 0)\nFIXED = dt.datetime(2026, 4, 1)\n\n"
+     "def test():\n    assert dt.datetime.now() > FIXED\n", []),
+    ("import datetime as dt\nimport pytest\n\n@pytest.mark.parametrize('later', [lambda now: now + dt.timedelta(1)])\n"
+     "def test(later):\n    later(dt.datetime.now())\n", []),
+])  # fmt: skip
+def test_the_check_finds_clock_reads_at_import_and_only_those(tmp_path, source, found):
+    assert check_source(tmp_path, source) == found
+
+
+def test_a_test_not_marked_keycloak_cannot_reach_it():
+    from tests.conftest import KEYCLOAK
+
+    host, port = sorted(KEYCLOAK.socket_addresses)[0]
+    with pytest.raises(pytest.fail.Exception, match="not marked @pytest.mark.keycloak"):
+        socket.create_connection((host, port), timeout=1).close()
