@@ -43,7 +43,7 @@ def _api_blueprints():
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import api, auth, i18n, problems, views, wiring
-    from admin.views.base import HomeView
+    from admin.views.home import HomeView
     from admin.problems import from_validation_error
 
     settings = config_module.from_environment()
@@ -85,11 +85,19 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
         theme=Bootstrap4Theme(base_template="renkei/layout.html"),
     )
     views.register(admin_ui, db)
+    app.add_url_rule("/", "root", _root)
 
     from admin.commands import register as register_cli
 
     register_cli(app)
     return app
+
+
+def _root():
+    """The site's address leads to the admin UI (which sends anonymous visitors to the login)."""
+    from flask import redirect, url_for
+
+    return redirect(url_for("admin.index"))
 
 
 def _reject_malformed_json():
@@ -124,7 +132,7 @@ def _finish_request(response: Response) -> Response:
             return concurrent_change()
     else:
         db.session.rollback()
-    if response.mimetype == "text/html" and request.path.startswith("/admin") and not response.direct_passthrough:
+    if response.mimetype == "text/html" and not request.path.startswith("/api/") and not response.direct_passthrough:
         # Flask-Admin's base template has no lang attribute; screen readers need it (JIS X 8341-3).
         from flask_babel import get_locale
 

@@ -22,7 +22,7 @@ from admin.problems import from_domain_error, problem_response
 from core import authz
 from core.actor import Actor
 from core.errors import DomainError
-from tenancy.identity.tokens import TokenValidator, actor_from_claims
+from tenancy.identity.tokens import InvalidToken, TokenValidator, actor_from_claims
 
 bp = Blueprint("auth", __name__)
 
@@ -110,13 +110,25 @@ def login():
     return _oauth().keycloak.authorize_redirect(url_for("auth.callback", _external=True))
 
 
+LOGIN_NOT_CONFIRMED = DomainError(
+    "Your sign-in could not be confirmed, so you are not signed in. Sign in again; if this keeps happening, "
+    "tell the platform operator the time it happened.",
+    "ログインを確認できなかったため、ログインしていません。もう一度ログインしてください。"
+    "繰り返し起きる場合は、起きた時刻を添えて基盤の運用担当者に連絡してください。")
+
+
 @bp.route("/auth/callback")
 def callback():
     try:
         token = _oauth().keycloak.authorize_access_token()
         claims = token_validator().claims(token["access_token"])
-    except DomainError as error:
-        return error.message_ja + " / " + error.message_en, 401
+    except DomainError as error:  # the layout's error page, in the reader's language, still a 401
+        from admin.views.frame import render_error
+
+        if isinstance(error, InvalidToken):  # its reason is technical English: logged, not shown to the person
+            current_app.logger.warning("login refused: %s", error.message_en)
+            error = LOGIN_NOT_CONFIRMED
+        return render_error(401, error=error)
     except Exception:  # noqa: BLE001  (authlib raises several kinds for a bad or replayed callback)
         current_app.logger.warning("login callback failed", exc_info=True)
         return redirect(url_for("auth.login"))

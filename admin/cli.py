@@ -49,6 +49,8 @@ DEMO_LOGINS = (
     # username, display name (family, given), roles, tenant
     ("operator", ("熊本県", "運営者"), ("platform-operator",), "430005"),
     ("finance", ("熊本県", "財政担当"), ("finance-officer",), None),
+    # a second finance officer: the approver of a run is not the person who computed or reviewed it
+    ("finance-approver", ("熊本県", "財政課長"), ("finance-officer",), None),
     ("auditor", ("熊本県", "監査担当"), ("auditor",), None),
     ("kumamoto-admin", ("熊本市", "管理者"), ("municipal-admin",), "431001"),
     ("yatsushiro-admin", ("八代市", "管理者"), ("municipal-admin",), "432024"),

@@ -65,6 +65,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SMTP_USER": env.get("RENKEI_SMTP_USER", ""),
         "RENKEI_SMTP_PASSWORD": env.get("RENKEI_SMTP_PASSWORD", ""),
         "RENKEI_SMTP_STARTTLS": _flag(env.get("RENKEI_SMTP_STARTTLS")),
+        # four eyes on allocation runs: the approver neither computed nor reviewed (off: one-person office)
+        "RENKEI_FOUR_EYES": _flag(env.get("RENKEI_FOUR_EYES", "on")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, has_request_context, request, session
+from flask import Flask, has_request_context, request, session, url_for
 
 from core.calendar import fiscal_year_label, fiscal_year_of, to_jst
 
@@ -21,13 +22,31 @@ SOURCE_DIR = Path(__file__).parent / "translations"
 
 
 def compile_catalogues(target: Path) -> Path:
-    for po_path in SOURCE_DIR.glob("*/LC_MESSAGES/*.po"):
-        mo_path = target / po_path.relative_to(SOURCE_DIR).with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+    """Compile each language's ``.po`` sources into the one ``messages.mo`` gettext reads.
+
+    A language may keep its messages in several sources (``messages.po`` plus one file per area,
+    e.g. ``billing.po``), so that each part of the interface owns its own catalogue; they are
+    merged here, the later file in name order winning where two translate the same message.
+    """
+    for lc_dir in SOURCE_DIR.glob("*/LC_MESSAGES"):
+        sources = sorted(lc_dir.glob("*.po"))
+        if not sources:
+            continue
+        mo_path = target / lc_dir.relative_to(SOURCE_DIR) / "messages.mo"
+        newest = max(source.stat().st_mtime for source in sources)
+        if mo_path.exists() and mo_path.stat().st_mtime >= newest:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        with po_path.open("rb") as source:
-            catalogue = read_po(source)
+        catalogue = None
+        for po_path in sources:
+            with po_path.open("rb") as source:
+                part = read_po(source)
+            if catalogue is None:
+                catalogue = part
+                continue
+            for message in part:
+                if message.id:
+                    catalogue[message.id] = message
         tmp = mo_path.with_suffix(".mo.tmp")
         with tmp.open("wb") as out:
             write_mo(out, catalogue)
@@ -47,6 +66,31 @@ def select_locale() -> str:
     if request.path.startswith("/api/"):
         return request.accept_languages.best_match(SUPPORTED) or "ja"
     return "ja"
+
+
+def current_language() -> str:
+    """The language the page is shown in (``ja`` or ``en``): the layout's ``<html lang>`` and switch."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or "ja")
+
+
+def language_url(lang: str) -> str:
+    """The page being read, in language ``lang`` (the layout's language switch keeps the page's query).
+
+    A page shown in answer to a POST (a confirmation, a form given back) may have an address that
+    answers no GET, so its switch leads to the page the form was sent from, or home.
+    """
+    if request.method == "GET":
+        path, args = request.path, list(request.args.items(multi=True))
+    else:
+        came_from, here = urlsplit(request.referrer or ""), urlsplit(request.host_url)
+        if came_from.netloc == here.netloc and came_from.path:
+            path, args = came_from.path, parse_qsl(came_from.query)
+        else:
+            path, args = url_for("admin.index"), []
+    kept = [(name, value) for name, value in args if name != "lang"] + [("lang", lang)]
+    return f"{path}?{urlencode(kept)}"
 
 
 def format_fiscal_year(fiscal: int | None, locale: str = "ja") -> str:
@@ -76,3 +120,5 @@ def init_app(app: Flask) -> None:
     compiled = compile_catalogues(Path(app.config["RENKEI_VAR_DIR"]) / "translations")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     babel.init_app(app, locale_selector=select_locale)
+    app.add_template_global(language_url)
+    app.add_template_global(current_language)

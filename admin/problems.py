@@ -3,6 +3,9 @@
 Every body has ``title``, ``status``, ``detail`` (in the request's language), ``detail_en`` and
 ``detail_ja`` (both, so a client can show either), and ``errors``: one entry per field at fault
 with ``field``, ``message_en`` and ``message_ja``. No stack trace ever reaches a user.
+
+Outside ``/api`` the same errors are pages inside the admin layout, in the reader's language only,
+saying what happened and what to do (:mod:`admin.views.frame`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -99,9 +102,17 @@ def concurrent_change() -> Response:
 
 
 def domain_error_page(error: DomainError):
-    """The admin UI's page for a domain error, with the status its kind maps to."""
-    status = STATUS_BY_KIND.get(error.kind, 400)
-    return render_template("renkei/error.html", error=error, status=status), status
+    """The admin UI's page for a domain error, inside the layout, in the reader's language only."""
+    from admin.views.frame import render_error
+
+    return render_error(STATUS_BY_KIND.get(error.kind, 400), error=error)
+
+
+def _error_page(status: int, *, csrf: bool = False):
+    """An HTTP error of the admin UI (or any non-API address) as a page inside the layout."""
+    from admin.views.frame import render_error
+
+    return render_error(status, csrf=csrf)
 
 
 def _wants_problem() -> bool:
@@ -120,7 +131,9 @@ def init_app(app: Flask) -> None:
         if error.response is not None:  # e.g. flask-openapi3's validation response
             return error.response
         if not _wants_problem():
-            return error
+            if error.code is None or error.code < 400:  # a redirect raised as an exception
+                return error
+            return _error_page(error.code, csrf=getattr(error, "csrf", False))
         status = error.code or 500
         title_en, title_ja = TITLES.get(status, (error.name, error.name))
         return problem_response(status, error.description or title_en, title_ja)
@@ -137,7 +150,14 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
-            return Response("システムエラーが発生しました / Internal error", status=500, mimetype="text/plain")
+            from admin.extensions import db
+
+            db.session.rollback()
+            try:
+                return _error_page(500)
+            except Exception:  # the layout itself failed: say so plainly rather than not at all
+                log.exception("the error page failed too on %s %s", request.method, request.path)
+                return Response("システムエラーが発生しました / Internal error", status=500, mimetype="text/plain")
         return problem_response(
             500,
             "Something went wrong on the server; nothing was changed. Try again, and tell the platform operator if it happens again.",

@@ -12,6 +12,7 @@ shell maps it to an HTTP status and an ``application/problem+json`` body in its 
         ├── BillingConflict            conflict   the object's state forbids the act
         │   ├── IllegalTransition      conflict   e.g. approving a run nobody reviewed
         │   └── IdempotencyConflict    conflict   same key, different entry
+        ├── FourEyesRefused            forbidden  the approver computed or reviewed the run
         └── LedgerError                invalid    the ledger refuses an entry
             ├── UnbalancedEntry        invalid    debits and credits differ
             └── UnknownAccount         invalid    the account code is not a ledger account
@@ -22,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from billing.errors import BillingError
-from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 
 class BillingOperationError(BillingError, DomainError):
@@ -63,6 +64,10 @@ class IllegalTransition(BillingConflict):
 
 class IdempotencyConflict(BillingConflict):
     pass
+
+
+class FourEyesRefused(BillingOperationError, Forbidden):
+    """Four eyes: the person who computed (or reviewed) a run may not review (or approve) it."""
 
 
 class LedgerError(BillingOperationError, Invalid):

@@ -60,6 +60,13 @@ TAX_LABELS_JA = {
     TaxTreatment.exempt: "非課税",
     TaxTreatment.out_of_scope: "不課税",
 }
+CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running"}
+TAX_LABELS_EN = {
+    TaxTreatment.taxable_10: "Taxable 10% (tax included)",
+    TaxTreatment.taxable_8: "Taxable 8%, reduced rate (tax included)",
+    TaxTreatment.exempt: "Exempt",
+    TaxTreatment.out_of_scope: "Out of scope",
+}
 TAX_RATE_PERCENT = {TaxTreatment.taxable_10: 10, TaxTreatment.taxable_8: 8}
 
 
@@ -107,6 +114,7 @@ class PolicyStatus(str, enum.Enum):
 
 
 POLICY_STATUS_LABELS_JA = {PolicyStatus.draft: "案", PolicyStatus.adopted: "採用中", PolicyStatus.superseded: "採用終了"}
+POLICY_STATUS_LABELS_EN = {PolicyStatus.draft: "Draft", PolicyStatus.adopted: "Adopted", PolicyStatus.superseded: "Superseded"}
 
 
 class AllocationPolicy(SQLModel, table=True):
@@ -156,11 +164,18 @@ class RunStatus(str, enum.Enum):
 
 
 RUN_STATUS_LABELS_JA = {
-    RunStatus.computed: "計算済",
-    RunStatus.reviewed: "確認済",
-    RunStatus.approved: "承認・計上済",
-    RunStatus.reversed: "取消済",
-    RunStatus.discarded: "破棄",
+    RunStatus.computed: "計算済み",
+    RunStatus.reviewed: "確認済み",
+    RunStatus.approved: "承認済み（計上済み）",
+    RunStatus.reversed: "取消済み",
+    RunStatus.discarded: "破棄済み",
+}
+RUN_STATUS_LABELS_EN = {
+    RunStatus.computed: "Computed",
+    RunStatus.reviewed: "Reviewed",
+    RunStatus.approved: "Approved (posted)",
+    RunStatus.reversed: "Reversed",
+    RunStatus.discarded: "Discarded",
 }
 
 
@@ -187,6 +202,12 @@ class AllocationRun(SQLModel, table=True):
     reversed_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     reversed_by: str = Field(default="", max_length=255)
     reversal_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    # Four eyes (four-eyes principle): who computed and who reviewed, by identity (issuer + subject),
+    # so that the approver can be told apart from them; ``four_eyes`` is False when a step was taken
+    # with the rule switched off (a one-person office), and stays so for the run's record.
+    created_by_key: str = Field(default="", sa_column=sa.Column(sa.String(600), nullable=False, server_default=""))
+    reviewed_by_key: str = Field(default="", sa_column=sa.Column(sa.String(600), nullable=False, server_default=""))
+    four_eyes: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true()))
 
     __table_args__ = (
         # One posted (approved, not reversed) run per fiscal year: the one statements come from.
@@ -234,6 +255,10 @@ ACCOUNT_TYPE_LABELS_JA = {
     AccountType.asset: "資産", AccountType.liability: "負債", AccountType.income: "収益",
     AccountType.expense: "費用", AccountType.equity: "純資産",
 }
+ACCOUNT_TYPE_LABELS_EN = {
+    AccountType.asset: "Asset", AccountType.liability: "Liability", AccountType.income: "Income",
+    AccountType.expense: "Expense", AccountType.equity: "Equity",
+}
 
 
 class Account(SQLModel, table=True):
@@ -266,6 +291,10 @@ class EntryKind(str, enum.Enum):
 ENTRY_KIND_LABELS_JA = {
     EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.payment: "入金",
     EntryKind.reversal: "取消", EntryKind.adjustment: "調整",
+}
+ENTRY_KIND_LABELS_EN = {
+    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.payment: "Payment",
+    EntryKind.reversal: "Reversal", EntryKind.adjustment: "Adjustment",
 }
 
 

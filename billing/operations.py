@@ -29,6 +29,7 @@ Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from billing.errors import AllocationError
 from billing.ledger_errors import (
     BillingConflict,
     BillingNotFound,
+    FourEyesRefused,
     IllegalTransition,
     InvalidBillingData,
 )
@@ -64,12 +66,13 @@ from billing.models import (
 from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import today_jst
+from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
 from core.db import utcnow
 from core.errors import NotPermitted
-from tenancy.registry.history import participation_months
-from tenancy.registry.models import Tenant, TenantKind
+from tenancy.registry.history import active_intervals, history, participation_months
+from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
 from tenancy.usage.metering import usage_total
+from tenancy.usage.models import METRICS
 
 
 def require_all_tenants(actor: Actor, action: str = "billing.read") -> authz.Grant:
@@ -91,6 +94,11 @@ def _manage(actor: Actor) -> None:
 
 def _who(actor: Actor) -> str:
     return (actor.name or actor.subject)[:255]
+
+
+def _key(actor: Actor) -> str:
+    """The person, by identity (issuer and subject): names may repeat, identities do not."""
+    return f"{actor.issuer} {actor.subject}"[:600]
 
 
 # --- usage hook -------------------------------------------------------------------------------------
@@ -134,6 +142,11 @@ def _posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
     ).one_or_none()
 
 
+def posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
+    """The year's approved (posted, not reversed) run, if any: its cost items can no longer change."""
+    return _posted_run(session, fiscal_year)
+
+
 def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
     run = _posted_run(session, fiscal_year)
     if run is not None:
@@ -155,6 +168,14 @@ def create_cost_item(session: Session, actor: Actor, data: CostItemCreate) -> li
         _refuse_if_year_posted(session, year)
     tax = data.tax_amount if data.tax_amount is not None else _default_tax(data.amount, data.tax_treatment)
     yearly_tax = allocation.amortise(tax, data.amortisation_years)
+    items = _add_cost_rows(session, actor, data, years, yearly, yearly_tax)
+    audit.record(session, actor, "billing.cost_item.create", "cost_item", str(items[0].id),
+                 after=[cost_item_summary(item) for item in items])
+    return items
+
+
+def _add_cost_rows(session: Session, actor: Actor, data: CostItemCreate, years: list[int], yearly: list[int],
+                   yearly_tax: list[int]) -> list[CostItem]:
     items: list[CostItem] = []
     for index, (year, amount, year_tax) in enumerate(zip(years, yearly, yearly_tax), start=1):
         item = CostItem(
@@ -166,8 +187,6 @@ def create_cost_item(session: Session, actor: Actor, data: CostItemCreate) -> li
         session.add(item)
         session.flush()
         items.append(item)
-    audit.record(session, actor, "billing.cost_item.create", "cost_item", str(items[0].id),
-                 after=[cost_item_summary(item) for item in items])
     return items
 
 
@@ -191,15 +210,76 @@ def _cost_items(session: Session, fiscal_year: int | None = None) -> list[CostIt
     return list(session.scalars(query))
 
 
+def cost_item_group(session: Session, item: CostItem) -> list[CostItem]:
+    """Every year's row of the cost line ``item`` belongs to (one row unless amortised), first year first."""
+    first_id = item.amortised_from_id or item.id
+    return list(session.scalars(
+        sa.select(CostItem).where(sa.or_(CostItem.id == first_id, CostItem.amortised_from_id == first_id))
+        .order_by(CostItem.amortisation_index)
+    ))
+
+
+def cost_item_input(session: Session, item: CostItem) -> dict[str, Any]:
+    """The cost line as it was entered (the first year, the whole invoice): what an edit form starts from."""
+    group = cost_item_group(session, item)
+    first = group[0]
+    return {
+        "fiscal_year": first.fiscal_year, "name": first.name, "category": CostCategory(first.category).value,
+        "amount": first.invoiced_amount, "tax_treatment": TaxTreatment(first.tax_treatment).value,
+        "tax_amount": sum(member.tax_amount for member in group), "vendor": first.vendor,
+        "reference": first.reference, "amortisation_years": first.amortisation_years,
+    }
+
+
+def cost_item_locked(session: Session, item: CostItem) -> AllocationRun | None:
+    """The approved run that uses this cost line (any year of it), if any: then it cannot change."""
+    for member in cost_item_group(session, item):
+        run = _posted_run(session, member.fiscal_year)
+        if run is not None:
+            return run
+    return None
+
+
+def update_cost_item(session: Session, actor: Actor, item_id: int, data: CostItemCreate) -> list[CostItem]:
+    """Correct a cost line (every year of an amortised one) until an approved run uses it.
+
+    The rows keep their ids when the years stay the same (a computed run then sees the change and
+    cannot be approved: it must be computed again); a different first year or amortisation period
+    replaces the rows. Refused when any old or new year has a posted (approved) run.
+    """
+    _manage(actor)
+    item = get_cost_item(session, item_id)
+    group = cost_item_group(session, item)
+    new_years = [data.fiscal_year + offset for offset in range(data.amortisation_years)]
+    for year in sorted({member.fiscal_year for member in group} | set(new_years)):
+        _refuse_if_year_posted(session, year)
+    before = [cost_item_summary(member) for member in group]
+    yearly = allocation.amortise(data.amount, data.amortisation_years)
+    tax = data.tax_amount if data.tax_amount is not None else _default_tax(data.amount, data.tax_treatment)
+    yearly_tax = allocation.amortise(tax, data.amortisation_years)
+    if [member.fiscal_year for member in group] == new_years:
+        for member, amount, year_tax in zip(group, yearly, yearly_tax):
+            member.name, member.category, member.amount = data.name, data.category, amount
+            member.invoiced_amount, member.tax_treatment, member.tax_amount = data.amount, data.tax_treatment, year_tax
+            member.vendor, member.reference = data.vendor, data.reference
+        session.flush()
+        items = group
+    else:
+        for member in reversed(group):
+            session.delete(member)
+            session.flush()
+        items = _add_cost_rows(session, actor, data, new_years, yearly, yearly_tax)
+    audit.record(session, actor, "billing.cost_item.update", "cost_item", str(items[0].id),
+                 before=before, after=[cost_item_summary(member) for member in items])
+    return items
+
+
 def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
     """Withdraw a cost line entered by mistake (every year of an amortised one), unless posted."""
     _manage(actor)
     item = get_cost_item(session, item_id)
-    first_id = item.amortised_from_id or item.id
-    group = list(session.scalars(
-        sa.select(CostItem).where(sa.or_(CostItem.id == first_id, CostItem.amortised_from_id == first_id))
-        .order_by(CostItem.amortisation_index)
-    ))
+    group = cost_item_group(session, item)
+    first_id = group[0].id
     for year in sorted({member.fiscal_year for member in group}):
         _refuse_if_year_posted(session, year)
     before = [cost_item_summary(member) for member in group]
@@ -247,7 +327,13 @@ def basis_label_ja(basis: str) -> str:
     if basis == allocation.PREFECTURE_COMPONENT:
         return "県負担"
     metric = allocation.usage_metric(basis)
-    return f"利用割（{metric}）" if metric is not None else basis
+    return f"利用割（{metric_label_ja(metric)}）" if metric is not None else basis
+
+
+def metric_label_ja(metric: str) -> str:
+    """A usage metric in words (「API 呼び出し回数」), the code itself for a metric not in the table."""
+    known = METRICS.get(metric)
+    return known.label_ja.replace("（月間）", "") if known is not None else metric
 
 
 def describe_policy_ja(prefecture_share: Fraction | None, components: list[tuple[str, Fraction]],
@@ -395,8 +481,13 @@ def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int) ->
     return total
 
 
-def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolicy):
-    value = policy_value(policy)
+def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
+                     members: str = "participating"):
+    """The run's inputs. ``members``: ``participating`` (the tenants with active months in the
+    year, for their months: what a run uses) or ``with_applicants`` (a what-if: also the tenants
+    applying or approved but not yet active, and those that joined after the year, as if they had
+    taken part all year)."""
+    value = policy if isinstance(policy, allocation.Policy) else policy_value(policy)
     metrics = [component.metric for component in value.components if component.metric is not None]
     prefecture = _prefecture(session) if value.prefecture_share is not None else None
     if value.prefecture_share is not None and prefecture is None:
@@ -408,12 +499,151 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
     for tenant in session.scalars(sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)):
         months = participation_months(session, tenant, fiscal_year)
         if months == 0:
-            continue
+            if members != "with_applicants" or TenantStatus(tenant.status) in (TenantStatus.withdrawn,
+                                                                                TenantStatus.suspended):
+                continue
+            months = allocation.MONTHS_IN_YEAR
         usage = {metric: _usage(session, tenant.code, metric, fiscal_year) for metric in metrics}
         participants.append(allocation.Participant(code=tenant.code, population=tenant.population, months=months,
                                                    usage=usage))
         tenants[tenant.code] = tenant
     return value, prefecture, participants, tenants
+
+
+MEMBER_SETS_JA = {
+    "participating": "参加実績のある団体（参加月数で按分）",
+    "with_applicants": "申請中・承認済みの団体を含む（年度途中以降の参加も通年参加として試算）",
+}
+MEMBER_SETS_EN = {
+    "participating": "Members that took part (by their months)",
+    "with_applicants": "Including applying and approved tenants (as if taking part all year)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NotSharing:
+    """A municipality registered but without a share of the year, and why (in words)."""
+
+    code: str
+    name: str
+    reason_ja: str
+    reason_en: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """An allocation worked out without writing anything: a policy's split of a year's costs."""
+
+    fiscal_year: int
+    result: allocation.AllocationResult
+    names: dict[str, str]
+    cost_count: int
+    members: str
+    not_sharing: tuple[NotSharing, ...]
+
+    @property
+    def municipalities(self) -> int:
+        return sum(1 for line in self.result.lines if not line.is_prefecture)
+
+
+def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
+                   members: str = "participating"):
+    """The year's cost items, prefecture, participants (with their tenants) and the allocation the
+    policy gives them: what a run snapshots and a preview shows. Refused when it cannot be computed."""
+    items = _cost_items(session, fiscal_year)
+    if not items:
+        raise InvalidBillingData(f"FY{fiscal_year} has no cost items to allocate",
+                                 f"{fiscal_year_ja(fiscal_year)}の費目が登録されていないため、按分できません。",
+                                 problems=[{"field": "fiscal_year", "message_en": "This year has no cost items.",
+                                            "message_ja": "この年度には費目が登録されていません。"}])
+    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy, members)
+    if not participants:
+        raise InvalidBillingData(f"no municipality took part in FY{fiscal_year} (no active month)",
+                                 f"{fiscal_year_ja(fiscal_year)}に参加した市町村がありません（利用中の月がありません）。")
+    try:
+        result = allocation.allocate_costs(
+            [allocation.CostItem(id=str(item.id), amount=item.amount) for item in items],
+            participants, value, prefecture.code if prefecture is not None else None,
+        )
+    except AllocationError as error:
+        raise InvalidBillingData(error.message_en, error.message_ja) from None
+    return items, prefecture, participants, tenants, result
+
+
+def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy: allocation.Policy | AllocationPolicy,
+                       members: str = "participating") -> Preview:
+    """The split a policy would give the year's cost items and members now: reads only, writes
+    nothing (no run, no audit record). Refused like a run when it cannot be computed."""
+    require_all_tenants(actor)
+    if members not in MEMBER_SETS_JA:
+        raise InvalidBillingData(f"unknown member set {members!r}", "参加団体の範囲の指定に誤りがあります。",
+                                 problems=[{"field": "members", "message_en": "Choose from the list.",
+                                            "message_ja": "一覧から選んでください。"}])
+    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy, members)
+    names = {code: tenant.name_ja for code, tenant in tenants.items()}
+    if prefecture is not None:
+        names[prefecture.code] = prefecture.name_ja
+    shared = {participant.code for participant in participants}
+    return Preview(fiscal_year, result, names, len(items), members,
+                   tuple(item for item in not_sharing(session, fiscal_year) if item.code not in shared))
+
+
+def _day(moment: dt.datetime) -> str:
+    return f"{to_jst(moment):%Y/%m/%d}"
+
+
+def not_sharing(session: Session, fiscal_year: int) -> list[NotSharing]:
+    """Every registered municipality with no month in the fiscal year, with the reason in words:
+    not yet active, joined after the year, or left before it."""
+    start, end = fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
+    era = fiscal_year_ja(fiscal_year)
+    found = []
+    for tenant in session.scalars(sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)):
+        if participation_months(session, tenant, fiscal_year):
+            continue
+        transitions = history(session, tenant)
+        initial = transitions[0].from_status if transitions else tenant.status
+        since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
+        intervals = active_intervals(transitions, initial, since)
+        status = TenantStatus(tenant.status)
+        if not intervals:
+            ja = (f"まだ利用を開始していないため（現在: {STATUS_LABELS_JA[status]}）、{era}の参加月数は0か月で、"
+                  "負担はありません。")
+            en = f"Not active yet (now {status.value}): 0 months in FY{fiscal_year}, no share."
+        elif intervals[0][0] >= end:
+            ja = (f"{era}の後（{_day(intervals[0][0])}）に利用を開始したため、{era}の参加月数は0か月で、負担はありません。"
+                  "参加した月から負担します。")
+            en = f"Joined after FY{fiscal_year} (on {_day(intervals[0][0])}): 0 months, no share for that year."
+        elif intervals[-1][1] <= start:
+            ja = f"{era}より前（{_day(intervals[-1][1])}）に利用を終了したため、{era}の参加月数は0か月で、負担はありません。"
+            en = f"Left before FY{fiscal_year} (on {_day(intervals[-1][1])}): 0 months, no share."
+        else:
+            ja = f"{era}に利用中の月がないため（現在: {STATUS_LABELS_JA[status]}）、負担はありません。"
+            en = f"No active month in FY{fiscal_year}: no share."
+        found.append(NotSharing(tenant.code, tenant.name_ja, ja, en))
+    return found
+
+
+def latest_year_with_data(session: Session, actor: Actor) -> int | None:
+    """The latest fiscal year with cost items or runs (what finance opens on), or for someone who
+    reads only their own tenant, the latest year with a posted charge to it."""
+    grant = authz.authorize(actor, "billing.read")
+    if not grant.all_tenants:
+        return session.scalar(sa.select(sa.func.max(JournalEntry.fiscal_year)).where(
+            JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code.in_(sorted(actor.tenant_codes))))
+    years = [session.scalar(sa.select(sa.func.max(CostItem.fiscal_year))),
+             session.scalar(sa.select(sa.func.max(AllocationRun.fiscal_year)))]
+    years = [year for year in years if year is not None]
+    return max(years) if years else None
+
+
+def statement_years(session: Session, actor: Actor, tenant_code: str) -> list[int]:
+    """The fiscal years for which the tenant has a posted charge (a statement), newest first."""
+    authz.authorize(actor, "billing.read", tenant_code)
+    reversed_ids = set(session.scalars(sa.select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))))
+    rows = session.execute(sa.select(JournalEntry.id, JournalEntry.fiscal_year).where(
+        JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code == tenant_code)).all()
+    return sorted({year for entry_id, year in rows if entry_id not in reversed_ids}, reverse=True)
 
 
 def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
@@ -423,22 +653,7 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
     if policy is None:
         raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
                                  "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
-    items = _cost_items(session, fiscal_year)
-    if not items:
-        raise InvalidBillingData(f"FY{fiscal_year} has no cost items to allocate",
-                                 f"{fiscal_year}年度の費目が登録されていないため、按分できません。",
-                                 fiscal_year=fiscal_year)
-    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy)
-    if not participants:
-        raise InvalidBillingData(f"no municipality took part in FY{fiscal_year} (no active month)",
-                                 f"{fiscal_year}年度に参加した市町村がありません（利用中の月がありません）。")
-    try:
-        result = allocation.allocate_costs(
-            [allocation.CostItem(id=str(item.id), amount=item.amount) for item in items],
-            participants, value, prefecture.code if prefecture is not None else None,
-        )
-    except AllocationError as error:
-        raise InvalidBillingData(error.message_en, error.message_ja) from None
+    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy)
     snapshot = {
         "fiscal_year": fiscal_year,
         "computed_at": utcnow().isoformat(),
@@ -455,7 +670,7 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
         "scale": fraction_text(result.scale),
     }
     run = AllocationRun(fiscal_year=fiscal_year, policy_id=policy.id, total=result.total,
-                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                        prefecture_code=result.prefecture_code, created_by=_who(actor), created_by_key=_key(actor),
                         snapshot_json=json.dumps(snapshot, ensure_ascii=False))
     session.add(run)
     session.flush()
@@ -521,6 +736,7 @@ def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None
         "posted_on": run.posted_on.isoformat() if run.posted_on else None,
         "reversed_by": run.reversed_by,
         "reversal_reason": run.reversal_reason,
+        "four_eyes": run.four_eyes,
     }
     if lines is not None:
         summary["lines"] = [
@@ -566,14 +782,39 @@ def _move(run: AllocationRun, action: str) -> RunStatus:
     return target
 
 
-def review_run(session: Session, actor: Actor, run_id: int, note: str = "") -> AllocationRun:
+FOUR_EYES_APPROVE_JA = "計算または確認をした担当者は承認できません。別の財政担当者が承認してください。"
+
+
+def _same_person(actor: Actor, key: str, name: str) -> bool:
+    # Runs made before identities were kept have only the name to go by.
+    return key == _key(actor) if key else bool(name) and name == _who(actor)
+
+
+def four_eyes_refusals(run: AllocationRun, actor: Actor) -> dict[str, tuple[str, str]]:
+    """The steps (review, approve) the four-eyes rule would refuse ``actor`` on this run, with why
+    (Japanese, English): for pages that explain instead of offering a button that will be refused."""
+    refusals = {}
+    if _same_person(actor, run.created_by_key, run.created_by) or _same_person(actor, run.reviewed_by_key, run.reviewed_by):
+        refusals["approve"] = (FOUR_EYES_APPROVE_JA,
+                               "You computed or reviewed this run; another finance officer must approve it.")
+    return refusals
+
+
+def review_run(session: Session, actor: Actor, run_id: int, note: str = "", *, four_eyes: bool = True) -> AllocationRun:
+    """Mark a computed run as reviewed. The person who computed it may review it: four eyes means
+    that two different finance officers take part, so it is the approval (:func:`approve_run`)
+    that must come from someone who neither computed nor reviewed the run. Without ``four_eyes``
+    (the setting is the caller's), the run records that the rule was off."""
     _manage(actor)
     run = get_run(session, run_id)
-    run.status = _move(run, "review")
+    target = _move(run, "review")
+    run.status = target
     run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), _who(actor), note
+    run.reviewed_by_key = _key(actor)
+    run.four_eyes = bool(run.four_eyes and four_eyes)
     session.flush()
     audit.record(session, actor, "billing.run.review", "allocation_run", str(run.id),
-                 before={"status": "computed"}, after={"status": "reviewed", "note": note})
+                 before={"status": "computed"}, after={"status": "reviewed", "note": note, "four_eyes": four_eyes})
     return run
 
 
@@ -615,9 +856,13 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
     return entries
 
 
-def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.date | None = None) -> AllocationRun:
+def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.date | None = None,
+                four_eyes: bool = True) -> AllocationRun:
     """Approve a reviewed run and post it to the ledger. Approving an approved run posts nothing.
 
+    With ``four_eyes`` (the default; the setting is the caller's, e.g. ``RENKEI_FOUR_EYES``), the
+    approver is neither the person who computed the run nor the one who reviewed it. Switched off
+    (a one-person office), the run and the audit record keep that the rule did not apply.
     A run whose cost items changed since it was computed is refused: it would post costs that
     are no longer invoiced (or leave new ones unshared). Compute a new run instead.
     """
@@ -626,22 +871,30 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     if RunStatus(run.status) == RunStatus.approved:
         return run
     target = _move(run, "approve")
+    if four_eyes and (_same_person(actor, run.created_by_key, run.created_by)
+                      or _same_person(actor, run.reviewed_by_key, run.reviewed_by)):
+        raise FourEyesRefused(
+            f"You computed or reviewed allocation run #{run.id}; another finance officer must approve it (four eyes).",
+            FOUR_EYES_APPROVE_JA, run_id=run.id, rule="four_eyes",
+        )
     _check_costs_unchanged(session, run)
     other = _posted_run(session, run.fiscal_year)
     if other is not None:
         raise BillingConflict(
             f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
-            f"{run.fiscal_year}年度は按分計算 #{other.id} が計上済みです。#{run.id} を承認する前に #{other.id} を取り消してください。",
+            f"{fiscal_year_ja(run.fiscal_year)}は按分計算 #{other.id} が計上済みです。#{run.id} を承認する前に #{other.id} を取り消してください。",
             run_id=run.id, posted_run_id=other.id,
         )
     posted_on = posted_on or today_jst()
     entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
     run.status = target
     run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on
+    run.four_eyes = bool(run.four_eyes and four_eyes)
     session.flush()
     audit.record(session, actor, "billing.run.approve", "allocation_run", str(run.id),
                  before={"status": "reviewed"},
-                 after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total})
+                 after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total,
+                        "four_eyes": four_eyes, "single_person_approval": not run.four_eyes})
     return run
 
 

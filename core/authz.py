@@ -61,6 +61,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "audit.read": {AUDITOR: "all", OPERATOR: "all"},
     "audit.verify": {AUDITOR: "all", OPERATOR: "all"},
     "notification.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
+    "notice.publish": {OPERATOR: "all"},
+    "notice.read": {**_READ_ALL, **_READ_OWN},
 }
 
 ACTION_LABELS_JA = {
@@ -85,6 +87,8 @@ ACTION_LABELS_JA = {
     "audit.read": "操作ログの閲覧",
     "audit.verify": "操作ログの検証",
     "notification.read": "通知の閲覧",
+    "notice.publish": "お知らせの掲載",
+    "notice.read": "お知らせの閲覧",
 }
 
 

@@ -26,6 +26,24 @@ from core.db import timestamp_column, utcnow
 
 MAX_ATTEMPTS = 10
 
+# What each kind of message is, in Japanese and English (the kinds the packages queue).
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "quota.threshold": ("利用上限の警告", "Quota warning"),
+    "agreement.reacceptance": ("協定・規約の再同意のお願い", "Agreement re-acceptance request"),
+    "notice": ("お知らせ", "Notice"),
+    "tenant.admin_invited": ("市町村管理者の招待", "Municipal admin invited"),
+    "tenant.applied": ("参加申請の受付", "Application received"),
+    "tenant.screening": ("参加審査の開始", "Screening started"),
+    "tenant.approved": ("参加の承認", "Tenant approved"),
+    "tenant.provisioning": ("環境構築の開始", "Provisioning started"),
+    "tenant.active": ("利用開始", "Tenant activated"),
+    "tenant.suspended": ("利用停止", "Tenant suspended"),
+    "tenant.withdrawn": ("脱退", "Tenant withdrawn"),
+}
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "queued": ("送信待ち", "Queued"), "sent": ("送信済み", "Sent"), "failed": ("送信失敗", "Failed"),
+}
+
 
 class Notification(SQLModel, table=True):
     """The notifications outbox: messages to a tenant's contacts, stored first and sent later.

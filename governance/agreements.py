@@ -304,6 +304,7 @@ def draft_version(session: Session, actor: Actor, document: AgreementDocument, d
     body = normalise_text(data.body_md)
     version = AgreementVersion(document=document, number=number, title=data.title, body_md=body,
                                effective_on=data.effective_on, required=data.required,
+                               reacceptance_days=data.reacceptance_days,
                                content_hash=content_hash(document, number, data.title, data.effective_on, body),
                                created_by=_who(actor))
     session.add(version)

@@ -59,6 +59,165 @@ MIN_RETENTION_DAYS = 365  # DOMAIN: logs are kept at least one year
 ARCHIVE_FORMAT = "renkei-audit-archive/1"
 
 
+# --- labels of what the log records ---------------------------------------------------------------
+# Every action string passed to core.audit.record / act, in Japanese and English
+# (tests/admin/test_labels.py checks that every action the code records is here).
+
+AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "tenant.create": ("参加団体の登録", "Tenant registered"),
+    "tenant.update": ("参加団体情報の変更", "Tenant updated"),
+    "tenant.checklist": ("審査・引き渡し項目の確認", "Checklist item checked"),
+    "tenant.screen": ("参加審査の開始", "Screening started"),
+    "tenant.approve": ("参加の承認", "Tenant approved"),
+    "tenant.start_provisioning": ("環境構築の開始", "Provisioning started"),
+    "tenant.activate": ("利用開始", "Tenant activated"),
+    "tenant.suspend": ("利用停止", "Tenant suspended"),
+    "tenant.resume": ("利用再開", "Tenant resumed"),
+    "tenant.withdraw": ("脱退", "Tenant withdrawn"),
+    "tenant.reapply": ("再申請", "Tenant re-applied"),
+    "tenant.provision": ("環境構築の実行", "Provisioning run"),
+    "tenant.retry": ("環境構築の再実行", "Provisioning retried"),
+    "tenant.final_settlement": ("脱退時の精算", "Final settlement"),
+    "provisioning.keycloak_group": ("環境構築：認証サーバーの団体グループ作成", "Provisioning: Keycloak tenant group"),
+    "provisioning.admin_invited": ("環境構築：最初の市町村管理者の招待", "Provisioning: first municipal admin invited"),
+    "provisioning.default_quotas": ("環境構築：既定の利用上限の適用", "Provisioning: default quotas applied"),
+    "provisioning.platform_resources": ("環境構築：基盤リソースの登録", "Provisioning: platform resources registered"),
+    "onboarding.wave": ("参加募集の一括処理", "Onboarding wave"),
+    "user.invite": ("利用者の招待", "User invited"),
+    "user.roles": ("利用者の役割の変更", "User roles changed"),
+    "user.enable": ("利用者の有効化", "User enabled"),
+    "user.disable": ("利用者の無効化", "User disabled"),
+    "user.remove": ("利用者の削除", "User removed"),
+    "user.setup.resend": ("利用者の初回設定の再送", "User set-up sent again"),
+    "user.password.reset": ("利用者のパスワードの再設定", "User password reset"),
+    "quota.plan.change": ("利用上限プランの変更", "Quota plan changed"),
+    "quota.assign": ("利用上限プランの割当て", "Quota plan assigned"),
+    "quota.override": ("利用上限の個別設定", "Quota override set"),
+    "usage.ingest": ("利用実績の受信", "Usage received"),
+    "usage.purge": ("利用実績の削除（保存期間経過分）", "Usage purged (past retention)"),
+    "billing.cost_item.create": ("費目の登録", "Cost item created"),
+    "billing.cost_item.update": ("費目の変更", "Cost item changed"),
+    "billing.cost_item.delete": ("費目の削除", "Cost item deleted"),
+    "billing.policy.create": ("負担割合方式の登録", "Allocation policy created"),
+    "billing.policy.adopt": ("負担割合方式の採用", "Allocation policy adopted"),
+    "billing.run.create": ("按分計算の実行", "Allocation run computed"),
+    "billing.run.review": ("按分計算の確認", "Allocation run reviewed"),
+    "billing.run.approve": ("按分計算の承認（会計帳簿へ計上）", "Allocation run approved (posted)"),
+    "billing.run.reverse": ("按分計算の取消（逆仕訳）", "Allocation run reversed"),
+    "billing.run.discard": ("按分計算の破棄", "Allocation run discarded"),
+    "billing.payment.record": ("入金の記録", "Payment recorded"),
+    "agreement.draft": ("協定・規約案の作成", "Agreement version drafted"),
+    "agreement.publish": ("協定・規約の公開", "Agreement version published"),
+    "agreement.accept": ("協定・規約への同意", "Agreement version accepted"),
+    "council.propose": ("議案の提出", "Proposal made"),
+    "council.vote": ("協議会での投票", "Vote cast"),
+    "council.close": ("投票の締切・議決", "Voting closed"),
+    "council.withdraw": ("議案の取下げ", "Proposal withdrawn"),
+    "audit.purge": ("操作ログの保存期間経過分の削除（アーカイブ済み）", "Audit log purged (archived)"),
+    "notice.publish": ("お知らせの掲載・送信", "Notice published"),
+}
+AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
+
+AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
+    "tenant": ("参加団体", "Tenant"),
+    "user": ("利用者", "User"),
+    "wave": ("参加募集", "Onboarding wave"),
+    "quota_plan": ("利用上限プラン", "Quota plan"),
+    "quota_override": ("利用上限の個別設定", "Quota override"),
+    "usage_batch": ("利用実績の送信", "Usage batch"),
+    "usage_event": ("利用実績", "Usage events"),
+    "cost_item": ("費目", "Cost item"),
+    "allocation_policy": ("負担割合方式", "Allocation policy"),
+    "allocation_run": ("按分計算", "Allocation run"),
+    "journal_entry": ("仕訳", "Journal entry"),
+    "agreement_version": ("協定・規約の版", "Agreement version"),
+    "council_proposal": ("議案", "Council proposal"),
+    "audit_log": ("操作ログ", "Audit log"),
+    "notice": ("お知らせ", "Notice"),
+}
+
+# Japanese names of the fields that records' before/after hold (the summaries of the operations).
+AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    "code": "団体コード", "tenant": "団体", "tenant_code": "団体コード", "tenants": "所属団体", "name": "名称",
+    "name_ja": "名称", "name_en": "英語名称", "name_kana": "名称（かな）", "kind": "種別", "population": "人口",
+    "population_source": "人口の出典", "status": "状態", "wave_fiscal_year": "参加年度", "user_seat_limit": "利用者数の上限",
+    "contacts": "連絡先", "role": "役割", "department": "部署", "email": "メールアドレス", "phone": "電話番号",
+    "id": "番号", "username": "ユーザー名", "enabled": "有効", "roles": "役割", "fiscal_year": "年度",
+    "setup_email": "設定メールの送信", "one_time_password": "初期パスワードの発行",
+    "category": "区分", "category_ja": "区分", "amount": "金額", "invoiced_amount": "請求額",
+    "tax_treatment": "消費税の扱い", "tax_amount": "消費税額", "vendor": "委託先", "reference": "参照番号",
+    "amortisation_years": "償却年数", "amortisation_index": "償却の年次", "document": "文書", "number": "版",
+    "title": "件名", "effective_on": "施行日", "required": "同意必須", "content_hash": "本文のハッシュ値",
+    "deadline_on": "同意期限", "reacceptance_days": "再同意の期間（日）", "resolution_id": "議決", "posted_on": "計上日",
+    "entries": "仕訳", "total": "合計", "version": "版", "prefecture_share": "県負担", "components": "構成要素",
+    "floor": "下限額", "cap": "上限額", "resolution_ref": "協議会の議決", "in_words": "内容", "description": "説明",
+    "reason": "理由", "note": "メモ", "review_note": "確認メモ", "checklist": "確認項目の種類", "item": "確認項目",
+    "checked": "確認済み", "transition": "操作", "from": "変更前", "to": "変更後", "from_status": "変更前の状態",
+    "to_status": "変更後の状態", "plan": "利用上限プラン", "plan_code": "利用上限プラン", "metric": "計測項目",
+    "limit": "上限", "enforcement": "超過時の扱い", "thresholds": "通知する利用率（%）", "limits": "上限",
+    "choice": "投票", "change_type": "議案の種類", "params": "議案の内容", "quorum": "定足数", "threshold": "議決要件",
+    "opens_at": "投票開始", "closes_at": "投票締切", "electorate": "投票権のある団体", "adopted": "可決",
+    "votes_for": "賛成", "votes_against": "反対", "votes_abstain": "棄権", "members": "構成団体数",
+    "rows": "行数", "active": "利用開始した団体", "not_active": "利用開始しなかった団体", "steps": "処理の内訳",
+    "action": "操作", "target_type": "対象の種類", "target_id": "対象", "received_on": "入金日", "accepted": "受理",
+    "events": "件数", "counted": "集計した件数", "duplicates": "重複", "cutoff": "基準日時", "deleted": "削除件数",
+    "through": "削除した範囲", "archive_name": "アーカイブファイル", "archive_sha256": "アーカイブのハッシュ値",
+    "purged_through_seq": "削除した最後の番号", "purged_through_hash": "削除した最後のハッシュ値",
+    "accepted_at": "同意日時", "accepted_by": "同意者", "user": "利用者", "result": "結果", "error": "エラー",
+    "retention_days": "保存期間（日）", "four_eyes": "承認者の分離", "single_person_office": "一人体制の例外",
+    "single_person_approval": "一人体制での承認", "reacceptance_tenants": "再同意を求めた団体", "resolution": "議決",
+    "alerts": "警告", "amounts": "金額", "archive": "アーカイブ", "count": "件数", "final_settlement_due": "精算が必要",
+    "first_seq": "最初の番号", "policy_id": "負担割合方式", "proposal": "議案", "received": "受信件数",
+    "retention_months": "保存期間（月）", "reversal_entries": "逆仕訳", "reversed_on": "取消日", "source": "出典",
+    "step": "手順", "through_hash": "削除した最後のハッシュ値", "through_seq": "削除した最後の番号",
+    "amortised_from_id": "償却の初年度の費目", "audience": "宛先", "show_until": "掲載終了日", "body": "本文", "subject": "件名",
+    # policies, runs and the ledger (billing.operations)
+    "adopted_at": "採用日時", "adopted_by": "採用した人", "previously_adopted": "それまで採用していた按分方式",
+    "created_at": "登録日時", "created_by": "登録者", "reviewed_by": "確認者", "approved_by": "承認者",
+    "reversed_by": "取消者", "reversal_reason": "取消の理由", "computed_at": "計算日時", "policy": "負担割合方式",
+    "prefecture": "県", "prefecture_code": "県の団体コード", "cost_items": "費目", "participants": "参加団体",
+    "months": "参加月数", "usage": "利用量", "municipal_total": "市町村の負担合計", "scale": "按分の係数",
+    "lines": "明細", "snapshot": "計算時点の内容", "tenant_name": "団体名", "is_prefecture": "県", "bound": "上下限の適用",
+    "basis": "配分の基準", "weight": "比重", "participating": "参加団体のみ", "with_applicants": "申込中の団体を含む",
+    "review": "確認", "approve": "承認", "reverse": "取消", "discard": "破棄", "field": "項目", "message_ja": "内容",
+    "message_en": "内容（英語）", "status_ja": "状態",
+    # agreements and the council (governance)
+    "accepted_number": "同意した版", "current_number": "現行の版", "required_number": "同意が必要な版",
+    "state": "同意の状況", "documents": "文書", "earliest_deadline": "最も早い同意期限", "in_reacceptance": "再同意中",
+    "overdue": "期限切れ", "tenant_status": "団体の状態", "body_md": "本文", "for": "賛成", "against": "反対",
+    "abstain": "棄権", "ref": "参照番号", "majority": "過半数", "two_thirds": "3分の2以上", "three_quarters": "4分の3以上",
+    "unanimous": "全会一致", "seq": "番号", "hash": "ハッシュ値", "prev_hash": "前の記録のハッシュ値",
+    "request_id": "要求番号", "source_ip": "送信元IPアドレス", "actor": "操作者", "actor_name": "操作者",
+    "actor_role": "操作者の役割", "actor_issuer": "認証基盤", "actor_subject": "認証基盤での利用者番号",
+    "occurred_at": "日時", "before": "変更前", "after": "変更後", "last_seq": "最後の番号", "last_hash": "最後のハッシュ値",
+    "records_sha256": "記録のハッシュ値", "manifest": "内容の一覧", "start_hash": "最初のハッシュ値", "format": "形式",
+    # onboarding, identity and usage (tenancy)
+    "admin_invited": "管理者の招待", "admin_username": "管理者のユーザー名", "agreements_accepted": "協定への同意",
+    "application_received": "申込書の受領", "eligibility_confirmed": "参加資格の確認",
+    "no_antisocial_ties": "反社会的勢力でないことの確認", "active_municipalities": "利用中の市町村数",
+    "allowed_transitions": "可能な操作", "awaiting_activation": "利用開始待ち", "awaiting_screening": "審査待ち",
+    "provisioning": "環境の構築", "provisioning_failures": "環境構築の失敗", "failed_step": "失敗した手順",
+    "failed_step_label_ja": "失敗した手順", "step_label_ja": "手順", "step_label_en": "手順（英語）",
+    "status_label_ja": "状態", "label_ja": "名称", "label_en": "英語名称", "checked_at": "確認日時", "checked_by": "確認者",
+    "checklists": "確認項目", "catalog_organization": "カタログの組織", "fiware_service": "データ基盤のサービス名",
+    "keycloak_group": "利用者グループ", "group_id": "グループ番号", "path": "パス", "platform_resources": "基盤の資源",
+    "default_quotas": "既定の利用上限", "created": "作成", "setup_email_sent": "設定メールの送信", "user_id": "利用者番号",
+    "users_disabled": "無効にした利用者", "users_enabled": "有効にした利用者", "users_removed": "削除した利用者",
+    "resume": "再開", "suspend": "一時停止", "withdraw": "脱退", "timeline": "経過", "finished_at": "完了日時",
+    "attempts": "試行回数", "at": "日時", "columns": "列", "counts": "件数", "waves": "参加年度", "issuer": "認証基盤",
+    "permissions": "権限", "allowed": "可否", "as_of": "時点", "remaining": "残り", "used": "使用量", "period": "期間",
+    "percent": "利用率（%）", "max_staleness_seconds": "許容する集計の遅れ（秒）", "population_min": "人口の下限",
+    "population_max": "人口の上限", "small": "小規模", "medium": "中規模", "large": "大規模",
+    "api_calls": "API呼び出し回数", "broker_entities": "エンティティ数", "datasets": "データセット数",
+    "storage_bytes": "保存容量（バイト）", "user_seats": "利用者数", "batch_id": "一括送信の番号", "event_id": "計測の番号",
+    "event_ids": "計測の番号", "index": "順番", "occurred": "発生", "quantities": "数量", "quantity": "数量",
+    "timestamp": "日時", "tenant_codes": "団体", "metrics": "計測項目", "granularity": "集計の単位",
+    "granularities": "集計の単位", "last_at": "最終日時", "last_ats": "最終日時", "last_value": "最終値",
+    "last_values": "最終値", "peak": "最大値", "peaks": "最大値", "period_start": "期間の開始", "periods": "期間",
+    "totals": "合計",
+}
+
+
 # --- verification ---------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +351,29 @@ def verification(session: Session, actor: Actor, checkpoints: Sequence[tuple[int
     (``audit.verify``)."""
     authz.authorize(actor, "audit.verify")
     return _verification(session, checkpoints)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogSummary:
+    """The log at a glance, without verifying it: records kept, the last 30 days, the purge anchor."""
+
+    records: int
+    last_30_days: int
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None
+    purged: int
+
+
+def log_summary(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> LogSummary:
+    """Counts of the audit log (``audit.read``), in two queries."""
+    authz.authorize(actor, "audit.read")
+    since = (now or utcnow()) - dt.timedelta(days=30)
+    recent = sa.func.sum(sa.case((AuditRecord.occurred_at >= since, 1), else_=0))
+    count, first_at, last_at, last_30 = session.execute(
+        sa.select(sa.func.count(AuditRecord.id), sa.func.min(AuditRecord.occurred_at), sa.func.max(AuditRecord.occurred_at),
+                  recent)).one()
+    anchor = session.get(AuditAnchor, 1)
+    return LogSummary(int(count or 0), int(last_30 or 0), first_at, last_at, anchor.purged_count if anchor else 0)
 
 
 def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:

@@ -244,6 +244,38 @@ def ballots(session: Session, actor: Actor, proposal: CouncilProposal) -> list[B
                    None if secret else VoteChoice(vote.choice)) for vote in _votes(session, proposal.id)]
 
 
+@dataclasses.dataclass(frozen=True)
+class OpenVote:
+    """An open proposal, and which of the reader's member tenants have not voted on it yet."""
+
+    proposal: CouncilProposal
+    not_voted: tuple[str, ...]  # the reader's tenants in the electorate without a vote
+    votes: int
+    members: int
+
+
+def open_votes(session: Session, actor: Actor) -> list[OpenVote]:
+    """Proposals open for voting, oldest closing first, in two queries whatever their number:
+    everyone who reads the council sees them all; ``not_voted`` names the reader's own tenants
+    (for someone with an own-tenant grant) that are in the electorate and have not voted."""
+    grant = authz.authorize(actor, "governance.read")
+    proposals = list(session.scalars(sa.select(CouncilProposal).where(CouncilProposal.status == ProposalStatus.open)
+                                     .order_by(CouncilProposal.closes_at, CouncilProposal.id)))
+    if not proposals:
+        return []
+    cast: dict[int, set[str]] = {}
+    for proposal_id, code in session.execute(sa.select(CouncilVote.proposal_id, CouncilVote.tenant_code)
+                                             .where(CouncilVote.proposal_id.in_([p.id for p in proposals]))):
+        cast.setdefault(proposal_id, set()).add(code)
+    own = set() if grant.all_tenants else set(grant.tenant_codes)
+    result = []
+    for proposal in proposals:
+        electorate, voted = electorate_of(proposal), cast.get(proposal.id, set())
+        result.append(OpenVote(proposal, tuple(c for c in electorate if c in own and c not in voted),
+                               len(voted), len(electorate)))
+    return result
+
+
 def resolution_of(session: Session, actor: Actor, proposal_id: int) -> CouncilResolution | None:
     """The resolution that closed the proposal, if it is closed."""
     authz.authorize(actor, "governance.read")

@@ -4,6 +4,8 @@
   text with a content hash) and :class:`AgreementAcceptance` (a tenant's acceptance of one).
 * Council: :class:`CouncilProposal`, :class:`CouncilVote` (one per member, enforced by a
   unique constraint), :class:`CouncilResolution` (the outcome of a closed vote).
+* Notices: :class:`Notice` (a message of the operator to all or some municipalities) and
+  :class:`NoticeTenant` (one row per addressed tenant, fixed when it is published).
 """
 
 
@@ -44,6 +46,9 @@ DOCUMENT_LABELS = {
 class VersionStatus(str, enum.Enum):
     draft = "draft"
     published = "published"
+
+
+VERSION_STATUS_LABELS = {VersionStatus.draft: ("下書き", "Draft"), VersionStatus.published: ("公開済み", "Published")}
 
 
 class AgreementVersion(SQLModel, table=True):
@@ -213,3 +218,42 @@ class CouncilResolution(SQLModel, table=True):
     @property
     def label_en(self) -> str:
         return f"Council resolution {fiscal_year_en(self.fiscal_year)} No. {self.number}"
+
+
+# --- notices --------------------------------------------------------------------------------------
+
+class NoticeAudience(str, enum.Enum):
+    all_active = "all_active"  # every active municipality when it was published
+    chosen = "chosen"          # the municipalities the operator ticked
+
+
+NOTICE_AUDIENCE_LABELS = {
+    NoticeAudience.all_active: ("利用中のすべての市町村", "Every active municipality"),
+    NoticeAudience.chosen: ("選んだ市町村", "Chosen municipalities"),
+}
+
+
+class Notice(SQLModel, table=True):
+    """A notice (お知らせ) of the operator: shown on each addressed municipality's home page and
+    sent to its contacts by e-mail. The text never changes once published."""
+
+    __tablename__ = "notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    audience: NoticeAudience = Field(sa_column=_enum_column(NoticeAudience))
+    show_until: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    published_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp(index=True))
+    published_by: str = Field(default="", max_length=255)
+
+
+class NoticeTenant(SQLModel, table=True):
+    """One tenant a notice is addressed to."""
+
+    __tablename__ = "notice_tenant"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "tenant_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    tenant_code: str = Field(max_length=6, index=True)

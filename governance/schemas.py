@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
-from governance.models import AgreementDocument, ChangeType, VoteChoice
+from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, VoteChoice
 from core.calendar import JST
 from core.errors import Invalid
 from core.validation import TenantCode, problems_from
@@ -31,6 +31,9 @@ class VersionDraft(BaseModel):
     body_md: Annotated[str, StringConstraints(min_length=1, max_length=500_000)] = Field(description="Markdown text")
     effective_on: dt.date
     required: bool = Field(default=True, description="Tenants must accept it before activation and re-accept it when active")
+    reacceptance_days: StrictInt | None = Field(default=None, ge=1, le=365,
+                                                description="Proposed days active tenants get to accept it once published "
+                                                            "(the default of the publish step; 30 when not given)")
 
 
 class VersionPublish(BaseModel):
@@ -96,8 +99,9 @@ def change_params(change_type: ChangeType, params: dict) -> dict:
         model = CHANGE_PARAMS[change_type].model_validate(params or {})
     except ValidationError as error:
         problems = [{**p, "field": f"params.{p['field']}"} for p in problems_from(error)]
-        raise Invalid(f"The parameters of a '{change_type.value}' proposal are not valid.",
-                      f"議案（{change_type.value}）の内容に誤りがあります。", problems=problems) from None
+        label_ja, label_en = CHANGE_LABELS[change_type]
+        raise Invalid(f"The details of the proposal ({label_en}) are not valid.",
+                      f"議案（{label_ja}）の内容に誤りがあります。", problems=problems) from None
     return model.model_dump(mode="json", exclude_none=True)
 
 

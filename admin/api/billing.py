@@ -12,7 +12,7 @@ import datetime as dt
 import urllib.parse
 from typing import Literal
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
@@ -144,12 +144,14 @@ def create_run(body: RunCreate):
 
 @bp.post("/billing/runs/<int:run_id>/review", summary="Mark a computed run as reviewed")
 def review_run(path: RunPath, body: RunReview):
-    return jsonify(_run_out(operations.review_run(db.session, current_actor(), path.run_id, body.note)))
+    return jsonify(_run_out(operations.review_run(db.session, current_actor(), path.run_id, body.note,
+                                                  four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
 
 
 @bp.post("/billing/runs/<int:run_id>/approve", summary="Approve a reviewed run and post it to the ledger (idempotent)")
 def approve_run(path: RunPath):
-    return jsonify(_run_out(operations.approve_run(db.session, current_actor(), path.run_id)))
+    return jsonify(_run_out(operations.approve_run(db.session, current_actor(), path.run_id,
+                                                   four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
 
 
 @bp.post("/billing/runs/<int:run_id>/reverse", summary="Reverse a posted run with reversal entries")

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.extensions import db
@@ -83,7 +84,7 @@ def _transition(name: str, actor, run_id: int, **kwargs) -> None:
 @acting(authz.FINANCE)
 def review_command(run_id: int, note: str, actor) -> None:
     """Mark a computed run as reviewed."""
-    _transition("review", actor, run_id, note=note)
+    _transition("review", actor, run_id, note=note, four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))
 
 
 @group.command("approve")
@@ -92,7 +93,7 @@ def review_command(run_id: int, note: str, actor) -> None:
 @acting(authz.FINANCE)
 def approve_command(run_id: int, actor) -> None:
     """Approve a reviewed run and post it to the ledger (approving again posts nothing new)."""
-    _transition("approve", actor, run_id)
+    _transition("approve", actor, run_id, four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))
 
 
 @group.command("reverse")

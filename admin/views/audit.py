@@ -8,9 +8,11 @@ import tempfile
 from flask import flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import Markup
 
 from admin.extensions import db
 from admin.i18n import format_date
+from admin.views import labels
 from admin.views.base import SecureModelView, SecureView
 from governance import audit
 from core.audit import AuditRecord
@@ -20,6 +22,34 @@ from core.errors import DomainError, NotPermitted
 
 def _timestamp(view, context, model, name):
     return format_date(model.occurred_at, str(get_locale() or "ja"))
+
+
+def _role(view, context, model, name):
+    return labels.role_label(model.actor_role)
+
+
+def _action(view, context, model, name):
+    return labels.audit_action(model.action)
+
+
+def _target_type(view, context, model, name):
+    return labels.audit_target(model.target_type)
+
+
+def _target(view, context, model, name):
+    return labels.audit_target_id(model.target_type, model.target_id)
+
+
+def _tenant(view, context, model, name):
+    return labels.tenant_label(model.tenant_code) if model.tenant_code else "—"
+
+
+def _values(view, context, model, name):
+    return labels.readable(getattr(model, name), model.target_type)
+
+
+def _hash(view, context, model, name):
+    return Markup('<span class="text-monospace text-break">{}</span>').format(getattr(model, name) or "")
 
 
 class AuditView(SecureModelView):
@@ -42,9 +72,17 @@ class AuditView(SecureModelView):
         "target_id": _l("Target"),
         "before": _l("Before"),
         "after": _l("After"),
+        "actor_issuer": _l("Identity provider"),
+        "actor_subject": _l("Person's ID at the identity provider"),
+        "request_id": _l("Request ID"),
+        "source_ip": _l("Source IP address"),
+        "prev_hash": _l("Hash of the previous record"),
+        "hash": _l("Hash of this record"),
     }
-    column_formatters = {"occurred_at": _timestamp}
-    column_formatters_detail = column_formatters
+    column_formatters = {"occurred_at": _timestamp, "actor_role": _role, "action": _action,
+                         "target_type": _target_type, "target_id": _target, "tenant_code": _tenant}
+    column_formatters_detail = {**column_formatters, "before": _values, "after": _values, "prev_hash": _hash,
+                                "hash": _hash}
 
 
 def _day(text: str | None) -> dt.date | None:

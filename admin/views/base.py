@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, request, session, url_for
-from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -33,6 +33,7 @@ from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import get_locale
 from markupsafe import Markup
+from werkzeug.exceptions import BadRequest
 
 from admin.extensions import db
 from core import authz
@@ -72,23 +73,49 @@ def csrf_field() -> Markup:
     return Markup('<input name="{}" type="hidden" value="{}">').format(CSRF_FIELD, csrf_token())
 
 
+class CsrfRefused(BadRequest):
+    """A POST without the session's CSRF token: a 400 whose page says the form expired (admin/views/frame.py)."""
+
+    csrf = True
+
+
 def check_csrf() -> None:
     """Refuse (400) a request whose form does not carry the session's CSRF token."""
     sent, expected = request.form.get(CSRF_FIELD, ""), session.get(_CSRF_SESSION_KEY, "")
     if not sent or not expected or not secrets.compare_digest(sent, expected):
-        abort(400)
+        raise CsrfRefused()
 
 
 def _ja() -> bool:
     return str(get_locale() or "ja") == "ja"
 
 
+def problem_label(field: str | None) -> str:
+    """The words for a problem's field path (``params.policy_id``, ``rows[3].username``): the label of
+    its last name in the reader's language when the label table knows it, else nothing (a person
+    is never shown the internal path)."""
+    import re
+
+    from governance.audit import AUDIT_FIELD_LABELS_JA
+
+    names = [name for name in re.split(r"[.\[\]]+", field or "") if name and not name.isdigit()]
+    if not names or names[-1] not in AUDIT_FIELD_LABELS_JA:
+        return ""
+    return AUDIT_FIELD_LABELS_JA[names[-1]] if _ja() else names[-1].replace("_", " ").capitalize()
+
+
 def flash_error(error: DomainError) -> None:
-    """A refusal in the reader's language, then one line per field problem."""
+    """A refusal in the reader's language, then one line per problem no form field took: its
+    field's label when known (「ユーザー名: 必須項目です。」), never the internal field path."""
     ja = _ja()
-    flash(error.message_ja if ja else error.message_en, "error")
+    message = error.message_ja if ja else error.message_en
+    flash(message, "error")
     for item in error.problems:
-        flash(f"{item['field']}: {item['message_ja'] if ja else item['message_en']}", "error")
+        text = item.get("message_ja") if ja else item.get("message_en")
+        if not text or text == message:
+            continue
+        label = problem_label(item.get("field"))
+        flash(f"{label}: {text}" if label else text, "error")
 
 
 def post_action(operation: Callable[[], T], *, back: str | None = None,
@@ -111,6 +138,61 @@ def post_action(operation: Callable[[], T], *, back: str | None = None,
     if message:
         flash(message, "success")
     return done(result) if done is not None else redirect(back)
+
+
+def apply_problems(form, error: DomainError, fields: dict[str, str] | None = None,
+                   messages: dict[str, str] | None = None) -> list[dict]:
+    """Put each field problem of ``error`` beside its field of the WTForms ``form``, in the reader's language.
+
+    A problem's ``field`` names a form field directly, or through ``fields`` (a problem field, or
+    a prefix of one such as ``params.change``, → a form field name). ``messages`` replaces the
+    domain's text for a form field (e.g. 「按分方式を選んでください。」 for the policy picker).
+    The problems placed are removed from ``error.problems``, so :func:`flash_error` (called by
+    :func:`post_action`) then shows the refusal and only what no field could take; those are returned.
+    """
+    ja, fields, messages = _ja(), fields or {}, messages or {}
+    left = []
+    for item in error.problems:
+        name = item.get("field", "")
+        target = fields.get(name) or next((to for prefix, to in fields.items()
+                                           if name.startswith(prefix + ".") or name.startswith(prefix + "[")), None)
+        target = target or name
+        field = form._fields.get(target) if hasattr(form, "_fields") else None
+        if field is None:
+            left.append(item)
+            continue
+        text = messages.get(target) or (item["message_ja"] if ja else item["message_en"])
+        field.errors = [*list(field.errors or []), text] if text not in (field.errors or []) else list(field.errors)
+    error.problems = left
+    return left
+
+
+def with_problems_beside_fields(form, operation: Callable[[], T], fields: dict[str, str] | None = None,
+                                messages: dict[str, str] | None = None) -> Callable[[], T]:
+    """``operation``, whose refusal first puts its field problems beside the form's fields
+    (:func:`apply_problems`); :func:`post_action` then shows the rest and the form again."""
+    def run():
+        try:
+            return operation()
+        except DomainError as error:
+            apply_problems(form, error, fields, messages)
+            raise
+    return run
+
+
+def confirm_first(view, *, title: str, consequence: str, confirm_label: str, back: str):
+    """The confirmation step of an irreversible act (approve, reverse, remove, withdraw, ...).
+
+    Returns the confirmation page, which states ``consequence`` and posts the same form again with
+    ``confirmed=1``, unless this POST already carries that; then it returns None and the caller
+    goes on to :func:`post_action`. Nothing is written before the person confirms.
+    """
+    if request.form.get("confirmed") == "1":
+        return None
+    fields = [(name, value) for name, values in request.form.lists() if name not in (CSRF_FIELD, "confirmed")
+              for value in values]
+    return view.render("renkei/confirm.html", title=title, consequence=consequence, confirm_label=confirm_label,
+                       action=request.path, fields=fields, back=back)
 
 
 class SecureMixin:
@@ -175,23 +257,3 @@ class SecureModelView(SecureMixin, ModelView):
 
 class SecureView(SecureMixin, BaseView):
     pass
-
-
-class HomeView(AdminIndexView):
-    """The landing page: who is signed in, and what they may do."""
-
-    def is_accessible(self) -> bool:
-        return _signed_in()
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("auth.login", next=request.full_path))
-
-    @expose("/")
-    def index(self):
-        actor = g.actor
-        return self.render(
-            "renkei/home.html",
-            actor=actor,
-            role_labels=[authz.ROLE_LABELS_JA.get(r, r) for r in sorted(actor.roles)],
-            locale=str(get_locale()),
-        )

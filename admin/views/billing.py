@@ -10,24 +10,46 @@ nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import unicodedata
 import urllib.parse
+from fractions import Fraction
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, lazy_gettext as _l
-from wtforms import Form, HiddenField, StringField
+from flask_babel import get_locale, gettext, lazy_gettext as _l
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from pydantic import ValidationError
+from wtforms import DateField, Form, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views.base import SecureModelView, SecureView, post_action
-from billing import ledger, operations, statements
+from admin.views import labels as words
+from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from billing import allocation, ledger, operations, simulate, statements
+from billing.errors import AllocationError
+from billing.ledger_errors import BillingNotFound, InvalidBillingData
+from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text
+from governance import council
+from governance.models import ChangeType
+from governance.schemas import ProposalCreate, closing_moment
 from billing.models import (
+    CATEGORY_LABELS_EN,
     CATEGORY_LABELS_JA,
+    ENTRY_KIND_LABELS_EN,
     ENTRY_KIND_LABELS_JA,
+    POLICY_STATUS_LABELS_EN,
     POLICY_STATUS_LABELS_JA,
+    RUN_STATUS_LABELS_EN,
     RUN_STATUS_LABELS_JA,
+    TAX_LABELS_EN,
     TAX_LABELS_JA,
     Account,
     AllocationPolicy,
@@ -43,7 +65,10 @@ from billing.models import (
 from core import authz
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
-from tenancy.registry.models import Tenant
+from core.errors import DomainError
+from core.validation import problems_from
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+from tenancy.usage.models import METRICS
 
 CATEGORY = _l("Cost sharing")
 
@@ -65,14 +90,31 @@ class RunForm(Form):
     fiscal_year = StringField()
 
 
-def _requested_year() -> int:
+# The run actions that cannot be undone, and what the confirmation step says (msgids; frame.po).
+_IRREVERSIBLE_RUN_ACTIONS = {
+    "approve": ("Approve this allocation run?",
+                "Approving posts the shares to the accounting ledger; it can be undone only by reversing entries.",
+                "Approve and post to the ledger"),
+    "reverse": ("Reverse this allocation run?",
+                "Reversing posts entries that cancel every share this run posted to the ledger. A reversed run cannot "
+                "be approved again; to charge the year again, compute a new run.",
+                "Reverse with reversing entries"),
+    "discard": ("Discard this allocation run?",
+                "A discarded run cannot be reviewed or approved any more. Nothing is posted to the ledger; to charge "
+                "the year, compute a new run.",
+                "Discard the run"),
+}
+
+
+def _requested_year(default: int | None = None) -> int:
+    """The year asked for (``?fy=2025``), else ``default`` (the latest year with data), else this year."""
     try:
         year = int(request.args.get("fy", ""))
         if is_supported_fiscal_year(year):
             return year
     except ValueError:
         pass
-    return fiscal_year_of(today_jst())
+    return default or fiscal_year_of(today_jst())
 
 
 def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str) -> Response:
@@ -80,6 +122,281 @@ def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str)
     quoted = urllib.parse.quote(f"{label}.{extension}")
     response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.{extension}\"; filename*=UTF-8''{quoted}"
     return response
+
+
+# --- forms of the finance office --------------------------------------------------------------------
+# WTForms (not FlaskForm: CSRF is ours). A refused form comes back with what was typed and each
+# problem beside its field (admin/templates/renkei/_forms.html), nothing written.
+
+REQUIRED = _l("This field is required.")
+_NUMBER = re.compile(r"\s*(\d+(?:\.\d{1,4})?)\s*%?\s*\Z")
+
+
+class _Form(Form):
+    """A form whose built-in messages (「無効な整数です。」) follow the reader's language."""
+
+    def __init__(self, formdata=None, **kwargs):
+        super().__init__(formdata, meta={"locales": [_locale()]}, **kwargs)
+
+
+def _normalise(text: str) -> str:
+    # full-width digits, commas and the yen sign are what people type in Japanese offices
+    return unicodedata.normalize("NFKC", text or "").replace(",", "").replace("円", "").replace("％", "%").strip()
+
+
+class YenField(IntegerField):
+    """Whole yen: 「1,200,000」「１２０００００円」 are read as 1200000 (a text box: a browser's number
+    box refuses the commas and the yen sign)."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([_normalise(value) for value in valuelist] if valuelist else valuelist)
+
+
+def parse_percent(text: str | None) -> Fraction | None:
+    """「33.33」「50%」 → the exact fraction 3333/10000, 1/2; blank → None; ValueError otherwise."""
+    text = _normalise(text or "")
+    if not text:
+        return None
+    match = _NUMBER.match(text)
+    if not match:
+        raise ValueError(text)
+    value = Fraction(match.group(1)) / 100
+    if value > 1:
+        raise ValueError(text)
+    return value
+
+
+def _percent_problem() -> str:
+    return _("Enter a percentage between 0 and 100 (up to four decimals), e.g. 33.33.")
+
+
+def fiscal_year_choice_label(year: int) -> str:
+    return f"{fiscal_year_ja(year)}（{year}年度）" if _ja() else f"FY{year}"
+
+
+def _year_choices(*around: int | None) -> list[tuple[int, str]]:
+    this_year = fiscal_year_of(today_jst())
+    known = [year for year in around if year is not None] + [this_year]
+    first, last = max(FIRST_FISCAL_YEAR, min(known) - 2), min(LAST_FISCAL_YEAR, max(known) + 3)
+    return [(year, fiscal_year_choice_label(year)) for year in range(first, last + 1)]
+
+
+def _category_choices():
+    return [(c.value, CATEGORY_LABELS_JA[c] if _ja() else c.value.capitalize()) for c in CostCategory]
+
+
+def _tax_choices():
+    english = {TaxTreatment.taxable_10: "Taxable 10% (tax included)", TaxTreatment.taxable_8: "Taxable 8%, reduced rate",
+               TaxTreatment.exempt: "Exempt", TaxTreatment.out_of_scope: "Out of scope"}
+    return [(t.value, TAX_LABELS_JA[t] if _ja() else english[t]) for t in TaxTreatment]
+
+
+def _metric_choices():
+    return [(name, operations.metric_label_ja(name) if _ja() else metric.label_en) for name, metric in METRICS.items()]
+
+
+class CostItemForm(_Form):
+    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    name = StringField(_l("Cost item"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
+    category = SelectField(_l("Category"), validators=[InputRequired(message=REQUIRED)])
+    amount = YenField(_l("Amount (yen, tax included)"), validators=[InputRequired(message=REQUIRED),
+                                                                  NumberRange(min=0, max=10**15)])
+    tax_treatment = SelectField(_l("Tax treatment"), validators=[InputRequired(message=REQUIRED)])
+    tax_amount = YenField(_l("Consumption tax contained (yen)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
+    vendor = StringField(_l("Vendor"), validators=[Length(max=200)])
+    reference = StringField(_l("Reference (invoice number)"), validators=[Length(max=200)])
+    amortisation_years = IntegerField(_l("Amortisation years"), default=1,
+                                      validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=30)])
+
+    def __init__(self, formdata=None, **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
+        self.category.choices = _category_choices()
+        self.tax_treatment.choices = _tax_choices()
+
+    def to_schema(self) -> CostItemCreate:
+        data = {name: self[name].data for name in ("fiscal_year", "name", "category", "amount", "tax_treatment",
+                                                   "tax_amount", "vendor", "reference", "amortisation_years")}
+        data["vendor"], data["reference"] = data["vendor"] or "", data["reference"] or ""
+        return _validated(CostItemCreate, data, {"amortisation": "amortisation_years", "tax_amount": "tax_amount"})
+
+
+def _validated(schema, data: dict, by_type: dict[str, str]):
+    """The domain's input model, or InvalidBillingData whose problems name the form's fields."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as error:
+        problems = problems_from(error)
+        for item, raw in zip(problems, error.errors(include_url=False)):
+            if not raw["loc"]:
+                item["field"] = by_type.get(raw["type"], "")
+        raise InvalidBillingData("The form has problems; nothing was saved.",
+                                 "入力内容に誤りがあります。保存していません。", problems=problems) from None
+
+
+class PolicyForm(_Form):
+    """An allocation policy in percentages: 均等割 %, 人口割 %, 利用割 % (with its metric) adding up
+    to 100 %, the prefecture's share %, and an optional floor and cap in yen per municipality."""
+
+    name = StringField(_l("Policy name"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    prefecture_share = StringField(_l("Prefecture's share (%)"), default="0")
+    equal = StringField(_l("Equal part (%)"), default="50")
+    population = StringField(_l("Population part (%)"), default="50")
+    usage = StringField(_l("Usage part (%)"), default="0")
+    usage_metric = SelectField(_l("Usage metric"))
+    floor = YenField(_l("Floor per municipality (yen a year)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
+    cap = YenField(_l("Cap per municipality (yen a year)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
+    fiscal_year = SelectField(_l("Fiscal year of the preview"), coerce=int)
+    members = SelectField(_l("Members in the preview"))
+
+    def __init__(self, formdata=None, year: int | None = None, **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.usage_metric.choices = _metric_choices()
+        self.fiscal_year.choices = _year_choices(year)
+        if formdata is None and year is not None:
+            self.fiscal_year.data = year
+        self.members.choices = _member_choices()
+        self._fractions: dict[str, Fraction | None] = {}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        parsed = True
+        for name in ("prefecture_share", "equal", "population", "usage"):
+            try:
+                self._fractions[name] = parse_percent(self[name].data)
+            except ValueError:
+                self[name].errors = [*self[name].errors, _percent_problem()]
+                valid = False
+                parsed = parsed and name == "prefecture_share"  # the weights' total needs the three weights only
+        if parsed:
+            weights = [self._fractions[name] or 0 for name in ("equal", "population", "usage")]
+            if sum(weights) != 1:
+                total = operations.percent_text(sum(weights)) if sum(weights) else "0%"
+                self.equal.errors = [*self.equal.errors, _(
+                    "The equal, population and usage parts must add up to 100%% (now %(total)s).", total=total)]
+                valid = False
+            if self.floor.data is not None and self.cap.data is not None and self.floor.data > self.cap.data:
+                self.cap.errors = [*self.cap.errors, _("The cap must not be below the floor.")]
+                valid = False
+        return valid
+
+    def components(self) -> list[tuple[str, Fraction]]:
+        parts = [(allocation.EQUAL, self._fractions.get("equal")), (allocation.POPULATION, self._fractions.get("population")),
+                 (f"{allocation.USAGE_PREFIX}{self.usage_metric.data}", self._fractions.get("usage"))]
+        return [(basis, weight) for basis, weight in parts if weight]
+
+    def prefecture(self) -> Fraction | None:
+        share = self._fractions.get("prefecture_share")
+        return share if share else None
+
+    def value(self) -> allocation.Policy:
+        """The policy as the allocation's value (for the preview); InvalidBillingData if it cannot be."""
+        try:
+            return allocation.Policy(prefecture_share=self.prefecture(),
+                                     components=tuple(allocation.Component(b, w) for b, w in self.components()),
+                                     floor=self.floor.data, cap=self.cap.data)
+        except AllocationError as error:
+            raise InvalidBillingData(error.message_en, error.message_ja) from None
+
+    def to_schema(self) -> PolicyCreate:
+        share = self.prefecture()
+        data = {"name": self.name.data, "description": self.description.data or "",
+                "prefecture_share": fraction_text(share) if share is not None else None,
+                "components": [{"basis": basis, "weight": fraction_text(weight)} for basis, weight in self.components()],
+                "floor": self.floor.data, "cap": self.cap.data}
+        return _validated(PolicyCreate, data, {})
+
+
+def _member_choices():
+    labels = operations.MEMBER_SETS_JA if _ja() else operations.MEMBER_SETS_EN
+    return list(labels.items())
+
+
+class PaymentForm(_Form):
+    tenant_code = SelectField(_l("Paid by"), validators=[InputRequired(message=REQUIRED)])
+    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    amount = YenField(_l("Amount received (yen)"), validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=10**15)])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(message=REQUIRED)])
+    reference = StringField(_l("Reference (bank statement)"), validators=[InputRequired(message=REQUIRED), Length(max=150)])
+
+    def __init__(self, formdata=None, year: int | None = None, **kwargs):
+        super().__init__(formdata, **kwargs)
+        tenants = db.session.execute(sa.select(Tenant.code, Tenant.name_ja).order_by(Tenant.code)).all()
+        self.tenant_code.choices = [("", _("Choose a tenant"))] + [(code, f"{code} {name}") for code, name in tenants]
+        self.fiscal_year.choices = _year_choices(year)
+        if formdata is None and year is not None:
+            self.fiscal_year.data = year
+
+    def to_schema(self) -> PaymentCreate:
+        data = {"tenant_code": self.tenant_code.data, "fiscal_year": self.fiscal_year.data, "amount": self.amount.data,
+                "received_on": self.received_on.data, "reference": self.reference.data}
+        return _validated(PaymentCreate, data, {})
+
+
+class AdoptForm(_Form):
+    resolution_ref = StringField(_l("Council resolution (optional)"), validators=[Length(max=255)])
+
+
+class ProposeForm(_Form):
+    title = StringField(_l("Title of the proposal"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
+    closes_on = DateField(_l("Voting closes on (17:00)"), validators=[InputRequired(message=REQUIRED)])
+
+
+def _four_eyes() -> bool:
+    """``RENKEI_FOUR_EYES`` (default on): the approver neither computed nor reviewed the run."""
+    return bool(current_app.config.get("RENKEI_FOUR_EYES", True))
+
+
+def _account_names(code: str) -> tuple[str, str]:
+    spec = ledger.standard_account(code)
+    return (spec.name_ja, spec.name_en) if spec is not None else (code, code)
+
+
+def account_label(code: str, name_ja: str, name_en: str, names: dict[str, str]) -> str:
+    """An account in words: 「負担金未収金 熊本市（431001）」 rather than ``receivable:431001``."""
+    if code.startswith(ledger.RECEIVABLE_PREFIX):
+        tenant = code[len(ledger.RECEIVABLE_PREFIX):]
+        name = names.get(tenant, "")
+        return (f"負担金未収金 {name}（{tenant}）" if _ja() else f"Receivable from {name} ({tenant})").replace(" （", "（")
+    return name_ja if _ja() else name_en
+
+
+def _tenant_names() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())
+
+
+def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, title: str) -> Markup:
+    """A horizontal grouped bar chart (inline SVG, built here, no script): per payer A and B.
+
+    The table beside it is the primary content; the chart has a title and a description saying
+    what it shows, for screen readers (role="img").
+    """
+    top = max([max(a, b) for _name, a, b in rows] + [1])
+    bar, gap, left, width = 12, 10, 150, 420
+    height = len(rows) * (2 * bar + gap) + 40
+    biggest = max(rows, key=lambda row: abs(row[2] - row[1]), default=None)
+    description = _("Bars per payer: %(a)s and %(b)s.", a=label_a, b=label_b)
+    if biggest is not None:
+        description += " " + _("The largest difference is %(name)s: %(diff)s yen.", name=biggest[0],
+                               diff=f"{biggest[2] - biggest[1]:+,}")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title chart-desc" '
+             f'width="{left + width + 120}" height="{height}" viewBox="0 0 {left + width + 120} {height}" class="what-if-chart">',
+             f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
+             f'<rect x="{left}" y="4" width="12" height="12" fill="#1a4f9c"/><text x="{left + 16}" y="14" font-size="12">A: {escape(label_a)}</text>',
+             f'<rect x="{left + 260}" y="4" width="12" height="12" fill="#8a4b00"/><text x="{left + 276}" y="14" font-size="12">B: {escape(label_b)}</text>']
+    y = 30
+    for name, a, b in rows:
+        parts.append(f'<text x="{left - 6}" y="{y + bar + 4}" font-size="12" text-anchor="end">{escape(name)}</text>')
+        for offset, amount, colour in ((0, a, "#1a4f9c"), (bar, b, "#8a4b00")):
+            length = int(width * amount / top) if top else 0
+            parts.append(f'<rect x="{left}" y="{y + offset}" width="{length}" height="{bar - 1}" fill="{colour}"/>')
+            parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}" font-size="10">{amount:,}</text>')
+        y += 2 * bar + gap
+    parts.append("</svg>")
+    return Markup("".join(parts))
 
 
 class BillingView(SecureView):
@@ -95,23 +412,33 @@ class BillingView(SecureView):
 
     @expose("/")
     def index(self):
-        year = _requested_year()
+        latest = self._default_year()
+        year = _requested_year(latest)
         context = {"year": year, "year_label": format_fiscal_year(year, _locale()), "all_tenants": self._all(),
-                   "first_year": FIRST_FISCAL_YEAR, "last_year": LAST_FISCAL_YEAR,
-                   "can_manage": self._can_manage(), "run_form": RunForm(), "run_status": _run_status}
+                   "first_year": FIRST_FISCAL_YEAR, "last_year": LAST_FISCAL_YEAR, "year_choices": _year_choices(year, latest),
+                   "can_manage": self._can_manage(), "can_compare": self._all(), "run_form": RunForm(),
+                   "run_status": _run_status,
+                   "year_label_of": lambda value: format_fiscal_year(value, _locale())}
         if self._all():
+            cost_items = operations.list_cost_items(db.session, g.actor, year)
+            names = _tenant_names()
             context.update(
                 runs=operations.list_runs(db.session, g.actor, year),
                 summary=statements.build_summary(db.session, g.actor, year),
                 books=operations.trial_balance(db.session, g.actor, fiscal_year=year),
-                cost_items=operations.list_cost_items(db.session, g.actor, year),
+                cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
+                locked=operations.posted_run(db.session, year),
                 policy=operations.adopted_policy(db.session),
                 describe=operations.describe_policy,
+                category_label=lambda item: _category(None, None, item, "category"),
+                tax_label=lambda item: _tax(None, None, item, "tax_treatment"),
+                account=lambda row: account_label(row.code, row.name_ja, row.name_en, names),
             )
         else:
             codes = sorted(g.actor.tenant_codes)
             names = dict(db.session.query(Tenant.code, Tenant.name_ja).filter(Tenant.code.in_(codes)).all())
-            context["own"] = [(code, names.get(code, code)) for code in codes]
+            context["own"] = [(code, names.get(code, code), operations.statement_years(db.session, g.actor, code))
+                              for code in codes]
         return self.render("renkei/billing_index.html", **context)
 
     @expose("/runs/new", methods=("POST",))
@@ -138,7 +465,21 @@ class BillingView(SecureView):
         snapshot = json.loads(run.snapshot_json)
         entries = ledger.postings(db.session, run_id=run.id)
         moves = operations.allowed_run_actions(run)
+        four_eyes = _four_eyes()
+        refusals = operations.four_eyes_refusals(run, g.actor) if four_eyes else {}
+        shared = {line.tenant_code for line in lines}
+        names = _tenant_names()
+        active_now = db.session.scalar(sa.select(sa.func.count()).select_from(Tenant).where(
+            Tenant.status == TenantStatus.active, Tenant.kind != TenantKind.prefecture))
         return self.render("renkei/billing_run.html", run=run, lines=lines, snapshot=snapshot, entries=entries,
+                           four_eyes=four_eyes, refusals={name: (ja if _ja() else en) for name, (ja, en) in refusals.items()},
+                           not_sharing=[item for item in operations.not_sharing(db.session, run.fiscal_year)
+                                        if item.code not in shared],
+                           reason=lambda item: item.reason_ja if _ja() else item.reason_en,
+                           municipalities=sum(1 for line in lines if not line.is_prefecture), active_now=active_now,
+                           year_label=format_fiscal_year(run.fiscal_year, _locale()),
+                           account=lambda code: account_label(code, *_account_names(code), names),
+                           posted=RunStatus(run.status) == RunStatus.approved,
                            # every line's components, in first-seen order (the prefecture line has only its share)
                            components=list(dict.fromkeys(basis for line in lines for basis in json.loads(line.components_json))),
                            line_components=lambda line: json.loads(line.components_json),
@@ -151,12 +492,18 @@ class BillingView(SecureView):
     def act(self, run_id: int):
         form = ActionForm(request.form)
         action, text = form.action.data, (form.text.data or "").strip()
+        if action in _IRREVERSIBLE_RUN_ACTIONS and self._can_manage():  # others are refused by the operation
+            title, consequence, label = _IRREVERSIBLE_RUN_ACTIONS[action]
+            asked = confirm_first(self, title=gettext(title), consequence=gettext(consequence),
+                                  confirm_label=gettext(label), back=url_for(".run", run_id=run_id))
+            if asked is not None:
+                return asked
 
         def act_on_run():
             if action == "review":
-                operations.review_run(db.session, g.actor, run_id, text)
+                operations.review_run(db.session, g.actor, run_id, text, four_eyes=_four_eyes())
             elif action == "approve":
-                operations.approve_run(db.session, g.actor, run_id)
+                operations.approve_run(db.session, g.actor, run_id, four_eyes=_four_eyes())
             elif action == "reverse":
                 operations.reverse_run(db.session, g.actor, run_id, text)
             elif action == "discard":
@@ -167,9 +514,244 @@ class BillingView(SecureView):
         return post_action(act_on_run, back=url_for(".run", run_id=run_id),
                            saved="按分計算を更新しました。" if _ja() else "Run updated.")
 
+    # --- cost items ---------------------------------------------------------------------------------
+
+    def _manage_only(self) -> None:
+        if not self._can_manage():
+            abort(403)
+
+    @expose("/cost-items/new", methods=("GET", "POST"))
+    def cost_item_new(self):
+        self._manage_only()
+        year = _requested_year()
+        form = CostItemForm(request.form if request.method == "POST" else None,
+                            **({} if request.method == "POST" else {"fiscal_year": year}))
+        if request.method == "GET":
+            return self._cost_item_page(form, None)
+        if not form.validate():
+            return self._cost_item_page(form, None)
+        return post_action(
+            with_problems_beside_fields(form, lambda: operations.create_cost_item(db.session, g.actor, form.to_schema())),
+            saved=lambda items: _("Cost item %(name)s saved.", name=items[0].name),
+            done=lambda items: redirect(url_for(".index", fy=items[0].fiscal_year)),
+            failed=lambda: self._cost_item_page(form, None, refused=True))
+
+    @expose("/cost-items/<int:item_id>/edit", methods=("GET", "POST"))
+    def cost_item_edit(self, item_id: int):
+        self._manage_only()
+        item = db.session.get(CostItem, item_id)
+        if item is None:
+            abort(404)
+        locked = operations.cost_item_locked(db.session, item)
+        if request.method == "GET":
+            form = CostItemForm(None, **operations.cost_item_input(db.session, item))
+            return self._cost_item_page(form, item, locked)
+        form = CostItemForm(request.form)
+        if not form.validate():
+            return self._cost_item_page(form, item, locked)
+        return post_action(
+            with_problems_beside_fields(form, lambda: operations.update_cost_item(db.session, g.actor, item_id, form.to_schema())),
+            saved=lambda items: _("Cost item %(name)s saved.", name=items[0].name),
+            done=lambda items: redirect(url_for(".index", fy=items[0].fiscal_year)),
+            failed=lambda: self._cost_item_page(form, item, locked, refused=True))
+
+    def _cost_item_page(self, form, item, locked=None, refused=False):
+        status = 422 if refused or form.errors else 200
+        group = operations.cost_item_group(db.session, item) if item is not None else []
+        return self.render("renkei/billing_cost_item.html", form=form, item=item, locked=locked, group=group,
+                           year_label=lambda year: format_fiscal_year(year, _locale())), status
+
+    @expose("/cost-items/<int:item_id>/delete", methods=("POST",))
+    def cost_item_delete(self, item_id: int):
+        self._manage_only()
+        item = db.session.get(CostItem, item_id)
+        if item is None:
+            abort(404)
+        year, name = item.fiscal_year, item.name
+        group = operations.cost_item_group(db.session, item)
+        asked = confirm_first(
+            self, title=_("Delete cost item %(name)s?", name=name),
+            consequence=_("Deleting removes this cost line from %(years)s. Runs computed before cannot be approved "
+                          "any more and must be computed again. The deletion is kept in the audit log.",
+                          years="、".join(format_fiscal_year(member.fiscal_year, _locale()) for member in group)),
+            confirm_label=_("Delete"), back=url_for(".index", fy=year))
+        if asked is not None:
+            return asked
+        return post_action(lambda: operations.delete_cost_item(db.session, g.actor, item_id),
+                           back=url_for(".index", fy=year), saved=_("Cost item %(name)s deleted.", name=name))
+
+    # --- allocation policies: builder with a preview, adoption, the council -------------------------
+
+    @expose("/policies/new", methods=("GET", "POST"))
+    def policy_new(self):
+        self._manage_only()
+        year = self._default_year()
+        if request.method == "GET":
+            form = PolicyForm(None, year=year)
+            adopted = operations.adopted_policy(db.session)
+            if adopted is not None:
+                _fill_policy_form(form, adopted)
+            return self._policy_page(form)
+        form = PolicyForm(request.form, year=year)
+        previewing = request.form.get("intent") == "preview"
+        valid = form.validate()
+        if previewing:
+            form.name.errors = []  # a preview needs no name yet
+            valid = not form.errors
+        if not valid:
+            return self._policy_page(form)
+        if previewing:
+            return self._policy_page(form, preview=self._preview(form))
+        return post_action(
+            with_problems_beside_fields(form, lambda: operations.create_policy(db.session, g.actor, form.to_schema()),
+                     {"components": "equal", "prefecture_share": "prefecture_share"}),
+            saved=lambda policy: _("Policy %(name)s (version %(version)s) saved. Adopt it, or send it to the council.",
+                                   name=policy.name, version=policy.version),
+            done=lambda policy: redirect(url_for(".policies", _anchor=f"policy-{policy.id}")),
+            failed=lambda: (self._policy_page(form)[0], 422))
+
+    @expose("/policies/preview", methods=("POST",))
+    def policy_preview(self):
+        """The preview table alone (fetched by the builder's script); writes nothing."""
+        self._manage_only()
+        form = PolicyForm(request.form, year=self._default_year())
+        form.validate()
+        form.name.errors = []
+        preview = self._preview(form) if not form.errors else None
+        return self.render("renkei/billing_preview.html", form=form, preview=preview, fragment=True,
+                           basis_label=_basis_label, yen=_yen_text, **_preview_context())
+
+    def _preview(self, form):
+        try:
+            return operations.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
+                                                 form.members.data or "participating")
+        except DomainError as error:
+            apply_problems(form, error)
+            form.form_errors.append(error.message_ja if _ja() else error.message_en)
+            form.form_errors.extend(item["message_ja"] if _ja() else item["message_en"] for item in error.problems)
+            return None
+
+    def _policy_page(self, form, preview=None):
+        return self.render("renkei/billing_policy_new.html", form=form, preview=preview, basis_label=_basis_label,
+                           yen=_yen_text, **_preview_context()), (422 if form.errors or form.form_errors else 200)
+
+    @expose("/policies/")
+    def policies(self):
+        policies = operations.list_policies(db.session, g.actor)
+        return self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
+                           status_label=_policy_status_label,
+                           can_manage=self._can_manage(), can_propose=authz.allowed(g.actor, "council.manage"),
+                           can_compare=self._all(),  # the comparison shows every tenant's share
+                           adopt_form=AdoptForm(), propose_form=_propose_form(None),
+                           date=lambda value: format_date(value, _locale()))
+
+    @expose("/policies/<int:policy_id>/adopt", methods=("POST",))
+    def policy_adopt(self, policy_id: int):
+        form = AdoptForm(request.form)
+        policy = operations.read_policy(db.session, g.actor, policy_id)
+        if self._can_manage():  # others are refused by the operation
+            asked = confirm_first(
+                self, title=_("Adopt %(name)s (version %(version)s)?", name=policy.name, version=policy.version),
+                consequence=_("From now on every new allocation run uses this policy: %(words)s. The policy adopted "
+                              "until now stops being used; runs already computed keep the policy they used.",
+                              words=operations.describe_policy(policy)),
+                confirm_label=_("Adopt"), back=url_for(".policies"))
+            if asked is not None:
+                return asked
+        return post_action(lambda: operations.adopt_policy(db.session, g.actor, policy_id, form.resolution_ref.data),
+                           back=url_for(".policies"),
+                           saved=_("Policy %(name)s (version %(version)s) adopted.", name=policy.name,
+                                   version=policy.version))
+
+    @expose("/policies/<int:policy_id>/propose", methods=("POST",))
+    def policy_propose(self, policy_id: int):
+        """The operator puts the policy to the council (a proposal to adopt it)."""
+
+        policy = operations.read_policy(db.session, g.actor, policy_id)
+        form = _propose_form(request.form)
+        if not form.validate():
+            flash(_("The proposal needs a title and a closing day."), "error")
+            return redirect(url_for(".policies", _anchor=f"policy-{policy_id}"))
+
+        def propose():
+            data = ProposalCreate(title=form.title.data, description=operations.describe_policy(policy),
+                                  change_type=ChangeType.adopt_allocation_policy, params={"policy_id": policy.id},
+                                  closes_at=closing_moment(form.closes_on.data))
+            return council.propose(db.session, g.actor, data)
+
+        return post_action(propose, back=url_for(".policies", _anchor=f"policy-{policy_id}"),
+                           saved=_("The proposal was sent to the council."),
+                           done=lambda proposal: redirect(url_for("council.proposal", proposal_id=proposal.id)))
+
+    # --- what if ------------------------------------------------------------------------------------
+
+    @expose("/what-if")
+    def what_if(self):
+        operations.require_all_tenants(g.actor)
+        year = _requested_year(self._default_year())
+        policies = operations.list_policies(db.session, g.actor)
+        adopted = operations.adopted_policy(db.session)
+        default_id = str(adopted.id) if adopted else (str(policies[-1].id) if policies else "")
+        choice = {key: request.args.get(key, default) for key, default in (
+            ("a_policy", default_id), ("b_policy", default_id),
+            ("a_members", "participating"), ("b_members", "with_applicants"))}
+        by_id = {str(policy.id): policy for policy in policies}
+        sides, problems = {}, []
+        for side in ("a", "b"):
+            policy = by_id.get(choice[f"{side}_policy"])
+            if policy is None:
+                problems.append(_("Choose a policy for %(side)s.", side=side.upper()))
+                continue
+            try:
+                sides[side] = (policy, operations.preview_allocation(db.session, g.actor, year, policy,
+                                                                     choice[f"{side}_members"]))
+            except DomainError as error:
+                problems.append(f"{side.upper()}: {error.message_ja if _ja() else error.message_en}")
+        rows, chart = [], None
+        if len(sides) == 2:
+            (policy_a, a), (policy_b, b) = sides["a"], sides["b"]
+            names = {**a.names, **b.names}
+            for difference in simulate.compare(a.result, b.result):
+                rows.append((difference.code, names.get(difference.code, ""), difference.a, difference.b,
+                             difference.difference))
+            label = lambda policy, preview: f"{policy.name} v{policy.version}・{preview.municipalities}団体" if _ja() \
+                else f"{policy.name} v{policy.version}, {preview.municipalities} municipalities"
+            chart = bar_chart([(name or code, a_amount or 0, b_amount or 0) for code, name, a_amount, b_amount, _d in rows],
+                              label(policy_a, a), label(policy_b, b),
+                              _("Shares in %(year)s, A and B", year=format_fiscal_year(year, _locale())))
+        return self.render("renkei/billing_what_if.html", year=year, year_choices=_year_choices(year),
+                           policies=policies, choice=choice, member_choices=_member_choices(), sides=sides,
+                           rows=rows, chart=chart, problems=problems, describe=operations.describe_policy,
+                           year_label=format_fiscal_year(year, _locale()))
+
+    # --- payments -----------------------------------------------------------------------------------
+
+    @expose("/payments/new", methods=("GET", "POST"))
+    def payment_new(self):
+        self._manage_only()
+        year = self._default_year()
+        form = PaymentForm(request.form if request.method == "POST" else None, year=year)
+        if request.method == "GET" or not form.validate():
+            return self.render("renkei/billing_payment.html", form=form), (422 if form.errors else 200)
+        return post_action(
+            with_problems_beside_fields(form, lambda: operations.record_payment(db.session, g.actor, form.to_schema())),
+            saved=lambda entry: _("Payment of %(amount)s yen recorded.", amount=f"{form.amount.data:,}"),
+            done=lambda entry: redirect(url_for(".index", fy=form.fiscal_year.data)),
+            failed=lambda: (self.render("renkei/billing_payment.html", form=form), 422))
+
+    def _default_year(self) -> int:
+        return operations.latest_year_with_data(db.session, g.actor) or fiscal_year_of(today_jst())
+
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):
-        built = statements.build_statement(db.session, g.actor, code, fiscal_year)
+        try:
+            built = statements.build_statement(db.session, g.actor, code, fiscal_year)
+        except BillingNotFound as error:
+            # not posted yet (or no such tenant): say so inside the layout, with the years that have one
+            known = db.session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is not None
+            years = operations.statement_years(db.session, g.actor, code) if known else []
+            return self.render("renkei/statement_missing.html", message=error.message_ja if _ja() else error.message_en,
+                               code=code, years=years, year_label=lambda year: format_fiscal_year(year, _locale())), 404
         return self.render("renkei/statement.html", statement=built, header_rows=statements._header_rows(built),
                            amount_rows=statements._amount_rows(built))
 
@@ -197,14 +779,63 @@ class BillingView(SecureView):
         abort(404)
 
 
+def _policy_status_label(status) -> str:
+    status = PolicyStatus(status)
+    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
+
+
+def _basis_label(basis: str) -> str:
+    if _ja():
+        return operations.basis_label_ja(basis)
+    metric = allocation.usage_metric(basis)
+    return {"equal": "Equal part", "population": "Population part", "prefecture": "Prefecture"}.get(
+        basis, f"Usage part ({metric})" if metric else basis)
+
+
+def _yen_text(amount: int | None) -> str:
+    return "" if amount is None else f"{amount:,}円"
+
+
+def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
+    """Start the builder from a stored policy (in percentages), as a new version of it."""
+    form.name.data = policy.name
+    form.description.data = policy.description
+    share = operations.policy_value(policy).prefecture_share
+    form.prefecture_share.data = _percent_number(share) if share else "0"
+    form.equal.data = form.population.data = form.usage.data = "0"
+    for basis, weight in operations.policy_components(policy):
+        metric = allocation.usage_metric(basis)
+        if metric is not None:
+            form.usage.data, form.usage_metric.data = _percent_number(weight), metric
+        elif basis in (allocation.EQUAL, allocation.POPULATION):
+            form[basis].data = _percent_number(weight)
+    form.floor.data, form.cap.data = policy.floor, policy.cap
+
+
+def _percent_number(value: Fraction) -> str:
+    text = operations.percent_text(value)
+    return text[:-1] if text.endswith("%") else str(float(value * 100))
+
+
+def _preview_context() -> dict[str, Any]:
+    return {"preview_year_label": lambda year: format_fiscal_year(year, _locale()), "preview_ja": _ja()}
+
+
+def _propose_form(formdata) -> "ProposeForm":
+    form = ProposeForm(formdata)
+    if formdata is None:
+        form.closes_on.data = today_jst() + dt.timedelta(days=14)
+    return form
+
+
 def _run_status(status) -> str:
     status = RunStatus(status)
-    return RUN_STATUS_LABELS_JA[status] if _ja() else status.value
+    return RUN_STATUS_LABELS_JA[status] if _ja() else RUN_STATUS_LABELS_EN[status]
 
 
 def _kind_label(kind) -> str:
     kind = EntryKind(kind)
-    return ENTRY_KIND_LABELS_JA[kind] if _ja() else kind.value
+    return ENTRY_KIND_LABELS_JA[kind] if _ja() else ENTRY_KIND_LABELS_EN[kind]
 
 
 # --- read-only lists ------------------------------------------------------------------------------
@@ -220,17 +851,17 @@ def _fy(view, context, model, name):
 
 def _category(view, context, model, name):
     category = CostCategory(model.category)
-    return CATEGORY_LABELS_JA[category] if _ja() else category.value
+    return CATEGORY_LABELS_JA[category] if _ja() else CATEGORY_LABELS_EN[category]
 
 
 def _tax(view, context, model, name):
     treatment = TaxTreatment(model.tax_treatment)
-    return TAX_LABELS_JA[treatment] if _ja() else treatment.value
+    return TAX_LABELS_JA[treatment] if _ja() else TAX_LABELS_EN[treatment]
 
 
 def _policy_status(view, context, model, name):
     status = PolicyStatus(model.status)
-    return POLICY_STATUS_LABELS_JA[status] if _ja() else status.value
+    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
 
 
 def _in_words(view, context, model, name):
@@ -251,11 +882,30 @@ def _postings(view, context, model, name):
         .where(Posting.entry_id == model.id).order_by(Posting.id)
     ).all()
     debit_ja, credit_ja = ("借方", "貸方") if _ja() else ("debit", "credit")
-    return " / ".join(f"{debit_ja if amount > 0 else credit_ja} {code} {abs(amount):,}円" for code, amount in rows)
+    return " / ".join(f"{debit_ja if amount > 0 else credit_ja} {words.account_label(code)} {abs(amount):,}円"
+                      for code, amount in rows)
 
 
-class CostItemView(SecureModelView):
+def _account(view, context, model, name):
+    return words.account_label(model.code)
+
+
+def _account_type(view, context, model, name):
+    return words.account_type(model.type)
+
+
+def _tenant(view, context, model, name):
+    return words.tenant_label(model.tenant_code) if model.tenant_code else "—"
+
+
+def _entry_status(view, context, model, name):
+    posted = model.status == "posted"
+    return ("計上済" if posted else "記帳中") if _ja() else ("Posted" if posted else "Being written")
+
+
+class CostItemView(words.LabelledFilters, SecureModelView):
     required_action = "billing.read"
+    filter_option_labels = {"category": lambda value: (CATEGORY_LABELS_JA if _ja() else CATEGORY_LABELS_EN)[CostCategory(value)]}
     column_list = ("fiscal_year", "name", "category", "amount", "tax_treatment", "tax_amount", "vendor", "reference",
                    "amortisation_index", "amortisation_years")
     column_filters = ("fiscal_year", "category")
@@ -266,9 +916,14 @@ class CostItemView(SecureModelView):
         "tax_treatment": _l("Tax treatment"), "tax_amount": _l("Consumption tax"), "vendor": _l("Vendor"),
         "reference": _l("Reference"), "amortisation_index": _l("Year of amortisation"),
         "amortisation_years": _l("Amortisation years"), "invoiced_amount": _l("Invoiced amount"),
+        "created_at": _l("Registered"), "created_by": _l("Created by"),
     }
+    # what a clerk reads; the row id and the link to the first year's row stay internal
+    column_details_list = ("fiscal_year", "name", "category", "amount", "invoiced_amount", "tax_treatment",
+                           "tax_amount", "vendor", "reference", "amortisation_index", "amortisation_years",
+                           "created_at", "created_by")
     column_formatters = {"fiscal_year": _fy, "category": _category, "amount": _yen, "tax_treatment": _tax,
-                         "tax_amount": _yen, "invoiced_amount": _yen}
+                         "tax_amount": _yen, "invoiced_amount": _yen, "created_at": _date}
     column_formatters_detail = column_formatters
 
 
@@ -286,14 +941,17 @@ class PolicyView(SecureModelView):
     }
     column_formatters = {"status": _policy_status, "prefecture_share": _in_words, "floor": _yen, "cap": _yen,
                          "adopted_at": _date, "created_at": _date}
-    column_formatters_detail = column_formatters
+    # the components in words (均等割 50%・人口割 50%), never the stored JSON
+    column_formatters_detail = {**column_formatters, "components_json": lambda view, context, model, name: "・".join(
+        f"{_basis_label(basis)} {operations.percent_text(weight)}" for basis, weight in operations.policy_components(model))}
 
 
-class JournalEntryView(SecureModelView):
+class JournalEntryView(words.LabelledFilters, SecureModelView):
     required_action = "billing.read"
+    filter_option_labels = {"kind": _kind_label}
     tenant_code_column = "tenant_code"
     column_list = ("id", "occurred_on", "fiscal_year", "kind", "tenant_code", "description", "run_id", "reverses_id")
-    column_details_list = ("id", "idempotency_key", "status", "occurred_on", "fiscal_year", "kind", "tenant_code",
+    column_details_list = ("id", "status", "occurred_on", "fiscal_year", "kind", "tenant_code",
                            "description", "run_id", "reverses_id", "postings", "created_at", "created_by")
     column_filters = ("fiscal_year", "kind", "tenant_code", "run_id")
     column_searchable_list = ("description", "idempotency_key", "tenant_code")
@@ -304,18 +962,21 @@ class JournalEntryView(SecureModelView):
         "reverses_id": _l("Reverses entry"), "idempotency_key": _l("Idempotency key"), "status": _l("Status"),
         "postings": _l("Postings"), "created_at": _l("Registered"), "created_by": _l("Created by"),
     }
-    column_formatters = {"fiscal_year": _fy, "kind": _entry_kind, "occurred_on": _date, "created_at": _date}
-    column_formatters_detail = {**column_formatters, "postings": _postings}
+    column_formatters = {"fiscal_year": _fy, "kind": _entry_kind, "occurred_on": _date, "created_at": _date,
+                         "tenant_code": _tenant}
+    column_formatters_detail = {**column_formatters, "postings": _postings, "status": _entry_status}
 
 
 class AccountView(SecureModelView):
     required_action = "billing.read"
     tenant_code_column = "tenant_code"
-    column_list = ("code", "name_ja", "type", "tenant_code", "balance")
+    column_list = ("code", "type", "balance")  # the account in words: 「未収金 431001 熊本市」
+    column_details_list = ("code", "type", "tenant_code", "balance")  # the names are in the account's words
     column_default_sort = "code"
     column_labels = {"code": _l("Account"), "name_ja": _l("Name"), "type": _l("Type"), "tenant_code": _l("Tenant"),
                      "balance": _l("Balance")}
-    column_formatters = {"balance": lambda view, context, model, name: f"{ledger.balance(db.session, model.code):,}円"}
+    column_formatters = {"balance": lambda view, context, model, name: f"{ledger.balance(db.session, model.code):,}円",
+                         "code": _account, "type": _account_type, "tenant_code": _tenant}
 
     def get_query(self):
         query = super().get_query()

@@ -8,24 +8,31 @@ and closes.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import dataclasses
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
 
 from admin.extensions import db
 from admin.i18n import format_date
-from admin.views.base import SecureView, post_action
+from admin.views import labels, operator_forms as forms
+from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
+from admin.views.notices import NoticesView
+from billing import operations as billing
+from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
 from governance import agreements, council
-from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VOTE_LABELS, AgreementDocument,
-                               ChangeType, ProposalStatus, VoteChoice)
-from governance.schemas import ProposalCreate, VersionDraft
+from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
+                               VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
+from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
 from core import authz
-from core.errors import NotFound
+from core.errors import DomainError, Invalid, NotFound
 from core.validation import problems_from
+from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
+from tenancy.registry.operations import find_tenant, list_tenants
+from tenancy.usage import quotas
+from tenancy.usage.models import ENFORCEMENT_LABELS, Enforcement
 
 
 def _ja() -> bool:
@@ -45,10 +52,54 @@ def _act(operation, back: str):
     return post_action(operation, back=back, saved="保存しました" if _ja() else "Saved")
 
 
-def _invalid(error: ValidationError) -> None:
-    flash("入力内容に誤りがあります: " + "、".join(f"{p['field']}: {p['message_ja']}" for p in problems_from(error))
-          if _ja() else "Invalid input: " + "; ".join(f"{p['field']}: {p['message_en']}" for p in problems_from(error)),
-          "error")
+def _invalid(error: ValidationError) -> Invalid:
+    """A schema's refusal as a domain refusal, whose field problems the form shows beside its fields."""
+    return Invalid("The form has problems; nothing was saved.", "入力内容に誤りがあります。保存していません。",
+                   problems=problems_from(error))
+
+
+def _status_label(status) -> str:
+    return STATUS_LABELS_JA[TenantStatus(status)] if _ja() else STATUS_LABELS_EN[TenantStatus(status)]
+
+
+def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, str]]:
+    """What a proposal changes, in words (label, value): names of the policy, version, municipality or plan."""
+    ja, rows = _ja(), []
+    if change_type == ChangeType.adopt_allocation_policy and "policy_id" in params:
+        try:
+            policy = billing.get_policy(db.session, int(params["policy_id"]))
+            rows.append((_("Allocation policy"), f"{policy.name} 第{policy.version}版" if ja else f"{policy.name} v{policy.version}"))
+        except DomainError:
+            rows.append((_("Allocation policy"), "—"))
+    elif change_type == ChangeType.admit_municipality and "tenant_code" in params:
+        tenant = find_tenant(db.session, params["tenant_code"])
+        name = (tenant.name_ja if ja else tenant.name_en) if tenant is not None else ""
+        rows.append((_("Municipality to admit"), f"{params['tenant_code']} {name}".strip()))
+    elif change_type == ChangeType.publish_agreement_version and "document" in params:
+        document = AgreementDocument(params["document"])
+        rows.append((_("Agreement version to publish"),
+                     f"{_pick(DOCUMENT_LABELS[document])} 第{params.get('number')}版" if ja
+                     else f"{_pick(DOCUMENT_LABELS[document])} v{params.get('number')}"))
+        if params.get("reacceptance_days"):
+            rows.append((_("Days active tenants have to accept"), str(params["reacceptance_days"])))
+    elif change_type == ChangeType.change_quota_plan and "plan_code" in params:
+        plan = quotas.find_plan(db.session, params["plan_code"])
+        change = params.get("change") or {}
+        name = plan.name_ja if plan is not None else change.get("name_ja", "")
+        rows.append((_("Quota plan"), f"{name}（{params['plan_code']}）" if plan is not None
+                     else f"{_('A new plan')}: {name}（{params['plan_code']}）"))
+        if change.get("name_ja") and plan is not None and change["name_ja"] != plan.name_ja:
+            rows.append((_("Name of the plan (Japanese)"), change["name_ja"]))
+        for spec in change.get("limits") or []:
+            if spec.get("metric") not in forms.METRICS:
+                continue
+            if spec.get("limit") is None:
+                value = _("Remove this limit")
+            else:
+                enforcement = Enforcement(spec.get("enforcement", Enforcement.soft.value))
+                value = f"{spec['limit']:,}（{_pick(ENFORCEMENT_LABELS[enforcement])}）"
+            rows.append((forms.metric_label(spec["metric"]), value))
+    return rows
 
 
 class AgreementsView(SecureView):
@@ -75,7 +126,8 @@ class AgreementsView(SecureView):
         board = agreements.board(db.session, actor)
         standing = {row.tenant_code: {status.document: status for status in row.documents} for row in board}
         return self.render("renkei/governance_agreements.html", documents=documents, board=board, manage=manage,
-                           standing=standing,
+                           standing=standing, status_label=_status_label,
+                           version_status={s.value: _pick(l) for s, l in VERSION_STATUS_LABELS.items()},
                            document_labels={d: _pick(l) for d, l in DOCUMENT_LABELS.items()}, when=_when)
 
     @expose("/<document>/<int:number>/")
@@ -92,19 +144,54 @@ class AgreementsView(SecureView):
         current = agreements.current_version(db.session, g.actor, document_kind)
         return self.render("renkei/governance_version.html", version=version, label=_pick(DOCUMENT_LABELS[document_kind]),
                            manage=manage, accepting=[c for c in accepting if c not in accepted], accepted=sorted(accepted),
-                           is_current=current is not None and current.id == version.id, when=_when)
+                           tenant_label=labels.tenant_label,
+                           is_current=current is not None and current.id == version.id, when=_when,
+                           body_html=forms.render_markdown(version.body_md),
+                           status_label=_pick(VERSION_STATUS_LABELS[VersionStatus(version.status)]),
+                           reacceptance_days=version.reacceptance_days or DEFAULT_REACCEPTANCE_DAYS)
+
+    def _draft_page(self, document_kind: AgreementDocument, form, preview=None):
+        manage = authz.allowed(g.actor, "agreement.manage")
+        if not manage:
+            abort(403)
+        versions = agreements.read_versions(db.session, g.actor, document_kind)
+        return self.render("renkei/governance_draft.html", form=form, preview=preview, document=document_kind,
+                           label=_pick(DOCUMENT_LABELS[document_kind]), versions=versions, when=_when,
+                           next_number=max((v.number for v in versions), default=0) + 1,
+                           version_status={s.value: _pick(l) for s, l in VERSION_STATUS_LABELS.items()})
+
+    @expose("/<document>/new")
+    def new_draft(self, document: str):
+        """The drafting form of the next version, opened on the current text to edit."""
+        document_kind = self._document(document)
+        form = forms.AgreementDraftForm()
+        current = agreements.current_version(db.session, g.actor, document_kind)
+        form.title.data = current.title if current else _pick(DOCUMENT_LABELS[document_kind])
+        form.body_md.data = current.body_md if current else ""
+        return self._draft_page(document_kind, form)
 
     @expose("/<document>/draft", methods=("POST",))
     def draft(self, document: str):
+        """Preview (nothing written) or save the draft; a refused form comes back with what was typed."""
         document_kind = self._document(document)
-        form = request.form
-        try:
-            data = VersionDraft(title=form.get("title", ""), body_md=form.get("body_md", ""),
-                                effective_on=form.get("effective_on", ""), required=form.get("required") == "1")
-        except ValidationError as error:
-            _invalid(error)
-            return redirect(url_for(".index"))
-        return _act(lambda: agreements.draft_version(db.session, g.actor, document_kind, data), url_for(".index"))
+        form = forms.AgreementDraftForm(request.form)
+        if not authz.allowed(g.actor, "agreement.manage"):
+            abort(403)
+        valid = form.validate()
+        if request.form.get("action") == "preview" or not valid:
+            return self._draft_page(document_kind, form, preview=forms.render_markdown(form.body_md.data or ""))
+
+        def save():
+            try:
+                data = VersionDraft(title=form.title.data, body_md=form.body_md.data, effective_on=form.effective_on.data,
+                                    required=bool(form.required.data), reacceptance_days=form.reacceptance_days.data)
+            except ValidationError as error:
+                raise _invalid(error) from None
+            return agreements.draft_version(db.session, g.actor, document_kind, data)
+
+        return post_action(with_problems_beside_fields(form, save), saved=_("Draft saved."),
+                           done=lambda version: redirect(url_for(".version", document=document, number=version.number)),
+                           failed=lambda: self._draft_page(document_kind, form))
 
     @expose("/<document>/<int:number>/publish", methods=("POST",))
     def publish(self, document: str, number: int):
@@ -113,6 +200,17 @@ class AgreementsView(SecureView):
             days = int(request.form.get("reacceptance_days", "30"))
         except ValueError:
             days = 0
+        if authz.allowed(g.actor, "agreement.manage"):  # others are refused by the operation
+            asked = confirm_first(
+                self, title=_("Publish this version?"),
+                consequence=_(
+                    "Publishing makes version %(number)s the %(document)s in force for every member, and every member "
+                    "is notified. If the version requires acceptance, members that have not accepted it have %(days)s "
+                    "days to accept it. A published version cannot be withdrawn; a later change needs a new version.",
+                    number=number, document=_pick(DOCUMENT_LABELS[document_kind]), days=days),
+                confirm_label=_("Publish"), back=url_for(".version", document=document, number=number))
+            if asked is not None:
+                return asked
         return _act(lambda: agreements.publish_version(db.session, g.actor, document_kind, number, days),
                     url_for(".version", document=document, number=number))
 
@@ -124,6 +222,121 @@ class AgreementsView(SecureView):
                     url_for(".version", document=document, number=number))
 
 
+@dataclasses.dataclass
+class _ProposalPickers:
+    """The lists a proposal is built from: allocation policies, draft agreement versions, municipalities
+    under screening and quota plans, each by name; and the form that offers them."""
+
+    kinds: list[tuple[str, str]]
+    policies: list[tuple[str, str]]
+    versions: list[tuple[str, str]]
+    screening: list[tuple[str, str]]
+    plans: list[tuple[str, str]]
+    plan_thresholds: dict[str, dict[str, tuple[int, ...]]]
+
+    @classmethod
+    def load(cls) -> _ProposalPickers:
+
+        actor, ja = g.actor, _ja()
+        installed = council.installed_change_types()
+        kinds = [(t.value, _pick(CHANGE_LABELS[t])) for t in installed]
+        policies = []
+        if authz.allowed(actor, "billing.read"):
+            for policy in billing.list_policies(db.session, actor):
+                status = PolicyStatus(policy.status)
+                if status == PolicyStatus.adopted:
+                    continue  # already in force: nothing to adopt
+                label = (f"{policy.name} 第{policy.version}版（{POLICY_STATUS_LABELS_JA[status]}）" if ja
+                         else f"{policy.name} v{policy.version} ({POLICY_STATUS_LABELS_EN[status]})")
+                policies.append((str(policy.id), label))
+        versions = []
+        for version in agreements.read_versions(db.session, actor):
+            if VersionStatus(version.status) != VersionStatus.draft:
+                continue
+            document = AgreementDocument(version.document)
+            label = (f"{_pick(DOCUMENT_LABELS[document])} 第{version.number}版「{version.title}」（下書き）" if ja
+                     else f"{_pick(DOCUMENT_LABELS[document])} v{version.number} “{version.title}” (draft)")
+            versions.append((f"{document.value}:{version.number}", label))
+        tenants, _total = list_tenants(db.session, actor, status=TenantStatus.screening, per_page=2000)
+        screening = [(t.code, f"{t.code} {t.name_ja if ja else t.name_en}") for t in tenants]
+        plan_rows = quotas.list_plans(db.session, actor)
+        plans = [(p.code, f"{p.name_ja if ja else (p.name_en or p.name_ja)}（{p.code}）") for p in plan_rows]
+        thresholds = {p.code: {row.metric: tuple(int(t) for t in row.thresholds.split(",") if t.strip())
+                               for row in p.limits} for p in plan_rows}
+        return cls(kinds, policies, versions, screening, plans, thresholds)
+
+    def form(self, formdata=None):
+        form = forms.proposal_form_class()(formdata)
+        choose = ("", _("Choose…"))
+        form.change_type.choices = [("", _("Choose the kind of proposal"))] + self.kinds
+        form.policy_id.choices = [choose] + self.policies
+        form.agreement_version.choices = [choose] + self.versions
+        form.tenant_code.choices = [choose] + self.screening
+        form.plan_code.choices = [choose] + self.plans + [(forms.NEW_PLAN, _("A new plan"))]
+        for name in forms.METRICS:
+            form[f"enforcement_{name}"].choices = forms.enforcement_choices()
+        return form
+
+    def params(self, form) -> tuple[dict, dict[str, str]]:
+        """The typed change's parameters from the pickers, and where a domain problem about each belongs.
+        Marks a missing or unknown pick beside its picker."""
+        kind = form.change_type.data or ""
+        fields = {"params.policy_id": "policy_id", "params.tenant_code": "tenant_code",
+                  "params.document": "agreement_version", "params.number": "agreement_version",
+                  "params.reacceptance_days": "reacceptance_days", "params.plan_code": "plan_code",
+                  "params.change.name_ja": "plan_name_ja", "closes_at": "closes_on", "opens_at": "closes_on"}
+
+        def chosen(field, options, message) -> str | None:
+            value = field.data or ""
+            if value not in {key for key, _label in options}:
+                field.errors = [*field.errors, message]
+                return None
+            return value
+
+        if kind not in {key for key, _label in self.kinds}:
+            form.change_type.errors = [*form.change_type.errors, _("Choose the kind of proposal.")]
+            return {}, fields
+        params: dict = {}
+        if kind == ChangeType.adopt_allocation_policy.value:
+            value = chosen(form.policy_id, self.policies, _("Choose the allocation policy."))
+            if value:
+                params["policy_id"] = int(value)
+        elif kind == ChangeType.admit_municipality.value:
+            value = chosen(form.tenant_code, self.screening, _("Choose the municipality to admit."))
+            if value:
+                params["tenant_code"] = value
+        elif kind == ChangeType.publish_agreement_version.value:
+            value = chosen(form.agreement_version, self.versions, _("Choose the agreement version to publish."))
+            if value:
+                document, number = value.split(":")
+                params.update(document=document, number=int(number),
+                              reacceptance_days=form.reacceptance_days.data or DEFAULT_REACCEPTANCE_DAYS)
+        elif kind == ChangeType.change_quota_plan.value:
+            value = chosen(form.plan_code, self.plans + [(forms.NEW_PLAN, "")], _("Choose the quota plan."))
+            code = None
+            if value == forms.NEW_PLAN:
+                code = (form.new_plan_code.data or "").strip()
+                if not code or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
+                    form.new_plan_code.errors = [*form.new_plan_code.errors,
+                                                 _("Enter a code of letters, digits, - or _ for the new plan.")]
+                    code = None
+                if not (form.plan_name_ja.data or "").strip():
+                    form.plan_name_ja.errors = [*form.plan_name_ja.errors, _("Enter the name of the new plan.")]
+                fields["params.plan_code"] = "new_plan_code"
+            elif value:
+                code = value
+            limits = forms.limits_from(form, self.plan_thresholds.get(code or "", {}))
+            fields.update(forms.limit_problem_fields(limits, "params.change."))
+            change: dict = {"limits": limits}
+            if (form.plan_name_ja.data or "").strip():
+                change["name_ja"] = form.plan_name_ja.data.strip()
+            if not limits and "name_ja" not in change:
+                form.form_errors.append(_("Enter at least one new limit, or tick a limit to remove."))
+            if code:
+                params.update(plan_code=code, change=change)
+        return params, fields
+
+
 class CouncilView(SecureView):
     """協議会: proposals, the vote of each member, resolutions."""
 
@@ -131,12 +344,21 @@ class CouncilView(SecureView):
 
     @expose("/")
     def index(self):
+        return self._index()
+
+    def _index(self, form=None, pickers=None):
         actor = g.actor
         rows = [{"proposal": p, "voted": len(council.ballots(db.session, actor, p)),
                  "members": len(council.electorate_of(p)), "resolution": council.resolution_of(db.session, actor, p.id)}
                 for p in council.list_proposals(db.session, actor)]
         manage = authz.allowed(g.actor, "council.manage")
-        return self.render("renkei/governance_council.html", rows=rows, manage=manage, when=_when,
+        if manage and form is None:
+            pickers = _ProposalPickers.load()
+            form = pickers.form()
+            if request.args.get("kind") in {t.value for t in council.installed_change_types()}:
+                form.change_type.data = request.args["kind"]
+        return self.render("renkei/governance_council.html", rows=rows, manage=manage, when=_when, form=form,
+                           pickers=pickers, metric_names=list(forms.METRICS), metric_label=forms.metric_label,
                            status_labels={s: _pick(l) for s, l in PROPOSAL_STATUS_LABELS.items()},
                            change_labels={c: _pick(l) for c, l in CHANGE_LABELS.items()},
                            change_types=council.installed_change_types(), rules=council.RULE_LABELS,
@@ -156,7 +378,8 @@ class CouncilView(SecureView):
         names = council.electorate_names(db.session, g.actor, proposal)
         return self.render("renkei/governance_proposal.html", proposal=proposal, votes=voted, electorate=electorate,
                            names=names, is_open=is_open, my_members=my_members, when=_when,
-                           manage=authz.allowed(g.actor, "council.manage"), params=council.params_of(proposal),
+                           manage=authz.allowed(g.actor, "council.manage"),
+                           params=_change_details(ChangeType(proposal.change_type), council.params_of(proposal)),
                            resolution=council.resolution_of(db.session, g.actor, proposal.id),
                            status_label=_pick(PROPOSAL_STATUS_LABELS[ProposalStatus(proposal.status)]),
                            change_label=_pick(CHANGE_LABELS[ChangeType(proposal.change_type)]),
@@ -165,31 +388,27 @@ class CouncilView(SecureView):
 
     @expose("/propose", methods=("POST",))
     def propose(self):
-        form = request.form
-        change_type = form.get("change_type", ChangeType.free_text.value)
-        params: dict = {}
-        for key, value in form.items():
-            if key.startswith("param_") and value.strip():
-                name = key.removeprefix("param_")
-                params[name] = int(value) if name in {"policy_id", "number", "reacceptance_days"} and value.strip().isdigit() else value.strip()
-        if form.get("change_json", "").strip():
+        """Open a vote on a proposal built from pickers; a refused form comes back with what was typed,
+        each problem beside its field in words."""
+        pickers = _ProposalPickers.load()
+        form = pickers.form(request.form)
+        valid = form.validate()
+        params, fields = pickers.params(form)
+        if not valid or form.form_errors or any(f.errors for f in form):
+            return self._index(form, pickers)
+
+        def propose():
             try:
-                params["change"] = json.loads(form["change_json"])
-            except ValueError:
-                flash("利用上限の変更内容が JSON として読めません。" if _ja() else "The quota change is not valid JSON.", "error")
-                return redirect(url_for(".index"))
-        closes = form.get("closes_on", "")
-        try:
-            closes_at = dt.date.fromisoformat(closes) if closes else None  # the schema closes the day at 17:00 JST
-            data = ProposalCreate(title=form.get("title", ""), description=form.get("description", ""),
-                                  change_type=change_type, params=params, closes_at=closes_at)
-        except (ValidationError, ValueError) as error:
-            if isinstance(error, ValidationError):
-                _invalid(error)
-            else:
-                flash("投票締切日を YYYY-MM-DD で入力してください。" if _ja() else "Enter the closing day as YYYY-MM-DD.", "error")
-            return redirect(url_for(".index"))
-        return _act(lambda: council.propose(db.session, g.actor, data), url_for(".index"))
+                data = ProposalCreate(title=form.title.data, description=form.description.data or "",
+                                      change_type=form.change_type.data, params=params, closes_at=form.closes_on.data)
+            except ValidationError as error:
+                raise _invalid(error) from None
+            return council.propose(db.session, g.actor, data)
+
+        return post_action(with_problems_beside_fields(form, propose, fields, {"policy_id": _("Choose the allocation policy.")}),
+                           saved=_("Saved. The vote is open."),
+                           done=lambda proposal: redirect(url_for(".proposal", proposal_id=proposal.id)),
+                           failed=lambda: self._index(form, pickers))
 
     @expose("/<int:proposal_id>/vote", methods=("POST",))
     def vote(self, proposal_id: int):
@@ -202,6 +421,16 @@ class CouncilView(SecureView):
 
     @expose("/<int:proposal_id>/close", methods=("POST",))
     def close(self, proposal_id: int):
+        if authz.allowed(g.actor, "council.manage"):  # others are refused by the operation
+            asked = confirm_first(
+                self, title=_("Close the vote on this proposal?"),
+                consequence=_("Closing ends the vote: the votes cast so far are counted and the resolution is "
+                              "recorded, and an adopted change takes effect at once. Neither the closing nor the "
+                              "resolution can be undone."),
+                confirm_label=_("Close the vote and record the resolution"),
+                back=url_for(".proposal", proposal_id=proposal_id))
+            if asked is not None:
+                return asked
         return _act(lambda: council.close_proposal(db.session, g.actor, proposal_id),
                     url_for(".proposal", proposal_id=proposal_id))
 
@@ -212,9 +441,18 @@ class CouncilView(SecureView):
         if not reason:
             flash("取下げの理由を入力してください。" if _ja() else "Give the reason for withdrawing.", "error")
             return redirect(back)
+        if authz.allowed(g.actor, "council.manage"):  # others are refused by the operation
+            asked = confirm_first(
+                self, title=_("Withdraw this proposal?"),
+                consequence=_("A withdrawn proposal cannot be reopened: its vote ends and nothing it proposes takes "
+                              "effect. To decide the matter, submit a new proposal."),
+                confirm_label=_("Withdraw the proposal"), back=back)
+            if asked is not None:
+                return asked
         return _act(lambda: council.withdraw_proposal(db.session, g.actor, proposal_id, reason), back)
 
 
 def views(db_):
     return [AgreementsView(name=_l("Agreements"), endpoint="agreements", url="agreements"),
-            CouncilView(name=_l("Council"), endpoint="council", url="council")]
+            CouncilView(name=_l("Council"), endpoint="council", url="council"),
+            NoticesView(name=_l("Notices"), endpoint="notices", url="notices")]

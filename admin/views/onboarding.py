@@ -10,24 +10,45 @@ The reads (board, tenant detail, notifications) authorise themselves in the doma
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import flash, g, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from wtforms import Form, HiddenField, StringField
 from wtforms.validators import Optional as OptionalValidator
 
 from admin.extensions import db
+from admin.identity import identity_directory
 from admin.i18n import format_date, format_fiscal_year
-from admin.views.base import SecureView, post_action
+from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from tenancy.onboarding import lifecycle, saga as onboarding
 from core.errors import Invalid
-from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
+from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from core import outbox as notifications
 
 
 STEP_STATUS_JA = {"pending": "未実行", "done": "完了", "failed": "失敗"}
 OUTBOX_STATUS_JA = {"queued": "送信待ち", "sent": "送信済み", "failed": "送信失敗（再送予定）"}
+
+
+# The moves that need a confirmation step, and what it says (msgids; frame.po).
+_IRREVERSIBLE_MOVES = {
+    "withdraw": ("Withdraw %(name)s from the platform?",
+                 "Withdrawing takes every user of %(name)s out of the organisation, so they can no longer sign in, and "
+                 "starts the hand-over of its data and the final settlement. It cannot be undone: to take part again, "
+                 "%(name)s must apply again and go through screening and set-up.",
+                 "Withdraw from the platform"),
+    "suspend": ("Suspend %(name)s?",
+                "Suspending disables the accounts of every user of %(name)s at once, so no one there can sign in, and "
+                "its data use is refused. Cost sharing stops from the next month. Use is restored only when the "
+                "operator resumes it.",
+                "Suspend use"),
+    "reject": ("Reject the application of %(name)s?",
+               "Rejecting ends the application of %(name)s; it cannot be undone, and %(name)s would have to apply again.",
+               "Reject the application"),
+}
 
 
 def _locale() -> str:
@@ -51,7 +72,6 @@ class WaveForm(Form):
 
 def _date(value) -> str:
     if isinstance(value, str):
-        import datetime as dt
 
         value = dt.datetime.fromisoformat(value)
     return format_date(value, _locale())
@@ -68,9 +88,9 @@ class OnboardingView(SecureView):
         data = onboarding.board(db.session, g.actor)
         statuses = list(TenantStatus)
         return self.render("renkei/onboarding_board.html", board=data, statuses=statuses,
-                           status_label=lambda s: STATUS_LABELS_JA[TenantStatus(s)] if _locale() == "ja" else TenantStatus(s).value,
+                           status_label=lambda s: (STATUS_LABELS_JA if _locale() == "ja" else STATUS_LABELS_EN)[TenantStatus(s)],
                            wave_label=lambda w: format_fiscal_year(int(w), _locale()) if w != "-" else "—",
-                           can_move=self._can_move())
+                           can_move=self._can_move(), can_read_outbox=authz.allowed(g.actor, "notification.read"))
 
     @expose("/tenant/<code>/")
     def tenant(self, code: str):
@@ -93,10 +113,17 @@ class OnboardingView(SecureView):
 
     @expose("/tenant/<code>/move", methods=("POST",))
     def move(self, code: str):
-        from admin.identity import identity_directory
-
         form = MoveForm(request.form)
         name, reason, actor = form.transition.data, (form.reason.data or "").strip(), g.actor
+        if name in _IRREVERSIBLE_MOVES and self._can_move(code):  # others are refused by the move itself
+            title, consequence, label = _IRREVERSIBLE_MOVES[name]
+            tenant = lifecycle.get_tenant(db.session, code)
+            tenant_name = tenant.name_ja if _locale() == "ja" else (tenant.name_en or tenant.name_ja)
+            asked = confirm_first(self, title=gettext(title, name=tenant_name),
+                                  consequence=gettext(consequence, name=tenant_name),
+                                  confirm_label=gettext(label), back=url_for(".tenant", code=code))
+            if asked is not None:
+                return asked
 
         def move_tenant():  # every move authorises itself (tenant.transition on this tenant)
             if name not in onboarding.TRANSITION_NAMES:
@@ -115,14 +142,16 @@ class OnboardingView(SecureView):
 
     @expose("/wave/", methods=("GET", "POST"))
     def wave(self):
-        from admin.identity import identity_directory
-
         if not self._can_move():
             authz.authorize(g.actor, "tenant.transition")
         form = WaveForm(request.form if request.method == "POST" else None)
 
         def page(outcomes=None):
-            return self.render("renkei/onboarding_wave.html", form=form, outcomes=outcomes)
+            ja = _locale() == "ja"
+            return self.render("renkei/onboarding_wave.html", form=form, outcomes=outcomes,
+                               status_label=lambda s: (lifecycle.status_label(s) if s and s != "-" else "—") if ja else s,
+                               step_label=lambda s: (onboarding.STEP_BY_NAME[s].label_ja if ja else onboarding.STEP_BY_NAME[s].label_en)
+                               if s in onboarding.STEP_BY_NAME else (s or ""))
 
         if request.method != "POST":
             return page()

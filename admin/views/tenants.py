@@ -6,8 +6,10 @@ from flask_babel import get_locale, lazy_gettext as _l
 from markupsafe import Markup
 
 from admin.i18n import format_date, format_fiscal_year
+from admin.views import labels
 from admin.views.base import SecureModelView
-from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.models import (KIND_LABELS_EN, KIND_LABELS_JA, STATUS_LABELS_EN, STATUS_LABELS_JA, Tenant, TenantKind,
+                                     TenantStatus)
 
 
 def _locale() -> str:
@@ -16,13 +18,13 @@ def _locale() -> str:
 
 def _status(view, context, model, name):
     status = TenantStatus(model.status)
-    label = STATUS_LABELS_JA[status] if _locale() == "ja" else status.value
+    label = STATUS_LABELS_JA[status] if _locale() == "ja" else STATUS_LABELS_EN[status]
     return Markup('<span class="badge badge-status-{}">{}</span>').format(status.value, label)
 
 
 def _kind(view, context, model, name):
     kind = TenantKind(model.kind)
-    return KIND_LABELS_JA[kind] if _locale() == "ja" else kind.value.replace("_", " ")
+    return KIND_LABELS_JA[kind] if _locale() == "ja" else KIND_LABELS_EN[kind]
 
 
 def _population(view, context, model, name):
@@ -37,8 +39,9 @@ def _timestamp(view, context, model, name):
     return format_date(getattr(model, name), _locale())
 
 
-class TenantView(SecureModelView):
+class TenantView(labels.LabelledFilters, SecureModelView):
     required_action = "tenant.read"
+    filter_option_labels = {"status": labels.tenant_status, "kind": labels.tenant_kind}
     tenant_code_column = "code"
     column_list = ("code", "name_ja", "name_en", "kind", "population", "status", "wave_fiscal_year", "updated_at")
     column_details_list = ("code", "name_ja", "name_en", "name_kana", "kind", "population", "population_source",

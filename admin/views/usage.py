@@ -1,25 +1,30 @@
 """Usage page (利用状況) with the monthly report and chart, and the notifications outbox (通知).
 
-Both are read-only. A municipal user sees only their own tenants' usage and notifications;
-the operator, finance and the auditor see every tenant. Plans and overrides are changed through
-the API or the council (operations in tenancy.usage.quotas), not here.
+A municipal user sees only their own tenants' usage and notifications; the operator, finance and
+the auditor see every tenant. The operator (``quota.manage``) edits quota plans, assigns a plan to
+a tenant and sets or removes a tenant's own limit here, through forms that call the operations of
+tenancy.usage.quotas (which authorise and audit themselves); a plan can also change by a council vote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, g, request
+from flask import Response, abort, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views.base import SecureModelView, SecureView
+from admin.views import operator_forms as forms
+from admin.views import labels
+from admin.views.base import SecureModelView, SecureView, post_action, with_problems_beside_fields
+from core import authz
 from core.calendar import current_month, fiscal_year_of, is_supported_fiscal_year
+from core.errors import NotFound
 from tenancy.usage import quotas, reports as usage_reports
-from tenancy.usage.models import METRICS, Enforcement
+from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 from core.outbox import Notification
 
 
@@ -61,7 +66,130 @@ class UsageView(SecureView):
             metric_label=next(m["label"] for m in metrics if m["name"] == metric),
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),
             plans=[quotas.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
+            plan_name={p.code: (p.name_ja if ja else (p.name_en or p.name_ja)) for p in plans},
+            manage=authz.allowed(g.actor, "quota.manage"),
         )
+
+    # --- quota plans and per-tenant settings (the operator) ------------------------------------------
+
+    def _manage(self) -> None:
+        if not authz.allowed(g.actor, "quota.manage"):
+            abort(403)
+
+    def _plan_page(self, form, plan):
+        return self.render("renkei/usage_plan.html", form=form, plan=plan, metric_names=list(METRICS),
+                           metric_label=forms.metric_label)
+
+    def _plan_form(self, formdata=None):
+        form = forms.plan_form_class()(formdata)
+        for name in METRICS:
+            form[f"enforcement_{name}"].choices = forms.enforcement_choices()
+        return form
+
+    @expose("/plans/new", methods=("GET", "POST"))
+    def new_plan(self):
+        return self.edit_plan(None)
+
+    @expose("/plans/<code>/", methods=("GET", "POST"))
+    def edit_plan(self, code: str | None):
+        """A plan's name, population band and limits per metric; a new plan when ``code`` is None."""
+        self._manage()
+        plan = quotas.find_plan(db.session, code) if code is not None else None
+        if code is not None and plan is None:
+            abort(404)
+        if request.method == "GET":
+            form = self._plan_form()
+            if plan is not None:
+                form.code.data, form.name_ja.data, form.name_en.data = plan.code, plan.name_ja, plan.name_en
+                form.population_min.data, form.population_max.data = plan.population_min, plan.population_max
+                forms.fill_limits(form, {row.metric: row for row in plan.limits})
+            return self._plan_page(form, plan)
+        form = self._plan_form(request.form)
+        valid = form.validate()
+        plan_code = plan.code if plan is not None else (form.code.data or "").strip()
+        if plan is None and not plan_code:
+            form.code.errors = [*form.code.errors, _("Enter a code of letters, digits, - or _ for the new plan.")]
+        if not valid or any(f.errors for f in form):
+            return self._plan_page(form, plan)
+        thresholds = {row.metric: [int(t) for t in row.thresholds.split(",") if t.strip()]
+                      for row in (plan.limits if plan is not None else [])}
+        limits = forms.limits_from(form, thresholds)
+        change = {"name_ja": form.name_ja.data.strip(), "name_en": (form.name_en.data or "").strip(),
+                  "population_min": form.population_min.data, "population_max": form.population_max.data,
+                  "limits": limits}
+        fields = forms.limit_problem_fields(limits)
+        return post_action(with_problems_beside_fields(form, lambda: quotas.change_quota_plan(db.session, g.actor, plan_code, change),
+                                         fields),
+                           saved=_("Saved."), done=lambda saved: redirect(url_for(".edit_plan", code=saved.code)),
+                           failed=lambda: self._plan_page(form, plan))
+
+    def _tenant_page(self, code: str, assign=None, override=None):
+        self._manage()
+        try:
+            settings = quotas.tenant_quota_settings(db.session, g.actor, code)
+        except NotFound:
+            abort(404)
+        plans = quotas.list_plans(db.session, g.actor)
+        ja = forms.ja()
+        plan_label = lambda p: f"{p.name_ja if ja else (p.name_en or p.name_ja)}（{p.code}）"  # noqa: E731
+        if assign is None:
+            assign = forms.AssignPlanForm()
+            assign.plan_code.data = settings.assigned_plan.code if settings.assigned_plan else ""
+        assign.plan_code.choices = [("", _("The plan of its population band"))] + [(p.code, plan_label(p)) for p in plans]
+        if override is None:
+            override = forms.OverrideForm()
+        override.metric.choices = [(name, forms.metric_label(name)) for name in METRICS]
+        override.enforcement.choices = forms.enforcement_choices()
+        status = quotas.tenant_quota_status(db.session, g.actor, code)
+        return self.render("renkei/usage_tenant_quota.html", settings=settings, tenant=settings.tenant, assign=assign,
+                           override=override, status=status, plan_label=plan_label, metric_label=forms.metric_label,
+                           enforcement_label=lambda value: forms.pick(ENFORCEMENT_LABELS[Enforcement(value)]),
+                           hard=Enforcement.hard.value, ja=ja)
+
+    @expose("/tenants/<code>/")
+    def tenant_quota(self, code: str):
+        """One tenant's limits now, with the forms that assign its plan and set or remove its own limits."""
+        return self._tenant_page(code)
+
+    @expose("/tenants/<code>/assign", methods=("POST",))
+    def assign_plan(self, code: str):
+        self._manage()
+        form = forms.AssignPlanForm(request.form)
+        plan_code = (form.plan_code.data or "").strip() or None
+        return post_action(with_problems_beside_fields(form, lambda: quotas.assign_quota_plan(db.session, g.actor, code, plan_code),
+                                         {"plan": "plan_code", "code": "plan_code"}),
+                           saved=_("Saved."), back=url_for(".tenant_quota", code=code),
+                           failed=lambda: self._tenant_page(code, assign=form))
+
+    @expose("/tenants/<code>/override", methods=("POST",))
+    def set_override(self, code: str):
+        self._manage()
+        form = forms.OverrideForm(request.form)
+        valid = form.validate()
+        if form.metric.data not in METRICS:
+            form.metric.errors = [*form.metric.errors, _("Choose the metric.")]
+        if form.enforcement.data not in {e.value for e in Enforcement}:
+            form.enforcement.errors = [*form.enforcement.errors, _("Choose what happens when the limit is reached.")]
+        if not valid or any(f.errors for f in form):
+            return self._tenant_page(code, override=form)
+        settings = quotas.tenant_quota_settings(db.session, g.actor, code)
+        existing = settings.overrides.get(form.metric.data)
+        spec = {"metric": form.metric.data, "limit": form.limit.data, "enforcement": form.enforcement.data}
+        if existing is not None:
+            spec["thresholds"] = [int(t) for t in existing.thresholds.split(",") if t.strip()]
+        return post_action(with_problems_beside_fields(form, lambda: quotas.set_quota_override(
+                               db.session, g.actor, code, spec, (form.reason.data or "").strip())),
+                           saved=_("Saved."), back=url_for(".tenant_quota", code=code),
+                           failed=lambda: self._tenant_page(code, override=form))
+
+    @expose("/tenants/<code>/override/<metric>/remove", methods=("POST",))
+    def remove_override(self, code: str, metric: str):
+        self._manage()
+        if metric not in METRICS:
+            abort(404)
+        return post_action(lambda: quotas.set_quota_override(db.session, g.actor, code, {"metric": metric, "limit": None}),
+                           saved=_("The tenant's own limit was removed; its plan's limit applies again."),
+                           back=url_for(".tenant_quota", code=code))
 
     @expose("/chart.png")
     def chart(self):
@@ -94,9 +222,16 @@ def _timestamp(view, context, model, name):
 
 
 def _status(view, context, model, name):
-    labels = {"queued": "送信待ち", "sent": "送信済み", "failed": "送信失敗"}
-    label = labels.get(model.status, model.status) if _locale() == "ja" else model.status
-    return Markup('<span class="badge badge-notification-{}">{}</span>').format(model.status, label)
+    return Markup('<span class="badge badge-notification-{}">{}</span>').format(model.status,
+                                                                               labels.outbox_status(model.status))
+
+
+def _kind(view, context, model, name):
+    return labels.outbox_kind(model.kind)
+
+
+def _tenant(view, context, model, name):
+    return labels.tenant_label(model.tenant_code) if model.tenant_code else "—"
 
 
 class OutboxView(SecureModelView):
@@ -106,7 +241,7 @@ class OutboxView(SecureModelView):
     tenant_code_column = "tenant_code"
     column_list = ("created_at", "tenant_code", "kind", "subject", "status", "attempts", "sent_at")
     column_details_list = ("created_at", "tenant_code", "kind", "recipients", "subject", "body", "status", "attempts",
-                           "last_error", "dedupe_key", "sent_at")
+                           "last_error", "sent_at")
     column_filters = ("kind", "status", "tenant_code")
     column_searchable_list = ("subject", "tenant_code", "kind")
     column_default_sort = ("id", True)
@@ -115,7 +250,8 @@ class OutboxView(SecureModelView):
         "status": _l("Status"), "attempts": _l("Attempts"), "sent_at": _l("Sent"), "recipients": _l("Recipients"),
         "body": _l("Message"), "last_error": _l("Last error"), "dedupe_key": _l("Dedupe key"),
     }
-    column_formatters = {"created_at": _timestamp, "sent_at": _timestamp, "status": _status}
+    column_formatters = {"created_at": _timestamp, "sent_at": _timestamp, "status": _status, "kind": _kind,
+                         "tenant_code": _tenant}
     column_formatters_detail = column_formatters
 
 

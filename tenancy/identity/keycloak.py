@@ -35,6 +35,9 @@ SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-groups", "view-rea
 API_AUDIENCE_SCOPE = "renkei-api"
 TENANTS_SCOPE = "renkei-tenants"
 REALM_ROLES = tuple(authz.PEOPLE_ROLES) + (authz.METERING,)
+UPDATE_PASSWORD = "UPDATE_PASSWORD"  # Keycloak's required actions
+VERIFY_EMAIL = "VERIFY_EMAIL"
+SETUP_LINK_LIFESPAN_SECONDS = 72 * 3600  # the set-up e-mail's link: three days to act on an invitation
 ROLE_DESCRIPTIONS = {
     authz.OPERATOR: "Platform operator (県 デジタル戦略課)",
     authz.MUNICIPAL_ADMIN: "Municipal administrator (市町村 管理者)",
@@ -311,6 +314,14 @@ class Account:
     enabled: bool
     roles: frozenset[str]
     tenant_codes: frozenset[str] = frozenset()
+    # what Keycloak still asks of the person at their next sign-in (UPDATE_PASSWORD, VERIFY_EMAIL)
+    required_actions: frozenset[str] = frozenset()
+    email_verified: bool = False
+
+    @property
+    def setup_pending(self) -> bool:
+        """The person has not finished the first sign-in (set a password, verify the e-mail)."""
+        return bool(self.required_actions & {UPDATE_PASSWORD, VERIFY_EMAIL})
 
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "email": self.email, "enabled": self.enabled,
@@ -382,7 +393,9 @@ class IdentityDirectory:
         return Account(id=user["id"], username=user["username"], email=user.get("email", ""),
                        first_name=user.get("firstName", ""), last_name=user.get("lastName", ""),
                        enabled=user.get("enabled", True), roles=frozenset(roles),
-                       tenant_codes=tenant_codes_from_groups(groups))
+                       tenant_codes=tenant_codes_from_groups(groups),
+                       required_actions=frozenset(user.get("requiredActions") or ()),
+                       email_verified=bool(user.get("emailVerified")))
 
     @translate_errors
     def tenant_members(self, code: str) -> list[Account]:
@@ -394,16 +407,52 @@ class IdentityDirectory:
         return len(self.admin.get_group_members(self._group_id(code), {"briefRepresentation": True, "max": 100000}))
 
     @translate_errors
+    def find_user_by_email(self, email: str) -> dict | None:
+        users = self.admin.get_users({"email": email, "exact": True})
+        return users[0] if users else None
+
+    @property
+    def sends_mail(self) -> bool:
+        """Whether the realm has a mail server (configured by :func:`bootstrap_realm` from renkei's settings)."""
+        return bool(self.settings.smtp)
+
+    @translate_errors
     def create_user(self, username: str, email: str, first_name: str, last_name: str,
-                    password: str | None = None) -> str:
-        """A new enabled account; without a password it must set one (and verify its e-mail) at first login."""
-        required_actions = [] if password is not None else ["UPDATE_PASSWORD", "VERIFY_EMAIL"]
+                    password: str | None = None, *, temporary_password: str | None = None) -> str:
+        """A new enabled account.
+
+        With ``password``: ready to use. With ``temporary_password``: the person signs in with it once
+        and must then choose their own (Keycloak's UPDATE_PASSWORD). With neither: they must set a
+        password and verify their e-mail through Keycloak's set-up e-mail (:meth:`send_setup_email`).
+        """
+        if temporary_password is not None:
+            required_actions = [UPDATE_PASSWORD]
+            credentials = [{"type": "password", "value": temporary_password, "temporary": True}]
+        elif password is not None:
+            required_actions, credentials = [], [{"type": "password", "value": password, "temporary": False}]
+        else:
+            required_actions, credentials = [UPDATE_PASSWORD, VERIFY_EMAIL], []
         payload: dict[str, Any] = {"username": username, "email": email, "firstName": first_name,
                                    "lastName": last_name, "enabled": True, "emailVerified": password is not None,
                                    "requiredActions": required_actions}
-        if password is not None:
-            payload["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        if credentials:
+            payload["credentials"] = credentials
         return self.admin.create_user(payload)
+
+    @translate_errors
+    def set_temporary_password(self, user_id: str, password: str) -> None:
+        """Replace the password by one the person must change at their next sign-in.
+
+        Without a mail server Keycloak cannot verify an e-mail address, so UPDATE_PASSWORD becomes
+        the only required action (a VERIFY_EMAIL left over would lock the person out).
+        """
+        self.admin.set_user_password(user_id, password, temporary=True)
+        self.admin.update_user(user_id, {"requiredActions": [UPDATE_PASSWORD]})
+
+    @translate_errors
+    def end_sessions(self, user_id: str) -> None:
+        """Sign the person out everywhere (after a password reset)."""
+        self.admin.user_logout(user_id)
 
     @translate_errors
     def add_to_tenant(self, user_id: str, code: str, group_id: str | None = None) -> None:
@@ -441,9 +490,13 @@ class IdentityDirectory:
         self.admin.delete_user(user_id)
 
     @translate_errors
-    def send_setup_email(self, user_id: str) -> None:
-        self.admin.send_update_account(user_id, ["UPDATE_PASSWORD", "VERIFY_EMAIL"],
-                                       client_id=self.settings.admin_client_id)
+    def send_setup_email(self, user_id: str, actions: Iterable[str] = (UPDATE_PASSWORD, VERIFY_EMAIL)) -> None:
+        """Keycloak's own e-mail (execute actions) with a link to set a password and verify the address.
+
+        The link stays valid for :data:`SETUP_LINK_LIFESPAN_SECONDS`.
+        """
+        self.admin.send_update_account(user_id, list(actions), client_id=self.settings.admin_client_id,
+                                       lifespan=SETUP_LINK_LIFESPAN_SECONDS)
 
 
 @translate_errors

@@ -12,6 +12,8 @@ record for the operator and survives the request's rollback.
 from __future__ import annotations
 
 import dataclasses
+import re
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +22,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core import authz
 from core.actor import Actor
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, Invalid, NotFound, problem
 from tenancy.identity.models import IdentityIncident
-from tenancy.identity.keycloak import Account, IdentityDirectory
-from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.identity.keycloak import UPDATE_PASSWORD, VERIFY_EMAIL, Account, IdentityDirectory
+from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
 from tenancy.registry.operations import get_tenant, list_tenants
 
 class SeatLimitReached(Conflict):
@@ -38,7 +40,7 @@ class TenantClosed(Conflict):
     def __init__(self, code: str, status: str) -> None:
         super().__init__(
             f"Tenant {code} is {status}; its users cannot be changed.",
-            f"団体コード {code} は現在「{status}」のため、利用者を変更できません。",
+            f"団体コード {code} は現在「{STATUS_LABELS_JA.get(status, status)}」のため、利用者を変更できません。",
         )
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,103 @@ class Invitation:
     first_name: str
     last_name: str
     roles: frozenset[str]
+
+
+class InvitationInvalid(Invalid):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("The invitation has errors; nobody was invited.",
+                         "招待の内容に誤りがあります。誰も招待していません。", problems=problems)
+
+
+class AccountTaken(Conflict):
+    """The username or e-mail address already belongs to an account (field problems say which)."""
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("An account with this username or e-mail address already exists; nobody was invited.",
+                         "同じユーザー名またはメールアドレスのアカウントがすでにあります。誰も招待していません。",
+                         problems=problems)
+
+
+# How a person gets in for the first time (or again, after a reset).
+SETUP_EMAIL = "email"                    # Keycloak's execute-actions e-mail with a link
+SETUP_TEMPORARY_PASSWORD = "temporary_password"  # shown once to the inviting admin, to pass on
+
+
+@dataclasses.dataclass(frozen=True)
+class SetUp:
+    """What was done so that the person can sign in.
+
+    ``temporary_password`` is set only for :data:`SETUP_TEMPORARY_PASSWORD`: it is shown once to the
+    admin who acted and is never stored by renkei nor written to the audit log (Keycloak keeps
+    only its hash, and asks for a new password at the first sign-in).
+    """
+
+    method: str
+    username: str
+    email: str
+    temporary_password: str | None = dataclasses.field(default=None, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Invited:
+    account: Account
+    setup: SetUp | None  # None: no set-up was started (the API's invitation without e-mail)
+
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,64}$")
+_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"  # no 0/O, 1/l/I
+
+
+def temporary_password() -> str:
+    """A random one-time password easy to read out: four groups of four, with upper, lower and digits."""
+    while True:
+        chars = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(16))
+        if any(c.isupper() for c in chars) and any(c.islower() for c in chars) and any(c.isdigit() for c in chars):
+            return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+
+
+def setup_method(directory: IdentityDirectory) -> str:
+    """By configuration: Keycloak's e-mail when the realm has a mail server, else a temporary password."""
+    return SETUP_EMAIL if directory.sends_mail else SETUP_TEMPORARY_PASSWORD
+
+
+def invitation_problems(invitation: Invitation) -> list[dict[str, str]]:
+    """What is wrong with an invitation's fields (field names as in :class:`Invitation`)."""
+    found = []
+    if not invitation.username:
+        found.append(problem("username", "Enter a username.", "ユーザー名を入力してください。"))
+    elif not USERNAME_PATTERN.match(invitation.username):
+        found.append(problem("username", "Use 3 to 64 letters, digits or . _ @ - in a username.",
+                             "ユーザー名は半角英数字と . _ @ - で 3〜64 文字にしてください。"))
+    if not invitation.email:
+        found.append(problem("email", "Enter an e-mail address.", "メールアドレスを入力してください。"))
+    elif len(invitation.email) > 254 or not _EMAIL_PATTERN.match(invitation.email):
+        found.append(problem("email", f"{invitation.email} is not an e-mail address.",
+                             f"{invitation.email} はメールアドレスの形式ではありません。"))
+    for name, en, ja in (("last_name", "family name", "姓"), ("first_name", "given name", "名")):
+        value = getattr(invitation, name)
+        if not value:
+            found.append(problem(name, f"Enter the {en}.", f"{ja}を入力してください。"))
+        elif len(value) > 100:
+            found.append(problem(name, f"The {en} is longer than 100 characters.", f"{ja}は 100 文字以内にしてください。"))
+    if not invitation.roles:
+        found.append(problem("roles", "Choose at least one role.", "役割を一つ以上選んでください。"))
+    elif not invitation.roles <= set(authz.PEOPLE_ROLES):
+        found.append(problem("roles", "Choose roles from the list.", "役割は一覧から選んでください。"))
+    return found
+
+
+def taken_problems(directory: IdentityDirectory, invitation: Invitation) -> list[dict[str, str]]:
+    """Whether the username or e-mail address already belongs to an account (read only)."""
+    found = []
+    if directory.find_user(invitation.username.lower()) is not None:
+        found.append(problem("username", f"The username {invitation.username} is already in use; choose another.",
+                             f"ユーザー名 {invitation.username} はすでに使われています。別のユーザー名にしてください。"))
+    if directory.find_user_by_email(invitation.email.lower()) is not None:
+        found.append(problem("email", f"An account with {invitation.email} already exists.",
+                             f"メールアドレス {invitation.email} のアカウントがすでにあります。"))
+    return found
 
 def _manageable_roles(actor: Actor) -> frozenset[str]:
     return frozenset(authz.PEOPLE_ROLES) if authz.OPERATOR in actor.roles else authz.TENANT_ROLES
@@ -67,7 +166,7 @@ def _check_can_manage(actor: Actor, account: Account) -> None:
     if beyond:
         authz.check_grantable(actor, beyond)
 
-def _open_tenant(session: Session, code: str):
+def open_tenant(session: Session, code: str):
     tenant = get_tenant(session, code)
     if tenant.status in (TenantStatus.withdrawn, TenantStatus.suspended):
         raise TenantClosed(code, tenant.status.value)
@@ -95,19 +194,53 @@ def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
                 invitation: Invitation, send_email: bool = False) -> Account:
+    """Invite without a one-time password: with ``send_email`` Keycloak mails the set-up link."""
+    return _invite(session, actor, directory, code, invitation, SETUP_EMAIL if send_email else None).account
+
+
+def invite_with_setup(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
+                      invitation: Invitation) -> Invited:
+    """Invite a person so that they can sign in: Keycloak's set-up e-mail when the realm has a mail
+    server, otherwise a temporary password returned (once) for the inviting admin to pass on."""
+    return _invite(session, actor, directory, code, invitation, setup_method(directory))
+
+
+def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: str, invitation: Invitation,
+            method: str | None) -> Invited:
     authz.authorize(actor, "user.manage", code)
+    invitation = _normalised(invitation)
+    problems = invitation_problems(invitation)
+    if problems:
+        raise InvitationInvalid(problems)
     authz.check_grantable(actor, invitation.roles)
-    tenant = _open_tenant(session, code)
+    tenant = open_tenant(session, code)
+    taken = taken_problems(directory, invitation)
+    if taken:
+        raise AccountTaken(taken)
     group_id = directory.ensure_tenant_group(code, tenant.name_ja)
     if tenant.user_seat_limit is not None and directory.count_members(code) >= tenant.user_seat_limit:
         raise SeatLimitReached(code, tenant.user_seat_limit)
-    user_id = directory.create_user(invitation.username, invitation.email, invitation.first_name, invitation.last_name)
+    return create_member(session, actor, directory, code, group_id, invitation, method)
+
+
+def _normalised(invitation: Invitation) -> Invitation:
+    return dataclasses.replace(invitation, username=invitation.username.strip(), email=invitation.email.strip(),
+                               first_name=invitation.first_name.strip(), last_name=invitation.last_name.strip())
+
+
+def create_member(session: Session, actor: Actor, directory: IdentityDirectory, code: str, group_id: str,
+                  invitation: Invitation, method: str | None) -> Invited:
+    """Create the account in the tenant's group with its roles and start its set-up; the caller has
+    authorized and checked the invitation. A failure after the account exists deletes it again."""
+    password = temporary_password() if method == SETUP_TEMPORARY_PASSWORD else None
+    user_id = directory.create_user(invitation.username, invitation.email, invitation.first_name,
+                                    invitation.last_name, temporary_password=password)
     step = "add to tenant group"
     try:
         directory.add_to_tenant(user_id, code, group_id)
         step = "grant roles"
         directory.grant_roles(user_id, invitation.roles)
-        if send_email:
+        if method == SETUP_EMAIL:
             step = "send set-up e-mail"
             directory.send_setup_email(user_id)
     except DomainError as error:
@@ -118,15 +251,67 @@ def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, co
         raise error from None
     account = Account(id=user_id, username=invitation.username.lower(), email=invitation.email.lower(),
                       first_name=invitation.first_name, last_name=invitation.last_name, enabled=True,
-                      roles=frozenset(invitation.roles), tenant_codes=frozenset({code}))
-    audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code, after=account.summary())
+                      roles=frozenset(invitation.roles), tenant_codes=frozenset({code}),
+                      required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL}))
+    audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code,
+                 after={**account.summary(), **_setup_record(method)})
+    setup = None if method is None else SetUp(method, account.username, account.email, password)
+    return Invited(account, setup)
+
+
+def resend_setup(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> SetUp:
+    """Start the person's set-up again: the e-mail once more, or a new temporary password (the old one stops working)."""
+    account = _manageable_member(session, actor, directory, code, user_id)
+    if not account.setup_pending:
+        raise Conflict(f"{account.username} has already finished the set-up; use Reset password instead.",
+                       f"{account.username} さんは初回設定を済ませています。パスワードを再設定する場合は「パスワードを再設定」を使ってください。")
+    actions = [UPDATE_PASSWORD] + ([] if account.email_verified else [VERIFY_EMAIL])
+    setup = _start_setup(directory, account, actions)
+    audit.record(session, actor, "user.setup.resend", "user", user_id, tenant_code=code, after=_setup_record(setup.method))
+    return setup
+
+
+def reset_password(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> SetUp:
+    """A forgotten password: Keycloak's e-mail to choose a new one, or a temporary password that
+    replaces the current one at once (and signs the person out everywhere)."""
+    account = _manageable_member(session, actor, directory, code, user_id)
+    setup = _start_setup(directory, account, [UPDATE_PASSWORD])
+    if setup.method == SETUP_TEMPORARY_PASSWORD:
+        directory.end_sessions(user_id)
+    audit.record(session, actor, "user.password.reset", "user", user_id, tenant_code=code, after=_setup_record(setup.method))
+    return setup
+
+
+def _manageable_member(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> Account:
+    authz.authorize(actor, "user.manage", code)
+    open_tenant(session, code)
+    account = _member(directory, code, user_id)
+    _check_can_manage(actor, account)
+    if not account.enabled:
+        raise Conflict(f"The account {account.username} is disabled; enable it first.",
+                       f"アカウント {account.username} は無効になっています。先に有効にしてください。")
     return account
+
+
+def _setup_record(method: str | None) -> dict[str, bool]:
+    """How the set-up went, for the audit log: never the password itself."""
+    return {"setup_email": method == SETUP_EMAIL, "one_time_password": method == SETUP_TEMPORARY_PASSWORD}
+
+
+def _start_setup(directory: IdentityDirectory, account: Account, actions: list[str]) -> SetUp:
+    if setup_method(directory) == SETUP_EMAIL:
+        directory.send_setup_email(account.id, actions)
+        return SetUp(SETUP_EMAIL, account.username, account.email)
+    password = temporary_password()
+    directory.set_temporary_password(account.id, password)
+    return SetUp(SETUP_TEMPORARY_PASSWORD, account.username, account.email, password)
+
 
 def change_roles(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str,
                  roles: frozenset[str]) -> Account:
     authz.authorize(actor, "user.manage", code)
     authz.check_grantable(actor, roles)
-    _open_tenant(session, code)
+    open_tenant(session, code)
     before = _member(directory, code, user_id)
     _check_can_manage(actor, before)
     directory.set_roles(user_id, roles, _manageable_roles(actor))
@@ -142,7 +327,7 @@ def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirector
     before = _member(directory, code, user_id)
     _check_can_manage(actor, before)
     if enabled:
-        tenant = _open_tenant(session, code)
+        tenant = open_tenant(session, code)
         if tenant.status == TenantStatus.suspended:
             raise TenantClosed(code, tenant.status.value)
     if before.enabled == enabled:
@@ -166,6 +351,19 @@ def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, co
 def open_incidents(session: Session) -> list[IdentityIncident]:
     return list(session.scalars(sa.select(IdentityIncident).where(IdentityIncident.resolved_at.is_(None))
                                 .order_by(IdentityIncident.id)))
+
+
+def unresolved_incidents_by_tenant(session: Session, actor: Actor) -> list[tuple[str, str, int]]:
+    """(tenant code, tenant name, number of unresolved incidents) for the tenants whose users the
+    actor may manage (``user.manage``), in one query."""
+    grant = authz.authorize(actor, "user.manage")
+    query = (sa.select(IdentityIncident.tenant_code, Tenant.name_ja, sa.func.count(IdentityIncident.id))
+             .outerjoin(Tenant, Tenant.code == IdentityIncident.tenant_code)
+             .where(IdentityIncident.resolved_at.is_(None))
+             .group_by(IdentityIncident.tenant_code, Tenant.name_ja).order_by(IdentityIncident.tenant_code))
+    if not grant.all_tenants:
+        query = query.where(IdentityIncident.tenant_code.in_(sorted(grant.tenant_codes)))
+    return [(code, name or "", int(count)) for code, name, count in session.execute(query)]
 
 def me(actor: Actor) -> dict[str, Any]:
     return {"issuer": actor.issuer, "subject": actor.subject, "name": actor.name, "roles": sorted(actor.roles),

@@ -782,6 +782,29 @@ def _readable(actor: Actor) -> list[str] | None:
     return None if grant.all_tenants else sorted(grant.tenant_codes)
 
 
+def attention(session: Session, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+    """What onboarding needs from someone now, in two queries whatever the number of tenants:
+    applications awaiting screening (applied or screening) and provisioning failures (a tenant in
+    provisioning with a failed step), each ``{code, name_ja, name_en, status, step_label_ja, step_label_en}``."""
+    codes = _readable(actor)
+    waiting = sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, Tenant.status).where(
+        Tenant.status.in_([TenantStatus.applied, TenantStatus.screening])).order_by(Tenant.code)
+    failed = (sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, Tenant.status, ProvisioningStep.step)
+              .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
+              .where(Tenant.status == TenantStatus.provisioning, ProvisioningStep.status == "failed")
+              .order_by(Tenant.code))
+    if codes is not None:
+        waiting, failed = waiting.where(Tenant.code.in_(codes)), failed.where(Tenant.code.in_(codes))
+
+    def row(code, name_ja, name_en, status, step=None) -> dict[str, Any]:
+        label = STEP_BY_NAME.get(step) if step else None
+        return {"code": code, "name_ja": name_ja, "name_en": name_en, "status": TenantStatus(status).value,
+                "step_label_ja": label.label_ja if label else None, "step_label_en": label.label_en if label else None}
+
+    return {"awaiting_screening": [row(*r) for r in session.execute(waiting)],
+            "provisioning_failures": [row(*r) for r in session.execute(failed)]}
+
+
 def board(session: Session, actor: Actor) -> dict[str, Any]:
     """Tenants by status, counts per wave, and the failed provisioning step of each tenant that has one.
 

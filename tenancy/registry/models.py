@@ -54,6 +54,23 @@ STATUS_LABELS_JA = {
     TenantStatus.suspended: "利用停止",
     TenantStatus.withdrawn: "脱退",
 }
+STATUS_LABELS_EN = {
+    TenantStatus.applied: "Applied",
+    TenantStatus.screening: "Screening",
+    TenantStatus.approved: "Approved",
+    TenantStatus.provisioning: "Provisioning",
+    TenantStatus.active: "Active",
+    TenantStatus.suspended: "Suspended",
+    TenantStatus.withdrawn: "Withdrawn",
+}
+KIND_LABELS_EN = {
+    TenantKind.prefecture: "Prefecture",
+    TenantKind.designated_city: "Designated city",
+    TenantKind.city: "City",
+    TenantKind.ward: "Special ward",
+    TenantKind.town: "Town",
+    TenantKind.village: "Village",
+}
 
 
 

@@ -37,6 +37,12 @@ class Enforcement(str, enum.Enum):
     hard = "hard"  # warn at the thresholds, and deny once the limit is used up
 
 
+ENFORCEMENT_LABELS = {
+    Enforcement.soft: ("警告のみ（ソフトリミット）", "Soft: warn only"),
+    Enforcement.hard: ("上限で停止（ハードリミット）", "Hard: stop at the limit"),
+}
+
+
 class Granularity(str, enum.Enum):
     day = "day"
     month = "month"

@@ -176,6 +176,28 @@ def list_plans(session: Session, actor: Actor) -> list[QuotaPlan]:
                                                               QuotaPlan.code)))
 
 
+@dataclasses.dataclass(frozen=True)
+class TenantQuotaSettings:
+    """What the operator set for one tenant: the plan assigned to it (None: its population band's
+    plan applies), the plan that applies now, and its overrides by metric."""
+
+    tenant: Tenant
+    assigned_plan: QuotaPlan | None
+    plan: QuotaPlan | None
+    overrides: dict[str, QuotaOverride]
+
+
+def tenant_quota_settings(session: Session, actor: Actor, tenant_code: str) -> TenantQuotaSettings:
+    """The assignment and overrides of one tenant (``usage.read`` on it), for the forms that change them."""
+    authz.authorize(actor, "usage.read", tenant_code)
+    tenant = _tenant(session, tenant_code)
+    assignment = session.scalars(sa.select(TenantQuota).where(TenantQuota.tenant_code == tenant_code)).one_or_none()
+    assigned = session.get(QuotaPlan, assignment.plan_id) if assignment is not None else None
+    overrides = {row.metric: row for row in session.scalars(
+        sa.select(QuotaOverride).where(QuotaOverride.tenant_code == tenant_code).order_by(QuotaOverride.metric))}
+    return TenantQuotaSettings(tenant, assigned, plan_of(session, tenant), overrides)
+
+
 def _band_plan(plans: Sequence[QuotaPlan], population: int) -> QuotaPlan | None:
     """The plan whose population band holds ``population``; the one with the highest lower bound wins."""
     matching = [p for p in plans
@@ -660,6 +682,72 @@ def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
             "plan": plan.code if plan else None,
         })
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class QuotaAlert:
+    """A tenant that has reached or passed one of its limits this month."""
+
+    tenant_code: str
+    tenant_name: str
+    metric: str
+    used: int
+    limit: int
+    enforcement: str  # soft (warned, still allowed) or hard (further use refused)
+
+    @property
+    def percent(self) -> int | None:
+        return self.used * 100 // self.limit if self.limit else None
+
+
+def current_levels(session: Session, codes: Sequence[str] | None, month: dt.date) -> dict[tuple[str, str], int]:
+    """(tenant, metric) → what a quota compares now (as :func:`current_level`), in two queries for
+    every tenant (``codes`` None) or the tenants named."""
+    table = UsageAggregate.__table__
+    monthly = table.c.granularity == Granularity.month.value
+    counters = [m.name for m in METRICS.values() if m.kind is MetricKind.counter]
+    gauges = [m.name for m in METRICS.values() if m.kind is MetricKind.gauge]
+    where = [monthly] if codes is None else [monthly, table.c.tenant_code.in_(list(codes))]
+    levels: dict[tuple[str, str], int] = {}
+    for row in session.execute(sa.select(table.c.tenant_code, table.c.metric, table.c.total)
+                               .where(*where, table.c.metric.in_(counters), table.c.period_start == month)):
+        levels[(row.tenant_code, row.metric)] = int(row.total)
+    latest = (sa.select(table.c.tenant_code, table.c.metric, sa.func.max(table.c.period_start).label("period"))
+              .where(*where, table.c.metric.in_(gauges), table.c.period_start <= month)
+              .group_by(table.c.tenant_code, table.c.metric).subquery())
+    for row in session.execute(
+            sa.select(table.c.tenant_code, table.c.metric, table.c.last_value)
+            .join(latest, sa.and_(latest.c.tenant_code == table.c.tenant_code, latest.c.metric == table.c.metric,
+                                  latest.c.period == table.c.period_start))
+            .where(monthly)):
+        levels[(row.tenant_code, row.metric)] = int(row.last_value or 0)
+    return levels
+
+
+def quota_alerts(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> list[QuotaAlert]:
+    """Every limit reached or passed this month by an active or provisioning tenant the actor may
+    read (``usage.read``), by tenant and metric; a bounded number of queries whatever the number of tenants."""
+    grant = authz.authorize(actor, "usage.read")
+    month = current_month(now)
+    query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))  # contacts are not needed here
+             .where(Tenant.status.in_([s.value for s in OPEN_STATUSES])).order_by(Tenant.code))
+    codes = None if grant.all_tenants else sorted(grant.tenant_codes)
+    if codes is not None:
+        query = query.where(Tenant.code.in_(codes))
+    tenants = list(session.scalars(query))
+    if not tenants:
+        return []
+    limits = effective_limits_of(session, tenants)
+    levels = current_levels(session, codes, month)
+    alerts = []
+    for tenant in tenants:
+        for metric in METRICS:
+            limit = limits[tenant.code].get(metric)
+            used = levels.get((tenant.code, metric), 0)
+            if limit is not None and used >= limit.limit:
+                alerts.append(QuotaAlert(tenant.code, tenant.name_ja, metric, used, limit.limit,
+                                         Enforcement(limit.enforcement).value))
+    return alerts
 
 
 def active_tenant_codes(session: Session, codes: Iterable[str] | None = None) -> list[str]:

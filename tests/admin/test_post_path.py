@@ -116,8 +116,8 @@ def test_a_refusal_rolls_back_what_the_operation_wrote_and_says_why(app, client,
 
 
 @pytest.mark.parametrize("lang, message, field_problem", [
-    ("ja", "協議会は休会中です。", "title: 議題を短くしてください。"),
-    ("en", "The council is in recess.", "title: Shorten the title."),
+    ("ja", "協議会は休会中です。", "議題を短くしてください。"),
+    ("en", "The council is in recess.", "Shorten the title."),
 ])
 def test_a_refusal_is_shown_in_the_readers_language_with_its_field_problems(app, client, council_member, monkeypatch,
                                                                              lang, message, field_problem):
@@ -132,6 +132,7 @@ def test_a_refusal_is_shown_in_the_readers_language_with_its_field_problems(app,
         "csrf_token": token, "title": "長い議題", "change_type": "free_text", "closes_on": in_days(10)})
     page = answer.get_data(as_text=True)
     assert message in page and field_problem in page
+    assert re.search(r'id="title-error"[^>]*>\s*<p[^>]*>' + re.escape(field_problem), page)  # beside its field
     other_language = {"ja": "The council is in recess.", "en": "協議会は休会中です。"}[lang]
     assert other_language not in page
     assert proposals_seen_afresh(app) == []

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from billing import operations
 from core.actor import Actor
 from core.calendar import JST
 
@@ -13,6 +14,11 @@ from core.calendar import JST
 @pytest.fixture
 def finance() -> Actor:
     return Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
+
+
+def colleague(number: int, name: str = "県 財政担当（確認）") -> Actor:
+    """Another finance officer: four eyes need a second (and third) person to review and approve."""
+    return Actor(issuer="urn:test", subject=f"finance-{number}", name=name, roles=frozenset({"finance-officer"}))
 
 
 @pytest.fixture
@@ -58,7 +64,6 @@ def cost_data(**fields):
 
 @pytest.fixture
 def adopted_policy(db, finance):
-    from billing import operations
 
     policy = operations.create_policy(db, finance, policy_data())
     operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
@@ -73,16 +78,29 @@ def posted_fy2025(db, finance, kumamoto, adopted_policy):
     Shares (worked out in test_ledger_worked_example): 県 6,000,000; 熊本市 3,075,000
     (均等割 1,200,000 + 人口割 1,875,000); 八代市 1,950,000 (1,200,000 + 750,000); 人吉市 975,000.
     """
-    from billing import operations
     from billing.schemas import PaymentCreate
 
     operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=10_000_000))
     operations.create_cost_item(db, finance, cost_data(name="基盤構築費", category="build", amount=6_000_000,
                                                        amortisation_years=3, tax_treatment="taxable_10"))
     run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, run.id)
-    operations.approve_run(db, finance, run.id, posted_on=dt.date(2025, 7, 31))
+    operations.review_run(db, colleague(2), run.id)
+    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
                                                          received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
+    db.commit()
+    return run
+
+
+def make_reviewed_run(db, tenant_factory, finance):
+    """A reviewed FY2025 run of 12,000,000 yen over 熊本県, 熊本市 and 八代市, computed by ``finance``
+    under an adopted policy and reviewed by a colleague: what approve, reverse and discard act on."""
+    for code in ("430005", "431001", "432024"):
+        tenant_factory(code)
+    policy = operations.create_policy(db, finance, policy_data())
+    operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
+    run = operations.create_run(db, finance, 2025)
+    operations.review_run(db, colleague(2), run.id)
     db.commit()
     return run

@@ -48,14 +48,21 @@ def post(client, url, headers, json=None, status=200):
 
 
 @pytest.fixture
-def posted_run(client, db, kumamoto, as_finance):
+def as_approver(user_factory):
+    return user_factory(("finance-officer",), fresh=True)[1]
+
+
+@pytest.fixture
+def posted_run(client, db, kumamoto, as_finance, as_approver):
     post(client, "/api/v1/billing/cost-items", as_finance, COST, 201)
     policy = post(client, "/api/v1/billing/policies", as_finance, POLICY, 201)
     post(client, f"/api/v1/billing/policies/{policy['id']}/adopt", as_finance,
          {"resolution_ref": "令和7年度第1回協議会 議案第2号"})
     run = post(client, "/api/v1/billing/runs", as_finance, {"fiscal_year": 2025}, 201)
+    # four eyes: the officer who computed may review, but neither the computer nor the reviewer approves
     post(client, f"/api/v1/billing/runs/{run['id']}/review", as_finance, {"note": "確認しました"})
-    approved = post(client, f"/api/v1/billing/runs/{run['id']}/approve", as_finance)
+    post(client, f"/api/v1/billing/runs/{run['id']}/approve", as_finance, status=403)
+    approved = post(client, f"/api/v1/billing/runs/{run['id']}/approve", as_approver)
     return approved
 
 

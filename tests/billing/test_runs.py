@@ -64,7 +64,7 @@ def test_policy_in_words_is_what_the_council_reads(db, finance):
         name="利用割あり", prefecture_share=None, floor=100_000, cap=5_000_000,
         components=[{"basis": "equal", "weight": "1/3"}, {"basis": "usage:api_calls", "weight": "2/3"}]))
     assert operations.describe_policy(usage) == (
-        "均等割 1/3・利用割（api_calls） 2/3 で按分（1団体あたり年額 下限 100,000円・上限 5,000,000円）")
+        "均等割 1/3・利用割（API 呼び出し回数） 2/3 で按分（1団体あたり年額 下限 100,000円・上限 5,000,000円）")
     assert usage.prefecture_share is None
     assert json.loads(usage.components_json) == [{"basis": "equal", "weight": "1/3"},
                                                  {"basis": "usage:api_calls", "weight": "2/3"}]
@@ -127,12 +127,12 @@ def test_a_run_snapshots_participants_months_populations_and_the_policy(db, fina
 def test_approving_twice_posts_nothing_new(db, finance, kumamoto, adopted_policy):
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, run.id)
-    operations.approve_run(db, finance, run.id, posted_on=dt.date(2025, 7, 31))
+    operations.review_run(db, finance, run.id, four_eyes=False)
+    operations.approve_run(db, finance, run.id, posted_on=dt.date(2025, 7, 31), four_eyes=False)
     db.commit()
     entries, postings = count(db, JournalEntry), count(db, Posting)
     assert entries == 5  # four payers and the year's costs
-    operations.approve_run(db, finance, run.id)
+    operations.approve_run(db, finance, run.id, four_eyes=False)
     db.commit()
     assert (count(db, JournalEntry), count(db, Posting)) == (entries, postings)
     assert ledger.tenant_balance(db, "431001") == 3_075_000
@@ -143,7 +143,7 @@ def test_a_run_must_be_reviewed_before_it_is_approved(db, finance, kumamoto, ado
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     run = operations.create_run(db, finance, 2025)
     with pytest.raises(IllegalTransition) as refused:
-        operations.approve_run(db, finance, run.id)
+        operations.approve_run(db, finance, run.id, four_eyes=False)
     assert "確認済" in refused.value.message_ja
     assert count(db, JournalEntry) == 0
 
@@ -151,20 +151,20 @@ def test_a_run_must_be_reviewed_before_it_is_approved(db, finance, kumamoto, ado
 def test_reversal_entries_point_at_the_originals_and_the_old_run_stays_visible(db, finance, kumamoto, adopted_policy):
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     first = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, first.id)
-    operations.approve_run(db, finance, first.id, posted_on=dt.date(2025, 7, 31))
+    operations.review_run(db, finance, first.id, four_eyes=False)
+    operations.approve_run(db, finance, first.id, posted_on=dt.date(2025, 7, 31), four_eyes=False)
     db.commit()
     originals = operations.run_entry_ids(db, first)
     second = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, second.id)
+    operations.review_run(db, finance, second.id, four_eyes=False)
     db.commit()
     with pytest.raises(BillingConflict) as refused:
-        operations.approve_run(db, finance, second.id)
+        operations.approve_run(db, finance, second.id, four_eyes=False)
     assert f"#{first.id}" in refused.value.message_ja
     db.rollback()
 
     operations.reverse_run(db, finance, first.id, "人口の出典を更新", reversed_on=dt.date(2025, 8, 5))
-    operations.approve_run(db, finance, second.id, posted_on=dt.date(2025, 8, 5))
+    operations.approve_run(db, finance, second.id, posted_on=dt.date(2025, 8, 5), four_eyes=False)
     db.commit()
     reversals = list(db.scalars(sa.select(JournalEntry).where(JournalEntry.kind == EntryKind.reversal)))
     assert sorted(entry.reverses_id for entry in reversals) == sorted(originals)
@@ -215,9 +215,9 @@ def test_every_change_is_audited_once_and_refusals_not_at_all(db, finance, kumam
     run = operations.create_run(db, finance, 2025)
     with pytest.raises(IllegalTransition):
         operations.reverse_run(db, finance, run.id, "まだ計上していない")
-    operations.review_run(db, finance, run.id)
-    operations.approve_run(db, finance, run.id)
-    operations.approve_run(db, finance, run.id)
+    operations.review_run(db, finance, run.id, four_eyes=False)
+    operations.approve_run(db, finance, run.id, four_eyes=False)
+    operations.approve_run(db, finance, run.id, four_eyes=False)
     operations.reverse_run(db, finance, run.id, "誤り")
     operations.reverse_run(db, finance, run.id, "誤り")
     db.commit()
@@ -230,12 +230,12 @@ def test_a_run_whose_cost_items_changed_since_it_was_computed_cannot_be_approved
     """The ledger must book what is invoiced now, not what was entered when the run was computed."""
     [item] = operations.create_cost_item(db, finance, cost_data(amount=12_000_000))  # one year: one item
     run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, run.id)
+    operations.review_run(db, finance, run.id, four_eyes=False)
     operations.delete_cost_item(db, finance, item.id)
     operations.create_cost_item(db, finance, cost_data(amount=5_000_000))
     db.commit()
     with pytest.raises(BillingConflict) as refused:
-        operations.approve_run(db, finance, run.id)
+        operations.approve_run(db, finance, run.id, four_eyes=False)
     assert "新しく按分計算" in refused.value.message_ja
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == 0

@@ -20,10 +20,12 @@ def test_a_year_from_the_command_line(app, db, finance, kumamoto, adopted_policy
     assert computed.exit_code == 0, computed.output
     assert "3,075,000" in computed.output and "人吉市" in computed.output
     run_id = computed.output.split()[1].lstrip("#")
-    assert runner.invoke(args=["billing", "approve", run_id]).exit_code == 1  # not reviewed yet
+    assert runner.invoke(args=["billing", "approve", run_id, "--as", "kacho"]).exit_code == 1  # not reviewed yet
+    # four eyes: the one who computed may review, but neither computer nor reviewer approves
     assert runner.invoke(args=["billing", "review", run_id, "--note", "確認"]).exit_code == 0
-    assert runner.invoke(args=["billing", "approve", run_id]).exit_code == 0
-    assert runner.invoke(args=["billing", "approve", run_id]).exit_code == 0
+    assert runner.invoke(args=["billing", "approve", run_id]).exit_code == 1
+    assert runner.invoke(args=["billing", "approve", run_id, "--as", "kacho"]).exit_code == 0
+    assert runner.invoke(args=["billing", "approve", run_id, "--as", "kacho"]).exit_code == 0
     db.expire_all()
     assert db.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == 5
 

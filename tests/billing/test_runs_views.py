@@ -33,8 +33,10 @@ def test_finance_sees_the_year_and_reviews_then_approves_a_run_with_the_buttons(
     # 3,000,000 x 500,000/800,000 = 1,875,000 (populations weighted by months: 500k, 200k, 100k)
     assert "均等割" in run_page and "人口割" in run_page
     assert "1,200,000円" in run_page and "1,875,000円" in run_page
-    for action in ("review", "approve"):
-        client.post(f"/admin/billing/runs/{run_id}/act", data={"csrf_token": csrf(run_page), "action": action, "text": ""})
+    for number, action in ((2, "review"), (3, "approve")):  # four eyes: another officer reviews, a third approves
+        sign_in(client, ["finance-officer"], subject=f"finance-{number}", name=f"財政担当{number}")
+        client.post(f"/admin/billing/runs/{run_id}/act", data={"csrf_token": csrf(run_page), "action": action, "text": "",
+                                                                   "confirmed": "1"})  # approving asks first
     db.expire_all()
     assert RunStatus(db.get(AllocationRun, run_id).status) == RunStatus.approved
     year = client.get("/admin/billing/?fy=2025").get_data(as_text=True)

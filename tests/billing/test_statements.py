@@ -30,8 +30,8 @@ def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy
         statements.build_statement(db, finance, "431001", 2025)
     assert "まだ計上されていません" in missing.value.message_ja
     rerun = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, rerun.id)
-    operations.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21))
+    operations.review_run(db, finance, rerun.id, four_eyes=False)
+    operations.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21), four_eyes=False)
     db.commit()
     statement = statements.build_statement(db, finance, "432024", 2025)
     assert statement.run_id == rerun.id
@@ -108,8 +108,8 @@ def test_a_statement_names_its_fiscal_year_by_the_era_of_that_year(db, finance, 
 
     operations.create_cost_item(db, finance, cost_data(fiscal_year=fiscal_year, amount=1_200_000))
     run = operations.create_run(db, finance, fiscal_year)
-    operations.review_run(db, finance, run.id)
-    operations.approve_run(db, finance, run.id, posted_on=dt.date(fiscal_year, 7, 31))
+    operations.review_run(db, finance, run.id, four_eyes=False)
+    operations.approve_run(db, finance, run.id, posted_on=dt.date(fiscal_year, 7, 31), four_eyes=False)
     db.commit()
     statement = statements.build_statement(db, finance, "431001", fiscal_year)
     sheet = load_workbook(io.BytesIO(statements.to_xlsx(statement))).active

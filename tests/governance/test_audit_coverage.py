@@ -179,9 +179,9 @@ def run(ctx: Ctx, until: str = "computed") -> int:
     cost_item(ctx)
     created = billing.create_run(ctx.db, FINANCE_OFFICER, 2026)
     if until in ("reviewed", "approved"):
-        billing.review_run(ctx.db, FINANCE_OFFICER, created.id)
+        billing.review_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
     if until == "approved":
-        billing.approve_run(ctx.db, FINANCE_OFFICER, created.id)
+        billing.approve_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
     if until == "discarded":
         billing.discard_run(ctx.db, FINANCE_OFFICER, created.id)
     ctx.db.commit()

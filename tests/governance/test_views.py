@@ -128,7 +128,7 @@ def test_the_operator_opens_and_closes_a_vote_from_the_ui(client, db, operator, 
     assert "定例議案" in created.get_data(as_text=True)
     [proposal] = council.list_proposals(db, operator)
     client.post(f"/admin/council/{proposal.id}/vote", data={"csrf_token": CSRF, "choice": "for", "tenant_code": "430005"})
-    page = client.post(f"/admin/council/{proposal.id}/close", data={"csrf_token": CSRF}, follow_redirects=True).get_data(as_text=True)
+    page = client.post(f"/admin/council/{proposal.id}/close", data={"csrf_token": CSRF, "confirmed": "1"}, follow_redirects=True).get_data(as_text=True)
     assert "協議会議決第1号" in page and "可決" in page
 
 
@@ -138,12 +138,13 @@ def test_the_operator_proposes_a_quota_plan_change_from_the_ui(client, db, opera
     closes = (dt.date.today() + dt.timedelta(days=10)).isoformat()
     client.post("/admin/council/propose", data={
         "csrf_token": CSRF, "title": "小規模プランの上限引上げ", "change_type": "change_quota_plan", "closes_on": closes,
-        "param_plan_code": "small", "change_json": '{"name_ja": "小規模団体", "limits": [{"metric": "api_calls", "limit": 2000000}]}'})
+        "plan_code": "__new__", "new_plan_code": "small", "plan_name_ja": "小規模団体", "limit_api_calls": "2000000",
+        "enforcement_api_calls": "hard"})
     [proposal] = council.list_proposals(db, operator)
     assert council.params_of(proposal) == {"plan_code": "small", "change": {
-        "name_ja": "小規模団体", "limits": [{"metric": "api_calls", "limit": 2000000}]}}
+        "name_ja": "小規模団体", "limits": [{"metric": "api_calls", "limit": 2000000, "enforcement": "hard"}]}}
     page = client.post("/admin/council/propose", data={
         "csrf_token": CSRF, "title": "壊れた議案", "change_type": "change_quota_plan", "closes_on": closes,
-        "param_plan_code": "small", "change_json": "{limits"}, follow_redirects=True).get_data(as_text=True)
-    assert "JSON として読めません" in page
+        "plan_code": "__new__", "new_plan_code": "small", "limit_api_calls": "たくさん"}).get_data(as_text=True)
+    assert "整数で入力してください。" in page and 'value="たくさん"' in page
     assert len(council.list_proposals(db, operator)) == 1

@@ -58,7 +58,7 @@ def test_the_tenant_page_shows_the_timeline_and_a_move_needs_the_form_token(clie
 
     token = csrf_token(html)
     done = client.post(f"/admin/onboarding/tenant/{tenant.code}/move",
-                       data={"csrf_token": token, "transition": "withdraw", "reason": "申込の取下げ"})
+                       data={"csrf_token": token, "transition": "withdraw", "reason": "申込の取下げ", "confirmed": "1"})
     assert done.status_code == 302
     assert status_of(db, tenant.code) == TenantStatus.withdrawn
 

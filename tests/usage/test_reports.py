@@ -120,7 +120,7 @@ def test_quota_alerts_appear_in_the_outbox_view_scoped_to_the_tenant(client, db,
     db.commit()
     sign_in(client, ["platform-operator"])
     page = client.get("/admin/outbox/").get_data(as_text=True)
-    assert page.count("利用上限") == 2 and "送信待ち" in page
+    assert page.count("利用上限の警告") == 2 and "送信待ち" in page  # one row per alert, its kind in words
     filtered = client.get("/admin/outbox/?flt0_0=431001").get_data(as_text=True)
     sign_in(client, ["municipal-admin"], ["432024"])
     own = client.get("/admin/outbox/").get_data(as_text=True)

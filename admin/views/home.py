@@ -1,0 +1,260 @@
+"""The home page (ホーム): per role, what needs attention, each item a count with a link to the page
+where it is handled.
+
+* operator: applications awaiting screening, provisioning failures, overdue re-acceptances, quota
+  alerts, open votes, unresolved identity incidents, unpaid statements, current notices;
+* finance: runs awaiting review or approval, unpaid statements, the latest year's cost items;
+* auditor: the audit log's counts and the chain verification;
+* municipal admin and staff: their own tenant's status, usage against quota this month, their
+  statements, pending agreement acceptances, open votes, and the notices addressed to them.
+
+Every figure comes from a domain read that takes the actor and authorises itself; each read runs a
+bounded number of aggregate queries, so the page does not slow down with the number of tenants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from admin.extensions import db
+from governance.notices import notices_for
+from admin.i18n import format_date, format_fiscal_year
+from admin.views import labels
+from admin.views.base import _signed_in, csrf_field
+from billing import attention as billing_attention
+from billing.models import RunStatus
+from core import authz
+from governance import agreements, audit as audit_log, council
+from governance.models import DOCUMENT_LABELS, AgreementDocument
+from tenancy.identity import operations as identity
+from tenancy.onboarding import saga as onboarding
+from tenancy.registry.models import Tenant, TenantStatus
+from tenancy.usage import quotas
+
+
+
+@dataclasses.dataclass
+class Item:
+    """One thing that needs attention: a count, the page where it is handled, and what it is about."""
+
+    title: str
+    count: int
+    url: str | None
+    details: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
+    unit: str = ""
+
+
+def _url(endpoint: str, **values: Any) -> str | None:
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _yen(amount: int) -> str:
+    return f"{amount:,}円" if labels.ja() else f"¥{amount:,}"
+
+
+def _fy(year: int) -> str:
+    return format_fiscal_year(year, labels.locale())
+
+
+def _pick(pair: tuple[str, str]) -> str:
+    return pair[0] if labels.ja() else pair[1]
+
+
+# --- what each role looks at -------------------------------------------------------------------------
+
+def _operator_items(actor) -> list[Item]:
+    session = db.session
+    waiting = onboarding.attention(session, actor)
+    items = [
+        Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]), _url("onboarding.index"),
+             [(f"{labels.tenant_label(row['code'])}（{labels.tenant_status(row['status'])}）",
+               _url("onboarding.tenant", code=row["code"])) for row in waiting["awaiting_screening"]]),
+        Item(_("Provisioning failures"), len(waiting["provisioning_failures"]), _url("onboarding.index"),
+             [(f"{labels.tenant_label(row['code'])}: {row['step_label_ja'] if labels.ja() else row['step_label_en']}",
+               _url("onboarding.tenant", code=row["code"])) for row in waiting["provisioning_failures"]]),
+    ]
+    overdue = [row for row in agreements.board(session, actor) if row.overdue]
+    items.append(Item(_("Overdue re-acceptances of agreements"), len(overdue), _url("agreements.index"),
+                      [(labels.tenant_label(row.tenant_code), _url("agreements.index")) for row in overdue]))
+    items.append(_quota_item(actor))
+    items.append(_votes_item(actor))
+    incidents = identity.unresolved_incidents_by_tenant(session, actor)
+    items.append(Item(_("Unresolved identity incidents"), sum(count for _code, _name, count in incidents),
+                      _url("users.index"),
+                      [(f"{labels.tenant_label(code)}: {count}", _url("users.index", tenant=code))
+                       for code, _name, count in incidents]))
+    items.append(_unpaid_item(actor))
+    return items
+
+
+def _quota_item(actor) -> Item:
+    alerts = quotas.quota_alerts(db.session, actor)
+    details = []
+    for alert in alerts:
+        enforcement = labels.enforcement_label(alert.enforcement)
+        details.append((f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
+                        f"{alert.used:,} / {alert.limit:,}（{alert.percent}%、{enforcement}）"
+                        if labels.ja() else
+                        f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
+                        f"{alert.used:,} / {alert.limit:,} ({alert.percent}%, {enforcement})",
+                        _url("usage.index", metric=alert.metric)))
+    return Item(_("Quota limits reached this month"), len(alerts), _url("usage.index"), details)
+
+
+def _votes_item(actor) -> Item:
+    votes = council.open_votes(db.session, actor)
+    return Item(_("Proposals open for voting"), len(votes), _url("council.index"),
+                [(f"{vote.proposal.title}（{vote.votes}/{vote.members}）" if labels.ja()
+                  else f"{vote.proposal.title} ({vote.votes}/{vote.members})",
+                  _url("council.proposal", proposal_id=vote.proposal.id)) for vote in votes])
+
+
+def _unpaid_item(actor) -> Item:
+    unpaid = billing_attention.unpaid_statements(db.session, actor)
+    return Item(_("Unpaid statements"), len(unpaid), _url("billing.index"),
+                [(f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
+                  _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid])
+
+
+def _finance_items(actor) -> list[Item]:
+    session = db.session
+    runs = billing_attention.runs_waiting(session, actor)
+    items = []
+    for status, title in (("computed", _("Runs awaiting review")), ("reviewed", _("Runs awaiting approval"))):
+        waiting = [run for run in runs if RunStatus(run.status).value == status]
+        items.append(Item(title, len(waiting), _url("billing.index", fy=waiting[0].fiscal_year) if waiting else _url("billing.index"),
+                          [(f"{_fy(run.fiscal_year)} #{run.id}: {_yen(run.total)}", _url("billing.run", run_id=run.id))
+                           for run in waiting]))
+    items.append(_unpaid_item(actor))
+    latest = billing_attention.latest_cost_year(session, actor)
+    if latest is None:
+        items.append(Item(_("Cost items of the latest year"), 0, _url("billing_cost_items.index_view")))
+    else:
+        items.append(Item(_("Cost items of the latest year"), latest.items, _url("billing.index", fy=latest.fiscal_year),
+                          [(f"{_fy(latest.fiscal_year)}: {_yen(latest.total)}", _url("billing.index", fy=latest.fiscal_year))]))
+    return items
+
+
+def _auditor_items(actor) -> list[Item]:
+    summary = audit_log.log_summary(db.session, actor)
+    details = [(_("Verify the hash chain of the audit log now"), _url("audit_verify.index"))]
+    if summary.first_at is not None:
+        details.append((f"{_('Oldest record kept')}: {format_date(summary.first_at, labels.locale())}", None))
+        details.append((f"{_('Latest record')}: {format_date(summary.last_at, labels.locale())}", None))
+    if summary.purged:
+        details.append((f"{_('Records archived and purged')}: {summary.purged:,}", None))
+    return [Item(_("Audit records kept"), summary.records, _url("audit.index_view"), details),
+            Item(_("Audit records in the last 30 days"), summary.last_30_days, _url("audit.index_view"))]
+
+
+@dataclasses.dataclass
+class TenantHome:
+    """What a municipal admin or staff member sees about one of their own tenants."""
+
+    code: str
+    label: str
+    status: str
+    status_value: str
+    usage: list[dict[str, Any]]
+    statements: list[tuple[str, str, str, str | None]]  # year, amount, balance, link
+    acceptances: list[tuple[str, str | None]]
+    votes: list[tuple[str, str | None]]
+
+
+def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
+    session, code = db.session, tenant.code
+    usage = []
+    if authz.allowed(actor, "usage.read", code):
+        for row in quotas.tenant_quota_status(session, actor, code):
+            enforcement = labels.enforcement_label(row["enforcement"]) if row["enforcement"] else ""
+            usage.append({"metric": row["label_ja"] if labels.ja() else row["label_en"], "used": row["used"],
+                          "limit": row["limit"], "percent": row["percent"], "enforcement": enforcement,
+                          "over": row["limit"] is not None and row["used"] >= row["limit"]})
+    statements = []
+    if authz.allowed(actor, "billing.read", code):
+        for own in billing_attention.own_statements(session, actor, code):
+            statements.append((_fy(own.fiscal_year), _yen(own.amount), _yen(own.balance),
+                               _url("billing.statement", code=code, fiscal_year=own.fiscal_year)))
+    acceptances = []
+    if authz.allowed(actor, "governance.read", code):
+        standing = agreements.tenant_agreements(session, actor, code)
+        for document in standing.documents:
+            if document.state in ("pending", "overdue"):
+                name = _pick(DOCUMENT_LABELS[AgreementDocument(document.document)])
+                version = (f"{name} 第{document.required_number}版" if labels.ja()
+                           else f"{name} version {document.required_number}")
+                if document.deadline_on:
+                    deadline = format_date(document.deadline_on, labels.locale())
+                    version += (f"（期限 {deadline}{'・期限切れ' if document.state == 'overdue' else ''}）" if labels.ja()
+                                else f" (due {deadline}{', overdue' if document.state == 'overdue' else ''})")
+                acceptances.append((version, _url("agreements.version", document=AgreementDocument(document.document).value,
+                                                  number=document.required_number)))
+    votes = []
+    for vote in open_votes:
+        if code in vote.not_voted:
+            votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
+    return TenantHome(code, labels.tenant_label(code), labels.tenant_status(tenant.status),
+                      TenantStatus(tenant.status).value, usage, statements, acceptances, votes)
+
+
+# --- the view ----------------------------------------------------------------------------------------
+
+class HomeView(AdminIndexView):
+    """The landing page: who is signed in, and what needs their attention."""
+
+    def is_accessible(self) -> bool:
+        return _signed_in()
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    def render(self, template, **kwargs):
+        return super().render(template, csrf_field=csrf_field, **kwargs)
+
+    @expose("/")
+    def index(self):
+        actor = g.actor
+        notices = (notices_for(db.session, actor) if authz.allowed(actor, "notice.read")
+                   else [])
+        notices_url = _url("notices.index") if authz.allowed(actor, "notice.publish") else None
+        sections: list[tuple[str, list[Item]]] = []
+        if authz.OPERATOR in actor.roles:
+            sections.append((_("Operator: what needs attention"),
+                             _operator_items(actor) + [Item(_("Notices being shown"), len(notices), notices_url)]))
+        if authz.FINANCE in actor.roles:
+            sections.append((_("Finance: what needs attention"), _finance_items(actor)))
+        if authz.AUDITOR in actor.roles:
+            sections.append((_("Audit"), _auditor_items(actor)))
+        tenants: list[TenantHome] = []
+        if actor.roles & authz.TENANT_ROLES and actor.tenant_codes:
+            own = list(db.session.scalars(
+                sa.select(Tenant).where(Tenant.code.in_(sorted(actor.tenant_codes))).order_by(Tenant.code)))
+            votes = council.open_votes(db.session, actor) if authz.allowed(actor, "governance.read") else []
+            can_vote = {t.code for t in own if authz.allowed(actor, "council.vote", t.code)}
+            tenants = [_tenant_home(actor, tenant, votes if tenant.code in can_vote else []) for tenant in own]
+            open_count = len(votes)
+        else:
+            open_count = 0
+        return self.render(
+            "renkei/home.html",
+            actor=actor,
+            role_labels=[labels.role_label(r) for r in sorted(actor.roles)],
+            sections=sections,
+            tenants=tenants,
+            open_count=open_count,
+            council_url=_url("council.index"),
+            notices=notices,
+            notices_url=notices_url,
+            when=lambda value: format_date(value, labels.locale()),
+            locale=labels.locale(),
+        )

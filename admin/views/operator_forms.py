@@ -1,0 +1,210 @@
+"""Forms of the operator's pages (council proposals, agreement drafts, quota plans and overrides,
+notices), and the safe Markdown rendering of agreement texts.
+
+Every form is a WTForms form whose built-in messages go through the interface's gettext, so a
+refusal reads in the reader's language; pickers list names (never ids, codes alone or enum names).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import markdown
+from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+from wtforms import (BooleanField, DateField, Form, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, widgets)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
+
+
+def ja() -> bool:
+    return str(get_locale() or "ja") == "ja"
+
+
+def pick(pair: tuple[str, str]) -> str:
+    return pair[0] if ja() else pair[1]
+
+
+class _BabelTranslations:
+    """WTForms' own messages ("Not a valid integer value.") through the interface's catalogue."""
+
+    def gettext(self, string: str) -> str:
+        return gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return ngettext(singular, plural, n)
+
+
+class RenkeiForm(Form):
+    class Meta:
+        def get_translations(self, form):
+            return _BabelTranslations()
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+# --- safe Markdown ---------------------------------------------------------------------------------
+
+_SAFE_URL = re.compile(r"^(https?:|mailto:|#|/(?!/)|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
+
+
+class _NoRawHtml(Extension):
+    """Raw HTML in the text is shown as text, and links or images to other schemes (javascript:) are dropped."""
+
+    def extendMarkdown(self, md):  # noqa: N802  (Markdown's API)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_SafeLinks(md), "renkei_safe_links", 0)
+
+
+class _SafeLinks(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value is not None and not _SAFE_URL.match(value.strip()):
+                    element.set(attribute, "#")
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to HTML for display: any HTML in the text is escaped, never run."""
+    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "tables", "sane_lists"], output_format="html")
+    return Markup(html)
+
+
+# --- quota limits ------------------------------------------------------------------------------------
+
+def enforcement_choices() -> list[tuple[str, str]]:
+    return [(e.value, pick(ENFORCEMENT_LABELS[e])) for e in Enforcement]
+
+
+def metric_label(name: str) -> str:
+    metric = METRICS[name]
+    return metric.label_ja if ja() else metric.label_en
+
+
+def with_limit_fields(base: type[Form]) -> type[Form]:
+    """``base`` with, for each metric, ``limit_<metric>`` (a whole number), ``enforcement_<metric>``
+    and ``remove_<metric>`` (remove the limit)."""
+    attrs: dict[str, Any] = {}
+    for name in METRICS:
+        label = metric_label(name)
+        attrs[f"limit_{name}"] = IntegerField(label, validators=[Optional(), NumberRange(min=0, max=2**53, message=_l(
+            "Enter a whole number of 0 or more."))])
+        attrs[f"enforcement_{name}"] = SelectField(_l("When the limit is reached"), choices=enforcement_choices(),
+                                                   default=Enforcement.soft.value)
+        attrs[f"remove_{name}"] = BooleanField(_l("Remove this limit"))
+    return type(base.__name__, (base,), attrs)
+
+
+def limits_from(form: Form, thresholds: Mapping[str, Iterable[int]] | None = None) -> list[dict[str, Any]]:
+    """The limits a form changes: a removed limit (None), or one with a number typed; blank leaves it as it is.
+    ``thresholds`` keeps each metric's warning thresholds as they are set now."""
+    thresholds = thresholds or {}
+    limits: list[dict[str, Any]] = []
+    for name in METRICS:
+        if form[f"remove_{name}"].data:
+            limits.append({"metric": name, "limit": None})
+            continue
+        value = form[f"limit_{name}"].data
+        if value is None:
+            continue
+        spec = {"metric": name, "limit": value, "enforcement": form[f"enforcement_{name}"].data}
+        if name in thresholds:
+            spec["thresholds"] = list(thresholds[name])
+        limits.append(spec)
+    return limits
+
+
+def limit_problem_fields(limits: list[dict[str, Any]], prefix: str = "") -> dict[str, str]:
+    """Where a domain problem about ``limits[i]`` belongs on the form."""
+    return {f"{prefix}limits[{index}]": f"limit_{spec['metric']}" for index, spec in enumerate(limits)}
+
+
+def fill_limits(form: Form, limits: Mapping[str, Any]) -> None:
+    """Put a plan's current limits (metric → row with ``limit`` and ``enforcement``) into an unsent form."""
+    for name, row in limits.items():
+        if name in METRICS:
+            form[f"limit_{name}"].data = row.limit
+            form[f"enforcement_{name}"].data = Enforcement(row.enforcement).value
+
+
+# --- council proposals ---------------------------------------------------------------------------------
+
+NEW_PLAN = "__new__"
+
+
+class _ProposalBase(RenkeiForm):
+    title = StringField(_l("Title"), validators=[InputRequired(message=_l("Enter a title.")), Length(max=200)])
+    description = TextAreaField(_l("Reasons for the proposal"), validators=[Length(max=20_000)])
+    change_type = SelectField(_l("Kind of proposal"), choices=[], validate_choice=False)
+    policy_id = SelectField(_l("Allocation policy"), choices=[], validate_choice=False)
+    agreement_version = SelectField(_l("Agreement version to publish"), choices=[], validate_choice=False)
+    reacceptance_days = IntegerField(_l("Days active tenants have to accept"), default=30,
+                                     validators=[Optional(), NumberRange(min=1, max=365, message=_l(
+                                         "Enter a number of days from 1 to 365."))])
+    tenant_code = SelectField(_l("Municipality to admit"), choices=[], validate_choice=False)
+    plan_code = SelectField(_l("Quota plan"), choices=[], validate_choice=False)
+    new_plan_code = StringField(_l("Code of the new plan"), validators=[Length(max=32)])
+    plan_name_ja = StringField(_l("Name of the plan (Japanese)"), validators=[Length(max=100)])
+    closes_on = DateField(_l("Voting closes on (17:00 JST)"),
+                          validators=[InputRequired(message=_l("Choose the day voting closes."))])
+
+
+def proposal_form_class() -> type[Form]:
+    return with_limit_fields(_ProposalBase)
+
+
+class AgreementDraftForm(RenkeiForm):
+    title = StringField(_l("Title"), validators=[InputRequired(message=_l("Enter a title.")), Length(max=200)])
+    effective_on = DateField(_l("Effective date"), validators=[InputRequired(message=_l("Choose the effective date."))])
+    body_md = TextAreaField(_l("Text (Markdown)"), validators=[InputRequired(message=_l("Write the text."))])
+    required = BooleanField(_l("Tenants must accept this version"), default=True)
+    reacceptance_days = IntegerField(_l("Days active tenants have to accept"), default=30,
+                                     validators=[Optional(), NumberRange(min=1, max=365, message=_l(
+                                         "Enter a number of days from 1 to 365."))])
+
+
+class _PlanBase(RenkeiForm):
+    code = StringField(_l("Plan code"), validators=[Length(max=32)])
+    name_ja = StringField(_l("Plan name (Japanese)"), validators=[InputRequired(message=_l("Enter the plan's name.")),
+                                                             Length(max=100)])
+    name_en = StringField(_l("Plan name (English)"), validators=[Length(max=100)])
+    population_min = IntegerField(_l("Population from"), validators=[Optional(), NumberRange(min=0, message=_l(
+        "Enter a whole number of 0 or more."))])
+    population_max = IntegerField(_l("Population up to"), validators=[Optional(), NumberRange(min=0, message=_l(
+        "Enter a whole number of 0 or more."))])
+
+
+def plan_form_class() -> type[Form]:
+    return with_limit_fields(_PlanBase)
+
+
+class AssignPlanForm(RenkeiForm):
+    plan_code = SelectField(_l("Quota plan"), choices=[], validate_choice=False)
+
+
+class OverrideForm(RenkeiForm):
+    metric = SelectField(_l("Metric"), choices=[], validate_choice=False)
+    limit = IntegerField(_l("Limit"), validators=[InputRequired(message=_l("Enter the limit.")),
+                                                  NumberRange(min=0, max=2**53, message=_l("Enter a whole number of 0 or more."))])
+    enforcement = SelectField(_l("When the limit is reached"), choices=[], validate_choice=False)
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
+
+
+class NoticeForm(RenkeiForm):
+    title = StringField(_l("Subject"), validators=[InputRequired(message=_l("Enter a subject.")), Length(max=200)])
+    body = TextAreaField(_l("Message"), validators=[InputRequired(message=_l("Write the message.")), Length(max=20_000)])
+    audience = SelectField(_l("Send to"), choices=[], validate_choice=False)
+    tenant_codes = CheckboxListField(_l("Municipalities"), choices=[], validate_choice=False)
+    show_until = DateField(_l("Show on the home page until"), validators=[Optional()])

@@ -1,0 +1,98 @@
+"""What cost sharing needs from someone now (the home pages): runs waiting for a review or an
+approval, statements not fully paid, the latest year's cost items, and a tenant's own statements.
+
+Each read authorises itself and runs a bounded number of aggregate queries, whatever the number of
+tenants, runs or entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import ledger
+from billing.models import (Account, AllocationRun, AllocationRunLine, CostItem, EntryStatus, JournalEntry, Posting,
+                            RunStatus)
+from billing.operations import require_all_tenants
+from core import authz
+from core.actor import Actor
+from tenancy.registry.models import Tenant
+
+WAITING_STATUSES = (RunStatus.computed, RunStatus.reviewed)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnpaidStatement:
+    tenant_code: str
+    tenant_name: str
+    fiscal_year: int
+    balance: int  # yen still owed on that year's statement
+
+
+@dataclasses.dataclass(frozen=True)
+class CostYear:
+    fiscal_year: int
+    items: int
+    total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnStatement:
+    fiscal_year: int
+    amount: int  # the tenant's share in the year's posted run
+    balance: int  # what is still owed for that year
+
+
+def runs_waiting(session: Session, actor: Actor) -> list[AllocationRun]:
+    """Runs computed but not reviewed, or reviewed but not approved (every tenant's shares: all-tenants read)."""
+    require_all_tenants(actor)
+    return list(session.scalars(sa.select(AllocationRun).where(AllocationRun.status.in_(WAITING_STATUSES))
+                                .order_by(AllocationRun.fiscal_year, AllocationRun.id)))
+
+
+def _receivable_balances(tenant_codes: list[str] | None = None):
+    query = (sa.select(Account.tenant_code, JournalEntry.fiscal_year, sa.func.sum(Posting.amount).label("balance"))
+             .join(Posting, Posting.account_id == Account.id)
+             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .where(JournalEntry.status == EntryStatus.posted, Account.code.like(f"{ledger.RECEIVABLE_PREFIX}%"))
+             .group_by(Account.tenant_code, JournalEntry.fiscal_year))
+    if tenant_codes is not None:
+        query = query.where(Account.tenant_code.in_(tenant_codes))
+    return query
+
+
+def unpaid_statements(session: Session, actor: Actor) -> list[UnpaidStatement]:
+    """Every (tenant, fiscal year) whose receivable still shows a balance owed, by year then code, in one query."""
+    require_all_tenants(actor)
+    balances = _receivable_balances().subquery()
+    rows = session.execute(
+        sa.select(balances.c.tenant_code, Tenant.name_ja, balances.c.fiscal_year, balances.c.balance)
+        .outerjoin(Tenant, Tenant.code == balances.c.tenant_code)
+        .where(balances.c.balance > 0).order_by(balances.c.fiscal_year, balances.c.tenant_code))
+    return [UnpaidStatement(code, name or "", int(year), int(balance)) for code, name, year, balance in rows]
+
+
+def latest_cost_year(session: Session, actor: Actor) -> CostYear | None:
+    """The latest fiscal year that has cost items: how many and their total (all-tenants read)."""
+    require_all_tenants(actor)
+    latest = sa.select(sa.func.max(CostItem.fiscal_year)).scalar_subquery()
+    row = session.execute(sa.select(CostItem.fiscal_year, sa.func.count(CostItem.id), sa.func.sum(CostItem.amount))
+                          .where(CostItem.fiscal_year == latest).group_by(CostItem.fiscal_year)).first()
+    return None if row is None else CostYear(int(row[0]), int(row[1]), int(row[2] or 0))
+
+
+def own_statements(session: Session, actor: Actor, tenant_code: str) -> list[OwnStatement]:
+    """The tenant's statements (a posted run with a line for it), newest year first, with what is
+    still owed; ``billing.read`` on that tenant. Two queries."""
+    authz.authorize(actor, "billing.read", tenant_code)
+    lines = session.execute(
+        sa.select(AllocationRun.fiscal_year, AllocationRunLine.amount)
+        .join(AllocationRunLine, AllocationRunLine.run_id == AllocationRun.id)
+        .where(AllocationRun.status == RunStatus.approved, AllocationRunLine.tenant_code == tenant_code)
+        .order_by(AllocationRun.fiscal_year.desc())).all()
+    if not lines:
+        return []
+    owed = {int(year): int(balance) for _code, year, balance in session.execute(_receivable_balances([tenant_code]))}
+    return [OwnStatement(int(year), int(amount), owed.get(int(year), 0)) for year, amount in lines]

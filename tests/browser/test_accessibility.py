@@ -1,0 +1,327 @@
+"""Every admin page each person can reach meets WCAG 2.1 AA (axe-core) and shows no raw code.
+
+For each of the demo's people (on the demo's data plus one of each thing a page shows: an
+agreement in force, an open proposal, an approved run with its statements and a payment), signed
+in through the real Keycloak login: start at /admin/ and
+follow every same-origin link under /admin (GET only, as a person clicking around would; no
+logout, no language switch, no downloads: a response that is not HTML is left aside). Pages that
+differ only by pagination, sort, search or filter count once, and pages of one path shape (numbers
+aside, whatever the query: the details of 22 tenants) are visited at most four times. On each page:
+
+* axe-core (tests/browser/node_modules/axe-core, ``npm ci``) with the tags wcag2a, wcag2aa,
+  wcag21a, wcag21aa: any violation fails;
+* the visible text (``document.body.innerText``; the UI is Japanese by default) must not contain
+  a raw code (whole words): role ids, status values, audit action names, change and document
+  types, JSON, or the English field labels Flask-Admin derives from column names ("Actor Issuer",
+  "Name En"...); and no heading, table header, field label or button may be English words alone;
+* a link a person is shown must not lead to an error page (4xx/5xx).
+
+The failure message groups problems (rule -> pages); the full report (every node, every text
+match) is written to ``$RENKEI_TEST_A11Y_REPORT`` or the session's pytest temp folder.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from tests.browser.conftest import CRAWLED, axe_script
+
+ROLES = ("operator", "finance", "auditor", "kumamoto", "yatsushiro")
+PAGE_LIMIT = 150  # per person
+VARIANTS_PER_PATH = 4  # distinct pages of one shape (the details of four tenants, /tenant/<code>/ of four)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# query keys that only page, sort, search or filter a list, or say where to come back to
+VARIANT_KEYS = {"page", "page_size", "sort", "desc", "search", "url", "next", "lang", "_", "return"}
+REPO = Path(__file__).resolve().parents[2]
+ROLE_IDS = ("platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor", "metering-client")
+# statuses named in issue #11 (tenant, run, ledger, outbox): checked even where no enum holds them
+STATUSES = ("applied", "screening", "approved", "provisioning", "active", "suspended", "withdrawn", "posted",
+            "draft", "computed", "reviewed", "reversed", "discarded", "queued", "sent", "failed")
+ENGLISH_LABELS = ("Actor Issuer", "Request Id", "Prev Hash", "Name En")
+
+
+# --- what must never be shown in the Japanese UI --------------------------------------------------
+
+def audit_action_patterns() -> set[str]:
+    """Regexes of the audit actions the code records (literal or f-string, e.g. ``tenant.{x}``)."""
+    call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(")
+    literal = re.compile(r'(f?)"([a-z_{}]+(?:\.[a-z_{}.]+)+)"')
+    patterns = set()
+    for package in ("core", "tenancy", "billing", "governance", "admin"):
+        for path in (REPO / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for match in call.finditer(text):
+                head = text[match.end():match.end() + 240].split("\n\n")[0]
+                for is_f, action in literal.findall(head):
+                    if is_f and "{" in action:
+                        parts = re.split(r"\{[^}]*\}", action)
+                        patterns.add("[a-z_]+".join(re.escape(part) for part in parts))
+                    elif "{" not in action:
+                        patterns.add(re.escape(action))
+    return patterns
+
+
+def raw_code_pattern(session) -> re.Pattern:
+    """One regex of every raw code as a whole word (case-sensitive: codes are lower case), and of JSON."""
+    from billing.models import EntryStatus, PolicyStatus, RunStatus, TaxTreatment
+    from core.audit import AuditRecord
+    from core.authz import ACTION_LABELS_JA, POLICY
+    from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus
+    from tenancy.registry.models import TenantKind, TenantStatus
+
+    words: set[str] = set(ROLE_IDS) | set(STATUSES)
+    for enum in (TenantStatus, RunStatus, PolicyStatus, EntryStatus, VersionStatus, ProposalStatus):
+        words |= {member.value for member in enum}
+    words.discard("open")  # ProposalStatus.open: "open" is too common in English to be a tell-tale on its own
+    # underscore identifiers are codes whatever they name
+    for enum in (ChangeType, AgreementDocument, TaxTreatment, TenantKind):
+        words |= {member.value for member in enum if "_" in member.value}
+    patterns = {word: re.escape(word) for word in words}
+    actions = set(ACTION_LABELS_JA) | set(POLICY) | {row for (row,) in session.query(AuditRecord.action).distinct()}
+    patterns |= {action: re.escape(action) for action in actions}
+    patterns |= {pattern.replace("\\", ""): pattern for pattern in audit_action_patterns()}
+    patterns |= {label: re.escape(label) for label in ENGLISH_LABELS + flask_admin_labels()}
+    # longest first, so that "tenant.create" is reported rather than a shorter code inside it
+    either = "|".join(sorted(patterns.values(), key=len, reverse=True))
+    # a code: not inside a longer identifier, an e-mail address, a path or a dotted name
+    return re.compile(rf"(?<![\w.@/-])(?:{either})(?![\w-]|\.\w|@)|\{{\s*\"[A-Za-z_]+\"\s*:", re.ASCII)
+
+
+def flask_admin_labels() -> tuple[str, ...]:
+    """The English labels Flask-Admin makes of multi-word column names ("name_en" -> "Name En")."""
+    from sqlmodel import SQLModel
+
+    names = {column.name for table in SQLModel.metadata.tables.values() for column in table.columns}
+    return tuple(sorted(name.replace("_", " ").title() for name in names if "_" in name))
+
+
+# --- the crawl -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Visit:
+    url: str  # path and query as visited
+    status: int
+    final: str = ""  # after redirects
+    violations: list[dict] = dataclasses.field(default_factory=list)
+    raw_codes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # code -> snippets
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, axe
+
+
+def page_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    kept = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                  if k not in VARIANT_KEYS and not re.match(r"flt\d*_", k))
+    return parts.path.rstrip("/") or "/", urlencode(kept)
+
+
+def wanted(href: str, origin: str) -> str | None:
+    """The path?query to visit for a link, or None to leave it."""
+    parts = urlsplit(href)
+    if f"{parts.scheme}://{parts.netloc}" != origin or not parts.path.startswith("/admin"):
+        return None
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "lang" in query or parts.path.rstrip("/").endswith(("/logout", "/login")):
+        return None
+    if re.search(r"\.(xlsx|csv|png|pdf|json|zip)$", parts.path) or query.get("format") in {"xlsx", "csv", "pdf", "png"}:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+LINKS_JS = """() => Array.from(document.querySelectorAll('a[href]'))
+    .filter(a => !a.hasAttribute('download'))
+    .map(a => a.href.split('#')[0])"""
+
+# the text of labels: headings, table headers, field labels, term names (Flask-Admin details: td > b),
+# buttons, menu entries
+LABELS_JS = """() => Array.from(document.querySelectorAll(
+        'h1, h2, h3, h4, h5, h6, th, dt, td > b, label, legend, caption, button, .nav-link, .dropdown-item, .btn'))
+    .filter(e => e.offsetParent !== null)
+    .map(e => e.innerText.trim()).filter(t => t)"""
+ENGLISH_LABEL = re.compile(r"[A-Za-z][A-Za-z]+(?: [A-Za-z]+)*", re.ASCII)
+NOT_ENGLISH_LABELS = {"CSV", "PDF", "API", "ID", "URL", "FIWARE", "CKAN", "SHA", "Excel", "Keycloak", "renkei", "OIDC",
+                      "Markdown", "English", "IP"}  # names and acronyms a Japanese page writes in Latin letters
+
+AXE_JS = """async (tags) => {
+    const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+    return result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+        nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary, html: n.html.slice(0, 300)}))
+    }));
+}"""
+
+
+def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], list[str]]:
+    from playwright.sync_api import Error as PlaywrightError
+
+    queue = collections.deque(["/admin/"])
+    queued = {page_key("/admin/")}
+    per_path = collections.Counter({"/admin": 1})
+    visits: list[Visit] = []
+    left_aside: list[str] = []  # downloads and other non-HTML answers
+    while queue and len(visits) < PAGE_LIMIT:
+        url = queue.popleft()
+        started = time.perf_counter()
+        try:
+            response = page.goto(origin + url, wait_until="load")
+        except PlaywrightError as error:
+            if "Download is starting" in str(error) or "net::ERR_ABORTED" in str(error):
+                left_aside.append(url)
+                continue
+            raise
+        content_type = (response.headers.get("content-type", "") if response else "")
+        if response is not None and "text/html" not in content_type:
+            left_aside.append(f"{url} ({content_type or 'no content type'})")
+            continue
+        visit = Visit(url, response.status if response else 0, final=page.url.removeprefix(origin),
+                      seconds={"load": round(time.perf_counter() - started, 3)})
+        visits.append(visit)
+        queued.add(page_key(visit.final))
+        if visit.status >= 400:
+            continue
+        started = time.perf_counter()
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(axe)
+        visit.seconds["inject"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
+        visit.seconds["axe"] = round(time.perf_counter() - started, 3)
+        text = page.evaluate("() => document.body ? document.body.innerText : ''")
+        for match in codes.finditer(text):
+            code = "JSON" if match.group(0).startswith("{") else match.group(0)
+            visit.raw_codes.setdefault(code, []).append(
+                text[max(0, match.start() - 30):match.end() + 30].replace("\n", " ⏎ "))
+        for label in page.evaluate(LABELS_JS):
+            if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
+                    and label not in visit.raw_codes:
+                visit.raw_codes[label] = [f"(English label) {label}"]
+        for href in page.evaluate(LINKS_JS):
+            target = wanted(href, origin)
+            if target is None:
+                continue
+            key = page_key(target)
+            shape = re.sub(r"\d+", "N", key[0])  # /admin/onboarding/tenant/431001/ is one page of many
+            if key in queued or per_path[shape] >= VARIANTS_PER_PATH:
+                continue
+            queued.add(key)
+            per_path[shape] += 1
+            queue.append(target)
+    return visits, left_aside
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+def report_path(tmp_path_factory, role: str) -> Path:
+    folder = Path(os.environ.get("RENKEI_TEST_A11Y_REPORT") or tmp_path_factory.getbasetemp() / "a11y")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{role}.json"
+
+
+def shown(url: str) -> str:
+    """A visited address without the "where to come back to" parameter Flask-Admin adds."""
+    parts = urlsplit(url)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("url", "next")])
+    return parts.path + (f"?{query}" if query else "")
+
+
+def summary(role: str, visits: list[Visit], report: Path, examples: int = 4) -> str:
+    by_rule: dict[str, list[str]] = collections.defaultdict(list)
+    helps: dict[str, str] = {}
+    for visit in visits:
+        for violation in visit.violations:
+            by_rule[violation["id"]].append(shown(visit.url))
+            helps[violation["id"]] = violation["help"]
+    by_code: dict[str, list[str]] = collections.defaultdict(list)
+    for visit in visits:
+        for code in visit.raw_codes:
+            by_code[code].append(shown(visit.url))
+    broken = [f"{shown(visit.url)} -> {visit.status}" for visit in visits if visit.status >= 400]
+    lines = [f"{role}: {len(visits)} pages crawled; full report {report}"]
+    if by_rule:
+        lines.append(f"axe-core violations ({sum(len(v.violations) for v in visits)} on "
+                     f"{sum(1 for v in visits if v.violations)} pages):")
+        for rule, pages in sorted(by_rule.items(), key=lambda item: -len(item[1])):
+            lines.append(f"  {rule} ({helps[rule]}): {len(pages)} pages, e.g. {', '.join(pages[:examples])}")
+    if by_code:
+        lines.append(f"raw codes in the Japanese UI ({sum(1 for v in visits if v.raw_codes)} pages):")
+        for code, pages in sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0])):
+            lines.append(f"  {code!r}: {len(pages)} pages, e.g. {', '.join(pages[:examples])}")
+    if broken:
+        lines.append(f"links to error pages ({len(broken)}): {', '.join(broken[:10])}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    return axe_script()
+
+
+@pytest.fixture
+def world(demo, db):
+    """The demo's data plus one of each thing a page shows, so that the crawl reaches those pages:
+    the joint-use agreement in force, an open council proposal, and this fiscal year's costs split
+    by an adopted policy in an approved run (statements, journal) with a payment recorded."""
+    import datetime as dt
+
+    from billing import operations as billing
+    from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate
+    from core.actor import Actor
+    from core.calendar import fiscal_year_of, now_jst, today_jst
+    from governance import agreements, council
+    from governance.models import AgreementDocument
+    from governance.schemas import ProposalCreate, VersionDraft
+
+    operator = demo.loader
+    finance = [Actor(issuer="urn:test", subject=f"finance-{n}", name=f"県 財政担当{n}", roles=frozenset({"finance-officer"}))
+               for n in (1, 2, 3)]
+    year = fiscal_year_of(today_jst())
+    version = agreements.draft_version(db, operator, AgreementDocument.joint_use_agreement, VersionDraft(
+        title="熊本県エリアデータ連携基盤 共同利用協定", body_md="# 第1条（目的）\n\n本協定は、連携基盤の共同利用について定める。",
+        effective_on=today_jst(), required=True))
+    agreements.publish_version(db, operator, AgreementDocument.joint_use_agreement, version.number)
+    council.propose(db, operator, ProposalCreate(title="令和の運用規程の改正について", description="運用時間の見直し",
+                                                 closes_at=now_jst() + dt.timedelta(days=14)))
+    billing.create_cost_item(db, finance[0], CostItemCreate(
+        fiscal_year=year, name="クラウド利用料", category="run", amount=7_600_000, tax_treatment="taxable_10",
+        vendor="クラウド事業者", reference="INV-001"))
+    policy = billing.create_policy(db, finance[0], PolicyCreate(
+        name="共同利用負担金の按分", prefecture_share="1/2",
+        components=[{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]))
+    billing.adopt_policy(db, finance[0], policy.id, "協議会 議案第1号")
+    run = billing.create_run(db, finance[0], year)
+    billing.review_run(db, finance[1], run.id)
+    billing.approve_run(db, finance[2], run.id)
+    billing.record_payment(db, finance[0], PaymentCreate(tenant_code="431001", fiscal_year=year, amount=100_000,
+                                                         received_on=today_jst(), reference="振込 0001"))
+    db.commit()
+    return demo
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
+        role, world, people, page, login_as, live_server, axe, db, tmp_path_factory, request):
+    person = people[role]
+    codes = raw_code_pattern(db)
+    db.commit()  # end the read, so that this thread holds no lock while the live server answers
+    login_as(page, person.username, person.password)
+    visits, left_aside = crawl(page, live_server.url, axe, codes)
+
+    report = report_path(tmp_path_factory, role)
+    report.write_text(json.dumps({"role": role, "username": person.username, "pages": len(visits),
+                                  "left_aside": left_aside, "visits": [dataclasses.asdict(v) for v in visits]},
+                                 ensure_ascii=False, indent=1), encoding="utf-8")
+    request.config.stash.setdefault(CRAWLED, {})[role] = (len(visits), sum(len(v.violations) for v in visits),
+                                                           sum(1 for v in visits if v.raw_codes))
+    assert len(visits) > 1, f"{role} reached only {[v.url for v in visits]}: the crawl found no links"
+    problems = [v for v in visits if v.violations or v.raw_codes or v.status >= 400]
+    if problems:
+        pytest.fail(summary(role, visits, report), pytrace=False)
+
