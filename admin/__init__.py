@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
-
-from flask import Response, request
-from flask_admin import Admin
-from flask_admin.theme import Bootstrap4Theme
-from flask_babel import lazy_gettext
-from flask_openapi3 import Info, OpenAPI
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING, Any
 
 from admin import config as config_module
-from admin.extensions import db
 
+if TYPE_CHECKING:
+    from flask import Response
+    from flask_openapi3 import OpenAPI
+
+# Flask, Flask-Admin, SQLAlchemy... are imported where they are used: ``import admin`` (the
+# ``renkei`` console script) stays light, so that ``renkei --help`` starts fast.
 _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 
 
@@ -42,7 +40,13 @@ def _api_blueprints():
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
+    from flask_admin import Admin
+    from flask_admin.theme import Bootstrap4Theme
+    from flask_babel import lazy_gettext
+    from flask_openapi3 import Info, OpenAPI
+
     from admin import api, auth, i18n, problems, views, wiring
+    from admin.extensions import db
     from admin.views.home import HomeView
     from admin.problems import from_validation_error
 
@@ -102,6 +106,8 @@ def _root():
 
 def _reject_malformed_json():
     """A body that is not JSON, or not valid JSON, is a 400/415 with a message, never a 500."""
+    from flask import request
+
     if not request.path.startswith("/api/") or request.method not in {"POST", "PUT", "PATCH"}:
         return None
     raw = request.get_data(cache=True)
@@ -122,6 +128,11 @@ def _reject_malformed_json():
 
 
 def _finish_request(response: Response) -> Response:
+    from flask import request
+    from sqlalchemy.exc import IntegrityError
+
+    from admin.extensions import db
+
     if response.status_code < 400:
         try:
             db.session.commit()
@@ -143,4 +154,6 @@ def _finish_request(response: Response) -> Response:
 
 def _rollback_on_error(error: BaseException | None) -> None:
     if error is not None:
+        from admin.extensions import db
+
         db.session.rollback()

@@ -1,19 +1,35 @@
 """The ``renkei`` command: database, tenants, Keycloak, billing simulation and the demo.
 
 The command groups live in :mod:`admin.commands`, one module each; the app factory adds them to
-``app.cli``. This module is the entry point (``main``) and the demo.
+``app.cli``. This module is the entry point (``main``): a click group that knows its commands by
+name and imports a command only when it runs (``renkei --help`` imports neither Flask-Admin,
+SQLAlchemy nor the models, and builds no app). The app is built only by a command that asks for it
+(``with_appcontext``); ``billing simulate`` and ``keycloak start|stop|status`` never do.
 """
 
 from __future__ import annotations
 
-import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+import importlib
 
-from admin.commands.db import upgrade_database
-from admin.extensions import db
-from core import authz
-from core.actor import console_actor
+import click
+
+# name -> ("module:attribute" of the click command, one-line help shown by ``renkei --help``).
+# tests/admin/test_cli_startup.py checks that each help line is the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("admin.commands.audit:group", "The audit log (操作ログ): verification, export, retention."),
+    "billing": ("admin.commands.billing:group", "Cost allocation (按分計算) tools."),
+    "db": ("admin.commands.db:group", "Database schema (Alembic migrations)."),
+    "demo": ("admin.commands.demo:demo",
+             "The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."),
+    "jobs": ("admin.commands.jobs:group", "Periodic jobs (定期処理)."),
+    "keycloak": ("admin.commands.keycloak:group", "Local Keycloak (development) and the platform realm."),
+    "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
+    "routes": ("flask.cli:routes_command", "Show the routes for the app."),
+    "run": ("flask.cli:run_command", "Run a development server."),
+    "shell": ("flask.cli:shell_command", "Run a shell in the app context."),
+    "tenants": ("admin.commands.tenants:group", "The tenant registry."),
+    "usage": ("admin.commands.usage:group", "Usage metering and quotas (利用実績・利用上限)."),
+}
 
 
 def _create_app():
@@ -26,20 +42,42 @@ def _create_app():
         raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def load_command(name: str) -> click.Command | None:
+    entry = COMMANDS.get(name)
+    if entry is None:
+        return None
+    module_name, attribute = entry[0].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when one is run, from :data:`COMMANDS`.
+
+    Commands that need the app find a Flask ``ScriptInfo`` in the context (as under ``FlaskGroup``);
+    it builds the app on first use only.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = self.commands.get(name) or load_command(name)
+        if command is not None and ctx.obj is None:
+            from flask.cli import ScriptInfo
+
+            ctx.obj = ScriptInfo(create_app=_create_app)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) if name in COMMANDS else (name, self.commands[name].get_short_help_str())
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 def main() -> None:
     """renkei: administration of a prefecture's shared area data platform."""
-
-
-def _register_standalone() -> None:
-    """Groups whose commands may run without the app (``billing simulate`` needs no database or
-    configuration); their database commands load the app themselves (with_appcontext)."""
-    from admin.commands import billing
-
-    main.add_command(billing.group)
-
-
-_register_standalone()
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -76,61 +114,3 @@ def ensure_demo_logins(password: str) -> list[tuple[str, str, str]]:
         directory.set_roles(user_id, roles, roles)
         rows.append((username, ", ".join(roles), tenant or "-"))
     return rows
-
-
-@main.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--serve/--no-serve", default=True, help="Serve the app after preparing it.")
-@with_appcontext
-def demo(host: str, port: int, serve: bool) -> None:
-    """The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."""
-    import os
-
-    from admin.commands.keycloak import bootstrap
-    from admin import keycloak_server
-    from tenancy.registry.models import TenantStatus
-    from tenancy.registry.operations import list_tenants
-    from tenancy.registry.sample import load_kumamoto
-
-    config = current_app.config
-    if config["RENKEI_ENV"] != "development":
-        raise click.ClickException("renkei demo runs only with RENKEI_ENV=development (it creates known passwords).")
-    url = config["RENKEI_KEYCLOAK_URL"]
-    if not keycloak_server.answers(url):
-        click.echo(f"starting Keycloak {keycloak_server.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
-        from admin.commands.keycloak import _port_from_url
-
-        keycloak_server.start(port=_port_from_url(url), admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
-    changes = bootstrap(direct_grants=True)
-    click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
-               + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
-    upgrade_database()
-    from tenancy.usage.quotas import load_default_plans
-
-    loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
-    created = load_kumamoto(db.session, loader)
-    plans = load_default_plans(db.session, loader)
-    db.session.commit()
-    active, _ = list_tenants(db.session, loader, status=TenantStatus.active, per_page=1000)
-    from admin.identity import identity_directory
-
-    for tenant in active:
-        identity_directory().ensure_tenant_group(tenant.code, tenant.name_ja)
-    click.echo(f"sample data: {len(created)} tenant(s) added, {len(active)} active; {len(plans)} quota plan(s) added")
-    password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo")
-    rows = ensure_demo_logins(password)
-    base = f"http://{host}:{port}"
-    click.echo("")
-    click.echo(f"renkei is ready: admin UI {base}/admin   API {base}/api/v1/tenants   OpenAPI {base}/api/v1/openapi.json")
-    click.echo(f"demo logins (password for all: {password}; development only):")
-    for username, roles, tenant in rows:
-        click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")
-    click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
-               f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
-               f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
-    if serve:
-        from werkzeug.serving import run_simple
-
-        run_simple(host, port, current_app._get_current_object(), threaded=True)

@@ -70,7 +70,7 @@ def _check_admission(session: Session, params: dict) -> None:
     tenant = get_tenant(session, params["tenant_code"])
     if TenantStatus(tenant.status) != TenantStatus.screening:
         raise Conflict(
-            f"{tenant.name_en} ({tenant.code}) is {TenantStatus(tenant.status).value}; the council admits a municipality under screening.",
+            f"{tenant.name_en_shown} ({tenant.code}) is {TenantStatus(tenant.status).value}; the council admits a municipality under screening.",
             f"{tenant.name_ja}（{tenant.code}）は審査中ではないため、参加承認の議案にできません。",
             problems=[{"field": "params.tenant_code", "message_en": "Not under screening.", "message_ja": "審査中ではありません。"}],
         )

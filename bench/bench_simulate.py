@@ -5,13 +5,14 @@
 Builds, in memory, a scenario of 1,741 tenants (the number of municipalities in Japan, with
 synthetic but valid local government codes) × 50 cost items × 3 components (equal,
 population, usage:api_calls) and times parse + validate + allocate, the work of one
-``simulate`` run before printing. The target is < 1 s (the seed specifications ask for online
-operations within 3 s; a simulation should leave room for the rest of a request).
+``simulate`` run before printing. Issue #12 sets no target of its own for this figure (it
+reports 1,741 x 50 x 3 in 103 ms); the line prints the limit and the ratio.
 
 Beside it, the same run measures the nearest limit: decoding the same JSON text (with
 decimals, as the scenario parser does) plus adding up the same exact Fractions once (every
 municipality's component shares). No simulate can beat that: it has to read the file and
-touch every exact share at least once.
+touch every exact share at least once. The runs alternate (simulate, simulate with bounds,
+limit, ...) so that a noisy shared machine slows all alike; medians are reported.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from billing.scenario import parse_scenario  # noqa: E402
 from core.codes import with_check_digit  # noqa: E402
 from billing.simulate import simulate  # noqa: E402
+from bench import common  # noqa: E402
 
 TENANTS = 1_741
 COST_ITEMS = 50
 REPEATS = 7
-TARGET_NS = 1_000_000_000
 
 
 def synthetic_codes(count: int) -> list[str]:
@@ -81,26 +82,20 @@ def build_scenario(*, floor: int | None = None, cap: int | None = None) -> str:
     return json.dumps(scenario)
 
 
-def time_ns(action, repeats: int = REPEATS) -> list[int]:
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter_ns()
-        action()
-        timings.append(time.perf_counter_ns() - started)
-    return timings
-
-
 def seconds(nanoseconds: float) -> str:
     whole = int(nanoseconds)
     return f"{whole // 1_000_000_000}.{(whole % 1_000_000_000) // 1_000_000:03d} s"
 
 
-def report(label: str, timings: list[int], with_target: bool = True) -> str:
+def report(label: str, timings: list[int]) -> str:
     best, median = min(timings), statistics.median(timings)
-    line = f"{label:<40} best {seconds(best)}  median {seconds(median)}"
-    if with_target:
-        line += f"   target < 1 s: {'OK' if best < TARGET_NS and median < TARGET_NS else 'TOO SLOW'}"
-    return line
+    return f"{label:<40} best {seconds(best)}  median {seconds(median)}"
+
+
+def timed(action) -> int:
+    started = time.perf_counter_ns()
+    action()
+    return time.perf_counter_ns() - started
 
 
 def main() -> int:
@@ -115,12 +110,14 @@ def main() -> int:
     bounded = simulate(parse_scenario(bounded_text))
     binding = sum(1 for line in bounded.lines if line.bound)
 
-    plain = time_ns(lambda: simulate(parse_scenario(text)))
-    with_bounds = time_ns(lambda: simulate(parse_scenario(bounded_text)))
-
     exact_parts = [part for line in result.lines for part in line.exact_components.values()]
-    decode = time_ns(lambda: json.loads(text, parse_float=Decimal))
-    add_up = time_ns(lambda: sum(exact_parts, Fraction(0)))
+    runs = common.alternate({
+        "plain": lambda n: timed(lambda: simulate(parse_scenario(text))),
+        "bounds": lambda n: timed(lambda: simulate(parse_scenario(bounded_text))),
+        "decode": lambda n: timed(lambda: json.loads(text, parse_float=Decimal)),
+        "add_up": lambda n: timed(lambda: sum(exact_parts, Fraction(0))),
+    }, REPEATS)
+    plain, with_bounds, decode, add_up = runs["plain"], runs["bounds"], runs["decode"], runs["add_up"]
     limit = [decoded + added for decoded, added in zip(decode, add_up)]
 
     print(
@@ -131,7 +128,7 @@ def main() -> int:
     print(report("parse+validate+allocate", plain))
     print(report(f"  same, floor+cap binding ({binding:,} lines)", with_bounds))
     print(
-        report("limit: decode JSON + sum the Fractions", limit, with_target=False)
+        report("limit: decode JSON + sum the Fractions", limit)
         + f"   (json.loads best {seconds(min(decode))}, "
         + f"summing {len(exact_parts):,} exact shares best {seconds(min(add_up))})"
     )
@@ -139,7 +136,9 @@ def main() -> int:
         "  the limit is the least any simulate must do in this run: decode the same JSON text "
         "with decimals and add up each exact component share once."
     )
-    return 0 if min(plain) < TARGET_NS and statistics.median(plain) < TARGET_NS else 1
+    common.report("simulate, median", statistics.median(plain) / 1e6, statistics.median(limit) / 1e6, None, "ms",
+                  higher_is_better=False)
+    return 0
 
 
 if __name__ == "__main__":

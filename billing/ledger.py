@@ -421,6 +421,14 @@ def balance(session: Session, account_code: str, *, as_of: dt.date | None = None
     return natural_sign(account.type) * raw_balance(session, account_code, as_of=as_of, fiscal_year=fiscal_year)
 
 
+def balances(session: Session, accounts: Sequence[Account]) -> dict[str, int]:
+    """account code → its balance on its normal side (as :func:`balance`), in one grouped query."""
+    if not accounts:
+        return {}
+    sums = dict(session.execute(_posted_postings().where(Posting.account_id.in_([a.id for a in accounts]))).all())
+    return {a.code: natural_sign(a.type) * int(sums.get(a.id, 0) or 0) for a in accounts}
+
+
 def tenant_balance(session: Session, tenant_code: str, *, as_of: dt.date | None = None,
                    fiscal_year: int | None = None) -> int:
     """What the tenant owes minus what it paid (its receivable's balance)."""

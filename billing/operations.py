@@ -69,9 +69,9 @@ from core.actor import Actor
 from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
 from core.db import utcnow
 from core.errors import NotPermitted
-from tenancy.registry.history import active_intervals, history, participation_months
+from tenancy.registry.history import active_intervals, histories, participation_months
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
-from tenancy.usage.metering import usage_total
+from tenancy.usage.metering import usage_total, usage_totals
 from tenancy.usage.models import METRICS
 
 
@@ -153,7 +153,7 @@ def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
         raise BillingConflict(
             f"FY{fiscal_year} has a posted allocation run (#{run.id}); its cost items can change only "
             "after that run is reversed.",
-            f"{fiscal_year}年度は按分計算（#{run.id}）が計上済みのため、費目を変更できません。"
+            f"{fiscal_year_ja(fiscal_year)}は按分計算（#{run.id}）が計上済みのため、費目を変更できません。"
             "変更する場合は先にその按分計算を取り消してください。",
             run_id=run.id, fiscal_year=fiscal_year,
         )
@@ -471,12 +471,14 @@ def _prefecture(session: Session) -> Tenant | None:
     return prefectures[0] if prefectures else None
 
 
-def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int) -> int:
-    total = USAGE_TOTALS(session, tenant_code, metric, fiscal_year)
+def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int,
+           known: dict[str, int] | None = None) -> int:
+    """``known``: every tenant's totals of the metric read at once (the default source), else one query."""
+    total = known.get(tenant_code, 0) if known is not None else USAGE_TOTALS(session, tenant_code, metric, fiscal_year)
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise InvalidBillingData(
             f"usage total of {metric} for {tenant_code} in FY{fiscal_year} is not a whole number ≥ 0: {total!r}",
-            f"団体コード {tenant_code} の {fiscal_year}年度の利用実績（{metric}）が0以上の整数ではありません: {total!r}",
+            f"団体コード {tenant_code} の{fiscal_year_ja(fiscal_year)}の利用実績（{metric}）が0以上の整数ではありません: {total!r}",
         )
     return total
 
@@ -496,14 +498,20 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
             "按分方式に県負担がありますが、県（種別: 都道府県）の参加団体が登録されていません。",
         )
     participants, tenants = [], {}
-    for tenant in session.scalars(sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)):
-        months = participation_months(session, tenant, fiscal_year)
+    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
+    transitions = histories(session, candidates)  # one query, not one per tenant
+    # the default source reads each metric's totals for every tenant at once
+    totals = {metric: usage_totals(session, metric, fiscal_year) for metric in metrics} \
+        if USAGE_TOTALS is usage_total else {}
+    for tenant in candidates:
+        months = participation_months(session, tenant, fiscal_year, transitions[tenant.id])
         if months == 0:
             if members != "with_applicants" or TenantStatus(tenant.status) in (TenantStatus.withdrawn,
                                                                                 TenantStatus.suspended):
                 continue
             months = allocation.MONTHS_IN_YEAR
-        usage = {metric: _usage(session, tenant.code, metric, fiscal_year) for metric in metrics}
+        usage = {metric: _usage(session, tenant.code, metric, fiscal_year, totals.get(metric)) for metric in metrics}
         participants.append(allocation.Participant(code=tenant.code, population=tenant.population, months=months,
                                                    usage=usage))
         tenants[tenant.code] = tenant
@@ -598,10 +606,13 @@ def not_sharing(session: Session, fiscal_year: int) -> list[NotSharing]:
     start, end = fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
     era = fiscal_year_ja(fiscal_year)
     found = []
-    for tenant in session.scalars(sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)):
-        if participation_months(session, tenant, fiscal_year):
+    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
+    every_history = histories(session, candidates)  # one query, not one per tenant
+    for tenant in candidates:
+        transitions = every_history[tenant.id]
+        if participation_months(session, tenant, fiscal_year, transitions):
             continue
-        transitions = history(session, tenant)
         initial = transitions[0].from_status if transitions else tenant.status
         since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
         intervals = active_intervals(transitions, initial, since)
@@ -840,7 +851,7 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
             idempotency_key=f"run:{run.id}:charge:{line.tenant_code}", kind=EntryKind.charge,
             fiscal_year=run.fiscal_year, occurred_on=posted_on,
             legs=(ledger.debit(ledger.receivable(line.tenant_code), line.amount), ledger.credit(income, line.amount)),
-            description=f"{run.fiscal_year}年度 負担金 {line.tenant_name}（按分計算 #{run.id}）",
+            description=f"{fiscal_year_ja(run.fiscal_year)} 負担金 {line.tenant_name}（按分計算 #{run.id}）",
             tenant_code=line.tenant_code, run_id=run.id, created_by=who,
         ))
     by_category: dict[str, int] = {}
@@ -851,7 +862,7 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
         entries.append(ledger.NewEntry(
             idempotency_key=f"run:{run.id}:costs", kind=EntryKind.cost, fiscal_year=run.fiscal_year,
             occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, run.total)),
-            description=f"{run.fiscal_year}年度 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
+            description=f"{fiscal_year_ja(run.fiscal_year)} 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
         ))
     return entries
 
@@ -907,7 +918,7 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
     if snapshot != current:
         raise BillingConflict(
             f"The cost items of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
-            f"按分計算 #{run.id} の計算後に{run.fiscal_year}年度の費目が変更されました。新しく按分計算を行い、そちらを承認してください。",
+            f"按分計算 #{run.id} の計算後に{fiscal_year_ja(run.fiscal_year)}の費目が変更されました。新しく按分計算を行い、そちらを承認してください。",
             run_id=run.id,
         )
 

@@ -11,6 +11,8 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
   and half-width forms are the same), without spaces and case-insensitively, so 「団体コード」,
   ``団体 コード`` and ``Code`` all match. Every header problem (an unknown column, a required
   column missing, two columns meaning the same field) is reported on ``line 1`` at once.
+* **Files of any size** (:func:`stream_rows`, :func:`lines`): the same rules, decoded as the file
+  is read (the encoding sniffed from its first non-ASCII bytes), so memory stays bounded.
 * **Rows** (:func:`rows`, :func:`read`): each non-blank row with the number of the file line
   it starts on (the header is line 1), its recognised values stripped, and a problem when it
   has values beyond the header's columns.
@@ -18,10 +20,12 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +49,61 @@ def decode(raw: bytes, *, rejected: Rejected = FileRejected) -> str:
                 return raw.decode(encoding)
             except UnicodeDecodeError:
                 continue
-    raise rejected(
+    raise _not_text(rejected)
+
+
+def _not_text(rejected: Rejected) -> DomainError:
+    return rejected(
         "The file is neither UTF-8 nor Shift_JIS (CP932) text; save it as UTF-8 "
         "(from Excel: CSV UTF-8) and try again.",
         "ファイルの文字コードが UTF-8 でも Shift_JIS (CP932) でもありません。"
         "UTF-8 で保存し直してください（Excel では「CSV UTF-8」）。",
     )
+
+
+# --- files of any size: decoded as they are read, never held whole ------------------------------
+
+CHUNK_BYTES = 1 << 20
+
+
+def sniff_encoding(path: Path, *, rejected: Rejected = FileRejected, chunk_bytes: int = CHUNK_BYTES) -> str:
+    """``utf-8-sig`` or ``cp932``, as :func:`decode` would choose, reading ``path`` chunk by chunk.
+
+    The first chunk with a non-ASCII byte decides: valid UTF-8 there means UTF-8, otherwise CP932
+    (a file that changes encoding later is refused while it is read). A file of ASCII only is UTF-8.
+    NUL bytes (UTF-16, or not text) are refused.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as binary:
+        while chunk := binary.read(chunk_bytes):
+            if b"\x00" in chunk:
+                raise _not_text(rejected)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return "cp932"
+            if not chunk.isascii():
+                return "utf-8-sig"
+    return "utf-8-sig"
+
+
+def lines(path: Path, *, rejected: Rejected = FileRejected, encoding: str | None = None) -> Iterator[str]:
+    """The text lines of ``path`` (line ends kept, as CSV wants them), decoded as they are read:
+    memory stays bounded whatever the file size. Bytes that do not decode, or NUL, raise ``rejected``."""
+    encoding = encoding or sniff_encoding(path, rejected=rejected)
+    with open(path, encoding=encoding, newline="") as text:
+        try:
+            for line in text:
+                if "\x00" in line:
+                    raise _not_text(rejected)
+                yield line
+        except UnicodeDecodeError:
+            raise _not_text(rejected) from None
+
+
+def stream_rows(path: Path, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
+    """:func:`rows` of the file at ``path``, read and decoded as the rows are consumed."""
+    return _rows_of(lines(path, rejected=rejected), columns, rejected)
 
 
 def header_key(name: str) -> str:
@@ -147,7 +200,11 @@ def _header_fields(header: Sequence[str], columns: Columns) -> tuple[list[str | 
 def rows(text: str, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
     """The non-blank data rows of CSV ``text``. The header is checked first, before any row is
     returned: an empty file or a header with problems raises ``rejected`` (listing them all)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return _rows_of(io.StringIO(text, newline=""), columns, rejected)
+
+
+def _rows_of(lines: Iterable[str], columns: Columns, rejected: Rejected) -> Iterator[Row]:
+    reader = csv.reader(lines)
     header = next(reader, None)
     if header is None or not any(name.strip() for name in header):
         raise rejected(*EMPTY_FILE)

@@ -65,6 +65,7 @@ ARCHIVE_FORMAT = "renkei-audit-archive/1"
 
 AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "tenant.create": ("参加団体の登録", "Tenant registered"),
+    "tenant.import": ("参加団体の一括登録（ファイル取込）", "Tenants imported from a file"),
     "tenant.update": ("参加団体情報の変更", "Tenant updated"),
     "tenant.checklist": ("審査・引き渡し項目の確認", "Checklist item checked"),
     "tenant.screen": ("参加審査の開始", "Screening started"),

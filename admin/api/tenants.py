@@ -8,7 +8,7 @@ from flask import jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.registry import operations
@@ -24,7 +24,7 @@ class TenantPath(BaseModel):
     code: TenantCode = Field(description="Local government code, 6 digits with check digit")
 
 
-class TenantQuery(BaseModel):
+class TenantQuery(CachedSchema):
     status: TenantStatus | None = None
     kind: TenantKind | None = None
     wave: int | None = Field(default=None, description="Onboarding wave (fiscal year)")

@@ -10,7 +10,7 @@ from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.usage import metering, quotas, reports as usage_reports
@@ -87,22 +87,6 @@ def post_usage(body: UsageBatchIn):
 
 class TenantPath(BaseModel):
     code: TenantCode = Field(description="Local government code, 6 digits with check digit")
-
-
-class CachedSchema(BaseModel):
-    """flask-openapi3 (4.x) builds a query model's JSON schema on every request to find list fields;
-    on the quota check, the gateway's hot path, that was most of the time. Build it once."""
-
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if args or kwargs:  # the OpenAPI document: built once, may be changed by its builder
-            return super().model_json_schema(*args, **kwargs)
-        if cls not in _SCHEMAS:  # the per-request call only reads it
-            _SCHEMAS[cls] = super().model_json_schema()
-        return _SCHEMAS[cls]
-
-
-_SCHEMAS: dict[type, dict[str, Any]] = {}
 
 
 class QuotaCheckQuery(CachedSchema):

@@ -7,9 +7,9 @@ from flask import Flask
 
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
-    from admin.commands import audit, billing, db, keycloak, onboarding, tenants, usage
+    from admin.commands import audit, billing, db, jobs, keycloak, onboarding, tenants, usage
 
-    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit)]
+    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs)]
 
 
 def register(app: Flask) -> None:

@@ -15,6 +15,16 @@ def group() -> None:
     """Local Keycloak (development) and the platform realm."""
 
 
+def _local_settings() -> dict:
+    """The Keycloak URL and admin login: from the app when one runs, else from the environment
+    (start, stop and status need no database, no secret key, and build no app)."""
+    from flask import current_app, has_app_context
+
+    from admin import config as config_module
+
+    return current_app.config if has_app_context() else config_module.from_environment()
+
+
 def _port_from_url(url: str) -> int:
     from urllib.parse import urlsplit
 
@@ -24,18 +34,18 @@ def _port_from_url(url: str) -> int:
 @group.command("start")
 @click.option("--port", type=int, default=None, help="HTTP port (default: from RENKEI_KEYCLOAK_URL, else 8080).")
 @click.option("--management-port", type=int, default=9000, show_default=True)
-@with_appcontext
 def start(port: int | None, management_port: int) -> None:
     """Download (once, into the user cache), then start Keycloak in dev mode on loopback."""
-    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    config = _local_settings()
+    port = port or _port_from_url(config["RENKEI_KEYCLOAK_URL"])
     try:
         process = keycloak_server.start(
             port=port, management_port=management_port,
-            admin_user=current_app.config["RENKEI_KEYCLOAK_ADMIN_USER"],
-            admin_password=current_app.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"],
+            admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
+            admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"],
         )
-        keycloak_server.admin_token(process.url, current_app.config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                                    current_app.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
+        keycloak_server.admin_token(process.url, config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                                    config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
     except keycloak_server.KeycloakServerError as error:
         raise click.ClickException(str(error)) from None
     state = "started" if process.started else "already running"
@@ -44,20 +54,18 @@ def start(port: int | None, management_port: int) -> None:
 
 @group.command("stop")
 @click.option("--port", type=int, default=None)
-@with_appcontext
 def stop(port: int | None) -> None:
     """Stop the local Keycloak started by `renkei keycloak start`."""
-    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    port = port or _port_from_url(_local_settings()["RENKEI_KEYCLOAK_URL"])
     stopped = keycloak_server.stop(port)
     click.echo("Keycloak stopped" if stopped else "Keycloak was not running")
 
 
 @group.command("status")
 @click.option("--port", type=int, default=None)
-@with_appcontext
 def status(port: int | None) -> None:
     """Whether the local Keycloak runs and is healthy; exit 1 if not."""
-    port = port or _port_from_url(current_app.config["RENKEI_KEYCLOAK_URL"])
+    port = port or _port_from_url(_local_settings()["RENKEI_KEYCLOAK_URL"])
     state = keycloak_server.status(port)
     click.echo(f"running={state.running} healthy={state.healthy} pid={state.pid} url={state.url}")
     if not (state.running and state.healthy):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -49,10 +48,11 @@ def _settings():
     return metering_settings()
 
 
-def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
-    """(line number, event, problem) for each non-empty line of a CSV or JSON-lines export."""
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
+    """(line number, event, problem) for each non-empty line of a CSV or JSON-lines export,
+    read from the file as they are consumed (the file is never held whole)."""
     if fmt == "jsonl":
-        for number, line in enumerate(io.StringIO(text), start=1):
+        for number, line in enumerate(csvfile.lines(path), start=1):
             if not line.strip():
                 continue
             try:
@@ -60,7 +60,7 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
             except ValueError as error:
                 yield number, None, problem(f"line {number}", f"not valid JSON: {error}", "JSON として読めません。")
         return
-    for row in csvfile.rows(text, COLUMNS):
+    for row in csvfile.stream_rows(path, COLUMNS):
         if row.problems:
             yield row.line, None, row.problems[0]
             continue
@@ -70,11 +70,11 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, Any, dict | None]]:
         yield row.line, event, None
 
 
-def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[dict]]]:
+def _chunks(path: Path, fmt: str) -> Iterator[tuple[list[int], list[Any], list[dict]]]:
     lines: list[int] = []
     events: list[Any] = []
     broken: list[dict] = []
-    for number, item, error in _rows(text, fmt):
+    for number, item, error in _rows(path, fmt):
         if error is not None:
             broken.append({**error, "index": number, "event_id": None})
             continue
@@ -87,23 +87,31 @@ def _chunks(text: str, fmt: str) -> Iterator[tuple[list[int], list[Any], list[di
 
 
 def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
-    """Validate every line, then record them all in one transaction; returns (lines, accepted, duplicates)."""
+    """Validate every line, then record them all in one transaction; returns (lines, accepted, duplicates).
+
+    The file is read twice as a stream, CHUNK events at a time (a checking pass, then a writing
+    pass), so memory stays bounded whatever its size; the error report keeps the first problems
+    and counts all of them.
+    """
     from tenancy.usage import metering
 
-    text = csvfile.decode(path.read_bytes())
     settings = _settings()
     known = metering.tenant_codes(session)
     problems: list[dict] = []
+    errors_total = invalid_lines = 0
     total = 0
-    for lines, events, broken in _chunks(text, fmt):
-        problems += broken
+    for lines, events, broken in _chunks(path, fmt):
         total += len(events) + len(broken)
         _, _, found = metering.validate_events(events, known, settings=settings, where=lambda i, ls=lines: f"line {ls[i]}")
-        problems += [{**p, "index": lines[p["index"]]} for p in found]
-    if problems:
-        raise metering._reject(problems, "file", "ファイル")
+        found = broken + [{**p, "index": lines[p["index"]]} for p in found]
+        errors_total += len(found)
+        invalid_lines += len({p["index"] for p in found})
+        problems += found[:max(0, metering.MAX_PROBLEMS_LISTED - len(problems))]
+    if errors_total:
+        problems.sort(key=lambda p: p["index"])
+        raise metering._reject(problems, "file", "ファイル", invalid=invalid_lines, errors_total=errors_total)
     accepted = duplicates = 0
-    for lines, events, _ in _chunks(text, fmt):
+    for lines, events, _ in _chunks(path, fmt):
         if events:
             result = metering.ingest(session, actor, events, source="import", settings=settings, known_tenants=known,
                                      where=lambda i, ls=lines: f"line {ls[i]}")

@@ -73,7 +73,7 @@ def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, st
             rows.append((_("Allocation policy"), "—"))
     elif change_type == ChangeType.admit_municipality and "tenant_code" in params:
         tenant = find_tenant(db.session, params["tenant_code"])
-        name = (tenant.name_ja if ja else tenant.name_en) if tenant is not None else ""
+        name = (tenant.name_ja if ja else tenant.name_en_shown) if tenant is not None else ""
         rows.append((_("Municipality to admit"), f"{params['tenant_code']} {name}".strip()))
     elif change_type == ChangeType.publish_agreement_version and "document" in params:
         document = AgreementDocument(params["document"])
@@ -258,7 +258,7 @@ class _ProposalPickers:
                      else f"{_pick(DOCUMENT_LABELS[document])} v{version.number} “{version.title}” (draft)")
             versions.append((f"{document.value}:{version.number}", label))
         tenants, _total = list_tenants(db.session, actor, status=TenantStatus.screening, per_page=2000)
-        screening = [(t.code, f"{t.code} {t.name_ja if ja else t.name_en}") for t in tenants]
+        screening = [(t.code, f"{t.code} {t.name_ja if ja else t.name_en_shown}") for t in tenants]
         plan_rows = quotas.list_plans(db.session, actor)
         plans = [(p.code, f"{p.name_ja if ja else (p.name_en or p.name_ja)}（{p.code}）") for p in plan_rows]
         thresholds = {p.code: {row.metric: tuple(int(t) for t in row.thresholds.split(",") if t.strip())

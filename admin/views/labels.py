@@ -57,7 +57,7 @@ def tenant_names() -> dict[str, tuple[str, str]]:
     """code → (Japanese name, English name) of every registered tenant, read once per request."""
     cached = g.get("_renkei_tenant_names") if has_request_context() else None
     if cached is None:
-        cached = {code: (name_ja, name_en) for code, name_ja, name_en in
+        cached = {code: (name_ja, name_en or name_ja) for code, name_ja, name_en in
                   db.session.execute(sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en))}
         if has_request_context():
             g._renkei_tenant_names = cached

@@ -26,7 +26,7 @@ class NoticesView(SecureView):
     def _form(self, formdata=None):
         form = forms.NoticeForm(formdata)
         form.audience.choices = [(a.value, forms.pick(NOTICE_AUDIENCE_LABELS[a])) for a in NoticeAudience]
-        form.tenant_codes.choices = [(t.code, f"{t.code} {t.name_ja if _ja() else t.name_en}")
+        form.tenant_codes.choices = [(t.code, f"{t.code} {t.name_ja if _ja() else t.name_en_shown}")
                                      for t in notices.addressable(db.session, g.actor)]
         if formdata is None:
             form.audience.data = NoticeAudience.all_active.value

@@ -34,6 +34,7 @@ def _locale() -> str:
 
 class UsageView(SecureView):
     required_action = "usage.read"
+    PAGE_SIZE = 50
 
     def _month(self) -> dt.date:
         text = request.args.get("month")
@@ -55,8 +56,15 @@ class UsageView(SecureView):
 
     @expose("/")
     def index(self):
+        """A page of PAGE_SIZE tenants at a time (code order), searchable by code or name."""
         month, metric = self._month(), self._metric()
-        report = usage_reports.build_report(db.session, g.actor, month)
+        search = (request.args.get("q") or "").strip()[:100]
+        page = request.args.get("page", 1, type=int)
+        if page < 1:
+            abort(400)
+        report = usage_reports.build_report(db.session, g.actor, month, search=search or None,
+                                            offset=(page - 1) * self.PAGE_SIZE, limit=self.PAGE_SIZE)
+        pages = max(1, -(-report.count // self.PAGE_SIZE))
         ja = _locale() == "ja"
         metrics = [{"name": m.name, "label": m.label_ja if ja else m.label_en, "gauge": m.kind.value == "gauge"}
                    for m in METRICS.values()]
@@ -67,7 +75,8 @@ class UsageView(SecureView):
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),
             plans=[quotas.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
             plan_name={p.code: (p.name_ja if ja else (p.name_en or p.name_ja)) for p in plans},
-            manage=authz.allowed(g.actor, "quota.manage"),
+            manage=authz.allowed(g.actor, "quota.manage"), search=search, page=page, pages=pages,
+            first=(page - 1) * self.PAGE_SIZE + 1, last=(page - 1) * self.PAGE_SIZE + len(report.tenants),
         )
 
     # --- quota plans and per-tenant settings (the operator) ------------------------------------------

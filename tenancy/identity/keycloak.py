@@ -335,6 +335,18 @@ class IdentityDirectory:
         self.settings = settings
         self._admin = admin
         self._roles: dict[str, dict] = {}  # realm role representations: created by bootstrap, never renamed
+        # Answers already known, so not asked again (a wave's provisioning and 100 invitations ask
+        # them hundreds of times): the id of ``/tenants`` (created by bootstrap, never moved) and of
+        # each tenant group this process has created or found. A tenant group is never renamed or
+        # deleted by renkei; if someone deletes one in Keycloak, the first call that uses its stale
+        # id gets 404, the id is forgotten and the call is made once more with a fresh look-up.
+        self._parent_id: str | None = None
+        self._group_ids: dict[str, str] = {}
+
+    def forget_groups(self) -> None:
+        """Drop the remembered group ids (after a realm is rebuilt under a running process)."""
+        self._parent_id = None
+        self._group_ids.clear()
 
     def _realm_role(self, name: str) -> dict:
         if name not in self._roles:
@@ -356,29 +368,53 @@ class IdentityDirectory:
 
     @translate_errors
     def find_tenant_group(self, code: str) -> dict | None:
+        """``/tenants/<code>`` as Keycloak has it now (always asked; remembers its id)."""
         try:
-            return self.admin.get_group_by_path(tenant_group_path(code))
+            group = self.admin.get_group_by_path(tenant_group_path(code))
         except KeycloakError as error:
             if getattr(error, "response_code", None) == 404:
+                self._group_ids.pop(code, None)
                 return None
             raise
+        self._group_ids[code] = group["id"]
+        return group
 
     @translate_errors
     def ensure_tenant_group(self, code: str, name_ja: str = "") -> str:
-        """The id of ``/tenants/<code>``, created if missing (looked up in Keycloak, not remembered)."""
-        group = self.find_tenant_group(code)
-        if group is not None:
-            return group["id"]
-        parent = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")
-        return self.admin.create_group({"name": code, "attributes": {"tenant_code": [code], "name_ja": [name_ja]}},
-                                       parent=parent["id"], skip_exists=True) or self.find_tenant_group(code)["id"]
+        """The id of ``/tenants/<code>``: remembered, else created, else (409: it exists) looked up.
+
+        Creating first costs one call where the group is new (provisioning) and stays idempotent:
+        a retry after a lost reply gets 409 and finds the group the first attempt made."""
+        if code in self._group_ids:
+            return self._group_ids[code]
+        if self._parent_id is None:
+            self._parent_id = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")["id"]
+        group_id = self.admin.create_group({"name": code, "attributes": {"tenant_code": [code], "name_ja": [name_ja]}},
+                                           parent=self._parent_id, skip_exists=True)
+        if group_id is None:  # it existed (409): the id comes from a look-up
+            return self._group_id(code)
+        self._group_ids[code] = group_id
+        return group_id
 
     def _group_id(self, code: str) -> str:
+        if code in self._group_ids:
+            return self._group_ids[code]
         group = self.find_tenant_group(code)
         if group is None:
             raise NotFound(f"Tenant {code} has no group in Keycloak yet; provision the tenant first.",
                            f"団体コード {code} のグループが認証サーバーにありません。先に環境構築を行ってください。")
         return group["id"]
+
+    def _with_group(self, code: str, call: Callable[[str], T]) -> T:
+        """``call(group id)``; a remembered id Keycloak no longer knows (404) is looked up afresh once."""
+        remembered = code in self._group_ids
+        try:
+            return call(self._group_id(code))
+        except KeycloakError as error:
+            if not (remembered and getattr(error, "response_code", None) == 404):
+                raise
+            self._group_ids.pop(code, None)
+            return call(self._group_id(code))
 
     @translate_errors
     def find_user(self, username: str) -> dict | None:
@@ -399,12 +435,14 @@ class IdentityDirectory:
 
     @translate_errors
     def tenant_members(self, code: str) -> list[Account]:
-        members = self.admin.get_group_members(self._group_id(code), {"briefRepresentation": True, "max": 10000})
+        members = self._with_group(code, lambda group_id: self.admin.get_group_members(
+            group_id, {"briefRepresentation": True, "max": 10000}))
         return [self.account(member["id"]) for member in members]
 
     @translate_errors
     def count_members(self, code: str) -> int:
-        return len(self.admin.get_group_members(self._group_id(code), {"briefRepresentation": True, "max": 100000}))
+        return len(self._with_group(code, lambda group_id: self.admin.get_group_members(
+            group_id, {"briefRepresentation": True, "max": 100000})))
 
     @translate_errors
     def find_user_by_email(self, email: str) -> dict | None:
@@ -456,7 +494,10 @@ class IdentityDirectory:
 
     @translate_errors
     def add_to_tenant(self, user_id: str, code: str, group_id: str | None = None) -> None:
-        self.admin.group_user_add(user_id, group_id or self._group_id(code))
+        if group_id is not None and group_id != self._group_ids.get(code):
+            self.admin.group_user_add(user_id, group_id)
+        else:
+            self._with_group(code, lambda known: self.admin.group_user_add(user_id, known))
 
     @translate_errors
     def grant_roles(self, user_id: str, roles: Iterable[str]) -> None:
@@ -467,13 +508,17 @@ class IdentityDirectory:
 
     @translate_errors
     def remove_from_tenant(self, user_id: str, code: str) -> None:
-        self.admin.group_user_remove(user_id, self._group_id(code))
+        self._with_group(code, lambda group_id: self.admin.group_user_remove(user_id, group_id))
 
     @translate_errors
-    def set_roles(self, user_id: str, roles: Iterable[str], manageable: Iterable[str]) -> None:
-        """Make the user's realm roles among ``manageable`` exactly ``roles``; others stay untouched."""
+    def set_roles(self, user_id: str, roles: Iterable[str], manageable: Iterable[str], *,
+                  held: Iterable[str] | None = None) -> None:
+        """Make the user's realm roles among ``manageable`` exactly ``roles``; others stay untouched.
+
+        ``held``: the roles the user is known to hold (an account just created holds none), so
+        that they are not read back from Keycloak."""
         wanted, manageable = set(roles), set(manageable)
-        held = {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)}
+        held = set(held) if held is not None else {r["name"] for r in self.admin.get_realm_roles_of_user(user_id)}
         add = [self._realm_role(n) for n in sorted((wanted - held) & manageable)]
         drop = [self._realm_role(n) for n in sorted((held - wanted) & manageable)]
         if add:

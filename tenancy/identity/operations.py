@@ -214,13 +214,19 @@ def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: 
         raise InvitationInvalid(problems)
     authz.check_grantable(actor, invitation.roles)
     tenant = open_tenant(session, code)
-    taken = taken_problems(directory, invitation)
-    if taken:
-        raise AccountTaken(taken)
     group_id = directory.ensure_tenant_group(code, tenant.name_ja)
     if tenant.user_seat_limit is not None and directory.count_members(code) >= tenant.user_seat_limit:
         raise SeatLimitReached(code, tenant.user_seat_limit)
-    return create_member(session, actor, directory, code, group_id, invitation, method)
+    try:
+        return create_member(session, actor, directory, code, group_id, invitation, method)
+    except Conflict:
+        # Keycloak refuses a taken username or e-mail address (409) before it creates anything;
+        # only then is it asked which of the two is taken, so that the message can say so (two
+        # look-ups saved on every invitation that succeeds).
+        taken = taken_problems(directory, invitation)
+        if taken:
+            raise AccountTaken(taken) from None
+        raise
 
 
 def _normalised(invitation: Invitation) -> Invitation:

@@ -5,8 +5,18 @@ Provisioning
     when all are done it activates the tenant. Each step is idempotent: it looks in Keycloak (by
     group path and username) or in the database before it creates anything, so repeating a finished
     step creates no duplicate. Progress is stored in :class:`ProvisioningStep` rows and committed
-    by the saga itself after every step, so a failure leaves the tenant in ``provisioning`` with the
-    failed step and its error on record; :func:`retry` resumes from the first step not done.
+    by the saga itself, so a failure leaves the tenant in ``provisioning`` with the failed step and
+    its error on record; :func:`retry` resumes from the first step not done.
+
+    When it commits: after the start, after each step that changes Keycloak (:data:`KEYCLOAK_STEPS`:
+    no rollback undoes those, so their record must not wait), and once for the database-only steps
+    together with the activation. A crash between two database-only steps loses nothing that is
+    not rolled back with them, and the retry repeats them safely because each is idempotent; a
+    crash after a Keycloak step but before its commit is retried safely too (the group and the
+    account are created first and, on 409, found). Each step's audit record is written with the
+    commit that keeps it. The Keycloak steps also skip questions whose answer is known: the
+    group is created (not looked up first), its id is remembered by the directory, and a new
+    account's roles are not read back.
 
     Committing is the one deliberate exception to "operations flush, the request (or command)
     commits once": Keycloak is not transactional, so what a step did there is done whatever the
@@ -160,7 +170,7 @@ def admin_username(session: Session, tenant: Tenant) -> str:
 
 
 def _keycloak_group(ctx: SagaContext) -> dict[str, Any]:
-    group_id = ctx.directory.ensure_tenant_group(ctx.tenant.code, ctx.tenant.name_ja)
+    group_id = ctx.directory.ensure_tenant_group(ctx.tenant.code, ctx.tenant.name_ja)  # created first; 409 → looked up
     return {"group_id": group_id, "path": f"/tenants/{ctx.tenant.code}"}
 
 
@@ -169,17 +179,20 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
     if contact is None:
         raise MissingAdminContact(ctx.tenant)
     username = admin_username(ctx.session, ctx.tenant)
-    found = ctx.directory.find_user(username)  # in Keycloak, not in memory: a retry finds what a lost reply created
-    if found is None:
-        family, given = _split_name(contact.name)
-        user_id = ctx.directory.create_user(username, contact.email, given, family)
-        created = True
-    else:
+    family, given = _split_name(contact.name)
+    found = None
+    try:  # created first; only a refusal (409) asks Keycloak who is there: a retry finds what a lost reply created
+        user_id, created = ctx.directory.create_user(username, contact.email, given, family), True
+    except Conflict:
+        found = ctx.directory.find_user(username)
+        if found is None:  # the e-mail address belongs to another account
+            raise
         user_id, created = found["id"], False
         if not found.get("enabled", True):
             ctx.directory.set_enabled(user_id, True)
-    ctx.directory.add_to_tenant(user_id, ctx.tenant.code)
-    ctx.directory.set_roles(user_id, {ADMIN_ROLE}, {ADMIN_ROLE})
+    ctx.directory.add_to_tenant(user_id, ctx.tenant.code)  # the group id is known from the previous step
+    # a new account holds no role: nothing to read back and compare
+    ctx.directory.set_roles(user_id, {ADMIN_ROLE}, {ADMIN_ROLE}, **({"held": ()} if created else {}))
     mailed = False
     if ctx.directory.settings.smtp and (created or (found or {}).get("requiredActions")):
         # Keycloak mails the link for setting a password and verifying the address; without a
@@ -334,9 +347,25 @@ def _retry(session: Session, actor: Actor, directory: IdentityDirectory, code: s
     return _run(session, actor, directory, code, checkpoint)
 
 
+# Steps that change Keycloak, which no rollback undoes: each is committed as soon as it is done.
+# The others only write to the database and are committed together with the activation (one
+# commit instead of three): a failure or crash in between rolls them back together, and the retry
+# runs them again, which is safe because each is idempotent.
+KEYCLOAK_STEPS = frozenset({"keycloak_group", "admin_invited"})
+
+
+def _record_steps(session: Session, actor: Actor, code: str, done: list[tuple[str, dict[str, Any]]]) -> None:
+    """The audit steps of the steps done since the last checkpoint (only what is committed is told)."""
+    for name, result in done:
+        audit.record(session, actor, f"provisioning.{name}", "tenant", code, tenant_code=code,
+                     after={"step": name, **result})
+    done.clear()
+
+
 def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
          checkpoint: Checkpoint) -> ProvisioningOutcome:
     ran: list[str] = []
+    unrecorded: list[tuple[str, dict[str, Any]]] = []  # steps done since the last checkpoint, audited with it
     for step in STEPS:
         # Each step runs holding the tenant's row lock (released by its checkpoint): a second
         # provision or retry waits here and then finds the step done, and a tenant withdrawn or
@@ -365,10 +394,12 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
         row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
         row.updated_at = row.finished_at = utcnow()
         session.flush()
-        audit.record(session, actor, f"provisioning.{step.name}", "tenant", code, tenant_code=code,
-                     after={"step": step.name, **result})
-        checkpoint()
+        unrecorded.append((step.name, result))
+        if step.name in KEYCLOAK_STEPS:  # Keycloak has changed: on record before anything else is tried
+            _record_steps(session, actor, code, unrecorded)
+            checkpoint()
         ran.append(step.name)
+    _record_steps(session, actor, code, unrecorded)  # the database-only steps: committed with the activation
     tenant = get_tenant(session, code, lock=True)
     try:
         move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
@@ -728,7 +759,8 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
 def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
              progress: Callable[[WaveOutcome], None] | None = None,
              checkpoint: Checkpoint | None = None) -> list[WaveOutcome]:
-    """Onboard every row; one failure is recorded in its outcome and does not stop the others.
+    """Onboard every row, one by one in the file's order; one failure is recorded in its outcome
+    and does not stop the others.
 
     Commits after every stage of every municipality (see the module docstring). The wave is one
     administrative act and gets one audit record (``onboarding.wave``) holding every
@@ -743,26 +775,13 @@ def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisc
               checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None) -> list[WaveOutcome]:
     authz.authorize(actor, "tenant.transition")
     validate_wave(session, fiscal_year, rows)
-    outcomes = []
+    outcomes: list[WaveOutcome] = []
     for row in rows:
         try:
             outcome = onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint)
         except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
             session.rollback()
-            tenant = find_tenant(session, row.code)
-            if isinstance(error, DomainError):
-                message_en = " ".join([error.message_en, *(f"[{p['message_en']}]" for p in error.problems)])
-                message_ja = "".join([error.message_ja, *(f"［{p['message_ja']}］" for p in error.problems)])
-            else:
-                log.exception("onboarding %s in wave FY%s failed unexpectedly", row.code, fiscal_year)
-                message_en = f"Unexpected error: {type(error).__name__}: {error}"
-                message_ja = "予期しないエラーが発生しました。運用担当者に連絡してください。"
-            outcome = WaveOutcome(
-                row.code, tenant.name_ja if tenant else reference_municipalities().get(row.code, {}).get("name_ja", ""),
-                TenantStatus(tenant.status).value if tenant else "-", False,
-                failed_step=error.details.get("failed_step", "") if isinstance(error, DomainError) else "",
-                message_en=message_en, message_ja=message_ja,
-            )
+            outcome = _failed(session, fiscal_year, row, error)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
@@ -772,6 +791,23 @@ def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisc
                         "not_active": {o.code: o.status for o in outcomes if not o.ok}})
     checkpoint()
     return outcomes
+
+
+def _failed(session: Session, fiscal_year: int, row: WaveRow, error: Exception) -> WaveOutcome:
+    tenant = find_tenant(session, row.code)
+    if isinstance(error, DomainError):
+        message_en = " ".join([error.message_en, *(f"[{p['message_en']}]" for p in error.problems)])
+        message_ja = "".join([error.message_ja, *(f"［{p['message_ja']}］" for p in error.problems)])
+    else:
+        log.exception("onboarding %s in wave FY%s failed unexpectedly", row.code, fiscal_year)
+        message_en = f"Unexpected error: {type(error).__name__}: {error}"
+        message_ja = "予期しないエラーが発生しました。運用担当者に連絡してください。"
+    return WaveOutcome(
+        row.code, tenant.name_ja if tenant else reference_municipalities().get(row.code, {}).get("name_ja", ""),
+        TenantStatus(tenant.status).value if tenant else "-", False,
+        failed_step=error.details.get("failed_step", "") if isinstance(error, DomainError) else "",
+        message_en=message_en, message_ja=message_ja,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------

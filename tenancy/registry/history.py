@@ -9,6 +9,7 @@ Times are read in Japan time (JST), since fiscal months are Japanese calendar mo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +40,16 @@ def history(session: Session, tenant: Tenant) -> list[TenantTransition]:
     ))
 
 
+def histories(session: Session, tenants: Sequence[Tenant]) -> dict[int, list[TenantTransition]]:
+    """tenant id → its transitions in order (as :func:`history`), in one query for all the tenants."""
+    result: dict[int, list[TenantTransition]] = {tenant.id: [] for tenant in tenants}
+    if result:
+        for transition in session.scalars(sa.select(TenantTransition).where(TenantTransition.tenant_id.in_(list(result)))
+                                          .order_by(TenantTransition.at, TenantTransition.id)):
+            result[transition.tenant_id].append(transition)
+    return result
+
+
 def active_intervals(transitions: list[TenantTransition], initial: TenantStatus | None = None,
                      since: dt.datetime | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
     """[start, end) intervals during which the tenant was active, from its transitions.
@@ -61,14 +72,16 @@ def active_intervals(transitions: list[TenantTransition], initial: TenantStatus 
     return intervals
 
 
-def participation_months(session: Session, tenant: Tenant, fiscal_year: int) -> int:
+def participation_months(session: Session, tenant: Tenant, fiscal_year: int,
+                         transitions: list[TenantTransition] | None = None) -> int:
     """Months (0–12) of ``fiscal_year`` in which the tenant was active at any moment.
 
     A tenant registered as active without a recorded activation (members imported from the
     spreadsheet era) counts as active from the first day (1 April) of its onboarding wave's fiscal
     year, or from before any year when no wave is recorded, until its first recorded move.
     """
-    transitions = history(session, tenant)
+    if transitions is None:
+        transitions = history(session, tenant)
     initial = transitions[0].from_status if transitions else tenant.status
     since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
     intervals = active_intervals(transitions, initial, since)

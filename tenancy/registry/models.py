@@ -80,7 +80,7 @@ class Tenant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=6, sa_column_kwargs={"unique": True}, index=False)
     name_ja: str = Field(max_length=100)
-    name_en: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)  # "" when not known: English pages show name_ja
     name_kana: str | None = Field(default=None, max_length=200)
     kind: TenantKind = Field(sa_column=_enum_column(TenantKind))
     population: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
@@ -102,6 +102,11 @@ class Tenant(SQLModel, table=True):
 
     def __str__(self) -> str:
         return f"{self.name_ja} ({self.code})"
+
+    @property
+    def name_en_shown(self) -> str:
+        """The name on English pages: the English name when there is one, else the Japanese name."""
+        return self.name_en or self.name_ja
 
 
 class TenantContact(SQLModel, table=True):

@@ -53,7 +53,9 @@ class TenantCreate(SQLModel):
 
     code: TenantCode
     name_ja: Annotated[Text, StringConstraints(max_length=100)]
-    name_en: Annotated[Text, StringConstraints(max_length=100)]
+    # optional: a registry file as a Japanese office keeps it has no English name (English pages
+    # then show the Japanese name)
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
     name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     kind: TenantKind
     population: StrictInt = Field(gt=0)

@@ -38,6 +38,7 @@ from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
 from core.db import utcnow
+from tenancy.usage import partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
     METRICS,
@@ -46,6 +47,7 @@ from tenancy.usage.models import (
     UsageAggregate,
     UsageBatch,
     UsageEvent,
+    UsageEventKey,
 )
 from tenancy.registry.models import Tenant
 
@@ -209,15 +211,17 @@ def validate_events(
     return list(seen.values()), repeated, problems
 
 
-def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str = "バッチ") -> UsageRejected:
-    count = len({p.get("index") for p in problems})
+def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str = "バッチ", *,
+            invalid: int | None = None, errors_total: int | None = None) -> UsageRejected:
+    """``invalid`` and ``errors_total``: the counts when ``problems`` holds only the first ones (a file)."""
+    count = invalid if invalid is not None else len({p.get("index") for p in problems})
     return UsageRejected(
         f"{count} event(s) of the {what_en} are invalid; nothing was recorded. Fix them (see errors) and send the whole {what_en} again.",
         f"{what_ja}のうち {count} 件の利用実績に誤りがあります。何も記録していません。errors の内容を直して、{what_ja}全体を送り直してください。",
         problems=problems[:MAX_PROBLEMS_LISTED],
         invalid_events=count,
         errors_listed=min(len(problems), MAX_PROBLEMS_LISTED),
-        errors_total=len(problems),
+        errors_total=errors_total if errors_total is not None else len(problems),
     )
 
 
@@ -242,25 +246,47 @@ def _dialect_insert(session: Session, table: sa.Table):
     return insert(table)
 
 
-# On PostgreSQL the batch goes in as one array per column (unnest): one short statement whose
-# text never changes, so neither SQLAlchemy nor psycopg re-parses thousands of placeholders per
-# batch. Other databases (SQLite in tests) take the portable multi-row statements below.
-INSERT_EVENTS_PG = sa.text(
-    "INSERT INTO usage_event (event_id, tenant_code, metric, quantity, occurred_at, batch_id) "
-    "SELECT e.event_id, e.tenant_code, e.metric, e.quantity, e.occurred_at, :batch_id FROM unnest("
-    "CAST(:event_ids AS varchar[]), CAST(:tenant_codes AS varchar[]), CAST(:metrics AS varchar[]), "
-    "CAST(:quantities AS bigint[]), CAST(:occurred AS timestamptz[])) "
-    "AS e(event_id, tenant_code, metric, quantity, occurred_at) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+# On PostgreSQL a batch is copied (COPY) into a temporary staging table, then two statements do
+# the rest: the first stores the keys (usage_event_key: ON CONFLICT DO NOTHING) and the events
+# whose keys were new, and hands back the event_ids already stored (a re-send); the second
+# upserts the day and month aggregates of what was stored, computed in SQL from the staging
+# table, and empties it. SQLite (tests) takes the portable statements below.
+STAGE_PG = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_event_stage (event_id varchar(128) NOT NULL, "
+    "tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, quantity bigint NOT NULL, "
+    "occurred_at timestamptz NOT NULL, position integer NOT NULL) ON COMMIT DELETE ROWS"
 )
-
-UPSERT_AGGREGATES_PG = sa.text(
+COPY_STAGE_PG = "COPY usage_event_stage (event_id, tenant_code, metric, quantity, occurred_at, position) FROM STDIN"
+STORE_EVENTS_PG = sa.text(
+    "WITH keys AS ("
+    " INSERT INTO usage_event_key (event_id, occurred_at, batch_id)"
+    " SELECT event_id, occurred_at, :batch_id FROM usage_event_stage ORDER BY event_id"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
+    "stored AS ("
+    " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
+    " SELECT s.event_id, s.occurred_at, s.tenant_code, s.metric, s.quantity, :batch_id"
+    " FROM usage_event_stage s JOIN keys USING (event_id)), "
+    "resent AS ("
+    " DELETE FROM usage_event_stage s WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.event_id = s.event_id)"
+    " RETURNING s.event_id) "
+    "SELECT event_id FROM resent"
+)
+AGGREGATE_STAGE_PG = sa.text(
+    "WITH staged AS (DELETE FROM usage_event_stage RETURNING tenant_code, metric, quantity, occurred_at, position), "
+    "dated AS (SELECT tenant_code, metric, quantity, occurred_at, position,"
+    " CAST(occurred_at AT TIME ZONE 'Asia/Tokyo' AS date) AS day FROM staged), "
+    "buckets AS ("
+    " SELECT tenant_code, metric, CAST('day' AS varchar) AS granularity, day AS period_start,"
+    " CAST(sum(quantity) AS bigint) AS total, max(quantity) AS peak, count(*) AS events,"
+    " (array_agg(quantity ORDER BY occurred_at DESC, position DESC))[1] AS last_value, max(occurred_at) AS last_at"
+    " FROM dated GROUP BY tenant_code, metric, day"
+    " UNION ALL"
+    " SELECT tenant_code, metric, 'month', CAST(date_trunc('month', day) AS date),"
+    " CAST(sum(quantity) AS bigint), max(quantity), count(*),"
+    " (array_agg(quantity ORDER BY occurred_at DESC, position DESC))[1], max(occurred_at)"
+    " FROM dated GROUP BY tenant_code, metric, date_trunc('month', day)) "
     "INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
-    "SELECT * FROM unnest(CAST(:tenant_codes AS varchar[]), CAST(:metrics AS varchar[]), CAST(:granularities AS varchar[]), "
-    "CAST(:periods AS date[]), CAST(:totals AS bigint[]), CAST(:peaks AS bigint[]), CAST(:counts AS bigint[]), "
-    "CAST(:last_values AS bigint[]), CAST(:last_ats AS timestamptz[])) "
-    "AS a(tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
-    "ORDER BY 1, 2, 3, 4 "
+    "SELECT * FROM buckets ORDER BY 1, 2, 3, 4 "
     "ON CONFLICT (tenant_code, metric, granularity, period_start) DO UPDATE SET "
     "total = usage_aggregate.total + excluded.total, "
     "peak = GREATEST(usage_aggregate.peak, excluded.peak), "
@@ -270,34 +296,57 @@ UPSERT_AGGREGATES_PG = sa.text(
     "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value"
 )
 
-
 def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
 def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[str]:
-    """Insert the events not stored yet; returns the event_ids actually inserted.
+    """Insert the events not stored yet (SQLite); returns the event_ids actually inserted.
 
-    Inserted in event_id order, so that two batches sharing events (a log import beside the live
-    gateway) take their row locks in the same order and cannot deadlock each other.
+    Keys are inserted in event_id order, so that two batches sharing events (a log import beside
+    the live gateway) take their row locks in the same order and cannot deadlock each other.
     """
     if not events:
         return set()
-    events = sorted(events, key=lambda e: e.event_id)
-    if _postgresql(session):
-        return set(session.connection().execute(INSERT_EVENTS_PG, {
-            "batch_id": batch_id,
-            "event_ids": [e.event_id for e in events], "tenant_codes": [e.tenant_code for e in events],
-            "metrics": [e.metric for e in events], "quantities": [e.quantity for e in events],
-            "occurred": [e.occurred_at for e in events],
-        }).scalars())
-    table = UsageEvent.__table__
-    statement = (_dialect_insert(session, table)
+    keys = UsageEventKey.__table__
+    ordered = sorted(events, key=lambda e: e.event_id)
+    statement = (_dialect_insert(session, keys)
                  .on_conflict_do_nothing(index_elements=["event_id"])
-                 .returning(table.c.event_id))
-    rows = [{"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
-             "occurred_at": e.occurred_at, "batch_id": batch_id} for e in events]
-    return set(session.connection().execute(statement, rows).scalars())
+                 .returning(keys.c.event_id))
+    inserted = set(session.connection().execute(statement, [
+        {"event_id": e.event_id, "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered]).scalars())
+    if inserted:
+        session.connection().execute(UsageEvent.__table__.insert(), [
+            {"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
+             "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered if e.event_id in inserted])
+    return inserted
+
+
+def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id: int,
+                            on_resent: Callable[[set[str]], None]) -> tuple[int, list[MonthFigure]]:
+    """PostgreSQL: COPY the batch into the staging table, store what is new, upsert its aggregates.
+
+    ``on_resent`` is called with the event_ids that were already stored (before any aggregate
+    changes), so that a reused event_id can refuse the batch. Returns (events stored, month figures).
+    """
+    connection = session.connection()
+    connection.exec_driver_sql(STAGE_PG)
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(COPY_STAGE_PG) as copy:
+            for position, e in enumerate(events):
+                copy.write_row((e.event_id, e.tenant_code, e.metric, e.quantity, e.occurred_at, position))
+    resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
+    if resent:
+        try:
+            on_resent(resent)
+        except Exception:
+            connection.exec_driver_sql("DELETE FROM usage_event_stage")  # the batch is refused: stage nothing
+            raise
+    if len(resent) == len(events):
+        return 0, []
+    figures = [MonthFigure(row.tenant_code, row.metric, row.period_start, row.total, row.peak, row.last_value)
+               for row in connection.execute(AGGREGATE_STAGE_PG) if row.granularity == Granularity.month.value]
+    return len(events) - len(resent), figures
 
 
 def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[int], str],
@@ -373,16 +422,6 @@ def _upsert_aggregates(session: Session, events: Iterable[ValidEvent]) -> list[M
         return []
     ordered = sorted(buckets.items(), key=lambda item: item[0])
     figures = []
-    if _postgresql(session):
-        result = session.connection().execute(UPSERT_AGGREGATES_PG, {
-            "tenant_codes": [k[0] for k, _ in ordered], "metrics": [k[1] for k, _ in ordered],
-            "granularities": [k[2] for k, _ in ordered], "periods": [k[3] for k, _ in ordered],
-            "totals": [b.total for _, b in ordered], "peaks": [b.peak for _, b in ordered],
-            "counts": [b.events for _, b in ordered], "last_values": [b.last_value for _, b in ordered],
-            "last_ats": [b.last_at for _, b in ordered],
-        })
-        return [MonthFigure(row.tenant_code, row.metric, row.period_start, row.total, row.peak, row.last_value)
-                for row in result if row.granularity == Granularity.month.value]
     table = UsageAggregate.__table__
     rows = [{"tenant_code": t, "metric": m, "granularity": g, "period_start": p, "total": b.total, "peak": b.peak,
              "events": b.events, "last_value": b.last_value, "last_at": b.last_at} for (t, m, g, p), b in ordered]
@@ -438,25 +477,32 @@ def ingest(
                        received_at=now)
     session.add(batch)
     session.flush()
-    inserted = _store_events(session, events, batch.id)
-    if len(inserted) < len(events):
+
+    def check_resent(resent_ids: set[str]) -> None:
         positions: dict[str, int] = {}
         for index, raw in enumerate(raw_events):
             positions.setdefault(raw["event_id"], index)
-        _check_resent(session, [e for e in events if e.event_id not in inserted], where, positions)
-    fresh = [e for e in events if e.event_id in inserted] if len(inserted) < len(events) else events
-    figures = _upsert_aggregates(session, fresh)
-    batch.events_accepted = len(fresh)
-    batch.events_duplicate = len(raw_events) - len(fresh)
+        _check_resent(session, [e for e in events if e.event_id in resent_ids], where, positions)
+
+    if _postgresql(session):
+        accepted, figures = _store_and_aggregate_pg(session, events, batch.id, check_resent)
+    else:
+        inserted = _store_events(session, events, batch.id)
+        if len(inserted) < len(events):
+            check_resent({e.event_id for e in events} - inserted)
+        fresh = [e for e in events if e.event_id in inserted] if len(inserted) < len(events) else events
+        accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
+    batch.events_accepted = accepted
+    batch.events_duplicate = len(raw_events) - accepted
     alerts = quotas.after_usage_recorded(session, figures, now=now)
     tenants = sorted({event.tenant_code for event in events})
     # one audit record per batch (not per event): who sent what, and how much of it counted
     audit.record(session, actor, "usage.ingest", "usage_batch", str(batch.id),
                  tenant_code=tenants[0] if len(tenants) == 1 else None,
-                 after={"source": source, "received": len(raw_events), "accepted": len(fresh),
-                        "duplicates": len(raw_events) - len(fresh), "tenants": tenants, "alerts": alerts})
+                 after={"source": source, "received": len(raw_events), "accepted": accepted,
+                        "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
     session.flush()
-    return IngestResult(batch.id, len(raw_events), len(fresh), len(raw_events) - len(fresh), alerts)
+    return IngestResult(batch.id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
 
 
 def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],
@@ -504,6 +550,21 @@ def usage_total(session: Session, tenant_code: str, metric: str, fiscal_year: in
     return int(total)
 
 
+def usage_totals(session: Session, metric: str, fiscal_year: int) -> dict[str, int]:
+    """tenant → its :func:`usage_total` of ``metric`` over the fiscal year, for every tenant with
+    usage, in one grouped query."""
+    if metric not in METRICS:
+        raise UnknownMetric(metric)
+    table = UsageAggregate.__table__
+    months = fiscal_months(fiscal_year)
+    rows = session.execute(
+        sa.select(table.c.tenant_code, sa.func.coalesce(sa.func.sum(_value_column(metric)), 0)).where(
+            table.c.metric == metric, table.c.granularity == Granularity.month.value,
+            table.c.period_start >= months[0], table.c.period_start <= months[-1])
+        .group_by(table.c.tenant_code))
+    return {code: int(total) for code, total in rows}
+
+
 def monthly_values(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None = None,
                    metrics: Sequence[str] | None = None) -> dict[tuple[str, str, dt.date], int]:
     """(tenant, metric, month) → the month's figure, for the months and tenants asked (absent = no usage)."""
@@ -542,6 +603,19 @@ def daily_values(session: Session, tenant_code: str, metric: str, month: dt.date
 class PurgeResult:
     cutoff: dt.datetime
     deleted: int
+    partitions_dropped: list[str] = dataclasses.field(default_factory=list)
+
+
+def prepare_partitions(session: Session, *, now: dt.datetime | None = None,
+                       settings: MeteringSettings = DEFAULT_SETTINGS,
+                       ahead: int = partitions.MONTHS_AHEAD) -> list[str]:
+    """PostgreSQL: the monthly partitions of the retention window and ``ahead`` months beyond the
+    current one (the due jobs); returns the partitions created. A no-op on SQLite."""
+    connection = session.connection()
+    if not partitions.is_partitioned(connection):
+        return []
+    partitions.ensure_default(connection)
+    return partitions.ensure_months(connection, partitions.window(now, settings.retention_months, ahead))
 
 
 def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = None,
@@ -549,15 +623,20 @@ def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = No
     """Delete raw events older than the retention window; aggregates stay (reports need them)."""
     authz.authorize(actor, "usage.purge")
     cutoff = retention_cutoff(now, settings)
-    table = UsageEvent.__table__
-    condition = table.c.occurred_at < cutoff
-    if dry_run:
-        count = session.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
-        return PurgeResult(cutoff, int(count))
-    deleted = session.connection().execute(sa.delete(table).where(condition)).rowcount
-    if not deleted:
-        return PurgeResult(cutoff, 0)
+    connection = session.connection()
+    table, keys = UsageEvent.__table__, UsageEventKey.__table__
+    dropped: list[str] = []
+    if partitions.is_partitioned(connection):  # PostgreSQL: whole monthly partitions go
+        dropped, deleted = partitions.drop_before(connection, cutoff, dry_run=dry_run)
+    elif dry_run:
+        deleted = session.execute(sa.select(sa.func.count()).select_from(table).where(table.c.occurred_at < cutoff)).scalar_one()
+    else:
+        deleted = connection.execute(sa.delete(table).where(table.c.occurred_at < cutoff)).rowcount
+    if dry_run or not deleted and not dropped:
+        return PurgeResult(cutoff, int(deleted))
+    # the keys of purged events go too: ingest refuses events before the cutoff, so none can come back
+    connection.execute(sa.delete(keys).where(keys.c.occurred_at < cutoff))
     audit.record(session, actor, "usage.purge", "usage_event", cutoff.date().isoformat(),
-                 after={"cutoff": cutoff.isoformat(), "deleted": int(deleted),
+                 after={"cutoff": cutoff.isoformat(), "deleted": int(deleted), "partitions_dropped": dropped,
                         "retention_months": settings.retention_months})
-    return PurgeResult(cutoff, int(deleted))
+    return PurgeResult(cutoff, int(deleted), dropped)

@@ -31,7 +31,7 @@ from tenancy.usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
 from tenancy.usage.models import METRICS
 from tenancy.registry.models import Tenant
-from tenancy.usage.quotas import EffectiveLimit, effective_limits, plan_of, tenant_quota_status
+from tenancy.usage.quotas import EffectiveLimit, effective_limits_of, plans_of, tenant_quota_status
 
 TOTAL_LABEL_JA = "合計（全団体）"
 
@@ -60,15 +60,31 @@ class UsageReport:
     trend_months: list[dt.date]  # the fiscal year's months up to ``month``
     trend: dict[tuple[str, str], list[int]]  # (tenant, metric) → one figure per trend month
     platform: bool  # True: every tenant (the prefecture's report); False: only some tenants
+    count: int | None = None  # a page of the report: how many tenants match in all
+    grand_totals: dict[str, int] | None = None  # a page of the report: the totals of every readable tenant
 
     def totals(self) -> dict[str, int]:
+        if self.grand_totals is not None:
+            return self.grand_totals
         return {metric: sum(t.values[metric] for t in self.tenants) for metric in METRICS}
 
 
-def _tenants(session: Session, tenant_codes: Sequence[str] | None) -> list[Tenant]:
-    query = sa.select(Tenant).order_by(Tenant.code)
+def _matching(query, tenant_codes: Sequence[str] | None, search: str | None):
     if tenant_codes is not None:
         query = query.where(Tenant.code.in_(list(tenant_codes)))
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(Tenant.code.like(pattern, escape="\\"), Tenant.name_ja.like(pattern, escape="\\"),
+                                   Tenant.name_en.ilike(pattern, escape="\\"), Tenant.name_kana.like(pattern, escape="\\")))
+    return query
+
+
+def _tenants(session: Session, tenant_codes: Sequence[str] | None, search: str | None = None,
+             offset: int = 0, limit: int | None = None) -> list[Tenant]:
+    query = _matching(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts)).order_by(Tenant.code),  # contacts unused
+                      tenant_codes, search)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     return list(session.scalars(query))
 
 
@@ -99,27 +115,40 @@ def tenant_usage(session: Session, actor: Actor, tenant_code: str, fiscal_year: 
 
 
 def build_report(session: Session, actor: Actor, month: dt.date,
-                 tenant_codes: Sequence[str] | None = None) -> UsageReport:
+                 tenant_codes: Sequence[str] | None = None, *, search: str | None = None,
+                 offset: int = 0, limit: int | None = None) -> UsageReport:
     """The month's figures per tenant (every tenant the actor may read when ``tenant_codes`` is None),
-    and the fiscal-year trend."""
+    and the fiscal-year trend, in a bounded number of queries whatever the number of tenants.
+
+    With ``limit`` (a page of the report): the tenants whose code or name contains ``search``, from
+    ``offset``; the report then holds how many match in all and the totals of every readable tenant."""
     tenant_codes = readable_codes(actor, tenant_codes)
     month = month.replace(day=1)
-    tenants = _tenants(session, tenant_codes)
+    tenants = _tenants(session, tenant_codes, search, offset, limit)
     codes = [t.code for t in tenants]
     trend_months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
     values = monthly_values(session, trend_months, codes)
+    count = grand_totals = None
+    if limit is not None:
+        count = session.scalar(_matching(sa.select(sa.func.count()).select_from(Tenant), tenant_codes, search))
+        every = monthly_values(session, [month], tenant_codes)
+        grand_totals = {metric: sum(value for (_code, name, _month), value in every.items() if name == metric)
+                        for metric in METRICS}
+    plans = plans_of(session, tenants)  # a bounded number of queries whatever the number of tenants
+    limits = effective_limits_of(session, tenants)
     rows = []
     for tenant in tenants:
-        plan = plan_of(session, tenant)
+        plan = plans[tenant.code]
         rows.append(TenantMonth(
             code=tenant.code, name_ja=tenant.name_ja, name_en=tenant.name_en, population=tenant.population,
             plan=plan.code if plan else "",
             values={metric: values.get((tenant.code, metric, month), 0) for metric in METRICS},
-            limits=effective_limits(session, tenant),
+            limits=limits[tenant.code],
         ))
     trend = {(code, metric): [values.get((code, metric, m), 0) for m in trend_months]
              for code in codes for metric in METRICS}
-    return UsageReport(month, rows, trend_months, trend, platform=tenant_codes is None)
+    return UsageReport(month, rows, trend_months, trend, platform=tenant_codes is None, count=count,
+                       grand_totals=grand_totals)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -137,7 +166,7 @@ def _headers(japanese: bool) -> list[str]:
 
 
 def _row(report: UsageReport, tenant: TenantMonth, japanese: bool) -> list[Any]:
-    row: list[Any] = [report.month.strftime("%Y-%m"), tenant.code, tenant.name_ja if japanese else tenant.name_en,
+    row: list[Any] = [report.month.strftime("%Y-%m"), tenant.code, tenant.name_ja if japanese else (tenant.name_en or tenant.name_ja),
                       tenant.population, tenant.plan]
     for metric in METRICS:
         limit = tenant.limits.get(metric)
@@ -264,7 +293,7 @@ def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, ten
     colours = matplotlib.colormaps["tab20"].colors
     for index, tenant in enumerate(tenants):
         series = [values.get((tenant.code, metric, m), 0) for m in months]
-        name = tenant.name_ja if japanese else tenant.name_en
+        name = tenant.name_ja if japanese else (tenant.name_en or tenant.name_ja)
         axes.plot(x, series, color=colours[(index * 2) % 20 + (index // 10) % 2], marker="osD^v"[index % 5],
                   linestyle=("-", "--", ":")[(index // 7) % 3], linewidth=1.6, markersize=4,
                   label=f"{name} ({tenant.code})")

@@ -121,3 +121,26 @@ def test_a_row_longer_than_the_header_is_a_problem_of_its_line_but_empty_trailin
 def test_an_alias_naming_two_fields_is_a_programming_error():
     with pytest.raises(ValueError):
         csvfile.Columns({"コード": "code", "ｺｰﾄﾞ": "kind"})
+
+
+def test_a_file_is_streamed_with_the_encoding_sniffed_from_its_first_non_ascii_bytes(tmp_path):
+    from core.csvfile import Columns, FileRejected, sniff_encoding, stream_rows
+
+    columns = Columns({"code": "code", "団体コード": "code", "name": "name", "団体名": "name"}, required=("code",))
+    ascii_rows = "".join(f"{n:06d},town{n}\r\n" for n in range(2_000))  # well past the first chunk
+    path = tmp_path / "late.csv"
+    path.write_bytes(("code,name\r\n" + ascii_rows + "431001,熊本市\r\n").encode("cp932"))
+    assert sniff_encoding(path, chunk_bytes=64) == "cp932"
+    rows = list(stream_rows(path, columns))
+    assert len(rows) == 2_001 and (rows[-1].line, rows[-1].values["name"]) == (2_002, "熊本市")
+
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeff団体コード,団体名\r\n431001,熊本市\r\n".encode("utf-8"))
+    [row] = stream_rows(bom, columns)
+    assert row.values == {"code": "431001", "name": "熊本市"}
+
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("code,name\r\n431001,熊本市\r\n".encode("utf-16"))
+    with pytest.raises(FileRejected) as caught:
+        list(stream_rows(utf16, columns))
+    assert "CP932" in caught.value.message_en and "文字コード" in caught.value.message_ja

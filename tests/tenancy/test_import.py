@@ -1,5 +1,7 @@
 """Tenant import: all or nothing, every bad line named, UTF-8 and CP932, Japanese or English headers."""
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -128,3 +130,54 @@ def test_export_opens_in_excel_and_imports_back(db, operator, tenant_factory):
     kumamoto = next(t for t in list_tenants(db, operator)[0] if t.code == "431001")
     assert kumamoto.contacts[0].email == "taro@example.jp"
     assert kumamoto.status.value == "active"
+
+
+def _with_check_digit(five: str) -> str:
+    """JIS X 0402: weights 6..2, 11 minus the remainder mod 11, last digit of that."""
+    total = sum(int(d) * w for d, w in zip(five, (6, 5, 4, 3, 2)))
+    return five + str((11 - total % 11) % 10)
+
+
+def test_a_national_office_file_with_only_code_name_kind_population_imports_in_cp932(db, operator):
+    # as a Japanese office keeps it: no English name, 種別 in Japanese, 人口 with commas
+    text = ("団体コード,団体名,種別,人口\r\n"
+            "131016,千代田区,特別区,\"66,680\"\r\n"
+            "011002,札幌市,指定都市,\"1,973,395\"\r\n"
+            "130001,東京都,都道府県,\"14,047,594\"\r\n"
+            "013030,当別町,町,\"15,641\"\r\n"
+            "133621,利島村,村,303\r\n")
+    result = import_csv(db, operator, text.encode("cp932"))
+    db.commit()
+    assert sorted(result.created) == ["011002", "013030", "130001", "131016", "133621"]
+    chiyoda = db.scalar(sa.select(Tenant).where(Tenant.code == "131016"))
+    assert (chiyoda.name_ja, chiyoda.kind.value, chiyoda.population) == ("千代田区", "ward", 66_680)
+    assert chiyoda.name_en_shown == "千代田区"  # English pages show the Japanese name when there is no English one
+    sapporo = db.scalar(sa.select(Tenant).where(Tenant.code == "011002"))
+    assert (sapporo.kind.value, sapporo.population) == ("designated_city", 1_973_395)
+
+
+def test_a_national_registry_imports_at_once_with_one_audit_record(db, operator):
+    codes = [_with_check_digit(f"{pref:02d}{n:03d}") for pref in range(1, 48) for n in range(201, 240)][:1_741]
+    text = "団体コード,団体名,種別,人口\r\n" + "".join(f"{c},団体{i},市,\"{10_000 + i:,}\"\r\n" for i, c in enumerate(codes))
+    before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
+    result = import_csv(db, operator, text.encode("cp932"))
+    db.commit()
+    assert len(result.created) == 1_741 and count(db) == 1_741
+    records = list(db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)))[before:]
+    assert len(records) == 1
+    assert records[0].action == "tenant.import"
+    after = json.loads(records[0].after)
+    assert after["count"] == 1_741 and sorted(after["codes"]) == sorted(codes)
+    _, active_or_not = list_tenants(db, operator, per_page=10)
+    assert active_or_not == 1_741
+
+
+def test_a_national_file_with_one_bad_row_imports_nothing(db, operator):
+    codes = [_with_check_digit(f"{pref:02d}{n:03d}") for pref in range(1, 48) for n in range(201, 211)]
+    rows = [f"{c},団体{i},町,{500 + i}\r\n" for i, c in enumerate(codes)]
+    rows[300] = rows[300].replace("町", "郡")  # not a kind of tenant
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, ("団体コード,団体名,種別,人口\r\n" + "".join(rows)).encode("cp932"))
+    assert [p["field"].split(":")[0] for p in caught.value.problems] == ["line 302"]
+    db.rollback()
+    assert count(db) == 0

@@ -1,0 +1,367 @@
+"""Benchmark: every admin page and download at national size, for each role (issue #12, item 2).
+
+    python bench/bench_pages.py [--rounds 2] [--warm-up] [--role ROLE] [--database-url URL] [--rebuild]
+                                [--tenants 1741] [--audit-records 100000] [--progress]
+
+The data set: 1,741 tenants (Kumamoto's reference tenants plus synthetic municipalities with
+valid codes), 12 months of monthly usage aggregates for the 5 metrics, three fiscal years of
+allocation runs approved and posted to the ledger, and 100,000 audit records (chained with
+core.audit's hashing, inserted in bulk). On SQLite (the default) the built database is kept in
+/tmp, keyed by size, and reused (``--rebuild`` builds it again); ``--database-url`` builds it in
+a PostgreSQL database, which is EMPTIED first.
+
+For each role (platform operator, finance officer, auditor, municipal admin of 431001) every
+GET page under /admin (from the app's url_map) and every download is requested through the
+Flask test client, signed in as tests/conftest.py ``sign_in`` does, ``--rounds`` times (pages
+alternate within each round, so noise spreads over all of them). Printed per page: p50/p95
+server time (ms, in-process) and bytes, beside the LIMIT measured in the same run — the
+layout page with no content, served by a view registered only by this benchmark — and the
+project's goal: p95 < 300 ms for pages, < 1 s for downloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+
+MONTHS = 12
+ROLES = {
+    "operator": (("platform-operator",), ()),
+    "finance": (("finance-officer",), ()),
+    "auditor": (("auditor",), ()),
+    "municipal-admin 431001": (("municipal-admin",), ("431001",)),
+}
+DOWNLOAD = re.compile(r"(chart\.png|report\.|statements/.+\.(xlsx|csv)$|summary/.+\.(xlsx|csv)$|/export)")
+LIMIT_PATH = "/admin/_bench_limit/"
+
+
+def settings(url: str, var: Path) -> dict:
+    return {"RENKEI_ENV": "testing", "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+            "RENKEI_VAR_DIR": str(var), "SERVER_NAME": "renkei.test", "RENKEI_API_OPEN_FOR_DEVELOPMENT": False,
+            # pages that ask Keycloak (the users page) meet a closed port: they fail fast, as without Keycloak
+            "RENKEI_KEYCLOAK_URL": "http://127.0.0.1:9", "RENKEI_KEYCLOAK_PUBLIC_URL": "http://127.0.0.1:9",
+            "RENKEI_KEYCLOAK_REALM": "bench", "RENKEI_OIDC_CLIENT_SECRET": "x", "RENKEI_SERVICE_CLIENT_SECRET": "x"}
+
+
+# --- the national data set ------------------------------------------------------------------------
+
+def synthetic_codes(count: int, taken: set[str]) -> list[str]:
+    from core.codes import with_check_digit
+
+    rng = random.Random(1741)
+    codes: list[str] = []
+    while len(codes) < count:
+        base = f"{rng.randrange(1, 48):02d}{rng.randrange(100, 999):03d}"  # never a prefecture (xx000)
+        code = with_check_digit(base)
+        if code not in taken:
+            taken.add(code)
+            codes.append(code)
+    return sorted(codes)
+
+
+def fill_audit(session, count: int, end: dt.datetime) -> None:
+    """``count`` chained records from the genesis, over the three years before ``end``, in bulk."""
+    import sqlalchemy as sa
+
+    from core import audit as core_audit
+    from core.audit import AuditChainHead, AuditRecord
+    from governance.audit import record_dict
+
+    prev = core_audit.GENESIS_HASH
+    step = dt.timedelta(days=3 * 365) / max(count, 1)
+    start = end - dt.timedelta(days=3 * 365)
+    actions = ("tenant.update", "usage.plan.assign", "billing.cost_item.create", "user.invite", "notice.publish")
+    batch: list[dict] = []
+    for index in range(count):
+        code = f"4{index % 7}{index % 900 + 100:03d}1"[:6]
+        entry = AuditRecord(seq=index + 1, occurred_at=start + step * index, actor_issuer="urn:bench",
+                            actor_subject=f"person-{index % 40}", actor_name=f"担当 {index % 40}",
+                            actor_role="platform-operator", tenant_code=code, action=actions[index % len(actions)],
+                            target_type="tenant", target_id=code,
+                            before=core_audit._canonical({"population": 10_000 + index}),
+                            after=core_audit._canonical({"population": 10_001 + index}),
+                            request_id=f"{index:032x}", source_ip="10.0.0.1", prev_hash=prev, hash="")
+        entry.hash = prev = core_audit.compute_hash(entry, prev)
+        batch.append({**record_dict(entry), "occurred_at": entry.occurred_at})
+        if len(batch) == 5_000:
+            session.execute(sa.insert(AuditRecord.__table__), batch)
+            batch = []
+    if batch:
+        session.execute(sa.insert(AuditRecord.__table__), batch)
+    session.add(AuditChainHead(id=1, last_seq=count, last_hash=prev))
+    session.flush()
+
+
+def build(app, tenants: int, audit_records: int) -> dict:
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from billing import operations
+    from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate
+    from core.actor import Actor
+    from core.calendar import fiscal_year_of, today_jst
+    from tenancy.registry.models import Tenant
+    from tenancy.registry.sample import load_kumamoto
+    from tenancy.usage import quotas
+    from tenancy.usage.models import METRICS, MetricKind, UsageAggregate
+
+    operator = Actor(issuer="urn:bench", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
+    finance = [Actor(issuer="urn:bench", subject=f"finance-{n}", name=f"県 財政担当{n}", roles=frozenset({"finance-officer"}))
+               for n in (1, 2, 3)]
+    started = time.perf_counter()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(sa.text("CREATE SCHEMA public"))
+        db.create_all()
+        session = db.session
+        now = dt.datetime.now(dt.timezone.utc)
+        fill_audit(session, audit_records, now - dt.timedelta(days=1))
+        load_kumamoto(session, operator)
+        quotas.load_default_plans(session, operator)
+        session.commit()
+        taken = set(session.scalars(sa.select(Tenant.code)))
+        this_year = fiscal_year_of(today_jst())
+        rng = random.Random(12)
+        statuses = ["active"] * 16 + ["applied", "approved", "withdrawn", "suspended"]
+        rows = []
+        for i, code in enumerate(synthetic_codes(tenants - len(taken), taken)):
+            status = statuses[i % len(statuses)]
+            rows.append({"code": code, "name_ja": f"架空{i}町", "name_en": f"Kaku {i}", "kind": "town",
+                         "population": rng.randint(800, 400_000), "population_source": "synthetic", "status": status,
+                         "wave_fiscal_year": this_year - 3, "created_at": now, "updated_at": now})
+        session.execute(Tenant.__table__.insert(), rows)
+        session.commit()
+
+        # 12 months of monthly aggregates, 5 metrics, every tenant
+        codes = sorted(session.scalars(sa.select(Tenant.code)))
+        first = dt.date(today_jst().year, today_jst().month, 1)
+        months = []
+        for back in range(MONTHS):
+            y, m = divmod(first.year * 12 + first.month - 1 - back, 12)
+            months.append(dt.date(y, m + 1, 1))
+        aggregates = []
+        for code in codes:
+            for metric, spec in METRICS.items():
+                for month in months:
+                    value = rng.randint(0, 2_000_000) if spec.kind is MetricKind.counter else rng.randint(0, 50_000)
+                    aggregates.append({"tenant_code": code, "metric": metric, "granularity": "month",
+                                       "period_start": month, "total": value, "peak": value, "events": 30,
+                                       "last_value": value, "last_at": now})
+            if len(aggregates) >= 20_000:
+                session.execute(UsageAggregate.__table__.insert(), aggregates)
+                aggregates = []
+        if aggregates:
+            session.execute(UsageAggregate.__table__.insert(), aggregates)
+        session.commit()
+
+        # three fiscal years of runs, approved (posted to the ledger), a payment each year
+        policy = operations.create_policy(session, finance[0], PolicyCreate.model_validate({
+            "name": "共同利用負担金の按分", "prefecture_share": "1/2",
+            # no usage basis: the usage kept covers the last 12 months, not the three years' runs
+            "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]}))
+        operations.adopt_policy(session, finance[0], policy.id, "協議会 議案第1号")
+        session.commit()
+        years = [this_year - 3, this_year - 2, this_year - 1]
+        for year in years:
+            operations.create_cost_item(session, finance[0], CostItemCreate.model_validate({
+                "fiscal_year": year, "name": "クラウド利用料", "category": "run", "amount": 120_000_000,
+                "tax_treatment": "taxable_10", "vendor": "クラウド事業者", "reference": f"INV-{year}"}))
+            run = operations.create_run(session, finance[0], year)
+            operations.review_run(session, finance[1], run.id)
+            operations.approve_run(session, finance[2], run.id, posted_on=dt.date(year, 7, 31))
+            operations.record_payment(session, finance[0], PaymentCreate(
+                tenant_code="431001", fiscal_year=year, amount=1_000_000, received_on=dt.date(year, 9, 1),
+                reference=f"振込 {year}"))
+            session.commit()
+        run_id = operations.list_runs(session, finance[0])[0].id
+        item_id = operations.list_cost_items(session, finance[0])[0].id
+    facts = {"run_id": run_id, "item_id": item_id, "fiscal_year": years[-1], "month": f"{first:%Y-%m}",
+             "tenants": tenants, "audit_records": audit_records, "build_seconds": round(time.perf_counter() - started, 1)}
+    return facts
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+def register_limit(app) -> None:
+    """The limit: the layout page with no content, behind the same sign-in check as every page."""
+    from admin.views.base import SecureView
+    from flask_admin import expose
+
+    class LimitView(SecureView):
+        def is_accessible(self) -> bool:
+            from flask import g
+
+            return getattr(g, "actor", None) is not None
+
+        def is_visible(self) -> bool:
+            return False
+
+        @expose("/")
+        def index(self):
+            return self.render("renkei/layout.html")
+
+    app.extensions["admin"][0].add_view(LimitView(name="bench limit", endpoint="bench_limit", url=LIMIT_PATH.rstrip("/")))
+
+
+def page_paths(app, facts: dict) -> tuple[list[str], list[str]]:
+    """Every GET page under /admin with sensible arguments, and the downloads; plus what is skipped."""
+    values = {"code": "431001", "fiscal_year": str(facts["fiscal_year"]), "run_id": str(facts["run_id"]),
+              "item_id": str(facts["item_id"])}
+    month, year = facts["month"], facts["fiscal_year"]
+    paths, skipped = [], []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods or not rule.rule.startswith("/admin") or "static" in rule.rule \
+                or "/ajax/" in rule.rule or rule.rule == LIMIT_PATH:
+            continue
+        if rule.rule.endswith("/_frame/") or any(part in rule.rule for part in ("/details/", "/edit/", "/new/")):  # flask-admin forms of read-only views
+            skipped.append(rule.rule)
+            continue
+        if "<fmt>" in rule.rule or "<export_type>" in rule.rule:
+            for fmt in ("xlsx", "csv"):
+                filled = {**values, "fmt": fmt, "export_type": "csv"}
+                path = rule.rule
+                for name in rule.arguments:
+                    path = re.sub(rf"<(?:[a-z]+:)?{name}>", filled[name], path)
+                if "<export_type>" in rule.rule and fmt == "xlsx":
+                    continue
+                if "report." in path:
+                    path += f"?month={month}"
+                paths.append(path)
+            continue
+        if set(rule.arguments) - set(values):
+            skipped.append(rule.rule)
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            value = "small" if name == "code" and "/plans/" in rule.rule else values[name]  # a quota plan's code
+            path = re.sub(rf"<(?:[a-z]+:)?{name}>", value, path)
+        if path.endswith("chart.png"):
+            path += f"?metric=api_calls&month={month}"
+        elif path.endswith("/usage/"):
+            path += f"?month={month}"
+        elif path.endswith("/audit-verify/export"):
+            paths.append(path + "?format=jsonl")
+            path += "?format=csv"
+        elif path.endswith("/billing/"):
+            path += f"?fy={year}"
+        paths.append(path)
+    paths.append("/admin/tenants/details/?id=1")
+    return list(dict.fromkeys(paths)), skipped  # two views may share a URL (the first answers)
+
+
+def sign_in(client, roles, tenants) -> None:
+    """As tests/conftest.py ``sign_in``: the session holds the actor as the login callback stores it."""
+    with client.session_transaction() as session:
+        session["actor"] = {"issuer": "urn:bench", "subject": f"{'-'.join(sorted(roles))}-1", "name": "ベンチ 利用者",
+                            "roles": sorted(roles), "tenant_codes": sorted(tenants)}
+
+
+def fetch(client, path: str) -> tuple[int, int, float]:
+    started = time.perf_counter()
+    response = client.get(path)
+    body = response.get_data()
+    elapsed = (time.perf_counter() - started) * 1000
+    return response.status_code, len(body), elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--warm-up", action="store_true", help="request every page once before the rounds "
+                        "(else the first round includes compiling each template)")
+    parser.add_argument("--progress", action="store_true", help="print each request's time to stderr")
+    parser.add_argument("--tenants", type=int, default=1741)
+    parser.add_argument("--audit-records", type=int, default=100_000)
+    parser.add_argument("--rebuild", action="store_true", help="build the SQLite data set again")
+    parser.add_argument("--role", action="append", choices=list(ROLES), help="only these roles (default all)")
+    common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
+    args = parser.parse_args()
+
+    from admin import create_app
+
+    var = Path(os.environ.get("TMPDIR", "/tmp")) / f"renkei-bench-pages-{args.tenants}-{args.audit_records}"
+    var.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{var / 'pages.db'}"
+    facts_file = var / "facts.json"
+    app = create_app(settings(url, var))
+    cached = not args.database_url and not args.rebuild and facts_file.exists() and (var / "pages.db").exists()
+    if cached:
+        facts = json.loads(facts_file.read_text())
+    else:
+        if not args.database_url and (var / "pages.db").exists():
+            (var / "pages.db").unlink()
+        print(f"building the data set ({args.tenants:,} tenants, {args.audit_records:,} audit records) ...", flush=True)
+        facts = build(app, args.tenants, args.audit_records)
+        if not args.database_url:
+            facts_file.write_text(json.dumps(facts))
+    register_limit(app)
+    paths, skipped = page_paths(app, facts)
+    print(f"bench_pages: {facts['tenants']:,} tenants, {MONTHS} months x 5 metrics of usage, 3 fiscal years posted, "
+          f"{facts['audit_records']:,} audit records on {url.split(':')[0]}"
+          f"{' (cached data set)' if cached else ' (built in %s s)' % facts['build_seconds']}; "
+          f"{args.rounds} rounds; server time in-process (Flask test client)")
+    print(f"not requested (an id the data set has no value for, forms of read-only lists, the error frame): "
+          f"{len(skipped)}: {', '.join(skipped)}")
+    print(common.noisy_machine_note())
+
+    rows = []  # (role, path, kind, status, p50, p95, bytes, limit_p95)
+    for role in args.role or list(ROLES):
+        roles, tenants = ROLES[role]
+        client = app.test_client()
+        sign_in(client, roles, tenants)
+        fetch(client, LIMIT_PATH)
+        if args.warm_up and role == (args.role or list(ROLES))[0]:
+            for path in paths:  # compile every template once, before any figure
+                fetch(client, path)
+        samples: dict[str, list[float]] = {path: [] for path in [LIMIT_PATH, *paths]}
+        status: dict[str, tuple[int, int]] = {}
+        for _ in range(args.rounds):
+            for path in samples:  # A B C ... A B C: the limit sits in every round
+                code, size, ms = fetch(client, path)
+                if args.progress:
+                    print(f"  {role} {path} {code} {ms:.0f} ms", file=sys.stderr, flush=True)
+                samples[path].append(ms)
+                status[path] = (code, size)
+        limit50 = common.percentile(samples[LIMIT_PATH], 0.5)
+        limit95 = common.percentile(samples[LIMIT_PATH], 0.95)
+        print(f"\n== {role}: limit (layout page, no content) p50 {limit50:.1f} ms p95 {limit95:.1f} ms, "
+              f"{status[LIMIT_PATH][1]:,} bytes")
+        print(f"{'page':<58}{'status':>7}{'p50 ms':>10}{'p95 ms':>10}{'bytes':>12}{'x limit':>9}  goal")
+        for path in paths:
+            code, size = status[path]
+            p50, p95 = common.percentile(samples[path], 0.5), common.percentile(samples[path], 0.95)
+            kind = "download" if DOWNLOAD.search(path) else "page"
+            goal = common.TARGETS[kind]
+            over = code == 200 and p95 >= goal.ratio
+            mark = f"OVER ({kind} p95 < {goal.ratio:.0f} ms)" if over else ("" if code == 200 else f"(HTTP {code}: not timed against the goal)")
+            print(f"{path:<58}{code:>7}{p50:>10.1f}{p95:>10.1f}{size:>12,}{p95 / limit95:>9.1f}  {mark}")
+            rows.append((role, path, kind, code, p50, p95, size, limit95, over))
+    shown = [r for r in rows if r[3] == 200]
+    pages_over = sum(1 for r in shown if r[8] and r[2] == "page")
+    downloads_over = sum(1 for r in shown if r[8] and r[2] == "download")
+    errors = [r for r in rows if r[3] >= 500]
+    print("\nworst 15 (by p95, status 200):")
+    for role, path, kind, code, p50, p95, size, limit95, over in sorted(shown, key=lambda r: -r[5])[:15]:
+        print(f"  {role:<24}{path:<56}{p95:>9.1f} ms{size:>12,} B  {'OVER' if over else ''}")
+    print(f"SUMMARY: {pages_over} of {sum(1 for r in shown if r[2] == 'page')} pages over the goal (p95 < 300 ms), "
+          f"{downloads_over} of {sum(1 for r in shown if r[2] == 'download')} downloads over the goal (p95 < 1 s); "
+          f"{len(errors)} server errors{': ' + ', '.join(f'{r[0]} {r[1]} {r[3]}' for r in errors) if errors else ''}")
+    return 1 if pages_over or downloads_over or errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

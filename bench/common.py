@@ -1,0 +1,110 @@
+"""What every benchmark shares, so that its figures can be trusted (issue #12, item 6).
+
+* ``add_database_option``: ``--database-url`` (default ``RENKEI_BENCH_DATABASE_URL``, else the
+  benchmark's own default);
+* ``alternate``: the two sides run A B A B ... for a number of rounds, so that a noisy shared
+  machine slows both alike; the samples of each side are kept per round;
+* ``median`` / ``percentile``: the figures reported are medians (and p95/p99 where asked);
+* ``report``: one line per figure: the value, the LIMIT measured in the same run, the ratio and
+  the PROJECT's target (``TARGETS``, from issue #12), with ``met`` or ``NOT met``.
+
+The targets live here only: a benchmark prints the project's target, never one of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Target:
+    """The project's target for one figure: ``value / limit`` compared with ``ratio`` (or, when
+    ``absolute``, the value itself compared with ``ratio`` in the figure's unit)."""
+
+    ratio: float
+    higher_is_better: bool
+    text: str
+    absolute: bool = False
+
+
+# issue #12, "Hot paths to their targets" and the pages' goal
+TARGETS = {
+    "get-by-code": Target(0.8, True, "throughput >= 0.8 of bare Flask"),
+    "list-page": Target(0.5, True, "throughput >= 0.5 of bare Flask"),
+    "quota-check": Target(0.8, True, "throughput >= 0.8 of bare Flask"),
+    "quota-check-p99": Target(2.0, False, "p99 < 2 ms in-process", absolute=True),
+    "usage-ingest": Target(0.5, True, "rate >= 0.5 of raw COPY"),
+    "ledger-posting": Target(0.5, True, "rate >= 0.5 of raw guarded INSERT"),
+    "wave": Target(1.3, False, "time <= 1.3x the Keycloak calls alone"),
+    "invitations": Target(1.3, False, "time <= 1.3x the Keycloak calls alone"),
+    "page": Target(300.0, False, "p95 < 300 ms", absolute=True),
+    "download": Target(1000.0, False, "p95 < 1 s", absolute=True),
+}
+
+
+def add_database_option(parser: argparse.ArgumentParser, default: str | None = None, *, help_text: str = "") -> None:
+    parser.add_argument("--database-url", default=os.environ.get("RENKEI_BENCH_DATABASE_URL", default),
+                        help=help_text or "the database the benchmark uses (and may empty); "
+                                          "default RENKEI_BENCH_DATABASE_URL"
+                                          + (f", else {default}" if default else ""))
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile (p in 0..1) of ``values``."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(len(ordered) * p) - 1))]
+
+
+def alternate(sides: dict[str, Callable[[int], float]], rounds: int) -> dict[str, list[float]]:
+    """Run each side once per round, in turn (A B A B ...); each call gets the round number and
+    returns its sample. Returns the samples of each side in round order."""
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    for number in range(rounds):
+        for name, side in sides.items():
+            samples[name].append(side(number))
+    return samples
+
+
+def report(name: str, value: float, limit: float | None, target: Target | str | None, unit: str,
+           higher_is_better: bool = True) -> bool | None:
+    """Print one figure beside its limit (same run), their ratio and the project's target.
+
+    ``target``: a :class:`Target`, a key of ``TARGETS``, or None when issue #12 sets none.
+    Returns whether the target is met (None without a target)."""
+    if isinstance(target, str):
+        target = TARGETS[target]
+    line = f"{name:<44} {value:>11,.2f} {unit}"
+    ratio = None
+    if limit is not None:
+        ratio = value / limit if limit else math.inf
+        line += f" | limit (same run) {limit:>11,.2f} {unit} | ratio {ratio:5.2f}"
+    met = None
+    if target is None:
+        line += " | no project target"
+    else:
+        measured = value if target.absolute else ratio
+        if measured is None:
+            raise ValueError(f"{name}: a ratio target needs the limit")
+        if target.higher_is_better:
+            met = measured >= target.ratio
+        else:
+            met = measured < target.ratio if target.absolute else measured <= target.ratio
+        line += f" | project target {target.text}: {'met' if met else 'NOT met'}"
+    print(line, flush=True)
+    return met
+
+
+def noisy_machine_note() -> str:
+    return (f"(shared machine with {os.cpu_count()} cores: figures are noisy; the two sides alternate "
+            "so that noise slows both alike; medians reported)")

@@ -1,0 +1,212 @@
+"""Every admin page and download runs as many SQL statements for 200 tenants as for 20.
+
+The same data set is built twice, with 20 tenants and then with 200 (usage aggregates, quota
+plans, overrides and assignments, a posted allocation run with its ledger entries and a payment,
+a required agreement some have accepted, an open council proposal with votes, a notice,
+notifications, onboarding steps); every GET page under /admin that the role can open is asked
+once to warm up and once counted. A page whose count grows with the tenants fails, named with
+both counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from core.actor import Actor
+from tests.billing.conftest import colleague, cost_data, policy_data
+from tests.conftest import OPERATOR, reset_database, sign_in
+
+FINANCE = colleague(1, "県 財政担当")
+MUNICIPALITY = "431001"
+
+ROLES = {
+    "operator": (["platform-operator"], ()),
+    "finance": (["finance-officer"], ()),
+    "auditor": (["auditor"], ()),
+    "municipal admin": (["municipal-admin"], (MUNICIPALITY,)),
+}
+
+# endpoints not counted, and why
+SKIPPED = {
+    "admin.static": "static files",
+    "frame.index": "the empty layout",
+}
+SKIPPED_SUFFIXES = (".ajax_lookup", ".create_view", ".edit_view")  # Flask-Admin's own forms (not used: can_create=False)
+
+
+def _codes(size: int) -> list[str]:
+    from core.codes import with_check_digit
+
+    return [with_check_digit(f"{47000 + n:05d}") for n in range(size - 2)]
+
+
+def build(db, size: int) -> dict:
+    """``size`` tenants (熊本県, 熊本市 and generated towns) with everything the pages show."""
+    from billing import operations
+    from billing.schemas import PaymentCreate
+    from core.calendar import current_month, fiscal_months, fiscal_year_of
+    from core.db import utcnow
+    from core.outbox import Notification
+    from governance import agreements, council, notices
+    from governance.models import AgreementDocument, VoteChoice
+    from governance.schemas import ProposalCreate, VersionDraft
+    from tenancy.identity.models import IdentityIncident
+    from tenancy.onboarding.models import ProvisioningStep
+    from tenancy.registry.importing import reference_municipalities
+    from tenancy.registry.operations import create_tenant
+    from tenancy.registry.schemas import TenantCreate
+    from tenancy.usage import quotas
+    from tenancy.usage.models import METRICS, Granularity, UsageAggregate
+
+    reference = reference_municipalities()
+    statuses = ["active", "active", "active", "applied", "screening", "provisioning"]
+    tenants = []
+    for index, code in enumerate(["430005", MUNICIPALITY, *_codes(size)]):
+        row = reference.get(code, {})
+        tenants.append(create_tenant(db, OPERATOR, TenantCreate.model_validate({
+            "code": code, "name_ja": row.get("name_ja", f"試験町{index}"), "name_en": row.get("name_en", f"Test {index}"),
+            "kind": row.get("kind", "town"), "population": int(row.get("population", 1000 + 37 * index)),
+            "population_source": "test", "status": "active" if index < 2 else statuses[index % len(statuses)]})))
+    db.flush()
+
+    quotas.load_default_plans(db, OPERATOR)
+    month = current_month()
+    months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
+    now = utcnow()
+    for index, tenant in enumerate(tenants):
+        for metric in METRICS.values():
+            for m in months:
+                value = 100 * (index + 1) + m.month
+                db.add(UsageAggregate(tenant_code=tenant.code, metric=metric.name, granularity=Granularity.month,
+                                      period_start=m, total=value, peak=value, events=3, last_value=value, last_at=now))
+        db.add(Notification(tenant_code=tenant.code, kind="onboarding", subject=f"お知らせ {tenant.code}", body="本文",
+                            status=["queued", "sent", "failed"][index % 3]))
+        if tenant.status == "provisioning":
+            db.add(ProvisioningStep(tenant_id=tenant.id, step="admin_invited", status="failed", attempts=1,
+                                    last_error="Keycloak unavailable"))
+        if index % 7 == 3:
+            db.add(IdentityIncident(operation="user.invite", tenant_code=tenant.code, username=f"staff-{index}",
+                                    step="undo", error="connection refused"))
+    db.flush()
+    for index, tenant in enumerate(tenants):
+        if index % 5 == 1:
+            quotas.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})
+        if index % 6 == 2:
+            quotas.assign_quota_plan(db, OPERATOR, tenant.code, quotas.list_plans(db, OPERATOR)[0].code)
+
+    published = now - dt.timedelta(days=60)
+    draft = VersionDraft(title="共同利用協定", body_md="第1条 目的", effective_on=published.date(), required=True)
+    version = agreements.draft_version(db, OPERATOR, AgreementDocument.joint_use_agreement, draft)
+    agreements.publish_version(db, OPERATOR, AgreementDocument.joint_use_agreement, 1, 30, now=published)
+    active = [t for t in tenants[1:] if t.status == "active"]
+    for tenant in active[::2]:
+        admin = Actor(issuer="urn:test", subject=f"admin-{tenant.code}", name="管理者", roles=frozenset({"municipal-admin"}),
+                      tenant_codes=frozenset({tenant.code}))
+        agreements.accept_version(db, admin, AgreementDocument.joint_use_agreement, 1, version.content_hash, tenant.code)
+
+    proposal = council.propose(db, OPERATOR, ProposalCreate(title="データ連携基盤の利用促進について",
+                                                            closes_at=now + dt.timedelta(days=14)))
+    for tenant in active[1::3]:
+        admin = Actor(issuer="urn:test", subject=f"admin-{tenant.code}", name="管理者", roles=frozenset({"municipal-admin"}),
+                      tenant_codes=frozenset({tenant.code}))
+        council.cast_vote(db, admin, proposal.id, VoteChoice.for_, tenant.code)
+    notices.publish_notice(db, OPERATOR, notices.NoticeDraft(title="メンテナンスのお知らせ", body="停止します。", audience="all_active"))
+
+    policy = operations.create_policy(db, FINANCE, policy_data())
+    operations.adopt_policy(db, FINANCE, policy.id, "令和7年度第1回協議会 議案第2号")
+    item = operations.create_cost_item(db, FINANCE, cost_data(name="クラウド利用料", amount=10_000_000))[0]
+    run = operations.create_run(db, FINANCE, 2025)
+    operations.review_run(db, colleague(2), run.id)
+    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    for tenant in active[::4]:
+        operations.record_payment(db, FINANCE, PaymentCreate(tenant_code=tenant.code, fiscal_year=2025, amount=1_000,
+                                                             received_on=dt.date(2025, 9, 1), reference="振込"))
+    db.commit()
+    return {"document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
+            "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv"}
+
+
+def urls(app, arguments: dict) -> dict[str, str]:
+    """endpoint → a URL of every GET page and download under /admin."""
+    from flask import url_for
+
+    formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
+               "usage.download": ["csv", "xlsx"]}
+    result = {}
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if not rule.rule.startswith("/admin") or "GET" not in rule.methods:
+                continue
+            if rule.endpoint in SKIPPED or rule.endpoint.endswith(SKIPPED_SUFFIXES):
+                continue
+            values = {name: arguments[name] for name in rule.arguments if name != "fmt"}
+            for fmt in formats.get(rule.endpoint, [None]):
+                extra = {"fmt": fmt} if fmt else {}
+                if rule.endpoint.endswith(".details_view"):
+                    extra["id"] = 1
+                name = f"{rule.endpoint}.{fmt}" if fmt else rule.endpoint
+                result[name] = url_for(rule.endpoint, **values, **extra)
+    result["usage.chart.download"] = result["usage.chart"] + "?download=1"
+    result["users.index.tenant"] = "/admin/users/?tenant=" + MUNICIPALITY
+    return result
+
+
+class FakeDirectory:
+    """The users page lists a tenant's people from Keycloak; here nobody, and no Keycloak."""
+
+    sends_mail = False
+
+    def tenant_members(self, code):
+        return []
+
+
+def count_queries(app, roles, tenants, pages: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """page → (status, statements run) for each page, each asked once before it is counted."""
+    from admin.extensions import db
+
+    client = app.test_client()
+    sign_in(client, roles, tenants)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    result = {}
+    for name, url in pages.items():
+        client.get(url).close()  # templates compiled, caches warm
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = client.get(url)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        response.close()  # downloads stream from temporary files
+        result[name] = (response.status_code, len(statements))
+    return result
+
+
+def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(app, db, monkeypatch):
+    import admin.views.users
+
+    monkeypatch.setattr(admin.views.users, "identity_directory", FakeDirectory)
+    counts = {}
+    for size in (20, 200):
+        reset_database(app)
+        pages = urls(app, build(db, size))
+        counts[size] = {role: count_queries(app, roles, tenants, pages) for role, (roles, tenants) in ROLES.items()}
+
+    opened = {(role, page) for role in ROLES for page, (status, _) in counts[20][role].items() if status == 200}
+    # each role opens the pages its work needs
+    assert ("operator", "usage.index") in opened and ("finance", "billing_accounts.index_view") in opened
+    assert ("auditor", "audit.index_view") in opened and ("municipal admin", "usage.index") in opened
+    assert ("finance", "billing.statement_file.xlsx") in opened and ("operator", "usage.download.xlsx") in opened
+    growing = []
+    for role in ROLES:
+        for page, (status, few) in counts[20][role].items():
+            many_status, many = counts[200][role][page]
+            assert status == many_status, f"{role} {page}: {status} with 20 tenants, {many_status} with 200"
+            if status == 200 and many != few:
+                growing.append(f"{role} {pages[page]} ({page}): {few} queries with 20 tenants, {many} with 200")
+    assert not growing, "pages whose queries grow with the tenants:\n" + "\n".join(growing)
