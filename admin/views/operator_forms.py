@@ -77,8 +77,10 @@ class _SafeLinks(Treeprocessor):
 
 
 def render_markdown(text: str) -> Markup:
-    """Markdown to HTML for display: any HTML in the text is escaped, never run."""
-    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "tables", "sane_lists"], output_format="html")
+    """Markdown to HTML for display: any HTML in the text is escaped, never run. Headings start at
+    level 2 (``# 第1条`` is an ``<h2>``): the page's own title is its one ``<h1>``."""
+    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "tables", "sane_lists", "toc"],
+                             extension_configs={"toc": {"baselevel": 2}}, output_format="html")
     return Markup(html)
 
 

@@ -154,7 +154,9 @@ def test_an_agreement_draft_preview_writes_nothing_and_renders_markdown_safely(o
         "effective_on": "2026-04-01", "body_md": body, "required": "y", "reacceptance_days": "30"})
     page = answer.get_data(as_text=True)
     preview = re.search(r'<div[^>]*id="preview"[^>]*>(.*?)</div>', page, flags=re.S).group(1)
-    assert "<h1>第1条（目的）</h1>" in preview and "<strong>共同利用</strong>" in preview and "<li>参加団体</li>" in preview
+    # the text's headings sit under the page's own title: "# 第1条" is a second-level heading
+    assert re.search(r"<h2[^>]*>第1条（目的）</h2>", preview) and "<h1" not in preview
+    assert "<strong>共同利用</strong>" in preview and "<li>参加団体</li>" in preview
     assert "<script>" not in preview and "&lt;script&gt;" in preview
     assert "<script>alert" not in page
     assert 'value="共同利用協定（令和8年度改定）"' in page  # the form keeps what was typed
@@ -169,6 +171,7 @@ def test_an_agreement_draft_preview_writes_nothing_and_renders_markdown_safely(o
     assert (version.number, version.required, version.reacceptance_days) == (1, True, 45)
     assert "下書き" in visible_text(version_page) and "<strong>共同利用</strong>" in version_page
     assert "<script>alert" not in version_page
+    assert version_page.count("<h1") == 1  # the page's title only, not the text's "# 第1条"
     board = visible_text(client.get("/admin/agreements/").get_data(as_text=True))
     assert "下書き" in board and "利用中" in board and "active" not in board and "draft" not in board
 
