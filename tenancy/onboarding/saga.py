@@ -709,7 +709,7 @@ def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> 
         data = TenantCreate(code=row.code, name_ja=ref["name_ja"], name_en=ref["name_en"], kind=ref["kind"],
                             population=int(ref["population"]), population_source=ref["population_source"],
                             wave_fiscal_year=fiscal_year, contacts=[row.contact])
-        tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year}年度 参加募集")
+        tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year_ja(fiscal_year)} 参加募集")
     else:
         changes: dict[str, Any] = {}
         if tenant.wave_fiscal_year is None:
@@ -731,7 +731,7 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
     tenant = _prepare(session, actor, fiscal_year, row)
     code = tenant.code
     checkpoint()
-    reason = f"{fiscal_year}年度 参加募集"
+    reason = f"{fiscal_year_ja(fiscal_year)} 参加募集"
     if tenant.status == TenantStatus.applied:
         lifecycle.screen(session, actor, code, reason)
         checkpoint()
