@@ -45,10 +45,15 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SECRET_KEY": env.get("RENKEI_SECRET_KEY", DEFAULT_SECRET),
         "RENKEI_VAR_DIR": str(var_dir),
         "SQLALCHEMY_DATABASE_URI": env.get("RENKEI_DATABASE_URL", f"sqlite:///{var_dir / 'renkei.db'}"),
+        # the schema owner, for db upgrade/grant, backup, restore and the partition jobs (admin.maintenance.owner);
+        # empty: the same as RENKEI_DATABASE_URL (one role)
+        "RENKEI_DATABASE_OWNER_URL": env.get("RENKEI_DATABASE_OWNER_URL", ""),
         "RENKEI_API_OPEN_FOR_DEVELOPMENT": _flag(env.get("RENKEI_API_OPEN_FOR_DEVELOPMENT")),
         "RENKEI_KEYCLOAK_URL": keycloak_url,
         "RENKEI_KEYCLOAK_PUBLIC_URL": env.get("RENKEI_KEYCLOAK_PUBLIC_URL", keycloak_url).rstrip("/"),
         "RENKEI_KEYCLOAK_REALM": realm,
+        # seconds each call to Keycloak may take before renkei gives up on it
+        "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "10")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
         "RENKEI_OIDC_CLIENT_ID": env.get("RENKEI_OIDC_CLIENT_ID", "renkei-admin"),
@@ -67,18 +72,50 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SMTP_STARTTLS": _flag(env.get("RENKEI_SMTP_STARTTLS")),
         # four eyes on allocation runs: the approver neither computed nor reviewed (off: one-person office)
         "RENKEI_FOUR_EYES": _flag(env.get("RENKEI_FOUR_EYES", "on")),
+        # --- access ends, sign-in security (docs/identity.md) ---
+        # people's access tokens live this long (set on the realm by `renkei keycloak bootstrap`)
+        "RENKEI_ACCESS_TOKEN_SECONDS": int(env.get("RENKEI_ACCESS_TOKEN_SECONDS", "300")),
+        # TOTP required for operator, finance, auditor and municipal admins (bootstrap and invitations)
+        "RENKEI_REQUIRE_TOTP": _flag(env.get("RENKEI_REQUIRE_TOTP", "on")),
+        # each process reads the deny list again when its copy is older than this (seconds)
+        "RENKEI_DENY_LIST_MAX_AGE": float(env.get("RENKEI_DENY_LIST_MAX_AGE", "1")),
+        # Keycloak's admin events are polled at most this often (seconds) by the token check
+        "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "10")),
+        # the /admin session ends after this many idle minutes
+        "RENKEI_SESSION_IDLE_MINUTES": float(env.get("RENKEI_SESSION_IDLE_MINUTES", "30")),
+        # the /admin session re-reads the person's roles and enabled state from Keycloak this often (seconds)
+        "RENKEI_SESSION_RECHECK_SECONDS": float(env.get("RENKEI_SESSION_RECHECK_SECONDS", "300")),
+        # how many reverse proxies in front of renkei set X-Forwarded-* (0: none are trusted)
+        "RENKEI_PROXY_HOPS": int(env.get("RENKEI_PROXY_HOPS", "0")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",  # Lax: the sign-in comes back from Keycloak as a top-level GET
+        # one JSON line per request: "stdout", "off", or a directory of daily files (requests-YYYY-MM-DD.jsonl)
+        "RENKEI_REQUEST_LOG": env.get("RENKEI_REQUEST_LOG", "stdout"),
+        # request log files older than this are deleted by `renkei jobs run-due` (logs are kept one year)
+        "RENKEI_RETENTION_DAYS": int(env.get("RENKEI_RETENTION_DAYS", "365")),
+        # each check of GET /readyz may take this long (seconds)
+        "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        # how many problems a file check (registry import, wave file, invitations, usage import) lists;
+        # the total is always counted and reported beside them
+        "RENKEI_MAX_PROBLEMS_LISTED": int(env.get("RENKEI_MAX_PROBLEMS_LISTED", "200")),
     }
 
 
 def check(config: Mapping[str, Any]) -> None:
     """Refuse to run in production with settings that are only safe on a developer's machine."""
+    if not 1 <= config.get("RENKEI_MAX_PROBLEMS_LISTED", 200) <= 10_000:
+        raise ConfigurationError("RENKEI_MAX_PROBLEMS_LISTED must be a whole number from 1 to 10000")
     if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
         raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
+    if not 0 <= config.get("RENKEI_PROXY_HOPS", 0) <= 10:
+        raise ConfigurationError("RENKEI_PROXY_HOPS must be a whole number from 0 to 10")
+    if not 0 < config.get("RENKEI_SESSION_RECHECK_SECONDS", 300) <= 300:
+        raise ConfigurationError("RENKEI_SESSION_RECHECK_SECONDS must be more than 0 and at most 300")
     if config["RENKEI_ENV"] == "production":
         if config["SECRET_KEY"] in {DEFAULT_SECRET, "", None}:
             raise ConfigurationError(

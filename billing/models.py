@@ -27,7 +27,7 @@ from sqlalchemy import DDL, event
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
-from core.db import utcnow
+from core.db import pg_guard_installer, utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
@@ -497,6 +497,172 @@ LEDGER_GUARD_DDL: dict[str, list[str]] = {
 """Statements that make the database refuse what the ledger writer never does, per dialect.
 Run after ``billing_posting`` exists (both tables are then there)."""
 
-for _dialect, _statements in LEDGER_GUARD_DDL.items():
-    for _statement in _statements:
-        event.listen(Posting.__table__, "after_create", DDL(_statement.strip()).execute_if(dialect=_dialect))
+# The PostgreSQL guards as installed since migration 0006 (LEDGER_GUARD_DDL["postgresql"] above is
+# the form migration 0001 installed, kept for it). Every table is named with its schema and every
+# function runs with search_path = pg_catalog, pg_temp, so a TEMP table named like a guarded table
+# cannot stand in for it (pg_temp is otherwise searched first). ``{s}`` is the quoted schema.
+_GUARD_FN_OPTIONS = "LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp"
+
+
+def _pg_function(name: str, body: str) -> str:
+    return f"CREATE OR REPLACE FUNCTION {{s}}.{name}() RETURNS trigger {_GUARD_FN_OPTIONS} AS $guard$\n{body}\n$guard$"
+
+
+def _pg_trigger(name: str, table: str, create: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {name} ON {{s}}.{table}", create]
+
+
+_PG_LEDGER_GUARDS: dict[str, list[str]] = {"billing_posting": [
+    _pg_function("billing_check_entry_balanced", """
+DECLARE
+    target bigint;
+    leg_total numeric;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        target := OLD.entry_id;
+    ELSE
+        target := NEW.entry_id;
+    END IF;
+    SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM {s}.billing_posting WHERE entry_id = target;
+    IF leg_total <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation',
+            MESSAGE = 'journal entry ' || target || ' is unbalanced: its postings add up to '
+                      || leg_total || ' yen instead of 0';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.entry_id <> NEW.entry_id THEN
+        SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM {s}.billing_posting WHERE entry_id = OLD.entry_id;
+        IF leg_total <> 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'journal entry ' || OLD.entry_id || ' is unbalanced: its postings add up to '
+                          || leg_total || ' yen instead of 0';
+        END IF;
+    END IF;
+    RETURN NULL;
+END"""),
+    *_pg_trigger("billing_posting_balanced", "billing_posting", """CREATE CONSTRAINT TRIGGER billing_posting_balanced
+    AFTER INSERT OR UPDATE OR DELETE ON {s}.billing_posting
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION {s}.billing_check_entry_balanced()"""),
+    _pg_function("billing_guard_posting", """
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM {s}.billing_journal_entry WHERE id = OLD.entry_id AND status = 'posted') THEN
+            RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+                MESSAGE = 'postings of posted journal entry ' || OLD.entry_id
+                          || ' cannot be changed or deleted; post a reversal instead';
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM {s}.billing_journal_entry WHERE id = NEW.entry_id AND status = 'posted') THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'journal entry ' || NEW.entry_id || ' is posted: no posting can be added to it';
+    END IF;
+    RETURN NEW;
+END"""),
+    *_pg_trigger("billing_posting_immutable", "billing_posting", """CREATE TRIGGER billing_posting_immutable
+    BEFORE INSERT OR UPDATE OR DELETE ON {s}.billing_posting
+    FOR EACH ROW EXECUTE FUNCTION {s}.billing_guard_posting()"""),
+    _pg_function("billing_guard_entry", """
+DECLARE
+    leg_count bigint;
+    leg_total numeric;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status = 'posted' THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'a journal entry is inserted as pending, given its postings, then posted';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.status = 'posted' THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'journal entry ' || OLD.id || ' is posted and cannot be changed or deleted; post a reversal instead';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.status = 'posted' THEN
+        SELECT COUNT(*), COALESCE(SUM(amount), 0) INTO leg_count, leg_total
+            FROM {s}.billing_posting WHERE entry_id = NEW.id;
+        IF leg_count < 2 OR leg_total <> 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = 'journal entry ' || NEW.id || ' cannot be posted: it has ' || leg_count
+                          || ' posting(s) adding up to ' || leg_total || ' yen; it needs at least 2 adding up to 0';
+        END IF;
+    END IF;
+    RETURN NEW;
+END"""),
+    *_pg_trigger("billing_entry_guard", "billing_journal_entry", """CREATE TRIGGER billing_entry_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON {s}.billing_journal_entry
+    FOR EACH ROW EXECUTE FUNCTION {s}.billing_guard_entry()"""),
+], "billing_account": [
+    # An account's code, type and tenant never change once a posting uses it (renaming two
+    # receivables would swap what the tenants owe); a receivable is bound to its own tenant.
+    _pg_function("billing_guard_account", """
+BEGIN
+    IF TG_OP <> 'DELETE' AND left(NEW.code, 11) = 'receivable:'
+       AND NEW.tenant_code IS DISTINCT FROM substr(NEW.code, 12) THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation',
+            MESSAGE = 'account ' || NEW.code || ' is the receivable of tenant ' || substr(NEW.code, 12)
+                      || ' and must be bound to it';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        RETURN NEW;
+    END IF;
+    IF (TG_OP = 'DELETE' OR NEW.code IS DISTINCT FROM OLD.code OR NEW.type IS DISTINCT FROM OLD.type
+        OR NEW.tenant_code IS DISTINCT FROM OLD.tenant_code)
+       AND EXISTS (SELECT 1 FROM {s}.billing_posting WHERE account_id = OLD.id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'account ' || OLD.code || ' has postings: its code, type and tenant cannot be changed, nor the account deleted';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END"""),
+    *_pg_trigger("billing_account_fixed", "billing_account", """CREATE TRIGGER billing_account_fixed
+    BEFORE INSERT OR UPDATE OR DELETE ON {s}.billing_account
+    FOR EACH ROW EXECUTE FUNCTION {s}.billing_guard_account()"""),
+], "billing_run_line": [
+    # A run's lines are what its approval posts: fixed from review on (and for ever once approved).
+    _pg_function("billing_guard_run_line", """
+DECLARE
+    run_status text;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        SELECT status INTO run_status FROM {s}.billing_run WHERE id = OLD.run_id;
+        IF run_status IN ('reviewed', 'approved', 'reversed') THEN
+            RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+                MESSAGE = 'lines of allocation run ' || OLD.run_id || ' (' || run_status || ') cannot be changed or deleted';
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+    END IF;
+    SELECT status INTO run_status FROM {s}.billing_run WHERE id = NEW.run_id;
+    IF run_status IN ('reviewed', 'approved', 'reversed') THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+            MESSAGE = 'allocation run ' || NEW.run_id || ' is ' || run_status || ': its lines cannot be changed';
+    END IF;
+    RETURN NEW;
+END"""),
+    *_pg_trigger("billing_run_line_fixed", "billing_run_line", """CREATE TRIGGER billing_run_line_fixed
+    BEFORE INSERT OR UPDATE OR DELETE ON {s}.billing_run_line
+    FOR EACH ROW EXECUTE FUNCTION {s}.billing_guard_run_line()"""),
+]}
+
+
+def ledger_guards_pg(schema: str, table: str | None = None) -> list[str]:
+    """The PostgreSQL guards of the ledger, accounts and run lines (or of ``table`` only), naming
+    tables in ``schema`` (a quoted identifier). Used by ``create_all`` and by migration 0006."""
+    tables = [table] if table else list(_PG_LEDGER_GUARDS)
+    return [statement.replace("{s}", schema) for name in tables for statement in _PG_LEDGER_GUARDS[name]]
+
+
+for _statement in LEDGER_GUARD_DDL["sqlite"]:
+    event.listen(Posting.__table__, "after_create", DDL(_statement.strip()).execute_if(dialect="sqlite"))
+for _table in (Posting, Account, AllocationRunLine):
+    event.listen(_table.__table__, "after_create",
+                 pg_guard_installer(lambda schema, _name=_table.__tablename__: ledger_guards_pg(schema, _name)))

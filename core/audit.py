@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from core.actor import Actor
-from core.db import timestamp_column as _timestamp_column, utcnow
+from core.db import pg_guard_installer, timestamp_column as _timestamp_column, utcnow
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ class AuditRecord(SQLModel, table=True):
     actor_subject: str = Field(max_length=255)
     actor_name: str = Field(default="", max_length=255)
     actor_role: str = Field(default="", max_length=64)
-    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    tenant_code: str | None = Field(default=None, max_length=13, index=True)  # or a member's corporate number
     action: str = Field(max_length=80, index=True)
     target_type: str = Field(max_length=80)
     target_id: str = Field(max_length=255)
@@ -186,11 +186,65 @@ AUDIT_GUARD_TRIGGERS = {
                "audit_anchor": ["audit_anchor_forward_only", "audit_anchor_no_delete"]},
 }
 
-for _dialect, _tables in AUDIT_GUARD_DDL.items():
-    for _table, _statements in _tables.items():
-        _target = {"audit_record": AuditRecord, "audit_chain_head": AuditChainHead, "audit_anchor": AuditAnchor}[_table].__table__
-        for _statement in _statements:
-            event.listen(_target, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+# The PostgreSQL guards as installed since migration 0006 (AUDIT_GUARD_DDL["postgresql"] above is
+# the form migration 0001 installed, kept for it): tables named with their schema (``{s}``, quoted)
+# and search_path fixed to pg_catalog, pg_temp, so a TEMP table named audit_anchor cannot vouch
+# for a deletion.
+_PG_AUDIT_FUNCTIONS = {
+    "audit_record": ("renkei_audit_record_guard", """
+BEGIN
+    IF TG_OP = 'DELETE'
+       AND current_setting('renkei.audit_purge', true) = 'on'
+       AND OLD.seq <= COALESCE((SELECT purged_through_seq FROM {s}.audit_anchor WHERE id = 1), 0) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_record is append-only: ' || TG_OP || ' of record #' || OLD.seq || ' refused',
+        HINT = 'Records leave the log only through renkei audit purge, which archives them first.',
+        ERRCODE = 'insufficient_privilege';
+END""", "audit_record_append_only"),
+    "audit_chain_head": ("renkei_audit_head_guard", """
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.last_seq > OLD.last_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END""", "audit_chain_head_forward_only"),
+    "audit_anchor": ("renkei_audit_anchor_guard", """
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_anchor only moves forward: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END""", "audit_anchor_forward_only"),
+}
+
+
+def audit_guards_pg(schema: str, table: str | None = None) -> list[str]:
+    """The PostgreSQL guards of the audit tables (or of ``table`` only) in ``schema`` (quoted).
+    Used by ``create_all`` and by migration 0006."""
+    statements = []
+    for name in [table] if table else list(_PG_AUDIT_FUNCTIONS):
+        function, body, trigger = _PG_AUDIT_FUNCTIONS[name]
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger LANGUAGE plpgsql "
+            f"SET search_path = pg_catalog, pg_temp AS $guard${body.replace('{s}', schema)}\n$guard$",
+            f"DROP TRIGGER IF EXISTS {trigger} ON {schema}.{name}",
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {schema}.{name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()",
+        ]
+    return statements
+
+
+for _table, _statements in AUDIT_GUARD_DDL["sqlite"].items():
+    _target = {"audit_record": AuditRecord, "audit_chain_head": AuditChainHead, "audit_anchor": AuditAnchor}[_table].__table__
+    for _statement in _statements:
+        event.listen(_target, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    event.listen(_target, "after_create", pg_guard_installer(lambda schema, _name=_table: audit_guards_pg(schema, _name)))
 
 
 # --- append -------------------------------------------------------------------------------------
@@ -324,6 +378,24 @@ def act(session: Session, actor: Actor, action: str, target_type: str, target_id
                    before=primary["before"] if primary else None, after=after)
             if persist is not None:
                 persist()
+
+
+@contextlib.contextmanager
+def part_of_act(worker: Session, session: Session) -> Iterator[None]:
+    """Inside, what is recorded through ``worker`` becomes steps of the act open in ``session``
+    (a wave's municipalities provisioned at once, each thread with its own session): still one
+    act, one record, written by ``session`` when its act ends. Without an open act, nothing changes."""
+    outer = session.info.get(_ACTS_KEY)
+    if not outer:
+        yield
+        return
+    shared = _Act(outer[-1].action, outer[-1].steps)  # the same list: appends from threads are atomic
+    stack = worker.info.setdefault(_ACTS_KEY, [])
+    stack.append(shared)
+    try:
+        yield
+    finally:
+        stack.remove(shared)
 
 
 def acts_within(entry: AuditRecord) -> list[tuple[str, str | None]]:

@@ -8,6 +8,7 @@ models module imports this module first.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,3 +68,25 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+
+
+# --- PostgreSQL guards installed in the schema the tables live in -------------------------------------
+
+def quoted_current_schema(connection: Any) -> str:
+    """The connection's current schema as a quoted identifier (guard DDL names tables with it)."""
+    return connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+
+
+def pg_guard_installer(statements: Callable[[str], list[str]]) -> Callable[..., None]:
+    """An ``after_create`` listener running ``statements(schema)`` on PostgreSQL, where ``schema`` is
+    the quoted current schema, so guard functions name their tables fully (never through the
+    caller's ``search_path``, which a TEMP table could shadow). The migrations call the same
+    ``statements`` with the same schema."""
+
+    def install(target: Any, connection: Any, **kw: Any) -> None:
+        if connection.dialect.name != "postgresql":
+            return
+        for statement in statements(quoted_current_schema(connection)):
+            connection.exec_driver_sql(statement)
+
+    return install

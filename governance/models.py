@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.calendar import fiscal_year_en, fiscal_year_ja
-from core.db import utcnow
+from core.db import pg_guard_installer, utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
@@ -219,6 +219,33 @@ class CouncilResolution(SQLModel, table=True):
     def label_en(self) -> str:
         return f"Council resolution {fiscal_year_en(self.fiscal_year)} No. {self.number}"
 
+
+# A resolution is the council's record: never deleted, never edited. The only change it takes is
+# its enactment being noted once (enacted_at, enacted_ref). PostgreSQL; ``{s}`` is the quoted schema.
+_PG_RESOLUTION_GUARD = [
+    """CREATE OR REPLACE FUNCTION {s}.council_guard_resolution() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $guard$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.enacted_at IS NULL
+       AND (to_jsonb(NEW) - 'enacted_at' - 'enacted_ref') = (to_jsonb(OLD) - 'enacted_at' - 'enacted_ref') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
+        MESSAGE = 'council resolution ' || OLD.id || ' is a record of the council: ' || TG_OP || ' refused';
+END
+$guard$""",
+    "DROP TRIGGER IF EXISTS council_resolution_fixed ON {s}.council_resolution",
+    "CREATE TRIGGER council_resolution_fixed BEFORE UPDATE OR DELETE ON {s}.council_resolution "
+    "FOR EACH ROW EXECUTE FUNCTION {s}.council_guard_resolution()",
+]
+
+
+def resolution_guards_pg(schema: str) -> list[str]:
+    """The PostgreSQL guard of council resolutions in ``schema`` (quoted); create_all and migration 0006."""
+    return [statement.replace("{s}", schema) for statement in _PG_RESOLUTION_GUARD]
+
+
+sa.event.listen(CouncilResolution.__table__, "after_create", pg_guard_installer(resolution_guards_pg))
 
 # --- notices --------------------------------------------------------------------------------------
 

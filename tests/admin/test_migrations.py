@@ -14,6 +14,8 @@ from core.db import metadata
 from tenancy.usage import partitions
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
+# migrating is the schema owner's (the app's role in CI has no DDL rights)
+OWNER_URL = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or TEST_DATABASE_URL
 
 
 def _not_a_partition(name, type_, parent_names) -> bool:
@@ -64,11 +66,11 @@ def test_sqlite_migrations_match_the_models(app, db, tmp_path):
 @pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgresql"), reason="the PostgreSQL run checks this (CI runs both)")
 def test_postgresql_migrations_match_the_models(app, tmp_path):
     schema = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin_engine = sa.create_engine(TEST_DATABASE_URL)
+    admin_engine = sa.create_engine(OWNER_URL)
     with admin_engine.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     try:
-        url = sa.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = sa.make_url(OWNER_URL).update_query_dict({"options": f"-csearch_path={schema}"})
         differences, tables, migrated_triggers = _migrate(url.render_as_string(hide_password=False), tmp_path)
         assert differences == []
         assert set(metadata.tables) <= tables

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AUDIT_GUARD_DDL, AUDIT_GUARD_TRIGGERS
+from tests.conftest import owner_bind
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def audit_clock(monkeypatch):
 @contextlib.contextmanager
 def guards_disabled(session, *tables: str):
     """Play a database owner: switch off the append-only triggers, and put them back afterwards."""
-    bind = session.get_bind()
+    bind = owner_bind(session)
     dialect = bind.dialect.name
     tables = tables or ("audit_record", "audit_chain_head", "audit_anchor")
     session.commit()
@@ -60,9 +61,10 @@ def guards_disabled(session, *tables: str):
 
 
 def raw(session, statement: str, **params) -> None:
-    """One raw SQL statement in its own committed transaction (the attacker's session)."""
+    """One raw SQL statement in its own committed transaction (the attacker's session: the schema
+    owner, so that what refuses it is the guard trigger, not the application role's rights)."""
     session.commit()
-    with session.get_bind().begin() as connection:
+    with owner_bind(session).begin() as connection:
         connection.execute(sa.text(statement), params)
     session.expire_all()
 

@@ -8,9 +8,11 @@ import json
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from core import audit as core_audit
 from core.audit import AuditRecord
+from tests.conftest import owner_bind
 from tests.governance.conftest import guards_disabled, raw
 
 
@@ -130,17 +132,17 @@ def test_rewriting_history_consistently_is_caught_by_a_checkpoint(app, db, opera
     checkpoint = f"3:{head}"
     assert run(app, "audit", "verify", "--checkpoint", checkpoint).exit_code == 0
     # The attacker rewrites record 2 and recomputes every later hash and the head: the chain is whole again.
-    with guards_disabled(db):
-        rows = list(db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)))
+    with guards_disabled(db), Session(owner_bind(db)) as owner:  # the schema owner, not the app's role
+        rows = list(owner.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)))
         prev = rows[0].hash
         for row in rows[1:]:
             if row.seq == 2:
                 row.actor_name = "someone else"
             row.prev_hash, row.hash = prev, core_audit.compute_hash(row, prev)
             prev = row.hash
-        db.flush()
-        db.execute(sa.text("UPDATE audit_chain_head SET last_hash = :h"), {"h": prev})
-        db.commit()
+        owner.flush()
+        owner.execute(sa.text("UPDATE audit_chain_head SET last_hash = :h"), {"h": prev})
+        owner.commit()
         assert run(app, "audit", "verify").exit_code == 0
         result = run(app, "audit", "verify", "--checkpoint", checkpoint)
     assert result.exit_code == 1

@@ -9,11 +9,12 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from core.calendar import JST
 from tenancy.usage import metering
 from tenancy.usage.models import UsageEvent
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, owner_bind
 from tests.usage.conftest import event
 
 
@@ -59,13 +60,14 @@ def cities(tenant_factory):
 
 @pytest.fixture
 def restore_partitions(app):
-    """Tests that drop partitions put back those the other tests expect."""
+    """Tests that drop partitions put back those the other tests expect (as the schema owner:
+    partitions are DDL, which the application role may not do)."""
     yield
     from admin.extensions import db as database
 
-    with app.app_context():
-        metering.prepare_partitions(database.session)
-        database.session.commit()
+    with app.app_context(), Session(owner_bind(database.session)) as owner:
+        metering.prepare_partitions(owner)
+        owner.commit()
 
 
 @needs_postgresql
@@ -116,8 +118,9 @@ def test_retention_drops_old_months_and_keeps_newer_ones(db, cities, restore_par
     db.commit()
     before = _partitions(db) if _postgresql(db) else set()
 
-    result = metering.purge_events(db, OPERATOR, settings=metering.MeteringSettings(retention_months=2))
-    db.commit()
+    with Session(owner_bind(db)) as owner:  # retention drops partitions: the owner's job (renkei jobs run-due)
+        result = metering.purge_events(owner, OPERATOR, settings=metering.MeteringSettings(retention_months=2))
+        owner.commit()
 
     assert result.deleted == 1
     assert set(db.execute(sa.select(UsageEvent.event_id)).scalars()) == {e["event_id"] for e in kept}
@@ -138,7 +141,7 @@ def test_retention_drops_old_months_and_keeps_newer_ones(db, cities, restore_par
 def test_run_due_creates_the_next_months_and_is_idempotent(app, db, cities, restore_partitions):
     ahead = _partition_of(_month_start_jst(-3))
     last_month = _month_start_jst(1)
-    with db.get_bind().begin() as connection:  # as if the jobs had not run for a while
+    with owner_bind(db).begin() as connection:  # as if the jobs had not run for a while
         for name in (ahead, _partition_of(last_month)):
             connection.execute(sa.text(f"ALTER TABLE usage_event DETACH PARTITION {name}"))
             connection.execute(sa.text(f"DROP TABLE {name}"))

@@ -1,0 +1,61 @@
+"""`renkei check`: the whole system's integrity (audit chain, runs, ledger, accounts, backup manifest).
+
+Exit codes: 0 everything checked is consistent, 1 a problem (the first is named), 2 bad input.
+Prints a short summary of what was checked. Run it after a restore and nightly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from admin.commands.acting import acting
+from admin.commands.output import fail
+from admin.extensions import db
+from core import authz
+from core.errors import DomainError
+
+
+def default_checkpoint_dir() -> Path:
+    """Where exported audit checkpoints are: RENKEI_AUDIT_CHECKPOINT_DIR, else <RENKEI_VAR_DIR>/audit-checkpoints."""
+    configured = current_app.config.get("RENKEI_AUDIT_CHECKPOINT_DIR") or os.environ.get("RENKEI_AUDIT_CHECKPOINT_DIR")
+    return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-checkpoints"
+
+
+@click.command("check")
+@click.option("--manifest", "manifest_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A backup archive or its manifest.json: row counts and ledger totals must match it.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of exported audit checkpoints (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def group(manifest_file: Path | None, checkpoint_dir: Path | None, actor) -> None:
+    """Check the whole system; exit 1 naming the first problem."""
+    from admin.maintenance import archive, check
+
+    folder = checkpoint_dir or default_checkpoint_dir()
+    try:
+        manifest = archive.read_manifest(manifest_file) if manifest_file else None
+        report = check.run_check(db.session, actor, checkpoint_dir=folder, manifest=manifest)
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+    db.session.rollback()
+    summary = ", ".join(f"{name}: {value}" for name, value in report.checked.items())
+    click.echo(f"checked / 検査した項目: {summary}")
+    if manifest is None:
+        click.echo("manifest: not given (row counts not compared)")
+    if report.checked.get("audit checkpoint") is None:
+        click.echo(f"audit checkpoint: none found in {folder}")
+    if not report.ok:
+        finding = report.first
+        click.echo(f"問題があります / FAILED: {finding.check}: {finding.message_en}", err=True)
+        click.echo(f"  {finding.message_ja}", err=True)
+        if len(report.findings) > 1:
+            click.echo(f"  ({len(report.findings) - 1} more problem(s) after this one)", err=True)
+        raise SystemExit(1)
+    click.echo("整合性に問題はありません / OK: no problem found")

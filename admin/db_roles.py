@@ -1,0 +1,116 @@
+"""The application's database role on PostgreSQL: exactly the rights the code needs.
+
+The schema owner creates and migrates the schema (``renkei db upgrade``) and then grants the
+application role (``renkei db grant --app-role NAME``). The application role may read every
+table and insert rows; it may update or delete only where an operation does so (the table
+below, column by column where the operations change a few known columns). It owns nothing, so
+it cannot alter or drop a table, disable or replace a guard trigger, nor TRUNCATE.
+
+The list was found by running the test suite as the application role and reading its refusals.
+What needs more than the application role (partition maintenance of ``usage_event``, which
+creates and drops partitions) runs as the owner; see docs/deployment.md.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.db import metadata
+
+# table → privileges beyond SELECT and INSERT. "UPDATE (a, b)" is column-level.
+APP_RIGHTS: dict[str, tuple[str, ...]] = {
+    # the audit log: the chain head moves forward (locked FOR UPDATE by every append); the purge
+    # moves the anchor and deletes archived records (the guard triggers allow nothing else)
+    "audit_chain_head": ("UPDATE (last_seq, last_hash)",),
+    "audit_anchor": ("UPDATE (purged_through_seq, purged_through_hash, purged_count, purged_at, archive_name, archive_sha256)",),
+    "audit_record": ("DELETE",),
+    # billing: the ledger writer posts what it inserted; runs move through their states; cost
+    # items are corrected (an amortised item is re-split) while no run uses them
+    "billing_journal_entry": ("UPDATE (status)",),  # pending → posted, by the ledger writer
+    "billing_policy": ("UPDATE (status, resolution_ref, adopted_at, adopted_by)",),  # adoption, supersession
+    "billing_run": ("UPDATE (status, reviewed_at, reviewed_by, review_note, reviewed_by_key, approved_at, approved_by, "
+                    "posted_on, reversed_at, reversed_by, reversal_reason, four_eyes)",),
+    "billing_cost_item": ("UPDATE (name, category, amount, invoiced_amount, tax_treatment, tax_amount, vendor, reference)",
+                          "DELETE"),
+    # governance: a resolution's enactment is noted once (its trigger allows nothing else)
+    "council_resolution": ("UPDATE (enacted_at, enacted_ref)",),
+    "council_proposal": ("UPDATE",),  # opened, closed, withdrawn
+    "agreement_version": ("UPDATE",),  # drafts edited, then published
+    # registry and usage state that operations change in place
+    "tenant": ("UPDATE",),
+    "tenant_onboarding": ("UPDATE",),
+    "provisioning_step": ("UPDATE",),  # the provisioning saga records each step's progress
+    "quota_plan": ("UPDATE",),
+    "quota_limit": ("UPDATE (limit_value, enforcement)", "DELETE"),  # a plan's limit edited or removed
+    "tenant_quota": ("UPDATE", "DELETE"),  # a tenant's plan changed or taken away
+    "quota_override": ("UPDATE", "DELETE"),  # a tenant's own limit changed or removed
+    "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
+    "usage_event_key": ("DELETE",),  # retention removes the keys of purged events
+    "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
+    "usage_aggregate": ("UPDATE",),  # ingest adds to the month's totals (INSERT … ON CONFLICT DO UPDATE)
+    "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
+    # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
+    "notification": ("UPDATE (status, attempts, last_error, sent_at)",),
+    # onboarding checklists are ticked and reset; a tenant's contacts are edited and removed
+    "onboarding_checklist_item": ("UPDATE (checked, note, checked_at, checked_by)",),
+    "tenant_contact": ("UPDATE", "DELETE"),
+    # the deny list: a later denial moves a subject's row forward; the due jobs delete expired rows
+    "denied_subject": ("UPDATE (denied_at, keep_until, reason)", "DELETE"),
+    # API clients: revoked or disabled; a rotated credential gets its overlap's end, then is retired
+    "api_client": ("UPDATE (status, revoked_at)",),
+    "api_client_credential": ("UPDATE (valid_until, retired)",),
+    # members: an organisation moves through screening (a rejected or withdrawn one applies again:
+    # the whole row is renewed and its old checks deleted); checklist items are switched on and off;
+    # project groups are edited and deleted with their members
+    "member_organisation": ("UPDATE",),
+    "member_screening_item": ("UPDATE (active)",),
+    "member_screening_check": ("UPDATE (checked, note, checked_by, checked_at)", "DELETE"),
+    "member_project_group": ("UPDATE (name, representative)", "DELETE"),
+    "member_project_group_member": ("DELETE",),
+}
+
+
+def _quote(connection: sa.Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def grant_statements(connection: sa.Connection, app_role: str) -> list[str]:
+    """The statements that give ``app_role`` exactly its rights on the current schema's tables."""
+    schema = connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+    role = _quote(connection, app_role)
+    tables = [table.name for table in metadata.sorted_tables]
+    unknown = sorted(set(APP_RIGHTS) - set(tables))
+    if unknown:
+        raise ValueError(f"APP_RIGHTS names tables that do not exist: {', '.join(unknown)}")
+    present = {name for (name,) in connection.execute(sa.text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))}
+    missing = [name for name in tables if name not in present]
+    if missing:
+        raise ValueError(f"the schema lacks tables {', '.join(missing[:5])}: run renkei db upgrade first")
+    statements = [
+        f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC",
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+    ]
+    if connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar() is not None:
+        statements.append(f"GRANT SELECT ON {schema}.alembic_version TO {role}")
+    for name in tables:
+        rights = ", ".join(("SELECT", "INSERT", *APP_RIGHTS.get(name, ())))
+        statements.append(f"GRANT {rights} ON {schema}.{_quote(connection, name)} TO {role}")
+    return statements
+
+
+def grant_app_role(connection: sa.Connection, app_role: str) -> list[str]:
+    """Grant ``app_role`` its rights (idempotent: earlier grants on these tables are revoked first).
+    Run as the schema owner; returns the statements run."""
+    if connection.dialect.name != "postgresql":
+        raise ValueError("database roles exist on PostgreSQL only")
+    exists = connection.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": app_role}).scalar()
+    if not exists:
+        raise ValueError(f"there is no database role {app_role!r}; create it first (CREATE ROLE ... LOGIN)")
+    statements = grant_statements(connection, app_role)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    return statements

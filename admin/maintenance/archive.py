@@ -1,0 +1,412 @@
+"""Backup archives: one tar file with the database, the Keycloak realm, the audit chain head and a manifest.
+
+Members (format ``renkei-backup/1``)::
+
+    manifest.json          what the archive holds: versions, row counts per table, ledger totals
+                           per fiscal year, the audit chain head, the realm's counts, and the
+                           sha256 and size of every other member
+    manifest.sha256        the sha256 of manifest.json (so a damaged manifest is noticed too)
+    database.pgdump        PostgreSQL: pg_dump's custom format (restored with pg_restore)
+    database.sqlite3       SQLite: a copy made with SQLite's online backup API
+    keycloak-realm.json    the realm (see tenancy.identity.realm_copy for what is and is not carried)
+    audit-head.json        the audit chain head at the time of the backup (seq and hash)
+
+The row counts, totals and head are read in the same snapshot as the database copy (PostgreSQL:
+an exported snapshot that pg_dump uses; SQLite: read from the copy itself), so they describe
+exactly what the archive holds even while the platform keeps running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from core import audit as core_audit
+from core import authz
+from core.actor import Actor
+from core.audit import AuditChainHead, AuditRecord
+from core.errors import Conflict, Invalid, Unavailable
+
+FORMAT = "renkei-backup/1"
+MANIFEST = "manifest.json"
+MANIFEST_SUM = "manifest.sha256"
+DB_PG = "database.pgdump"
+DB_SQLITE = "database.sqlite3"
+REALM = "keycloak-realm.json"
+AUDIT_HEAD = "audit-head.json"
+MEMBERS = (MANIFEST, MANIFEST_SUM, DB_PG, DB_SQLITE, REALM, AUDIT_HEAD)
+
+
+class ArchiveRefused(Conflict):
+    """The archive is damaged, of another version, or does not fit the target: nothing was restored."""
+
+
+# --- versions ---------------------------------------------------------------------------------------
+
+def migrations_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def migration_head() -> str:
+    """The newest migration revision of this code (what ``renkei db upgrade`` brings a database to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    return ",".join(sorted(heads))
+
+
+def renkei_version() -> str:
+    try:
+        return metadata.version("renkei")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def database_revision(connection: sa.Connection) -> str | None:
+    """The revision Alembic recorded in the database, or None (a schema built by ``create_all``)."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return ",".join(sorted(connection.scalars(sa.text("SELECT version_num FROM alembic_version"))))
+
+
+# --- what a database holds ----------------------------------------------------------------------------
+
+def table_names() -> list[str]:
+    return [table.name for table in SQLModel.metadata.sorted_tables]
+
+
+def table_counts(connection: sa.Connection) -> dict[str, int]:
+    """Rows per table of renkei's metadata (tables missing from the database count as absent)."""
+    present = set(sa.inspect(connection).get_table_names())
+    return {name: int(connection.scalar(sa.text(f'SELECT count(*) FROM "{name}"')))
+            for name in sorted(table_names()) if name in present}
+
+
+def audit_head(connection: sa.Connection) -> dict[str, Any]:
+    row = connection.execute(sa.select(AuditChainHead.last_seq, AuditChainHead.last_hash)
+                             .where(AuditChainHead.id == 1)).first()
+    return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": core_audit.GENESIS_HASH}
+
+
+def audit_records_through(connection: sa.Connection, seq: int) -> int:
+    return int(connection.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.seq <= seq)))
+
+
+def describe_database(connection: sa.Connection, actor: Actor) -> dict[str, Any]:
+    """Counts, ledger totals and the audit head, read through ``connection``."""
+    from billing import integrity
+
+    session = Session(bind=connection)
+    try:
+        totals = integrity.ledger_totals(session, actor)
+    finally:
+        session.close()
+    return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection)}
+
+
+def is_empty(engine: sa.Engine) -> bool:
+    with engine.connect() as connection:
+        return not sa.inspect(connection).get_table_names()
+
+
+# --- PostgreSQL tools ---------------------------------------------------------------------------------
+
+def pg_tool(name: str) -> str:
+    """``pg_dump``/``pg_restore``: from RENKEI_PG_BIN, else PATH, else the newest /usr/lib/postgresql/*/bin."""
+    folder = os.environ.get("RENKEI_PG_BIN")
+    if folder and (Path(folder) / name).exists():
+        return str(Path(folder) / name)
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    if candidates:
+        return str(candidates[-1])
+    found = shutil.which(name)
+    if found:
+        return found
+    raise Unavailable(f"{name} was not found: install the PostgreSQL client or set RENKEI_PG_BIN.",
+                      f"{name} が見つかりません。PostgreSQL のクライアントを導入するか RENKEI_PG_BIN を設定してください。")
+
+
+def _libpq(url: sa.URL) -> tuple[list[str], dict[str, str]]:
+    """Connection arguments for pg_dump/pg_restore (the password in the environment, not the command line)."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    args = ["--host", url.host or "localhost", "--port", str(url.port or 5432), "--username", url.username or "",
+            "--dbname", url.database or ""]
+    return args, env
+
+
+def _run(command: list[str], env: dict[str, str], what_en: str, what_ja: str) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        tail = " | ".join(detail[-3:])
+        raise Unavailable(f"{what_en} failed: {tail}", f"{what_ja}に失敗しました: {tail}")
+
+
+# --- writing an archive -------------------------------------------------------------------------------
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
+    """Dump the database into ``target`` and yield a connection that sees the same data."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                snapshot = connection.scalar(sa.text("SELECT pg_export_snapshot()"))
+                args, env = _libpq(engine.url)
+                _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", f"--snapshot={snapshot}",
+                      "--file", str(target), *args], env, "pg_dump", "データベースの書き出し（pg_dump）")
+                yield connection
+        return
+    if engine.dialect.name == "sqlite":
+        source = sqlite3.connect(engine.url.database)
+        try:
+            copy = sqlite3.connect(target)
+            with copy:
+                source.backup(copy)
+            copy.close()
+        finally:
+            source.close()
+        snapshot_engine = sa.create_engine(f"sqlite:///{target}")
+        try:
+            with snapshot_engine.connect() as connection:
+                yield connection
+        finally:
+            snapshot_engine.dispose()
+        return
+    raise Invalid(f"backup supports PostgreSQL and SQLite, not {engine.dialect.name}",
+                  f"バックアップは PostgreSQL と SQLite のみに対応しています（{engine.dialect.name}）。")
+
+
+def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=None, realm: str | None = None,
+                 now: dt.datetime | None = None) -> dict[str, Any]:
+    """Write the archive to ``output`` (atomically: a ``.partial`` file renamed at the end); returns its manifest.
+
+    The backup is recorded in the audit log (and committed) first, so the archive holds its own record.
+    ``realm_admin`` is a Keycloak admin client that may export ``realm``; without it the archive
+    holds no realm (and says so).
+    """
+    from tenancy.identity import realm_copy
+
+    authz.authorize(actor, "system.backup")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    engine = session.get_bind()
+    kind = engine.dialect.name
+    core_audit.record(session, actor, "system.backup", "backup", output.name,
+                      after={"file": output.name, "database": kind, "realm": realm if realm_admin else None})
+    session.commit()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="renkei-backup-", dir=output.parent) as tmp:
+        work = Path(tmp)
+        db_member = DB_PG if kind == "postgresql" else DB_SQLITE
+        with _snapshot_dump(engine, work / db_member) as connection:
+            described = describe_database(connection, actor)
+            revision = database_revision(connection)
+        members = [db_member]
+        realm_info: dict[str, Any] | None = None
+        keycloak_version = None
+        if realm_admin is not None and realm:
+            copy = realm_copy.export_realm(realm_admin, realm)
+            keycloak_version = realm_copy.server_version(realm_admin)
+            (work / REALM).write_text(json.dumps(copy, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+            realm_info = {"name": realm, "counts": realm_copy.summary(copy)}
+            members.append(REALM)
+        (work / AUDIT_HEAD).write_text(json.dumps(described["audit_head"], indent=1) + "\n", encoding="utf-8")
+        members.append(AUDIT_HEAD)
+        manifest = {
+            "format": FORMAT,
+            "created_at": now.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_by": actor.name,
+            "database": kind,
+            "versions": {"renkei": renkei_version(), "migration_head": migration_head(),
+                         "database_revision": revision, "keycloak": keycloak_version},
+            "tables": described["tables"],
+            "ledger_totals": described["ledger_totals"],
+            "audit_head": described["audit_head"],
+            "realm": realm_info,
+            "members": {name: {"sha256": sha256_file(work / name), "size": (work / name).stat().st_size}
+                        for name in members},
+        }
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8") + b"\n"
+        (work / MANIFEST).write_bytes(manifest_bytes)
+        (work / MANIFEST_SUM).write_text(hashlib.sha256(manifest_bytes).hexdigest() + "  " + MANIFEST + "\n")
+        partial = output.with_name(output.name + ".partial")
+        with tarfile.open(partial, "w") as tar:
+            for name in (MANIFEST, MANIFEST_SUM, *members):
+                tar.add(work / name, arcname=name)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        partial.replace(output)
+    return manifest
+
+
+# --- reading an archive -------------------------------------------------------------------------------
+
+def _refuse(en: str, ja: str) -> ArchiveRefused:
+    return ArchiveRefused(en, ja)
+
+
+def open_archive(path: Path, into: Path) -> dict[str, Any]:
+    """Unpack ``path`` into ``into`` and verify every checksum; returns the manifest or refuses."""
+    try:
+        with tarfile.open(path, "r") as tar:
+            names = tar.getnames()
+            unknown = sorted(set(names) - set(MEMBERS))
+            if unknown:
+                raise _refuse(f"{path.name} is not a renkei backup: unexpected member {unknown[0]}",
+                              f"{path.name} は renkei のバックアップではありません（想定外のファイル {unknown[0]}）。")
+            for member in tar.getmembers():
+                if not member.isfile():
+                    raise _refuse(f"{path.name}: member {member.name} is not a plain file",
+                                  f"{path.name}: {member.name} が通常のファイルではありません。")
+                with tar.extractfile(member) as source, (into / member.name).open("wb") as target:
+                    shutil.copyfileobj(source, target)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise _refuse(f"{path.name} cannot be read as a backup archive (damaged or truncated: {error})",
+                      f"{path.name} をバックアップとして読めません（破損または途中で切れています: {error}）。") from None
+    if not (into / MANIFEST).exists() or not (into / MANIFEST_SUM).exists():
+        raise _refuse(f"{path.name} has no manifest: not a complete renkei backup",
+                      f"{path.name} にマニフェストがありません。完全なバックアップではありません。")
+    expected = (into / MANIFEST_SUM).read_text().split()[0] if (into / MANIFEST_SUM).read_text().split() else ""
+    if sha256_file(into / MANIFEST) != expected:
+        raise _refuse(f"{path.name} is damaged: the manifest's checksum does not match",
+                      f"{path.name} は破損しています（マニフェストのチェックサムが一致しません）。")
+    try:
+        manifest = json.loads((into / MANIFEST).read_text(encoding="utf-8"))
+    except ValueError:
+        raise _refuse(f"{path.name}: the manifest is not JSON", f"{path.name}: マニフェストを読めません。") from None
+    if manifest.get("format") != FORMAT:
+        raise _refuse(f"{path.name} is of format {manifest.get('format')!r}; this renkei reads {FORMAT}",
+                      f"{path.name} の形式 {manifest.get('format')!r} はこの renkei では読めません（{FORMAT}）。")
+    for name, info in sorted((manifest.get("members") or {}).items()):
+        if name not in MEMBERS or not (into / name).exists():
+            raise _refuse(f"{path.name} is damaged: member {name} is missing",
+                          f"{path.name} は破損しています（{name} がありません）。")
+        if sha256_file(into / name) != info.get("sha256"):
+            raise _refuse(f"{path.name} is damaged: the checksum of {name} does not match the manifest",
+                          f"{path.name} は破損しています（{name} のチェックサムがマニフェストと一致しません）。")
+    return manifest
+
+
+def check_compatible(manifest: dict[str, Any], engine: sa.Engine) -> None:
+    """Refuse an archive made by another schema version or for another kind of database."""
+    head = migration_head()
+    theirs = (manifest.get("versions") or {}).get("migration_head")
+    if theirs != head:
+        raise _refuse(
+            f"the backup was made at migration {theirs} but this renkei is at {head}: restore it with the renkei "
+            f"version that made it ({(manifest.get('versions') or {}).get('renkei')}), then upgrade",
+            f"バックアップのスキーマ（マイグレーション {theirs}）がこの renkei（{head}）と一致しません。"
+            f"作成した版（{(manifest.get('versions') or {}).get('renkei')}）で復元してから更新してください。")
+    if manifest.get("database") != engine.dialect.name:
+        raise _refuse(f"the backup is of a {manifest.get('database')} database; the target is {engine.dialect.name}",
+                      f"バックアップは {manifest.get('database')} のものです。復元先は {engine.dialect.name} です。")
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of an archive (checksums verified) or of a plain ``manifest.json`` file."""
+    if tarfile.is_tarfile(path):
+        with tempfile.TemporaryDirectory(prefix="renkei-manifest-") as tmp:
+            return open_archive(path, Path(tmp))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise Invalid(f"{path.name} is neither a backup archive nor a manifest: {error}",
+                      f"{path.name} はバックアップでもマニフェストでもありません。") from None
+    if manifest.get("format") != FORMAT:
+        raise Invalid(f"{path.name} is not a renkei backup manifest", f"{path.name} は renkei のマニフェストではありません。")
+    return manifest
+
+
+# --- restoring ----------------------------------------------------------------------------------------
+
+def restore_database(engine: sa.Engine, manifest: dict[str, Any], folder: Path) -> None:
+    if engine.dialect.name == "postgresql":
+        args, env = _libpq(engine.url)
+        _run([pg_tool("pg_restore"), "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", *args,
+              str(folder / DB_PG)], env, "pg_restore", "データベースの復元（pg_restore）")
+        return
+    engine.dispose()
+    source = sqlite3.connect(folder / DB_SQLITE)
+    try:
+        target = sqlite3.connect(engine.url.database)
+        with target:
+            source.backup(target)
+        target.close()
+    finally:
+        source.close()
+
+
+def restore(session: Session, actor: Actor, path: Path, *, realm_admin=None, realm: str | None = None,
+            replace_realm: bool = False, app_role: str | None = None) -> dict[str, Any]:
+    """Restore an archive into the session's (empty) database and recreate the realm; audited.
+
+    Every refusal comes before anything is written: a damaged or mismatched archive, a database
+    that is not empty, a realm that exists (unless ``replace_realm``). Run it as the schema owner;
+    ``app_role`` (PostgreSQL) is then granted its rights again (the dump carries no privileges).
+    """
+    from tenancy.identity import realm_copy
+
+    authz.authorize(actor, "system.backup")
+    engine = session.get_bind()
+    session.rollback()
+    with tempfile.TemporaryDirectory(prefix="renkei-restore-") as tmp:
+        folder = Path(tmp)
+        manifest = open_archive(path, folder)
+        check_compatible(manifest, engine)
+        if not is_empty(engine):
+            raise _refuse("the target database is not empty: restore only into an empty database (see docs/operations.md)",
+                          "復元先のデータベースが空ではありません。空のデータベースにのみ復元できます（docs/operations.md 参照）。")
+        with_realm = realm_admin is not None and (folder / REALM).exists()
+        copy = json.loads((folder / REALM).read_text(encoding="utf-8")) if with_realm else None
+        target_realm = realm or (copy or {}).get("realm")
+        if with_realm and realm_copy.realm_exists(realm_admin, target_realm) and not replace_realm:
+            raise _refuse(f"the Keycloak realm {target_realm} exists: delete it first or use --replace-realm",
+                          f"Keycloak のレルム {target_realm} がすでにあります。先に削除するか --replace-realm を指定してください。")
+        # The realm first: if the database then fails (one transaction: it stays empty), running
+        # the restore again with --replace-realm starts from the same state.
+        if with_realm:
+            if realm_copy.realm_exists(realm_admin, target_realm):
+                realm_copy.delete_realm(realm_admin, target_realm)
+            realm_copy.import_realm(realm_admin, copy, target_realm)
+        restore_database(engine, manifest, folder)
+        if app_role and engine.dialect.name == "postgresql":
+            from admin.db_roles import grant_app_role
+
+            with engine.begin() as connection:  # the dump carries no privileges (--no-acl): grant them again
+                grant_app_role(connection, app_role)
+    session.close()
+    core_audit.record(session, actor, "system.restore", "backup", path.name,
+                      after={"file": path.name, "created_at": manifest.get("created_at"),
+                             "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None})
+    session.commit()
+    return manifest
+

@@ -1,0 +1,150 @@
+"""One structured log line per request (JSON), and the retention of request log files.
+
+Each line: ``time`` (UTC, ISO 8601), ``request_id`` (the client's ``X-Request-ID`` when plausible,
+else renkei's own; echoed in the response's ``X-Request-ID``), ``actor`` (issuer's subject, or
+null), ``tenant`` (the tenant code in the address, else the actor's only tenant, else null),
+``method``, ``path``, ``status``, ``duration_ms``.
+
+``RENKEI_REQUEST_LOG``: ``stdout`` (the default), ``off``, or a directory that receives one file
+per day, ``requests-YYYY-MM-DD.jsonl`` (Japan date). Health checks (``/healthz``, ``/readyz``) are
+logged only when they fail. :func:`purge` removes the day files older than
+``RENKEI_RETENTION_DAYS`` (default 365); ``renkei jobs run-due`` calls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from core.calendar import JST
+
+HEALTH_PATHS = {"/healthz", "/readyz"}
+_FILE = re.compile(r"^requests-(\d{4}-\d{2}-\d{2})\.jsonl$")
+_LOCK = threading.Lock()
+DEFAULT_RETENTION_DAYS = 365
+
+
+def _started() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _tenant() -> str | None:
+    args = request.view_args or {}
+    for name in ("code", "tenant_code"):
+        if isinstance(args.get(name), str):
+            return args[name]
+    actor = g.get("actor")
+    codes = sorted(getattr(actor, "tenant_codes", ()) or ())
+    return codes[0] if len(codes) == 1 else None
+
+
+def line(response: Response) -> dict[str, Any]:
+    actor = g.get("actor")
+    started = g.get("request_started")
+    return {
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+        "request_id": g.get("request_id"),
+        "actor": f"{actor.subject}" if actor is not None else None,
+        "tenant": _tenant(),
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+    }
+
+
+# JSON text of one value (a str, int, float or None), as json.dumps(..., ensure_ascii=False) writes it
+_VALUE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def text(entry: dict[str, Any]) -> str:
+    """The log line of ``entry`` (keys in :func:`line`'s order): the same text as
+    ``json.dumps(entry, ensure_ascii=False)``, written key by key without the general encoder's set-up."""
+    return "{" + ", ".join(f'"{key}": {_VALUE(value)}' for key, value in entry.items()) + "}\n"
+
+
+# directory -> (Japan date, the day file open for appending, line-buffered: one write per line)
+_OPEN: dict[str, tuple[str, Any]] = {}
+
+
+def _day_file(directory: str) -> Any:
+    day = dt.datetime.now(JST).date().isoformat()
+    current = _OPEN.get(directory)
+    if current is not None and current[0] == day:
+        return current[1]
+    if current is not None:
+        current[1].close()
+    if len(_OPEN) >= 8:  # directories no longer used (tests): closed
+        for name in list(_OPEN):
+            _OPEN.pop(name)[1].close()
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    file = open(folder / f"requests-{day}.jsonl", "a", encoding="utf-8", buffering=1)
+    _OPEN[directory] = (day, file)
+    return file
+
+
+def write(destination: str, entry: dict[str, Any] | str) -> None:
+    """Append one line: to stdout (flushed, so that a pipe sees each line at once), or to the day
+    file of the directory ``destination``, kept open and line-buffered (one write per request; the
+    file changes at midnight Japan time). No fsync: a request log is not worth a disk sync per request."""
+    line_text = entry if isinstance(entry, str) else text(entry)
+    if destination == "stdout":
+        sys.stdout.write(line_text)
+        sys.stdout.flush()
+        return
+    with _LOCK:
+        file = _day_file(destination)
+        try:
+            file.write(line_text)
+        except (OSError, ValueError):  # closed or removed under us: open again once
+            _OPEN.pop(destination, None)
+            _day_file(destination).write(line_text)
+
+
+def _logged(response: Response) -> Response:
+    from flask import current_app
+
+    if g.get("request_id"):
+        response.headers["X-Request-ID"] = g.request_id
+    destination = current_app.config.get("RENKEI_REQUEST_LOG", "stdout")
+    if not destination or destination == "off":
+        return response
+    if request.path in HEALTH_PATHS and response.status_code < 400:
+        return response
+    try:
+        write(destination, text(line(response)))
+    except OSError as error:  # a full disk must not turn every answer into a 500
+        sys.stderr.write(f"renkei: request log not written: {error}\n")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register before the app's other after-request functions so that this one runs last and logs
+    the final status (Flask runs them in reverse order)."""
+    app.before_request(_started)
+    app.after_request(_logged)
+
+
+def purge(directory: str | Path, retention_days: int = DEFAULT_RETENTION_DAYS,
+          today: dt.date | None = None) -> list[str]:
+    """Delete day files older than ``retention_days`` (by the date in their name); return their names."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    cutoff = (today or dt.datetime.now(JST).date()) - dt.timedelta(days=retention_days)
+    removed = []
+    for path in sorted(directory.iterdir()):
+        match = _FILE.match(path.name)
+        if match and dt.date.fromisoformat(match.group(1)) < cutoff:
+            path.unlink()
+            removed.append(path.name)
+    return removed

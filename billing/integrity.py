@@ -1,0 +1,215 @@
+"""Integrity of billing as a whole: what ``renkei check`` asks of the runs, the ledger and the accounts.
+
+The database guards (:data:`billing.models.LEDGER_GUARD_DDL`) stop changes through the
+application; these checks look at the result, so they also notice what a restore lost or what
+someone with the owner's rights did:
+
+* ``runs``: every approved (or later reversed) run has exactly its lines posted: one posted
+  charge per nonzero line and one posted cost entry, each under the run's idempotency key with
+  exactly the legs the approval would post (:func:`billing.operations._run_entries`, the one
+  place that says what a run posts), no other entry under the run's keys, and nothing
+  ``pending`` under them. A reversed run's entries are each reversed.
+* ``years``: in each fiscal year the charges (income: municipalities' and the prefecture's
+  shares) equal the costs (the cost accounts), reversals included.
+* ``accounts``: every receivable account belongs to the registered tenant its code names, and
+  every posting on a receivable account is for that account's tenant (a swapped or renamed
+  account breaks this).
+
+Each check reads the database only; nothing here writes. The policy action is ``system.check``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import ledger
+from billing.models import (Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus, JournalEntry, Posting,
+                            RunStatus)
+from core import authz
+from core.actor import Actor
+from tenancy.registry.models import Tenant
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem: which check found it, in English and Japanese."""
+
+    check: str
+    message_en: str
+    message_ja: str
+
+    def describe(self) -> str:
+        return f"{self.check}: {self.message_en} / {self.message_ja}"
+
+
+@dataclasses.dataclass
+class Report:
+    """What was checked (counts by name) and what was found, in the order found."""
+
+    checked: dict[str, int] = dataclasses.field(default_factory=dict)
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def add(self, check: str, en: str, ja: str) -> None:
+        self.findings.append(Finding(check, en, ja))
+
+
+def _legs_by_entry(session: Session, entry_ids: list[int]) -> dict[int, Counter]:
+    legs: dict[int, Counter] = defaultdict(Counter)
+    for start in range(0, len(entry_ids), 1000):
+        chunk = entry_ids[start:start + 1000]
+        for entry_id, code, amount in session.execute(
+                sa.select(Posting.entry_id, Account.code, Posting.amount).join(Account, Account.id == Posting.account_id)
+                .where(Posting.entry_id.in_(chunk))):
+            legs[entry_id][(code, int(amount))] += 1
+    return legs
+
+
+def check_runs(session: Session, report: Report) -> None:
+    from billing.operations import _run_entries  # what an approval posts: one definition
+
+    runs = session.scalars(sa.select(AllocationRun).where(
+        AllocationRun.status.in_([RunStatus.approved, RunStatus.reversed])).order_by(AllocationRun.id)).all()
+    report.checked["approved runs"] = len(runs)
+    for run in runs:
+        lines = list(session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id)
+                                     .order_by(AllocationRunLine.id)))
+        if not run.posted_on:
+            report.add("runs", f"run #{run.id} (FY{run.fiscal_year}) is {RunStatus(run.status).value} but has no posting date",
+                       f"按分計算 #{run.id}（{run.fiscal_year}年度）は承認済みですが計上日がありません。")
+            return
+        expected = {entry.idempotency_key: Counter((leg.account, leg.amount) for leg in entry.legs)
+                    for entry in _run_entries(run, lines, run.posted_on, "")}
+        found = session.execute(sa.select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.status)
+                                .where(sa.or_(JournalEntry.idempotency_key.like(f"run:{run.id}:%"),
+                                              JournalEntry.run_id == run.id),
+                                       JournalEntry.kind != EntryKind.reversal)).all()
+        by_key = {key: (entry_id, EntryStatus(status)) for entry_id, key, status in found}
+        pending = sorted(key for key, (_, status) in by_key.items() if status != EntryStatus.posted)
+        if pending:
+            report.add("runs", f"run #{run.id} (FY{run.fiscal_year}): entry {pending[0]} under its keys is pending, not posted",
+                       f"按分計算 #{run.id}（{run.fiscal_year}年度）: 仕訳 {pending[0]} が未確定（pending）のまま残っています。")
+            return
+        missing = sorted(set(expected) - set(by_key))
+        if missing:
+            report.add("runs", f"run #{run.id} (FY{run.fiscal_year}) is approved but {len(missing)} of its {len(expected)} "
+                               f"entries are not in the ledger (first: {missing[0]})",
+                       f"按分計算 #{run.id}（{run.fiscal_year}年度）は承認済みですが、仕訳 {len(expected)} 件のうち "
+                       f"{len(missing)} 件が会計帳簿にありません（最初: {missing[0]}）。")
+            return
+        extra = sorted(set(by_key) - set(expected))
+        if extra:
+            report.add("runs", f"run #{run.id} (FY{run.fiscal_year}): entry {extra[0]} is under its keys but is not one of its lines",
+                       f"按分計算 #{run.id}（{run.fiscal_year}年度）: 仕訳 {extra[0]} は明細にない仕訳です。")
+            return
+        legs = _legs_by_entry(session, [entry_id for entry_id, _ in by_key.values()])
+        for key, wanted in sorted(expected.items()):
+            if legs.get(by_key[key][0], Counter()) != wanted:
+                report.add("runs", f"run #{run.id} (FY{run.fiscal_year}): entry {key} does not post the run's amounts",
+                           f"按分計算 #{run.id}（{run.fiscal_year}年度）: 仕訳 {key} の金額が明細と一致しません。")
+                return
+        if RunStatus(run.status) == RunStatus.reversed:
+            ids = [entry_id for entry_id, _ in by_key.values()]
+            reversed_ids = ledger.reversed_entry_ids(session, ids)
+            unreversed = sorted(set(ids) - set(reversed_ids))
+            if unreversed:
+                report.add("runs", f"run #{run.id} (FY{run.fiscal_year}) is reversed but entry {unreversed[0]} has no reversal",
+                           f"按分計算 #{run.id}（{run.fiscal_year}年度）は取消済みですが、仕訳 {unreversed[0]} の逆仕訳がありません。")
+                return
+    stray = session.scalar(sa.select(JournalEntry.idempotency_key).where(
+        JournalEntry.status == EntryStatus.pending, JournalEntry.idempotency_key.like("run:%")).limit(1))
+    if stray is not None:
+        report.add("runs", f"entry {stray} under a run's key is pending (never posted)",
+                   f"按分計算の仕訳 {stray} が未確定（pending）のまま残っています。")
+
+
+def _income_codes() -> tuple[str, ...]:
+    return (ledger.COST_RECOVERY, ledger.PREFECTURE_SHARE)
+
+
+def year_totals(session: Session) -> dict[int, dict[str, int]]:
+    """Per fiscal year, from posted entries (reversals included): ``charges`` (income credited),
+    ``costs`` (cost accounts debited), ``payments`` (bank debited), ``entries`` (posted entries)."""
+    totals: dict[int, dict[str, int]] = defaultdict(lambda: {"charges": 0, "costs": 0, "payments": 0, "entries": 0})
+    rows = session.execute(
+        sa.select(JournalEntry.fiscal_year, Account.code, sa.func.sum(Posting.amount))
+        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
+        .where(JournalEntry.status == EntryStatus.posted)
+        .group_by(JournalEntry.fiscal_year, Account.code)).all()
+    for year, code, amount in rows:
+        amount = int(amount or 0)
+        if code in _income_codes():
+            totals[year]["charges"] -= amount  # income is credited: negative raw amounts
+        elif code.startswith(ledger.COST_PREFIX):
+            totals[year]["costs"] += amount
+        elif code == ledger.BANK:
+            totals[year]["payments"] += amount
+    for year, count in session.execute(sa.select(JournalEntry.fiscal_year, sa.func.count(JournalEntry.id))
+                                       .where(JournalEntry.status == EntryStatus.posted)
+                                       .group_by(JournalEntry.fiscal_year)).all():
+        totals[year]["entries"] = int(count)
+    return {year: dict(values) for year, values in sorted(totals.items())}
+
+
+def check_years(session: Session, report: Report) -> None:
+    totals = year_totals(session)
+    report.checked["fiscal years"] = len(totals)
+    for year, values in totals.items():
+        if values["charges"] != values["costs"]:
+            report.add("years", f"FY{year}: charges {values['charges']:,} yen do not equal costs {values['costs']:,} yen",
+                       f"{year}年度: 負担金 {values['charges']:,}円 と費用 {values['costs']:,}円 が一致しません。")
+            return
+
+
+def check_accounts(session: Session, report: Report) -> None:
+    accounts = session.scalars(sa.select(Account).where(Account.code.like(f"{ledger.RECEIVABLE_PREFIX}%"))
+                               .order_by(Account.code)).all()
+    report.checked["receivable accounts"] = len(accounts)
+    tenants = set(session.scalars(sa.select(Tenant.code)))
+    for account in accounts:
+        code = account.code[len(ledger.RECEIVABLE_PREFIX):]
+        if account.tenant_code != code:
+            report.add("accounts", f"account {account.code} is recorded as tenant {account.tenant_code}'s",
+                       f"勘定 {account.code} の団体コードが {account.tenant_code} になっています。")
+            return
+        if code not in tenants:
+            report.add("accounts", f"account {account.code} names tenant {code}, which is not registered",
+                       f"勘定 {account.code} の団体 {code} は登録されていません。")
+            return
+    wrong = session.execute(
+        sa.select(JournalEntry.idempotency_key, JournalEntry.tenant_code, Account.code)
+        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
+        .where(Account.code.like(f"{ledger.RECEIVABLE_PREFIX}%"), JournalEntry.tenant_code.is_not(None),
+               Account.tenant_code != JournalEntry.tenant_code).limit(1)).first()
+    if wrong is not None:
+        key, tenant, code = wrong
+        report.add("accounts", f"entry {key} is for tenant {tenant} but posts to {code}",
+                   f"仕訳 {key} は団体 {tenant} のものですが、勘定 {code} に計上されています。")
+
+
+def check(session: Session, actor: Actor) -> Report:
+    """Runs, years and accounts, in that order; each check stops at its first finding."""
+    authz.authorize(actor, "system.check")
+    report = Report()
+    check_runs(session, report)
+    check_years(session, report)
+    check_accounts(session, report)
+    return report
+
+
+def ledger_totals(session: Session, actor: Actor) -> dict[str, dict[str, int]]:
+    """The per-year totals for a backup manifest (keys are the years as text, as in JSON)."""
+    authz.authorize(actor, "system.check")
+    return {str(year): values for year, values in year_totals(session).items()}
+
+
+def summary(report: Report) -> dict[str, Any]:
+    return {"checked": report.checked, "findings": [dataclasses.asdict(f) for f in report.findings]}

@@ -1,0 +1,146 @@
+"""A copy of the Keycloak realm for backup and restore, through Keycloak's admin REST API.
+
+What is carried (format ``renkei-realm/1``):
+
+* the realm's settings, realm roles, groups (with their role mappings and sub-groups) and
+  clients, from Keycloak's own *partial export* (``POST /admin/realms/{realm}/partial-export``
+  with clients, groups and roles);
+* the confidential clients' secrets: the partial export masks them (``**********``), so each is
+  read from ``GET .../clients/{id}/client-secret`` and put back in the copy (the archive therefore
+  holds secrets: keep it as carefully as the database);
+* every user (``GET .../users``, full representation, with the same ids, so the subjects in
+  renkei's tables and audit log still match), their group paths and realm roles, required
+  actions and attributes; and the clients' service-account users with their role mappings.
+
+What is **not** carried: password hashes and other credentials (OTP devices, WebAuthn keys; the
+admin REST API never returns them, and ``kc.sh export`` needs the server stopped), sessions and
+offline tokens, consents, events, identity-provider links, and the realm's signing keys (a
+restored realm gets new keys: tokens issued before the restore are no longer accepted).
+After a restore each person sets a new password through the set-up e-mail or an administrator's
+password reset.
+
+The realm is recreated in one ``POST /admin/realms`` (a realm import), so it is all or nothing.
+
+Uses only the :class:`KeycloakAdmin` handed in (built by :mod:`tenancy.identity.keycloak`, the
+only module that imports python-keycloak).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+FORMAT = "renkei-realm/1"
+MASK = "**********"
+_USER_FIELDS = ("id", "username", "enabled", "email", "emailVerified", "firstName", "lastName", "attributes",
+                "requiredActions", "createdTimestamp", "federationLink", "serviceAccountClientId")
+
+
+def _get(admin, path: str, **params) -> Any:
+    response = admin.connection.raw_get(path, **params)
+    response.raise_for_status()
+    return response.json()
+
+
+def server_version(admin) -> str:
+    """Keycloak's version (``26.4.7``), from the master realm's server info."""
+    return _get(admin, "admin/serverinfo").get("systemInfo", {}).get("version", "")
+
+
+def realm_exists(admin, realm: str) -> bool:
+    return any(entry.get("realm") == realm for entry in _get(admin, "admin/realms"))
+
+
+def _group_paths(admin, realm: str, user_id: str) -> list[str]:
+    return sorted(group["path"] for group in _get(admin, f"admin/realms/{realm}/users/{user_id}/groups",
+                                                    briefRepresentation="true", max="1000"))
+
+
+def _role_mappings(admin, realm: str, user_id: str) -> tuple[list[str], dict[str, list[str]]]:
+    mappings = _get(admin, f"admin/realms/{realm}/users/{user_id}/role-mappings")
+    realm_roles = sorted(role["name"] for role in mappings.get("realmMappings", []))
+    client_roles = {client: sorted(role["name"] for role in data.get("mappings", []))
+                    for client, data in (mappings.get("clientMappings") or {}).items()}
+    return realm_roles, client_roles
+
+
+def _user(admin, realm: str, rep: dict[str, Any]) -> dict[str, Any]:
+    user = {field: rep[field] for field in _USER_FIELDS if field in rep}
+    user["groups"] = _group_paths(admin, realm, rep["id"])
+    user["realmRoles"], user["clientRoles"] = _role_mappings(admin, realm, rep["id"])
+    return user
+
+
+def export_realm(admin, realm: str, *, page: int = 200) -> dict[str, Any]:
+    """The realm as a dict that :func:`import_realm` recreates (see the module text for what is carried)."""
+    response = admin.connection.raw_post(
+        f"admin/realms/{realm}/partial-export", data="", exportClients="true", exportGroupsAndRoles="true")
+    response.raise_for_status()
+    rep = response.json()
+    for client in rep.get("clients", []):
+        if client.get("secret") == MASK or (not client.get("publicClient") and not client.get("bearerOnly")):
+            secret = admin.connection.raw_get(f"admin/realms/{realm}/clients/{client['id']}/client-secret")
+            if secret.status_code == 200:
+                client["secret"] = secret.json().get("value")
+    users = []
+    first = 0
+    while True:
+        batch = _get(admin, f"admin/realms/{realm}/users", first=str(first), max=str(page), briefRepresentation="false")
+        users.extend(_user(admin, realm, entry) for entry in batch)
+        if len(batch) < page:
+            break
+        first += page
+    known = {user["id"] for user in users}
+    for client in rep.get("clients", []):
+        if client.get("serviceAccountsEnabled"):
+            account = admin.connection.raw_get(f"admin/realms/{realm}/clients/{client['id']}/service-account-user")
+            if account.status_code == 200 and account.json()["id"] not in known:
+                user = _user(admin, realm, account.json())
+                user["serviceAccountClientId"] = client["clientId"]
+                users.append(user)
+    rep["users"] = sorted(users, key=lambda user: user["username"])
+    return {"format": FORMAT, "realm": realm, "representation": rep}
+
+
+def summary(copy_: dict[str, Any]) -> dict[str, int]:
+    """Counts of what a copy holds, for the backup manifest."""
+    rep = copy_["representation"]
+
+    def groups(entries: list[dict]) -> int:
+        return sum(1 + groups(entry.get("subGroups") or []) for entry in entries)
+
+    return {"users": sum(1 for user in rep.get("users", []) if not user.get("serviceAccountClientId")),
+            "service_accounts": sum(1 for user in rep.get("users", []) if user.get("serviceAccountClientId")),
+            "groups": groups(rep.get("groups") or []), "realm_roles": len((rep.get("roles") or {}).get("realm") or []),
+            "clients": len(rep.get("clients") or [])}
+
+
+def import_realm(admin, copy_: dict[str, Any], realm: str | None = None) -> str:
+    """Create the realm from a copy (under ``realm`` if given, else its own name); returns its name.
+
+    The realm must not exist (the caller deletes or refuses first): a realm import is refused by
+    Keycloak when one of that name exists.
+    """
+    if copy_.get("format") != FORMAT:
+        raise ValueError(f"not a realm copy of format {FORMAT}: {copy_.get('format')!r}")
+    rep = copy.deepcopy(copy_["representation"])
+    if realm:
+        rep["realm"] = realm
+        rep.pop("id", None)
+    for user in rep.get("users", []):
+        user.pop("createdTimestamp", None)
+    response = admin.connection.raw_post("admin/realms", data=_json(rep))
+    response.raise_for_status()
+    return rep["realm"]
+
+
+def delete_realm(admin, realm: str) -> None:
+    response = admin.connection.raw_delete(f"admin/realms/{realm}")
+    if response.status_code not in (204, 404):
+        response.raise_for_status()
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)

@@ -1,0 +1,61 @@
+"""The monthly usage report sent to the prefecture (月次利用実績報告の送付), a due job.
+
+Once the month is over, the platform report of that month (:func:`tenancy.usage.reports.build_report`,
+CSV as in the download) is queued in the notifications outbox to the contacts of the prefecture's
+tenant. Queueing is idempotent (one message per month), audited once, and delivered with the
+rest of the outbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from core import audit, outbox
+from core.actor import Actor
+from core.calendar import add_months, current_month
+from tenancy.registry.models import Tenant, TenantKind
+from tenancy.usage.reports import build_report, report_csv
+
+KIND = "usage.monthly_report"
+
+
+@dataclasses.dataclass(frozen=True)
+class MonthlyReportOutcome:
+    month: dt.date
+    queued: bool
+    reason: str  # why nothing was queued (empty when queued)
+
+
+def dedupe_key(month: dt.date) -> str:
+    return f"usage-report:{month:%Y-%m}"
+
+
+def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = None) -> MonthlyReportOutcome:
+    """Queue last month's platform usage report (CSV in the body) to the prefecture's contacts."""
+    month = add_months(current_month(now), -1)
+    report = build_report(session, actor, month)  # asks usage.read for every tenant
+    prefecture = session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture)
+                                 .options(selectinload(Tenant.contacts)).order_by(Tenant.code)).first()
+    if prefecture is None or not outbox.recipients_of(prefecture):
+        return MonthlyReportOutcome(month, False, "no prefecture tenant with a contact e-mail address")
+    text = report_csv(report).decode("utf-8-sig")
+    message = outbox.queue(
+        session, kind=KIND, tenant=prefecture, dedupe_key=dedupe_key(month),
+        subject=f"【エリアデータ連携基盤】{month.year}年{month.month}月の利用実績報告",
+        body="\n".join([
+            f"{prefecture.name_ja} ご担当者 様", "",
+            f"{month.year}年{month.month}月の参加団体別の利用実績（{len(report.tenants)} 団体）をお送りします。",
+            "以下は CSV 形式です（表計算ソフトに貼り付けてご利用ください）。", "",
+            text, "",
+            "本メールは共同利用管理システム（renkei）から自動で送信しています。",
+        ]),
+    )
+    if message is None:
+        return MonthlyReportOutcome(month, False, "already queued")
+    audit.record(session, actor, "usage.report.send", "usage_report", f"{month:%Y-%m}", tenant_code=prefecture.code,
+                 after={"month": f"{month:%Y-%m}", "tenants": len(report.tenants), "notification": message.id})
+    return MonthlyReportOutcome(month, True, "")
