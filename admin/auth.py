@@ -13,15 +13,20 @@ Authorization itself is :mod:`core.authz`, asked through :func:`require`.
 from __future__ import annotations
 
 import re
+import threading
+import time
 import uuid
 
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from admin.problems import from_domain_error, problem_response
 from core import authz
 from core.actor import Actor
 from core.errors import DomainError
+from tenancy.identity.denylist import DenyListCache
+from tenancy.identity.api_clients import address_allowed
 from tenancy.identity.tokens import InvalidToken, TokenValidator, actor_from_claims
 
 bp = Blueprint("auth", __name__)
@@ -79,8 +84,81 @@ def _authenticate_api():
         claims = token_validator().claims(token.strip())
     except DomainError as error:
         return from_domain_error(error)
+    _poll_admin_events()
+    # asked on every request, also for a token the validator remembered (its access may have ended since)
+    if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
+        return from_domain_error(AccessEnded())
+    if "renkei_allowlist" in claims and not address_allowed(str(claims["renkei_allowlist"]), request.remote_addr):
+        return problem_response(403, f"This API client may not call from {request.remote_addr}: the address is not "
+                                     "in its IP allowlist.",
+                                f"この API クライアントは接続元 {request.remote_addr} からは利用できません"
+                                "（許可された IP アドレスではありません）。")
     g.actor = actor_from_claims(claims, KNOWN_ROLES, **_context())
     return None
+
+
+class AccessEnded(InvalidToken):
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self, "The access token was refused: this account was disabled, removed or its roles changed after the "
+                  "token was issued. Sign in again if you still have access.",
+            "アクセストークンが無効です。トークンの発行後にこのアカウントが無効化・削除されたか、役割が変更されました。"
+            "引き続き利用できる場合は、もう一度ログインしてください。", reason="access ended")
+
+
+def deny_list() -> DenyListCache:
+    """This process's copy of the deny list (:mod:`tenancy.identity.denylist`; staleness bound there)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.get("renkei_deny_list")
+    if cache is None:
+        cache = DenyListCache(max_age=float(app.config.get("RENKEI_DENY_LIST_MAX_AGE", 1.0)))
+        app.extensions["renkei_deny_list"] = cache
+    return cache
+
+
+def _poll_admin_events() -> None:
+    """Keycloak's admin events (a person disabled or deleted in Keycloak's console), read at most
+    every RENKEI_ADMIN_EVENTS_INTERVAL seconds by one request at a time in each process; the people
+    they name go on the deny list (committed at once, in a session of its own). So a person
+    disabled in Keycloak directly is refused within that interval plus the deny list's max age."""
+    app = current_app._get_current_object()
+    interval = float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10))
+    if interval <= 0:
+        return
+    state = app.extensions.get("renkei_admin_events")
+    if state is None:
+        start = time.time() - int(app.config.get("RENKEI_ACCESS_TOKEN_SECONDS", 300)) - 60
+        state = app.extensions.setdefault("renkei_admin_events",
+                                          {"due": 0.0, "since_ms": int(start * 1000), "lock": threading.Lock()})
+    now = time.monotonic()
+    if now < state["due"] or not state["lock"].acquire(blocking=False):
+        return
+    try:
+        state["due"] = now + interval
+        from admin.identity import identity_directory
+        from sqlalchemy.orm import Session as OwnSession
+        from tenancy.identity import denylist
+
+        events = identity_directory().admin_events(state["since_ms"])
+        if events:
+            state["since_ms"] = max(int(e.get("time", 0)) for e in events)
+        found = denylist.subjects_from_admin_events(events)
+        if found:
+            with OwnSession(bind=_db_session().get_bind()) as own:
+                for subject, (reason, at) in found.items():
+                    denylist.deny(own, [subject], reason, now=at)
+                own.commit()
+    except Exception:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`):
+        # the token check goes on; the token's own expiry still bounds the access
+        current_app.logger.warning("admin events could not be read from Keycloak", exc_info=True)
+    finally:
+        state["lock"].release()
+
+
+def _db_session():
+    from admin.extensions import db
+
+    return db.session
 
 
 def session_actor() -> Actor | None:
@@ -97,10 +175,61 @@ def _before_request():
     g.request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
     if request.path.startswith("/api/") and request.path != "/api/v1/openapi.json":
         return _authenticate_api()
+    if session.get("actor") and not _session_still_valid():
+        session.clear()  # signed out: the next page asks to sign in again
+        return None
     actor = session_actor()
     if actor is not None:
         g.actor = actor
     return None
+
+
+def _session_still_valid() -> bool:
+    """The /admin session's checks (docs/identity.md, "When access ends"): idle for at most
+    RENKEI_SESSION_IDLE_MINUTES; the person not on the deny list since signing in; and, for a person
+    of the platform realm, their enabled state, roles and tenants read again from Keycloak at least
+    every RENKEI_SESSION_RECHECK_SECONDS (a disabled or removed person is signed out, changed roles
+    apply)."""
+    config = current_app.config
+    now = time.time()
+    seen = session.get("seen")
+    if seen is not None and now - float(seen) > float(config["RENKEI_SESSION_IDLE_MINUTES"]) * 60:
+        return False
+    if now - float(seen or 0) >= 5:  # the cookie is rewritten at most every 5 s, not on every request
+        session["seen"] = now
+    data = session["actor"]
+    signed_in = session.get("signed_in_at")
+    if signed_in is not None and deny_list().refused(_db_session(), data["subject"], signed_in):
+        return False
+    if data.get("issuer") != issuer(current_app):
+        return True  # not a person of the platform realm (the development sign-in, tests): nothing to ask
+    checked = session.get("checked")
+    if checked is None:
+        session["checked"] = now
+    elif now - float(checked) >= float(config["RENKEI_SESSION_RECHECK_SECONDS"]):
+        return _recheck(data, now)
+    return True
+
+
+def _recheck(data: dict, now: float) -> bool:
+    from admin.identity import identity_directory
+    from core.errors import NotFound
+    from tenancy.errors import IdentityUnavailable
+
+    try:
+        account = identity_directory().account(data["subject"])
+    except NotFound:
+        return False
+    except IdentityUnavailable:
+        # Keycloak cannot answer: the session goes on and is checked again in 30 s
+        current_app.logger.warning("session re-check: identity server unavailable", exc_info=True)
+        session["checked"] = now - float(current_app.config["RENKEI_SESSION_RECHECK_SECONDS"]) + 30
+        return True
+    if not account.enabled:
+        return False
+    session["actor"] = {**data, "roles": sorted(account.roles & KNOWN_ROLES), "tenant_codes": sorted(account.tenant_codes)}
+    session["checked"] = now
+    return True
 
 
 @bp.route("/login")
@@ -137,6 +266,7 @@ def callback():
     session.clear()
     session["actor"] = {"issuer": actor.issuer, "subject": actor.subject, "name": actor.name,
                         "roles": sorted(actor.roles), "tenant_codes": sorted(actor.tenant_codes)}
+    session["signed_in_at"] = session["checked"] = session["seen"] = time.time()
     session["id_token"] = token.get("id_token")
     return redirect(target or url_for("admin.index"))
 
@@ -151,6 +281,23 @@ def logout():
     if id_token:
         return redirect(f"{end}?id_token_hint={id_token}&post_logout_redirect_uri={back}")
     return redirect(back)
+
+
+class _CookieSessionOutsideApi(SecureCookieSessionInterface):
+    """The signed cookie session for the admin UI only. An ``/api/*`` request is authenticated by
+    its bearer token alone, so it never reads or writes the cookie session (it gets an empty one
+    that is not kept): an API client's cookies cannot make it act as a signed-in person, and the
+    hot API paths do not pay for opening a signed session."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if request.path.startswith("/api/"):
+            return
+        super().save_session(app, session, response)
 
 
 def _oauth() -> OAuth:
@@ -169,5 +316,13 @@ def init_app(app: Flask) -> None:
         client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
         overwrite=True,
     )
+    app.session_interface = _CookieSessionOutsideApi()
+    # Secure only in production (the demo and tests run on plain http); HttpOnly and SameSite always (config.py)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["RENKEI_ENV"] == "production"
+    hops = int(app.config.get("RENKEI_PROXY_HOPS", 0))
+    if hops:  # X-Forwarded-* believed from exactly this many proxies in front; by default from none
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     app.before_request(_before_request)
     app.register_blueprint(bp)

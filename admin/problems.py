@@ -16,11 +16,17 @@ from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from core.errors import DomainError
 from core.validation import problems_from
+
+try:
+    from psycopg import DataError as PsycopgDataError
+except ImportError:  # SQLite only
+    class PsycopgDataError(Exception):  # type: ignore[no-redef]
+        pass
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +142,10 @@ def init_app(app: Flask) -> None:
             return _error_page(error.code, csrf=getattr(error, "csrf", False))
         status = error.code or 500
         title_en, title_ja = TITLES.get(status, (error.name, error.name))
-        return problem_response(status, error.description or title_en, title_ja)
+        response = problem_response(status, error.description or title_en, title_ja)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110: a 405 says what is allowed
+        return response
 
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError):
@@ -145,6 +154,24 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
         return concurrent_change()
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(PsycopgDataError)  # a raw psycopg cursor (the tenant list's fast path) is not wrapped
+    def _out_of_range(error: Exception):
+        """A value the database cannot hold (a number beyond its column, text it cannot store) that
+        no edge check caught: the sender's fault, a 422, never a 500 (issue 14)."""
+        from admin.extensions import db
+
+        db.session.rollback()
+        log.warning("value out of the database's range on %s %s: %s", request.method, request.path, error)
+        if not _wants_problem():
+            return _error_page(400)
+        return problem_response(
+            422,
+            "A value in the request is out of the range that can be stored; nothing was changed.",
+            "リクエストに保存できる範囲を超える値が含まれています。変更は行っていません。",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

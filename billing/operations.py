@@ -898,6 +898,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
         )
     posted_on = posted_on or today_jst()
     entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+    _check_only_its_entries(session, run, entry_ids)
     run.status = target
     run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on
     run.four_eyes = bool(run.four_eyes and four_eyes)
@@ -907,6 +908,23 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
                  after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total,
                         "four_eyes": four_eyes, "single_person_approval": not run.four_eyes})
     return run
+
+
+def _check_only_its_entries(session: Session, run: AllocationRun, entry_ids: list[int]) -> None:
+    """The run's entries are exactly those its approval just posted: an entry someone else wrote
+    under the run (its id or its keys) would count as the run's without being one of its lines."""
+    foreign = session.scalars(
+        sa.select(JournalEntry.idempotency_key)
+        .where(sa.or_(JournalEntry.run_id == run.id, JournalEntry.idempotency_key.startswith(f"run:{run.id}:")),
+               JournalEntry.id.not_in(entry_ids))
+        .limit(1)
+    ).first()
+    if foreign is not None:
+        raise BillingConflict(
+            f"Journal entry {foreign} claims allocation run #{run.id} but is not one of its lines; nothing was posted.",
+            f"仕訳 {foreign} は按分計算 #{run.id} のものとされていますが、その明細ではありません。何も計上していません。",
+            run_id=run.id, idempotency_key=foreign,
+        )
 
 
 def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from billing.models import CostCategory, TaxTreatment
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import TenantCode
+from core.validation import INT32_MAX, TenantCode
 
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
 _RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
@@ -144,7 +144,7 @@ class RunCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     fiscal_year: FiscalYear
-    policy_id: StrictInt | None = Field(default=None, description="Policy version to use; default: the adopted one")
+    policy_id: StrictInt | None = Field(default=None, ge=1, le=INT32_MAX, description="Policy version to use; default: the adopted one")
 
 
 class RunReview(SQLModel):

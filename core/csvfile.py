@@ -23,11 +23,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.errors import DomainError, Invalid, problem
 
@@ -104,6 +106,66 @@ def lines(path: Path, *, rejected: Rejected = FileRejected, encoding: str | None
 def stream_rows(path: Path, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
     """:func:`rows` of the file at ``path``, read and decoded as the rows are consumed."""
     return _rows_of(lines(path, rejected=rejected), columns, rejected)
+
+
+def sniff_stream_encoding(binary: BinaryIO, *, rejected: Rejected = FileRejected,
+                          chunk_bytes: int = CHUNK_BYTES) -> str:
+    """:func:`sniff_encoding` for an open binary stream that can seek (an upload spooled by werkzeug,
+    a file): reads chunk by chunk up to the first non-ASCII bytes, then goes back to the start."""
+    start = binary.tell()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8-sig"
+    try:
+        while chunk := binary.read(chunk_bytes):
+            if b"\x00" in chunk:
+                raise _not_text(rejected)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                encoding = "cp932"
+                break
+            if not chunk.isascii():
+                break
+    finally:
+        binary.seek(start)
+    return encoding
+
+
+def stream_lines(binary: BinaryIO, *, rejected: Rejected = FileRejected) -> Iterator[str]:
+    """The text lines of an open binary stream (an upload's ``FileStorage.stream``), decoded as they
+    are read (:class:`io.TextIOWrapper` after sniffing the encoding on the first bytes): memory stays
+    bounded whatever the size. A stream that cannot seek is first spooled to a temporary file."""
+    if not (hasattr(binary, "seekable") and binary.seekable()):
+        spool = tempfile.SpooledTemporaryFile(max_size=CHUNK_BYTES)
+        shutil.copyfileobj(binary, spool, CHUNK_BYTES)
+        spool.seek(0)
+        binary = spool
+    encoding = sniff_stream_encoding(binary, rejected=rejected)
+    text = io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
+    try:
+        for line in text:
+            if "\x00" in line:
+                raise _not_text(rejected)
+            yield line
+    except UnicodeDecodeError:
+        raise _not_text(rejected) from None
+    finally:
+        text.detach()  # the caller's stream stays open (and is the caller's to close)
+
+
+Source = bytes | str | Path | BinaryIO  # what a file check accepts: held bytes or text, a path, a stream
+
+
+def source_rows(source: Source, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
+    """:func:`rows` of ``source``: a path or a binary stream is read row by row as the rows are
+    consumed (never held whole); bytes are decoded as :func:`decode` says; text is read as it is."""
+    if isinstance(source, Path):
+        return stream_rows(source, columns, rejected=rejected)
+    if isinstance(source, str):
+        return rows(source, columns, rejected=rejected)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return rows(decode(bytes(source), rejected=rejected), columns, rejected=rejected)
+    return _rows_of(stream_lines(source, rejected=rejected), columns, rejected)
 
 
 def header_key(name: str) -> str:
@@ -203,20 +265,50 @@ def rows(text: str, columns: Columns, *, rejected: Rejected = FileRejected) -> I
     return _rows_of(io.StringIO(text, newline=""), columns, rejected)
 
 
+# The longest value a CSV field may have (Python's csv module refuses longer ones; so does renkei).
+FIELD_LIMIT_CHARS = 128 * 1024
+
+
+def _unreadable(error: csv.Error, line: int, rejected: Rejected) -> DomainError:
+    """A CSV the csv module cannot read (a field over :data:`FIELD_LIMIT_CHARS`, a broken quote)."""
+    if "field larger than field limit" in str(error):
+        en = f"A value is longer than {FIELD_LIMIT_CHARS:,} characters; nothing was done."
+        ja = f"{FIELD_LIMIT_CHARS:,} 文字を超える値があります。何も処理していません。"
+    else:
+        en, ja = f"The file is not readable as CSV ({error}); nothing was done.", "CSV として読めません。何も処理していません。"
+    return rejected(en, ja, problems=[problem(f"line {line}", en, ja)])
+
+
+def _guarded(reader: Any, rejected: Rejected) -> Iterator[list[str]]:
+    """The rows of ``reader``; a csv.Error becomes ``rejected`` naming the line, never a 500."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise _unreadable(error, reader.line_num, rejected) from None
+        yield values
+
+
 def _rows_of(lines: Iterable[str], columns: Columns, rejected: Rejected) -> Iterator[Row]:
+    csv.field_size_limit(FIELD_LIMIT_CHARS)
     reader = csv.reader(lines)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise _unreadable(error, 1, rejected) from None
     if header is None or not any(name.strip() for name in header):
         raise rejected(*EMPTY_FILE)
     fields, problems = _header_fields(header, columns)
     if problems:
         raise rejected(*HEADER_ERRORS, problems=problems)
-    return _data_rows(reader, fields)
+    return _data_rows(reader, fields, rejected)
 
 
-def _data_rows(reader: Any, fields: list[str | None]) -> Iterator[Row]:
+def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileRejected) -> Iterator[Row]:
     last_line = reader.line_num
-    for values in reader:
+    for values in _guarded(reader, rejected):
         line, last_line = last_line + 1, reader.line_num
         if not any(value.strip() for value in values):
             continue
@@ -227,6 +319,37 @@ def _data_rows(reader: Any, fields: list[str | None]) -> Iterator[Row]:
             ),)
         cells = {name: value.strip() for name, value in zip(fields, values) if name}
         yield Row(line, cells, shape)
+
+
+# How many problems a file check lists (the total is always counted): a file with a million bad
+# rows gives a small report, not a page of hundreds of megabytes. The one setting,
+# RENKEI_MAX_PROBLEMS_LISTED, sets it at start-up (admin.create_app).
+MAX_PROBLEMS_LISTED = 200
+
+
+class Problems:
+    """The problems of a file check: the first ``limit`` kept, all of them counted."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_PROBLEMS_LISTED if limit is None else limit  # the setting, read when the check starts
+        self.listed: list[dict[str, str]] = []
+        self.total = 0
+
+    def add(self, *found: dict[str, str]) -> None:
+        self.total += len(found)
+        room = self.limit - len(self.listed)
+        if room > 0:
+            self.listed.extend(found[:room])
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def summary(self) -> tuple[str, str]:
+        """``(first 200 of 199,999 listed)`` in English and Japanese, or empty when all are listed."""
+        if self.total <= len(self.listed):
+            return "", ""
+        return (f" (the first {len(self.listed):,} of {self.total:,} are listed)",
+                f"（{self.total:,} 件のうち最初の {len(self.listed):,} 件を示します）")
 
 
 def read(raw: bytes, columns: Columns, *, rejected: Rejected = FileRejected) -> list[Row]:

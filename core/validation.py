@@ -3,9 +3,10 @@ field types every input schema shares (:data:`TenantCode`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StrictStr, ValidationError
+from pydantic import AfterValidator, StrictStr, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from core import codes
@@ -41,7 +42,79 @@ def _valid_code(value: str) -> str:
 
 
 # A local government code in any input schema: six digits with the right check digit (core.codes).
-TenantCode = Annotated[StrictStr, AfterValidator(_valid_code)]
+TenantCode = Annotated[StrictStr, AfterValidator(_valid_code),
+                       WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}$",
+                                       "description": "Local government code: 6 digits, the last a check digit"})]
+
+
+def _valid_holder(value: str) -> str:
+    issue = codes.corporate_number_problem(value) if len(value) == 13 else codes.code_problem(value)
+    if issue:
+        raise PydanticCustomError("tenant_code", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+# Whoever holds accounts: a local government (6-digit code) or a member organisation (13-digit
+# corporate number, tenancy/members); each with its check digit.
+AccountHolderCode = Annotated[StrictStr, AfterValidator(_valid_holder),
+                              WithJsonSchema({"type": "string", "pattern": r"^([0-9]{6}|[1-9][0-9]{12})$",
+                                              "description": "Local government code (6 digits) or an organisation's "
+                                                             "corporate number (13 digits), with its check digit"})]
+
+
+# --- text people send: the one rule for characters renkei will store ------------------------------
+
+# C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates (not encodable as UTF-8).
+_FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\t\n\r]")
+
+# The largest integers a column can hold: PostgreSQL integer (ids, counts) and bigint.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
+def text_problem(value: str, *, single_line: bool = False) -> tuple[str, str] | None:
+    """Why ``value`` cannot be stored as text, in English and Japanese, or None.
+
+    Refused everywhere: NUL and other control characters (PostgreSQL cannot store NUL; a control
+    character breaks every Excel file the text is exported to) and lone surrogates (not text).
+    ``single_line`` (names, titles) also refuses tab and line breaks.
+    """
+    found = _FORBIDDEN_TEXT.search(value) or (_LINE_BREAKS.search(value) if single_line else None)
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    if "\ud800" <= char <= "\udfff":
+        return (f"Contains an invalid character ({code}, a lone surrogate); send UTF-8 text.",
+                f"不正な文字（{code}）が含まれています。UTF-8 の文字列で入力してください。")
+    if char == "\x00":
+        return ("Contains the NUL character (U+0000), which cannot be stored; remove it.",
+                "NUL 文字（U+0000）が含まれているため保存できません。取り除いてください。")
+    return (f"Contains a control character ({code}), which cannot be stored; remove it.",
+            f"制御文字（{code}）が含まれているため保存できません。取り除いてください。")
+
+
+def plain_text(value: str) -> str:
+    """A pydantic AfterValidator: ``value`` if storable as text (:func:`text_problem`)."""
+    issue = text_problem(value)
+    if issue:
+        raise PydanticCustomError("text_characters", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+def single_line(value: str) -> str:
+    """A pydantic AfterValidator: ``value`` if storable as a one-line name (:func:`text_problem`)."""
+    issue = text_problem(value, single_line=True)
+    if issue:
+        raise PydanticCustomError("text_characters", issue[0], {"message_ja": issue[1]})
+    return value
+
+
+# Text stored from a schema: no NUL, control characters or lone surrogates (tab and line breaks kept).
+PlainText = Annotated[StrictStr, AfterValidator(plain_text)]
+# A name or title: PlainText on one line.
+SingleLineText = Annotated[StrictStr, AfterValidator(single_line)]
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

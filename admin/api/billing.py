@@ -17,6 +17,7 @@ from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.contract import XLSX, json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
 from billing import ledger, operations, statements
@@ -76,21 +77,153 @@ class EntriesQuery(BaseModel):
     account: str | None = Field(default=None, max_length=64)
 
 
+# --- answers (what jsonify returns; the contract, see docs/architecture.md "API contract") ----------
+
+class CostItemOut(BaseModel):
+    id: int
+    fiscal_year: int
+    name: str
+    category: str
+    category_ja: str
+    amount: int
+    invoiced_amount: int | None = None
+    tax_treatment: str
+    tax_amount: int | None = None
+    vendor: str | None = None
+    reference: str | None = None
+    amortisation_years: int | None = None
+    amortisation_index: int | None = None
+    amortised_from_id: int | None = None
+
+
+class CostItemList(BaseModel):
+    items: list[CostItemOut]
+
+
+class PolicyComponentOut(BaseModel):
+    basis: str = Field(description="equal, population or usage:<metric>")
+    weight: str = Field(description="Exact fraction, e.g. 1/2")
+
+
+class PolicyOut(BaseModel):
+    id: int
+    name: str
+    version: int
+    description: str | None = None
+    prefecture_share: str | None = None
+    components: list[PolicyComponentOut]
+    floor: int | None = None
+    cap: int | None = None
+    status: str
+    resolution_ref: str | None = None
+    adopted_at: str | None = None
+    adopted_by: str | None = None
+    in_words: str
+
+
+class PolicyList(BaseModel):
+    items: list[PolicyOut]
+
+
+class RunLineOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    is_prefecture: bool
+    months: int
+    population: int | None
+    population_source: str
+    usage: dict[str, int] = Field(description="Metered quantity per usage metric (empty for the prefecture)")
+    amount: int
+    components: dict[str, int] = Field(description="Yen per basis of the policy; they add up to amount")
+    bound: str | None
+
+
+class RunOut(BaseModel):
+    id: int
+    fiscal_year: int
+    status: str
+    status_ja: str
+    policy_id: int | None = None
+    total: int | None = None
+    prefecture_code: str | None = None
+    created_at: str | None = None
+    created_by: str | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
+    approved_by: str | None = None
+    posted_on: str | None = None
+    reversed_by: str | None = None
+    reversal_reason: str | None = None
+    four_eyes: bool | None = None
+    lines: list[RunLineOut] | None = Field(default=None, description="One line per tenant (a single run only)")
+
+
+class RunList(BaseModel):
+    items: list[RunOut]
+
+
+class PaymentOut(BaseModel):
+    entry_id: int
+    idempotency_key: str
+    balance: int
+
+
+class TrialBalanceRow(BaseModel):
+    code: str
+    name_ja: str
+    name_en: str
+    type: str
+    debit: int
+    credit: int
+    balance: int
+
+
+class TrialBalanceOut(BaseModel):
+    as_of: dt.date | None
+    fiscal_year: int | None
+    rows: list[TrialBalanceRow]
+    total_debit: int
+    total_credit: int
+    difference: int
+
+
+class PostingOut(BaseModel):
+    account: str
+    amount: int
+
+
+class EntryOut(BaseModel):
+    id: int
+    idempotency_key: str
+    kind: str
+    fiscal_year: int
+    occurred_on: dt.date
+    description: str | None
+    tenant_code: str | None
+    run_id: int | None
+    reverses_id: int | None
+    postings: list[PostingOut]
+
+
+class EntryList(BaseModel):
+    items: list[EntryOut]
+
+
 # --- cost items -----------------------------------------------------------------------------------
 
-@bp.get("/billing/cost-items", summary="List cost items (費目)")
+@bp.get("/billing/cost-items", responses={200: CostItemList}, summary="List cost items (費目)")
 def list_cost_items(query: YearQuery):
     items = operations.list_cost_items(db.session, current_actor(), query.fiscal_year)
     return jsonify({"items": [operations.cost_item_summary(item) for item in items]})
 
 
-@bp.post("/billing/cost-items", summary="Enter a cost item (amortised over years for a build cost)")
+@bp.post("/billing/cost-items", responses={201: CostItemList}, summary="Enter a cost item (amortised over years for a build cost)")
 def create_cost_item(body: CostItemCreate):
     items = operations.create_cost_item(db.session, current_actor(), body)
     return jsonify({"items": [operations.cost_item_summary(item) for item in items]}), 201
 
 
-@bp.delete("/billing/cost-items/<int:item_id>", summary="Withdraw a cost item (every year of an amortised one)")
+@bp.delete("/billing/cost-items/<int:item_id>", responses={204: None}, summary="Withdraw a cost item (every year of an amortised one)")
 def delete_cost_item(path: IdPath):
     operations.delete_cost_item(db.session, current_actor(), path.item_id)
     return "", 204
@@ -98,23 +231,23 @@ def delete_cost_item(path: IdPath):
 
 # --- policies --------------------------------------------------------------------------------------
 
-@bp.get("/billing/policies", summary="List allocation policy versions (按分方式)")
+@bp.get("/billing/policies", responses={200: PolicyList}, summary="List allocation policy versions (按分方式)")
 def list_policies():
     policies = operations.list_policies(db.session, current_actor())
     return jsonify({"items": [operations.policy_summary(policy) for policy in policies]})
 
 
-@bp.get("/billing/policies/<int:policy_id>", summary="Get a policy version")
+@bp.get("/billing/policies/<int:policy_id>", responses={200: PolicyOut}, summary="Get a policy version")
 def get_policy(path: PolicyPath):
     return jsonify(operations.policy_summary(operations.read_policy(db.session, current_actor(), path.policy_id)))
 
 
-@bp.post("/billing/policies", summary="Record a new policy version (immutable once recorded)")
+@bp.post("/billing/policies", responses={201: PolicyOut}, summary="Record a new policy version (immutable once recorded)")
 def create_policy(body: PolicyCreate):
     return jsonify(operations.policy_summary(operations.create_policy(db.session, current_actor(), body))), 201
 
 
-@bp.post("/billing/policies/<int:policy_id>/adopt", summary="Adopt a policy version (the one the next run uses)")
+@bp.post("/billing/policies/<int:policy_id>/adopt", responses={200: PolicyOut}, summary="Adopt a policy version (the one the next run uses)")
 def adopt_policy(path: PolicyPath, body: AdoptPolicy):
     policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_ref)
     return jsonify(operations.policy_summary(policy))
@@ -126,54 +259,54 @@ def _run_out(run):
     return operations.run_summary(run, operations.run_lines(db.session, run))
 
 
-@bp.get("/billing/runs", summary="List allocation runs (按分計算)")
+@bp.get("/billing/runs", responses={200: RunList}, summary="List allocation runs (按分計算)")
 def list_runs(query: YearQuery):
     runs = operations.list_runs(db.session, current_actor(), query.fiscal_year)
     return jsonify({"items": [operations.run_summary(run) for run in runs]})
 
 
-@bp.get("/billing/runs/<int:run_id>", summary="Get a run with its lines and snapshot")
+@bp.get("/billing/runs/<int:run_id>", responses={200: RunOut}, summary="Get a run with its lines and snapshot")
 def get_run(path: RunPath):
     return jsonify(_run_out(operations.read_run(db.session, current_actor(), path.run_id)))
 
 
-@bp.post("/billing/runs", summary="Compute a run for a fiscal year (snapshot of its inputs)")
+@bp.post("/billing/runs", responses={201: RunOut}, summary="Compute a run for a fiscal year (snapshot of its inputs)")
 def create_run(body: RunCreate):
     return jsonify(_run_out(operations.create_run(db.session, current_actor(), body.fiscal_year, body.policy_id))), 201
 
 
-@bp.post("/billing/runs/<int:run_id>/review", summary="Mark a computed run as reviewed")
+@bp.post("/billing/runs/<int:run_id>/review", responses={200: RunOut}, summary="Mark a computed run as reviewed")
 def review_run(path: RunPath, body: RunReview):
     return jsonify(_run_out(operations.review_run(db.session, current_actor(), path.run_id, body.note,
                                                   four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
 
 
-@bp.post("/billing/runs/<int:run_id>/approve", summary="Approve a reviewed run and post it to the ledger (idempotent)")
+@bp.post("/billing/runs/<int:run_id>/approve", responses={200: RunOut}, summary="Approve a reviewed run and post it to the ledger (idempotent)")
 def approve_run(path: RunPath):
     return jsonify(_run_out(operations.approve_run(db.session, current_actor(), path.run_id,
                                                    four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
 
 
-@bp.post("/billing/runs/<int:run_id>/reverse", summary="Reverse a posted run with reversal entries")
+@bp.post("/billing/runs/<int:run_id>/reverse", responses={200: RunOut}, summary="Reverse a posted run with reversal entries")
 def reverse_run(path: RunPath, body: RunReverse):
     return jsonify(_run_out(operations.reverse_run(db.session, current_actor(), path.run_id, body.reason)))
 
 
-@bp.post("/billing/runs/<int:run_id>/discard", summary="Discard a run that was never posted")
+@bp.post("/billing/runs/<int:run_id>/discard", responses={200: RunOut}, summary="Discard a run that was never posted")
 def discard_run(path: RunPath):
     return jsonify(_run_out(operations.discard_run(db.session, current_actor(), path.run_id)))
 
 
 # --- payments and the ledger ----------------------------------------------------------------------
 
-@bp.post("/billing/payments", summary="Record a payment received from a tenant")
+@bp.post("/billing/payments", responses={201: PaymentOut}, summary="Record a payment received from a tenant")
 def record_payment(body: PaymentCreate):
     entry = operations.record_payment(db.session, current_actor(), body)
     return jsonify({"entry_id": entry.id, "idempotency_key": entry.idempotency_key,
                     "balance": ledger.tenant_balance(db.session, body.tenant_code, fiscal_year=body.fiscal_year)}), 201
 
 
-@bp.get("/billing/ledger/trial-balance", summary="Trial balance (試算表), optionally as of a date")
+@bp.get("/billing/ledger/trial-balance", responses={200: TrialBalanceOut}, summary="Trial balance (試算表), optionally as of a date")
 def trial_balance(query: LedgerQuery):
     books = operations.trial_balance(db.session, current_actor(), as_of=query.as_of, fiscal_year=query.fiscal_year)
     return jsonify({
@@ -187,7 +320,7 @@ def trial_balance(query: LedgerQuery):
     })
 
 
-@bp.get("/billing/ledger/entries", summary="Journal entries with their postings (read-only)")
+@bp.get("/billing/ledger/entries", responses={200: EntryList}, summary="Journal entries with their postings (read-only)")
 def journal(query: EntriesQuery):
     entries: dict[int, dict] = {}
     for view in operations.journal(db.session, current_actor(), fiscal_year=query.fiscal_year,
@@ -220,7 +353,63 @@ def _download(data: bytes, fmt: str, stem: str, label_ja: str) -> Response:
     return response
 
 
-@bp.get("/billing/statements/<code>/<int:fiscal_year>", summary="A tenant's statement (負担金通知) for a fiscal year")
+class StatementPolicyOut(BaseModel):
+    name: str
+    version: int
+    in_words: str = Field(description="The policy in words (按分方法)")
+    resolution_ref: str | None
+
+
+class StatementComponentOut(BaseModel):
+    basis: str = Field(description="equal, population or usage:<metric>")
+    label_ja: str
+    amount: int = Field(description="Yen")
+
+
+class StatementPaymentOut(BaseModel):
+    received_on: dt.date
+    reference: str
+    amount: int = Field(description="Yen received (positive)")
+
+
+class StatementOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    fiscal_year: int
+    era: str = Field(description="The fiscal year in era form, e.g. 令和7年度")
+    run_id: int
+    posted_on: dt.date | None
+    policy: StatementPolicyOut
+    months: int = Field(description="Months of participation in the year")
+    population: int | None
+    usage: dict[str, int] = Field(description="Metered quantity per metric the share was computed from")
+    components: list[StatementComponentOut]
+    charged: int = Field(description="Yen")
+    payments: list[StatementPaymentOut]
+    paid: int = Field(description="Yen")
+    balance: int = Field(description="Yen still owed (negative: overpaid)")
+
+
+class SummaryRowOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    months: int | None = Field(description="Months of participation (null for the prefecture or without a charge)")
+    charged: int
+    paid: int
+    balance: int
+
+
+class FiscalSummaryOut(BaseModel):
+    fiscal_year: int
+    run_id: int | None
+    rows: list[SummaryRowOut]
+    charged: int = Field(description="Yen, every tenant")
+    paid: int
+    balance: int
+
+
+@bp.get("/billing/statements/<code>/<int:fiscal_year>",
+        responses={200: media(StatementOut, "text/csv", XLSX, "text/html")}, summary="A tenant's statement (負担金通知) for a fiscal year")
 def statement(path: StatementPath, query: StatementQuery):
     built = statements.build_statement(db.session, current_actor(), path.code, path.fiscal_year)
     if query.format == "json":
@@ -233,7 +422,7 @@ def statement(path: StatementPath, query: StatementQuery):
     return _download(statements.to_html(built).encode("utf-8"), "html", built.filename_stem, label)
 
 
-@bp.get("/billing/fiscal-years/<int:fiscal_year>/summary", summary="Every tenant's charge, payments and balance")
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/summary", responses={200: json_csv_xlsx(FiscalSummaryOut)}, summary="Every tenant's charge, payments and balance")
 def summary(path: SummaryPath, query: SummaryQuery):
     built = statements.build_summary(db.session, current_actor(), path.fiscal_year)
     stem, label = f"summary-{fiscal_year_en(path.fiscal_year)}", f"負担金一覧_{fiscal_year_ja(path.fiscal_year)}"

@@ -15,7 +15,8 @@ from flask import jsonify, send_file
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, tag
+from admin.api.contract import media
 from admin.auth import current_actor
 from admin.extensions import db
 from governance import agreements, audit, council
@@ -60,7 +61,7 @@ class AuditQuery(BaseModel):
     date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
     action: str | None = Field(default=None, max_length=80)
     tenant: str | None = Field(default=None, max_length=6)
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=100, ge=1, le=1000)
 
 
@@ -131,6 +132,111 @@ class VoteOut(BaseModel):
     cast_at: dt.datetime
 
 
+class DocumentEntry(BaseModel):
+    document: str
+    title_ja: str
+    title_en: str
+    current: VersionOut | None
+    required: VersionOut | None
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentEntry]
+
+
+class VersionList(BaseModel):
+    items: list[VersionOut]
+
+
+class DocumentStandingOut(BaseModel):
+    document: str
+    accepted_number: int | None
+    accepted_at: str | None = Field(description="UTC, e.g. 2025-04-01T00:00:00.000000Z")
+    required_number: int | None
+    current_number: int | None
+    deadline_on: dt.date | None
+    state: Literal["ok", "not_required", "pending", "overdue"]
+
+
+class TenantStandingOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    tenant_status: str
+    overdue: bool
+    in_reacceptance: bool
+    earliest_deadline: dt.date | None
+    documents: list[DocumentStandingOut]
+
+
+class BoardOut(BaseModel):
+    items: list[TenantStandingOut]
+    overdue: int
+    in_reacceptance: int
+
+
+class TenantAgreementsOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    tenant_status: str
+    overdue: bool
+    in_reacceptance: bool
+    earliest_deadline: dt.date | None
+    documents: list[DocumentStandingOut]
+    acceptances: list[AcceptanceOut]
+
+
+class CouncilMemberOut(BaseModel):
+    code: str
+    name_ja: str
+    kind: str
+    status: str
+
+
+class CouncilMemberList(BaseModel):
+    items: list[CouncilMemberOut]
+
+
+class ProposalList(BaseModel):
+    items: list[ProposalOut]
+
+
+class AuditRecordOut(BaseModel):
+    seq: int
+    occurred_at: str = Field(description="UTC, e.g. 2025-04-01T00:00:00.000000Z")
+    actor_issuer: str
+    actor_subject: str
+    actor_name: str
+    actor_role: str
+    tenant_code: str | None
+    action: str
+    target_type: str
+    target_id: str
+    before: str | None = Field(description="The stored JSON text, exactly as hashed")
+    after: str | None = Field(description="The stored JSON text, exactly as hashed")
+    request_id: str | None
+    source_ip: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditRecordOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ChainBreakOut(BaseModel):
+    seq: int | None = Field(description="The record's sequence number (null: not one record)")
+    record_id: int | None = Field(description="Its row id (null when it is missing)")
+    reason: str
+    description: str
+
+
+class VerificationOut(BaseModel):
+    broken: ChainBreakOut | None = Field(description="The first break in the hash chain, or null when the chain holds")
+
+
 # --- serialisers ----------------------------------------------------------------------------------
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -191,7 +297,7 @@ def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
 
 # --- agreements -----------------------------------------------------------------------------------
 
-@bp.get("/agreements", summary="Governance documents with their current and required versions")
+@bp.get("/agreements", responses={200: DocumentList}, summary="Governance documents with their current and required versions")
 def list_documents():
     actor = current_actor()
     items = []
@@ -205,7 +311,7 @@ def list_documents():
     return jsonify({"items": items})
 
 
-@bp.get("/agreements/<document>/versions", summary="Versions of a document (drafts only for the operator)")
+@bp.get("/agreements/<document>/versions", responses={200: VersionList}, summary="Versions of a document (drafts only for the operator)")
 def list_versions(path: DocumentPath):
     versions = agreements.read_versions(db.session, current_actor(), path.document)
     return jsonify({"items": [_version(v) for v in versions]})
@@ -239,7 +345,7 @@ def accept_version(path: VersionPath, body: AcceptanceIn):
     return jsonify(_acceptance(row)), 201
 
 
-@bp.get("/agreements/board", summary="Each tenant's accepted version, minimum required version and deadline")
+@bp.get("/agreements/board", responses={200: BoardOut}, summary="Each tenant's accepted version, minimum required version and deadline")
 def agreement_board(query: BoardQuery):
     rows = agreements.board(db.session, current_actor())
     if query.overdue_only:
@@ -248,7 +354,7 @@ def agreement_board(query: BoardQuery):
                     "in_reacceptance": sum(1 for r in rows if r.in_reacceptance)})
 
 
-@bp.get("/tenants/<code>/agreements", summary="A tenant's standing with every document, and its acceptances")
+@bp.get("/tenants/<code>/agreements", responses={200: TenantAgreementsOut}, summary="A tenant's standing with every document, and its acceptances")
 def tenant_agreements(path: TenantPath):
     actor = current_actor()
     standing = agreements.tenant_agreements(db.session, actor, path.code)
@@ -258,13 +364,13 @@ def tenant_agreements(path: TenantPath):
 
 # --- council --------------------------------------------------------------------------------------
 
-@bp.get("/council/members", summary="The council's members now (active tenants and the prefecture)")
+@bp.get("/council/members", responses={200: CouncilMemberList}, summary="The council's members now (active tenants and the prefecture)")
 def council_members():
     return jsonify({"items": [{"code": t.code, "name_ja": t.name_ja, "kind": t.kind.value, "status": t.status.value}
                               for t in council.members(db.session, current_actor())]})
 
 
-@bp.get("/council/proposals", summary="Council proposals, newest first")
+@bp.get("/council/proposals", responses={200: ProposalList}, summary="Council proposals, newest first")
 def list_proposals(query: ProposalQuery):
     return jsonify({"items": [_proposal(p) for p in council.list_proposals(db.session, current_actor(), query.status)]})
 
@@ -305,7 +411,7 @@ def withdraw_proposal(path: ProposalPath, body: WithdrawIn):
 
 # --- audit log ------------------------------------------------------------------------------------
 
-@bp.get("/audit/records", summary="Audit records, newest first, filtered by period (JST days), action and tenant")
+@bp.get("/audit/records", responses={200: AuditPage}, summary="Audit records, newest first, filtered by period (JST days), action and tenant")
 def list_audit_records(query: AuditQuery):
     rows, total = audit.read_records(db.session, current_actor(), first_day=query.date_from, last_day=query.date_to,
                                      action=query.action, tenant_code=query.tenant, page=query.page,
@@ -327,7 +433,7 @@ def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
     return pairs
 
 
-@bp.get("/audit/verification", summary="Verify the audit log's hash chain now (auditor, operator)")
+@bp.get("/audit/verification", responses={200: VerificationOut}, summary="Verify the audit log's hash chain now (auditor, operator)")
 def verify_audit_log(query: VerificationQuery):
     result = audit.verification(db.session, current_actor(), _checkpoints(query.checkpoint))
     data = result.as_dict()
@@ -336,7 +442,7 @@ def verify_audit_log(query: VerificationQuery):
     return jsonify(data)
 
 
-@bp.get("/audit/export", summary="Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines")
+@bp.get("/audit/export", responses={200: media("text/csv", "application/x-ndjson")}, summary="Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines")
 def export_audit_log(query: ExportQuery):
     records = audit.records_in_period(db.session, current_actor(), query.date_from, query.date_to)
     first = query.date_from.isoformat() if query.date_from else "start"

@@ -40,7 +40,7 @@ class ChecklistPath(BaseModel):
     item: Annotated[str, StringConstraints(max_length=64)]
 
 
-class ReasonBody(BaseModel):
+class TransitionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Reason = Field(default="", description="Why; kept in the tenant's history (required to suspend, withdraw, re-apply)")
 
@@ -76,11 +76,63 @@ class OnboardingOut(BaseModel):
     timeline: list[dict]
 
 
+class TimelineList(BaseModel):
+    items: list[dict]
+
+
+class WaveOutcomeOut(BaseModel):
+    code: str
+    name_ja: str
+    status: str = Field(description="The tenant's status after the wave (- when it was not created)")
+    ok: bool
+    failed_step: str = Field(description="The provisioning step that failed (empty: none)")
+    message_en: str
+    message_ja: str
+
+
+class WaveOut(BaseModel):
+    fiscal_year: int
+    all_active: bool
+    outcomes: list[WaveOutcomeOut]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    tenant_code: str | None
+    kind: str
+    recipients: str = Field(description="The contacts' e-mail addresses, comma separated (empty: none)")
+    subject: str
+    body: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+
+
+class ResourceList(BaseModel):
+    items: list[dict]
+
+
+class OnboardingBoardOut(BaseModel):
+    columns: dict[str, list[dict]] = Field(description="Tenants by status")
+    counts: dict[str, int]
+    active_municipalities: int
+    waves: dict[str, dict[str, int]] = Field(description="Per wave (fiscal year): tenants per status")
+
+
+DETAIL = {200: OnboardingOut}
+
+
 def _detail(code: str):
     return jsonify(onboarding.detail(db.session, current_actor(), code))
 
 
-@bp.get("/onboarding/board", summary="The onboarding board: tenants by state, counts per wave, failed steps")
+@bp.get("/onboarding/board", responses={200: OnboardingBoardOut}, summary="The onboarding board: tenants by state, counts per wave, failed steps")
 def get_board():
     return jsonify(onboarding.board(db.session, current_actor()))
 
@@ -91,13 +143,13 @@ def get_onboarding(path: TenantPath):
     return _detail(path.code)
 
 
-@bp.get("/tenants/<code>/transitions", summary="A tenant's timeline of status changes (who, when, why)")
+@bp.get("/tenants/<code>/transitions", responses={200: TimelineList}, summary="A tenant's timeline of status changes (who, when, why)")
 def get_transitions(path: TenantPath):
     return jsonify({"items": onboarding.timeline(db.session, current_actor(), path.code)})
 
 
 def _simple(name: str):
-    def endpoint(path: TenantPath, body: ReasonBody):
+    def endpoint(path: TenantPath, body: TransitionBody):
         if name == "reapply":
             lifecycle.reapply(db.session, current_actor(), path.code, body.reason)
         else:
@@ -109,7 +161,7 @@ def _simple(name: str):
 
 
 def _offboarding(name: str):
-    def endpoint(path: TenantPath, body: ReasonBody):
+    def endpoint(path: TenantPath, body: TransitionBody):
         getattr(onboarding, name)(db.session, current_actor(), identity_directory(), path.code, body.reason)
         return _detail(path.code)
 
@@ -117,44 +169,44 @@ def _offboarding(name: str):
     return endpoint
 
 
-bp.post("/tenants/<code>/screen", summary="applied → screening")(_simple("screen"))
-bp.post("/tenants/<code>/approve", summary="screening → approved (screening checklist, agreements, operator)")(_simple("approve"))
-bp.post("/tenants/<code>/activate", summary="provisioning → active (every provisioning step done)")(_simple("activate"))
-bp.post("/tenants/<code>/reapply", summary="withdrawn → applied (re-application by the operator)")(_simple("reapply"))
-bp.post("/tenants/<code>/suspend", summary="active → suspended (users disabled, quotas zero)")(_offboarding("suspend"))
-bp.post("/tenants/<code>/resume", summary="suspended → active")(_offboarding("resume"))
-bp.post("/tenants/<code>/withdraw", summary="→ withdrawn (users removed, handover checklist, final settlement)")(_offboarding("withdraw"))
+bp.post("/tenants/<code>/screen", responses=DETAIL, summary="applied → screening")(_simple("screen"))
+bp.post("/tenants/<code>/approve", responses=DETAIL, summary="screening → approved (screening checklist, agreements, operator)")(_simple("approve"))
+bp.post("/tenants/<code>/activate", responses=DETAIL, summary="provisioning → active (every provisioning step done)")(_simple("activate"))
+bp.post("/tenants/<code>/reapply", responses=DETAIL, summary="withdrawn → applied (re-application by the operator)")(_simple("reapply"))
+bp.post("/tenants/<code>/suspend", responses=DETAIL, summary="active → suspended (users disabled, quotas zero)")(_offboarding("suspend"))
+bp.post("/tenants/<code>/resume", responses=DETAIL, summary="suspended → active")(_offboarding("resume"))
+bp.post("/tenants/<code>/withdraw", responses=DETAIL, summary="→ withdrawn (users removed, handover checklist, final settlement)")(_offboarding("withdraw"))
 
 
-@bp.post("/tenants/<code>/provision", summary="approved → provisioning → active: run the provisioning saga")
-def post_provision(path: TenantPath, body: ReasonBody):
+@bp.post("/tenants/<code>/provision", responses=DETAIL, summary="approved → provisioning → active: run the provisioning saga")
+def post_provision(path: TenantPath, body: TransitionBody):
     onboarding.provision(db.session, current_actor(), identity_directory(), path.code, reason=body.reason)
     return _detail(path.code)
 
 
-@bp.post("/tenants/<code>/retry", summary="Resume a tenant's provisioning from the failed step")
-def post_retry(path: TenantPath, body: ReasonBody):
+@bp.post("/tenants/<code>/retry", responses=DETAIL, summary="Resume a tenant's provisioning from the failed step")
+def post_retry(path: TenantPath, body: TransitionBody):
     onboarding.retry(db.session, current_actor(), identity_directory(), path.code)
     return _detail(path.code)
 
 
-@bp.put("/tenants/<code>/checklist/<checklist>/<item>", summary="Tick or untick a screening or handover checklist item")
+@bp.put("/tenants/<code>/checklist/<checklist>/<item>", responses=DETAIL, summary="Tick or untick a screening or handover checklist item")
 def put_checklist_item(path: ChecklistPath, body: ChecklistBody):
     lifecycle.check_item(db.session, current_actor(), path.code, path.checklist, path.item, body.checked, body.note)
     return _detail(path.code)
 
 
-@bp.post("/onboarding/waves", summary="Onboard a wave: apply, screen, approve and provision every row")
+@bp.post("/onboarding/waves", responses={200: WaveOut}, summary="Onboard a wave: apply, screen, approve and provision every row")
 def post_wave(body: WaveBody):
     require("tenant.transition")  # run_wave authorises too; this refuses before the upload is parsed
     year = onboarding.parse_fiscal_year(body.fiscal_year)
-    rows = onboarding.parse_wave_csv(body.csv.encode("utf-8"))
+    rows = onboarding.parse_wave_csv(body.csv)  # the text as sent (no encoded copy), read row by row
     outcomes = onboarding.run_wave(db.session, current_actor(), identity_directory(), year, rows)
     return jsonify({"fiscal_year": year, "all_active": all(o.ok for o in outcomes),
                     "outcomes": [o.__dict__ for o in outcomes]})
 
 
-@bp.get("/onboarding/outbox", summary="Queued, sent and failed notifications to tenants' contacts")
+@bp.get("/onboarding/outbox", responses={200: NotificationList}, summary="Queued, sent and failed notifications to tenants' contacts")
 def get_outbox(query: OutboxQuery):
     messages = outbox.read_notifications(db.session, current_actor(), tenant_code=query.tenant, status=query.status,
                                          limit=query.limit)
@@ -165,6 +217,6 @@ def get_outbox(query: OutboxQuery):
         for n in messages]})
 
 
-@bp.get("/onboarding/platform-resources", summary="FIWARE service and data catalog organisation of each tenant")
+@bp.get("/onboarding/platform-resources", responses={200: ResourceList}, summary="FIWARE service and data catalog organisation of each tenant")
 def get_platform_resources():
     return jsonify({"items": onboarding.platform_resources(db.session, current_actor())})

@@ -8,14 +8,16 @@ from typing import Any, Literal
 
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.usage import metering, quotas, reports as usage_reports
 from core.errors import Invalid, problem
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, is_supported_fiscal_year
+from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
 from core.validation import TenantCode
 
@@ -148,7 +150,34 @@ class UsageQuery(CachedSchema):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April-March); default: the current one")
 
 
-@bp.get("/tenants/<code>/usage", summary="A tenant's usage now, against its limits, and per month of a fiscal year")
+class MetricStatusOut(BaseModel):
+    metric: str
+    kind: Literal["counter", "gauge"]
+    label_ja: str
+    label_en: str
+    period: str = Field(description="YYYY-MM (Japan time)")
+    used: int
+    limit: int | None = Field(description="null: no limit")
+    percent: int | None = Field(description="used as a percentage of the limit (null: no limit, or a limit of 0)")
+    enforcement: Literal["soft", "hard"] | None
+    thresholds: list[int] = Field(description="Alert thresholds, percent of the limit")
+    source: str | None = Field(description="Where the limit comes from: override, registry or plan:<code>")
+    plan: str | None = Field(description="The quota plan that applies to the tenant")
+
+
+UsageMonthOut = create_model(
+    "UsageMonthOut", __doc__="One month (YYYY-MM) and the value of each metric in it.",
+    month=(str, Field(description="YYYY-MM (Japan time)")), **{name: (int, ...) for name in METRICS})
+
+
+class TenantUsageOut(BaseModel):
+    tenant: str
+    fiscal_year: int
+    now: list[MetricStatusOut] = Field(description="Usage now against the tenant's limits")
+    months: list[UsageMonthOut] = Field(description="Per month (YYYY-MM): the value of each metric")
+
+
+@bp.get("/tenants/<code>/usage", responses={200: TenantUsageOut}, summary="A tenant's usage now, against its limits, and per month of a fiscal year")
 def tenant_usage(path: TenantPath, query: UsageQuery):
     return jsonify(usage_reports.tenant_usage(db.session, current_actor(), path.code, query.fiscal_year))
 
@@ -159,7 +188,30 @@ class ReportQuery(CachedSchema):
     format: Literal["json", "csv", "xlsx"] = "json"
 
 
-@bp.get("/usage/report", summary="Monthly usage report (per tenant, or the whole platform): JSON, CSV or Excel")
+class ReportLimitOut(BaseModel):
+    limit: int
+    enforcement: Literal["soft", "hard"]
+    thresholds: list[int] = Field(description="Alert thresholds, percent of the limit")
+    source: str = Field(description="Where the limit comes from: override, registry or plan:<code>")
+
+
+class ReportTenantOut(BaseModel):
+    code: str
+    name_ja: str
+    plan: str
+    values: dict[str, int] = Field(description="The month's figure per metric")
+    limits: dict[str, ReportLimitOut] = Field(description="The limit in force per metric (metrics with one)")
+    percent: dict[str, int | None] = Field(description="Per metric: the figure as a percentage of its limit (null: no limit)")
+
+
+class UsageReportOut(BaseModel):
+    month: str = Field(description="YYYY-MM (Japan time)")
+    platform: bool = Field(description="True: every tenant (the prefecture's report); false: only some tenants")
+    tenants: list[ReportTenantOut]
+    totals: dict[str, int] | None = Field(description="Per metric, every tenant's total (platform report only)")
+
+
+@bp.get("/usage/report", responses={200: json_csv_xlsx(UsageReportOut)}, summary="Monthly usage report (per tenant, or the whole platform): JSON, CSV or Excel")
 def usage_report(query: ReportQuery):
     month = parse_month(query.month)
     report = usage_reports.build_report(db.session, current_actor(), month, [query.tenant] if query.tenant else None)
@@ -184,7 +236,7 @@ class ChartQuery(CachedSchema):
     tenant: TenantCode | None = None
 
 
-@bp.get("/usage/chart.png", summary="PNG chart of a metric per tenant over the months of a fiscal year")
+@bp.get("/usage/chart.png", responses={200: media("image/png")}, summary="PNG chart of a metric per tenant over the months of a fiscal year")
 def usage_chart(query: ChartQuery):
     this_month = current_month()
     year = query.fiscal_year or fiscal_year_of(this_month)
@@ -201,16 +253,40 @@ def _download(data: bytes, mimetype: str, filename: str, inline: bool = False) -
 
 # --- plans and overrides -----------------------------------------------------------------------
 
+class PlanLimitOut(BaseModel):
+    limit: int
+    enforcement: Literal["soft", "hard"]
+    thresholds: list[int] = Field(description="Alert thresholds, percent of the limit")
+
+
+class QuotaPlanOut(BaseModel):
+    code: str
+    name_ja: str
+    name_en: str
+    population_min: int | None = None
+    population_max: int | None = None
+    limits: dict[str, PlanLimitOut] = Field(description="Per metric: limit, enforcement and alert thresholds")
+
+
+class QuotaPlanList(BaseModel):
+    items: list[QuotaPlanOut]
+
+
+class TenantQuotaOut(BaseModel):
+    tenant: str
+    now: list[MetricStatusOut] = Field(description="The tenant's plan, limits and usage after the change")
+
+
 class PlanPath(BaseModel):
     plan: str = Field(max_length=32, description="Plan code, e.g. small, medium, large")
 
 
-@bp.get("/quota-plans", summary="Quota plans and their limits")
+@bp.get("/quota-plans", responses={200: QuotaPlanList}, summary="Quota plans and their limits")
 def list_plans():
     return jsonify({"items": [quotas.plan_summary(plan) for plan in quotas.list_plans(db.session, current_actor())]})
 
 
-@bp.put("/quota-plans/<plan>", summary="Create a quota plan or change its limits (operator)")
+@bp.put("/quota-plans/<plan>", responses={200: QuotaPlanOut}, summary="Create a quota plan or change its limits (operator)")
 def put_plan(path: PlanPath, body: QuotaPlanChange):
     plan = quotas.change_quota_plan(db.session, current_actor(), path.plan, body)
     return jsonify(quotas.plan_summary(plan))
@@ -220,7 +296,7 @@ class AssignBody(BaseModel):
     plan: str | None = Field(description="Plan code; null returns the tenant to the plan of its population band")
 
 
-@bp.put("/tenants/<code>/quota-plan", summary="Assign a quota plan to a tenant (operator)")
+@bp.put("/tenants/<code>/quota-plan", responses={200: TenantQuotaOut}, summary="Assign a quota plan to a tenant (operator)")
 def put_tenant_plan(path: TenantPath, body: AssignBody):
     actor = current_actor()
     quotas.assign_quota_plan(db.session, actor, path.code, body.plan)
@@ -231,7 +307,7 @@ class OverrideBody(QuotaLimitSpec):
     reason: str = Field(default="", max_length=1000)
 
 
-@bp.put("/tenants/<code>/quota-override", summary="Set or remove (limit null) a tenant's own limit for one metric (operator)")
+@bp.put("/tenants/<code>/quota-override", responses={200: TenantQuotaOut}, summary="Set or remove (limit null) a tenant's own limit for one metric (operator)")
 def put_override(path: TenantPath, body: OverrideBody):
     actor = current_actor()
     spec = QuotaLimitSpec.model_validate(body.model_dump(exclude={"reason"}))

@@ -12,23 +12,25 @@ from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
-from core.validation import TenantCode
+from core.validation import AccountHolderCode
 from tenancy.registry.schemas import Email
 
 bp = APIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("users", "利用者 / users"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
-Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor"]
+# every role a person may hold (core.authz.PEOPLE_ROLES); who may grant which is core.authz.check_grantable
+Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor",
+               "org-admin", "data-provider", "data-user"]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class TenantPath(BaseModel):
-    code: TenantCode
+    code: AccountHolderCode
 
 
 class UserPath(BaseModel):
-    code: TenantCode
+    code: AccountHolderCode
     user_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")] = Field(description="Keycloak user id")
 
 
@@ -38,13 +40,13 @@ class InviteBody(BaseModel):
     email: Email
     first_name: Name
     last_name: Name
-    roles: list[Role] = Field(min_length=1, max_length=5)
+    roles: list[Role] = Field(min_length=1, max_length=8)
     send_email: bool = False
 
 
 class RolesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    roles: list[Role] = Field(max_length=5)
+    roles: list[Role] = Field(max_length=8)
 
 
 class UserOut(BaseModel):
@@ -56,6 +58,11 @@ class UserOut(BaseModel):
     enabled: bool
     roles: list[str]
     tenants: list[str]
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    total: int
 
 
 class MeOut(BaseModel):
@@ -78,7 +85,7 @@ def get_me():
     return jsonify(identity.me(current_actor()))
 
 
-@bp.get("/tenants/<code>/users", responses={200: UserOut}, summary="List a tenant's users")
+@bp.get("/tenants/<code>/users", responses={200: UserPage}, summary="List a tenant's users")
 def list_users(path: TenantPath):
     accounts = identity.list_users(db.session, current_actor(), identity_directory(), path.code)
     return jsonify({"items": [_out(a) for a in accounts], "total": len(accounts)})

@@ -110,6 +110,9 @@ def flash_error(error: DomainError) -> None:
     ja = _ja()
     message = error.message_ja if ja else error.message_en
     flash(message, "error")
+    listed, total = error.details.get("errors_listed"), error.details.get("errors_total")
+    if isinstance(listed, int) and isinstance(total, int) and listed < total:  # a file check lists only the first
+        flash(f"最初の {listed:,} 件を表示（全 {total:,} 件）" if ja else f"Showing the first {listed:,} of {total:,}.", "error")
     for item in error.problems:
         text = item.get("message_ja") if ja else item.get("message_en")
         if not text or text == message:

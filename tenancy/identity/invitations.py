@@ -110,21 +110,23 @@ def _roles(cell: str) -> tuple[frozenset[str], list[str]]:
     return frozenset(_ROLES_BY_NAME[name] for name in names if name in _ROLES_BY_NAME), unknown
 
 
-def parse(raw: bytes, actor: Actor) -> list[InvitationLine]:
-    """Every line of the file as an invitation, or :class:`InvitationFileRejected` naming every bad line."""
-    rows = csvfile.read(raw, COLUMNS, rejected=InvitationFileRejected)
-    if not rows:
-        raise InvitationFileRejected("The file has no data lines.", "ファイルにデータ行がありません。")
-    if len(rows) > MAX_LINES:
-        raise InvitationFileRejected(f"The file has more than {MAX_LINES} lines; split it.",
-                                     f"1 ファイルは {MAX_LINES} 行までです。分けて読み込んでください。")
-    grantable = authz.PEOPLE_ROLES if authz.OPERATOR in actor.roles else authz.TENANT_ROLES
-    problems: list[dict[str, str]] = []
+def parse(source: csvfile.Source, actor: Actor) -> list[InvitationLine]:
+    """Every line of the file as an invitation, or :class:`InvitationFileRejected` naming the bad
+    lines (the first ones listed, all counted: :class:`core.csvfile.Problems`).
+
+    ``source``: the file's bytes, its path or an upload's binary stream, read row by row in one
+    pass (never held whole). Every row is checked, but only the first :data:`MAX_LINES` are kept
+    (a longer file is refused) and only they are remembered for duplicates.
+    """
+    grantable = authz.grantable_roles(actor)
+    problems = csvfile.Problems()
     lines: list[InvitationLine] = []
     seen: dict[str, dict[str, int]] = {"username": {}, "email": {}}
-    for row in rows:
-        problems += [_line_problem(row.line, None, "The line has more values than the header has columns.",
-                                   "見出しより多くの値があります。") for _ in row.problems]
+    count = 0
+    for row in csvfile.source_rows(source, COLUMNS, rejected=InvitationFileRejected):
+        count += 1
+        problems.add(*(_line_problem(row.line, None, "The line has more values than the header has columns.",
+                                     "見出しより多くの値があります。") for _ in row.problems))
         values = row.values
         roles, unknown = _roles(values.get("roles", ""))
         invitation = Invitation(values.get("username", ""), values.get("email", ""), values.get("first_name", ""),
@@ -132,35 +134,49 @@ def parse(raw: bytes, actor: Actor) -> list[InvitationLine]:
         for item in operations.invitation_problems(invitation):
             if item["field"] == "roles" and unknown:
                 continue
-            problems.append(_line_problem(row.line, item["field"], item["message_en"], item["message_ja"]))
+            problems.add(_line_problem(row.line, item["field"], item["message_en"], item["message_ja"]))
         if unknown:
             labels = "、".join(authz.ROLE_LABELS_JA[r] for r in sorted(grantable))
-            problems.append(_line_problem(row.line, "roles", f"Unknown role {'/'.join(unknown)}; write one of: {labels}.",
-                                          f"「{'、'.join(unknown)}」は役割ではありません。{labels} のいずれかを書いてください。"))
+            problems.add(_line_problem(row.line, "roles", f"Unknown role {'/'.join(unknown)}; write one of: {labels}.",
+                                       f"「{'、'.join(unknown)}」は役割ではありません。{labels} のいずれかを書いてください。"))
         beyond = roles - set(grantable)
         if beyond:
             names = "、".join(authz.ROLE_LABELS_JA[r] for r in sorted(beyond))
-            problems.append(_line_problem(row.line, "roles", f"You may not grant {', '.join(sorted(beyond))}.",
-                                          f"{names} は付与できません。"))
+            problems.add(_line_problem(row.line, "roles", f"You may not grant {', '.join(sorted(beyond))}.",
+                                       f"{names} は付与できません。"))
         for field in ("username", "email"):
             key = getattr(invitation, field).lower()
             if key and key in seen[field]:
                 first = seen[field][key]
-                problems.append(_line_problem(row.line, field, f"Same as line {first}.", f"{first} 行目と同じです。"))
-            elif key:
+                problems.add(_line_problem(row.line, field, f"Same as line {first}.", f"{first} 行目と同じです。"))
+            elif key and count <= MAX_LINES:
                 seen[field][key] = row.line
-        lines.append(InvitationLine(row.line, invitation))
+        if count <= MAX_LINES:
+            lines.append(InvitationLine(row.line, invitation))
+    if not count:
+        raise InvitationFileRejected("The file has no data lines.", "ファイルにデータ行がありません。")
+    too_many_en = too_many_ja = ""
+    if count > MAX_LINES:
+        too_many_en = f"The file has {count:,} lines, more than {MAX_LINES:,}; split it. "
+        too_many_ja = f"ファイルに {count:,} 行あります。1 ファイルは {MAX_LINES:,} 行までです。分けて読み込んでください。"
+        if not problems:
+            raise InvitationFileRejected(too_many_en.strip(), too_many_ja)
     if problems:
-        raise InvitationFileRejected(problems=problems)
+        listed_en, listed_ja = problems.summary()
+        raise InvitationFileRejected(
+            f"{too_many_en}{problems.total:,} problem(s) found{listed_en}; nobody was invited.",
+            f"{too_many_ja}{problems.total:,} 件の誤りがあります{listed_ja}。誰も招待していません。",
+            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed))
     return lines
 
 
 def invite_from_csv(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
-                    raw: bytes) -> BulkInvitation:
-    """Check the whole file, then invite each line (see the module docstring)."""
+                    source: csvfile.Source) -> BulkInvitation:
+    """Check the whole file, then invite each line (see the module docstring). ``source``: the
+    file's bytes, path or an upload's binary stream (read row by row)."""
     authz.authorize(actor, "user.manage", code)
     tenant = operations.open_tenant(session, code)
-    lines = parse(raw, actor)
+    lines = parse(source, actor)
     # read-only checks against Keycloak, still before anything is created
     problems = [_line_problem(item.line, taken["field"], taken["message_en"], taken["message_ja"])
                 for item in lines for taken in operations.taken_problems(directory, item.invitation)]

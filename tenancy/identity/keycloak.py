@@ -31,12 +31,18 @@ from tenancy.identity.groups import TENANTS_GROUP, tenant_codes_from_groups, ten
 
 T = TypeVar("T")
 
-SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-groups", "view-realm")
+SERVICE_ACCOUNT_ROLES = ("manage-users", "view-users", "query-groups", "view-realm",
+                         "manage-clients",  # manage-clients: the API clients of tenants (tenancy/identity/api_clients.py)
+                         "view-events")  # view-events: admin events polled so that access ends (denylist.py)
 API_AUDIENCE_SCOPE = "renkei-api"
 TENANTS_SCOPE = "renkei-tenants"
 REALM_ROLES = tuple(authz.PEOPLE_ROLES) + (authz.METERING,)
 UPDATE_PASSWORD = "UPDATE_PASSWORD"  # Keycloak's required actions
 VERIFY_EMAIL = "VERIFY_EMAIL"
+CONFIGURE_TOTP = "CONFIGURE_TOTP"
+# who must sign in with a second factor (TOTP) when RENKEI_REQUIRE_TOTP is on
+TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN})
+DEFAULT_TIMEOUT_SECONDS = 10.0  # each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT)
 SETUP_LINK_LIFESPAN_SECONDS = 72 * 3600  # the set-up e-mail's link: three days to act on an invitation
 ROLE_DESCRIPTIONS = {
     authz.OPERATOR: "Platform operator (県 デジタル戦略課)",
@@ -45,6 +51,9 @@ ROLE_DESCRIPTIONS = {
     authz.FINANCE: "Finance officer (財政・会計担当)",
     authz.AUDITOR: "Auditor (監査)",
     authz.METERING: "Machine client that reports usage (API gateway, metering)",
+    authz.ORG_ADMIN: "Member organisation's administrator (団体管理者)",
+    authz.DATA_PROVIDER: "Member organisation's data provider (データ提供者)",
+    authz.DATA_USER: "Member organisation's data user (データ利用者)",
 }
 
 
@@ -64,6 +73,13 @@ class KeycloakSettings:
     # The realm's mail server, so that Keycloak can send the set-up e-mail (required actions) of
     # an invitation: {"host", "port", "from", "user", "password", "starttls"}; None leaves it unset.
     smtp: dict[str, Any] | None = None
+    # seconds each call to Keycloak may take (connect and each read); RENKEI_KEYCLOAK_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    # sign-in security set by bootstrap_realm (docs/identity.md)
+    access_token_seconds: int = 300
+    password_min_length: int = 12
+    password_history: int = 5
+    require_totp: bool = False  # CONFIGURE_TOTP for TOTP_ROLES (RENKEI_REQUIRE_TOTP; the demo relaxes it)
 
 
 def realm_smtp(smtp: dict[str, Any]) -> dict[str, str]:
@@ -76,7 +92,48 @@ def realm_smtp(smtp: dict[str, Any]) -> dict[str, str]:
     return server
 
 
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a failed call may have been carried out by Keycloak all the same.
+
+    A request that was sent but whose answer never came (read timeout, connection reset or closed
+    after sending) may have been done; a refused connection or a connect timeout sent nothing, and
+    a read (GET) changes nothing either way."""
+    import requests
+
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, requests.RequestException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return False
+    request = getattr(cause, "request", None)
+    if request is not None and ((getattr(request, "method", "") or "").upper() in {"GET", "HEAD", "OPTIONS"}
+                                or "/protocol/openid-connect/" in (getattr(request, "url", "") or "")):
+        return False  # a read, or a token: nothing changes in Keycloak
+    if isinstance(cause, requests.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.ReadTimeout):
+        return True
+    if isinstance(cause, requests.ConnectionError):
+        # python-keycloak lets urllib3 resend once, so a read timeout can arrive wrapped in MaxRetryError
+        text = repr(cause.args)
+        if any(word in text for word in ("NewConnectionError", "Connection refused", "NameResolutionError",
+                                         "ConnectTimeoutError")):
+            return False  # nothing reached Keycloak
+        return any(word in text for word in ("ReadTimeoutError", "Read timed out", "RemoteDisconnected",
+                                             "Connection reset", "Connection aborted", "ProtocolError", "BrokenPipe"))
+    return False
+
+
 def _unavailable(error: Exception) -> IdentityUnavailable:
+    if outcome_unknown(error):
+        return IdentityUnavailable(
+            f"The identity server (Keycloak) did not answer in time ({type(error).__name__}); the step may have "
+            "been partly done in Keycloak. Retrying the same action completes it safely (what was already done "
+            "there is found and reused).",
+            "認証サーバー（Keycloak）から時間内に応答がありませんでした。この手順は Keycloak 側で一部実行済みの"
+            "可能性があります。同じ操作を再実行すると、実行済みの部分を確認して安全に完了します。",
+            outcome_unknown=True,
+        )
     return IdentityUnavailable(
         f"The identity server (Keycloak) did not answer ({type(error).__name__}); nothing was changed there. Try again shortly.",
         "認証サーバー（Keycloak）に接続できませんでした。Keycloak 側は変更されていません。しばらくしてから再度お試しください。",
@@ -113,9 +170,10 @@ def translate_errors(func: Callable[..., T]) -> Callable[..., T]:
 
 # --- bootstrap --------------------------------------------------------------------------------
 
-def master_admin(url: str, user: str, password: str, realm: str) -> KeycloakAdmin:
+def master_admin(url: str, user: str, password: str, realm: str, timeout: float = 30) -> KeycloakAdmin:
+    """The master realm's admin (bootstrap only: creating a realm can take longer than a user call)."""
     return KeycloakAdmin(server_url=url + "/", username=user, password=password, realm_name=realm,
-                         user_realm_name="master", timeout=15)
+                         user_realm_name="master", timeout=timeout)
 
 
 def _client_payload(settings: KeycloakSettings) -> list[dict[str, Any]]:
@@ -255,7 +313,67 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
 
     changes += _grant_service_account(admin, settings.service_client_id, client_roles=SERVICE_ACCOUNT_ROLES)
     changes += _grant_service_account(admin, settings.metering_client_id, realm_roles=(authz.METERING,))
+    changes += _sign_in_security(admin, settings)
     return changes
+
+
+def realm_security(settings: KeycloakSettings) -> dict[str, Any]:
+    """The realm's sign-in settings renkei keeps (docs/identity.md, "Sign-in security")."""
+    return {
+        "passwordPolicy": f"length({settings.password_min_length}) and notUsername and notEmail "
+                          f"and passwordHistory({settings.password_history})",
+        "bruteForceProtected": True,
+        "failureFactor": 5,              # five wrong passwords (or codes) in a row ...
+        "waitIncrementSeconds": 60,      # ... lock the account for a minute, doubling ...
+        "maxFailureWaitSeconds": 900,    # ... up to 15 minutes
+        "maxDeltaTimeSeconds": 43200,    # failures are forgotten after 12 hours
+        "permanentLockout": False,
+        "accessTokenLifespan": settings.access_token_seconds,
+        "adminEventsEnabled": True,      # renkei polls them: a person disabled in Keycloak is cut off
+        "adminEventsDetailsEnabled": True,
+    }
+
+
+def _policy_names(policy: str | None) -> set[str]:
+    return {part.strip().replace("(undefined)", "") for part in (policy or "").split(" and ") if part.strip()}
+
+
+def _sign_in_security(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    changes = []
+    current = admin.get_realm(settings.realm)
+    wanted = realm_security(settings)
+    differs = {k: v for k, v in wanted.items()
+               if (_policy_names(current.get(k)) != _policy_names(v) if k == "passwordPolicy" else current.get(k) != v)}
+    if differs:
+        admin.update_realm(settings.realm, differs)
+        changes.append(f"realm sign-in security: {', '.join(sorted(differs))}")
+    if settings.require_totp:
+        changes += _require_totp(admin)
+    return changes
+
+
+def _require_totp(admin: KeycloakAdmin) -> list[str]:
+    """Ask every enabled holder of a role in :data:`TOTP_ROLES` without a TOTP device to set one up."""
+    changes = []
+    seen: set[str] = set()
+    for role in sorted(TOTP_ROLES):
+        for member in admin.get_realm_role_members(role, query={"briefRepresentation": False, "max": 10000}):
+            if member["id"] in seen or not member.get("enabled", True):
+                continue
+            seen.add(member["id"])
+            if _ask_for_totp(admin, member):
+                changes.append(f"user {member['username']}: TOTP set-up required")
+    return changes
+
+
+def _ask_for_totp(admin: KeycloakAdmin, user: dict[str, Any]) -> bool:
+    """Add CONFIGURE_TOTP to ``user``'s required actions unless it is there or a TOTP device exists;
+    True when it was added (the one rule for bootstrap and for a role given later)."""
+    actions = list(user.get("requiredActions") or [])
+    if CONFIGURE_TOTP in actions or any(c.get("type") == "otp" for c in admin.get_credentials(user["id"])):
+        return False
+    admin.update_user(user["id"], {"requiredActions": actions + [CONFIGURE_TOTP]})
+    return True
 
 
 def _grant_service_account(admin: KeycloakAdmin, client_id: str, client_roles: Iterable[str] = (),
@@ -348,6 +466,14 @@ class IdentityDirectory:
         self._parent_id = None
         self._group_ids.clear()
 
+    def sibling(self) -> "IdentityDirectory":
+        """A directory for another thread (a wave's worker): its own HTTP session and token, and
+        the same remembered answers (group ids, role representations; shared dicts, whose single
+        reads and writes are atomic), so a group one thread created is not looked up by another."""
+        other = type(self)(self.settings)
+        other._roles, other._group_ids, other._parent_id = self._roles, self._group_ids, self._parent_id
+        return other
+
     def _realm_role(self, name: str) -> dict:
         if name not in self._roles:
             self._roles[name] = self.admin.get_realm_role(name)
@@ -364,7 +490,7 @@ class IdentityDirectory:
         return KeycloakAdmin(server_url=self.settings.url + "/", realm_name=self.settings.realm,
                              client_id=self.settings.service_client_id,
                              client_secret_key=self.settings.service_client_secret,
-                             grant_type="client_credentials", timeout=15)
+                             grant_type="client_credentials", timeout=self.settings.timeout)
 
     @translate_errors
     def find_tenant_group(self, code: str) -> dict | None:
@@ -456,7 +582,8 @@ class IdentityDirectory:
 
     @translate_errors
     def create_user(self, username: str, email: str, first_name: str, last_name: str,
-                    password: str | None = None, *, temporary_password: str | None = None) -> str:
+                    password: str | None = None, *, temporary_password: str | None = None,
+                    extra_actions: Iterable[str] = ()) -> str:
         """A new enabled account.
 
         With ``password``: ready to use. With ``temporary_password``: the person signs in with it once
@@ -470,6 +597,7 @@ class IdentityDirectory:
             required_actions, credentials = [], [{"type": "password", "value": password, "temporary": False}]
         else:
             required_actions, credentials = [UPDATE_PASSWORD, VERIFY_EMAIL], []
+        required_actions = required_actions + [a for a in extra_actions if a not in required_actions]
         payload: dict[str, Any] = {"username": username, "email": email, "firstName": first_name,
                                    "lastName": last_name, "enabled": True, "emailVerified": password is not None,
                                    "requiredActions": required_actions}
@@ -527,12 +655,73 @@ class IdentityDirectory:
             self.admin.delete_realm_roles_of_user(user_id, drop)
 
     @translate_errors
+    def require_totp_setup(self, user_id: str) -> bool:
+        """Ask the person to set up a TOTP device at their next sign-in (a second-factor role was
+        given to them after their account was made); False when they have one or are asked already."""
+        return _ask_for_totp(self.admin, self.admin.get_user(user_id))
+
+    @translate_errors
+    def admin_events(self, since_ms: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The realm's admin events about users after ``since_ms`` (POSIX milliseconds), newest first
+        (needs ``view-events``; the realm keeps them because bootstrap enables admin events)."""
+        events = self.admin.get_admin_events({"resourceTypes": "USER", "first": 0, "max": limit})
+        return [e for e in events if int(e.get("time", 0)) > since_ms]
+
+    @translate_errors
+    def enabled_role_holders(self, role: str) -> list[str]:
+        """The ids of the enabled accounts that hold the realm role ``role`` directly."""
+        members = self.admin.get_realm_role_members(role, query={"briefRepresentation": True, "max": 10000})
+        return [m["id"] for m in members if m.get("enabled", True)]
+
+    @translate_errors
     def set_enabled(self, user_id: str, enabled: bool) -> None:
         self.admin.update_user(user_id, {"enabled": enabled})
 
     @translate_errors
     def delete_user(self, user_id: str) -> None:
         self.admin.delete_user(user_id)
+
+    # --- API clients of tenants (tenancy/identity/api_clients.py) ---------------------------
+
+    @translate_errors
+    def create_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
+                          optional_scopes: Iterable[str] = ()) -> str:
+        """A confidential client-credentials client whose tokens carry the API audience and
+        ``claims`` (hardcoded claim mappers, access token only); returns its secret. ``optional_scopes``
+        are the scopes it may ask for (created as client scopes when missing)."""
+        mappers = [{"name": claim, "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+                    "config": {"claim.name": claim, "claim.value": value, "jsonType.label": "String",
+                               "access.token.claim": "true", "id.token.claim": "false",
+                               "userinfo.token.claim": "false", "introspection.token.claim": "true"}}
+                   for claim, value in claims.items()]
+        uuid_ = self.admin.create_client({
+            "clientId": client_id, "name": name, "description": description, "protocol": "openid-connect",
+            "publicClient": False, "standardFlowEnabled": False, "directAccessGrantsEnabled": False,
+            "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": True,
+            "fullScopeAllowed": False, "protocolMappers": mappers,
+            "defaultClientScopes": ["basic", API_AUDIENCE_SCOPE]}, skip_exists=False)
+        present = {s["name"]: s["id"] for s in self.admin.get_client_scopes()}
+        for scope in sorted(set(optional_scopes)):
+            if scope not in present:
+                present[scope] = self.admin.create_client_scope(
+                    {"name": scope, "protocol": "openid-connect",
+                     "attributes": {"include.in.token.scope": "true", "display.on.consent.screen": "false"}},
+                    skip_exists=True)
+            self.admin.add_client_optional_client_scope(uuid_, present[scope], {})
+        return self.admin.get_client_secrets(uuid_)["value"]
+
+    @translate_errors
+    def set_api_client_enabled(self, client_id: str, enabled: bool) -> None:
+        """Disable (no new token) or enable a client; a client Keycloak no longer has is left alone."""
+        uuid_ = self.admin.get_client_id(client_id)
+        if uuid_ is not None:
+            self.admin.update_client(uuid_, {"enabled": enabled})
+
+    @translate_errors
+    def delete_api_client(self, client_id: str) -> None:
+        uuid_ = self.admin.get_client_id(client_id)
+        if uuid_ is not None:
+            self.admin.delete_client(uuid_)
 
     @translate_errors
     def send_setup_email(self, user_id: str, actions: Iterable[str] = (UPDATE_PASSWORD, VERIFY_EMAIL)) -> None:
@@ -548,12 +737,13 @@ class IdentityDirectory:
 def password_token(settings: KeycloakSettings, username: str, password: str) -> dict:
     """Tokens by the password grant (tests and the demo only: needs ``direct_grants``)."""
     oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
-                          client_id=settings.admin_client_id, client_secret_key=settings.admin_client_secret)
+                          client_id=settings.admin_client_id, client_secret_key=settings.admin_client_secret,
+                          timeout=settings.timeout)
     return oidc.token(username, password)
 
 
 @translate_errors
 def client_credentials_token(settings: KeycloakSettings, client_id: str, secret: str) -> dict:
     oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
-                          client_id=client_id, client_secret_key=secret)
+                          client_id=client_id, client_secret_key=secret, timeout=settings.timeout)
     return oidc.token(grant_type="client_credentials")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +25,14 @@ from core import audit
 from core import authz
 from core.actor import Actor
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
+from tenancy.identity import denylist
 from tenancy.identity.models import IdentityIncident
-from tenancy.identity.keycloak import UPDATE_PASSWORD, VERIFY_EMAIL, Account, IdentityDirectory
+from tenancy.identity.keycloak import (CONFIGURE_TOTP, TOTP_ROLES, UPDATE_PASSWORD, VERIFY_EMAIL, Account,
+                                      IdentityDirectory)
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
 from tenancy.registry.operations import get_tenant, list_tenants
+from core.codes import is_corporate_number
+from tenancy.members.models import get_organisation_account, open_organisation, organisations_with_accounts
 
 class SeatLimitReached(Conflict):
     def __init__(self, code: str, limit: int) -> None:
@@ -149,7 +155,7 @@ def taken_problems(directory: IdentityDirectory, invitation: Invitation) -> list
     return found
 
 def _manageable_roles(actor: Actor) -> frozenset[str]:
-    return frozenset(authz.PEOPLE_ROLES) if authz.OPERATOR in actor.roles else authz.TENANT_ROLES
+    return authz.grantable_roles(actor)
 
 def _member(directory: IdentityDirectory, code: str, user_id: str) -> Account:
     try:
@@ -167,7 +173,13 @@ def _check_can_manage(actor: Actor, account: Account) -> None:
         authz.check_grantable(actor, beyond)
 
 def open_tenant(session: Session, code: str):
-    tenant = get_tenant(session, code)
+    """The tenant whose users are about to change (one query: its contacts are not needed here)."""
+    if is_corporate_number(code):  # a member organisation's people (tenancy/members)
+        return open_organisation(session, code)
+    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == code)
+                             .options(sa.orm.lazyload(Tenant.contacts))).one_or_none()
+    if tenant is None:
+        get_tenant(session, code)  # raises the registry's own "not found"
     if tenant.status in (TenantStatus.withdrawn, TenantStatus.suspended):
         raise TenantClosed(code, tenant.status.value)
     return tenant
@@ -182,15 +194,18 @@ def record_incident(session: Session, operation: str, tenant_code: str, username
 
 def list_users(session: Session, actor: Actor, directory: IdentityDirectory, code: str) -> list[Account]:
     authz.authorize(actor, "user.read", code)
-    get_tenant(session, code)
+    if is_corporate_number(code):
+        get_organisation_account(session, code)
+    else:
+        get_tenant(session, code)
     return sorted(directory.tenant_members(code), key=lambda a: a.username)
 
 def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
     """The tenants whose accounts the actor may list (``user.read``): every tenant, or only their own."""
     grant = authz.authorize(actor, "user.read")
-    tenants, _ = list_tenants(session, actor, codes=None if grant.all_tenants else sorted(grant.tenant_codes),
-                              per_page=10000)
-    return tenants
+    codes = None if grant.all_tenants else sorted(c for c in grant.tenant_codes if not is_corporate_number(c))
+    tenants, _ = list_tenants(session, actor, codes=codes, per_page=10000) if codes != [] else ([], 0)
+    return [*tenants, *organisations_with_accounts(session, None if grant.all_tenants else grant.tenant_codes)]
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
                 invitation: Invitation, send_email: bool = False) -> Account:
@@ -223,10 +238,40 @@ def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: 
         # Keycloak refuses a taken username or e-mail address (409) before it creates anything;
         # only then is it asked which of the two is taken, so that the message can say so (two
         # look-ups saved on every invitation that succeeds).
+        unfinished = _unfinished_invitation(directory, code, invitation)
+        if unfinished is not None:  # an earlier attempt's reply was lost: this retry completes it
+            return create_member(session, actor, directory, code, group_id, invitation, method, existing=unfinished)
         taken = taken_problems(directory, invitation)
         if taken:
+            hidden = _hidden_conflict(session, actor, directory, code, invitation, method, taken)
+            if hidden is not None:
+                return hidden
             raise AccountTaken(taken) from None
         raise
+
+
+def _hidden_conflict(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
+                     invitation: Invitation, method: str | None, taken: list[dict[str, str]]) -> Invited | None:
+    """No enumeration: an admin of one tenant must not learn that a username or e-mail address
+    exists elsewhere in the realm. When a conflicting account is outside ``code`` and the actor
+    manages only their own tenants, nobody is invited but the answer looks like an invitation; the
+    conflict is written to the audit log, which only the operator and the auditor read.
+    ``None``: the actor may be told (an operator, or every conflicting account is in ``code``)."""
+    if authz.authorize(actor, "user.manage", code).all_tenants:
+        return None
+    conflicting = [found for found in (directory.find_user(invitation.username.lower()),
+                                       directory.find_user_by_email(invitation.email.lower())) if found]
+    if all(code in directory.account(found["id"]).tenant_codes for found in conflicting):
+        return None
+    audit.record(session, actor, "user.invite.conflict", "user", conflicting[0]["id"] if conflicting else "",
+                 tenant_code=code, after={"username": invitation.username.lower(), "email": invitation.email.lower(),
+                                          "taken": sorted(p["field"] for p in taken), "invited": False})
+    password = temporary_password() if method == SETUP_TEMPORARY_PASSWORD else None
+    account = Account(id=str(uuid.uuid4()), username=invitation.username.lower(), email=invitation.email.lower(),
+                      first_name=invitation.first_name, last_name=invitation.last_name, enabled=True,
+                      roles=frozenset(invitation.roles), tenant_codes=frozenset({code}),
+                      required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL}))
+    return Invited(account, None if method is None else SetUp(method, account.username, account.email, password))
 
 
 def _normalised(invitation: Invitation) -> Invitation:
@@ -234,18 +279,45 @@ def _normalised(invitation: Invitation) -> Invitation:
                                first_name=invitation.first_name.strip(), last_name=invitation.last_name.strip())
 
 
+def _unfinished_invitation(directory: IdentityDirectory, code: str, invitation: Invitation) -> Account | None:
+    """The account an earlier attempt of this same invitation created when its outcome was unknown
+    (Keycloak did the work but the answer never came): same username and e-mail address, set-up
+    never finished, in no tenant but this one and holding no role beyond the invitation's."""
+    found = directory.find_user(invitation.username.lower())
+    if found is None or (found.get("email") or "").lower() != invitation.email.lower():
+        return None
+    account = directory.account(found["id"])
+    if not account.setup_pending or not account.tenant_codes <= {code} or not account.roles <= invitation.roles:
+        return None
+    if code in account.tenant_codes and account.roles == invitation.roles:
+        return None  # nothing was left undone: this is a second invitation of the same person (409)
+    return account
+
+
 def create_member(session: Session, actor: Actor, directory: IdentityDirectory, code: str, group_id: str,
-                  invitation: Invitation, method: str | None) -> Invited:
+                  invitation: Invitation, method: str | None, *, existing: Account | None = None) -> Invited:
     """Create the account in the tenant's group with its roles and start its set-up; the caller has
-    authorized and checked the invitation. A failure after the account exists deletes it again."""
+    authorized and checked the invitation. A failure after the account exists deletes it again.
+
+    ``existing``: the account a lost reply left behind (:func:`_unfinished_invitation`); it is
+    completed instead of created (a new temporary password replaces the unknown one)."""
     password = temporary_password() if method == SETUP_TEMPORARY_PASSWORD else None
-    user_id = directory.create_user(invitation.username, invitation.email, invitation.first_name,
-                                    invitation.last_name, temporary_password=password)
+    settings = getattr(directory, "settings", None)
+    totp = (CONFIGURE_TOTP,) if getattr(settings, "require_totp", False) and invitation.roles & TOTP_ROLES else ()
+    if existing is None:
+        user_id = directory.create_user(invitation.username, invitation.email, invitation.first_name,
+                                        invitation.last_name, temporary_password=password,
+                                        **({"extra_actions": totp} if totp else {}))
+    else:
+        user_id = existing.id
+        if password is not None:
+            directory.set_temporary_password(user_id, password)
     step = "add to tenant group"
     try:
-        directory.add_to_tenant(user_id, code, group_id)
+        if existing is None or code not in existing.tenant_codes:
+            directory.add_to_tenant(user_id, code, group_id)
         step = "grant roles"
-        directory.grant_roles(user_id, invitation.roles)
+        directory.grant_roles(user_id, invitation.roles - (existing.roles if existing else frozenset()))
         if method == SETUP_EMAIL:
             step = "send set-up e-mail"
             directory.send_setup_email(user_id)
@@ -258,7 +330,8 @@ def create_member(session: Session, actor: Actor, directory: IdentityDirectory, 
     account = Account(id=user_id, username=invitation.username.lower(), email=invitation.email.lower(),
                       first_name=invitation.first_name, last_name=invitation.last_name, enabled=True,
                       roles=frozenset(invitation.roles), tenant_codes=frozenset({code}),
-                      required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL}))
+                      required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL})
+                      | frozenset(totp))
     audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code,
                  after={**account.summary(), **_setup_record(method)})
     setup = None if method is None else SetUp(method, account.username, account.email, password)
@@ -320,8 +393,13 @@ def change_roles(session: Session, actor: Actor, directory: IdentityDirectory, c
     open_tenant(session, code)
     before = _member(directory, code, user_id)
     _check_can_manage(actor, before)
+    _keep_an_operator(directory, before, before.roles - set(roles))
     directory.set_roles(user_id, roles, _manageable_roles(actor))
+    if getattr(getattr(directory, "settings", None), "require_totp", False) and (set(roles) - before.roles) & TOTP_ROLES:
+        directory.require_totp_setup(user_id)  # a second factor comes with the role, as at invitation
     after = directory.account(user_id)
+    if before.roles - after.roles:  # a token still carries the roles taken away
+        denylist.deny(session, [user_id], "roles taken away")
     if after.roles != before.roles:
         audit.record(session, actor, "user.roles", "user", user_id, tenant_code=code,
                      before={"roles": sorted(before.roles)}, after={"roles": sorted(after.roles)})
@@ -338,10 +416,33 @@ def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirector
             raise TenantClosed(code, tenant.status.value)
     if before.enabled == enabled:
         return before
+    if not enabled:
+        _keep_an_operator(directory, before, before.roles)
     directory.set_enabled(user_id, enabled)
+    if not enabled:
+        denylist.deny(session, [user_id], "disabled")
     audit.record(session, actor, "user.enable" if enabled else "user.disable", "user", user_id, tenant_code=code,
                  before={"enabled": before.enabled}, after={"enabled": enabled})
     return dataclasses.replace(before, enabled=enabled)
+
+class LastOperator(Conflict):
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username} is the last enabled platform operator; nobody could run the platform without them. "
+            "Give another person the operator role first. Nothing was changed.",
+            f"{username} さんは有効な最後の運営者（県）です。この操作を行うと基盤を運営できる人がいなくなります。"
+            "先に別の人に運営者の役割を付与してください。変更は行っていません。",
+            username=username,
+        )
+
+
+def _keep_an_operator(directory: IdentityDirectory, account: Account, losing: Iterable[str]) -> None:
+    """Refuse to disable or demote the last enabled platform operator."""
+    if authz.OPERATOR not in account.roles or authz.OPERATOR not in set(losing) or not account.enabled:
+        return
+    if not set(directory.enabled_role_holders(authz.OPERATOR)) - {account.id}:
+        raise LastOperator(account.username)
+
 
 def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> None:
     """Take the account out of the tenant and drop its municipal roles (the account itself stays in Keycloak)."""
@@ -351,7 +452,8 @@ def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, co
     directory.remove_from_tenant(user_id, code)
     remaining = directory.account(user_id)
     if not remaining.tenant_codes:
-        directory.set_roles(user_id, set(), authz.TENANT_ROLES)
+        directory.set_roles(user_id, set(), authz.TENANT_ROLES | authz.ORG_ROLES)
+    denylist.deny(session, [user_id], "removed from tenant")  # their tokens still name the tenant
     audit.record(session, actor, "user.remove", "user", user_id, tenant_code=code, before=before.summary(), after=None)
 
 def open_incidents(session: Session) -> list[IdentityIncident]:

@@ -4,10 +4,19 @@ Checked: signature (asymmetric algorithms only; ``alg: none`` and HMAC are refus
 is looked up), issuer, audience, expiry and not-before (with a small leeway for clock skew).
 Keys are cached and fetched again when a token names a key id the cache does not know (key
 rotation). People and machine clients are identified by (issuer, subject), never by e-mail.
+
+A token that passed every check is remembered by its SHA-256 until its own ``exp`` (without the
+leeway), so that a client sending the same token on every call pays for one signature check, not
+one per request. A remembered token is never accepted at or after its expiry: it is checked again
+in full (and refused when expired), exactly as if it had never been seen.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -17,6 +26,7 @@ from core.errors import DomainError, Unavailable
 from tenancy.identity.groups import tenant_codes_from_groups
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}  # the JWK key type each algorithm family needs
 
 
 class InvalidToken(DomainError):
@@ -32,16 +42,48 @@ class InvalidToken(DomainError):
 
 class TokenValidator:
     def __init__(self, issuer: str, jwks_url: str, audience: str, leeway: int = 30, cache_seconds: int = 300,
-                 refetch_cooldown: float = 30) -> None:
+                 refetch_cooldown: float = 30, verified_cache_size: int = 10_000,
+                 clock: Callable[[], float] = time.time) -> None:
         """``refetch_cooldown``: after a fetch, unknown key ids do not trigger another one for
-        this many seconds, so a flood of forged ``kid``s cannot hammer Keycloak."""
+        this many seconds, so a flood of forged ``kid``s cannot hammer Keycloak.
+        ``verified_cache_size``: how many verified tokens are remembered (0: none)."""
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=cache_seconds, timeout=5,
                                      cooldown_duration=refetch_cooldown)
+        self._verified: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        self._verified_size = verified_cache_size
+        self._clock = clock
+        self._lock = threading.Lock()
 
     def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid token; :class:`InvalidToken` otherwise (see the module's text)."""
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None:
+            if self._clock() < remembered[0]:
+                return dict(remembered[1])
+            with self._lock:
+                self._verified.pop(digest, None)
+        claims = self._verify(token)
+        if self._verified_size > 0:
+            self._remember(digest, claims)
+        return dict(claims)
+
+    def _remember(self, digest: bytes, claims: dict[str, Any]) -> None:
+        expires = float(claims["exp"])
+        with self._lock:
+            if len(self._verified) >= self._verified_size:
+                now = self._clock()
+                for key in [key for key, (until, _) in self._verified.items() if until <= now]:
+                    del self._verified[key]
+                if len(self._verified) >= self._verified_size:  # the oldest half goes
+                    for key in list(self._verified)[: max(1, self._verified_size // 2)]:
+                        del self._verified[key]
+            self._verified[digest] = (expires, claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -57,6 +99,8 @@ class TokenValidator:
             ) from None
         except jwt.PyJWTError:
             raise InvalidToken("signed with an unknown key") from None
+        if _KEY_TYPES[header["alg"][:2]] != key.key_type:  # e.g. ES256 naming the realm's RSA key id
+            raise InvalidToken(f"algorithm {header['alg']!r} does not match the key it names")
         try:
             return jwt.decode(
                 token,
@@ -79,6 +123,8 @@ class TokenValidator:
             raise InvalidToken("bad signature") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
+        except (TypeError, ValueError):  # a key the algorithm cannot use, however it got this far
+            raise InvalidToken("the signature cannot be checked with the key it names") from None
 
 
 def actor_from_claims(claims: dict[str, Any], known_roles: frozenset[str], **context: Any) -> Actor:

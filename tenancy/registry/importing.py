@@ -1,8 +1,10 @@
 """Tenant import and export (CSV from Japanese offices, JSON).
 
 Import is all-or-nothing: every row is validated first (check digit, duplicates within the file
-and against the registry, positive integer population, required fields, known kind) and every bad
-row is reported with its line number; if any row fails nothing is written.
+and against the registry, positive integer population, required fields, known kind) and the bad
+rows are reported with their line numbers (the first ones listed, all counted); if any row fails
+nothing is written. The file is read row by row in one pass (from a path or an upload's stream it
+is never held whole), keeping only the checked rows a write needs.
 
 Accepted files: UTF-8 with or without BOM, or CP932 (Shift_JIS as Excel writes it); headers in
 Japanese (団体コード, 団体名, 種別, 人口 …) or English (code, name_ja, kind, population …).
@@ -15,7 +17,7 @@ import dataclasses
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core import csvfile
+from core.spreadsheet import safe_row
 from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
@@ -111,53 +114,87 @@ def _row_payload(row: dict[str, str]) -> dict[str, Any]:
     return payload
 
 
-def parse_csv(raw: bytes) -> list[csvfile.Row]:
-    """The file's rows (see :mod:`core.csvfile`); an unreadable file or header raises ImportRejected."""
-    return csvfile.read(raw, COLUMNS, rejected=ImportRejected)
+def parse_csv(source: csvfile.Source) -> Iterator[csvfile.Row]:
+    """The file's rows, read as they are consumed (see :mod:`core.csvfile`; a path or an upload's
+    stream is never held whole); an unreadable file or header raises ImportRejected."""
+    return csvfile.source_rows(source, COLUMNS, rejected=ImportRejected)
 
 
-def validate_rows(session: Session, rows: Sequence[csvfile.Row]) -> list[TenantCreate]:
-    """Every row checked; raises :class:`ImportRejected` naming every bad line, else the creates."""
-    problems: list[dict[str, str]] = []
+BATCH_ROWS = 1000  # rows checked against the registry with one query
+
+
+def _batches(rows: Iterable[csvfile.Row]) -> Iterator[list[csvfile.Row]]:
+    batch: list[csvfile.Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def validate_rows(session: Session, rows: Iterable[csvfile.Row]) -> list[TenantCreate]:
+    """Every row checked in one streamed pass; raises :class:`ImportRejected` naming the first bad
+    lines (:class:`core.csvfile.Problems`: the first ones listed, all counted), else the creates.
+
+    Only what the write needs is kept: the checked rows while none has failed (after a failure
+    they can never be written, so they are dropped) and each code's first line, for duplicates.
+    """
+    problems = csvfile.Problems()
     valid: list[TenantCreate] = []
     first_line: dict[str, int] = {}
-    registered = _registered_codes(session, [row.values.get("code", "") for row in rows])
-    for row in rows:
-        line, where = row.line, row.where
-        if row.problems:
-            problems.extend(row.problems)
-            continue
-        try:
-            data = TenantCreate.model_validate(_row_payload(row.values))
-        except ValidationError as error:
-            for item in problems_from(error):
-                problems.append(problem(f"{where}: {item['field']}", item["message_en"], item["message_ja"]))
-            continue
-        if data.code in first_line:
-            problems.append(problem(
-                f"{where}: code",
-                f"Code {data.code} also appears on line {first_line[data.code]}.",
-                f"団体コード {data.code} は {first_line[data.code]} 行目と重複しています。",
-            ))
-            continue
-        first_line[data.code] = line
-        if data.code in registered:
-            problems.append(problem(
-                f"{where}: code",
-                f"Code {data.code} is already registered.",
-                f"団体コード {data.code} はすでに登録されています。",
-            ))
-            continue
-        valid.append(data)
-    if not rows:
-        problems.append(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+    seen_rows = False
+    for batch in _batches(rows):
+        seen_rows = True
+        registered = _registered_codes(session, [row.values.get("code", "") for row in batch])
+        for row in batch:
+            data = _checked(row, registered, first_line, problems)
+            if data is not None and not problems:
+                valid.append(data)
+        if problems:
+            valid.clear()
+    if not seen_rows:
+        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
     if problems:
+        listed_en, listed_ja = problems.summary()
         raise ImportRejected(
-            f"{len(problems)} problem(s) found; nothing was imported. Correct the lines named and import the whole file again.",
-            f"{len(problems)} 件の誤りがあります。取り込みは行っていません。該当行を修正し、ファイル全体をもう一度取り込んでください。",
-            problems=problems,
+            f"{problems.total:,} problem(s) found{listed_en}; nothing was imported. Correct the lines named and import the whole file again.",
+            f"{problems.total:,} 件の誤りがあります{listed_ja}。取り込みは行っていません。該当行を修正し、ファイル全体をもう一度取り込んでください。",
+            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed),
         )
     return valid
+
+
+def _checked(row: csvfile.Row, registered: set[str], first_line: dict[str, int],
+             problems: csvfile.Problems) -> TenantCreate | None:
+    """One row's create, or None with its problems added."""
+    where = row.where
+    if row.problems:
+        problems.add(*row.problems)
+        return None
+    try:
+        data = TenantCreate.model_validate(_row_payload(row.values))
+    except ValidationError as error:
+        problems.add(*(problem(f"{where}: {item['field']}", item["message_en"], item["message_ja"])
+                       for item in problems_from(error)))
+        return None
+    if data.code in first_line:
+        problems.add(problem(
+            f"{where}: code",
+            f"Code {data.code} also appears on line {first_line[data.code]}.",
+            f"団体コード {data.code} は {first_line[data.code]} 行目と重複しています。",
+        ))
+        return None
+    first_line[data.code] = row.line
+    if data.code in registered:
+        problems.add(problem(
+            f"{where}: code",
+            f"Code {data.code} is already registered.",
+            f"団体コード {data.code} はすでに登録されています。",
+        ))
+        return None
+    return data
 
 
 def _registered_codes(session: Session, codes: Sequence[str]) -> set[str]:
@@ -169,11 +206,12 @@ def _registered_codes(session: Session, codes: Sequence[str]) -> set[str]:
     return found
 
 
-def import_csv(session: Session, actor: Actor, raw: bytes) -> ImportResult:
+def import_csv(session: Session, actor: Actor, source: csvfile.Source) -> ImportResult:
     """Validate every row, then register them all in one flush (one transaction, the caller's) with
-    ONE audit record for the import (count and codes), not one per tenant."""
+    ONE audit record for the import (count and codes), not one per tenant. ``source``: the file's
+    bytes, its path or an open binary stream (read row by row, never held whole)."""
     authz.authorize(actor, "tenant.create")  # before reading the file: a refusal says nothing about it
-    creates = validate_rows(session, parse_csv(raw))
+    creates = validate_rows(session, parse_csv(source))
     tenants = [Tenant(**data.model_dump(exclude={"contacts"}),
                       contacts=[TenantContact(**contact.model_dump()) for contact in data.contacts])
                for data in creates]
@@ -202,7 +240,7 @@ def export_csv(tenants: Iterable[Tenant], japanese_headers: bool = True) -> byte
     writer.writerow([EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns)
     for tenant in tenants:
         flat = _flat(tenant)
-        writer.writerow(["" if flat[c] is None else flat[c] for c in columns])
+        writer.writerow(safe_row("" if flat[c] is None else flat[c] for c in columns))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import TenantCode
+from core.validation import INT32_MAX, TenantCode, single_line
 from tenancy.registry.models import TenantKind, TenantStatus
 
 
@@ -30,16 +30,16 @@ def _valid_email(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(single_line)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email), AfterValidator(single_line)]
 
 
 class ContactIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = "admin"
+    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(single_line)] = "admin"
     name: Annotated[Text, StringConstraints(max_length=100)]
-    department: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    department: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line)] = ""
     email: Email
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^[0-9+\-() ]*$")] = ""
 
@@ -55,14 +55,14 @@ class TenantCreate(SQLModel):
     name_ja: Annotated[Text, StringConstraints(max_length=100)]
     # optional: a registry file as a Japanese office keeps it has no English name (English pages
     # then show the Japanese name)
-    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
-    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line)] = ""
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line)] | None = None
     kind: TenantKind
     population: StrictInt = Field(gt=0)
-    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line)] = ""
     status: TenantStatus = TenantStatus.applied
     wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
-    user_seat_limit: StrictInt | None = Field(default=None, ge=0)
+    user_seat_limit: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)  # an integer column
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
 
 
@@ -74,12 +74,12 @@ class TenantUpdate(SQLModel):
 
     name_ja: Annotated[Text, StringConstraints(max_length=100)] | None = None
     name_en: Annotated[Text, StringConstraints(max_length=100)] | None = None
-    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line)] | None = None
     kind: TenantKind | None = None
     population: StrictInt | None = Field(default=None, gt=0)
-    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line)] | None = None
     wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
-    user_seat_limit: StrictInt | None = Field(default=None, ge=0)
+    user_seat_limit: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)  # an integer column
     contacts: list[ContactIn] | None = Field(default=None, max_length=20)
 
 

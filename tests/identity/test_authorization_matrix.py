@@ -30,6 +30,8 @@ ROLES = {
     "municipal-staff": (("municipal-staff",), OWN),
     "finance": (("finance-officer",), None),
     "auditor": (("auditor",), None),
+    # a member organisation's admin (issue 15): its "tenant" is its corporate number, never OWN or OTHER
+    "org-admin": (("org-admin",), "7000012050002"),
 }
 EVERYONE = set(ROLES)
 
@@ -39,7 +41,9 @@ OPERATE = {"operator": "any"}
 READ_USERS = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 MANAGE_USERS = {"operator": "any", "municipal-admin": "own"}
 SELF = {role: "any" for role in ROLES}
-EVERYONE_READS = {role: "any" for role in ROLES}  # lists filtered to what the reader may see
+# lists filtered to what the reader may see; a member organisation reads none of the municipalities'
+# quota plans, cost items, policies, agreements or council
+EVERYONE_READS = {role: "any" for role in ROLES if role != "org-admin"}
 READ_ALL = {"operator": "any", "finance": "any", "auditor": "any"}
 FINANCE = {"finance": "any"}
 AUDIT = {"operator": "any", "auditor": "any"}
@@ -47,6 +51,8 @@ MUNICIPAL_ADMIN_OWN = {"municipal-admin": "any"}  # acts for the tenant the admi
 OUTBOX = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}
 INGEST = {"operator": "any"}  # and the metering machine client
+READ_MEMBERS = {"operator": "any", "auditor": "any", "org-admin": "any"}  # an organisation reads only itself
+SECRETARIAT = {"operator": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,12 +157,41 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/records"): Rule(AUDIT),
     ("GET", "/api/v1/audit/export"): Rule(AUDIT),
     ("GET", "/api/v1/audit/verification"): Rule(AUDIT),
+    # consortium members (issue 15): the secretariat screens; an organisation reads its own record
+    ("GET", "/api/v1/members"): Rule(READ_MEMBERS),
+    ("GET", "/api/v1/members/{corporate_number}"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/members/{corporate_number}/documents"): Rule(SECRETARIAT, lambda: {"document": "pledge", "received_on": "2026-04-01"}),
+    ("PUT", "/api/v1/members/{corporate_number}/checklist/{item_id}"): Rule(SECRETARIAT, lambda: {"checked": True}),
+    ("POST", "/api/v1/members/{corporate_number}/approve"): Rule(SECRETARIAT, lambda: {
+        "reason": "審査完了", "admin_username": f"org-{uuid.uuid4().hex[:6]}", "admin_first_name": "一郎", "admin_last_name": "管理"}),
+    ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(SECRETARIAT, _reason),
+    ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(SECRETARIAT, _reason),
+    ("POST", "/api/v1/members/checklist"): Rule(SECRETARIAT, lambda: {"label_ja": "県内に事業所があること"}),
+    ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
+        "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
+    ("PUT", "/api/v1/project-groups/{group_id}"): Rule(SECRETARIAT, lambda: {
+        "name": "matrix-group", "representative": "7000012050002", "members": ["7000012050002", "9000020431001"]}),
+    ("POST", "/api/v1/project-groups/{group_id}/dissolve"): Rule(SECRETARIAT, _reason),
+    # API clients of a tenant (issue 15): its admin and the operator manage them; the gateway check is the operator's
+    # (and the metering machine client's)
+    ("GET", "/api/v1/api-clients"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any", "org-admin": "any"}),
+    ("GET", "/api/v1/tenants/{code}/api-clients"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "own"}),
+    ("POST", "/api/v1/tenants/{code}/api-clients"): Rule(MANAGE_USERS, lambda: {
+        "name": "matrix", "purpose": "試験", "scopes": [], "expires_on": "2099-03-31", "allowlist": ["192.0.2.0/24"]}),
+    ("GET", "/api/v1/api-clients/{client_id}"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any"}),
+    ("POST", "/api/v1/api-clients/{client_id}/rotate"): Rule(OPERATE, lambda: {"overlap_seconds": 0}),
+    ("POST", "/api/v1/api-clients/{client_id}/revoke"): Rule(OPERATE),
+    ("POST", "/api/v1/api-clients/{client_id}/disable"): Rule(OPERATE),
+    ("POST", "/api/v1/api-clients/{client_id}/enable"): Rule(OPERATE),
+    ("POST", "/api/v1/gateway/check"): Rule(OPERATE, lambda: {"token": "not-a-token", "address": "127.0.0.1"}),
 }
 
 # placeholders for path parameters other than the tenant code and user id
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
-               "{number}": "1", "{proposal_id}": "1"}
+               "{number}": "1", "{proposal_id}": "1", "{client_id}": "1",
+               "{corporate_number}": "8000012050001", "{group_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -172,6 +207,20 @@ def test_every_endpoint_has_a_rule(client):
     assert missing == [], f"endpoints without an authorization rule in this test: {missing}"
     stale = [op for op in ENDPOINTS if op not in operations(document)]
     assert stale == []
+
+
+@pytest.fixture(autouse=True)
+def tokens_outlive_the_cases(app, monkeypatch):
+    """The operator's suspend and withdraw cases disable the cached accounts of OWN in Keycloak, and
+    renkei then refuses their tokens at once (the deny list, tests/identity/test_access_ends.py).
+    This matrix is about roles and tenant scope only, so here the deny list refuses nobody."""
+
+    class RefusesNobody:
+        def refused(self, *_args):
+            return False
+
+    monkeypatch.setitem(app.extensions, "renkei_deny_list", RefusesNobody())
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
 
 
 @pytest.fixture(scope="module")

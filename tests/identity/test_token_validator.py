@@ -136,3 +136,65 @@ def test_unknown_key_ids_do_not_refetch_within_the_cooldown(jwks):
         with pytest.raises(InvalidToken):
             validator.claims(sign(new_key() if i == 0 else known, f"forged-{i}"))
     assert len(fetches) == 1
+
+
+# --- verified tokens are remembered until their expiry (issue #12: the API's hot paths) ----------
+
+def test_a_remembered_token_is_refused_once_it_has_expired(jwks):
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0)
+    expires = int(time.time()) + 2
+    token = sign(key, "k1", exp=expires)
+    assert validator.claims(token)["sub"] == "user-1"
+    assert validator.claims(token)["sub"] == "user-1"  # remembered
+    time.sleep(max(0.0, expires - time.time()) + 0.2)
+    with pytest.raises(InvalidToken) as caught:
+        validator.claims(token)
+    assert "expired" in caught.value.message_en
+
+
+def test_a_remembered_token_is_checked_again_in_full_from_its_expiry(jwks):
+    """Within its lifetime a token is taken from memory; from its ``exp`` on (the cache's clock),
+    never: it goes through every check again."""
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    now = [time.time()]
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0, clock=lambda: now[0])
+    token = sign(key, "k1")
+    validator.claims(token)
+    checks = []
+    verify = validator._verify
+    validator._verify = lambda t: checks.append(t) or verify(t)
+    assert validator.claims(token)["sub"] == "user-1"
+    assert checks == []  # remembered: no second signature check
+    now[0] = jwt.decode(token, options={"verify_signature": False})["exp"]
+    validator.claims(token)
+    assert checks == [token]
+
+
+def test_a_forged_copy_of_an_accepted_token_is_still_refused(jwks):
+    keys, url, _ = jwks
+    real, forger = new_key(), new_key()
+    keys["keys"].append(jwk(real, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0)
+    genuine = sign(real, "k1")
+    assert validator.claims(genuine)["sub"] == "user-1"
+    payload = jwt.decode(genuine, options={"verify_signature": False})
+    forged = jwt.encode({**payload, "realm_access": {"roles": ["platform-operator"]}}, forger, algorithm="RS256",
+                        headers={"kid": "k1"})
+    with pytest.raises(InvalidToken) as caught:
+        validator.claims(forged)
+    assert "signature" in caught.value.message_en
+
+
+def test_claims_handed_out_cannot_change_what_is_remembered(jwks):
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE, leeway=0)
+    token = sign(key, "k1")
+    validator.claims(token)["sub"] = "someone-else"
+    assert validator.claims(token)["sub"] == "user-1"

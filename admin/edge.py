@@ -1,0 +1,328 @@
+"""The edge of the REST API: every value a request carries is bounded and typed strictly here,
+before any endpoint or operation sees it, so no hostile request reaches the database as a 500.
+
+One mechanism for every endpoint (nothing per endpoint):
+
+* **Path integers** (:class:`StrictIntConverter`, registered as Flask's ``int``): ASCII digits only
+  (full-width digits are not ids) and at most 2^31-1 (PostgreSQL ``integer``); anything else
+  matches no route, a 404 problem.
+* **JSON bodies** (:func:`strict_loads`): duplicate keys, nesting deeper than
+  :data:`MAX_JSON_DEPTH`, NaN/Infinity are refused (400); every string is checked with
+  :func:`core.validation.text_problem` (no NUL, control character or lone surrogate) and every
+  integer must fit a bigint column (422, naming the field). Body models are then validated in
+  pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer.
+* **Query strings and path text**: the same text rule; a query value for an integer field must be
+  ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
+  (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Flask, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.errors import problem
+from core.validation import INT32_MAX, INT64_MAX, field_path, text_problem
+
+MAX_JSON_DEPTH = 32
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,19}")
+_ISO_DATE = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?")
+# the last supported fiscal year ends in March of the next calendar year
+FIRST_YEAR, LAST_YEAR = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1
+
+
+class StrictIntConverter(BaseConverter):
+    """``<int:...>`` in every route: ASCII digits, 1..2^31-1 (a PostgreSQL ``integer`` id)."""
+
+    regex = r"[0-9]{1,10}"
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 0 <= number <= INT32_MAX:
+            from werkzeug.routing import ValidationError
+
+            raise ValidationError()  # no route matches: a 404
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+class EdgeRefusal(HTTPException):
+    """A request refused at the edge, carrying its problem+json response."""
+
+    def __init__(self, status: int, detail_en: str, detail_ja: str, problems: list[dict[str, str]] | None = None):
+        from admin.problems import problem_response
+
+        super().__init__(response=problem_response(status, detail_en, detail_ja, problems))
+        self.code = status
+
+
+def _invalid(problems: list[dict[str, str]]) -> EdgeRefusal:
+    return EdgeRefusal(422, "The request has invalid fields; nothing was changed. See errors.",
+                       "入力内容に誤りがあります。変更は行っていません。errors を確認してください。", problems)
+
+
+def _bad_json(field: str, message_en: str, message_ja: str) -> EdgeRefusal:
+    return EdgeRefusal(400, f"The body is not acceptable JSON: {message_en}",
+                       f"本文の JSON を受け付けられません：{message_ja}", [problem(field, message_en, message_ja)])
+
+
+# --- JSON --------------------------------------------------------------------------------------------
+
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def _too_deep(raw: bytes) -> bool:
+    depth = 0
+    for bracket in _JSON_BRACKETS.finditer(_JSON_STRINGS.sub(b'""', raw)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _field(path: str, key: Any) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+
+
+def _value_problems(value: Any, path: str, found: list[dict[str, str]]) -> None:
+    if isinstance(value, str):
+        issue = text_problem(value)
+        if issue:
+            found.append(problem(path or "(body)", *issue))
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -INT64_MAX <= value <= INT64_MAX:
+            found.append(problem(path or "(body)", "The number is too large.", "数値が大きすぎます。"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            issue = text_problem(key)
+            if issue:
+                found.append(problem(_field(path, "(key)"), *issue))
+            _value_problems(item, _field(path, key), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _value_problems(item, _field(path, index), found)
+
+
+def strict_loads(raw: bytes | str) -> Any:
+    """``raw`` parsed as JSON, or :class:`EdgeRefusal` (400 for the shape, 422 for a value)."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if _too_deep(data):
+        raise _bad_json("(body)", f"it is nested more than {MAX_JSON_DEPTH} levels deep.",
+                        f"入れ子が {MAX_JSON_DEPTH} 段を超えています。")
+    try:
+        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _DuplicateKey as error:
+        raise _bad_json(error.key, f"the key {error.key!r} appears twice.",
+                        f"キー {error.key!r} が重複しています。") from None
+    except RecursionError:  # belt and braces: the depth check comes first
+        raise _bad_json("(body)", "it is nested too deeply.", "入れ子が深すぎます。") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        raise EdgeRefusal(400, f"The body is not valid JSON{where}: {error}.",
+                          f"本文が正しい JSON ではありません{where}。") from None
+    found: list[dict[str, Any]] = []
+    _value_problems(value, "", found)
+    if found:
+        for item in found:  # a problem in an item of a list (a batch's events[3]) names the item's index too
+            first = _FIRST_INDEX.match(item["field"])
+            if first:
+                item["index"] = int(first.group(1))
+        raise _invalid(found)
+    return value
+
+
+_FIRST_INDEX = re.compile(r"^[^\[]*\[([0-9]+)\]")
+
+
+# --- query strings and paths ---------------------------------------------------------------------
+
+def _kinds(schema: dict[str, Any]) -> set[str]:
+    """``integer``, ``date`` or ``date-time`` for a query field's JSON schema (optional or list too)."""
+    kinds: set[str] = set()
+    for part in [schema, *schema.get("anyOf", []), schema.get("items") or {}]:
+        if part.get("type") == "integer":
+            kinds.add("integer")
+        if part.get("format") in ("date", "date-time"):
+            kinds.add(part["format"])
+        if part.get("type") == "array" and part is not schema:
+            kinds |= _kinds(part)
+    return kinds
+
+
+def _query_value_problem(value: str, kinds: set[str]) -> tuple[str, str] | None:
+    if "integer" in kinds:
+        if not _ASCII_INT.fullmatch(value) or abs(int(value)) > INT32_MAX:
+            return (f"Must be a whole number in half-width digits, at most {INT32_MAX}.",
+                    f"半角数字の整数（{INT32_MAX} 以下）で入力してください。")
+        return None
+    if "date" in kinds or "date-time" in kinds:
+        pattern = _ISO_DATE if "date" in kinds else _ISO_DATETIME
+        match = pattern.fullmatch(value)
+        if not match:
+            return ("Must be a date written YYYY-MM-DD.", "日付は YYYY-MM-DD の形式で入力してください。")
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            return (f"Must be a date from {FIRST_YEAR} to {LAST_YEAR}.",
+                    f"{FIRST_YEAR} 年から {LAST_YEAR} 年までの日付を入力してください。")
+    return None
+
+
+def check_query(model: Any) -> None:
+    """Refuse (422, naming the parameter) query values the ``model`` would read loosely."""
+    properties = model.model_json_schema().get("properties", {})
+    found: list[dict[str, str]] = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        kinds = _kinds(properties.get(key, {}))
+        if not kinds:
+            continue
+        for value in request.args.getlist(key):
+            issue = _query_value_problem(value, kinds)
+            if issue:
+                found.append(problem(key, *issue))
+                break
+    if found:
+        raise _invalid(found)
+
+
+def check_request_text() -> None:
+    """Query values and path segments: no NUL, control character or lone surrogate (422)."""
+    found: list[dict[str, str]] = []
+    for key, value in request.args.items(multi=True):
+        issue = text_problem(key) or text_problem(value)
+        if issue:
+            found.append(problem(key if not text_problem(key) else "(query)", *issue))
+    issue = text_problem(request.path)
+    if issue:
+        found.append(problem("(path)", *issue))
+    if found:
+        raise _invalid(found)
+
+
+def check_json_body() -> None:
+    """A POST/PUT/PATCH body under /api: JSON (415 otherwise), parsed strictly (:func:`strict_loads`)."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        return
+    if not request.is_json:
+        raise EdgeRefusal(415, "Send the body as JSON with 'Content-Type: application/json'.",
+                          "本文は JSON で送り、Content-Type: application/json を指定してください。")
+    strict_loads(raw)
+
+
+# --- flask-openapi3: strict validation of query and body models ------------------------------------
+
+def _strict_query(query: Any, func_kwargs: dict) -> None:
+    check_query(query)
+    _original["query"](query, func_kwargs)
+
+
+def _strict_body(body: Any, func_kwargs: dict) -> None:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        func_kwargs["body"] = body.model_validate(obj=None)
+        return
+    # The body was already parsed by strict_loads (before_request). Pydantic's strict JSON mode keeps
+    # types exact (dates and enums still come as JSON strings); when it refuses, only the refusals
+    # of loose types count (a model's own before-validators may hand strict mode a string), and the
+    # model's ordinary validation decides the rest.
+    try:
+        func_kwargs["body"] = body.model_validate_json(raw, strict=True)
+        return
+    except ValidationError as error:
+        loose = [item for item in error.errors(include_url=False) if _loose_type(item)]
+    if loose:
+        raise _invalid([problem(field_path(item["loc"]), *_EXACT[item["type"]]) for item in loose])
+    func_kwargs["body"] = body.model_validate_json(raw)
+
+
+_EXACT = {
+    "int_type": ("Must be a whole number (not text, true/false or a decimal).",
+                 "整数で入力してください（文字列・true/false・小数は使えません）。"),
+    "float_type": ("Must be a number (not text or true/false).", "数値で入力してください（文字列・true/false は使えません）。"),
+    "decimal_type": ("Must be a number (not true/false).", "数値で入力してください（true/false は使えません）。"),
+    "bool_type": ("Must be true or false.", "true または false で入力してください。"),
+    "string_type": ("Must be text in quotes.", "文字列で入力してください。"),
+    "date_type": ("Must be a date written \"YYYY-MM-DD\".", "日付は \"YYYY-MM-DD\" の形式の文字列で入力してください。"),
+    "datetime_type": ("Must be a date and time written as ISO 8601 text.", "日時は ISO 8601 形式の文字列で入力してください。"),
+}
+
+
+def _loose_type(item: dict[str, Any]) -> bool:
+    """A strict-mode refusal that lax validation would have coerced: ``false`` or ``"7"`` as a
+    number, ``1`` as a boolean, ``0`` as a date."""
+    kind = item["type"]
+    if kind in ("date_type", "datetime_type"):
+        return not isinstance(item.get("input"), str)
+    return kind in _EXACT
+
+
+_original: dict[str, Any] = {}
+
+
+def install(app: Flask) -> None:
+    """Register the strict ``int`` converter (before any route) and the strict request checks."""
+    import flask_openapi3.request as openapi_request
+
+    app.url_map.converters["int"] = StrictIntConverter
+    if not _original:
+        _original["query"] = openapi_request._validate_query
+        _original["body"] = openapi_request._validate_body
+        openapi_request._validate_query = _strict_query
+        openapi_request._validate_body = _strict_body
+
+    @app.before_request
+    def _edge() -> None:
+        if not request.path.startswith("/api/"):
+            return
+        if request.method in {"POST", "PUT", "PATCH"}:
+            check_request_text()
+            check_json_body()
+        elif not _plain_address(request.environ):
+            check_request_text()
+
+
+# An address whose path (as the server decoded it) is printable ASCII and whose query string has
+# no percent-escape decodes to text without any control character, NUL or surrogate: the text
+# check has nothing to find in it, so a GET of an ordinary address skips it.
+_PLAIN_PATH = re.compile(r"[\x21-\x7e]*")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
+
+
+def _plain_address(environ: dict[str, Any]) -> bool:
+    return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
+            and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)

@@ -1,0 +1,133 @@
+"""The deny list: people whose access ended, so that their tokens are refused at once.
+
+An access token stays valid until its ``exp`` even after Keycloak disables the person. When
+renkei disables, removes or demotes someone (:mod:`tenancy.identity.operations`, a tenant's
+suspension or withdrawal), or Keycloak reports it in its admin events
+(:func:`subjects_from_admin_events`), the person's subject is written here with the moment
+(``denied_at``). Every API token check refuses a token of a listed subject **issued at or
+before** ``denied_at``: a token issued afterwards (the person enabled again and signed in anew)
+passes. A row is kept for ``keep_seconds`` (default one day), far beyond any access token's
+lifetime (5 minutes for people, set at bootstrap), and purged by ``renkei jobs run-due``.
+
+:class:`DenyListCache` is what the token check asks. Each process keeps the list in memory and
+reads the table again when its copy is older than ``max_age`` seconds (``RENKEI_DENY_LIST_MAX_AGE``,
+default 1 s) or when this process itself committed a denial. So a denial made in the same process
+applies to the very next request; one made in another process (another worker, the command line)
+applies within ``max_age`` seconds. ``max_age`` 0 reads the table on every request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, scoped_session
+
+from core.db import utcnow
+from tenancy.identity.models import DeniedSubject
+
+KEEP_SECONDS = 24 * 3600
+
+# Bumped after a commit that wrote a denial in this process: caches of this process refresh at once.
+_generation = [0]
+_generation_lock = threading.Lock()
+
+
+def _bump(*_args: Any) -> None:
+    with _generation_lock:
+        _generation[0] += 1
+
+
+def deny(session: Session, subjects: Iterable[str], reason: str, *, keep_seconds: int = KEEP_SECONDS,
+         now: dt.datetime | None = None) -> None:
+    """List ``subjects`` (in the caller's transaction): their tokens issued until now are refused."""
+    now = now or utcnow()
+    keep_until = now + dt.timedelta(seconds=keep_seconds)
+    subjects = sorted({s for s in subjects if s})
+    if not subjects:
+        return
+    existing = {row.subject: row for row in session.scalars(
+        sa.select(DeniedSubject).where(DeniedSubject.subject.in_(subjects)))}
+    for subject in subjects:
+        row = existing.get(subject)
+        if row is None:
+            session.add(DeniedSubject(subject=subject, denied_at=now, keep_until=keep_until, reason=reason[:64]))
+        elif row.denied_at < now:  # an older denial is moved forward, never back
+            row.denied_at, row.keep_until, row.reason = now, keep_until, reason[:64]
+    session.flush()
+    actual = session() if isinstance(session, scoped_session) else session
+    sa.event.listen(actual, "after_commit", _bump, once=True)
+
+
+def purge(session: Session, now: dt.datetime | None = None) -> int:
+    """Drop the rows kept long enough (every token they refuse has expired); returns how many."""
+    result = session.execute(sa.delete(DeniedSubject).where(DeniedSubject.keep_until <= (now or utcnow())))
+    return int(result.rowcount or 0)
+
+
+def load(session: Session, now: dt.datetime | None = None) -> dict[str, float]:
+    """subject → denied_at (POSIX seconds) of every row still kept."""
+    rows = session.execute(sa.select(DeniedSubject.subject, DeniedSubject.denied_at)
+                           .where(DeniedSubject.keep_until > (now or utcnow())))
+    return {subject: denied_at.timestamp() for subject, denied_at in rows}
+
+
+class DenyListCache:
+    """One process's copy of the deny list (see the module's text for its staleness bound)."""
+
+    def __init__(self, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = max_age
+        self._clock = clock
+        self._denied: dict[str, float] = {}
+        self._loaded_at: float | None = None
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def refused(self, session: Session, subject: str, issued_at: float | None) -> bool:
+        """Whether a token of ``subject`` issued at ``issued_at`` (its ``iat``) must be refused."""
+        now = self._clock()
+        if (self._loaded_at is None or now - self._loaded_at >= self.max_age
+                or self._generation != _generation[0]):
+            generation = _generation[0]
+            denied = load(session)
+            with self._lock:
+                self._denied, self._loaded_at, self._generation = denied, now, generation
+        denied_at = self._denied.get(subject)
+        if denied_at is None:
+            return False
+        return issued_at is None or float(issued_at) <= denied_at
+
+
+# --- Keycloak's admin events --------------------------------------------------------------------
+
+def subjects_from_admin_events(events: Iterable[dict[str, Any]]) -> dict[str, tuple[str, dt.datetime]]:
+    """The user ids whose access ended according to Keycloak's admin events: user deleted,
+    disabled (the event's representation has ``enabled: false``), or signed out by an
+    administrator. Returns user id → (reason, the latest such event's time)."""
+    found: dict[str, tuple[str, dt.datetime]] = {}
+    for user_id, reason, at in _ended(events):
+        if user_id not in found or found[user_id][1] < at:
+            found[user_id] = (reason, at)
+    return found
+
+
+def _ended(events: Iterable[dict[str, Any]]):
+    for event in events:
+        path = event.get("resourcePath") or ""
+        if event.get("resourceType") != "USER" or not path.startswith("users/"):
+            continue
+        parts = path.split("/")
+        user_id, operation = parts[1], event.get("operationType")
+        at = dt.datetime.fromtimestamp(int(event.get("time", 0)) / 1000, dt.timezone.utc)
+        if operation == "DELETE" and len(parts) == 2:
+            yield user_id, "deleted in Keycloak", at
+        elif operation == "UPDATE" and len(parts) == 2:
+            compact = (event.get("representation") or "").replace(" ", "")
+            if '"enabled":false' in compact:
+                yield user_id, "disabled in Keycloak", at
+        elif operation == "ACTION" and len(parts) >= 3 and parts[2] == "logout":
+            yield user_id, "signed out in Keycloak", at

@@ -1,0 +1,293 @@
+"""Access ends when it should (issue 14): the deny list, the prefecture and the last operator
+protected, no enumeration through invitations, and the /admin session's idle limit and re-check."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from core.audit import AuditRecord
+from tenancy.identity.keycloak import Account
+from tests.conftest import sign_in
+
+
+def unique(prefix="user"):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def invite_body(roles=("municipal-staff",), username=None, email=None):
+    username = username or unique()
+    return {"username": username, "email": email or f"{username}@example.jp", "first_name": "花子",
+            "last_name": "八代", "roles": list(roles)}
+
+
+@pytest.fixture
+def yatsushiro(tenant_factory):
+    return tenant_factory("432024")
+
+
+# --- the deny list: the API -------------------------------------------------------------------
+
+def test_a_municipal_admin_disabled_through_renkei_is_refused_at_once(client, db, yatsushiro, user_factory, as_operator):
+    admin, headers = user_factory(("municipal-admin",), "432024", fresh=True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # the token is known and remembered
+    disabled = client.post(f"/api/v1/tenants/432024/users/{admin.id}/disable", headers=as_operator)
+    assert disabled.status_code == 200, disabled.get_json()
+
+    refused = client.get("/api/v1/me", headers=headers)
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert "無効化" in refused.get_json()["detail_ja"] and "disabled" in refused.get_json()["detail_en"]
+    # nor can they create a new admin account in the window the issue found
+    created = client.post("/api/v1/tenants/432024/users", json=invite_body(("municipal-admin",)), headers=headers)
+    assert created.status_code == 401
+
+
+def test_a_person_enabled_again_signs_in_anew_and_is_accepted(client, db, yatsushiro, user_factory, as_operator,
+                                                              keycloak_settings):
+    from tenancy.identity.keycloak import password_token
+    from tests.conftest import PASSWORD
+
+    admin, headers = user_factory(("municipal-staff",), "432024", fresh=True)
+    client.post(f"/api/v1/tenants/432024/users/{admin.id}/disable", headers=as_operator)
+    client.post(f"/api/v1/tenants/432024/users/{admin.id}/enable", headers=as_operator)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401  # the old token stays refused
+    time.sleep(1.1)  # a token's iat is in whole seconds
+    token = password_token(keycloak_settings, admin.username, PASSWORD)["access_token"]
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_person_removed_from_the_tenant_is_refused_at_once(client, db, yatsushiro, user_factory, as_operator):
+    staff, headers = user_factory(("municipal-staff",), "432024", fresh=True)
+    assert client.get("/api/v1/tenants/432024", headers=headers).status_code == 200
+    assert client.delete(f"/api/v1/tenants/432024/users/{staff.id}", headers=as_operator).status_code == 204
+    assert client.get("/api/v1/tenants/432024", headers=headers).status_code == 401
+
+
+def test_a_person_disabled_in_keycloak_directly_is_refused_within_the_bound(app, client, db, yatsushiro, user_factory,
+                                                                            directory, monkeypatch):
+    # documented bound: RENKEI_ADMIN_EVENTS_INTERVAL + RENKEI_DENY_LIST_MAX_AGE (shortened here to 1 s + 1 s)
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 1.0)
+    app.extensions.pop("renkei_admin_events", None)
+    admin, headers = user_factory(("municipal-admin",), "432024", fresh=True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    directory.set_enabled(admin.id, False)  # in Keycloak, not through renkei
+    disabled_at = time.monotonic()
+    status = 200
+    while status == 200 and time.monotonic() - disabled_at < 2.0 + 3.0:  # the bound, plus Keycloak's own latency
+        status = client.get("/api/v1/me", headers=headers).status_code
+        if status == 200:
+            time.sleep(0.2)
+    assert status == 401
+    assert time.monotonic() - disabled_at <= 5.0
+
+
+# --- the prefecture and the last operator --------------------------------------------------------
+
+@pytest.fixture
+def open_api(app, monkeypatch):
+    """The API acts as the development operator without a token (as the contract test runs it)."""
+    monkeypatch.setitem(app.config, "RENKEI_API_OPEN_FOR_DEVELOPMENT", True)
+
+
+def test_suspending_or_withdrawing_the_prefecture_is_refused_and_says_why(client, db, tenant_factory, open_api):
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    for move in ("suspend", "withdraw"):
+        answer = client.post(f"/api/v1/tenants/430005/{move}", json={"reason": "テスト"})
+        body = answer.get_json()
+        assert answer.status_code == 409 and answer.mimetype == "application/problem+json", body
+        text = str(body)
+        assert "prefecture" in text and "運営者" in text
+    assert client.get("/api/v1/tenants/430005").get_json()["status"] == "active"
+
+
+def test_the_form_refuses_to_suspend_the_prefecture_with_the_reason(client, db, tenant_factory, open_api):
+    from tests.onboarding.conftest import csrf_token
+
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    sign_in(client)
+    page = client.get("/admin/onboarding/tenant/430005/").get_data(as_text=True)
+    token = csrf_token(page)
+    answer = client.post("/admin/onboarding/tenant/430005/move", follow_redirects=True,
+                         data={"csrf_token": token, "transition": "suspend", "reason": "テスト", "confirmed": "1"})
+    html = answer.get_data(as_text=True)
+    assert "基盤を運営する県の団体のため「利用停止」できません" in html
+    assert client.get("/api/v1/tenants/430005").get_json()["status"] == "active"
+
+
+class _OneOperatorDirectory:
+    """A realm with exactly the given enabled operators (no Keycloak needed for this rule)."""
+
+    settings = None
+
+    def __init__(self, accounts: list[Account]) -> None:
+        self.accounts = {a.id: a for a in accounts}
+        self.changed: list[str] = []
+
+    def account(self, user_id):
+        return self.accounts[user_id]
+
+    def enabled_role_holders(self, role):
+        return [a.id for a in self.accounts.values() if role in a.roles and a.enabled]
+
+    def set_enabled(self, user_id, enabled):
+        self.changed.append(user_id)
+
+    def set_roles(self, user_id, roles, manageable, **_):
+        self.changed.append(user_id)
+
+
+def _operator_account(name: str) -> Account:
+    return Account(id=str(uuid.uuid4()), username=name, email=f"{name}@example.jp", first_name="", last_name="",
+                   enabled=True, roles=frozenset({"platform-operator"}), tenant_codes=frozenset({"430005"}))
+
+
+def test_the_last_platform_operator_cannot_be_disabled_or_demoted(app, client, db, tenant_factory, monkeypatch,
+                                                                   open_api):
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    last = _operator_account("pref-operator")
+    fake = _OneOperatorDirectory([last])
+    monkeypatch.setitem(app.extensions, "renkei_identity", fake)
+    refused = client.post(f"/api/v1/tenants/430005/users/{last.id}/disable")
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    assert "last enabled platform operator" in str(refused.get_json()) and "最後の運営者" in str(refused.get_json())
+    demoted = client.put(f"/api/v1/tenants/430005/users/{last.id}/roles", json={"roles": ["municipal-admin"]})
+    assert demoted.status_code == 409
+    assert fake.changed == []  # nothing was asked of Keycloak
+
+    second = _operator_account("pref-operator-2")
+    fake.accounts[second.id] = second  # with a second operator, the first may go
+    assert client.post(f"/api/v1/tenants/430005/users/{last.id}/disable").status_code == 200
+    assert fake.changed == [last.id]
+
+
+# --- no enumeration --------------------------------------------------------------------------------
+
+def test_inviting_someone_who_exists_elsewhere_looks_like_a_normal_invitation(client, db, tenant_factory, user_factory,
+                                                                              directory, as_operator):
+    tenant_factory("431001"), tenant_factory("432024")
+    _, yatsushiro_admin = user_factory(("municipal-admin",), "432024")
+    kumamoto_person, _ = user_factory(("municipal-staff",), "431001", fresh=True)
+
+    normal = client.post("/api/v1/tenants/432024/users", json=invite_body(), headers=yatsushiro_admin)
+    same_username = client.post("/api/v1/tenants/432024/users", json=invite_body(username=kumamoto_person.username),
+                                headers=yatsushiro_admin)
+    same_email = client.post("/api/v1/tenants/432024/users", json=invite_body(email=kumamoto_person.email),
+                             headers=yatsushiro_admin)
+    assert normal.status_code == same_username.status_code == same_email.status_code == 201
+    assert set(normal.get_json()) == set(same_username.get_json()) == set(same_email.get_json())
+    # nothing changed for the Kumamoto person, and nobody with that e-mail joined Yatsushiro
+    assert directory.account(kumamoto_person.id).tenant_codes == {"431001"}
+    members = {a.email for a in directory.tenant_members("432024")}
+    assert kumamoto_person.email not in members
+    # the operator sees both conflicts in the audit log
+    db.expire_all()
+    conflicts = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "user.invite.conflict")))
+    assert len(conflicts) == 2 and {r.tenant_code for r in conflicts} == {"432024"}
+    # the operator, who manages every tenant, is told plainly
+    told = client.post("/api/v1/tenants/432024/users", json=invite_body(username=kumamoto_person.username),
+                       headers=as_operator)
+    assert told.status_code == 409
+
+
+# --- the /admin session -------------------------------------------------------------------------
+
+def _signed_in_as_keycloak_person(app, client, account: Account, **times):
+    from admin.auth import issuer
+
+    with client.session_transaction() as session:
+        session["actor"] = {"issuer": issuer(app), "subject": account.id, "name": account.username,
+                            "roles": sorted(account.roles), "tenant_codes": sorted(account.tenant_codes)}
+        now = time.time()
+        session.update({"signed_in_at": now, "checked": now, "seen": now})
+        session.update({k: now - v for k, v in times.items()})
+
+
+def _signed_in(client) -> bool:
+    with client.session_transaction() as session:
+        return bool(session.get("actor"))
+
+
+def test_an_idle_admin_session_expires(app, client, db):
+    sign_in(client)
+    with client.session_transaction() as session:
+        session["seen"] = time.time() - 29 * 60
+    client.get("/admin/")
+    assert _signed_in(client)
+    with client.session_transaction() as session:
+        session["seen"] = time.time() - 31 * 60  # the default idle limit is 30 minutes
+    client.get("/admin/")
+    assert not _signed_in(client)
+
+
+def test_a_person_disabled_in_keycloak_is_signed_out_of_admin_within_the_recheck(app, client, db, yatsushiro,
+                                                                                 user_factory, directory, monkeypatch):
+    monkeypatch.setitem(app.config, "RENKEI_SESSION_RECHECK_SECONDS", 1)
+    admin, _ = user_factory(("municipal-admin",), "432024", fresh=True)
+    _signed_in_as_keycloak_person(app, client, admin)
+    assert client.get("/admin/").status_code in (200, 302) and _signed_in(client)
+    directory.set_enabled(admin.id, False)
+    client.get("/admin/")
+    assert _signed_in(client)  # within the interval the session is not asked about yet
+    time.sleep(1.1)
+    client.get("/admin/")
+    assert not _signed_in(client)
+
+
+def test_the_recheck_applies_roles_changed_in_keycloak(app, client, db, yatsushiro, user_factory, directory, monkeypatch):
+    monkeypatch.setitem(app.config, "RENKEI_SESSION_RECHECK_SECONDS", 1)
+    admin, _ = user_factory(("municipal-admin",), "432024", fresh=True)
+    _signed_in_as_keycloak_person(app, client, admin, checked=2)
+    directory.set_roles(admin.id, {"municipal-staff"}, {"municipal-admin", "municipal-staff"})
+    client.get("/admin/")
+    with client.session_transaction() as session:
+        assert session["actor"]["roles"] == ["municipal-staff"]
+
+
+def test_a_person_disabled_through_renkei_is_signed_out_of_admin_at_once(app, client, db, yatsushiro, user_factory,
+                                                                         as_operator):
+    admin, _ = user_factory(("municipal-staff",), "432024", fresh=True)
+    _signed_in_as_keycloak_person(app, client, admin)
+    other = app.test_client()
+    assert other.post(f"/api/v1/tenants/432024/users/{admin.id}/disable", headers=as_operator).status_code == 200
+    client.get("/admin/")
+    assert not _signed_in(client)
+
+
+# --- cookies and proxies -------------------------------------------------------------------------
+
+def _app(tmp_path, **config):
+    from admin import create_app
+
+    return create_app({"RENKEI_ENV": "production", "SECRET_KEY": "s" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "RENKEI_REQUEST_LOG": "off",
+                       **config})
+
+
+def test_production_cookies_are_secure_httponly_and_samesite(tmp_path):
+    app = _app(tmp_path)
+
+    @app.get("/set-something")
+    def set_something():
+        from flask import session
+        session["x"] = 1
+        return "ok"
+
+    cookie = app.test_client().get("/set-something").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and re.search(r"SameSite=Lax", cookie)
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_forwarded_headers_are_believed_only_for_the_configured_hops(tmp_path, hops, seen):
+    app = _app(tmp_path, RENKEI_PROXY_HOPS=hops)
+
+    @app.get("/who")
+    def who():
+        from flask import request
+        return request.remote_addr
+
+    answer = app.test_client().get("/who", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert answer.get_data(as_text=True) == seen
