@@ -40,6 +40,9 @@ ROLE_PRECEDENCE = (
     "auditor",
     "municipal-admin",
     "municipal-staff",
+    "org-admin",
+    "data-provider",
+    "data-user",
     "metering-client",
 )
 

@@ -24,9 +24,14 @@ MUNICIPAL_STAFF = "municipal-staff"
 FINANCE = "finance-officer"
 AUDITOR = "auditor"
 METERING = "metering-client"
+# consortium member organisations (tenancy/members): their "tenant code" is their corporate number
+ORG_ADMIN = "org-admin"
+DATA_PROVIDER = "data-provider"
+DATA_USER = "data-user"
 
-PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR)
+PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER)
 TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF})
+ORG_ROLES = frozenset({ORG_ADMIN, DATA_PROVIDER, DATA_USER})
 ROLE_LABELS_JA = {
     OPERATOR: "運営者（県）",
     MUNICIPAL_ADMIN: "市町村管理者",
@@ -34,6 +39,9 @@ ROLE_LABELS_JA = {
     FINANCE: "財政・会計担当",
     AUDITOR: "監査",
     METERING: "利用実績送信クライアント",
+    ORG_ADMIN: "団体管理者（企業・大学・団体）",
+    DATA_PROVIDER: "データ提供者",
+    DATA_USER: "データ利用者",
 }
 
 _READ_ALL = {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"}
@@ -44,8 +52,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     "tenant.create": {OPERATOR: "all"},
     "tenant.update": {OPERATOR: "all"},
     "tenant.transition": {OPERATOR: "all"},
-    "user.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
-    "user.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
+    "user.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "user.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "identity.incident": {OPERATOR: "all"},
     "billing.read": {**_READ_ALL, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     "billing.manage": {FINANCE: "all"},
     "usage.read": {**_READ_ALL, **_READ_OWN},
@@ -63,6 +72,17 @@ POLICY: dict[str, dict[str, Scope]] = {
     "notification.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
     "notice.publish": {OPERATOR: "all"},
     "notice.read": {**_READ_ALL, **_READ_OWN},
+    "system.check": {OPERATOR: "all", AUDITOR: "all"},
+    "system.backup": {OPERATOR: "all"},
+    "member.read": {OPERATOR: "all", AUDITOR: "all", ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "member.screen": {OPERATOR: "all"},
+    "member.withdraw": {OPERATOR: "all", ORG_ADMIN: "own"},
+    "project.read": {OPERATOR: "all", AUDITOR: "all"},
+    "project.manage": {OPERATOR: "all"},
+    "api_client.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "api_client.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "api_client.allow_any": {OPERATOR: "all"},
+    "gateway.check": {METERING: "all", OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -72,6 +92,7 @@ ACTION_LABELS_JA = {
     "tenant.transition": "参加状態の変更",
     "user.read": "利用者の閲覧",
     "user.manage": "利用者の管理",
+    "identity.incident": "認証サーバーの不整合の確認と解消",
     "billing.read": "負担金の閲覧",
     "billing.manage": "負担金の計算・承認",
     "usage.read": "利用実績の閲覧",
@@ -89,6 +110,17 @@ ACTION_LABELS_JA = {
     "notification.read": "通知の閲覧",
     "notice.publish": "お知らせの掲載",
     "notice.read": "お知らせの閲覧",
+    "system.check": "システム全体の整合性検査",
+    "system.backup": "バックアップと復元",
+    "member.read": "会員（企業・大学・団体）の閲覧",
+    "member.screen": "会員の入会審査",
+    "member.withdraw": "会員の退会",
+    "project.read": "提案グループの閲覧",
+    "project.manage": "提案グループの結成・変更",
+    "api_client.read": "API クライアントの閲覧",
+    "api_client.manage": "API クライアントの登録・更新・失効",
+    "api_client.allow_any": "API クライアントの接続元制限の解除（すべての接続元を許可）",
+    "gateway.check": "API ゲートウェイの通過判定",
 }
 
 
@@ -150,10 +182,21 @@ def check_grantable(actor: Actor, roles: set[str] | frozenset[str]) -> None:
         )
     if OPERATOR in actor.roles:
         return
-    beyond = set(roles) - TENANT_ROLES
+    grantable = grantable_roles(actor)
+    beyond = set(roles) - grantable
     if beyond:
         names = "、".join(ROLE_LABELS_JA[r] for r in sorted(beyond))
+        own = "・".join(ROLE_LABELS_JA[r] for r in sorted(grantable)) or "なし"
         raise NotPermitted(
-            f"You may grant only municipal-admin or municipal-staff, not {', '.join(sorted(beyond))}.",
-            f"付与できる役割は市町村管理者・市町村職員のみです（{names} は付与できません）。",
+            f"You may grant only {', '.join(sorted(grantable)) or 'no role'}, not {', '.join(sorted(beyond))}.",
+            f"付与できる役割は{own}のみです（{names} は付与できません）。",
         )
+
+
+def grantable_roles(actor: Actor) -> frozenset[str]:
+    """The roles the actor may hand out: every role for the operator, a municipal admin the municipal
+    roles, an organisation's admin the organisation roles."""
+    if OPERATOR in actor.roles:
+        return frozenset(PEOPLE_ROLES)
+    return ((TENANT_ROLES if MUNICIPAL_ADMIN in actor.roles else frozenset())
+            | (ORG_ROLES if ORG_ADMIN in actor.roles else frozenset()))

@@ -53,3 +53,44 @@ def prefecture_of(code: str) -> str:
 def is_prefecture(code: str) -> bool:
     """A prefecture's own code: the prefecture number, 000 and the check digit (熊本県 430005)."""
     return code[2:5] == "000"
+
+
+# --- corporate numbers (法人番号) ------------------------------------------------------------------
+# Thirteen digits: a check digit followed by a 12-digit base. The check digit is
+# 9 - (sum of Pn * Qn mod 9), Pn the base's n-th digit counted from the right and Qn 1 for odd n,
+# 2 for even n (国税庁 7000012050002). A local government's base is 000020 followed by its
+# six-digit local-government code (熊本県 7000020430005).
+
+LOCAL_GOVERNMENT_BASE_PREFIX = "000020"
+
+
+def corporate_check_digit(base: str) -> int:
+    total = sum(int(d) * (1 if n % 2 else 2) for n, d in enumerate(reversed(base), start=1))
+    return 9 - total % 9
+
+
+def corporate_number_problem(number: object) -> tuple[str, str] | None:
+    """Why ``number`` is not a valid corporate number, as (English, Japanese), or None."""
+    if not (isinstance(number, str) and len(number) == 13 and number.isascii() and number.isdigit()):
+        return (
+            f"{number!r} is not a corporate number: it must be 13 digits (e.g. 7000012050002).",
+            f"{number!r} は法人番号ではありません。13桁の数字で入力してください（例: 7000012050002）。",
+        )
+    expected = corporate_check_digit(number[1:])
+    if int(number[0]) != expected:
+        right = f"{expected}{number[1:]}"
+        return (
+            f"Check digit of corporate number {number} is wrong: for {number[1:]} it is {expected} ({right}).",
+            f"法人番号 {number} の検査用数字（先頭の1桁）が誤っています。{number[1:]} の検査用数字は {expected} です（{right}）。",
+        )
+    return None
+
+
+def is_corporate_number(number: object) -> bool:
+    return corporate_number_problem(number) is None
+
+
+def corporate_number_of_local_government(code: str) -> str:
+    """The corporate number of a local government from its six-digit code (熊本県 430005 → 7000020430005)."""
+    base = LOCAL_GOVERNMENT_BASE_PREFIX + code
+    return f"{corporate_check_digit(base)}{base}"

@@ -39,6 +39,13 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "tenant.active": ("利用開始", "Tenant activated"),
     "tenant.suspended": ("利用停止", "Tenant suspended"),
     "tenant.withdrawn": ("脱退", "Tenant withdrawn"),
+    "member.confirm_email": ("入会申請のメールアドレス確認", "Confirm the applicant's e-mail address"),
+    "member.applied": ("入会申請の受付", "Membership application received"),
+    "member.document": ("提出書類の受領", "Document received"),
+    "member.approved": ("入会の承認", "Membership approved"),
+    "member.rejected": ("入会の不承認", "Membership rejected"),
+    "member.withdrawn": ("退会", "Member withdrawn"),
+    "member.withdrawn.secretariat": ("会員の退会（事務局あて）", "Member withdrawn (to the secretariat)"),
 }
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "queued": ("送信待ち", "Queued"), "sent": ("送信済み", "Sent"), "failed": ("送信失敗", "Failed"),
@@ -55,7 +62,7 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
 
     id: int | None = Field(default=None, primary_key=True)
-    tenant_code: str | None = Field(default=None, max_length=6, index=True)
+    tenant_code: str | None = Field(default=None, max_length=13, index=True)  # or a member's corporate number
     kind: str = Field(max_length=64, index=True)
     recipients: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     subject: str = Field(max_length=255)

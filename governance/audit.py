@@ -51,6 +51,7 @@ from core import authz
 from core.actor import Actor
 from core.errors import Invalid
 from core.calendar import day_start_utc
+from core.spreadsheet import safe_row
 from core.db import utcnow
 
 GUARD_DDL = AUDIT_GUARD_DDL
@@ -85,7 +86,14 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "provisioning.platform_resources": ("環境構築：基盤リソースの登録", "Provisioning: platform resources registered"),
     "onboarding.wave": ("参加募集の一括処理", "Onboarding wave"),
     "user.invite": ("利用者の招待", "User invited"),
+    "user.invite.conflict": ("利用者の招待（既存アカウントと重複・招待せず）", "Invitation matched an existing account (nobody invited)"),
     "user.roles": ("利用者の役割の変更", "User roles changed"),
+    "api_client.create": ("API クライアントの登録", "API client created"),
+    "api_client.rotate": ("API クライアントのシークレットの更新", "API client secret rotated"),
+    "api_client.retire_credential": ("API クライアントの旧シークレットの無効化", "Rotated API client secret retired"),
+    "api_client.revoke": ("API クライアントの失効", "API client revoked"),
+    "api_client.disable": ("API クライアントの一時停止", "API client disabled"),
+    "api_client.enable": ("API クライアントの再開", "API client enabled"),
     "user.enable": ("利用者の有効化", "User enabled"),
     "user.disable": ("利用者の無効化", "User disabled"),
     "user.remove": ("利用者の削除", "User removed"),
@@ -115,12 +123,35 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "council.close": ("投票の締切・議決", "Voting closed"),
     "council.withdraw": ("議案の取下げ", "Proposal withdrawn"),
     "audit.purge": ("操作ログの保存期間経過分の削除（アーカイブ済み）", "Audit log purged (archived)"),
+    "system.backup": ("バックアップの作成", "Backup written"),
+    "system.restore": ("バックアップからの復元", "Restored from a backup"),
     "notice.publish": ("お知らせの掲載・送信", "Notice published"),
+    "jobs.run": ("定期処理の実行", "Periodic job run"),
+    "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
+    "identity.incident.resolve": ("認証サーバーの不整合の解消", "Identity incident resolved"),
+    # consortium members (tenancy/members)
+    "member.apply": ("入会申請", "Membership applied for"),
+    "member.email_confirm": ("入会申請のメールアドレス確認", "Applicant's e-mail confirmed"),
+    "member.document": ("提出書類の受領", "Document received"),
+    "member.screen.check": ("入会審査項目の確認", "Screening item checked"),
+    "member.checklist.add": ("入会審査項目の追加", "Screening criterion added"),
+    "member.checklist.enable": ("入会審査項目の使用再開", "Screening criterion used again"),
+    "member.checklist.disable": ("入会審査項目の使用停止", "Screening criterion no longer used"),
+    "member.approve": ("入会の承認", "Membership approved"),
+    "member.reject": ("入会の不承認", "Membership rejected"),
+    "member.withdraw": ("会員の退会", "Member withdrawn"),
+    "member.export": ("会員一覧の出力", "Members list exported"),
+    "project.form": ("提案グループの結成", "Project group formed"),
+    "project.change": ("提案グループの変更", "Project group changed"),
+    "project.dissolve": ("提案グループの解散", "Project group dissolved"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
 AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "tenant": ("参加団体", "Tenant"),
+    "member": ("会員団体", "Member organisation"),
+    "screening_item": ("入会審査項目", "Screening criterion"),
+    "project_group": ("提案グループ", "Project group"),
     "user": ("利用者", "User"),
     "wave": ("参加募集", "Onboarding wave"),
     "quota_plan": ("利用上限プラン", "Quota plan"),
@@ -135,6 +166,10 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "council_proposal": ("議案", "Council proposal"),
     "audit_log": ("操作ログ", "Audit log"),
     "notice": ("お知らせ", "Notice"),
+    "job": ("定期処理", "Periodic job"),
+    "usage_report": ("月次利用実績報告", "Monthly usage report"),
+    "identity_incident": ("認証サーバーの不整合", "Identity incident"),
+    "api_client": ("API クライアント", "API client"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -296,10 +331,14 @@ class Verification:
     archive_sha256: str
     broken: ChainBreak | None
     checked_at: dt.datetime
+    # where this walk started: the anchor (a full verification) or a trusted checkpoint (incremental)
+    verified_from_seq: int = 0
+    from_checkpoint: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["checked_at"] = timestamp_text(self.checked_at)
+        del data["verified_from_seq"], data["from_checkpoint"]  # the API's answer keeps its shape
         return data
 
 
@@ -365,6 +404,17 @@ class LogSummary:
     purged: int
 
 
+def verification_since(session: Session, actor: Actor, checkpoint: tuple[int, str] | None) -> Verification:
+    """Verify only the records after a trusted checkpoint (``audit.verify``): that the checkpoint's
+    record still has the checkpoint's hash, that every later record follows it, and the end against
+    the chain head. Records up to the checkpoint are NOT re-hashed (the full verification that wrote
+    the checkpoint covered them; ``renkei audit verify`` and ``renkei check`` still walk everything).
+    Without a checkpoint, or one in the purged part, this is the full verification from the anchor;
+    ``from_checkpoint`` tells which was done."""
+    authz.authorize(actor, "audit.verify")
+    return _verification(session, start=checkpoint)
+
+
 def log_summary(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> LogSummary:
     """Counts of the audit log (``audit.read``), in two queries."""
     authz.authorize(actor, "audit.read")
@@ -377,15 +427,24 @@ def log_summary(session: Session, actor: Actor, *, now: dt.datetime | None = Non
     return LogSummary(int(count or 0), int(last_30 or 0), first_at, last_at, anchor.purged_count if anchor else 0)
 
 
-def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:
+def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = (),
+                  start: tuple[int, str] | None = None) -> Verification:
     anchor = session.get(AuditAnchor, 1)
     anchor_seq, anchor_hash = anchor_of(session)
-    counter = _Counter(iter_records(session))
-    broken = verify(counter, anchor_hash, anchor_seq)
+    from_seq, from_hash = anchor_seq, anchor_hash
+    broken = None
+    incremental = start is not None and start[0] > anchor_seq
+    if incremental:
+        # the checkpoint must still name its record with its hash before the walk may start from it
+        from_seq, from_hash = start[0], start[1].lower()
+        broken = _check_checkpoints(session, [(from_seq, from_hash)], anchor_seq, anchor_hash)
+    counter = _Counter(iter_records(session, after_seq=from_seq) if broken is None else ())
+    if broken is None:
+        broken = verify(counter, from_hash, from_seq)
     head = session.get(AuditChainHead, 1)
     if broken is None:
-        last_seq, last_hash = (counter.last.seq, counter.last.hash) if counter.last else (anchor_seq, anchor_hash)
-        if head is None and (counter.count or anchor_seq):
+        last_seq, last_hash = (counter.last.seq, counter.last.hash) if counter.last else (from_seq, from_hash)
+        if head is None and (counter.count or anchor_seq or incremental):
             broken = ChainBreak(None, None, "the chain head row is missing although records were written")
         elif head is not None and head.last_seq > last_seq:
             broken = ChainBreak(last_seq + 1, None,
@@ -407,7 +466,7 @@ def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = ())
         last_seq=head.last_seq if head else 0, head_hash=head.last_hash if head else GENESIS_HASH,
         anchor_seq=anchor_seq, anchor_hash=anchor_hash,
         archive_name=anchor.archive_name if anchor else "", archive_sha256=anchor.archive_sha256 if anchor else "",
-        broken=broken, checked_at=utcnow(),
+        broken=broken, checked_at=utcnow(), verified_from_seq=from_seq, from_checkpoint=incremental,
     )
 
 
@@ -529,8 +588,24 @@ def export_csv(records: Iterable[AuditRecord], japanese_headers: bool = True) ->
         buffer.seek(0)
         buffer.truncate()
         data = record_dict(entry)
-        writer.writerow(["" if data[f] is None else data[f] for f in RECORD_FIELDS])
+        writer.writerow(safe_row("" if data[f] is None else data[f] for f in RECORD_FIELDS))  # for Excel; JSONL verifies
         yield buffer.getvalue()
+
+
+def export_bytes(records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True,
+                 chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """An export (``csv`` or ``jsonl``) as UTF-8 pieces of about ``chunk_size`` bytes, for a streamed
+    download: memory stays bounded whatever the number of records."""
+    chunks = export_jsonl(records) if fmt == "jsonl" else export_csv(records, japanese_headers=japanese_headers)
+    pending, size = [], 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= chunk_size:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
 
 
 def write_export(out: BinaryIO, records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True) -> int:

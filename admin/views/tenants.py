@@ -8,6 +8,7 @@ from markupsafe import Markup
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import SecureModelView
+from core.codes import corporate_number_of_local_government
 from tenancy.registry.models import (KIND_LABELS_EN, KIND_LABELS_JA, STATUS_LABELS_EN, STATUS_LABELS_JA, Tenant, TenantKind,
                                      TenantStatus)
 
@@ -35,6 +36,11 @@ def _wave(view, context, model, name):
     return format_fiscal_year(model.wave_fiscal_year, _locale())
 
 
+def _corporate_number(view, context, model, name):
+    """Derived from the local-government code (熊本県 430005 → 7000020430005): one member list holds everyone."""
+    return corporate_number_of_local_government(model.code)
+
+
 def _timestamp(view, context, model, name):
     return format_date(getattr(model, name), _locale())
 
@@ -44,13 +50,14 @@ class TenantView(labels.LabelledFilters, SecureModelView):
     filter_option_labels = {"status": labels.tenant_status, "kind": labels.tenant_kind}
     tenant_code_column = "code"
     column_list = ("code", "name_ja", "name_en", "kind", "population", "status", "wave_fiscal_year", "updated_at")
-    column_details_list = ("code", "name_ja", "name_en", "name_kana", "kind", "population", "population_source",
+    column_details_list = ("code", "corporate_number", "name_ja", "name_en", "name_kana", "kind", "population", "population_source",
                            "status", "wave_fiscal_year", "user_seat_limit", "contacts", "created_at", "updated_at")
     column_searchable_list = ("code", "name_ja", "name_en", "name_kana")
     column_filters = ("status", "kind", "wave_fiscal_year")
     column_default_sort = "code"
     column_labels = {
         "code": _l("Code"),
+        "corporate_number": _l("Corporate number"),
         "name_ja": _l("Name"),
         "name_en": _l("Name (English)"),
         "name_kana": _l("Name (kana)"),
@@ -68,6 +75,7 @@ class TenantView(labels.LabelledFilters, SecureModelView):
         "status": _status,
         "kind": _kind,
         "population": _population,
+        "corporate_number": _corporate_number,
         "wave_fiscal_year": _wave,
         "created_at": _timestamp,
         "updated_at": _timestamp,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.codes import is_valid
+from core.codes import is_corporate_number, is_valid
 
 TENANTS_GROUP = "tenants"
 
@@ -17,6 +17,7 @@ def tenant_codes_from_groups(paths: Iterable[str]) -> frozenset[str]:
     codes = set()
     for path in paths:
         parts = path.strip("/").split("/")
-        if len(parts) == 2 and parts[0] == TENANTS_GROUP and is_valid(parts[1]):
+        # a municipality's six-digit code, or a member organisation's corporate number (tenancy/members)
+        if len(parts) == 2 and parts[0] == TENANTS_GROUP and (is_valid(parts[1]) or is_corporate_number(parts[1])):
             codes.add(parts[1])
     return frozenset(codes)

@@ -66,6 +66,7 @@ METRICS: dict[str, Metric] = {
         Metric("storage_bytes", MetricKind.gauge, "bytes", "ストレージ使用量（バイト）", "Storage (bytes)"),
         Metric("user_seats", MetricKind.gauge, "users", "利用者アカウント数", "User seats"),
         Metric("datasets", MetricKind.gauge, "datasets", "データセット数", "Datasets"),
+        Metric("api_clients", MetricKind.gauge, "clients", "API クライアント数", "API clients"),
     )
 }
 

@@ -64,10 +64,11 @@ from tenancy.usage.models import (
     UsageAggregate,
 )
 from core.outbox import Notification
+from tenancy.identity.models import ApiClient
 from tenancy.registry.models import Tenant, TenantStatus
 from core.validation import problems_from
 
-MetricName = Literal["api_calls", "broker_entities", "storage_bytes", "user_seats", "datasets"]
+MetricName = Literal["api_calls", "broker_entities", "storage_bytes", "user_seats", "datasets", "api_clients"]
 assert set(MetricName.__args__) == set(METRICS)  # type: ignore[attr-defined]
 
 OPEN_STATUSES = frozenset({TenantStatus.active, TenantStatus.provisioning})
@@ -301,8 +302,21 @@ def decide(tenant_code: str, metric: str, period: dt.date, status: TenantStatus,
                          as_of, max_age)
 
 
+def api_client_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
+    """The ``api_clients`` level: each holder's clients that are not revoked (active or disabled),
+    counted from the clients' own table (its one home; never reported as usage events)."""
+    query = (sa.select(ApiClient.tenant_code, sa.func.count()).where(ApiClient.status != "revoked")
+             .group_by(ApiClient.tenant_code))
+    if codes is not None:
+        query = query.where(ApiClient.tenant_code.in_(list(codes)))
+    return {code: int(count) for code, count in session.execute(query)}
+
+
 def current_level(session: Session, tenant_code: str, metric: str, month: dt.date) -> int:
-    """What a quota compares now: this month's total for a counter; the latest reported level for a gauge."""
+    """What a quota compares now: this month's total for a counter; the latest reported level for a gauge
+    (``api_clients``: the clients counted now, :func:`api_client_counts`)."""
+    if metric == "api_clients":
+        return api_client_counts(session, [tenant_code]).get(tenant_code, 0)
     table = UsageAggregate.__table__
     base = sa.select(table.c.total, table.c.last_value, table.c.period_start).where(
         table.c.tenant_code == tenant_code, table.c.metric == metric, table.c.granularity == Granularity.month.value)
@@ -333,27 +347,46 @@ class QuotaCache:
         self._clock = clock
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
+        # one lock per (tenant, metric): when an entry expires, one thread reloads it and the
+        # others asking for it meanwhile wait for that reload instead of each running their own
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
+        self._generation = 0  # bumped by clear(): a load that began before it is not kept
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._generation += 1
 
     def _load(self, session: Session, tenant_code: str, metric: str, month: dt.date, now: dt.datetime) -> _Entry:
+        generation = self._generation
+        loaded_at = self._clock()  # taken before the reads: the entry's age is never understated
         tenant = _tenant(session, tenant_code)
         entry = _Entry(status=TenantStatus(tenant.status), limit=effective_limits(session, tenant).get(metric),
                        used=current_level(session, tenant_code, metric, month), month=month,
-                       loaded_at=self._clock(), as_of=now)
+                       loaded_at=loaded_at, as_of=now)
         with self._lock:
-            self._entries[(tenant_code, metric)] = entry
+            if generation == self._generation:
+                self._entries[(tenant_code, metric)] = entry
         return entry
+
+    def _fresh(self, entry: _Entry | None, month: dt.date) -> bool:
+        return entry is not None and entry.month == month and self._clock() - entry.loaded_at <= self.max_age
 
     def check(self, session: Session, tenant_code: str, metric: str, quantity: int = 1,
               now: dt.datetime | None = None) -> QuotaDecision:
         now = now or utcnow()
         month = current_month(now)
-        entry = self._entries.get((tenant_code, metric))
-        if entry is None or entry.month != month or self._clock() - entry.loaded_at > self.max_age:
-            entry = self._load(session, tenant_code, metric, month, now)
+        key = (tenant_code, metric)
+        entry = self._entries.get(key)
+        if not self._fresh(entry, month):
+            lock = self._loading.get(key)
+            if lock is None:
+                with self._lock:
+                    lock = self._loading.setdefault(key, threading.Lock())
+            with lock:
+                entry = self._entries.get(key)  # another thread may have reloaded it while this one waited
+                if not self._fresh(entry, month):
+                    entry = self._load(session, tenant_code, metric, month, now)
         return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
                       self.max_age)
 
@@ -721,6 +754,9 @@ def current_levels(session: Session, codes: Sequence[str] | None, month: dt.date
                                   latest.c.period == table.c.period_start))
             .where(monthly)):
         levels[(row.tenant_code, row.metric)] = int(row.last_value or 0)
+    for key in [key for key in levels if key[1] == "api_clients"]:
+        del levels[key]
+    levels.update({(code, "api_clients"): count for code, count in api_client_counts(session, codes).items()})
     return levels
 
 

@@ -1,0 +1,205 @@
+"""/api/v1 API clients of tenants (client credentials with an IP allowlist) and the gateway check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from flask import current_app, jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.usage import quota_cache
+from admin.auth import current_actor, token_validator
+from admin.extensions import db
+from admin.identity import identity_directory
+from core.validation import AccountHolderCode
+from tenancy.identity import api_clients
+
+bp = APIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write"]
+assert set(Scope.__args__) == set(api_clients.SCOPES)  # type: ignore[attr-defined]
+
+
+class TenantPath(BaseModel):
+    code: AccountHolderCode  # a tenant's code, or a member organisation's corporate number
+
+
+class ClientPath(BaseModel):
+    client_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class CreateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    purpose: str = Field(min_length=1, max_length=2000)
+    scopes: list[Scope] = Field(default_factory=list, max_length=len(api_clients.SCOPES))
+    expires_on: dt.date = Field(description="Last day of use (Japan time); after today")
+    allowlist: list[str] = Field(default_factory=list, max_length=100,
+                                 description="IPv4/IPv6 CIDRs, e.g. 192.0.2.0/24; empty: no address allowed")
+    allow_any: bool = Field(default=False, description="Allow every source address (operator only)")
+
+
+class RotateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    overlap_seconds: int | None = Field(default=None, ge=0, le=api_clients.MAX_OVERLAP_SECONDS,
+                                        description="How long the previous secret keeps working (default: setting)")
+
+
+class CredentialOut(BaseModel):
+    client_id: str
+    generation: int
+    created_at: str
+    valid_until: str | None
+    retired: bool
+
+
+class ClientOut(BaseModel):
+    id: int
+    tenant: str
+    name: str
+    purpose: str
+    scopes: list[str]
+    allowlist: list[str]
+    allow_any: bool
+    expires_on: str
+    status: Literal["active", "disabled", "revoked"]
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+    credentials: list[CredentialOut]
+
+
+class ClientList(BaseModel):
+    items: list[ClientOut]
+    total: int
+
+
+class SecretOut(BaseModel):
+    client: ClientOut
+    client_id: str = Field(description="The OAuth client_id to use")
+    client_secret: str = Field(description="Shown this once; renkei does not keep it")
+    previous_valid_until: str | None = Field(description="After a rotation: until when the previous secret works")
+
+
+class GatewayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=16384, description="The caller's access token (without 'Bearer')")
+    address: str = Field(min_length=1, max_length=64, description="The caller's source IP address")
+    quantity: int = Field(default=1, ge=1, le=1_000_000, description="API calls this request counts for")
+
+
+class QuotaOut(BaseModel):
+    tenant: str
+    metric: str
+    period: str
+    allowed: bool
+    reason: str
+    used: int
+    limit: int | None
+    remaining: int | None
+    enforcement: Literal["soft", "hard"] | None
+    as_of: str
+    max_staleness_seconds: float
+
+
+class GatewayOut(BaseModel):
+    allowed: bool
+    reason: Literal["allowed", "token_invalid", "not_an_api_client", "client_revoked", "client_disabled",
+                    "client_expired", "secret_rotated", "address_not_allowed", "tenant_not_active",
+                    "hard_limit_reached"]
+    message_en: str
+    message_ja: str
+    client: int | None
+    tenant: str | None
+    quota: QuotaOut | None
+
+
+def _out(client) -> dict:
+    return api_clients.summary(client, api_clients.credentials_of(db.session, client))
+
+
+def _secret_out(issued: api_clients.IssuedSecret) -> dict:
+    return {"client": _out(issued.client), "client_id": issued.keycloak_client_id, "client_secret": issued.secret,
+            "previous_valid_until": issued.previous_valid_until.isoformat() if issued.previous_valid_until else None}
+
+
+def client_states() -> api_clients.ClientStateCache:
+    """This process's memory of API clients' states (RENKEI_GATEWAY_CACHE_SECONDS, default 1)."""
+    app = current_app._get_current_object()
+    states = app.extensions.get("renkei_client_states")
+    if states is None:
+        states = app.extensions["renkei_client_states"] = api_clients.ClientStateCache(
+            float(app.config.get("RENKEI_GATEWAY_CACHE_SECONDS") or 1.0))
+    return states
+
+
+def overlap_seconds() -> int:
+    return int(current_app.config.get("RENKEI_API_CLIENT_OVERLAP_SECONDS") or api_clients.DEFAULT_OVERLAP_SECONDS)
+
+
+@bp.get("/api-clients", responses={200: ClientList}, summary="API clients the caller may see")
+def list_clients():
+    items = [_out(c) for c in api_clients.list_api_clients(db.session, current_actor())]
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.get("/tenants/<code>/api-clients", responses={200: ClientList}, summary="A tenant's API clients")
+def list_tenant_clients(path: TenantPath):
+    items = [_out(c) for c in api_clients.list_api_clients(db.session, current_actor(), path.code)]
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.post("/tenants/<code>/api-clients", responses={201: SecretOut},
+         summary="Create an API client (client credentials); the secret is in this answer only")
+def create_client(path: TenantPath, body: CreateBody):
+    issued = api_clients.create_api_client(db.session, current_actor(), identity_directory(), path.code,
+                                           body.model_dump())
+    return jsonify(_secret_out(issued)), 201
+
+
+@bp.get("/api-clients/<int:client_id>", responses={200: ClientOut}, summary="One API client")
+def get_client(path: ClientPath):
+    return jsonify(_out(api_clients.get_api_client(db.session, current_actor(), path.client_id)))
+
+
+@bp.post("/api-clients/<int:client_id>/rotate", responses={200: SecretOut},
+         summary="New secret; the previous one keeps working for the overlap")
+def rotate_client(path: ClientPath, body: RotateBody):
+    overlap = body.overlap_seconds if body.overlap_seconds is not None else overlap_seconds()
+    issued = api_clients.rotate_secret(db.session, current_actor(), identity_directory(), path.client_id, overlap)
+    return jsonify(_secret_out(issued))
+
+
+@bp.post("/api-clients/<int:client_id>/revoke", responses={200: ClientOut}, summary="Revoke at once (irreversible)")
+def revoke_client(path: ClientPath):
+    return jsonify(_out(api_clients.revoke_api_client(db.session, current_actor(), identity_directory(), path.client_id)))
+
+
+@bp.post("/api-clients/<int:client_id>/disable", responses={200: ClientOut}, summary="Disable at once")
+def disable_client(path: ClientPath):
+    return jsonify(_out(api_clients.disable_api_client(db.session, current_actor(), identity_directory(), path.client_id)))
+
+
+@bp.post("/api-clients/<int:client_id>/enable", responses={200: ClientOut}, summary="Enable again")
+def enable_client(path: ClientPath):
+    return jsonify(_out(api_clients.enable_api_client(db.session, current_actor(), identity_directory(), path.client_id)))
+
+
+@bp.post("/gateway/check", responses={200: GatewayOut},
+         summary="For the API gateway: may this token call from this address now? (one round trip)",
+         description=(
+             "Checks, in this order: the token (signature, issuer, audience, expiry), that it belongs to a registered "
+             "API client, that the client is active (not revoked or disabled) and not past its expiry date, that the "
+             "credential is not a rotated one past its overlap, that the address is in the client's allowlist, and the "
+             "tenant's api_calls quota (as /tenants/{code}/quota-check). A client's state is read at most once a second per "
+             "server process (RENKEI_GATEWAY_CACHE_SECONDS); a revocation made elsewhere applies within that. Always 200 when the check itself worked; the "
+             "gateway decides on `allowed`, and `reason` says why. Callers: metering-client or platform-operator."))
+def gateway_check(body: GatewayBody):
+    decision = api_clients.gateway_check(db.session, current_actor(), token_validator().claims, body.token,
+                                         body.address, quota_cache(), quantity=body.quantity, states=client_states())
+    return jsonify(decision.summary())

@@ -1,0 +1,254 @@
+"""/api/v1/members and /api/v1/project-groups: consortium members (organisations by corporate number),
+their screening, and project groups. The public application form is a page (admin/views/members.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from flask import jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.auth import current_actor
+from admin.extensions import db
+from admin.identity import identity_directory
+from tenancy.identity import operations as identity
+from tenancy.members import operations as members
+from tenancy.members.models import MemberStatus
+from tenancy.registry.schemas import Email
+
+bp = APIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("members", "会員（企業・大学・団体）/ members"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+Number = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class MemberPath(BaseModel):
+    corporate_number: Number = Field(description="Corporate number (法人番号), 13 digits with its check digit")
+
+
+class CheckPath(BaseModel):
+    corporate_number: Number
+    item_id: int = Field(ge=1)
+
+
+class MemberQuery(CachedSchema):
+    q: str = Field(default="", max_length=100, description="Name, kana or corporate number")
+    status: MemberStatus | None = None
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class MemberRowOut(BaseModel):
+    corporate_number: str
+    name: str
+    kind: str
+    prefecture: str
+    in_prefecture: bool
+    status: str
+    tenant_code: str | None
+
+
+class MemberPage(BaseModel):
+    items: list[MemberRowOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class MemberCheckOut(BaseModel):
+    item_id: int
+    label_ja: str
+    checked: bool
+    note: str
+
+
+class MemberOut(BaseModel):
+    corporate_number: str
+    name: str
+    kind: str
+    prefecture: str
+    in_prefecture: bool
+    status: str
+    representative: str
+    pledge_received_on: dt.date | None
+    profile_received_on: dt.date | None
+    checklist: list[MemberCheckOut] = Field(description="The screening checklist (an application, for a screener); else empty")
+
+
+class DocumentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document: Annotated[str, StringConstraints(pattern=r"^(pledge|profile)$")] = Field(description="pledge (誓約書) or profile (会社概要)")
+    received_on: dt.date
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    checked: bool
+    note: str = Field(default="", max_length=500)
+
+
+class ItemBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label_ja: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    label_en: str = Field(default="", max_length=200)
+
+
+class ApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text
+    admin_username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+    admin_first_name: Name
+    admin_last_name: Name
+    admin_email: Email | None = Field(default=None, description="The admin's e-mail; the application's contact address if omitted")
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text
+
+
+class ScreeningItemOut(BaseModel):
+    id: int
+    label_ja: str
+    label_en: str
+
+
+class GroupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    representative: Number
+    members: list[Number] = Field(max_length=100)
+
+
+class GroupPath(BaseModel):
+    group_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class GroupDissolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    representative: str
+    members: list[str]
+
+
+class GroupList(BaseModel):
+    items: list[GroupOut]
+
+
+def _row(row: members.MemberRow) -> dict:
+    return {"corporate_number": row.corporate_number, "name": row.name, "kind": row.kind, "prefecture": row.prefecture,
+            "in_prefecture": row.in_prefecture, "status": row.status_label[1].lower(), "tenant_code": row.tenant_code}
+
+
+def _member(number: str) -> dict:
+    actor = current_actor()
+    org = members.get_member(db.session, actor, number)
+    checklist = []
+    if org.status == MemberStatus.applied and identity_can_screen(actor):
+        checklist = [{"item_id": item.id, "label_ja": item.label_ja, "checked": bool(check and check.checked),
+                      "note": check.note if check else ""} for item, check in members.screening_state(db.session, actor, number)]
+    return {"corporate_number": org.corporate_number, "name": org.name, "kind": org.kind.value,
+            "prefecture": org.prefecture, "in_prefecture": org.in_prefecture, "status": org.status.value,
+            "representative": org.representative,
+            "pledge_received_on": org.pledge_received_on.isoformat() if org.pledge_received_on else None,
+            "profile_received_on": org.profile_received_on.isoformat() if org.profile_received_on else None,
+            "checklist": checklist}
+
+
+def identity_can_screen(actor) -> bool:
+    from core import authz
+
+    return authz.allowed(actor, "member.screen")
+
+
+@bp.get("/members", responses={200: MemberPage}, summary="List members: organisations and municipalities")
+def list_members(query: MemberQuery):
+    rows, total = members.list_members(db.session, current_actor(), search=query.q,
+                                       status=query.status.value if query.status else None,
+                                       page=query.page, per_page=query.per_page)
+    return jsonify({"items": [_row(r) for r in rows], "total": total, "page": query.page, "per_page": query.per_page})
+
+
+@bp.get("/members/<corporate_number>", responses={200: MemberOut}, summary="One member organisation and its screening")
+def get_member(path: MemberPath):
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.post("/members/<corporate_number>/documents", responses={200: MemberOut}, summary="Record a document's receipt")
+def record_document(path: MemberPath, body: DocumentBody):
+    members.record_document(db.session, current_actor(), path.corporate_number, body.document, body.received_on)
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.put("/members/<corporate_number>/checklist/<item_id>", responses={200: MemberOut}, summary="Tick a screening item")
+def check_item(path: CheckPath, body: CheckBody):
+    members.check_item(db.session, current_actor(), path.corporate_number, path.item_id, body.checked, body.note)
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.post("/members/<corporate_number>/approve", responses={200: MemberOut}, summary="Approve and open the organisation's accounts")
+def approve(path: MemberPath, body: ApproveBody):
+    actor = current_actor()
+    org = members.get_member(db.session, actor, path.corporate_number)
+    admin = identity.Invitation(body.admin_username, body.admin_email or org.contact_email, body.admin_first_name,
+                                body.admin_last_name,
+                                frozenset())
+    members.approve(db.session, actor, identity_directory(), path.corporate_number, body.reason, admin)
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.post("/members/<corporate_number>/reject", responses={200: MemberOut}, summary="Reject an application, with the reason")
+def reject(path: MemberPath, body: ReasonBody):
+    members.reject(db.session, current_actor(), path.corporate_number, body.reason)
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.post("/members/<corporate_number>/withdraw", responses={200: MemberOut}, summary="Withdraw from the consortium")
+def withdraw(path: MemberPath, body: ReasonBody):
+    members.withdraw(db.session, current_actor(), path.corporate_number, body.reason, identity_directory())
+    return jsonify(_member(path.corporate_number))
+
+
+@bp.post("/members/checklist", responses={201: ScreeningItemOut}, summary="Add a screening criterion")
+def add_item(body: ItemBody):
+    item = members.add_screening_item(db.session, current_actor(), body.label_ja, body.label_en)
+    return jsonify({"id": item.id, "label_ja": item.label_ja, "label_en": item.label_en}), 201
+
+
+@bp.get("/project-groups", responses={200: GroupList}, summary="List project groups")
+def list_groups():
+    groups = members.list_groups(db.session, current_actor())
+    return jsonify({"items": [{"id": g.id, "name": g.name, "representative": g.representative, "members": m}
+                              for g, m in groups]})
+
+
+@bp.post("/project-groups", responses={201: GroupOut}, summary="Form a project group (rules checked)")
+def form_group(body: GroupBody):
+    group = members.form_group(db.session, current_actor(), body.name, body.representative, body.members)
+    return jsonify({"id": group.id, "name": group.name, "representative": group.representative,
+                    "members": list(dict.fromkeys(body.members))}), 201
+
+
+@bp.put("/project-groups/<group_id>", responses={200: GroupOut},
+        summary="Change a project group: name, members, representative (rules checked again)")
+def change_group(path: GroupPath, body: GroupBody):
+    actor = current_actor()
+    members.change_group(db.session, actor, path.group_id, body.name, body.representative, body.members)
+    group, numbers = members.get_group(db.session, actor, path.group_id)
+    return jsonify({"id": group.id, "name": group.name, "representative": group.representative, "members": numbers})
+
+
+@bp.post("/project-groups/<group_id>/dissolve", responses={204: None}, summary="Dissolve a project group, with the reason")
+def dissolve_group(path: GroupPath, body: GroupDissolveBody):
+    members.dissolve_group(db.session, current_actor(), path.group_id, body.reason)
+    return "", 204

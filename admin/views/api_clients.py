@@ -1,0 +1,184 @@
+"""API クライアント (the platform's API clients of a tenant): list, create with pickers, the secret
+shown once, rotate with an overlap, revoke (asks first). Operations in tenancy/identity/api_clients.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, g, make_response, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.i18n import format_date
+from admin.identity import identity_directory
+from admin.views.base import SecureView, confirm_first, post_action
+from core import authz
+from core.calendar import jst_text, today_jst
+from core.errors import DomainError
+from tenancy.identity import api_clients
+from tenancy.members.models import organisations_with_accounts
+from tenancy.registry.models import Tenant
+
+# the overlap choices of a rotation: seconds -> (Japanese, English)
+OVERLAPS = {3600: ("1 時間", "1 hour"), 86400: ("1 日", "1 day"), 7 * 86400: ("7 日", "7 days"),
+            30 * 86400: ("30 日", "30 days"), 0: ("なし（旧シークレットは直ちに無効）", "None (the old secret stops at once)")}
+
+
+def _ja() -> bool:
+    return str(get_locale() or "ja") == "ja"
+
+
+def _field_errors(error: DomainError) -> dict[str, list[str]]:
+    ja, errors = _ja(), {}
+    for item in error.problems:
+        field = (item.get("field") or "").split(".")[0]
+        errors.setdefault(field, []).append(item["message_ja"] if ja else item["message_en"])
+    error.problems = [p for p in error.problems if (p.get("field") or "").split(".")[0] not in FORM_FIELDS]
+    return errors
+
+
+FORM_FIELDS = {"tenant", "name", "purpose", "scopes", "expires_on", "allowlist", "allow_any"}
+
+
+def _no_store(response):
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class ApiClientsView(SecureView):
+    required_action = "api_client.read"
+
+    def _tenants(self) -> list[tuple[str, str]]:
+        """(code, name) of the account holders the actor may register clients for: tenants, then
+        approved member organisations (by corporate number)."""
+        grant = authz.grant_for(g.actor, "api_client.manage")
+        if grant is None:
+            return []
+        query = db.session.query(Tenant).order_by(Tenant.code)
+        if not grant.all_tenants:
+            query = query.filter(Tenant.code.in_(sorted(grant.tenant_codes)))
+        organisations = organisations_with_accounts(db.session, None if grant.all_tenants else grant.tenant_codes)
+        return [(t.code, t.name_ja) for t in query.all()] + [(o.corporate_number, o.name) for o in organisations]
+
+    def _names(self) -> dict[str, str]:
+        grant = authz.grant_for(g.actor, "api_client.read")
+        numbers = None if grant is None or grant.all_tenants else grant.tenant_codes
+        return {**dict(db.session.query(Tenant.code, Tenant.name_ja).all()),
+                **{o.corporate_number: o.name for o in organisations_with_accounts(db.session, numbers)}}
+
+    def _label(self, table: dict, key) -> str:
+        ja, en = table[key]
+        return ja if _ja() else en
+
+    @expose("/")
+    def index(self):
+        clients = api_clients.list_api_clients(db.session, g.actor)
+        names = self._names()
+        ja = _ja()
+        return self.render("renkei/api_clients.html", clients=clients, names=names, ja=ja,
+                           credentials={c.id: api_clients.credentials_of(db.session, c) for c in clients},
+                           status_label=lambda s: self._label(api_clients.STATUS_LABELS, s),
+                           scope_label=lambda s: self._label(api_clients.SCOPES, s) if s in api_clients.SCOPES else s,
+                           overlaps=[(seconds, self._label(OVERLAPS, seconds)) for seconds in OVERLAPS],
+                           can_manage=authz.grant_for(g.actor, "api_client.manage") is not None,
+                           when=lambda value: format_date(value, "ja" if ja else "en"), moment=jst_text)
+
+    def _form(self, values: dict | None = None, errors: dict | None = None, status: int = 200):
+        default_expiry = today_jst() + dt.timedelta(days=365)
+        values = values or {"expires_on": default_expiry.isoformat(), "scopes": [], "allowlist": ""}
+        return self.render("renkei/api_client_new.html", tenants=self._tenants(), values=values, errors=errors or {},
+                           scopes=[(name, self._label(api_clients.SCOPES, name)) for name in api_clients.SCOPES],
+                           may_allow_any=authz.allowed(g.actor, "api_client.allow_any"),
+                           min_date=(today_jst() + dt.timedelta(days=1)).isoformat()), status
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):
+        if request.method == "GET":
+            return self._form()
+        form = request.form
+        values = {"tenant": form.get("tenant", ""), "name": form.get("name", ""), "purpose": form.get("purpose", ""),
+                  "scopes": form.getlist("scopes"), "expires_on": form.get("expires_on", ""),
+                  "allowlist": form.get("allowlist", ""), "allow_any": form.get("allow_any") == "1"}
+        errors: dict[str, list[str]] = {}
+        if not values["tenant"]:
+            errors["tenant"] = [_("Choose the tenant the client belongs to.")]
+        try:
+            expires_on = dt.date.fromisoformat(values["expires_on"])
+        except ValueError:
+            errors["expires_on"] = [_("Enter the expiry date (YYYY-MM-DD).")]
+            expires_on = None
+        if errors:
+            return self._form(values, errors, status=400)
+        payload = {"name": values["name"], "purpose": values["purpose"], "scopes": values["scopes"],
+                   "expires_on": expires_on, "allowlist": values["allowlist"], "allow_any": values["allow_any"]}
+        field_errors: dict[str, list[str]] = {}
+
+        def create():
+            try:
+                return api_clients.create_api_client(db.session, g.actor, identity_directory(), values["tenant"], payload)
+            except DomainError as error:
+                field_errors.update(_field_errors(error))
+                raise
+
+        return post_action(create, saved=_("The API client was created. Copy its secret now: it is shown only once."),
+                           done=self._secret_page, failed=lambda: self._form(values, field_errors, status=400))
+
+    def _secret_page(self, issued: api_clients.IssuedSecret):
+        return _no_store(self.render("renkei/api_client_secret.html", issued=issued,
+                                     token_url=f"{current_app.config['RENKEI_KEYCLOAK_PUBLIC_URL']}/realms/"
+                                               f"{current_app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token",
+                                     until=jst_text(issued.previous_valid_until) if issued.previous_valid_until else ""))
+
+    @expose("/<int:client_id>/rotate", methods=("POST",))
+    def rotate(self, client_id: int):
+        try:
+            overlap = int(request.form.get("overlap", "86400"))
+        except ValueError:
+            overlap = -1
+        if overlap not in OVERLAPS:
+            overlap = 86400
+        confirmation = confirm_first(
+            self, title=_("Issue a new secret?"),
+            consequence=_("A new client ID and secret are issued and shown once. The current ones keep working for "
+                          "the overlap you chose (%(overlap)s), then stop.", overlap=self._label(OVERLAPS, overlap)),
+            confirm_label=_("Issue a new secret"), back=url_for(".index"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: api_clients.rotate_secret(db.session, g.actor, identity_directory(), client_id, overlap),
+                           saved=_("A new secret was issued. Copy it now: it is shown only once."),
+                           done=self._secret_page, back=url_for(".index"))
+
+    @expose("/<int:client_id>/revoke", methods=("POST",))
+    def revoke(self, client_id: int):
+        confirmation = confirm_first(
+            self, title=_("Revoke this API client?"),
+            consequence=_("No new token is issued from now on, and the API gateway refuses the tokens already issued. "
+                          "This cannot be undone: a new client has to be created."),
+            confirm_label=_("Revoke"), back=url_for(".index"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: api_clients.revoke_api_client(db.session, g.actor, identity_directory(), client_id),
+                           saved=_("The API client was revoked."), back=url_for(".index"))
+
+    @expose("/<int:client_id>/disable", methods=("POST",))
+    def disable(self, client_id: int):
+        confirmation = confirm_first(
+            self, title=_("Disable this API client?"),
+            consequence=_("From now on the API gateway refuses its tokens, including those already issued, and no new "
+                          "token is issued, until it is enabled again. Its client ID and secret stay as they are."),
+            confirm_label=_("Disable the client"), back=url_for(".index"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: api_clients.disable_api_client(db.session, g.actor, identity_directory(), client_id),
+                           saved=_("The API client was disabled."), back=url_for(".index"))
+
+    @expose("/<int:client_id>/enable", methods=("POST",))
+    def enable(self, client_id: int):
+        return post_action(lambda: api_clients.enable_api_client(db.session, g.actor, identity_directory(), client_id),
+                           saved=_("The API client was enabled again."), back=url_for(".index"))
+
+
+def views(db_):
+    return [ApiClientsView(name=_l("API clients"), endpoint="clients", url="api-clients")]

@@ -1,0 +1,307 @@
+"""Consortium members (会員): the public application form (no account), and the secretariat's pages:
+members list (search, CSV/xlsx), one organisation's screening (documents, checklist, approve or
+reject with a reason), the checklist editor, and project groups. Every change is a POST through
+admin/views/base.py's one POST path; approve, reject and withdraw ask first."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.identity import identity_directory
+from admin.views import paging
+from admin.views.base import SecureView, check_csrf, confirm_first, csrf_field, flash_error, post_action
+from core import authz
+from core.errors import DomainError
+from core.spreadsheet import safe_row
+from tenancy.identity import operations as identity
+from tenancy.members import operations as members
+from tenancy.members.models import DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, MemberStatus, OrganisationKind
+
+FORM_FIELDS = ("corporate_number", "name", "name_kana", "kind", "prefecture", "address", "representative",
+               "contact_name", "contact_email", "contact_phone")
+
+
+def _ja() -> bool:
+    from admin.i18n import current_language
+
+    return current_language() == "ja"
+
+
+def _pick(pair) -> str:
+    return pair[0] if _ja() else pair[1]
+
+
+# --- the public application form -----------------------------------------------------------------
+
+public = Blueprint("join", __name__, url_prefix="/join")
+
+
+def _form_page(values: dict, errors: dict[str, str], message: str | None = None, status: int = 200):
+    return render_template("renkei/members_apply.html", values=values, errors=errors, message=message,
+                           kinds=[(k.value, _pick(KIND_LABELS[k])) for k in OrganisationKind], prefectures=PREFECTURES,
+                           csrf_field=csrf_field), status
+
+
+@public.get("/")
+def apply_form():
+    return _form_page({"prefecture": members.HOME_PREFECTURE}, {})
+
+
+@public.post("/")
+def apply_submit():
+    check_csrf()
+    values = {name: (request.form.get(name) or "").strip() for name in FORM_FIELDS}
+    try:
+        members.apply(db.session, members.Application(**values),
+                      confirm_url=lambda token: url_for("join.confirm", token=token, _external=True),
+                      request_id=getattr(g, "request_id", None), source_ip=request.remote_addr)
+    except DomainError as error:
+        db.session.rollback()
+        ja = _ja()
+        errors = {p["field"]: p["message_ja"] if ja else p["message_en"] for p in error.problems if p.get("field")}
+        return _form_page(values, errors, error.message_ja if ja else error.message_en,
+                          status=422 if error.kind == "invalid" else 409)
+    return render_template("renkei/members_applied.html", email=values["contact_email"])
+
+
+@public.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        org = members.confirm_email(db.session, token)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("renkei/members_applied.html", failure=error.message_ja if _ja() else error.message_en), 404
+    return render_template("renkei/members_applied.html", confirmed=org.name)
+
+
+# --- the secretariat's pages ---------------------------------------------------------------------
+
+class MembersView(SecureView):
+    required_action = "member.read"
+
+    def _rows(self):
+        status = request.args.get("status") or None
+        if status and status not in {s.value for s in MemberStatus}:
+            abort(400)
+        rows, _total = members.list_members(db.session, g.actor, search=paging.search_text(), status=status,
+                                            per_page=1_000_000)
+        return rows, status
+
+    @expose("/")
+    def index(self):
+        rows, status = self._rows()
+        page = paging.paginate(rows, paging.page_number())
+        return self.render("renkei/members.html", page=page, search=paging.search_text(), status=status,
+                           statuses=[(s.value, _pick(STATUS_LABELS[s])) for s in MemberStatus], pick=_pick,
+                           can_screen=authz.allowed(g.actor, "member.screen"),
+                           can_groups=authz.allowed(g.actor, "project.read"))
+
+    @expose("/export.<fmt>")
+    def export(self, fmt: str):
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        rows = [safe_row(row) for row in members.export_rows(db.session, g.actor, paging.search_text(),
+                                                             request.args.get("status") or None)]
+        name = f"members-{dt.date.today():%Y%m%d}.{fmt}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(rows)
+            data, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            sheet.title = "会員一覧"
+            for row in rows:
+                sheet.append(row)
+            out = io.BytesIO()
+            book.save(out)
+            data, mimetype = out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
+
+    @expose("/<number>")
+    def detail(self, number: str):
+        try:
+            org = members.get_member(db.session, g.actor, number)
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+        screening = authz.allowed(g.actor, "member.screen")
+        state = members.screening_state(db.session, g.actor, number) if screening else []
+        problems = members.approval_problems(db.session, g.actor, org) \
+            if screening and org.status == MemberStatus.applied else []
+        return self.render("renkei/members_detail.html", org=org, state=state, problems=problems, pick=_pick,
+                           documents=DOCUMENTS, kind=_pick(KIND_LABELS[org.kind]), status=_pick(STATUS_LABELS[org.status]),
+                           screening=screening and org.status == MemberStatus.applied,
+                           can_withdraw=authz.allowed(g.actor, "member.withdraw", number)
+                           and org.status in (MemberStatus.approved, MemberStatus.applied, MemberStatus.unconfirmed),
+                           today=dt.date.today().isoformat(), values=request.form)
+
+    def _back(self, number):
+        return url_for(".detail", number=number)
+
+    @expose("/<number>/documents", methods=("POST",))
+    def document(self, number: str):
+        try:
+            received = dt.date.fromisoformat(request.form.get("received_on") or "")
+        except ValueError:
+            received = None
+
+        def act():
+            if received is None:
+                raise members.ApplicationInvalid([{"field": "received_on", "message_en": "Enter the date received.",
+                                                   "message_ja": "受領日を入力してください。"}])
+            return members.record_document(db.session, g.actor, number, request.form.get("document", ""), received)
+
+        return post_action(act, back=self._back(number), saved=_("Saved."))
+
+    @expose("/<number>/checklist/<int:item_id>", methods=("POST",))
+    def check(self, number: str, item_id: int):
+        return post_action(lambda: members.check_item(db.session, g.actor, number, item_id,
+                                                      request.form.get("checked") == "1", request.form.get("note", "")),
+                           back=self._back(number), saved=_("Saved."))
+
+    @expose("/<number>/approve", methods=("POST",))
+    def approve(self, number: str):
+        confirmation = confirm_first(
+            self, title=_("Approve this organisation?"),
+            consequence=_("The organisation becomes a member, its account group is created and its admin is invited. "
+                          "The applicant is notified."),
+            confirm_label=_("Approve"), back=self._back(number))
+        if confirmation is not None:
+            return confirmation
+
+        def act():
+            org = members.get_member(db.session, g.actor, number)
+            admin = identity.Invitation(request.form.get("admin_username", "").strip(),
+                                        (request.form.get("admin_email") or org.contact_email).strip(),
+                                        request.form.get("admin_first_name", "").strip(),
+                                        request.form.get("admin_last_name", "").strip(), frozenset())
+            return members.approve(db.session, g.actor, identity_directory(), number, request.form.get("reason", ""), admin)
+
+        return post_action(act, back=self._back(number), saved=_("Approved; the organisation's admin was invited."))
+
+    @expose("/<number>/reject", methods=("POST",))
+    def reject(self, number: str):
+        confirmation = confirm_first(self, title=_("Reject this application?"),
+                                     consequence=_("The applicant is told the reason. This cannot be undone; they may apply again."),
+                                     confirm_label=_("Reject"), back=self._back(number))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: members.reject(db.session, g.actor, number, request.form.get("reason", "")),
+                           back=self._back(number), saved=_("Rejected."))
+
+    @expose("/<number>/withdraw", methods=("POST",))
+    def withdraw(self, number: str):
+        confirmation = confirm_first(self, title=_("Withdraw this organisation?"),
+                                     consequence=_("Every account of the organisation is disabled at once and its people can no longer "
+                                                   "be changed; the secretariat is notified."),
+                                     confirm_label=_("Withdraw membership"), back=self._back(number))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: members.withdraw(db.session, g.actor, number, request.form.get("reason", ""),
+                                                    identity_directory()),
+                           back=self._back(number), saved=_("Withdrawn."))
+
+
+class ChecklistView(SecureView):
+    required_action = "member.screen"
+
+    @expose("/")
+    def index(self):
+        return self.render("renkei/members_checklist.html",
+                           items=members.screening_items(db.session, g.actor, include_inactive=True))
+
+    @expose("/add", methods=("POST",))
+    def add(self):
+        return post_action(lambda: members.add_screening_item(db.session, g.actor, request.form.get("label_ja", ""),
+                                                              request.form.get("label_en", "")),
+                           back=url_for(".index"), saved=_("Saved."))
+
+    @expose("/<int:item_id>/active", methods=("POST",))
+    def active(self, item_id: int):
+        return post_action(lambda: members.set_screening_item_active(db.session, g.actor, item_id,
+                                                                     request.form.get("active") == "1"),
+                           back=url_for(".index"), saved=_("Saved."))
+
+
+class GroupsView(SecureView):
+    required_action = "project.read"
+
+    def _page(self, values=None, errors=(), status=200):
+        return self.render("renkei/members_groups.html", groups=members.list_groups(db.session, g.actor),
+                           values=values or {}, errors=list(errors),
+                           can_manage=authz.allowed(g.actor, "project.manage")), status
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    @expose("/", methods=("POST",))
+    def form(self):
+        values = {"name": request.form.get("name", ""), "representative": request.form.get("representative", ""),
+                  "members": request.form.get("members", "")}
+        numbers = [n for n in values["members"].replace("、", "\n").replace(",", "\n").split() if n]
+        try:
+            members.form_group(db.session, g.actor, values["name"], values["representative"], numbers)
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind != "invalid":
+                flash_error(error)
+            return self._page(values, [p["message_ja"] if _ja() else p["message_en"] for p in error.problems]
+                              or [error.message_ja if _ja() else error.message_en], status=422)
+        return post_action(lambda: None, back=url_for(".index"), saved=_("The project group was formed."))
+
+    def _group_page(self, group_id: int, values=None, errors=(), status=200):
+        try:
+            group, numbers = members.get_group(db.session, g.actor, group_id)
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+        values = values or {"name": group.name, "representative": group.representative, "members": "\n".join(numbers)}
+        return self.render("renkei/members_group.html", group=group, numbers=numbers, values=values, errors=list(errors),
+                           can_manage=authz.allowed(g.actor, "project.manage")), status
+
+    @expose("/<int:group_id>")
+    def group(self, group_id: int):
+        return self._group_page(group_id)
+
+    @expose("/<int:group_id>/change", methods=("POST",))
+    def change(self, group_id: int):
+        values = {"name": request.form.get("name", ""), "representative": request.form.get("representative", ""),
+                  "members": request.form.get("members", "")}
+        numbers = [n for n in values["members"].replace("、", "\n").replace(",", "\n").split() if n]
+        try:
+            members.change_group(db.session, g.actor, group_id, values["name"], values["representative"], numbers)
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind not in ("invalid", "not_found"):
+                flash_error(error)
+            if error.kind == "not_found":
+                abort(404)
+            return self._group_page(group_id, values, [p["message_ja"] if _ja() else p["message_en"] for p in error.problems]
+                                    or [error.message_ja if _ja() else error.message_en], status=422)
+        return post_action(lambda: None, back=url_for(".group", group_id=group_id), saved=_("The project group was changed."))
+
+    @expose("/<int:group_id>/dissolve", methods=("POST",))
+    def dissolve(self, group_id: int):
+        confirmation = confirm_first(self, title=_("Dissolve this project group?"),
+                                     consequence=_("The group and its membership are deleted; the audit log keeps what "
+                                                   "it was. This cannot be undone."),
+                                     confirm_label=_("Dissolve"), back=url_for(".group", group_id=group_id))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: members.dissolve_group(db.session, g.actor, group_id, request.form.get("reason", "")),
+                           back=url_for(".index"), saved=_("The project group was dissolved."))
+
+
+def views(session):
+    return [MembersView(name=_l("Consortium members"), endpoint="members", url="members"),
+            ChecklistView(name=_l("Membership screening checklist"), endpoint="member_checklist", url="members-checklist"),
+            GroupsView(name=_l("Project groups"), endpoint="project_groups", url="project-groups")]

@@ -1,0 +1,207 @@
+"""Benchmark: the API gateway's check (POST /api/v1/gateway/check) beside today's quota check, same run.
+
+    python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+
+Both endpoints are called in this process as a WSGI server calls them (the environ built once,
+the app called with a fresh copy each time, the request log line written into /dev/null), in
+alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of the rounds.
+
+* ``gateway check``: a client-credentials token of an API client (RS256, signed here with a key
+  whose JWKS the validator is given, so no Keycloak is needed; the validator is renkei's own
+  :class:`TokenValidator`, which remembers a verified token until its expiry, as in production
+  where a gateway sends the same token many times), the client's state from the per-process
+  client state cache (read from the database at most once a second per credential, so its reloads
+  are part of the figures; a revocation in the same process clears it at once), the allowlist
+  matched, then the tenant's api_calls quota from the quota cache.
+* ``quota check`` (the limit, measured in the same run): ``GET /api/v1/tenants/431001/quota-check``,
+  the existing hot path the gateway check folds in.
+
+The caller's own bearer token is not checked (``RENKEI_API_OPEN_FOR_DEVELOPMENT``), as in
+bench_quota_check.py. Project target (issue #12, the quota check's): p99 < 2 ms in-process.
+The database (default: a fresh SQLite file under $TMPDIR; or ``--database-url``/
+``RENKEI_BENCH_DATABASE_URL``, which is emptied) is rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench import common  # noqa: E402
+
+QUOTA_PATH = "/api/v1/tenants/431001/quota-check"
+GATEWAY_PATH = "/api/v1/gateway/check"
+
+
+def _settings(url: str) -> dict:
+    var = Path(os.environ.get("TMPDIR", "/tmp")) / "renkei-bench-gateway"
+    return {"RENKEI_ENV": "development", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+            "RENKEI_VAR_DIR": str(var), "RENKEI_API_OPEN_FOR_DEVELOPMENT": True}
+
+
+class _Directory:
+    """Stands for Keycloak when the client is registered (the benchmark measures the check, not creation)."""
+
+    def create_api_client(self, client_id, name, description, claims, optional_scopes=()):
+        return "bench-secret"
+
+    def set_api_client_enabled(self, client_id, enabled):
+        pass
+
+
+def prepare(app) -> str:
+    """A fresh schema, Kumamoto's tenants, default plans, some usage, one API client; its Keycloak client id."""
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from core.actor import console_actor
+    from tenancy.identity import api_clients
+    from tenancy.registry.sample import load_kumamoto
+    from tenancy.usage import metering, quotas
+
+    actor = console_actor("bench", {"platform-operator"})
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(sa.text("CREATE SCHEMA public"))
+        db.create_all()
+        load_kumamoto(db.session, actor)
+        quotas.load_default_plans(db.session, actor)
+        now = dt.datetime.now(dt.timezone.utc)
+        metering.ingest(db.session, actor, [
+            {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])
+        issued = api_clients.create_api_client(db.session, actor, _Directory(), "431001", {
+            "name": "bench", "purpose": "benchmark", "scopes": [], "allowlist": ["10.0.0.0/8", "192.0.2.0/24"],
+            "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
+        db.session.commit()
+        return issued.keycloak_client_id
+
+
+def install_validator(app) -> callable:
+    """renkei's TokenValidator for the app, trusting a key made here; returns a token maker."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from admin.auth import issuer
+    from tenancy.identity.tokens import TokenValidator
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.PyJWK(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "bench", "alg": "RS256"})
+    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", app.config["RENKEI_API_AUDIENCE"])
+
+    class Keys:
+        def get_signing_key_from_jwt(self, token):
+            return public
+
+    validator._jwks = Keys()
+    app.extensions["renkei_token_validator"] = validator
+
+    def token(azp: str) -> str:
+        now = int(time.time())
+        return jwt.encode({"iss": issuer(app), "aud": app.config["RENKEI_API_AUDIENCE"], "sub": "bench-client",
+                           "azp": azp, "iat": now, "exp": now + 3600, "renkei_tenant": "431001"},
+                          key, algorithm="RS256", headers={"kid": "bench"})
+
+    return token
+
+
+def caller(app, method: str, path: str, query: str = "", body: bytes = b""):
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(method=method, path=path, query_string=query, base_url="http://127.0.0.1:8000",
+                             data=body or None, content_type="application/json" if body else None)
+    template = builder.get_environ()
+    builder.close()
+    statuses = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    def call() -> bytes:
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer = app(environ, start_response)
+        try:
+            return b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+            if not statuses[-1].startswith("200"):
+                raise RuntimeError(f"{method} {path}: {statuses[-1]}")
+
+    return call
+
+
+def measure(call, count: int) -> tuple[float, float, float]:
+    """p50, p99 (ms) and calls per second of ``count`` sequential calls."""
+    samples = []
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        for _ in range(min(200, count)):
+            call()
+        started = time.perf_counter()
+        for _ in range(count):
+            begin = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - begin) * 1000)
+        elapsed = time.perf_counter() - started
+    return common.percentile(samples, 0.5), common.percentile(samples, 0.99), count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000, help="calls per side and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2,000 calls")
+    common.add_database_option(parser)
+    args = parser.parse_args()
+    count = 2_000 if args.quick else args.requests
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-gateway-')}/bench.db"
+
+    from admin import create_app
+
+    app = create_app(_settings(url))
+    azp = prepare(app)
+    token = install_validator(app)(azp)
+    allowed = json.dumps({"token": token, "address": "192.0.2.10"}).encode()
+    refused = json.dumps({"token": token, "address": "198.51.100.7"}).encode()
+    gateway = caller(app, "POST", GATEWAY_PATH, body=allowed)
+    gateway_refused = caller(app, "POST", GATEWAY_PATH, body=refused)
+    quota = caller(app, "GET", QUOTA_PATH, "metric=api_calls")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert json.loads(gateway())["allowed"] is True, "the benchmark's client should be allowed"
+        assert json.loads(gateway_refused())["reason"] == "address_not_allowed"
+
+    samples = common.alternate({"gateway check (allowed)": lambda _: measure(gateway, count),
+                                "gateway check (address refused)": lambda _: measure(gateway_refused, count),
+                                "quota check": lambda _: measure(quota, count)}, args.rounds)
+    print(f"bench_gateway_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
+          f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
+    print(common.noisy_machine_note())
+    medians = {}
+    for name, runs in samples.items():
+        medians[name] = tuple(common.median(run[i] for run in runs) for i in range(3))
+        p50, p99, rate = medians[name]
+        print(f"{name:<32} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  {rate:8,.0f} calls/s "
+              f"(rounds {', '.join(f'{run[2]:,.0f}' for run in runs)})")
+    common.report("gateway check rate vs quota check", medians["gateway check (allowed)"][2],
+                  medians["quota check"][2], None, "calls/s")
+    common.report("gateway check p99 in-process", medians["gateway check (allowed)"][1], None,
+                  "quota-check-p99", "ms", higher_is_better=False)
+    common.report("quota check p99 in-process (same run)", medians["quota check"][1], None,
+                  "quota-check-p99", "ms", higher_is_better=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Consortium members beyond municipalities: organisations, intake and screening, project groups."""

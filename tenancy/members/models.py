@@ -1,0 +1,193 @@
+"""Member organisations (企業・大学・団体), their screening, and project groups (提案グループ).
+
+An organisation is known by its corporate number (法人番号, :mod:`core.codes`). Once approved it
+has a group ``/tenants/<corporate number>`` in Keycloak, so its people are managed by its own
+admin through the same identity operations and pages as a municipality's; the authorization
+policy's "own" scope then covers the corporate number as it covers a municipality's code.
+Organisations are not tenants: they join no cost split (billing reads ``tenant`` only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+from core.db import enum_column, timestamp_column, utcnow
+from core.errors import Conflict, NotFound
+
+
+class OrganisationKind(str, enum.Enum):
+    company = "company"
+    university = "university"
+    npo = "npo"
+    other = "other"
+
+
+KIND_LABELS = {
+    OrganisationKind.company: ("企業", "Company"),
+    OrganisationKind.university: ("大学・研究機関", "University"),
+    OrganisationKind.npo: ("NPO・団体", "NPO"),
+    OrganisationKind.other: ("その他", "Other"),
+}
+
+
+class MemberStatus(str, enum.Enum):
+    unconfirmed = "unconfirmed"  # applied; e-mail address not yet confirmed
+    applied = "applied"          # e-mail confirmed: under screening
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+STATUS_LABELS = {
+    MemberStatus.unconfirmed: ("メール確認待ち", "E-mail not confirmed"),
+    MemberStatus.applied: ("審査中", "Under screening"),
+    MemberStatus.approved: ("入会承認済み", "Approved"),
+    MemberStatus.rejected: ("入会不承認", "Rejected"),
+    MemberStatus.withdrawn: ("退会", "Withdrawn"),
+}
+
+DOCUMENTS = {"pledge": ("誓約書", "Pledge"), "profile": ("会社概要", "Company profile")}
+
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県",
+    "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県",
+    "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県",
+    "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県",
+    "宮崎県", "鹿児島県", "沖縄県",
+)
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "member_organisation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    corporate_number: str = Field(max_length=13, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    name_kana: str = Field(default="", max_length=200)
+    kind: OrganisationKind = Field(sa_column=enum_column(OrganisationKind))
+    prefecture: str = Field(max_length=8)
+    in_prefecture: bool = Field(default=False)
+    address: str = Field(default="", max_length=300)
+    representative: str = Field(max_length=100)
+    contact_name: str = Field(max_length=100)
+    contact_email: str = Field(max_length=254)
+    contact_phone: str = Field(default="", max_length=32)
+    status: MemberStatus = Field(sa_column=enum_column(MemberStatus, index=True))
+    email_token_hash: Optional[str] = Field(default=None, max_length=64, index=True)
+    email_confirmed_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    pledge_received_on: Optional[dt.date] = Field(default=None)
+    profile_received_on: Optional[dt.date] = Field(default=None)
+    decision_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    decided_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    applied_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+    # what the identity operations and the outbox read of a "tenant"
+    @property
+    def code(self) -> str:
+        return self.corporate_number
+
+    @property
+    def name_ja(self) -> str:
+        return self.name
+
+    @property
+    def name_en(self) -> str:
+        return self.name
+
+    @property
+    def user_seat_limit(self) -> None:
+        return None
+
+    @property
+    def contacts(self) -> list:
+        return [dataclasses.make_dataclass("Contact", ["email"])(self.contact_email)]
+
+
+class ScreeningItem(SQLModel, table=True):
+    """One criterion of the screening checklist, edited by the prefecture."""
+
+    __tablename__ = "member_screening_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    label_ja: str = Field(max_length=200)
+    label_en: str = Field(default="", max_length=200)
+    active: bool = Field(default=True)
+    position: int = Field(default=0)
+
+
+DEFAULT_SCREENING_ITEMS = (("反社会的勢力でないことの確認", "Not an antisocial force"),)
+
+
+class ScreeningCheck(SQLModel, table=True):
+    __tablename__ = "member_screening_check"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="member_organisation.id", index=True)
+    item_id: int = Field(foreign_key="member_screening_item.id")
+    checked: bool = Field(default=False)
+    note: str = Field(default="", max_length=500)
+    checked_by: str = Field(default="", max_length=255)
+    checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class ProjectGroup(SQLModel, table=True):
+    """A proposal group (提案グループ): two or more members, one in the prefecture, one representative."""
+
+    __tablename__ = "member_project_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    representative: str = Field(max_length=13)  # a member's corporate number
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class ProjectGroupMember(SQLModel, table=True):
+    __tablename__ = "member_project_group_member"
+    __table_args__ = (sa.UniqueConstraint("group_id", "corporate_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="member_project_group.id", index=True)
+    corporate_number: str = Field(max_length=13)
+
+
+# --- what tenancy.identity asks of an organisation with accounts --------------------------------
+
+class OrganisationClosed(Conflict):
+    def __init__(self, number: str, status: MemberStatus) -> None:
+        ja, en = STATUS_LABELS[status]
+        super().__init__(f"Organisation {number} is {en.lower()}; its users cannot be changed.",
+                         f"法人番号 {number} の団体は「{ja}」のため、利用者を変更できません。")
+
+
+def get_organisation_account(session: Session, number: str) -> Organisation:
+    """An organisation that has (or had) accounts: approved or withdrawn; NotFound otherwise."""
+    org = session.scalars(sa.select(Organisation).where(Organisation.corporate_number == number)).one_or_none()
+    if org is None or org.status not in (MemberStatus.approved, MemberStatus.withdrawn):
+        raise NotFound(f"No member organisation {number}.", f"法人番号 {number} の会員団体はありません。")
+    return org
+
+
+def open_organisation(session: Session, number: str) -> Organisation:
+    """The organisation whose people are about to change: approved, not withdrawn."""
+    org = get_organisation_account(session, number)
+    if org.status != MemberStatus.approved:
+        raise OrganisationClosed(number, org.status)
+    return org
+
+
+def organisations_with_accounts(session: Session, numbers: frozenset[str] | None) -> list[Organisation]:
+    """Approved organisations (all, or those whose corporate numbers are given), by number."""
+    query = sa.select(Organisation).where(Organisation.status == MemberStatus.approved)
+    if numbers is not None:
+        if not numbers:
+            return []
+        query = query.where(Organisation.corporate_number.in_(sorted(numbers)))
+    return list(session.scalars(query.order_by(Organisation.corporate_number)))

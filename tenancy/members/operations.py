@@ -1,0 +1,576 @@
+"""Member intake and screening, the members list, and project groups.
+
+The application form needs no account: :func:`apply` acts for the applicant (an actor whose
+issuer is :data:`PUBLIC_ISSUER`), stores the application and queues an e-mail with a link whose
+token confirms the address (:func:`confirm_email`). The secretariat (``member.screen``) records
+the documents' receipt, ticks the checklist it edits itself, and approves or rejects with a
+reason; approval opens the organisation's accounts: a Keycloak group ``/tenants/<number>`` and its
+first admin, invited by the same identity operation a municipality's admin is. Every step is
+audited and notified through the outbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz, outbox
+from core.actor import Actor
+from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
+                        corporate_number_problem)
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound, problem
+from core.validation import text_problem
+from tenancy.identity import operations as identity
+from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.members.models import (DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS,
+                                    MemberStatus, Organisation, OrganisationKind, ProjectGroup, ProjectGroupMember,
+                                    ScreeningCheck, ScreeningItem)
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+
+PUBLIC_ISSUER = "urn:renkei:public"
+HOME_PREFECTURE = "熊本県"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def applicant_actor(email: str, name: str, request_id: str | None = None, source_ip: str | None = None) -> Actor:
+    """The person filling in the public form: recorded in the audit log by the address they gave."""
+    return Actor(issuer=PUBLIC_ISSUER, subject=f"applicant:{email.lower()}", name=name, request_id=request_id,
+                 source_ip=source_ip)
+
+
+@dataclasses.dataclass(frozen=True)
+class Application:
+    corporate_number: str
+    name: str
+    kind: str
+    prefecture: str
+    representative: str
+    contact_name: str
+    contact_email: str
+    name_kana: str = ""
+    address: str = ""
+    contact_phone: str = ""
+
+
+class ApplicationInvalid(Invalid):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("The application has errors; nothing was saved.",
+                         "申請内容に誤りがあります。保存していません。", problems=problems)
+
+
+def summary(org: Organisation) -> dict[str, Any]:
+    return {"corporate_number": org.corporate_number, "name": org.name, "kind": org.kind.value,
+            "prefecture": org.prefecture, "in_prefecture": org.in_prefecture, "status": org.status.value}
+
+
+def application_problems(app: Application) -> list[dict[str, str]]:
+    found = []
+    why = corporate_number_problem(app.corporate_number)
+    if why:
+        found.append(problem("corporate_number", *why))
+    elif app.corporate_number[1:7] == LOCAL_GOVERNMENT_BASE_PREFIX:
+        found.append(problem("corporate_number", "This is a local government's number; local governments join as tenants.",
+                             "地方公共団体の法人番号です。地方公共団体は参加団体として登録します。"))
+    for field, en, ja, limit, required in (
+            ("name", "name", "名称", 200, True), ("name_kana", "name in kana", "名称（カナ）", 200, False),
+            ("representative", "representative", "代表者", 100, True), ("contact_name", "contact person", "担当者", 100, True),
+            ("address", "address", "所在地", 300, False), ("contact_phone", "phone number", "電話番号", 32, False)):
+        value = getattr(app, field)
+        if not value:
+            if required:
+                found.append(problem(field, f"Enter the {en}.", f"{ja}を入力してください。"))
+        elif len(value) > limit:
+            found.append(problem(field, f"The {en} is longer than {limit} characters.", f"{ja}は {limit} 文字以内にしてください。"))
+        elif (bad := text_problem(value, single_line=True)) is not None:
+            found.append(problem(field, *bad))
+    if app.kind not in {k.value for k in OrganisationKind}:
+        found.append(problem("kind", "Choose the kind of organisation from the list.", "種別を一覧から選んでください。"))
+    if app.prefecture not in PREFECTURES:
+        found.append(problem("prefecture", "Choose the prefecture from the list.", "所在地の都道府県を一覧から選んでください。"))
+    if not app.contact_email:
+        found.append(problem("contact_email", "Enter an e-mail address.", "メールアドレスを入力してください。"))
+    elif len(app.contact_email) > 254 or not _EMAIL.match(app.contact_email):
+        found.append(problem("contact_email", f"{app.contact_email} is not an e-mail address.",
+                             f"{app.contact_email} はメールアドレスの形式ではありません。"))
+    return found
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _find(session: Session, number: str) -> Organisation | None:
+    return session.scalars(sa.select(Organisation).where(Organisation.corporate_number == number)).one_or_none()
+
+
+def apply(session: Session, application: Application, *, confirm_url: Callable[[str], str],
+          request_id: str | None = None, source_ip: str | None = None) -> Organisation:
+    """A membership application from the public form; the applicant gets a link to confirm the address."""
+    application = Application(**{k: (v.strip() if isinstance(v, str) else v)
+                                 for k, v in dataclasses.asdict(application).items()})
+    problems = application_problems(application)
+    if problems:
+        raise ApplicationInvalid(problems)
+    existing = _find(session, application.corporate_number)
+    if existing is not None and existing.status not in (MemberStatus.rejected, MemberStatus.withdrawn):
+        raise Conflict(f"Corporate number {application.corporate_number} has already applied or is a member.",
+                       f"法人番号 {application.corporate_number} はすでに申請済みか会員です。事務局にお問い合わせください。",
+                       problems=[problem("corporate_number", "Already applied or a member.", "すでに申請済みか会員です。")])
+    token = secrets.token_urlsafe(32)
+    fields = {**dataclasses.asdict(application), "kind": OrganisationKind(application.kind),
+              "in_prefecture": application.prefecture == HOME_PREFECTURE, "status": MemberStatus.unconfirmed,
+              "email_token_hash": _hash(token), "applied_at": utcnow(), "email_confirmed_at": None,
+              "pledge_received_on": None, "profile_received_on": None, "decision_reason": "", "decided_at": None}
+    if existing is not None:  # a rejected or withdrawn organisation applies again
+        for key, value in fields.items():
+            setattr(existing, key, value)
+        session.execute(sa.delete(ScreeningCheck).where(ScreeningCheck.organisation_id == existing.id))
+        org = existing
+    else:
+        org = Organisation(**fields)
+        session.add(org)
+    session.flush()
+    actor = applicant_actor(application.contact_email, application.contact_name, request_id, source_ip)
+    audit.record(session, actor, "member.apply", "member", org.corporate_number, tenant_code=org.corporate_number,
+                 after=summary(org))
+    outbox.queue(session, kind="member.confirm_email", tenant=org,
+                 subject="【入会申請】メールアドレスの確認をお願いします",
+                 body=f"{org.name} {org.contact_name} 様\n\n入会申請を受け付けました。次のリンクを開いてメールアドレスを確認してください。"
+                      f"確認が済むと審査を始めます。\n\n{confirm_url(token)}\n")
+    return org
+
+
+def confirm_email(session: Session, token: str) -> Organisation:
+    org = session.scalars(sa.select(Organisation).where(Organisation.email_token_hash == _hash(token or ""))).one_or_none()
+    if org is None or org.status != MemberStatus.unconfirmed:
+        raise NotFound("This confirmation link is not valid (already used or mistyped).",
+                       "この確認用リンクは無効です（確認済みか、リンクが途中で切れています）。")
+    org.status, org.email_confirmed_at, org.email_token_hash = MemberStatus.applied, utcnow(), None
+    session.flush()
+    audit.record(session, applicant_actor(org.contact_email, org.contact_name), "member.email_confirm", "member",
+                 org.corporate_number, tenant_code=org.corporate_number, before={"status": "unconfirmed"},
+                 after={"status": "applied"})
+    outbox.queue(session, kind="member.applied", tenant=org, subject="【入会申請】受付のお知らせ",
+                 body=f"{org.name} {org.contact_name} 様\n\nメールアドレスを確認しました。事務局が審査を始めます。"
+                      "誓約書と会社概要をご提出ください。\n")
+    return org
+
+
+def get_member(session: Session, actor: Actor, number: str) -> Organisation:
+    authz.authorize(actor, "member.read", number)
+    org = _find(session, number)
+    if org is None:
+        raise NotFound(f"No member organisation {number}.", f"法人番号 {number} の会員団体はありません。")
+    return org
+
+
+def _screenable(session: Session, actor: Actor, number: str) -> Organisation:
+    authz.authorize(actor, "member.screen")
+    org = get_member(session, actor, number)
+    if org.status != MemberStatus.applied:
+        ja, en = STATUS_LABELS[org.status]
+        raise Conflict(f"Organisation {number} is not under screening ({en}).",
+                       f"法人番号 {number} の団体は審査中ではありません（{ja}）。")
+    return org
+
+
+def record_document(session: Session, actor: Actor, number: str, document: str, received_on: dt.date) -> Organisation:
+    """The secretariat has received one of the documents (誓約書, 会社概要)."""
+    org = _screenable(session, actor, number)
+    if document not in DOCUMENTS:
+        raise Invalid("Choose the document from the list.", "書類を一覧から選んでください。",
+                      problems=[problem("document", "Choose the document from the list.", "書類を一覧から選んでください。")])
+    column = f"{document}_received_on"
+    before = getattr(org, column)
+    setattr(org, column, received_on)
+    session.flush()
+    audit.record(session, actor, "member.document", "member", number, tenant_code=number,
+                 before={document: before.isoformat() if before else None}, after={document: received_on.isoformat()})
+    outbox.queue(session, kind="member.document", tenant=org, subject=f"【入会審査】{DOCUMENTS[document][0]}を受領しました",
+                 body=f"{org.name} {org.contact_name} 様\n\n{DOCUMENTS[document][0]}を {received_on:%Y/%m/%d} に受領しました。\n")
+    return org
+
+
+# --- the screening checklist (edited by the prefecture) ----------------------------------------
+
+def screening_items(session: Session, actor: Actor, *, include_inactive: bool = False) -> list[ScreeningItem]:
+    authz.authorize(actor, "member.screen")
+    if session.scalar(sa.select(sa.func.count(ScreeningItem.id))) == 0:
+        for position, (ja, en) in enumerate(DEFAULT_SCREENING_ITEMS):
+            session.add(ScreeningItem(label_ja=ja, label_en=en, position=position))
+        session.flush()
+    query = sa.select(ScreeningItem).order_by(ScreeningItem.position, ScreeningItem.id)
+    if not include_inactive:
+        query = query.where(ScreeningItem.active.is_(True))
+    return list(session.scalars(query))
+
+
+def add_screening_item(session: Session, actor: Actor, label_ja: str, label_en: str = "") -> ScreeningItem:
+    items = screening_items(session, actor, include_inactive=True)
+    label_ja, label_en = (label_ja or "").strip(), (label_en or "").strip()
+    if not label_ja or len(label_ja) > 200 or len(label_en) > 200:
+        raise Invalid("Enter the criterion (up to 200 characters).", "審査項目を 200 文字以内で入力してください。",
+                      problems=[problem("label_ja", "Enter the criterion (up to 200 characters).",
+                                        "審査項目を 200 文字以内で入力してください。")])
+    item = ScreeningItem(label_ja=label_ja, label_en=label_en, position=len(items))
+    session.add(item)
+    session.flush()
+    audit.record(session, actor, "member.checklist.add", "screening_item", str(item.id),
+                 after={"label_ja": label_ja, "label_en": label_en})
+    return item
+
+
+def set_screening_item_active(session: Session, actor: Actor, item_id: int, active: bool) -> ScreeningItem:
+    screening_items(session, actor)
+    item = session.get(ScreeningItem, item_id)
+    if item is None:
+        raise NotFound(f"No screening item {item_id}.", "この審査項目はありません。")
+    if item.active != active:
+        item.active = active
+        session.flush()
+        audit.record(session, actor, "member.checklist.enable" if active else "member.checklist.disable",
+                     "screening_item", str(item.id), before={"active": not active}, after={"active": active})
+    return item
+
+
+def screening_state(session: Session, actor: Actor, number: str) -> list[tuple[ScreeningItem, ScreeningCheck | None]]:
+    org = get_member(session, actor, number)
+    items = screening_items(session, actor)
+    checks = {c.item_id: c for c in session.scalars(sa.select(ScreeningCheck)
+                                                   .where(ScreeningCheck.organisation_id == org.id))}
+    return [(item, checks.get(item.id)) for item in items]
+
+
+def check_item(session: Session, actor: Actor, number: str, item_id: int, checked: bool, note: str = "") -> ScreeningCheck:
+    org = _screenable(session, actor, number)
+    item = session.get(ScreeningItem, item_id)
+    if item is None or not item.active:
+        raise NotFound(f"No screening item {item_id}.", "この審査項目はありません。")
+    check = session.scalars(sa.select(ScreeningCheck).where(ScreeningCheck.organisation_id == org.id,
+                                                            ScreeningCheck.item_id == item_id)).one_or_none()
+    before = {"checked": check.checked, "note": check.note} if check else None
+    if check is None:
+        check = ScreeningCheck(organisation_id=org.id, item_id=item_id)
+        session.add(check)
+    check.checked, check.note, check.checked_by, check.checked_at = checked, (note or "").strip()[:500], actor.name or actor.subject, utcnow()
+    session.flush()
+    audit.record(session, actor, "member.screen.check", "member", number, tenant_code=number, before=before,
+                 after={"item": item.label_ja, "checked": checked, "note": check.note})
+    return check
+
+
+def approval_problems(session: Session, actor: Actor, org: Organisation) -> list[dict[str, str]]:
+    """What stands between the organisation and approval, in words."""
+    found = []
+    for document, (ja, en) in DOCUMENTS.items():
+        if getattr(org, f"{document}_received_on") is None:
+            found.append(problem(document, f"The {en.lower()} has not been received.", f"{ja}を受領していません。"))
+    for item, check in screening_state(session, actor, org.corporate_number):
+        if check is None or not check.checked:
+            found.append(problem(f"item-{item.id}", f"Not checked: {item.label_en or item.label_ja}.",
+                                 f"審査項目「{item.label_ja}」が確認されていません。"))
+    return found
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Give the reason.", "理由を入力してください。",
+                      problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
+    return reason[:2000]
+
+
+def approve(session: Session, actor: Actor, directory: IdentityDirectory, number: str, reason: str,
+            admin: identity.Invitation) -> identity.Invited:
+    """Approve the organisation and open its accounts: its Keycloak group and its first admin."""
+    org = _screenable(session, actor, number)
+    reason = _reason(reason)
+    problems = approval_problems(session, actor, org)
+    if problems:
+        raise Conflict("Screening is not complete; the organisation was not approved.",
+                       "審査が終わっていないため承認できません。" + " ".join(p["message_ja"] for p in problems),
+                       problems=problems)
+    with audit.act(session, actor, "member.approve", "member", number, tenant_code=number):  # one act, one record
+        org.status, org.decision_reason, org.decided_at = MemberStatus.approved, reason, utcnow()
+        session.flush()
+        audit.record(session, actor, "member.approve", "member", number, tenant_code=number,
+                     before={"status": "applied"}, after={"status": "approved", "reason": reason})
+        invited = identity.invite_with_setup(session, actor, directory, number,
+                                             dataclasses.replace(admin, roles=frozenset({authz.ORG_ADMIN})))
+    outbox.queue(session, kind="member.approved", tenant=org, subject="【入会審査】入会を承認しました",
+                 body=f"{org.name} {org.contact_name} 様\n\n入会を承認しました。団体管理者のアカウント "
+                      f"{invited.account.username} を作成しました。\n理由: {reason}\n")
+    return invited
+
+
+def reject(session: Session, actor: Actor, number: str, reason: str) -> Organisation:
+    org = _screenable(session, actor, number)
+    reason = _reason(reason)
+    org.status, org.decision_reason, org.decided_at = MemberStatus.rejected, reason, utcnow()
+    session.flush()
+    audit.record(session, actor, "member.reject", "member", number, tenant_code=number,
+                 before={"status": "applied"}, after={"status": "rejected", "reason": reason})
+    outbox.queue(session, kind="member.rejected", tenant=org, subject="【入会審査】審査結果のお知らせ",
+                 body=f"{org.name} {org.contact_name} 様\n\n誠に残念ながら、入会を承認できませんでした。\n理由: {reason}\n")
+    return org
+
+
+def withdraw(session: Session, actor: Actor, number: str, reason: str,
+             directory: IdentityDirectory | None = None) -> Organisation:
+    """The organisation leaves (its own admin, or the secretariat); its people can no longer be changed
+    and, given the ``directory``, its accounts are disabled at once (one act, one audit record)."""
+    authz.authorize(actor, "member.withdraw", number)
+    org = get_member(session, actor, number)
+    if org.status not in (MemberStatus.approved, MemberStatus.applied, MemberStatus.unconfirmed):
+        ja, en = STATUS_LABELS[org.status]
+        raise Conflict(f"Organisation {number} cannot withdraw ({en}).", f"法人番号 {number} の団体は退会できません（{ja}）。")
+    reason = _reason(reason)
+    before = org.status.value
+    with audit.act(session, actor, "member.withdraw", "member", number, tenant_code=number):
+        if before == MemberStatus.approved.value and directory is not None:
+            for account in directory.tenant_members(number):
+                if account.enabled:
+                    directory.set_enabled(account.id, False)
+                    audit.record(session, actor, "user.disable", "user", account.id, tenant_code=number,
+                                 before={"enabled": True}, after={"enabled": False})
+        org.status, org.decision_reason, org.decided_at = MemberStatus.withdrawn, reason, utcnow()
+        session.flush()
+        audit.record(session, actor, "member.withdraw", "member", number, tenant_code=number,
+                     before={"status": before}, after={"status": "withdrawn", "reason": reason})
+    outbox.queue(session, kind="member.withdrawn", tenant=org, subject="【会員】退会のお知らせ",
+                 body=f"{org.name} {org.contact_name} 様\n\n退会の手続きを行いました。\n理由: {reason}\n")
+    _notify_secretariat(session, org, kind="member.withdrawn.secretariat", subject=f"【会員】{org.name} が退会しました",
+                        body=f"事務局ご担当者 様\n\n{org.name}（法人番号 {number}）が退会しました。"
+                             f"\n手続きをした人: {actor.name or actor.subject}\n理由: {reason}\n"
+                             + ("団体のアカウントはすべて無効にしました。\n" if before == MemberStatus.approved.value else ""))
+    return org
+
+
+def _notify_secretariat(session: Session, org: Organisation, *, kind: str, subject: str, body: str) -> None:
+    """A message to the consortium's secretariat: the prefecture's contacts (the prefecture runs the
+    secretariat); kept in the outbox under the organisation's number if no prefecture is registered."""
+    prefecture = session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture)
+                                 .order_by(Tenant.code)).first()
+    outbox.queue(session, kind=kind, tenant=prefecture, tenant_code=org.corporate_number, subject=subject, body=body)
+
+
+# --- the members list: organisations and municipalities together -------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class MemberRow:
+    corporate_number: str
+    name: str
+    kind: str            # an OrganisationKind value, or "local_government"
+    kind_label: tuple[str, str]
+    prefecture: str
+    in_prefecture: bool
+    status_label: tuple[str, str]
+    tenant_code: str | None = None
+
+
+LOCAL_GOVERNMENT_LABEL = ("地方公共団体", "Local government")
+
+
+def _tenant_row(tenant: Tenant) -> MemberRow:
+    return MemberRow(corporate_number_of_local_government(tenant.code), tenant.name_ja, "local_government",
+                     LOCAL_GOVERNMENT_LABEL, HOME_PREFECTURE, True, ("参加団体", "Tenant"), tenant.code)
+
+
+def _org_row(org: Organisation) -> MemberRow:
+    return MemberRow(org.corporate_number, org.name, org.kind.value, KIND_LABELS[org.kind], org.prefecture,
+                     org.in_prefecture, STATUS_LABELS[org.status])
+
+
+def list_members(session: Session, actor: Actor, *, search: str = "", status: str | None = None,
+                 include_tenants: bool = True, page: int = 1, per_page: int = 50) -> tuple[list[MemberRow], int]:
+    """One page of members (the secretariat's view: every organisation and every municipality), and the total."""
+    grant = authz.authorize(actor, "member.read")
+    search = (search or "").strip()
+    orgs = sa.select(Organisation)
+    if not grant.all_tenants:
+        orgs = orgs.where(Organisation.corporate_number.in_(sorted(grant.tenant_codes)))
+        include_tenants = False
+    if status:
+        orgs = orgs.where(Organisation.status == MemberStatus(status))
+        include_tenants = False
+    if search:
+        like = f"%{search}%"
+        orgs = orgs.where(sa.or_(Organisation.name.ilike(like), Organisation.name_kana.ilike(like),
+                                 Organisation.corporate_number.like(like)))
+    rows = [_org_row(org) for org in session.scalars(orgs.order_by(Organisation.corporate_number))]
+    if include_tenants:
+        tenants = sa.select(Tenant).where(Tenant.status != TenantStatus.withdrawn).options(sa.orm.lazyload(Tenant.contacts))
+        for tenant in session.scalars(tenants.order_by(Tenant.code)):
+            row = _tenant_row(tenant)
+            if not search or search in row.name or search in row.corporate_number or search in tenant.code:
+                rows.append(row)
+    total = len(rows)
+    start = (max(page, 1) - 1) * per_page
+    return rows[start:start + per_page], total
+
+
+EXPORT_HEADER = ("法人番号", "名称", "種別", "都道府県", "県内", "状態", "団体コード")
+
+
+def export_rows(session: Session, actor: Actor, search: str = "", status: str | None = None) -> list[list[Any]]:
+    """Every member matching the filters, as spreadsheet rows (header first); the caller neutralises cells."""
+    rows, _ = list_members(session, actor, search=search, status=status, page=1, per_page=1_000_000)
+    audit.record(session, actor, "member.export", "member", "*", after={"rows": len(rows), "search": search})
+    return [list(EXPORT_HEADER)] + [[r.corporate_number, r.name, r.kind_label[0], r.prefecture,
+                                     "○" if r.in_prefecture else "", r.status_label[0], r.tenant_code or ""]
+                                    for r in rows]
+
+
+# --- project groups (提案グループ) -----------------------------------------------------------------
+
+class GroupRulesBroken(Invalid):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("The project group breaks the programme's rules; it was not formed. "
+                         + " ".join(p["message_en"] for p in problems),
+                         "提案グループの要件を満たしていないため、結成できません。" + " ".join(p["message_ja"] for p in problems),
+                         problems=problems)
+
+
+def _resolve_member(session: Session, number: str) -> MemberRow | None:
+    """An approved organisation or an active municipality, by corporate number."""
+    if number[1:7] == LOCAL_GOVERNMENT_BASE_PREFIX:
+        tenant = session.scalars(sa.select(Tenant).where(Tenant.code == number[7:])
+                                 .options(sa.orm.lazyload(Tenant.contacts))).one_or_none()
+        if tenant is None or tenant.status == TenantStatus.withdrawn or corporate_number_of_local_government(tenant.code) != number:
+            return None
+        return _tenant_row(tenant)
+    org = _find(session, number)
+    return _org_row(org) if org is not None and org.status == MemberStatus.approved else None
+
+
+def group_problems(session: Session, name: str, representative: str, members: Iterable[str],
+                   group_id: int | None = None) -> list[dict[str, str]]:
+    """Why a group of these members cannot be formed (or ``group_id`` become it), in words (empty: it can)."""
+    found = []
+    numbers = list(dict.fromkeys(m.strip() for m in members if m and m.strip()))
+    if not (name or "").strip():
+        found.append(problem("name", "Name the group.", "グループ名を入力してください。"))
+    elif session.scalar(sa.select(ProjectGroup.id).where(ProjectGroup.name == name.strip(),
+                                                         ProjectGroup.id != (group_id or 0))) is not None:
+        found.append(problem("name", f"A group named {name} already exists.", f"グループ名「{name}」はすでに使われています。"))
+    resolved = {}
+    for number in numbers:
+        why = corporate_number_problem(number)
+        if why:
+            found.append(problem("members", *why))
+            continue
+        row = _resolve_member(session, number)
+        if row is None:
+            found.append(problem("members", f"{number} is not a member (approved organisation or municipality).",
+                                 f"法人番号 {number} は会員（承認済みの団体または参加市町村）ではありません。"))
+        else:
+            resolved[number] = row
+    if len(numbers) < 2:
+        found.append(problem("members", "A project group needs two or more members.",
+                             "提案グループは2者以上の会員で構成してください。"))
+    if resolved and not any(row.in_prefecture for row in resolved.values()):
+        found.append(problem("members", "At least one member must be in the prefecture.",
+                             "構成員のうち少なくとも1者は県内の会員である必要があります。"))
+    if not representative:
+        found.append(problem("representative", "Choose the representative member.", "代表者となる会員を選んでください。"))
+    elif representative not in numbers:
+        found.append(problem("representative", "The representative must be one of the group's members.",
+                             "代表者はグループの構成員から選んでください。"))
+    return found
+
+
+def form_group(session: Session, actor: Actor, name: str, representative: str, members: Iterable[str]) -> ProjectGroup:
+    authz.authorize(actor, "project.manage")
+    members = list(dict.fromkeys(m.strip() for m in members if m and m.strip()))
+    representative = (representative or "").strip()
+    problems = group_problems(session, name, representative, members)
+    if problems:
+        raise GroupRulesBroken(problems)
+    group = ProjectGroup(name=name.strip(), representative=representative)
+    session.add(group)
+    session.flush()
+    for number in members:
+        session.add(ProjectGroupMember(group_id=group.id, corporate_number=number))
+    session.flush()
+    audit.record(session, actor, "project.form", "project_group", str(group.id),
+                 after={"name": group.name, "representative": representative, "members": members})
+    return group
+
+
+def list_groups(session: Session, actor: Actor) -> list[tuple[ProjectGroup, list[str]]]:
+    authz.authorize(actor, "project.read")
+    groups = list(session.scalars(sa.select(ProjectGroup).order_by(ProjectGroup.id)))
+    members: dict[int, list[str]] = {}
+    for m in session.scalars(sa.select(ProjectGroupMember).order_by(ProjectGroupMember.id)):
+        members.setdefault(m.group_id, []).append(m.corporate_number)
+    return [(g, members.get(g.id, [])) for g in groups]
+
+
+class GroupChangeRefused(Invalid):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("The change breaks the programme's rules; the project group was not changed. "
+                         + " ".join(p["message_en"] for p in problems),
+                         "提案グループの要件を満たさなくなるため、変更していません。" + " ".join(p["message_ja"] for p in problems),
+                         problems=problems)
+
+
+def get_group(session: Session, actor: Actor, group_id: int) -> tuple[ProjectGroup, list[str]]:
+    authz.authorize(actor, "project.read")
+    group = session.get(ProjectGroup, group_id)
+    if group is None:
+        raise NotFound(f"No project group {group_id}.", "この提案グループはありません（解散済みか、番号の誤りです）。")
+    numbers = list(session.scalars(sa.select(ProjectGroupMember.corporate_number)
+                                   .where(ProjectGroupMember.group_id == group_id).order_by(ProjectGroupMember.id)))
+    return group, numbers
+
+
+def change_group(session: Session, actor: Actor, group_id: int, name: str, representative: str,
+                 members: Iterable[str]) -> ProjectGroup:
+    """Rename a group, add or remove members, or change its representative; the formation rules are
+    checked again on the group as it would become, and every broken one is reported in words."""
+    authz.authorize(actor, "project.manage")
+    group, before = get_group(session, actor, group_id)
+    members = list(dict.fromkeys(m.strip() for m in members if m and m.strip()))
+    representative = (representative or "").strip()
+    # every member the group would keep or gain must be a member now (a withdrawn one has to be removed)
+    problems = group_problems(session, name, representative, members, group_id=group.id)
+    if problems:
+        raise GroupChangeRefused(problems)
+    old = {"name": group.name, "representative": group.representative, "members": before}
+    new = {"name": name.strip(), "representative": representative, "members": members}
+    if old == new:
+        return group
+    group.name, group.representative = new["name"], representative
+    for number in set(before) - set(members):
+        session.execute(sa.delete(ProjectGroupMember).where(ProjectGroupMember.group_id == group.id,
+                                                            ProjectGroupMember.corporate_number == number))
+    for number in members:
+        if number not in before:
+            session.add(ProjectGroupMember(group_id=group.id, corporate_number=number))
+    session.flush()
+    audit.record(session, actor, "project.change", "project_group", str(group.id), before=old,
+                 after={**new, "added": [n for n in members if n not in before],
+                        "removed": [n for n in before if n not in members]})
+    return group
+
+
+def dissolve_group(session: Session, actor: Actor, group_id: int, reason: str) -> None:
+    """Dissolve a project group: it and its membership are deleted; the audit record keeps what it was."""
+    authz.authorize(actor, "project.manage")
+    group, numbers = get_group(session, actor, group_id)
+    reason = _reason(reason)
+    snapshot = {"name": group.name, "representative": group.representative, "members": numbers}
+    session.execute(sa.delete(ProjectGroupMember).where(ProjectGroupMember.group_id == group.id))
+    session.delete(group)
+    session.flush()
+    audit.record(session, actor, "project.dissolve", "project_group", str(group_id), before=snapshot,
+                 after={"dissolved": True, "reason": reason})
