@@ -17,6 +17,9 @@ def keycloak_settings(app=None) -> KeycloakSettings:
         service_client_id=config["RENKEI_SERVICE_CLIENT_ID"],
         service_client_secret=config["RENKEI_SERVICE_CLIENT_SECRET"],
         api_audience=config["RENKEI_API_AUDIENCE"],
+        timeout=float(config.get("RENKEI_KEYCLOAK_TIMEOUT", 10)),
+        access_token_seconds=int(config.get("RENKEI_ACCESS_TOKEN_SECONDS", 300)),
+        require_totp=bool(config.get("RENKEI_REQUIRE_TOTP", False)),
         smtp={"host": config["RENKEI_SMTP_HOST"], "port": config.get("RENKEI_SMTP_PORT", 25),
               "from": config.get("RENKEI_SMTP_FROM", ""), "user": config.get("RENKEI_SMTP_USER", ""),
               "password": config.get("RENKEI_SMTP_PASSWORD", ""), "starttls": config.get("RENKEI_SMTP_STARTTLS", False)}

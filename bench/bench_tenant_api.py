@@ -7,10 +7,18 @@ same run and the same way, a bare Flask app returning a constant JSON body of th
 ratio renkei / bare and the project's targets (issue #12): get-by-code >= 0.8 of bare Flask,
 list page of 100 >= 0.5.
 
-The API runs with RENKEI_API_OPEN_FOR_DEVELOPMENT (no token check), so the figure is the cost
-of renkei's request handling, validation and database read, not of Keycloak.
+Every renkei request carries a real bearer token (RS256, signed with a key generated for the run
+and served as a JWKS on loopback; :mod:`bench.local_token`), checked by renkei's ordinary token
+validator: the verified-token cache and the deny list are in the figures. Each tenant has two
+contacts, so a page of 100 is 200 joined rows.
 
-    python bench/bench_tenant_api.py [--seconds 2] [--rounds 3] [--concurrency 4] [--database-url URL]
+Then the same four endpoints IN-PROCESS (:mod:`bench.inprocess`): the WSGI apps called in this
+process with a prebuilt environ, CPU time per request (``time.process_time``), alternated A B A B;
+the ratio bare / renkei is the in-process form of the throughput ratio, and does not depend on
+what else the shared machine runs.
+
+    python bench/bench_tenant_api.py [--seconds 2] [--rounds 3] [--concurrency 4] [--calls 2000]
+                                     [--in-process-only] [--database-url URL]
     (default database: SQLite in a temporary folder; a PostgreSQL database given is EMPTIED)
 """
 
@@ -30,7 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import common, loadgen  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from bench import common, inprocess, loadgen  # noqa: E402
+from bench.local_token import LocalIssuer  # noqa: E402
 from core.codes import with_check_digit  # noqa: E402
 
 TENANTS = 1741  # every municipality of Japan, roughly
@@ -48,11 +59,12 @@ def synthetic_codes(count: int) -> list[str]:
     return sorted(with_check_digit(f"{base:05d}") for base in bases)
 
 
-def load_tenants(database_url: str, var: Path) -> list[str]:
-    os.environ.update({"RENKEI_ENV": "development", "RENKEI_DATABASE_URL": database_url, "RENKEI_VAR_DIR": str(var)})
+def load_tenants(database_url: str, var: Path, token_settings: dict) -> list[str]:
+    os.environ.update({"RENKEI_ENV": "development", "RENKEI_DATABASE_URL": database_url, "RENKEI_VAR_DIR": str(var),
+                       **token_settings})
     from admin import create_app
     from admin.extensions import db
-    from tenancy.registry.models import Tenant
+    from tenancy.registry.models import Tenant, TenantContact
 
     app = create_app()
     codes = synthetic_codes(TENANTS)
@@ -66,6 +78,12 @@ def load_tenants(database_url: str, var: Path) -> list[str]:
              "wave_fiscal_year": 2024, "created_at": registered, "updated_at": registered}
             for i, code in enumerate(codes)
         ])
+        ids = dict(db.session.execute(sa.select(Tenant.code, Tenant.id)).all())
+        db.session.execute(TenantContact.__table__.insert(), [
+            {"tenant_id": ids[code], "role": role, "name": f"担当 {i}", "department": "情報政策課",
+             "email": f"{role}{i}@example.jp", "phone": "096-000-0000"}
+            for i, code in enumerate(codes) for role in ("admin", "billing")
+        ])
         db.session.commit()
     return codes
 
@@ -78,49 +96,102 @@ def serve(target: str, port: int, env: dict) -> subprocess.Popen:
     )
 
 
+def in_process(codes: list[str], token: str, var: Path, calls: int, rounds: int) -> None:
+    """CPU per request of renkei's two reads and of the bare app's same bodies, in this process."""
+    from admin import create_app
+    from bench.bare_app import create
+
+    renkei = create_app()  # the settings load_tenants put in the environment: same database, same token issuer
+    headers = {"Authorization": f"Bearer {token}"}
+    one = inprocess.caller(renkei, f"/api/v1/tenants/{codes[0]}", headers)
+    page = inprocess.caller(renkei, "/api/v1/tenants?per_page=100&page=3", headers)
+    (var / "one.json").write_bytes(one())
+    (var / "page.json").write_bytes(page())
+    os.environ.update({"BENCH_BODY_ONE": str(var / "one.json"), "BENCH_BODY_PAGE": str(var / "page.json")})
+    bare = create()
+    rng = random.Random(7)
+    sample = [inprocess.caller(renkei, f"/api/v1/tenants/{code}", headers) for code in rng.sample(codes, 50)]
+    pages = [inprocess.caller(renkei, f"/api/v1/tenants?per_page=100&page={p}", headers) for p in range(1, 18)]
+    cycle = {"one": iter(()), "page": iter(())}
+
+    def rotating(name, callers):
+        def call():
+            try:
+                return next(cycle[name])()
+            except StopIteration:
+                cycle[name] = iter(callers)
+                return next(cycle[name])()
+        return call
+
+    sides = {
+        "renkei GET /tenants/{code}": (rotating("one", sample), calls),
+        "bare Flask, same body": (inprocess.caller(bare, "/one"), calls),
+        "renkei GET /tenants?per_page=100": (rotating("page", pages), max(50, calls // 10)),
+        "bare Flask, same page body": (inprocess.caller(bare, "/page"), max(50, calls // 10)),
+    }
+    for call, count in sides.values():  # warm up
+        inprocess.cpu_per_call(call, min(200, count))
+    results = common.alternate({label: (lambda n, call=call, count=count: inprocess.cpu_per_call(call, count))
+                                for label, (call, count) in sides.items()}, rounds)
+    cpu = {label: common.median(runs) for label, runs in results.items()}
+    print(f"in-process CPU per request (time.process_time in this process; {rounds} alternating rounds; "
+          f"{calls:,} calls per round for one tenant, {max(50, calls // 10):,} for a page):")
+    for label, runs in results.items():
+        print(f"  {label:<36} median {cpu[label]:9,.1f} us CPU (rounds {', '.join(f'{r:,.1f}' for r in runs)})")
+    # throughput is inversely proportional to CPU per request: the ratio is bare's CPU over renkei's
+    common.report("get-by-code in-process (requests per CPU s)", 1e6 / cpu["renkei GET /tenants/{code}"],
+                  1e6 / cpu["bare Flask, same body"], "get-by-code", "req/CPU s")
+    common.report("list page of 100 in-process (requests per CPU s)", 1e6 / cpu["renkei GET /tenants?per_page=100"],
+                  1e6 / cpu["bare Flask, same page body"], "list-page", "req/CPU s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds per side and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--calls", type=int, default=2000, help="in-process calls per round for one tenant")
+    parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP part (gunicorn and load)")
     common.add_database_option(parser, None)
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
     database_url = args.database_url or f"sqlite:///{var / 'bench.db'}"
-    codes = load_tenants(database_url, var)
+    issuer = LocalIssuer()
+    codes = load_tenants(database_url, var, issuer.settings())
+    token = issuer.token()
+    print(f"bench_tenant_api: {TENANTS} tenants (2 contacts each) on {database_url.split(':')[0]}; "
+          f"a real RS256 bearer token on every renkei request")
+    print(common.noisy_machine_note())
+    in_process(codes, token, var, args.calls, args.rounds)
+    if args.in_process_only:
+        return
+    headers = {"Authorization": f"Bearer {token}"}
     renkei_port, bare_port = free_port(), free_port()
-    renkei = serve("admin:create_app()", renkei_port, {"RENKEI_API_OPEN_FOR_DEVELOPMENT": "1"})
+    renkei = serve("admin:create_app()", renkei_port, {})
     try:
-        loadgen.wait_for(renkei_port, f"/api/v1/tenants/{codes[0]}")
-        import urllib.request
-
-        one = urllib.request.urlopen(f"http://127.0.0.1:{renkei_port}/api/v1/tenants/{codes[0]}").read()
-        page = urllib.request.urlopen(f"http://127.0.0.1:{renkei_port}/api/v1/tenants?per_page=100&page=3").read()
-        (var / "one.json").write_bytes(one)
-        (var / "page.json").write_bytes(page)
+        loadgen.wait_for(renkei_port, "/healthz", timeout=180)  # a loaded machine starts slowly
         bare = serve("bench.bare_app:create()", bare_port,
                      {"BENCH_BODY_ONE": str(var / "one.json"), "BENCH_BODY_PAGE": str(var / "page.json")})
         try:
-            loadgen.wait_for(bare_port, "/one")
-            print(f"bench_tenant_api: {TENANTS} tenants on {database_url.split(':')[0]}; gunicorn 2 workers x 4 threads; "
-                  f"{args.concurrency} client processes; {args.rounds} alternating rounds x {args.seconds:.0f} s per side; "
-                  f"bodies {len(one)} B and {len(page)} B")
-            print(common.noisy_machine_note())
+            loadgen.wait_for(bare_port, "/one", timeout=180)
+            print(f"over HTTP: gunicorn 2 workers x 4 threads; {args.concurrency} client processes; {args.rounds} "
+                  f"alternating rounds x {args.seconds:.0f} s per side; bodies {(var / 'one.json').stat().st_size} B "
+                  f"and {(var / 'page.json').stat().st_size} B")
             sample = [f"/api/v1/tenants/{code}" for code in random.Random(7).sample(codes, 500)]
             pages = [f"/api/v1/tenants?per_page=100&page={p}" for p in range(1, 18)]
             sides = {
-                "renkei GET /tenants/{code}": (renkei_port, sample),
-                "bare Flask, same body (limit)": (bare_port, ["/one"]),
-                "renkei GET /tenants?per_page=100": (renkei_port, pages),
-                "bare Flask, same page body (limit)": (bare_port, ["/page"]),
+                "renkei GET /tenants/{code}": (renkei_port, sample, headers),
+                "bare Flask, same body (limit)": (bare_port, ["/one"], {}),
+                "renkei GET /tenants?per_page=100": (renkei_port, pages, headers),
+                "bare Flask, same page body (limit)": (bare_port, ["/page"], {}),
             }
-            for port, paths in sides.values():
-                loadgen.run(port, paths, seconds=1.0, concurrency=args.concurrency)  # warm up
+            for port, paths, sent in sides.values():
+                loadgen.run(port, paths, seconds=1.0, concurrency=args.concurrency, headers=sent)  # warm up
             results = common.alternate({
-                label: (lambda n, port=port, paths=paths: loadgen.run(port, paths, seconds=args.seconds,
-                                                                     concurrency=args.concurrency))
-                for label, (port, paths) in sides.items()}, args.rounds)
+                label: (lambda n, port=port, paths=paths, sent=sent: loadgen.run(
+                    port, paths, seconds=args.seconds, concurrency=args.concurrency, headers=sent))
+                for label, (port, paths, sent) in sides.items()}, args.rounds)
             rps = {}
             for label, runs in results.items():
                 rps[label] = common.median(r.rps for r in runs)
@@ -138,6 +209,7 @@ def main() -> None:
     finally:
         renkei.terminate()
         renkei.wait()
+        issuer.close()
 
 
 if __name__ == "__main__":

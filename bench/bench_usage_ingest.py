@@ -1,6 +1,7 @@
 """Benchmark: usage ingestion on PostgreSQL, next to a raw ``COPY`` of the same rows.
 
     python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--rounds R] [--database-url URL]
+    python bench/bench_usage_ingest.py --national-year [--months 12] [--tenants 1741] [--database-url URL]
 
 Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
 (validation, idempotent insert, day and month aggregates, threshold alerts) with one commit
@@ -13,6 +14,12 @@ batch, into a table with the same columns and indexes as ``usage_event`` — the
 PostgreSQL takes rows, without validation, deduplication or aggregates. The two sides alternate
 (ingest, COPY, ingest, COPY, ...) over R rounds of the same rows; the rates reported are the
 medians of the rounds. Project target (issue #12): ingest at >= 0.5 of raw COPY's rate.
+
+``--national-year`` (issue #12, item 4) ingests instead every tenant (1,741: Kumamoto's and
+synthetic ones) x 5 metrics x every hour of the last 12 whole months (about 76 million events;
+``--months N`` for fewer), generated and sent one batch at a time (never all in memory), into the
+monthly partitions, and prints the ingest time, events/s, ``pg_database_size`` and the size of
+each partition; with fewer than 12 months it prints a linear extrapolation to the year, marked as such.
 
 The database (default: ``RENKEI_BENCH_DATABASE_URL``, else the local ``renkei_usage`` test
 database) is wiped: its ``public`` schema is dropped and rebuilt. Never point it at real data.
@@ -144,12 +151,127 @@ def run_resend(db, actor, codes, total, size) -> float:
     return elapsed
 
 
+# --- a year of national usage (issue #12, item 4) ------------------------------------------------
+
+NATIONAL_TENANTS = 1_741
+METRIC_NAMES = ("api_calls", "broker_entities", "storage_bytes", "datasets", "user_seats")
+
+
+def national_months(months: int) -> list[dt.date]:
+    """The ``months`` whole Japan-time months before the current one, oldest first."""
+    from core.calendar import add_months, current_month
+
+    this = current_month(NOW)
+    return [add_months(this, -offset) for offset in range(months, 0, -1)]
+
+
+def national_events(codes: list[str], months: list[dt.date]):
+    """Every tenant x 5 metrics x every hour of ``months``, one hour at a time (never all in memory)."""
+    from core.calendar import add_months, month_start_utc
+
+    rng = random.Random(76)
+    levels = {(code, metric): rng.randint(1_000, 1_000_000) for code in codes for metric in GAUGES}
+    seats = {code: rng.randint(5, 400) for code in codes}
+    for month in months:
+        hour, end = month_start_utc(month), month_start_utc(add_months(month, 1))
+        while hour < end:
+            stamp, tag = hour.isoformat(), f"{hour:%Y%m%d%H}"
+            for code in codes:
+                for metric in METRIC_NAMES:
+                    if metric == "api_calls":
+                        quantity = rng.randint(0, 2_000)
+                    elif metric == "user_seats":
+                        quantity = seats[code]
+                    else:
+                        quantity = levels[(code, metric)] = levels[(code, metric)] + rng.randint(-50, 100)
+                    yield {"tenant": code, "metric": metric, "quantity": max(quantity, 0), "timestamp": stamp,
+                           "event_id": f"nat-{code}-{metric}-{tag}"}
+            hour += dt.timedelta(hours=1)
+
+
+def add_national_tenants(db, count: int) -> list[str]:
+    """Synthetic active municipalities beside Kumamoto's, up to ``count`` tenants in all."""
+    from bench.bench_pages import synthetic_codes
+    from tenancy.registry.models import Tenant
+
+    now = dt.datetime.now(dt.timezone.utc)
+    taken = set(db.session.scalars(sa.select(Tenant.code)))
+    rows = [{"code": code, "name_ja": f"架空{i}町", "name_en": f"Kaku {i}", "kind": "town", "population": 10_000 + i,
+             "population_source": "synthetic", "status": "active", "created_at": now, "updated_at": now}
+            for i, code in enumerate(synthetic_codes(max(0, count - len(taken)), taken))]
+    if rows:
+        db.session.execute(Tenant.__table__.insert(), rows)
+    db.session.commit()
+    return sorted(db.session.scalars(sa.select(Tenant.code)))
+
+
+def run_national(db, actor, months_count: int, batch_size: int, tenants: int) -> None:
+    """Ingest ``months_count`` months of hourly usage of every tenant; print time, rate and sizes."""
+    import itertools
+
+    from tenancy.usage import metering
+
+    codes = add_national_tenants(db, tenants)
+    months = national_months(months_count)
+    settings = metering.MeteringSettings(retention_months=max(13, months_count + 1), max_batch=max(batch_size, 10_000))
+    metering.prepare_partitions(db.session, now=NOW, settings=settings, ahead=1)
+    db.session.commit()
+    expected = len(codes) * len(METRIC_NAMES) * sum(
+        24 * ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - month).days for month in months)
+    print(f"national usage: {len(codes):,} tenants x {len(METRIC_NAMES)} metrics x hourly, {len(months)} month(s) "
+          f"({months[0]:%Y-%m} .. {months[-1]:%Y-%m}) = {expected:,} events in batches of {batch_size:,}, "
+          "one commit per batch", flush=True)
+    known = metering.tenant_codes(db.session)
+    stream = national_events(codes, months)
+    ingest_s, done, started = 0.0, 0, time.perf_counter()
+    while True:
+        batch = list(itertools.islice(stream, batch_size))
+        if not batch:
+            break
+        begun = time.perf_counter()
+        result = metering.ingest(db.session, actor, batch, known_tenants=known, settings=settings, source="bench")
+        db.session.commit()
+        ingest_s += time.perf_counter() - begun
+        done += result.accepted
+        if done % 500_000 < batch_size:
+            print(f"  {done:>12,} events, {done / ingest_s:,.0f} events/s", flush=True)
+    wall = time.perf_counter() - started
+    print(f"ingested {done:,} events: ingest time {ingest_s:,.1f} s ({done / ingest_s:,.0f} events/s); "
+          f"wall time with generating the events {wall:,.1f} s", flush=True)
+
+    def size(relation: str) -> int:
+        return db.session.execute(sa.text("SELECT pg_total_relation_size(to_regclass(:r))"), {"r": relation}).scalar() or 0
+
+    db.session.execute(sa.text("ANALYZE usage_event"))  # row estimates of the partitions below
+    database = db.session.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
+    parts = db.session.execute(sa.text(
+        "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples::bigint FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'usage_event'::regclass ORDER BY c.relname")).all()
+    mib = 1024 * 1024
+    print(f"database size (pg_database_size): {database / mib:,.0f} MiB")
+    for name, bytes_, rows in parts:
+        if bytes_ > 8192 * 4:
+            print(f"  {name:<24} {bytes_ / mib:>9,.0f} MiB  ~{max(rows, 0):,} rows")
+    for relation in ("usage_event_key", "usage_aggregate", "usage_batch"):
+        print(f"  {relation:<24} {size(relation) / mib:>9,.0f} MiB")
+    if len(months) < 12:
+        year = len(codes) * len(METRIC_NAMES) * 24 * 365
+        factor = year / done if done else 0
+        print(f"extrapolated to a year ({year:,} events), NOT run: about {ingest_s * factor / 3600:,.2f} h of ingest "
+              f"at this rate and about {database * factor / 1024 ** 3:,.1f} GiB (linear in events)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (ingest, COPY) sharing the events")
     parser.add_argument("--quick", action="store_true", help="100,000 events")
+    parser.add_argument("--national-year", action="store_true",
+                        help=f"instead: ingest a year of national usage ({NATIONAL_TENANTS:,} tenants x 5 metrics x hourly "
+                             "events, about 76 million) and print the time and the database size")
+    parser.add_argument("--months", type=int, default=12, help="with --national-year: how many months (default 12)")
+    parser.add_argument("--tenants", type=int, default=NATIONAL_TENANTS, help="with --national-year: tenants in all")
     common.add_database_option(parser, DEFAULT_URL)
     args = parser.parse_args()
     total = 100_000 if args.quick else args.events
@@ -168,6 +290,9 @@ def main() -> None:
         load_kumamoto(db.session, actor)
         quotas.load_default_plans(db.session, actor)
         db.session.commit()
+        if args.national_year:
+            run_national(db, actor, args.months, args.batch, args.tenants)
+            return
         codes = sorted(quotas.active_tenant_codes(db.session))
         server = db.session.execute(sa.text("SHOW server_version")).scalar()
         print(f"PostgreSQL {server}; {len(codes)} active tenants; {total:,} events in batches of {args.batch:,}")

@@ -42,9 +42,11 @@ Idempotency
     posts nothing new.
 
 Enforcement where it cannot be bypassed
-    The writer checks every entry first (:class:`~billing.ledger_errors.UnbalancedEntry`). The
-    database checks again (:data:`billing.models.LEDGER_GUARD_DDL`), so raw SQL cannot create an
-    unbalanced posted entry nor change a posted one:
+    The writer checks every entry first (:class:`~billing.ledger_errors.UnbalancedEntry`), and
+    refuses a key held by a pending entry it did not write (an approval posts exactly its run's
+    lines, or nothing). The database checks again (:func:`billing.models.ledger_guards_pg`), so
+    the application's own database role cannot create an unbalanced posted entry nor change a
+    posted one; the schema owner can (docs/ledger.md says what catches it):
 
     * PostgreSQL: a constraint trigger on postings, ``DEFERRABLE INITIALLY DEFERRED``, checks at
       commit that every touched entry's postings add up to 0 and raises ``check_violation``
@@ -257,9 +259,18 @@ def _existing_entries(session: Session, keys: Sequence[str]) -> dict[str, int]:
     existing: dict[str, int] = {}
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start:start + _CHUNK]
-        existing.update(session.execute(
-            sa.select(table.c.idempotency_key, table.c.id).where(table.c.idempotency_key.in_(chunk))
-        ).all())
+        for key, entry_id, status in session.execute(
+            sa.select(table.c.idempotency_key, table.c.id, table.c.status).where(table.c.idempotency_key.in_(chunk))
+        ):
+            # The writer posts what it inserts in the same transaction: a pending entry under a key
+            # was written by someone else, and would take this entry's place while counting nowhere.
+            if EntryStatus(status) != EntryStatus.posted:
+                raise IdempotencyConflict(
+                    f"a pending journal entry ({entry_id}) the ledger did not write holds key {key}; nothing was posted",
+                    f"重複防止キー {key} に、帳簿が書いていない未計上の仕訳（{entry_id}）があります。何も計上していません。",
+                    idempotency_key=key, entry_id=entry_id,
+                )
+            existing[key] = entry_id
     return existing
 
 
@@ -287,6 +298,52 @@ def _check_same(session: Session, entries: dict[str, NewEntry], existing: dict[s
             )
 
 
+# PostgreSQL: each step of a batch is one statement whatever its size (arrays bound once and
+# unnested by the server), as the raw guarded INSERT of bench/bench_ledger.py does. The entries go
+# in pending, their postings after them, then one UPDATE posts them all; the database's guards
+# (the deferred balance check, the posting triggers) see exactly what the portable path writes.
+_ENTRIES_PG = (
+    "INSERT INTO billing_journal_entry (idempotency_key, status, kind, fiscal_year, occurred_on, description,"
+    " tenant_code, run_id, reverses_id, created_at, created_by) "
+    "SELECT key, %(status)s, kind, fiscal_year, occurred_on, description, tenant_code, run_id, reverses_id,"
+    " %(now)s, created_by "
+    "FROM unnest(%(keys)s::text[], %(kinds)s::text[], %(years)s::int[], %(dates)s::date[], %(descriptions)s::text[],"
+    " %(tenants)s::text[], %(runs)s::bigint[], %(reverses)s::bigint[], %(creators)s::text[]) WITH ORDINALITY"
+    " AS rows (key, kind, fiscal_year, occurred_on, description, tenant_code, run_id, reverses_id, created_by, n) "
+    "ORDER BY n RETURNING id, idempotency_key"
+)
+_POSTINGS_PG = (
+    "INSERT INTO billing_posting (entry_id, account_id, amount) "
+    "SELECT * FROM unnest(%(entries)s::bigint[], %(accounts)s::bigint[], %(amounts)s::bigint[])"
+)
+_POST_PG = "UPDATE billing_journal_entry SET status = %(status)s WHERE id = ANY(%(ids)s::bigint[])"
+
+
+def _insert_posted_pg(session: Session, fresh: Sequence[NewEntry], account_ids: dict[str, int],
+                      now: dt.datetime) -> list[int]:
+    """Write ``fresh`` (checked, keys new) in three statements; returns their ids, in order."""
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        cursor.execute(_ENTRIES_PG, {
+            "status": EntryStatus.pending.value, "now": now,
+            "keys": [e.idempotency_key for e in fresh], "kinds": [e.kind.value for e in fresh],
+            "years": [e.fiscal_year for e in fresh], "dates": [e.occurred_on for e in fresh],
+            "descriptions": [e.description[:500] for e in fresh], "tenants": [e.tenant_code for e in fresh],
+            "runs": [e.run_id for e in fresh], "reverses": [e.reverses_id for e in fresh],
+            "creators": [e.created_by[:255] for e in fresh],
+        })
+        ids_by_key = {key: entry_id for entry_id, key in cursor.fetchall()}
+        new_ids = [ids_by_key[e.idempotency_key] for e in fresh]
+        entry_ids, accounts, amounts = [], [], []
+        for entry_id, entry in zip(new_ids, fresh):
+            for leg in entry.legs:
+                entry_ids.append(entry_id)
+                accounts.append(account_ids[leg.account])
+                amounts.append(leg.amount)
+        cursor.execute(_POSTINGS_PG, {"entries": entry_ids, "accounts": accounts, "amounts": amounts})
+        cursor.execute(_POST_PG, {"status": EntryStatus.posted.value, "ids": new_ids})
+    return new_ids
+
+
 def post_entries(session: Session, entries: Sequence[NewEntry]) -> list[int]:
     """Post ``entries`` in the caller's transaction; returns their ids, in order.
 
@@ -307,7 +364,11 @@ def post_entries(session: Session, entries: Sequence[NewEntry]) -> list[int]:
     existing = _existing_entries(session, keys)
     _check_same(session, by_key, existing)
     fresh = [entry for entry in entries if entry.idempotency_key not in existing]
-    if fresh:
+    if fresh and session.get_bind().dialect.name == "postgresql":
+        account_ids = accounts_by_code(session, (leg.account for entry in fresh for leg in entry.legs))
+        new_ids = _insert_posted_pg(session, fresh, account_ids, utcnow())
+        existing.update(zip((entry.idempotency_key for entry in fresh), new_ids))
+    elif fresh:
         account_ids = accounts_by_code(session, (leg.account for entry in fresh for leg in entry.legs))
         now = utcnow()
         entry_table, posting_table = JournalEntry.__table__, Posting.__table__

@@ -36,6 +36,7 @@ from billing.operations import basis_label_ja, require_all_tenants
 from core import authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, today_jst
+from core.spreadsheet import safe_cell
 from tenancy.registry.models import Tenant
 
 YEN_FORMAT = '#,##0"円"'
@@ -192,15 +193,9 @@ def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
     return rows
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value):
-    """Text a spreadsheet will not run: names that start like a formula get a leading apostrophe
-    (cost item, tenant and policy names are typed by people and end up in Excel)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+# Text a spreadsheet will neither run nor choke on (cost item, tenant and policy names are typed by
+# people and end up in Excel): the one rule of every export, in core/spreadsheet.py.
+safe_text = safe_cell
 
 
 def to_csv(statement: Statement) -> bytes:

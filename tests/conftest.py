@@ -38,6 +38,10 @@ from flask.testing import FlaskClient
 from core.actor import Actor
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
+# PostgreSQL: the schema owner builds and cleans the database; the app under test connects with
+# RENKEI_TEST_DATABASE_URL, which CI points at the application role (granted by admin.db_roles).
+# Without an owner URL, both are the same role (a local run).
+TEST_DATABASE_OWNER_URL = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or TEST_DATABASE_URL
 KEYCLOAK_URL = os.environ.get("RENKEI_TEST_KEYCLOAK_URL") or None
 ADMIN_SECRET = "test-admin-client-secret-0123456789"
 SERVICE_SECRET = "test-service-client-secret-0123456789"
@@ -216,6 +220,32 @@ def _reset_postgres(engine: sa.Engine) -> None:
         connection.execute(sa.text("CREATE SCHEMA public"))
 
 
+@functools.cache
+def owner_engine() -> sa.Engine:
+    """PostgreSQL: the schema owner's engine (set-up, clean-up, and tests playing the owner)."""
+    return sa.create_engine(TEST_DATABASE_OWNER_URL)
+
+
+def owner_bind(session):
+    """What a test playing the database owner (dropping guards, raw tampering) connects with:
+    on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""
+    bind = session.get_bind()
+    return owner_engine() if bind.dialect.name == "postgresql" else bind
+
+
+def _build_postgres(metadata) -> None:
+    """Build the schema as its owner; grant the app's role its rights when it is another role."""
+    from admin.db_roles import grant_app_role
+
+    engine = owner_engine()
+    _reset_postgres(engine)
+    metadata.create_all(engine)
+    app_role = sa.make_url(TEST_DATABASE_URL).username
+    if app_role != engine.url.username:
+        with engine.begin() as connection:
+            grant_app_role(connection, app_role)
+
+
 class RequestIsolatedClient(FlaskClient):
     """Each request runs in its own app context, as in production.
 
@@ -240,6 +270,8 @@ def app(tmp_path_factory):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
+        # db upgrade/grant, backup, restore and the partition jobs connect as the schema owner
+        "RENKEI_DATABASE_OWNER_URL": TEST_DATABASE_OWNER_URL if TEST_DATABASE_URL else "",
         "RENKEI_VAR_DIR": str(var),
         # the session's Keycloak, contacted only by tests marked ``keycloak`` (which start it)
         "RENKEI_KEYCLOAK_URL": KEYCLOAK.url,
@@ -253,8 +285,9 @@ def app(tmp_path_factory):
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            _reset_postgres(db.engine)
-        db.create_all()
+            _build_postgres(db.metadata)
+        else:
+            db.create_all()
         db.engine.dispose()
         if db.engine.dialect.name == "sqlite":
             shutil.copyfile(var / "test.db", var / "template.db")
@@ -270,13 +303,16 @@ def reset_database(app) -> None:
     from admin.extensions import db
 
     db.session.remove()
+    # the audit checkpoints that jobs wrote describe the database being wiped: they go with it
+    shutil.rmtree(app.config.get("RENKEI_AUDIT_CHECKPOINT_DIR")
+                  or os.path.join(app.config["RENKEI_VAR_DIR"], "audit-checkpoints"), ignore_errors=True)
     engine = db.engine
     if engine.dialect.name == "sqlite":
         engine.dispose()
         shutil.copyfile(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
         return
     tables = [t.name for t in db.metadata.sorted_tables]
-    with engine.begin() as connection:
+    with owner_engine().begin() as connection:  # TRUNCATE is the owner's
         connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 

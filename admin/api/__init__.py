@@ -30,6 +30,10 @@ class Problem(BaseModel):
     errors: list[dict] = []
 
 
+# The last page a list may ask for: page x per_page (at most 1,000) stays an OFFSET PostgreSQL's
+# integer holds (a larger one was a 500 on PostgreSQL, issue 14).
+MAX_PAGE = 1_000_000
+
 PROBLEM_RESPONSES = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 
 

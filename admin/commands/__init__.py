@@ -7,9 +7,12 @@ from flask import Flask
 
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
-    from admin.commands import audit, billing, db, jobs, keycloak, onboarding, tenants, usage
+    from admin.commands import (audit, backup, billing, check, clients, db, jobs, keycloak, members, onboarding,
+                                tenants, usage)
 
-    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs)]
+    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
+                                        members, clients)] \
+        + [backup.restore_command]
 
 
 def register(app: Flask) -> None:

@@ -30,7 +30,7 @@ def tenants_import(file: Path, actor) -> None:
     from tenancy.registry.importing import import_csv
 
     try:
-        result = import_csv(db.session, actor, file.read_bytes())
+        result = import_csv(db.session, actor, file)  # read row by row
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -93,6 +93,7 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     pass), so memory stays bounded whatever its size; the error report keeps the first problems
     and counts all of them.
     """
+    from core import csvfile
     from tenancy.usage import metering
 
     settings = _settings()
@@ -106,7 +107,7 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
         found = broken + [{**p, "index": lines[p["index"]]} for p in found]
         errors_total += len(found)
         invalid_lines += len({p["index"] for p in found})
-        problems += found[:max(0, metering.MAX_PROBLEMS_LISTED - len(problems))]
+        problems += found[:max(0, csvfile.MAX_PROBLEMS_LISTED - len(problems))]
     if errors_total:
         problems.sort(key=lambda p: p["index"])
         raise metering._reject(problems, "file", "ファイル", invalid=invalid_lines, errors_total=errors_total)
@@ -148,13 +149,16 @@ def usage_import(file: Path, fmt: str | None, actor) -> None:
 @acting(authz.OPERATOR)
 def usage_purge(dry_run: bool, actor) -> None:
     """Delete raw usage events older than the retention period (default 13 months); aggregates stay."""
+    from flask import current_app
+
+    from admin.maintenance.owner import owner_session
     from tenancy.usage.metering import purge_events
 
-    try:
-        result = purge_events(db.session, actor, settings=_settings(), dry_run=dry_run)
+    try:  # whole monthly partitions are dropped: as the schema owner (RENKEI_DATABASE_OWNER_URL)
+        with owner_session(current_app.config, db.session) as session:
+            result = purge_events(session, actor, settings=_settings(), dry_run=dry_run)
     except DomainError as error:
         fail(error)
-    db.session.commit()
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{result.deleted} 件{'（削除対象）' if dry_run else 'を削除しました'} / {verb} {result.deleted} event(s) "
                f"before {result.cutoff.isoformat()}")

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from admin.extensions import db
 from admin.i18n import format_date
-from admin.views import labels, operator_forms as forms
+from admin.views import labels, operator_forms as forms, paging
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
 from admin.views.notices import NoticesView
 from billing import operations as billing
@@ -124,8 +124,17 @@ class AgreementsView(SecureView):
                               "current": agreements.current_version(db.session, actor, document),
                               "required": agreements.required_version(db.session, actor, document)})
         board = agreements.board(db.session, actor)
-        standing = {row.tenant_code: {status.document: status for status in row.documents} for row in board}
+        # A page of the board (50 tenants, searchable by code or name, or only those past their
+        # deadline); the summary counts every tenant.
+        search, overdue_only = paging.search_text(), request.args.get("overdue") == "1"
+        shown = paging.paginate(board, paging.page_number(),
+                                keep=lambda row: (not overdue_only or row.overdue)
+                                and paging.matches(search, row.tenant_code, row.tenant_name))
+        standing = {row.tenant_code: {status.document: status for status in row.documents} for row in shown.items}
         return self.render("renkei/governance_agreements.html", documents=documents, board=board, manage=manage,
+                           shown=shown, search=search, overdue_only=overdue_only,
+                           overdue_count=sum(1 for row in board if row.overdue),
+                           reacceptance_count=sum(1 for row in board if row.in_reacceptance),
                            standing=standing, status_label=_status_label,
                            version_status={s.value: _pick(l) for s, l in VERSION_STATUS_LABELS.items()},
                            document_labels={d: _pick(l) for d, l in DOCUMENT_LABELS.items()}, when=_when)

@@ -90,7 +90,7 @@ def _operator_items(actor) -> list[Item]:
     items.append(_votes_item(actor))
     incidents = identity.unresolved_incidents_by_tenant(session, actor)
     items.append(Item(_("Unresolved identity incidents"), sum(count for _code, _name, count in incidents),
-                      _url("users.index"),
+                      _url("incidents.index"),
                       [(f"{labels.tenant_label(code)}: {count}", _url("users.index", tenant=code))
                        for code, _name, count in incidents]))
     items.append(_unpaid_item(actor))

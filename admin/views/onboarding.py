@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import flash, g, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext, lazy_gettext as _l
 from wtforms import Form, HiddenField, StringField
@@ -21,6 +21,7 @@ from wtforms.validators import Optional as OptionalValidator
 from admin.extensions import db
 from admin.identity import identity_directory
 from admin.i18n import format_date, format_fiscal_year
+from admin.views import paging
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from tenancy.onboarding import lifecycle, saga as onboarding
@@ -79,6 +80,7 @@ def _date(value) -> str:
 
 class OnboardingView(SecureView):
     required_action = "tenant.read"
+    COLUMN_SIZE = 50  # a prefecture (Kumamoto: 45 municipalities) fits in one column
 
     def _can_move(self, code: str | None = None) -> bool:
         return authz.allowed(g.actor, "tenant.transition", code)
@@ -87,7 +89,22 @@ class OnboardingView(SecureView):
     def index(self):
         data = onboarding.board(db.session, g.actor)
         statuses = list(TenantStatus)
-        return self.render("renkei/onboarding_board.html", board=data, statuses=statuses,
+        # Each column shows its first COLUMN_SIZE cards (those matching the search); one column
+        # opened alone (?status=) is paged, so the board stays the same size at 1,741 tenants.
+        search, opened = paging.search_text(), request.args.get("status") or None
+        if opened is not None and opened not in {s.value for s in statuses}:
+            abort(400)
+        page = paging.page_number()
+        columns = {}
+        for status in statuses:
+            if opened is not None and status.value != opened:
+                continue
+            cards = data["columns"].get(status.value, [])
+            keep = (lambda card: paging.matches(search, card["code"], card["name_ja"], card.get("name_en"))) if search else None
+            columns[status.value] = (paging.paginate(cards, page, keep=keep) if opened is not None
+                                     else paging.paginate(cards, 1, size=self.COLUMN_SIZE, keep=keep))
+        return self.render("renkei/onboarding_board.html", board=data, statuses=statuses, columns=columns,
+                           search=search, opened=opened,
                            status_label=lambda s: (STATUS_LABELS_JA if _locale() == "ja" else STATUS_LABELS_EN)[TenantStatus(s)],
                            wave_label=lambda w: format_fiscal_year(int(w), _locale()) if w != "-" else "—",
                            can_move=self._can_move(), can_read_outbox=authz.allowed(g.actor, "notification.read"))
@@ -162,7 +179,7 @@ class OnboardingView(SecureView):
 
         def run_wave():
             year = onboarding.parse_fiscal_year(form.fiscal_year.data or "")
-            rows = onboarding.parse_wave_csv(upload.read())
+            rows = onboarding.parse_wave_csv(upload.stream)  # read row by row, never held whole
             return onboarding.run_wave(db.session, g.actor, identity_directory(), year, rows)
 
         return post_action(run_wave, done=page, failed=page)

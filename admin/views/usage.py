@@ -216,8 +216,8 @@ class UsageView(SecureView):
             abort(404)
         month = self._month()
         report = usage_reports.build_report(db.session, g.actor, month)
-        if fmt == "csv":
-            data, mimetype = usage_reports.report_csv(report, _locale() == "ja"), "text/csv; charset=utf-8"
+        if fmt == "csv":  # streamed: the first rows leave before the last are written
+            data, mimetype = usage_reports.report_csv_chunks(report, _locale() == "ja"), "text/csv; charset=utf-8"
         else:
             data = usage_reports.report_xlsx(report)
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -19,7 +19,7 @@ from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.identity import identity_directory
-from admin.views import labels
+from admin.views import labels, paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action
 from core import authz
 from tenancy.identity import invitations
@@ -55,12 +55,13 @@ def _no_store(response):
 
 class UsersView(SecureView):
     required_action = "user.read"
+    PICKER_SIZE = 50
 
     def _tenant_choices(self) -> list:
         return identity.tenants_with_readable_users(db.session, g.actor)
 
     def _grantable(self) -> list[str]:
-        return sorted(authz.PEOPLE_ROLES if authz.OPERATOR in g.actor.roles else authz.TENANT_ROLES)
+        return sorted(authz.grantable_roles(g.actor))
 
     def _invite_form(self, data=None) -> InviteForm:
         form = InviteForm(data)
@@ -83,8 +84,18 @@ class UsersView(SecureView):
                 accounts = identity.list_users(db.session, g.actor, identity_directory(), code)
             except DomainError as failure:
                 error = failure
+        # The tenant picker lists at most PICKER_SIZE tenants: those matching the search (?q=, code or
+        # name), the one shown always among them, so it stays usable at 1,741 tenants.
+        search = paging.search_text()
+        picker = paging.paginate(tenants, 1, size=self.PICKER_SIZE,
+                                 keep=(lambda t: paging.matches(search, t.code, t.name_ja, t.name_en, t.name_kana))
+                                 if search else None)
+        choices = list(picker.items)
+        if code is not None and code not in {t.code for t in choices}:
+            choices.insert(0, next(t for t in tenants if t.code == code))
         return self.render(
             "renkei/users.html", tenants=tenants, code=code, accounts=accounts, error=error,
+            picker=picker, choices=choices, search=search, picker_size=self.PICKER_SIZE,
             can_manage=bool(code) and authz.allowed(g.actor, "user.manage", code),
             grantable=self._grantable(), role_label=labels.role_label, tenant_label=labels.tenant_label,
             form=form or self._invite_form(), setups=list(setups), sends_mail=identity_directory().sends_mail,
@@ -172,11 +183,11 @@ class UsersView(SecureView):
         if request.method == "GET":
             return self._bulk_page(code, form)
         upload = request.files.get("file")
-        raw = upload.read() if upload else b""
+        source = upload.stream if upload else b""  # read row by row as it is checked, never held whole
 
         def invite_all():
             try:
-                return invitations.invite_from_csv(db.session, g.actor, identity_directory(), code, raw)
+                return invitations.invite_from_csv(db.session, g.actor, identity_directory(), code, source)
             except DomainError as error:
                 problems.extend(error.problems)  # shown as a list of lines on the page, not as flashes
                 error.problems = []

@@ -77,7 +77,7 @@ from core.calendar import to_jst
 from core.db import utcnow
 from tenancy.errors import TenancyError, TenantNotFound
 from tenancy.registry.history import record_transition
-from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus, TenantTransition
+from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus, TenantTransition
 from tenancy.registry.operations import create_tenant
 from tenancy.onboarding.models import PROVISIONING_STEPS, ChecklistItem, ProvisioningStep
 
@@ -210,6 +210,24 @@ class GuardRefused(LifecycleError, Conflict):
             f"満たしていない条件が {len(problems)} 件あります。変更は行っていません。",
             problems=problems, code=tenant.code, transition=transition.name,
         )
+
+
+class PrefectureProtected(LifecycleError, Conflict):
+    """The prefecture's own tenant runs the platform: suspending or withdrawing it would disable
+    every platform operator (the caller included)."""
+
+    def __init__(self, tenant: Tenant, transition: Transition) -> None:
+        super().__init__(
+            f"{tenant.name_en} ({tenant.code}) is the prefecture that runs the platform; it cannot "
+            f"{transition.label_en}: that would sign out and disable every platform operator. Nothing was changed.",
+            f"{tenant.name_ja}（{tenant.code}）は基盤を運営する県の団体のため「{transition.label_ja}」できません。"
+            "行うと運営者（県）全員のアカウントが無効になります。変更は行っていません。",
+            code=tenant.code, transition=transition.name,
+        )
+
+
+# moves the prefecture's own tenant never makes
+PREFECTURE_FORBIDDEN = frozenset({"suspend", "withdraw"})
 
 
 class ReasonRequired(LifecycleError, Invalid):
@@ -418,7 +436,8 @@ def admin_contact(tenant: Tenant):
 
 def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
     """The tenant, its row locked for the transaction on PostgreSQL when ``lock`` (two moves at once)."""
-    query = sa.select(Tenant).where(Tenant.code == code)
+    # contacts only when asked for (admin_contact): a move reads the tenant many times and rarely them
+    query = sa.select(Tenant).where(Tenant.code == code).options(sa.orm.lazyload(Tenant.contacts))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     tenant = session.scalars(query).one_or_none()
@@ -429,7 +448,9 @@ def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
 
 def allowed_transitions(tenant: Tenant) -> list[Transition]:
     status = TenantStatus(tenant.status)
-    return [t for t in TRANSITIONS.values() if status in t.sources]
+    prefecture = tenant.kind == TenantKind.prefecture
+    return [t for t in TRANSITIONS.values()
+            if status in t.sources and not (prefecture and t.name in PREFECTURE_FORBIDDEN)]
 
 
 def check(session: Session, actor: Actor, tenant: Tenant, name: str, reason: str = "") -> Move:
@@ -439,6 +460,8 @@ def check(session: Session, actor: Actor, tenant: Tenant, name: str, reason: str
     status = TenantStatus(tenant.status)
     if status not in transition.sources:
         raise REFUSALS[name](tenant)
+    if name in PREFECTURE_FORBIDDEN and tenant.kind == TenantKind.prefecture:
+        raise PrefectureProtected(tenant, transition)
     reason = (reason or "").strip()
     if transition.reason_required and not reason:
         raise ReasonRequired(transition)

@@ -41,7 +41,9 @@ Offboarding
 
 Waves
     :func:`parse_wave_csv` validates a whole file first (nothing is written if a row is wrong);
-    :func:`run_wave` then applies, screens, approves and provisions each municipality in turn. One
+    :func:`run_wave` then applies, screens, approves and provisions each municipality, up to
+    :data:`WAVE_WORKERS` at once on PostgreSQL (each worker its own session and Keycloak client;
+    the shared default quota plans are made before the fan-out), one at a time on SQLite. One
     municipality's failure is recorded in its :class:`WaveOutcome` and does not stop the others.
 
 Reading
@@ -54,17 +56,19 @@ Reading
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from core import audit
 from core import authz, outbox
@@ -77,6 +81,7 @@ from core.calendar import (ERAS, FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_yea
                            is_supported_fiscal_year)
 from core.db import utcnow
 from tenancy.errors import ImportRejected, TenancyError
+from tenancy.identity import denylist
 from tenancy.identity.operations import record_incident
 from tenancy.registry.history import history
 from tenancy.registry.importing import EXPORT_HEADERS_JA, HEADER_ALIASES, reference_municipalities
@@ -94,6 +99,7 @@ from tenancy.onboarding.models import (
 )
 from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
 from tenancy.usage import quotas
+from tenancy.usage.models import QuotaPlan
 from core.validation import problems_from
 
 log = logging.getLogger(__name__)
@@ -467,6 +473,7 @@ def suspend(session: Session, actor: Actor, directory: IdentityDirectory, code: 
     for account in disabled:
         session.add(SuspendedAccount(tenant_id=tenant.id, keycloak_user_id=account.id, username=account.username))
     session.flush()
+    denylist.deny(session, [a.id for a in disabled], "tenant suspended")
     return lifecycle.enact(session, tenant, move, details={"users_disabled": sorted(a.username for a in disabled)})
 
 
@@ -516,6 +523,7 @@ def withdraw(session: Session, actor: Actor, directory: IdentityDirectory, code:
 
         _undo(session, "tenant.withdraw", code, removed, put_back)
         raise
+    denylist.deny(session, [a.id for a in removed], "tenant withdrawn")
     for row in session.scalars(sa.select(SuspendedAccount).where(SuspendedAccount.tenant_id == tenant.id)):
         session.delete(row)
     existing = {row.item for row in session.scalars(sa.select(ChecklistItem).where(
@@ -627,15 +635,19 @@ def parse_fiscal_year(text: str) -> int:
                          problems=[problem("fiscal_year", "Not a fiscal year.", "年度の形式ではありません。")])
 
 
-def parse_wave_csv(raw: bytes) -> list[WaveRow]:
-    """Rows of a wave file (UTF-8 with or without BOM, or CP932), every row checked; all problems raised together."""
-    problems: list[dict[str, str]] = []
+def parse_wave_csv(source: csvfile.Source) -> list[WaveRow]:
+    """Rows of a wave file (UTF-8 with or without BOM, or CP932), every row checked; all problems raised together.
+
+    ``source``: the file's bytes or text, its path or an upload's binary stream, read row by row in
+    one pass (a path or stream is never held whole); once a row fails, checked rows are no longer kept.
+    """
+    problems = csvfile.Problems()  # the first ones listed, all counted: the report stays small
     rows: list[WaveRow] = []
     seen: dict[str, int] = {}
-    for row in csvfile.read(raw, WAVE_COLUMNS, rejected=ImportRejected):
+    for row in csvfile.source_rows(source, WAVE_COLUMNS, rejected=ImportRejected):
         line, where, cells = row.line, row.where, row.values
         if row.problems:
-            problems.extend(row.problems)
+            problems.add(*row.problems)
             continue
         code = cells.get("code", "")
         row_problems = []
@@ -664,17 +676,19 @@ def parse_wave_csv(raw: bytes) -> list[WaveRow]:
                 row_problems.append(problem(f"{where}: {entry.key}", f"Write 済 (done) or leave empty, not {cells[entry.key]!r}.",
                                             f"「済」と記入するか空欄にしてください（{cells[entry.key]!r} は読めません）。"))
         if row_problems:
-            problems += row_problems
+            problems.add(*row_problems)
             continue
         seen[code] = line
-        rows.append(WaveRow(line, code, contact, username, frozenset(confirmed)))
+        if not problems:  # after a failure nothing will run: keep no rows
+            rows.append(WaveRow(line, code, contact, username, frozenset(confirmed)))
     if not rows and not problems:
-        problems.append(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
     if problems:
+        listed_en, listed_ja = problems.summary()
         raise ImportRejected(
-            f"{len(problems)} problem(s) found in the wave file; nothing was done. Correct the lines named and run the whole file again.",
-            f"参加募集ファイルに {len(problems)} 件の誤りがあります。何も処理していません。該当行を修正し、ファイル全体をもう一度実行してください。",
-            problems=problems)
+            f"{problems.total:,} problem(s) found in the wave file{listed_en}; nothing was done. Correct the lines named and run the whole file again.",
+            f"参加募集ファイルに {problems.total:,} 件の誤りがあります{listed_ja}。何も処理していません。該当行を修正し、ファイル全体をもう一度実行してください。",
+            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed))
     return rows
 
 
@@ -756,35 +770,96 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
     return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, tenant.status == TenantStatus.active)
 
 
+# Municipalities of a wave provisioned at once on PostgreSQL (a bounded pool: each worker holds a
+# database connection and makes Keycloak calls, so this also bounds the load put on both).
+WAVE_WORKERS = 4
+
+
 def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
              progress: Callable[[WaveOutcome], None] | None = None,
-             checkpoint: Checkpoint | None = None) -> list[WaveOutcome]:
-    """Onboard every row, one by one in the file's order; one failure is recorded in its outcome
-    and does not stop the others.
+             checkpoint: Checkpoint | None = None, workers: int | None = None) -> list[WaveOutcome]:
+    """Onboard every row; one failure is recorded in its outcome and does not stop the others.
+    The outcomes come back in the file's order.
 
-    Commits after every stage of every municipality (see the module docstring). The wave is one
-    administrative act and gets one audit record (``onboarding.wave``) holding every
-    municipality's acts as steps.
+    ``workers`` municipalities at once (default :data:`WAVE_WORKERS` on PostgreSQL, one at a time on
+    SQLite, whose single writer gains nothing from threads); ``progress`` is called in the caller's
+    thread as each municipality finishes. Each worker has a session of its own on the same
+    database, and commits every stage of its municipality as :func:`onboard` does, so resuming
+    after a failure or a crash is the same as one at a time. The rows shared by every tenant (the
+    default quota plans) are created once before the fan-out. With a ``checkpoint`` given (tests
+    acting between two steps) the wave runs one at a time in ``session``.
+
+    The wave is one administrative act and gets one audit record (``onboarding.wave``) holding
+    every municipality's acts as steps (:func:`core.audit.part_of_act` for the workers).
     """
+    if workers is None:
+        workers = WAVE_WORKERS
+    if checkpoint is not None or session.get_bind().dialect.name != "postgresql":
+        workers = 1
     checkpoint = _commits(session, checkpoint)
     with audit.act(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}", persist=checkpoint):
-        return _run_wave(session, actor, directory, fiscal_year, rows, checkpoint=checkpoint, progress=progress)
+        return _run_wave(session, actor, directory, fiscal_year, rows, checkpoint=checkpoint, progress=progress,
+                         workers=max(1, min(workers, len(rows))))
+
+
+def _onboard_or_fail(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow,
+                     checkpoint: Checkpoint) -> WaveOutcome:
+    try:
+        return onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint)
+    except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
+        session.rollback()
+        return _failed(session, fiscal_year, row, error)
+
+
+def _worker_directory(directory: IdentityDirectory) -> IdentityDirectory:
+    """A directory for a worker thread (its own HTTP session and token, the answers already known
+    shared: :meth:`IdentityDirectory.sibling`); test doubles are shared as they are."""
+    return directory.sibling() if isinstance(directory, IdentityDirectory) else directory
+
+
+def _onboard_in_worker(session: Session, bind: sa.engine.Engine | sa.engine.Connection, actor: Actor,
+                       directory: IdentityDirectory, fiscal_year: int, row: WaveRow) -> WaveOutcome:
+    """One municipality in a worker thread: its own session on the wave's database (``bind``, found
+    in the caller's thread), its records steps of the act of ``session``, the wave's own."""
+    with Session(bind=bind, expire_on_commit=False) as own, audit.part_of_act(own, session):
+        return _onboard_or_fail(own, actor, directory, fiscal_year, row, own.commit)
 
 
 def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
-              checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None) -> list[WaveOutcome]:
+              checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None,
+              workers: int = 1) -> list[WaveOutcome]:
     authz.authorize(actor, "tenant.transition")
     validate_wave(session, fiscal_year, rows)
     outcomes: list[WaveOutcome] = []
-    for row in rows:
-        try:
-            outcome = onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint)
-        except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
-            session.rollback()
-            outcome = _failed(session, fiscal_year, row, error)
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
+    if workers == 1:
+        for row in rows:
+            outcome = _onboard_or_fail(session, actor, directory, fiscal_year, row, checkpoint)
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+    else:
+        # shared rows first: two municipalities at once must not both create the default plans
+        if session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
+            quotas.load_default_plans(session, actor)
+        checkpoint()
+        local = threading.local()
+        wave_session = session.registry() if isinstance(session, scoped_session) else session  # the caller's thread's
+        bind = session.get_bind()
+
+        def work(row: WaveRow) -> WaveOutcome:
+            if not hasattr(local, "directory"):
+                local.directory = _worker_directory(directory)
+            return _onboard_in_worker(wave_session, bind, actor, local.directory, fiscal_year, row)
+
+        by_code: dict[str, WaveOutcome] = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wave") as pool:
+            futures = {pool.submit(work, row): row for row in rows}
+            for future in concurrent.futures.as_completed(futures):
+                outcome = future.result()
+                by_code[futures[future].code] = outcome
+                if progress is not None:
+                    progress(outcome)
+        outcomes = [by_code[row.code] for row in rows]
     audit.record(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}",
                  after={"fiscal_year": fiscal_year, "rows": len(rows),
                         "active": sorted(o.code for o in outcomes if o.ok),

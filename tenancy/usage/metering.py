@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, csvfile
 from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
@@ -52,7 +52,6 @@ from tenancy.usage.models import (
 from tenancy.registry.models import Tenant
 
 MAX_EVENT_ID_LENGTH = 128
-MAX_PROBLEMS_LISTED = 200
 _UPSERT_CHUNK = 1000
 
 
@@ -153,7 +152,31 @@ def validate_events(
     seen: dict[str, ValidEvent] = {}
     repeated = 0
 
+    parse, utc = dt.datetime.fromisoformat, dt.timezone.utc
     for index, raw in enumerate(raw_events):
+        # Fast path for the usual, well-formed event: the same checks as below, without building
+        # any message; anything it does not accept goes through the full checks, which explain.
+        if type(raw) is dict:
+            event_id, tenant, metric = raw.get("event_id"), raw.get("tenant"), raw.get("metric")
+            quantity, stamp = raw.get("quantity"), raw.get("timestamp")
+            if (type(event_id) is str and type(tenant) is str and type(metric) is str and type(stamp) is str
+                    and type(quantity) is int and 0 <= quantity <= MAX_QUANTITY
+                    and tenant in known_tenants and metric in METRICS
+                    and len(event_id) <= MAX_EVENT_ID_LENGTH and "\x00" not in event_id and event_id.strip()):
+                try:
+                    moment = parse(stamp)
+                    moment = moment.astimezone(utc) if moment.tzinfo is not None else None
+                except (ValueError, OverflowError):
+                    moment = None
+                if moment is not None and cutoff <= moment <= latest:
+                    event = ValidEvent(event_id, tenant, metric, quantity, moment)
+                    earlier = seen.get(event_id)
+                    if earlier is None:
+                        seen[event_id] = event
+                        continue
+                    if earlier.key() == event.key():
+                        repeated += 1
+                        continue
         place = where(index)
         if not isinstance(raw, Mapping):
             problems.append({**problem(place, "must be an object with tenant, metric, quantity, timestamp and event_id",
@@ -169,6 +192,10 @@ def validate_events(
         elif len(event_id) > MAX_EVENT_ID_LENGTH:
             own.append(problem(f"{place}.event_id", f"event_id is longer than {MAX_EVENT_ID_LENGTH} characters",
                                f"event_id は {MAX_EVENT_ID_LENGTH} 文字以内にしてください。"))
+        elif "\x00" in event_id:  # PostgreSQL text cannot hold it
+            own.append(problem(f"{place}.event_id", "event_id must not contain the NUL character (\\u0000)",
+                               "event_id に NUL 文字（\\u0000）は使えません。"))
+            event_id = None
         label = f"event {event_id}: " if event_id else ""
         label_ja = f"イベント {event_id}：" if event_id else ""
 
@@ -218,9 +245,9 @@ def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str
     return UsageRejected(
         f"{count} event(s) of the {what_en} are invalid; nothing was recorded. Fix them (see errors) and send the whole {what_en} again.",
         f"{what_ja}のうち {count} 件の利用実績に誤りがあります。何も記録していません。errors の内容を直して、{what_ja}全体を送り直してください。",
-        problems=problems[:MAX_PROBLEMS_LISTED],
+        problems=problems[:csvfile.MAX_PROBLEMS_LISTED],  # the one setting (RENKEI_MAX_PROBLEMS_LISTED)
         invalid_events=count,
-        errors_listed=min(len(problems), MAX_PROBLEMS_LISTED),
+        errors_listed=min(len(problems), csvfile.MAX_PROBLEMS_LISTED),
         errors_total=errors_total if errors_total is not None else len(problems),
     )
 
@@ -250,7 +277,9 @@ def _dialect_insert(session: Session, table: sa.Table):
 # the rest: the first stores the keys (usage_event_key: ON CONFLICT DO NOTHING) and the events
 # whose keys were new, and hands back the event_ids already stored (a re-send); the second
 # upserts the day and month aggregates of what was stored, computed in SQL from the staging
-# table, and empties it. SQLite (tests) takes the portable statements below.
+# table, and empties it. The first has a fast form for the usual batch of new events (plain
+# inserts in a savepoint, FAST_STORE_PG); a unique violation falls back to the careful one.
+# SQLite (tests) takes the portable statements below.
 STAGE_PG = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS usage_event_stage (event_id varchar(128) NOT NULL, "
     "tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, quantity bigint NOT NULL, "
@@ -273,19 +302,19 @@ STORE_EVENTS_PG = sa.text(
 )
 AGGREGATE_STAGE_PG = sa.text(
     "WITH staged AS (DELETE FROM usage_event_stage RETURNING tenant_code, metric, quantity, occurred_at, position), "
-    "dated AS (SELECT tenant_code, metric, quantity, occurred_at, position,"
-    " CAST(occurred_at AT TIME ZONE 'Asia/Tokyo' AS date) AS day FROM staged), "
-    "buckets AS ("
-    " SELECT tenant_code, metric, CAST('day' AS varchar) AS granularity, day AS period_start,"
+    "days AS (SELECT tenant_code, metric, CAST(occurred_at AT TIME ZONE 'Asia/Tokyo' AS date) AS day,"
     " CAST(sum(quantity) AS bigint) AS total, max(quantity) AS peak, count(*) AS events,"
     " (array_agg(quantity ORDER BY occurred_at DESC, position DESC))[1] AS last_value, max(occurred_at) AS last_at"
-    " FROM dated GROUP BY tenant_code, metric, day"
+    " FROM staged GROUP BY 1, 2, 3), "
+    "buckets AS ("  # the month buckets are summed from the day buckets (one pass over the events)
+    " SELECT tenant_code, metric, CAST('day' AS varchar) AS granularity, day AS period_start,"
+    " total, peak, events, last_value, last_at FROM days"
     " UNION ALL"
     " SELECT tenant_code, metric, 'month', CAST(date_trunc('month', day) AS date),"
-    " CAST(sum(quantity) AS bigint), max(quantity), count(*),"
-    " (array_agg(quantity ORDER BY occurred_at DESC, position DESC))[1], max(occurred_at)"
-    " FROM dated GROUP BY tenant_code, metric, date_trunc('month', day)) "
-    "INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
+    " CAST(sum(total) AS bigint), max(peak), CAST(sum(events) AS bigint),"
+    " (array_agg(last_value ORDER BY last_at DESC, day DESC))[1], max(last_at)"
+    " FROM days GROUP BY tenant_code, metric, date_trunc('month', day)), "
+    "upserted AS (INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
     "SELECT * FROM buckets ORDER BY 1, 2, 3, 4 "
     "ON CONFLICT (tenant_code, metric, granularity, period_start) DO UPDATE SET "
     "total = usage_aggregate.total + excluded.total, "
@@ -293,8 +322,30 @@ AGGREGATE_STAGE_PG = sa.text(
     "events = usage_aggregate.events + excluded.events, "
     "last_value = CASE WHEN excluded.last_at >= usage_aggregate.last_at THEN excluded.last_value ELSE usage_aggregate.last_value END, "
     "last_at = GREATEST(usage_aggregate.last_at, excluded.last_at) "
-    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value"
+    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value) "
+    "SELECT tenant_code, metric, period_start, total, peak, last_value FROM upserted WHERE granularity = 'month'"
 )
+
+FAST_STORE_PG = (
+    "WITH keys AS ("
+    " INSERT INTO usage_event_key (event_id, occurred_at, batch_id)"
+    " SELECT event_id, occurred_at, %(batch_id)s FROM usage_event_stage ORDER BY event_id) "
+    "INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
+    " SELECT event_id, occurred_at, tenant_code, metric, quantity, %(batch_id)s FROM usage_event_stage"
+)
+_UNIQUE_VIOLATION = "23505"
+# COPY text format: a backslash, tab, newline or carriage return inside a value is escaped
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(events: list[ValidEvent]) -> bytes:
+    """The staging rows in COPY text format, built in one pass (timestamps as UTC ISO 8601 text,
+    which PostgreSQL parses; tenant codes and metrics are validated names, event_ids escaped)."""
+    escapes = _COPY_ESCAPES
+    return "".join([
+        f"{e.event_id.translate(escapes)}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{e.occurred_at.isoformat()}\t{position}\n"
+        for position, e in enumerate(events)]).encode()
+
 
 def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
@@ -333,9 +384,22 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
     connection.exec_driver_sql(STAGE_PG)
     with connection.connection.driver_connection.cursor() as cursor:
         with cursor.copy(COPY_STAGE_PG) as copy:
-            for position, e in enumerate(events):
-                copy.write_row((e.event_id, e.tenant_code, e.metric, e.quantity, e.occurred_at, position))
-    resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
+            copy.write(_copy_text(events))
+        # Fast path, the usual case: every event is new. Plain inserts (no ON CONFLICT, no
+        # RETURNING) inside a savepoint; a unique violation (a re-send, or a concurrent batch that
+        # committed the same event_id) rolls back to it and the careful statement below decides.
+        cursor.execute("SAVEPOINT usage_ingest_fast")
+        try:
+            cursor.execute(FAST_STORE_PG, {"batch_id": batch_id})
+        except Exception as error:
+            if getattr(error, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_fast")
+            fast = False
+        else:
+            fast = True
+        cursor.execute("RELEASE SAVEPOINT usage_ingest_fast")
+    resent = set() if fast else set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
     if resent:
         try:
             on_resent(resent)
@@ -344,8 +408,7 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
             raise
     if len(resent) == len(events):
         return 0, []
-    figures = [MonthFigure(row.tenant_code, row.metric, row.period_start, row.total, row.peak, row.last_value)
-               for row in connection.execute(AGGREGATE_STAGE_PG) if row.granularity == Granularity.month.value]
+    figures = [MonthFigure(*row) for row in connection.exec_driver_sql(AGGREGATE_STAGE_PG.text)]  # month rows only
     return len(events) - len(resent), figures
 
 
@@ -447,6 +510,62 @@ def _upsert_aggregates(session: Session, events: Iterable[ValidEvent]) -> list[M
     return figures
 
 
+# The largest total an aggregate column (bigint) holds. A batch is checked against the stored
+# aggregates only for periods to which it adds at least AGGREGATE_CHECK_FROM: batches adding less
+# would need billions of batches for one tenant and month to come near the limit.
+AGGREGATE_MAX = 2**63 - 1
+AGGREGATE_CHECK_FROM = 2**32
+
+
+def aggregate_overflow(session: Session, events: Sequence[ValidEvent], where: Callable[[int], str] = _default_where,
+                       raw_events: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    """Problems naming the first event of each day or month aggregate the batch would overflow
+    (beyond what a bigint column holds), so such a batch is refused at validation, not by the database."""
+    added: dict[tuple, int] = {}
+    keyed = []
+    for event in events:
+        day = jst_day(event.occurred_at)
+        keys = ((event.tenant_code, event.metric, Granularity.day, day),
+                (event.tenant_code, event.metric, Granularity.month, month_of(day)))
+        keyed.append((event, keys))
+        for key in keys:
+            added[key] = added.get(key, 0) + event.quantity
+    large = [key for key, amount in added.items() if amount >= AGGREGATE_CHECK_FROM]
+    if not large:
+        return []
+    table = UsageAggregate.__table__
+    stored: dict[tuple, int] = {}
+    for tenant_code, metric, granularity, period in large:
+        total = session.execute(sa.select(table.c.total).where(
+            table.c.tenant_code == tenant_code, table.c.metric == metric,
+            table.c.granularity == granularity.value, table.c.period_start == period)).scalar()
+        stored[(tenant_code, metric, granularity, period)] = int(total or 0)
+    problems: list[dict[str, Any]] = []
+    positions: dict[str, int] = {}
+    for index, (event, keys) in enumerate(keyed):
+        for key in keys:
+            if key not in stored or stored[key] > AGGREGATE_MAX:
+                continue
+            stored[key] += event.quantity
+            if stored[key] > AGGREGATE_MAX:  # reported once per aggregate, at the event that overflows it
+                if raw_events is not None and not positions:  # where the event was in the batch sent
+                    for position, raw in enumerate(raw_events):
+                        positions.setdefault(raw["event_id"], position)
+                position = positions.get(event.event_id, index)
+                place = where(position)
+                period_en = "day" if key[2] is Granularity.day else "month"
+                period_ja = "日" if key[2] is Granularity.day else "月"
+                problems.append({**problem(
+                    f"{place}.quantity",
+                    f"event {event.event_id}: the {period_en} total of {event.metric} for tenant {event.tenant_code} "
+                    f"({key[3].isoformat()}) would exceed {AGGREGATE_MAX:,}, the largest figure renkei can keep; "
+                    "check the quantities",
+                    f"イベント {event.event_id}：団体 {event.tenant_code} の {event.metric} の{period_ja}合計（{key[3].isoformat()}）が"
+                    f"記録できる上限 {AGGREGATE_MAX:,} を超えます。数量を確認してください。"),
+                    "index": position, "event_id": event.event_id})
+    return problems
+
+
 def ingest(
     session: Session,
     actor: Actor,
@@ -471,6 +590,9 @@ def ingest(
         now=now, settings=settings, where=where)
     if problems:
         raise _reject(problems)
+    overflow = aggregate_overflow(session, events, where, raw_events)
+    if overflow:
+        raise _reject(overflow)
 
     batch = UsageBatch(source=source, actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
                        request_id=actor.request_id, source_ip=actor.source_ip, events_received=len(raw_events),

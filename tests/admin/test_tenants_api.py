@@ -178,3 +178,57 @@ def test_get_returns_the_contacts_in_the_order_given(client, as_operator):
     assert fetched["contacts"] == contacts
     listed = client.get("/api/v1/tenants", headers=as_operator).get_json()["items"][0]
     assert listed["contacts"] == contacts and listed["created_at"] == fetched["created_at"]
+
+
+# --- the read paths served in one statement on a connection of their own (issue #12) ----------
+
+def test_a_page_past_the_end_is_empty_and_still_counts_every_match(client, tenant_factory, as_operator):
+    for code in ("431001", "432024", "432032"):
+        tenant_factory(code, status="active")
+    body = client.get("/api/v1/tenants?per_page=2&page=5", headers=as_operator).get_json()
+    assert body["items"] == [] and body["total"] == 3 and body["page"] == 5
+
+
+def test_a_municipal_admin_reads_only_their_own_tenant(client, tenant_factory, user_factory):
+    for code in ("431001", "432024", "432032"):
+        tenant_factory(code, status="active")
+    _, headers = user_factory(("municipal-admin",), "432024")
+    listed = client.get("/api/v1/tenants", headers=headers).get_json()
+    assert [t["code"] for t in listed["items"]] == ["432024"] and listed["total"] == 1
+    assert client.get("/api/v1/tenants/432024", headers=headers).get_json()["code"] == "432024"
+    refused = client.get("/api/v1/tenants/431001", headers=headers)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+
+
+def test_a_read_sees_a_change_committed_just_before(client, as_operator):
+    assert client.post("/api/v1/tenants", json=KUMAMOTO, headers=as_operator).status_code == 201
+    assert client.patch("/api/v1/tenants/431001", json={"population": 740000}, headers=as_operator).status_code == 200
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 740000
+    listed = client.get("/api/v1/tenants", headers=as_operator).get_json()["items"]
+    assert [t["population"] for t in listed] == [740000]
+
+
+def test_an_api_answer_never_sets_a_cookie(client):
+    """The API is authenticated by its bearer token alone: it neither reads nor sets the admin
+    UI's signed session, even when asked for another language."""
+    response = client.get("/api/v1/tenants/432024?lang=en")
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_reads_still_answer_after_the_database_dropped_every_connection(app, client, tenant_factory, as_operator):
+    """A database restart drops the connections kept open; the next read notices and answers, no 500."""
+    from admin.extensions import db as database
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("dropping server connections is a PostgreSQL test")
+    tenant_factory("431001", status="active")
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).status_code == 200
+    assert client.get("/api/v1/tenants", headers=as_operator).status_code == 200
+    read_engine = app.extensions["renkei_read_engine"]
+    with read_engine.connect() as kept:  # the connection the reads keep open between requests
+        pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    with database.engine.connect() as connection:  # as a restart would: the server drops it
+        assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["code"] == "431001"
+    assert client.get("/api/v1/tenants", headers=as_operator).get_json()["total"] == 1

@@ -1,0 +1,62 @@
+"""A real bearer token for the API benchmarks: a locally generated RSA key, its JWKS served on
+loopback, and an access token signed with it that renkei's ordinary :class:`TokenValidator`
+trusts (the app is pointed at the local JWKS by its usual settings). So the benchmarks pay for
+the whole token path as production does: header parse, JWKS lookup on first use, signature check
+once per token, then the verified-token cache, and the deny list on every request.
+
+    issuer = LocalIssuer(); settings = issuer.settings(); token = issuer.token(roles=["platform-operator"])
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REALM = "renkei-bench"
+AUDIENCE = "renkei-api"
+
+
+class LocalIssuer:
+    """An RSA key and a JWKS endpoint on 127.0.0.1 (a daemon thread of this process)."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jwt.algorithms import RSAAlgorithm
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = {**json.loads(RSAAlgorithm.to_jwk(self.key.public_key())), "kid": "bench", "alg": "RS256", "use": "sig"}
+        body = json.dumps({"keys": [jwk]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def settings(self) -> dict[str, str]:
+        """The app settings (also valid as environment variables) that make it trust this key."""
+        return {"RENKEI_KEYCLOAK_URL": self.url, "RENKEI_KEYCLOAK_PUBLIC_URL": self.url,
+                "RENKEI_KEYCLOAK_REALM": REALM, "RENKEI_API_AUDIENCE": AUDIENCE}
+
+    def token(self, roles=("platform-operator",), subject: str = "bench-operator", seconds: int = 3600) -> str:
+        import jwt
+
+        now = int(time.time())
+        claims = {"iss": f"{self.url}/realms/{REALM}", "aud": AUDIENCE, "sub": subject, "iat": now,
+                  "exp": now + seconds, "azp": "bench", "realm_access": {"roles": list(roles)}}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
