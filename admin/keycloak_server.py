@@ -687,7 +687,8 @@ def status(
         management_port = recorded if isinstance(recorded, int) else DEFAULT_MANAGEMENT_PORT
     pid = _read_pid(state)
     pid = pid if pid is not None and _is_keycloak_alive(pid) else None
-    healthy = is_ready(f"http://{_client_host(host)}:{management_port}")
+    # the management port only says that *a* Keycloak is ready: this one must also answer on its port
+    healthy = _port_in_use(host, port) and is_ready(f"http://{_client_host(host)}:{management_port}")
     return KeycloakStatus(
         running=pid is not None or healthy,
         pid=pid,

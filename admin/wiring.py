@@ -15,6 +15,8 @@ Domain packages do not import each other's operations to react to one another; i
 
 from __future__ import annotations
 
+import json
+
 import importlib
 import logging
 from typing import Any
@@ -87,7 +89,8 @@ def _check_quota_change(session: Session, params: dict) -> None:
     from tenancy.usage import quotas
 
     try:
-        quotas.QuotaPlanChange.model_validate(params["change"])
+        # strict JSON mode, as the API's bodies: "5" is not an integer, false is not a number
+        quotas.QuotaPlanChange.model_validate_json(json.dumps(params["change"]), strict=True)
     except ValidationError as error:
         raise Invalid("The quota plan change has errors.", "利用上限プランの変更内容に誤りがあります。",
                       problems=[{**p, "field": f"params.change.{p['field']}"} for p in problems_from(error)]) from None

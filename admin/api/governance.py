@@ -23,6 +23,7 @@ from governance import agreements, audit, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
 from core.validation import TenantCode
+from tenancy.usage.quotas import QuotaPlanChange
 
 bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
@@ -112,12 +113,25 @@ class ResolutionOut(BaseModel):
     enacted_ref: str
 
 
+class ProposalParamsOut(BaseModel):
+    """The parameters of the proposal's change, as governance.schemas checked and stored them: each change
+    type fills its own fields and leaves the rest out (free text: none, ``{}``)."""
+
+    policy_id: int | None = Field(default=None, description="adopt_allocation_policy: the allocation policy version")
+    tenant_code: str | None = Field(default=None, description="admit_municipality: the municipality in screening")
+    plan_code: str | None = Field(default=None, description="change_quota_plan: the plan created or changed")
+    change: QuotaPlanChange | None = Field(default=None, description="change_quota_plan: the change as proposed")
+    document: AgreementDocument | None = Field(default=None, description="publish_agreement_version: the document")
+    number: int | None = Field(default=None, description="publish_agreement_version: the version to publish")
+    reacceptance_days: int | None = Field(default=None, description="publish_agreement_version: days to re-accept")
+
+
 class ProposalOut(BaseModel):
     id: int
     title: str
     status: str
     change_type: str
-    params: dict
+    params: ProposalParamsOut
     opens_at: dt.datetime
     closes_at: dt.datetime
     electorate: list[str]

@@ -65,19 +65,62 @@ class OutboxQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
+class ChecklistItemOut(BaseModel):
+    item: str = Field(description="The item's key (the path segment to tick it)")
+    label_ja: str
+    label_en: str
+    checked: bool
+    checked_by: str = Field(description="Who ticked it (empty: nobody)")
+    checked_at: str | None = Field(description="When it was ticked, ISO 8601 (null: never)")
+    note: str
+
+
+class ChecklistsOut(BaseModel):
+    screening: list[ChecklistItemOut]
+    handover: list[ChecklistItemOut]
+
+
+class ProvisioningStepOut(BaseModel):
+    step: str
+    label_ja: str
+    label_en: str
+    status: str = Field(description="pending, done or failed")
+    attempts: int
+    error: str = Field(description="The last error (empty: none)")
+    finished_at: str | None = Field(description="ISO 8601 (null: not finished)")
+
+
+class TenantResourcesOut(BaseModel):
+    fiware_service: str
+    catalog_organization: str
+
+
+class TransitionOut(BaseModel):
+    from_status: str | None = Field(description="null: the tenant's first status")
+    to_status: str
+    at: str = Field(description="ISO 8601")
+    actor: str = Field(description="The actor's name (their subject when no name is known)")
+    actor_subject: str
+    reason: str
+
+
 class OnboardingOut(BaseModel):
     code: str
+    name_ja: str
+    name_en: str
     status: str
+    status_label_ja: str
+    wave_fiscal_year: int | None
     allowed_transitions: list[str]
-    checklists: dict
-    provisioning: list[dict]
-    platform_resources: dict | None
+    checklists: ChecklistsOut
+    provisioning: list[ProvisioningStepOut]
+    platform_resources: TenantResourcesOut | None = Field(description="null: not provisioned yet")
     final_settlement_due: bool
-    timeline: list[dict]
+    timeline: list[TransitionOut]
 
 
 class TimelineList(BaseModel):
-    items: list[dict]
+    items: list[TransitionOut]
 
 
 class WaveOutcomeOut(BaseModel):
@@ -114,12 +157,31 @@ class NotificationList(BaseModel):
     items: list[NotificationOut]
 
 
+class ResourceOut(BaseModel):
+    code: str
+    name_ja: str
+    fiware_service: str
+    catalog_organization: str
+
+
 class ResourceList(BaseModel):
-    items: list[dict]
+    items: list[ResourceOut]
+
+
+class BoardCardOut(BaseModel):
+    code: str
+    name_ja: str
+    name_en: str
+    kind: str
+    wave_fiscal_year: int | None
+    failed_step: str | None = Field(description="The failed provisioning step (null: none)")
+    failed_step_label_ja: str | None
+    error: str | None = Field(description="The failed step's last error (null: none)")
+    awaiting_activation: bool = Field(description="Every step done, a guard still holds the activation")
 
 
 class OnboardingBoardOut(BaseModel):
-    columns: dict[str, list[dict]] = Field(description="Tenants by status")
+    columns: dict[str, list[BoardCardOut]] = Field(description="Tenants by status")
     counts: dict[str, int]
     active_municipalities: int
     waves: dict[str, dict[str, int]] = Field(description="Per wave (fiscal year): tenants per status")

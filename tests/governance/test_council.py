@@ -387,3 +387,13 @@ def test_a_voting_window_without_a_timezone_is_refused(client, as_operator, vote
                            headers=as_operator)
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "closes_at"
+
+
+def test_a_quota_change_with_a_number_sent_as_text_is_refused(client, db, as_operator):
+    """A proposal's quota change is typed as strictly as any body: "50000" is not a limit."""
+    response = client.post("/api/v1/council/proposals", json={
+        "title": "上限の変更", "closes_at": in_days(3), "change_type": "change_quota_plan",
+        "params": {"plan_code": "small", "change": {"limits": [{"metric": "api_calls", "limit": "50000"}]}}},
+        headers=as_operator)
+    assert response.status_code == 422
+    assert any(p["field"].startswith("params.change.limits") for p in response.get_json()["errors"])

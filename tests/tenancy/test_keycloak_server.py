@@ -318,3 +318,35 @@ def test_stop_ends_the_server_and_closes_the_port(started_here: kc.KeycloakProce
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
     assert kc.stop(state_dir=started_here.state_dir) is False  # stopping twice is fine
+
+
+def test_status_of_a_port_nobody_listens_on_ignores_another_keycloaks_management_port(tmp_path: Path) -> None:
+    """`renkei keycloak status --port N` must not call a server on N running because some other
+    Keycloak (the demo's, on the default management port) reports itself ready."""
+    import http.server
+    import threading
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = b'{"status": "UP"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    management = http.server.HTTPServer(("127.0.0.1", 0), Ready)
+    threading.Thread(target=management.serve_forever, daemon=True).start()
+    try:
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            nobody = closed.getsockname()[1]  # a port with no listener once the socket closes
+        assert kc.is_ready(f"http://127.0.0.1:{management.server_address[1]}")
+        state = kc.status(nobody, state_dir=tmp_path, management_port=management.server_address[1])
+        assert not state.running and not state.healthy
+    finally:
+        management.shutdown()
+        management.server_close()
