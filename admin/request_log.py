@@ -92,6 +92,12 @@ def _day_file(directory: str) -> Any:
     return file
 
 
+def close_all() -> None:
+    """Close every day file kept open (a test's folder about to vanish, or the process ending)."""
+    for name in list(_OPEN):
+        _OPEN.pop(name)[1].close()
+
+
 def write(destination: str, entry: dict[str, Any] | str) -> None:
     """Append one line: to stdout (flushed, so that a pipe sees each line at once), or to the day
     file of the directory ``destination``, kept open and line-buffered (one write per request; the

@@ -14,6 +14,13 @@ from tests.conftest import TEST_DATABASE_URL, owner_engine
 from tests.netfaults import black_hole, closed_port
 
 
+@pytest.fixture(autouse=True)
+def _log_files_closed():
+    """The request log keeps its day file open; a test's folder is removed after it, so close it."""
+    yield
+    request_log.close_all()
+
+
 @pytest.fixture
 def at_head(app, db):
     """The test database, made by create_all, marked as migrated to the head (as `renkei db upgrade` does)."""
