@@ -62,8 +62,6 @@ class _Directory:
 
 def prepare(app) -> str:
     """A fresh schema, Kumamoto's tenants, default plans, some usage, one API client; its Keycloak client id."""
-    import sqlalchemy as sa
-
     from admin.extensions import db
     from core.actor import console_actor
     from tenancy.identity import api_clients
@@ -72,11 +70,7 @@ def prepare(app) -> str:
 
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                connection.execute(sa.text("CREATE SCHEMA public"))
-        db.create_all()
+        common.reset_schema(db)
         load_kumamoto(db.session, actor)
         quotas.load_default_plans(db.session, actor)
         now = dt.datetime.now(dt.timezone.utc)

@@ -122,11 +122,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
                for n in (1, 2, 3)]
     started = time.perf_counter()
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                connection.execute(sa.text("CREATE SCHEMA public"))
-        db.create_all()
+        common.reset_schema(db)
         session = db.session
         now = dt.datetime.now(dt.timezone.utc)
         fill_audit(session, audit_records, now - dt.timedelta(days=1))

@@ -90,8 +90,6 @@ def bare_app():
 
 
 def prepare(url: str) -> None:
-    import sqlalchemy as sa
-
     from admin import create_app
     from admin.extensions import db
     from tenancy.usage import metering, quotas
@@ -103,10 +101,7 @@ def prepare(url: str) -> None:
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
-        with db.engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-        db.create_all()
+        common.reset_schema(db)
         load_kumamoto(db.session, actor)
         quotas.load_default_plans(db.session, actor)
         now = dt.datetime.now(dt.timezone.utc)

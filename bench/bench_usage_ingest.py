@@ -55,13 +55,6 @@ def make_app(url: str):
                        "RENKEI_VAR_DIR": str(var), "RENKEI_API_OPEN_FOR_DEVELOPMENT": True, "TESTING": True})
 
 
-def reset_schema(db) -> None:
-    with db.engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    db.create_all()
-
-
 def batches(codes: list[str], total: int, size: int, seed: int, prefix: str):
     """Gateway-like traffic: 90 % api_calls counts, 10 % gauge levels, over the last 20 days."""
     rng = random.Random(seed)
@@ -286,7 +279,7 @@ def main() -> None:
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
-        reset_schema(db)
+        common.reset_schema(db)
         load_kumamoto(db.session, actor)
         quotas.load_default_plans(db.session, actor)
         db.session.commit()

@@ -108,3 +108,15 @@ def report(name: str, value: float, limit: float | None, target: Target | str | 
 def noisy_machine_note() -> str:
     return (f"(shared machine with {os.cpu_count()} cores: figures are noisy; the two sides alternate "
             "so that noise slows both alike; medians reported)")
+
+
+def reset_schema(db) -> None:
+    """A fresh schema for a benchmark's data set: on PostgreSQL the public schema is dropped and made
+    again (partitions and guards included); then every table is created (``db``: Flask-SQLAlchemy)."""
+    import sqlalchemy as sa
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    db.create_all()

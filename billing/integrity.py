@@ -49,14 +49,19 @@ class Finding:
 
 @dataclasses.dataclass
 class Report:
-    """What was checked (counts by name) and what was found, in the order found."""
+    """What was checked (counts by name, or what a chain was checked against) and what was found,
+    in the order found; ``renkei check`` extends the ledger's report with its own checks."""
 
-    checked: dict[str, int] = dataclasses.field(default_factory=dict)
+    checked: dict[str, Any] = dataclasses.field(default_factory=dict)
     findings: list[Finding] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
 
     def add(self, check: str, en: str, ja: str) -> None:
         self.findings.append(Finding(check, en, ja))

@@ -75,18 +75,8 @@ def sniff_encoding(path: Path, *, rejected: Rejected = FileRejected, chunk_bytes
     (a file that changes encoding later is refused while it is read). A file of ASCII only is UTF-8.
     NUL bytes (UTF-16, or not text) are refused.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as binary:
-        while chunk := binary.read(chunk_bytes):
-            if b"\x00" in chunk:
-                raise _not_text(rejected)
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return "cp932"
-            if not chunk.isascii():
-                return "utf-8-sig"
-    return "utf-8-sig"
+        return sniff_stream_encoding(binary, rejected=rejected, chunk_bytes=chunk_bytes)
 
 
 def lines(path: Path, *, rejected: Rejected = FileRejected, encoding: str | None = None) -> Iterator[str]:
@@ -94,13 +84,18 @@ def lines(path: Path, *, rejected: Rejected = FileRejected, encoding: str | None
     memory stays bounded whatever the file size. Bytes that do not decode, or NUL, raise ``rejected``."""
     encoding = encoding or sniff_encoding(path, rejected=rejected)
     with open(path, encoding=encoding, newline="") as text:
-        try:
-            for line in text:
-                if "\x00" in line:
-                    raise _not_text(rejected)
-                yield line
-        except UnicodeDecodeError:
-            raise _not_text(rejected) from None
+        yield from _text_lines(text, rejected)
+
+
+def _text_lines(text: Iterable[str], rejected: Rejected) -> Iterator[str]:
+    """The lines of a decoding text stream; bytes that do not decode, or NUL, raise ``rejected``."""
+    try:
+        for line in text:
+            if "\x00" in line:
+                raise _not_text(rejected)
+            yield line
+    except UnicodeDecodeError:
+        raise _not_text(rejected) from None
 
 
 def stream_rows(path: Path, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
@@ -143,12 +138,7 @@ def stream_lines(binary: BinaryIO, *, rejected: Rejected = FileRejected) -> Iter
     encoding = sniff_stream_encoding(binary, rejected=rejected)
     text = io.TextIOWrapper(binary, encoding=encoding, newline="")  # type: ignore[arg-type]
     try:
-        for line in text:
-            if "\x00" in line:
-                raise _not_text(rejected)
-            yield line
-    except UnicodeDecodeError:
-        raise _not_text(rejected) from None
+        yield from _text_lines(text, rejected)
     finally:
         text.detach()  # the caller's stream stays open (and is the caller's to close)
 

@@ -188,14 +188,9 @@ class BoardOut(BaseModel):
     in_reacceptance: int
 
 
-class TenantAgreementsOut(BaseModel):
-    tenant_code: str
-    tenant_name: str
-    tenant_status: str
-    overdue: bool
-    in_reacceptance: bool
-    earliest_deadline: dt.date | None
-    documents: list[DocumentStandingOut]
+class TenantAgreementsOut(TenantStandingOut):
+    """A tenant's standing on the board, with its acceptances."""
+
     acceptances: list[AcceptanceOut]
 
 

@@ -13,10 +13,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.output import fail
+from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
-from core.errors import DomainError
 
 SCOPE_NAMES = ("broker.read", "broker.write", "catalog.read", "catalog.write")  # tenancy.identity.api_clients.SCOPES
 
@@ -24,16 +23,6 @@ SCOPE_NAMES = ("broker.read", "broker.write", "catalog.read", "catalog.write")  
 @click.group("clients")
 def group() -> None:
     """API clients of tenants: create, list, rotate the secret, revoke."""
-
-
-def _run(operation):
-    try:
-        result = operation()
-        db.session.commit()
-        return result
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
 
 
 def _print_secret(issued) -> None:
@@ -52,7 +41,7 @@ def clients_list(tenant: str | None, actor) -> None:
     """Every client the person may see: id, tenant, name, status, expiry, allowlist."""
     from tenancy.identity import api_clients
 
-    rows = _run(lambda: api_clients.list_api_clients(db.session, actor, tenant))
+    rows = committed(lambda: api_clients.list_api_clients(db.session, actor, tenant))
     for row in rows:
         allowed = "*" if row.allow_any else (row.allowlist or "-")
         click.echo(f"{row.id}\t{row.tenant_code}\t{row.name}\t{row.status}\t{row.expires_on.isoformat()}\t{allowed}")
@@ -76,7 +65,7 @@ def clients_create(tenant, name, purpose, scopes, expires_on: dt.datetime, allow
 
     payload = {"name": name, "purpose": purpose, "scopes": list(scopes), "expires_on": expires_on.date(),
                "allowlist": list(allowlist), "allow_any": allow_any}
-    _print_secret(_run(lambda: api_clients.create_api_client(db.session, actor, identity_directory(), tenant, payload)))
+    _print_secret(committed(lambda: api_clients.create_api_client(db.session, actor, identity_directory(), tenant, payload)))
 
 
 @group.command("rotate")
@@ -92,7 +81,7 @@ def clients_rotate(client_id: int, overlap_seconds: int | None, actor) -> None:
 
     overlap = overlap_seconds if overlap_seconds is not None else int(
         current_app.config.get("RENKEI_API_CLIENT_OVERLAP_SECONDS") or api_clients.DEFAULT_OVERLAP_SECONDS)
-    _print_secret(_run(lambda: api_clients.rotate_secret(db.session, actor, identity_directory(), client_id, overlap)))
+    _print_secret(committed(lambda: api_clients.rotate_secret(db.session, actor, identity_directory(), client_id, overlap)))
 
 
 @group.command("revoke")
@@ -108,7 +97,7 @@ def clients_revoke(client_id: int, yes: bool, actor) -> None:
     if not yes:
         click.confirm(f"API クライアント {client_id} を失効させます（元に戻せません）。よろしいですか / Revoke client "
                       f"{client_id} (irreversible)?", abort=True)
-    row = _run(lambda: api_clients.revoke_api_client(db.session, actor, identity_directory(), client_id))
+    row = committed(lambda: api_clients.revoke_api_client(db.session, actor, identity_directory(), client_id))
     click.echo(f"{row.id}\t{row.status}")
 
 
@@ -120,5 +109,5 @@ def clients_retire_due(actor) -> None:
     from admin.identity import identity_directory
     from tenancy.identity import api_clients
 
-    count = _run(lambda: api_clients.retire_due(db.session, actor, identity_directory()))
+    count = committed(lambda: api_clients.retire_due(db.session, actor, identity_directory()))
     click.echo(f"{count} 件 / {count} credential(s) retired", err=True)

@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.output import fail
+from admin.commands.output import committed, fail
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
@@ -50,12 +50,7 @@ def members_export(output: Path | None, actor) -> None:
     from core.spreadsheet import safe_row
     from tenancy.members import operations as members
 
-    try:
-        rows = members.export_rows(db.session, actor)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    rows = committed(lambda: members.export_rows(db.session, actor))
     buffer = io.StringIO()
     csv.writer(buffer).writerows(safe_row(row) for row in rows)
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -74,12 +69,7 @@ def members_reject(corporate_number: str, reason: str, actor) -> None:
     """Reject an application under screening, with the reason (the applicant is told)."""
     from tenancy.members import operations as members
 
-    try:
-        members.reject(db.session, actor, corporate_number, reason)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    committed(lambda: members.reject(db.session, actor, corporate_number, reason))
     click.echo(f"{corporate_number} を不承認にしました / rejected")
 
 
@@ -93,12 +83,7 @@ def members_withdraw(corporate_number: str, reason: str, actor) -> None:
     from admin.identity import identity_directory
     from tenancy.members import operations as members
 
-    try:
-        members.withdraw(db.session, actor, corporate_number, reason, identity_directory())
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    committed(lambda: members.withdraw(db.session, actor, corporate_number, reason, identity_directory()))
     click.echo(f"{corporate_number} を退会させました / withdrawn")
 
 
@@ -112,12 +97,7 @@ def members_form_group(name: str, representative: str, numbers: tuple[str, ...],
     """Form a project group (提案グループ); broken rules are listed in words."""
     from tenancy.members import operations as members
 
-    try:
-        group_ = members.form_group(db.session, actor, name, representative, numbers)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    group_ = committed(lambda: members.form_group(db.session, actor, name, representative, numbers))
     click.echo(f"提案グループ「{group_.name}」を結成しました / formed project group {group_.id}")
 
 
@@ -133,12 +113,7 @@ def members_change_group(group_id: int, name: str, representative: str, numbers:
     """Change a project group: its members, representative or name; the rules are checked again."""
     from tenancy.members import operations as members
 
-    try:
-        members.change_group(db.session, actor, group_id, name, representative, numbers)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    committed(lambda: members.change_group(db.session, actor, group_id, name, representative, numbers))
     click.echo(f"提案グループ {group_id} を変更しました / changed project group {group_id}")
 
 
@@ -152,10 +127,5 @@ def members_dissolve_group(group_id: int, reason: str, actor) -> None:
     """Dissolve a project group (asks first; the audit log keeps what it was)."""
     from tenancy.members import operations as members
 
-    try:
-        members.dissolve_group(db.session, actor, group_id, reason)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        fail(error)
+    committed(lambda: members.dissolve_group(db.session, actor, group_id, reason))
     click.echo(f"提案グループ {group_id} を解散しました / dissolved project group {group_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Callable, TypeVar
 
 import click
 
@@ -15,3 +16,20 @@ def fail(error: DomainError) -> None:
     for item in error.problems:
         click.echo(f"  {item['field']}: {item['message_ja']} / {item['message_en']}", err=True)
     sys.exit(2 if error.kind == "invalid" else 1)
+
+
+T = TypeVar("T")
+
+
+def committed(operation: Callable[[], T]) -> T:
+    """Run ``operation`` and commit; a refused one is rolled back and reported with :func:`fail`."""
+    from admin.extensions import db
+
+    try:
+        result = operation()
+        db.session.commit()
+        return result
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+        raise  # fail() exits; never reached

@@ -42,6 +42,7 @@ from core import authz
 from core.actor import Actor
 from core.audit import AuditChainHead, AuditRecord
 from core.errors import Conflict, Invalid, Unavailable
+from governance.audit import file_sha256
 
 FORMAT = "renkei-backup/1"
 MANIFEST = "manifest.json"
@@ -165,14 +166,6 @@ def _run(command: list[str], env: dict[str, str], what_en: str, what_ja: str) ->
 
 # --- writing an archive -------------------------------------------------------------------------------
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @contextlib.contextmanager
 def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
     """Dump the database into ``target`` and yield a connection that sees the same data."""
@@ -252,7 +245,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
             "ledger_totals": described["ledger_totals"],
             "audit_head": described["audit_head"],
             "realm": realm_info,
-            "members": {name: {"sha256": sha256_file(work / name), "size": (work / name).stat().st_size}
+            "members": {name: {"sha256": file_sha256(work / name), "size": (work / name).stat().st_size}
                         for name in members},
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8") + b"\n"
@@ -296,7 +289,7 @@ def open_archive(path: Path, into: Path) -> dict[str, Any]:
         raise _refuse(f"{path.name} has no manifest: not a complete renkei backup",
                       f"{path.name} にマニフェストがありません。完全なバックアップではありません。")
     expected = (into / MANIFEST_SUM).read_text().split()[0] if (into / MANIFEST_SUM).read_text().split() else ""
-    if sha256_file(into / MANIFEST) != expected:
+    if file_sha256(into / MANIFEST) != expected:
         raise _refuse(f"{path.name} is damaged: the manifest's checksum does not match",
                       f"{path.name} は破損しています（マニフェストのチェックサムが一致しません）。")
     try:
@@ -310,7 +303,7 @@ def open_archive(path: Path, into: Path) -> dict[str, Any]:
         if name not in MEMBERS or not (into / name).exists():
             raise _refuse(f"{path.name} is damaged: member {name} is missing",
                           f"{path.name} は破損しています（{name} がありません）。")
-        if sha256_file(into / name) != info.get("sha256"):
+        if file_sha256(into / name) != info.get("sha256"):
             raise _refuse(f"{path.name} is damaged: the checksum of {name} does not match the manifest",
                           f"{path.name} は破損しています（{name} のチェックサムがマニフェストと一致しません）。")
     return manifest

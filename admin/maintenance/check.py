@@ -12,7 +12,6 @@ In order, each stopping at its first problem (the report names the first problem
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,7 @@ from core import authz
 from core.actor import Actor
 from governance import integrity as governance_integrity
 
-Finding = billing_integrity.Finding
-
-
-@dataclasses.dataclass
-class SystemReport:
-    checked: dict[str, Any] = dataclasses.field(default_factory=dict)
-    findings: list[Finding] = dataclasses.field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    @property
-    def first(self) -> Finding | None:
-        return self.findings[0] if self.findings else None
+SystemReport = billing_integrity.Report  # the ledger's report, extended with the chain and the manifest
 
 
 def _check_manifest(session: Session, manifest: dict[str, Any], report: SystemReport, actor: Actor) -> None:
@@ -52,19 +37,19 @@ def _check_manifest(session: Session, manifest: dict[str, Any], report: SystemRe
         if table == "audit_record" and actual is not None:
             actual = archive.audit_records_through(connection, head_seq)
         if actual is None:
-            report.findings.append(Finding("manifest", f"table {table} is missing (the backup had {expected} rows)",
-                                           f"テーブル {table} がありません（バックアップ時 {expected} 行）。"))
+            report.add("manifest", f"table {table} is missing (the backup had {expected} rows)",
+                       f"テーブル {table} がありません（バックアップ時 {expected} 行）。")
             return
         if actual != expected:
-            report.findings.append(Finding("manifest", f"table {table} has {actual} rows; the backup had {expected}",
-                                           f"テーブル {table} は {actual} 行ですが、バックアップ時は {expected} 行でした。"))
+            report.add("manifest", f"table {table} has {actual} rows; the backup had {expected}",
+                       f"テーブル {table} は {actual} 行ですが、バックアップ時は {expected} 行でした。")
             return
     totals = billing_integrity.ledger_totals(session, actor)
     for year, expected in sorted((manifest.get("ledger_totals") or {}).items()):
         actual = totals.get(year)
         if actual != expected:
-            report.findings.append(Finding("manifest", f"FY{year} ledger totals are {actual}; the backup had {expected}",
-                                           f"{year}年度の帳簿合計 {actual} がバックアップ時 {expected} と一致しません。"))
+            report.add("manifest", f"FY{year} ledger totals are {actual}; the backup had {expected}",
+                       f"{year}年度の帳簿合計 {actual} がバックアップ時 {expected} と一致しません。")
             return
 
 
@@ -83,8 +68,8 @@ def run_check(session: Session, actor: Actor, *, checkpoint_dir: Path | None = N
     verification = governance_integrity.check_chain(session, actor, checkpoints)
     report.checked["audit records"] = verification.checked
     if verification.broken is not None:
-        report.findings.append(Finding("audit", f"the audit log is broken at {verification.broken.describe()}",
-                                       f"操作ログの改ざん・欠落を検出しました: {verification.broken.describe()}"))
+        report.add("audit", f"the audit log is broken at {verification.broken.describe()}",
+                   f"操作ログの改ざん・欠落を検出しました: {verification.broken.describe()}")
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)
