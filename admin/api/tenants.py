@@ -52,6 +52,8 @@ def _read_engine():
     connection (see :func:`_read`), so a restart still never gives a 500. Elsewhere (SQLite) the
     app's engine, with the connection switched to autocommit.
     """
+    import weakref
+
     import sqlalchemy as sa
     from flask import current_app
 
@@ -62,6 +64,9 @@ def _read_engine():
         if engine.dialect.name == "postgresql":
             options = {k: v for k, v in (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).items() if k != "pool_pre_ping"}
             engine = sa.create_engine(engine.url, **{**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"})
+            # the pooled connections are closed when the app goes (or at exit), never left to
+            # the garbage collector, which would drop them unclosed
+            weakref.finalize(app, engine.dispose)
         engine = app.extensions.setdefault("renkei_read_engine", engine)
     return engine
 

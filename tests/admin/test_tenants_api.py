@@ -232,3 +232,30 @@ def test_reads_still_answer_after_the_database_dropped_every_connection(app, cli
         assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
     assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["code"] == "431001"
     assert client.get("/api/v1/tenants", headers=as_operator).get_json()["total"] == 1
+
+
+def test_an_app_that_goes_away_closes_the_connections_its_reads_kept(app):
+    """A second app on the same database (a restore drill, a restarted worker) reads through its own
+    pool; when that app is dropped its pooled connections are closed, not left for the garbage
+    collector to find open (psycopg warns then, and the warning lands in whatever runs next)."""
+    import gc
+    import warnings
+
+    from admin import create_app
+    from admin.api import tenants
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite reads share the app's engine; the kept connections are PostgreSQL's")
+    other = create_app({**{k: v for k, v in app.config.items() if k.startswith(("RENKEI_", "SECRET", "SQLALCHEMY"))},
+                        "TESTING": True})
+    with other.app_context():
+        assert tenants._read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar()) == 1
+        from admin.extensions import db as database
+        database.engine.dispose()
+    kept = other.extensions["renkei_read_engine"].pool.checkedin()
+    assert kept == 1
+    del other
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
