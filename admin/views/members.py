@@ -59,9 +59,13 @@ def apply_submit():
     check_csrf()
     values = {name: (request.form.get(name) or "").strip() for name in FORM_FIELDS}
     try:
+        language = "ja" if _ja() else "en"
+        # the link opens the confirmation page in the language the form was filled in, even in
+        # another browser (the language the applicant chose is not in that browser's session)
+        lang = {} if language == "ja" else {"lang": language}
         members.apply(db.session, members.Application(**values),
-                      confirm_url=lambda token: url_for("join.confirm", token=token, _external=True),
-                      request_id=getattr(g, "request_id", None), source_ip=request.remote_addr)
+                      confirm_url=lambda token: url_for("join.confirm", token=token, _external=True, **lang),
+                      request_id=getattr(g, "request_id", None), source_ip=request.remote_addr, language=language)
     except DomainError as error:
         db.session.rollback()
         ja = _ja()

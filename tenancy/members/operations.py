@@ -113,8 +113,12 @@ def _find(session: Session, number: str) -> Organisation | None:
 
 
 def apply(session: Session, application: Application, *, confirm_url: Callable[[str], str],
-          request_id: str | None = None, source_ip: str | None = None) -> Organisation:
-    """A membership application from the public form; the applicant gets a link to confirm the address."""
+          request_id: str | None = None, source_ip: str | None = None, language: str = "ja") -> Organisation:
+    """A membership application from the public form; the applicant gets a link to confirm the address.
+
+    ``language`` is the one the form was filled in (``ja`` or ``en``): an English applicant's
+    message starts in English (the Japanese follows), and ``confirm_url`` is expected to open the
+    confirmation page in that language."""
     application = Application(**{k: (v.strip() if isinstance(v, str) else v)
                                  for k, v in dataclasses.asdict(application).items()})
     problems = application_problems(application)
@@ -142,10 +146,17 @@ def apply(session: Session, application: Application, *, confirm_url: Callable[[
     actor = applicant_actor(application.contact_email, application.contact_name, request_id, source_ip)
     audit.record(session, actor, "member.apply", "member", org.corporate_number, tenant_code=org.corporate_number,
                  after=summary(org))
-    outbox.queue(session, kind="member.confirm_email", tenant=org,
-                 subject="【入会申請】メールアドレスの確認をお願いします",
-                 body=f"{org.name} {org.contact_name} 様\n\n入会申請を受け付けました。次のリンクを開いてメールアドレスを確認してください。"
-                      f"確認が済むと審査を始めます。\n\n{confirm_url(token)}\n")
+    link = confirm_url(token)
+    japanese = (f"{org.name} {org.contact_name} 様\n\n入会申請を受け付けました。次のリンクを開いてメールアドレスを確認してください。"
+                f"確認が済むと審査を始めます。\n\n{link}\n")
+    if language == "en":
+        subject = "Membership application: please confirm your e-mail address / 【入会申請】メールアドレスの確認をお願いします"
+        body = (f"Dear {org.contact_name} ({org.name}),\n\nWe have received your application for membership. Please open "
+                f"the link below to confirm your e-mail address; screening starts once it is confirmed.\n\n{link}\n"
+                f"\n----\n\n{japanese}")
+    else:
+        subject, body = "【入会申請】メールアドレスの確認をお願いします", japanese
+    outbox.queue(session, kind="member.confirm_email", tenant=org, subject=subject, body=body)
     return org
 
 
