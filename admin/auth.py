@@ -26,6 +26,7 @@ from core import authz
 from core.actor import Actor
 from core.errors import DomainError
 from tenancy.identity.denylist import DenyListCache
+from tenancy.identity import api_clients
 from tenancy.identity.api_clients import address_allowed
 from tenancy.identity.tokens import InvalidToken, TokenValidator, actor_from_claims
 
@@ -88,13 +89,34 @@ def _authenticate_api():
     # asked on every request, also for a token the validator remembered (its access may have ended since)
     if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
         return from_domain_error(AccessEnded())
-    if "renkei_allowlist" in claims and not address_allowed(str(claims["renkei_allowlist"]), request.remote_addr):
+    if "renkei_allowlist" in claims and not address_allowed(_allowlist_now(claims), request.remote_addr):
         return problem_response(403, f"This API client may not call from {request.remote_addr}: the address is not "
                                      "in its IP allowlist.",
                                 f"この API クライアントは接続元 {request.remote_addr} からは利用できません"
                                 "（許可された IP アドレスではありません）。")
     g.actor = actor_from_claims(claims, KNOWN_ROLES, **_context())
     return None
+
+
+def client_states() -> api_clients.ClientStateCache:
+    """This process's memory of API clients' states (RENKEI_GATEWAY_CACHE_SECONDS, default 1): the
+    gateway check's and this API's."""
+    app = current_app._get_current_object()
+    states = app.extensions.get("renkei_client_states")
+    if states is None:
+        states = app.extensions["renkei_client_states"] = api_clients.ClientStateCache(
+            float(app.config.get("RENKEI_GATEWAY_CACHE_SECONDS") or 1.0))
+    return states
+
+
+def _allowlist_now(claims: dict) -> str:
+    """A machine token's allowlist as the client's owner set it last, as the gateway check reads it (an
+    edit applies at once to tokens issued before it); the token's claim when the client is not in
+    renkei's records."""
+    row = client_states().row(_db_session(), str(claims.get("azp") or claims.get("client_id") or ""))
+    if row is None:
+        return str(claims["renkei_allowlist"])
+    return api_clients.ANY if row.allow_any else row.allowlist
 
 
 class AccessEnded(InvalidToken):

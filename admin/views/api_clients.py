@@ -131,6 +131,45 @@ class ApiClientsView(SecureView):
                                                f"{current_app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token",
                                      until=jst_text(issued.previous_valid_until) if issued.previous_valid_until else ""))
 
+    def _edit_form(self, item, values: dict | None = None, errors: dict | None = None, status: int = 200):
+        values = values or {"name": item.name, "purpose": item.purpose, "scopes": item.scopes.split(),
+                            "expires_on": item.expires_on.isoformat(), "allowlist": "\n".join(item.allowlist.split()),
+                            "allow_any": item.allow_any}
+        return self.render("renkei/api_client_edit.html", item=item, owner=self._names().get(item.tenant_code, ""),
+                           values=values, errors=errors or {},
+                           scopes=[(name, self._label(api_clients.SCOPES, name)) for name in api_clients.SCOPES],
+                           may_allow_any=authz.allowed(g.actor, "api_client.allow_any"),
+                           min_date=(today_jst() + dt.timedelta(days=1)).isoformat()), status
+
+    @expose("/<int:client_id>/edit", methods=("GET", "POST"))
+    def edit(self, client_id: int):
+        """Change a client's name, purpose, scopes, expiry and allowlist (operations: edit_api_client)."""
+        item = api_clients.get_api_client(db.session, g.actor, client_id, to_change=True)
+        if request.method == "GET":
+            return self._edit_form(item)
+        form = request.form
+        values = {"name": form.get("name", ""), "purpose": form.get("purpose", ""), "scopes": form.getlist("scopes"),
+                  "expires_on": form.get("expires_on", ""), "allowlist": form.get("allowlist", ""),
+                  "allow_any": form.get("allow_any") == "1" if authz.allowed(g.actor, "api_client.allow_any")
+                  else item.allow_any}
+        try:
+            expires_on = dt.date.fromisoformat(values["expires_on"])
+        except ValueError:
+            return self._edit_form(item, values, {"expires_on": [_("Enter the expiry date (YYYY-MM-DD).")]}, status=400)
+        changes = {**values, "expires_on": expires_on}
+        field_errors: dict[str, list[str]] = {}
+
+        def edit():
+            try:
+                return api_clients.edit_api_client(db.session, g.actor, identity_directory(), client_id, changes)
+            except DomainError as error:
+                field_errors.update(_field_errors(error))
+                raise
+
+        return post_action(edit, saved=_("The API client was changed. Tokens issued from now on carry the new "
+                                         "settings."),
+                           back=url_for(".index"), failed=lambda: self._edit_form(item, values, field_errors, status=400))
+
     @expose("/<int:client_id>/rotate", methods=("POST",))
     def rotate(self, client_id: int):
         try:

@@ -78,6 +78,9 @@ class Directory(Protocol):
 
     def set_api_client_enabled(self, client_id: str, enabled: bool) -> None: ...
 
+    def update_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
+                          optional_scopes: Iterable[str], managed_scopes: Iterable[str]) -> None: ...
+
 
 # --- the allowlist ----------------------------------------------------------------------------
 
@@ -182,13 +185,17 @@ def _ja_of(error: dict) -> str:
     return "値が正しくありません。"
 
 
-def _check(session: Session, actor: Actor, tenant_code: str, data: ApiClientCreate, today: dt.date) -> list[str]:
+def _check(session: Session, actor: Actor, tenant_code: str, data: ApiClientCreate, today: dt.date,
+           changed: Iterable[str] | None = None) -> list[str]:
+    """The rules of a client's fields, at creation (every field) and at an edit (``changed`` only:
+    an expiry or an operator's "any address" left as they were are not judged again)."""
     problems = []
+    judged = set(ApiClientCreate.model_fields) if changed is None else set(changed)
     unknown = [s for s in data.scopes if s not in SCOPES]
     if unknown:
         problems.append(problem("scopes", f"Unknown scope(s): {', '.join(unknown)}.",
                                 f"選択できないスコープです: {', '.join(unknown)}"))
-    if data.expires_on <= today:
+    if "expires_on" in judged and data.expires_on <= today:
         problems.append(problem("expires_on", f"The expiry date must be after today ({today.isoformat()}).",
                                 f"有効期限は本日（{today.isoformat()}）より後の日付にしてください。"))
     try:
@@ -196,10 +203,13 @@ def _check(session: Session, actor: Actor, tenant_code: str, data: ApiClientCrea
     except Invalid as error:
         problems += error.problems
         allowlist = []
-    if data.allow_any:
+    if data.allow_any and "allow_any" in judged:
         if not authz.allowed(actor, "api_client.allow_any"):
             problems.append(problem("allow_any", "Only the platform operator may allow every source address.",
                                     "すべての接続元を許可できるのは運営者（県）のみです。"))
+    if problems and changed is not None:
+        raise Invalid("The API client was not changed: some fields are wrong.",
+                      "API クライアントを変更できませんでした。入力に誤りがあります。", problems=problems)
     if problems:
         raise Invalid("The API client was not created: some fields are wrong.",
                       "API クライアントを登録できませんでした。入力に誤りがあります。", problems=problems)
@@ -255,11 +265,15 @@ def _claims(client: ApiClient) -> dict[str, str]:
             CLAIM_ALLOWLIST: ANY if client.allow_any else client.allowlist}
 
 
+def _keycloak_name(client: ApiClient) -> str:
+    return f"{client.name} ({client.tenant_code})"
+
+
 def _new_credential(session: Session, directory: Directory, client: ApiClient, generation: int) -> IssuedSecret:
     keycloak_id = f"renkei-client-{client.tenant_code}-{client.id}-{generation}-{secrets.token_hex(3)}"
     session.add(ApiClientCredential(api_client_id=client.id, keycloak_client_id=keycloak_id, generation=generation))
     session.flush()
-    secret = directory.create_api_client(keycloak_id, f"{client.name} ({client.tenant_code})", client.purpose,
+    secret = directory.create_api_client(keycloak_id, _keycloak_name(client), client.purpose,
                                          _claims(client), client.scopes.split())
     return IssuedSecret(client, keycloak_id, secret)
 
@@ -298,9 +312,10 @@ def credentials_of(session: Session, client: ApiClient) -> list[ApiClientCredent
                                 .order_by(ApiClientCredential.generation.desc())))
 
 
-def get_api_client(session: Session, actor: Actor, client_id: int) -> ApiClient:
-    """One client, if the actor may see it (another tenant's client is 'not found')."""
-    return _visible(session, actor, client_id, "api_client.read")
+def get_api_client(session: Session, actor: Actor, client_id: int, *, to_change: bool = False) -> ApiClient:
+    """One client, if the actor may see it (another tenant's client is 'not found'); ``to_change``:
+    and may manage it (e.g. for its edit form)."""
+    return _visible(session, actor, client_id, "api_client.manage" if to_change else "api_client.read")
 
 
 def list_api_clients(session: Session, actor: Actor, tenant_code: str | None = None) -> list[ApiClient]:
@@ -374,6 +389,61 @@ def disable_api_client(session: Session, actor: Actor, directory: Directory, cli
 
 def enable_api_client(session: Session, actor: Actor, directory: Directory, client_id: int) -> ApiClient:
     return _set_status(session, actor, directory, client_id, "active", "api_client.enable", None)
+
+
+EDITABLE = ("name", "purpose", "scopes", "expires_on", "allowlist", "allow_any")
+# what Keycloak holds of a client: its name and description, the claims of its tokens, its optional scopes
+_IN_KEYCLOAK = {"name", "purpose", "scopes", "allowlist", "allow_any"}
+
+
+def _stored(client: ApiClient) -> dict[str, Any]:
+    return {"name": client.name, "purpose": client.purpose, "scopes": client.scopes.split(),
+            "expires_on": client.expires_on, "allowlist": client.allowlist.split(), "allow_any": client.allow_any}
+
+
+def edit_api_client(session: Session, actor: Actor, directory: Directory, client_id: int, changes: dict[str, Any],
+                    *, today: dt.date | None = None) -> ApiClient:
+    """Change any of a client's name, purpose, scopes, expiry date and allowlist (and, for the operator,
+    "any address"), judged by the rules of :func:`create_api_client`. Every live credential in Keycloak
+    follows (name, claims, optional scopes), so a token issued after the edit carries the new allowlist
+    and may ask only for the new scopes; the gateway check compares the stored allowlist, so it applies
+    the new one at once to every token, old or new. A revoked client cannot be edited; an edit that
+    changes nothing writes nothing (audited ``api_client.edit`` with before/after of what changed)."""
+    client = _visible(session, actor, client_id, "api_client.manage")
+    _must_be_usable(client)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise Invalid("Some fields cannot be changed.", "変更できない項目があります。",
+                      problems=[problem(name, "Not a field of an API client that can be changed.",
+                                        "変更できる項目ではありません。") for name in unknown])
+    current = _stored(client)
+    data = _validated({**current, **{k: v for k, v in changes.items() if v is not None}})
+    new = {"name": data.name.strip(), "purpose": data.purpose.strip(), "scopes": sorted(set(data.scopes)),
+           "expires_on": data.expires_on, "allow_any": data.allow_any}
+    try:
+        new["allowlist"] = parse_allowlist(data.allowlist)
+    except Invalid:
+        new["allowlist"] = None  # judged and reported below, beside the other fields
+    changed = [name for name in EDITABLE if new[name] != current[name]]
+    if not changed:
+        return client
+    allowlist = _check(session, actor, client.tenant_code, data, today or today_jst(), changed)
+    client.name, client.purpose, client.scopes = new["name"], new["purpose"], " ".join(new["scopes"])
+    client.expires_on, client.allowlist, client.allow_any = new["expires_on"], " ".join(allowlist), new["allow_any"]
+    session.flush()
+    if _IN_KEYCLOAK.intersection(changed):
+        for credential in credentials_of(session, client):
+            if not credential.retired:
+                directory.update_api_client(credential.keycloak_client_id, _keycloak_name(client), client.purpose,
+                                            _claims(client), client.scopes.split(), SCOPES)
+    forget_client_states()
+
+    def shown(values: dict[str, Any]) -> dict[str, Any]:
+        return {name: values[name].isoformat() if name == "expires_on" else values[name] for name in changed}
+
+    audit.record(session, actor, "api_client.edit", "api_client", str(client.id), tenant_code=client.tenant_code,
+                 before=shown(current), after=shown(_stored(client)))
+    return client
 
 
 def retire_due(session: Session, actor: Actor, directory: Directory, now: dt.datetime | None = None) -> int:

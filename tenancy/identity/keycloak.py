@@ -689,26 +689,56 @@ class IdentityDirectory:
         """A confidential client-credentials client whose tokens carry the API audience and
         ``claims`` (hardcoded claim mappers, access token only); returns its secret. ``optional_scopes``
         are the scopes it may ask for (created as client scopes when missing)."""
-        mappers = [{"name": claim, "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
-                    "config": {"claim.name": claim, "claim.value": value, "jsonType.label": "String",
-                               "access.token.claim": "true", "id.token.claim": "false",
-                               "userinfo.token.claim": "false", "introspection.token.claim": "true"}}
-                   for claim, value in claims.items()]
+        mappers = [_claim_mapper(claim, value) for claim, value in claims.items()]
         uuid_ = self.admin.create_client({
             "clientId": client_id, "name": name, "description": description, "protocol": "openid-connect",
             "publicClient": False, "standardFlowEnabled": False, "directAccessGrantsEnabled": False,
             "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": True,
             "fullScopeAllowed": False, "protocolMappers": mappers,
             "defaultClientScopes": ["basic", API_AUDIENCE_SCOPE]}, skip_exists=False)
+        self._add_optional_scopes(uuid_, optional_scopes)
+        return self.admin.get_client_secrets(uuid_)["value"]
+
+    def _add_optional_scopes(self, uuid_: str, scopes: Iterable[str]) -> None:
+        """Make ``scopes`` optional client scopes of a client (created as client scopes when missing)."""
+        if not scopes:
+            return
         present = {s["name"]: s["id"] for s in self.admin.get_client_scopes()}
-        for scope in sorted(set(optional_scopes)):
+        for scope in sorted(set(scopes)):
             if scope not in present:
                 present[scope] = self.admin.create_client_scope(
                     {"name": scope, "protocol": "openid-connect",
                      "attributes": {"include.in.token.scope": "true", "display.on.consent.screen": "false"}},
                     skip_exists=True)
             self.admin.add_client_optional_client_scope(uuid_, present[scope], {})
-        return self.admin.get_client_secrets(uuid_)["value"]
+
+    @translate_errors
+    def update_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
+                          optional_scopes: Iterable[str], managed_scopes: Iterable[str]) -> None:
+        """Bring a client made by :meth:`create_api_client` to a new name, description, ``claims`` (its
+        hardcoded claim mappers) and optional scopes; of its optional scopes only ``managed_scopes`` (the
+        API clients' scopes) are added or removed, the realm's default ones are left as they are. Tokens
+        issued afterwards carry the new claims; tokens already issued keep theirs until they expire. A
+        client Keycloak no longer has is left alone; calling it again with the same values changes nothing."""
+        uuid_ = self.admin.get_client_id(client_id)
+        if uuid_ is None:
+            return
+        self.admin.update_client(uuid_, {"name": name, "description": description})
+        mappers = {m["name"]: m for m in self.admin.get_mappers_from_client(uuid_)}
+        for claim, value in claims.items():
+            wanted = _claim_mapper(claim, value)
+            mapper = mappers.get(claim)
+            if mapper is None:
+                self.admin.add_mapper_to_client(uuid_, wanted)
+            elif mapper.get("config", {}).get("claim.value") != value:
+                self.admin.update_client_mapper(uuid_, mapper["id"],
+                                                {**mapper, "config": {**mapper.get("config", {}), **wanted["config"]}})
+        managed, wanted_scopes = set(managed_scopes), set(optional_scopes)
+        present = {s["name"]: s["id"] for s in self.admin.get_client_optional_client_scopes(uuid_)}
+        for scope, scope_id in present.items():
+            if scope in managed and scope not in wanted_scopes:
+                self.admin.delete_client_optional_client_scope(uuid_, scope_id)
+        self._add_optional_scopes(uuid_, wanted_scopes - set(present))
 
     @translate_errors
     def set_api_client_enabled(self, client_id: str, enabled: bool) -> None:
@@ -731,6 +761,14 @@ class IdentityDirectory:
         """
         self.admin.send_update_account(user_id, list(actions), client_id=self.settings.admin_client_id,
                                        lifespan=SETUP_LINK_LIFESPAN_SECONDS)
+
+
+def _claim_mapper(claim: str, value: str) -> dict[str, Any]:
+    """A hardcoded claim of an API client's access tokens (and introspection), not of ID tokens."""
+    return {"name": claim, "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+            "config": {"claim.name": claim, "claim.value": value, "jsonType.label": "String",
+                       "access.token.claim": "true", "id.token.claim": "false",
+                       "userinfo.token.claim": "false", "introspection.token.claim": "true"}}
 
 
 @translate_errors

@@ -458,6 +458,9 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants/431001/api-clients", api_client_body()))[1],
         refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants/431001/api-clients",
                                                    api_client_body(allowlist=["10.0.0.0/33"])))[1]),
+    ("PATCH", "/api/v1/api-clients/{client_id}"): Entry(
+        success=lambda c: op(c, "PATCH", f"/api/v1/api-clients/{api_client(c)}", {"allowlist": ["10.1.0.0/16"]}),
+        refused=lambda c: op(c, "PATCH", f"/api/v1/api-clients/{api_client(c)}", {"allowlist": ["10.0.0.0/33"]})),
     ("POST", "/api/v1/api-clients/{client_id}/rotate"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/api-clients/{api_client(c)}/rotate", {"overlap_seconds": 60}),
         refused=lambda c: op(c, "POST", f"/api/v1/api-clients/{api_client(c, revoked=True)}/rotate", {})),

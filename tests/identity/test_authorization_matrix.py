@@ -180,6 +180,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/tenants/{code}/api-clients"): Rule(MANAGE_USERS, lambda: {
         "name": "matrix", "purpose": "試験", "scopes": [], "expires_on": "2099-03-31", "allowlist": ["192.0.2.0/24"]}),
     ("GET", "/api/v1/api-clients/{client_id}"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any"}),
+    ("PATCH", "/api/v1/api-clients/{client_id}"): Rule(OPERATE, lambda: {"allowlist": ["198.51.100.0/24"]}),
     ("POST", "/api/v1/api-clients/{client_id}/rotate"): Rule(OPERATE, lambda: {"overlap_seconds": 0}),
     ("POST", "/api/v1/api-clients/{client_id}/revoke"): Rule(OPERATE),
     ("POST", "/api/v1/api-clients/{client_id}/disable"): Rule(OPERATE),
