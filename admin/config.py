@@ -56,6 +56,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "10")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
+        # the state dir of a Keycloak `renkei keycloak start` runs here (default: the one for the
+        # URL's port): `renkei backup` then takes Keycloak's full export (credentials included)
+        "RENKEI_KEYCLOAK_STATE_DIR": env.get("RENKEI_KEYCLOAK_STATE_DIR", ""),
         "RENKEI_OIDC_CLIENT_ID": env.get("RENKEI_OIDC_CLIENT_ID", "renkei-admin"),
         "RENKEI_OIDC_CLIENT_SECRET": secret("RENKEI_OIDC_CLIENT_SECRET"),
         "RENKEI_SERVICE_CLIENT_ID": env.get("RENKEI_SERVICE_CLIENT_ID", "renkei-service"),

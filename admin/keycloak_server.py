@@ -16,6 +16,9 @@ has a Docker engine. This module runs the plain Keycloak distribution instead:
   Starting is idempotent: when a healthy Keycloak already answers on the ports, its handle is
   returned and no second JVM is launched. :func:`stop` and :func:`status` work from the state
   directory.
+* **Full realm export.** Each server's H2 URL has ``AUTO_SERVER=TRUE``, so :func:`export_realm_file`
+  can run ``kc.sh export`` (users' credentials and the realm's keys included) while the server
+  runs; :func:`launched_server` finds the server of a URL from its state dir (``renkei backup``).
 * **Tests.** :func:`ensure_running` either checks an existing server (``RENKEI_TEST_KEYCLOAK_URL``)
   or starts a throw-away one on free ports; :func:`admin_token` proves the server answers an
   admin token request.
@@ -535,6 +538,11 @@ def start(
     return KeycloakProcess(process.pid, host, port, management_port, state, started=True)
 
 
+def h2_url(state: Path) -> str:
+    """The JDBC URL of the dev-file H2 database of the server whose state dir is ``state``."""
+    return f"jdbc:h2:file:{state / 'h2' / 'keycloakdb'};NON_KEYWORDS=VALUE;AUTO_SERVER=TRUE"
+
+
 def _launch(
     dist: Path,
     java: JavaRuntime,
@@ -556,7 +564,8 @@ def _launch(
         # Build options must stay identical between starts, or every start re-augments.
         "--db=dev-file",
         # The default dev-file database is <dist>/data/h2; keep each server's in its state dir.
-        f"--db-url=jdbc:h2:file:{state / 'h2' / 'keycloakdb'};NON_KEYWORDS=VALUE",
+        # AUTO_SERVER lets `kc.sh export` open the database while the server runs (full backup).
+        f"--db-url={h2_url(state)}",
         f"-Dquarkus.transaction-manager.object-store.directory={state / 'transaction-logs'}",
     ]
     env = dict(os.environ)
@@ -579,7 +588,8 @@ def _launch(
     _children[process.pid] = process
     (state / PID_FILE).write_text(f"{process.pid}\n")
     info = {"pid": process.pid, "host": host, "port": port, "management_port": management_port,
-            "version": dist.name.removeprefix("keycloak-"), "java": str(java.home)}  # fmt: skip
+            "version": dist.name.removeprefix("keycloak-"), "java": str(java.home),
+            "db_url": h2_url(state)}  # fmt: skip
     (state / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return process
 
@@ -695,6 +705,84 @@ def status(
         url=f"http://{_client_host(host)}:{port}",
         healthy=healthy,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Full realm export (kc.sh export) of a server this launcher runs
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_EXPORT_TIMEOUT = 300.0
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchedServer:
+    """A running Keycloak this launcher started: what ``kc.sh export`` needs to read its database."""
+
+    state_dir: Path
+    dist: Path
+    java_home: Path
+    db_url: str
+
+
+def launched_server(url: str, state_dir: Path | str | None = None) -> tuple[LaunchedServer | None, str]:
+    """The server this launcher started that answers at ``url`` (its state dir: ``state_dir``, else
+    the default one for the URL's port), or None and why not (in English).
+
+    Only a server started with ``AUTO_SERVER=TRUE`` in its H2 URL (every start since the full
+    export exists) can be exported while it runs; an older one must be restarted first.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.hostname not in _LOOPBACK or parts.port is None:
+        return None, f"{url} is not a Keycloak renkei's launcher runs on this machine"
+    state = Path(state_dir) if state_dir is not None else default_state_dir(parts.port)
+    info = _read_info(state)
+    if info.get("port") != parts.port:
+        return None, f"no Keycloak started by `renkei keycloak start` for port {parts.port} ({state})"
+    pid = _read_pid(state)
+    if pid is None or not _is_keycloak_alive(pid):
+        return None, f"the Keycloak of {state} is not running"
+    db_url = info.get("db_url")
+    if not isinstance(db_url, str) or "AUTO_SERVER=TRUE" not in db_url:
+        return None, (f"the Keycloak on port {parts.port} was started before full exports were possible: "
+                      "restart it (`renkei keycloak stop`, then `renkei keycloak start`)")
+    dist = distribution_dir(str(info.get("version") or KEYCLOAK_VERSION))
+    if not _is_complete(dist):
+        return None, f"the Keycloak distribution {dist} is missing"
+    return LaunchedServer(state, dist, Path(str(info.get("java"))), db_url), ""
+
+
+def export_realm_file(server: LaunchedServer, realm: str, target: Path, *,
+                      timeout: float = DEFAULT_EXPORT_TIMEOUT) -> float:
+    """Write ``realm`` with its users' credentials and keys to ``target`` through ``kc.sh export``,
+    while the server runs; returns the seconds it took (about 25 s: a second JVM boots).
+
+    The export opens the server's H2 database through H2's automatic mixed mode; ``--optimized``
+    keeps it from rebuilding the shared distribution, and its management interface takes a port
+    the system picks (it serves no HTTP).
+    """
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="renkei-kc-export-") as scratch:
+        command = [
+            str(server.dist / "bin" / "kc.sh"), "export", "--optimized",
+            f"--db-url={server.db_url}",
+            "--http-management-port=0",
+            f"-Dquarkus.transaction-manager.object-store.directory={Path(scratch) / 'transaction-logs'}",
+            f"--realm={realm}", f"--file={target}",
+        ]  # fmt: skip
+        env = {key: value for key, value in os.environ.items() if not key.startswith("KC_")}
+        env.update(JAVA_HOME=str(server.java_home), JAVA=str(server.java_home / "bin" / "java"))
+        try:
+            result = subprocess.run(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                    text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as error:
+            raise KeycloakServerError(f"kc.sh export of realm {realm} did not finish within {timeout:.0f} s") from error
+    if result.returncode != 0 or not target.exists():
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
+        raise KeycloakServerError(f"kc.sh export of realm {realm} failed ({result.returncode}):\n{tail}")
+    return time.monotonic() - began
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ or a tool failed, 2 bad input.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 
 import click
@@ -29,6 +31,36 @@ def _realm_admin():
                         config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
 
 
+def _realm_export(export_file: Path | None, realm: str):
+    """How to get Keycloak's full export of ``realm``, or None (the REST copy), and a line saying so.
+
+    An export the operator made (``--keycloak-export``) wins; else a Keycloak that renkei's
+    launcher runs on this machine at RENKEI_KEYCLOAK_URL is exported with ``kc.sh export``.
+    """
+    if export_file is not None:
+        from tenancy.identity import realm_copy
+
+        try:
+            realm_copy.wrap_export(json.loads(export_file.read_text(encoding="utf-8")), realm)
+        except (ValueError, OSError) as error:  # refused before anything is written or audited
+            raise click.BadParameter(f"{export_file} cannot be used / 使えないファイルです: {error}",
+                                     param_hint="--keycloak-export") from None
+        return (lambda target: shutil.copyfile(export_file, target)), f"from {export_file}"
+    from admin import keycloak_server
+
+    config = current_app.config
+    server, why_not = keycloak_server.launched_server(config["RENKEI_KEYCLOAK_URL"],
+                                                      config.get("RENKEI_KEYCLOAK_STATE_DIR") or None)
+    if server is None:
+        return None, why_not
+
+    def export(target: Path) -> None:
+        seconds = keycloak_server.export_realm_file(server, realm, target)
+        click.echo(f"  kc.sh export of realm {realm}: {seconds:.1f} s")
+
+    return export, f"kc.sh export of the local Keycloak ({server.state_dir})"
+
+
 def default_output(now: dt.datetime | None = None) -> Path:
     now = now or dt.datetime.now(dt.timezone.utc)
     folder = Path(current_app.config.get("RENKEI_BACKUP_DIR") or Path(current_app.config["RENKEI_VAR_DIR"]) / "backups")
@@ -39,10 +71,18 @@ def default_output(now: dt.datetime | None = None) -> Path:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Archive to write (default: <RENKEI_BACKUP_DIR or RENKEI_VAR_DIR/backups>/renkei-backup-<UTC time>.tar).")
 @click.option("--no-realm", is_flag=True, help="Leave the Keycloak realm out (database only).")
+@click.option("--keycloak-export", "keycloak_export", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Put this file, made by `kc.sh export --realm <realm> --file FILE` on the Keycloak host, in the "
+                   "archive as the realm (credentials and keys included; see docs/operations.md).")
 @with_appcontext
 @acting(authz.OPERATOR)
-def group(output: Path | None, no_realm: bool, actor) -> None:
-    """Write one archive: database, Keycloak realm, audit chain head, manifest with checksums."""
+def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, actor) -> None:
+    """Write one archive: database, Keycloak realm, audit chain head, manifest with checksums.
+
+    The realm is Keycloak's full export (credentials included) when RENKEI_KEYCLOAK_URL is a
+    Keycloak `renkei keycloak start` runs on this machine or with --keycloak-export; otherwise a
+    copy through the admin REST API (credentials not included).
+    """
     from admin.maintenance import archive
 
     from admin.maintenance.owner import owner_session
@@ -50,12 +90,16 @@ def group(output: Path | None, no_realm: bool, actor) -> None:
     output = output or default_output()
     if output.exists():
         raise click.BadParameter(f"{output} exists; choose another file", param_hint="--output")
+    if no_realm and keycloak_export is not None:
+        raise click.BadParameter("--keycloak-export and --no-realm exclude each other", param_hint="--keycloak-export")
+    realm_name = current_app.config["RENKEI_KEYCLOAK_REALM"]
+    realm_export, how = (None, "") if no_realm else _realm_export(keycloak_export, realm_name)
     try:
         # pg_dump reads every table (the usage partitions too): as the schema owner
         with owner_session(current_app.config, db.session) as session:
             manifest = archive.write_backup(session, actor, output,
                                             realm_admin=None if no_realm else _realm_admin(),
-                                            realm=current_app.config["RENKEI_KEYCLOAK_REALM"])
+                                            realm=realm_name, realm_export=realm_export)
     except DomainError as error:
         fail(error)
     except Exception as error:  # Keycloak or the file system: say what failed, leave no partial archive
@@ -68,7 +112,17 @@ def group(output: Path | None, no_realm: bool, actor) -> None:
                f"migration {manifest['versions']['migration_head']}")
     click.echo(f"  audit head: {manifest['audit_head']['seq']}:{manifest['audit_head']['hash']}")
     click.echo(f"  realm: {realm['name']} {realm['counts']}" if realm else "  realm: not included (--no-realm)")
+    if realm:
+        click.echo(f"  credentials: {credentials_line(realm, how)}")
     click.echo(f"  fiscal years in the ledger: {', '.join(manifest['ledger_totals']) or 'none'}")
+
+
+def credentials_line(realm: dict, how: str = "") -> str:
+    """What the manifest's realm says about passwords and keys, for the operator."""
+    if realm.get("credentials"):
+        return ("included / パスワード・署名鍵を含む (Keycloak export" + (f", {how}" if how else "") + ")")
+    return ("not included / パスワード・署名鍵を含まない (REST copy: after a restore everyone resets their password"
+            + (f"; full export not possible: {how}" if how else "") + ")")
 
 
 @click.command("restore")
@@ -104,6 +158,8 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
                    "with --replace-realm (docs/operations.md).", err=True)
         raise SystemExit(1) from None
     click.echo(f"復元しました / restored: {archive_file.name} (made {manifest['created_at']} by {manifest['created_by']})")
+    if manifest.get("realm") and not no_realm:
+        click.echo(f"  realm {manifest['realm']['name']}: credentials {credentials_line(manifest['realm'])}")
     report = check.run_check(db.session, actor, manifest=manifest)
     db.session.rollback()
     if not report.ok:

@@ -8,7 +8,9 @@ Members (format ``renkei-backup/1``)::
     manifest.sha256        the sha256 of manifest.json (so a damaged manifest is noticed too)
     database.pgdump        PostgreSQL: pg_dump's custom format (restored with pg_restore)
     database.sqlite3       SQLite: a copy made with SQLite's online backup API
-    keycloak-realm.json    the realm (see tenancy.identity.realm_copy for what is and is not carried)
+    keycloak-realm.json    the realm: Keycloak's own full export (users' credentials and the realm's
+                           keys included) or the REST copy (credentials not included); the
+                           manifest's ``realm.credentials`` says which (tenancy.identity.realm_copy)
     audit-head.json        the audit chain head at the time of the backup (seq and hash)
 
 The row counts, totals and head are read in the same snapshot as the database copy (PostgreSQL:
@@ -200,12 +202,15 @@ def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
 
 
 def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=None, realm: str | None = None,
-                 now: dt.datetime | None = None) -> dict[str, Any]:
+                 realm_export=None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Write the archive to ``output`` (atomically: a ``.partial`` file renamed at the end); returns its manifest.
 
     The backup is recorded in the audit log (and committed) first, so the archive holds its own record.
-    ``realm_admin`` is a Keycloak admin client that may export ``realm``; without it the archive
-    holds no realm (and says so).
+    ``realm_export``, a callable writing Keycloak's full export of ``realm`` to the path it is given
+    (``kc.sh export``, or copying a file the operator made), puts that export in the archive
+    (``credentials: included``); else ``realm_admin``, a Keycloak admin client that may read
+    ``realm``, makes the REST copy (``credentials: not included``); with neither the archive holds
+    no realm (and says so).
     """
     from tenancy.identity import realm_copy
 
@@ -214,7 +219,8 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
     engine = session.get_bind()
     kind = engine.dialect.name
     core_audit.record(session, actor, "system.backup", "backup", output.name,
-                      after={"file": output.name, "database": kind, "realm": realm if realm_admin else None})
+                      after={"file": output.name, "database": kind,
+                             "realm": realm if realm_admin is not None or realm_export is not None else None})
     session.commit()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="renkei-backup-", dir=output.parent) as tmp:
@@ -226,11 +232,23 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
         members = [db_member]
         realm_info: dict[str, Any] | None = None
         keycloak_version = None
-        if realm_admin is not None and realm:
-            copy = realm_copy.export_realm(realm_admin, realm)
-            keycloak_version = realm_copy.server_version(realm_admin)
+        if realm and (realm_export is not None or realm_admin is not None):
+            if realm_export is not None:
+                realm_export(work / "kc-export.json")
+                try:
+                    exported = json.loads((work / "kc-export.json").read_text(encoding="utf-8"))
+                    copy = realm_copy.wrap_export(exported, realm)
+                except ValueError as error:
+                    raise Invalid(f"the Keycloak export cannot be used: {error}",
+                                  f"Keycloak のエクスポートを使えません: {error}") from None
+                (work / "kc-export.json").unlink()
+            else:
+                copy = realm_copy.export_realm(realm_admin, realm)
+            if realm_admin is not None:
+                keycloak_version = realm_copy.server_version(realm_admin)
             (work / REALM).write_text(json.dumps(copy, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-            realm_info = {"name": realm, "counts": realm_copy.summary(copy)}
+            realm_info = {"name": realm, "counts": realm_copy.summary(copy), "format": copy["format"],
+                          "credentials": realm_copy.carries_credentials(copy)}
             members.append(REALM)
         (work / AUDIT_HEAD).write_text(json.dumps(described["audit_head"], indent=1) + "\n", encoding="utf-8")
         members.append(AUDIT_HEAD)
@@ -399,7 +417,8 @@ def restore(session: Session, actor: Actor, path: Path, *, realm_admin=None, rea
     session.close()
     core_audit.record(session, actor, "system.restore", "backup", path.name,
                       after={"file": path.name, "created_at": manifest.get("created_at"),
-                             "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None})
+                             "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None,
+                             "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy))})
     session.commit()
     return manifest
 

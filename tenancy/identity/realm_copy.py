@@ -1,6 +1,19 @@
-"""A copy of the Keycloak realm for backup and restore, through Keycloak's admin REST API.
+"""A copy of the Keycloak realm for backup and restore: Keycloak's own export, or the admin REST API.
 
-What is carried (format ``renkei-realm/1``):
+Two kinds of copy, both restored online in one ``POST /admin/realms`` (a realm import):
+
+* **Full export** (format ``keycloak-export/1``, ``credentials: included``): the realm file that
+  Keycloak's ``kc.sh export --realm R --file F`` writes, wrapped by :func:`wrap_export`. It holds
+  the users' password hashes and other credentials (``secretData``/``credentialData``: OTP devices,
+  WebAuthn keys), the clients' secrets and the realm's keys (the ``KeyProvider`` components with
+  their private keys), so after a restore people sign in with their passwords and tokens signed
+  before the backup still validate (same key ids in the realm's JWKS). Checked against Keycloak
+  26.4: the admin REST realm import accepts hashed credentials and key components as they are.
+  ``renkei backup`` makes one itself when RENKEI_KEYCLOAK_URL is a server renkei's launcher runs
+  on this machine (:mod:`admin.keycloak_server`), and takes one made by the operator of an
+  external Keycloak with ``--keycloak-export FILE`` (docs/operations.md).
+* **REST copy** (format ``renkei-realm/1``, ``credentials: not included``), made here through
+  the admin REST API for any other Keycloak; what it carries:
 
 * the realm's settings, realm roles, groups (with their role mappings and sub-groups) and
   clients, from Keycloak's own *partial export* (``POST /admin/realms/{realm}/partial-export``
@@ -12,12 +25,15 @@ What is carried (format ``renkei-realm/1``):
   renkei's tables and audit log still match), their group paths and realm roles, required
   actions and attributes; and the clients' service-account users with their role mappings.
 
-What is **not** carried: password hashes and other credentials (OTP devices, WebAuthn keys; the
-admin REST API never returns them, and ``kc.sh export`` needs the server stopped), sessions and
-offline tokens, consents, events, identity-provider links, and the realm's signing keys (a
-restored realm gets new keys: tokens issued before the restore are no longer accepted).
-After a restore each person sets a new password through the set-up e-mail or an administrator's
-password reset.
+What the REST copy does **not** carry: password hashes and other credentials (OTP devices,
+WebAuthn keys; the admin REST API never returns them), consents, identity-provider links, and the
+realm's signing keys (a restored realm gets new keys: tokens issued before the restore are no
+longer accepted). After restoring a REST copy each person sets a new password through the set-up
+e-mail or an administrator's password reset.
+
+Neither kind carries sessions, offline tokens or events: after any restore people sign in again
+(a token issued before stays valid until it expires when the keys were carried, but its session
+is gone, so refreshing it fails).
 
 The realm is recreated in one ``POST /admin/realms`` (a realm import), so it is all or nothing.
 
@@ -31,6 +47,8 @@ import copy
 from typing import Any
 
 FORMAT = "renkei-realm/1"
+FULL_FORMAT = "keycloak-export/1"
+FORMATS = (FORMAT, FULL_FORMAT)
 MASK = "**********"
 _USER_FIELDS = ("id", "username", "enabled", "email", "emailVerified", "firstName", "lastName", "attributes",
                 "requiredActions", "createdTimestamp", "federationLink", "serviceAccountClientId")
@@ -102,6 +120,26 @@ def export_realm(admin, realm: str, *, page: int = 200) -> dict[str, Any]:
     return {"format": FORMAT, "realm": realm, "representation": rep}
 
 
+def wrap_export(rep: Any, realm: str | None = None) -> dict[str, Any]:
+    """A full copy from the realm representation ``kc.sh export --realm R --file F`` wrote.
+
+    Refuses (ValueError) what is not one realm's export, or the export of another realm than
+    ``realm`` when given.
+    """
+    if isinstance(rep, list) and len(rep) == 1:  # an export of all realms holding just one
+        rep = rep[0]
+    if not isinstance(rep, dict) or not isinstance(rep.get("realm"), str) or "users" not in rep and "clients" not in rep:
+        raise ValueError("not a Keycloak realm export (kc.sh export --realm R --file F writes one realm as a JSON object)")
+    if realm and rep["realm"] != realm:
+        raise ValueError(f"the export holds realm {rep['realm']!r}, not {realm!r}")
+    return {"format": FULL_FORMAT, "realm": rep["realm"], "representation": rep}
+
+
+def carries_credentials(copy_: dict[str, Any]) -> bool:
+    """True for a full export: password hashes, OTP credentials and the realm's keys are in it."""
+    return copy_.get("format") == FULL_FORMAT
+
+
 def summary(copy_: dict[str, Any]) -> dict[str, int]:
     """Counts of what a copy holds, for the backup manifest."""
     rep = copy_["representation"]
@@ -121,8 +159,8 @@ def import_realm(admin, copy_: dict[str, Any], realm: str | None = None) -> str:
     The realm must not exist (the caller deletes or refuses first): a realm import is refused by
     Keycloak when one of that name exists.
     """
-    if copy_.get("format") != FORMAT:
-        raise ValueError(f"not a realm copy of format {FORMAT}: {copy_.get('format')!r}")
+    if copy_.get("format") not in FORMATS:
+        raise ValueError(f"not a realm copy of format {' or '.join(FORMATS)}: {copy_.get('format')!r}")
     rep = copy.deepcopy(copy_["representation"])
     if realm:
         rep["realm"] = realm
