@@ -654,6 +654,61 @@ END"""),
 ]}
 
 
+# The same rules on SQLite (the embedded default): triggers whose WHEN clause is the PostgreSQL
+# function's condition. SQLite's RAISE takes a literal message, so it cannot name the row; the
+# triggers name their own tables only (SQLite has no TEMP-table shadowing of another schema's
+# trigger body). As in the PostgreSQL function, an unbound receivable is named before an account
+# in use (hence the NOT in billing_account_fixed: SQLite's trigger order is not a contract).
+# Installed by ``create_all`` (below) and by migration 0013; the ledger's own
+# SQLite guards (_SQLITE_GUARDS) predate them and stay in migration 0001.
+_SQLITE_RECEIVABLE_UNBOUND = ("substr(NEW.code, 1, 11) = 'receivable:' "
+                              "AND NEW.tenant_code IS NOT substr(NEW.code, 12)")
+_SQLITE_RECEIVABLE_MESSAGE = ("a receivable account (receivable:<tenant code>) must be bound to its own tenant: "
+                              "its tenant_code must be that code")
+_SQLITE_ACCOUNT_USED = "EXISTS (SELECT 1 FROM billing_posting WHERE account_id = OLD.id)"
+_SQLITE_RUN_CLOSED = "(SELECT status FROM billing_run WHERE id = {side}.run_id) IN ('reviewed', 'approved', 'reversed')"
+
+_SQLITE_LEDGER_GUARDS: dict[str, dict[str, str]] = {"billing_account": {
+    "billing_account_bound_on_insert": f"""
+    CREATE TRIGGER billing_account_bound_on_insert BEFORE INSERT ON billing_account
+    WHEN {_SQLITE_RECEIVABLE_UNBOUND}
+    BEGIN SELECT RAISE(ABORT, '{_SQLITE_RECEIVABLE_MESSAGE}'); END""",
+    "billing_account_bound_on_update": f"""
+    CREATE TRIGGER billing_account_bound_on_update BEFORE UPDATE ON billing_account
+    WHEN {_SQLITE_RECEIVABLE_UNBOUND}
+    BEGIN SELECT RAISE(ABORT, '{_SQLITE_RECEIVABLE_MESSAGE}'); END""",
+    "billing_account_fixed": f"""
+    CREATE TRIGGER billing_account_fixed BEFORE UPDATE ON billing_account
+    WHEN (NEW.code IS NOT OLD.code OR NEW.type IS NOT OLD.type OR NEW.tenant_code IS NOT OLD.tenant_code)
+      AND {_SQLITE_ACCOUNT_USED} AND NOT ({_SQLITE_RECEIVABLE_UNBOUND})
+    BEGIN SELECT RAISE(ABORT, 'the account has postings: its code, type and tenant cannot be changed'); END""",
+    "billing_account_undeletable": f"""
+    CREATE TRIGGER billing_account_undeletable BEFORE DELETE ON billing_account
+    WHEN {_SQLITE_ACCOUNT_USED}
+    BEGIN SELECT RAISE(ABORT, 'the account has postings: it cannot be deleted'); END""",
+}, "billing_run_line": {
+    "billing_run_line_closed": f"""
+    CREATE TRIGGER billing_run_line_closed BEFORE INSERT ON billing_run_line
+    WHEN {_SQLITE_RUN_CLOSED.format(side="NEW")}
+    BEGIN SELECT RAISE(ABORT, 'the allocation run is reviewed, approved or reversed: no line can be added to it'); END""",
+    "billing_run_line_immutable": f"""
+    CREATE TRIGGER billing_run_line_immutable BEFORE UPDATE ON billing_run_line
+    WHEN {_SQLITE_RUN_CLOSED.format(side="OLD")} OR {_SQLITE_RUN_CLOSED.format(side="NEW")}
+    BEGIN SELECT RAISE(ABORT, 'lines of a reviewed, approved or reversed allocation run cannot be changed'); END""",
+    "billing_run_line_undeletable": f"""
+    CREATE TRIGGER billing_run_line_undeletable BEFORE DELETE ON billing_run_line
+    WHEN {_SQLITE_RUN_CLOSED.format(side="OLD")}
+    BEGIN SELECT RAISE(ABORT, 'lines of a reviewed, approved or reversed allocation run cannot be deleted'); END""",
+}}
+
+
+def ledger_guards_sqlite(table: str | None = None) -> dict[str, str]:
+    """The SQLite guards of accounts and run lines (or of ``table`` only): trigger name -> CREATE
+    statement. Used by ``create_all`` and by migration 0013."""
+    tables = [table] if table else list(_SQLITE_LEDGER_GUARDS)
+    return {name: statement.strip() for t in tables for name, statement in _SQLITE_LEDGER_GUARDS[t].items()}
+
+
 def ledger_guards_pg(schema: str, table: str | None = None) -> list[str]:
     """The PostgreSQL guards of the ledger, accounts and run lines (or of ``table`` only), naming
     tables in ``schema`` (a quoted identifier). Used by ``create_all`` and by migration 0006."""
@@ -663,6 +718,10 @@ def ledger_guards_pg(schema: str, table: str | None = None) -> list[str]:
 
 for _statement in LEDGER_GUARD_DDL["sqlite"]:
     event.listen(Posting.__table__, "after_create", DDL(_statement.strip()).execute_if(dialect="sqlite"))
+# the account guards read billing_posting, so they come once it exists; run lines come after billing_run
+for _table, _guards in ((Posting, "billing_account"), (AllocationRunLine, "billing_run_line")):
+    for _statement in ledger_guards_sqlite(_guards).values():
+        event.listen(_table.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
 for _table in (Posting, Account, AllocationRunLine):
     event.listen(_table.__table__, "after_create",
                  pg_guard_installer(lambda schema, _name=_table.__tablename__: ledger_guards_pg(schema, _name)))

@@ -90,6 +90,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "user.roles": ("利用者の役割の変更", "User roles changed"),
     "api_client.create": ("API クライアントの登録", "API client created"),
     "api_client.rotate": ("API クライアントのシークレットの更新", "API client secret rotated"),
+    "api_client.edit": ("API クライアントの設定の変更", "API client settings changed"),
     "api_client.retire_credential": ("API クライアントの旧シークレットの無効化", "Rotated API client secret retired"),
     "api_client.revoke": ("API クライアントの失効", "API client revoked"),
     "api_client.disable": ("API クライアントの一時停止", "API client disabled"),

@@ -245,7 +245,34 @@ def resolution_guards_pg(schema: str) -> list[str]:
     return [statement.replace("{s}", schema) for statement in _PG_RESOLUTION_GUARD]
 
 
+# The same rule on SQLite: every column but the enactment's is compared by name (SQLite has no
+# to_jsonb), so a column added to CouncilResolution must be added here (a test checks it) and
+# the trigger recreated by that change's migration. Installed by create_all and migration 0013.
+RESOLUTION_ENACTMENT_COLUMNS = ("enacted_at", "enacted_ref")
+RESOLUTION_FIXED_COLUMNS = ("id", "proposal_id", "fiscal_year", "number", "adopted", "reason", "members",
+                            "votes_for", "votes_against", "votes_abstain", "quorum_rule", "threshold_rule",
+                            "decided_at", "decided_by")
+_SQLITE_RESOLUTION_GUARD = {
+    "council_resolution_fixed": (
+        "CREATE TRIGGER council_resolution_fixed BEFORE UPDATE ON council_resolution\n"
+        "WHEN OLD.enacted_at IS NOT NULL OR "
+        + " OR ".join(f"NEW.{column} IS NOT OLD.{column}" for column in RESOLUTION_FIXED_COLUMNS)
+        + "\nBEGIN SELECT RAISE(ABORT, 'a council resolution is a record of the council: UPDATE refused "
+          "(only its enactment is noted, once)'); END"),
+    "council_resolution_undeletable": (
+        "CREATE TRIGGER council_resolution_undeletable BEFORE DELETE ON council_resolution\n"
+        "BEGIN SELECT RAISE(ABORT, 'a council resolution is a record of the council: DELETE refused'); END"),
+}
+
+
+def resolution_guards_sqlite() -> dict[str, str]:
+    """The SQLite guard of council resolutions: trigger name -> CREATE statement; create_all and migration 0013."""
+    return dict(_SQLITE_RESOLUTION_GUARD)
+
+
 sa.event.listen(CouncilResolution.__table__, "after_create", pg_guard_installer(resolution_guards_pg))
+for _statement in resolution_guards_sqlite().values():
+    sa.event.listen(CouncilResolution.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
 
 # --- notices --------------------------------------------------------------------------------------
 

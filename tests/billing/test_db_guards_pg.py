@@ -2,7 +2,7 @@
 (in CI the application role: SELECT/INSERT and only the updates the code needs), each refused.
 
 PostgreSQL only: the TEMP-table trick and the roles are PostgreSQL's; SQLite has its own triggers
-(tests/billing/test_ledger.py) and no roles.
+(tests/billing/test_ledger.py, tests/billing/test_db_guards_sqlite.py) and no roles.
 """
 
 from __future__ import annotations
