@@ -23,14 +23,6 @@ from core import authz
 from core.errors import DomainError
 
 
-def _realm_admin():
-    from tenancy.identity.keycloak import master_admin
-
-    config = current_app.config
-    return master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                        config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
-
-
 def _realm_export(export_file: Path | None, realm: str):
     """How to get Keycloak's full export of ``realm``, or None (the REST copy), and a line saying so.
 
@@ -84,6 +76,7 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     copy through the admin REST API (credentials not included).
     """
     from admin.maintenance import archive
+    from admin.maintenance import realm as realm_module
 
     from admin.maintenance.owner import owner_session
 
@@ -98,7 +91,7 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
         # pg_dump reads every table (the usage partitions too): as the schema owner
         with owner_session(current_app.config, db.session) as session:
             manifest = archive.write_backup(session, actor, output,
-                                            realm_admin=None if no_realm else _realm_admin(),
+                                            realm_admin=None if no_realm else realm_module.realm_admin(),
                                             realm=realm_name, realm_export=realm_export)
     except DomainError as error:
         fail(error)
@@ -138,6 +131,7 @@ def credentials_line(realm: dict, how: str = "") -> str:
 def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, yes: bool, actor) -> None:
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""
     from admin.maintenance import archive, check, owner
+    from admin.maintenance import realm as realm_module
 
     realm = current_app.config["RENKEI_KEYCLOAK_REALM"]
     app_role = app_role or owner.app_role(current_app.config)  # the owner restores, then grants the app's role
@@ -147,7 +141,7 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
     try:
         # the schema is created by the owner (RENKEI_DATABASE_OWNER_URL), as `renkei db upgrade` does
         with owner.owner_session(current_app.config, db.session) as session:
-            manifest = archive.restore(session, actor, archive_file, realm_admin=None if no_realm else _realm_admin(),
+            manifest = archive.restore(session, actor, archive_file, realm_admin=None if no_realm else realm_module.realm_admin(),
                                        realm=realm, replace_realm=replace_realm, app_role=app_role)
     except DomainError as error:
         fail(error)
@@ -160,7 +154,9 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
     click.echo(f"復元しました / restored: {archive_file.name} (made {manifest['created_at']} by {manifest['created_by']})")
     if manifest.get("realm") and not no_realm:
         click.echo(f"  realm {manifest['realm']['name']}: credentials {credentials_line(manifest['realm'])}")
-    report = check.run_check(db.session, actor, manifest=manifest)
+    with_realm = bool(manifest.get("realm")) and not no_realm
+    report = check.run_check(db.session, actor, manifest=manifest,
+                             realm_counts=realm_module.realm_counts(realm) if with_realm else None)
     db.session.rollback()
     if not report.ok:
         finding = report.first

@@ -31,16 +31,18 @@ def default_checkpoint_dir() -> Path:
               help="A backup archive or its manifest.json: row counts and ledger totals must match it.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of exported audit checkpoints (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
+@click.option("--no-realm", is_flag=True, help="With --manifest: do not compare the Keycloak realm's counts.")
 @with_appcontext
 @acting(authz.OPERATOR)
-def group(manifest_file: Path | None, checkpoint_dir: Path | None, actor) -> None:
+def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
-    from admin.maintenance import archive, check
+    from admin.maintenance import archive, check, realm
 
     folder = checkpoint_dir or default_checkpoint_dir()
     try:
         manifest = archive.read_manifest(manifest_file) if manifest_file else None
-        report = check.run_check(db.session, actor, checkpoint_dir=folder, manifest=manifest)
+        counts = realm.realm_counts(manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
+        report = check.run_check(db.session, actor, checkpoint_dir=folder, manifest=manifest, realm_counts=counts)
     except DomainError as error:
         db.session.rollback()
         fail(error)

@@ -53,8 +53,33 @@ def _check_manifest(session: Session, manifest: dict[str, Any], report: SystemRe
             return
 
 
+REALM_COUNT_NAMES = {"users": ("users", "利用者"), "service_accounts": ("service accounts", "サービスアカウント"),
+                     "groups": ("groups", "グループ"), "realm_roles": ("realm roles", "レルムロール"),
+                     "clients": ("clients", "クライアント")}
+
+
+def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, report: SystemReport) -> None:
+    """The Keycloak realm's counts now (or why they could not be read) against the backup's."""
+    realm = manifest["realm"]
+    if isinstance(realm_counts, str):
+        report.add("realm", f"the Keycloak realm {realm['name']} could not be compared with the backup: {realm_counts}",
+                   f"Keycloak のレルム {realm['name']} をバックアップと照合できませんでした: {realm_counts}")
+        return
+    wanted = realm.get("counts") or {}
+    report.checked["realm counts against the manifest"] = len(wanted)
+    for key, expected in sorted(wanted.items()):
+        actual = realm_counts.get(key)
+        en, ja = REALM_COUNT_NAMES.get(key, (key, key))
+        if actual != expected:
+            report.add("realm", f"the Keycloak realm {realm['name']} has {actual} {en}; the backup had {expected}",
+                       f"Keycloak のレルム {realm['name']} の{ja}は {actual} ですが、バックアップ時は {expected} でした。")
+            return
+
+
 def run_check(session: Session, actor: Actor, *, checkpoint_dir: Path | None = None,
-              manifest: dict[str, Any] | None = None) -> SystemReport:
+              manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None) -> SystemReport:
+    """``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
+    they could not be read; compared with the manifest's when both are given."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     checkpoints = []
@@ -75,4 +100,6 @@ def run_check(session: Session, actor: Actor, *, checkpoint_dir: Path | None = N
     report.findings.extend(ledger.findings)
     if manifest is not None:
         _check_manifest(session, manifest, report, actor)
+        if manifest.get("realm") and realm_counts is not None:
+            _check_realm(manifest, realm_counts, report)
     return report

@@ -191,3 +191,41 @@ def test_without_a_local_launcher_the_rest_copy_says_passwords_are_not_included(
     assert "credentials not included" in restored.output
     assert realm_copy.realm_exists(master, settings.realm)
     assert _sign_in(settings).status_code == 401  # no password came back: the runbook's reset follows
+
+
+def test_check_compares_the_realm_with_the_backup(setup, tmp_path):
+    """After a restore, `renkei check --manifest` also counts the realm's people, groups, roles and
+    clients: someone missing from Keycloak is named, and --no-realm leaves the realm out."""
+    from admin.extensions import db
+    from tenancy.identity import realm_copy
+
+    settings, master, make_app, _ = setup
+    source = make_app("source.db", RENKEI_KEYCLOAK_STATE_DIR=str(tmp_path / "no-server"))  # the quick REST copy
+    archive_file = tmp_path / "rest.tar"
+    assert _backup(source, archive_file).exit_code == 0
+    realm_copy.delete_realm(master, settings.realm)
+    target = make_app("restored.db", RENKEI_KEYCLOAK_STATE_DIR=str(tmp_path / "no-server"))
+    restored = _restore(target, archive_file)
+    assert restored.exit_code == 0, restored.output
+
+    def check(*args):
+        with target.app_context():
+            result = target.test_cli_runner().invoke(args=["check", "--manifest", str(archive_file), *args,
+                                                           "--as", "unei"])
+            db.session.remove()
+            db.engine.dispose()
+        return result
+
+    passed = check()
+    assert passed.exit_code == 0, passed.output
+    assert "realm counts against the manifest: 5" in passed.output
+
+    master.connection.realm_name = settings.realm  # the person's account is lost in Keycloak
+    gone = master.get_user_id("kc-operator")
+    master.delete_user(gone)
+    master.connection.realm_name = "master"
+    failed = check()
+    assert failed.exit_code == 1
+    assert f"the Keycloak realm {settings.realm} has 0 users; the backup had 1" in failed.output
+    assert "利用者は 0" in failed.output
+    assert check("--no-realm").exit_code == 0
