@@ -226,6 +226,20 @@ def owner_engine() -> sa.Engine:
     return sa.create_engine(TEST_DATABASE_OWNER_URL)
 
 
+def own_realm(keycloak_server, prefix: str):
+    """A realm of the test's own on the session's Keycloak, set up as `renkei keycloak bootstrap`
+    does (direct grants on, for password sign-ins): its settings and a master-realm admin client.
+    The caller deletes it (tenancy.identity.realm_copy.delete_realm)."""
+    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
+
+    settings = KeycloakSettings(url=keycloak_server.url, realm=f"{prefix}-{uuid.uuid4().hex[:8]}",
+                                admin_client_secret=ADMIN_SECRET, service_client_secret=SERVICE_SECRET,
+                                direct_grants=True, redirect_uris=("http://renkei.test/*",))
+    master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
+    bootstrap_realm(master, settings)
+    return settings, master
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""

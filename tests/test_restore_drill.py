@@ -12,12 +12,12 @@ schema, which it rebuilds empty at the end for the tests that follow.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ADMIN_SECRET, SERVICE_SECRET, TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL, _reset_postgres
+from tests.conftest import (ADMIN_SECRET, SERVICE_SECRET, TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL, _reset_postgres,
+                            own_realm)
 
 pytestmark = [
     pytest.mark.keycloak,
@@ -39,14 +39,9 @@ def drill(app, keycloak_server, tmp_path):
     from admin import create_app
     from admin.extensions import db
     from tenancy.identity import realm_copy
-    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
 
-    realm = f"h5-drill-{uuid.uuid4().hex[:8]}"
-    settings = KeycloakSettings(url=keycloak_server.url, realm=realm, admin_client_secret=ADMIN_SECRET,
-                                service_client_secret=SERVICE_SECRET, direct_grants=True,
-                                redirect_uris=("http://renkei.test/*",))
-    master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
-    bootstrap_realm(master, settings)
+    settings, master = own_realm(keycloak_server, "h5-drill")
+    realm = settings.realm
     config = {
         "RENKEI_ENV": "testing", "TESTING": True, "SECRET_KEY": "drill-secret",
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_OWNER_URL, "RENKEI_VAR_DIR": str(tmp_path / "var"),

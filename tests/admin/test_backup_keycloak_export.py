@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import json
 import tarfile
-import uuid
 
 import pytest
 import requests
 from sqlmodel import SQLModel
 
-from tests.conftest import ADMIN_SECRET, SERVICE_SECRET
+from tests.conftest import own_realm
 
 pytestmark = pytest.mark.keycloak
 
@@ -45,14 +44,10 @@ def setup(app, keycloak_server, tmp_path):
     from admin import create_app, keycloak_server as launcher
     from admin.extensions import db
     from tenancy.identity import realm_copy
-    from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
+    from tenancy.identity.keycloak import IdentityDirectory
 
-    realm = f"kc-export-{uuid.uuid4().hex[:8]}"
-    settings = KeycloakSettings(url=keycloak_server.url, realm=realm, admin_client_secret=ADMIN_SECRET,
-                                service_client_secret=SERVICE_SECRET, direct_grants=True,
-                                redirect_uris=("http://renkei.test/*",))
-    master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
-    bootstrap_realm(master, settings)
+    settings, master = own_realm(keycloak_server, "kc-export")
+    realm = settings.realm
     directory = IdentityDirectory(settings)
     user_id = directory.create_user("kc-operator", "kc-operator@example.jp", "運営", "太郎", PASSWORD)
     directory.grant_roles(user_id, ["platform-operator"])
