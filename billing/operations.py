@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from fractions import Fraction
 from typing import Any
 
@@ -593,21 +593,25 @@ def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy:
         names[prefecture.code] = prefecture.name_ja
     shared = {participant.code for participant in participants}
     return Preview(fiscal_year, result, names, len(items), members,
-                   tuple(item for item in not_sharing(session, fiscal_year) if item.code not in shared))
+                   tuple(not_sharing(session, fiscal_year, excluding=shared)))
 
 
 def _day(moment: dt.datetime) -> str:
     return f"{to_jst(moment):%Y/%m/%d}"
 
 
-def not_sharing(session: Session, fiscal_year: int) -> list[NotSharing]:
+def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] = ()) -> list[NotSharing]:
     """Every registered municipality with no month in the fiscal year, with the reason in words:
-    not yet active, joined after the year, or left before it."""
+    not yet active, joined after the year, or left before it. ``excluding``: codes known to share
+    (a run's lines), left out in the query so that only the others are looked at."""
     start, end = fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
     era = fiscal_year_ja(fiscal_year)
     found = []
-    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
-                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
+    query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+             .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code))
+    if excluding:
+        query = query.where(Tenant.code.not_in(sorted(excluding)))
+    candidates = list(session.scalars(query))
     every_history = histories(session, candidates)  # one query, not one per tenant
     for tenant in candidates:
         transitions = every_history[tenant.id]

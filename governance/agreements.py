@@ -261,6 +261,24 @@ def board(session: Session, actor: Actor, now: dt.datetime | None = None) -> lis
     return _standing(session, list(session.scalars(query.order_by(Tenant.code))), today(now))
 
 
+def overdue(session: Session, actor: Actor, now: dt.datetime | None = None) -> list[TenantAgreements]:
+    """The board's overdue rows (an active tenant past a required version's deadline), by code; the
+    tenants are read only when some required version's deadline has passed (the usual case reads none)."""
+    grant = authz.authorize(actor, "governance.read")
+    on = today(now)
+    required: dict[AgreementDocument, AgreementVersion] = {}
+    for version in _list_versions(session, status=VersionStatus.published):  # by number: the last wins
+        if version.required:
+            required[version.document] = version
+    if not any(v.deadline_on is not None and on > v.deadline_on for v in required.values()):
+        return []
+    query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+             .where(Tenant.kind != TenantKind.prefecture, Tenant.status == TenantStatus.active))
+    if not grant.all_tenants:
+        query = query.where(Tenant.code.in_(sorted(grant.tenant_codes)))
+    return [row for row in _standing(session, list(session.scalars(query.order_by(Tenant.code))), on) if row.overdue]
+
+
 def missing_acceptances(session: Session, tenant: Tenant) -> list[AgreementVersion]:
     """The required versions the tenant has not accepted (nor a newer version of)."""
     if TenantKind(tenant.kind) == TenantKind.prefecture:

@@ -31,7 +31,7 @@ from wtforms.widgets import TextInput
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views import labels as words
+from admin.views import labels as words, paging
 from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
 from billing import allocation, ledger, operations, simulate, statements
 from billing.errors import AllocationError
@@ -422,10 +422,21 @@ class BillingView(SecureView):
         if self._all():
             cost_items = operations.list_cost_items(db.session, g.actor, year)
             names = _tenant_names()
+            summary = statements.build_summary(db.session, g.actor, year)
+            books = operations.trial_balance(db.session, g.actor, fiscal_year=year)
+            # the statements and the trial balance hold a row per tenant: paged (50 a page), searched (?q=)
+            search = paging.search_text()
+            label = lambda row: account_label(row.code, row.name_ja, row.name_en, names)
+            args = {key: value for key, value in request.args.items() if key in ("fy", "q", "page", "books_page")}
             context.update(
+                search=search, summary_rows=paging.paginate(summary.rows, paging.page_number(), keep=lambda row: paging.matches(
+                    search, row.tenant_code, row.tenant_name)),
+                books_rows=paging.paginate(books.rows, paging.page_number("books_page"),
+                                           keep=(lambda row: paging.matches(search, row.code, label(row))) if search else None),
+                href=lambda name: lambda number: url_for(".index", **{**args, "fy": year, name: number}),
                 runs=operations.list_runs(db.session, g.actor, year),
-                summary=statements.build_summary(db.session, g.actor, year),
-                books=operations.trial_balance(db.session, g.actor, fiscal_year=year),
+                summary=summary,
+                books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
                 locked=operations.posted_run(db.session, year),
                 policy=operations.adopted_policy(db.session),
@@ -468,13 +479,31 @@ class BillingView(SecureView):
         four_eyes = _four_eyes()
         refusals = operations.four_eyes_refusals(run, g.actor) if four_eyes else {}
         shared = {line.tenant_code for line in lines}
-        names = _tenant_names()
         active_now = db.session.scalar(sa.select(sa.func.count()).select_from(Tenant).where(
             Tenant.status == TenantStatus.active, Tenant.kind != TenantKind.prefecture))
-        return self.render("renkei/billing_run.html", run=run, lines=lines, snapshot=snapshot, entries=entries,
+        # one row per tenant in each table: paged (50 a page) and searched by code or name (?q=)
+        search = paging.search_text()
+        names = _tenant_names()
+        shown_lines = paging.paginate(lines, paging.page_number(), keep=lambda line: paging.matches(
+            search, line.tenant_code, line.tenant_name))
+        not_sharing = operations.not_sharing(db.session, run.fiscal_year, excluding=shared)
+        shown_others = paging.paginate(not_sharing, paging.page_number("others_page"),
+                                       keep=lambda item: paging.matches(search, item.code, item.name))
+
+        def entry_matches(entry) -> bool:
+            tenant = entry.tenant_code or (entry.account[len(ledger.RECEIVABLE_PREFIX):]
+                                           if entry.account.startswith(ledger.RECEIVABLE_PREFIX) else None)
+            return tenant is not None and paging.matches(search, tenant, names.get(tenant))
+
+        shown_entries = paging.paginate(entries, paging.page_number("entries_page"),
+                                        keep=entry_matches if search else None)
+        args = {key: value for key, value in request.args.items() if key in ("q", "page", "entries_page", "others_page")}
+        return self.render("renkei/billing_run.html", run=run, lines=shown_lines.items, snapshot=snapshot,
+                           entries=shown_entries.items, shown_lines=shown_lines, shown_entries=shown_entries,
+                           shown_others=shown_others, search=search,
+                           href=lambda name: lambda number: url_for(".run", run_id=run.id, **{**args, name: number}),
                            four_eyes=four_eyes, refusals={name: (ja if _ja() else en) for name, (ja, en) in refusals.items()},
-                           not_sharing=[item for item in operations.not_sharing(db.session, run.fiscal_year)
-                                        if item.code not in shared],
+                           not_sharing=shown_others.items, not_sharing_count=len(not_sharing),
                            reason=lambda item: item.reason_ja if _ja() else item.reason_en,
                            municipalities=sum(1 for line in lines if not line.is_prefecture), active_now=active_now,
                            year_label=format_fiscal_year(run.fiscal_year, _locale()),
@@ -707,7 +736,8 @@ class BillingView(SecureView):
                                                                      choice[f"{side}_members"]))
             except DomainError as error:
                 problems.append(f"{side.upper()}: {error.message_ja if _ja() else error.message_en}")
-        rows, chart = [], None
+        rows, chart, shown = [], None, None
+        search = paging.search_text()
         if len(sides) == 2:
             (policy_a, a), (policy_b, b) = sides["a"], sides["b"]
             names = {**a.names, **b.names}
@@ -716,12 +746,18 @@ class BillingView(SecureView):
                              difference.difference))
             label = lambda policy, preview: f"{policy.name} v{policy.version}・{preview.municipalities}団体" if _ja() \
                 else f"{policy.name} v{policy.version}, {preview.municipalities} municipalities"
-            chart = bar_chart([(name or code, a_amount or 0, b_amount or 0) for code, name, a_amount, b_amount, _d in rows],
+            # one row per payer: paged (50 a page) and searched by code or name; the chart shows the page's rows
+            shown = paging.paginate(rows, paging.page_number(), keep=lambda row: paging.matches(search, row[0], row[1]))
+            chart = bar_chart([(name or code, a_amount or 0, b_amount or 0)
+                               for code, name, a_amount, b_amount, _d in shown.items],
                               label(policy_a, a), label(policy_b, b),
                               _("Shares in %(year)s, A and B", year=format_fiscal_year(year, _locale())))
         return self.render("renkei/billing_what_if.html", year=year, year_choices=_year_choices(year),
                            policies=policies, choice=choice, member_choices=_member_choices(), sides=sides,
-                           rows=rows, chart=chart, problems=problems, describe=operations.describe_policy,
+                           rows=shown.items if shown else rows, shown=shown, search=search,
+                           kept={key: value for key, value in choice.items()} | {"fy": year},
+                           href=lambda number: url_for(".what_if", **{**request.args.to_dict(), "page": number}),
+                           chart=chart, problems=problems, describe=operations.describe_policy,
                            year_label=format_fiscal_year(year, _locale()))
 
     # --- payments -----------------------------------------------------------------------------------

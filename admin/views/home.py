@@ -49,6 +49,16 @@ class Item:
     url: str | None
     details: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
     unit: str = ""
+    more: int = 0  # rows beyond the details shown (the page where it is handled lists them all)
+
+
+SHOWN = 10  # detail lines per item: the words are built for these only, whatever the number of tenants
+
+
+def _first(rows, line) -> dict[str, Any]:
+    """The details of an item: ``line(row)`` for the first SHOWN rows, and how many more there are."""
+    rows = list(rows)
+    return {"details": [line(row) for row in rows[:SHOWN]], "more": max(0, len(rows) - SHOWN)}
 
 
 def _url(endpoint: str, **values: Any) -> str | None:
@@ -77,22 +87,25 @@ def _operator_items(actor) -> list[Item]:
     waiting = onboarding.attention(session, actor)
     items = [
         Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]), _url("onboarding.index"),
-             [(f"{labels.tenant_label(row['code'])}（{labels.tenant_status(row['status'])}）",
-               _url("onboarding.tenant", code=row["code"])) for row in waiting["awaiting_screening"]]),
+             **_first(waiting["awaiting_screening"],
+                      lambda row: (f"{labels.tenant_label(row['code'])}（{labels.tenant_status(row['status'])}）",
+                                   _url("onboarding.tenant", code=row["code"])))),
         Item(_("Provisioning failures"), len(waiting["provisioning_failures"]), _url("onboarding.index"),
-             [(f"{labels.tenant_label(row['code'])}: {row['step_label_ja'] if labels.ja() else row['step_label_en']}",
-               _url("onboarding.tenant", code=row["code"])) for row in waiting["provisioning_failures"]]),
+             **_first(waiting["provisioning_failures"],
+                      lambda row: (f"{labels.tenant_label(row['code'])}: "
+                                   f"{row['step_label_ja'] if labels.ja() else row['step_label_en']}",
+                                   _url("onboarding.tenant", code=row["code"])))),
     ]
-    overdue = [row for row in agreements.board(session, actor) if row.overdue]
+    overdue = agreements.overdue(session, actor)
     items.append(Item(_("Overdue re-acceptances of agreements"), len(overdue), _url("agreements.index"),
-                      [(labels.tenant_label(row.tenant_code), _url("agreements.index")) for row in overdue]))
+                      **_first(overdue, lambda row: (labels.tenant_label(row.tenant_code), _url("agreements.index")))))
     items.append(_quota_item(actor))
     items.append(_votes_item(actor))
     incidents = identity.unresolved_incidents_by_tenant(session, actor)
     items.append(Item(_("Unresolved identity incidents"), sum(count for _code, _name, count in incidents),
                       _url("incidents.index"),
-                      [(f"{labels.tenant_label(code)}: {count}", _url("users.index", tenant=code))
-                       for code, _name, count in incidents]))
+                      **_first(incidents, lambda row: (f"{labels.tenant_label(row[0])}: {row[2]}",
+                                                       _url("users.index", tenant=row[0])))))
     items.append(_unpaid_item(actor))
     return items
 
@@ -100,7 +113,7 @@ def _operator_items(actor) -> list[Item]:
 def _quota_item(actor) -> Item:
     alerts = quotas.quota_alerts(db.session, actor)
     details = []
-    for alert in alerts:
+    for alert in alerts[:SHOWN]:
         enforcement = labels.enforcement_label(alert.enforcement)
         details.append((f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
                         f"{alert.used:,} / {alert.limit:,}（{alert.percent}%、{enforcement}）"
@@ -108,22 +121,23 @@ def _quota_item(actor) -> Item:
                         f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
                         f"{alert.used:,} / {alert.limit:,} ({alert.percent}%, {enforcement})",
                         _url("usage.index", metric=alert.metric)))
-    return Item(_("Quota limits reached this month"), len(alerts), _url("usage.index"), details)
+    return Item(_("Quota limits reached this month"), len(alerts), _url("usage.index"), details,
+                more=max(0, len(alerts) - SHOWN))
 
 
 def _votes_item(actor) -> Item:
     votes = council.open_votes(db.session, actor)
     return Item(_("Proposals open for voting"), len(votes), _url("council.index"),
-                [(f"{vote.proposal.title}（{vote.votes}/{vote.members}）" if labels.ja()
-                  else f"{vote.proposal.title} ({vote.votes}/{vote.members})",
-                  _url("council.proposal", proposal_id=vote.proposal.id)) for vote in votes])
+                **_first(votes, lambda vote: (f"{vote.proposal.title}（{vote.votes}/{vote.members}）" if labels.ja()
+                                              else f"{vote.proposal.title} ({vote.votes}/{vote.members})",
+                                              _url("council.proposal", proposal_id=vote.proposal.id))))
 
 
 def _unpaid_item(actor) -> Item:
     unpaid = billing_attention.unpaid_statements(db.session, actor)
     return Item(_("Unpaid statements"), len(unpaid), _url("billing.index"),
-                [(f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
-                  _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid])
+                **_first(unpaid, lambda row: (f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
+                                              _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year))))
 
 
 def _finance_items(actor) -> list[Item]:
@@ -133,8 +147,8 @@ def _finance_items(actor) -> list[Item]:
     for status, title in (("computed", _("Runs awaiting review")), ("reviewed", _("Runs awaiting approval"))):
         waiting = [run for run in runs if RunStatus(run.status).value == status]
         items.append(Item(title, len(waiting), _url("billing.index", fy=waiting[0].fiscal_year) if waiting else _url("billing.index"),
-                          [(f"{_fy(run.fiscal_year)} #{run.id}: {_yen(run.total)}", _url("billing.run", run_id=run.id))
-                           for run in waiting]))
+                          **_first(waiting, lambda run: (f"{_fy(run.fiscal_year)} #{run.id}: {_yen(run.total)}",
+                                                         _url("billing.run", run_id=run.id)))))
     items.append(_unpaid_item(actor))
     latest = billing_attention.latest_cost_year(session, actor)
     if latest is None:

@@ -290,3 +290,17 @@ def test_the_home_page_runs_as_many_queries_for_200_tenants_as_for_20(app, clien
     db.commit()
     with_200 = _queries_of_home_page(app, client, roles, tenants)
     assert with_200 == with_20
+
+
+def test_a_long_attention_list_shows_ten_lines_and_how_many_more(client, db, kumamoto):
+    from core.codes import with_check_digit
+    from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+
+    db.add_all([Tenant(code=with_check_digit(f"{46000 + n:05d}"), name_ja=f"申請村{n:03d}", name_en=f"Applicant {n}",
+                       kind=TenantKind.village, population=500 + n, status=TenantStatus.applied) for n in range(40)])
+    db.commit()
+    sign_in(client, ["platform-operator"])
+    count, text = attention(client.get("/admin/").get_data(as_text=True), "審査待ちの参加申請")
+    # the fixture's two applicants and the forty villages: every one counted, ten named, the rest summed up
+    assert count == 42
+    assert len(re.findall(r"<li><a ", text)) == 10 and "ほか 32 件" in text
