@@ -56,8 +56,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "tenant_contact": ("UPDATE", "DELETE"),
     # the deny list: a later denial moves a subject's row forward; the due jobs delete expired rows
     "denied_subject": ("UPDATE (denied_at, keep_until, reason)", "DELETE"),
-    # API clients: revoked or disabled; a rotated credential gets its overlap's end, then is retired
-    "api_client": ("UPDATE (status, revoked_at)",),
+    # API clients: edited (name, purpose, scopes, expiry, allowlist), revoked or disabled; a rotated
+    # credential gets its overlap's end, then is retired
+    "api_client": ("UPDATE (name, purpose, scopes, expires_on, allowlist, allow_any, status, revoked_at)",),
     "api_client_credential": ("UPDATE (valid_until, retired)",),
     # members: an organisation moves through screening (a rejected or withdrawn one applies again:
     # the whole row is renewed and its old checks deleted); checklist items are switched on and off;
