@@ -46,6 +46,46 @@ def main() -> None:
         run(server, args.users, args.database_url)
 
 
+class RoundTrips:
+    """Counts renkei's database round trips: each statement, each transaction's BEGIN and COMMIT,
+    and the pool's pre-ping at each check-out (the direct side has no database)."""
+
+    def __init__(self, engine) -> None:
+        import sqlalchemy as sa
+
+        self.engine, self.counts = engine, {"statements": 0, "BEGIN": 0, "COMMIT": 0, "pre-ping": 0}
+        self.pings = bool(engine.pool._pre_ping)
+        self.listeners = [(engine, "before_cursor_execute", self._statement), (engine, "begin", self._begin),
+                          (engine, "commit", self._commit), (engine.pool, "checkout", self._checkout)]
+        for target, name, listener in self.listeners:
+            sa.event.listen(target, name, listener)
+
+    def _statement(self, *args) -> None:
+        self.counts["statements"] += 1
+
+    def _begin(self, *args) -> None:
+        self.counts["BEGIN"] += 1
+
+    def _commit(self, *args) -> None:
+        self.counts["COMMIT"] += 1
+
+    def _checkout(self, *args) -> None:
+        self.counts["pre-ping"] += self.pings
+
+    def stop(self) -> None:
+        import sqlalchemy as sa
+
+        for target, name, listener in self.listeners:
+            sa.event.remove(target, name, listener)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self, users: int) -> str:
+        return ", ".join(f"{name} {count / users:.1f}" for name, count in self.counts.items())
+
+
 def run(server, users: int, database_url: str | None = None) -> None:
     from admin import create_app
     from admin.extensions import db
@@ -121,7 +161,9 @@ def run(server, users: int, database_url: str | None = None) -> None:
                 http.post(f"{base}/users/{user_id}/role-mappings/realm", json=[role], timeout=10).raise_for_status()
                 return (time.perf_counter() - started) * 1000
 
+            trips = RoundTrips(db.engine)
             samples = common.alternate({"renkei": renkei_side, "direct": direct_side}, users)
+            trips.stop()
             renkei_ms, direct_ms = samples["renkei"], samples["direct"]
             dialect = db.engine.dialect.name
             db.session.remove()
@@ -136,6 +178,7 @@ def run(server, users: int, database_url: str | None = None) -> None:
     common.report("per user, median", common.median(renkei_ms), common.median(direct_ms), "invitations", "ms",
                   higher_is_better=False)
     print("  limit = direct Admin REST: create + group + role, one admin token (the same three writes)")
+    print(f"  renkei's database round trips per invitation: {trips.total / users:.1f} ({trips.describe(users)})")
 
 
 if __name__ == "__main__":
