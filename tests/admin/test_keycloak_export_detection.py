@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,12 @@ def fake_server(tmp_path):
     script = tmp_path / "kc.sh"
     script.write_text("import time\ntime.sleep(60)\n")
     process = subprocess.Popen([sys.executable, str(script)])
+    # until the child has exec'd, /proc shows the parent's command line: wait for its own
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    for _ in range(1000):
+        if not cmdline.exists() or b"kc.sh" in cmdline.read_bytes():
+            break
+        time.sleep(0.01)
     state = tmp_path / "state"
     state.mkdir()
     (state / keycloak_server.PID_FILE).write_text(f"{process.pid}\n")

@@ -128,8 +128,13 @@ def build(db, size: int) -> dict:
 
     group = members.form_group(db, OPERATOR, "観光データ連携", corporate_number_of_local_government(MUNICIPALITY),
                                [corporate_number_of_local_government(code) for code in ("430005", MUNICIPALITY)])
+    from tenancy.identity.models import ApiClient
+
+    client = ApiClient(tenant_code=MUNICIPALITY, name="防災ダッシュボード連携", purpose="防災情報の表示",
+                       allowlist="192.0.2.0/24", expires_on=dt.date.today() + dt.timedelta(days=365), created_by="unei")
+    db.add(client)
     db.commit()
-    return {"group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
+    return {"client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv"}
 
 
