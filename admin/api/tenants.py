@@ -14,6 +14,7 @@ from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.registry import operations
 from tenancy.registry.models import TenantKind, TenantStatus
+from tenancy.registry.readcache import TenantBodyCache
 from core.validation import TenantCode
 from tenancy.registry.schemas import TenantCreate, TenantOut, TenantPage, TenantUpdate
 
@@ -103,24 +104,59 @@ def _read_out(item: dict) -> dict:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
-def _json_response(value: dict) -> Response:
-    return Response(_ENCODE(value) + "\n", mimetype="application/json")
+def _body_cache():
+    """This app's memory of tenants' bodies by code (:mod:`tenancy.registry.readcache`: at most
+    ``RENKEI_TENANT_CACHE_SECONDS`` old, default 1 s, emptied by any write committed in this
+    process); ``None`` when that setting is 0."""
+    from flask import current_app
+
+    extensions = current_app.extensions
+    cache = extensions.get("renkei_tenant_bodies", False)
+    if cache is False:
+        import os
+
+        value = current_app.config.get("RENKEI_TENANT_CACHE_SECONDS")
+        seconds = float(os.environ.get("RENKEI_TENANT_CACHE_SECONDS", "1") if value is None else value)
+        cache = extensions.setdefault("renkei_tenant_bodies", TenantBodyCache(seconds) if seconds > 0 else None)
+    return cache
 
 
 @bp.get("/tenants", responses={200: TenantPage}, summary="List tenants")
 def list_tenants(query: TenantQuery):
-    items, total = _read(lambda connection: operations.read_tenants(
-        connection, current_actor(), status=query.status, kind=query.kind, wave=query.wave,
-        page=query.page, per_page=query.per_page,
-    ))
-    return _json_response({"items": [_read_out(t) for t in items], "total": total, "page": query.page,
-                           "per_page": query.per_page})
+    actor = current_actor()
+
+    def read(connection):
+        built = operations.read_tenants_json(connection, actor, status=query.status, kind=query.kind,
+                                             wave=query.wave, page=query.page, per_page=query.per_page)
+        if built is not None:  # PostgreSQL wrote the items' JSON: one text passed through
+            items, total = built
+            return f'{{"items":[{items}],"total":{total},"page":{query.page},"per_page":{query.per_page}}}\n'
+        items, total = operations.read_tenants(connection, actor, status=query.status, kind=query.kind,
+                                               wave=query.wave, page=query.page, per_page=query.per_page)
+        return _ENCODE({"items": [_read_out(t) for t in items], "total": total, "page": query.page,
+                        "per_page": query.per_page}) + "\n"
+
+    return Response(_read(read), mimetype="application/json")
 
 
 @bp.get("/tenants/<code>", responses={200: TenantOut}, summary="Get a tenant by code")
 def get_tenant(path: TenantPath):
-    item = _read(lambda connection: operations.read_tenant(connection, current_actor(), path.code))
-    return _json_response(_read_out(item))
+    actor, code, cache = current_actor(), path.code, _body_cache()
+    # a body this process read less than RENKEI_TENANT_CACHE_SECONDS ago: no connection taken
+    body = None if cache is None else operations.read_tenant(None, actor, code, as_json=True, cache=cache)
+    if body is None:
+        def read(connection):
+            taken = None if cache is None else (cache.generation(), cache.clock())  # before the read
+            item = operations.read_tenant(connection, actor, code, as_json=True, cache=cache)
+            if isinstance(item, str):  # written by PostgreSQL
+                return item
+            text = _ENCODE(_read_out(item))
+            if cache is not None:
+                cache.put(code, text, *taken)
+            return text
+
+        body = _read(read)
+    return Response(body + "\n", mimetype="application/json")
 
 
 @bp.post("/tenants", responses={201: TenantOut}, summary="Register a tenant")

@@ -244,9 +244,19 @@ def _tenant_by_code():
     )
 
 
-def read_tenant(session: Session | sa.Connection, actor: Actor, code: str) -> dict[str, Any]:
-    """One tenant as a plain dict with its contacts, in one statement (see :func:`read_tenants`)."""
+def read_tenant(session: Session | sa.Connection | None, actor: Actor, code: str, *, as_json: bool = False,
+                cache=None) -> dict[str, Any] | str | None:
+    """One tenant as a plain dict with its contacts, in one statement (see :func:`read_tenants`).
+
+    ``as_json``: the API's JSON text instead when it can be had without Python building it (see
+    :func:`_read_tenant_json`): from ``cache`` (a :class:`tenancy.registry.readcache.TenantBodyCache`,
+    asked after the authorization), or written by PostgreSQL; with ``session`` None only the cache
+    is asked (``None`` when it does not hold the tenant)."""
     authz.authorize(actor, "tenant.read", code)
+    if as_json:
+        body = _read_tenant_json(session, code, cache)
+        if body is not None or session is None:
+            return body
     connection = _executor(session)
     compiled = _compiled(connection, _tenant_by_code())
     rows = compiled.rows(connection, {"code": code})
@@ -325,3 +335,103 @@ def update_tenant(session: Session, actor: Actor, code: str, data: TenantUpdate)
     old, new = audit.changes(before, after)
     audit.record(session, actor, "tenant.update", "tenant", code, tenant_code=code, before=old, after=new)
     return tenant
+
+
+# --- the two hot reads' JSON built by PostgreSQL (issue #12) ------------------------------------
+#
+# On PostgreSQL the API's body is written by the database itself: one text per tenant (and one
+# per page), so Python passes one string through instead of parsing, converting and encoding
+# hundreds of values. The text is what the API's Python encoding gives (see
+# admin/api/tenants.py): keys in TenantOut's order, compact separators, non-ASCII as is, times as
+# UTC with microseconds and "Z". to_json escapes strings as Python's json does with
+# ensure_ascii off (\" \\ \b \f \n \r \t, other control characters as lowercase \u00XX).
+
+def _pg_string(column: str) -> str:
+    return f"coalesce(to_json({column})::text, 'null')"
+
+
+def _pg_number(column: str) -> str:
+    return f"coalesce(({column})::text, 'null')"
+
+
+def _pg_time(column: str) -> str:
+    return f"""to_json(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text"""
+
+
+_PG_TENANT_FIELDS = (
+    ("code", _pg_string), ("name_ja", _pg_string), ("name_en", _pg_string), ("name_kana", _pg_string),
+    ("kind", _pg_string), ("population", _pg_number), ("population_source", _pg_string), ("status", _pg_string),
+    ("wave_fiscal_year", _pg_number), ("user_seat_limit", _pg_number), ("created_at", _pg_time),
+    ("updated_at", _pg_time),
+)
+
+
+def _pg_object(alias: str, fields, tail: str = "") -> str:
+    parts = [f"'{{\"{fields[0][0]}\":' || {fields[0][1](f'{alias}.{fields[0][0]}')}"]
+    parts += [f"',\"{name}\":' || {render(f'{alias}.{name}')}" for name, render in fields[1:]]
+    return " || ".join(parts) + (f" || {tail}" if tail else " || '}'")
+
+
+_PG_CONTACT = _pg_object("c", tuple((name, _pg_string) for name in _CONTACT_COLUMNS))
+_PG_TENANT = _pg_object("t", _PG_TENANT_FIELDS, tail=(
+    "',\"contacts\":[' || coalesce((SELECT string_agg(" + _PG_CONTACT + ", ',' ORDER BY c.id) "
+    "FROM tenant_contact AS c WHERE c.tenant_id = t.id), '') || ']}'"))
+
+
+@functools.cache
+def _pg_tenant_json() -> sa.TextualSelect:
+    return sa.text(f"SELECT {_PG_TENANT} AS body FROM tenant AS t WHERE t.code = :code").columns(
+        sa.column("body", sa.Text))
+
+
+@functools.cache
+def _pg_page_json(by_status: bool, by_kind: bool, by_wave: bool, by_codes: bool) -> sa.TextualSelect:
+    filters = [condition for wanted, condition in (
+        (by_status, "t.status = :status"), (by_kind, "t.kind = :kind"), (by_wave, "t.wave_fiscal_year = :wave"),
+        (by_codes, "t.code = ANY(:codes)")) if wanted]
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
+    return sa.text(
+        f"SELECT (SELECT count(*) FROM tenant AS t{where}) AS total, "
+        # the page's ids first, then the bodies of those rows only (an OFFSET's skipped rows are
+        # otherwise built too)
+        f"(SELECT string_agg({_PG_TENANT}, ',' ORDER BY t.code) FROM tenant AS t WHERE t.id IN "
+        f"(SELECT t.id FROM tenant AS t{where} ORDER BY t.code OFFSET :offset LIMIT :limit)) AS items"
+    ).columns(sa.column("total", sa.BigInteger), sa.column("items", sa.Text))
+
+
+def _read_tenant_json(connection: sa.Connection | None, code: str, cache) -> str | None:
+    """One tenant as the API's JSON text (without the final newline): from ``cache`` when it holds
+    it, else built by PostgreSQL (and kept in ``cache``); ``None`` without a connection or on
+    another database. The caller has authorised the read."""
+    if cache is not None:
+        body = cache.get(code)
+        if body is not None:
+            return body
+    if connection is None or connection.dialect.name != "postgresql":
+        return None
+    taken = None if cache is None else (cache.generation(), cache.clock())  # before the read
+    rows = _compiled(connection, _pg_tenant_json()).rows(connection, {"code": code})
+    if not rows:
+        raise TenantNotFound(code)
+    body = rows[0][0]
+    if cache is not None:
+        cache.put(code, body, *taken)
+    return body
+
+
+def read_tenants_json(connection: sa.Connection, actor: Actor, *, status: TenantStatus | None = None,
+                      kind: TenantKind | None = None, wave: int | None = None, page: int = 1,
+                      per_page: int = 100) -> tuple[str, int] | None:
+    """One page of tenants as the JSON text of its items, comma-separated (without the brackets),
+    and the total matching, built by PostgreSQL in one statement; ``None`` on another database
+    (the caller reads :func:`read_tenants` then). Someone who may read only their own tenants sees
+    only those."""
+    if connection.dialect.name != "postgresql":
+        return None
+    codes = _readable_codes(actor, None)
+    statement = _pg_page_json(status is not None, kind is not None, wave is not None, codes is not None)
+    params = {"status": None if status is None else TenantStatus(status).name,
+              "kind": None if kind is None else TenantKind(kind).name, "wave": wave,
+              "offset": (page - 1) * per_page, "limit": per_page, "codes": None if codes is None else list(codes)}
+    total, items = _compiled(connection, statement).rows(connection, params)[0]
+    return items or "", int(total)
