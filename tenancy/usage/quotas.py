@@ -487,7 +487,9 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
     current = [f for f in figures if f.month == month]
     if not current:
         return 0
-    tenants = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_({f.tenant_code for f in current})))}
+    # contacts only when an alert is queued (most batches queue none): no query for them per batch
+    tenants = {t.code: t for t in session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                                  .where(Tenant.code.in_({f.tenant_code for f in current})))}
     limits_of = effective_limits_of(session, list(tenants.values()))
     crossed: dict[str, tuple] = {}
     for figure in current:
