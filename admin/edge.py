@@ -10,7 +10,9 @@ One mechanism for every endpoint (nothing per endpoint):
   :data:`MAX_JSON_DEPTH`, NaN/Infinity are refused (400); every string is checked with
   :func:`core.validation.text_problem` (no NUL, control character or lone surrogate) and every
   integer must fit a bigint column (422, naming the field). Body models are then validated in
-  pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer.
+  pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer. The body is
+  parsed once (the body model and ``request.get_json()`` reuse the value), and the depth and
+  per-value checks take a cheap path when the raw text proves they have nothing to find.
 * **Query strings and path text**: the same text rule; a query value for an integer field must be
   ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
   (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
@@ -85,7 +87,38 @@ _JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_BRACKET_PAIR = re.compile(rb"\{\}|\[\]")
+_NOT_QUOTE_OR_BRACKET = bytes(set(range(256)) - set(b'"[]{}'))
+
+
+def _surely_shallow(raw: bytes) -> bool:
+    """True when ``raw`` (as JSON) is at most :data:`MAX_JSON_DEPTH` deep, proved cheaply; False
+    means "not proved" (then :func:`_too_deep` decides).
+
+    Escapes are dropped (so ``\\"`` is no delimiter), then everything but quotes and brackets; the
+    text between pairs of quotes (strings) goes; each pass of ``{}``/``[]`` removal peels one level
+    of nesting, so a bracket sequence gone within MAX_JSON_DEPTH passes is no deeper than that."""
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(b"", raw)
+    marks = raw.translate(None, _NOT_QUOTE_OR_BRACKET)
+    parts = marks.split(b'"')
+    if len(parts) % 2 == 0:  # an unterminated string
+        return False
+    brackets = b"".join(parts[::2])
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return True
+        peeled = _BRACKET_PAIR.sub(b"", brackets)
+        if len(peeled) == len(brackets):  # unbalanced or mismatched: not valid JSON
+            return False
+        brackets = peeled
+    return not brackets
+
+
 def _too_deep(raw: bytes) -> bool:
+    if _surely_shallow(raw):
+        return False
     depth = 0
     for bracket in _JSON_BRACKETS.finditer(_JSON_STRINGS.sub(b'""', raw)):
         depth += 1 if bracket.group() in (b"[", b"{") else -1
@@ -101,12 +134,15 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    for key, _value in pairs:
+        if key in seen:
             raise _DuplicateKey(key)
-        result[key] = value
-    return result
+        seen.add(key)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _no_constant(name: str) -> Any:
@@ -155,6 +191,8 @@ def strict_loads(raw: bytes | str) -> Any:
         where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
         raise EdgeRefusal(400, f"The body is not valid JSON{where}: {error}.",
                           f"本文が正しい JSON ではありません{where}。") from None
+    if not _may_hold_bad_value(data):
+        return value
     found: list[dict[str, Any]] = []
     _value_problems(value, "", found)
     if found:
@@ -167,6 +205,28 @@ def strict_loads(raw: bytes | str) -> Any:
 
 
 _FIRST_INDEX = re.compile(r"^[^\[]*\[([0-9]+)\]")
+
+# Where a parsed value the walk refuses can come from, in the raw (UTF-8) text: a control character,
+# DEL or a lone surrogate is either there as itself (C0 and DEL as bytes, C1 as \xc2\x80-\x9f, a
+# surrogate as \xed\xa0-\xbf, which json decodes with surrogatepass) or written as an escape (\b,
+# \f, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff; the patterns take a little more, never less);
+# an integer beyond a bigint has at least 19 digits in a row. Any other encoding json accepts
+# (UTF-16/32) has NUL bytes. A body with none of these needs no walk over its values.
+# bytes that cannot start such a value (deleted by translate: what is left may need the pattern)
+_HARMLESS_BYTES = bytes(set(range(256)) - set(b"\\\x7f\xc2\xed") - set(range(0x20)) | set(b"\t\n\r"))
+_BAD_VALUE_SOURCE = re.compile(rb"\\(?:[bf]|u(?:00[0-1]|00[7-9]|[dD][89a-fA-F]))|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+                               rb"|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGIT_RUN = b"0" * 19  # INT64_MAX has 19 digits: every shorter integer fits
+
+
+def _may_hold_bad_value(data: bytes) -> bool:
+    """False when no string in ``data`` can hold a character :func:`text_problem` refuses and no
+    integer can exceed a bigint, so :func:`_value_problems` would find nothing (two translations
+    and a substring search; the exact pattern only runs if a byte that can start such a value occurs)."""
+    if data.translate(None, _HARMLESS_BYTES) and _BAD_VALUE_SOURCE.search(data):
+        return True
+    return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 
 # --- query strings and paths ---------------------------------------------------------------------
@@ -241,7 +301,13 @@ def check_json_body() -> None:
     if not request.is_json:
         raise EdgeRefusal(415, "Send the body as JSON with 'Content-Type: application/json'.",
                           "本文は JSON で送り、Content-Type: application/json を指定してください。")
-    strict_loads(raw)
+    value = strict_loads(raw)
+    # parsed once: request.get_json() and the body model (_strict_body) reuse this value
+    request._cached_json = (value, value)
+    request.environ[_PARSED] = value
+
+
+_PARSED = "renkei.edge.json"
 
 
 # --- flask-openapi3: strict validation of query and body models ------------------------------------
@@ -256,10 +322,21 @@ def _strict_body(body: Any, func_kwargs: dict) -> None:
     if not raw.strip():
         func_kwargs["body"] = body.model_validate(obj=None)
         return
-    # The body was already parsed by strict_loads (before_request). Pydantic's strict JSON mode keeps
-    # types exact (dates and enums still come as JSON strings); when it refuses, only the refusals
-    # of loose types count (a model's own before-validators may hand strict mode a string), and the
-    # model's ordinary validation decides the rest.
+    # The body was already parsed by strict_loads (before_request). When strict validation of that
+    # value passes, it is the body (no second parse): JSON gave only dict, list, str, int, float,
+    # bool and None, and of these strict Python mode takes no more than strict JSON mode does. It
+    # refuses what JSON carries as text (dates, enums), so then, as for any refusal, the raw JSON
+    # decides as before. Pydantic's strict JSON mode keeps types exact (dates and enums still come
+    # as JSON strings); when it refuses, only the refusals of loose types count (a model's own
+    # before-validators may hand strict mode a string), and the model's ordinary validation decides
+    # the rest.
+    parsed = request.environ.get(_PARSED, _PARSED)
+    if parsed is not _PARSED:
+        try:
+            func_kwargs["body"] = body.model_validate(parsed, strict=True)
+            return
+        except ValidationError:
+            pass
     try:
         func_kwargs["body"] = body.model_validate_json(raw, strict=True)
         return
