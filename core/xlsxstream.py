@@ -52,11 +52,13 @@ def column_letter(index: int) -> str:
 
 
 _LETTERS = [column_letter(i) for i in range(1, 257)]
+_BATCH = 500  # rows per write into the zip stream (one write per row cost more than building the row)
 
 
 class Sheet:
     def __init__(self, stream: BinaryIO, freeze: str | None, widths: dict[int, float]) -> None:
         self._stream, self._row = stream, 0
+        self._pending: list[str] = []  # rows not yet written: the zip stream gets them in batches
         head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">']
         if freeze:
             column = len(freeze.rstrip("0123456789"))
@@ -76,15 +78,34 @@ class Sheet:
         self._write("".join(head))
 
     def _write(self, text: str) -> None:
-        self._stream.write(text.encode("utf-8"))
+        self._pending.append(text)
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._stream.write("".join(self._pending).encode("utf-8"))
+            self._pending = []
 
     def append(self, values: Iterable[Any], style: int = PLAIN, number_from: int | None = None) -> None:
         """One row; ``number_from``: integers from this column (1-based) on get ``#,##0``."""
         self._row += 1
         row = self._row
-        cells = []
+        cells: list[str] = []
+        add = cells.append
+        plain = _s(style)
+        number = _s(BOLD_NUMBER if style == BOLD else NUMBER)
+        first_number = number_from - 1 if number_from is not None else len(_LETTERS)
         for index, value in enumerate(values):
+            kind = type(value)
+            if kind is int:  # the common cases first, written as the general path below would
+                add(f'<c r="{_LETTERS[index]}{row}"{number if index >= first_number else plain}><v>{value}</v></c>')
+                continue
             value = safe_cell(value)
+            if kind is str:
+                if value:
+                    add(f'<c r="{_LETTERS[index]}{row}" t="inlineStr"{plain}><is><t xml:space="preserve">{escape(value)}</t></is></c>')
+                continue
             if value is None or value == "":
                 continue
             ref = f"{_LETTERS[index]}{row}"
@@ -101,6 +122,7 @@ class Sheet:
 
     def close(self) -> None:
         self._write("</sheetData></worksheet>")
+        self._flush()
         self._stream.close()
 
 

@@ -215,7 +215,7 @@ class UsageView(SecureView):
         if fmt not in {"xlsx", "csv"}:
             abort(404)
         month = self._month()
-        report = usage_reports.build_report(db.session, g.actor, month)
+        report = usage_reports.build_report(db.session, g.actor, month, with_trend=fmt == "xlsx")  # the CSV has no trend
         if fmt == "csv":  # streamed: the first rows leave before the last are written
             data, mimetype = usage_reports.report_csv_chunks(report, _locale() == "ja"), "text/csv; charset=utf-8"
         else:

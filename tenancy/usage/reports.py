@@ -30,7 +30,7 @@ from core.actor import Actor
 from tenancy.usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
 from core.spreadsheet import safe_row
-from tenancy.usage.models import METRICS
+from tenancy.usage.models import METRICS, Granularity, MetricKind, UsageAggregate
 from tenancy.registry.models import Tenant
 from tenancy.usage.quotas import EffectiveLimit, effective_limits_of, plans_of, tenant_quota_status
 
@@ -115,40 +115,81 @@ def tenant_usage(session: Session, actor: Actor, tenant_code: str, fiscal_year: 
     }
 
 
+def _figure_column():
+    """A monthly aggregate's figure: the peak for a gauge, the total for a counter."""
+    table = UsageAggregate.__table__
+    gauges = [name for name, spec in METRICS.items() if spec.kind is MetricKind.gauge]
+    return sa.case((table.c.metric.in_(gauges), table.c.peak), else_=table.c.total)
+
+
+def _monthly_figures(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None,
+                     metrics: Sequence[str] | None = None) -> dict[tuple[str, str], list[int]]:
+    """(tenant, metric) → its figure for each of ``months`` (0 = no usage), as
+    :func:`tenancy.usage.metering.monthly_values` gives them, but pivoted in SQL: one row per tenant
+    and metric instead of one per month (at 1,741 tenants, fetching the rows was most of a report's time)."""
+    if not months:
+        return {}
+    table = UsageAggregate.__table__
+    figure = _figure_column()
+    # (tenant, metric, granularity, period_start) is unique: max() picks the month's one row
+    query = sa.select(table.c.tenant_code, table.c.metric,
+                      *[sa.func.max(sa.case((table.c.period_start == m, figure))) for m in months]).where(
+        table.c.granularity == Granularity.month.value, table.c.period_start.in_(list(months)),
+        table.c.metric.in_(list(metrics if metrics is not None else METRICS)))
+    if tenant_codes is not None:
+        query = query.where(table.c.tenant_code.in_(list(tenant_codes)))
+    query = query.group_by(table.c.tenant_code, table.c.metric)
+    return {(row[0], row[1]): [int(value) if value is not None else 0 for value in row[2:]]
+            for row in session.execute(query)}
+
+
+def _metric_totals(session: Session, month: dt.date, tenant_codes: Sequence[str] | None) -> dict[str, int]:
+    """metric → the month's figures summed over the tenants (every tenant when None), in SQL."""
+    table = UsageAggregate.__table__
+    query = sa.select(table.c.metric, sa.func.sum(_figure_column())).where(
+        table.c.granularity == Granularity.month.value, table.c.period_start == month,
+        table.c.metric.in_(list(METRICS)))
+    if tenant_codes is not None:
+        query = query.where(table.c.tenant_code.in_(list(tenant_codes)))
+    found = {metric: int(total or 0) for metric, total in session.execute(query.group_by(table.c.metric))}
+    return {metric: found.get(metric, 0) for metric in METRICS}
+
+
 def build_report(session: Session, actor: Actor, month: dt.date,
                  tenant_codes: Sequence[str] | None = None, *, search: str | None = None,
-                 offset: int = 0, limit: int | None = None) -> UsageReport:
+                 offset: int = 0, limit: int | None = None, with_trend: bool = True) -> UsageReport:
     """The month's figures per tenant (every tenant the actor may read when ``tenant_codes`` is None),
     and the fiscal-year trend, in a bounded number of queries whatever the number of tenants.
 
     With ``limit`` (a page of the report): the tenants whose code or name contains ``search``, from
-    ``offset``; the report then holds how many match in all and the totals of every readable tenant."""
+    ``offset``; the report then holds how many match in all and the totals of every readable tenant.
+    ``with_trend=False`` (the CSV, which has no trend): ``trend`` is left empty and only the month is read."""
     tenant_codes = readable_codes(actor, tenant_codes)
     month = month.replace(day=1)
     tenants = _tenants(session, tenant_codes, search, offset, limit)
     codes = [t.code for t in tenants]
     trend_months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
+    read_months = trend_months if with_trend else [month]
     # every readable tenant (the download): no list of 1,741 codes in the query
-    values = monthly_values(session, trend_months, codes if limit is not None or tenant_codes is not None else None)
+    figures = _monthly_figures(session, read_months, codes if limit is not None or tenant_codes is not None else None)
     count = grand_totals = None
     if limit is not None:
         count = session.scalar(_matching(sa.select(sa.func.count()).select_from(Tenant), tenant_codes, search))
-        every = monthly_values(session, [month], tenant_codes)
-        grand_totals = {metric: sum(value for (_code, name, _month), value in every.items() if name == metric)
-                        for metric in METRICS}
+        grand_totals = _metric_totals(session, month, tenant_codes)
     plans = plans_of(session, tenants)  # a bounded number of queries whatever the number of tenants
     limits = effective_limits_of(session, tenants)
+    none = [0] * len(read_months)
     rows = []
     for tenant in tenants:
         plan = plans[tenant.code]
         rows.append(TenantMonth(
             code=tenant.code, name_ja=tenant.name_ja, name_en=tenant.name_en, population=tenant.population,
             plan=plan.code if plan else "",
-            values={metric: values.get((tenant.code, metric, month), 0) for metric in METRICS},
+            values={metric: figures.get((tenant.code, metric), none)[-1] for metric in METRICS},
             limits=limits[tenant.code],
         ))
-    trend = {(code, metric): [values.get((code, metric, m), 0) for m in trend_months]
-             for code in codes for metric in METRICS}
+    trend = {(code, metric): list(figures.get((code, metric), none)) for code in codes for metric in METRICS} \
+        if with_trend else {}
     return UsageReport(month, rows, trend_months, trend, platform=tenant_codes is None, count=count,
                        grand_totals=grand_totals)
 
@@ -267,7 +308,9 @@ def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, ten
     """A line chart of ``metric`` over the fiscal year's months, as PNG bytes: the ``top`` tenants
     with the largest figures over those months, one line each, and the rest summed in one line
     (その他, with how many tenants it holds), so that the chart stays readable at 1,741 tenants.
-    The figures come from one query of the monthly aggregates, the names of the top tenants from one more."""
+    The ranking, the top tenants' series and the monthly totals (for その他) are grouped queries of the
+    monthly aggregates, so a handful of rows leave the database whatever the number of tenants.
+    The first chart of a process also imports matplotlib (about 1 s, once)."""
     tenant_codes = readable_codes(actor, tenant_codes)
     import matplotlib
 
@@ -275,27 +318,38 @@ def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, ten
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
+    info = METRICS[metric]
     months = fiscal_months(fiscal_year)
     if last_month is not None:
         months = [m for m in months if m <= last_month] or months[:1]
-    values = monthly_values(session, months, tenant_codes, [metric])
     readable = session.scalar(_matching(sa.select(sa.func.count()).select_from(Tenant), tenant_codes, None)) or 0
-    ranking: dict[str, int] = {}
-    for (code, _metric, _month), value in values.items():
-        ranking[code] = ranking.get(code, 0) + value
-    ordered = sorted(ranking, key=lambda code: (-ranking[code], code))
+    # the ranking in SQL: only the top rows leave the database, not a row per tenant and month
+    table = UsageAggregate.__table__
+    figure = table.c.peak if info.kind is MetricKind.gauge else table.c.total
+    scope = [table.c.granularity == Granularity.month.value, table.c.metric == metric, table.c.period_start.in_(months)]
+    if tenant_codes is not None:
+        scope.append(table.c.tenant_code.in_(list(tenant_codes)))
+    sum_figure = sa.func.sum(figure)
+    ordered = [code for code, _total in session.execute(
+        sa.select(table.c.tenant_code, sum_figure).where(*scope).group_by(table.c.tenant_code)
+        .order_by(sum_figure.desc(), table.c.tenant_code).limit(top + 1))]
     shown_codes = ordered if readable <= top + 1 else ordered[:top]
     if readable <= top + 1 and len(shown_codes) < readable:  # few tenants: every one, used or not
         shown_codes = [t.code for t in _tenants(session, tenant_codes)]
     by_code = {t.code: t for t in _tenants(session, shown_codes)} if shown_codes else {}
     tenants = [by_code[code] for code in shown_codes if code in by_code]
     shown = set(shown_codes)
+    series_of = _monthly_figures(session, months, shown_codes, [metric]) if shown_codes else {}
+    values = {(code, metric, month): value for (code, _metric), row in series_of.items() for month, value in zip(months, row)}
     others = readable - len(tenants)
-    others_series = [sum(value for (code, _metric, m), value in values.items() if m == month and code not in shown)
-                     for month in months] if others > 0 else None
+    others_series = None
+    if others > 0:  # every tenant's figure per month, less the shown tenants' (shown codes outside the scope add 0)
+        month_totals = {month: int(total or 0) for month, total in session.execute(
+            sa.select(table.c.period_start, sa.func.sum(figure)).where(*scope).group_by(table.c.period_start))}
+        others_series = [month_totals.get(month, 0) - sum(values.get((code, metric, month), 0) for code in shown)
+                         for month in months]
     font = japanese_font()
     japanese = font is not None
-    info = METRICS[metric]
 
     figure = Figure(figsize=(10, 5.6), dpi=dpi)
     axes = figure.add_subplot(1, 1, 1)
