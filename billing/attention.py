@@ -74,6 +74,22 @@ def unpaid_statements(session: Session, actor: Actor) -> list[UnpaidStatement]:
     return [UnpaidStatement(code, name or "", int(year), int(balance)) for code, name, year, balance in rows]
 
 
+def unpaid_statements_shown(session: Session, actor: Actor, shown: int) -> tuple[list[UnpaidStatement], int]:
+    """The first ``shown`` of :func:`unpaid_statements` (same order) and how many there are in all, in
+    one query: only the rows shown are loaded, whatever the number of tenants."""
+    require_all_tenants(actor)
+    balances = _receivable_balances().subquery()
+    owed = (sa.select(balances.c.tenant_code, balances.c.fiscal_year, balances.c.balance)
+            .where(balances.c.balance > 0).subquery())
+    rows = session.execute(
+        sa.select(owed.c.tenant_code, Tenant.name_ja, owed.c.fiscal_year, owed.c.balance,
+                  sa.func.count().over().label("total"))
+        .outerjoin(Tenant, Tenant.code == owed.c.tenant_code)
+        .order_by(owed.c.fiscal_year, owed.c.tenant_code).limit(shown)).all()
+    total = int(rows[0].total) if rows else 0
+    return [UnpaidStatement(code, name or "", int(year), int(balance)) for code, name, year, balance, _total in rows], total
+
+
 def latest_cost_year(session: Session, actor: Actor) -> CostYear | None:
     """The latest fiscal year that has cost items: how many and their total (all-tenants read)."""
     require_all_tenants(actor)

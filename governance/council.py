@@ -156,17 +156,26 @@ def params_of(proposal: CouncilProposal) -> dict:
     return json.loads(proposal.change_params or "{}")
 
 
+def _member_filter():
+    return sa.or_(Tenant.status == TenantStatus.active,
+                  sa.and_(Tenant.kind == TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn))
+
+
 def _members(session: Session) -> list[Tenant]:
-    return list(session.scalars(sa.select(Tenant).where(sa.or_(
-        Tenant.status == TenantStatus.active,
-        sa.and_(Tenant.kind == TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn),
-    )).order_by(Tenant.code)))
+    return list(session.scalars(sa.select(Tenant).where(_member_filter()).order_by(Tenant.code)))
 
 
 def members(session: Session, actor: Actor) -> list[Tenant]:
     """The council's members now: active tenants, and the prefecture unless it has withdrawn."""
     authz.authorize(actor, "governance.read")
     return _members(session)
+
+
+def member_names(session: Session, actor: Actor) -> list[str]:
+    """The Japanese names of :func:`members`, in the same order, in one query of two columns (no tenant
+    is loaded as an object, so a national council of 1,741 members costs little)."""
+    authz.authorize(actor, "governance.read")
+    return list(session.scalars(sa.select(Tenant.name_ja).where(_member_filter()).order_by(Tenant.code)))
 
 
 def electorate_names(session: Session, actor: Actor, proposal: CouncilProposal) -> dict[str, str]:
@@ -242,6 +251,30 @@ def ballots(session: Session, actor: Actor, proposal: CouncilProposal) -> list[B
     secret = ProposalStatus(proposal.status) == ProposalStatus.open
     return [Ballot(vote.tenant_code, vote.cast_at, vote.actor_name or vote.actor_subject,
                    None if secret else VoteChoice(vote.choice)) for vote in _votes(session, proposal.id)]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProposalRow:
+    """A proposal as the council's list shows it: how many of its electorate have voted, and its resolution."""
+
+    proposal: CouncilProposal
+    voted: int
+    members: int
+    resolution: CouncilResolution | None
+
+
+def proposal_rows(session: Session, actor: Actor) -> list[ProposalRow]:
+    """Every proposal, newest first (as :func:`list_proposals`), with its vote count and resolution, in three
+    queries whatever the number of proposals or members (votes are counted in the database, not loaded)."""
+    proposals = list_proposals(session, actor)
+    if not proposals:
+        return []
+    ids = [p.id for p in proposals]
+    voted = dict(session.execute(sa.select(CouncilVote.proposal_id, sa.func.count())
+                                 .where(CouncilVote.proposal_id.in_(ids)).group_by(CouncilVote.proposal_id)).all())
+    resolutions = {r.proposal_id: r for r in session.scalars(
+        sa.select(CouncilResolution).where(CouncilResolution.proposal_id.in_(ids)))}
+    return [ProposalRow(p, int(voted.get(p.id, 0)), len(electorate_of(p)), resolutions.get(p.id)) for p in proposals]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -357,9 +357,7 @@ class CouncilView(SecureView):
 
     def _index(self, form=None, pickers=None):
         actor = g.actor
-        rows = [{"proposal": p, "voted": len(council.ballots(db.session, actor, p)),
-                 "members": len(council.electorate_of(p)), "resolution": council.resolution_of(db.session, actor, p.id)}
-                for p in council.list_proposals(db.session, actor)]
+        rows = council.proposal_rows(db.session, actor)
         manage = authz.allowed(g.actor, "council.manage")
         if manage and form is None:
             pickers = _ProposalPickers.load()
@@ -371,7 +369,7 @@ class CouncilView(SecureView):
                            status_labels={s: _pick(l) for s, l in PROPOSAL_STATUS_LABELS.items()},
                            change_labels={c: _pick(l) for c, l in CHANGE_LABELS.items()},
                            change_types=council.installed_change_types(), rules=council.RULE_LABELS,
-                           members=council.members(db.session, actor), ja=_ja())
+                           members=council.member_names(db.session, actor), ja=_ja())
 
     @expose("/<int:proposal_id>/")
     def proposal(self, proposal_id: int):

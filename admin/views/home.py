@@ -111,9 +111,9 @@ def _operator_items(actor) -> list[Item]:
 
 
 def _quota_item(actor) -> Item:
-    alerts = quotas.quota_alerts(db.session, actor)
+    alerts, total = quotas.quota_alerts_shown(db.session, actor, SHOWN)
     details = []
-    for alert in alerts[:SHOWN]:
+    for alert in alerts:
         enforcement = labels.enforcement_label(alert.enforcement)
         details.append((f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
                         f"{alert.used:,} / {alert.limit:,}（{alert.percent}%、{enforcement}）"
@@ -121,8 +121,8 @@ def _quota_item(actor) -> Item:
                         f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
                         f"{alert.used:,} / {alert.limit:,} ({alert.percent}%, {enforcement})",
                         _url("usage.index", metric=alert.metric)))
-    return Item(_("Quota limits reached this month"), len(alerts), _url("usage.index"), details,
-                more=max(0, len(alerts) - SHOWN))
+    return Item(_("Quota limits reached this month"), total, _url("usage.index"), details,
+                more=max(0, total - len(alerts)))
 
 
 def _votes_item(actor) -> Item:
@@ -134,10 +134,10 @@ def _votes_item(actor) -> Item:
 
 
 def _unpaid_item(actor) -> Item:
-    unpaid = billing_attention.unpaid_statements(db.session, actor)
-    return Item(_("Unpaid statements"), len(unpaid), _url("billing.index"),
-                **_first(unpaid, lambda row: (f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
-                                              _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year))))
+    unpaid, total = billing_attention.unpaid_statements_shown(db.session, actor, SHOWN)
+    details = [(f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
+                _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid]
+    return Item(_("Unpaid statements"), total, _url("billing.index"), details, more=max(0, total - len(unpaid)))
 
 
 def _finance_items(actor) -> list[Item]:
