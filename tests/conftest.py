@@ -240,6 +240,14 @@ def own_realm(keycloak_server, prefix: str):
     return settings, master
 
 
+@pytest.fixture
+def open_api(app, client):
+    """The development-open API: requests without a token act as the platform operator."""
+    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True
+    yield client
+    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""

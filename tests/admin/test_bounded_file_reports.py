@@ -187,13 +187,6 @@ def test_the_listed_number_is_one_setting(monkeypatch, tmp_path):
 
 # --- body integers beyond the database's range -----------------------------------------------------
 
-@pytest.fixture
-def open_api(app, client):
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True
-    yield client
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
-
-
 @pytest.mark.parametrize("path, body, field", [
     ("/api/v1/billing/runs", {"fiscal_year": 2025, "policy_id": 2**31}, "policy_id"),
     ("/api/v1/tenants", {"code": "431001", "name_ja": "熊本市", "kind": "city", "population": 738865,

@@ -16,13 +16,6 @@ from tenancy.registry.models import Tenant
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def open_api(app, client):
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True
-    yield client
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
-
-
 def tenant_json(name_ja: str = "熊本市", **fields) -> bytes:
     """A tenant body with ``name_ja`` written into the raw text exactly as given (escapes included)."""
     body = json.dumps({"code": "431001", "name_en": "Kumamoto", "kind": "city", "population": 730000, **fields})

@@ -23,14 +23,6 @@ from tests.usage.conftest import JST
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def open_api(app, client):
-    """The development-open API: requests without a token act as the platform operator."""
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True
-    yield client
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
-
-
 def problem_of(response, status: int | tuple[int, ...]) -> dict:
     statuses = status if isinstance(status, tuple) else (status,)
     assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:500])

@@ -5,13 +5,6 @@ import pytest
 from core.csvfile import MAX_PROBLEMS_LISTED
 
 
-@pytest.fixture
-def open_api(app, client):
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True
-    yield client
-    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
-
-
 def bad_wave(bad_rows: int) -> str:
     return "code,contact_name,contact_email\n" + "".join(
         f"X{index % 100000:05d},a,a@b.jp\n" for index in range(bad_rows))  # not a code: every row is bad
