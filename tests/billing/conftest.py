@@ -104,3 +104,22 @@ def make_reviewed_run(db, tenant_factory, finance):
     operations.review_run(db, colleague(2), run.id)
     db.commit()
     return run
+
+
+@pytest.fixture
+def resolution(db, operator, tenant_factory):
+    """A council resolution: a proposal voted on by 熊本市 (against) and 八代市 (for), then closed."""
+    from governance import council
+    from governance.models import VoteChoice
+    from governance.schemas import ProposalCreate
+    from tests.governance.test_governance_read_permissions import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN
+
+    for code in ("431001", "432024"):
+        tenant_factory(code)
+    closes_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    proposal = council.propose(db, operator, ProposalCreate(title="定例議案", closes_at=closes_at))
+    council.cast_vote(db, KUMAMOTO_ADMIN, proposal.id, VoteChoice.against)
+    council.cast_vote(db, YATSUSHIRO_ADMIN, proposal.id, VoteChoice.for_)
+    resolution = council.close_proposal(db, operator, proposal.id)
+    db.commit()
+    return resolution

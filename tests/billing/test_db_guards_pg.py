@@ -13,9 +13,6 @@ import pytest
 from billing import ledger, operations
 from billing.ledger_errors import IdempotencyConflict
 from billing.models import AllocationRun, RunStatus
-from governance import council
-from governance.models import VoteChoice
-from governance.schemas import ProposalCreate
 from tests.billing.conftest import colleague, make_reviewed_run
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL, owner_bind
 
@@ -160,19 +157,7 @@ def test_the_lines_of_an_approved_run_cannot_be_edited(db, posted_fy2025):
     assert db.execute(sa.text(lines), {"run": posted_fy2025.id}).all() == before
 
 
-def test_a_council_resolution_cannot_be_edited_or_deleted(db, operator, tenant_factory):
-    import datetime as dt
-
-    from tests.governance.test_governance_read_permissions import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN
-
-    for code in ("431001", "432024"):
-        tenant_factory(code)
-    closes_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
-    proposal = council.propose(db, operator, ProposalCreate(title="定例議案", closes_at=closes_at))
-    council.cast_vote(db, KUMAMOTO_ADMIN, proposal.id, VoteChoice.against)
-    council.cast_vote(db, YATSUSHIRO_ADMIN, proposal.id, VoteChoice.for_)
-    resolution = council.close_proposal(db, operator, proposal.id)
-    db.commit()
+def test_a_council_resolution_cannot_be_edited_or_deleted(db, resolution):
     record = "SELECT adopted, votes_for, votes_against, number FROM council_resolution WHERE id = :id"
     before = db.execute(sa.text(record), {"id": resolution.id}).one()
     message = attack(db, "UPDATE council_resolution SET votes_for = votes_for + 5, adopted = NOT adopted WHERE id = :id",

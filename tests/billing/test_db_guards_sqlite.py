@@ -7,16 +7,13 @@ whoever holds the file can drop the triggers (tests/billing/test_integrity.py pl
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
 from billing import ledger, operations
 from billing.models import AllocationRun, RunStatus
-from governance import council
-from governance.models import CouncilResolution, VoteChoice
-from governance.schemas import ProposalCreate
+from governance.models import CouncilResolution
 from tests.billing.conftest import colleague, make_reviewed_run
 
 sqlite_only = pytest.mark.usefixtures("sqlite_only")
@@ -182,21 +179,6 @@ def test_the_lines_of_a_computed_run_are_still_open(db, tenant_factory, finance)
 
 
 # --- council resolutions --------------------------------------------------------------------------
-
-@pytest.fixture
-def resolution(db, operator, tenant_factory) -> CouncilResolution:
-    from tests.governance.test_governance_read_permissions import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN
-
-    for code in ("431001", "432024"):
-        tenant_factory(code)
-    closes_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
-    proposal = council.propose(db, operator, ProposalCreate(title="定例議案", closes_at=closes_at))
-    council.cast_vote(db, KUMAMOTO_ADMIN, proposal.id, VoteChoice.against)
-    council.cast_vote(db, YATSUSHIRO_ADMIN, proposal.id, VoteChoice.for_)
-    resolution = council.close_proposal(db, operator, proposal.id)
-    db.commit()
-    return resolution
-
 
 RECORD = "SELECT * FROM council_resolution WHERE id = :id"
 
