@@ -735,38 +735,11 @@ class QuotaAlert:
         return self.used * 100 // self.limit if self.limit else None
 
 
-def current_levels(session: Session, codes: Sequence[str] | None, month: dt.date) -> dict[tuple[str, str], int]:
-    """(tenant, metric) → what a quota compares now (as :func:`current_level`), in two queries for
-    every tenant (``codes`` None) or the tenants named."""
-    table = UsageAggregate.__table__
-    monthly = table.c.granularity == Granularity.month.value
-    counters = [m.name for m in METRICS.values() if m.kind is MetricKind.counter]
-    gauges = [m.name for m in METRICS.values() if m.kind is MetricKind.gauge]
-    where = [monthly] if codes is None else [monthly, table.c.tenant_code.in_(list(codes))]
-    levels: dict[tuple[str, str], int] = {}
-    for row in session.execute(sa.select(table.c.tenant_code, table.c.metric, table.c.total)
-                               .where(*where, table.c.metric.in_(counters), table.c.period_start == month)):
-        levels[(row.tenant_code, row.metric)] = int(row.total)
-    latest = (sa.select(table.c.tenant_code, table.c.metric, sa.func.max(table.c.period_start).label("period"))
-              .where(*where, table.c.metric.in_(gauges), table.c.period_start <= month)
-              .group_by(table.c.tenant_code, table.c.metric).subquery())
-    for row in session.execute(
-            sa.select(table.c.tenant_code, table.c.metric, table.c.last_value)
-            .join(latest, sa.and_(latest.c.tenant_code == table.c.tenant_code, latest.c.metric == table.c.metric,
-                                  latest.c.period == table.c.period_start))
-            .where(monthly)):
-        levels[(row.tenant_code, row.metric)] = int(row.last_value or 0)
-    for key in [key for key in levels if key[1] == "api_clients"]:
-        del levels[key]
-    levels.update({(code, "api_clients"): count for code, count in api_client_counts(session, codes).items()})
-    return levels
-
-
 def _alerts_query(codes: Sequence[str] | None, month: dt.date) -> sa.Subquery:
     """Every limit reached or passed in ``month``, one row per (tenant, metric), computed in the
     database: the effective limit as :func:`effective_limits_of` resolves it (override, then the
     registry's seat limit, then the assigned plan else the population band's) and the level as
-    :func:`current_levels` reads it, so the work done in Python does not grow with the tenants."""
+    :func:`current_level` reads it, so the work done in Python does not grow with the tenants."""
     metrics = sa.union_all(*[sa.select(sa.literal(name, sa.String).label("metric"),
                                        sa.literal(position, sa.Integer).label("position"))
                              for position, name in enumerate(METRICS)]).subquery("metrics")
