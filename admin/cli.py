@@ -102,6 +102,25 @@ DEMO_LOGINS = (
 )
 
 
+def _reset_demo_password(directory, user_id: str, username: str, password: str) -> None:
+    """Give a demo login ``password`` again. Keycloak refuses a password among the account's last
+    five (the realm's history policy), which is what a second run of the demo asks: then the
+    password is kept when it still signs in."""
+    from tenancy.identity.keycloak import password_token
+
+    try:
+        directory.admin.set_user_password(user_id, password, temporary=False)
+    except Exception as error:  # python-keycloak's error, seen only through tenancy.identity.keycloak
+        if "invalidPasswordHistoryMessage" not in str(error):
+            raise
+        try:
+            password_token(directory.settings, username, password)
+        except Exception:
+            raise click.ClickException(
+                f"{username}: Keycloak keeps its last five passwords and this one is not the current one; "
+                "set another RENKEI_DEMO_PASSWORD or reset the password in Keycloak") from None
+
+
 def ensure_demo_logins(password: str) -> list[tuple[str, str, str]]:
     """Create (or reset) the demo accounts; returns (username, roles, tenant) rows to print."""
     from admin.identity import identity_directory
@@ -114,7 +133,7 @@ def ensure_demo_logins(password: str) -> list[tuple[str, str, str]]:
             user_id = directory.create_user(username, f"{username}@example.jp", given, family, password=password)
         else:
             user_id = found["id"]
-            directory.admin.set_user_password(user_id, password, temporary=False)
+            _reset_demo_password(directory, user_id, username, password)
         if tenant:
             directory.ensure_tenant_group(tenant)
             directory.add_to_tenant(user_id, tenant)
