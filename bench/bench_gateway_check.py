@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench import common  # noqa: E402
+from bench import common, inprocess  # noqa: E402
 
 QUOTA_PATH = "/api/v1/tenants/431001/quota-check"
 GATEWAY_PATH = "/api/v1/gateway/check"
@@ -111,48 +111,6 @@ def install_validator(app) -> callable:
     return token
 
 
-def caller(app, method: str, path: str, query: str = "", body: bytes = b""):
-    from werkzeug.test import EnvironBuilder
-
-    builder = EnvironBuilder(method=method, path=path, query_string=query, base_url="http://127.0.0.1:8000",
-                             data=body or None, content_type="application/json" if body else None)
-    template = builder.get_environ()
-    builder.close()
-    statuses = []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
-
-    def call() -> bytes:
-        environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(body)
-        answer = app(environ, start_response)
-        try:
-            return b"".join(answer)
-        finally:
-            if hasattr(answer, "close"):
-                answer.close()
-            if not statuses[-1].startswith("200"):
-                raise RuntimeError(f"{method} {path}: {statuses[-1]}")
-
-    return call
-
-
-def measure(call, count: int) -> tuple[float, float, float]:
-    """p50, p99 (ms) and calls per second of ``count`` sequential calls."""
-    samples = []
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        for _ in range(min(200, count)):
-            call()
-        started = time.perf_counter()
-        for _ in range(count):
-            begin = time.perf_counter()
-            call()
-            samples.append((time.perf_counter() - begin) * 1000)
-        elapsed = time.perf_counter() - started
-    return common.percentile(samples, 0.5), common.percentile(samples, 0.99), count / elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000, help="calls per side and round")
@@ -170,16 +128,16 @@ def main() -> None:
     token = install_validator(app)(azp)
     allowed = json.dumps({"token": token, "address": "192.0.2.10"}).encode()
     refused = json.dumps({"token": token, "address": "198.51.100.7"}).encode()
-    gateway = caller(app, "POST", GATEWAY_PATH, body=allowed)
-    gateway_refused = caller(app, "POST", GATEWAY_PATH, body=refused)
-    quota = caller(app, "GET", QUOTA_PATH, "metric=api_calls")
+    gateway = inprocess.caller(app, GATEWAY_PATH, method="POST", body=allowed)
+    gateway_refused = inprocess.caller(app, GATEWAY_PATH, method="POST", body=refused)
+    quota = inprocess.caller(app, f"{QUOTA_PATH}?metric=api_calls")
     with contextlib.redirect_stdout(io.StringIO()):
         assert json.loads(gateway())["allowed"] is True, "the benchmark's client should be allowed"
         assert json.loads(gateway_refused())["reason"] == "address_not_allowed"
 
-    samples = common.alternate({"gateway check (allowed)": lambda _: measure(gateway, count),
-                                "gateway check (address refused)": lambda _: measure(gateway_refused, count),
-                                "quota check": lambda _: measure(quota, count)}, args.rounds)
+    samples = common.alternate({"gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
+                                "gateway check (address refused)": lambda _: inprocess.latency(gateway_refused, count),
+                                "quota check": lambda _: inprocess.latency(quota, count)}, args.rounds)
     print(f"bench_gateway_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
           f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
     print(common.noisy_machine_note())

@@ -212,44 +212,12 @@ def in_process(url: str, count: int) -> tuple[float, float]:
     request's environ is built once by werkzeug's test builder (as gunicorn would parse it) and
     the app is called with a fresh copy each time, so the figure is the app's work, not the test
     client's. The request log line is written as in production, into /dev/null."""
-    import contextlib
-    import io
-
-    from werkzeug.test import EnvironBuilder
-
     from admin import create_app
+    from bench import inprocess
 
-    app = create_app(_settings(url))
-    builder = EnvironBuilder(path=RENKEI_PATH.split("?")[0], query_string=RENKEI_PATH.split("?")[1],
-                             base_url="http://127.0.0.1:8000", headers=_headers(RENKEI_PATH))
-    template = builder.get_environ()
-    builder.close()
-    statuses = []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
-
-    def call() -> None:
-        environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        body = app(environ, start_response)
-        try:
-            b"".join(body)
-        finally:
-            if hasattr(body, "close"):
-                body.close()
-
-    samples = []
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        for _ in range(min(200, count)):
-            call()
-        for _ in range(count):
-            started = time.perf_counter()
-            call()
-            samples.append((time.perf_counter() - started) * 1000)
-    if any(not status.startswith("200") for status in statuses):
-        raise RuntimeError(f"{RENKEI_PATH}: {next(s for s in statuses if not s.startswith('200'))}")
-    return common.percentile(samples, 0.5), common.percentile(samples, 0.99)
+    call = inprocess.caller(create_app(_settings(url)), RENKEI_PATH, _headers(RENKEI_PATH))
+    p50, p99, _rate = inprocess.latency(call, count)
+    return p50, p99
 
 
 def main() -> None:

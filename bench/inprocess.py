@@ -15,20 +15,24 @@ import time
 from typing import Callable
 
 
-def environ_for(path: str, headers: dict[str, str] | None = None) -> dict:
+def environ_for(path: str, headers: dict[str, str] | None = None, *, method: str = "GET", body: bytes = b"") -> dict:
     from werkzeug.test import EnvironBuilder
 
     base, _, query = path.partition("?")
-    builder = EnvironBuilder(path=base, query_string=query, base_url="http://127.0.0.1:8000", headers=headers or {})
+    builder = EnvironBuilder(method=method, path=base, query_string=query, base_url="http://127.0.0.1:8000",
+                             headers=headers or {}, data=body or None,
+                             content_type="application/json" if body else None)
     try:
         return builder.get_environ()
     finally:
         builder.close()
 
 
-def caller(app, path: str, headers: dict[str, str] | None = None) -> Callable[[], bytes]:
-    """A function calling ``app`` once for ``path`` (200 expected) and returning the body."""
-    template = environ_for(path, headers)
+def caller(app, path: str, headers: dict[str, str] | None = None, *, method: str = "GET",
+           body: bytes = b"") -> Callable[[], bytes]:
+    """A function calling ``app`` once for ``path`` (200 expected) and returning the answer's body;
+    ``body``: the request's (JSON)."""
+    template = environ_for(path, headers, method=method, body=body)
     statuses: list[str] = []
 
     def start_response(status, response_headers, exc_info=None):
@@ -36,16 +40,16 @@ def caller(app, path: str, headers: dict[str, str] | None = None) -> Callable[[]
 
     def call() -> bytes:
         environ = dict(template)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        body = app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer = app(environ, start_response)
         try:
-            data = b"".join(body)
+            data = b"".join(answer)
         finally:
-            if hasattr(body, "close"):
-                body.close()
+            if hasattr(answer, "close"):
+                answer.close()
         status = statuses.pop()
         if not status.startswith("200"):
-            raise RuntimeError(f"{path}: {status} {data[:300]!r}")
+            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
         return data
 
     return call
@@ -68,3 +72,21 @@ def latencies_ms(call: Callable[[], object], count: int) -> list[float]:
             call()
             samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+def latency(call: Callable[[], object], count: int) -> tuple[float, float, float]:
+    """p50, p99 (ms) and calls per second of ``count`` sequential calls, after up to 200 to warm
+    up; stdout (the request log) to /dev/null."""
+    from bench import common
+
+    samples = []
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        for _ in range(min(200, count)):
+            call()
+        started = time.perf_counter()
+        for _ in range(count):
+            begin = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - begin) * 1000)
+        elapsed = time.perf_counter() - started
+    return common.percentile(samples, 0.5), common.percentile(samples, 0.99), count / elapsed
