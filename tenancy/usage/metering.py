@@ -29,6 +29,7 @@ import dataclasses
 import datetime as dt
 import functools
 import gc
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -277,13 +278,15 @@ def _dialect_insert(session: Session, table: sa.Table):
     return insert(table)
 
 
-# On PostgreSQL a batch is copied (COPY) into a temporary staging table, then two statements do
-# the rest: the first stores the keys (usage_event_key: ON CONFLICT DO NOTHING) and the events
-# whose keys were new, hands back the event_ids already stored (a re-send) and empties the
-# staging table; the second upserts the day and month aggregates of what was stored, summed in
-# Python (UPSERT_AGGREGATES_PG). The first has a fast form for the usual batch of new events
-# (plain inserts in a savepoint, FAST_STORE_PG); a unique violation falls back to the careful one.
-# SQLite (tests) takes the portable statements below.
+# On PostgreSQL the usual batch (every event new) is copied (COPY) straight into usage_event_key
+# and usage_event, in event_id order, inside a savepoint (COPY_KEYS_PG, COPY_EVENTS_PG): the
+# fastest way PostgreSQL takes rows, and the key table's unique index is the check. A unique
+# violation (a re-send, or a concurrent batch that committed the same event_id) or a deadlock
+# rolls back to the savepoint, and the careful path decides: the batch is copied into a temporary
+# staging table and one statement stores the keys (ON CONFLICT DO NOTHING), the events whose keys
+# were new, and hands back the event_ids already stored (STORE_EVENTS_PG). Either way one more
+# statement upserts the day and month aggregates of what was stored, summed in Python
+# (UPSERT_AGGREGATES_PG). SQLite (tests) takes the portable statements below.
 # The staging table's name changes with its columns: a session that outlives a deploy (a pooled
 # server connection) may still hold the table of an earlier version (usage_event_stage had a
 # position column), and CREATE ... IF NOT EXISTS would keep that one.
@@ -310,8 +313,8 @@ STORE_EVENTS_PG = sa.text(
 # The day and month aggregates of what was stored: summed in Python while the batch is in hand
 # (one dict pass, far cheaper than reading the staging table back), upserted in one statement
 # from arrays, in key order so that concurrent batches lock the rows in the same order.
-UPSERT_AGGREGATES_PG = (
-    "INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
+UPSERT_AGGREGATES_PG = (  # hands back the month rows only (quotas compare months)
+    "WITH upserted AS (INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
     "SELECT * FROM unnest(%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
     "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[]) "
     "ORDER BY 1, 2, 3, 4 "
@@ -321,32 +324,35 @@ UPSERT_AGGREGATES_PG = (
     "events = usage_aggregate.events + excluded.events, "
     "last_value = CASE WHEN excluded.last_at >= usage_aggregate.last_at THEN excluded.last_value ELSE usage_aggregate.last_value END, "
     "last_at = GREATEST(usage_aggregate.last_at, excluded.last_at) "
-    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value"
+    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value) "
+    "SELECT tenant_code, metric, period_start, total, peak, last_value FROM upserted WHERE granularity = 'month'"
 )
 _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
 
-FAST_STORE_PG = (  # and empties the staging table for the next batch of the same transaction
-    "WITH staged AS (DELETE FROM usage_ingest_stage RETURNING event_id, occurred_at, tenant_code, metric, quantity), "
-    "keys AS ("
-    " INSERT INTO usage_event_key (event_id, occurred_at, batch_id)"
-    " SELECT event_id, occurred_at, %(batch_id)s FROM staged ORDER BY event_id) "
-    "INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
-    " SELECT event_id, occurred_at, tenant_code, metric, quantity, %(batch_id)s FROM staged"
-)
+COPY_KEYS_PG = "COPY usage_event_key (event_id, occurred_at, batch_id) FROM STDIN"
+COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
+_DEADLOCK = "40P01"
+_EVENT_ID = operator.attrgetter("event_id")
 _UNIQUE_VIOLATION = "23505"
 # COPY text format: a backslash, tab, newline or carriage return inside a value is escaped
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def _event_ids(events: list[ValidEvent]) -> list[str]:
+    """The event_ids in COPY text form (validated: none holds NUL; a backslash, tab or line break
+    is escaped, which is rare, so it is looked for once over the whole batch)."""
+    ids = "\x00".join([e.event_id for e in events])
+    if "\\" in ids or "\t" in ids or "\n" in ids or "\r" in ids:
+        ids = ids.translate(_COPY_ESCAPES)
+    return ids.split("\x00")
+
+
 def _copy_text(events: list[ValidEvent]) -> bytes:
     """The staging rows in COPY text format, built in one pass (timestamps as UTC ISO 8601 text,
-    which PostgreSQL parses; tenant codes and metrics are validated names, event_ids escaped)."""
-    ids = "\x00".join([e.event_id for e in events])  # validated: no event_id holds NUL
-    if "\\" in ids or "\t" in ids or "\n" in ids or "\r" in ids:  # rare: escape them, in one pass
-        ids = ids.translate(_COPY_ESCAPES)
+    which PostgreSQL parses; tenant codes and metrics are validated names)."""
     return "".join([
         f"{event_id}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{e.occurred_at.isoformat()}\n"
-        for event_id, e in zip(ids.split("\x00"), events)]).encode()
+        for event_id, e in zip(_event_ids(events), events)]).encode()
 
 
 def _postgresql(session: Session) -> bool:
@@ -377,24 +383,31 @@ def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> 
 
 def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id: int,
                             on_resent: Callable[[set[str]], None]) -> tuple[int, list[MonthFigure]]:
-    """PostgreSQL: COPY the batch into the staging table, store what is new, upsert its aggregates.
+    """PostgreSQL: COPY the batch into the two tables (or, when some of it is stored already,
+    through the staging table), store what is new, upsert its aggregates.
 
     ``on_resent`` is called with the event_ids that were already stored (before any aggregate
     changes), so that a reused event_id can refuse the batch. Returns (events stored, month figures).
     """
     connection = session.connection()
-    connection.exec_driver_sql(STAGE_PG)
+    # event_id order: two batches sharing events take their row locks in the same order
+    ordered = sorted(events, key=_EVENT_ID)
+    ids, stamps = _event_ids(ordered), [e.occurred_at.isoformat() for e in ordered]
+    rows = None
     with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(COPY_STAGE_PG) as copy:
-            copy.write(_copy_text(events))
-        # Fast path, the usual case: every event is new. Plain inserts (no ON CONFLICT, no
-        # RETURNING) inside a savepoint; a unique violation (a re-send, or a concurrent batch that
-        # committed the same event_id) rolls back to it and the careful statement below decides.
         cursor.execute("SAVEPOINT usage_ingest_fast")
         try:
-            cursor.execute(FAST_STORE_PG, {"batch_id": batch_id})
+            # Python prepares the next part while PostgreSQL takes the rows just sent: the events'
+            # text during the keys' COPY, the aggregates during the events' COPY
+            with cursor.copy(COPY_KEYS_PG) as copy:
+                copy.write("".join([f"{i}\t{s}\t{batch_id}\n" for i, s in zip(ids, stamps)]).encode())
+                events_text = "".join([f"{i}\t{s}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{batch_id}\n"
+                                       for i, s, e in zip(ids, stamps, ordered)]).encode()
+            with cursor.copy(COPY_EVENTS_PG) as copy:
+                copy.write(events_text)
+                rows = _aggregate_rows(events)
         except Exception as error:
-            if getattr(error, "sqlstate", None) != _UNIQUE_VIOLATION:
+            if getattr(error, "sqlstate", None) not in (_UNIQUE_VIOLATION, _DEADLOCK):
                 raise
             cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_fast")
             fast = False
@@ -403,16 +416,21 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
         cursor.execute("RELEASE SAVEPOINT usage_ingest_fast")
     resent = set()
     if not fast:
+        connection.exec_driver_sql(STAGE_PG)
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(COPY_STAGE_PG) as copy:
+                copy.write(_copy_text(events))
         resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
         connection.exec_driver_sql("DELETE FROM usage_ingest_stage")  # stored or refused: stage nothing more
         if resent:
             on_resent(resent)
     if len(resent) == len(events):
         return 0, []
-    rows = _aggregate_rows(events if not resent else [e for e in events if e.event_id not in resent])
+    if rows is None or resent:
+        rows = _aggregate_rows(events if not resent else [e for e in events if e.event_id not in resent])
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(UPSERT_AGGREGATES_PG, rows)
-        figures = [MonthFigure(t, m, p, total, peak, last) for t, m, g, p, total, peak, last in cursor if g == "month"]
+        figures = [MonthFigure(*row) for row in cursor]
     return len(events) - len(resent), figures
 
 

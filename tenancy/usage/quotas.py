@@ -351,11 +351,29 @@ class QuotaCache:
         # others asking for it meanwhile wait for that reload instead of each running their own
         self._loading: dict[tuple[str, str], threading.Lock] = {}
         self._generation = 0  # bumped by clear(): a load that began before it is not kept
+        self._limits: tuple[float, dict[str, dict[str, EffectiveLimit]]] | None = None  # (loaded at, by tenant)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._limits = None
             self._generation += 1
+
+    def limits_of(self, session: Session, codes: Iterable[str]) -> dict[str, dict[str, EffectiveLimit]]:
+        """The effective limits of ``codes``, from a memory of every tenant's limits kept at most
+        ``max_age_seconds`` (the same bound as the decisions); a quota change committed in this
+        process empties it. Ingest's threshold alerts read it, so that a batch costs no query for
+        limits whatever the number of tenants it touches."""
+        codes = set(codes)
+        memo = self._limits
+        if memo is None or self._clock() - memo[0] > self.max_age or not codes <= memo[1].keys():
+            generation, loaded_at = self._generation, self._clock()
+            tenants = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))))
+            memo = (loaded_at, effective_limits_of(session, tenants))
+            with self._lock:
+                if generation == self._generation:
+                    self._limits = memo
+        return {code: memo[1].get(code, {}) for code in codes}
 
     def _load(self, session: Session, tenant_code: str, metric: str, month: dt.date, now: dt.datetime) -> _Entry:
         generation = self._generation
@@ -424,6 +442,13 @@ def quota_cache(bind: sa.Engine, max_age_seconds: float = 5.0) -> QuotaCache:
     return cache
 
 
+def _cache_of(session: Session) -> QuotaCache:
+    """The process's cache for the session's database, made with the default bound if none is yet."""
+    key = _bind_key(session.get_bind())
+    cache = _CACHES.get(key)
+    return cache if cache is not None else _CACHES.setdefault(key, QuotaCache())
+
+
 def reset_quota_caches() -> None:
     for cache in _CACHES.values():
         cache.clear()
@@ -487,10 +512,7 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
     current = [f for f in figures if f.month == month]
     if not current:
         return 0
-    # contacts only when an alert is queued (most batches queue none): no query for them per batch
-    tenants = {t.code: t for t in session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
-                                                  .where(Tenant.code.in_({f.tenant_code for f in current})))}
-    limits_of = effective_limits_of(session, list(tenants.values()))
+    limits_of = _cache_of(session).limits_of(session, {f.tenant_code for f in current})
     crossed: dict[str, tuple] = {}
     for figure in current:
         _defer(session, ("usage", figure.tenant_code, figure.metric, month, figure.used))
@@ -506,10 +528,14 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
         return 0
     # one query for the alerts already sent, instead of one per crossed threshold and batch
     known = set(session.scalars(sa.select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(crossed)))))
+    fresh = {key: item for key, item in crossed.items() if key not in known}
+    if not fresh:
+        return 0
+    # tenants (names for the message) only when an alert is queued; contacts are read by the outbox
+    tenants = {t.code: t for t in session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                                  .where(Tenant.code.in_({item[0].tenant_code for item in fresh.values()})))}
     queued = 0
-    for key, (figure, threshold, limit) in crossed.items():
-        if key in known:
-            continue
+    for key, (figure, threshold, limit) in fresh.items():
         tenant = tenants[figure.tenant_code]
         subject, body = _alert_text(tenant, figure.metric, month, threshold, figure.used, limit)
         if outbox.queue(session, kind=ALERT_KIND, subject=subject, body=body, tenant=tenant, dedupe_key=key):

@@ -84,3 +84,41 @@ def test_a_months_latest_level_comes_from_its_latest_day_whatever_the_order_sent
         UsageAggregate.tenant_code == "431001", UsageAggregate.metric == "storage_bytes",
         UsageAggregate.granularity == "day").order_by(UsageAggregate.period_start)).all()
     assert [value for _, value in days] == [900, 50, 70, 30]
+
+
+def test_overlapping_batches_sent_at_once_in_opposite_orders_count_each_event_once(db, cities):
+    """A log import beside the live gateway: two batches sharing half their events, each in its
+    own order, stored at the same moment by two connections. Each event counts once and neither
+    batch is refused (on PostgreSQL the second waits for the first's keys, then takes the careful path)."""
+    from sqlalchemy.orm import Session
+    import threading
+
+    shared = [event("431001", quantity=n) for n in range(1, 41)]
+    own_a = [event("431001", quantity=1000) for _ in range(20)]
+    own_b = [event("432024", quantity=2000) for _ in range(20)]
+    batches = [own_a + shared, list(reversed(shared)) + own_b]
+    answers, errors = [], []
+    start = threading.Barrier(2)
+    engine = db.get_bind()
+
+    def send(batch):
+        with Session(engine) as session:
+            try:
+                start.wait()
+                result = metering.ingest(session, OPERATOR, batch)
+                session.commit()
+                answers.append((result.accepted, result.duplicates))
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(answers) == 2
+    assert sum(accepted for accepted, _ in answers) == 80  # 40 shared + 20 + 20, each once
+    this_month = current_month()
+    assert month_row(db, "431001", "api_calls", this_month).total == sum(range(1, 41)) + 20 * 1000
+    assert month_row(db, "432024", "api_calls", this_month).total == 20 * 2000

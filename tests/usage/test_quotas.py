@@ -60,6 +60,16 @@ def test_crossing_80_then_100_percent_alerts_exactly_once_each(client, db, kumam
     assert "105" in sent[1].body and "100" in sent[1].body
 
 
+def test_a_limit_lowered_after_a_batch_alerts_on_the_very_next_batch(client, db, kumamoto, operator, metering_headers):
+    """Ingest keeps every tenant's limits in memory for its alerts: a plan change committed in the
+    process must reach the next batch at once, not after the memory's bound."""
+    plan(db, operator, api_calls=1_000)
+    assert send(client, metering_headers, "431001", 100)["alerts"] == 0  # 10 %: the limits are now in memory
+    plan(db, operator, api_calls=100)  # the same plan, lowered
+    assert send(client, metering_headers, "431001", 1)["alerts"] == 2  # 101 of 100: both lines at once
+    assert [n.dedupe_key.rsplit(":", 1)[1] for n in alerts(db)] == ["80", "100"]
+
+
 def test_one_batch_jumping_past_both_thresholds_queues_both(client, db, kumamoto, operator, metering_headers):
     plan(db, operator, api_calls=10)
     assert send(client, metering_headers, "431001", 12)["alerts"] == 2
