@@ -111,7 +111,46 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
         import gc
 
         gc.freeze()
+        _warm_charts_when_serving(app)
     return app
+
+
+WARM_THREAD_NAME = "renkei-warm-charts"
+
+
+def _warm_charts_when_serving(app) -> None:
+    """The first usage chart of a process would wait about a second for matplotlib: the first
+    request the app serves starts importing it in a background thread instead. Only an app that
+    serves gets there (gunicorn, ``renkei run``): the other commands build the app, serve no
+    request and never import it. After the import, the new objects are kept out of the
+    collector's full passes too, as the start-up heap is."""
+    import threading
+
+    lock, started = threading.Lock(), []
+
+    def warm() -> None:
+        import gc
+        import logging
+
+        try:
+            from tenancy.usage import reports
+
+            reports.warm_up()
+        except Exception:  # the first chart then imports it itself, and reports what fails
+            logging.getLogger(__name__).warning("warming the chart library failed", exc_info=True)
+            return
+        gc.freeze()
+
+    def start_warming() -> None:
+        if started:
+            return
+        with lock:
+            if started:
+                return
+            started.append(True)
+        threading.Thread(target=warm, name=WARM_THREAD_NAME, daemon=True).start()
+
+    app.before_request(start_warming)
 
 
 def _root():

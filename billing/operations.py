@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -68,7 +68,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
 from core.db import utcnow
-from core.errors import NotPermitted
+from core.errors import DomainError, NotPermitted
 from tenancy.registry.history import active_intervals, histories, participation_months
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
 from tenancy.usage.metering import usage_total, usage_totals
@@ -483,12 +483,33 @@ def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int,
     return total
 
 
+@dataclasses.dataclass
+class _YearMembers:
+    """What every allocation of a year reads about the municipalities, worked out once when one
+    request compares several (the what-if page): the candidates, their histories, their months
+    of participation, and the metrics' totals read so far."""
+
+    candidates: list[Tenant]
+    transitions: dict[int, list]
+    months: dict[int, int]
+    totals: dict[str, dict[str, int]]
+
+
+def _year_members(session: Session, fiscal_year: int) -> _YearMembers:
+    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
+    transitions = histories(session, candidates)  # one query, not one per tenant
+    months = {tenant.id: participation_months(session, tenant, fiscal_year, transitions[tenant.id])
+              for tenant in candidates}
+    return _YearMembers(candidates, transitions, months, {})
+
+
 def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
-                     members: str = "participating"):
+                     members: str = "participating", known: _YearMembers | None = None):
     """The run's inputs. ``members``: ``participating`` (the tenants with active months in the
     year, for their months: what a run uses) or ``with_applicants`` (a what-if: also the tenants
     applying or approved but not yet active, and those that joined after the year, as if they had
-    taken part all year)."""
+    taken part all year). ``known``: the year's members already read in this request."""
     value = policy if isinstance(policy, allocation.Policy) else policy_value(policy)
     metrics = [component.metric for component in value.components if component.metric is not None]
     prefecture = _prefecture(session) if value.prefecture_share is not None else None
@@ -498,14 +519,17 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
             "按分方式に県負担がありますが、県（種別: 都道府県）の参加団体が登録されていません。",
         )
     participants, tenants = [], {}
-    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
-                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
-    transitions = histories(session, candidates)  # one query, not one per tenant
+    known = known or _year_members(session, fiscal_year)
     # the default source reads each metric's totals for every tenant at once
-    totals = {metric: usage_totals(session, metric, fiscal_year) for metric in metrics} \
-        if USAGE_TOTALS is usage_total else {}
-    for tenant in candidates:
-        months = participation_months(session, tenant, fiscal_year, transitions[tenant.id])
+    if USAGE_TOTALS is usage_total:
+        for metric in metrics:
+            if metric not in known.totals:
+                known.totals[metric] = usage_totals(session, metric, fiscal_year)
+        totals = {metric: known.totals[metric] for metric in metrics}
+    else:
+        totals = {}
+    for tenant in known.candidates:
+        months = known.months[tenant.id]
         if months == 0:
             if members != "with_applicants" or TenantStatus(tenant.status) in (TenantStatus.withdrawn,
                                                                                 TenantStatus.suspended):
@@ -555,7 +579,7 @@ class Preview:
 
 
 def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
-                   members: str = "participating"):
+                   members: str = "participating", known: _YearMembers | None = None):
     """The year's cost items, prefecture, participants (with their tenants) and the allocation the
     policy gives them: what a run snapshots and a preview shows. Refused when it cannot be computed."""
     items = _cost_items(session, fiscal_year)
@@ -564,7 +588,7 @@ def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy 
                                  f"{fiscal_year_ja(fiscal_year)}の費目が登録されていないため、按分できません。",
                                  problems=[{"field": "fiscal_year", "message_en": "This year has no cost items.",
                                             "message_ja": "この年度には費目が登録されていません。"}])
-    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy, members)
+    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy, members, known)
     if not participants:
         raise InvalidBillingData(f"no municipality took part in FY{fiscal_year} (no active month)",
                                  f"{fiscal_year_ja(fiscal_year)}に参加した市町村がありません（利用中の月がありません）。")
@@ -578,8 +602,26 @@ def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy 
     return items, prefecture, participants, tenants, result
 
 
+def preview_allocations(session: Session, actor: Actor, fiscal_year: int,
+                        choices: Sequence[tuple[allocation.Policy | AllocationPolicy, str]]) -> list[Preview | DomainError]:
+    """:func:`preview_allocation` for each ``(policy, members)`` of ``choices``, in order, reading
+    the year's municipalities once for all of them (the what-if page compares two): each answer
+    is the preview or the refusal that choice meets alone."""
+    require_all_tenants(actor)
+    known = None
+    answers: list[Preview | DomainError] = []
+    for policy, members in choices:
+        try:
+            if known is None and members in MEMBER_SETS_JA:
+                known = _year_members(session, fiscal_year)
+            answers.append(preview_allocation(session, actor, fiscal_year, policy, members, known=known))
+        except DomainError as error:
+            answers.append(error)
+    return answers
+
+
 def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy: allocation.Policy | AllocationPolicy,
-                       members: str = "participating") -> Preview:
+                       members: str = "participating", *, known: _YearMembers | None = None) -> Preview:
     """The split a policy would give the year's cost items and members now: reads only, writes
     nothing (no run, no audit record). Refused like a run when it cannot be computed."""
     require_all_tenants(actor)
@@ -587,35 +629,44 @@ def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy:
         raise InvalidBillingData(f"unknown member set {members!r}", "参加団体の範囲の指定に誤りがあります。",
                                  problems=[{"field": "members", "message_en": "Choose from the list.",
                                             "message_ja": "一覧から選んでください。"}])
-    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy, members)
+    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy, members, known)
     names = {code: tenant.name_ja for code, tenant in tenants.items()}
     if prefecture is not None:
         names[prefecture.code] = prefecture.name_ja
     shared = {participant.code for participant in participants}
     return Preview(fiscal_year, result, names, len(items), members,
-                   tuple(not_sharing(session, fiscal_year, excluding=shared)))
+                   tuple(not_sharing(session, fiscal_year, excluding=shared, known=known)))
 
 
 def _day(moment: dt.datetime) -> str:
     return f"{to_jst(moment):%Y/%m/%d}"
 
 
-def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] = ()) -> list[NotSharing]:
+def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] = (),
+                known: _YearMembers | None = None) -> list[NotSharing]:
     """Every registered municipality with no month in the fiscal year, with the reason in words:
     not yet active, joined after the year, or left before it. ``excluding``: codes known to share
-    (a run's lines), left out in the query so that only the others are looked at."""
+    (a run's lines), left out in the query so that only the others are looked at. ``known``: the
+    year's members already read in this request (then nothing is queried)."""
     start, end = fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
     era = fiscal_year_ja(fiscal_year)
     found = []
-    query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
-             .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code))
-    if excluding:
-        query = query.where(Tenant.code.not_in(sorted(excluding)))
-    candidates = list(session.scalars(query))
-    every_history = histories(session, candidates)  # one query, not one per tenant
+    if known is not None:
+        left_out = set(excluding)
+        candidates = [tenant for tenant in known.candidates if tenant.code not in left_out]
+        every_history = known.transitions
+    else:
+        query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                 .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code))
+        if excluding:
+            query = query.where(Tenant.code.not_in(sorted(excluding)))
+        candidates = list(session.scalars(query))
+        every_history = histories(session, candidates)  # one query, not one per tenant
     for tenant in candidates:
         transitions = every_history[tenant.id]
-        if participation_months(session, tenant, fiscal_year, transitions):
+        months = known.months[tenant.id] if known is not None \
+            else participation_months(session, tenant, fiscal_year, transitions)
+        if months:
             continue
         initial = transitions[0].from_status if transitions else tenant.status
         since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None

@@ -726,16 +726,19 @@ class BillingView(SecureView):
             ("a_members", "participating"), ("b_members", "with_applicants"))}
         by_id = {str(policy.id): policy for policy in policies}
         sides, problems = {}, []
+        chosen = {side: by_id.get(choice[f"{side}_policy"]) for side in ("a", "b")}
+        asked = [side for side, policy in chosen.items() if policy is not None]
+        # both sides in one call: the year's municipalities are read once for the two allocations
+        answers = dict(zip(asked, operations.preview_allocations(
+            db.session, g.actor, year, [(chosen[side], choice[f"{side}_members"]) for side in asked])))
         for side in ("a", "b"):
-            policy = by_id.get(choice[f"{side}_policy"])
-            if policy is None:
+            if chosen[side] is None:
                 problems.append(_("Choose a policy for %(side)s.", side=side.upper()))
-                continue
-            try:
-                sides[side] = (policy, operations.preview_allocation(db.session, g.actor, year, policy,
-                                                                     choice[f"{side}_members"]))
-            except DomainError as error:
+            elif isinstance(answers[side], DomainError):
+                error = answers[side]
                 problems.append(f"{side.upper()}: {error.message_ja if _ja() else error.message_en}")
+            else:
+                sides[side] = (chosen[side], answers[side])
         rows, chart, shown = [], None, None
         search = paging.search_text()
         if len(sides) == 2:

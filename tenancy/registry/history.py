@@ -9,6 +9,7 @@ Times are read in Japan time (JST), since fiscal months are Japanese calendar mo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -85,7 +86,19 @@ def participation_months(session: Session, tenant: Tenant, fiscal_year: int,
     initial = transitions[0].from_status if transitions else tenant.status
     since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
     intervals = active_intervals(transitions, initial, since)
+    if not intervals:
+        return 0
+    spans = _month_spans(fiscal_year)
+    year_start, year_end = spans[0][0], spans[-1][1]
+    if any(a_start <= year_start and a_end >= year_end for a_start, a_end in intervals):
+        return len(spans)  # active the whole year: most tenants, without walking the months
     return sum(
-        1 for start, end in fiscal_month_spans(fiscal_year)
+        1 for start, end in spans
         if any(a_start < end and a_end > start for a_start, a_end in intervals)
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _month_spans(fiscal_year: int) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """The year's month spans, worked out once per year (participation_months runs per tenant)."""
+    return tuple(fiscal_month_spans(fiscal_year))

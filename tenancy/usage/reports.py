@@ -299,6 +299,19 @@ def japanese_font() -> str | None:
     return next((name for name in wanted if name in installed), None)
 
 
+def warm_up() -> None:
+    """Import and set up what the first chart of a process needs (matplotlib with its Agg canvas,
+    the Japanese font lookup: about 1 s), ahead of that chart. Safe to call more than once."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.ticker import FuncFormatter  # noqa: F401
+
+    japanese_font()
+
+
 OTHERS_LABEL_JA, OTHERS_LABEL_EN = "その他", "Others"
 CHART_TOP = 10
 
