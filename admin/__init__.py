@@ -105,6 +105,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.commands import register as register_cli
 
     register_cli(app)
+    from admin import hotpath
+
+    hotpath.install(app)  # the hottest read answered from memory in front of Flask
     if not app.testing:
         # What start-up built lives as long as the process: kept out of the collector's full
         # passes, which otherwise stop a request for a quarter of a second now and then.

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import threading
+import os
 import time
-import uuid
 
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
@@ -69,8 +69,9 @@ def _dev_actor() -> Actor:
                  roles=frozenset({authz.OPERATOR}), **_context())
 
 
-def _authenticate_api():
-    header = request.headers.get("Authorization", "")
+def _authenticate_api(req=None):
+    request_ = req if req is not None else request._get_current_object()
+    header = request_.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
         if current_app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and current_app.config["RENKEI_ENV"] != "production":
@@ -89,12 +90,15 @@ def _authenticate_api():
     # asked on every request, also for a token the validator remembered (its access may have ended since)
     if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
         return from_domain_error(AccessEnded())
-    if "renkei_allowlist" in claims and not address_allowed(_allowlist_now(claims), request.remote_addr):
-        return problem_response(403, f"This API client may not call from {request.remote_addr}: the address is not "
+    address = request_.remote_addr
+    if "renkei_allowlist" in claims and not address_allowed(_allowlist_now(claims), address):
+        return problem_response(403, f"This API client may not call from {address}: the address is not "
                                      "in its IP allowlist.",
-                                f"この API クライアントは接続元 {request.remote_addr} からは利用できません"
+                                f"この API クライアントは接続元 {address} からは利用できません"
                                 "（許可された IP アドレスではありません）。")
-    g.actor = actor_from_claims(claims, KNOWN_ROLES, **_context())
+    context = g._get_current_object()
+    context.actor = actor_from_claims(claims, KNOWN_ROLES, request_id=getattr(context, "request_id", None),
+                                      source_ip=address)
     return None
 
 
@@ -191,12 +195,41 @@ def session_actor() -> Actor | None:
                  roles=frozenset(data.get("roles", [])), tenant_codes=frozenset(data.get("tenant_codes", [])), **_context())
 
 
+def request_id(sent: str) -> str:
+    """The request's id: a client's ``X-Request-ID`` is kept only if it is a plausible id; renkei
+    makes its own otherwise (128 random bits, hex)."""
+    return sent if _REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
+
+
+def memory_actor(app: Flask, authorization: str, remote_addr: str | None, request_id: str) -> Actor | None:
+    """The actor of an API request when every check of :func:`_authenticate_api` can be answered
+    from this process's memory and all of them pass: a bearer token the validator has verified
+    before and still valid, no admin-events poll due, the deny list's copy fresh and not naming
+    the person, no IP allowlist claim. ``None`` otherwise: the full path then decides, and it
+    alone answers every refusal (the hot reads of :mod:`admin.hotpath` fall back to it)."""
+    validator = app.extensions.get("renkei_token_validator")
+    denied = app.extensions.get("renkei_deny_list")
+    scheme, _, token = authorization.partition(" ")
+    if validator is None or denied is None or scheme.lower() != "bearer" or not token.strip():
+        return None
+    if float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10)) > 0:
+        events = app.extensions.get("renkei_admin_events")
+        if events is None or time.monotonic() >= events["due"]:
+            return None
+    claims = validator.remembered(token.strip())
+    if claims is None or "renkei_allowlist" in claims:
+        return None
+    if denied.known_refused(claims["sub"], claims.get("iat")) is not False:
+        return None
+    return actor_from_claims(claims, KNOWN_ROLES, request_id=request_id, source_ip=remote_addr)
+
+
 def _before_request():
-    sent = request.headers.get("X-Request-Id", "")
-    # a client's id is kept only if it is a plausible id; renkei makes its own otherwise
-    g.request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
-    if request.path.startswith("/api/") and request.path != "/api/v1/openapi.json":
-        return _authenticate_api()
+    req = request._get_current_object()  # one look-up through Flask's proxy
+    g.request_id = request_id(req.headers.get("X-Request-Id", ""))
+    path = req.path
+    if path.startswith("/api/") and path != "/api/v1/openapi.json":
+        return _authenticate_api(req)
     if session.get("actor") and not _session_still_valid():
         session.clear()  # signed out: the next page asks to sign in again
         return None

@@ -36,39 +36,63 @@ def _started() -> None:
     g.request_started = time.perf_counter()
 
 
-def _tenant() -> str | None:
-    args = request.view_args or {}
+def _tenant(req: Any, context: Any) -> str | None:
+    args = req.view_args or {}
     for name in ("code", "tenant_code"):
         if isinstance(args.get(name), str):
             return args[name]
-    actor = g.get("actor")
+    return tenant_of(None, getattr(context, "actor", None))
+
+
+def tenant_of(code: str | None, actor: Any) -> str | None:
+    """The line's tenant: the one in the address, else the actor's only tenant, else none."""
+    if code is not None:
+        return code
     codes = sorted(getattr(actor, "tenant_codes", ()) or ())
     return codes[0] if len(codes) == 1 else None
 
 
-def line(response: Response) -> dict[str, Any]:
-    actor = g.get("actor")
-    started = g.get("request_started")
+def entry(request_id: str | None, actor: Any, tenant: str | None, method: str, path: str, status: int,
+          started: float | None) -> dict[str, Any]:
+    """One request's log entry (``started``: its ``time.perf_counter()`` at the start)."""
     return {
         "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-        "request_id": g.get("request_id"),
+        "request_id": request_id,
         "actor": f"{actor.subject}" if actor is not None else None,
-        "tenant": _tenant(),
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
+        "tenant": tenant,
+        "method": method,
+        "path": path,
+        "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
     }
 
 
+def line(response: Response) -> dict[str, Any]:
+    # the request and g looked up once each (every access through Flask's proxies costs a lookup)
+    req, context = request._get_current_object(), g._get_current_object()
+    return entry(getattr(context, "request_id", None), getattr(context, "actor", None), _tenant(req, context),
+                 req.method, req.path, response.status_code, getattr(context, "request_started", None))
+
+
 # JSON text of one value (a str, int, float or None), as json.dumps(..., ensure_ascii=False) writes it
 _VALUE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+# a string of these characters is its own JSON text between quotes (no escape needed)
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+
+
+def _json(value: Any) -> str:
+    kind = type(value)
+    if kind is str and _PLAIN.fullmatch(value) is not None:
+        return f'"{value}"'
+    if kind is int:
+        return str(value)
+    return "null" if value is None else _VALUE(value)
 
 
 def text(entry: dict[str, Any]) -> str:
     """The log line of ``entry`` (keys in :func:`line`'s order): the same text as
     ``json.dumps(entry, ensure_ascii=False)``, written key by key without the general encoder's set-up."""
-    return "{" + ", ".join(f'"{key}": {_VALUE(value)}' for key, value in entry.items()) + "}\n"
+    return "{" + ", ".join([f'"{key}": {_json(value)}' for key, value in entry.items()]) + "}\n"
 
 
 # directory -> (Japan date, the day file open for appending, line-buffered: one write per line)
@@ -116,21 +140,32 @@ def write(destination: str, entry: dict[str, Any] | str) -> None:
             _day_file(destination).write(line_text)
 
 
+def destination(config: Any) -> str | None:
+    """Where request lines go (``RENKEI_REQUEST_LOG``); ``None`` when they are off."""
+    where = config.get("RENKEI_REQUEST_LOG", "stdout")
+    return None if not where or where == "off" else where
+
+
 def _logged(response: Response) -> Response:
     from flask import current_app
 
-    if g.get("request_id"):
-        response.headers["X-Request-ID"] = g.request_id
-    destination = current_app.config.get("RENKEI_REQUEST_LOG", "stdout")
-    if not destination or destination == "off":
+    request_id = getattr(g._get_current_object(), "request_id", None)
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    where = destination(current_app.config)
+    if where is None:
         return response
-    if request.path in HEALTH_PATHS and response.status_code < 400:
+    if response.status_code < 400 and request.path in HEALTH_PATHS:
         return response
+    log(where, line(response))
+    return response
+
+
+def log(where: str, logged: dict[str, Any]) -> None:
     try:
-        write(destination, text(line(response)))
+        write(where, text(logged))
     except OSError as error:  # a full disk must not turn every answer into a 500
         sys.stderr.write(f"renkei: request log not written: {error}\n")
-    return response
 
 
 def init_app(app: Flask) -> None:

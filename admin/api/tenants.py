@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 from flask import Response, jsonify
@@ -118,19 +119,42 @@ def _body_cache():
         value = current_app.config.get("RENKEI_TENANT_CACHE_SECONDS")
         seconds = float(os.environ.get("RENKEI_TENANT_CACHE_SECONDS", "1") if value is None else value)
         cache = extensions.setdefault("renkei_tenant_bodies", TenantBodyCache(seconds) if seconds > 0 else None)
+        engine = _read_engine()
+        if cache is not None and engine.dialect.name == "postgresql":
+            cache.refresher = functools.partial(_refresh_registry, engine, cache)
     return cache
+
+
+def _refresh_registry(engine, cache) -> None:
+    """The snapshot of every tenant read again ahead of its bound (a thread of the cache's own)."""
+    with engine.connect() as connection:
+        operations.reload_registry(connection, cache)
+
+
+def page_text(built: tuple[bytes, int], page: int, per_page: int) -> bytes:
+    """The list's answer around the items' JSON PostgreSQL wrote: passed through as bytes."""
+    items, total = built
+    return b'{"items":[' + items + b'],"total":%d,"page":%d,"per_page":%d}\n' % (total, page, per_page)
 
 
 @bp.get("/tenants", responses={200: TenantPage}, summary="List tenants")
 def list_tenants(query: TenantQuery):
-    actor = current_actor()
+    actor, cache = current_actor(), _body_cache()
+    filters = {"status": query.status, "kind": query.kind, "wave": query.wave, "page": query.page,
+               "per_page": query.per_page}
+
+    def text(built):
+        return page_text(built, query.page, query.per_page)
+
+    # a page this process read less than RENKEI_TENANT_CACHE_SECONDS ago: no connection taken
+    kept = None if cache is None else operations.read_tenants_json(None, actor, **filters, cache=cache)
+    if kept is not None:
+        return Response(text(kept), mimetype="application/json")
 
     def read(connection):
-        built = operations.read_tenants_json(connection, actor, status=query.status, kind=query.kind,
-                                             wave=query.wave, page=query.page, per_page=query.per_page)
-        if built is not None:  # PostgreSQL wrote the items' JSON: one text passed through
-            items, total = built
-            return f'{{"items":[{items}],"total":{total},"page":{query.page},"per_page":{query.per_page}}}\n'
+        built = operations.read_tenants_json(connection, actor, **filters, cache=cache)
+        if built is not None:
+            return text(built)
         items, total = operations.read_tenants(connection, actor, status=query.status, kind=query.kind,
                                                wave=query.wave, page=query.page, per_page=query.per_page)
         return _ENCODE({"items": [_read_out(t) for t in items], "total": total, "page": query.page,
@@ -148,15 +172,15 @@ def get_tenant(path: TenantPath):
         def read(connection):
             taken = None if cache is None else (cache.generation(), cache.clock())  # before the read
             item = operations.read_tenant(connection, actor, code, as_json=True, cache=cache)
-            if isinstance(item, str):  # written by PostgreSQL
+            if isinstance(item, bytes):  # written by PostgreSQL, or kept
                 return item
-            text = _ENCODE(_read_out(item))
+            text = _ENCODE(_read_out(item)).encode()
             if cache is not None:
                 cache.put(code, text, *taken)
             return text
 
         body = _read(read)
-    return Response(body + "\n", mimetype="application/json")
+    return Response(body + b"\n", mimetype="application/json")
 
 
 @bp.post("/tenants", responses={201: TenantOut}, summary="Register a tenant")

@@ -87,6 +87,14 @@ class DenyListCache:
         self._generation = -1
         self._lock = threading.Lock()
 
+    def known_refused(self, subject: str, issued_at: float | None) -> bool | None:
+        """:meth:`refused` answered from memory, or ``None`` when the copy is due to be read again."""
+        if (self._loaded_at is None or self._clock() - self._loaded_at >= self.max_age
+                or self._generation != _generation[0]):
+            return None
+        denied_at = self._denied.get(subject)
+        return denied_at is not None and (issued_at is None or float(issued_at) <= denied_at)
+
     def refused(self, session: Session, subject: str, issued_at: float | None) -> bool:
         """Whether a token of ``subject`` issued at ``issued_at`` (its ``iat``) must be refused."""
         now = self._clock()

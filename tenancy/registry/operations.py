@@ -20,6 +20,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
+from tenancy.registry import readcache
 from tenancy.registry.models import Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.schemas import TenantCreate, TenantUpdate
 from core.validation import problems_from
@@ -385,6 +386,13 @@ def _pg_tenant_json() -> sa.TextualSelect:
 
 
 @functools.cache
+def _pg_registry_json() -> sa.TextualSelect:
+    """Every tenant's body, by code: the snapshot a cache keeps (see :mod:`tenancy.registry.readcache`)."""
+    return sa.text(f"SELECT t.code, {_PG_TENANT} AS body FROM tenant AS t").columns(
+        sa.column("code", sa.String), sa.column("body", sa.Text))
+
+
+@functools.cache
 def _pg_page_json(by_status: bool, by_kind: bool, by_wave: bool, by_codes: bool) -> sa.TextualSelect:
     filters = [condition for wanted, condition in (
         (by_status, "t.status = :status"), (by_kind, "t.kind = :kind"), (by_wave, "t.wave_fiscal_year = :wave"),
@@ -399,39 +407,91 @@ def _pg_page_json(by_status: bool, by_kind: bool, by_wave: bool, by_codes: bool)
     ).columns(sa.column("total", sa.BigInteger), sa.column("items", sa.Text))
 
 
-def _read_tenant_json(connection: sa.Connection | None, code: str, cache) -> str | None:
+def _read_tenant_json(connection: sa.Connection | None, code: str, cache) -> bytes | None:
     """One tenant as the API's JSON text (without the final newline): from ``cache`` when it holds
     it, else built by PostgreSQL (and kept in ``cache``); ``None`` without a connection or on
     another database. The caller has authorised the read."""
     if cache is not None:
         body = cache.get(code)
+        if body is readcache.ABSENT:
+            raise TenantNotFound(code)
         if body is not None:
             return body
     if connection is None or connection.dialect.name != "postgresql":
         return None
-    taken = None if cache is None else (cache.generation(), cache.clock())  # before the read
-    rows = _compiled(connection, _pg_tenant_json()).rows(connection, {"code": code})
-    if not rows:
+    if cache is None:
+        rows = _compiled(connection, _pg_tenant_json()).rows(connection, {"code": code})
+        if not rows:
+            raise TenantNotFound(code)
+        return rows[0][0].encode()
+    body = cache.get(code)
+    if body is None:
+        body = _load_registry(connection, cache)[1].get(code, readcache.ABSENT)
+    if body is readcache.ABSENT:
         raise TenantNotFound(code)
-    body = rows[0][0]
-    if cache is not None:
-        cache.put(code, body, *taken)
     return body
 
 
-def read_tenants_json(connection: sa.Connection, actor: Actor, *, status: TenantStatus | None = None,
+def _load_registry(connection: sa.Connection, cache) -> tuple[list[str], dict[str, bytes]]:
+    """The snapshot of every tenant's body, from ``cache`` when it holds one within its bound, else
+    read in one statement (one thread reads; the others asking meanwhile wait for it) and kept."""
+    with cache.loading():
+        kept = cache.registry()
+        if kept is not None:
+            return kept
+        return reload_registry(connection, cache)
+
+
+def reload_registry(connection: sa.Connection, cache) -> tuple[list[str], dict[str, bytes]]:
+    """Read every tenant's body in one statement (PostgreSQL) and keep it as ``cache``'s snapshot."""
+    taken = (cache.generation(), cache.clock())  # before the read
+    bodies = {code: body.encode() for code, body in _compiled(connection, _pg_registry_json()).rows(connection, {})}
+    cache.fill(bodies, *taken)
+    return sorted(bodies), bodies
+
+
+def _page_of(registry: tuple[list[str], dict[str, bytes]], codes: Sequence[str] | None, page: int,
+             per_page: int) -> tuple[bytes, int]:
+    """A page of the unfiltered list cut from the registry's snapshot (ordered by code, as the query)."""
+    ordered, bodies = registry
+    if codes is not None:
+        readable = set(codes)
+        ordered = [code for code in ordered if code in readable]
+    start = (page - 1) * per_page
+    return b",".join([bodies[code] for code in ordered[start:start + per_page]]), len(ordered)
+
+
+def read_tenants_json(connection: sa.Connection | None, actor: Actor, *, status: TenantStatus | None = None,
                       kind: TenantKind | None = None, wave: int | None = None, page: int = 1,
-                      per_page: int = 100) -> tuple[str, int] | None:
-    """One page of tenants as the JSON text of its items, comma-separated (without the brackets),
-    and the total matching, built by PostgreSQL in one statement; ``None`` on another database
+                      per_page: int = 100, cache=None) -> tuple[bytes, int] | None:
+    """One page of tenants as the JSON of its items (UTF-8 bytes), comma-separated (without the
+    brackets), and the total matching, built by PostgreSQL in one statement (an unfiltered page is
+    cut from the registry's snapshot when ``cache`` is given); ``None`` on another database
     (the caller reads :func:`read_tenants` then). Someone who may read only their own tenants sees
-    only those."""
-    if connection.dialect.name != "postgresql":
-        return None
+    only those. ``cache``: a :class:`tenancy.registry.readcache.TenantBodyCache` asked first (after
+    the authorization) and given what PostgreSQL built; with ``connection`` None only it is asked."""
     codes = _readable_codes(actor, None)
+    unfiltered = status is None and kind is None and wave is None
+    if cache is not None and unfiltered:  # cut from the registry's snapshot
+        registry = cache.registry()
+        if registry is None and connection is not None and connection.dialect.name == "postgresql":
+            registry = _load_registry(connection, cache)
+        if registry is not None:
+            return _page_of(registry, codes, page, per_page)
+    key = (status, kind, wave, page, per_page, None if codes is None else tuple(codes))
+    if cache is not None:
+        kept = cache.get_page(key)
+        if kept is not None:
+            return kept
+    if connection is None or connection.dialect.name != "postgresql":
+        return None
+    taken = None if cache is None else (cache.generation(), cache.clock())  # before the read
     statement = _pg_page_json(status is not None, kind is not None, wave is not None, codes is not None)
     params = {"status": None if status is None else TenantStatus(status).name,
               "kind": None if kind is None else TenantKind(kind).name, "wave": wave,
               "offset": (page - 1) * per_page, "limit": per_page, "codes": None if codes is None else list(codes)}
     total, items = _compiled(connection, statement).rows(connection, params)[0]
-    return items or "", int(total)
+    built = ((items or "").encode(), int(total))
+    if cache is not None:
+        cache.put_page(key, built, *taken)
+    return built

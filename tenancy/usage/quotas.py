@@ -222,9 +222,11 @@ def plan_of(session: Session, tenant: Tenant) -> QuotaPlan | None:
     return plans_of(session, [tenant])[tenant.code]
 
 
-def effective_limits_of(session: Session, tenants: Sequence[Tenant]) -> dict[str, dict[str, EffectiveLimit]]:
-    """metric → limit for each tenant, in three queries whatever the number of tenants."""
-    plans = plans_of(session, tenants)
+def effective_limits_of(session: Session, tenants: Sequence[Tenant], *,
+                        plans: dict[str, QuotaPlan | None] | None = None) -> dict[str, dict[str, EffectiveLimit]]:
+    """metric → limit for each tenant, in three queries whatever the number of tenants (one when
+    ``plans``, their :func:`plans_of`, is known already)."""
+    plans = plans if plans is not None else plans_of(session, tenants)
     overrides: dict[str, list[QuotaOverride]] = {}
     for row in session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code.in_([t.code for t in tenants]))):
         overrides.setdefault(row.tenant_code, []).append(row)
@@ -408,6 +410,17 @@ class QuotaCache:
         return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
                       self.max_age)
 
+    def peek(self, tenant_code: str, metric: str, quantity: int = 1,
+             now: dt.datetime | None = None) -> QuotaDecision | None:
+        """:meth:`check` answered from memory only; ``None`` when the entry is missing or due for a reload."""
+        now = now or utcnow()
+        month = current_month(now)
+        entry = self._entries.get((tenant_code, metric))
+        if not self._fresh(entry, month):
+            return None
+        return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
+                      self.max_age)
+
     def note_usage(self, tenant_code: str, metric: str, month: dt.date, used: int) -> None:
         """A committed ingest's new figure for the current month: applied without waiting for a reload."""
         with self._lock:
@@ -416,10 +429,13 @@ class QuotaCache:
                 entry.used = used
 
 
-def check_quota(session: Session, actor: Actor, cache: QuotaCache, tenant_code: str, metric: str, quantity: int = 1,
-                now: dt.datetime | None = None) -> QuotaDecision:
-    """The quota check an API gateway asks before forwarding a tenant's request (``quota.check``)."""
+def check_quota(session: Session | None, actor: Actor, cache: QuotaCache, tenant_code: str, metric: str,
+                quantity: int = 1, now: dt.datetime | None = None) -> QuotaDecision | None:
+    """The quota check an API gateway asks before forwarding a tenant's request (``quota.check``).
+    With ``session`` None it is answered from the cache's memory only: ``None`` when that cannot."""
     authz.authorize(actor, "quota.check", tenant_code)
+    if session is None:
+        return cache.peek(tenant_code, metric, quantity, now)
     return cache.check(session, tenant_code, metric, quantity, now)
 
 
@@ -713,11 +729,13 @@ def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict
     change moves the tenant to its new band). Only when no plan exists at all are the default
     plans created (audited). Safe to run again.
     """
-    if session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
-        load_default_plans(session, actor)
     plan = plan_of(session, tenant)
+    if plan is None and session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
+        load_default_plans(session, actor)
+        plan = plan_of(session, tenant)
+    limits = effective_limits_of(session, [tenant], plans={tenant.code: plan})[tenant.code]
     return {"plan": plan.code if plan else None,
-            "limits": {metric: limit.summary() for metric, limit in sorted(effective_limits(session, tenant).items())}}
+            "limits": {metric: limit.summary() for metric, limit in sorted(limits.items())}}
 
 
 def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,

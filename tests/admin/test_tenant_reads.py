@@ -22,9 +22,9 @@ class Clock:
 def test_a_kept_body_is_served_only_within_its_bound():
     clock = Clock()
     cache = TenantBodyCache(max_age=1.0, clock=clock)
-    cache.put("431001", '{"code":"431001"}', cache.generation(), clock())
+    cache.put("431001", b'{"code":"431001"}', cache.generation(), clock())
     clock.now += 0.9
-    assert cache.get("431001") == '{"code":"431001"}'
+    assert cache.get("431001") == b'{"code":"431001"}'
     clock.now += 0.2  # 1.1 s after the read
     assert cache.get("431001") is None
 
@@ -33,15 +33,15 @@ def test_a_read_that_began_before_a_committed_write_is_not_kept(db, tenant_facto
     cache = TenantBodyCache(max_age=60.0)
     taken = cache.generation()  # a read starts...
     tenant_factory("431001")  # ...another request commits a change meanwhile
-    cache.put("431001", '{"old":true}', taken)
+    cache.put("431001", b'{"old":true}', taken)
     assert cache.get("431001") is None
 
 
 def test_a_write_committed_in_this_process_empties_the_cache_at_once(db, tenant_factory):
     tenant_factory("431001")
     cache = TenantBodyCache(max_age=60.0)
-    cache.put("431001", '{"old":true}', cache.generation())
-    assert cache.get("431001") == '{"old":true}'
+    cache.put("431001", b'{"old":true}', cache.generation())
+    assert cache.get("431001") == b'{"old":true}'
     db.execute(sa.text("UPDATE tenant SET population = 1 WHERE code = '431001'"))
     db.commit()
     assert cache.get("431001") is None
@@ -50,10 +50,10 @@ def test_a_write_committed_in_this_process_empties_the_cache_at_once(db, tenant_
 def test_a_read_only_commit_keeps_the_cache(db, tenant_factory):
     tenant_factory("431001")
     cache = TenantBodyCache(max_age=60.0)
-    cache.put("431001", '{"kept":true}', cache.generation())
+    cache.put("431001", b'{"kept":true}', cache.generation())
     db.execute(sa.text("SELECT count(*) FROM tenant"))
     db.commit()
-    assert cache.get("431001") == '{"kept":true}'
+    assert cache.get("431001") == b'{"kept":true}'
 
 
 def test_get_by_code_answers_a_change_made_elsewhere_once_the_bound_has_passed(app, client, tenant_factory,
@@ -67,7 +67,7 @@ def test_get_by_code_answers_a_change_made_elsewhere_once_the_bound_has_passed(a
     assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 100
     # as if another process had changed it after this one read it: the kept body differs from the row
     cache._entries["431001"] = (cache.clock(), cache.generation(),
-                                cache.get("431001").replace('"population":100', '"population":5'))
+                                cache.get("431001").replace(b'"population":100', b'"population":5'))
     # the process's own memory answers within the bound...
     assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 5
     time.sleep(0.4)
@@ -125,3 +125,93 @@ def test_the_cache_can_be_turned_off(app, client, tenant_factory, as_operator, m
     assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["code"] == "431001"
     assert app.extensions["renkei_tenant_bodies"] is None
     monkeypatch.delitem(app.extensions, "renkei_tenant_bodies")
+
+
+def _statements(engine_class=sa.engine.Engine):
+    """A list collecting every statement any engine runs from now on (and its remover)."""
+    seen: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(engine_class, "before_cursor_execute", note)
+    return seen, lambda: sa.event.remove(engine_class, "before_cursor_execute", note)
+
+
+def _postgresql_only(app):
+    import pytest
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("the registry snapshot and kept pages are built by PostgreSQL; the PostgreSQL run checks them")
+
+
+def test_after_one_read_any_tenant_and_an_unknown_code_are_answered_without_the_database(
+        app, client, tenant_factory, as_operator):
+    """National scale: a gateway asks for any of 1,741 codes; one read loads every tenant's body."""
+    _postgresql_only(app)
+    tenant_factory("431001", population=100)
+    tenant_factory("432024", population=200)
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 100
+    seen, stop = _statements()
+    try:
+        other = client.get("/api/v1/tenants/432024", headers=as_operator)
+        unknown = client.get("/api/v1/tenants/433004", headers=as_operator)
+    finally:
+        stop()
+    assert other.get_json()["population"] == 200
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    assert [s for s in seen if "tenant" in s] == []
+
+
+def test_a_kept_list_page_is_never_shown_to_a_reader_who_may_see_less(app, client, tenant_factory, as_operator,
+                                                                      user_factory):
+    _postgresql_only(app)
+    tenant_factory("431001")
+    tenant_factory("432024")
+    everyone = client.get("/api/v1/tenants", headers=as_operator).get_json()
+    assert [t["code"] for t in everyone["items"]] == ["431001", "432024"]
+    seen, stop = _statements()
+    try:
+        again = client.get("/api/v1/tenants", headers=as_operator).get_json()
+    finally:
+        stop()
+    assert again == everyone and [s for s in seen if "tenant" in s] == []  # kept: no query
+    _, headers = user_factory(("municipal-admin",), "432024")
+    own = client.get("/api/v1/tenants", headers=headers).get_json()
+    assert [t["code"] for t in own["items"]] == ["432024"] and own["total"] == 1
+
+
+def test_a_write_committed_in_this_process_is_seen_by_the_next_list_and_get(app, client, db, tenant_factory,
+                                                                            as_operator):
+    tenant_factory("431001", population=100)
+    assert client.get("/api/v1/tenants", headers=as_operator).get_json()["items"][0]["population"] == 100
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 100
+    db.execute(sa.text("UPDATE tenant SET population = 7 WHERE code = '431001'"))
+    db.commit()
+    assert client.get("/api/v1/tenants", headers=as_operator).get_json()["items"][0]["population"] == 7
+    assert client.get("/api/v1/tenants/431001", headers=as_operator).get_json()["population"] == 7
+
+
+def test_the_registry_snapshot_is_read_again_in_the_background_before_its_bound_passes():
+    """Requests go on being answered from the snapshot while one background read renews it."""
+    import threading
+
+    clock = Clock()
+    cache = TenantBodyCache(max_age=1.0, clock=clock)
+    reads, done = [], threading.Event()
+
+    def refresher():
+        reads.append(clock.now)
+        cache.fill({"431001": b'{"new":true}'}, cache.generation(), clock.now)
+        done.set()
+
+    cache.refresher = refresher
+    cache.fill({"431001": b'{"old":true}'}, cache.generation(), clock.now)
+    clock.now += 0.5
+    assert cache.get("431001") == b'{"old":true}' and reads == []  # young: no read
+    clock.now += 0.3  # 0.8 s: past 70 % of the bound
+    assert cache.get("431001") == b'{"old":true}'  # answered at once from the snapshot...
+    assert done.wait(5)
+    assert reads == [clock.now] and cache.get("431001") == b'{"new":true}'  # ...and renewed behind it
+    clock.now += 0.5  # 0.5 s after the renewal: still young, nothing more read
+    assert cache.get("431001") == b'{"new":true}' and len(reads) == 1

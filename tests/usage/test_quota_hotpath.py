@@ -1,0 +1,87 @@
+"""The gateway's quota check answered in front of Flask (admin/hotpath.py) when the quota cache
+holds the answer: the same bytes Flask gives, usage of this process counted at once, and every
+other case left to Flask, which answers it as before."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import Client
+
+from admin.hotpath import HotPath
+from tests.usage.test_quotas import plan, send
+
+PATH = "/api/v1/tenants/431001/quota-check"
+
+
+class Counting:
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return self.inner(environ, start_response)
+
+
+@pytest.fixture
+def flask_side(app, monkeypatch):
+    assert isinstance(app.wsgi_app, HotPath)
+    counter = Counting(app.wsgi_app.wsgi_app)
+    monkeypatch.setattr(app.wsgi_app, "wsgi_app", counter)
+    return counter
+
+
+@pytest.fixture
+def kumamoto(tenant_factory, db, operator):
+    tenant_factory("431001")
+    plan(db, operator, api_calls=100, enforcement="hard")
+
+
+def _answer(response):
+    return response.status_code, dict(response.headers), response.get_data()
+
+
+def test_a_repeated_check_is_answered_in_front_of_flask_with_the_same_bytes(client, kumamoto, metering_headers,
+                                                                            flask_side):
+    send(client, metering_headers, "431001", 99)
+    headers = {**metering_headers, "X-Request-ID": "gw-1"}
+    for query in ("", "?metric=api_calls", "?metric=api_calls&quantity=2", "?quantity=1"):
+        first = client.get(PATH + query, headers=headers)  # may load the cache through Flask
+        calls = flask_side.calls
+        second = client.get(PATH + query, headers=headers)
+        assert flask_side.calls == calls, query  # answered in front of Flask
+        direct = Client(flask_side.inner).get(PATH + query, headers=headers)
+        assert _answer(second) == _answer(first) == (direct.status_code, dict(direct.headers), direct.get_data())
+    allowed = client.get(PATH, headers=headers)
+    assert allowed.get_json()["allowed"] is True and allowed.headers["X-Quota-Remaining"] == "1"
+    assert client.get(PATH + "?quantity=2", headers=headers).get_json()["allowed"] is False
+
+
+def test_usage_recorded_by_this_process_counts_at_once(client, kumamoto, metering_headers, flask_side):
+    send(client, metering_headers, "431001", 99)
+    assert client.get(PATH, headers=metering_headers).get_json()["allowed"] is True
+    send(client, metering_headers, "431001", 1)
+    calls = flask_side.calls
+    denied = client.get(PATH, headers=metering_headers)
+    assert flask_side.calls == calls
+    assert (denied.get_json()["allowed"], denied.get_json()["reason"]) == (False, "hard_limit_reached")
+
+
+@pytest.mark.parametrize("query, status", [("?metric=nothing", 422), ("?quantity=0", 422),
+                                           ("?quantity=1000000001", 422), ("?metric=api_calls&metric=datasets", 200)])
+def test_what_memory_cannot_answer_goes_to_flask(client, kumamoto, metering_headers, flask_side, query, status):
+    client.get(PATH, headers=metering_headers)
+    client.get(PATH + "?metric=datasets", headers=metering_headers)
+    calls = flask_side.calls
+    response = client.get(PATH + query, headers=metering_headers)
+    assert flask_side.calls == calls + 1
+    assert response.status_code == status
+
+
+def test_another_tenants_admin_is_refused_by_flask(client, kumamoto, metering_headers, user_factory, flask_side,
+                                                   tenant_factory):
+    tenant_factory("432024")
+    _, own = user_factory(("municipal-admin",), "432024")
+    client.get(PATH, headers=metering_headers)
+    client.get("/api/v1/tenants/432024/quota-check", headers=own)
+    refused = client.get(PATH, headers=own)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
