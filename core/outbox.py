@@ -83,18 +83,49 @@ def recipients_of(tenant: Any | None) -> str:
 
 def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any | None = None,
           tenant_code: str | None = None, dedupe_key: str | None = None) -> Notification | None:
-    """Store one message (Japanese text) for the tenant's contacts; None if ``dedupe_key`` was queued before."""
-    if dedupe_key is not None:
-        exists = session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key))
-        if exists is not None:
-            return None
+    """Store one message (Japanese text) for the tenant's contacts; None if ``dedupe_key`` was queued before.
+
+    One statement: an INSERT that the unique ``dedupe_key`` turns into nothing when the message
+    was queued before (also by a concurrent transaction, which then waits for the other to end)."""
     message = Notification(
         tenant_code=tenant.code if tenant is not None else tenant_code, kind=kind,
         recipients=recipients_of(tenant), subject=subject, body=body, dedupe_key=dedupe_key,
     )
+    if dedupe_key is None:
+        session.add(message)
+        session.flush()
+        return message
+    session.flush()  # the caller's own changes first, as before
+    dialect = session.get_bind().dialect.name
+    if dialect not in _UPSERTS:
+        if session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
+            return None
+        session.add(message)
+        session.flush()
+        return message
+    table = Notification.__table__
+    values = {column.name: getattr(message, column.name) for column in table.columns if column.name != "id"}
+    message.id = session.execute(_UPSERTS[dialect](table).values(**values)
+                                 .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+                                 .returning(table.c.id)).scalar_one_or_none()
+    if message.id is None:
+        return None
+    sa.orm.make_transient_to_detached(message)  # the row as written: a persistent object, no query
     session.add(message)
-    session.flush()
     return message
+
+
+def _insert_postgresql(table):
+    from sqlalchemy.dialects.postgresql import insert
+    return insert(table)
+
+
+def _insert_sqlite(table):
+    from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+_UPSERTS = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}
 
 
 def read_notifications(session: Session, actor: Actor, *, tenant_code: str | None = None, status: str | None = None,

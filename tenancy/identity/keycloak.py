@@ -17,9 +17,11 @@ answering 5xx is :class:`IdentityUnavailable` (retryable).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from keycloak import KeycloakAdmin, KeycloakOpenID
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
@@ -446,6 +448,25 @@ class Account:
                 "roles": sorted(self.roles), "tenants": sorted(self.tenant_codes)}
 
 
+def _environment_read_once(admin: KeycloakAdmin) -> None:
+    """Read the environment's proxy and CA-bundle settings for Keycloak once per client, instead
+    of on every call (requests does that by default: about a quarter of a call's own CPU time).
+    Every call goes to the one Keycloak, so the answer for its scheme and host is reused."""
+    session = getattr(admin.connection, "_s", None)
+    if session is None:  # another python-keycloak layout: leave requests as it is
+        return
+    original, answers = session.merge_environment_settings, {}
+
+    def merge_environment_settings(url, proxies, stream, verify, cert):
+        key = (urlsplit(url)[:2], tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        if key not in answers:
+            answers[key] = original(url, proxies, stream, verify, cert)
+        found = answers[key]
+        return {**found, "proxies": dict(found["proxies"])}
+
+    session.merge_environment_settings = merge_environment_settings
+
+
 class IdentityDirectory:
     """Keycloak operations on renkei's behalf, through renkei's service account."""
 
@@ -458,21 +479,37 @@ class IdentityDirectory:
         # each tenant group this process has created or found. A tenant group is never renamed or
         # deleted by renkei; if someone deletes one in Keycloak, the first call that uses its stale
         # id gets 404, the id is forgotten and the call is made once more with a fresh look-up.
-        self._parent_id: str | None = None
+        self._parent: dict[str, str] = {}  # {"id": the id of /tenants}, shared with siblings like the rest
         self._group_ids: dict[str, str] = {}
 
     def forget_groups(self) -> None:
         """Drop the remembered group ids (after a realm is rebuilt under a running process)."""
-        self._parent_id = None
+        self._parent.clear()
         self._group_ids.clear()
 
     def sibling(self) -> "IdentityDirectory":
-        """A directory for another thread (a wave's worker): its own HTTP session and token, and
-        the same remembered answers (group ids, role representations; shared dicts, whose single
-        reads and writes are atomic), so a group one thread created is not looked up by another."""
+        """A directory for another thread (a wave's worker): its own HTTP session, and the same
+        remembered answers (group ids, role representations; shared dicts, whose single reads and
+        writes are atomic), so a group one thread created is not looked up by another.
+
+        It starts with this directory's service-account token while that is still valid (a token
+        costs Keycloak more than a user call, and a wave's workers would each fetch one); each
+        directory renews its own when it expires (or when Keycloak refuses it)."""
         other = type(self)(self.settings)
-        other._roles, other._group_ids, other._parent_id = self._roles, self._group_ids, self._parent_id
+        other._roles, other._group_ids, other._parent = self._roles, self._group_ids, self._parent
+        token, expires_at = self._valid_token()
+        if token is not None:
+            other._admin = other._connect(token)
+            other._admin.connection._expires_at = expires_at  # the token's own expiry, not a fresh lifetime
         return other
+
+    def _valid_token(self) -> tuple[dict | None, Any]:
+        """This directory's service-account token and when it is to be renewed, if it has a valid one."""
+        connection = getattr(self._admin, "connection", None)
+        token, expires_at = getattr(connection, "token", None), getattr(connection, "expires_at", None)
+        if token is None or expires_at is None or expires_at <= datetime.datetime.now(tz=datetime.timezone.utc):
+            return None, None
+        return token, expires_at
 
     def _realm_role(self, name: str) -> dict:
         if name not in self._roles:
@@ -486,11 +523,13 @@ class IdentityDirectory:
         return self._admin
 
     @translate_errors
-    def _connect(self) -> KeycloakAdmin:
-        return KeycloakAdmin(server_url=self.settings.url + "/", realm_name=self.settings.realm,
-                             client_id=self.settings.service_client_id,
-                             client_secret_key=self.settings.service_client_secret,
-                             grant_type="client_credentials", timeout=self.settings.timeout)
+    def _connect(self, token: dict | None = None) -> KeycloakAdmin:
+        admin = KeycloakAdmin(server_url=self.settings.url + "/", realm_name=self.settings.realm,
+                              client_id=self.settings.service_client_id,
+                              client_secret_key=self.settings.service_client_secret,
+                              grant_type="client_credentials", timeout=self.settings.timeout, token=token)
+        _environment_read_once(admin)
+        return admin
 
     @translate_errors
     def find_tenant_group(self, code: str) -> dict | None:
@@ -513,10 +552,10 @@ class IdentityDirectory:
         a retry after a lost reply gets 409 and finds the group the first attempt made."""
         if code in self._group_ids:
             return self._group_ids[code]
-        if self._parent_id is None:
-            self._parent_id = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")["id"]
+        if "id" not in self._parent:
+            self._parent["id"] = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")["id"]
         group_id = self.admin.create_group({"name": code, "attributes": {"tenant_code": [code], "name_ja": [name_ja]}},
-                                           parent=self._parent_id, skip_exists=True)
+                                           parent=self._parent["id"], skip_exists=True)
         if group_id is None:  # it existed (409): the id comes from a look-up
             return self._group_id(code)
         self._group_ids[code] = group_id

@@ -313,6 +313,37 @@ def check_item(session: Session, actor: Actor, code: str, name: str, item: str, 
     return row
 
 
+def check_items(session: Session, actor: Actor, code: str, name: str, items: Iterable[str], note: str = "") -> None:
+    """Tick several items of checklist ``name`` at once (a wave file's confirmations): as
+    :func:`check_item` for each, one ``tenant.checklist`` audit record per item that changes, with
+    the tenant and the checklist read once and the new rows written together."""
+    items = list(items)
+    authz.authorize(actor, "tenant.transition", code)
+    known = {e.key for e in CHECKLISTS.get(name, ())}
+    for item in items:
+        if item not in known:
+            raise UnknownChecklistItem(name, item)
+    if not items:
+        return
+    tenant = get_tenant(session, code)
+    rows = {row.item: row for row in session.scalars(sa.select(ChecklistItem).where(
+        ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == name))}
+    changed = []
+    for item in items:
+        row = rows.get(item)
+        if row is None:
+            row = rows[item] = ChecklistItem(tenant_id=tenant.id, checklist=name, item=item)
+            session.add(row)
+        if row.checked and (note or "") == (row.note or ""):
+            continue
+        changed.append((item, {"checked": bool(row.checked), "note": row.note or ""}))
+        row.checked, row.note, row.checked_at, row.checked_by = True, note or "", utcnow(), actor.name or actor.subject
+    session.flush()
+    for item, before in changed:
+        audit.record(session, actor, "tenant.checklist", "tenant", code, tenant_code=code,
+                     before={"item": f"{name}/{item}", **before}, after={"item": f"{name}/{item}", "checked": True, "note": note or ""})
+
+
 def reset_checklist(session: Session, tenant: Tenant, name: str) -> None:
     for row in session.scalars(sa.select(ChecklistItem).where(ChecklistItem.tenant_id == tenant.id,
                                                               ChecklistItem.checklist == name)):
@@ -434,8 +465,25 @@ def admin_contact(tenant: Tenant):
     return next((c for c in with_email if c.role == "admin"), with_email[0] if with_email else None)
 
 
+_LOCKED = "renkei_tenants_locked"
+
+
+def _transaction_key(session: Session) -> tuple[Any, Any]:
+    if isinstance(session, sa.orm.scoped_session):  # the request's session (Flask-SQLAlchemy)
+        session = session()
+    return session.get_transaction(), session.get_nested_transaction()
+
+
 def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
-    """The tenant, its row locked for the transaction on PostgreSQL when ``lock`` (two moves at once)."""
+    """The tenant, its row locked for the transaction on PostgreSQL when ``lock`` (two moves at once).
+
+    Once locked (and read afresh), the row cannot change under the transaction that holds the
+    lock, so later calls in that same transaction (or savepoint) return the tenant as it is in
+    the session without asking again: the moves of a wave's municipality, committed together,
+    read their tenant once."""
+    held = session.info.get(_LOCKED)
+    if held is not None and held[0] == _transaction_key(session) and code in held[1] and held[1][code] in session:
+        return held[1][code]
     # contacts only when asked for (admin_contact): a move reads the tenant many times and rarely them
     query = sa.select(Tenant).where(Tenant.code == code).options(sa.orm.lazyload(Tenant.contacts))
     if lock:
@@ -443,7 +491,19 @@ def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
     tenant = session.scalars(query).one_or_none()
     if tenant is None:
         raise TenantNotFound(code)
+    if lock:
+        _hold(session, tenant)
     return tenant
+
+
+def _hold(session: Session, tenant: Tenant) -> None:
+    """Remember that this transaction holds ``tenant``'s row (locked, or inserted by it: no other
+    transaction sees a row before it is committed), so :func:`get_tenant` need not ask again."""
+    key = _transaction_key(session)  # the transaction the query began, if none was open
+    held = session.info.get(_LOCKED)
+    if held is None or held[0] != key:
+        held = session.info[_LOCKED] = (key, {})
+    held[1][tenant.code] = tenant
 
 
 def allowed_transitions(tenant: Tenant) -> list[Transition]:
@@ -525,6 +585,7 @@ def register_application(session: Session, actor: Actor, data, reason: str = "")
                            reason=reason or "参加申込の受付")
     session.add(row)
     session.flush()
+    _hold(session, tenant)  # inserted by this transaction: the moves that follow in it need not read it again
     notify(session, tenant, row)
     return tenant
 

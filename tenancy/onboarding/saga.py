@@ -372,14 +372,18 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
          checkpoint: Checkpoint) -> ProvisioningOutcome:
     ran: list[str] = []
     unrecorded: list[tuple[str, dict[str, Any]]] = []  # steps done since the last checkpoint, audited with it
+    rows: dict[str, ProvisioningStep] | None = None  # read under the lock; again after each checkpoint
     for step in STEPS:
-        # Each step runs holding the tenant's row lock (released by its checkpoint): a second
-        # provision or retry waits here and then finds the step done, and a tenant withdrawn or
-        # suspended meanwhile stops the saga instead of being given an admin account.
-        tenant = get_tenant(session, code, lock=True)
-        if tenant.status != TenantStatus.provisioning:
-            raise lifecycle.NothingToRetry(tenant)
-        row = step_rows(session, tenant)[step.name]
+        # Each step runs holding the tenant's row lock (released by a checkpoint, and then taken
+        # again): a second provision or retry waits here and then finds the step done, and a
+        # tenant withdrawn or suspended meanwhile stops the saga instead of being given an admin
+        # account. Between two checkpoints the lock is held, so what was read stays true.
+        if rows is None:
+            tenant = get_tenant(session, code, lock=True)
+            if tenant.status != TenantStatus.provisioning:
+                raise lifecycle.NothingToRetry(tenant)
+            rows = step_rows(session, tenant)
+        row = rows[step.name]
         if row.status == "done":
             continue
         try:
@@ -404,20 +408,21 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
         if step.name in KEYCLOAK_STEPS:  # Keycloak has changed: on record before anything else is tried
             _record_steps(session, actor, code, unrecorded)
             checkpoint()
+            rows = None
         ran.append(step.name)
     _record_steps(session, actor, code, unrecorded)  # the database-only steps: committed with the activation
-    tenant = get_tenant(session, code, lock=True)
+    tenant = get_tenant(session, code, lock=True)  # still held since the last checkpoint: not asked again
     try:
         move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
     except lifecycle.GuardRefused as waiting:
         # Provisioning itself succeeded; the tenant stays in provisioning until what the guards
         # name is done (then `activate` or `retry` finishes it). Not a failure of the saga.
         checkpoint()
-        return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran),
+        return ProvisioningOutcome(code, TenantStatus.provisioning, tuple(ran),
                                    waiting_for=tuple(problem["message_ja"] for problem in waiting.problems))
     lifecycle.enact(session, tenant, move)
     checkpoint()
-    return ProvisioningOutcome(code, TenantStatus(tenant.status), tuple(ran))
+    return ProvisioningOutcome(code, TenantStatus(move.to_status), tuple(ran))  # (the committed tenant is not re-read)
 
 
 TRANSITION_NAMES = ("screen", "approve", "provision", "retry", "activate", "suspend", "resume", "withdraw", "reapply")
@@ -695,9 +700,11 @@ def parse_wave_csv(source: csvfile.Source) -> list[WaveRow]:
 def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -> None:
     """Checks against the registry, all rows first: nothing runs if one row cannot."""
     problems = []
+    registered = {t.code: t for t in session.scalars(  # one query for the whole file
+        sa.select(Tenant).where(Tenant.code.in_(sorted({row.code for row in rows}))).options(sa.orm.lazyload(Tenant.contacts)))}
     for row in rows:
         where = f"line {row.line}: code"
-        tenant = find_tenant(session, row.code)
+        tenant = registered.get(row.code)
         if tenant is None:
             if row.code not in reference_municipalities():
                 problems.append(problem(where, f"{row.code} is neither registered nor in the reference data; register it first (renkei tenants import).",
@@ -740,34 +747,44 @@ def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> 
 
 def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow, *,
             checkpoint: Checkpoint | None = None) -> WaveOutcome:
-    """One municipality of a wave, as far as it can go; every stage committed (see the module docstring)."""
+    """One municipality of a wave, as far as it can go (see the module docstring).
+
+    The database-only stages (registration, screening, the confirmed items, approval, the start of
+    provisioning) are committed together, before the first Keycloak step: a failure or crash
+    before that commit rolls them back together and running the wave again repeats them, each
+    being idempotent; a refused move commits what came before it, so the registration and the
+    confirmations stay on record. From the start of provisioning on, the saga commits as
+    :func:`provision` does."""
     checkpoint = _commits(session, checkpoint)
     tenant = _prepare(session, actor, fiscal_year, row)
     code = tenant.code
-    checkpoint()
     reason = f"{fiscal_year_ja(fiscal_year)} 参加募集"
-    if tenant.status == TenantStatus.applied:
-        lifecycle.screen(session, actor, code, reason)
+    try:
+        if tenant.status == TenantStatus.applied:
+            lifecycle.screen(session, actor, code, reason)
+        if get_tenant(session, code).status == TenantStatus.screening:
+            lifecycle.check_items(session, actor, code, SCREENING, sorted(row.confirmed), note=reason)
+            lifecycle.approve(session, actor, code, reason)
+    except DomainError:
+        # a refusal (a guard) is raised before its move writes anything: what came before it stays
+        # on record (the registration, the confirmations), as when every stage was committed
         checkpoint()
-    if get_tenant(session, code).status == TenantStatus.screening:
-        for item in sorted(row.confirmed):
-            lifecycle.check_item(session, actor, code, SCREENING, item, True, note=reason)
-        checkpoint()  # the confirmations stay on record even if approval is refused
-        lifecycle.approve(session, actor, code, reason)
-        checkpoint()
-    status = get_tenant(session, code).status
+        raise
+    name_ja, status = tenant.name_ja, get_tenant(session, code).status
     outcome = None
     if status == TenantStatus.approved:
         outcome = provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
     elif status == TenantStatus.provisioning:
         outcome = retry(session, actor, directory, code, checkpoint=checkpoint)
-    tenant = get_tenant(session, code)
+    else:
+        checkpoint()  # nothing to provision (e.g. active from an earlier run): what _prepare changed is kept
+    status = TenantStatus(outcome.status if outcome is not None else status)  # the saga's last word, committed
     if outcome is not None and outcome.waiting_for:
         # provisioned; activation waits for the municipality itself (its admin accepts the agreements)
-        return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, True,
+        return WaveOutcome(code, name_ja, status.value, True,
                            message_en="provisioned; activation waits for the agreements to be accepted",
                            message_ja="環境構築済み。協定への同意後に利用開始となります：" + "、".join(outcome.waiting_for))
-    return WaveOutcome(code, tenant.name_ja, TenantStatus(tenant.status).value, tenant.status == TenantStatus.active)
+    return WaveOutcome(code, name_ja, status.value, status == TenantStatus.active)
 
 
 # Municipalities of a wave provisioned at once on PostgreSQL (a bounded pool: each worker holds a
@@ -784,8 +801,9 @@ def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisca
     ``workers`` municipalities at once (default :data:`WAVE_WORKERS` on PostgreSQL, one at a time on
     SQLite, whose single writer gains nothing from threads); ``progress`` is called in the caller's
     thread as each municipality finishes. Each worker has a session of its own on the same
-    database, and commits every stage of its municipality as :func:`onboard` does, so resuming
-    after a failure or a crash is the same as one at a time. The rows shared by every tenant (the
+    database, and commits its municipality as :func:`onboard` does (the database stages together,
+    then before and after each Keycloak step), so resuming after a failure or a crash is the same
+    as one at a time. The rows shared by every tenant (the
     default quota plans) are created once before the fan-out. With a ``checkpoint`` given (tests
     acting between two steps) the wave runs one at a time in ``session``.
 
