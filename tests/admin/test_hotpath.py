@@ -10,32 +10,12 @@ import pytest
 from admin.hotpath import HotPath
 
 
-class Counting:
-    """Flask's WSGI callable, counting the requests that reach it."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.inner(environ, start_response)
-
-
 @pytest.fixture(autouse=True)
 def _log_files_closed():
     from admin import request_log
 
     yield
     request_log.close_all()
-
-
-@pytest.fixture
-def flask_side(app, monkeypatch):
-    """The app with the hot path in front of a counter of what reaches Flask."""
-    assert isinstance(app.wsgi_app, HotPath), "the hot path is installed by create_app"
-    counter = Counting(app.wsgi_app.wsgi_app)
-    monkeypatch.setattr(app.wsgi_app, "wsgi_app", counter)
-    return counter
 
 
 def _answer(response):

@@ -146,7 +146,7 @@ def _postgresql_only(app):
 
 
 def test_after_one_read_any_tenant_and_an_unknown_code_are_answered_without_the_database(
-        app, client, tenant_factory, as_operator):
+        app, client, tenant_factory, as_operator, long_memories):
     """National scale: a gateway asks for any of 1,741 codes; one read loads every tenant's body."""
     _postgresql_only(app)
     tenant_factory("431001", population=100)
@@ -164,7 +164,7 @@ def test_after_one_read_any_tenant_and_an_unknown_code_are_answered_without_the_
 
 
 def test_a_kept_list_page_is_never_shown_to_a_reader_who_may_see_less(app, client, tenant_factory, as_operator,
-                                                                      user_factory):
+                                                                      user_factory, long_memories):
     _postgresql_only(app)
     tenant_factory("431001")
     tenant_factory("432024")

@@ -7,27 +7,9 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client
 
-from admin.hotpath import HotPath
 from tests.usage.test_quotas import plan, send
 
 PATH = "/api/v1/tenants/431001/quota-check"
-
-
-class Counting:
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.inner(environ, start_response)
-
-
-@pytest.fixture
-def flask_side(app, monkeypatch):
-    assert isinstance(app.wsgi_app, HotPath)
-    counter = Counting(app.wsgi_app.wsgi_app)
-    monkeypatch.setattr(app.wsgi_app, "wsgi_app", counter)
-    return counter
 
 
 @pytest.fixture
