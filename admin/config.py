@@ -100,7 +100,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no ping before each use: a pooled connection the server closed is noticed at check-out
+        # without a round trip (core.db._server_hung_up) and replaced
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_SORT_KEYS": False,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # how many problems a file check (registry import, wave file, invitations, usage import) lists;

@@ -90,3 +90,32 @@ def pg_guard_installer(statements: Callable[[str], list[str]]) -> Callable[..., 
             connection.exec_driver_sql(statement)
 
     return install
+
+
+# --- pooled connections the server has closed ---------------------------------------------------
+
+def _server_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """At every check-out from a pool: a PostgreSQL connection whose server has gone (a restart,
+    an administrator's termination, an idle timeout) is readable while idle, since the server's
+    last message or the end of the stream waits on it. Looked at without a round trip, instead of
+    a ping before each use; such a connection is dropped and the pool hands out a fresh one
+    (SQLAlchemy's ``DisconnectionError`` at check-out). Other drivers (SQLite) are left alone."""
+    import select
+
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return
+    try:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise sa.exc.DisconnectionError("the connection was closed")
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except sa.exc.DisconnectionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - no usable socket: the connection is gone
+        raise sa.exc.DisconnectionError(f"the connection is not usable: {error}") from None
+    if readable:
+        raise sa.exc.DisconnectionError("the server closed the connection")
+
+
+if not sa.event.contains(sa.pool.Pool, "checkout", _server_hung_up):
+    sa.event.listen(sa.pool.Pool, "checkout", _server_hung_up)

@@ -234,6 +234,31 @@ def test_reads_still_answer_after_the_database_dropped_every_connection(app, cli
     assert client.get("/api/v1/tenants", headers=as_operator).get_json()["total"] == 1
 
 
+def test_a_write_still_succeeds_after_the_database_dropped_the_pooled_connection(app, client, db, open_api):
+    """No ping before each use: a pooled connection the server closed (a restart) is noticed at
+    check-out without a round trip and replaced, so the next write answers, no 500."""
+    import time
+
+    from admin.extensions import db as database
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("dropping server connections is a PostgreSQL test")
+    assert not database.engine.pool._pre_ping
+    assert client.post("/api/v1/tenants", json=KUMAMOTO).status_code == 201
+    database.session.remove()
+    with database.engine.connect() as kept:  # the pooled connection the next request will take
+        pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    outside = sa.create_engine(database.engine.url, poolclass=sa.pool.NullPool)  # not from the app's pool
+    with outside.connect() as other:  # as a restart would: the server drops it
+        assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        for _ in range(200):  # until the server has let it go
+            if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
+                break
+            time.sleep(0.01)
+    response = client.post("/api/v1/tenants", json={**KUMAMOTO, "code": "432024", "name_ja": "八代市"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+
+
 def test_an_app_that_goes_away_closes_the_connections_its_reads_kept(app):
     """A second app on the same database (a restore drill, a restarted worker) reads through its own
     pool; when that app is dropped its pooled connections are closed, not left for the garbage
