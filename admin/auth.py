@@ -12,9 +12,9 @@ Authorization itself is :mod:`core.authz`, asked through :func:`require`.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-import os
 import time
 
 from authlib.integrations.flask_client import OAuth
@@ -69,21 +69,31 @@ def _dev_actor() -> Actor:
                  roles=frozenset({authz.OPERATOR}), **_context())
 
 
-def _authenticate_api(req=None):
-    request_ = req if req is not None else request._get_current_object()
-    header = request_.headers.get("Authorization", "")
+def _bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; ``None`` for any other form."""
     scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _events_interval(app: Flask) -> float:
+    """Seconds between two reads of Keycloak's admin events (0: never read)."""
+    return float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10))
+
+
+def _authenticate_api(request_):
+    header = request_.headers.get("Authorization", "")
+    token = _bearer(header)
     if not header:
         if current_app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and current_app.config["RENKEI_ENV"] != "production":
             g.actor = _dev_actor()
             return None
         return problem_response(401, "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
                                 "ログインが必要です。アクセストークンを Authorization: Bearer で送ってください。")
-    if scheme.lower() != "bearer" or not token.strip():
+    if token is None:
         return problem_response(401, "The Authorization header must be 'Bearer <token>'.",
                                 "Authorization ヘッダーは「Bearer トークン」の形式にしてください。")
     try:
-        claims = token_validator().claims(token.strip())
+        claims = token_validator().claims(token)
     except DomainError as error:
         return from_domain_error(error)
     _poll_admin_events()
@@ -148,7 +158,7 @@ def _poll_admin_events() -> None:
     they name go on the deny list (committed at once, in a session of its own). So a person
     disabled in Keycloak directly is refused within that interval plus the deny list's max age."""
     app = current_app._get_current_object()
-    interval = float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10))
+    interval = _events_interval(app)
     if interval <= 0:
         return
     state = app.extensions.get("renkei_admin_events")
@@ -209,14 +219,14 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
     alone answers every refusal (the hot reads of :mod:`admin.hotpath` fall back to it)."""
     validator = app.extensions.get("renkei_token_validator")
     denied = app.extensions.get("renkei_deny_list")
-    scheme, _, token = authorization.partition(" ")
-    if validator is None or denied is None or scheme.lower() != "bearer" or not token.strip():
+    token = _bearer(authorization)
+    if validator is None or denied is None or token is None:
         return None
-    if float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10)) > 0:
+    if _events_interval(app) > 0:
         events = app.extensions.get("renkei_admin_events")
         if events is None or time.monotonic() >= events["due"]:
             return None
-    claims = validator.remembered(token.strip())
+    claims = validator.remembered(token)
     if claims is None or "renkei_allowlist" in claims:
         return None
     if denied.known_refused(claims["sub"], claims.get("iat")) is not False:

@@ -102,16 +102,16 @@ class HotPath:
         return None if kept is None else (page_text(kept, asked.page, asked.per_page), [])
 
     def _quota(self, actor: Any, code: str, metric: str | None, quantity: str | None) -> tuple[bytes, list] | None:
+        from admin.api.usage import QuotaCheckQuery
         from tenancy.usage import quotas
 
         cache = self.app.extensions.get("renkei_quota_cache")
-        metric = metric or "api_calls"
-        if cache is None or self.app.debug or self.app.json.compact is False or metric not in quotas.METRICS:
+        if cache is None or self.app.debug or self.app.json.compact is False:
             return None
-        amount = int(quantity) if quantity else 1
-        if amount > 1_000_000_000:
-            return None
-        decision = quotas.check_quota(None, actor, cache, code, metric, amount)
+        given = {name: value for name, value in (("metric", metric), ("quantity", quantity and int(quantity)))
+                 if value is not None}
+        asked = QuotaCheckQuery(**given)  # its defaults and bounds (a refusal goes to Flask, which answers it)
+        decision = quotas.check_quota(None, actor, cache, code, asked.metric, asked.quantity)
         if decision is None:
             return None
         body = self.app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"  # as jsonify writes it

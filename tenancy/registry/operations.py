@@ -424,9 +424,7 @@ def _read_tenant_json(connection: sa.Connection | None, code: str, cache) -> byt
         if not rows:
             raise TenantNotFound(code)
         return rows[0][0].encode()
-    body = cache.get(code)
-    if body is None:
-        body = _load_registry(connection, cache)[1].get(code, readcache.ABSENT)
+    body = _load_registry(connection, cache)[1].get(code, readcache.ABSENT)
     if body is readcache.ABSENT:
         raise TenantNotFound(code)
     return body
@@ -446,8 +444,7 @@ def reload_registry(connection: sa.Connection, cache) -> tuple[list[str], dict[s
     """Read every tenant's body in one statement (PostgreSQL) and keep it as ``cache``'s snapshot."""
     taken = (cache.generation(), cache.clock())  # before the read
     bodies = {code: body.encode() for code, body in _compiled(connection, _pg_registry_json()).rows(connection, {})}
-    cache.fill(bodies, *taken)
-    return sorted(bodies), bodies
+    return cache.fill(bodies, *taken), bodies
 
 
 def _page_of(registry: tuple[list[str], dict[str, bytes]], codes: Sequence[str] | None, page: int,

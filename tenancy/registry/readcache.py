@@ -107,11 +107,13 @@ class TenantBodyCache:
         """Held while one thread loads the snapshot: the others asking meanwhile wait for it."""
         return self._loading
 
-    def fill(self, bodies: dict[str, bytes], generation: int, loaded_at: float) -> None:
+    def fill(self, bodies: dict[str, bytes], generation: int, loaded_at: float) -> list[str]:
         """Keep ``bodies`` (every tenant's) as the snapshot, unless a write was committed since
-        ``generation`` was taken."""
+        ``generation`` was taken; returns their codes in order (as the snapshot keeps them)."""
+        ordered = sorted(bodies)
         if self.max_age > 0 and generation == _generation[0]:
-            self._snapshot = (loaded_at, generation, bodies, sorted(bodies))
+            self._snapshot = (loaded_at, generation, bodies, ordered)
+        return ordered
 
     def get_page(self, key: tuple) -> object | None:
         entry = self._pages.get(key)

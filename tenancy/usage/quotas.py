@@ -448,21 +448,16 @@ def _bind_key(bind: sa.Engine | sa.Connection) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def quota_cache(bind: sa.Engine, max_age_seconds: float = 5.0) -> QuotaCache:
-    """The process's cache for one database."""
+def quota_cache(bind: sa.Engine | sa.Connection, max_age_seconds: float | None = None) -> QuotaCache:
+    """The process's cache for one database; ``max_age_seconds`` sets its bound (unset: the bound
+    it has, 5 s for a new one)."""
     key = _bind_key(bind)
     cache = _CACHES.get(key)
     if cache is None:
-        cache = _CACHES.setdefault(key, QuotaCache(max_age_seconds))
-    cache.max_age = float(max_age_seconds)
+        cache = _CACHES.setdefault(key, QuotaCache())
+    if max_age_seconds is not None:
+        cache.max_age = float(max_age_seconds)
     return cache
-
-
-def _cache_of(session: Session) -> QuotaCache:
-    """The process's cache for the session's database, made with the default bound if none is yet."""
-    key = _bind_key(session.get_bind())
-    cache = _CACHES.get(key)
-    return cache if cache is not None else _CACHES.setdefault(key, QuotaCache())
 
 
 def reset_quota_caches() -> None:
@@ -528,7 +523,7 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
     current = [f for f in figures if f.month == month]
     if not current:
         return 0
-    limits_of = _cache_of(session).limits_of(session, {f.tenant_code for f in current})
+    limits_of = quota_cache(session.get_bind()).limits_of(session, {f.tenant_code for f in current})
     crossed: dict[str, tuple] = {}
     for figure in current:
         _defer(session, ("usage", figure.tenant_code, figure.metric, month, figure.used))
