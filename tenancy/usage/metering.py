@@ -290,23 +290,23 @@ def _dialect_insert(session: Session, table: sa.Table):
 # The staging table's name changes with its columns: a session that outlives a deploy (a pooled
 # server connection) may still hold the table of an earlier version (usage_event_stage had a
 # position column), and CREATE ... IF NOT EXISTS would keep that one.
-STAGE_PG = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_stage (event_id varchar(128) NOT NULL, "
-    "tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, quantity bigint NOT NULL, "
-    "occurred_at timestamptz NOT NULL) ON COMMIT DELETE ROWS"
+STAGE_PG = (  # usage_event's columns, so that the rows copied into usage_event are staged as they are
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_rows (event_id varchar(128) NOT NULL, "
+    "occurred_at timestamptz NOT NULL, tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, "
+    "quantity bigint NOT NULL, batch_id integer) ON COMMIT DELETE ROWS"
 )
-COPY_STAGE_PG = "COPY usage_ingest_stage (event_id, tenant_code, metric, quantity, occurred_at) FROM STDIN"
+COPY_STAGE_PG = "COPY usage_ingest_rows (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
 STORE_EVENTS_PG = sa.text(
     "WITH keys AS ("
     " INSERT INTO usage_event_key (event_id, occurred_at, batch_id)"
-    " SELECT event_id, occurred_at, :batch_id FROM usage_ingest_stage ORDER BY event_id"
+    " SELECT event_id, occurred_at, :batch_id FROM usage_ingest_rows ORDER BY event_id"
     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
     "stored AS ("
     " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
     " SELECT s.event_id, s.occurred_at, s.tenant_code, s.metric, s.quantity, :batch_id"
-    " FROM usage_ingest_stage s JOIN keys USING (event_id)), "
+    " FROM usage_ingest_rows s JOIN keys USING (event_id)), "
     "resent AS ("
-    " DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.event_id = s.event_id)"
+    " DELETE FROM usage_ingest_rows s WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.event_id = s.event_id)"
     " RETURNING s.event_id) "
     "SELECT event_id FROM resent"
 )
@@ -347,12 +347,12 @@ def _event_ids(events: list[ValidEvent]) -> list[str]:
     return ids.split("\x00")
 
 
-def _copy_text(events: list[ValidEvent]) -> bytes:
-    """The staging rows in COPY text format, built in one pass (timestamps as UTC ISO 8601 text,
-    which PostgreSQL parses; tenant codes and metrics are validated names)."""
-    return "".join([
-        f"{event_id}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{e.occurred_at.isoformat()}\n"
-        for event_id, e in zip(_event_ids(events), events)]).encode()
+def _event_rows(ids: list[str], stamps: list[str], events: list[ValidEvent], batch_id: int) -> bytes:
+    """The rows of usage_event (and of the staging table) in COPY text format, in one pass
+    (timestamps as UTC ISO 8601 text, which PostgreSQL parses; tenant codes and metrics are
+    validated names; ``ids`` from :func:`_event_ids`)."""
+    return "".join([f"{i}\t{s}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{batch_id}\n"
+                    for i, s, e in zip(ids, stamps, events)]).encode()
 
 
 def _postgresql(session: Session) -> bool:
@@ -393,7 +393,7 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
     # event_id order: two batches sharing events take their row locks in the same order
     ordered = sorted(events, key=_EVENT_ID)
     ids, stamps = _event_ids(ordered), [e.occurred_at.isoformat() for e in ordered]
-    rows = None
+    rows = events_text = None
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute("SAVEPOINT usage_ingest_fast")
         try:
@@ -401,8 +401,7 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
             # text during the keys' COPY, the aggregates during the events' COPY
             with cursor.copy(COPY_KEYS_PG) as copy:
                 copy.write("".join([f"{i}\t{s}\t{batch_id}\n" for i, s in zip(ids, stamps)]).encode())
-                events_text = "".join([f"{i}\t{s}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{batch_id}\n"
-                                       for i, s, e in zip(ids, stamps, ordered)]).encode()
+                events_text = _event_rows(ids, stamps, ordered, batch_id)
             with cursor.copy(COPY_EVENTS_PG) as copy:
                 copy.write(events_text)
                 rows = _aggregate_rows(events)
@@ -419,9 +418,9 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
         connection.exec_driver_sql(STAGE_PG)
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(COPY_STAGE_PG) as copy:
-                copy.write(_copy_text(events))
+                copy.write(events_text or _event_rows(ids, stamps, ordered, batch_id))
         resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
-        connection.exec_driver_sql("DELETE FROM usage_ingest_stage")  # stored or refused: stage nothing more
+        connection.exec_driver_sql("DELETE FROM usage_ingest_rows")  # stored or refused: stage nothing more
         if resent:
             on_resent(resent)
     if len(resent) == len(events):
