@@ -30,6 +30,7 @@ import datetime as dt
 import functools
 import gc
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -88,9 +89,10 @@ class ValidEvent(NamedTuple):
     metric: str
     quantity: int
     occurred_at: dt.datetime  # UTC
+    stamp: str  # occurred_at as PostgreSQL reads it: the text sent when it reads the same instant (_KEPT_AS_SENT)
 
     def key(self) -> tuple:
-        return self[1:]  # (tenant_code, metric, quantity, occurred_at): what makes two events the same
+        return self[1:5]  # (tenant_code, metric, quantity, occurred_at): what makes two events the same
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +120,14 @@ MAX_QUANTITY = 2**53
 
 def _default_where(index: int) -> str:
     return f"events[{index}]"
+
+
+# A timestamp is passed to PostgreSQL as it was sent (no parse-and-format per event) when it is the
+# plain ISO 8601 form that PostgreSQL reads as exactly the instant Python read: whole or up to
+# microsecond seconds (Python truncates more digits, PostgreSQL would round them) and a zone of
+# Z or +-HH:MM below 15 hours (PostgreSQL refuses larger offsets, which Python accepts). Other
+# forms Python accepts (week dates, basic format, offsets with seconds ...) go as UTC ISO text.
+_KEPT_AS_SENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)", re.ASCII).fullmatch
 
 
 def _parse_timestamp(value: Any) -> dt.datetime | str:
@@ -157,7 +167,8 @@ def validate_events(
     seen: dict[str, ValidEvent] = {}
     repeated = 0
 
-    parse, utc = dt.datetime.fromisoformat, dt.timezone.utc
+    parse, utc, kept = dt.datetime.fromisoformat, dt.timezone.utc, _KEPT_AS_SENT
+    new = tuple.__new__  # a ValidEvent without NamedTuple's Python-level __new__ (one call per event)
     for index, raw in enumerate(raw_events):
         # Fast path for the usual, well-formed event: the same checks as below, without building
         # any message; anything it does not accept goes through the full checks, which explain.
@@ -174,7 +185,8 @@ def validate_events(
                 except (ValueError, OverflowError):
                     moment = None
                 if moment is not None and cutoff <= moment <= latest:
-                    event = ValidEvent(event_id, tenant, metric, quantity, moment)
+                    event = new(ValidEvent, (event_id, tenant, metric, quantity, moment,
+                                             stamp if kept(stamp) else moment.isoformat()))
                     earlier = seen.get(event_id)
                     if earlier is None:
                         seen[event_id] = event
@@ -230,7 +242,8 @@ def validate_events(
         if own:
             problems += [{**item, "index": index, "event_id": event_id} for item in own]
             continue
-        event = ValidEvent(event_id, tenant, metric, quantity, occurred)
+        stamp = raw["timestamp"]
+        event = ValidEvent(event_id, tenant, metric, quantity, occurred, stamp if _KEPT_AS_SENT(stamp) else occurred.isoformat())
         earlier = seen.get(event_id)
         if earlier is None:
             seen[event_id] = event
@@ -313,8 +326,17 @@ STORE_EVENTS_PG = sa.text(
 # The day and month aggregates of what was stored: summed in Python while the batch is in hand
 # (one dict pass, far cheaper than reading the staging table back), upserted in one statement
 # from arrays, in key order so that concurrent batches lock the rows in the same order.
-UPSERT_AGGREGATES_PG = (  # hands back the month rows only (quotas compare months)
-    "WITH upserted AS (INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
+# The batch row: its id taken first (the events carry it), the row written with the counts at the end.
+BATCH_ID_PG = "SELECT nextval(pg_get_serial_sequence('usage_batch', 'id'))"
+INSERT_BATCH_PG = (
+    "INSERT INTO usage_batch (id, received_at, source, actor_issuer, actor_subject, actor_name, request_id, source_ip, "
+    "events_received, events_accepted, events_duplicate) VALUES (%(id)s, %(received_at)s, %(source)s, %(actor_issuer)s, "
+    "%(actor_subject)s, %(actor_name)s, %(request_id)s, %(source_ip)s, %(events_received)s, %(events_accepted)s, "
+    "%(events_duplicate)s)"
+)
+UPSERT_AGGREGATES_PG = (  # hands back the month rows only (quotas compare months); writes the batch row too
+    f"WITH batch AS ({INSERT_BATCH_PG}), "
+    "upserted AS (INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
     "SELECT * FROM unnest(%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
     "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[]) "
     "ORDER BY 1, 2, 3, 4 "
@@ -381,21 +403,28 @@ def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> 
     return inserted
 
 
-def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id: int,
-                            on_resent: Callable[[set[str]], None]) -> tuple[int, list[MonthFigure]]:
+def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch: dict[str, Any],
+                            on_resent: Callable[[set[str]], None]) -> tuple[int, int, list[MonthFigure]]:
     """PostgreSQL: COPY the batch into the two tables (or, when some of it is stored already,
-    through the staging table), store what is new, upsert its aggregates.
+    through the staging table), store what is new, upsert its aggregates and write the batch row
+    (``batch``: its columns but the id and the counts).
 
     ``on_resent`` is called with the event_ids that were already stored (before any aggregate
-    changes), so that a reused event_id can refuse the batch. Returns (events stored, month figures).
+    changes), so that a reused event_id can refuse the batch. Returns (batch id, events stored,
+    month figures). Round trips: one for the savepoint and the batch's id (pipelined), two per
+    COPY, one for the release, the aggregates and the batch row (pipelined).
     """
     connection = session.connection()
+    driver = connection.connection.driver_connection
     # event_id order: two batches sharing events take their row locks in the same order
     ordered = sorted(events, key=_EVENT_ID)
-    ids, stamps = _event_ids(ordered), [e.occurred_at.isoformat() for e in ordered]
+    ids, stamps = _event_ids(ordered), [e.stamp for e in ordered]
     rows = events_text = None
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.execute("SAVEPOINT usage_ingest_fast")
+    with driver.cursor() as cursor:
+        with driver.pipeline():  # (BEGIN,) SAVEPOINT and the id in one round trip
+            driver.execute("SAVEPOINT usage_ingest_fast")
+            cursor.execute(BATCH_ID_PG)
+        batch_id = cursor.fetchone()[0]
         try:
             # Python prepares the next part while PostgreSQL takes the rows just sent: the events'
             # text during the keys' COPY, the aggregates during the events' COPY
@@ -409,28 +438,36 @@ def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch_id
             if getattr(error, "sqlstate", None) not in (_UNIQUE_VIOLATION, _DEADLOCK):
                 raise
             cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_fast")
+            cursor.execute("RELEASE SAVEPOINT usage_ingest_fast")
             fast = False
         else:
             fast = True
-        cursor.execute("RELEASE SAVEPOINT usage_ingest_fast")
+        # when fast, the savepoint is released with the aggregates, below
     resent = set()
     if not fast:
         connection.exec_driver_sql(STAGE_PG)
-        with connection.connection.driver_connection.cursor() as cursor:
+        with driver.cursor() as cursor:
             with cursor.copy(COPY_STAGE_PG) as copy:
                 copy.write(events_text or _event_rows(ids, stamps, ordered, batch_id))
         resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
         connection.exec_driver_sql("DELETE FROM usage_ingest_rows")  # stored or refused: stage nothing more
         if resent:
             on_resent(resent)
-    if len(resent) == len(events):
-        return 0, []
-    if rows is None or resent:
-        rows = _aggregate_rows(events if not resent else [e for e in events if e.event_id not in resent])
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.execute(UPSERT_AGGREGATES_PG, rows)
-        figures = [MonthFigure(*row) for row in cursor]
-    return len(events) - len(resent), figures
+    accepted = len(events) - len(resent)
+    values = {**batch, "id": batch_id, "events_accepted": accepted,
+              "events_duplicate": batch["events_received"] - accepted}
+    with driver.cursor() as cursor:
+        with driver.pipeline():
+            if fast:
+                driver.execute("RELEASE SAVEPOINT usage_ingest_fast")
+            if not accepted:
+                cursor.execute(INSERT_BATCH_PG, values)
+            else:
+                if rows is None or resent:
+                    rows = _aggregate_rows(events if not resent else [e for e in events if e.event_id not in resent])
+                cursor.execute(UPSERT_AGGREGATES_PG, {**rows, **values})
+        figures = [MonthFigure(*row) for row in cursor] if accepted else []
+    return batch_id, accepted, figures
 
 
 def _aggregate_rows(events: list[ValidEvent]) -> dict[str, str]:
@@ -443,7 +480,7 @@ def _aggregate_rows(events: list[ValidEvent]) -> dict[str, str]:
     array adaptation of the same lists costs several times more."""
     offset = _JST_OFFSET
     days: dict[tuple, list] = {}
-    for _, tenant, metric, quantity, at in events:
+    for _, tenant, metric, quantity, at, _ in events:
         key = (tenant, metric, (at + offset).date())
         bucket = days.get(key)
         if bucket is None:
@@ -704,11 +741,10 @@ def ingest(
     if overflow:
         raise _reject(overflow)
 
-    batch = UsageBatch(source=source, actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
-                       request_id=actor.request_id, source_ip=actor.source_ip, events_received=len(raw_events),
-                       received_at=now)
-    session.add(batch)
-    session.flush()
+    batch = dict(source=source, actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
+                 request_id=actor.request_id, source_ip=actor.source_ip, events_received=len(raw_events),
+                 received_at=now)
+    session.flush()  # what the caller changed before, ahead of the batch (a no-op when nothing is pending)
 
     def check_resent(resent_ids: set[str]) -> None:
         positions: dict[str, int] = {}
@@ -716,25 +752,29 @@ def ingest(
             positions.setdefault(raw["event_id"], index)
         _check_resent(session, [e for e in events if e.event_id in resent_ids], where, positions)
 
-    if _postgresql(session):
-        accepted, figures = _store_and_aggregate_pg(session, events, batch.id, check_resent)
+    if _postgresql(session):  # the batch row is written with the aggregates, in the same round trip
+        batch_id, accepted, figures = _store_and_aggregate_pg(session, events, batch, check_resent)
     else:
-        inserted = _store_events(session, events, batch.id)
+        row = UsageBatch(**batch)
+        session.add(row)
+        session.flush()
+        batch_id = row.id
+        inserted = _store_events(session, events, batch_id)
         if len(inserted) < len(events):
             check_resent({e.event_id for e in events} - inserted)
         fresh = [e for e in events if e.event_id in inserted] if len(inserted) < len(events) else events
         accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
-    batch.events_accepted = accepted
-    batch.events_duplicate = len(raw_events) - accepted
+        row.events_accepted = accepted
+        row.events_duplicate = len(raw_events) - accepted
     alerts = quotas.after_usage_recorded(session, figures, now=now)
     tenants = sorted({event.tenant_code for event in events})
     # one audit record per batch (not per event): who sent what, and how much of it counted
-    audit.record(session, actor, "usage.ingest", "usage_batch", str(batch.id),
+    audit.record(session, actor, "usage.ingest", "usage_batch", str(batch_id),
                  tenant_code=tenants[0] if len(tenants) == 1 else None,
                  after={"source": source, "received": len(raw_events), "accepted": accepted,
                         "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
     session.flush()
-    return IngestResult(batch.id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
+    return IngestResult(batch_id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
 
 
 def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],

@@ -135,6 +135,9 @@ def _create_partitions(target: sa.Table, connection: sa.Connection, **_: object)
 sa.event.listen(UsageEvent.__table__, "after_create", _create_partitions)
 
 
+AGGREGATE_FILLFACTOR = 70  # per cent of each page filled by inserts; the rest is room for updates
+
+
 class UsageAggregate(SQLModel, table=True):
     """Usage of one tenant, one metric, one Japan-time day or month.
 
@@ -143,11 +146,16 @@ class UsageAggregate(SQLModel, table=True):
     """
 
     __tablename__ = "usage_aggregate"
+    # Every usage batch updates its tenants' day and month rows in place: free room in each page
+    # (fillfactor) lets PostgreSQL keep the new version on the same page without touching the
+    # indexes (a HOT update; none of the updated columns is indexed). The unique key's first
+    # column serves look-ups by tenant, so tenant_code has no index of its own.
     __table_args__ = (sa.UniqueConstraint("tenant_code", "metric", "granularity", "period_start",
-                                          name="uq_usage_aggregate_key"),)
+                                          name="uq_usage_aggregate_key"),
+                      {"postgresql_with": {"fillfactor": AGGREGATE_FILLFACTOR}})
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    tenant_code: str = Field(max_length=6, index=True)
+    tenant_code: str = Field(max_length=6)
     metric: str = Field(max_length=32)
     granularity: Granularity = Field(sa_column=_enum_column(Granularity, length=16))
     period_start: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
