@@ -32,10 +32,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
+import itertools
 import json
+import operator
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -51,7 +55,7 @@ from core import authz
 from core.actor import Actor
 from core.errors import Invalid
 from core.calendar import day_start_utc
-from core.spreadsheet import safe_row
+from core.spreadsheet import FORMULA_START, safe_cell, safe_row
 from core.db import utcnow
 
 GUARD_DDL = AUDIT_GUARD_DDL
@@ -504,8 +508,148 @@ def record_from_dict(data: dict[str, Any]) -> AuditRecord:
     return AuditRecord(**values)
 
 
+# The one canonical JSON of the log's files (exports, archives, manifests): built once, not per line.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _jsonl(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    return _JSON.encode(data) + "\n"
+
+
+# --- the fast path of exports and archives (issue 12) ------------------------------------------------
+# The same bytes as ``_jsonl(record_dict(entry))`` and ``safe_row`` + ``csv.writer`` give record by
+# record, made a group of records at a time and column by column, so that the per-value work runs in
+# C (map, zip, join, %), not in a Python loop per value.
+
+_GROUP = 256  # records per piece of text: about 90 KB of CSV or 140 KB of JSON lines
+_COLUMN_NAMES = tuple(column.name for column in _COLUMNS)
+_TO_RECORD_ORDER = [_COLUMN_NAMES.index(name) for name in RECORD_FIELDS]
+_OCCURRED_AT = RECORD_FIELDS.index("occurred_at")
+_SEQ, _HASH = RECORD_FIELDS.index("seq"), RECORD_FIELDS.index("hash")
+# A JSON line is an object with sorted keys and no spaces: the keys' text is fixed, only the values vary.
+_JSON_KEYS = sorted(RECORD_FIELDS)
+_JSON_LINE = "{" + ",".join(_JSON.encode(name) + ":%s" for name in _JSON_KEYS) + "}\n"
+_KEY_ORDER = [RECORD_FIELDS.index(name) for name in _JSON_KEYS]
+_json_text = json.encoder.encode_basestring  # what _JSON writes for a str (ensure_ascii=False)
+# After the values of a column are joined with "\n", a value (other than the first) that starts like a
+# formula follows a "\n"; a "\n" inside a value can only raise a false alarm, which takes the slow path.
+_FORMULA_AFTER_JOIN = re.compile("\n[" + re.escape("".join(FORMULA_START)) + "]")
+_ISO_MICRO = functools.partial(dt.datetime.isoformat, timespec="microseconds")
+
+
+def _timestamps(moments: Sequence[dt.datetime]) -> list[str]:
+    """:func:`core.audit.timestamp_text` of each moment (the same text), without strftime for the usual
+    values: all naive (UTC by convention, SQLite) or all aware at offset zero (PostgreSQL in UTC),
+    and no year before 1000 (strftime writes those unpadded). Anything else goes value by value."""
+    zones = set(map(_TZINFO, moments))
+    if moments and min(map(_YEAR, moments)) >= 1000:
+        # joined and split on a character no timestamp holds, so the per-value work stays in C
+        if zones == {None}:
+            return ("Z\x1e".join(map(_ISO_MICRO, moments)) + "Z").split("\x1e")
+        if None not in zones and set(map(_UTCOFFSET, moments)) == {dt.timedelta(0)}:
+            return "\x1e".join(map(_ISO_MICRO, moments)).replace("+00:00", "Z").split("\x1e")
+    return [timestamp_text(moment) for moment in moments]
+
+
+_TZINFO, _YEAR, _UTCOFFSET = operator.attrgetter("tzinfo"), operator.attrgetter("year"), operator.methodcaller("utcoffset")
+
+
+_NOTHING = object()
+
+
+def _same_columns(group: list[Any]) -> bool:
+    """Every entry is a row of this module's queries (the columns of ``_COLUMNS``, in order)."""
+    known = _NOTHING
+    for entry in group:
+        parent = getattr(entry, "_parent", None)  # the result's metadata, shared by the rows of a batch
+        if parent is not known:
+            if parent is None or not isinstance(entry, sa.Row) or entry._fields != _COLUMN_NAMES:
+                return False
+            known = parent
+    return True
+
+
+def _record_columns(records: Iterable[AuditRecord | sa.Row]) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+    """Groups of records as (count, columns): the values of each of :data:`RECORD_FIELDS`, in order,
+    ``occurred_at`` as :func:`record_dict` writes it. Rows of this module's queries are taken by
+    position, anything else (ORM records, other rows) through :func:`record_dict`."""
+    if isinstance(records, _Records):
+        for count, by_column in records.column_groups(_GROUP):
+            columns = [by_column[index] for index in _TO_RECORD_ORDER]
+            columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
+            yield count, columns
+        return
+    entries = iter(records)
+    while group := list(itertools.islice(entries, _GROUP)):
+        if _same_columns(group):
+            by_column = list(zip(*group))
+            columns = [by_column[index] for index in _TO_RECORD_ORDER]
+            columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
+        else:
+            columns = list(zip(*[[data[name] for name in RECORD_FIELDS] for data in map(record_dict, group)]))
+        yield len(group), columns
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    return int.__repr__(value) if value.__class__ is int else _JSON.encode(value)
+
+
+def _json_column(values: Sequence[Any]) -> list[str]:
+    """Each value as _JSON writes it inside an object."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(_json_text, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))  # what the encoder writes for an int
+    return [_json_text(value) if value.__class__ is str else _json_value(value) for value in values]
+
+
+def _jsonl_text(columns: list[Sequence[Any]]) -> str:
+    """The JSON lines of a group, the same text as ``_jsonl(record_dict(entry))`` for each record."""
+    encoded = [_json_column(columns[index]) for index in _KEY_ORDER]
+    return "".join(map(_JSON_LINE.__mod__, zip(*encoded)))
+
+
+def _safe_column(values: Sequence[Any]) -> bool:
+    """No value of the column needs :func:`core.spreadsheet.safe_cell`: numbers, or text with no
+    illegal character and no value starting like a formula (checked on the joined text at once)."""
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return True
+    if not kinds <= {str}:
+        return False
+    joined = "\n".join(values)
+    return safe_cell(joined) == joined and not _FORMULA_AFTER_JOIN.search(joined)
+
+
+# What makes csv.writer (QUOTE_MINIMAL, doublequote, "," and '"', lineterminator "\r\n") quote a field.
+_CSV_QUOTED = re.compile('[,"\r\n]')
+
+
+def _csv_cells(values: Sequence[Any]) -> Sequence[str]:
+    """A safe column's cells as csv.writer writes them: numbers as str(), text quoted (quotes doubled)
+    when it holds a comma, quote, CR or LF."""
+    if values and values[0].__class__ is int:  # a safe column is all int or all str
+        return list(map(str, values))
+    if not _CSV_QUOTED.search("".join(values)):
+        return values
+    return ['"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value for value in values]
+
+
+def _csv_text(columns: list[Sequence[Any]], writer: Any, buffer: io.StringIO) -> str:
+    """The CSV lines of a group, the same text as ``writer.writerow(safe_row(values))`` for each record
+    (None as an empty cell). When no column needs neutralising (the usual case) the lines are joined
+    here; any other group goes through ``safe_row`` and the writer itself."""
+    columns = [["" if value is None else value for value in values] if None in values else values
+               for values in columns]
+    if all(map(_safe_column, columns)):
+        return "\r\n".join(map(",".join, zip(*map(_csv_cells, columns)))) + "\r\n"
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows([safe_row(row) for row in zip(*columns)])
+    return buffer.getvalue()
 
 
 def period_bounds(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -523,9 +667,9 @@ def _check_period(first_day: dt.date | None, last_day: dt.date | None) -> None:
 
 
 def records_in_period(session: Session, actor: Actor, first_day: dt.date | None, last_day: dt.date | None,
-                      batch: int = 5000) -> Iterator[sa.Row]:
+                      batch: int = 5000) -> Iterable[sa.Row]:
     """Records of whole JST days ``first_day`` .. ``last_day`` (either open), in sequence order, for
-    an export (``audit.read``).
+    an export (``audit.read``): read-only rows, ``occurred_at`` in UTC (naive on SQLite).
 
     The right and the period are checked at once (not when the first record is read), so a
     refusal or a bad period is an error before any output is written.
@@ -557,26 +701,82 @@ def read_records(session: Session, actor: Actor, *, first_day: dt.date | None = 
     return list(rows), total
 
 
+# An export's columns: occurred_at read as the database gives it (naive UTC on SQLite, aware on
+# PostgreSQL), without core.db.UTCDateTime's per-value step; the export writes it in UTC either way.
+_EXPORT_COLUMNS = tuple(sa.type_coerce(column, sa.DateTime(timezone=True)).label(column.name)
+                        if column.name == "occurred_at" else column for column in _COLUMNS)
+
+
+class _Records:
+    """Records in sequence order between two moments, read ``batch`` at a time (keyset on seq, so
+    memory stays bounded on both databases, with no cursor held open between batches).
+
+    Iterated, they are read-only rows (attribute access like a record). An export reads them
+    through :meth:`column_groups` instead: the driver's tuples, with the result processing
+    SQLAlchemy would apply to each column, without building a row object per record."""
+
+    def __init__(self, session: Session, start: dt.datetime | None, end: dt.datetime | None, batch: int) -> None:
+        self.session, self.start, self.end, self.batch = session, start, end, batch
+
+    def _results(self) -> Iterator[sa.CursorResult]:
+        """One result per batch; the caller reads it whole, and its last row's seq (``self.last``)
+        starts the next batch. Stops at an empty batch."""
+        if self.session.autoflush:
+            self.session.flush()  # as an ORM query would, before the plain reads below
+        connection = self.session.connection()
+        self.last = 0
+        while True:
+            query = sa.select(*_EXPORT_COLUMNS).where(AuditRecord.seq > self.last)
+            if self.start is not None:
+                query = query.where(AuditRecord.occurred_at >= self.start)
+            if self.end is not None:
+                query = query.where(AuditRecord.occurred_at < self.end)
+            before = self.last
+            yield connection.execute(query.order_by(AuditRecord.seq).limit(self.batch))
+            if self.last == before:
+                return
+
+    def __iter__(self) -> Iterator[sa.Row]:
+        for result in self._results():
+            rows = result.all()
+            if rows:
+                yield from rows
+                self.last = rows[-1].seq
+
+    def column_groups(self, size: int) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+        """Groups of up to ``size`` records as (count, the values of each of ``_EXPORT_COLUMNS``)."""
+        processors = None
+        for result in self._results():
+            with result:
+                tuples = result.cursor.fetchall()  # the DBAPI cursor: plain tuples, no row objects
+                if processors is None:
+                    dialect = result.dialect
+                    processors = [(index, processor) for index, (column, described)
+                                  in enumerate(zip(_EXPORT_COLUMNS, result.cursor.description))
+                                  if (processor := column.type.dialect_impl(dialect).result_processor(dialect, described[1]))]
+            if not tuples:
+                continue
+            self.last = tuples[-1][_EXPORT_SEQ]
+            for first in range(0, len(tuples), size):
+                columns: list[Sequence[Any]] = list(zip(*tuples[first:first + size]))
+                for index, processor in processors:
+                    columns[index] = list(map(processor, columns[index]))
+                yield len(columns[0]), columns
+
+
+_EXPORT_SEQ = _COLUMN_NAMES.index("seq")
+
+
 def _records_between(session: Session, start: dt.datetime | None, end: dt.datetime | None,
-                     batch: int) -> Iterator[sa.Row]:
-    last = 0
-    while True:
-        query = sa.select(*_COLUMNS).where(AuditRecord.seq > last)
-        if start is not None:
-            query = query.where(AuditRecord.occurred_at >= start)
-        if end is not None:
-            query = query.where(AuditRecord.occurred_at < end)
-        rows = session.execute(query.order_by(AuditRecord.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
+                     batch: int) -> _Records:
+    return _Records(session, start, end, batch)
 
 
 def export_jsonl(records: Iterable[AuditRecord]) -> Iterator[str]:
-    """One JSON object per line; the lines verify with :func:`verify_archive_lines`."""
-    for entry in records:
-        yield _jsonl(record_dict(entry))
+    """One JSON object per line; the lines verify with :func:`verify_archive_lines`. Yields the text of
+    a few records at a time."""
+    for _count, columns in _record_columns(records):
+        yield _jsonl_text(columns)
 
 
 def export_csv(records: Iterable[AuditRecord], japanese_headers: bool = True) -> Iterator[str]:
@@ -585,12 +785,8 @@ def export_csv(records: Iterable[AuditRecord], japanese_headers: bool = True) ->
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([EXPORT_HEADERS_JA[f] if japanese_headers else f for f in RECORD_FIELDS])
     yield "\ufeff" + buffer.getvalue()
-    for entry in records:
-        buffer.seek(0)
-        buffer.truncate()
-        data = record_dict(entry)
-        writer.writerow(safe_row("" if data[f] is None else data[f] for f in RECORD_FIELDS))  # for Excel; JSONL verifies
-        yield buffer.getvalue()
+    for _count, columns in _record_columns(records):
+        yield _csv_text(columns, writer, buffer)  # safe for Excel (see _csv_text); JSONL verifies
 
 
 def export_bytes(records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True,
@@ -717,13 +913,13 @@ def _write_archive(path: Path, records: Iterable[AuditRecord], manifest: dict[st
     digest, count, last = hashlib.sha256(), 0, None
     tmp = path.with_name(path.name + ".partial")
     with tmp.open("wb") as out:
-        for entry in records:
-            line = _jsonl(record_dict(entry)).encode("utf-8")
-            digest.update(line)
-            out.write(line)
-            count, last = count + 1, entry
-        manifest = {**manifest, "count": count, "last_seq": last.seq if last else None,
-                    "last_hash": last.hash if last else None, "records_sha256": digest.hexdigest()}
+        for number, columns in _record_columns(records):
+            lines = _jsonl_text(columns).encode("utf-8")
+            digest.update(lines)  # the same digest as line by line
+            out.write(lines)
+            count, last = count + number, (columns[_SEQ][-1], columns[_HASH][-1])
+        manifest = {**manifest, "count": count, "last_seq": last[0] if last else None,
+                    "last_hash": last[1] if last else None, "records_sha256": digest.hexdigest()}
         out.write(_jsonl({"manifest": manifest}).encode("utf-8"))
         out.flush()
         os.fsync(out.fileno())
