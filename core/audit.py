@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -474,28 +475,44 @@ def _append(
     return entry
 
 
+@functools.cache
+def _append_statements(dialect: str) -> tuple[sa.Executable, ...]:
+    """The append's statements, built once per process (building and keying a new statement on
+    every append cost more than executing it): the head's conditional UPDATE (``head_seq``,
+    ``head_hash`` -> ``new_seq``, ``new_hash``) and the record's INSERT (``v_<column>``). On
+    PostgreSQL one statement: the INSERT selects from the UPDATE's CTE, so no row is inserted when
+    the head moved on."""
+    head_table, record_table = AuditChainHead.__table__, AuditRecord.__table__
+    move = (sa.update(head_table)
+            .where(head_table.c.id == 1, head_table.c.last_seq == sa.bindparam("head_seq"),
+                   head_table.c.last_hash == sa.bindparam("head_hash"))
+            .values(last_seq=sa.bindparam("new_seq"), last_hash=sa.bindparam("new_hash")))
+    names = [column.name for column in record_table.columns if column.name != "id"]
+    if dialect == "postgresql":
+        moved = move.returning(head_table.c.id).cte("moved")
+        return (sa.insert(record_table)
+                .from_select(names, sa.select(*(sa.bindparam(f"v_{name}", type_=record_table.c[name].type)
+                                                for name in names)).select_from(moved))
+                .returning(record_table.c.id).add_cte(moved),)
+    return move, sa.insert(record_table).values({name: sa.bindparam(f"v_{name}") for name in names})
+
+
 def _write(session: Session, connection: sa.Connection, values: dict[str, Any],
            prev: tuple[int, str]) -> AuditRecord | None:
     """Append the record after ``prev`` (seq, hash) if the head row still holds exactly ``prev``
     (its UPDATE locks the row until the transaction ends); None when it does not."""
     entry = AuditRecord(seq=prev[0] + 1, prev_hash=prev[1], hash="", **values)
     entry.hash = compute_hash(entry, prev[1])
-    head_table, record_table = AuditChainHead.__table__, AuditRecord.__table__
-    move = (sa.update(head_table)
-            .where(head_table.c.id == 1, head_table.c.last_seq == prev[0], head_table.c.last_hash == prev[1])
-            .values(last_seq=entry.seq, last_hash=entry.hash))
-    row = {column.name: getattr(entry, column.name) for column in record_table.columns if column.name != "id"}
-    if connection.dialect.name == "postgresql":
-        moved = move.returning(head_table.c.id).cte("moved")
-        insert = (sa.insert(record_table)
-                  .from_select(list(row), sa.select(*(sa.bindparam(f"v_{name}", value, type_=record_table.c[name].type)
-                                                      for name, value in row.items())).select_from(moved))
-                  .returning(record_table.c.id).add_cte(moved))
-        entry.id = session.execute(insert).scalar_one_or_none()
+    head = {"head_seq": prev[0], "head_hash": prev[1], "new_seq": entry.seq, "new_hash": entry.hash}
+    row = {f"v_{column.name}": getattr(entry, column.name) for column in AuditRecord.__table__.columns
+           if column.name != "id"}
+    statements = _append_statements(connection.dialect.name)
+    if len(statements) == 1:  # PostgreSQL: the head's UPDATE and the INSERT in one statement
+        entry.id = connection.execute(statements[0], {**head, **row}).scalar_one_or_none()
         return entry if entry.id is not None else None
-    if session.execute(move).rowcount != 1:
+    if connection.execute(statements[0], head).rowcount != 1:
         return None
-    entry.id = session.execute(sa.insert(record_table).values(**row)).inserted_primary_key[0]
+    entry.id = connection.execute(statements[1], row).inserted_primary_key[0]
     return entry
 
 

@@ -172,14 +172,33 @@ def _check_can_manage(actor: Actor, account: Account) -> None:
     if beyond:
         authz.check_grantable(actor, beyond)
 
+
+@dataclasses.dataclass(frozen=True)
+class OpenTenant:
+    """What a change of a tenant's users needs to know of the tenant (read by :func:`open_tenant`)."""
+    code: str
+    name_ja: str
+    status: TenantStatus
+    user_seat_limit: int | None
+
+
+# Built once: three columns of the table, no entity loaded (an invitation's seat check runs it on
+# every invitation). Run through the session, which flushes first: a tenant changed earlier in the
+# same transaction is seen as it now is.
+_TENANT_COLUMNS = Tenant.__table__.c
+_OPEN_TENANT = sa.select(_TENANT_COLUMNS.name_ja, _TENANT_COLUMNS.status, _TENANT_COLUMNS.user_seat_limit) \
+    .where(_TENANT_COLUMNS.code == sa.bindparam("code"))
+
+
 def open_tenant(session: Session, code: str):
-    """The tenant whose users are about to change (one query: its contacts are not needed here)."""
+    """The tenant whose users are about to change, as :class:`OpenTenant` (one query of the three
+    columns needed here), or a member organisation (tenancy/members); refused when it is closed."""
     if is_corporate_number(code):  # a member organisation's people (tenancy/members)
         return open_organisation(session, code)
-    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == code)
-                             .options(sa.orm.lazyload(Tenant.contacts))).one_or_none()
-    if tenant is None:
+    found = session.execute(_OPEN_TENANT, {"code": code}).first()
+    if found is None:
         get_tenant(session, code)  # raises the registry's own "not found"
+    tenant = OpenTenant(code, found.name_ja, found.status, found.user_seat_limit)
     if tenant.status in (TenantStatus.withdrawn, TenantStatus.suspended):
         raise TenantClosed(code, tenant.status.value)
     return tenant
