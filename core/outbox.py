@@ -105,9 +105,7 @@ def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any |
         return message
     table = Notification.__table__
     values = {column.name: getattr(message, column.name) for column in table.columns if column.name != "id"}
-    message.id = session.execute(_UPSERTS[dialect](table).values(**values)
-                                 .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-                                 .returning(table.c.id)).scalar_one_or_none()
+    message.id = session.execute(_upsert(dialect), values).scalar_one_or_none()
     if message.id is None:
         return None
     sa.orm.make_transient_to_detached(message)  # the row as written: a persistent object, no query
@@ -126,6 +124,19 @@ def _insert_sqlite(table):
 
 
 _UPSERTS = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}
+_UPSERT_STATEMENTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str):
+    """The INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id of ``dialect``, built once
+    (the values are its parameters), so each message is one execution of a statement compiled once."""
+    statement = _UPSERT_STATEMENTS.get(dialect)
+    if statement is None:
+        table = Notification.__table__
+        statement = _UPSERT_STATEMENTS[dialect] = (_UPSERTS[dialect](table)
+                                                   .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+                                                   .returning(table.c.id))
+    return statement
 
 
 def read_notifications(session: Session, actor: Actor, *, tenant_code: str | None = None, status: str | None = None,

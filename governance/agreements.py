@@ -283,9 +283,14 @@ def missing_acceptances(session: Session, tenant: Tenant) -> list[AgreementVersi
     """The required versions the tenant has not accepted (nor a newer version of)."""
     if TenantKind(tenant.kind) == TenantKind.prefecture:
         return []
+    required: dict[AgreementDocument, AgreementVersion] = {}  # as _required_version, every document in one query
+    for version in session.scalars(sa.select(AgreementVersion).where(
+            AgreementVersion.status == VersionStatus.published, AgreementVersion.required.is_(True))
+            .order_by(AgreementVersion.number.desc())):
+        required.setdefault(AgreementDocument(version.document), version)
     missing = []
     for document in AgreementDocument:
-        need = _required_version(session, document)
+        need = required.get(document)
         if need is None:
             continue
         newest = session.scalar(sa.select(sa.func.max(AgreementAcceptance.version_number)).where(

@@ -284,9 +284,22 @@ class UnknownChecklistItem(LifecycleError, Invalid):
 
 def checklist(session: Session, tenant: Tenant, name: str) -> list[tuple[ChecklistEntry, ChecklistItem | None]]:
     """Every item of checklist ``name`` with its stored row (None when never ticked)."""
-    rows = {row.item: row for row in session.scalars(
-        sa.select(ChecklistItem).where(ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == name))}
+    held = session.info.get(_CHECKLISTS_HELD)
+    rows = held[1].get((tenant.id, name)) if held is not None and held[0] == _transaction_key(session) else None
+    if rows is None:
+        rows = {row.item: row for row in session.scalars(
+            sa.select(ChecklistItem).where(ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == name))}
     return [(entry, rows.get(entry.key)) for entry in CHECKLISTS[name]]
+
+
+# The checklists :func:`check_items` has just read and written, kept for the rest of its transaction
+# (the approval's guards read them next: a wave's municipality ticks its items, then is approved).
+# Every other writer of checklist rows forgets them (:func:`forget_checklists`).
+_CHECKLISTS_HELD = "renkei_checklists_held"
+
+
+def forget_checklists(session: Session) -> None:
+    session.info.pop(_CHECKLISTS_HELD, None)
 
 
 def check_item(session: Session, actor: Actor, code: str, name: str, item: str, checked: bool = True,
@@ -296,6 +309,7 @@ def check_item(session: Session, actor: Actor, code: str, name: str, item: str, 
     if name not in CHECKLISTS or item not in {e.key for e in CHECKLISTS[name]}:
         raise UnknownChecklistItem(name, item)
     tenant = get_tenant(session, code)
+    forget_checklists(session)
     row = session.scalars(sa.select(ChecklistItem).where(
         ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == name, ChecklistItem.item == item)).one_or_none()
     if row is None:
@@ -339,12 +353,18 @@ def check_items(session: Session, actor: Actor, code: str, name: str, items: Ite
         changed.append((item, {"checked": bool(row.checked), "note": row.note or ""}))
         row.checked, row.note, row.checked_at, row.checked_by = True, note or "", utcnow(), actor.name or actor.subject
     session.flush()
+    key = _transaction_key(session)
+    held = session.info.get(_CHECKLISTS_HELD)
+    if held is None or held[0] != key:
+        held = session.info[_CHECKLISTS_HELD] = (key, {})
+    held[1][(tenant.id, name)] = rows  # every row of this checklist: those read and those just added
     for item, before in changed:
         audit.record(session, actor, "tenant.checklist", "tenant", code, tenant_code=code,
                      before={"item": f"{name}/{item}", **before}, after={"item": f"{name}/{item}", "checked": True, "note": note or ""})
 
 
 def reset_checklist(session: Session, tenant: Tenant, name: str) -> None:
+    forget_checklists(session)
     for row in session.scalars(sa.select(ChecklistItem).where(ChecklistItem.tenant_id == tenant.id,
                                                               ChecklistItem.checklist == name)):
         row.checked, row.checked_at, row.checked_by = False, None, ""
@@ -424,10 +444,24 @@ def approved_by_operator(session: Session, tenant: Tenant, move: Move) -> list[d
 def provisioning_complete(session: Session, tenant: Tenant, move: Move) -> list[dict[str, Any]]:
     if move.from_status != TenantStatus.provisioning:
         return []
-    done = set(session.scalars(sa.select(ProvisioningStep.step).where(
-        ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
+    held = session.info.get(_STEPS_HELD)
+    if held is not None and held[0] == _transaction_key(session) and held[1] == tenant.id:
+        done = {name for name, row in held[2].items() if row.status == "done"}
+    else:
+        done = set(session.scalars(sa.select(ProvisioningStep.step).where(
+            ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
     return [problem(f"provisioning.{step.name}", f"Provisioning step not done: {step.label_en}.",
                     f"環境構築の手順が未完了です：{step.label_ja}") for step in PROVISIONING_STEPS if step.name not in done]
+
+
+# The provisioning steps of the tenant whose saga runs in this transaction, read under the tenant's
+# row lock (which every writer of those rows takes first) and kept up to date by the saga itself:
+# its activation's guard reads them instead of asking again.
+_STEPS_HELD = "renkei_steps_held"
+
+
+def hold_steps(session: Session, tenant: Tenant, rows: dict[str, ProvisioningStep]) -> None:
+    session.info[_STEPS_HELD] = (_transaction_key(session), tenant.id, rows)
 
 
 AGREEMENTS_GUARD = "agreements_accepted"

@@ -8,12 +8,14 @@ Provisioning
     by the saga itself, so a failure leaves the tenant in ``provisioning`` with the failed step and
     its error on record; :func:`retry` resumes from the first step not done.
 
-    When it commits: after the start, after each step that changes Keycloak (:data:`KEYCLOAK_STEPS`:
-    no rollback undoes those, so their record must not wait), and once for the database-only steps
-    together with the activation. A crash between two database-only steps loses nothing that is
-    not rolled back with them, and the retry repeats them safely because each is idempotent; a
-    crash after a Keycloak step but before its commit is retried safely too (the group and the
-    account are created first and, on 409, found). Each step's audit record is written with the
+    When it commits: after the start (the tenant in ``provisioning``, its steps pending, before
+    Keycloak is touched), and once for every step together with the activation. A failing step
+    rolls that transaction back; what the Keycloak steps before it did there (no rollback undoes
+    it) is put back on record from their results (step rows, the admin's message: ``Step.keep``)
+    and committed with the failure, and the database-only steps rolled back with it are run again
+    by the retry. A crash before the final commit loses the record of those steps, and the retry
+    repeats them safely because each is idempotent: the group and the account are created first
+    and, on 409, found; the messages are queued under a dedupe key. Each step's audit record is written with the
     commit that keeps it. The Keycloak steps also skip questions whose answer is known: the
     group is created (not looked up first), its id is remembered by the directory, and a new
     account's roles are not read back.
@@ -80,7 +82,7 @@ from core.errors import Conflict, DomainError, Unavailable, problem
 from core.calendar import (ERAS, FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_from_era, fiscal_year_ja,
                            is_supported_fiscal_year)
 from core.db import utcnow
-from tenancy.errors import ImportRejected, TenancyError
+from tenancy.errors import ImportRejected, TenancyError, TenantExists
 from tenancy.identity import denylist
 from tenancy.identity.operations import record_incident
 from tenancy.registry.history import history
@@ -149,6 +151,10 @@ class Step:
     label_ja: str
     label_en: str
     run: Callable[[SagaContext], dict[str, Any]]
+    # a step that changes Keycloak: the database writes that go with what it did there (beyond its
+    # step row), written again from its result when a later step's failure rolls them back
+    keep: Callable[[SagaContext, dict[str, Any]], None] | None = None
+    changes_keycloak: bool = False
 
 
 def _split_name(full_name: str) -> tuple[str, str]:
@@ -168,9 +174,9 @@ def onboarding_record(session: Session, tenant: Tenant) -> TenantOnboarding:
 
 def admin_username(session: Session, tenant: Tenant) -> str:
     """The first admin's username: given in the wave file, else the admin contact's e-mail address."""
-    record = onboarding_record(session, tenant)
-    if record.admin_username:
-        return record.admin_username
+    given = session.scalar(sa.select(TenantOnboarding.admin_username).where(TenantOnboarding.tenant_id == tenant.id))
+    if given:  # (read only: no record is made for a tenant that has none)
+        return given
     contact = admin_contact(tenant)
     return contact.email.strip().lower() if contact is not None else ""
 
@@ -205,6 +211,17 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
         # mail server the operator sends it later (or sets a temporary password in Keycloak)
         ctx.directory.send_setup_email(user_id)
         mailed = True
+    result = {"user_id": user_id, "username": username, "created": created, "setup_email_sent": mailed}
+    _admin_message(ctx, result)
+    return result
+
+
+def _admin_message(ctx: SagaContext, result: dict[str, Any]) -> None:
+    """The new admin's message (queued once per account: dedupe key)."""
+    contact = admin_contact(ctx.tenant)
+    if contact is None:  # (gone since the account was made: nobody to write to)
+        return
+    user_id, username = result["user_id"], result["username"]
     outbox.queue(
         ctx.session, kind="tenant.admin_invited", tenant=ctx.tenant, dedupe_key=f"admin-invited:{ctx.tenant.code}:{user_id}",
         subject=f"【エリアデータ連携基盤】{ctx.tenant.name_ja}：管理者アカウントを発行しました",
@@ -217,7 +234,6 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
             "本メールは共同利用管理システム（renkei）から自動で送信しています。",
         ]),
     )
-    return {"user_id": user_id, "username": username, "created": created, "setup_email_sent": mailed}
 
 
 def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
@@ -242,7 +258,13 @@ _ACTIONS: dict[str, Callable[[SagaContext], dict[str, Any]]] = {
     "platform_resources": _platform_resources,
 }
 assert set(_ACTIONS) == {step.name for step in PROVISIONING_STEPS}
-STEPS: tuple[Step, ...] = tuple(Step(step.name, step.label_ja, step.label_en, _ACTIONS[step.name]) for step in PROVISIONING_STEPS)
+# The steps whose work no rollback undoes, and what each keeps in the database with it.
+_KEYCLOAK_STEPS: dict[str, Callable[[SagaContext, dict[str, Any]], None] | None] = {
+    "keycloak_group": None, "admin_invited": _admin_message}
+STEPS: tuple[Step, ...] = tuple(
+    Step(step.name, step.label_ja, step.label_en, _ACTIONS[step.name], keep=_KEYCLOAK_STEPS.get(step.name),
+         changes_keycloak=step.name in _KEYCLOAK_STEPS)
+    for step in PROVISIONING_STEPS)
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
@@ -291,8 +313,10 @@ class ProvisioningOutcome:
 
 
 def step_rows(session: Session, tenant: Tenant) -> dict[str, ProvisioningStep]:
+    # read afresh also into a session that keeps its objects across commits (a wave's workers)
     rows = {row.step: row for row in session.scalars(
-        sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id))}
+        sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id)
+        .execution_options(populate_existing=True))}
     for step in STEPS:
         if step.name not in rows:
             rows[step.name] = ProvisioningStep(tenant_id=tenant.id, step=step.name)
@@ -314,8 +338,8 @@ def provision(session: Session, actor: Actor, directory: IdentityDirectory, code
               reason: str = "", checkpoint: Checkpoint | None = None) -> ProvisioningOutcome:
     """Start provisioning an approved tenant and run the saga to activation (see the module docstring).
 
-    Commits after every step (``checkpoint`` replaces the commit for tests only). One audit record
-    for the whole act (``tenant.provision``), its steps inside; a failure after some steps is
+    Commits after the start and with the activation (``checkpoint`` replaces the commit for tests
+    only). One audit record for the whole act (``tenant.provision``), its steps inside; a failure after some steps is
     recorded as such and committed with the step progress.
     """
     checkpoint = _commits(session, checkpoint)
@@ -337,7 +361,7 @@ def retry(session: Session, actor: Actor, directory: IdentityDirectory, code: st
           checkpoint: Checkpoint | None = None) -> ProvisioningOutcome:
     """Resume a tenant's provisioning from its first step not done (the failed one); one audit record.
 
-    Commits after every step, like :func:`provision`."""
+    Commits as :func:`provision` does."""
     checkpoint = _commits(session, checkpoint)
     with audit.act(session, actor, "tenant.retry", "tenant", code, tenant_code=code, persist=checkpoint):
         return _retry(session, actor, directory, code, checkpoint=checkpoint)
@@ -353,13 +377,6 @@ def _retry(session: Session, actor: Actor, directory: IdentityDirectory, code: s
     return _run(session, actor, directory, code, checkpoint)
 
 
-# Steps that change Keycloak, which no rollback undoes: each is committed as soon as it is done.
-# The others only write to the database and are committed together with the activation (one
-# commit instead of three): a failure or crash in between rolls them back together, and the retry
-# runs them again, which is safe because each is idempotent.
-KEYCLOAK_STEPS = frozenset({"keycloak_group", "admin_invited"})
-
-
 def _record_steps(session: Session, actor: Actor, code: str, done: list[tuple[str, dict[str, Any]]]) -> None:
     """The audit steps of the steps done since the last checkpoint (only what is committed is told)."""
     for name, result in done:
@@ -368,50 +385,61 @@ def _record_steps(session: Session, actor: Actor, code: str, done: list[tuple[st
     done.clear()
 
 
+def _mark_done(row: ProvisioningStep, result: dict[str, Any]) -> None:
+    row.status, row.attempts, row.last_error = "done", row.attempts + 1, ""
+    row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
+    row.updated_at = row.finished_at = utcnow()
+
+
 def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
          checkpoint: Checkpoint) -> ProvisioningOutcome:
+    # The steps and the activation are one transaction, committed once at the end, holding the
+    # tenant's row lock from here to that commit: a second provision or retry waits and then finds
+    # the steps done, and a tenant withdrawn or suspended since the last checkpoint stops the saga
+    # here, before it is given a group or an admin account. A failing step rolls the transaction
+    # back; what the Keycloak steps before it did there (which no rollback undoes) is put back on
+    # record from their results (their step rows, the admin's message) and committed with the
+    # failure, while the database-only steps rolled back are simply run again by the retry. A crash
+    # before the commit loses the record of every step of this transaction, and the retry repeats
+    # them safely: each is idempotent, the Keycloak ones included (created first; on 409, found).
+    tenant = get_tenant(session, code, lock=True)
+    if tenant.status != TenantStatus.provisioning:
+        raise lifecycle.NothingToRetry(tenant)
+    rows = step_rows(session, tenant)
+    lifecycle.hold_steps(session, tenant, rows)  # (the activation's guard reads them, not the database)
+    steps = {step.name: step for step in STEPS}
     ran: list[str] = []
-    unrecorded: list[tuple[str, dict[str, Any]]] = []  # steps done since the last checkpoint, audited with it
-    rows: dict[str, ProvisioningStep] | None = None  # read under the lock; again after each checkpoint
-    for step in STEPS:
-        # Each step runs holding the tenant's row lock (released by a checkpoint, and then taken
-        # again): a second provision or retry waits here and then finds the step done, and a
-        # tenant withdrawn or suspended meanwhile stops the saga instead of being given an admin
-        # account. Between two checkpoints the lock is held, so what was read stays true.
-        if rows is None:
-            tenant = get_tenant(session, code, lock=True)
-            if tenant.status != TenantStatus.provisioning:
-                raise lifecycle.NothingToRetry(tenant)
-            rows = step_rows(session, tenant)
+    done: list[tuple[str, dict[str, Any]]] = []  # steps done in this transaction, audited with its commit
+    for step in steps.values():
         row = rows[step.name]
         if row.status == "done":
             continue
         try:
             result = step.run(SagaContext(session, actor, directory, tenant))
         except Exception as error:  # noqa: BLE001  (any failure of a step is recorded, then re-raised)
-            session.rollback()  # only this step's partial writes: everything before it was checkpointed
+            session.rollback()  # everything since the last checkpoint: this step's writes and the steps before it
             tenant = get_tenant(session, code)
-            row = step_rows(session, tenant)[step.name]
+            rows = step_rows(session, tenant)
+            done = [(name, kept) for name, kept in done if steps[name].changes_keycloak]
+            for name, kept in done:  # done in Keycloak whatever the rollback: on record again
+                _mark_done(rows[name], kept)
+                if steps[name].keep is not None:
+                    steps[name].keep(SagaContext(session, actor, directory, tenant), kept)
+            row = rows[step.name]
             row.status, row.attempts, row.updated_at = "failed", row.attempts + 1, utcnow()
             if isinstance(error, DomainError):
                 row.last_error = error.message_ja if error.message_ja == error.message_en else f"{error.message_ja} / {error.message_en}"
             else:
                 row.last_error = f"{type(error).__name__}: {error}"
             session.flush()
+            _record_steps(session, actor, code, done)
             checkpoint()
             raise ProvisioningFailed(tenant, step, error) from (None if isinstance(error, DomainError) else error)
-        row.status, row.attempts, row.last_error = "done", row.attempts + 1, ""
-        row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
-        row.updated_at = row.finished_at = utcnow()
-        session.flush()
-        unrecorded.append((step.name, result))
-        if step.name in KEYCLOAK_STEPS:  # Keycloak has changed: on record before anything else is tried
-            _record_steps(session, actor, code, unrecorded)
-            checkpoint()
-            rows = None
+        _mark_done(row, result)
+        done.append((step.name, result))
         ran.append(step.name)
-    _record_steps(session, actor, code, unrecorded)  # the database-only steps: committed with the activation
-    tenant = get_tenant(session, code, lock=True)  # still held since the last checkpoint: not asked again
+    _record_steps(session, actor, code, done)  # committed with the activation (or with the wait for it)
+    tenant = get_tenant(session, code, lock=True)  # still held since the start: not asked again
     try:
         move = lifecycle.check(session, actor, tenant, "activate", "環境構築の完了")
     except lifecycle.GuardRefused as waiting:
@@ -697,8 +725,9 @@ def parse_wave_csv(source: csvfile.Source) -> list[WaveRow]:
     return rows
 
 
-def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -> None:
-    """Checks against the registry, all rows first: nothing runs if one row cannot."""
+def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -> frozenset[str]:
+    """Checks against the registry, all rows first: nothing runs if one row cannot. Returns the
+    codes of the rows that are registered already (the others are registered by the wave)."""
     problems = []
     registered = {t.code: t for t in session.scalars(  # one query for the whole file
         sa.select(Tenant).where(Tenant.code.in_(sorted({row.code for row in rows}))).options(sa.orm.lazyload(Tenant.contacts)))}
@@ -721,17 +750,28 @@ def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -
             f"{len(problems)} row(s) cannot be onboarded; nothing was done.",
             f"{len(problems)} 行は参加手続きを進められません。何も処理していません。",
             problems=problems)
+    return frozenset(registered)
 
 
-def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> Tenant:
-    tenant = find_tenant(session, row.code)
+def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow, *, unregistered: bool = False) -> Tenant:
+    """The tenant of ``row``, registered (as applied) or updated for the wave. ``unregistered``: the
+    wave's check (one query for the whole file) found no tenant of this code, so it is not looked up
+    again; one registered since is refused by the registration before it writes, and then found."""
+    tenant = None if unregistered else find_tenant(session, row.code)
+    registered = False
     if tenant is None:
         ref = reference_municipalities()[row.code]
         data = TenantCreate(code=row.code, name_ja=ref["name_ja"], name_en=ref["name_en"], kind=ref["kind"],
                             population=int(ref["population"]), population_source=ref["population_source"],
                             wave_fiscal_year=fiscal_year, contacts=[row.contact])
-        tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year_ja(fiscal_year)} 参加募集")
-    else:
+        try:
+            tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year_ja(fiscal_year)} 参加募集")
+            registered = True
+        except TenantExists:  # registered by someone else since the wave was checked
+            tenant = find_tenant(session, row.code)
+            if tenant is None:
+                raise
+    if not registered:
         changes: dict[str, Any] = {}
         if tenant.wave_fiscal_year is None:
             changes["wave_fiscal_year"] = fiscal_year
@@ -746,7 +786,7 @@ def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow) -> 
 
 
 def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow, *,
-            checkpoint: Checkpoint | None = None) -> WaveOutcome:
+            checkpoint: Checkpoint | None = None, unregistered: bool = False) -> WaveOutcome:
     """One municipality of a wave, as far as it can go (see the module docstring).
 
     The database-only stages (registration, screening, the confirmed items, approval, the start of
@@ -754,9 +794,9 @@ def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal
     before that commit rolls them back together and running the wave again repeats them, each
     being idempotent; a refused move commits what came before it, so the registration and the
     confirmations stay on record. From the start of provisioning on, the saga commits as
-    :func:`provision` does."""
+    :func:`provision` does. ``unregistered``: the wave found no tenant of this code (see :func:`_prepare`)."""
     checkpoint = _commits(session, checkpoint)
-    tenant = _prepare(session, actor, fiscal_year, row)
+    tenant = _prepare(session, actor, fiscal_year, row, unregistered=unregistered)
     code = tenant.code
     reason = f"{fiscal_year_ja(fiscal_year)} 参加募集"
     try:
@@ -801,8 +841,8 @@ def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisca
     ``workers`` municipalities at once (default :data:`WAVE_WORKERS` on PostgreSQL, one at a time on
     SQLite, whose single writer gains nothing from threads); ``progress`` is called in the caller's
     thread as each municipality finishes. Each worker has a session of its own on the same
-    database, and commits its municipality as :func:`onboard` does (the database stages together,
-    then before and after each Keycloak step), so resuming after a failure or a crash is the same
+    database, and commits its municipality as :func:`onboard` does (the database stages together
+    before the first Keycloak step, then the steps with the activation), so resuming after a failure or a crash is the same
     as one at a time. The rows shared by every tenant (the
     default quota plans) are created once before the fan-out. With a ``checkpoint`` given (tests
     acting between two steps) the wave runs one at a time in ``session``.
@@ -821,9 +861,9 @@ def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisca
 
 
 def _onboard_or_fail(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow,
-                     checkpoint: Checkpoint) -> WaveOutcome:
+                     checkpoint: Checkpoint, unregistered: bool = False) -> WaveOutcome:
     try:
-        return onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint)
+        return onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint, unregistered=unregistered)
     except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
         session.rollback()
         return _failed(session, fiscal_year, row, error)
@@ -836,22 +876,22 @@ def _worker_directory(directory: IdentityDirectory) -> IdentityDirectory:
 
 
 def _onboard_in_worker(session: Session, bind: sa.engine.Engine | sa.engine.Connection, actor: Actor,
-                       directory: IdentityDirectory, fiscal_year: int, row: WaveRow) -> WaveOutcome:
+                       directory: IdentityDirectory, fiscal_year: int, row: WaveRow, unregistered: bool) -> WaveOutcome:
     """One municipality in a worker thread: its own session on the wave's database (``bind``, found
     in the caller's thread), its records steps of the act of ``session``, the wave's own."""
     with Session(bind=bind, expire_on_commit=False) as own, audit.part_of_act(own, session):
-        return _onboard_or_fail(own, actor, directory, fiscal_year, row, own.commit)
+        return _onboard_or_fail(own, actor, directory, fiscal_year, row, own.commit, unregistered)
 
 
 def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
               checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None,
               workers: int = 1) -> list[WaveOutcome]:
     authz.authorize(actor, "tenant.transition")
-    validate_wave(session, fiscal_year, rows)
+    registered = validate_wave(session, fiscal_year, rows)
     outcomes: list[WaveOutcome] = []
     if workers == 1:
         for row in rows:
-            outcome = _onboard_or_fail(session, actor, directory, fiscal_year, row, checkpoint)
+            outcome = _onboard_or_fail(session, actor, directory, fiscal_year, row, checkpoint, row.code not in registered)
             outcomes.append(outcome)
             if progress is not None:
                 progress(outcome)
@@ -867,7 +907,7 @@ def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisc
         def work(row: WaveRow) -> WaveOutcome:
             if not hasattr(local, "directory"):
                 local.directory = _worker_directory(directory)
-            return _onboard_in_worker(wave_session, bind, actor, local.directory, fiscal_year, row)
+            return _onboard_in_worker(wave_session, bind, actor, local.directory, fiscal_year, row, row.code not in registered)
 
         by_code: dict[str, WaveOutcome] = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wave") as pool:

@@ -7,6 +7,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from core.errors import Unavailable
+from core.outbox import Notification
 from tenancy.onboarding import saga as onboarding
 from tenancy.errors import IdentityUnavailable
 from tenancy.identity.keycloak import IdentityDirectory
@@ -116,6 +118,44 @@ def test_a_failure_midway_keeps_the_steps_done_and_retry_resumes_from_the_failed
     assert audit_actions(db, tenant.code).count("provisioning.keycloak_group") == 1
 
 
+def test_a_failure_after_the_keycloak_steps_keeps_them_on_record_with_the_admins_message(
+        db, operator, approved, directory, monkeypatch):
+    """The steps share one transaction with the activation: a failing step rolls it back, and what
+    the Keycloak steps did is put back on record with the failure (the database-only steps are run
+    again by the retry)."""
+    tenant = approved()
+
+    def unreachable(ctx):
+        raise Unavailable("The data catalog did not answer (test).", "データカタログが応答しませんでした（テスト）。")
+
+    monkeypatch.setattr(onboarding, "STEPS", tuple(
+        dataclasses.replace(step, run=unreachable) if step.name == "platform_resources" else step for step in onboarding.STEPS))
+    with pytest.raises(onboarding.ProvisioningFailed) as failed:
+        onboarding.provision(db, operator, directory, tenant.code)
+    assert failed.value.details["failed_step"] == "platform_resources"
+    db.rollback()  # what a request does on an error response: the progress must already be stored
+
+    assert db.get(Tenant, tenant.id).status == TenantStatus.provisioning
+    rows = steps(db, tenant)
+    assert {name: row.status for name, row in rows.items()} == {
+        "keycloak_group": "done", "admin_invited": "done", "default_quotas": "pending", "platform_resources": "failed"}
+    [user] = users_with_email(directory, tenant.contacts[0].email)
+    assert json.loads(rows["admin_invited"].result)["user_id"] == user["id"]
+    invited = sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.tenant_code == tenant.code, Notification.kind == "tenant.admin_invited")
+    assert db.scalar(invited) == 1  # the admin's message, kept with the account
+    assert audit_actions(db, tenant.code).count("provisioning.admin_invited") == 1
+
+    monkeypatch.undo()
+    outcome = onboarding.retry(db, operator, directory, tenant.code)
+    assert (outcome.status, outcome.steps_run) == (TenantStatus.active, ("default_quotas", "platform_resources"))
+    assert db.scalar(invited) == 1
+    assert len(users_with_email(directory, tenant.contacts[0].email)) == 1
+    actions = audit_actions(db, tenant.code)
+    assert [actions.count(f"provisioning.{name}") for name in ("keycloak_group", "admin_invited", "default_quotas",
+                                                                "platform_resources")] == [1, 1, 1, 1]
+
+
 def test_objects_already_in_keycloak_are_found_not_duplicated(db, operator, approved, directory):
     tenant = approved()
     email = tenant.contacts[0].email
@@ -170,7 +210,8 @@ def test_platform_resource_names(name_en, code, service, organization):
 
 
 def test_a_tenant_withdrawn_while_its_saga_waits_is_not_given_an_admin(db, operator, approved, directory):
-    """The saga re-reads the tenant under its lock before each step: a withdrawal in between stops it."""
+    """The saga re-reads the tenant under its lock after the start of provisioning is committed (the
+    lock is then held to the end): a withdrawal in between stops it before Keycloak is touched."""
     from tenancy.onboarding import lifecycle as lc
 
     tenant = approved()
@@ -179,7 +220,7 @@ def test_a_tenant_withdrawn_while_its_saga_waits_is_not_given_an_admin(db, opera
     def checkpoint():
         db.commit()
         calls.append(1)
-        if len(calls) == 2:  # after provisioning started and the group step was done: another request withdraws
+        if len(calls) == 1:  # provisioning started, no step run yet: another request withdraws
             onboarding.withdraw(db, operator, directory, tenant.code, "申込の取下げ")
             db.commit()
 
@@ -187,3 +228,5 @@ def test_a_tenant_withdrawn_while_its_saga_waits_is_not_given_an_admin(db, opera
         onboarding.provision(db, operator, directory, tenant.code, checkpoint=checkpoint)
     db.expire_all()
     assert users_named(directory, tenant.contacts[0].email) == []
+    assert tenant_groups(directory, tenant.code) == []
+    assert db.get(Tenant, tenant.id).status == TenantStatus.withdrawn
