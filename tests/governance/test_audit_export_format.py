@@ -10,6 +10,7 @@ not with renkei's serialiser.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 
@@ -148,6 +149,35 @@ def test_the_auditor_downloads_the_same_bytes_from_the_ui(client, db, hostile_lo
         assert response.status_code == 200 and response.is_streamed
         assert response.get_data() == expected
         response.close()
+
+
+def test_the_api_streams_the_same_bytes_without_reading_the_log_first(open_api, db, hostile_log, monkeypatch):
+    """A client of GET /api/v1/audit/export gets its first bytes before the log has been read whole
+    (no spooling of the whole export inside the request), and the same bytes as the page's download.
+    Batches of 10 records and pieces as small as possible, so that 60 records make several of each."""
+    monkeypatch.setattr(audit, "records_in_period", functools.partial(audit.records_in_period, batch=10))
+    monkeypatch.setattr(audit, "export_bytes", functools.partial(audit.export_bytes, chunk_size=1))
+    statements = []
+    engine = db.get_bind()
+    listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
+    for query, expected in (("format=csv", expected_csv(hostile_log)),
+                            ("format=jsonl", expected_jsonl(hostile_log)),
+                            ("format=csv&english_headers=true", expected_csv(hostile_log, HEADER_EN))):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = open_api.get(f"/api/v1/audit/export?{query}", buffered=False)
+            assert response.status_code == 200 and response.is_streamed
+            # at most the first batch read (to start the response), not the 7 reads of the whole log
+            assert len([s for s in statements if "FROM audit_record" in s]) <= 1
+            body = response.get_data()
+            response.close()
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert body == expected
+        assert response.headers["Content-Disposition"] == f'attachment; filename="audit-start-now.{query[7:].split("&")[0]}"'
+    refused = open_api.get("/api/v1/audit/export?from=2025-04-02&to=2025-04-01")  # checked before the stream starts
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
 
 
 def test_the_export_streams_batch_by_batch(db, hostile_log):
