@@ -92,6 +92,23 @@ def pg_guard_installer(statements: Callable[[str], list[str]]) -> Callable[..., 
     return install
 
 
+# --- INSERT ... ON CONFLICT ---------------------------------------------------------------------
+
+ON_CONFLICT_DIALECTS = frozenset({"postgresql", "sqlite"})
+
+
+def conflict_insert(dialect: str, table: sa.Table):
+    """An INSERT of ``table`` that takes ``on_conflict_do_nothing`` / ``on_conflict_do_update``:
+    the construct of ``dialect`` (one of :data:`ON_CONFLICT_DIALECTS`)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - renkei runs on PostgreSQL, tests also on SQLite
+        raise NotImplementedError(f"INSERT ... ON CONFLICT needs PostgreSQL or SQLite, not {dialect}")
+    return insert(table)
+
+
 # --- pooled connections the server has closed ---------------------------------------------------
 
 def _server_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

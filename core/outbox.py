@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import datetime as dt
+import functools
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from core import authz
 from core.actor import Actor
-from core.db import timestamp_column, utcnow
+from core.db import ON_CONFLICT_DIALECTS, conflict_insert, timestamp_column, utcnow
 
 MAX_ATTEMPTS = 10
 
@@ -97,7 +98,7 @@ def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any |
         return message
     session.flush()  # the caller's own changes first, as before
     dialect = session.get_bind().dialect.name
-    if dialect not in _UPSERTS:
+    if dialect not in ON_CONFLICT_DIALECTS:
         if session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
             return None
         session.add(message)
@@ -113,30 +114,12 @@ def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any |
     return message
 
 
-def _insert_postgresql(table):
-    from sqlalchemy.dialects.postgresql import insert
-    return insert(table)
-
-
-def _insert_sqlite(table):
-    from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-_UPSERTS = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}
-_UPSERT_STATEMENTS: dict[str, Any] = {}
-
-
+@functools.cache
 def _upsert(dialect: str):
     """The INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id of ``dialect``, built once
     (the values are its parameters), so each message is one execution of a statement compiled once."""
-    statement = _UPSERT_STATEMENTS.get(dialect)
-    if statement is None:
-        table = Notification.__table__
-        statement = _UPSERT_STATEMENTS[dialect] = (_UPSERTS[dialect](table)
-                                                   .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-                                                   .returning(table.c.id))
-    return statement
+    table = Notification.__table__
+    return conflict_insert(dialect, table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
 
 
 def read_notifications(session: Session, actor: Actor, *, tenant_code: str | None = None, status: str | None = None,

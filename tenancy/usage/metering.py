@@ -42,7 +42,7 @@ from core import audit, authz, csvfile
 from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
-from core.db import utcnow
+from core.db import conflict_insert, utcnow
 from tenancy.usage import partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
@@ -281,14 +281,7 @@ def batch_too_large(size: int, settings: MeteringSettings = DEFAULT_SETTINGS) ->
 # --- ingestion ---------------------------------------------------------------------------------
 
 def _dialect_insert(session: Session, table: sa.Table):
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - renkei runs on PostgreSQL, tests also on SQLite
-        raise NotImplementedError(f"usage ingestion needs PostgreSQL or SQLite, not {name}")
-    return insert(table)
+    return conflict_insert(session.get_bind().dialect.name, table)
 
 
 # On PostgreSQL the usual batch (every event new) is copied (COPY) straight into usage_event_key
@@ -371,7 +364,7 @@ def _event_ids(events: list[ValidEvent]) -> list[str]:
 
 def _event_rows(ids: list[str], stamps: list[str], events: list[ValidEvent], batch_id: int) -> bytes:
     """The rows of usage_event (and of the staging table) in COPY text format, in one pass
-    (timestamps as UTC ISO 8601 text, which PostgreSQL parses; tenant codes and metrics are
+    (``stamps``: the events' ``stamp`` texts, which PostgreSQL parses; tenant codes and metrics are
     validated names; ``ids`` from :func:`_event_ids`)."""
     return "".join([f"{i}\t{s}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{batch_id}\n"
                     for i, s, e in zip(ids, stamps, events)]).encode()
