@@ -284,8 +284,8 @@ class UnknownChecklistItem(LifecycleError, Invalid):
 
 def checklist(session: Session, tenant: Tenant, name: str) -> list[tuple[ChecklistEntry, ChecklistItem | None]]:
     """Every item of checklist ``name`` with its stored row (None when never ticked)."""
-    held = session.info.get(_CHECKLISTS_HELD)
-    rows = held[1].get((tenant.id, name)) if held is not None and held[0] == _transaction_key(session) else None
+    held = _remembered(session, _CHECKLISTS_HELD)
+    rows = held.get((tenant.id, name)) if held is not None else None
     if rows is None:
         rows = {row.item: row for row in session.scalars(
             sa.select(ChecklistItem).where(ChecklistItem.tenant_id == tenant.id, ChecklistItem.checklist == name))}
@@ -353,11 +353,7 @@ def check_items(session: Session, actor: Actor, code: str, name: str, items: Ite
         changed.append((item, {"checked": bool(row.checked), "note": row.note or ""}))
         row.checked, row.note, row.checked_at, row.checked_by = True, note or "", utcnow(), actor.name or actor.subject
     session.flush()
-    key = _transaction_key(session)
-    held = session.info.get(_CHECKLISTS_HELD)
-    if held is None or held[0] != key:
-        held = session.info[_CHECKLISTS_HELD] = (key, {})
-    held[1][(tenant.id, name)] = rows  # every row of this checklist: those read and those just added
+    _memory(session, _CHECKLISTS_HELD)[(tenant.id, name)] = rows  # every row of this checklist: those read and those just added
     for item, before in changed:
         audit.record(session, actor, "tenant.checklist", "tenant", code, tenant_code=code,
                      before={"item": f"{name}/{item}", **before}, after={"item": f"{name}/{item}", "checked": True, "note": note or ""})
@@ -444,9 +440,10 @@ def approved_by_operator(session: Session, tenant: Tenant, move: Move) -> list[d
 def provisioning_complete(session: Session, tenant: Tenant, move: Move) -> list[dict[str, Any]]:
     if move.from_status != TenantStatus.provisioning:
         return []
-    held = session.info.get(_STEPS_HELD)
-    if held is not None and held[0] == _transaction_key(session) and held[1] == tenant.id:
-        done = {name for name, row in held[2].items() if row.status == "done"}
+    held = _remembered(session, _STEPS_HELD)
+    rows = held.get(tenant.id) if held is not None else None
+    if rows is not None:
+        done = {name for name, row in rows.items() if row.status == "done"}
     else:
         done = set(session.scalars(sa.select(ProvisioningStep.step).where(
             ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
@@ -461,7 +458,7 @@ _STEPS_HELD = "renkei_steps_held"
 
 
 def hold_steps(session: Session, tenant: Tenant, rows: dict[str, ProvisioningStep]) -> None:
-    session.info[_STEPS_HELD] = (_transaction_key(session), tenant.id, rows)
+    _memory(session, _STEPS_HELD)[tenant.id] = rows
 
 
 AGREEMENTS_GUARD = "agreements_accepted"
@@ -508,6 +505,23 @@ def _transaction_key(session: Session) -> tuple[Any, Any]:
     return session.get_transaction(), session.get_nested_transaction()
 
 
+def _remembered(session: Session, name: str) -> dict[Any, Any] | None:
+    """What this transaction (or savepoint) has kept under ``name`` (:func:`_memory`); None when
+    it has kept nothing there, or only an earlier transaction did."""
+    held = session.info.get(name)
+    return held[1] if held is not None and held[0] == _transaction_key(session) else None
+
+
+def _memory(session: Session, name: str) -> dict[Any, Any]:
+    """A memory kept in ``session.info`` under ``name`` for this transaction (or savepoint) only:
+    a new transaction starts with an empty one."""
+    held = _remembered(session, name)
+    if held is None:
+        held = {}
+        session.info[name] = (_transaction_key(session), held)
+    return held
+
+
 def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
     """The tenant, its row locked for the transaction on PostgreSQL when ``lock`` (two moves at once).
 
@@ -515,9 +529,9 @@ def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
     lock, so later calls in that same transaction (or savepoint) return the tenant as it is in
     the session without asking again: the moves of a wave's municipality, committed together,
     read their tenant once."""
-    held = session.info.get(_LOCKED)
-    if held is not None and held[0] == _transaction_key(session) and code in held[1] and held[1][code] in session:
-        return held[1][code]
+    held = _remembered(session, _LOCKED)
+    if held is not None and code in held and held[code] in session:
+        return held[code]
     # contacts only when asked for (admin_contact): a move reads the tenant many times and rarely them
     query = sa.select(Tenant).where(Tenant.code == code).options(sa.orm.lazyload(Tenant.contacts))
     if lock:
@@ -533,11 +547,7 @@ def get_tenant(session: Session, code: str, *, lock: bool = False) -> Tenant:
 def _hold(session: Session, tenant: Tenant) -> None:
     """Remember that this transaction holds ``tenant``'s row (locked, or inserted by it: no other
     transaction sees a row before it is committed), so :func:`get_tenant` need not ask again."""
-    key = _transaction_key(session)  # the transaction the query began, if none was open
-    held = session.info.get(_LOCKED)
-    if held is None or held[0] != key:
-        held = session.info[_LOCKED] = (key, {})
-    held[1][tenant.code] = tenant
+    _memory(session, _LOCKED)[tenant.code] = tenant  # in the transaction the query began, if none was open
 
 
 def allowed_transitions(tenant: Tenant) -> list[Transition]:
