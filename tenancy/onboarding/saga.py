@@ -407,10 +407,9 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
         raise lifecycle.NothingToRetry(tenant)
     rows = step_rows(session, tenant)
     lifecycle.hold_steps(session, tenant, rows)  # (the activation's guard reads them, not the database)
-    steps = {step.name: step for step in STEPS}
     ran: list[str] = []
     done: list[tuple[str, dict[str, Any]]] = []  # steps done in this transaction, audited with its commit
-    for step in steps.values():
+    for step in STEPS:
         row = rows[step.name]
         if row.status == "done":
             continue
@@ -420,11 +419,11 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
             session.rollback()  # everything since the last checkpoint: this step's writes and the steps before it
             tenant = get_tenant(session, code)
             rows = step_rows(session, tenant)
-            done = [(name, kept) for name, kept in done if steps[name].changes_keycloak]
+            done = [(name, kept) for name, kept in done if STEP_BY_NAME[name].changes_keycloak]
             for name, kept in done:  # done in Keycloak whatever the rollback: on record again
                 _mark_done(rows[name], kept)
-                if steps[name].keep is not None:
-                    steps[name].keep(SagaContext(session, actor, directory, tenant), kept)
+                if STEP_BY_NAME[name].keep is not None:
+                    STEP_BY_NAME[name].keep(SagaContext(session, actor, directory, tenant), kept)
             row = rows[step.name]
             row.status, row.attempts, row.updated_at = "failed", row.attempts + 1, utcnow()
             if isinstance(error, DomainError):
