@@ -526,6 +526,7 @@ _COLUMN_NAMES = tuple(column.name for column in _COLUMNS)
 _TO_RECORD_ORDER = [_COLUMN_NAMES.index(name) for name in RECORD_FIELDS]
 _OCCURRED_AT = RECORD_FIELDS.index("occurred_at")
 _SEQ, _HASH = RECORD_FIELDS.index("seq"), RECORD_FIELDS.index("hash")
+_EXPORT_SEQ = _COLUMN_NAMES.index("seq")  # in the rows read by _COLUMNS
 # A JSON line is an object with sorted keys and no spaces: the keys' text is fixed, only the values vary.
 _JSON_KEYS = sorted(RECORD_FIELDS)
 _JSON_LINE = "{" + ",".join(_JSON.encode(name) + ":%s" for name in _JSON_KEYS) + "}\n"
@@ -535,6 +536,7 @@ _json_text = json.encoder.encode_basestring  # what _JSON writes for a str (ensu
 # formula follows a "\n"; a "\n" inside a value can only raise a false alarm, which takes the slow path.
 _FORMULA_AFTER_JOIN = re.compile("\n[" + re.escape("".join(FORMULA_START)) + "]")
 _ISO_MICRO = functools.partial(dt.datetime.isoformat, timespec="microseconds")
+_TZINFO, _YEAR, _UTCOFFSET = operator.attrgetter("tzinfo"), operator.attrgetter("year"), operator.methodcaller("utcoffset")
 
 
 def _timestamps(moments: Sequence[dt.datetime]) -> list[str]:
@@ -549,9 +551,6 @@ def _timestamps(moments: Sequence[dt.datetime]) -> list[str]:
         if None not in zones and set(map(_UTCOFFSET, moments)) == {dt.timedelta(0)}:
             return "\x1e".join(map(_ISO_MICRO, moments)).replace("+00:00", "Z").split("\x1e")
     return [timestamp_text(moment) for moment in moments]
-
-
-_TZINFO, _YEAR, _UTCOFFSET = operator.attrgetter("tzinfo"), operator.attrgetter("year"), operator.methodcaller("utcoffset")
 
 
 _NOTHING = object()
@@ -569,22 +568,26 @@ def _same_columns(group: list[Any]) -> bool:
     return True
 
 
+def _in_record_order(by_column: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The columns of a group read by :data:`_COLUMNS` as those of :data:`RECORD_FIELDS`, in
+    order, ``occurred_at`` as :func:`record_dict` writes it."""
+    columns = [by_column[index] for index in _TO_RECORD_ORDER]
+    columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
+    return columns
+
+
 def _record_columns(records: Iterable[AuditRecord | sa.Row]) -> Iterator[tuple[int, list[Sequence[Any]]]]:
     """Groups of records as (count, columns): the values of each of :data:`RECORD_FIELDS`, in order,
     ``occurred_at`` as :func:`record_dict` writes it. Rows of this module's queries are taken by
     position, anything else (ORM records, other rows) through :func:`record_dict`."""
     if isinstance(records, _Records):
         for count, by_column in records.column_groups(_GROUP):
-            columns = [by_column[index] for index in _TO_RECORD_ORDER]
-            columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
-            yield count, columns
+            yield count, _in_record_order(by_column)
         return
     entries = iter(records)
     while group := list(itertools.islice(entries, _GROUP)):
         if _same_columns(group):
-            by_column = list(zip(*group))
-            columns = [by_column[index] for index in _TO_RECORD_ORDER]
-            columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
+            columns = _in_record_order(list(zip(*group)))
         else:
             columns = list(zip(*[[data[name] for name in RECORD_FIELDS] for data in map(record_dict, group)]))
         yield len(group), columns
@@ -768,9 +771,6 @@ class _Records:
                 yield len(columns[0]), columns
 
 
-_EXPORT_SEQ = _COLUMN_NAMES.index("seq")
-
-
 def _records_between(session: Session, start: dt.datetime | None, end: dt.datetime | None,
                      batch: int) -> _Records:
     return _Records(session, start, end, batch)
@@ -829,11 +829,7 @@ def export_download(bind: sa.engine.Engine, actor: Actor, first_day: dt.date | N
 
 def write_export(out: BinaryIO, records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True) -> int:
     """Write an export (``csv`` or ``jsonl``) to a binary file; returns the number of bytes written."""
-    chunks = export_jsonl(records) if fmt == "jsonl" else export_csv(records, japanese_headers=japanese_headers)
-    written = 0
-    for chunk in chunks:
-        written += out.write(chunk.encode("utf-8"))
-    return written
+    return sum(out.write(piece) for piece in export_bytes(records, fmt, japanese_headers=japanese_headers))
 
 
 # --- archives -------------------------------------------------------------------------------------
