@@ -38,10 +38,8 @@ def _started() -> None:
 
 def _tenant(req: Any, context: Any) -> str | None:
     args = req.view_args or {}
-    for name in ("code", "tenant_code"):
-        if isinstance(args.get(name), str):
-            return args[name]
-    return tenant_of(None, getattr(context, "actor", None))
+    code = next((args[name] for name in ("code", "tenant_code") if isinstance(args.get(name), str)), None)
+    return tenant_of(code, getattr(context, "actor", None))
 
 
 def tenant_of(code: str | None, actor: Any) -> str | None:

@@ -89,25 +89,28 @@ class DenyListCache:
 
     def known_refused(self, subject: str, issued_at: float | None) -> bool | None:
         """:meth:`refused` answered from memory, or ``None`` when the copy is due to be read again."""
-        if (self._loaded_at is None or self._clock() - self._loaded_at >= self.max_age
-                or self._generation != _generation[0]):
+        if self._stale(self._clock()):
             return None
-        denied_at = self._denied.get(subject)
-        return denied_at is not None and (issued_at is None or float(issued_at) <= denied_at)
+        return self._names(subject, issued_at)
 
     def refused(self, session: Session, subject: str, issued_at: float | None) -> bool:
         """Whether a token of ``subject`` issued at ``issued_at`` (its ``iat``) must be refused."""
         now = self._clock()
-        if (self._loaded_at is None or now - self._loaded_at >= self.max_age
-                or self._generation != _generation[0]):
+        if self._stale(now):
             generation = _generation[0]
             denied = load(session)
             with self._lock:
                 self._denied, self._loaded_at, self._generation = denied, now, generation
+        return self._names(subject, issued_at)
+
+    def _stale(self, now: float) -> bool:
+        """The copy is due to be read again: never read, older than its bound, or a change committed since."""
+        return self._loaded_at is None or now - self._loaded_at >= self.max_age or self._generation != _generation[0]
+
+    def _names(self, subject: str, issued_at: float | None) -> bool:
+        """The copy refuses a token of ``subject`` issued at ``issued_at`` (no later than the denial)."""
         denied_at = self._denied.get(subject)
-        if denied_at is None:
-            return False
-        return issued_at is None or float(issued_at) <= denied_at
+        return denied_at is not None and (issued_at is None or float(issued_at) <= denied_at)
 
 
 # --- Keycloak's admin events --------------------------------------------------------------------

@@ -407,8 +407,7 @@ class QuotaCache:
                 entry = self._entries.get(key)  # another thread may have reloaded it while this one waited
                 if not self._fresh(entry, month):
                     entry = self._load(session, tenant_code, metric, month, now)
-        return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
-                      self.max_age)
+        return self._answer(entry, tenant_code, metric, month, quantity)
 
     def peek(self, tenant_code: str, metric: str, quantity: int = 1,
              now: dt.datetime | None = None) -> QuotaDecision | None:
@@ -418,6 +417,9 @@ class QuotaCache:
         entry = self._entries.get((tenant_code, metric))
         if not self._fresh(entry, month):
             return None
+        return self._answer(entry, tenant_code, metric, month, quantity)
+
+    def _answer(self, entry: _Entry, tenant_code: str, metric: str, month: dt.date, quantity: int) -> QuotaDecision:
         return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
                       self.max_age)
 
