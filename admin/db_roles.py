@@ -45,7 +45,6 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "tenant_quota": ("UPDATE", "DELETE"),  # a tenant's plan changed or taken away
     "quota_override": ("UPDATE", "DELETE"),  # a tenant's own limit changed or removed
     "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
-    "usage_event_key": ("DELETE",),  # retention removes the keys of purged events
     "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
     "usage_aggregate": ("UPDATE",),  # ingest adds to the month's totals (INSERT … ON CONFLICT DO UPDATE)
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one

@@ -250,7 +250,7 @@ def run_national(db, actor, months_count: int, batch_size: int, tenants: int) ->
     for name, bytes_, rows in parts:
         if bytes_ > 8192 * 4:
             print(f"  {name:<24} {bytes_ / mib:>9,.0f} MiB  ~{max(rows, 0):,} rows")
-    for relation in ("usage_event_key", "usage_aggregate", "usage_batch"):
+    for relation in ("usage_aggregate", "usage_batch"):
         print(f"  {relation:<24} {size(relation) / mib:>9,.0f} MiB")
     if len(months) < 12:
         year = len(codes) * len(METRIC_NAMES) * 24 * 365

@@ -54,7 +54,7 @@ class UsageEventDoc(BaseModel):
     metric: MetricName
     quantity: int = Field(ge=0, description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
     timestamp: str = Field(description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00")
-    event_id: str = Field(max_length=128, description="Unique per event: a batch sent again counts once")
+    event_id: str = Field(max_length=128, description="Unique per event; with the timestamp it names the event, so a batch sent again (same event_id and timestamp) counts once")
 
 
 class UsageBatchIn(BaseModel):
@@ -68,7 +68,7 @@ class IngestOut(BaseModel):
     batch_id: int
     received: int
     accepted: int = Field(description="Events counted now")
-    duplicates: int = Field(description="Events already recorded (same event_id): not counted again")
+    duplicates: int = Field(description="Events already recorded (same event_id and timestamp): not counted again")
     alerts: int = Field(description="Quota threshold alerts queued by this batch")
 
 
@@ -77,8 +77,9 @@ class IngestOut(BaseModel):
              "A batch of up to 10,000 events `{tenant, metric, quantity, timestamp, event_id}`. Every event is checked "
              "first; if one is wrong (unknown tenant or metric, negative or non-integer quantity, timestamp more than "
              "5 minutes ahead or before the retention window), the whole batch is refused with 422 and `errors` names "
-             "each bad event (`index`, `event_id`, `field`); nothing is recorded. `event_id` makes the call idempotent: "
-             "sending the same batch again counts each event once. Authenticate with a client-credentials token of a "
+             "each bad event (`index`, `event_id`, `field`); nothing is recorded. `event_id` with `timestamp` makes the call "
+             "idempotent: sending the same batch again counts each event once (send each event again with its "
+             "original timestamp). Authenticate with a client-credentials token of a "
              "client holding the realm role `metering-client`."))
 def post_usage(body: UsageBatchIn):
     result = metering.ingest(db.session, current_actor(), body.events, settings=metering_settings())

@@ -6,8 +6,10 @@ Invariants:
   whole quantity ≥ 0, timestamp with a time zone, not more than ``max_future_seconds`` ahead and
   not before the retention window); if any fails, :class:`UsageRejected` names each bad event
   by position and ``event_id`` and nothing is written.
-* ``event_id`` is the idempotency key: an event already stored (or repeated within the batch)
-  counts once. Reusing an ``event_id`` for a *different* event is an error, not a duplicate.
+* An event is known by its ``event_id`` and its timestamp (the instant): an event already
+  stored (or repeated within the batch) counts once. The same ``event_id`` at the same instant
+  for *different* data is an error, not a duplicate; at another instant it is another event
+  (``usage_event``'s primary key, which holds the partition key on PostgreSQL).
 * Aggregates per tenant × metric × Japan-time day and month are updated in the same transaction
   as the events (insert ... on conflict do update), so they never disagree with what was
   stored, and nothing reads raw events to answer a question. Aggregate rows are upserted in
@@ -52,7 +54,6 @@ from tenancy.usage.models import (
     UsageAggregate,
     UsageBatch,
     UsageEvent,
-    UsageEventKey,
 )
 from tenancy.registry.models import Tenant
 
@@ -118,6 +119,10 @@ def retention_cutoff(now: dt.datetime | None = None, settings: MeteringSettings 
 MAX_QUANTITY = 2**53
 
 
+# validate_events hands its sink the events checked in parts of this many
+SINK_PART = 500
+
+
 def _default_where(index: int) -> str:
     return f"events[{index}]"
 
@@ -157,15 +162,30 @@ def validate_events(
     now: dt.datetime | None = None,
     settings: MeteringSettings = DEFAULT_SETTINGS,
     where: Callable[[int], str] = _default_where,
+    sink: Callable[[list[ValidEvent]], None] | None = None,
 ) -> tuple[list[ValidEvent], int, list[dict[str, Any]]]:
-    """Check every event; returns (distinct valid events, duplicates within the batch, problems)."""
+    """Check every event; returns (distinct valid events in the order sent, duplicates within the
+    batch, problems).
+
+    ``sink``, when given, receives the distinct valid events while the check goes on, in parts of
+    :data:`SINK_PART` and the rest at the end (unless there were problems), so that a caller can
+    write them while the rest is checked. Whatever it received counts only if no problem is returned.
+    """
     now = now or utcnow()
     latest = now + dt.timedelta(seconds=settings.max_future_seconds)
     cutoff = retention_cutoff(now, settings)
     metrics = ", ".join(METRICS)
     problems: list[dict[str, Any]] = []
-    seen: dict[str, ValidEvent] = {}
+    seen: dict[str, ValidEvent] = {}  # the first event of each event_id
+    others: dict[tuple[str, dt.datetime], ValidEvent] = {}  # an event_id sent again at another instant (rare)
+    valid: list[ValidEvent] = []
+    sent, part_end = 0, SINK_PART if sink is not None else -1
     repeated = 0
+
+    def pass_on() -> None:  # the events checked since the last part, to the sink
+        nonlocal sent, part_end
+        sink(valid[sent:])
+        sent, part_end = len(valid), len(valid) + SINK_PART
 
     parse, utc, kept = dt.datetime.fromisoformat, dt.timezone.utc, _KEPT_AS_SENT
     new = tuple.__new__  # a ValidEvent without NamedTuple's Python-level __new__ (one call per event)
@@ -173,8 +193,11 @@ def validate_events(
         # Fast path for the usual, well-formed event: the same checks as below, without building
         # any message; anything it does not accept goes through the full checks, which explain.
         if type(raw) is dict:
-            event_id, tenant, metric = raw.get("event_id"), raw.get("tenant"), raw.get("metric")
-            quantity, stamp = raw.get("quantity"), raw.get("timestamp")
+            try:
+                event_id, tenant, metric = raw["event_id"], raw["tenant"], raw["metric"]
+                quantity, stamp = raw["quantity"], raw["timestamp"]
+            except KeyError:
+                event_id = None
             if (type(event_id) is str and type(tenant) is str and type(metric) is str and type(stamp) is str
                     and type(quantity) is int and 0 <= quantity <= MAX_QUANTITY
                     and tenant in known_tenants and metric in METRICS
@@ -187,9 +210,11 @@ def validate_events(
                 if moment is not None and cutoff <= moment <= latest:
                     event = new(ValidEvent, (event_id, tenant, metric, quantity, moment,
                                              stamp if kept(stamp) else moment.isoformat()))
-                    earlier = seen.get(event_id)
-                    if earlier is None:
-                        seen[event_id] = event
+                    earlier = seen.setdefault(event_id, event)
+                    if earlier is event:
+                        valid.append(event)
+                        if len(valid) == part_end:
+                            pass_on()
                         continue
                     if earlier.key() == event.key():
                         repeated += 1
@@ -245,15 +270,25 @@ def validate_events(
         stamp = raw["timestamp"]
         event = ValidEvent(event_id, tenant, metric, quantity, occurred, stamp if _KEPT_AS_SENT(stamp) else occurred.isoformat())
         earlier = seen.get(event_id)
-        if earlier is None:
+        if earlier is not None and earlier.occurred_at != occurred:  # another instant: another event
+            earlier = others.get((event_id, occurred))
+            if earlier is None:
+                others[(event_id, occurred)] = event
+        elif earlier is None:
             seen[event_id] = event
+        if earlier is None:
+            valid.append(event)
+            if len(valid) == part_end:
+                pass_on()
         elif earlier.key() == event.key():
             repeated += 1
         else:
-            problems.append({**problem(f"{place}.event_id", f"event_id {event_id} appears twice in the batch with different contents; each event needs its own event_id",
-                                       f"event_id {event_id} が同じバッチ内で異なる内容に使われています。イベントごとに別の event_id を付けてください。"),
+            problems.append({**problem(f"{place}.event_id", f"event_id {event_id} appears twice in the batch for the same time with different contents; each event needs its own event_id",
+                                       f"event_id {event_id} が同じバッチ内で同じ日時の異なる内容に使われています。イベントごとに別の event_id を付けてください。"),
                              "index": index, "event_id": event_id})
-    return list(seen.values()), repeated, problems
+    if sink is not None and not problems and len(valid) > sent:
+        pass_on()
+    return valid, repeated, problems
 
 
 def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str = "バッチ", *,
@@ -284,13 +319,15 @@ def _dialect_insert(session: Session, table: sa.Table):
     return conflict_insert(session.get_bind().dialect.name, table)
 
 
-# On PostgreSQL the usual batch (every event new) is copied (COPY) straight into usage_event_key
-# and usage_event, in event_id order, inside a savepoint (COPY_KEYS_PG, COPY_EVENTS_PG): the
-# fastest way PostgreSQL takes rows, and the key table's unique index is the check. A unique
-# violation (a re-send, or a concurrent batch that committed the same event_id) or a deadlock
-# rolls back to the savepoint, and the careful path decides: the batch is copied into a temporary
-# staging table and one statement stores the keys (ON CONFLICT DO NOTHING), the events whose keys
-# were new, and hands back the event_ids already stored (STORE_EVENTS_PG). Either way one more
+# On PostgreSQL the usual batch (every event new) is copied (COPY) straight into usage_event while
+# it is checked: validate_events hands each part of checked events to the COPY, so PostgreSQL
+# stores one part while Python checks the next, inside a savepoint (COPY_EVENTS_PG). The primary
+# key (event_id, occurred_at) is the check for events already stored. A bad event anywhere, a
+# unique violation (a re-send, or a concurrent batch that committed the same event) or a deadlock
+# (two batches sharing events, copied in different orders) rolls back to the savepoint: a bad
+# event is refused, and otherwise the careful path decides. It copies the batch into a temporary
+# staging table; one statement stores the events not stored yet, in key order (ON CONFLICT DO
+# NOTHING), and hands back the ones already stored (STORE_EVENTS_PG). Either way one more
 # statement upserts the day and month aggregates of what was stored, summed in Python
 # (UPSERT_AGGREGATES_PG). SQLite (tests) takes the portable statements below.
 # The staging table's name changes with its columns: a session that outlives a deploy (a pooled
@@ -302,19 +339,17 @@ STAGE_PG = (  # usage_event's columns, so that the rows copied into usage_event 
     "quantity bigint NOT NULL, batch_id integer) ON COMMIT DELETE ROWS"
 )
 COPY_STAGE_PG = "COPY usage_ingest_rows (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
-STORE_EVENTS_PG = sa.text(
-    "WITH keys AS ("
-    " INSERT INTO usage_event_key (event_id, occurred_at, batch_id)"
-    " SELECT event_id, occurred_at, :batch_id FROM usage_ingest_rows ORDER BY event_id"
-    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
-    "stored AS ("
+STORE_EVENTS_PG = (
+    "WITH stored AS ("
     " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
-    " SELECT s.event_id, s.occurred_at, s.tenant_code, s.metric, s.quantity, :batch_id"
-    " FROM usage_ingest_rows s JOIN keys USING (event_id)), "
-    "resent AS ("
-    " DELETE FROM usage_ingest_rows s WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.event_id = s.event_id)"
-    " RETURNING s.event_id) "
-    "SELECT event_id FROM resent"
+    " SELECT event_id, occurred_at, tenant_code, metric, quantity, batch_id FROM usage_ingest_rows"
+    " ORDER BY event_id, occurred_at"
+    " ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id, occurred_at) "
+    # the events stored before, with what was stored (NULL if committed by another batch since
+    # this statement began: the insert waited for it, the statement's snapshot does not show it)
+    "SELECT s.event_id, s.occurred_at, e.tenant_code, e.metric, e.quantity FROM usage_ingest_rows s"
+    " LEFT JOIN usage_event e ON e.event_id = s.event_id AND e.occurred_at = s.occurred_at"
+    " WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.event_id = s.event_id AND stored.occurred_at = s.occurred_at)"
 )
 # The day and month aggregates of what was stored: summed in Python while the batch is in hand
 # (one dict pass, far cheaper than reading the staging table back), upserted in one statement
@@ -344,135 +379,157 @@ UPSERT_AGGREGATES_PG = (  # hands back the month rows only (quotas compare month
 )
 _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
 
-COPY_KEYS_PG = "COPY usage_event_key (event_id, occurred_at, batch_id) FROM STDIN"
 COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
 _DEADLOCK = "40P01"
-_EVENT_ID = operator.attrgetter("event_id")
 _UNIQUE_VIOLATION = "23505"
+_CAREFUL_ATTEMPTS = 3  # the careful path, tried again after a deadlock with a batch on the fast path
 # COPY text format: a backslash, tab, newline or carriage return inside a value is escaped
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _event_ids(events: list[ValidEvent]) -> list[str]:
-    """The event_ids in COPY text form (validated: none holds NUL; a backslash, tab or line break
-    is escaped, which is rare, so it is looked for once over the whole batch)."""
-    ids = "\x00".join([e.event_id for e in events])
-    if "\\" in ids or "\t" in ids or "\n" in ids or "\r" in ids:
-        ids = ids.translate(_COPY_ESCAPES)
-    return ids.split("\x00")
+def _copy_rows(events: list[ValidEvent], batch_id: int) -> bytes:
+    """The rows of usage_event (and of the staging table) in COPY text format, in one pass.
 
-
-def _event_rows(ids: list[str], stamps: list[str], events: list[ValidEvent], batch_id: int) -> bytes:
-    """The rows of usage_event (and of the staging table) in COPY text format, in one pass
-    (``stamps``: the events' ``stamp`` texts, which PostgreSQL parses; tenant codes and metrics are
-    validated names; ``ids`` from :func:`_event_ids`)."""
-    return "".join([f"{i}\t{s}\t{e.tenant_code}\t{e.metric}\t{e.quantity}\t{batch_id}\n"
-                    for i, s, e in zip(ids, stamps, events)]).encode()
+    Tenant codes and metrics are validated names, quantities whole numbers and ``stamp`` an ISO
+    8601 text PostgreSQL parses; only an event_id (validated: no NUL) may hold a character that
+    COPY escapes, which is rare, so it is looked for once over the whole text."""
+    text = "".join([f"{e[0]}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\n" for e in events])
+    if "\\" in text or "\r" in text or text.count("\t") != 5 * len(events) or text.count("\n") != len(events):
+        text = "".join([f"{e[0].translate(_COPY_ESCAPES)}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\n" for e in events])
+    return text.encode()
 
 
 def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[str]:
-    """Insert the events not stored yet (SQLite); returns the event_ids actually inserted.
+def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[tuple[str, dt.datetime]]:
+    """Insert the events not stored yet (SQLite); returns the (event_id, occurred_at) of those inserted.
 
-    Keys are inserted in event_id order, so that two batches sharing events (a log import beside
-    the live gateway) take their row locks in the same order and cannot deadlock each other.
+    Events are inserted in key order, so that two batches sharing events (a log import beside the
+    live gateway) take their row locks in the same order and cannot deadlock each other.
     """
     if not events:
         return set()
-    keys = UsageEventKey.__table__
-    ordered = sorted(events, key=lambda e: e.event_id)
-    statement = (_dialect_insert(session, keys)
-                 .on_conflict_do_nothing(index_elements=["event_id"])
-                 .returning(keys.c.event_id))
-    inserted = set(session.connection().execute(statement, [
-        {"event_id": e.event_id, "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered]).scalars())
-    if inserted:
-        session.connection().execute(UsageEvent.__table__.insert(), [
-            {"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
-             "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered if e.event_id in inserted])
-    return inserted
+    table = UsageEvent.__table__
+    ordered = sorted(events, key=_EVENT_KEY)
+    statement = (_dialect_insert(session, table)
+                 .on_conflict_do_nothing(index_elements=["event_id", "occurred_at"])
+                 .returning(table.c.event_id, table.c.occurred_at))
+    return {tuple(row) for row in session.connection().execute(statement, [
+        {"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
+         "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered])}
 
 
-def _store_and_aggregate_pg(session: Session, events: list[ValidEvent], batch: dict[str, Any],
-                            on_resent: Callable[[set[str]], None]) -> tuple[int, int, list[MonthFigure]]:
-    """PostgreSQL: COPY the batch into the two tables (or, when some of it is stored already,
-    through the staging table), store what is new, upsert its aggregates and write the batch row
-    (``batch``: its columns but the id and the counts).
+_EVENT_KEY = operator.itemgetter(0, 4)  # (event_id, occurred_at): what identifies a stored event
 
-    ``on_resent`` is called with the event_ids that were already stored (before any aggregate
-    changes), so that a reused event_id can refuse the batch. Returns (batch id, events stored,
-    month figures). Round trips: one for the savepoint and the batch's id (pipelined), two per
-    COPY, one for the release, the aggregates and the batch row (pipelined).
+
+def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], None] | None], tuple],
+               refused: Callable[[list[ValidEvent]], list[dict[str, Any]]], batch: dict[str, Any],
+               on_resent: Callable[[list[ValidEvent], Mapping[tuple, tuple | None]], None],
+               ) -> tuple[list[ValidEvent], int, int, list[MonthFigure]]:
+    """PostgreSQL: check the batch while copying it into usage_event (or, when some of it is stored
+    already, through the staging table), store what is new, upsert its aggregates and write the
+    batch row (``batch``: its columns but the id and the counts).
+
+    ``check(sink)`` is :func:`validate_events` bound to the batch; ``refused(events)`` names what
+    the stored aggregates refuse (:func:`aggregate_overflow`); ``on_resent`` is called with the
+    events already stored and what was stored (before any aggregate changes), so that a reused
+    event_id can refuse the batch. A refusal raises :class:`UsageRejected` (after rolling back to
+    the savepoint when it comes from the check). Returns (events, batch id, events stored, month figures). Round trips: one for the savepoint
+    and the batch's id (pipelined), the COPY, one for the release, the aggregates and the batch row
+    (pipelined).
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
-    # event_id order: two batches sharing events take their row locks in the same order
-    ordered = sorted(events, key=_EVENT_ID)
-    ids, stamps = _event_ids(ordered), [e.stamp for e in ordered]
-    rows = events_text = None
+    days: dict[tuple, list] = {}
     with driver.cursor() as cursor:
         with driver.pipeline():  # (BEGIN,) SAVEPOINT and the id in one round trip
-            driver.execute("SAVEPOINT usage_ingest_fast")
+            driver.execute("SAVEPOINT usage_ingest")
             cursor.execute(BATCH_ID_PG)
         batch_id = cursor.fetchone()[0]
+
+        def copied(part: list[ValidEvent]) -> None:  # PostgreSQL stores this part while the next is checked
+            copy.write(_copy_rows(part, batch_id))
+            _add_days(days, part)
+
+        events = rows = None
         try:
-            # Python prepares the next part while PostgreSQL takes the rows just sent: the events'
-            # text during the keys' COPY, the aggregates during the events' COPY
-            with cursor.copy(COPY_KEYS_PG) as copy:
-                copy.write("".join([f"{i}\t{s}\t{batch_id}\n" for i, s in zip(ids, stamps)]).encode())
-                events_text = _event_rows(ids, stamps, ordered, batch_id)
             with cursor.copy(COPY_EVENTS_PG) as copy:
-                copy.write(events_text)
-                rows = _aggregate_rows(events)
+                events, _, problems = check(copied)
+                if problems:
+                    raise _reject(problems)
+                rows = _aggregate_columns(days)  # while PostgreSQL takes the last rows
+            overflow = refused(events)
+            if overflow:
+                raise _reject(overflow)
         except Exception as error:
-            if getattr(error, "sqlstate", None) not in (_UNIQUE_VIOLATION, _DEADLOCK):
+            cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest")
+            cursor.execute("RELEASE SAVEPOINT usage_ingest")
+            if isinstance(error, UsageRejected) or getattr(error, "sqlstate", None) not in (_UNIQUE_VIOLATION, _DEADLOCK):
                 raise
-            cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_fast")
-            cursor.execute("RELEASE SAVEPOINT usage_ingest_fast")
             fast = False
         else:
             fast = True
-        # when fast, the savepoint is released with the aggregates, below
-    resent = set()
-    if not fast:
-        connection.exec_driver_sql(STAGE_PG)
-        with driver.cursor() as cursor:
-            with cursor.copy(COPY_STAGE_PG) as copy:
-                copy.write(events_text or _event_rows(ids, stamps, ordered, batch_id))
-        resent = set(connection.execute(STORE_EVENTS_PG, {"batch_id": batch_id}).scalars())
-        connection.exec_driver_sql("DELETE FROM usage_ingest_rows")  # stored or refused: stage nothing more
-        if resent:
-            on_resent(resent)
-    accepted = len(events) - len(resent)
-    values = {**batch, "id": batch_id, "events_accepted": accepted,
-              "events_duplicate": batch["events_received"] - accepted}
-    with driver.cursor() as cursor:
+        resent: list[ValidEvent] = []
+        if not fast:  # some of the batch is stored already (or was being stored by another batch)
+            if rows is None:  # stopped before the check was done
+                events, _, problems = check(None)
+                if problems:
+                    raise _reject(problems)
+                overflow = refused(events)
+                if overflow:
+                    raise _reject(overflow)
+            stored_before = _store_careful(connection, driver, events, batch_id)
+            resent = [e for e in events if (e.event_id, e.occurred_at) in stored_before]
+            if resent:
+                on_resent(resent, stored_before)
+                rows = _aggregate_rows([e for e in events if (e.event_id, e.occurred_at) not in stored_before])
+        accepted = len(events) - len(resent)
+        values = {**batch, "id": batch_id, "events_accepted": accepted,
+                  "events_duplicate": batch["events_received"] - accepted}
         with driver.pipeline():
             if fast:
-                driver.execute("RELEASE SAVEPOINT usage_ingest_fast")
-            if not accepted:
-                cursor.execute(INSERT_BATCH_PG, values)
-            else:
-                if rows is None or resent:
-                    rows = _aggregate_rows(events if not resent else [e for e in events if e.event_id not in resent])
-                cursor.execute(UPSERT_AGGREGATES_PG, {**rows, **values})
+                driver.execute("RELEASE SAVEPOINT usage_ingest")
+            cursor.execute(UPSERT_AGGREGATES_PG if accepted else INSERT_BATCH_PG, {**rows, **values} if accepted else values)
         figures = [MonthFigure(*row) for row in cursor] if accepted else []
-    return batch_id, accepted, figures
+    return events, batch_id, accepted, figures
 
 
-def _aggregate_rows(events: list[ValidEvent]) -> dict[str, str]:
-    """The day and month buckets of ``events`` as the columns of :data:`UPSERT_AGGREGATES_PG`:
-    total, peak, count, and the value with the latest timestamp (the later event on a tie).
+def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEvent],
+                   batch_id: int) -> dict[tuple[str, dt.datetime], tuple | None]:
+    """The careful path: stage the batch, store the events not stored yet in key order; returns
+    the events stored before, by (event_id, occurred_at), each with what was stored (its
+    :meth:`ValidEvent.key`, or None when it is not known yet). A deadlock with a batch copied on the fast
+    path (in its own order) is tried again, a few times, from a savepoint."""
+    connection.exec_driver_sql(STAGE_PG)
+    text = _copy_rows(events, batch_id)
+    attempts = 0
+    with driver.cursor() as cursor:
+        while True:
+            attempts += 1
+            cursor.execute("SAVEPOINT usage_ingest_careful")
+            try:
+                with cursor.copy(COPY_STAGE_PG) as copy:
+                    copy.write(text)
+                cursor.execute(STORE_EVENTS_PG)
+                stored_before = {(event_id, at): (tenant, metric, quantity, at) if tenant is not None else None
+                                 for event_id, at, tenant, metric, quantity in cursor}
+            except Exception as error:
+                cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_careful")
+                cursor.execute("RELEASE SAVEPOINT usage_ingest_careful")
+                if getattr(error, "sqlstate", None) != _DEADLOCK or attempts == _CAREFUL_ATTEMPTS:
+                    raise
+                continue
+            cursor.execute("RELEASE SAVEPOINT usage_ingest_careful")
+            cursor.execute("DELETE FROM usage_ingest_rows")  # stored or refused: stage nothing more
+            return stored_before
 
-    Each column goes as one array literal (``{a,b,...}``), which PostgreSQL casts: its elements
-    are validated tenant codes and metric names, whole numbers, dates and UTC ISO 8601 times, none
-    of which holds a comma, brace, quote, backslash or space, so none needs quoting; psycopg's own
-    array adaptation of the same lists costs several times more."""
+
+def _add_days(days: dict[tuple, list], events: Iterable[ValidEvent]) -> None:
+    """Add ``events`` to their Japan-time day buckets in ``days``: [total, peak, count, the value
+    with the latest timestamp (the later event on a tie), that timestamp]."""
     offset = _JST_OFFSET
-    days: dict[tuple, list] = {}
     for _, tenant, metric, quantity, at, _ in events:
         key = (tenant, metric, (at + offset).date())
         bucket = days.get(key)
@@ -485,6 +542,23 @@ def _aggregate_rows(events: list[ValidEvent]) -> dict[str, str]:
             bucket[1] = quantity
         if at >= bucket[4]:
             bucket[3], bucket[4] = quantity, at
+
+
+def _aggregate_rows(events: Iterable[ValidEvent]) -> dict[str, str]:
+    """The day and month buckets of ``events`` as the columns of :data:`UPSERT_AGGREGATES_PG`."""
+    days: dict[tuple, list] = {}
+    _add_days(days, events)
+    return _aggregate_columns(days)
+
+
+def _aggregate_columns(days: dict[tuple, list]) -> dict[str, str]:
+    """The day buckets of :func:`_add_days` and the month buckets they make, as the columns of
+    :data:`UPSERT_AGGREGATES_PG`: total, peak, count, and the value with the latest timestamp.
+
+    Each column goes as one array literal (``{a,b,...}``), which PostgreSQL casts: its elements
+    are validated tenant codes and metric names, whole numbers, dates and UTC ISO 8601 times, none
+    of which holds a comma, brace, quote, backslash or space, so none needs quoting; psycopg's own
+    array adaptation of the same lists costs several times more."""
     months: dict[tuple, list] = {}
     for (tenant, metric, day), (total, peak, count, last_value, last_at) in days.items():
         key = (tenant, metric, day.replace(day=1))
@@ -498,44 +572,41 @@ def _aggregate_rows(events: list[ValidEvent]) -> dict[str, str]:
             bucket[1] = peak
         if last_at > bucket[4]:  # days do not overlap: two days never share a last timestamp
             bucket[3], bucket[4] = last_value, last_at
-    columns: dict[str, list] = {name: [] for name in (
-        "tenant", "metric", "granularity", "period", "total", "peak", "events", "last_value", "last_at")}
-    for granularity, buckets in (("day", days), ("month", months)):
-        for (tenant, metric, period), (total, peak, count, last_value, last_at) in buckets.items():
-            columns["tenant"].append(tenant)
-            columns["metric"].append(metric)
-            columns["granularity"].append(granularity)
-            columns["period"].append(period)
-            columns["total"].append(total)
-            columns["peak"].append(peak)
-            columns["events"].append(count)
-            columns["last_value"].append(last_value)
-            columns["last_at"].append(last_at)
-    return {name: "{" + ",".join([value if type(value) is str else value.isoformat() if hasattr(value, "isoformat")
-                                  else str(value) for value in values]) + "}"
-            for name, values in columns.items()}
+    keys = [*days, *months]
+    values = [*days.values(), *months.values()]
+    return {"tenant": "{" + ",".join([key[0] for key in keys]) + "}",
+            "metric": "{" + ",".join([key[1] for key in keys]) + "}",
+            "granularity": "{" + ",".join(["day"] * len(days) + ["month"] * len(months)) + "}",
+            "period": "{" + ",".join([key[2].isoformat() for key in keys]) + "}",
+            "total": "{" + ",".join([str(value[0]) for value in values]) + "}",
+            "peak": "{" + ",".join([str(value[1]) for value in values]) + "}",
+            "events": "{" + ",".join([str(value[2]) for value in values]) + "}",
+            "last_value": "{" + ",".join([str(value[3]) for value in values]) + "}",
+            "last_at": "{" + ",".join([value[4].isoformat() for value in values]) + "}"}
 
 
 def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[int], str],
-                  positions: dict[str, int]) -> None:
-    """Events already stored must be the same events; a reused event_id for other data is refused."""
+                  positions: dict[tuple[str, dt.datetime], int],
+                  known: Mapping[tuple[str, dt.datetime], tuple | None] | None = None) -> None:
+    """Events already stored must be the same events: the same event_id at the same instant for
+    other data is refused (``positions``: where each (event_id, instant) was in the batch;
+    ``known``: what was stored, by (event_id, instant), as far as the caller read it)."""
     table = UsageEvent.__table__
-    stored: dict[str, tuple] = {}
-    ids = [e.event_id for e in resent]
-    for start in range(0, len(ids), 5000):
+    stored: dict[tuple[str, dt.datetime], tuple] = {key: value for key, value in (known or {}).items() if value}
+    keys = [key for key in ((e.event_id, e.occurred_at) for e in resent) if key not in stored]
+    for start in range(0, len(keys), 1000):
         for row in session.connection().execute(
             sa.select(table.c.event_id, table.c.tenant_code, table.c.metric, table.c.quantity, table.c.occurred_at)
-            .where(table.c.event_id.in_(ids[start:start + 5000]))
+            .where(sa.tuple_(table.c.event_id, table.c.occurred_at).in_(keys[start:start + 1000]))
         ):
-            occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=dt.timezone.utc)
-            stored[row.event_id] = (row.tenant_code, row.metric, row.quantity, occurred)
+            stored[(row.event_id, row.occurred_at)] = (row.tenant_code, row.metric, row.quantity, row.occurred_at)
     problems = []
     for event in resent:
-        if stored.get(event.event_id, event.key()) != event.key():
-            index = positions[event.event_id]
+        if stored.get((event.event_id, event.occurred_at), event.key()) != event.key():
+            index = positions.get((event.event_id, event.occurred_at), 0)
             problems.append({**problem(f"{where(index)}.event_id",
-                                       f"event_id {event.event_id} was already recorded for a different event; each event needs its own event_id",
-                                       f"event_id {event.event_id} は別の内容の利用実績ですでに記録されています。イベントごとに別の event_id を付けてください。"),
+                                       f"event_id {event.event_id} was already recorded for a different event at the same time; each event needs its own event_id",
+                                       f"event_id {event.event_id} は同じ日時の別の内容の利用実績ですでに記録されています。イベントごとに別の event_id を付けてください。"),
                              "index": index, "event_id": event.event_id})
     if problems:
         raise _reject(problems)
@@ -725,37 +796,44 @@ def ingest(
     if not raw_events:
         raise UsageRejected("The batch has no events; send at least one.", "イベントが1件もありません。1件以上送ってください。",
                             problems=[problem("events", "at least one event is required", "1件以上必要です。")])
-    events, repeated, problems = validate_events(
-        raw_events, known_tenants if known_tenants is not None else tenant_codes(session),
-        now=now, settings=settings, where=where)
-    if problems:
-        raise _reject(problems)
-    overflow = aggregate_overflow(session, events, where, raw_events)
-    if overflow:
-        raise _reject(overflow)
+    known = known_tenants if known_tenants is not None else tenant_codes(session)
+
+    def check(sink: Callable[[list[ValidEvent]], None] | None = None) -> tuple:
+        return validate_events(raw_events, known, now=now, settings=settings, where=where, sink=sink)
+
+    def refused(events: list[ValidEvent]) -> list[dict[str, Any]]:
+        return aggregate_overflow(session, events, where, raw_events)
+
+    def check_resent(resent: list[ValidEvent], known: Mapping[tuple, tuple | None] | None = None) -> None:
+        ids = {e.event_id for e in resent}
+        positions: dict[tuple[str, dt.datetime], int] = {}
+        for index, raw in enumerate(raw_events):
+            if raw["event_id"] in ids:
+                positions.setdefault((raw["event_id"], _parse_timestamp(raw["timestamp"])), index)
+        _check_resent(session, resent, where, positions, known)
 
     batch = dict(source=source, actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
                  request_id=actor.request_id, source_ip=actor.source_ip, events_received=len(raw_events),
                  received_at=now)
     session.flush()  # what the caller changed before, ahead of the batch (a no-op when nothing is pending)
-
-    def check_resent(resent_ids: set[str]) -> None:
-        positions: dict[str, int] = {}
-        for index, raw in enumerate(raw_events):
-            positions.setdefault(raw["event_id"], index)
-        _check_resent(session, [e for e in events if e.event_id in resent_ids], where, positions)
-
-    if _postgresql(session):  # the batch row is written with the aggregates, in the same round trip
-        batch_id, accepted, figures = _store_and_aggregate_pg(session, events, batch, check_resent)
+    if _postgresql(session):  # checked while copied; the batch row is written with the aggregates
+        events, batch_id, accepted, figures = _ingest_pg(session, check, refused, batch, check_resent)
     else:
+        events, _, problems = check()
+        if problems:
+            raise _reject(problems)
+        overflow = refused(events)
+        if overflow:
+            raise _reject(overflow)
         row = UsageBatch(**batch)
         session.add(row)
         session.flush()
         batch_id = row.id
         inserted = _store_events(session, events, batch_id)
+        fresh = events
         if len(inserted) < len(events):
-            check_resent({e.event_id for e in events} - inserted)
-        fresh = [e for e in events if e.event_id in inserted] if len(inserted) < len(events) else events
+            check_resent([e for e in events if (e.event_id, e.occurred_at) not in inserted])
+            fresh = [e for e in events if (e.event_id, e.occurred_at) in inserted]
         accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
         row.events_accepted = accepted
         row.events_duplicate = len(raw_events) - accepted
@@ -889,7 +967,7 @@ def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = No
     authz.authorize(actor, "usage.purge")
     cutoff = retention_cutoff(now, settings)
     connection = session.connection()
-    table, keys = UsageEvent.__table__, UsageEventKey.__table__
+    table = UsageEvent.__table__
     dropped: list[str] = []
     if partitions.is_partitioned(connection):  # PostgreSQL: whole monthly partitions go
         dropped, deleted = partitions.drop_before(connection, cutoff, dry_run=dry_run)
@@ -899,8 +977,6 @@ def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = No
         deleted = connection.execute(sa.delete(table).where(table.c.occurred_at < cutoff)).rowcount
     if dry_run or not deleted and not dropped:
         return PurgeResult(cutoff, int(deleted))
-    # the keys of purged events go too: ingest refuses events before the cutoff, so none can come back
-    connection.execute(sa.delete(keys).where(keys.c.occurred_at < cutoff))
     audit.record(session, actor, "usage.purge", "usage_event", cutoff.date().isoformat(),
                  after={"cutoff": cutoff.isoformat(), "deleted": int(deleted), "partitions_dropped": dropped,
                         "retention_months": settings.retention_months})

@@ -4,8 +4,8 @@
   within a period (a Japan-time calendar month) and starts again at zero in the next one; a
   *gauge* (``broker_entities``, ``storage_bytes``, ``user_seats``, ``datasets``) reports a level,
   and the level is its latest reported value.
-* ``usage_event`` holds raw events, unique by ``event_id`` through ``usage_event_key`` (a batch
-  sent again counts once), kept for the retention period and then purged (on PostgreSQL whole
+* ``usage_event`` holds raw events, unique by ``event_id`` and ``occurred_at`` (a batch sent
+  again counts once), kept for the retention period and then purged (on PostgreSQL whole
   monthly partitions are dropped). ``batch_id`` is a plain column, not a foreign key:
   the insert path is the hot path, and ``usage_batch`` rows outlive purged events anyway.
 * ``usage_aggregate`` holds one row per tenant × metric × day and per tenant × metric × month
@@ -97,9 +97,9 @@ class UsageBatch(SQLModel, table=True):
 
 
 class UsageEvent(SQLModel, table=True):
-    """A raw event. On PostgreSQL the table is partitioned by Japan-time month of ``occurred_at``
-    (``tenancy/usage/partitions.py``), so its key must hold ``occurred_at``: ``event_id`` alone is
-    kept unique by :class:`UsageEventKey`. On SQLite it is a plain table."""
+    """A raw event, known by its ``event_id`` and instant. On PostgreSQL the table is partitioned by
+    Japan-time month of ``occurred_at`` (``tenancy/usage/partitions.py``), whose key must hold the
+    partition key: the same key on SQLite, where it is a plain table."""
 
     __tablename__ = "usage_event"
     __table_args__ = ({"postgresql_partition_by": "RANGE (occurred_at)"},)
@@ -109,17 +109,6 @@ class UsageEvent(SQLModel, table=True):
     tenant_code: str = Field(max_length=6)
     metric: str = Field(max_length=32)
     quantity: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    batch_id: Optional[int] = Field(default=None)
-
-
-class UsageEventKey(SQLModel, table=True):
-    """The idempotency key of raw events: one narrow row per ``event_id`` ever stored (and not yet
-    purged), unique across every month's partition. ``batch_id`` is the batch that stored it."""
-
-    __tablename__ = "usage_event_key"
-
-    event_id: str = Field(max_length=128, primary_key=True)
-    occurred_at: dt.datetime = Field(sa_column=_timestamp())
     batch_id: Optional[int] = Field(default=None)
 
 

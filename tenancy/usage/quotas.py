@@ -354,12 +354,31 @@ class QuotaCache:
         self._loading: dict[tuple[str, str], threading.Lock] = {}
         self._generation = 0  # bumped by clear(): a load that began before it is not kept
         self._limits: tuple[float, dict[str, dict[str, EffectiveLimit]]] | None = None  # (loaded at, by tenant)
+        # the threshold alerts (dedupe keys) of one month known to be in the outbox, committed
+        self._alerted: tuple[dt.date, frozenset[str]] = (dt.date.min, frozenset())
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._limits = None
+            self._alerted = (dt.date.min, frozenset())
             self._generation += 1
+
+    def alerted(self, month: dt.date) -> frozenset[str]:
+        """The threshold alerts of ``month`` known to be queued already (by any process): ingest
+        looks up in the outbox only the thresholds crossed that are not among them."""
+        memo = self._alerted
+        return memo[1] if memo[0] == month else frozenset()
+
+    def note_alerted(self, month: dt.date, keys: Iterable[str]) -> None:
+        """Alerts of ``month`` found in the outbox or queued, by a transaction that committed.
+        Only the latest month is kept (alerts are for the current month)."""
+        with self._lock:
+            current_month_, known = self._alerted
+            if month > current_month_:
+                self._alerted = (month, frozenset(keys))
+            elif month == current_month_:
+                self._alerted = (month, known | frozenset(keys))
 
     def limits_of(self, session: Session, codes: Iterable[str]) -> dict[str, dict[str, EffectiveLimit]]:
         """The effective limits of ``codes``, from a memory of every tenant's limits kept at most
@@ -481,6 +500,8 @@ def _after_commit(session: Session) -> None:
     for item in pending:
         if item[0] == "reset":
             cache.clear()
+        elif item[0] == "alerted":
+            cache.note_alerted(*item[1:])
         else:
             cache.note_usage(*item[1:])
 
@@ -525,7 +546,8 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
     current = [f for f in figures if f.month == month]
     if not current:
         return 0
-    limits_of = quota_cache(session.get_bind()).limits_of(session, {f.tenant_code for f in current})
+    cache = quota_cache(session.get_bind())
+    limits_of = cache.limits_of(session, {f.tenant_code for f in current})
     crossed: dict[str, tuple] = {}
     for figure in current:
         _defer(session, ("usage", figure.tenant_code, figure.metric, month, figure.used))
@@ -537,11 +559,15 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
                 break
             key = f"quota:{figure.tenant_code}:{figure.metric}:{month:%Y-%m}:{threshold}"
             crossed[key] = (figure, threshold, limit)
-    if not crossed:
+    alerted = cache.alerted(month)
+    unknown = [key for key in crossed if key not in alerted]
+    if not unknown:
         return 0
-    # one query for the alerts already sent, instead of one per crossed threshold and batch
-    known = set(session.scalars(sa.select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(crossed)))))
-    fresh = {key: item for key, item in crossed.items() if key not in known}
+    # one query for the alerts already sent, instead of one per crossed threshold and batch; what
+    # it finds (and what is queued below) is remembered once this transaction commits
+    known = set(session.scalars(sa.select(Notification.dedupe_key).where(Notification.dedupe_key.in_(unknown))))
+    fresh = {key: crossed[key] for key in unknown if key not in known}
+    _defer(session, ("alerted", month, known | fresh.keys()))
     if not fresh:
         return 0
     # tenants (names for the message) only when an alert is queued; contacts are read by the outbox

@@ -97,13 +97,41 @@ def test_every_bad_event_is_listed(client, db, cities, metering_headers):
     assert sorted(e["index"] for e in errors) == [0, 2, 3]
 
 
-def test_an_event_id_reused_for_other_data_is_refused(client, db, cities, metering_headers, as_operator):
-    client.post("/api/v1/usage", json={"events": [event("431001", quantity=5, event_id="gw-1")]}, headers=metering_headers)
-    again = event("431001", quantity=50, event_id="gw-1")
+def test_an_event_id_reused_for_other_data_at_the_same_time_is_refused(client, db, cities, metering_headers, as_operator):
+    sent = _now() - dt.timedelta(minutes=5)
+    client.post("/api/v1/usage", json={"events": [event("431001", quantity=5, at=sent, event_id="gw-1")]},
+                headers=metering_headers)
+    again = event("431001", quantity=50, at=sent.astimezone(dt.timezone.utc), event_id="gw-1")  # the same instant, in UTC
     response = client.post("/api/v1/usage", json={"events": [event("431001", quantity=1), again]}, headers=metering_headers)
     assert response.status_code == 422
-    assert response.get_json()["errors"][0]["event_id"] == "gw-1"
+    error = response.get_json()["errors"][0]
+    assert (error["event_id"], error["index"]) == ("gw-1", 1)
+    assert "同じ日時" in error["message_ja"]
     assert month_figure(client, as_operator, "431001") == 5  # neither event of the refused batch counted
+
+
+def test_an_event_id_sent_again_at_another_time_is_another_event(client, db, cities, metering_headers, as_operator):
+    earlier, later = _now() - dt.timedelta(minutes=5), _now() - dt.timedelta(minutes=1)
+    first = client.post("/api/v1/usage", json={"events": [event("431001", quantity=5, at=earlier, event_id="gw-2")]},
+                        headers=metering_headers)
+    both = [event("431001", quantity=3, at=later, event_id="gw-2"), event("431001", quantity=5, at=earlier, event_id="gw-2")]
+    second = client.post("/api/v1/usage", json={"events": both}, headers=metering_headers)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (second.get_json()["accepted"], second.get_json()["duplicates"]) == (1, 1)
+    assert month_figure(client, as_operator, "431001") == 8 and count(db, UsageEvent) == 2
+
+
+def test_one_batch_may_hold_an_event_id_at_two_times_but_not_twice_at_one_time(client, db, cities, metering_headers,
+                                                                              as_operator):
+    earlier, later = _now() - dt.timedelta(minutes=5), _now() - dt.timedelta(minutes=1)
+    two_times = [event("431001", quantity=2, at=earlier, event_id="gw-3"), event("431001", quantity=4, at=later, event_id="gw-3"),
+                 event("431001", quantity=4, at=later, event_id="gw-3")]  # the last one repeats the second
+    answer = client.post("/api/v1/usage", json={"events": two_times}, headers=metering_headers)
+    assert answer.status_code == 200 and (answer.get_json()["accepted"], answer.get_json()["duplicates"]) == (2, 1)
+    clash = [event("431001", quantity=1, at=earlier, event_id="gw-4"), event("431001", quantity=9, at=earlier, event_id="gw-4")]
+    refused = client.post("/api/v1/usage", json={"events": clash}, headers=metering_headers)
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["index"] == 1
+    assert month_figure(client, as_operator, "431001") == 6
 
 
 def test_more_than_10000_events_is_refused(client, db, cities, metering_headers):

@@ -98,15 +98,23 @@ def test_a_batch_spanning_two_months_sent_again_adds_nothing(db, cities):
     assert _month_total(db, "432024", last_month) == 5
 
 
-def test_an_event_id_reused_in_another_month_is_refused(db, cities):
-    last_month = _month_start_jst(1)
-    metering.ingest(db, OPERATOR, [event("431001", quantity=5, at=last_month + dt.timedelta(days=1), event_id="gw-9")])
+def test_an_event_id_sent_in_two_months_is_two_events_and_each_resend_counts_once(db, cities):
+    last_month, this_month = _month_start_jst(1), _month_start_jst(0)
+    then = event("431001", quantity=5, at=last_month + dt.timedelta(days=1), event_id="gw-9")
+    now = event("431001", quantity=2, event_id="gw-9")  # now, this month
+    metering.ingest(db, OPERATOR, [then])
     db.commit()
+    assert metering.ingest(db, OPERATOR, [now, then]).accepted == 1
+    db.commit()
+    assert metering.ingest(db, OPERATOR, [then, now]).duplicates == 2
+    db.commit()
+    assert _count(db) == 2
+    assert _month_total(db, "431001", last_month) == 5 and _month_total(db, "431001", this_month) == 2
+    changed = dict(then, quantity=6)
     with pytest.raises(metering.UsageRejected) as refused:
-        metering.ingest(db, OPERATOR, [event("431001", quantity=5, event_id="gw-9")])  # now, this month
+        metering.ingest(db, OPERATOR, [now, changed])
     db.rollback()
-    assert refused.value.problems[0]["event_id"] == "gw-9"
-    assert _count(db) == 1 and _month_total(db, "431001", _month_start_jst(0)) == 0
+    assert [(p["index"], p["event_id"]) for p in refused.value.problems] == [(1, "gw-9")]
 
 
 def test_retention_drops_old_months_and_keeps_newer_ones(db, cities, restore_partitions):

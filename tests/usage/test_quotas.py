@@ -60,6 +60,22 @@ def test_crossing_80_then_100_percent_alerts_exactly_once_each(client, db, kumam
     assert "105" in sent[1].body and "100" in sent[1].body
 
 
+def test_an_alert_of_a_batch_rolled_back_is_queued_by_the_next_batch_and_never_twice(db, kumamoto, operator):
+    """Ingest remembers which alerts are in the outbox, but only once their transaction commits."""
+    plan(db, operator, api_calls=100)
+    assert metering.ingest(db, operator, [event("431001", quantity=85)]).alerts == 1
+    db.rollback()  # the batch and its alert are gone
+    assert alerts(db) == []
+    assert metering.ingest(db, operator, [event("431001", quantity=85)]).alerts == 1
+    db.commit()
+    assert metering.ingest(db, operator, [event("431001", quantity=1)]).alerts == 0  # known now: not asked again
+    db.commit()
+    quotas.reset_quota_caches()  # as another process would start: it finds the alert in the outbox
+    assert metering.ingest(db, operator, [event("431001", quantity=1)]).alerts == 0
+    db.commit()
+    assert [n.dedupe_key.rsplit(":", 1)[1] for n in alerts(db)] == ["80"]
+
+
 def test_a_limit_lowered_after_a_batch_alerts_on_the_very_next_batch(client, db, kumamoto, operator, metering_headers):
     """Ingest keeps every tenant's limits in memory for its alerts: a plan change committed in the
     process must reach the next batch at once, not after the memory's bound."""
