@@ -435,10 +435,10 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
     ``check(sink)`` is :func:`validate_events` bound to the batch; ``refused(events)`` names what
     the stored aggregates refuse (:func:`aggregate_overflow`); ``on_resent`` is called with the
     events already stored and what was stored (before any aggregate changes), so that a reused
-    event_id can refuse the batch. A refusal raises :class:`UsageRejected` (after rolling back to
-    the savepoint when it comes from the check). Returns (events, batch id, events stored, month figures). Round trips: one for the savepoint
-    and the batch's id (pipelined), the COPY, one for the release, the aggregates and the batch row
-    (pipelined).
+    event_id can refuse the batch. A refusal raises :class:`UsageRejected`, with nothing of the
+    batch written. Returns (events, batch id, events stored, month figures). Round trips: one for
+    the savepoint and the batch's id (pipelined), the COPY, one for the release, the aggregates and
+    the batch row (pipelined).
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
@@ -453,7 +453,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
             copy.write(_copy_rows(part, batch_id))
             _add_days(days, part)
 
-        events = rows = None
+        events = rows = overflow = None
         try:
             with cursor.copy(COPY_EVENTS_PG) as copy:
                 events, _, problems = check(copied)
@@ -477,6 +477,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
                 events, _, problems = check(None)
                 if problems:
                     raise _reject(problems)
+            if overflow is None:  # the copy stopped before the aggregates were asked
                 overflow = refused(events)
                 if overflow:
                     raise _reject(overflow)
@@ -500,8 +501,8 @@ def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEve
                    batch_id: int) -> dict[tuple[str, dt.datetime], tuple | None]:
     """The careful path: stage the batch, store the events not stored yet in key order; returns
     the events stored before, by (event_id, occurred_at), each with what was stored (its
-    :meth:`ValidEvent.key`, or None when it is not known yet). A deadlock with a batch copied on the fast
-    path (in its own order) is tried again, a few times, from a savepoint."""
+    :meth:`ValidEvent.key`, or None when it is not known yet). A deadlock with a batch copied on
+    the fast path (in its own order) is tried again, a few times, from a savepoint."""
     connection.exec_driver_sql(STAGE_PG)
     text = _copy_rows(events, batch_id)
     attempts = 0
