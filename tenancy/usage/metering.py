@@ -381,6 +381,7 @@ _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant
 
 COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
 _DEADLOCK = "40P01"
+_EVENT_KEY = operator.itemgetter(0, 4)  # (event_id, occurred_at): what identifies a stored event
 _UNIQUE_VIOLATION = "23505"
 _CAREFUL_ATTEMPTS = 3  # the careful path, tried again after a deadlock with a batch on the fast path
 # COPY text format: a backslash, tab, newline or carriage return inside a value is escaped
@@ -419,9 +420,6 @@ def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> 
     return {tuple(row) for row in session.connection().execute(statement, [
         {"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
          "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered])}
-
-
-_EVENT_KEY = operator.itemgetter(0, 4)  # (event_id, occurred_at): what identifies a stored event
 
 
 def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], None] | None], tuple],
@@ -482,10 +480,10 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
                 if overflow:
                     raise _reject(overflow)
             stored_before = _store_careful(connection, driver, events, batch_id)
-            resent = [e for e in events if (e.event_id, e.occurred_at) in stored_before]
+            resent = [e for e in events if _EVENT_KEY(e) in stored_before]
             if resent:
                 on_resent(resent, stored_before)
-                rows = _aggregate_rows([e for e in events if (e.event_id, e.occurred_at) not in stored_before])
+                rows = _aggregate_rows([e for e in events if _EVENT_KEY(e) not in stored_before])
         accepted = len(events) - len(resent)
         values = {**batch, "id": batch_id, "events_accepted": accepted,
                   "events_duplicate": batch["events_received"] - accepted}
@@ -552,14 +550,9 @@ def _aggregate_rows(events: Iterable[ValidEvent]) -> dict[str, str]:
     return _aggregate_columns(days)
 
 
-def _aggregate_columns(days: dict[tuple, list]) -> dict[str, str]:
-    """The day buckets of :func:`_add_days` and the month buckets they make, as the columns of
-    :data:`UPSERT_AGGREGATES_PG`: total, peak, count, and the value with the latest timestamp.
-
-    Each column goes as one array literal (``{a,b,...}``), which PostgreSQL casts: its elements
-    are validated tenant codes and metric names, whole numbers, dates and UTC ISO 8601 times, none
-    of which holds a comma, brace, quote, backslash or space, so none needs quoting; psycopg's own
-    array adaptation of the same lists costs several times more."""
+def _months_of(days: dict[tuple, list]) -> dict[tuple, list]:
+    """The month buckets (tenant, metric, first day of the month) that the day buckets of
+    :func:`_add_days` make, in the same form."""
     months: dict[tuple, list] = {}
     for (tenant, metric, day), (total, peak, count, last_value, last_at) in days.items():
         key = (tenant, metric, day.replace(day=1))
@@ -573,6 +566,18 @@ def _aggregate_columns(days: dict[tuple, list]) -> dict[str, str]:
             bucket[1] = peak
         if last_at > bucket[4]:  # days do not overlap: two days never share a last timestamp
             bucket[3], bucket[4] = last_value, last_at
+    return months
+
+
+def _aggregate_columns(days: dict[tuple, list]) -> dict[str, str]:
+    """The day buckets of :func:`_add_days` and their month buckets as the columns of
+    :data:`UPSERT_AGGREGATES_PG`: total, peak, count, and the value with the latest timestamp.
+
+    Each column goes as one array literal (``{a,b,...}``), which PostgreSQL casts: its elements
+    are validated tenant codes and metric names, whole numbers, dates and UTC ISO 8601 times, none
+    of which holds a comma, brace, quote, backslash or space, so none needs quoting; psycopg's own
+    array adaptation of the same lists costs several times more."""
+    months = _months_of(days)
     keys = [*days, *months]
     values = [*days.values(), *months.values()]
     return {"tenant": "{" + ",".join([key[0] for key in keys]) + "}",
@@ -594,7 +599,7 @@ def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[i
     ``known``: what was stored, by (event_id, instant), as far as the caller read it)."""
     table = UsageEvent.__table__
     stored: dict[tuple[str, dt.datetime], tuple] = {key: value for key, value in (known or {}).items() if value}
-    keys = [key for key in ((e.event_id, e.occurred_at) for e in resent) if key not in stored]
+    keys = [key for key in map(_EVENT_KEY, resent) if key not in stored]
     for start in range(0, len(keys), 1000):
         for row in session.connection().execute(
             sa.select(table.c.event_id, table.c.tenant_code, table.c.metric, table.c.quantity, table.c.occurred_at)
@@ -603,31 +608,14 @@ def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[i
             stored[(row.event_id, row.occurred_at)] = (row.tenant_code, row.metric, row.quantity, row.occurred_at)
     problems = []
     for event in resent:
-        if stored.get((event.event_id, event.occurred_at), event.key()) != event.key():
-            index = positions.get((event.event_id, event.occurred_at), 0)
+        if stored.get(_EVENT_KEY(event), event.key()) != event.key():
+            index = positions.get(_EVENT_KEY(event), 0)
             problems.append({**problem(f"{where(index)}.event_id",
                                        f"event_id {event.event_id} was already recorded for a different event at the same time; each event needs its own event_id",
                                        f"event_id {event.event_id} は同じ日時の別の内容の利用実績ですでに記録されています。イベントごとに別の event_id を付けてください。"),
                              "index": index, "event_id": event.event_id})
     if problems:
         raise _reject(problems)
-
-
-@dataclasses.dataclass
-class _Bucket:
-    total: int = 0
-    peak: int = 0
-    events: int = 0
-    last_value: int = 0
-    last_at: dt.datetime | None = None
-
-    def add(self, quantity: int, at: dt.datetime) -> None:
-        self.total += quantity
-        self.events += 1
-        if quantity > self.peak:
-            self.peak = quantity
-        if self.last_at is None or at >= self.last_at:
-            self.last_value, self.last_at = quantity, at
 
 
 @dataclasses.dataclass(frozen=True)
@@ -648,22 +636,18 @@ class MonthFigure:
 
 
 def _upsert_aggregates(session: Session, events: Iterable[ValidEvent]) -> list[MonthFigure]:
-    buckets: dict[tuple, _Bucket] = {}
-    for event in events:
-        day = jst_day(event.occurred_at)
-        for key in ((event.tenant_code, event.metric, "day", day),
-                    (event.tenant_code, event.metric, "month", month_of(day))):
-            bucket = buckets.get(key)
-            if bucket is None:
-                bucket = buckets[key] = _Bucket()
-            bucket.add(event.quantity, event.occurred_at)
-    if not buckets:
+    """The portable upsert of the day and month buckets (SQLite), in key order."""
+    days: dict[tuple, list] = {}
+    _add_days(days, events)
+    if not days:
         return []
-    ordered = sorted(buckets.items(), key=lambda item: item[0])
+    buckets = {**{(t, m, "day", p): b for (t, m, p), b in days.items()},
+               **{(t, m, "month", p): b for (t, m, p), b in _months_of(days).items()}}
     figures = []
     table = UsageAggregate.__table__
-    rows = [{"tenant_code": t, "metric": m, "granularity": g, "period_start": p, "total": b.total, "peak": b.peak,
-             "events": b.events, "last_value": b.last_value, "last_at": b.last_at} for (t, m, g, p), b in ordered]
+    rows = [{"tenant_code": t, "metric": m, "granularity": g, "period_start": p, "total": total, "peak": peak,
+             "events": count, "last_value": last_value, "last_at": last_at}
+            for (t, m, g, p), (total, peak, count, last_value, last_at) in sorted(buckets.items())]
     for start in range(0, len(rows), _UPSERT_CHUNK):
         statement = _dialect_insert(session, table).values(rows[start:start + _UPSERT_CHUNK])
         new = statement.excluded
@@ -833,8 +817,8 @@ def ingest(
         inserted = _store_events(session, events, batch_id)
         fresh = events
         if len(inserted) < len(events):
-            check_resent([e for e in events if (e.event_id, e.occurred_at) not in inserted])
-            fresh = [e for e in events if (e.event_id, e.occurred_at) in inserted]
+            check_resent([e for e in events if _EVENT_KEY(e) not in inserted])
+            fresh = [e for e in events if _EVENT_KEY(e) in inserted]
         accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
         row.events_accepted = accepted
         row.events_duplicate = len(raw_events) - accepted

@@ -374,10 +374,10 @@ class QuotaCache:
         """Alerts of ``month`` found in the outbox or queued, by a transaction that committed.
         Only the latest month is kept (alerts are for the current month)."""
         with self._lock:
-            current_month_, known = self._alerted
-            if month > current_month_:
+            kept_month, known = self._alerted
+            if month > kept_month:
                 self._alerted = (month, frozenset(keys))
-            elif month == current_month_:
+            elif month == kept_month:
                 self._alerted = (month, known | frozenset(keys))
 
     def limits_of(self, session: Session, codes: Iterable[str]) -> dict[str, dict[str, EffectiveLimit]]:
