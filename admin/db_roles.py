@@ -30,6 +30,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "billing_policy": ("UPDATE (status, resolution_ref, adopted_at, adopted_by)",),  # adoption, supersession
     "billing_run": ("UPDATE (status, reviewed_at, reviewed_by, review_note, reviewed_by_key, approved_at, approved_by, "
                     "posted_on, reversed_at, reversed_by, reversal_reason, four_eyes)",),
+    # an issued statement keeps its number; a reissue is counted on its row
+    "billing_statement_document": ("UPDATE (reissue_count, reissued_on, reissued_by)",),
     "billing_cost_item": ("UPDATE (name, category, amount, invoiced_amount, tax_treatment, tax_amount, vendor, reference)",
                           "DELETE"),
     # governance: a resolution's enactment is noted once (its trigger allows nothing else)
@@ -38,6 +40,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "agreement_version": ("UPDATE",),  # drafts edited, then published
     # registry and usage state that operations change in place
     "tenant": ("UPDATE",),
+    "prefecture_settings": ("UPDATE",),  # the operator edits the prefecture's facts
     "tenant_onboarding": ("UPDATE",),
     "provisioning_step": ("UPDATE",),  # the provisioning saga records each step's progress
     "quota_plan": ("UPDATE",),

@@ -240,6 +240,38 @@ class AllocationRunLine(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("run_id", "tenant_code", name="uq_billing_run_line_run_tenant"),)
 
 
+class StatementDocument(SQLModel, table=True):
+    """A statement issued as an official document (納入通知書): its number, issue date and due date.
+
+    Numbered once per run and payer (``{symbol}第{sequence}号``, the sequence counting from 1 the
+    documents issued in the issue date's fiscal year, as an office numbers its letters); a number
+    is never changed, deleted or given again. A reissue keeps
+    the number and is recorded on the same row (the document then says 再発行).
+    """
+
+    __tablename__ = "billing_statement_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="billing_run.id", index=True)
+    tenant_code: str = Field(max_length=6)
+    fiscal_year: int  # the statement's fiscal year
+    number_year: int  # the fiscal year whose numbering gave the number (that of the issue date)
+    sequence: int
+    number: str = Field(max_length=60)
+    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    due_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    issued_by: str = Field(default="", max_length=255)
+    reissue_count: int = Field(default=0)
+    reissued_on: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    reissued_by: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "tenant_code", name="uq_billing_statement_document_run_tenant"),
+        sa.UniqueConstraint("number_year", "sequence", name="uq_billing_statement_document_year_sequence"),
+        sa.UniqueConstraint("number_year", "number", name="uq_billing_statement_document_year_number"),
+    )
+
+
 # --- ledger -------------------------------------------------------------------------------------
 
 class AccountType(str, enum.Enum):

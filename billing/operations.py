@@ -96,6 +96,9 @@ def _who(actor: Actor) -> str:
     return (actor.name or actor.subject)[:255]
 
 
+who = _who  # the name a run or a document records for the person acting
+
+
 def _key(actor: Actor) -> str:
     """The person, by identity (issuer and subject): names may repeat, identities do not."""
     return f"{actor.issuer} {actor.subject}"[:600]

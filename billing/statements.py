@@ -25,6 +25,7 @@ import html
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
 from billing.models import AllocationRun, AllocationRunLine, EntryKind
-from billing.operations import basis_label_ja, require_all_tenants
+from billing.operations import basis_label_ja, metric_label_ja, require_all_tenants
 from core import authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, today_jst
@@ -177,7 +178,7 @@ def _header_rows(statement: Statement) -> list[tuple[str, str]]:
         if statement.population is not None:
             rows.append(("人口", f"{statement.population:,}人（{statement.population_source}）"))
         for metric, quantity in statement.usage.items():
-            rows.append((f"利用実績（{metric}）", f"{quantity:,}"))
+            rows.append((f"利用実績（{metric_label_ja(metric)}）", f"{quantity:,}"))
     rows.append(("発行日", f"{statement.issued_on:%Y/%m/%d}"))
     return rows
 
@@ -198,12 +199,16 @@ def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
 safe_text = safe_cell
 
 
-def to_csv(statement: Statement) -> bytes:
-    """UTF-8 with BOM, two columns 項目・金額(円); amounts as plain integers for Excel."""
+def to_csv(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> bytes:
+    """UTF-8 with BOM, two columns 項目・金額(円); amounts as plain integers for Excel.
+
+    ``letter`` is the official letter's own rows (addressee, number, deadline, where to pay:
+    :func:`billing.documents.letter_rows`), written first.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["項目", "内容"])
-    for label, value in _header_rows(statement):
+    for label, value in [*letter, *_header_rows(statement)]:
         writer.writerow([safe_text(label), safe_text(value)])
     writer.writerow([])
     writer.writerow(["区分", "金額（円）"])
@@ -218,44 +223,62 @@ def _workbook():
     return Workbook()
 
 
-def to_xlsx(statement: Statement) -> bytes:
-    from openpyxl.styles import Alignment, Font
+# One font for every cell of a statement workbook: the Japanese Gothic that Debian's
+# fonts-ipafont-gothic gives LibreOffice, and that Excel replaces with its own Gothic.
+SHEET_FONT = "IPAゴシック"
 
+
+def to_xlsx(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The statement as a sheet that prints as it is: A4 portrait, one page wide, print area, borders, one font.
+
+    ``letter`` is the official letter's own rows (:func:`billing.documents.letter_rows`), shown first.
+    """
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    line = Side(style="thin", color="000000")
+    box = Border(left=line, right=line, top=line, bottom=line)
+    plain, bold = Font(name=SHEET_FONT, size=10), Font(name=SHEET_FONT, size=10, bold=True)
     book = _workbook()
     sheet = book.active
     sheet.title = "負担金通知"
     sheet["A1"] = f"{statement.era} 連携基盤共同利用負担金 通知書"
-    sheet["A1"].font = Font(size=14, bold=True)
-    row = 3
-    for label, value in _header_rows(statement):
-        sheet.cell(row=row, column=1, value=safe_text(label)).font = Font(bold=True)
-        sheet.cell(row=row, column=2, value=safe_text(value)).alignment = Alignment(wrap_text=True)
+    sheet["A1"].font = Font(name=SHEET_FONT, size=14, bold=True)
+    row = 2
+
+    def put(label: str, value, *, strong: bool = False, yen: bool = False) -> None:
+        nonlocal row
         row += 1
+        head = sheet.cell(row=row, column=1, value=safe_text(label))
+        cell = sheet.cell(row=row, column=2, value=value if yen else safe_text(value))
+        head.font, cell.font = (bold, bold) if strong else (bold, plain)
+        head.border = cell.border = box
+        head.alignment = Alignment(vertical="top", wrap_text=True)
+        cell.alignment = Alignment(vertical="top", wrap_text=True, horizontal="right" if yen else "left")
+        if yen:
+            cell.number_format = YEN_FORMAT
+
+    for label, value in [*letter, *_header_rows(statement)]:
+        put(label, value)
     row += 1
-    sheet.cell(row=row, column=1, value="区分").font = Font(bold=True)
-    sheet.cell(row=row, column=2, value="金額").font = Font(bold=True)
-    for label, amount in _amount_rows(statement):
-        row += 1
-        sheet.cell(row=row, column=1, value=safe_text(label))
-        cell = sheet.cell(row=row, column=2, value=amount)
-        cell.number_format = YEN_FORMAT
-        if label.endswith("（合計）") or label.startswith("差引"):
-            sheet.cell(row=row, column=1).font = Font(bold=True)
-            cell.font = Font(bold=True)
+    for label, amount in [("区分", None), *_amount_rows(statement)]:
+        if amount is None:
+            put(label, "金額", strong=True)
+            continue
+        put(label, amount, strong=label.endswith("（合計）") or label.startswith("差引"), yen=True)
     if statement.cost_items:
-        row += 2
-        sheet.cell(row=row, column=1, value=f"{statement.era}の費目（按分の対象: 合計 {statement.year_total:,}円）").font = Font(bold=True)
         row += 1
-        for column, heading in enumerate(("費目", "区分", "金額"), start=1):
-            sheet.cell(row=row, column=column, value=heading).font = Font(bold=True)
+        put(f"{statement.era}の費目（按分の対象: 合計 {statement.year_total:,}円）", "金額", strong=True)
         for name, category, amount in statement.cost_items:
-            row += 1
-            sheet.cell(row=row, column=1, value=safe_text(name))
-            sheet.cell(row=row, column=2, value=category)
-            sheet.cell(row=row, column=3, value=amount).number_format = YEN_FORMAT
-    sheet.column_dimensions["A"].width = 40
-    sheet.column_dimensions["B"].width = 60
-    sheet.column_dimensions["C"].width = 18
+            put(f"{name}（{category}）", amount, yen=True)
+    sheet.column_dimensions["A"].width = 36
+    sheet.column_dimensions["B"].width = 58
+    sheet.print_area = f"A1:B{row}"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "portrait"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -83,6 +83,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "api_client.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "api_client.allow_any": {OPERATOR: "all"},
     "gateway.check": {METERING: "all", OPERATOR: "all"},
+    "settings.manage": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -95,6 +96,7 @@ ACTION_LABELS_JA = {
     "identity.incident": "認証サーバーの不整合の確認と解消",
     "billing.read": "負担金の閲覧",
     "billing.manage": "負担金の計算・承認",
+    "settings.manage": "県の設定（発行者・振込先・文書番号）の変更",
     "usage.read": "利用実績の閲覧",
     "usage.ingest": "利用実績の送信",
     "usage.purge": "利用実績の削除（保存期間経過分）",

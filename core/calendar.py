@@ -152,6 +152,23 @@ def fiscal_year_ja(fiscal_year: int) -> str:
     return f"{name}{'元' if year == 1 else year}年度"
 
 
+# The first day of each era (a calendar date's era: 2019-04-30 is 平成31年, 2019-05-01 令和元年).
+ERA_FIRST_DAYS: tuple[tuple[str, dt.date], ...] = (
+    ("令和", dt.date(2019, 5, 1)),
+    ("平成", dt.date(1989, 1, 8)),
+    ("昭和", dt.date(1926, 12, 25)),
+)
+
+
+def date_ja(day: dt.date) -> str:
+    """A calendar date as an official document writes it: ``令和7年8月1日`` (``令和元年5月1日``)."""
+    for name, first in ERA_FIRST_DAYS:
+        if day >= first:
+            year = day.year - first.year + 1
+            return f"{name}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def fiscal_year_en(fiscal_year: int) -> str:
     """``FY2025``."""
     return f"FY{fiscal_year}"

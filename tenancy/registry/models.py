@@ -140,3 +140,39 @@ class TenantTransition(SQLModel, table=True):
     actor_subject: str = Field(max_length=255)
     actor_name: str = Field(default="", max_length=255)
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+
+class AccountType(str, enum.Enum):
+    ordinary = "ordinary"
+    current = "current"
+
+
+ACCOUNT_TYPE_LABELS_JA = {AccountType.ordinary: "普通", AccountType.current: "当座"}
+ACCOUNT_TYPE_LABELS_EN = {AccountType.ordinary: "Ordinary", AccountType.current: "Current"}
+
+
+class PrefectureSettings(SQLModel, table=True):
+    """The home prefecture's own facts that documents carry: who issues them, where to pay, whom
+    to ask, and how documents are numbered. One row (id 1), edited by the operator and audited.
+
+    The home prefecture itself (its name and code) is the registry's prefecture tenant, not a
+    setting written a second time here.
+    """
+
+    __tablename__ = "prefecture_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_title: str = Field(max_length=100)  # 発行者の職名: 熊本県知事
+    issuer_name: str = Field(default="", max_length=100)  # 氏名 (optional on a notice)
+    office: str = Field(max_length=200)  # 担当課: 企画振興部 デジタル戦略局 デジタル戦略推進課
+    office_address: str = Field(default="", max_length=200)
+    office_phone: str = Field(max_length=32)
+    office_email: str = Field(default="", max_length=254)
+    bank_name: str = Field(max_length=100)  # 指定金融機関
+    bank_branch: str = Field(max_length=100)
+    account_type: AccountType = Field(sa_column=_enum_column(AccountType))
+    account_number: str = Field(max_length=16)
+    account_holder: str = Field(max_length=100)
+    document_symbol: str = Field(max_length=20)  # 文書記号: 「デ戦」 → デ戦第12号
+    payment_days: int = Field(default=30)  # 納期限: so many days after the issue date, by default
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -49,3 +49,31 @@ def load_kumamoto(session: Session, actor: Actor) -> list[str]:
         if find_tenant(session, code) is None:
             created.append(create_tenant(session, actor, _create(code, status, wave)).code)
     return created
+
+
+# The demo's prefecture settings. SAMPLE values: the office is named as Kumamoto's digital
+# strategy office is, but the account number and the e-mail address are invented.
+KUMAMOTO_SETTINGS = {
+    "issuer_title": "熊本県知事",
+    "issuer_name": "",
+    "office": "熊本県 企画振興部 デジタル戦略局 デジタル戦略推進課",
+    "office_address": "〒862-8570 熊本市中央区水前寺6丁目18番1号",
+    "office_phone": "096-333-2153",
+    "office_email": "digital-sample@example.jp",
+    "bank_name": "肥後銀行",
+    "bank_branch": "県庁支店",
+    "account_type": "ordinary",
+    "account_number": "0000000",
+    "account_holder": "熊本県会計管理者",
+    "document_symbol": "デ戦",
+    "payment_days": 30,
+}
+
+
+def load_kumamoto_settings(session: Session, actor: Actor):
+    """The demo's prefecture settings (see KUMAMOTO_SETTINGS), unless an operator has set them already."""
+    from tenancy.registry.prefecture import PrefectureSettingsIn, get_settings, update_settings
+
+    if get_settings(session) is not None:
+        return None
+    return update_settings(session, actor, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))

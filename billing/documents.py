@@ -1,0 +1,314 @@
+"""Statements as official documents (負担金 納入通知書): numbered, dated, addressed, with where to pay.
+
+A statement (:mod:`billing.statements`) says what the ledger holds; a document is the letter the
+prefecture sends a municipality about it. Issuing the documents of an approved run
+(:func:`issue_documents`, a finance officer) numbers each municipality's letter once
+(``{文書記号}第{n}号``, counted per fiscal year of the issue date, never reused), fixes its issue
+date and its payment deadline (納期限); a reissue (:func:`reissue_document`) keeps the number and
+the letter says 再発行. Who issues, where to pay and whom to ask come from the prefecture's
+settings (:mod:`tenancy.registry.prefecture`), never from code.
+
+The letter is one A4 page of HTML rendered to PDF by WeasyPrint with a Japanese font from Debian
+(fonts-ipafont-gothic); the same lines (:func:`letter_rows`) go into the Excel and CSV
+downloads, so every format carries the same facts. Amounts come from the statement, that is from
+the ledger, and are written in figures and in words (法定大字: 金参百弐拾六万四千五拾参円).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import operations, statements
+from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
+from billing.models import AllocationRun, AllocationRunLine, RunStatus, StatementDocument
+from core import audit, authz
+from core.actor import Actor
+from core.calendar import date_ja, fiscal_year_of, today_jst
+from tenancy.registry.models import ACCOUNT_TYPE_LABELS_JA, PrefectureSettings
+from tenancy.registry.prefecture import get_settings, require_settings
+
+TAX_NOTE = "本負担金は地方公共団体間の負担金であり、消費税の課税対象外です。"
+
+# --- the amount in words -----------------------------------------------------------------------------
+
+_DIGITS = "零壱弐参四五六七八九"  # 法定大字 for 1, 2, 3 (and 拾 for 10), so that a figure cannot be altered
+_SMALL_UNITS = ((1000, "千"), (100, "百"), (10, "拾"))
+_LARGE_UNITS = ((10**12, "兆"), (10**8, "億"), (10**4, "万"), (1, ""))
+
+
+def _below_ten_thousand(number: int) -> str:
+    words = []
+    for value, unit in _SMALL_UNITS:
+        digit, number = divmod(number, value)
+        if digit:
+            words.append(_DIGITS[digit] + unit)
+    if number:
+        words.append(_DIGITS[number])
+    return "".join(words)
+
+
+def yen_in_words(amount: int) -> str:
+    """``金参百弐拾六万四千五拾参円`` for 3,264,053: the amount as a cheque or a notice writes it."""
+    if amount < 0:
+        raise ValueError("an amount in words is never negative")
+    if amount == 0:
+        return "金零円"
+    words = []
+    for value, unit in _LARGE_UNITS:
+        part, amount = divmod(amount, value)
+        if part:
+            words.append(_below_ten_thousand(part) + unit)
+    return "金" + "".join(words) + "円"
+
+
+def addressee(tenant_name: str) -> str:
+    """The head of the municipality, as a letter addresses them: 熊本市 → 熊本市長 様."""
+    return f"{tenant_name}長 様" if tenant_name.endswith(("市", "町", "村", "区")) else f"{tenant_name} 様"
+
+
+# --- issuing -------------------------------------------------------------------------------------------
+
+def _documents(session: Session, run_id: int) -> dict[str, StatementDocument]:
+    return {document.tenant_code: document for document in session.scalars(
+        sa.select(StatementDocument).where(StatementDocument.run_id == run_id))}
+
+
+def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.date | None = None,
+                    issued_on: dt.date | None = None) -> list[StatementDocument]:
+    """Number the letters of an approved run's municipalities (those not numbered yet), audited.
+
+    ``due_on`` defaults to the settings' number of days after ``issued_on`` (today in Japan).
+    """
+    authz.authorize(actor, "billing.manage")
+    run = operations.get_run(session, run_id, lock=True)
+    if run.status != RunStatus.approved:
+        raise BillingConflict(f"run #{run.id} is not approved and posted: only a posted run's statements are sent",
+                              f"按分計算 #{run.id} は承認・計上されていないため、納入通知書を発行できません。",
+                              run_id=run.id)
+    settings = require_settings(session)
+    issued_on = issued_on or today_jst()
+    due_on = due_on or issued_on + dt.timedelta(days=settings.payment_days)
+    if due_on < issued_on:
+        raise InvalidBillingData(
+            "the payment deadline is before the issue date", "納期限が発行日より前です。",
+            problems=[{"field": "due_on", "message_en": "Choose a deadline on or after the issue date.",
+                       "message_ja": f"納期限は発行日（{date_ja(issued_on)}）以降の日付にしてください。"}])
+    numbered = _documents(session, run.id)
+    lines = session.scalars(sa.select(AllocationRunLine).where(
+        AllocationRunLine.run_id == run.id, AllocationRunLine.is_prefecture.is_(False)).order_by(AllocationRunLine.tenant_code))
+    number_year = fiscal_year_of(issued_on)
+    sequence = session.scalar(sa.select(sa.func.max(StatementDocument.sequence))
+                              .where(StatementDocument.number_year == number_year)) or 0
+    issued = []
+    for line in lines:
+        if line.tenant_code in numbered:
+            continue
+        sequence += 1
+        document = StatementDocument(run_id=run.id, tenant_code=line.tenant_code, fiscal_year=run.fiscal_year,
+                                     number_year=number_year, sequence=sequence,
+                                     number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on,
+                                     due_on=due_on, issued_by=operations.who(actor))
+        session.add(document)
+        issued.append(document)
+    if not issued:
+        return []
+    session.flush()
+    audit.record(session, actor, "statement.issue", "billing_run", str(run.id), after={
+        "fiscal_year": run.fiscal_year, "issued_on": issued_on.isoformat(), "due_on": due_on.isoformat(),
+        "numbers": {document.tenant_code: document.number for document in issued}})
+    return issued
+
+
+def _standing_document(session: Session, statement: statements.Statement) -> StatementDocument | None:
+    return session.scalars(sa.select(StatementDocument).where(
+        StatementDocument.run_id == statement.run_id, StatementDocument.tenant_code == statement.tenant_code)).one_or_none()
+
+
+def _not_issued(statement: statements.Statement) -> BillingNotFound:
+    return BillingNotFound(
+        f"the statement of {statement.tenant_code} for FY{statement.fiscal_year} has not been issued yet",
+        f"{statement.era}の{statement.tenant_name}の納入通知書はまだ発行されていません。"
+        "財政担当が按分計算の画面で「納入通知書を発行」を行ってください。",
+        code=statement.tenant_code, fiscal_year=statement.fiscal_year)
+
+
+def reissue_document(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> StatementDocument:
+    """Issue the same letter again (lost, or asked for again): same number, marked 再発行; audited."""
+    authz.authorize(actor, "billing.manage")
+    statement = statements.build_statement(session, actor, tenant_code, fiscal_year)
+    document = _standing_document(session, statement)
+    if document is None:
+        raise _not_issued(statement)
+    document.reissue_count += 1
+    document.reissued_on = today_jst()
+    document.reissued_by = operations.who(actor)
+    session.flush()
+    audit.record(session, actor, "statement.reissue", "statement_document", document.number, tenant_code=tenant_code,
+                 after={"number": document.number, "reissue_count": document.reissue_count,
+                        "reissued_on": document.reissued_on.isoformat()})
+    return document
+
+
+# --- the letter ------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Letter:
+    """Everything an official statement shows: the ledger's statement, its number and the issuer."""
+
+    statement: statements.Statement
+    document: StatementDocument | None
+    settings: PrefectureSettings | None
+
+    @property
+    def issued(self) -> bool:
+        return self.document is not None and self.settings is not None
+
+    @property
+    def amount_due(self) -> int:
+        return max(self.statement.balance, 0)
+
+
+def letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Letter:
+    """A tenant's letter for the year (``billing.read`` on the tenant), issued or not yet."""
+    statement = statements.build_statement(session, actor, tenant_code, fiscal_year)
+    return Letter(statement, _standing_document(session, statement), get_settings(session))
+
+
+def issued_letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Letter:
+    """The letter as a PDF needs it: numbered and with the issuer set, else a refusal saying what to do."""
+    found = letter(session, actor, tenant_code, fiscal_year)
+    if found.settings is None:
+        require_settings(session)
+    if found.document is None:
+        raise _not_issued(found.statement)
+    return found
+
+
+def run_letters(session: Session, actor: Actor, run_id: int) -> list[Letter]:
+    """Every issued letter of a run, by tenant code (the batch download; needs every tenant's grant)."""
+    operations.require_all_tenants(actor)
+    run: AllocationRun = operations.get_run(session, run_id)
+    documents = _documents(session, run.id)
+    if not documents:
+        raise BillingNotFound(f"no statement of run #{run.id} has been issued yet",
+                              f"按分計算 #{run.id} の納入通知書はまだ発行されていません。", run_id=run.id)
+    settings = require_settings(session)
+    return [Letter(statements.build_statement(session, actor, code, run.fiscal_year), documents[code], settings)
+            for code in sorted(documents)]
+
+
+def _bank_text(settings: PrefectureSettings) -> str:
+    return (f"{settings.bank_name} {settings.bank_branch} {ACCOUNT_TYPE_LABELS_JA[settings.account_type]}預金 "
+            f"{settings.account_number}（口座名義 {settings.account_holder}）")
+
+
+def _contact_text(settings: PrefectureSettings) -> str:
+    parts = [settings.office, settings.office_address, f"電話 {settings.office_phone}"]
+    if settings.office_email:
+        parts.append(f"メール {settings.office_email}")
+    return "　".join(part for part in parts if part)
+
+
+def letter_rows(found: Letter) -> list[tuple[str, str]]:
+    """The letter's own facts, label and value, for every format (empty where the settings are not set yet)."""
+    rows = [("宛先", addressee(found.statement.tenant_name))]
+    if found.document is not None:
+        rows.append(("文書番号", found.document.number))
+        rows.append(("発行日", date_ja(found.document.issued_on)))
+        if found.document.reissued_on:
+            rows.append(("再発行", date_ja(found.document.reissued_on)))
+        rows.append(("納期限", date_ja(found.document.due_on)))
+    if found.settings is not None:
+        issuer = " ".join(part for part in (found.settings.issuer_title, found.settings.issuer_name) if part)
+        rows.append(("発行者", issuer))
+        rows.append(("振込先（指定金融機関）", _bank_text(found.settings)))
+        rows.append(("問い合わせ先", _contact_text(found.settings)))
+    rows.append(("納入金額", f"{yen_in_words(found.amount_due)}（{found.amount_due:,}円）"))
+    rows.append(("備考", TAX_NOTE))
+    return rows
+
+
+_LETTER_STYLE = """
+@page { size: A4; margin: 16mm 18mm 14mm 18mm; }
+body { font-family: "IPAGothic", "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 9.5pt; color: #000; }
+.letter { page-break-after: always; }
+.letter:last-child { page-break-after: auto; }
+.head { text-align: right; line-height: 1.5; }
+.reissue { display: inline-block; border: 1.5px solid #000; padding: 0 6px; font-weight: bold; margin-bottom: 2mm; }
+.to { font-size: 12pt; margin: 4mm 0 2mm; }
+.from { text-align: right; font-size: 11pt; margin-bottom: 4mm; }
+h1 { text-align: center; font-size: 14pt; margin: 2mm 0 4mm; letter-spacing: 1px; }
+p { margin: 1mm 0; }
+.due { border: 1.5px solid #000; padding: 2mm 3mm; margin: 3mm 0; font-size: 11pt; }
+.due strong { font-size: 13pt; }
+table { border-collapse: collapse; width: 100%; margin: 2mm 0; }
+th, td { border: 0.8px solid #000; padding: 1mm 2mm; text-align: left; vertical-align: top; }
+th { background: #eee; font-weight: normal; width: 32%; }
+td.yen { text-align: right; white-space: nowrap; }
+tr.total th, tr.total td { font-weight: bold; }
+h2 { font-size: 10pt; margin: 3mm 0 1mm; }
+.note { font-size: 8.5pt; }
+"""
+
+
+def _rows_html(rows: list[tuple[str, str]]) -> str:
+    e = html.escape
+    return "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in rows)
+
+
+def _amounts_html(statement: statements.Statement) -> str:
+    e = html.escape
+    cells = []
+    for label, amount in statements._amount_rows(statement):
+        total = ' class="total"' if label.endswith("（合計）") or label.startswith("差引") else ""
+        cells.append(f'<tr{total}><th>{e(label)}</th><td class="yen">{amount:,}円</td></tr>')
+    return "".join(cells)
+
+
+def letter_html(found: Letter) -> str:
+    """One letter as an HTML section (A4, one page for a normal statement); every value escaped."""
+    e = html.escape
+    statement, document, settings = found.statement, found.document, found.settings
+    issuer = " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
+    reissue = (f'<div class="reissue">再発行（{e(date_ja(document.reissued_on))}）</div><br>'
+               if document.reissued_on else "")
+    facts = [row for row in statements._header_rows(statement) if row[0] not in ("団体コード", "団体名", "発行日")]
+    costs = ""
+    if statement.cost_items:
+        costs = (f"<h2>按分の対象とした経費（{e(statement.era)}、合計 {statement.year_total:,}円）</h2><table>"
+                 + "".join(f'<tr><th>{e(name)}（{e(category)}）</th><td class="yen">{amount:,}円</td></tr>'
+                           for name, category, amount in statement.cost_items) + "</table>")
+    return (
+        f'<section class="letter">'
+        f'<div class="head">{reissue}{e(document.number)}<br>{e(date_ja(document.issued_on))}</div>'
+        f'<div class="to">{e(addressee(statement.tenant_name))}</div>'
+        f'<div class="from">{e(issuer)}</div>'
+        f"<h1>{e(statement.era)} 連携基盤共同利用負担金 納入通知書</h1>"
+        f"<p>{e(statement.era)}の連携基盤共同利用負担金を下記のとおり通知しますので、納期限までに納入してください。</p>"
+        f'<div class="due">納入金額　<strong>{e(yen_in_words(found.amount_due))}</strong>（{found.amount_due:,}円）'
+        f"<br>納期限　<strong>{e(date_ja(document.due_on))}</strong></div>"
+        f"<h2>内訳</h2><table>{_amounts_html(statement)}</table>"
+        f"<h2>算定の基礎</h2><table>{_rows_html(facts)}</table>"
+        f"{costs}"
+        f"<h2>納入方法</h2><table>{_rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
+        f'<p class="note">{e(TAX_NOTE)}</p>'
+        f"<h2>問い合わせ先</h2><p>{e(_contact_text(settings))}</p>"
+        f"</section>"
+    )
+
+
+def letters_pdf(letters: list[Letter]) -> bytes:
+    """One PDF of the letters, each starting on a new A4 page."""
+    import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
+
+    if not letters or not all(found.issued for found in letters):
+        raise ValueError("only issued letters are rendered")
+    title = html.escape(f"{letters[0].statement.era} 負担金 納入通知書")
+    document = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
+                f"<style>{_LETTER_STYLE}</style></head><body>{''.join(letter_html(found) for found in letters)}</body></html>")
+    return weasyprint.HTML(string=document).write_pdf()

@@ -1,0 +1,110 @@
+"""The home prefecture: which tenant it is, and its own facts that documents carry.
+
+The home prefecture is the registry's one tenant of kind ``prefecture`` (Kumamoto's 430005 in the
+demo, Tochigi's 090000 elsewhere): its name and code are never written a second time. What the
+registry does not hold (who issues documents, the designated bank account payments go to, the
+office that answers questions, how documents are numbered) is :class:`PrefectureSettings`, one
+row the operator edits (``settings.manage``), every change audited with before and after.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from core import audit, authz
+from core.actor import Actor
+from core.db import utcnow
+from core.errors import Invalid
+from core.validation import single_line
+from tenancy.registry.models import AccountType, PrefectureSettings, Tenant, TenantKind
+from tenancy.registry.schemas import Email
+
+SETTINGS_ID = 1
+
+
+def _line(max_length: int, *, required: bool = True):
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1 if required else 0, max_length=max_length),
+                     AfterValidator(single_line)]
+
+
+class PrefectureSettingsIn(SQLModel):
+    """What the operator types on the settings page (every field in Japanese there)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer_title: _line(100)
+    issuer_name: _line(100, required=False) = ""
+    office: _line(200)
+    office_address: _line(200, required=False) = ""
+    office_phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                                   pattern=r"^[0-9+\-() ]+$")]
+    office_email: Email | None = None
+    bank_name: _line(100)
+    bank_branch: _line(100)
+    account_type: AccountType
+    account_number: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,16}$")]
+    account_holder: _line(100)
+    document_symbol: _line(20)
+    payment_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+
+FIELDS = tuple(PrefectureSettingsIn.model_fields)
+
+
+def home_prefecture(session: Session) -> Tenant | None:
+    """The registry's prefecture tenant (the platform's home prefecture), or None before it is registered."""
+    return session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture).order_by(Tenant.code)).first()
+
+
+def home_prefecture_name(session: Session) -> str:
+    prefecture = home_prefecture(session)
+    return prefecture.name_ja if prefecture is not None else ""
+
+
+def get_settings(session: Session) -> PrefectureSettings | None:
+    return session.get(PrefectureSettings, SETTINGS_ID)
+
+
+def require_settings(session: Session) -> PrefectureSettings:
+    """The settings a document needs, or a refusal that says who must enter them and where."""
+    settings = get_settings(session)
+    if settings is None:
+        raise Invalid(
+            "The prefecture's issuer, office and bank account are not set yet: an operator enters them under Settings.",
+            "発行者・担当課・振込先がまだ設定されていません。運営者が「県の設定」で登録してください。",
+        )
+    return settings
+
+
+def _summary(settings: PrefectureSettings | None) -> dict | None:
+    if settings is None:
+        return None
+    return {name: (value.value if isinstance(value, AccountType) else value)
+            for name in FIELDS for value in [getattr(settings, name)]}
+
+
+def update_settings(session: Session, actor: Actor, data: PrefectureSettingsIn) -> PrefectureSettings:
+    """Set the prefecture's facts (the first call creates them); audited with what changed."""
+    authz.authorize(actor, "settings.manage")
+    settings = get_settings(session)
+    before = _summary(settings)
+    values = {**data.model_dump(), "office_email": data.office_email or ""}
+    if settings is None:
+        settings = PrefectureSettings(id=SETTINGS_ID, **values)
+        session.add(settings)
+    else:
+        for name, value in values.items():
+            setattr(settings, name, value)
+    after = _summary(settings)
+    if after == before:
+        return settings
+    settings.updated_at = utcnow()
+    session.flush()
+    old, new = audit.changes(before, after) if before is not None else (None, after)
+    audit.record(session, actor, "settings.update", "prefecture_settings", str(SETTINGS_ID), before=old, after=new)
+    return settings
