@@ -24,15 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import operations, statements
+from billing.statements import TAX_NOTE, addressee
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import AllocationRun, AllocationRunLine, RunStatus, StatementDocument
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_of, today_jst
+from core.errors import Unavailable
 from tenancy.registry.models import ACCOUNT_TYPE_LABELS_JA, PrefectureSettings
 from tenancy.registry.prefecture import get_settings, require_settings
 
-TAX_NOTE = "本負担金は地方公共団体間の負担金であり、消費税の課税対象外です。"
 
 # --- the amount in words -----------------------------------------------------------------------------
 
@@ -66,16 +67,16 @@ def yen_in_words(amount: int) -> str:
     return "金" + "".join(words) + "円"
 
 
-def addressee(tenant_name: str) -> str:
-    """The head of the municipality, as a letter addresses them: 熊本市 → 熊本市長 様."""
-    return f"{tenant_name}長 様" if tenant_name.endswith(("市", "町", "村", "区")) else f"{tenant_name} 様"
-
-
 # --- issuing -------------------------------------------------------------------------------------------
 
 def _documents(session: Session, run_id: int) -> dict[str, StatementDocument]:
     return {document.tenant_code: document for document in session.scalars(
         sa.select(StatementDocument).where(StatementDocument.run_id == run_id))}
+
+
+def issued_count(session: Session, run_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(StatementDocument)
+                          .where(StatementDocument.run_id == run_id)) or 0
 
 
 def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.date | None = None,
@@ -118,7 +119,7 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     if not issued:
         return []
     session.flush()
-    audit.record(session, actor, "statement.issue", "billing_run", str(run.id), after={
+    audit.record(session, actor, "billing.letters.issue", "billing_run", str(run.id), after={
         "fiscal_year": run.fiscal_year, "issued_on": issued_on.isoformat(), "due_on": due_on.isoformat(),
         "numbers": {document.tenant_code: document.number for document in issued}})
     return issued
@@ -148,7 +149,7 @@ def reissue_document(session: Session, actor: Actor, tenant_code: str, fiscal_ye
     document.reissued_on = today_jst()
     document.reissued_by = operations.who(actor)
     session.flush()
-    audit.record(session, actor, "statement.reissue", "statement_document", document.number, tenant_code=tenant_code,
+    audit.record(session, actor, "billing.letter.reissue", "statement_document", document.number, tenant_code=tenant_code,
                  after={"number": document.number, "reissue_count": document.reissue_count,
                         "reissued_on": document.reissued_on.isoformat()})
     return document
@@ -182,10 +183,10 @@ def letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -
 def issued_letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Letter:
     """The letter as a PDF needs it: numbered and with the issuer set, else a refusal saying what to do."""
     found = letter(session, actor, tenant_code, fiscal_year)
-    if found.settings is None:
-        require_settings(session)
     if found.document is None:
         raise _not_issued(found.statement)
+    if found.settings is None:
+        require_settings(session)
     return found
 
 
@@ -304,7 +305,12 @@ def letter_html(found: Letter) -> str:
 
 def letters_pdf(letters: list[Letter]) -> bytes:
     """One PDF of the letters, each starting on a new A4 page."""
-    import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
+    try:
+        import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
+    except OSError as error:  # Pango missing on this machine: say what to install, never a 500
+        raise Unavailable(
+            f"PDF letters need Pango on the server (Debian: libpango-1.0-0 libpangoft2-1.0-0): {error}",
+            "PDF の納入通知書を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
 
     if not letters or not all(found.issued for found in letters):
         raise ValueError("only issued letters are rendered")

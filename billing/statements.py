@@ -41,6 +41,12 @@ from core.spreadsheet import safe_cell
 from tenancy.registry.models import Tenant
 
 YEN_FORMAT = '#,##0"円"'
+TAX_NOTE = "本負担金は地方公共団体間の負担金であり、消費税の課税対象外です。"
+
+
+def addressee(tenant_name: str) -> str:
+    """The head of the municipality, as a letter addresses them: 熊本市 → 熊本市長 様."""
+    return f"{tenant_name}長 様" if tenant_name.endswith(("市", "町", "村", "区")) else f"{tenant_name} 様"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,18 +305,19 @@ def _yen_cell(amount: int) -> str:
     return f'<td class="yen">{amount:,}円</td>'
 
 
-def to_html(statement: Statement) -> str:
-    """A complete, printable HTML page (lang="ja"); every value escaped."""
+def to_html(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> str:
+    """A complete, printable HTML page (lang="ja"); every value escaped; ``letter`` as in :func:`to_csv`."""
     e = html.escape
     parts = [
         '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">',
         f"<title>{e(statement.era)} 負担金通知書 {e(statement.tenant_name)}</title>",
         f"<style>{_PAGE_STYLE}</style></head><body><main>",
         f"<h1>{e(statement.era)} 連携基盤共同利用負担金 通知書</h1>",
-        f"<p>{e(statement.tenant_name)} 様</p>",
+        f"<p>{e(addressee(statement.tenant_name))}</p>",
         '<table aria-label="通知の内容"><tbody>',
     ]
-    parts += [f'<tr><th scope="row">{e(label)}</th><td>{e(value)}</td></tr>' for label, value in _header_rows(statement)]
+    parts += [f'<tr><th scope="row">{e(label)}</th><td>{e(value)}</td></tr>'
+              for label, value in [*letter, *_header_rows(statement)]]
     parts.append("</tbody></table>")
     parts.append('<table aria-label="負担金の内訳と入金"><thead><tr><th scope="col">区分</th><th scope="col">金額</th></tr></thead><tbody>')
     for label, amount in _amount_rows(statement):
@@ -323,7 +330,8 @@ def to_html(statement: Statement) -> str:
         parts += [f"<tr><td>{e(name)}</td><td>{e(category)}</td>{_yen_cell(amount)}</tr>"
                   for name, category, amount in statement.cost_items]
         parts.append("</tbody></table>")
-    parts.append("<p>負担金は地方公共団体間の負担金のため、消費税の課税対象外です。</p>")
+    if not letter:
+        parts.append(f"<p>{e(TAX_NOTE)}</p>")
     parts.append("</main></body></html>\n")
     return "\n".join(parts)
 

@@ -83,6 +83,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "api_client.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "api_client.allow_any": {OPERATOR: "all"},
     "gateway.check": {METERING: "all", OPERATOR: "all"},
+    "settings.read": {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"},
     "settings.manage": {OPERATOR: "all"},
 }
 
@@ -96,6 +97,7 @@ ACTION_LABELS_JA = {
     "identity.incident": "認証サーバーの不整合の確認と解消",
     "billing.read": "負担金の閲覧",
     "billing.manage": "負担金の計算・承認",
+    "settings.read": "県の設定（発行者・振込先・文書番号）の閲覧",
     "settings.manage": "県の設定（発行者・振込先・文書番号）の変更",
     "usage.read": "利用実績の閲覧",
     "usage.ingest": "利用実績の送信",

@@ -20,7 +20,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
-from billing import ledger, operations, statements
+from billing import documents, ledger, operations, statements
 from billing.models import EntryKind
 from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
 from core.validation import TenantCode
@@ -411,15 +411,16 @@ class FiscalSummaryOut(BaseModel):
 @bp.get("/billing/statements/<code>/<int:fiscal_year>",
         responses={200: media(StatementOut, "text/csv", XLSX, "text/html")}, summary="A tenant's statement (負担金通知) for a fiscal year")
 def statement(path: StatementPath, query: StatementQuery):
-    built = statements.build_statement(db.session, current_actor(), path.code, path.fiscal_year)
+    letter = documents.letter(db.session, current_actor(), path.code, path.fiscal_year)
+    built, rows = letter.statement, documents.letter_rows(letter)
     if query.format == "json":
         return jsonify(statements.statement_to_json(built))
     label = f"負担金通知_{built.tenant_name}_{built.era}"
     if query.format == "xlsx":
-        return _download(statements.to_xlsx(built), "xlsx", built.filename_stem, label)
+        return _download(statements.to_xlsx(built, rows), "xlsx", built.filename_stem, label)
     if query.format == "csv":
-        return _download(statements.to_csv(built), "csv", built.filename_stem, label)
-    return _download(statements.to_html(built).encode("utf-8"), "html", built.filename_stem, label)
+        return _download(statements.to_csv(built, rows), "csv", built.filename_stem, label)
+    return _download(statements.to_html(built, rows).encode("utf-8"), "html", built.filename_stem, label)
 
 
 @bp.get("/billing/fiscal-years/<int:fiscal_year>/summary", responses={200: json_csv_xlsx(FiscalSummaryOut)}, summary="Every tenant's charge, payments and balance")

@@ -133,7 +133,8 @@ def _write(data: bytes, output: Path | None) -> None:
 @group.command("statement")
 @click.argument("code")
 @click.argument("fiscal_year", type=int)
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "html", "json"]), default="xlsx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "html", "json", "pdf"]), default="xlsx",
+              show_default=True, help="pdf: the issued letter (納入通知書), one A4 page.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @with_appcontext
 @acting(authz.FINANCE)
@@ -141,18 +142,77 @@ def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None
     """Write tenant CODE's statement (負担金通知) for FISCAL_YEAR, from the ledger."""
     from billing import statements
 
+    from billing import documents
+
     try:
-        built = statements.build_statement(db.session, actor, code, fiscal_year)
+        letter = documents.issued_letter(db.session, actor, code, fiscal_year) if fmt == "pdf" else \
+            documents.letter(db.session, actor, code, fiscal_year)
     except DomainError as error:
         _fail(error)
-    if fmt == "xlsx":
-        _write(statements.to_xlsx(built), output)
+    built, rows = letter.statement, documents.letter_rows(letter)
+    if fmt == "pdf":
+        _write(documents.letters_pdf([letter]), output)
+    elif fmt == "xlsx":
+        _write(statements.to_xlsx(built, rows), output)
     elif fmt == "csv":
-        _write(statements.to_csv(built), output)
+        _write(statements.to_csv(built, rows), output)
     elif fmt == "html":
-        _write(statements.to_html(built).encode("utf-8"), output)
+        _write(statements.to_html(built, rows).encode("utf-8"), output)
     else:
         _write((json.dumps(statements.statement_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
+
+
+@group.command("issue-letters")
+@click.argument("run_id", type=int)
+@click.option("--due", "due_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Payment deadline (納期限), YYYY-MM-DD; default: the settings' days after today.")
+@with_appcontext
+@acting(authz.FINANCE)
+def issue_letters_command(run_id: int, due_on, actor) -> None:
+    """Issue the letters (納入通知書) of posted run RUN_ID: each municipality's letter gets its number once."""
+    from billing import documents
+
+    try:
+        issued = documents.issue_documents(db.session, actor, run_id, due_on=due_on.date() if due_on else None)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    for document in issued:
+        click.echo(f"{document.tenant_code}\t{document.number}\t{document.issued_on}\t{document.due_on}")
+    click.echo(f"{len(issued)} letter(s) issued" if issued else "every letter of this run was issued already")
+
+
+@group.command("letters")
+@click.argument("run_id", type=int)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write (default: stdout).")
+@with_appcontext
+@acting(authz.FINANCE)
+def letters_command(run_id: int, output: Path | None, actor) -> None:
+    """Write every issued letter of run RUN_ID as one PDF, one A4 page per municipality."""
+    from billing import documents
+
+    try:
+        letters = documents.run_letters(db.session, actor, run_id)
+    except DomainError as error:
+        _fail(error)
+    _write(documents.letters_pdf(letters), output)
+
+
+@group.command("reissue-letter")
+@click.argument("code")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def reissue_letter_command(code: str, fiscal_year: int, actor) -> None:
+    """Reissue tenant CODE's letter for FISCAL_YEAR: the same number, marked 再発行."""
+    from billing import documents
+
+    try:
+        document = documents.reissue_document(db.session, actor, code, fiscal_year)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"{document.number} reissued ({document.reissue_count})")
 
 
 @group.command("summary")

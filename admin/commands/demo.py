@@ -38,7 +38,7 @@ def demo(host: str, port: int, serve: bool) -> None:
 
     from admin.commands.keycloak import bootstrap
     from admin import keycloak_server
-    from tenancy.registry.sample import load_kumamoto
+    from tenancy.registry.sample import load_kumamoto, load_kumamoto_settings
 
     config = current_app.config
     if config["RENKEI_ENV"] != "development":
@@ -60,6 +60,7 @@ def demo(host: str, port: int, serve: bool) -> None:
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db.session, loader)
+    load_kumamoto_settings(db.session, loader)  # issuer and where to pay, for the letters (sample values)
     plans = load_default_plans(db.session, loader)
     db.session.commit()
     from admin.identity import identity_directory

@@ -33,7 +33,7 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels as words, paging
 from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from billing import allocation, ledger, operations, simulate, statements
+from billing import allocation, documents, ledger, operations, simulate, statements
 from billing.errors import AllocationError
 from billing.ledger_errors import BillingNotFound, InvalidBillingData
 from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text
@@ -68,6 +68,7 @@ from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, 
 from core.errors import DomainError
 from core.validation import problems_from
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+from tenancy.registry.prefecture import get_settings
 from tenancy.usage.models import METRICS
 
 CATEGORY = _l("Cost sharing")
@@ -515,7 +516,15 @@ class BillingView(SecureView):
                            basis_label=operations.basis_label_ja, moves=moves if self._can_manage() else [],
                            move_labels=operations.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
                            form=ActionForm(), run_status=_run_status, kind_label=_kind_label,
-                           date=lambda value: format_date(value, _locale()))
+                           date=lambda value: format_date(value, _locale()), **self._letters(run))
+
+    def _letters(self, run) -> dict[str, Any]:
+        """What the run page's letters section shows: how many are issued, and whether more can be."""
+        settings = get_settings(db.session)
+        days = settings.payment_days if settings is not None else 30
+        return {"letters_issued": documents.issued_count(db.session, run.id), "settings_set": settings is not None,
+                "can_manage": self._can_manage(), "can_issue": self._can_manage() and settings is not None,
+                "default_due": (today_jst() + dt.timedelta(days=days)).isoformat()}
 
     @expose("/runs/<int:run_id>/act", methods=("POST",))
     def act(self, run_id: int):
@@ -784,25 +793,30 @@ class BillingView(SecureView):
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):
         try:
-            built = statements.build_statement(db.session, g.actor, code, fiscal_year)
+            letter = documents.letter(db.session, g.actor, code, fiscal_year)
         except BillingNotFound as error:
             # not posted yet (or no such tenant): say so inside the layout, with the years that have one
             known = db.session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is not None
             years = operations.statement_years(db.session, g.actor, code) if known else []
             return self.render("renkei/statement_missing.html", message=error.message_ja if _ja() else error.message_en,
                                code=code, years=years, year_label=lambda year: format_fiscal_year(year, _locale())), 404
+        built = letter.statement
         return self.render("renkei/statement.html", statement=built, header_rows=statements._header_rows(built),
-                           amount_rows=statements._amount_rows(built))
+                           amount_rows=statements._amount_rows(built), letter=letter,
+                           addressee=documents.addressee(built.tenant_name),
+                           letter_rows=[row for row in documents.letter_rows(letter) if row[0] != "宛先"],
+                           can_manage=self._can_manage())
 
     @expose("/statements/<code>/<int:fiscal_year>.<fmt>")
     def statement_file(self, code: str, fiscal_year: int, fmt: str):
-        built = statements.build_statement(db.session, g.actor, code, fiscal_year)
+        letter = documents.letter(db.session, g.actor, code, fiscal_year)
+        built, rows = letter.statement, documents.letter_rows(letter)
         label = f"負担金通知_{built.tenant_name}_{built.era}"
         if fmt == "xlsx":
-            return _download(statements.to_xlsx(built), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            return _download(statements.to_xlsx(built, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              built.filename_stem, label, "xlsx")
         if fmt == "csv":
-            return _download(statements.to_csv(built), "text/csv", built.filename_stem, label, "csv")
+            return _download(statements.to_csv(built, rows), "text/csv", built.filename_stem, label, "csv")
         abort(404)
 
     @expose("/summary/<int:fiscal_year>.<fmt>")

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
 from core.validation import single_line
 from tenancy.registry.models import AccountType, PrefectureSettings, Tenant, TenantKind
 from tenancy.registry.schemas import Email
@@ -68,6 +68,15 @@ def home_prefecture_name(session: Session) -> str:
 
 def get_settings(session: Session) -> PrefectureSettings | None:
     return session.get(PrefectureSettings, SETTINGS_ID)
+
+
+def read_settings(session: Session, actor: Actor) -> PrefectureSettings:
+    """The settings for a reader with ``settings.read``, or NotFound before an operator has set them."""
+    authz.authorize(actor, "settings.read")
+    settings = get_settings(session)
+    if settings is None:
+        raise NotFound("The prefecture's settings are not set yet.", "県の設定はまだ登録されていません。")
+    return settings
 
 
 def require_settings(session: Session) -> PrefectureSettings:

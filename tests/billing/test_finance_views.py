@@ -366,7 +366,7 @@ def test_the_statement_in_excel_has_the_total_the_preview_showed(client, db, fin
     csv_text = client.get("/admin/billing/statements/431001/2025.csv").data.decode("utf-8-sig")
     assert f"負担金額（合計）,{expected}" in csv_text and "熊本市" in csv_text
     printed = client.get("/admin/billing/statements/431001/2025/").get_data(as_text=True)
-    assert f"{expected:,}円" in printed and "熊本市 様" in printed
+    assert f"{expected:,}円" in printed and "熊本市長 様" in printed
 
 
 def test_a_municipal_admin_is_linked_to_the_years_that_have_a_statement(client, db, posted_fy2025):

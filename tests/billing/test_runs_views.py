@@ -48,7 +48,7 @@ def test_municipal_admin_sees_only_their_own_statement(client, posted_fy2025):
     page = client.get("/admin/billing/statements/431001/2025/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "熊本市 様" in text and "3,075,000円" in text and "1,875,000円" in text
+    assert "熊本市長 様" in text and "3,075,000円" in text and "1,875,000円" in text
     download = client.get("/admin/billing/statements/431001/2025.xlsx")
     sheet = load_workbook(io.BytesIO(download.data)).active
     assert sheet["A1"].value == "令和7年度 連携基盤共同利用負担金 通知書"

@@ -31,6 +31,7 @@ def poppler(tool: str) -> str:
 
 def pdf_pages(pdf: bytes, tmp_path: Path) -> list[Path]:
     """The PDF as an office would look at it: one PNG per page, rendered by pdftoppm."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     source = tmp_path / "letter.pdf"
     source.write_bytes(pdf)
     subprocess.run([poppler("pdftoppm"), "-r", "40", "-png", str(source), str(tmp_path / "page")], check=True)
@@ -89,7 +90,7 @@ def test_issuing_numbers_each_municipality_once_and_never_the_prefecture(db, fin
     assert documents.issue_documents(db, finance, posted_fy2025.id, issued_on=dt.date(2025, 8, 2)) == []
     found = documents.letter(db, finance, "431001", 2025)
     assert found.document.number == "デ戦第1号" and found.document.issued_on == dt.date(2025, 8, 1)
-    record = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "statement.issue")).one()
+    record = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "billing.letters.issue")).one()
     assert "デ戦第3号" in record.after and record.actor_name == "県 財政担当"
 
 
@@ -159,7 +160,7 @@ def test_a_reissue_keeps_the_number_and_says_so(db, finance, posted_fy2025, sett
     assert "再発行" in text and "デ戦第2号" in text
     # 八代市 has paid 1,000,000 of 1,950,000: the letter asks for what is left
     assert "金九拾五万円" in text and "950,000円" in text
-    assert db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "statement.reissue")).one().tenant_code == "432024"
+    assert db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "billing.letter.reissue")).one().tenant_code == "432024"
 
 
 def test_the_batch_has_one_page_per_municipality(db, finance, posted_fy2025, settings, tmp_path):

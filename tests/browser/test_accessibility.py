@@ -271,9 +271,10 @@ def world(demo, db):
     by an adopted policy in an approved run (statements, journal) with a payment recorded."""
     import datetime as dt
 
-    from billing import operations as billing
+    from billing import documents, operations as billing
     from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate
     from core.actor import Actor
+    from tenancy.registry.sample import load_kumamoto_settings
     from core.calendar import fiscal_year_of, now_jst, today_jst
     from governance import agreements, council
     from governance.models import AgreementDocument
@@ -301,6 +302,9 @@ def world(demo, db):
     billing.approve_run(db, finance[2], run.id)
     billing.record_payment(db, finance[0], PaymentCreate(tenant_code="431001", fiscal_year=year, amount=100_000,
                                                          received_on=today_jst(), reference="振込 0001"))
+    # the prefecture's settings and the run's letters (納入通知書): the settings page, letters on statements
+    load_kumamoto_settings(db, operator)
+    documents.issue_documents(db, finance[0], run.id)
     db.commit()
     return demo
 

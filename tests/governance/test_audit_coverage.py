@@ -227,6 +227,27 @@ def run(ctx: Ctx, until: str = "computed") -> int:
     return created.id
 
 
+def settings_body() -> dict:
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    return dict(KUMAMOTO_SETTINGS)
+
+
+def prefecture_settings(ctx: Ctx) -> None:
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+
+    update_settings(ctx.db, ctx.operator, PrefectureSettingsIn.model_validate(settings_body()))
+    ctx.db.commit()
+
+
+def issued_letters(ctx: Ctx) -> None:
+    from billing import documents
+
+    prefecture_settings(ctx)
+    documents.issue_documents(ctx.db, FINANCE_OFFICER, run(ctx, "approved"))
+    ctx.db.commit()
+
+
 def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
     return Call(method, url, ctx.as_operator, json)
 
@@ -377,6 +398,16 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/billing/runs/{run_id}/discard"): Entry(
         success=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/discard"),
         refused=lambda c: fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'approved')}/discard")),
+    # letters: issuing numbers a posted run's letters; a reissue keeps the number; the operator sets the settings
+    ("POST", "/api/v1/billing/runs/{run_id}/letters"): Entry(
+        success=lambda c: (prefecture_settings(c), fin(c, "POST", f"/api/v1/billing/runs/{run(c, 'approved')}/letters", {}))[1],
+        refused=lambda c: (prefecture_settings(c), fin(c, "POST", f"/api/v1/billing/runs/{run(c)}/letters", {}))[1]),  # not posted
+    ("POST", "/api/v1/billing/statements/{code}/{fiscal_year}/letter/reissue"): Entry(
+        success=lambda c: (issued_letters(c), fin(c, "POST", "/api/v1/billing/statements/431001/2026/letter/reissue"))[1],
+        refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/statements/431001/2026/letter/reissue"))[1]),
+    ("PUT", "/api/v1/settings/prefecture"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/settings/prefecture", settings_body()),
+        refused=lambda c: fin(c, "PUT", "/api/v1/settings/prefecture", settings_body())),  # finance reads, never sets
     ("POST", "/api/v1/billing/payments"): Entry(
         success=lambda c: (c.tenants("431001"), fin(c, "POST", "/api/v1/billing/payments", {
             "tenant_code": "431001", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001"}))[1],

@@ -71,6 +71,12 @@ def _invite_body():
             "roles": ["municipal-staff"]}
 
 
+def _kumamoto_settings():
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    return KUMAMOTO_SETTINGS
+
+
 def _reason():
     return {"reason": "authorization matrix"}
 
@@ -137,6 +143,14 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/billing/payments"): Rule(FINANCE, lambda: {
         "tenant_code": OWN, "fiscal_year": 2025, "amount": 1000, "received_on": "2025-06-30", "reference": uuid.uuid4().hex[:8]}),
     ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}"): Rule(READ_TENANT),
+    # letters (納入通知書): finance issues and reissues; a municipality reads its own; the operator sets
+    # the prefecture's settings that letters carry, which finance and the auditor read
+    ("POST", "/api/v1/billing/runs/{run_id}/letters"): Rule(FINANCE, lambda: {}),
+    ("GET", "/api/v1/billing/runs/{run_id}/letters"): Rule(READ_ALL),
+    ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}/letter"): Rule(READ_TENANT),
+    ("POST", "/api/v1/billing/statements/{code}/{fiscal_year}/letter/reissue"): Rule(FINANCE),
+    ("GET", "/api/v1/settings/prefecture"): Rule(READ_ALL),
+    ("PUT", "/api/v1/settings/prefecture"): Rule(OPERATE, lambda: dict(_kumamoto_settings())),
     # governance
     ("GET", "/api/v1/agreements"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/agreements/board"): Rule(EVERYONE_READS),

@@ -1,0 +1,134 @@
+"""/api/v1: the official letters of a run (納入通知書) and the prefecture's settings that they carry.
+
+Who may do what is decided by :mod:`billing.documents` and :mod:`tenancy.registry.prefecture`:
+finance issues and reissues letters; a letter is read with ``billing.read`` on its tenant (a
+municipal admin their own); a run's batch needs every tenant's grant; the operator edits the
+settings, which finance, the operator and the auditor read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from typing import Literal
+
+from flask import Response, jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.contract import media
+from admin.auth import current_actor
+from admin.extensions import db
+from billing import documents
+from billing.models import StatementDocument
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.validation import TenantCode
+from tenancy.registry.prefecture import FIELDS, PrefectureSettingsIn, read_settings, update_settings
+
+bp = APIBlueprint("api_letters", __name__, url_prefix=API_PREFIX, abp_tags=tag("letters", "納入通知書と県の設定 / letters and settings"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+PDF = "application/pdf"
+
+
+class RunPath(BaseModel):
+    run_id: int = Field(ge=1)
+
+
+class LetterPath(BaseModel):
+    code: TenantCode
+    fiscal_year: int = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
+
+
+class IssueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    due_on: dt.date | None = Field(default=None, description="納期限; by default the settings' days after today")
+
+
+class LettersQuery(BaseModel):
+    format: Literal["json", "pdf"] = "json"
+
+
+class LetterOut(BaseModel):
+    tenant_code: str
+    fiscal_year: int
+    run_id: int
+    number: str = Field(description="文書番号, e.g. デ戦第12号")
+    issued_on: dt.date
+    due_on: dt.date = Field(description="納期限")
+    reissue_count: int
+    reissued_on: dt.date | None
+
+
+class LettersOut(BaseModel):
+    letters: list[LetterOut]
+
+
+class SettingsOut(PrefectureSettingsIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+def _letter_out(document: StatementDocument) -> dict:
+    return {"tenant_code": document.tenant_code, "fiscal_year": document.fiscal_year, "run_id": document.run_id,
+            "number": document.number, "issued_on": document.issued_on.isoformat(), "due_on": document.due_on.isoformat(),
+            "reissue_count": document.reissue_count,
+            "reissued_on": document.reissued_on.isoformat() if document.reissued_on else None}
+
+
+def _pdf(data: bytes, stem: str, label_ja: str) -> Response:
+    response = Response(data, mimetype=PDF)
+    quoted = urllib.parse.quote(f"{label_ja}.pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.pdf\"; filename*=UTF-8''{quoted}"
+    return response
+
+
+@bp.post("/billing/runs/<int:run_id>/letters", responses={201: LettersOut},
+         summary="Issue the letters (納入通知書) of a posted run: numbers each municipality's letter once")
+def issue_letters(path: RunPath, body: IssueBody):
+    issued = documents.issue_documents(db.session, current_actor(), path.run_id, due_on=body.due_on)
+    return jsonify({"letters": [_letter_out(document) for document in issued]}), 201
+
+
+@bp.get("/billing/runs/<int:run_id>/letters", responses={200: media(LettersOut, PDF)},
+        summary="A run's issued letters, as a list or as one PDF (one A4 page each)")
+def run_letters(path: RunPath, query: LettersQuery):
+    letters = documents.run_letters(db.session, current_actor(), path.run_id)
+    if query.format == "pdf":
+        return _pdf(documents.letters_pdf(letters), f"statements-run-{path.run_id}",
+                    f"納入通知書_一括_{letters[0].statement.era}_按分計算{path.run_id}")
+    return jsonify({"letters": [_letter_out(found.document) for found in letters]})
+
+
+@bp.get("/billing/statements/<code>/<int:fiscal_year>/letter", responses={200: media(LetterOut, PDF)},
+        summary="A tenant's issued letter for a fiscal year, as its facts or as a one-page PDF")
+def letter(path: LetterPath, query: LettersQuery):
+    found = documents.issued_letter(db.session, current_actor(), path.code, path.fiscal_year)
+    if query.format == "pdf":
+        return _pdf(documents.letters_pdf([found]), f"statement-{path.code}-FY{path.fiscal_year}",
+                    f"納入通知書_{found.statement.tenant_name}_{found.statement.era}")
+    return jsonify(_letter_out(found.document))
+
+
+@bp.post("/billing/statements/<code>/<int:fiscal_year>/letter/reissue", responses={200: LetterOut},
+         summary="Reissue a letter: the same number, marked 再発行")
+def reissue_letter(path: LetterPath):
+    return jsonify(_letter_out(documents.reissue_document(db.session, current_actor(), path.code, path.fiscal_year)))
+
+
+# --- the prefecture's settings ----------------------------------------------------------------------------
+
+def _settings_out(saved) -> dict:
+    return SettingsOut.model_validate({name: getattr(saved, name) for name in FIELDS}).model_dump(mode="json")
+
+
+@bp.get("/settings/prefecture", responses={200: SettingsOut},
+        summary="The prefecture's settings that letters carry (issuer, office, bank, numbering)")
+def settings():
+    return jsonify(_settings_out(read_settings(db.session, current_actor())))
+
+
+@bp.put("/settings/prefecture", responses={200: SettingsOut}, summary="Set the prefecture's settings (operator)")
+def write_settings(body: PrefectureSettingsIn):
+    return jsonify(_settings_out(update_settings(db.session, current_actor(), body)))
