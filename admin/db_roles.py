@@ -70,6 +70,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "member_screening_check": ("UPDATE (checked, note, checked_by, checked_at)", "DELETE"),
     "member_project_group": ("UPDATE (name, representative)", "DELETE"),
     "member_project_group_member": ("DELETE",),
+    "member_base": ("DELETE",),  # an organisation applying again states its bases afresh
 }
 
 

@@ -24,7 +24,7 @@ from billing import documents
 from billing.models import StatementDocument
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import TenantCode
-from tenancy.registry.prefecture import FIELDS, PrefectureSettingsIn, read_settings, update_settings
+from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
 
 bp = APIBlueprint("api_letters", __name__, url_prefix=API_PREFIX, abp_tags=tag("letters", "納入通知書と県の設定 / letters and settings"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
@@ -66,8 +66,21 @@ class LettersOut(BaseModel):
     letters: list[LetterOut]
 
 
-class SettingsOut(PrefectureSettingsIn):
-    model_config = ConfigDict(extra="ignore", from_attributes=True)
+class SettingsOut(BaseModel):
+    issuer_title: str
+    issuer_name: str
+    office: str
+    office_address: str
+    office_phone: str
+    office_email: str = Field(description="\"\" when none is given")
+    bank_name: str
+    bank_branch: str
+    account_type: Literal["ordinary", "current"]
+    account_number: str
+    account_holder: str
+    document_symbol: str
+    payment_days: int
+    consortium_name: str
 
 
 def _letter_out(document: StatementDocument) -> dict:
@@ -120,7 +133,7 @@ def reissue_letter(path: LetterPath):
 # --- the prefecture's settings ----------------------------------------------------------------------------
 
 def _settings_out(saved) -> dict:
-    return SettingsOut.model_validate({name: getattr(saved, name) for name in FIELDS}).model_dump(mode="json")
+    return settings_summary(saved)
 
 
 @bp.get("/settings/prefecture", responses={200: SettingsOut},

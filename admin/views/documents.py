@@ -122,6 +122,7 @@ class SettingsForm(_Form):
     document_symbol = StringField(_l("Document symbol (文書記号)"), validators=[InputRequired(message=REQUIRED), Length(max=20)])
     payment_days = IntegerField(_l("Days to the payment deadline"),
                                 validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=365)])
+    consortium_name = StringField(_l("Consortium name"), validators=[Length(max=100)])
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)

@@ -22,7 +22,9 @@ from core.errors import DomainError
 from core.spreadsheet import safe_row
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members
-from tenancy.members.models import DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, MemberStatus, OrganisationKind
+from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, BaseKind,
+                                    MemberStatus, OrganisationKind)
+from tenancy.registry.prefecture import consortium_name, home_prefecture_name
 
 FORM_FIELDS = ("corporate_number", "name", "name_kana", "kind", "prefecture", "address", "representative",
                "contact_name", "contact_email", "contact_phone")
@@ -43,27 +45,42 @@ def _pick(pair) -> str:
 public = Blueprint("join", __name__, url_prefix="/join")
 
 
+BASE_ROWS = 3  # rows of the form for bases besides the head office (支社・事業所)
+
+
 def _form_page(values: dict, errors: dict[str, str], message: str | None = None, status: int = 200):
     return render_template("renkei/members_apply.html", values=values, errors=errors, message=message,
                            kinds=[(k.value, _pick(KIND_LABELS[k])) for k in OrganisationKind], prefectures=PREFECTURES,
-                           csrf_field=csrf_field), status
+                           base_kinds=[(k.value, _pick(BASE_KIND_LABELS[k])) for k in BaseKind],
+                           base_rows=range(1, BASE_ROWS + 1), consortium=consortium_name(db.session),
+                           home=home_prefecture_name(db.session), csrf_field=csrf_field), status
+
+
+def _bases(form) -> tuple[tuple[str, str], ...]:
+    """The form's base rows that name a prefecture, as (kind, prefecture)."""
+    return tuple(((form.get(f"base_kind_{n}") or "").strip(), (form.get(f"base_prefecture_{n}") or "").strip())
+                 for n in range(1, BASE_ROWS + 1) if (form.get(f"base_prefecture_{n}") or "").strip())
 
 
 @public.get("/")
 def apply_form():
-    return _form_page({"prefecture": members.HOME_PREFECTURE}, {})
+    return _form_page({"prefecture": home_prefecture_name(db.session)}, {})
 
 
 @public.post("/")
 def apply_submit():
     check_csrf()
     values = {name: (request.form.get(name) or "").strip() for name in FORM_FIELDS}
+    bases = _bases(request.form)
+    # the filled rows, numbered from 1 as the domain numbers its problems (base_prefecture_1, ...)
+    for number, (kind, prefecture) in enumerate(bases, start=1):
+        values.update({f"base_kind_{number}": kind, f"base_prefecture_{number}": prefecture})
     try:
         language = "ja" if _ja() else "en"
         # the link opens the confirmation page in the language the form was filled in, even in
         # another browser (the language the applicant chose is not in that browser's session)
         lang = {} if language == "ja" else {"lang": language}
-        members.apply(db.session, members.Application(**values),
+        members.apply(db.session, members.Application(**{name: values[name] for name in FORM_FIELDS}, bases=bases),
                       confirm_url=lambda token: url_for("join.confirm", token=token, _external=True, **lang),
                       request_id=getattr(g, "request_id", None), source_ip=request.remote_addr, language=language)
     except DomainError as error:
@@ -142,6 +159,7 @@ class MembersView(SecureView):
         problems = members.approval_problems(db.session, g.actor, org) \
             if screening and org.status == MemberStatus.applied else []
         return self.render("renkei/members_detail.html", org=org, state=state, problems=problems, pick=_pick,
+                           bases=members.member_bases(db.session, org),
                            documents=DOCUMENTS, kind=_pick(KIND_LABELS[org.kind]), status=_pick(STATUS_LABELS[org.status]),
                            screening=screening and org.status == MemberStatus.applied,
                            can_withdraw=authz.allowed(g.actor, "member.withdraw", number)

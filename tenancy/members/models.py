@@ -110,6 +110,29 @@ class Organisation(SQLModel, table=True):
         return [dataclasses.make_dataclass("Contact", ["email"])(self.contact_email)]
 
 
+class BaseKind(str, enum.Enum):
+    """An organisation's base other than its head office (本社 is the organisation's own address)."""
+
+    branch = "branch"
+    office = "office"
+
+
+BASE_KIND_LABELS = {BaseKind.branch: ("支社・支店", "Branch"), BaseKind.office: ("事業所・営業所", "Office")}
+MAX_BASES = 10
+
+
+class MemberBase(SQLModel, table=True):
+    """A base of a member organisation besides its head office: the prefecture it is in counts for the
+    project-group rule (県内に本社・支社などの活動拠点を持つ企業・団体等を1以上含むこと)."""
+
+    __tablename__ = "member_base"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="member_organisation.id", index=True)
+    kind: BaseKind = Field(sa_column=enum_column(BaseKind))
+    prefecture: str = Field(max_length=8)
+
+
 class ScreeningItem(SQLModel, table=True):
     """One criterion of the screening checklist, edited by the prefecture."""
 

@@ -31,13 +31,13 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_problem
 from tenancy.identity import operations as identity
 from tenancy.identity.keycloak import IdentityDirectory
-from tenancy.members.models import (DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS,
-                                    MemberStatus, Organisation, OrganisationKind, ProjectGroup, ProjectGroupMember,
-                                    ScreeningCheck, ScreeningItem)
+from tenancy.members.models import (BASE_KIND_LABELS, DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, MAX_BASES,
+                                    PREFECTURES, STATUS_LABELS, BaseKind, MemberBase, MemberStatus, Organisation,
+                                    OrganisationKind, ProjectGroup, ProjectGroupMember, ScreeningCheck, ScreeningItem)
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
+from tenancy.registry.prefecture import home_prefecture_name
 
 PUBLIC_ISSUER = "urn:renkei:public"
-HOME_PREFECTURE = "熊本県"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -59,6 +59,8 @@ class Application:
     name_kana: str = ""
     address: str = ""
     contact_phone: str = ""
+    # bases besides the head office: (kind, prefecture), e.g. ("branch", "熊本県") for a Kumamoto branch
+    bases: tuple[tuple[str, str], ...] = ()
 
 
 class ApplicationInvalid(Invalid):
@@ -96,12 +98,33 @@ def application_problems(app: Application) -> list[dict[str, str]]:
         found.append(problem("kind", "Choose the kind of organisation from the list.", "種別を一覧から選んでください。"))
     if app.prefecture not in PREFECTURES:
         found.append(problem("prefecture", "Choose the prefecture from the list.", "所在地の都道府県を一覧から選んでください。"))
+    if len(app.bases) > MAX_BASES:
+        found.append(problem("bases", f"Name at most {MAX_BASES} bases.", f"拠点は {MAX_BASES} か所までにしてください。"))
+    for number, (kind, prefecture) in enumerate(app.bases[:MAX_BASES], start=1):
+        if kind not in {k.value for k in BaseKind}:
+            found.append(problem(f"base_kind_{number}", "Choose the kind of base from the list.",
+                                 "拠点の種別を一覧から選んでください。"))
+        if prefecture not in PREFECTURES:
+            found.append(problem(f"base_prefecture_{number}", "Choose the base's prefecture from the list.",
+                                 "拠点の都道府県を一覧から選んでください。"))
     if not app.contact_email:
         found.append(problem("contact_email", "Enter an e-mail address.", "メールアドレスを入力してください。"))
     elif len(app.contact_email) > 254 or not _EMAIL.match(app.contact_email):
         found.append(problem("contact_email", f"{app.contact_email} is not an e-mail address.",
                              f"{app.contact_email} はメールアドレスの形式ではありません。"))
     return found
+
+
+def in_home_prefecture(session: Session, head_office: str, bases: Iterable[tuple[str, str]] = ()) -> bool:
+    """Whether the head office or any base (支社・事業所) is in the home prefecture (the registry's prefecture)."""
+    home = home_prefecture_name(session)
+    return bool(home) and (head_office == home or any(prefecture == home for _kind, prefecture in bases))
+
+
+def member_bases(session: Session, org: Organisation) -> list[tuple[tuple[str, str], str]]:
+    """An organisation's bases besides its head office: ((kind in Japanese, in English), prefecture)."""
+    return [(BASE_KIND_LABELS[base.kind], base.prefecture) for base in session.scalars(
+        sa.select(MemberBase).where(MemberBase.organisation_id == org.id).order_by(MemberBase.id))]
 
 
 def _hash(token: str) -> str:
@@ -120,7 +143,8 @@ def apply(session: Session, application: Application, *, confirm_url: Callable[[
     message starts in English (the Japanese follows), and ``confirm_url`` is expected to open the
     confirmation page in that language."""
     application = Application(**{k: (v.strip() if isinstance(v, str) else v)
-                                 for k, v in dataclasses.asdict(application).items()})
+                                 for k, v in dataclasses.asdict(application).items() if k != "bases"},
+                              bases=tuple((kind.strip(), prefecture.strip()) for kind, prefecture in application.bases))
     problems = application_problems(application)
     if problems:
         raise ApplicationInvalid(problems)
@@ -131,21 +155,26 @@ def apply(session: Session, application: Application, *, confirm_url: Callable[[
                        problems=[problem("corporate_number", "Already applied or a member.", "すでに申請済みか会員です。")])
     token = secrets.token_urlsafe(32)
     fields = {**dataclasses.asdict(application), "kind": OrganisationKind(application.kind),
-              "in_prefecture": application.prefecture == HOME_PREFECTURE, "status": MemberStatus.unconfirmed,
+              "in_prefecture": in_home_prefecture(session, application.prefecture, application.bases),
+              "status": MemberStatus.unconfirmed,
               "email_token_hash": _hash(token), "applied_at": utcnow(), "email_confirmed_at": None,
               "pledge_received_on": None, "profile_received_on": None, "decision_reason": "", "decided_at": None}
+    bases = fields.pop("bases")
     if existing is not None:  # a rejected or withdrawn organisation applies again
         for key, value in fields.items():
             setattr(existing, key, value)
         session.execute(sa.delete(ScreeningCheck).where(ScreeningCheck.organisation_id == existing.id))
+        session.execute(sa.delete(MemberBase).where(MemberBase.organisation_id == existing.id))
         org = existing
     else:
         org = Organisation(**fields)
         session.add(org)
     session.flush()
+    session.add_all(MemberBase(organisation_id=org.id, kind=BaseKind(kind), prefecture=prefecture) for kind, prefecture in bases)
+    session.flush()
     actor = applicant_actor(application.contact_email, application.contact_name, request_id, source_ip)
     audit.record(session, actor, "member.apply", "member", org.corporate_number, tenant_code=org.corporate_number,
-                 after=summary(org))
+                 after={**summary(org), "bases": [list(base) for base in bases]})
     link = confirm_url(token)
     japanese = (f"{org.name} {org.contact_name} 様\n\n入会申請を受け付けました。次のリンクを開いてメールアドレスを確認してください。"
                 f"確認が済むと審査を始めます。\n\n{link}\n")
@@ -391,9 +420,9 @@ class MemberRow:
 LOCAL_GOVERNMENT_LABEL = ("地方公共団体", "Local government")
 
 
-def _tenant_row(tenant: Tenant) -> MemberRow:
+def _tenant_row(tenant: Tenant, home: str) -> MemberRow:
     return MemberRow(corporate_number_of_local_government(tenant.code), tenant.name_ja, "local_government",
-                     LOCAL_GOVERNMENT_LABEL, HOME_PREFECTURE, True, ("参加団体", "Tenant"), tenant.code)
+                     LOCAL_GOVERNMENT_LABEL, home, True, ("参加団体", "Tenant"), tenant.code)
 
 
 def _org_row(org: Organisation) -> MemberRow:
@@ -420,8 +449,9 @@ def list_members(session: Session, actor: Actor, *, search: str = "", status: st
     rows = [_org_row(org) for org in session.scalars(orgs.order_by(Organisation.corporate_number))]
     if include_tenants:
         tenants = sa.select(Tenant).where(Tenant.status != TenantStatus.withdrawn).options(sa.orm.lazyload(Tenant.contacts))
+        home = home_prefecture_name(session)
         for tenant in session.scalars(tenants.order_by(Tenant.code)):
-            row = _tenant_row(tenant)
+            row = _tenant_row(tenant, home)
             if not search or search in row.name or search in row.corporate_number or search in tenant.code:
                 rows.append(row)
     total = len(rows)
@@ -458,7 +488,7 @@ def _resolve_member(session: Session, number: str) -> MemberRow | None:
                                  .options(sa.orm.lazyload(Tenant.contacts))).one_or_none()
         if tenant is None or tenant.status == TenantStatus.withdrawn or corporate_number_of_local_government(tenant.code) != number:
             return None
-        return _tenant_row(tenant)
+        return _tenant_row(tenant, home_prefecture_name(session))
     org = _find(session, number)
     return _org_row(org) if org is not None and org.status == MemberStatus.approved else None
 
@@ -489,8 +519,8 @@ def group_problems(session: Session, name: str, representative: str, members: It
         found.append(problem("members", "A project group needs two or more members.",
                              "提案グループは2者以上の会員で構成してください。"))
     if resolved and not any(row.in_prefecture for row in resolved.values()):
-        found.append(problem("members", "At least one member must be in the prefecture.",
-                             "構成員のうち少なくとも1者は県内の会員である必要があります。"))
+        found.append(problem("members", "At least one member must have a base (head office, branch or office) in the "
+                             "prefecture.", "構成員のうち少なくとも1者は県内に本社・支社などの活動拠点を持つ会員である必要があります。"))
     if not representative:
         found.append(problem("representative", "Choose the representative member.", "代表者となる会員を選んでください。"))
     elif representative not in numbers:

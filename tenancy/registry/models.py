@@ -175,4 +175,5 @@ class PrefectureSettings(SQLModel, table=True):
     account_holder: str = Field(max_length=100)
     document_symbol: str = Field(max_length=20)  # 文書記号: 「デ戦」 → デ戦第12号
     payment_days: int = Field(default=30)  # 納期限: so many days after the issue date, by default
+    consortium_name: str = Field(default="", max_length=100)  # くまもとDXコンソーシアム: the public join form's name
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

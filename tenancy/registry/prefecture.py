@@ -51,6 +51,7 @@ class PrefectureSettingsIn(SQLModel):
     account_holder: _line(100)
     document_symbol: _line(20)
     payment_days: Annotated[int, Field(ge=1, le=365)] = 30
+    consortium_name: _line(100, required=False) = ""
 
 
 FIELDS = tuple(PrefectureSettingsIn.model_fields)
@@ -64,6 +65,15 @@ def home_prefecture(session: Session) -> Tenant | None:
 def home_prefecture_name(session: Session) -> str:
     prefecture = home_prefecture(session)
     return prefecture.name_ja if prefecture is not None else ""
+
+
+def consortium_name(session: Session) -> str:
+    """The DX consortium's name as the public join form shows it (くまもとDXコンソーシアム): the setting, or
+    the home prefecture's name with 「DXコンソーシアム」 before the operator has named it."""
+    settings = get_settings(session)
+    if settings is not None and settings.consortium_name:
+        return settings.consortium_name
+    return f"{home_prefecture_name(session)}DXコンソーシアム"
 
 
 def get_settings(session: Session) -> PrefectureSettings | None:
@@ -90,7 +100,8 @@ def require_settings(session: Session) -> PrefectureSettings:
     return settings
 
 
-def _summary(settings: PrefectureSettings | None) -> dict | None:
+def settings_summary(settings: PrefectureSettings | None) -> dict | None:
+    """The settings as plain values (the API's answer and the audit record's before and after)."""
     if settings is None:
         return None
     return {name: (value.value if isinstance(value, AccountType) else value)
@@ -101,7 +112,7 @@ def update_settings(session: Session, actor: Actor, data: PrefectureSettingsIn) 
     """Set the prefecture's facts (the first call creates them); audited with what changed."""
     authz.authorize(actor, "settings.manage")
     settings = get_settings(session)
-    before = _summary(settings)
+    before = settings_summary(settings)
     values = {**data.model_dump(), "office_email": data.office_email or ""}
     if settings is None:
         settings = PrefectureSettings(id=SETTINGS_ID, **values)
@@ -109,7 +120,7 @@ def update_settings(session: Session, actor: Actor, data: PrefectureSettingsIn) 
     else:
         for name, value in values.items():
             setattr(settings, name, value)
-    after = _summary(settings)
+    after = settings_summary(settings)
     if after == before:
         return settings
     settings.updated_at = utcnow()

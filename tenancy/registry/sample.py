@@ -67,6 +67,7 @@ KUMAMOTO_SETTINGS = {
     "account_holder": "熊本県会計管理者",
     "document_symbol": "デ戦",
     "payment_days": 30,
+    "consortium_name": "くまもとDXコンソーシアム",
 }
 
 

@@ -22,6 +22,12 @@ def token_from_outbox(db, number: str) -> str:
 
 
 @pytest.fixture
+def home_prefecture(tenant_factory):
+    """熊本県 registered as the platform's prefecture: the home prefecture the consortium's rules count."""
+    return tenant_factory("430005")
+
+
+@pytest.fixture
 def applied(db):
     """Apply as a company and confirm its e-mail (the steps that need no secretariat); returns a maker."""
     from tenancy.members import operations as members

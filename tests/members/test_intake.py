@@ -40,7 +40,7 @@ def test_a_local_government_number_cannot_apply_as_an_organisation(db):
     assert "地方公共団体" in refused.value.problems[0]["message_ja"]
 
 
-def test_the_e_mail_link_confirms_once_and_the_applicant_is_told_at_each_step(db):
+def test_the_e_mail_link_confirms_once_and_the_applicant_is_told_at_each_step(db, home_prefecture):
     org = _apply(db)
     assert org.status == MemberStatus.unconfirmed and org.in_prefecture
     token = token_from_outbox(db, NTA)

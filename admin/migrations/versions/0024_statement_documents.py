@@ -1,4 +1,4 @@
-"""Statements as official documents: the prefecture's settings and numbered letters
+"""One prefecture's facts as settings: the prefecture's settings, numbered letters, members' bases
 
 Revision ID: 0024
 Revises: 0015
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("account_holder", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("document_symbol", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("payment_days", sa.Integer(), nullable=False),
+        sa.Column("consortium_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prefecture_settings")),
     )
@@ -60,9 +61,22 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_billing_statement_document_run_id"), "billing_statement_document", ["run_id"],
                     unique=False)
+    op.create_table(
+        "member_base",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.Enum("branch", "office", name="basekind", native_enum=False, length=32), nullable=False),
+        sa.Column("prefecture", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.ForeignKeyConstraint(["organisation_id"], ["member_organisation.id"],
+                                name=op.f("fk_member_base_organisation_id_member_organisation")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_member_base")),
+    )
+    op.create_index(op.f("ix_member_base_organisation_id"), "member_base", ["organisation_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_member_base_organisation_id"), table_name="member_base")
+    op.drop_table("member_base")
     op.drop_index(op.f("ix_billing_statement_document_run_id"), table_name="billing_statement_document")
     op.drop_table("billing_statement_document")
     op.drop_table("prefecture_settings")
