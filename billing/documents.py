@@ -31,7 +31,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_of, today_jst
 from core.errors import Unavailable
-from tenancy.registry.models import ACCOUNT_TYPE_LABELS_JA, PrefectureSettings
+from tenancy.registry.models import BANK_ACCOUNT_LABELS_JA, PrefectureSettings
 from tenancy.registry.prefecture import get_settings, require_settings
 
 
@@ -119,9 +119,9 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     if not issued:
         return []
     session.flush()
-    audit.record(session, actor, "billing.letters.issue", "billing_run", str(run.id), after={
+    audit.record(session, actor, "billing.letters.issue", "allocation_run", str(run.id), after={
         "fiscal_year": run.fiscal_year, "issued_on": issued_on.isoformat(), "due_on": due_on.isoformat(),
-        "numbers": {document.tenant_code: document.number for document in issued}})
+        "document_numbers": {document.tenant_code: document.number for document in issued}})
     return issued
 
 
@@ -150,7 +150,7 @@ def reissue_document(session: Session, actor: Actor, tenant_code: str, fiscal_ye
     document.reissued_by = operations.who(actor)
     session.flush()
     audit.record(session, actor, "billing.letter.reissue", "statement_document", document.number, tenant_code=tenant_code,
-                 after={"number": document.number, "reissue_count": document.reissue_count,
+                 after={"document_number": document.number, "reissue_count": document.reissue_count,
                         "reissued_on": document.reissued_on.isoformat()})
     return document
 
@@ -204,7 +204,7 @@ def run_letters(session: Session, actor: Actor, run_id: int) -> list[Letter]:
 
 
 def _bank_text(settings: PrefectureSettings) -> str:
-    return (f"{settings.bank_name} {settings.bank_branch} {ACCOUNT_TYPE_LABELS_JA[settings.account_type]}預金 "
+    return (f"{settings.bank_name} {settings.bank_branch} {BANK_ACCOUNT_LABELS_JA[settings.account_type]}預金 "
             f"{settings.account_number}（口座名義 {settings.account_holder}）")
 
 

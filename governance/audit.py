@@ -169,6 +169,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "cost_item": ("費目", "Cost item"),
     "allocation_policy": ("負担割合方式", "Allocation policy"),
     "allocation_run": ("按分計算", "Allocation run"),
+    "statement_document": ("納入通知書", "Letter"),
+    "prefecture_settings": ("県の設定", "Prefecture settings"),
     "journal_entry": ("仕訳", "Journal entry"),
     "agreement_version": ("協定・規約の版", "Agreement version"),
     "council_proposal": ("議案", "Council proposal"),
@@ -182,6 +184,13 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # the prefecture's settings and the letters (billing.documents, tenancy.registry.prefecture)
+    "issuer_title": "発行者（職名）", "issuer_name": "発行者の氏名", "office": "担当課", "office_address": "所在地",
+    "office_phone": "電話番号", "office_email": "メールアドレス", "bank_name": "指定金融機関", "bank_branch": "支店名",
+    "account_type": "預金種別", "account_number": "口座番号", "account_holder": "口座名義", "document_symbol": "文書記号",
+    "payment_days": "納期限までの日数", "consortium_name": "コンソーシアムの名称", "issued_on": "発行日", "due_on": "納期限",
+    "document_numbers": "文書番号", "document_number": "文書番号", "reissue_count": "再発行の回数",
+    "reissued_on": "再発行日", "bases": "本社以外の拠点",
     "code": "団体コード", "tenant": "団体", "tenant_code": "団体コード", "tenants": "所属団体", "name": "名称",
     "name_ja": "名称", "name_en": "英語名称", "name_kana": "名称（かな）", "kind": "種別", "population": "人口",
     "population_source": "人口の出典", "status": "状態", "wave_fiscal_year": "参加年度", "user_seat_limit": "利用者数の上限",

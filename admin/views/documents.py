@@ -27,7 +27,7 @@ from billing.ledger_errors import InvalidBillingData
 from core import authz
 from core.calendar import date_ja
 from core.validation import problems_from
-from tenancy.registry.models import ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, AccountType
+from tenancy.registry.models import BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, BankAccountType
 from tenancy.registry.prefecture import FIELDS, PrefectureSettingsIn, get_settings, update_settings
 
 PDF = "application/pdf"
@@ -126,8 +126,8 @@ class SettingsForm(_Form):
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
-        labels = ACCOUNT_TYPE_LABELS_JA if _ja() else ACCOUNT_TYPE_LABELS_EN
-        self.account_type.choices = [(kind.value, labels[kind]) for kind in AccountType]
+        labels = BANK_ACCOUNT_LABELS_JA if _ja() else BANK_ACCOUNT_LABELS_EN
+        self.account_type.choices = [(kind.value, labels[kind]) for kind in BankAccountType]
 
     def to_schema(self) -> PrefectureSettingsIn:
         data = {name: getattr(self, name).data for name in FIELDS}
@@ -148,7 +148,7 @@ class PrefectureSettingsView(SecureView):
         if request.method == "GET":
             form = SettingsForm(None, data={name: getattr(saved, name) for name in FIELDS} if saved else {"payment_days": 30})
             if saved is not None:
-                form.account_type.data = saved.account_type.value if isinstance(saved.account_type, AccountType) \
+                form.account_type.data = saved.account_type.value if isinstance(saved.account_type, BankAccountType) \
                     else saved.account_type
             return self._page(form, saved)
         form = SettingsForm(request.form)

@@ -29,8 +29,10 @@ from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
                                VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
-from tenancy.registry.models import (KIND_LABELS_EN, KIND_LABELS_JA, STATUS_LABELS_EN, STATUS_LABELS_JA, Tenant,
-                                     TenantKind, TenantStatus)
+from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
+                                     STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
+                                     TenantStatus)
+from tenancy.members.models import BASE_KIND_LABELS, BaseKind
 from tenancy.usage.models import METRICS, Enforcement
 
 try:  # the label table of the usage package, when present
@@ -162,6 +164,8 @@ _VALUE_LABELS = {
     "to_status": tenant_status,
     "action": audit_action,
     "target_type": audit_target,
+    "bases": lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v,
+    "account_type": lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)],
 }
 _TENANT_KEYS = {"code", "tenant", "tenant_code"}
 _TENANT_LIST_KEYS = {"tenants", "electorate", "active"}

@@ -142,13 +142,13 @@ class TenantTransition(SQLModel, table=True):
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
-class AccountType(str, enum.Enum):
+class BankAccountType(str, enum.Enum):
     ordinary = "ordinary"
     current = "current"
 
 
-ACCOUNT_TYPE_LABELS_JA = {AccountType.ordinary: "普通", AccountType.current: "当座"}
-ACCOUNT_TYPE_LABELS_EN = {AccountType.ordinary: "Ordinary", AccountType.current: "Current"}
+BANK_ACCOUNT_LABELS_JA = {BankAccountType.ordinary: "普通", BankAccountType.current: "当座"}
+BANK_ACCOUNT_LABELS_EN = {BankAccountType.ordinary: "Ordinary", BankAccountType.current: "Current"}
 
 
 class PrefectureSettings(SQLModel, table=True):
@@ -170,7 +170,7 @@ class PrefectureSettings(SQLModel, table=True):
     office_email: str = Field(default="", max_length=254)
     bank_name: str = Field(max_length=100)  # 指定金融機関
     bank_branch: str = Field(max_length=100)
-    account_type: AccountType = Field(sa_column=_enum_column(AccountType))
+    account_type: BankAccountType = Field(sa_column=_enum_column(BankAccountType))
     account_number: str = Field(max_length=16)
     account_holder: str = Field(max_length=100)
     document_symbol: str = Field(max_length=20)  # 文書記号: 「デ戦」 → デ戦第12号

@@ -21,7 +21,7 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import Invalid, NotFound
 from core.validation import single_line
-from tenancy.registry.models import AccountType, PrefectureSettings, Tenant, TenantKind
+from tenancy.registry.models import BankAccountType, PrefectureSettings, Tenant, TenantKind
 from tenancy.registry.schemas import Email
 
 SETTINGS_ID = 1
@@ -46,7 +46,7 @@ class PrefectureSettingsIn(SQLModel):
     office_email: Email | None = None
     bank_name: _line(100)
     bank_branch: _line(100)
-    account_type: AccountType
+    account_type: BankAccountType
     account_number: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,16}$")]
     account_holder: _line(100)
     document_symbol: _line(20)
@@ -104,7 +104,7 @@ def settings_summary(settings: PrefectureSettings | None) -> dict | None:
     """The settings as plain values (the API's answer and the audit record's before and after)."""
     if settings is None:
         return None
-    return {name: (value.value if isinstance(value, AccountType) else value)
+    return {name: (value.value if isinstance(value, BankAccountType) else value)
             for name in FIELDS for value in [getattr(settings, name)]}
 
 

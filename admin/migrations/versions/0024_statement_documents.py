@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("office_email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("bank_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("bank_branch", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("account_type", sa.Enum("ordinary", "current", name="accounttype", native_enum=False, length=32), nullable=False),
+        sa.Column("account_type", sa.Enum("ordinary", "current", name="bankaccounttype", native_enum=False, length=32), nullable=False),
         sa.Column("account_number", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("account_holder", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("document_symbol", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
