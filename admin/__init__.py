@@ -101,6 +101,10 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    if app.config["RENKEI_ENV"] == "development":
+        from admin import devmail
+
+        app.register_blueprint(devmail.blueprint)  # /dev/mail: the demo's caught mail (404 unless the demo set it up)
 
     from admin.commands import register as register_cli
 

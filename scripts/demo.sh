@@ -14,6 +14,6 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "note: install ${need[*]} (Debian packages) for the PDF letters; everything else works without them" >&2
   fi
 fi
-bash scripts/install.sh java
+bash scripts/install.sh demo
 export RENKEI_ENV="${RENKEI_ENV:-development}"
 exec .venv/bin/renkei demo "$@"

@@ -31,8 +31,10 @@ def active_tenants(session, actor, per_page: int = 500):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--serve/--no-serve", default=True, help="Serve the app after preparing it.")
+@click.option("--mail-port", default=1025, show_default=True, type=int,
+              help="Port of the demo's mail catcher on 127.0.0.1 (0: none); unused when RENKEI_SMTP_HOST is set.")
 @with_appcontext
-def demo(host: str, port: int, serve: bool) -> None:
+def demo(host: str, port: int, serve: bool, mail_port: int) -> None:
     """The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."""
     import os
 
@@ -52,6 +54,7 @@ def demo(host: str, port: int, serve: bool) -> None:
                               admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
     # the demo relaxes the second factor (TOTP) so that its logins work at once; it says so below
     config["RENKEI_REQUIRE_TOTP"] = False
+    catcher = _catch_mail(config, mail_port) if serve and mail_port and not config.get("RENKEI_SMTP_HOST") else None
     changes = bootstrap(direct_grants=True, require_totp=False)
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
@@ -83,7 +86,50 @@ def demo(host: str, port: int, serve: bool) -> None:
     click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
                f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
                f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
+    if catcher is not None:
+        click.echo(f"mail: no mail server is needed; what renkei and Keycloak send is caught at {base}/dev/mail/")
+        _deliver_in_background(current_app._get_current_object())
     if serve:
         from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def _catch_mail(config, port: int):
+    """Start the demo's mail catcher and point renkei's and the realm's SMTP settings at it."""
+    from pathlib import Path
+
+    from admin.devmail import start_catcher
+
+    directory = Path(config["RENKEI_VAR_DIR"]) / "mail"
+    try:
+        catcher = start_catcher(directory, port=port)
+    except (OSError, ImportError) as error:  # port taken, or aiosmtpd missing: the demo goes on, saying so
+        click.echo(f"mail: the catcher could not listen on 127.0.0.1:{port} ({error}); messages stay in 通知 "
+                   "(use --mail-port)", err=True)
+        return None
+    config.update({"RENKEI_SMTP_HOST": "127.0.0.1", "RENKEI_SMTP_PORT": port, "RENKEI_SMTP_FROM": "renkei@example.jp",
+                   "RENKEI_DEV_MAIL_DIR": str(directory)})
+    return catcher
+
+
+def _deliver_in_background(app, every: float = 3.0) -> None:
+    """Send the outbox to the catcher every few seconds, as the due jobs would (renkei jobs run-due)."""
+    import threading
+    import time
+
+    from admin.commands.onboarding import smtp_sender
+    from core.outbox import deliver_pending
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            with app.app_context():
+                try:
+                    deliver_pending(db.session, smtp_sender())
+                    db.session.commit()
+                except Exception as error:  # noqa: BLE001 (a demo helper: say it, try again next round)
+                    db.session.rollback()
+                    click.echo(f"mail: delivery failed ({type(error).__name__}: {error}); trying again", err=True)
+
+    threading.Thread(target=loop, name="demo-mail", daemon=True).start()

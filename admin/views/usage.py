@@ -9,11 +9,12 @@ tenancy.usage.quotas (which authorise and audit themselves); a plan can also cha
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from flask import Response, abort, g, redirect, request, url_for
+from flask import Response, abort, current_app, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
@@ -243,6 +244,27 @@ def _tenant(view, context, model, name):
     return labels.tenant_label(model.tenant_code) if model.tenant_code else "—"
 
 
+_LINK = re.compile(r"https?://[^\s<>「」（）]+")
+
+
+def _body(view, context, model, name):
+    """The message as the recipient reads it, its links clickable and copyable; while it is not sent
+    because no mail server is set, why, and that the link must reach the person another way."""
+    text = str(model.body or "")
+    parts, last = [], 0
+    for found in _LINK.finditer(text):
+        parts += [escape(text[last:found.start()]), Markup('<a href="{0}">{0}</a>').format(found.group(0))]
+        last = found.end()
+    parts.append(escape(text[last:]))
+    body = Markup('<div class="outbox-body" style="white-space: pre-wrap">{}</div>').format(Markup("").join(parts))
+    if model.status != "sent" and not current_app.config.get("RENKEI_SMTP_HOST"):
+        reason = Markup('<p class="alert alert-warning" role="status">{}</p>').format(_(
+            "This message has not been sent: no mail server (RENKEI_SMTP_HOST) is set. Pass its link or text to the "
+            "person another way (copy it from below)."))
+        return reason + body
+    return body
+
+
 class OutboxView(SecureModelView):
     """The notifications outbox: onboarding messages and quota alerts alike."""
 
@@ -261,7 +283,7 @@ class OutboxView(SecureModelView):
     }
     column_formatters = {"created_at": _timestamp, "sent_at": _timestamp, "status": _status, "kind": _kind,
                          "tenant_code": _tenant}
-    column_formatters_detail = column_formatters
+    column_formatters_detail = {**column_formatters, "body": _body}
 
 
 def views(session):
