@@ -33,8 +33,10 @@ def active_tenants(session, actor, per_page: int = 500):
 @click.option("--serve/--no-serve", default=True, help="Serve the app after preparing it.")
 @click.option("--mail-port", default=1025, show_default=True, type=int,
               help="Port of the demo's mail catcher on 127.0.0.1 (0: none); unused when RENKEI_SMTP_HOST is set.")
+@click.option("--keycloak-management-port", default=9000, show_default=True, type=int,
+              help="Keycloak's management (health) port, when the demo starts Keycloak.")
 @with_appcontext
-def demo(host: str, port: int, serve: bool, mail_port: int) -> None:
+def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_port: int) -> None:
     """The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."""
     import os
 
@@ -50,7 +52,8 @@ def demo(host: str, port: int, serve: bool, mail_port: int) -> None:
         click.echo(f"starting Keycloak {keycloak_server.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
         from admin.commands.keycloak import _port_from_url
 
-        keycloak_server.start(port=_port_from_url(url), admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
+        keycloak_server.start(port=_port_from_url(url), management_port=keycloak_management_port,
+                              admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
                               admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
     # the demo relaxes the second factor (TOTP) so that its logins work at once; it says so below
     config["RENKEI_REQUIRE_TOTP"] = False
