@@ -20,6 +20,8 @@ This module imports nothing from renkei: every package may use it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 UTC = dt.timezone.utc
@@ -177,6 +179,22 @@ def fiscal_year_en(fiscal_year: int) -> str:
 def fiscal_year_label(fiscal_year: int, locale: str = "ja") -> str:
     """The fiscal year as a reader of ``locale`` writes it: ``令和7年度`` in Japanese, ``FY2025`` otherwise."""
     return fiscal_year_ja(fiscal_year) if locale == "ja" else fiscal_year_en(fiscal_year)
+
+
+_ERA_NAMES = "|".join(part for name, _, initial in ERAS for part in (name, initial))
+
+
+def read_fiscal_year(text: str) -> int | None:
+    """A fiscal year as people write it, or None: ``FY2025``, ``2025``, ``2025年度``, ``R7``, ``令和7年度``,
+    ``令和元年度``, and an export's ``令和7年度（2025年度）``; full-width digits too. The range is the caller's."""
+    value = unicodedata.normalize("NFKC", str(text)).strip().upper()
+    if m := re.fullmatch(rf"(?:{_ERA_NAMES})(?:\d{{1,2}}|元)年度\((\d{{4}})年度\)", value):
+        return int(m.group(1))
+    if m := re.fullmatch(r"(?:FY)?(\d{4})(?:年度)?", value):
+        return int(m.group(1))
+    if m := re.fullmatch(rf"({_ERA_NAMES})(\d{{1,2}}|元)(?:年度)?", value):
+        return fiscal_year_from_era(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
+    return None
 
 
 def fiscal_year_from_era(era: str, year: int) -> int:

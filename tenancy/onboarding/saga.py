@@ -79,8 +79,8 @@ from core import codes as code_rules
 from core import csvfile
 from core.actor import Actor
 from core.errors import Conflict, DomainError, Unavailable, problem
-from core.calendar import (ERAS, FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_from_era, fiscal_year_ja,
-                           is_supported_fiscal_year)
+from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, is_supported_fiscal_year,
+                           read_fiscal_year)
 from core.db import utcnow
 from tenancy.errors import ImportRejected, TenancyError, TenantExists
 from tenancy.identity import denylist
@@ -645,17 +645,10 @@ class WaveOutcome:
     message_ja: str = ""
 
 
-_ERA_NAMES = "|".join(part for name, _, initial in ERAS for part in (name, initial))
-
-
 def parse_fiscal_year(text: str) -> int:
-    """``FY2025``, ``2025``, ``R7``, ``令和7年度`` → 2025 (also 平成/H years), within the supported years."""
-    value = unicodedata.normalize("NFKC", str(text)).strip().upper()
-    year = None
-    if m := re.fullmatch(r"(?:FY)?(\d{4})(?:年度)?", value):
-        year = int(m.group(1))
-    elif m := re.fullmatch(rf"({_ERA_NAMES})(\d{{1,2}}|元)(?:年度)?", value):
-        year = fiscal_year_from_era(m.group(1), 1 if m.group(2) == "元" else int(m.group(2)))
+    """``FY2025``, ``2025``, ``R7``, ``令和7年度`` → 2025 (also 平成/H years; the reading is
+    :func:`core.calendar.read_fiscal_year`), within the supported years, or ImportRejected in words."""
+    year = read_fiscal_year(text)
     if year is not None:
         if not is_supported_fiscal_year(year):
             first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR

@@ -32,7 +32,8 @@ from core.spreadsheet import safe_row
 from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
-from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact
+from core.calendar import fiscal_year_ja, read_fiscal_year
+from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.operations import summary
 from tenancy.registry.schemas import TenantCreate
 from core.validation import problems_from
@@ -98,9 +99,11 @@ def _row_payload(row: dict[str, str]) -> dict[str, Any]:
         payload["kind"] = _KIND_WORDS.get(row["kind"], row["kind"])
     if row.get("status"):
         payload["status"] = _STATUS_WORDS.get(row["status"], row["status"])
-    for field in ("population", "wave_fiscal_year", "user_seat_limit"):
+    for field in ("population", "user_seat_limit"):
         if row.get(field):
             payload[field] = _digits(row[field])
+    if row.get("wave_fiscal_year"):  # 2024, FY2024, 令和6年度 or the export's 令和6年度（2024年度）
+        payload["wave_fiscal_year"] = read_fiscal_year(row["wave_fiscal_year"]) or row["wave_fiscal_year"]
     if "name_en" not in payload and payload.get("code") in reference_municipalities():
         payload["name_en"] = reference_municipalities()[payload["code"]]["name_en"]
     if row.get("contact_name") or row.get("contact_email"):
@@ -232,14 +235,29 @@ def _flat(tenant: Tenant) -> dict[str, Any]:
     return data
 
 
+def _in_words(flat: dict[str, Any]) -> dict[str, Any]:
+    """The row as a person reads it: kind and status in Japanese (the import reads them back), the
+    joining year in era form beside the western one."""
+    words = dict(flat)
+    words["kind"] = KIND_LABELS_JA.get(TenantKind(flat["kind"]), flat["kind"]) if flat.get("kind") else ""
+    words["status"] = STATUS_LABELS_JA.get(TenantStatus(flat["status"]), flat["status"]) if flat.get("status") else ""
+    if flat.get("wave_fiscal_year"):
+        words["wave_fiscal_year"] = f"{fiscal_year_ja(flat['wave_fiscal_year'])}（{flat['wave_fiscal_year']}年度）"
+    return words
+
+
 def export_csv(tenants: Iterable[Tenant], japanese_headers: bool = True) -> bytes:
-    """CSV with a UTF-8 BOM so that Excel opens it with the right characters."""
+    """CSV with a UTF-8 BOM so that Excel opens it with the right characters.
+
+    With Japanese headers (for people) kinds, statuses and years are words, which the import reads
+    back; with English headers (for machines) they are the codes of the API.
+    """
     out = io.StringIO()
     columns = list(EXPORT_HEADERS_JA)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns)
     for tenant in tenants:
-        flat = _flat(tenant)
+        flat = _in_words(_flat(tenant)) if japanese_headers else _flat(tenant)
         writer.writerow(safe_row("" if flat[c] is None else flat[c] for c in columns))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -141,3 +141,24 @@ def test_the_month_of_an_instant_is_its_japanese_month():
 def test_a_japanese_month_begins_at_15_00_utc_on_the_last_day_before_it():
     assert calendar.month_start_utc(dt.date(2025, 4, 1)) == dt.datetime(2025, 3, 31, 15, 0, tzinfo=UTC)
     assert calendar.month_start_utc(dt.date(2026, 1, 1)) == dt.datetime(2025, 12, 31, 15, 0, tzinfo=UTC)
+
+
+def test_fiscal_years_are_read_as_people_write_them():
+    from core.calendar import read_fiscal_year
+
+    for text, year in (("FY2025", 2025), ("2025", 2025), ("2025年度", 2025), ("２０２５年度", 2025), ("R7", 2025),
+                       ("令和7年度", 2025), ("令和元年度", 2019), ("平成30年度", 2018), ("H30", 2018),
+                       ("令和6年度（2024年度）", 2024)):
+        assert read_fiscal_year(text) == year, text
+    for text in ("", "来年度", "7", "令和", "2025-04"):
+        assert read_fiscal_year(text) is None, text
+
+
+def test_a_date_is_written_in_its_era_as_a_document_writes_it():
+    import datetime as dt
+
+    from core.calendar import date_ja
+
+    assert date_ja(dt.date(2025, 8, 1)) == "令和7年8月1日"
+    assert date_ja(dt.date(2019, 4, 30)) == "平成31年4月30日"  # the last day of Heisei
+    assert date_ja(dt.date(2019, 5, 1)) == "令和元年5月1日"

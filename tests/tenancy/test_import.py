@@ -1,5 +1,7 @@
 """Tenant import: all or nothing, every bad line named, UTF-8 and CP932, Japanese or English headers."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -188,3 +190,12 @@ def test_a_national_file_with_one_bad_row_imports_nothing(db, operator):
     assert [p["field"].split(":")[0] for p in caught.value.problems] == ["line 302"]
     db.rollback()
     assert count(db) == 0
+
+
+def test_the_registry_for_people_is_in_words_and_for_machines_in_codes(db, operator, tenant_factory):
+    tenant_factory("431001", wave_fiscal_year=2024)
+    rows = list(csv.DictReader(io.StringIO(export_csv(list_tenants(db, operator)[0]).decode("utf-8-sig"))))
+    assert rows[0]["種別"] == "政令指定都市" and rows[0]["状態"] == "利用中" and rows[0]["参加年度"] == "令和6年度（2024年度）"
+    machine = list(csv.DictReader(io.StringIO(export_csv(list_tenants(db, operator)[0], japanese_headers=False)
+                                              .decode("utf-8-sig"))))
+    assert machine[0]["kind"] == "designated_city" and machine[0]["status"] == "active" and machine[0]["wave_fiscal_year"] == "2024"
