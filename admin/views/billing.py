@@ -26,12 +26,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 from wtforms import DateField, Form, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import TextInput
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views import labels as words, paging
+from admin.views import labels as words, operator_forms as forms, paging
 from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
 from billing import allocation, documents, ledger, operations, simulate, statements
 from billing.errors import AllocationError
@@ -133,11 +133,8 @@ REQUIRED = _l("This field is required.")
 _NUMBER = re.compile(r"\s*(\d+(?:\.\d{1,4})?)\s*%?\s*\Z")
 
 
-class _Form(Form):
-    """A form whose built-in messages (「無効な整数です。」) follow the reader's language."""
-
-    def __init__(self, formdata=None, **kwargs):
-        super().__init__(formdata, meta={"locales": [_locale()]}, **kwargs)
+class _Form(forms.RenkeiForm):
+    """The finance office's forms: WTForms' own messages in the interface's words (「整数で入力してください。」)."""
 
 
 def _normalise(text: str) -> str:
@@ -203,13 +200,13 @@ class CostItemForm(_Form):
     name = StringField(_l("Cost item"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
     category = SelectField(_l("Category"), validators=[InputRequired(message=REQUIRED)])
     amount = YenField(_l("Amount (yen, tax included)"), validators=[InputRequired(message=REQUIRED),
-                                                                  NumberRange(min=0, max=10**15)])
+                                                                  forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
     tax_treatment = SelectField(_l("Tax treatment"), validators=[InputRequired(message=REQUIRED)])
-    tax_amount = YenField(_l("Consumption tax contained (yen)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
+    tax_amount = YenField(_l("Consumption tax contained (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
     vendor = StringField(_l("Vendor"), validators=[Length(max=200)])
     reference = StringField(_l("Reference (invoice number)"), validators=[Length(max=200)])
     amortisation_years = IntegerField(_l("Amortisation years"), default=1,
-                                      validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=30)])
+                                      validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=30)])
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
@@ -248,8 +245,8 @@ class PolicyForm(_Form):
     population = StringField(_l("Population part (%)"), default="50")
     usage = StringField(_l("Usage part (%)"), default="0")
     usage_metric = SelectField(_l("Usage metric"))
-    floor = YenField(_l("Floor per municipality (yen a year)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
-    cap = YenField(_l("Cap per municipality (yen a year)"), validators=[Optional(), NumberRange(min=0, max=10**15)])
+    floor = YenField(_l("Floor per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
+    cap = YenField(_l("Cap per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
     fiscal_year = SelectField(_l("Fiscal year of the preview"), coerce=int)
     members = SelectField(_l("Members in the preview"))
 
@@ -319,7 +316,7 @@ def _member_choices():
 class PaymentForm(_Form):
     tenant_code = SelectField(_l("Paid by"), validators=[InputRequired(message=REQUIRED)])
     fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    amount = YenField(_l("Amount received (yen)"), validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=10**15)])
+    amount = YenField(_l("Amount received (yen)"), validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=10**15, unit=_l(" yen"))])
     received_on = DateField(_l("Received on"), validators=[InputRequired(message=REQUIRED)])
     reference = StringField(_l("Reference (bank statement)"), validators=[InputRequired(message=REQUIRED), Length(max=150)])
 

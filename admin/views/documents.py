@@ -17,11 +17,12 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length
 
 from admin.extensions import db
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
 from admin.views.billing import REQUIRED, _download, _Form, _ja
+from admin.views.operator_forms import InRange
 from billing import documents
 from billing.ledger_errors import InvalidBillingData
 from core import authz
@@ -121,7 +122,7 @@ class SettingsForm(_Form):
     account_holder = StringField(_l("Account holder"), validators=[InputRequired(message=REQUIRED), Length(max=100)])
     document_symbol = StringField(_l("Document symbol (文書記号)"), validators=[InputRequired(message=REQUIRED), Length(max=20)])
     payment_days = IntegerField(_l("Days to the payment deadline"),
-                                validators=[InputRequired(message=REQUIRED), NumberRange(min=1, max=365)])
+                                validators=[InputRequired(message=REQUIRED), InRange(min=1, max=365, unit=_l(" days"))])
     consortium_name = StringField(_l("Consortium name"), validators=[Length(max=100)])
 
     def __init__(self, formdata=None, **kwargs):

@@ -19,7 +19,7 @@ from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 from wtforms import (BooleanField, DateField, Form, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField, widgets)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 
@@ -46,6 +46,29 @@ class RenkeiForm(Form):
     class Meta:
         def get_translations(self, form):
             return _BabelTranslations()
+
+
+class InRange(NumberRange):
+    """NumberRange whose refusal states the limits as people write them, with the unit:
+    「0 から 1,000,000,000,000,000 円までの数を入力してください。」 (not 「数値は 0 以上, 1000000000000000 以下」)."""
+
+    def __init__(self, min: int | None = None, max: int | None = None, unit: str = "") -> None:
+        super().__init__(min=min, max=max)
+        self.unit = unit
+
+    def __call__(self, form, field) -> None:
+        try:
+            super().__call__(form, field)
+        except ValidationError:
+            low, high = (None if limit is None else f"{limit:,}" for limit in (self.min, self.max))
+            unit = gettext(self.unit) if self.unit else ""
+            if high is None:
+                message = gettext("Enter a number of %(min)s%(unit)s or more.", min=low, unit=unit)
+            elif low is None:
+                message = gettext("Enter a number of at most %(max)s%(unit)s.", max=high, unit=unit)
+            else:
+                message = gettext("Enter a number from %(min)s to %(max)s%(unit)s.", min=low, max=high, unit=unit)
+            raise ValidationError(message) from None
 
 
 class CheckboxListField(SelectMultipleField):

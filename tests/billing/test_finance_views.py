@@ -92,6 +92,17 @@ def test_a_refused_cost_item_comes_back_with_what_was_typed_and_the_problems_bes
     assert count(db, CostItem) == 0 and audit_actions(db) == before
 
 
+def test_number_problems_are_in_plain_japanese_with_the_limit(client, db):
+    token = as_finance(client)
+    fields = {"csrf_token": token, "fiscal_year": "2025", "name": "クラウド利用料", "category": "run",
+              "tax_treatment": "taxable_10", "amortisation_years": "1"}
+    not_a_number = client.post("/admin/billing/cost-items/new", data={**fields, "amount": "百万"}).get_data(as_text=True)
+    assert "整数で入力してください。" in field_error(not_a_number, "amount")
+    too_large = client.post("/admin/billing/cost-items/new", data={**fields, "amount": "10000000000000000"}).get_data(as_text=True)
+    assert "0 から 1,000,000,000,000,000円までの数を入力してください。" in field_error(too_large, "amount")
+    assert count(db, CostItem) == 0
+
+
 def test_the_domain_refusal_of_a_cost_item_is_shown_beside_its_field(client, db):
     token = as_finance(client)
     refused = client.post("/admin/billing/cost-items/new", data={
