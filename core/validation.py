@@ -32,6 +32,30 @@ _JA = {
     "too_long": "件数が多すぎます。",
     "bool_type": "true または false で入力してください。",
 }
+# The same messages with the limit the English one states (pydantic's ctx), as a clerk reads it.
+_JA_WITH_LIMIT = {
+    "greater_than_equal": ("ge", "{} 以上の値を入力してください。"),
+    "greater_than": ("gt", "{} より大きい値を入力してください。"),
+    "less_than_equal": ("le", "{} 以下の値を入力してください。"),
+    "less_than": ("lt", "{} 未満の値を入力してください。"),
+    "string_too_long": ("max_length", "{} 文字以内で入力してください。"),
+    "too_long": ("max_length", "{} 件以内にしてください。"),
+    "too_short": ("min_length", "{} 件以上にしてください。"),
+}
+
+
+def _limit_text(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _message_ja(item: dict[str, Any]) -> str:
+    ctx = item.get("ctx") or {}
+    if ctx.get("message_ja"):
+        return ctx["message_ja"]
+    key, template = _JA_WITH_LIMIT.get(item["type"], (None, None))
+    if key is not None and key in ctx:
+        return template.format(_limit_text(ctx[key]))
+    return _JA.get(item["type"], "入力内容を確認してください。")
 
 
 def _valid_code(value: str) -> str:
@@ -130,7 +154,5 @@ def field_path(loc: tuple[Any, ...]) -> str:
 def problems_from(error: ValidationError) -> list[dict[str, str]]:
     result = []
     for item in error.errors(include_url=False):
-        ctx = item.get("ctx") or {}
-        message_ja = ctx.get("message_ja") or _JA.get(item["type"], "入力内容を確認してください。")
-        result.append(problem(field_path(item["loc"]), item["msg"], message_ja))
+        result.append(problem(field_path(item["loc"]), item["msg"], _message_ja(item)))
     return result
