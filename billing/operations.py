@@ -693,6 +693,21 @@ def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] =
     return found
 
 
+def default_year(session: Session, actor: Actor, this_year: int) -> int:
+    """The year the billing pages open on: the fiscal year in progress when it has data, else the latest
+    year with data up to it (a later year holds only amortised shares entered ahead), else this year."""
+    grant = authz.authorize(actor, "billing.read")
+    if grant.all_tenants:
+        columns = (CostItem.fiscal_year, AllocationRun.fiscal_year)
+        years = [session.scalar(sa.select(sa.func.max(column)).where(column <= this_year)) for column in columns]
+    else:
+        years = [session.scalar(sa.select(sa.func.max(JournalEntry.fiscal_year)).where(
+            JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code.in_(sorted(actor.tenant_codes)),
+            JournalEntry.fiscal_year <= this_year))]
+    found = [year for year in years if year is not None]
+    return max(found) if found else (latest_year_with_data(session, actor) or this_year)
+
+
 def latest_year_with_data(session: Session, actor: Actor) -> int | None:
     """The latest fiscal year with cost items or runs (what finance opens on), or for someone who
     reads only their own tenant, the latest year with a posted charge to it."""

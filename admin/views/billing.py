@@ -785,7 +785,7 @@ class BillingView(SecureView):
             failed=lambda: (self.render("renkei/billing_payment.html", form=form), 422))
 
     def _default_year(self) -> int:
-        return operations.latest_year_with_data(db.session, g.actor) or fiscal_year_of(today_jst())
+        return operations.default_year(db.session, g.actor, fiscal_year_of(today_jst()))
 
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):

@@ -411,3 +411,15 @@ def test_the_run_page_explains_members_with_no_month_in_the_year(client, db, fin
     assert "2026/05/01" in explained and "利用を開始したため" in explained
     assert "まだ利用を開始していない" in explained
     assert "3団体" in page or "3 " in page  # three municipalities share FY2025
+
+
+def test_the_pages_open_on_the_year_in_progress_not_on_a_later_amortised_year(db, finance):
+    from core.calendar import fiscal_year_of, today_jst
+
+    this_year = fiscal_year_of(today_jst())
+    # a build cost amortised over three years puts cost items into the next two years too
+    operations.create_cost_item(db, finance, cost_data(fiscal_year=this_year, name="基盤構築費", category="build",
+                                                       amount=3_000_000, amortisation_years=3))
+    db.commit()
+    assert operations.latest_year_with_data(db, finance) == this_year + 2
+    assert operations.default_year(db, finance, this_year) == this_year
