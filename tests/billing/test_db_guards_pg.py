@@ -183,3 +183,18 @@ def test_an_entry_slipped_under_a_run_before_approval_makes_the_approval_refuse(
     db.rollback()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.reviewed
     assert ledger.postings(db, run_id=run.id) == []
+
+
+def test_a_posted_run_cannot_be_set_back_nor_its_approval_rewritten(db, posted_fy2025):
+    """Issue 27: the first statement of the double-charging attack, refused to the application role
+    and to the owner alike while the guard is in place (tests/billing/test_run_lifecycle.py has the rest)."""
+    owed = ledger.tenant_balance(db, "431001", fiscal_year=2025)
+    message = attack(db, "UPDATE public.billing_run SET status = 'computed' WHERE id = :run", run=posted_fy2025.id)
+    assert f"allocation run {posted_fy2025.id} cannot move from approved to computed" in message
+    message = attack(db, *TEMP_LEDGER, "UPDATE public.billing_run SET status = 'reversed' WHERE id = :run",
+                     run=posted_fy2025.id)
+    assert f"its posted entry run:{posted_fy2025.id}:" in message and "is not reversed" in message
+    assert "approved_by of allocation run" in attack(
+        db, "UPDATE public.billing_run SET approved_by = 'someone else' WHERE id = :run", run=posted_fy2025.id)
+    assert RunStatus(db.get(AllocationRun, posted_fy2025.id).status) == RunStatus.approved
+    assert ledger.tenant_balance(db, "431001", fiscal_year=2025) == owed
