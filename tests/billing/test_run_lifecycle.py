@@ -291,6 +291,102 @@ def test_check_passes_a_year_with_a_reversed_run_and_its_successor(db, every_sta
     assert report.checked["fiscal years"] == 1
 
 
+# --- what the application role can still do, and what names it -----------------------------------
+
+def test_a_run_marked_approved_by_raw_sql_is_named_by_check(db, finance, year):
+    """The role may make a drawn move without the operation: marking a reviewed run approved posts
+    nothing, and the check names the run whose entries are missing."""
+    run = operations.create_run(db, finance, 2025)
+    operations.review_run(db, REVIEWER, run.id)
+    db.commit()
+    with db.get_bind().begin() as connection:
+        connection.execute(sa.text("UPDATE billing_run SET status = 'approved', approved_by = '誰か', "
+                                   "posted_on = :day WHERE id = :id"), {"id": run.id, "day": dt.date(2025, 7, 31)})
+    db.expire_all()
+    report = integrity.check(db, AUDITOR)
+    assert report.findings[0].check == "runs"
+    assert f"run #{run.id} (FY2025) is approved but 5 of its 5 entries are not in the ledger" in report.findings[0].message_en
+
+
+def test_a_review_by_raw_sql_does_not_let_the_runs_author_approve_it(db, finance, year):
+    """A review written by raw SQL names whoever the role likes, but not who computed the run (the
+    role cannot change created_by_key): that person still cannot approve it."""
+    run = operations.create_run(db, finance, 2025)
+    db.commit()
+    with db.get_bind().begin() as connection:
+        connection.execute(sa.text("UPDATE billing_run SET status = 'reviewed', reviewed_by = '誰か', "
+                                   "reviewed_by_key = 'urn:x|someone' WHERE id = :id"), {"id": run.id})
+    db.expire_all()
+    with pytest.raises(operations.FourEyesRefused):
+        operations.approve_run(db, finance, run.id)
+    db.rollback()
+    assert status(db, run.id) == "reviewed"
+    reviews = db.execute(sa.text("SELECT count(*) FROM audit_record WHERE action = 'billing.run.review' "
+                                 "AND target_id = :id"), {"id": str(run.id)}).scalar_one()
+    assert reviews == 0  # the audit log has no record of that review
+
+
+def test_charges_posted_beside_the_approved_run_are_named_by_check(db, finance, year):
+    """The role holds the ledger writer's rights: it can post any balanced entry. A charge and a
+    matching cost (the year still balances) are named as not being the approved run's."""
+    posted = approved_run(db, finance)
+    legs = (ledger.debit(ledger.receivable("431001"), 500_000), ledger.credit(ledger.COST_RECOVERY, 500_000))
+    ledger.post_entries(db, [
+        ledger.NewEntry("extra:charge", models.EntryKind.charge, 2025, dt.date(2025, 8, 1), legs, tenant_code="431001"),
+        ledger.NewEntry("extra:costs", models.EntryKind.cost, 2025, dt.date(2025, 8, 1),
+                        (ledger.debit("cost:run", 500_000), ledger.credit(ledger.PAYABLE, 500_000))),
+    ])
+    db.commit()
+    report = integrity.check(db, AUDITOR)
+    assert [finding.check for finding in report.findings] == ["years"]
+    assert report.findings[0].message_en == (
+        f"FY2025: posted charges net of reversals are 12,500,000 yen, but approved run #{posted.id} costs "
+        "12,000,000 yen; posted entries not of that run and not reversed: without a run: extra:charge, extra:costs")
+
+
+def test_a_payment_posted_by_raw_sql_leaves_no_audit_record_and_passes_the_check(db, finance, year):
+    """What the check does not see (docs/ledger.md says so): a payment entry the role posts itself
+    lowers what a tenant owes; only the missing audit record (and the bank statement) show it."""
+    approved_run(db, finance)
+    owed = charged(db)
+    ledger.post_entry(db, ledger.NewEntry("payment:431001:2025:forged", models.EntryKind.payment, 2025,
+                                          dt.date(2025, 9, 1), (ledger.debit(ledger.BANK, 100_000),
+                                                                ledger.credit(ledger.receivable("431001"), 100_000)),
+                                          tenant_code="431001"))
+    db.commit()
+    assert charged(db) == owed - 100_000
+    assert integrity.check(db, AUDITOR).ok
+    payments = db.execute(sa.text("SELECT count(*) FROM audit_record WHERE action = 'billing.payment.record'")).scalar_one()
+    assert payments == 0
+
+
+def test_a_second_approved_run_is_named_when_the_owner_drops_the_guards(db, finance, year, owner_drops_the_run_guard):
+    """With the guard and the one-posted-run index dropped, a second run marked approved is named."""
+    first = approved_run(db, finance)
+    second = operations.create_run(db, finance, 2025)
+    operations.review_run(db, REVIEWER, second.id)
+    owner_drops_the_run_guard()
+    bind = owner_bind(db)
+    try:
+        with bind.begin() as connection:
+            connection.execute(sa.text("DROP INDEX uq_billing_run_one_approved_per_year"))
+        with db.get_bind().begin() as connection:
+            connection.execute(sa.text("UPDATE billing_run SET status = 'approved' WHERE id = :id"), {"id": second.id})
+        db.expire_all()
+        report = integrity.check(db, AUDITOR)
+        assert not report.ok
+        assert f"run #{second.id} (FY2025) is approved but" in report.findings[0].message_en
+        assert report.findings[1].message_en.startswith(f"FY2025: 2 runs are approved (#{first.id}, #{second.id})")
+    finally:
+        if bind.dialect.name == "postgresql":
+            db.commit()
+            with bind.begin() as connection:
+                connection.execute(sa.text("TRUNCATE billing_run, billing_run_line, billing_journal_entry, billing_posting CASCADE"))
+                connection.execute(sa.text(
+                    "CREATE UNIQUE INDEX uq_billing_run_one_approved_per_year ON billing_run (fiscal_year) "
+                    "WHERE status = 'approved'"))
+
+
 # --- one table, read by the code and the guard -------------------------------------------------------
 
 def test_the_guard_is_generated_from_the_transition_table(monkeypatch):
