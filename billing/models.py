@@ -8,8 +8,9 @@
   *adopted*: the one the next run uses.
 * :class:`AllocationRun` (按分計算) and :class:`AllocationRunLine`: a run snapshots its inputs
   (JSON text on the run, plus one line per payer), then moves computed → reviewed → approved
-  (posted to the ledger) → reversed. At most one approved run per fiscal year (a partial unique
-  index on both databases).
+  (posted to the ledger) → reversed, along :data:`RUN_TRANSITIONS` only: the database guard of
+  runs is generated from that table (:func:`_pg_run_guard`, :func:`_sqlite_run_guards`). At most
+  one approved run per fiscal year (a partial unique index on both databases).
 * :class:`Account`, :class:`JournalEntry`, :class:`Posting`: the double-entry ledger. Only
   :mod:`billing.ledger` writes entries; the database itself refuses unbalanced posted entries
   and any change to a posted one (:data:`LEDGER_GUARD_DDL`, installed by ``create_all``; the
