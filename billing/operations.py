@@ -963,15 +963,15 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
 
 
 def _check_never_approved(session: Session, run: AllocationRun) -> None:
-    """A run is approved once: its approval (``approved_at``, ``approved_by``, ``posted_on``) and the
-    approval's audit record are written once. A run that carries an approval, or has one in the audit
+    """A run is approved once: its approval (the approve move's record columns) and the approval's
+    audit record are written once. A run that carries an approval, or has one in the audit
     log, yet is not approved had its status set back outside renkei; approving it again would post
     nothing new but overwrite who approved it and record a second approval."""
     recorded = session.scalar(
         sa.select(audit.AuditRecord.seq).where(audit.AuditRecord.action == "billing.run.approve",
                                                audit.AuditRecord.target_type == "allocation_run",
                                                audit.AuditRecord.target_id == str(run.id)).limit(1))
-    if run.approved_at is not None or run.approved_by or run.posted_on is not None or recorded is not None:
+    if any(getattr(run, column) for column in RUN_TRANSITIONS["approve"].records) or recorded is not None:
         raise IllegalTransition(
             f"allocation run #{run.id} was approved before (audit record {recorded}, by {run.approved_by or 'unknown'}); "
             f"a run is approved once: compute a new run",
