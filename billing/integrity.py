@@ -10,7 +10,10 @@ someone with the owner's rights did:
   place that says what a run posts), no other entry under the run's keys, and nothing
   ``pending`` under them. A reversed run's entries are each reversed.
 * ``years``: in each fiscal year the charges (income: municipalities' and the prefecture's
-  shares) equal the costs (the cost accounts), reversals included.
+  shares) equal the costs (the cost accounts), reversals included; and those charges are the
+  costs of exactly one approved run, every posted charge and cost not reversed being that run's
+  (so a run set back from approved and discarded with its entries left in the ledger, and another
+  approved, is named with the year, the runs and the entries).
 * ``accounts``: every receivable account belongs to the registered tenant its code names, and
   every posting on a receivable account is for that account's tenant (a swapped or renamed
   account breaks this).
@@ -25,13 +28,14 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
-from billing.models import (Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus, JournalEntry, Posting,
-                            RunStatus)
+from billing.models import (RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
+                            JournalEntry, Posting, RunStatus)
 from core import authz
 from core.actor import Actor
+from core.calendar import fiscal_year_ja
 from tenancy.registry.models import Tenant
 
 
@@ -164,14 +168,83 @@ def year_totals(session: Session) -> dict[int, dict[str, int]]:
     return {year: dict(values) for year, values in sorted(totals.items())}
 
 
+def _unreversed_run_entries(session: Session) -> dict[int, list[tuple[str, int | None]]]:
+    """Per fiscal year, the posted charges and costs that no posted reversal undoes: (key, run id)."""
+    reversal = aliased(JournalEntry)
+    rows = session.execute(
+        sa.select(JournalEntry.fiscal_year, JournalEntry.idempotency_key, JournalEntry.run_id)
+        .where(JournalEntry.status == EntryStatus.posted, JournalEntry.reverses_id.is_(None),
+               JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]),
+               ~sa.exists().where(reversal.reverses_id == JournalEntry.id, reversal.status == EntryStatus.posted))
+        .order_by(JournalEntry.id)).all()
+    by_year: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    for year, key, run_id in rows:
+        by_year[year].append((key, run_id))
+    return by_year
+
+
+def _name_entries(session: Session, entries: list[tuple[str, int | None]]) -> tuple[str, str]:
+    """``run #1 (discarded): run:1:charge:430005, …`` in English and Japanese, at most 5 keys per run."""
+    by_run: dict[int | None, list[str]] = defaultdict(list)
+    for key, run_id in entries:
+        by_run[run_id].append(key)
+    statuses = dict(session.execute(sa.select(AllocationRun.id, AllocationRun.status)
+                                    .where(AllocationRun.id.in_([r for r in by_run if r is not None]))).all())
+    en, ja = [], []
+    for run_id, keys in by_run.items():
+        shown = ", ".join(keys[:5]) + (f", … ({len(keys)} entries)" if len(keys) > 5 else "")
+        shown_ja = "、".join(keys[:5]) + (f" ほか（計 {len(keys)} 件）" if len(keys) > 5 else "")
+        if run_id is None:
+            en.append(f"without a run: {shown}")
+            ja.append(f"按分計算のない仕訳: {shown_ja}")
+            continue
+        status = RunStatus(statuses[run_id]) if run_id in statuses else None
+        en.append(f"run #{run_id} ({status.value if status else 'missing'}): {shown}")
+        ja.append(f"按分計算 #{run_id}（{RUN_STATUS_LABELS_JA[status] if status else 'なし'}）: {shown_ja}")
+    return "; ".join(en), "；".join(ja)
+
+
 def check_years(session: Session, report: Report) -> None:
+    """Per fiscal year: the charges equal the costs, and the charges net of reversals are the costs
+    of exactly one approved run, every unreversed charge and cost being that run's (none when no run
+    is approved). A run set back from approved and discarded, with its entries left in the ledger
+    and a second run approved (charges and costs both doubled), fails the second part."""
     totals = year_totals(session)
-    report.checked["fiscal years"] = len(totals)
-    for year, values in totals.items():
+    approved: dict[int, list[AllocationRun]] = defaultdict(list)
+    for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.status == RunStatus.approved)
+                               .order_by(AllocationRun.id)):
+        approved[run.fiscal_year].append(run)
+    unreversed = _unreversed_run_entries(session)
+    years = sorted(set(totals) | set(approved) | set(unreversed))
+    report.checked["fiscal years"] = len(years)
+    for year in years:
+        values = totals.get(year, {"charges": 0, "costs": 0})
+        era = fiscal_year_ja(year)
         if values["charges"] != values["costs"]:
             report.add("years", f"FY{year}: charges {values['charges']:,} yen do not equal costs {values['costs']:,} yen",
-                       f"{year}年度: 負担金 {values['charges']:,}円 と費用 {values['costs']:,}円 が一致しません。")
+                       f"{era}: 負担金 {values['charges']:,}円 と費用 {values['costs']:,}円 が一致しません。")
             return
+        runs = approved.get(year, [])
+        if len(runs) > 1:
+            ids = ", ".join(f"#{run.id}" for run in runs)
+            report.add("years", f"FY{year}: {len(runs)} runs are approved ({ids}); a year has one posted run",
+                       f"{era}: 承認済みの按分計算が {len(runs)} 件あります（{ids}）。年度に計上できるのは一件です。")
+            return
+        run = runs[0] if runs else None
+        foreign = [(key, run_id) for key, run_id in unreversed.get(year, []) if run is None or run_id != run.id]
+        expected = run.total if run is not None else 0
+        if values["charges"] == expected and not foreign:
+            continue
+        which_en = f"approved run #{run.id} costs {run.total:,} yen" if run else "no run is approved"
+        which_ja = f"承認済みの按分計算 #{run.id} の費用は {run.total:,}円" if run else "承認済みの按分計算はありません"
+        en = f"FY{year}: posted charges net of reversals are {values['charges']:,} yen, but {which_en}"
+        ja = f"{era}: 取消を差し引いた計上済みの負担金は {values['charges']:,}円ですが、{which_ja}"
+        if foreign:
+            named_en, named_ja = _name_entries(session, foreign)
+            en += f"; posted entries not of that run and not reversed: {named_en}"
+            ja += f"。その按分計算のものではない、取り消されていない計上済みの仕訳: {named_ja}"
+        report.add("years", en, ja + "。")
+        return
 
 
 def check_accounts(session: Session, report: Report) -> None:

@@ -51,6 +51,7 @@ from billing.ledger_errors import (
 from billing.models import (
     CATEGORY_LABELS_JA,
     RUN_STATUS_LABELS_JA,
+    RUN_TRANSITIONS,
     TAX_RATE_PERCENT,
     AllocationPolicy,
     AllocationRun,
@@ -834,25 +835,20 @@ def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None
     return summary
 
 
-_TRANSITIONS: dict[str, tuple[frozenset[RunStatus], RunStatus, str]] = {
-    "review": (frozenset({RunStatus.computed}), RunStatus.reviewed, "確認"),
-    "approve": (frozenset({RunStatus.reviewed}), RunStatus.approved, "承認"),
-    "reverse": (frozenset({RunStatus.approved}), RunStatus.reversed, "取消"),
-    "discard": (frozenset({RunStatus.computed, RunStatus.reviewed}), RunStatus.discarded, "破棄"),
-}
-
-
-RUN_ACTION_LABELS_JA = {name: label for name, (_allowed, _target, label) in _TRANSITIONS.items()}
+RUN_ACTION_LABELS_JA = {name: move.label_ja for name, move in RUN_TRANSITIONS.items()}
 
 
 def allowed_run_actions(run: AllocationRun) -> list[str]:
     """The actions (review, approve, reverse, discard) the run's status allows now."""
     status = RunStatus(run.status)
-    return [name for name, (allowed, _target, _label) in _TRANSITIONS.items() if status in allowed]
+    return [name for name, move in RUN_TRANSITIONS.items() if status in move.sources]
 
 
 def _move(run: AllocationRun, action: str) -> RunStatus:
-    allowed, target, label_ja = _TRANSITIONS[action]
+    """The status ``action`` moves ``run`` to, by :data:`billing.models.RUN_TRANSITIONS` (the table
+    the database guard is built from too); refused when the run's status is not one of its sources."""
+    move = RUN_TRANSITIONS[action]
+    allowed, label_ja = move.sources, move.label_ja
     current = RunStatus(run.status)
     if current not in allowed:
         needed = "、".join(RUN_STATUS_LABELS_JA[status] for status in sorted(allowed, key=lambda s: s.value))
@@ -863,7 +859,7 @@ def _move(run: AllocationRun, action: str) -> RunStatus:
             f"（{label_ja}できるのは「{needed}」の按分計算です）。",
             run_id=run.id, status=current.value,
         )
-    return target
+    return move.target
 
 
 FOUR_EYES_APPROVE_JA = "計算または確認をした担当者は承認できません。別の財政担当者が承認してください。"
@@ -955,6 +951,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     if RunStatus(run.status) == RunStatus.approved:
         return run
     target = _move(run, "approve")
+    _check_never_approved(session, run)
     if four_eyes and (_same_person(actor, run.created_by_key, run.created_by)
                       or _same_person(actor, run.reviewed_by_key, run.reviewed_by)):
         raise FourEyesRefused(
@@ -981,6 +978,25 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
                  after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total,
                         "four_eyes": four_eyes, "single_person_approval": not run.four_eyes})
     return run
+
+
+def _check_never_approved(session: Session, run: AllocationRun) -> None:
+    """A run is approved once: its approval (the approve move's record columns) and the approval's
+    audit record are written once. A run that carries an approval, or has one in the audit
+    log, yet is not approved had its status set back outside renkei; approving it again would post
+    nothing new but overwrite who approved it and record a second approval."""
+    recorded = session.scalar(
+        sa.select(audit.AuditRecord.seq).where(audit.AuditRecord.action == "billing.run.approve",
+                                               audit.AuditRecord.target_type == "allocation_run",
+                                               audit.AuditRecord.target_id == str(run.id)).limit(1))
+    if any(getattr(run, column) for column in RUN_TRANSITIONS["approve"].records) or recorded is not None:
+        raise IllegalTransition(
+            f"allocation run #{run.id} was approved before (audit record {recorded}, by {run.approved_by or 'unknown'}); "
+            f"a run is approved once: compute a new run",
+            f"按分計算 #{run.id} はすでに承認された記録があります（操作ログ {recorded}、承認者 {run.approved_by or '不明'}）。"
+            f"承認は一度だけです。新しく按分計算を行ってください。",
+            run_id=run.id, audit_seq=recorded,
+        )
 
 
 def _check_only_its_entries(session: Session, run: AllocationRun, entry_ids: list[int]) -> None:

@@ -183,3 +183,36 @@ def test_an_entry_slipped_under_a_run_before_approval_makes_the_approval_refuse(
     db.rollback()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.reviewed
     assert ledger.postings(db, run_id=run.id) == []
+
+
+def test_a_posted_run_cannot_be_set_back_nor_its_approval_rewritten(db, posted_fy2025):
+    """Issue 27: the first statement of the double-charging attack, refused to the application role
+    and to the owner alike while the guard is in place (tests/billing/test_run_lifecycle.py has the rest)."""
+    owed = ledger.tenant_balance(db, "431001", fiscal_year=2025)
+    message = attack(db, "UPDATE public.billing_run SET status = 'computed' WHERE id = :run", run=posted_fy2025.id)
+    assert f"allocation run {posted_fy2025.id} cannot move from approved to computed" in message
+    message = attack(db, *TEMP_LEDGER, "UPDATE public.billing_run SET status = 'reversed' WHERE id = :run",
+                     run=posted_fy2025.id)
+    assert f"its posted entry run:{posted_fy2025.id}:" in message and "is not reversed" in message
+    assert "approved_by of allocation run" in attack(
+        db, "UPDATE public.billing_run SET approved_by = 'someone else' WHERE id = :run", run=posted_fy2025.id)
+    assert RunStatus(db.get(AllocationRun, posted_fy2025.id).status) == RunStatus.approved
+    assert ledger.tenant_balance(db, "431001", fiscal_year=2025) == owed
+
+
+def test_the_app_role_cannot_change_what_a_run_computed_nor_delete_a_run(db, posted_fy2025):
+    """Issue 27: besides its moves and their records, a run's columns are not the role's to update
+    (column grants, admin/db_roles.py), and it may delete no run."""
+    if sa.make_url(TEST_DATABASE_URL).username == sa.make_url(TEST_DATABASE_OWNER_URL).username:
+        pytest.skip("no separate application role configured (RENKEI_TEST_DATABASE_OWNER_URL); CI sets one")
+    db.commit()
+    for statement in ("UPDATE billing_run SET total = total * 2 WHERE id = :run",
+                      "UPDATE billing_run SET fiscal_year = 2026 WHERE id = :run",
+                      "UPDATE billing_run SET snapshot_json = '{}' WHERE id = :run",
+                      "UPDATE billing_run SET created_by_key = 'urn:x|y' WHERE id = :run",
+                      "DELETE FROM billing_run WHERE id = :run"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with db.get_bind().begin() as connection:
+                connection.execute(sa.text(statement), {"run": posted_fy2025.id})
+    db.expire_all()
+    assert db.get(AllocationRun, posted_fy2025.id).total == 12_000_000

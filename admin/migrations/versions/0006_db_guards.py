@@ -27,6 +27,7 @@ from governance.models import resolution_guards_pg  # noqa: E402
 _NEW_TRIGGERS = {"billing_account": "billing_account_fixed", "billing_run_line": "billing_run_line_fixed",
                  "council_resolution": "council_resolution_fixed"}
 _NEW_FUNCTIONS = ["billing_guard_account", "billing_guard_run_line", "council_guard_resolution"]
+_LEDGER_TABLES = ("billing_posting", "billing_account", "billing_run_line")  # the runs' guard came in 0016
 
 
 def upgrade() -> None:
@@ -34,7 +35,8 @@ def upgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     schema = quoted_current_schema(bind)
-    for statement in audit_guards_pg(schema) + ledger_guards_pg(schema) + resolution_guards_pg(schema):
+    ledger = [statement for table in _LEDGER_TABLES for statement in ledger_guards_pg(schema, table)]
+    for statement in audit_guards_pg(schema) + ledger + resolution_guards_pg(schema):
         op.execute(statement)
 
 

@@ -23,7 +23,8 @@ from governance.models import resolution_guards_sqlite  # noqa: E402
 
 
 def _guards() -> dict[str, str]:
-    return {**ledger_guards_sqlite(), **resolution_guards_sqlite()}
+    return {**ledger_guards_sqlite("billing_account"), **ledger_guards_sqlite("billing_run_line"),
+            **resolution_guards_sqlite()}  # the runs' guards came in 0016
 
 
 def upgrade() -> None:
