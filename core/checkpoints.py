@@ -11,7 +11,7 @@ A checkpoint document (a file ``<chain>-checkpoint-<UTC time>-<seq>.json``, or i
 manifest or a mail)::
 
     {"format": "renkei-checkpoint/1", "chain": "audit", "seq": 1234, "hash": "<64 hex>",
-     "at": "2026-11-22T03:00:00.123456+00:00",
+     "at": "2026-11-22T03:00:00.123456+00:00", "anchor": {"seq": 0, "hash": "<64 hex>"},
      "signature": {"algorithm": "Ed25519", "key_id": "…", "value": "…"}}
 
 The signature covers the document without ``signature`` (:func:`core.signing.canonical`).
@@ -46,6 +46,8 @@ class Checkpoint:
     source: str  # where it was read (a file name, "backup manifest NAME", …)
     key_id: str = ""
     data: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)  # the signed document
+    # where the chain in the database started (a purge's anchor: seq, hash) when it was written; None: not said
+    anchor: tuple[int, str] | None = None
 
     def pair(self) -> tuple[int, str]:
         return self.seq, self.hash
@@ -54,10 +56,15 @@ class Checkpoint:
         return f"#{self.seq} of {self.at:%Y-%m-%d %H:%M} UTC ({self.source})"
 
 
-def document(chain: str, seq: int, head_hash: str, at: dt.datetime, signer: signing.Signer) -> dict[str, Any]:
-    """A signed checkpoint document."""
+def document(chain: str, seq: int, head_hash: str, at: dt.datetime, signer: signing.Signer, *,
+             anchor: tuple[int, str] | None = None) -> dict[str, Any]:
+    """A signed checkpoint document; ``anchor`` (seq, hash), for a chain whose oldest records are
+    purged, is where the chain in the database starts: a purge made without a new signed checkpoint
+    then shows as an anchor that moved."""
     body = {"format": FORMAT, "chain": chain, "seq": int(seq), "hash": head_hash.lower(),
             "at": at.astimezone(dt.timezone.utc).isoformat()}
+    if anchor is not None:
+        body["anchor"] = {"seq": int(anchor[0]), "hash": anchor[1]}
     return {**body, "signature": signer.sign(signing.canonical(body))}
 
 
@@ -77,7 +84,10 @@ def parse(data: object, trusted: Mapping[str, Any], source: str) -> Checkpoint:
     at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
     kid = signing.verify(signing.canonical(body), data.get("signature"), trusted,
                          f"checkpoint {source}", f"チェックポイント {source} ")
-    return Checkpoint(body["chain"], body["seq"], body["hash"], at, source, kid, dict(data))
+    anchor = body.get("anchor")
+    anchor = (anchor["seq"], anchor["hash"]) if isinstance(anchor, Mapping) and isinstance(anchor.get("seq"), int) \
+        and isinstance(anchor.get("hash"), str) else None
+    return Checkpoint(body["chain"], body["seq"], body["hash"], at, source, kid, dict(data), anchor)
 
 
 def file_name(chain: str, seq: int, at: dt.datetime) -> str:

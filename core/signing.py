@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from core.errors import Conflict, Invalid
+from core.errors import Conflict
 
 ALGORITHM = "Ed25519"
 PUBLIC_SUFFIX = ".pub"
@@ -43,7 +43,7 @@ class SignatureRefused(Conflict):
     """A signature is missing, made by a key that is not trusted, or does not match what it signs."""
 
 
-class NoSigningKey(Invalid):
+class NoSigningKey(Conflict):
     """The private key renkei signs with is not there (or not readable as one)."""
 
 
@@ -55,6 +55,8 @@ def private_dir(path: Path, *, tighten: bool = False) -> Path:
     if not path.exists():
         path.mkdir(mode=0o700, parents=True)
         os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    elif not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
     elif tighten:
         os.chmod(path, 0o700)
     return path
@@ -110,7 +112,7 @@ def generate_key(private_path: Path, public_dir: Path, *, replace: bool = False)
     as ``<key id>.pub`` in ``public_dir``. An existing private key is kept unless ``replace`` (a
     rotation: its public key stays in ``public_dir``, so what it signed still verifies)."""
     if private_path.exists() and not replace:
-        raise Invalid(f"a signing key exists at {private_path}: keep it, or rotate with --replace",
+        raise Conflict(f"a signing key exists at {private_path}: keep it, or rotate with --replace",
                       f"署名鍵は {private_path} にすでにあります。そのまま使うか、--replace で切り替えてください。")
     key = Ed25519PrivateKey.generate()
     private_dir(private_path.parent)

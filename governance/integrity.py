@@ -27,7 +27,18 @@ from governance import audit
 
 CHAIN = "audit"
 
-__all__ = ["CHAIN", "Checkpoint", "check_chain", "latest_checkpoint", "verify_since_latest"]
+__all__ = ["CHAIN", "Checkpoint", "anchor_moved", "check_chain", "latest_checkpoint", "verify_since_latest"]
+
+
+def anchor_moved(checkpoint: Checkpoint | None, anchor_seq: int, anchor_hash: str) -> str | None:
+    """Why the purge anchor in the database disagrees with the one the checkpoint was written at
+    (None when it agrees, or the checkpoint does not say). ``renkei audit purge`` writes a signed
+    checkpoint with its new anchor, so an anchor moved by anyone else (the purge's rights allow
+    it to the application role) no longer matches the newest checkpoint."""
+    if checkpoint is None or checkpoint.anchor is None or checkpoint.anchor == (anchor_seq, anchor_hash):
+        return None
+    return (f"the purge anchor is #{anchor_seq} but the newest checkpoint ({checkpoint.describe()}) was written with "
+            f"#{checkpoint.anchor[0]}: records were removed without renkei audit purge")
 
 
 def latest_checkpoint(directory: Path, trusted: Mapping[str, Any]) -> Checkpoint | None:

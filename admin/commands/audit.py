@@ -77,6 +77,11 @@ def verify_command(checkpoints: list[tuple[int, str]], checkpoint_files: tuple[P
     except DomainError as error:
         _fail(error)
     db.session.rollback()
+    from governance.integrity import anchor_moved
+
+    moved = anchor_moved(found.newest, result.anchor_seq, result.anchor_hash)
+    if moved:
+        problems.append(moved)
     if result.anchor_seq:
         click.echo(f"anchor: records #1–#{result.anchor_seq} were purged into {result.archive_name} "
                    f"(sha256 {result.archive_sha256}); verification starts from hash {result.anchor_hash}")
@@ -148,7 +153,10 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
     target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
+    from admin.maintenance import signing
+
     try:
+        signer = signing.signer()  # the purge moves the anchor: a signed checkpoint must say so (below)
         result = audit.purge(db.session, actor, target, retention_days=days)
         db.session.commit()
     except DomainError as error:
@@ -156,6 +164,10 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
     if result is None:
         click.echo(f"nothing to purge: no record is older than {days} days")
         return
+    from admin.commands.jobs import write_audit_checkpoint
+
+    seq, _digest, path = write_audit_checkpoint(actor, signer=signer)
+    click.echo(f"signed audit checkpoint #{seq} with the new anchor written to {path}")
     click.echo(f"purged records #{result.first_seq}–#{result.through_seq} ({result.count}) into {result.archive_path}")
     click.echo(f"archive sha256 {result.archive_sha256}; the chain now starts after {result.through_seq}:{result.through_hash}")
     click.echo("keep the archive file: it is the only copy of these records")

@@ -199,5 +199,6 @@ def _checkpoint_after_restore(actor) -> None:
     db.session.rollback()
     if result.intact:
         path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
-            "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer))
+            "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
+            anchor=(result.anchor_seq, result.anchor_hash)))
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")

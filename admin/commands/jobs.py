@@ -151,6 +151,7 @@ def _audit_checkpoint(actor: Actor) -> Outcome:
     from admin.maintenance import signing
     from core.signing import private_dir
     from governance import audit as audit_log
+    from governance.integrity import anchor_moved
 
     signing.signer()  # no key: fail now, naming the command that makes it
     private_dir(signing.checkpoint_dir(), tighten=True)  # a folder that cannot be made: fail now
@@ -161,6 +162,10 @@ def _audit_checkpoint(actor: Actor) -> Outcome:
                        f"checkpoint {source}: {refused.message_en}", {"forged": source})
     previous = found.newest
     result = audit_log.verification(db.session, actor, [previous.pair()] if previous else [])
+    moved = anchor_moved(previous, result.anchor_seq, result.anchor_hash)
+    if moved:
+        return Outcome("failed", f"操作ログの削除位置が最新のチェックポイントと一致しません。チェックポイントは書き出しません: {moved}",
+                       f"{moved}; no checkpoint written", {"anchor_seq": result.anchor_seq})
     if not result.intact:
         broken = result.broken
         return Outcome("failed", f"操作ログの連鎖が壊れています（#{broken.seq}）。チェックポイントは書き出しません",
@@ -172,22 +177,24 @@ def _audit_checkpoint(actor: Actor) -> Outcome:
                     "previous_checkpoint": previous.seq if previous else None})
 
 
-def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None) -> tuple[int, str, Path]:
+def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None, *, signer=None) -> tuple[int, str, Path]:
     """Verify the records after ``verified`` (seq, hash; everything when None) and write a signed
-    checkpoint of the head; (seq, hash, file). Refuses (:class:`ChainBroken`) a chain that does not verify."""
+    checkpoint of the head and the purge anchor; (seq, hash, file). Refuses (:class:`ChainBroken`)
+    a chain that does not verify."""
     from admin.maintenance import signing
     from core import checkpoints
     from governance import audit as audit_log
     from governance.errors import ChainBroken
 
-    signer = signing.signer()
+    signer = signer or signing.signer()
     result = audit_log.verification_since(db.session, actor, verified) if verified else audit_log.verification(db.session, actor)
     db.session.rollback()
     if not result.intact:
         raise ChainBroken(f"the audit chain is broken at {result.broken.describe()}: no checkpoint written",
                           f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
     path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
-        "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer))
+        "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
+        anchor=(result.anchor_seq, result.anchor_hash)))
     return result.last_seq, result.head_hash, path
 
 

@@ -51,7 +51,7 @@ from sqlmodel import SQLModel
 from core import audit as core_audit
 from core import authz, checkpoints, signing
 from core.actor import Actor
-from core.audit import AuditChainHead, AuditRecord
+from core.audit import AuditAnchor, AuditChainHead, AuditRecord
 from core.errors import Conflict, Invalid, Unavailable
 from governance.audit import file_sha256
 
@@ -120,6 +120,13 @@ def audit_head(connection: sa.Connection) -> dict[str, Any]:
     return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": core_audit.GENESIS_HASH}
 
 
+def audit_anchor(connection: sa.Connection) -> tuple[int, str]:
+    """Where the chain in the database starts (the purge anchor, or the genesis)."""
+    row = connection.execute(sa.select(AuditAnchor.purged_through_seq, AuditAnchor.purged_through_hash)
+                             .where(AuditAnchor.id == 1)).first()
+    return (int(row[0]), row[1]) if row else (0, core_audit.GENESIS_HASH)
+
+
 def audit_records_through(connection: sa.Connection, seq: int) -> int:
     return int(connection.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.seq <= seq)))
 
@@ -133,7 +140,8 @@ def describe_database(connection: sa.Connection, actor: Actor) -> dict[str, Any]
         totals = integrity.ledger_totals(session, actor)
     finally:
         session.close()
-    return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection)}
+    return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection),
+            "audit_anchor": audit_anchor(connection)}
 
 
 def is_empty(engine: sa.Engine) -> bool:
@@ -274,7 +282,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
             "audit_head": described["audit_head"],
             # the head as a signed checkpoint, read back by `renkei check` (admin.maintenance.signing)
             "checkpoints": [checkpoints.document("audit", described["audit_head"]["seq"], described["audit_head"]["hash"],
-                                                now, signer)],
+                                                now, signer, anchor=described["audit_anchor"])],
             "realm": realm_info,
             "members": {name: {"sha256": file_sha256(work / name), "size": (work / name).stat().st_size}
                         for name in members},

@@ -102,6 +102,9 @@ def check_audit(session: Session, actor: Actor, report: SystemReport, found: "si
     if verification.broken is not None:
         report.add("audit", f"the audit log is broken at {verification.broken.describe()}",
                    f"操作ログの改ざん・欠落を検出しました: {verification.broken.describe()}")
+    moved = governance_integrity.anchor_moved(found.newest if found else None, verification.anchor_seq, verification.anchor_hash)
+    if moved:
+        report.add("audit", moved, f"操作ログの削除位置（アンカー）が最新のチェックポイントと一致しません: {moved}")
 
 
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
