@@ -15,7 +15,7 @@ manifest or a mail)::
      "signature": {"algorithm": "Ed25519", "key_id": "…", "value": "…"}}
 
 The signature covers the document without ``signature`` (:func:`core.signing.canonical`).
-Reading a folder (:func:`scan`) keeps apart the checkpoints that verify, the files that carry a
+Reading a folder (:func:`scan`, the newest files by name: see there) keeps apart the checkpoints that verify, the files that carry a
 signature that does not (forged or damaged: the caller fails on them) and the files with no
 signature (written before checkpoints were signed: ignored, they would vouch for anything).
 "Newest" is by the signed time ``at`` (never the file name or its date, which anyone can change).
@@ -115,14 +115,23 @@ class Scan:
         return newest(self.valid)
 
 
-def scan(directory: Path | None, chain: str, trusted: Mapping[str, Any]) -> Scan:
-    """Read every ``<chain>-checkpoint-*.json`` (and other ``.json``) file of ``directory`` for ``chain``."""
+RECENT = 50  # files read by :func:`scan` beyond the first that verifies (names carry the time they were written)
+
+
+def scan(directory: Path | None, chain: str, trusted: Mapping[str, Any], *, recent: int = RECENT) -> Scan:
+    """Read the ``.json`` files of ``directory`` for ``chain``, newest name first: the ``recent``
+    newest, and further until one verifies. A year of hourly checkpoints is 8,760 files; verifying
+    them all would cost seconds on every check, and an older file cannot weaken the newest one.
+    (The choice among the files read is still by the signed time, never by the name.)"""
     found = Scan()
     if directory is None or not directory.is_dir():
         return found
-    for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.name.endswith(".partial") or path.suffix != ".json":
-            continue
+    files = sorted((path for path in directory.iterdir()
+                    if path.suffix == ".json" and not path.name.endswith(".partial") and path.is_file()),
+                   key=lambda path: path.name, reverse=True)
+    for number, path in enumerate(files):
+        if number >= recent and found.valid:
+            break
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
