@@ -57,6 +57,7 @@ from core.errors import Invalid
 from core.calendar import day_start_utc
 from core.spreadsheet import FORMULA_START, safe_cell, safe_row
 from core.db import utcnow
+from core.signing import open_private, private_dir
 
 GUARD_DDL = AUDIT_GUARD_DDL
 RETENTION_DAYS = 365
@@ -133,6 +134,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "audit.purge": ("操作ログの保存期間経過分の削除（アーカイブ済み）", "Audit log purged (archived)"),
     "system.backup": ("バックアップの作成", "Backup written"),
     "system.restore": ("バックアップからの復元", "Restored from a backup"),
+    "system.signing_key": ("署名鍵の作成・切替", "Signing key created or rotated"),
     "notice.publish": ("お知らせの掲載・送信", "Notice published"),
     "jobs.run": ("定期処理の実行", "Periodic job run"),
     "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
@@ -942,7 +944,8 @@ def _write_archive(path: Path, records: Iterable[AuditRecord], manifest: dict[st
     """Write records then the manifest to ``path`` atomically (temp file, fsync, rename)."""
     digest, count, last = hashlib.sha256(), 0, None
     tmp = path.with_name(path.name + ".partial")
-    with tmp.open("wb") as out:
+    tmp.unlink(missing_ok=True)
+    with open_private(tmp) as out:  # 0600: the records name people and addresses
         for number, columns in _record_columns(records):
             lines = _jsonl_text(columns).encode("utf-8")
             digest.update(lines)  # the same digest as line by line
@@ -987,7 +990,7 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
     through = (first_kept - 1) if first_kept is not None else head.last_seq
     if through <= start_seq:
         return None
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(archive_dir)
     path = archive_dir / f"audit-archive-{start_seq + 1:09d}-{through:09d}-{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
     manifest = {"format": ARCHIVE_FORMAT, "first_seq": start_seq + 1, "start_hash": start_hash,
                 "created_at": timestamp_text(now), "cutoff": timestamp_text(cutoff), "retention_days": retention_days}

@@ -351,6 +351,10 @@ def app(tmp_path_factory):
         if db.engine.dialect.name == "sqlite":
             shutil.copyfile(var / "test.db", var / "template.db")
     app.config["RENKEI_TEST_TEMPLATE"] = str(var / "template.db")
+    # backups and audit checkpoints are signed (docs/operations.md): the operator's key, made once
+    from core.signing import generate_key
+
+    generate_key(var / "signing" / "signing-key.pem", var / "signing")
     app.test_client_class = RequestIsolatedClient
     yield app
     with app.app_context():
@@ -365,6 +369,7 @@ def reset_database(app) -> None:
     # the audit checkpoints that jobs wrote describe the database being wiped: they go with it
     shutil.rmtree(app.config.get("RENKEI_AUDIT_CHECKPOINT_DIR")
                   or os.path.join(app.config["RENKEI_VAR_DIR"], "audit-checkpoints"), ignore_errors=True)
+    shutil.rmtree(os.path.join(app.config["RENKEI_VAR_DIR"], "backups"), ignore_errors=True)  # their manifests too
     engine = db.engine
     if engine.dialect.name == "sqlite":
         engine.dispose()

@@ -12,6 +12,7 @@ schema, which it rebuilds empty at the end for the tests that follow.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -45,6 +46,8 @@ def drill(app, keycloak_server, tmp_path):
     config = {
         "RENKEI_ENV": "testing", "TESTING": True, "SECRET_KEY": "drill-secret",
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_OWNER_URL, "RENKEI_VAR_DIR": str(tmp_path / "var"),
+        # the session's signing key (tests/conftest.py): the drill's archives are signed and verified with it
+        "RENKEI_SIGNING_KEY": str(Path(app.config["RENKEI_VAR_DIR"]) / "signing" / "signing-key.pem"),
         "RENKEI_KEYCLOAK_URL": settings.url, "RENKEI_KEYCLOAK_PUBLIC_URL": settings.url, "RENKEI_KEYCLOAK_REALM": realm,
         "RENKEI_KEYCLOAK_ADMIN_USER": keycloak_server.admin_user,
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": keycloak_server.admin_password,

@@ -8,10 +8,10 @@ from flask import Flask
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
     from admin.commands import (audit, backup, billing, check, clients, db, jobs, keycloak, members, onboarding,
-                                tenants, usage)
+                                signing, tenants, usage)
 
     return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
-                                        members, clients)] \
+                                        members, clients, signing)] \
         + [backup.restore_command]
 
 

@@ -47,27 +47,58 @@ def _checkpoint(ctx, param, values: tuple[str, ...]) -> list[tuple[int, str]]:
 @group.command("verify")
 @click.option("--checkpoint", "checkpoints", multiple=True, callback=_checkpoint, metavar="SEQ:HASH",
               help="A head noted earlier (repeatable); verification fails if that record's hash changed.")
+@click.option("--checkpoint-file", "checkpoint_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A signed checkpoint (a file the due jobs wrote, or the line from the monthly report's mail); repeatable.")
 @with_appcontext
 @acting(authz.OPERATOR)
-def verify_command(checkpoints: list[tuple[int, str]], actor) -> None:
-    """Verify the hash chain from the first kept record (or the purge anchor) to the head."""
+def verify_command(checkpoints: list[tuple[int, str]], checkpoint_files: tuple[Path, ...], actor) -> None:
+    """Verify the hash chain from the first kept record (or the purge anchor) to the head, and against
+    the newest signed checkpoint (checkpoint folder and newest backup) and any given."""
+    import json
+
+    from admin.maintenance import signing
+    from core import checkpoints as signed_checkpoints
+    from core.signing import SignatureRefused
+
+    trusted = signing.trusted_keys()
+    found = signing.find_checkpoints(trusted=trusted)
+    problems = [f"{source}: {refused.message_en}" for source, refused in found.forged]
+    pairs = list(checkpoints)
+    for path in checkpoint_files:
+        try:
+            pairs.append(signed_checkpoints.parse(json.loads(path.read_text(encoding="utf-8")), trusted, path.name).pair())
+        except (SignatureRefused, ValueError) as error:
+            problems.append(f"{path.name}: {getattr(error, 'message_en', error)}")
+    if found.newest is not None:
+        pairs.append(found.newest.pair())
     try:
-        result = audit.verification(db.session, actor, checkpoints)
+        result = audit.verification(db.session, actor, pairs)
     except DomainError as error:
         _fail(error)
     db.session.rollback()
+    from governance.integrity import anchor_moved
+
+    moved = anchor_moved(found.newest, result.anchor_seq, result.anchor_hash)
+    if moved:
+        problems.append(moved)
     if result.anchor_seq:
         click.echo(f"anchor: records #1–#{result.anchor_seq} were purged into {result.archive_name} "
                    f"(sha256 {result.archive_sha256}); verification starts from hash {result.anchor_hash}")
-    if result.broken is not None:
+    click.echo(f"newest signed checkpoint: {found.newest.describe()}" if found.newest
+               else f"newest signed checkpoint: none found in {' or '.join(found.places)}")
+    if result.broken is not None or problems:
         click.echo("改ざん・欠落を検出しました / BROKEN", err=True)
-        click.echo(f"first broken link: {result.broken.describe()}", err=True)
+        if result.broken is not None:
+            click.echo(f"first broken link: {result.broken.describe()}", err=True)
+        for problem in problems:
+            click.echo(f"checkpoint refused: {problem}", err=True)
         sys.exit(1)
     span = f"#{result.first_seq}–#{result.last_seq}" if result.checked else "no records"
     click.echo(f"改ざんは検出されませんでした / intact: {result.checked} record(s) checked ({span})")
     click.echo(f"head: {result.last_seq}:{result.head_hash}")
-    if checkpoints:
-        click.echo(f"checkpoints confirmed: {', '.join(str(seq) for seq, _ in checkpoints)}")
+    if pairs:
+        click.echo(f"checkpoints confirmed: {', '.join(str(seq) for seq, _ in pairs)}")
 
 
 def _day(ctx, param, value: str | None) -> dt.date | None:
@@ -93,7 +124,11 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
         records = audit.records_in_period(db.session, actor, first_day, last_day)
     except DomainError as error:
         _fail(error)
-    out = output.open("wb") if output else sys.stdout.buffer
+    from core.signing import open_private
+
+    if output is not None and output.exists():
+        output.unlink()  # written anew with mode 0600 (an export holds names and addresses)
+    out = open_private(output) if output else sys.stdout.buffer
     try:
         audit.write_export(out, records, fmt, japanese_headers=not english_headers)
     finally:
@@ -118,7 +153,10 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
     target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
+    from admin.maintenance import signing
+
     try:
+        signer = signing.signer()  # the purge moves the anchor: a signed checkpoint must say so (below)
         result = audit.purge(db.session, actor, target, retention_days=days)
         db.session.commit()
     except DomainError as error:
@@ -126,6 +164,10 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
     if result is None:
         click.echo(f"nothing to purge: no record is older than {days} days")
         return
+    from admin.commands.jobs import write_audit_checkpoint
+
+    seq, _digest, path = write_audit_checkpoint(actor, signer=signer)
+    click.echo(f"signed audit checkpoint #{seq} with the new anchor written to {path}")
     click.echo(f"purged records #{result.first_seq}–#{result.through_seq} ({result.count}) into {result.archive_path}")
     click.echo(f"archive sha256 {result.archive_sha256}; the chain now starts after {result.through_seq}:{result.through_hash}")
     click.echo("keep the archive file: it is the only copy of these records")

@@ -54,9 +54,11 @@ def _realm_export(export_file: Path | None, realm: str):
 
 
 def default_output(now: dt.datetime | None = None) -> Path:
+    from admin.maintenance.signing import backup_dir
+    from core.signing import private_dir
+
     now = now or dt.datetime.now(dt.timezone.utc)
-    folder = Path(current_app.config.get("RENKEI_BACKUP_DIR") or Path(current_app.config["RENKEI_VAR_DIR"]) / "backups")
-    return folder / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
+    return private_dir(backup_dir(), tighten=True) / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
 
 
 @click.command("backup")
@@ -75,11 +77,15 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     Keycloak `renkei keycloak start` runs on this machine or with --keycloak-export; otherwise a
     copy through the admin REST API (credentials not included).
     """
-    from admin.maintenance import archive
+    from admin.maintenance import archive, signing
     from admin.maintenance import realm as realm_module
 
     from admin.maintenance.owner import owner_session
 
+    try:
+        signer = signing.signer()  # no key, no archive: an unsigned one could not be restored
+    except DomainError as error:
+        fail(error)
     output = output or default_output()
     if output.exists():
         raise click.BadParameter(f"{output} exists; choose another file", param_hint="--output")
@@ -90,7 +96,7 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     try:
         # pg_dump reads every table (the usage partitions too): as the schema owner
         with owner_session(current_app.config, db.session) as session:
-            manifest = archive.write_backup(session, actor, output,
+            manifest = archive.write_backup(session, actor, output, signer=signer,
                                             realm_admin=None if no_realm else realm_module.realm_admin(),
                                             realm=realm_name, realm_export=realm_export)
     except DomainError as error:
@@ -104,6 +110,7 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     click.echo(f"  database: {manifest['database']}, {len(manifest['tables'])} tables, {rows} rows; "
                f"migration {manifest['versions']['migration_head']}")
     click.echo(f"  audit head: {manifest['audit_head']['seq']}:{manifest['audit_head']['hash']}")
+    click.echo(f"  signed with key {signer.key_id}; file mode 0600")
     click.echo(f"  realm: {realm['name']} {realm['counts']}" if realm else "  realm: not included (--no-realm)")
     if realm:
         click.echo(f"  credentials: {credentials_line(realm, how)}")
@@ -125,12 +132,16 @@ def credentials_line(realm: dict, how: str = "") -> str:
 @click.option("--app-role", metavar="ROLE", help="PostgreSQL: grant this application role its rights after the restore "
               "(as `renkei db grant --app-role` does; the archive carries no privileges). Default: the role of "
               "RENKEI_DATABASE_URL when RENKEI_DATABASE_OWNER_URL names another role.")
+@click.option("--accept-unsigned", is_flag=True,
+              help="Restore an archive that carries no signature (one made before backups were signed): a "
+                   "deliberate migration, recorded in the audit log. A wrong signature is refused even so.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
 @acting(authz.OPERATOR)
-def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, yes: bool, actor) -> None:
+def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, accept_unsigned: bool,
+                    yes: bool, actor) -> None:
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""
-    from admin.maintenance import archive, check, owner
+    from admin.maintenance import archive, check, owner, signing
     from admin.maintenance import realm as realm_module
 
     realm = current_app.config["RENKEI_KEYCLOAK_REALM"]
@@ -141,7 +152,9 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
     try:
         # the schema is created by the owner (RENKEI_DATABASE_OWNER_URL), as `renkei db upgrade` does
         with owner.owner_session(current_app.config, db.session) as session:
-            manifest = archive.restore(session, actor, archive_file, realm_admin=None if no_realm else realm_module.realm_admin(),
+            manifest = archive.restore(session, actor, archive_file, trusted=signing.trusted_keys(),
+                                       accept_unsigned=accept_unsigned,
+                                       realm_admin=None if no_realm else realm_module.realm_admin(),
                                        realm=realm, replace_realm=replace_realm, app_role=app_role)
     except DomainError as error:
         fail(error)
@@ -164,3 +177,28 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
         click.echo(f"  {finding.message_ja}", err=True)
         raise SystemExit(1)
     click.echo("検査に合格しました / check passed (run `renkei check` again at any time)")
+    _checkpoint_after_restore(actor)
+
+
+def _checkpoint_after_restore(actor) -> None:
+    """A signed checkpoint of the restored chain: the checkpoints written after the backup describe
+    history the restore replaced, and the newest checkpoint is the one `renkei check` compares with."""
+    from admin.maintenance import signing
+    from core import checkpoints
+    from governance import audit as audit_log
+
+    signer = signing.signer_or_none()
+    if signer is None:
+        click.echo(f"注意: 署名鍵がないためチェックポイントを書き出していません。鍵を {signing.signing_key_path()} に戻して "
+                   "`renkei jobs run-due --only audit-checkpoint` を実行してください。", err=True)
+        click.echo(f"Note: no signing key at {signing.signing_key_path()}: no checkpoint written; put the key back and "
+                   "run `renkei jobs run-due --only audit-checkpoint` (until then `renkei check` compares with "
+                   "checkpoints older than this restore).", err=True)
+        return
+    result = audit_log.verification(db.session, actor)
+    db.session.rollback()
+    if result.intact:
+        path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
+            "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
+            anchor=(result.anchor_seq, result.anchor_hash)))
+        click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")

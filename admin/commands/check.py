@@ -6,11 +6,9 @@ Prints a short summary of what was checked. Run it after a restore and nightly.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
@@ -22,8 +20,9 @@ from core.errors import DomainError
 
 def default_checkpoint_dir() -> Path:
     """Where exported audit checkpoints are: RENKEI_AUDIT_CHECKPOINT_DIR, else <RENKEI_VAR_DIR>/audit-checkpoints."""
-    configured = current_app.config.get("RENKEI_AUDIT_CHECKPOINT_DIR") or os.environ.get("RENKEI_AUDIT_CHECKPOINT_DIR")
-    return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-checkpoints"
+    from admin.maintenance.signing import checkpoint_dir
+
+    return checkpoint_dir()
 
 
 @click.command("check")
@@ -36,13 +35,15 @@ def default_checkpoint_dir() -> Path:
 @acting(authz.OPERATOR)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
-    from admin.maintenance import archive, check, realm
+    from admin.maintenance import archive, check, realm, signing
 
     folder = checkpoint_dir or default_checkpoint_dir()
     try:
-        manifest = archive.read_manifest(manifest_file) if manifest_file else None
+        trusted = signing.trusted_keys()
+        manifest = archive.read_manifest(manifest_file, trusted) if manifest_file else None
         counts = realm.realm_counts(manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
-        report = check.run_check(db.session, actor, checkpoint_dir=folder, manifest=manifest, realm_counts=counts)
+        found = signing.find_checkpoints(folder=folder, trusted=trusted)
+        report = check.run_check(db.session, actor, checkpoints_found=found, manifest=manifest, realm_counts=counts)
     except DomainError as error:
         db.session.rollback()
         fail(error)
@@ -52,7 +53,7 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
     if manifest is None:
         click.echo("manifest: not given (row counts not compared)")
     if report.checked.get("audit checkpoint") is None:
-        click.echo(f"audit checkpoint: none found in {folder}")
+        click.echo(f"audit checkpoint: no signed checkpoint found in {' or '.join(found.places)}")
     if not report.ok:
         finding = report.first
         click.echo(f"問題があります / FAILED: {finding.check}: {finding.message_en}", err=True)

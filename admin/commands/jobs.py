@@ -12,11 +12,14 @@ Jobs, in order:
   ahead (PostgreSQL), then drop raw events past ``RENKEI_USAGE_RETENTION_MONTHS`` (default 13: the
   current month and the 12 before it, so always at least a year is kept).
 * ``request-log-retention``: delete request log files older than ``RENKEI_RETENTION_DAYS`` (365).
-* ``audit-checkpoint``: verify the audit chain and write its head to
-  ``RENKEI_AUDIT_CHECKPOINT_DIR`` (default ``<RENKEI_VAR_DIR>/audit-checkpoints``), when it moved.
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
+* ``audit-checkpoint``, last, after every run (also with ``--only``): verify the audit chain
+  against the newest signed checkpoint, record the job, then write a checkpoint of the head (that
+  record included), signed with RENKEI_SIGNING_KEY, to ``RENKEI_AUDIT_CHECKPOINT_DIR`` (default
+  ``<RENKEI_VAR_DIR>/audit-checkpoints``; file 0600, folder 0700). No signing key: the job fails
+  naming ``renkei signing-key generate``.
 """
 
 from __future__ import annotations
@@ -66,9 +69,12 @@ def _outbox(actor: Actor) -> Outcome:
 
 
 def _usage_report(actor: Actor) -> Outcome:
+    from admin.maintenance import signing
     from tenancy.usage.monthly_mail import queue_last_month
 
-    result = queue_last_month(db.session, actor)
+    newest = signing.find_checkpoints(with_backups=False).newest  # verified by the run that wrote it
+    result = queue_last_month(db.session, actor,
+                              checkpoint=json.dumps(newest.data, ensure_ascii=False, sort_keys=True) if newest else None)
     month = f"{result.month:%Y-%m}"
     if result.queued:
         return Outcome("done", f"{month} の利用実績報告を県の担当者宛てに送信待ちにしました",
@@ -140,31 +146,56 @@ def _api_client_retire(actor: Actor) -> Outcome:
 
 
 def _audit_checkpoint(actor: Actor) -> Outcome:
-    from admin.commands.check import default_checkpoint_dir
+    """Verify the chain against the newest signed checkpoint; the new checkpoint is written after this
+    job's own record (:func:`write_audit_checkpoint`), so it covers the whole run."""
+    from admin.maintenance import signing
+    from core.signing import private_dir
     from governance import audit as audit_log
-    from governance.integrity import latest_checkpoint
+    from governance.integrity import anchor_moved
 
-    folder = default_checkpoint_dir()
-    previous = latest_checkpoint(folder)
-    result = audit_log.verification(db.session, actor, [(previous.seq, previous.hash)] if previous else [])
+    signing.signer()  # no key: fail now, naming the command that makes it
+    private_dir(signing.checkpoint_dir(), tighten=True)  # a folder that cannot be made: fail now
+    found = signing.find_checkpoints(with_backups=False)
+    if found.forged:
+        source, refused = found.forged[0]
+        return Outcome("failed", f"チェックポイント {source} の署名が一致しません: {refused.message_ja}",
+                       f"checkpoint {source}: {refused.message_en}", {"forged": source})
+    previous = found.newest
+    result = audit_log.verification(db.session, actor, [previous.pair()] if previous else [])
+    moved = anchor_moved(previous, result.anchor_seq, result.anchor_hash)
+    if moved:
+        return Outcome("failed", f"操作ログの削除位置が最新のチェックポイントと一致しません。チェックポイントは書き出しません: {moved}",
+                       f"{moved}; no checkpoint written", {"anchor_seq": result.anchor_seq})
     if not result.intact:
         broken = result.broken
         return Outcome("failed", f"操作ログの連鎖が壊れています（#{broken.seq}）。チェックポイントは書き出しません",
                        f"the audit chain is broken at #{broken.seq}: {broken.reason}; no checkpoint written",
                        {"seq": broken.seq})
-    if previous is not None and previous.seq == result.last_seq:
-        return Outcome("skipped", f"操作ログは前回のチェックポイント（#{result.last_seq}）から増えていません",
-                       f"no audit record since the last checkpoint (#{result.last_seq})")
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
-    path = folder / f"audit-checkpoint-{now:%Y%m%dT%H%M%SZ}.json"
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps({"seq": result.last_seq, "hash": result.head_hash, "at": now.isoformat()}) + "\n",
-                       encoding="utf-8")
-    partial.replace(path)
-    return Outcome("done", f"操作ログのチェックポイント #{result.last_seq} を {path} に書き出しました",
-                   f"audit checkpoint #{result.last_seq} written to {path}",
-                   {"seq": result.last_seq, "hash": result.head_hash, "file": str(path)})
+    return Outcome("done", f"操作ログを #{result.last_seq} まで検証しました。この記録の後にチェックポイントを書き出します",
+                   f"audit chain verified through #{result.last_seq}; the checkpoint follows this record",
+                   {"verified_seq": result.last_seq, "verified_hash": result.head_hash,
+                    "previous_checkpoint": previous.seq if previous else None})
+
+
+def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None, *, signer=None) -> tuple[int, str, Path]:
+    """Verify the records after ``verified`` (seq, hash; everything when None) and write a signed
+    checkpoint of the head and the purge anchor; (seq, hash, file). Refuses (:class:`ChainBroken`)
+    a chain that does not verify."""
+    from admin.maintenance import signing
+    from core import checkpoints
+    from governance import audit as audit_log
+    from governance.errors import ChainBroken
+
+    signer = signer or signing.signer()
+    result = audit_log.verification_since(db.session, actor, verified) if verified else audit_log.verification(db.session, actor)
+    db.session.rollback()
+    if not result.intact:
+        raise ChainBroken(f"the audit chain is broken at {result.broken.describe()}: no checkpoint written",
+                          f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
+    path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
+        "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
+        anchor=(result.anchor_seq, result.anchor_hash)))
+    return result.last_seq, result.head_hash, path
 
 
 def _run_command(command: click.Command, actor: Actor, **params) -> int:
@@ -186,6 +217,7 @@ def _backup_folder() -> Path | None:
 
 def _backup(actor: Actor) -> Outcome:
     from admin.commands import backup
+    from core.signing import private_dir
 
     folder = _backup_folder()
     if folder is None:
@@ -194,7 +226,7 @@ def _backup(actor: Actor) -> Outcome:
     now = dt.datetime.now(dt.timezone.utc)
     if any(folder.glob(f"renkei-backup-{now:%Y%m%d}T*.tar")):
         return Outcome("skipped", "本日のバックアップは作成済みです", "today's backup exists")
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder, tighten=True)
     output = folder / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
     code = _run_command(backup.group, actor, output=output, no_realm=False)
     if code:
@@ -219,9 +251,9 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("request-log-retention", _request_log_retention),
     ("deny-list", _deny_list),
     ("api-client-retire", _api_client_retire),
-    ("audit-checkpoint", _audit_checkpoint),
     ("backup", _backup),
     ("check", _check),
+    ("audit-checkpoint", _audit_checkpoint),  # last: its checkpoint covers every record of the run
 ]
 
 
@@ -251,10 +283,27 @@ def run_jobs(actor: Actor, names: list[str]) -> list[tuple[str, Outcome]]:
             db.session.rollback()
             outcome = Outcome("failed", f"予期しないエラー：{type(error).__name__}: {error}", f"{type(error).__name__}: {error}")
         _record(actor, name, outcome)
+        if name == "audit-checkpoint" and outcome.status == "done":
+            outcome = _write_checkpoint(actor, outcome)
         mark = {"done": "OK  ", "skipped": "SKIP", "failed": "FAIL"}[outcome.status]
         click.echo(f"[{mark}] {name}: {outcome.message_ja} / {outcome.message_en}", err=outcome.status == "failed")
         results.append((name, outcome))
     return results
+
+
+def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:
+    """The checkpoint after the run's last record (the audit-checkpoint job's own): a failure here
+    is printed and makes the command exit 1 (the job's record already says what was verified)."""
+    try:
+        seq, _digest, path = write_audit_checkpoint(actor, (verified.details["verified_seq"], verified.details["verified_hash"]))
+    except (DomainError, OSError) as error:
+        failed = Outcome("failed", getattr(error, "message_ja", f"チェックポイントを書き出せません：{error}"),
+                         getattr(error, "message_en", f"cannot write the checkpoint: {error}"))
+        db.session.rollback()
+        _record(actor, "audit-checkpoint", failed)  # no checkpoint: the log says so
+        return failed
+    return Outcome("done", f"操作ログのチェックポイント #{seq} を {path} に書き出しました（署名付き）",
+                   f"signed audit checkpoint #{seq} written to {path}", {"seq": seq, "file": str(path)})
 
 
 @group.command("run-due")
@@ -267,6 +316,7 @@ def jobs_run_due(only: tuple[str, ...], no_backup: bool, actor) -> None:
     """Run every due job: outbox, monthly usage report, usage partitions and retention, request log
     retention, audit checkpoint, daily backup and check."""
     names = list(only) or [name for name, _ in JOBS if not (no_backup and name in ("backup", "check"))]
+    names.append("audit-checkpoint")  # after every run, whatever ran: a signed checkpoint outside the database
     results = run_jobs(actor, names)
     if any(outcome.status == "failed" for _name, outcome in results):
         raise SystemExit(1)

@@ -6,6 +6,9 @@ Members (format ``renkei-backup/1``)::
                            per fiscal year, the audit chain head, the realm's counts, and the
                            sha256 and size of every other member
     manifest.sha256        the sha256 of manifest.json (so a damaged manifest is noticed too)
+    manifest.sig           the Ed25519 signature of manifest.json (:mod:`core.signing`) by the
+                           operator's signing key, kept apart from the backup store: whoever can
+                           write the store but not the key cannot make an archive that restores
     database.pgdump        PostgreSQL: pg_dump's custom format (restored with pg_restore)
     database.sqlite3       SQLite: a copy made with SQLite's online backup API
     keycloak-realm.json    the realm: Keycloak's own full export (users' credentials and the realm's
@@ -15,7 +18,13 @@ Members (format ``renkei-backup/1``)::
 
 The row counts, totals and head are read in the same snapshot as the database copy (PostgreSQL:
 an exported snapshot that pg_dump uses; SQLite: read from the copy itself), so they describe
-exactly what the archive holds even while the platform keeps running.
+exactly what the archive holds even while the platform keeps running. The manifest also carries a
+signed checkpoint of the audit chain (:mod:`core.checkpoints`), which ``renkei check`` reads back.
+
+The archive is written with mode 0600 (it holds password hashes, the realm's keys and client
+secrets) and a folder renkei creates for it with 0700. ``restore`` verifies the signature against
+the trusted public keys before anything is written; an unsigned archive (made before signing) is
+restored only when the operator says so (``accept_unsigned``), and the restore's audit record says so.
 """
 
 from __future__ import annotations
@@ -40,20 +49,21 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from core import audit as core_audit
-from core import authz
+from core import authz, checkpoints, signing
 from core.actor import Actor
-from core.audit import AuditChainHead, AuditRecord
+from core.audit import AuditAnchor, AuditChainHead, AuditRecord
 from core.errors import Conflict, Invalid, Unavailable
 from governance.audit import file_sha256
 
 FORMAT = "renkei-backup/1"
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
+MANIFEST_SIG = "manifest.sig"
 DB_PG = "database.pgdump"
 DB_SQLITE = "database.sqlite3"
 REALM = "keycloak-realm.json"
 AUDIT_HEAD = "audit-head.json"
-MEMBERS = (MANIFEST, MANIFEST_SUM, DB_PG, DB_SQLITE, REALM, AUDIT_HEAD)
+MEMBERS = (MANIFEST, MANIFEST_SUM, MANIFEST_SIG, DB_PG, DB_SQLITE, REALM, AUDIT_HEAD)
 
 
 class ArchiveRefused(Conflict):
@@ -110,6 +120,13 @@ def audit_head(connection: sa.Connection) -> dict[str, Any]:
     return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": core_audit.GENESIS_HASH}
 
 
+def audit_anchor(connection: sa.Connection) -> tuple[int, str]:
+    """Where the chain in the database starts (the purge anchor, or the genesis)."""
+    row = connection.execute(sa.select(AuditAnchor.purged_through_seq, AuditAnchor.purged_through_hash)
+                             .where(AuditAnchor.id == 1)).first()
+    return (int(row[0]), row[1]) if row else (0, core_audit.GENESIS_HASH)
+
+
 def audit_records_through(connection: sa.Connection, seq: int) -> int:
     return int(connection.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.seq <= seq)))
 
@@ -123,7 +140,8 @@ def describe_database(connection: sa.Connection, actor: Actor) -> dict[str, Any]
         totals = integrity.ledger_totals(session, actor)
     finally:
         session.close()
-    return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection)}
+    return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection),
+            "audit_anchor": audit_anchor(connection)}
 
 
 def is_empty(engine: sa.Engine) -> bool:
@@ -201,8 +219,8 @@ def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
                   f"バックアップは PostgreSQL と SQLite のみに対応しています（{engine.dialect.name}）。")
 
 
-def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=None, realm: str | None = None,
-                 realm_export=None, now: dt.datetime | None = None) -> dict[str, Any]:
+def write_backup(session: Session, actor: Actor, output: Path, *, signer: signing.Signer, realm_admin=None,
+                 realm: str | None = None, realm_export=None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Write the archive to ``output`` (atomically: a ``.partial`` file renamed at the end); returns its manifest.
 
     The backup is recorded in the audit log (and committed) first, so the archive holds its own record.
@@ -210,7 +228,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
     (``kc.sh export``, or copying a file the operator made), puts that export in the archive
     (``credentials: included``); else ``realm_admin``, a Keycloak admin client that may read
     ``realm``, makes the REST copy (``credentials: not included``); with neither the archive holds
-    no realm (and says so).
+    no realm (and says so). ``signer`` signs the manifest and the audit checkpoint in it.
     """
     from tenancy.identity import realm_copy
 
@@ -222,7 +240,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
                       after={"file": output.name, "database": kind,
                              "realm": realm if realm_admin is not None or realm_export is not None else None})
     session.commit()
-    output.parent.mkdir(parents=True, exist_ok=True)
+    signing.private_dir(output.parent)
     with tempfile.TemporaryDirectory(prefix="renkei-backup-", dir=output.parent) as tmp:
         work = Path(tmp)
         db_member = DB_PG if kind == "postgresql" else DB_SQLITE
@@ -262,6 +280,9 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
             "tables": described["tables"],
             "ledger_totals": described["ledger_totals"],
             "audit_head": described["audit_head"],
+            # the head as a signed checkpoint, read back by `renkei check` (admin.maintenance.signing)
+            "checkpoints": [checkpoints.document("audit", described["audit_head"]["seq"], described["audit_head"]["hash"],
+                                                now, signer, anchor=described["audit_anchor"])],
             "realm": realm_info,
             "members": {name: {"sha256": file_sha256(work / name), "size": (work / name).stat().st_size}
                         for name in members},
@@ -269,11 +290,14 @@ def write_backup(session: Session, actor: Actor, output: Path, *, realm_admin=No
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8") + b"\n"
         (work / MANIFEST).write_bytes(manifest_bytes)
         (work / MANIFEST_SUM).write_text(hashlib.sha256(manifest_bytes).hexdigest() + "  " + MANIFEST + "\n")
+        (work / MANIFEST_SIG).write_text(json.dumps(signer.sign(manifest_bytes), indent=1) + "\n")
         partial = output.with_name(output.name + ".partial")
-        with tarfile.open(partial, "w") as tar:
-            for name in (MANIFEST, MANIFEST_SUM, *members):
-                tar.add(work / name, arcname=name)
-        with partial.open("rb") as handle:
+        partial.unlink(missing_ok=True)
+        with signing.open_private(partial) as handle:  # 0600 from the first byte
+            with tarfile.open(fileobj=handle, mode="w") as tar:
+                for name in (MANIFEST, MANIFEST_SUM, MANIFEST_SIG, *members):
+                    tar.add(work / name, arcname=name)
+            handle.flush()
             os.fsync(handle.fileno())
         partial.replace(output)
     return manifest
@@ -285,8 +309,46 @@ def _refuse(en: str, ja: str) -> ArchiveRefused:
     return ArchiveRefused(en, ja)
 
 
-def open_archive(path: Path, into: Path) -> dict[str, Any]:
-    """Unpack ``path`` into ``into`` and verify every checksum; returns the manifest or refuses."""
+def check_signature(name: str, manifest_bytes: bytes, signature_text: str | None, trusted: dict, *,
+                    accept_unsigned: bool = False) -> str | None:
+    """The id of the trusted key that signed the manifest; None for an unsigned archive accepted
+    with ``accept_unsigned``. A wrong signature is refused even then."""
+    if signature_text is None:
+        if accept_unsigned:
+            return None
+        raise signing.SignatureRefused(
+            f"{name} is not signed: an unsigned archive is restored only with --accept-unsigned (a deliberate "
+            "migration of an archive made before backups were signed; docs/operations.md)",
+            f"{name} には署名がありません。署名のないアーカイブは --accept-unsigned を付けた場合のみ復元します"
+            "（署名導入前のアーカイブの意図的な移行。docs/operations.md 参照）。")
+    try:
+        signature = json.loads(signature_text)
+    except ValueError:
+        signature = None
+    return signing.verify(manifest_bytes, signature, trusted, f"the manifest of {name}", f"{name} のマニフェスト")
+
+
+def read_signed_manifest(path: Path, trusted: dict) -> tuple[dict[str, Any], str]:
+    """The manifest of an archive and the key that signed it, reading only those two members
+    (:class:`core.signing.SignatureRefused` when unsigned or not signed by a trusted key)."""
+    try:
+        with tarfile.open(path, "r") as tar:
+            members = {member.name: member for member in tar.getmembers() if member.isfile()}
+            if MANIFEST not in members:
+                raise _refuse(f"{path.name} has no manifest", f"{path.name} にマニフェストがありません。")
+            manifest_bytes = tar.extractfile(members[MANIFEST]).read()
+            signature = tar.extractfile(members[MANIFEST_SIG]).read().decode("utf-8", "replace") \
+                if MANIFEST_SIG in members else None
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise _refuse(f"{path.name} cannot be read as a backup archive: {error}",
+                      f"{path.name} をバックアップとして読めません: {error}") from None
+    key = check_signature(path.name, manifest_bytes, signature, trusted)
+    return json.loads(manifest_bytes), key
+
+
+def open_archive(path: Path, into: Path, *, trusted: dict, accept_unsigned: bool = False) -> tuple[dict[str, Any], str | None]:
+    """Unpack ``path`` into ``into`` and verify the manifest's signature and every checksum; returns
+    the manifest and the id of the key that signed it (None: unsigned, accepted), or refuses."""
     try:
         with tarfile.open(path, "r") as tar:
             names = tar.getnames()
@@ -310,6 +372,8 @@ def open_archive(path: Path, into: Path) -> dict[str, Any]:
     if file_sha256(into / MANIFEST) != expected:
         raise _refuse(f"{path.name} is damaged: the manifest's checksum does not match",
                       f"{path.name} は破損しています（マニフェストのチェックサムが一致しません）。")
+    signature = (into / MANIFEST_SIG).read_text(encoding="utf-8", errors="replace") if (into / MANIFEST_SIG).exists() else None
+    signed_by = check_signature(path.name, (into / MANIFEST).read_bytes(), signature, trusted, accept_unsigned=accept_unsigned)
     try:
         manifest = json.loads((into / MANIFEST).read_text(encoding="utf-8"))
     except ValueError:
@@ -324,7 +388,7 @@ def open_archive(path: Path, into: Path) -> dict[str, Any]:
         if file_sha256(into / name) != info.get("sha256"):
             raise _refuse(f"{path.name} is damaged: the checksum of {name} does not match the manifest",
                           f"{path.name} は破損しています（{name} のチェックサムがマニフェストと一致しません）。")
-    return manifest
+    return manifest, signed_by
 
 
 def check_compatible(manifest: dict[str, Any], engine: sa.Engine) -> None:
@@ -342,12 +406,15 @@ def check_compatible(manifest: dict[str, Any], engine: sa.Engine) -> None:
                       f"バックアップは {manifest.get('database')} のものです。復元先は {engine.dialect.name} です。")
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of an archive (checksums verified) or of a plain ``manifest.json`` file."""
+def read_manifest(path: Path, trusted: dict) -> dict[str, Any]:
+    """The manifest of an archive (signature and checksums verified) or of a plain ``manifest.json``
+    file with its ``manifest.sig`` beside it."""
     if tarfile.is_tarfile(path):
         with tempfile.TemporaryDirectory(prefix="renkei-manifest-") as tmp:
-            return open_archive(path, Path(tmp))
+            return open_archive(path, Path(tmp), trusted=trusted)[0]
+    sig = path.with_name(MANIFEST_SIG)
     try:
+        check_signature(path.name, path.read_bytes(), sig.read_text(encoding="utf-8") if sig.exists() else None, trusted)
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:
         raise Invalid(f"{path.name} is neither a backup archive nor a manifest: {error}",
@@ -376,12 +443,15 @@ def restore_database(engine: sa.Engine, manifest: dict[str, Any], folder: Path) 
         source.close()
 
 
-def restore(session: Session, actor: Actor, path: Path, *, realm_admin=None, realm: str | None = None,
-            replace_realm: bool = False, app_role: str | None = None) -> dict[str, Any]:
+def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept_unsigned: bool = False,
+            realm_admin=None, realm: str | None = None, replace_realm: bool = False,
+            app_role: str | None = None) -> dict[str, Any]:
     """Restore an archive into the session's (empty) database and recreate the realm; audited.
 
-    Every refusal comes before anything is written: a damaged or mismatched archive, a database
-    that is not empty, a realm that exists (unless ``replace_realm``). Run it as the schema owner;
+    Every refusal comes before anything is written: an archive not signed by a key in ``trusted``
+    (an unsigned one is let through only with ``accept_unsigned``, and the audit record says so),
+    a damaged or mismatched archive, a database that is not empty, a realm that exists (unless
+    ``replace_realm``). Run it as the schema owner;
     ``app_role`` (PostgreSQL) is then granted its rights again (the dump carries no privileges).
     """
     from tenancy.identity import realm_copy
@@ -391,7 +461,7 @@ def restore(session: Session, actor: Actor, path: Path, *, realm_admin=None, rea
     session.rollback()
     with tempfile.TemporaryDirectory(prefix="renkei-restore-") as tmp:
         folder = Path(tmp)
-        manifest = open_archive(path, folder)
+        manifest, signed_by = open_archive(path, folder, trusted=trusted, accept_unsigned=accept_unsigned)
         check_compatible(manifest, engine)
         if not is_empty(engine):
             raise _refuse("the target database is not empty: restore only into an empty database (see docs/operations.md)",
@@ -418,7 +488,8 @@ def restore(session: Session, actor: Actor, path: Path, *, realm_admin=None, rea
     core_audit.record(session, actor, "system.restore", "backup", path.name,
                       after={"file": path.name, "created_at": manifest.get("created_at"),
                              "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None,
-                             "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy))})
+                             "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy)),
+                             "signed_by": signed_by, "accepted_unsigned": signed_by is None})
     session.commit()
     return manifest
 

@@ -2,8 +2,9 @@
 
 In order, each stopping at its first problem (the report names the first problem of all):
 
-1. ``audit``: the audit chain verifies (:mod:`governance.audit`), against the newest exported
-   checkpoint (:mod:`governance.integrity`) and, with a manifest, against the backup's head;
+1. ``audit``: the audit chain verifies (:mod:`governance.audit`), against the newest signed
+   checkpoint found in the checkpoint folder and the newest backup (:func:`check_audit`) and,
+   with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
 2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
 3. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
@@ -12,16 +13,19 @@ In order, each stopping at its first problem (the report names the first problem
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from admin.maintenance import archive
 from billing import integrity as billing_integrity
-from core import authz
+from core import authz, checkpoints
 from core.actor import Actor
 from governance import integrity as governance_integrity
+
+if TYPE_CHECKING:
+    from admin.maintenance import signing
 
 SystemReport = billing_integrity.Report  # the ledger's report, extended with the chain and the manifest
 
@@ -76,25 +80,41 @@ def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, r
             return
 
 
-def run_check(session: Session, actor: Actor, *, checkpoint_dir: Path | None = None,
-              manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None) -> SystemReport:
-    """``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
-    they could not be read; compared with the manifest's when both are given."""
-    authz.authorize(actor, "system.check")
-    report = SystemReport()
-    checkpoints = []
-    latest = governance_integrity.latest_checkpoint(checkpoint_dir) if checkpoint_dir else None
-    if latest is not None:
-        checkpoints.append(latest)
-        report.checked["audit checkpoint"] = f"#{latest.seq} ({latest.source})"
+def check_audit(session: Session, actor: Actor, report: SystemReport, found: "signing.Found | None",
+                manifest: dict[str, Any] | None) -> None:
+    """The audit chain against the newest signed checkpoint renkei can read (``found``:
+    :func:`admin.maintenance.signing.find_checkpoints`) and the manifest's head. A checkpoint file
+    or backup whose signature fails is a problem in itself: someone wrote where renkei keeps them."""
+    pairs = []
+    for source, refused in (found.forged if found else []):
+        report.add("audit", f"{source}: {refused.message_en}", f"{source}: {refused.message_ja}")
+    if found is not None and found.newest is not None:
+        pairs.append(found.newest)
+        report.checked["audit checkpoint"] = found.newest.describe()
+    if found is not None and found.unsigned:
+        report.checked["unsigned checkpoint files ignored"] = len(found.unsigned)
     if manifest is not None and (manifest.get("audit_head") or {}).get("seq"):
         head = manifest["audit_head"]
-        checkpoints.append(governance_integrity.Checkpoint(int(head["seq"]), head["hash"], "backup manifest"))
-    verification = governance_integrity.check_chain(session, actor, checkpoints)
+        pairs.append(checkpoints.Checkpoint("audit", int(head["seq"]), head["hash"], dt.datetime.now(dt.timezone.utc),
+                                            "backup manifest"))
+    verification = governance_integrity.check_chain(session, actor, pairs)
     report.checked["audit records"] = verification.checked
     if verification.broken is not None:
         report.add("audit", f"the audit log is broken at {verification.broken.describe()}",
                    f"操作ログの改ざん・欠落を検出しました: {verification.broken.describe()}")
+    moved = governance_integrity.anchor_moved(found.newest if found else None, verification.anchor_seq, verification.anchor_hash)
+    if moved:
+        report.add("audit", moved, f"操作ログの削除位置（アンカー）が最新のチェックポイントと一致しません: {moved}")
+
+
+def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
+              manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None) -> SystemReport:
+    """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`).
+    ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
+    they could not be read; compared with the manifest's when both are given."""
+    authz.authorize(actor, "system.check")
+    report = SystemReport()
+    check_audit(session, actor, report, checkpoints_found, manifest)
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

@@ -102,9 +102,9 @@ class AuditVerifyView(SecureView):
 
     @expose("/")
     def index(self):
-        from admin.commands.check import default_checkpoint_dir
+        from admin.maintenance.signing import checkpoint_dir, trusted_keys
 
-        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, default_checkpoint_dir())
+        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, checkpoint_dir(), trusted_keys())
         db.session.rollback()
         locale = str(get_locale() or "ja")
         return self.render("renkei/governance_audit_verify.html", result=result, checkpoint=checkpoint,

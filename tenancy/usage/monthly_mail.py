@@ -4,6 +4,10 @@ Once the month is over, the platform report of that month (:func:`tenancy.usage.
 CSV as in the download) is queued in the notifications outbox to the contacts of the prefecture's
 tenant. Queueing is idempotent (one message per month), audited once, and delivered with the
 rest of the outbox.
+
+The message also carries the newest signed audit checkpoint (``checkpoint``, a JSON document of
+:mod:`core.checkpoints`, given by the caller): a copy of the chain head outside renkei's servers
+that the recipients keep, and that ``renkei audit verify --checkpoint-file`` reads back.
 """
 
 from __future__ import annotations
@@ -34,8 +38,18 @@ def dedupe_key(month: dt.date) -> str:
     return f"usage-report:{month:%Y-%m}"
 
 
-def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = None) -> MonthlyReportOutcome:
-    """Queue last month's platform usage report (CSV in the body) to the prefecture's contacts."""
+def checkpoint_lines(checkpoint: str | None) -> list[str]:
+    if not checkpoint:
+        return ["操作ログのチェックポイント：まだ作成されていません（定期処理の実行後に作成されます）。", ""]
+    return ["操作ログのチェックポイント（改ざん検知のため、このメールを保管してください。監査の際に",
+            "次の 1 行をファイルに保存し renkei audit verify --checkpoint-file で照合できます）：",
+            checkpoint, ""]
+
+
+def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = None, *,
+                     checkpoint: str | None = None) -> MonthlyReportOutcome:
+    """Queue last month's platform usage report (CSV in the body) to the prefecture's contacts, with
+    the signed audit ``checkpoint`` (JSON text) when one is given."""
     month = add_months(current_month(now), -1)
     report = build_report(session, actor, month)  # asks usage.read for every tenant
     prefecture = session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture)
@@ -51,6 +65,7 @@ def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = N
             f"{month.year}年{month.month}月の参加団体別の利用実績（{len(report.tenants)} 団体）をお送りします。",
             "以下は CSV 形式です（表計算ソフトに貼り付けてご利用ください）。", "",
             text, "",
+            *checkpoint_lines(checkpoint),
             "本メールは共同利用管理システム（renkei）から自動で送信しています。",
         ]),
     )

@@ -19,6 +19,13 @@ from tests.billing.conftest import adopted_policy, finance, kumamoto, posted_fy2
 OPERATOR = Actor(issuer="urn:test", subject="op-backup", name="県 運営者", roles=frozenset({"platform-operator"}))
 
 
+def trusted(app):
+    from admin.maintenance.signing import trusted_keys
+
+    with app.app_context():
+        return trusted_keys()
+
+
 def cli(app, *args):
     return app.test_cli_runner().invoke(args=[*args, "--as", "unei"])
 
@@ -48,7 +55,7 @@ def test_backup_writes_one_archive_whose_manifest_counts_what_it_holds(app, db, 
     with tarfile.open(made) as tar:
         names = set(tar.getnames())
         manifest = json.loads(tar.extractfile("manifest.json").read())
-    assert names == {"manifest.json", "manifest.sha256", _database_member(db), "audit-head.json"}
+    assert names == {"manifest.json", "manifest.sha256", "manifest.sig", _database_member(db), "audit-head.json"}
     assert manifest["tables"]["billing_run"] == 1
     assert manifest["tables"]["tenant"] == 4
     # 県 6,000,000 + 熊本市 3,075,000 + 八代市 1,950,000 + 人吉市 975,000 (the worked example), 八代市 paid 1,000,000
@@ -84,7 +91,7 @@ def test_a_damaged_archive_is_refused_naming_the_member(app, db, made, tmp_path)
     _rewrite(made, damaged, lambda name, data: data[:-1] + bytes([data[-1] ^ 1]) if name == member else data)
 
     with pytest.raises(DomainError) as refused:
-        archive.restore(db, OPERATOR, damaged)
+        archive.restore(db, OPERATOR, damaged, trusted=trusted(app))
     assert refused.value.message_en.endswith(f"the checksum of {member} does not match the manifest")
     result = cli(app, "restore", str(damaged), "--no-realm", "--yes")
     assert result.exit_code == 1
@@ -103,7 +110,7 @@ def test_an_edited_manifest_is_refused(app, db, made, tmp_path):
 
     _rewrite(made, edited, change)
     with pytest.raises(DomainError) as refused:
-        archive.restore(db, OPERATOR, edited)
+        archive.restore(db, OPERATOR, edited, trusted=trusted(app))
     assert "the manifest's checksum does not match" in refused.value.message_en
 
 
@@ -118,7 +125,7 @@ def test_a_truncated_file_is_refused(app, db, made, tmp_path):
 def test_an_archive_of_another_schema_version_is_refused(app, db, made, tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "migration_head", lambda: "9999")
     with pytest.raises(DomainError) as refused:
-        archive.restore(db, OPERATOR, made)
+        archive.restore(db, OPERATOR, made, trusted=trusted(app))
     assert "this renkei is at 9999" in refused.value.message_en
 
 

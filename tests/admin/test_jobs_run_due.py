@@ -41,7 +41,10 @@ def test_run_due_queues_last_months_report_to_the_prefecture_once_and_checkpoint
     assert outcomes["outbox"]["status"] == "skipped"  # no SMTP in tests: messages stay queued
     assert "backup" not in outcomes
     checkpoint = json.loads(next((tmp_path / "checkpoints").glob("audit-checkpoint-*.json")).read_text())
-    assert outcomes["audit-checkpoint"]["seq"] == checkpoint["seq"] and len(checkpoint["hash"]) == 64
+    # written after the run's last record, the audit-checkpoint job's own: it is the checkpoint's head
+    last = db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).one()
+    assert (last.target_id, last.seq, last.hash) == ("audit-checkpoint", checkpoint["seq"], checkpoint["hash"])
+    assert outcomes["audit-checkpoint"]["verified_seq"] == checkpoint["seq"] - 1
     assert "[OK  ] usage-report" in first.output and "[SKIP] outbox" in first.output
 
     second = run(app, "--no-backup")

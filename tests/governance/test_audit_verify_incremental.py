@@ -5,22 +5,23 @@ more than it checked; ``renkei audit verify`` still walks every record."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import sqlalchemy as sa
 
+from core import checkpoints
 from core.audit import AuditRecord
 from governance import audit
 from tests.conftest import sign_in
 from tests.governance.conftest import guards_disabled, raw
 
 
-def write_checkpoint(folder, seq: int, digest: str, at: dt.datetime) -> None:
-    """A checkpoint as ``renkei jobs run-due`` writes it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"audit-checkpoint-{at:%Y%m%dT%H%M%SZ}.json").write_text(
-        json.dumps({"seq": seq, "hash": digest, "at": at.isoformat()}) + "\n", encoding="utf-8")
+def write_checkpoint(app, folder, seq: int, digest: str, at: dt.datetime) -> None:
+    """A checkpoint as ``renkei jobs run-due`` writes it: signed with the operator's key."""
+    from admin.maintenance.signing import signer
+
+    with app.app_context():
+        checkpoints.write(folder, checkpoints.document("audit", seq, digest, at, signer()))
 
 
 def hash_of(db, seq: int) -> str:
@@ -34,7 +35,7 @@ def four_records_with_a_checkpoint_at_2(app, db, tenant_factory, tmp_path, monke
         tenant_factory(code)
     db.commit()
     written = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=3)
-    write_checkpoint(folder, 2, hash_of(db, 2), written)
+    write_checkpoint(app, folder, 2, hash_of(db, 2), written)
     return folder, written
 
 
@@ -64,7 +65,7 @@ def test_tampering_after_the_checkpoint_is_found_on_the_page(app, client, db, te
 def test_a_history_rewritten_up_to_the_checkpoint_breaks_the_page(app, client, db, tenant_factory, tmp_path, monkeypatch):
     folder, _ = four_records_with_a_checkpoint_at_2(app, db, tenant_factory, tmp_path, monkeypatch)
     # a newer checkpoint whose record no longer carries its hash: the page must not start from it
-    write_checkpoint(folder, 3, "0" * 64, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    write_checkpoint(app, folder, 3, "0" * 64, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
     sign_in(client, ["auditor"])
     page = client.get("/admin/audit-verify/").get_data(as_text=True)
     assert "改ざん・欠落を検出しました" in page and re.search(r'id="broken-seq">#3<', page)

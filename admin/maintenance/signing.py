@@ -1,0 +1,122 @@
+"""Where renkei's signing key, trusted public keys, checkpoints and backups are (settings), and the
+newest audit checkpoint renkei can read from them (docs/operations.md, "Signed backups").
+
+Settings (the app's config first, else the environment):
+
+* ``RENKEI_SIGNING_KEY``: the Ed25519 private key file (default ``<RENKEI_VAR_DIR>/signing/signing-key.pem``).
+  Keep it apart from the backup store: whoever can write both could sign a forged archive.
+* ``RENKEI_TRUSTED_KEYS``: public keys trusted when verifying, files or folders of ``*.pub``
+  separated by ``:`` (default: the signing key's folder). During a rotation both keys are there.
+* ``RENKEI_AUDIT_CHECKPOINT_DIR``: the checkpoint folder (default ``<RENKEI_VAR_DIR>/audit-checkpoints``).
+* ``RENKEI_BACKUP_DIR``: the backup store (default ``<RENKEI_VAR_DIR>/backups``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tarfile
+from pathlib import Path
+
+from flask import current_app
+
+from core import checkpoints, signing
+
+AUDIT_CHAIN = "audit"
+
+
+def _setting(name: str) -> str:
+    return current_app.config.get(name) or os.environ.get(name) or ""
+
+
+def _var() -> Path:
+    return Path(current_app.config["RENKEI_VAR_DIR"])
+
+
+def signing_key_path() -> Path:
+    return Path(_setting("RENKEI_SIGNING_KEY") or _var() / "signing" / "signing-key.pem")
+
+
+def trusted_locations() -> list[Path]:
+    configured = _setting("RENKEI_TRUSTED_KEYS")
+    if configured:
+        return [Path(part) for part in configured.split(os.pathsep) if part]
+    return [signing_key_path().parent]
+
+
+def signer() -> signing.Signer:
+    """The private key (:class:`core.signing.NoSigningKey` when there is none)."""
+    return signing.load_signer(signing_key_path())
+
+
+def signer_or_none() -> signing.Signer | None:
+    try:
+        return signer()
+    except signing.NoSigningKey:
+        return None
+
+
+def trusted_keys() -> dict:
+    return signing.load_trusted(trusted_locations())
+
+
+def checkpoint_dir() -> Path:
+    configured = _setting("RENKEI_AUDIT_CHECKPOINT_DIR")
+    return Path(configured) if configured else _var() / "audit-checkpoints"
+
+
+def backup_dir() -> Path:
+    configured = _setting("RENKEI_BACKUP_DIR")
+    return Path(configured) if configured else _var() / "backups"
+
+
+@dataclasses.dataclass
+class Found:
+    """The checkpoints renkei could read for one chain, from the folder and the newest backup."""
+
+    newest: checkpoints.Checkpoint | None
+    forged: list[tuple[str, signing.SignatureRefused]]
+    unsigned: list[str]
+    places: list[str]
+
+
+def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Found) -> checkpoints.Checkpoint | None:
+    """The checkpoint in the newest signed archive of the backup store (by name, which carries the time)."""
+    from admin.maintenance import archive
+
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.tar"), key=lambda p: p.name, reverse=True):
+        if not tarfile.is_tarfile(path):
+            continue
+        try:
+            manifest, _signature = archive.read_signed_manifest(path, trusted)
+        except signing.SignatureRefused as refused:
+            found.forged.append((f"backup {path.name}", refused))
+            return None
+        except archive.ArchiveRefused:
+            continue
+        for data in manifest.get("checkpoints") or []:
+            if isinstance(data, dict) and data.get("chain") == chain:
+                try:
+                    return checkpoints.parse(data, trusted, f"backup {path.name}")
+                except (signing.SignatureRefused, ValueError):
+                    continue
+        return None
+    return None
+
+
+def find_checkpoints(chain: str = AUDIT_CHAIN, *, folder: Path | None = None, trusted: dict | None = None,
+                     with_backups: bool = True) -> Found:
+    """The newest checkpoint of ``chain`` in the checkpoint folder and the newest backup, with the
+    files whose signature failed (forged or damaged) and those without one (ignored)."""
+    folder = folder or checkpoint_dir()
+    trusted = trusted_keys() if trusted is None else trusted
+    scanned = checkpoints.scan(folder, chain, trusted)
+    found = Found(None, list(scanned.forged), list(scanned.unsigned), [str(folder)])
+    from_backup = None
+    if with_backups:
+        found.places.append(str(backup_dir()))
+        from_backup = _newest_backup_checkpoint(backup_dir(), chain, trusted, found)
+    found.newest = checkpoints.newest([scanned.newest, from_backup])
+    return found

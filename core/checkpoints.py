@@ -1,0 +1,157 @@
+"""Signed checkpoints of hash chains, kept outside the database: one small mechanism for every chain
+(the audit log's ``audit``; the consent and linkage chain can use it with its own name).
+
+A checkpoint says "chain NAME had its record SEQ with hash HASH at time AT", signed
+(:mod:`core.signing`). Whoever rewrites the chain in the database (shortens it and rewinds its
+head, or deletes a record and rehashes everything after it) cannot make the chain agree with a
+checkpoint written before, nor write a newer checkpoint without the private key. The chain's own
+verification compares itself with the newest checkpoint (:func:`newest`).
+
+A checkpoint document (a file ``<chain>-checkpoint-<UTC time>-<seq>.json``, or inside a backup
+manifest or a mail)::
+
+    {"format": "renkei-checkpoint/1", "chain": "audit", "seq": 1234, "hash": "<64 hex>",
+     "at": "2026-11-22T03:00:00.123456+00:00", "anchor": {"seq": 0, "hash": "<64 hex>"},
+     "signature": {"algorithm": "Ed25519", "key_id": "…", "value": "…"}}
+
+The signature covers the document without ``signature`` (:func:`core.signing.canonical`).
+Reading a folder (:func:`scan`, the newest files by name: see there) keeps apart the checkpoints that verify, the files that carry a
+signature that does not (forged or damaged: the caller fails on them) and the files with no
+signature (written before checkpoints were signed: ignored, they would vouch for anything).
+"Newest" is by the signed time ``at`` (never the file name or its date, which anyone can change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core import signing
+
+FORMAT = "renkei-checkpoint/1"
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    chain: str
+    seq: int
+    hash: str
+    at: dt.datetime
+    source: str  # where it was read (a file name, "backup manifest NAME", …)
+    key_id: str = ""
+    data: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)  # the signed document
+    # where the chain in the database started (a purge's anchor: seq, hash) when it was written; None: not said
+    anchor: tuple[int, str] | None = None
+
+    def pair(self) -> tuple[int, str]:
+        return self.seq, self.hash
+
+    def describe(self) -> str:
+        return f"#{self.seq} of {self.at:%Y-%m-%d %H:%M} UTC ({self.source})"
+
+
+def document(chain: str, seq: int, head_hash: str, at: dt.datetime, signer: signing.Signer, *,
+             anchor: tuple[int, str] | None = None) -> dict[str, Any]:
+    """A signed checkpoint document; ``anchor`` (seq, hash), for a chain whose oldest records are
+    purged, is where the chain in the database starts: a purge made without a new signed checkpoint
+    then shows as an anchor that moved."""
+    body = {"format": FORMAT, "chain": chain, "seq": int(seq), "hash": head_hash.lower(),
+            "at": at.astimezone(dt.timezone.utc).isoformat()}
+    if anchor is not None:
+        body["anchor"] = {"seq": int(anchor[0]), "hash": anchor[1]}
+    return {**body, "signature": signer.sign(signing.canonical(body))}
+
+
+def parse(data: object, trusted: Mapping[str, Any], source: str) -> Checkpoint:
+    """The checkpoint in a document; :class:`core.signing.SignatureRefused` when it is unsigned or
+    its signature does not verify, :class:`ValueError` when it is no checkpoint document at all."""
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        raise ValueError(f"{source} is not a checkpoint document")
+    body = {key: value for key, value in data.items() if key != "signature"}
+    if not isinstance(body.get("chain"), str) or not isinstance(body.get("seq"), int) \
+            or not isinstance(body.get("hash"), str) or not _HASH.match(body["hash"]):
+        raise ValueError(f"{source}: chain, seq or hash missing")
+    try:
+        at = dt.datetime.fromisoformat(str(body.get("at")))
+    except ValueError:
+        raise ValueError(f"{source}: no valid time") from None
+    at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+    kid = signing.verify(signing.canonical(body), data.get("signature"), trusted,
+                         f"checkpoint {source}", f"チェックポイント {source} ")
+    anchor = body.get("anchor")
+    anchor = (anchor["seq"], anchor["hash"]) if isinstance(anchor, Mapping) and isinstance(anchor.get("seq"), int) \
+        and isinstance(anchor.get("hash"), str) else None
+    return Checkpoint(body["chain"], body["seq"], body["hash"], at, source, kid, dict(data), anchor)
+
+
+def file_name(chain: str, seq: int, at: dt.datetime) -> str:
+    return f"{chain}-checkpoint-{at.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{seq}.json"
+
+
+def write(directory: Path, data: Mapping[str, Any]) -> Path:
+    """Write a checkpoint document into ``directory`` (0600 file, 0700 folder); its path."""
+    signing.private_dir(directory, tighten=True)
+    at = dt.datetime.fromisoformat(data["at"])
+    path = directory / file_name(data["chain"], data["seq"], at)
+    return signing.write_private(path, (json.dumps(dict(data), ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+
+
+@dataclasses.dataclass
+class Scan:
+    """What a folder of checkpoint files holds for one chain."""
+
+    valid: list[Checkpoint] = dataclasses.field(default_factory=list)
+    forged: list[tuple[str, signing.SignatureRefused]] = dataclasses.field(default_factory=list)
+    unsigned: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def newest(self) -> Checkpoint | None:
+        return newest(self.valid)
+
+
+RECENT = 50  # files read by :func:`scan` beyond the first that verifies (names carry the time they were written)
+
+
+def scan(directory: Path | None, chain: str, trusted: Mapping[str, Any], *, recent: int = RECENT) -> Scan:
+    """Read the ``.json`` files of ``directory`` for ``chain``, newest name first: the ``recent``
+    newest, and further until one verifies. A year of hourly checkpoints is 8,760 files; verifying
+    them all would cost seconds on every check, and an older file cannot weaken the newest one.
+    (The choice among the files read is still by the signed time, never by the name.)"""
+    found = Scan()
+    if directory is None or not directory.is_dir():
+        return found
+    files = sorted((path for path in directory.iterdir()
+                    if path.suffix == ".json" and not path.name.endswith(".partial") and path.is_file()),
+                   key=lambda path: path.name, reverse=True)
+    for number, path in enumerate(files):
+        if number >= recent and found.valid:
+            break
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue
+        if not isinstance(data, dict) or data.get("chain", chain) != chain:
+            continue
+        if data.get("format") != FORMAT or "signature" not in data:
+            found.unsigned.append(path.name)
+            continue
+        try:
+            found.valid.append(parse(data, trusted, path.name))
+        except signing.SignatureRefused as refused:
+            found.forged.append((path.name, refused))
+        except ValueError:
+            found.forged.append((path.name, signing.SignatureRefused(f"checkpoint {path.name} is malformed",
+                                                                     f"チェックポイント {path.name} の形式が不正です。")))
+    return found
+
+
+def newest(checkpoints: Iterable[Checkpoint | None]) -> Checkpoint | None:
+    """The checkpoint written last (by its signed time; the higher seq on a tie)."""
+    present = [c for c in checkpoints if c is not None]
+    return max(present, key=lambda c: (c.at, c.seq)) if present else None
