@@ -109,6 +109,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.commands import register as register_cli
 
     register_cli(app)
+    problems.install_retry(app)  # a read that met a dropped database connection is tried once more
     from admin import hotpath
 
     hotpath.install(app)  # the hottest read answered from memory in front of Flask

@@ -2,7 +2,8 @@
 
 The schema owner creates and migrates the schema (``renkei db upgrade``) and then grants the
 application role (``renkei db grant --app-role NAME``). The application role may read every
-table and insert rows; it may update or delete only where an operation does so (the table
+table and insert rows (but into the tables of :data:`READ_ONLY`, which it writes only through
+the functions of :data:`APP_FUNCTIONS`); it may update or delete only where an operation does so (the table
 below, column by column where the operations change a few known columns). It owns nothing, so
 it cannot alter or drop a table, disable or replace a guard trigger, nor TRUNCATE.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.db import metadata
+from tenancy.usage.models import USAGE_ADD_FUNCTION
 
 # table → privileges beyond SELECT and INSERT. "UPDATE (a, b)" is column-level.
 APP_RIGHTS: dict[str, tuple[str, ...]] = {
@@ -49,7 +51,6 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "quota_override": ("UPDATE", "DELETE"),  # a tenant's own limit changed or removed
     "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
     "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
-    "usage_aggregate": ("UPDATE",),  # ingest adds to the month's totals (INSERT … ON CONFLICT DO UPDATE)
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     "notification": ("UPDATE (status, attempts, last_error, sent_at)",),
@@ -72,6 +73,14 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "member_project_group_member": ("DELETE",),
     "member_base": ("DELETE",),  # an organisation applying again states its bases afresh
 }
+
+
+# tables the application role only reads; it writes them through the owner's functions below
+READ_ONLY = frozenset({
+    "usage_aggregate",  # ingest adds to the day and month totals through USAGE_ADD_FUNCTION only
+})
+# functions owned by the schema owner (SECURITY DEFINER) that the application role may run
+APP_FUNCTIONS = (USAGE_ADD_FUNCTION,)
 
 
 def _quote(connection: sa.Connection, name: str) -> str:
@@ -101,8 +110,10 @@ def grant_statements(connection: sa.Connection, app_role: str) -> list[str]:
     if connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar() is not None:
         statements.append(f"GRANT SELECT ON {schema}.alembic_version TO {role}")
     for name in tables:
-        rights = ", ".join(("SELECT", "INSERT", *APP_RIGHTS.get(name, ())))
+        rights = ", ".join(("SELECT", *(() if name in READ_ONLY else ("INSERT",)), *APP_RIGHTS.get(name, ())))
         statements.append(f"GRANT {rights} ON {schema}.{_quote(connection, name)} TO {role}")
+    for function in APP_FUNCTIONS:
+        statements.append(f"GRANT EXECUTE ON FUNCTION {schema}.{function} TO {role}")
     return statements
 
 

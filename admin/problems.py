@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from core.db import is_transient
 from core.errors import DomainError
 from core.validation import problems_from
 
@@ -107,6 +108,66 @@ def concurrent_change() -> Response:
     )
 
 
+RETRY_AFTER_SECONDS = 2  # a PostgreSQL restart took about 1.3 s (issue 27)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_RETRY = "renkei.retry_once"  # the environ key by which a transient fault asks for the one retry
+_RETRIED = "renkei.retried"
+
+
+def database_unavailable() -> Response:
+    """A transient database fault (restart, connection dropped or refused, pool exhausted): 503
+    with Retry-After. Nothing of the request was committed."""
+    response = problem_response(
+        503,
+        "The database is briefly unavailable (for example restarting); nothing was changed. Try again in a few seconds.",
+        "データベースに一時的に接続できません（再起動中など）。変更は行っていません。数秒後にもう一度お試しください。",
+        retryable=True,
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _note_a_write(session: Any, _flush_context: Any) -> None:
+    """Session ``after_flush``: this request has written something, so it is not tried again."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.renkei_wrote = True
+
+
+class RetryOnce:
+    """WSGI: a request with a safe method that met a transient database fault before it wrote
+    anything (:func:`init_app`'s handler marks it) is run once more, at once, on a fresh
+    connection; its first answer is thrown away. Any other request passes straight through."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") not in SAFE_METHODS or environ.get(_RETRIED):
+            return self.wsgi_app(environ, start_response)
+        held: list[Any] = []
+
+        def hold(status: str, headers: list, exc_info: Any = None) -> Any:
+            held[:] = [status, headers, exc_info]
+            return lambda data: None  # Flask never uses write(); the body is the iterable
+
+        body = self.wsgi_app(environ, hold)
+        if not environ.get(_RETRY):
+            start_response(*held)
+            return body
+        if hasattr(body, "close"):
+            body.close()
+        log.warning("transient database fault on %s %s: tried once more", environ.get("REQUEST_METHOD"),
+                    environ.get("PATH_INFO"))
+        return self.wsgi_app({**environ, _RETRY: False, _RETRIED: True}, start_response)
+
+
+def install_retry(app: Flask) -> None:
+    """Put :class:`RetryOnce` around Flask (inside the hot path, which reads no database)."""
+    app.wsgi_app = RetryOnce(app.wsgi_app)
+
+
 def domain_error_page(error: DomainError):
     """The admin UI's page for a domain error, inside the layout, in the reader's language only."""
     from admin.views.frame import render_error
@@ -126,6 +187,37 @@ def _wants_problem() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy import orm
+
+    if not sa.event.contains(orm.Session, "after_flush", _note_a_write):
+        sa.event.listen(orm.Session, "after_flush", _note_a_write)
+
+    def _transient(error: Exception):
+        """A database fault that passes (issue 27): tried once more when nothing was written
+        (:class:`RetryOnce`), else 503 with Retry-After; never a 500."""
+        from flask import g
+
+        from admin.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+            log.debug("rollback after a transient fault failed", exc_info=True)
+        log.warning("transient database fault on %s %s: %s", request.method, request.path, error)
+        if request.method in SAFE_METHODS and not g.get("renkei_wrote") and not request.environ.get(_RETRIED):
+            request.environ[_RETRY] = True
+        if not _wants_problem():
+            try:
+                response = app.make_response(_error_page(503))
+            except Exception:  # noqa: BLE001 - the layout needed the database too: say so plainly
+                response = Response("データベースに一時的に接続できません。数秒後にもう一度お試しください。 / "
+                                    "The database is briefly unavailable; try again in a few seconds.",
+                                    status=503, mimetype="text/plain")
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        return database_unavailable()
+
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
         if not _wants_problem():
@@ -134,6 +226,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        original = getattr(error, "original_exception", None)  # raised after the view (the commit): a 500 so far
+        if original is not None and is_transient(original):
+            return _transient(original)
         if error.response is not None:  # e.g. flask-openapi3's validation response
             return error.response
         if not _wants_problem():
@@ -175,6 +270,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if is_transient(error):
+            return _transient(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
             from admin.extensions import db

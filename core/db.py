@@ -109,6 +109,50 @@ def conflict_insert(dialect: str, table: sa.Table):
     return insert(table)
 
 
+# --- transient faults of the database ---------------------------------------------------------------
+
+# PostgreSQL's SQLSTATEs of a connection that went away or cannot be made now: the connection
+# exception class (08...), and the server shutting down or starting up (57P01..57P03).
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is a database fault that goes away by itself (a restart, a connection
+    dropped or refused, the pool exhausted, SQLite busy), as opposed to a fault of the request or
+    of the code. Such a request may be tried again; nothing it did was committed.
+
+    A fault met while handling a transient one (a session that refuses to go on until rolled back,
+    a pool whose every reconnection on check-out was dropped again) is transient too."""
+    seen = 0
+    while error is not None and seen < 5:
+        if _transient_itself(error):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _transient_itself(error: BaseException) -> bool:
+    if type(error) is sa.exc.InvalidRequestError and str(error) == "This connection is closed":
+        return True  # the pool's "reconnection attempts exhausted on checkout"
+    if isinstance(error, (sa.exc.TimeoutError, sa.exc.DisconnectionError)):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig if error.orig is not None else error
+    module = type(error).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = getattr(error, "sqlstate", None)
+        return state is None or state.startswith(_TRANSIENT_SQLSTATES)
+    if module == "sqlite3":
+        return type(error).__name__ == "OperationalError" and ("locked" in str(error) or "busy" in str(error))
+    return False
+
+
 # --- pooled connections the server has closed ---------------------------------------------------
 
 def _server_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

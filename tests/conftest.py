@@ -400,6 +400,25 @@ def client(app, db):
 OPERATOR = Actor(issuer="urn:test", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
 
 
+def record_usage(session, tenant_code: str, metric: str, quantity: int, month=None) -> None:
+    """Usage of ``tenant_code`` as the application records it: one event ingested at the start of
+    ``month`` (a date in it; default the current Japan-time month). The aggregates are written by
+    ingest only (the application role may not write them), so a test's usage goes the same way."""
+    record_usages(session, [(tenant_code, metric, quantity, month)])
+
+
+def record_usages(session, rows) -> None:
+    """:func:`record_usage` of many (tenant_code, metric, quantity, month) at once: one batch."""
+    from core.calendar import current_month, month_start_utc
+    from tenancy.usage import metering
+
+    events = [{"tenant": code, "metric": metric, "quantity": quantity,
+               "timestamp": month_start_utc((month or current_month()).replace(day=1)).isoformat(),
+               "event_id": f"test-{uuid.uuid4().hex}"} for code, metric, quantity, month in rows]
+    for start in range(0, len(events), 5_000):  # batches below ingest's largest
+        metering.ingest(session, OPERATOR, events[start:start + 5_000], source="test")
+
+
 @pytest.fixture
 def operator() -> Actor:
     return OPERATOR

@@ -60,5 +60,7 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
         click.echo(f"  {finding.message_ja}", err=True)
         if len(report.findings) > 1:
             click.echo(f"  ({len(report.findings) - 1} more problem(s) after this one)", err=True)
+            for other in report.findings[1:]:  # each named (the checks bound how many they list)
+                click.echo(f"  - {other.check}: {other.message_en} / {other.message_ja}", err=True)
         raise SystemExit(1)
     click.echo("整合性に問題はありません / OK: no problem found")

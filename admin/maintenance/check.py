@@ -6,7 +6,9 @@ In order, each stopping at its first problem (the report names the first problem
    checkpoint found in the checkpoint folder and the newest backup (:func:`check_audit`) and,
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
 2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
-3. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
+3. ``usage``: every day and month usage aggregate of the periods whose events are still kept
+   equals its events summed again (:mod:`tenancy.usage.integrity`); each difference is named;
+4. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
    itself): its records up to the backup's head are counted instead.
 """
@@ -23,6 +25,8 @@ from billing import integrity as billing_integrity
 from core import authz, checkpoints
 from core.actor import Actor
 from governance import integrity as governance_integrity
+from tenancy.usage import integrity as usage_integrity, metering
+from tenancy.usage.metering import MeteringSettings
 
 if TYPE_CHECKING:
     from admin.maintenance import signing
@@ -80,6 +84,26 @@ def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, r
             return
 
 
+def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
+    """Usage aggregates against the kept raw events: every difference named (the first
+    :data:`usage_integrity.MAX_LISTED`, then how many more)."""
+    if settings is None:
+        try:
+            from flask import current_app
+
+            settings = MeteringSettings.from_mapping(current_app.config)
+        except RuntimeError:  # no application context: the default retention
+            settings = MeteringSettings()
+    result = usage_integrity.check_aggregates(session, metering.retention_cutoff(settings=settings))
+    report.checked[f"usage aggregates from {result.since.isoformat()}"] = result.periods
+    for difference in result.differences:
+        report.add("usage", *difference.describe())
+    if result.total_differences > len(result.differences):
+        more = result.total_differences - len(result.differences)
+        report.add("usage", f"and {more:,} more usage aggregates that differ from their events",
+                   f"ほかに {more:,} 件の利用実績集計がイベントと一致しません。")
+
+
 def check_audit(session: Session, actor: Actor, report: SystemReport, found: "signing.Found | None",
                 manifest: dict[str, Any] | None) -> None:
     """The audit chain against the newest signed checkpoint renkei can read (``found``:
@@ -108,16 +132,19 @@ def check_audit(session: Session, actor: Actor, report: SystemReport, found: "si
 
 
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
-              manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None) -> SystemReport:
+              manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
+              usage_settings: MeteringSettings | None = None) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
-    they could not be read; compared with the manifest's when both are given."""
+    they could not be read; compared with the manifest's when both are given. ``usage_settings``: the
+    retention that says which usage periods still have all their events (default: the app's)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     check_audit(session, actor, report, checkpoints_found, manifest)
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)
+    _check_usage(session, report, usage_settings)
     if manifest is not None:
         _check_manifest(session, manifest, report, actor)
         if manifest.get("realm") and realm_counts is not None:

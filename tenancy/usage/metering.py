@@ -49,6 +49,7 @@ from tenancy.usage import partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
     METRICS,
+    USAGE_ADD_FUNCTION,
     Granularity,
     MetricKind,
     UsageAggregate,
@@ -362,20 +363,15 @@ INSERT_BATCH_PG = (
     "%(actor_subject)s, %(actor_name)s, %(request_id)s, %(source_ip)s, %(events_received)s, %(events_accepted)s, "
     "%(events_duplicate)s)"
 )
-UPSERT_AGGREGATES_PG = (  # hands back the month rows only (quotas compare months); writes the batch row too
-    f"WITH batch AS ({INSERT_BATCH_PG}), "
-    "upserted AS (INSERT INTO usage_aggregate (tenant_code, metric, granularity, period_start, total, peak, events, last_value, last_at) "
-    "SELECT * FROM unnest(%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
-    "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[]) "
-    "ORDER BY 1, 2, 3, 4 "
-    "ON CONFLICT (tenant_code, metric, granularity, period_start) DO UPDATE SET "
-    "total = usage_aggregate.total + excluded.total, "
-    "peak = GREATEST(usage_aggregate.peak, excluded.peak), "
-    "events = usage_aggregate.events + excluded.events, "
-    "last_value = CASE WHEN excluded.last_at >= usage_aggregate.last_at THEN excluded.last_value ELSE usage_aggregate.last_value END, "
-    "last_at = GREATEST(usage_aggregate.last_at, excluded.last_at) "
-    "RETURNING tenant_code, metric, granularity, period_start, total, peak, last_value) "
-    "SELECT tenant_code, metric, period_start, total, peak, last_value FROM upserted WHERE granularity = 'month'"
+# hands back the month rows only (quotas compare months); writes the batch row too. The application
+# role may not write usage_aggregate itself: the owner's function (models.USAGE_ADD_FUNCTION) checks
+# the day rows against the batch's stored events before it upserts them, in key order.
+UPSERT_AGGREGATES_PG = (
+    f"SELECT tenant_code, metric, period_start, total, peak, last_value FROM {USAGE_ADD_FUNCTION}("
+    "%(id)s, %(received_at)s, %(source)s, %(actor_issuer)s, %(actor_subject)s, %(actor_name)s, %(request_id)s, "
+    "%(source_ip)s, %(events_received)s, %(events_accepted)s, %(events_duplicate)s, "
+    "%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
+    "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[])"
 )
 _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
-from core.db import utcnow
+from core.db import pg_guard_installer, utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 
 
@@ -109,7 +109,8 @@ class UsageEvent(SQLModel, table=True):
     tenant_code: str = Field(max_length=6)
     metric: str = Field(max_length=32)
     quantity: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    batch_id: Optional[int] = Field(default=None)
+    # indexed: the aggregate guard (and nothing else on the hot path) reads a batch's events back
+    batch_id: Optional[int] = Field(default=None, index=True)
 
 
 def _create_partitions(target: sa.Table, connection: sa.Connection, **_: object) -> None:
@@ -158,6 +159,149 @@ class UsageAggregate(SQLModel, table=True):
         """The period's figure: the sum for a counter, the peak level for a gauge."""
         metric = METRICS.get(self.metric)
         return self.peak if metric is not None and metric.kind is MetricKind.gauge else self.total
+
+
+# --- the aggregates' guard ----------------------------------------------------------------------
+#
+# The application role may not INSERT or UPDATE usage_aggregate (admin/db_roles.py). Ingest writes
+# aggregates through one function, owned by the schema owner (SECURITY DEFINER), which the
+# application role may execute: it writes the batch's usage_batch row (its primary key makes a
+# batch count once), checks that the day rows it was handed are exactly the batch's stored events
+# (usage_event rows with that batch_id) summed by Japan-time day, and the month rows exactly the
+# sums of those day rows, then upserts them. So an aggregate can only ever grow by events that are
+# stored; an edit by the owner (or a guard dropped) is found by ``renkei check``, which sums the
+# kept events again (tenancy/usage/integrity.py).
+# The Japan-time day of a stored instant, in SQL (Japan keeps no summer time): the same bucket as
+# metering._add_days, for the guard and for the check.
+JST_DAY_SQL = {
+    "postgresql": "((occurred_at AT TIME ZONE 'UTC') + interval '9 hours')::date",
+    "sqlite": "date(occurred_at, '+9 hours')",
+}
+JST_MONTH_SQL = {  # the first day of that day's month
+    "postgresql": f"date_trunc('month', {JST_DAY_SQL['postgresql']})::date",
+    "sqlite": "strftime('%Y-%m-01', occurred_at, '+9 hours')",
+}
+USAGE_ADD_FUNCTION = "renkei_usage_add"
+
+_USAGE_ADD_PG = f"""
+CREATE OR REPLACE FUNCTION {{s}}.{USAGE_ADD_FUNCTION}(
+    p_id bigint, p_received_at timestamptz, p_source varchar, p_actor_issuer varchar, p_actor_subject varchar,
+    p_actor_name varchar, p_request_id varchar, p_source_ip varchar, p_events_received integer,
+    p_events_accepted integer, p_events_duplicate integer,
+    p_tenant varchar[], p_metric varchar[], p_granularity varchar[], p_period date[], p_total bigint[],
+    p_peak bigint[], p_events bigint[], p_last_value bigint[], p_last_at timestamptz[])
+RETURNS TABLE (tenant_code varchar, metric varchar, period_start date, total bigint, peak bigint, last_value bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $guard$
+#variable_conflict use_column
+DECLARE
+    wrong record;
+BEGIN
+    INSERT INTO {{s}}.usage_batch (id, received_at, source, actor_issuer, actor_subject, actor_name, request_id,
+        source_ip, events_received, events_accepted, events_duplicate)
+    VALUES (p_id, p_received_at, p_source, p_actor_issuer, p_actor_subject, p_actor_name, p_request_id,
+        p_source_ip, p_events_received, p_events_accepted, p_events_duplicate);
+    SELECT a.tenant_code, a.metric, a.period_start, a.total AS sent, e.total AS stored INTO wrong
+    FROM (SELECT * FROM unnest(p_tenant, p_metric, p_granularity, p_period, p_total, p_peak, p_events, p_last_at)
+          AS u(tenant_code, metric, granularity, period_start, total, peak, events, last_at)
+          WHERE granularity = 'day') a
+    FULL JOIN (SELECT tenant_code, metric, {JST_DAY_SQL["postgresql"]} AS period_start, sum(quantity) AS total,
+                      max(quantity) AS peak, count(*) AS events, max(occurred_at) AS last_at
+               FROM {{s}}.usage_event WHERE batch_id = p_id GROUP BY 1, 2, 3) e
+      ON e.tenant_code = a.tenant_code AND e.metric = a.metric AND e.period_start = a.period_start
+    WHERE a.total IS DISTINCT FROM e.total OR a.peak IS DISTINCT FROM e.peak OR a.events IS DISTINCT FROM e.events
+       OR a.last_at IS DISTINCT FROM e.last_at
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'usage batch ' || p_id
+            || ': the day aggregate of ' || coalesce(wrong.tenant_code, '?') || ' ' || coalesce(wrong.metric, '?')
+            || ' ' || coalesce(wrong.period_start::text, '?') || ' is not the sum of the batch''s stored events';
+    END IF;
+    SELECT m.tenant_code, m.metric, m.period_start INTO wrong
+    FROM (SELECT * FROM unnest(p_tenant, p_metric, p_granularity, p_period, p_total, p_peak, p_events, p_last_at)
+          AS u(tenant_code, metric, granularity, period_start, total, peak, events, last_at)
+          WHERE granularity = 'month') m
+    FULL JOIN (SELECT tenant_code, metric, date_trunc('month', period_start)::date AS period_start, sum(total) AS total,
+                      max(peak) AS peak, sum(events) AS events, max(last_at) AS last_at
+               FROM unnest(p_tenant, p_metric, p_granularity, p_period, p_total, p_peak, p_events, p_last_at)
+                    AS u(tenant_code, metric, granularity, period_start, total, peak, events, last_at)
+               WHERE granularity = 'day' GROUP BY 1, 2, 3) d
+      ON d.tenant_code = m.tenant_code AND d.metric = m.metric AND d.period_start = m.period_start
+    WHERE m.total IS DISTINCT FROM d.total OR m.peak IS DISTINCT FROM d.peak OR m.events IS DISTINCT FROM d.events
+       OR m.last_at IS DISTINCT FROM d.last_at
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'usage batch ' || p_id
+            || ': a month aggregate is not the sum of its day aggregates';
+    END IF;
+    RETURN QUERY
+    WITH upserted AS (
+        INSERT INTO {{s}}.usage_aggregate AS g (tenant_code, metric, granularity, period_start, total, peak, events,
+            last_value, last_at)
+        SELECT * FROM unnest(p_tenant, p_metric, p_granularity, p_period, p_total, p_peak, p_events, p_last_value,
+                             p_last_at)
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (tenant_code, metric, granularity, period_start) DO UPDATE SET
+            total = g.total + excluded.total,
+            peak = GREATEST(g.peak, excluded.peak),
+            events = g.events + excluded.events,
+            last_value = CASE WHEN excluded.last_at >= g.last_at THEN excluded.last_value ELSE g.last_value END,
+            last_at = GREATEST(g.last_at, excluded.last_at)
+        RETURNING g.tenant_code, g.metric, g.granularity, g.period_start, g.total, g.peak, g.last_value)
+    SELECT u.tenant_code, u.metric, u.period_start, u.total, u.peak, u.last_value FROM upserted u
+    WHERE u.granularity = 'month';
+END
+$guard$"""
+
+
+def usage_guards_pg(schema: str) -> list[str]:
+    """The PostgreSQL guard of the aggregates (the function above) in ``schema`` (quoted): only the
+    application role it is granted to (admin/db_roles.py) may run it. Used by ``create_all`` and
+    migration 0017."""
+    return [_USAGE_ADD_PG.replace("{s}", schema),
+            f"REVOKE ALL ON FUNCTION {schema}.{USAGE_ADD_FUNCTION} FROM PUBLIC"]
+
+
+# SQLite has no roles: the application is the database file's owner. Its guard refuses an
+# aggregate row written, or changed, by anything but the newest batch's stored events: a new row
+# must be exactly their sums, a change must add exactly them (total and events; the peak is the
+# larger one). An edit by hand (UPDATE ... SET total = total + 1) adds nothing the newest batch
+# stored, and is refused; no row is deleted (the application role has no DELETE either).
+_SQLITE_BATCH_SUMS = f"""(SELECT coalesce(sum(quantity), 0) AS total, count(*) AS events, coalesce(max(quantity), 0) AS peak
+      FROM usage_event WHERE batch_id = (SELECT max(id) FROM usage_batch)
+      AND tenant_code = NEW.tenant_code AND metric = NEW.metric
+      AND CASE NEW.granularity WHEN 'day' THEN {JST_DAY_SQL["sqlite"]} ELSE {JST_MONTH_SQL["sqlite"]} END = NEW.period_start)"""
+_SQLITE_GUARD_MESSAGE = ("usage aggregates are written only by ingest, with the sums of the batch''s stored events; "
+                         "an edit by hand is refused")
+USAGE_GUARDS_SQLITE = {
+    "usage_aggregate_ingest_only_insert": f"""
+    CREATE TRIGGER usage_aggregate_ingest_only_insert BEFORE INSERT ON usage_aggregate
+    WHEN NOT EXISTS (SELECT 1 FROM {_SQLITE_BATCH_SUMS} AS b
+                     WHERE b.events > 0 AND NEW.total = b.total AND NEW.events = b.events AND NEW.peak = b.peak)
+    BEGIN SELECT RAISE(ABORT, '{_SQLITE_GUARD_MESSAGE}'); END""",
+    "usage_aggregate_ingest_only_update": f"""
+    CREATE TRIGGER usage_aggregate_ingest_only_update BEFORE UPDATE ON usage_aggregate
+    WHEN NEW.tenant_code IS NOT OLD.tenant_code OR NEW.metric IS NOT OLD.metric
+      OR NEW.granularity IS NOT OLD.granularity OR NEW.period_start IS NOT OLD.period_start
+      OR NOT EXISTS (SELECT 1 FROM {_SQLITE_BATCH_SUMS} AS b
+                     WHERE b.events > 0 AND NEW.total - OLD.total = b.total AND NEW.events - OLD.events = b.events
+                       AND NEW.peak = max(OLD.peak, b.peak))
+    BEGIN SELECT RAISE(ABORT, '{_SQLITE_GUARD_MESSAGE}'); END""",
+    "usage_aggregate_undeletable": """
+    CREATE TRIGGER usage_aggregate_undeletable BEFORE DELETE ON usage_aggregate
+    BEGIN SELECT RAISE(ABORT, 'usage aggregates are never deleted: reports and billing read them'); END""",
+}
+
+
+def usage_guards_sqlite() -> dict[str, str]:
+    """The SQLite guards of the aggregates: trigger name -> CREATE statement (``create_all`` and
+    migration 0017)."""
+    return {name: statement.strip() for name, statement in USAGE_GUARDS_SQLITE.items()}
+
+
+sa.event.listen(UsageAggregate.__table__, "after_create", pg_guard_installer(usage_guards_pg))
+for _statement in usage_guards_sqlite().values():
+    sa.event.listen(UsageAggregate.__table__, "after_create",  # DDL formats with %: the month's %Y-%m stays
+                    sa.DDL(_statement.replace("%", "%%")).execute_if(dialect="sqlite"))
 
 
 class QuotaPlan(SQLModel, table=True):

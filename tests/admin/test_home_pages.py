@@ -82,12 +82,11 @@ def open_proposal(db, operator, kumamoto):
 def over_quota(db, operator, kumamoto):
     """熊本市 has a hard limit of 1,000 API calls a month and has made 1,500 this month."""
     from tenancy.usage import quotas
-    from tenancy.usage.models import Granularity, UsageAggregate
+    from tests.conftest import record_usage
 
     quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
-    db.add(UsageAggregate(tenant_code="431001", metric="api_calls", granularity=Granularity.month,
-                          period_start=current_month(), total=1500, peak=1500, events=3, last_value=500,
-                          last_at=utcnow()))
+    for quantity in (500, 500, 500):
+        record_usage(db, "431001", "api_calls", quantity)
     db.commit()
 
 

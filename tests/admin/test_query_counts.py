@@ -58,7 +58,8 @@ def build(db, size: int) -> dict:
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
     from tenancy.usage import quotas
-    from tenancy.usage.models import METRICS, Granularity, UsageAggregate
+    from tenancy.usage.models import METRICS
+    from tests.conftest import record_usages
 
     reference = reference_municipalities()
     statuses = ["active", "active", "active", "applied", "screening", "provisioning"]
@@ -75,12 +76,12 @@ def build(db, size: int) -> dict:
     month = current_month()
     months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
     now = utcnow()
+    usage = []
     for index, tenant in enumerate(tenants):
         for metric in METRICS.values():
             for m in months:
                 value = 100 * (index + 1) + m.month
-                db.add(UsageAggregate(tenant_code=tenant.code, metric=metric.name, granularity=Granularity.month,
-                                      period_start=m, total=value, peak=value, events=3, last_value=value, last_at=now))
+                usage.append((tenant.code, metric.name, value, m))
         db.add(Notification(tenant_code=tenant.code, kind="onboarding", subject=f"お知らせ {tenant.code}", body="本文",
                             status=["queued", "sent", "failed"][index % 3]))
         if tenant.status == "provisioning":
@@ -90,6 +91,7 @@ def build(db, size: int) -> dict:
             db.add(IdentityIncident(operation="user.invite", tenant_code=tenant.code, username=f"staff-{index}",
                                     step="undo", error="connection refused"))
     db.flush()
+    record_usages(db, usage)  # as ingest writes them: the application cannot write aggregates itself
     for index, tenant in enumerate(tenants):
         if index % 5 == 1:
             quotas.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})

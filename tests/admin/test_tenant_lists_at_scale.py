@@ -117,14 +117,13 @@ def test_the_usage_chart_draws_the_top_ten_and_the_rest_summed(app, db, operator
     from matplotlib.axes import Axes
 
     from core.calendar import current_month, fiscal_year_of
-    from tenancy.usage.models import Granularity, UsageAggregate
     from tenancy.usage.reports import chart_png
+    from tests.conftest import record_usage
 
     codes = _add_tenants(db, 15)
     month = current_month()
-    db.add_all([UsageAggregate(tenant_code=code, metric="api_calls", granularity=Granularity.month, period_start=month,
-                               total=(n + 1) * 100, peak=(n + 1) * 100, events=1, last_value=0,
-                               last_at=dt.datetime.now(dt.timezone.utc)) for n, code in enumerate(codes)])
+    for n, code in enumerate(codes):
+        record_usage(db, code, "api_calls", (n + 1) * 100, month)
     db.commit()
     drawn = {}
     real_plot = Axes.plot

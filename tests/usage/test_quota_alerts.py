@@ -7,17 +7,13 @@ import pytest
 
 from core.calendar import current_month
 from core.codes import with_check_digit
-from core.db import utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.usage import quotas
-from tenancy.usage.models import Granularity, UsageAggregate
-from tests.conftest import sign_in
+from tests.conftest import record_usage, sign_in
 
 
 def _usage(db, code, metric, level, month=None):
-    db.add(UsageAggregate(tenant_code=code, metric=metric, granularity=Granularity.month,
-                          period_start=month or current_month(), total=level, peak=level, events=1, last_value=level,
-                          last_at=utcnow()))
+    record_usage(db, code, metric, level, month)
 
 
 def _town(db, n, population=1_000, status=TenantStatus.active, **fields):

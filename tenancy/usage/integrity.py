@@ -1,0 +1,111 @@
+"""Usage aggregates against the raw events they count (what ``renkei check`` asks of metering).
+
+Ingest writes the day and month aggregates in the same transaction as the events, and on
+PostgreSQL the application role can write them only through the owner's function that checks
+them against the batch's events (:data:`tenancy.usage.models.USAGE_ADD_FUNCTION`). What that
+cannot stop (the owner's edit, a guard dropped, a restore that lost rows) this finds: for every
+period whose events are all still kept (from the retention cutoff on; events before it may have
+been purged), the aggregates are summed again from ``usage_event`` in the database and every
+period whose stored ``total``, ``peak`` or ``events`` differs is named. ``last_value`` is not
+compared: of two events at the same instant the later *sent* one wins, which the stored events
+do not record.
+
+Reads only; the policy action is the caller's (``system.check``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.calendar import to_jst
+from core.db import UTCDateTime
+from tenancy.usage.models import JST_DAY_SQL, JST_MONTH_SQL
+
+MAX_LISTED = 50  # differences named one by one; the rest are counted
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One aggregate that is not what its events add up to (``None``: no such row / no events)."""
+
+    tenant_code: str
+    metric: str
+    granularity: str
+    period_start: dt.date
+    stored: dict[str, int] | None
+    recomputed: dict[str, int] | None
+
+    def describe(self) -> tuple[str, str]:
+        """(English, Japanese)."""
+        def shown(values: dict[str, int] | None, none_en: str, none_ja: str) -> tuple[str, str]:
+            if values is None:
+                return none_en, none_ja
+            text = ", ".join(f"{key} {value:,}" for key, value in values.items())
+            return text, text
+
+        stored_en, stored_ja = shown(self.stored, "no aggregate row", "集計行なし")
+        events_en, events_ja = shown(self.recomputed, "no events", "イベントなし")
+        unit_en, unit_ja = ("day", "日") if self.granularity == "day" else ("month", "月")
+        return (f"tenant {self.tenant_code}, {self.metric}, {unit_en} {self.period_start.isoformat()}: "
+                f"stored {stored_en}; the events add up to {events_en}",
+                f"団体 {self.tenant_code} の {self.metric}（{unit_ja} {self.period_start.isoformat()}）: "
+                f"記録された集計 {stored_ja}、イベントからの再計算 {events_ja}")
+
+
+@dataclasses.dataclass(frozen=True)
+class AggregateCheck:
+    since: dt.date  # the first Japan-time day checked
+    periods: int  # aggregate periods compared (stored or recomputed)
+    differences: list[Difference]  # the first MAX_LISTED
+    total_differences: int
+
+
+_COLUMNS = ("total", "peak", "events")
+
+
+def _recompute_sql(dialect: str) -> str:
+    day, month = JST_DAY_SQL[dialect], JST_MONTH_SQL[dialect]
+    events = "FROM usage_event WHERE occurred_at >= :cutoff GROUP BY 1, 2, 4"
+    return (
+        # each side's rows with the other side's columns NULL; summed per key, a missing side stays NULL
+        "SELECT tenant_code, metric, granularity, period_start, "
+        "sum(s_total) AS s_total, sum(s_peak) AS s_peak, sum(s_events) AS s_events, "
+        "sum(r_total) AS r_total, sum(r_peak) AS r_peak, sum(r_events) AS r_events FROM ("
+        " SELECT tenant_code, metric, granularity, period_start, total AS s_total, peak AS s_peak, events AS s_events,"
+        " NULL AS r_total, NULL AS r_peak, NULL AS r_events FROM usage_aggregate WHERE period_start >= :since"
+        " UNION ALL"
+        f" SELECT tenant_code, metric, 'day', {day}, NULL, NULL, NULL, sum(quantity), max(quantity), count(*) {events}"
+        " UNION ALL"
+        f" SELECT tenant_code, metric, 'month', {month}, NULL, NULL, NULL, sum(quantity), max(quantity), count(*) {events}"
+        ") AS sides GROUP BY tenant_code, metric, granularity, period_start "
+        "HAVING NOT (sum(s_total) IS NOT NULL AND sum(r_total) IS NOT NULL"
+        " AND sum(s_total) = sum(r_total) AND sum(s_peak) = sum(r_peak) AND sum(s_events) = sum(r_events)) "
+        "ORDER BY tenant_code, metric, granularity, period_start"
+    )
+
+
+def check_aggregates(session: Session, cutoff: dt.datetime) -> AggregateCheck:
+    """Every day and month aggregate from ``cutoff`` (the retention cutoff: the start of a
+    Japan-time month, from which every event is kept) on, against its events summed again."""
+    connection = session.connection()
+    since = to_jst(cutoff).date()
+    params = {"cutoff": cutoff, "since": since}
+    periods = connection.execute(sa.text("SELECT count(*) FROM usage_aggregate WHERE period_start >= :since")
+                                 .bindparams(sa.bindparam("since", type_=sa.Date())), params).scalar_one()
+    differences: list[Difference] = []
+    total = 0
+    query = sa.text(_recompute_sql(connection.dialect.name)).bindparams(
+        sa.bindparam("cutoff", type_=UTCDateTime(timezone=True)), sa.bindparam("since", type_=sa.Date()))
+    for row in connection.execute(query, params):
+        total += 1
+        if len(differences) >= MAX_LISTED:
+            continue
+        period = row.period_start if isinstance(row.period_start, dt.date) else dt.date.fromisoformat(row.period_start)
+        stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in _COLUMNS}
+        recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in _COLUMNS}
+        differences.append(Difference(row.tenant_code, row.metric, row.granularity, period, stored, recomputed))
+    return AggregateCheck(since, int(periods), differences, total)
