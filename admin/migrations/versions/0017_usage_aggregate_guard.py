@@ -1,7 +1,7 @@
 """Usage aggregates written only through the owner's function, which checks them against the batch's events
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-11-23 09:20:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel  # noqa: F401
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
