@@ -384,10 +384,5 @@ def init_app(app: Flask) -> None:
     app.session_interface = _CookieSessionOutsideApi()
     # Secure only in production (the demo and tests run on plain http); HttpOnly and SameSite always (config.py)
     app.config["SESSION_COOKIE_SECURE"] = app.config["RENKEI_ENV"] == "production"
-    hops = int(app.config.get("RENKEI_PROXY_HOPS", 0))
-    if hops:  # X-Forwarded-* believed from exactly this many proxies in front; by default from none
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     app.before_request(_before_request)
     app.register_blueprint(bp)
