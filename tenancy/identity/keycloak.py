@@ -43,7 +43,7 @@ UPDATE_PASSWORD = "UPDATE_PASSWORD"  # Keycloak's required actions
 VERIFY_EMAIL = "VERIFY_EMAIL"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 # who must sign in with a second factor (TOTP) when RENKEI_REQUIRE_TOTP is on
-TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN})
+TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN, authz.ORG_ADMIN})
 DEFAULT_TIMEOUT_SECONDS = 10.0  # each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT)
 SETUP_LINK_LIFESPAN_SECONDS = 72 * 3600  # the set-up e-mail's link: three days to act on an invitation
 ROLE_DESCRIPTIONS = {
