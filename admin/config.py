@@ -86,7 +86,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # each process reads the deny list again when its copy is older than this (seconds)
         "RENKEI_DENY_LIST_MAX_AGE": float(env.get("RENKEI_DENY_LIST_MAX_AGE", "1")),
         # Keycloak's admin events are polled at most this often (seconds) by the token check
-        "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "10")),
+        "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "1")),
         # the /admin session ends after this many idle minutes
         "RENKEI_SESSION_IDLE_MINUTES": float(env.get("RENKEI_SESSION_IDLE_MINUTES", "30")),
         # the /admin session re-reads the person's roles and enabled state from Keycloak this often (seconds)
