@@ -42,6 +42,27 @@ class DeniedSubject(SQLModel, table=True):
     reason: str = Field(max_length=64)
 
 
+class InvitationDecoy(SQLModel, table=True):
+    """No enumeration (:mod:`tenancy.identity.operations`): what a tenant's admin was told was invited
+    when the username or e-mail address belongs to an account outside their tenant. Nobody was made in
+    Keycloak; the decoy answers afterwards as a member whose set-up is pending would (listed; roles,
+    disabling, re-sending the set-up and removal all answer as for an account), so that nothing the
+    admin does later reveals that the account exists elsewhere. The conflict is in the audit log."""
+
+    __tablename__ = "invitation_decoy"
+
+    id: str = Field(primary_key=True, max_length=64)  # the id the invitation answered with (a UUID)
+    tenant_code: str = Field(max_length=13, index=True)
+    username: str = Field(max_length=255)
+    email: str = Field(max_length=255)
+    first_name: str = Field(max_length=255)
+    last_name: str = Field(max_length=255)
+    roles: str = Field(default="", max_length=500)  # space-separated
+    enabled: bool = Field(default=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    created_by: str = Field(max_length=255)
+
+
 class ClientStatus(str, enum.Enum):
     """An API client's state; the moves between them are the table in :mod:`tenancy.identity.api_clients`."""
 

@@ -1,4 +1,5 @@
-"""API clients: the operator's policy, requests waiting for approval, credentials missing in Keycloak
+"""API clients: the operator's policy, requests waiting for approval, credentials missing in Keycloak;
+invitation decoys (no enumeration)
 
 Revision ID: 0018
 Revises: 0015
@@ -48,9 +49,26 @@ def upgrade() -> None:
     op.create_index(op.f("ix_api_client_request_api_client_id"), "api_client_request", ["api_client_id"], unique=False)
     with op.batch_alter_table("api_client_credential") as batch:
         batch.add_column(sa.Column("missing_since", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "invitation_decoy",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("tenant_code", sqlmodel.sql.sqltypes.AutoString(length=13), nullable=False),
+        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("first_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("last_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("roles", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitation_decoy")),
+    )
+    op.create_index(op.f("ix_invitation_decoy_tenant_code"), "invitation_decoy", ["tenant_code"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_invitation_decoy_tenant_code"), table_name="invitation_decoy")
+    op.drop_table("invitation_decoy")
     with op.batch_alter_table("api_client_credential") as batch:
         batch.drop_column("missing_since")
     op.drop_index(op.f("ix_api_client_request_api_client_id"), table_name="api_client_request")
