@@ -125,7 +125,13 @@ class ApiClientsView(SecureView):
                 field_errors.update(_field_errors(error))
                 raise
 
-        return post_action(create, saved=_("The API client was created. Copy its secret now: it is shown only once."),
+        def created(issued) -> str:
+            if issued.client.status is ClientStatus.pending:
+                return _("The API client was registered and waits for the operator's approval: it gets no token until "
+                         "then. Copy its secret now: it is shown only once.")
+            return _("The API client was created. Copy its secret now: it is shown only once.")
+
+        return post_action(create, saved=created,
                            done=self._secret_page, failed=lambda: self._form(values, field_errors, status=400))
 
     def _secret_page(self, issued: api_clients.IssuedSecret):

@@ -344,7 +344,7 @@ def needs_approval(session: Session, actor: Actor, *, allowlist: list[str], scop
     if authz.allowed(actor, "api_client.approve"):
         return []
     return client_policy.beyond(client_policy.current_policy(session), allowlist=allowlist, scopes=scopes,
-                                expires_on=expires_on, today=today, held=held)
+                                expires_on=expires_on, today=today, held=held, scope_labels=SCOPES)
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

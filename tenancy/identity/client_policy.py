@@ -171,7 +171,8 @@ def _covered(network: str, held: Iterable[str]) -> bool:
 
 
 def beyond(policy: ApiClientPolicy, *, allowlist: list[str], scopes: Iterable[str], expires_on: dt.date,
-           today: dt.date, held: dict[str, Any] | None = None) -> list[dict[str, str]]:
+           today: dt.date, held: dict[str, Any] | None = None,
+           scope_labels: dict[str, tuple[str, str]] | None = None) -> list[dict[str, str]]:
     """Why these settings need the operator's approval (problems, one per reason); empty: they do not.
 
     ``held``: for an edit, what the client has now (``allowlist``, ``scopes``, ``expires_on``): a wide
@@ -186,8 +187,9 @@ def beyond(policy: ApiClientPolicy, *, allowlist: list[str], scopes: Iterable[st
                                f"より広いネットワークです: {', '.join(wide)}"))
     needing = sorted(set(scopes) & set(policy.approval_scopes.split()) - set(held["scopes"] if held else ()))
     if needing:
+        named = [(scope_labels or {}).get(scope, (scope, scope))[0] for scope in needing]
         reasons.append(problem("scopes", f"Scopes that need the operator's approval: {', '.join(needing)}.",
-                               f"運営者の承認が必要なスコープです: {', '.join(needing)}"))
+                               f"運営者の承認が必要なスコープです: {'、'.join(named)}"))
     latest = today + dt.timedelta(days=policy.max_expiry_days)
     if expires_on > latest and not (held and expires_on <= held["expires_on"]):
         reasons.append(problem("expires_on", f"The expiry is later than the policy's limit ({latest.isoformat()}, "

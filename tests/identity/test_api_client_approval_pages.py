@@ -26,6 +26,7 @@ def test_a_write_scope_waits_and_the_operator_decides_on_the_page(app, client, d
     sign_in(admin, ["municipal-admin"], ["431001"], csrf=CSRF)
     created = admin.post("/admin/api-clients/new", data=form(scopes=["broker.read", "broker.write"]))
     assert created.status_code == 200 and 'id="client-secret"' in created.get_data(as_text=True)
+    assert "運営者の承認待ちのため、承認されるまでトークンは取得できません" in created.get_data(as_text=True)
     listing = admin.get("/admin/api-clients/").get_data(as_text=True)
     assert "承認待ち" in listing and "運営者の承認待ちの申請: 1 件" in listing
     # a second client within the policy, then an edit that asks for a write scope
@@ -40,7 +41,7 @@ def test_a_write_scope_waits_and_the_operator_decides_on_the_page(app, client, d
 
     sign_in(client, csrf=CSRF)  # the operator
     page = client.get("/admin/api-clients/requests").get_data(as_text=True)
-    assert "運営者の承認が必要なスコープです: broker.write" in page and "新規登録" in page and "設定の変更" in page
+    assert "運営者の承認が必要なスコープです: コンテキストブローカーへの登録・更新" in page and "新規登録" in page and "設定の変更" in page
     assert "データカタログへの登録" in page  # the change asked for, in words
     ids = [int(n) for n in re.findall(r"/admin/api-clients/requests/(\d+)/approve", page)]
     assert len(ids) == 2
