@@ -429,7 +429,7 @@ class IllegalMove(Conflict):
     def __init__(self, client: ApiClient, move: str) -> None:
         status = ClientStatus(client.status)
         ja, en = STATUS_LABELS[status.value]
-        super().__init__(f"API client {client.id} is {en.lower()}: it cannot be {move}d.",
+        super().__init__(f"API client {client.id} is {en.lower()}; '{move}' is not possible in that state.",
                          f"API クライアント {client.id} は「{ja}」のため、この操作はできません。",
                          status=status.value, move=move)
 

@@ -196,3 +196,15 @@ def test_the_operator_sets_the_policy(db, kumamoto, operator):
     records = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "api_client.policy.update")))
     assert len(records) == 1
     assert json.loads(records[0].after)["max_prefix_v4"] == 24 and json.loads(records[0].before)["max_prefix_v4"] == 16
+
+
+def test_a_rejected_registration_no_longer_counts_against_the_quota(db, kumamoto, operator):
+    from tenancy.usage import quotas
+
+    issued = api_clients.create_api_client(db, KUMAMOTO_ADMIN, Recorder(), "431001", body(scopes=["broker.write"]),
+                                           today=TODAY)
+    assert quotas.api_client_counts(db, ["431001"]) == {"431001": 1}  # a waiting one holds its place
+    (request, _), = api_clients.list_requests(db, operator)
+    api_clients.reject_request(db, operator, Recorder(), request.id, "不要")
+    assert quotas.api_client_counts(db, ["431001"]) == {}
+    assert ClientStatus(db.get(type(issued.client), issued.client.id).status) is ClientStatus.rejected
