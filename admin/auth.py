@@ -242,8 +242,9 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
     """The actor of an API request when every check of :func:`_authenticate_api` can be answered
     from this process's memory and all of them pass: a bearer token the validator has verified
     before and still valid, no admin-events poll due, the deny list's copy fresh and not naming
-    the person, no IP allowlist claim. ``None`` otherwise: the full path then decides, and it
-    alone answers every refusal (the hot reads of :mod:`admin.hotpath` fall back to it)."""
+    the person, not an API client's token (its state is read on the full path). ``None``
+    otherwise: the full path then decides, and it alone answers every refusal (the hot reads of
+    :mod:`admin.hotpath` fall back to it)."""
     validator = app.extensions.get("renkei_token_validator")
     denied = app.extensions.get("renkei_deny_list")
     token = _bearer(authorization)
@@ -254,7 +255,7 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
         if events is None or time.monotonic() >= events["due"]:
             return None
     claims = validator.remembered(token)
-    if claims is None or "renkei_allowlist" in claims or _is_client_token(claims):
+    if claims is None or _is_client_token(claims):  # a client token: its state is asked on the full path
         return None
     if denied.known_refused(claims["sub"], claims.get("iat")) is not False:
         return None
