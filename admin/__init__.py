@@ -113,6 +113,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import hotpath
 
     hotpath.install(app)  # the hottest read answered from memory in front of Flask
+    from admin import proxies
+
+    proxies.install(app)  # outermost: forwarded headers believed only from RENKEI_TRUSTED_PROXIES (by address)
     if not app.testing:
         # What start-up built lives as long as the process: kept out of the collector's full
         # passes, which otherwise stop a request for a quarter of a second now and then.

@@ -77,7 +77,7 @@ def _bearer(header: str) -> str | None:
 
 def _events_interval(app: Flask) -> float:
     """Seconds between two reads of Keycloak's admin events (0: never read)."""
-    return float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 10))
+    return float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 1))
 
 
 def _authenticate_api(request_):
@@ -101,6 +101,8 @@ def _authenticate_api(request_):
     if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
         return from_domain_error(AccessEnded())
     address = request_.remote_addr
+    if _is_client_token(claims) and (ended := _client_access_ended(claims)) is not None:
+        return ended
     if "renkei_allowlist" in claims and not address_allowed(_allowlist_now(claims), address):
         return problem_response(403, f"This API client may not call from {address}: the address is not "
                                      "in its IP allowlist.",
@@ -121,6 +123,26 @@ def client_states() -> api_clients.ClientStateCache:
         states = app.extensions["renkei_client_states"] = api_clients.ClientStateCache(
             float(app.config.get("RENKEI_GATEWAY_CACHE_SECONDS") or 1.0))
     return states
+
+
+def _is_client_token(claims: dict) -> bool:
+    """A token of one of renkei's API clients (its claims name it): judged by the client's state."""
+    return api_clients.CLAIM_CLIENT in claims or api_clients.CLAIM_ALLOWLIST in claims
+
+
+def _client_access_ended(claims: dict):
+    """An API client's token is refused by renkei's own API as by the gateway check
+    (:func:`tenancy.identity.api_clients.state_refusal`, the client's state at most
+    RENKEI_GATEWAY_CACHE_SECONDS old): revoked, disabled, waiting, expired, rotated out, missing in
+    Keycloak, or not in renkei's records at all. ``None``: it may go on."""
+    from core.db import utcnow
+
+    row = client_states().row(_db_session(), str(claims.get("azp") or claims.get("client_id") or ""))
+    reason = "not_an_api_client" if row is None else api_clients.state_refusal(row, utcnow())
+    if reason is None:
+        return None
+    en, ja = api_clients.REASONS[reason]
+    return problem_response(401, f"The access token was refused: {en}.", f"アクセストークンは使えません。{ja}。")
 
 
 def _allowlist_now(claims: dict) -> str:
@@ -153,10 +175,13 @@ def deny_list() -> DenyListCache:
 
 
 def _poll_admin_events() -> None:
-    """Keycloak's admin events (a person disabled or deleted in Keycloak's console), read at most
-    every RENKEI_ADMIN_EVENTS_INTERVAL seconds by one request at a time in each process; the people
-    they name go on the deny list (committed at once, in a session of its own). So a person
-    disabled in Keycloak directly is refused within that interval plus the deny list's max age."""
+    """Keycloak's admin events (a person disabled or deleted in Keycloak's console, an API client
+    deleted there), read at most every RENKEI_ADMIN_EVENTS_INTERVAL seconds (default 1) by one request
+    at a time in each process, before that request's deny-list check; the people they name go on the
+    deny list and deleted clients are marked missing (committed at once, in a session of its own,
+    which refreshes this process's copies). So a person disabled in Keycloak directly is refused in
+    every process within that interval (plus the one round trip of the poll), the same 1 s bound as
+    one disabled through renkei (RENKEI_DENY_LIST_MAX_AGE)."""
     app = current_app._get_current_object()
     interval = _events_interval(app)
     if interval <= 0:
@@ -179,10 +204,12 @@ def _poll_admin_events() -> None:
         if events:
             state["since_ms"] = max(int(e.get("time", 0)) for e in events)
         found = denylist.subjects_from_admin_events(events)
-        if found:
+        if found or api_clients.clients_deleted(events):
             with OwnSession(bind=_db_session().get_bind()) as own:
                 for subject, (reason, at) in found.items():
                     denylist.deny(own, [subject], reason, now=at)
+                if api_clients.clients_deleted(events):  # a client deleted in Keycloak directly: refused
+                    api_clients.mark_missing(own, identity_directory())
                 own.commit()
     except Exception:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`):
         # the token check goes on; the token's own expiry still bounds the access
@@ -215,8 +242,9 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
     """The actor of an API request when every check of :func:`_authenticate_api` can be answered
     from this process's memory and all of them pass: a bearer token the validator has verified
     before and still valid, no admin-events poll due, the deny list's copy fresh and not naming
-    the person, no IP allowlist claim. ``None`` otherwise: the full path then decides, and it
-    alone answers every refusal (the hot reads of :mod:`admin.hotpath` fall back to it)."""
+    the person, not an API client's token (its state is read on the full path). ``None``
+    otherwise: the full path then decides, and it alone answers every refusal (the hot reads of
+    :mod:`admin.hotpath` fall back to it)."""
     validator = app.extensions.get("renkei_token_validator")
     denied = app.extensions.get("renkei_deny_list")
     token = _bearer(authorization)
@@ -227,7 +255,7 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
         if events is None or time.monotonic() >= events["due"]:
             return None
     claims = validator.remembered(token)
-    if claims is None or "renkei_allowlist" in claims:
+    if claims is None or _is_client_token(claims):  # a client token: its state is asked on the full path
         return None
     if denied.known_refused(claims["sub"], claims.get("iat")) is not False:
         return None
@@ -384,10 +412,5 @@ def init_app(app: Flask) -> None:
     app.session_interface = _CookieSessionOutsideApi()
     # Secure only in production (the demo and tests run on plain http); HttpOnly and SameSite always (config.py)
     app.config["SESSION_COOKIE_SECURE"] = app.config["RENKEI_ENV"] == "production"
-    hops = int(app.config.get("RENKEI_PROXY_HOPS", 0))
-    if hops:  # X-Forwarded-* believed from exactly this many proxies in front; by default from none
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     app.before_request(_before_request)
     app.register_blueprint(bp)

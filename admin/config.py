@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SECRET = "renkei-development-secret-change-me"
+# an expired token is accepted at most this long after its exp (clock skew between Keycloak and renkei)
+MAX_TOKEN_LEEWAY_SECONDS = 5
 
 
 class ConfigurationError(RuntimeError):
@@ -65,7 +67,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SERVICE_CLIENT_SECRET": secret("RENKEI_SERVICE_CLIENT_SECRET"),
         "RENKEI_METERING_CLIENT_SECRET": secret("RENKEI_METERING_CLIENT_SECRET"),
         "RENKEI_PUBLIC_URL": env.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "RENKEI_TOKEN_LEEWAY_SECONDS": int(env.get("RENKEI_TOKEN_LEEWAY_SECONDS", "30")),
+        # clock skew tolerated on a token's exp/nbf (seconds, at most MAX_TOKEN_LEEWAY_SECONDS)
+        "RENKEI_TOKEN_LEEWAY_SECONDS": int(env.get("RENKEI_TOKEN_LEEWAY_SECONDS", "5")),
         "RENKEI_API_AUDIENCE": env.get("RENKEI_API_AUDIENCE", "renkei-api"),
         "RENKEI_SMTP_HOST": env.get("RENKEI_SMTP_HOST", ""),
         "RENKEI_SMTP_PORT": int(env.get("RENKEI_SMTP_PORT", "25")),
@@ -83,13 +86,16 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # each process reads the deny list again when its copy is older than this (seconds)
         "RENKEI_DENY_LIST_MAX_AGE": float(env.get("RENKEI_DENY_LIST_MAX_AGE", "1")),
         # Keycloak's admin events are polled at most this often (seconds) by the token check
-        "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "10")),
+        "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "1")),
         # the /admin session ends after this many idle minutes
         "RENKEI_SESSION_IDLE_MINUTES": float(env.get("RENKEI_SESSION_IDLE_MINUTES", "30")),
         # the /admin session re-reads the person's roles and enabled state from Keycloak this often (seconds)
         "RENKEI_SESSION_RECHECK_SECONDS": float(env.get("RENKEI_SESSION_RECHECK_SECONDS", "300")),
-        # how many reverse proxies in front of renkei set X-Forwarded-* (0: none are trusted)
-        "RENKEI_PROXY_HOPS": int(env.get("RENKEI_PROXY_HOPS", "0")),
+        # the reverse proxies (load balancers) whose X-Forwarded-* headers are believed, by address
+        # (CIDRs; empty: none). See admin/proxies.py
+        "RENKEI_TRUSTED_PROXIES": env.get("RENKEI_TRUSTED_PROXIES", ""),
+        # replaced by RENKEI_TRUSTED_PROXIES: set, it stops the start (a hop count trusts whoever connects)
+        "RENKEI_PROXY_HOPS": env.get("RENKEI_PROXY_HOPS", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",  # Lax: the sign-in comes back from Keycloak as a top-level GET
         # one JSON line per request: "stdout", "off", or a directory of daily files (requests-YYYY-MM-DD.jsonl)
@@ -117,8 +123,18 @@ def check(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("RENKEI_MAX_PROBLEMS_LISTED must be a whole number from 1 to 10000")
     if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
         raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
-    if not 0 <= config.get("RENKEI_PROXY_HOPS", 0) <= 10:
-        raise ConfigurationError("RENKEI_PROXY_HOPS must be a whole number from 0 to 10")
+    if str(config.get("RENKEI_PROXY_HOPS") or "").strip() not in {"", "0"}:
+        raise ConfigurationError("RENKEI_PROXY_HOPS is no longer read: list the load balancers' addresses in "
+                                 "RENKEI_TRUSTED_PROXIES instead (CIDRs), so that forwarded headers are believed "
+                                 "only from them (docs/deployment.md)")
+    from admin.proxies import parse_trusted
+
+    try:
+        parse_trusted(config.get("RENKEI_TRUSTED_PROXIES") or "")
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    if not 0 <= config.get("RENKEI_TOKEN_LEEWAY_SECONDS", 0) <= MAX_TOKEN_LEEWAY_SECONDS:
+        raise ConfigurationError(f"RENKEI_TOKEN_LEEWAY_SECONDS must be a whole number from 0 to {MAX_TOKEN_LEEWAY_SECONDS}")
     if not 0 < config.get("RENKEI_SESSION_RECHECK_SECONDS", 300) <= 300:
         raise ConfigurationError("RENKEI_SESSION_RECHECK_SECONDS must be more than 0 and at most 300")
     if config["RENKEI_ENV"] == "production":

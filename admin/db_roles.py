@@ -62,7 +62,12 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # API clients: edited (name, purpose, scopes, expiry, allowlist), revoked or disabled; a rotated
     # credential gets its overlap's end, then is retired
     "api_client": ("UPDATE (name, purpose, scopes, expires_on, allowlist, allow_any, status, revoked_at)",),
-    "api_client_credential": ("UPDATE (valid_until, retired)",),
+    "api_client_credential": ("UPDATE (valid_until, retired, missing_since)",),
+    # the operator's policy for API clients (one row, edited); requests are decided
+    "api_client_policy": ("UPDATE",),
+    "api_client_request": ("UPDATE (status, decided_at, decided_by, decision_note)",),
+    # no enumeration: a decoy member's roles and state change, and it is removed, as a member's would
+    "invitation_decoy": ("UPDATE (roles, enabled)", "DELETE"),
     # members: an organisation moves through screening (a rejected or withdrawn one applies again:
     # the whole row is renewed and its old checks deleted); checklist items are switched on and off;
     # project groups are edited and deleted with their members

@@ -82,6 +82,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "api_client.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "api_client.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "api_client.allow_any": {OPERATOR: "all"},
+    "api_client.approve": {OPERATOR: "all"},
+    "api_client.policy": {OPERATOR: "all"},
     "gateway.check": {METERING: "all", OPERATOR: "all"},
     "settings.read": {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"},
     "settings.manage": {OPERATOR: "all"},
@@ -124,6 +126,8 @@ ACTION_LABELS_JA = {
     "api_client.read": "API クライアントの閲覧",
     "api_client.manage": "API クライアントの登録・更新・失効",
     "api_client.allow_any": "API クライアントの接続元制限の解除（すべての接続元を許可）",
+    "api_client.approve": "API クライアントの登録・変更の承認",
+    "api_client.policy": "API クライアントの方針（接続元・スコープ・有効期限の上限）の設定",
     "gateway.check": "API ゲートウェイの通過判定",
 }
 

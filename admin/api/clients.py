@@ -15,7 +15,8 @@ from admin.auth import client_states, current_actor, token_validator
 from admin.extensions import db
 from admin.identity import identity_directory
 from core.validation import AccountHolderCode
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_policy
+from tenancy.identity.models import ApiClientRequest, RequestStatus
 
 bp = APIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
@@ -68,6 +69,7 @@ class CredentialOut(BaseModel):
     created_at: str
     valid_until: str | None
     retired: bool
+    missing_in_keycloak: bool = Field(description="Keycloak no longer has this client (deleted there): refused")
 
 
 class ClientOut(BaseModel):
@@ -79,7 +81,7 @@ class ClientOut(BaseModel):
     allowlist: list[str]
     allow_any: bool
     expires_on: str
-    status: Literal["active", "disabled", "revoked"]
+    status: Literal["pending", "active", "disabled", "revoked", "rejected"]
     created_at: str
     created_by: str
     revoked_at: str | None
@@ -122,6 +124,7 @@ class QuotaOut(BaseModel):
 class GatewayOut(BaseModel):
     allowed: bool
     reason: Literal["allowed", "token_invalid", "not_an_api_client", "client_revoked", "client_disabled",
+                    "client_pending", "client_missing",
                     "client_expired", "secret_rotated", "address_not_allowed", "tenant_not_active",
                     "hard_limit_reached"]
     message_en: str
@@ -129,6 +132,74 @@ class GatewayOut(BaseModel):
     client: int | None
     tenant: str | None
     quota: QuotaOut | None
+
+
+class ClientRequestReason(BaseModel):
+    field: str | None = None
+    message_en: str
+    message_ja: str
+
+
+class ClientRequestChanges(BaseModel):
+    name: str | None = None
+    purpose: str | None = None
+    scopes: list[str] | None = None
+    expires_on: str | None = None
+    allowlist: list[str] | None = None
+    allow_any: bool | None = None
+
+
+class ClientRequestOut(BaseModel):
+    id: int
+    client: int
+    tenant: str
+    client_name: str
+    kind: Literal["create", "change"]
+    status: Literal["pending", "approved", "rejected", "superseded"]
+    changes: ClientRequestChanges = Field(description="The settings asked for (a registration: all; a change: the changed ones)")
+    reasons: list[ClientRequestReason] = Field(description="Why it needs the operator's approval")
+    requested_at: str
+    requested_by: str
+    decided_at: str | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class ClientRequestList(BaseModel):
+    items: list[ClientRequestOut]
+    total: int
+
+
+class ClientRequestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["pending", "approved", "rejected", "superseded", "all"] = "pending"
+
+
+class ClientRequestPath(BaseModel):
+    request_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class ClientDecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000, description="Why (required to reject)")
+
+
+class ClientPolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_prefix_v4: int = Field(ge=1, le=32, description="The widest IPv4 network a holder's admin may allow (prefix)")
+    max_prefix_v6: int = Field(ge=1, le=128, description="The widest IPv6 network a holder's admin may allow (prefix)")
+    approval_scopes: list[Scope] = Field(default_factory=list, max_length=len(api_clients.SCOPES),
+                                         description="Scopes that need the operator's approval")
+    max_expiry_days: int = Field(ge=1, le=client_policy.MAX_EXPIRY_DAYS_BOUND, description="The longest expiry in days")
+
+
+class ClientPolicyOut(BaseModel):
+    max_prefix_v4: int
+    max_prefix_v6: int
+    approval_scopes: list[str]
+    max_expiry_days: int
+    updated_at: str | None
+    updated_by: str | None
 
 
 def _out(client) -> dict:
@@ -169,17 +240,58 @@ def get_client(path: ClientPath):
     return jsonify(_out(api_clients.get_api_client(db.session, current_actor(), path.client_id)))
 
 
-@bp.patch("/api-clients/<int:client_id>", responses={200: ClientOut},
+@bp.patch("/api-clients/<int:client_id>", responses={200: ClientOut, 202: ClientRequestOut},
           summary="Change an API client's name, purpose, scopes, expiry date or IP allowlist",
           description=("Fields left out stay as they are; the same rules as at creation. Keycloak follows at once: a "
                        "token issued after the change carries the new allowlist and may ask only for the new scopes. "
                        "The gateway check compares the stored allowlist, so it applies to tokens issued before the "
                        "change too; renkei's own API reads the allowlist in the token (see docs/api-clients.md). "
-                       "A revoked client cannot be changed (409)."))
+                       "A revoked client cannot be changed (409). A change by the holder's admin beyond the "
+                       "operator's policy (a wider network, a scope that needs approval, a later expiry) is not made "
+                       "yet: the answer is 202 with the request waiting for the operator, and the client keeps its "
+                       "settings until the operator approves."))
 def edit_client(path: ClientPath, body: EditBody):
-    client = api_clients.edit_api_client(db.session, current_actor(), identity_directory(), path.client_id,
-                                         body.model_dump(exclude_unset=True))
+    outcome = api_clients.edit_api_client(db.session, current_actor(), identity_directory(), path.client_id,
+                                          body.model_dump(exclude_unset=True))
+    if isinstance(outcome, ApiClientRequest):
+        client = api_clients.get_api_client(db.session, current_actor(), outcome.api_client_id)
+        return jsonify(api_clients.request_summary(outcome, client)), 202
+    return jsonify(_out(outcome))
+
+
+@bp.get("/api-client-requests", responses={200: ClientRequestList},
+        summary="Registrations and changes of API clients waiting for (or decided by) the operator")
+def list_requests(query: ClientRequestQuery):
+    status = None if query.status == "all" else RequestStatus(query.status)
+    items = [api_clients.request_summary(r, c) for r, c in api_clients.list_requests(db.session, current_actor(), status)]
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.post("/api-client-requests/<int:request_id>/approve", responses={200: ClientOut},
+         summary="The operator approves a registration (the client becomes active) or a change (applied)")
+def approve_request(path: ClientRequestPath, body: ClientDecisionBody):
+    client = api_clients.approve_request(db.session, current_actor(), identity_directory(), path.request_id, body.note)
     return jsonify(_out(client))
+
+
+@bp.post("/api-client-requests/<int:request_id>/reject", responses={200: ClientOut},
+         summary="The operator rejects a registration (the client ends 'rejected') or a change (dropped); note required")
+def reject_request(path: ClientRequestPath, body: ClientDecisionBody):
+    client = api_clients.reject_request(db.session, current_actor(), identity_directory(), path.request_id,
+                                        body.note or "")
+    return jsonify(_out(client))
+
+
+@bp.get("/api-client-policy", responses={200: ClientPolicyOut},
+        summary="The operator's limits on what a holder's admin may give a client without approval")
+def get_policy():
+    return jsonify(client_policy.summary(client_policy.read_policy(db.session, current_actor())))
+
+
+@bp.put("/api-client-policy", responses={200: ClientPolicyOut}, summary="Set the policy (operator)")
+def put_policy(body: ClientPolicyBody):
+    row = client_policy.update_policy(db.session, current_actor(), body.model_dump(), api_clients.SCOPES)
+    return jsonify(client_policy.summary(row))
 
 
 @bp.post("/api-clients/<int:client_id>/rotate", responses={200: SecretOut},

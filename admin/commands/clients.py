@@ -16,6 +16,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
+from tenancy.identity.models import ClientStatus
 
 SCOPE_NAMES = ("broker.read", "broker.write", "catalog.read", "catalog.write")  # tenancy.identity.api_clients.SCOPES
 
@@ -44,7 +45,7 @@ def clients_list(tenant: str | None, actor) -> None:
     rows = committed(lambda: api_clients.list_api_clients(db.session, actor, tenant))
     for row in rows:
         allowed = "*" if row.allow_any else (row.allowlist or "-")
-        click.echo(f"{row.id}\t{row.tenant_code}\t{row.name}\t{row.status}\t{row.expires_on.isoformat()}\t{allowed}")
+        click.echo(f"{row.id}\t{row.tenant_code}\t{row.name}\t{ClientStatus(row.status).value}\t{row.expires_on.isoformat()}\t{allowed}")
     click.echo(f"{len(rows)} 件 / {len(rows)} client(s)", err=True)
 
 
@@ -88,6 +89,7 @@ def clients_edit(client_id: int, name, purpose, scopes, no_scopes, expires_on: d
     Keycloak follows: tokens issued afterwards carry the new allowlist and scopes."""
     from admin.identity import identity_directory
     from tenancy.identity import api_clients
+    from tenancy.identity.models import ApiClient
 
     if (scopes and no_scopes) or (allowlist and no_allow):
         raise click.UsageError("--scope と --no-scopes、--allow と --no-allow は同時に指定できません / "
@@ -98,8 +100,11 @@ def clients_edit(client_id: int, name, purpose, scopes, no_scopes, expires_on: d
                      "allowlist": [] if no_allow else (list(allowlist) or None)}
     changes = {key: value for key, value in changes.items() if value is not None}
     row = committed(lambda: api_clients.edit_api_client(db.session, actor, identity_directory(), client_id, changes))
+    if not isinstance(row, ApiClient):  # beyond the operator's policy: a request waits for the operator
+        click.echo(f"運営者の承認待ちです（申請 {row.id}） / waiting for the operator's approval (request {row.id})")
+        return
     allowed = "*" if row.allow_any else (row.allowlist or "-")
-    click.echo(f"{row.id}\t{row.tenant_code}\t{row.name}\t{row.status}\t{row.expires_on.isoformat()}\t{allowed}\t"
+    click.echo(f"{row.id}\t{row.tenant_code}\t{row.name}\t{ClientStatus(row.status).value}\t{row.expires_on.isoformat()}\t{allowed}\t"
                f"{row.scopes or '-'}")
 
 
@@ -133,7 +138,7 @@ def clients_revoke(client_id: int, yes: bool, actor) -> None:
         click.confirm(f"API クライアント {client_id} を失効させます（元に戻せません）。よろしいですか / Revoke client "
                       f"{client_id} (irreversible)?", abort=True)
     row = committed(lambda: api_clients.revoke_api_client(db.session, actor, identity_directory(), client_id))
-    click.echo(f"{row.id}\t{row.status}")
+    click.echo(f"{row.id}\t{ClientStatus(row.status).value}")
 
 
 @group.command("retire-due")

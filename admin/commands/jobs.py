@@ -145,6 +145,15 @@ def _api_client_retire(actor: Actor) -> Outcome:
                    f"disabled {retired} rotated API client secret(s) whose overlap has ended", {"retired": retired})
 
 
+def _api_client_reconcile(actor: Actor) -> Outcome:
+    from admin.identity import identity_directory
+    from tenancy.identity import api_clients
+
+    missing = api_clients.mark_missing(db.session, identity_directory())
+    return Outcome("done", f"Keycloak に存在しない API クライアントの資格情報 {len(missing)} 件を利用不可にしました",
+                   f"marked {len(missing)} API client credential(s) missing in Keycloak", {"missing": len(missing)})
+
+
 def _audit_checkpoint(actor: Actor) -> Outcome:
     """Verify the chain against the newest signed checkpoint; the new checkpoint is written after this
     job's own record (:func:`write_audit_checkpoint`), so it covers the whole run."""
@@ -251,6 +260,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("request-log-retention", _request_log_retention),
     ("deny-list", _deny_list),
     ("api-client-retire", _api_client_retire),
+    ("api-client-reconcile", _api_client_reconcile),
     ("backup", _backup),
     ("check", _check),
     ("audit-checkpoint", _audit_checkpoint),  # last: its checkpoint covers every record of the run

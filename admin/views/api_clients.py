@@ -16,7 +16,8 @@ from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from core.calendar import jst_text, today_jst
 from core.errors import DomainError
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_policy
+from tenancy.identity.models import ApiClient, ClientStatus, RequestKind, RequestStatus
 from tenancy.members.models import organisations_with_accounts
 from tenancy.registry.models import Tenant
 
@@ -78,6 +79,8 @@ class ApiClientsView(SecureView):
         names = self._names()
         ja = _ja()
         return self.render("renkei/api_clients.html", clients=clients, names=names, ja=ja,
+                           waiting=len(api_clients.list_requests(db.session, g.actor)),
+                           may_approve=authz.allowed(g.actor, "api_client.approve"),
                            credentials={c.id: api_clients.credentials_of(db.session, c) for c in clients},
                            status_label=lambda s: self._label(api_clients.STATUS_LABELS, s),
                            scope_label=lambda s: self._label(api_clients.SCOPES, s) if s in api_clients.SCOPES else s,
@@ -122,7 +125,13 @@ class ApiClientsView(SecureView):
                 field_errors.update(_field_errors(error))
                 raise
 
-        return post_action(create, saved=_("The API client was created. Copy its secret now: it is shown only once."),
+        def created(issued) -> str:
+            if issued.client.status is ClientStatus.pending:
+                return _("The API client was registered and waits for the operator's approval: it gets no token until "
+                         "then. Copy its secret now: it is shown only once.")
+            return _("The API client was created. Copy its secret now: it is shown only once.")
+
+        return post_action(create, saved=created,
                            done=self._secret_page, failed=lambda: self._form(values, field_errors, status=400))
 
     def _secret_page(self, issued: api_clients.IssuedSecret):
@@ -166,8 +175,13 @@ class ApiClientsView(SecureView):
                 field_errors.update(_field_errors(error))
                 raise
 
-        return post_action(edit, saved=_("The API client was changed. Tokens issued from now on carry the new "
-                                         "settings."),
+        def saved(outcome) -> str:
+            if isinstance(outcome, ApiClient):
+                return _("The API client was changed. Tokens issued from now on carry the new settings.")
+            return _("The change goes beyond the operator's policy and waits for the operator's approval. Until then "
+                     "the client keeps its current settings.")
+
+        return post_action(edit, saved=saved,
                            back=url_for(".index"), failed=lambda: self._edit_form(item, values, field_errors, status=400))
 
     @expose("/<int:client_id>/rotate", methods=("POST",))
@@ -217,6 +231,111 @@ class ApiClientsView(SecureView):
     def enable(self, client_id: int):
         return post_action(lambda: api_clients.enable_api_client(db.session, g.actor, identity_directory(), client_id),
                            saved=_("The API client was enabled again."), back=url_for(".index"))
+
+
+    # --- the operator's approval and policy (issue 26) ------------------------------------------
+
+    def _changes_in_words(self, changes: dict) -> list[tuple[str, str]]:
+        labels = {"name": _("Client name"), "purpose": _("Purpose"), "scopes": _("Scopes"),
+                  "expires_on": _("Expiry date"), "allowlist": _("Allowed addresses"),
+                  "allow_any": _("Any address")}
+        ja, shown = _ja(), []
+        for key, value in changes.items():
+            if key == "scopes":
+                text = ", ".join(self._label(api_clients.SCOPES, s) for s in value if s in api_clients.SCOPES) \
+                    or _("None (no scope)")
+            elif key == "allowlist":
+                text = ", ".join(value) or _("None (no address allowed)")
+            elif key == "expires_on":
+                text = format_date(dt.date.fromisoformat(value), "ja" if ja else "en")
+            elif key == "allow_any":
+                text = _("Yes") if value else _("No")
+            else:
+                text = str(value)
+            shown.append((labels.get(key, key), text))
+        return shown
+
+    @expose("/requests")
+    def requests(self):
+        """What waits for the operator: registrations and changes beyond the policy, with why."""
+        ja = _ja()
+        rows = []
+        for request_row, client in api_clients.list_requests(db.session, g.actor):
+            summary = api_clients.request_summary(request_row, client)
+            rows.append({"id": request_row.id, "client": client, "kind": RequestKind(request_row.kind),
+                         "changes": self._changes_in_words(summary["changes"]),
+                         "reasons": [r["message_ja"] if ja else r["message_en"] for r in summary["reasons"]],
+                         "requested_by": request_row.requested_by, "requested_at": jst_text(request_row.requested_at)})
+        policy = client_policy.current_policy(db.session)
+        return self.render("renkei/api_client_requests.html", rows=rows, names=self._names(),
+                           may_approve=authz.allowed(g.actor, "api_client.approve"), policy=policy,
+                           approval_scopes=[self._label(api_clients.SCOPES, s) for s in policy.approval_scopes.split()
+                                            if s in api_clients.SCOPES],
+                           may_set_policy=authz.allowed(g.actor, "api_client.policy"))
+
+    @expose("/requests/<int:request_id>/approve", methods=("POST",))
+    def approve(self, request_id: int):
+        confirmation = confirm_first(
+            self, title=_("Approve this request?"),
+            consequence=_("A waiting registration becomes active at once: its client can get tokens. A waiting change "
+                          "is applied at once to the client, in Keycloak too."),
+            confirm_label=_("Approve"), back=url_for(".requests"))
+        if confirmation is not None:
+            return confirmation
+        note = request.form.get("note", "").strip() or None
+        return post_action(lambda: api_clients.approve_request(db.session, g.actor, identity_directory(), request_id, note),
+                           saved=_("The request was approved."), back=url_for(".requests"))
+
+    @expose("/requests/<int:request_id>/reject", methods=("POST",))
+    def reject(self, request_id: int):
+        note = request.form.get("note", "")
+        return post_action(lambda: api_clients.reject_request(db.session, g.actor, identity_directory(), request_id, note),
+                           saved=_("The request was rejected."), back=url_for(".requests"))
+
+    def _policy_form(self, values: dict, errors: dict | None = None, status: int = 200):
+        return self.render("renkei/api_client_policy.html", values=values, errors=errors or {},
+                           v4_choices=list(range(8, 33)), v6_choices=list(range(16, 129, 4)),
+                           scopes=[(name, self._label(api_clients.SCOPES, name)) for name in api_clients.SCOPES]), status
+
+    @expose("/policy", methods=("GET", "POST"))
+    def policy(self):
+        """The operator sets the widest networks, the scopes that need approval and the longest expiry."""
+        if not authz.allowed(g.actor, "api_client.policy"):
+            return redirect(url_for(".requests"))
+        if request.method == "GET":
+            current = client_policy.current_policy(db.session)
+            return self._policy_form({"max_prefix_v4": current.max_prefix_v4, "max_prefix_v6": current.max_prefix_v6,
+                                      "approval_scopes": current.approval_scopes.split(),
+                                      "max_expiry_days": str(current.max_expiry_days)})
+        form = request.form
+        values = {"max_prefix_v4": form.get("max_prefix_v4", ""), "max_prefix_v6": form.get("max_prefix_v6", ""),
+                  "approval_scopes": form.getlist("approval_scopes"), "max_expiry_days": form.get("max_expiry_days", "")}
+        errors: dict[str, list[str]] = {}
+        numbers = {}
+        for name, message in (("max_prefix_v4", _("Choose the widest IPv4 network.")),
+                              ("max_prefix_v6", _("Choose the widest IPv6 network.")),
+                              ("max_expiry_days", _("Enter the longest expiry as a number of days (1 to 3650)."))):
+            try:
+                numbers[name] = int(str(values[name]).strip())
+            except ValueError:
+                errors[name] = [message]
+        if errors:
+            return self._policy_form(values, errors, status=400)
+        field_errors: dict[str, list[str]] = {}
+
+        def update():
+            try:
+                return client_policy.update_policy(db.session, g.actor, {**numbers, "approval_scopes": values["approval_scopes"]},
+                                                   api_clients.SCOPES)
+            except DomainError as error:
+                ja = _ja()
+                for item in error.problems:
+                    field_errors.setdefault(item.get("field") or "", []).append(item["message_ja"] if ja else item["message_en"])
+                error.problems = []
+                raise
+
+        return post_action(update, saved=_("The policy was saved. It applies to registrations and changes from now on."),
+                           back=url_for(".requests"), failed=lambda: self._policy_form(values, field_errors, status=400))
 
 
 def views(db_):

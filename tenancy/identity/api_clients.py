@@ -16,6 +16,17 @@ gateway check.
   The caller therefore switches client id *and* secret, both shown once.
 * Revoke and disable disable every credential in Keycloak at once (no new token), and the gateway
   check refuses tokens already issued, because it reads the client's state on every call.
+* **The operator's policy** (:mod:`tenancy.identity.client_policy`): a registration or an edit by
+  a tenant's admin that goes beyond it (a network wider than allowed, a scope that needs approval, an
+  expiry past the limit) waits for the operator. A registration waits as a ``pending`` client (its
+  Keycloak client made disabled: the secret is shown once at registration, but no token is issued
+  until approved); an edit waits as a pending :class:`ApiClientRequest` while the client keeps its
+  current settings. "Any address" in any spelling is the operator's alone and refused outright.
+* **The lifecycle** is :data:`MOVES` (a transition table with the grant each move needs);
+  :class:`ClientStatus` is the state. ``revoked`` and ``rejected`` are final.
+* **Access ends when it ends**: the gateway check and renkei's own API judge a client token by the
+  same :func:`state_refusal` (status, expiry, rotated credential, credential missing in Keycloak),
+  reading the client's state at most ``RENKEI_GATEWAY_CACHE_SECONDS`` (1 s) old.
 * Clients count against the quota ``api_clients`` (a gauge in :mod:`tenancy.usage.models`): with a
   hard limit, a client beyond it is refused. The level is not reported as usage: it is counted from
   this table by :func:`tenancy.usage.quotas.api_client_counts` (its one home), which the quota pages,
@@ -35,6 +46,7 @@ import dataclasses
 import datetime as dt
 import functools
 import ipaddress
+import json
 import secrets
 import time
 import weakref
@@ -51,7 +63,9 @@ from core.calendar import current_month, today_jst
 from core.codes import is_corporate_number
 from core.db import utcnow
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
-from tenancy.identity.models import ApiClient, ApiClientCredential
+from tenancy.identity import client_policy
+from tenancy.identity.models import (ApiClient, ApiClientCredential, ApiClientRequest, ClientStatus, RequestKind,
+                                     RequestStatus)
 from tenancy.members.models import MemberStatus, Organisation, open_organisation
 from tenancy.usage import quotas
 from tenancy.usage.models import Enforcement
@@ -63,8 +77,12 @@ SCOPES: dict[str, tuple[str, str]] = {
     "catalog.read": ("データカタログの参照", "Data catalogue: read"),
     "catalog.write": ("データカタログへの登録", "Data catalogue: write"),
 }
-STATUSES = ("active", "disabled", "revoked")
-STATUS_LABELS = {"active": ("有効", "Active"), "disabled": ("一時停止", "Disabled"), "revoked": ("失効", "Revoked")}
+STATUSES = tuple(status.value for status in ClientStatus)
+STATUS_LABELS = {"pending": ("承認待ち", "Waiting for approval"), "active": ("有効", "Active"),
+                 "disabled": ("一時停止", "Disabled"), "revoked": ("失効", "Revoked"),
+                 "rejected": ("承認されず", "Not approved")}
+REQUEST_STATUS_LABELS = {"pending": ("承認待ち", "Waiting"), "approved": ("承認済み", "Approved"),
+                         "rejected": ("却下", "Rejected"), "superseded": ("取り下げ（後の変更で置き換え）", "Superseded")}
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 MAX_OVERLAP_SECONDS = 30 * 24 * 3600
 ANY = "*"
@@ -74,7 +92,7 @@ CLAIM_CLIENT, CLAIM_TENANT, CLAIM_ALLOWLIST = "renkei_client", "renkei_tenant", 
 
 class Directory(Protocol):
     def create_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
-                          optional_scopes: Iterable[str] = ()) -> str: ...
+                          optional_scopes: Iterable[str] = (), *, enabled: bool = True) -> str: ...
 
     def set_api_client_enabled(self, client_id: str, enabled: bool) -> None: ...
 
@@ -83,6 +101,8 @@ class Directory(Protocol):
 
 
 # --- the allowlist ----------------------------------------------------------------------------
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6: stored and compared as IPv4
 
 def parse_allowlist(entries: str | Iterable[str], field: str = "allowlist") -> list[str]:
     """Normalised CIDRs (a bare address becomes /32 or /128); every bad entry named in words."""
@@ -98,6 +118,8 @@ def parse_allowlist(entries: str | Iterable[str], field: str = "allowlist") -> l
         except ValueError as error:
             problems.append(_cidr_problem(field, entry, error))
             continue
+        if network.version == 6 and network.subnet_of(_MAPPED):  # ::ffff:192.0.2.0/120 is 192.0.2.0/24
+            network = ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
         if str(network) not in networks:
             networks.append(str(network))
     if problems:
@@ -207,6 +229,12 @@ def _check(session: Session, actor: Actor, tenant_code: str, data: ApiClientCrea
         if not authz.allowed(actor, "api_client.allow_any"):
             problems.append(problem("allow_any", "Only the platform operator may allow every source address.",
                                     "すべての接続元を許可できるのは運営者（県）のみです。"))
+    spaces = client_policy.every_address(allowlist) if "allowlist" in judged else []
+    if spaces and not authz.allowed(actor, "api_client.allow_any"):
+        problems.append(problem("allowlist", f"These networks together allow every {' and '.join(spaces)} address; "
+                                             "only the platform operator may allow any address.",
+                                f"すべての {'・'.join(spaces)} アドレスを許可する指定です。すべての接続元を許可できるのは"
+                                "運営者（県）のみです。"))
     if problems and changed is not None:
         raise Invalid("The API client was not changed: some fields are wrong.",
                       "API クライアントを変更できませんでした。入力に誤りがあります。", problems=problems)
@@ -250,13 +278,14 @@ def summary(client: ApiClient, credentials: Iterable[ApiClientCredential] = ()) 
     return {
         "id": client.id, "tenant": client.tenant_code, "name": client.name, "purpose": client.purpose,
         "scopes": client.scopes.split(), "allowlist": client.allowlist.split(), "allow_any": client.allow_any,
-        "expires_on": client.expires_on.isoformat(), "status": client.status,
+        "expires_on": client.expires_on.isoformat(), "status": ClientStatus(client.status).value,
         "created_at": client.created_at.isoformat(), "created_by": client.created_by,
         "revoked_at": client.revoked_at.isoformat() if client.revoked_at else None,
         "credentials": [{"client_id": c.keycloak_client_id, "generation": c.generation,
                          "created_at": c.created_at.isoformat(),
                          "valid_until": c.valid_until.isoformat() if c.valid_until else None,
-                         "retired": c.retired} for c in credentials],
+                         "retired": c.retired,
+                         "missing_in_keycloak": c.missing_since is not None} for c in credentials],
     }
 
 
@@ -269,31 +298,70 @@ def _keycloak_name(client: ApiClient) -> str:
     return f"{client.name} ({client.tenant_code})"
 
 
+KEYCLOAK_PREFIX = "renkei-client-"
+
+
 def _new_credential(session: Session, directory: Directory, client: ApiClient, generation: int) -> IssuedSecret:
-    keycloak_id = f"renkei-client-{client.tenant_code}-{client.id}-{generation}-{secrets.token_hex(3)}"
+    keycloak_id = f"{KEYCLOAK_PREFIX}{client.tenant_code}-{client.id}-{generation}-{secrets.token_hex(3)}"
     session.add(ApiClientCredential(api_client_id=client.id, keycloak_client_id=keycloak_id, generation=generation))
     session.flush()
+    waiting = {"enabled": False} if client.status is ClientStatus.pending else {}  # no token before approval
     secret = directory.create_api_client(keycloak_id, _keycloak_name(client), client.purpose,
-                                         _claims(client), client.scopes.split())
+                                         _claims(client), client.scopes.split(), **waiting)
     return IssuedSecret(client, keycloak_id, secret)
 
 
 def create_api_client(session: Session, actor: Actor, directory: Directory, tenant_code: str,
                       payload: ApiClientCreate | dict, *, today: dt.date | None = None) -> IssuedSecret:
-    """A new client of ``tenant_code`` and its first secret (shown once; audited ``api_client.create``)."""
+    """A new client of ``tenant_code`` and its first secret (shown once; audited ``api_client.create``).
+    Beyond the operator's policy (:func:`needs_approval`) the client waits in ``pending`` for the
+    operator, with an :class:`ApiClientRequest` saying why; its Keycloak client issues no token until then."""
     authz.authorize(actor, "api_client.manage", tenant_code)
     data = _validated(payload)
-    allowlist = _check(session, actor, tenant_code, data, today or today_jst())
+    today = today or today_jst()
+    allowlist = _check(session, actor, tenant_code, data, today)
     _check_quota(session, tenant_code)
+    scopes = sorted(set(data.scopes))
+    reasons = needs_approval(session, actor, allowlist=allowlist, scopes=scopes, expires_on=data.expires_on, today=today)
     client = ApiClient(tenant_code=tenant_code, name=data.name.strip(), purpose=data.purpose.strip(),
-                       scopes=" ".join(sorted(set(data.scopes))), allowlist=" ".join(allowlist),
-                       allow_any=data.allow_any, expires_on=data.expires_on, created_by=actor.name or actor.subject)
+                       scopes=" ".join(scopes), allowlist=" ".join(allowlist), allow_any=data.allow_any,
+                       expires_on=data.expires_on, created_by=actor.name or actor.subject,
+                       status=ClientStatus.pending if reasons else ClientStatus.active)
     session.add(client)
     session.flush()
     issued = _new_credential(session, directory, client, 1)
+    if reasons:
+        _request(session, actor, client, RequestKind.create, _stored(client), reasons)
     audit.record(session, actor, "api_client.create", "api_client", str(client.id), tenant_code=tenant_code,
-                 after={**summary(client), "client_id": issued.keycloak_client_id})
+                 after={**summary(client), "client_id": issued.keycloak_client_id,
+                        **({"waits_for_approval": [r["field"] for r in reasons]} if reasons else {})})
     return issued
+
+
+def needs_approval(session: Session, actor: Actor, *, allowlist: list[str], scopes: Iterable[str],
+                   expires_on: dt.date, today: dt.date, held: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """Why these settings wait for the operator (empty: they do not; never for the operator, who approves)."""
+    if authz.allowed(actor, "api_client.approve"):
+        return []
+    return client_policy.beyond(client_policy.current_policy(session), allowlist=allowlist, scopes=scopes,
+                                expires_on=expires_on, today=today, held=held, scope_labels=SCOPES)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
+
+
+def _request(session: Session, actor: Actor, client: ApiClient, kind: RequestKind, changes: dict[str, Any],
+             reasons: list[dict[str, str]]) -> ApiClientRequest:
+    """Record what waits for the operator; a change still waiting for this client is superseded."""
+    for earlier in session.scalars(sa.select(ApiClientRequest).where(
+            ApiClientRequest.api_client_id == client.id, ApiClientRequest.status == RequestStatus.pending)):
+        _move_request(earlier, RequestStatus.superseded, actor, "replaced by a later request")
+    request = ApiClientRequest(api_client_id=client.id, kind=kind, changes=json.dumps(_jsonable(changes), ensure_ascii=False),
+                               reasons=json.dumps(reasons, ensure_ascii=False), requested_by=actor.name or actor.subject)
+    session.add(request)
+    session.flush()
+    return request
 
 
 def _visible(session: Session, actor: Actor, client_id: int, action: str) -> ApiClient:
@@ -328,10 +396,64 @@ def list_api_clients(session: Session, actor: Actor, tenant_code: str | None = N
     return list(session.scalars(query))
 
 
+# --- the lifecycle ------------------------------------------------------------------------------
+#
+#   pending ──approve──▶ active ◀──enable── disabled
+#      │ reject             │ ──disable──▶    │
+#      ▼                    ▼ revoke          ▼ revoke
+#   rejected             revoked ◀─────────────        (pending ──revoke──▶ revoked: withdrawn by its owner)
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    sources: frozenset[ClientStatus]
+    target: ClientStatus
+    grant: str  # the authorization each move needs (its guard)
+    audit_action: str
+
+
+MOVES: dict[str, Move] = {
+    "approve": Move(frozenset({ClientStatus.pending}), ClientStatus.active, "api_client.approve", "api_client.approve"),
+    "reject": Move(frozenset({ClientStatus.pending}), ClientStatus.rejected, "api_client.approve", "api_client.reject"),
+    "disable": Move(frozenset({ClientStatus.active}), ClientStatus.disabled, "api_client.manage", "api_client.disable"),
+    "enable": Move(frozenset({ClientStatus.disabled}), ClientStatus.active, "api_client.manage", "api_client.enable"),
+    "revoke": Move(frozenset({ClientStatus.pending, ClientStatus.active, ClientStatus.disabled}), ClientStatus.revoked,
+                   "api_client.manage", "api_client.revoke"),
+}
+FINAL = frozenset({ClientStatus.revoked, ClientStatus.rejected})
+REQUEST_MOVES: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.pending: frozenset({RequestStatus.approved, RequestStatus.rejected, RequestStatus.superseded}),
+}
+
+
+class IllegalMove(Conflict):
+    def __init__(self, client: ApiClient, move: str) -> None:
+        status = ClientStatus(client.status)
+        ja, en = STATUS_LABELS[status.value]
+        super().__init__(f"API client {client.id} is {en.lower()}; '{move}' is not possible in that state.",
+                         f"API クライアント {client.id} は「{ja}」のため、この操作はできません。",
+                         status=status.value, move=move)
+
+
 def _must_be_usable(client: ApiClient) -> None:
-    if client.status == "revoked":
+    """Rotation and edits: not on a final client, nor on one still waiting for approval."""
+    status = ClientStatus(client.status)
+    if status is ClientStatus.revoked:
         raise Conflict("This API client is revoked; create a new one.",
                        "この API クライアントは失効しています。新しく登録してください。")
+    if status is ClientStatus.rejected:
+        raise Conflict("This API client was not approved; register a new one.",
+                       "この API クライアントは承認されませんでした。新しく登録してください。")
+    if status is ClientStatus.pending:
+        raise Conflict("This API client is waiting for the operator's approval; it can be changed once approved "
+                       "(or revoked and registered again).",
+                       "この API クライアントは運営者の承認待ちです。承認後に変更するか、失効させて登録し直してください。")
+
+
+def _move_request(request: ApiClientRequest, status: RequestStatus, actor: Actor, note: str | None) -> None:
+    if status not in REQUEST_MOVES.get(RequestStatus(request.status), frozenset()):
+        raise Conflict(f"Request {request.id} is already decided.", f"申請 {request.id} は処理済みです。")
+    request.status, request.decided_at = status, utcnow()
+    request.decided_by, request.decision_note = actor.name or actor.subject, note
 
 
 def rotate_secret(session: Session, actor: Actor, directory: Directory, client_id: int,
@@ -355,40 +477,119 @@ def rotate_secret(session: Session, actor: Actor, directory: Directory, client_i
     return dataclasses.replace(issued, previous_valid_until=until)
 
 
-def _set_status(session: Session, actor: Actor, directory: Directory, client_id: int, status: str,
-                action: str, now: dt.datetime | None) -> ApiClient:
-    client = _visible(session, actor, client_id, "api_client.manage")
-    _must_be_usable(client)
-    before = client.status
-    if before == status:
+def _set_status(session: Session, actor: Actor, directory: Directory, client_id: int, name: str,
+                now: dt.datetime | None, note: str | None = None) -> ApiClient:
+    """Make the move ``name`` of :data:`MOVES`: its grant, its source states, then Keycloak and the row."""
+    move = MOVES[name]
+    client = _visible(session, actor, client_id, "api_client.read")
+    authz.authorize(actor, move.grant, client.tenant_code)
+    before = ClientStatus(client.status)
+    if before in FINAL:
+        _must_be_usable(client)  # says it is final and what to do instead
+    if before is move.target:
         return client
+    if before not in move.sources:
+        raise IllegalMove(client, name)
     for credential in credentials_of(session, client):
         if not credential.retired:
-            directory.set_api_client_enabled(credential.keycloak_client_id, status == "active")
-            if status == "revoked":
+            directory.set_api_client_enabled(credential.keycloak_client_id, move.target is ClientStatus.active)
+            if move.target in FINAL:
                 credential.retired = True
-    client.status = status
-    if status == "revoked":
+    client.status = move.target
+    if move.target is ClientStatus.revoked:
         client.revoked_at = now or utcnow()
+    for waiting in session.scalars(sa.select(ApiClientRequest).where(
+            ApiClientRequest.api_client_id == client.id, ApiClientRequest.status == RequestStatus.pending)):
+        decided = {"approve": RequestStatus.approved, "reject": RequestStatus.rejected}.get(name, RequestStatus.superseded)
+        _move_request(waiting, decided, actor, note)
     session.flush()
     forget_client_states()
-    audit.record(session, actor, action, "api_client", str(client.id), tenant_code=client.tenant_code,
-                 before={"status": before}, after={"status": status})
+    audit.record(session, actor, move.audit_action, "api_client", str(client.id), tenant_code=client.tenant_code,
+                 before={"status": before.value}, after={"status": move.target.value, **({"note": note} if note else {})})
     return client
 
 
 def revoke_api_client(session: Session, actor: Actor, directory: Directory, client_id: int,
                       now: dt.datetime | None = None) -> ApiClient:
     """No new token at once (Keycloak clients disabled) and the gateway refuses existing ones."""
-    return _set_status(session, actor, directory, client_id, "revoked", "api_client.revoke", now)
+    return _set_status(session, actor, directory, client_id, "revoke", now)
 
 
 def disable_api_client(session: Session, actor: Actor, directory: Directory, client_id: int) -> ApiClient:
-    return _set_status(session, actor, directory, client_id, "disabled", "api_client.disable", None)
+    return _set_status(session, actor, directory, client_id, "disable", None)
 
 
 def enable_api_client(session: Session, actor: Actor, directory: Directory, client_id: int) -> ApiClient:
-    return _set_status(session, actor, directory, client_id, "active", "api_client.enable", None)
+    return _set_status(session, actor, directory, client_id, "enable", None)
+
+
+# --- the operator's approval ------------------------------------------------------------------------
+
+def list_requests(session: Session, actor: Actor, status: RequestStatus | None = RequestStatus.pending
+                  ) -> list[tuple[ApiClientRequest, ApiClient]]:
+    """Requests (default: those waiting) with their clients: the operator sees all, a holder's admin theirs."""
+    grant = authz.authorize(actor, "api_client.read")
+    query = (sa.select(ApiClientRequest, ApiClient).join(ApiClient, ApiClient.id == ApiClientRequest.api_client_id)
+             .order_by(ApiClientRequest.requested_at, ApiClientRequest.id))
+    if status is not None:
+        query = query.where(ApiClientRequest.status == status)
+    if not grant.all_tenants:
+        query = query.where(ApiClient.tenant_code.in_(sorted(grant.tenant_codes)))
+    return [(request, client) for request, client in session.execute(query)]
+
+
+def request_summary(request: ApiClientRequest, client: ApiClient) -> dict[str, Any]:
+    return {"id": request.id, "client": client.id, "tenant": client.tenant_code, "client_name": client.name,
+            "kind": RequestKind(request.kind).value, "status": RequestStatus(request.status).value,
+            "changes": json.loads(request.changes), "reasons": json.loads(request.reasons),
+            "requested_at": request.requested_at.isoformat(), "requested_by": request.requested_by,
+            "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+            "decided_by": request.decided_by, "decision_note": request.decision_note}
+
+
+def _waiting(session: Session, actor: Actor, request_id: int) -> tuple[ApiClientRequest, ApiClient]:
+    authz.authorize(actor, "api_client.approve")
+    request = session.get(ApiClientRequest, request_id)
+    if request is None:
+        raise NotFound(f"No request {request_id}.", f"申請 {request_id} はありません。")
+    if RequestStatus(request.status) is not RequestStatus.pending:
+        raise Conflict(f"Request {request_id} is already decided.", f"申請 {request_id} は処理済みです。")
+    return request, session.get(ApiClient, request.api_client_id)
+
+
+def approve_request(session: Session, actor: Actor, directory: Directory, request_id: int, note: str | None = None,
+                    *, today: dt.date | None = None) -> ApiClient:
+    """The operator approves: a waiting registration becomes active (its Keycloak client enabled); a
+    waiting change is applied as an edit (judged again by the rules of registration). Audited
+    ``api_client.approve`` (and ``api_client.edit`` for a change)."""
+    request, client = _waiting(session, actor, request_id)
+    if RequestKind(request.kind) is RequestKind.create:
+        if client.expires_on <= (today or today_jst()):
+            raise Conflict("The client's expiry date has passed while it waited; reject it.",
+                           "承認待ちの間に有効期限が過ぎています。却下してください。")
+        return _set_status(session, actor, directory, client.id, "approve", None, note)
+    changes = json.loads(request.changes)
+    _move_request(request, RequestStatus.approved, actor, note)
+    edited = _apply_edit(session, actor, directory, client, changes, today or today_jst())
+    audit.record(session, actor, "api_client.approve", "api_client", str(client.id), tenant_code=client.tenant_code,
+                 after={"request": request.id, "changes": changes, **({"note": note} if note else {})})
+    return edited
+
+
+def reject_request(session: Session, actor: Actor, directory: Directory, request_id: int, note: str) -> ApiClient:
+    """The operator refuses, saying why: a waiting registration ends ``rejected`` (its Keycloak client
+    stays disabled); a waiting change is dropped and the client keeps its settings (audited)."""
+    if not (note or "").strip():
+        raise Invalid("Say why the request is rejected.", "却下の理由を入力してください。",
+                      problems=[problem("note", "required", "却下の理由を入力してください。")])
+    request, client = _waiting(session, actor, request_id)
+    if RequestKind(request.kind) is RequestKind.create:
+        return _set_status(session, actor, directory, client.id, "reject", None, note.strip())
+    _move_request(request, RequestStatus.rejected, actor, note.strip())
+    session.flush()
+    audit.record(session, actor, "api_client.reject", "api_client", str(client.id), tenant_code=client.tenant_code,
+                 after={"request": request.id, "note": note.strip()})
+    return client
 
 
 EDITABLE = ("name", "purpose", "scopes", "expires_on", "allowlist", "allow_any")
@@ -402,15 +603,26 @@ def _stored(client: ApiClient) -> dict[str, Any]:
 
 
 def edit_api_client(session: Session, actor: Actor, directory: Directory, client_id: int, changes: dict[str, Any],
-                    *, today: dt.date | None = None) -> ApiClient:
+                    *, today: dt.date | None = None) -> ApiClient | ApiClientRequest:
     """Change any of a client's name, purpose, scopes, expiry date and allowlist (and, for the operator,
     "any address"), judged by the rules of :func:`create_api_client`. Every live credential in Keycloak
     follows (name, claims, optional scopes), so a token issued after the edit carries the new allowlist
     and may ask only for the new scopes; the gateway check compares the stored allowlist, so it applies
     the new one at once to every token, old or new. A revoked client cannot be edited; an edit that
-    changes nothing writes nothing (audited ``api_client.edit`` with before/after of what changed)."""
+    changes nothing writes nothing (audited ``api_client.edit`` with before/after of what changed).
+
+    An edit by the owner's admin that widens the client beyond the operator's policy changes nothing
+    yet: it returns the waiting :class:`ApiClientRequest` (audited ``api_client.change_requested``),
+    applied when the operator approves it (:func:`approve_request`)."""
     client = _visible(session, actor, client_id, "api_client.manage")
     _must_be_usable(client)
+    return _apply_edit(session, actor, directory, client, changes, today or today_jst(), asked=True)
+
+
+def _apply_edit(session: Session, actor: Actor, directory: Directory, client: ApiClient, changes: dict[str, Any],
+                today: dt.date, *, asked: bool = False) -> Any:
+    """Judge and apply an edit; ``asked``: by the client's owner, so an edit beyond the operator's
+    policy is recorded as a waiting request instead (the client unchanged)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise Invalid("Some fields cannot be changed.", "変更できない項目があります。",
@@ -427,7 +639,17 @@ def edit_api_client(session: Session, actor: Actor, directory: Directory, client
     changed = [name for name in EDITABLE if new[name] != current[name]]
     if not changed:
         return client
-    allowlist = _check(session, actor, client.tenant_code, data, today or today_jst(), changed)
+    allowlist = _check(session, actor, client.tenant_code, data, today, changed)
+    if asked:
+        reasons = needs_approval(session, actor, allowlist=allowlist, scopes=new["scopes"], expires_on=new["expires_on"],
+                                 today=today, held=current)
+        if reasons:
+            wanted = {name: new[name] for name in changed}
+            request = _request(session, actor, client, RequestKind.change, wanted, reasons)
+            audit.record(session, actor, "api_client.change_requested", "api_client", str(client.id),
+                         tenant_code=client.tenant_code,
+                         after={"request": request.id, **_jsonable(wanted), "waits_for_approval": [r["field"] for r in reasons]})
+            return request
     client.name, client.purpose, client.scopes = new["name"], new["purpose"], " ".join(new["scopes"])
     client.expires_on, client.allowlist, client.allow_any = new["expires_on"], " ".join(allowlist), new["allow_any"]
     session.flush()
@@ -444,6 +666,30 @@ def edit_api_client(session: Session, actor: Actor, directory: Directory, client
     audit.record(session, actor, "api_client.edit", "api_client", str(client.id), tenant_code=client.tenant_code,
                  before=shown(current), after=shown(_stored(client)))
     return client
+
+
+def mark_missing(session: Session, directory: Any, now: dt.datetime | None = None) -> list[str]:
+    """Compare the live credentials with the clients Keycloak has (one call) and mark those it no
+    longer has (deleted there directly): from then on their tokens are refused (``client_missing``)
+    and the client's list says so. Returns the Keycloak client ids marked. Called when Keycloak's admin
+    events report a client deleted, and by the due job ``api-client-reconcile``."""
+    live = list(session.scalars(sa.select(ApiClientCredential).where(
+        ApiClientCredential.retired.is_(False), ApiClientCredential.missing_since.is_(None))))
+    if not live:
+        return []
+    present = directory.api_client_ids(KEYCLOAK_PREFIX)
+    gone = [credential for credential in live if credential.keycloak_client_id not in present]
+    for credential in gone:
+        credential.missing_since = now or utcnow()
+    session.flush()
+    if gone:
+        forget_client_states()
+    return [credential.keycloak_client_id for credential in gone]
+
+
+def clients_deleted(events: Iterable[dict[str, Any]]) -> bool:
+    """Whether Keycloak's admin events report a client deleted (then :func:`mark_missing` is due)."""
+    return any(e.get("resourceType") == "CLIENT" and e.get("operationType") == "DELETE" for e in events)
 
 
 def retire_due(session: Session, actor: Actor, directory: Directory, now: dt.datetime | None = None) -> int:
@@ -470,6 +716,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "token_invalid": ("The access token is not valid", "アクセストークンが無効です"),
     "not_an_api_client": ("The token was not issued to a registered API client", "登録された API クライアントのトークンではありません"),
     "client_revoked": ("The API client is revoked", "API クライアントは失効しています"),
+    "client_pending": ("The API client waits for the operator's approval", "API クライアントは運営者の承認待ちです"),
+    "client_missing": ("The API client no longer exists in the identity server", "API クライアントが認証サーバーにありません"),
     "client_disabled": ("The API client is disabled", "API クライアントは一時停止中です"),
     "client_expired": ("The API client's expiry date has passed", "API クライアントの有効期限が過ぎています"),
     "secret_rotated": ("This credential was replaced and its overlap has ended", "このシークレットは更新済みで、猶予期間が終わっています"),
@@ -503,7 +751,7 @@ _ORGANISATION = Organisation.__table__
 _OWNER_STATUS = (sa.select(_ORGANISATION.c.status).where(_ORGANISATION.c.corporate_number == _CLIENT.c.tenant_code)
                  .scalar_subquery().label("organisation_status"))
 _LOOKUP = (sa.select(_CLIENT.c.id, _CLIENT.c.tenant_code, _CLIENT.c.status, _CLIENT.c.expires_on, _CLIENT.c.allowlist,
-                     _CLIENT.c.allow_any, _CREDENTIAL.c.valid_until, _OWNER_STATUS)
+                     _CLIENT.c.allow_any, _CREDENTIAL.c.valid_until, _CREDENTIAL.c.missing_since, _OWNER_STATUS)
            .join(_CREDENTIAL, _CREDENTIAL.c.api_client_id == _CLIENT.c.id)
            .where(_CREDENTIAL.c.keycloak_client_id == sa.bindparam("azp")))
 
@@ -526,7 +774,7 @@ class ClientStateCache:
     def row(self, session: Session, azp: str) -> Any:
         now = self._clock()
         remembered = self._rows.get(azp)
-        if remembered is not None and now - remembered[0] <= self.max_age:
+        if remembered is not None and now - remembered[0] < self.max_age:  # never served at max_age or older
             return remembered[1]
         row = session.connection().execute(_LOOKUP, {"azp": azp}).first()
         if len(self._rows) >= 100_000:
@@ -542,6 +790,26 @@ def forget_client_states() -> None:
     """After a change of a client's state: every cache in this process reads it again."""
     for cache in list(_STATE_CACHES):
         cache.clear()
+
+
+_STATE_REASONS = {ClientStatus.revoked: "client_revoked", ClientStatus.rejected: "client_revoked",
+                  ClientStatus.disabled: "client_disabled", ClientStatus.pending: "client_pending"}
+
+
+def state_refusal(row: Any, now: dt.datetime) -> str | None:
+    """Why a token of this credential (a row of the client-state look-up) is refused whatever the
+    address: the reason of :data:`REASONS`, or None. The one rule the gateway check and renkei's own
+    API both apply."""
+    status = ClientStatus(row.status)
+    if status is not ClientStatus.active:
+        return _STATE_REASONS[status]
+    if row.missing_since is not None:
+        return "client_missing"
+    if row.expires_on < today_jst(now):
+        return "client_expired"
+    if row.valid_until is not None and row.valid_until <= now:
+        return "secret_rotated"
+    return None
 
 
 def gateway_check(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
@@ -564,12 +832,9 @@ def gateway_check(session: Session, actor: Actor, claims_of: Callable[[str], dic
         return GatewayDecision(False, "not_an_api_client")
     now = now or utcnow()
     decided = functools.partial(GatewayDecision, client=row.id, tenant=row.tenant_code)
-    if row.status != "active":
-        return decided(False, "client_revoked" if row.status == "revoked" else "client_disabled")
-    if row.expires_on < today_jst(now):
-        return decided(False, "client_expired")
-    if row.valid_until is not None and row.valid_until <= now:
-        return decided(False, "secret_rotated")
+    refused = state_refusal(row, now)
+    if refused is not None:
+        return decided(False, refused)
     if not address_allowed(ANY if row.allow_any else row.allowlist, address):
         return decided(False, "address_not_allowed", f"{address}")
     if row.organisation_status is not None or len(row.tenant_code) == 13:

@@ -177,9 +177,15 @@ def invite_from_csv(session: Session, actor: Actor, directory: IdentityDirectory
     authz.authorize(actor, "user.manage", code)
     tenant = operations.open_tenant(session, code)
     lines = parse(source, actor)
-    # read-only checks against Keycloak, still before anything is created
-    problems = [_line_problem(item.line, taken["field"], taken["message_en"], taken["message_ja"])
-                for item in lines for taken in operations.taken_problems(directory, item.invitation)]
+    # read-only checks against Keycloak, still before anything is created; an account outside the
+    # tenant is not named to its admin (no enumeration): that line is answered as invited (a decoy)
+    problems, concealed = [], {}
+    for item in lines:
+        taken = operations.taken_problems(directory, item.invitation)
+        if taken and operations.concealed_conflicts(session, actor, directory, code, item.invitation):
+            concealed[item.line] = taken
+            continue
+        problems += [_line_problem(item.line, t["field"], t["message_en"], t["message_ja"]) for t in taken]
     if problems:
         raise InvitationFileRejected(problems=problems)
     if tenant.user_seat_limit is not None:
@@ -202,7 +208,11 @@ def invite_from_csv(session: Session, actor: Actor, directory: IdentityDirectory
             results.append(LineResult(item.line, item.invitation))
             continue
         try:
-            invited = operations.create_member(session, actor, directory, code, group_id, item.invitation, method)
+            if item.line in concealed:
+                invited = operations.hidden_conflict(session, actor, directory, code, item.invitation, method,
+                                                     concealed[item.line])
+            else:
+                invited = operations.create_member(session, actor, directory, code, group_id, item.invitation, method)
         except DomainError as error:
             failed = True
             results.append(LineResult(item.line, item.invitation, error=error))

@@ -43,7 +43,7 @@ UPDATE_PASSWORD = "UPDATE_PASSWORD"  # Keycloak's required actions
 VERIFY_EMAIL = "VERIFY_EMAIL"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 # who must sign in with a second factor (TOTP) when RENKEI_REQUIRE_TOTP is on
-TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN})
+TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN, authz.ORG_ADMIN})
 DEFAULT_TIMEOUT_SECONDS = 10.0  # each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT)
 SETUP_LINK_LIFESPAN_SECONDS = 72 * 3600  # the set-up e-mail's link: three days to act on an invitation
 ROLE_DESCRIPTIONS = {
@@ -700,11 +700,19 @@ class IdentityDirectory:
         return _ask_for_totp(self.admin, self.admin.get_user(user_id))
 
     @translate_errors
-    def admin_events(self, since_ms: int, limit: int = 500) -> list[dict[str, Any]]:
-        """The realm's admin events about users after ``since_ms`` (POSIX milliseconds), newest first
-        (needs ``view-events``; the realm keeps them because bootstrap enables admin events)."""
-        events = self.admin.get_admin_events({"resourceTypes": "USER", "first": 0, "max": limit})
-        return [e for e in events if int(e.get("time", 0)) > since_ms]
+    def admin_events(self, since_ms: int, limit: int = 500, page: int = 20) -> list[dict[str, Any]]:
+        """The realm's admin events about users and clients after ``since_ms`` (POSIX milliseconds),
+        newest first, at most ``limit`` (needs ``view-events``; the realm keeps them because bootstrap
+        enables admin events). Read ``page`` at a time, newest first, until an older one shows: a poll
+        with nothing new costs one small answer."""
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            events = self.admin.get_admin_events({"resourceTypes": ["USER", "CLIENT"], "first": len(found), "max": page})
+            newer = [e for e in events if int(e.get("time", 0)) > since_ms]
+            found += newer
+            if len(newer) < page or len(events) < page:
+                break
+        return found[:limit]
 
     @translate_errors
     def enabled_role_holders(self, role: str) -> list[str]:
@@ -724,15 +732,16 @@ class IdentityDirectory:
 
     @translate_errors
     def create_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
-                          optional_scopes: Iterable[str] = ()) -> str:
+                          optional_scopes: Iterable[str] = (), *, enabled: bool = True) -> str:
         """A confidential client-credentials client whose tokens carry the API audience and
         ``claims`` (hardcoded claim mappers, access token only); returns its secret. ``optional_scopes``
-        are the scopes it may ask for (created as client scopes when missing)."""
+        are the scopes it may ask for (created as client scopes when missing). ``enabled`` False: it
+        issues no token until enabled (a client waiting for the operator's approval)."""
         mappers = [_claim_mapper(claim, value) for claim, value in claims.items()]
         uuid_ = self.admin.create_client({
             "clientId": client_id, "name": name, "description": description, "protocol": "openid-connect",
             "publicClient": False, "standardFlowEnabled": False, "directAccessGrantsEnabled": False,
-            "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": True,
+            "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": enabled,
             "fullScopeAllowed": False, "protocolMappers": mappers,
             "defaultClientScopes": ["basic", API_AUDIENCE_SCOPE]}, skip_exists=False)
         self._add_optional_scopes(uuid_, optional_scopes)
@@ -785,6 +794,11 @@ class IdentityDirectory:
         uuid_ = self.admin.get_client_id(client_id)
         if uuid_ is not None:
             self.admin.update_client(uuid_, {"enabled": enabled})
+
+    @translate_errors
+    def api_client_ids(self, prefix: str) -> set[str]:
+        """The client ids of the realm's clients that start with ``prefix`` (renkei's API clients)."""
+        return {c["clientId"] for c in self.admin.get_clients() if str(c.get("clientId", "")).startswith(prefix)}
 
     @translate_errors
     def delete_api_client(self, client_id: str) -> None:

@@ -1,13 +1,14 @@
 """Tables of the identity use cases."""
 
 import datetime as dt
+import enum
 from typing import Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
-from core.db import timestamp_column, utcnow
+from core.db import enum_column, timestamp_column, utcnow
 
 
 class IdentityIncident(SQLModel, table=True):
@@ -41,6 +42,49 @@ class DeniedSubject(SQLModel, table=True):
     reason: str = Field(max_length=64)
 
 
+class InvitationDecoy(SQLModel, table=True):
+    """No enumeration (:mod:`tenancy.identity.operations`): what a tenant's admin was told was invited
+    when the username or e-mail address belongs to an account outside their tenant. Nobody was made in
+    Keycloak; the decoy answers afterwards as a member whose set-up is pending would (listed; roles,
+    disabling, re-sending the set-up and removal all answer as for an account), so that nothing the
+    admin does later reveals that the account exists elsewhere. The conflict is in the audit log."""
+
+    __tablename__ = "invitation_decoy"
+
+    id: str = Field(primary_key=True, max_length=64)  # the id the invitation answered with (a UUID)
+    tenant_code: str = Field(max_length=13, index=True)
+    username: str = Field(max_length=255)
+    email: str = Field(max_length=255)
+    first_name: str = Field(max_length=255)
+    last_name: str = Field(max_length=255)
+    roles: str = Field(default="", max_length=500)  # space-separated
+    enabled: bool = Field(default=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    created_by: str = Field(max_length=255)
+
+
+class ClientStatus(str, enum.Enum):
+    """An API client's state; the moves between them are the table in :mod:`tenancy.identity.api_clients`."""
+
+    pending = "pending"  # registered beyond the operator's policy: waits for the operator's approval
+    active = "active"
+    disabled = "disabled"
+    revoked = "revoked"  # final
+    rejected = "rejected"  # the operator refused the registration; final
+
+
+class RequestKind(str, enum.Enum):
+    create = "create"  # a registration beyond the policy (the client waits in ``pending``)
+    change = "change"  # an edit that widens the client beyond the policy (the client stays as it is)
+
+
+class RequestStatus(str, enum.Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    superseded = "superseded"  # a later edit (or the client's revocation) replaced it
+
+
 class ApiClient(SQLModel, table=True):
     """A machine client of the platform (client credentials) owned by a tenant, with its IP allowlist.
 
@@ -59,7 +103,7 @@ class ApiClient(SQLModel, table=True):
     allowlist: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # CIDRs, space-separated, normalised
     allow_any: bool = Field(default=False)  # only the operator may set it
     expires_on: dt.date
-    status: str = Field(default="active", max_length=16)  # active, disabled, revoked
+    status: ClientStatus = Field(default=ClientStatus.active, sa_column=enum_column(ClientStatus, length=16))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     created_by: str = Field(max_length=255)
     revoked_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -78,3 +122,43 @@ class ApiClientCredential(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     valid_until: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     retired: bool = Field(default=False)  # disabled in Keycloak (after the overlap, or on revocation)
+    # when renkei found that Keycloak no longer has this client (deleted there directly): refused since
+    missing_since: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ApiClientPolicy(SQLModel, table=True):
+    """The operator's limits on what a tenant's (or organisation's) admin may give a client without
+    approval: the widest network (shortest prefix) per IP version, the scopes that need approval and
+    the longest expiry. One row (``id`` 1); without it the defaults of
+    :mod:`tenancy.identity.client_policy` apply."""
+
+    __tablename__ = "api_client_policy"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    max_prefix_v4: int = Field(default=16)  # no IPv4 network wider than /16 without approval
+    max_prefix_v6: int = Field(default=48)
+    approval_scopes: str = Field(default="broker.write catalog.write", max_length=500)  # space-separated
+    max_expiry_days: int = Field(default=365)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    updated_by: str = Field(default="", max_length=255)
+
+
+class ApiClientRequest(SQLModel, table=True):
+    """A registration or an edit of an API client beyond the policy, waiting for the operator.
+
+    ``changes`` is the JSON of the settings asked for (every field for a registration, the changed
+    ones for an edit); ``reasons`` the JSON list of why approval is needed (problem dicts)."""
+
+    __tablename__ = "api_client_request"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    api_client_id: int = Field(foreign_key="api_client.id", index=True)
+    kind: RequestKind = Field(sa_column=enum_column(RequestKind, length=16))
+    status: RequestStatus = Field(default=RequestStatus.pending, sa_column=enum_column(RequestStatus, length=16))
+    changes: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    reasons: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    requested_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    requested_by: str = Field(max_length=255)
+    decided_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    decided_by: Optional[str] = Field(default=None, max_length=255)
+    decision_note: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))

@@ -26,7 +26,7 @@ from core import authz
 from core.actor import Actor
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
 from tenancy.identity import denylist
-from tenancy.identity.models import IdentityIncident
+from tenancy.identity.models import IdentityIncident, InvitationDecoy
 from tenancy.identity.keycloak import (CONFIGURE_TOTP, TOTP_ROLES, UPDATE_PASSWORD, VERIFY_EMAIL, Account,
                                       IdentityDirectory)
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
@@ -157,7 +157,10 @@ def taken_problems(directory: IdentityDirectory, invitation: Invitation) -> list
 def _manageable_roles(actor: Actor) -> frozenset[str]:
     return authz.grantable_roles(actor)
 
-def _member(directory: IdentityDirectory, code: str, user_id: str) -> Account:
+def _member(directory: IdentityDirectory, code: str, user_id: str, session: Session | None = None) -> Account:
+    """A member of ``code`` (with ``session``: a decoy of the tenant too), else 404."""
+    if session is not None and (decoy := _decoy(session, code, user_id)) is not None:
+        return _decoy_account(decoy)
     try:
         account = directory.account(user_id)
     except NotFound:
@@ -217,7 +220,8 @@ def list_users(session: Session, actor: Actor, directory: IdentityDirectory, cod
         get_organisation_account(session, code)
     else:
         get_tenant(session, code)
-    return sorted(directory.tenant_members(code), key=lambda a: a.username)
+    return sorted([*directory.tenant_members(code), *map(_decoy_account, _decoys(session, code))],
+                  key=lambda a: a.username)
 
 def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
     """The tenants whose accounts the actor may list (``user.read``): every tenant, or only their own."""
@@ -249,7 +253,8 @@ def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: 
     authz.check_grantable(actor, invitation.roles)
     tenant = open_tenant(session, code)
     group_id = directory.ensure_tenant_group(code, tenant.name_ja)
-    if tenant.user_seat_limit is not None and directory.count_members(code) >= tenant.user_seat_limit:
+    if tenant.user_seat_limit is not None and \
+            directory.count_members(code) + len(_decoys(session, code)) >= tenant.user_seat_limit:
         raise SeatLimitReached(code, tenant.user_seat_limit)
     try:
         return create_member(session, actor, directory, code, group_id, invitation, method)
@@ -276,11 +281,8 @@ def _hidden_conflict(session: Session, actor: Actor, directory: IdentityDirector
     manages only their own tenants, nobody is invited but the answer looks like an invitation; the
     conflict is written to the audit log, which only the operator and the auditor read.
     ``None``: the actor may be told (an operator, or every conflicting account is in ``code``)."""
-    if authz.authorize(actor, "user.manage", code).all_tenants:
-        return None
-    conflicting = [found for found in (directory.find_user(invitation.username.lower()),
-                                       directory.find_user_by_email(invitation.email.lower())) if found]
-    if all(code in directory.account(found["id"]).tenant_codes for found in conflicting):
+    conflicting = concealed_conflicts(session, actor, directory, code, invitation)
+    if not conflicting:
         return None
     audit.record(session, actor, "user.invite.conflict", "user", conflicting[0]["id"] if conflicting else "",
                  tenant_code=code, after={"username": invitation.username.lower(), "email": invitation.email.lower(),
@@ -290,7 +292,59 @@ def _hidden_conflict(session: Session, actor: Actor, directory: IdentityDirector
                       first_name=invitation.first_name, last_name=invitation.last_name, enabled=True,
                       roles=frozenset(invitation.roles), tenant_codes=frozenset({code}),
                       required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL}))
+    session.add(InvitationDecoy(id=account.id, tenant_code=code, username=account.username, email=account.email,
+                                first_name=account.first_name, last_name=account.last_name,
+                                roles=" ".join(sorted(account.roles)), created_by=actor.name or actor.subject))
+    session.flush()
     return Invited(account, None if method is None else SetUp(method, account.username, account.email, password))
+
+
+# --- decoys: what an admin was told was invited (no enumeration) ------------------------------------
+
+def _decoys(session: Session, code: str, invitation: Invitation | None = None) -> list[InvitationDecoy]:
+    """The tenant's decoys (those of ``invitation``'s username or e-mail address, if given)."""
+    query = sa.select(InvitationDecoy).where(InvitationDecoy.tenant_code == code)
+    if invitation is not None:
+        query = query.where(sa.or_(InvitationDecoy.username == invitation.username.lower(),
+                                   InvitationDecoy.email == invitation.email.lower()))
+    return list(session.scalars(query))
+
+
+def _decoy(session: Session, code: str, user_id: str) -> InvitationDecoy | None:
+    decoy = session.get(InvitationDecoy, user_id) if len(user_id) <= 64 else None
+    return decoy if decoy is not None and decoy.tenant_code == code else None
+
+
+def _decoy_account(decoy: InvitationDecoy) -> Account:
+    """The decoy as the member it stands for: set-up never finished."""
+    return Account(id=decoy.id, username=decoy.username, email=decoy.email, first_name=decoy.first_name,
+                   last_name=decoy.last_name, enabled=decoy.enabled, roles=frozenset(decoy.roles.split()),
+                   tenant_codes=frozenset({decoy.tenant_code}), required_actions=frozenset({UPDATE_PASSWORD, VERIFY_EMAIL}))
+
+
+def _decoy_act(session: Session, actor: Actor, action: str, decoy: InvitationDecoy, **after: Any) -> None:
+    """A decoy's act, in the audit log as the act it looks like, marked so the operator knows it touched nobody."""
+    audit.record(session, actor, action, "user", decoy.id, tenant_code=decoy.tenant_code,
+                 after={**after, "decoy": True, "username": decoy.username})
+
+
+hidden_conflict = _hidden_conflict  # the bulk invitation's way to the same answer
+
+
+def concealed_conflicts(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
+                        invitation: Invitation) -> list[dict[str, Any]]:
+    """The accounts taking the invitation's username or e-mail address that the actor must not be
+    told about (some outside ``code``, the actor managing only their own tenants, and no decoy of
+    the same in ``code`` already: that one is taken as a member's would be); empty: tell."""
+    if authz.authorize(actor, "user.manage", code).all_tenants:
+        return []
+    conflicting = [found for found in (directory.find_user(invitation.username.lower()),
+                                       directory.find_user_by_email(invitation.email.lower())) if found]
+    if all(code in directory.account(found["id"]).tenant_codes for found in conflicting):
+        return []
+    if _decoys(session, code, invitation):
+        return []
+    return conflicting
 
 
 def _normalised(invitation: Invitation) -> Invitation:
@@ -360,6 +414,8 @@ def create_member(session: Session, actor: Actor, directory: IdentityDirectory, 
 def resend_setup(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> SetUp:
     """Start the person's set-up again: the e-mail once more, or a new temporary password (the old one stops working)."""
     account = _manageable_member(session, actor, directory, code, user_id)
+    if (decoy := _decoy(session, code, user_id)) is not None:
+        return _decoy_setup(session, actor, directory, decoy, "user.setup.resend")
     if not account.setup_pending:
         raise Conflict(f"{account.username} has already finished the set-up; use Reset password instead.",
                        f"{account.username} さんは初回設定を済ませています。パスワードを再設定する場合は「パスワードを再設定」を使ってください。")
@@ -373,6 +429,8 @@ def reset_password(session: Session, actor: Actor, directory: IdentityDirectory,
     """A forgotten password: Keycloak's e-mail to choose a new one, or a temporary password that
     replaces the current one at once (and signs the person out everywhere)."""
     account = _manageable_member(session, actor, directory, code, user_id)
+    if (decoy := _decoy(session, code, user_id)) is not None:
+        return _decoy_setup(session, actor, directory, decoy, "user.password.reset")
     setup = _start_setup(directory, account, [UPDATE_PASSWORD])
     if setup.method == SETUP_TEMPORARY_PASSWORD:
         directory.end_sessions(user_id)
@@ -380,10 +438,18 @@ def reset_password(session: Session, actor: Actor, directory: IdentityDirectory,
     return setup
 
 
+def _decoy_setup(session: Session, actor: Actor, directory: IdentityDirectory, decoy: InvitationDecoy,
+                 action: str) -> SetUp:
+    method = setup_method(directory)
+    password = temporary_password() if method == SETUP_TEMPORARY_PASSWORD else None  # works nowhere
+    _decoy_act(session, actor, action, decoy, **_setup_record(method))
+    return SetUp(method, decoy.username, decoy.email, password)
+
+
 def _manageable_member(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> Account:
     authz.authorize(actor, "user.manage", code)
     open_tenant(session, code)
-    account = _member(directory, code, user_id)
+    account = _member(directory, code, user_id, session)
     _check_can_manage(actor, account)
     if not account.enabled:
         raise Conflict(f"The account {account.username} is disabled; enable it first.",
@@ -410,8 +476,13 @@ def change_roles(session: Session, actor: Actor, directory: IdentityDirectory, c
     authz.authorize(actor, "user.manage", code)
     authz.check_grantable(actor, roles)
     open_tenant(session, code)
-    before = _member(directory, code, user_id)
+    before = _member(directory, code, user_id, session)
     _check_can_manage(actor, before)
+    if (decoy := _decoy(session, code, user_id)) is not None:
+        if set(roles) != before.roles:
+            decoy.roles = " ".join(sorted(roles))
+            _decoy_act(session, actor, "user.roles", decoy, roles=sorted(roles))
+        return _decoy_account(decoy)
     _keep_an_operator(directory, before, before.roles - set(roles))
     directory.set_roles(user_id, roles, _manageable_roles(actor))
     if getattr(getattr(directory, "settings", None), "require_totp", False) and (set(roles) - before.roles) & TOTP_ROLES:
@@ -427,7 +498,7 @@ def change_roles(session: Session, actor: Actor, directory: IdentityDirectory, c
 def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str,
                      enabled: bool) -> Account:
     authz.authorize(actor, "user.manage", code)
-    before = _member(directory, code, user_id)
+    before = _member(directory, code, user_id, session)
     _check_can_manage(actor, before)
     if enabled:
         tenant = open_tenant(session, code)
@@ -435,6 +506,10 @@ def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirector
             raise TenantClosed(code, tenant.status.value)
     if before.enabled == enabled:
         return before
+    if (decoy := _decoy(session, code, user_id)) is not None:
+        decoy.enabled = enabled
+        _decoy_act(session, actor, "user.enable" if enabled else "user.disable", decoy, enabled=enabled)
+        return _decoy_account(decoy)
     if not enabled:
         _keep_an_operator(directory, before, before.roles)
     directory.set_enabled(user_id, enabled)
@@ -466,8 +541,13 @@ def _keep_an_operator(directory: IdentityDirectory, account: Account, losing: It
 def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str) -> None:
     """Take the account out of the tenant and drop its municipal roles (the account itself stays in Keycloak)."""
     authz.authorize(actor, "user.manage", code)
-    before = _member(directory, code, user_id)
+    before = _member(directory, code, user_id, session)
     _check_can_manage(actor, before)
+    if (decoy := _decoy(session, code, user_id)) is not None:
+        _decoy_act(session, actor, "user.remove", decoy)
+        session.delete(decoy)
+        session.flush()
+        return
     directory.remove_from_tenant(user_id, code)
     remaining = directory.account(user_id)
     if not remaining.tenant_codes:

@@ -1,7 +1,8 @@
 """Bearer access tokens issued by the platform realm, validated against its JWKS.
 
 Checked: signature (asymmetric algorithms only; ``alg: none`` and HMAC are refused before any key
-is looked up), issuer, audience, expiry and not-before (with a small leeway for clock skew).
+is looked up), issuer, audience, expiry and not-before (with a leeway for clock skew:
+``RENKEI_TOKEN_LEEWAY_SECONDS``, default and at most 5 s, so an expired token is refused 5 s after its exp).
 Keys are cached and fetched again when a token names a key id the cache does not know (key
 rotation). People and machine clients are identified by (issuer, subject), never by e-mail.
 
@@ -41,7 +42,7 @@ class InvalidToken(DomainError):
 
 
 class TokenValidator:
-    def __init__(self, issuer: str, jwks_url: str, audience: str, leeway: int = 30, cache_seconds: int = 300,
+    def __init__(self, issuer: str, jwks_url: str, audience: str, leeway: int = 5, cache_seconds: int = 300,
                  refetch_cooldown: float = 30, verified_cache_size: int = 10_000,
                  clock: Callable[[], float] = time.time) -> None:
         """``refetch_cooldown``: after a fetch, unknown key ids do not trigger another one for

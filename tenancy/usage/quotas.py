@@ -64,7 +64,7 @@ from tenancy.usage.models import (
     UsageAggregate,
 )
 from core.outbox import Notification
-from tenancy.identity.models import ApiClient
+from tenancy.identity.models import ApiClient, ClientStatus
 from tenancy.registry.models import Tenant, TenantStatus
 from core.validation import problems_from
 
@@ -305,9 +305,11 @@ def decide(tenant_code: str, metric: str, period: dt.date, status: TenantStatus,
 
 
 def api_client_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
-    """The ``api_clients`` level: each holder's clients that are not revoked (active or disabled),
-    counted from the clients' own table (its one home; never reported as usage events)."""
-    query = (sa.select(ApiClient.tenant_code, sa.func.count()).where(ApiClient.status != "revoked")
+    """The ``api_clients`` level: each holder's clients that are not revoked or rejected (waiting for
+    approval, active or disabled), counted from the clients' own table (its one home; never reported
+    as usage events)."""
+    query = (sa.select(ApiClient.tenant_code, sa.func.count())
+             .where(ApiClient.status.not_in([ClientStatus.revoked, ClientStatus.rejected]))
              .group_by(ApiClient.tenant_code))
     if codes is not None:
         query = query.where(ApiClient.tenant_code.in_(list(codes)))

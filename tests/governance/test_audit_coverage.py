@@ -268,6 +268,19 @@ def api_client(ctx: Ctx, code: str = "431001", *, revoked: bool = False) -> int:
     return number
 
 
+def waiting_request(ctx: Ctx) -> int:
+    """A registration by 熊本市's admin asking for a write scope, waiting for the operator (issue 26); its request's id."""
+    ctx.tenants("431001")
+    response = ctx.client.post("/api/v1/tenants/431001/api-clients", json=api_client_body(scopes=["broker.write"]),
+                               headers=ctx.admin_of("431001"))
+    assert response.status_code == 201 and response.get_json()["client"]["status"] == "pending", response.get_json()
+    waiting = ctx.client.get("/api/v1/api-client-requests", headers=ctx.as_operator).get_json()["items"]
+    return next(r["id"] for r in waiting if r["client"] == response.get_json()["client"]["id"])
+
+
+POLICY = {"max_prefix_v4": 20, "max_prefix_v6": 56, "approval_scopes": ["broker.write"], "max_expiry_days": 180}
+
+
 WAVE_CSV = ("団体コード,担当者名,メールアドレス,申込書受領,参加資格確認,反社会的勢力でないことの確認,協定同意\n"
             "433691,和水 花子,dx-admin@nagomi.example.jp,済,済,済,済\n")
 
@@ -506,6 +519,19 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: (number := api_client(c), c.client.post(f"/api/v1/api-clients/{number}/disable", headers=c.as_operator),
                            op(c, "POST", f"/api/v1/api-clients/{number}/enable"))[2],
         refused=lambda c: op(c, "POST", f"/api/v1/api-clients/{api_client(c, revoked=True)}/enable")),
+    # the operator's approval and policy (issue 26)
+    ("POST", "/api/v1/api-client-requests/{request_id}/approve"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/api-client-requests/{waiting_request(c)}/approve", {}),
+        refused=lambda c: Call("POST", f"/api/v1/api-client-requests/{waiting_request(c)}/approve",
+                               c.admin_of("431001"), {})),
+    ("POST", "/api/v1/api-client-requests/{request_id}/reject"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/api-client-requests/{waiting_request(c)}/reject",
+                             {"note": "書き込みは不要"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/api-client-requests/{waiting_request(c)}/reject", {"note": " "})),
+    ("PUT", "/api/v1/api-client-policy"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/api-client-policy", POLICY),
+        refused=lambda c: Call("PUT", "/api/v1/api-client-policy", (c.tenants("431001"), c.admin_of("431001"))[1],
+                               POLICY)),
 }
 
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record

@@ -173,8 +173,10 @@ def test_inviting_someone_who_exists_elsewhere_looks_like_a_normal_invitation(cl
     kumamoto_person, _ = user_factory(("municipal-staff",), "431001", fresh=True)
 
     normal = client.post("/api/v1/tenants/432024/users", json=invite_body(), headers=yatsushiro_admin)
-    same_username = client.post("/api/v1/tenants/432024/users", json=invite_body(username=kumamoto_person.username),
-                                headers=yatsushiro_admin)
+    # a fresh e-mail address beside the taken username: the two invitations below are of two people
+    # (the same address twice would be taken by the first, as for any member: tests/identity/test_invitation_no_enumeration.py)
+    same_username = client.post("/api/v1/tenants/432024/users", headers=yatsushiro_admin,
+                                json=invite_body(username=kumamoto_person.username, email=f"{unique()}@example.jp"))
     same_email = client.post("/api/v1/tenants/432024/users", json=invite_body(email=kumamoto_person.email),
                              headers=yatsushiro_admin)
     assert normal.status_code == same_username.status_code == same_email.status_code == 201
@@ -278,16 +280,3 @@ def test_production_cookies_are_secure_httponly_and_samesite(tmp_path):
 
     cookie = app.test_client().get("/set-something").headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and re.search(r"SameSite=Lax", cookie)
-
-
-@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
-def test_forwarded_headers_are_believed_only_for_the_configured_hops(tmp_path, hops, seen):
-    app = _app(tmp_path, RENKEI_PROXY_HOPS=hops)
-
-    @app.get("/who")
-    def who():
-        from flask import request
-        return request.remote_addr
-
-    answer = app.test_client().get("/who", headers={"X-Forwarded-For": "203.0.113.7"})
-    assert answer.get_data(as_text=True) == seen

@@ -148,14 +148,14 @@ def test_the_edit_page_keeps_what_was_typed_and_saves(client, db, tenant_factory
     tenant_factory("431001")
     sign_in(client, ["municipal-admin"], ["431001"], csrf=CSRF)
     created = client.post("/admin/api-clients/new", data={**form(), "tenant": "431001",
-                                                           "allowlist": "127.0.0.1/32\n2001:db8::/32"})
+                                                           "allowlist": "127.0.0.1/32\n2001:db8::/48"})
     assert created.status_code == 200
     listing = client.get("/admin/api-clients/").get_data(as_text=True)
     number = re.search(r"/admin/api-clients/(\d+)/edit", listing).group(1)
 
     page = client.get(f"/admin/api-clients/{number}/edit").get_data(as_text=True)
     assert "API クライアントの設定変更" in page and 'value="観光案内連携"' in page and 'type="date"' in page
-    assert "127.0.0.1/32\n2001:db8::/32</textarea>" in page  # one network per line
+    assert "127.0.0.1/32\n2001:db8::/48</textarea>" in page  # one network per line
     assert re.search(r'value="broker.read" checked', page) and not re.search(r'value="catalog.read" checked', page)
 
     refused = client.post(f"/admin/api-clients/{number}/edit", data=form(allowlist="10.1.0.0/16\n10.0.0.0/33",

@@ -200,12 +200,22 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/api-clients/{client_id}/disable"): Rule(OPERATE),
     ("POST", "/api/v1/api-clients/{client_id}/enable"): Rule(OPERATE),
     ("POST", "/api/v1/gateway/check"): Rule(OPERATE, lambda: {"token": "not-a-token", "address": "127.0.0.1"}),
+    # the operator's approval of API clients and its policy (issue 26): holders' admins see what waits and why
+    ("GET", "/api/v1/api-client-requests"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any",
+                                                  "org-admin": "any"}),
+    ("POST", "/api/v1/api-client-requests/{request_id}/approve"): Rule(OPERATE, lambda: {}),
+    ("POST", "/api/v1/api-client-requests/{request_id}/reject"): Rule(OPERATE, lambda: {"note": "試験"}),
+    ("GET", "/api/v1/api-client-policy"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any",
+                                                "org-admin": "any"}),
+    ("PUT", "/api/v1/api-client-policy"): Rule(OPERATE, lambda: {
+        "max_prefix_v4": 16, "max_prefix_v6": 48, "approval_scopes": ["broker.write", "catalog.write"],
+        "max_expiry_days": 365}),
 }
 
 # placeholders for path parameters other than the tenant code and user id
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
-               "{number}": "1", "{proposal_id}": "1", "{client_id}": "1",
+               "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
                "{corporate_number}": "8000012050001", "{group_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -70,14 +70,17 @@ def test_bootstrap_requires_totp_of_privileged_people_only(fresh_realm, keycloak
     master.change_current_realm(realm)
     people = {}
     for name, role in (("op-1", "platform-operator"), ("fin-1", "finance-officer"), ("aud-1", "auditor"),
-                       ("madmin", "municipal-admin"), ("staff", "municipal-staff")):
+                       ("madmin", "municipal-admin"), ("staff", "municipal-staff"), ("orgadmin", "org-admin"),
+                       ("datauser", "data-user")):
         people[name] = master.create_user({"username": name, "email": f"{name}@example.jp", "enabled": True})
         master.assign_realm_roles(people[name], [master.get_realm_role(role)])
     second = bootstrap_realm(master, settings)
     master.change_current_realm(realm)
     required = {name: set(master.get_user(uid).get("requiredActions") or []) for name, uid in people.items()}
-    assert {name for name, actions in required.items() if "CONFIGURE_TOTP" in actions} == {"op-1", "fin-1", "aud-1", "madmin"}
-    assert len(second) == 4
+    # an organisation's admin manages people and API clients as a municipal admin does (issue 26)
+    assert {name for name, actions in required.items() if "CONFIGURE_TOTP" in actions} == {
+        "op-1", "fin-1", "aud-1", "madmin", "orgadmin"}
+    assert len(second) == 5
     assert bootstrap_realm(master, settings) == []  # the third run changes nothing
 
 

@@ -198,3 +198,14 @@ def test_claims_handed_out_cannot_change_what_is_remembered(jwks):
     token = sign(key, "k1")
     validator.claims(token)["sub"] = "someone-else"
     assert validator.claims(token)["sub"] == "user-1"
+
+
+def test_with_the_default_leeway_a_token_expired_six_seconds_ago_is_refused(jwks):
+    """Issue 26: an expired token was accepted for 30 s more; the leeway is now at most 5 s."""
+    keys, url, _ = jwks
+    key = new_key()
+    keys["keys"].append(jwk(key, "k1"))
+    validator = TokenValidator(ISSUER, url, AUDIENCE)  # the default leeway
+    now = int(time.time())
+    with pytest.raises(InvalidToken, match="expired"):
+        validator.claims(sign(key, "k1", iat=now - 306, exp=now - 6))
