@@ -2,7 +2,7 @@
 invitation decoys (no enumeration)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-11-23 09:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
