@@ -404,7 +404,7 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[tuple[str, dt.datetime]]:
+def _store_events(session: Session, events: list[ValidEvent], batch_id: int | None) -> set[tuple[str, dt.datetime]]:
     """Insert the events not stored yet (SQLite); returns the (event_id, occurred_at) of those inserted.
 
     Events are inserted in key order, so that two batches sharing events (a log import beside the
@@ -831,6 +831,41 @@ def ingest(
                         "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
     session.flush()
     return IngestResult(batch_id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
+
+
+# An API call the gateway check let through is counted as one api_calls event, known by the
+# gateway's request id: GATEWAY_EVENT_PREFIX + the id (nginx's $request_id). A request id already
+# counted within GATEWAY_REPEAT_WINDOW (nginx asks again for the same request after an internal
+# redirect; a gateway may retry) is not counted again.
+GATEWAY_EVENT_PREFIX = "gateway:"
+GATEWAY_REPEAT_WINDOW = dt.timedelta(hours=24)
+
+
+def record_gateway_call(session: Session, actor: Actor, tenant_code: str, request_id: str, quantity: int = 1, *,
+                        now: dt.datetime | None = None) -> bool:
+    """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``, in the
+    caller's transaction (the event, its day and month aggregates, the threshold alerts and the quota
+    cache's figure once committed, as :func:`ingest` does for a batch). Idempotent per ``request_id``:
+    one counted in the last :data:`GATEWAY_REPEAT_WINDOW` is not counted again (returns False).
+
+    No ``usage_batch`` row and no audit record per call (a call is a consumer's request, not an
+    administrative act; the request log keeps it): the event's ``batch_id`` is NULL, which marks it as
+    counted by the gateway check. Repeats of one request id are expected one after the other (the
+    same nginx request); two at the very same moment may both count."""
+    authz.authorize(actor, "usage.ingest")
+    now = (now or utcnow()).astimezone(dt.timezone.utc)
+    event_id = f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH]
+    table = UsageEvent.__table__
+    seen = session.connection().execute(
+        sa.select(table.c.occurred_at).where(table.c.event_id == event_id,
+                                             table.c.occurred_at >= now - GATEWAY_REPEAT_WINDOW).limit(1)).first()
+    if seen is not None:
+        return False
+    event = ValidEvent(event_id, tenant_code, "api_calls", quantity, now, now.isoformat())
+    if not _store_events(session, [event], None):
+        return False
+    quotas.after_usage_recorded(session, _upsert_aggregates(session, [event]), now=now)
+    return True
 
 
 def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],
