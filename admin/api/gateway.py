@@ -29,7 +29,7 @@ from flask import Response, current_app, g, request
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, Problem, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
 from admin.api.usage import QuotaDecisionOut, quota_cache
 from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
 from admin.extensions import db
@@ -168,7 +168,7 @@ own_authentication((AUTH_PATH, REFUSAL_PATH), authenticate)
 
 # --- endpoints -----------------------------------------------------------------------------------
 
-class CallHeaders(BaseModel):
+class CallHeaders(CachedSchema):
     """The call the gateway asks about, as nginx describes it (docs/gateway.md)."""
 
     x_original_method: str = Field(default="", max_length=16, alias="X-Original-Method",
