@@ -232,7 +232,7 @@ def gateway_auth(header: CallHeaders):
     token = _consumer_token(header.x_original_authorization)
     called = gateway.check_call(
         db.session, current_actor(), token_validator().claims, token, header.x_original_remote_addr,
-        header.x_original_method or "GET", header.x_original_uri or "/", g.request_id, quota_cache(),
+        header.x_original_method, header.x_original_uri, g.request_id, quota_cache(),  # missing: no route, refused
         states=client_states())
     return answer(called.summary(), called.decision.reason, decision_headers(called.decision, called.scope))
 

@@ -117,6 +117,8 @@ def test_the_status_is_the_decision_with_the_reason_tenant_and_client_in_headers
         (token, "GET", "/catalog/api/3/action/package_list", "127.0.0.1", "scope_missing"),
         (token, "GET", "/v2/../admin/", "127.0.0.1", "route_not_known"),
         (token, "TRACE", "/v2/entities", "127.0.0.1", "route_not_known"),
+        (token, "", "/v2/entities", "127.0.0.1", "route_not_known"),  # the gateway did not say: never a read
+        (token, "GET", "", "127.0.0.1", "route_not_known"),
     ]
     for consumer, method, uri, address, reason in cases:
         refused = ask(client, as_gateway, consumer, method, uri, address)
