@@ -34,9 +34,10 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import billing, clients, governance, letters, members, onboarding, tenants, usage, users
+    from admin.api import billing, clients, gateway, governance, letters, members, onboarding, tenants, usage, users
 
-    return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, clients)]
+    return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, clients,
+                                     gateway)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

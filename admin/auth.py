@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
@@ -35,6 +36,8 @@ bp = Blueprint("auth", __name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 KNOWN_ROLES = frozenset(authz.PEOPLE_ROLES) | {authz.METERING}
 DEV_ISSUER = "urn:renkei:development"
+# API paths whose module authenticates the caller itself (before-request step by path; see own_authentication)
+_OWN_AUTHENTICATION: dict[str, Callable] = {}
 
 
 def issuer(app: Flask) -> str:
@@ -112,6 +115,13 @@ def _authenticate_api(request_):
     context.actor = actor_from_claims(claims, KNOWN_ROLES, request_id=getattr(context, "request_id", None),
                                       source_ip=address)
     return None
+
+
+def own_authentication(paths: Iterable[str], authenticate: Callable) -> None:
+    """``authenticate(request)`` (a refusal response, or None having set ``g.actor`` if it wants one)
+    replaces the bearer token check for ``paths``: the API gateway's check authenticates the gateway
+    by its client id and secret, and its refusal explainer needs no sign-in (admin/api/gateway.py)."""
+    _OWN_AUTHENTICATION.update(dict.fromkeys(paths, authenticate))
 
 
 def client_states() -> api_clients.ClientStateCache:
@@ -266,6 +276,9 @@ def _before_request():
     req = request._get_current_object()  # one look-up through Flask's proxy
     g.request_id = request_id(req.headers.get("X-Request-Id", ""))
     path = req.path
+    own = _OWN_AUTHENTICATION.get(path)
+    if own is not None:  # e.g. the gateway's check: its own credential (admin/api/gateway.py)
+        return own(req)
     if path.startswith("/api/") and path != "/api/v1/openapi.json":
         return _authenticate_api(req)
     if session.get("actor") and not _session_still_valid():

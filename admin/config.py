@@ -54,6 +54,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_URL": keycloak_url,
         "RENKEI_KEYCLOAK_PUBLIC_URL": env.get("RENKEI_KEYCLOAK_PUBLIC_URL", keycloak_url).rstrip("/"),
         "RENKEI_KEYCLOAK_REALM": realm,
+        # how long the API gateway's client id and secret, once accepted by Keycloak, are taken as valid (docs/gateway.md)
+        "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
         # seconds each call to Keycloak may take before renkei gives up on it
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "10")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),

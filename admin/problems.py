@@ -43,6 +43,7 @@ TITLES = {
     413: ("Request too large", "リクエストが大きすぎます"),
     415: ("Unsupported media type", "対応していない形式です"),
     422: ("Invalid input", "入力内容に誤りがあります"),
+    429: ("Too many requests", "利用上限に達しています"),
     500: ("Internal error", "システムエラーが発生しました"),
     503: ("Service unavailable", "関連システムに接続できません"),
 }

@@ -1,4 +1,4 @@
-"""Benchmark: the API gateway's check (POST /api/v1/gateway/check) beside today's quota check, same run.
+"""Benchmark: the API gateway's checks (GET /api/v1/gateway/auth, POST /api/v1/gateway/check) beside the quota check, same run.
 
     python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
 
@@ -6,6 +6,11 @@ Both endpoints are called in this process as a WSGI server calls them (the envir
 the app called with a fresh copy each time, the request log line written into /dev/null), in
 alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of the rounds.
 
+* ``gateway auth``: ``GET /api/v1/gateway/auth`` as nginx's ``auth_request`` asks it (the
+  gateway's Basic credential, remembered after its first exchange as in production; the call in
+  X-Original-* headers; a new X-Request-ID each call), i.e. the check below with the call's scope
+  from the route table, and the allowed call **counted**: one usage event and its day and month
+  aggregates written and committed per call. ``(address refused)``: refused with 403, nothing written.
 * ``gateway check``: a client-credentials token of an API client (RS256, signed here with a key
   whose JWKS the validator is given, so no Keycloak is needed; the validator is renkei's own
   :class:`TokenValidator`, which remembers a verified token until its expiry, as in production
@@ -42,6 +47,7 @@ from bench import common, inprocess  # noqa: E402
 
 QUOTA_PATH = "/api/v1/tenants/431001/quota-check"
 GATEWAY_PATH = "/api/v1/gateway/check"
+AUTH_PATH = "/api/v1/gateway/auth"
 
 
 def _settings(url: str) -> dict:
@@ -77,7 +83,7 @@ def prepare(app) -> str:
         metering.ingest(db.session, actor, [
             {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])
         issued = api_clients.create_api_client(db.session, actor, _Directory(), "431001", {
-            "name": "bench", "purpose": "benchmark", "scopes": [], "allowlist": ["10.0.0.0/8", "192.0.2.0/24"],
+            "name": "bench", "purpose": "benchmark", "scopes": ["broker.read"], "allowlist": ["10.0.0.0/8", "192.0.2.0/24"],
             "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
         db.session.commit()
         return issued.keycloak_client_id
@@ -105,10 +111,25 @@ def install_validator(app) -> callable:
     def token(azp: str) -> str:
         now = int(time.time())
         return jwt.encode({"iss": issuer(app), "aud": app.config["RENKEI_API_AUDIENCE"], "sub": "bench-client",
-                           "azp": azp, "iat": now, "exp": now + 3600, "renkei_tenant": "431001"},
+                           "azp": azp, "iat": now, "exp": now + 3600, "renkei_tenant": "431001", "scope": "broker.read"},
                           key, algorithm="RS256", headers={"kid": "bench"})
 
     return token
+
+
+def install_gateway_credential(app) -> dict[str, str]:
+    """The gateway's own credential as GET /gateway/auth checks it: Keycloak's exchange stands for a
+    metering client's claims (the first call; later ones find the pair remembered, as in production)."""
+    import base64
+
+    from tenancy.identity.gateway import GatewayCredentials
+
+    def exchange(client_id: str, secret: str) -> dict:
+        return {"iss": "bench", "sub": "bench-gateway", "azp": client_id, "exp": time.time() + 3600,
+                "realm_access": {"roles": ["metering-client"]}}
+
+    app.extensions["renkei_gateway_credentials"] = GatewayCredentials(exchange, max_age=3600)
+    return {"Authorization": "Basic " + base64.b64encode(b"bench-gateway:bench-secret").decode()}
 
 
 def main() -> None:
@@ -129,13 +150,27 @@ def main() -> None:
     allowed = json.dumps({"token": token, "address": "192.0.2.10"}).encode()
     refused = json.dumps({"token": token, "address": "198.51.100.7"}).encode()
     gateway = inprocess.caller(app, GATEWAY_PATH, method="POST", body=allowed)
-    gateway_refused = inprocess.caller(app, GATEWAY_PATH, method="POST", body=refused)
+    gateway_refused = inprocess.caller(app, GATEWAY_PATH, method="POST", body=refused, status="403")
     quota = inprocess.caller(app, f"{QUOTA_PATH}?metric=api_calls")
+    call = {**install_gateway_credential(app), "X-Original-Method": "GET", "X-Original-URI": "/v2/entities?type=Shelter",
+            "X-Original-Authorization": f"Bearer {token}"}
+    serial = iter(range(10**12))
+
+    def new_request_id(environ: dict) -> None:
+        environ["HTTP_X_REQUEST_ID"] = f"bench{next(serial):027d}"
+
+    auth = inprocess.caller(app, AUTH_PATH, {**call, "X-Original-Remote-Addr": "192.0.2.10"}, per_call=new_request_id)
+    auth_refused = inprocess.caller(app, AUTH_PATH, {**call, "X-Original-Remote-Addr": "198.51.100.7"},
+                                    status="403", per_call=new_request_id)
     with contextlib.redirect_stdout(io.StringIO()):
         assert json.loads(gateway())["allowed"] is True, "the benchmark's client should be allowed"
         assert json.loads(gateway_refused())["reason"] == "address_not_allowed"
+        assert json.loads(auth())["counted"] is True, "GET /gateway/auth should allow and count the call"
+        assert json.loads(auth_refused())["reason"] == "address_not_allowed"
 
-    samples = common.alternate({"gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
+    samples = common.alternate({"gateway auth (allowed, counted)": lambda _: inprocess.latency(auth, count),
+                                "gateway auth (address refused)": lambda _: inprocess.latency(auth_refused, count),
+                                "gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
                                 "gateway check (address refused)": lambda _: inprocess.latency(gateway_refused, count),
                                 "quota check": lambda _: inprocess.latency(quota, count)}, args.rounds)
     print(f"bench_gateway_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
@@ -147,6 +182,10 @@ def main() -> None:
         p50, p99, rate = medians[name]
         print(f"{name:<32} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  {rate:8,.0f} calls/s "
               f"(rounds {', '.join(f'{run[2]:,.0f}' for run in runs)})")
+    common.report("gateway auth rate vs quota check", medians["gateway auth (allowed, counted)"][2],
+                  medians["quota check"][2], None, "calls/s")
+    common.report("gateway auth p99 in-process", medians["gateway auth (allowed, counted)"][1], None,
+                  "quota-check-p99", "ms", higher_is_better=False)
     common.report("gateway check rate vs quota check", medians["gateway check (allowed)"][2],
                   medians["quota check"][2], None, "calls/s")
     common.report("gateway check p99 in-process", medians["gateway check (allowed)"][1], None,

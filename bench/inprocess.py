@@ -29,27 +29,31 @@ def environ_for(path: str, headers: dict[str, str] | None = None, *, method: str
 
 
 def caller(app, path: str, headers: dict[str, str] | None = None, *, method: str = "GET",
-           body: bytes = b"") -> Callable[[], bytes]:
-    """A function calling ``app`` once for ``path`` (200 expected) and returning the answer's body;
-    ``body``: the request's (JSON)."""
+           body: bytes = b"", status: str = "200",
+           per_call: Callable[[dict], None] | None = None) -> Callable[[], bytes]:
+    """A function calling ``app`` once for ``path`` (``status`` expected, 200 by default) and
+    returning the answer's body; ``body``: the request's (JSON); ``per_call(environ)``: changes each
+    call's own copy of the environ (e.g. a new request id)."""
     template = environ_for(path, headers, method=method, body=body)
     statuses: list[str] = []
 
-    def start_response(status, response_headers, exc_info=None):
-        statuses.append(status)
+    def start_response(answered, response_headers, exc_info=None):
+        statuses.append(answered)
 
     def call() -> bytes:
         environ = dict(template)
         environ["wsgi.input"] = io.BytesIO(body)
+        if per_call is not None:
+            per_call(environ)
         answer = app(environ, start_response)
         try:
             data = b"".join(answer)
         finally:
             if hasattr(answer, "close"):
                 answer.close()
-        status = statuses.pop()
-        if not status.startswith("200"):
-            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
+        answered = statuses.pop()
+        if not answered.startswith(status):
+            raise RuntimeError(f"{method} {path}: {answered} {data[:300]!r}")
         return data
 
     return call

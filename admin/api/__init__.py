@@ -15,7 +15,8 @@ from pydantic import BaseModel
 API_PREFIX = "/api/v1"
 
 BEARER = [{"bearer": []}]
-SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "gateway": {"type": "http", "scheme": "basic"}}  # the API gateway's client id and secret
 
 
 class Problem(BaseModel):

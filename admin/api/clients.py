@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.gateway import answer, decision_headers
 from admin.api.usage import quota_cache
 from admin.auth import client_states, current_actor, token_validator
 from admin.extensions import db
@@ -126,7 +127,7 @@ class GatewayOut(BaseModel):
     reason: Literal["allowed", "token_invalid", "not_an_api_client", "client_revoked", "client_disabled",
                     "client_pending", "client_missing",
                     "client_expired", "secret_rotated", "address_not_allowed", "tenant_not_active",
-                    "hard_limit_reached"]
+                    "hard_limit_reached", "scope_missing", "route_not_known"]
     message_en: str
     message_ja: str
     client: int | None
@@ -324,9 +325,12 @@ def enable_client(path: ClientPath):
              "API client, that the client is active (not revoked or disabled) and not past its expiry date, that the "
              "credential is not a rotated one past its overlap, that the address is in the client's allowlist, and the "
              "tenant's api_calls quota (as /tenants/{code}/quota-check). A client's state is read at most once a second per "
-             "server process (RENKEI_GATEWAY_CACHE_SECONDS); a revocation made elsewhere applies within that. Always 200 when the check itself worked; the "
-             "gateway decides on `allowed`, and `reason` says why. Callers: metering-client or platform-operator."))
+             "server process (RENKEI_GATEWAY_CACHE_SECONDS); a revocation made elsewhere applies within that. The status is "
+             "the decision, as GET /gateway/auth's (200 allowed; 401, 403, 429 with Retry-After refused), and the body "
+             "says the same in `allowed` and `reason` (a refusal's body is problem+json with those fields too). It neither checks a scope nor "
+             "counts the call: a gateway in front of the platform's APIs uses GET /gateway/auth (docs/gateway.md). "
+             "Callers: metering-client or platform-operator."))
 def gateway_check(body: GatewayBody):
     decision = api_clients.gateway_check(db.session, current_actor(), token_validator().claims, body.token,
                                          body.address, quota_cache(), quantity=body.quantity, states=client_states())
-    return jsonify(decision.summary())
+    return answer(decision.summary(), decision.reason, decision_headers(decision))

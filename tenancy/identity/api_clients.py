@@ -724,7 +724,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "address_not_allowed": ("The source address is not in the client's allowlist", "接続元の IP アドレスが許可されていません"),
     "tenant_not_active": ("The tenant is not active", "団体が利用中ではありません"),
     "hard_limit_reached": ("The tenant's API call quota is used up", "団体の API 呼び出し回数が上限に達しています"),
+    "scope_missing": ("The token's scopes do not cover this API and method",
+                      "アクセストークンのスコープでは、この API をこの方法で呼び出せません"),
+    "route_not_known": ("No API of the platform is served at this address", "このアドレスで提供されている API はありません"),
 }
+# what a call to no API of the gateway's route table asks for (see tenancy/identity/gateway.py)
+UNROUTED = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -751,7 +756,8 @@ _ORGANISATION = Organisation.__table__
 _OWNER_STATUS = (sa.select(_ORGANISATION.c.status).where(_ORGANISATION.c.corporate_number == _CLIENT.c.tenant_code)
                  .scalar_subquery().label("organisation_status"))
 _LOOKUP = (sa.select(_CLIENT.c.id, _CLIENT.c.tenant_code, _CLIENT.c.status, _CLIENT.c.expires_on, _CLIENT.c.allowlist,
-                     _CLIENT.c.allow_any, _CREDENTIAL.c.valid_until, _CREDENTIAL.c.missing_since, _OWNER_STATUS)
+                     _CLIENT.c.allow_any, _CREDENTIAL.c.valid_until, _CREDENTIAL.c.missing_since, _OWNER_STATUS,
+                     _CLIENT.c.scopes)
            .join(_CREDENTIAL, _CREDENTIAL.c.api_client_id == _CLIENT.c.id)
            .where(_CREDENTIAL.c.keycloak_client_id == sa.bindparam("azp")))
 
@@ -814,9 +820,12 @@ def state_refusal(row: Any, now: dt.datetime) -> str | None:
 
 def gateway_check(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
                   address: str, quota_cache: quotas.QuotaCache, *, quantity: int = 1,
-                  now: dt.datetime | None = None, states: ClientStateCache | None = None) -> GatewayDecision:
+                  now: dt.datetime | None = None, states: ClientStateCache | None = None,
+                  scope: str | None = None) -> GatewayDecision:
     """Whether a call with ``token`` from ``address`` may pass: token valid, client active, not revoked,
-    not expired, credential not past its overlap, address allowed, tenant's api_calls quota not used up.
+    not expired, credential not past its overlap, address allowed, ``scope`` (the scope the API and
+    method called need; None: not asked, :data:`UNROUTED`: no known API) both in the token's ``scope``
+    claim and granted to the client now, tenant's api_calls quota not used up.
     The client's state comes from ``states`` (at most its ``max_age`` old; see :class:`ClientStateCache`),
     else it is read from the database."""
     authz.authorize(actor, "gateway.check")
@@ -837,6 +846,11 @@ def gateway_check(session: Session, actor: Actor, claims_of: Callable[[str], dic
         return decided(False, refused)
     if not address_allowed(ANY if row.allow_any else row.allowlist, address):
         return decided(False, "address_not_allowed", f"{address}")
+    if scope is not None:
+        if scope == UNROUTED:
+            return decided(False, "route_not_known")
+        if scope not in str(claims.get("scope") or "").split() or scope not in (row.scopes or "").split():
+            return decided(False, "scope_missing", scope)
     if row.organisation_status is not None or len(row.tenant_code) == 13:
         # a member organisation's client: no quota plan (organisations join no cost split)
         if row.organisation_status != MemberStatus.approved.value:

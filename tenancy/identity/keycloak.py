@@ -735,8 +735,12 @@ class IdentityDirectory:
                           optional_scopes: Iterable[str] = (), *, enabled: bool = True) -> str:
         """A confidential client-credentials client whose tokens carry the API audience and
         ``claims`` (hardcoded claim mappers, access token only); returns its secret. ``optional_scopes``
-        are the scopes it may ask for (created as client scopes when missing). ``enabled`` False: it
-        issues no token until enabled (a client waiting for the operator's approval)."""
+        are the scopes granted to it (created as client scopes when missing): *default* client scopes of
+        the client, so that every token it gets carries them in its ``scope`` claim. (As optional client
+        scopes they were in a token only when the client asked for them by name, and a
+        client-credentials token asked for none: its ``scope`` was empty, and the gateway check could
+        not see what the client may call.) ``enabled`` False: it issues no token until enabled (a client
+        waiting for the operator's approval)."""
         mappers = [_claim_mapper(claim, value) for claim, value in claims.items()]
         uuid_ = self.admin.create_client({
             "clientId": client_id, "name": name, "description": description, "protocol": "openid-connect",
@@ -744,11 +748,11 @@ class IdentityDirectory:
             "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": enabled,
             "fullScopeAllowed": False, "protocolMappers": mappers,
             "defaultClientScopes": ["basic", API_AUDIENCE_SCOPE]}, skip_exists=False)
-        self._add_optional_scopes(uuid_, optional_scopes)
+        self._add_granted_scopes(uuid_, optional_scopes)
         return self.admin.get_client_secrets(uuid_)["value"]
 
-    def _add_optional_scopes(self, uuid_: str, scopes: Iterable[str]) -> None:
-        """Make ``scopes`` optional client scopes of a client (created as client scopes when missing)."""
+    def _add_granted_scopes(self, uuid_: str, scopes: Iterable[str]) -> None:
+        """Make ``scopes`` default client scopes of a client (created as client scopes when missing)."""
         if not scopes:
             return
         present = {s["name"]: s["id"] for s in self.admin.get_client_scopes()}
@@ -758,14 +762,15 @@ class IdentityDirectory:
                     {"name": scope, "protocol": "openid-connect",
                      "attributes": {"include.in.token.scope": "true", "display.on.consent.screen": "false"}},
                     skip_exists=True)
-            self.admin.add_client_optional_client_scope(uuid_, present[scope], {})
+            self.admin.add_client_default_client_scope(uuid_, present[scope], {})
 
     @translate_errors
     def update_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
                           optional_scopes: Iterable[str], managed_scopes: Iterable[str]) -> None:
         """Bring a client made by :meth:`create_api_client` to a new name, description, ``claims`` (its
-        hardcoded claim mappers) and optional scopes; of its optional scopes only ``managed_scopes`` (the
-        API clients' scopes) are added or removed, the realm's default ones are left as they are. Tokens
+        hardcoded claim mappers) and granted scopes (default client scopes, see :meth:`create_api_client`);
+        of its scopes only ``managed_scopes`` (the API clients' scopes) are added or removed, the realm's
+        default ones are left as they are. Tokens
         issued afterwards carry the new claims; tokens already issued keep theirs until they expire. A
         client Keycloak no longer has is left alone; calling it again with the same values changes nothing."""
         uuid_ = self.admin.get_client_id(client_id)
@@ -782,11 +787,15 @@ class IdentityDirectory:
                 self.admin.update_client_mapper(uuid_, mapper["id"],
                                                 {**mapper, "config": {**mapper.get("config", {}), **wanted["config"]}})
         managed, wanted_scopes = set(managed_scopes), set(optional_scopes)
-        present = {s["name"]: s["id"] for s in self.admin.get_client_optional_client_scopes(uuid_)}
+        # a client registered before the scopes were default ones has them as optional: they move
+        for scope, scope_id in {s["name"]: s["id"] for s in self.admin.get_client_optional_client_scopes(uuid_)}.items():
+            if scope in managed:
+                self.admin.delete_client_optional_client_scope(uuid_, scope_id)
+        present = {s["name"]: s["id"] for s in self.admin.get_client_default_client_scopes(uuid_)}
         for scope, scope_id in present.items():
             if scope in managed and scope not in wanted_scopes:
-                self.admin.delete_client_optional_client_scope(uuid_, scope_id)
-        self._add_optional_scopes(uuid_, wanted_scopes - set(present))
+                self.admin.delete_client_default_client_scope(uuid_, scope_id)
+        self._add_granted_scopes(uuid_, wanted_scopes - set(present))
 
     @translate_errors
     def set_api_client_enabled(self, client_id: str, enabled: bool) -> None:
@@ -838,3 +847,16 @@ def client_credentials_token(settings: KeycloakSettings, client_id: str, secret:
     oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
                           client_id=client_id, client_secret_key=secret, timeout=settings.timeout)
     return oidc.token(grant_type="client_credentials")
+
+
+@translate_errors
+def client_token_or_none(settings: KeycloakSettings, client_id: str, secret: str) -> str | None:
+    """A client-credentials access token of ``client_id`` with ``secret``; None when Keycloak refuses
+    the pair (no such client, a wrong secret, a disabled client). The API gateway's own credential is
+    checked this way (tenancy/identity/gateway.py)."""
+    try:
+        return client_credentials_token(settings, client_id, secret)["access_token"]
+    except KeycloakError as error:
+        if getattr(error, "response_code", None) in (400, 401):
+            return None
+        raise

@@ -373,6 +373,15 @@ UPSERT_AGGREGATES_PG = (
     "%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
     "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[])"
 )
+# One call the gateway check allowed (record_gateway_call): its event stored, with a batch id of its
+# own, unless its request id was counted within the window; hands back whether it was stored. The
+# aggregates then go through the same guarded function as every batch (UPSERT_AGGREGATES_PG).
+GATEWAY_EVENT_PG = (
+    "INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) "
+    "SELECT %(event_id)s, %(at)s, %(tenant)s, 'api_calls', %(quantity)s, %(batch_id)s "
+    "WHERE NOT EXISTS (SELECT 1 FROM usage_event WHERE event_id = %(event_id)s AND occurred_at >= %(since)s) "
+    "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING occurred_at"
+)
 _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
 
 COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
@@ -400,7 +409,7 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _store_events(session: Session, events: list[ValidEvent], batch_id: int) -> set[tuple[str, dt.datetime]]:
+def _store_events(session: Session, events: list[ValidEvent], batch_id: int | None) -> set[tuple[str, dt.datetime]]:
     """Insert the events not stored yet (SQLite); returns the (event_id, occurred_at) of those inserted.
 
     Events are inserted in key order, so that two batches sharing events (a log import beside the
@@ -827,6 +836,69 @@ def ingest(
                         "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
     session.flush()
     return IngestResult(batch_id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
+
+
+# An API call the gateway check let through is counted as one api_calls event, known by the
+# gateway's request id: GATEWAY_EVENT_PREFIX + the id (nginx's $request_id). A request id already
+# counted within GATEWAY_REPEAT_WINDOW (nginx asks again for the same request after an internal
+# redirect; a gateway may retry) is not counted again.
+GATEWAY_EVENT_PREFIX = "gateway:"
+GATEWAY_REPEAT_WINDOW = dt.timedelta(hours=24)
+
+
+def record_gateway_call(session: Session, actor: Actor, tenant_code: str, request_id: str, quantity: int = 1, *,
+                        now: dt.datetime | None = None) -> bool:
+    """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``, in the
+    caller's transaction (the event, its day and month aggregates, the threshold alerts and the quota
+    cache's figure once committed, as :func:`ingest` does for a batch). Idempotent per ``request_id``:
+    one counted in the last :data:`GATEWAY_REPEAT_WINDOW` is not counted again (returns False).
+
+    The call is a batch of one event (``usage_batch`` source ``gateway``), so its aggregates go
+    through the one guarded writer as every batch's do (the application role cannot write
+    usage_aggregate otherwise); no audit record per call (a call is a consumer's request, not an
+    administrative act; the request log keeps it). Repeats of one request id are expected one after
+    the other (the same nginx request); two at the very same moment may both count.
+
+    On PostgreSQL the transaction commits without waiting for its WAL to be flushed
+    (``synchronous_commit`` off for it alone): a crash of the database server may lose the calls
+    counted in its last moments (at most three times ``wal_writer_delay``, 0.6 s by default); they
+    were let through uncounted, nothing else is lost or torn, and a threshold alert lost so is queued
+    again by the next call. A durable commit per API call would cost a disk flush per call."""
+    authz.authorize(actor, "usage.ingest")
+    now = (now or utcnow()).astimezone(dt.timezone.utc)
+    event_id = f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH]
+    event = ValidEvent(event_id, tenant_code, "api_calls", quantity, now, now.isoformat())
+    batch = dict(source="gateway", actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
+                 request_id=actor.request_id, source_ip=actor.source_ip, events_received=1, received_at=now,
+                 events_accepted=1, events_duplicate=0)
+    if _postgresql(session):
+        connection = session.connection()
+        # this transaction's commit does not wait for the WAL to reach the disk (see the docstring)
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        batch_id = connection.exec_driver_sql(BATCH_ID_PG).scalar_one()
+        stored = connection.exec_driver_sql(GATEWAY_EVENT_PG, {
+            "event_id": event_id, "since": now - GATEWAY_REPEAT_WINDOW, "at": now, "tenant": tenant_code,
+            "quantity": quantity, "batch_id": batch_id}).first()
+        if stored is None:
+            return False
+        rows = connection.exec_driver_sql(UPSERT_AGGREGATES_PG, {**_aggregate_rows([event]), **batch, "id": batch_id})
+        figures = [MonthFigure(*row) for row in rows]
+        quotas.after_usage_recorded(session, figures, now=now)
+        return True
+    table = UsageEvent.__table__
+    seen = session.connection().execute(
+        sa.select(table.c.occurred_at).where(table.c.event_id == event_id,
+                                             table.c.occurred_at >= now - GATEWAY_REPEAT_WINDOW).limit(1)).first()
+    if seen is not None:
+        return False
+    row = UsageBatch(**batch)
+    session.add(row)
+    session.flush()
+    if not _store_events(session, [event], row.id):
+        row.events_accepted, row.events_duplicate = 0, 1
+        return False
+    quotas.after_usage_recorded(session, _upsert_aggregates(session, [event]), now=now)
+    return True
 
 
 def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],

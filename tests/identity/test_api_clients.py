@@ -13,6 +13,7 @@ from core.calendar import today_jst
 from core.errors import Conflict, Invalid
 from tenancy.identity import api_clients
 from tenancy.identity.keycloak import client_credentials_token
+from tests.identity.gateway_status import STATUS_OF
 
 OUTSIDE = "203.0.113.9"
 
@@ -35,8 +36,11 @@ def token_of(settings, client_id, secret):
 
 def check(client, headers, token, address):
     response = client.post("/api/v1/gateway/check", json={"token": token, "address": address}, headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+    decided = response.get_json()
+    # the status is the decision (a gateway reads it); the body says the same
+    assert response.status_code == STATUS_OF[decided["reason"]], decided
+    assert decided["allowed"] is (response.status_code == 200)
+    return decided
 
 
 def test_a_client_of_kumamoto_from_creation_to_revocation(client, db, cities, user_factory, keycloak_settings,

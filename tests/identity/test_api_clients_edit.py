@@ -19,6 +19,7 @@ from core.calendar import today_jst
 from core.errors import Invalid
 from tenancy.identity import api_clients
 from tests.conftest import sign_in
+from tests.identity.gateway_status import STATUS_OF
 
 CSRF = "api-clients-edit-token"
 
@@ -42,8 +43,11 @@ def claims_in(token: str) -> dict:
 
 def gateway(client, headers, token, address):
     answer = client.post("/api/v1/gateway/check", json={"token": token, "address": address}, headers=headers)
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()
+    decided = answer.get_json()
+    # the status is the decision (a gateway reads it); the body says the same
+    assert answer.status_code == STATUS_OF[decided["reason"]], decided
+    assert decided["allowed"] is (answer.status_code == 200)
+    return decided
 
 
 def own_api(client, token, address):

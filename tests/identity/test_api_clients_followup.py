@@ -22,6 +22,7 @@ from tenancy.members.models import MemberStatus, Organisation
 from tenancy.usage import quotas
 from tests.conftest import sign_in
 from tests.members.conftest import token_from_outbox
+from tests.identity.gateway_status import STATUS_OF
 
 CSRF = "api-clients-followup-token"
 OUTSIDE = "203.0.113.9"
@@ -47,8 +48,11 @@ def shown_secret(page: str) -> tuple[str, str]:
 
 def gateway(client, headers, token, address="127.0.0.1"):
     answer = client.post("/api/v1/gateway/check", json={"token": token, "address": address}, headers=headers)
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()
+    decided = answer.get_json()
+    # the status is the decision (a gateway reads it); the body says the same
+    assert answer.status_code == STATUS_OF[decided["reason"]], decided
+    assert decided["allowed"] is (answer.status_code == 200)
+    return decided
 
 
 def actions(db, client_id: int) -> list[str]:

@@ -1,0 +1,265 @@
+"""/api/v1/gateway: the check a stock API gateway asks before it forwards a call (nginx ``auth_request``).
+
+* ``GET /api/v1/gateway/auth``: the answer's status is the decision (200 allowed; 401, 403, 429
+  with ``Retry-After`` refused), with ``X-Renkei-Reason``, ``X-Renkei-Tenant``, ``X-Renkei-Client``
+  and ``X-Renkei-Scope`` for the gateway to pass on, and a JSON body in Japanese and English. The
+  call is described by the headers nginx sends (``X-Original-Method``, ``X-Original-URI``,
+  ``X-Original-Remote-Addr``, ``X-Original-Authorization``: the consumer's own ``Authorization``,
+  ``X-Request-ID``); an allowed call is counted in the same step (tenancy/identity/gateway.py).
+  The gateway authenticates with ``Authorization: Basic`` (a Keycloak client's id and secret,
+  checked on every call; see :class:`tenancy.identity.gateway.GatewayCredentials`).
+* ``GET /api/v1/gateway/refusal?reason=...``: what the gateway shows the consumer of a refusal
+  (no sign-in: it only explains a reason), with the reason's status; nginx's ``auth_request``
+  cannot pass the check's own body on (docs/gateway.md).
+* ``GET /api/v1/gateway/routes``: the table of APIs and the scope each method needs.
+
+:data:`STATUS` (a reason's HTTP status) is the one home of that mapping; ``POST /gateway/check``
+answers with it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import Literal
+
+from flask import Response, current_app, g, request
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
+from admin.api.usage import QuotaDecisionOut, quota_cache
+from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
+from admin.extensions import db
+from admin.identity import keycloak_settings
+from admin.problems import from_domain_error, problem_response
+from core.calendar import add_months, current_month, month_start_utc
+from core.db import utcnow
+from core.errors import DomainError
+from tenancy.identity import api_clients, gateway
+from tenancy.identity.keycloak import client_token_or_none
+from tenancy.identity.tokens import actor_from_claims
+
+AUTH_PATH = f"{API_PREFIX}/gateway/auth"
+REFUSAL_PATH = f"{API_PREFIX}/gateway/refusal"
+
+bp = APIBlueprint("api_gateway", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("gateway", "API ゲートウェイの判定 / The API gateway's check"),
+                  abp_responses=PROBLEM_RESPONSES)
+
+# A refusal's HTTP status, by reason: the consumer's credential is no good (401: get a new token or a
+# new client), the call is not allowed (403), or the tenant's quota is used up (429).
+STATUS: dict[str, int] = {
+    "allowed": 200,
+    "token_invalid": 401, "client_revoked": 401, "client_disabled": 401, "client_expired": 401, "secret_rotated": 401,
+    "not_an_api_client": 403, "address_not_allowed": 403, "scope_missing": 403, "route_not_known": 403,
+    "tenant_not_active": 403,
+    "hard_limit_reached": 429,
+}
+assert set(STATUS) == set(api_clients.REASONS)
+# the gateway itself could not be verified, or the check did not answer: not the consumer's doing
+UNAVAILABLE = "check_unavailable"
+UNAVAILABLE_RETRY_SECONDS = 30
+
+
+def status_of(reason: str) -> int:
+    return STATUS.get(reason, 503)
+
+
+def retry_after(now: dt.datetime | None = None) -> int:
+    """Seconds until the next Japan-time month begins (when a used-up api_calls quota starts again)."""
+    now = now or utcnow()
+    return max(1, int((month_start_utc(add_months(current_month(now), 1)) - now).total_seconds()) + 1)
+
+
+def decision_headers(decision: api_clients.GatewayDecision, scope: str | None = None) -> dict[str, str]:
+    headers = {"X-Renkei-Reason": decision.reason, "X-Renkei-Tenant": decision.tenant or "",
+               "X-Renkei-Client": "" if decision.client is None else str(decision.client)}
+    if scope:
+        headers["X-Renkei-Scope"] = scope
+    if decision.reason == "hard_limit_reached":
+        headers["Retry-After"] = str(retry_after())
+    if decision.quota is not None and decision.quota.remaining is not None:
+        headers["X-Quota-Remaining"] = str(decision.quota.remaining)
+    return headers
+
+
+def answer(body: dict, reason: str, headers: dict[str, str]) -> Response:
+    """The decision as the gateway reads it: the status, the headers, and the body (problem+json when refused)."""
+    status = status_of(reason)
+    if status == 200:
+        response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=200,
+                                              mimetype="application/json")
+    else:
+        response = problem_response(status, body["message_en"], body["message_ja"], **body)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="renkei", error="invalid_token"'
+    response.headers.update(headers)
+    return response
+
+
+# --- the gateway's own credential ----------------------------------------------------------------
+
+def gateway_credentials() -> gateway.GatewayCredentials:
+    app = current_app._get_current_object()
+    credentials = app.extensions.get("renkei_gateway_credentials")
+    if credentials is None:
+        settings = keycloak_settings(app)
+
+        def exchange(client_id: str, secret: str) -> dict | None:
+            token = client_token_or_none(settings, client_id, secret)
+            return None if token is None else token_validator().claims(token)
+
+        credentials = app.extensions["renkei_gateway_credentials"] = gateway.GatewayCredentials(
+            exchange, float(app.config.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS") or 60))
+    return credentials
+
+
+def _basic(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        client_id, colon, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (client_id, secret) if colon and client_id and secret else None
+
+
+def _gateway_refused(reason_en: str, reason_ja: str) -> Response:
+    response = problem_response(
+        401, f"The API gateway's own credential was refused: {reason_en}. Send the gateway's client id and "
+             "secret as 'Authorization: Basic' (docs/gateway.md).",
+        f"API ゲートウェイ自身の認証に失敗しました（{reason_ja}）。ゲートウェイのクライアント ID とシークレットを "
+        "Authorization: Basic で送ってください（docs/gateway.md）。", reason=UNAVAILABLE)
+    response.headers["WWW-Authenticate"] = 'Basic realm="renkei gateway"'
+    response.headers["X-Renkei-Reason"] = UNAVAILABLE
+    return response
+
+
+def authenticate(request_) -> Response | None:
+    """The before-request step of :data:`AUTH_PATH` and :data:`REFUSAL_PATH` (admin/auth.py): the
+    refusal explainer needs no sign-in; the check needs the gateway's Basic credential."""
+    if request_.path != AUTH_PATH:
+        return None
+    pair = _basic(request_.headers.get("Authorization", ""))
+    if pair is None:
+        return _gateway_refused("no 'Authorization: Basic' with the gateway's client id and secret",
+                                "Authorization: Basic によるクライアント ID とシークレットがありません")
+    try:
+        claims = gateway_credentials().claims(*pair)
+    except DomainError as error:  # Keycloak away: the check cannot be made (503), never an allowed call
+        response = from_domain_error(error)
+        response.headers["X-Renkei-Reason"] = UNAVAILABLE
+        return response
+    if claims is None:
+        return _gateway_refused("the identity server does not accept this client id and secret",
+                                "認証サーバーがこのクライアント ID とシークレットを受け付けません")
+    context = g._get_current_object()
+    context.actor = actor_from_claims(claims, KNOWN_ROLES, request_id=getattr(context, "request_id", None),
+                                      source_ip=request_.remote_addr)
+    return None
+
+
+own_authentication((AUTH_PATH, REFUSAL_PATH), authenticate)
+
+
+# --- endpoints -----------------------------------------------------------------------------------
+
+class CallHeaders(CachedSchema):
+    """The call the gateway asks about, as nginx describes it (docs/gateway.md)."""
+
+    x_original_method: str = Field(default="", max_length=16, alias="X-Original-Method",
+                                   description="The consumer's method ($request_method)")
+    x_original_uri: str = Field(default="", max_length=8192, alias="X-Original-URI",
+                                description="The consumer's URI ($request_uri)")
+    x_original_remote_addr: str = Field(default="", max_length=64, alias="X-Original-Remote-Addr",
+                                        description="The consumer's address ($remote_addr)")
+    x_original_authorization: str = Field(default="", max_length=16384, alias="X-Original-Authorization",
+                                          description="The consumer's Authorization header ($http_authorization)")
+
+
+class CallOut(BaseModel):
+    allowed: bool
+    reason: Literal[tuple(STATUS)] = Field(description="Why (see X-Renkei-Reason)")  # type: ignore[valid-type]
+    message_en: str
+    message_ja: str
+    client: int | None
+    tenant: str | None
+    quota: QuotaDecisionOut | None
+    scope: str | None = Field(description="The scope the API and method called need")
+    counted: bool = Field(description="This check counted the call as api_calls (not again for a repeated request id)")
+
+
+class RefusalQuery(BaseModel):
+    reason: str = Field(default="", max_length=64)
+
+
+class RouteOut(BaseModel):
+    prefix: str
+    methods: list[str]
+    scope: str
+    api_ja: str
+    api_en: str
+
+
+class RoutesOut(BaseModel):
+    items: list[RouteOut]
+
+
+def _consumer_token(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+@bp.get("/gateway/auth", responses={200: CallOut, 401: Problem, 403: Problem, 429: Problem, 503: Problem},
+        security=[{"gateway": []}],
+        summary="For nginx auth_request: may this call pass? The status is the decision; an allowed call is counted",
+        description=(
+            "The gateway authenticates with `Authorization: Basic` (its Keycloak client id and secret, a "
+            "metering-client). It describes the consumer's call with X-Original-Method, X-Original-URI, "
+            "X-Original-Remote-Addr, X-Original-Authorization (the consumer's `Authorization: Bearer`) and "
+            "X-Request-ID. Checked in this order: the consumer's token, that it is a registered API client's, "
+            "active, not expired, not a rotated credential past its overlap, the address in its allowlist, the "
+            "scope the API and method need (GET /gateway/routes) in the token and granted to the client now, "
+            "the tenant's api_calls quota. 200: allowed, and counted as one api_calls event (once per "
+            "X-Request-ID). 401/403/429 (with Retry-After): refused. X-Renkei-Reason, X-Renkei-Tenant, "
+            "X-Renkei-Client and X-Renkei-Scope say why and for whom. 401 with X-Renkei-Reason "
+            "check_unavailable: the gateway's own credential was refused; 503: the check could not be made."))
+def gateway_auth(header: CallHeaders):
+    token = _consumer_token(header.x_original_authorization)
+    called = gateway.check_call(
+        db.session, current_actor(), token_validator().claims, token, header.x_original_remote_addr,
+        header.x_original_method, header.x_original_uri, g.request_id, quota_cache(),  # missing: no route, refused
+        states=client_states())
+    return answer(called.summary(), called.decision.reason, decision_headers(called.decision, called.scope))
+
+
+# nginx's error page for a refused call, not an operation of the API (so not in its document)
+@bp.get("/gateway/refusal", doc_ui=False)
+def gateway_refusal(query: RefusalQuery):
+    reason = query.reason if query.reason in STATUS and query.reason != "allowed" else UNAVAILABLE
+    if reason == UNAVAILABLE:
+        response = problem_response(
+            503, "The API gateway could not check this call; nothing was forwarded. Try again shortly; if it keeps "
+                 "happening, tell the platform operator.",
+            "API ゲートウェイがこの呼び出しを確認できなかったため、転送していません。しばらくしてから再度お試しください。"
+            "続く場合は基盤の運営者に連絡してください。", allowed=False, reason=reason)
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    else:
+        summary = api_clients.GatewayDecision(False, reason).summary()
+        response = answer(summary, reason, {})
+        if reason == "hard_limit_reached":
+            response.headers["Retry-After"] = str(retry_after())
+    response.headers["X-Renkei-Reason"] = reason
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/gateway/routes", responses={200: RoutesOut}, security=BEARER,
+        summary="The APIs behind the gateway and the scope each method needs (first match decides)")
+def gateway_routes():
+    require("gateway.check")
+    return {"items": [route.summary() for route in gateway.ROUTES]}

@@ -1,0 +1,155 @@
+"""The API gateway's check of one call, as a stock gateway asks it (nginx ``auth_request``).
+
+* **What the call needs.** :data:`ROUTES` is the table of the platform's APIs behind the gateway:
+  a path prefix and the methods, and the scope a client must hold to call them. The first row
+  that matches decides; a call to no row is refused (``route_not_known``: fail closed). The table
+  is what the operator reads (``GET /api/v1/gateway/routes``, docs/gateway.md).
+* **The check.** :func:`check_call` is :func:`tenancy.identity.api_clients.gateway_check` (token,
+  client state, allowlist, scope, quota) with the scope of the call, and then, for an allowed call
+  of a tenant's client, the call counted as api_calls in the same transaction
+  (:func:`tenancy.usage.metering.record_gateway_call`, idempotent per request id). So hard limits
+  hold without the gateway posting usage separately.
+* **The gateway's own credential.** :class:`GatewayCredentials`: the gateway sends a Keycloak
+  client's id and secret (HTTP Basic) on every call, a credential that does not expire; renkei
+  exchanges them at Keycloak for a token (client credentials grant) and remembers the answer by a
+  hash of the pair for at most ``max_age`` seconds and never past that token's expiry. So nobody
+  renews anything by hand, and a secret changed or a client disabled in Keycloak stops working
+  within ``max_age`` (default 60 s).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import posixpath
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from tenancy.identity import api_clients
+from tenancy.usage import metering, quotas
+
+READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    prefix: str  # a path prefix, e.g. /v2/ (matched against the normalised path)
+    methods: tuple[str, ...]
+    scope: str  # one of api_clients.SCOPES
+    api_ja: str
+    api_en: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return method in self.methods and (path == self.prefix.rstrip("/") or path.startswith(self.prefix))
+
+    def summary(self) -> dict[str, Any]:
+        return {"prefix": self.prefix, "methods": list(self.methods), "scope": self.scope,
+                "api_ja": self.api_ja, "api_en": self.api_en}
+
+
+ROUTES: tuple[Route, ...] = (
+    # NGSIv2's query operation is a POST that only reads
+    Route("/v2/op/query", ("POST",), "broker.read", "コンテキストブローカー（NGSIv2）の検索", "Context broker (NGSIv2): query"),
+    Route("/v2/", READ_METHODS, "broker.read", "コンテキストブローカー（NGSIv2）", "Context broker (NGSIv2)"),
+    Route("/v2/", WRITE_METHODS, "broker.write", "コンテキストブローカー（NGSIv2）", "Context broker (NGSIv2)"),
+    Route("/ngsi-ld/v1/", READ_METHODS, "broker.read", "コンテキストブローカー（NGSI-LD）", "Context broker (NGSI-LD)"),
+    Route("/ngsi-ld/v1/", WRITE_METHODS, "broker.write", "コンテキストブローカー（NGSI-LD）", "Context broker (NGSI-LD)"),
+    Route("/catalog/", READ_METHODS, "catalog.read", "データカタログ", "Data catalogue"),
+    Route("/catalog/", WRITE_METHODS, "catalog.write", "データカタログ", "Data catalogue"),
+)
+assert {route.scope for route in ROUTES} <= set(api_clients.SCOPES)
+
+
+def normalised_path(uri: str) -> str:
+    """The path of ``uri`` (the original request's, query string dropped) as the gateway's and the
+    upstream's routing read it: percent-decoded, ``.`` and ``..`` resolved, repeated slashes
+    collapsed, a trailing slash kept."""
+    path = unquote(uri.split("?", 1)[0].split("#", 1)[0]) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    normal = posixpath.normpath(path)
+    if normal.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+    return normal + "/" if path.endswith("/") and normal != "/" else normal
+
+
+def required_scope(method: str, uri: str) -> str:
+    """The scope a call of ``method`` on ``uri`` needs: the first row of :data:`ROUTES` that matches;
+    :data:`api_clients.UNROUTED` when none does."""
+    method, path = method.upper(), normalised_path(uri)
+    for route in ROUTES:
+        if route.matches(method, path):
+            return route.scope
+    return api_clients.UNROUTED
+
+
+@dataclasses.dataclass(frozen=True)
+class CallDecision:
+    decision: api_clients.GatewayDecision
+    scope: str
+    counted: bool  # this check counted the call (False: refused, an organisation's client, or a repeat)
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.decision.summary(), "scope": self.scope or None, "counted": self.counted}
+
+
+def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
+               address: str, method: str, uri: str, request_id: str, quota_cache: quotas.QuotaCache, *,
+               states: api_clients.ClientStateCache | None = None, now: dt.datetime | None = None) -> CallDecision:
+    """May the call of ``method`` ``uri`` with ``token`` from ``address`` pass (the gateway check with
+    the call's scope); an allowed call of a tenant's client is counted as one api_calls event known
+    by ``request_id``, in the caller's transaction. Needs ``gateway.check`` and ``usage.ingest``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    scope = required_scope(method, uri)
+    decision = api_clients.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
+                                         states=states, scope=scope)
+    counted = False
+    if decision.allowed and decision.quota is not None:  # a tenant's client (an organisation has no quota)
+        counted = metering.record_gateway_call(session, actor, decision.tenant, request_id, now=now)
+    return CallDecision(decision, scope, counted)
+
+
+class GatewayCredentials:
+    """The gateway's client id and secret, checked on every call (see the module's text)."""
+
+    def __init__(self, exchange: Callable[[str, str], dict[str, Any] | None], max_age: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
+        """``exchange(client_id, secret)``: the claims of a token Keycloak issued for the pair (validated),
+        or None when Keycloak refuses the pair."""
+        self._exchange = exchange
+        self.max_age = float(max_age)
+        self._clock, self._wall = clock, wall_clock
+        self._known: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known = {}
+
+    def claims(self, client_id: str, secret: str) -> dict[str, Any] | None:
+        """The claims of the pair's token (as the gateway's actor), or None when Keycloak refuses it."""
+        key = hashlib.sha256(f"{client_id}\0{secret}".encode()).digest()
+        now = self._clock()
+        known = self._known.get(key)
+        if known is not None and now < known[0]:
+            return known[1]
+        claims = self._exchange(client_id, secret)
+        if claims is None:
+            with self._lock:
+                self._known.pop(key, None)
+            return None
+        lifetime = min(self.max_age, float(claims.get("exp", 0)) - self._wall())
+        if lifetime > 0:
+            with self._lock:
+                if len(self._known) >= 1000:
+                    self._known = {}
+                self._known[key] = (now + lifetime, claims)
+        return claims

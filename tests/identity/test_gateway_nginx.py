@@ -1,0 +1,236 @@
+"""Debian's nginx with the recipe of docs/gateway.md (stock auth_request, no Lua) in front of a dummy
+upstream, renkei behind it on loopback, and the real Keycloak: each refusal is refused with its
+status before anything reaches the upstream, an allowed call passes with the tenant and client, and
+the allowed calls appear in the tenant's usage.
+
+nginx is a CI requirement (.ci/run installs it): without it these tests fail, saying what to install.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tenancy.identity.keycloak import client_credentials_token
+
+RECIPE = Path(__file__).resolve().parents[2] / "docs" / "gateway" / "renkei-gateway.conf"
+OUTSIDE = "127.0.0.2"  # another loopback address: outside an allowlist of 127.0.0.1/32
+START_SECONDS = 20
+
+
+@pytest.fixture(autouse=True)
+def clean_quota_cache():
+    """The quota cache is per process and each test starts from an empty database: so from an empty
+    cache, and a limit set here is not remembered into the next test."""
+    from tenancy.usage.quotas import reset_quota_caches
+
+    reset_quota_caches()
+    yield
+    reset_quota_caches()
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if found is None:
+        pytest.fail("nginx is not installed: these tests run Debian's nginx in front of renkei "
+                    "(apt-get install nginx; .ci/run installs it)", pytrace=False)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"nginx stopped at start (exit {process.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    """The API behind the gateway: answers every call with what it received."""
+
+    calls: list[dict] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        seen = {"method": self.command, "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}
+        type(self).calls.append(seen)
+        data = json.dumps(seen).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _quiet_handler():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args) -> None:
+            pass
+
+    return Quiet
+
+
+QuietHandler = _quiet_handler()
+
+
+def serve(server) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="module")
+def gateway(app, keycloak_settings, tmp_path_factory):
+    """nginx on a free loopback port, with the recipe; renkei (the test app) and the dummy upstream behind it."""
+    from werkzeug.serving import make_server
+
+    binary = nginx_binary()
+    renkei = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threads = [serve(renkei), serve(upstream)]
+    port = free_port()
+    credential = base64.b64encode(f"{keycloak_settings.metering_client_id}:{keycloak_settings.metering_client_secret}"
+                                  .encode()).decode()
+    recipe = RECIPE.read_text(encoding="utf-8")
+    for word, value in (("RENKEI_ADDRESS", f"127.0.0.1:{renkei.server_port}"), ("RENKEI_HOST", app.config["SERVER_NAME"]),
+                        ("UPSTREAM_ADDRESS", f"127.0.0.1:{upstream.server_port}"),
+                        ("LISTEN_ADDRESS", f"127.0.0.1:{port}"), ("GATEWAY_CREDENTIAL", credential)):
+        assert word in recipe
+        recipe = recipe.replace(word, value)
+    prefix = tmp_path_factory.mktemp("nginx")
+    (prefix / "logs").mkdir()
+    (prefix / "renkei-gateway.conf").write_text(recipe, encoding="utf-8")
+    (prefix / "nginx.conf").write_text(
+        "daemon off;\nmaster_process off;\nerror_log logs/error.log warn;\npid logs/nginx.pid;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n  access_log off;\n  client_body_temp_path body;\n  proxy_temp_path proxy;\n"
+        "  fastcgi_temp_path fastcgi;\n  uwsgi_temp_path uwsgi;\n  scgi_temp_path scgi;\n"
+        "  include renkei-gateway.conf;\n}\n", encoding="utf-8")
+    with open(prefix / "logs" / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        try:
+            wait_for_port(port, process)
+        except (OSError, RuntimeError) as error:
+            log = (prefix / "logs" / "stderr.log").read_text(errors="replace")
+            raise RuntimeError(f"nginx did not start ({error}): {log}") from None
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for server in (renkei, upstream):
+            server.shutdown()
+            server.server_close()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert process.returncode is not None
+
+
+def call(port: int, method: str, path: str, token: str | None = None, *, source: str = "127.0.0.1",
+         headers: dict | None = None) -> tuple[int, dict, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    body = json.dumps({"id": "urn:ngsi-ld:Shelter:1", "type": "Shelter"}) if method in ("POST", "PUT", "PATCH") else None
+    if body is not None:
+        sent["Content-Type"] = "application/json"
+    connection.request(method, path, body=body, headers=sent)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    parsed = json.loads(data) if data and "json" in (response.getheader("Content-Type") or "") else {}
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, parsed
+
+
+def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
+        gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
+    from tenancy.usage import quotas
+
+    tenant_factory("431001")
+    person, kumamoto = user_factory(("municipal-admin",), "431001")
+    created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
+        "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
+        "expires_on": "2099-03-31", "allowlist": ["127.0.0.1/32"]})
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
+    Upstream.calls.clear()
+
+    status, headers, body = call(gateway, "GET", "/v2/entities?type=Shelter")
+    assert status == 401 and body["reason"] == "token_invalid", body
+    assert "アクセストークン" in body["detail_ja"] and body["detail_en"]
+    assert headers["content-type"].startswith("application/problem+json")
+
+    status, _, body = call(gateway, "GET", "/v2/entities", kumamoto["Authorization"].split()[1])  # a person's token
+    assert status == 403 and body["reason"] == "not_an_api_client", body
+
+    status, _, body = call(gateway, "GET", "/v2/entities", token, source=OUTSIDE)
+    assert status == 403 and body["reason"] == "address_not_allowed", body
+
+    status, _, body = call(gateway, "POST", "/v2/entities", token)  # a write; the client may only read
+    assert status == 403 and body["reason"] == "scope_missing", body
+    assert call(gateway, "DELETE", "/v2/entities/urn:ngsi-ld:Shelter:1", token)[0] == 403
+    assert call(gateway, "GET", "/admin/", token)[2]["reason"] == "route_not_known"  # no API of the table there
+    assert Upstream.calls == []  # nothing refused reached the API
+
+    # allowed: the upstream gets the call with the tenant and the client, not what the consumer claimed
+    for _ in range(3):
+        status, _, seen = call(gateway, "GET", "/v2/entities?type=Shelter", token,
+                               headers={"X-Renkei-Tenant": "432024", "X-Renkei-Client": "999"})
+        assert status == 200, seen
+    assert len(Upstream.calls) == 3
+    assert seen["path"] == "/v2/entities?type=Shelter"
+    assert seen["headers"]["x-renkei-tenant"] == "431001"
+    assert seen["headers"]["x-renkei-client"] == str(answer["client"]["id"])
+    assert seen["headers"]["x-renkei-scope"] == "broker.read"
+    assert "authorization" in seen["headers"]  # the consumer's own token goes on to the API
+
+    report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator)
+    assert report.status_code == 200, report.get_json()
+    assert report.get_json()["tenants"][0]["values"]["api_calls"] == 3
+
+    # a hard limit of 4 calls this month: one more passes, the next is refused with 429 and Retry-After
+    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 4, "enforcement": "hard"},
+                              reason="nginx test")
+    db.commit()
+    assert call(gateway, "GET", "/v2/entities", token)[0] == 200
+    status, headers, body = call(gateway, "GET", "/v2/entities", token)
+    assert status == 429 and body["reason"] == "hard_limit_reached", body
+    assert int(headers["retry-after"]) > 0
+    assert "上限" in body["detail_ja"]
+    assert len(Upstream.calls) == 4
+    report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator)
+    assert report.get_json()["tenants"][0]["values"]["api_calls"] == 4
