@@ -30,6 +30,7 @@ def _import_models() -> None:
     import tenancy.registry.models  # noqa: F401
     import tenancy.onboarding.models  # noqa: F401
     import tenancy.members.models  # noqa: F401
+    import tenancy.datasets.models  # noqa: F401
 
 
 def _api_blueprints():

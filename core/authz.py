@@ -83,6 +83,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "api_client.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "api_client.allow_any": {OPERATOR: "all"},
     "gateway.check": {METERING: "all", OPERATOR: "all"},
+    "dataset.read": {OPERATOR: "all", AUDITOR: "all", **_READ_OWN, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "dataset.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own", DATA_PROVIDER: "own"},
+    "dataset.review": {OPERATOR: "all"},
+    "dataset.settings": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -121,6 +125,10 @@ ACTION_LABELS_JA = {
     "api_client.manage": "API クライアントの登録・更新・失効",
     "api_client.allow_any": "API クライアントの接続元制限の解除（すべての接続元を許可）",
     "gateway.check": "API ゲートウェイの通過判定",
+    "dataset.read": "データセット台帳の閲覧",
+    "dataset.manage": "データセットの登録・変更・審査申請",
+    "dataset.review": "データセットの審査・公開",
+    "dataset.settings": "データセットの分野・ライセンスの管理",
 }
 
 
