@@ -330,7 +330,9 @@ def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
             g.add((node, DCTERMS.title, Literal(d.title_en, lang="en")))
         if d.description.strip():
             g.add((node, DCTERMS.description, Literal(d.description, lang="ja")))
-        g.add((node, DCAT.landingPage, _document(g, URIRef(f"{base}/api/3/action/package_show?id={d.name}"))))
+        landing = _document(g, URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
+        g.add((landing, RDF.type, FOAF.Document))
+        g.add((node, DCAT.landingPage, landing))
         agent = URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
         g.add((node, DCTERMS.publisher, agent))
         if agent not in agents:
@@ -340,6 +342,7 @@ def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
         if d.department or d.contact_email or d.contact_phone:
             contact = BNode()
             g.add((node, DCAT.contactPoint, contact))
+            g.add((contact, RDF.type, VCARD.Kind))  # the class the shapes ask (no inference)
             g.add((contact, RDF.type, VCARD.Organization))
             g.add((contact, VCARD.fn, Literal(f"{entry.provider.name_ja} {d.department}".strip(), lang="ja")))
             if d.contact_email:
@@ -403,7 +406,7 @@ def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
 
 
 def _document(g: Any, uri: Any) -> Any:
-    from rdflib.namespace import FOAF, RDF
+    from rdflib.namespace import RDF, RDFS
 
-    g.add((uri, RDF.type, FOAF.Document))  # not required by the shapes; keeps every node typed
+    g.add((uri, RDF.type, RDFS.Resource))  # DCAT-AP's shapes ask the class of an address explicitly
     return uri
