@@ -102,6 +102,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    from admin import ckan
+
+    app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
 
     from admin.commands import register as register_cli
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,24 @@ def test_the_feed_is_paged_with_hydra_links(sample_catalogue, db):
     assert str(graph.value(view, hydra.next)).endswith("start=20&rows=10")
     assert str(graph.value(view, hydra.previous)).endswith("start=0&rows=10")
     assert str(graph.value(view, hydra.last)).endswith("start=20&rows=10")
+
+
+@pytest.mark.parametrize("fmt, rdf_format, mimetype", [("ttl", "turtle", "text/turtle"),
+                                                       ("jsonld", "json-ld", "application/ld+json")])
+def test_the_served_feed_conforms_page_by_page(sample_catalogue, client, shapes, fmt, rdf_format, mimetype):
+    from rdflib import Graph
+    from rdflib.namespace import DCAT, RDF
+
+    seen = set()
+    for start in (0, 20):
+        response = client.get(f"/catalog.{fmt}?rows=20&start={start}")
+        assert response.status_code == 200 and response.mimetype == mimetype
+        with warnings.catch_warnings():  # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph = Graph().parse(data=response.get_data(as_text=True), format=rdf_format)
+        ok, text = conforms(graph, shapes)
+        assert ok, text
+        seen |= set(graph.subjects(RDF.type, DCAT.Dataset))
+    assert len(seen) == 30
+    assert client.get("/catalog.ttl?rows=0").status_code == 400
+    assert client.get("/catalog.xml").status_code == 404
