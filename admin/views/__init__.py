@@ -6,9 +6,9 @@ from flask_admin import Admin
 
 
 def register(admin: Admin, session) -> None:
-    from admin.views import (api_clients, audit, billing, frame, governance, incidents, members, onboarding, tenants,
-                             usage, users)
+    from admin.views import (api_clients, audit, billing, datasets, frame, governance, incidents, members, onboarding,
+                             tenants, usage, users)
 
-    for module in (tenants, users, api_clients, incidents, onboarding, billing, usage, governance, audit, members, frame):
+    for module in (tenants, users, api_clients, incidents, onboarding, billing, usage, governance, audit, members, datasets, frame):
         for view in module.views(session):
             admin.add_view(view)
