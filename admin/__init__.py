@@ -35,9 +35,9 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import billing, clients, governance, members, onboarding, tenants, usage, users
+    from admin.api import billing, clients, datasets, governance, members, onboarding, tenants, usage, users
 
-    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance, members, clients)]
+    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance, members, clients, datasets)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

@@ -74,3 +74,30 @@ def test_an_import_page_lists_problems_by_line_and_imports_nothing(client, db, p
                            content_type="multipart/form-data")
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "ひみつ は一覧にありません" in body
+
+
+def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, open_api):
+    import base64
+
+    from core.calendar import to_jst
+    from core.db import utcnow
+
+    today = to_jst(utcnow()).date().isoformat()  # updated today: not overdue
+    body = {"last_updated_on": today, "provider_code": "431001", "title_ja": "AED設置箇所一覧", "category_code": "health_welfare",
+            "licence_code": "CC-BY-4.0", "frequency": "monthly", "description": "市内のAED。", "department": "救急課",
+            "contact_email": "aed@example.jp", "standard_kind": "aed", "keywords": ["AED"],
+            "distributions": [{"url": "https://data.example.jp/aed.csv", "format": "CSV"}]}
+    created = client.post("/api/v1/datasets", json=body)
+    assert created.status_code == 201, created.json
+    uid = created.json["uid"]
+    checked = client.post(f"/api/v1/datasets/{uid}/check",
+                          json={"filename": "aed.csv", "content_base64": base64.b64encode(AED_BAD.encode("cp932")).decode()})
+    assert checked.json["label_ja"] == "不適合（2 件）"
+    assert {(p["row"], p["column"]) for p in checked.json["problems"]} == {("1", "設置位置"), ("2", "緯度")}
+    client.post(f"/api/v1/datasets/{uid}/check",
+                json={"content_base64": base64.b64encode(AED_GOOD.encode()).decode()})
+    assert client.post(f"/api/v1/datasets/{uid}/submit", json={}).json["status"] == "submitted"
+    assert client.post(f"/api/v1/datasets/{uid}/publish", json={}).json["status"] == "published"
+    assert client.get("/api/v1/datasets?status=published").json["total"] == 1
+    coverage = client.get("/api/v1/datasets/coverage?q=431001").json
+    assert coverage["items"][0]["cells"]["aed"] == "conformant"

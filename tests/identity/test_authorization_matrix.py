@@ -53,6 +53,9 @@ QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "m
 INGEST = {"operator": "any"}  # and the metering machine client
 READ_MEMBERS = {"operator": "any", "auditor": "any", "org-admin": "any"}  # an organisation reads only itself
 SECRETARIAT = {"operator": "any"}
+# datasets (issue 22): every reader of a provider's own (no finance); managed by the provider's admins
+READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}
+MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,13 +189,26 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/api-clients/{client_id}/disable"): Rule(OPERATE),
     ("POST", "/api/v1/api-clients/{client_id}/enable"): Rule(OPERATE),
     ("POST", "/api/v1/gateway/check"): Rule(OPERATE, lambda: {"token": "not-a-token", "address": "127.0.0.1"}),
+    # the dataset register (issue 22): a provider's own people read it, its admins manage it; the operator reviews
+    ("GET", "/api/v1/datasets"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/datasets"): Rule({"operator": "any", "municipal-admin": "any"}, lambda: {
+        "provider_code": OWN, "title_ja": "試験データ", "category_code": "other", "licence_code": "CC-BY-4.0"}),
+    ("GET", "/api/v1/datasets/{uid}"): Rule(READ_DATASETS),
+    ("PUT", "/api/v1/datasets/{uid}"): Rule(MANAGE_DATASETS, lambda: {
+        "provider_code": OWN, "title_ja": "試験データ", "category_code": "other", "licence_code": "CC-BY-4.0"}),
+    ("POST", "/api/v1/datasets/{uid}/check"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
+    ("POST", "/api/v1/datasets/{uid}/{verb}"): Rule(MANAGE_DATASETS, lambda: {}),
+    ("POST", "/api/v1/datasets/import"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
+    ("GET", "/api/v1/datasets/coverage"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/datasets/reminders"): Rule(OPERATE),
 }
 
 # placeholders for path parameters other than the tenant code and user id
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1",
-               "{corporate_number}": "8000012050001", "{group_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{corporate_number}": "8000012050001", "{group_id}": "1",
+               "{uid}": "no-such-dataset", "{verb}": "submit"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
