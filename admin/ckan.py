@@ -200,8 +200,11 @@ def version():
 
 # --- the DCAT feed -----------------------------------------------------------------------------------
 
-FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json")}
-FEED_ROWS = 100
+# Turtle is written in its N-Triples form (one triple a line: valid Turtle, read by every Turtle
+# parser; rdflib's abbreviating writer costs ten times as long), JSON-LD in its expanded form.
+FORMATS = {"ttl": ("nt", "text/turtle"), "jsonld": ("json-ld", "application/ld+json")}
+FEED_ROWS = 50
+FEED_MAX_ROWS = 200  # a page of the feed, never the whole catalogue in one document
 
 
 @bp.get("/catalog.<fmt>")
@@ -214,7 +217,7 @@ def dcat(fmt: str):
         return Response(refusal.message_en + "\n", status=403, mimetype="text/plain")
     args = request.args
     try:
-        rows = _int(dict(args), "rows", FEED_ROWS, 1, catalogue.MAX_ROWS)
+        rows = _int(dict(args), "rows", FEED_ROWS, 1, FEED_MAX_ROWS)
         start = _int(dict(args), "start", 0, 0, 10_000_000)
     except CkanError as bad:
         return Response(bad.message + "\n", status=400, mimetype="text/plain")
@@ -222,6 +225,5 @@ def dcat(fmt: str):
     graph = catalogue.dcat_graph(catalogue.CatalogueInfo(_base()), page,
                                  page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}")
     rdf_format, mimetype = FORMATS[fmt]
-    data = graph.serialize(format=rdf_format, auto_compact=True) if fmt == "jsonld" else graph.serialize(format=rdf_format)
-    return Response(data, mimetype=mimetype)
+    return Response(graph.serialize(format=rdf_format, encoding="utf-8"), mimetype=mimetype)
 

@@ -33,7 +33,7 @@ class DatasetPath(BaseModel):
     uid: Ident = Field(description="The dataset's id (uid) or its catalogue name")
 
 
-class MovePath(BaseModel):
+class DatasetMovePath(BaseModel):
     uid: Ident
     verb: Literal["submit", "publish", "refuse", "withdraw"]
 
@@ -46,7 +46,7 @@ class DatasetQuery(CachedSchema):
     per_page: int = Field(default=50, ge=1, le=500)
 
 
-class DistributionBody(BaseModel):
+class DatasetDistributionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: Annotated[str, StringConstraints(max_length=1000)]
     format: Annotated[str, StringConstraints(max_length=32)] = ""
@@ -75,35 +75,53 @@ class DatasetBody(BaseModel):
     personal_info: PersonalInfo = PersonalInfo.none
     standard_kind: Annotated[str, StringConstraints(max_length=32)] | None = None
     responsibility_remark: str = Field(default="", max_length=1000)
-    distributions: list[DistributionBody] = Field(default_factory=list, max_length=20)
+    distributions: list[DatasetDistributionBody] = Field(default_factory=list, max_length=20)
 
 
-class ReasonBody(BaseModel):
+class DatasetReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=1000, description="Required to refuse or withdraw")
 
 
-class FileBody(BaseModel):
+class DatasetFileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: Annotated[str, StringConstraints(max_length=255)] = ""
     content_base64: str = Field(max_length=MAX_FILE_BYTES * 4 // 3 + 4, description="The CSV file's bytes, base64")
 
 
-class ProblemOut(BaseModel):
+class DatasetProblemOut(BaseModel):
     row: str
     column: str
     message_ja: str
     message_en: str
 
 
-class CheckOut(BaseModel):
+class DatasetCheckOut(BaseModel):
     conformant: bool
     label_ja: str
     encoding: str
     row_count: int
     problem_count: int
-    problems: list[ProblemOut]
+    problems: list[DatasetProblemOut]
     dataset_version: int
+
+
+class DatasetPartyOut(BaseModel):
+    party: str = Field(description="provider, operator or user")
+    label_ja: str
+    label_en: str
+    duty_ja: str
+    duty_en: str
+    remark: str | None = None
+
+
+class DatasetDistributionOut(BaseModel):
+    url: str
+    format: str
+    media_type: str
+    byte_size: int | None
+    is_api: bool
+    title: str
 
 
 class DatasetOut(BaseModel):
@@ -129,8 +147,8 @@ class DatasetOut(BaseModel):
     status: str
     review_reason: str
     version: int
-    responsibility: list[dict]
-    distributions: list[dict]
+    responsibility: list[DatasetPartyOut] = Field(description="The split of responsibility (責任分界)")
+    distributions: list[DatasetDistributionOut]
 
 
 class DatasetPage(BaseModel):
@@ -140,28 +158,28 @@ class DatasetPage(BaseModel):
     per_page: int
 
 
-class ImportOut(BaseModel):
+class DatasetImportOut(BaseModel):
     created: list[str]
 
 
-class CoverageQuery(CachedSchema):
+class DatasetCoverageQuery(CachedSchema):
     q: str = Field(default="", max_length=100)
     kind: Annotated[str, StringConstraints(max_length=32)] | None = None
     state: Literal["conformant", "not_conformant", "overdue", "missing"] | None = None
 
 
-class CoverageRowOut(BaseModel):
+class DatasetCoverageRowOut(BaseModel):
     code: str
     name_ja: str
     cells: dict[str, str]
 
 
-class CoverageOut(BaseModel):
+class DatasetCoverageOut(BaseModel):
     kinds: list[str]
-    items: list[CoverageRowOut]
+    items: list[DatasetCoverageRowOut]
 
 
-class RemindOut(BaseModel):
+class DatasetRemindOut(BaseModel):
     queued: int
 
 
@@ -193,7 +211,7 @@ def _draft(body: DatasetBody) -> operations.DatasetDraft:
         distributions=tuple(operations.DistributionDraft(**d.model_dump()) for d in body.distributions))
 
 
-def _bytes(body: FileBody) -> bytes:
+def _bytes(body: DatasetFileBody) -> bytes:
     try:
         return base64.b64decode(body.content_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -225,9 +243,9 @@ def update(path: DatasetPath, body: DatasetBody):
     return jsonify(_out(operations.update(db.session, current_actor(), path.uid, _draft(body))))
 
 
-@bp.post("/datasets/<uid>/check", responses={200: CheckOut},
+@bp.post("/datasets/<uid>/check", responses={200: DatasetCheckOut},
          summary="Check a CSV (UTF-8 or CP932) against the dataset's standard kind; problems by row and column")
-def check(path: DatasetPath, body: FileBody):
+def check(path: DatasetPath, body: DatasetFileBody):
     result = operations.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body))
     problems = [{k: p[k] for k in ("row", "column", "message_ja", "message_en")} for p in operations.check_problems(result)]
     return jsonify({"conformant": result.conformant, "label_ja": "準拠" if result.conformant else
@@ -238,19 +256,19 @@ def check(path: DatasetPath, body: FileBody):
 
 @bp.post("/datasets/<uid>/<verb>", responses={200: DatasetOut},
          summary="The workflow: submit (provider), publish or refuse (operator), withdraw")
-def move(path: MovePath, body: ReasonBody):
+def move(path: DatasetMovePath, body: DatasetReasonBody):
     return jsonify(_out(operations.move(db.session, current_actor(), path.uid, path.verb, body.reason)))
 
 
-@bp.post("/datasets/import", responses={201: ImportOut},
+@bp.post("/datasets/import", responses={201: DatasetImportOut},
          summary="Import a list of datasets (CSV, Japanese headers): all rows or none")
-def import_list(body: FileBody):
+def import_list(body: DatasetFileBody):
     created = importing.import_datasets(db.session, current_actor(), _bytes(body))
     return jsonify({"created": [d.uid for d in created]}), 201
 
 
-@bp.get("/datasets/coverage", responses={200: CoverageOut}, summary="Municipalities × standard kinds")
-def coverage(query: CoverageQuery):
+@bp.get("/datasets/coverage", responses={200: DatasetCoverageOut}, summary="Municipalities × standard kinds")
+def coverage(query: DatasetCoverageQuery):
     from tenancy.datasets import standards
 
     if query.kind is not None and query.kind not in standards.kinds():
@@ -261,7 +279,7 @@ def coverage(query: CoverageQuery):
                     "items": [{"code": r.code, "name_ja": r.name_ja, "cells": r.cells} for r in rows]})
 
 
-@bp.post("/datasets/reminders", responses={200: RemindOut},
+@bp.post("/datasets/reminders", responses={200: DatasetRemindOut},
          summary="Queue a reminder to each overdue dataset's contact (once per period)")
 def remind():
     return jsonify({"queued": operations.remind_overdue(db.session, current_actor())})

@@ -143,14 +143,12 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
         query = query.where(sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
                                    Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
                                    Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
-    for value in filters.get("res_format", []):
-        query = query.where(Dataset.id.in_(sa.select(Distribution.dataset_id)
-                                           .where(sa.func.upper(Distribution.format) == value.upper())))
+    for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
+        query = query.where(Dataset.id.in_(sa.select(Distribution.dataset_id).where(Distribution.format == value)))
     for word in q.split()[:10] if q and q != "*:*" else []:
-        like = f"%{_escape(word)}%"
-        query = query.where(sa.or_(Dataset.title_ja.like(like, escape="\\"), Dataset.title_en.like(like, escape="\\"),
-                                   Dataset.description.like(like, escape="\\"), Dataset.keywords.like(like, escape="\\")))
+        query = query.where(Dataset.search_text.like(f"%{_escape(word.lower())}%", escape="\\"))
     order = _order(sort)
+    # the count reads the covering index ix_dataset_search; the page walks ix_dataset_catalogue in name order
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     ids = list(session.scalars(query.order_by(*order).offset(start).limit(rows))) if rows else []
     return Page(entries(session, ids), total, start, rows)
@@ -283,9 +281,16 @@ def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
     HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
     RENKEI = Namespace(f"{info.base_url}/ns#")
     base = info.base_url.rstrip("/")
-    g = Graph()
+    g = Graph(bind_namespaces="core")
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("skos", SKOS),
-                       ("hydra", HYDRA), ("renkei", RENKEI)):
+                       ("hydra", HYDRA), ("renkei", RENKEI), ("ds", Namespace(f"{base}/catalogue/datasets/")),
+                       ("dist", Namespace(f"{base}/catalogue/distributions/")),
+                       ("provider", Namespace(f"{base}/catalogue/providers/")),
+                       ("theme", Namespace(f"{base}/catalogue/themes/")),
+                       ("standard", Namespace(f"{base}/catalogue/standards/")),
+                       ("freq", Namespace("http://publications.europa.eu/resource/authority/frequency/")),
+                       ("access", Namespace("http://publications.europa.eu/resource/authority/access-right/")),
+                       ("filetype", Namespace("http://publications.europa.eu/resource/authority/file-type/"))):
         g.bind(prefix, ns)
     catalogue = URIRef(f"{base}/catalogue")
     g.add((catalogue, RDF.type, DCAT.Catalog))
@@ -383,7 +388,8 @@ def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
                 g.add((node, RENKEI.conformance, Literal(operations.conformance_label(d)[0], lang="ja")))
         g.add((node, RENKEI.responsibility, Literal(responsibility_text(d), lang="ja")))
         for index, dist in enumerate(entry.distributions):
-            dnode = URIRef(f"{base}/catalogue/datasets/{d.uid}/distributions/{index + 1}")
+            # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
+            dnode = URIRef(f"{base}/catalogue/distributions/{d.uid}-{index + 1}")
             g.add((node, DCAT.distribution, dnode))
             g.add((dnode, RDF.type, DCAT.Distribution))
             g.add((dnode, DCAT.accessURL, _document(g, URIRef(dist.url))))

@@ -148,11 +148,19 @@ DEFAULT_LICENCES = (
 
 class Dataset(SQLModel, table=True):
     __tablename__ = "dataset"
+    __table_args__ = (
+        # the catalogue: published and visible, in name order (its pages, package_list, the DCAT feed)
+        sa.Index("ix_dataset_catalogue", "status", "access", "name"),
+        # a catalogue search reads the text from the index alone (no row is fetched to be matched)
+        sa.Index("ix_dataset_search", "status", "access", "search_text"),
+        # one provider's datasets (the register's lists, CKAN's organization filter)
+        sa.Index("ix_dataset_provider", "provider_code", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(default_factory=lambda: str(uuid.uuid4()), max_length=36, sa_column_kwargs={"unique": True})
     name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
-    provider_code: str = Field(max_length=13, index=True)
+    provider_code: str = Field(max_length=13)
     title_ja: str = Field(max_length=200)
     title_en: str = Field(default="", max_length=200)
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
@@ -168,7 +176,7 @@ class Dataset(SQLModel, table=True):
     personal_info: PersonalInfo = Field(sa_column=enum_column(PersonalInfo, length=16))
     standard_kind: str | None = Field(default=None, max_length=32, index=True)
     responsibility_remark: str = Field(default="", max_length=1000)
-    status: DatasetStatus = Field(sa_column=enum_column(DatasetStatus, length=16, index=True))
+    status: DatasetStatus = Field(sa_column=enum_column(DatasetStatus, length=16))
     review_reason: str = Field(default="", max_length=1000)
     version: int = Field(default=1)
     conformant: bool | None = Field(default=None)  # the last schema check of a standard kind; None: not checked
@@ -176,6 +184,8 @@ class Dataset(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     modified_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False, index=True))
     published_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # what a catalogue search matches: titles, keywords and description, lower-cased (:func:`search_text_of`)
+    search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
     @property
     def keyword_list(self) -> list[str]:
@@ -225,3 +235,8 @@ class DatasetCheck(SQLModel, table=True):
     problems: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))  # JSON, bounded
     checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     checked_by: str = Field(default="", max_length=255)
+
+
+def search_text_of(title_ja: str, title_en: str, keywords: str, description: str) -> str:
+    """The one text a catalogue search looks in (so one LIKE, the same on SQLite and PostgreSQL)."""
+    return "\n".join((title_ja, title_en, keywords, description)).lower()

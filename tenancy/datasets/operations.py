@@ -33,7 +33,7 @@ from tenancy.datasets import standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      OVERDUE_AFTER_DAYS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
                                      DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus,
-                                     Distribution, Frequency, PersonalInfo)
+                                     Distribution, Frequency, PersonalInfo, search_text_of)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -350,6 +350,7 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         setattr(dataset, field, getattr(draft, field))
     dataset.access, dataset.frequency = Access(draft.access), Frequency(draft.frequency)
     dataset.personal_info = PersonalInfo(draft.personal_info)
+    dataset.search_text = search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords, dataset.description)
     if dataset.standard_kind != (draft.standard_kind or None):
         dataset.standard_kind = draft.standard_kind or None
         dataset.conformant, dataset.problem_count = None, 0

@@ -45,15 +45,17 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('modified_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('search_text', sa.Text(), server_default='', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dataset')),
     sa.UniqueConstraint('name', name=op.f('uq_dataset_name')),
     sa.UniqueConstraint('uid', name=op.f('uq_dataset_uid'))
     )
+    op.create_index('ix_dataset_catalogue', 'dataset', ['status', 'access', 'name'], unique=False)
     op.create_index(op.f('ix_dataset_category_code'), 'dataset', ['category_code'], unique=False)
+    op.create_index('ix_dataset_search', 'dataset', ['status', 'access', 'search_text'], unique=False)
     op.create_index(op.f('ix_dataset_modified_at'), 'dataset', ['modified_at'], unique=False)
-    op.create_index(op.f('ix_dataset_provider_code'), 'dataset', ['provider_code'], unique=False)
+    op.create_index('ix_dataset_provider', 'dataset', ['provider_code', 'status'], unique=False)
     op.create_index(op.f('ix_dataset_standard_kind'), 'dataset', ['standard_kind'], unique=False)
-    op.create_index(op.f('ix_dataset_status'), 'dataset', ['status'], unique=False)
     op.create_table('dataset_category',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -130,9 +132,10 @@ def downgrade() -> None:
     op.drop_table('dataset_check')
     op.drop_table('dataset_licence')
     op.drop_table('dataset_category')
-    op.drop_index(op.f('ix_dataset_status'), table_name='dataset')
     op.drop_index(op.f('ix_dataset_standard_kind'), table_name='dataset')
-    op.drop_index(op.f('ix_dataset_provider_code'), table_name='dataset')
+    op.drop_index('ix_dataset_provider', table_name='dataset')
+    op.drop_index('ix_dataset_search', table_name='dataset')
     op.drop_index(op.f('ix_dataset_modified_at'), table_name='dataset')
     op.drop_index(op.f('ix_dataset_category_code'), table_name='dataset')
+    op.drop_index('ix_dataset_catalogue', table_name='dataset')
     op.drop_table('dataset')
