@@ -282,20 +282,31 @@ class CoverageView(SecureView):
     def is_visible(self) -> bool:
         return super().is_visible() and authz.allowed(g.actor, "dataset.review")
 
-    def _rows(self):
+    def _filters(self):
         kind = request.args.get("kind") or None
         state = request.args.get("state") or None
         if (kind and kind not in standards.kinds()) or (state and state not in operations.CELL_LABELS):
             abort(400)
+        return kind, state
+
+    def _rows(self):
+        kind, state = self._filters()
         return operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state), kind, state
 
     @expose("/")
     def index(self):
-        rows, kind, state = self._rows()
-        page = paging.paginate(rows, paging.page_number())
-        totals = {k: {s: sum(1 for r in rows if r.cells[k] == s) for s in operations.CELL_LABELS} for k in standards.kinds()}
+        kind, state = self._filters()
+        number = paging.page_number()
+        rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+                                          page=number, per_page=paging.PAGE_SIZE)
+        pages = max(1, -(-total // paging.PAGE_SIZE))
+        if number > pages:  # a page past the end shows the last page
+            number = pages
+            rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+                                              page=number, per_page=paging.PAGE_SIZE)
+        page = paging.Page(rows, number, pages, total, paging.PAGE_SIZE)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
-                           state=state, search=paging.search_text(), totals=totals, pick=_pick,
+                           state=state, search=paging.search_text(), pick=_pick,
                            cells=operations.CELL_LABELS, ja=_ja())
 
     @expose("/export.<fmt>")

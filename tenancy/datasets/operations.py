@@ -204,12 +204,19 @@ def checks(session: Session, dataset: Dataset) -> list[DatasetCheck]:
                                 .order_by(DatasetCheck.id.desc()).limit(20)))
 
 
+def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
+    """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
+    return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
+
+
+def past_cutoff(last_updated_on: dt.date | None, cutoff: dt.date | None) -> bool:
+    """The one overdue rule: a cutoff applies and the last update is unknown or before it."""
+    return cutoff is not None and (last_updated_on is None or last_updated_on < cutoff)
+
+
 def is_overdue(dataset: Dataset, today: dt.date) -> bool:
     """Overdue for its update frequency: the last update is older than the frequency allows."""
-    days = OVERDUE_AFTER_DAYS[Frequency(dataset.frequency)]
-    if days is None:
-        return False
-    return dataset.last_updated_on is None or (today - dataset.last_updated_on).days > days
+    return past_cutoff(dataset.last_updated_on, overdue_cutoffs(today)[Frequency(dataset.frequency)])
 
 
 def conformance_label(dataset: Dataset) -> tuple[str, str]:
@@ -549,10 +556,10 @@ CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
                Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
 
 
-def _cell(rows: Sequence[Any], today: dt.date) -> str:
+def _cell(rows: Sequence[Any], cutoffs: dict[Frequency, dt.date | None]) -> str:
     if not rows:
         return Cell.missing
-    if any(is_overdue(row, today) for row in rows):
+    if any(past_cutoff(row.last_updated_on, cutoffs[Frequency(row.frequency)]) for row in rows):
         return Cell.overdue
     return Cell.conformant if any(row.conformant for row in rows) else Cell.not_conformant
 
@@ -565,37 +572,52 @@ class CoverageRow:
 
 
 def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, search: str = "",
-             kind: str | None = None, state: str | None = None) -> list[CoverageRow]:
+             kind: str | None = None, state: str | None = None, page: int | None = None,
+             per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
     """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
 
-    One query for the tenants, one for the published standard datasets; the filter keeps rows
-    whose cell of ``kind`` (or any cell) is ``state``."""
+    The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
+    Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
+    only the page's municipalities are read (a page of 1,741 reads 50), a ``state`` filter reads all."""
     from tenancy.registry.models import Tenant, TenantStatus
 
     grant = authz.authorize(actor, "dataset.read")
     today = today or to_jst(utcnow()).date()
+    cutoffs = overdue_cutoffs(today)
     tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
     if not grant.all_tenants:
         tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
     if search:
         like = f"%{search.replace('%', '').replace('_', '')}%"
         tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    total = None
+    if page is not None and not state:
+        total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
+        tenants = tenants.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)
+    listed = session.execute(tenants.order_by(Tenant.code)).all()
     found: dict[tuple[str, str], list[Any]] = {}
     query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
                        Dataset.last_updated_on)
              .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.is_not(None)))
-    if not grant.all_tenants:
+    if total is not None:
+        query = query.where(Dataset.provider_code.in_([code for code, _name in listed]))
+    elif not grant.all_tenants:
         query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
     for row in session.execute(query):
         found.setdefault((row.provider_code, row.standard_kind), []).append(row)
     kinds = list(standards.kinds())
     result = []
-    for code, name in session.execute(tenants.order_by(Tenant.code)):
-        cells = {k: _cell(found.get((code, k), ()), today) for k in kinds}
+    for code, name in listed:
+        cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
         if state and ((kind and cells.get(kind) != state) or (not kind and state not in cells.values())):
             continue
         result.append(CoverageRow(code, name, cells))
-    return result
+    if page is None:
+        return result
+    if total is None:
+        total = len(result)
+        result = result[(page - 1) * per_page: page * per_page]
+    return result, total
 
 
 def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
@@ -616,15 +638,17 @@ def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = No
     for dataset in session.scalars(sa.select(Dataset).where(Dataset.status == DatasetStatus.published)):
         if not is_overdue(dataset, today):
             continue
+        # the periods since the last update: one reminder each (a new update starts the count again)
         days = OVERDUE_AFTER_DAYS[Frequency(dataset.frequency)] or 1
-        period = (today.toordinal() // days)
+        since = dataset.last_updated_on or to_jst(dataset.created_at).date()
+        period = max(0, (today - since).days) // days
         message = outbox.queue(
             session, kind="dataset.overdue", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
             subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
             body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
                   f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
                   f"（{dataset.last_updated_on or '未記入'}）から期間が過ぎています。データを更新し、最終更新日を改めてください。\n"),
-            dedupe_key=f"dataset.overdue:{dataset.uid}:{dataset.frequency.value if hasattr(dataset.frequency, 'value') else dataset.frequency}:{period}")
+            dedupe_key=f"dataset.overdue:{dataset.uid}:{since.isoformat()}:{Frequency(dataset.frequency).value}:{period}")
         queued += message is not None
     if queued:
         audit.record(session, actor, "dataset.remind", "dataset", "overdue", after={"reminders": queued})

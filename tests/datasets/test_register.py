@@ -144,3 +144,31 @@ def test_an_import_with_a_bad_row_writes_nothing_and_names_the_lines(db, operato
     fields = [p["field"] for p in refused.value.problems]
     assert set(fields) == {"line 3"} and len(fields) == 4  # licence, frequency, date, provider
     assert db.scalar(sa.select(sa.func.count(Dataset.id))) == 0
+
+
+def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
+    import datetime as dt
+
+    from tenancy.datasets import operations
+
+    today = dt.date(2026, 11, 23)  # a fixed day: the rule is about days since the last update
+    fresh = operations.register(db, operator, draft(last_updated_on=dt.date(2026, 11, 1)))  # monthly, 22 days old
+    operations.check_file(db, operator, fresh.uid, "aed.csv", AED_GOOD.encode())
+    stale = operations.register(db, operator, draft(provider_code="432024", standard_kind="public_toilet",
+                                                    last_updated_on=dt.date(2026, 9, 30), contact_email="wc@example.jp"))
+    bad = operations.register(db, operator, draft(provider_code="430005", frequency="irregular", contact_email="x@example.jp"))
+    operations.check_file(db, operator, bad.uid, "aed.csv", AED_BAD.encode())
+    for dataset in (fresh, stale, bad):
+        dataset.status = "published"
+    db.flush()
+    rows = {row.code: row.cells for row in operations.coverage(db, operator, today=today)}
+    assert rows["431001"]["aed"] == "conformant" and rows["431001"]["public_toilet"] == "missing"
+    assert rows["432024"]["public_toilet"] == "overdue"  # monthly, 54 days since its last update
+    assert rows["430005"]["aed"] == "not_conformant"
+    page, total = operations.coverage(db, operator, today=today, state="overdue", page=1)
+    assert total == 1 and [r.code for r in page] == ["432024"]
+    assert operations.remind_overdue(db, operator, today=today) == 1
+    assert operations.remind_overdue(db, operator, today=today + dt.timedelta(days=1)) == 0  # once per period
+    reminder = db.scalar(sa.select(Notification).where(Notification.kind == "dataset.overdue"))
+    assert reminder.recipients == "wc@example.jp" and "更新をお願いします" in reminder.subject
+    assert operations.remind_overdue(db, operator, today=today + dt.timedelta(days=35)) == 1  # the next period asks again
