@@ -227,7 +227,7 @@ class DatasetsView(SecureView):
             abort(404)
         asks = {"publish": (_("Publish this dataset?"), _("It appears in the catalogue (CKAN API and DCAT feed) for everyone its access level allows; the provider is notified."), _("Publish")),
                 "refuse": (_("Send this dataset back to its provider?"), _("It returns to draft with your reason; the provider is notified."), _("Send back")),
-                "withdraw": (_("Withdraw this dataset?"), _("It leaves the catalogue at once and can no longer be changed; the provider is notified."), _("Withdraw"))}
+                "withdraw": (_("Withdraw this dataset?"), _("It leaves the catalogue at once and can no longer be changed; the provider is notified."), _("End publication"))}
         if verb in asks:
             title, consequence, label = asks[verb]
             confirmation = confirm_first(self, title=title, consequence=consequence, confirm_label=label,
@@ -235,7 +235,7 @@ class DatasetsView(SecureView):
             if confirmation is not None:
                 return confirmation
         saved = {"submit": _("Submitted for review."), "publish": _("Published."), "refuse": _("Sent back to the provider."),
-                 "withdraw": _("Withdrawn.")}[verb]
+                 "withdraw": _("Publication ended.")}[verb]
         return post_action(lambda: operations.move(db.session, g.actor, uid, verb, request.form.get("reason", "")),
                            back=url_for(".detail", uid=uid), saved=saved)
 
