@@ -7,6 +7,7 @@ import io
 import pytest
 
 from tests.conftest import sign_in
+from tests.datasets.conftest import draft
 from tests.datasets.test_register import AED_BAD, AED_GOOD
 
 FORM = {"provider_code": "431001", "title_ja": "AED設置箇所一覧", "title_en": "", "description": "市内のAED。",
@@ -101,3 +102,20 @@ def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, ope
     assert client.get("/api/v1/datasets?status=published").json["total"] == 1
     coverage = client.get("/api/v1/datasets/coverage?q=431001").json
     assert coverage["items"][0]["cells"]["aed"] == "conformant"
+
+
+def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(client, db, operator, providers):
+    from tenancy.datasets import operations
+
+    overdue = operations.register(db, operator, draft(title_ja="駐輪場一覧", standard_kind=None, last_updated_on=None))
+    failing = operations.register(db, operator, draft(frequency="irregular"))
+    operations.check_file(db, operator, failing.uid, "aed.csv", AED_BAD.encode())
+    other = operations.register(db, operator, draft(provider_code="432024", title_ja="道路照明灯一覧", standard_kind=None))
+    for dataset in (overdue, failing, other):
+        dataset.status = "published"
+    db.commit()
+    sign_in(client, ["municipal-admin"], ["431001"])
+    text = client.get("/admin/").get_data(as_text=True)
+    assert "更新・修正が必要なデータセット" in text
+    assert "駐輪場一覧（更新期限切れ）" in text and "AED設置箇所一覧（不適合（2 件））" in text
+    assert "道路照明灯一覧" not in text
