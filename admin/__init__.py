@@ -30,14 +30,16 @@ def _import_models() -> None:
     import tenancy.registry.models  # noqa: F401
     import tenancy.onboarding.models  # noqa: F401
     import tenancy.members.models  # noqa: F401
+    import tenancy.datasets.models  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import billing, clients, gateway, governance, letters, members, onboarding, tenants, usage, users
+    from admin.api import (billing, clients, datasets, gateway, governance, letters, members, onboarding, tenants,
+                           usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, clients,
-                                     gateway)]
+                                     gateway, datasets)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
@@ -106,6 +108,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
         from admin import devmail
 
         app.register_blueprint(devmail.blueprint)  # /dev/mail: the demo's caught mail (404 unless the demo set it up)
+    from admin import ckan
+
+    app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
 
     from admin.commands import register as register_cli
 

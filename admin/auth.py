@@ -272,6 +272,30 @@ def memory_actor(app: Flask, authorization: str, remote_addr: str | None, reques
     return actor_from_claims(claims, KNOWN_ROLES, request_id=request_id, source_ip=remote_addr)
 
 
+# Public reads under /api: a reader without a token is anonymous (their blueprint asks
+# :func:`optional_actor`); every other address under /api needs a token.
+PUBLIC_API_PREFIXES = ("/api/3/", "/api/3", "/api/action/")
+
+
+def optional_actor(request_) -> Actor | None:
+    """The reader of a public read (the CKAN Action API): None without a token; with one (sent as
+    ``Authorization: Bearer <token>`` or, as CKAN's clients send their key, the bare token) the
+    person it names, after the same checks as every API request. A bad or ended token raises
+    :class:`core.errors.DomainError` (never read as anonymous)."""
+    header = request_.headers.get("Authorization", "").strip() or request_.headers.get("X-CKAN-API-Key", "").strip()
+    if not header:
+        return None
+    token = _bearer(header) or header
+    claims = token_validator().claims(token)
+    _poll_admin_events()
+    if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
+        raise AccessEnded()
+    address = request_.remote_addr
+    if "renkei_allowlist" in claims and not address_allowed(_allowlist_now(claims), address):
+        raise AccessEnded()
+    return actor_from_claims(claims, KNOWN_ROLES, request_id=g.get("request_id"), source_ip=address)
+
+
 def _before_request():
     req = request._get_current_object()  # one look-up through Flask's proxy
     g.request_id = request_id(req.headers.get("X-Request-Id", ""))
@@ -279,6 +303,8 @@ def _before_request():
     own = _OWN_AUTHENTICATION.get(path)
     if own is not None:  # e.g. the gateway's check: its own credential (admin/api/gateway.py)
         return own(req)
+    if path.startswith(PUBLIC_API_PREFIXES):
+        return None
     if path.startswith("/api/") and path != "/api/v1/openapi.json":
         return _authenticate_api(req)
     if session.get("actor") and not _session_still_valid():

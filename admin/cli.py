@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "billing": ("admin.commands.billing:group", "Cost allocation (按分計算) tools."),
     "check": ("admin.commands.check:group", "Check the whole system; exit 1 naming the first problem."),
     "clients": ("admin.commands.clients:group", 'API clients of tenants: create, list, rotate the secret, revoke.'),
+    "datasets": ("admin.commands.datasets:group", "The dataset register (データセット台帳) and the standard datasets' coverage."),
     "db": ("admin.commands.db:group", "Database schema (Alembic migrations)."),
     "demo": ("admin.commands.demo:demo",
              "The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."),

@@ -71,6 +71,12 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # members: an organisation moves through screening (a rejected or withdrawn one applies again:
     # the whole row is renewed and its old checks deleted); checklist items are switched on and off;
     # project groups are edited and deleted with their members
+    # the dataset register (issue 22): datasets are edited and move through their workflow; a
+    # category is stopped or used again; a dataset's grants and distributions are replaced on change
+    "dataset": ("UPDATE",),
+    "dataset_category": ("UPDATE (active)",),
+    "dataset_grant": ("DELETE",),
+    "dataset_distribution": ("DELETE",),
     "member_organisation": ("UPDATE",),
     "member_screening_item": ("UPDATE (active)",),
     "member_screening_check": ("UPDATE (checked, note, checked_by, checked_at)", "DELETE"),

@@ -5,7 +5,8 @@
 
 The data set: 1,741 tenants (Kumamoto's reference tenants plus synthetic municipalities with
 valid codes), 12 months of monthly usage aggregates for the 5 metrics, three fiscal years of
-allocation runs approved and posted to the ledger, and 100,000 audit records (chained with
+allocation runs approved and posted to the ledger, 30 datasets per tenant (52,230; the
+coverage matrix is 1,741 municipalities x 10 standard kinds), and 100,000 audit records (chained with
 core.audit's hashing, inserted in bulk). On SQLite (the default) the built database is kept in
 /tmp, keyed by size, and reused (``--rebuild`` builds it again); ``--database-url`` builds it in
 a PostgreSQL database, which is EMPTIED first.
@@ -164,6 +165,12 @@ def build(app, tenants: int, audit_records: int) -> dict:
             session.execute(UsageAggregate.__table__.insert(), aggregates)
         session.commit()
 
+        # the dataset register at national size (issue 22): 30 datasets per tenant, a third of the ten standard
+        # kinds each, so the coverage matrix is 1,741 municipalities x 10 kinds
+        from bench.bench_catalogue import fill_datasets
+
+        datasets = fill_datasets(session, codes, 30)
+
         # three fiscal years of runs, approved (posted to the ledger), a payment each year
         policy = operations.create_policy(session, finance[0], PolicyCreate.model_validate({
             "name": "共同利用負担金の按分", "prefecture_share": "1/2",
@@ -186,7 +193,8 @@ def build(app, tenants: int, audit_records: int) -> dict:
         run_id = operations.list_runs(session, finance[0])[0].id
         item_id = operations.list_cost_items(session, finance[0])[0].id
     facts = {"run_id": run_id, "item_id": item_id, "fiscal_year": years[-1], "month": f"{first:%Y-%m}",
-             "tenants": tenants, "audit_records": audit_records, "build_seconds": round(time.perf_counter() - started, 1)}
+             "tenants": tenants, "audit_records": audit_records, "datasets": datasets,
+             "build_seconds": round(time.perf_counter() - started, 1)}
     return facts
 
 
@@ -240,7 +248,7 @@ def register_limit(app) -> None:
 def page_paths(app, facts: dict) -> tuple[list[str], list[str]]:
     """Every GET page under /admin with sensible arguments, and the downloads; plus what is skipped."""
     values = {"code": "431001", "fiscal_year": str(facts["fiscal_year"]), "run_id": str(facts["run_id"]),
-              "item_id": str(facts["item_id"])}
+              "item_id": str(facts["item_id"]), "uid": "431001-0002"}
     month, year = facts["month"], facts["fiscal_year"]
     paths, skipped = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -319,7 +327,8 @@ def main() -> int:
 
     from admin import create_app
 
-    var = Path(os.environ.get("TMPDIR", "/tmp")) / f"renkei-bench-pages-{args.tenants}-{args.audit_records}"
+    # keyed by what the data set holds: a data set built before the dataset register (issue 22) is not reused
+    var = Path(os.environ.get("TMPDIR", "/tmp")) / f"renkei-bench-pages-{args.tenants}-{args.audit_records}-datasets"
     var.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{var / 'pages.db'}"
     facts_file = var / "facts.json"

@@ -87,6 +87,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "gateway.check": {METERING: "all", OPERATOR: "all"},
     "settings.read": {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"},
     "settings.manage": {OPERATOR: "all"},
+    "dataset.read": {OPERATOR: "all", AUDITOR: "all", **_READ_OWN, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "dataset.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own", DATA_PROVIDER: "own"},
+    "dataset.review": {OPERATOR: "all"},
+    "dataset.settings": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -129,6 +133,10 @@ ACTION_LABELS_JA = {
     "api_client.approve": "API クライアントの登録・変更の承認",
     "api_client.policy": "API クライアントの方針（接続元・スコープ・有効期限の上限）の設定",
     "gateway.check": "API ゲートウェイの通過判定",
+    "dataset.read": "データセット台帳の閲覧",
+    "dataset.manage": "データセットの登録・変更・審査申請",
+    "dataset.review": "データセットの審査・公開",
+    "dataset.settings": "データセットの分野・ライセンスの管理",
 }
 
 

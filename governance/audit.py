@@ -158,6 +158,18 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "project.form": ("提案グループの結成", "Project group formed"),
     "project.change": ("提案グループの変更", "Project group changed"),
     "project.dissolve": ("提案グループの解散", "Project group dissolved"),
+    # the dataset register (tenancy/datasets)
+    "dataset.register": ("データセットの登録", "Dataset registered"),
+    "dataset.update": ("データセットの変更", "Dataset changed"),
+    "dataset.check": ("標準データセットの準拠確認", "Dataset file checked against its standard"),
+    "dataset.submit": ("データセットの審査申請", "Dataset submitted for review"),
+    "dataset.publish": ("データセットの公開", "Dataset published"),
+    "dataset.refuse": ("データセットの差し戻し", "Dataset sent back"),
+    "dataset.withdraw": ("データセットの公開終了", "Dataset withdrawn"),
+    "dataset.import": ("データセット一覧の取り込み", "Datasets imported"),
+    "dataset.remind": ("更新期限切れデータセットの督促", "Overdue datasets reminded"),
+    "dataset.category.add": ("データセットの分野の追加", "Dataset category added"),
+    "dataset.category.active": ("データセットの分野の使用停止・再開", "Dataset category stopped or used again"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -186,6 +198,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "usage_report": ("月次利用実績報告", "Monthly usage report"),
     "identity_incident": ("認証サーバーの不整合", "Identity incident"),
     "api_client": ("API クライアント", "API client"),
+    "dataset": ("データセット", "Dataset"),
+    "dataset_category": ("データセットの分野", "Dataset category"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -274,6 +288,10 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "granularities": "集計の単位", "last_at": "最終日時", "last_ats": "最終日時", "last_value": "最終値",
     "last_values": "最終値", "peak": "最大値", "peaks": "最大値", "period_start": "期間の開始", "periods": "期間",
     "totals": "合計",
+    # the dataset register (tenancy.datasets.operations)
+    "provider": "提供者", "title_ja": "タイトル", "access": "公開範囲", "licence": "ライセンス",
+    "standard_kind": "標準データセットの種類", "conformant": "準拠", "problems": "問題の件数", "filename": "ファイル名",
+    "reminders": "督促の件数",
 }
 
 

@@ -68,6 +68,9 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     created = load_kumamoto(db.session, loader)
     load_kumamoto_settings(db.session, loader)  # issuer and where to pay, for the letters (sample values)
     plans = load_default_plans(db.session, loader)
+    from tenancy.datasets.sample import load_sample_datasets
+
+    datasets = load_sample_datasets(db.session, loader)  # Kumamoto's 33 datasets, sample records, through the import
     db.session.commit()
     from admin.identity import identity_directory
 
@@ -75,12 +78,14 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     for tenant in active_tenants(db.session, loader):
         identity_directory().ensure_tenant_group(tenant.code, tenant.name_ja)
         active += 1
-    click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added")
+    click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added; "
+               f"{len(datasets)} sample dataset(s) added")
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo(f"renkei is ready: admin UI {base}/admin   API {base}/api/v1/tenants   OpenAPI {base}/api/v1/openapi.json")
+    click.echo(f"catalogue: CKAN API {base}/api/3/action/package_search   DCAT {base}/catalog.ttl")
     click.echo(f"demo logins (password for all: {password}; development only):")
     for username, roles, tenant in rows:
         click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")

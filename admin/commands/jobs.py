@@ -145,6 +145,14 @@ def _api_client_retire(actor: Actor) -> Outcome:
                    f"disabled {retired} rotated API client secret(s) whose overlap has ended", {"retired": retired})
 
 
+def _dataset_reminders(actor: Actor) -> Outcome:
+    from tenancy.datasets import operations
+
+    queued = operations.remind_overdue(db.session, actor)
+    return Outcome("done", f"更新期限を過ぎたデータセットの督促 {queued} 件を送信待ちにしました",
+                   f"queued {queued} reminder(s) for overdue datasets", {"queued": queued})
+
+
 def _api_client_reconcile(actor: Actor) -> Outcome:
     from admin.identity import identity_directory
     from tenancy.identity import api_clients
@@ -253,6 +261,7 @@ def _check(actor: Actor) -> Outcome:
 
 
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
+    ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
     ("outbox", _outbox),
     ("usage-report", _usage_report),
     ("usage-partitions", _usage_partitions),

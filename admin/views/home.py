@@ -31,6 +31,7 @@ from admin.views.base import _signed_in, csrf_field
 from billing import attention as billing_attention
 from billing.models import RunStatus
 from core import authz
+from core.calendar import today_jst
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
@@ -183,6 +184,7 @@ class TenantHome:
     statements: list[tuple[str, str, str, str | None]]  # year, amount, balance, link
     acceptances: list[tuple[str, str | None]]
     votes: list[tuple[str, str | None]]
+    datasets: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)  # overdue or not conformant
 
 
 def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
@@ -217,8 +219,18 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
     for vote in open_votes:
         if code in vote.not_voted:
             votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
+    datasets = []
+    if authz.allowed(actor, "dataset.read", code):
+        from tenancy.datasets import operations as dataset_ops
+
+        for dataset in dataset_ops.attention(session, actor, code)[:SHOWN]:
+            why = [_("overdue for its update frequency")] if dataset_ops.is_overdue(dataset, today_jst()) else []
+            if dataset.conformant is False:
+                why.append(_pick(dataset_ops.conformance_label(dataset)))
+            datasets.append((f"{dataset.title_ja}（{'、'.join(why)}）" if labels.ja() else f"{dataset.title_ja} ({', '.join(why)})",
+                             _url("datasets.detail", uid=dataset.uid)))
     return TenantHome(code, labels.tenant_label(code), labels.tenant_status(tenant.status),
-                      TenantStatus(tenant.status).value, usage, statements, acceptances, votes)
+                      TenantStatus(tenant.status).value, usage, statements, acceptances, votes, datasets)
 
 
 # --- the view ----------------------------------------------------------------------------------------

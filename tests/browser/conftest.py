@@ -322,6 +322,9 @@ def demo(db, directory) -> Demo:
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db, loader)
     load_default_plans(db, loader)
+    from tenancy.datasets.sample import load_sample_datasets
+
+    load_sample_datasets(db, loader)  # the 33 sample datasets (issue 22)
     db.commit()
     active, _ = list_tenants(db, loader, status=TenantStatus.active, per_page=1000)
     applied, _ = list_tenants(db, loader, status=TenantStatus.applied, per_page=1000)

@@ -281,6 +281,28 @@ def waiting_request(ctx: Ctx) -> int:
 POLICY = {"max_prefix_v4": 20, "max_prefix_v6": 56, "approval_scopes": ["broker.write"], "max_expiry_days": 180}
 
 
+DATASET = {"provider_code": "431001", "title_ja": "駐輪場一覧", "category_code": "transport", "licence_code": "CC-BY-4.0",
+           "description": "市内の駐輪場。", "department": "自転車利用推進課", "contact_email": "bike@example.jp"}
+
+
+def dataset(ctx: Ctx, status: str = "draft", **fields) -> str:
+    """A dataset of 熊本市 (issue 22) moved as far as ``status``; its uid."""
+    from tenancy.datasets import operations
+
+    ctx.tenants("431001")
+    created = operations.register(ctx.db, ctx.operator, operations.DatasetDraft(**{**DATASET, **fields}))
+    for verb in {"draft": (), "submitted": ("submit",), "published": ("submit", "publish")}[status]:
+        operations.move(ctx.db, ctx.operator, created.uid, verb)
+    ctx.db.commit()
+    return created.uid
+
+
+def b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode("cp932")).decode()
+
+
 WAVE_CSV = ("団体コード,担当者名,メールアドレス,申込書受領,参加資格確認,反社会的勢力でないことの確認,協定同意\n"
             "433691,和水 花子,dx-admin@nagomi.example.jp,済,済,済,済\n")
 
@@ -532,6 +554,30 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "PUT", "/api/v1/api-client-policy", POLICY),
         refused=lambda c: Call("PUT", "/api/v1/api-client-policy", (c.tenants("431001"), c.admin_of("431001"))[1],
                                POLICY)),
+    # the dataset register (issue 22)
+    ("POST", "/api/v1/datasets"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/datasets", DATASET))[1],
+        refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/datasets", {**DATASET, "licence_code": "GPL"}))[1]),
+    ("PUT", "/api/v1/datasets/{uid}"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/datasets/{dataset(c)}", {**DATASET, "title_ja": "駐輪場の一覧"}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/datasets/{dataset(c)}", {**DATASET, "category_code": "nothing"})),
+    ("POST", "/api/v1/datasets/{uid}/check"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c, standard_kind='aed')}/check",
+                             {"content_base64": b64("名称,名称_カナ,住所,設置位置\n市役所,シヤクショ,熊本市,1階\n")}),
+        refused=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c)}/check", {"content_base64": b64("a\n1\n")})),
+    ("POST", "/api/v1/datasets/{uid}/{verb}"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c)}/submit", {}),
+        refused=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c, contact_email='', department='')}/submit", {})),
+    ("POST", "/api/v1/datasets/import"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/datasets/import", {"content_base64": b64(
+            "提供者コード,タイトル,分野,ライセンス,更新頻度\n431001,駐輪場一覧,交通,CC-BY-4.0,毎年\n")}))[1],
+        refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/datasets/import", {"content_base64": b64(
+            "提供者コード,タイトル,分野,ライセンス,更新頻度\n431001,駐輪場一覧,交通,ひみつ,毎年\n")}))[1],
+        steps=("dataset.register",)),
+    ("POST", "/api/v1/datasets/reminders"): Entry(
+        success=lambda c: (dataset(c, "published", frequency="monthly"), op(c, "POST", "/api/v1/datasets/reminders"))[1],
+        refused=lambda c: (dataset(c, "published", frequency="monthly"),
+                           Call("POST", "/api/v1/datasets/reminders", c.admin_of("431001")))[1]),
 }
 
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record

@@ -53,6 +53,9 @@ QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "m
 INGEST = {"operator": "any"}  # and the metering machine client
 READ_MEMBERS = {"operator": "any", "auditor": "any", "org-admin": "any"}  # an organisation reads only itself
 SECRETARIAT = {"operator": "any"}
+# datasets (issue 22): every reader of a provider's own (no finance); managed by the provider's admins
+READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}
+MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,6 +217,18 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # bearer token is refused (401); the route table is the operator's (and the gateway's)
     ("GET", "/api/v1/gateway/auth"): Rule({}),
     ("GET", "/api/v1/gateway/routes"): Rule(OPERATE),
+    # the dataset register (issue 22): a provider's own people read it, its admins manage it; the operator reviews
+    ("GET", "/api/v1/datasets"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/datasets"): Rule({"operator": "any", "municipal-admin": "any"}, lambda: {
+        "provider_code": OWN, "title_ja": "試験データ", "category_code": "other", "licence_code": "CC-BY-4.0"}),
+    ("GET", "/api/v1/datasets/{uid}"): Rule(READ_DATASETS),
+    ("PUT", "/api/v1/datasets/{uid}"): Rule(MANAGE_DATASETS, lambda: {
+        "provider_code": OWN, "title_ja": "試験データ", "category_code": "other", "licence_code": "CC-BY-4.0"}),
+    ("POST", "/api/v1/datasets/{uid}/check"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
+    ("POST", "/api/v1/datasets/{uid}/{verb}"): Rule(MANAGE_DATASETS, lambda: {}),
+    ("POST", "/api/v1/datasets/import"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
+    ("GET", "/api/v1/datasets/coverage"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/datasets/reminders"): Rule(OPERATE),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -223,7 +238,8 @@ NOT_BY_BEARER = {("GET", "/api/v1/gateway/auth")}  # refused with 401: a bearer 
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
-               "{corporate_number}": "8000012050001", "{group_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{corporate_number}": "8000012050001", "{group_id}": "1",
+               "{uid}": "no-such-dataset", "{verb}": "submit"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

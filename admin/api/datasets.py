@@ -1,0 +1,285 @@
+"""/api/v1/datasets: the dataset register (for providers and the operator). The published catalogue
+itself is read through CKAN's API and the DCAT feed (admin/ckan.py)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated, Literal
+
+from flask import jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.auth import current_actor
+from admin.extensions import db
+from core.errors import Invalid, problem
+from tenancy.datasets import catalogue, importing, operations
+from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
+
+bp = APIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("datasets", "データセット台帳 / dataset register"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,100}$")]
+Provider = Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{13})$")]
+Line = Annotated[str, StringConstraints(max_length=200)]
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+class DatasetPath(BaseModel):
+    uid: Ident = Field(description="The dataset's id (uid) or its catalogue name")
+
+
+class DatasetMovePath(BaseModel):
+    uid: Ident
+    verb: Literal["submit", "publish", "refuse", "withdraw"]
+
+
+class DatasetQuery(CachedSchema):
+    q: str = Field(default="", max_length=100, description="Title, keyword or name")
+    status: DatasetStatus | None = None
+    provider: Provider | None = None
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class DatasetDistributionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, StringConstraints(max_length=1000)]
+    format: Annotated[str, StringConstraints(max_length=32)] = ""
+    media_type: Annotated[str, StringConstraints(max_length=100)] = ""
+    byte_size: int | None = Field(default=None, ge=0, le=2**62)
+    is_api: bool = False
+    title: Line = ""
+
+
+class DatasetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider_code: Provider = Field(description="Tenant code or member organisation's corporate number (ignored on change)")
+    title_ja: Line
+    title_en: Line = ""
+    description: str = Field(default="", max_length=5000)
+    category_code: Annotated[str, StringConstraints(max_length=32)]
+    keywords: list[Annotated[str, StringConstraints(max_length=50)]] = Field(default_factory=list, max_length=30)
+    licence_code: Annotated[str, StringConstraints(max_length=64)]
+    access: Access = Access.open
+    grantees: list[Annotated[str, StringConstraints(max_length=32)]] = Field(default_factory=list, max_length=100)
+    frequency: Frequency = Frequency.irregular
+    last_updated_on: dt.date | None = None
+    department: Line = ""
+    contact_email: Annotated[str, StringConstraints(max_length=254)] = ""
+    contact_phone: Annotated[str, StringConstraints(max_length=32)] = ""
+    personal_info: PersonalInfo = PersonalInfo.none
+    standard_kind: Annotated[str, StringConstraints(max_length=32)] | None = None
+    responsibility_remark: str = Field(default="", max_length=1000)
+    distributions: list[DatasetDistributionBody] = Field(default_factory=list, max_length=20)
+
+
+class DatasetReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=1000, description="Required to refuse or withdraw")
+
+
+class DatasetFileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: Annotated[str, StringConstraints(max_length=255)] = ""
+    content_base64: str = Field(max_length=MAX_FILE_BYTES * 4 // 3 + 4, description="The CSV file's bytes, base64")
+
+
+class DatasetProblemOut(BaseModel):
+    row: str
+    column: str
+    message_ja: str
+    message_en: str
+
+
+class DatasetCheckOut(BaseModel):
+    conformant: bool
+    label_ja: str
+    encoding: str
+    row_count: int
+    problem_count: int
+    problems: list[DatasetProblemOut]
+    dataset_version: int
+
+
+class DatasetPartyOut(BaseModel):
+    party: str = Field(description="provider, operator or user")
+    label_ja: str
+    label_en: str
+    duty_ja: str
+    duty_en: str
+    remark: str | None = None
+
+
+class DatasetDistributionOut(BaseModel):
+    url: str
+    format: str
+    media_type: str
+    byte_size: int | None
+    is_api: bool
+    title: str
+
+
+class DatasetOut(BaseModel):
+    uid: str
+    name: str
+    provider_code: str
+    title_ja: str
+    title_en: str
+    description: str
+    category_code: str
+    keywords: list[str]
+    licence_code: str
+    access: str
+    grantees: list[str]
+    frequency: str
+    last_updated_on: dt.date | None
+    department: str
+    contact_email: str
+    contact_phone: str
+    personal_info: str
+    standard_kind: str | None
+    conformance_ja: str
+    status: str
+    review_reason: str
+    version: int
+    responsibility: list[DatasetPartyOut] = Field(description="The split of responsibility (責任分界)")
+    distributions: list[DatasetDistributionOut]
+
+
+class DatasetPage(BaseModel):
+    items: list[DatasetOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class DatasetImportOut(BaseModel):
+    created: list[str]
+
+
+class DatasetCoverageQuery(CachedSchema):
+    q: str = Field(default="", max_length=100)
+    kind: Annotated[str, StringConstraints(max_length=32)] | None = None
+    state: Literal["conformant", "not_conformant", "overdue", "missing"] | None = None
+
+
+class DatasetCoverageRowOut(BaseModel):
+    code: str
+    name_ja: str
+    cells: dict[str, str]
+
+
+class DatasetCoverageOut(BaseModel):
+    kinds: list[str]
+    items: list[DatasetCoverageRowOut]
+
+
+class DatasetRemindOut(BaseModel):
+    queued: int
+
+
+def _out(dataset) -> dict:
+    return {"uid": dataset.uid, "name": dataset.name, "provider_code": dataset.provider_code,
+            "title_ja": dataset.title_ja, "title_en": dataset.title_en, "description": dataset.description,
+            "category_code": dataset.category_code, "keywords": dataset.keyword_list,
+            "licence_code": dataset.licence_code, "access": dataset.access.value,
+            "grantees": operations.grantees(db.session, dataset), "frequency": dataset.frequency.value,
+            "last_updated_on": dataset.last_updated_on.isoformat() if dataset.last_updated_on else None,
+            "department": dataset.department, "contact_email": dataset.contact_email,
+            "contact_phone": dataset.contact_phone, "personal_info": dataset.personal_info.value,
+            "standard_kind": dataset.standard_kind, "conformance_ja": operations.conformance_label(dataset)[0],
+            "status": dataset.status.value, "review_reason": dataset.review_reason, "version": dataset.version,
+            "responsibility": catalogue.responsibility(dataset),
+            "distributions": [{"url": d.url, "format": d.format, "media_type": d.media_type, "byte_size": d.byte_size,
+                               "is_api": d.is_api, "title": d.title}
+                              for d in operations.distributions(db.session, dataset)]}
+
+
+def _draft(body: DatasetBody) -> operations.DatasetDraft:
+    return operations.DatasetDraft(
+        provider_code=body.provider_code, title_ja=body.title_ja, title_en=body.title_en, description=body.description,
+        category_code=body.category_code, keywords="、".join(body.keywords), licence_code=body.licence_code,
+        access=body.access.value, grantees=tuple(body.grantees), frequency=body.frequency.value,
+        last_updated_on=body.last_updated_on, department=body.department, contact_email=body.contact_email,
+        contact_phone=body.contact_phone, personal_info=body.personal_info.value, standard_kind=body.standard_kind,
+        responsibility_remark=body.responsibility_remark,
+        distributions=tuple(operations.DistributionDraft(**d.model_dump()) for d in body.distributions))
+
+
+def _bytes(body: DatasetFileBody) -> bytes:
+    try:
+        return base64.b64decode(body.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("content_base64 is not base64.", "content_base64 が base64 ではありません。",
+                      problems=[problem("content_base64", "Not base64.", "base64 ではありません。")]) from None
+
+
+@bp.get("/datasets", responses={200: DatasetPage}, summary="The register: datasets the reader may see (a provider its own)")
+def list_datasets(query: DatasetQuery):
+    rows, total = operations.list_datasets(db.session, current_actor(), search=query.q,
+                                           status=query.status.value if query.status else None,
+                                           provider=query.provider, page=query.page, per_page=query.per_page)
+    return jsonify({"items": [_out(d) for d in rows], "total": total, "page": query.page, "per_page": query.per_page})
+
+
+@bp.post("/datasets", responses={201: DatasetOut}, summary="Register a dataset (a draft)")
+def register(body: DatasetBody):
+    dataset = operations.register(db.session, current_actor(), _draft(body))
+    return jsonify(_out(dataset)), 201
+
+
+@bp.get("/datasets/<uid>", responses={200: DatasetOut}, summary="One dataset of the register")
+def get_dataset(path: DatasetPath):
+    return jsonify(_out(operations.get_dataset(db.session, current_actor(), path.uid)))
+
+
+@bp.put("/datasets/<uid>", responses={200: DatasetOut}, summary="Change a dataset (a published one becomes a new version)")
+def update(path: DatasetPath, body: DatasetBody):
+    return jsonify(_out(operations.update(db.session, current_actor(), path.uid, _draft(body))))
+
+
+@bp.post("/datasets/<uid>/check", responses={200: DatasetCheckOut},
+         summary="Check a CSV (UTF-8 or CP932) against the dataset's standard kind; problems by row and column")
+def check(path: DatasetPath, body: DatasetFileBody):
+    result = operations.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body))
+    problems = [{k: p[k] for k in ("row", "column", "message_ja", "message_en")} for p in operations.check_problems(result)]
+    return jsonify({"conformant": result.conformant, "label_ja": "準拠" if result.conformant else
+                    f"不適合（{result.problem_count:,} 件）", "encoding": result.encoding, "row_count": result.row_count,
+                    "problem_count": result.problem_count, "problems": problems,
+                    "dataset_version": result.dataset_version})
+
+
+@bp.post("/datasets/<uid>/<verb>", responses={200: DatasetOut},
+         summary="The workflow: submit (provider), publish or refuse (operator), withdraw")
+def move(path: DatasetMovePath, body: DatasetReasonBody):
+    return jsonify(_out(operations.move(db.session, current_actor(), path.uid, path.verb, body.reason)))
+
+
+@bp.post("/datasets/import", responses={201: DatasetImportOut},
+         summary="Import a list of datasets (CSV, Japanese headers): all rows or none")
+def import_list(body: DatasetFileBody):
+    created = importing.import_datasets(db.session, current_actor(), _bytes(body))
+    return jsonify({"created": [d.uid for d in created]}), 201
+
+
+@bp.get("/datasets/coverage", responses={200: DatasetCoverageOut}, summary="Municipalities × standard kinds")
+def coverage(query: DatasetCoverageQuery):
+    from tenancy.datasets import standards
+
+    if query.kind is not None and query.kind not in standards.kinds():
+        raise Invalid("Unknown standard kind.", "標準データセットの種類がありません。",
+                      problems=[problem("kind", "Unknown standard kind.", "標準データセットの種類がありません。")])
+    rows = operations.coverage(db.session, current_actor(), search=query.q, kind=query.kind, state=query.state)
+    return jsonify({"kinds": list(standards.kinds()),
+                    "items": [{"code": r.code, "name_ja": r.name_ja, "cells": r.cells} for r in rows]})
+
+
+@bp.post("/datasets/reminders", responses={200: DatasetRemindOut},
+         summary="Queue a reminder to each overdue dataset's contact (once per period)")
+def remind():
+    return jsonify({"queued": operations.remind_overdue(db.session, current_actor())})

@@ -1,0 +1,125 @@
+"""`renkei datasets ...`: the dataset register from the server's command line: list, import a list,
+check a file against its standard kind, the workflow, the coverage matrix and the overdue reminders."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from admin.commands.acting import acting
+from admin.commands.output import committed, fail
+from admin.extensions import db
+from core import authz
+from core.errors import DomainError
+
+
+@click.group("datasets")
+def group() -> None:
+    """The dataset register (データセット台帳) and the standard datasets' coverage."""
+
+
+@group.command("list")
+@click.option("--search", default="", help="Title, keyword or name.")
+@click.option("--status", type=click.Choice(["draft", "submitted", "published", "withdrawn"]))
+@click.option("--provider", default=None, help="A provider's tenant code or corporate number.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_list(search: str, status: str | None, provider: str | None, actor) -> None:
+    """Every dataset: name, provider, title, status, standard conformance."""
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import STATUS_LABELS
+
+    try:
+        rows, total = operations.list_datasets(db.session, actor, search=search, status=status, provider=provider,
+                                               per_page=1_000_000)
+    except DomainError as error:
+        fail(error)
+    for d in rows:
+        click.echo(f"{d.name}\t{d.provider_code}\t{d.title_ja}\t{STATUS_LABELS[d.status][0]}\t"
+                   f"{operations.conformance_label(d)[0]}")
+    click.echo(f"{total} 件 / {total} dataset(s)", err=True)
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_import(file: Path, actor) -> None:
+    """Import a list of datasets (CSV, UTF-8 or CP932, Japanese headers): every row or none."""
+    from tenancy.datasets.importing import import_datasets
+
+    created = committed(lambda: import_datasets(db.session, actor, file.read_bytes()))
+    click.echo(f"{len(created)} 件を取り込みました / {len(created)} dataset(s) imported")
+
+
+@group.command("check")
+@click.argument("dataset")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_check(dataset: str, file: Path, actor) -> None:
+    """Check FILE (a CSV) against DATASET's standard kind; each problem by row and column."""
+    from tenancy.datasets import operations
+
+    check = committed(lambda: operations.check_file(db.session, actor, dataset, file.name, file.read_bytes()))
+    for p in operations.check_problems(check):
+        click.echo(f"{p['message_ja']}")
+    click.echo("準拠 / conformant" if check.conformant else
+               f"不適合（{check.problem_count:,} 件） / not conformant ({check.problem_count:,} problems)")
+    if not check.conformant:
+        sys.exit(1)
+
+
+@group.command("move")
+@click.argument("dataset")
+@click.argument("verb", type=click.Choice(["submit", "publish", "refuse", "withdraw"]))
+@click.option("--reason", default="", help="Required to refuse or withdraw.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
+    """The workflow: submit, publish, refuse (back to draft) or withdraw DATASET."""
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import STATUS_LABELS
+
+    moved = committed(lambda: operations.move(db.session, actor, dataset, verb, reason))
+    click.echo(f"{moved.name}: {STATUS_LABELS[moved.status][0]}")
+
+
+@group.command("coverage")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_coverage(output: Path | None, actor) -> None:
+    """Municipalities x standard kinds as CSV (UTF-8 with BOM, for Excel)."""
+    import io
+
+    from core.spreadsheet import safe_row
+    from tenancy.datasets import operations, standards
+
+    rows = committed(lambda: operations.coverage(db.session, actor))
+    kinds = list(standards.kinds().values())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["団体コード", "団体名", *[k.title_ja for k in kinds]])
+    for row in rows:
+        writer.writerow(safe_row([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]))
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@group.command("remind")
+@with_appcontext
+@acting(authz.OPERATOR)
+def datasets_remind(actor) -> None:
+    """Queue a Japanese reminder to each overdue dataset's contact (once per period)."""
+    from tenancy.datasets import operations
+
+    queued = committed(lambda: operations.remind_overdue(db.session, actor))
+    click.echo(f"{queued} 件の督促を送信待ちにしました / {queued} reminder(s) queued")

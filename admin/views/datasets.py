@@ -1,0 +1,365 @@
+"""The dataset register's pages: the list, one dataset (its responsibility split, distributions, schema
+checks and the review checklist), the form to register or change one, the file check of a standard
+dataset, the workflow's buttons (publish, refuse and withdraw ask first), the import, the coverage
+matrix (municipalities × standard kinds, CSV and Excel) and the operator's list of categories.
+Every change is a POST through admin/views/base.py's one POST path."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Response, abort, g, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.views import paging
+from admin.views.base import SecureView, confirm_first, flash_error, post_action
+from core import authz
+from core.errors import DomainError
+from core.spreadsheet import safe_row
+from tenancy.datasets import catalogue, importing, operations, standards
+from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
+                                     Access, DatasetStatus, Frequency, PersonalInfo)
+
+FIELDS = ("provider_code", "title_ja", "title_en", "description", "category_code", "keywords", "licence_code", "access",
+          "grantees", "frequency", "last_updated_on", "department", "contact_email", "contact_phone", "personal_info",
+          "standard_kind", "responsibility_remark", "url", "format", "media_type", "byte_size")
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def _ja() -> bool:
+    from admin.i18n import current_language
+
+    return current_language() == "ja"
+
+
+def _pick(pair) -> str:
+    return pair[0] if _ja() else pair[1]
+
+
+def _choices(labels, enum_cls):
+    return [(member.value, _pick(labels[member])) for member in enum_cls]
+
+
+def _values_of(dataset) -> dict[str, str]:
+    dists = operations.distributions(db.session, dataset)
+    first = dists[0] if dists else None
+    return {"provider_code": dataset.provider_code, "title_ja": dataset.title_ja, "title_en": dataset.title_en,
+            "description": dataset.description, "category_code": dataset.category_code, "keywords": dataset.keywords,
+            "licence_code": dataset.licence_code, "access": dataset.access.value,
+            "grantees": "、".join(operations.grantees(db.session, dataset)), "frequency": dataset.frequency.value,
+            "last_updated_on": dataset.last_updated_on.isoformat() if dataset.last_updated_on else "",
+            "department": dataset.department, "contact_email": dataset.contact_email,
+            "contact_phone": dataset.contact_phone, "personal_info": dataset.personal_info.value,
+            "standard_kind": dataset.standard_kind or "", "responsibility_remark": dataset.responsibility_remark,
+            "url": first.url if first else "", "format": first.format if first else "",
+            "media_type": first.media_type if first else "",
+            "byte_size": str(first.byte_size) if first and first.byte_size is not None else ""}
+
+
+def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[str, str]]:
+    errors = {}
+    last = None
+    if values["last_updated_on"]:
+        try:
+            last = dt.date.fromisoformat(values["last_updated_on"])
+        except ValueError:
+            errors["last_updated_on"] = _("Enter the date as YYYY-MM-DD.")
+    size = None
+    if values["byte_size"]:
+        if values["byte_size"].isdigit() and len(values["byte_size"]) < 18:
+            size = int(values["byte_size"])
+        else:
+            errors["byte_size"] = _("Enter the size in bytes (digits only).")
+    dists = ()
+    if values["url"]:
+        dists = (operations.DistributionDraft(url=values["url"], format=values["format"], media_type=values["media_type"],
+                                              byte_size=size, is_api=values["format"].lower() == "api"),)
+    grantees = tuple(part for part in values["grantees"].replace(",", "、").replace("\n", "、").split("、") if part.strip())
+    draft = operations.DatasetDraft(
+        provider_code=values["provider_code"], title_ja=values["title_ja"], title_en=values["title_en"],
+        description=values["description"], category_code=values["category_code"], keywords=values["keywords"],
+        licence_code=values["licence_code"], access=values["access"], grantees=grantees, frequency=values["frequency"],
+        last_updated_on=last, department=values["department"], contact_email=values["contact_email"],
+        contact_phone=values["contact_phone"], personal_info=values["personal_info"],
+        standard_kind=values["standard_kind"] or None, responsibility_remark=values["responsibility_remark"],
+        distributions=dists)
+    return draft, errors
+
+
+def _field_of(problem_field: str) -> str:
+    head = problem_field.split(".")[0]
+    if head == "distributions":
+        return problem_field.split(".")[-1] if "." in problem_field else "url"
+    return head
+
+
+class DatasetsView(SecureView):
+    required_action = "dataset.read"
+
+    def _providers(self) -> list[tuple[str, str]]:
+        """The providers the person may register datasets for: (code, name)."""
+        grant = authz.grant_for(g.actor, "dataset.manage")
+        if grant is None:
+            return []
+        found = catalogue.providers(db.session, None if grant.all_tenants else sorted(grant.tenant_codes))
+        return [(code, f"{p.name_ja}（{code}）") for code, p in sorted(found.items())]
+
+    def _form(self, values: dict, errors: dict, dataset=None, status: int = 200):
+        return self.render(
+            "renkei/datasets_form.html", values=values, errors=errors, dataset=dataset, providers=self._providers(),
+            categories=[(c.code, c.label_ja if _ja() else (c.label_en or c.label_ja)) for c in operations.categories(db.session)],
+            licences=[(lic.code, lic.title_ja if _ja() else (lic.title_en or lic.title_ja)) for lic in operations.licences(db.session)],
+            accesses=_choices(ACCESS_LABELS, Access), frequencies=_choices(FREQUENCY_LABELS, Frequency),
+            personal=_choices(PERSONAL_LABELS, PersonalInfo),
+            kinds=[(k.code, k.title_ja if _ja() else k.title_en) for k in standards.kinds().values()]), status
+
+    @expose("/")
+    def index(self):
+        status = request.args.get("status") or None
+        if status and status not in {s.value for s in DatasetStatus}:
+            abort(400)
+        rows, total = operations.list_datasets(db.session, g.actor, search=paging.search_text(), status=status,
+                                               page=paging.page_number(), per_page=paging.PAGE_SIZE)
+        page = paging.Page(rows, paging.page_number(), max(1, -(-total // paging.PAGE_SIZE)), total, paging.PAGE_SIZE)
+        names = catalogue.providers(db.session, [d.provider_code for d in rows])
+        return self.render("renkei/datasets.html", page=page, search=paging.search_text(), status=status,
+                           statuses=_choices(STATUS_LABELS, DatasetStatus), pick=_pick, labels=operations.LABELS,
+                           names=names, conformance=operations.conformance_label,
+                           can_manage=authz.grant_for(g.actor, "dataset.manage") is not None,
+                           can_settings=authz.allowed(g.actor, "dataset.settings"))
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):
+        if authz.grant_for(g.actor, "dataset.manage") is None:
+            abort(403)
+        if request.method == "GET":
+            providers = self._providers()
+            return self._form({"provider_code": providers[0][0] if len(providers) == 1 else "", "access": "open",
+                               "frequency": "yearly", "personal_info": "none", "licence_code": "CC-BY-4.0"}, {})
+        values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
+        draft, errors = _draft_from(values)
+        if not errors:
+            try:
+                dataset = operations.register(db.session, g.actor, draft)
+            except DomainError as error:
+                db.session.rollback()
+                if error.kind == "forbidden":
+                    abort(403)
+                errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
+            else:
+                return post_action(lambda: dataset, back=url_for(".detail", uid=dataset.uid),
+                                   saved=_("The dataset was registered as a draft."))
+        return self._form(values, errors, status=422)
+
+    def _dataset(self, uid: str):
+        try:
+            return operations.get_dataset(db.session, g.actor, uid)
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+
+    @expose("/<uid>")
+    def detail(self, uid: str):
+        dataset = self._dataset(uid)
+        checks = operations.checks(db.session, dataset)
+        provider = catalogue.providers(db.session, [dataset.provider_code]).get(dataset.provider_code)
+        category = next((c for c in operations.categories(db.session, include_inactive=True)
+                         if c.code == dataset.category_code), None)
+        licence = next((lic for lic in operations.licences(db.session, include_inactive=True)
+                        if lic.code == dataset.licence_code), None)
+        return self.render(
+            "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
+            distributions=operations.distributions(db.session, dataset), grantees=operations.grantees(db.session, dataset),
+            checks=checks, latest_problems=operations.check_problems(checks[0]) if checks else [],
+            kind=standards.kind_of(dataset.standard_kind), conformance=operations.conformance_label(dataset),
+            checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
+            moves=operations.moves_for(g.actor, dataset), pick=_pick, labels=operations.LABELS,
+            responsibility=RESPONSIBILITY,
+            can_manage=authz.allowed(g.actor, "dataset.manage", dataset.provider_code)
+            and dataset.status != DatasetStatus.withdrawn)
+
+    @expose("/<uid>/edit", methods=("GET", "POST"))
+    def edit(self, uid: str):
+        dataset = self._dataset(uid)
+        if not authz.allowed(g.actor, "dataset.manage", dataset.provider_code):
+            abort(403)
+        if request.method == "GET":
+            return self._form(_values_of(dataset), {}, dataset)
+        values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
+        values["provider_code"] = dataset.provider_code
+        draft, errors = _draft_from(values)
+        if not errors:
+            try:
+                operations.update(db.session, g.actor, uid, draft)
+            except DomainError as error:
+                db.session.rollback()
+                if error.kind != "invalid":
+                    flash_error(error)
+                    return redirect(url_for(".detail", uid=uid))
+                errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
+            else:
+                return post_action(lambda: None, back=url_for(".detail", uid=uid), saved=_("Saved."))
+        return self._form(values, errors, dataset, status=422)
+
+    @expose("/<uid>/check", methods=("POST",))
+    def check(self, uid: str):
+        upload = request.files.get("file")
+
+        def act():
+            if upload is None or not upload.filename:
+                raise importing.ImportRejected("Choose a file.", "ファイルを選んでください。")
+            raw = upload.stream.read(MAX_UPLOAD + 1)
+            if len(raw) > MAX_UPLOAD:
+                raise importing.ImportRejected("The file is larger than 20 MB; check a sample of it.",
+                                               "ファイルが 20 MB を超えています。一部を取り出して確認してください。")
+            return operations.check_file(db.session, g.actor, uid, upload.filename, raw)
+
+        return post_action(act, back=url_for(".detail", uid=uid) + "#check",
+                           saved=lambda c: _("Conformant.") if c.conformant
+                           else _("Not conformant: %(n)s problems (listed below).", n=f"{c.problem_count:,}"))
+
+    @expose("/<uid>/move/<verb>", methods=("POST",))
+    def move(self, uid: str, verb: str):
+        if verb not in operations.TRANSITIONS:
+            abort(404)
+        asks = {"publish": (_("Publish this dataset?"), _("It appears in the catalogue (CKAN API and DCAT feed) for everyone its access level allows; the provider is notified."), _("Publish")),
+                "refuse": (_("Send this dataset back to its provider?"), _("It returns to draft with your reason; the provider is notified."), _("Send back")),
+                "withdraw": (_("Withdraw this dataset?"), _("It leaves the catalogue at once and can no longer be changed; the provider is notified."), _("End publication"))}
+        if verb in asks:
+            title, consequence, label = asks[verb]
+            confirmation = confirm_first(self, title=title, consequence=consequence, confirm_label=label,
+                                         back=url_for(".detail", uid=uid))
+            if confirmation is not None:
+                return confirmation
+        saved = {"submit": _("Submitted for review."), "publish": _("Published."), "refuse": _("Sent back to the provider."),
+                 "withdraw": _("Publication ended.")}[verb]
+        return post_action(lambda: operations.move(db.session, g.actor, uid, verb, request.form.get("reason", "")),
+                           back=url_for(".detail", uid=uid), saved=saved)
+
+    @expose("/import", methods=("GET", "POST"))
+    def import_file(self):
+        if authz.grant_for(g.actor, "dataset.manage") is None:
+            abort(403)
+        problems = []
+        if request.method == "POST":
+            upload = request.files.get("file")
+            try:
+                if upload is None or not upload.filename:
+                    raise importing.ImportRejected("Choose a file.", "ファイルを選んでください。")
+                raw = upload.stream.read(MAX_UPLOAD + 1)
+                if len(raw) > MAX_UPLOAD:
+                    raise importing.ImportRejected("The file is larger than 20 MB.", "ファイルが 20 MB を超えています。")
+                created = importing.import_datasets(db.session, g.actor, raw)
+            except DomainError as error:
+                db.session.rollback()
+                if error.kind == "forbidden":
+                    abort(403)
+                flash_error_only(error)
+                problems = error.problems
+            else:
+                return post_action(lambda: None, back=url_for(".index"),
+                                   saved=_("%(n)s datasets were imported.", n=len(created)))
+        headers = [ja for ja, _en in importing.HEADERS.values()]
+        return self.render("renkei/datasets_import.html", problems=problems, headers=headers, pick=_pick), \
+            (422 if problems else 200)
+
+
+def flash_error_only(error: DomainError) -> None:
+    """The refusal's message (the problems are listed on the page, by line)."""
+    from flask import flash
+
+    flash(error.message_ja if _ja() else error.message_en, "error")
+
+
+class CoverageView(SecureView):
+    """Municipalities × standard kinds (the operator sees all; a municipality its own row)."""
+
+    required_action = "dataset.read"
+
+    def is_visible(self) -> bool:
+        return super().is_visible() and authz.allowed(g.actor, "dataset.review")
+
+    def _filters(self):
+        kind = request.args.get("kind") or None
+        state = request.args.get("state") or None
+        if (kind and kind not in standards.kinds()) or (state and state not in operations.CELL_LABELS):
+            abort(400)
+        return kind, state
+
+    def _rows(self):
+        kind, state = self._filters()
+        return operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state), kind, state
+
+    @expose("/")
+    def index(self):
+        kind, state = self._filters()
+        number = paging.page_number()
+        rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+                                          page=number, per_page=paging.PAGE_SIZE)
+        pages = max(1, -(-total // paging.PAGE_SIZE))
+        if number > pages:  # a page past the end shows the last page
+            number = pages
+            rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+                                              page=number, per_page=paging.PAGE_SIZE)
+        page = paging.Page(rows, number, pages, total, paging.PAGE_SIZE)
+        return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
+                           state=state, search=paging.search_text(), pick=_pick,
+                           cells=operations.CELL_LABELS, ja=_ja())
+
+    @expose("/export.<fmt>")
+    def export(self, fmt: str):
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        rows, _kind, _state = self._rows()
+        kinds = list(standards.kinds().values())
+        table = [["団体コード", "団体名", *[k.title_ja for k in kinds]]]
+        table += [safe_row([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]])
+                  for row in rows]
+        name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(table)
+            data, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet("標準データセットの整備状況")
+            for row in table:
+                sheet.append(row)
+            out = io.BytesIO()
+            book.save(out)
+            data, mimetype = out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+class CategoriesView(SecureView):
+    required_action = "dataset.settings"
+
+    @expose("/")
+    def index(self):
+        return self.render("renkei/datasets_categories.html",
+                           items=operations.categories(db.session, include_inactive=True),
+                           licences=operations.licences(db.session, include_inactive=True), ja=_ja())
+
+    @expose("/add", methods=("POST",))
+    def add(self):
+        return post_action(lambda: operations.add_category(db.session, g.actor, request.form.get("code", ""),
+                                                           request.form.get("label_ja", ""), request.form.get("label_en", "")),
+                           back=url_for(".index"), saved=_("Saved."))
+
+    @expose("/<code>/active", methods=("POST",))
+    def active(self, code: str):
+        return post_action(lambda: operations.set_category_active(db.session, g.actor, code,
+                                                                  request.form.get("active") == "1"),
+                           back=url_for(".index"), saved=_("Saved."))
+
+
+def views(session):
+    return [DatasetsView(name=_l("Datasets"), endpoint="datasets", url="datasets"),
+            CoverageView(name=_l("Standard datasets coverage"), endpoint="dataset_coverage", url="dataset-coverage"),
+            CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories")]
+

@@ -1,0 +1,204 @@
+"""Benchmark: the catalogue at national size (issue 22): CKAN's package_search, package_show and a page of the DCAT feed.
+
+    python bench/bench_catalogue.py [--rounds 60] [--providers 1741] [--per-provider 30] [--rebuild]
+                                    [--database-url URL]
+
+The data set: 1,741 providers (Kumamoto's reference tenants plus synthetic municipalities with
+valid codes, as bench_pages builds them) with 30 datasets each, about 52,000 datasets with a
+distribution each (most published and open; some for members only; a third of a standard kind).
+On SQLite (the default) the database is kept in /tmp, keyed by size, and reused (``--rebuild``
+builds it again); ``--database-url`` builds it in a PostgreSQL database, which is EMPTIED first.
+
+Requests go through the Flask test client (in-process server time), anonymous, and alternate in
+every round with the LIMIT measured in the same run: the layout page with no content (signed in,
+as bench_pages measures it). Printed: p50 and p95 of each beside the limit's, and the project's
+goal for the catalogue (p95 < 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+
+TITLES = ("指定緊急避難場所一覧", "AED設置箇所一覧", "公共施設一覧", "公衆無線LANアクセスポイント一覧", "公衆トイレ一覧",
+          "子育て施設一覧", "観光施設一覧", "医療機関一覧", "消防水利施設一覧", "文化財一覧", "浸水想定区域（洪水）",
+          "浸水想定区域（津波）", "土砂災害警戒区域", "ため池情報", "河川水位", "アートポリス一覧", "駐輪場一覧",
+          "道路照明灯一覧", "交通事故統計情報", "ライブカメラ一覧", "バス情報", "橋梁一覧", "ダム一覧", "樋門・樋管一覧",
+          "堰一覧", "排水機場一覧", "港湾一覧", "公営住宅一覧", "下水処理場一覧", "地下水位")
+CATEGORIES = ("disaster", "tourism", "health_welfare", "childcare", "transport", "infrastructure", "statistics", "other")
+FORMATS = (("CSV", "text/csv"), ("GeoJSON", "application/geo+json"), ("API", "application/json"))
+
+
+def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) -> int:
+    """``per_provider`` datasets for each provider code, with a distribution each, in bulk; how many."""
+    import sqlalchemy as sa
+
+    from tenancy.datasets import operations, standards
+    from tenancy.datasets.models import Dataset, Distribution, search_text_of
+
+    operations.ensure_lists(session)
+    kinds = list(standards.kinds())
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.timezone.utc)
+    today = dt.date.today()
+    rows, dists, total = [], [], 0
+    next_id = (session.scalar(sa.select(sa.func.max(Dataset.id))) or 0) + 1
+    for code in codes:
+        for i in range(per_provider):
+            title = TITLES[i % len(TITLES)]
+            kind = kinds[i] if i < len(kinds) and rng.random() < 0.7 else None
+            fmt, media = FORMATS[rng.randrange(len(FORMATS))]
+            rows.append({
+                "id": next_id, "uid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "name": f"{code}-{i + 1:04d}",
+                "provider_code": code, "title_ja": title, "title_en": "", "description": f"{title}のデータです。",
+                "category_code": CATEGORIES[i % len(CATEGORIES)], "keywords": "、".join(title.replace("一覧", "").split("・")),
+                "licence_code": "CC-BY-4.0" if rng.random() < 0.8 else "PDL-1.0",
+                "access": "open" if rng.random() < 0.9 else "members",
+                "frequency": ("yearly", "monthly", "irregular", "daily")[rng.randrange(4)],
+                "last_updated_on": today - dt.timedelta(days=rng.randrange(0, 700)), "department": "情報政策課",
+                "contact_email": f"opendata-{code}@example.jp", "contact_phone": "", "personal_info": "none",
+                "standard_kind": kind, "responsibility_remark": "",
+                "status": "published" if rng.random() < 0.95 else "draft", "review_reason": "", "version": 1,
+                "conformant": (rng.random() < 0.8) if kind else None, "problem_count": 0,
+                "created_at": now, "modified_at": now - dt.timedelta(minutes=rng.randrange(0, 500_000)),
+                "published_at": now})
+            rows[-1]["search_text"] = search_text_of(title, "", rows[-1]["keywords"], rows[-1]["description"])
+            dists.append({"dataset_id": next_id, "title": "", "url": f"https://data.example.jp/{code}/{i + 1}.csv",
+                          "is_api": fmt == "API", "format": fmt, "media_type": media, "byte_size": rng.randrange(1, 10**7)})
+            next_id += 1
+            total += 1
+        if len(rows) >= 5000:
+            session.execute(Dataset.__table__.insert(), rows)
+            session.execute(Distribution.__table__.insert(), dists)
+            rows, dists = [], []
+    if rows:
+        session.execute(Dataset.__table__.insert(), rows)
+        session.execute(Distribution.__table__.insert(), dists)
+    session.commit()
+    return total
+
+
+def build(app, providers: int, per_provider: int) -> dict:
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from bench.bench_pages import synthetic_codes
+    from core.actor import Actor
+    from tenancy.registry.models import Tenant
+    from tenancy.registry.sample import load_kumamoto
+
+    operator = Actor(issuer="urn:bench", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
+    started = time.perf_counter()
+    with app.app_context():
+        common.reset_schema(db)
+        session = db.session
+        load_kumamoto(session, operator)
+        session.commit()
+        taken = set(session.scalars(sa.select(Tenant.code)))
+        now = dt.datetime.now(dt.timezone.utc)
+        session.execute(Tenant.__table__.insert(), [
+            {"code": code, "name_ja": f"架空{i}町", "name_en": f"Kaku {i}", "kind": "town", "population": 10_000,
+             "population_source": "synthetic", "status": "active", "created_at": now, "updated_at": now}
+            for i, code in enumerate(synthetic_codes(providers - len(taken), taken))])
+        session.commit()
+        codes = sorted(session.scalars(sa.select(Tenant.code)))
+        count = fill_datasets(session, codes, per_provider)
+    return {"providers": len(codes), "datasets": count, "build_seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--providers", type=int, default=1741)
+    parser.add_argument("--per-provider", type=int, default=30)
+    parser.add_argument("--rebuild", action="store_true")
+    common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
+    args = parser.parse_args()
+
+    from admin import create_app
+    from bench.bench_pages import LIMIT_PATH, register_limit, settings, sign_in
+
+    var = Path(os.environ.get("TMPDIR", "/tmp")) / f"renkei-bench-catalogue-{args.providers}-{args.per_provider}"
+    var.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{var / 'catalogue.db'}"
+    facts_file = var / "facts.json"
+    app = create_app(settings(url, var))
+    cached = not args.database_url and not args.rebuild and facts_file.exists() and (var / "catalogue.db").exists()
+    if cached:
+        facts = json.loads(facts_file.read_text())
+    else:
+        if not args.database_url and (var / "catalogue.db").exists():
+            (var / "catalogue.db").unlink()
+        print(f"building the data set ({args.providers:,} providers x {args.per_provider} datasets) ...", flush=True)
+        facts = build(app, args.providers, args.per_provider)
+        if not args.database_url:
+            facts_file.write_text(json.dumps(facts))
+    register_limit(app)
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    signed_in, anonymous = app.test_client(), app.test_client()
+    sign_in(signed_in, ("platform-operator",), ())
+    rng = random.Random(7)
+    with app.app_context():  # what an anonymous reader may be shown: published, open
+        import sqlalchemy as sa
+
+        from admin.extensions import db
+        from tenancy.datasets.models import Dataset
+
+        names = list(db.session.scalars(sa.select(Dataset.name).where(
+            Dataset.status == "published", Dataset.access == "open").order_by(Dataset.id).limit(2000)))
+    total = facts["datasets"]
+
+    def timed(client, path: str) -> float:
+        started = time.perf_counter()
+        response = client.get(path)
+        response.get_data()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {response.status_code} {response.get_data(as_text=True)[:300]}")
+        return elapsed
+
+    sides = {
+        "limit: layout page (signed in)": lambda n: timed(signed_in, LIMIT_PATH),
+        "package_search q + fq organization": lambda n: timed(
+            anonymous, "/api/3/action/package_search?q=AED&fq=organization:431001"),
+        "package_search q + fq res_format, 10 rows": lambda n: timed(
+            anonymous, "/api/3/action/package_search?q=%E9%81%BF%E9%9B%A3&fq=res_format:CSV&rows=10"),  # 避難
+        "package_show": lambda n: timed(anonymous, f"/api/3/action/package_show?id={names[rng.randrange(len(names))]}"),
+        "DCAT feed page (Turtle, 50 datasets)": lambda n: timed(
+            anonymous, f"/catalog.ttl?start={rng.randrange(0, max(1, total - 3000)) // 50 * 50}"),
+    }
+    for side in sides.values():  # compile templates, warm caches
+        side(0)
+    samples = common.alternate(sides, args.rounds)
+    print(f"bench_catalogue: {facts['providers']:,} providers, {total:,} datasets on {url.split(':')[0]}"
+          f"{' (cached data set)' if cached else ' (built in %s s)' % facts['build_seconds']}; {args.rounds} rounds; "
+          "server time in-process (Flask test client), anonymous reader")
+    print(common.noisy_machine_note())
+    limit_name = next(iter(sides))
+    limit95 = common.percentile(samples[limit_name], 0.95)
+    print(f"{limit_name:<44} p50 {common.percentile(samples[limit_name], 0.5):8.2f} ms  p95 {limit95:8.2f} ms")
+    met = []
+    for name in list(sides)[1:]:
+        p50, p95 = common.percentile(samples[name], 0.5), common.percentile(samples[name], 0.95)
+        print(f"{name:<44} p50 {p50:8.2f} ms", end="  ")
+        met.append(common.report("p95", p95, limit95, "catalogue", "ms"))
+    return 0 if all(met) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

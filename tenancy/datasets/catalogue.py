@@ -1,0 +1,418 @@
+"""The published catalogue, as existing tools read it: DCAT 3 (DCAT-AP 3.0.0) and CKAN's package shapes.
+
+:func:`search` is the one query of the catalogue (what a reader may see, :func:`operations.visibility`;
+a text query, filters on provider, keyword, format and licence; sort; a page). The builders are
+pure functions of what it returns: :func:`dcat_graph` (an ``rdflib`` graph: catalogue, datasets
+with publisher, vcard contact point, licence, access rights, frequency, themes, keywords,
+distributions and the standard a dataset conforms to, and Hydra paging links) and
+:func:`ckan_package` / :func:`ckan_organization` / :func:`ckan_licence` (CKAN's dictionaries).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from tenancy.datasets import operations, standards
+from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
+                                     Dataset, DatasetCategory, DatasetLicence, DatasetStatus, Distribution, Frequency)
+
+MAX_ROWS = 1000
+SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
+         "metadata_created": Dataset.created_at, "score": Dataset.modified_at}
+
+
+class BadQuery(ValueError):
+    """A search the catalogue does not understand (CKAN's Validation Error); ``field`` names the parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class Provider:
+    code: str
+    name_ja: str
+    name_en: str
+    kind: str  # "tenant" or "member"
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One dataset of the catalogue with everything its records show."""
+
+    dataset: Dataset
+    provider: Provider
+    distributions: tuple[Distribution, ...]
+    category: DatasetCategory | None
+    licence: DatasetLicence | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    entries: list[Entry]
+    total: int
+    start: int
+    rows: int
+
+
+def providers(session: Session, codes: Sequence[str] | None = None) -> dict[str, Provider]:
+    """Tenants and member organisations by code (all, or those named)."""
+    from tenancy.members.models import Organisation
+    from tenancy.registry.models import Tenant
+
+    tenants = sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en)
+    orgs = sa.select(Organisation.corporate_number, Organisation.name)
+    if codes is not None:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        tenants, orgs = tenants.where(Tenant.code.in_(wanted)), orgs.where(Organisation.corporate_number.in_(wanted))
+    found = {code: Provider(code, ja, en or ja, "tenant") for code, ja, en in session.execute(tenants)}
+    found.update({number: Provider(number, name, name, "member") for number, name in session.execute(orgs)})
+    return found
+
+
+def _provider(found: dict[str, Provider], code: str) -> Provider:
+    return found.get(code) or Provider(code, code, code, "tenant")
+
+
+def parse_fq(fq: str) -> dict[str, list[str]]:
+    """CKAN's filter query as renkei reads it: ``field:value`` terms (quoted values allowed) joined by
+    spaces or AND, on organization, tags, res_format, license_id and groups."""
+    import shlex
+
+    allowed = {"organization", "tags", "res_format", "license_id", "groups", "name"}
+    found: dict[str, list[str]] = {}
+    try:
+        terms = shlex.split(fq.replace("+", " "))
+    except ValueError:
+        raise BadQuery("fq", "Unbalanced quotes.") from None
+    for term in terms:
+        if term.upper() == "AND":
+            continue
+        field, sep, value = term.partition(":")
+        field = field.lstrip("+")
+        if not sep or field not in allowed or not value:
+            raise BadQuery("fq", f"Cannot filter on {term!r}; use organization, tags, res_format, license_id or groups.")
+        found.setdefault(field, []).append(value.strip('"'))
+    return found
+
+
+def _order(sort: str) -> list[Any]:
+    order = []
+    for part in (p.strip() for p in (sort or "score desc, metadata_modified desc").split(",")):
+        if not part:
+            continue
+        field, _, direction = part.partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if field not in SORTS or direction not in ("asc", "desc"):
+            raise BadQuery("sort", f"Cannot sort by {part!r}.")
+        column = SORTS[field]
+        order.append(column.desc() if direction == "desc" else column.asc())
+    return order + [Dataset.id.desc()]
+
+
+def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", sort: str = "", rows: int = 10,
+           start: int = 0, names: Sequence[str] | None = None) -> Page:
+    """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader)."""
+    if not 0 <= rows <= MAX_ROWS:
+        raise BadQuery("rows", f"rows must be between 0 and {MAX_ROWS}.")
+    if not 0 <= start <= 10_000_000:
+        raise BadQuery("start", "start must be 0 or more.")
+    filters = parse_fq(fq)
+    query = sa.select(Dataset.id).where(Dataset.status == DatasetStatus.published, operations.visibility(session, actor))
+    if names is not None:
+        query = query.where(Dataset.name.in_(list(names)))
+    for value in filters.get("organization", []):
+        query = query.where(Dataset.provider_code == value)
+    for value in filters.get("license_id", []):
+        query = query.where(Dataset.licence_code == value)
+    for value in filters.get("groups", []):
+        query = query.where(Dataset.category_code == value)
+    for value in filters.get("name", []):
+        query = query.where(Dataset.name == value)
+    for value in filters.get("tags", []):
+        query = query.where(sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
+                                   Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
+                                   Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
+    for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
+        query = query.where(Dataset.id.in_(sa.select(Distribution.dataset_id).where(Distribution.format == value)))
+    for word in q.split()[:10] if q and q != "*:*" else []:
+        query = query.where(Dataset.search_text.like(f"%{_escape(word.lower())}%", escape="\\"))
+    order = _order(sort)
+    # the count reads the covering index ix_dataset_search; the page walks ix_dataset_catalogue in name order
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    ids = list(session.scalars(query.order_by(*order).offset(start).limit(rows))) if rows else []
+    return Page(entries(session, ids), total, start, rows)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def entries(session: Session, ids: Sequence[int]) -> list[Entry]:
+    """The datasets ``ids`` (in that order) with their providers, distributions, category and licence."""
+    if not ids:
+        return []
+    datasets = {d.id: d for d in session.scalars(sa.select(Dataset).where(Dataset.id.in_(list(ids))))}
+    dists: dict[int, list[Distribution]] = {}
+    for dist in session.scalars(sa.select(Distribution).where(Distribution.dataset_id.in_(list(ids)))
+                                .order_by(Distribution.id)):
+        dists.setdefault(dist.dataset_id, []).append(dist)
+    found = providers(session, [d.provider_code for d in datasets.values()])
+    cats = {c.code: c for c in operations.categories(session, include_inactive=True)}
+    lics = {lic.code: lic for lic in operations.licences(session, include_inactive=True)}
+    return [Entry(datasets[i], _provider(found, datasets[i].provider_code), tuple(dists.get(i, ())),
+                  cats.get(datasets[i].category_code), lics.get(datasets[i].licence_code)) for i in ids if i in datasets]
+
+
+def organizations(session: Session, actor: Actor | None) -> list[Provider]:
+    """Providers with at least one published dataset the reader may see."""
+    codes = session.scalars(sa.select(Dataset.provider_code).distinct()
+                            .where(Dataset.status == DatasetStatus.published, operations.visibility(session, actor))).all()
+    found = providers(session, list(codes))
+    return [_provider(found, code) for code in sorted(codes)]
+
+
+def count_for(session: Session, actor: Actor | None, provider_code: str) -> int:
+    return session.scalar(sa.select(sa.func.count(Dataset.id)).where(
+        Dataset.status == DatasetStatus.published, Dataset.provider_code == provider_code,
+        operations.visibility(session, actor))) or 0
+
+
+# --- CKAN's shapes --------------------------------------------------------------------------------------
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() if moment else None
+
+
+def ckan_organization(provider: Provider, package_count: int | None = None) -> dict[str, Any]:
+    result = {"id": provider.code, "name": provider.code, "title": provider.name_ja, "display_name": provider.name_ja,
+              "description": "", "image_url": "", "type": "organization", "is_organization": True, "state": "active",
+              "approval_status": "approved"}
+    if package_count is not None:
+        result["package_count"] = package_count
+    return result
+
+
+def ckan_licence(licence: DatasetLicence) -> dict[str, Any]:
+    return {"id": licence.code, "title": licence.title_ja, "url": licence.url, "status": "active",
+            "od_conformance": "approved" if not licence.own_terms else "not reviewed",
+            "osd_conformance": "not reviewed", "domain_data": True, "domain_content": True, "domain_software": False}
+
+
+def responsibility(dataset: Dataset) -> list[dict[str, str]]:
+    parts = [{"party": key, "label_ja": ja, "label_en": en, "duty_ja": duty_ja, "duty_en": duty_en}
+             for key, ja, en, duty_ja, duty_en in RESPONSIBILITY]
+    if dataset.responsibility_remark:
+        parts[0]["remark"] = dataset.responsibility_remark
+    return parts
+
+
+def responsibility_text(dataset: Dataset) -> str:
+    text = " ".join(f"{ja}: {duty}" for _key, ja, _en, duty, _duty_en in RESPONSIBILITY)
+    return text + (f" 提供者からの補足: {dataset.responsibility_remark}" if dataset.responsibility_remark else "")
+
+
+def ckan_package(entry: Entry) -> dict[str, Any]:
+    d = entry.dataset
+    kind = standards.kind_of(d.standard_kind)
+    conformance = operations.conformance_label(d)[0]
+    extras = [("access", ACCESS_LABELS[Access(d.access)][0]), ("frequency", FREQUENCY_LABELS[Frequency(d.frequency)][0]),
+              ("last_updated", d.last_updated_on.isoformat() if d.last_updated_on else ""),
+              ("personal_information", PERSONAL_LABELS[d.personal_info][0]),
+              ("standard_dataset", kind.title_ja if kind else ""), ("conformance", conformance),
+              ("responsibility", responsibility_text(d)), ("contact_phone", d.contact_phone), ("uid", d.uid)]
+    category = entry.category
+    return {
+        "id": d.uid, "name": d.name, "title": d.title_ja, "notes": d.description, "type": "dataset", "state": "active",
+        "private": Access(d.access) != Access.open, "version": str(d.version),
+        "author": entry.provider.name_ja, "author_email": None,
+        "maintainer": d.department, "maintainer_email": d.contact_email or None,
+        "license_id": d.licence_code, "license_title": entry.licence.title_ja if entry.licence else d.licence_code,
+        "license_url": entry.licence.url if entry.licence else "",
+        "metadata_created": _iso(d.created_at), "metadata_modified": _iso(d.modified_at),
+        "owner_org": d.provider_code, "organization": ckan_organization(entry.provider),
+        "groups": [{"id": category.code, "name": category.code, "title": category.label_ja, "display_name": category.label_ja}]
+        if category else [],
+        "tags": [{"name": k, "display_name": k, "state": "active"} for k in d.keyword_list],
+        "num_tags": len(d.keyword_list),
+        "resources": [{"id": f"{d.uid}-{i + 1}", "package_id": d.uid, "name": dist.title or d.title_ja, "url": dist.url,
+                       "format": dist.format, "mimetype": dist.media_type or None, "size": dist.byte_size,
+                       "resource_type": "api" if dist.is_api else "file", "position": i, "state": "active"}
+                      for i, dist in enumerate(entry.distributions)],
+        "num_resources": len(entry.distributions),
+        "extras": [{"key": k, "value": v} for k, v in extras],
+        "responsibility": responsibility(d),
+    }
+
+
+# --- DCAT --------------------------------------------------------------------------------------------
+
+EU_FREQUENCY = {Frequency.realtime: "UPDATE_CONT", Frequency.daily: "DAILY", Frequency.weekly: "WEEKLY",
+                Frequency.monthly: "MONTHLY", Frequency.quarterly: "QUARTERLY", Frequency.yearly: "ANNUAL",
+                Frequency.irregular: "IRREG"}
+EU_ACCESS = {Access.open: "PUBLIC", Access.members: "RESTRICTED", Access.named: "RESTRICTED"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogueInfo:
+    base_url: str  # where renkei answers, e.g. https://renkei.example.jp
+    title_ja: str = "熊本県域データ連携基盤 データカタログ"
+    title_en: str = "Kumamoto area data platform catalogue"
+    description_ja: str = "県と市町村・会員団体が提供するデータセットの一覧です。"
+    publisher_ja: str = "熊本県"
+
+
+def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
+    """One page of the catalogue as DCAT 3 (an rdflib Graph) with Hydra links to the other pages."""
+    from rdflib import BNode, Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+    VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+    HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+    RENKEI = Namespace(f"{info.base_url}/ns#")
+    base = info.base_url.rstrip("/")
+    g = Graph(bind_namespaces="core")
+    for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("skos", SKOS),
+                       ("hydra", HYDRA), ("renkei", RENKEI), ("ds", Namespace(f"{base}/catalogue/datasets/")),
+                       ("dist", Namespace(f"{base}/catalogue/distributions/")),
+                       ("provider", Namespace(f"{base}/catalogue/providers/")),
+                       ("theme", Namespace(f"{base}/catalogue/themes/")),
+                       ("standard", Namespace(f"{base}/catalogue/standards/")),
+                       ("freq", Namespace("http://publications.europa.eu/resource/authority/frequency/")),
+                       ("access", Namespace("http://publications.europa.eu/resource/authority/access-right/")),
+                       ("filetype", Namespace("http://publications.europa.eu/resource/authority/file-type/"))):
+        g.bind(prefix, ns)
+    catalogue = URIRef(f"{base}/catalogue")
+    g.add((catalogue, RDF.type, DCAT.Catalog))
+    g.add((catalogue, DCTERMS.title, Literal(info.title_ja, lang="ja")))
+    g.add((catalogue, DCTERMS.title, Literal(info.title_en, lang="en")))
+    g.add((catalogue, DCTERMS.description, Literal(info.description_ja, lang="ja")))
+    publisher = URIRef(f"{base}/catalogue/publisher")
+    g.add((catalogue, DCTERMS.publisher, publisher))
+    g.add((publisher, RDF.type, FOAF.Agent))
+    g.add((publisher, FOAF.name, Literal(info.publisher_ja, lang="ja")))
+    scheme = URIRef(f"{base}/catalogue/themes")
+    g.add((scheme, RDF.type, SKOS.ConceptScheme))
+    g.add((scheme, DCTERMS.title, Literal("分野", lang="ja")))
+    g.add((catalogue, DCAT.themeTaxonomy, scheme))
+
+    # Hydra paging: this page, the first, the next and the previous, the total
+    view = URIRef(page_url)
+    g.add((catalogue, HYDRA.view, view))
+    g.add((view, RDF.type, HYDRA.PartialCollectionView))
+    g.add((catalogue, HYDRA.totalItems, Literal(page.total, datatype=XSD.nonNegativeInteger)))
+    separator = "&" if "?" in page_url.split("start=")[0] else "?"
+    stem = page_url.split("start=")[0].rstrip("&?")
+    def at(start: int) -> URIRef:
+        return URIRef(f"{stem}{separator}start={start}&rows={page.rows}")
+    g.add((view, HYDRA.first, at(0)))
+    if page.rows and page.start + page.rows < page.total:
+        g.add((view, HYDRA.next, at(page.start + page.rows)))
+    if page.start > 0 and page.rows:
+        g.add((view, HYDRA.previous, at(max(0, page.start - page.rows))))
+    if page.rows:
+        g.add((view, HYDRA.last, at(max(0, (page.total - 1) // page.rows * page.rows))))
+
+    agents: set[str] = set()
+    for entry in page.entries:
+        d = entry.dataset
+        node = URIRef(f"{base}/catalogue/datasets/{d.uid}")
+        g.add((catalogue, DCAT.dataset, node))
+        g.add((node, RDF.type, DCAT.Dataset))
+        g.add((node, DCTERMS.identifier, Literal(d.uid)))
+        g.add((node, DCTERMS.title, Literal(d.title_ja, lang="ja")))
+        if d.title_en:
+            g.add((node, DCTERMS.title, Literal(d.title_en, lang="en")))
+        if d.description.strip():
+            g.add((node, DCTERMS.description, Literal(d.description, lang="ja")))
+        landing = _document(g, URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
+        g.add((landing, RDF.type, FOAF.Document))
+        g.add((node, DCAT.landingPage, landing))
+        agent = URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
+        g.add((node, DCTERMS.publisher, agent))
+        if agent not in agents:
+            agents.add(agent)
+            g.add((agent, RDF.type, FOAF.Agent))
+            g.add((agent, FOAF.name, Literal(entry.provider.name_ja, lang="ja")))
+        if d.department or d.contact_email or d.contact_phone:
+            contact = BNode()
+            g.add((node, DCAT.contactPoint, contact))
+            g.add((contact, RDF.type, VCARD.Kind))  # the class the shapes ask (no inference)
+            g.add((contact, RDF.type, VCARD.Organization))
+            g.add((contact, VCARD.fn, Literal(f"{entry.provider.name_ja} {d.department}".strip(), lang="ja")))
+            if d.contact_email:
+                g.add((contact, VCARD.hasEmail, URIRef(f"mailto:{d.contact_email}")))
+            if d.contact_phone:
+                g.add((contact, VCARD.hasTelephone, URIRef(f"tel:{''.join(c for c in d.contact_phone if c.isdigit() or c == '+')}")))
+        licence_uri = URIRef(entry.licence.url) if entry.licence and entry.licence.url else \
+            URIRef(f"{base}/catalogue/licences/{d.licence_code}")
+        g.add((licence_uri, RDF.type, DCTERMS.LicenseDocument))
+        if entry.licence:
+            g.add((licence_uri, RDFS.label, Literal(entry.licence.title_ja, lang="ja")))
+        g.add((node, DCTERMS.license, licence_uri))
+        rights = URIRef(f"http://publications.europa.eu/resource/authority/access-right/{EU_ACCESS[Access(d.access)]}")
+        g.add((rights, RDF.type, DCTERMS.RightsStatement))
+        g.add((node, DCTERMS.accessRights, rights))
+        frequency = URIRef(f"http://publications.europa.eu/resource/authority/frequency/{EU_FREQUENCY[Frequency(d.frequency)]}")
+        g.add((frequency, RDF.type, DCTERMS.Frequency))
+        g.add((node, DCTERMS.accrualPeriodicity, frequency))
+        if d.last_updated_on:
+            g.add((node, DCTERMS.modified, Literal(d.last_updated_on, datatype=XSD.date)))
+        if d.published_at:
+            g.add((node, DCTERMS.issued, Literal(d.published_at.date(), datatype=XSD.date)))
+        for keyword in d.keyword_list:
+            g.add((node, DCAT.keyword, Literal(keyword, lang="ja")))
+        if entry.category is not None:
+            theme = URIRef(f"{base}/catalogue/themes/{entry.category.code}")
+            g.add((theme, RDF.type, SKOS.Concept))
+            g.add((theme, SKOS.prefLabel, Literal(entry.category.label_ja, lang="ja")))
+            g.add((theme, SKOS.inScheme, scheme))
+            g.add((node, DCAT.theme, theme))
+        kind = standards.kind_of(d.standard_kind)
+        if kind is not None:
+            standard = URIRef(f"{base}/catalogue/standards/{kind.code}")
+            g.add((standard, RDF.type, DCTERMS.Standard))
+            g.add((standard, DCTERMS.title, Literal(kind.title_ja, lang="ja")))
+            g.add((node, DCTERMS.conformsTo, standard))
+            if d.conformant is not None:
+                g.add((node, RENKEI.conformance, Literal(operations.conformance_label(d)[0], lang="ja")))
+        g.add((node, RENKEI.responsibility, Literal(responsibility_text(d), lang="ja")))
+        for index, dist in enumerate(entry.distributions):
+            # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
+            dnode = URIRef(f"{base}/catalogue/distributions/{d.uid}-{index + 1}")
+            g.add((node, DCAT.distribution, dnode))
+            g.add((dnode, RDF.type, DCAT.Distribution))
+            g.add((dnode, DCAT.accessURL, _document(g, URIRef(dist.url))))
+            if not dist.is_api:
+                g.add((dnode, DCAT.downloadURL, _document(g, URIRef(dist.url))))
+            if dist.title:
+                g.add((dnode, DCTERMS.title, Literal(dist.title, lang="ja")))
+            if dist.format:
+                fmt = URIRef(f"http://publications.europa.eu/resource/authority/file-type/{dist.format.upper()}")
+                g.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
+                g.add((dnode, DCTERMS.format, fmt))
+            if dist.media_type:
+                media = URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
+                g.add((media, RDF.type, DCTERMS.MediaType))
+                g.add((dnode, DCAT.mediaType, media))
+            if dist.byte_size is not None:
+                g.add((dnode, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
+            g.add((dnode, DCTERMS.license, licence_uri))
+    return g
+
+
+def _document(g: Any, uri: Any) -> Any:
+    from rdflib.namespace import RDF, RDFS
+
+    g.add((uri, RDF.type, RDFS.Resource))  # DCAT-AP's shapes ask the class of an address explicitly
+    return uri

@@ -1,0 +1,163 @@
+"""Importing an existing list of datasets from a spreadsheet (CSV, UTF-8 or CP932, Japanese headers).
+
+All or nothing: every row is checked first (the same checks as the form, :func:`operations.draft_problems`,
+plus the provider's right to register and names unique within the file and the register), the
+problems are listed by line (bounded), and nothing is written if any row fails. Lists are
+written as people write them: the category, licence, access, frequency, personal-information and
+standard kind by their Japanese names, several keywords or grantees separated by 「、」.
+The operator may import rows as 公開中 (an existing catalogue's published datasets); anyone
+else's rows are drafts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz, csvfile
+from core.actor import Actor
+from core.db import utcnow
+from core.errors import Invalid, problem
+from tenancy.datasets import operations, standards
+from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset, DatasetStatus)
+
+HEADERS = {
+    "provider_code": ("提供者コード", "provider"), "name": ("識別名", "name"), "title_ja": ("タイトル", "title"),
+    "title_en": ("タイトル（英語）", "title_en"), "description": ("説明", "description"),
+    "category": ("分野", "category"), "keywords": ("キーワード", "keywords"), "licence": ("ライセンス", "licence"),
+    "access": ("公開範囲", "access"), "grantees": ("利用できる団体", "grantees"),
+    "frequency": ("更新頻度", "frequency"), "last_updated_on": ("最終更新日", "last_updated"),
+    "department": ("担当課", "department"), "contact_email": ("メールアドレス", "email"),
+    "contact_phone": ("電話番号", "phone"), "personal_info": ("個人情報", "personal_info"),
+    "standard_kind": ("標準データセット", "standard"), "url": ("配布URL", "url"), "format": ("形式", "format"),
+    "media_type": ("メディアタイプ", "media_type"), "byte_size": ("サイズ", "size"),
+    "status": ("状態", "status"), "responsibility_remark": ("責任分界の補足", "responsibility_remark"),
+}
+COLUMNS = csvfile.Columns({**{ja: f for f, (ja, _) in HEADERS.items()}, **{en: f for f, (_, en) in HEADERS.items()},
+                           **{f: f for f in HEADERS}},
+                          required=("provider_code", "title_ja", "category", "licence", "frequency"),
+                          labels_ja={f: ja for f, (ja, _) in HEADERS.items()})
+
+
+class ImportRejected(Invalid):
+    pass
+
+
+def _words(labels: dict) -> dict[str, str]:
+    words = {}
+    for member, (ja, en) in labels.items():
+        words[ja] = words[en.lower()] = words[member.value] = member.value
+    return words
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(",", "、").split("、") if part.strip())
+
+
+_DRAFT_FIELD = {"category": "category_code", "licence": "licence_code", "byte_size": "distributions",
+               "last_updated_on": "last_updated_on"}
+
+
+def _draft(session: Session, row: csvfile.Row) -> tuple[operations.DatasetDraft, str, list[dict[str, str]], set[str]]:
+    """The row as a draft, its status, the problems of its listed values, and the draft fields they concern."""
+    v = row.values
+    found = []
+    bad: set[str] = set()
+    where = f"line {row.line}"
+    categories = {c.label_ja: c.code for c in operations.categories(session)} | {c.code: c.code for c in operations.categories(session)}
+    licences = {lic.title_ja: lic.code for lic in operations.licences(session)} | {lic.code: lic.code for lic in operations.licences(session)}
+    kinds = {k.title_ja: k.code for k in standards.kinds().values()} | {k: k for k in standards.kinds()}
+
+    def pick(field: str, words: dict[str, str], default: str = "") -> str:
+        value = v.get(field, "")
+        if not value:
+            return default
+        chosen = words.get(value) or words.get(value.lower())
+        if chosen is None:
+            bad.add(_DRAFT_FIELD.get(field, field))
+            label = HEADERS[field][0]
+            found.append(problem(where, f"{HEADERS[field][1]}: {value} is not in the list.",
+                                 f"{label}: {value} は一覧にありません。"))
+            return default
+        return chosen
+
+    last = None
+    if v.get("last_updated_on"):
+        try:
+            last = dt.date.fromisoformat(v["last_updated_on"].replace("/", "-"))
+        except ValueError:
+            bad.add("last_updated_on")
+            found.append(problem(where, f"last_updated: {v['last_updated_on']} is not a date (YYYY-MM-DD).",
+                                 f"最終更新日: {v['last_updated_on']} は日付（YYYY-MM-DD）ではありません。"))
+    size = None
+    if v.get("byte_size"):
+        if v["byte_size"].isdigit() and len(v["byte_size"]) < 18:
+            size = int(v["byte_size"])
+        else:
+            bad.add("distributions")
+            found.append(problem(where, "size: enter the size in bytes.", "サイズ: バイト数を数字で入力してください。"))
+    status = pick("status", {"下書き": "draft", "draft": "draft", "公開中": "published", "公開": "published",
+                             "published": "published"}, "draft")
+    dists = ()
+    if v.get("url"):
+        dists = (operations.DistributionDraft(url=v["url"], format=v.get("format", ""), media_type=v.get("media_type", ""),
+                                              byte_size=size, is_api="api" in v.get("format", "").lower()),)
+    draft = operations.DatasetDraft(
+        provider_code=v.get("provider_code", ""), name=v.get("name", ""), title_ja=v.get("title_ja", ""),
+        title_en=v.get("title_en", ""), description=v.get("description", ""),
+        category_code=pick("category", categories, "?"), keywords="、".join(_split(v.get("keywords", ""))),
+        licence_code=pick("licence", licences, "?"), access=pick("access", _words(ACCESS_LABELS), "open"),
+        grantees=_split(v.get("grantees", "")), frequency=pick("frequency", _words(FREQUENCY_LABELS), "irregular"),
+        last_updated_on=last, department=v.get("department", ""), contact_email=v.get("contact_email", ""),
+        contact_phone=v.get("contact_phone", ""), personal_info=pick("personal_info", _words(PERSONAL_LABELS), "none"),
+        standard_kind=pick("standard_kind", kinds) or None, responsibility_remark=v.get("responsibility_remark", ""),
+        distributions=dists)
+    return draft, status, found, bad
+
+
+def import_datasets(session: Session, actor: Actor, raw: bytes) -> list[Dataset]:
+    """Register every row of the file, or none of them (:class:`ImportRejected` listing the problems)."""
+    authz.authorize(actor, "dataset.manage")
+    rows = csvfile.read(raw, COLUMNS, rejected=ImportRejected)
+    found = csvfile.Problems()
+    drafts = []
+    names: set[str] = set()
+    may_publish = authz.allowed(actor, "dataset.review")
+    for row in rows:
+        found.add(*row.problems)
+        draft, status, problems, bad = _draft(session, row)
+        found.add(*problems)
+        where = f"line {row.line}"
+        if not authz.allowed(actor, "dataset.manage", draft.provider_code or None):
+            found.add(problem(where, f"You may not register datasets of {draft.provider_code}.",
+                              f"提供者 {draft.provider_code} のデータセットを登録する権限がありません。"))
+        if status == "published" and not may_publish:
+            found.add(problem(where, "Only the operator imports published datasets.", "公開中として取り込めるのは運営者だけです。"))
+        for p in operations.draft_problems(session, draft):
+            if p["field"].split(".")[0] in bad:
+                continue  # already named as a value not in its list
+            label = COLUMNS.labels_ja.get(p["field"].split(".")[0], p["field"])
+            found.add(problem(where, f"{p['field']}: {p['message_en']}", f"{label}: {p['message_ja']}"))
+        if draft.name:
+            if draft.name in names or session.scalar(sa.select(Dataset.id).where(Dataset.name == draft.name)) is not None:
+                found.add(problem(where, f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))
+            names.add(draft.name)
+        drafts.append((draft, status))
+    if not rows:
+        found.add(problem("line 2", "The file has no rows.", "データの行がありません。"))
+    if found:
+        en, ja = found.summary()
+        raise ImportRejected(f"The file has {found.total:,} problems; nothing was imported{en}.",
+                             f"ファイルに {found.total:,} 件の誤りがあります。何も取り込んでいません{ja}。", problems=found.listed)
+    created = []
+    with audit.act(session, actor, "dataset.import", "dataset", "import"):
+        for draft, status in drafts:
+            dataset = operations.register(session, actor, draft)
+            if status == "published":
+                dataset.status, dataset.published_at = DatasetStatus.published, utcnow()
+                session.flush()
+            created.append(dataset)
+    return created
+

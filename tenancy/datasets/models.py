@@ -1,0 +1,242 @@
+"""The dataset register (データセット台帳): what the platform carries, who provides it and on what terms.
+
+A :class:`Dataset` belongs to a provider: the prefecture or a municipality (a tenant code, six
+digits) or a member organisation (its corporate number, thirteen digits). It is known for good by
+``uid`` (a UUID, what other packages and the catalogue refer to) and by ``name`` (the catalogue's
+readable identifier, as CKAN's ``name``). Categories and licences are lists the operator keeps.
+Every dataset carries the split of responsibility (責任分界) and, if it is one of the national
+standard kinds (:mod:`tenancy.datasets.standards`), the result of the last schema check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+import core.db  # noqa: F401  (naming convention before any table)
+from core.db import enum_column, timestamp_column, utcnow
+
+
+class DatasetStatus(str, enum.Enum):
+    draft = "draft"
+    submitted = "submitted"
+    published = "published"
+    withdrawn = "withdrawn"
+
+
+STATUS_LABELS = {
+    DatasetStatus.draft: ("下書き", "Draft"),
+    DatasetStatus.submitted: ("審査待ち", "Submitted for review"),
+    DatasetStatus.published: ("公開中", "Published"),
+    DatasetStatus.withdrawn: ("公開終了", "Withdrawn"),
+}
+
+
+class Access(str, enum.Enum):
+    open = "open"          # anyone, anonymous readers too
+    members = "members"    # consortium members: municipalities and approved member organisations
+    named = "named"        # named tenants, organisations or project groups only
+
+
+ACCESS_LABELS = {
+    Access.open: ("オープン（誰でも）", "Open"),
+    Access.members: ("協議会の会員のみ", "Consortium members"),
+    Access.named: ("指定した団体・提案グループのみ", "Named tenants or project groups"),
+}
+
+
+class Frequency(str, enum.Enum):
+    realtime = "realtime"
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    yearly = "yearly"
+    irregular = "irregular"
+
+
+FREQUENCY_LABELS = {
+    Frequency.realtime: ("リアルタイム", "Real time"),
+    Frequency.daily: ("毎日", "Daily"),
+    Frequency.weekly: ("毎週", "Weekly"),
+    Frequency.monthly: ("毎月", "Monthly"),
+    Frequency.quarterly: ("四半期ごと", "Quarterly"),
+    Frequency.yearly: ("毎年", "Yearly"),
+    Frequency.irregular: ("不定期", "Irregular"),
+}
+
+# How long after its last update a dataset of each frequency is overdue (days; None: never).
+# Real-time data is checked daily: a feed that has not been touched for two days is overdue.
+OVERDUE_AFTER_DAYS = {Frequency.realtime: 2, Frequency.daily: 2, Frequency.weekly: 10, Frequency.monthly: 35,
+                      Frequency.quarterly: 100, Frequency.yearly: 380, Frequency.irregular: None}
+
+
+class PersonalInfo(str, enum.Enum):
+    none = "none"
+    yes = "yes"
+    processed = "processed"  # 匿名加工・仮名加工
+
+
+PERSONAL_LABELS = {
+    PersonalInfo.none: ("含まない", "None"),
+    PersonalInfo.yes: ("含む", "Contains personal information"),
+    PersonalInfo.processed: ("匿名加工・仮名加工済み", "Anonymised or pseudonymised"),
+}
+
+# The split of responsibility every dataset carries (責任分界); a provider may add a remark.
+RESPONSIBILITY = (
+    ("provider", "提供者", "Provider", "データの正確性と公開する権利に責任を負います。",
+     "Answers for the data's accuracy and the right to publish it."),
+    ("operator", "プラットフォーム運営者", "Platform operator", "プラットフォームの稼働と安全性に責任を負います。",
+     "Answers for the platform's availability and security."),
+    ("user", "利用者", "User", "利用条件の範囲内で利用する責任を負います。",
+     "Answers for using the data within its terms."),
+)
+
+
+class DatasetCategory(SQLModel, table=True):
+    """A category (分野) of the catalogue, edited by the operator."""
+
+    __tablename__ = "dataset_category"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    label_ja: str = Field(max_length=100)
+    label_en: str = Field(default="", max_length=100)
+    position: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+DEFAULT_CATEGORIES = (
+    ("disaster", "防災", "Disaster prevention"), ("tourism", "観光", "Tourism"),
+    ("health_welfare", "医療・福祉", "Health and welfare"), ("childcare", "子育て", "Childcare"),
+    ("transport", "交通", "Transport"), ("infrastructure", "インフラ", "Infrastructure"),
+    ("statistics", "統計", "Statistics"), ("other", "その他", "Other"),
+)
+
+
+class DatasetLicence(SQLModel, table=True):
+    """A licence the operator allows. ``code`` is the catalogue's licence id (CKAN's ``license_id``);
+    ``own_terms``: the dataset's own terms of use apply."""
+
+    __tablename__ = "dataset_licence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    title_ja: str = Field(max_length=200)
+    title_en: str = Field(default="", max_length=200)
+    url: str = Field(default="", max_length=500)
+    own_terms: bool = Field(default=False)
+    position: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+DEFAULT_LICENCES = (
+    ("CC-BY-4.0", "クリエイティブ・コモンズ 表示 4.0 国際", "Creative Commons Attribution 4.0",
+     "https://creativecommons.org/licenses/by/4.0/", False),
+    ("CC0-1.0", "CC0 1.0 全世界 パブリック・ドメイン提供", "CC0 1.0 Universal",
+     "https://creativecommons.org/publicdomain/zero/1.0/", False),
+    ("PDL-1.0", "公共データ利用規約（第1.0版）", "Public Data License (Version 1.0)",
+     "https://www.digital.go.jp/resources/open_data/public_data_license_v1.0", False),
+    ("own-terms", "独自の利用規約", "Terms of its own", "", True),
+)
+
+
+class Dataset(SQLModel, table=True):
+    __tablename__ = "dataset"
+    __table_args__ = (
+        # the catalogue: published and visible, in name order (its pages, package_list, the DCAT feed)
+        sa.Index("ix_dataset_catalogue", "status", "access", "name"),
+        # a catalogue search reads the text from the index alone (no row is fetched to be matched)
+        sa.Index("ix_dataset_search", "status", "access", "search_text"),
+        # one provider's datasets (the register's lists, CKAN's organization filter)
+        sa.Index("ix_dataset_provider", "provider_code", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=lambda: str(uuid.uuid4()), max_length=36, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    provider_code: str = Field(max_length=13)
+    title_ja: str = Field(max_length=200)
+    title_en: str = Field(default="", max_length=200)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    category_code: str = Field(max_length=32, index=True)
+    keywords: str = Field(default="", max_length=500)  # 、-separated
+    licence_code: str = Field(max_length=64)
+    access: Access = Field(sa_column=enum_column(Access, length=16))
+    frequency: Frequency = Field(sa_column=enum_column(Frequency, length=16))
+    last_updated_on: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    department: str = Field(default="", max_length=100)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=32)
+    personal_info: PersonalInfo = Field(sa_column=enum_column(PersonalInfo, length=16))
+    standard_kind: str | None = Field(default=None, max_length=32, index=True)
+    responsibility_remark: str = Field(default="", max_length=1000)
+    status: DatasetStatus = Field(sa_column=enum_column(DatasetStatus, length=16))
+    review_reason: str = Field(default="", max_length=1000)
+    version: int = Field(default=1)
+    conformant: bool | None = Field(default=None)  # the last schema check of a standard kind; None: not checked
+    problem_count: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    modified_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False, index=True))
+    published_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # what a catalogue search matches: titles, keywords and description, lower-cased (:func:`search_text_of`)
+    search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [k for k in (part.strip() for part in self.keywords.replace(",", "、").split("、")) if k]
+
+
+class DatasetGrant(SQLModel, table=True):
+    """Who may use a dataset of access ``named``: a tenant code, a corporate number, or ``group:<id>``."""
+
+    __tablename__ = "dataset_grant"
+    __table_args__ = (sa.UniqueConstraint("dataset_id", "grantee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    grantee: str = Field(max_length=32, index=True)
+
+
+class Distribution(SQLModel, table=True):
+    """One way to get the data: a file to download or an API endpoint."""
+
+    __tablename__ = "dataset_distribution"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    title: str = Field(default="", max_length=200)
+    url: str = Field(max_length=1000)
+    is_api: bool = Field(default=False)
+    format: str = Field(default="", max_length=32, index=True)
+    media_type: str = Field(default="", max_length=100)
+    byte_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+
+
+class DatasetCheck(SQLModel, table=True):
+    """A schema check of a file against the dataset's standard kind, stored with the dataset's version."""
+
+    __tablename__ = "dataset_check"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    dataset_version: int
+    standard_kind: str = Field(max_length=32)
+    filename: str = Field(default="", max_length=255)
+    encoding: str = Field(default="", max_length=16)
+    row_count: int = Field(default=0)
+    conformant: bool
+    problem_count: int = Field(default=0)
+    problems: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))  # JSON, bounded
+    checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    checked_by: str = Field(default="", max_length=255)
+
+
+def search_text_of(title_ja: str, title_en: str, keywords: str, description: str) -> str:
+    """The one text a catalogue search looks in (so one LIKE, the same on SQLite and PostgreSQL)."""
+    return "\n".join((title_ja, title_en, keywords, description)).lower()

@@ -1,0 +1,658 @@
+"""Operations on the dataset register: register, edit, check a file, the workflow, reading and coverage.
+
+Who may act is :mod:`core.authz`'s: ``dataset.read`` (the provider's own people, the operator,
+the auditor), ``dataset.manage`` (a municipal admin, an organisation's admin or data provider:
+their own provider's datasets only), ``dataset.review`` (the operator: publishes or refuses what
+was submitted, withdraws anything) and ``dataset.settings`` (the operator: categories, licences).
+Every act is audited (``dataset.*``) and the provider's contact is notified (outbox).
+
+The lifecycle is :data:`TRANSITIONS`, one table with a guard per move: draft → submitted →
+published → withdrawn, a refusal sends a submission back to draft with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz, outbox
+from core.actor import Actor
+from core.calendar import to_jst
+from core.codes import corporate_number_of_local_government
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound, problem
+from core.validation import text_problem
+from tenancy.datasets import standards
+from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
+                                     OVERDUE_AFTER_DAYS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
+                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus,
+                                     Distribution, Frequency, PersonalInfo, search_text_of)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
+_GRANTEE = re.compile(r"^([0-9]{6}|[0-9]{13}|group:[0-9]{1,9})$")
+FULL_VIEW = frozenset({authz.OPERATOR, authz.AUDITOR})
+
+
+class DatasetInvalid(Invalid):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("The dataset has errors; nothing was saved.", "データセットの内容に誤りがあります。保存していません。",
+                         problems=problems)
+
+
+# --- the stable way to find a dataset (for other packages: consent, usage) -------------------------
+
+def find_dataset(session: Session, uid: str) -> Dataset | None:
+    """The dataset known by ``uid`` (or by its catalogue ``name``), whatever its status; None if there is none.
+
+    No authorization: for packages that hold a dataset's id and need its record (the caller
+    decides what the person may see)."""
+    if not uid or len(uid) > 100:
+        return None
+    return session.scalars(sa.select(Dataset).where(sa.or_(Dataset.uid == uid, Dataset.name == uid))).first()
+
+
+# --- categories and licences (lists the operator keeps) ----------------------------------------------
+
+def ensure_lists(session: Session) -> None:
+    """The default categories and licences, the first time either list is asked for."""
+    if session.scalar(sa.select(sa.func.count(DatasetCategory.id))) == 0:
+        for position, (code, ja, en) in enumerate(DEFAULT_CATEGORIES):
+            session.add(DatasetCategory(code=code, label_ja=ja, label_en=en, position=position))
+    if session.scalar(sa.select(sa.func.count(DatasetLicence.id))) == 0:
+        for position, (code, ja, en, url, own) in enumerate(DEFAULT_LICENCES):
+            session.add(DatasetLicence(code=code, title_ja=ja, title_en=en, url=url, own_terms=own, position=position))
+    session.flush()
+
+
+def categories(session: Session, *, include_inactive: bool = False) -> list[DatasetCategory]:
+    ensure_lists(session)
+    query = sa.select(DatasetCategory).order_by(DatasetCategory.position, DatasetCategory.id)
+    if not include_inactive:
+        query = query.where(DatasetCategory.active.is_(True))
+    return list(session.scalars(query))
+
+
+def licences(session: Session, *, include_inactive: bool = False) -> list[DatasetLicence]:
+    ensure_lists(session)
+    query = sa.select(DatasetLicence).order_by(DatasetLicence.position, DatasetLicence.id)
+    if not include_inactive:
+        query = query.where(DatasetLicence.active.is_(True))
+    return list(session.scalars(query))
+
+
+def add_category(session: Session, actor: Actor, code: str, label_ja: str, label_en: str = "") -> DatasetCategory:
+    authz.authorize(actor, "dataset.settings")
+    existing = categories(session, include_inactive=True)
+    code, label_ja, label_en = (code or "").strip(), (label_ja or "").strip(), (label_en or "").strip()
+    found = []
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code):
+        found.append(problem("code", "Use 2 to 32 lower-case letters, digits or _.", "英小文字・数字・_ で 2〜32 文字にしてください。"))
+    elif any(c.code == code for c in existing):
+        found.append(problem("code", "This code is taken.", "この記号はすでに使われています。"))
+    if not label_ja or len(label_ja) > 100 or len(label_en) > 100:
+        found.append(problem("label_ja", "Enter the name (up to 100 characters).", "名称を 100 文字以内で入力してください。"))
+    if found:
+        raise DatasetInvalid(found)
+    category = DatasetCategory(code=code, label_ja=label_ja, label_en=label_en, position=len(existing))
+    session.add(category)
+    session.flush()
+    audit.record(session, actor, "dataset.category.add", "dataset_category", code,
+                 after={"label_ja": label_ja, "label_en": label_en})
+    return category
+
+
+def set_category_active(session: Session, actor: Actor, code: str, active: bool) -> DatasetCategory:
+    authz.authorize(actor, "dataset.settings")
+    category = next((c for c in categories(session, include_inactive=True) if c.code == code), None)
+    if category is None:
+        raise NotFound(f"No category {code}.", "この分野はありません。")
+    if category.active != active:
+        category.active = active
+        session.flush()
+        audit.record(session, actor, "dataset.category.active", "dataset_category", code,
+                     before={"active": not active}, after={"active": active})
+    return category
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def _group_grantees(session: Session, codes: Iterable[str]) -> list[str]:
+    """``group:<id>`` of every project group one of ``codes`` (tenant codes, corporate numbers) belongs to."""
+    from tenancy.members.models import ProjectGroupMember
+
+    numbers = {c if len(c) == 13 else corporate_number_of_local_government(c) for c in codes if c.isdigit()}
+    if not numbers:
+        return []
+    ids = session.scalars(sa.select(ProjectGroupMember.group_id)
+                          .where(ProjectGroupMember.corporate_number.in_(sorted(numbers)))).all()
+    return [f"group:{i}" for i in sorted(set(ids))]
+
+
+def visibility(session: Session, actor: Actor | None) -> Any:
+    """The SQL condition of the datasets ``actor`` may see in the catalogue (None: an anonymous reader).
+
+    Open datasets to everyone; consortium-members' datasets to anyone signed in for a municipality
+    or a member organisation; named ones to the named tenants, organisations and project groups;
+    a provider sees its own; the operator and the auditor see all."""
+    if actor is not None and actor.roles & FULL_VIEW:
+        return sa.true()
+    conditions = [Dataset.access == Access.open]
+    codes = sorted(actor.tenant_codes) if actor is not None else []
+    if codes:
+        grantees = codes + _group_grantees(session, codes)
+        conditions += [Dataset.access == Access.members,
+                       Dataset.provider_code.in_(codes),
+                       sa.and_(Dataset.access == Access.named,
+                               Dataset.id.in_(sa.select(DatasetGrant.dataset_id).where(DatasetGrant.grantee.in_(grantees))))]
+    return sa.or_(*conditions)
+
+
+def _register_scope(actor: Actor) -> Any:
+    grant = authz.authorize(actor, "dataset.read")
+    return sa.true() if grant.all_tenants else Dataset.provider_code.in_(sorted(grant.tenant_codes))
+
+
+def get_dataset(session: Session, actor: Actor, uid: str) -> Dataset:
+    """A dataset of the register, for someone who may read its provider's datasets; NotFound otherwise."""
+    grant = authz.authorize(actor, "dataset.read")
+    dataset = find_dataset(session, uid)
+    if dataset is None or not grant.covers(dataset.provider_code):
+        raise NotFound(f"No dataset {uid}.", "このデータセットはありません。")
+    return dataset
+
+
+def list_datasets(session: Session, actor: Actor, *, search: str = "", status: str | None = None,
+                  provider: str | None = None, kind: str | None = None, page: int = 1,
+                  per_page: int = 50) -> tuple[list[Dataset], int]:
+    query = sa.select(Dataset).where(_register_scope(actor))
+    if status:
+        query = query.where(Dataset.status == DatasetStatus(status))
+    if provider:
+        query = query.where(Dataset.provider_code == provider)
+    if kind:
+        query = query.where(Dataset.standard_kind == kind)
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        query = query.where(sa.or_(Dataset.title_ja.like(like), Dataset.title_en.like(like), Dataset.name.like(like),
+                                   Dataset.keywords.like(like)))
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Dataset.provider_code, Dataset.title_ja, Dataset.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def distributions(session: Session, dataset: Dataset) -> list[Distribution]:
+    return list(session.scalars(sa.select(Distribution).where(Distribution.dataset_id == dataset.id)
+                                .order_by(Distribution.id)))
+
+
+def grantees(session: Session, dataset: Dataset) -> list[str]:
+    return list(session.scalars(sa.select(DatasetGrant.grantee).where(DatasetGrant.dataset_id == dataset.id)
+                                .order_by(DatasetGrant.grantee)))
+
+
+def checks(session: Session, dataset: Dataset) -> list[DatasetCheck]:
+    return list(session.scalars(sa.select(DatasetCheck).where(DatasetCheck.dataset_id == dataset.id)
+                                .order_by(DatasetCheck.id.desc()).limit(20)))
+
+
+def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
+    """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
+    return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
+
+
+def past_cutoff(last_updated_on: dt.date | None, cutoff: dt.date | None) -> bool:
+    """The one overdue rule: a cutoff applies and the last update is unknown or before it."""
+    return cutoff is not None and (last_updated_on is None or last_updated_on < cutoff)
+
+
+def is_overdue(dataset: Dataset, today: dt.date) -> bool:
+    """Overdue for its update frequency: the last update is older than the frequency allows."""
+    return past_cutoff(dataset.last_updated_on, overdue_cutoffs(today)[Frequency(dataset.frequency)])
+
+
+def conformance_label(dataset: Dataset) -> tuple[str, str]:
+    """準拠 / 不適合 (n 件) / 未確認, and in English."""
+    if dataset.standard_kind is None:
+        return "", ""
+    if dataset.conformant is None:
+        return "未確認", "Not checked"
+    if dataset.conformant:
+        return "準拠", "Conformant"
+    return f"不適合（{dataset.problem_count:,} 件）", f"Not conformant ({dataset.problem_count:,} problems)"
+
+
+# --- registering and editing ----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DistributionDraft:
+    url: str
+    format: str = ""
+    media_type: str = ""
+    byte_size: int | None = None
+    is_api: bool = False
+    title: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetDraft:
+    provider_code: str
+    title_ja: str
+    category_code: str
+    licence_code: str
+    access: str = "open"
+    frequency: str = "irregular"
+    personal_info: str = "none"
+    title_en: str = ""
+    description: str = ""
+    keywords: str = ""
+    last_updated_on: dt.date | None = None
+    department: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    standard_kind: str | None = None
+    responsibility_remark: str = ""
+    name: str = ""
+    grantees: tuple[str, ...] = ()
+    distributions: tuple[DistributionDraft, ...] = ()
+
+
+def provider_exists(session: Session, code: str) -> bool:
+    """A tenant (the prefecture, a municipality) or a member organisation with accounts."""
+    from tenancy.members.models import MemberStatus, Organisation
+    from tenancy.registry.models import Tenant
+
+    if len(code) == 6:
+        return session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is not None
+    return session.scalar(sa.select(Organisation.id).where(Organisation.corporate_number == code,
+                                                           Organisation.status == MemberStatus.approved)) is not None
+
+
+def _text_field(found: list, field: str, value: str, en: str, ja: str, limit: int, *, required: bool = False,
+                single_line: bool = True) -> None:
+    if not value:
+        if required:
+            found.append(problem(field, f"Enter the {en}.", f"{ja}を入力してください。"))
+    elif len(value) > limit:
+        found.append(problem(field, f"The {en} is longer than {limit} characters.", f"{ja}は {limit} 文字以内にしてください。"))
+    elif (bad := text_problem(value, single_line=single_line)) is not None:
+        found.append(problem(field, *bad))
+
+
+def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]]:
+    """Every problem of a draft at once (the form shows each beside its field)."""
+    found: list[dict[str, str]] = []
+    if not re.fullmatch(r"[0-9]{6}|[0-9]{13}", draft.provider_code or ""):
+        found.append(problem("provider_code", "Choose the provider.", "提供者を選んでください。"))
+    elif not provider_exists(session, draft.provider_code):
+        found.append(problem("provider_code", f"{draft.provider_code} is neither a tenant nor a member organisation.",
+                             f"{draft.provider_code} は参加団体でも会員団体でもありません。"))
+    _text_field(found, "title_ja", draft.title_ja, "title", "タイトル", 200, required=True)
+    _text_field(found, "title_en", draft.title_en, "English title", "英語のタイトル", 200)
+    _text_field(found, "description", draft.description, "description", "説明", 5000, single_line=False)
+    _text_field(found, "keywords", draft.keywords, "keywords", "キーワード", 500)
+    _text_field(found, "department", draft.department, "department", "担当課", 100)
+    _text_field(found, "contact_phone", draft.contact_phone, "phone number", "電話番号", 32)
+    _text_field(found, "responsibility_remark", draft.responsibility_remark, "remark", "責任分界の補足", 1000,
+                single_line=False)
+    if draft.contact_email and (len(draft.contact_email) > 254 or not _EMAIL.match(draft.contact_email)):
+        found.append(problem("contact_email", f"{draft.contact_email} is not an e-mail address.",
+                             f"{draft.contact_email} はメールアドレスの形式ではありません。"))
+    if draft.category_code not in {c.code for c in categories(session)}:
+        found.append(problem("category_code", "Choose the category from the list.", "分野を一覧から選んでください。"))
+    if draft.licence_code not in {lic.code for lic in licences(session)}:
+        found.append(problem("licence_code", "Choose the licence from the list.", "ライセンスを一覧から選んでください。"))
+    for field, enum_cls, en, ja in (("access", Access, "access level", "公開範囲"), ("frequency", Frequency, "update frequency", "更新頻度"),
+                                    ("personal_info", PersonalInfo, "personal information", "個人情報の有無")):
+        if getattr(draft, field) not in {e.value for e in enum_cls}:
+            found.append(problem(field, f"Choose the {en} from the list.", f"{ja}を一覧から選んでください。"))
+    if draft.standard_kind and standards.kind_of(draft.standard_kind) is None:
+        found.append(problem("standard_kind", "Choose the standard kind from the list.", "標準データセットの種類を一覧から選んでください。"))
+    if draft.name and not _NAME.match(draft.name):
+        found.append(problem("name", "Use 2 to 100 lower-case letters, digits, - or _.", "英小文字・数字・-・_ で 2〜100 文字にしてください。"))
+    if draft.access == Access.named.value and not draft.grantees:
+        found.append(problem("grantees", "Name at least one tenant, organisation or project group.",
+                             "利用できる団体または提案グループを一つ以上指定してください。"))
+    for grantee in draft.grantees:
+        if not _GRANTEE.match(grantee):
+            found.append(problem("grantees", f"{grantee} is not a tenant code, corporate number or group:<id>.",
+                                 f"{grantee} は団体コード・法人番号・group:番号 のいずれでもありません。"))
+    for index, dist in enumerate(draft.distributions):
+        if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
+            found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
+                                 "http:// または https:// で始まるアドレスを入力してください。"))
+        if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
+            found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
+        if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
+            found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
+    return found
+
+
+def _summary(dataset: Dataset) -> dict[str, Any]:
+    return {"name": dataset.name, "provider": dataset.provider_code, "title_ja": dataset.title_ja,
+            "status": DatasetStatus(dataset.status).value, "access": Access(dataset.access).value,
+            "licence": dataset.licence_code, "standard_kind": dataset.standard_kind, "version": dataset.version}
+
+
+def _next_name(session: Session, provider_code: str) -> str:
+    count = session.scalar(sa.select(sa.func.count(Dataset.id)).where(Dataset.provider_code == provider_code)) or 0
+    while True:
+        count += 1
+        name = f"{provider_code}-{count:04d}"
+        if session.scalar(sa.select(Dataset.id).where(Dataset.name == name)) is None:
+            return name
+
+
+def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
+    for field in ("title_ja", "title_en", "description", "keywords", "category_code", "licence_code", "last_updated_on",
+                  "department", "contact_email", "contact_phone", "responsibility_remark"):
+        setattr(dataset, field, getattr(draft, field))
+    dataset.access, dataset.frequency = Access(draft.access), Frequency(draft.frequency)
+    dataset.personal_info = PersonalInfo(draft.personal_info)
+    dataset.search_text = search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords, dataset.description)
+    if dataset.standard_kind != (draft.standard_kind or None):
+        dataset.standard_kind = draft.standard_kind or None
+        dataset.conformant, dataset.problem_count = None, 0
+    dataset.modified_at = utcnow()
+    session.flush()
+    session.execute(sa.delete(DatasetGrant).where(DatasetGrant.dataset_id == dataset.id))
+    session.execute(sa.delete(Distribution).where(Distribution.dataset_id == dataset.id))
+    for grantee in dict.fromkeys(draft.grantees if draft.access == Access.named.value else ()):
+        session.add(DatasetGrant(dataset_id=dataset.id, grantee=grantee))
+    for dist in draft.distributions:
+        session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
+    session.flush()
+
+
+def _clean(draft: DatasetDraft) -> DatasetDraft:
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in dataclasses.asdict(draft).items()}
+    values["grantees"] = tuple(g.strip() for g in draft.grantees if g.strip())
+    values["distributions"] = tuple(DistributionDraft(**{k: (v.strip() if isinstance(v, str) else v)
+                                                        for k, v in dataclasses.asdict(d).items()})
+                                    for d in draft.distributions)
+    values["standard_kind"] = values["standard_kind"] or None
+    return DatasetDraft(**values)
+
+
+def register(session: Session, actor: Actor, draft: DatasetDraft) -> Dataset:
+    """A new dataset of ``draft.provider_code``, as a draft."""
+    draft = _clean(draft)
+    authz.authorize(actor, "dataset.manage", draft.provider_code or None)
+    found = draft_problems(session, draft)
+    if draft.name and session.scalar(sa.select(Dataset.id).where(Dataset.name == draft.name)) is not None:
+        found.append(problem("name", f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))
+    if found:
+        raise DatasetInvalid(found)
+    dataset = Dataset(name=draft.name or _next_name(session, draft.provider_code), provider_code=draft.provider_code,
+                      title_ja=draft.title_ja, category_code=draft.category_code, licence_code=draft.licence_code,
+                      access=Access(draft.access), frequency=Frequency(draft.frequency),
+                      personal_info=PersonalInfo(draft.personal_info), status=DatasetStatus.draft)
+    session.add(dataset)
+    session.flush()
+    _apply(session, dataset, draft)
+    audit.record(session, actor, "dataset.register", "dataset", dataset.uid, tenant_code=dataset.provider_code,
+                 after=_summary(dataset))
+    return dataset
+
+
+def update(session: Session, actor: Actor, uid: str, draft: DatasetDraft) -> Dataset:
+    """Change a dataset's description. A published dataset stays published, as a new version."""
+    dataset = get_dataset(session, actor, uid)
+    authz.authorize(actor, "dataset.manage", dataset.provider_code)
+    draft = _clean(dataclasses.replace(draft, provider_code=dataset.provider_code, name=""))
+    if dataset.status == DatasetStatus.withdrawn:
+        raise Conflict("A withdrawn dataset cannot be changed.", "公開を終了したデータセットは変更できません。")
+    found = draft_problems(session, draft)
+    if found:
+        raise DatasetInvalid(found)
+    before = _summary(dataset)
+    _apply(session, dataset, draft)
+    if dataset.status == DatasetStatus.published:
+        dataset.version += 1
+    audit.record(session, actor, "dataset.update", "dataset", dataset.uid, tenant_code=dataset.provider_code,
+                 before=before, after=_summary(dataset))
+    return dataset
+
+
+def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes) -> DatasetCheck:
+    """Check a sample or the full file of a standard dataset against its kind's schema; the result is
+    stored with the dataset's version and becomes the dataset's conformance."""
+    dataset = get_dataset(session, actor, uid)
+    authz.authorize(actor, "dataset.manage", dataset.provider_code)
+    kind = standards.kind_of(dataset.standard_kind)
+    if kind is None:
+        raise Conflict("This dataset is not one of the standard kinds.", "このデータセットは標準データセットではありません。")
+    result = standards.check_file(kind, raw)
+    check = DatasetCheck(dataset_id=dataset.id, dataset_version=dataset.version, standard_kind=kind.code,
+                         filename=(filename or "")[:255], encoding=result.encoding, row_count=result.row_count,
+                         conformant=result.conformant, problem_count=result.problem_count,
+                         problems=json.dumps(result.problems, ensure_ascii=False), checked_by=actor.name or actor.subject)
+    session.add(check)
+    dataset.conformant, dataset.problem_count = result.conformant, result.problem_count
+    session.flush()
+    audit.record(session, actor, "dataset.check", "dataset", dataset.uid, tenant_code=dataset.provider_code,
+                 after={"standard_kind": kind.code, "version": dataset.version, "conformant": result.conformant,
+                        "problems": result.problem_count, "rows": result.row_count, "filename": check.filename})
+    return check
+
+
+def check_problems(check: DatasetCheck) -> list[dict[str, str]]:
+    return json.loads(check.problems or "[]")
+
+
+# --- the workflow ---------------------------------------------------------------------------------------
+
+def review_checklist(session: Session, dataset: Dataset) -> list[tuple[str, str, bool]]:
+    """What the operator checks before publishing: (label ja, label en, met)."""
+    items = [("ライセンスが選ばれている", "A licence is chosen",
+              dataset.licence_code in {lic.code for lic in licences(session)}),
+             ("担当課と連絡先（メールまたは電話）がある", "The department and a contact are given",
+              bool(dataset.department and (dataset.contact_email or dataset.contact_phone))),
+             ("説明がある", "There is a description", bool(dataset.description.strip()))]
+    if dataset.standard_kind:
+        items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind", dataset.conformant is True))
+    return items
+
+
+def _checklist_problems(session: Session, dataset: Dataset) -> list[dict[str, str]]:
+    return [problem("checklist", f"Not met: {en}.", f"未達: {ja}") for ja, en, met in review_checklist(session, dataset)
+            if not met]
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    verb: str
+    from_status: tuple[DatasetStatus, ...]
+    to_status: DatasetStatus
+    action: str  # the authorization action
+    guard: Callable[[Session, Dataset], list[dict[str, str]]] | None = None
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Move] = {
+    "submit": Move("submit", (DatasetStatus.draft,), DatasetStatus.submitted, "dataset.manage", _checklist_problems),
+    "publish": Move("publish", (DatasetStatus.submitted,), DatasetStatus.published, "dataset.review", _checklist_problems),
+    "refuse": Move("refuse", (DatasetStatus.submitted,), DatasetStatus.draft, "dataset.review", needs_reason=True),
+    "withdraw": Move("withdraw", (DatasetStatus.published, DatasetStatus.submitted), DatasetStatus.withdrawn,
+                     "dataset.manage", needs_reason=True),
+}
+
+_VERB_LABELS = {"submit": ("審査を申請しました", "submitted for review"), "publish": ("公開しました", "published"),
+                "refuse": ("差し戻しました", "sent back"), "withdraw": ("公開を終了しました", "withdrawn")}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Recipient:
+    code: str
+    email: str
+
+    @property
+    def contacts(self) -> list:
+        return [dataclasses.make_dataclass("Contact", ["email"])(self.email)] if self.email else []
+
+
+def moves_for(actor: Actor, dataset: Dataset) -> list[str]:
+    """The moves ``actor`` may make on ``dataset`` now (the buttons a page shows)."""
+    return [verb for verb, move in TRANSITIONS.items()
+            if DatasetStatus(dataset.status) in move.from_status and authz.allowed(actor, move.action, dataset.provider_code)]
+
+
+def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") -> Dataset:
+    transition = TRANSITIONS.get(verb)
+    if transition is None:
+        raise NotFound(f"No move {verb}.", "この操作はありません。")
+    dataset = get_dataset(session, actor, uid)
+    authz.authorize(actor, transition.action, dataset.provider_code)
+    status = DatasetStatus(dataset.status)
+    if status not in transition.from_status:
+        ja, en = STATUS_LABELS[status]
+        raise Conflict(f"The dataset is {en.lower()}; it cannot be {_VERB_LABELS[verb][1]} now.",
+                       f"このデータセットは「{ja}」のため、この操作はできません。")
+    reason = (reason or "").strip()
+    if transition.needs_reason and not reason:
+        raise Invalid("Give the reason.", "理由を入力してください。",
+                      problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
+    if len(reason) > 1000:
+        raise Invalid("The reason is too long.", "理由は 1000 文字以内にしてください。",
+                      problems=[problem("reason", "Up to 1000 characters.", "1000 文字以内にしてください。")])
+    if transition.guard is not None and (found := transition.guard(session, dataset)):
+        raise Conflict("The review checklist is not met.", "審査の確認項目を満たしていません。", problems=found)
+    before = _summary(dataset)
+    dataset.status = transition.to_status
+    dataset.review_reason = reason if verb in ("refuse", "withdraw") else ""
+    if verb == "publish":
+        dataset.published_at = dataset.modified_at = utcnow()
+    session.flush()
+    audit.record(session, actor, f"dataset.{verb}", "dataset", dataset.uid, tenant_code=dataset.provider_code,
+                 before=before, after={**_summary(dataset), **({"reason": reason} if reason else {})})
+    label_ja = _VERB_LABELS[verb][0]
+    body = f"データセット「{dataset.title_ja}」（{dataset.name}）を{label_ja}。\n"
+    if reason:
+        body += f"\n理由: {reason}\n"
+    outbox.queue(session, kind=f"dataset.{verb}", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+                 subject=f"【データセット】{dataset.title_ja}を{label_ja}", body=body)
+    return dataset
+
+
+# --- coverage and freshness -------------------------------------------------------------------------------
+
+class Cell:
+    conformant = "conformant"
+    not_conformant = "not_conformant"
+    overdue = "overdue"
+    missing = "missing"
+
+
+CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
+               Cell.not_conformant: ("提供・不適合", "Provided, not conformant"),
+               Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
+
+
+def _cell(rows: Sequence[Any], cutoffs: dict[Frequency, dt.date | None]) -> str:
+    if not rows:
+        return Cell.missing
+    if any(past_cutoff(row.last_updated_on, cutoffs[Frequency(row.frequency)]) for row in rows):
+        return Cell.overdue
+    return Cell.conformant if any(row.conformant for row in rows) else Cell.not_conformant
+
+
+@dataclasses.dataclass(frozen=True)
+class CoverageRow:
+    code: str
+    name_ja: str
+    cells: dict[str, str]  # kind -> Cell
+
+
+def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, search: str = "",
+             kind: str | None = None, state: str | None = None, page: int | None = None,
+             per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
+    """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
+
+    The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
+    Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
+    only the page's municipalities are read (a page of 1,741 reads 50), a ``state`` filter reads all."""
+    from tenancy.registry.models import Tenant, TenantStatus
+
+    grant = authz.authorize(actor, "dataset.read")
+    today = today or to_jst(utcnow()).date()
+    cutoffs = overdue_cutoffs(today)
+    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
+    if not grant.all_tenants:
+        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    total = None
+    if page is not None and not state:
+        total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
+        tenants = tenants.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)
+    listed = session.execute(tenants.order_by(Tenant.code)).all()
+    found: dict[tuple[str, str], list[Any]] = {}
+    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
+                       Dataset.last_updated_on)
+             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.is_not(None)))
+    if total is not None:
+        query = query.where(Dataset.provider_code.in_([code for code, _name in listed]))
+    elif not grant.all_tenants:
+        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
+    for row in session.execute(query):
+        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
+    kinds = list(standards.kinds())
+    result = []
+    for code, name in listed:
+        cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
+        if state and ((kind and cells.get(kind) != state) or (not kind and state not in cells.values())):
+            continue
+        result.append(CoverageRow(code, name, cells))
+    if page is None:
+        return result
+    if total is None:
+        total = len(result)
+        result = result[(page - 1) * per_page: page * per_page]
+    return result, total
+
+
+def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
+    """A provider's published datasets that are overdue or not conformant (its home page lists them)."""
+    authz.authorize(actor, "dataset.read", provider_code)
+    today = today or to_jst(utcnow()).date()
+    rows = session.scalars(sa.select(Dataset).where(Dataset.provider_code == provider_code,
+                                                    Dataset.status == DatasetStatus.published)
+                           .order_by(Dataset.title_ja)).all()
+    return [d for d in rows if is_overdue(d, today) or d.conformant is False]
+
+
+def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = None) -> int:
+    """Queue a Japanese reminder to each overdue dataset's contact, once per dataset and period."""
+    authz.authorize(actor, "dataset.review")
+    today = today or to_jst(utcnow()).date()
+    queued = 0
+    for dataset in session.scalars(sa.select(Dataset).where(Dataset.status == DatasetStatus.published)):
+        if not is_overdue(dataset, today):
+            continue
+        # the periods since the last update: one reminder each (a new update starts the count again)
+        days = OVERDUE_AFTER_DAYS[Frequency(dataset.frequency)] or 1
+        since = dataset.last_updated_on or to_jst(dataset.created_at).date()
+        period = max(0, (today - since).days) // days
+        message = outbox.queue(
+            session, kind="dataset.overdue", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+            subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
+            body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
+                  f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
+                  f"（{dataset.last_updated_on or '未記入'}）から期間が過ぎています。データを更新し、最終更新日を改めてください。\n"),
+            dedupe_key=f"dataset.overdue:{dataset.uid}:{since.isoformat()}:{Frequency(dataset.frequency).value}:{period}")
+        queued += message is not None
+    if queued:
+        audit.record(session, actor, "dataset.remind", "dataset", "overdue", after={"reminders": queued})
+    return queued
+
+
+LABELS = {"status": STATUS_LABELS, "access": ACCESS_LABELS, "frequency": FREQUENCY_LABELS, "personal_info": PERSONAL_LABELS}

@@ -1,0 +1,121 @@
+"""The register's pages: Japanese by default, a provider's own datasets only, the check's problems by row and column."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.conftest import sign_in
+from tests.datasets.conftest import draft
+from tests.datasets.test_register import AED_BAD, AED_GOOD
+
+FORM = {"provider_code": "431001", "title_ja": "AED設置箇所一覧", "title_en": "", "description": "市内のAED。",
+        "category_code": "health_welfare", "keywords": "AED", "licence_code": "CC-BY-4.0", "access": "open",
+        "grantees": "", "frequency": "monthly", "last_updated_on": "2026-11-01", "department": "消防局救急課",
+        "contact_email": "aed@example.jp", "contact_phone": "", "personal_info": "none", "standard_kind": "aed",
+        "responsibility_remark": "", "url": "https://data.example.jp/aed.csv", "format": "CSV", "media_type": "text/csv",
+        "byte_size": ""}
+
+
+def test_a_municipal_admin_registers_checks_and_submits_a_standard_dataset(client, db, providers):
+    from tenancy.datasets.models import Dataset
+    import sqlalchemy as sa
+
+    sign_in(client, ["municipal-admin"], ["431001"], csrf="t")
+    page = client.get("/admin/datasets/new")
+    assert page.status_code == 200 and "データセットの登録" in page.get_data(as_text=True)
+    refused = client.post("/admin/datasets/new", data={**FORM, "title_ja": "", "contact_email": "x", "csrf_token": "t"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "タイトルを入力してください" in text and 'value="x"' in text
+    saved = client.post("/admin/datasets/new", data={**FORM, "csrf_token": "t"})
+    assert saved.status_code == 302
+    dataset = db.scalar(sa.select(Dataset))
+    detail = saved.headers["Location"]
+    client.post(f"{detail}/check", data={"csrf_token": "t", "file": (io.BytesIO(AED_BAD.encode("cp932")), "aed.csv")},
+                content_type="multipart/form-data")
+    text = client.get(detail).get_data(as_text=True)
+    assert "不適合（2 件）" in text and "設置位置" in text and "132.803" in text
+    client.post(f"{detail}/check", data={"csrf_token": "t", "file": (io.BytesIO(AED_GOOD.encode("cp932")), "aed.csv")},
+                content_type="multipart/form-data")
+    assert "準拠" in client.get(detail).get_data(as_text=True)
+    assert client.post(f"{detail}/move/submit", data={"csrf_token": "t"}).status_code == 302
+    db.refresh(dataset)
+    assert dataset.status.value == "submitted"
+    assert client.post(f"{detail}/move/publish", data={"csrf_token": "t", "confirmed": "1"}).status_code in (302, 403)
+    db.refresh(dataset)
+    assert dataset.status.value == "submitted"  # only the operator publishes
+
+
+def test_another_municipality_cannot_open_the_dataset(client, db, sample_catalogue):
+    aed = next(d for d in sample_catalogue if d.name == "kumamoto-city-aed")
+    sign_in(client, ["municipal-admin"], ["432024"])
+    assert client.get(f"/admin/datasets/{aed.uid}").status_code == 404
+    listing = client.get("/admin/datasets/").get_data(as_text=True)
+    assert "道路照明灯一覧" in listing and "AED設置箇所一覧" not in listing
+
+
+def test_the_operator_sees_the_coverage_matrix_and_downloads_it(client, db, sample_catalogue):
+    sign_in(client)
+    page = client.get("/admin/dataset-coverage/?q=熊本市")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "熊本市（431001）" in text and "未提供" in text
+    csv = client.get("/admin/dataset-coverage/export.csv").get_data().decode("utf-8-sig").splitlines()
+    assert csv[0].startswith("団体コード,団体名,指定緊急避難場所一覧")
+    kumamoto = next(line for line in csv if line.startswith("431001"))
+    assert "未提供" in kumamoto  # 文化財一覧 is not provided
+    xlsx = client.get("/admin/dataset-coverage/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_an_import_page_lists_problems_by_line_and_imports_nothing(client, db, providers):
+    sign_in(client, csrf="t")
+    text = "提供者コード,タイトル,分野,ライセンス,更新頻度\n431001,駐輪場一覧,交通,ひみつ,毎年\n".encode("cp932")
+    response = client.post("/admin/datasets/import", data={"csrf_token": "t", "file": (io.BytesIO(text), "list.csv")},
+                           content_type="multipart/form-data")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "ひみつ は一覧にありません" in body
+
+
+def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, open_api):
+    import base64
+
+    from core.calendar import to_jst
+    from core.db import utcnow
+
+    today = to_jst(utcnow()).date().isoformat()  # updated today: not overdue
+    body = {"last_updated_on": today, "provider_code": "431001", "title_ja": "AED設置箇所一覧", "category_code": "health_welfare",
+            "licence_code": "CC-BY-4.0", "frequency": "monthly", "description": "市内のAED。", "department": "救急課",
+            "contact_email": "aed@example.jp", "standard_kind": "aed", "keywords": ["AED"],
+            "distributions": [{"url": "https://data.example.jp/aed.csv", "format": "CSV"}]}
+    created = client.post("/api/v1/datasets", json=body)
+    assert created.status_code == 201, created.json
+    uid = created.json["uid"]
+    checked = client.post(f"/api/v1/datasets/{uid}/check",
+                          json={"filename": "aed.csv", "content_base64": base64.b64encode(AED_BAD.encode("cp932")).decode()})
+    assert checked.json["label_ja"] == "不適合（2 件）"
+    assert {(p["row"], p["column"]) for p in checked.json["problems"]} == {("1", "設置位置"), ("2", "緯度")}
+    client.post(f"/api/v1/datasets/{uid}/check",
+                json={"content_base64": base64.b64encode(AED_GOOD.encode()).decode()})
+    assert client.post(f"/api/v1/datasets/{uid}/submit", json={}).json["status"] == "submitted"
+    assert client.post(f"/api/v1/datasets/{uid}/publish", json={}).json["status"] == "published"
+    assert client.get("/api/v1/datasets?status=published").json["total"] == 1
+    coverage = client.get("/api/v1/datasets/coverage?q=431001").json
+    assert coverage["items"][0]["cells"]["aed"] == "conformant"
+
+
+def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(client, db, operator, providers):
+    from tenancy.datasets import operations
+
+    overdue = operations.register(db, operator, draft(title_ja="駐輪場一覧", standard_kind=None, last_updated_on=None))
+    failing = operations.register(db, operator, draft(frequency="irregular"))
+    operations.check_file(db, operator, failing.uid, "aed.csv", AED_BAD.encode())
+    other = operations.register(db, operator, draft(provider_code="432024", title_ja="道路照明灯一覧", standard_kind=None))
+    for dataset in (overdue, failing, other):
+        dataset.status = "published"
+    db.commit()
+    sign_in(client, ["municipal-admin"], ["431001"])
+    text = client.get("/admin/").get_data(as_text=True)
+    assert "更新・修正が必要なデータセット" in text
+    assert "駐輪場一覧（更新期限切れ）" in text and "AED設置箇所一覧（不適合（2 件））" in text
+    assert "道路照明灯一覧" not in text
