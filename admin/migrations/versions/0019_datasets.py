@@ -1,7 +1,7 @@
 """Datasets: the register of what the platform carries, its lists, distributions, grants and schema checks
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-11-23 09:00:00
 """
 from alembic import op  # noqa: F401
@@ -11,7 +11,7 @@ import sqlmodel  # noqa: F401
 
 
 revision = '0019'
-down_revision = '0015'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """One prefecture's facts as settings: the prefecture's settings, numbered letters, members' bases
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-23 09:00:00
 """
 from alembic import op  # noqa: F401
@@ -11,7 +11,7 @@ import sqlmodel  # noqa: F401
 
 
 revision = '0024'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
