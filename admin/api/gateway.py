@@ -54,6 +54,7 @@ bp = APIBlueprint("api_gateway", __name__, url_prefix=API_PREFIX,
 STATUS: dict[str, int] = {
     "allowed": 200,
     "token_invalid": 401, "client_revoked": 401, "client_disabled": 401, "client_expired": 401, "secret_rotated": 401,
+    "client_missing": 401, "client_pending": 401,  # deleted in Keycloak; waiting for the operator's approval
     "not_an_api_client": 403, "address_not_allowed": 403, "scope_missing": 403, "route_not_known": 403,
     "tenant_not_active": 403,
     "hard_limit_reached": 429,
