@@ -135,8 +135,13 @@ def build(db, size: int) -> dict:
     client = ApiClient(tenant_code=MUNICIPALITY, name="防災ダッシュボード連携", purpose="防災情報の表示",
                        allowlist="192.0.2.0/24", expires_on=dt.date.today() + dt.timedelta(days=365), created_by="unei")
     db.add(client)
+    from tenancy.datasets import operations as datasets
+
+    dataset = datasets.register(db, OPERATOR, datasets.DatasetDraft(  # the dataset register (issue 22)
+        provider_code=MUNICIPALITY, title_ja="AED設置箇所一覧", category_code="health_welfare", licence_code="CC-BY-4.0",
+        standard_kind="aed"))
     db.commit()
-    return {"client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
+    return {"uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv"}
 
 
@@ -145,7 +150,8 @@ def urls(app, arguments: dict) -> dict[str, str]:
     from flask import url_for
 
     formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
-               "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"]}
+               "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"],
+               "dataset_coverage.export": ["csv", "xlsx"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
