@@ -33,7 +33,7 @@ PDF = "application/pdf"
 
 
 class RunPath(BaseModel):
-    run_id: int = Field(ge=1)
+    run_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class LetterPath(BaseModel):

@@ -6,9 +6,12 @@ refusal explainer's statuses. tests/identity/test_gateway_nginx.py runs the same
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import jwt
 import pytest
+
+from core.calendar import today_jst
 
 from tenancy.identity import gateway
 from tenancy.identity.keycloak import client_credentials_token
@@ -43,7 +46,7 @@ def kumamoto_client(client, tenant_factory, user_factory, keycloak_settings):
     _, kumamoto = user_factory(("municipal-admin",), "431001")
     created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
         "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
-        "expires_on": "2099-03-31", "allowlist": ["127.0.0.1/32"]})
+        "expires_on": (today_jst() + dt.timedelta(days=180)).isoformat(), "allowlist": ["127.0.0.1/32"]})
     assert created.status_code == 201, created.get_json()
     answer = created.get_json()
     token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]

@@ -9,6 +9,7 @@ nginx is a CI requirement (.ci/run installs it): without it these tests fail, sa
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import http.client
 import http.server
 import json
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from core.calendar import today_jst
 
 from tenancy.identity.keycloak import client_credentials_token
 
@@ -183,7 +186,7 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     person, kumamoto = user_factory(("municipal-admin",), "431001")
     created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
         "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
-        "expires_on": "2099-03-31", "allowlist": ["127.0.0.1/32"]})
+        "expires_on": (today_jst() + dt.timedelta(days=180)).isoformat(), "allowlist": ["127.0.0.1/32"]})
     assert created.status_code == 201, created.get_json()
     answer = created.get_json()
     token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
