@@ -160,8 +160,14 @@ def test_quota_check_reflects_this_process_at_once_and_others_within_the_bound(d
     db.rollback()
     assert cache.check(db, "431001", "api_calls").used == 7  # a rolled-back batch never counted
     # another process records usage: this one sees it only once its entry is older than the bound
-    with db.get_bind().begin() as other:
-        other.execute(sa.text("UPDATE usage_aggregate SET total = 500 WHERE granularity = 'month'"))
+    # (ingest is the aggregates' only writer: a session of its own whose note to this process's memory
+    # is dropped before it commits, as another process's memory is not this one's)
+    from sqlalchemy.orm import Session as OrmSession
+
+    with OrmSession(db.get_bind()) as other:
+        metering.ingest(other, operator, [event("431001", quantity=493, event_id="other-process-1")])
+        other.info.pop(quotas._PENDING, None)
+        other.commit()
     clock[0] += 4.9
     assert cache.check(db, "431001", "api_calls").used == 7
     clock[0] += 0.2

@@ -7,16 +7,27 @@ import pytest
 
 from core.codes import with_check_digit
 from tenancy.usage import quotas
-from tenancy.usage.models import METRICS, UsageAggregate
+from tenancy.usage.models import METRICS
 from tests.conftest import sign_in
 
 SEP, OCT = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
 
 
+INGESTED_AT = dt.datetime(2026, 10, 25, 12, 0, tzinfo=dt.timezone.utc)  # the data set's own "now", not the clock's
+
+
 def _aggregate(db, code, metric, month, total, peak=None):
-    db.add(UsageAggregate(tenant_code=code, metric=metric, granularity="month", period_start=month, total=total,
-                          peak=total if peak is None else peak, events=3, last_value=total,
-                          last_at=dt.datetime(2026, 10, 20, tzinfo=dt.timezone.utc)))
+    """The month figure ``total`` (a gauge's ``peak``) through ingest, the aggregates' only writer:
+    one event, or for a peak two events summing to ``total``."""
+    from core.actor import Actor
+    from tenancy.usage import metering
+
+    quantities = [total] if peak is None else [peak, total - peak]
+    at = dt.datetime.combine(month.replace(day=15), dt.time(3, 0), tzinfo=dt.timezone.utc)
+    events = [{"tenant": code, "metric": metric, "quantity": quantity, "timestamp": (at + dt.timedelta(minutes=n)).isoformat(),
+               "event_id": f"fixed-{code}-{metric}-{month:%Y%m}-{n}"} for n, quantity in enumerate(quantities)]
+    metering.ingest(db, Actor(issuer="urn:test", subject="metering", name="利用実績送信", roles=frozenset({"metering-client"})),
+                    events, now=INGESTED_AT)
 
 
 @pytest.fixture
