@@ -57,3 +57,18 @@ def test_every_msgid_of_the_admin_ui_has_a_japanese_translation():
     missing = {msgid: places for msgid, places in used_msgids().items() if msgid not in known}
     assert not missing, "msgids without Japanese (add them to the area's .po file):\n" + "\n".join(
         f"  {msgid!r}  ({', '.join(places[:3])})" for msgid, places in sorted(missing.items()))
+
+
+def test_no_english_text_has_two_japanese_translations():
+    """The catalogues are one: a msgid translated differently in two .po files shows one of them at
+    random places (「方針を保存」 on the allocation policy's button)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(CATALOGUES.glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="ja"):
+                if message.id and message.string:
+                    key = message.id if isinstance(message.id, str) else message.id[0]
+                    text = message.string if isinstance(message.string, str) else message.string[0]
+                    found.setdefault(key, set()).add(text)
+    clashes = {key: sorted(texts) for key, texts in found.items() if len(texts) > 1}
+    assert clashes == {}, clashes
