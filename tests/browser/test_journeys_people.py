@@ -208,7 +208,7 @@ def test_finance_charges_fy2025_and_kumamoto_statement_matches_the_preview(
 
     # 熊本市's statement for FY2025, as an Excel file
     third.goto(live_server("/admin/billing/statements/431001/2025/"))
-    expect(third.get_by_text("熊本市 様")).to_be_visible()
+    expect(third.get_by_text("熊本市長 様")).to_be_visible()  # the letter is addressed to the head of the city
     expect(third.get_by_role("row", name=re.compile("負担金額（合計）"))).to_contain_text(f"{previewed:,}円")
     with third.expect_download() as downloading:
         third.get_by_role("link", name=re.compile("Excel")).first.click()
