@@ -160,8 +160,21 @@ def test_quota_check_reflects_this_process_at_once_and_others_within_the_bound(d
     db.rollback()
     assert cache.check(db, "431001", "api_calls").used == 7  # a rolled-back batch never counted
     # another process records usage: this one sees it only once its entry is older than the bound
-    with db.get_bind().begin() as other:
-        other.execute(sa.text("UPDATE usage_aggregate SET total = 500 WHERE granularity = 'month'"))
+    # (a write of its own: this process's ingest would refresh this cache. Only ingest may change an
+    # aggregate: on SQLite a batch of 493 stored first lets its triggers pass; on PostgreSQL the owner.)
+    from tests.conftest import owner_bind
+
+    with owner_bind(db).begin() as other:
+        if other.dialect.name == "sqlite":
+            other.execute(sa.text("INSERT INTO usage_batch (id, received_at, source, actor_issuer, actor_subject, "
+                                  "actor_name, events_received, events_accepted, events_duplicate) "
+                                  "VALUES (9999, CURRENT_TIMESTAMP, 'api', 'x', 'x', 'x', 1, 1, 0)"))
+            other.execute(sa.text("INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) "
+                                  "SELECT 'other-process', occurred_at, tenant_code, metric, 493, 9999 FROM usage_event LIMIT 1"))
+            other.execute(sa.text("UPDATE usage_aggregate SET total = total + 493, events = events + 1, "
+                                  "peak = max(peak, 493) WHERE granularity = 'month'"))
+        else:
+            other.execute(sa.text("UPDATE usage_aggregate SET total = 500 WHERE granularity = 'month'"))
     clock[0] += 4.9
     assert cache.check(db, "431001", "api_calls").used == 7
     clock[0] += 0.2
