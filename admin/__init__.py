@@ -193,6 +193,17 @@ def _finish_request(response: Response) -> Response:
 
             db.session.rollback()
             return concurrent_change()
+        except Exception as error:  # a connection lost at the commit: 503, nothing known to be saved
+            from admin.problems import database_unavailable
+            from core.db import is_transient
+
+            if not is_transient(error):
+                raise
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+                pass
+            return database_unavailable()
     else:
         db.session.rollback()
     if response.mimetype == "text/html" and not request.path.startswith("/api/") and not response.direct_passthrough:
