@@ -378,8 +378,10 @@ UPSERT_AGGREGATES_PG = (
 # aggregates then go through the same guarded function as every batch (UPSERT_AGGREGATES_PG).
 GATEWAY_EVENT_PG = (
     "INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) "
-    "SELECT %(event_id)s, %(at)s, %(tenant)s, 'api_calls', %(quantity)s, %(batch_id)s "
-    "WHERE NOT EXISTS (SELECT 1 FROM usage_event WHERE event_id = %(event_id)s AND occurred_at >= %(since)s) "
+    "SELECT CAST(%(event_id)s AS VARCHAR), CAST(%(at)s AS TIMESTAMPTZ), CAST(%(tenant)s AS VARCHAR), 'api_calls', "
+    "CAST(%(quantity)s AS BIGINT), CAST(%(batch_id)s AS INTEGER) "
+    "WHERE NOT EXISTS (SELECT 1 FROM usage_event WHERE event_id = CAST(%(event_id)s AS VARCHAR) "
+    "AND occurred_at >= CAST(%(since)s AS TIMESTAMPTZ)) "
     "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING occurred_at"
 )
 _JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
