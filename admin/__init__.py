@@ -107,6 +107,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     register_cli(app)
     from admin import hotpath
 
+    edge.install_body_limit(app)  # bodies over MAX_CONTENT_LENGTH refused as they arrive, on every route
     hotpath.install(app)  # the hottest read answered from memory in front of Flask
     if not app.testing:
         # What start-up built lives as long as the process: kept out of the collector's full

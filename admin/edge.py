@@ -13,6 +13,12 @@ One mechanism for every endpoint (nothing per endpoint):
   pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer. The body is
   parsed once (the body model and ``request.get_json()`` reuse the value), and the depth and
   per-value checks take a cheap path when the raw text proves they have nothing to find.
+* **Bodies** (:class:`BodyLimit`, every route): a body larger than ``MAX_CONTENT_LENGTH`` is
+  refused with 413 the moment that is known: at once when its ``Content-Length`` says so (whether
+  or not the route reads it), and, for a body streamed without a length (chunked), as soon as the
+  first byte past the limit arrives, not after reading the limit's worth and handing the route a
+  cut-off body (Werkzeug's own limit stops at the limit, and a truncated JSON body then read as a
+  misleading 400).
 * **Query strings and path text**: the same text rule; a query value for an integer field must be
   ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
   (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
@@ -403,3 +409,74 @@ _PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
 def _plain_address(environ: dict[str, Any]) -> bool:
     return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
             and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
+
+
+# --- bodies ------------------------------------------------------------------------------------------
+
+_READ_SIZE = 64 * 1024
+
+
+class _LimitedInput:
+    """``wsgi.input`` that raises 413 as soon as more than ``limit`` bytes have come: when exactly
+    ``limit`` have been read it looks one byte ahead, so a body that goes on is refused then, and
+    the reader never sees a body cut at the limit as if it were whole. Reads are at most 64 KiB
+    at a time (a ``read()`` of everything is done in such steps), so the limit holds for memory too."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream, self._limit, self._seen = stream, limit, 0
+
+    def _count(self, data: bytes) -> bytes:
+        self._seen += len(data)
+        if self._seen > self._limit or (data and self._seen == self._limit and self._stream.read(1)):
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            raise RequestEntityTooLarge()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size >= 0:
+            return self._count(self._stream.read(min(size, self._limit - self._seen + 1)))
+        parts = []
+        while part := self.read(_READ_SIZE):
+            parts.append(part)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        room = self._limit - self._seen + 1
+        return self._count(self._stream.readline(room if size is None or size < 0 else min(size, room)))
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class BodyLimit:
+    """The body size limit (``MAX_CONTENT_LENGTH``) for every route, applied as the body arrives
+    (:class:`_LimitedInput`); a declared ``Content-Length`` over the limit is refused before the
+    route runs (:func:`refuse_declared_oversize`)."""
+
+    def __init__(self, app: Flask, wsgi_app: Any) -> None:
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], int(limit))
+        return self.wsgi_app(environ, start_response)
+
+
+def refuse_declared_oversize() -> None:
+    """413 for a request whose ``Content-Length`` is over the limit, on every route (also those
+    that never read a body): the same answer wherever it is sent."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        raise RequestEntityTooLarge()
+
+
+def install_body_limit(app: Flask) -> None:
+    app.wsgi_app = BodyLimit(app, app.wsgi_app)
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_declared_oversize)
