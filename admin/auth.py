@@ -69,6 +69,29 @@ def _dev_actor() -> Actor:
                  roles=frozenset({authz.OPERATOR}), **_context())
 
 
+def _loopback(address: str | None) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def open_for_development(app: Flask, environ: dict) -> bool:
+    """Whether a request without a token acts as the development operator: only with
+    RENKEI_API_OPEN_FOR_DEVELOPMENT on in development mode (the configuration check refuses the
+    flag in any other mode; a test app, built by code, may turn it on as the ``open_api`` fixture
+    does), and only for a caller on this machine: the connection's own peer and the address
+    renkei believes (after any proxy headers) both loopback, so a server bound to another
+    address, or a proxy on this machine passing on a remote caller, opens nothing."""
+    config = app.config
+    if not config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] or not (config["RENKEI_ENV"] == "development" or app.testing):
+        return False
+    peer = (environ.get("werkzeug.proxy_fix.orig") or {}).get("REMOTE_ADDR", environ.get("REMOTE_ADDR"))
+    return _loopback(peer) and _loopback(environ.get("REMOTE_ADDR"))
+
+
 def _bearer(header: str) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header; ``None`` for any other form."""
     scheme, _, token = header.partition(" ")
@@ -84,7 +107,7 @@ def _authenticate_api(request_):
     header = request_.headers.get("Authorization", "")
     token = _bearer(header)
     if not header:
-        if current_app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and current_app.config["RENKEI_ENV"] != "production":
+        if open_for_development(current_app, request_.environ):
             g.actor = _dev_actor()
             return None
         return problem_response(401, "Sign in first: send an access token as 'Authorization: Bearer <token>'.",

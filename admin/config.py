@@ -121,11 +121,29 @@ def check(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("RENKEI_PROXY_HOPS must be a whole number from 0 to 10")
     if not 0 < config.get("RENKEI_SESSION_RECHECK_SECONDS", 300) <= 300:
         raise ConfigurationError("RENKEI_SESSION_RECHECK_SECONDS must be more than 0 and at most 300")
+    if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and config["RENKEI_ENV"] != "development":
+        raise ConfigurationError(
+            f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on with RENKEI_ENV={config['RENKEI_ENV']}: the open API (every "
+            "request without a token acts as a platform operator) works only with RENKEI_ENV=development on a "
+            "loopback address. Turn the flag off.")
     if config["RENKEI_ENV"] == "production":
         if config["SECRET_KEY"] in {DEFAULT_SECRET, "", None}:
             raise ConfigurationError(
                 "RENKEI_SECRET_KEY is not set: production mode refuses to start with the default secret key. "
                 "Set RENKEI_SECRET_KEY to a long random value (or RENKEI_ENV=development on a developer machine)."
             )
-        if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
-            raise ConfigurationError("RENKEI_API_OPEN_FOR_DEVELOPMENT is not allowed in production mode.")
+
+
+OPEN_API_WARNING = (
+    "RENKEI_API_OPEN_FOR_DEVELOPMENT is ON: every API request without a token from this machine (loopback "
+    "only) acts as a platform operator. Development only; never on a shared or reachable server.")
+
+
+def warn_open_api() -> None:
+    """Say loudly, on standard error and in the log, that the API is open (development only)."""
+    import logging
+    import sys
+
+    banner = "!" * 100
+    print(f"{banner}\n{OPEN_API_WARNING}\n{banner}", file=sys.stderr, flush=True)
+    logging.getLogger("renkei").warning(OPEN_API_WARNING)
