@@ -69,8 +69,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(settings)
     Path(app.config["RENKEI_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    from core import csvfile
+    from core import csvfile, db as core_db
 
+    core_db.SQLITE_BUSY_SECONDS = app.config["RENKEI_SQLITE_BUSY_SECONDS"]  # SQLite waits for its lock, not a 500
     csvfile.MAX_PROBLEMS_LISTED = app.config["RENKEI_MAX_PROBLEMS_LISTED"]  # the one setting of every file check
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -177,11 +178,11 @@ def _finish_request(response: Response) -> Response:
     elif response.status_code < 400:
         try:
             db.session.commit()
-        except IntegrityError:
-            from admin.problems import concurrent_change
+        except IntegrityError as error:
+            from admin.problems import integrity_response
 
             db.session.rollback()
-            return concurrent_change()
+            return integrity_response(error)
     else:
         db.session.rollback()
     if response.mimetype == "text/html" and not request.path.startswith("/api/") and not response.direct_passthrough:

@@ -52,8 +52,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_URL": keycloak_url,
         "RENKEI_KEYCLOAK_PUBLIC_URL": env.get("RENKEI_KEYCLOAK_PUBLIC_URL", keycloak_url).rstrip("/"),
         "RENKEI_KEYCLOAK_REALM": realm,
-        # seconds each call to Keycloak may take before renkei gives up on it
-        "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "10")),
+        # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
+        "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
         # the state dir of a Keycloak `renkei keycloak start` runs here (default: the one for the
@@ -103,6 +103,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # no ping before each use: a pooled connection the server closed is noticed at check-out
         # without a round trip (core.db._server_hung_up) and replaced
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # SQLite only: how long a connection waits for another's write lock before "database is locked"
+        "RENKEI_SQLITE_BUSY_SECONDS": float(env.get("RENKEI_SQLITE_BUSY_SECONDS", "30")),
         "JSON_SORT_KEYS": False,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # how many problems a file check (registry import, wave file, invitations, usage import) lists;

@@ -477,6 +477,52 @@ def refuse_declared_oversize() -> None:
         raise RequestEntityTooLarge()
 
 
+# The request line and headers renkei's own stack refuses (414, 431: problem+json under /api, the
+# layout's page elsewhere). The WSGI server in front has limits of its own, answered by it in its
+# own format; they are set above these (docs/deployment.md: gunicorn --limit-request-line 8190,
+# --limit-request-field_size 8190, --limit-request-fields 100), so renkei's answer comes first.
+MAX_TARGET_BYTES = 8000   # the request target: path and query as sent
+MAX_HEADER_BYTES = 8000   # one header field, name and value
+MAX_HEADER_COUNT = 90
+
+
+def refuse_oversized_head() -> None:
+    from werkzeug.exceptions import RequestHeaderFieldsTooLarge, RequestURITooLarge
+
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") \
+        or f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    if len(target) > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The address (path and query) is longer than {MAX_TARGET_BYTES} bytes.")
+    count = 0
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            count += 1
+            if len(key) + len(value) > MAX_HEADER_BYTES:
+                raise RequestHeaderFieldsTooLarge(f"The header {key[5:].replace('_', '-').title()} is longer "
+                                                  f"than {MAX_HEADER_BYTES} bytes.")
+    if count > MAX_HEADER_COUNT:
+        raise RequestHeaderFieldsTooLarge(f"The request has more than {MAX_HEADER_COUNT} headers.")
+
+
+def options_under_api():
+    """``OPTIONS`` of an API address: 204 with ``Allow`` and no body (nothing to mistype as HTML);
+    an unknown address is left to the 404 problem."""
+    if request.method != "OPTIONS" or not request.path.startswith("/api/") or request.routing_exception is not None:
+        return None
+    from flask import Response, current_app
+
+    methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods(request.path)
+    response = Response(status=204)
+    response.headers["Allow"] = ", ".join(sorted(set(methods)))
+    del response.headers["Content-Type"]
+    return response
+
+
 def install_body_limit(app: Flask) -> None:
+    """The limits of every request, before any other check: its head (414, 431), its body (413),
+    and OPTIONS under /api answered without a body."""
     app.wsgi_app = BodyLimit(app, app.wsgi_app)
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_declared_oversize)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[0:0] = [refuse_oversized_head, refuse_declared_oversize]
+    app.before_request(options_under_api)
