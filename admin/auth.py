@@ -320,11 +320,39 @@ def _recheck(data: dict, now: float) -> bool:
     return True
 
 
+RETRY_AFTER_SECONDS = 30  # what a 503 of the sign-in service asks the browser to wait
+
+
+def sign_in_unavailable(cause: object):
+    """The 503 page (inside the layout, in the reader's language, with Retry-After) for sign-in
+    while Keycloak cannot answer; one log line names the cause."""
+    from admin.views.frame import render_error
+    from tenancy.errors import IdentityUnavailable
+    from tenancy.identity.keycloak import SIGN_IN_UNAVAILABLE
+
+    current_app.logger.warning("sign-in unavailable: the identity server (Keycloak) at %s did not answer: %s",
+                               current_app.config["RENKEI_KEYCLOAK_URL"], cause)
+    body, status = render_error(503, error=IdentityUnavailable(*SIGN_IN_UNAVAILABLE))
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 @bp.route("/login")
 def login():
+    import requests
+
+    from admin.identity import keycloak_settings
+    from tenancy.errors import IdentityUnavailable
+    from tenancy.identity.keycloak import check_sign_in_service
+
     target = request.args.get("next") or url_for("admin.index")
     session["login_next"] = target if target.startswith("/") and not target.startswith("//") else "/admin/"
-    return _oauth().keycloak.authorize_redirect(url_for("auth.callback", _external=True))
+    try:
+        check_sign_in_service(keycloak_settings())  # asked every time: the client keeps metadata it read once
+        return _oauth().keycloak.authorize_redirect(url_for("auth.callback", _external=True))
+    except IdentityUnavailable as error:
+        return sign_in_unavailable(error.details.get("cause") or error.message_en)
+    except requests.RequestException as error:  # the OIDC client's own metadata fetch
+        return sign_in_unavailable(f"{type(error).__name__}: {error}")
 
 
 LOGIN_NOT_CONFIRMED = DomainError(
@@ -336,12 +364,18 @@ LOGIN_NOT_CONFIRMED = DomainError(
 
 @bp.route("/auth/callback")
 def callback():
+    import requests
+
     try:
         token = _oauth().keycloak.authorize_access_token()
         claims = token_validator().claims(token["access_token"])
+    except requests.RequestException as error:  # Keycloak went away between the redirect and the callback
+        return sign_in_unavailable(f"{type(error).__name__}: {error}")
     except DomainError as error:  # the layout's error page, in the reader's language, still a 401
         from admin.views.frame import render_error
 
+        if error.kind == "unavailable":  # the token's keys could not be read: Keycloak, not the person
+            return sign_in_unavailable(error.message_en)
         if isinstance(error, InvalidToken):  # its reason is technical English: logged, not shown to the person
             current_app.logger.warning("login refused: %s", error.message_en)
             error = LOGIN_NOT_CONFIRMED
@@ -401,7 +435,9 @@ def init_app(app: Flask) -> None:
         client_id=app.config["RENKEI_OIDC_CLIENT_ID"],
         client_secret=app.config["RENKEI_OIDC_CLIENT_SECRET"],
         server_metadata_url=f"{base}/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
+        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256",
+                       # each call of the sign-in (metadata, token, keys) gives up after RENKEI_KEYCLOAK_TIMEOUT
+                       "default_timeout": float(app.config.get("RENKEI_KEYCLOAK_TIMEOUT", 3))},
         overwrite=True,
     )
     app.session_interface = _CookieSessionOutsideApi()
