@@ -56,6 +56,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     settings = config_module.from_environment()
     settings.update(config_override or {})
     config_module.check(settings)
+    if settings["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
+        config_module.warn_open_api()
     _import_models()
     wiring.wire()
 
@@ -70,8 +72,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(settings)
     Path(app.config["RENKEI_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    from core import csvfile
+    from core import csvfile, db as core_db
 
+    core_db.SQLITE_BUSY_SECONDS = app.config["RENKEI_SQLITE_BUSY_SECONDS"]  # SQLite waits for its lock, not a 500
     csvfile.MAX_PROBLEMS_LISTED = app.config["RENKEI_MAX_PROBLEMS_LISTED"]  # the one setting of every file check
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -118,6 +121,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     problems.install_retry(app)  # a read that met a dropped database connection is tried once more
     from admin import hotpath
 
+    edge.install_body_limit(app)  # bodies over MAX_CONTENT_LENGTH refused as they arrive, on every route
     hotpath.install(app)  # the hottest read answered from memory in front of Flask
     from admin import proxies
 
@@ -188,11 +192,11 @@ def _finish_request(response: Response) -> Response:
     elif response.status_code < 400:
         try:
             db.session.commit()
-        except IntegrityError:
-            from admin.problems import concurrent_change
+        except IntegrityError as error:
+            from admin.problems import integrity_response
 
             db.session.rollback()
-            return concurrent_change()
+            return integrity_response(error)
         except Exception as error:  # a connection lost at the commit: 503, nothing known to be saved
             from admin.problems import database_unavailable
             from core.db import is_transient

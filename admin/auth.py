@@ -72,6 +72,31 @@ def _dev_actor() -> Actor:
                  roles=frozenset({authz.OPERATOR}), **_context())
 
 
+def _loopback(address: str | None) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def open_for_development(app: Flask, environ: dict) -> bool:
+    """Whether a request without a token acts as the development operator: only with
+    RENKEI_API_OPEN_FOR_DEVELOPMENT on in development mode (the configuration check refuses the
+    flag in any other mode; a test app, built by code, may turn it on as the ``open_api`` fixture
+    does), and only for a caller on this machine: the connection's own peer and the address
+    renkei believes (after any proxy headers) both loopback, so a server bound to another
+    address, or a proxy on this machine passing on a remote caller, opens nothing."""
+    config = app.config
+    if not config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] or not (config["RENKEI_ENV"] == "development" or app.testing):
+        return False
+    peer = environ.get("renkei.proxy_peer", environ.get("REMOTE_ADDR"))  # admin/proxies.py keeps the connection's own peer
+    if peer is None and app.testing:  # an in-process call of test code (no socket: a server always sets it)
+        return True
+    return _loopback(peer) and _loopback(environ.get("REMOTE_ADDR"))
+
+
 def _bearer(header: str) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header; ``None`` for any other form."""
     scheme, _, token = header.partition(" ")
@@ -87,7 +112,7 @@ def _authenticate_api(request_):
     header = request_.headers.get("Authorization", "")
     token = _bearer(header)
     if not header:
-        if current_app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and current_app.config["RENKEI_ENV"] != "production":
+        if open_for_development(current_app, request_.environ):
             g.actor = _dev_actor()
             return None
         return problem_response(401, "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
@@ -364,11 +389,39 @@ def _recheck(data: dict, now: float) -> bool:
     return True
 
 
+RETRY_AFTER_SECONDS = 30  # what a 503 of the sign-in service asks the browser to wait
+
+
+def sign_in_unavailable(cause: object):
+    """The 503 page (inside the layout, in the reader's language, with Retry-After) for sign-in
+    while Keycloak cannot answer; one log line names the cause."""
+    from admin.views.frame import render_error
+    from tenancy.errors import IdentityUnavailable
+    from tenancy.identity.keycloak import SIGN_IN_UNAVAILABLE
+
+    current_app.logger.warning("sign-in unavailable: the identity server (Keycloak) at %s did not answer: %s",
+                               current_app.config["RENKEI_KEYCLOAK_URL"], cause)
+    body, status = render_error(503, error=IdentityUnavailable(*SIGN_IN_UNAVAILABLE))
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 @bp.route("/login")
 def login():
+    import requests
+
+    from admin.identity import keycloak_settings
+    from tenancy.errors import IdentityUnavailable
+    from tenancy.identity.keycloak import check_sign_in_service
+
     target = request.args.get("next") or url_for("admin.index")
     session["login_next"] = target if target.startswith("/") and not target.startswith("//") else "/admin/"
-    return _oauth().keycloak.authorize_redirect(url_for("auth.callback", _external=True))
+    try:
+        check_sign_in_service(keycloak_settings())  # asked every time: the client keeps metadata it read once
+        return _oauth().keycloak.authorize_redirect(url_for("auth.callback", _external=True))
+    except IdentityUnavailable as error:
+        return sign_in_unavailable(error.details.get("cause") or error.message_en)
+    except requests.RequestException as error:  # the OIDC client's own metadata fetch
+        return sign_in_unavailable(f"{type(error).__name__}: {error}")
 
 
 LOGIN_NOT_CONFIRMED = DomainError(
@@ -380,12 +433,18 @@ LOGIN_NOT_CONFIRMED = DomainError(
 
 @bp.route("/auth/callback")
 def callback():
+    import requests
+
     try:
         token = _oauth().keycloak.authorize_access_token()
         claims = token_validator().claims(token["access_token"])
+    except requests.RequestException as error:  # Keycloak went away between the redirect and the callback
+        return sign_in_unavailable(f"{type(error).__name__}: {error}")
     except DomainError as error:  # the layout's error page, in the reader's language, still a 401
         from admin.views.frame import render_error
 
+        if error.kind == "unavailable":  # the token's keys could not be read: Keycloak, not the person
+            return sign_in_unavailable(error.message_en)
         if isinstance(error, InvalidToken):  # its reason is technical English: logged, not shown to the person
             current_app.logger.warning("login refused: %s", error.message_en)
             error = LOGIN_NOT_CONFIRMED
@@ -445,7 +504,9 @@ def init_app(app: Flask) -> None:
         client_id=app.config["RENKEI_OIDC_CLIENT_ID"],
         client_secret=app.config["RENKEI_OIDC_CLIENT_SECRET"],
         server_metadata_url=f"{base}/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
+        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256",
+                       # each call of the sign-in (metadata, token, keys) gives up after RENKEI_KEYCLOAK_TIMEOUT
+                       "default_timeout": float(app.config.get("RENKEI_KEYCLOAK_TIMEOUT", 3))},
         overwrite=True,
     )
     app.session_interface = _CookieSessionOutsideApi()

@@ -56,8 +56,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_REALM": realm,
         # how long the API gateway's client id and secret, once accepted by Keycloak, are taken as valid (docs/gateway.md)
         "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
-        # seconds each call to Keycloak may take before renkei gives up on it
-        "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "10")),
+        # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
+        "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
         "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
         # the state dir of a Keycloak `renkei keycloak start` runs here (default: the one for the
@@ -111,6 +111,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # no ping before each use: a pooled connection the server closed is noticed at check-out
         # without a round trip (core.db._server_hung_up) and replaced
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # SQLite only: how long a connection waits for another's write lock before "database is locked"
+        "RENKEI_SQLITE_BUSY_SECONDS": float(env.get("RENKEI_SQLITE_BUSY_SECONDS", "30")),
         "JSON_SORT_KEYS": False,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # how many problems a file check (registry import, wave file, invitations, usage import) lists;
@@ -139,11 +141,29 @@ def check(config: Mapping[str, Any]) -> None:
         raise ConfigurationError(f"RENKEI_TOKEN_LEEWAY_SECONDS must be a whole number from 0 to {MAX_TOKEN_LEEWAY_SECONDS}")
     if not 0 < config.get("RENKEI_SESSION_RECHECK_SECONDS", 300) <= 300:
         raise ConfigurationError("RENKEI_SESSION_RECHECK_SECONDS must be more than 0 and at most 300")
+    if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and config["RENKEI_ENV"] != "development":
+        raise ConfigurationError(
+            f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on with RENKEI_ENV={config['RENKEI_ENV']}: the open API (every "
+            "request without a token acts as a platform operator) works only with RENKEI_ENV=development on a "
+            "loopback address. Turn the flag off.")
     if config["RENKEI_ENV"] == "production":
         if config["SECRET_KEY"] in {DEFAULT_SECRET, "", None}:
             raise ConfigurationError(
                 "RENKEI_SECRET_KEY is not set: production mode refuses to start with the default secret key. "
                 "Set RENKEI_SECRET_KEY to a long random value (or RENKEI_ENV=development on a developer machine)."
             )
-        if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
-            raise ConfigurationError("RENKEI_API_OPEN_FOR_DEVELOPMENT is not allowed in production mode.")
+
+
+OPEN_API_WARNING = (
+    "RENKEI_API_OPEN_FOR_DEVELOPMENT is ON: every API request without a token from this machine (loopback "
+    "only) acts as a platform operator. Development only; never on a shared or reachable server.")
+
+
+def warn_open_api() -> None:
+    """Say loudly, on standard error and in the log, that the API is open (development only)."""
+    import logging
+    import sys
+
+    banner = "!" * 100
+    print(f"{banner}\n{OPEN_API_WARNING}\n{banner}", file=sys.stderr, flush=True)
+    logging.getLogger("renkei").warning(OPEN_API_WARNING)

@@ -13,6 +13,12 @@ One mechanism for every endpoint (nothing per endpoint):
   pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer. The body is
   parsed once (the body model and ``request.get_json()`` reuse the value), and the depth and
   per-value checks take a cheap path when the raw text proves they have nothing to find.
+* **Bodies** (:class:`BodyLimit`, every route): a body larger than ``MAX_CONTENT_LENGTH`` is
+  refused with 413 the moment that is known: at once when its ``Content-Length`` says so (whether
+  or not the route reads it), and, for a body streamed without a length (chunked), as soon as the
+  first byte past the limit arrives, not after reading the limit's worth and handing the route a
+  cut-off body (Werkzeug's own limit stops at the limit, and a truncated JSON body then read as a
+  misleading 400).
 * **Query strings and path text**: the same text rule; a query value for an integer field must be
   ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
   (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
@@ -403,3 +409,120 @@ _PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
 def _plain_address(environ: dict[str, Any]) -> bool:
     return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
             and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
+
+
+# --- bodies ------------------------------------------------------------------------------------------
+
+_READ_SIZE = 64 * 1024
+
+
+class _LimitedInput:
+    """``wsgi.input`` that raises 413 as soon as more than ``limit`` bytes have come: when exactly
+    ``limit`` have been read it looks one byte ahead, so a body that goes on is refused then, and
+    the reader never sees a body cut at the limit as if it were whole. Reads are at most 64 KiB
+    at a time (a ``read()`` of everything is done in such steps), so the limit holds for memory too."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream, self._limit, self._seen = stream, limit, 0
+
+    def _count(self, data: bytes) -> bytes:
+        self._seen += len(data)
+        if self._seen > self._limit or (data and self._seen == self._limit and self._stream.read(1)):
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            raise RequestEntityTooLarge()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size >= 0:
+            return self._count(self._stream.read(min(size, self._limit - self._seen + 1)))
+        parts = []
+        while part := self.read(_READ_SIZE):
+            parts.append(part)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        room = self._limit - self._seen + 1
+        return self._count(self._stream.readline(room if size is None or size < 0 else min(size, room)))
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class BodyLimit:
+    """The body size limit (``MAX_CONTENT_LENGTH``) for every route, applied as the body arrives
+    (:class:`_LimitedInput`); a declared ``Content-Length`` over the limit is refused before the
+    route runs (:func:`refuse_declared_oversize`)."""
+
+    def __init__(self, app: Flask, wsgi_app: Any) -> None:
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], int(limit))
+        return self.wsgi_app(environ, start_response)
+
+
+def refuse_declared_oversize() -> None:
+    """413 for a request whose ``Content-Length`` is over the limit, on every route (also those
+    that never read a body): the same answer wherever it is sent."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        raise RequestEntityTooLarge()
+
+
+# The request line and headers renkei's own stack refuses (414, 431: problem+json under /api, the
+# layout's page elsewhere). The WSGI server in front has limits of its own, answered by it in its
+# own format; they are set above these (docs/deployment.md: gunicorn --limit-request-line 8190,
+# --limit-request-field_size 8190, --limit-request-fields 100), so renkei's answer comes first.
+MAX_TARGET_BYTES = 8000   # the request target: path and query as sent
+MAX_HEADER_BYTES = 8000   # one header field, name and value
+MAX_HEADER_COUNT = 90
+
+
+def refuse_oversized_head() -> None:
+    from werkzeug.exceptions import RequestHeaderFieldsTooLarge, RequestURITooLarge
+
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") \
+        or f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    if len(target) > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The address (path and query) is longer than {MAX_TARGET_BYTES} bytes.")
+    count = 0
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            count += 1
+            if len(key) + len(value) > MAX_HEADER_BYTES:
+                raise RequestHeaderFieldsTooLarge(f"The header {key[5:].replace('_', '-').title()} is longer "
+                                                  f"than {MAX_HEADER_BYTES} bytes.")
+    if count > MAX_HEADER_COUNT:
+        raise RequestHeaderFieldsTooLarge(f"The request has more than {MAX_HEADER_COUNT} headers.")
+
+
+def options_under_api():
+    """``OPTIONS`` of an API address: 204 with ``Allow`` and no body (nothing to mistype as HTML);
+    an unknown address is left to the 404 problem."""
+    if request.method != "OPTIONS" or not request.path.startswith("/api/") or request.routing_exception is not None:
+        return None
+    from flask import Response, current_app
+
+    methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods(request.path)
+    response = Response(status=204)
+    response.headers["Allow"] = ", ".join(sorted(set(methods)))
+    del response.headers["Content-Type"]
+    return response
+
+
+def install_body_limit(app: Flask) -> None:
+    """The limits of every request, before any other check: its head (414, 431), its body (413),
+    and OPTIONS under /api answered without a body."""
+    app.wsgi_app = BodyLimit(app, app.wsgi_app)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[0:0] = [refuse_oversized_head, refuse_declared_oversize]
+    app.before_request(options_under_api)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
+import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -41,6 +43,8 @@ TITLES = {
     405: ("Method not allowed", "この操作はできません"),
     409: ("Conflict", "現在の状態ではこの操作はできません"),
     413: ("Request too large", "リクエストが大きすぎます"),
+    414: ("Address too long", "アドレス（URL）が長すぎます"),
+    431: ("Request headers too large", "リクエストのヘッダーが大きすぎます"),
     415: ("Unsupported media type", "対応していない形式です"),
     422: ("Invalid input", "入力内容に誤りがあります"),
     429: ("Too many requests", "利用上限に達しています"),
@@ -167,6 +171,51 @@ class RetryOnce:
 def install_retry(app: Flask) -> None:
     """Put :class:`RetryOnce` around Flask (inside the hot path, which reads no database)."""
     app.wsgi_app = RetryOnce(app.wsgi_app)
+_SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \w+\.(\w+)")
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+
+
+def _check_fields(constraint: str) -> list[str]:
+    """The columns a CHECK constraint of the models reads (by its name), for the ``errors`` entry."""
+    from core.db import metadata
+
+    for table in metadata.tables.values():
+        for item in table.constraints:
+            if isinstance(item, sa.CheckConstraint) and item.name == constraint:
+                text = str(item.sqltext)
+                return [c.name for c in table.columns if re.search(rf"\b{re.escape(c.name)}\b", text)] or [constraint]
+    return [constraint]
+
+
+def constraint_fields(error: IntegrityError) -> list[str] | None:
+    """The fields of a NOT NULL or CHECK violation (the sender's values, not a race); ``None`` for
+    any other integrity error (a unique key or reference: someone else's write came first)."""
+    original = error.orig
+    diag = getattr(original, "diag", None)
+    state = getattr(original, "sqlstate", None)
+    if diag is not None and state == "23502":  # PostgreSQL not_null_violation
+        return [diag.column_name or "(body)"]
+    if diag is not None and state == "23514":  # PostgreSQL check_violation
+        return _check_fields(diag.constraint_name or "")
+    text = str(original)
+    if match := _SQLITE_NOT_NULL.search(text):
+        return [match.group(1)]
+    if match := _SQLITE_CHECK.search(text):
+        return _check_fields(match.group(1))
+    return None
+
+
+def integrity_response(error: IntegrityError) -> Response:
+    """A NOT NULL or CHECK violation is the request's fault: 422 naming the field. Anything else
+    (unique, reference) is a write that met another: 409, as :func:`concurrent_change` says."""
+    fields = constraint_fields(error)
+    if fields is None:
+        return concurrent_change()
+    return problem_response(
+        422, "The request has invalid fields; nothing was changed. See errors.",
+        "入力内容に誤りがあります。変更は行っていません。errors を確認してください。",
+        [{"field": field, "message_en": "A value is required here, or the value is not allowed.",
+          "message_ja": "この項目は必須か、指定された値は使用できません。"} for field in fields])
 
 
 def domain_error_page(error: DomainError):
@@ -185,6 +234,9 @@ def _error_page(status: int, *, csrf: bool = False):
 
 def _wants_problem() -> bool:
     return request.path.startswith("/api/")
+
+
+DEPENDENCY_RETRY_AFTER_SECONDS = 30  # what every other 503 (Keycloak away) asks the client to wait
 
 
 def init_app(app: Flask) -> None:
@@ -218,9 +270,17 @@ def init_app(app: Flask) -> None:
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         return database_unavailable()
+    @app.after_request
+    def _retry_after(response: Response) -> Response:
+        """Every 503 (a dependency away: Keycloak, the database) says when to try again."""
+        if response.status_code == 503 and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
+        if error.kind == "unavailable":  # one line naming the cause, for the operator
+            log.warning("unavailable on %s %s: %s", request.method, request.path, error.message_en)
         if not _wants_problem():
             return domain_error_page(error)
         return from_domain_error(error)
@@ -249,7 +309,7 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
-        return concurrent_change()
+        return integrity_response(error)
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)

@@ -180,3 +180,22 @@ def _server_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 if not sa.event.contains(sa.pool.Pool, "checkout", _server_hung_up):
     sa.event.listen(sa.pool.Pool, "checkout", _server_hung_up)
+
+
+# --- SQLite: wait for the lock ------------------------------------------------------------------
+
+SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite connection waits for another's write lock (RENKEI_SQLITE_BUSY_SECONDS)
+
+
+def _sqlite_waits(dbapi_connection: Any, _record: Any) -> None:
+    """Every new SQLite connection waits up to :data:`SQLITE_BUSY_SECONDS` for a lock another
+    connection holds (a command-line import's write, say) instead of failing at once with
+    "database is locked" (pysqlite's own default wait is 5 s). Other drivers are left alone."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
+
+
+if not sa.event.contains(sa.pool.Pool, "connect", _sqlite_waits):
+    sa.event.listen(sa.pool.Pool, "connect", _sqlite_waits)

@@ -47,6 +47,9 @@ ADMIN_SECRET = "test-admin-client-secret-0123456789"
 SERVICE_SECRET = "test-service-client-secret-0123456789"
 METERING_SECRET = "test-metering-client-secret-0123456789"
 PASSWORD = "Test-password-1"
+# the shared Keycloak on a busy machine: the tests' calls are given this long (production's default is 3 s;
+# the timeout tests set their own), so a slower machine never changes an outcome
+SLOW_KEYCLOAK_SECONDS = 30.0
 
 
 # --- Keycloak ------------------------------------------------------------------------------------
@@ -194,6 +197,7 @@ def keycloak_settings(keycloak_server):
         metering_client_secret=METERING_SECRET,
         direct_grants=True,
         redirect_uris=("http://renkei.test/*",),
+        timeout=SLOW_KEYCLOAK_SECONDS,
     )
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
@@ -345,6 +349,7 @@ def app(tmp_path_factory):
         "RENKEI_API_OPEN_FOR_DEVELOPMENT": False,
         "SERVER_NAME": "renkei.test",
         "RENKEI_TOKEN_LEEWAY_SECONDS": 0,
+        "RENKEI_KEYCLOAK_TIMEOUT": SLOW_KEYCLOAK_SECONDS,
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

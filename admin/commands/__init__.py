@@ -12,7 +12,13 @@ def groups():
 
     return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
                                         members, clients, signing, datasets)] \
-        + [backup.restore_command]
+        + [backup.restore_command] + _signin_commands()
+
+
+def _signin_commands():
+    from admin.commands import signin
+
+    return [signin.login_command, signin.logout_command]
 
 
 def register(app: Flask) -> None:

@@ -1,9 +1,17 @@
-"""Who a ``renkei`` command acts for: ``--as USERNAME`` and ``--role ROLE``.
+"""Who a ``renkei`` command acts for.
 
-A command that reads or changes tenant-scoped state acts for a named person, recorded in the
-audit log like anyone signed in to the admin UI: ``--as`` (or the environment variable
-``RENKEI_ACTOR``), by default the operating-system user, in the roles given by ``--role``
-(repeatable; each command states its default, such as ``platform-operator`` for operator
+A command that reads or changes tenant-scoped state acts for an authenticated person, recorded in
+the audit log like anyone signed in to the admin UI (:mod:`admin.commands.signin`):
+
+* a person signed in with ``renkei login`` (Keycloak's device flow, or the password flow where
+  the realm allows it), the token kept for the session like the web's; or
+* a service account whose credential the operator issued (``RENKEI_CLI_CLIENT_ID`` and
+  ``RENKEI_CLI_CLIENT_SECRET``, e.g. for the timers);
+
+in the roles Keycloak gives them (``--role``, repeatable, narrows them). Only in development
+(``RENKEI_ENV=development``, the demo) may a command act for a name nobody checked: ``--as`` (or
+the environment variable ``RENKEI_ACTOR``), by default the operating-system user, in the roles
+given by ``--role`` (each command states its default, such as ``platform-operator`` for operator
 commands and ``finance-officer`` for billing). The operations ask the authorization policy as
 they do for a request, so a role that lacks the right is refused here too.
 """
@@ -30,16 +38,47 @@ def operating_system_user() -> str:
         return ""
 
 
+def self_declared_names_allowed() -> bool:
+    """``--as`` alone (a name nobody checked) is accepted only in development (``RENKEI_ENV=development``,
+    the demo) and in an app built by test code (``TESTING``, never set from the environment)."""
+    from flask import current_app
+
+    return current_app.config["RENKEI_ENV"] == "development" or current_app.testing
+
+
+SELF_DECLARED_REFUSED = (
+    "--as NAME (or {env}, or the operating-system user) names a person nobody checked, so outside development "
+    "(RENKEI_ENV=development) a command acts only for someone authenticated: sign in first with 'renkei login', "
+    "or run as a service account the operator issued (RENKEI_CLI_CLIENT_ID and RENKEI_CLI_CLIENT_SECRET; "
+    "'renkei keycloak service-account').")
+
+
+def command_actor(as_user: str | None, roles: tuple[str, ...], default_role: str):
+    """The actor of a command: who signed in or the service account when there is a credential,
+    otherwise (development only) the person ``--as`` names."""
+    from admin.commands import signin
+
+    signed_in = signin.authenticated_actor(roles)
+    if signed_in is not None:
+        actor, names = signed_in
+        if as_user and as_user.strip() not in names:
+            raise click.UsageError(f"--as {as_user} is not who is signed in ({min(names)}); leave --as out.")
+        return actor
+    if not self_declared_names_allowed():
+        raise click.UsageError(SELF_DECLARED_REFUSED.format(env=ACTOR_ENV))
+    username = (as_user or operating_system_user()).strip()
+    if not username:
+        raise click.UsageError(f"Name the person this command acts for: --as USERNAME (or {ACTOR_ENV}).")
+    return console_actor(username, roles or (default_role,))
+
+
 def acting(default_role: str) -> Callable:
     """Add ``--as`` and ``--role`` to a command; the command receives the built actor as ``actor``."""
 
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)
         def run(*args, as_user: str | None, roles: tuple[str, ...], **kwargs):
-            username = (as_user or operating_system_user()).strip()
-            if not username:
-                raise click.UsageError(f"Name the person this command acts for: --as USERNAME (or {ACTOR_ENV}).")
-            return command(*args, actor=console_actor(username, roles or (default_role,)), **kwargs)
+            return command(*args, actor=command_actor(as_user, roles, default_role), **kwargs)
 
         run = click.option("--role", "roles", multiple=True, type=click.Choice(CLI_ROLES),
                            help=f"Role the person acts in (repeatable; default: {default_role}).")(run)

@@ -47,6 +47,9 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     config = current_app.config
     if config["RENKEI_ENV"] != "development":
         raise click.ClickException("renkei demo runs only with RENKEI_ENV=development (it creates known passwords).")
+    if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and host not in {"127.0.0.1", "::1", "localhost"}:
+        raise click.ClickException(f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on: the demo serves only on a loopback "
+                                   f"address (127.0.0.1, ::1), not on {host}.")
     url = config["RENKEI_KEYCLOAK_URL"]
     if not keycloak_server.answers(url):
         click.echo(f"starting Keycloak {keycloak_server.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")

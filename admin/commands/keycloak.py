@@ -117,3 +117,34 @@ def bootstrap_command(direct_grants: bool) -> None:
         click.echo("realm up to date: no change")
     for change in changes:
         click.echo(f"created or updated: {change}")
+
+
+@group.command("service-account")
+@click.argument("client_id")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["platform-operator", "finance-officer", "auditor", "metering-client"]),
+              help="Realm role of the service account (repeatable).")
+@with_appcontext
+def service_account_command(client_id: str, roles: tuple[str, ...]) -> None:
+    """Issue a service account for commands run by a machine (the timers): a Keycloak client whose
+    credential is printed once. Commands act for it with RENKEI_CLI_CLIENT_ID and
+    RENKEI_CLI_CLIENT_SECRET; running this again for the same client gives a new secret (the old
+    one stops working)."""
+    import secrets
+
+    from tenancy.identity.keycloak import ensure_machine_client, master_admin
+
+    config = current_app.config
+    try:
+        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                              config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
+        secret = secrets.token_urlsafe(32)
+        ensure_machine_client(master, settings_from_config(), client_id, secret, realm_roles=roles)
+        master.change_current_realm(config["RENKEI_KEYCLOAK_REALM"])
+        client_uuid = master.get_client_id(client_id)
+        master.update_client(client_uuid, {**master.get_client(client_uuid), "secret": secret})
+    except DomainError as error:
+        raise click.ClickException(f"{error.message_en} / {error.message_ja}") from None
+    click.echo(f"service account {client_id} ({', '.join(roles)}): keep this secret, it is shown once.")
+    click.echo(f"RENKEI_CLI_CLIENT_ID={client_id}")
+    click.echo(f"RENKEI_CLI_CLIENT_SECRET={secret}")

@@ -93,6 +93,8 @@ class UsersView(SecureView):
         choices = list(picker.items)
         if code is not None and code not in {t.code for t in choices}:
             choices.insert(0, next(t for t in tenants if t.code == code))
+        # Keycloak away: the page says so inside the layout, as a 503 (Retry-After added for every 503)
+        status = 503 if error is not None and error.kind == "unavailable" else 200
         return self.render(
             "renkei/users.html", tenants=tenants, code=code, accounts=accounts, error=error,
             picker=picker, choices=choices, search=search, picker_size=self.PICKER_SIZE,
@@ -100,7 +102,7 @@ class UsersView(SecureView):
             grantable=self._grantable(), role_label=labels.role_label, tenant_label=labels.tenant_label,
             form=form or self._invite_form(), setups=list(setups), sends_mail=identity_directory().sends_mail,
             invited_account=invited_account,
-        )
+        ), status
 
     def _act(self, code: str, operation):
         return post_action(operation, back=url_for(".index", tenant=code), saved=gettext("Saved."))

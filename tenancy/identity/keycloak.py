@@ -44,7 +44,10 @@ VERIFY_EMAIL = "VERIFY_EMAIL"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 # who must sign in with a second factor (TOTP) when RENKEI_REQUIRE_TOTP is on
 TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN, authz.ORG_ADMIN})
-DEFAULT_TIMEOUT_SECONDS = 10.0  # each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT)
+# each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT): short, as these calls are on request
+# paths; python-keycloak lets urllib3 resend a call once, so a frozen Keycloak costs a request at most twice this
+DEFAULT_TIMEOUT_SECONDS = 3.0
+DEVICE_GRANT = "oauth2.device.authorization.grant.enabled"  # the admin client's device flow (`renkei login`)
 SETUP_LINK_LIFESPAN_SECONDS = 72 * 3600  # the set-up e-mail's link: three days to act on an invitation
 ROLE_DESCRIPTIONS = {
     authz.OPERATOR: "Platform operator (県 デジタル戦略課)",
@@ -192,7 +195,8 @@ def _client_payload(settings: KeycloakSettings) -> list[dict[str, Any]]:
             "serviceAccountsEnabled": False,
             "redirectUris": sorted(set(settings.redirect_uris)),
             "attributes": {"pkce.code.challenge.method": "S256",
-                           "post.logout.redirect.uris": "+"},
+                           "post.logout.redirect.uris": "+",
+                           DEVICE_GRANT: "true"},  # `renkei login` on the command line
             "defaultClientScopes": default_scopes,
         },
         {   # renkei's own Keycloak admin calls
@@ -303,6 +307,9 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
             wanted["secret"] = payload["secret"]
         differs = {k: v for k, v in wanted.items()
                    if (set(current.get(k) or []) != set(v) if isinstance(v, list) else current.get(k) != v)}
+        device = payload.get("attributes", {}).get(DEVICE_GRANT)
+        if device and (current.get("attributes") or {}).get(DEVICE_GRANT) != device:
+            differs["attributes"] = {**(current.get("attributes") or {}), DEVICE_GRANT: device}
         if differs:
             admin.update_client(client_uuid, {**current, **differs})
             changes.append(f"client {payload['clientId']}: {', '.join(sorted(differs))}")
@@ -858,5 +865,60 @@ def client_token_or_none(settings: KeycloakSettings, client_id: str, secret: str
         return client_credentials_token(settings, client_id, secret)["access_token"]
     except KeycloakError as error:
         if getattr(error, "response_code", None) in (400, 401):
+            return None
+        raise
+
+
+SIGN_IN_UNAVAILABLE = (
+    "Sign-in is not available at the moment: the identity server (Keycloak) does not answer. Nothing was changed. "
+    "If you are already signed in, you can go on working; otherwise try again in a few minutes.",
+    "現在ログインできません。認証サーバー（Keycloak）が応答していません。変更は行っていません。"
+    "ログイン済みの方はそのまま作業を続けられます。そうでない方は、数分後にもう一度お試しください。")
+
+
+def check_sign_in_service(settings: KeycloakSettings) -> None:
+    """Raise :class:`IdentityUnavailable` (naming the cause in English) unless the realm's sign-in
+    metadata answers within ``settings.timeout``: asked before a browser is sent to Keycloak, so
+    that a person never lands on a dead sign-in page (the OIDC client keeps the metadata it read
+    once, which would otherwise send them there)."""
+    import requests
+
+    url = f"{settings.url}/realms/{settings.realm}/.well-known/openid-configuration"
+    try:
+        response = requests.get(url, timeout=settings.timeout)
+        cause = None if response.status_code == 200 else f"{url} answered {response.status_code}"
+    except requests.RequestException as error:
+        cause = f"{url}: {type(error).__name__}"
+    if cause is not None:
+        raise IdentityUnavailable(f"{SIGN_IN_UNAVAILABLE[0]} ({cause})", SIGN_IN_UNAVAILABLE[1], cause=cause)
+
+
+def _openid(settings: KeycloakSettings) -> KeycloakOpenID:
+    return KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm, client_id=settings.admin_client_id,
+                          client_secret_key=settings.admin_client_secret, timeout=settings.timeout)
+
+
+@translate_errors
+def refresh_tokens(settings: KeycloakSettings, refresh_token: str) -> dict:
+    """New tokens for a command-line session (the admin client's refresh grant, as the web session's)."""
+    return _openid(settings).refresh_token(refresh_token)
+
+
+@translate_errors
+def device_authorization(settings: KeycloakSettings) -> dict:
+    """Start the device flow (``renkei login``): ``user_code``, ``verification_uri_complete``, ``device_code``."""
+    return _openid(settings).device(scope="openid")
+
+
+@translate_errors
+def device_token(settings: KeycloakSettings, device_code: str) -> dict | None:
+    """The tokens once the person approved the device code; ``None`` while it is still pending."""
+    from keycloak.exceptions import KeycloakPostError
+
+    try:
+        return _openid(settings).token(grant_type="urn:ietf:params:oauth:grant-type:device_code",
+                                       device_code=device_code)
+    except KeycloakPostError as error:
+        if b"authorization_pending" in (error.response_body or b"") or b"slow_down" in (error.response_body or b""):
             return None
         raise

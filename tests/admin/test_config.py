@@ -9,10 +9,46 @@ def test_production_refuses_the_default_secret(tmp_path):
         create_app({"RENKEI_ENV": "production", "RENKEI_VAR_DIR": str(tmp_path)})
 
 
-def test_production_refuses_an_open_api(tmp_path):
-    with pytest.raises(ConfigurationError, match="RENKEI_API_OPEN_FOR_DEVELOPMENT"):
-        create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
+@pytest.mark.parametrize("mode", ["testing", "production"])
+def test_any_mode_but_development_with_the_open_api_flag_refuses_to_start(tmp_path, mode):
+    """Issue 26: a server in testing mode with the flag answered every caller as a platform operator."""
+    with pytest.raises(ConfigurationError, match=f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on with RENKEI_ENV={mode}"):
+        create_app({"RENKEI_ENV": mode, "SECRET_KEY": "x" * 40, "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
                     "RENKEI_VAR_DIR": str(tmp_path)})
+
+
+def test_the_open_api_says_so_loudly_at_start_and_opens_nothing_to_a_caller_on_another_machine(tmp_path, capfd):
+    from admin.extensions import db
+
+    app = create_app({"RENKEI_ENV": "development", "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
+                      "RENKEI_VAR_DIR": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}"})
+    assert "RENKEI_API_OPEN_FOR_DEVELOPMENT is ON" in capfd.readouterr().err
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert client.get("/api/v1/tenants", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    assert client.get("/api/v1/tenants", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    remote = client.get("/api/v1/tenants", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert remote.status_code == 401 and remote.mimetype == "application/problem+json"
+
+
+def test_the_open_api_opens_nothing_to_a_remote_caller_a_proxy_on_this_machine_passes_on(tmp_path):
+    """A local reverse proxy listed in RENKEI_TRUSTED_PROXIES: the connection is loopback, but the
+    caller it passes on (X-Forwarded-For) is on another machine, so the open API stays shut."""
+    from admin.extensions import db
+
+    app = create_app({"RENKEI_ENV": "development", "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
+                      "RENKEI_TRUSTED_PROXIES": "127.0.0.1/32",
+                      "RENKEI_VAR_DIR": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.db'}"})
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    assert client.get("/api/v1/tenants", environ_base=local).status_code == 200
+    passed_on = client.get("/api/v1/tenants", environ_base=local, headers={"X-Forwarded-For": "192.0.2.10"})
+    assert passed_on.status_code == 401
+    assert client.get("/api/v1/tenants", environ_base=local,
+                      headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
 
 
 def test_production_with_a_secret_starts_and_keeps_the_api_closed(tmp_path):

@@ -169,5 +169,6 @@ def test_a_refused_login_is_in_english_when_english_was_chosen(client, refused_l
                               "ログインサーバーが応答しません。数分後にもう一度お試しください。"))
     answer = client.get("/auth/callback?code=c&state=s")
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 401 and '<html lang="en"' in page
-    assert "The login server did not answer" in page and "ログインサーバー" not in page
+    # the sign-in service away is a 503 with Retry-After (issue 26), still in the chosen language
+    assert answer.status_code == 503 and '<html lang="en"' in page and "Retry-After" in answer.headers
+    assert "Sign-in is not available" in page and "ログイン" not in page

@@ -1,0 +1,166 @@
+"""Keycloak really stopped (issue 26): a Keycloak of this test's own (admin/keycloak_server.py, on
+free ports; the session's shared server is never stopped) is started, used, stopped and started
+again under one renkei app that is never restarted.
+
+With it stopped: a browser opening ``/`` ends on a 503 page inside the layout, in Japanese (English
+with ?lang=en), with Retry-After, never a 500 nor a redirect to the dead sign-in page; one log line
+names the cause; ``/readyz`` is 503 naming Keycloak; a person signed in before keeps working on
+pages that do not need Keycloak, and a page that does (the users page) is a 503 inside the layout;
+an API token issued before the stop is still checked against the keys read before. When it is
+back, sign-in works at the first try, without restarting renkei."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from admin import keycloak_server as kc
+from tests.conftest import ADMIN_SECRET, PASSWORD, SERVICE_SECRET
+
+
+START_SECONDS = 600  # a JVM starting on a busy two-core machine
+SLOW = 120  # seconds a freshly started Keycloak may take for a page on such a machine
+
+
+def sign_in(client, username, target="/admin/tenants/"):
+    """The browser's sign-in through Keycloak (as tests/identity/test_login.py, with patience for a
+    Keycloak that has just started)."""
+    import html
+    import re
+    from urllib.parse import urlsplit  # noqa: F401
+
+    import requests
+
+    start = client.get(f"/login?next={target}")
+    assert start.status_code == 302, start.get_data(as_text=True)[:300]
+    browser = requests.Session()
+    page = browser.get(start.headers["Location"], timeout=SLOW)
+    for cookie in browser.cookies:  # browsers send Secure cookies to http://127.0.0.1; requests does not
+        cookie.secure = False
+    action = html.unescape(re.search(r'<form[^>]+action="([^"]+)"', page.text).group(1))
+    answer = browser.post(action, data={"username": username, "password": PASSWORD, "credentialId": ""},
+                          allow_redirects=False, timeout=SLOW)
+    assert answer.status_code == 302, answer.text[:300]
+    return client.get(answer.headers["Location"].removeprefix("http://renkei.test"))
+
+
+@pytest.fixture
+def own_keycloak():
+    state = Path(tempfile.mkdtemp(prefix="renkei-keycloak-down-"))
+    port, management_port = kc.free_ports(2)
+    server = kc.start(port=port, management_port=management_port, state_dir=state, timeout=START_SECONDS)
+    try:
+        yield server
+    finally:
+        kc.stop(state_dir=state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def realm_with_operator(server) -> tuple:
+    from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
+
+    url = f"http://127.0.0.1:{server.port}"
+    settings = KeycloakSettings(url=url, realm="renkei-down", admin_client_secret=ADMIN_SECRET,
+                                service_client_secret=SERVICE_SECRET, direct_grants=True,
+                                redirect_uris=("http://renkei.test/*",), timeout=SLOW)
+    user, password = kc.default_admin_credentials()
+    bootstrap_realm(master_admin(url, user, password, "master"), settings)
+    directory = IdentityDirectory(settings)
+    user_id = directory.create_user("down-operator", "down-operator@example.jp", "太郎", "熊本", password=PASSWORD)
+    directory.set_roles(user_id, ("platform-operator",), ("platform-operator",))
+    return settings, directory
+
+
+def app_for(settings, tmp_path):
+    from admin import create_app
+    from admin.extensions import db
+
+    app = create_app({
+        "RENKEI_ENV": "testing", "TESTING": True, "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'down.db'}", "RENKEI_VAR_DIR": str(tmp_path),
+        "RENKEI_KEYCLOAK_URL": settings.url, "RENKEI_KEYCLOAK_PUBLIC_URL": settings.url,
+        "RENKEI_KEYCLOAK_REALM": settings.realm, "RENKEI_OIDC_CLIENT_SECRET": ADMIN_SECRET,
+        "RENKEI_SERVICE_CLIENT_SECRET": SERVICE_SECRET, "SERVER_NAME": "renkei.test",
+        "RENKEI_TOKEN_LEEWAY_SECONDS": 0, "RENKEI_REQUEST_LOG": "off", "RENKEI_REQUIRE_TOTP": False,
+        # a Keycloak just started on a busy machine is slow; stopped, it refuses at once whatever this is
+        "RENKEI_KEYCLOAK_TIMEOUT": SLOW, "RENKEI_READY_TIMEOUT": SLOW,
+    })
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.mark.keycloak  # runs with the Keycloak tests (late); it starts and stops a Keycloak of its own
+def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloak, tmp_path, caplog):
+    from admin.extensions import db
+    from tenancy.identity.keycloak import password_token
+    from tenancy.registry.operations import create_tenant
+    from tenancy.registry.schemas import TenantCreate
+    from tests.conftest import OPERATOR
+
+    settings, _directory = realm_with_operator(own_keycloak)
+    app = app_for(settings, tmp_path)
+    with app.app_context():  # the users page lists a tenant's people from Keycloak
+        create_tenant(db.session, OPERATOR, TenantCreate.model_validate({
+            "code": "431001", "name_ja": "熊本市", "name_en": "Kumamoto", "kind": "city", "population": 738865,
+            "population_source": "test", "status": "active"}))
+        db.session.commit()
+    person = app.test_client()
+    landed = sign_in(person, "down-operator", target="/admin/tenants/")
+    assert landed.status_code == 302, landed.get_data(as_text=True)[:300]
+    seen = password_token(settings, "down-operator", PASSWORD)["access_token"]
+    unseen = password_token(settings, "down-operator", PASSWORD)["access_token"]
+    assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {seen}"}).status_code == 200
+
+    assert kc.stop(state_dir=own_keycloak.state_dir) is True
+    assert not kc.answers(settings.url, timeout=1)
+
+    # a browser opening / (not signed in) ends on the 503 page, inside the layout, in Japanese
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        browser = app.test_client()
+        page = browser.get("/", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503, text[:500]
+    assert page.request.path == "/login"
+    assert page.mimetype == "text/html" and '<html lang="ja">' in text
+    assert "現在ログインできません" in text and "認証サーバー（Keycloak）" in text
+    assert "navbar" in text  # the layout's navigation
+    assert int(page.headers["Retry-After"]) > 0
+    causes = [r.getMessage() for r in caplog.records if "sign-in unavailable" in r.getMessage()]
+    assert len(causes) == 1 and settings.url in causes[0]
+    english = browser.get("/login?lang=en")
+    assert english.status_code == 503 and "Sign-in is not available" in english.get_data(as_text=True)
+    assert "Retry-After" in english.headers
+
+    ready = browser.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["keycloak"]["status"] == "fail"
+    assert ready.get_json()["checks"]["database"]["status"] == "ok"
+
+    # signed in before: pages that do not need Keycloak keep working; the one that does is a 503 in the layout
+    assert person.get("/admin/tenants/").status_code == 200
+    users = person.get("/admin/users/?tenant=431001")
+    assert users.status_code == 503 and "Retry-After" in users.headers
+    assert "認証サーバー（Keycloak）" in users.get_data(as_text=True) and "navbar" in users.get_data(as_text=True)
+    # an API token issued before the stop, never shown to renkei, is checked against the keys read before
+    me = person.get("/api/v1/me", headers={"Authorization": f"Bearer {unseen}"})
+    assert me.status_code == 200, me.get_data(as_text=True)
+    assert me.get_json()["roles"] == ["platform-operator"]
+    # a forged token is still refused (401), not let through because the keys cannot be fetched
+    forged = unseen[:-4] + ("AAAA" if not unseen.endswith("AAAA") else "BBBB")
+    assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+    # Keycloak back (same state, same ports): sign-in works at the first try, renkei not restarted
+    kc.start(port=own_keycloak.port, management_port=own_keycloak.management_port,
+             state_dir=own_keycloak.state_dir, timeout=START_SECONDS)
+    again = app.test_client()
+    landed = sign_in(again, "down-operator", target="/admin/tenants/")
+    assert landed.status_code == 302 and landed.headers["Location"].endswith("/admin/tenants/")
+    assert again.get("/admin/tenants/").status_code == 200
+    back = again.get("/readyz").get_json()["checks"]  # (this test's database has no migrations table)
+    assert back["keycloak"]["status"] == "ok" and back["database"]["status"] == "ok"
