@@ -30,13 +30,14 @@ def _import_models() -> None:
     import tenancy.registry.models  # noqa: F401
     import tenancy.onboarding.models  # noqa: F401
     import tenancy.members.models  # noqa: F401
+    import governance.consent.models  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import billing, clients, governance, members, onboarding, tenants, usage, users
+    from admin.api import billing, clients, consent, governance, members, onboarding, tenants, usage, users
 
-    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance, members, clients)]
+    return [module.bp for module in (tenants, users, onboarding, billing, usage, governance, members, clients, consent)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

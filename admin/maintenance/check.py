@@ -4,6 +4,8 @@ In order, each stopping at its first problem (the report names the first problem
 
 1. ``audit``: the audit chain verifies (:mod:`governance.audit`), against the newest exported
    checkpoint (:mod:`governance.integrity`) and, with a manifest, against the backup's head;
+   ``consent``: the consent records' and the linkage records' chains verify
+   (:mod:`governance.consent.linkage`);
 2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
 3. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
@@ -22,6 +24,7 @@ from billing import integrity as billing_integrity
 from core import authz
 from core.actor import Actor
 from governance import integrity as governance_integrity
+from governance.consent import linkage as consent_linkage
 
 SystemReport = billing_integrity.Report  # the ledger's report, extended with the chain and the manifest
 
@@ -95,6 +98,12 @@ def run_check(session: Session, actor: Actor, *, checkpoint_dir: Path | None = N
     if verification.broken is not None:
         report.add("audit", f"the audit log is broken at {verification.broken.describe()}",
                    f"操作ログの改ざん・欠落を検出しました: {verification.broken.describe()}")
+    for status in consent_linkage.verify_chains(session):
+        ja, en = consent_linkage.CHAIN_LABELS[status.name]
+        report.checked[en] = status.checked
+        if status.broken is not None:
+            report.add("consent", f"the {en} are broken at {status.broken.describe()}",
+                       f"{ja}の改ざん・欠落を検出しました: {status.broken.describe()}")
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

@@ -53,6 +53,9 @@ QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "m
 INGEST = {"operator": "any"}  # and the metering machine client
 READ_MEMBERS = {"operator": "any", "auditor": "any", "org-admin": "any"}  # an organisation reads only itself
 SECRETARIAT = {"operator": "any"}
+# the body names the tenant (OWN): a clerk records consent for their own tenant's people only
+CLERKS_OWN = {"municipal-admin": "any", "municipal-staff": "any"}
+CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +76,17 @@ def _invite_body():
 
 def _reason():
     return {"reason": "authorization matrix"}
+
+
+def _service_body(owner):
+    from tests.consent.conftest import SERVICE
+
+    return {**SERVICE, "owner_code": owner, "required_level": 1}
+
+
+def _consent_body(code):
+    return {"service_id": 1, "tenant_code": code, "subject_id": "pid-matrix-0001", "content_hash": "0" * 64,
+            "method": "paper", "assurance_level": 1}
 
 
 def _usage_body():
@@ -186,13 +200,35 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/api-clients/{client_id}/disable"): Rule(OPERATE),
     ("POST", "/api/v1/api-clients/{client_id}/enable"): Rule(OPERATE),
     ("POST", "/api/v1/gateway/check"): Rule(OPERATE, lambda: {"token": "not-a-token", "address": "127.0.0.1"}),
+    # personal data by consent (issue 23): the operator approves services; a tenant's (or organisation's) admin
+    # registers and reads its own services and their linkages only; a clerk (admin or staff) records consent
+    # for their own tenant's people and reads their history; the auditor reads everything; the broker checks
+    ("GET", "/api/v1/consent/levels"): Rule(SELF),
+    ("PUT", "/api/v1/consent/levels/{level}"): Rule(OPERATE, lambda: {"label_ja": "レベル2：確認済み"}),
+    ("GET", "/api/v1/consent/services"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any", "org-admin": "any"}),
+    ("POST", "/api/v1/consent/services"): Rule({"operator": "any", "municipal-admin": "own"}, lambda: _service_body(OWN)),
+    ("GET", "/api/v1/consent/services/{service_id}"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/consent/services/{service_id}/texts"): Rule(OPERATE, lambda: _service_body(OWN)["text"]),
+    ("POST", "/api/v1/consent/services/{service_id}/{transition}"): Rule(OPERATE, _reason),
+    ("GET", "/api/v1/consent/services/{service_id}/linkages"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/consent/records"): Rule(CLERKS_OWN, lambda: _consent_body(OWN)),
+    ("POST", "/api/v1/consent/withdrawals"): Rule(CLERKS_OWN, lambda: {
+        "service_id": 1, "tenant_code": OWN, "subject_id": "pid-matrix-0001"}),
+    ("GET", "/api/v1/consent/records/{receipt_id}"): Rule(CONSENT_READERS),
+    ("POST", "/api/v1/consent/check"): Rule(OPERATE, lambda: {
+        "service_id": 1, "tenant_code": OWN, "subject_id": "pid-matrix-0001", "items": ["生年月日"], "purpose": "案内"}),
+    ("GET", "/api/v1/consent/linkages"): Rule(AUDIT),
+    ("GET", "/api/v1/tenants/{code}/people/{subject_id}/consent-history"): Rule(
+        {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}),
 }
 
 # placeholders for path parameters other than the tenant code and user id
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1",
-               "{corporate_number}": "8000012050001", "{group_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{corporate_number}": "8000012050001", "{group_id}": "1", "{level}": "2", "{service_id}": "1",
+               "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
+               "{subject_id}": "pid-matrix-0001"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
