@@ -31,15 +31,16 @@ def _import_models() -> None:
     import tenancy.onboarding.models  # noqa: F401
     import tenancy.members.models  # noqa: F401
     import tenancy.datasets.models  # noqa: F401
+    import governance.consent.models  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (billing, clients, datasets, gateway, governance, letters, members, onboarding, tenants,
-                           usage, users)
+    from admin.api import (billing, clients, consent, datasets, gateway, governance, letters, members, onboarding,
+                           tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, clients,
-                                     gateway, datasets)]
+                                     gateway, datasets, consent)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:

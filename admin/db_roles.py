@@ -26,6 +26,13 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "audit_chain_head": ("UPDATE (last_seq, last_hash)",),
     "audit_anchor": ("UPDATE (purged_through_seq, purged_through_hash, purged_count, purged_at, archive_name, archive_sha256)",),
     "audit_record": ("DELETE",),
+    # personal data by consent (governance.consent): the chains' heads move forward, linkage records
+    # past their retention are purged after the anchor moved; the records themselves are insert-only
+    "chain_head": ("UPDATE (last_seq, last_hash)",),
+    "chain_anchor": ("UPDATE (purged_through_seq, purged_through_hash, purged_count, purged_at, archive_name, archive_sha256)",),
+    "linkage_record": ("DELETE",),
+    "data_service": ("UPDATE (status, status_reason, current_text_id)",),
+    "assurance_level": ("UPDATE (label_ja, label_en)",),
     # billing: the ledger writer posts what it inserted; runs move through their states; cost
     # items are corrected (an amortised item is re-split) while no run uses them
     "billing_journal_entry": ("UPDATE (status)",),  # pending → posted, by the ledger writer

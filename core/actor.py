@@ -25,6 +25,7 @@ class Actor:
     tenant_codes: frozenset[str] = frozenset()
     request_id: str | None = None
     source_ip: str | None = None
+    client_id: int | None = None  # the platform API client (its renkei id) a machine token belongs to
 
     @property
     def primary_role(self) -> str:
@@ -44,6 +45,7 @@ ROLE_PRECEDENCE = (
     "data-provider",
     "data-user",
     "metering-client",
+    "consent-app",
 )
 
 CLI_ISSUER = "urn:renkei:cli"

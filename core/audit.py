@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from core.actor import Actor
+from core.chain import GENESIS_HASH, entry_hash, parse_timestamp_text, timestamp_text  # noqa: F401 (re-exported)
 from core.db import pg_guard_installer, timestamp_column as _timestamp_column, utcnow
 
 
@@ -252,23 +252,10 @@ for _table, _statements in AUDIT_GUARD_DDL["sqlite"].items():
 
 # --- append -------------------------------------------------------------------------------------
 
-GENESIS_HASH = "0" * 64
-
-
 def _canonical(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def timestamp_text(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # a naive value is UTC by renkei's convention (core.db.UTCDateTime)
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_timestamp_text(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
 
 
 HASHED_FIELDS = (
@@ -278,12 +265,8 @@ HASHED_FIELDS = (
 
 
 def compute_hash(entry: AuditRecord | sa.Row, prev_hash: str) -> str:
-    values = entry._mapping if isinstance(entry, sa.Row) else None  # plain rows: no attribute look-ups
-    payload = {name: values[name] for name in HASHED_FIELDS} if values is not None else \
-        {name: getattr(entry, name) for name in HASHED_FIELDS}
-    payload["occurred_at"] = timestamp_text(entry.occurred_at)
-    text = prev_hash + json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The record's hash after ``prev_hash``: the chain rule of :mod:`core.chain` over :data:`HASHED_FIELDS`."""
+    return entry_hash(entry, HASHED_FIELDS, prev_hash)
 
 
 def lock_head(session: Session) -> AuditChainHead:

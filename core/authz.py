@@ -28,6 +28,8 @@ METERING = "metering-client"
 ORG_ADMIN = "org-admin"
 DATA_PROVIDER = "data-provider"
 DATA_USER = "data-user"
+# the resident-facing app's API client: a token with the consent:write scope (tenancy.identity.tokens)
+CONSENT_APP = "consent-app"
 
 PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER)
 TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF})
@@ -39,6 +41,7 @@ ROLE_LABELS_JA = {
     FINANCE: "財政・会計担当",
     AUDITOR: "監査",
     METERING: "利用実績送信クライアント",
+    CONSENT_APP: "同意記録クライアント（住民向けアプリ）",
     ORG_ADMIN: "団体管理者（企業・大学・団体）",
     DATA_PROVIDER: "データ提供者",
     DATA_USER: "データ利用者",
@@ -91,6 +94,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "dataset.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own", DATA_PROVIDER: "own"},
     "dataset.review": {OPERATOR: "all"},
     "dataset.settings": {OPERATOR: "all"},
+    "consent.manage": {OPERATOR: "all"},
+    "consent.service.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "consent.service.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    "consent.record": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", CONSENT_APP: "own"},
+    "consent.history": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", OPERATOR: "all", AUDITOR: "all"},
+    "consent.linkage.read": {OPERATOR: "all", AUDITOR: "all"},
+    "consent.check": {METERING: "all", OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -137,6 +147,13 @@ ACTION_LABELS_JA = {
     "dataset.manage": "データセットの登録・変更・審査申請",
     "dataset.review": "データセットの審査・公開",
     "dataset.settings": "データセットの分野・ライセンスの管理",
+    "consent.manage": "データ利用サービスの承認・個人認証レベルの管理",
+    "consent.service.manage": "データ利用サービスの登録・同意文の改定",
+    "consent.service.read": "データ利用サービスとその連携記録の閲覧",
+    "consent.record": "本人同意・撤回の記録",
+    "consent.history": "本人の同意・連携履歴の閲覧",
+    "consent.linkage.read": "連携記録の検索（全団体）",
+    "consent.check": "同意確認（データ連携の可否判定）",
 }
 
 

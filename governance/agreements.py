@@ -64,8 +64,13 @@ def normalise_text(body: str) -> str:
 def content_hash(document: AgreementDocument, number: int, title: str, effective_on: dt.date, body_md: str) -> str:
     """SHA-256 (hex) of the canonical JSON ``{"body_md", "document", "effective_on", "number", "title"}``
     (keys sorted, no spaces, UTF-8): the text a tenant accepts, bound to its document and version."""
-    payload = {"document": AgreementDocument(document).value, "number": number, "title": title,
-               "effective_on": effective_on.isoformat(), "body_md": body_md}
+    return text_hash({"document": AgreementDocument(document).value, "number": number, "title": title,
+                      "effective_on": effective_on.isoformat(), "body_md": body_md})
+
+
+def text_hash(payload: dict) -> str:
+    """SHA-256 (hex) of a versioned text's canonical JSON (keys sorted, no spaces, UTF-8): the rule
+    shared by agreement versions and consent texts (:mod:`governance.consent`)."""
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -53,6 +53,7 @@ from core.audit import (AUDIT_GUARD_DDL, GENESIS_HASH, AuditAnchor, AuditChainHe
                         lock_head, parse_timestamp_text, timestamp_text, compute_hash)
 from core import authz
 from core.actor import Actor
+from core.chain import ChainBreak, verify_chain  # noqa: F401 (ChainBreak re-exported)
 from core.errors import Invalid
 from core.calendar import day_start_utc
 from core.spreadsheet import FORMULA_START, safe_cell, safe_row
@@ -170,6 +171,20 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "dataset.remind": ("更新期限切れデータセットの督促", "Overdue datasets reminded"),
     "dataset.category.add": ("データセットの分野の追加", "Dataset category added"),
     "dataset.category.active": ("データセットの分野の使用停止・再開", "Dataset category stopped or used again"),
+    # personal data by consent (governance.consent)
+    "consent.level.set": ("個人認証レベルの登録・変更", "Assurance level set"),
+    "consent.service.register": ("データ利用サービスの登録", "Data service registered"),
+    "consent.text.revise": ("同意文の改定（新しい版）", "Consent text revised"),
+    "consent.service.approve": ("データ利用サービスの承認", "Data service approved"),
+    "consent.service.suspend": ("データ利用サービスの一時停止", "Data service suspended"),
+    "consent.service.resume": ("データ利用サービスの再開", "Data service resumed"),
+    "consent.service.end": ("データ利用サービスの終了", "Data service ended"),
+    "consent.give": ("本人同意の記録", "Consent recorded"),
+    "consent.withdraw": ("本人同意の撤回の記録", "Consent withdrawal recorded"),
+    "consent.history.read": ("本人の同意・連携履歴の閲覧", "Person's consent history read"),
+    "consent.linkage.search": ("連携記録の検索", "Linkage records searched"),
+    "consent.linkage.service_read": ("サービスの連携記録の閲覧", "Service's linkage records read"),
+    "consent.linkage.purge": ("連携記録の保存期間経過分の削除（アーカイブ済み）", "Linkage records purged (archived)"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -200,6 +215,11 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),
+    "assurance_level": ("個人認証レベル", "Assurance level"),
+    "data_service": ("データ利用サービス", "Data service"),
+    "consent_record": ("同意記録", "Consent record"),
+    "linkage_record": ("連携記録", "Linkage records"),
+    "person": ("本人（仮名識別子）", "Person (pseudonymous identifier)"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -292,23 +312,17 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "provider": "提供者", "title_ja": "タイトル", "access": "公開範囲", "licence": "ライセンス",
     "standard_kind": "標準データセットの種類", "conformant": "準拠", "problems": "問題の件数", "filename": "ファイル名",
     "reminders": "督促の件数",
+    # personal data by consent (governance.consent)
+    "subject_id": "本人の識別子（仮名）", "service_id": "データ利用サービス", "method": "同意の方法",
+    "assurance_level": "個人認証レベル", "receipt_id": "同意記録の番号", "text_id": "同意文", "first_day": "期間の開始日",
+    "last_day": "期間の終了日", "consents": "同意記録の件数", "linkages": "連携記録の件数", "controller": "管理者（責任主体）",
+    "controller_contact": "管理者の連絡先", "owner_code": "登録団体",
+    "required_level": "必要な個人認証レベル", "api_client_id": "API クライアント",
+    "responsibility": "責任分界", "level": "レベル", "purposes": "利用目的", "items": "データ項目",
 }
 
 
 # --- verification ---------------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class ChainBreak:
-    """The first broken link: the record's sequence number, its row id (None when it is missing) and why."""
-
-    seq: int | None
-    record_id: int | None
-    reason: str
-
-    def describe(self) -> str:
-        row = f" (row id {self.record_id})" if self.record_id is not None else ""
-        return f"record #{self.seq}{row}: {self.reason}" if self.seq is not None else self.reason
-
 
 _COLUMNS = tuple(AuditRecord.__table__.columns)
 
@@ -331,22 +345,7 @@ def iter_records(session: Session, batch: int = 5000, *, after_seq: int = 0,
 
 def verify(records: Iterable[AuditRecord], start_hash: str = GENESIS_HASH, start_seq: int = 0) -> ChainBreak | None:
     """Walk the chain in sequence order; return the first broken link, or None if intact."""
-    prev_hash, expected_seq = start_hash, start_seq + 1
-    for entry in records:
-        if entry.seq > expected_seq:
-            missing = f"#{expected_seq}" if entry.seq == expected_seq + 1 else f"#{expected_seq}–#{entry.seq - 1}"
-            return ChainBreak(expected_seq, None,
-                              f"missing (deleted): the log jumps from #{expected_seq - 1} to #{entry.seq}; record(s) {missing} are gone")
-        if entry.seq < expected_seq:
-            return ChainBreak(entry.seq, entry.id,
-                              f"out of place: expected #{expected_seq} next (inserted, reordered, or left behind by a purge)")
-        if entry.prev_hash != prev_hash:
-            return ChainBreak(entry.seq, entry.id,
-                              "does not follow the previous record's hash (a record before it was deleted, inserted or reordered, or this one was replaced)")
-        if compute_hash(entry, prev_hash) != entry.hash:
-            return ChainBreak(entry.seq, entry.id, "modified after it was written (its content no longer matches its hash)")
-        prev_hash, expected_seq = entry.hash, expected_seq + 1
-    return None
+    return verify_chain(records, compute_hash, start_hash, start_seq)
 
 
 def anchor_of(session: Session) -> tuple[int, str]:

@@ -23,7 +23,7 @@ bp = APIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
-Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write"]
+Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write", "consent:write"]
 assert set(Scope.__args__) == set(api_clients.SCOPES)  # type: ignore[attr-defined]
 
 

@@ -5,6 +5,8 @@ In order, each stopping at its first problem (the report names the first problem
 1. ``audit``: the audit chain verifies (:mod:`governance.audit`), against the newest signed
    checkpoint found in the checkpoint folder and the newest backup (:func:`check_audit`) and,
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
+   ``consent``: the consent records' and the linkage records' chains verify
+   (:mod:`governance.consent.linkage`);
 2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
 3. ``usage``: every day and month usage aggregate of the periods whose events are still kept
    equals its events summed again (:mod:`tenancy.usage.integrity`); each difference is named;
@@ -25,6 +27,7 @@ from billing import integrity as billing_integrity
 from core import authz, checkpoints
 from core.actor import Actor
 from governance import integrity as governance_integrity
+from governance.consent import linkage as consent_linkage
 from tenancy.usage import integrity as usage_integrity, metering
 from tenancy.usage.metering import MeteringSettings
 
@@ -141,6 +144,12 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
     authz.authorize(actor, "system.check")
     report = SystemReport()
     check_audit(session, actor, report, checkpoints_found, manifest)
+    for status in consent_linkage.verify_chains(session):
+        ja, en = consent_linkage.CHAIN_LABELS[status.name]
+        report.checked[en] = status.checked
+        if status.broken is not None:
+            report.add("consent", f"the {en} are broken at {status.broken.describe()}",
+                       f"{ja}の改ざん・欠落を検出しました: {status.broken.describe()}")
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

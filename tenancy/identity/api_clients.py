@@ -76,6 +76,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "broker.write": ("コンテキストブローカーへの登録・更新", "Context broker: write"),
     "catalog.read": ("データカタログの参照", "Data catalogue: read"),
     "catalog.write": ("データカタログへの登録", "Data catalogue: write"),
+    "consent:write": ("本人同意・撤回の記録（住民向けアプリ）", "Consent: record and withdraw (resident app)"),
 }
 STATUSES = tuple(status.value for status in ClientStatus)
 STATUS_LABELS = {"pending": ("承認待ち", "Waiting for approval"), "active": ("有効", "Active"),

@@ -850,10 +850,10 @@ def password_token(settings: KeycloakSettings, username: str, password: str) -> 
 
 
 @translate_errors
-def client_credentials_token(settings: KeycloakSettings, client_id: str, secret: str) -> dict:
+def client_credentials_token(settings: KeycloakSettings, client_id: str, secret: str, scope: str | None = None) -> dict:
     oidc = KeycloakOpenID(server_url=settings.url + "/", realm_name=settings.realm,
                           client_id=client_id, client_secret_key=secret, timeout=settings.timeout)
-    return oidc.token(grant_type="client_credentials")
+    return oidc.token(grant_type="client_credentials", **({"scope": scope} if scope else {}))
 
 
 @translate_errors

@@ -142,11 +142,23 @@ def actor_from_claims(claims: dict[str, Any], known_roles: frozenset[str], **con
     family, given = claims.get("family_name"), claims.get("given_name")
     name = (f"{family} {given}" if family and given else None) or claims.get("name") \
         or claims.get("preferred_username") or claims.get("azp") or claims["sub"]
+    tenant_codes = tenant_codes_from_groups(claims.get("groups", []))
+    client_id = None
+    # the resident app's API client (tenancy.identity.api_clients): a machine token of a tenant's client
+    # that was granted the consent:write scope records consent for that tenant's residents only
+    if CONSENT_SCOPE in str(claims.get("scope", "")).split() and claims.get("renkei_client") and claims.get("renkei_tenant"):
+        roles |= {CONSENT_APP_ROLE}
+        tenant_codes = frozenset({str(claims["renkei_tenant"])})
+        client_id = int(claims["renkei_client"]) if str(claims["renkei_client"]).isdigit() else None
     return Actor(
         issuer=claims["iss"],
         subject=claims["sub"],
         name=name,
         roles=roles,
-        tenant_codes=tenant_codes_from_groups(claims.get("groups", [])),
+        tenant_codes=tenant_codes,
+        client_id=client_id,
         **context,
     )
+
+
+CONSENT_SCOPE, CONSENT_APP_ROLE = "consent:write", "consent-app"  # core.authz.CONSENT_APP

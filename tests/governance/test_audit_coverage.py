@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import JST
+from tests.consent.conftest import SERVICE as CONSENT_SERVICE
 
 STATE_CHANGING = {"post", "put", "patch", "delete"}
 CONTACT = [{"name": "担当 太郎", "email": "audit-coverage@example.jp", "role": "admin"}]
@@ -308,6 +309,42 @@ WAVE_CSV = ("団体コード,担当者名,メールアドレス,申込書受領,
 
 # --- the table ------------------------------------------------------------------------------------
 
+def consent_service(ctx: Ctx, *, approve: bool = True) -> int:
+    """A service of 熊本市 that receives personal data (issue 23), approved unless told otherwise; its id."""
+    from governance.consent import operations as consent
+
+    ctx.tenants("431001")
+    consent.ensure_default_levels(ctx.db, ctx.operator)
+    service = consent.register_service(ctx.db, ctx.operator, {**CONSENT_SERVICE, "owner_code": "431001"})
+    if approve:
+        consent.move_service(ctx.db, ctx.operator, service.id, "approve")
+    ctx.db.commit()
+    return service.id
+
+
+def consent_body(ctx: Ctx, service_id: int, **fields) -> dict:
+    from governance.consent import operations as consent
+
+    text = consent.current_text(ctx.db, consent.get_service(ctx.db, service_id))
+    return {"service_id": service_id, "tenant_code": "431001", "subject_id": "pid-audit-coverage-1",
+            "content_hash": text.content_hash, "method": "paper", "assurance_level": 2, **fields}
+
+
+def clerk_of(ctx: Ctx, code: str = "431001") -> dict:
+    return ctx.users(("municipal-staff",), code)[1]
+
+
+def consented(ctx: Ctx) -> int:
+    service_id = consent_service(ctx)
+    response = ctx.client.post("/api/v1/consent/records", json=consent_body(ctx, service_id), headers=clerk_of(ctx))
+    assert response.status_code == 201, response.get_json()
+    return service_id
+
+
+TEXT_V2 = {"title": "第2版", "body_ja": "所得も利用します。", "purposes": ["子育て支援サービスの案内"],
+           "items": [{"name": "生年月日"}, {"name": "所得"}]}
+
+
 TABLE: dict[tuple[str, str], Entry] = {
     # tenant registry
     ("POST", "/api/v1/tenants"): Entry(
@@ -578,10 +615,38 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: (dataset(c, "published", frequency="monthly"), op(c, "POST", "/api/v1/datasets/reminders"))[1],
         refused=lambda c: (dataset(c, "published", frequency="monthly"),
                            Call("POST", "/api/v1/datasets/reminders", c.admin_of("431001")))[1]),
+    # personal data by consent (issue 23)
+    ("PUT", "/api/v1/consent/levels/{level}"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/consent/levels/4", {"label_ja": "レベル4：対面での本人確認"}),
+        refused=lambda c: op(c, "PUT", "/api/v1/consent/levels/4", {"label_ja": "   "})),
+    ("POST", "/api/v1/consent/services"): Entry(
+        success=lambda c: (consent_service(c), op(c, "POST", "/api/v1/consent/services", {
+            **CONSENT_SERVICE, "owner_code": "431001"}))[1],
+        refused=lambda c: (consent_service(c), op(c, "POST", "/api/v1/consent/services", {
+            **CONSENT_SERVICE, "owner_code": "431001",
+            "required_level": 9}))[1]),
+    ("POST", "/api/v1/consent/services/{service_id}/texts"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/texts", TEXT_V2),
+        refused=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/texts",
+                             {**TEXT_V2, "items": [{"name": "所得"}, {"name": "所得"}]})),
+    ("POST", "/api/v1/consent/services/{service_id}/{transition}"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c, approve=False)}/approve", {}),
+        refused=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/approve", {})),
+    ("POST", "/api/v1/consent/records"): Entry(
+        success=lambda c: Call("POST", "/api/v1/consent/records", clerk_of(c), consent_body(c, consent_service(c))),
+        refused=lambda c: Call("POST", "/api/v1/consent/records", clerk_of(c),
+                               consent_body(c, consent_service(c), content_hash="0" * 64))),
+    ("POST", "/api/v1/consent/withdrawals"): Entry(
+        success=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
+            "service_id": consented(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1", "method": "paper"}),
+        refused=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
+            "service_id": consent_service(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1"})),
 }
 
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record
-READS_BY_POST = {("POST", "/api/v1/gateway/check")}
+READS_BY_POST = {("POST", "/api/v1/gateway/check"),
+                 # every call writes a hash-chained linkage record instead (governance.consent.check)
+                 ("POST", "/api/v1/consent/check")}
 
 
 # --- the tests ------------------------------------------------------------------------------------

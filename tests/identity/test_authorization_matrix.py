@@ -56,6 +56,9 @@ SECRETARIAT = {"operator": "any"}
 # datasets (issue 22): every reader of a provider's own (no finance); managed by the provider's admins
 READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}
 MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "any"}
+# the body names the tenant (OWN): a clerk records consent for their own tenant's people only
+CLERKS_OWN = {"municipal-admin": "any", "municipal-staff": "any"}
+CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +85,17 @@ def _kumamoto_settings():
 
 def _reason():
     return {"reason": "authorization matrix"}
+
+
+def _service_body(owner):
+    from tests.consent.conftest import SERVICE
+
+    return {**SERVICE, "owner_code": owner, "required_level": 1}
+
+
+def _consent_body(code):
+    return {"service_id": 1, "tenant_code": code, "subject_id": "pid-matrix-0001", "content_hash": "0" * 64,
+            "method": "paper", "assurance_level": 1}
 
 
 def _usage_body():
@@ -229,6 +243,26 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/datasets/import"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
     ("GET", "/api/v1/datasets/coverage"): Rule(READ_DATASETS),
     ("POST", "/api/v1/datasets/reminders"): Rule(OPERATE),
+    # personal data by consent (issue 23): the operator approves services; a tenant's (or organisation's) admin
+    # registers and reads its own services and their linkages only; a clerk (admin or staff) records consent
+    # for their own tenant's people and reads their history; the auditor reads everything; the broker checks
+    ("GET", "/api/v1/consent/levels"): Rule(SELF),
+    ("PUT", "/api/v1/consent/levels/{level}"): Rule(OPERATE, lambda: {"label_ja": "レベル2：確認済み"}),
+    ("GET", "/api/v1/consent/services"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any", "org-admin": "any"}),
+    ("POST", "/api/v1/consent/services"): Rule({"operator": "any", "municipal-admin": "own"}, lambda: _service_body(OWN)),
+    ("GET", "/api/v1/consent/services/{service_id}"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/consent/services/{service_id}/texts"): Rule(OPERATE, lambda: _service_body(OWN)["text"]),
+    ("POST", "/api/v1/consent/services/{service_id}/{transition}"): Rule(OPERATE, _reason),
+    ("GET", "/api/v1/consent/services/{service_id}/linkages"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/consent/records"): Rule(CLERKS_OWN, lambda: _consent_body(OWN)),
+    ("POST", "/api/v1/consent/withdrawals"): Rule(CLERKS_OWN, lambda: {
+        "service_id": 1, "tenant_code": OWN, "subject_id": "pid-matrix-0001"}),
+    ("GET", "/api/v1/consent/records/{receipt_id}"): Rule(CONSENT_READERS),
+    ("POST", "/api/v1/consent/check"): Rule(OPERATE, lambda: {
+        "service_id": 1, "tenant_code": OWN, "subject_id": "pid-matrix-0001", "items": ["生年月日"], "purpose": "案内"}),
+    ("GET", "/api/v1/consent/linkages"): Rule(AUDIT),
+    ("GET", "/api/v1/tenants/{code}/people/{subject_id}/consent-history"): Rule(
+        {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -239,7 +273,9 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
                "{corporate_number}": "8000012050001", "{group_id}": "1",
-               "{uid}": "no-such-dataset", "{verb}": "submit"}  # another organisation than the org-admin's (none registered)
+               "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
+               "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
+               "{subject_id}": "pid-matrix-0001"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

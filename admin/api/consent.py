@@ -1,0 +1,285 @@
+"""/api/v1 personal data by consent: services, consent records and receipts, the broker's consent
+check, linkage searches and a person's history (governance.consent; every operation authorises itself)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from flask import Response, jsonify
+from flask_openapi3 import APIBlueprint
+from pydantic import BaseModel, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.contract import XLSX, media
+from admin.auth import current_actor
+from admin.extensions import db
+from core.validation import TenantCode
+from governance.consent import check, history, operations as consent
+from governance.consent.lifecycle import TRANSITIONS
+from governance.consent.models import DataService
+from governance.consent.schemas import CheckIn, ConsentIn, ServiceCreate, SubjectId, TextDraft, WithdrawalIn
+
+bp = APIBlueprint("api_consent", __name__, url_prefix=API_PREFIX,
+                  abp_tags=tag("consent", "本人同意・同意確認・連携記録 / consent, the consent check, linkage records"),
+                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+
+class ServicePath(BaseModel):
+    service_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class TransitionPath(BaseModel):
+    service_id: int = Field(ge=1, le=2**31 - 1)
+    transition: Literal["approve", "suspend", "resume", "end"]
+
+
+class LevelPath(BaseModel):
+    level: int = Field(ge=1, le=99)
+
+
+class ReceiptPath(BaseModel):
+    receipt_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+
+
+class PersonPath(BaseModel):
+    code: TenantCode
+    subject_id: SubjectId
+
+
+class AssuranceLevelBody(BaseModel):
+    label_ja: str = Field(min_length=1, max_length=200)
+    label_en: str = Field(default="", max_length=200)
+
+
+class ServiceMoveBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class LinkageQuery(CachedSchema):
+    service_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    date_from: dt.date | None = Field(default=None, alias="from", description="First day (JST), inclusive")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
+    result: Literal["allowed", "refused"] | None = None
+
+
+class HistoryQuery(CachedSchema):
+    format: Literal["json", "csv", "xlsx"] = "json"
+    lang: Literal["ja", "en"] = "ja"
+
+
+class AssuranceLevelOut(BaseModel):
+    level: int
+    label_ja: str
+    label_en: str
+
+
+class AssuranceLevelList(BaseModel):
+    items: list[AssuranceLevelOut]
+
+
+class ConsentDataItemOut(BaseModel):
+    name: str
+    dataset_ref: str | None
+
+
+class ConsentTextOut(BaseModel):
+    number: int
+    title: str
+    body_ja: str
+    body_en: str
+    content_hash: str
+    purposes: list[str]
+    items: list[ConsentDataItemOut]
+
+
+class DataServiceOut(BaseModel):
+    id: int
+    owner_code: str
+    name: str
+    provider: str
+    controller: str
+    controller_contact: str
+    responsibility: str
+    retention_days: int
+    required_level: int
+    api_client_id: int | None
+    status: str
+    current_text: ConsentTextOut | None = None
+
+
+class DataServiceList(BaseModel):
+    items: list[DataServiceOut]
+
+
+class ConsentReceiptOut(BaseModel):
+    """A consent receipt (ISO/IEC TS 27560 fields) the person can keep."""
+
+    model_config = {"extra": "allow"}
+    record_id: str
+    event: str
+    timestamp: str
+    purposes: list[str]
+    personal_data_categories: list[str]
+    state: str
+
+
+class ConsentCheckOut(BaseModel):
+    allowed: bool
+    reason: str
+    reason_ja: str
+    reason_en: str
+    consent_record: str | None = Field(description="The receipt id of the consent record relied on")
+    linkage_record: int = Field(description="The sequence number of this call's linkage record")
+    checked_at: str
+    not_covered: list[str]
+
+
+class LinkageRecordOut(BaseModel):
+    seq: int
+    at: str
+    service: str
+    tenant_code: str
+    subject_id: str
+    items: str
+    purpose: str
+    result: str
+    reason: str
+    consent: str
+    client: str
+
+
+class LinkageRecordList(BaseModel):
+    items: list[LinkageRecordOut]
+
+
+class PersonHistoryOut(BaseModel):
+    tenant_code: str
+    subject_id: str
+    consents: list[ConsentReceiptOut]
+    linkages: list[LinkageRecordOut]
+
+
+def _text_out(text) -> dict:
+    return {"number": text.number, "title": text.title, "body_ja": text.body_ja, "body_en": text.body_en,
+            "content_hash": text.content_hash, "purposes": consent.purposes_of(db.session, text.id),
+            "items": [{"name": i.name, "dataset_ref": i.dataset_ref} for i in consent.items_of(db.session, text.id)]}
+
+
+def _service_out(service: DataService, with_text: bool = True) -> dict:
+    data = consent.service_summary(service)
+    text = consent.current_text(db.session, service) if with_text else None
+    data["current_text"] = _text_out(text) if text is not None else None
+    return data
+
+
+@bp.get("/consent/levels", responses={200: AssuranceLevelList}, summary="The identity assurance levels (個人認証レベル) the operator keeps")
+def list_levels():
+    return jsonify({"items": [{"level": row.level, "label_ja": row.label_ja, "label_en": row.label_en}
+                              for row in consent.list_levels(db.session)]})
+
+
+@bp.put("/consent/levels/<int:level>", responses={200: AssuranceLevelOut}, summary="Add or rename an assurance level (operator)")
+def set_level(path: LevelPath, body: AssuranceLevelBody):
+    row = consent.set_level(db.session, current_actor(), path.level, body.label_ja, body.label_en)
+    return jsonify({"level": row.level, "label_ja": row.label_ja, "label_en": row.label_en})
+
+
+@bp.get("/consent/services", responses={200: DataServiceList}, summary="Services that receive personal data (those the caller may see)")
+def list_services():
+    return jsonify({"items": [_service_out(s, with_text=False)
+                              for s in consent.list_services(db.session, current_actor())]})
+
+
+@bp.post("/consent/services", responses={201: DataServiceOut},
+         summary="Register a service with version 1 of its consent text (a tenant's or organisation's admin); the operator approves it")
+def register_service(body: ServiceCreate):
+    service = consent.register_service(db.session, current_actor(), body)
+    return jsonify(_service_out(service)), 201
+
+
+@bp.get("/consent/services/<int:service_id>", responses={200: DataServiceOut}, summary="A service, its controller and its current consent text")
+def get_service(path: ServicePath):
+    return jsonify(_service_out(consent.read_service(db.session, current_actor(), path.service_id)))
+
+
+@bp.post("/consent/services/<int:service_id>/texts", responses={201: ConsentTextOut},
+         summary="A new version of the consent text (a change of purpose or items needs new consent)")
+def revise_text(path: ServicePath, body: TextDraft):
+    text = consent.revise_text(db.session, current_actor(), path.service_id, body)
+    return jsonify(_text_out(text)), 201
+
+
+@bp.post("/consent/services/<int:service_id>/<transition>", responses={200: DataServiceOut},
+         summary="Approve, suspend, resume or end a service (operator; suspend and end need a reason)",
+         description="Moves: " + "; ".join(f"{t.name}: {', '.join(sorted(s.value for s in t.sources))} → {t.target.value}"
+                                          for t in TRANSITIONS.values()))
+def move_service(path: TransitionPath, body: ServiceMoveBody):
+    service = consent.move_service(db.session, current_actor(), path.service_id, path.transition, body.reason)
+    return jsonify(_service_out(service))
+
+
+@bp.get("/consent/services/<int:service_id>/linkages", responses={200: LinkageRecordList},
+        summary="The service's linkage records (its owner's admins: their own services only)")
+def service_linkages(path: ServicePath, query: LinkageQuery):
+    rows = history.service_linkages(db.session, current_actor(), path.service_id, first_day=query.date_from,
+                                    last_day=query.date_to, allowed=_result(query.result))
+    return jsonify({"items": history.linkage_dicts(rows, db.session)})
+
+
+def _result(result: str | None) -> bool | None:
+    return None if result is None else result == "allowed"
+
+
+@bp.post("/consent/records", responses={201: ConsentReceiptOut},
+         summary="Record a person's consent (the resident app with consent:write, or a clerk of the person's tenant)",
+         description="The body names the text the person was shown by its content hash; only the service's current "
+                     "text can be consented to. The answer is the consent receipt.")
+def give_consent(body: ConsentIn):
+    record = consent.give_consent(db.session, current_actor(), body)
+    return jsonify(consent.receipt(db.session, record)), 201
+
+
+@bp.post("/consent/withdrawals", responses={201: ConsentReceiptOut},
+         summary="Record a withdrawal: the next consent check for the person and service is refused")
+def withdraw_consent(body: WithdrawalIn):
+    record = consent.withdraw_consent(db.session, current_actor(), body)
+    return jsonify(consent.receipt(db.session, record)), 201
+
+
+@bp.get("/consent/records/<receipt_id>", responses={200: ConsentReceiptOut}, summary="A consent receipt")
+def get_receipt(path: ReceiptPath):
+    return jsonify(consent.receipt(db.session, consent.get_record(db.session, current_actor(), path.receipt_id)))
+
+
+@bp.post("/consent/check", responses={200: ConsentCheckOut},
+         summary="For the broker: may this person's data items go to this service for this purpose now?",
+         description="Always 200 when the check itself worked; `allowed` decides and `reason` says why ("
+                     + ", ".join(check.REASONS) + "). Every call is written as a hash-chained linkage record. "
+                     "Callers: metering-client (the platform's components) or platform-operator.")
+def consent_check(body: CheckIn):
+    return jsonify(check.consent_check(db.session, current_actor(), body).as_dict())
+
+
+@bp.get("/consent/linkages", responses={200: LinkageRecordList},
+        summary="Search linkage records across tenants by service, period and result (auditor, operator)")
+def search_linkages(query: LinkageQuery):
+    rows = history.search_linkages(db.session, current_actor(), service_id=query.service_id, first_day=query.date_from,
+                                   last_day=query.date_to, allowed=_result(query.result))
+    return jsonify({"items": history.linkage_dicts(rows, db.session)})
+
+
+@bp.get("/tenants/<code>/people/<subject_id>/consent-history", responses={200: media(PersonHistoryOut, "text/csv", XLSX)},
+        summary="Everything about one person of a tenant: consents, withdrawals, linkages (a clerk of that tenant)")
+def person_history(path: PersonPath, query: HistoryQuery):
+    found = history.person_history(db.session, current_actor(), path.code, path.subject_id)
+    if query.format == "json":
+        return jsonify({"tenant_code": found.tenant_code, "subject_id": found.subject_id,
+                        "consents": [consent.receipt(db.session, record) for record in found.consents],
+                        "linkages": [history.linkage_row(row, found.services, query.lang) for row in found.linkages]})
+    name = f"consent-history-{path.code}-{path.subject_id}.{query.format}"
+    body = history.history_csv(found, query.lang) if query.format == "csv" else history.history_xlsx(found, query.lang)
+    response = Response(body, mimetype="text/csv; charset=utf-8" if query.format == "csv" else XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+

@@ -1,0 +1,116 @@
+"""Benchmark: the broker's consent check (POST /api/v1/consent/check) beside the gateway check, same run.
+
+    python bench/bench_consent_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+
+Both endpoints are called in this process as a WSGI server calls them (bench/inprocess.py), in
+alternating rounds (consent allowed, consent refused, gateway, ...); figures are medians of the rounds.
+
+* ``consent check``: a service of 熊本市 approved with one consent text, a person who consented
+  (allowed) and one who withdrew (refused); each call reads the service and the person's latest
+  consent event and appends one hash-chained linkage record, and the request commits: the
+  linkage record's write (and the database's commit) is part of every figure, as it is of every call.
+* ``gateway check`` (the limit, measured in the same run): as bench/bench_gateway_check.py.
+
+Project target (issue #23, the quota check's figure): p99 < 2 ms in-process. The database (default:
+a fresh SQLite file under $TMPDIR; or ``--database-url``/``RENKEI_BENCH_DATABASE_URL``, which is
+emptied) is rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench import bench_gateway_check as gateway_bench, common, inprocess  # noqa: E402
+
+CHECK_PATH = "/api/v1/consent/check"
+ITEMS = ["生年月日", "世帯構成"]
+PURPOSE = "子育て支援サービスの案内"
+
+
+def prepare_consent(app) -> int:
+    """An approved service of 熊本市, a consent of person A, a consent withdrawn of person B; the service id."""
+    from admin.extensions import db
+    from core.actor import Actor, console_actor
+    from governance.consent import operations as consent
+
+    operator = console_actor("bench", {"platform-operator"})
+    clerk = Actor(issuer="urn:bench", subject="clerk", name="窓口", roles=frozenset({"municipal-staff"}),
+                  tenant_codes=frozenset({"431001"}))
+    with app.app_context():
+        consent.ensure_default_levels(db.session, operator)
+        service = consent.register_service(db.session, operator, {
+            "owner_code": "431001", "name": "子育て支援ナビ", "provider": "熊本市", "controller": "熊本市長",
+            "retention_days": 365, "required_level": 2,
+            "text": {"title": "同意書", "body_ja": "子育て支援のために利用します。", "purposes": [PURPOSE],
+                     "items": [{"name": name} for name in ITEMS]}})
+        consent.move_service(db.session, operator, service.id, "approve")
+        text = consent.current_text(db.session, service)
+        for subject in ("pid-bench-allowed", "pid-bench-withdrawn"):
+            consent.give_consent(db.session, clerk, {"service_id": service.id, "tenant_code": "431001",
+                                                     "subject_id": subject, "content_hash": text.content_hash,
+                                                     "method": "paper", "assurance_level": 2})
+        consent.withdraw_consent(db.session, clerk, {"service_id": service.id, "tenant_code": "431001",
+                                                     "subject_id": "pid-bench-withdrawn", "method": "paper"})
+        db.session.commit()
+        return service.id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000, help="calls per side and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2,000 calls")
+    common.add_database_option(parser)
+    args = parser.parse_args()
+    count = 2_000 if args.quick else args.requests
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-consent-')}/bench.db"
+
+    from admin import create_app
+
+    app = create_app(gateway_bench._settings(url))
+    azp = gateway_bench.prepare(app)
+    service_id = prepare_consent(app)
+    token = gateway_bench.install_validator(app)(azp)
+    gateway = inprocess.caller(app, gateway_bench.GATEWAY_PATH, method="POST",
+                               body=json.dumps({"token": token, "address": "192.0.2.10"}).encode())
+
+    def question(subject: str) -> bytes:
+        return json.dumps({"service_id": service_id, "tenant_code": "431001", "subject_id": subject, "items": ITEMS,
+                           "purpose": PURPOSE, "client": "bench-app"}, ensure_ascii=False).encode()
+
+    allowed = inprocess.caller(app, CHECK_PATH, method="POST", body=question("pid-bench-allowed"))
+    refused = inprocess.caller(app, CHECK_PATH, method="POST", body=question("pid-bench-withdrawn"))
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert json.loads(allowed())["allowed"] is True, "the benchmark's person should be allowed"
+        assert json.loads(refused())["reason"] == "withdrawn"
+        assert json.loads(gateway())["allowed"] is True
+
+    samples = common.alternate({"consent check (allowed)": lambda _: inprocess.latency(allowed, count),
+                                "consent check (withdrawn)": lambda _: inprocess.latency(refused, count),
+                                "gateway check (allowed)": lambda _: inprocess.latency(gateway, count)}, args.rounds)
+    print(f"bench_consent_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
+          f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; every consent check writes its linkage record")
+    print(common.noisy_machine_note())
+    medians = {}
+    for name, runs in samples.items():
+        medians[name] = tuple(common.median(run[i] for run in runs) for i in range(3))
+        p50, p99, rate = medians[name]
+        print(f"{name:<32} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  {rate:8,.0f} calls/s "
+              f"(rounds {', '.join(f'{run[2]:,.0f}' for run in runs)})")
+    common.report("consent check p99 in-process", medians["consent check (allowed)"][1],
+                  medians["gateway check (allowed)"][1], "quota-check-p99", "ms", higher_is_better=False)
+    common.report("gateway check p99 in-process (same run)", medians["gateway check (allowed)"][1], None,
+                  "quota-check-p99", "ms", higher_is_better=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The broker's consent check (同意確認): allowed or refused, with the reason and the consent relied on.
+
+It sits in front of every transfer of personal data, so it is short: the service (status, required
+level, current text) and the person's latest consent event, each one indexed read; then the
+linkage record, appended to its hash chain in the caller's transaction. Every call is written,
+allowed or refused, even for a service that does not exist: the request commits once, and a
+linkage record that could not be written makes the whole call fail (the broker then refuses the
+transfer). Withdrawal and suspension are read on every call, so they apply to the next check at once.
+
+Reasons, in the order they are asked (the first that applies is the answer):
+``unknown_service``, ``service_not_approved``, ``service_suspended``, ``service_ended``,
+``no_consent``, ``withdrawn``, ``expired``, ``text_superseded`` (the consent is to an older
+version of the text), ``assurance_too_low``, ``item_not_covered``, ``purpose_not_covered``; else
+``allowed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import authz, chain
+from core.actor import Actor
+from core.db import utcnow
+from governance.consent.models import LINKAGE_HASHED_FIELDS, ConsentEvent, ConsentRecord, DataService, LinkageRecord, ServiceStatus
+from governance.consent.schemas import CheckIn, validated
+
+REASONS: dict[str, tuple[str, str]] = {
+    "allowed": ("本人の同意に基づき許可", "Allowed on the person's consent"),
+    "unknown_service": ("登録されていないサービス", "No such service"),
+    "service_not_approved": ("運営者の承認を受けていないサービス", "The service is not approved"),
+    "service_suspended": ("一時停止中のサービス", "The service is suspended"),
+    "service_ended": ("終了したサービス", "The service has ended"),
+    "no_consent": ("本人の同意がない", "No consent"),
+    "withdrawn": ("同意が撤回されている", "Consent withdrawn"),
+    "expired": ("同意の有効期限切れ", "Consent expired"),
+    "text_superseded": ("同意文が改定され、新しい版への同意がない", "Consent is to an older version of the text"),
+    "assurance_too_low": ("本人確認の個人認証レベルが不足", "Identity assurance level too low"),
+    "item_not_covered": ("同意の範囲外のデータ項目", "A data item is not covered by the consent"),
+    "purpose_not_covered": ("同意の範囲外の利用目的", "The purpose is not covered by the consent"),
+}
+
+_STATUS_REASONS = {ServiceStatus.registered: "service_not_approved", ServiceStatus.suspended: "service_suspended",
+                   ServiceStatus.ended: "service_ended"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    consent_receipt_id: str | None
+    consent_record_id: int | None
+    linkage_seq: int
+    linkage_id: int
+    checked_at: str
+    not_covered: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        ja, en = REASONS[self.reason]
+        return {"allowed": self.allowed, "reason": self.reason, "reason_ja": ja, "reason_en": en,
+                "consent_record": self.consent_receipt_id, "linkage_record": self.linkage_seq,
+                "checked_at": self.checked_at, "not_covered": list(self.not_covered)}
+
+
+_SERVICE = sa.select(DataService.status, DataService.required_level, DataService.current_text_id,
+                     DataService.owner_code).where(DataService.id == sa.bindparam("service_id"))
+_LATEST = (sa.select(ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
+                     ConsentRecord.text_id, ConsentRecord.purposes, ConsentRecord.items, ConsentRecord.assurance_level,
+                     ConsentRecord.expires_at)
+           .where(ConsentRecord.service_id == sa.bindparam("service_id"),
+                  ConsentRecord.tenant_code == sa.bindparam("tenant_code"),
+                  ConsentRecord.subject_id == sa.bindparam("subject_id"))
+           .order_by(ConsentRecord.seq.desc()).limit(1))
+_RECEIPT = sa.select(ConsentRecord.receipt_id).where(ConsentRecord.id == sa.bindparam("record_id"))
+
+
+def decide(service: Any, latest: Any, request: CheckIn, now: Any) -> tuple[str, int | None, tuple[str, ...]]:
+    """The rule: (reason, id of the consent record relied on, items not covered)."""
+    if service is None:
+        return "unknown_service", None, ()
+    status = ServiceStatus(service.status)
+    if status != ServiceStatus.approved:
+        return _STATUS_REASONS[status], None, ()
+    if latest is None:
+        return "no_consent", None, ()
+    if latest.event == ConsentEvent.withdrawn.value or latest.event == ConsentEvent.withdrawn:
+        return "withdrawn", latest.id, ()
+    if latest.event == ConsentEvent.expired.value or latest.event == ConsentEvent.expired:
+        return "expired", latest.id, ()
+    if latest.expires_at is not None and latest.expires_at <= now:
+        return "expired", latest.id, ()
+    if latest.text_id != service.current_text_id:
+        return "text_superseded", latest.id, ()
+    level = latest.assurance_level if request.assurance_level is None else min(latest.assurance_level, request.assurance_level)
+    if level < service.required_level:
+        return "assurance_too_low", latest.id, ()
+    covered = set(json.loads(latest.items))
+    missing = tuple(item for item in request.items if item not in covered)
+    if missing:
+        return "item_not_covered", latest.id, missing
+    if request.purpose not in json.loads(latest.purposes):
+        return "purpose_not_covered", latest.id, ()
+    return "allowed", latest.id, ()
+
+
+def consent_check(session: Session, actor: Actor, request: CheckIn | dict) -> Decision:
+    """Answer the broker and write the linkage record (``consent.check``)."""
+    authz.authorize(actor, "consent.check")
+    request = validated(CheckIn, request)
+    connection = session.connection()
+    keys = {"service_id": request.service_id, "tenant_code": request.tenant_code, "subject_id": request.subject_id}
+    service = connection.execute(_SERVICE, keys).first()
+    latest = connection.execute(_LATEST, keys).first() if service is not None else None
+    now = utcnow()
+    reason, record_id, missing = decide(service, latest, request, now)
+    receipt_id = None
+    if record_id is not None:
+        receipt_id = latest.receipt_id if latest.id == record_id else connection.execute(_RECEIPT, {"record_id": record_id}).scalar()
+    stored = chain.append(session, LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, {
+        "occurred_at": now, "service_id": request.service_id, "service_owner": service.owner_code if service else "",
+        "tenant_code": request.tenant_code, "subject_id": request.subject_id,
+        "items": json.dumps(list(request.items), ensure_ascii=False), "purpose": request.purpose,
+        "allowed": reason == "allowed", "reason": reason, "consent_record_id": record_id, "consent_receipt_id": receipt_id,
+        "client": request.client, "caller_issuer": actor.issuer, "caller_subject": actor.subject,
+        "request_id": actor.request_id})
+    return Decision(reason == "allowed", reason, receipt_id, record_id, stored["seq"], stored["id"],
+                    chain.timestamp_text(now), missing)

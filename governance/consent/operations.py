@@ -1,0 +1,357 @@
+"""Operations of personal data by consent: assurance levels, services, consent texts, consent records.
+
+Each takes the session and the acting person, asks :mod:`core.authz`, flushes and audits; the
+request commits once. Permissions:
+
+* ``consent.manage`` (the operator): the assurance levels; approving, suspending, resuming and
+  ending a service (:mod:`governance.consent.lifecycle`).
+* ``consent.service.manage`` on the service's owner (a tenant's or organisation's admin, the
+  operator): registering a service and new versions of its consent text.
+* ``consent.service.read`` on the owner: the service, its texts and its own linkages.
+* ``consent.record`` on the person's tenant (a clerk of that tenant, or the resident app's API
+  client holding ``consent:write``): recording a consent and its withdrawal.
+
+A consent is always to the service's *current* text (the person sends the hash of the text they
+were shown); a new version needs new consent (the check refuses consents to older ones).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz, chain
+from core.actor import Actor
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound, problem
+from governance.agreements import normalise_text, text_hash
+from governance.consent import lifecycle
+from governance.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, ConsentDataItem, ConsentEvent,
+                                       ConsentMethod, ConsentPurpose, ConsentRecord, ConsentText, DataService,
+                                       ServiceStatus)
+from governance.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
+from tenancy.identity.models import ApiClient
+
+DEFAULT_LEVELS = (
+    (1, "レベル1：自己申告", "Level 1: self-declared"),
+    (2, "レベル2：メールアドレス・電話番号の確認済み", "Level 2: verified e-mail or phone"),
+    (3, "レベル3：マイナンバーカードの公的個人認証", "Level 3: My Number Card public-key authentication"),
+)
+
+
+def _who(actor: Actor) -> str:
+    return actor.name or actor.subject
+
+
+# --- assurance levels -----------------------------------------------------------------------------
+
+def list_levels(session: Session) -> list[AssuranceLevel]:
+    return list(session.scalars(sa.select(AssuranceLevel).order_by(AssuranceLevel.level)))
+
+
+def set_level(session: Session, actor: Actor, level: int, label_ja: str, label_en: str = "") -> AssuranceLevel:
+    """Add or rename an assurance level (the operator keeps the list)."""
+    authz.authorize(actor, "consent.manage")
+    label_ja, label_en = label_ja.strip(), label_en.strip()
+    if not 1 <= level <= 99 or not label_ja:
+        raise Invalid("A level is a number 1–99 with a Japanese name.", "レベルは 1〜99 の番号と日本語の名称で指定してください。",
+                      problems=[problem("label_ja", "Give the level a name.", "名称を入力してください。")] if not label_ja else [])
+    row = session.get(AssuranceLevel, level)
+    before = {"label_ja": row.label_ja, "label_en": row.label_en} if row else None
+    if row is None:
+        row = AssuranceLevel(level=level, label_ja=label_ja, label_en=label_en)
+        session.add(row)
+    else:
+        row.label_ja, row.label_en = label_ja, label_en
+    session.flush()
+    audit.record(session, actor, "consent.level.set", "assurance_level", str(level), before=before,
+                 after={"level": level, "label_ja": label_ja, "label_en": label_en})
+    return row
+
+
+def ensure_default_levels(session: Session, actor: Actor) -> None:
+    """The three usual levels, where the operator has none yet (the demo and a fresh platform)."""
+    if not list_levels(session):
+        for level, ja, en in DEFAULT_LEVELS:
+            set_level(session, actor, level, ja, en)
+
+
+# --- services and their texts -------------------------------------------------------------------
+
+def get_service(session: Session, service_id: int) -> DataService:
+    service = session.get(DataService, service_id)
+    if service is None:
+        raise NotFound(f"No service {service_id}.", f"番号 {service_id} のデータ利用サービスはありません。")
+    return service
+
+
+def read_service(session: Session, actor: Actor, service_id: int) -> DataService:
+    """A service, for the operator, the auditor and its owner's admins (another owner's is not found)."""
+    authz.authorize(actor, "consent.service.read")
+    service = get_service(session, service_id)
+    if not authz.allowed(actor, "consent.service.read", service.owner_code):
+        raise NotFound(f"No service {service_id}.", f"番号 {service_id} のデータ利用サービスはありません。")
+    return service
+
+
+def list_services(session: Session, actor: Actor, *, status: ServiceStatus | None = None) -> list[DataService]:
+    grant = authz.authorize(actor, "consent.service.read")
+    query = sa.select(DataService).order_by(DataService.id)
+    if not grant.all_tenants:
+        query = query.where(DataService.owner_code.in_(sorted(grant.tenant_codes)))
+    if status is not None:
+        query = query.where(DataService.status == status)
+    return list(session.scalars(query))
+
+
+def approved_services(session: Session) -> list[DataService]:
+    """Services that may collect consent (for the clerk's form: every approved service is offered)."""
+    return list(session.scalars(sa.select(DataService).where(DataService.status == ServiceStatus.approved)
+                                .order_by(DataService.name)))
+
+
+def texts_of(session: Session, service_id: int) -> list[ConsentText]:
+    return list(session.scalars(sa.select(ConsentText).where(ConsentText.service_id == service_id)
+                                .order_by(ConsentText.number.desc())))
+
+
+def current_text(session: Session, service: DataService) -> ConsentText | None:
+    return session.get(ConsentText, service.current_text_id) if service.current_text_id else None
+
+
+def purposes_of(session: Session, text_id: int) -> list[str]:
+    return list(session.scalars(sa.select(ConsentPurpose.statement).where(ConsentPurpose.text_id == text_id)
+                                .order_by(ConsentPurpose.position)))
+
+
+def items_of(session: Session, text_id: int) -> list[ConsentDataItem]:
+    return list(session.scalars(sa.select(ConsentDataItem).where(ConsentDataItem.text_id == text_id)
+                                .order_by(ConsentDataItem.position)))
+
+
+def consent_text_hash(service: DataService, number: int, draft: TextDraft) -> str:
+    """The hash of a consent text: bound to its service, version, controller, purposes and items
+    (the agreements' rule, :func:`governance.agreements.text_hash`)."""
+    return text_hash({"service": service.id, "number": number, "controller": service.controller,
+                      "title": draft.title, "body_ja": normalise_text(draft.body_ja),
+                      "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
+                      "purposes": list(draft.purposes), "items": [item.name for item in draft.items]})
+
+
+def _check_draft(draft: TextDraft) -> None:
+    problems = []
+    if len(set(draft.purposes)) != len(draft.purposes):
+        problems.append(problem("purposes", "A purpose is listed twice.", "同じ利用目的が二度書かれています。"))
+    names = [item.name for item in draft.items]
+    if len(set(names)) != len(names):
+        problems.append(problem("items", "A data item is listed twice.", "同じデータ項目が二度書かれています。"))
+    if problems:
+        raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=problems)
+
+
+def _add_text(session: Session, actor: Actor, service: DataService, draft: TextDraft) -> ConsentText:
+    _check_draft(draft)
+    number = (session.scalar(sa.select(sa.func.max(ConsentText.number)).where(ConsentText.service_id == service.id)) or 0) + 1
+    text = ConsentText(service_id=service.id, number=number, title=draft.title, body_ja=normalise_text(draft.body_ja),
+                       body_en=normalise_text(draft.body_en) if draft.body_en.strip() else "",
+                       content_hash=consent_text_hash(service, number, draft), created_by=_who(actor))
+    session.add(text)
+    session.flush()
+    for position, statement in enumerate(draft.purposes, 1):
+        session.add(ConsentPurpose(text_id=text.id, position=position, statement=statement))
+    for position, item in enumerate(draft.items, 1):
+        session.add(ConsentDataItem(text_id=text.id, position=position, name=item.name, dataset_ref=item.dataset_ref or None))
+    service.current_text_id = text.id
+    session.flush()
+    return text
+
+
+def _check_client(session: Session, owner_code: str, client_id: int | None) -> None:
+    if client_id is None:
+        return
+    client = session.get(ApiClient, client_id)
+    if client is None or client.tenant_code != owner_code:
+        raise Invalid("The API client is not one of the service owner's.", "API クライアントはサービスの登録団体のものを選んでください。",
+                      problems=[problem("api_client_id", "Choose one of the owner's API clients.",
+                                        "登録団体の API クライアントを選んでください。")])
+
+
+def register_service(session: Session, actor: Actor, data: ServiceCreate | dict) -> DataService:
+    """Register a service (awaiting the operator's approval) with version 1 of its consent text."""
+    data = validated(ServiceCreate, data)
+    authz.authorize(actor, "consent.service.manage", data.owner_code)
+    if session.get(AssuranceLevel, data.required_level) is None:
+        raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
+                      problems=[problem("required_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    _check_client(session, data.owner_code, data.api_client_id)
+    service = DataService(owner_code=data.owner_code, name=data.name, provider=data.provider, controller=data.controller,
+                          controller_contact=data.controller_contact, responsibility=data.responsibility,
+                          retention_days=data.retention_days, required_level=data.required_level,
+                          api_client_id=data.api_client_id, created_by=_who(actor))
+    session.add(service)
+    session.flush()
+    text = _add_text(session, actor, service, data.text)
+    audit.record(session, actor, "consent.service.register", "data_service", str(service.id), tenant_code=service.owner_code,
+                 after={**service_summary(service), "version": text.number, "content_hash": text.content_hash})
+    return service
+
+
+def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraft | dict) -> ConsentText:
+    """A new version of the consent text (a change of purpose or items): consents to older versions
+    no longer allow linkage; each person has to consent again."""
+    draft = validated(TextDraft, draft)
+    service = get_service(session, service_id)
+    authz.authorize(actor, "consent.service.manage", service.owner_code)
+    if service.status == ServiceStatus.ended:
+        raise Conflict("The service has ended.", "このサービスは終了しています。")
+    before = service.current_text_id
+    text = _add_text(session, actor, service, draft)
+    audit.record(session, actor, "consent.text.revise", "data_service", str(service.id), tenant_code=service.owner_code,
+                 before={"text_id": before}, after={"version": text.number, "content_hash": text.content_hash,
+                                                     "purposes": list(draft.purposes), "items": [i.name for i in draft.items]})
+    return text
+
+
+def move_service(session: Session, actor: Actor, service_id: int, name: str, reason: str = "") -> DataService:
+    """Approve, suspend, resume or end a service (the operator)."""
+    authz.authorize(actor, "consent.manage")
+    service = session.scalars(sa.select(DataService).where(DataService.id == service_id).with_for_update()).one_or_none()
+    if service is None:
+        raise NotFound(f"No service {service_id}.", f"番号 {service_id} のデータ利用サービスはありません。")
+    transition = lifecycle.check(service, name, reason)
+    before = ServiceStatus(service.status).value
+    service.status, service.status_reason = transition.target, reason.strip()
+    session.flush()
+    audit.record(session, actor, f"consent.service.{name}", "data_service", str(service.id), tenant_code=service.owner_code,
+                 before={"status": before}, after={"status": transition.target.value, "reason": reason.strip()})
+    return service
+
+
+def service_summary(service: DataService) -> dict[str, Any]:
+    return {"id": service.id, "owner_code": service.owner_code, "name": service.name, "provider": service.provider,
+            "controller": service.controller, "controller_contact": service.controller_contact,
+            "responsibility": service.responsibility, "retention_days": service.retention_days,
+            "required_level": service.required_level, "api_client_id": service.api_client_id,
+            "status": ServiceStatus(service.status).value}
+
+
+# --- consent records ------------------------------------------------------------------------------
+
+def _append_record(session: Session, values: dict[str, Any]) -> ConsentRecord:
+    stored = chain.append(session, ConsentRecord.__table__, CONSENT_HASHED_FIELDS, values)
+    return session.get(ConsentRecord, stored["id"])
+
+
+def latest_event(session: Session, service_id: int, tenant_code: str, subject_id: str) -> ConsentRecord | None:
+    return session.scalars(sa.select(ConsentRecord).where(
+        ConsentRecord.service_id == service_id, ConsentRecord.tenant_code == tenant_code,
+        ConsentRecord.subject_id == subject_id).order_by(ConsentRecord.seq.desc()).limit(1)).first()
+
+
+def _actor_values(actor: Actor) -> dict[str, Any]:
+    client = actor.client_id if hasattr(actor, "client_id") else None
+    return {"recorded_by_issuer": actor.issuer, "recorded_by_subject": actor.subject,
+            "recorded_by_name": actor.name, "api_client_id": client, "request_id": actor.request_id}
+
+
+def give_consent(session: Session, actor: Actor, data: ConsentIn | dict) -> ConsentRecord:
+    """Record a person's consent to the service's current text (append-only; a receipt is its record)."""
+    data = validated(ConsentIn, data)
+    authz.authorize(actor, "consent.record", data.tenant_code)
+    service = get_service(session, data.service_id)
+    if service.status != ServiceStatus.approved:
+        raise Conflict("The service is not approved to collect consent.", "このサービスは承認されていないため、同意を記録できません。")
+    text = current_text(session, service)
+    if text is None or text.content_hash != data.content_hash:
+        raise Conflict("The consent text shown is not the service's current one: show the current text and ask again.",
+                       "提示した同意文が現行の版ではありません。現行の同意文を示して、改めて同意を得てください。",
+                       problems=[problem("content_hash", "Not the current text.", "現行の同意文ではありません。")])
+    if session.get(AssuranceLevel, data.assurance_level) is None:
+        raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
+                      problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    expires_at = as_aware(data.expires_at)
+    if expires_at is not None and expires_at <= utcnow():
+        raise Invalid("The expiry is in the past.", "有効期限が過去の日時です。",
+                      problems=[problem("expires_at", "Give a future time.", "未来の日時を入力してください。")])
+    values = {"receipt_id": str(uuid.uuid4()), "event": ConsentEvent.given.value, "refers_to": None,
+              "occurred_at": utcnow(), "tenant_code": data.tenant_code, "subject_id": data.subject_id,
+              "service_id": service.id, "controller": service.controller, "text_id": text.id, "text_number": text.number,
+              "text_hash": text.content_hash,
+              "purposes": json.dumps(purposes_of(session, text.id), ensure_ascii=False),
+              "items": json.dumps([i.name for i in items_of(session, text.id)], ensure_ascii=False),
+              "method": ConsentMethod(data.method).value, "assurance_level": data.assurance_level,
+              "expires_at": expires_at, **_actor_values(actor)}
+    record = _append_record(session, values)
+    audit.record(session, actor, "consent.give", "consent_record", record.receipt_id, tenant_code=data.tenant_code,
+                 after={"service_id": service.id, "subject_id": data.subject_id, "version": text.number,
+                        "method": data.method, "assurance_level": data.assurance_level})
+    return record
+
+
+def withdraw_consent(session: Session, actor: Actor, data: WithdrawalIn | dict) -> ConsentRecord:
+    """Record a withdrawal: a new entry ending the person's consent, effective for the next check."""
+    data = validated(WithdrawalIn, data)
+    authz.authorize(actor, "consent.record", data.tenant_code)
+    service = get_service(session, data.service_id)
+    latest = latest_event(session, service.id, data.tenant_code, data.subject_id)
+    if latest is None or latest.event != ConsentEvent.given:
+        raise Conflict("This person has no consent in force for the service.", "この方のこのサービスへの有効な同意はありません。")
+    values = {column: getattr(latest, column) for column in
+              ("tenant_code", "subject_id", "service_id", "controller", "text_id", "text_number", "text_hash",
+               "purposes", "items", "assurance_level", "expires_at")}
+    values.update({"receipt_id": str(uuid.uuid4()), "event": ConsentEvent.withdrawn.value, "refers_to": latest.id,
+                   "occurred_at": utcnow(), "method": ConsentMethod(data.method).value, **_actor_values(actor)})
+    record = _append_record(session, values)
+    audit.record(session, actor, "consent.withdraw", "consent_record", record.receipt_id, tenant_code=data.tenant_code,
+                 before={"receipt_id": latest.receipt_id}, after={"service_id": service.id, "subject_id": data.subject_id,
+                                                                  "method": data.method})
+    return record
+
+
+def get_record(session: Session, actor: Actor, receipt_id: str) -> ConsentRecord:
+    """A consent record, for those who may record or read the person's tenant (another tenant's is not found)."""
+    record = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.receipt_id == receipt_id)).one_or_none()
+    if record is None or not (authz.allowed(actor, "consent.record", record.tenant_code)
+                              or authz.allowed(actor, "consent.history", record.tenant_code)):
+        raise NotFound("No such consent record.", "その同意記録はありません。")
+    return record
+
+
+def receipt(session: Session, record: ConsentRecord) -> dict[str, Any]:
+    """The consent receipt (ISO/IEC TS 27560 field names; the Kantara receipt before it) the person keeps."""
+    service = session.get(DataService, record.service_id)
+    text = session.get(ConsentText, record.text_id)
+    ended = None
+    if record.event == ConsentEvent.given:
+        ended = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.refers_to == record.id)
+                                .order_by(ConsentRecord.seq).limit(1)).first()
+    return {
+        "schema": "renkei-consent-receipt/1 (ISO/IEC TS 27560)",
+        "record_id": record.receipt_id,
+        "event": ConsentEvent(record.event).value,
+        "refers_to": _receipt_of(session, record.refers_to),
+        "timestamp": chain.timestamp_text(record.occurred_at),
+        "data_subject": {"identifier": record.subject_id, "identifier_issuer": record.tenant_code},
+        "controller": {"name": record.controller, "contact": service.controller_contact if service else ""},
+        "service": {"id": record.service_id, "name": service.name if service else "",
+                    "provider": service.provider if service else ""},
+        "notice": {"version": record.text_number, "title": text.title if text else "", "hash": record.text_hash},
+        "purposes": json.loads(record.purposes),
+        "personal_data_categories": json.loads(record.items),
+        "method": ConsentMethod(record.method).value,
+        "identity_assurance_level": record.assurance_level,
+        "expiry": chain.timestamp_text(record.expires_at) if record.expires_at else None,
+        "recorded_by": record.recorded_by_name or record.recorded_by_subject,
+        "state": (ConsentEvent(ended.event).value if ended is not None else ConsentEvent(record.event).value),
+        "record_hash": record.hash,
+    }
+
+
+def _receipt_of(session: Session, record_id: int | None) -> str | None:
+    if record_id is None:
+        return None
+    return session.scalar(sa.select(ConsentRecord.receipt_id).where(ConsentRecord.id == record_id))

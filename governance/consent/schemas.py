@@ -1,0 +1,108 @@
+"""Validated input shapes of personal data by consent (non-table models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+
+from core.errors import Invalid
+from core.validation import TenantCode, problems_from
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# the pseudonymous identifier the resident identity provider gives, unique per tenant: never a name or My Number
+SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=128,
+                                             pattern=r"^[A-Za-z0-9._:@-]+$")]
+ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{64}$")]
+Owner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([0-9]{6}|[0-9]{13})$")]
+
+
+class DataItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(description="The data item in words, e.g. 生年月日")
+    dataset_ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None, description="The dataset it comes from (the dataset register's reference), if registered")
+
+
+class TextDraft(BaseModel):
+    """A consent text version: what the person reads and agrees to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Name
+    body_ja: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    body_en: Annotated[str, StringConstraints(max_length=100_000)] = ""
+    purposes: list[Statement] = Field(min_length=1, max_length=50, description="Purposes of use (利用目的), each in words")
+    items: list[DataItemIn] = Field(min_length=1, max_length=200, description="Data items the service receives")
+
+
+class ServiceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner_code: Owner = Field(description="The tenant's code or the member organisation's corporate number")
+    name: Name
+    provider: Name = Field(description="Who provides the service to residents")
+    controller: Name = Field(description="The party answerable for the data the service receives")
+    controller_contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    responsibility: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = Field(
+        default="", description="The split of responsibility with the platform operator, in words")
+    retention_days: StrictInt = Field(ge=1, le=36500, description="How long the service keeps what it receives")
+    required_level: StrictInt = Field(ge=1, le=99, description="The identity assurance level it requires")
+    api_client_id: StrictInt | None = Field(default=None, ge=1, description="The platform API client that calls the broker")
+    text: TextDraft
+
+
+class ConsentIn(BaseModel):
+    """A consent given by a person (by the resident app, or on paper at a counter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictInt = Field(ge=1)
+    tenant_code: TenantCode
+    subject_id: SubjectId
+    content_hash: ContentHash = Field(description="The hash of the consent text the person was shown")
+    method: Literal["web", "app", "paper"] = "app"
+    assurance_level: StrictInt = Field(ge=1, le=99, description="The level at which the person was identified")
+    expires_at: AwareDatetime | None = None
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictInt = Field(ge=1)
+    tenant_code: TenantCode
+    subject_id: SubjectId
+    method: Literal["web", "app", "paper"] = "app"
+
+
+class CheckIn(BaseModel):
+    """The broker's question before it hands personal data to a service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: StrictInt = Field(ge=1)
+    tenant_code: TenantCode
+    subject_id: SubjectId
+    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=200)
+    purpose: Statement
+    client: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = Field(
+        default="", description="The platform API client the broker acts for")
+    assurance_level: StrictInt | None = Field(default=None, ge=1, le=99,
+                                              description="The level at which the person is identified now, if known")
+
+
+def validated(model: type[BaseModel], payload: BaseModel | dict) -> BaseModel:
+    if isinstance(payload, model):
+        return payload
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise Invalid("The input is not valid.", "入力内容に誤りがあります。", problems=problems_from(error)) from None
+
+
+def as_aware(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.astimezone(dt.timezone.utc) if moment is not None else None

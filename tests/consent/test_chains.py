@@ -1,0 +1,111 @@
+"""Consent and linkage records are append-only: the database refuses edits, and an owner who drops the
+guards and edits or deletes one anyway is found by ``renkei check`` (the chain rule of core.chain)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from governance.consent import check, linkage, operations as consent
+from governance.consent.models import GUARD_TRIGGERS, LinkageRecord, guards_pg, sqlite_guards
+from tests.conftest import owner_bind
+from tests.consent.conftest import BROKER, KUMAMOTO, clerk, person
+
+
+def renkei_check(app):
+    return app.test_cli_runner().invoke(args=["check", "--as", "unei"])
+
+
+@contextlib.contextmanager
+def guards_dropped(session):
+    """Play a database owner: drop the append-only triggers, and put them back afterwards."""
+    bind = owner_bind(session)
+    session.commit()
+    with bind.begin() as connection:
+        for name in GUARD_TRIGGERS[bind.dialect.name]:
+            table = name.split("_no_")[0] if bind.dialect.name == "sqlite" else name.rsplit("_append_only", 1)[0]
+            connection.exec_driver_sql(f"DROP TRIGGER {name}" if bind.dialect.name == "sqlite"
+                                       else f"DROP TRIGGER {name} ON {table}")
+    try:
+        yield bind
+    finally:
+        session.rollback()
+        with bind.begin() as connection:
+            if bind.dialect.name == "sqlite":
+                for statement in sqlite_guards():
+                    connection.exec_driver_sql(statement)
+            else:
+                schema = connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+                for statement in guards_pg(schema):
+                    connection.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def history(db, consent_setup, give):
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    for purpose in ("子育て支援サービスの案内", "広告配信", "子育て支援サービスの案内"):
+        check.consent_check(db, BROKER, {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject,
+                                         "items": ["生年月日"], "purpose": purpose})
+    consent.withdraw_consent(db, clerk(), {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject})
+    db.commit()
+    return service, subject
+
+
+def test_the_database_refuses_to_edit_or_delete_a_record(db, history):
+    for statement in ("UPDATE consent_record SET assurance_level = 3", "DELETE FROM consent_record",
+                      "UPDATE linkage_record SET allowed = true", "DELETE FROM linkage_record"):
+        db.commit()
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with owner_bind(db).begin() as connection:
+                connection.execute(sa.text(statement))
+
+
+def test_an_intact_history_passes_the_check(app, db, history):
+    result = renkei_check(app)
+    assert result.exit_code == 0, result.output
+    assert [status.broken for status in linkage.verify_chains(db)] == [None, None]
+
+
+@pytest.mark.parametrize("statement,table,seq", [
+    ("UPDATE consent_record SET assurance_level = 3 WHERE seq = 1", "同意記録", 1),
+    ("UPDATE consent_record SET method = 'web' WHERE seq = 2", "同意記録", 2),
+    ("DELETE FROM consent_record WHERE seq = 1", "同意記録", 1),
+    ("DELETE FROM consent_record WHERE seq = 2", "同意記録", 2),  # the newest: the chain's head names it
+    ("UPDATE linkage_record SET allowed = true WHERE seq = 2", "連携記録", 2),
+    ("UPDATE linkage_record SET subject_id = 'pid-someone-else' WHERE seq = 1", "連携記録", 1),
+    ("DELETE FROM linkage_record WHERE seq = 2", "連携記録", 2),
+    ("DELETE FROM linkage_record WHERE seq = 3", "連携記録", 3),
+])
+def test_an_edit_or_deletion_is_found_by_renkei_check(app, db, history, statement, table, seq):
+    with guards_dropped(db) as bind:
+        with bind.begin() as connection:
+            connection.execute(sa.text(statement))
+        result = renkei_check(app)
+    assert result.exit_code == 1, result.output
+    assert f"{table}の改ざん・欠落を検出しました: record #{seq}" in result.output
+
+
+def test_linkages_past_their_retention_are_archived_then_purged_and_the_chain_still_verifies(
+        app, db, operator, history, tmp_path):
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    with pytest.raises(Exception, match="365"):
+        linkage.purge_linkages(db, operator, tmp_path, retention_days=30, now=later)
+    result = linkage.purge_linkages(db, operator, tmp_path, retention_days=365, now=later)
+    db.commit()
+    assert (result.purged, result.through_seq) == (3, 3)
+    lines = result.archive.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["seq"] for line in lines[:-1]] == [1, 2, 3]
+    assert json.loads(lines[-1])["manifest"]["through_hash"] == result.through_hash
+    assert db.scalar(sa.select(sa.func.count()).select_from(LinkageRecord)) == 0
+    service, subject = history
+    check.consent_check(db, BROKER, {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject,
+                                     "items": ["生年月日"], "purpose": "子育て支援サービスの案内"})
+    db.commit()
+    assert [status.broken for status in linkage.verify_chains(db)] == [None, None]
+    assert renkei_check(app).exit_code == 0
