@@ -58,20 +58,6 @@ def settings(url: str, var: Path) -> dict:
 
 # --- the national data set ------------------------------------------------------------------------
 
-def synthetic_codes(count: int, taken: set[str]) -> list[str]:
-    from core.codes import with_check_digit
-
-    rng = random.Random(1741)
-    codes: list[str] = []
-    while len(codes) < count:
-        base = f"{rng.randrange(1, 48):02d}{rng.randrange(100, 999):03d}"  # never a prefecture (xx000)
-        code = with_check_digit(base)
-        if code not in taken:
-            taken.add(code)
-            codes.append(code)
-    return sorted(codes)
-
-
 def fill_audit(session, count: int, end: dt.datetime) -> None:
     """``count`` chained records from the genesis, over the three years before ``end``, in bulk."""
     import sqlalchemy as sa
@@ -135,7 +121,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
         rng = random.Random(12)
         statuses = ["active"] * 16 + ["applied", "approved", "withdrawn", "suspended"]
         rows = []
-        for i, code in enumerate(synthetic_codes(tenants - len(taken), taken)):
+        for i, code in enumerate(common.synthetic_codes(tenants - len(taken), taken)):
             status = statuses[i % len(statuses)]
             rows.append({"code": code, "name_ja": f"架空{i}町", "name_en": f"Kaku {i}", "kind": "town",
                          "population": rng.randint(800, 400_000), "population_source": "synthetic", "status": status,
@@ -167,7 +153,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
 
         # the dataset register at national size (issue 22): 30 datasets per tenant, a third of the ten standard
         # kinds each, so the coverage matrix is 1,741 municipalities x 10 kinds
-        from bench.bench_catalogue import fill_datasets
+        from bench.fill import fill_datasets
 
         datasets = fill_datasets(session, codes, 30)
 

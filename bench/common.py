@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import statistics
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -122,3 +123,19 @@ def reset_schema(db) -> None:
             connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(sa.text("CREATE SCHEMA public"))
     db.create_all()
+
+
+def synthetic_codes(count: int, taken: set[str]) -> list[str]:
+    """``count`` valid municipality codes (check digit right, never a prefecture's) not in ``taken``,
+    the same ones for the same ``taken`` in every run; each is added to ``taken``."""
+    from core.codes import with_check_digit
+
+    rng = random.Random(1741)
+    codes: list[str] = []
+    while len(codes) < count:
+        base = f"{rng.randrange(1, 48):02d}{rng.randrange(100, 999):03d}"  # never a prefecture (xx000)
+        code = with_check_digit(base)
+        if code not in taken:
+            taken.add(code)
+            codes.append(code)
+    return sorted(codes)

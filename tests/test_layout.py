@@ -1,8 +1,10 @@
-"""The layers of the packages, checked on their imports.
+"""The layers of the packages, checked on every import, third-party ones included.
 
 core/ (the kernel) is below tenancy/, which is below billing/ and governance/ (which do not know each
-other); admin/ (the only web shell, the only Flask user) is on top. No two modules import each other,
-not even through an import inside a function.
+other); admin/ (the only web shell, the only Flask user) is on top, beside bench/ and scripts/ (the
+tools, which nothing imports). core/ and the domain packages import no web framework (Flask, its
+extensions, werkzeug, Jinja); only tenancy/identity/keycloak.py imports the Keycloak client. No two
+modules import each other, not even through an import inside a function.
 """
 
 import ast
@@ -14,19 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_python_keycloak_is_confined_to_one_module():
-    users = []
-    for package in ("admin", "tenancy", "billing", "governance"):
-        for path in (ROOT / package).rglob("*.py"):
-            tree = ast.parse(path.read_text("utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
-                    if module and module.split(".")[0] == "keycloak":
-                        users.append(str(path.relative_to(ROOT)))
-    assert sorted(set(users)) == ["tenancy/identity/keycloak.py"]
-
-
 # --- Layering -------------------------------------------------------------------------------------
 #
 # The checker reads every importable module under the layered packages with ``ast`` and records
@@ -34,14 +23,18 @@ def test_python_keycloak_is_confined_to_one_module():
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "admin")
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "admin", "bench", "scripts")
 KERNEL = "core"
 DOMAIN_PACKAGES = ("tenancy", "billing", "governance")
+TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
+LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with or without __init__.py
 # Domain packages that must not know each other (either direction).
 SEPARATED = (("billing", "governance"),)
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
 BELOW = {"tenancy": ("billing", "governance")}
-WEB = ("flask",)  # top-level names starting with this are the web framework (flask, flask_admin, ...)
+WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
+KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
+KEYCLOAK_HOME = "tenancy.identity.keycloak"  # the one module that talks to Keycloak
 
 
 @dataclass(frozen=True)
@@ -74,7 +67,7 @@ def find_modules(root: Path, packages=LAYERED_PACKAGES) -> dict[str, Path]:
         base = root / package
         for path in sorted(base.rglob("*.py")):
             folders = path.relative_to(base).parents
-            if all((base / folder / "__init__.py").is_file() for folder in folders):
+            if package in LOOSE or all((base / folder / "__init__.py").is_file() for folder in folders):
                 modules[_module_name(root, path)] = path
     return modules
 
@@ -151,10 +144,14 @@ def layering_violations(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
         if source == target:
             continue
         web = target.startswith(WEB)
-        if source == KERNEL and (target in DOMAIN_PACKAGES or target == "admin" or web):
-            problems.append(f"{site}  (the kernel core/ imports no domain package, admin or flask)")
+        if target == KEYCLOAK_CLIENT and site.module != KEYCLOAK_HOME:
+            problems.append(f"{site}  (only {KEYCLOAK_HOME.replace('.', '/')}.py imports the Keycloak client)")
+        elif target in TOOLS and source not in TOOLS:
+            problems.append(f"{site}  ({target}/ is a tool: nothing of the product imports it)")
+        elif source == KERNEL and (target in DOMAIN_PACKAGES or target == "admin" or web):
+            problems.append(f"{site}  (the kernel core/ imports no domain package, admin or web framework)")
         elif source in DOMAIN_PACKAGES and (target == "admin" or web):
-            problems.append(f"{site}  (domain package {source}/ never imports admin or flask)")
+            problems.append(f"{site}  (domain package {source}/ never imports admin or a web framework)")
         elif any({source, target} == set(pair) for pair in SEPARATED):
             problems.append(f"{site}  ({source}/ and {target}/ do not import each other)")
         elif target in BELOW.get(source, ()):
@@ -259,7 +256,8 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
         path.write_text(text, "utf-8")
     for package in LAYERED_PACKAGES:
         (root / package).mkdir(exist_ok=True)
-        (root / package / "__init__.py").touch()
+        if package not in LOOSE:
+            (root / package / "__init__.py").touch()
     return root
 
 
@@ -271,6 +269,10 @@ def test_checker_accepts_a_clean_tree(tmp_path):
         "governance/ops.py": "from tenancy.ops import create\n",
         "admin/views.py": "import flask\nfrom billing import ops\nfrom governance.ops import y\n",
         "admin/migrations/env.py": "from admin import views\n",  # not a package: ignored
+        "tenancy/identity/__init__.py": "",
+        "tenancy/identity/keycloak.py": "import keycloak\nfrom keycloak.exceptions import KeycloakError\n",
+        "bench/run.py": "import flask\nfrom werkzeug.test import EnvironBuilder\nfrom admin import views\n",
+        "scripts/tool.py": "from bench import run\n",
     })
     assert layering_violations(root) == []
     assert import_cycles(root) == []
@@ -288,6 +290,19 @@ def test_checker_accepts_a_clean_tree(tmp_path):
     ("governance/ops.py", "import billing"),
     ("tenancy/ops.py", "from governance import ops"),
     ("tenancy/ops.py", "import billing.ops"),
+    # third-party imports (issue 24): the web framework below admin/, the Keycloak client outside its module
+    ("billing/ops.py", "import werkzeug"),
+    ("core/errors.py", "from werkzeug.exceptions import NotFound"),
+    ("governance/ops.py", "import jinja2"),
+    ("tenancy/ops.py", "from flask_babel import gettext"),
+    ("core/errors.py", "import keycloak"),
+    ("admin/views.py", "from keycloak import KeycloakAdmin"),
+    ("billing/ops.py", "from keycloak.exceptions import KeycloakError"),
+    ("bench/run.py", "import keycloak.openid_connection"),
+    ("scripts/tool.py", "from keycloak import KeycloakOpenID"),
+    # the tools sit on top: the product never imports them
+    ("admin/views.py", "from bench import common"),
+    ("core/errors.py", "import scripts.tool"),
 ])
 def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, line):
     root = _tree(tmp_path, {
@@ -298,6 +313,15 @@ def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, li
     violations = layering_violations(root)
     assert len(violations) == 1
     assert violations[0].startswith(f"{path}:5: {line}")
+
+
+def test_checker_reads_every_name_of_one_import_statement(tmp_path):
+    root = _tree(tmp_path, {"core/errors.py": "import os, keycloak\nimport json, werkzeug.http as http\n"})
+    assert layering_violations(root) == [
+        "core/errors.py:1: import keycloak  (only tenancy/identity/keycloak.py imports the Keycloak client)",
+        "core/errors.py:2: import werkzeug.http as http  (the kernel core/ imports no domain package, admin or web "
+        "framework)",
+    ]
 
 
 def test_checker_counts_import_module_calls_with_a_literal_name(tmp_path):
