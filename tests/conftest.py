@@ -100,7 +100,7 @@ class SessionKeycloak:
         # Tests change JAVA_HOME, PATH, the cache dir...: the launcher reads them before it writes
         # the pid file, so no test runs until then; the boot itself overlaps with the tests.
         while self._state is not None and self._thread.is_alive() and not (self._state / PID_FILE).exists():
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling the condition (the launcher wrote its pid file)
 
     def _start(self, ports: tuple[int, int] | None) -> None:
         from admin.keycloak_server import ensure_running

@@ -76,7 +76,7 @@ class Server:
                     return
             except requests.ConnectionError:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling the condition (the process answers), with a deadline
         raise RuntimeError(f"app process {self.name} did not answer within the start-up time")
 
     def stop(self) -> None:
@@ -239,7 +239,7 @@ def test_a_quota_changed_through_one_process_is_seen_by_the_other_within_the_bou
             seen_after = time.monotonic() - changed_at
             break
         assert answer["limit"] == first["limit"]  # until then, the old figure, never something else
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling the condition (the new limit seen), within the stated bound
     assert seen_after is not None, "process B never saw the new limit"
     # the bound, plus the time one request takes on a loaded machine
     assert seen_after <= CACHE_SECONDS + 1.0

@@ -123,3 +123,22 @@ def test_a_test_not_marked_keycloak_cannot_reach_it():
     host, port = sorted(KEYCLOAK.socket_addresses)[0]
     with pytest.raises(pytest.fail.Exception, match="not marked @pytest.mark.keycloak"):
         socket.create_connection((host, port), timeout=1).close()
+
+
+def test_every_sleep_in_a_test_says_why():
+    """A test waits on the condition it needs, not for a while (issue 24): a sleep is either the pause
+    of a loop that polls a condition with a deadline, or a wait that no condition can replace (a
+    token's whole-second clock, a TOTP window); either way a comment on its line or the line above
+    says so."""
+    unexplained = []
+    for path in sorted(TESTS.rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        lines = path.read_text("utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            code = line.split("#", 1)[0]
+            if re.search(r"\bsleep\(", code) and not code.lstrip().startswith(("script.write_text", '"', "'")):
+                above = lines[number - 2] if number > 1 else ""
+                if "#" not in line and not above.lstrip().startswith("#"):
+                    unexplained.append(f"{path.relative_to(TESTS.parent)}:{number}: {line.strip()}")
+    assert not unexplained, "sleeps without a reason:\n" + "\n".join(unexplained)

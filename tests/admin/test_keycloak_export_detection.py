@@ -26,7 +26,7 @@ def fake_server(tmp_path):
     for _ in range(1000):
         if not cmdline.exists() or b"kc.sh" in cmdline.read_bytes():
             break
-        time.sleep(0.01)
+        time.sleep(0.01)  # polling the condition (the child's own command line)
     state = tmp_path / "state"
     state.mkdir()
     (state / keycloak_server.PID_FILE).write_text(f"{process.pid}\n")

@@ -254,7 +254,7 @@ def test_a_write_still_succeeds_after_the_database_dropped_the_pooled_connection
         for _ in range(200):  # until the server has let it go
             if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
                 break
-            time.sleep(0.01)
+            time.sleep(0.01)  # polling the condition (the server let the connection go)
     response = client.post("/api/v1/tenants", json={**KUMAMOTO, "code": "432024", "name_ja": "八代市"})
     assert response.status_code == 201, response.get_data(as_text=True)
 

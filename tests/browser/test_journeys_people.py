@@ -42,7 +42,7 @@ class Inbox:
     def wait_for(self, address: str) -> list:
         deadline = time.monotonic() + 30
         while not self.to(address) and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling the condition (the mail arrived), with a deadline
         return self.to(address)
 
     def to(self, address: str) -> list:

@@ -64,7 +64,7 @@ def test_an_operator_enrolled_with_totp_signs_in_with_a_code(page, live_server, 
     expect(code_field).to_be_visible()
     assert not page.url.startswith(live_server.url)
     if time.time() % 30 > 25:  # do not send a code about to expire
-        time.sleep(30 - time.time() % 30 + 0.5)
+        time.sleep(30 - time.time() % 30 + 0.5)  # TOTP codes change every 30 s: wait for the next window
     code_field.fill(totp(secret))
     page.click("#kc-login")
     page.wait_for_url(lambda url: url.startswith(live_server.url + "/admin"))

@@ -80,7 +80,7 @@ def test_a_person_disabled_in_keycloak_directly_is_refused_within_the_bound(app,
     while status == 200 and time.monotonic() - disabled_at < 2.0 + 3.0:  # the bound, plus Keycloak's own latency
         status = client.get("/api/v1/me", headers=headers).status_code
         if status == 200:
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling the condition (refused), within the stated bound
     assert status == 401
     assert time.monotonic() - disabled_at <= 5.0
 
@@ -234,7 +234,7 @@ def test_a_person_disabled_in_keycloak_is_signed_out_of_admin_within_the_recheck
     directory.set_enabled(admin.id, False)
     client.get("/admin/")
     assert _signed_in(client)  # within the interval the session is not asked about yet
-    time.sleep(1.1)
+    time.sleep(1.1)  # past the session's re-check interval (1 s here): time is the condition
     client.get("/admin/")
     assert not _signed_in(client)
 

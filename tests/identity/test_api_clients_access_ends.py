@@ -147,7 +147,7 @@ def test_a_client_deleted_in_keycloak_is_shown_missing_and_refused(app, client, 
     directory.delete_api_client(issued["client_id"])  # in Keycloak's console, not through renkei
     deadline = time.monotonic() + 30  # a generous wait for the condition; the bound is one poll interval
     while me(client, token).status_code == 200 and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.1)  # polling the condition (refused), with a deadline
     refused = me(client, token)
     assert refused.status_code == 401 and "認証サーバーにありません" in refused.get_json()["detail_ja"]
     assert gateway(client, as_operator, token)["reason"] == "client_missing"

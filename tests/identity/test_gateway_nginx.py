@@ -67,7 +67,7 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None) -> None:
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling the condition (nginx listens), with a deadline
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):

@@ -164,7 +164,7 @@ class Inbox:
     def wait_for(self, address, count=1):
         deadline = time.monotonic() + 20
         while len(self.to(address)) < count and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling the condition (the mail arrived), with a deadline
         return self.to(address)
 
     def to(self, address):

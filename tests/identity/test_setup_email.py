@@ -58,7 +58,7 @@ def test_an_invitation_mails_the_set_up_link(db, tenant_factory, operator, mail_
     account = identity.invite_user(db, operator, directory, "431001", invitation, send_email=True)
     deadline = time.monotonic() + 20
     while not inbox.messages and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling the condition (the mail arrived), with a deadline
     recipients, message = inbox.messages[0]
     assert recipients == ["mail-staff@example.jp"]
     body = message.get_body(preferencelist=("plain", "html")).get_content()

@@ -149,7 +149,7 @@ def test_a_remembered_token_is_refused_once_it_has_expired(jwks):
     token = sign(key, "k1", exp=expires)
     assert validator.claims(token)["sub"] == "user-1"
     assert validator.claims(token)["sub"] == "user-1"  # remembered
-    time.sleep(max(0.0, expires - time.time()) + 0.2)
+    time.sleep(max(0.0, expires - time.time()) + 0.2)  # the token's exp is whole seconds of the real clock
     with pytest.raises(InvalidToken) as caught:
         validator.claims(token)
     assert "expired" in caught.value.message_en

@@ -17,7 +17,7 @@ def test_an_expired_entry_is_reloaded_once_while_many_threads_ask_for_it():
 
     def slow_load(session, tenant_code, metric, month, now):  # a reload that takes a while, as a database does
         loads.append(tenant_code)
-        time.sleep(0.2)
+        time.sleep(0.2)  # a reload that takes a while, so that the eight callers meet
         entry = quotas._Entry(status=TenantStatus.active, limit=None, used=len(loads), month=month,
                               loaded_at=clock[0], as_of=now)
         with cache._lock:
