@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import operator_forms as forms
-from admin.views import labels
+from admin.views import labels, paging
 from admin.views.base import SecureModelView, SecureView, post_action, with_problems_beside_fields
 from core import authz
 from core.calendar import current_month, fiscal_year_of, is_supported_fiscal_year
@@ -59,10 +59,7 @@ class UsageView(SecureView):
     def index(self):
         """A page of PAGE_SIZE tenants at a time (code order), searchable by code or name."""
         month, metric = self._month(), self._metric()
-        search = (request.args.get("q") or "").strip()[:100]
-        page = request.args.get("page", 1, type=int)
-        if page < 1:
-            abort(400)
+        search, page = paging.search_text(), paging.page_number()
         report = usage_reports.build_report(db.session, g.actor, month, search=search or None,
                                             offset=(page - 1) * self.PAGE_SIZE, limit=self.PAGE_SIZE)
         pages = max(1, -(-report.count // self.PAGE_SIZE))

@@ -50,3 +50,14 @@ def test_the_downloads_still_hold_every_tenant(client, db):
     sign_in(client, ["platform-operator"])
     text = client.get("/admin/usage/report.csv").get_data().decode("utf-8-sig")
     assert all(code in text for code in codes)
+
+
+def test_a_page_number_that_is_not_one_is_refused_as_on_every_other_list(client, db):
+    """The usage page reads ?page= by the one paging rule (admin/views/paging.py): not a number or
+    below 1 is 400, as on the members and datasets lists, not silently the first page."""
+    _add_tenants(db, 3)
+    sign_in(client, ["platform-operator"])
+    for bad in ("abc", "0", "-2", "1.5"):
+        assert client.get(f"/admin/usage/?page={bad}").status_code == 400, bad
+        assert client.get(f"/admin/members/?page={bad}").status_code == 400, bad
+    assert client.get("/admin/usage/?page=").status_code == 200
