@@ -134,6 +134,28 @@ def is_supported_fiscal_year(fiscal_year: int) -> bool:
 
 # --- era names -----------------------------------------------------------------------------------
 
+
+def parse_month(text: str | None, field: str = "month") -> dt.date:
+    """A month written ``YYYY-MM`` (Japan time), the current month when ``text`` is empty; ``Invalid``
+    naming ``field`` when it is not such a month or lies outside the supported fiscal years. The one
+    reading of a month for the API, the pages and the commands."""
+    from core.errors import Invalid, problem
+
+    if not text:
+        return current_month()
+    try:
+        value = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise Invalid(f"{field} must be YYYY-MM, not {text!r}.", f"{field} は YYYY-MM 形式で指定してください（{text!r}）。",
+                      problems=[problem(field, "use YYYY-MM, e.g. 2025-06", "YYYY-MM 形式（例: 2025-06）")]) from None
+    if not is_supported_fiscal_year(fiscal_year_of(value)):
+        first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+        raise Invalid(f"{field} {text!r} is outside FY{first}-FY{last} ({first}-04 to {last + 1}-03).",
+                      f"{field} は {first}年4月から{last + 1}年3月までの月を指定してください（{text!r}）。",
+                      problems=[problem(field, f"a month from {first}-04 to {last + 1}-03",
+                                        f"{first}年4月から{last + 1}年3月までの月")])
+    return value
+
 def era_of(fiscal_year: int) -> tuple[str, int]:
     """(era name, year of the era) of a fiscal year: FY2025 -> ("令和", 7), FY2019 -> ("令和", 1)."""
     for name, first, _ in ERAS:

@@ -15,8 +15,7 @@ from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.usage import metering, quotas, reports as usage_reports
-from core.errors import Invalid, problem
-from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, is_supported_fiscal_year
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
 from core.validation import TenantCode
@@ -129,23 +128,6 @@ def quota_check(path: TenantPath, query: QuotaCheckQuery):
 
 
 # --- usage of a tenant, reports ----------------------------------------------------------------
-
-def parse_month(text: str | None) -> dt.date:
-    if not text:
-        return current_month()
-    try:
-        value = dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        raise Invalid(f"month must be YYYY-MM, not {text!r}.", f"month は YYYY-MM 形式で指定してください（{text!r}）。",
-                      problems=[problem("month", "use YYYY-MM, e.g. 2025-06", "YYYY-MM 形式（例: 2025-06）")]) from None
-    if not is_supported_fiscal_year(fiscal_year_of(value)):
-        first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-        raise Invalid(f"month {text!r} is outside FY{first}-FY{last} ({first}-04 to {last + 1}-03).",
-                      f"month は {first}年4月から{last + 1}年3月までの月を指定してください（{text!r}）。",
-                      problems=[problem("month", f"a month from {first}-04 to {last + 1}-03",
-                                        f"{first}年4月から{last + 1}年3月までの月")])
-    return value
-
 
 class UsageQuery(CachedSchema):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April-March); default: the current one")

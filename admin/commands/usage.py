@@ -176,7 +176,7 @@ def usage_purge(dry_run: bool, actor) -> None:
 def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, english_headers: bool, output: Path,
                  actor) -> None:
     """Monthly usage report: Excel, CSV, or a PNG chart of the fiscal year per tenant."""
-    from admin.api.usage import parse_month
+    from core.calendar import parse_month
     from tenancy.usage import reports as usage_reports
     from tenancy.usage.metering import UnknownMetric
     from tenancy.usage.models import METRICS

@@ -22,8 +22,8 @@ from admin.views import operator_forms as forms
 from admin.views import labels, paging
 from admin.views.base import SecureModelView, SecureView, post_action, with_problems_beside_fields
 from core import authz
-from core.calendar import current_month, fiscal_year_of, is_supported_fiscal_year
-from core.errors import NotFound
+from core.calendar import fiscal_year_of, parse_month
+from core.errors import DomainError, NotFound
 from tenancy.usage import quotas, reports as usage_reports
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 from core.outbox import Notification
@@ -38,16 +38,10 @@ class UsageView(SecureView):
     PAGE_SIZE = 50
 
     def _month(self) -> dt.date:
-        text = request.args.get("month")
-        if not text:
-            return current_month()
         try:
-            month = dt.datetime.strptime(text, "%Y-%m").date()
-        except ValueError:
+            return parse_month(request.args.get("month"))
+        except DomainError:
             abort(400)
-        if not is_supported_fiscal_year(fiscal_year_of(month)):
-            abort(400)
-        return month
 
     def _metric(self) -> str:
         metric = request.args.get("metric", "api_calls")

@@ -162,3 +162,28 @@ def test_a_date_is_written_in_its_era_as_a_document_writes_it():
     assert date_ja(dt.date(2025, 8, 1)) == "令和7年8月1日"
     assert date_ja(dt.date(2019, 4, 30)) == "平成31年4月30日"  # the last day of Heisei
     assert date_ja(dt.date(2019, 5, 1)) == "令和元年5月1日"
+
+
+def test_a_month_is_read_one_way_for_the_api_the_pages_and_the_commands():
+    import datetime as dt
+
+    import pytest
+
+    from core.calendar import parse_month
+    from core.errors import Invalid
+
+    assert parse_month("2025-06") == dt.date(2025, 6, 1)
+    for bad in ("2025-13", "2025/06", "June", "1989-03", "2101-04"):
+        with pytest.raises(Invalid) as caught:
+            parse_month(bad, field="month")
+        assert caught.value.problems[0]["field"] == "month" and bad in caught.value.message_en
+
+
+def test_the_usage_page_and_the_api_refuse_the_same_months(client, db, as_operator):
+    from tests.conftest import sign_in
+
+    sign_in(client, ["platform-operator"])
+    for bad in ("2025-13", "1989-03"):
+        assert client.get(f"/admin/usage/?month={bad}").status_code == 400
+        assert client.get(f"/api/v1/usage/report?month={bad}", headers=as_operator).status_code == 422
+    assert client.get("/admin/usage/?month=2025-06").status_code == 200
