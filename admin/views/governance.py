@@ -270,7 +270,7 @@ class _ProposalPickers:
         screening = [(t.code, f"{t.code} {t.name_ja if ja else t.name_en_shown}") for t in tenants]
         plan_rows = quotas.list_plans(db.session, actor)
         plans = [(p.code, f"{p.name_ja if ja else (p.name_en or p.name_ja)}（{p.code}）") for p in plan_rows]
-        thresholds = {p.code: {row.metric: tuple(int(t) for t in row.thresholds.split(",") if t.strip())
+        thresholds = {p.code: {row.metric: quotas.thresholds_of(row.thresholds)
                                for row in p.limits} for p in plan_rows}
         return cls(kinds, policies, versions, screening, plans, thresholds)
 

@@ -112,7 +112,7 @@ class UsageView(SecureView):
             form.code.errors = [*form.code.errors, _("Enter a code of letters, digits, - or _ for the new plan.")]
         if not valid or any(f.errors for f in form):
             return self._plan_page(form, plan)
-        thresholds = {row.metric: [int(t) for t in row.thresholds.split(",") if t.strip()]
+        thresholds = {row.metric: list(quotas.thresholds_of(row.thresholds))
                       for row in (plan.limits if plan is not None else [])}
         limits = forms.limits_from(form, thresholds)
         change = {"name_ja": form.name_ja.data.strip(), "name_en": (form.name_en.data or "").strip(),
@@ -177,7 +177,7 @@ class UsageView(SecureView):
         existing = settings.overrides.get(form.metric.data)
         spec = {"metric": form.metric.data, "limit": form.limit.data, "enforcement": form.enforcement.data}
         if existing is not None:
-            spec["thresholds"] = [int(t) for t in existing.thresholds.split(",") if t.strip()]
+            spec["thresholds"] = list(quotas.thresholds_of(existing.thresholds))
         return post_action(with_problems_beside_fields(form, lambda: quotas.set_quota_override(
                                db.session, g.actor, code, spec, (form.reason.data or "").strip())),
                            saved=_("Saved."), back=url_for(".tenant_quota", code=code),

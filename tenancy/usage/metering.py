@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from core import audit, authz, csvfile
 from core.actor import Actor
 from core.errors import Invalid, problem
-from core.calendar import add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
+from core.calendar import JST, add_months, current_month, fiscal_months, jst_day, month_of, month_start_utc, to_jst
 from core.db import conflict_insert, utcnow
 from tenancy.usage import partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
@@ -384,7 +384,7 @@ GATEWAY_EVENT_PG = (
     "AND occurred_at >= CAST(%(since)s AS TIMESTAMPTZ)) "
     "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING occurred_at"
 )
-_JST_OFFSET = dt.timedelta(hours=9)  # Japan keeps no summer time: a UTC instant + 9 h is its Japan-time day
+_JST_OFFSET = JST.utcoffset(None)  # Japan keeps no summer time: a UTC instant + this offset is its Japan-time day
 
 COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
 _DEADLOCK = "40P01"

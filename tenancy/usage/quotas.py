@@ -156,8 +156,18 @@ class EffectiveLimit:
                 "thresholds": list(self.thresholds), "source": self.source}
 
 
+def thresholds_of(text: str) -> tuple[int, ...]:
+    """The thresholds (percent) a limit row stores as text ("80,100"): the one reading of that column."""
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def thresholds_text(thresholds) -> str:
+    """What a limit row stores for ``thresholds``: the one writing of that column."""
+    return ",".join(str(t) for t in thresholds)
+
+
 def _thresholds(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(",") if part.strip()) or DEFAULT_THRESHOLDS
+    return thresholds_of(text) or DEFAULT_THRESHOLDS
 
 
 def find_plan(session: Session, code: str) -> QuotaPlan | None:
@@ -639,7 +649,7 @@ def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: Qu
             row = QuotaLimit(metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
             plan.limits.append(row)
         row.limit, row.enforcement = spec.limit, spec.enforcement
-        row.thresholds = ",".join(str(t) for t in spec.thresholds)
+        row.thresholds = thresholds_text(spec.thresholds)
     after = plan_summary(plan)
     if after == before:
         return plan
@@ -704,7 +714,7 @@ def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: Q
             row = QuotaOverride(tenant_code=tenant_code, metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
             session.add(row)
         row.limit, row.enforcement, row.reason = spec.limit, spec.enforcement, reason
-        row.thresholds = ",".join(str(t) for t in spec.thresholds)
+        row.thresholds = thresholds_text(spec.thresholds)
         row.updated_at = utcnow()
     after = state(row)
     if after == before:
