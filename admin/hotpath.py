@@ -24,53 +24,116 @@ and answers every refusal. ``RENKEI_HOT_PATH`` = 0 turns this layer off.
 
 from __future__ import annotations
 
+import collections
+import logging
 import re
 import time
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl
 
 from admin import request_log
 from admin.auth import memory_actor, request_id
 
-_TENANT = re.compile(r"/api/v1/tenants/([0-9]{6})")
-_LIST_QUERY = re.compile(r"(?:page|per_page)=[0-9]{1,7}(?:&(?:page|per_page)=[0-9]{1,7})?")
-_QUOTA = re.compile(r"/api/v1/tenants/([0-9]{6})/quota-check")
-_QUOTA_QUERY = re.compile(r"(?:metric=([a-z_]{1,32}))?(?:&?quantity=([1-9][0-9]{0,9}))?")
+log = logging.getLogger(__name__)
+
+# The reads answered here, by the endpoint of the router's rule (admin/api): the query parameters
+# this layer's memory can answer (any other parameter, or a parameter given twice, is Flask's).
+HOT_ENDPOINTS = {
+    "api_tenants.get_tenant": frozenset(),
+    "api_tenants.list_tenants": frozenset({"page", "per_page"}),
+    "api_usage.quota_check": frozenset({"metric", "quantity"}),
+}
+_PARAMETER = re.compile(r"<(?:string:)?(\w+)>")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9_=&.-]*")  # nothing percent-encoded: read as werkzeug reads it
+
+
+def rule_pattern(rule: str) -> re.Pattern:
+    """The router's own rule (``/api/v1/tenants/<code>``) as a regular expression matching what it
+    matches: literal text, and a segment for each parameter of werkzeug's default converter. A rule
+    with any other converter is refused, so that this layer can never read a path otherwise."""
+    pieces = re.split(r"(<[^>]*>)", rule)
+    pattern = []
+    for piece in pieces:
+        if piece.startswith("<"):
+            parameter = _PARAMETER.fullmatch(piece)
+            if parameter is None:
+                raise ValueError(f"the hot path reads only default (string) parameters, not {piece} in {rule}")
+            pattern.append(f"(?P<{parameter[1]}>[^/]+)")
+        else:
+            pattern.append(re.escape(piece))
+    return re.compile("".join(pattern))
+
+
+def read_query(query: str, known: frozenset[str]) -> dict[str, str] | None:
+    """The query string as flask-openapi3 hands it to the query model (each name's first value,
+    blank values kept), or ``None`` when this layer cannot be sure of reading it the same way:
+    percent-encoding, a name given twice, a name outside ``known``."""
+    if not query:
+        return {}
+    if _PLAIN_QUERY.fullmatch(query) is None:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    asked = dict(pairs)
+    if len(asked) != len(pairs) or not asked.keys() <= known:
+        return None
+    return asked
 
 
 class HotPath:
     def __init__(self, app: Any, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self.fell_through: collections.Counter[str] = collections.Counter()  # why a hot read went to Flask
+        rules = {rule.endpoint: rule for rule in app.url_map.iter_rules() if rule.endpoint in HOT_ENDPOINTS}
+        missing = set(HOT_ENDPOINTS) - set(rules)
+        if missing:
+            raise RuntimeError(f"the hot path's endpoints are not routed: {sorted(missing)}")
+        readers = {"api_tenants.get_tenant": self._tenant, "api_tenants.list_tenants": self._page,
+                   "api_usage.quota_check": self._quota}
+        # each GET rule as its own pattern, the rules Flask would try first first (its own order)
+        self.routes = [(rule_pattern(rule.rule), endpoint, readers[endpoint])
+                       for endpoint, rule in sorted(rules.items(), key=lambda item: item[1].rule)
+                       if "GET" in (rule.methods or ())]
+
+    def _fall_through(self, reason: str, environ: dict[str, Any]) -> None:
+        self.fell_through[reason] += 1
+        log.debug("hot path: %s %s goes to Flask (%s)", environ.get("PATH_INFO"), environ.get("QUERY_STRING"), reason)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
-            path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
-            answer = None
-            if not query and (match := _TENANT.fullmatch(path)) is not None:
-                answer = self._answer(environ, match[1], self._tenant, start_response)
-            elif path == "/api/v1/tenants" and (not query or _LIST_QUERY.fullmatch(query)):
-                answer = self._answer(environ, None, lambda actor, _: self._page(actor, query), start_response)
-            elif (match := _QUOTA.fullmatch(path)) is not None and (asked := _QUOTA_QUERY.fullmatch(query)):
-                answer = self._answer(environ, match[1], lambda actor, code: self._quota(actor, code, *asked.groups()),
-                                      start_response)
-            if answer is not None:
-                return answer
+            path = environ.get("PATH_INFO", "")
+            for pattern, endpoint, reader in self.routes:
+                if (match := pattern.fullmatch(path)) is None:
+                    continue
+                asked = read_query(environ.get("QUERY_STRING", ""), HOT_ENDPOINTS[endpoint])
+                if asked is None:
+                    self._fall_through("query", environ)
+                    break
+                answer = self._answer(environ, match.groupdict(), asked, reader, start_response)
+                if answer is not None:
+                    return answer
+                break
         return self.wsgi_app(environ, start_response)
 
-    def _answer(self, environ: dict[str, Any], code: str | None, read: Callable,
+    def _answer(self, environ: dict[str, Any], path: dict[str, str], asked: dict[str, str], read: Callable,
                 start_response: Callable) -> list[bytes] | None:
-        """``read(actor, code)`` → (body, extra headers), or None: then Flask answers."""
+        """``read(actor, path, query)`` → (body, extra headers), or None: then Flask answers."""
         started = time.perf_counter()
         app = self.app
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         try:
             actor = memory_actor(app, environ.get("HTTP_AUTHORIZATION", ""), environ.get("REMOTE_ADDR"), rid)
-            answer = None if actor is None else read(actor, code)
-        except Exception:  # noqa: BLE001 - a refusal or anything unexpected: Flask decides and answers
+            if actor is None:
+                self._fall_through("actor", environ)
+                return None
+            answer = read(actor, path, asked)
+        except Exception as error:  # noqa: BLE001 - a refusal or anything unexpected: Flask decides and answers
+            self._fall_through(type(error).__name__, environ)
             return None
         if answer is None:
+            self._fall_through("not in memory", environ)
             return None
-        data, extra = answer
+        code, data, extra = answer
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                                   *extra, ("X-Request-ID", rid)])
         where = request_log.destination(app.config)
@@ -79,44 +142,43 @@ class HotPath:
                                                      environ.get("PATH_INFO", ""), 200, started))
         return [data]
 
-    def _tenant(self, actor: Any, code: str) -> tuple[bytes, list] | None:
+    def _tenant(self, actor: Any, path: dict[str, str], _query: dict[str, str]) -> tuple | None:
+        from admin.api.tenants import TenantPath
+        from tenancy.registry import operations
+
         cache = self.app.extensions.get("renkei_tenant_bodies")
         if not cache:  # not made yet (Flask makes it on the first read) or turned off
             return None
-        from tenancy.registry import operations
-
+        code = TenantPath(**path).code  # the route's own path model (a refusal goes to Flask, which answers it)
         body = operations.read_tenant(None, actor, code, as_json=True, cache=cache)
-        return None if body is None else (body + b"\n", [])
+        return None if body is None else (code, body + b"\n", [])
 
-    def _page(self, actor: Any, query: str) -> tuple[bytes, list] | None:
+    def _page(self, actor: Any, _path: dict[str, str], query: dict[str, str]) -> tuple | None:
         from admin.api.tenants import TenantQuery, page_text
         from tenancy.registry import operations
 
         cache = self.app.extensions.get("renkei_tenant_bodies")
-        pairs = [pair.split("=") for pair in query.split("&")] if query else []
-        asked = {name: int(value) for name, value in pairs}
-        if not cache or len(asked) != len(pairs):  # a parameter given twice: Flask decides
+        if not cache:
             return None
-        asked = TenantQuery(**asked)  # its bounds (a refusal goes to Flask, which answers it)
+        asked = TenantQuery(**query)  # the route's own query model: its bounds (a refusal goes to Flask)
         kept = operations.read_tenants_json(None, actor, page=asked.page, per_page=asked.per_page, cache=cache)
-        return None if kept is None else (page_text(kept, asked.page, asked.per_page), [])
+        return None if kept is None else (None, page_text(kept, asked.page, asked.per_page), [])
 
-    def _quota(self, actor: Any, code: str, metric: str | None, quantity: str | None) -> tuple[bytes, list] | None:
-        from admin.api.usage import QuotaCheckQuery
+    def _quota(self, actor: Any, path: dict[str, str], query: dict[str, str]) -> tuple | None:
+        from admin.api.tenants import TenantPath
+        from admin.api.usage import QuotaCheckQuery, quota_answer
         from tenancy.usage import quotas
 
         cache = self.app.extensions.get("renkei_quota_cache")
-        if cache is None or self.app.debug or self.app.json.compact is False:
+        if cache is None:
             return None
-        given = {name: value for name, value in (("metric", metric), ("quantity", quantity and int(quantity)))
-                 if value is not None}
-        asked = QuotaCheckQuery(**given)  # its defaults and bounds (a refusal goes to Flask, which answers it)
+        code = TenantPath(**path).code
+        asked = QuotaCheckQuery(**query)  # the route's own query model: defaults and bounds
         decision = quotas.check_quota(None, actor, cache, code, asked.metric, asked.quantity)
         if decision is None:
             return None
-        body = self.app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"  # as jsonify writes it
-        extra = [] if decision.remaining is None else [("X-Quota-Remaining", str(decision.remaining))]
-        return body.encode(), extra
+        body, extra = quota_answer(self.app, decision)
+        return code, body, extra
 
 
 def install(app: Any) -> None:

@@ -129,3 +129,77 @@ def test_a_repeated_list_page_is_answered_in_front_of_flask_only_with_what_the_r
         before = flask_side.calls
         response = client.get(path, headers=as_operator)
         assert flask_side.calls == before + 1 and response.status_code == status, path  # Flask decided
+
+
+# --- The hot path against Flask alone, on generated requests (issue 24) ---------------------------
+#
+# Whatever the request, the answer in front of Flask equals the answer of Flask alone (a process
+# with RENKEI_HOT_PATH=0): status, headers and body. The generated paths and queries mix what the
+# hot path answers from memory with near misses (a parameter glued to the previous one, a name given
+# twice, percent-encoding, unknown names, values out of bounds), which must go to Flask.
+
+from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
+
+CODES = ["431001", "432024", "433004", "431002", "43100", "abc", "4310011", ""]  # known, unknown, bad
+NAMES = ["metric", "quantity", "page", "per_page", "status", "x", "metric%3D", ""]
+VALUES = ["api_calls", "storage_mb", "datasets", "", "1", "5", "0", "-1", "1000000001", "1001", "2",
+          "api_callsquantity=5", "1e3", "%35", "+5", "active"]
+QUERY = st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(VALUES), st.sampled_from(["&", ""])),
+                 max_size=3).map(lambda items: "".join(f"{name}={value}{glue}" for name, value, glue in items).rstrip("&"))
+PATHS = st.sampled_from(["/api/v1/tenants/{}", "/api/v1/tenants/{}/quota-check", "/api/v1/tenants/{}/quota-check",
+                         "/api/v1/tenants"])
+KNOWN_MOSTLY = st.one_of(st.just("431001"), st.sampled_from(CODES))  # mostly what memory holds
+
+
+@pytest.fixture
+def both_sides(app, client, tenant_factory, as_operator, flask_side):
+    from werkzeug.test import Client
+
+    tenant_factory("431001")
+    tenant_factory("432024")
+    headers = {**as_operator, "X-Request-ID": "differential"}
+    for path in ("/api/v1/tenants/431001", "/api/v1/tenants/431001/quota-check", "/api/v1/tenants"):
+        client.get(path, headers=headers)  # the token, the bodies and the quota figures now in memory
+    before = flask_side.calls
+    assert client.get("/api/v1/tenants/431001/quota-check", headers=headers).status_code == 200
+    assert flask_side.calls == before, "the hot path answers a known quota check from memory"
+    return client, Client(flask_side.inner), headers, flask_side
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=PATHS, code=KNOWN_MOSTLY, query=QUERY)
+@example(path="/api/v1/tenants/{}/quota-check", code="431001", query="metric=api_callsquantity=5")
+@example(path="/api/v1/tenants/{}/quota-check", code="431001", query="quantity=5&quantity=6")
+@example(path="/api/v1/tenants", code="", query="page=1&status=active")
+def test_the_hot_path_and_flask_alone_give_the_same_answer_to_any_request(both_sides, path, code, query):
+    hot_client, flask_alone, headers, _ = both_sides
+    url = path.format(code) + (f"?{query}" if query else "")
+    hot, alone = hot_client.get(url, headers=headers), flask_alone.get(url, headers=headers)
+    assert (hot.status_code, dict(hot.headers), hot.get_data()) == \
+        (alone.status_code, dict(alone.headers), alone.get_data()), url
+
+
+def test_a_parameter_glued_to_the_previous_one_is_refused_on_both_paths(both_sides):
+    """The review's case: ``metric=api_callsquantity=5`` is the metric "api_callsquantity=5", not
+    api_calls with quantity 5, in front of Flask as in it."""
+    hot_client, flask_alone, headers, counter = both_sides
+    url = "/api/v1/tenants/431001/quota-check?metric=api_callsquantity=5"
+    before = counter.calls
+    hot = hot_client.get(url, headers=headers)
+    assert counter.calls == before + 1  # Flask decided, and the hot path counted why
+    assert hot.status_code == flask_alone.get(url, headers=headers).status_code == 422
+
+
+def test_what_goes_to_flask_is_counted_by_reason(app, both_sides):
+    from admin.hotpath import HotPath
+    from admin.proxies import TrustedProxies
+
+    hot_client, _, headers, _ = both_sides
+    outer = app.wsgi_app
+    layer = outer.wsgi_app if isinstance(outer, TrustedProxies) else outer
+    assert isinstance(layer, HotPath)
+    layer.fell_through.clear()
+    hot_client.get("/api/v1/tenants/431001/quota-check?quantity=%35", headers=headers)
+    hot_client.get("/api/v1/tenants/431001/quota-check?quantity=0", headers=headers)
+    hot_client.get("/api/v1/tenants/431001", headers={"Authorization": "Bearer unknown"})
+    assert layer.fell_through == {"query": 1, "ValidationError": 1, "actor": 1}
