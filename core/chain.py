@@ -171,15 +171,42 @@ def append(session: Session, table: sa.Table, fields: Sequence[str], values: dic
     return entry
 
 
-def iter_entries(session: Session, table: sa.Table, batch: int = 5000, *, after_seq: int = 0) -> Iterator[sa.Row]:
-    """The entries of ``table`` in sequence order, as plain rows, in batches."""
+def iter_entries(session: Session, table: sa.Table, batch: int = 5000, *, after_seq: int = 0,
+                 through_seq: int | None = None) -> Iterator[sa.Row]:
+    """The entries of ``table`` in sequence order (up to ``through_seq`` when given), as plain rows, in batches."""
     last = after_seq
     while True:
-        rows = session.execute(sa.select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)).all()
+        query = sa.select(table).where(table.c.seq > last)
+        if through_seq is not None:
+            query = query.where(table.c.seq <= through_seq)
+        rows = session.execute(query.order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
+
+
+def checkpoint_break(seq: int, expected: str, anchor_seq: int, anchor_hash: str,
+                     hash_at: Callable[[int], str | None]) -> ChainBreak | None:
+    """The one rule comparing a chain with a trusted checkpoint (``seq``, ``expected`` hash) of it:
+    the entry ``seq`` must still be there with that hash (``hash_at(seq)``: its stored hash, None
+    when it is gone), or be the anchor the chain starts from. A chain shortened and its head
+    rewound lacks the entry; a chain rehashed after a deletion has another hash there. A checkpoint
+    below the anchor cannot be confirmed by the database and does not pass as confirmed (a moved
+    anchor is exactly how a rewrite would hide): the purge's archive confirms it."""
+    if seq == anchor_seq and seq > 0:
+        actual = anchor_hash
+    elif seq <= anchor_seq:
+        return ChainBreak(seq, None, f"the checkpoint lies in the purged part (up to #{anchor_seq}); "
+                                     "check it against the purge's archive")
+    else:
+        actual = hash_at(seq)
+        if actual is None:
+            return ChainBreak(seq, None, "the checkpoint names a record that is not in the log "
+                                         "(the chain was shortened after the checkpoint was written)")
+    if actual != expected.lower():
+        return ChainBreak(seq, None, f"its hash is {actual}, not the checkpoint's {expected}: history was rewritten up to here")
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,28 +216,55 @@ class ChainStatus:
     last_seq: int
     head_hash: str
     broken: ChainBreak | None
+    anchor_seq: int = 0  # where the chain in the database starts (a purge's anchor, or the genesis)
+    anchor_hash: str = GENESIS_HASH
+    exists: bool = True  # False: the chain was never written (no head, no anchor)
 
 
-def verify_table(session: Session, table: sa.Table, fields: Sequence[str]) -> ChainStatus:
+def anchor_of(session: Session, name: str) -> tuple[int, str]:
+    anchor = session.get(ChainAnchor, name)
+    return (anchor.purged_through_seq, anchor.purged_through_hash) if anchor else (0, GENESIS_HASH)
+
+
+def verify_table(session: Session, table: sa.Table, fields: Sequence[str],
+                 checkpoints: Sequence[tuple[int, str]] = ()) -> ChainStatus:
     """Verify a whole chain in the database: from its anchor (or the genesis) through every entry,
-    and its end against its head row (so a deleted newest entry is found too)."""
+    its end against its head row (so a deleted newest entry is found too), and then that every
+    trusted ``checkpoints`` (seq, hash) still holds (:func:`checkpoint_break`)."""
     anchor = session.get(ChainAnchor, table.name)
     start_seq, start_hash = (anchor.purged_through_seq, anchor.purged_through_hash) if anchor else (0, GENESIS_HASH)
     counted = [0, start_seq, start_hash]
+    # The head first, and the walk up to it: an append commits its entry and the head's move
+    # together, so entries appended while the walk runs (a busy broker) are not taken for tampering.
+    head_query = sa.select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.name == table.name)
+    head = session.execute(head_query).first()
+    head_seq, head_hash = (int(head[0]), head[1]) if head else (0, GENESIS_HASH)
 
     def counting() -> Iterator[sa.Row]:
-        for entry in iter_entries(session, table, after_seq=start_seq):
+        for entry in iter_entries(session, table, after_seq=start_seq, through_seq=head_seq):
             counted[0] += 1
             counted[1], counted[2] = entry.seq, entry.hash
             yield entry
 
     broken = verify_chain(counting(), lambda entry, prev: entry_hash(entry, fields, prev), start_hash, start_seq)
-    head = session.execute(sa.select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.name == table.name)).first()
-    head_seq, head_hash = (int(head[0]), head[1]) if head else (0, GENESIS_HASH)
     if broken is None and (head_seq, head_hash) != (counted[1], counted[2]):
         if head_seq > counted[1]:
             broken = ChainBreak(counted[1] + 1, None, f"missing (deleted): the chain's head is #{head_seq} but its "
                                                       f"last record is #{counted[1]}")
         else:
             broken = ChainBreak(counted[1], None, f"the chain's head (#{head_seq}) does not name its last record")
-    return ChainStatus(table.name, counted[0], counted[1], counted[2], broken)
+    if broken is None:
+        beyond = session.scalar(sa.select(sa.func.max(table.c.seq)).where(table.c.seq > head_seq))
+        if beyond is not None:  # read before the head again: a committed append moved it past its entry
+            now_head = session.execute(head_query).first()
+            if now_head is None or int(now_head[0]) < beyond:
+                broken = ChainBreak(head_seq + 1, None, f"added without renkei: record #{beyond} lies beyond the "
+                                                        f"chain's head (#{now_head[0] if now_head else 0})")
+    def hash_at(seq: int) -> str | None:
+        return session.scalar(sa.select(table.c.hash).where(table.c.seq == seq))
+
+    for seq, expected in checkpoints:
+        if broken is None:
+            broken = checkpoint_break(seq, expected, start_seq, start_hash, hash_at)
+    return ChainStatus(table.name, counted[0], counted[1], counted[2], broken, start_seq, start_hash,
+                       exists=head is not None or anchor is not None)

@@ -1,5 +1,6 @@
 """Signed checkpoints of hash chains, kept outside the database: one small mechanism for every chain
-(the audit log's ``audit``; the consent and linkage chain can use it with its own name).
+(the audit log's ``audit``; the consent and linkage records' ``consent_record`` and
+``linkage_record``, named as their :class:`core.chain.ChainHead` rows).
 
 A checkpoint says "chain NAME had its record SEQ with hash HASH at time AT", signed
 (:mod:`core.signing`). Whoever rewrites the chain in the database (shortens it and rewinds its
@@ -115,6 +116,16 @@ class Scan:
         return newest(self.valid)
 
 
+_NAMED = re.compile(r"^([a-z0-9_]+)-checkpoint-")
+
+
+def _named_for(name: str) -> str | None:
+    """The chain a file's name is written for (:func:`file_name`); None for any other name (read
+    for every chain: what decides is the chain inside, which the signature covers)."""
+    match = _NAMED.match(name)
+    return match.group(1) if match else None
+
+
 RECENT = 50  # files read by :func:`scan` beyond the first that verifies (names carry the time they were written)
 
 
@@ -127,7 +138,8 @@ def scan(directory: Path | None, chain: str, trusted: Mapping[str, Any], *, rece
     if directory is None or not directory.is_dir():
         return found
     files = sorted((path for path in directory.iterdir()
-                    if path.suffix == ".json" and not path.name.endswith(".partial") and path.is_file()),
+                    if path.suffix == ".json" and not path.name.endswith(".partial") and path.is_file()
+                    and _named_for(path.name) in (None, chain)),
                    key=lambda path: path.name, reverse=True)
     for number, path in enumerate(files):
         if number >= recent and found.valid:
@@ -149,6 +161,17 @@ def scan(directory: Path | None, chain: str, trusted: Mapping[str, Any], *, rece
             found.forged.append((path.name, signing.SignatureRefused(f"checkpoint {path.name} is malformed",
                                                                      f"チェックポイント {path.name} の形式が不正です。")))
     return found
+
+
+def anchor_moved(checkpoint: Checkpoint | None, anchor_seq: int, anchor_hash: str, *, purge: str) -> str | None:
+    """Why a chain's purge anchor in the database disagrees with the one its newest checkpoint was
+    written at (None when it agrees, or the checkpoint does not say). A purge (``purge``: the
+    command that does it) writes a signed checkpoint with its new anchor, so an anchor moved by
+    anyone else, with records deleted below it, no longer matches the newest checkpoint."""
+    if checkpoint is None or checkpoint.anchor is None or checkpoint.anchor == (anchor_seq, anchor_hash):
+        return None
+    return (f"the purge anchor is #{anchor_seq} but the newest checkpoint ({checkpoint.describe()}) was written with "
+            f"#{checkpoint.anchor[0]}: records were removed without {purge}")
 
 
 def newest(checkpoints: Iterable[Checkpoint | None]) -> Checkpoint | None:

@@ -53,6 +53,7 @@ from core.audit import (AUDIT_GUARD_DDL, GENESIS_HASH, AuditAnchor, AuditChainHe
                         lock_head, parse_timestamp_text, timestamp_text, compute_hash)
 from core import authz
 from core.actor import Actor
+from core import chain
 from core.chain import ChainBreak, verify_chain  # noqa: F401 (ChainBreak re-exported)
 from core.errors import Invalid
 from core.calendar import day_start_utc
@@ -408,21 +409,15 @@ def _confirmed_anchor(session: Session, anchor_seq: int, anchor_hash: str) -> bo
 
 def _check_checkpoints(session: Session, checkpoints: Sequence[tuple[int, str]], anchor_seq: int,
                        anchor_hash: str) -> ChainBreak | None:
+    def hash_at(seq: int) -> str | None:
+        return session.scalar(sa.select(AuditRecord.hash).where(AuditRecord.seq == seq))
+
     for seq, expected in checkpoints:
-        if seq == anchor_seq and seq > 0:
-            actual = anchor_hash
-        elif seq <= anchor_seq:
-            # In the purged part: the log cannot confirm it, and an unconfirmed checkpoint must not
-            # pass as confirmed (a moved anchor is exactly how a rewrite would hide).
-            return ChainBreak(seq, None, f"the checkpoint lies in the purged part (up to #{anchor_seq}); "
-                                         "check it against the archive with renkei audit verify-archive")
-        else:
-            entry = session.scalars(sa.select(AuditRecord).where(AuditRecord.seq == seq)).one_or_none()
-            if entry is None:
-                return ChainBreak(seq, None, "the checkpoint names a record that is not in the log")
-            actual = entry.hash
-        if actual != expected:
-            return ChainBreak(seq, None, f"its hash is {actual}, not the checkpoint's {expected}: history was rewritten up to here")
+        broken = chain.checkpoint_break(seq, expected, anchor_seq, anchor_hash, hash_at)
+        if broken is not None:
+            if seq < anchor_seq:  # the audit log's archive has its own verifier
+                return ChainBreak(seq, None, f"{broken.reason} with renkei audit verify-archive")
+            return broken
     return None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
+from core import checkpoints
 from core.checkpoints import Checkpoint, scan
 from governance import audit
 
@@ -32,13 +33,10 @@ __all__ = ["CHAIN", "Checkpoint", "anchor_moved", "check_chain", "latest_checkpo
 
 def anchor_moved(checkpoint: Checkpoint | None, anchor_seq: int, anchor_hash: str) -> str | None:
     """Why the purge anchor in the database disagrees with the one the checkpoint was written at
-    (None when it agrees, or the checkpoint does not say). ``renkei audit purge`` writes a signed
-    checkpoint with its new anchor, so an anchor moved by anyone else (the purge's rights allow
-    it to the application role) no longer matches the newest checkpoint."""
-    if checkpoint is None or checkpoint.anchor is None or checkpoint.anchor == (anchor_seq, anchor_hash):
-        return None
-    return (f"the purge anchor is #{anchor_seq} but the newest checkpoint ({checkpoint.describe()}) was written with "
-            f"#{checkpoint.anchor[0]}: records were removed without renkei audit purge")
+    (:func:`core.checkpoints.anchor_moved`). ``renkei audit purge`` writes a signed checkpoint with
+    its new anchor, so an anchor moved by anyone else (the purge's rights allow it to the
+    application role) no longer matches the newest checkpoint."""
+    return checkpoints.anchor_moved(checkpoint, anchor_seq, anchor_hash, purge="renkei audit purge")
 
 
 def latest_checkpoint(directory: Path, trusted: Mapping[str, Any]) -> Checkpoint | None:

@@ -202,3 +202,16 @@ def _checkpoint_after_restore(actor) -> None:
             "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
             anchor=(result.anchor_seq, result.anchor_hash)))
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")
+    _consent_checkpoints_after_restore(signer)
+
+
+def _consent_checkpoints_after_restore(signer) -> None:
+    """The same for the consent and linkage chains (the checkpoints written after the backup name
+    records the restore took away)."""
+    from admin.maintenance import check, signing
+
+    report = check.SystemReport()
+    statuses = check.check_consent(db.session, report, None)
+    db.session.rollback()
+    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir()):
+        click.echo(f"  {name} checkpoint #{seq} written: {path}")

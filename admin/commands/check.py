@@ -1,4 +1,5 @@
-"""`renkei check`: the whole system's integrity (audit chain, runs, ledger, accounts, backup manifest).
+"""`renkei check`: the whole system's integrity (audit, consent and linkage chains against their newest
+signed checkpoints, runs, ledger, accounts, usage totals, backup manifest).
 
 Exit codes: 0 everything checked is consistent, 1 a problem (the first is named), 2 bad input.
 Prints a short summary of what was checked. Run it after a restore and nightly.
@@ -29,13 +30,14 @@ def default_checkpoint_dir() -> Path:
 @click.option("--manifest", "manifest_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A backup archive or its manifest.json: row counts and ledger totals must match it.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of exported audit checkpoints (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
+              help="Folder of the signed checkpoints of the audit, consent and linkage chains (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
 @click.option("--no-realm", is_flag=True, help="With --manifest: do not compare the Keycloak realm's counts.")
 @with_appcontext
 @acting(authz.OPERATOR)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
     from admin.maintenance import archive, check, realm, signing
+    from governance.consent.linkage import CHAINS
 
     folder = checkpoint_dir or default_checkpoint_dir()
     try:
@@ -43,7 +45,9 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
         manifest = archive.read_manifest(manifest_file, trusted) if manifest_file else None
         counts = realm.realm_counts(manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
         found = signing.find_checkpoints(folder=folder, trusted=trusted)
-        report = check.run_check(db.session, actor, checkpoints_found=found, manifest=manifest, realm_counts=counts)
+        chains = {name: signing.find_checkpoints(name, folder=folder, trusted=trusted) for name in CHAINS}
+        report = check.run_check(db.session, actor, checkpoints_found=found, chain_checkpoints=chains,
+                                 manifest=manifest, realm_counts=counts)
     except DomainError as error:
         db.session.rollback()
         fail(error)

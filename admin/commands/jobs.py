@@ -15,6 +15,11 @@ Jobs, in order:
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
+* ``consent-checkpoints``, after every run (also with ``--only``): verify the consent and linkage
+  chains against their newest signed checkpoints (:func:`admin.maintenance.check.check_consent`,
+  the audit log's rule), then write a signed checkpoint of each chain's head and anchor into the
+  same folder (``consent_record-checkpoint-….json``, ``linkage_record-checkpoint-….json``); a chain
+  never written has none. A broken chain or a moved anchor fails the job and writes nothing.
 * ``audit-checkpoint``, last, after every run (also with ``--only``): verify the audit chain
   against the newest signed checkpoint, record the job, then write a checkpoint of the head (that
   record included), signed with RENKEI_SIGNING_KEY, to ``RENKEI_AUDIT_CHECKPOINT_DIR`` (default
@@ -72,9 +77,15 @@ def _usage_report(actor: Actor) -> Outcome:
     from admin.maintenance import signing
     from tenancy.usage.monthly_mail import queue_last_month
 
+    from governance.consent.linkage import CHAINS
+
+    def text(checkpoint) -> str:
+        return json.dumps(checkpoint.data, ensure_ascii=False, sort_keys=True)
+
     newest = signing.find_checkpoints(with_backups=False).newest  # verified by the run that wrote it
-    result = queue_last_month(db.session, actor,
-                              checkpoint=json.dumps(newest.data, ensure_ascii=False, sort_keys=True) if newest else None)
+    chains = [signing.find_checkpoints(name, with_backups=False).newest for name in CHAINS]
+    result = queue_last_month(db.session, actor, checkpoint=text(newest) if newest else None,
+                              chain_checkpoints=[text(found) for found in chains if found is not None])
     month = f"{result.month:%Y-%m}"
     if result.queued:
         return Outcome("done", f"{month} の利用実績報告を県の担当者宛てに送信待ちにしました",
@@ -194,6 +205,32 @@ def _audit_checkpoint(actor: Actor) -> Outcome:
                     "previous_checkpoint": previous.seq if previous else None})
 
 
+def _consent_checkpoints(actor: Actor) -> Outcome:
+    """Verify the consent and linkage chains against their newest checkpoints, then checkpoint them."""
+    from admin.maintenance import check, signing
+    from core.signing import private_dir
+    from governance.consent.linkage import CHAINS
+
+    authz.authorize(actor, "system.check")
+    signer = signing.signer()  # no key: fail now, naming the command that makes it
+    folder = private_dir(signing.checkpoint_dir(), tighten=True)  # a folder that cannot be made: fail now
+    found = {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS}
+    report = check.SystemReport()
+    statuses = check.check_consent(db.session, report, found)
+    db.session.rollback()
+    if not report.ok:
+        return Outcome("failed", f"{report.first.message_ja}。チェックポイントは書き出しません",
+                       f"{report.first.message_en}; no checkpoint written")
+    written = check.write_consent_checkpoints(statuses, signer, folder)
+    if not written:
+        return Outcome("skipped", "同意記録・連携記録はまだありません（チェックポイントなし）",
+                       "no consent or linkage record yet: no checkpoint")
+    listing = ", ".join(f"{name} #{seq}" for name, seq, _path in written)
+    return Outcome("done", f"同意記録・連携記録を検証し、署名付きチェックポイントを書き出しました：{listing}",
+                   f"consent and linkage chains verified; signed checkpoints written: {listing}",
+                   {name: {"seq": seq, "file": str(path)} for name, seq, path in written})
+
+
 def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None, *, signer=None) -> tuple[int, str, Path]:
     """Verify the records after ``verified`` (seq, hash; everything when None) and write a signed
     checkpoint of the head and the purge anchor; (seq, hash, file). Refuses (:class:`ChainBroken`)
@@ -272,6 +309,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("api-client-reconcile", _api_client_reconcile),
     ("backup", _backup),
     ("check", _check),
+    ("consent-checkpoints", _consent_checkpoints),  # after every run, as the audit checkpoint
     ("audit-checkpoint", _audit_checkpoint),  # last: its checkpoint covers every record of the run
 ]
 
@@ -333,9 +371,10 @@ def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:
 @acting(authz.OPERATOR)
 def jobs_run_due(only: tuple[str, ...], no_backup: bool, actor) -> None:
     """Run every due job: outbox, monthly usage report, usage partitions and retention, request log
-    retention, audit checkpoint, daily backup and check."""
+    retention, consent and audit checkpoints, daily backup and check."""
     names = list(only) or [name for name, _ in JOBS if not (no_backup and name in ("backup", "check"))]
-    names.append("audit-checkpoint")  # after every run, whatever ran: a signed checkpoint outside the database
+    # after every run, whatever ran: signed checkpoints of the chains outside the database
+    names += ["consent-checkpoints", "audit-checkpoint"]
     results = run_jobs(actor, names)
     if any(outcome.status == "failed" for _name, outcome in results):
         raise SystemExit(1)

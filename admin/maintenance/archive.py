@@ -19,7 +19,8 @@ Members (format ``renkei-backup/1``)::
 The row counts, totals and head are read in the same snapshot as the database copy (PostgreSQL:
 an exported snapshot that pg_dump uses; SQLite: read from the copy itself), so they describe
 exactly what the archive holds even while the platform keeps running. The manifest also carries a
-signed checkpoint of the audit chain (:mod:`core.checkpoints`), which ``renkei check`` reads back.
+signed checkpoint (:mod:`core.checkpoints`) of the audit chain and of each consent and linkage
+chain (``chain_heads``: their heads and anchors), which ``renkei check`` reads back.
 
 The archive is written with mode 0600 (it holds password hashes, the realm's keys and client
 secrets) and a folder renkei creates for it with 0700. ``restore`` verifies the signature against
@@ -49,7 +50,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from core import audit as core_audit
-from core import authz, checkpoints, signing
+from core import authz, chain, checkpoints, signing
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditChainHead, AuditRecord
 from core.errors import Conflict, Invalid, Unavailable
@@ -127,6 +128,21 @@ def audit_anchor(connection: sa.Connection) -> tuple[int, str]:
     return (int(row[0]), row[1]) if row else (0, core_audit.GENESIS_HASH)
 
 
+def chain_heads(connection: sa.Connection) -> dict[str, dict[str, Any]]:
+    """The head and anchor of every chain of :class:`core.chain.ChainHead` (the consent and linkage
+    records'), by name: ``{"seq", "hash", "anchor": [seq, hash]}`` (none in a schema without them)."""
+    if not {"chain_head", "chain_anchor"} <= set(sa.inspect(connection).get_table_names()):
+        return {}
+    anchors = {row.name: (int(row.purged_through_seq), row.purged_through_hash) for row in connection.execute(
+        sa.select(chain.ChainAnchor.name, chain.ChainAnchor.purged_through_seq, chain.ChainAnchor.purged_through_hash))}
+    heads = {row.name: {"seq": int(row.last_seq), "hash": row.last_hash,
+                        "anchor": list(anchors.get(row.name, (0, chain.GENESIS_HASH)))}
+             for row in connection.execute(sa.select(chain.ChainHead.name, chain.ChainHead.last_seq, chain.ChainHead.last_hash))}
+    for name, anchor in anchors.items():  # a chain purged to its end keeps its anchor
+        heads.setdefault(name, {"seq": anchor[0], "hash": anchor[1], "anchor": list(anchor)})
+    return dict(sorted(heads.items()))
+
+
 def audit_records_through(connection: sa.Connection, seq: int) -> int:
     return int(connection.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.seq <= seq)))
 
@@ -141,7 +157,7 @@ def describe_database(connection: sa.Connection, actor: Actor) -> dict[str, Any]
     finally:
         session.close()
     return {"tables": table_counts(connection), "ledger_totals": totals, "audit_head": audit_head(connection),
-            "audit_anchor": audit_anchor(connection)}
+            "audit_anchor": audit_anchor(connection), "chain_heads": chain_heads(connection)}
 
 
 def is_empty(engine: sa.Engine) -> bool:
@@ -280,9 +296,13 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
             "tables": described["tables"],
             "ledger_totals": described["ledger_totals"],
             "audit_head": described["audit_head"],
-            # the head as a signed checkpoint, read back by `renkei check` (admin.maintenance.signing)
+            "chain_heads": described["chain_heads"],
+            # the heads as signed checkpoints, read back by `renkei check` (admin.maintenance.signing):
+            # the audit log's, then the consent and linkage records' (core.chain)
             "checkpoints": [checkpoints.document("audit", described["audit_head"]["seq"], described["audit_head"]["hash"],
-                                                now, signer, anchor=described["audit_anchor"])],
+                                                now, signer, anchor=described["audit_anchor"]),
+                            *(checkpoints.document(name, head["seq"], head["hash"], now, signer, anchor=tuple(head["anchor"]))
+                              for name, head in described["chain_heads"].items())],
             "realm": realm_info,
             "members": {name: {"sha256": file_sha256(work / name), "size": (work / name).stat().st_size}
                         for name in members},

@@ -6,7 +6,8 @@ In order, each stopping at its first problem (the report names the first problem
    checkpoint found in the checkpoint folder and the newest backup (:func:`check_audit`) and,
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
    ``consent``: the consent records' and the linkage records' chains verify
-   (:mod:`governance.consent.linkage`);
+   (:mod:`governance.consent.linkage`), each against its newest signed checkpoint and the
+   manifest's (:func:`check_consent`);
 2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
 3. ``usage``: every day and month usage aggregate of the periods whose events are still kept
    equals its events summed again (:mod:`tenancy.usage.integrity`); each difference is named;
@@ -18,13 +19,16 @@ In order, each stopping at its first problem (the report names the first problem
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from admin.maintenance import archive
 from billing import integrity as billing_integrity
-from core import authz, checkpoints
+from core import authz, chain, checkpoints
+from core import signing as signing_keys
 from core.actor import Actor
 from governance import integrity as governance_integrity
 from governance.consent import linkage as consent_linkage
@@ -134,22 +138,69 @@ def check_audit(session: Session, actor: Actor, report: SystemReport, found: "si
         report.add("audit", moved, f"操作ログの削除位置（アンカー）が最新のチェックポイントと一致しません: {moved}")
 
 
+def check_consent(session: Session, report: SystemReport, found: "Mapping[str, signing.Found] | None",
+                  manifest: dict[str, Any] | None = None) -> list[chain.ChainStatus]:
+    """The consent and linkage chains (:data:`governance.consent.linkage.CHAINS`), each against the
+    newest signed checkpoint of its name renkei can read (``found``, by chain name) and the
+    manifest's signed checkpoint of it: the rule of :func:`core.chain.checkpoint_break`, as the
+    audit log's. A checkpoint whose signature fails, a broken chain and a purge anchor that moved
+    since the newest checkpoint are each a problem; the chains' states are returned."""
+    found = found or {}
+    pairs: dict[str, list[tuple[int, str]]] = {}
+    for name in consent_linkage.CHAINS:
+        _ja, en = consent_linkage.CHAIN_LABELS[name]
+        chain_found = found.get(name)
+        for source, refused in (chain_found.forged if chain_found else []):
+            report.add("consent", f"{source}: {refused.message_en}", f"{source}: {refused.message_ja}")
+        if chain_found is not None and chain_found.newest is not None:
+            pairs.setdefault(name, []).append(chain_found.newest.pair())
+            report.checked[f"{en} checkpoint"] = chain_found.newest.describe()
+        for data in (manifest or {}).get("checkpoints") or []:  # the manifest's signature covers them
+            if isinstance(data, dict) and data.get("chain") == name:
+                pairs.setdefault(name, []).append((int(data["seq"]), str(data["hash"])))
+    statuses = consent_linkage.verify_chains(session, pairs)
+    for status in statuses:
+        ja, en = consent_linkage.CHAIN_LABELS[status.name]
+        report.checked[en] = status.checked
+        if status.broken is not None:
+            report.add("consent", f"the {en} are broken at {status.broken.describe()}",
+                       f"{ja}の改ざん・欠落を検出しました: {status.broken.describe()}")
+        chain_found = found.get(status.name)
+        moved = checkpoints.anchor_moved(chain_found.newest if chain_found else None, status.anchor_seq,
+                                         status.anchor_hash, purge="the linkage records' purge")
+        if moved:
+            report.add("consent", f"the {en}: {moved}", f"{ja}の削除位置（アンカー）が最新のチェックポイントと一致しません: {moved}")
+    return statuses
+
+
+def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
+                              now: dt.datetime | None = None) -> list[tuple[str, int, Path]]:
+    """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
+    verified (:func:`check_consent`), into ``folder``: (chain, seq, file) of each written."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    written = []
+    for status in statuses:
+        if not status.exists or status.broken is not None:
+            continue
+        path = checkpoints.write(folder, checkpoints.document(status.name, status.last_seq, status.head_hash, now, signer,
+                                                              anchor=(status.anchor_seq, status.anchor_hash)))
+        written.append((status.name, status.last_seq, path))
+    return written
+
+
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
+              chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
               usage_settings: MeteringSettings | None = None) -> SystemReport:
-    """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`).
+    """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
+    ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
     they could not be read; compared with the manifest's when both are given. ``usage_settings``: the
     retention that says which usage periods still have all their events (default: the app's)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     check_audit(session, actor, report, checkpoints_found, manifest)
-    for status in consent_linkage.verify_chains(session):
-        ja, en = consent_linkage.CHAIN_LABELS[status.name]
-        report.checked[en] = status.checked
-        if status.broken is not None:
-            report.add("consent", f"the {en} are broken at {status.broken.describe()}",
-                       f"{ja}の改ざん・欠落を検出しました: {status.broken.describe()}")
+    check_consent(session, report, chain_checkpoints, manifest)
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,9 +37,13 @@ CHAINS = {"consent_record": (ConsentRecord.__table__, CONSENT_HASHED_FIELDS),
 CHAIN_LABELS = {"consent_record": ("同意記録", "consent records"), "linkage_record": ("連携記録", "linkage records")}
 
 
-def verify_chains(session: Session) -> list[chain.ChainStatus]:
-    """Both chains, each verified from its anchor through its head."""
-    return [chain.verify_table(session, table, fields) for table, fields in CHAINS.values()]
+def verify_chains(session: Session,
+                  checkpoints: Mapping[str, Sequence[tuple[int, str]]] | None = None) -> list[chain.ChainStatus]:
+    """Both chains, each verified from its anchor through its head, and against the trusted
+    ``checkpoints`` (seq, hash) of its name (:func:`core.chain.checkpoint_break`)."""
+    checkpoints = checkpoints or {}
+    return [chain.verify_table(session, table, fields, checkpoints.get(name, ()))
+            for name, (table, fields) in CHAINS.items()]
 
 
 @dataclasses.dataclass(frozen=True)

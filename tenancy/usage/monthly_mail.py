@@ -7,13 +7,16 @@ rest of the outbox.
 
 The message also carries the newest signed audit checkpoint (``checkpoint``, a JSON document of
 :mod:`core.checkpoints`, given by the caller): a copy of the chain head outside renkei's servers
-that the recipients keep, and that ``renkei audit verify --checkpoint-file`` reads back.
+that the recipients keep, and that ``renkei audit verify --checkpoint-file`` reads back; and the
+newest signed checkpoints of the consent and linkage chains (``chain_checkpoints``), which
+``renkei check`` reads from the checkpoint folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -38,18 +41,24 @@ def dedupe_key(month: dt.date) -> str:
     return f"usage-report:{month:%Y-%m}"
 
 
-def checkpoint_lines(checkpoint: str | None) -> list[str]:
+def checkpoint_lines(checkpoint: str | None, chain_checkpoints: Sequence[str] = ()) -> list[str]:
     if not checkpoint:
-        return ["操作ログのチェックポイント：まだ作成されていません（定期処理の実行後に作成されます）。", ""]
-    return ["操作ログのチェックポイント（改ざん検知のため、このメールを保管してください。監査の際に",
-            "次の 1 行をファイルに保存し renkei audit verify --checkpoint-file で照合できます）：",
-            checkpoint, ""]
+        lines = ["操作ログのチェックポイント：まだ作成されていません（定期処理の実行後に作成されます）。", ""]
+    else:
+        lines = ["操作ログのチェックポイント（改ざん検知のため、このメールを保管してください。監査の際に",
+                 "次の 1 行をファイルに保存し renkei audit verify --checkpoint-file で照合できます）：",
+                 checkpoint, ""]
+    if chain_checkpoints:
+        lines += ["同意記録・連携記録のチェックポイント（各 1 行。チェックポイントのフォルダーに保存すると",
+                  "renkei check が照合します）：", *chain_checkpoints, ""]
+    return lines
 
 
 def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = None, *,
-                     checkpoint: str | None = None) -> MonthlyReportOutcome:
+                     checkpoint: str | None = None, chain_checkpoints: Sequence[str] = ()) -> MonthlyReportOutcome:
     """Queue last month's platform usage report (CSV in the body) to the prefecture's contacts, with
-    the signed audit ``checkpoint`` (JSON text) when one is given."""
+    the signed audit ``checkpoint`` (JSON text) when one is given, and the signed checkpoints of the
+    consent and linkage chains (``chain_checkpoints``, one JSON text each)."""
     month = add_months(current_month(now), -1)
     report = build_report(session, actor, month)  # asks usage.read for every tenant
     prefecture = session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture)
@@ -65,7 +74,7 @@ def queue_last_month(session: Session, actor: Actor, now: dt.datetime | None = N
             f"{month.year}年{month.month}月の参加団体別の利用実績（{len(report.tenants)} 団体）をお送りします。",
             "以下は CSV 形式です（表計算ソフトに貼り付けてご利用ください）。", "",
             text, "",
-            *checkpoint_lines(checkpoint),
+            *checkpoint_lines(checkpoint, chain_checkpoints),
             "本メールは共同利用管理システム（renkei）から自動で送信しています。",
         ]),
     )

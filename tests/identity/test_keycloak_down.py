@@ -75,11 +75,13 @@ def realm_with_operator(server) -> tuple:
     return settings, directory
 
 
-def app_for(settings, tmp_path):
+def app_for(settings, tmp_path, *, slow: bool = True):
+    """The renkei app on ``settings``' Keycloak; ``slow``: patient with a Keycloak just started,
+    else with the configured default timeout (RENKEI_KEYCLOAK_TIMEOUT unset)."""
     from admin import create_app
     from admin.extensions import db
 
-    app = create_app({
+    config = {
         "RENKEI_ENV": "testing", "TESTING": True, "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'down.db'}", "RENKEI_VAR_DIR": str(tmp_path),
         "RENKEI_KEYCLOAK_URL": settings.url, "RENKEI_KEYCLOAK_PUBLIC_URL": settings.url,
@@ -88,7 +90,10 @@ def app_for(settings, tmp_path):
         "RENKEI_TOKEN_LEEWAY_SECONDS": 0, "RENKEI_REQUEST_LOG": "off", "RENKEI_REQUIRE_TOTP": False,
         # a Keycloak just started on a busy machine is slow; stopped, it refuses at once whatever this is
         "RENKEI_KEYCLOAK_TIMEOUT": SLOW, "RENKEI_READY_TIMEOUT": SLOW,
-    })
+    }
+    if not slow:
+        del config["RENKEI_KEYCLOAK_TIMEOUT"], config["RENKEI_READY_TIMEOUT"]
+    app = create_app(config)
     with app.app_context():
         db.create_all()
     return app
@@ -156,11 +161,71 @@ def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloa
     assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
     # Keycloak back (same state, same ports): sign-in works at the first try, renkei not restarted
-    kc.start(port=own_keycloak.port, management_port=own_keycloak.management_port,
-             state_dir=own_keycloak.state_dir, timeout=START_SECONDS)
+    restarted = kc.start(port=own_keycloak.port, management_port=own_keycloak.management_port,
+                         state_dir=own_keycloak.state_dir, timeout=START_SECONDS)
     again = app.test_client()
     landed = sign_in(again, "down-operator", target="/admin/tenants/")
     assert landed.status_code == 302 and landed.headers["Location"].endswith("/admin/tenants/")
     assert again.get("/admin/tenants/").status_code == 200
     back = again.get("/readyz").get_json()["checks"]  # (this test's database has no migrations table)
     assert back["keycloak"]["status"] == "ok" and back["database"]["status"] == "ok"
+
+    frozen_keycloak_costs_a_request_seconds(restarted, settings, tmp_path)
+
+
+def until_available(answer, patience: float = SLOW):
+    """Ask ``answer()`` again while it is 503 (a Keycloak just started or thawed is slow on a busy
+    machine): the first other response, or the last 503 after ``patience`` seconds."""
+    import time
+
+    deadline = time.monotonic() + patience
+    response = answer()
+    while response.status_code == 503 and time.monotonic() < deadline:
+        response = answer()
+    return response
+
+
+def frozen_keycloak_costs_a_request_seconds(server, settings, tmp_path):
+    """Issue 27: while Keycloak was frozen, a client waited 20 s on every call. Frozen (SIGSTOP: it
+    accepts connections and never answers), a request that needs Keycloak now answers 503 with
+    Retry-After once the configured timeout (3 s, RENKEI_KEYCLOAK_TIMEOUT's default) has run out,
+    at most twice (python-keycloak resends once); thawed (SIGCONT), it works again."""
+    import os
+    import signal
+    import time
+
+    from admin.extensions import db
+    from admin.identity import identity_directory
+    from tenancy.identity.keycloak import DEFAULT_TIMEOUT_SECONDS, IdentityDirectory, password_token
+
+    ISSUE_WAIT_SECONDS = 20  # what a client waited on every call in the issue
+    app = app_for(settings, tmp_path, slow=False)  # the default timeout, as deployed
+    timeout = app.config["RENKEI_KEYCLOAK_TIMEOUT"]
+    assert timeout == DEFAULT_TIMEOUT_SECONDS and 2 * timeout < ISSUE_WAIT_SECONDS
+    IdentityDirectory(settings).ensure_tenant_group("431001", "熊本市")  # the tenant's people are listed from it
+    token = password_token(settings, "down-operator", PASSWORD)["access_token"]
+    client = app.test_client()
+
+    def users():
+        return client.get("/api/v1/tenants/431001/users", headers={"Authorization": f"Bearer {token}"})
+
+    listed = until_available(users)  # the keys and the service account's token are read
+    assert listed.status_code == 200, listed.get_data(as_text=True)[:300]
+    with app.app_context():
+        # the setting reached the HTTP calls that renkei makes to Keycloak
+        assert identity_directory().admin.connection.timeout == timeout
+        db.session.remove()
+    assert server.pid is not None  # this test's own Keycloak, never the shared one
+    os.killpg(server.pid, signal.SIGSTOP)  # the launcher and its JVM, one process group
+    try:
+        started = time.monotonic()
+        answer = users()
+        waited = time.monotonic() - started
+    finally:
+        os.killpg(server.pid, signal.SIGCONT)
+    assert answer.status_code == 503, answer.get_data(as_text=True)[:300]
+    assert answer.mimetype == "application/problem+json" and int(answer.headers["Retry-After"]) > 0
+    # it waited for Keycloak (the freeze was hit) and gave up on the timeout, far from the issue's 20 s
+    assert timeout <= waited < ISSUE_WAIT_SECONDS, waited
+    thawed = until_available(users)
+    assert thawed.status_code == 200, thawed.get_data(as_text=True)[:300]  # works again, renkei not restarted
