@@ -381,7 +381,8 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
                 if account.enabled:
                     directory.set_enabled(account.id, False)
                     audit.record(session, actor, "user.disable", "user", account.id, tenant_code=number,
-                                 before={"enabled": True}, after={"enabled": False})
+                                 before={"enabled": True}, after={"full_name": account.display_name,
+                                                                  "username": account.username, "enabled": False})
         org.status, org.decision_reason, org.decided_at = MemberStatus.withdrawn, reason, utcnow()
         session.flush()
         audit.record(session, actor, "member.withdraw", "member", number, tenant_code=number,
