@@ -50,6 +50,7 @@ def measured_levels(code: str) -> dict[str, int]:
         return {}
     try:
         return {"user_seats": seats_used(db.session, identity_directory(), code)}
-    except DomainError:
-        current_app.logger.warning("user seats of %s could not be counted in Keycloak", code, exc_info=True)
+    except DomainError as error:  # one line, not a traceback per page while Keycloak is away
+        current_app.logger.warning("user seats of %s not counted in Keycloak (%s); the stored count is shown",
+                                   code, error.message_en)
         return {}
