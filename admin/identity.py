@@ -34,3 +34,23 @@ def identity_directory() -> IdentityDirectory:
         directory = IdentityDirectory(keycloak_settings(app))
         app.extensions["renkei_identity"] = directory
     return directory
+
+
+def measured_levels(code: str) -> dict[str, int]:
+    """Usage levels counted now at their source, for the pages that show a tenant's usage against its
+    limits: its user seats from Keycloak's accounts (:func:`tenancy.identity.operations.seats_used`),
+    never the stored figure, which is only as fresh as the last ``renkei usage record-seats``. Empty when
+    Keycloak cannot answer (the page then shows the stored figure) or where the app is told not to ask
+    (``RENKEI_SEATS_FROM_KEYCLOAK`` off: the test app, whose tests of other pages run without Keycloak)."""
+    from admin.extensions import db
+    from core.errors import DomainError
+    from tenancy.identity.operations import seats_used
+
+    if not current_app.config.get("RENKEI_SEATS_FROM_KEYCLOAK", True):
+        return {}
+    try:
+        return {"user_seats": seats_used(db.session, identity_directory(), code)}
+    except DomainError as error:  # one line, not a traceback per page while Keycloak is away
+        current_app.logger.warning("user seats of %s not counted in Keycloak (%s); the stored count is shown",
+                                   code, error.message_en)
+        return {}

@@ -74,7 +74,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "audit.verify": {AUDITOR: "all", OPERATOR: "all"},
     "notification.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
     "notice.publish": {OPERATOR: "all"},
-    "notice.read": {**_READ_ALL, **_READ_OWN},
+    "notice.read": {**_READ_ALL, **_READ_OWN, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
     "system.check": {OPERATOR: "all", AUDITOR: "all"},
     "system.backup": {OPERATOR: "all"},
     "member.read": {OPERATOR: "all", AUDITOR: "all", ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},

@@ -320,6 +320,11 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "controller_contact": "管理者の連絡先", "owner_code": "登録団体",
     "required_level": "必要な個人認証レベル", "api_client_id": "API クライアント",
     "responsibility": "責任分界", "level": "レベル", "purposes": "利用目的", "items": "データ項目",
+    # people, members and acts in several steps (tenancy.identity, tenancy.members, core.audit.act)
+    "full_name": "氏名", "first_name": "名", "last_name": "姓", "outcome": "結果", "representative": "代表会員",
+    "added": "加わった会員", "removed": "外れた会員", "search": "検索条件", "dissolved": "解散",
+    "corporate_number": "法人番号", "in_prefecture": "県内に拠点あり", "decoy": "実在しない招待（重複の秘匿）",
+    "invited": "招待した", "taken": "使用済みの項目",
 }
 
 

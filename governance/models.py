@@ -300,6 +300,8 @@ class Notice(SQLModel, table=True):
     show_until: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     published_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp(index=True))
     published_by: str = Field(default="", max_length=255)
+    # also addressed to every approved member organisation (企業・大学・団体) when it was published
+    to_members: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class NoticeTenant(SQLModel, table=True):
@@ -311,3 +313,14 @@ class NoticeTenant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(foreign_key="notice.id", index=True)
     tenant_code: str = Field(max_length=6, index=True)
+
+
+class NoticeMember(SQLModel, table=True):
+    """One member organisation a notice is addressed to (by corporate number)."""
+
+    __tablename__ = "notice_member"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "corporate_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    corporate_number: str = Field(max_length=13, index=True)

@@ -1,4 +1,5 @@
-"""Notices (お知らせ): the operator's messages to all or some municipalities.
+"""Notices (お知らせ): the operator's messages to all or some municipalities, and to the member
+organisations (企業・大学・団体).
 
 Rules:
 
@@ -10,6 +11,9 @@ Rules:
 * Publishing shows the notice on each addressed municipality's home page (:func:`notices_for`)
   and queues one e-mail per addressed tenant in the outbox, in the same transaction; one audit
   record ``notice.publish``.
+* With ``to_members`` the notice also goes to every approved member organisation at the time
+  (one :class:`~governance.models.NoticeMember` row and one e-mail each); it shows on their
+  people's home pages. A notice may go to the members alone (``chosen`` with no municipality).
 * Everyone who reads governance reads the notices of their own tenants (``notice.read``); those
   with an all-tenant grant (operator, finance, auditor) read every notice. A notice is current
   until the end of its ``show_until`` day (Japan time), or for good when it has none.
@@ -29,7 +33,8 @@ from core.actor import Actor
 from core.calendar import today_jst
 from core.db import utcnow
 from core.errors import Invalid, problem
-from governance.models import Notice, NoticeAudience, NoticeTenant
+from governance.models import Notice, NoticeAudience, NoticeMember, NoticeTenant
+from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 
 NOTICE_KIND = "notice"
@@ -46,6 +51,7 @@ class NoticeDraft:
     audience: NoticeAudience = NoticeAudience.all_active
     tenant_codes: Sequence[str] = ()
     show_until: dt.date | None = None
+    to_members: bool = False  # also every approved member organisation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +76,18 @@ def addressable(session: Session, actor: Actor) -> list[Tenant]:
     return list(session.scalars(_municipalities(session).where(Tenant.status == TenantStatus.active).order_by(Tenant.code)))
 
 
-def notice_summary(notice: Notice, codes: Sequence[str]) -> dict:
-    return {"id": notice.id, "title": notice.title, "audience": NoticeAudience(notice.audience).value,
-            "show_until": notice.show_until.isoformat() if notice.show_until else None, "tenants": list(codes)}
+def notice_summary(notice: Notice, codes: Sequence[str], members: Sequence[str] = ()) -> dict:
+    summary = {"id": notice.id, "title": notice.title, "audience": NoticeAudience(notice.audience).value,
+               "show_until": notice.show_until.isoformat() if notice.show_until else None, "tenants": list(codes)}
+    if notice.to_members:
+        summary["members"] = list(members)
+    return summary
+
+
+def approved_members(session: Session) -> list[Organisation]:
+    """The member organisations a notice ``to_members`` goes to: the approved ones, by corporate number."""
+    return list(session.scalars(sa.select(Organisation).where(Organisation.status == MemberStatus.approved)
+                                .order_by(Organisation.corporate_number)))
 
 
 def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: dt.datetime | None = None) -> Notice:
@@ -102,16 +117,20 @@ def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: d
         codes = sorted(set(draft.tenant_codes))
         tenants = list(session.scalars(active.where(Tenant.code.in_(codes)).order_by(Tenant.code))) if codes else []
         unknown = sorted(set(codes) - {t.code for t in tenants})
-        if not codes:
-            problems.append(problem("tenant_codes", "Choose at least one municipality.", "市町村を1つ以上選んでください。"))
+        if not codes and not draft.to_members:
+            problems.append(problem("tenant_codes", "Choose at least one municipality, or send to the member organisations.",
+                                    "市町村を1つ以上選ぶか、会員団体に送るを選んでください。"))
         elif unknown:
             problems.append(problem("tenant_codes", f"Not active municipalities: {', '.join(unknown)}.",
                                     f"利用中の市町村ではありません: {'、'.join(unknown)}"))
+    organisations = approved_members(session) if draft.to_members else []
+    if draft.to_members and not organisations:
+        problems.append(problem("to_members", "No member organisation is approved yet.", "入会が承認された会員団体がありません。"))
     if problems:
         raise Invalid("The notice cannot be published as written; nothing was sent.",
                       "お知らせの内容に誤りがあります。掲載・送信していません。", problems=problems)
     notice = Notice(title=title, body=body, audience=audience, show_until=draft.show_until, published_at=now,
-                    published_by=_who(actor))
+                    published_by=_who(actor), to_members=bool(draft.to_members))
     session.add(notice)
     session.flush()
     for tenant in tenants:
@@ -120,9 +139,15 @@ def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: d
                      body=(f"{tenant.name_ja} ご担当者様\n\n{body}\n\n"
                            "このお知らせは管理画面のホーム画面にも掲載しています。\n"),
                      dedupe_key=f"notice:{notice.id}:{tenant.code}")
+    for org in organisations:
+        session.add(NoticeMember(notice_id=notice.id, corporate_number=org.corporate_number))
+        outbox.queue(session, kind=NOTICE_KIND, tenant=org, subject=f"【お知らせ】{title}",
+                     body=(f"{org.name} ご担当者様\n\n{body}\n\n"
+                           "このお知らせは管理画面のホーム画面にも掲載しています。\n"),
+                     dedupe_key=f"notice:{notice.id}:{org.corporate_number}")
     session.flush()
     audit.record(session, actor, "notice.publish", "notice", str(notice.id),
-                 after=notice_summary(notice, [t.code for t in tenants]))
+                 after=notice_summary(notice, [t.code for t in tenants], [o.corporate_number for o in organisations]))
     return notice
 
 
@@ -139,7 +164,9 @@ def notices_for(session: Session, actor: Actor, *, now: dt.datetime | None = Non
     grant = authz.authorize(actor, "notice.read")
     query = _current(sa.select(Notice), now)
     if not grant.all_tenants:
-        addressed = sa.select(NoticeTenant.notice_id).where(NoticeTenant.tenant_code.in_(sorted(grant.tenant_codes)))
+        codes = sorted(grant.tenant_codes)
+        addressed = sa.union(sa.select(NoticeTenant.notice_id).where(NoticeTenant.tenant_code.in_(codes)),
+                             sa.select(NoticeMember.notice_id).where(NoticeMember.corporate_number.in_(codes)))
         query = query.where(Notice.id.in_(addressed))
     return list(session.scalars(query.order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)))
 
@@ -157,4 +184,10 @@ def list_notices(session: Session, actor: Actor, *, limit: int = 100) -> list[Pu
     addressees: dict[int, list[tuple[str, str]]] = {}
     for notice_id, code, name in rows:
         addressees.setdefault(notice_id, []).append((code, name or code))
+    members = session.execute(
+        sa.select(NoticeMember.notice_id, NoticeMember.corporate_number, Organisation.name)
+        .join(Organisation, Organisation.corporate_number == NoticeMember.corporate_number, isouter=True)
+        .where(NoticeMember.notice_id.in_([n.id for n in notices])).order_by(NoticeMember.corporate_number))
+    for notice_id, number, name in members:
+        addressees.setdefault(notice_id, []).append((number, name or number))
     return [PublishedNotice(n, tuple(addressees.get(n.id, ()))) for n in notices]

@@ -350,6 +350,8 @@ def app(tmp_path_factory):
         "SERVER_NAME": "renkei.test",
         "RENKEI_TOKEN_LEEWAY_SECONDS": 0,
         "RENKEI_KEYCLOAK_TIMEOUT": SLOW_KEYCLOAK_SECONDS,
+        # pages count user seats in Keycloak only in the tests that turn it on (tests/identity/test_people.py)
+        "RENKEI_SEATS_FROM_KEYCLOAK": False,
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

@@ -18,6 +18,7 @@ they do for a request, so a role that lacks the right is refused here too.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import getpass
 from collections.abc import Callable
@@ -69,7 +70,26 @@ def command_actor(as_user: str | None, roles: tuple[str, ...], default_role: str
     username = (as_user or operating_system_user()).strip()
     if not username:
         raise click.UsageError(f"Name the person this command acts for: --as USERNAME (or {ACTOR_ENV}).")
-    return console_actor(username, roles or (default_role,))
+    return dataclasses.replace(console_actor(username, roles or (default_role,)), name=person_name(username))
+
+
+def person_name(username: str) -> str:
+    """The person ``--as`` names as Keycloak knows them (「熊本県 運営者」), the name the admin UI records
+    for the same person, so the audit log names them alike whichever way they acted; the username
+    itself when Keycloak does not know them or cannot be asked (the audit log still records the act)."""
+    from flask import current_app
+
+    if current_app.testing:  # an app built by test code names people as they are given (no Keycloak call)
+        return username
+    try:
+        from admin.identity import identity_directory
+
+        found = identity_directory().find_user(username.lower())
+    except Exception:  # noqa: BLE001 (Keycloak away or not bootstrapped: the name stays the username)
+        return username
+    if not found:
+        return username
+    return f"{found.get('lastName', '')} {found.get('firstName', '')}".strip() or username
 
 
 def acting(default_role: str) -> Callable:

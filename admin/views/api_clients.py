@@ -135,7 +135,9 @@ class ApiClientsView(SecureView):
                            done=self._secret_page, failed=lambda: self._form(values, field_errors, status=400))
 
     def _secret_page(self, issued: api_clients.IssuedSecret):
-        return _no_store(self.render("renkei/api_client_secret.html", issued=issued,
+        scopes = [(name, self._label(api_clients.SCOPES, name)) for name in issued.client.scopes.split()
+                  if name in api_clients.SCOPES]
+        return _no_store(self.render("renkei/api_client_secret.html", issued=issued, scopes=scopes,
                                      token_url=f"{current_app.config['RENKEI_KEYCLOAK_PUBLIC_URL']}/realms/"
                                                f"{current_app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token",
                                      until=jst_text(issued.previous_valid_until) if issued.previous_valid_until else ""))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import itertools
 
+import sqlalchemy as sa
 from flask import Response, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from markupsafe import Markup
 
 from admin.extensions import db
@@ -16,6 +20,8 @@ from admin.views.base import SecureModelView, SecureView
 from governance import audit, integrity
 from core.audit import AuditRecord
 from core import authz
+from core.calendar import to_jst
+from core.spreadsheet import safe_row
 from core.errors import DomainError, NotPermitted
 
 
@@ -36,7 +42,11 @@ def _target_type(view, context, model, name):
 
 
 def _target(view, context, model, name):
-    return labels.audit_target_id(model.target_type, model.target_id)
+    return labels.audit_target_text(model)
+
+
+def _actor(view, context, model, name):
+    return labels.actor_text(model)
 
 
 def _tenant(view, context, model, name):
@@ -78,10 +88,15 @@ class AuditView(SecureModelView):
         "prev_hash": _l("Hash of the previous record"),
         "hash": _l("Hash of this record"),
     }
-    column_formatters = {"occurred_at": _timestamp, "actor_role": _role, "action": _action,
+    column_formatters = {"occurred_at": _timestamp, "actor_role": _role, "action": _action, "actor_name": _actor,
                          "target_type": _target_type, "target_id": _target, "tenant_code": _tenant}
     column_formatters_detail = {**column_formatters, "before": _values, "after": _values, "prev_hash": _hash,
                                 "hash": _hash}
+
+    def get_list(self, *args, **kwargs):
+        count, records = super().get_list(*args, **kwargs)
+        labels.prefetch_targets(list(records))  # the page's targets by name: one query per kind of target
+        return count, records
 
 
 def _day(text: str | None) -> dt.date | None:
@@ -110,13 +125,14 @@ class AuditVerifyView(SecureView):
         return self.render("renkei/governance_audit_verify.html", result=result, checkpoint=checkpoint,
                            checkpoint_at=format_date(checkpoint.at, locale) if checkpoint and checkpoint.at else None,
                            checked_at=format_date(result.checked_at, locale),
-                           can_export=authz.allowed(g.actor, "audit.read"))
+                           can_export=authz.allowed(g.actor, "audit.read"), words_limit=f"{WORDS_LIMIT:,}")
 
     @expose("/export")
     def export(self):
         first, last = _day(request.args.get("from")), _day(request.args.get("to"))
-        fmt = request.args.get("format", "csv")
-        fmt = "jsonl" if fmt == "jsonl" else "csv"
+        fmt = request.args.get("format", "words")
+        if fmt not in ("csv", "jsonl"):  # the office's CSV in words, unless a machine-readable file is asked for
+            return self._export_in_words(first, last)
         try:  # streamed: read in batches on a session of its own, sent as written
             pieces = audit.export_download(db.engine, g.actor, first, last, fmt)
         except NotPermitted:
@@ -127,6 +143,67 @@ class AuditVerifyView(SecureView):
         response = Response(pieces, mimetype="application/x-ndjson" if fmt == "jsonl" else "text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="audit-{first or "start"}-{last or "now"}.{fmt}"'
         return response
+
+
+    def _export_in_words(self, first: dt.date | None, last: dt.date | None):
+        """The CSV an office reads in Excel: Japanese headers, Japan time, people, tenants, members and
+        targets by name, actions and before/after in words. At most WORDS_LIMIT records (the words are
+        worked out record by record); a longer period is refused before anything is written, with the
+        limit and the way out (a shorter period, or the machine-readable CSV)."""
+        try:
+            records = audit.records_in_period(db.session, g.actor, first, last)
+        except DomainError as error:
+            flash(error.message_ja if labels.ja() else error.message_en, "error")
+            return redirect(url_for(".index"))
+        start, end = audit.period_bounds(first, last)
+        count = db.session.scalar(sa.select(sa.func.count(AuditRecord.id)).where(
+            *([AuditRecord.occurred_at >= start] if start else []), *([AuditRecord.occurred_at < end] if end else [])))
+        if count > WORDS_LIMIT:
+            flash(gettext("The period holds %(count)s records; the CSV in words holds at most %(limit)s. Choose a "
+                          "shorter period, or the machine-readable CSV (no limit).",
+                          count=f"{count:,}", limit=f"{WORDS_LIMIT:,}"), "error")
+            return redirect(url_for(".index"))
+        # written whole within the request (bounded above): the names are read on the request's session
+        response = Response(b"".join(_words_csv(records)), mimetype="text/csv")
+        name = f"audit-{first or 'start'}-{last or 'now'}-{'ja' if labels.ja() else 'en'}.csv"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+# The CSV in words holds at most this many records (Excel's sheet holds about a million rows; an office's
+# period is a month or a year of acts, tens of thousands at most).
+WORDS_LIMIT = 50_000
+WORDS_BATCH = 500
+
+
+def words_headers() -> list[str]:
+    return [gettext("No."), gettext("Time (Japan)"), gettext("Actor"), gettext("Role"), gettext("Tenant"),
+            gettext("Action"), gettext("Target type"), gettext("Target"), gettext("Before"), gettext("After"),
+            gettext("Source IP address")]
+
+
+def words_row(entry) -> list[str]:
+    """One record in words, as the log's page shows it."""
+    return [str(entry.seq), to_jst(entry.occurred_at).strftime("%Y/%m/%d %H:%M:%S"), labels.actor_text(entry),
+            labels.role_label(entry.actor_role), labels.tenant_label(entry.tenant_code),
+            labels.audit_action(entry.action), labels.audit_target(entry.target_type), labels.audit_target_text(entry),
+            labels.readable_text(entry.before, entry.target_type), labels.readable_text(entry.after, entry.target_type),
+            entry.source_ip or ""]
+
+
+def _words_csv(records):
+    """The CSV in words, a batch of records at a time (their targets' names read once per batch)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(words_headers())
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    entries = iter(records)
+    while batch := list(itertools.islice(entries, WORDS_BATCH)):
+        labels.prefetch_targets(batch)
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(safe_row(words_row(entry)) for entry in batch)
+        yield buffer.getvalue().encode("utf-8")
 
 
 def views(session):

@@ -191,7 +191,9 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
     session, code = db.session, tenant.code
     usage = []
     if authz.allowed(actor, "usage.read", code):
-        for row in quotas.tenant_quota_status(session, actor, code):
+        from admin.identity import measured_levels
+
+        for row in quotas.tenant_quota_status(session, actor, code, measured=measured_levels(code)):
             enforcement = labels.enforcement_label(row["enforcement"]) if row["enforcement"] else ""
             usage.append({"metric": row["label_ja"] if labels.ja() else row["label_en"], "used": row["used"],
                           "limit": row["limit"], "percent": row["percent"], "enforcement": enforcement,

@@ -32,7 +32,8 @@ from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_L
 from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
                                      STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
                                      TenantStatus)
-from tenancy.members.models import BASE_KIND_LABELS, BaseKind
+from tenancy.members.models import (BASE_KIND_LABELS, KIND_LABELS as ORGANISATION_KIND_LABELS, STATUS_LABELS as MEMBER_STATUS_LABELS,
+                                    BaseKind, MemberStatus, Organisation, OrganisationKind)
 from tenancy.usage.models import METRICS, Enforcement
 
 try:  # the label table of the usage package, when present
@@ -66,10 +67,35 @@ def tenant_names() -> dict[str, tuple[str, str]]:
     return cached
 
 
+def organisation_names() -> dict[str, str]:
+    """corporate number → name of every member organisation (tenancy/members), read once per request."""
+    cached = g.get("_renkei_organisation_names") if has_request_context() else None
+    if cached is None:
+        cached = dict(db.session.execute(sa.select(Organisation.corporate_number, Organisation.name)).all())
+        if has_request_context():
+            g._renkei_organisation_names = cached
+    return cached
+
+
+def is_corporate_number(code: Any) -> bool:
+    return isinstance(code, str) and len(code) == 13 and code.isdigit()
+
+
+def organisation_label(number: str) -> str:
+    """「株式会社くまもとデータ（法人番号 1234567890123）」: a member organisation by name, its number beside it."""
+    name = organisation_names().get(number)
+    if not name:
+        return number
+    return f"{name}（法人番号 {number}）" if ja() else f"{name} (corporate number {number})"
+
+
 def tenant_label(code: str | None, name: str | None = None) -> str:
-    """「431001 熊本市」: the code with the tenant's name beside it."""
+    """「431001 熊本市」: the code with the tenant's name beside it (a member organisation's corporate
+    number, where a tenant code stands in the audit log: the organisation's name first)."""
     if not code:
         return "—"
+    if name is None and is_corporate_number(code):
+        return organisation_label(code)
     if name is None:
         names = tenant_names().get(code)
         name = (names[0] if ja() else names[1]) if names else ""
@@ -148,10 +174,12 @@ _STATUS_BY_TARGET = {
     "allocation_policy": lambda v: (POLICY_STATUS_LABELS_JA if ja() else POLICY_STATUS_LABELS_EN)[PolicyStatus(v)],
     "council_proposal": lambda v: _pick(PROPOSAL_STATUS_LABELS[ProposalStatus(v)]),
     "agreement_version": lambda v: _pick(VERSION_STATUS_LABELS[VersionStatus(v)]),
+    "member": lambda v: _pick(MEMBER_STATUS_LABELS[MemberStatus(v)]),
 }
 
 _VALUE_LABELS = {
-    "kind": lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else entry_kind(v),
+    "kind": lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else
+    _pick(ORGANISATION_KIND_LABELS[OrganisationKind(v)]) if v in OrganisationKind._value2member_map_ else entry_kind(v),
     "category": lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)],
     "tax_treatment": lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)],
     "document": lambda v: _pick(DOCUMENT_LABELS[AgreementDocument(v)]),
@@ -165,60 +193,87 @@ _VALUE_LABELS = {
     "action": audit_action,
     "target_type": audit_target,
     "bases": lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v,
+    "outcome": lambda v: _pick({"failed": ("失敗", "failed")}[v]),
     "account_type": lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)],
 }
-_TENANT_KEYS = {"code", "tenant", "tenant_code"}
-_TENANT_LIST_KEYS = {"tenants", "electorate", "active"}
+_TENANT_KEYS = {"code", "tenant", "tenant_code", "representative"}
+_TENANT_LIST_KEYS = {"tenants", "electorate", "active", "members", "added", "removed", "tenant_codes"}
 _YEAR_KEYS = {"fiscal_year", "wave_fiscal_year"}
 
 
-def _value(key: str, value: Any, target_type: str) -> Markup:
+def _scalar(key: str, value: Any, target_type: str) -> str | None:
+    """The value in words where a label table knows it (a status, a role, a tenant or member by name,
+    a fiscal year, an amount, a time), else None. The one rule of both the page and the CSV in words."""
     if value is None or value == "":
-        return Markup("—")
+        return "—"
     if isinstance(value, bool):
-        return Markup(escape(("はい" if value else "いいえ") if ja() else ("yes" if value else "no")))
+        return ("はい" if value else "いいえ") if ja() else ("yes" if value else "no")
     try:
         if key == "status" and target_type in _STATUS_BY_TARGET:
-            return escape(_STATUS_BY_TARGET[target_type](value))
+            return _STATUS_BY_TARGET[target_type](value)
         if key == "roles" and isinstance(value, list):
-            return escape("、".join(role_label(r) for r in value) if ja() else ", ".join(role_label(r) for r in value))
-        if key in _TENANT_KEYS and isinstance(value, str) and value.isdigit() and len(value) == 6:
-            return escape(tenant_label(value))
-        if key in _TENANT_LIST_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return escape("、".join(tenant_label(v) for v in value) if ja() else ", ".join(tenant_label(v) for v in value))
+            return ("、" if ja() else ", ").join(role_label(r) for r in value)
+        if key in _TENANT_KEYS and _is_code(value):
+            return tenant_label(value)
+        if key in _TENANT_LIST_KEYS and isinstance(value, list) and value and all(_is_code(v) for v in value):
+            return ("、" if ja() else ", ").join(tenant_label(v) for v in value)
         if key in _YEAR_KEYS and isinstance(value, int):
-            return escape(format_fiscal_year(value, locale()))
+            return format_fiscal_year(value, locale())
         if key in _VALUE_LABELS and isinstance(value, str):
-            return escape(_VALUE_LABELS[key](value))
+            return _VALUE_LABELS[key](value)
     except (KeyError, ValueError):
         pass
-    if isinstance(value, dict):
-        return readable(value, target_type)
-    if isinstance(value, list):
-        if all(isinstance(v, dict) for v in value):
-            return Markup("").join(readable(v, target_type) for v in value)
-        return Markup("、" if ja() else ", ").join(_value(key, v, target_type) for v in value)
+    if isinstance(value, (dict, list)):
+        return None
     if isinstance(value, int) and key in {"amount", "total", "tax_amount", "invoiced_amount", "floor", "cap", "balance"}:
-        return escape(f"{value:,}円" if ja() else f"¥{value:,}")
+        return f"{value:,}円" if ja() else f"¥{value:,}"
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
-            return escape(format_date(dt.datetime.fromisoformat(value), locale()))
+            return format_date(dt.datetime.fromisoformat(value), locale())
         except ValueError:
             pass
-    return escape(str(value))
+    return str(value)
+
+
+def _is_code(value: Any) -> bool:
+    """A tenant code (6 digits) or a member organisation's corporate number (13)."""
+    return isinstance(value, str) and value.isdigit() and len(value) in (6, 13)
+
+
+def _value(key: str, value: Any, target_type: str) -> Markup:
+    text = _scalar(key, value, target_type)
+    if text is not None:
+        return escape(text)
+    if isinstance(value, dict):
+        return readable(value, target_type)
+    if all(isinstance(v, dict) for v in value):
+        return Markup("").join(readable(v, target_type) for v in value)
+    return Markup("、" if ja() else ", ").join(_value(key, v, target_type) for v in value)
 
 
 def field_label(key: str) -> str:
     return AUDIT_FIELD_LABELS_JA.get(key, _english(key)) if ja() else _english(key)
 
 
-def readable(data: Any, target_type: str = "") -> Markup:
-    """A before/after value as a definition list with labelled keys (nested values nested), not JSON."""
+def _loaded(data: Any) -> Any:
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            return json.loads(data)
         except ValueError:
-            return escape(data)
+            return data
+    return data
+
+
+def _shown_items(data: dict[str, Any]):
+    return [(key, value) for key, value in data.items()
+            if not (key.endswith("_ja") and key[:-3] in data)]  # 「区分 運用費」 once, not twice
+
+
+def readable(data: Any, target_type: str = "") -> Markup:
+    """A before/after value as a definition list with labelled keys (nested values nested), not JSON."""
+    data = _loaded(data)
+    if isinstance(data, str):
+        return escape(data)
     if data is None:
         return Markup("—")
     if not isinstance(data, dict):
@@ -226,14 +281,131 @@ def readable(data: Any, target_type: str = "") -> Markup:
     if not data:
         return Markup("—")
     rows = Markup("").join(Markup('<dt class="col-sm-4">{}</dt><dd class="col-sm-8">{}</dd>').format(
-        field_label(key), _value(key, value, target_type)) for key, value in data.items()
-        if not (key.endswith("_ja") and key[:-3] in data))  # 「区分 運用費」 once, not twice
+        field_label(key), _value(key, value, target_type)) for key, value in _shown_items(data))
     return Markup('<dl class="row mb-1 audit-values">{}</dl>').format(rows)
 
 
+def readable_text(data: Any, target_type: str = "") -> str:
+    """A before/after value as one line of words for a spreadsheet cell: 「状態：利用中／種別：市」
+    (the same labels as :func:`readable`, nested values in brackets), not JSON."""
+    data = _loaded(data)
+    if data is None or data == {} or data == "":
+        return ""
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, dict):
+        return _text("", data, target_type)
+    return ("／" if ja() else "; ").join(f"{field_label(key)}{'：' if ja() else ': '}{_text(key, value, target_type)}"
+                                       for key, value in _shown_items(data))
+
+
+def _text(key: str, value: Any, target_type: str) -> str:
+    text = _scalar(key, value, target_type)
+    if text is not None:
+        return text
+    if isinstance(value, dict):
+        return ("（" if ja() else "(") + readable_text(value, target_type) + ("）" if ja() else ")")
+    return ("、" if ja() else ", ").join(_text(key, v, target_type) for v in value)
+
+
+# --- who and what an audit record is about --------------------------------------------------------
+
+def actor_text(entry: Any) -> str:
+    """The person acting by name; a command's login name beside it (「熊本県 運営者（operator）」)."""
+    from core.actor import CLI_ISSUER
+
+    name = entry.actor_name or entry.actor_subject
+    if entry.actor_issuer == CLI_ISSUER and entry.actor_subject and entry.actor_subject != name:
+        return f"{name}（{entry.actor_subject}）" if ja() else f"{name} ({entry.actor_subject})"
+    return name
+
+
+def _target_tables() -> dict[str, tuple[Any, Any]]:
+    """Target type → (id column, name column) of the table its records name."""
+    from billing.models import AllocationPolicy, AllocationRun, CostItem
+    from governance.consent.models import DataService
+    from governance.models import CouncilProposal, Notice
+    from tenancy.datasets.models import Dataset
+    from tenancy.identity.models import ApiClient
+    from tenancy.members.models import ProjectGroup, ScreeningItem
+
+    return {"project_group": (ProjectGroup.id, ProjectGroup.name), "cost_item": (CostItem.id, CostItem.name),
+            "allocation_policy": (AllocationPolicy.id, AllocationPolicy.name),
+            "allocation_run": (AllocationRun.id, AllocationRun.fiscal_year),
+            "api_client": (ApiClient.id, ApiClient.name), "dataset": (Dataset.uid, Dataset.title_ja),
+            "notice": (Notice.id, Notice.title), "council_proposal": (CouncilProposal.id, CouncilProposal.title),
+            "data_service": (DataService.id, DataService.name), "screening_item": (ScreeningItem.id, ScreeningItem.label_ja)}
+
+
+def prefetch_targets(entries: list[Any]) -> None:
+    """Read the names of the records' targets, one query per kind of target, kept for the request
+    (a page of the log, a batch of an export)."""
+    cache = _target_cache()
+    tables = _target_tables()
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.target_type in tables and (entry.target_type, entry.target_id) not in cache:
+            wanted.setdefault(entry.target_type, set()).add(entry.target_id)
+    for target_type, ids in wanted.items():
+        id_column, name_column = tables[target_type]
+        keys = [int(i) for i in ids if i.isdigit()] if isinstance(id_column.type, sa.Integer) else sorted(ids)
+        for found_id, name in db.session.execute(sa.select(id_column, name_column).where(id_column.in_(keys))):
+            cache[(target_type, str(found_id))] = name
+        for target_id in ids:
+            cache.setdefault((target_type, target_id), None)
+
+
+def _target_cache() -> dict[tuple[str, str], Any]:
+    if not has_request_context():
+        return {}
+    if "_renkei_audit_targets" not in g:
+        g._renkei_audit_targets = {}
+    return g._renkei_audit_targets
+
+
+_NAME_KEYS = ("full_name", "name", "title", "title_ja", "label_ja", "subject")
+
+
+def _payload_name(entry: Any) -> tuple[str | None, str | None]:
+    """(name, login) the record's own before/after give of its target (a person's name as it was then)."""
+    for data in (_loaded(entry.after), _loaded(entry.before)):
+        if isinstance(data, dict):
+            name = next((data[key] for key in _NAME_KEYS if isinstance(data.get(key), str) and data[key]), None)
+            if name or data.get("username"):
+                return name, data.get("username")
+    return None, None
+
+
+def audit_target_text(entry: Any) -> str:
+    """The target of a record in words: a person's name and login (「田中 太郎（tanaka）」), a member by
+    name, a project group, cost item, dataset... by its name, a tenant by code and name, 「1,720 団体」."""
+    target_type, target_id = entry.target_type, entry.target_id
+    if target_type == "user":
+        name, login = _payload_name(entry)
+        if name and login:
+            return f"{name}（{login}）" if ja() else f"{name} ({login})"
+        return name or login or target_id
+    if target_type == "tenant" and target_id.endswith(" tenants") and target_id.split(" ")[0].isdigit():
+        count = int(target_id.split(" ")[0])
+        return f"{count:,} 団体" if ja() else f"{count:,} tenants"
+    if target_type == "member" and is_corporate_number(target_id):
+        return organisation_label(target_id)
+    if target_type in _target_tables():
+        if (target_type, target_id) not in _target_cache():
+            prefetch_targets([entry])
+        name = _target_cache().get((target_type, target_id))
+        if name is None:
+            name = _payload_name(entry)[0]
+        if target_type == "allocation_run" and isinstance(name, int):
+            name = format_fiscal_year(name, locale())
+        if name:
+            return f"{name}（#{target_id}）" if target_id.isdigit() else str(name)
+    return audit_target_id(target_type, target_id)
+
+
 def audit_target_id(target_type: str, target_id: str) -> str:
-    """The target in words: a tenant's name beside its code, an agreement's document and version,
-    a wave's fiscal year; other targets keep their number."""
+    """The target in words from its type and id alone: a tenant's name beside its code, an
+    agreement's document and version, a wave's fiscal year; other targets keep their number."""
     try:
         if target_type == "tenant":
             return tenant_label(target_id)
@@ -246,8 +418,6 @@ def audit_target_id(target_type: str, target_id: str) -> str:
         if target_type == "quota_override" and ":" in target_id:
             code, metric = target_id.split(":", 1)
             return f"{tenant_label(code)} {metric_label(metric)}"
-        if target_type == "user":
-            return "利用者" if ja() else "user"
     except (KeyError, ValueError):
         pass
     return f"#{target_id}" if target_id.isdigit() else target_id

@@ -254,13 +254,34 @@ class ChecklistView(SecureView):
                            back=url_for(".index"), saved=_("Saved."))
 
 
+def _chosen_numbers(form) -> list[str]:
+    """The members ticked in the picker (a pasted list of numbers, one per line, still reads)."""
+    return [n for value in form.getlist("members") for n in value.replace("、", "\n").replace(",", "\n").split() if n]
+
+
 class GroupsView(SecureView):
     required_action = "project.read"
+    PICKER_SIZE = 50
+
+    def _values(self) -> dict:
+        return {"name": request.form.get("name", ""), "representative": request.form.get("representative", ""),
+                "members": _chosen_numbers(request.form), "q": request.form.get("q", "").strip()}
+
+    def _picker(self, values: dict) -> dict:
+        """What the member picker shows: the members chosen so far, then those matching the search."""
+        if not authz.allowed(g.actor, "project.manage"):
+            return {}
+        rows, total = members.group_candidates(db.session, g.actor, values.get("q", ""), chosen=values.get("members", []),
+                                               limit=self.PICKER_SIZE)
+        return {"candidates": rows, "matching": total, "picker_size": self.PICKER_SIZE,
+                "kind_label": lambda row: row.kind_label[0] if _ja() else row.kind_label[1]}
 
     def _page(self, values=None, errors=(), status=200):
-        return self.render("renkei/members_groups.html", groups=members.list_groups(db.session, g.actor),
-                           values=values or {}, errors=list(errors),
-                           can_manage=authz.allowed(g.actor, "project.manage")), status
+        groups = members.list_groups(db.session, g.actor)
+        values = values or {"name": "", "representative": "", "members": [], "q": ""}
+        names = members.member_names(db.session, g.actor, {n for _, numbers in groups for n in numbers})
+        return self.render("renkei/members_groups.html", groups=groups, names=names, values=values, errors=list(errors),
+                           can_manage=authz.allowed(g.actor, "project.manage"), **self._picker(values)), status
 
     @expose("/")
     def index(self):
@@ -268,11 +289,11 @@ class GroupsView(SecureView):
 
     @expose("/", methods=("POST",))
     def form(self):
-        values = {"name": request.form.get("name", ""), "representative": request.form.get("representative", ""),
-                  "members": request.form.get("members", "")}
-        numbers = [n for n in values["members"].replace("、", "\n").replace(",", "\n").split() if n]
+        values = self._values()
+        if request.form.get("action") == "search":  # narrow the picker; nothing is saved
+            return self._page(values)
         try:
-            members.form_group(db.session, g.actor, values["name"], values["representative"], numbers)
+            members.form_group(db.session, g.actor, values["name"], values["representative"], values["members"])
         except DomainError as error:
             db.session.rollback()
             if error.kind != "invalid":
@@ -286,9 +307,11 @@ class GroupsView(SecureView):
             group, numbers = members.get_group(db.session, g.actor, group_id)
         except DomainError as error:
             abort(404 if error.kind == "not_found" else 403)
-        values = values or {"name": group.name, "representative": group.representative, "members": "\n".join(numbers)}
-        return self.render("renkei/members_group.html", group=group, numbers=numbers, values=values, errors=list(errors),
-                           can_manage=authz.allowed(g.actor, "project.manage")), status
+        values = values or {"name": group.name, "representative": group.representative, "members": numbers, "q": ""}
+        names = members.member_names(db.session, g.actor, [*numbers, group.representative])
+        return self.render("renkei/members_group.html", group=group, numbers=numbers, names=names, values=values,
+                           errors=list(errors), can_manage=authz.allowed(g.actor, "project.manage"),
+                           **self._picker(values)), status
 
     @expose("/<int:group_id>")
     def group(self, group_id: int):
@@ -296,11 +319,11 @@ class GroupsView(SecureView):
 
     @expose("/<int:group_id>/change", methods=("POST",))
     def change(self, group_id: int):
-        values = {"name": request.form.get("name", ""), "representative": request.form.get("representative", ""),
-                  "members": request.form.get("members", "")}
-        numbers = [n for n in values["members"].replace("、", "\n").replace(",", "\n").split() if n]
+        values = self._values()
+        if request.form.get("action") == "search":
+            return self._group_page(group_id, values)
         try:
-            members.change_group(db.session, g.actor, group_id, values["name"], values["representative"], numbers)
+            members.change_group(db.session, g.actor, group_id, values["name"], values["representative"], values["members"])
         except DomainError as error:
             db.session.rollback()
             if error.kind not in ("invalid", "not_found"):

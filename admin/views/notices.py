@@ -49,22 +49,28 @@ class NoticesView(SecureView):
         audience = form.audience.data if form.audience.data in {a.value for a in NoticeAudience} else None
         if audience is None:
             form.audience.errors = [*form.audience.errors, _("Choose who receives the notice.")]
-        elif audience == NoticeAudience.chosen.value and not form.tenant_codes.data:
-            form.tenant_codes.errors = [*form.tenant_codes.errors, _("Choose at least one municipality.")]
+        elif audience == NoticeAudience.chosen.value and not form.tenant_codes.data and not form.to_members.data:
+            form.tenant_codes.errors = [*form.tenant_codes.errors,
+                                        _("Choose at least one municipality, or send to the member organisations.")]
         if not valid or any(f.errors for f in form):
             return self._page(form)
         count = (len(form.tenant_codes.choices) if audience == NoticeAudience.all_active.value
-                 else len(set(form.tenant_codes.data)))
+                 else len(set(form.tenant_codes.data or ())))
+        members = len(notices.approved_members(db.session)) if form.to_members.data else 0
+        consequence = _("Publishing shows the notice on the home page of %(count)d municipalities and sends it to "
+                        "each of them by e-mail; it cannot be taken back.", count=count)
+        if members:
+            consequence += " " + _("It also goes to %(members)d member organisations, on their home page and by e-mail.",
+                                   members=members)
         confirmation = confirm_first(
             self, title=_("Publish this notice?"),
-            consequence=_("Publishing shows the notice on the home page of %(count)d municipalities and sends it to "
-                          "each of them by e-mail; it cannot be taken back.", count=count),
+            consequence=consequence,
             confirm_label=_("Publish and send"), back=url_for(".index"))
         if confirmation is not None:
             return confirmation
         draft = notices.NoticeDraft(title=form.title.data, body=form.body.data, audience=NoticeAudience(audience),
                                     tenant_codes=tuple(form.tenant_codes.data or ()) if audience == NoticeAudience.chosen.value else (),
-                                    show_until=form.show_until.data)
+                                    show_until=form.show_until.data, to_members=bool(form.to_members.data))
 
         def publish():
             try:
@@ -74,5 +80,5 @@ class NoticesView(SecureView):
                 raise
 
         return post_action(publish, saved=lambda notice: _("The notice was published and %(count)d e-mails were queued.",
-                                                           count=count),
+                                                           count=count + members),
                            done=lambda notice: redirect(url_for(".index")), failed=lambda: self._page(form))

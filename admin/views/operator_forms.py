@@ -232,4 +232,5 @@ class NoticeForm(RenkeiForm):
     body = TextAreaField(_l("Message"), validators=[InputRequired(message=_l("Write the message.")), Length(max=20_000)])
     audience = SelectField(_l("Send to"), choices=[], validate_choice=False)
     tenant_codes = CheckboxListField(_l("Municipalities"), choices=[], validate_choice=False)
+    to_members = BooleanField(_l("Also to every member organisation (companies, universities, groups)"))
     show_until = DateField(_l("Show on the home page until"), validators=[Optional()])

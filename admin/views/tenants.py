@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from flask_babel import get_locale, lazy_gettext as _l
+import base64
+import binascii
+import re
+
+from flask import abort, flash, g, request, url_for
+from flask_admin import expose
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from markupsafe import Markup
 
+from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
-from admin.views.base import SecureModelView
+from admin.views.base import SecureModelView, SecureView, post_action
+from core import authz
+from core.errors import DomainError
+from tenancy.errors import ImportRejected
+from tenancy.registry import importing
 from core.codes import corporate_number_of_local_government
 from tenancy.registry.models import (KIND_LABELS_EN, KIND_LABELS_JA, STATUS_LABELS_EN, STATUS_LABELS_JA, Tenant, TenantKind,
                                      TenantStatus)
@@ -83,5 +94,89 @@ class TenantView(labels.LabelledFilters, SecureModelView):
     column_formatters_detail = column_formatters
 
 
+MAX_UPLOAD = 20 * 1024 * 1024  # a registry of every municipality in Japan is well under 1 MB
+PREVIEW_ROWS = 20
+
+
+class TenantImportView(SecureView):
+    """The tenant registry's CSV import in the operator's UI, as ``renkei tenants import`` does it:
+    the file is uploaded and every row checked (nothing written); problems are listed by line (the
+    first ones, all counted); a file without problems is shown with what it would register and the
+    operator confirms; the import then checks every row again and registers all or nothing, in one
+    act of the audit log (``tenant.import``). The checked file travels in the confirmation form (no
+    copy is kept on the server); what is imported is what is checked again at that moment."""
+
+    required_action = "tenant.create"
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        if request.method == "GET":
+            return self._page()
+        if request.form.get("confirmed") == "1":
+            return self._import()
+        upload = request.files.get("file")
+        try:
+            raw = self._read(upload)
+            checked = importing.check_csv(db.session, g.actor, raw)
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind == "forbidden":
+                abort(403)
+            return self._page(error=error), 422
+        db.session.rollback()  # a check writes nothing
+        return self._page(checked=checked, content=base64.b64encode(raw).decode("ascii"),
+                          filename=upload.filename if upload else "")
+
+    def _read(self, upload) -> bytes:
+        if upload is None or not upload.filename:
+            raise ImportRejected("Choose a file.", "ファイルを選んでください。")
+        raw = upload.stream.read(MAX_UPLOAD + 1)
+        if len(raw) > MAX_UPLOAD:
+            raise ImportRejected("The file is larger than 20 MB.", "ファイルが 20 MB を超えています。")
+        return raw
+
+    def _import(self):
+        try:
+            raw = base64.b64decode(request.form.get("content", ""), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if not raw:
+            flash(gettext("The file to import was lost; choose it again."), "error")
+            return self._page(), 422
+        failed = {}
+
+        def run():
+            try:
+                return importing.import_csv(db.session, g.actor, raw)
+            except DomainError as error:
+                failed["error"] = error  # e.g. a tenant registered by someone else since the check
+                raise
+
+        return post_action(run, back=url_for(".index"),
+                           done=lambda result: self._done(len(result.created)),
+                           failed=lambda: (self._page(error=failed.get("error")), 422))
+
+    def _done(self, count: int):
+        from flask import redirect
+
+        flash(gettext("%(count)s tenants were registered.", count=f"{count:,}"), "success")
+        return redirect(url_for("tenants.index_view"))
+
+    def _page(self, *, error=None, checked=None, content="", filename=""):
+        problems = [(_line(p.get("field", "")), p["message_ja"] if labels.ja() else p["message_en"])
+                    for p in (error.problems if error is not None else [])]
+        return self.render("renkei/tenants_import.html", error=error, problems=problems, checked=checked,
+                           preview=(checked or [])[:PREVIEW_ROWS], content=content, filename=filename,
+                           columns=list(importing.EXPORT_HEADERS_JA.values()), kind_label=labels.tenant_kind,
+                           max_listed=importing.csvfile.MAX_PROBLEMS_LISTED)
+
+
+def _line(field: str) -> str:
+    """「5」 from ``line 5: code`` (the line of the file a problem is on), else the field as it is."""
+    found = re.match(r"line (\d+)", field)
+    return found.group(1) if found else field
+
+
 def views(session):
-    return [TenantView(Tenant, session, name=_l("Tenants"), endpoint="tenants", url="tenants")]
+    return [TenantView(Tenant, session, name=_l("Tenants"), endpoint="tenants", url="tenants"),
+            TenantImportView(name=_l("Import tenants"), endpoint="tenant_import", url="tenants-import")]

@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from admin.extensions import db
+from admin.identity import measured_levels
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import operator_forms as forms
 from admin.views import labels, paging
@@ -141,7 +142,7 @@ class UsageView(SecureView):
             override = forms.OverrideForm()
         override.metric.choices = [(name, forms.metric_label(name)) for name in METRICS]
         override.enforcement.choices = forms.enforcement_choices()
-        status = quotas.tenant_quota_status(db.session, g.actor, code)
+        status = quotas.tenant_quota_status(db.session, g.actor, code, measured=measured_levels(code))
         return self.render("renkei/usage_tenant_quota.html", settings=settings, tenant=settings.tenant, assign=assign,
                            override=override, status=status, plan_label=plan_label, metric_label=forms.metric_label,
                            enforcement_label=lambda value: forms.pick(ENFORCEMENT_LABELS[Enforcement(value)]),

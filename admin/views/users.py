@@ -101,7 +101,7 @@ class UsersView(SecureView):
             can_manage=bool(code) and authz.allowed(g.actor, "user.manage", code),
             grantable=self._grantable(), role_label=labels.role_label, tenant_label=labels.tenant_label,
             form=form or self._invite_form(), setups=list(setups), sends_mail=identity_directory().sends_mail,
-            invited_account=invited_account,
+            invited_account=invited_account, is_me=lambda account: identity.is_own_account(g.actor, account),
         ), status
 
     def _act(self, code: str, operation):
@@ -124,6 +124,10 @@ class UsersView(SecureView):
 
     @expose("/<code>/<user_id>/roles", methods=("POST",))
     def roles(self, code, user_id):
+        if "role" in request.form:  # the page's choice: one role, replacing the person's roles or added beside them
+            role, add = request.form.get("role", ""), request.form.get("mode") == "add"
+            return self._act(code, lambda: identity.change_role(db.session, g.actor, identity_directory(), code, user_id,
+                                                                role, add=add))
         roles = frozenset(request.form.getlist("roles"))
         return self._act(code, lambda: identity.change_roles(db.session, g.actor, identity_directory(), code, user_id, roles))
 

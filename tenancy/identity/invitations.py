@@ -189,8 +189,7 @@ def invite_from_csv(session: Session, actor: Actor, directory: IdentityDirectory
     if problems:
         raise InvitationFileRejected(problems=problems)
     if tenant.user_seat_limit is not None:
-        group = directory.find_tenant_group(code)
-        members = directory.count_members(code) if group is not None else 0
+        members = operations.seats_used(session, directory, code)
         free = max(tenant.user_seat_limit - members, 0)
         if len(lines) > free:
             raise InvitationFileRejected(

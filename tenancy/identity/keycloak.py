@@ -450,6 +450,11 @@ class Account:
         """The person has not finished the first sign-in (set a password, verify the e-mail)."""
         return bool(self.required_actions & {UPDATE_PASSWORD, VERIFY_EMAIL})
 
+    @property
+    def display_name(self) -> str:
+        """「田中 太郎」: family name first, as the admin pages and the audit log show a person."""
+        return f"{self.last_name} {self.first_name}".strip() or self.username
+
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "email": self.email, "enabled": self.enabled,
                 "roles": sorted(self.roles), "tenants": sorted(self.tenant_codes)}

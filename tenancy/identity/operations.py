@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core import authz
-from core.actor import Actor
+from core.actor import CLI_ISSUER, Actor
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
 from tenancy.identity import denylist
 from tenancy.identity.models import IdentityIncident, InvitationDecoy
@@ -253,8 +253,7 @@ def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: 
     authz.check_grantable(actor, invitation.roles)
     tenant = open_tenant(session, code)
     group_id = directory.ensure_tenant_group(code, tenant.name_ja)
-    if tenant.user_seat_limit is not None and \
-            directory.count_members(code) + len(_decoys(session, code)) >= tenant.user_seat_limit:
+    if tenant.user_seat_limit is not None and seats_used(session, directory, code) >= tenant.user_seat_limit:
         raise SeatLimitReached(code, tenant.user_seat_limit)
     try:
         return create_member(session, actor, directory, code, group_id, invitation, method)
@@ -272,6 +271,18 @@ def _invite(session: Session, actor: Actor, directory: IdentityDirectory, code: 
                 return hidden
             raise AccountTaken(taken) from None
         raise
+
+
+def seats_used(session: Session, directory: IdentityDirectory, code: str) -> int:
+    """The tenant's user seats in use now: the accounts in its Keycloak group (enabled or not; removing
+    an account frees its seat) and the invitations that stand for one (decoys, which the admin was told
+    are accounts). The one count of the seat limit, of the invitations' check and of the pages that
+    show 利用者アカウント数 (never the stored usage figure, which is only as fresh as its last count)."""
+    try:
+        members = directory.count_members(code)
+    except NotFound:  # no group yet (not provisioned): nobody
+        members = 0
+    return members + len(_decoys(session, code))
 
 
 def _hidden_conflict(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
@@ -325,7 +336,7 @@ def _decoy_account(decoy: InvitationDecoy) -> Account:
 def _decoy_act(session: Session, actor: Actor, action: str, decoy: InvitationDecoy, **after: Any) -> None:
     """A decoy's act, in the audit log as the act it looks like, marked so the operator knows it touched nobody."""
     audit.record(session, actor, action, "user", decoy.id, tenant_code=decoy.tenant_code,
-                 after={**after, "decoy": True, "username": decoy.username})
+                 after={**_who(_decoy_account(decoy)), **after, "decoy": True})
 
 
 hidden_conflict = _hidden_conflict  # the bulk invitation's way to the same answer
@@ -406,7 +417,7 @@ def create_member(session: Session, actor: Actor, directory: IdentityDirectory, 
                       required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL})
                       | frozenset(totp))
     audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code,
-                 after={**account.summary(), **_setup_record(method)})
+                 after={**_who(account), **account.summary(), **_setup_record(method)})
     setup = None if method is None else SetUp(method, account.username, account.email, password)
     return Invited(account, setup)
 
@@ -421,7 +432,8 @@ def resend_setup(session: Session, actor: Actor, directory: IdentityDirectory, c
                        f"{account.username} さんは初回設定を済ませています。パスワードを再設定する場合は「パスワードを再設定」を使ってください。")
     actions = [UPDATE_PASSWORD] + ([] if account.email_verified else [VERIFY_EMAIL])
     setup = _start_setup(directory, account, actions)
-    audit.record(session, actor, "user.setup.resend", "user", user_id, tenant_code=code, after=_setup_record(setup.method))
+    audit.record(session, actor, "user.setup.resend", "user", user_id, tenant_code=code,
+                 after={**_who(account), **_setup_record(setup.method)})
     return setup
 
 
@@ -434,7 +446,8 @@ def reset_password(session: Session, actor: Actor, directory: IdentityDirectory,
     setup = _start_setup(directory, account, [UPDATE_PASSWORD])
     if setup.method == SETUP_TEMPORARY_PASSWORD:
         directory.end_sessions(user_id)
-    audit.record(session, actor, "user.password.reset", "user", user_id, tenant_code=code, after=_setup_record(setup.method))
+    audit.record(session, actor, "user.password.reset", "user", user_id, tenant_code=code,
+                 after={**_who(account), **_setup_record(setup.method)})
     return setup
 
 
@@ -455,6 +468,12 @@ def _manageable_member(session: Session, actor: Actor, directory: IdentityDirect
         raise Conflict(f"The account {account.username} is disabled; enable it first.",
                        f"アカウント {account.username} は無効になっています。先に有効にしてください。")
     return account
+
+
+def _who(account: Account) -> dict[str, str]:
+    """Whom a user act was about, in the audit log as the person was named then (their name may change
+    or the account go): 「利用者 田中 太郎（tanaka）」 on the log's page and in its CSV."""
+    return {"full_name": account.display_name, "username": account.username}
 
 
 def _setup_record(method: str | None) -> dict[str, bool]:
@@ -492,14 +511,45 @@ def change_roles(session: Session, actor: Actor, directory: IdentityDirectory, c
         denylist.deny(session, [user_id], "roles taken away")
     if after.roles != before.roles:
         audit.record(session, actor, "user.roles", "user", user_id, tenant_code=code,
-                     before={"roles": sorted(before.roles)}, after={"roles": sorted(after.roles)})
+                     before={"roles": sorted(before.roles)}, after={**_who(after), "roles": sorted(after.roles)})
     return after
+
+def change_role(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str,
+                role: str, *, add: bool = False) -> Account:
+    """Give the person ``role`` instead of the roles they hold (those the actor may grant; a role the
+    actor may not grant stays as it is), or with ``add`` beside them: a change of role replaces it,
+    adding one is the explicit choice (issue 25)."""
+    authz.authorize(actor, "user.manage", code)
+    if not role:
+        raise Invalid("Choose a role.", "役割を選んでください。",
+                      problems=[problem("role", "Choose a role from the list.", "役割を一覧から選んでください。")])
+    roles = {role}
+    if add:
+        roles |= set(_member(directory, code, user_id, session).roles) & _manageable_roles(actor)
+    return change_roles(session, actor, directory, code, user_id, frozenset(roles))
+
+
+class OwnAccount(Conflict):
+    """Nobody disables or removes their own account: they would lock themselves out with no way back
+    but another administrator, who is the one to ask."""
+
+    def __init__(self, act_en: str, act_ja: str) -> None:
+        super().__init__(f"You cannot {act_en} your own account; ask another administrator. Nothing was changed.",
+                         f"ご自身のアカウントを{act_ja}ことはできません。必要なときは別の管理者に依頼してください。変更は行っていません。")
+
+
+def is_own_account(actor: Actor, account: Account) -> bool:
+    """The account is the actor's own: the same Keycloak user, or the username a command acts for."""
+    return account.id == actor.subject or (actor.issuer == CLI_ISSUER and account.username == actor.subject.lower())
+
 
 def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirectory, code: str, user_id: str,
                      enabled: bool) -> Account:
     authz.authorize(actor, "user.manage", code)
     before = _member(directory, code, user_id, session)
     _check_can_manage(actor, before)
+    if not enabled and is_own_account(actor, before):
+        raise OwnAccount("disable", "無効にする")
     if enabled:
         tenant = open_tenant(session, code)
         if tenant.status == TenantStatus.suspended:
@@ -516,7 +566,7 @@ def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirector
     if not enabled:
         denylist.deny(session, [user_id], "disabled")
     audit.record(session, actor, "user.enable" if enabled else "user.disable", "user", user_id, tenant_code=code,
-                 before={"enabled": before.enabled}, after={"enabled": enabled})
+                 before={"enabled": before.enabled}, after={**_who(before), "enabled": enabled})
     return dataclasses.replace(before, enabled=enabled)
 
 class LastOperator(Conflict):
@@ -543,6 +593,8 @@ def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, co
     authz.authorize(actor, "user.manage", code)
     before = _member(directory, code, user_id, session)
     _check_can_manage(actor, before)
+    if is_own_account(actor, before):
+        raise OwnAccount("remove from the organisation", "団体から外す")
     if (decoy := _decoy(session, code, user_id)) is not None:
         _decoy_act(session, actor, "user.remove", decoy)
         session.delete(decoy)
@@ -553,7 +605,8 @@ def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, co
     if not remaining.tenant_codes:
         directory.set_roles(user_id, set(), authz.TENANT_ROLES | authz.ORG_ROLES)
     denylist.deny(session, [user_id], "removed from tenant")  # their tokens still name the tenant
-    audit.record(session, actor, "user.remove", "user", user_id, tenant_code=code, before=before.summary(), after=None)
+    audit.record(session, actor, "user.remove", "user", user_id, tenant_code=code,
+                 before={**_who(before), **before.summary()}, after=None)
 
 def open_incidents(session: Session) -> list[IdentityIncident]:
     return list(session.scalars(sa.select(IdentityIncident).where(IdentityIncident.resolved_at.is_(None))

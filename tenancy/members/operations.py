@@ -381,7 +381,8 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
                 if account.enabled:
                     directory.set_enabled(account.id, False)
                     audit.record(session, actor, "user.disable", "user", account.id, tenant_code=number,
-                                 before={"enabled": True}, after={"enabled": False})
+                                 before={"enabled": True}, after={"full_name": account.display_name,
+                                                                  "username": account.username, "enabled": False})
         org.status, org.decision_reason, org.decided_at = MemberStatus.withdrawn, reason, utcnow()
         session.flush()
         audit.record(session, actor, "member.withdraw", "member", number, tenant_code=number,
@@ -491,6 +492,46 @@ def _resolve_member(session: Session, number: str) -> MemberRow | None:
         return _tenant_row(tenant, home_prefecture_name(session))
     org = _find(session, number)
     return _org_row(org) if org is not None and org.status == MemberStatus.approved else None
+
+
+def group_candidates(session: Session, actor: Actor, search: str = "", *, chosen: Iterable[str] = (),
+                     limit: int = 50) -> tuple[list[MemberRow], int]:
+    """The members a project group may be made of (approved organisations and participating
+    municipalities, as :func:`group_problems` counts them), for the picker: those matching ``search``
+    (name, reading, corporate number or tenant code), at most ``limit``, after the ``chosen`` ones
+    (always shown, so a search never hides a choice made); and how many match."""
+    authz.authorize(actor, "project.manage")
+    search = (search or "").strip()
+    orgs = sa.select(Organisation).where(Organisation.status == MemberStatus.approved)
+    if search:
+        like = f"%{search}%"
+        orgs = orgs.where(sa.or_(Organisation.name.ilike(like), Organisation.name_kana.ilike(like),
+                                 Organisation.corporate_number.like(like)))
+    rows = [_org_row(org) for org in session.scalars(orgs.order_by(Organisation.name_kana, Organisation.corporate_number))]
+    home = home_prefecture_name(session)
+    tenants = sa.select(Tenant).where(Tenant.status != TenantStatus.withdrawn).options(sa.orm.lazyload(Tenant.contacts))
+    for tenant in session.scalars(tenants.order_by(Tenant.code)):
+        if not search or any(search in text for text in (tenant.name_ja, tenant.name_kana or "", tenant.code,
+                                                         corporate_number_of_local_government(tenant.code))):
+            rows.append(_tenant_row(tenant, home))
+    chosen = list(dict.fromkeys(n.strip() for n in chosen if n and n.strip()))
+    picked = [row for number in chosen if (row := _resolve_member(session, number)) is not None]
+    taken = {row.corporate_number for row in picked}
+    return picked + [row for row in rows if row.corporate_number not in taken][:limit], len(rows)
+
+
+def member_names(session: Session, actor: Actor, numbers: Iterable[str]) -> dict[str, str]:
+    """corporate number → name of the given members (organisations whatever their status, and
+    municipalities), for pages that list a group's members by name (``project.read``)."""
+    authz.authorize(actor, "project.read")
+    numbers = set(numbers)
+    names = dict(session.execute(sa.select(Organisation.corporate_number, Organisation.name)
+                                 .where(Organisation.corporate_number.in_(sorted(numbers)))).all())
+    codes = {number[7:]: number for number in numbers - set(names) if number[1:7] == LOCAL_GOVERNMENT_BASE_PREFIX}
+    for code, name in session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(sorted(codes)))):
+        if corporate_number_of_local_government(code) == codes[code]:
+            names[codes[code]] = name
+    return names
 
 
 def group_problems(session: Session, name: str, representative: str, members: Iterable[str],

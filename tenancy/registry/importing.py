@@ -209,6 +209,14 @@ def _registered_codes(session: Session, codes: Sequence[str]) -> set[str]:
     return found
 
 
+def check_csv(session: Session, actor: Actor, source: csvfile.Source) -> list[TenantCreate]:
+    """Every row of the file checked as :func:`import_csv` checks it, nothing written: the step before
+    the operator confirms an import in the admin UI. Raises :class:`ImportRejected` as the import
+    would (the first bad lines listed, all counted); else the tenants the import would register."""
+    authz.authorize(actor, "tenant.create")
+    return validate_rows(session, parse_csv(source))
+
+
 def import_csv(session: Session, actor: Actor, source: csvfile.Source) -> ImportResult:
     """Validate every row, then register them all in one flush (one transaction, the caller's) with
     ONE audit record for the import (count and codes), not one per tenant. ``source``: the file's

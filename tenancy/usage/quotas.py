@@ -36,7 +36,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping, Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -774,8 +774,12 @@ def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict
 
 
 def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
-                        now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Every metric of one tenant now: used, limit, percentage, enforcement, where the limit comes from."""
+                        now: dt.datetime | None = None, measured: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Every metric of one tenant now: used, limit, percentage, enforcement, where the limit comes from.
+
+    ``measured``: levels counted just now at their source (``user_seats`` from Keycloak's accounts,
+    :func:`tenancy.identity.operations.seats_used`), shown instead of the stored figure, which is only
+    as fresh as its last recorded count."""
     authz.authorize(actor, "usage.read", tenant_code)
     tenant = _tenant(session, tenant_code)
     month = current_month(now)
@@ -783,7 +787,8 @@ def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
     plan = plan_of(session, tenant)
     result = []
     for metric in METRICS.values():
-        used = current_level(session, tenant_code, metric.name, month)
+        fresh = measured is not None and metric.name in measured
+        used = measured[metric.name] if fresh else current_level(session, tenant_code, metric.name, month)
         limit = limits.get(metric.name)
         result.append({
             "metric": metric.name, "kind": metric.kind.value, "label_ja": metric.label_ja, "label_en": metric.label_en,

@@ -94,6 +94,7 @@ def test_renkei_actor_alone_is_refused_outside_development_too(app, db, tmp_path
     assert records(db) == []
 
 
+@pytest.mark.keycloak  # in development the command asks Keycloak for the person's name (nobody here by that name)
 def test_development_keeps_as_for_the_demo(app, db, tmp_path, outside_development, monkeypatch):
     monkeypatch.setitem(app.config, "RENKEI_ENV", "development")
     path = tmp_path / "tenants.csv"

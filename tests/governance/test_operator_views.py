@@ -260,7 +260,7 @@ def test_a_notice_to_two_municipalities_reaches_them_and_not_a_third(operator_pa
 def test_a_notice_without_addressees_comes_back_with_what_was_typed(operator_page, db):
     page = operator_page.post("/admin/notices/publish", data={
         "csrf_token": CSRF, "title": "点検のお知らせ", "body": "", "audience": "chosen"}).get_data(as_text=True)
-    assert error_beside(page, "tenant_codes") == "市町村を1つ以上選んでください。"
+    assert error_beside(page, "tenant_codes") == "市町村を1つ以上選ぶか、「すべての会員団体にも送る」を選んでください。"
     assert error_beside(page, "body") == "本文を入力してください。"
     assert 'value="点検のお知らせ"' in page
     assert db.scalar(sa.select(sa.func.count()).select_from(Notice)) == 0
