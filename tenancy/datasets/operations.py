@@ -32,7 +32,7 @@ from core.validation import text_problem
 from tenancy.datasets import standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      OVERDUE_AFTER_DAYS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
-                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus,
+                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms,
                                      Distribution, Frequency, PersonalInfo, search_text_of)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -459,6 +459,10 @@ def review_checklist(session: Session, dataset: Dataset) -> list[tuple[str, str,
              ("説明がある", "There is a description", bool(dataset.description.strip()))]
     if dataset.standard_kind:
         items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind", dataset.conformant is True))
+    if any(lic.own_terms and lic.code == dataset.licence_code for lic in licences(session, include_inactive=True)):
+        items.append(("独自の利用規約が登録されている", "Its own terms of use are written",
+                      session.scalar(sa.select(DatasetTerms.id).where(DatasetTerms.dataset_id == dataset.id).limit(1))
+                      is not None))
     return items
 
 
@@ -490,7 +494,7 @@ _VERB_LABELS = {"submit": ("審査を申請しました", "submitted for review"
 
 
 @dataclasses.dataclass(frozen=True)
-class _Recipient:
+class Recipient:
     code: str
     email: str
 
@@ -537,7 +541,7 @@ def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") 
     body = f"データセット「{dataset.title_ja}」（{dataset.name}）を{label_ja}。\n"
     if reason:
         body += f"\n理由: {reason}\n"
-    outbox.queue(session, kind=f"dataset.{verb}", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+    outbox.queue(session, kind=f"dataset.{verb}", tenant=Recipient(dataset.provider_code, dataset.contact_email),
                  subject=f"【データセット】{dataset.title_ja}を{label_ja}", body=body)
     return dataset
 
@@ -643,7 +647,7 @@ def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = No
         since = dataset.last_updated_on or to_jst(dataset.created_at).date()
         period = max(0, (today - since).days) // days
         message = outbox.queue(
-            session, kind="dataset.overdue", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+            session, kind="dataset.overdue", tenant=Recipient(dataset.provider_code, dataset.contact_email),
             subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
             body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
                   f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
