@@ -204,6 +204,16 @@ def checks(session: Session, dataset: Dataset) -> list[DatasetCheck]:
                                 .order_by(DatasetCheck.id.desc()).limit(20)))
 
 
+def gauge_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
+    """The ``datasets`` gauge of each provider, counted from the register: its datasets that are not
+    withdrawn (drafts, submissions and published ones), by provider code (those with none are absent)."""
+    query = (sa.select(Dataset.provider_code, sa.func.count(Dataset.id))
+             .where(Dataset.status != DatasetStatus.withdrawn).group_by(Dataset.provider_code))
+    if codes is not None:
+        query = query.where(Dataset.provider_code.in_(sorted(set(codes))))
+    return {code: int(count) for code, count in session.execute(query)}
+
+
 def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
     """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
     return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
