@@ -27,8 +27,12 @@ def shapes():
 
 def conforms(graph, shapes) -> tuple[bool, str]:
     from pyshacl import validate
+    from rdflib import Graph
 
-    ok, _report, text = validate(graph, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    data = Graph()  # the feed's triples in a context-aware store, as pyshacl asks (the feed's own store is not)
+    for triple in graph:
+        data.add(triple)
+    ok, _report, text = validate(data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
     return ok, text
 
 

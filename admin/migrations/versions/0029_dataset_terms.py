@@ -1,4 +1,4 @@
-"""Terms of use per dataset: versions and acceptances
+"""Terms of use per dataset: versions and acceptances; the provider index holds the access
 
 Revision ID: 0029
 Revises: 0025
@@ -19,6 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # CKAN's organization filter: the provider index also holds the access (three equalities for a reader)
+    with op.batch_alter_table('dataset', schema=None) as batch_op:
+        batch_op.drop_index('ix_dataset_provider')
+        batch_op.create_index('ix_dataset_provider', ['provider_code', 'status', 'access'], unique=False)
     op.create_table('dataset_terms',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dataset_id', sa.Integer(), nullable=False),
@@ -67,3 +71,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dataset_terms_dataset_id'))
 
     op.drop_table('dataset_terms')
+    with op.batch_alter_table('dataset', schema=None) as batch_op:
+        batch_op.drop_index('ix_dataset_provider')
+        batch_op.create_index('ix_dataset_provider', ['provider_code', 'status'], unique=False)
