@@ -129,7 +129,7 @@ def package_show(params: dict, actor) -> dict:
     page = _search(actor, fq=f'name:"{dataset.name}"', rows=1)
     if not page.entries:
         raise CkanError(404, "Not Found Error", "Not found")  # not published, or not for this reader
-    return catalogue.ckan_package(page.entries[0])
+    return catalogue.ckan_package(page.entries[0], _base())
 
 
 def package_search(params: dict, actor) -> dict:
@@ -138,7 +138,7 @@ def package_search(params: dict, actor) -> dict:
     q, fq = _text(params, "q"), _text(params, "fq")
     sort = _text(params, "sort", limit=200) or "score desc, metadata_modified desc"
     page = _search(actor, q=q, fq=fq, sort=sort, rows=rows, start=start)
-    return {"count": page.total, "results": [catalogue.ckan_package(e) for e in page.entries], "sort": sort,
+    return {"count": page.total, "results": [catalogue.ckan_package(e, _base()) for e in page.entries], "sort": sort,
             "facets": {}, "search_facets": {}}
 
 
@@ -160,7 +160,7 @@ def organization_show(params: dict, actor) -> dict:
     result = catalogue.ckan_organization(providers[ident], count)
     if _bool(params, "include_datasets"):
         page = _search(actor, fq=f"organization:{ident}", rows=min(count, catalogue.MAX_ROWS), sort="name asc")
-        result["packages"] = [catalogue.ckan_package(e) for e in page.entries]
+        result["packages"] = [catalogue.ckan_package(e, _base()) for e in page.entries]
     return result
 
 
@@ -227,3 +227,37 @@ def dcat(fmt: str):
     rdf_format, mimetype = FORMATS[fmt]
     return Response(graph.serialize(format=rdf_format, encoding="utf-8"), mimetype=mimetype)
 
+
+
+# --- a dataset's own terms of use ------------------------------------------------------------------------
+
+@bp.get("/catalogue/datasets/<name>/terms")
+def terms_text(name: str):
+    """The text of a dataset's terms of use (Markdown), the current version or ``?version=n``: to anyone who
+    may see the dataset in the catalogue (the link the CKAN record and the DCAT feed give)."""
+    from tenancy.datasets import terms
+
+    try:
+        actor = _actor() or g.get("actor")
+    except DomainError as refusal:
+        return Response(refusal.message_en + "\n", status=403, mimetype="text/plain")
+    missing = Response("Not found\n", status=404, mimetype="text/plain")
+    version = request.args.get("version", "")
+    if len(name) > 100 or (version and (not version.isdigit() or len(version) > 6)):
+        return missing
+    try:
+        page = catalogue.search(db.session, actor, fq=f'name:"{name}"', rows=1) if '"' not in name else None
+    except catalogue.BadQuery:
+        page = None
+    if page is None or not page.entries or page.entries[0].terms is None:
+        return missing
+    entry = page.entries[0]
+    text = entry.terms if not version else next((t for t in terms.versions(db.session, entry.dataset)
+                                                 if t.number == int(version)), None)
+    if text is None:
+        return missing
+    d = entry.dataset
+    head = (f"<!-- {d.title_ja}（{d.name}）の利用規約 第{text.number}版"
+            f"{'（現行）' if text.number == entry.terms.number else '（改定前）'} content_hash: {text.content_hash} -->\n")
+    return Response(head + f"# {text.title}\n\n" + text.body_md, mimetype="text/markdown",
+                    headers={"X-Terms-Version": str(text.number), "X-Terms-Content-Hash": text.content_hash})

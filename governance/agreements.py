@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -35,6 +33,7 @@ from governance.models import (DOCUMENT_LABELS, AgreementAcceptance, AgreementDo
                                CouncilResolution, VersionStatus)
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, VersionDraft
 from core import authz, outbox
+from core.texts import normalise_text, refusal, text_hash  # the rules of versioned texts (consent imports them here too)
 from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.calendar import today_jst
@@ -56,23 +55,11 @@ def label(document: AgreementDocument, lang: str = "ja") -> str:
     return ja if lang == "ja" else en
 
 
-def normalise_text(body: str) -> str:
-    """Line endings as LF and no trailing blanks at the end, so the hash does not depend on the editor."""
-    return body.replace("\r\n", "\n").replace("\r", "\n").rstrip() + "\n"
-
-
 def content_hash(document: AgreementDocument, number: int, title: str, effective_on: dt.date, body_md: str) -> str:
     """SHA-256 (hex) of the canonical JSON ``{"body_md", "document", "effective_on", "number", "title"}``
     (keys sorted, no spaces, UTF-8): the text a tenant accepts, bound to its document and version."""
     return text_hash({"document": AgreementDocument(document).value, "number": number, "title": title,
                       "effective_on": effective_on.isoformat(), "body_md": body_md})
-
-
-def text_hash(payload: dict) -> str:
-    """SHA-256 (hex) of a versioned text's canonical JSON (keys sorted, no spaces, UTF-8): the rule
-    shared by agreement versions and consent texts (:mod:`governance.consent`)."""
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def version_summary(version: AgreementVersion) -> dict:
@@ -434,12 +421,13 @@ def accept_version(session: Session, actor: Actor, document: AgreementDocument, 
         raise VersionNotAcceptable(f"Version {number} of {document.value} is a draft; only published versions can be accepted.",
                                    f"{label(document)} 第{number}版は公開前のため、同意できません。", reason="draft")
     current = _current_version(session, document)
-    if current is not None and current.number != number:
+    why = refusal(number, current.number if current is not None else None, seen_hash, version.content_hash)
+    if why == "superseded":
         raise VersionNotAcceptable(
             f"Version {number} of {document.value} has been replaced by version {current.number}; accept that one.",
             f"{label(document)} 第{number}版は第{current.number}版に改定されています。第{current.number}版に同意してください。",
             reason="superseded", current=current.number)
-    if seen_hash != version.content_hash:
+    if why == "hash_mismatch":
         raise VersionNotAcceptable(
             "The text you read is not this version's text (the content hash differs); reload it and read it again.",
             "確認された本文がこの版の本文と一致しません（ハッシュ値が異なります）。本文を再表示して確認してください。",

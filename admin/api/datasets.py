@@ -283,3 +283,129 @@ def coverage(query: DatasetCoverageQuery):
          summary="Queue a reminder to each overdue dataset's contact (once per period)")
 def remind():
     return jsonify({"queued": operations.remind_overdue(db.session, current_actor())})
+
+
+# --- terms of use per dataset (tenancy.datasets.terms) -------------------------------------------------
+
+class DatasetTermsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, StringConstraints(max_length=200)] = Field(description="The title of the terms (利用規約の表題)")
+    body_md: str = Field(max_length=50_000, description="The text (Markdown)")
+
+
+class DatasetTermsVersionOut(BaseModel):
+    number: int
+    title: str
+    body_md: str
+    content_hash: str = Field(description="SHA-256 of the version's canonical text: send it to accept")
+    created_at: str
+    created_by: str
+    url: str = Field(description="Where the text is read (the link of the CKAN record and the DCAT feed)")
+
+
+class DatasetTermsAcceptanceOut(BaseModel):
+    consumer_code: str
+    number: int
+    accepted_at: str
+    actor_name: str
+
+
+class DatasetTermsOut(BaseModel):
+    own_terms: bool = Field(description="The licence is terms of its own")
+    acceptance_required: bool = Field(description="Limited: a consumer accepts the current version before access")
+    current: DatasetTermsVersionOut | None
+    versions: list[DatasetTermsVersionOut]
+    acceptances: list[DatasetTermsAcceptanceOut]
+
+
+class DatasetTermsQuery(CachedSchema):
+    consumer_code: Provider | None = Field(default=None, description="The municipality or organisation you act for")
+
+
+class DatasetTermsStandingOut(BaseModel):
+    uid: str
+    name: str
+    title_ja: str
+    provider_code: str
+    state: Literal["ok", "pending"] = Field(description="ok: the current version is accepted; pending: accept it first")
+    accepted_number: int | None
+    current: DatasetTermsVersionOut | None
+
+
+class DatasetTermsStandingList(BaseModel):
+    consumer_code: str
+    items: list[DatasetTermsStandingOut]
+
+
+class DatasetTermsAcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: int = Field(ge=1, le=1_000_000, description="The version accepted (the current one)")
+    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="The content hash of the text read")
+    consumer_code: Provider | None = None
+
+
+def _version_out(dataset, version) -> dict:
+    from core.audit import timestamp_text
+    from flask import request
+
+    return {"number": version.number, "title": version.title, "body_md": version.body_md,
+            "content_hash": version.content_hash, "created_at": timestamp_text(version.created_at),
+            "created_by": version.created_by,
+            "url": catalogue.terms_url(request.host_url, dataset, version.number)}
+
+
+def _terms_out(dataset) -> dict:
+    from core.audit import timestamp_text
+    from tenancy.datasets import terms
+
+    versions = terms.versions(db.session, dataset)
+    own = terms.has_own_terms(db.session, dataset)
+    return {"own_terms": own, "acceptance_required": own and dataset.access != Access.open,
+            "current": _version_out(dataset, versions[0]) if versions else None,
+            "versions": [_version_out(dataset, v) for v in versions],
+            "acceptances": [{"consumer_code": a.consumer_code, "number": a.number,
+                             "accepted_at": timestamp_text(a.accepted_at), "actor_name": a.actor_name}
+                            for a in terms.acceptances(db.session, current_actor(), dataset.uid)]}
+
+
+@bp.get("/datasets/<uid>/terms", responses={200: DatasetTermsOut},
+        summary="A dataset's own terms of use: its versions and who accepted which (the provider's view)")
+def get_terms(path: DatasetPath):
+    return jsonify(_terms_out(operations.get_dataset(db.session, current_actor(), path.uid)))
+
+
+@bp.post("/datasets/<uid>/terms", responses={201: DatasetTermsOut},
+         summary="Write the dataset's terms of use: a new version, current at once (consumers are asked again)")
+def revise_terms(path: DatasetPath, body: DatasetTermsBody):
+    from tenancy.datasets import terms
+
+    terms.revise(db.session, current_actor(), path.uid, body.title, body.body_md)
+    return jsonify(_terms_out(operations.get_dataset(db.session, current_actor(), path.uid))), 201
+
+
+@bp.get("/dataset-terms", responses={200: DatasetTermsStandingList},
+        summary="Limited datasets with their own terms your municipality or organisation may use, and whether it accepted")
+def terms_to_accept(query: DatasetTermsQuery):
+    from tenancy.datasets import terms
+
+    actor = current_actor()
+    rows = terms.to_accept(db.session, actor, query.consumer_code)
+    code = query.consumer_code or next(iter(actor.tenant_codes))
+    return jsonify({"consumer_code": code, "items": [
+        {"uid": s.dataset.uid, "name": s.dataset.name, "title_ja": s.dataset.title_ja,
+         "provider_code": s.dataset.provider_code, "state": s.state, "accepted_number": s.accepted_number,
+         "current": _version_out(s.dataset, s.terms) if s.terms else None} for s in rows]})
+
+
+@bp.post("/dataset-terms/<uid>/acceptances", responses={201: DatasetTermsStandingOut},
+         summary="Accept the current version of a dataset's terms for your municipality or organisation")
+def accept_terms(path: DatasetPath, body: DatasetTermsAcceptBody):
+    from tenancy.datasets import terms
+
+    actor = current_actor()
+    acceptance = terms.accept(db.session, actor, path.uid, body.number, body.content_hash, body.consumer_code)
+    s = terms.standing(db.session, actor, path.uid, acceptance.consumer_code)
+    return jsonify({"uid": s.dataset.uid, "name": s.dataset.name, "title_ja": s.dataset.title_ja,
+                    "provider_code": s.dataset.provider_code, "state": s.state, "accepted_number": s.accepted_number,
+                    "current": _version_out(s.dataset, s.terms) if s.terms else None}), 201

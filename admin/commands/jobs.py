@@ -164,6 +164,21 @@ def _dataset_reminders(actor: Actor) -> Outcome:
                    f"queued {queued} reminder(s) for overdue datasets", {"queued": queued})
 
 
+def _dataset_gauge(actor: Actor) -> Outcome:
+    from tenancy.datasets import operations
+    from tenancy.usage import metering
+    from tenancy.usage.quotas import active_tenant_codes
+
+    codes = list(active_tenant_codes(db.session))
+    if not codes:
+        return Outcome("done", "利用中の団体がありません", "no active tenant", {"tenants": 0})
+    counts = operations.gauge_counts(db.session, codes)
+    result = metering.record_registered_datasets(db.session, actor, counts, codes)
+    return Outcome("done", f"{result.accepted} 団体のデータセット数を台帳から記録しました",
+                   f"recorded the datasets gauge of {result.accepted} tenant(s) from the register",
+                   {"tenants": result.accepted, "datasets": sum(counts.values())})
+
+
 def _api_client_reconcile(actor: Actor) -> Outcome:
     from admin.identity import identity_directory
     from tenancy.identity import api_clients
@@ -299,6 +314,7 @@ def _check(actor: Actor) -> Outcome:
 
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
+    ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
     ("usage-report", _usage_report),
     ("usage-partitions", _usage_partitions),

@@ -20,7 +20,7 @@ from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.errors import DomainError
 from core.spreadsheet import safe_row
-from tenancy.datasets import catalogue, importing, operations, standards
+from tenancy.datasets import catalogue, importing, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
@@ -163,6 +163,9 @@ class DatasetsView(SecureView):
 
     @expose("/<uid>")
     def detail(self, uid: str):
+        return self._detail(uid)
+
+    def _detail(self, uid: str, terms_values: dict | None = None, terms_errors: dict | None = None, status: int = 200):
         dataset = self._dataset(uid)
         checks = operations.checks(db.session, dataset)
         provider = catalogue.providers(db.session, [dataset.provider_code]).get(dataset.provider_code)
@@ -177,9 +180,38 @@ class DatasetsView(SecureView):
             kind=standards.kind_of(dataset.standard_kind), conformance=operations.conformance_label(dataset),
             checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
             moves=operations.moves_for(g.actor, dataset), pick=_pick, labels=operations.LABELS,
-            responsibility=RESPONSIBILITY,
+            responsibility=RESPONSIBILITY, own_terms=licence is not None and licence.own_terms,
+            terms_versions=terms.versions(db.session, dataset), accepted_by=self._accepted_by(dataset),
+            terms_values=terms_values, terms_errors=terms_errors or {},
             can_manage=authz.allowed(g.actor, "dataset.manage", dataset.provider_code)
-            and dataset.status != DatasetStatus.withdrawn)
+            and dataset.status != DatasetStatus.withdrawn), status
+
+    def _accepted_by(self, dataset) -> dict[int, list[str]]:
+        """Version number -> the names of the consumers that accepted it."""
+        rows = terms.acceptances(db.session, g.actor, dataset.uid)
+        names = catalogue.providers(db.session, [a.consumer_code for a in rows])
+        found: dict[int, list[str]] = {}
+        for a in rows:
+            found.setdefault(a.number, []).append(names[a.consumer_code].name_ja if a.consumer_code in names else a.consumer_code)
+        return found
+
+    @expose("/<uid>/terms", methods=("POST",))
+    def terms(self, uid: str):
+        typed = {"title": request.form.get("title", ""), "body_md": request.form.get("body_md", "")}
+        try:
+            version = terms.revise(db.session, g.actor, uid, typed["title"], typed["body_md"])
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind == "not_found":
+                abort(404)
+            if error.kind == "forbidden":
+                abort(403)
+            errors = {p["field"]: (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
+            if not errors:
+                errors["title"] = error.message_ja if _ja() else error.message_en
+            return self._detail(uid, typed, errors, status=422)
+        return post_action(lambda: version, back=url_for(".detail", uid=uid) + "#terms",
+                           saved=lambda t: _("Version %(n)s of the terms is in force.", n=t.number))
 
     @expose("/<uid>/edit", methods=("GET", "POST"))
     def edit(self, uid: str):
@@ -358,8 +390,60 @@ class CategoriesView(SecureView):
                            back=url_for(".index"), saved=_("Saved."))
 
 
+class DatasetTermsView(SecureView):
+    """A consumer's view: the limited datasets with their own terms its municipality or organisation may
+    use, where it stands with each, the text, and accepting the version in force (asks first)."""
+
+    required_action = "dataset.terms.accept"
+
+    def _consumer(self) -> str | None:
+        code = request.args.get("consumer") or request.form.get("consumer") or None
+        if code is None and len(g.actor.tenant_codes) == 1:
+            code = next(iter(g.actor.tenant_codes))
+        return code
+
+    def _consumers(self) -> list[tuple[str, str]]:
+        grant = authz.grant_for(g.actor, "dataset.terms.accept")
+        found = catalogue.providers(db.session, sorted(grant.tenant_codes) if grant else [])
+        return [(code, found[code].name_ja if code in found else code) for code in sorted(grant.tenant_codes if grant else ())]
+
+    @expose("/")
+    def index(self):
+        consumer = self._consumer()
+        try:
+            rows = terms.to_accept(db.session, g.actor, consumer) if consumer else []
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+        names = catalogue.providers(db.session, [s.dataset.provider_code for s in rows])
+        return self.render("renkei/dataset_terms.html", rows=rows, consumer=consumer, consumers=self._consumers(),
+                           names=names)
+
+    @expose("/<ident>", methods=("GET", "POST"))
+    def detail(self, ident: str):
+        consumer = self._consumer()
+        try:
+            standing = terms.standing(db.session, g.actor, ident, consumer)
+        except DomainError as error:
+            abort(404 if error.kind in ("not_found", "invalid") else 403)
+        if request.method == "POST":
+            confirmation = confirm_first(
+                self, title=_("Accept these terms?"),
+                consequence=_("Your organisation is bound by version %(n)s of the terms of this dataset; the acceptance is recorded with your name and cannot be taken back.", n=standing.terms.number if standing.terms else 0),
+                confirm_label=_("Accept"), back=url_for(".detail", ident=ident, consumer=consumer))
+            if confirmation is not None:
+                return confirmation
+            number = request.form.get("number", "")
+            return post_action(lambda: terms.accept(db.session, g.actor, ident, int(number) if number.isdigit() and len(number) < 7 else 0,
+                                                    request.form.get("content_hash", ""), consumer),
+                               back=url_for(".detail", ident=ident, consumer=consumer),
+                               saved=_("Accepted. The distributions of this dataset are available to your organisation."))
+        provider = catalogue.providers(db.session, [standing.dataset.provider_code]).get(standing.dataset.provider_code)
+        return self.render("renkei/dataset_terms_detail.html", standing=standing, consumer=consumer, provider=provider)
+
+
 def views(session):
     return [DatasetsView(name=_l("Datasets"), endpoint="datasets", url="datasets"),
+            DatasetTermsView(name=_l("Terms of use of datasets"), endpoint="dataset_terms", url="dataset-terms"),
             CoverageView(name=_l("Standard datasets coverage"), endpoint="dataset_coverage", url="dataset-coverage"),
             CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories")]
 

@@ -135,7 +135,7 @@ def items_of(session: Session, text_id: int) -> list[ConsentDataItem]:
 
 def consent_text_hash(service: DataService, number: int, draft: TextDraft) -> str:
     """The hash of a consent text: bound to its service, version, controller, purposes and items
-    (the agreements' rule, :func:`governance.agreements.text_hash`)."""
+    (the rule of versioned texts, :func:`core.texts.text_hash`)."""
     return text_hash({"service": service.id, "number": number, "controller": service.controller,
                       "title": draft.title, "body_ja": normalise_text(draft.body_ja),
                       "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",

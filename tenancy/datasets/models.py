@@ -153,8 +153,9 @@ class Dataset(SQLModel, table=True):
         sa.Index("ix_dataset_catalogue", "status", "access", "name"),
         # a catalogue search reads the text from the index alone (no row is fetched to be matched)
         sa.Index("ix_dataset_search", "status", "access", "search_text"),
-        # one provider's datasets (the register's lists, CKAN's organization filter)
-        sa.Index("ix_dataset_provider", "provider_code", "status"),
+        # one provider's datasets (the register's lists, CKAN's organization filter: with the access, so that
+        # a reader's provider filter is three equalities here and not a scan of ix_dataset_search)
+        sa.Index("ix_dataset_provider", "provider_code", "status", "access"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -240,3 +241,41 @@ class DatasetCheck(SQLModel, table=True):
 def search_text_of(title_ja: str, title_en: str, keywords: str, description: str) -> str:
     """The one text a catalogue search looks in (so one LIKE, the same on SQLite and PostgreSQL)."""
     return "\n".join((title_ja, title_en, keywords, description)).lower()
+
+
+class DatasetTerms(SQLModel, table=True):
+    """One version of a dataset's own terms of use (利用規約), for a dataset whose licence is "terms of its
+    own". Versioned as the governance agreements are (:mod:`core.texts`): the text never changes after
+    it is made (``content_hash``); changing the terms makes the next version, which becomes current."""
+
+    __tablename__ = "dataset_terms"
+    __table_args__ = (sa.UniqueConstraint("dataset_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    number: int = Field(description="1, 2, 3… per dataset")
+    title: str = Field(max_length=200)
+    body_md: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    created_by: str = Field(default="", max_length=255)
+
+
+class DatasetTermsAcceptance(SQLModel, table=True):
+    """A consumer's acceptance of one version of a dataset's terms: the consumer is a tenant (code) or a
+    member organisation (corporate number), as the person who accepted acts for."""
+
+    __tablename__ = "dataset_terms_acceptance"
+    __table_args__ = (sa.UniqueConstraint("terms_id", "consumer_code"),
+                      sa.Index("ix_dataset_terms_acceptance_consumer", "dataset_id", "consumer_code"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    terms_id: int = Field(foreign_key="dataset_terms.id", index=True)
+    dataset_id: int = Field(foreign_key="dataset.id")
+    number: int
+    consumer_code: str = Field(max_length=13)
+    content_hash: str = Field(max_length=64)
+    accepted_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    actor_issuer: str = Field(max_length=255)
+    actor_subject: str = Field(max_length=255)
+    actor_name: str = Field(default="", max_length=255)

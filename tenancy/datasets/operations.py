@@ -32,7 +32,7 @@ from core.validation import text_problem
 from tenancy.datasets import standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      OVERDUE_AFTER_DAYS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
-                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus,
+                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms,
                                      Distribution, Frequency, PersonalInfo, search_text_of)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -202,6 +202,16 @@ def grantees(session: Session, dataset: Dataset) -> list[str]:
 def checks(session: Session, dataset: Dataset) -> list[DatasetCheck]:
     return list(session.scalars(sa.select(DatasetCheck).where(DatasetCheck.dataset_id == dataset.id)
                                 .order_by(DatasetCheck.id.desc()).limit(20)))
+
+
+def gauge_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
+    """The ``datasets`` gauge of each provider, counted from the register: its datasets that are not
+    withdrawn (drafts, submissions and published ones), by provider code (those with none are absent)."""
+    query = (sa.select(Dataset.provider_code, sa.func.count(Dataset.id))
+             .where(Dataset.status != DatasetStatus.withdrawn).group_by(Dataset.provider_code))
+    if codes is not None:
+        query = query.where(Dataset.provider_code.in_(sorted(set(codes))))
+    return {code: int(count) for code, count in session.execute(query)}
 
 
 def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
@@ -459,6 +469,10 @@ def review_checklist(session: Session, dataset: Dataset) -> list[tuple[str, str,
              ("説明がある", "There is a description", bool(dataset.description.strip()))]
     if dataset.standard_kind:
         items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind", dataset.conformant is True))
+    if any(lic.own_terms and lic.code == dataset.licence_code for lic in licences(session, include_inactive=True)):
+        items.append(("独自の利用規約が登録されている", "Its own terms of use are written",
+                      session.scalar(sa.select(DatasetTerms.id).where(DatasetTerms.dataset_id == dataset.id).limit(1))
+                      is not None))
     return items
 
 
@@ -490,7 +504,7 @@ _VERB_LABELS = {"submit": ("審査を申請しました", "submitted for review"
 
 
 @dataclasses.dataclass(frozen=True)
-class _Recipient:
+class Recipient:
     code: str
     email: str
 
@@ -537,7 +551,7 @@ def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") 
     body = f"データセット「{dataset.title_ja}」（{dataset.name}）を{label_ja}。\n"
     if reason:
         body += f"\n理由: {reason}\n"
-    outbox.queue(session, kind=f"dataset.{verb}", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+    outbox.queue(session, kind=f"dataset.{verb}", tenant=Recipient(dataset.provider_code, dataset.contact_email),
                  subject=f"【データセット】{dataset.title_ja}を{label_ja}", body=body)
     return dataset
 
@@ -578,7 +592,8 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
 
     The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
     Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
-    only the page's municipalities are read (a page of 1,741 reads 50), a ``state`` filter reads all."""
+    only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
+    ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
     from tenancy.registry.models import Tenant, TenantStatus
 
     grant = authz.authorize(actor, "dataset.read")
@@ -595,6 +610,16 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
         total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
         tenants = tenants.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)
     listed = session.execute(tenants.order_by(Tenant.code)).all()
+    kinds = list(standards.kinds())
+    if page is not None and state and kind in kinds:
+        # a filter on one kind's cells: that kind's rows find the matching municipalities, then only the
+        # page's municipalities are read for every kind (the same cells as the full matrix, fewer rows read)
+        one = _coverage_rows(session, grant, None, [kind])
+        matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
+        shown = matching[(page - 1) * per_page: page * per_page]
+        rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
+        return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
+                for code, name in shown], len(matching)
     found: dict[tuple[str, str], list[Any]] = {}
     query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
                        Dataset.last_updated_on)
@@ -605,7 +630,6 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
         query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
     for row in session.execute(query):
         found.setdefault((row.provider_code, row.standard_kind), []).append(row)
-    kinds = list(standards.kinds())
     result = []
     for code, name in listed:
         cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
@@ -618,6 +642,22 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
         total = len(result)
         result = result[(page - 1) * per_page: page * per_page]
     return result, total
+
+
+def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | None,
+                   kinds: Sequence[str]) -> dict[tuple[str, str], list[Any]]:
+    """The published datasets of ``kinds`` (of ``codes``, or of every provider the grant covers), by (provider, kind)."""
+    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
+                       Dataset.last_updated_on)
+             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.in_(list(kinds))))
+    if codes is not None:
+        query = query.where(Dataset.provider_code.in_(list(codes)))
+    elif not grant.all_tenants:
+        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
+    found: dict[tuple[str, str], list[Any]] = {}
+    for row in session.execute(query):
+        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
+    return found
 
 
 def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
@@ -643,7 +683,7 @@ def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = No
         since = dataset.last_updated_on or to_jst(dataset.created_at).date()
         period = max(0, (today - since).days) // days
         message = outbox.queue(
-            session, kind="dataset.overdue", tenant=_Recipient(dataset.provider_code, dataset.contact_email),
+            session, kind="dataset.overdue", tenant=Recipient(dataset.provider_code, dataset.contact_email),
             subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
             body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
                   f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"

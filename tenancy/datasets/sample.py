@@ -19,8 +19,25 @@ def sample_bytes() -> bytes:
     return resources.files("tenancy").joinpath("data", SAMPLE_FILE).read_bytes()
 
 
+SAMPLE_TERMS_TITLE = "【サンプル】データ利用規約"
+SAMPLE_TERMS = """【サンプル】デモ用の見本の利用規約です。実在の規約ではありません。
+
+1. 利用者は、このデータを協議会の会員としての業務（行政事務、提案グループの実証）にのみ利用します。
+2. 利用者は、このデータを第三者に提供しません。集計した結果を公表するときは出典を明記します。
+3. 提供者はデータの正確性と公開する権利に、運営者はプラットフォームの稼働と安全性に、利用者はこの規約の範囲内での利用に責任を負います。
+4. この規約を改定したときは、改定後の規約に同意するまでデータの配布先は提供されません。
+"""
+
+
 def load_sample_datasets(session: Session, actor: Actor) -> list[Dataset]:
-    """Import the sample list once: nothing if any of its datasets is registered already."""
+    """Import the sample list once: nothing if any of its datasets is registered already. The datasets
+    with terms of their own get the sample terms (version 1)."""
+    from tenancy.datasets import terms
+
     if session.scalar(sa.select(Dataset.id).where(Dataset.name == "kumamoto-city-aed")) is not None:
         return []
-    return import_datasets(session, actor, sample_bytes())
+    created = import_datasets(session, actor, sample_bytes())
+    for dataset in created:
+        if terms.has_own_terms(session, dataset):
+            terms.revise(session, actor, dataset.uid, SAMPLE_TERMS_TITLE, SAMPLE_TERMS)
+    return created

@@ -768,6 +768,23 @@ def _collector_paused(function: Callable[..., Any]) -> Callable[..., Any]:
     return paused
 
 
+# Gauges renkei counts itself: a client (the usage API, an import file) may not report them.
+COUNTED_BY_RENKEI = {"datasets": ("the dataset register", "データセット台帳")}
+REGISTER_SOURCE = "register"
+CLIENT_SOURCES = frozenset({"api", "import"})
+
+
+def _refuse_counted_by_renkei(raw_events: Sequence[Any], where: Callable[[int], str]) -> None:
+    found = [problem(f"{where(i)}.metric", f"{raw['metric']} is counted from {COUNTED_BY_RENKEI[raw['metric']][0]}; it is not reported",
+                     f"{raw['metric']} は{COUNTED_BY_RENKEI[raw['metric']][1]}から数えるため、送信できません。")
+             for i, raw in enumerate(raw_events)
+             if isinstance(raw, dict) and isinstance(raw.get("metric"), str) and raw["metric"] in COUNTED_BY_RENKEI]
+    if found:
+        raise UsageRejected("Some events report a figure renkei counts itself; nothing was recorded.",
+                            "renkei が自ら数える指標を送信したイベントがあります。何も記録していません。",
+                            problems=found[:csvfile.MAX_PROBLEMS_LISTED], errors_listed=min(len(found), csvfile.MAX_PROBLEMS_LISTED))
+
+
 @_collector_paused
 def ingest(
     session: Session,
@@ -788,6 +805,8 @@ def ingest(
     if not raw_events:
         raise UsageRejected("The batch has no events; send at least one.", "イベントが1件もありません。1件以上送ってください。",
                             problems=[problem("events", "at least one event is required", "1件以上必要です。")])
+    if source in CLIENT_SOURCES:
+        _refuse_counted_by_renkei(raw_events, where)
     known = known_tenants if known_tenants is not None else tenant_codes(session)
 
     def check(sink: Callable[[list[ValidEvent]], None] | None = None) -> tuple:
@@ -903,14 +922,29 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
     return True
 
 
+def record_levels(session: Session, actor: Actor, metric: str, level_of: Callable[[str], int], codes: Iterable[str],
+                  *, source: str, now: dt.datetime | None = None) -> IngestResult:
+    """A gauge of each tenant counted by renkei itself (not reported by a client), recorded as usage events
+    known by ``source``, metric, tenant and instant."""
+    now = now or utcnow()
+    stamp = now.astimezone(dt.timezone.utc).isoformat()
+    events = [{"tenant": code, "metric": metric, "quantity": level_of(code), "timestamp": stamp,
+               "event_id": f"{source}:{metric}:{code}:{stamp}"} for code in codes]
+    return ingest(session, actor, events, source=source, now=now)
+
+
 def record_user_seats(session: Session, actor: Actor, count_members: Callable[[str], int],
                       codes: Iterable[str], *, now: dt.datetime | None = None) -> IngestResult:
     """The ``user_seats`` gauge of each tenant, counted from its Keycloak group, recorded as usage events."""
-    now = now or utcnow()
-    stamp = now.astimezone(dt.timezone.utc).isoformat()
-    events = [{"tenant": code, "metric": "user_seats", "quantity": count_members(code), "timestamp": stamp,
-               "event_id": f"keycloak:user_seats:{code}:{stamp}"} for code in codes]
-    return ingest(session, actor, events, source="keycloak", now=now)
+    return record_levels(session, actor, "user_seats", count_members, codes, source="keycloak", now=now)
+
+
+def record_registered_datasets(session: Session, actor: Actor, counts: Mapping[str, int], codes: Iterable[str],
+                               *, now: dt.datetime | None = None) -> IngestResult:
+    """The ``datasets`` gauge of each tenant, counted from the dataset register
+    (:func:`tenancy.datasets.operations.gauge_counts`), recorded as usage events."""
+    return record_levels(session, actor, "datasets", lambda code: counts.get(code, 0), codes, source=REGISTER_SOURCE,
+                         now=now)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ def test_a_limited_dataset_is_present_with_an_entitled_members_token(ckan_url, u
     entitled = remote(ckan_url, token)
     accidents = entitled.action.package_show(id="pref-traffic-accidents")  # named: 熊本市 and 八代市
     assert accidents["private"] is True and accidents["license_id"] == "own-terms"
+    # its own terms: the record links version 1; the data is held back until 熊本市 accepts them
+    assert accidents["terms_of_use"]["version"] == 1 and accidents["terms_of_use"]["acceptance_required"]
+    assert accidents["resources"] == [] and accidents["terms_of_use"]["resources_withheld"]
     assert LIMITED <= set(entitled.action.package_list())
     assert entitled.action.package_search(q="交通事故")["count"] == 1
 

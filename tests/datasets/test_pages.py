@@ -119,3 +119,44 @@ def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(clie
     assert "更新・修正が必要なデータセット" in text
     assert "駐輪場一覧（更新期限切れ）" in text and "AED設置箇所一覧（不適合（2 件））" in text
     assert "道路照明灯一覧" not in text
+
+
+def test_the_provider_writes_terms_and_a_consumer_reads_and_accepts_them_in_japanese(client, db, sample_catalogue):
+    from tenancy.datasets import catalogue
+    from tests.datasets.conftest import YATSUSHIRO_ADMIN
+
+    sign_in(client, ["municipal-admin"], ["430005"], csrf="t")
+    page = client.get("/admin/datasets/pref-traffic-accidents")
+    text = page.get_data(as_text=True)
+    assert "利用規約" in text and "現行 第1版" in text and "【サンプル】データ利用規約" in text
+    refused = client.post("/admin/datasets/pref-traffic-accidents/terms",
+                          data={"csrf_token": "t", "title": "改定した規約", "body_md": ""})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "本文を" in text and 'value="改定した規約"' in text  # kept as typed
+    saved = client.post("/admin/datasets/pref-traffic-accidents/terms",
+                        data={"csrf_token": "t", "title": "改定した規約", "body_md": "第2版の本文。"})
+    assert saved.status_code == 302
+    assert "現行 第2版" in client.get("/admin/datasets/pref-traffic-accidents").get_data(as_text=True)
+
+    sign_in(client, ["municipal-admin"], ["432024"], csrf="t")
+    listed = client.get("/admin/dataset-terms/").get_data(as_text=True)
+    assert "交通事故統計情報" in listed and "未同意" in listed and "第2版" in listed
+    detail = client.get("/admin/dataset-terms/pref-traffic-accidents").get_data(as_text=True)
+    assert "第2版の本文。" in detail and "この利用規約（第2版）に同意する" in detail
+    from tenancy.datasets.models import DatasetTerms
+    import sqlalchemy as sa
+
+    version = db.scalar(sa.select(DatasetTerms).where(DatasetTerms.number == 2))
+    form = {"csrf_token": "t", "number": "2", "content_hash": version.content_hash, "consumer": "432024"}
+    asked = client.post("/admin/dataset-terms/pref-traffic-accidents", data=form)
+    assert asked.status_code == 200 and "取り消せません" in asked.get_data(as_text=True)  # asks first, writes nothing
+    assert catalogue.search(db, YATSUSHIRO_ADMIN, fq="name:pref-traffic-accidents").entries[0].withheld
+    done = client.post("/admin/dataset-terms/pref-traffic-accidents", data={**form, "confirmed": "1"})
+    assert done.status_code == 302
+    db.expire_all()
+    assert not catalogue.search(db, YATSUSHIRO_ADMIN, fq="name:pref-traffic-accidents").entries[0].withheld
+    after = client.get("/admin/dataset-terms/").get_data(as_text=True)
+    assert "同意済" in after and "未同意" not in after
+
+    sign_in(client, ["municipal-staff"], ["432024"], csrf="t")
+    assert client.get("/admin/dataset-terms/").status_code == 403  # the municipal admin accepts for the municipality

@@ -173,3 +173,37 @@ def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
     assert reminder.recipients == "wc@example.jp" and "更新をお願いします" in reminder.subject
     # 35 days on: the toilets again (their next period), and 熊本市's AED list, overdue by then
     assert operations.remind_overdue(db, operator, today=today + dt.timedelta(days=35)) == 2
+
+
+def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operator, providers, tenant_factory):
+    """The paged matrix filtered on one kind's state reads fewer rows (that kind's, then the page's): for every
+    kind, state and page size it shows the same municipalities, cells and count as the whole matrix filtered."""
+    import datetime as dt
+
+    from tenancy.datasets import operations, standards
+
+    for code in ("432113", "432041", "432059"):
+        tenant_factory(code)
+    today = dt.date(2026, 11, 23)
+    made = [("431001", "aed", dt.date(2026, 11, 1), AED_GOOD), ("432024", "aed", dt.date(2026, 9, 1), AED_GOOD),
+            ("430005", "aed", dt.date(2026, 11, 20), AED_BAD), ("432113", "public_toilet", dt.date(2026, 9, 1), None),
+            ("432041", "aed", dt.date(2026, 11, 15), None), ("432041", "public_toilet", dt.date(2026, 11, 15), AED_BAD)]
+    for n, (code, kind, last, csv) in enumerate(made):
+        dataset = operations.register(db, operator, draft(provider_code=code, standard_kind=kind, last_updated_on=last,
+                                                          title_ja=f"データ{n}", contact_email=f"d{n}@example.jp"))
+        if csv is not None:
+            operations.check_file(db, operator, dataset.uid, "f.csv", csv.encode())
+        dataset.status = "published"
+    db.flush()
+    whole = operations.coverage(db, operator, today=today)
+    seen_states = set()
+    for kind in standards.kinds():
+        for state in ("conformant", "not_conformant", "overdue", "missing"):
+            expected = [(r.code, r.cells) for r in whole if r.cells[kind] == state]
+            seen_states.update(state for _code, cells in expected for _k in [kind] if cells[kind] == state)
+            for per_page in (1, 2, 50):
+                pages = [operations.coverage(db, operator, today=today, kind=kind, state=state, page=p, per_page=per_page)
+                         for p in range(1, len(expected) // per_page + 2)]
+                assert all(total == len(expected) for _rows, total in pages), (kind, state)
+                assert [(r.code, r.cells) for rows, _total in pages for r in rows] == expected, (kind, state, per_page)
+    assert seen_states == {"conformant", "not_conformant", "overdue", "missing"}  # every state was compared

@@ -298,6 +298,20 @@ def dataset(ctx: Ctx, status: str = "draft", **fields) -> str:
     return created.uid
 
 
+def accept_terms(ctx: Ctx, good: bool) -> Call:
+    """八代市's admin accepts the terms of a published members-only dataset of 熊本市 with terms of its own."""
+    from tenancy.datasets import operations, terms
+
+    ctx.tenants("432024")
+    uid = dataset(ctx, licence_code="own-terms", access="members")
+    version = terms.revise(ctx.db, ctx.operator, uid, "利用規約", "会員の業務にのみ利用できます。")
+    for verb in ("submit", "publish"):
+        operations.move(ctx.db, ctx.operator, uid, verb)
+    ctx.db.commit()
+    return Call("POST", f"/api/v1/dataset-terms/{uid}/acceptances", ctx.admin_of("432024"),
+                {"number": 1, "content_hash": version.content_hash if good else "0" * 64})
+
+
 def b64(text: str) -> str:
     import base64
 
@@ -605,6 +619,12 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/datasets/{uid}/{verb}"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c)}/submit", {}),
         refused=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c, contact_email='', department='')}/submit", {})),
+    ("POST", "/api/v1/datasets/{uid}/terms"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c, licence_code='own-terms')}/terms",
+                             {"title": "利用規約", "body_md": "会員の業務にのみ利用できます。"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/datasets/{dataset(c)}/terms", {"title": "利用規約", "body_md": "本文"})),
+    ("POST", "/api/v1/dataset-terms/{uid}/acceptances"): Entry(
+        success=lambda c: accept_terms(c, good=True), refused=lambda c: accept_terms(c, good=False)),
     ("POST", "/api/v1/datasets/import"): Entry(
         success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/datasets/import", {"content_base64": b64(
             "提供者コード,タイトル,分野,ライセンス,更新頻度\n431001,駐輪場一覧,交通,CC-BY-4.0,毎年\n")}))[1],

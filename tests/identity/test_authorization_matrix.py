@@ -243,6 +243,12 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/datasets/import"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
     ("GET", "/api/v1/datasets/coverage"): Rule(READ_DATASETS),
     ("POST", "/api/v1/datasets/reminders"): Rule(OPERATE),
+    # a dataset's own terms: its provider's admins write them; a consumer's admin reads and accepts them
+    ("GET", "/api/v1/datasets/{uid}/terms"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/datasets/{uid}/terms"): Rule(MANAGE_DATASETS, lambda: {"title": "利用規約", "body_md": "本文"}),
+    ("GET", "/api/v1/dataset-terms"): Rule({"municipal-admin": "any", "org-admin": "any"}),
+    ("POST", "/api/v1/dataset-terms/{uid}/acceptances"): Rule({"municipal-admin": "any", "org-admin": "any"},
+                                                              lambda: {"number": 1, "content_hash": "0" * 64}),
     # personal data by consent (issue 23): the operator approves services; a tenant's (or organisation's) admin
     # registers and reads its own services and their linkages only; a clerk (admin or staff) records consent
     # for their own tenant's people and reads their history; the auditor reads everything; the broker checks
