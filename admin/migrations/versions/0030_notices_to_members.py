@@ -1,7 +1,7 @@
 """Notices to member organisations: notice.to_members and the notice_member addressees
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0029
 Create Date: 2026-11-23 13:00:00
 """
 from alembic import op  # noqa: F401
@@ -10,7 +10,7 @@ import sqlmodel  # noqa: F401
 
 
 revision = '0030'
-down_revision = '0025'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
