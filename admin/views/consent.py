@@ -284,7 +284,7 @@ class ConsentServicesView(SecureView):
             rows = []
         return self.render("renkei/consent_linkages.html", service=service, services=[], rows=history.linkage_dicts(
             rows, db.session, "ja" if _ja() else "en"), searched=True, args=request.args, limit=history.MAX_ROWS,
-            action=url_for(".linkages", service_id=service.id))
+            action=url_for(".linkages", service_id=service.id), history_ok=_history_ok)
 
     @expose("/levels", methods=("GET", "POST"))
     def levels(self):
@@ -325,6 +325,10 @@ def _period_args() -> tuple[dt.date | None, dt.date | None, str | None]:
     if result not in (None, "allowed", "refused"):
         abort(400)
     return day("from"), day("to"), result
+
+
+def _history_ok(tenant_code: str) -> bool:
+    return authz.allowed(g.actor, "consent.history", tenant_code)
 
 
 def _tenants(action: str) -> list[tuple[str, str]]:
@@ -554,7 +558,7 @@ class ConsentLinkagesView(SecureView):
         return self.render("renkei/consent_linkages.html", service=None,
                            services=[(str(s.id), s.name) for s in services], rows=history.linkage_dicts(
                                rows, db.session, "ja" if _ja() else "en"), searched=searched, args=request.args,
-                           limit=history.MAX_ROWS, action=url_for(".index"))
+                           limit=history.MAX_ROWS, action=url_for(".index"), history_ok=_history_ok)
 
 
 def views(session):
