@@ -12,6 +12,9 @@ Jobs, in order:
   ahead (PostgreSQL), then drop raw events past ``RENKEI_USAGE_RETENTION_MONTHS`` (default 13: the
   current month and the 12 before it, so always at least a year is kept).
 * ``request-log-retention``: delete request log files older than ``RENKEI_RETENTION_DAYS`` (365).
+* ``linkage-retention``: archive the consent broker's linkage records older than
+  ``RENKEI_LINKAGE_RETENTION_DAYS`` (365, at least 365) to ``RENKEI_LINKAGE_ARCHIVE_DIR`` (default
+  ``<RENKEI_VAR_DIR>/linkage-archive``), then remove them (:func:`governance.consent.linkage.purge_linkages`).
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
@@ -126,6 +129,21 @@ def _request_log_retention(actor: Actor) -> Outcome:
     removed = request_log.purge(destination, days)
     return Outcome("done", f"{days} 日を過ぎたリクエストログ {len(removed)} ファイルを削除しました",
                    f"deleted {len(removed)} request log file(s) older than {days} days", {"removed": removed})
+
+
+def _linkage_retention(actor: Actor) -> Outcome:
+    from admin.commands.consent import archive_dir
+    from governance.consent.linkage import purge_linkages
+
+    days = int(current_app.config["RENKEI_LINKAGE_RETENTION_DAYS"])
+    result = purge_linkages(db.session, actor, archive_dir(), retention_days=days)
+    if not result.purged:
+        return Outcome("skipped", f"{days} 日を過ぎた連携記録はありません", f"no linkage record is older than {days} days",
+                       {"retention_days": days})
+    return Outcome("done", f"{days} 日を過ぎた連携記録 {result.purged} 件を {result.archive} に保存して削除しました",
+                   f"archived {result.purged} linkage record(s) through #{result.through_seq} to {result.archive}, "
+                   "then removed them",
+                   {"purged": result.purged, "through_seq": result.through_seq, "archive": str(result.archive)})
 
 
 def _deny_list(actor: Actor) -> Outcome:
@@ -267,6 +285,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("usage-partitions", _usage_partitions),
     ("usage-retention", _usage_retention),
     ("request-log-retention", _request_log_retention),
+    ("linkage-retention", _linkage_retention),
     ("deny-list", _deny_list),
     ("api-client-retire", _api_client_retire),
     ("api-client-reconcile", _api_client_reconcile),
