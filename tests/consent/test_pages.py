@@ -75,6 +75,9 @@ def test_an_admin_registers_a_service_the_operator_approves_it_a_clerk_records_a
     assert given.status_code == 302 and "/admin/consent/receipt/" in given.headers["Location"]
     receipt = client.get(given.headers["Location"]).get_data(as_text=True)
     assert "同意の記録票" in receipt and subject in receipt and "窓口（紙）" in receipt and "窓口 花子" in receipt
+    english = client.get(given.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "Consent receipt" in english and "Paper at a counter" in english
+    client.get("/admin/consent/?lang=ja")  # the language is remembered in the session: back to Japanese
     assert _check(db, service.id, subject).allowed
 
     asked = client.post("/admin/consent/withdraw", data={"csrf_token": "t", "tenant_code": KUMAMOTO, "subject_id": subject,
