@@ -104,6 +104,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_REQUEST_LOG": env.get("RENKEI_REQUEST_LOG", "stdout"),
         # request log files older than this are deleted by `renkei jobs run-due` (logs are kept one year)
         "RENKEI_RETENTION_DAYS": int(env.get("RENKEI_RETENTION_DAYS", "365")),
+        # linkage records (issue 23) older than this are archived, then purged, by `renkei jobs run-due` (at least 365)
+        "RENKEI_LINKAGE_RETENTION_DAYS": int(env.get("RENKEI_LINKAGE_RETENTION_DAYS", "365")),
+        # where those archives go (default <RENKEI_VAR_DIR>/linkage-archive)
+        "RENKEI_LINKAGE_ARCHIVE_DIR": env.get("RENKEI_LINKAGE_ARCHIVE_DIR", ""),
         # each check of GET /readyz may take this long (seconds)
         "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),

@@ -19,8 +19,9 @@ def environ_for(path: str, headers: dict[str, str] | None = None, *, method: str
     from werkzeug.test import EnvironBuilder
 
     base, _, query = path.partition("?")
+    # the connection's peer is this machine, as for a local server (the open development API is loopback-only)
     builder = EnvironBuilder(method=method, path=base, query_string=query, base_url="http://127.0.0.1:8000",
-                             headers=headers or {}, data=body or None,
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers=headers or {}, data=body or None,
                              content_type="application/json" if body else None)
     try:
         return builder.get_environ()

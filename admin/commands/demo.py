@@ -74,6 +74,9 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     from tenancy.datasets.sample import load_sample_datasets
 
     datasets = load_sample_datasets(db.session, loader)  # Kumamoto's 33 datasets, sample records, through the import
+    from governance.consent.operations import ensure_default_levels
+
+    ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
     db.session.commit()
     from admin.identity import identity_directory
 

@@ -12,6 +12,9 @@ Jobs, in order:
   ahead (PostgreSQL), then drop raw events past ``RENKEI_USAGE_RETENTION_MONTHS`` (default 13: the
   current month and the 12 before it, so always at least a year is kept).
 * ``request-log-retention``: delete request log files older than ``RENKEI_RETENTION_DAYS`` (365).
+* ``linkage-retention``: archive the consent broker's linkage records older than
+  ``RENKEI_LINKAGE_RETENTION_DAYS`` (365, at least 365) to ``RENKEI_LINKAGE_ARCHIVE_DIR`` (default
+  ``<RENKEI_VAR_DIR>/linkage-archive``), then remove them (:func:`governance.consent.linkage.purge_linkages`).
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
@@ -137,6 +140,46 @@ def _request_log_retention(actor: Actor) -> Outcome:
     removed = request_log.purge(destination, days)
     return Outcome("done", f"{days} 日を過ぎたリクエストログ {len(removed)} ファイルを削除しました",
                    f"deleted {len(removed)} request log file(s) older than {days} days", {"removed": removed})
+
+
+def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
+    """The linkage records' purge as every caller runs it (the due job, ``renkei consent purge``):
+    the chains first verified against their newest signed checkpoints (a purge never hides a
+    tampering), then the purge, committed, then a signed checkpoint of the linkage chain with its
+    new anchor, so that the next checks see the anchor moved by the purge (as ``renkei audit purge``
+    does for the audit log). No signing key: refused before anything is removed."""
+    from admin.maintenance import check, signing
+    from core.errors import Invalid
+    from core.signing import private_dir
+    from governance.consent.linkage import CHAINS, purge_linkages
+
+    signer = signing.signer()
+    folder = private_dir(signing.checkpoint_dir(), tighten=True)
+    report = check.SystemReport()
+    check.check_consent(db.session, report, {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS})
+    if not report.ok:
+        raise Invalid(f"{report.first.message_en}; nothing was purged",
+                      f"{report.first.message_ja}。連携記録は削除していません")
+    result = purge_linkages(db.session, actor, target, retention_days=days)
+    db.session.commit()
+    if result.purged:
+        statuses = check.check_consent(db.session, check.SystemReport(), {})
+        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder)
+    return result
+
+
+def _linkage_retention(actor: Actor) -> Outcome:
+    from admin.commands.consent import archive_dir
+
+    days = int(current_app.config["RENKEI_LINKAGE_RETENTION_DAYS"])
+    result = purge_linkages_checkpointed(actor, archive_dir(), days)
+    if not result.purged:
+        return Outcome("skipped", f"{days} 日を過ぎた連携記録はありません", f"no linkage record is older than {days} days",
+                       {"retention_days": days})
+    return Outcome("done", f"{days} 日を過ぎた連携記録 {result.purged} 件を {result.archive} に保存して削除しました",
+                   f"archived {result.purged} linkage record(s) through #{result.through_seq} to {result.archive}, "
+                   "then removed them",
+                   {"purged": result.purged, "through_seq": result.through_seq, "archive": str(result.archive)})
 
 
 def _deny_list(actor: Actor) -> Outcome:
@@ -320,6 +363,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("usage-partitions", _usage_partitions),
     ("usage-retention", _usage_retention),
     ("request-log-retention", _request_log_retention),
+    ("linkage-retention", _linkage_retention),
     ("deny-list", _deny_list),
     ("api-client-retire", _api_client_retire),
     ("api-client-reconcile", _api_client_reconcile),

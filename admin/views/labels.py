@@ -27,6 +27,7 @@ from billing.models import (ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, CATE
                             RunStatus, TaxTreatment)
 from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
+from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
                                VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
 from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
@@ -175,6 +176,7 @@ _STATUS_BY_TARGET = {
     "council_proposal": lambda v: _pick(PROPOSAL_STATUS_LABELS[ProposalStatus(v)]),
     "agreement_version": lambda v: _pick(VERSION_STATUS_LABELS[VersionStatus(v)]),
     "member": lambda v: _pick(MEMBER_STATUS_LABELS[MemberStatus(v)]),
+    "data_service": lambda v: _pick(SERVICE_STATUS_LABELS[ServiceStatus(v)]),
 }
 
 _VALUE_LABELS = {

@@ -1,5 +1,7 @@
 """The consent and linkage chains: verification (for ``renkei check``) and the linkage records'
-retention (kept at least a year, then archived to a file and purged, never silently lost).
+retention (kept at least a year, then archived to a file and purged, never silently lost; the
+``linkage-retention`` job of ``renkei jobs run-due`` and ``renkei consent purge``; an archive is
+checked with :func:`verify_archive`).
 
 The purge works as the audit log's (:mod:`governance.audit`): records older than the retention are
 written to a JSON-lines archive ending with a manifest (count, first and last seq, the hash the
@@ -105,3 +107,63 @@ def purge_linkages(session: Session, actor: Actor, archive_dir: Path, *, retenti
                  after={"count": count, "through_seq": through, "through_hash": last_hash, "archive_name": path.name,
                         "archive_sha256": archive_sha, "retention_days": retention_days})
     return PurgeResult(count, through, last_hash, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveReport:
+    count: int
+    first_seq: int | None
+    through_seq: int | None
+    start_hash: str | None
+    through_hash: str | None
+    problem: str | None  # None: intact
+
+
+def verify_archive(path: Path) -> ArchiveReport:
+    """Re-hash an archive's records from its manifest's start hash, and compare count, range, end hash
+    and the records' SHA-256 with the manifest (the last line)."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    try:
+        manifest = json.loads(lines[-1])["manifest"] if lines else None
+    except (ValueError, KeyError, TypeError):
+        manifest = None
+    if not manifest or manifest.get("format") != ARCHIVE_FORMAT:
+        return ArchiveReport(0, None, None, None, None, "no manifest: not a linkage archive")
+    digest, previous, expected, count = hashlib.sha256(), manifest["start_hash"], manifest["first_seq"], 0
+    for raw in lines[:-1]:
+        digest.update(raw)
+        entry = json.loads(raw)
+        if entry["seq"] != expected:
+            return _report(manifest, count, f"record #{expected} is missing (found #{entry['seq']})")
+        if entry["prev_hash"] != previous or chain.entry_hash(_Entry(entry), LINKAGE_HASHED_FIELDS, previous) != entry["hash"]:
+            return _report(manifest, count, f"record #{entry['seq']} does not match its hash")
+        previous, expected, count = entry["hash"], expected + 1, count + 1
+    if (count, expected - 1, previous) != (manifest["count"], manifest["through_seq"], manifest["through_hash"]):
+        return _report(manifest, count, "the records do not end where the manifest says")
+    if digest.hexdigest() != manifest["records_sha256"]:
+        return _report(manifest, count, "the records' SHA-256 differs from the manifest's")
+    return _report(manifest, count, None)
+
+
+class _Entry:
+    """An archived record read back: its fields as attributes, its timestamp as a datetime again."""
+
+    def __init__(self, data: dict):
+        self.__dict__.update(data)
+        self.occurred_at = chain.parse_timestamp_text(data["occurred_at"])
+
+
+def _report(manifest: dict, count: int, problem: str | None) -> ArchiveReport:
+    return ArchiveReport(count, manifest["first_seq"], manifest["through_seq"], manifest["start_hash"],
+                         manifest["through_hash"], problem)
+
+
+def anchor_mismatch(session: Session, last: ArchiveReport) -> str | None:
+    """Whether the last archive ends where the database's linkage chain now starts (None: it does,
+    or it is an older archive)."""
+    anchor = session.get(chain.ChainAnchor, LinkageRecord.__tablename__)
+    if anchor is None or last.through_seq != anchor.purged_through_seq:
+        return None
+    if last.through_hash != anchor.purged_through_hash:
+        return "its last hash differs from the database's anchor"
+    return None

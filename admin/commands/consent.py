@@ -1,0 +1,249 @@
+"""`renkei consent ...`: personal data by consent from the server's command line (issue 23).
+
+* ``services``: the services that receive personal data, with their status;
+* ``move SERVICE approve|suspend|resume|end``: the operator's moves (suspend and end need ``--reason``);
+* ``history TENANT SUBJECT``: export a person's consents and linkages (開示請求) as CSV, Excel or JSON
+  (an audited read, as on the page and the API);
+* ``linkages``: search linkage records by service, period and result (CSV; audited);
+* ``receipt RECEIPT_ID``: a consent receipt (JSON);
+* ``verify``: verify the consent and linkage hash chains (also part of ``renkei check``);
+* ``purge``: archive, then remove, linkage records past their retention (``renkei jobs run-due``
+  runs it as ``linkage-retention``);
+* ``verify-archive FILE...``: verify linkage archives and that each continues the previous one.
+
+Each acts for an authenticated person (admin/commands/acting.py) and the operations ask the one policy.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from admin.commands.acting import acting
+from admin.commands.output import committed, fail
+from admin.extensions import db
+from core import authz
+from core.errors import DomainError
+
+
+@click.group("consent")
+def group() -> None:
+    """Personal data by consent (本人同意・連携記録): services, histories, linkage records, chains."""
+
+
+def _out(data: bytes, output: Path | None) -> None:
+    if output:
+        from core.signing import open_private
+
+        if output.exists():
+            output.unlink()  # written anew, readable by this user only (a history is personal data)
+        with open_private(output) as handle:
+            handle.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+@group.command("services")
+@click.option("--status", type=click.Choice(["registered", "approved", "suspended", "ended"]))
+@with_appcontext
+@acting(authz.OPERATOR)
+def services_command(status: str | None, actor) -> None:
+    """Every service the person may see: number, owner, name, controller, status."""
+    from governance.consent import operations as consent
+    from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
+
+    chosen = ServiceStatus(status) if status else None
+    rows = committed(lambda: consent.list_services(db.session, actor, status=chosen))
+    for s in rows:
+        click.echo(f"{s.id}\t{s.owner_code}\t{s.name}\t{s.controller}\t{SERVICE_STATUS_LABELS[ServiceStatus(s.status)][0]}")
+    click.echo(f"{len(rows)} 件 / {len(rows)} service(s)", err=True)
+
+
+@group.command("move")
+@click.argument("service_id", type=int)
+@click.argument("verb", type=click.Choice(["approve", "suspend", "resume", "end"]))
+@click.option("--reason", default="", help="Required to suspend or end.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def move_command(service_id: int, verb: str, reason: str, actor) -> None:
+    """Approve, suspend, resume or end a service (the operator)."""
+    from governance.consent import operations as consent
+    from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
+
+    service = committed(lambda: consent.move_service(db.session, actor, service_id, verb, reason))
+    click.echo(f"{service.id} {service.name}: {SERVICE_STATUS_LABELS[ServiceStatus(service.status)][0]}")
+
+
+@group.command("history")
+@click.argument("tenant")
+@click.argument("subject")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path | None, actor) -> None:
+    """Export everything about one person (SUBJECT, their pseudonymous identifier) of TENANT: consents,
+    withdrawals and every linkage allowed or refused, with the consent record each relied on."""
+    from governance.consent import history, operations as consent
+
+    found = committed(lambda: history.person_history(db.session, actor, tenant, subject))
+    if fmt == "csv":
+        data = history.history_csv(found, lang)
+    elif fmt == "xlsx":
+        data = history.history_xlsx(found, lang)
+    else:
+        data = (json.dumps({"tenant_code": found.tenant_code, "subject_id": found.subject_id,
+                            "consents": [consent.receipt(db.session, r) for r in found.consents],
+                            "linkages": [history.linkage_row(r, found.services, lang) for r in found.linkages]},
+                           ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    db.session.rollback()
+    _out(data, output)
+    click.echo(f"同意記録 {len(found.consents)} 件、連携記録 {len(found.linkages)} 件 / "
+               f"{len(found.consents)} consent record(s), {len(found.linkages)} linkage record(s)", err=True)
+
+
+@group.command("linkages")
+@click.option("--service", "service_id", type=int, default=None)
+@click.option("--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (JST), inclusive.")
+@click.option("--to", "last_day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (JST), inclusive.")
+@click.option("--result", type=click.Choice(["allowed", "refused"]), default=None)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.AUDITOR)
+def linkages_command(service_id: int | None, first_day: dt.datetime | None, last_day: dt.datetime | None,
+                     result: str | None, output: Path | None, actor) -> None:
+    """Search linkage records across tenants (the auditor, the operator) as CSV (UTF-8 with BOM)."""
+    from core.spreadsheet import safe_row
+    from governance.consent import history
+
+    rows = committed(lambda: history.search_linkages(
+        db.session, actor, service_id=service_id, first_day=first_day.date() if first_day else None,
+        last_day=last_day.date() if last_day else None, allowed=None if result is None else result == "allowed"))
+    table = history.linkage_dicts(rows, db.session)
+    db.session.rollback()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["番号", "日時", "サービス", "団体コード", "本人の識別子", "データ項目", "利用目的", "結果", "理由",
+                     "根拠とした同意", "クライアント"])
+    for row in table:
+        writer.writerow(safe_row([row["seq"], row["at"], row["service"], row["tenant_code"], row["subject_id"],
+                                  row["items"], row["purpose"], row["result"], row["reason"], row["consent"],
+                                  row["client"]]))
+    _out(("\ufeff" + buffer.getvalue()).encode("utf-8"), output)
+    click.echo(f"{len(table)} 件 / {len(table)} record(s)", err=True)
+
+
+@group.command("receipt")
+@click.argument("receipt_id")
+@with_appcontext
+@acting(authz.OPERATOR)
+def receipt_command(receipt_id: str, actor) -> None:
+    """A consent receipt (ISO/IEC TS 27560 fields), as JSON."""
+    from governance.consent import operations as consent
+
+    try:
+        data = consent.receipt(db.session, consent.get_record(db.session, actor, receipt_id))
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+    db.session.rollback()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@group.command("verify")
+@with_appcontext
+@acting(authz.AUDITOR)
+def verify_command(actor) -> None:
+    """Verify the consent and linkage hash chains from their anchors to their heads; exit 1 if broken."""
+    from governance.consent.linkage import CHAIN_LABELS, verify_chains
+
+    try:
+        authz.authorize(actor, "consent.linkage.read")  # the operator and the auditor
+    except DomainError as error:
+        fail(error)
+    broken = False
+    for status in verify_chains(db.session):
+        ja, en = CHAIN_LABELS[status.name]
+        if status.broken is None:
+            click.echo(f"{ja}: {status.checked:,} 件を検証、#{status.last_seq} まで問題なし / "
+                       f"{en}: {status.checked:,} verified through #{status.last_seq}, intact")
+        else:
+            broken = True
+            click.echo(f"{ja}: 改ざん・欠落を検出しました / {en}: BROKEN at {status.broken.describe()}", err=True)
+    db.session.rollback()
+    if broken:
+        raise SystemExit(1)
+
+
+def archive_dir() -> Path:
+    configured = current_app.config.get("RENKEI_LINKAGE_ARCHIVE_DIR")
+    return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "linkage-archive"
+
+
+@group.command("purge")
+@click.option("--retention-days", type=int, default=None,
+              help="Keep this many days (default: RENKEI_LINKAGE_RETENTION_DAYS, 365; at least 365).")
+@click.option("--archive-dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the archive goes (default: RENKEI_LINKAGE_ARCHIVE_DIR or <RENKEI_VAR_DIR>/linkage-archive).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def purge_command(retention_days: int | None, folder: Path | None, yes: bool, actor) -> None:
+    """Archive the linkage records past their retention to a file, then remove them from the database."""
+    days = retention_days or current_app.config["RENKEI_LINKAGE_RETENTION_DAYS"]
+    target = folder or archive_dir()
+    if not yes:
+        click.confirm(f"Archive to {target} and remove linkage records older than {days} days? "
+                      f"/ {days} 日を過ぎた連携記録を {target} に保存し、データベースから削除しますか？", abort=True)
+    from admin.commands.jobs import purge_linkages_checkpointed
+
+    try:
+        result = purge_linkages_checkpointed(actor, target, days)
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+    if not result.purged:
+        click.echo(f"削除する連携記録はありません / nothing to purge: no record is older than {days} days")
+        return
+    click.echo(f"連携記録 {result.purged:,} 件（#{result.through_seq} まで）を {result.archive} に保存して削除しました / "
+               f"archived {result.purged:,} record(s) through #{result.through_seq} to {result.archive}, then removed them")
+    click.echo("keep the archive file: it is the only copy of these records / 保存したファイルは唯一の控えです。保管してください")
+
+
+@group.command("verify-archive")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def verify_archive_command(files: tuple[Path, ...]) -> None:
+    """Verify linkage archives, in order: each intact, each continuing the previous one, the last
+    ending where the database's chain now starts."""
+    from governance.consent import linkage
+
+    failed, previous = False, None
+    for path in files:
+        report = linkage.verify_archive(path)
+        if report.problem:
+            failed = True
+            click.echo(f"{path.name}: BROKEN — {report.problem}", err=True)
+        else:
+            click.echo(f"{path.name}: intact, {report.count:,} record(s) #{report.first_seq}–#{report.through_seq}")
+        if previous is not None and (report.first_seq != previous.through_seq + 1 or report.start_hash != previous.through_hash):
+            failed = True
+            click.echo(f"{path.name}: does not continue the previous archive", err=True)
+        previous = report
+    problem = linkage.anchor_mismatch(db.session, previous) if previous else None
+    db.session.rollback()
+    if problem:
+        failed = True
+        click.echo(f"{files[-1].name}: {problem}", err=True)
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,570 @@
+"""The pages of personal data by consent (issue 23; governance/consent):
+
+* ``consent_services``: the services that receive personal data; a tenant's or organisation's admin
+  registers one and revises its consent text; the operator approves, suspends, resumes and ends
+  them (each asks first and says what follows) and keeps the assurance levels; a service's page
+  shows its controller, the split of responsibility and every version of its consent text, and its
+  linkages (to its owner's admins, the operator and the auditor: an audited read).
+* ``consent_records``: a clerk of a municipality records a person's paper consent at the counter, or
+  its withdrawal (asks first), the person named by their pseudonymous identifier, the service and
+  the text version picked; the printable consent receipt.
+* ``consent_history``: everything about one person of a tenant (開示請求), printable, CSV and Excel.
+* ``consent_linkages``: the auditor's and operator's search of linkage records across tenants.
+
+Every change is a POST through admin/views/base.py's one POST path; every read of a person's
+history and every linkage search is audited by the operation it calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, abort, g, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.views.base import SecureView, confirm_first, flash_error, post_action
+from core import authz
+from core.calendar import day_start_utc, to_jst
+from core.errors import DomainError
+from governance.consent import history, lifecycle, operations as consent
+from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
+                                       ConsentEvent, ConsentMethod, ServiceStatus)
+from tenancy.datasets import catalogue
+from tenancy.identity.models import ApiClient
+
+SERVICE_FIELDS = ("owner_code", "name", "provider", "controller", "controller_contact", "responsibility",
+                  "retention_days", "required_level", "api_client_id")
+TEXT_FIELDS = ("title", "body_ja", "body_en", "purposes", "items")
+RECORD_FIELDS = ("tenant_code", "subject_id", "text_choice", "method", "assurance_level", "expires_on")
+WITHDRAW_FIELDS = ("tenant_code", "subject_id", "service_id", "method")
+
+
+def _ja() -> bool:
+    from admin.i18n import current_language
+
+    return current_language() == "ja"
+
+
+def _pick(pair) -> str:
+    return pair[0] if _ja() else pair[1]
+
+
+def _jst(moment: dt.datetime | None) -> str:
+    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+
+
+def _field_of(path: str, mapping: dict[str, str]) -> str:
+    """The form field a problem's path (``text.items[0].name``, ``retention_days``) belongs to."""
+    head = path.split("[")[0]
+    for prefix, field in mapping.items():
+        if head == prefix or head.startswith(prefix + "."):
+            return field
+    return head.split(".")[-1]
+
+
+def _errors_of(error: DomainError, mapping: dict[str, str], known: tuple[str, ...]) -> tuple[dict[str, str], list]:
+    """The problems beside their form fields, and those no field takes."""
+    errors, left = {}, []
+    for item in error.problems:
+        field = _field_of(item.get("field", ""), mapping)
+        text = item["message_ja"] if _ja() else item["message_en"]
+        if field in known:
+            errors.setdefault(field, text)
+        else:
+            left.append(item)
+    return errors, left
+
+
+TEXT_MAPPING = {"text.title": "title", "text.body_ja": "body_ja", "text.body_en": "body_en", "text.purposes": "purposes",
+                "text.items": "items", "text": "purposes", "title": "title", "body_ja": "body_ja", "body_en": "body_en",
+                "purposes": "purposes", "items": "items"}
+
+
+def _text_draft(values: dict[str, str]) -> dict:
+    return {"title": values["title"], "body_ja": values["body_ja"], "body_en": values["body_en"],
+            "purposes": _lines(values["purposes"]), "items": [{"name": name} for name in _lines(values["items"])]}
+
+
+def _refused(error: DomainError) -> None:
+    """A refusal that is not about a field: 403 and 404 as pages, the rest flashed."""
+    if error.kind == "forbidden":
+        abort(403)
+    if error.kind == "not_found":
+        abort(404)
+
+
+def _levels() -> list[tuple[str, str]]:
+    return [(str(row.level), row.label_ja if _ja() else (row.label_en or row.label_ja))
+            for row in consent.list_levels(db.session)]
+
+
+class ConsentServicesView(SecureView):
+    """Services that receive personal data: the list, one service, registration, texts, the operator's moves."""
+
+    required_action = "consent.service.read"  # every one who may register a service may read it
+
+    def _owners(self) -> list[tuple[str, str]]:
+        grant = authz.grant_for(g.actor, "consent.service.manage")
+        if grant is None:
+            return []
+        found = catalogue.providers(db.session, None if grant.all_tenants else sorted(grant.tenant_codes))
+        return [(code, f"{p.name_ja if _ja() else p.name_en}（{code}）") for code, p in sorted(found.items())]
+
+    def _clients(self, owners: list[str]) -> list[tuple[str, str]]:
+        if not owners:
+            return []
+        names = catalogue.providers(db.session, owners)
+        rows = db.session.query(ApiClient).filter(ApiClient.tenant_code.in_(sorted(owners))).order_by(ApiClient.name)
+        return [(str(c.id), f"{c.name}（{names[c.tenant_code].name_ja if c.tenant_code in names else c.tenant_code}）")
+                for c in rows]
+
+    @expose("/")
+    def index(self):
+        status = request.args.get("status") or None
+        if status and status not in {s.value for s in ServiceStatus}:
+            abort(400)
+        services = consent.list_services(db.session, g.actor, status=ServiceStatus(status) if status else None)
+        owners = catalogue.providers(db.session, [s.owner_code for s in services])
+        return self.render("renkei/consent_services.html", services=services, owners=owners, status=status,
+                           statuses=[(s.value, _pick(SERVICE_STATUS_LABELS[s])) for s in ServiceStatus],
+                           status_label=lambda s: _pick(SERVICE_STATUS_LABELS[ServiceStatus(s)]),
+                           can_register=authz.grant_for(g.actor, "consent.service.manage") is not None,
+                           can_manage=authz.allowed(g.actor, "consent.manage"),
+                           can_search=authz.allowed(g.actor, "consent.linkage.read"))
+
+    def _form(self, values: dict, errors: dict, status: int = 200):
+        owners = self._owners()
+        return self.render("renkei/consent_service_form.html", values=values, errors=errors, owners=owners,
+                           levels=_levels(), clients=self._clients([code for code, _label in owners])), status
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self):
+        if authz.grant_for(g.actor, "consent.service.manage") is None:
+            abort(403)
+        if request.method == "GET":
+            owners = self._owners()
+            return self._form({"owner_code": owners[0][0] if len(owners) == 1 else "", "retention_days": "365",
+                               "required_level": "2"}, {})
+        values = {name: (request.form.get(name) or "").strip() for name in SERVICE_FIELDS + TEXT_FIELDS}
+        errors = {}
+        days = None
+        if values["retention_days"].isdigit() and len(values["retention_days"]) < 7:
+            days = int(values["retention_days"])
+        else:
+            errors["retention_days"] = _("Enter the number of days (digits only).")
+        level = int(values["required_level"]) if values["required_level"].isdigit() and len(values["required_level"]) < 3 else None
+        if level is None:
+            errors["required_level"] = _("Choose one of the levels.")
+        client = None
+        if values["api_client_id"]:
+            if not values["api_client_id"].isdigit() or len(values["api_client_id"]) > 9:
+                abort(400)
+            client = int(values["api_client_id"])
+        if not errors:
+            data = {"owner_code": values["owner_code"], "name": values["name"], "provider": values["provider"],
+                    "controller": values["controller"], "controller_contact": values["controller_contact"],
+                    "responsibility": values["responsibility"], "retention_days": days, "required_level": level,
+                    "api_client_id": client, "text": _text_draft(values)}
+            try:
+                service = consent.register_service(db.session, g.actor, data)
+            except DomainError as error:
+                db.session.rollback()
+                _refused(error)
+                errors, left = _errors_of(error, TEXT_MAPPING, SERVICE_FIELDS + TEXT_FIELDS)
+                if left or not errors:
+                    error.problems = left
+                    flash_error(error)
+            else:
+                return post_action(lambda: service, back=url_for(".detail", service_id=service.id),
+                                   saved=_("The service was registered; it awaits the operator's approval."))
+        return self._form(values, errors, status=422)
+
+    def _service(self, service_id: int):
+        try:
+            return consent.read_service(db.session, g.actor, service_id)
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+
+    @expose("/<int:service_id>")
+    def detail(self, service_id: int):
+        service = self._service(service_id)
+        texts = consent.texts_of(db.session, service.id)
+        owner = catalogue.providers(db.session, [service.owner_code]).get(service.owner_code)
+        level = next((label for value, label in _levels() if value == str(service.required_level)), str(service.required_level))
+        client = db.session.get(ApiClient, service.api_client_id) if service.api_client_id else None
+        return self.render(
+            "renkei/consent_service.html", service=service, owner=owner, level=level, client=client, texts=texts,
+            current=consent.current_text(db.session, service),
+            purposes={t.id: consent.purposes_of(db.session, t.id) for t in texts},
+            items={t.id: consent.items_of(db.session, t.id) for t in texts},
+            status_label=_pick(SERVICE_STATUS_LABELS[ServiceStatus(service.status)]),
+            moves=lifecycle.allowed_transitions(service) if authz.allowed(g.actor, "consent.manage") else [],
+            move_label=lambda t: t.label_ja if _ja() else t.label_en, jst=_jst,
+            can_revise=authz.allowed(g.actor, "consent.service.manage", service.owner_code)
+            and service.status != ServiceStatus.ended,
+            can_linkages=authz.allowed(g.actor, "consent.service.read", service.owner_code))
+
+    @expose("/<int:service_id>/move/<verb>", methods=("POST",))
+    def move(self, service_id: int, verb: str):
+        if verb not in lifecycle.TRANSITIONS:
+            abort(404)
+        if not authz.allowed(g.actor, "consent.manage"):
+            abort(403)
+        asks = {
+            "approve": (_("Approve this service?"),
+                        _("Residents can then consent to it, and the broker's consent check allows transfers of their data to it on their consent."),
+                        _("Approve")),
+            "suspend": (_("Suspend this service?"),
+                        _("From the next consent check on, every transfer of personal data to it is refused, whatever the consents, until it is resumed."),
+                        _("Suspend")),
+            "resume": (_("Resume this service?"),
+                       _("The consent check again allows transfers to it on the consents in force."), _("Resume")),
+            "end": (_("End this service?"),
+                    _("Every transfer to it is refused from the next check on, and no consent can be recorded for it. This cannot be undone."),
+                    _("End the service")),
+        }
+        title, consequence, label = asks[verb]
+        confirmation = confirm_first(self, title=title, consequence=consequence, confirm_label=label,
+                                     back=url_for(".detail", service_id=service_id))
+        if confirmation is not None:
+            return confirmation
+        saved = {"approve": _("The service was approved."), "suspend": _("The service was suspended."),
+                 "resume": _("The service was resumed."), "end": _("The service was ended.")}[verb]
+        return post_action(lambda: consent.move_service(db.session, g.actor, service_id, verb, request.form.get("reason", "")),
+                           back=url_for(".detail", service_id=service_id), saved=saved)
+
+    @expose("/<int:service_id>/texts/new", methods=("GET", "POST"))
+    def revise(self, service_id: int):
+        service = self._service(service_id)
+        if not authz.allowed(g.actor, "consent.service.manage", service.owner_code):
+            abort(403)
+        current = consent.current_text(db.session, service)
+        if request.method == "GET":
+            values = {"title": current.title, "body_ja": current.body_ja, "body_en": current.body_en,
+                      "purposes": "\n".join(consent.purposes_of(db.session, current.id)),
+                      "items": "\n".join(i.name for i in consent.items_of(db.session, current.id))} if current else {}
+            return self.render("renkei/consent_text_form.html", service=service, values=values, errors={})
+        values = {name: (request.form.get(name) or "").strip() for name in TEXT_FIELDS}
+        confirmation = confirm_first(
+            self, title=_("Publish a new version of the consent text?"),
+            consequence=_("Consents given to earlier versions no longer allow any transfer: each person has to consent to the new version before their data goes to this service again. A version cannot be removed."),
+            confirm_label=_("Publish the new version"), back=url_for(".detail", service_id=service_id))
+        if confirmation is not None:
+            return confirmation
+        try:
+            text = consent.revise_text(db.session, g.actor, service_id, _text_draft(values))
+        except DomainError as error:
+            db.session.rollback()
+            _refused(error)
+            errors, left = _errors_of(error, TEXT_MAPPING, TEXT_FIELDS)
+            if left or not errors:
+                error.problems = left
+                flash_error(error)
+            return self.render("renkei/consent_text_form.html", service=service, values=values, errors=errors), 422
+        return post_action(lambda: text, back=url_for(".detail", service_id=service_id),
+                           saved=_("Version %(n)s of the consent text is now the current one.", n=text.number))
+
+    @expose("/<int:service_id>/linkages")
+    def linkages(self, service_id: int):
+        service = self._service(service_id)
+        first, last, result = _period_args()
+        try:
+            rows = history.service_linkages(db.session, g.actor, service.id, first_day=first, last_day=last,
+                                            allowed=None if result is None else result == "allowed")
+        except DomainError as error:
+            db.session.rollback()
+            _refused(error)
+            flash_error(error)
+            rows = []
+        return self.render("renkei/consent_linkages.html", service=service, services=[], rows=history.linkage_dicts(
+            rows, db.session, "ja" if _ja() else "en"), searched=True, args=request.args, limit=history.MAX_ROWS,
+            action=url_for(".linkages", service_id=service.id), history_ok=_history_ok)
+
+    @expose("/levels", methods=("GET", "POST"))
+    def levels(self):
+        if not authz.allowed(g.actor, "consent.manage"):
+            abort(403)
+        values, errors = {}, {}
+        if request.method == "POST":
+            values = {name: (request.form.get(name) or "").strip() for name in ("level", "label_ja", "label_en")}
+            if not (values["level"].isdigit() and 1 <= int(values["level"]) <= 99):
+                errors["level"] = _("Enter a number from 1 to 99.")
+            else:
+                try:
+                    consent.set_level(db.session, g.actor, int(values["level"]), values["label_ja"], values["label_en"])
+                except DomainError as error:
+                    db.session.rollback()
+                    _refused(error)
+                    errors, left = _errors_of(error, {}, ("level", "label_ja", "label_en"))
+                    if left or not errors:
+                        error.problems = left
+                        flash_error(error)
+                else:
+                    return post_action(lambda: None, back=url_for(".levels"), saved=_("Saved."))
+        return self.render("renkei/consent_levels.html", levels=consent.list_levels(db.session), values=values,
+                           errors=errors), (422 if errors else 200)
+
+
+def _period_args() -> tuple[dt.date | None, dt.date | None, str | None]:
+    def day(name):
+        text = request.args.get(name) or ""
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            abort(400)
+
+    result = request.args.get("result") or None
+    if result not in (None, "allowed", "refused"):
+        abort(400)
+    return day("from"), day("to"), result
+
+
+def _history_ok(tenant_code: str) -> bool:
+    return authz.allowed(g.actor, "consent.history", tenant_code)
+
+
+def _tenants(action: str) -> list[tuple[str, str]]:
+    """The tenants (municipalities) whose people the reader may act for under ``action``."""
+    from tenancy.registry.models import Tenant
+
+    grant = authz.grant_for(g.actor, action)
+    if grant is None:
+        return []
+    query = db.session.query(Tenant.code, Tenant.name_ja, Tenant.name_en).order_by(Tenant.code)
+    if not grant.all_tenants:
+        query = query.filter(Tenant.code.in_(sorted(grant.tenant_codes)))
+    return [(code, f"{ja if _ja() else (en or ja)}（{code}）") for code, ja, en in query]
+
+
+class ConsentRecordsView(SecureView):
+    """A clerk records a person's paper consent or its withdrawal; the printable consent receipt."""
+
+    required_action = "consent.record"
+
+    def _choices(self) -> list[tuple[str, str]]:
+        """Each approved service with its current text version: what the person can consent to now."""
+        found = []
+        for service in consent.approved_services(db.session):
+            text = consent.current_text(db.session, service)
+            if text is not None:
+                found.append((f"{service.id}:{text.id}",
+                              _("%(service)s — version %(n)s “%(title)s”", service=service.name, n=text.number,
+                                title=text.title)))
+        return found
+
+    def _texts(self):
+        shown = []
+        for service in consent.approved_services(db.session):
+            text = consent.current_text(db.session, service)
+            if text is not None:
+                shown.append((service, text, consent.purposes_of(db.session, text.id),
+                              [i.name for i in consent.items_of(db.session, text.id)]))
+        return shown
+
+    def _page(self, values: dict, errors: dict, withdraw_values: dict, withdraw_errors: dict, status: int = 200):
+        from governance.consent.models import DataService
+
+        return self.render(
+            "renkei/consent_record.html", values=values, errors=errors, wvalues=withdraw_values, werrors=withdraw_errors,
+            tenants=_tenants("consent.record"), choices=self._choices(), texts=self._texts(), levels=_levels(),
+            methods=[(m.value, _pick(CONSENT_METHOD_LABELS[m])) for m in (ConsentMethod.paper, ConsentMethod.web,
+                                                                          ConsentMethod.app)],
+            services=[(str(s.id), s.name) for s in db.session.query(DataService).order_by(DataService.name)]), status
+
+    @expose("/")
+    def index(self):
+        tenants = _tenants("consent.record")
+        tenant = tenants[0][0] if len(tenants) == 1 else ""
+        return self._page({"tenant_code": tenant, "method": "paper"}, {}, {"tenant_code": tenant, "method": "paper"}, {})
+
+    @expose("/give", methods=("POST",))
+    def give(self):
+        values = {name: (request.form.get(name) or "").strip() for name in RECORD_FIELDS}
+        errors = {}
+        service_id = text_id = None
+        choice = values["text_choice"].split(":")
+        if len(choice) == 2 and all(part.isdigit() and len(part) < 10 for part in choice):
+            service_id, text_id = int(choice[0]), int(choice[1])
+        else:
+            errors["text_choice"] = _("Choose the service and the version of its consent text the person agreed to.")
+        level = int(values["assurance_level"]) if values["assurance_level"].isdigit() and len(values["assurance_level"]) < 3 else None
+        if level is None:
+            errors["assurance_level"] = _("Choose one of the levels.")
+        expires = None
+        if values["expires_on"]:
+            try:
+                expires = day_start_utc(dt.date.fromisoformat(values["expires_on"]) + dt.timedelta(days=1))
+            except ValueError:
+                errors["expires_on"] = _("Enter the date as YYYY-MM-DD.")
+        if not errors:
+            from governance.consent.models import ConsentText
+
+            text = db.session.get(ConsentText, text_id)
+            data = {"service_id": service_id, "tenant_code": values["tenant_code"], "subject_id": values["subject_id"],
+                    "content_hash": text.content_hash if text is not None and text.service_id == service_id else "0" * 64,
+                    "method": values["method"] or "paper", "assurance_level": level, "expires_at": expires}
+            try:
+                record = consent.give_consent(db.session, g.actor, data)
+            except DomainError as error:
+                db.session.rollback()
+                if error.kind == "forbidden":
+                    errors["tenant_code"] = _("You may record consents only for the people of your own municipality.")
+                else:
+                    errors, left = _errors_of(error, {"content_hash": "text_choice", "service_id": "text_choice",
+                                                      "expires_at": "expires_on"}, RECORD_FIELDS)
+                    if error.kind == "conflict" and "text_choice" not in errors:
+                        errors["text_choice"] = error.message_ja if _ja() else error.message_en
+                    elif left or not errors:
+                        error.problems = left
+                        flash_error(error)
+            else:
+                return post_action(lambda: record, back=url_for(".receipt", receipt_id=record.receipt_id),
+                                   saved=_("The consent was recorded. Hand the person their receipt."))
+        return self._page(values, errors, {"tenant_code": values["tenant_code"], "subject_id": values["subject_id"],
+                                           "method": "paper"}, {}, status=422)
+
+    @expose("/withdraw", methods=("POST",))
+    def withdraw(self):
+        values = {name: (request.form.get(name) or "").strip() for name in WITHDRAW_FIELDS}
+        errors = {}
+        if not (values["service_id"].isdigit() and len(values["service_id"]) < 10):
+            errors["service_id"] = _("Choose the service.")
+        if not errors:
+            confirmation = confirm_first(
+                self, title=_("Record the withdrawal of this consent?"),
+                consequence=_("From the next consent check on, none of this person's data goes to the service. This cannot be undone: the person would have to consent again."),
+                confirm_label=_("Record the withdrawal"), back=url_for(".index"))
+            if confirmation is not None:
+                return confirmation
+            data = {"service_id": int(values["service_id"]), "tenant_code": values["tenant_code"],
+                    "subject_id": values["subject_id"], "method": values["method"] or "paper"}
+            try:
+                record = consent.withdraw_consent(db.session, g.actor, data)
+            except DomainError as error:
+                db.session.rollback()
+                if error.kind == "forbidden":
+                    errors["tenant_code"] = _("You may record consents only for the people of your own municipality.")
+                else:
+                    errors, left = _errors_of(error, {}, WITHDRAW_FIELDS)
+                    if error.kind in ("conflict", "not_found") and not errors:
+                        errors["service_id"] = error.message_ja if _ja() else error.message_en
+                    elif left or not errors:
+                        error.problems = left
+                        flash_error(error)
+            else:
+                return post_action(lambda: record, back=url_for(".receipt", receipt_id=record.receipt_id),
+                                   saved=_("The withdrawal was recorded; it applies to the next consent check."))
+        return self._page({"tenant_code": values["tenant_code"], "method": "paper"}, {}, values, errors, status=422)
+
+    @expose("/receipt/<receipt_id>")
+    def receipt(self, receipt_id: str):
+        if len(receipt_id) != 36:
+            abort(404)
+        try:
+            record = consent.get_record(db.session, g.actor, receipt_id)
+        except DomainError as error:
+            abort(404 if error.kind == "not_found" else 403)
+        data = consent.receipt(db.session, record)
+        return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst,
+                           event=_pick(CONSENT_EVENT_LABELS[ConsentEvent(record.event)]),
+                           state=_pick(CONSENT_EVENT_LABELS[ConsentEvent(data["state"])]),
+                           method=_pick(CONSENT_METHOD_LABELS[ConsentMethod(record.method)]),
+                           level=next((label for value, label in _levels() if value == str(record.assurance_level)),
+                                      str(record.assurance_level)))
+
+    # the receipt is also reachable by those who only read histories (operator, auditor)
+    def is_accessible(self) -> bool:
+        return super().is_accessible() or (g.get("actor") is not None and request.endpoint == f"{self.endpoint}.receipt"
+                                           and authz.grant_for(g.actor, "consent.history") is not None)
+
+
+class ConsentHistoryView(SecureView):
+    """A person's consents and linkages (開示請求): printable, CSV and Excel."""
+
+    required_action = "consent.history"
+
+    def _find(self):
+        tenant, subject = (request.args.get("tenant") or "").strip(), (request.args.get("subject") or "").strip()
+        if not tenant or not subject:
+            return tenant, subject, None, {}
+        try:
+            return tenant, subject, history.person_history(db.session, g.actor, tenant, subject), {}
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind == "forbidden":
+                return tenant, subject, None, {"tenant": _("You may see only the people of your own municipality.")}
+            errors, left = _errors_of(error, {"subject_id": "subject"}, ("tenant", "subject"))
+            return tenant, subject, None, errors or {"subject": error.message_ja if _ja() else error.message_en}
+
+    @expose("/")
+    def index(self):
+        tenant, subject, found, errors = self._find()
+        lang = "ja" if _ja() else "en"
+        tenants = _tenants("consent.history")
+        if not tenant and len(tenants) == 1:
+            tenant = tenants[0][0]
+        return self.render(
+            "renkei/consent_history.html", tenant=tenant, subject=subject, tenants=tenants, errors=errors, found=found,
+            consents=[history.consent_row(r, found.services, lang) for r in found.consents] if found else [],
+            linkages=[history.linkage_row(r, found.services, lang) for r in found.linkages] if found else [],
+            tenant_name=dict(tenants).get(tenant, tenant)), (422 if errors else 200)
+
+    @expose("/export.<fmt>")
+    def export(self, fmt: str):
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        tenant, subject, found, errors = self._find()
+        if found is None:
+            abort(404 if not errors else 403)
+        lang = "ja" if _ja() else "en"
+        body = history.history_csv(found, lang) if fmt == "csv" else history.history_xlsx(found, lang)
+        mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, mimetype=mimetype, headers={
+            "Content-Disposition": f'attachment; filename="consent-history-{tenant}-{subject}.{fmt}"'})
+
+
+class ConsentLinkagesView(SecureView):
+    """The auditor's (and operator's) search of linkage records by service, period and result, across tenants."""
+
+    required_action = "consent.linkage.read"
+
+    @expose("/")
+    def index(self):
+        first, last, result = _period_args()
+        service = request.args.get("service") or ""
+        if service and not (service.isdigit() and len(service) < 10):
+            abort(400)
+        searched = bool(request.args.get("search"))
+        rows = []
+        if searched:
+            try:
+                rows = history.search_linkages(db.session, g.actor, service_id=int(service) if service else None,
+                                               first_day=first, last_day=last,
+                                               allowed=None if result is None else result == "allowed")
+            except DomainError as error:
+                db.session.rollback()
+                _refused(error)
+                flash_error(error)
+        services = consent.list_services(db.session, g.actor) if authz.allowed(g.actor, "consent.service.read") else []
+        return self.render("renkei/consent_linkages.html", service=None,
+                           services=[(str(s.id), s.name) for s in services], rows=history.linkage_dicts(
+                               rows, db.session, "ja" if _ja() else "en"), searched=searched, args=request.args,
+                           limit=history.MAX_ROWS, action=url_for(".index"), history_ok=_history_ok)
+
+
+def views(session):
+    return [ConsentServicesView(name=_l("Personal data services"), endpoint="consent_services", url="consent-services"),
+            ConsentRecordsView(name=_l("Record a consent"), endpoint="consent_records", url="consent"),
+            ConsentHistoryView(name=_l("A person's consents and linkages"), endpoint="consent_history",
+                               url="consent-history"),
+            ConsentLinkagesView(name=_l("Linkage records"), endpoint="consent_linkages", url="consent-linkages")]
+
