@@ -190,6 +190,32 @@ def archive_dir() -> Path:
     return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "linkage-archive"
 
 
+def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
+    """The linkage records' purge as every caller runs it (the due job, ``renkei consent purge``):
+    the chains first verified against their newest signed checkpoints (a purge never hides a
+    tampering), then the purge, committed, then a signed checkpoint of the linkage chain with its
+    new anchor, so that the next checks see the anchor moved by the purge (as ``renkei audit purge``
+    does for the audit log). No signing key: refused before anything is removed."""
+    from admin.maintenance import check, signing
+    from core.errors import Invalid
+    from core.signing import private_dir
+    from governance.consent.linkage import CHAINS, purge_linkages
+
+    signer = signing.signer()
+    folder = private_dir(signing.checkpoint_dir(), tighten=True)
+    report = check.SystemReport()
+    check.check_consent(db.session, report, {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS})
+    if not report.ok:
+        raise Invalid(f"{report.first.message_en}; nothing was purged",
+                      f"{report.first.message_ja}。連携記録は削除していません")
+    result = purge_linkages(db.session, actor, target, retention_days=days)
+    db.session.commit()
+    if result.purged:
+        statuses = check.check_consent(db.session, check.SystemReport(), {})
+        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder)
+    return result
+
+
 @group.command("purge")
 @click.option("--retention-days", type=int, default=None,
               help="Keep this many days (default: RENKEI_LINKAGE_RETENTION_DAYS, 365; at least 365).")
@@ -205,8 +231,6 @@ def purge_command(retention_days: int | None, folder: Path | None, yes: bool, ac
     if not yes:
         click.confirm(f"Archive to {target} and remove linkage records older than {days} days? "
                       f"/ {days} 日を過ぎた連携記録を {target} に保存し、データベースから削除しますか？", abort=True)
-    from admin.commands.jobs import purge_linkages_checkpointed
-
     try:
         result = purge_linkages_checkpointed(actor, target, days)
     except DomainError as error:

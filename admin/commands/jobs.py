@@ -142,34 +142,8 @@ def _request_log_retention(actor: Actor) -> Outcome:
                    f"deleted {len(removed)} request log file(s) older than {days} days", {"removed": removed})
 
 
-def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
-    """The linkage records' purge as every caller runs it (the due job, ``renkei consent purge``):
-    the chains first verified against their newest signed checkpoints (a purge never hides a
-    tampering), then the purge, committed, then a signed checkpoint of the linkage chain with its
-    new anchor, so that the next checks see the anchor moved by the purge (as ``renkei audit purge``
-    does for the audit log). No signing key: refused before anything is removed."""
-    from admin.maintenance import check, signing
-    from core.errors import Invalid
-    from core.signing import private_dir
-    from governance.consent.linkage import CHAINS, purge_linkages
-
-    signer = signing.signer()
-    folder = private_dir(signing.checkpoint_dir(), tighten=True)
-    report = check.SystemReport()
-    check.check_consent(db.session, report, {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS})
-    if not report.ok:
-        raise Invalid(f"{report.first.message_en}; nothing was purged",
-                      f"{report.first.message_ja}。連携記録は削除していません")
-    result = purge_linkages(db.session, actor, target, retention_days=days)
-    db.session.commit()
-    if result.purged:
-        statuses = check.check_consent(db.session, check.SystemReport(), {})
-        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder)
-    return result
-
-
 def _linkage_retention(actor: Actor) -> Outcome:
-    from admin.commands.consent import archive_dir
+    from admin.commands.consent import archive_dir, purge_linkages_checkpointed
 
     days = int(current_app.config["RENKEI_LINKAGE_RETENTION_DAYS"])
     result = purge_linkages_checkpointed(actor, archive_dir(), days)
