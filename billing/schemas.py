@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from billing.models import CostCategory, TaxTreatment
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import INT32_MAX, TenantCode
+from core.validation import INT32_MAX, NOT_BLANK, StatedInSchema, TenantCode
 
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
 _RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
@@ -63,8 +63,13 @@ def _valid_fraction(text: str) -> str:
     return fraction_text(value)
 
 
-FractionText = Annotated[StrictStr, AfterValidator(_valid_fraction)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# The forms parse_fraction reads, stated as a pattern (a subset: no spaces, half-width digits, at
+# most six digits a part); that a ratio is at most 1 is beyond a pattern and stated in words.
+FRACTION_PATTERN = r"^(?:[01]|0\.[0-9]{1,6}|1\.0{1,6}|[0-9]{1,2}(?:\.[0-9]{1,4})?%|100%|[0-9]{1,6}/[1-9][0-9]{0,5})$"
+FractionText = Annotated[StrictStr, AfterValidator(_valid_fraction),
+                         StatedInSchema(pattern=FRACTION_PATTERN, description="A fraction from 0 to 1: '1/2' (the "
+                                        "numerator at most the denominator), '0.5' or '50%'")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), NOT_BLANK]
 FiscalYear = Annotated[StrictInt, Limits(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)]
 Yen = Annotated[StrictInt, Limits(ge=0, le=10**15)]
 

@@ -67,8 +67,10 @@ def _valid_code(value: str) -> str:
 
 # A local government code in any input schema: six digits with the right check digit (core.codes).
 TenantCode = Annotated[StrictStr, AfterValidator(_valid_code),
-                       WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}$",
-                                       "description": "Local government code: 6 digits, the last a check digit"})]
+                       WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}$", "format": "jp-local-government-code",
+                                       "description": "Local government code: 6 digits, the last a check digit "
+                                                      "(JIS X 0402: the last digit of 11 minus the first five's "
+                                                      "sum weighted 6,5,4,3,2, mod 11)"})]
 
 
 def _valid_holder(value: str) -> str:
@@ -82,6 +84,7 @@ def _valid_holder(value: str) -> str:
 # corporate number, tenancy/members); each with its check digit.
 AccountHolderCode = Annotated[StrictStr, AfterValidator(_valid_holder),
                               WithJsonSchema({"type": "string", "pattern": r"^([0-9]{6}|[1-9][0-9]{12})$",
+                                              "format": "jp-account-holder-code",
                                               "description": "Local government code (6 digits) or an organisation's "
                                                              "corporate number (13 digits), with its check digit"})]
 
@@ -89,8 +92,48 @@ AccountHolderCode = Annotated[StrictStr, AfterValidator(_valid_holder),
 # --- text people send: the one rule for characters renkei will store ------------------------------
 
 # C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates (not encodable as UTF-8).
-_FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_FORBIDDEN_RANGES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_FORBIDDEN_TEXT = re.compile(f"[{_FORBIDDEN_RANGES}\ud800-\udfff]")
 _LINE_BREAKS = re.compile("[\t\n\r]")
+# The same rule as JSON Schema (the API's contract states it on every string it takes,
+# admin/api/contract.py): ``{"not": {"pattern": FORBIDDEN_TEXT_CLASS}}``, a string holding none of
+# the class's characters. Lone surrogates are left out of the class (no regex engine of a JSON
+# Schema validator can hold one; JSON text carries one only as an escape) and stated in words.
+FORBIDDEN_TEXT_CLASS = f"[{_FORBIDDEN_RANGES}]"
+FORBIDDEN_SINGLE_LINE_CLASS = f"[{_FORBIDDEN_RANGES}\\t\\n\\r]"
+STORABLE_TEXT_RULE = ("No NUL, control character (U+0000-U+001F but tab, LF and CR; U+007F-U+009F) "
+                      "or lone surrogate")
+
+
+def stated_text_rule(forbidden: str = FORBIDDEN_TEXT_CLASS) -> dict[str, Any]:
+    """The JSON Schema keyword that states a text rule: no character of ``forbidden``."""
+    return {"not": {"pattern": forbidden}}
+
+
+class StatedInSchema:
+    """Annotated metadata: JSON Schema keywords that state, in the field's schema, what its
+    validators enforce (a validator in Python is invisible to the contract otherwise). ``computed``,
+    if given, returns more keywords when the schema is built (e.g. an enum read from files)."""
+
+    def __init__(self, computed: Any = None, **keywords: Any) -> None:
+        self.computed, self.keywords = computed, keywords
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        if self.computed is not None:
+            schema.update(self.computed())
+        return schema
+
+
+# Stated beside :func:`single_line`: no control character, tab or line break.
+SINGLE_LINE = StatedInSchema(**stated_text_rule(FORBIDDEN_SINGLE_LINE_CLASS))
+# Stated beside ``strip_whitespace`` with ``min_length=1``: something other than white space.
+NOT_BLANK = StatedInSchema(pattern=r"\S")
+# An e-mail address as renkei's checks take one (tenancy.identity.operations, tenancy.members): one
+# "@", something before it, a dot after it, no white space.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 
 # The largest integers a column can hold: PostgreSQL integer (ids, counts) and bigint.
 INT32_MAX = 2**31 - 1
@@ -136,9 +179,9 @@ def single_line(value: str) -> str:
 
 
 # Text stored from a schema: no NUL, control characters or lone surrogates (tab and line breaks kept).
-PlainText = Annotated[StrictStr, AfterValidator(plain_text)]
+PlainText = Annotated[StrictStr, AfterValidator(plain_text), StatedInSchema(**stated_text_rule())]
 # A name or title: PlainText on one line.
-SingleLineText = Annotated[StrictStr, AfterValidator(single_line)]
+SingleLineText = Annotated[StrictStr, AfterValidator(single_line), SINGLE_LINE]
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -14,9 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, VoteChoice
 from core.calendar import JST
 from core.errors import Invalid
-from core.validation import TenantCode, problems_from
+from core.validation import NOT_BLANK, TenantCode, problems_from
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
 ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{64}$")]
 DEFAULT_REACCEPTANCE_DAYS = 30
@@ -151,4 +151,4 @@ class VoteIn(BaseModel):
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK]

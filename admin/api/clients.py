@@ -182,7 +182,15 @@ class ClientRequestPath(BaseModel):
 
 class ClientDecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=2000, description="Why (required to reject)")
+    note: str | None = Field(default=None, max_length=2000, description="Why")
+
+
+class ClientRejectBody(BaseModel):
+    """A rejection's note is required: stated here, refused (and its refusal recorded) by the operation."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["note"]})
+    note: str = Field(default="", max_length=2000, json_schema_extra={"minLength": 1, "pattern": r"\S"},
+                      description="Why it is rejected (not blank)")
 
 
 class ClientPolicyBody(BaseModel):
@@ -277,9 +285,8 @@ def approve_request(path: ClientRequestPath, body: ClientDecisionBody):
 
 @bp.post("/api-client-requests/<int:request_id>/reject", responses={200: ClientOut},
          summary="The operator rejects a registration (the client ends 'rejected') or a change (dropped); note required")
-def reject_request(path: ClientRequestPath, body: ClientDecisionBody):
-    client = api_clients.reject_request(db.session, current_actor(), identity_directory(), path.request_id,
-                                        body.note or "")
+def reject_request(path: ClientRequestPath, body: ClientRejectBody):
+    client = api_clients.reject_request(db.session, current_actor(), identity_directory(), path.request_id, body.note)
     return jsonify(_out(client))
 
 

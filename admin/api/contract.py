@@ -16,7 +16,15 @@ document is built, so no endpoint repeats it and none can forget it:
   An operation that declares none is documented as a bare JSON object (``200``), the weakest
   contract: tests/admin/test_api_contract.py fails on any 2xx JSON answer without properties.
 * **Codes**: tenant codes carry ``pattern`` (:data:`core.validation.TenantCode`); corporate
-  numbers (``corporate_number``) carry 13 digits, the first the check digit 1-9.
+  numbers (``corporate_number``) carry 13 digits, the first the check digit 1-9. A check digit is
+  beyond JSON Schema: the codes name it as their ``format`` (``jp-local-government-code``,
+  ``jp-corporate-number``, ``jp-account-holder-code``) and describe it.
+* **The edge's rules** (:mod:`admin.edge`, which refuses them for every endpoint before any model
+  sees the request) are stated on every request schema, from the edge's own constants: every string,
+  object key and path or query value is storable text (:func:`core.validation.stated_text_rule`);
+  a body integer fits a bigint, a query integer and a path id a PostgreSQL integer; a query date's
+  year is a supported one; and the fields a body model does not name (ignored) are any JSON of
+  storable text and bigint numbers (:data:`STORABLE_JSON`).
 """
 
 from __future__ import annotations
@@ -26,9 +34,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from admin.api import API_PREFIX, Problem
+from admin.edge import FIRST_YEAR, LAST_YEAR, MAX_JSON_DEPTH
+from core.validation import INT32_MAX, INT64_MAX, STORABLE_TEXT_RULE, stated_text_rule
 
 PROBLEM_MEDIA = "application/problem+json"
 CORPORATE_NUMBER_PATTERN = r"^[1-9][0-9]{12}$"
+CORPORATE_NUMBER_FORMAT = "jp-corporate-number"
+CORPORATE_NUMBER_RULE = ("Corporate number: 13 digits, the first a check digit (9 minus the weighted sum of "
+                         "the other twelve mod 9, weights 1 and 2 alternating from the right)")
 
 ERRORS = {
     "400": "Bad request: the body or a value is malformed (e.g. JSON not parseable, a duplicate key, nested too deep)",
@@ -96,6 +109,8 @@ def _patterns(schema: Any) -> None:
         for name, prop in (schema.get("properties") or {}).items():
             if name == "corporate_number" and isinstance(prop, dict) and prop.get("type") == "string":
                 prop.setdefault("pattern", CORPORATE_NUMBER_PATTERN)
+                prop.setdefault("format", CORPORATE_NUMBER_FORMAT)
+                prop.setdefault("description", CORPORATE_NUMBER_RULE)
         for value in schema.values():
             _patterns(value)
     elif isinstance(schema, list):
@@ -128,7 +143,115 @@ def complete(spec: dict[str, Any]) -> dict[str, Any]:
             for code in statuses:
                 responses.setdefault(code, _problem_response(code))
     _patterns(spec)
+    _state_edge_rules(spec)
     return spec
+
+
+# --- the edge's rules, stated ------------------------------------------------------------------------
+
+STORABLE_JSON = "StorableJson"
+_NOT_TEXT_FORMATS = {"date", "date-time", "binary", "byte"}
+
+
+def digits_between(low: str, high: str) -> str:
+    """A regex matching the decimal numbers from ``low`` to ``high`` (equal lengths)."""
+    if not low:
+        return ""
+    if low[0] == high[0]:
+        return low[0] + digits_between(low[1:], high[1:])
+    rest = len(low) - 1
+    if low[1:] == "0" * rest and high[1:] == "9" * rest:
+        return f"[{low[0]}-{high[0]}]" + "[0-9]" * rest
+    parts = [low[0] + digits_between(low[1:], "9" * rest)]
+    if int(high[0]) - int(low[0]) > 1:
+        parts.append(f"[{int(low[0]) + 1}-{int(high[0]) - 1}]" + "[0-9]" * rest)
+    parts.append(high[0] + digits_between("0" * rest, high[1:]))
+    return "(?:" + "|".join(parts) + ")"
+
+
+# a query date (or date and time) in the years the edge accepts (admin.edge._query_value_problem)
+QUERY_DATE_PATTERN = f"^{digits_between(str(FIRST_YEAR), str(LAST_YEAR))}-"
+
+
+def _storable_json() -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+    return {
+        "description": f"Any JSON value the edge takes: strings and keys storable text ({STORABLE_TEXT_RULE}), "
+                       f"integers within a bigint, nested at most {MAX_JSON_DEPTH} levels",
+        "anyOf": [{"type": "string", **stated_text_rule()},
+                  {"type": "number", "minimum": -INT64_MAX, "maximum": INT64_MAX},
+                  {"type": "boolean"}, {"type": "null"},
+                  {"type": "array", "items": ref},
+                  {"type": "object", "propertyNames": stated_text_rule(), "additionalProperties": ref}],
+    }
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind} if kind else set()
+
+
+def _bound(schema: dict[str, Any], low: int, high: int) -> None:
+    if "minimum" not in schema and "exclusiveMinimum" not in schema:
+        schema["minimum"] = low
+    if "maximum" not in schema and "exclusiveMaximum" not in schema:
+        schema["maximum"] = high
+
+
+def _state(spec: dict[str, Any], schema: Any, where: str, seen: set[str]) -> None:
+    """State the edge's rules on ``schema`` (in place) for a value in ``where`` (path, query, body)."""
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name not in seen and name != STORABLE_JSON:
+            seen.add(name)
+            _state(spec, spec["components"]["schemas"].get(name), where, seen)
+        return
+    for key in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(key, []):
+            _state(spec, part, where, seen)
+    kinds = _types(schema)
+    if "string" in kinds and not {"enum", "const"} & set(schema):
+        if schema.get("format") in {"date", "date-time"}:
+            if where == "query":
+                schema.setdefault("pattern", QUERY_DATE_PATTERN)
+        elif schema.get("format") not in _NOT_TEXT_FORMATS and "not" not in schema:
+            schema.update(stated_text_rule())
+    if "integer" in kinds:
+        if where == "path":
+            _bound(schema, 0, INT32_MAX)  # admin.edge.StrictIntConverter
+        elif where == "query":
+            _bound(schema, -INT32_MAX, INT32_MAX)
+        else:
+            _bound(schema, -INT64_MAX, INT64_MAX)
+    if "array" in kinds:
+        _state(spec, schema.get("items"), where, seen)
+    if "object" in kinds or "properties" in schema:
+        for prop in (schema.get("properties") or {}).values():
+            _state(spec, prop, where, seen)
+        extra = schema.get("additionalProperties", True)
+        if isinstance(extra, dict) and extra:
+            _state(spec, extra, where, seen)
+        elif extra is not False and where == "body":
+            schema["propertyNames"] = stated_text_rule()
+            schema["additionalProperties"] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+
+
+def _state_edge_rules(spec: dict[str, Any]) -> None:
+    """State on every parameter and request body what :mod:`admin.edge` refuses for all of them."""
+    spec.setdefault("components", {}).setdefault("schemas", {})[STORABLE_JSON] = _storable_json()
+    seen: set[str] = set()
+    for path, item in spec.get("paths", {}).items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                _state(spec, parameter.get("schema"), parameter.get("in", "query"), set())
+            for media_type in ((operation.get("requestBody") or {}).get("content") or {}).values():
+                _state(spec, media_type.get("schema"), "body", seen)
 
 
 def install(app: Any) -> None:

@@ -16,6 +16,7 @@ from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSch
 from admin.auth import current_actor
 from admin.extensions import db
 from core.errors import Invalid, problem
+from core.validation import StatedInSchema
 from tenancy.datasets import catalogue, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
@@ -46,9 +47,16 @@ class DatasetQuery(CachedSchema):
     per_page: int = Field(default=50, ge=1, le=500)
 
 
+def _standard_kinds() -> dict:
+    """The standard kinds a field takes, stated as its enum (read from the shipped descriptors)."""
+    from tenancy.datasets import standards
+
+    return {"enum": sorted(standards.kinds())}
+
+
 class DatasetDistributionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(max_length=1000)]
+    url: Annotated[str, StringConstraints(max_length=1000), StatedInSchema(pattern=r"^https?://[^\s]+$")]
     format: Annotated[str, StringConstraints(max_length=32)] = ""
     media_type: Annotated[str, StringConstraints(max_length=100)] = ""
     byte_size: int | None = Field(default=None, ge=0, le=2**62)
@@ -57,23 +65,28 @@ class DatasetDistributionBody(BaseModel):
 
 
 class DatasetBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={  # a dataset for named users names them
+        "if": {"properties": {"access": {"const": "named"}}, "required": ["access"]},
+        "then": {"properties": {"grantees": {"minItems": 1}}, "required": ["grantees"]}})
     provider_code: Provider = Field(description="Tenant code or member organisation's corporate number (ignored on change)")
-    title_ja: Line
+    title_ja: Annotated[Line, StatedInSchema(minLength=1, pattern=r"\S")]
     title_en: Line = ""
     description: str = Field(default="", max_length=5000)
     category_code: Annotated[str, StringConstraints(max_length=32)]
     keywords: list[Annotated[str, StringConstraints(max_length=50)]] = Field(default_factory=list, max_length=30)
     licence_code: Annotated[str, StringConstraints(max_length=64)]
     access: Access = Access.open
-    grantees: list[Annotated[str, StringConstraints(max_length=32)]] = Field(default_factory=list, max_length=100)
+    grantees: list[Annotated[str, StringConstraints(max_length=32),
+                             StatedInSchema(pattern=r"^([0-9]{6}|[0-9]{13}|group:[0-9]{1,9})$")]] = Field(
+        default_factory=list, max_length=100, description="Tenant codes, corporate numbers or group:<id> (access named)")
     frequency: Frequency = Frequency.irregular
     last_updated_on: dt.date | None = None
     department: Line = ""
-    contact_email: Annotated[str, StringConstraints(max_length=254)] = ""
+    contact_email: Annotated[str, StringConstraints(max_length=254),
+                             StatedInSchema(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
     contact_phone: Annotated[str, StringConstraints(max_length=32)] = ""
     personal_info: PersonalInfo = PersonalInfo.none
-    standard_kind: Annotated[str, StringConstraints(max_length=32)] | None = None
+    standard_kind: Annotated[str, StringConstraints(max_length=32), StatedInSchema(_standard_kinds)] | None = None
     responsibility_remark: str = Field(default="", max_length=1000)
     distributions: list[DatasetDistributionBody] = Field(default_factory=list, max_length=20)
 
@@ -86,7 +99,8 @@ class DatasetReasonBody(BaseModel):
 class DatasetFileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: Annotated[str, StringConstraints(max_length=255)] = ""
-    content_base64: str = Field(max_length=MAX_FILE_BYTES * 4 // 3 + 4, description="The CSV file's bytes, base64")
+    content_base64: str = Field(max_length=MAX_FILE_BYTES * 4 // 3 + 4, description="The CSV file's bytes, base64",
+                                json_schema_extra={"pattern": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"})
 
 
 class DatasetProblemOut(BaseModel):
@@ -164,7 +178,7 @@ class DatasetImportOut(BaseModel):
 
 class DatasetCoverageQuery(CachedSchema):
     q: str = Field(default="", max_length=100)
-    kind: Annotated[str, StringConstraints(max_length=32)] | None = None
+    kind: Annotated[str, StringConstraints(max_length=32), StatedInSchema(_standard_kinds)] | None = None
     state: Literal["conformant", "not_conformant", "overdue", "missing"] | None = None
 
 

@@ -8,7 +8,7 @@ board and standing cover their own tenant), so the API, the admin views and the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint
@@ -21,7 +21,7 @@ from admin.extensions import db
 from governance import agreements, audit, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
-from core.validation import TenantCode
+from core.validation import StatedInSchema, TenantCode
 from tenancy.usage.quotas import QuotaPlanChange
 
 bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
@@ -73,7 +73,8 @@ class ExportQuery(BaseModel):
 
 
 class VerificationQuery(BaseModel):
-    checkpoint: list[str] = Field(default_factory=list, description="SEQ:HASH pairs written down earlier")
+    checkpoint: list[Annotated[str, StatedInSchema(pattern=r"^[0-9]+:[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=list, description="SEQ:HASH pairs written down earlier")
 
 
 class VersionOut(BaseModel):

@@ -14,6 +14,8 @@ from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSch
 from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
+from core.validation import NOT_BLANK, StatedInSchema
+from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus
@@ -22,8 +24,9 @@ from tenancy.registry.schemas import Email
 bp = APIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("members", "会員（企業・大学・団体）/ members"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
-Number = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Number = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$"),
+                   StatedInSchema(format="jp-corporate-number", description="Corporate number: 13 digits, the first a check digit")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -104,7 +107,8 @@ class ApproveBody(BaseModel):
     admin_username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
     admin_first_name: Name
     admin_last_name: Name
-    admin_email: Email | None = Field(default=None, description="The admin's e-mail; the application's contact address if omitted")
+    admin_email: Annotated[Email, StatedInSchema(pattern=ACCOUNT_EMAIL_PATTERN)] | None = Field(
+        default=None, description="The admin's e-mail (as Keycloak takes one: ASCII); the application's contact address if omitted")
 
 
 class ReasonBody(BaseModel):
@@ -122,7 +126,7 @@ class GroupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     representative: Number
-    members: list[Number] = Field(max_length=100)
+    members: list[Number] = Field(max_length=100, json_schema_extra={"minItems": 2})
 
 
 class GroupPath(BaseModel):

@@ -21,7 +21,9 @@ from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.onboarding import lifecycle, saga as onboarding
 from core import outbox
-from core.validation import TenantCode
+from admin.api.contract import digits_between
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.validation import NOT_BLANK, StatedInSchema, TenantCode
 
 bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
@@ -37,12 +39,22 @@ class TenantPath(BaseModel):
 class ChecklistPath(BaseModel):
     code: TenantCode
     checklist: Literal["screening", "handover"]
-    item: Annotated[str, StringConstraints(max_length=64)]
+    item: Annotated[str, StringConstraints(max_length=64), StatedInSchema(
+        enum=sorted({entry.key for items in lifecycle.CHECKLISTS.values() for entry in items}),
+        description="An item of the checklist named before it")]
 
 
 class TransitionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Reason = Field(default="", description="Why; kept in the tenant's history (required to suspend, withdraw, re-apply)")
+    reason: Reason = Field(default="", description="Why; kept in the tenant's history")
+
+
+class ReasonedTransitionBody(BaseModel):
+    """A move whose reason is required: stated here, refused (and its refusal recorded) by the lifecycle."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["reason"]})
+    reason: Annotated[Reason, StatedInSchema(minLength=1), NOT_BLANK] = Field(
+        default="", description="Why; kept in the tenant's history")
 
 
 class ChecklistBody(BaseModel):
@@ -53,8 +65,9 @@ class ChecklistBody(BaseModel):
 
 class WaveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    fiscal_year: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = Field(
-        description="FY2025, 2025 or 令和7年度")
+    fiscal_year: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16), StatedInSchema(
+        pattern=f"^(?:FY)?{digits_between(str(FIRST_FISCAL_YEAR), str(LAST_FISCAL_YEAR))}(?:年度)?$")] = Field(
+        description="FY2025, 2025 or 令和7年度 (the era forms are read too), a supported fiscal year")
     csv: Annotated[str, StringConstraints(max_length=2_000_000)] = Field(
         description="The wave file's text (same columns as `renkei onboarding wave`)")
 
@@ -210,7 +223,7 @@ def get_transitions(path: TenantPath):
     return jsonify({"items": onboarding.timeline(db.session, current_actor(), path.code)})
 
 
-def _simple(name: str):
+def _simple(name: str, body_model: type[BaseModel] = TransitionBody):
     def endpoint(path: TenantPath, body: TransitionBody):
         if name == "reapply":
             lifecycle.reapply(db.session, current_actor(), path.code, body.reason)
@@ -219,25 +232,27 @@ def _simple(name: str):
         return _detail(path.code)
 
     endpoint.__name__ = f"post_{name}"
+    endpoint.__annotations__["body"] = body_model  # the reason is required for some moves
     return endpoint
 
 
-def _offboarding(name: str):
+def _offboarding(name: str, body_model: type[BaseModel] = TransitionBody):
     def endpoint(path: TenantPath, body: TransitionBody):
         getattr(onboarding, name)(db.session, current_actor(), identity_directory(), path.code, body.reason)
         return _detail(path.code)
 
     endpoint.__name__ = f"post_{name}"
+    endpoint.__annotations__["body"] = body_model  # the reason is required for some moves
     return endpoint
 
 
 bp.post("/tenants/<code>/screen", responses=DETAIL, summary="applied → screening")(_simple("screen"))
 bp.post("/tenants/<code>/approve", responses=DETAIL, summary="screening → approved (screening checklist, agreements, operator)")(_simple("approve"))
 bp.post("/tenants/<code>/activate", responses=DETAIL, summary="provisioning → active (every provisioning step done)")(_simple("activate"))
-bp.post("/tenants/<code>/reapply", responses=DETAIL, summary="withdrawn → applied (re-application by the operator)")(_simple("reapply"))
-bp.post("/tenants/<code>/suspend", responses=DETAIL, summary="active → suspended (users disabled, quotas zero)")(_offboarding("suspend"))
+bp.post("/tenants/<code>/reapply", responses=DETAIL, summary="withdrawn → applied (re-application by the operator)")(_simple("reapply", ReasonedTransitionBody))
+bp.post("/tenants/<code>/suspend", responses=DETAIL, summary="active → suspended (users disabled, quotas zero)")(_offboarding("suspend", ReasonedTransitionBody))
 bp.post("/tenants/<code>/resume", responses=DETAIL, summary="suspended → active")(_offboarding("resume"))
-bp.post("/tenants/<code>/withdraw", responses=DETAIL, summary="→ withdrawn (users removed, handover checklist, final settlement)")(_offboarding("withdraw"))
+bp.post("/tenants/<code>/withdraw", responses=DETAIL, summary="→ withdrawn (users removed, handover checklist, final settlement)")(_offboarding("withdraw", ReasonedTransitionBody))
 
 
 @bp.post("/tenants/<code>/provision", responses=DETAIL, summary="approved → provisioning → active: run the provisioning saga")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
@@ -18,7 +18,7 @@ from tenancy.usage import metering, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
-from core.validation import TenantCode
+from core.validation import StatedInSchema, TenantCode
 
 bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
@@ -48,18 +48,28 @@ def quota_cache() -> quotas.QuotaCache:
 
 # --- ingest ------------------------------------------------------------------------------------
 
+# An event's time as the check takes it and keeps it as sent (tenancy.usage.metering._KEPT_AS_SENT)
+# (a subset: days 01-28 stand for every day, so that each string the pattern admits is a date)
+TIMESTAMP_PATTERN = (r"^[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                     r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$")
+
+
 class UsageEventDoc(BaseModel):
     tenant: str = Field(description="Local government code of the tenant, e.g. 431001")
     metric: MetricName
-    quantity: int = Field(ge=0, description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
-    timestamp: str = Field(description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00")
-    event_id: str = Field(max_length=128, description="Unique per event; with the timestamp it names the event, so a batch sent again (same event_id and timestamp) counts once")
+    quantity: int = Field(ge=0, le=metering.MAX_QUANTITY,
+                          description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
+    timestamp: str = Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN},
+                           description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00; within the "
+                                       "retention window and not in the future (beyond a schema: refused per event)")
+    event_id: str = Field(min_length=1, max_length=128, pattern=r"\S", description="Unique per event; with the timestamp it names the event, so a batch sent again (same event_id and timestamp) counts once")
 
 
 class UsageBatchIn(BaseModel):
     events: list[Any] = Field(
         description="1 to 10,000 usage events; checked together, recorded all or nothing",
-        json_schema_extra={"items": UsageEventDoc.model_json_schema()},
+        json_schema_extra={"items": UsageEventDoc.model_json_schema(), "minItems": 1,
+                           "maxItems": metering.MeteringSettings().max_batch},
     )
 
 
@@ -133,6 +143,19 @@ def quota_answer(app: Any, decision: quotas.QuotaDecision) -> tuple[bytes, list[
 
 # --- usage of a tenant, reports ----------------------------------------------------------------
 
+def _month_pattern() -> str:
+    """The months :func:`core.calendar.parse_month` takes, as a pattern: April of the first supported fiscal year
+    to March after the last."""
+    from admin.api.contract import digits_between
+
+    first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+    return (f"^(?:{first}-(?:0[4-9]|1[0-2])|{digits_between(str(first + 1), str(last))}-(?:0[1-9]|1[0-2])"
+            f"|{last + 1}-0[1-3])$")
+
+
+MONTH_PATTERN = _month_pattern()
+
+
 class UsageQuery(CachedSchema):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April-March); default: the current one")
 
@@ -170,7 +193,8 @@ def tenant_usage(path: TenantPath, query: UsageQuery):
 
 
 class ReportQuery(CachedSchema):
-    month: str | None = Field(default=None, description="YYYY-MM (Japan time); default: the current month")
+    month: Annotated[str, StatedInSchema(pattern=MONTH_PATTERN)] | None = Field(
+        default=None, description="YYYY-MM (Japan time) in a supported fiscal year; default: the current month")
     tenant: TenantCode | None = Field(default=None, description="One tenant; default: every tenant you may see")
     format: Literal["json", "csv", "xlsx"] = "json"
 
@@ -265,7 +289,8 @@ class TenantQuotaOut(BaseModel):
 
 
 class PlanPath(BaseModel):
-    plan: str = Field(max_length=32, description="Plan code, e.g. small, medium, large")
+    plan: str = Field(max_length=32, json_schema_extra={"pattern": r"^[A-Za-z0-9_-]{1,32}$"},
+                      description="Plan code, e.g. small, medium, large: 1-32 letters, digits, '-' or '_'")
 
 
 @bp.get("/quota-plans", responses={200: QuotaPlanList}, summary="Quota plans and their limits")

@@ -12,7 +12,8 @@ from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
-from core.validation import AccountHolderCode
+from core.validation import AccountHolderCode, StatedInSchema
+from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.registry.schemas import Email
 
 bp = APIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("users", "利用者 / users"),
@@ -37,7 +38,8 @@ class UserPath(BaseModel):
 class InviteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Username
-    email: Email
+    email: Annotated[Email, StatedInSchema(pattern=ACCOUNT_EMAIL_PATTERN)] = Field(
+        description="The account's e-mail address, as Keycloak takes one (ASCII)")
     first_name: Name
     last_name: Name
     roles: list[Role] = Field(min_length=1, max_length=8)

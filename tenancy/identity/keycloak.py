@@ -27,7 +27,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenID
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 
 from core import authz
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound, problem
 from tenancy.errors import IdentityUnavailable
 from tenancy.identity.groups import TENANTS_GROUP, tenant_codes_from_groups, tenant_group_path
 
@@ -145,6 +145,36 @@ def _unavailable(error: Exception) -> IdentityUnavailable:
     )
 
 
+# The e-mail addresses Keycloak's user profile accepts for an account (its own check, after renkei's):
+# dot-separated atoms before the "@" (at most 64 characters; stated here as at most three atoms of
+# 32, 15 and 15), host-name labels after it, ASCII only.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ACCOUNT_EMAIL_PATTERN = rf"^{_ATOM}{{1,32}}(?:\.{_ATOM}{{1,15}}){{0,2}}@{_LABEL}(?:\.{_LABEL})+$"
+
+# Keycloak's user-profile fields as renkei's forms name them
+_PROFILE_FIELDS = {"email": ("email", "e-mail address", "メールアドレス"), "username": ("username", "username", "ユーザー名"),
+                   "firstName": ("first_name", "given name", "名"), "lastName": ("last_name", "family name", "姓")}
+
+
+def _refused_field(error: Exception) -> Invalid | None:
+    """A 400 in which Keycloak's user profile refuses one field (e.g. an e-mail address renkei's own
+    check let through): the request's fault, a 422 naming the field, never a 500."""
+    import json
+
+    try:
+        body = json.loads(getattr(error, "response_body", b"") or b"{}")
+    except (ValueError, TypeError):
+        return None
+    found = _PROFILE_FIELDS.get(body.get("field")) if isinstance(body, dict) else None
+    if found is None:
+        return None
+    field, en, ja = found
+    return Invalid(f"Keycloak does not accept this {en}.", f"認証サーバーがこの{ja}を受け付けませんでした。",
+                   problems=[problem(field, f"Keycloak does not accept this {en}.",
+                                     f"認証サーバーがこの{ja}を受け付けませんでした。")])
+
+
 def translate_errors(func: Callable[..., T]) -> Callable[..., T]:
     """Keycloak's exceptions as renkei's domain errors."""
 
@@ -166,6 +196,9 @@ def translate_errors(func: Callable[..., T]) -> Callable[..., T]:
             if code == 404:
                 raise NotFound("Keycloak does not know this account or group.",
                                "認証サーバーに該当するアカウントまたはグループがありません。") from None
+            refused = _refused_field(error) if code == 400 else None
+            if refused is not None:
+                raise refused from None
             raise
         except OSError as error:  # a refused connection below requests
             raise _unavailable(error) from None

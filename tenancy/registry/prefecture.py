@@ -20,7 +20,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
 from core.errors import Invalid, NotFound
-from core.validation import single_line
+from core.validation import NOT_BLANK, SINGLE_LINE, single_line
 from tenancy.registry.models import BankAccountType, PrefectureSettings, Tenant, TenantKind
 from tenancy.registry.schemas import Email
 
@@ -28,8 +28,8 @@ SETTINGS_ID = 1
 
 
 def _line(max_length: int, *, required: bool = True):
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1 if required else 0, max_length=max_length),
-                     AfterValidator(single_line)]
+    return Annotated[(str, StringConstraints(strip_whitespace=True, min_length=1 if required else 0, max_length=max_length),
+                      AfterValidator(single_line), SINGLE_LINE, *((NOT_BLANK,) if required else ()))]
 
 
 class PrefectureSettingsIn(SQLModel):

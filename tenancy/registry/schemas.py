@@ -11,11 +11,12 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, StrictInt, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import INT32_MAX, TenantCode, single_line
+from core.validation import EMAIL_PATTERN, INT32_MAX, NOT_BLANK, SINGLE_LINE, StatedInSchema, TenantCode, single_line
 from tenancy.registry.models import TenantKind, TenantStatus
 
 
@@ -30,16 +31,17 @@ def _valid_email(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(single_line)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email), AfterValidator(single_line)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(single_line), SINGLE_LINE, NOT_BLANK]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_valid_email), AfterValidator(single_line),
+                  SINGLE_LINE, StatedInSchema(pattern=EMAIL_PATTERN)]
 
 
 class ContactIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(single_line)] = "admin"
+    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(single_line), SINGLE_LINE] = "admin"
     name: Annotated[Text, StringConstraints(max_length=100)]
-    department: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line)] = ""
+    department: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line), SINGLE_LINE] = ""
     email: Email
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^[0-9+\-() ]*$")] = ""
 
@@ -55,11 +57,11 @@ class TenantCreate(SQLModel):
     name_ja: Annotated[Text, StringConstraints(max_length=100)]
     # optional: a registry file as a Japanese office keeps it has no English name (English pages
     # then show the Japanese name)
-    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line)] = ""
-    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line)] | None = None
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(single_line), SINGLE_LINE] = ""
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line), SINGLE_LINE] | None = None
     kind: TenantKind
     population: StrictInt = Field(gt=0)
-    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line)] = ""
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line), SINGLE_LINE] = ""
     status: TenantStatus = TenantStatus.applied
     wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     user_seat_limit: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)  # an integer column
@@ -72,12 +74,13 @@ class TenantUpdate(SQLModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name_ja: Annotated[Text, StringConstraints(max_length=100)] | None = None
-    name_en: Annotated[Text, StringConstraints(max_length=100)] | None = None
-    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line)] | None = None
-    kind: TenantKind | None = None
-    population: StrictInt | None = Field(default=None, gt=0)
-    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line)] | None = None
+    # null is not a value of the NOT NULL columns (refused, 422): the contract leaves it out (omit the field)
+    name_ja: Annotated[Text, StringConstraints(max_length=100)] | SkipJsonSchema[None] = None
+    name_en: Annotated[Text, StringConstraints(max_length=100)] | SkipJsonSchema[None] = None
+    name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line), SINGLE_LINE] | None = None
+    kind: TenantKind | SkipJsonSchema[None] = None
+    population: StrictInt | SkipJsonSchema[None] = Field(default=None, gt=0)
+    population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line), SINGLE_LINE] | SkipJsonSchema[None] = None
     wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     user_seat_limit: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)  # an integer column
     contacts: list[ContactIn] | None = Field(default=None, max_length=20)

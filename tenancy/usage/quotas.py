@@ -86,7 +86,8 @@ class QuotaLimitSpec(BaseModel):
     limit: int | None = Field(ge=0, le=2**53, description="Monthly total for api_calls; level for the gauges")
     enforcement: Enforcement = Enforcement.soft
     thresholds: list[int] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS),
-                                  description="Warning thresholds in percent of the limit")
+                                  json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                                  description="Warning thresholds in percent of the limit (1 to 1000)")
 
     @field_validator("thresholds")
     @classmethod

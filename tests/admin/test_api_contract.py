@@ -1,21 +1,31 @@
-"""The REST API keeps its OpenAPI contract under generated input (Schemathesis), issue 14.
+"""The REST API keeps its OpenAPI contract under generated input (Schemathesis), issues 14 and 26.
 
 The app's own ``/api/v1/openapi.json`` is loaded into Schemathesis over WSGI (no server). Every
-operation gets a bounded number of generated requests (fixed seed), each checked with the
-response checks: no 5xx, every status, content type, header and body as documented. The API
-is open for development (no token: the development operator, see :mod:`admin.auth`), over a
-database seeded with a few tenants so paths with codes reach real rows, and the session's
-Keycloak realm behind the user endpoints (a 503 would count as a server error). Runs in the
-SQLite and the PostgreSQL pass alike (``RENKEI_TEST_DATABASE_URL``).
+operation gets a bounded number of generated requests (fixed seed), sent with a real bearer token
+of the session's Keycloak realm (a platform operator; then, with fewer examples, a municipal
+admin of 熊本市), so every request reaches past authentication to the validation and the operation.
+Each is checked with the response checks: no 5xx, every status, content type, header and body as
+documented. The database is seeded with a few tenants so paths with codes reach real rows. Runs in
+the SQLite and the PostgreSQL pass alike (``RENKEI_TEST_DATABASE_URL``).
 
-``RENKEI_CONTRACT_EXAMPLES`` changes the number of examples per operation (default 45; the few
-slow operations (a chart, a workbook, large usage batches) get at most :data:`SLOW_EXAMPLES`).
+Every generated request is valid by the schema (Schemathesis's positive mode), so the API must not
+refuse one as malformed: a 400, 413, 415 or 422 answer to one is a *schema-valid refusal*, a rule the
+contract does not state. They are counted by operation and must be 0, but for the few rules JSON
+Schema cannot state (:data:`UNSTATABLE`, each with its reason) and integers written 2053.0
+(:func:`_whole_float`). 403 (the role or tenant), 404 (an id that does not exist) and 409 (a state that does
+not allow the act) are answers about rows and rights, not about the request's form; they are counted
+and printed too. A 401 means the token did not get through, a failure.
+
+``RENKEI_CONTRACT_EXAMPLES`` changes the number of examples per operation (default 75, the municipal
+admin's run a third of it; the few slow operations (a chart, a workbook, large usage batches) get at
+most :data:`SLOW_EXAMPLES`).
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import re
 import time
 
 import pytest
@@ -23,17 +33,78 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-EXAMPLES = int(os.environ.get("RENKEI_CONTRACT_EXAMPLES", "45"))
+EXAMPLES = int(os.environ.get("RENKEI_CONTRACT_EXAMPLES", "75"))
 SLOW_EXAMPLES = 12
 SLOW = {"GET /api/v1/usage/chart.png", "GET /api/v1/billing/fiscal-years/{fiscal_year}/summary", "POST /api/v1/usage"}
 SEED = 20260514
 # Tenants from the Kumamoto reference data: the prefecture, a city, a town.
 SEEDED_TENANTS = ("430005", "431001", "434043")
+# Refusals by rules that no JSON Schema can state: each is a relation to today, to a row in the
+# database or between two fields (and is said in the field's description). (operation, field) ->
+# (words of the refusal's message (one or a tuple of them), why it is beyond a schema). Kept small: add one only with its reason.
+ROW = "names a row that must exist (a registered tenant, member or code list entry): a fact of the database"
+UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET /api/v1/audit/export", "to"): ("Must not be before 'from'", "a relation between two parameters"),
+    ("GET /api/v1/audit/records", "to"): ("Must not be before 'from'", "a relation between two parameters"),
+    ("POST /api/v1/tenants/{code}/api-clients", "expires_on"): ("The expiry date must be after today", "relative to today"),
+    ("PATCH /api/v1/api-clients/{client_id}", "expires_on"): ("The expiry date must be after today", "relative to today"),
+    ("POST /api/v1/billing/policies", "components[].weight"): ("A share or weight is between 0 and 1",
+                                                                "a ratio's numerator at most its denominator"),
+    ("POST /api/v1/billing/policies", "prefecture_share"): ("A share or weight is between 0 and 1",
+                                                            "a ratio's numerator at most its denominator"),
+    ("POST /api/v1/datasets", "provider_code"): ("is neither a tenant nor a member organisation", ROW),
+    ("POST /api/v1/datasets", "category_code"): ("Choose the category from the list", ROW),
+    ("POST /api/v1/datasets", "licence_code"): ("Choose the licence from the list", ROW),
+    ("POST /api/v1/project-groups", "members"): (("is not a member", "A project group needs two or more members"),
+                                                 ROW + " (two or more of them: the same number twice is one)"),
+    ("POST /api/v1/project-groups", "representative"): ("The representative must be one of the group's members",
+                                                         "a relation between two fields"),
+    ("POST /api/v1/usage", "events[].tenant"): ("is not registered", ROW),
+    ("POST /api/v1/usage", "events[].timestamp"): (("seconds in the future", "is before the retention window"),
+                                                   "within the retention window and not in the future: relative to now"),
+    ("PUT /api/v1/quota-plans/{plan}", "name_ja"): ("required for a new plan", "whether the plan exists: " + ROW),
+    ("PUT /api/v1/tenants/{code}/checklist/{checklist}/{item}", "item"): ("Unknown item",
+                                                                          "an item of the other checklist: two parameters"),
+    # stated (the body's if/then: access "named" requires grantees), but Schemathesis's generator does not keep to if/then
+    ("GET /api/v1/consent/linkages", "last_day"): ("End after the start", "a relation between two parameters"),
+    ("POST /api/v1/council/proposals", "closes_at"): (("The window must close after", "must close in the future"),
+                                                      "relative to now and to opens_at"),
+    ("POST /api/v1/consent/services", "required_level"): ("Choose one of the levels", ROW),
+    ("POST /api/v1/consent/services", "api_client_id"): ("Choose one of the owner's API clients", ROW),
+    ("POST /api/v1/project-groups", "name"): ("already exists", "unique among the groups: " + ROW),
+    ("PUT /api/v1/quota-plans/{plan}", "(body)"): ("population_min must not exceed population_max",
+                                                   "a relation between two fields"),
+    ("POST /api/v1/datasets", "grantees"): ("Name at least one tenant", "stated with if/then, which generation ignores"),
+    ("PUT /api/v1/datasets/{uid}", "grantees"): ("Name at least one tenant", "stated with if/then, which generation ignores"),
+}
+# NOT YET STATED (issue 26 item 8 is not done while this is not empty): rules the API enforces that a
+# schema could state but does not yet; their refusals are counted and printed apart, and fail the run
+# only in operations not listed here. Remove an entry when its rule is stated.
+NOT_YET_STATED: dict[str, str] = {
+    "POST /api/v1/tenants/{code}/api-clients": "allowlist items: an IPv4/IPv6 address or network (no format stated)",
+    "POST /api/v1/council/proposals": "params: their fields depend on change_type (a oneOf/if-then not stated)",
+    "POST /api/v1/consent/services/{service_id}/texts": "items (by name) and purposes listed once: uniqueItems",
+    "POST /api/v1/billing/cost-items": "tax_amount only 0 or absent for exempt or out-of-scope costs (if/then)",
+    "PATCH /api/v1/tenants/{code}": "population > 0 lost beside SkipJsonSchema[None] (to check)",
+    "POST /api/v1/datasets": "keywords on one line (no tab or line break)",
+    "POST /api/v1/members/checklist": "label_ja not blank (white space only is refused)",
+    # PostgreSQL only: an id in the body beyond its integer column (the edge states a bigint)
+    "POST /api/v1/consent/check": "service_id at most 2^31-1 (an integer column; PostgreSQL refuses more)",
+    "POST /api/v1/consent/services": "api_client_id at most 2^31-1 (an integer column; PostgreSQL refuses more)",
+}
+# Bodies that carry a file whose content is checked like an upload (columns, rows, encoding), not a schema's matter.
+FILE_CONTENT = {"POST /api/v1/datasets/import": "content_base64", "POST /api/v1/onboarding/waves": "csv"}
+# Answers that are not about the request's form (the role, a row, a state).
+NOT_FORM = {403, 404, 409}
+# The gateway's own check answers about the token it is asked about, and authenticates the gateway by
+# its client id and secret (issue 26): a bearer token is not its credential, so these refuse with 401/403.
+OWN_CREDENTIAL = {"GET /api/v1/gateway/auth", "POST /api/v1/gateway/check"}
 
 
 @pytest.fixture
-def open_app(app, db, keycloak_settings, tenant_factory, monkeypatch):
-    """The session's app, open for development (RENKEI_ENV is not production), a few tenants registered."""
+def contract_app(app, db, keycloak_settings, tenant_factory, user_factory, monkeypatch):
+    """The session's app, a few tenants registered, and bearer tokens of real people of the session's
+    realm: (who, headers) for a platform operator and 熊本市's municipal admin."""
     for code in SEEDED_TENANTS:
         tenant_factory(code)
     from tenancy.members.operations import form_group  # a project group (id 1) for /project-groups/{group_id}
@@ -41,76 +112,213 @@ def open_app(app, db, keycloak_settings, tenant_factory, monkeypatch):
 
     form_group(db, OPERATOR, "契約検証グループ", "7000020430005", ["7000020430005", "9000020431001"])
     db.commit()
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", "off")
+
+    class RefusesNobody:
+        """A generated suspension of 熊本市 disables its people in Keycloak, and the deny list would then
+        refuse the admin's token at once (tests/identity/test_access_ends.py): here, a contract run,
+        the token stays good so later requests still reach the validation."""
+
+        def refused(self, *_args):
+            return False
+
+    monkeypatch.setitem(app.extensions, "renkei_deny_list", RefusesNobody())
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
+    people = [("operator", user_factory(("platform-operator",))[1], 1.0),
+              ("municipal-admin 431001", user_factory(("municipal-admin",), "431001")[1], 1 / 3)]
+    return app, people
+
+
+@pytest.fixture
+def open_app(app, db, keycloak_settings, tenant_factory, monkeypatch):
+    """The session's app open for development (no token: the development operator, see
+    :mod:`admin.auth`), a few tenants registered: for the tests of answers' exact JSON below."""
+    for code in SEEDED_TENANTS:
+        tenant_factory(code)
     monkeypatch.setitem(app.config, "RENKEI_API_OPEN_FOR_DEVELOPMENT", True)
     monkeypatch.setitem(app.config, "SERVER_NAME", None)
     monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", "off")
     return app
 
 
-# Every response check. Left out: positive_data_acceptance (schema-valid input rightly meets 404 and
-# 409 for rows and states that do not exist), ignored_auth (the development-open API needs no token
-# by design; tests/identity covers tokens) and the stateful ones (use_after_free, ...: no links).
+# Every response check. Left out: positive_data_acceptance (counted here instead, with the statuses
+# that are about rows and states told apart), ignored_auth (tests/identity covers tokens) and the
+# stateful ones (use_after_free, ...: no links).
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
           "unsupported_method", "allow_header_conformance", "missing_required_header")
 
 
+def _refused_fields(response) -> list[str]:
+    try:
+        body = response.json()
+    except Exception:  # noqa: BLE001  (a 413/415 from the edge may carry no JSON)
+        return ["(body)"]
+    fields = [f"{e.get('field')}" for e in (body.get("errors") or []) if isinstance(e, dict)]
+    return fields or ["(" + str(body.get("detail_en") or body.get("detail") or "")[:120] + ")"]
+
+
+def _formats() -> None:
+    """Generators of the codes' formats (their check digits are beyond JSON Schema; see
+    admin/api/contract.py): mostly the seeded tenants (so paths reach real rows), else any valid code."""
+    from hypothesis import strategies as st
+
+    from core import codes
+
+    local = st.one_of(st.sampled_from(SEEDED_TENANTS),
+                      st.integers(0, 99_999).map(lambda n: codes.with_check_digit(f"{n:05d}")))
+    base = st.one_of(local.map(lambda code: codes.LOCAL_GOVERNMENT_BASE_PREFIX + code),
+                     st.integers(0, 10**12 - 1).map(lambda n: f"{n:012d}"))
+    corporate = base.map(lambda digits: f"{codes.corporate_check_digit(digits)}{digits}")
+    schemathesis.openapi.format("jp-local-government-code", local)
+    schemathesis.openapi.format("jp-corporate-number", corporate)
+    schemathesis.openapi.format("jp-account-holder-code", st.one_of(local, corporate))
+
+
+def _value_at(data, field: str):
+    """The value of ``field`` ("a.b[2].c") in ``data``, or None."""
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        try:
+            data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return data
+
+
+def _whole_float(case, field: str) -> bool:
+    """Schemathesis writes some integers as 2053.0, an integer to JSON Schema 2020-12 (the contract's
+    dialect, OpenAPI 3.1) but a decimal to the API's strict JSON mode (admin/edge.py: "not a decimal");
+    no keyword of the dialect can say "written without a fraction", so the integer fields' refusal of
+    that spelling is one of the rules only described, and not counted here."""
+    value = _value_at(case.body, field)
+    if value is None and isinstance(case.query, dict):
+        value = case.query.get(field)
+    return isinstance(value, float) and value.is_integer()
+
+
+def _file_content(label: str, field: str, response) -> bool:
+    """A refusal of the content of a file sent in the body: its rows and columns (problems named by
+    line or column, or the body's encoding)."""
+    if label not in FILE_CONTENT:
+        return False
+    return field.startswith(("line ", "row ", "(")) or field in {FILE_CONTENT[label], "filename"} \
+        and not _message(response, field).startswith("Not base64")
+ 
+
+def _message(response, field: str) -> str:
+    try:
+        errors = response.json().get("errors") or []
+    except Exception:  # noqa: BLE001
+        return response.text[:120]
+    found = [e for e in errors if re.sub(r"\[\d+\]", "[]", str(e.get("field"))) == field]
+    return str((found or [{}])[0].get("message_en") or response.json().get("detail_en"))[:160]
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the WSGI transport's spooled uploads
 @pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # a generated tenant name in the chart: a warning, not an error
-def test_every_operation_keeps_the_contract_under_generated_requests(open_app, capsys):
+def test_every_operation_keeps_the_contract_under_generated_requests(contract_app, capsys):
     from schemathesis.checks import load_all_checks
     from schemathesis.config import SchemathesisConfig
 
+    app, people = contract_app
     load_all_checks()
+    _formats()
     import schemathesis.specs.openapi.checks as openapi_checks
     import schemathesis.checks as base_checks
 
     checks = [getattr(openapi_checks, name, None) or getattr(base_checks, name) for name in CHECKS]
     config = SchemathesisConfig.discover()
     config.projects.default.generation.update(with_security_parameters=False)
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", open_app, config=config)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
 
     requests: collections.Counter[str] = collections.Counter()
+    statuses: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
     failures: dict[str, list[str]] = collections.defaultdict(list)
-    spent: dict[str, float] = {}
+    refused: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    refused_example: dict[str, str] = {}
+    server_errors = 0
+    spent: dict[str, float] = collections.defaultdict(float)
     started = time.monotonic()
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        label = operation.label
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for who, headers, share in people:
+        for operation in operations:
+            label = operation.label
+            examples = min(EXAMPLES, SLOW_EXAMPLES) if label in SLOW else EXAMPLES
+            examples = max(1, round(examples * share))
 
-        @seed(SEED)
-        @settings(max_examples=min(EXAMPLES, SLOW_EXAMPLES) if label in SLOW else EXAMPLES, deadline=None,
-                  database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def run(case):
-            case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-            requests[label] += 1
-            try:
-                case.call_and_validate(checks=checks)
-            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
-                found = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
-                for item in found:
-                    text = [line for line in str(item).strip().splitlines() if line.strip()]
-                    key = f"{type(item).__name__}: " + " | ".join(text[:4])[:400]
-                    key += f" <- {case.method} {case.formatted_path} {case.query or ''} {str(case.body)[:200]}"
-                    if len(failures[label]) < 4 and key not in failures[label]:
-                        failures[label].append(key)
+            @seed(SEED)
+            @settings(max_examples=examples, deadline=None, database=None,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy())
+            def run(case):
+                nonlocal server_errors
+                case.headers = {**{k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"},
+                                **headers}
+                requests[label] += 1
+                response = None
+                try:
+                    response = case.call()
+                    case.validate_response(response, checks=checks)
+                except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
+                    found = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
+                    for item in found:
+                        text = [line for line in str(item).strip().splitlines() if line.strip()]
+                        key = f"{type(item).__name__}: " + " | ".join(text[:4])[:400]
+                        key += f" <- {who}: {case.method} {case.formatted_path} {case.query or ''} {str(case.body)[:200]}"
+                        if len(failures[label]) < 4 and key not in failures[label]:
+                            failures[label].append(key)
+                if response is None:
+                    return
+                status = response.status_code
+                statuses[label][status] += 1
+                server_errors += status >= 500
+                if 400 <= status < 500 and status not in NOT_FORM and label not in OWN_CREDENTIAL:
+                    for raw_field in _refused_fields(response):
+                        field = re.sub(r"\[\d+\]", "[]", raw_field)
+                        known = UNSTATABLE.get((label, field))
+                        words = (known[0],) if known is not None and isinstance(known[0], str) else (known or ((),))[0]
+                        if (known is not None and status == 422 and any(w in _message(response, field) for w in words)) \
+                                or _whole_float(case, raw_field) or _file_content(label, field, response):
+                            continue
+                        refused[label][f"{status} {field}"] += 1
+                        refused_example.setdefault(f"{label} {status} {field}", f"{_message(response, field)} <- {who}: "
+                                                   f"{case.formatted_path} {case.query or ''} {str(case.body)[:160]!r}")
 
-        began = time.monotonic()
-        run()
-        spent[label] = time.monotonic() - began
+            began = time.monotonic()
+            run()
+            spent[label] += time.monotonic() - began
     elapsed = time.monotonic() - started
     total = sum(requests.values())
+    count_refused = sum(sum(c.values()) for c in refused.values())
+    answered = collections.Counter()
+    for counter in statuses.values():
+        answered.update(counter)
     with capsys.disabled():  # the counts show in every run's output, CI's too
-        print(f"\nschemathesis: {total} requests over {len(requests)} operations in {elapsed:.0f} s, "
+        print(f"\nschemathesis: {total} requests with a bearer token ({', '.join(w for w, _, _ in people)}) over "
+              f"{len(requests)} operations in {elapsed:.0f} s: {server_errors} server errors, "
+              f"{count_refused} schema-valid requests refused, "
               f"{sum(len(v) for v in failures.values())} distinct failures in {len(failures)} operations")
+        print("answers:", ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
+        for label, counter in sorted(refused.items()):
+            print(f"REFUSED {label}: " + ", ".join(f"{k} x{n}" for k, n in counter.most_common()))
+            for key in counter:
+                print(f"    e.g. {refused_example[f'{label} {key}']}")
     print("slowest:", ", ".join(f"{k} {v:.1f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:8]))
     for label, items in sorted(failures.items()):
         print(f"FAIL {label}")
         for item in items:
             print(f"    {item}")
+    not_yet = {label: counter for label, counter in refused.items() if label in NOT_YET_STATED}
+    with capsys.disabled():
+        print(f"schema-valid refusals by rules not yet stated (NOT_YET_STATED): "
+              f"{sum(sum(c.values()) for c in not_yet.values())} in {len(not_yet)} operations; "
+              f"elsewhere: {count_refused - sum(sum(c.values()) for c in not_yet.values())}")
+    assert server_errors == 0
     assert not failures, f"contract violations in {sorted(failures)} (details above)"
-    assert total >= 3000 or EXAMPLES < 45, "fewer generated requests than CI promises"
+    unstated = sorted(label for label in refused if label not in NOT_YET_STATED)
+    assert not unstated, f"schema-valid requests refused in {unstated} (details above)"
+    assert total >= 10_000 or EXAMPLES < 75, "fewer generated requests than CI promises (issue 26: 10,000)"
 
 
 # --- the document itself ----------------------------------------------------------------------------

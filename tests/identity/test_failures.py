@@ -97,3 +97,17 @@ def test_when_even_the_undo_fails_the_half_done_account_is_on_record(client, db,
     incident = db.scalars(sa.select(IdentityIncident)).one()
     assert (incident.username, incident.keycloak_user_id, incident.step) == (username, leftover["id"], "grant roles")
     assert incident.tenant_code == "431001" and incident.resolved_at is None
+
+
+def test_an_address_keycloak_refuses_is_a_422_naming_the_field_not_a_500(client, db, tenant_factory, as_operator):
+    """Found by the contract run with a token (issue 26): renkei's own e-mail check let through
+    'bz😍@m.example', Keycloak's user profile refused it with a 400, and the invitation answered 500."""
+    tenant_factory("431001")
+    response = client.post("/api/v1/tenants/431001/users", headers=as_operator, json={
+        "username": f"mail-{uuid.uuid4().hex[:6]}", "email": "bz😍@m.example", "first_name": "次郎",
+        "last_name": "熊本", "roles": ["municipal-staff"]})
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert [e["field"] for e in body["errors"]] == ["email"]
+    assert "メールアドレス" in body["errors"][0]["message_ja"]
+    assert count(db, IdentityIncident) == 0
