@@ -166,13 +166,17 @@ def _refused_field(error: Exception) -> Invalid | None:
         body = json.loads(getattr(error, "response_body", b"") or b"{}")
     except (ValueError, TypeError):
         return None
-    found = _PROFILE_FIELDS.get(body.get("field")) if isinstance(body, dict) else None
-    if found is None:
+    if not isinstance(body, dict):
         return None
-    field, en, ja = found
-    return Invalid(f"Keycloak does not accept this {en}.", f"認証サーバーがこの{ja}を受け付けませんでした。",
+    # one refused field ({"field": ...}) or several ({"errors": [{"field": ...}, ...]})
+    named = [body.get("field")] + [item.get("field") for item in body.get("errors") or [] if isinstance(item, dict)]
+    found = [_PROFILE_FIELDS[name] for name in dict.fromkeys(named) if name in _PROFILE_FIELDS]
+    if not found:
+        return None
+    en_all, ja_all = " and ".join(en for _, en, _ in found), "・".join(ja for _, _, ja in found)
+    return Invalid(f"Keycloak does not accept this {en_all}.", f"認証サーバーがこの{ja_all}を受け付けませんでした。",
                    problems=[problem(field, f"Keycloak does not accept this {en}.",
-                                     f"認証サーバーがこの{ja}を受け付けませんでした。")])
+                                     f"認証サーバーがこの{ja}を受け付けませんでした。") for field, en, ja in found])
 
 
 def translate_errors(func: Callable[..., T]) -> Callable[..., T]:

@@ -111,3 +111,15 @@ def test_an_address_keycloak_refuses_is_a_422_naming_the_field_not_a_500(client,
     assert [e["field"] for e in body["errors"]] == ["email"]
     assert "メールアドレス" in body["errors"][0]["message_ja"]
     assert count(db, IdentityIncident) == 0
+
+
+def test_names_keycloak_refuses_are_a_422_naming_both_fields_not_a_500(client, db, tenant_factory, as_operator):
+    """Found by the contract run with a token: names of signs only (' || ') passed renkei's checks,
+    Keycloak's user profile refused first and last name in one 400, and the invitation answered 500."""
+    tenant_factory("431001")
+    response = client.post("/api/v1/tenants/431001/users", headers=as_operator, json={
+        "username": f"name-{uuid.uuid4().hex[:6]}", "email": "name@example.jp", "first_name": " || ",
+        "last_name": " || ", "roles": ["municipal-staff"]})
+    assert response.status_code == 422, response.get_json()
+    assert sorted(e["field"] for e in response.get_json()["errors"]) == ["first_name", "last_name"]
+    assert count(db, IdentityIncident) == 0
