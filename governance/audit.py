@@ -319,6 +319,9 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "controller_contact": "管理者の連絡先", "owner_code": "登録団体",
     "required_level": "必要な個人認証レベル", "api_client_id": "API クライアント",
     "responsibility": "責任分界", "level": "レベル", "purposes": "利用目的", "items": "データ項目",
+    # who adopts an allocation policy (billing.operations.adopt_policy)
+    "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
+    "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
 }
 
 
