@@ -204,6 +204,7 @@ def records(db) -> list[AuditRecord]:
 
 def test_renkei_login_by_the_device_flow_acts_for_the_person_until_logout(
         db, tmp_path, command_env, renkei, user_factory, keycloak_settings):
+    from tenancy.errors import IdentityUnavailable
     from tenancy.identity.keycloak import refresh_tokens
 
     env, session = command_env
@@ -241,12 +242,14 @@ def test_renkei_login_by_the_device_flow_acts_for_the_person_until_logout(
     assert record.actor_role == "platform-operator"
 
     # logout ends it: the kept tokens are gone, Keycloak's session too, the next command is refused
+    assert refresh_tokens(keycloak_settings, kept["refresh_token"])["access_token"]  # renewable until then
     logout = renkei("logout")
     code, output = logout.finish()
     assert code == 0 and "Signed out" in output, output
     assert not session.exists()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as ended:  # Keycloak refuses the refresh token: its session is over
         refresh_tokens(keycloak_settings, kept["refresh_token"])
+    assert not isinstance(ended.value, IdentityUnavailable), ended.value
     after = renkei("tenants", "import", str(csv))
     code, output = after.finish()
     assert code != 0 and "renkei login" in output, output
