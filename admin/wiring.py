@@ -47,8 +47,20 @@ def _optional(module: str):
 def _adopt_policy(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
     from billing import operations as billing
 
-    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.ref, by_council=True)
+    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.id, by_council=True)
     return f"allocation_policy:{policy.id}"
+
+
+def _council_decisions(session: Session, resolution_id: int | None = None) -> list:
+    """The council's resolutions as billing reads them (the picker of the resolution adopting a policy)."""
+    from billing import operations as billing
+
+    return [billing.CouncilDecision(
+        id=resolution.id, ref=resolution.ref, fiscal_year=resolution.fiscal_year, number=resolution.number,
+        title=proposal.title, decided_at=resolution.decided_at, adopted=resolution.adopted,
+        change_type=ChangeType(proposal.change_type).value, enacted_ref=resolution.enacted_ref or "",
+        label_ja=resolution.label_ja, label_en=resolution.label_en,
+    ) for resolution, proposal in council.resolutions_with_proposals(session, resolution_id)]
 
 
 def _check_policy(session: Session, params: dict) -> None:
@@ -140,6 +152,11 @@ def wire() -> dict[str, list[str]]:
             continue
         council.register_enactor(change_type, handler, check=check)
         wired["enactors"].append(change_type.value)
+    billing = _optional("billing.operations")
+    if billing is not None:  # billing reads the council's resolutions (adopting a policy by one)
+        billing.COUNCIL_RESOLUTIONS = _council_decisions
+        billing.NOTE_ENACTED = council.note_enacted
+        wired.setdefault("readers", []).append("billing:council_resolutions")
     lifecycle = _optional("tenancy.onboarding.lifecycle")
     if lifecycle is not None:
         from tenancy.registry.models import TenantStatus

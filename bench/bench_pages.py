@@ -162,7 +162,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
             "name": "共同利用負担金の按分", "prefecture_share": "1/2",
             # no usage basis: the usage kept covers the last 12 months, not the three years' runs
             "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]}))
-        operations.adopt_policy(session, finance[0], policy.id, "協議会 議案第1号")
+        operations.adopt_policy(session, finance[2], policy.id)  # four eyes: not the drafter
         session.commit()
         years = [this_year - 3, this_year - 2, this_year - 1]
         for year in years:

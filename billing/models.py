@@ -143,6 +143,8 @@ class AllocationPolicy(SQLModel, table=True):
     adopted_by: str = Field(default="", max_length=255)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     created_by: str = Field(default="", max_length=255)
+    # who drafted it, by identity (issuer and subject): the drafter alone may not adopt it
+    created_by_key: str = Field(default="", sa_column=sa.Column(sa.String(600), nullable=False, server_default=""))
 
     __table_args__ = (
         sa.UniqueConstraint("name", "version", name="uq_billing_policy_name_version"),

@@ -67,7 +67,7 @@ from billing.models import (
 from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
+from core.calendar import fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, to_jst, today_jst
 from core.db import utcnow
 from core.errors import DomainError, NotPermitted
 from tenancy.registry.history import active_intervals, histories, participation_months
@@ -403,7 +403,7 @@ def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> Allocat
         name=data.name, version=(latest or 0) + 1, description=data.description,
         prefecture_share=fraction_text(share) if share is not None else None,
         components_json=json.dumps([{"basis": basis, "weight": fraction_text(weight)} for basis, weight in components]),
-        floor=data.floor, cap=data.cap, created_by=_who(actor),
+        floor=data.floor, cap=data.cap, created_by=_who(actor), created_by_key=_key(actor),
     )
     session.add(policy)
     session.flush()
@@ -433,19 +433,157 @@ def adopted_policy(session: Session) -> AllocationPolicy | None:
     return session.scalars(sa.select(AllocationPolicy).where(AllocationPolicy.status == PolicyStatus.adopted)).one_or_none()
 
 
-def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_ref: str | None, *,
-                 by_council: bool = False) -> AllocationPolicy:
-    """Mark a policy version as adopted (the one the next run uses), e.g. after a council vote.
+# --- council resolutions, as billing sees them ----------------------------------------------------
 
-    ``resolution_ref`` (the council resolution, e.g. 「令和7年度第2回協議会 議案第3号」) is stored
-    and shown with the policy. The previously adopted version becomes ``superseded``.
-    Finance adopts (``billing.manage``); ``by_council`` is the council enacting its own adopted
-    resolution, where the authority is the council's vote and the act is its closing
-    (``council.manage``).
+@dataclasses.dataclass(frozen=True)
+class CouncilDecision:
+    """A council resolution (議決) as billing reads it: governance's record, handed over by the
+    composition root (``admin/wiring.py``) through :data:`COUNCIL_RESOLUTIONS`, since billing and
+    governance do not import each other."""
+
+    id: int
+    ref: str  # the stable reference an adopted policy stores, e.g. ``council-resolution:12``
+    fiscal_year: int
+    number: int
+    title: str  # the proposal's title
+    decided_at: dt.datetime
+    adopted: bool  # 可決 (else 否決)
+    change_type: str  # the proposal's change type: ``free_text``, ``adopt_allocation_policy`` ...
+    enacted_ref: str  # what carried it out, e.g. ``allocation_policy:3``; "" while nothing has
+    label_ja: str  # 「令和7年度 協議会議決第3号」
+    label_en: str
+
+
+def _no_council(session: Session, resolution_id: int | None = None) -> list[CouncilDecision]:
+    return []
+
+
+COUNCIL_RESOLUTIONS: Callable[[Session, int | None], list[CouncilDecision]] = _no_council
+"""``(session, resolution_id or None for all) -> [CouncilDecision]``: the council's resolutions.
+Set by the composition root; without a council every picked resolution is unknown (refused)."""
+
+NOTE_ENACTED: Callable[[Session, int, str], None] = lambda session, resolution_id, reference: None
+"""``(session, resolution_id, reference)``: note on the resolution what carried it out, once."""
+
+def council_decision(session: Session, resolution_id: int) -> CouncilDecision | None:
+    """One council resolution by its id, ``None`` when there is none."""
+    return next((item for item in COUNCIL_RESOLUTIONS(session, resolution_id) if item.id == resolution_id), None)
+
+
+POLICY_RESOLUTION_CHANGES = ("free_text", "adopt_allocation_policy")
+
+
+def resolution_refusal(decision: CouncilDecision, policy: AllocationPolicy,
+                       fiscal_year: int) -> tuple[str, str] | None:
+    """Why ``decision`` cannot stand for adopting ``policy`` in ``fiscal_year`` (English, Japanese),
+    ``None`` when it can: the council adopted it (可決) in this fiscal year, on an allocation policy
+    or an other matter, and it has not carried out anything else (a resolution adopts one policy)."""
+    label_en, label_ja = decision.label_en, decision.label_ja
+    if not decision.adopted:
+        return (f"{label_en} was not adopted by the council (rejected).",
+                f"{label_ja}は否決された議決のため、採用の根拠にできません。")
+    if decision.fiscal_year != fiscal_year:
+        return (f"{label_en} is of another fiscal year; pick a resolution of {fiscal_year_en(fiscal_year)}.",
+                f"{label_ja}は別の年度の議決です。{fiscal_year_ja(fiscal_year)}の議決を選んでください。")
+    if decision.change_type not in POLICY_RESOLUTION_CHANGES or (
+            decision.enacted_ref and decision.enacted_ref != f"allocation_policy:{policy.id}"):
+        return (f"{label_en} decided another matter ({decision.enacted_ref or decision.change_type}), "
+                f"not this allocation policy.",
+                f"{label_ja}は別の事項についての議決のため、この按分方式の採用の根拠にできません。")
+    return None
+
+
+def resolution_choices(session: Session, actor: Actor,
+                       policies: Sequence[AllocationPolicy]) -> dict[int, list[CouncilDecision]]:
+    """For each policy, the resolutions a finance officer may pick to adopt it (newest first): the
+    pickers' lists. The council's resolutions are read once for all."""
+    _manage(actor)
+    year = fiscal_year_of(utcnow())
+    decisions = sorted(COUNCIL_RESOLUTIONS(session, None), key=lambda item: (item.fiscal_year, item.number), reverse=True)
+    return {policy.id: [decision for decision in decisions if resolution_refusal(decision, policy, year) is None]
+            for policy in policies}
+
+
+def resolutions_for_policy(session: Session, actor: Actor, policy_id: int) -> list[CouncilDecision]:
+    """The resolutions a finance officer may pick to adopt policy ``policy_id`` (newest first)."""
+    _manage(actor)
+    policy = get_policy(session, policy_id)
+    return resolution_choices(session, actor, [policy])[policy.id]
+
+
+def drafted_by(policy: AllocationPolicy, actor: Actor) -> bool:
+    """Whether ``actor`` drafted ``policy`` (and so may adopt it only with a council resolution)."""
+    return _same_person(actor, policy.created_by_key, policy.created_by)
+
+
+def resolution_text(session: Session, resolution_ref: str | None) -> str | None:
+    """A policy's resolution reference as people read it: 「令和8年度 協議会議決第3号（title）」 for a
+    council resolution (``council-resolution:12``); any other text (typed before resolutions were
+    picked) as it is."""
+    prefix = "council-resolution:"
+    if not resolution_ref or not resolution_ref.startswith(prefix) or not resolution_ref[len(prefix):].isdigit():
+        return resolution_ref
+    decision = council_decision(session, int(resolution_ref[len(prefix):]))
+    return f"{decision.label_ja}（{decision.title}）" if decision is not None else resolution_ref
+
+
+ADOPT_ALONE_JA = ("按分方式を作成した担当者は、ひとりでは採用できません。別の財政担当者が採用するか、"
+                  "採用を決めた協議会の議決を選んでください。")
+ADOPT_ALONE_EN = ("You drafted this allocation policy, so you cannot adopt it alone: another finance officer "
+                  "adopts it, or pick the council resolution that decided it (four eyes).")
+
+
+def _adoption_authority(session: Session, actor: Actor, policy: AllocationPolicy, resolution_id: int | None, *,
+                        by_council: bool = False) -> CouncilDecision | None:
+    """The resolution that stands for adopting ``policy`` (``None``: a second finance officer adopts),
+    or the refusal: an unknown resolution, one that cannot stand for it, or the drafter alone."""
+    if resolution_id is not None and (isinstance(resolution_id, bool) or not isinstance(resolution_id, int)):
+        raise TypeError("resolution_id is a council resolution's id (an int), not text")
+    decision = None
+    if resolution_id is not None:
+        decision = council_decision(session, resolution_id)
+        if decision is None:
+            raise InvalidBillingData(
+                f"There is no council resolution {resolution_id}; pick one of the council's resolutions.",
+                "選んだ協議会の議決が見つかりません。協議会の議決から選んでください。",
+                problems=[{"field": "resolution_id", "message_en": "No such council resolution.",
+                           "message_ja": "該当する議決がありません。"}], resolution_id=resolution_id)
+        refusal = None if by_council else resolution_refusal(decision, policy, fiscal_year_of(utcnow()))
+        if refusal is not None:
+            raise InvalidBillingData(refusal[0], refusal[1], problems=[
+                {"field": "resolution_id", "message_en": refusal[0], "message_ja": refusal[1]}],
+                resolution_id=resolution_id)
+    if decision is None and drafted_by(policy, actor):
+        raise FourEyesRefused(ADOPT_ALONE_EN, ADOPT_ALONE_JA, policy_id=policy.id, rule="four_eyes", problems=[
+            {"field": "resolution_id", "message_en": ADOPT_ALONE_EN, "message_ja": ADOPT_ALONE_JA}])
+    return decision
+
+
+def check_adoption(session: Session, actor: Actor, policy_id: int, resolution_id: int | None) -> None:
+    """Refuse now, writing nothing, what :func:`adopt_policy` would refuse (before a confirmation step)."""
+    _manage(actor)
+    _adoption_authority(session, actor, get_policy(session, policy_id), resolution_id)
+
+
+def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: int | None = None, *,
+                 by_council: bool = False) -> AllocationPolicy:
+    """Mark a policy version as adopted (the one the next run uses).
+
+    Two people decide it (four eyes, the rule of :func:`_same_person` that run approval follows):
+    a finance officer (``billing.manage``) other than the one who drafted the version, or the
+    council: ``resolution_id`` picks one of the council's resolutions, which must stand for it
+    (:func:`resolution_refusal`); the drafter may adopt with such a resolution. ``by_council``
+    is the council enacting its own adopted resolution (``resolution_id``), where the authority
+    is the council's vote and the act is its closing (``council.manage``).
+
+    The resolution's reference (``council-resolution:12``) is stored and shown with the policy;
+    the previously adopted version becomes ``superseded``. Adopting the adopted version again with
+    the same resolution changes nothing.
     """
     authz.authorize(actor, "council.manage" if by_council else "billing.manage")
     policy = get_policy(session, policy_id)
-    resolution_ref = (resolution_ref or "").strip()[:255] or None
+    decision = _adoption_authority(session, actor, policy, resolution_id, by_council=by_council)
+    resolution_ref = decision.ref if decision is not None else None
     if policy.status == PolicyStatus.adopted and policy.resolution_ref == resolution_ref:
         return policy
     previous = adopted_policy(session)
@@ -459,8 +597,15 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_ref:
     policy.adopted_at = utcnow()
     policy.adopted_by = _who(actor)
     session.flush()
+    if decision is not None and not by_council and not decision.enacted_ref:
+        NOTE_ENACTED(session, decision.id, f"allocation_policy:{policy.id}")
+    authority = ({"by": "council_resolution", "resolution": {
+        "id": decision.id, "ref": decision.ref, "label": decision.label_ja, "title": decision.title,
+        "decided_at": audit.timestamp_text(decision.decided_at)}} if decision is not None
+        else {"by": "second_finance_officer", "second_officer": _who(actor)})
     audit.record(session, actor, "billing.policy.adopt", "allocation_policy", str(policy.id), before=before,
-                 after={"status": "adopted", "resolution_ref": resolution_ref, "in_words": describe_policy(policy)})
+                 after={"status": "adopted", "resolution_ref": resolution_ref, "in_words": describe_policy(policy),
+                        "drafted_by": policy.created_by, "adopted_by": _who(actor), **authority})
     return policy
 
 

@@ -142,7 +142,11 @@ class PolicyCreate(SQLModel):
 class AdoptPolicy(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    resolution_ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    resolution_id: StrictInt | None = Field(
+        default=None, ge=1, le=INT32_MAX,
+        description="The council resolution (its id, as GET /api/v1/billing/policies/{policy_id}/resolutions lists "
+                    "them) that decided the adoption; without it, the adopting finance officer must not be the one "
+                    "who drafted the policy (four eyes). A typed reference is not accepted.")
 
 
 class RunCreate(SQLModel):

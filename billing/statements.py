@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
 from billing.models import AllocationRun, AllocationRunLine, EntryKind
-from billing.operations import basis_label_ja, metric_label_ja, require_all_tenants
+from billing.operations import basis_label_ja, metric_label_ja, require_all_tenants, resolution_text
 from core import authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, today_jst
@@ -151,7 +151,7 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
     return Statement(
         tenant_code=tenant_code, tenant_name=name, fiscal_year=fiscal_year, run_id=run.id, posted_on=run.posted_on,
         policy_name=policy["name"], policy_version=policy["version"], policy_in_words=policy["in_words"],
-        resolution_ref=policy.get("resolution_ref"), year_total=run.total, is_prefecture=line.is_prefecture,
+        resolution_ref=resolution_text(session, policy.get("resolution_ref")), year_total=run.total, is_prefecture=line.is_prefecture,
         months=line.months, population=line.population, population_source=line.population_source,
         usage=json.loads(line.usage_json),
         components=tuple(ComponentAmount(basis, basis_label_ja(basis), amount)

@@ -325,6 +325,9 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "added": "加わった会員", "removed": "外れた会員", "search": "検索条件", "dissolved": "解散",
     "corporate_number": "法人番号", "in_prefecture": "県内に拠点あり", "decoy": "実在しない招待（重複の秘匿）",
     "invited": "招待した", "taken": "使用済みの項目",
+    # who adopts an allocation policy (billing.operations.adopt_policy)
+    "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
+    "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
 }
 
 

@@ -323,6 +323,30 @@ def get_resolution(session: Session, actor: Actor, resolution_id: int) -> Counci
     return resolution
 
 
+def resolutions_with_proposals(session: Session, resolution_id: int | None = None
+                               ) -> list[tuple[CouncilResolution, CouncilProposal]]:
+    """Resolutions (one, or all, newest first) with the proposal each closed: what another package
+    reads through the composition root (billing's picker of the resolution that adopts a policy).
+    A helper: the caller has authorised its act."""
+    query = sa.select(CouncilResolution, CouncilProposal).join(
+        CouncilProposal, CouncilProposal.id == CouncilResolution.proposal_id)
+    if resolution_id is not None:
+        query = query.where(CouncilResolution.id == resolution_id)
+    query = query.order_by(CouncilResolution.fiscal_year.desc(), CouncilResolution.number.desc())
+    return [(resolution, proposal) for resolution, proposal in session.execute(query)]
+
+
+def note_enacted(session: Session, resolution_id: int, reference: str) -> None:
+    """Note on an adopted resolution what carried it out (``allocation_policy:3``), once: a
+    resolution of an other matter (free text) that another package acted on. A helper: the
+    caller audits its act, which names the resolution."""
+    resolution = session.get(CouncilResolution, resolution_id)
+    if resolution is None or not resolution.adopted or resolution.enacted_at is not None:
+        return
+    resolution.enacted_at, resolution.enacted_ref = utcnow(), reference[:255]
+    session.flush()
+
+
 def _tally(session: Session, proposal: CouncilProposal) -> Tally:
     counts = {choice: 0 for choice in VoteChoice}
     for vote in _votes(session, proposal.id):

@@ -108,7 +108,7 @@ def _load(settings) -> tuple[int, dict[str, str]]:
             "code": code, "name_ja": name, "name_en": f"Tenant {code}", "kind": "prefecture" if code == "430005" else "city",
             "population": population, "population_source": "drill", "status": "active"}))
     policy = operations.create_policy(db.session, finance, policy_data())
-    operations.adopt_policy(db.session, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db.session, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db.session, finance, cost_data(amount=12_000_000))
     run = operations.create_run(db.session, finance, 2025)
     operations.review_run(db.session, colleague(2), run.id)

@@ -125,6 +125,20 @@ class PolicyList(BaseModel):
     items: list[PolicyOut]
 
 
+class ResolutionChoiceOut(BaseModel):
+    id: int = Field(description="What POST .../adopt takes as resolution_id")
+    fiscal_year: int
+    number: int = Field(description="The resolution's number in its fiscal year (協議会議決第N号)")
+    title: str = Field(description="The title of the proposal the council voted on")
+    decided_at: str
+    label_ja: str
+    label_en: str
+
+
+class ResolutionChoiceList(BaseModel):
+    items: list[ResolutionChoiceOut]
+
+
 class RunLineOut(BaseModel):
     tenant_code: str
     tenant_name: str
@@ -249,8 +263,17 @@ def create_policy(body: PolicyCreate):
 
 @bp.post("/billing/policies/<int:policy_id>/adopt", responses={200: PolicyOut}, summary="Adopt a policy version (the one the next run uses)")
 def adopt_policy(path: PolicyPath, body: AdoptPolicy):
-    policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_ref)
+    policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_id)
     return jsonify(operations.policy_summary(policy))
+
+
+@bp.get("/billing/policies/<int:policy_id>/resolutions", responses={200: ResolutionChoiceList},
+        summary="The council resolutions that may stand for adopting this policy version (adopted this fiscal year)")
+def policy_resolutions(path: PolicyPath):
+    choices = operations.resolutions_for_policy(db.session, current_actor(), path.policy_id)
+    return jsonify({"items": [{"id": choice.id, "fiscal_year": choice.fiscal_year, "number": choice.number,
+                               "title": choice.title, "decided_at": choice.decided_at.isoformat(),
+                               "label_ja": choice.label_ja, "label_en": choice.label_en} for choice in choices]})
 
 
 # --- runs ---------------------------------------------------------------------------------------------

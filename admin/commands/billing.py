@@ -1,5 +1,7 @@
 """`renkei billing ...`: the pure `simulate` command (billing.cli) plus the commands that need the database.
 
+    renkei billing resolutions POLICY              the council resolutions that may adopt a policy
+    renkei billing adopt POLICY [--resolution ID]  adopt a policy (a second officer, or a resolution)
     renkei billing run 2025 [--policy ID]          compute a run (snapshot + shares)
     renkei billing review RUN [--note TEXT]
     renkei billing approve RUN                     post to the ledger (again: posts nothing new)
@@ -47,6 +49,46 @@ def _show_run(run) -> None:
     for line in operations.run_lines(db.session, run):
         components = ", ".join(f"{operations.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())
         click.echo(f"  {line.tenant_code}  {line.tenant_name}\t{line.amount:>14,}  ({components})")
+
+
+@group.command("resolutions")
+@click.argument("policy_id", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def resolutions_command(policy_id: int, actor) -> None:
+    """List the council resolutions that may stand for adopting policy POLICY_ID (for --resolution)."""
+    from billing import operations
+
+    try:
+        choices = operations.resolutions_for_policy(db.session, actor, policy_id)
+    except DomainError as error:
+        _fail(error)
+    if not choices:
+        click.echo("No council resolution of this fiscal year can stand for adopting this policy.")
+    for choice in choices:
+        click.echo(f"{choice.id}\t{choice.label_ja}「{choice.title}」\t{choice.decided_at.date().isoformat()}")
+
+
+@group.command("adopt")
+@click.argument("policy_id", type=int)
+@click.option("--resolution", "resolution_id", type=click.IntRange(1, 2**31 - 1),
+              help="The council resolution that decided it (an id 'renkei billing resolutions' lists). "
+                   "Without it, you must not be the finance officer who drafted the policy.")
+@with_appcontext
+@acting(authz.FINANCE)
+def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
+    """Adopt policy POLICY_ID: the one the next allocation run uses (four eyes: a second finance
+    officer, or the drafter with a council resolution)."""
+    from billing import operations
+
+    try:
+        policy = operations.adopt_policy(db.session, actor, policy_id, resolution_id)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Policy {policy.name} (version {policy.version}) adopted by {policy.adopted_by}"
+               + (f" on {operations.resolution_text(db.session, policy.resolution_ref)}" if policy.resolution_ref else "")
+               + ".")
 
 
 @group.command("run")

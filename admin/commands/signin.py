@@ -206,14 +206,28 @@ def login_command(use_password: bool, username: str | None) -> None:
 
 
 def _device_flow(settings, keycloak) -> dict:
-    started = keycloak.device_authorization(settings)
+    from core.errors import DomainError
+
+    try:
+        started = keycloak.device_authorization(settings)
+    except DomainError:
+        raise
+    except Exception:  # noqa: BLE001  (Keycloak refused to start it: the client does not allow the device flow)
+        raise click.ClickException("Keycloak refused to start a device sign-in for renkei's client (is the device "
+                                   "flow allowed? 'renkei keycloak bootstrap' allows it).") from None
     click.echo(f"Open {started.get('verification_uri_complete') or started['verification_uri']} in a browser, "
                f"sign in and confirm the code {started['user_code']}.")
     interval = float(started.get("interval", 5))
     deadline = time.monotonic() + float(started.get("expires_in", 600))
     while time.monotonic() < deadline:
         time.sleep(interval)
-        tokens = keycloak.device_token(settings, started["device_code"])
+        try:
+            tokens = keycloak.device_token(settings, started["device_code"], started.get("code_verifier", ""))
+        except DomainError:
+            raise
+        except Exception:  # noqa: BLE001  (the person declined, or the code expired)
+            raise click.ClickException("Keycloak ended the device sign-in (the code was declined or expired); "
+                                       "run 'renkei login' again.") from None
         if tokens is not None:
             return tokens
     raise click.ClickException("The code was not confirmed in time; run 'renkei login' again.")
@@ -222,5 +236,20 @@ def _device_flow(settings, keycloak) -> dict:
 @click.command("logout")
 @with_appcontext
 def logout_command() -> None:
-    """End the command line's sign-in session (the kept tokens are deleted)."""
-    click.echo("Signed out." if _forget() else "Nobody was signed in.")
+    """End the command line's sign-in session: Keycloak's session ends and the kept tokens are deleted."""
+    from core.errors import DomainError
+    from tenancy.identity.keycloak import end_session
+
+    from admin.identity import keycloak_settings
+
+    try:
+        refresh_token = json.loads(session_file().read_text()).get("refresh_token", "")
+    except (OSError, ValueError):
+        refresh_token = ""
+    ended = ""
+    if refresh_token:
+        try:
+            end_session(keycloak_settings(), refresh_token)
+        except DomainError as error:  # Keycloak away: its session ends at its own idle limit
+            ended = f" Keycloak's session could not be ended now ({error.message_en}); it ends at its idle limit."
+    click.echo(("Signed out." if _forget() else "Nobody was signed in.") + ended)

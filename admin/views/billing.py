@@ -64,7 +64,7 @@ from billing.models import (
 )
 from core import authz
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
-                           is_supported_fiscal_year, today_jst)
+                           is_supported_fiscal_year, to_jst, today_jst)
 from core.errors import DomainError
 from core.validation import problems_from
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
@@ -334,8 +334,36 @@ class PaymentForm(_Form):
         return _validated(PaymentCreate, data, {})
 
 
+def _resolution_text(decision: operations.CouncilDecision) -> str:
+    """A resolution in the picker: its number, the title voted on and the day it was decided
+    (「令和7年度 協議会議決第3号「…」（2025/06/01 議決）」)."""
+    day = to_jst(decision.decided_at).date()
+    if _ja():
+        return f"{decision.label_ja}「{decision.title}」（{day:%Y/%m/%d} 議決）"
+    return f"{decision.label_en} “{decision.title}” (decided {day:%Y-%m-%d})"
+
+
 class AdoptForm(_Form):
-    resolution_ref = StringField(_l("Council resolution (optional)"), validators=[Length(max=255)])
+    """Adopting a policy: by a second finance officer, or on a council resolution picked from the list."""
+
+    resolution_id = SelectField(_l("Council resolution that decided the adoption"), choices=[], validate_choice=False)
+
+    def __init__(self, formdata=None, *, choices=(), policy_id: int | None = None):
+        super().__init__(formdata, prefix="")
+        self.policy_id = policy_id
+        self.resolution_id.choices = [("", _("None: I adopt it as a finance officer who did not draft it"))] + [
+            (str(decision.id), _resolution_text(decision)) for decision in choices]
+
+    def value(self) -> int | None:
+        """The picked resolution's id (``None``: none picked); a value not from the list is refused."""
+        text = (self.resolution_id.data or "").strip()
+        if not text:
+            return None
+        if not text.isdigit() or not 0 < int(text) < 2**31:
+            raise InvalidBillingData("Pick a council resolution from the list.", "協議会の議決を一覧から選んでください。",
+                                     problems=[{"field": "resolution_id", "message_en": "Pick one from the list.",
+                                                "message_ja": "一覧から選んでください。"}])
+        return int(text)
 
 
 class ProposeForm(_Form):
@@ -672,19 +700,56 @@ class BillingView(SecureView):
 
     @expose("/policies/")
     def policies(self):
+        return self._policies_page()
+
+    def _policies_page(self, refused: AdoptForm | None = None):
+        """The policies, each not adopted with its adoption form; ``refused``: the form that came back
+        refused (what was picked, the problem beside the picker), the page then answering 422."""
         policies = operations.list_policies(db.session, g.actor)
-        return self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
-                           status_label=_policy_status_label,
-                           can_manage=self._can_manage(), can_propose=authz.allowed(g.actor, "council.manage"),
+        can_manage = self._can_manage()
+        adopt_forms = {}
+        if can_manage:
+            waiting = [policy for policy in policies if PolicyStatus(policy.status) != PolicyStatus.adopted]
+            choices = operations.resolution_choices(db.session, g.actor, waiting)
+            for policy in waiting:
+                form = AdoptForm(choices=choices[policy.id], policy_id=policy.id)
+                if refused is not None and refused.policy_id == policy.id:
+                    picked = (refused.resolution_id.data or "").strip()
+                    decision = operations.council_decision(db.session, int(picked)) if (
+                        picked.isdigit() and 0 < int(picked) < 2**31) else None
+                    if decision is not None and picked not in dict(form.resolution_id.choices):
+                        # what was picked stays shown, though it cannot stand (the problem says why)
+                        form.resolution_id.choices.append((picked, _resolution_text(decision)))
+                    form.resolution_id.data, form.resolution_id.errors = picked, refused.resolution_id.errors
+                adopt_forms[policy.id] = form
+        page = self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
+                           status_label=_policy_status_label, adopt_forms=adopt_forms,
+                           drafted_by=lambda policy: operations.drafted_by(policy, g.actor),
+                           resolution_text=lambda ref: operations.resolution_text(db.session, ref),
+                           can_manage=can_manage, can_propose=authz.allowed(g.actor, "council.manage"),
                            can_compare=self._all(),  # the comparison shows every tenant's share
-                           adopt_form=AdoptForm(), propose_form=_propose_form(None),
+                           propose_form=_propose_form(None),
                            date=lambda value: format_date(value, _locale()))
+        return (page, 422) if refused is not None else page
 
     @expose("/policies/<int:policy_id>/adopt", methods=("POST",))
     def policy_adopt(self, policy_id: int):
-        form = AdoptForm(request.form)
+        form = AdoptForm(request.form, policy_id=policy_id)
         policy = operations.read_policy(db.session, g.actor, policy_id)
+
+        def refused():
+            return self._policies_page(refused=form)
+
+        def adopt():
+            return operations.adopt_policy(db.session, g.actor, policy_id, form.value())
+
         if self._can_manage():  # others are refused by the operation
+            # what would be refused is said now, beside the picker, before the confirmation step
+            checked = post_action(with_problems_beside_fields(
+                form, lambda: operations.check_adoption(db.session, g.actor, policy_id, form.value())),
+                done=lambda _result: None, failed=refused)
+            if checked is not None:
+                return checked
             asked = confirm_first(
                 self, title=_("Adopt %(name)s (version %(version)s)?", name=policy.name, version=policy.version),
                 consequence=_("From now on every new allocation run uses this policy: %(words)s. The policy adopted "
@@ -693,8 +758,7 @@ class BillingView(SecureView):
                 confirm_label=_("Adopt"), back=url_for(".policies"))
             if asked is not None:
                 return asked
-        return post_action(lambda: operations.adopt_policy(db.session, g.actor, policy_id, form.resolution_ref.data),
-                           back=url_for(".policies"),
+        return post_action(with_problems_beside_fields(form, adopt), back=url_for(".policies"), failed=refused,
                            saved=_("Policy %(name)s (version %(version)s) adopted.", name=policy.name,
                                    version=policy.version))
 

@@ -941,6 +941,21 @@ def _openid(settings: KeycloakSettings) -> KeycloakOpenID:
 
 
 @translate_errors
+def end_session(settings: KeycloakSettings, refresh_token: str) -> bool:
+    """End the Keycloak session a command-line sign-in holds (``renkei logout``): its refresh token
+    renews nothing any more. False when Keycloak refused the token (the session had ended already)."""
+    from keycloak.exceptions import KeycloakPostError
+
+    try:
+        _openid(settings).logout(refresh_token)
+    except KeycloakPostError as error:
+        if getattr(error, "response_code", None) in (400, 401):
+            return False
+        raise
+    return True
+
+
+@translate_errors
 def refresh_tokens(settings: KeycloakSettings, refresh_token: str) -> dict:
     """New tokens for a command-line session (the admin client's refresh grant, as the web session's)."""
     return _openid(settings).refresh_token(refresh_token)
@@ -948,18 +963,37 @@ def refresh_tokens(settings: KeycloakSettings, refresh_token: str) -> dict:
 
 @translate_errors
 def device_authorization(settings: KeycloakSettings) -> dict:
-    """Start the device flow (``renkei login``): ``user_code``, ``verification_uri_complete``, ``device_code``."""
-    return _openid(settings).device(scope="openid")
+    """Start the device flow (``renkei login``): ``user_code``, ``verification_uri_complete``,
+    ``device_code``, and the PKCE ``code_verifier`` :func:`device_token` sends back.
+
+    The admin client requires PKCE (S256) for every flow it allows, the device flow included, so
+    the start carries a code challenge (python-keycloak's ``device()`` sends none: Keycloak
+    refuses it with "Missing parameter: code_challenge_method")."""
+    import base64
+    import hashlib
+    import secrets
+
+    from keycloak.exceptions import KeycloakPostError, raise_error_from_response
+    from keycloak.urls_patterns import URL_DEVICE
+
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+    oidc = _openid(settings)
+    payload = {"client_id": settings.admin_client_id, "client_secret": settings.admin_client_secret, "scope": "openid",
+               "code_challenge": challenge, "code_challenge_method": "S256"}
+    started = raise_error_from_response(oidc.connection.raw_post(URL_DEVICE.format(**{"realm-name": settings.realm}),
+                                                                 data=payload), KeycloakPostError)
+    return {**started, "code_verifier": verifier}
 
 
 @translate_errors
-def device_token(settings: KeycloakSettings, device_code: str) -> dict | None:
+def device_token(settings: KeycloakSettings, device_code: str, code_verifier: str = "") -> dict | None:
     """The tokens once the person approved the device code; ``None`` while it is still pending."""
     from keycloak.exceptions import KeycloakPostError
 
     try:
         return _openid(settings).token(grant_type="urn:ietf:params:oauth:grant-type:device_code",
-                                       device_code=device_code)
+                                       device_code=device_code, **({"code_verifier": code_verifier} if code_verifier else {}))
     except KeycloakPostError as error:
         if b"authorization_pending" in (error.response_body or b"") or b"slow_down" in (error.response_body or b""):
             return None

@@ -495,7 +495,7 @@ def exported(open_app, db, tenant_factory):
     tenant_factory("432024", population=200_000)  # beside open_app's 430005, 431001 and 434043
     finance = colleague(1)
     policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     run = operations.create_run(db, finance, 2025)
     operations.review_run(db, colleague(2), run.id)

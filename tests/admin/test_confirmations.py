@@ -117,7 +117,7 @@ def test_reviewing_is_not_irreversible_and_acts_on_the_first_click(client, db, t
     for code in ("430005", "431001"):
         tenant_factory(code)
     policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, FINANCE, policy.id, "議案第2号")
+    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(amount=1_000_000))
     run = operations.create_run(db, FINANCE, 2025)
     db.commit()

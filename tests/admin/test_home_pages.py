@@ -98,7 +98,7 @@ def posted_fy2025(db, kumamoto):
     from billing.schemas import PaymentCreate
 
     policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, FINANCE, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(name="クラウド利用料", amount=10_000_000))
     operations.create_cost_item(db, FINANCE, cost_data(name="基盤構築費", category="build", amount=6_000_000,
                                                        amortisation_years=3, tax_treatment="taxable_10"))

@@ -100,7 +100,7 @@ def story(db, operator, tenant_factory):
     agreements.publish_version(db, operator, AgreementDocument.joint_use_agreement, 1, 30)
     council.propose(db, operator, ProposalCreate(title="利用促進について", closes_at=utcnow() + dt.timedelta(days=7)))
     policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, FINANCE, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(amount=10_000_000))
     run = operations.create_run(db, FINANCE, 2025)
     operations.review_run(db, colleague(2), run.id)

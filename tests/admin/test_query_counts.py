@@ -117,7 +117,7 @@ def build(db, size: int) -> dict:
     notices.publish_notice(db, OPERATOR, notices.NoticeDraft(title="メンテナンスのお知らせ", body="停止します。", audience="all_active"))
 
     policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, FINANCE, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     item = operations.create_cost_item(db, FINANCE, cost_data(name="クラウド利用料", amount=10_000_000))[0]
     run = operations.create_run(db, FINANCE, 2025)
     operations.review_run(db, colleague(2), run.id)

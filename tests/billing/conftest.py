@@ -62,11 +62,19 @@ def cost_data(**fields):
     return CostItemCreate.model_validate(data)
 
 
+ADOPTER_NUMBER = 4
+
+
+def adopter() -> Actor:
+    """The finance officer who adopts the policies the fixtures draft (four eyes: not the drafter)."""
+    return colleague(ADOPTER_NUMBER, "県 財政課長")
+
+
 @pytest.fixture
 def adopted_policy(db, finance):
 
     policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, adopter(), policy.id)
     db.commit()
     return policy
 
@@ -98,7 +106,7 @@ def make_reviewed_run(db, tenant_factory, finance):
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)
     policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, "令和7年度第1回協議会 議案第2号")
+    operations.adopt_policy(db, adopter(), policy.id)
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     run = operations.create_run(db, finance, 2025)
     operations.review_run(db, colleague(2), run.id)

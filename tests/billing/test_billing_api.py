@@ -56,8 +56,9 @@ def as_approver(user_factory):
 def posted_run(client, db, kumamoto, as_finance, as_approver):
     post(client, "/api/v1/billing/cost-items", as_finance, COST, 201)
     policy = post(client, "/api/v1/billing/policies", as_finance, POLICY, 201)
-    post(client, f"/api/v1/billing/policies/{policy['id']}/adopt", as_finance,
-         {"resolution_ref": "令和7年度第1回協議会 議案第2号"})
+    # four eyes: the officer who drafted the policy does not adopt it alone; another officer does
+    post(client, f"/api/v1/billing/policies/{policy['id']}/adopt", as_finance, status=403)
+    post(client, f"/api/v1/billing/policies/{policy['id']}/adopt", as_approver)
     run = post(client, "/api/v1/billing/runs", as_finance, {"fiscal_year": 2025}, 201)
     # four eyes: the officer who computed may review, but neither the computer nor the reviewer approves
     post(client, f"/api/v1/billing/runs/{run['id']}/review", as_finance, {"note": "確認しました"})
@@ -123,7 +124,7 @@ def test_auditor_reads_everything_and_every_write_is_refused(client, db, posted_
     writes = [
         ("/api/v1/billing/cost-items", COST),
         ("/api/v1/billing/policies", POLICY),
-        ("/api/v1/billing/policies/1/adopt", {"resolution_ref": "x"}),
+        ("/api/v1/billing/policies/1/adopt", {}),
         ("/api/v1/billing/runs", {"fiscal_year": 2025}),
         (f"/api/v1/billing/runs/{run_id}/review", {}),
         (f"/api/v1/billing/runs/{run_id}/approve", {}),

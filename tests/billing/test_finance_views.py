@@ -235,20 +235,32 @@ def test_what_if_compares_current_members_with_members_including_applicants(clie
 
 # --- adopting, or sending to the council -----------------------------------------------------------
 
-def test_finance_adopts_a_policy_after_confirming(client, db, finance):
+def test_the_drafter_alone_is_refused_beside_the_picker_and_another_officer_adopts_after_confirming(client, db, finance):
     from .conftest import policy_data
 
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = operations.create_policy(db, finance, policy_data())  # drafted by finance-1
     db.commit()
     token = as_finance(client)
     listed = client.get("/admin/billing/policies/").get_data(as_text=True)
     assert "協議会" in listed and "送付" not in listed  # finance is told the operator proposes it
-    form = {"csrf_token": token, "resolution_ref": "令和7年度第2回協議会 議案第3号"}
+    assert "あなたが作成しました" in listed
+    # four eyes: refused at once, beside the picker, before any confirmation step; nothing written
+    refused = client.post(f"/admin/billing/policies/{policy.id}/adopt", data={"csrf_token": token, "resolution_id": ""})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "ひとりでは採用できません" in field_error(page, f"resolution_id-{policy.id}")
+    assert 'name="confirmed"' not in page
+    assert PolicyStatus(db.get(AllocationPolicy, policy.id).status) == PolicyStatus.draft
+    assert "billing.policy.adopt" not in audit_actions(db)
+
+    token = as_finance(client, 2)  # another finance officer
+    form = {"csrf_token": token, "resolution_id": ""}
     assert 'name="confirmed"' in client.post(f"/admin/billing/policies/{policy.id}/adopt", data=form).get_data(as_text=True)
     client.post(f"/admin/billing/policies/{policy.id}/adopt", data={**form, "confirmed": "1"})
     db.expire_all()
     adopted = db.get(AllocationPolicy, policy.id)
-    assert PolicyStatus(adopted.status) == PolicyStatus.adopted and adopted.resolution_ref == "令和7年度第2回協議会 議案第3号"
+    assert PolicyStatus(adopted.status) == PolicyStatus.adopted
+    assert (adopted.adopted_by, adopted.resolution_ref) == ("財政担当2", None)
 
 
 def test_the_operator_sends_a_policy_to_the_council(client, db, finance, kumamoto):

@@ -11,7 +11,7 @@ from billing.ledger_errors import BillingConflict, IllegalTransition, InvalidBil
 from billing.models import CostItem, EntryKind, JournalEntry, PolicyStatus, Posting, RunStatus
 from core.audit import AuditRecord
 
-from .conftest import cost_data, policy_data
+from .conftest import adopter, cost_data, policy_data
 
 
 def audit_actions(db):
@@ -85,16 +85,16 @@ def test_a_new_version_of_a_policy_keeps_the_old_one(db, finance):
     assert first.prefecture_share == "1/2" and second.prefecture_share == "1/3"
 
 
-def test_adopting_a_policy_stores_the_resolution_and_supersedes_the_previous(db, finance):
+def test_adopting_a_policy_supersedes_the_previous(db, finance):
     first = operations.create_policy(db, finance, policy_data())
     second = operations.create_policy(db, finance, policy_data(prefecture_share="1/3"))
-    operations.adopt_policy(db, finance, first.id, "令和6年度第3回協議会 議案第1号")
-    operations.adopt_policy(db, finance, second.id, "令和7年度第1回協議会 議案第2号")
-    operations.adopt_policy(db, finance, second.id, "令和7年度第1回協議会 議案第2号")  # nothing changes
+    operations.adopt_policy(db, adopter(), first.id)
+    operations.adopt_policy(db, adopter(), second.id)
+    operations.adopt_policy(db, adopter(), second.id)  # nothing changes
     db.commit()
     assert PolicyStatus(first.status) == PolicyStatus.superseded
     assert PolicyStatus(second.status) == PolicyStatus.adopted
-    assert second.resolution_ref == "令和7年度第1回協議会 議案第2号"
+    assert (second.adopted_by, second.created_by, second.resolution_ref) == ("県 財政課長", "県 財政担当", None)
     assert operations.adopted_policy(db).id == second.id
     assert audit_actions(db) == ["billing.policy.create", "billing.policy.create",
                                  "billing.policy.adopt", "billing.policy.adopt"]
@@ -114,7 +114,7 @@ def test_a_run_snapshots_participants_months_populations_and_the_policy(db, fina
     assert snapshot["participants"][0]["population_source"]
     assert snapshot["prefecture"]["code"] == "430005"
     assert snapshot["policy"]["id"] == adopted_policy.id
-    assert snapshot["policy"]["resolution_ref"] == "令和7年度第1回協議会 議案第2号"
+    assert snapshot["policy"]["adopted_by"] == "県 財政課長"  # four eyes: not the officer who drafted it
     lines = {line.tenant_code: line for line in operations.run_lines(db, run)}
     assert set(lines) == {"430005", "431001", "432024", "432032"}
     assert lines["430005"].is_prefecture and lines["430005"].amount == 6_000_000
@@ -210,7 +210,7 @@ def test_an_infeasible_floor_is_refused_in_the_clerks_words(db, finance, kumamot
 
 def test_every_change_is_audited_once_and_refusals_not_at_all(db, finance, kumamoto):
     policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, None)
+    operations.adopt_policy(db, adopter(), policy.id)
     operations.create_cost_item(db, finance, cost_data(amount=1_200_000))
     run = operations.create_run(db, finance, 2025)
     with pytest.raises(IllegalTransition):

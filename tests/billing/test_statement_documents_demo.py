@@ -32,7 +32,7 @@ def test_the_demos_letters_are_one_a4_page_each_with_the_ledgers_figures(db, tmp
     policy = operations.create_policy(db, finance[0], PolicyCreate(
         name="共同利用負担金の按分", prefecture_share="1/2",
         components=[{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]))
-    operations.adopt_policy(db, finance[0], policy.id, "令和8年度第1回協議会 議案第1号")
+    operations.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
     run = operations.create_run(db, finance[0], year)
     operations.review_run(db, finance[1], run.id)
     operations.approve_run(db, finance[2], run.id)

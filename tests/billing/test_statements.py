@@ -20,7 +20,7 @@ def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, finance
     assert statement.balance == 950_000
     assert statement.months == 12 and statement.population == 200_000
     assert statement.policy_in_words == "県負担 50%、残りを均等割 50%・人口割 50% で按分"
-    assert statement.resolution_ref == "令和7年度第1回協議会 議案第2号"
+    assert statement.resolution_ref is None  # adopted by a second finance officer (by a resolution: test_policy_adoption)
 
 
 def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy2025):

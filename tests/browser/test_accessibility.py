@@ -296,7 +296,10 @@ def world(demo, db):
     policy = billing.create_policy(db, finance[0], PolicyCreate(
         name="共同利用負担金の按分", prefecture_share="1/2",
         components=[{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]))
-    billing.adopt_policy(db, finance[0], policy.id, "協議会 議案第1号")
+    billing.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
+    billing.create_policy(db, finance[0], PolicyCreate(  # a draft: the policies page shows its adoption form
+        name="共同利用負担金の按分（見直し案）", prefecture_share="1/2",
+        components=[{"basis": "equal", "weight": "1/3"}, {"basis": "population", "weight": "2/3"}]))
     run = billing.create_run(db, finance[0], year)
     billing.review_run(db, finance[1], run.id)
     billing.approve_run(db, finance[2], run.id)

@@ -205,7 +205,7 @@ def policy(ctx: Ctx, adopt: bool = False) -> int:
 
     created = billing.create_policy(ctx.db, FINANCE_OFFICER, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
     if adopt:
-        billing.adopt_policy(ctx.db, FINANCE_OFFICER, created.id, None)
+        billing.adopt_policy(ctx.db, dataclasses.replace(FINANCE_OFFICER, subject="finance-4", name="県 財政課長"), created.id)
     ctx.db.commit()
     return created.id
 

@@ -71,6 +71,7 @@ def actions(db) -> list[str]:
 
 # billing's own acts are finance's; the council's enactment is the operator closing the vote
 FINANCE_OFFICER = Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
+SECOND_OFFICER = Actor(issuer="urn:test", subject="finance-4", name="県 財政課長", roles=frozenset({"finance-officer"}))
 
 
 def make_policy(db, actor, name, shares):
@@ -88,7 +89,7 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     from billing.schemas import CostItemCreate
 
     current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, FINANCE_OFFICER, current.id, None)
+    billing.adopt_policy(db, SECOND_OFFICER, current.id)
     proposed = make_policy(db, FINANCE_OFFICER, "均等割50%・人口割50%", [("equal", "1/2"), ("population", "1/2")])
     db.commit()
 
@@ -131,7 +132,7 @@ def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_ope
     from billing import operations as billing
 
     current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, FINANCE_OFFICER, current.id, None)
+    billing.adopt_policy(db, SECOND_OFFICER, current.id)
     proposed = make_policy(db, FINANCE_OFFICER, "人口割のみ", [("population", "1")])
     db.commit()
     proposal_id = propose(client, as_operator, change_type="adopt_allocation_policy", params={"policy_id": proposed.id})

@@ -147,6 +147,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "components": [{"basis": "equal", "weight": "1"}]}),
     ("GET", "/api/v1/billing/policies/{policy_id}"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/policies/{policy_id}/adopt"): Rule(FINANCE, lambda: {}),
+    ("GET", "/api/v1/billing/policies/{policy_id}/resolutions"): Rule(FINANCE),
     ("GET", "/api/v1/billing/runs"): Rule(READ_ALL),
     ("POST", "/api/v1/billing/runs"): Rule(FINANCE, lambda: {"fiscal_year": 2025}),
     ("GET", "/api/v1/billing/runs/{run_id}"): Rule(READ_ALL),
