@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from flask import Response, current_app, jsonify
 from flask_openapi3 import APIBlueprint
@@ -54,9 +54,13 @@ TIMESTAMP_PATTERN = (r"^[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T
                      r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$")
 
 
+# the metrics a client reports: every metric but those renkei counts itself (metering.COUNTED_BY_RENKEI)
+ReportedMetric = Literal[tuple(name for name in get_args(MetricName) if name not in metering.COUNTED_BY_RENKEI)]
+
+
 class UsageEventDoc(BaseModel):
     tenant: str = Field(description="Local government code of the tenant, e.g. 431001")
-    metric: MetricName
+    metric: ReportedMetric = Field(description="A metric a client reports (datasets is counted from the register)")
     quantity: int = Field(ge=0, le=metering.MAX_QUANTITY,
                           description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
     timestamp: str = Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN},
