@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "unavailable": 503, "unauthenticated": 401}
 
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error's kind: the one mapping, for the API, the pages and the views
+    that stop with :func:`flask.abort`."""
+    return STATUS_BY_KIND.get(error.kind, 400)
+
 TITLES = {
     400: ("Bad request", "リクエストの形式が正しくありません"),
     401: ("Authentication required", "ログインが必要です"),
@@ -88,7 +94,7 @@ def problem_response(
 
 
 def from_domain_error(error: DomainError) -> Response:
-    status = STATUS_BY_KIND.get(error.kind, 400)
+    status = status_of(error)
     extra = {"retryable": True} if error.retryable else {}
     if error.details:
         extra["details"] = error.details
@@ -222,7 +228,7 @@ def domain_error_page(error: DomainError):
     """The admin UI's page for a domain error, inside the layout, in the reader's language only."""
     from admin.views.frame import render_error
 
-    return render_error(STATUS_BY_KIND.get(error.kind, 400), error=error)
+    return render_error(status_of(error), error=error)
 
 
 def _error_page(status: int, *, csrf: bool = False):

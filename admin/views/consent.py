@@ -24,6 +24,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.calendar import day_start_utc, to_jst
@@ -189,7 +190,7 @@ class ConsentServicesView(SecureView):
         try:
             return consent.read_service(db.session, g.actor, service_id)
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
 
     @expose("/<int:service_id>")
     def detail(self, service_id: int):
@@ -471,7 +472,7 @@ class ConsentRecordsView(SecureView):
         try:
             record = consent.get_record(db.session, g.actor, receipt_id)
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
         data = consent.receipt(db.session, record)
         return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst,
                            event=_pick(CONSENT_EVENT_LABELS[ConsentEvent(record.event)]),

@@ -15,6 +15,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
@@ -159,7 +160,7 @@ class DatasetsView(SecureView):
         try:
             return operations.get_dataset(db.session, g.actor, uid)
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
 
     @expose("/<uid>")
     def detail(self, uid: str):
@@ -413,7 +414,7 @@ class DatasetTermsView(SecureView):
         try:
             rows = terms.to_accept(db.session, g.actor, consumer) if consumer else []
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
         names = catalogue.providers(db.session, [s.dataset.provider_code for s in rows])
         return self.render("renkei/dataset_terms.html", rows=rows, consumer=consumer, consumers=self._consumers(),
                            names=names)

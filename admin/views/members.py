@@ -14,6 +14,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.identity import identity_directory
 from admin.views import paging
 from admin.views.base import SecureView, check_csrf, confirm_first, csrf_field, flash_error, post_action
@@ -88,7 +89,7 @@ def apply_submit():
         ja = _ja()
         errors = {p["field"]: p["message_ja"] if ja else p["message_en"] for p in error.problems if p.get("field")}
         return _form_page(values, errors, error.message_ja if ja else error.message_en,
-                          status=422 if error.kind == "invalid" else 409)
+                          status=status_of(error))
     return render_template("renkei/members_applied.html", email=values["contact_email"])
 
 
@@ -153,7 +154,7 @@ class MembersView(SecureView):
         try:
             org = members.get_member(db.session, g.actor, number)
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
         screening = authz.allowed(g.actor, "member.screen")
         state = members.screening_state(db.session, g.actor, number) if screening else []
         problems = members.approval_problems(db.session, g.actor, org) \
@@ -306,7 +307,7 @@ class GroupsView(SecureView):
         try:
             group, numbers = members.get_group(db.session, g.actor, group_id)
         except DomainError as error:
-            abort(404 if error.kind == "not_found" else 403)
+            abort(status_of(error))
         values = values or {"name": group.name, "representative": group.representative, "members": numbers, "q": ""}
         names = members.member_names(db.session, g.actor, [*numbers, group.representative])
         return self.render("renkei/members_group.html", group=group, numbers=numbers, names=names, values=values,

@@ -153,3 +153,21 @@ def test_the_api_keeps_answering_with_problem_json(client):
     wrong_method = client.post("/api/v1/openapi.json")
     assert wrong_method.status_code == 405 and wrong_method.mimetype == "application/problem+json"
     assert wrong_method.get_json()["status"] == 405
+
+
+def test_a_domain_errors_status_has_one_home():
+    """The API, the error pages and the views that stop with abort() read one mapping (issue 24)."""
+    from admin.problems import STATUS_BY_KIND, status_of
+    from core.errors import Conflict, DomainError, Invalid, NotFound
+
+    assert [status_of(e) for e in (NotFound("x", "x"), Conflict("x", "x"), Invalid("x", "x"))] == [404, 409, 422]
+    strange = DomainError("x", "x")
+    strange.kind = "strange"
+    assert status_of(strange) == 400
+    assert set(STATUS_BY_KIND) >= {"not_found", "conflict", "invalid", "forbidden", "unavailable", "unauthenticated"}
+    import pathlib
+    views = pathlib.Path(__file__).resolve().parents[2] / "admin" / "views"
+    by_hand = [f"{path.name}:{n}" for path in views.glob("*.py")
+               for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+               if "abort(404 if error.kind" in line or "422 if error.kind" in line]
+    assert not by_hand, by_hand
