@@ -424,8 +424,8 @@ class DatasetTermsView(SecureView):
         consumer = self._consumer()
         try:
             standing = terms.standing(db.session, g.actor, ident, consumer)
-        except DomainError as error:
-            abort(404 if error.kind in ("not_found", "invalid") else 403)
+        except DomainError as error:  # an identifier that cannot be one names no page: 404, as an unknown one
+            abort(404 if error.kind == "invalid" else status_of(error))
         if request.method == "POST":
             confirmation = confirm_first(
                 self, title=_("Accept these terms?"),

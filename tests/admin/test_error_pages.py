@@ -169,5 +169,5 @@ def test_a_domain_errors_status_has_one_home():
     views = pathlib.Path(__file__).resolve().parents[2] / "admin" / "views"
     by_hand = [f"{path.name}:{n}" for path in views.glob("*.py")
                for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
-               if "abort(404 if error.kind" in line or "422 if error.kind" in line]
+               if '"not_found" else' in line or '"invalid" else 409' in line]
     assert not by_hand, by_hand
