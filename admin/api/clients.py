@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import current_app, jsonify
 from flask_openapi3 import APIBlueprint
@@ -15,7 +15,7 @@ from admin.api.usage import quota_cache
 from admin.auth import client_states, current_actor, token_validator
 from admin.extensions import db
 from admin.identity import identity_directory
-from core.validation import AccountHolderCode
+from core.validation import AccountHolderCode, StatedInSchema
 from tenancy.identity import api_clients, client_policy
 from tenancy.identity.models import ApiClientRequest, RequestStatus
 
@@ -35,13 +35,16 @@ class ClientPath(BaseModel):
     client_id: int = Field(ge=1, le=2**31 - 1)
 
 
+AllowlistEntry = Annotated[str, StatedInSchema(**api_clients.ALLOWLIST_ENTRY_SCHEMA)]
+
+
 class CreateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     purpose: str = Field(min_length=1, max_length=2000)
     scopes: list[Scope] = Field(default_factory=list, max_length=len(api_clients.SCOPES))
     expires_on: dt.date = Field(description="Last day of use (Japan time); after today")
-    allowlist: list[str] = Field(default_factory=list, max_length=100,
+    allowlist: list[AllowlistEntry] = Field(default_factory=list, max_length=100,
                                  description="IPv4/IPv6 CIDRs, e.g. 192.0.2.0/24; empty: no address allowed")
     allow_any: bool = Field(default=False, description="Allow every source address (operator only)")
 
@@ -53,7 +56,7 @@ class EditBody(BaseModel):
     purpose: str = Field(default=None, min_length=1, max_length=2000)  # type: ignore[assignment]
     scopes: list[Scope] = Field(default=None, max_length=len(api_clients.SCOPES))  # type: ignore[assignment]
     expires_on: dt.date = Field(default=None, description="Last day of use (Japan time); after today")  # type: ignore[assignment]
-    allowlist: list[str] = Field(default=None, max_length=100,  # type: ignore[assignment]
+    allowlist: list[AllowlistEntry] = Field(default=None, max_length=100,  # type: ignore[assignment]
                                  description="IPv4/IPv6 CIDRs, e.g. 192.0.2.0/24; empty: no address allowed")
     allow_any: bool = Field(default=None, description="Allow every source address (operator only)")  # type: ignore[assignment]
 

@@ -16,7 +16,7 @@ from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSch
 from admin.auth import current_actor
 from admin.extensions import db
 from core.errors import Invalid, problem
-from core.validation import StatedInSchema
+from core.validation import SINGLE_LINE, StatedInSchema
 from tenancy.datasets import catalogue, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
@@ -73,7 +73,7 @@ class DatasetBody(BaseModel):
     title_en: Line = ""
     description: str = Field(default="", max_length=5000)
     category_code: Annotated[str, StringConstraints(max_length=32)]
-    keywords: list[Annotated[str, StringConstraints(max_length=50)]] = Field(default_factory=list, max_length=30)
+    keywords: list[Annotated[str, StringConstraints(max_length=50), SINGLE_LINE]] = Field(default_factory=list, max_length=30)
     licence_code: Annotated[str, StringConstraints(max_length=64)]
     access: Access = Access.open
     grantees: list[Annotated[str, StringConstraints(max_length=32),

@@ -97,7 +97,7 @@ class CheckBody(BaseModel):
 
 class ItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label_ja: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    label_ja: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
     label_en: str = Field(default="", max_length=200)
 
 

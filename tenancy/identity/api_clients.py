@@ -105,6 +105,15 @@ class Directory(Protocol):
 
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6: stored and compared as IPv4
 
+# What :func:`parse_allowlist` takes, as JSON Schema for the contract (a subset that admits only good
+# entries): an IPv4 or IPv6 address (a network of one), or an IPv4 network of /16, /24 or /32 written
+# with its host bits zero (/16 is the widest the default client policy lets a tenant's admin allow).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+ALLOWLIST_ENTRY_SCHEMA = {"anyOf": [
+    {"format": "ipv4"}, {"format": "ipv6"},
+    {"pattern": rf"^(?:{_OCTET}\.{_OCTET}\.0\.0/16|{_OCTET}\.{_OCTET}\.{_OCTET}\.0/24|"
+                rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/32)$"}]}
+
 def parse_allowlist(entries: str | Iterable[str], field: str = "allowlist") -> list[str]:
     """Normalised CIDRs (a bare address becomes /32 or /128); every bad entry named in words."""
     if isinstance(entries, str):

@@ -79,7 +79,7 @@ class TenantUpdate(SQLModel):
     name_en: Annotated[Text, StringConstraints(max_length=100)] | SkipJsonSchema[None] = None
     name_kana: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(single_line), SINGLE_LINE] | None = None
     kind: TenantKind | SkipJsonSchema[None] = None
-    population: StrictInt | SkipJsonSchema[None] = Field(default=None, gt=0)
+    population: Annotated[StrictInt, Field(gt=0)] | SkipJsonSchema[None] = None  # the bound on the number itself
     population_source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(single_line), SINGLE_LINE] | SkipJsonSchema[None] = None
     wave_fiscal_year: StrictInt | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     user_seat_limit: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)  # an integer column
