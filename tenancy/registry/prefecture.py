@@ -42,7 +42,7 @@ class PrefectureSettingsIn(SQLModel):
     office: _line(200)
     office_address: _line(200, required=False) = ""
     office_phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
-                                                   pattern=r"^[0-9+\-() ]+$")]
+                                                   pattern=r"^[0-9+\-() ]*[0-9+\-()][0-9+\-() ]*$")]  # not spaces only
     office_email: Email | None = None
     bank_name: _line(100)
     bank_branch: _line(100)
