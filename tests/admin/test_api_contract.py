@@ -191,6 +191,8 @@ def _whole_float(case, field: str) -> bool:
     no keyword of the dialect can say "written without a fraction", so the integer fields' refusal of
     that spelling is one of the rules only described, and not counted here."""
     value = _value_at(case.body, field)
+    if value is None and "." in field:  # pydantic names the member of a union it tried: population.int
+        value = _value_at(case.body, field.rsplit(".", 1)[0])
     if value is None and isinstance(case.query, dict):
         value = case.query.get(field)
     return isinstance(value, float) and value.is_integer()
