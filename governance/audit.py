@@ -172,6 +172,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "dataset.remind": ("更新期限切れデータセットの督促", "Overdue datasets reminded"),
     "dataset.category.add": ("データセットの分野の追加", "Dataset category added"),
     "dataset.category.active": ("データセットの分野の使用停止・再開", "Dataset category stopped or used again"),
+    "dataset.terms.revise": ("データセットの利用規約の改定", "Dataset terms of use revised"),
+    "dataset.terms.accept": ("データセットの利用規約への同意", "Dataset terms of use accepted"),
     # personal data by consent (governance.consent)
     "consent.level.set": ("個人認証レベルの登録・変更", "Assurance level set"),
     "consent.service.register": ("データ利用サービスの登録", "Data service registered"),

@@ -142,7 +142,10 @@ def build(db, size: int) -> dict:
         standard_kind="aed"))
     db.commit()
     return {"uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
-            "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv"}
+            "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
+            "ident": dataset.uid,  # the dataset terms page (issue 22)
+            # no consent service or receipt in this data set: their pages answer 404 at both sizes
+            "service_id": 1, "receipt_id": "00000000-0000-0000-0000-000000000000"}
 
 
 def urls(app, arguments: dict) -> dict[str, str]:
@@ -151,7 +154,7 @@ def urls(app, arguments: dict) -> dict[str, str]:
 
     formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
                "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"],
-               "dataset_coverage.export": ["csv", "xlsx"]}
+               "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

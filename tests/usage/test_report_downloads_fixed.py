@@ -43,7 +43,7 @@ def fixed(db, tenant_factory, operator):
     _aggregate(db, "431001", "api_calls", OCT, 750)
     _aggregate(db, "431001", "storage_bytes", OCT, 8000, peak=5000)  # a gauge's month figure is its peak
     _aggregate(db, "432024", "api_calls", OCT, 200)
-    _aggregate(db, "432024", "datasets", SEP, 9)  # another month: not in October's report
+    _aggregate(db, "432024", "broker_entities", SEP, 9)  # another month: not in October's report
     db.commit()
 
 
