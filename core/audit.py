@@ -35,7 +35,7 @@ from sqlmodel import Field, SQLModel
 
 from core.actor import Actor
 from core.chain import GENESIS_HASH, entry_hash, parse_timestamp_text, timestamp_text  # noqa: F401 (re-exported)
-from core.db import pg_guard_installer, timestamp_column as _timestamp_column, utcnow
+from core.db import pg_guard_installer, row_guards_pg, timestamp_column as _timestamp_column, utcnow
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -230,17 +230,7 @@ END""", "audit_anchor_forward_only"),
 def audit_guards_pg(schema: str, table: str | None = None) -> list[str]:
     """The PostgreSQL guards of the audit tables (or of ``table`` only) in ``schema`` (quoted).
     Used by ``create_all`` and by migration 0006."""
-    statements = []
-    for name in [table] if table else list(_PG_AUDIT_FUNCTIONS):
-        function, body, trigger = _PG_AUDIT_FUNCTIONS[name]
-        statements += [
-            f"CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger LANGUAGE plpgsql "
-            f"SET search_path = pg_catalog, pg_temp AS $guard${body.replace('{s}', schema)}\n$guard$",
-            f"DROP TRIGGER IF EXISTS {trigger} ON {schema}.{name}",
-            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {schema}.{name} "
-            f"FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()",
-        ]
-    return statements
+    return row_guards_pg(schema, _PG_AUDIT_FUNCTIONS, table)
 
 
 for _table, _statements in AUDIT_GUARD_DDL["sqlite"].items():

@@ -92,6 +92,23 @@ def pg_guard_installer(statements: Callable[[str], list[str]]) -> Callable[..., 
     return install
 
 
+def row_guards_pg(schema: str, functions: dict[str, tuple[str, str, str]], table: str | None = None) -> list[str]:
+    """The statements of BEFORE UPDATE OR DELETE row guards in ``schema`` (quoted): for each table of
+    ``functions`` (or ``table`` only), table -> (function name, PL/pgSQL body with ``{s}`` for the
+    schema, trigger name), the function (with a fixed search_path), then its trigger anew."""
+    statements = []
+    for name in [table] if table else list(functions):
+        function, body, trigger = functions[name]
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger LANGUAGE plpgsql "
+            f"SET search_path = pg_catalog, pg_temp AS $guard${body.replace('{s}', schema)}\n$guard$",
+            f"DROP TRIGGER IF EXISTS {trigger} ON {schema}.{name}",
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {schema}.{name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()",
+        ]
+    return statements
+
+
 # --- INSERT ... ON CONFLICT ---------------------------------------------------------------------
 
 ON_CONFLICT_DIALECTS = frozenset({"postgresql", "sqlite"})

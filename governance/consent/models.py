@@ -28,7 +28,7 @@ from sqlalchemy import DDL, event
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
-from core.db import enum_column, pg_guard_installer, timestamp_column, utcnow
+from core.db import enum_column, pg_guard_installer, row_guards_pg, timestamp_column, utcnow
 
 
 class AssuranceLevel(SQLModel, table=True):
@@ -268,17 +268,7 @@ BEGIN
         ERRCODE = 'insufficient_privilege';
 END""", "linkage_record_append_only"),
     }
-    statements = []
-    for name in [table] if table else list(bodies):
-        function, body, trigger = bodies[name]
-        statements += [
-            f"CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger LANGUAGE plpgsql "
-            f"SET search_path = pg_catalog, pg_temp AS $guard${body.replace('{s}', schema)}\n$guard$",
-            f"DROP TRIGGER IF EXISTS {trigger} ON {schema}.{name}",
-            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {schema}.{name} "
-            f"FOR EACH ROW EXECUTE FUNCTION {schema}.{function}()",
-        ]
-    return statements
+    return row_guards_pg(schema, bodies, table)
 
 
 def sqlite_guards(table: str | None = None) -> list[str]:
