@@ -38,10 +38,11 @@ log = logging.getLogger(__name__)
 
 # The reads answered here, by the endpoint of the router's rule (admin/api): the query parameters
 # this layer's memory can answer (any other parameter, or a parameter given twice, is Flask's).
+# endpoint -> (those parameters, the method of HotPath that reads it from memory)
 HOT_ENDPOINTS = {
-    "api_tenants.get_tenant": frozenset(),
-    "api_tenants.list_tenants": frozenset({"page", "per_page"}),
-    "api_usage.quota_check": frozenset({"metric", "quantity"}),
+    "api_tenants.get_tenant": (frozenset(), "_tenant"),
+    "api_tenants.list_tenants": (frozenset({"page", "per_page"}), "_page"),
+    "api_usage.quota_check": (frozenset({"metric", "quantity"}), "_quota"),
 }
 _PARAMETER = re.compile(r"<(?:string:)?(\w+)>")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_=&.-]*")  # nothing percent-encoded: read as werkzeug reads it
@@ -88,12 +89,12 @@ class HotPath:
         missing = set(HOT_ENDPOINTS) - set(rules)
         if missing:
             raise RuntimeError(f"the hot path's endpoints are not routed: {sorted(missing)}")
-        readers = {"api_tenants.get_tenant": self._tenant, "api_tenants.list_tenants": self._page,
-                   "api_usage.quota_check": self._quota}
-        # each GET rule as its own pattern, the rules Flask would try first first (its own order)
-        self.routes = [(rule_pattern(rule.rule), endpoint, readers[endpoint])
-                       for endpoint, rule in sorted(rules.items(), key=lambda item: item[1].rule)
-                       if "GET" in (rule.methods or ())]
+        # each GET rule as its own pattern (a parameter never spans a "/", so no two of them match one path)
+        self.routes = []
+        for endpoint, rule in rules.items():
+            known, reader = HOT_ENDPOINTS[endpoint]
+            if "GET" in (rule.methods or ()):
+                self.routes.append((rule_pattern(rule.rule), known, getattr(self, reader)))
 
     def _fall_through(self, reason: str, environ: dict[str, Any]) -> None:
         self.fell_through[reason] += 1
@@ -102,10 +103,10 @@ class HotPath:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
             path = environ.get("PATH_INFO", "")
-            for pattern, endpoint, reader in self.routes:
+            for pattern, known, reader in self.routes:
                 if (match := pattern.fullmatch(path)) is None:
                     continue
-                asked = read_query(environ.get("QUERY_STRING", ""), HOT_ENDPOINTS[endpoint])
+                asked = read_query(environ.get("QUERY_STRING", ""), known)
                 if asked is None:
                     self._fall_through("query", environ)
                     break
