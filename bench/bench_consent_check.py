@@ -100,12 +100,7 @@ def main() -> None:
     print(f"bench_consent_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
           f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; every consent check writes its linkage record")
     print(common.noisy_machine_note())
-    medians = {}
-    for name, runs in samples.items():
-        medians[name] = tuple(common.median(run[i] for run in runs) for i in range(3))
-        p50, p99, rate = medians[name]
-        print(f"{name:<32} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  {rate:8,.0f} calls/s "
-              f"(rounds {', '.join(f'{run[2]:,.0f}' for run in runs)})")
+    medians = common.print_latency_medians(samples)
     common.report("consent check p99 in-process", medians["consent check (allowed)"][1],
                   medians["gateway check (allowed)"][1], "quota-check-p99", "ms", higher_is_better=False)
     common.report("gateway check p99 in-process (same run)", medians["gateway check (allowed)"][1], None,

@@ -124,6 +124,18 @@ def reset_schema(db) -> None:
             connection.execute(sa.text("CREATE SCHEMA public"))
     db.create_all()
 
+def print_latency_medians(samples: dict[str, list[tuple[float, float, float]]]) -> dict[str, tuple[float, float, float]]:
+    """The medians over the rounds of each side's (p50 ms, p99 ms, calls/s) from
+    :func:`bench.inprocess.latency`, printed one line a side; returned by name."""
+    medians = {}
+    for name, runs in samples.items():
+        medians[name] = tuple(median(run[i] for run in runs) for i in range(3))
+        p50, p99, rate = medians[name]
+        print(f"{name:<32} p50 {p50:6.3f} ms  p99 {p99:6.3f} ms  {rate:8,.0f} calls/s "
+              f"(rounds {', '.join(f'{run[2]:,.0f}' for run in runs)})")
+    return medians
+
+
 
 def synthetic_codes(count: int, taken: set[str]) -> list[str]:
     """``count`` valid municipality codes (check digit right, never a prefecture's) not in ``taken``,
