@@ -12,24 +12,28 @@ through the real Keycloak login.
 
 from __future__ import annotations
 
-import pytest
-
 import re
+import uuid
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from core.outbox import Notification
 
-NEW_PASSWORD = "Minamata-admin-2025!"
-WAVE = ("団体コード,団体名,担当者名,担当部署,メールアドレス,電話番号,管理者ユーザー名,申込書受領,参加資格確認,"
-        "反社会的勢力でないことの確認,協定同意\r\n"
-        "432059,水俣市,水俣 花子,総務企画部 デジタル推進課,dx-admin@minamata.example.jp,0966-00-0001,minamata-admin,"
-        "済,済,済,済\r\n")
+NEW_PASSWORD = "Tsunagi-admin-2025!"
 
 
-@pytest.mark.xfail(strict=False, reason="passed on its branch; in the full fresh-clone run after the stop-22 merges the "
-                   "wave admin's row had no パスワードを再設定 button. To fix first next stop.")
+def wave_file(admin: str) -> str:
+    """A wave of one municipality the demo has not registered (津奈木町), whose new admin's username
+    and e-mail address are this test's own: the session's realm keeps the accounts that earlier
+    tests' waves made (the FY2025 wave's admins take the demo contacts' addresses), and Keycloak
+    refuses an address that another account holds."""
+    return ("団体コード,団体名,担当者名,担当部署,メールアドレス,電話番号,管理者ユーザー名,申込書受領,参加資格確認,"
+            "反社会的勢力でないことの確認,協定同意\r\n"
+            f"434841,津奈木町,津奈木 花子,総務課 デジタル推進係,{admin}@tsunagi.example.jp,0966-00-0002,{admin},"
+            "済,済,済,済\r\n")
+
+
 def test_join_and_a_wave_admin_complete_without_mail(page, new_page, login_as, live_server, demo, people, db, tmp_path):
     # the applicant
     applicant = new_page()
@@ -56,29 +60,31 @@ def test_join_and_a_wave_admin_complete_without_mail(page, new_page, login_as, l
 
     # a wave of one municipality, run from its page
     wave = tmp_path / "wave.csv"
-    wave.write_bytes(WAVE.encode("utf-8"))
+    admin_name = f"tsunagi-admin-{uuid.uuid4().hex[:6]}"
+    wave.write_bytes(wave_file(admin_name).encode("utf-8"))
     page.goto(live_server("/admin/onboarding/wave/"))
     page.fill("#fiscal_year", "2025")
     page.set_input_files("#file", str(wave))
     page.get_by_role("button", name="一括処理を実行").click()
-    expect(page.get_by_role("row", name=re.compile("432059"))).to_contain_text("完了", timeout=120_000)
+    outcome = page.locator("#outcomes tbody tr", has_text="434841")
+    expect(outcome.locator("td").nth(3)).to_have_text("完了", timeout=120_000)  # 結果, not 要対応
 
     # the new admin's set-up from 利用者管理: a temporary password, shown once
-    page.goto(live_server("/admin/users/?tenant=432059"))
-    row = page.get_by_role("row", name=re.compile("minamata-admin"))
+    page.goto(live_server("/admin/users/?tenant=434841"))
+    row = page.get_by_role("row", name=re.compile(admin_name))
     row.get_by_role("button", name="パスワードを再設定").click()
     page.get_by_role("button", name="パスワードを再設定する").click()
     temporary = page.locator(".temporary-password code").inner_text().strip()
     assert re.fullmatch(r"[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){3}", temporary)
 
-    # the admin signs in with it, chooses a password, and lands on 水俣市's home page
+    # the admin signs in with it, chooses a password, and lands on 津奈木町's home page
     admin = new_page()
     admin.goto(live_server("/login?next=/admin/"))
-    admin.fill("#username", "minamata-admin")
+    admin.fill("#username", admin_name)
     admin.fill("#password", temporary)
     admin.click("#kc-login")
     admin.fill("#password-new", NEW_PASSWORD)
     admin.fill("#password-confirm", NEW_PASSWORD)
     admin.locator("input[type=submit], button[type=submit]").first.click()
     admin.wait_for_url(lambda url: url.startswith(live_server.url + "/admin"), timeout=60_000)
-    expect(admin.get_by_text("432059 水俣市").first).to_be_visible()
+    expect(admin.get_by_text("434841 津奈木町").first).to_be_visible()
