@@ -16,16 +16,23 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
 * **Rows** (:func:`rows`, :func:`read`): each non-blank row with the number of the file line
   it starts on (the header is line 1), its recognised values stripped, and a problem when it
   has values beyond the header's columns.
+* **Excel workbooks** (:func:`source_rows`, :func:`read`): an ``.xlsx`` file (known by its first
+  bytes, whatever its name) is read as its first sheet, row 1 the header, under the same header
+  and row rules, each row's line being its row number in Excel; numbers are read as Excel shows
+  them (``431001``, not ``431001.0``), dates as ``2025-04-01``. Read as it streams (openpyxl's
+  read-only mode), so memory stays bounded too.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import shutil
 import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -148,14 +155,99 @@ Source = bytes | str | Path | BinaryIO  # what a file check accepts: held bytes 
 
 def source_rows(source: Source, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
     """:func:`rows` of ``source``: a path or a binary stream is read row by row as the rows are
-    consumed (never held whole); bytes are decoded as :func:`decode` says; text is read as it is."""
-    if isinstance(source, Path):
-        return stream_rows(source, columns, rejected=rejected)
+    consumed (never held whole); bytes are decoded as :func:`decode` says; text is read as it is.
+    An Excel workbook (bytes, path or stream) is read as :func:`workbook_rows` says."""
     if isinstance(source, str):
         return rows(source, columns, rejected=rejected)
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if is_workbook(bytes(source[:len(XLSX_MAGIC)])):
+            return workbook_rows(io.BytesIO(bytes(source)), columns, rejected=rejected)
         return rows(decode(bytes(source), rejected=rejected), columns, rejected=rejected)
+    if isinstance(source, Path):
+        with open(source, "rb") as head:
+            if is_workbook(head.read(len(XLSX_MAGIC))):
+                return workbook_rows(source, columns, rejected=rejected)
+        return stream_rows(source, columns, rejected=rejected)
+    if hasattr(source, "seekable") and source.seekable():
+        start = source.tell()
+        first = source.read(len(XLSX_MAGIC))
+        source.seek(start)
+        if is_workbook(first):
+            return workbook_rows(source, columns, rejected=rejected)
     return _rows_of(stream_lines(source, rejected=rejected), columns, rejected)
+
+
+# --- Excel workbooks ------------------------------------------------------------------------------
+
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx is a ZIP archive; no CSV starts with these bytes
+
+
+def is_workbook(first_bytes: bytes) -> bool:
+    """Whether a file starting with ``first_bytes`` is an Excel workbook (.xlsx) rather than text."""
+    return first_bytes[:len(XLSX_MAGIC)] == XLSX_MAGIC
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the person sees it in Excel: whole numbers without ``.0``, dates as
+    ``2025-04-01`` (with the time only when there is one), empty cells as ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+class _SheetReader:
+    """A worksheet's rows as :func:`csv.reader` gives a file's (lists of text, ``line_num`` the row
+    just read), so that the header and row rules of CSV files apply unchanged."""
+
+    def __init__(self, sheet_rows: Iterator[tuple[Any, ...]]) -> None:
+        self._rows = sheet_rows
+        self.line_num = 0
+
+    def __iter__(self) -> _SheetReader:
+        return self
+
+    def __next__(self) -> list[str]:
+        values = next(self._rows)
+        self.line_num += 1
+        return [cell_text(value) for value in values]
+
+
+def _not_a_workbook(rejected: Rejected) -> DomainError:
+    return rejected("The file looks like an Excel workbook but cannot be read as one (.xlsx); save it again "
+                    "from Excel as .xlsx or as CSV UTF-8 and try again.",
+                    "Excel ブック（.xlsx）として読めません。Excel で .xlsx または「CSV UTF-8」として保存し直してください。")
+
+
+def workbook_rows(source: Path | BinaryIO, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
+    """:func:`rows` of an Excel workbook's first sheet (row 1 the header; see the module's text)."""
+    from openpyxl import load_workbook  # only when a workbook comes (heavy; the CLI starts without it)
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(source, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError, TypeError):
+        raise _not_a_workbook(rejected) from None
+    return _rows_of_reader(_SheetReader(_sheet_rows(book, sheet, rejected)), columns, rejected)
+
+
+def _sheet_rows(book: Any, sheet: Any, rejected: Rejected) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows of values, the workbook closed when they end; a part of the archive that
+    turns out broken while it streams is the same refusal as a workbook that cannot be opened."""
+    try:
+        yield from sheet.iter_rows(values_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError):
+        raise _not_a_workbook(rejected) from None
+    finally:
+        book.close()
 
 
 def header_key(name: str) -> str:
@@ -283,7 +375,11 @@ def _guarded(reader: Any, rejected: Rejected) -> Iterator[list[str]]:
 
 def _rows_of(lines: Iterable[str], columns: Columns, rejected: Rejected) -> Iterator[Row]:
     csv.field_size_limit(FIELD_LIMIT_CHARS)
-    reader = csv.reader(lines)
+    return _rows_of_reader(csv.reader(lines), columns, rejected)
+
+
+def _rows_of_reader(reader: Any, columns: Columns, rejected: Rejected) -> Iterator[Row]:
+    """The header checked, then the data rows, of a CSV reader (or a sheet read like one)."""
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -343,5 +439,5 @@ class Problems:
 
 
 def read(raw: bytes, columns: Columns, *, rejected: Rejected = FileRejected) -> list[Row]:
-    """Decode ``raw`` (:func:`decode`) and return all its rows (:func:`rows`)."""
-    return list(rows(decode(raw, rejected=rejected), columns, rejected=rejected))
+    """All the rows of ``raw``: a CSV decoded as :func:`decode` says, or an Excel workbook."""
+    return list(source_rows(raw, columns, rejected=rejected))

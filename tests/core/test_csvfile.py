@@ -144,3 +144,69 @@ def test_a_file_is_streamed_with_the_encoding_sniffed_from_its_first_non_ascii_b
     with pytest.raises(FileRejected) as caught:
         list(stream_rows(utf16, columns))
     assert "CP932" in caught.value.message_en and "文字コード" in caught.value.message_ja
+
+
+# --- Excel workbooks: the same rules, read from the first sheet ----------------------------------
+
+def _workbook(rows, *, second_sheet=None) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    if second_sheet is not None:
+        book.create_sheet("メモ").append(second_sheet)
+    saved = io.BytesIO()
+    book.save(saved)
+    return saved.getvalue()
+
+
+def test_a_workbook_reads_as_the_same_file_saved_as_csv_whatever_form_the_source_takes(tmp_path):
+    import io
+
+    raw = _workbook([["団体コード", "団体名", "人口"], [431001, "熊本市", 738744.0], [432024, " 八代市 ", 123146]],
+                    second_sheet=["団体コード", "団体名"])
+    path = tmp_path / "名簿.xlsx"
+    path.write_bytes(raw)
+    for source in (raw, path, io.BytesIO(raw)):
+        assert values(csvfile.source_rows(source, COLUMNS)) == EXPECTED
+    assert values(csvfile.read(raw, COLUMNS)) == EXPECTED
+
+
+def test_a_workbook_row_is_named_by_its_row_number_and_its_header_checked_like_a_csv():
+    raw = _workbook([["団体コード", "人口", "備考"], [], [431001, 1, None, "余り"]])
+    with pytest.raises(csvfile.FileRejected) as caught:
+        list(csvfile.read(raw, COLUMNS))
+    fields = {p["message_ja"] for p in caught.value.problems}
+    assert any("備考" in text for text in fields) and any("団体名" in text for text in fields)
+
+    # Excel pads every row to the sheet's width, as it does when it saves the sheet as CSV: a value
+    # under a blank header cell is read (and left) as that CSV's would be
+    raw = _workbook([["団体コード", "団体名"], [], [431001, "熊本市", None, "余り"]])
+    saved_as_csv = "団体コード,団体名,,\r\n,,,\r\n431001,熊本市,,余り\r\n".encode("cp932")
+    assert values(csvfile.read(raw, COLUMNS)) == values(csvfile.read(saved_as_csv, COLUMNS)) \
+        == [(3, {"code": "431001", "name_ja": "熊本市"})]
+
+
+@pytest.mark.parametrize("value, shown", [
+    (None, ""), (431001, "431001"), (738744.0, "738744"), (0.25, "0.25"), (True, "TRUE"),
+    ("  熊本市 ", "  熊本市 "),
+])
+def test_a_cell_reads_as_excel_shows_it(value, shown):
+    assert csvfile.cell_text(value) == shown
+
+
+def test_a_cell_date_reads_as_a_date_and_keeps_its_time_only_when_it_has_one():
+    import datetime as dt
+
+    assert csvfile.cell_text(dt.datetime(2025, 4, 1)) == "2025-04-01"
+    assert csvfile.cell_text(dt.datetime(2025, 4, 1, 9, 30)) == "2025-04-01 09:30:00"
+
+
+def test_a_file_that_only_looks_like_a_workbook_is_refused_with_what_to_do():
+    for raw in (b"PK\x03\x04not a zip", _workbook([["団体コード"]])[:200]):
+        with pytest.raises(csvfile.FileRejected) as caught:
+            list(csvfile.read(raw, COLUMNS))
+        assert ".xlsx" in caught.value.message_en and "Excel ブック" in caught.value.message_ja
