@@ -487,9 +487,39 @@ def user_factory(directory, keycloak_settings) -> Callable:
     from tenancy.identity.keycloak import password_token
 
     cache: dict[tuple, tuple] = {}
+    made_at: dict[str, int] = {}  # cached user id -> when its token was issued (POSIX ms)
+    checked = [int(time.time() * 1000)]  # the newest admin event already read (none before the first person)
+
+    def drop_the_changed() -> None:
+        """A cached person whom a test has changed in Keycloak since their token was issued (disabled,
+        removed from the tenant, signed out: e.g. a generated suspension of 熊本市 in the contract
+        test) is made anew: the old token would be refused, or the account no longer be what its
+        key says. Keycloak's admin events name them (read newest first, down to the last read)."""
+        changed: set[str] = set()
+        first, newest = 0, checked[0]
+        while True:
+            events = directory.admin.get_admin_events({"first": first, "max": 100})
+            for event in events:
+                at, path = int(event.get("time", 0)), event.get("resourcePath") or ""
+                if at <= checked[0]:
+                    break
+                newest = max(newest, at)
+                user_id = path.split("/")[1] if path.startswith("users/") else ""
+                if user_id in made_at and at > made_at[user_id]:
+                    changed.add(user_id)
+            else:
+                if len(events) == 100:
+                    first += 100
+                    continue
+            break
+        checked[0] = newest
+        for key in [key for key, (account, _) in cache.items() if account.id in changed]:
+            del cache[key]
 
     def make(roles: tuple[str, ...] = (), tenant: str | None = None, *, fresh: bool = False, name: str | None = None):
         key = (tuple(sorted(roles)), tenant)
+        if not fresh and key in cache:
+            drop_the_changed()
         if not fresh and key in cache:
             return cache[key]
         username = name or f"{'-'.join(sorted(roles)) or 'nobody'}-{tenant or 'all'}-{uuid.uuid4().hex[:6]}"
@@ -502,6 +532,7 @@ def user_factory(directory, keycloak_settings) -> Callable:
         result = (directory.account(user_id), {"Authorization": f"Bearer {token}"})
         if not fresh:
             cache[key] = result
+            made_at[user_id] = int(time.time() * 1000)
         return result
 
     return make
