@@ -210,6 +210,36 @@ def test_the_excel_statement_carries_the_letter_and_prints_on_one_a4_page_wide(d
     assert sheet["A3"].border.left.style == "thin"
 
 
+def libreoffice() -> str:
+    path = shutil.which("soffice") or shutil.which("libreoffice")
+    if path is None:
+        pytest.fail("LibreOffice is missing: install Debian's libreoffice-calc-nogui (apt-get install "
+                    "libreoffice-calc-nogui); .ci/run installs it")
+    return path
+
+
+def test_the_excel_statement_printed_by_libreoffice_is_one_a4_page_with_the_letter(db, finance, posted_fy2025,
+                                                                                    settings, tmp_path):
+    """As an office prints it: LibreOffice Calc opens the xlsx and prints it to PDF (its own page
+    layout, not openpyxl's settings read back): one A4 page carrying the addressee, the amount, the
+    deadline, the bank and the tax note."""
+    documents.issue_documents(db, finance, posted_fy2025.id, issued_on=dt.date(2025, 8, 1), due_on=dt.date(2025, 9, 30))
+    db.commit()
+    found = documents.letter(db, finance, "431001", 2025)
+    workbook = tmp_path / "statement.xlsx"
+    workbook.write_bytes(statements.to_xlsx(found.statement, documents.letter_rows(found)))
+    profile = tmp_path / "profile"  # a profile of its own: no clash with another LibreOffice running
+    subprocess.run([libreoffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(workbook)], check=True, capture_output=True, timeout=300)
+    pdf = (tmp_path / "statement.pdf").read_bytes()
+    assert len(pdf_pages(pdf, tmp_path / "pages")) == 1
+    assert pdf_page_size(pdf, tmp_path).split(":")[1].strip().startswith("595")  # A4 portrait, 595 x 842 pt
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    for expected in ("熊本市長 様", "デ戦第1号", "令和7年9月30日", "肥後銀行", "消費税の課税対象外"):
+        assert expected in text
+    assert f"{found.statement.charged:,}" in text
+
+
 def test_the_csv_statement_carries_the_letter(db, finance, posted_fy2025, settings):
     documents.issue_documents(db, finance, posted_fy2025.id, issued_on=dt.date(2025, 8, 1))
     db.commit()
