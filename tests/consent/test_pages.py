@@ -4,6 +4,8 @@ back with what was typed and the problem beside the field; irreversible acts tha
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from tests.conftest import sign_in
@@ -91,6 +93,9 @@ def test_an_admin_registers_a_service_the_operator_approves_it_a_clerk_records_a
 
     history = client.get(f"/admin/consent-history/?tenant={KUMAMOTO}&subject={subject}").get_data(as_text=True)
     assert "撤回" in history and "許可" in history and "同意が撤回されている" in history and "子育て支援ナビ" in history
+    # the data items in words on every row (a dict's ``items`` had shown as Python's method text)
+    rows = re.findall(r"<tr>(.*?)</tr>", history, re.S)
+    assert "object at 0x" not in history and sum("生年月日" in row for row in rows) >= 3  # 2 consents, 2 linkages
     csv = client.get(f"/admin/consent-history/export.csv?tenant={KUMAMOTO}&subject={subject}")
     lines = csv.get_data().decode("utf-8-sig").splitlines()
     assert lines[0].startswith("区分,番号,日時") and sum(1 for line in lines if line.startswith("連携記録")) == 2
@@ -121,6 +126,7 @@ def test_the_auditor_searches_linkages_and_a_new_text_version_asks_first(client,
     sign_in(client, ["auditor"], subject="auditor-1")
     found = client.get(f"/admin/consent-linkages/?search=1&service={service.id}&result=refused").get_data(as_text=True)
     assert "同意の範囲外の利用目的" in found and "広告の配信" in found and "本人の同意に基づき許可" not in found
+    assert "生年月日" in found and "object at 0x" not in found  # the items in words
     assert client.post(f"/admin/consent-services/{service.id}/move/suspend").status_code in (400, 403)
 
     sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
