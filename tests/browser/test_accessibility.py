@@ -14,7 +14,13 @@ aside, whatever the query: the details of 22 tenants) are visited at most four t
   a raw code (whole words): role ids, status values, audit action names, change and document
   types, JSON, or the English field labels Flask-Admin derives from column names ("Actor Issuer",
   "Name En"...); and no heading, table header, field label or button may be English words alone;
+* nor text of a raw shape (tests/raw_text.py: a Python object's text, JSON, a bare
+  ``snake_case`` or ``dotted.lower.name`` identifier);
 * a link a person is shown must not lead to an error page (4xx/5xx).
+
+Every CSV and xlsx a page offers (a download link, or a GET form whose action is an export, fetched
+with its defaults; one per path shape) is fetched with the person's session: its header and first
+rows must show no raw code or raw shape either, and the download must answer.
 
 The failure message groups problems (rule -> pages); the full report (every node, every text
 match) is written to ``$RENKEI_TEST_A11Y_REPORT`` or the session's pytest temp folder.
@@ -22,6 +28,7 @@ match) is written to ``$RENKEI_TEST_A11Y_REPORT`` or the session's pytest temp f
 
 from __future__ import annotations
 
+import base64
 import collections
 import dataclasses
 import json
@@ -34,6 +41,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from tests.browser.conftest import CRAWLED, axe_script
+from tests.raw_text import first_rows_text, raw_shapes
 
 ROLES = ("operator", "finance", "auditor", "kumamoto", "yatsushiro")
 PAGE_LIMIT = 150  # per person
@@ -140,6 +148,17 @@ LINKS_JS = """() => Array.from(document.querySelectorAll('a[href]'))
     .filter(a => !a.hasAttribute('download'))
     .map(a => a.href.split('#')[0])"""
 
+# what a page offers to download: links to CSV or xlsx files (or marked ``download``), and GET forms
+# whose action is an export (fetched with their defaults)
+DOWNLOADS_JS = """() => Array.from(document.querySelectorAll('a[href]'))
+    .filter(a => a.hasAttribute('download') || /\\.(csv|xlsx)(\\?|$)/.test(a.href))
+    .map(a => a.href.split('#')[0])
+    .concat(Array.from(document.querySelectorAll('form[action]'))
+        // attributes, not properties: a field named "method" or "action" shadows the form's own
+        .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'get')
+        .map(f => new URL(f.getAttribute('action'), document.baseURI).href.split('#')[0])
+        .filter(href => /\\/export(\\.\\w+)?$/.test(href.split('?')[0])))"""
+
 # the text of labels: headings, table headers, field labels, term names (Flask-Admin details: td > b),
 # buttons, menu entries
 LABELS_JS = """() => Array.from(document.querySelectorAll(
@@ -159,9 +178,46 @@ AXE_JS = """async (tags) => {
 }"""
 
 
-def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], list[str]]:
+def raw_text_of(text: str, codes: re.Pattern) -> dict[str, list[str]]:
+    """The known codes and the raw shapes in ``text`` (code -> snippets)."""
+    found: dict[str, list[str]] = {}
+    for match in codes.finditer(text):
+        code = "JSON" if match.group(0).startswith("{") else match.group(0)
+        found.setdefault(code, []).append(text[max(0, match.start() - 30):match.end() + 30].replace("\n", " ⏎ "))
+    for shape, snippets in raw_shapes(text).items():
+        if shape not in found:
+            found.setdefault(shape, []).extend(snippets)
+    return found
+
+
+# a download fetched by the page itself (the browser's address rules and the person's cookies), as base64
+FETCH_JS = """async (url) => {
+    const answer = await fetch(url, {credentials: 'same-origin'});
+    const bytes = new Uint8Array(await answer.arrayBuffer());
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return {status: answer.status, type: answer.headers.get('content-type') || '', body: btoa(text)};
+}"""
+
+
+def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
+    """Each offered CSV/xlsx fetched with the person's session: its first rows checked like a page."""
+    checked = []
+    for url in urls.values():
+        answer = page.evaluate(FETCH_JS, url)
+        visit = Visit(f"(download) {url}", answer["status"])
+        checked.append(visit)
+        if answer["status"] < 400:
+            text = first_rows_text(base64.b64decode(answer["body"]), answer["type"])
+            if text is not None:
+                visit.raw_codes = raw_text_of(text, codes)
+    return checked
+
+
+def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], list[str], list[Visit]]:
     from playwright.sync_api import Error as PlaywrightError
 
+    offered: dict[str, str] = {}  # one download per path shape -> its path?query
     queue = collections.deque(["/admin/"])
     queued = {page_key("/admin/")}
     per_path = collections.Counter({"/admin": 1})
@@ -195,10 +251,11 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
         visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
         visit.seconds["axe"] = round(time.perf_counter() - started, 3)
         text = page.evaluate("() => document.body ? document.body.innerText : ''")
-        for match in codes.finditer(text):
-            code = "JSON" if match.group(0).startswith("{") else match.group(0)
-            visit.raw_codes.setdefault(code, []).append(
-                text[max(0, match.start() - 30):match.end() + 30].replace("\n", " ⏎ "))
+        visit.raw_codes = raw_text_of(text, codes)
+        for href in page.evaluate(DOWNLOADS_JS):
+            parts = urlsplit(href)
+            if f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith("/admin"):
+                offered.setdefault(re.sub(r"\d+", "N", parts.path), parts.path + (f"?{parts.query}" if parts.query else ""))
         for label in page.evaluate(LABELS_JS):
             if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
                     and label not in visit.raw_codes:
@@ -214,7 +271,7 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
             queued.add(key)
             per_path[shape] += 1
             queue.append(target)
-    return visits, left_aside
+    return visits, left_aside, downloads_of(page, offered, codes)
 
 
 # --- reporting -------------------------------------------------------------------------------------
@@ -308,42 +365,11 @@ def world(demo, db):
     # the prefecture's settings and the run's letters (納入通知書): the settings page, letters on statements
     load_kumamoto_settings(db, operator)
     documents.issue_documents(db, finance[0], run.id)
+    from tests.consent.world import consent_world
+
     consent_world(db, operator)
     db.commit()
     return demo
-
-
-def consent_world(db, operator) -> None:
-    """Issue 23's pages: 熊本市's approved service (two text versions), one awaiting approval, a paper
-    consent, its withdrawal and the linkages checked on it (allowed and refused)."""
-    from core.actor import Actor
-    from governance.consent import check, operations as consent
-
-    admin = Actor(issuer="urn:test", subject="consent-admin", name="熊本市 管理者", roles=frozenset({"municipal-admin"}),
-                  tenant_codes=frozenset({"431001"}))
-    clerk = Actor(issuer="urn:test", subject="consent-clerk", name="熊本市 窓口", roles=frozenset({"municipal-staff"}),
-                  tenant_codes=frozenset({"431001"}))
-    text = {"title": "子育て支援ナビへの情報提供の同意", "body_ja": "生年月日と世帯構成を子育て支援の案内に利用します。",
-            "purposes": ["子育て支援サービスの案内"], "items": [{"name": "生年月日"}, {"name": "世帯構成"}]}
-    service = consent.register_service(db, admin, {
-        "owner_code": "431001", "name": "子育て支援ナビ", "provider": "熊本市 子ども政策課", "controller": "熊本市長",
-        "responsibility": "受け取ったデータは熊本市が管理する。", "retention_days": 365, "required_level": 2, "text": text})
-    consent.register_service(db, admin, {**{"owner_code": "431001", "name": "健診予約", "provider": "熊本市 健康づくり推進課",
-                                            "controller": "熊本市長", "retention_days": 730, "required_level": 3},
-                                         "text": {**text, "title": "健診予約の同意", "purposes": ["健診の予約"]}})
-    consent.move_service(db, operator, service.id, "approve")
-    consent.revise_text(db, admin, service.id, {**text, "purposes": ["子育て支援サービスの案内", "健診の案内"]})
-    broker = Actor(issuer="urn:test", subject="broker", name="連携基盤", roles=frozenset({"metering-client"}))
-    subject = "pid-0123456789abcdef"
-    consent.give_consent(db, clerk, {"service_id": service.id, "tenant_code": "431001", "subject_id": subject,
-                                     "content_hash": consent.current_text(db, service).content_hash, "method": "paper",
-                                     "assurance_level": 2})
-    question = {"service_id": service.id, "tenant_code": "431001", "subject_id": subject, "items": ["生年月日"],
-                "purpose": "健診の案内"}
-    check.consent_check(db, broker, question)
-    consent.withdraw_consent(db, clerk, {"service_id": service.id, "tenant_code": "431001", "subject_id": subject,
-                                         "method": "paper"})
-    check.consent_check(db, broker, question)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -353,16 +379,17 @@ def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
     codes = raw_code_pattern(db)
     db.commit()  # end the read, so that this thread holds no lock while the live server answers
     login_as(page, person.username, person.password)
-    visits, left_aside = crawl(page, live_server.url, axe, codes)
+    visits, left_aside, downloads = crawl(page, live_server.url, axe, codes)
 
     report = report_path(tmp_path_factory, role)
     report.write_text(json.dumps({"role": role, "username": person.username, "pages": len(visits),
-                                  "left_aside": left_aside, "visits": [dataclasses.asdict(v) for v in visits]},
+                                  "left_aside": left_aside, "visits": [dataclasses.asdict(v) for v in visits],
+                                  "downloads": [dataclasses.asdict(v) for v in downloads]},
                                  ensure_ascii=False, indent=1), encoding="utf-8")
     request.config.stash.setdefault(CRAWLED, {})[role] = (len(visits), sum(len(v.violations) for v in visits),
                                                            sum(1 for v in visits if v.raw_codes))
     assert len(visits) > 1, f"{role} reached only {[v.url for v in visits]}: the crawl found no links"
-    problems = [v for v in visits if v.violations or v.raw_codes or v.status >= 400]
+    problems = [v for v in visits + downloads if v.violations or v.raw_codes or v.status >= 400]
     if problems:
-        pytest.fail(summary(role, visits, report), pytrace=False)
+        pytest.fail(summary(role, visits + downloads, report), pytrace=False)
 

@@ -36,7 +36,7 @@ def test_the_pages_and_states_of_issue_25_meet_wcag_aa(page, login_as, live_serv
         response = page.goto(live_server(path))
         assert response.status == 200, path
         found[path] = violations(page)
-    expect(page.get_by_role("heading", level=1)).to_have_text("参加団体を CSV ファイルから一括登録")
+    expect(page.get_by_role("heading", level=1)).to_have_text("参加団体を CSV・Excel ファイルから一括登録")
 
     for name, data in (("problems", BAD), ("preview", GOOD)):
         upload = tmp_path / f"{name}.csv"
