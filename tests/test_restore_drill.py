@@ -90,7 +90,8 @@ def _owner() -> sa.Engine:
 
 
 def _load(settings) -> tuple[int, dict[str, str]]:
-    """Tenants, a posted FY2025 run with a payment, usage events, audit records, an operator in Keycloak."""
+    """Tenants, a posted FY2025 run with a payment, usage events, audit records, consents and linkage
+records (issue 23's chains), an operator in Keycloak."""
     from admin.extensions import db
     from billing import operations
     from billing.schemas import PaymentCreate
@@ -119,6 +120,11 @@ def _load(settings) -> tuple[int, dict[str, str]]:
     metering.ingest(db.session, operator, [
         {"tenant": "431001", "metric": "api_calls", "quantity": 120, "timestamp": at.isoformat(), "event_id": "drill-1"},
         {"tenant": "432024", "metric": "api_calls", "quantity": 30, "timestamp": at.isoformat(), "event_id": "drill-2"}])
+    from governance.consent.operations import ensure_default_levels
+    from tests.consent.world import consent_world
+
+    ensure_default_levels(db.session, operator)
+    consent_world(db.session, operator)  # a consent given and withdrawn, two linkages checked on it
     db.session.commit()
 
     directory = IdentityDirectory(settings)
@@ -182,6 +188,9 @@ def test_backup_wipe_restore_check_and_the_api_answers_as_before(drill, tmp_path
     checked = runner.invoke(args=["check", "--manifest", str(archive_file), "--as", "drill-operator"])
     assert checked.exit_code == 0, checked.output
     assert "approved runs: 1" in checked.output
+    # the consent and linkage chains came back whole, and the restore checkpointed them on PostgreSQL
+    assert "consent records: 2" in checked.output and "linkage records: 2" in checked.output
+    assert "consent records checkpoint" in checked.output and "linkage records checkpoint" in checked.output
 
     # an administrator's password reset works after the restore, whichever realm copy the archive holds
     # (a REST copy carries no passwords; the full export's are tested in tests/admin/test_backup_keycloak_export.py)
