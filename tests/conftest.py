@@ -106,7 +106,9 @@ class SessionKeycloak:
         from admin.keycloak_server import ensure_running
 
         try:
-            self._handle = ensure_running(self.given_url, ports=ports, state_dir=self._state)
+            # a generous deadline: the JVM boots beside the tests that need no Keycloak, and a slower or
+            # busier machine must not change the outcome (120 s, the command's default, was once too short)
+            self._handle = ensure_running(self.given_url, ports=ports, state_dir=self._state, timeout=600.0)
         except BaseException as error:  # noqa: BLE001  (raised again in the test that needs the server)
             self._error = error
 
