@@ -1,7 +1,7 @@
 """The broker's consent check (同意確認): allowed or refused, with the reason and the consent relied on.
 
 It sits in front of every transfer of personal data, so it is short: the service (status, required
-level, current text) and the person's latest consent event, each one indexed read; then the
+level, current text) and the person's latest consent event, read together in one statement; then the
 linkage record, appended to its hash chain in the caller's transaction. Every call is written,
 allowed or refused, even for a service that does not exist: the request commits once, and a
 linkage record that could not be written makes the whole call fail (the broker then refuses the
@@ -66,15 +66,20 @@ class Decision:
                 "checked_at": self.checked_at, "not_covered": list(self.not_covered)}
 
 
-_SERVICE = sa.select(DataService.status, DataService.required_level, DataService.current_text_id,
-                     DataService.owner_code).where(DataService.id == sa.bindparam("service_id"))
-_LATEST = (sa.select(ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
+# The service and the person's latest consent event for it, in one indexed read (one round trip to
+# the database): the service's row, joined with its newest consent record of the person if any.
+_NEWEST = ConsentRecord.__table__.alias("newest")
+_LATEST_ID = (sa.select(_NEWEST.c.id)
+              .where(_NEWEST.c.service_id == sa.bindparam("service_id"), _NEWEST.c.tenant_code == sa.bindparam("tenant_code"),
+                     _NEWEST.c.subject_id == sa.bindparam("subject_id"))
+              .order_by(_NEWEST.c.seq.desc()).limit(1).scalar_subquery())
+_INPUTS = (sa.select(DataService.status, DataService.required_level, DataService.current_text_id, DataService.owner_code,
+                     ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
                      ConsentRecord.text_id, ConsentRecord.purposes, ConsentRecord.items, ConsentRecord.assurance_level,
                      ConsentRecord.expires_at)
-           .where(ConsentRecord.service_id == sa.bindparam("service_id"),
-                  ConsentRecord.tenant_code == sa.bindparam("tenant_code"),
-                  ConsentRecord.subject_id == sa.bindparam("subject_id"))
-           .order_by(ConsentRecord.seq.desc()).limit(1))
+           .select_from(DataService)
+           .outerjoin(ConsentRecord, ConsentRecord.id == _LATEST_ID)
+           .where(DataService.id == sa.bindparam("service_id")))
 _RECEIPT = sa.select(ConsentRecord.receipt_id).where(ConsentRecord.id == sa.bindparam("record_id"))
 
 
@@ -113,8 +118,8 @@ def consent_check(session: Session, actor: Actor, request: CheckIn | dict) -> De
     request = validated(CheckIn, request)
     connection = session.connection()
     keys = {"service_id": request.service_id, "tenant_code": request.tenant_code, "subject_id": request.subject_id}
-    service = connection.execute(_SERVICE, keys).first()
-    latest = connection.execute(_LATEST, keys).first() if service is not None else None
+    service = connection.execute(_INPUTS, keys).first()  # the service's columns, then the latest record's (or NULLs)
+    latest = service if service is not None and service.id is not None else None
     now = utcnow()
     reason, record_id, missing = decide(service, latest, request, now)
     receipt_id = None
