@@ -629,17 +629,12 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
     only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
     ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
-    from tenancy.registry.models import Tenant, TenantStatus
+    from tenancy.registry.models import Tenant
 
     grant = authz.authorize(actor, "dataset.read")
     today = today or to_jst(utcnow()).date()
     cutoffs = overdue_cutoffs(today)
-    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
-    if not grant.all_tenants:
-        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
-    if search:
-        like = f"%{search.replace('%', '').replace('_', '')}%"
-        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    tenants = _coverage_tenants(grant, search)
     total = None
     if page is not None and not state:
         total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
@@ -647,24 +642,9 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     listed = session.execute(tenants.order_by(Tenant.code)).all()
     kinds = list(standards.kinds())
     if page is not None and state and kind in kinds:
-        # a filter on one kind's cells: that kind's rows find the matching municipalities, then only the
-        # page's municipalities are read for every kind (the same cells as the full matrix, fewer rows read)
-        one = _coverage_rows(session, grant, None, [kind])
-        matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
-        shown = matching[(page - 1) * per_page: page * per_page]
-        rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
-        return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
-                for code, name in shown], len(matching)
-    found: dict[tuple[str, str], list[Any]] = {}
-    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
-                       Dataset.last_updated_on)
-             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.is_not(None)))
-    if total is not None:
-        query = query.where(Dataset.provider_code.in_([code for code, _name in listed]))
-    elif not grant.all_tenants:
-        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
-    for row in session.execute(query):
-        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
+        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page)
+    # every kind's rows: of the page's municipalities (unfiltered, paged), else of every provider the grant covers
+    found = _coverage_rows(session, grant, [code for code, _name in listed] if total is not None else None, kinds=None)
     result = []
     for code, name in listed:
         cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
@@ -679,12 +659,42 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     return result, total
 
 
+def _coverage_tenants(grant: authz.Grant, search: str) -> sa.Select:
+    """The municipalities a coverage matrix lists (code, name): not withdrawn, those the grant
+    covers, matching ``search`` (in the name or the code) when given."""
+    from tenancy.registry.models import Tenant, TenantStatus
+
+    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
+    if not grant.all_tenants:
+        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    return tenants
+
+
+def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence[Any], kinds: list[str], kind: str,
+                          state: str, cutoffs: dict[Frequency, dt.date | None], page: int,
+                          per_page: int) -> tuple[list[CoverageRow], int]:
+    """A page of the matrix filtered on one kind's cells: that kind's rows find the matching
+    municipalities, then only the page's municipalities are read for every kind (the same cells
+    as the full matrix, fewer rows read)."""
+    one = _coverage_rows(session, grant, None, [kind])
+    matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
+    shown = matching[(page - 1) * per_page: page * per_page]
+    rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
+    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
+            for code, name in shown], len(matching)
+
+
 def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | None,
-                   kinds: Sequence[str]) -> dict[tuple[str, str], list[Any]]:
-    """The published datasets of ``kinds`` (of ``codes``, or of every provider the grant covers), by (provider, kind)."""
+                   kinds: Sequence[str] | None) -> dict[tuple[str, str], list[Any]]:
+    """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
+    provider the grant covers), by (provider, kind)."""
     query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
                        Dataset.last_updated_on)
-             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.in_(list(kinds))))
+             .where(Dataset.status == DatasetStatus.published,
+                    Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
     if codes is not None:
         query = query.where(Dataset.provider_code.in_(list(codes)))
     elif not grant.all_tenants:
