@@ -201,7 +201,7 @@ def _usual_event(raw: Any, bounds: _Bounds) -> ValidEvent | None:
     occurred = _parse_timestamp(sent)
     if type(occurred) is str or not bounds.cutoff <= occurred <= bounds.latest:
         return None
-    return ValidEvent._make((event_id, tenant, metric, quantity, occurred, _stamp(sent, occurred)))
+    return ValidEvent(event_id, tenant, metric, quantity, occurred, _stamp(sent, occurred))
 
 
 def _event_id_check(event_id: Any, place: str) -> tuple[str | None, list[dict[str, str]]]:
@@ -340,7 +340,7 @@ def validate_events(
     bounds = _Bounds.at(now or utcnow(), known_tenants, settings)
     problems: list[dict[str, Any]] = []
     distinct = _Distinct(sink)
-    usual = _usual_event if fast else lambda raw, bounds: None
+    usual, admit = (_usual_event if fast else lambda raw, bounds: None), distinct.admit
     for index, raw in enumerate(raw_events):
         event = usual(raw, bounds)
         if event is None:
@@ -348,7 +348,7 @@ def validate_events(
             if own:
                 problems += [{**item, "index": index, "event_id": event_id} for item in own]
                 continue
-        if not distinct.admit(event):
+        if not admit(event):
             problems.append({**_conflict(where(index), event.event_id), "index": index, "event_id": event.event_id})
     if not problems:
         distinct.finish()
