@@ -296,7 +296,7 @@ def fetch(client, path: str) -> tuple[int, int, float]:
     return response.status_code, len(body), elapsed
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warm-up", action="store_true", help="request every page once before the rounds "
@@ -309,8 +309,12 @@ def main() -> int:
     parser.add_argument("--only", action="append", metavar="PATH-PREFIX",
                         help="only the pages whose path starts with this (repeatable; default every page)")
     common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _data_set(args: argparse.Namespace):
+    """The app on the data set: the SQLite one built before when it is there (unless --rebuild),
+    else built now. Returns (app, database URL, facts of the data set, whether it was cached)."""
     from admin import create_app
 
     # keyed by what the data set holds: a data set built before the dataset register (issue 22) is not reused
@@ -321,14 +325,77 @@ def main() -> int:
     app = create_app(settings(url, var))
     cached = not args.database_url and not args.rebuild and facts_file.exists() and (var / "pages.db").exists()
     if cached:
-        facts = json.loads(facts_file.read_text())
-    else:
-        if not args.database_url and (var / "pages.db").exists():
-            (var / "pages.db").unlink()
-        print(f"building the data set ({args.tenants:,} tenants, {args.audit_records:,} audit records) ...", flush=True)
-        facts = build(app, args.tenants, args.audit_records)
-        if not args.database_url:
-            facts_file.write_text(json.dumps(facts))
+        return app, url, json.loads(facts_file.read_text()), True
+    if not args.database_url and (var / "pages.db").exists():
+        (var / "pages.db").unlink()
+    print(f"building the data set ({args.tenants:,} tenants, {args.audit_records:,} audit records) ...", flush=True)
+    facts = build(app, args.tenants, args.audit_records)
+    if not args.database_url:
+        facts_file.write_text(json.dumps(facts))
+    return app, url, facts, False
+
+
+def _measure_role(app, role: str, paths: list[str], args: argparse.Namespace) -> tuple[dict, dict]:
+    """Every page as ``role`` sees it, ``args.rounds`` times in turn with the limit page in every
+    round: (samples in ms by path, (status, bytes) by path)."""
+    roles, tenants = ROLES[role]
+    client = app.test_client()
+    sign_in(client, roles, tenants)
+    fetch(client, LIMIT_PATH)
+    if args.warm_up and role == (args.role or list(ROLES))[0]:
+        for path in paths:  # compile every template once, before any figure
+            fetch(client, path)
+    samples: dict[str, list[float]] = {path: [] for path in [LIMIT_PATH, *paths]}
+    status: dict[str, tuple[int, int]] = {}
+    for _ in range(args.rounds):
+        for path in samples:  # A B C ... A B C: the limit sits in every round
+            code, size, ms = fetch(client, path)
+            if args.progress:
+                print(f"  {role} {path} {code} {ms:.0f} ms", file=sys.stderr, flush=True)
+            samples[path].append(ms)
+            status[path] = (code, size)
+    return samples, status
+
+
+def _role_rows(role: str, paths: list[str], samples: dict, status: dict) -> list[tuple]:
+    """Prints the role's table beside its limit; returns its rows (role, path, kind, status, p50, p95, bytes, limit p95, over)."""
+    limit50 = common.percentile(samples[LIMIT_PATH], 0.5)
+    limit95 = common.percentile(samples[LIMIT_PATH], 0.95)
+    print(f"\n== {role}: limit (layout page, no content) p50 {limit50:.1f} ms p95 {limit95:.1f} ms, "
+          f"{status[LIMIT_PATH][1]:,} bytes")
+    print(f"{'page':<58}{'status':>7}{'p50 ms':>10}{'p95 ms':>10}{'bytes':>12}{'x limit':>9}  goal")
+    rows = []
+    for path in paths:
+        code, size = status[path]
+        p50, p95 = common.percentile(samples[path], 0.5), common.percentile(samples[path], 0.95)
+        kind = "download" if DOWNLOAD.search(path) else "page"
+        goal = common.TARGETS[kind]
+        over = code == 200 and p95 >= goal.ratio
+        mark = f"OVER ({kind} p95 < {goal.ratio:.0f} ms)" if over else ("" if code == 200 else f"(HTTP {code}: not timed against the goal)")
+        print(f"{path:<58}{code:>7}{p50:>10.1f}{p95:>10.1f}{size:>12,}{p95 / limit95:>9.1f}  {mark}")
+        rows.append((role, path, kind, code, p50, p95, size, limit95, over))
+    return rows
+
+
+def _summary(rows: list[tuple]) -> int:
+    """Prints the worst pages and the summary; 1 when a page or download is over its goal or a server error was answered."""
+    shown = [r for r in rows if r[3] == 200]
+    pages_over = sum(1 for r in shown if r[8] and r[2] == "page")
+    downloads_over = sum(1 for r in shown if r[8] and r[2] == "download")
+    errors = [r for r in rows if r[3] >= 500]
+    print("\nworst 15 (by p95, status 200):")
+    for role, path, kind, code, p50, p95, size, limit95, over in sorted(shown, key=lambda r: -r[5])[:15]:
+        print(f"  {role:<24}{path:<56}{p95:>9.1f} ms{size:>12,} B  {'OVER' if over else ''}")
+    print(f"SUMMARY: {pages_over} of {sum(1 for r in shown if r[2] == 'page')} pages over the goal (p95 < 300 ms), "
+          f"{downloads_over} of {sum(1 for r in shown if r[2] == 'download')} downloads over the goal (p95 < 1 s); "
+          f"{len(errors)} server errors{': ' + ', '.join(f'{r[0]} {r[1]} {r[3]}' for r in errors) if errors else ''}")
+    return 1 if pages_over or downloads_over or errors else 0
+
+
+def main() -> int:
+    """The data set, the limit page's check, then each role's pages in rounds, and the summary."""
+    args = _arguments()
+    app, url, facts, cached = _data_set(args)
     checkpoint_note = audit_checkpoint(app)
     register_limit(app)
     # What create_app does outside testing (this app runs with TESTING for the test client): the
@@ -350,50 +417,11 @@ def main() -> int:
           f"{len(skipped)}: {', '.join(skipped)}")
     print(checkpoint_note)
     print(common.noisy_machine_note())
-
-    rows = []  # (role, path, kind, status, p50, p95, bytes, limit_p95)
+    rows = []  # (role, path, kind, status, p50, p95, bytes, limit_p95, over)
     for role in args.role or list(ROLES):
-        roles, tenants = ROLES[role]
-        client = app.test_client()
-        sign_in(client, roles, tenants)
-        fetch(client, LIMIT_PATH)
-        if args.warm_up and role == (args.role or list(ROLES))[0]:
-            for path in paths:  # compile every template once, before any figure
-                fetch(client, path)
-        samples: dict[str, list[float]] = {path: [] for path in [LIMIT_PATH, *paths]}
-        status: dict[str, tuple[int, int]] = {}
-        for _ in range(args.rounds):
-            for path in samples:  # A B C ... A B C: the limit sits in every round
-                code, size, ms = fetch(client, path)
-                if args.progress:
-                    print(f"  {role} {path} {code} {ms:.0f} ms", file=sys.stderr, flush=True)
-                samples[path].append(ms)
-                status[path] = (code, size)
-        limit50 = common.percentile(samples[LIMIT_PATH], 0.5)
-        limit95 = common.percentile(samples[LIMIT_PATH], 0.95)
-        print(f"\n== {role}: limit (layout page, no content) p50 {limit50:.1f} ms p95 {limit95:.1f} ms, "
-              f"{status[LIMIT_PATH][1]:,} bytes")
-        print(f"{'page':<58}{'status':>7}{'p50 ms':>10}{'p95 ms':>10}{'bytes':>12}{'x limit':>9}  goal")
-        for path in paths:
-            code, size = status[path]
-            p50, p95 = common.percentile(samples[path], 0.5), common.percentile(samples[path], 0.95)
-            kind = "download" if DOWNLOAD.search(path) else "page"
-            goal = common.TARGETS[kind]
-            over = code == 200 and p95 >= goal.ratio
-            mark = f"OVER ({kind} p95 < {goal.ratio:.0f} ms)" if over else ("" if code == 200 else f"(HTTP {code}: not timed against the goal)")
-            print(f"{path:<58}{code:>7}{p50:>10.1f}{p95:>10.1f}{size:>12,}{p95 / limit95:>9.1f}  {mark}")
-            rows.append((role, path, kind, code, p50, p95, size, limit95, over))
-    shown = [r for r in rows if r[3] == 200]
-    pages_over = sum(1 for r in shown if r[8] and r[2] == "page")
-    downloads_over = sum(1 for r in shown if r[8] and r[2] == "download")
-    errors = [r for r in rows if r[3] >= 500]
-    print("\nworst 15 (by p95, status 200):")
-    for role, path, kind, code, p50, p95, size, limit95, over in sorted(shown, key=lambda r: -r[5])[:15]:
-        print(f"  {role:<24}{path:<56}{p95:>9.1f} ms{size:>12,} B  {'OVER' if over else ''}")
-    print(f"SUMMARY: {pages_over} of {sum(1 for r in shown if r[2] == 'page')} pages over the goal (p95 < 300 ms), "
-          f"{downloads_over} of {sum(1 for r in shown if r[2] == 'download')} downloads over the goal (p95 < 1 s); "
-          f"{len(errors)} server errors{': ' + ', '.join(f'{r[0]} {r[1]} {r[3]}' for r in errors) if errors else ''}")
-    return 1 if pages_over or downloads_over or errors else 0
+        samples, status = _measure_role(app, role, paths, args)
+        rows += _role_rows(role, paths, samples, status)
+    return _summary(rows)
 
 
 if __name__ == "__main__":

@@ -549,6 +549,8 @@ class _Tenants:
 
 
 def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Problems) -> _Tenants:
+    """The scenario's tenants, each checked (:func:`_tenant`): what is known of each, and the entries
+    of those whose every figure is valid."""
     result = _Tenants([], [], [], [])
     if not present or not isinstance(tenants, list) or not tenants:
         problems.add(
@@ -572,100 +574,108 @@ def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Pr
             result.populations.append(None)
             result.usages.append(None)
             continue
-        _check_duplicate_keys(tenant, place, problems)
-        valid = True
-
-        code = tenant.get("code")
-        if "code" not in tenant:
-            problems.add(f"{place}.code", "missing: the municipality's six-digit code", "団体コードがありません。")
-            valid = False
-        elif (problem := _code_problem(code)) is not None:
-            problems.add(f"{place}.code", *problem)
-            valid = False
-        elif code in first_place:
-            problems.add(
-                f"{place}.code",
-                f"{code} is already listed at {first_place[code]}",
-                f"{code} は {first_place[code]} で既に指定されています。",
-            )
-            valid = False
-        elif code == policy.prefecture_code:
-            problems.add(
-                f"{place}.code",
-                f"{code} is the prefecture (policy.prefecture.code); its share is set there, not as a tenant",
-                f"{code} は県です。県の負担は policy.prefecture で指定し、参加団体には含めないでください。",
-            )
-            valid = False
-        else:
-            first_place[code] = place
-
-        months: int | None = MONTHS_IN_YEAR
-        if "months" in tenant:
-            months = _whole_number(
-                tenant["months"],
-                f"{place}.months",
-                "months",
-                "参加月数",
-                problems,
-                low=0,
-                high=MONTHS_IN_YEAR,
-            )
-        if months is None:
-            valid = False
-        taking_part = months != 0  # an invalid months value still needs its figures checked
-
-        population: object = None
-        if "population" in tenant and tenant["population"] is not None:
-            population = _whole_number(tenant["population"], f"{place}.population", "people", "人口", problems)
-            if population is None:
-                valid = False
-                population = _INVALID
-        elif needs_population and taking_part:
-            problems.add(
-                f"{place}.population",
-                "missing; the policy has a population component",
-                "人口がありません(人口割があるため必要です)。",
-            )
-            valid = False
-            population = _INVALID
-
-        usage: dict[str, int] | None = {}
-        raw_usage = tenant.get("usage")
-        if raw_usage is not None and not isinstance(raw_usage, dict):
-            problems.add(
-                f"{place}.usage",
-                f"must be an object of metric: quantity; got {_json_kind(raw_usage)}",
-                "利用実績は {指標: 数量} のオブジェクトで指定してください。",
-            )
-            valid = False
-            usage = None
-        elif raw_usage is not None:
-            _check_duplicate_keys(raw_usage, f"{place}.usage", problems)
-            for metric, quantity in raw_usage.items():
-                checked = _whole_number(quantity, f"{place}.usage.{metric}", "units", "利用実績", problems)
-                if checked is None:
-                    valid = False
-                    usage = None
-                elif usage is not None:
-                    usage[metric] = checked
-        if raw_usage is None or isinstance(raw_usage, dict):
-            for metric in needed_metrics:
-                if taking_part and (raw_usage is None or metric not in raw_usage):
-                    problems.add(
-                        f"{place}.usage.{metric}",
-                        f"missing; the policy has a {USAGE_PREFIX}{metric} component",
-                        f"利用実績 {metric} がありません(利用割 {USAGE_PREFIX}{metric} があるため必要です)。",
-                    )
-                    valid = False
-                    usage = None
-
-        result.months.append(months)
-        result.populations.append(population)
-        result.usages.append(usage)
-        if valid and usage is not None and population is not _INVALID and months is not None:
-            known_population = population if isinstance(population, int) else None
-            result.entries.append(_TenantEntry(code, known_population, months, usage))
+        _tenant(tenant, place, policy, needs_population, needed_metrics, first_place, problems, result)
     return result
+
+
+def _tenant(tenant: dict, place: str, policy: _PolicyParts, needs_population: bool, needed_metrics: list[str],
+            first_place: dict[str, str], problems: _Problems, result: _Tenants) -> None:
+    """One tenant: its code, months, population and usage checked in that order (every problem
+    reported), what is known of it added to ``result``, and its entry when every figure is valid."""
+    _check_duplicate_keys(tenant, place, problems)
+    code = tenant.get("code")
+    valid = _tenant_code_valid(tenant, place, policy, first_place, problems)
+    months: int | None = MONTHS_IN_YEAR
+    if "months" in tenant:
+        months = _whole_number(tenant["months"], f"{place}.months", "months", "参加月数", problems,
+                               low=0, high=MONTHS_IN_YEAR)
+    valid = valid and months is not None
+    taking_part = months != 0  # an invalid months value still needs its figures checked
+    population = _tenant_population(tenant, place, needs_population and taking_part, problems)
+    usage = _tenant_usage(tenant, place, needed_metrics if taking_part else [], problems)
+    valid = valid and population is not _INVALID and usage is not None
+    result.months.append(months)
+    result.populations.append(population)
+    result.usages.append(usage)
+    if valid:
+        known_population = population if isinstance(population, int) else None
+        result.entries.append(_TenantEntry(code, known_population, months, usage))
+
+
+def _tenant_code_valid(tenant: dict, place: str, policy: _PolicyParts, first_place: dict[str, str],
+                       problems: _Problems) -> bool:
+    """The tenant's code: present, well formed, listed once, not the prefecture's (whose share is
+    set in the policy). A valid code is remembered in ``first_place``."""
+    code = tenant.get("code")
+    if "code" not in tenant:
+        problems.add(f"{place}.code", "missing: the municipality's six-digit code", "団体コードがありません。")
+        return False
+    if (problem := _code_problem(code)) is not None:
+        problems.add(f"{place}.code", *problem)
+        return False
+    if code in first_place:
+        problems.add(
+            f"{place}.code",
+            f"{code} is already listed at {first_place[code]}",
+            f"{code} は {first_place[code]} で既に指定されています。",
+        )
+        return False
+    if code == policy.prefecture_code:
+        problems.add(
+            f"{place}.code",
+            f"{code} is the prefecture (policy.prefecture.code); its share is set there, not as a tenant",
+            f"{code} は県です。県の負担は policy.prefecture で指定し、参加団体には含めないでください。",
+        )
+        return False
+    first_place[code] = place
+    return True
+
+
+def _tenant_population(tenant: dict, place: str, needed: bool, problems: _Problems) -> object:
+    """The tenant's population: a whole number, None when absent and not ``needed`` (the policy
+    has no population component, or the tenant takes no part), or _INVALID."""
+    if "population" in tenant and tenant["population"] is not None:
+        population = _whole_number(tenant["population"], f"{place}.population", "people", "人口", problems)
+        return _INVALID if population is None else population
+    if needed:
+        problems.add(
+            f"{place}.population",
+            "missing; the policy has a population component",
+            "人口がありません(人口割があるため必要です)。",
+        )
+        return _INVALID
+    return None
+
+
+def _tenant_usage(tenant: dict, place: str, needed_metrics: list[str], problems: _Problems) -> dict[str, int] | None:
+    """The tenant's usage, metric -> quantity (whole numbers), with each of ``needed_metrics``
+    present (the policy's usage components, for a tenant taking part); None when any is wrong."""
+    raw_usage = tenant.get("usage")
+    if raw_usage is not None and not isinstance(raw_usage, dict):
+        problems.add(
+            f"{place}.usage",
+            f"must be an object of metric: quantity; got {_json_kind(raw_usage)}",
+            "利用実績は {指標: 数量} のオブジェクトで指定してください。",
+        )
+        return None
+    usage: dict[str, int] | None = {}
+    if raw_usage is not None:
+        _check_duplicate_keys(raw_usage, f"{place}.usage", problems)
+        for metric, quantity in raw_usage.items():
+            checked = _whole_number(quantity, f"{place}.usage.{metric}", "units", "利用実績", problems)
+            if checked is None:
+                usage = None
+            elif usage is not None:
+                usage[metric] = checked
+    for metric in needed_metrics:
+        if raw_usage is None or metric not in raw_usage:
+            problems.add(
+                f"{place}.usage.{metric}",
+                f"missing; the policy has a {USAGE_PREFIX}{metric} component",
+                f"利用実績 {metric} がありません(利用割 {USAGE_PREFIX}{metric} があるため必要です)。",
+            )
+            usage = None
+    return usage
 
 
 @dataclass

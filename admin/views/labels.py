@@ -8,8 +8,10 @@ language and formats. Tenant names are read once per request (one query) and kep
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -179,56 +181,92 @@ _STATUS_BY_TARGET = {
     "data_service": lambda v: _pick(SERVICE_STATUS_LABELS[ServiceStatus(v)]),
 }
 
-_VALUE_LABELS = {
-    "kind": lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else
-    _pick(ORGANISATION_KIND_LABELS[OrganisationKind(v)]) if v in OrganisationKind._value2member_map_ else entry_kind(v),
-    "category": lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)],
-    "tax_treatment": lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)],
-    "document": lambda v: _pick(DOCUMENT_LABELS[AgreementDocument(v)]),
-    "change_type": lambda v: _pick(CHANGE_LABELS[ChangeType(v)]),
-    "choice": lambda v: _pick(VOTE_LABELS[VoteChoice(v)]),
-    "enforcement": lambda v: _pick(ENFORCEMENT_LABELS[Enforcement(v)]),
-    "metric": metric_label,
-    "role": role_label,
-    "from_status": tenant_status,
-    "to_status": tenant_status,
-    "action": audit_action,
-    "target_type": audit_target,
-    "bases": lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v,
-    "outcome": lambda v: _pick({"failed": ("失敗", "failed")}[v]),
-    "account_type": lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)],
+@dataclasses.dataclass(frozen=True)
+class FieldType:
+    """What an audit field holds, declared: which stored values it puts in words (``reads``) and how
+    (``words(value, target_type)``, which raises KeyError or ValueError for a value its label table
+    does not know). A value it does not read, or does not know, reads by the general rules."""
+
+    reads: Callable[[Any], bool]
+    words: Callable[[Any, str], str]
+
+
+def _text_of(words: Callable[[str], str]) -> FieldType:
+    """A field holding a code (a string) that a label table names."""
+    return FieldType(lambda v: isinstance(v, str), lambda v, _target: words(v))
+
+
+def _joined(texts) -> str:
+    return ("、" if ja() else ", ").join(texts)
+
+
+def _status_words(value: Any, target_type: str) -> str:
+    """A status in the words of the record's target (KeyError for a target without a status table)."""
+    return _STATUS_BY_TARGET[target_type](value)
+
+
+def _yen(value: int, _target: str) -> str:
+    return f"{value:,}円" if ja() else f"¥{value:,}"
+
+
+_TENANT = FieldType(lambda v: _is_code(v), lambda v, _target: tenant_label(v))
+_TENANT_LIST = FieldType(lambda v: isinstance(v, list) and bool(v) and all(_is_code(c) for c in v),
+                         lambda v, _target: _joined(tenant_label(c) for c in v))
+_FISCAL_YEAR = FieldType(lambda v: isinstance(v, int), lambda v, _target: format_fiscal_year(v, locale()))
+_MONEY = FieldType(lambda v: isinstance(v, int), _yen)
+
+# The audit fields whose values have a meaning beyond their text, each with its declared type; a
+# field not listed here reads as it is (a time as a date, anything else as its text).
+FIELD_TYPES: dict[str, FieldType] = {
+    "status": FieldType(lambda v: True, _status_words),
+    "roles": FieldType(lambda v: isinstance(v, list), lambda v, _target: _joined(role_label(r) for r in v)),
+    **dict.fromkeys(("code", "tenant", "tenant_code", "representative"), _TENANT),
+    **dict.fromkeys(("tenants", "electorate", "active", "members", "added", "removed", "tenant_codes"), _TENANT_LIST),
+    **dict.fromkeys(("fiscal_year", "wave_fiscal_year"), _FISCAL_YEAR),
+    **dict.fromkeys(("amount", "total", "tax_amount", "invoiced_amount", "floor", "cap", "balance"), _MONEY),
+    "kind": _text_of(lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else
+                     _pick(ORGANISATION_KIND_LABELS[OrganisationKind(v)]) if v in OrganisationKind._value2member_map_
+                     else entry_kind(v)),
+    "category": _text_of(lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)]),
+    "tax_treatment": _text_of(lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)]),
+    "document": _text_of(lambda v: _pick(DOCUMENT_LABELS[AgreementDocument(v)])),
+    "change_type": _text_of(lambda v: _pick(CHANGE_LABELS[ChangeType(v)])),
+    "choice": _text_of(lambda v: _pick(VOTE_LABELS[VoteChoice(v)])),
+    "enforcement": _text_of(lambda v: _pick(ENFORCEMENT_LABELS[Enforcement(v)])),
+    "metric": _text_of(metric_label),
+    "role": _text_of(role_label),
+    "from_status": _text_of(tenant_status),
+    "to_status": _text_of(tenant_status),
+    "action": _text_of(audit_action),
+    "target_type": _text_of(audit_target),
+    "bases": _text_of(lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v),
+    "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
+    "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
 }
-_TENANT_KEYS = {"code", "tenant", "tenant_code", "representative"}
-_TENANT_LIST_KEYS = {"tenants", "electorate", "active", "members", "added", "removed", "tenant_codes"}
-_YEAR_KEYS = {"fiscal_year", "wave_fiscal_year"}
 
 
 def _scalar(key: str, value: Any, target_type: str) -> str | None:
-    """The value in words where a label table knows it (a status, a role, a tenant or member by name,
-    a fiscal year, an amount, a time), else None. The one rule of both the page and the CSV in words."""
+    """The value in words: by its field's declared type (:data:`FIELD_TYPES`: a status, a role, a
+    tenant or member by name, a fiscal year, an amount ...), else by what it is (a time, a text);
+    None for a nested value (a dict, a list) its field does not read. The one rule of both the page
+    and the CSV in words."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return ("はい" if value else "いいえ") if ja() else ("yes" if value else "no")
-    try:
-        if key == "status" and target_type in _STATUS_BY_TARGET:
-            return _STATUS_BY_TARGET[target_type](value)
-        if key == "roles" and isinstance(value, list):
-            return ("、" if ja() else ", ").join(role_label(r) for r in value)
-        if key in _TENANT_KEYS and _is_code(value):
-            return tenant_label(value)
-        if key in _TENANT_LIST_KEYS and isinstance(value, list) and value and all(_is_code(v) for v in value):
-            return ("、" if ja() else ", ").join(tenant_label(v) for v in value)
-        if key in _YEAR_KEYS and isinstance(value, int):
-            return format_fiscal_year(value, locale())
-        if key in _VALUE_LABELS and isinstance(value, str):
-            return _VALUE_LABELS[key](value)
-    except (KeyError, ValueError):
-        pass
+    declared = FIELD_TYPES.get(key)
+    if declared is not None and declared.reads(value):
+        try:
+            return declared.words(value, target_type)
+        except (KeyError, ValueError):
+            pass
     if isinstance(value, (dict, list)):
         return None
-    if isinstance(value, int) and key in {"amount", "total", "tax_amount", "invoiced_amount", "floor", "cap", "balance"}:
-        return f"{value:,}円" if ja() else f"¥{value:,}"
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    """A value no declared type reads: a time (ISO 8601 text) as a date in the reader's form, else its text."""
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return format_date(dt.datetime.fromisoformat(value), locale())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -302,154 +303,217 @@ class CatalogueInfo:
     publisher_ja: str = "熊本県"
 
 
-def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
-    """One page of the catalogue as DCAT 3 (an rdflib Graph) with Hydra links to the other pages."""
-    from rdflib import BNode, Graph, Literal, Namespace, URIRef
+def _vocabulary(base: str) -> SimpleNamespace:
+    """rdflib's terms and the namespaces a catalogue page is written with (rdflib imported here, on first use)."""
+    from rdflib import BNode, Literal, Namespace, URIRef
     from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, XSD
 
-    VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-    HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-    RENKEI = Namespace(f"{info.base_url}/ns#")
+    return SimpleNamespace(BNode=BNode, Literal=Literal, URIRef=URIRef, DCAT=DCAT, DCTERMS=DCTERMS, FOAF=FOAF, OWL=OWL,
+                           RDF=RDF, RDFS=RDFS, SKOS=SKOS, XSD=XSD, Namespace=Namespace,
+                           VCARD=Namespace("http://www.w3.org/2006/vcard/ns#"),
+                           HYDRA=Namespace("http://www.w3.org/ns/hydra/core#"), RENKEI=Namespace(f"{base}/ns#"))
+
+
+def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
+    """One page of the catalogue as DCAT 3 (an rdflib Graph) with Hydra links to the other pages:
+    the catalogue itself, its paging, then each dataset (:func:`_add_dataset`)."""
+    from rdflib import Graph
+
+    v = _vocabulary(info.base_url)
     base = info.base_url.rstrip("/")
     # the plain in-memory store: a page's graph is built once and written once, never queried, so the
     # default store's context and predicate indexes only cost time (2 to 3 times the build)
     g = Graph(store="SimpleMemory", bind_namespaces="core")
-    for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("skos", SKOS),
-                       ("hydra", HYDRA), ("renkei", RENKEI), ("ds", Namespace(f"{base}/catalogue/datasets/")),
-                       ("dist", Namespace(f"{base}/catalogue/distributions/")),
-                       ("provider", Namespace(f"{base}/catalogue/providers/")),
-                       ("theme", Namespace(f"{base}/catalogue/themes/")),
-                       ("standard", Namespace(f"{base}/catalogue/standards/")),
-                       ("freq", Namespace("http://publications.europa.eu/resource/authority/frequency/")),
-                       ("access", Namespace("http://publications.europa.eu/resource/authority/access-right/")),
-                       ("filetype", Namespace("http://publications.europa.eu/resource/authority/file-type/"))):
-        g.bind(prefix, ns)
-    catalogue = URIRef(f"{base}/catalogue")
-    g.add((catalogue, RDF.type, DCAT.Catalog))
-    g.add((catalogue, DCTERMS.title, Literal(info.title_ja, lang="ja")))
-    g.add((catalogue, DCTERMS.title, Literal(info.title_en, lang="en")))
-    g.add((catalogue, DCTERMS.description, Literal(info.description_ja, lang="ja")))
-    publisher = URIRef(f"{base}/catalogue/publisher")
-    g.add((catalogue, DCTERMS.publisher, publisher))
-    g.add((publisher, RDF.type, FOAF.Agent))
-    g.add((publisher, FOAF.name, Literal(info.publisher_ja, lang="ja")))
-    scheme = URIRef(f"{base}/catalogue/themes")
-    g.add((scheme, RDF.type, SKOS.ConceptScheme))
-    g.add((scheme, DCTERMS.title, Literal("分野", lang="ja")))
-    g.add((catalogue, DCAT.themeTaxonomy, scheme))
+    _bind_prefixes(g, v, base)
+    catalogue, scheme = _add_catalogue(g, v, info, base)
+    _add_paging(g, v, catalogue, page, page_url)
+    agents: set[Any] = set()
+    for entry in page.entries:
+        _add_dataset(g, v, base, catalogue, scheme, entry, agents)
+    return g
 
-    # Hydra paging: this page, the first, the next and the previous, the total
-    view = URIRef(page_url)
-    g.add((catalogue, HYDRA.view, view))
-    g.add((view, RDF.type, HYDRA.PartialCollectionView))
-    g.add((catalogue, HYDRA.totalItems, Literal(page.total, datatype=XSD.nonNegativeInteger)))
+
+def _bind_prefixes(g: Any, v: SimpleNamespace, base: str) -> None:
+    """The prefixes a written page uses (Turtle, JSON-LD)."""
+    for prefix, ns in (("dcat", v.DCAT), ("dct", v.DCTERMS), ("foaf", v.FOAF), ("vcard", v.VCARD), ("skos", v.SKOS),
+                       ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("ds", v.Namespace(f"{base}/catalogue/datasets/")),
+                       ("dist", v.Namespace(f"{base}/catalogue/distributions/")),
+                       ("provider", v.Namespace(f"{base}/catalogue/providers/")),
+                       ("theme", v.Namespace(f"{base}/catalogue/themes/")),
+                       ("standard", v.Namespace(f"{base}/catalogue/standards/")),
+                       ("freq", v.Namespace("http://publications.europa.eu/resource/authority/frequency/")),
+                       ("access", v.Namespace("http://publications.europa.eu/resource/authority/access-right/")),
+                       ("filetype", v.Namespace("http://publications.europa.eu/resource/authority/file-type/"))):
+        g.bind(prefix, ns)
+
+
+def _add_catalogue(g: Any, v: SimpleNamespace, info: CatalogueInfo, base: str) -> tuple[Any, Any]:
+    """The catalogue (titles, description, publisher) and its theme scheme; returns both nodes."""
+    catalogue = v.URIRef(f"{base}/catalogue")
+    g.add((catalogue, v.RDF.type, v.DCAT.Catalog))
+    g.add((catalogue, v.DCTERMS.title, v.Literal(info.title_ja, lang="ja")))
+    g.add((catalogue, v.DCTERMS.title, v.Literal(info.title_en, lang="en")))
+    g.add((catalogue, v.DCTERMS.description, v.Literal(info.description_ja, lang="ja")))
+    publisher = v.URIRef(f"{base}/catalogue/publisher")
+    g.add((catalogue, v.DCTERMS.publisher, publisher))
+    g.add((publisher, v.RDF.type, v.FOAF.Agent))
+    g.add((publisher, v.FOAF.name, v.Literal(info.publisher_ja, lang="ja")))
+    scheme = v.URIRef(f"{base}/catalogue/themes")
+    g.add((scheme, v.RDF.type, v.SKOS.ConceptScheme))
+    g.add((scheme, v.DCTERMS.title, v.Literal("分野", lang="ja")))
+    g.add((catalogue, v.DCAT.themeTaxonomy, scheme))
+    return catalogue, scheme
+
+
+def _add_paging(g: Any, v: SimpleNamespace, catalogue: Any, page: Page, page_url: str) -> None:
+    """Hydra paging: this page, the first, the next and the previous, the last, the total."""
+    view = v.URIRef(page_url)
+    g.add((catalogue, v.HYDRA.view, view))
+    g.add((view, v.RDF.type, v.HYDRA.PartialCollectionView))
+    g.add((catalogue, v.HYDRA.totalItems, v.Literal(page.total, datatype=v.XSD.nonNegativeInteger)))
     separator = "&" if "?" in page_url.split("start=")[0] else "?"
     stem = page_url.split("start=")[0].rstrip("&?")
-    def at(start: int) -> URIRef:
-        return URIRef(f"{stem}{separator}start={start}&rows={page.rows}")
-    g.add((view, HYDRA.first, at(0)))
-    if page.rows and page.start + page.rows < page.total:
-        g.add((view, HYDRA.next, at(page.start + page.rows)))
-    if page.start > 0 and page.rows:
-        g.add((view, HYDRA.previous, at(max(0, page.start - page.rows))))
-    if page.rows:
-        g.add((view, HYDRA.last, at(max(0, (page.total - 1) // page.rows * page.rows))))
 
-    agents: set[str] = set()
-    for entry in page.entries:
-        d = entry.dataset
-        node = URIRef(f"{base}/catalogue/datasets/{d.uid}")
-        g.add((catalogue, DCAT.dataset, node))
-        g.add((node, RDF.type, DCAT.Dataset))
-        g.add((node, DCTERMS.identifier, Literal(d.uid)))
-        g.add((node, DCTERMS.title, Literal(d.title_ja, lang="ja")))
-        if d.title_en:
-            g.add((node, DCTERMS.title, Literal(d.title_en, lang="en")))
-        if d.description.strip():
-            g.add((node, DCTERMS.description, Literal(d.description, lang="ja")))
-        landing = _document(g, URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
-        g.add((landing, RDF.type, FOAF.Document))
-        g.add((node, DCAT.landingPage, landing))
-        agent = URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
-        g.add((node, DCTERMS.publisher, agent))
-        if agent not in agents:
-            agents.add(agent)
-            g.add((agent, RDF.type, FOAF.Agent))
-            g.add((agent, FOAF.name, Literal(entry.provider.name_ja, lang="ja")))
-        if d.department or d.contact_email or d.contact_phone:
-            contact = BNode()
-            g.add((node, DCAT.contactPoint, contact))
-            g.add((contact, RDF.type, VCARD.Kind))  # the class the shapes ask (no inference)
-            g.add((contact, RDF.type, VCARD.Organization))
-            g.add((contact, VCARD.fn, Literal(f"{entry.provider.name_ja} {d.department}".strip(), lang="ja")))
-            if d.contact_email:
-                g.add((contact, VCARD.hasEmail, URIRef(f"mailto:{d.contact_email}")))
-            if d.contact_phone:
-                g.add((contact, VCARD.hasTelephone, URIRef(f"tel:{''.join(c for c in d.contact_phone if c.isdigit() or c == '+')}")))
-        licence_uri = URIRef(entry.licence.url) if entry.licence and entry.licence.url else \
-            URIRef(f"{base}/catalogue/licences/{d.licence_code}")
-        g.add((licence_uri, RDF.type, DCTERMS.LicenseDocument))
-        if entry.licence:
-            g.add((licence_uri, RDFS.label, Literal(entry.licence.title_ja, lang="ja")))
-        g.add((node, DCTERMS.license, licence_uri))
-        rights = URIRef(f"http://publications.europa.eu/resource/authority/access-right/{EU_ACCESS[Access(d.access)]}")
-        g.add((rights, RDF.type, DCTERMS.RightsStatement))
-        g.add((node, DCTERMS.accessRights, rights))
-        frequency = URIRef(f"http://publications.europa.eu/resource/authority/frequency/{EU_FREQUENCY[Frequency(d.frequency)]}")
-        g.add((frequency, RDF.type, DCTERMS.Frequency))
-        g.add((node, DCTERMS.accrualPeriodicity, frequency))
-        if d.last_updated_on:
-            g.add((node, DCTERMS.modified, Literal(d.last_updated_on, datatype=XSD.date)))
-        if d.published_at:
-            g.add((node, DCTERMS.issued, Literal(d.published_at.date(), datatype=XSD.date)))
-        for keyword in d.keyword_list:
-            g.add((node, DCAT.keyword, Literal(keyword, lang="ja")))
-        if entry.category is not None:
-            theme = URIRef(f"{base}/catalogue/themes/{entry.category.code}")
-            g.add((theme, RDF.type, SKOS.Concept))
-            g.add((theme, SKOS.prefLabel, Literal(entry.category.label_ja, lang="ja")))
-            g.add((theme, SKOS.inScheme, scheme))
-            g.add((node, DCAT.theme, theme))
-        kind = standards.kind_of(d.standard_kind)
-        if kind is not None:
-            standard = URIRef(f"{base}/catalogue/standards/{kind.code}")
-            g.add((standard, RDF.type, DCTERMS.Standard))
-            g.add((standard, DCTERMS.title, Literal(kind.title_ja, lang="ja")))
-            g.add((node, DCTERMS.conformsTo, standard))
-            if d.conformant is not None:
-                g.add((node, RENKEI.conformance, Literal(operations.conformance_label(d)[0], lang="ja")))
-        g.add((node, RENKEI.responsibility, Literal(responsibility_text(d), lang="ja")))
-        rights_statement = None
-        if entry.terms is not None:  # its own terms of use: the version in force, to be read before use
-            rights_statement = URIRef(terms_url(base, d, entry.terms.number))
-            g.add((rights_statement, RDF.type, DCTERMS.RightsStatement))
-            g.add((rights_statement, DCTERMS.title, Literal(f"{entry.terms.title}（第{entry.terms.number}版）", lang="ja")))
-            g.add((rights_statement, OWL.versionInfo, Literal(str(entry.terms.number))))
-            g.add((node, DCTERMS.rights, rights_statement))
-        for index, dist in enumerate(entry.distributions):
-            # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
-            dnode = URIRef(f"{base}/catalogue/distributions/{d.uid}-{index + 1}")
-            g.add((node, DCAT.distribution, dnode))
-            g.add((dnode, RDF.type, DCAT.Distribution))
-            g.add((dnode, DCAT.accessURL, _document(g, URIRef(dist.url))))
-            if not dist.is_api:
-                g.add((dnode, DCAT.downloadURL, _document(g, URIRef(dist.url))))
-            if dist.title:
-                g.add((dnode, DCTERMS.title, Literal(dist.title, lang="ja")))
-            if dist.format:
-                fmt = URIRef(f"http://publications.europa.eu/resource/authority/file-type/{dist.format.upper()}")
-                g.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
-                g.add((dnode, DCTERMS.format, fmt))
-            if dist.media_type:
-                media = URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
-                g.add((media, RDF.type, DCTERMS.MediaType))
-                g.add((dnode, DCAT.mediaType, media))
-            if dist.byte_size is not None:
-                g.add((dnode, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
-            g.add((dnode, DCTERMS.license, licence_uri))
-            if rights_statement is not None:
-                g.add((dnode, DCTERMS.rights, rights_statement))
-    return g
+    def at(start: int) -> Any:
+        return v.URIRef(f"{stem}{separator}start={start}&rows={page.rows}")
+    g.add((view, v.HYDRA.first, at(0)))
+    if page.rows and page.start + page.rows < page.total:
+        g.add((view, v.HYDRA.next, at(page.start + page.rows)))
+    if page.start > 0 and page.rows:
+        g.add((view, v.HYDRA.previous, at(max(0, page.start - page.rows))))
+    if page.rows:
+        g.add((view, v.HYDRA.last, at(max(0, (page.total - 1) // page.rows * page.rows))))
+
+
+def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: Any, entry: Any, agents: set[Any]) -> None:
+    """One dataset: its texts and landing page, its provider (once per page, in ``agents``), its
+    contact, licence and access, dates and keywords, theme and standard, terms, distributions."""
+    d = entry.dataset
+    node = v.URIRef(f"{base}/catalogue/datasets/{d.uid}")
+    g.add((catalogue, v.DCAT.dataset, node))
+    g.add((node, v.RDF.type, v.DCAT.Dataset))
+    g.add((node, v.DCTERMS.identifier, v.Literal(d.uid)))
+    g.add((node, v.DCTERMS.title, v.Literal(d.title_ja, lang="ja")))
+    if d.title_en:
+        g.add((node, v.DCTERMS.title, v.Literal(d.title_en, lang="en")))
+    if d.description.strip():
+        g.add((node, v.DCTERMS.description, v.Literal(d.description, lang="ja")))
+    landing = _document(g, v.URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
+    g.add((landing, v.RDF.type, v.FOAF.Document))
+    g.add((node, v.DCAT.landingPage, landing))
+    agent = v.URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
+    g.add((node, v.DCTERMS.publisher, agent))
+    if agent not in agents:
+        agents.add(agent)
+        g.add((agent, v.RDF.type, v.FOAF.Agent))
+        g.add((agent, v.FOAF.name, v.Literal(entry.provider.name_ja, lang="ja")))
+    _add_contact(g, v, node, entry)
+    licence_uri = _add_licence_and_access(g, v, base, node, entry)
+    if d.last_updated_on:
+        g.add((node, v.DCTERMS.modified, v.Literal(d.last_updated_on, datatype=v.XSD.date)))
+    if d.published_at:
+        g.add((node, v.DCTERMS.issued, v.Literal(d.published_at.date(), datatype=v.XSD.date)))
+    for keyword in d.keyword_list:
+        g.add((node, v.DCAT.keyword, v.Literal(keyword, lang="ja")))
+    _add_theme_and_standard(g, v, base, scheme, node, entry)
+    g.add((node, v.RENKEI.responsibility, v.Literal(responsibility_text(d), lang="ja")))
+    rights_statement = _add_terms(g, v, base, node, entry)
+    for index, dist in enumerate(entry.distributions):
+        _add_distribution(g, v, base, node, d.uid, index, dist, licence_uri, rights_statement)
+
+
+def _add_contact(g: Any, v: SimpleNamespace, node: Any, entry: Any) -> None:
+    """The contact point (department, e-mail, telephone) when the dataset gives any of them."""
+    d = entry.dataset
+    if not (d.department or d.contact_email or d.contact_phone):
+        return
+    contact = v.BNode()
+    g.add((node, v.DCAT.contactPoint, contact))
+    g.add((contact, v.RDF.type, v.VCARD.Kind))  # the class the shapes ask (no inference)
+    g.add((contact, v.RDF.type, v.VCARD.Organization))
+    g.add((contact, v.VCARD.fn, v.Literal(f"{entry.provider.name_ja} {d.department}".strip(), lang="ja")))
+    if d.contact_email:
+        g.add((contact, v.VCARD.hasEmail, v.URIRef(f"mailto:{d.contact_email}")))
+    if d.contact_phone:
+        g.add((contact, v.VCARD.hasTelephone, v.URIRef(f"tel:{''.join(c for c in d.contact_phone if c.isdigit() or c == '+')}")))
+
+
+def _add_licence_and_access(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:
+    """The licence (its own address, or the catalogue's page of it), the EU access right and
+    update frequency; returns the licence's node (its distributions carry it too)."""
+    d = entry.dataset
+    licence_uri = v.URIRef(entry.licence.url) if entry.licence and entry.licence.url else \
+        v.URIRef(f"{base}/catalogue/licences/{d.licence_code}")
+    g.add((licence_uri, v.RDF.type, v.DCTERMS.LicenseDocument))
+    if entry.licence:
+        g.add((licence_uri, v.RDFS.label, v.Literal(entry.licence.title_ja, lang="ja")))
+    g.add((node, v.DCTERMS.license, licence_uri))
+    rights = v.URIRef(f"http://publications.europa.eu/resource/authority/access-right/{EU_ACCESS[Access(d.access)]}")
+    g.add((rights, v.RDF.type, v.DCTERMS.RightsStatement))
+    g.add((node, v.DCTERMS.accessRights, rights))
+    frequency = v.URIRef(f"http://publications.europa.eu/resource/authority/frequency/{EU_FREQUENCY[Frequency(d.frequency)]}")
+    g.add((frequency, v.RDF.type, v.DCTERMS.Frequency))
+    g.add((node, v.DCTERMS.accrualPeriodicity, frequency))
+    return licence_uri
+
+
+def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, node: Any, entry: Any) -> None:
+    """The dataset's category as a theme of the scheme, and the standard it follows (with its conformance, when checked)."""
+    d = entry.dataset
+    if entry.category is not None:
+        theme = v.URIRef(f"{base}/catalogue/themes/{entry.category.code}")
+        g.add((theme, v.RDF.type, v.SKOS.Concept))
+        g.add((theme, v.SKOS.prefLabel, v.Literal(entry.category.label_ja, lang="ja")))
+        g.add((theme, v.SKOS.inScheme, scheme))
+        g.add((node, v.DCAT.theme, theme))
+    kind = standards.kind_of(d.standard_kind)
+    if kind is not None:
+        standard = v.URIRef(f"{base}/catalogue/standards/{kind.code}")
+        g.add((standard, v.RDF.type, v.DCTERMS.Standard))
+        g.add((standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")))
+        g.add((node, v.DCTERMS.conformsTo, standard))
+        if d.conformant is not None:
+            g.add((node, v.RENKEI.conformance, v.Literal(operations.conformance_label(d)[0], lang="ja")))
+
+
+def _add_terms(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:
+    """The dataset's own terms of use (the version in force, to be read before use), or None."""
+    if entry.terms is None:
+        return None
+    rights_statement = v.URIRef(terms_url(base, entry.dataset, entry.terms.number))
+    g.add((rights_statement, v.RDF.type, v.DCTERMS.RightsStatement))
+    g.add((rights_statement, v.DCTERMS.title, v.Literal(f"{entry.terms.title}（第{entry.terms.number}版）", lang="ja")))
+    g.add((rights_statement, v.OWL.versionInfo, v.Literal(str(entry.terms.number))))
+    g.add((node, v.DCTERMS.rights, rights_statement))
+    return rights_statement
+
+
+def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str, index: int, dist: Any,
+                      licence_uri: Any, rights_statement: Any) -> None:
+    """One distribution: its addresses (a download address unless it is an API), title, format,
+    media type, size, and the dataset's licence and terms."""
+    # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
+    dnode = v.URIRef(f"{base}/catalogue/distributions/{uid}-{index + 1}")
+    g.add((node, v.DCAT.distribution, dnode))
+    g.add((dnode, v.RDF.type, v.DCAT.Distribution))
+    g.add((dnode, v.DCAT.accessURL, _document(g, v.URIRef(dist.url))))
+    if not dist.is_api:
+        g.add((dnode, v.DCAT.downloadURL, _document(g, v.URIRef(dist.url))))
+    if dist.title:
+        g.add((dnode, v.DCTERMS.title, v.Literal(dist.title, lang="ja")))
+    if dist.format:
+        fmt = v.URIRef(f"http://publications.europa.eu/resource/authority/file-type/{dist.format.upper()}")
+        g.add((fmt, v.RDF.type, v.DCTERMS.MediaTypeOrExtent))
+        g.add((dnode, v.DCTERMS.format, fmt))
+    if dist.media_type:
+        media = v.URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
+        g.add((media, v.RDF.type, v.DCTERMS.MediaType))
+        g.add((dnode, v.DCAT.mediaType, media))
+    if dist.byte_size is not None:
+        g.add((dnode, v.DCAT.byteSize, v.Literal(dist.byte_size, datatype=v.XSD.nonNegativeInteger)))
+    g.add((dnode, v.DCTERMS.license, licence_uri))
+    if rights_statement is not None:
+        g.add((dnode, v.DCTERMS.rights, rights_statement))
 
 
 def _document(g: Any, uri: Any) -> Any:

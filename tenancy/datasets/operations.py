@@ -297,35 +297,65 @@ def _text_field(found: list, field: str, value: str, en: str, ja: str, limit: in
         found.append(problem(field, *bad))
 
 
+# The free-text fields of a draft: (field, English name, Japanese name, longest, required, single line)
+_TEXT_FIELDS = (
+    ("title_ja", "title", "タイトル", 200, True, True),
+    ("title_en", "English title", "英語のタイトル", 200, False, True),
+    ("description", "description", "説明", 5000, False, False),
+    ("keywords", "keywords", "キーワード", 500, False, True),
+    ("department", "department", "担当課", 100, False, True),
+    ("contact_phone", "phone number", "電話番号", 32, False, True),
+    ("responsibility_remark", "remark", "責任分界の補足", 1000, False, False),
+)
+# The fixed lists a draft chooses from: (field, its enum, English name, Japanese name)
+_ENUM_FIELDS = (("access", Access, "access level", "公開範囲"), ("frequency", Frequency, "update frequency", "更新頻度"),
+                ("personal_info", PersonalInfo, "personal information", "個人情報の有無"))
+
+
 def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]]:
-    """Every problem of a draft at once (the form shows each beside its field)."""
-    found: list[dict[str, str]] = []
-    if not re.fullmatch(r"[0-9]{6}|[0-9]{13}", draft.provider_code or ""):
-        found.append(problem("provider_code", "Choose the provider.", "提供者を選んでください。"))
-    elif not provider_exists(session, draft.provider_code):
-        found.append(problem("provider_code", f"{draft.provider_code} is neither a tenant nor a member organisation.",
-                             f"{draft.provider_code} は参加団体でも会員団体でもありません。"))
-    _text_field(found, "title_ja", draft.title_ja, "title", "タイトル", 200, required=True)
-    _text_field(found, "title_en", draft.title_en, "English title", "英語のタイトル", 200)
-    _text_field(found, "description", draft.description, "description", "説明", 5000, single_line=False)
-    _text_field(found, "keywords", draft.keywords, "keywords", "キーワード", 500)
-    _text_field(found, "department", draft.department, "department", "担当課", 100)
-    _text_field(found, "contact_phone", draft.contact_phone, "phone number", "電話番号", 32)
-    _text_field(found, "responsibility_remark", draft.responsibility_remark, "remark", "責任分界の補足", 1000,
-                single_line=False)
+    """Every problem of a draft at once (the form shows each beside its field), in the form's
+    order: the provider, the texts, the choices, the name and grantees, the distributions."""
+    found = _provider_problems(session, draft.provider_code)
+    for field, en, ja, limit, required, single_line in _TEXT_FIELDS:
+        _text_field(found, field, getattr(draft, field), en, ja, limit, required=required, single_line=single_line)
     if draft.contact_email and (len(draft.contact_email) > 254 or not _EMAIL.match(draft.contact_email)):
         found.append(problem("contact_email", f"{draft.contact_email} is not an e-mail address.",
                              f"{draft.contact_email} はメールアドレスの形式ではありません。"))
+    found += _choice_problems(session, draft)
+    found += _access_problems(draft)
+    for index, dist in enumerate(draft.distributions):
+        found += _distribution_problems(index, dist)
+    return found
+
+
+def _provider_problems(session: Session, code: str) -> list[dict[str, str]]:
+    """The provider must be chosen and be a tenant or a member organisation."""
+    if not re.fullmatch(r"[0-9]{6}|[0-9]{13}", code or ""):
+        return [problem("provider_code", "Choose the provider.", "提供者を選んでください。")]
+    if not provider_exists(session, code):
+        return [problem("provider_code", f"{code} is neither a tenant nor a member organisation.",
+                        f"{code} は参加団体でも会員団体でもありません。")]
+    return []
+
+
+def _choice_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]]:
+    """Each choice must be one of its list: category, licence, the fixed lists, the standard kind."""
+    found = []
     if draft.category_code not in {c.code for c in categories(session)}:
         found.append(problem("category_code", "Choose the category from the list.", "分野を一覧から選んでください。"))
     if draft.licence_code not in {lic.code for lic in licences(session)}:
         found.append(problem("licence_code", "Choose the licence from the list.", "ライセンスを一覧から選んでください。"))
-    for field, enum_cls, en, ja in (("access", Access, "access level", "公開範囲"), ("frequency", Frequency, "update frequency", "更新頻度"),
-                                    ("personal_info", PersonalInfo, "personal information", "個人情報の有無")):
+    for field, enum_cls, en, ja in _ENUM_FIELDS:
         if getattr(draft, field) not in {e.value for e in enum_cls}:
             found.append(problem(field, f"Choose the {en} from the list.", f"{ja}を一覧から選んでください。"))
     if draft.standard_kind and standards.kind_of(draft.standard_kind) is None:
         found.append(problem("standard_kind", "Choose the standard kind from the list.", "標準データセットの種類を一覧から選んでください。"))
+    return found
+
+
+def _access_problems(draft: DatasetDraft) -> list[dict[str, str]]:
+    """The dataset's name (when given) and who may use it: a named dataset names someone; each grantee is well formed."""
+    found = []
     if draft.name and not _NAME.match(draft.name):
         found.append(problem("name", "Use 2 to 100 lower-case letters, digits, - or _.", "英小文字・数字・-・_ で 2〜100 文字にしてください。"))
     if draft.access == Access.named.value and not draft.grantees:
@@ -335,14 +365,19 @@ def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]
         if not _GRANTEE.match(grantee):
             found.append(problem("grantees", f"{grantee} is not a tenant code, corporate number or group:<id>.",
                                  f"{grantee} は団体コード・法人番号・group:番号 のいずれでもありません。"))
-    for index, dist in enumerate(draft.distributions):
-        if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
-            found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
-                                 "http:// または https:// で始まるアドレスを入力してください。"))
-        if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
-            found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
-        if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
-            found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
+    return found
+
+
+def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str, str]]:
+    """A distribution's address (http or https), the lengths of its format, media type and title, its size."""
+    found = []
+    if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
+        found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
+                             "http:// または https:// で始まるアドレスを入力してください。"))
+    if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
+        found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
+    if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
+        found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
     return found
 
 
@@ -594,17 +629,12 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
     only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
     ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
-    from tenancy.registry.models import Tenant, TenantStatus
+    from tenancy.registry.models import Tenant
 
     grant = authz.authorize(actor, "dataset.read")
     today = today or to_jst(utcnow()).date()
     cutoffs = overdue_cutoffs(today)
-    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
-    if not grant.all_tenants:
-        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
-    if search:
-        like = f"%{search.replace('%', '').replace('_', '')}%"
-        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    tenants = _coverage_tenants(grant, search)
     total = None
     if page is not None and not state:
         total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
@@ -612,24 +642,9 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     listed = session.execute(tenants.order_by(Tenant.code)).all()
     kinds = list(standards.kinds())
     if page is not None and state and kind in kinds:
-        # a filter on one kind's cells: that kind's rows find the matching municipalities, then only the
-        # page's municipalities are read for every kind (the same cells as the full matrix, fewer rows read)
-        one = _coverage_rows(session, grant, None, [kind])
-        matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
-        shown = matching[(page - 1) * per_page: page * per_page]
-        rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
-        return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
-                for code, name in shown], len(matching)
-    found: dict[tuple[str, str], list[Any]] = {}
-    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
-                       Dataset.last_updated_on)
-             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.is_not(None)))
-    if total is not None:
-        query = query.where(Dataset.provider_code.in_([code for code, _name in listed]))
-    elif not grant.all_tenants:
-        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
-    for row in session.execute(query):
-        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
+        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page)
+    # every kind's rows: of the page's municipalities (unfiltered, paged), else of every provider the grant covers
+    found = _coverage_rows(session, grant, [code for code, _name in listed] if total is not None else None, kinds=None)
     result = []
     for code, name in listed:
         cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
@@ -644,12 +659,42 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     return result, total
 
 
+def _coverage_tenants(grant: authz.Grant, search: str) -> sa.Select:
+    """The municipalities a coverage matrix lists (code, name): not withdrawn, those the grant
+    covers, matching ``search`` (in the name or the code) when given."""
+    from tenancy.registry.models import Tenant, TenantStatus
+
+    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
+    if not grant.all_tenants:
+        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    return tenants
+
+
+def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence[Any], kinds: list[str], kind: str,
+                          state: str, cutoffs: dict[Frequency, dt.date | None], page: int,
+                          per_page: int) -> tuple[list[CoverageRow], int]:
+    """A page of the matrix filtered on one kind's cells: that kind's rows find the matching
+    municipalities, then only the page's municipalities are read for every kind (the same cells
+    as the full matrix, fewer rows read)."""
+    one = _coverage_rows(session, grant, None, [kind])
+    matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
+    shown = matching[(page - 1) * per_page: page * per_page]
+    rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
+    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
+            for code, name in shown], len(matching)
+
+
 def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | None,
-                   kinds: Sequence[str]) -> dict[tuple[str, str], list[Any]]:
-    """The published datasets of ``kinds`` (of ``codes``, or of every provider the grant covers), by (provider, kind)."""
+                   kinds: Sequence[str] | None) -> dict[tuple[str, str], list[Any]]:
+    """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
+    provider the grant covers), by (provider, kind)."""
     query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
                        Dataset.last_updated_on)
-             .where(Dataset.status == DatasetStatus.published, Dataset.standard_kind.in_(list(kinds))))
+             .where(Dataset.status == DatasetStatus.published,
+                    Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
     if codes is not None:
         query = query.where(Dataset.provider_code.in_(list(codes)))
     elif not grant.all_tenants:

@@ -292,75 +292,118 @@ def _scope_payloads(settings: KeycloakSettings) -> list[dict[str, Any]]:
 
 @translate_errors
 def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
-    """Create what is missing; return a description of each change (empty when nothing changed)."""
-    changes: list[str] = []
-    realms = {r["realm"] for r in admin.get_realms()}
-    if settings.realm not in realms:
-        admin.create_realm({"realm": settings.realm, "enabled": True, "displayName": "renkei",
-                            "internationalizationEnabled": True, "supportedLocales": ["ja", "en"],
-                            "defaultLocale": "ja", "loginWithEmailAllowed": True,
-                            "duplicateEmailsAllowed": False})
-        changes.append(f"realm {settings.realm}")
+    """Create what is missing; return a description of each change (empty when nothing changed).
+
+    The steps, in order (each creates or corrects only what differs from what renkei keeps): the
+    realm, its mail server, the realm roles, the tenants group, the client scopes, the clients,
+    the service accounts' roles, the sign-in security."""
+    changes = _ensure_realm(admin, settings)
     admin.change_current_realm(settings.realm)
-
-    if settings.smtp:
-        wanted = realm_smtp(settings.smtp)
-        current = admin.get_realm(settings.realm).get("smtpServer") or {}
-        # Keycloak masks a stored password as "**********"; compare everything else
-        if {k: v for k, v in current.items() if k != "password"} != {k: v for k, v in wanted.items() if k != "password"}:
-            admin.update_realm(settings.realm, {"smtpServer": wanted})
-            changes.append("realm mail server")
-
-    existing_roles = {r["name"] for r in admin.get_realm_roles(brief_representation=True)}
-    for role in REALM_ROLES:
-        if role not in existing_roles:
-            admin.create_realm_role({"name": role, "description": ROLE_DESCRIPTIONS[role]})
-            changes.append(f"realm role {role}")
-
-    try:
-        admin.get_group_by_path(f"/{TENANTS_GROUP}")
-    except KeycloakError as error:
-        if getattr(error, "response_code", None) != 404:
-            raise
-        admin.create_group({"name": TENANTS_GROUP})
-        changes.append(f"group /{TENANTS_GROUP}")
-
-    scopes = {s["name"] for s in admin.get_client_scopes()}
-    for payload in _scope_payloads(settings):
-        if payload["name"] not in scopes:
-            admin.create_client_scope(payload)
-            changes.append(f"client scope {payload['name']}")
-
+    changes += _ensure_mail_server(admin, settings)
+    changes += _ensure_realm_roles(admin)
+    changes += _ensure_tenants_group(admin)
+    changes += _ensure_client_scopes(admin, settings)
     for payload in _client_payload(settings):
-        client_uuid = admin.get_client_id(payload["clientId"])
-        if client_uuid is None:
-            admin.create_client({k: v for k, v in payload.items() if v is not None})
-            changes.append(f"client {payload['clientId']}")
-            continue
-        current = admin.get_client(client_uuid)
-        wanted = {k: payload[k] for k in ("redirectUris", "directAccessGrantsEnabled", "standardFlowEnabled",
-                                            "serviceAccountsEnabled") if k in payload}
-        if payload.get("secret"):
-            wanted["secret"] = payload["secret"]
-        differs = {k: v for k, v in wanted.items()
-                   if (set(current.get(k) or []) != set(v) if isinstance(v, list) else current.get(k) != v)}
-        device = payload.get("attributes", {}).get(DEVICE_GRANT)
-        if device and (current.get("attributes") or {}).get(DEVICE_GRANT) != device:
-            differs["attributes"] = {**(current.get("attributes") or {}), DEVICE_GRANT: device}
-        if differs:
-            admin.update_client(client_uuid, {**current, **differs})
-            changes.append(f"client {payload['clientId']}: {', '.join(sorted(differs))}")
-        present = {s["name"] for s in admin.get_client_default_client_scopes(client_uuid)}
-        all_scopes = {s["name"]: s["id"] for s in admin.get_client_scopes()}
-        for scope in payload.get("defaultClientScopes", []):
-            if scope not in present and scope in all_scopes:
-                admin.add_client_default_client_scope(client_uuid, all_scopes[scope], {})
-                changes.append(f"client {payload['clientId']}: scope {scope}")
-
+        changes += _ensure_client(admin, payload)
     changes += _grant_service_account(admin, settings.service_client_id, client_roles=SERVICE_ACCOUNT_ROLES)
     changes += _grant_service_account(admin, settings.metering_client_id, realm_roles=(authz.METERING,))
     changes += _sign_in_security(admin, settings)
     return changes
+
+
+def _ensure_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    """The realm, created (Japanese by default, English too) when it is missing."""
+    if settings.realm in {r["realm"] for r in admin.get_realms()}:
+        return []
+    admin.create_realm({"realm": settings.realm, "enabled": True, "displayName": "renkei",
+                        "internationalizationEnabled": True, "supportedLocales": ["ja", "en"],
+                        "defaultLocale": "ja", "loginWithEmailAllowed": True,
+                        "duplicateEmailsAllowed": False})
+    return [f"realm {settings.realm}"]
+
+
+def _ensure_mail_server(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    """The realm's mail server as configured (when one is), set again where it differs."""
+    if not settings.smtp:
+        return []
+    wanted = realm_smtp(settings.smtp)
+    current = admin.get_realm(settings.realm).get("smtpServer") or {}
+    # Keycloak masks a stored password as "**********"; compare everything else
+    if {k: v for k, v in current.items() if k != "password"} == {k: v for k, v in wanted.items() if k != "password"}:
+        return []
+    admin.update_realm(settings.realm, {"smtpServer": wanted})
+    return ["realm mail server"]
+
+
+def _ensure_realm_roles(admin: KeycloakAdmin) -> list[str]:
+    """Each of :data:`REALM_ROLES` that is missing, created with its description."""
+    existing = {r["name"] for r in admin.get_realm_roles(brief_representation=True)}
+    changes = []
+    for role in REALM_ROLES:
+        if role not in existing:
+            admin.create_realm_role({"name": role, "description": ROLE_DESCRIPTIONS[role]})
+            changes.append(f"realm role {role}")
+    return changes
+
+
+def _ensure_tenants_group(admin: KeycloakAdmin) -> list[str]:
+    """The top group whose subgroups are the tenants, created when Keycloak answers 404 for it."""
+    try:
+        admin.get_group_by_path(f"/{TENANTS_GROUP}")
+        return []
+    except KeycloakError as error:
+        if getattr(error, "response_code", None) != 404:
+            raise
+    admin.create_group({"name": TENANTS_GROUP})
+    return [f"group /{TENANTS_GROUP}"]
+
+
+def _ensure_client_scopes(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    """The client scopes renkei's tokens need (API audience, tenant groups), created when missing."""
+    scopes = {s["name"] for s in admin.get_client_scopes()}
+    changes = []
+    for payload in _scope_payloads(settings):
+        if payload["name"] not in scopes:
+            admin.create_client_scope(payload)
+            changes.append(f"client scope {payload['name']}")
+    return changes
+
+
+def _ensure_client(admin: KeycloakAdmin, payload: dict[str, Any]) -> list[str]:
+    """One of renkei's clients: created when missing; else its flows, redirects, secret and device
+    grant corrected where they differ, and its missing default client scopes added."""
+    client_uuid = admin.get_client_id(payload["clientId"])
+    if client_uuid is None:
+        admin.create_client({k: v for k, v in payload.items() if v is not None})
+        return [f"client {payload['clientId']}"]
+    changes = []
+    current = admin.get_client(client_uuid)
+    differs = _client_differences(current, payload)
+    if differs:
+        admin.update_client(client_uuid, {**current, **differs})
+        changes.append(f"client {payload['clientId']}: {', '.join(sorted(differs))}")
+    present = {s["name"] for s in admin.get_client_default_client_scopes(client_uuid)}
+    all_scopes = {s["name"]: s["id"] for s in admin.get_client_scopes()}
+    for scope in payload.get("defaultClientScopes", []):
+        if scope not in present and scope in all_scopes:
+            admin.add_client_default_client_scope(client_uuid, all_scopes[scope], {})
+            changes.append(f"client {payload['clientId']}: scope {scope}")
+    return changes
+
+
+def _client_differences(current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """What of a client's kept settings differs in Keycloak (``current``) from ``payload``: the
+    corrected values by key (lists compared as sets; the secret only when one is configured)."""
+    wanted = {k: payload[k] for k in ("redirectUris", "directAccessGrantsEnabled", "standardFlowEnabled",
+                                        "serviceAccountsEnabled") if k in payload}
+    if payload.get("secret"):
+        wanted["secret"] = payload["secret"]
+    differs = {k: v for k, v in wanted.items()
+               if (set(current.get(k) or []) != set(v) if isinstance(v, list) else current.get(k) != v)}
+    device = payload.get("attributes", {}).get(DEVICE_GRANT)
+    if device and (current.get("attributes") or {}).get(DEVICE_GRANT) != device:
+        differs["attributes"] = {**(current.get("attributes") or {}), DEVICE_GRANT: device}
+    return differs
 
 
 def realm_security(settings: KeycloakSettings) -> dict[str, Any]:

@@ -316,6 +316,17 @@ OTHERS_LABEL_JA, OTHERS_LABEL_EN = "その他", "Others"
 CHART_TOP = 10
 
 
+@dataclasses.dataclass(frozen=True)
+class _ChartLines:
+    """What a chart shows: the shown tenants with their monthly figures, and the rest summed."""
+
+    months: list[dt.date]
+    tenants: list[Any]  # the shown tenants (Tenant rows), largest figure first
+    values: dict[tuple[str, str, dt.date], int]  # (tenant code, metric, month) -> figure, for the shown tenants
+    others: int  # how many readable tenants are not shown
+    others_series: list[int] | None  # their figures summed per month (None when every tenant is shown)
+
+
 def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, tenant_codes: Sequence[str] | None = None,
               *, last_month: dt.date | None = None, dpi: int = 100, top: int = CHART_TOP) -> bytes:
     """A line chart of ``metric`` over the fiscal year's months, as PNG bytes: the ``top`` tenants
@@ -325,20 +336,21 @@ def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, ten
     monthly aggregates, so a handful of rows leave the database whatever the number of tenants.
     The first chart of a process also imports matplotlib (about 1 s, once)."""
     tenant_codes = readable_codes(actor, tenant_codes)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    info = METRICS[metric]
     months = fiscal_months(fiscal_year)
     if last_month is not None:
         months = [m for m in months if m <= last_month] or months[:1]
+    return _draw_chart(_chart_lines(session, metric, months, tenant_codes, top), fiscal_year, metric, dpi)
+
+
+def _chart_lines(session: Session, metric: str, months: list[dt.date], tenant_codes: Sequence[str] | None,
+                 top: int) -> _ChartLines:
+    """The chart's lines from the monthly aggregates: the ``top`` tenants by their figures over
+    ``months`` (every readable tenant, used or not, when there are at most ``top + 1``), and the
+    others' monthly figures summed (each month's total less the shown tenants')."""
+    table = UsageAggregate.__table__
+    figure = table.c.peak if METRICS[metric].kind is MetricKind.gauge else table.c.total
     readable = session.scalar(_matching(sa.select(sa.func.count()).select_from(Tenant), tenant_codes, None)) or 0
     # the ranking in SQL: only the top rows leave the database, not a row per tenant and month
-    table = UsageAggregate.__table__
-    figure = table.c.peak if info.kind is MetricKind.gauge else table.c.total
     scope = [table.c.granularity == Granularity.month.value, table.c.metric == metric, table.c.period_start.in_(months)]
     if tenant_codes is not None:
         scope.append(table.c.tenant_code.in_(list(tenant_codes)))
@@ -361,41 +373,57 @@ def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, ten
             sa.select(table.c.period_start, sa.func.sum(figure)).where(*scope).group_by(table.c.period_start))}
         others_series = [month_totals.get(month, 0) - sum(values.get((code, metric, month), 0) for code in shown)
                          for month in months]
-    font = japanese_font()
-    japanese = font is not None
+    return _ChartLines(months, tenants, values, others, others_series)
 
-    figure = Figure(figsize=(10, 5.6), dpi=dpi)
-    axes = figure.add_subplot(1, 1, 1)
-    labels = [f"{m.month}月" if japanese else m.strftime("%b") for m in months]
-    x = list(range(len(months)))
+
+def _chart_title(lines: _ChartLines, fiscal_year: int, metric: str, japanese: bool) -> str:
+    """The chart's title (and the PNG's): the metric and fiscal year, and that the rest are summed when they are."""
+    info = METRICS[metric]
+    if japanese:
+        title = f"{info.label_ja} 団体別推移（{fiscal_year_ja(fiscal_year)} / {fiscal_year_en(fiscal_year)}）"
+        return title + (f"\n上位{len(lines.tenants)}団体とその他" if lines.others_series is not None else "")
+    title = f"{info.label_en} per tenant, {fiscal_year_en(fiscal_year)} (April-March, Japan time)"
+    return title + (f"\ntop {len(lines.tenants)} tenants and the rest" if lines.others_series is not None else "")
+
+
+def _plot_lines(axes: Any, lines: _ChartLines, metric: str, japanese: bool, colours: Sequence[Any]) -> None:
+    """One line per shown tenant (named in Japanese when a Japanese font is installed), and the others' line."""
+    x = list(range(len(lines.months)))
     # 21 tenants outnumber any palette: colour, marker and dash vary together so lines stay apart
     # (also for readers who do not tell colours apart)
-    colours = matplotlib.colormaps["tab20"].colors
-    for index, tenant in enumerate(tenants):
-        series = [values.get((tenant.code, metric, m), 0) for m in months]
+    for index, tenant in enumerate(lines.tenants):
+        series = [lines.values.get((tenant.code, metric, m), 0) for m in lines.months]
         name = tenant.name_ja if japanese else (tenant.name_en or tenant.name_ja)
         axes.plot(x, series, color=colours[(index * 2) % 20 + (index // 10) % 2], marker="osD^v"[index % 5],
                   linestyle=("-", "--", ":")[(index // 7) % 3], linewidth=1.6, markersize=4,
                   label=f"{name} ({tenant.code})")
-    if others_series is not None:
-        label = (f"{OTHERS_LABEL_JA}（{others:,}団体の合計）" if japanese
-                 else f"{OTHERS_LABEL_EN} ({others:,} tenants summed)")
-        axes.plot(x, others_series, color="#555555", linestyle="-.", linewidth=2.2, marker="x", markersize=5,
+    if lines.others_series is not None:
+        label = (f"{OTHERS_LABEL_JA}（{lines.others:,}団体の合計）" if japanese
+                 else f"{OTHERS_LABEL_EN} ({lines.others:,} tenants summed)")
+        axes.plot(x, lines.others_series, color="#555555", linestyle="-.", linewidth=2.2, marker="x", markersize=5,
                   label=label)
-    axes.set_xticks(x, labels)
+
+
+def _draw_chart(lines: _ChartLines, fiscal_year: int, metric: str, dpi: int) -> bytes:
+    """The PNG of ``lines``: months along, figures up (with thousands separators), the legend beside."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    font = japanese_font()
+    japanese = font is not None
+    figure = Figure(figsize=(10, 5.6), dpi=dpi)
+    axes = figure.add_subplot(1, 1, 1)
+    _plot_lines(axes, lines, metric, japanese, matplotlib.colormaps["tab20"].colors)
+    axes.set_xticks(list(range(len(lines.months))), [f"{m.month}月" if japanese else m.strftime("%b") for m in lines.months])
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.grid(True, alpha=0.3)
     axes.set_ylim(bottom=0)
-    if japanese:
-        title = f"{info.label_ja} 団体別推移（{fiscal_year_ja(fiscal_year)} / {fiscal_year_en(fiscal_year)}）"
-        if others_series is not None:
-            title += f"\n上位{len(tenants)}団体とその他"
-    else:
-        title = f"{info.label_en} per tenant, {fiscal_year_en(fiscal_year)} (April-March, Japan time)"
-        if others_series is not None:
-            title += f"\ntop {len(tenants)} tenants and the rest"
+    title = _chart_title(lines, fiscal_year, metric, japanese)
     axes.set_title(title, fontfamily=font or "DejaVu Sans")
-    if tenants or others_series is not None:
+    if lines.tenants or lines.others_series is not None:
         legend = axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
                              prop={"family": font or "DejaVu Sans", "size": 8})
         legend.set_title(None)

@@ -1,0 +1,117 @@
+"""Ingest's fast check is a cache of the one rule that explains (issue 24, Build 1).
+
+``validate_events`` sends each event through a fast check that builds no message and, when it
+does not know, through the check that explains. Hypothesis feeds the same generated batches
+(well-formed events, their near misses, repeats and conflicts) both ways: the answers (events
+kept, repeats, problems, the parts handed to the sink) must be the same.
+"""
+
+import datetime as dt
+import types
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tenancy.usage import metering
+from tenancy.usage.models import METRICS
+
+NOW = dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.timezone.utc)  # fixed: nothing here depends on the clock
+KNOWN = frozenset({"431001", "432024"})
+BOUNDS = metering._Bounds.at(NOW, KNOWN, metering.DEFAULT_SETTINGS)
+
+# times around every edge the rule has: the retention cutoff, the tolerated skew, forms kept as
+# sent and forms re-written, offsets PostgreSQL refuses, no zone, nonsense, overflow
+_instants = st.sampled_from([
+    NOW, NOW - dt.timedelta(days=3), BOUNDS.cutoff, BOUNDS.cutoff - dt.timedelta(microseconds=1),
+    BOUNDS.latest, BOUNDS.latest + dt.timedelta(seconds=1),
+])
+_zones = st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=9)), dt.timezone(dt.timedelta(hours=-14, minutes=-30)),
+                          dt.timezone(dt.timedelta(hours=15))])
+timestamps = st.one_of(
+    st.builds(lambda at, zone: at.astimezone(zone).isoformat(), _instants, _zones),
+    st.builds(lambda at: at.isoformat().replace("+00:00", "Z"), _instants),
+    st.builds(lambda at: at.strftime("%Y%m%dT%H%M%S+0000"), _instants),  # basic format: accepted, re-written
+    st.builds(lambda at: at.replace(tzinfo=None).isoformat(), _instants),  # no zone
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "yesterday", "", "2026-05-20T03:00:00.1234567Z"]),
+    st.integers(), st.none(),
+)
+event_ids = st.one_of(st.sampled_from(["e-1", "e-2", "e-3", " ", "", "a\x00b", "x" * 128, "x" * 129]), st.text(max_size=6),
+                      st.integers(), st.none())
+tenants = st.one_of(st.sampled_from(sorted(KNOWN) + ["999999"]), st.integers(min_value=0, max_value=999999), st.none())
+metrics = st.one_of(st.sampled_from(list(METRICS) + ["API_CALLS", "bytes"]), st.none())
+quantities = st.one_of(st.integers(min_value=-2, max_value=5), st.sampled_from([metering.MAX_QUANTITY, metering.MAX_QUANTITY + 1]),
+                       st.booleans(), st.floats(allow_nan=False), st.text(max_size=2))
+fields = {"event_id": event_ids, "tenant": tenants, "metric": metrics, "quantity": quantities, "timestamp": timestamps}
+
+
+good = {"event_id": st.sampled_from(["e-1", "e-2", "e-3", "x" * 128]), "tenant": st.sampled_from(sorted(KNOWN)),
+        "metric": st.sampled_from(list(METRICS)), "quantity": st.integers(min_value=0, max_value=3),
+        "timestamp": st.builds(lambda at, zone: at.astimezone(zone).isoformat(), _instants, _zones)}
+
+
+def _near_miss(base, changed, dropped):
+    """A well-formed event with a field or two changed (to anything, good or bad) or left out."""
+    event = {**base, **changed}
+    for name in dropped:
+        event.pop(name, None)
+    return event
+
+
+def _dicts():
+    """Events as sent: mostly well-formed ones and their near misses, now and then anything at all."""
+    near = st.builds(_near_miss, st.fixed_dictionaries(good), st.fixed_dictionaries({}, optional=fields),
+                     st.lists(st.sampled_from(sorted(fields)), max_size=1) | st.just([]))
+    anything = st.fixed_dictionaries({}, optional={**fields, "extra": st.integers()})
+    return st.one_of(near, near, near, anything)
+
+
+raw_events = st.one_of(_dicts(), _dicts(), _dicts(), _dicts().map(types.MappingProxyType),  # a mapping that is not a dict
+                       st.none(), st.integers(), st.lists(st.integers(), max_size=2))
+
+
+def _repeat_some(batch, picks):
+    """Sends some events again, as they were (a repeat) or with one field changed (a conflict or another event)."""
+    for source, change in picks:
+        if batch and isinstance(batch[source % len(batch)], dict):
+            again = dict(batch[source % len(batch)])
+            if change is not None:
+                again[change[0]] = change[1]
+            batch.append(again)
+    return batch
+
+
+batches = st.builds(
+    _repeat_some, st.lists(raw_events, max_size=12),
+    st.lists(st.tuples(st.integers(min_value=0), st.none() | st.tuples(st.sampled_from(sorted(fields)), st.integers(0, 3) | timestamps)),
+             max_size=6))
+
+
+def _run(batch, fast):
+    parts = []
+    valid, repeated, problems = metering.validate_events(batch, KNOWN, now=NOW, sink=parts.append, fast=fast)
+    return valid, repeated, problems, parts
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches)
+def test_the_fast_check_and_the_explaining_check_answer_every_batch_alike(batch):
+    assert _run(batch, fast=True) == _run(batch, fast=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw_events)
+def test_whenever_the_fast_check_answers_the_rule_answers_the_same_event_without_a_problem(raw):
+    quick = metering._usual_event(raw, BOUNDS)
+    if quick is not None:
+        event, event_id, problems = metering._explained_event(raw, "events[0]", BOUNDS)
+        assert (event, event_id, problems) == (quick, quick.event_id, [])
+        assert [type(value) for value in event] == [type(value) for value in quick]
+
+
+def test_the_parts_handed_on_are_the_same_both_ways_in_a_batch_longer_than_a_part():
+    batch = [{"event_id": f"e-{i}", "tenant": "431001", "metric": "api_calls", "quantity": 1,
+              "timestamp": (NOW - dt.timedelta(seconds=i)).isoformat()} for i in range(metering.SINK_PART * 2 + 7)]
+    batch.insert(600, dict(batch[3]))  # a repeat
+    fast, slow = _run(batch, fast=True), _run(batch, fast=False)
+    assert fast == slow
+    assert [len(part) for part in fast[3]] == [metering.SINK_PART, metering.SINK_PART, 7] and fast[1] == 1
