@@ -23,7 +23,7 @@ from admin.extensions import db
 from billing import documents, ledger, operations, statements
 from billing.models import EntryKind
 from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
-from core.validation import TenantCode
+from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
 
 bp = APIBlueprint("api_billing", __name__, url_prefix=API_PREFIX, abp_tags=tag("billing", "負担金 / cost sharing"),
@@ -33,15 +33,15 @@ FiscalYearValue = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="
 
 
 class IdPath(BaseModel):
-    item_id: int = Field(ge=1)
+    item_id: int = Field(**ID_RANGE)
 
 
 class PolicyPath(BaseModel):
-    policy_id: int = Field(ge=1)
+    policy_id: int = Field(**ID_RANGE)
 
 
 class RunPath(BaseModel):
-    run_id: int = Field(ge=1)
+    run_id: int = Field(**ID_RANGE)
 
 
 class YearQuery(BaseModel):
@@ -73,7 +73,7 @@ class LedgerQuery(BaseModel):
 class EntriesQuery(BaseModel):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     tenant_code: TenantCode | None = None
-    run_id: int | None = Field(default=None, ge=1)
+    run_id: int | None = Field(default=None, **ID_RANGE)
     account: str | None = Field(default=None, max_length=64)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from core.errors import Invalid
-from core.validation import TenantCode, problems_from
+from core.validation import RowId, TenantCode, problems_from
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -51,7 +51,7 @@ class ServiceCreate(BaseModel):
         default="", description="The split of responsibility with the platform operator, in words")
     retention_days: StrictInt = Field(ge=1, le=36500, description="How long the service keeps what it receives")
     required_level: StrictInt = Field(ge=1, le=99, description="The identity assurance level it requires")
-    api_client_id: StrictInt | None = Field(default=None, ge=1, description="The platform API client that calls the broker")
+    api_client_id: RowId | None = Field(default=None, description="The platform API client that calls the broker")
     text: TextDraft
 
 
@@ -60,7 +60,7 @@ class ConsentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     content_hash: ContentHash = Field(description="The hash of the consent text the person was shown")
@@ -72,7 +72,7 @@ class ConsentIn(BaseModel):
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     method: Literal["web", "app", "paper"] = "app"
@@ -83,7 +83,7 @@ class CheckIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
