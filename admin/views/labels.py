@@ -197,6 +197,8 @@ _VALUE_LABELS = {
     "bases": lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v,
     "outcome": lambda v: _pick({"failed": ("失敗", "failed")}[v]),
     "account_type": lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)],
+    # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
+    "by": lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v),
 }
 _TENANT_KEYS = {"code", "tenant", "tenant_code", "representative"}
 _TENANT_LIST_KEYS = {"tenants", "electorate", "active", "members", "added", "removed", "tenant_codes"}
