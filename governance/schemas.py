@@ -77,8 +77,7 @@ class SchemaOf:
             model = getattr(importlib.import_module(self.module), self.name)
         except ImportError:
             return handler(core_schema)
-        return {**handler(model.__pydantic_core_schema__), **({"description": d} if (d := handler(core_schema)
-                                                                                       .get("description")) else {})}
+        return handler(model.__pydantic_core_schema__)
 
 
 class ChangeQuotaPlan(BaseModel):
