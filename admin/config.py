@@ -78,7 +78,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SMTP_USER": env.get("RENKEI_SMTP_USER", ""),
         "RENKEI_SMTP_PASSWORD": env.get("RENKEI_SMTP_PASSWORD", ""),
         "RENKEI_SMTP_STARTTLS": _flag(env.get("RENKEI_SMTP_STARTTLS")),
-        # four eyes on allocation runs: the approver neither computed nor reviewed (off: one-person office)
+        # four eyes on allocation runs and policy adoption (off: one-person office); read by four_eyes()
         "RENKEI_FOUR_EYES": _flag(env.get("RENKEI_FOUR_EYES", "on")),
         # --- access ends, sign-in security (docs/identity.md) ---
         # people's access tokens live this long (set on the realm by `renkei keycloak bootstrap`)
@@ -161,6 +161,15 @@ def check(config: Mapping[str, Any]) -> None:
 OPEN_API_WARNING = (
     "RENKEI_API_OPEN_FOR_DEVELOPMENT is ON: every API request without a token from this machine (loopback "
     "only) acts as a platform operator. Development only; never on a shared or reachable server.")
+
+
+def four_eyes(config: Mapping[str, Any]) -> bool:
+    """Whether this office requires two people for money decisions (``RENKEI_FOUR_EYES``, default on):
+    an allocation run approved by a finance officer who neither computed nor reviewed it, and a policy
+    adopted by one who did not draft it (or on a council resolution). Off: a one-person office, where
+    one finance officer does both, and the audit record says so. The one reading of the setting: the
+    web forms, the API and the command line ask it and pass it to the billing operations."""
+    return bool(config.get("RENKEI_FOUR_EYES", True))
 
 
 def warn_open_api() -> None:

@@ -58,7 +58,7 @@ def prepare_consent(app) -> int:
             "owner_code": "431001", "name": "子育て支援ナビ", "provider": "熊本市", "controller": "熊本市長",
             "retention_days": 365, "required_level": 2,
             "text": {"title": "同意書", "body_ja": "子育て支援のために利用します。", "purposes": [PURPOSE],
-                     "items": [{"name": name} for name in ITEMS]}})
+                     "items": {name: {} for name in ITEMS}}})
         consent.move_service(db.session, operator, service.id, "approve")
         text = consent.current_text(db.session, service)
         for subject in ("pid-bench-allowed", "pid-bench-withdrawn"):

@@ -534,9 +534,10 @@ ADOPT_ALONE_EN = ("You drafted this allocation policy, so you cannot adopt it al
 
 
 def _adoption_authority(session: Session, actor: Actor, policy: AllocationPolicy, resolution_id: int | None, *,
-                        by_council: bool = False) -> CouncilDecision | None:
-    """The resolution that stands for adopting ``policy`` (``None``: a second finance officer adopts),
-    or the refusal: an unknown resolution, one that cannot stand for it, or the drafter alone."""
+                        by_council: bool = False, four_eyes: bool = True) -> CouncilDecision | None:
+    """The resolution that stands for adopting ``policy`` (``None``: a second finance officer adopts,
+    or without ``four_eyes`` any finance officer), or the refusal: an unknown resolution, one that
+    cannot stand for it, or the drafter alone where the office requires four eyes."""
     if resolution_id is not None and (isinstance(resolution_id, bool) or not isinstance(resolution_id, int)):
         raise TypeError("resolution_id is a council resolution's id (an int), not text")
     decision = None
@@ -553,20 +554,21 @@ def _adoption_authority(session: Session, actor: Actor, policy: AllocationPolicy
             raise InvalidBillingData(refusal[0], refusal[1], problems=[
                 {"field": "resolution_id", "message_en": refusal[0], "message_ja": refusal[1]}],
                 resolution_id=resolution_id)
-    if decision is None and drafted_by(policy, actor):
+    if decision is None and four_eyes and drafted_by(policy, actor):
         raise FourEyesRefused(ADOPT_ALONE_EN, ADOPT_ALONE_JA, policy_id=policy.id, rule="four_eyes", problems=[
             {"field": "resolution_id", "message_en": ADOPT_ALONE_EN, "message_ja": ADOPT_ALONE_JA}])
     return decision
 
 
-def check_adoption(session: Session, actor: Actor, policy_id: int, resolution_id: int | None) -> None:
+def check_adoption(session: Session, actor: Actor, policy_id: int, resolution_id: int | None, *,
+                   four_eyes: bool = True) -> None:
     """Refuse now, writing nothing, what :func:`adopt_policy` would refuse (before a confirmation step)."""
     _manage(actor)
-    _adoption_authority(session, actor, get_policy(session, policy_id), resolution_id)
+    _adoption_authority(session, actor, get_policy(session, policy_id), resolution_id, four_eyes=four_eyes)
 
 
 def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: int | None = None, *,
-                 by_council: bool = False) -> AllocationPolicy:
+                 by_council: bool = False, four_eyes: bool = True) -> AllocationPolicy:
     """Mark a policy version as adopted (the one the next run uses).
 
     Two people decide it (four eyes, the rule of :func:`_same_person` that run approval follows):
@@ -574,7 +576,9 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
     council: ``resolution_id`` picks one of the council's resolutions, which must stand for it
     (:func:`resolution_refusal`); the drafter may adopt with such a resolution. ``by_council``
     is the council enacting its own adopted resolution (``resolution_id``), where the authority
-    is the council's vote and the act is its closing (``council.manage``).
+    is the council's vote and the act is its closing (``council.manage``). Without ``four_eyes``
+    (the office's setting, ``RENKEI_FOUR_EYES``, passed by the caller as for run approval) one
+    finance officer may adopt what they drafted; the record says it was a one-person office's.
 
     The resolution's reference (``council-resolution:12``) is stored and shown with the policy;
     the previously adopted version becomes ``superseded``. Adopting the adopted version again with
@@ -582,7 +586,7 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
     """
     authz.authorize(actor, "council.manage" if by_council else "billing.manage")
     policy = get_policy(session, policy_id)
-    decision = _adoption_authority(session, actor, policy, resolution_id, by_council=by_council)
+    decision = _adoption_authority(session, actor, policy, resolution_id, by_council=by_council, four_eyes=four_eyes)
     resolution_ref = decision.ref if decision is not None else None
     if policy.status == PolicyStatus.adopted and policy.resolution_ref == resolution_ref:
         return policy
@@ -602,11 +606,19 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
     authority = ({"by": "council_resolution", "resolution": {
         "id": decision.id, "ref": decision.ref, "label": decision.label_ja, "title": decision.title,
         "decided_at": audit.timestamp_text(decision.decided_at)}} if decision is not None
-        else {"by": "second_finance_officer", "second_officer": _who(actor)})
+        else _officer_authority(policy, actor))
     audit.record(session, actor, "billing.policy.adopt", "allocation_policy", str(policy.id), before=before,
                  after={"status": "adopted", "resolution_ref": resolution_ref, "in_words": describe_policy(policy),
                         "drafted_by": policy.created_by, "adopted_by": _who(actor), **authority})
     return policy
+
+
+def _officer_authority(policy: AllocationPolicy, actor: Actor) -> dict[str, Any]:
+    """What the audit record says stood for an adoption without a resolution: a second finance
+    officer, or (the office without four eyes) the drafter alone."""
+    if drafted_by(policy, actor):
+        return {"by": "single_finance_officer", "single_person_office": True}
+    return {"by": "second_finance_officer", "second_officer": _who(actor)}
 
 
 # --- runs ----------------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from pydantic import AfterValidator, ConfigDict, Field as Limits, StrictInt, Str
 from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
-from billing.models import CostCategory, TaxTreatment
+from billing.models import TAX_RATE_PERCENT, CostCategory, TaxTreatment
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import INT32_MAX, NOT_BLANK, StatedInSchema, TenantCode
+from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode
 
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*\Z")
 _RATIO = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
@@ -74,11 +74,33 @@ FiscalYear = Annotated[StrictInt, Limits(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YE
 Yen = Annotated[StrictInt, Limits(ge=0, le=10**15)]
 
 
+def contains_tax(treatment: TaxTreatment | str) -> bool:
+    """Whether an amount of ``treatment`` contains consumption tax (it has a rate in
+    :data:`billing.models.TAX_RATE_PERCENT`); an exempt or out-of-scope cost contains none."""
+    return TaxTreatment(treatment) in TAX_RATE_PERCENT
+
+
+def _state_cost_item_rules(schema: dict) -> None:
+    """The rules of :meth:`CostItemCreate._consistent` that JSON Schema can state, as alternatives
+    (``anyOf``: Schemathesis generates from them, not from ``if``/``then``), derived from the same
+    definitions: tax_amount only 0 or absent where :func:`contains_tax` is false, and
+    amortisation_years only 1 for a cost other than a build cost."""
+    taxed = [t.value for t in TaxTreatment if contains_tax(t)]
+    untaxed = [t.value for t in TaxTreatment if not contains_tax(t)]
+    others = [c.value for c in CostCategory if c != CostCategory.build]
+    schema["allOf"] = [
+        {"anyOf": [{"properties": {"tax_treatment": {"enum": taxed}}},
+                   {"properties": {"tax_treatment": {"enum": untaxed}, "tax_amount": {"enum": [0, None]}}}]},
+        {"anyOf": [{"properties": {"category": {"const": CostCategory.build.value}}},
+                   {"properties": {"category": {"enum": others}, "amortisation_years": {"const": 1}}}]},
+    ]
+
+
 class CostItemCreate(SQLModel):
     """A cost line as invoiced (tax included). ``amortisation_years`` > 1 spreads a build cost
     over that many fiscal years from ``fiscal_year`` on."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_state_cost_item_rules)
 
     fiscal_year: FiscalYear
     name: Annotated[Text, StringConstraints(max_length=200)]
@@ -110,7 +132,7 @@ class CostItemCreate(SQLModel):
                 "The tax contained in the amount cannot exceed the amount.",
                 {"message_ja": "消費税額が金額（税込）を超えています。"},
             )
-        if self.tax_amount and self.tax_treatment not in (TaxTreatment.taxable_10, TaxTreatment.taxable_8):
+        if self.tax_amount and not contains_tax(self.tax_treatment):
             raise PydanticCustomError(
                 "tax_amount",
                 "An exempt or out-of-scope cost contains no consumption tax; leave tax_amount out or 0.",
@@ -142,8 +164,8 @@ class PolicyCreate(SQLModel):
 class AdoptPolicy(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    resolution_id: StrictInt | None = Field(
-        default=None, ge=1, le=INT32_MAX,
+    resolution_id: RowId | None = Field(
+        default=None,
         description="The council resolution (its id, as GET /api/v1/billing/policies/{policy_id}/resolutions lists "
                     "them) that decided the adoption; without it, the adopting finance officer must not be the one "
                     "who drafted the policy (four eyes). A typed reference is not accepted.")
@@ -153,7 +175,7 @@ class RunCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
     fiscal_year: FiscalYear
-    policy_id: StrictInt | None = Field(default=None, ge=1, le=INT32_MAX, description="Policy version to use; default: the adopted one")
+    policy_id: RowId | None = Field(default=None, description="Policy version to use; default: the adopted one")
 
 
 class RunReview(SQLModel):

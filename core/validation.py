@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StrictStr, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from core import codes
@@ -138,6 +138,11 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # The largest integers a column can hold: PostgreSQL integer (ids, counts) and bigint.
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+# The id of a row: every table's id column is an integer, from 1. A larger id names no row, and
+# PostgreSQL refuses to compare one with the column, so every id field, in a body, a path or a query,
+# states and checks this range (``Field(**ID_RANGE)`` where the value is not strict, e.g. a path's).
+ID_RANGE: dict[str, int] = {"ge": 1, "le": INT32_MAX}
+RowId = Annotated[StrictInt, Field(**ID_RANGE)]
 
 
 def text_problem(value: str, *, single_line: bool = False) -> tuple[str, str] | None:

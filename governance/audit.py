@@ -330,6 +330,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     # who adopts an allocation policy (billing.operations.adopt_policy)
     "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
+    "single_finance_officer": "一人体制の財政担当者による採用",  # RENKEI_FOUR_EYES off
 }
 
 

@@ -7,14 +7,15 @@ Errors carry Japanese text through :func:`core.validation.problems_from`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import importlib
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
 from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, VoteChoice
 from core.calendar import JST
 from core.errors import Invalid
-from core.validation import NOT_BLANK, TenantCode, problems_from
+from core.validation import INT32_MAX, NOT_BLANK, RowId, TenantCode, problems_from
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
@@ -56,7 +57,7 @@ class AcceptanceIn(BaseModel):
 
 class AdoptAllocationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    policy_id: StrictInt = Field(ge=1, description="The allocation policy version to adopt")
+    policy_id: RowId = Field(description="The allocation policy version to adopt")
 
 
 class AdmitMunicipality(BaseModel):
@@ -64,19 +65,36 @@ class AdmitMunicipality(BaseModel):
     tenant_code: TenantCode = Field(description="A municipality in screening")
 
 
+class SchemaOf:
+    """Annotated metadata: the field's JSON schema is that of the model a later check validates it
+    with (``module``.``name``, imported when the schema is built; a plain object if it is absent)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        try:
+            model = getattr(importlib.import_module(self.module), self.name)
+        except ImportError:
+            return handler(core_schema)
+        return handler(model.__pydantic_core_schema__)
+
+
 class ChangeQuotaPlan(BaseModel):
-    """A quota plan to create or change; ``change`` is validated by the quotas package's check."""
+    """A quota plan to create or change; ``change`` is validated by the quotas package's check
+    (admin.wiring: :class:`tenancy.usage.quotas.QuotaPlanChange`, whose schema it states)."""
 
     model_config = ConfigDict(extra="forbid")
     plan_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                                 pattern=r"^[A-Za-z0-9_-]+$")]
-    change: dict = Field(description="The quota plan change (name_ja, name_en, population band, limits)")
+    change: Annotated[dict, SchemaOf("tenancy.usage.quotas", "QuotaPlanChange")] = Field(
+        description="The quota plan change (name_ja, name_en, population band, limits)")
 
 
 class PublishAgreementVersion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     document: AgreementDocument
-    number: StrictInt = Field(ge=1)
+    number: StrictInt = Field(ge=1, le=INT32_MAX)  # an integer column
     reacceptance_days: StrictInt = Field(default=DEFAULT_REACCEPTANCE_DAYS, ge=1, le=365)
 
 
@@ -125,6 +143,25 @@ class ProposalCreate(BaseModel):
                                                  "2026-07-15T17:00:00+09:00; a date alone (2026-07-15) closes at 17:00 JST of that day")
     quorum: Rule | None = Field(default=None, description="Default: majority of members")
     threshold: Rule | None = Field(default=None, description="Default: majority of votes cast; two_thirds for agreements and cost policies")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """``params`` by ``change_type``, stated from the table :func:`change_params` validates them
+        with (:data:`CHANGE_PARAMS`): one alternative per change type (``oneOf``, which Schemathesis
+        generates from); without ``change_type`` the matter is free text."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        branches = []
+        for change_type, model in CHANGE_PARAMS.items():
+            params = handler(model.__pydantic_core_schema__)
+            branch: dict[str, Any] = {"properties": {"change_type": {"const": change_type.value}, "params": params}}
+            required = (["change_type"] if change_type != cls.model_fields["change_type"].default else []) \
+                + (["params"] if any(field.is_required() for field in model.model_fields.values()) else [])
+            if required:
+                branch["required"] = required
+            branches.append(branch)
+        target["oneOf"] = branches
+        return schema
 
 
     @field_validator("closes_at", mode="before")

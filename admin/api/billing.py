@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, json_csv_xlsx, media
 from admin.auth import current_actor
+from admin.config import four_eyes
 from admin.extensions import db
 from billing import documents, ledger, operations, statements
 from billing.models import EntryKind
 from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
-from core.validation import TenantCode
+from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
 
 bp = APIBlueprint("api_billing", __name__, url_prefix=API_PREFIX, abp_tags=tag("billing", "負担金 / cost sharing"),
@@ -33,15 +34,15 @@ FiscalYearValue = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="
 
 
 class IdPath(BaseModel):
-    item_id: int = Field(ge=1)
+    item_id: int = Field(**ID_RANGE)
 
 
 class PolicyPath(BaseModel):
-    policy_id: int = Field(ge=1)
+    policy_id: int = Field(**ID_RANGE)
 
 
 class RunPath(BaseModel):
-    run_id: int = Field(ge=1)
+    run_id: int = Field(**ID_RANGE)
 
 
 class YearQuery(BaseModel):
@@ -73,7 +74,7 @@ class LedgerQuery(BaseModel):
 class EntriesQuery(BaseModel):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
     tenant_code: TenantCode | None = None
-    run_id: int | None = Field(default=None, ge=1)
+    run_id: int | None = Field(default=None, **ID_RANGE)
     account: str | None = Field(default=None, max_length=64)
 
 
@@ -263,7 +264,8 @@ def create_policy(body: PolicyCreate):
 
 @bp.post("/billing/policies/<int:policy_id>/adopt", responses={200: PolicyOut}, summary="Adopt a policy version (the one the next run uses)")
 def adopt_policy(path: PolicyPath, body: AdoptPolicy):
-    policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_id)
+    policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_id,
+                                     four_eyes=four_eyes(current_app.config))
     return jsonify(operations.policy_summary(policy))
 
 
@@ -301,13 +303,13 @@ def create_run(body: RunCreate):
 @bp.post("/billing/runs/<int:run_id>/review", responses={200: RunOut}, summary="Mark a computed run as reviewed")
 def review_run(path: RunPath, body: RunReview):
     return jsonify(_run_out(operations.review_run(db.session, current_actor(), path.run_id, body.note,
-                                                  four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
+                                                  four_eyes=four_eyes(current_app.config))))
 
 
 @bp.post("/billing/runs/<int:run_id>/approve", responses={200: RunOut}, summary="Approve a reviewed run and post it to the ledger (idempotent)")
 def approve_run(path: RunPath):
     return jsonify(_run_out(operations.approve_run(db.session, current_actor(), path.run_id,
-                                                   four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))))
+                                                   four_eyes=four_eyes(current_app.config))))
 
 
 @bp.post("/billing/runs/<int:run_id>/reverse", responses={200: RunOut}, summary="Reverse a posted run with reversal entries")

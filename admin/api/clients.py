@@ -15,7 +15,7 @@ from admin.api.usage import quota_cache
 from admin.auth import client_states, current_actor, token_validator
 from admin.extensions import db
 from admin.identity import identity_directory
-from core.validation import AccountHolderCode, StatedInSchema
+from core.validation import ID_RANGE, AccountHolderCode, StatedInSchema
 from tenancy.identity import api_clients, client_policy
 from tenancy.identity.models import ApiClientRequest, RequestStatus
 
@@ -32,7 +32,7 @@ class TenantPath(BaseModel):
 
 
 class ClientPath(BaseModel):
-    client_id: int = Field(ge=1, le=2**31 - 1)
+    client_id: int = Field(**ID_RANGE)
 
 
 AllowlistEntry = Annotated[str, StatedInSchema(**api_clients.ALLOWLIST_ENTRY_SCHEMA)]
@@ -180,7 +180,7 @@ class ClientRequestQuery(BaseModel):
 
 
 class ClientRequestPath(BaseModel):
-    request_id: int = Field(ge=1, le=2**31 - 1)
+    request_id: int = Field(**ID_RANGE)
 
 
 class ClientDecisionBody(BaseModel):

@@ -14,7 +14,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import XLSX, media
 from admin.auth import current_actor
 from admin.extensions import db
-from core.validation import TenantCode
+from core.validation import ID_RANGE, TenantCode
 from governance.consent import check, history, operations as consent
 from governance.consent.lifecycle import TRANSITIONS
 from governance.consent.models import DataService
@@ -26,11 +26,11 @@ bp = APIBlueprint("api_consent", __name__, url_prefix=API_PREFIX,
 
 
 class ServicePath(BaseModel):
-    service_id: int = Field(ge=1, le=2**31 - 1)
+    service_id: int = Field(**ID_RANGE)
 
 
 class TransitionPath(BaseModel):
-    service_id: int = Field(ge=1, le=2**31 - 1)
+    service_id: int = Field(**ID_RANGE)
     transition: Literal["approve", "suspend", "resume", "end"]
 
 
@@ -57,7 +57,7 @@ class ServiceMoveBody(BaseModel):
 
 
 class LinkageQuery(CachedSchema):
-    service_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    service_id: int | None = Field(default=None, **ID_RANGE)
     date_from: dt.date | None = Field(default=None, alias="from", description="First day (JST), inclusive")
     date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
     result: Literal["allowed", "refused"] | None = None

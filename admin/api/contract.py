@@ -29,6 +29,8 @@ document is built, so no endpoint repeats it and none can forget it:
 
 from __future__ import annotations
 
+import copy
+import inspect
 from typing import Any
 
 from pydantic import BaseModel
@@ -118,8 +120,55 @@ def _patterns(schema: Any) -> None:
             _patterns(value)
 
 
-def complete(spec: dict[str, Any]) -> dict[str, Any]:
-    """Add what every operation shares to the document flask-openapi3 built (in place)."""
+# JSON Schema keywords flask-openapi3 leaves out of the components it builds from a model (its Schema
+# knows only OpenAPI 3.0's), put back from the model's own schema by :func:`restore_keywords`.
+DROPPED_KEYWORDS = ("propertyNames", "patternProperties", "if", "then", "else", "dependentRequired",
+                    "dependentSchemas", "contains", "minContains", "maxContains", "unevaluatedProperties")
+
+
+def _restore(raw: Any, built: Any) -> None:
+    if not isinstance(raw, dict) or not isinstance(built, dict) or "$ref" in built:
+        return
+    for keyword in DROPPED_KEYWORDS:
+        if keyword in raw and keyword not in built:
+            built[keyword] = copy.deepcopy(raw[keyword])
+    for name, prop in (raw.get("properties") or {}).items():
+        _restore(prop, (built.get("properties") or {}).get(name))
+    for keyword in ("items", "additionalProperties", "not"):
+        _restore(raw.get(keyword), built.get(keyword))
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        if len(raw.get(keyword) or ()) == len(built.get(keyword) or ()):
+            for raw_part, built_part in zip(raw.get(keyword) or (), built.get(keyword) or ()):
+                _restore(raw_part, built_part)
+
+
+def restore_keywords(spec: dict[str, Any], models: list[type[BaseModel]]) -> None:
+    """Put back in the components of ``models`` (and of the models they hold) the keywords of
+    :data:`DROPPED_KEYWORDS` their pydantic schemas state (e.g. the keys of a map)."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        raw = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, part in [(model.__name__, raw), *raw.get("$defs", {}).items()]:
+            _restore(part, schemas.get(name))
+
+
+def request_models(app: Any) -> list[type[BaseModel]]:
+    """The models of the API's request bodies, read from its view functions' ``body`` parameter."""
+    found: dict[str, type[BaseModel]] = {}
+    for view in app.view_functions.values():
+        try:
+            annotation = inspect.signature(view, eval_str=True).parameters["body"].annotation
+        except (KeyError, NameError, TypeError, ValueError):
+            continue
+        if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+            found.setdefault(annotation.__name__, annotation)
+    return list(found.values())
+
+
+def complete(spec: dict[str, Any], models: list[type[BaseModel]] = ()) -> dict[str, Any]:
+    """Add what every operation shares to the document flask-openapi3 built (in place); ``models``
+    are the request bodies' (:func:`request_models`), whose dropped keywords are put back."""
+    restore_keywords(spec, list(models))
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.pop("ValidationErrorModel", None)  # flask-openapi3's own 422 body: renkei answers problem+json
@@ -233,6 +282,10 @@ def _state(spec: dict[str, Any], schema: Any, where: str, seen: set[str]) -> Non
         extra = schema.get("additionalProperties", True)
         if isinstance(extra, dict) and extra:
             _state(spec, extra, where, seen)
+            if where == "body":  # a map's keys (e.g. named items) are storable text too
+                names = schema.setdefault("propertyNames", {})
+                if "not" not in names:
+                    names.update(stated_text_rule())
         elif extra is not False and where == "body":
             schema["propertyNames"] = stated_text_rule()
             schema["additionalProperties"] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
@@ -260,6 +313,6 @@ def install(app: Any) -> None:
 
     def generate_spec_json() -> None:
         build()
-        complete(app.spec_json)
+        complete(app.spec_json, request_models(app))
 
     app.generate_spec_json = generate_spec_json

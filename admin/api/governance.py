@@ -21,7 +21,7 @@ from admin.extensions import db
 from governance import agreements, audit, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
-from core.validation import StatedInSchema, TenantCode
+from core.validation import ID_RANGE, StatedInSchema, TenantCode
 from tenancy.usage.quotas import QuotaPlanChange
 
 bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
@@ -45,7 +45,7 @@ class TenantPath(BaseModel):
 
 
 class ProposalPath(BaseModel):
-    proposal_id: int = Field(ge=1)
+    proposal_id: int = Field(**ID_RANGE)
 
 
 class BoardQuery(BaseModel):

@@ -23,7 +23,7 @@ from admin.extensions import db
 from billing import documents
 from billing.models import StatementDocument
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import TenantCode
+from core.validation import ID_RANGE, TenantCode
 from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
 
 bp = APIBlueprint("api_letters", __name__, url_prefix=API_PREFIX, abp_tags=tag("letters", "納入通知書と県の設定 / letters and settings"),
@@ -33,7 +33,7 @@ PDF = "application/pdf"
 
 
 class RunPath(BaseModel):
-    run_id: int = Field(ge=1, le=2**31 - 1)
+    run_id: int = Field(**ID_RANGE)
 
 
 class LetterPath(BaseModel):

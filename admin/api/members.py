@@ -14,7 +14,7 @@ from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSch
 from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
-from core.validation import NOT_BLANK, StatedInSchema
+from core.validation import ID_RANGE, NOT_BLANK, StatedInSchema
 from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members
@@ -36,7 +36,7 @@ class MemberPath(BaseModel):
 
 class CheckPath(BaseModel):
     corporate_number: Number
-    item_id: int = Field(ge=1)
+    item_id: int = Field(**ID_RANGE)
 
 
 class MemberQuery(CachedSchema):
@@ -130,7 +130,7 @@ class GroupBody(BaseModel):
 
 
 class GroupPath(BaseModel):
-    group_id: int = Field(ge=1, le=2**31 - 1)
+    group_id: int = Field(**ID_RANGE)
 
 
 class GroupDissolveBody(BaseModel):

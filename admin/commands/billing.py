@@ -28,6 +28,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from admin.config import four_eyes
 from admin.extensions import db
 from billing.cli import billing_cli as group
 from core.errors import DomainError
@@ -73,7 +74,8 @@ def resolutions_command(policy_id: int, actor) -> None:
 @click.argument("policy_id", type=int)
 @click.option("--resolution", "resolution_id", type=click.IntRange(1, 2**31 - 1),
               help="The council resolution that decided it (an id 'renkei billing resolutions' lists). "
-                   "Without it, you must not be the finance officer who drafted the policy.")
+                   "Without it, you must not be the finance officer who drafted the policy "
+                   "(unless RENKEI_FOUR_EYES is off: a one-person office).")
 @with_appcontext
 @acting(authz.FINANCE)
 def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
@@ -82,7 +84,7 @@ def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
     from billing import operations
 
     try:
-        policy = operations.adopt_policy(db.session, actor, policy_id, resolution_id)
+        policy = operations.adopt_policy(db.session, actor, policy_id, resolution_id, four_eyes=four_eyes(current_app.config))
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -126,7 +128,7 @@ def _transition(name: str, actor, run_id: int, **kwargs) -> None:
 @acting(authz.FINANCE)
 def review_command(run_id: int, note: str, actor) -> None:
     """Mark a computed run as reviewed."""
-    _transition("review", actor, run_id, note=note, four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))
+    _transition("review", actor, run_id, note=note, four_eyes=four_eyes(current_app.config))
 
 
 @group.command("approve")
@@ -135,7 +137,7 @@ def review_command(run_id: int, note: str, actor) -> None:
 @acting(authz.FINANCE)
 def approve_command(run_id: int, actor) -> None:
     """Approve a reviewed run and post it to the ledger (approving again posts nothing new)."""
-    _transition("approve", actor, run_id, four_eyes=current_app.config.get("RENKEI_FOUR_EYES", True))
+    _transition("approve", actor, run_id, four_eyes=four_eyes(current_app.config))
 
 
 @group.command("reverse")

@@ -29,6 +29,7 @@ from wtforms import DateField, Form, HiddenField, IntegerField, SelectField, Str
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import TextInput
 
+from admin import config
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels as words, operator_forms as forms, paging
@@ -348,10 +349,12 @@ class AdoptForm(_Form):
 
     resolution_id = SelectField(_l("Council resolution that decided the adoption"), choices=[], validate_choice=False)
 
-    def __init__(self, formdata=None, *, choices=(), policy_id: int | None = None):
+    def __init__(self, formdata=None, *, choices=(), policy_id: int | None = None, four_eyes: bool = True):
         super().__init__(formdata, prefix="")
         self.policy_id = policy_id
-        self.resolution_id.choices = [("", _("None: I adopt it as a finance officer who did not draft it"))] + [
+        alone = (_("None: I adopt it as a finance officer who did not draft it") if four_eyes
+                 else _("None: I adopt it as a finance officer (one-person office)"))
+        self.resolution_id.choices = [("", alone)] + [
             (str(decision.id), _resolution_text(decision)) for decision in choices]
 
     def value(self) -> int | None:
@@ -372,8 +375,8 @@ class ProposeForm(_Form):
 
 
 def _four_eyes() -> bool:
-    """``RENKEI_FOUR_EYES`` (default on): the approver neither computed nor reviewed the run."""
-    return bool(current_app.config.get("RENKEI_FOUR_EYES", True))
+    """Whether this office requires two people (:func:`admin.config.four_eyes`)."""
+    return config.four_eyes(current_app.config)
 
 
 def _account_names(code: str) -> tuple[str, str]:
@@ -712,7 +715,7 @@ class BillingView(SecureView):
             waiting = [policy for policy in policies if PolicyStatus(policy.status) != PolicyStatus.adopted]
             choices = operations.resolution_choices(db.session, g.actor, waiting)
             for policy in waiting:
-                form = AdoptForm(choices=choices[policy.id], policy_id=policy.id)
+                form = AdoptForm(choices=choices[policy.id], policy_id=policy.id, four_eyes=_four_eyes())
                 if refused is not None and refused.policy_id == policy.id:
                     picked = (refused.resolution_id.data or "").strip()
                     decision = operations.council_decision(db.session, int(picked)) if (
@@ -723,7 +726,7 @@ class BillingView(SecureView):
                     form.resolution_id.data, form.resolution_id.errors = picked, refused.resolution_id.errors
                 adopt_forms[policy.id] = form
         page = self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
-                           status_label=_policy_status_label, adopt_forms=adopt_forms,
+                           status_label=_policy_status_label, adopt_forms=adopt_forms, four_eyes=_four_eyes(),
                            drafted_by=lambda policy: operations.drafted_by(policy, g.actor),
                            resolution_text=lambda ref: operations.resolution_text(db.session, ref),
                            can_manage=can_manage, can_propose=authz.allowed(g.actor, "council.manage"),
@@ -741,12 +744,13 @@ class BillingView(SecureView):
             return self._policies_page(refused=form)
 
         def adopt():
-            return operations.adopt_policy(db.session, g.actor, policy_id, form.value())
+            return operations.adopt_policy(db.session, g.actor, policy_id, form.value(), four_eyes=_four_eyes())
 
         if self._can_manage():  # others are refused by the operation
             # what would be refused is said now, beside the picker, before the confirmation step
             checked = post_action(with_problems_beside_fields(
-                form, lambda: operations.check_adoption(db.session, g.actor, policy_id, form.value())),
+                form, lambda: operations.check_adoption(db.session, g.actor, policy_id, form.value(),
+                                                        four_eyes=_four_eyes())),
                 done=lambda _result: None, failed=refused)
             if checked is not None:
                 return checked

@@ -61,7 +61,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _field_of(path: str, mapping: dict[str, str]) -> str:
-    """The form field a problem's path (``text.items[0].name``, ``retention_days``) belongs to."""
+    """The form field a problem's path (``text.items.生年月日.[key]``, ``retention_days``) belongs to."""
     head = path.split("[")[0]
     for prefix, field in mapping.items():
         if head == prefix or head.startswith(prefix + "."):
@@ -89,7 +89,7 @@ TEXT_MAPPING = {"text.title": "title", "text.body_ja": "body_ja", "text.body_en"
 
 def _text_draft(values: dict[str, str]) -> dict:
     return {"title": values["title"], "body_ja": values["body_ja"], "body_en": values["body_en"],
-            "purposes": _lines(values["purposes"]), "items": [{"name": name} for name in _lines(values["items"])]}
+            "purposes": _lines(values["purposes"]), "items": consent.items_named(_lines(values["items"]))}
 
 
 def _refused(error: DomainError) -> None:
@@ -168,11 +168,11 @@ class ConsentServicesView(SecureView):
                 abort(400)
             client = int(values["api_client_id"])
         if not errors:
-            data = {"owner_code": values["owner_code"], "name": values["name"], "provider": values["provider"],
-                    "controller": values["controller"], "controller_contact": values["controller_contact"],
-                    "responsibility": values["responsibility"], "retention_days": days, "required_level": level,
-                    "api_client_id": client, "text": _text_draft(values)}
             try:
+                data = {"owner_code": values["owner_code"], "name": values["name"], "provider": values["provider"],
+                        "controller": values["controller"], "controller_contact": values["controller_contact"],
+                        "responsibility": values["responsibility"], "retention_days": days, "required_level": level,
+                        "api_client_id": client, "text": _text_draft(values)}
                 service = consent.register_service(db.session, g.actor, data)
             except DomainError as error:
                 db.session.rollback()

@@ -242,6 +242,8 @@ FIELD_TYPES: dict[str, FieldType] = {
     "bases": _text_of(lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v),
     "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
     "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
+    # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
+    "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
 }
 
 

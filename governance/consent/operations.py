@@ -139,18 +139,25 @@ def consent_text_hash(service: DataService, number: int, draft: TextDraft) -> st
     return text_hash({"service": service.id, "number": number, "controller": service.controller,
                       "title": draft.title, "body_ja": normalise_text(draft.body_ja),
                       "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
-                      "purposes": list(draft.purposes), "items": [item.name for item in draft.items]})
+                      "purposes": list(draft.purposes), "items": list(draft.items)})
+
+
+ITEM_TWICE = problem("items", "A data item is listed twice.", "同じデータ項目が二度書かれています。")
+
+
+def items_named(names: list[str]) -> dict[str, dict]:
+    """A consent text's data items from a list of their names (a form's lines, in order), for
+    :attr:`TextDraft.items`, where each name is a key: a name listed twice is refused here."""
+    if len(set(names)) != len(names):
+        raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=[ITEM_TWICE])
+    return {name: {} for name in names}
 
 
 def _check_draft(draft: TextDraft) -> None:
-    problems = []
+    """Each purpose once (the schema states it: ``uniqueItems``; each item is once by its shape)."""
     if len(set(draft.purposes)) != len(draft.purposes):
-        problems.append(problem("purposes", "A purpose is listed twice.", "同じ利用目的が二度書かれています。"))
-    names = [item.name for item in draft.items]
-    if len(set(names)) != len(names):
-        problems.append(problem("items", "A data item is listed twice.", "同じデータ項目が二度書かれています。"))
-    if problems:
-        raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=problems)
+        raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=[
+            problem("purposes", "A purpose is listed twice.", "同じ利用目的が二度書かれています。")])
 
 
 def _add_text(session: Session, actor: Actor, service: DataService, draft: TextDraft) -> ConsentText:
@@ -163,8 +170,8 @@ def _add_text(session: Session, actor: Actor, service: DataService, draft: TextD
     session.flush()
     for position, statement in enumerate(draft.purposes, 1):
         session.add(ConsentPurpose(text_id=text.id, position=position, statement=statement))
-    for position, item in enumerate(draft.items, 1):
-        session.add(ConsentDataItem(text_id=text.id, position=position, name=item.name, dataset_ref=item.dataset_ref or None))
+    for position, (name, item) in enumerate(draft.items.items(), 1):
+        session.add(ConsentDataItem(text_id=text.id, position=position, name=name, dataset_ref=item.dataset_ref or None))
     service.current_text_id = text.id
     session.flush()
     return text
@@ -212,7 +219,7 @@ def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraf
     text = _add_text(session, actor, service, draft)
     audit.record(session, actor, "consent.text.revise", "data_service", str(service.id), tenant_code=service.owner_code,
                  before={"text_id": before}, after={"version": text.number, "content_hash": text.content_hash,
-                                                     "purposes": list(draft.purposes), "items": [i.name for i in draft.items]})
+                                                     "purposes": list(draft.purposes), "items": list(draft.items)})
     return text
 
 

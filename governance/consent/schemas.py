@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
 from core.errors import Invalid
-from core.validation import TenantCode, problems_from
+from core.validation import RowId, StatedInSchema, TenantCode, problems_from
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -19,10 +20,34 @@ ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=T
 Owner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([0-9]{6}|[0-9]{13})$")]
 
 
+def _trimmed(value: str) -> str:
+    if value != value.strip():
+        raise PydanticCustomError("trimmed", "No white space at the start or the end.",
+                                  {"message_ja": "前後に空白を入れないでください。"})
+    return value
+
+
+# A text a consent text lists (a purpose, a data item's name) as it is stored and compared: each is
+# listed once, so it is taken as sent (no white space around it), not trimmed; the schema states it.
+TRIMMED_PATTERN = r"^\S(?:[\s\S]*\S)?$"
+Trimmed = [AfterValidator(_trimmed), StatedInSchema(pattern=TRIMMED_PATTERN)]
+ItemName = Annotated[str, StringConstraints(min_length=1, max_length=200), *Trimmed]
+Purpose = Annotated[str, StringConstraints(min_length=1, max_length=500), *Trimmed]
+
+
+def _names_as_keys(schema: dict) -> None:
+    """State the keys' pattern as ``propertyNames`` (pydantic writes it as ``patternProperties``, which
+    would leave keys of any other form allowed) and every value as a data item."""
+    for pattern, value in (schema.pop("patternProperties", None) or {}).items():
+        schema.setdefault("propertyNames", {})["pattern"] = pattern
+        schema["additionalProperties"] = value
+
+
 class DataItemIn(BaseModel):
+    """A data item of a consent text (its name is the key it is listed under, :attr:`TextDraft.items`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(description="The data item in words, e.g. 生年月日")
     dataset_ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
         default=None, description="The dataset it comes from (the dataset register's reference), if registered")
 
@@ -35,8 +60,12 @@ class TextDraft(BaseModel):
     title: Name
     body_ja: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
     body_en: Annotated[str, StringConstraints(max_length=100_000)] = ""
-    purposes: list[Statement] = Field(min_length=1, max_length=50, description="Purposes of use (利用目的), each in words")
-    items: list[DataItemIn] = Field(min_length=1, max_length=200, description="Data items the service receives")
+    purposes: list[Purpose] = Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True},
+                                    description="Purposes of use (利用目的), each in words, each once")
+    items: dict[ItemName, DataItemIn] = Field(
+        min_length=1, max_length=200, json_schema_extra=_names_as_keys,
+        description="Data items the service receives, by name (each once: a name is a key), in the order they are "
+                    "shown, e.g. {\"生年月日\": {}, \"世帯構成\": {\"dataset_ref\": \"...\"}}")
 
 
 class ServiceCreate(BaseModel):
@@ -51,7 +80,7 @@ class ServiceCreate(BaseModel):
         default="", description="The split of responsibility with the platform operator, in words")
     retention_days: StrictInt = Field(ge=1, le=36500, description="How long the service keeps what it receives")
     required_level: StrictInt = Field(ge=1, le=99, description="The identity assurance level it requires")
-    api_client_id: StrictInt | None = Field(default=None, ge=1, description="The platform API client that calls the broker")
+    api_client_id: RowId | None = Field(default=None, description="The platform API client that calls the broker")
     text: TextDraft
 
 
@@ -60,7 +89,7 @@ class ConsentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     content_hash: ContentHash = Field(description="The hash of the consent text the person was shown")
@@ -72,7 +101,7 @@ class ConsentIn(BaseModel):
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     method: Literal["web", "app", "paper"] = "app"
@@ -83,7 +112,7 @@ class CheckIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: StrictInt = Field(ge=1)
+    service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
     items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(

@@ -306,3 +306,112 @@ def test_a_statement_names_the_resolution_the_policy_was_adopted_on(db, finance,
     db.commit()
     statement = statements.build_statement(db, finance, "431001", year)
     assert statement.resolution_ref == f"{resolution.label_ja}（按分方式の採用について）"
+
+
+# --- a one-person office (RENKEI_FOUR_EYES off) ----------------------------------------------------
+
+@pytest.fixture
+def one_person_office(app, monkeypatch):
+    """The office's setting off: one finance officer adopts what they drafted, as they approve runs."""
+    from admin.config import four_eyes
+
+    monkeypatch.setitem(app.config, "RENKEI_FOUR_EYES", False)
+    assert four_eyes(app.config) is False
+
+
+def test_without_four_eyes_the_drafter_adopts_alone_and_the_record_says_one_person_did(db, finance):
+    policy = operations.create_policy(db, finance, policy_data())
+    db.commit()
+    operations.adopt_policy(db, finance, policy.id, four_eyes=False)
+    db.commit()
+    assert status(db, policy.id) == PolicyStatus.adopted
+    [record] = adoptions(db)
+    after = json.loads(record.after)
+    assert (record.actor_subject, after["by"], after["single_person_office"]) == (finance.subject, "single_finance_officer", True)
+    assert after["drafted_by"] == after["adopted_by"] == "県 財政担当" and "second_officer" not in after
+    # a second officer in such an office is still recorded as a second officer
+    again = operations.create_policy(db, finance, policy_data())
+    operations.adopt_policy(db, adopter(), again.id, four_eyes=False)
+    db.commit()
+    assert json.loads(adoptions(db)[-1].after)["by"] == "second_finance_officer"
+
+
+def test_the_audit_log_says_in_words_who_stood_for_each_adoption(client, db, finance):
+    from tests.governance.test_audit_in_words import words_csv
+
+    policy = operations.create_policy(db, finance, policy_data())
+    operations.adopt_policy(db, finance, policy.id, four_eyes=False)
+    again = operations.create_policy(db, finance, policy_data())
+    operations.adopt_policy(db, adopter(), again.id)
+    db.commit()
+    sign_in(client, ["auditor"])
+    adopted = [row[9] for row in words_csv(client)[1:] if row[5] == "負担割合方式の採用"]
+    assert len(adopted) == 2
+    alone = next(text for text in adopted if "一人体制" in text)
+    assert "採用の根拠：一人体制の財政担当者による採用" in alone and "一人体制の例外：はい" in alone
+    assert any("採用の根拠：別の財政担当者による採用" in text for text in adopted)
+    assert not any("finance_officer" in text for text in adopted)
+
+
+@pytest.mark.keycloak
+def test_over_the_api_the_office_setting_decides_whether_the_drafter_adopts_alone(
+        app, client, db, user_factory, monkeypatch):
+    drafter_account, as_drafter = user_factory(("finance-officer",), fresh=True)
+    policy = client.post("/api/v1/billing/policies", json=POLICY, headers=as_drafter).get_json()
+    refused = client.post(f"/api/v1/billing/policies/{policy['id']}/adopt", json={}, headers=as_drafter)
+    assert refused.status_code == 403 and "four eyes" in refused.get_json()["detail_en"]  # the default: on
+
+    monkeypatch.setitem(app.config, "RENKEI_FOUR_EYES", False)
+    adopted = client.post(f"/api/v1/billing/policies/{policy['id']}/adopt", json={}, headers=as_drafter)
+    assert adopted.status_code == 200, adopted.get_json()
+    assert adopted.get_json()["status"] == "adopted" and adopted.get_json()["resolution_ref"] is None
+    [record] = adoptions(db)
+    assert record.actor_subject == drafter_account.id
+    assert json.loads(record.after)["by"] == "single_finance_officer"
+
+
+def test_in_a_one_person_office_the_form_says_so_and_the_drafter_adopts_after_confirming(
+        client, db, finance, one_person_office):
+    policy = operations.create_policy(db, finance, policy_data())
+    db.commit()
+    sign_in(client, ["finance-officer"], subject=finance.subject, name=finance.name)  # who drafted it
+    page = client.get("/admin/billing/policies/").get_data(as_text=True)
+    picker = re.search(rf'<select id="resolution_id-{policy.id}".*?</select>', page, re.S).group(0)
+    assert re.sub(r"\s+", " ", re.findall(r"<option[^>]*>(.*?)</option>", picker, re.S)[0]).strip() == \
+        "議決なし（一人体制の財政担当者として採用する）"
+    assert "おひとりで採用でき" in page and "ご自身で採用するには" not in page
+    form = {"csrf_token": csrf(page), "resolution_id": ""}
+    asked = client.post(f"/admin/billing/policies/{policy.id}/adopt", data=form)
+    assert asked.status_code == 200 and 'name="confirmed"' in asked.get_data(as_text=True)
+    assert status(db, policy.id) == PolicyStatus.draft
+    client.post(f"/admin/billing/policies/{policy.id}/adopt", data={**form, "confirmed": "1"})
+    assert status(db, policy.id) == PolicyStatus.adopted
+    [record] = adoptions(db)
+    assert (record.actor_subject, json.loads(record.after)["by"]) == (finance.subject, "single_finance_officer")
+
+
+def test_with_four_eyes_on_the_form_refuses_the_drafter_alone_beside_the_picker(client, db, finance):
+    policy = operations.create_policy(db, finance, policy_data())
+    db.commit()
+    sign_in(client, ["finance-officer"], subject=finance.subject, name=finance.name)
+    page = client.get("/admin/billing/policies/").get_data(as_text=True)
+    assert "ご自身で採用するには" in page and "おひとりで採用でき" not in page
+    refused = client.post(f"/admin/billing/policies/{policy.id}/adopt",
+                          data={"csrf_token": csrf(page), "resolution_id": "", "confirmed": "1"})
+    assert refused.status_code == 422
+    assert "ひとりでは採用できません" in field_error(refused.get_data(as_text=True), f"resolution_id-{policy.id}")
+    assert status(db, policy.id) == PolicyStatus.draft and adoptions(db) == []
+
+
+def test_the_command_line_follows_the_office_setting(app, db, monkeypatch):
+    drafter = console_actor("yamada.taro", ["finance-officer"])
+    policy = operations.create_policy(db, drafter, policy_data())
+    db.commit()
+    runner = app.test_cli_runner()
+    alone = runner.invoke(args=["billing", "adopt", str(policy.id), "--as", "yamada.taro"])
+    assert alone.exit_code == 1 and "ひとりでは採用できません" in alone.output
+    monkeypatch.setitem(app.config, "RENKEI_FOUR_EYES", False)
+    adopted = runner.invoke(args=["billing", "adopt", str(policy.id), "--as", "yamada.taro"])
+    assert adopted.exit_code == 0, adopted.output
+    assert status(db, policy.id) == PolicyStatus.adopted
+    assert json.loads(adoptions(db)[0].after)["by"] == "single_finance_officer"

@@ -32,7 +32,7 @@ SERVICE = {
     "controller_contact": "kosodate@example.jp", "responsibility": "受け取ったデータは熊本市が管理し、基盤運営者は連携の可否判定と記録のみを行う。",
     "retention_days": 365, "required_level": 2,
     "text": {"title": "子育て支援ナビへの情報提供の同意", "body_ja": "あなたの情報を子育て支援のために利用します。",
-             "purposes": ["子育て支援サービスの案内"], "items": [{"name": "生年月日"}, {"name": "世帯構成"}]},
+             "purposes": ["子育て支援サービスの案内"], "items": {"生年月日": {}, "世帯構成": {}}},
 }
 
 

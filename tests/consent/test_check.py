@@ -123,7 +123,7 @@ def test_a_new_text_version_needs_new_consent(db, consent_setup, give):
     give(service, subject)
     consent.revise_text(db, admin_of(KUMAMOTO), service.id,
                         {"title": "第2版", "body_ja": "所得も利用します。", "purposes": ["子育て支援サービスの案内"],
-                         "items": [{"name": "生年月日"}, {"name": "所得"}]})
+                         "items": {"生年月日": {}, "所得": {}}})
     db.commit()
     assert ask(db, service, subject).reason == "text_superseded"
     give(service, subject)

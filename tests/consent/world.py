@@ -15,7 +15,7 @@ def consent_world(db, operator) -> None:
     clerk = Actor(issuer="urn:test", subject="consent-clerk", name="熊本市 窓口", roles=frozenset({"municipal-staff"}),
                   tenant_codes=frozenset({"431001"}))
     text = {"title": "子育て支援ナビへの情報提供の同意", "body_ja": "生年月日と世帯構成を子育て支援の案内に利用します。",
-            "purposes": ["子育て支援サービスの案内"], "items": [{"name": "生年月日"}, {"name": "世帯構成"}]}
+            "purposes": ["子育て支援サービスの案内"], "items": {"生年月日": {}, "世帯構成": {}}}
     service = consent.register_service(db, admin, {
         "owner_code": "431001", "name": "子育て支援ナビ", "provider": "熊本市 子ども政策課", "controller": "熊本市長",
         "responsibility": "受け取ったデータは熊本市が管理する。", "retention_days": 365, "required_level": 2, "text": text})

@@ -356,7 +356,7 @@ def consented(ctx: Ctx) -> int:
 
 
 TEXT_V2 = {"title": "第2版", "body_ja": "所得も利用します。", "purposes": ["子育て支援サービスの案内"],
-           "items": [{"name": "生年月日"}, {"name": "所得"}]}
+           "items": {"生年月日": {}, "所得": {}}}
 
 
 TABLE: dict[tuple[str, str], Entry] = {
@@ -648,7 +648,7 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/consent/services/{service_id}/texts"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/texts", TEXT_V2),
         refused=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/texts",
-                             {**TEXT_V2, "items": [{"name": "所得"}, {"name": "所得"}]})),
+                             {**TEXT_V2, "purposes": ["子育て支援", "子育て支援"]})),
     ("POST", "/api/v1/consent/services/{service_id}/{transition}"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c, approve=False)}/approve", {}),
         refused=lambda c: op(c, "POST", f"/api/v1/consent/services/{consent_service(c)}/approve", {})),
