@@ -15,7 +15,7 @@ from keycloak.exceptions import KeycloakError
 from core.audit import AuditRecord
 from core.calendar import today_jst
 from core.codes import corporate_check_digit
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_access
 from tenancy.identity.keycloak import client_credentials_token
 from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus, Organisation
@@ -197,7 +197,7 @@ def test_an_organisation_admin_creates_a_client_through_the_api(client, db, tena
     # a withdrawn organisation's client is refused by the gateway, with the reason
     db.scalar(sa.select(Organisation).where(Organisation.corporate_number == number)).status = MemberStatus.withdrawn
     db.commit()
-    api_clients.forget_client_states()
+    client_access.forget_client_states()
     closed = gateway(client, as_operator, token)
     assert closed["allowed"] is False and closed["reason"] == "tenant_not_active"
     refused = client.post(f"/api/v1/tenants/{number}/api-clients", json=body(name="二つ目"), headers=org_admin)
