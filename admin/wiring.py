@@ -91,9 +91,9 @@ def _check_admission(session: Session, params: dict) -> None:
 
 
 def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
+    plan = quota_plans.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
     return f"quota_plan:{plan.code}"
 
 

@@ -101,7 +101,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
     from core.calendar import fiscal_year_of, today_jst
     from tenancy.registry.models import Tenant
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
     from tenancy.usage.models import METRICS, MetricKind, UsageAggregate
 
     operator = Actor(issuer="urn:bench", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
@@ -114,7 +114,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
         now = dt.datetime.now(dt.timezone.utc)
         fill_audit(session, audit_records, now - dt.timedelta(days=1))
         load_kumamoto(session, operator)
-        quotas.load_default_plans(session, operator)
+        quota_plans.load_default_plans(session, operator)
         session.commit()
         taken = set(session.scalars(sa.select(Tenant.code)))
         this_year = fiscal_year_of(today_jst())

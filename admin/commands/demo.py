@@ -65,7 +65,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
-    from tenancy.usage.quotas import load_default_plans
+    from tenancy.usage.quota_plans import load_default_plans
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db.session, loader)

@@ -37,7 +37,7 @@ from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
 from tenancy.onboarding import saga as onboarding
 from tenancy.registry.models import Tenant, TenantStatus
-from tenancy.usage import quotas
+from tenancy.usage import quota_alerts, quotas
 
 
 
@@ -112,7 +112,7 @@ def _operator_items(actor) -> list[Item]:
 
 
 def _quota_item(actor) -> Item:
-    alerts, total = quotas.quota_alerts_shown(db.session, actor, SHOWN)
+    alerts, total = quota_alerts.quota_alerts_shown(db.session, actor, SHOWN)
     details = []
     for alert in alerts:
         enforcement = labels.enforcement_label(alert.enforcement)

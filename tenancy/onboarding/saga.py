@@ -100,7 +100,7 @@ from tenancy.onboarding.models import (
     TenantOnboarding,
 )
 from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
-from tenancy.usage import quotas
+from tenancy.usage import quota_plans
 from tenancy.usage.models import QuotaPlan
 from core.validation import problems_from
 
@@ -239,7 +239,7 @@ def _admin_message(ctx: SagaContext, result: dict[str, Any]) -> None:
 
 
 def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
-    result = quotas.apply_default_quotas(ctx.session, ctx.actor, ctx.tenant)
+    result = quota_plans.apply_default_quotas(ctx.session, ctx.actor, ctx.tenant)
     return {"result": _jsonable(result)}
 
 
@@ -892,7 +892,7 @@ def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fisc
     else:
         # shared rows first: two municipalities at once must not both create the default plans
         if session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
-            quotas.load_default_plans(session, actor)
+            quota_plans.load_default_plans(session, actor)
         checkpoint()
         local = threading.local()
         wave_session = session.registry() if isinstance(session, scoped_session) else session  # the caller's thread's

@@ -81,10 +81,10 @@ def open_proposal(db, operator, kumamoto):
 @pytest.fixture
 def over_quota(db, operator, kumamoto):
     """熊本市 has a hard limit of 1,000 API calls a month and has made 1,500 this month."""
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
     from tests.conftest import record_usage
 
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
     for quantity in (500, 500, 500):
         record_usage(db, "431001", "api_calls", quantity)
     db.commit()

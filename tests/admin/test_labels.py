@@ -89,12 +89,12 @@ def story(db, operator, tenant_factory):
     from governance import agreements, council
     from governance.models import AgreementDocument
     from governance.schemas import ProposalCreate, VersionDraft
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)
     tenant_factory("432059", status="applied")
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
     agreements.draft_version(db, operator, AgreementDocument.joint_use_agreement,
                              VersionDraft(title="共同利用協定", body_md="第1条 目的", effective_on=dt.date(2025, 4, 1)))
     agreements.publish_version(db, operator, AgreementDocument.joint_use_agreement, 1, 30)

@@ -57,7 +57,7 @@ def build(db, size: int) -> dict:
     from tenancy.registry.importing import reference_municipalities
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans, quotas
     from tenancy.usage.models import METRICS
     from tests.conftest import record_usages
 
@@ -72,7 +72,7 @@ def build(db, size: int) -> dict:
             "population_source": "test", "status": "active" if index < 2 else statuses[index % len(statuses)]})))
     db.flush()
 
-    quotas.load_default_plans(db, OPERATOR)
+    quota_plans.load_default_plans(db, OPERATOR)
     month = current_month()
     months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
     now = utcnow()
@@ -94,9 +94,9 @@ def build(db, size: int) -> dict:
     record_usages(db, usage)  # as ingest writes them: the application cannot write aggregates itself
     for index, tenant in enumerate(tenants):
         if index % 5 == 1:
-            quotas.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})
+            quota_plans.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})
         if index % 6 == 2:
-            quotas.assign_quota_plan(db, OPERATOR, tenant.code, quotas.list_plans(db, OPERATOR)[0].code)
+            quota_plans.assign_quota_plan(db, OPERATOR, tenant.code, quotas.list_plans(db, OPERATOR)[0].code)
 
     published = now - dt.timedelta(days=60)
     draft = VersionDraft(title="共同利用協定", body_md="第1条 目的", effective_on=published.date(), required=True)

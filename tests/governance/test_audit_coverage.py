@@ -162,16 +162,16 @@ def usage_event(code: str) -> dict:
 
 def default_plans(ctx: Ctx) -> None:
     """The standard quota plans exist already (as after the first onboarding), so provisioning creates none."""
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    quotas.load_default_plans(ctx.db, ctx.operator)
+    quota_plans.load_default_plans(ctx.db, ctx.operator)
     ctx.db.commit()
 
 
 def quota_plan(ctx: Ctx, code: str = "small"):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    quotas.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
+    quota_plans.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
     ctx.db.commit()
 
 

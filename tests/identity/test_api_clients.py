@@ -165,10 +165,10 @@ def test_allowlist_matching():
 
 
 def test_clients_count_against_the_quota(db, tenant_factory, operator):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     tenant_factory("431001")
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 1, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 1, "enforcement": "hard"})
     directory = FakeDirectory()
     api_clients.create_api_client(db, operator, directory, "431001", body())
     with pytest.raises(Conflict) as refused:

@@ -15,7 +15,7 @@ from tenancy.onboarding import saga as onboarding
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.sample import WAVE_2
 from tenancy.usage.models import QuotaPlan
-from tenancy.usage.quotas import DEFAULT_PLANS
+from tenancy.usage.quota_plans import DEFAULT_PLANS
 
 from .test_wave import HEADER
 
