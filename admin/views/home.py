@@ -35,7 +35,7 @@ from core.calendar import today_jst
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
-from tenancy.onboarding import saga as onboarding
+from tenancy.onboarding import board as onboarding_board
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.usage import quota_alerts, quotas
 
@@ -85,7 +85,7 @@ def _pick(pair: tuple[str, str]) -> str:
 
 def _operator_items(actor) -> list[Item]:
     session = db.session
-    waiting = onboarding.attention(session, actor)
+    waiting = onboarding_board.attention(session, actor)
     items = [
         Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]), _url("onboarding.index"),
              **_first(waiting["awaiting_screening"],
