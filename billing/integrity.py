@@ -1,6 +1,6 @@
 """Integrity of billing as a whole: what ``renkei check`` asks of the runs, the ledger and the accounts.
 
-The database guards (:data:`billing.models.LEDGER_GUARD_DDL`) stop changes through the
+The database guards (:data:`billing.ledger_guards.LEDGER_GUARD_DDL`) stop changes through the
 application; these checks look at the result, so they also notice what a restore lost or what
 someone with the owner's rights did:
 
