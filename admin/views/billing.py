@@ -1,6 +1,7 @@
 """Cost sharing in /admin (負担金): the year's page (runs, summary, trial balance), a run's page
-with its review / approve / reverse buttons, printable statements with Excel and CSV downloads,
-and read-only lists of cost items, policies, journal entries and accounts.
+with its review / approve / reverse buttons, printable statements with Excel and CSV downloads;
+the read-only lists of cost items, policies, journal entries and accounts are in
+admin/views/billing_lists.py, the forms of these pages in admin/views/billing_forms.py.
 
 Reads follow ``billing.read`` (a municipal admin sees only their own tenant's statement and
 entries); every change is a POST that calls a :mod:`billing.operations` use case, which audits
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 import urllib.parse
 from fractions import Fraction
 from typing import Any
@@ -21,65 +20,35 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, gettext, lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from pydantic import ValidationError
-from wtforms import DateField, Form, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import TextInput
+from wtforms import Form, HiddenField, StringField
 
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views import labels as words, operator_forms as forms, paging
-from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views import paging
+from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
+                                       _member_choices, _resolution_text, _year_choices)
+from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
+                                       _kind_label, _tax)
 from billing import allocation, documents, ledger, operations, simulate, statements
-from billing.errors import AllocationError
-from billing.ledger_errors import BillingNotFound, InvalidBillingData
-from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text
+from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
-from billing.models import (
-    CATEGORY_LABELS_EN,
-    CATEGORY_LABELS_JA,
-    ENTRY_KIND_LABELS_EN,
-    ENTRY_KIND_LABELS_JA,
-    POLICY_STATUS_LABELS_EN,
-    POLICY_STATUS_LABELS_JA,
-    RUN_STATUS_LABELS_EN,
-    RUN_STATUS_LABELS_JA,
-    TAX_LABELS_EN,
-    TAX_LABELS_JA,
-    Account,
-    AllocationPolicy,
-    CostCategory,
-    CostItem,
-    EntryKind,
-    JournalEntry,
-    PolicyStatus,
-    Posting,
-    RunStatus,
-    TaxTreatment,
-)
+from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_STATUS_LABELS_EN,
+                            RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
+                            RunStatus)
 from core import authz
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
-                           is_supported_fiscal_year, to_jst, today_jst)
+                           is_supported_fiscal_year, today_jst)
 from core.errors import DomainError
-from core.validation import problems_from
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import get_settings
-from tenancy.usage.models import METRICS
 
 CATEGORY = _l("Cost sharing")
-
-
-def _locale() -> str:
-    return str(get_locale() or "ja")
-
-
-def _ja() -> bool:
-    return _locale() == "ja"
 
 
 class ActionForm(Form):
@@ -123,252 +92,6 @@ def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str)
     quoted = urllib.parse.quote(f"{label}.{extension}")
     response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.{extension}\"; filename*=UTF-8''{quoted}"
     return response
-
-
-# --- forms of the finance office --------------------------------------------------------------------
-# WTForms (not FlaskForm: CSRF is ours). A refused form comes back with what was typed and each
-# problem beside its field (admin/templates/renkei/_forms.html), nothing written.
-
-REQUIRED = _l("This field is required.")
-_NUMBER = re.compile(r"\s*(\d+(?:\.\d{1,4})?)\s*%?\s*\Z")
-
-
-class _Form(forms.RenkeiForm):
-    """The finance office's forms: WTForms' own messages in the interface's words (「整数で入力してください。」)."""
-
-
-def _normalise(text: str) -> str:
-    # full-width digits, commas and the yen sign are what people type in Japanese offices
-    return unicodedata.normalize("NFKC", text or "").replace(",", "").replace("円", "").replace("％", "%").strip()
-
-
-class YenField(IntegerField):
-    """Whole yen: 「1,200,000」「１２０００００円」 are read as 1200000 (a text box: a browser's number
-    box refuses the commas and the yen sign)."""
-
-    widget = TextInput()
-
-    def process_formdata(self, valuelist):
-        super().process_formdata([_normalise(value) for value in valuelist] if valuelist else valuelist)
-
-
-def parse_percent(text: str | None) -> Fraction | None:
-    """「33.33」「50%」 → the exact fraction 3333/10000, 1/2; blank → None; ValueError otherwise."""
-    text = _normalise(text or "")
-    if not text:
-        return None
-    match = _NUMBER.match(text)
-    if not match:
-        raise ValueError(text)
-    value = Fraction(match.group(1)) / 100
-    if value > 1:
-        raise ValueError(text)
-    return value
-
-
-def _percent_problem() -> str:
-    return _("Enter a percentage between 0 and 100 (up to four decimals), e.g. 33.33.")
-
-
-def fiscal_year_choice_label(year: int) -> str:
-    return f"{fiscal_year_ja(year)}（{year}年度）" if _ja() else f"FY{year}"
-
-
-def _year_choices(*around: int | None) -> list[tuple[int, str]]:
-    this_year = fiscal_year_of(today_jst())
-    known = [year for year in around if year is not None] + [this_year]
-    first, last = max(FIRST_FISCAL_YEAR, min(known) - 2), min(LAST_FISCAL_YEAR, max(known) + 3)
-    return [(year, fiscal_year_choice_label(year)) for year in range(first, last + 1)]
-
-
-def _category_choices():
-    return [(c.value, CATEGORY_LABELS_JA[c] if _ja() else c.value.capitalize()) for c in CostCategory]
-
-
-def _tax_choices():
-    english = {TaxTreatment.taxable_10: "Taxable 10% (tax included)", TaxTreatment.taxable_8: "Taxable 8%, reduced rate",
-               TaxTreatment.exempt: "Exempt", TaxTreatment.out_of_scope: "Out of scope"}
-    return [(t.value, TAX_LABELS_JA[t] if _ja() else english[t]) for t in TaxTreatment]
-
-
-def _metric_choices():
-    return [(name, operations.metric_label_ja(name) if _ja() else metric.label_en) for name, metric in METRICS.items()]
-
-
-class CostItemForm(_Form):
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    name = StringField(_l("Cost item"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    category = SelectField(_l("Category"), validators=[InputRequired(message=REQUIRED)])
-    amount = YenField(_l("Amount (yen, tax included)"), validators=[InputRequired(message=REQUIRED),
-                                                                  forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    tax_treatment = SelectField(_l("Tax treatment"), validators=[InputRequired(message=REQUIRED)])
-    tax_amount = YenField(_l("Consumption tax contained (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    vendor = StringField(_l("Vendor"), validators=[Length(max=200)])
-    reference = StringField(_l("Reference (invoice number)"), validators=[Length(max=200)])
-    amortisation_years = IntegerField(_l("Amortisation years"), default=1,
-                                      validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=30)])
-
-    def __init__(self, formdata=None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
-        self.category.choices = _category_choices()
-        self.tax_treatment.choices = _tax_choices()
-
-    def to_schema(self) -> CostItemCreate:
-        data = {name: self[name].data for name in ("fiscal_year", "name", "category", "amount", "tax_treatment",
-                                                   "tax_amount", "vendor", "reference", "amortisation_years")}
-        data["vendor"], data["reference"] = data["vendor"] or "", data["reference"] or ""
-        return _validated(CostItemCreate, data, {"amortisation": "amortisation_years", "tax_amount": "tax_amount"})
-
-
-def _validated(schema, data: dict, by_type: dict[str, str]):
-    """The domain's input model, or InvalidBillingData whose problems name the form's fields."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as error:
-        problems = problems_from(error)
-        for item, raw in zip(problems, error.errors(include_url=False)):
-            if not raw["loc"]:
-                item["field"] = by_type.get(raw["type"], "")
-        raise InvalidBillingData("The form has problems; nothing was saved.",
-                                 "入力内容に誤りがあります。保存していません。", problems=problems) from None
-
-
-class PolicyForm(_Form):
-    """An allocation policy in percentages: 均等割 %, 人口割 %, 利用割 % (with its metric) adding up
-    to 100 %, the prefecture's share %, and an optional floor and cap in yen per municipality."""
-
-    name = StringField(_l("Policy name"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
-    prefecture_share = StringField(_l("Prefecture's share (%)"), default="0")
-    equal = StringField(_l("Equal part (%)"), default="50")
-    population = StringField(_l("Population part (%)"), default="50")
-    usage = StringField(_l("Usage part (%)"), default="0")
-    usage_metric = SelectField(_l("Usage metric"))
-    floor = YenField(_l("Floor per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    cap = YenField(_l("Cap per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    fiscal_year = SelectField(_l("Fiscal year of the preview"), coerce=int)
-    members = SelectField(_l("Members in the preview"))
-
-    def __init__(self, formdata=None, year: int | None = None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        self.usage_metric.choices = _metric_choices()
-        self.fiscal_year.choices = _year_choices(year)
-        if formdata is None and year is not None:
-            self.fiscal_year.data = year
-        self.members.choices = _member_choices()
-        self._fractions: dict[str, Fraction | None] = {}
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        parsed = True
-        for name in ("prefecture_share", "equal", "population", "usage"):
-            try:
-                self._fractions[name] = parse_percent(self[name].data)
-            except ValueError:
-                self[name].errors = [*self[name].errors, _percent_problem()]
-                valid = False
-                parsed = parsed and name == "prefecture_share"  # the weights' total needs the three weights only
-        if parsed:
-            weights = [self._fractions[name] or 0 for name in ("equal", "population", "usage")]
-            if sum(weights) != 1:
-                total = operations.percent_text(sum(weights)) if sum(weights) else "0%"
-                self.equal.errors = [*self.equal.errors, _(
-                    "The equal, population and usage parts must add up to 100%% (now %(total)s).", total=total)]
-                valid = False
-            if self.floor.data is not None and self.cap.data is not None and self.floor.data > self.cap.data:
-                self.cap.errors = [*self.cap.errors, _("The cap must not be below the floor.")]
-                valid = False
-        return valid
-
-    def components(self) -> list[tuple[str, Fraction]]:
-        parts = [(allocation.EQUAL, self._fractions.get("equal")), (allocation.POPULATION, self._fractions.get("population")),
-                 (f"{allocation.USAGE_PREFIX}{self.usage_metric.data}", self._fractions.get("usage"))]
-        return [(basis, weight) for basis, weight in parts if weight]
-
-    def prefecture(self) -> Fraction | None:
-        share = self._fractions.get("prefecture_share")
-        return share if share else None
-
-    def value(self) -> allocation.Policy:
-        """The policy as the allocation's value (for the preview); InvalidBillingData if it cannot be."""
-        try:
-            return allocation.Policy(prefecture_share=self.prefecture(),
-                                     components=tuple(allocation.Component(b, w) for b, w in self.components()),
-                                     floor=self.floor.data, cap=self.cap.data)
-        except AllocationError as error:
-            raise InvalidBillingData(error.message_en, error.message_ja) from None
-
-    def to_schema(self) -> PolicyCreate:
-        share = self.prefecture()
-        data = {"name": self.name.data, "description": self.description.data or "",
-                "prefecture_share": fraction_text(share) if share is not None else None,
-                "components": [{"basis": basis, "weight": fraction_text(weight)} for basis, weight in self.components()],
-                "floor": self.floor.data, "cap": self.cap.data}
-        return _validated(PolicyCreate, data, {})
-
-
-def _member_choices():
-    labels = operations.MEMBER_SETS_JA if _ja() else operations.MEMBER_SETS_EN
-    return list(labels.items())
-
-
-class PaymentForm(_Form):
-    tenant_code = SelectField(_l("Paid by"), validators=[InputRequired(message=REQUIRED)])
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    amount = YenField(_l("Amount received (yen)"), validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=10**15, unit=_l(" yen"))])
-    received_on = DateField(_l("Received on"), validators=[InputRequired(message=REQUIRED)])
-    reference = StringField(_l("Reference (bank statement)"), validators=[InputRequired(message=REQUIRED), Length(max=150)])
-
-    def __init__(self, formdata=None, year: int | None = None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        tenants = db.session.execute(sa.select(Tenant.code, Tenant.name_ja).order_by(Tenant.code)).all()
-        self.tenant_code.choices = [("", _("Choose a tenant"))] + [(code, f"{code} {name}") for code, name in tenants]
-        self.fiscal_year.choices = _year_choices(year)
-        if formdata is None and year is not None:
-            self.fiscal_year.data = year
-
-    def to_schema(self) -> PaymentCreate:
-        data = {"tenant_code": self.tenant_code.data, "fiscal_year": self.fiscal_year.data, "amount": self.amount.data,
-                "received_on": self.received_on.data, "reference": self.reference.data}
-        return _validated(PaymentCreate, data, {})
-
-
-def _resolution_text(decision: operations.CouncilDecision) -> str:
-    """A resolution in the picker: its number, the title voted on and the day it was decided
-    (「令和7年度 協議会議決第3号「…」（2025/06/01 議決）」)."""
-    day = to_jst(decision.decided_at).date()
-    if _ja():
-        return f"{decision.label_ja}「{decision.title}」（{day:%Y/%m/%d} 議決）"
-    return f"{decision.label_en} “{decision.title}” (decided {day:%Y-%m-%d})"
-
-
-class AdoptForm(_Form):
-    """Adopting a policy: by a second finance officer, or on a council resolution picked from the list."""
-
-    resolution_id = SelectField(_l("Council resolution that decided the adoption"), choices=[], validate_choice=False)
-
-    def __init__(self, formdata=None, *, choices=(), policy_id: int | None = None):
-        super().__init__(formdata, prefix="")
-        self.policy_id = policy_id
-        self.resolution_id.choices = [("", _("None: I adopt it as a finance officer who did not draft it"))] + [
-            (str(decision.id), _resolution_text(decision)) for decision in choices]
-
-    def value(self) -> int | None:
-        """The picked resolution's id (``None``: none picked); a value not from the list is refused."""
-        text = (self.resolution_id.data or "").strip()
-        if not text:
-            return None
-        if not text.isdigit() or not 0 < int(text) < 2**31:
-            raise InvalidBillingData("Pick a council resolution from the list.", "協議会の議決を一覧から選んでください。",
-                                     problems=[{"field": "resolution_id", "message_en": "Pick one from the list.",
-                                                "message_ja": "一覧から選んでください。"}])
-        return int(text)
-
-
-class ProposeForm(_Form):
-    title = StringField(_l("Title of the proposal"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    closes_on = DateField(_l("Voting closes on (17:00)"), validators=[InputRequired(message=REQUIRED)])
 
 
 def _four_eyes() -> bool:
@@ -898,14 +621,6 @@ def _policy_status_label(status) -> str:
     return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
 
 
-def _basis_label(basis: str) -> str:
-    if _ja():
-        return operations.basis_label_ja(basis)
-    metric = allocation.usage_metric(basis)
-    return {"equal": "Equal part", "population": "Population part", "prefecture": "Prefecture"}.get(
-        basis, f"Usage part ({metric})" if metric else basis)
-
-
 def _yen_text(amount: int | None) -> str:
     return "" if amount is None else f"{amount:,}円"
 
@@ -946,174 +661,6 @@ def _run_status(status) -> str:
     status = RunStatus(status)
     return RUN_STATUS_LABELS_JA[status] if _ja() else RUN_STATUS_LABELS_EN[status]
 
-
-def _kind_label(kind) -> str:
-    kind = EntryKind(kind)
-    return ENTRY_KIND_LABELS_JA[kind] if _ja() else ENTRY_KIND_LABELS_EN[kind]
-
-
-# --- read-only lists ------------------------------------------------------------------------------
-
-def _yen(view, context, model, name):
-    value = getattr(model, name)
-    return "" if value is None else f"{value:,}円"
-
-
-def _fy(view, context, model, name):
-    return format_fiscal_year(getattr(model, name), _locale())
-
-
-def _category(view, context, model, name):
-    category = CostCategory(model.category)
-    return CATEGORY_LABELS_JA[category] if _ja() else CATEGORY_LABELS_EN[category]
-
-
-def _tax(view, context, model, name):
-    treatment = TaxTreatment(model.tax_treatment)
-    return TAX_LABELS_JA[treatment] if _ja() else TAX_LABELS_EN[treatment]
-
-
-def _policy_status(view, context, model, name):
-    status = PolicyStatus(model.status)
-    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
-
-
-def _in_words(view, context, model, name):
-    return operations.describe_policy(model)
-
-
-def _entry_kind(view, context, model, name):
-    return _kind_label(model.kind)
-
-
-def _date(view, context, model, name):
-    return format_date(getattr(model, name), _locale())
-
-
-def _postings(view, context, model, name):
-    rows = db.session.execute(
-        sa.select(Account.code, Posting.amount).join(Account, Account.id == Posting.account_id)
-        .where(Posting.entry_id == model.id).order_by(Posting.id)
-    ).all()
-    debit_ja, credit_ja = ("借方", "貸方") if _ja() else ("debit", "credit")
-    return " / ".join(f"{debit_ja if amount > 0 else credit_ja} {words.account_label(code)} {abs(amount):,}円"
-                      for code, amount in rows)
-
-
-def _account(view, context, model, name):
-    return words.account_label(model.code)
-
-
-def _account_type(view, context, model, name):
-    return words.account_type(model.type)
-
-
-def _tenant(view, context, model, name):
-    return words.tenant_label(model.tenant_code) if model.tenant_code else "—"
-
-
-def _entry_status(view, context, model, name):
-    posted = model.status == "posted"
-    return ("計上済" if posted else "記帳中") if _ja() else ("Posted" if posted else "Being written")
-
-
-class CostItemView(words.LabelledFilters, SecureModelView):
-    required_action = "billing.read"
-    filter_option_labels = {"category": lambda value: (CATEGORY_LABELS_JA if _ja() else CATEGORY_LABELS_EN)[CostCategory(value)]}
-    column_list = ("fiscal_year", "name", "category", "amount", "tax_treatment", "tax_amount", "vendor", "reference",
-                   "amortisation_index", "amortisation_years")
-    column_filters = ("fiscal_year", "category")
-    column_searchable_list = ("name", "vendor", "reference")
-    column_default_sort = [("fiscal_year", True), ("id", False)]
-    column_labels = {
-        "fiscal_year": _l("Fiscal year"), "name": _l("Cost item"), "category": _l("Category"), "amount": _l("Amount"),
-        "tax_treatment": _l("Tax treatment"), "tax_amount": _l("Consumption tax"), "vendor": _l("Vendor"),
-        "reference": _l("Reference"), "amortisation_index": _l("Year of amortisation"),
-        "amortisation_years": _l("Amortisation years"), "invoiced_amount": _l("Invoiced amount"),
-        "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    # what a clerk reads; the row id and the link to the first year's row stay internal
-    column_details_list = ("fiscal_year", "name", "category", "amount", "invoiced_amount", "tax_treatment",
-                           "tax_amount", "vendor", "reference", "amortisation_index", "amortisation_years",
-                           "created_at", "created_by")
-    column_formatters = {"fiscal_year": _fy, "category": _category, "amount": _yen, "tax_treatment": _tax,
-                         "tax_amount": _yen, "invoiced_amount": _yen, "created_at": _date}
-    column_formatters_detail = column_formatters
-
-
-class PolicyView(SecureModelView):
-    required_action = "billing.read"
-    column_list = ("name", "version", "status", "prefecture_share", "floor", "cap", "resolution_ref", "adopted_at")
-    column_details_list = ("name", "version", "status", "prefecture_share", "components_json", "floor", "cap",
-                           "resolution_ref", "adopted_at", "adopted_by", "description", "created_at", "created_by")
-    column_default_sort = [("name", False), ("version", True)]
-    column_labels = {
-        "name": _l("Policy"), "version": _l("Version"), "status": _l("Status"), "prefecture_share": _l("In words"),
-        "floor": _l("Floor"), "cap": _l("Cap"), "resolution_ref": _l("Council resolution"),
-        "adopted_at": _l("Adopted"), "adopted_by": _l("Adopted by"), "components_json": _l("Components"),
-        "description": _l("Description"), "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    column_formatters = {"status": _policy_status, "prefecture_share": _in_words, "floor": _yen, "cap": _yen,
-                         "adopted_at": _date, "created_at": _date}
-    # the components in words (均等割 50%・人口割 50%), never the stored JSON
-    column_formatters_detail = {**column_formatters, "components_json": lambda view, context, model, name: "・".join(
-        f"{_basis_label(basis)} {operations.percent_text(weight)}" for basis, weight in operations.policy_components(model))}
-
-
-class JournalEntryView(words.LabelledFilters, SecureModelView):
-    required_action = "billing.read"
-    filter_option_labels = {"kind": _kind_label}
-    tenant_code_column = "tenant_code"
-    column_list = ("id", "occurred_on", "fiscal_year", "kind", "tenant_code", "description", "run_id", "reverses_id")
-    column_details_list = ("id", "status", "occurred_on", "fiscal_year", "kind", "tenant_code",
-                           "description", "run_id", "reverses_id", "postings", "created_at", "created_by")
-    column_filters = ("fiscal_year", "kind", "tenant_code", "run_id")
-    column_searchable_list = ("description", "idempotency_key", "tenant_code")
-    column_default_sort = ("id", True)
-    column_labels = {
-        "id": _l("No."), "occurred_on": _l("Date"), "fiscal_year": _l("Fiscal year"), "kind": _l("Kind"),
-        "tenant_code": _l("Tenant"), "description": _l("Description"), "run_id": _l("Allocation run"),
-        "reverses_id": _l("Reverses entry"), "idempotency_key": _l("Idempotency key"), "status": _l("Status"),
-        "postings": _l("Postings"), "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    column_formatters = {"fiscal_year": _fy, "kind": _entry_kind, "occurred_on": _date, "created_at": _date,
-                         "tenant_code": _tenant}
-    column_formatters_detail = {**column_formatters, "postings": _postings, "status": _entry_status}
-
-
-class AccountView(SecureModelView):
-    required_action = "billing.read"
-    tenant_code_column = "tenant_code"
-    column_list = ("code", "type", "balance")  # the account in words: 「未収金 431001 熊本市」
-    column_details_list = ("code", "type", "tenant_code", "balance")  # the names are in the account's words
-    column_default_sort = "code"
-    column_labels = {"code": _l("Account"), "name_ja": _l("Name"), "type": _l("Type"), "tenant_code": _l("Tenant"),
-                     "balance": _l("Balance")}
-    column_formatters = {"balance": lambda view, context, model, name: f"{view.balance_of(model):,}円",
-                         "code": _account, "type": _account_type, "tenant_code": _tenant}
-
-    def get_list(self, *args, **kwargs):
-        """The page's accounts, with their balances in one grouped query (not one per row)."""
-        count, rows = super().get_list(*args, **kwargs)
-        if kwargs.get("execute", True) and rows is not None:
-            g.account_balances = ledger.balances(db.session, list(rows))
-        return count, rows
-
-    def balance_of(self, account: Account) -> int:
-        known = getattr(g, "account_balances", {})
-        return known[account.code] if account.code in known else ledger.balance(db.session, account.code)
-
-    def get_query(self):
-        query = super().get_query()
-        if not self.grant.all_tenants:
-            query = query.filter(Account.tenant_code.is_not(None))
-        return query
-
-    def get_count_query(self):
-        query = super().get_count_query()
-        if not self.grant.all_tenants:
-            query = query.filter(Account.tenant_code.is_not(None))
-        return query
 
 
 def views(session):
