@@ -191,7 +191,7 @@ class RunMove:
 
     ``records`` are the run's columns that record this move (who, when, why): empty until the move
     writes them, and never changed after (the moves make no cycle, so each happens at most once).
-    ``lowers`` are flags the move may switch off, never on. The code (:mod:`billing.operations`)
+    ``lowers`` are flags the move may switch off, never on. The code (:mod:`billing.allocation_runs`)
     and the database guard (:func:`run_guards_pg`, :func:`run_guards_sqlite`) both read this table.
     """
 

@@ -252,7 +252,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "retention_months": "保存期間（月）", "reversal_entries": "逆仕訳", "reversed_on": "取消日", "source": "出典",
     "step": "手順", "through_hash": "削除した最後のハッシュ値", "through_seq": "削除した最後の番号",
     "amortised_from_id": "償却の初年度の費目", "audience": "宛先", "show_until": "掲載終了日", "body": "本文", "subject": "件名",
-    # policies, runs and the ledger (billing.operations)
+    # policies, runs and the ledger (billing.operations, billing.allocation_policies, billing.allocation_runs)
     "adopted_at": "採用日時", "adopted_by": "採用した人", "previously_adopted": "それまで採用していた按分方式",
     "created_at": "登録日時", "created_by": "登録者", "reviewed_by": "確認者", "approved_by": "承認者",
     "reversed_by": "取消者", "reversal_reason": "取消の理由", "computed_at": "計算日時", "policy": "負担割合方式",
@@ -312,7 +312,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "added": "加わった会員", "removed": "外れた会員", "search": "検索条件", "dissolved": "解散",
     "corporate_number": "法人番号", "in_prefecture": "県内に拠点あり", "decoy": "実在しない招待（重複の秘匿）",
     "invited": "招待した", "taken": "使用済みの項目",
-    # who adopts an allocation policy (billing.operations.adopt_policy)
+    # who adopts an allocation policy (billing.allocation_policies.adopt_policy)
     "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
 }

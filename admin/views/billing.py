@@ -33,7 +33,7 @@ from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, Pol
                                        _member_choices, _resolution_text, _year_choices)
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
-from billing import allocation, documents, ledger, operations, simulate, statements
+from billing import allocation, allocation_policies, allocation_runs, documents, ledger, operations, simulate, statements
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -183,13 +183,13 @@ class BillingView(SecureView):
                 books_rows=paging.paginate(books.rows, paging.page_number("books_page"),
                                            keep=(lambda row: paging.matches(search, row.code, label(row))) if search else None),
                 href=lambda name: lambda number: url_for(".index", **{**args, "fy": year, name: number}),
-                runs=operations.list_runs(db.session, g.actor, year),
+                runs=allocation_runs.list_runs(db.session, g.actor, year),
                 summary=summary,
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
                 locked=operations.posted_run(db.session, year),
-                policy=operations.adopted_policy(db.session),
-                describe=operations.describe_policy,
+                policy=allocation_policies.adopted_policy(db.session),
+                describe=allocation_policies.describe_policy,
                 category_label=lambda item: _category(None, None, item, "category"),
                 tax_label=lambda item: _tax(None, None, item, "tax_treatment"),
                 account=lambda row: account_label(row.code, row.name_ja, row.name_en, names),
@@ -197,7 +197,7 @@ class BillingView(SecureView):
         else:
             codes = sorted(g.actor.tenant_codes)
             names = dict(db.session.query(Tenant.code, Tenant.name_ja).filter(Tenant.code.in_(codes)).all())
-            context["own"] = [(code, names.get(code, code), operations.statement_years(db.session, g.actor, code))
+            context["own"] = [(code, names.get(code, code), allocation_runs.statement_years(db.session, g.actor, code))
                               for code in codes]
         return self.render("renkei/billing_index.html", **context)
 
@@ -211,7 +211,7 @@ class BillingView(SecureView):
             return redirect(url_for(".index"))
 
         def create_run():
-            return operations.create_run(db.session, g.actor, year)
+            return allocation_runs.create_run(db.session, g.actor, year)
 
         return post_action(create_run,
                            saved=lambda run: f"按分計算 #{run.id} を作成しました。" if _ja() else f"Run #{run.id} computed.",
@@ -220,13 +220,13 @@ class BillingView(SecureView):
 
     @expose("/runs/<int:run_id>/")
     def run(self, run_id: int):
-        run = operations.read_run(db.session, g.actor, run_id)
-        lines = operations.run_lines(db.session, run)
+        run = allocation_runs.read_run(db.session, g.actor, run_id)
+        lines = allocation_runs.run_lines(db.session, run)
         snapshot = json.loads(run.snapshot_json)
         entries = ledger.postings(db.session, run_id=run.id)
-        moves = operations.allowed_run_actions(run)
+        moves = allocation_runs.allowed_run_actions(run)
         four_eyes = _four_eyes()
-        refusals = operations.four_eyes_refusals(run, g.actor) if four_eyes else {}
+        refusals = allocation_runs.four_eyes_refusals(run, g.actor) if four_eyes else {}
         shared = {line.tenant_code for line in lines}
         active_now = db.session.scalar(sa.select(sa.func.count()).select_from(Tenant).where(
             Tenant.status == TenantStatus.active, Tenant.kind != TenantKind.prefecture))
@@ -235,7 +235,7 @@ class BillingView(SecureView):
         names = _tenant_names()
         shown_lines = paging.paginate(lines, paging.page_number(), keep=lambda line: paging.matches(
             search, line.tenant_code, line.tenant_name))
-        not_sharing = operations.not_sharing(db.session, run.fiscal_year, excluding=shared)
+        not_sharing = allocation_runs.not_sharing(db.session, run.fiscal_year, excluding=shared)
         shown_others = paging.paginate(not_sharing, paging.page_number("others_page"),
                                        keep=lambda item: paging.matches(search, item.code, item.name))
 
@@ -261,8 +261,8 @@ class BillingView(SecureView):
                            # every line's components, in first-seen order (the prefecture line has only its share)
                            components=list(dict.fromkeys(basis for line in lines for basis in json.loads(line.components_json))),
                            line_components=lambda line: json.loads(line.components_json),
-                           basis_label=operations.basis_label_ja, moves=moves if self._can_manage() else [],
-                           move_labels=operations.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
+                           basis_label=allocation_policies.basis_label_ja, moves=moves if self._can_manage() else [],
+                           move_labels=allocation_runs.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
                            form=ActionForm(), run_status=_run_status, kind_label=_kind_label,
                            date=lambda value: format_date(value, _locale()), **self._letters(run))
 
@@ -287,13 +287,13 @@ class BillingView(SecureView):
 
         def act_on_run():
             if action == "review":
-                operations.review_run(db.session, g.actor, run_id, text, four_eyes=_four_eyes())
+                allocation_runs.review_run(db.session, g.actor, run_id, text, four_eyes=_four_eyes())
             elif action == "approve":
-                operations.approve_run(db.session, g.actor, run_id, four_eyes=_four_eyes())
+                allocation_runs.approve_run(db.session, g.actor, run_id, four_eyes=_four_eyes())
             elif action == "reverse":
-                operations.reverse_run(db.session, g.actor, run_id, text)
+                allocation_runs.reverse_run(db.session, g.actor, run_id, text)
             elif action == "discard":
-                operations.discard_run(db.session, g.actor, run_id)
+                allocation_runs.discard_run(db.session, g.actor, run_id)
             else:
                 abort(400)
 
@@ -374,7 +374,7 @@ class BillingView(SecureView):
         year = self._default_year()
         if request.method == "GET":
             form = PolicyForm(None, year=year)
-            adopted = operations.adopted_policy(db.session)
+            adopted = allocation_policies.adopted_policy(db.session)
             if adopted is not None:
                 _fill_policy_form(form, adopted)
             return self._policy_page(form)
@@ -389,7 +389,7 @@ class BillingView(SecureView):
         if previewing:
             return self._policy_page(form, preview=self._preview(form))
         return post_action(
-            with_problems_beside_fields(form, lambda: operations.create_policy(db.session, g.actor, form.to_schema()),
+            with_problems_beside_fields(form, lambda: allocation_policies.create_policy(db.session, g.actor, form.to_schema()),
                      {"components": "equal", "prefecture_share": "prefecture_share"}),
             saved=lambda policy: _("Policy %(name)s (version %(version)s) saved. Adopt it, or send it to the council.",
                                    name=policy.name, version=policy.version),
@@ -409,7 +409,7 @@ class BillingView(SecureView):
 
     def _preview(self, form):
         try:
-            return operations.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
+            return allocation_runs.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
                                                  form.members.data or "participating")
         except DomainError as error:
             apply_problems(form, error)
@@ -428,27 +428,27 @@ class BillingView(SecureView):
     def _policies_page(self, refused: AdoptForm | None = None):
         """The policies, each not adopted with its adoption form; ``refused``: the form that came back
         refused (what was picked, the problem beside the picker), the page then answering 422."""
-        policies = operations.list_policies(db.session, g.actor)
+        policies = allocation_policies.list_policies(db.session, g.actor)
         can_manage = self._can_manage()
         adopt_forms = {}
         if can_manage:
             waiting = [policy for policy in policies if PolicyStatus(policy.status) != PolicyStatus.adopted]
-            choices = operations.resolution_choices(db.session, g.actor, waiting)
+            choices = allocation_policies.resolution_choices(db.session, g.actor, waiting)
             for policy in waiting:
                 form = AdoptForm(choices=choices[policy.id], policy_id=policy.id)
                 if refused is not None and refused.policy_id == policy.id:
                     picked = (refused.resolution_id.data or "").strip()
-                    decision = operations.council_decision(db.session, int(picked)) if (
+                    decision = allocation_policies.council_decision(db.session, int(picked)) if (
                         picked.isdigit() and 0 < int(picked) < 2**31) else None
                     if decision is not None and picked not in dict(form.resolution_id.choices):
                         # what was picked stays shown, though it cannot stand (the problem says why)
                         form.resolution_id.choices.append((picked, _resolution_text(decision)))
                     form.resolution_id.data, form.resolution_id.errors = picked, refused.resolution_id.errors
                 adopt_forms[policy.id] = form
-        page = self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
+        page = self.render("renkei/billing_policies.html", policies=policies, describe=allocation_policies.describe_policy,
                            status_label=_policy_status_label, adopt_forms=adopt_forms,
-                           drafted_by=lambda policy: operations.drafted_by(policy, g.actor),
-                           resolution_text=lambda ref: operations.resolution_text(db.session, ref),
+                           drafted_by=lambda policy: allocation_policies.drafted_by(policy, g.actor),
+                           resolution_text=lambda ref: allocation_policies.resolution_text(db.session, ref),
                            can_manage=can_manage, can_propose=authz.allowed(g.actor, "council.manage"),
                            can_compare=self._all(),  # the comparison shows every tenant's share
                            propose_form=_propose_form(None),
@@ -458,18 +458,18 @@ class BillingView(SecureView):
     @expose("/policies/<int:policy_id>/adopt", methods=("POST",))
     def policy_adopt(self, policy_id: int):
         form = AdoptForm(request.form, policy_id=policy_id)
-        policy = operations.read_policy(db.session, g.actor, policy_id)
+        policy = allocation_policies.read_policy(db.session, g.actor, policy_id)
 
         def refused():
             return self._policies_page(refused=form)
 
         def adopt():
-            return operations.adopt_policy(db.session, g.actor, policy_id, form.value())
+            return allocation_policies.adopt_policy(db.session, g.actor, policy_id, form.value())
 
         if self._can_manage():  # others are refused by the operation
             # what would be refused is said now, beside the picker, before the confirmation step
             checked = post_action(with_problems_beside_fields(
-                form, lambda: operations.check_adoption(db.session, g.actor, policy_id, form.value())),
+                form, lambda: allocation_policies.check_adoption(db.session, g.actor, policy_id, form.value())),
                 done=lambda _result: None, failed=refused)
             if checked is not None:
                 return checked
@@ -477,7 +477,7 @@ class BillingView(SecureView):
                 self, title=_("Adopt %(name)s (version %(version)s)?", name=policy.name, version=policy.version),
                 consequence=_("From now on every new allocation run uses this policy: %(words)s. The policy adopted "
                               "until now stops being used; runs already computed keep the policy they used.",
-                              words=operations.describe_policy(policy)),
+                              words=allocation_policies.describe_policy(policy)),
                 confirm_label=_("Adopt"), back=url_for(".policies"))
             if asked is not None:
                 return asked
@@ -489,14 +489,14 @@ class BillingView(SecureView):
     def policy_propose(self, policy_id: int):
         """The operator puts the policy to the council (a proposal to adopt it)."""
 
-        policy = operations.read_policy(db.session, g.actor, policy_id)
+        policy = allocation_policies.read_policy(db.session, g.actor, policy_id)
         form = _propose_form(request.form)
         if not form.validate():
             flash(_("The proposal needs a title and a closing day."), "error")
             return redirect(url_for(".policies", _anchor=f"policy-{policy_id}"))
 
         def propose():
-            data = ProposalCreate(title=form.title.data, description=operations.describe_policy(policy),
+            data = ProposalCreate(title=form.title.data, description=allocation_policies.describe_policy(policy),
                                   change_type=ChangeType.adopt_allocation_policy, params={"policy_id": policy.id},
                                   closes_at=closing_moment(form.closes_on.data))
             return council.propose(db.session, g.actor, data)
@@ -511,8 +511,8 @@ class BillingView(SecureView):
     def what_if(self):
         operations.require_all_tenants(g.actor)
         year = _requested_year(self._default_year())
-        policies = operations.list_policies(db.session, g.actor)
-        adopted = operations.adopted_policy(db.session)
+        policies = allocation_policies.list_policies(db.session, g.actor)
+        adopted = allocation_policies.adopted_policy(db.session)
         default_id = str(adopted.id) if adopted else (str(policies[-1].id) if policies else "")
         choice = {key: request.args.get(key, default) for key, default in (
             ("a_policy", default_id), ("b_policy", default_id),
@@ -522,7 +522,7 @@ class BillingView(SecureView):
         chosen = {side: by_id.get(choice[f"{side}_policy"]) for side in ("a", "b")}
         asked = [side for side, policy in chosen.items() if policy is not None]
         # both sides in one call: the year's municipalities are read once for the two allocations
-        answers = dict(zip(asked, operations.preview_allocations(
+        answers = dict(zip(asked, allocation_runs.preview_allocations(
             db.session, g.actor, year, [(chosen[side], choice[f"{side}_members"]) for side in asked])))
         for side in ("a", "b"):
             if chosen[side] is None:
@@ -553,7 +553,7 @@ class BillingView(SecureView):
                            rows=shown.items if shown else rows, shown=shown, search=search,
                            kept={key: value for key, value in choice.items()} | {"fy": year},
                            href=lambda number: url_for(".what_if", **{**request.args.to_dict(), "page": number}),
-                           chart=chart, problems=problems, describe=operations.describe_policy,
+                           chart=chart, problems=problems, describe=allocation_policies.describe_policy,
                            year_label=format_fiscal_year(year, _locale()))
 
     # --- payments -----------------------------------------------------------------------------------
@@ -572,7 +572,7 @@ class BillingView(SecureView):
             failed=lambda: (self.render("renkei/billing_payment.html", form=form), 422))
 
     def _default_year(self) -> int:
-        return operations.default_year(db.session, g.actor, fiscal_year_of(today_jst()))
+        return allocation_runs.default_year(db.session, g.actor, fiscal_year_of(today_jst()))
 
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):
@@ -581,7 +581,7 @@ class BillingView(SecureView):
         except BillingNotFound as error:
             # not posted yet (or no such tenant): say so inside the layout, with the years that have one
             known = db.session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is not None
-            years = operations.statement_years(db.session, g.actor, code) if known else []
+            years = allocation_runs.statement_years(db.session, g.actor, code) if known else []
             return self.render("renkei/statement_missing.html", message=error.message_ja if _ja() else error.message_en,
                                code=code, years=years, year_label=lambda year: format_fiscal_year(year, _locale())), 404
         built = letter.statement
@@ -629,10 +629,10 @@ def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
     """Start the builder from a stored policy (in percentages), as a new version of it."""
     form.name.data = policy.name
     form.description.data = policy.description
-    share = operations.policy_value(policy).prefecture_share
+    share = allocation_policies.policy_value(policy).prefecture_share
     form.prefecture_share.data = _percent_number(share) if share else "0"
     form.equal.data = form.population.data = form.usage.data = "0"
-    for basis, weight in operations.policy_components(policy):
+    for basis, weight in allocation_policies.policy_components(policy):
         metric = allocation.usage_metric(basis)
         if metric is not None:
             form.usage.data, form.usage_metric.data = _percent_number(weight), metric
@@ -642,7 +642,7 @@ def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
 
 
 def _percent_number(value: Fraction) -> str:
-    text = operations.percent_text(value)
+    text = allocation_policies.percent_text(value)
     return text[:-1] if text.endswith("%") else str(float(value * 100))
 
 

@@ -19,7 +19,7 @@ from wtforms.widgets import TextInput
 
 from admin.extensions import db
 from admin.views import operator_forms as forms
-from billing import allocation, operations
+from billing import allocation, allocation_policies, allocation_runs
 from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, TaxTreatment
@@ -105,7 +105,7 @@ def _tax_choices():
 
 
 def _metric_choices():
-    return [(name, operations.metric_label_ja(name) if _ja() else metric.label_en) for name, metric in METRICS.items()]
+    return [(name, allocation_policies.metric_label_ja(name) if _ja() else metric.label_en) for name, metric in METRICS.items()]
 
 
 class CostItemForm(_Form):
@@ -185,7 +185,7 @@ class PolicyForm(_Form):
         if parsed:
             weights = [self._fractions[name] or 0 for name in ("equal", "population", "usage")]
             if sum(weights) != 1:
-                total = operations.percent_text(sum(weights)) if sum(weights) else "0%"
+                total = allocation_policies.percent_text(sum(weights)) if sum(weights) else "0%"
                 self.equal.errors = [*self.equal.errors, _(
                     "The equal, population and usage parts must add up to 100%% (now %(total)s).", total=total)]
                 valid = False
@@ -222,7 +222,7 @@ class PolicyForm(_Form):
 
 
 def _member_choices():
-    labels = operations.MEMBER_SETS_JA if _ja() else operations.MEMBER_SETS_EN
+    labels = allocation_runs.MEMBER_SETS_JA if _ja() else allocation_runs.MEMBER_SETS_EN
     return list(labels.items())
 
 
@@ -247,7 +247,7 @@ class PaymentForm(_Form):
         return _validated(PaymentCreate, data, {})
 
 
-def _resolution_text(decision: operations.CouncilDecision) -> str:
+def _resolution_text(decision: allocation_policies.CouncilDecision) -> str:
     """A resolution in the picker: its number, the title voted on and the day it was decided
     (「令和7年度 協議会議決第3号「…」（2025/06/01 議決）」)."""
     day = to_jst(decision.decided_at).date()

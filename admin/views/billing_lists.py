@@ -14,7 +14,7 @@ from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels as words
 from admin.views.base import SecureModelView
 from admin.views.billing_forms import _ja, _locale
-from billing import allocation, ledger, operations
+from billing import allocation, allocation_policies, ledger
 from billing.models import (
     CATEGORY_LABELS_EN,
     CATEGORY_LABELS_JA,
@@ -35,7 +35,7 @@ from billing.models import (
 
 def _basis_label(basis: str) -> str:
     if _ja():
-        return operations.basis_label_ja(basis)
+        return allocation_policies.basis_label_ja(basis)
     metric = allocation.usage_metric(basis)
     return {"equal": "Equal part", "population": "Population part", "prefecture": "Prefecture"}.get(
         basis, f"Usage part ({metric})" if metric else basis)
@@ -73,7 +73,7 @@ def _policy_status(view, context, model, name):
 
 
 def _in_words(view, context, model, name):
-    return operations.describe_policy(model)
+    return allocation_policies.describe_policy(model)
 
 
 def _entry_kind(view, context, model, name):
@@ -151,7 +151,7 @@ class PolicyView(SecureModelView):
                          "adopted_at": _date, "created_at": _date}
     # the components in words (均等割 50%・人口割 50%), never the stored JSON
     column_formatters_detail = {**column_formatters, "components_json": lambda view, context, model, name: "・".join(
-        f"{_basis_label(basis)} {operations.percent_text(weight)}" for basis, weight in operations.policy_components(model))}
+        f"{_basis_label(basis)} {allocation_policies.percent_text(weight)}" for basis, weight in allocation_policies.policy_components(model))}
 
 
 class JournalEntryView(words.LabelledFilters, SecureModelView):

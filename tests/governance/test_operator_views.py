@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from billing import operations as billing
+from billing import allocation_policies
 from billing.schemas import PolicyCreate
 from core.actor import Actor
 from core.audit import AuditRecord
@@ -60,7 +60,7 @@ def propose(client, **fields):
 
 def test_a_proposal_of_each_kind_is_built_from_pickers(operator_page, db, operator, tenant_factory):
     client = operator_page
-    policy = billing.create_policy(db, FINANCE, PolicyCreate.model_validate(
+    policy = allocation_policies.create_policy(db, FINANCE, PolicyCreate.model_validate(
         {"name": "均等割と人口割", "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]}))
     tenant_factory("432032", status="screening")
     agreements.draft_version(db, operator, "operating_rules", VersionDraft(
@@ -114,7 +114,7 @@ def test_a_proposal_of_each_kind_is_built_from_pickers(operator_page, db, operat
 
 def test_a_refused_proposal_keeps_what_was_typed_and_names_the_field_in_words(operator_page, db, operator):
     client = operator_page
-    billing.create_policy(db, FINANCE, PolicyCreate.model_validate(
+    allocation_policies.create_policy(db, FINANCE, PolicyCreate.model_validate(
         {"name": "人口割のみ", "components": [{"basis": "population", "weight": "1"}]}))
     db.commit()
     answer = propose(client, title="負担割合の見直し", description="人口割に一本化する。\n詳細は別紙。",
