@@ -27,8 +27,8 @@ from core import authz
 from core.actor import Actor
 from core.errors import DomainError
 from tenancy.identity.denylist import DenyListCache
-from tenancy.identity import api_clients
-from tenancy.identity.api_clients import address_allowed
+from tenancy.identity import api_clients, client_access
+from tenancy.identity.allowlist import ANY, address_allowed
 from tenancy.identity.tokens import InvalidToken, TokenValidator, actor_from_claims
 
 bp = Blueprint("auth", __name__)
@@ -149,13 +149,13 @@ def own_authentication(paths: Iterable[str], authenticate: Callable) -> None:
     _OWN_AUTHENTICATION.update(dict.fromkeys(paths, authenticate))
 
 
-def client_states() -> api_clients.ClientStateCache:
+def client_states() -> client_access.ClientStateCache:
     """This process's memory of API clients' states (RENKEI_GATEWAY_CACHE_SECONDS, default 1): the
     gateway check's and this API's."""
     app = current_app._get_current_object()
     states = app.extensions.get("renkei_client_states")
     if states is None:
-        states = app.extensions["renkei_client_states"] = api_clients.ClientStateCache(
+        states = app.extensions["renkei_client_states"] = client_access.ClientStateCache(
             float(app.config.get("RENKEI_GATEWAY_CACHE_SECONDS") or 1.0))
     return states
 
@@ -167,16 +167,16 @@ def _is_client_token(claims: dict) -> bool:
 
 def _client_access_ended(claims: dict):
     """An API client's token is refused by renkei's own API as by the gateway check
-    (:func:`tenancy.identity.api_clients.state_refusal`, the client's state at most
+    (:func:`tenancy.identity.client_access.state_refusal`, the client's state at most
     RENKEI_GATEWAY_CACHE_SECONDS old): revoked, disabled, waiting, expired, rotated out, missing in
     Keycloak, or not in renkei's records at all. ``None``: it may go on."""
     from core.db import utcnow
 
     row = client_states().row(_db_session(), str(claims.get("azp") or claims.get("client_id") or ""))
-    reason = "not_an_api_client" if row is None else api_clients.state_refusal(row, utcnow())
+    reason = "not_an_api_client" if row is None else client_access.state_refusal(row, utcnow())
     if reason is None:
         return None
-    en, ja = api_clients.REASONS[reason]
+    en, ja = client_access.REASONS[reason]
     return problem_response(401, f"The access token was refused: {en}.", f"アクセストークンは使えません。{ja}。")
 
 
@@ -187,7 +187,7 @@ def _allowlist_now(claims: dict) -> str:
     row = client_states().row(_db_session(), str(claims.get("azp") or claims.get("client_id") or ""))
     if row is None:
         return str(claims["renkei_allowlist"])
-    return api_clients.ANY if row.allow_any else row.allowlist
+    return ANY if row.allow_any else row.allowlist
 
 
 class AccessEnded(InvalidToken):

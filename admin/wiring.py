@@ -45,17 +45,17 @@ def _optional(module: str):
 # --- council enactors -----------------------------------------------------------------------------
 
 def _adopt_policy(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from billing import operations as billing
+    from billing import allocation_policies
 
-    policy = billing.adopt_policy(session, actor, int(params["policy_id"]), resolution.id, by_council=True)
+    policy = allocation_policies.adopt_policy(session, actor, int(params["policy_id"]), resolution.id, by_council=True)
     return f"allocation_policy:{policy.id}"
 
 
 def _council_decisions(session: Session, resolution_id: int | None = None) -> list:
     """The council's resolutions as billing reads them (the picker of the resolution adopting a policy)."""
-    from billing import operations as billing
+    from billing import allocation_policies
 
-    return [billing.CouncilDecision(
+    return [allocation_policies.CouncilDecision(
         id=resolution.id, ref=resolution.ref, fiscal_year=resolution.fiscal_year, number=resolution.number,
         title=proposal.title, decided_at=resolution.decided_at, adopted=resolution.adopted,
         change_type=ChangeType(proposal.change_type).value, enacted_ref=resolution.enacted_ref or "",
@@ -64,9 +64,9 @@ def _council_decisions(session: Session, resolution_id: int | None = None) -> li
 
 
 def _check_policy(session: Session, params: dict) -> None:
-    from billing import operations as billing
+    from billing import allocation_policies
 
-    billing.get_policy(session, int(params["policy_id"]))
+    allocation_policies.get_policy(session, int(params["policy_id"]))
 
 
 def _admit(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
@@ -91,9 +91,9 @@ def _check_admission(session: Session, params: dict) -> None:
 
 
 def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    plan = quotas.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
+    plan = quota_plans.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
     return f"quota_plan:{plan.code}"
 
 
@@ -114,7 +114,7 @@ def _check_quota_change(session: Session, params: dict) -> None:
 
 ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
     # change type: (module that must be importable, handler, proposal check)
-    ChangeType.adopt_allocation_policy: ("billing.operations", _adopt_policy, _check_policy),
+    ChangeType.adopt_allocation_policy: ("billing.allocation_policies", _adopt_policy, _check_policy),
     ChangeType.admit_municipality: ("tenancy.onboarding.lifecycle", _admit, _check_admission),
     ChangeType.change_quota_plan: ("tenancy.usage.quotas", _change_quota_plan, _check_quota_change),
     ChangeType.publish_agreement_version: ("governance.agreements", agreements.enact_publish,
@@ -152,7 +152,7 @@ def wire() -> dict[str, list[str]]:
             continue
         council.register_enactor(change_type, handler, check=check)
         wired["enactors"].append(change_type.value)
-    billing = _optional("billing.operations")
+    billing = _optional("billing.allocation_policies")
     if billing is not None:  # billing reads the council's resolutions (adopting a policy by one)
         billing.COUNCIL_RESOLUTIONS = _council_decisions
         billing.NOTE_ENACTED = council.note_enacted

@@ -38,7 +38,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from core import audit as core_audit  # noqa: E402
-from governance import audit  # noqa: E402
+from governance import audit, audit_export  # noqa: E402
 from core.audit import AuditAnchor, AuditChainHead, AuditRecord  # noqa: E402
 from core.actor import Actor  # noqa: E402
 from core.db import metadata  # noqa: E402
@@ -180,7 +180,7 @@ def bench_verify(engine: sa.Engine) -> tuple[float, float, bool, bool]:
 def bench_export(engine: sa.Engine) -> tuple[float, float]:
     with Session(engine) as session, tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        audit.write_export(out, audit.records_in_period(session, ACTOR, None, None), "jsonl")
+        audit_export.write_export(out, audit_export.records_in_period(session, ACTOR, None, None), "jsonl")
         renkei = time.perf_counter() - started
     with engine.connect() as connection, tempfile.TemporaryFile() as out:
         started = time.perf_counter()

@@ -72,13 +72,13 @@ def prepare(app) -> str:
     from core.actor import console_actor
     from tenancy.identity import api_clients
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import metering, quotas
+    from tenancy.usage import metering, quota_plans
 
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
         common.reset_schema(db)
         load_kumamoto(db.session, actor)
-        quotas.load_default_plans(db.session, actor)
+        quota_plans.load_default_plans(db.session, actor)
         now = dt.datetime.now(dt.timezone.utc)
         metering.ingest(db.session, actor, [
             {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])

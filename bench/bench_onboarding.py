@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5, help="users per municipality, the first admin included")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (renkei wave, limit)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="municipalities at once (default: the wave's own, saga.WAVE_WORKERS on PostgreSQL)")
+                        help="municipalities at once (default: the wave's own, waves.WAVE_WORKERS on PostgreSQL)")
     parser.add_argument("--quick", action="store_true", help="5 municipalities with 3 users each, one round")
     parser.add_argument("--keycloak-url", default=os.environ.get("RENKEI_TEST_KEYCLOAK_URL"))
     common.add_database_option(parser, None, help_text="a scratch database the benchmark empties "
@@ -144,7 +144,7 @@ def run(server, tenants: int, users: int, database_url: str | None, *, rounds: i
     from core.actor import Actor
     from tenancy.identity import operations as identity
     from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
-    from tenancy.onboarding import saga as onboarding
+    from tenancy.onboarding import board as onboarding_board, waves as onboarding_waves
     from tenancy.onboarding.lifecycle import SCREENING_ITEMS
     from tenancy.registry.schemas import ContactIn
 
@@ -176,7 +176,7 @@ def run(server, tenants: int, users: int, database_url: str | None, *, rounds: i
                 db.drop_all()
             db.create_all()
             dialect = db.engine.dialect.name
-            pool = workers if workers is not None else (onboarding.WAVE_WORKERS if dialect == "postgresql" else 1)
+            pool = workers if workers is not None else (onboarding_waves.WAVE_WORKERS if dialect == "postgresql" else 1)
             if dialect != "postgresql":
                 pool = 1
             directory = identity_directory()
@@ -194,13 +194,13 @@ def run(server, tenants: int, users: int, database_url: str | None, *, rounds: i
                     session.commit()
 
             def renkei_side(number: int) -> float:
-                rows = [onboarding.WaveRow(line=i + 2, code=code, contact=ContactIn(
+                rows = [onboarding_waves.WaveRow(line=i + 2, code=code, contact=ContactIn(
                             role="admin", name="熊本 花子", email=f"bench-admin-{code}@example.jp"),
                             confirmed=frozenset(entry.key for entry in SCREENING_ITEMS))
                         for i, (code, _) in enumerate(waves[number])]
                 calls.take()
                 started = time.perf_counter()
-                outcomes = onboarding.run_wave(db.session, operator, directory, 2025, rows, workers=pool)
+                outcomes = onboarding_waves.run_wave(db.session, operator, directory, 2025, rows, workers=pool)
                 wave_s.append(time.perf_counter() - started)
                 staff = [(code, i) for code, _ in waves[number] for i in range(users - 1)]
                 if pool == 1:
@@ -228,7 +228,7 @@ def run(server, tenants: int, users: int, database_url: str | None, *, rounds: i
 
             samples = common.alternate({"renkei": renkei_side, "direct": direct_side}, rounds)
             renkei_s, direct_s = samples["renkei"], samples["direct"]
-            active = onboarding.board(db.session, operator)["active_municipalities"]
+            active = onboarding_board.board(db.session, operator)["active_municipalities"]
     finally:
         try:
             master_admin(server.url, server.admin_user, server.admin_password, "master").delete_realm(realm)

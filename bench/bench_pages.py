@@ -95,13 +95,13 @@ def build(app, tenants: int, audit_records: int) -> dict:
     import sqlalchemy as sa
 
     from admin.extensions import db
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate
     from core.actor import Actor
     from core.calendar import fiscal_year_of, today_jst
     from tenancy.registry.models import Tenant
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
     from tenancy.usage.models import METRICS, MetricKind, UsageAggregate
 
     operator = Actor(issuer="urn:bench", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
@@ -114,7 +114,7 @@ def build(app, tenants: int, audit_records: int) -> dict:
         now = dt.datetime.now(dt.timezone.utc)
         fill_audit(session, audit_records, now - dt.timedelta(days=1))
         load_kumamoto(session, operator)
-        quotas.load_default_plans(session, operator)
+        quota_plans.load_default_plans(session, operator)
         session.commit()
         taken = set(session.scalars(sa.select(Tenant.code)))
         this_year = fiscal_year_of(today_jst())
@@ -158,25 +158,25 @@ def build(app, tenants: int, audit_records: int) -> dict:
         datasets = fill_datasets(session, codes, 30)
 
         # three fiscal years of runs, approved (posted to the ledger), a payment each year
-        policy = operations.create_policy(session, finance[0], PolicyCreate.model_validate({
+        policy = allocation_policies.create_policy(session, finance[0], PolicyCreate.model_validate({
             "name": "共同利用負担金の按分", "prefecture_share": "1/2",
             # no usage basis: the usage kept covers the last 12 months, not the three years' runs
             "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]}))
-        operations.adopt_policy(session, finance[2], policy.id)  # four eyes: not the drafter
+        allocation_policies.adopt_policy(session, finance[2], policy.id)  # four eyes: not the drafter
         session.commit()
         years = [this_year - 3, this_year - 2, this_year - 1]
         for year in years:
             operations.create_cost_item(session, finance[0], CostItemCreate.model_validate({
                 "fiscal_year": year, "name": "クラウド利用料", "category": "run", "amount": 120_000_000,
                 "tax_treatment": "taxable_10", "vendor": "クラウド事業者", "reference": f"INV-{year}"}))
-            run = operations.create_run(session, finance[0], year)
-            operations.review_run(session, finance[1], run.id)
-            operations.approve_run(session, finance[2], run.id, posted_on=dt.date(year, 7, 31))
+            run = allocation_runs.create_run(session, finance[0], year)
+            allocation_runs.review_run(session, finance[1], run.id)
+            allocation_runs.approve_run(session, finance[2], run.id, posted_on=dt.date(year, 7, 31))
             operations.record_payment(session, finance[0], PaymentCreate(
                 tenant_code="431001", fiscal_year=year, amount=1_000_000, received_on=dt.date(year, 9, 1),
                 reference=f"振込 {year}"))
             session.commit()
-        run_id = operations.list_runs(session, finance[0])[0].id
+        run_id = allocation_runs.list_runs(session, finance[0])[0].id
         item_id = operations.list_cost_items(session, finance[0])[0].id
     facts = {"run_id": run_id, "item_id": item_id, "fiscal_year": years[-1], "month": f"{first:%Y-%m}",
              "tenants": tenants, "audit_records": audit_records, "datasets": datasets,

@@ -93,7 +93,7 @@ def bare_app():
 def prepare(url: str) -> None:
     from admin import create_app
     from admin.extensions import db
-    from tenancy.usage import metering, quotas
+    from tenancy.usage import metering, quota_plans
     from core.actor import console_actor
     from tenancy.registry.sample import load_kumamoto
 
@@ -104,7 +104,7 @@ def prepare(url: str) -> None:
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
         common.reset_schema(db)
         load_kumamoto(db.session, actor)
-        quotas.load_default_plans(db.session, actor)
+        quota_plans.load_default_plans(db.session, actor)
         now = dt.datetime.now(dt.timezone.utc)
         metering.ingest(db.session, actor, [
             {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])

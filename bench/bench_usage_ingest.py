@@ -276,7 +276,7 @@ def main() -> None:
     total = 100_000 if args.quick else args.events
 
     from admin.extensions import db
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans, quotas
     from core.actor import console_actor
     from tenancy.registry.sample import load_kumamoto
 
@@ -287,7 +287,7 @@ def main() -> None:
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
         common.reset_schema(db)
         load_kumamoto(db.session, actor)
-        quotas.load_default_plans(db.session, actor)
+        quota_plans.load_default_plans(db.session, actor)
         db.session.commit()
         if args.national_year:
             run_national(db, actor, args.months, args.batch, args.tenants)

@@ -23,7 +23,7 @@ import html
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import operations, statements
+from billing import allocation_runs, operations, statements
 from billing.statements import TAX_NOTE, addressee
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import AllocationRun, AllocationRunLine, RunStatus, StatementDocument
@@ -86,7 +86,7 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     ``due_on`` defaults to the settings' number of days after ``issued_on`` (today in Japan).
     """
     authz.authorize(actor, "billing.manage")
-    run = operations.get_run(session, run_id, lock=True)
+    run = allocation_runs.get_run(session, run_id, lock=True)
     if run.status != RunStatus.approved:
         raise BillingConflict(f"run #{run.id} is not approved and posted: only a posted run's statements are sent",
                               f"按分計算 #{run.id} は承認・計上されていないため、納入通知書を発行できません。",
@@ -193,7 +193,7 @@ def issued_letter(session: Session, actor: Actor, tenant_code: str, fiscal_year:
 def run_letters(session: Session, actor: Actor, run_id: int) -> list[Letter]:
     """Every issued letter of a run, by tenant code (the batch download; needs every tenant's grant)."""
     operations.require_all_tenants(actor)
-    run: AllocationRun = operations.get_run(session, run_id)
+    run: AllocationRun = allocation_runs.get_run(session, run_id)
     documents = _documents(session, run.id)
     if not documents:
         raise BillingNotFound(f"no statement of run #{run.id} has been issued yet",

@@ -1,12 +1,12 @@
 """Integrity of billing as a whole: what ``renkei check`` asks of the runs, the ledger and the accounts.
 
-The database guards (:data:`billing.models.LEDGER_GUARD_DDL`) stop changes through the
+The database guards (:data:`billing.ledger_guards.LEDGER_GUARD_DDL`) stop changes through the
 application; these checks look at the result, so they also notice what a restore lost or what
 someone with the owner's rights did:
 
 * ``runs``: every approved (or later reversed) run has exactly its lines posted: one posted
   charge per nonzero line and one posted cost entry, each under the run's idempotency key with
-  exactly the legs the approval would post (:func:`billing.operations._run_entries`, the one
+  exactly the legs the approval would post (:func:`billing.allocation_runs._run_entries`, the one
   place that says what a run posts), no other entry under the run's keys, and nothing
   ``pending`` under them. A reversed run's entries are each reversed.
 * ``years``: in each fiscal year the charges (income: municipalities' and the prefecture's
@@ -83,7 +83,7 @@ def _legs_by_entry(session: Session, entry_ids: list[int]) -> dict[int, Counter]
 
 
 def check_runs(session: Session, report: Report) -> None:
-    from billing.operations import _run_entries  # what an approval posts: one definition
+    from billing.allocation_runs import _run_entries  # what an approval posts: one definition
 
     runs = session.scalars(sa.select(AllocationRun).where(
         AllocationRun.status.in_([RunStatus.approved, RunStatus.reversed])).order_by(AllocationRun.id)).all()

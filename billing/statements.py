@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
 from billing.models import AllocationRun, AllocationRunLine, EntryKind
-from billing.operations import basis_label_ja, metric_label_ja, require_all_tenants, resolution_text
+from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
+from billing.operations import require_all_tenants
 from core import authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, today_jst

@@ -96,7 +96,7 @@ class AuditAnchor(SQLModel, table=True):
     archive_sha256: str = Field(default="", max_length=64)
 
 
-# The database's own refusal to change or remove audit records. The purge (governance.audit.purge)
+# The database's own refusal to change or remove audit records. The purge (governance.audit_export.purge)
 # first moves the anchor forward, then deletes only records at or below it; on PostgreSQL it must
 # also set the transaction-local flag renkei.audit_purge. The chain head and the anchor only move
 # forward and cannot be deleted. A database owner can still drop these

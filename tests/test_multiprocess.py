@@ -152,7 +152,7 @@ def test_the_same_usage_batch_sent_to_both_processes_at_once_is_counted_once(ser
 
 def test_one_run_approved_through_both_processes_at_once_is_posted_once(servers, db, tenant_factory):
     from billing.models import JournalEntry, RunStatus
-    from billing.operations import get_run
+    from billing.allocation_runs import get_run
     from core.actor import Actor
     from core.audit import AuditRecord
     from tests.billing.conftest import make_reviewed_run

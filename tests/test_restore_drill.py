@@ -93,7 +93,7 @@ def _load(settings) -> tuple[int, dict[str, str]]:
     """Tenants, a posted FY2025 run with a payment, usage events, audit records, consents and linkage
 records (issue 23's chains), an operator in Keycloak."""
     from admin.extensions import db
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import PaymentCreate
     from core.actor import Actor
     from tenancy.identity.keycloak import IdentityDirectory, password_token
@@ -108,12 +108,12 @@ records (issue 23's chains), an operator in Keycloak."""
         create_tenant(db.session, operator, TenantCreate.model_validate({
             "code": code, "name_ja": name, "name_en": f"Tenant {code}", "kind": "prefecture" if code == "430005" else "city",
             "population": population, "population_source": "drill", "status": "active"}))
-    policy = operations.create_policy(db.session, finance, policy_data())
-    operations.adopt_policy(db.session, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db.session, finance, policy_data())
+    allocation_policies.adopt_policy(db.session, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db.session, finance, cost_data(amount=12_000_000))
-    run = operations.create_run(db.session, finance, 2025)
-    operations.review_run(db.session, colleague(2), run.id)
-    operations.approve_run(db.session, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db.session, finance, 2025)
+    allocation_runs.review_run(db.session, colleague(2), run.id)
+    allocation_runs.approve_run(db.session, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     operations.record_payment(db.session, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=500_000,
                                                                  received_on=dt.date(2025, 9, 1), reference="振込 0901"))
     at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)  # within the retention period, whenever it runs

@@ -21,7 +21,7 @@ from admin.api.contract import XLSX, json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.config import four_eyes
 from admin.extensions import db
-from billing import documents, ledger, operations, statements
+from billing import allocation_policies, allocation_runs, documents, ledger, operations, statements
 from billing.models import EntryKind
 from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
 from core.validation import ID_RANGE, TenantCode
@@ -248,31 +248,31 @@ def delete_cost_item(path: IdPath):
 
 @bp.get("/billing/policies", responses={200: PolicyList}, summary="List allocation policy versions (按分方式)")
 def list_policies():
-    policies = operations.list_policies(db.session, current_actor())
-    return jsonify({"items": [operations.policy_summary(policy) for policy in policies]})
+    policies = allocation_policies.list_policies(db.session, current_actor())
+    return jsonify({"items": [allocation_policies.policy_summary(policy) for policy in policies]})
 
 
 @bp.get("/billing/policies/<int:policy_id>", responses={200: PolicyOut}, summary="Get a policy version")
 def get_policy(path: PolicyPath):
-    return jsonify(operations.policy_summary(operations.read_policy(db.session, current_actor(), path.policy_id)))
+    return jsonify(allocation_policies.policy_summary(allocation_policies.read_policy(db.session, current_actor(), path.policy_id)))
 
 
 @bp.post("/billing/policies", responses={201: PolicyOut}, summary="Record a new policy version (immutable once recorded)")
 def create_policy(body: PolicyCreate):
-    return jsonify(operations.policy_summary(operations.create_policy(db.session, current_actor(), body))), 201
+    return jsonify(allocation_policies.policy_summary(allocation_policies.create_policy(db.session, current_actor(), body))), 201
 
 
 @bp.post("/billing/policies/<int:policy_id>/adopt", responses={200: PolicyOut}, summary="Adopt a policy version (the one the next run uses)")
 def adopt_policy(path: PolicyPath, body: AdoptPolicy):
-    policy = operations.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_id,
-                                     four_eyes=four_eyes(current_app.config))
-    return jsonify(operations.policy_summary(policy))
+    policy = allocation_policies.adopt_policy(db.session, current_actor(), path.policy_id, body.resolution_id,
+                                              four_eyes=four_eyes(current_app.config))
+    return jsonify(allocation_policies.policy_summary(policy))
 
 
 @bp.get("/billing/policies/<int:policy_id>/resolutions", responses={200: ResolutionChoiceList},
         summary="The council resolutions that may stand for adopting this policy version (adopted this fiscal year)")
 def policy_resolutions(path: PolicyPath):
-    choices = operations.resolutions_for_policy(db.session, current_actor(), path.policy_id)
+    choices = allocation_policies.resolutions_for_policy(db.session, current_actor(), path.policy_id)
     return jsonify({"items": [{"id": choice.id, "fiscal_year": choice.fiscal_year, "number": choice.number,
                                "title": choice.title, "decided_at": choice.decided_at.isoformat(),
                                "label_ja": choice.label_ja, "label_en": choice.label_en} for choice in choices]})
@@ -281,45 +281,45 @@ def policy_resolutions(path: PolicyPath):
 # --- runs ---------------------------------------------------------------------------------------------
 
 def _run_out(run):
-    return operations.run_summary(run, operations.run_lines(db.session, run))
+    return allocation_runs.run_summary(run, allocation_runs.run_lines(db.session, run))
 
 
 @bp.get("/billing/runs", responses={200: RunList}, summary="List allocation runs (按分計算)")
 def list_runs(query: YearQuery):
-    runs = operations.list_runs(db.session, current_actor(), query.fiscal_year)
-    return jsonify({"items": [operations.run_summary(run) for run in runs]})
+    runs = allocation_runs.list_runs(db.session, current_actor(), query.fiscal_year)
+    return jsonify({"items": [allocation_runs.run_summary(run) for run in runs]})
 
 
 @bp.get("/billing/runs/<int:run_id>", responses={200: RunOut}, summary="Get a run with its lines and snapshot")
 def get_run(path: RunPath):
-    return jsonify(_run_out(operations.read_run(db.session, current_actor(), path.run_id)))
+    return jsonify(_run_out(allocation_runs.read_run(db.session, current_actor(), path.run_id)))
 
 
 @bp.post("/billing/runs", responses={201: RunOut}, summary="Compute a run for a fiscal year (snapshot of its inputs)")
 def create_run(body: RunCreate):
-    return jsonify(_run_out(operations.create_run(db.session, current_actor(), body.fiscal_year, body.policy_id))), 201
+    return jsonify(_run_out(allocation_runs.create_run(db.session, current_actor(), body.fiscal_year, body.policy_id))), 201
 
 
 @bp.post("/billing/runs/<int:run_id>/review", responses={200: RunOut}, summary="Mark a computed run as reviewed")
 def review_run(path: RunPath, body: RunReview):
-    return jsonify(_run_out(operations.review_run(db.session, current_actor(), path.run_id, body.note,
-                                                  four_eyes=four_eyes(current_app.config))))
+    return jsonify(_run_out(allocation_runs.review_run(db.session, current_actor(), path.run_id, body.note,
+                                                       four_eyes=four_eyes(current_app.config))))
 
 
 @bp.post("/billing/runs/<int:run_id>/approve", responses={200: RunOut}, summary="Approve a reviewed run and post it to the ledger (idempotent)")
 def approve_run(path: RunPath):
-    return jsonify(_run_out(operations.approve_run(db.session, current_actor(), path.run_id,
-                                                   four_eyes=four_eyes(current_app.config))))
+    return jsonify(_run_out(allocation_runs.approve_run(db.session, current_actor(), path.run_id,
+                                                        four_eyes=four_eyes(current_app.config))))
 
 
 @bp.post("/billing/runs/<int:run_id>/reverse", responses={200: RunOut}, summary="Reverse a posted run with reversal entries")
 def reverse_run(path: RunPath, body: RunReverse):
-    return jsonify(_run_out(operations.reverse_run(db.session, current_actor(), path.run_id, body.reason)))
+    return jsonify(_run_out(allocation_runs.reverse_run(db.session, current_actor(), path.run_id, body.reason)))
 
 
 @bp.post("/billing/runs/<int:run_id>/discard", responses={200: RunOut}, summary="Discard a run that was never posted")
 def discard_run(path: RunPath):
-    return jsonify(_run_out(operations.discard_run(db.session, current_actor(), path.run_id)))
+    return jsonify(_run_out(allocation_runs.discard_run(db.session, current_actor(), path.run_id)))
 
 
 # --- payments and the ledger ----------------------------------------------------------------------

@@ -16,7 +16,8 @@ from admin.auth import client_states, current_actor, token_validator
 from admin.extensions import db
 from admin.identity import identity_directory
 from core.validation import ID_RANGE, AccountHolderCode, StatedInSchema
-from tenancy.identity import api_clients, client_policy
+from tenancy.identity import api_clients, client_access, client_policy
+from tenancy.identity.allowlist import ALLOWLIST_ENTRY_SCHEMA
 from tenancy.identity.models import ApiClientRequest, RequestStatus
 
 bp = APIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
@@ -35,7 +36,7 @@ class ClientPath(BaseModel):
     client_id: int = Field(**ID_RANGE)
 
 
-AllowlistEntry = Annotated[str, StatedInSchema(**api_clients.ALLOWLIST_ENTRY_SCHEMA)]
+AllowlistEntry = Annotated[str, StatedInSchema(**ALLOWLIST_ENTRY_SCHEMA)]
 
 
 class CreateBody(BaseModel):
@@ -341,6 +342,6 @@ def enable_client(path: ClientPath):
              "counts the call: a gateway in front of the platform's APIs uses GET /gateway/auth (docs/gateway.md). "
              "Callers: metering-client or platform-operator."))
 def gateway_check(body: GatewayBody):
-    decision = api_clients.gateway_check(db.session, current_actor(), token_validator().claims, body.token,
+    decision = client_access.gateway_check(db.session, current_actor(), token_validator().claims, body.token,
                                          body.address, quota_cache(), quantity=body.quantity, states=client_states())
     return answer(decision.summary(), decision.reason, decision_headers(decision))

@@ -38,7 +38,7 @@ from admin.problems import from_domain_error, problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
 from core.errors import DomainError
-from tenancy.identity import api_clients, gateway
+from tenancy.identity import client_access, gateway
 from tenancy.identity.keycloak import client_token_or_none
 from tenancy.identity.tokens import actor_from_claims
 
@@ -59,7 +59,7 @@ STATUS: dict[str, int] = {
     "tenant_not_active": 403,
     "hard_limit_reached": 429,
 }
-assert set(STATUS) == set(api_clients.REASONS)
+assert set(STATUS) == set(client_access.REASONS)
 # the gateway itself could not be verified, or the check did not answer: not the consumer's doing
 UNAVAILABLE = "check_unavailable"
 UNAVAILABLE_RETRY_SECONDS = 30
@@ -75,7 +75,7 @@ def retry_after(now: dt.datetime | None = None) -> int:
     return max(1, int((month_start_utc(add_months(current_month(now), 1)) - now).total_seconds()) + 1)
 
 
-def decision_headers(decision: api_clients.GatewayDecision, scope: str | None = None) -> dict[str, str]:
+def decision_headers(decision: client_access.GatewayDecision, scope: str | None = None) -> dict[str, str]:
     headers = {"X-Renkei-Reason": decision.reason, "X-Renkei-Tenant": decision.tenant or "",
                "X-Renkei-Client": "" if decision.client is None else str(decision.client)}
     if scope:
@@ -250,7 +250,7 @@ def gateway_refusal(query: RefusalQuery):
             "続く場合は基盤の運営者に連絡してください。", allowed=False, reason=reason)
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
     else:
-        summary = api_clients.GatewayDecision(False, reason).summary()
+        summary = client_access.GatewayDecision(False, reason).summary()
         response = answer(summary, reason, {})
         if reason == "hard_limit_reached":
             response.headers["Retry-After"] = str(retry_after())

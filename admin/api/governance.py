@@ -18,7 +18,7 @@ from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, tag
 from admin.api.contract import media
 from admin.auth import current_actor
 from admin.extensions import db
-from governance import agreements, audit, council
+from governance import agreements, audit, audit_export, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
 from core.validation import ID_RANGE, StatedInSchema, TenantCode
@@ -422,7 +422,7 @@ def withdraw_proposal(path: ProposalPath, body: WithdrawIn):
 
 @bp.get("/audit/records", responses={200: AuditPage}, summary="Audit records, newest first, filtered by period (JST days), action and tenant")
 def list_audit_records(query: AuditQuery):
-    rows, total = audit.read_records(db.session, current_actor(), first_day=query.date_from, last_day=query.date_to,
+    rows, total = audit_export.read_records(db.session, current_actor(), first_day=query.date_from, last_day=query.date_to,
                                      action=query.action, tenant_code=query.tenant, page=query.page,
                                      per_page=query.per_page)
     return jsonify({"items": [audit.record_dict(r) for r in rows], "total": total, "page": query.page,
@@ -454,7 +454,7 @@ def verify_audit_log(query: VerificationQuery):
 @bp.get("/audit/export", responses={200: media("text/csv", "application/x-ndjson")}, summary="Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines")
 def export_audit_log(query: ExportQuery):
     # streamed: read in batches on a session of its own, sent as written (the first byte at once)
-    pieces = audit.export_download(db.engine, current_actor(), query.date_from, query.date_to, query.format,
+    pieces = audit_export.export_download(db.engine, current_actor(), query.date_from, query.date_to, query.format,
                                    japanese_headers=not query.english_headers)
     first = query.date_from.isoformat() if query.date_from else "start"
     last = query.date_to.isoformat() if query.date_to else "now"

@@ -19,7 +19,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
 from admin.extensions import db
 from admin.identity import identity_directory
-from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
 from core import outbox
 from admin.api.contract import digits_between
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -204,12 +204,12 @@ DETAIL = {200: OnboardingOut}
 
 
 def _detail(code: str):
-    return jsonify(onboarding.detail(db.session, current_actor(), code))
+    return jsonify(onboarding_board.detail(db.session, current_actor(), code))
 
 
 @bp.get("/onboarding/board", responses={200: OnboardingBoardOut}, summary="The onboarding board: tenants by state, counts per wave, failed steps")
 def get_board():
-    return jsonify(onboarding.board(db.session, current_actor()))
+    return jsonify(onboarding_board.board(db.session, current_actor()))
 
 
 @bp.get("/tenants/<code>/onboarding", responses={200: OnboardingOut},
@@ -220,7 +220,7 @@ def get_onboarding(path: TenantPath):
 
 @bp.get("/tenants/<code>/transitions", responses={200: TimelineList}, summary="A tenant's timeline of status changes (who, when, why)")
 def get_transitions(path: TenantPath):
-    return jsonify({"items": onboarding.timeline(db.session, current_actor(), path.code)})
+    return jsonify({"items": onboarding_board.timeline(db.session, current_actor(), path.code)})
 
 
 def _simple(name: str, body_model: type[BaseModel] = TransitionBody):
@@ -276,9 +276,9 @@ def put_checklist_item(path: ChecklistPath, body: ChecklistBody):
 @bp.post("/onboarding/waves", responses={200: WaveOut}, summary="Onboard a wave: apply, screen, approve and provision every row")
 def post_wave(body: WaveBody):
     require("tenant.transition")  # run_wave authorises too; this refuses before the upload is parsed
-    year = onboarding.parse_fiscal_year(body.fiscal_year)
-    rows = onboarding.parse_wave_csv(body.csv)  # the text as sent (no encoded copy), read row by row
-    outcomes = onboarding.run_wave(db.session, current_actor(), identity_directory(), year, rows)
+    year = waves.parse_fiscal_year(body.fiscal_year)
+    rows = waves.parse_wave_csv(body.csv)  # the text as sent (no encoded copy), read row by row
+    outcomes = waves.run_wave(db.session, current_actor(), identity_directory(), year, rows)
     return jsonify({"fiscal_year": year, "all_active": all(o.ok for o in outcomes),
                     "outcomes": [o.__dict__ for o in outcomes]})
 
@@ -296,4 +296,4 @@ def get_outbox(query: OutboxQuery):
 
 @bp.get("/onboarding/platform-resources", responses={200: ResourceList}, summary="FIWARE service and data catalog organisation of each tenant")
 def get_platform_resources():
-    return jsonify({"items": onboarding.platform_resources(db.session, current_actor())})
+    return jsonify({"items": onboarding_board.platform_resources(db.session, current_actor())})

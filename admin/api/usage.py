@@ -14,7 +14,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
-from tenancy.usage import metering, quotas, reports as usage_reports
+from tenancy.usage import metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
@@ -299,13 +299,13 @@ class PlanPath(BaseModel):
 
 @bp.get("/quota-plans", responses={200: QuotaPlanList}, summary="Quota plans and their limits")
 def list_plans():
-    return jsonify({"items": [quotas.plan_summary(plan) for plan in quotas.list_plans(db.session, current_actor())]})
+    return jsonify({"items": [quota_plans.plan_summary(plan) for plan in quotas.list_plans(db.session, current_actor())]})
 
 
 @bp.put("/quota-plans/<plan>", responses={200: QuotaPlanOut}, summary="Create a quota plan or change its limits (operator)")
 def put_plan(path: PlanPath, body: QuotaPlanChange):
-    plan = quotas.change_quota_plan(db.session, current_actor(), path.plan, body)
-    return jsonify(quotas.plan_summary(plan))
+    plan = quota_plans.change_quota_plan(db.session, current_actor(), path.plan, body)
+    return jsonify(quota_plans.plan_summary(plan))
 
 
 class AssignBody(BaseModel):
@@ -315,7 +315,7 @@ class AssignBody(BaseModel):
 @bp.put("/tenants/<code>/quota-plan", responses={200: TenantQuotaOut}, summary="Assign a quota plan to a tenant (operator)")
 def put_tenant_plan(path: TenantPath, body: AssignBody):
     actor = current_actor()
-    quotas.assign_quota_plan(db.session, actor, path.code, body.plan)
+    quota_plans.assign_quota_plan(db.session, actor, path.code, body.plan)
     return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})
 
 
@@ -327,5 +327,5 @@ class OverrideBody(QuotaLimitSpec):
 def put_override(path: TenantPath, body: OverrideBody):
     actor = current_actor()
     spec = QuotaLimitSpec.model_validate(body.model_dump(exclude={"reason"}))
-    quotas.set_quota_override(db.session, actor, path.code, spec, body.reason)
+    quota_plans.set_quota_override(db.session, actor, path.code, spec, body.reason)
     return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})

@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.extensions import db
-from governance import audit
+from governance import audit, audit_export
 from core.errors import DomainError
 from admin.commands.acting import acting
 from admin.commands.output import fail
@@ -121,7 +121,7 @@ def _day(ctx, param, value: str | None) -> dt.date | None:
 def export_command(first_day, last_day, fmt: str, english_headers: bool, output: Path | None, actor) -> None:
     """Export a period as CSV (UTF-8 with BOM, for Excel) or JSON lines (verifiable with verify-archive)."""
     try:
-        records = audit.records_in_period(db.session, actor, first_day, last_day)
+        records = audit_export.records_in_period(db.session, actor, first_day, last_day)
     except DomainError as error:
         _fail(error)
     from core.signing import open_private
@@ -130,7 +130,7 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
         output.unlink()  # written anew with mode 0600 (an export holds names and addresses)
     out = open_private(output) if output else sys.stdout.buffer
     try:
-        audit.write_export(out, records, fmt, japanese_headers=not english_headers)
+        audit_export.write_export(out, records, fmt, japanese_headers=not english_headers)
     finally:
         if output:
             out.close()
@@ -141,7 +141,7 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
 
 @group.command("purge")
 @click.option("--retention-days", type=int, default=None, envvar="RENKEI_AUDIT_RETENTION_DAYS",
-              help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit.RETENTION_DAYS}; at least {audit.MIN_RETENTION_DAYS}).")
+              help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit_export.RETENTION_DAYS}; at least {audit_export.MIN_RETENTION_DAYS}).")
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the archive file goes (default: <RENKEI_VAR_DIR>/audit-archive).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -149,7 +149,7 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
 @acting(authz.OPERATOR)
 def purge_command(retention_days: int | None, archive_dir: Path | None, yes: bool, actor) -> None:
     """Archive the records older than the retention period to a file, then remove them from the database."""
-    days = retention_days or audit.RETENTION_DAYS
+    days = retention_days or audit_export.RETENTION_DAYS
     target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
@@ -157,7 +157,7 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
 
     try:
         signer = signing.signer()  # the purge moves the anchor: a signed checkpoint must say so (below)
-        result = audit.purge(db.session, actor, target, retention_days=days)
+        result = audit_export.purge(db.session, actor, target, retention_days=days)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -186,7 +186,7 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
     failed = False
     previous = None
     for path in files:
-        report = audit.verify_archive(path)
+        report = audit_export.verify_archive(path)
         span = f"#{report.first_seq}–#{report.last_seq}" if report.count else "no records"
         kind = "archive" if report.has_manifest else "export (no manifest)"
         if report.broken is not None:
@@ -206,7 +206,7 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
             failed = True
         else:
             click.echo(f"{previous.name}: matches the database's purge anchor (#{anchor.purged_through_seq})")
-        if anchor.archive_name == previous.name and audit.file_sha256(files[-1]) != anchor.archive_sha256:
+        if anchor.archive_name == previous.name and audit_export.file_sha256(files[-1]) != anchor.archive_sha256:
             click.echo(f"{previous.name}: file checksum differs from the one recorded at purge", err=True)
             failed = True
     db.session.rollback()

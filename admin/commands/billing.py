@@ -43,12 +43,12 @@ def _fail(error: DomainError) -> None:
 
 
 def _show_run(run) -> None:
-    from billing import operations
+    from billing import allocation_policies, allocation_runs
 
     click.echo(f"run #{run.id} FY{run.fiscal_year} {run.status.value if hasattr(run.status, 'value') else run.status} "
                f"total {run.total:,} yen")
-    for line in operations.run_lines(db.session, run):
-        components = ", ".join(f"{operations.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())
+    for line in allocation_runs.run_lines(db.session, run):
+        components = ", ".join(f"{allocation_policies.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())
         click.echo(f"  {line.tenant_code}  {line.tenant_name}\t{line.amount:>14,}  ({components})")
 
 
@@ -58,10 +58,10 @@ def _show_run(run) -> None:
 @acting(authz.FINANCE)
 def resolutions_command(policy_id: int, actor) -> None:
     """List the council resolutions that may stand for adopting policy POLICY_ID (for --resolution)."""
-    from billing import operations
+    from billing import allocation_policies
 
     try:
-        choices = operations.resolutions_for_policy(db.session, actor, policy_id)
+        choices = allocation_policies.resolutions_for_policy(db.session, actor, policy_id)
     except DomainError as error:
         _fail(error)
     if not choices:
@@ -81,15 +81,16 @@ def resolutions_command(policy_id: int, actor) -> None:
 def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
     """Adopt policy POLICY_ID: the one the next allocation run uses (four eyes: a second finance
     officer, or the drafter with a council resolution)."""
-    from billing import operations
+    from billing import allocation_policies
 
     try:
-        policy = operations.adopt_policy(db.session, actor, policy_id, resolution_id, four_eyes=four_eyes(current_app.config))
+        policy = allocation_policies.adopt_policy(db.session, actor, policy_id, resolution_id,
+                                                  four_eyes=four_eyes(current_app.config))
         db.session.commit()
     except DomainError as error:
         _fail(error)
     click.echo(f"Policy {policy.name} (version {policy.version}) adopted by {policy.adopted_by}"
-               + (f" on {operations.resolution_text(db.session, policy.resolution_ref)}" if policy.resolution_ref else "")
+               + (f" on {allocation_policies.resolution_text(db.session, policy.resolution_ref)}" if policy.resolution_ref else "")
                + ".")
 
 
@@ -100,10 +101,10 @@ def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
 @acting(authz.FINANCE)
 def run_command(fiscal_year: int, policy_id: int | None, actor) -> None:
     """Compute an allocation run for FISCAL_YEAR from the registry and the year's cost items."""
-    from billing import operations
+    from billing import allocation_runs
 
     try:
-        run = operations.create_run(db.session, actor, fiscal_year, policy_id)
+        run = allocation_runs.create_run(db.session, actor, fiscal_year, policy_id)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -111,10 +112,10 @@ def run_command(fiscal_year: int, policy_id: int | None, actor) -> None:
 
 
 def _transition(name: str, actor, run_id: int, **kwargs) -> None:
-    from billing import operations
+    from billing import allocation_runs
 
     try:
-        run = getattr(operations, f"{name}_run")(db.session, actor, run_id, **kwargs)
+        run = getattr(allocation_runs, f"{name}_run")(db.session, actor, run_id, **kwargs)
         db.session.commit()
     except DomainError as error:
         _fail(error)
@@ -156,14 +157,14 @@ def reverse_command(run_id: int, reason: str, actor) -> None:
 @acting(authz.FINANCE)
 def runs_command(fiscal_year: int | None, actor) -> None:
     """List allocation runs."""
-    from billing import operations
+    from billing import allocation_runs
 
     try:
-        runs = operations.list_runs(db.session, actor, fiscal_year)
+        runs = allocation_runs.list_runs(db.session, actor, fiscal_year)
     except DomainError as error:
         _fail(error)
     for run in runs:
-        summary = operations.run_summary(run)
+        summary = allocation_runs.run_summary(run)
         click.echo(f"#{run.id}\tFY{run.fiscal_year}\t{summary['status']}\t{summary['status_ja']}\t{run.total:>14,}")
 
 

@@ -41,7 +41,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     import os
 
     from admin.commands.keycloak import bootstrap
-    from admin import keycloak_server
+    from admin import keycloak_distribution, keycloak_server
     from tenancy.registry.sample import load_kumamoto, load_kumamoto_settings
 
     config = current_app.config
@@ -52,7 +52,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
                                    f"address (127.0.0.1, ::1), not on {host}.")
     url = config["RENKEI_KEYCLOAK_URL"]
     if not keycloak_server.answers(url):
-        click.echo(f"starting Keycloak {keycloak_server.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
+        click.echo(f"starting Keycloak {keycloak_distribution.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
         from admin.commands.keycloak import _port_from_url
 
         keycloak_server.start(port=_port_from_url(url), management_port=keycloak_management_port,
@@ -65,7 +65,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
-    from tenancy.usage.quotas import load_default_plans
+    from tenancy.usage.quota_plans import load_default_plans
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db.session, loader)

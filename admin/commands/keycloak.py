@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from admin import keycloak_server
+from admin import keycloak_distribution, keycloak_server
 from core.errors import DomainError
 
 
@@ -46,10 +46,10 @@ def start(port: int | None, management_port: int) -> None:
         )
         keycloak_server.admin_token(process.url, config["RENKEI_KEYCLOAK_ADMIN_USER"],
                                     config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
-    except keycloak_server.KeycloakServerError as error:
+    except keycloak_distribution.KeycloakServerError as error:
         raise click.ClickException(str(error)) from None
     state = "started" if process.started else "already running"
-    click.echo(f"Keycloak {keycloak_server.KEYCLOAK_VERSION} {state} at {process.url} (pid {process.pid}); admin token OK")
+    click.echo(f"Keycloak {keycloak_distribution.KEYCLOAK_VERSION} {state} at {process.url} (pid {process.pid}); admin token OK")
 
 
 @group.command("stop")

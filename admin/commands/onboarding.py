@@ -88,12 +88,12 @@ def wave(fiscal_year: str, source: Path, actor) -> None:
     Exit code 0 when every municipality is active, 1 when some are not, 2 when the file is refused.
     """
     from admin.identity import identity_directory
-    from tenancy.onboarding import lifecycle, saga as onboarding
+    from tenancy.onboarding import lifecycle, waves
 
     try:
-        year = onboarding.parse_fiscal_year(fiscal_year)
-        rows = onboarding.parse_wave_csv(source.read_bytes())
-        onboarding.validate_wave(db.session, year, rows)
+        year = waves.parse_fiscal_year(fiscal_year)
+        rows = waves.parse_wave_csv(source.read_bytes())
+        waves.validate_wave(db.session, year, rows)
     except DomainError as error:
         _fail(error)
     directory = identity_directory()
@@ -102,7 +102,7 @@ def wave(fiscal_year: str, source: Path, actor) -> None:
         def step(outcome) -> None:
             bar.update(1, outcome.code)
 
-        outcomes = onboarding.run_wave(db.session, actor, directory, year, rows, progress=step)
+        outcomes = waves.run_wave(db.session, actor, directory, year, rows, progress=step)
     click.echo("")
     print_table(
         ["団体コード", "団体名", "状態", "結果", "止まった手順", "内容"],
@@ -178,11 +178,11 @@ def check(code: str, item: str, checklist: str, undo: bool, note: str, actor) ->
 @acting(authz.OPERATOR)
 def board(actor) -> None:
     """The onboarding board in the terminal: counts by state and per wave, failed steps."""
-    from tenancy.onboarding import saga as onboarding
+    from tenancy.onboarding import board as onboarding_board
     from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
 
     try:
-        data = onboarding.board(db.session, actor)
+        data = onboarding_board.board(db.session, actor)
     except DomainError as error:
         _fail(error)
     statuses = list(TenantStatus)

@@ -238,7 +238,7 @@ def usage_count_seats(actor) -> None:
 @acting(authz.OPERATOR)
 def usage_load_plans(actor) -> None:
     """Create the default quota plans by population band (small, medium, large) if missing."""
-    from tenancy.usage.quotas import load_default_plans
+    from tenancy.usage.quota_plans import load_default_plans
 
     try:
         created = load_default_plans(db.session, actor)

@@ -54,7 +54,7 @@ from core import authz, chain, checkpoints, signing
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditChainHead, AuditRecord
 from core.errors import Conflict, Invalid, Unavailable
-from governance.audit import file_sha256
+from governance.audit_export import file_sha256
 
 FORMAT = "renkei-backup/1"
 MANIFEST = "manifest.json"

@@ -17,7 +17,7 @@ from admin.extensions import db
 from admin.i18n import format_date
 from admin.views import labels
 from admin.views.base import SecureModelView, SecureView
-from governance import audit, integrity
+from governance import audit_export, integrity
 from core.audit import AuditRecord
 from core import authz
 from core.calendar import to_jst
@@ -134,7 +134,7 @@ class AuditVerifyView(SecureView):
         if fmt not in ("csv", "jsonl"):  # the office's CSV in words, unless a machine-readable file is asked for
             return self._export_in_words(first, last)
         try:  # streamed: read in batches on a session of its own, sent as written
-            pieces = audit.export_download(db.engine, g.actor, first, last, fmt)
+            pieces = audit_export.export_download(db.engine, g.actor, first, last, fmt)
         except NotPermitted:
             raise  # a refused export is a 403 page, as for any other page the reader may not see
         except DomainError as error:
@@ -151,11 +151,11 @@ class AuditVerifyView(SecureView):
         worked out record by record); a longer period is refused before anything is written, with the
         limit and the way out (a shorter period, or the machine-readable CSV)."""
         try:
-            records = audit.records_in_period(db.session, g.actor, first, last)
+            records = audit_export.records_in_period(db.session, g.actor, first, last)
         except DomainError as error:
             flash(error.message_ja if labels.ja() else error.message_en, "error")
             return redirect(url_for(".index"))
-        start, end = audit.period_bounds(first, last)
+        start, end = audit_export.period_bounds(first, last)
         count = db.session.scalar(sa.select(sa.func.count(AuditRecord.id)).where(
             *([AuditRecord.occurred_at >= start] if start else []), *([AuditRecord.occurred_at < end] if end else [])))
         if count > WORDS_LIMIT:

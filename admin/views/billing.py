@@ -1,6 +1,7 @@
 """Cost sharing in /admin (負担金): the year's page (runs, summary, trial balance), a run's page
-with its review / approve / reverse buttons, printable statements with Excel and CSV downloads,
-and read-only lists of cost items, policies, journal entries and accounts.
+with its review / approve / reverse buttons, printable statements with Excel and CSV downloads;
+the read-only lists of cost items, policies, journal entries and accounts are in
+admin/views/billing_lists.py, the forms of these pages in admin/views/billing_forms.py.
 
 Reads follow ``billing.read`` (a municipal admin sees only their own tenant's statement and
 entries); every change is a POST that calls a :mod:`billing.operations` use case, which audits
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 import urllib.parse
 from fractions import Fraction
 from typing import Any
@@ -21,66 +20,36 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, gettext, lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from pydantic import ValidationError
-from wtforms import DateField, Form, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import TextInput
+from wtforms import Form, HiddenField, StringField
 
 from admin import config
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
-from admin.views import labels as words, operator_forms as forms, paging
-from admin.views.base import SecureModelView, SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from billing import allocation, documents, ledger, operations, simulate, statements
-from billing.errors import AllocationError
-from billing.ledger_errors import BillingNotFound, InvalidBillingData
-from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text
+from admin.views import paging
+from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
+                                       _member_choices, _resolution_text, _year_choices)
+from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
+                                       _kind_label, _tax)
+from billing import allocation, allocation_policies, allocation_runs, documents, ledger, operations, simulate, statements
+from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
-from billing.models import (
-    CATEGORY_LABELS_EN,
-    CATEGORY_LABELS_JA,
-    ENTRY_KIND_LABELS_EN,
-    ENTRY_KIND_LABELS_JA,
-    POLICY_STATUS_LABELS_EN,
-    POLICY_STATUS_LABELS_JA,
-    RUN_STATUS_LABELS_EN,
-    RUN_STATUS_LABELS_JA,
-    TAX_LABELS_EN,
-    TAX_LABELS_JA,
-    Account,
-    AllocationPolicy,
-    CostCategory,
-    CostItem,
-    EntryKind,
-    JournalEntry,
-    PolicyStatus,
-    Posting,
-    RunStatus,
-    TaxTreatment,
-)
+from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_STATUS_LABELS_EN,
+                            RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
+                            RunStatus)
 from core import authz
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
-                           is_supported_fiscal_year, to_jst, today_jst)
+                           is_supported_fiscal_year, today_jst)
 from core.errors import DomainError
-from core.validation import problems_from
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import get_settings
-from tenancy.usage.models import METRICS
 
 CATEGORY = _l("Cost sharing")
-
-
-def _locale() -> str:
-    return str(get_locale() or "ja")
-
-
-def _ja() -> bool:
-    return _locale() == "ja"
 
 
 class ActionForm(Form):
@@ -124,254 +93,6 @@ def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str)
     quoted = urllib.parse.quote(f"{label}.{extension}")
     response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.{extension}\"; filename*=UTF-8''{quoted}"
     return response
-
-
-# --- forms of the finance office --------------------------------------------------------------------
-# WTForms (not FlaskForm: CSRF is ours). A refused form comes back with what was typed and each
-# problem beside its field (admin/templates/renkei/_forms.html), nothing written.
-
-REQUIRED = _l("This field is required.")
-_NUMBER = re.compile(r"\s*(\d+(?:\.\d{1,4})?)\s*%?\s*\Z")
-
-
-class _Form(forms.RenkeiForm):
-    """The finance office's forms: WTForms' own messages in the interface's words (「整数で入力してください。」)."""
-
-
-def _normalise(text: str) -> str:
-    # full-width digits, commas and the yen sign are what people type in Japanese offices
-    return unicodedata.normalize("NFKC", text or "").replace(",", "").replace("円", "").replace("％", "%").strip()
-
-
-class YenField(IntegerField):
-    """Whole yen: 「1,200,000」「１２０００００円」 are read as 1200000 (a text box: a browser's number
-    box refuses the commas and the yen sign)."""
-
-    widget = TextInput()
-
-    def process_formdata(self, valuelist):
-        super().process_formdata([_normalise(value) for value in valuelist] if valuelist else valuelist)
-
-
-def parse_percent(text: str | None) -> Fraction | None:
-    """「33.33」「50%」 → the exact fraction 3333/10000, 1/2; blank → None; ValueError otherwise."""
-    text = _normalise(text or "")
-    if not text:
-        return None
-    match = _NUMBER.match(text)
-    if not match:
-        raise ValueError(text)
-    value = Fraction(match.group(1)) / 100
-    if value > 1:
-        raise ValueError(text)
-    return value
-
-
-def _percent_problem() -> str:
-    return _("Enter a percentage between 0 and 100 (up to four decimals), e.g. 33.33.")
-
-
-def fiscal_year_choice_label(year: int) -> str:
-    return f"{fiscal_year_ja(year)}（{year}年度）" if _ja() else f"FY{year}"
-
-
-def _year_choices(*around: int | None) -> list[tuple[int, str]]:
-    this_year = fiscal_year_of(today_jst())
-    known = [year for year in around if year is not None] + [this_year]
-    first, last = max(FIRST_FISCAL_YEAR, min(known) - 2), min(LAST_FISCAL_YEAR, max(known) + 3)
-    return [(year, fiscal_year_choice_label(year)) for year in range(first, last + 1)]
-
-
-def _category_choices():
-    return [(c.value, CATEGORY_LABELS_JA[c] if _ja() else c.value.capitalize()) for c in CostCategory]
-
-
-def _tax_choices():
-    english = {TaxTreatment.taxable_10: "Taxable 10% (tax included)", TaxTreatment.taxable_8: "Taxable 8%, reduced rate",
-               TaxTreatment.exempt: "Exempt", TaxTreatment.out_of_scope: "Out of scope"}
-    return [(t.value, TAX_LABELS_JA[t] if _ja() else english[t]) for t in TaxTreatment]
-
-
-def _metric_choices():
-    return [(name, operations.metric_label_ja(name) if _ja() else metric.label_en) for name, metric in METRICS.items()]
-
-
-class CostItemForm(_Form):
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    name = StringField(_l("Cost item"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    category = SelectField(_l("Category"), validators=[InputRequired(message=REQUIRED)])
-    amount = YenField(_l("Amount (yen, tax included)"), validators=[InputRequired(message=REQUIRED),
-                                                                  forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    tax_treatment = SelectField(_l("Tax treatment"), validators=[InputRequired(message=REQUIRED)])
-    tax_amount = YenField(_l("Consumption tax contained (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    vendor = StringField(_l("Vendor"), validators=[Length(max=200)])
-    reference = StringField(_l("Reference (invoice number)"), validators=[Length(max=200)])
-    amortisation_years = IntegerField(_l("Amortisation years"), default=1,
-                                      validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=30)])
-
-    def __init__(self, formdata=None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
-        self.category.choices = _category_choices()
-        self.tax_treatment.choices = _tax_choices()
-
-    def to_schema(self) -> CostItemCreate:
-        data = {name: self[name].data for name in ("fiscal_year", "name", "category", "amount", "tax_treatment",
-                                                   "tax_amount", "vendor", "reference", "amortisation_years")}
-        data["vendor"], data["reference"] = data["vendor"] or "", data["reference"] or ""
-        return _validated(CostItemCreate, data, {"amortisation": "amortisation_years", "tax_amount": "tax_amount"})
-
-
-def _validated(schema, data: dict, by_type: dict[str, str]):
-    """The domain's input model, or InvalidBillingData whose problems name the form's fields."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as error:
-        problems = problems_from(error)
-        for item, raw in zip(problems, error.errors(include_url=False)):
-            if not raw["loc"]:
-                item["field"] = by_type.get(raw["type"], "")
-        raise InvalidBillingData("The form has problems; nothing was saved.",
-                                 "入力内容に誤りがあります。保存していません。", problems=problems) from None
-
-
-class PolicyForm(_Form):
-    """An allocation policy in percentages: 均等割 %, 人口割 %, 利用割 % (with its metric) adding up
-    to 100 %, the prefecture's share %, and an optional floor and cap in yen per municipality."""
-
-    name = StringField(_l("Policy name"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
-    prefecture_share = StringField(_l("Prefecture's share (%)"), default="0")
-    equal = StringField(_l("Equal part (%)"), default="50")
-    population = StringField(_l("Population part (%)"), default="50")
-    usage = StringField(_l("Usage part (%)"), default="0")
-    usage_metric = SelectField(_l("Usage metric"))
-    floor = YenField(_l("Floor per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    cap = YenField(_l("Cap per municipality (yen a year)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
-    fiscal_year = SelectField(_l("Fiscal year of the preview"), coerce=int)
-    members = SelectField(_l("Members in the preview"))
-
-    def __init__(self, formdata=None, year: int | None = None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        self.usage_metric.choices = _metric_choices()
-        self.fiscal_year.choices = _year_choices(year)
-        if formdata is None and year is not None:
-            self.fiscal_year.data = year
-        self.members.choices = _member_choices()
-        self._fractions: dict[str, Fraction | None] = {}
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        parsed = True
-        for name in ("prefecture_share", "equal", "population", "usage"):
-            try:
-                self._fractions[name] = parse_percent(self[name].data)
-            except ValueError:
-                self[name].errors = [*self[name].errors, _percent_problem()]
-                valid = False
-                parsed = parsed and name == "prefecture_share"  # the weights' total needs the three weights only
-        if parsed:
-            weights = [self._fractions[name] or 0 for name in ("equal", "population", "usage")]
-            if sum(weights) != 1:
-                total = operations.percent_text(sum(weights)) if sum(weights) else "0%"
-                self.equal.errors = [*self.equal.errors, _(
-                    "The equal, population and usage parts must add up to 100%% (now %(total)s).", total=total)]
-                valid = False
-            if self.floor.data is not None and self.cap.data is not None and self.floor.data > self.cap.data:
-                self.cap.errors = [*self.cap.errors, _("The cap must not be below the floor.")]
-                valid = False
-        return valid
-
-    def components(self) -> list[tuple[str, Fraction]]:
-        parts = [(allocation.EQUAL, self._fractions.get("equal")), (allocation.POPULATION, self._fractions.get("population")),
-                 (f"{allocation.USAGE_PREFIX}{self.usage_metric.data}", self._fractions.get("usage"))]
-        return [(basis, weight) for basis, weight in parts if weight]
-
-    def prefecture(self) -> Fraction | None:
-        share = self._fractions.get("prefecture_share")
-        return share if share else None
-
-    def value(self) -> allocation.Policy:
-        """The policy as the allocation's value (for the preview); InvalidBillingData if it cannot be."""
-        try:
-            return allocation.Policy(prefecture_share=self.prefecture(),
-                                     components=tuple(allocation.Component(b, w) for b, w in self.components()),
-                                     floor=self.floor.data, cap=self.cap.data)
-        except AllocationError as error:
-            raise InvalidBillingData(error.message_en, error.message_ja) from None
-
-    def to_schema(self) -> PolicyCreate:
-        share = self.prefecture()
-        data = {"name": self.name.data, "description": self.description.data or "",
-                "prefecture_share": fraction_text(share) if share is not None else None,
-                "components": [{"basis": basis, "weight": fraction_text(weight)} for basis, weight in self.components()],
-                "floor": self.floor.data, "cap": self.cap.data}
-        return _validated(PolicyCreate, data, {})
-
-
-def _member_choices():
-    labels = operations.MEMBER_SETS_JA if _ja() else operations.MEMBER_SETS_EN
-    return list(labels.items())
-
-
-class PaymentForm(_Form):
-    tenant_code = SelectField(_l("Paid by"), validators=[InputRequired(message=REQUIRED)])
-    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
-    amount = YenField(_l("Amount received (yen)"), validators=[InputRequired(message=REQUIRED), forms.InRange(min=1, max=10**15, unit=_l(" yen"))])
-    received_on = DateField(_l("Received on"), validators=[InputRequired(message=REQUIRED)])
-    reference = StringField(_l("Reference (bank statement)"), validators=[InputRequired(message=REQUIRED), Length(max=150)])
-
-    def __init__(self, formdata=None, year: int | None = None, **kwargs):
-        super().__init__(formdata, **kwargs)
-        tenants = db.session.execute(sa.select(Tenant.code, Tenant.name_ja).order_by(Tenant.code)).all()
-        self.tenant_code.choices = [("", _("Choose a tenant"))] + [(code, f"{code} {name}") for code, name in tenants]
-        self.fiscal_year.choices = _year_choices(year)
-        if formdata is None and year is not None:
-            self.fiscal_year.data = year
-
-    def to_schema(self) -> PaymentCreate:
-        data = {"tenant_code": self.tenant_code.data, "fiscal_year": self.fiscal_year.data, "amount": self.amount.data,
-                "received_on": self.received_on.data, "reference": self.reference.data}
-        return _validated(PaymentCreate, data, {})
-
-
-def _resolution_text(decision: operations.CouncilDecision) -> str:
-    """A resolution in the picker: its number, the title voted on and the day it was decided
-    (「令和7年度 協議会議決第3号「…」（2025/06/01 議決）」)."""
-    day = to_jst(decision.decided_at).date()
-    if _ja():
-        return f"{decision.label_ja}「{decision.title}」（{day:%Y/%m/%d} 議決）"
-    return f"{decision.label_en} “{decision.title}” (decided {day:%Y-%m-%d})"
-
-
-class AdoptForm(_Form):
-    """Adopting a policy: by a second finance officer, or on a council resolution picked from the list."""
-
-    resolution_id = SelectField(_l("Council resolution that decided the adoption"), choices=[], validate_choice=False)
-
-    def __init__(self, formdata=None, *, choices=(), policy_id: int | None = None, four_eyes: bool = True):
-        super().__init__(formdata, prefix="")
-        self.policy_id = policy_id
-        alone = (_("None: I adopt it as a finance officer who did not draft it") if four_eyes
-                 else _("None: I adopt it as a finance officer (one-person office)"))
-        self.resolution_id.choices = [("", alone)] + [
-            (str(decision.id), _resolution_text(decision)) for decision in choices]
-
-    def value(self) -> int | None:
-        """The picked resolution's id (``None``: none picked); a value not from the list is refused."""
-        text = (self.resolution_id.data or "").strip()
-        if not text:
-            return None
-        if not text.isdigit() or not 0 < int(text) < 2**31:
-            raise InvalidBillingData("Pick a council resolution from the list.", "協議会の議決を一覧から選んでください。",
-                                     problems=[{"field": "resolution_id", "message_en": "Pick one from the list.",
-                                                "message_ja": "一覧から選んでください。"}])
-        return int(text)
-
-
-class ProposeForm(_Form):
-    title = StringField(_l("Title of the proposal"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
-    closes_on = DateField(_l("Voting closes on (17:00)"), validators=[InputRequired(message=REQUIRED)])
 
 
 def _four_eyes() -> bool:
@@ -463,13 +184,13 @@ class BillingView(SecureView):
                 books_rows=paging.paginate(books.rows, paging.page_number("books_page"),
                                            keep=(lambda row: paging.matches(search, row.code, label(row))) if search else None),
                 href=lambda name: lambda number: url_for(".index", **{**args, "fy": year, name: number}),
-                runs=operations.list_runs(db.session, g.actor, year),
+                runs=allocation_runs.list_runs(db.session, g.actor, year),
                 summary=summary,
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
                 locked=operations.posted_run(db.session, year),
-                policy=operations.adopted_policy(db.session),
-                describe=operations.describe_policy,
+                policy=allocation_policies.adopted_policy(db.session),
+                describe=allocation_policies.describe_policy,
                 category_label=lambda item: _category(None, None, item, "category"),
                 tax_label=lambda item: _tax(None, None, item, "tax_treatment"),
                 account=lambda row: account_label(row.code, row.name_ja, row.name_en, names),
@@ -477,7 +198,7 @@ class BillingView(SecureView):
         else:
             codes = sorted(g.actor.tenant_codes)
             names = dict(db.session.query(Tenant.code, Tenant.name_ja).filter(Tenant.code.in_(codes)).all())
-            context["own"] = [(code, names.get(code, code), operations.statement_years(db.session, g.actor, code))
+            context["own"] = [(code, names.get(code, code), allocation_runs.statement_years(db.session, g.actor, code))
                               for code in codes]
         return self.render("renkei/billing_index.html", **context)
 
@@ -491,7 +212,7 @@ class BillingView(SecureView):
             return redirect(url_for(".index"))
 
         def create_run():
-            return operations.create_run(db.session, g.actor, year)
+            return allocation_runs.create_run(db.session, g.actor, year)
 
         return post_action(create_run,
                            saved=lambda run: f"按分計算 #{run.id} を作成しました。" if _ja() else f"Run #{run.id} computed.",
@@ -500,13 +221,13 @@ class BillingView(SecureView):
 
     @expose("/runs/<int:run_id>/")
     def run(self, run_id: int):
-        run = operations.read_run(db.session, g.actor, run_id)
-        lines = operations.run_lines(db.session, run)
+        run = allocation_runs.read_run(db.session, g.actor, run_id)
+        lines = allocation_runs.run_lines(db.session, run)
         snapshot = json.loads(run.snapshot_json)
         entries = ledger.postings(db.session, run_id=run.id)
-        moves = operations.allowed_run_actions(run)
+        moves = allocation_runs.allowed_run_actions(run)
         four_eyes = _four_eyes()
-        refusals = operations.four_eyes_refusals(run, g.actor) if four_eyes else {}
+        refusals = allocation_runs.four_eyes_refusals(run, g.actor) if four_eyes else {}
         shared = {line.tenant_code for line in lines}
         active_now = db.session.scalar(sa.select(sa.func.count()).select_from(Tenant).where(
             Tenant.status == TenantStatus.active, Tenant.kind != TenantKind.prefecture))
@@ -515,7 +236,7 @@ class BillingView(SecureView):
         names = _tenant_names()
         shown_lines = paging.paginate(lines, paging.page_number(), keep=lambda line: paging.matches(
             search, line.tenant_code, line.tenant_name))
-        not_sharing = operations.not_sharing(db.session, run.fiscal_year, excluding=shared)
+        not_sharing = allocation_runs.not_sharing(db.session, run.fiscal_year, excluding=shared)
         shown_others = paging.paginate(not_sharing, paging.page_number("others_page"),
                                        keep=lambda item: paging.matches(search, item.code, item.name))
 
@@ -541,8 +262,8 @@ class BillingView(SecureView):
                            # every line's components, in first-seen order (the prefecture line has only its share)
                            components=list(dict.fromkeys(basis for line in lines for basis in json.loads(line.components_json))),
                            line_components=lambda line: json.loads(line.components_json),
-                           basis_label=operations.basis_label_ja, moves=moves if self._can_manage() else [],
-                           move_labels=operations.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
+                           basis_label=allocation_policies.basis_label_ja, moves=moves if self._can_manage() else [],
+                           move_labels=allocation_runs.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
                            form=ActionForm(), run_status=_run_status, kind_label=_kind_label,
                            date=lambda value: format_date(value, _locale()), **self._letters(run))
 
@@ -567,13 +288,13 @@ class BillingView(SecureView):
 
         def act_on_run():
             if action == "review":
-                operations.review_run(db.session, g.actor, run_id, text, four_eyes=_four_eyes())
+                allocation_runs.review_run(db.session, g.actor, run_id, text, four_eyes=_four_eyes())
             elif action == "approve":
-                operations.approve_run(db.session, g.actor, run_id, four_eyes=_four_eyes())
+                allocation_runs.approve_run(db.session, g.actor, run_id, four_eyes=_four_eyes())
             elif action == "reverse":
-                operations.reverse_run(db.session, g.actor, run_id, text)
+                allocation_runs.reverse_run(db.session, g.actor, run_id, text)
             elif action == "discard":
-                operations.discard_run(db.session, g.actor, run_id)
+                allocation_runs.discard_run(db.session, g.actor, run_id)
             else:
                 abort(400)
 
@@ -654,7 +375,7 @@ class BillingView(SecureView):
         year = self._default_year()
         if request.method == "GET":
             form = PolicyForm(None, year=year)
-            adopted = operations.adopted_policy(db.session)
+            adopted = allocation_policies.adopted_policy(db.session)
             if adopted is not None:
                 _fill_policy_form(form, adopted)
             return self._policy_page(form)
@@ -669,7 +390,7 @@ class BillingView(SecureView):
         if previewing:
             return self._policy_page(form, preview=self._preview(form))
         return post_action(
-            with_problems_beside_fields(form, lambda: operations.create_policy(db.session, g.actor, form.to_schema()),
+            with_problems_beside_fields(form, lambda: allocation_policies.create_policy(db.session, g.actor, form.to_schema()),
                      {"components": "equal", "prefecture_share": "prefecture_share"}),
             saved=lambda policy: _("Policy %(name)s (version %(version)s) saved. Adopt it, or send it to the council.",
                                    name=policy.name, version=policy.version),
@@ -689,7 +410,7 @@ class BillingView(SecureView):
 
     def _preview(self, form):
         try:
-            return operations.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
+            return allocation_runs.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
                                                  form.members.data or "participating")
         except DomainError as error:
             apply_problems(form, error)
@@ -708,27 +429,27 @@ class BillingView(SecureView):
     def _policies_page(self, refused: AdoptForm | None = None):
         """The policies, each not adopted with its adoption form; ``refused``: the form that came back
         refused (what was picked, the problem beside the picker), the page then answering 422."""
-        policies = operations.list_policies(db.session, g.actor)
+        policies = allocation_policies.list_policies(db.session, g.actor)
         can_manage = self._can_manage()
         adopt_forms = {}
         if can_manage:
             waiting = [policy for policy in policies if PolicyStatus(policy.status) != PolicyStatus.adopted]
-            choices = operations.resolution_choices(db.session, g.actor, waiting)
+            choices = allocation_policies.resolution_choices(db.session, g.actor, waiting)
             for policy in waiting:
                 form = AdoptForm(choices=choices[policy.id], policy_id=policy.id, four_eyes=_four_eyes())
                 if refused is not None and refused.policy_id == policy.id:
                     picked = (refused.resolution_id.data or "").strip()
-                    decision = operations.council_decision(db.session, int(picked)) if (
+                    decision = allocation_policies.council_decision(db.session, int(picked)) if (
                         picked.isdigit() and 0 < int(picked) < 2**31) else None
                     if decision is not None and picked not in dict(form.resolution_id.choices):
                         # what was picked stays shown, though it cannot stand (the problem says why)
                         form.resolution_id.choices.append((picked, _resolution_text(decision)))
                     form.resolution_id.data, form.resolution_id.errors = picked, refused.resolution_id.errors
                 adopt_forms[policy.id] = form
-        page = self.render("renkei/billing_policies.html", policies=policies, describe=operations.describe_policy,
+        page = self.render("renkei/billing_policies.html", policies=policies, describe=allocation_policies.describe_policy,
                            status_label=_policy_status_label, adopt_forms=adopt_forms, four_eyes=_four_eyes(),
-                           drafted_by=lambda policy: operations.drafted_by(policy, g.actor),
-                           resolution_text=lambda ref: operations.resolution_text(db.session, ref),
+                           drafted_by=lambda policy: allocation_policies.drafted_by(policy, g.actor),
+                           resolution_text=lambda ref: allocation_policies.resolution_text(db.session, ref),
                            can_manage=can_manage, can_propose=authz.allowed(g.actor, "council.manage"),
                            can_compare=self._all(),  # the comparison shows every tenant's share
                            propose_form=_propose_form(None),
@@ -738,19 +459,20 @@ class BillingView(SecureView):
     @expose("/policies/<int:policy_id>/adopt", methods=("POST",))
     def policy_adopt(self, policy_id: int):
         form = AdoptForm(request.form, policy_id=policy_id)
-        policy = operations.read_policy(db.session, g.actor, policy_id)
+        policy = allocation_policies.read_policy(db.session, g.actor, policy_id)
 
         def refused():
             return self._policies_page(refused=form)
 
         def adopt():
-            return operations.adopt_policy(db.session, g.actor, policy_id, form.value(), four_eyes=_four_eyes())
+            return allocation_policies.adopt_policy(db.session, g.actor, policy_id, form.value(),
+                                                    four_eyes=_four_eyes())
 
         if self._can_manage():  # others are refused by the operation
             # what would be refused is said now, beside the picker, before the confirmation step
             checked = post_action(with_problems_beside_fields(
-                form, lambda: operations.check_adoption(db.session, g.actor, policy_id, form.value(),
-                                                        four_eyes=_four_eyes())),
+                form, lambda: allocation_policies.check_adoption(db.session, g.actor, policy_id, form.value(),
+                                                                 four_eyes=_four_eyes())),
                 done=lambda _result: None, failed=refused)
             if checked is not None:
                 return checked
@@ -758,7 +480,7 @@ class BillingView(SecureView):
                 self, title=_("Adopt %(name)s (version %(version)s)?", name=policy.name, version=policy.version),
                 consequence=_("From now on every new allocation run uses this policy: %(words)s. The policy adopted "
                               "until now stops being used; runs already computed keep the policy they used.",
-                              words=operations.describe_policy(policy)),
+                              words=allocation_policies.describe_policy(policy)),
                 confirm_label=_("Adopt"), back=url_for(".policies"))
             if asked is not None:
                 return asked
@@ -770,14 +492,14 @@ class BillingView(SecureView):
     def policy_propose(self, policy_id: int):
         """The operator puts the policy to the council (a proposal to adopt it)."""
 
-        policy = operations.read_policy(db.session, g.actor, policy_id)
+        policy = allocation_policies.read_policy(db.session, g.actor, policy_id)
         form = _propose_form(request.form)
         if not form.validate():
             flash(_("The proposal needs a title and a closing day."), "error")
             return redirect(url_for(".policies", _anchor=f"policy-{policy_id}"))
 
         def propose():
-            data = ProposalCreate(title=form.title.data, description=operations.describe_policy(policy),
+            data = ProposalCreate(title=form.title.data, description=allocation_policies.describe_policy(policy),
                                   change_type=ChangeType.adopt_allocation_policy, params={"policy_id": policy.id},
                                   closes_at=closing_moment(form.closes_on.data))
             return council.propose(db.session, g.actor, data)
@@ -792,8 +514,8 @@ class BillingView(SecureView):
     def what_if(self):
         operations.require_all_tenants(g.actor)
         year = _requested_year(self._default_year())
-        policies = operations.list_policies(db.session, g.actor)
-        adopted = operations.adopted_policy(db.session)
+        policies = allocation_policies.list_policies(db.session, g.actor)
+        adopted = allocation_policies.adopted_policy(db.session)
         default_id = str(adopted.id) if adopted else (str(policies[-1].id) if policies else "")
         choice = {key: request.args.get(key, default) for key, default in (
             ("a_policy", default_id), ("b_policy", default_id),
@@ -803,7 +525,7 @@ class BillingView(SecureView):
         chosen = {side: by_id.get(choice[f"{side}_policy"]) for side in ("a", "b")}
         asked = [side for side, policy in chosen.items() if policy is not None]
         # both sides in one call: the year's municipalities are read once for the two allocations
-        answers = dict(zip(asked, operations.preview_allocations(
+        answers = dict(zip(asked, allocation_runs.preview_allocations(
             db.session, g.actor, year, [(chosen[side], choice[f"{side}_members"]) for side in asked])))
         for side in ("a", "b"):
             if chosen[side] is None:
@@ -834,7 +556,7 @@ class BillingView(SecureView):
                            rows=shown.items if shown else rows, shown=shown, search=search,
                            kept={key: value for key, value in choice.items()} | {"fy": year},
                            href=lambda number: url_for(".what_if", **{**request.args.to_dict(), "page": number}),
-                           chart=chart, problems=problems, describe=operations.describe_policy,
+                           chart=chart, problems=problems, describe=allocation_policies.describe_policy,
                            year_label=format_fiscal_year(year, _locale()))
 
     # --- payments -----------------------------------------------------------------------------------
@@ -853,7 +575,7 @@ class BillingView(SecureView):
             failed=lambda: (self.render("renkei/billing_payment.html", form=form), 422))
 
     def _default_year(self) -> int:
-        return operations.default_year(db.session, g.actor, fiscal_year_of(today_jst()))
+        return allocation_runs.default_year(db.session, g.actor, fiscal_year_of(today_jst()))
 
     @expose("/statements/<code>/<int:fiscal_year>/")
     def statement(self, code: str, fiscal_year: int):
@@ -862,7 +584,7 @@ class BillingView(SecureView):
         except BillingNotFound as error:
             # not posted yet (or no such tenant): say so inside the layout, with the years that have one
             known = db.session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is not None
-            years = operations.statement_years(db.session, g.actor, code) if known else []
+            years = allocation_runs.statement_years(db.session, g.actor, code) if known else []
             return self.render("renkei/statement_missing.html", message=error.message_ja if _ja() else error.message_en,
                                code=code, years=years, year_label=lambda year: format_fiscal_year(year, _locale())), 404
         built = letter.statement
@@ -902,14 +624,6 @@ def _policy_status_label(status) -> str:
     return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
 
 
-def _basis_label(basis: str) -> str:
-    if _ja():
-        return operations.basis_label_ja(basis)
-    metric = allocation.usage_metric(basis)
-    return {"equal": "Equal part", "population": "Population part", "prefecture": "Prefecture"}.get(
-        basis, f"Usage part ({metric})" if metric else basis)
-
-
 def _yen_text(amount: int | None) -> str:
     return "" if amount is None else f"{amount:,}円"
 
@@ -918,10 +632,10 @@ def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
     """Start the builder from a stored policy (in percentages), as a new version of it."""
     form.name.data = policy.name
     form.description.data = policy.description
-    share = operations.policy_value(policy).prefecture_share
+    share = allocation_policies.policy_value(policy).prefecture_share
     form.prefecture_share.data = _percent_number(share) if share else "0"
     form.equal.data = form.population.data = form.usage.data = "0"
-    for basis, weight in operations.policy_components(policy):
+    for basis, weight in allocation_policies.policy_components(policy):
         metric = allocation.usage_metric(basis)
         if metric is not None:
             form.usage.data, form.usage_metric.data = _percent_number(weight), metric
@@ -931,7 +645,7 @@ def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
 
 
 def _percent_number(value: Fraction) -> str:
-    text = operations.percent_text(value)
+    text = allocation_policies.percent_text(value)
     return text[:-1] if text.endswith("%") else str(float(value * 100))
 
 
@@ -950,174 +664,6 @@ def _run_status(status) -> str:
     status = RunStatus(status)
     return RUN_STATUS_LABELS_JA[status] if _ja() else RUN_STATUS_LABELS_EN[status]
 
-
-def _kind_label(kind) -> str:
-    kind = EntryKind(kind)
-    return ENTRY_KIND_LABELS_JA[kind] if _ja() else ENTRY_KIND_LABELS_EN[kind]
-
-
-# --- read-only lists ------------------------------------------------------------------------------
-
-def _yen(view, context, model, name):
-    value = getattr(model, name)
-    return "" if value is None else f"{value:,}円"
-
-
-def _fy(view, context, model, name):
-    return format_fiscal_year(getattr(model, name), _locale())
-
-
-def _category(view, context, model, name):
-    category = CostCategory(model.category)
-    return CATEGORY_LABELS_JA[category] if _ja() else CATEGORY_LABELS_EN[category]
-
-
-def _tax(view, context, model, name):
-    treatment = TaxTreatment(model.tax_treatment)
-    return TAX_LABELS_JA[treatment] if _ja() else TAX_LABELS_EN[treatment]
-
-
-def _policy_status(view, context, model, name):
-    status = PolicyStatus(model.status)
-    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
-
-
-def _in_words(view, context, model, name):
-    return operations.describe_policy(model)
-
-
-def _entry_kind(view, context, model, name):
-    return _kind_label(model.kind)
-
-
-def _date(view, context, model, name):
-    return format_date(getattr(model, name), _locale())
-
-
-def _postings(view, context, model, name):
-    rows = db.session.execute(
-        sa.select(Account.code, Posting.amount).join(Account, Account.id == Posting.account_id)
-        .where(Posting.entry_id == model.id).order_by(Posting.id)
-    ).all()
-    debit_ja, credit_ja = ("借方", "貸方") if _ja() else ("debit", "credit")
-    return " / ".join(f"{debit_ja if amount > 0 else credit_ja} {words.account_label(code)} {abs(amount):,}円"
-                      for code, amount in rows)
-
-
-def _account(view, context, model, name):
-    return words.account_label(model.code)
-
-
-def _account_type(view, context, model, name):
-    return words.account_type(model.type)
-
-
-def _tenant(view, context, model, name):
-    return words.tenant_label(model.tenant_code) if model.tenant_code else "—"
-
-
-def _entry_status(view, context, model, name):
-    posted = model.status == "posted"
-    return ("計上済" if posted else "記帳中") if _ja() else ("Posted" if posted else "Being written")
-
-
-class CostItemView(words.LabelledFilters, SecureModelView):
-    required_action = "billing.read"
-    filter_option_labels = {"category": lambda value: (CATEGORY_LABELS_JA if _ja() else CATEGORY_LABELS_EN)[CostCategory(value)]}
-    column_list = ("fiscal_year", "name", "category", "amount", "tax_treatment", "tax_amount", "vendor", "reference",
-                   "amortisation_index", "amortisation_years")
-    column_filters = ("fiscal_year", "category")
-    column_searchable_list = ("name", "vendor", "reference")
-    column_default_sort = [("fiscal_year", True), ("id", False)]
-    column_labels = {
-        "fiscal_year": _l("Fiscal year"), "name": _l("Cost item"), "category": _l("Category"), "amount": _l("Amount"),
-        "tax_treatment": _l("Tax treatment"), "tax_amount": _l("Consumption tax"), "vendor": _l("Vendor"),
-        "reference": _l("Reference"), "amortisation_index": _l("Year of amortisation"),
-        "amortisation_years": _l("Amortisation years"), "invoiced_amount": _l("Invoiced amount"),
-        "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    # what a clerk reads; the row id and the link to the first year's row stay internal
-    column_details_list = ("fiscal_year", "name", "category", "amount", "invoiced_amount", "tax_treatment",
-                           "tax_amount", "vendor", "reference", "amortisation_index", "amortisation_years",
-                           "created_at", "created_by")
-    column_formatters = {"fiscal_year": _fy, "category": _category, "amount": _yen, "tax_treatment": _tax,
-                         "tax_amount": _yen, "invoiced_amount": _yen, "created_at": _date}
-    column_formatters_detail = column_formatters
-
-
-class PolicyView(SecureModelView):
-    required_action = "billing.read"
-    column_list = ("name", "version", "status", "prefecture_share", "floor", "cap", "resolution_ref", "adopted_at")
-    column_details_list = ("name", "version", "status", "prefecture_share", "components_json", "floor", "cap",
-                           "resolution_ref", "adopted_at", "adopted_by", "description", "created_at", "created_by")
-    column_default_sort = [("name", False), ("version", True)]
-    column_labels = {
-        "name": _l("Policy"), "version": _l("Version"), "status": _l("Status"), "prefecture_share": _l("In words"),
-        "floor": _l("Floor"), "cap": _l("Cap"), "resolution_ref": _l("Council resolution"),
-        "adopted_at": _l("Adopted"), "adopted_by": _l("Adopted by"), "components_json": _l("Components"),
-        "description": _l("Description"), "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    column_formatters = {"status": _policy_status, "prefecture_share": _in_words, "floor": _yen, "cap": _yen,
-                         "adopted_at": _date, "created_at": _date}
-    # the components in words (均等割 50%・人口割 50%), never the stored JSON
-    column_formatters_detail = {**column_formatters, "components_json": lambda view, context, model, name: "・".join(
-        f"{_basis_label(basis)} {operations.percent_text(weight)}" for basis, weight in operations.policy_components(model))}
-
-
-class JournalEntryView(words.LabelledFilters, SecureModelView):
-    required_action = "billing.read"
-    filter_option_labels = {"kind": _kind_label}
-    tenant_code_column = "tenant_code"
-    column_list = ("id", "occurred_on", "fiscal_year", "kind", "tenant_code", "description", "run_id", "reverses_id")
-    column_details_list = ("id", "status", "occurred_on", "fiscal_year", "kind", "tenant_code",
-                           "description", "run_id", "reverses_id", "postings", "created_at", "created_by")
-    column_filters = ("fiscal_year", "kind", "tenant_code", "run_id")
-    column_searchable_list = ("description", "idempotency_key", "tenant_code")
-    column_default_sort = ("id", True)
-    column_labels = {
-        "id": _l("No."), "occurred_on": _l("Date"), "fiscal_year": _l("Fiscal year"), "kind": _l("Kind"),
-        "tenant_code": _l("Tenant"), "description": _l("Description"), "run_id": _l("Allocation run"),
-        "reverses_id": _l("Reverses entry"), "idempotency_key": _l("Idempotency key"), "status": _l("Status"),
-        "postings": _l("Postings"), "created_at": _l("Registered"), "created_by": _l("Created by"),
-    }
-    column_formatters = {"fiscal_year": _fy, "kind": _entry_kind, "occurred_on": _date, "created_at": _date,
-                         "tenant_code": _tenant}
-    column_formatters_detail = {**column_formatters, "postings": _postings, "status": _entry_status}
-
-
-class AccountView(SecureModelView):
-    required_action = "billing.read"
-    tenant_code_column = "tenant_code"
-    column_list = ("code", "type", "balance")  # the account in words: 「未収金 431001 熊本市」
-    column_details_list = ("code", "type", "tenant_code", "balance")  # the names are in the account's words
-    column_default_sort = "code"
-    column_labels = {"code": _l("Account"), "name_ja": _l("Name"), "type": _l("Type"), "tenant_code": _l("Tenant"),
-                     "balance": _l("Balance")}
-    column_formatters = {"balance": lambda view, context, model, name: f"{view.balance_of(model):,}円",
-                         "code": _account, "type": _account_type, "tenant_code": _tenant}
-
-    def get_list(self, *args, **kwargs):
-        """The page's accounts, with their balances in one grouped query (not one per row)."""
-        count, rows = super().get_list(*args, **kwargs)
-        if kwargs.get("execute", True) and rows is not None:
-            g.account_balances = ledger.balances(db.session, list(rows))
-        return count, rows
-
-    def balance_of(self, account: Account) -> int:
-        known = getattr(g, "account_balances", {})
-        return known[account.code] if account.code in known else ledger.balance(db.session, account.code)
-
-    def get_query(self):
-        query = super().get_query()
-        if not self.grant.all_tenants:
-            query = query.filter(Account.tenant_code.is_not(None))
-        return query
-
-    def get_count_query(self):
-        query = super().get_count_query()
-        if not self.grant.all_tenants:
-            query = query.filter(Account.tenant_code.is_not(None))
-        return query
 
 
 def views(session):

@@ -21,7 +21,8 @@ from wtforms.validators import InputRequired, Length
 
 from admin.extensions import db
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing import REQUIRED, _download, _Form, _ja
+from admin.views.billing import _download
+from admin.views.billing_forms import REQUIRED, _Form, _ja
 from admin.views.operator_forms import InRange
 from billing import documents
 from billing.ledger_errors import InvalidBillingData

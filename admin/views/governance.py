@@ -20,7 +20,7 @@ from admin.i18n import format_date
 from admin.views import labels, operator_forms as forms, paging
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
 from admin.views.notices import NoticesView
-from billing import operations as billing
+from billing import allocation_policies
 from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
 from governance import agreements, council
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
@@ -67,7 +67,7 @@ def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, st
     ja, rows = _ja(), []
     if change_type == ChangeType.adopt_allocation_policy and "policy_id" in params:
         try:
-            policy = billing.get_policy(db.session, int(params["policy_id"]))
+            policy = allocation_policies.get_policy(db.session, int(params["policy_id"]))
             rows.append((_("Allocation policy"), f"{policy.name} 第{policy.version}版" if ja else f"{policy.name} v{policy.version}"))
         except DomainError:
             rows.append((_("Allocation policy"), "—"))
@@ -251,7 +251,7 @@ class _ProposalPickers:
         kinds = [(t.value, _pick(CHANGE_LABELS[t])) for t in installed]
         policies = []
         if authz.allowed(actor, "billing.read"):
-            for policy in billing.list_policies(db.session, actor):
+            for policy in allocation_policies.list_policies(db.session, actor):
                 status = PolicyStatus(policy.status)
                 if status == PolicyStatus.adopted:
                     continue  # already in force: nothing to adopt

@@ -35,9 +35,9 @@ from core.calendar import today_jst
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
-from tenancy.onboarding import saga as onboarding
+from tenancy.onboarding import board as onboarding_board
 from tenancy.registry.models import Tenant, TenantStatus
-from tenancy.usage import quotas
+from tenancy.usage import quota_alerts, quotas
 
 
 
@@ -85,7 +85,7 @@ def _pick(pair: tuple[str, str]) -> str:
 
 def _operator_items(actor) -> list[Item]:
     session = db.session
-    waiting = onboarding.attention(session, actor)
+    waiting = onboarding_board.attention(session, actor)
     items = [
         Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]), _url("onboarding.index"),
              **_first(waiting["awaiting_screening"],
@@ -112,7 +112,7 @@ def _operator_items(actor) -> list[Item]:
 
 
 def _quota_item(actor) -> Item:
-    alerts, total = quotas.quota_alerts_shown(db.session, actor, SHOWN)
+    alerts, total = quota_alerts.quota_alerts_shown(db.session, actor, SHOWN)
     details = []
     for alert in alerts:
         enforcement = labels.enforcement_label(alert.enforcement)

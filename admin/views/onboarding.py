@@ -24,7 +24,7 @@ from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
-from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
 from core.errors import Invalid
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from core import outbox as notifications
@@ -87,7 +87,7 @@ class OnboardingView(SecureView):
 
     @expose("/")
     def index(self):
-        data = onboarding.board(db.session, g.actor)
+        data = onboarding_board.board(db.session, g.actor)
         statuses = list(TenantStatus)
         # Each column shows its first COLUMN_SIZE cards (those matching the search); one column
         # opened alone (?status=) is paged, so the board stays the same size at 1,741 tenants.
@@ -111,7 +111,7 @@ class OnboardingView(SecureView):
 
     @expose("/tenant/<code>/")
     def tenant(self, code: str):
-        data = onboarding.detail(db.session, g.actor, code)
+        data = onboarding_board.detail(db.session, g.actor, code)
         tenant = lifecycle.get_tenant(db.session, code)
         labels = {t.name: (t.label_ja if _locale() == "ja" else t.label_en) for t in lifecycle.TRANSITIONS.values()}
         labels["retry"] = "環境構築の再実行" if _locale() == "ja" else "retry provisioning"
@@ -178,9 +178,9 @@ class OnboardingView(SecureView):
             return page()
 
         def run_wave():
-            year = onboarding.parse_fiscal_year(form.fiscal_year.data or "")
-            rows = onboarding.parse_wave_csv(upload.stream)  # read row by row, never held whole
-            return onboarding.run_wave(db.session, g.actor, identity_directory(), year, rows)
+            year = waves.parse_fiscal_year(form.fiscal_year.data or "")
+            rows = waves.parse_wave_csv(upload.stream)  # read row by row, never held whole
+            return waves.run_wave(db.session, g.actor, identity_directory(), year, rows)
 
         return post_action(run_wave, done=page, failed=page)
 

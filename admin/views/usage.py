@@ -25,7 +25,7 @@ from admin.views.base import SecureModelView, SecureView, post_action, with_prob
 from core import authz
 from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
-from tenancy.usage import quotas, reports as usage_reports
+from tenancy.usage import quota_plans, quotas, reports as usage_reports
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 from core.outbox import Notification
 
@@ -66,7 +66,7 @@ class UsageView(SecureView):
             "renkei/usage_dashboard.html", report=report, month=month, metric=metric, metrics=metrics,
             metric_label=next(m["label"] for m in metrics if m["name"] == metric),
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),
-            plans=[quotas.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
+            plans=[quota_plans.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
             plan_name={p.code: (p.name_ja if ja else (p.name_en or p.name_ja)) for p in plans},
             manage=authz.allowed(g.actor, "quota.manage"), search=search, page=page, pages=pages,
             first=(page - 1) * self.PAGE_SIZE + 1, last=(page - 1) * self.PAGE_SIZE + len(report.tenants),
@@ -120,7 +120,7 @@ class UsageView(SecureView):
                   "population_min": form.population_min.data, "population_max": form.population_max.data,
                   "limits": limits}
         fields = forms.limit_problem_fields(limits)
-        return post_action(with_problems_beside_fields(form, lambda: quotas.change_quota_plan(db.session, g.actor, plan_code, change),
+        return post_action(with_problems_beside_fields(form, lambda: quota_plans.change_quota_plan(db.session, g.actor, plan_code, change),
                                          fields),
                            saved=_("Saved."), done=lambda saved: redirect(url_for(".edit_plan", code=saved.code)),
                            failed=lambda: self._plan_page(form, plan))
@@ -158,7 +158,7 @@ class UsageView(SecureView):
         self._manage()
         form = forms.AssignPlanForm(request.form)
         plan_code = (form.plan_code.data or "").strip() or None
-        return post_action(with_problems_beside_fields(form, lambda: quotas.assign_quota_plan(db.session, g.actor, code, plan_code),
+        return post_action(with_problems_beside_fields(form, lambda: quota_plans.assign_quota_plan(db.session, g.actor, code, plan_code),
                                          {"plan": "plan_code", "code": "plan_code"}),
                            saved=_("Saved."), back=url_for(".tenant_quota", code=code),
                            failed=lambda: self._tenant_page(code, assign=form))
@@ -179,7 +179,7 @@ class UsageView(SecureView):
         spec = {"metric": form.metric.data, "limit": form.limit.data, "enforcement": form.enforcement.data}
         if existing is not None:
             spec["thresholds"] = list(quotas.thresholds_of(existing.thresholds))
-        return post_action(with_problems_beside_fields(form, lambda: quotas.set_quota_override(
+        return post_action(with_problems_beside_fields(form, lambda: quota_plans.set_quota_override(
                                db.session, g.actor, code, spec, (form.reason.data or "").strip())),
                            saved=_("Saved."), back=url_for(".tenant_quota", code=code),
                            failed=lambda: self._tenant_page(code, override=form))
@@ -189,7 +189,7 @@ class UsageView(SecureView):
         self._manage()
         if metric not in METRICS:
             abort(404)
-        return post_action(lambda: quotas.set_quota_override(db.session, g.actor, code, {"metric": metric, "limit": None}),
+        return post_action(lambda: quota_plans.set_quota_override(db.session, g.actor, code, {"metric": metric, "limit": None}),
                            saved=_("The tenant's own limit was removed; its plan's limit applies again."),
                            back=url_for(".tenant_quota", code=code))
 

@@ -1,5 +1,6 @@
-"""The platform's API clients: client-credentials clients of a tenant with an IP allowlist, and the
-gateway check.
+"""The platform's API clients: client-credentials clients of a tenant with an IP allowlist (the
+allowlist itself: :mod:`tenancy.identity.allowlist`; the gateway check and the state rule every
+client token is judged by: :mod:`tenancy.identity.client_access`).
 
 * A client is created by its tenant's admin (or the operator) as a confidential Keycloak client
   (client credentials only) whose access tokens carry, by hardcoded claim mappers, the claims
@@ -25,8 +26,9 @@ gateway check.
 * **The lifecycle** is :data:`MOVES` (a transition table with the grant each move needs);
   :class:`ClientStatus` is the state. ``revoked`` and ``rejected`` are final.
 * **Access ends when it ends**: the gateway check and renkei's own API judge a client token by the
-  same :func:`state_refusal` (status, expiry, rotated credential, credential missing in Keycloak),
-  reading the client's state at most ``RENKEI_GATEWAY_CACHE_SECONDS`` (1 s) old.
+  same :func:`tenancy.identity.client_access.state_refusal` (status, expiry, rotated credential,
+  credential missing in Keycloak), reading the client's state at most ``RENKEI_GATEWAY_CACHE_SECONDS``
+  (1 s) old; every change of a client's state here clears that memory at once.
 * Clients count against the quota ``api_clients`` (a gauge in :mod:`tenancy.usage.models`): with a
   hard limit, a client beyond it is refused. The level is not reported as usage: it is counted from
   this table by :func:`tenancy.usage.quotas.api_client_counts` (its one home), which the quota pages,
@@ -44,13 +46,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import ipaddress
 import json
 import secrets
-import time
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -62,11 +60,13 @@ from core.actor import Actor
 from core.calendar import current_month, today_jst
 from core.codes import is_corporate_number
 from core.db import utcnow
-from core.errors import Conflict, DomainError, Invalid, NotFound, problem
+from core.errors import Conflict, Invalid, NotFound, problem
 from tenancy.identity import client_policy
+from tenancy.identity.allowlist import ANY, parse_allowlist
+from tenancy.identity.client_access import forget_client_states
 from tenancy.identity.models import (ApiClient, ApiClientCredential, ApiClientRequest, ClientStatus, RequestKind,
                                      RequestStatus)
-from tenancy.members.models import MemberStatus, Organisation, open_organisation
+from tenancy.members.models import open_organisation
 from tenancy.usage import quotas
 from tenancy.usage.models import Enforcement
 
@@ -86,7 +86,6 @@ REQUEST_STATUS_LABELS = {"pending": ("承認待ち", "Waiting"), "approved": ("�
                          "rejected": ("却下", "Rejected"), "superseded": ("取り下げ（後の変更で置き換え）", "Superseded")}
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 MAX_OVERLAP_SECONDS = 30 * 24 * 3600
-ANY = "*"
 
 CLAIM_CLIENT, CLAIM_TENANT, CLAIM_ALLOWLIST = "renkei_client", "renkei_tenant", "renkei_allowlist"
 
@@ -99,86 +98,6 @@ class Directory(Protocol):
 
     def update_api_client(self, client_id: str, name: str, description: str, claims: dict[str, str],
                           optional_scopes: Iterable[str], managed_scopes: Iterable[str]) -> None: ...
-
-
-# --- the allowlist ----------------------------------------------------------------------------
-
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6: stored and compared as IPv4
-
-# What :func:`parse_allowlist` takes, as JSON Schema for the contract (a subset that admits only good
-# entries): an IPv4 or IPv6 address (a network of one), or an IPv4 network of /16, /24 or /32 written
-# with its host bits zero (/16 is the widest the default client policy lets a tenant's admin allow).
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-ALLOWLIST_ENTRY_SCHEMA = {"anyOf": [
-    {"format": "ipv4"}, {"format": "ipv6"},
-    {"pattern": rf"^(?:{_OCTET}\.{_OCTET}\.0\.0/16|{_OCTET}\.{_OCTET}\.{_OCTET}\.0/24|"
-                rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/32)$"}]}
-
-def parse_allowlist(entries: str | Iterable[str], field: str = "allowlist") -> list[str]:
-    """Normalised CIDRs (a bare address becomes /32 or /128); every bad entry named in words."""
-    if isinstance(entries, str):
-        entries = entries.replace(",", " ").split()
-    networks: list[str] = []
-    problems = []
-    for entry in (e.strip() for e in entries):
-        if not entry:
-            continue
-        try:
-            network = ipaddress.ip_network(entry, strict=True)
-        except ValueError as error:
-            problems.append(_cidr_problem(field, entry, error))
-            continue
-        if network.version == 6 and network.subnet_of(_MAPPED):  # ::ffff:192.0.2.0/120 is 192.0.2.0/24
-            network = ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
-        if str(network) not in networks:
-            networks.append(str(network))
-    if problems:
-        raise Invalid("The IP allowlist has entries that are not IPv4/IPv6 networks (CIDR).",
-                      "許可する接続元（IP アドレス）に、CIDR 表記として正しくないものがあります。", problems=problems)
-    return networks
-
-
-def _cidr_problem(field: str, entry: str, error: ValueError) -> dict[str, str]:
-    address, _, prefix = entry.partition("/")
-    try:
-        version = ipaddress.ip_address(address).version
-    except ValueError:
-        version = None
-    if version and prefix:
-        most = 32 if version == 4 else 128
-        if not prefix.isdigit() or int(prefix) > most:
-            return problem(field, f"{entry!r}: the prefix length of an IPv{version} network is 0 to {most}, not /{prefix}.",
-                           f"「{entry}」: IPv{version} のプレフィックス長は 0〜{most} です（/{prefix} は使えません）。")
-        if "host bits" in str(error):
-            suggested = ipaddress.ip_network(entry, strict=False)
-            return problem(field, f"{entry!r} has bits set after the prefix; did you mean {suggested}?",
-                           f"「{entry}」はネットワークアドレスではありません。{suggested} のことですか。")
-    return problem(field, f"{entry!r} is not an IPv4 or IPv6 address or network (e.g. 192.0.2.0/24, 2001:db8::/32).",
-                   f"「{entry}」は IPv4/IPv6 のアドレスまたはネットワークではありません（例: 192.0.2.0/24、2001:db8::/32）。")
-
-
-@functools.lru_cache(maxsize=4096)
-def _networks(allowlist: str) -> tuple[Any, ...] | None:
-    """None: any address."""
-    if allowlist.strip() == ANY:
-        return None
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in allowlist.split())
-
-
-def address_allowed(allowlist: str, address: str | None) -> bool:
-    """Whether ``address`` is inside the space-separated ``allowlist`` (``*``: any address)."""
-    networks = _networks(allowlist or "")
-    if networks is None:
-        return True
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == network.version and ip in network for network in networks)
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -717,156 +636,3 @@ def retire_due(session: Session, actor: Actor, directory: Directory, now: dt.dat
                      after={"client_id": credential.keycloak_client_id})
     session.flush()
     return len(due)
-
-
-# --- the gateway check --------------------------------------------------------------------------
-
-REASONS: dict[str, tuple[str, str]] = {
-    "allowed": ("Allowed.", "許可します。"),
-    "token_invalid": ("The access token is not valid", "アクセストークンが無効です"),
-    "not_an_api_client": ("The token was not issued to a registered API client", "登録された API クライアントのトークンではありません"),
-    "client_revoked": ("The API client is revoked", "API クライアントは失効しています"),
-    "client_pending": ("The API client waits for the operator's approval", "API クライアントは運営者の承認待ちです"),
-    "client_missing": ("The API client no longer exists in the identity server", "API クライアントが認証サーバーにありません"),
-    "client_disabled": ("The API client is disabled", "API クライアントは一時停止中です"),
-    "client_expired": ("The API client's expiry date has passed", "API クライアントの有効期限が過ぎています"),
-    "secret_rotated": ("This credential was replaced and its overlap has ended", "このシークレットは更新済みで、猶予期間が終わっています"),
-    "address_not_allowed": ("The source address is not in the client's allowlist", "接続元の IP アドレスが許可されていません"),
-    "tenant_not_active": ("The tenant is not active", "団体が利用中ではありません"),
-    "hard_limit_reached": ("The tenant's API call quota is used up", "団体の API 呼び出し回数が上限に達しています"),
-    "scope_missing": ("The token's scopes do not cover this API and method",
-                      "アクセストークンのスコープでは、この API をこの方法で呼び出せません"),
-    "route_not_known": ("No API of the platform is served at this address", "このアドレスで提供されている API はありません"),
-}
-# what a call to no API of the gateway's route table asks for (see tenancy/identity/gateway.py)
-UNROUTED = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class GatewayDecision:
-    allowed: bool
-    reason: str
-    detail: str = ""
-    client: int | None = None
-    tenant: str | None = None
-    quota: quotas.QuotaDecision | None = None
-
-    def summary(self) -> dict[str, Any]:
-        en, ja = REASONS[self.reason]
-        return {"allowed": self.allowed, "reason": self.reason,
-                "message_en": f"{en}{': ' + self.detail if self.detail else ''}.".replace("..", "."),
-                "message_ja": f"{ja}。", "client": self.client, "tenant": self.tenant,
-                "quota": self.quota.summary() if self.quota is not None else None}
-
-
-_CLIENT, _CREDENTIAL = ApiClient.__table__, ApiClientCredential.__table__
-# a Core statement on the tables (no ORM loading on the hot path), compiled once per dialect and cached
-_ORGANISATION = Organisation.__table__
-# a member organisation's status (NULL for a tenant's client): one unique-index probe
-_OWNER_STATUS = (sa.select(_ORGANISATION.c.status).where(_ORGANISATION.c.corporate_number == _CLIENT.c.tenant_code)
-                 .scalar_subquery().label("organisation_status"))
-_LOOKUP = (sa.select(_CLIENT.c.id, _CLIENT.c.tenant_code, _CLIENT.c.status, _CLIENT.c.expires_on, _CLIENT.c.allowlist,
-                     _CLIENT.c.allow_any, _CREDENTIAL.c.valid_until, _CREDENTIAL.c.missing_since, _OWNER_STATUS,
-                     _CLIENT.c.scopes)
-           .join(_CREDENTIAL, _CREDENTIAL.c.api_client_id == _CLIENT.c.id)
-           .where(_CREDENTIAL.c.keycloak_client_id == sa.bindparam("azp")))
-
-
-class ClientStateCache:
-    """Per-process memory of each credential's client state (one indexed read per credential and
-    ``max_age`` seconds, as the deny list and the quota cache do). A revocation, disabling or
-    rotation made in this process clears every cache at once; one made by another server process
-    reaches this one within ``max_age`` (default 1 s). Keycloak refuses new tokens at once anyway."""
-
-    def __init__(self, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_age = float(max_age)
-        self._clock = clock
-        self._rows: dict[str, tuple[float, Any]] = {}
-        _STATE_CACHES.add(self)
-
-    def clear(self) -> None:
-        self._rows = {}
-
-    def row(self, session: Session, azp: str) -> Any:
-        now = self._clock()
-        remembered = self._rows.get(azp)
-        if remembered is not None and now - remembered[0] < self.max_age:  # never served at max_age or older
-            return remembered[1]
-        row = session.connection().execute(_LOOKUP, {"azp": azp}).first()
-        if len(self._rows) >= 100_000:
-            self._rows = {}
-        self._rows[azp] = (now, row)
-        return row
-
-
-_STATE_CACHES: "weakref.WeakSet[ClientStateCache]" = weakref.WeakSet()
-
-
-def forget_client_states() -> None:
-    """After a change of a client's state: every cache in this process reads it again."""
-    for cache in list(_STATE_CACHES):
-        cache.clear()
-
-
-_STATE_REASONS = {ClientStatus.revoked: "client_revoked", ClientStatus.rejected: "client_revoked",
-                  ClientStatus.disabled: "client_disabled", ClientStatus.pending: "client_pending"}
-
-
-def state_refusal(row: Any, now: dt.datetime) -> str | None:
-    """Why a token of this credential (a row of the client-state look-up) is refused whatever the
-    address: the reason of :data:`REASONS`, or None. The one rule the gateway check and renkei's own
-    API both apply."""
-    status = ClientStatus(row.status)
-    if status is not ClientStatus.active:
-        return _STATE_REASONS[status]
-    if row.missing_since is not None:
-        return "client_missing"
-    if row.expires_on < today_jst(now):
-        return "client_expired"
-    if row.valid_until is not None and row.valid_until <= now:
-        return "secret_rotated"
-    return None
-
-
-def gateway_check(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
-                  address: str, quota_cache: quotas.QuotaCache, *, quantity: int = 1,
-                  now: dt.datetime | None = None, states: ClientStateCache | None = None,
-                  scope: str | None = None) -> GatewayDecision:
-    """Whether a call with ``token`` from ``address`` may pass: token valid, client active, not revoked,
-    not expired, credential not past its overlap, address allowed, ``scope`` (the scope the API and
-    method called need; None: not asked, :data:`UNROUTED`: no known API) both in the token's ``scope``
-    claim and granted to the client now, tenant's api_calls quota not used up.
-    The client's state comes from ``states`` (at most its ``max_age`` old; see :class:`ClientStateCache`),
-    else it is read from the database."""
-    authz.authorize(actor, "gateway.check")
-    try:
-        claims = claims_of(token)
-    except DomainError as error:
-        if error.kind != "unauthenticated":  # e.g. the identity server unreachable: not the caller's fault
-            raise
-        return GatewayDecision(False, "token_invalid", str(error.details.get("reason", "")))
-    azp = str(claims.get("azp") or claims.get("client_id") or "")
-    row = states.row(session, azp) if states is not None else session.connection().execute(_LOOKUP, {"azp": azp}).first()
-    if row is None:
-        return GatewayDecision(False, "not_an_api_client")
-    now = now or utcnow()
-    decided = functools.partial(GatewayDecision, client=row.id, tenant=row.tenant_code)
-    refused = state_refusal(row, now)
-    if refused is not None:
-        return decided(False, refused)
-    if not address_allowed(ANY if row.allow_any else row.allowlist, address):
-        return decided(False, "address_not_allowed", f"{address}")
-    if scope is not None:
-        if scope == UNROUTED:
-            return decided(False, "route_not_known")
-        if scope not in str(claims.get("scope") or "").split() or scope not in (row.scopes or "").split():
-            return decided(False, "scope_missing", scope)
-    if row.organisation_status is not None or len(row.tenant_code) == 13:
-        # a member organisation's client: no quota plan (organisations join no cost split)
-        if row.organisation_status != MemberStatus.approved.value:
-            return decided(False, "tenant_not_active")
-        return decided(True, "allowed")
-    quota = quota_cache.check(session, row.tenant_code, "api_calls", quantity, now)
-    if not quota.allowed:
-        return decided(False, quota.reason, quota=quota)
-    return decided(True, "allowed", quota=quota)

@@ -4,7 +4,7 @@
   a path prefix and the methods, and the scope a client must hold to call them. The first row
   that matches decides; a call to no row is refused (``route_not_known``: fail closed). The table
   is what the operator reads (``GET /api/v1/gateway/routes``, docs/gateway.md).
-* **The check.** :func:`check_call` is :func:`tenancy.identity.api_clients.gateway_check` (token,
+* **The check.** :func:`check_call` is :func:`tenancy.identity.client_access.gateway_check` (token,
   client state, allowlist, scope, quota) with the scope of the call, and then, for an allowed call
   of a tenant's client, the call counted as api_calls in the same transaction
   (:func:`tenancy.usage.metering.record_gateway_call`, idempotent per request id). So hard limits
@@ -32,7 +32,7 @@ from urllib.parse import unquote
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_access
 from tenancy.usage import metering, quotas
 
 READ_METHODS = ("GET", "HEAD")
@@ -83,17 +83,17 @@ def normalised_path(uri: str) -> str:
 
 def required_scope(method: str, uri: str) -> str:
     """The scope a call of ``method`` on ``uri`` needs: the first row of :data:`ROUTES` that matches;
-    :data:`api_clients.UNROUTED` when none does."""
+    :data:`client_access.UNROUTED` when none does."""
     method, path = method.upper(), normalised_path(uri)
     for route in ROUTES:
         if route.matches(method, path):
             return route.scope
-    return api_clients.UNROUTED
+    return client_access.UNROUTED
 
 
 @dataclasses.dataclass(frozen=True)
 class CallDecision:
-    decision: api_clients.GatewayDecision
+    decision: client_access.GatewayDecision
     scope: str
     counted: bool  # this check counted the call (False: refused, an organisation's client, or a repeat)
 
@@ -103,13 +103,13 @@ class CallDecision:
 
 def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
                address: str, method: str, uri: str, request_id: str, quota_cache: quotas.QuotaCache, *,
-               states: api_clients.ClientStateCache | None = None, now: dt.datetime | None = None) -> CallDecision:
+               states: client_access.ClientStateCache | None = None, now: dt.datetime | None = None) -> CallDecision:
     """May the call of ``method`` ``uri`` with ``token`` from ``address`` pass (the gateway check with
     the call's scope); an allowed call of a tenant's client is counted as one api_calls event known
     by ``request_id``, in the caller's transaction. Needs ``gateway.check`` and ``usage.ingest``."""
     now = now or dt.datetime.now(dt.timezone.utc)
     scope = required_scope(method, uri)
-    decision = api_clients.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
+    decision = client_access.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
                                          states=states, scope=scope)
     counted = False
     if decision.allowed and decision.quota is not None:  # a tenant's client (an organisation has no quota)

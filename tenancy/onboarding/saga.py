@@ -1,4 +1,4 @@
-"""Provisioning as a resumable saga, offboarding (suspend, resume, withdraw), and onboarding waves.
+"""Provisioning as a resumable saga, and offboarding (suspend, resume, withdraw).
 
 Provisioning
     :func:`provision` moves an approved tenant to ``provisioning`` and runs :data:`STEPS` in order;
@@ -41,56 +41,37 @@ Offboarding
     way, what was already changed there is undone (or, if even that fails, recorded as an identity
     incident) and the error is raised, so the database and Keycloak agree.
 
-Waves
-    :func:`parse_wave_csv` validates a whole file first (nothing is written if a row is wrong);
-    :func:`run_wave` then applies, screens, approves and provisions each municipality, up to
-    :data:`WAVE_WORKERS` at once on PostgreSQL (each worker its own session and Keycloak client;
-    the shared default quota plans are made before the fan-out), one at a time on SQLite. One
-    municipality's failure is recorded in its :class:`WaveOutcome` and does not stop the others.
+Waves (:mod:`tenancy.onboarding.waves`) and what the onboarding pages read
+(:mod:`tenancy.onboarding.board`) build on this module.
 
-Reading
-    :func:`board`, :func:`detail`, :func:`timeline` and :func:`platform_resources` take the actor
-    and ask for ``tenant.read`` themselves: a tenant's page needs the right on that tenant, and the
-    board and the resource list show every tenant only to someone who may read them all (a
-    municipal user sees their own tenants). ``step_rows``, ``platform_resource`` and
-    ``final_settlements_due`` are helpers for operations that have authorised their act already.
+    ``step_rows``, ``platform_resource`` and ``final_settlements_due`` are helpers for operations
+    that have authorised their act already.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
-import logging
 import re
-import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
 from core import audit
 from core import authz, outbox
 from tenancy.onboarding import lifecycle
-from core import codes as code_rules
-from core import csvfile
 from core.actor import Actor
-from core.errors import Conflict, DomainError, Unavailable, problem
-from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, is_supported_fiscal_year,
-                           read_fiscal_year)
+from core.errors import Conflict, DomainError, Unavailable
 from core.db import utcnow
-from tenancy.errors import ImportRejected, TenancyError, TenantExists
+from tenancy.errors import TenancyError
 from tenancy.identity import denylist
 from tenancy.identity.operations import record_incident
-from tenancy.registry.history import history
-from tenancy.registry.importing import EXPORT_HEADERS_JA, HEADER_ALIASES, reference_municipalities
 from tenancy.identity.keycloak import IdentityDirectory
-from tenancy.onboarding.lifecycle import HANDOVER, SCREENING, SCREENING_ITEMS, admin_contact, get_tenant
-from tenancy.registry.models import Tenant, TenantKind, TenantStatus, TenantTransition
-from tenancy.registry.operations import find_tenant, update_tenant
+from tenancy.onboarding.lifecycle import HANDOVER, admin_contact, get_tenant
+from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
 from tenancy.onboarding.models import (
     PROVISIONING_STEPS,
     ChecklistItem,
@@ -99,12 +80,8 @@ from tenancy.onboarding.models import (
     SuspendedAccount,
     TenantOnboarding,
 )
-from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
-from tenancy.usage import quotas
-from tenancy.usage.models import QuotaPlan
-from core.validation import problems_from
+from tenancy.usage import quota_plans
 
-log = logging.getLogger(__name__)
 Checkpoint = Callable[[], None]
 ADMIN_ROLE = authz.MUNICIPAL_ADMIN
 
@@ -239,7 +216,7 @@ def _admin_message(ctx: SagaContext, result: dict[str, Any]) -> None:
 
 
 def _default_quotas(ctx: SagaContext) -> dict[str, Any]:
-    result = quotas.apply_default_quotas(ctx.session, ctx.actor, ctx.tenant)
+    result = quota_plans.apply_default_quotas(ctx.session, ctx.actor, ctx.tenant)
     return {"result": _jsonable(result)}
 
 
@@ -600,482 +577,3 @@ def mark_final_settlement_done(session: Session, actor: Actor, code: str) -> Ten
     audit.record(session, actor, "tenant.final_settlement", "tenant", code, tenant_code=code,
                  before={"final_settlement_due": True}, after={"final_settlement_due": False})
     return record
-
-
-# --- waves -------------------------------------------------------------------------------------
-
-# The columns a wave file shares with a tenant import are named as the registry names them.
-_SHARED_WITH_IMPORT = ("code", "name_ja", "contact_name", "contact_department", "contact_email", "contact_phone")
-WAVE_HEADERS: dict[str, str] = {name: f for name, f in HEADER_ALIASES.items() if f in _SHARED_WITH_IMPORT} | {
-    "admin_username": "admin_username", "管理者ユーザー名": "admin_username",
-    "application_received": "application_received", "申込書受領": "application_received",
-    "eligibility_confirmed": "eligibility_confirmed", "参加資格確認": "eligibility_confirmed",
-    "no_antisocial_ties": "no_antisocial_ties", "反社会的勢力でないことの確認": "no_antisocial_ties",
-    "agreements_accepted": "agreements_accepted", "協定同意": "agreements_accepted",
-}
-WAVE_COLUMNS_JA = {f: EXPORT_HEADERS_JA[f] for f in _SHARED_WITH_IMPORT} | {
-    "admin_username": "管理者ユーザー名",
-    "application_received": "申込書受領", "eligibility_confirmed": "参加資格確認",
-    "no_antisocial_ties": "反社会的勢力でないことの確認", "agreements_accepted": "協定同意",
-}
-REQUIRED_WAVE_COLUMNS = ("code", "contact_name", "contact_email")
-WAVE_COLUMNS = csvfile.Columns(WAVE_HEADERS, required=REQUIRED_WAVE_COLUMNS, labels_ja=WAVE_COLUMNS_JA)
-YES = {"済", "確認済", "○", "〇", "yes", "y", "true", "1", "done"}
-NO = {"", "未", "未確認", "×", "no", "n", "false", "0"}
-USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{3,64}$")
-
-
-@dataclasses.dataclass(frozen=True)
-class WaveRow:
-    line: int
-    code: str
-    contact: ContactIn
-    admin_username: str = ""
-    confirmed: frozenset[str] = frozenset()  # screening items confirmed in the file
-
-
-@dataclasses.dataclass
-class WaveOutcome:
-    code: str
-    name_ja: str
-    status: str
-    ok: bool
-    failed_step: str = ""
-    message_en: str = ""
-    message_ja: str = ""
-
-
-def parse_fiscal_year(text: str) -> int:
-    """``FY2025``, ``2025``, ``R7``, ``令和7年度`` → 2025 (also 平成/H years; the reading is
-    :func:`core.calendar.read_fiscal_year`), within the supported years, or ImportRejected in words."""
-    year = read_fiscal_year(text)
-    if year is not None:
-        if not is_supported_fiscal_year(year):
-            first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-            raise ImportRejected(
-                f"{text!r} is outside the supported fiscal years FY{first}-FY{last}.",
-                f"{text!r} は対象外の年度です（{fiscal_year_ja(first)}（{first}年度）から{last}年度まで）。",
-                problems=[problem("fiscal_year", f"Outside FY{first}-FY{last}.", f"{first}〜{last}年度の範囲外です。")])
-        return year
-    raise ImportRejected(f"{text!r} is not a fiscal year (write FY2025, 2025 or 令和7年度).",
-                         f"{text!r} は年度として読めません（FY2025、2025、令和7年度 のように指定してください）。",
-                         problems=[problem("fiscal_year", "Not a fiscal year.", "年度の形式ではありません。")])
-
-
-def parse_wave_csv(source: csvfile.Source) -> list[WaveRow]:
-    """Rows of a wave file (UTF-8 with or without BOM, or CP932), every row checked; all problems raised together.
-
-    ``source``: the file's bytes or text, its path or an upload's binary stream, read row by row in
-    one pass (a path or stream is never held whole); once a row fails, checked rows are no longer kept.
-    """
-    problems = csvfile.Problems()  # the first ones listed, all counted: the report stays small
-    rows: list[WaveRow] = []
-    seen: dict[str, int] = {}
-    for row in csvfile.source_rows(source, WAVE_COLUMNS, rejected=ImportRejected):
-        line, where, cells = row.line, row.where, row.values
-        if row.problems:
-            problems.add(*row.problems)
-            continue
-        code = cells.get("code", "")
-        row_problems = []
-        issue = code_rules.code_problem(code)
-        if issue:
-            row_problems.append(problem(f"{where}: code", issue[0], issue[1]))
-        elif code in seen:
-            row_problems.append(problem(f"{where}: code", f"Code {code} also appears on line {seen[code]}.",
-                                        f"団体コード {code} は {seen[code]} 行目と重複しています。"))
-        try:
-            contact = ContactIn(role="admin", name=cells.get("contact_name", ""), department=cells.get("contact_department", ""),
-                                email=cells.get("contact_email", ""), phone=cells.get("contact_phone", ""))
-        except ValidationError as error:
-            contact = None
-            row_problems += [problem(f"{where}: contact_{p['field']}", p["message_en"], p["message_ja"]) for p in problems_from(error)]
-        username = cells.get("admin_username", "").lower()
-        if username and not USERNAME_PATTERN.match(username):
-            row_problems.append(problem(f"{where}: admin_username", "Use 3-64 characters: a-z, 0-9, '.', '_', '@', '-'.",
-                                        "3〜64 文字の半角英小文字・数字・「. _ @ -」で指定してください。"))
-        confirmed = set()
-        for entry in SCREENING_ITEMS:
-            value = unicodedata.normalize("NFKC", cells.get(entry.key, "")).strip().lower()
-            if value in YES or cells.get(entry.key, "").strip() in YES:
-                confirmed.add(entry.key)
-            elif value not in NO and cells.get(entry.key, "").strip() not in NO:
-                row_problems.append(problem(f"{where}: {entry.key}", f"Write 済 (done) or leave empty, not {cells[entry.key]!r}.",
-                                            f"「済」と記入するか空欄にしてください（{cells[entry.key]!r} は読めません）。"))
-        if row_problems:
-            problems.add(*row_problems)
-            continue
-        seen[code] = line
-        if not problems:  # after a failure nothing will run: keep no rows
-            rows.append(WaveRow(line, code, contact, username, frozenset(confirmed)))
-    if not rows and not problems:
-        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
-    if problems:
-        listed_en, listed_ja = problems.summary()
-        raise ImportRejected(
-            f"{problems.total:,} problem(s) found in the wave file{listed_en}; nothing was done. Correct the lines named and run the whole file again.",
-            f"参加募集ファイルに {problems.total:,} 件の誤りがあります{listed_ja}。何も処理していません。該当行を修正し、ファイル全体をもう一度実行してください。",
-            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed))
-    return rows
-
-
-def validate_wave(session: Session, fiscal_year: int, rows: Sequence[WaveRow]) -> frozenset[str]:
-    """Checks against the registry, all rows first: nothing runs if one row cannot. Returns the
-    codes of the rows that are registered already (the others are registered by the wave)."""
-    problems = []
-    registered = {t.code: t for t in session.scalars(  # one query for the whole file
-        sa.select(Tenant).where(Tenant.code.in_(sorted({row.code for row in rows}))).options(sa.orm.lazyload(Tenant.contacts)))}
-    for row in rows:
-        where = f"line {row.line}: code"
-        tenant = registered.get(row.code)
-        if tenant is None:
-            if row.code not in reference_municipalities():
-                problems.append(problem(where, f"{row.code} is neither registered nor in the reference data; register it first (renkei tenants import).",
-                                        f"{row.code} は登録も参照データもありません。先に参加団体として登録してください（renkei tenants import）。"))
-            continue
-        if tenant.status in (TenantStatus.suspended, TenantStatus.withdrawn):
-            problems.append(problem(where, f"{row.code} is {tenant.status.value}; a wave does not bring it back (resume, or re-apply first).",
-                                    f"{row.code} は「{lifecycle.status_label(tenant.status)}」のため参加募集では扱えません（利用再開または再申請を先に行ってください）。"))
-        elif tenant.wave_fiscal_year not in (None, fiscal_year):
-            problems.append(problem(where, f"{row.code} belongs to wave FY{tenant.wave_fiscal_year}, not FY{fiscal_year}.",
-                                    f"{row.code} は {tenant.wave_fiscal_year} 年度の参加募集に登録されています。"))
-    if problems:
-        raise ImportRejected(
-            f"{len(problems)} row(s) cannot be onboarded; nothing was done.",
-            f"{len(problems)} 行は参加手続きを進められません。何も処理していません。",
-            problems=problems)
-    return frozenset(registered)
-
-
-def _prepare(session: Session, actor: Actor, fiscal_year: int, row: WaveRow, *, unregistered: bool = False) -> Tenant:
-    """The tenant of ``row``, registered (as applied) or updated for the wave. ``unregistered``: the
-    wave's check (one query for the whole file) found no tenant of this code, so it is not looked up
-    again; one registered since is refused by the registration before it writes, and then found."""
-    tenant = None if unregistered else find_tenant(session, row.code)
-    registered = False
-    if tenant is None:
-        ref = reference_municipalities()[row.code]
-        data = TenantCreate(code=row.code, name_ja=ref["name_ja"], name_en=ref["name_en"], kind=ref["kind"],
-                            population=int(ref["population"]), population_source=ref["population_source"],
-                            wave_fiscal_year=fiscal_year, contacts=[row.contact])
-        try:
-            tenant = lifecycle.register_application(session, actor, data, f"{fiscal_year_ja(fiscal_year)} 参加募集")
-            registered = True
-        except TenantExists:  # registered by someone else since the wave was checked
-            tenant = find_tenant(session, row.code)
-            if tenant is None:
-                raise
-    if not registered:
-        changes: dict[str, Any] = {}
-        if tenant.wave_fiscal_year is None:
-            changes["wave_fiscal_year"] = fiscal_year
-        if admin_contact(tenant) is None:
-            changes["contacts"] = [row.contact] + [ContactIn.model_validate(c, from_attributes=True) for c in tenant.contacts]
-        if changes:
-            tenant = update_tenant(session, actor, row.code, TenantUpdate(**changes))
-    if row.admin_username:
-        onboarding_record(session, tenant).admin_username = row.admin_username
-        session.flush()
-    return tenant
-
-
-def onboard(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow, *,
-            checkpoint: Checkpoint | None = None, unregistered: bool = False) -> WaveOutcome:
-    """One municipality of a wave, as far as it can go (see the module docstring).
-
-    The database-only stages (registration, screening, the confirmed items, approval, the start of
-    provisioning) are committed together, before the first Keycloak step: a failure or crash
-    before that commit rolls them back together and running the wave again repeats them, each
-    being idempotent; a refused move commits what came before it, so the registration and the
-    confirmations stay on record. From the start of provisioning on, the saga commits as
-    :func:`provision` does. ``unregistered``: the wave found no tenant of this code (see :func:`_prepare`)."""
-    checkpoint = _commits(session, checkpoint)
-    tenant = _prepare(session, actor, fiscal_year, row, unregistered=unregistered)
-    code = tenant.code
-    reason = f"{fiscal_year_ja(fiscal_year)} 参加募集"
-    try:
-        if tenant.status == TenantStatus.applied:
-            lifecycle.screen(session, actor, code, reason)
-        if get_tenant(session, code).status == TenantStatus.screening:
-            lifecycle.check_items(session, actor, code, SCREENING, sorted(row.confirmed), note=reason)
-            lifecycle.approve(session, actor, code, reason)
-    except DomainError:
-        # a refusal (a guard) is raised before its move writes anything: what came before it stays
-        # on record (the registration, the confirmations), as when every stage was committed
-        checkpoint()
-        raise
-    name_ja, status = tenant.name_ja, get_tenant(session, code).status
-    outcome = None
-    if status == TenantStatus.approved:
-        outcome = provision(session, actor, directory, code, checkpoint=checkpoint, reason=reason)
-    elif status == TenantStatus.provisioning:
-        outcome = retry(session, actor, directory, code, checkpoint=checkpoint)
-    else:
-        checkpoint()  # nothing to provision (e.g. active from an earlier run): what _prepare changed is kept
-    status = TenantStatus(outcome.status if outcome is not None else status)  # the saga's last word, committed
-    if outcome is not None and outcome.waiting_for:
-        # provisioned; activation waits for the municipality itself (its admin accepts the agreements)
-        return WaveOutcome(code, name_ja, status.value, True,
-                           message_en="provisioned; activation waits for the agreements to be accepted",
-                           message_ja="環境構築済み。協定への同意後に利用開始となります：" + "、".join(outcome.waiting_for))
-    return WaveOutcome(code, name_ja, status.value, status == TenantStatus.active)
-
-
-# Municipalities of a wave provisioned at once on PostgreSQL (a bounded pool: each worker holds a
-# database connection and makes Keycloak calls, so this also bounds the load put on both).
-WAVE_WORKERS = 4
-
-
-def run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
-             progress: Callable[[WaveOutcome], None] | None = None,
-             checkpoint: Checkpoint | None = None, workers: int | None = None) -> list[WaveOutcome]:
-    """Onboard every row; one failure is recorded in its outcome and does not stop the others.
-    The outcomes come back in the file's order.
-
-    ``workers`` municipalities at once (default :data:`WAVE_WORKERS` on PostgreSQL, one at a time on
-    SQLite, whose single writer gains nothing from threads); ``progress`` is called in the caller's
-    thread as each municipality finishes. Each worker has a session of its own on the same
-    database, and commits its municipality as :func:`onboard` does (the database stages together
-    before the first Keycloak step, then the steps with the activation), so resuming after a failure or a crash is the same
-    as one at a time. The rows shared by every tenant (the
-    default quota plans) are created once before the fan-out. With a ``checkpoint`` given (tests
-    acting between two steps) the wave runs one at a time in ``session``.
-
-    The wave is one administrative act and gets one audit record (``onboarding.wave``) holding
-    every municipality's acts as steps (:func:`core.audit.part_of_act` for the workers).
-    """
-    if workers is None:
-        workers = WAVE_WORKERS
-    if checkpoint is not None or session.get_bind().dialect.name != "postgresql":
-        workers = 1
-    checkpoint = _commits(session, checkpoint)
-    with audit.act(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}", persist=checkpoint):
-        return _run_wave(session, actor, directory, fiscal_year, rows, checkpoint=checkpoint, progress=progress,
-                         workers=max(1, min(workers, len(rows))))
-
-
-def _onboard_or_fail(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, row: WaveRow,
-                     checkpoint: Checkpoint, unregistered: bool = False) -> WaveOutcome:
-    try:
-        return onboard(session, actor, directory, fiscal_year, row, checkpoint=checkpoint, unregistered=unregistered)
-    except Exception as error:  # noqa: BLE001  (one municipality's failure must not stop the wave)
-        session.rollback()
-        return _failed(session, fiscal_year, row, error)
-
-
-def _worker_directory(directory: IdentityDirectory) -> IdentityDirectory:
-    """A directory for a worker thread (its own HTTP session and token, the answers already known
-    shared: :meth:`IdentityDirectory.sibling`); test doubles are shared as they are."""
-    return directory.sibling() if isinstance(directory, IdentityDirectory) else directory
-
-
-def _onboard_in_worker(session: Session, bind: sa.engine.Engine | sa.engine.Connection, actor: Actor,
-                       directory: IdentityDirectory, fiscal_year: int, row: WaveRow, unregistered: bool) -> WaveOutcome:
-    """One municipality in a worker thread: its own session on the wave's database (``bind``, found
-    in the caller's thread), its records steps of the act of ``session``, the wave's own."""
-    with Session(bind=bind, expire_on_commit=False) as own, audit.part_of_act(own, session):
-        return _onboard_or_fail(own, actor, directory, fiscal_year, row, own.commit, unregistered)
-
-
-def _run_wave(session: Session, actor: Actor, directory: IdentityDirectory, fiscal_year: int, rows: Sequence[WaveRow], *,
-              checkpoint: Checkpoint, progress: Callable[[WaveOutcome], None] | None,
-              workers: int = 1) -> list[WaveOutcome]:
-    authz.authorize(actor, "tenant.transition")
-    registered = validate_wave(session, fiscal_year, rows)
-    outcomes: list[WaveOutcome] = []
-    if workers == 1:
-        for row in rows:
-            outcome = _onboard_or_fail(session, actor, directory, fiscal_year, row, checkpoint, row.code not in registered)
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(outcome)
-    else:
-        # shared rows first: two municipalities at once must not both create the default plans
-        if session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
-            quotas.load_default_plans(session, actor)
-        checkpoint()
-        local = threading.local()
-        wave_session = session.registry() if isinstance(session, scoped_session) else session  # the caller's thread's
-        bind = session.get_bind()
-
-        def work(row: WaveRow) -> WaveOutcome:
-            if not hasattr(local, "directory"):
-                local.directory = _worker_directory(directory)
-            return _onboard_in_worker(wave_session, bind, actor, local.directory, fiscal_year, row, row.code not in registered)
-
-        by_code: dict[str, WaveOutcome] = {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wave") as pool:
-            futures = {pool.submit(work, row): row for row in rows}
-            for future in concurrent.futures.as_completed(futures):
-                outcome = future.result()
-                by_code[futures[future].code] = outcome
-                if progress is not None:
-                    progress(outcome)
-        outcomes = [by_code[row.code] for row in rows]
-    audit.record(session, actor, "onboarding.wave", "wave", f"FY{fiscal_year}",
-                 after={"fiscal_year": fiscal_year, "rows": len(rows),
-                        "active": sorted(o.code for o in outcomes if o.ok),
-                        "not_active": {o.code: o.status for o in outcomes if not o.ok}})
-    checkpoint()
-    return outcomes
-
-
-def _failed(session: Session, fiscal_year: int, row: WaveRow, error: Exception) -> WaveOutcome:
-    tenant = find_tenant(session, row.code)
-    if isinstance(error, DomainError):
-        message_en = " ".join([error.message_en, *(f"[{p['message_en']}]" for p in error.problems)])
-        message_ja = "".join([error.message_ja, *(f"［{p['message_ja']}］" for p in error.problems)])
-    else:
-        log.exception("onboarding %s in wave FY%s failed unexpectedly", row.code, fiscal_year)
-        message_en = f"Unexpected error: {type(error).__name__}: {error}"
-        message_ja = "予期しないエラーが発生しました。運用担当者に連絡してください。"
-    return WaveOutcome(
-        row.code, tenant.name_ja if tenant else reference_municipalities().get(row.code, {}).get("name_ja", ""),
-        TenantStatus(tenant.status).value if tenant else "-", False,
-        failed_step=error.details.get("failed_step", "") if isinstance(error, DomainError) else "",
-        message_en=message_en, message_ja=message_ja,
-    )
-
-
-# --- reading ----------------------------------------------------------------------------------
-
-def _readable(actor: Actor) -> list[str] | None:
-    """The tenant codes the actor may read (``tenant.read``), or None for every tenant."""
-    grant = authz.authorize(actor, "tenant.read")
-    return None if grant.all_tenants else sorted(grant.tenant_codes)
-
-
-def attention(session: Session, actor: Actor) -> dict[str, list[dict[str, Any]]]:
-    """What onboarding needs from someone now, in two queries whatever the number of tenants:
-    applications awaiting screening (applied or screening) and provisioning failures (a tenant in
-    provisioning with a failed step), each ``{code, name_ja, name_en, status, step_label_ja, step_label_en}``."""
-    codes = _readable(actor)
-    waiting = sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, Tenant.status).where(
-        Tenant.status.in_([TenantStatus.applied, TenantStatus.screening])).order_by(Tenant.code)
-    failed = (sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, Tenant.status, ProvisioningStep.step)
-              .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
-              .where(Tenant.status == TenantStatus.provisioning, ProvisioningStep.status == "failed")
-              .order_by(Tenant.code))
-    if codes is not None:
-        waiting, failed = waiting.where(Tenant.code.in_(codes)), failed.where(Tenant.code.in_(codes))
-
-    def row(code, name_ja, name_en, status, step=None) -> dict[str, Any]:
-        label = STEP_BY_NAME.get(step) if step else None
-        return {"code": code, "name_ja": name_ja, "name_en": name_en, "status": TenantStatus(status).value,
-                "step_label_ja": label.label_ja if label else None, "step_label_en": label.label_en if label else None}
-
-    return {"awaiting_screening": [row(*r) for r in session.execute(waiting)],
-            "provisioning_failures": [row(*r) for r in session.execute(failed)]}
-
-
-def board(session: Session, actor: Actor) -> dict[str, Any]:
-    """Tenants by status, counts per wave, and the failed provisioning step of each tenant that has one.
-
-    Every tenant for someone who may read them all; a municipal user's board holds their own tenants.
-    """
-    codes = _readable(actor)
-    query = sa.select(Tenant).order_by(Tenant.code)
-    if codes is not None:
-        query = query.where(Tenant.code.in_(codes))
-    tenants = list(session.scalars(query))
-    failures = {row.tenant_id: row for row in session.scalars(
-        sa.select(ProvisioningStep).where(ProvisioningStep.status == "failed"))}
-    steps_done = dict(session.execute(sa.select(ProvisioningStep.tenant_id, sa.func.count())
-                                      .where(ProvisioningStep.status == "done").group_by(ProvisioningStep.tenant_id)).all())
-    columns: dict[str, list[dict[str, Any]]] = {status.value: [] for status in TenantStatus}
-    waves: dict[str, dict[str, int]] = {}
-    for tenant in tenants:
-        failure = failures.get(tenant.id)
-        step = STEP_BY_NAME.get(failure.step) if failure is not None else None
-        columns[TenantStatus(tenant.status).value].append({
-            "code": tenant.code, "name_ja": tenant.name_ja, "name_en": tenant.name_en, "kind": TenantKind(tenant.kind).value,
-            "wave_fiscal_year": tenant.wave_fiscal_year,
-            "failed_step": failure.step if failure is not None and tenant.status == TenantStatus.provisioning else None,
-            "failed_step_label_ja": step.label_ja if step and tenant.status == TenantStatus.provisioning else None,
-            "error": failure.last_error if failure is not None and tenant.status == TenantStatus.provisioning else None,
-            # every step done but not active: a guard (e.g. agreements not yet accepted) holds the activation
-            "awaiting_activation": tenant.status == TenantStatus.provisioning and steps_done.get(tenant.id, 0) == len(STEPS),
-        })
-        wave = str(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else "-"
-        counts = waves.setdefault(wave, {status.value: 0 for status in TenantStatus})
-        counts[TenantStatus(tenant.status).value] += 1
-    return {
-        "columns": columns,
-        "counts": {status: len(items) for status, items in columns.items()},
-        "active_municipalities": sum(1 for t in tenants if t.status == TenantStatus.active and TenantKind(t.kind) != TenantKind.prefecture),
-        "waves": dict(sorted(waves.items())),
-    }
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _timeline(session: Session, tenant: Tenant) -> list[dict[str, Any]]:
-    return [
-        {"from_status": TenantStatus(t.from_status).value if t.from_status else None,
-         "to_status": TenantStatus(t.to_status).value, "at": _iso(t.at), "actor": t.actor_name or t.actor_subject,
-         "actor_subject": t.actor_subject, "reason": t.reason}
-        for t in history(session, tenant)
-    ]
-
-
-def timeline(session: Session, actor: Actor, code: str) -> list[dict[str, Any]]:
-    """A tenant's status changes, oldest first (who, when, why), as JSON-able values; ``tenant.read`` on it."""
-    authz.authorize(actor, "tenant.read", code)
-    return _timeline(session, get_tenant(session, code))
-
-
-def detail(session: Session, actor: Actor, code: str) -> dict[str, Any]:
-    """Everything about one tenant's joining and leaving, as JSON-able values (API and views).
-
-    Its status and next moves, checklists, provisioning steps, platform resources and timeline;
-    ``tenant.read`` on that tenant.
-    """
-    authz.authorize(actor, "tenant.read", code)
-    tenant = get_tenant(session, code)
-    rows = {row.step: row for row in session.scalars(
-        sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id))}
-    resource = platform_resource(session, tenant)
-    record = session.scalars(sa.select(TenantOnboarding).where(TenantOnboarding.tenant_id == tenant.id)).one_or_none()
-    return {
-        "code": tenant.code,
-        "name_ja": tenant.name_ja,
-        "name_en": tenant.name_en,
-        "status": TenantStatus(tenant.status).value,
-        "status_label_ja": lifecycle.status_label(tenant.status),
-        "wave_fiscal_year": tenant.wave_fiscal_year,
-        "allowed_transitions": [t.name for t in lifecycle.allowed_transitions(tenant)]
-                               + (["retry"] if tenant.status == TenantStatus.provisioning else []),
-        "checklists": {
-            name: [{"item": entry.key, "label_ja": entry.label_ja, "label_en": entry.label_en,
-                    "checked": bool(row and row.checked), "checked_by": row.checked_by if row else "",
-                    "checked_at": _iso(row.checked_at) if row else None, "note": row.note if row else ""}
-                   for entry, row in lifecycle.checklist(session, tenant, name)]
-            for name in (SCREENING, HANDOVER)
-        },
-        "provisioning": [
-            {"step": step.name, "label_ja": step.label_ja, "label_en": step.label_en,
-             "status": rows[step.name].status if step.name in rows else "pending",
-             "attempts": rows[step.name].attempts if step.name in rows else 0,
-             "error": rows[step.name].last_error if step.name in rows else "",
-             "finished_at": _iso(rows[step.name].finished_at) if step.name in rows else None}
-            for step in STEPS
-        ],
-        "platform_resources": None if resource is None else {
-            "fiware_service": resource.fiware_service, "catalog_organization": resource.catalog_organization},
-        "final_settlement_due": bool(record and record.final_settlement_due),
-        "timeline": _timeline(session, tenant),
-    }
-
-
-def platform_resources(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """The FIWARE service and data catalog organisation of each provisioned tenant the actor may read."""
-    codes = _readable(actor)
-    query = (sa.select(Tenant.code, Tenant.name_ja, PlatformResource.fiware_service, PlatformResource.catalog_organization)
-             .join(PlatformResource, PlatformResource.tenant_id == Tenant.id).order_by(Tenant.code))
-    if codes is not None:
-        query = query.where(Tenant.code.in_(codes))
-    return [{"code": code, "name_ja": name, "fiware_service": service, "catalog_organization": organization}
-            for code, name, service, organization in session.execute(query)]
-

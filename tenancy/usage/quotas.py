@@ -28,6 +28,9 @@ Permissions are asked here, by each use case: :func:`check_quota` needs ``quota.
 tenant, :func:`tenant_quota_status` ``usage.read`` on it, :func:`list_plans` ``usage.read``, and
 every change of a plan, an assignment or an override ``quota.manage`` (a plan changed by a
 council resolution: the council's ``council.manage``, whose vote decided it).
+
+The changes themselves (plans, assignments, overrides, the default plans) are in
+:mod:`tenancy.usage.quota_plans`; the list of limits reached, in :mod:`tenancy.usage.quota_alerts`.
 """
 
 from __future__ import annotations
@@ -44,10 +47,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import authz
 from core import outbox
 from core.actor import Actor
-from core.errors import Invalid, NotFound, problem
+from core.errors import Invalid, NotFound
 from core.calendar import current_month
 from core.db import utcnow
 from tenancy.errors import TenantNotFound
@@ -57,7 +60,6 @@ from tenancy.usage.models import (
     Enforcement,
     Granularity,
     MetricKind,
-    QuotaLimit,
     QuotaOverride,
     QuotaPlan,
     TenantQuota,
@@ -595,184 +597,7 @@ def after_usage_recorded(session: Session, figures: Sequence[Any], *, now: dt.da
     return queued
 
 
-# --- operations --------------------------------------------------------------------------------
-
-def plan_summary(plan: QuotaPlan) -> dict[str, Any]:
-    return {
-        "code": plan.code, "name_ja": plan.name_ja, "name_en": plan.name_en,
-        "population_min": plan.population_min, "population_max": plan.population_max,
-        "limits": {row.metric: {"limit": row.limit, "enforcement": Enforcement(row.enforcement).value,
-                                "thresholds": list(_thresholds(row.thresholds))} for row in plan.limits},
-    }
-
-
-def _check_plan_code(code: str) -> None:
-    if not code or len(code) > 32 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
-        raise QuotaError(f"Plan code {code!r} must be 1-32 letters, digits, '-' or '_'.",
-                         f"プランコード {code!r} は英数字・-・_ の 1〜32 文字にしてください。",
-                         problems=[problem("code", "1-32 letters, digits, '-' or '_'", "英数字・-・_ の 1〜32 文字")])
-
-
-def change_quota_plan(session: Session, actor: Actor, plan_code: str, change: QuotaPlanChange | dict, *,
-                      resolution_ref: str | None = None) -> QuotaPlan:
-    """Create plan ``plan_code`` or change its name, population band and limits (audited as ``quota.plan.change``).
-
-    ``resolution_ref``: the council resolution that decided the change, kept on the plan; the
-    council enacting it acts by its vote (``council.manage``), anyone else needs ``quota.manage``.
-    """
-    authz.authorize(actor, "council.manage" if resolution_ref is not None else "quota.manage")
-    change = _validated(QuotaPlanChange, change)
-    _check_plan_code(plan_code)
-    plan = find_plan(session, plan_code)
-    before = plan_summary(plan) if plan is not None else None
-    if plan is None:
-        if not change.name_ja:
-            raise QuotaError("A new plan needs name_ja.", "新しいプランには名称（name_ja）が必要です。",
-                             problems=[problem("name_ja", "required for a new plan", "新しいプランには必須です。")])
-        plan = QuotaPlan(code=plan_code, name_ja=change.name_ja, limits=[])
-        session.add(plan)
-    fields = change.model_dump(exclude_unset=True, exclude={"limits"})
-    if fields.get("name_ja", "") is None:
-        fields.pop("name_ja")
-    for name, value in fields.items():
-        setattr(plan, name, value if value is not None or name.startswith("population") else "")
-    if plan.population_min is not None and plan.population_max is not None and plan.population_min > plan.population_max:
-        raise QuotaError("population_min must not exceed population_max.", "人口の下限が上限を超えています。",
-                         problems=[problem("population_min", "must not exceed population_max", "上限以下にしてください。")])
-    rows = {row.metric: row for row in plan.limits}
-    for spec in change.limits:
-        row = rows.get(spec.metric)
-        if spec.limit is None:
-            if row is not None:
-                plan.limits.remove(row)
-            continue
-        if row is None:
-            row = QuotaLimit(metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
-            plan.limits.append(row)
-        row.limit, row.enforcement = spec.limit, spec.enforcement
-        row.thresholds = thresholds_text(spec.thresholds)
-    after = plan_summary(plan)
-    if after == before:
-        return plan
-    if resolution_ref is not None:
-        plan.resolution_ref = resolution_ref
-        after = {**after, "resolution_ref": resolution_ref}
-    plan.updated_at = utcnow()
-    session.flush()
-    audit.record(session, actor, "quota.plan.change", "quota_plan", plan_code, before=before, after=after)
-    _defer(session, ("reset",))
-    return plan
-
-
-def assign_quota_plan(session: Session, actor: Actor, tenant_code: str, plan_code: str | None) -> Tenant:
-    """Give a tenant an explicit plan; ``None`` returns it to the plan of its population band."""
-    authz.authorize(actor, "quota.manage", tenant_code)
-    tenant = _tenant(session, tenant_code)
-    assignment = session.scalars(sa.select(TenantQuota).where(TenantQuota.tenant_code == tenant_code)).one_or_none()
-    before = None
-    if assignment is not None:
-        before = session.get(QuotaPlan, assignment.plan_id).code
-    if before == plan_code:
-        return tenant
-    if plan_code is None:
-        session.delete(assignment)
-    else:
-        plan = get_plan(session, plan_code)
-        if assignment is None:
-            session.add(TenantQuota(tenant_code=tenant_code, plan_id=plan.id))
-        else:
-            assignment.plan_id, assignment.updated_at = plan.id, utcnow()
-    session.flush()
-    audit.record(session, actor, "quota.assign", "tenant", tenant_code, tenant_code=tenant_code,
-                 before={"plan": before}, after={"plan": plan_code})
-    _defer(session, ("reset",))
-    return tenant
-
-
-def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: QuotaLimitSpec | dict,
-                       reason: str = "") -> QuotaOverride | None:
-    """Set (or with ``limit`` None, remove) one tenant's own limit for one metric."""
-    authz.authorize(actor, "quota.manage", tenant_code)
-    spec = _validated(QuotaLimitSpec, spec)
-    _tenant(session, tenant_code)
-    row = session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code == tenant_code,
-                                                         QuotaOverride.metric == spec.metric)).one_or_none()
-
-    def state(item: QuotaOverride | None):
-        if item is None:
-            return None
-        return {"limit": item.limit, "enforcement": Enforcement(item.enforcement).value,
-                "thresholds": list(_thresholds(item.thresholds)), "reason": item.reason}
-
-    before = state(row)
-    if spec.limit is None:
-        if row is None:
-            return None
-        session.delete(row)
-        row = None
-    else:
-        if row is None:
-            row = QuotaOverride(tenant_code=tenant_code, metric=spec.metric, limit=spec.limit, enforcement=spec.enforcement)
-            session.add(row)
-        row.limit, row.enforcement, row.reason = spec.limit, spec.enforcement, reason
-        row.thresholds = thresholds_text(spec.thresholds)
-        row.updated_at = utcnow()
-    after = state(row)
-    if after == before:
-        return row
-    session.flush()
-    audit.record(session, actor, "quota.override", "quota_override", f"{tenant_code}:{spec.metric}",
-                 tenant_code=tenant_code, before=before, after=after)
-    _defer(session, ("reset",))
-    return row
-
-
-GIB = 1024 ** 3
-
-DEFAULT_PLANS: dict[str, dict[str, Any]] = {
-    "small": {"name_ja": "小規模団体（人口5万人未満）", "name_en": "Small (population under 50,000)",
-              "population_min": 0, "population_max": 49_999,
-              "limits": {"api_calls": (1_000_000, "hard"), "broker_entities": (50_000, "soft"),
-                         "storage_bytes": (20 * GIB, "hard"), "user_seats": (30, "soft"), "datasets": (100, "soft")}},
-    "medium": {"name_ja": "中規模団体（人口5万人以上30万人未満）", "name_en": "Medium (50,000 to 299,999)",
-               "population_min": 50_000, "population_max": 299_999,
-               "limits": {"api_calls": (5_000_000, "hard"), "broker_entities": (200_000, "soft"),
-                          "storage_bytes": (100 * GIB, "hard"), "user_seats": (100, "soft"), "datasets": (300, "soft")}},
-    "large": {"name_ja": "大規模団体（人口30万人以上）", "name_en": "Large (300,000 and over)",
-              "population_min": 300_000, "population_max": None,
-              "limits": {"api_calls": (20_000_000, "hard"), "broker_entities": (1_000_000, "soft"),
-                         "storage_bytes": (500 * GIB, "hard"), "user_seats": (300, "soft"), "datasets": (1_000, "soft")}},
-}
-
-
-def load_default_plans(session: Session, actor: Actor) -> list[QuotaPlan]:
-    """Create the population-band plans that do not exist yet (existing plans are left as they are)."""
-    created = []
-    for code, spec in DEFAULT_PLANS.items():
-        if find_plan(session, code) is not None:
-            continue
-        change = {key: value for key, value in spec.items() if key != "limits"}
-        change["limits"] = [{"metric": metric, "limit": limit, "enforcement": enforcement}
-                            for metric, (limit, enforcement) in spec["limits"].items()]
-        created.append(change_quota_plan(session, actor, code, change))
-    return created
-
-
-def apply_default_quotas(session: Session, actor: Actor, tenant: Tenant) -> dict[str, Any]:
-    """Onboarding step: make sure the tenant is covered by a plan; returns the plan and limits that apply.
-
-    Plans follow the population band, so nothing is stored per tenant (a later population
-    change moves the tenant to its new band). Only when no plan exists at all are the default
-    plans created (audited). Safe to run again.
-    """
-    plan = plan_of(session, tenant)
-    if plan is None and session.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0:
-        load_default_plans(session, actor)
-        plan = plan_of(session, tenant)
-    limits = effective_limits_of(session, [tenant], plans={tenant.code: plan})[tenant.code]
-    return {"plan": plan.code if plan else None,
-            "limits": {metric: limit.summary() for metric, limit in sorted(limits.items())}}
-
+# --- a tenant's quotas now ------------------------------------------------------------------------
 
 def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
                         now: dt.datetime | None = None, measured: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
@@ -802,114 +627,6 @@ def tenant_quota_status(session: Session, actor: Actor, tenant_code: str, *,
             "plan": plan.code if plan else None,
         })
     return result
-
-
-@dataclasses.dataclass(frozen=True)
-class QuotaAlert:
-    """A tenant that has reached or passed one of its limits this month."""
-
-    tenant_code: str
-    tenant_name: str
-    metric: str
-    used: int
-    limit: int
-    enforcement: str  # soft (warned, still allowed) or hard (further use refused)
-
-    @property
-    def percent(self) -> int | None:
-        return self.used * 100 // self.limit if self.limit else None
-
-
-def _alerts_query(codes: Sequence[str] | None, month: dt.date) -> sa.Subquery:
-    """Every limit reached or passed in ``month``, one row per (tenant, metric), computed in the
-    database: the effective limit as :func:`effective_limits_of` resolves it (override, then the
-    registry's seat limit, then the assigned plan else the population band's) and the level as
-    :func:`current_level` reads it, so the work done in Python does not grow with the tenants."""
-    metrics = sa.union_all(*[sa.select(sa.literal(name, sa.String).label("metric"),
-                                       sa.literal(position, sa.Integer).label("position"))
-                             for position, name in enumerate(METRICS)]).subquery("metrics")
-    plan = QuotaPlan.__table__
-    band = (sa.select(plan.c.id)
-            .where(sa.or_(plan.c.population_min.isnot(None), plan.c.population_max.isnot(None)),
-                   sa.or_(plan.c.population_min.is_(None), plan.c.population_min <= Tenant.population),
-                   sa.or_(plan.c.population_max.is_(None), plan.c.population_max >= Tenant.population))
-            .order_by(sa.func.coalesce(plan.c.population_min, -1).desc(), plan.c.code)
-            .limit(1).correlate(Tenant).scalar_subquery())
-    tenants = (sa.select(Tenant.code, Tenant.name_ja, Tenant.user_seat_limit,
-                         sa.func.coalesce(TenantQuota.plan_id, band).label("plan_id"))
-               .outerjoin(TenantQuota, TenantQuota.tenant_code == Tenant.code)
-               .where(Tenant.status.in_([s.value for s in OPEN_STATUSES])))
-    if codes is not None:
-        tenants = tenants.where(Tenant.code.in_(list(codes)))
-    t = tenants.subquery("t")
-    override, limit_row = QuotaOverride.__table__, QuotaLimit.__table__
-    usage = UsageAggregate.__table__
-    monthly = usage.c.granularity == Granularity.month.value
-    counters = [m.name for m in METRICS.values() if m.kind is MetricKind.counter]
-    counter = (sa.select(usage.c.total).where(usage.c.tenant_code == t.c.code, usage.c.metric == metrics.c.metric,
-                                              monthly, usage.c.period_start == month).scalar_subquery())
-    gauge = (sa.select(usage.c.last_value)
-             .where(usage.c.tenant_code == t.c.code, usage.c.metric == metrics.c.metric, monthly,
-                    usage.c.period_start <= month)
-             .order_by(usage.c.period_start.desc()).limit(1).scalar_subquery())
-    clients = (sa.select(sa.func.count()).select_from(ApiClient)
-               .where(ApiClient.tenant_code == t.c.code, ApiClient.status != "revoked").scalar_subquery())
-    used = sa.case((metrics.c.metric == "api_clients", clients),
-                   (metrics.c.metric.in_(counters), sa.func.coalesce(counter, 0)),
-                   else_=sa.func.coalesce(gauge, 0))
-    registry = sa.and_(metrics.c.metric == "user_seats", t.c.user_seat_limit.isnot(None))
-    source = sa.case((override.c.id.isnot(None), "override"), (registry, "registry"),
-                     (limit_row.c.id.isnot(None), "plan"), else_=None)
-    limit = sa.case((override.c.id.isnot(None), override.c.limit_value), (registry, t.c.user_seat_limit),
-                    else_=limit_row.c.limit_value)
-    rows = (sa.select(t.c.code, t.c.name_ja, metrics.c.metric, metrics.c.position, used.label("used"),
-                      limit.label("limit_value"), source.label("source"),
-                      override.c.enforcement.label("override_enforcement"),
-                      limit_row.c.enforcement.label("plan_enforcement"))
-            .select_from(t.join(metrics, sa.true())
-                         .outerjoin(override, sa.and_(override.c.tenant_code == t.c.code,
-                                                      override.c.metric == metrics.c.metric))
-                         .outerjoin(limit_row, sa.and_(limit_row.c.plan_id == t.c.plan_id,
-                                                       limit_row.c.metric == metrics.c.metric)))
-            .subquery("levels"))
-    return (sa.select(rows).where(rows.c.limit_value.isnot(None), rows.c.used >= rows.c.limit_value)
-            .subquery("alerts"))
-
-
-def quota_alerts_shown(session: Session, actor: Actor, shown: int | None, *,
-                       now: dt.datetime | None = None) -> tuple[list[QuotaAlert], int]:
-    """The first ``shown`` alerts (every one with None) in the order of :func:`quota_alerts`, and how many
-    there are in all; two queries whatever the number of tenants, and only the rows shown are loaded."""
-    grant = authz.authorize(actor, "usage.read")
-    codes = None if grant.all_tenants else sorted(grant.tenant_codes)
-    if codes is not None and not codes:
-        return [], 0
-    alerts = _alerts_query(codes, current_month(now))
-    if shown is None:
-        query = sa.select(alerts).order_by(alerts.c.code, alerts.c.position)
-    else:  # the rows shown and the count in one pass: the count is on each row
-        query = (sa.select(alerts, sa.func.count().over().label("total"))
-                 .order_by(alerts.c.code, alerts.c.position).limit(shown))
-    rows = session.execute(query).all()
-    total = len(rows) if shown is None else (int(rows[0].total) if rows else 0)
-    if shown == 0 and total == 0:  # no row to carry the count
-        total = int(session.scalar(sa.select(sa.func.count()).select_from(alerts)) or 0)
-    result = []
-    for row in rows:
-        if row.source == "override":
-            enforcement = Enforcement(row.override_enforcement).value
-        elif row.source == "registry":
-            enforcement = Enforcement.hard.value
-        else:
-            enforcement = Enforcement(row.plan_enforcement).value
-        result.append(QuotaAlert(row.code, row.name_ja, row.metric, int(row.used), int(row.limit_value), enforcement))
-    return result, total
-
-
-def quota_alerts(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> list[QuotaAlert]:
-    """Every limit reached or passed this month by an active or provisioning tenant the actor may
-    read (``usage.read``), by tenant and metric; a bounded number of queries whatever the number of tenants."""
-    return quota_alerts_shown(session, actor, None, now=now)[0]
 
 
 def active_tenant_codes(session: Session, codes: Iterable[str] | None = None) -> list[str]:

@@ -533,7 +533,7 @@ def exported(open_app, db, tenant_factory):
     """A posted FY2025 run (八代市 has paid part), this month's usage, and a member application in screening."""
     import datetime as dt
 
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import PaymentCreate
     from tenancy.members import operations as members
     from tests.billing.conftest import colleague, cost_data, policy_data
@@ -541,12 +541,12 @@ def exported(open_app, db, tenant_factory):
 
     tenant_factory("432024", population=200_000)  # beside open_app's 430005, 431001 and 434043
     finance = colleague(1)
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
                                                          received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
     number = "7000012050002"

@@ -168,7 +168,7 @@ def test_the_listed_number_is_one_setting(monkeypatch, tmp_path):
     from admin import config, create_app
     from core import csvfile
     from tenancy.errors import ImportRejected
-    from tenancy.onboarding.saga import parse_wave_csv
+    from tenancy.onboarding.waves import parse_wave_csv
     from tenancy.usage import metering
 
     monkeypatch.setattr(csvfile, "MAX_PROBLEMS_LISTED", csvfile.MAX_PROBLEMS_LISTED)  # restored afterwards

@@ -11,7 +11,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from billing import operations
+from billing import allocation_policies, allocation_runs, operations
 from billing.models import AllocationRun, JournalEntry, RunStatus
 from core.actor import Actor
 from core.audit import AuditRecord
@@ -93,7 +93,7 @@ def test_the_confirmation_is_in_english_when_english_was_chosen(client, db, revi
 
 
 def test_reversing_a_run_states_the_reversing_entries_first(client, db, reviewed_run):
-    operations.approve_run(db, colleague(3, "県 財政課長"), reviewed_run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), reviewed_run.id)
     db.commit()
     posted = entries(db)
     sign_in(client, ["finance-officer"], subject="finance-approver", csrf=CSRF)
@@ -116,10 +116,10 @@ def test_discarding_a_run_asks_first(client, db, reviewed_run):
 def test_reviewing_is_not_irreversible_and_acts_on_the_first_click(client, db, tenant_factory):
     for code in ("430005", "431001"):
         tenant_factory(code)
-    policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db, FINANCE, policy_data())
+    allocation_policies.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(amount=1_000_000))
-    run = operations.create_run(db, FINANCE, 2025)
+    run = allocation_runs.create_run(db, FINANCE, 2025)
     db.commit()
     sign_in(client, ["finance-officer"], subject="finance-reviewer", csrf=CSRF)
     answer = client.post(f"/admin/billing/runs/{run.id}/act", data={"csrf_token": CSRF, "action": "review", "text": ""})

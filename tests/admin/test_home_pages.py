@@ -81,10 +81,10 @@ def open_proposal(db, operator, kumamoto):
 @pytest.fixture
 def over_quota(db, operator, kumamoto):
     """熊本市 has a hard limit of 1,000 API calls a month and has made 1,500 this month."""
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
     from tests.conftest import record_usage
 
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
     for quantity in (500, 500, 500):
         record_usage(db, "431001", "api_calls", quantity)
     db.commit()
@@ -94,22 +94,22 @@ def over_quota(db, operator, kumamoto):
 def posted_fy2025(db, kumamoto):
     """FY2025 posted: 熊本市 owes 3,075,000 yen, 八代市 1,950,000 of which it has paid 1,000,000
     (the worked example of tests/billing); a FY2026 run computed and not reviewed."""
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import PaymentCreate
 
-    policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db, FINANCE, policy_data())
+    allocation_policies.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(name="クラウド利用料", amount=10_000_000))
     operations.create_cost_item(db, FINANCE, cost_data(name="基盤構築費", category="build", amount=6_000_000,
                                                        amortisation_years=3, tax_treatment="taxable_10"))
-    run = operations.create_run(db, FINANCE, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, FINANCE, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     operations.record_payment(db, FINANCE, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
                                                          received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
     operations.create_cost_item(db, FINANCE, cost_data(fiscal_year=2026, name="クラウド利用料", amount=8_000_000))
     operations.create_cost_item(db, FINANCE, cost_data(fiscal_year=2026, name="保守費", amount=2_000_000))
-    waiting = operations.create_run(db, FINANCE, 2026)
+    waiting = allocation_runs.create_run(db, FINANCE, 2026)
     db.commit()
     return run, waiting
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from admin import keycloak_server
+from admin import keycloak_distribution, keycloak_server
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def fake_server(tmp_path):
 
 
 def _info(state, **fields) -> None:
-    info = {"host": "127.0.0.1", "port": 38123, "management_port": 39123, "version": keycloak_server.KEYCLOAK_VERSION,
+    info = {"host": "127.0.0.1", "port": 38123, "management_port": 39123, "version": keycloak_distribution.KEYCLOAK_VERSION,
             "java": os.path.dirname(os.path.dirname(sys.executable)), **fields}
     (state / keycloak_server.INFO_FILE).write_text(json.dumps(info))
 
@@ -74,7 +74,7 @@ def test_every_launch_lets_an_export_open_the_running_database(tmp_path):
 
 
 def test_a_running_launcher_server_with_auto_server_is_exported_from_its_state_dir(fake_server):
-    if not (keycloak_server.distribution_dir() / "bin" / "kc.sh").exists():
+    if not (keycloak_distribution.distribution_dir() / "bin" / "kc.sh").exists():
         pytest.skip("the Keycloak distribution is not downloaded yet")
     _info(fake_server, db_url=keycloak_server.h2_url(fake_server))
     server, why = keycloak_server.launched_server("http://127.0.0.1:38123", fake_server)

@@ -85,26 +85,26 @@ def test_every_action_the_code_records_has_a_japanese_and_an_english_label():
 @pytest.fixture
 def story(db, operator, tenant_factory):
     """Tenants registered, a quota override, an agreement published, a proposal, a FY2025 run approved."""
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from governance import agreements, council
     from governance.models import AgreementDocument
     from governance.schemas import ProposalCreate, VersionDraft
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)
     tenant_factory("432059", status="applied")
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})
     agreements.draft_version(db, operator, AgreementDocument.joint_use_agreement,
                              VersionDraft(title="共同利用協定", body_md="第1条 目的", effective_on=dt.date(2025, 4, 1)))
     agreements.publish_version(db, operator, AgreementDocument.joint_use_agreement, 1, 30)
     council.propose(db, operator, ProposalCreate(title="利用促進について", closes_at=utcnow() + dt.timedelta(days=7)))
-    policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db, FINANCE, policy_data())
+    allocation_policies.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     operations.create_cost_item(db, FINANCE, cost_data(amount=10_000_000))
-    run = operations.create_run(db, FINANCE, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, FINANCE, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     db.commit()
 
 

@@ -44,7 +44,7 @@ def _codes(size: int) -> list[str]:
 
 def build(db, size: int) -> dict:
     """``size`` tenants (熊本県, 熊本市 and generated towns) with everything the pages show."""
-    from billing import operations
+    from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import PaymentCreate
     from core.calendar import current_month, fiscal_months, fiscal_year_of
     from core.db import utcnow
@@ -57,7 +57,7 @@ def build(db, size: int) -> dict:
     from tenancy.registry.importing import reference_municipalities
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans, quotas
     from tenancy.usage.models import METRICS
     from tests.conftest import record_usages
 
@@ -72,7 +72,7 @@ def build(db, size: int) -> dict:
             "population_source": "test", "status": "active" if index < 2 else statuses[index % len(statuses)]})))
     db.flush()
 
-    quotas.load_default_plans(db, OPERATOR)
+    quota_plans.load_default_plans(db, OPERATOR)
     month = current_month()
     months = [m for m in fiscal_months(fiscal_year_of(month)) if m <= month]
     now = utcnow()
@@ -94,9 +94,9 @@ def build(db, size: int) -> dict:
     record_usages(db, usage)  # as ingest writes them: the application cannot write aggregates itself
     for index, tenant in enumerate(tenants):
         if index % 5 == 1:
-            quotas.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})
+            quota_plans.set_quota_override(db, OPERATOR, tenant.code, {"metric": "api_calls", "limit": 150, "enforcement": "hard"})
         if index % 6 == 2:
-            quotas.assign_quota_plan(db, OPERATOR, tenant.code, quotas.list_plans(db, OPERATOR)[0].code)
+            quota_plans.assign_quota_plan(db, OPERATOR, tenant.code, quotas.list_plans(db, OPERATOR)[0].code)
 
     published = now - dt.timedelta(days=60)
     draft = VersionDraft(title="共同利用協定", body_md="第1条 目的", effective_on=published.date(), required=True)
@@ -116,12 +116,12 @@ def build(db, size: int) -> dict:
         council.cast_vote(db, admin, proposal.id, VoteChoice.for_, tenant.code)
     notices.publish_notice(db, OPERATOR, notices.NoticeDraft(title="メンテナンスのお知らせ", body="停止します。", audience="all_active"))
 
-    policy = operations.create_policy(db, FINANCE, policy_data())
-    operations.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
+    policy = allocation_policies.create_policy(db, FINANCE, policy_data())
+    allocation_policies.adopt_policy(db, colleague(4, "県 財政課長"), policy.id)
     item = operations.create_cost_item(db, FINANCE, cost_data(name="クラウド利用料", amount=10_000_000))[0]
-    run = operations.create_run(db, FINANCE, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, FINANCE, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     for tenant in active[::4]:
         operations.record_payment(db, FINANCE, PaymentCreate(tenant_code=tenant.code, fiscal_year=2025, amount=1_000,
                                                              received_on=dt.date(2025, 9, 1), reference="振込"))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from billing import operations
+from billing import allocation_policies, allocation_runs, operations
 from core.actor import Actor
 from core.calendar import JST
 
@@ -73,8 +73,8 @@ def adopter() -> Actor:
 @pytest.fixture
 def adopted_policy(db, finance):
 
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, adopter(), policy.id)
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, adopter(), policy.id)
     db.commit()
     return policy
 
@@ -91,9 +91,9 @@ def posted_fy2025(db, finance, kumamoto, adopted_policy):
     operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=10_000_000))
     operations.create_cost_item(db, finance, cost_data(name="基盤構築費", category="build", amount=6_000_000,
                                                        amortisation_years=3, tax_treatment="taxable_10"))
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
                                                          received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
     db.commit()
@@ -105,11 +105,11 @@ def make_reviewed_run(db, tenant_factory, finance):
     under an adopted policy and reviewed by a colleague: what approve, reverse and discard act on."""
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, adopter(), policy.id)
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, adopter(), policy.id)
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), run.id)
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
     db.commit()
     return run
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from billing import operations
+from billing import allocation_runs, operations
 from billing.models import AllocationRun
 from tests.conftest import sign_in
 
@@ -27,9 +27,9 @@ def _add_tenants(db, count: int) -> list[str]:
 
 def _posted_run(db, finance) -> AllocationRun:
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
     db.commit()
     return run
 

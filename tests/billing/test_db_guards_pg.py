@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import pytest
 
-from billing import ledger, operations
+from billing import allocation_runs, ledger
 from billing.ledger_errors import IdempotencyConflict
 from billing.models import AllocationRun, RunStatus
 from tests.billing.conftest import colleague, make_reviewed_run
@@ -123,7 +123,7 @@ def test_a_pending_entry_under_a_runs_key_does_not_take_the_charges_place(db, te
     db.expire_all()
 
     with pytest.raises(IdempotencyConflict, match=key):
-        operations.approve_run(db, colleague(3, "県 財政課長"), run.id)
+        allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id)
     db.rollback()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.reviewed
     assert ledger.tenant_balance(db, "431001", fiscal_year=2025) == 0
@@ -179,7 +179,7 @@ def test_an_entry_slipped_under_a_run_before_approval_makes_the_approval_refuse(
             {"key": f"run:{run.id}:charge:433004", "run": run.id})
     db.expire_all()
     with pytest.raises(BillingConflict, match=f"run:{run.id}:charge:433004"):
-        operations.approve_run(db, colleague(3, "県 財政課長"), run.id)
+        allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id)
     db.rollback()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.reviewed
     assert ledger.postings(db, run_id=run.id) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from billing import ledger, operations
+from billing import allocation_runs, ledger
 from billing.models import AllocationRun, RunStatus
 from governance.models import CouncilResolution
 from tests.billing.conftest import colleague, make_reviewed_run
@@ -147,13 +147,13 @@ def test_the_lines_of_a_reviewed_run_are_fixed_and_its_approval_posts_them(db, t
     lines = dict(rows(db, "SELECT tenant_code, amount FROM billing_run_line WHERE run_id = :run", run=run.id))
     _line_attacks(db, run.id)
     # nor can a line of another run be moved into it
-    other = operations.create_run(db, finance, 2025)
+    other = allocation_runs.create_run(db, finance, 2025)
     db.commit()
     assert "cannot be changed" in attack(
         db, "UPDATE billing_run_line SET run_id = :run WHERE run_id = :other AND tenant_code = '431001'",
         run=run.id, other=other.id)
 
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id)
     db.commit()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.approved
     assert ledger.tenant_balance(db, "431001", fiscal_year=2025) == lines["431001"]
@@ -163,7 +163,7 @@ def test_the_lines_of_a_reviewed_run_are_fixed_and_its_approval_posts_them(db, t
 def test_the_lines_of_a_computed_run_are_still_open(db, tenant_factory, finance):
     """As on PostgreSQL, the guard starts at review: before, the lines are the run's draft."""
     run = make_reviewed_run(db, tenant_factory, finance)
-    draft = operations.create_run(db, finance, 2025)
+    draft = allocation_runs.create_run(db, finance, 2025)
     db.commit()
     assert RunStatus(db.get(AllocationRun, draft.id).status) == RunStatus.computed
     run_sql(db, "UPDATE billing_run_line SET months = 6 WHERE run_id = :run AND tenant_code = '431001'", run=draft.id)
@@ -172,8 +172,8 @@ def test_the_lines_of_a_computed_run_are_still_open(db, tenant_factory, finance)
     assert [(code, months) for code, _, months, _ in rows(db, LINES, run=draft.id)] == [
         ("430005", 12), ("431001", 6), ("433004", 12)]
     # discarding the draft and approving the reviewed run still work
-    operations.discard_run(db, colleague(2), draft.id)
-    operations.approve_run(db, colleague(3, "県 財政課長"), run.id)
+    allocation_runs.discard_run(db, colleague(2), draft.id)
+    allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id)
     db.commit()
     assert RunStatus(db.get(AllocationRun, run.id).status) == RunStatus.approved
 

@@ -10,7 +10,7 @@ import re
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from billing import operations
+from billing import allocation_policies, allocation_runs, operations
 from billing.models import AllocationPolicy, AllocationRun, CostItem, JournalEntry, PolicyStatus, RunStatus
 from core.audit import AuditRecord
 from core.calendar import JST, fiscal_year_of, today_jst
@@ -128,9 +128,9 @@ def test_a_cost_item_is_edited_until_an_approved_run_uses_it(client, db, finance
     assert (db.get(CostItem, item.id).name, db.get(CostItem, item.id).amount) == ("クラウド利用料（訂正）", 11_000_000)
     assert audit_actions(db)[-1] == "billing.cost_item.update"
 
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3), run.id)
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3), run.id)
     db.commit()
     refused = client.post(f"/admin/billing/cost-items/{item.id}/edit", data={**fields, "amount": "1"})
     assert refused.status_code == 422
@@ -238,7 +238,7 @@ def test_what_if_compares_current_members_with_members_including_applicants(clie
 def test_the_drafter_alone_is_refused_beside_the_picker_and_another_officer_adopts_after_confirming(client, db, finance):
     from .conftest import policy_data
 
-    policy = operations.create_policy(db, finance, policy_data())  # drafted by finance-1
+    policy = allocation_policies.create_policy(db, finance, policy_data())  # drafted by finance-1
     db.commit()
     token = as_finance(client)
     listed = client.get("/admin/billing/policies/").get_data(as_text=True)
@@ -268,7 +268,7 @@ def test_the_operator_sends_a_policy_to_the_council(client, db, finance, kumamot
 
     from .conftest import policy_data
 
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     sign_in(client)
     page = client.get("/admin/billing/policies/").get_data(as_text=True)
@@ -415,7 +415,7 @@ def test_the_run_page_explains_members_with_no_month_in_the_year(client, db, fin
                       at=dt.datetime(2026, 5, 1, 9, 0, tzinfo=JST))
     tenant_factory("432067", population=30_000, status="applied")
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
-    run = operations.create_run(db, finance, 2025)
+    run = allocation_runs.create_run(db, finance, 2025)
     db.commit()
     as_finance(client, 2)
     page = client.get(f"/admin/billing/runs/{run.id}/").get_data(as_text=True)
@@ -433,5 +433,5 @@ def test_the_pages_open_on_the_year_in_progress_not_on_a_later_amortised_year(db
     operations.create_cost_item(db, finance, cost_data(fiscal_year=this_year, name="基盤構築費", category="build",
                                                        amount=3_000_000, amortisation_years=3))
     db.commit()
-    assert operations.latest_year_with_data(db, finance) == this_year + 2
-    assert operations.default_year(db, finance, this_year) == this_year
+    assert allocation_runs.latest_year_with_data(db, finance) == this_year + 2
+    assert allocation_runs.default_year(db, finance, this_year) == this_year

@@ -14,7 +14,7 @@ Every amount below was worked out by hand, not read from the code.
 
 import datetime as dt
 
-from billing import ledger, operations
+from billing import allocation_runs, ledger, operations
 from billing.models import RunStatus
 from billing.schemas import PaymentCreate
 
@@ -43,12 +43,12 @@ def test_a_year_of_runs_payments_and_one_reversal(db, finance, kumamoto, adopted
     #   熊本市 12 × 80,000 + 6,000,000 × 0.25 = 960,000 + 1,500,000 = 2,460,000
     #   八代市 12 × 80,000 + 2,400,000 × 0.25 = 960,000 +   600,000 = 1,560,000
     #   人吉市  6 × 80,000 + 1,200,000 × 0.25 = 480,000 +   300,000 =   780,000
-    first = operations.create_run(db, finance, 2025)
+    first = allocation_runs.create_run(db, finance, 2025)
     assert first.total == 9_600_000
-    assert {line.tenant_code: line.amount for line in operations.run_lines(db, first)} == {
+    assert {line.tenant_code: line.amount for line in allocation_runs.run_lines(db, first)} == {
         "430005": 4_800_000, "431001": 2_460_000, "432024": 1_560_000, "432032": 780_000}
-    operations.review_run(db, finance, first.id, "費目と参加月数を確認", four_eyes=False)
-    operations.approve_run(db, finance, first.id, posted_on=dt.date(2025, 6, 30), four_eyes=False)
+    allocation_runs.review_run(db, finance, first.id, "費目と参加月数を確認", four_eyes=False)
+    allocation_runs.approve_run(db, finance, first.id, posted_on=dt.date(2025, 6, 30), four_eyes=False)
     db.commit()
 
     # 10 July: 八代市 pays its invoice in full.
@@ -67,7 +67,7 @@ def test_a_year_of_runs_payments_and_one_reversal(db, finance, kumamoto, adopted
     db.rollback()
 
     # 15 July: run #1 is reversed; every one of its entries gets a reversal entry.
-    operations.reverse_run(db, finance, first.id, "保守運用委託費の計上漏れ", reversed_on=dt.date(2025, 7, 15))
+    allocation_runs.reverse_run(db, finance, first.id, "保守運用委託費の計上漏れ", reversed_on=dt.date(2025, 7, 15))
     operations.create_cost_item(db, finance, cost_data(name="保守運用委託費", amount=2_400_000, reference="INV-2025-014"))
     db.commit()
     # 八代市 has paid for a run that no longer stands: the books owe it 1,560,000 yen for now.
@@ -80,9 +80,9 @@ def test_a_year_of_runs_payments_and_one_reversal(db, finance, kumamoto, adopted
     #   熊本市 1,200,000 + 1,875,000 = 3,075,000
     #   八代市 1,200,000 +   750,000 = 1,950,000
     #   人吉市   600,000 +   375,000 =   975,000
-    second = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, second.id, four_eyes=False)
-    operations.approve_run(db, finance, second.id, posted_on=dt.date(2025, 7, 31), four_eyes=False)
+    second = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, finance, second.id, four_eyes=False)
+    allocation_runs.approve_run(db, finance, second.id, posted_on=dt.date(2025, 7, 31), four_eyes=False)
     db.commit()
     assert ledger.tenant_balance(db, "432024") == 1_950_000 - 1_560_000
 
@@ -115,5 +115,5 @@ def test_a_year_of_runs_payments_and_one_reversal(db, finance, kumamoto, adopted
             == ledger.balance(db, "cost:run") + ledger.balance(db, "cost:build"))
 
     # Both runs stay visible: #1 reversed, #2 approved.
-    assert [(run.id, RunStatus(run.status)) for run in operations.list_runs(db, finance, 2025)] == [
+    assert [(run.id, RunStatus(run.status)) for run in allocation_runs.list_runs(db, finance, 2025)] == [
         (first.id, RunStatus.reversed), (second.id, RunStatus.approved)]

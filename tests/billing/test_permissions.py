@@ -4,7 +4,7 @@ in between, an actor without the right is refused and nothing is written."""
 import pytest
 import sqlalchemy as sa
 
-from billing import operations, statements
+from billing import allocation_policies, allocation_runs, operations, statements
 from billing.models import AllocationRun, CostItem
 from core.actor import Actor
 from core.audit import AuditRecord
@@ -38,18 +38,18 @@ def test_finance_enters_a_cost_item(db, finance):
 
 
 def test_the_operator_may_not_adopt_a_policy_outside_the_council(db, finance, operator):
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     with pytest.raises(NotPermitted):
-        operations.adopt_policy(db, operator, policy.id, None)
-    assert operations.adopted_policy(db) is None
+        allocation_policies.adopt_policy(db, operator, policy.id, None)
+    assert allocation_policies.adopted_policy(db) is None
 
 
 def test_an_auditor_may_not_compute_a_run(db, kumamoto, adopted_policy, finance):
     operations.create_cost_item(db, finance, cost_data(amount=1_200_000))
     db.commit()
     with pytest.raises(NotPermitted):
-        operations.create_run(db, AUDITOR, 2025)
+        allocation_runs.create_run(db, AUDITOR, 2025)
     assert count(db, AllocationRun) == 0
 
 
@@ -61,15 +61,15 @@ def test_a_municipal_admin_reads_their_own_statement_but_not_another_tenants(db,
 
 
 def test_runs_the_ledger_and_the_summary_need_the_all_tenants_grant(db, posted_fy2025):
-    for read in (lambda actor: operations.list_runs(db, actor, 2025),
-                 lambda actor: operations.read_run(db, actor, posted_fy2025.id),
+    for read in (lambda actor: allocation_runs.list_runs(db, actor, 2025),
+                 lambda actor: allocation_runs.read_run(db, actor, posted_fy2025.id),
                  lambda actor: operations.trial_balance(db, actor, fiscal_year=2025),
                  lambda actor: operations.journal(db, actor, fiscal_year=2025),
                  lambda actor: statements.build_summary(db, actor, 2025)):
         with pytest.raises(NotPermitted):
             read(YATSUSHIRO_ADMIN)
         read(AUDITOR)  # the auditor reads everything
-    assert [run.id for run in operations.list_runs(db, AUDITOR, 2025)] == [posted_fy2025.id]
+    assert [run.id for run in allocation_runs.list_runs(db, AUDITOR, 2025)] == [posted_fy2025.id]
 
 
 def test_a_municipal_admin_reads_the_cost_items_but_may_not_withdraw_one(db, finance):

@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from billing import operations
+from billing import allocation_policies, allocation_runs, operations
 from billing.ledger_errors import FourEyesRefused, InvalidBillingData
 from billing.models import AllocationPolicy, PolicyStatus
 from core.actor import console_actor
@@ -69,15 +69,15 @@ def status(db, policy_id: int) -> PolicyStatus:
 # --- the rule, in the operation ------------------------------------------------------------------
 
 def test_the_drafter_alone_is_refused_and_a_second_officer_adopts(db, finance):
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     with pytest.raises(FourEyesRefused) as refused:
-        operations.adopt_policy(db, finance, policy.id)
+        allocation_policies.adopt_policy(db, finance, policy.id)
     assert "ひとりでは採用できません" in refused.value.message_ja and "four eyes" in refused.value.message_en
     db.rollback()
     assert status(db, policy.id) == PolicyStatus.draft and adoptions(db) == []
 
-    operations.adopt_policy(db, adopter(), policy.id)
+    allocation_policies.adopt_policy(db, adopter(), policy.id)
     db.commit()
     assert status(db, policy.id) == PolicyStatus.adopted
     [record] = adoptions(db)
@@ -89,17 +89,17 @@ def test_the_drafter_alone_is_refused_and_a_second_officer_adopts(db, finance):
 
 def test_the_drafter_adopts_on_a_picked_adopted_resolution_and_the_record_names_it(db, finance, operator, members):
     resolution = decide(db, operator, members, "共同利用負担金の按分方式の採用について")
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
-    [picked] = operations.resolution_choices(db, finance, [policy])[policy.id]
+    [picked] = allocation_policies.resolution_choices(db, finance, [policy])[policy.id]
     assert (picked.id, picked.title) == (resolution.id, "共同利用負担金の按分方式の採用について")
 
-    operations.adopt_policy(db, finance, policy.id, resolution.id)
+    allocation_policies.adopt_policy(db, finance, policy.id, resolution.id)
     db.commit()
     assert status(db, policy.id) == PolicyStatus.adopted
     adopted = db.get(AllocationPolicy, policy.id)
     assert adopted.resolution_ref == resolution.ref
-    assert operations.resolution_text(db, adopted.resolution_ref) == \
+    assert allocation_policies.resolution_text(db, adopted.resolution_ref) == \
         f"{resolution.label_ja}（共同利用負担金の按分方式の採用について）"
     [record] = adoptions(db)
     after = json.loads(record.after)
@@ -116,22 +116,22 @@ def test_a_rejected_another_years_used_or_unknown_resolution_is_refused(db, fina
     last_year = decide(db, operator, members, "前年度の議決", decided_at=dt.datetime.now(UTC) - dt.timedelta(days=400))
     used = decide(db, operator, members, "別の按分方式の採用")
     spare = decide(db, operator, members, "按分方式の採用について")
-    first = operations.create_policy(db, finance, policy_data(name="先の按分方式"))
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, first.id, used.id)  # the resolution carried out another adoption
+    first = allocation_policies.create_policy(db, finance, policy_data(name="先の按分方式"))
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, finance, first.id, used.id)  # the resolution carried out another adoption
     db.commit()
     # the picker offers only the adopted resolution of this year that carried out nothing else
-    assert [choice.id for choice in operations.resolution_choices(db, finance, [policy])[policy.id]] == [spare.id]
+    assert [choice.id for choice in allocation_policies.resolution_choices(db, finance, [policy])[policy.id]] == [spare.id]
 
     for resolution_id, words in ((rejected.id, "否決"), (last_year.id, "別の年度"), (used.id, "別の事項"),
                                  (4242, "見つかりません")):
         with pytest.raises(InvalidBillingData) as refused:
-            operations.adopt_policy(db, finance, policy.id, resolution_id)
+            allocation_policies.adopt_policy(db, finance, policy.id, resolution_id)
         assert words in refused.value.message_ja, (resolution_id, refused.value.message_ja)
         assert [problem["field"] for problem in refused.value.problems] == ["resolution_id"]
         db.rollback()
     with pytest.raises(TypeError):  # a typed reference is no resolution
-        operations.adopt_policy(db, finance, policy.id, "令和7年度第2回協議会 議案第3号")
+        allocation_policies.adopt_policy(db, finance, policy.id, "令和7年度第2回協議会 議案第3号")
     db.rollback()
     assert status(db, policy.id) == PolicyStatus.draft
     assert [record.target_id for record in adoptions(db)] == [str(first.id)]
@@ -139,12 +139,12 @@ def test_a_rejected_another_years_used_or_unknown_resolution_is_refused(db, fina
 
 def test_a_typed_council_change_stands_only_for_its_own_policy(db, finance, operator, members):
     """A resolution on another typed matter (a municipality's admission) is no ground for a policy."""
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     other = decide(db, operator, members, "利用上限プランの変更", change_type=ChangeType.change_quota_plan,
                    params={"plan_code": "small", "change": {"name_ja": "小規模"}})
     with pytest.raises(InvalidBillingData) as refused:
-        operations.adopt_policy(db, finance, policy.id, other.id)
+        allocation_policies.adopt_policy(db, finance, policy.id, other.id)
     assert "別の事項" in refused.value.message_ja
 
 
@@ -216,8 +216,8 @@ def field_error(page: str, name: str) -> str:
 
 def test_the_form_picks_a_resolution_in_japanese_and_a_refused_pick_comes_back_beside_the_picker(
         client, db, finance, operator, members):
-    first = operations.create_policy(db, finance, policy_data(name="先の按分方式"))
-    policy = operations.create_policy(db, finance, policy_data())
+    first = allocation_policies.create_policy(db, finance, policy_data(name="先の按分方式"))
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     good = decide(db, operator, members, "按分方式の採用について")
     old = decide(db, operator, members, "前年度の議決", decided_at=dt.datetime.now(UTC) - dt.timedelta(days=400))
@@ -260,8 +260,8 @@ def test_the_form_picks_a_resolution_in_japanese_and_a_refused_pick_comes_back_b
 def test_the_command_line_refuses_the_drafter_alone_and_adopts_for_a_second_officer_or_on_a_resolution(
         app, db, operator, members):
     drafter = console_actor("yamada.taro", ["finance-officer"])
-    first = operations.create_policy(db, drafter, policy_data(name="先の按分方式"))
-    policy = operations.create_policy(db, drafter, policy_data())
+    first = allocation_policies.create_policy(db, drafter, policy_data(name="先の按分方式"))
+    policy = allocation_policies.create_policy(db, drafter, policy_data())
     db.commit()
     good = decide(db, operator, members, "按分方式の採用について")
     runner = app.test_cli_runner()
@@ -296,13 +296,13 @@ def test_a_statement_names_the_resolution_the_policy_was_adopted_on(db, finance,
         tenant_factory(code)
     prefecture_operator = console_actor("pref-operator", ["platform-operator"], ["430005"])
     resolution = decide(db, operator, (KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN, prefecture_operator), "按分方式の採用について")
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, resolution.id)
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, finance, policy.id, resolution.id)
     year = fiscal_year_of(today_jst())
     operations.create_cost_item(db, finance, cost_data(fiscal_year=year, amount=1_200_000))
-    run = operations.create_run(db, finance, year)
-    operations.review_run(db, colleague(2), run.id)
-    operations.approve_run(db, colleague(3), run.id)
+    run = allocation_runs.create_run(db, finance, year)
+    allocation_runs.review_run(db, colleague(2), run.id)
+    allocation_runs.approve_run(db, colleague(3), run.id)
     db.commit()
     statement = statements.build_statement(db, finance, "431001", year)
     assert statement.resolution_ref == f"{resolution.label_ja}（按分方式の採用について）"
@@ -320,9 +320,9 @@ def one_person_office(app, monkeypatch):
 
 
 def test_without_four_eyes_the_drafter_adopts_alone_and_the_record_says_one_person_did(db, finance):
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
-    operations.adopt_policy(db, finance, policy.id, four_eyes=False)
+    allocation_policies.adopt_policy(db, finance, policy.id, four_eyes=False)
     db.commit()
     assert status(db, policy.id) == PolicyStatus.adopted
     [record] = adoptions(db)
@@ -330,8 +330,8 @@ def test_without_four_eyes_the_drafter_adopts_alone_and_the_record_says_one_pers
     assert (record.actor_subject, after["by"], after["single_person_office"]) == (finance.subject, "single_finance_officer", True)
     assert after["drafted_by"] == after["adopted_by"] == "県 財政担当" and "second_officer" not in after
     # a second officer in such an office is still recorded as a second officer
-    again = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, adopter(), again.id, four_eyes=False)
+    again = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, adopter(), again.id, four_eyes=False)
     db.commit()
     assert json.loads(adoptions(db)[-1].after)["by"] == "second_finance_officer"
 
@@ -339,10 +339,10 @@ def test_without_four_eyes_the_drafter_adopts_alone_and_the_record_says_one_pers
 def test_the_audit_log_says_in_words_who_stood_for_each_adoption(client, db, finance):
     from tests.governance.test_audit_in_words import words_csv
 
-    policy = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, finance, policy.id, four_eyes=False)
-    again = operations.create_policy(db, finance, policy_data())
-    operations.adopt_policy(db, adopter(), again.id)
+    policy = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, finance, policy.id, four_eyes=False)
+    again = allocation_policies.create_policy(db, finance, policy_data())
+    allocation_policies.adopt_policy(db, adopter(), again.id)
     db.commit()
     sign_in(client, ["auditor"])
     adopted = [row[9] for row in words_csv(client)[1:] if row[5] == "負担割合方式の採用"]
@@ -372,7 +372,7 @@ def test_over_the_api_the_office_setting_decides_whether_the_drafter_adopts_alon
 
 def test_in_a_one_person_office_the_form_says_so_and_the_drafter_adopts_after_confirming(
         client, db, finance, one_person_office):
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     sign_in(client, ["finance-officer"], subject=finance.subject, name=finance.name)  # who drafted it
     page = client.get("/admin/billing/policies/").get_data(as_text=True)
@@ -391,7 +391,7 @@ def test_in_a_one_person_office_the_form_says_so_and_the_drafter_adopts_after_co
 
 
 def test_with_four_eyes_on_the_form_refuses_the_drafter_alone_beside_the_picker(client, db, finance):
-    policy = operations.create_policy(db, finance, policy_data())
+    policy = allocation_policies.create_policy(db, finance, policy_data())
     db.commit()
     sign_in(client, ["finance-officer"], subject=finance.subject, name=finance.name)
     page = client.get("/admin/billing/policies/").get_data(as_text=True)
@@ -405,7 +405,7 @@ def test_with_four_eyes_on_the_form_refuses_the_drafter_alone_beside_the_picker(
 
 def test_the_command_line_follows_the_office_setting(app, db, monkeypatch):
     drafter = console_actor("yamada.taro", ["finance-officer"])
-    policy = operations.create_policy(db, drafter, policy_data())
+    policy = allocation_policies.create_policy(db, drafter, policy_data())
     db.commit()
     runner = app.test_cli_runner()
     alone = runner.invoke(args=["billing", "adopt", str(policy.id), "--as", "yamada.taro"])

@@ -13,8 +13,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from billing import integrity, ledger, models, operations
-from billing.ledger_errors import BillingConflict, IllegalTransition
+from billing import allocation_runs, integrity, ledger, models, operations
+from billing.ledger_errors import BillingConflict, FourEyesRefused, IllegalTransition
 from billing.models import AllocationRun, RunStatus
 from core.actor import Actor
 from tests.billing.conftest import colleague, cost_data
@@ -58,9 +58,9 @@ def year(db, finance, kumamoto, adopted_policy):
 
 
 def approved_run(db, finance) -> AllocationRun:
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, REVIEWER, run.id)
-    operations.approve_run(db, APPROVER, run.id, posted_on=dt.date(2025, 7, 31))
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, REVIEWER, run.id)
+    allocation_runs.approve_run(db, APPROVER, run.id, posted_on=dt.date(2025, 7, 31))
     db.commit()
     return run
 
@@ -69,13 +69,13 @@ def approved_run(db, finance) -> AllocationRun:
 def every_status(db, finance, year) -> dict[str, int]:
     """One FY2025 run in each status: status → run id."""
     first = approved_run(db, finance)
-    operations.reverse_run(db, APPROVER, first.id, "人口の出典を更新", reversed_on=dt.date(2025, 8, 1))
+    allocation_runs.reverse_run(db, APPROVER, first.id, "人口の出典を更新", reversed_on=dt.date(2025, 8, 1))
     posted = approved_run(db, finance)
-    reviewed = operations.create_run(db, finance, 2025)
-    operations.review_run(db, REVIEWER, reviewed.id)
-    computed = operations.create_run(db, finance, 2025)
-    discarded = operations.create_run(db, finance, 2025)
-    operations.discard_run(db, REVIEWER, discarded.id)
+    reviewed = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, REVIEWER, reviewed.id)
+    computed = allocation_runs.create_run(db, finance, 2025)
+    discarded = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.discard_run(db, REVIEWER, discarded.id)
     db.commit()
     runs = {"reversed": first.id, "approved": posted.id, "reviewed": reviewed.id, "computed": computed.id,
             "discarded": discarded.id}
@@ -155,12 +155,12 @@ def test_the_double_charging_attack_is_refused_at_its_first_statement(db, financ
     assert status(db, posted.id) == "approved"
     # so the rest of the attack finds the run still posted: it cannot be discarded, nor a second approved
     with pytest.raises(IllegalTransition):
-        operations.discard_run(db, REVIEWER, posted.id)
+        allocation_runs.discard_run(db, REVIEWER, posted.id)
     db.rollback()
-    second = operations.create_run(db, finance, 2025)
-    operations.review_run(db, REVIEWER, second.id)
+    second = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, REVIEWER, second.id)
     with pytest.raises(BillingConflict, match=f"#{posted.id}"):
-        operations.approve_run(db, APPROVER, second.id)
+        allocation_runs.approve_run(db, APPROVER, second.id)
     db.rollback()
     assert charged(db) == owed
     assert integrity.check(db, AUDITOR).ok
@@ -173,7 +173,7 @@ def test_a_posted_run_leaves_only_through_its_reversal(db, finance, year):
     assert "not reversed" in message
     assert key in message or db.get_bind().dialect.name == "sqlite"  # SQLite's RAISE cannot name it
     # through the reversal it goes, and then a second run can be approved for the year
-    operations.reverse_run(db, APPROVER, posted.id, "人口の出典を更新")
+    allocation_runs.reverse_run(db, APPROVER, posted.id, "人口の出典を更新")
     second = approved_run(db, finance)
     assert (status(db, posted.id), status(db, second.id)) == ("reversed", "approved")
     assert integrity.check(db, AUDITOR).ok
@@ -216,7 +216,7 @@ def test_a_reversals_record_is_written_once_and_four_eyes_only_switched_off(db, 
     assert "reviewed_by of a" in refused(db, "UPDATE billing_run SET reviewed_by = 'x' WHERE id = :id", id=computed_id)
     assert "four_eyes of a" in refused(db, "UPDATE billing_run SET four_eyes = :off WHERE id = :id",
                                        off=False, id=every_status["approved"])
-    # the review move itself writes its record (what operations.review_run does)
+    # the review move itself writes its record (what allocation_runs.review_run does)
     assert attempt(db, "UPDATE billing_run SET status = 'reviewed', reviewed_by = 'x', four_eyes = :off WHERE id = :id",
                    off=False, id=computed_id) is None
 
@@ -231,7 +231,7 @@ def test_a_second_approval_is_refused_by_the_code_too(db, finance, year, owner_d
         connection.execute(sa.text("UPDATE billing_run SET status = 'reviewed' WHERE id = :id"), {"id": posted.id})
     db.expire_all()
     with pytest.raises(IllegalTransition, match="approved once") as refusal:
-        operations.approve_run(db, colleague(4, "別の課長"), posted.id)
+        allocation_runs.approve_run(db, colleague(4, "別の課長"), posted.id)
     assert "承認は一度だけです" in refusal.value.message_ja
     db.rollback()
     assert db.get(AllocationRun, posted.id).approved_by == approver
@@ -250,7 +250,7 @@ def test_with_the_guard_dropped_check_names_the_doubled_year(app, db, finance, y
     with db.get_bind().begin() as connection:
         connection.execute(sa.text("UPDATE billing_run SET status = 'computed' WHERE id = :id"), {"id": posted.id})
     db.expire_all()
-    operations.discard_run(db, REVIEWER, posted.id)
+    allocation_runs.discard_run(db, REVIEWER, posted.id)
     second = approved_run(db, finance)
     assert charged(db) == 2 * owed  # charged twice; the trial balance still balances
     assert ledger.trial_balance(db).difference == 0
@@ -296,8 +296,8 @@ def test_check_passes_a_year_with_a_reversed_run_and_its_successor(db, every_sta
 def test_a_run_marked_approved_by_raw_sql_is_named_by_check(db, finance, year):
     """The role may make a drawn move without the operation: marking a reviewed run approved posts
     nothing, and the check names the run whose entries are missing."""
-    run = operations.create_run(db, finance, 2025)
-    operations.review_run(db, REVIEWER, run.id)
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, REVIEWER, run.id)
     db.commit()
     with db.get_bind().begin() as connection:
         connection.execute(sa.text("UPDATE billing_run SET status = 'approved', approved_by = '誰か', "
@@ -311,14 +311,14 @@ def test_a_run_marked_approved_by_raw_sql_is_named_by_check(db, finance, year):
 def test_a_review_by_raw_sql_does_not_let_the_runs_author_approve_it(db, finance, year):
     """A review written by raw SQL names whoever the role likes, but not who computed the run (the
     role cannot change created_by_key): that person still cannot approve it."""
-    run = operations.create_run(db, finance, 2025)
+    run = allocation_runs.create_run(db, finance, 2025)
     db.commit()
     with db.get_bind().begin() as connection:
         connection.execute(sa.text("UPDATE billing_run SET status = 'reviewed', reviewed_by = '誰か', "
                                    "reviewed_by_key = 'urn:x|someone' WHERE id = :id"), {"id": run.id})
     db.expire_all()
-    with pytest.raises(operations.FourEyesRefused):
-        operations.approve_run(db, finance, run.id)
+    with pytest.raises(FourEyesRefused):
+        allocation_runs.approve_run(db, finance, run.id)
     db.rollback()
     assert status(db, run.id) == "reviewed"
     reviews = db.execute(sa.text("SELECT count(*) FROM audit_record WHERE action = 'billing.run.review' "
@@ -363,8 +363,8 @@ def test_a_payment_posted_by_raw_sql_leaves_no_audit_record_and_passes_the_check
 def test_a_second_approved_run_is_named_when_the_owner_drops_the_guards(db, finance, year, owner_drops_the_run_guard):
     """With the guard and the one-posted-run index dropped, a second run marked approved is named."""
     first = approved_run(db, finance)
-    second = operations.create_run(db, finance, 2025)
-    operations.review_run(db, REVIEWER, second.id)
+    second = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, REVIEWER, second.id)
     owner_drops_the_run_guard()
     bind = owner_bind(db)
     try:
@@ -400,7 +400,7 @@ def test_the_guard_is_generated_from_the_transition_table(monkeypatch):
     assert condition in models._sqlite_run_guards()["billing_run_moves"]
     assert condition in models._pg_run_guard()[0]
     run = AllocationRun(id=1, fiscal_year=2025, status=RunStatus.approved, policy_id=1, total=0, snapshot_json=json.dumps({}))
-    assert "reopen" in operations.allowed_run_actions(run)
+    assert "reopen" in allocation_runs.allowed_run_actions(run)
 
 
 def test_the_lifecycle_has_no_cycle():

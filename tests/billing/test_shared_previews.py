@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing import allocation, operations
+from billing import allocation, allocation_policies, allocation_runs, operations
 from billing.ledger_errors import InvalidBillingData
 from core.calendar import JST
 from tenancy.registry.history import participation_months, record_transition
@@ -63,18 +63,18 @@ def test_previews_together_equal_previews_alone(db, finance, kumamoto, tenant_fa
     tenant_factory("432041", population=50_000, status="applied")  # counted only with the applicants
     late = tenant_factory("432067", status="provisioning")
     record_transition(db, operator, late, TenantStatus.active, at=dt.datetime(2025, 12, 10, 9, 0, tzinfo=JST))
-    capped = operations.create_policy(db, finance, policy_data(name="上限つき", floor=100_000, cap=2_000_000))
+    capped = allocation_policies.create_policy(db, finance, policy_data(name="上限つき", floor=100_000, cap=2_000_000))
     operations.create_cost_item(db, finance, cost_data(amount=9_876_543))
     db.commit()
     choices = [(capped, "participating"), (capped, "with_applicants"), (capped, "everyone")]
-    together = operations.preview_allocations(db, finance, 2025, choices)
-    alone = [operations.preview_allocation(db, finance, 2025, capped, members)
+    together = allocation_runs.preview_allocations(db, finance, 2025, choices)
+    alone = [allocation_runs.preview_allocation(db, finance, 2025, capped, members)
              for members in ("participating", "with_applicants")]
     assert [_figures(preview) for preview in together[:2]] == [_figures(preview) for preview in alone]
     assert any(line.bound for line in together[0].result.lines)  # the floor or the cap took part
     assert {line.months for line in together[0].result.lines} >= {4, 12}  # the December joiner pays 4 months
     assert isinstance(together[2], InvalidBillingData)  # an unknown member set is refused on its own
-    no_costs = operations.preview_allocations(db, finance, 2026, choices[:1])
+    no_costs = allocation_runs.preview_allocations(db, finance, 2026, choices[:1])
     assert isinstance(no_costs[0], InvalidBillingData) and "2026" in no_costs[0].message_en
 
 

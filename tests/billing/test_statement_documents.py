@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from billing import documents, ledger, operations, statements
+from billing import allocation_runs, documents, ledger, statements
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from core.audit import AuditRecord
 from core.errors import Invalid
@@ -97,10 +97,10 @@ def test_issuing_numbers_each_municipality_once_and_never_the_prefecture(db, fin
 def test_numbers_continue_across_runs_and_restart_with_the_issue_dates_fiscal_year(db, finance, posted_fy2025, settings):
     documents.issue_documents(db, finance, posted_fy2025.id, issued_on=dt.date(2025, 8, 1))
     # the run is reversed and computed again: its letters are new letters with new numbers
-    operations.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
-    rerun = operations.create_run(db, finance, 2025)
-    operations.review_run(db, colleague(2), rerun.id)
-    operations.approve_run(db, colleague(3), rerun.id, posted_on=dt.date(2025, 8, 21))
+    allocation_runs.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
+    rerun = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, colleague(2), rerun.id)
+    allocation_runs.approve_run(db, colleague(3), rerun.id, posted_on=dt.date(2025, 8, 21))
     again = documents.issue_documents(db, finance, rerun.id, issued_on=dt.date(2026, 4, 10), due_on=dt.date(2026, 5, 29))
     db.commit()
     # issued in FY2026 (April 2026): that year's numbering starts at 1
@@ -121,7 +121,7 @@ def test_only_a_posted_run_is_issued_and_only_with_the_issuer_set(db, finance, p
         documents.issue_documents(db, finance, posted_fy2025.id)
     assert "県の設定" in unset.value.message_ja
     update_settings(db, operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
-    operations.reverse_run(db, finance, posted_fy2025.id, "誤り", reversed_on=dt.date(2025, 8, 20))
+    allocation_runs.reverse_run(db, finance, posted_fy2025.id, "誤り", reversed_on=dt.date(2025, 8, 20))
     with pytest.raises(BillingConflict):
         documents.issue_documents(db, finance, posted_fy2025.id)
 

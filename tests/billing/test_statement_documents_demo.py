@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from billing import documents, ledger, operations
+from billing import allocation_policies, allocation_runs, documents, ledger, operations
 from billing.models import AllocationRunLine
 from billing.schemas import CostItemCreate, PolicyCreate
 from core.actor import Actor, console_actor
@@ -29,13 +29,13 @@ def test_the_demos_letters_are_one_a4_page_each_with_the_ledgers_figures(db, tmp
     for name, category, amount in (("クラウド利用料", "run", 7_600_000), ("基盤構築費（償却分）", "build", 2_000_000)):
         operations.create_cost_item(db, finance[0], CostItemCreate(fiscal_year=year, name=name, category=category,
                                                                    amount=amount, tax_treatment="taxable_10"))
-    policy = operations.create_policy(db, finance[0], PolicyCreate(
+    policy = allocation_policies.create_policy(db, finance[0], PolicyCreate(
         name="共同利用負担金の按分", prefecture_share="1/2",
         components=[{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]))
-    operations.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
-    run = operations.create_run(db, finance[0], year)
-    operations.review_run(db, finance[1], run.id)
-    operations.approve_run(db, finance[2], run.id)
+    allocation_policies.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
+    run = allocation_runs.create_run(db, finance[0], year)
+    allocation_runs.review_run(db, finance[1], run.id)
+    allocation_runs.approve_run(db, finance[2], run.id)
     issued = documents.issue_documents(db, finance[0], run.id)
     db.commit()
     sharing = db.scalars(sa.select(AllocationRunLine.tenant_code).where(

@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from billing import operations, statements
+from billing import allocation_runs, operations, statements
 from billing.ledger_errors import BillingNotFound
 
 
@@ -24,14 +24,14 @@ def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, finance
 
 
 def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy2025):
-    operations.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
+    allocation_runs.reverse_run(db, finance, posted_fy2025.id, "人口の誤り", reversed_on=dt.date(2025, 8, 20))
     db.commit()
     with pytest.raises(BillingNotFound) as missing:
         statements.build_statement(db, finance, "431001", 2025)
     assert "まだ計上されていません" in missing.value.message_ja
-    rerun = operations.create_run(db, finance, 2025)
-    operations.review_run(db, finance, rerun.id, four_eyes=False)
-    operations.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21), four_eyes=False)
+    rerun = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, finance, rerun.id, four_eyes=False)
+    allocation_runs.approve_run(db, finance, rerun.id, posted_on=dt.date(2025, 8, 21), four_eyes=False)
     db.commit()
     statement = statements.build_statement(db, finance, "432024", 2025)
     assert statement.run_id == rerun.id
@@ -107,9 +107,9 @@ def test_a_statement_names_its_fiscal_year_by_the_era_of_that_year(db, finance, 
     from tests.billing.conftest import cost_data
 
     operations.create_cost_item(db, finance, cost_data(fiscal_year=fiscal_year, amount=1_200_000))
-    run = operations.create_run(db, finance, fiscal_year)
-    operations.review_run(db, finance, run.id, four_eyes=False)
-    operations.approve_run(db, finance, run.id, posted_on=dt.date(fiscal_year, 7, 31), four_eyes=False)
+    run = allocation_runs.create_run(db, finance, fiscal_year)
+    allocation_runs.review_run(db, finance, run.id, four_eyes=False)
+    allocation_runs.approve_run(db, finance, run.id, posted_on=dt.date(fiscal_year, 7, 31), four_eyes=False)
     db.commit()
     statement = statements.build_statement(db, finance, "431001", fiscal_year)
     sheet = load_workbook(io.BytesIO(statements.to_xlsx(statement))).active

@@ -317,7 +317,7 @@ def demo(db, directory) -> Demo:
     from tenancy.registry.models import TenantStatus
     from tenancy.registry.operations import list_tenants
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage.quotas import load_default_plans
+    from tenancy.usage.quota_plans import load_default_plans
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db, loader)

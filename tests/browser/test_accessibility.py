@@ -328,7 +328,7 @@ def world(demo, db):
     by an adopted policy in an approved run (statements, journal) with a payment recorded."""
     import datetime as dt
 
-    from billing import documents, operations as billing
+    from billing import allocation_policies, allocation_runs, documents, operations as billing
     from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate
     from core.actor import Actor
     from tenancy.registry.sample import load_kumamoto_settings
@@ -350,16 +350,16 @@ def world(demo, db):
     billing.create_cost_item(db, finance[0], CostItemCreate(
         fiscal_year=year, name="クラウド利用料", category="run", amount=7_600_000, tax_treatment="taxable_10",
         vendor="クラウド事業者", reference="INV-001"))
-    policy = billing.create_policy(db, finance[0], PolicyCreate(
+    policy = allocation_policies.create_policy(db, finance[0], PolicyCreate(
         name="共同利用負担金の按分", prefecture_share="1/2",
         components=[{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]))
-    billing.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
-    billing.create_policy(db, finance[0], PolicyCreate(  # a draft: the policies page shows its adoption form
+    allocation_policies.adopt_policy(db, finance[2], policy.id)  # four eyes: not the drafter
+    allocation_policies.create_policy(db, finance[0], PolicyCreate(  # a draft: the policies page shows its adoption form
         name="共同利用負担金の按分（見直し案）", prefecture_share="1/2",
         components=[{"basis": "equal", "weight": "1/3"}, {"basis": "population", "weight": "2/3"}]))
-    run = billing.create_run(db, finance[0], year)
-    billing.review_run(db, finance[1], run.id)
-    billing.approve_run(db, finance[2], run.id)
+    run = allocation_runs.create_run(db, finance[0], year)
+    allocation_runs.review_run(db, finance[1], run.id)
+    allocation_runs.approve_run(db, finance[2], run.id)
     billing.record_payment(db, finance[0], PaymentCreate(tenant_code="431001", fiscal_year=year, amount=100_000,
                                                          received_on=today_jst(), reference="振込 0001"))
     # the prefecture's settings and the run's letters (納入通知書): the settings page, letters on statements

@@ -162,16 +162,16 @@ def usage_event(code: str) -> dict:
 
 def default_plans(ctx: Ctx) -> None:
     """The standard quota plans exist already (as after the first onboarding), so provisioning creates none."""
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    quotas.load_default_plans(ctx.db, ctx.operator)
+    quota_plans.load_default_plans(ctx.db, ctx.operator)
     ctx.db.commit()
 
 
 def quota_plan(ctx: Ctx, code: str = "small"):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
-    quotas.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
+    quota_plans.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
     ctx.db.commit()
 
 
@@ -200,30 +200,30 @@ def cost_item(ctx: Ctx) -> int:
 
 
 def policy(ctx: Ctx, adopt: bool = False) -> int:
-    from billing import operations as billing
+    from billing import allocation_policies
     from billing.schemas import PolicyCreate
 
-    created = billing.create_policy(ctx.db, FINANCE_OFFICER, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
+    created = allocation_policies.create_policy(ctx.db, FINANCE_OFFICER, PolicyCreate(name="均等割", components=[{"basis": "equal", "weight": "1"}]))
     if adopt:
-        billing.adopt_policy(ctx.db, dataclasses.replace(FINANCE_OFFICER, subject="finance-4", name="県 財政課長"), created.id)
+        allocation_policies.adopt_policy(ctx.db, dataclasses.replace(FINANCE_OFFICER, subject="finance-4", name="県 財政課長"), created.id)
     ctx.db.commit()
     return created.id
 
 
 def run(ctx: Ctx, until: str = "computed") -> int:
     """An allocation run of FY2026 for Kumamoto city, moved as far as ``until``."""
-    from billing import operations as billing
+    from billing import allocation_runs
 
     ctx.tenants("431001")
     policy(ctx, adopt=True)
     cost_item(ctx)
-    created = billing.create_run(ctx.db, FINANCE_OFFICER, 2026)
+    created = allocation_runs.create_run(ctx.db, FINANCE_OFFICER, 2026)
     if until in ("reviewed", "approved"):
-        billing.review_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
+        allocation_runs.review_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
     if until == "approved":
-        billing.approve_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
+        allocation_runs.approve_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
     if until == "discarded":
-        billing.discard_run(ctx.db, FINANCE_OFFICER, created.id)
+        allocation_runs.discard_run(ctx.db, FINANCE_OFFICER, created.id)
     ctx.db.commit()
     return created.id
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core import audit as core_audit
 from core.actor import Actor
 from core.audit import AuditRecord
-from governance import audit
+from governance import audit, audit_export
 from tests.conftest import sign_in
 
 UTC = dt.timezone.utc
@@ -102,13 +102,13 @@ def expected_jsonl(records) -> bytes:
 
 
 def test_hostile_values_are_written_as_excel_and_json_expect_them(db, hostile_log):
-    csv_text = b"".join(audit.export_bytes(audit.records_in_period(db, AUDITOR, None, None), "csv")).decode("utf-8")
+    csv_text = b"".join(audit_export.export_bytes(audit_export.records_in_period(db, AUDITOR, None, None), "csv")).decode("utf-8")
     # a few cells as an auditor sees them in Excel: quoted, neutralised, nothing lost
     assert '"田中 ""Taro"", 課長"' in csv_text
     assert '"\'=HYPERLINK(""http://x"",""y"")"' in csv_text
     assert ",'-minus," in csv_text and ",'@at," in csv_text and "ctl\ufffdchar\ufffddel" in csv_text
     assert '"{""name"":""熊本市"",""note"":""say \\""hi\\"", ok""}"' in csv_text
-    jsonl = b"".join(audit.export_bytes(audit.records_in_period(db, AUDITOR, None, None), "jsonl")).decode("utf-8")
+    jsonl = b"".join(audit_export.export_bytes(audit_export.records_in_period(db, AUDITOR, None, None), "jsonl")).decode("utf-8")
     first = json.loads(jsonl.splitlines()[0])
     assert first["target_id"] == "line1\nline2" and first["before"] is None and first["occurred_at"] == stamp(moment(0))
 
@@ -116,29 +116,29 @@ def test_hostile_values_are_written_as_excel_and_json_expect_them(db, hostile_lo
 @pytest.mark.parametrize("group, batch", [(None, 5000), (4, 7), (1, 1)])
 def test_exports_are_byte_for_byte_the_format_whatever_the_grouping(db, hostile_log, monkeypatch, group, batch):
     if group is not None:
-        monkeypatch.setattr(audit, "_GROUP", group)
-    records = lambda: audit.records_in_period(db, AUDITOR, None, None, batch=batch)  # noqa: E731
-    assert b"".join(audit.export_bytes(records(), "csv")) == expected_csv(hostile_log)
-    assert b"".join(audit.export_bytes(records(), "csv", japanese_headers=False)) == expected_csv(hostile_log, HEADER_EN)
-    assert b"".join(audit.export_bytes(records(), "jsonl", chunk_size=100)) == expected_jsonl(hostile_log)
+        monkeypatch.setattr(audit_export, "_GROUP", group)
+    records = lambda: audit_export.records_in_period(db, AUDITOR, None, None, batch=batch)  # noqa: E731
+    assert b"".join(audit_export.export_bytes(records(), "csv")) == expected_csv(hostile_log)
+    assert b"".join(audit_export.export_bytes(records(), "csv", japanese_headers=False)) == expected_csv(hostile_log, HEADER_EN)
+    assert b"".join(audit_export.export_bytes(records(), "jsonl", chunk_size=100)) == expected_jsonl(hostile_log)
 
 
 def test_records_and_rows_from_elsewhere_export_the_same(db, hostile_log, tmp_path):
     orm_records = db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)).all()
-    for source in (orm_records, audit.iter_records(db, batch=8), list(audit.records_in_period(db, AUDITOR, None, None))):
+    for source in (orm_records, audit.iter_records(db, batch=8), list(audit_export.records_in_period(db, AUDITOR, None, None))):
         out = tmp_path / "export.csv"
         with out.open("wb") as handle:
-            audit.write_export(handle, source, "csv")
+            audit_export.write_export(handle, source, "csv")
         assert out.read_bytes() == expected_csv(hostile_log)
     with (tmp_path / "export.jsonl").open("wb") as handle:
-        audit.write_export(handle, orm_records, "jsonl")
+        audit_export.write_export(handle, orm_records, "jsonl")
     assert (tmp_path / "export.jsonl").read_bytes() == expected_jsonl(hostile_log)
 
 
 def test_a_period_exports_only_its_records(db, hostile_log):
     day = moment(0).astimezone(dt.timezone(dt.timedelta(hours=9))).date()  # 2025-06-01 JST: all of them
-    assert b"".join(audit.export_bytes(audit.records_in_period(db, AUDITOR, day, day), "jsonl")) == expected_jsonl(hostile_log)
-    assert b"".join(audit.export_bytes(audit.records_in_period(db, AUDITOR, day + dt.timedelta(days=1), None), "csv")) \
+    assert b"".join(audit_export.export_bytes(audit_export.records_in_period(db, AUDITOR, day, day), "jsonl")) == expected_jsonl(hostile_log)
+    assert b"".join(audit_export.export_bytes(audit_export.records_in_period(db, AUDITOR, day + dt.timedelta(days=1), None), "csv")) \
         == expected_csv([])
 
 
@@ -155,8 +155,8 @@ def test_the_api_streams_the_same_bytes_without_reading_the_log_first(open_api, 
     """A client of GET /api/v1/audit/export gets its first bytes before the log has been read whole
     (no spooling of the whole export inside the request), and the same bytes as the page's download.
     Batches of 10 records and pieces as small as possible, so that 60 records make several of each."""
-    monkeypatch.setattr(audit, "records_in_period", functools.partial(audit.records_in_period, batch=10))
-    monkeypatch.setattr(audit, "export_bytes", functools.partial(audit.export_bytes, chunk_size=1))
+    monkeypatch.setattr(audit_export, "records_in_period", functools.partial(audit_export.records_in_period, batch=10))
+    monkeypatch.setattr(audit_export, "export_bytes", functools.partial(audit_export.export_bytes, chunk_size=1))
     statements = []
     engine = db.get_bind()
     listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
@@ -187,7 +187,7 @@ def test_the_export_streams_batch_by_batch(db, hostile_log):
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as session:
-            pieces = audit.export_bytes(audit.records_in_period(session, AUDITOR, None, None, batch=10), "jsonl",
+            pieces = audit_export.export_bytes(audit_export.records_in_period(session, AUDITOR, None, None, batch=10), "jsonl",
                                         chunk_size=1)
             first = next(pieces)
             reads = [s for s in statements if "FROM audit_record" in s]
@@ -205,7 +205,7 @@ def test_a_purge_archive_holds_the_records_in_the_export_format(db, operator, au
     core_audit.record(db, operator, "tenant.update", "tenant", "431001", tenant_code="431001")  # recent: kept
     db.commit()
     audit_clock.set(None)
-    result = audit.purge(db, operator, tmp_path, now=dt.datetime(2027, 1, 1, tzinfo=UTC))
+    result = audit_export.purge(db, operator, tmp_path, now=dt.datetime(2027, 1, 1, tzinfo=UTC))
     db.commit()
     assert result is not None and result.count == len(hostile_log)
     data = result.archive_path.read_bytes()
@@ -214,7 +214,7 @@ def test_a_purge_archive_holds_the_records_in_the_export_format(db, operator, au
     manifest = json.loads(lines[-1])["manifest"]
     assert manifest["count"] == len(hostile_log)
     assert (manifest["last_seq"], manifest["last_hash"]) == (hostile_log[-1]["seq"], hostile_log[-1]["hash"])
-    assert audit.verify_archive(result.archive_path).intact
+    assert audit_export.verify_archive(result.archive_path).intact
 
 
 def test_times_are_written_in_utc_whatever_zone_the_database_gives_them_in():
@@ -229,4 +229,4 @@ def test_times_are_written_in_utc_whatever_zone_the_database_gives_them_in():
          ["2025-04-01T00:00:00.123456Z", "2025-03-31T15:30:00.000000Z"]),  # a server in Japan time
     ]
     for moments, expected in cases:
-        assert audit._timestamps(moments) == expected
+        assert audit_export._timestamps(moments) == expected

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from core import audit as core_audit
-from governance import audit
+from governance import audit, audit_export
 from core.audit import AuditAnchor, AuditRecord
 from tests.governance.conftest import guards_disabled, raw
 
@@ -99,7 +99,7 @@ def test_purge_archives_first_and_the_rest_verifies_from_the_archives_last_hash(
 
 def test_after_a_purge_the_kept_records_are_still_protected(db, operator, audit_clock, tmp_path):
     old_and_recent(db, operator, audit_clock)
-    audit.purge(db, operator, tmp_path)
+    audit_export.purge(db, operator, tmp_path)
     db.commit()
     with pytest.raises(DBAPIError):
         raw(db, "DELETE FROM audit_record WHERE seq = 4")
@@ -133,10 +133,10 @@ def test_an_archive_with_a_record_removed_is_refused(app, db, operator, audit_cl
 
 def test_two_purges_make_archives_that_continue_each_other(app, db, operator, audit_clock, tmp_path):
     old_and_recent(db, operator, audit_clock)
-    first = audit.purge(db, operator, tmp_path)
+    first = audit_export.purge(db, operator, tmp_path)
     db.commit()
     later = dt.datetime.now(UTC) + dt.timedelta(days=400)
-    second = audit.purge(db, operator, tmp_path, now=later)
+    second = audit_export.purge(db, operator, tmp_path, now=later)
     db.commit()
     assert (first.first_seq, first.through_seq) == (1, 3)
     assert (second.first_seq, second.through_seq) == (4, 6)
@@ -199,7 +199,7 @@ def test_a_checkpoint_in_the_purged_part_is_not_reported_as_confirmed(db, operat
     old_and_recent(db, operator, audit_clock)
     first = db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)).first()
     checkpoint = (first.seq, first.hash)
-    result = audit.purge(db, operator, tmp_path)
+    result = audit_export.purge(db, operator, tmp_path)
     db.commit()
     assert result is not None and checkpoint[0] <= result.through_seq
     report = audit.verification(db, operator, [checkpoint])

@@ -7,7 +7,7 @@ import pytest
 from core import audit as core_audit
 from core.actor import Actor
 from core.errors import NotPermitted
-from governance import audit
+from governance import audit, audit_export
 
 
 def person(subject, *roles, tenants=()):
@@ -35,26 +35,26 @@ def logged(db, operator):
 @pytest.mark.parametrize("reader", [FINANCE, KUMAMOTO_ADMIN], ids=["finance", "municipal-admin"])
 def test_only_the_auditor_and_the_operator_may_list_or_export_records(db, logged, reader):
     with pytest.raises(NotPermitted):
-        audit.read_records(db, reader)
+        audit_export.read_records(db, reader)
     with pytest.raises(NotPermitted):
-        audit.read_records(db, reader, tenant_code="431001")  # not even their own tenant's records
+        audit_export.read_records(db, reader, tenant_code="431001")  # not even their own tenant's records
     with pytest.raises(NotPermitted):
-        audit.records_in_period(db, reader, None, None)  # refused before a record is read
+        audit_export.records_in_period(db, reader, None, None)  # refused before a record is read
 
 
 def test_the_auditor_lists_records_newest_first_filtered_by_action_and_tenant(db, logged):
-    records, total = audit.read_records(db, AUDITOR)
+    records, total = audit_export.read_records(db, AUDITOR)
     assert total == 3
     assert [(r.action, r.tenant_code) for r in records] == [
         ("tenant.transition", "431001"), ("tenant.update", "432024"), ("tenant.update", "431001")]
-    records, total = audit.read_records(db, AUDITOR, action="tenant.update", tenant_code="431001")
+    records, total = audit_export.read_records(db, AUDITOR, action="tenant.update", tenant_code="431001")
     assert (total, [r.target_id for r in records]) == (1, ["431001"])
-    page_two, total = audit.read_records(db, AUDITOR, page=2, per_page=2)
+    page_two, total = audit_export.read_records(db, AUDITOR, page=2, per_page=2)
     assert (total, [r.action for r in page_two]) == (3, ["tenant.update"])
 
 
 def test_the_auditor_exports_a_period(db, logged):
-    assert len(list(audit.records_in_period(db, AUDITOR, None, None))) == 3
+    assert len(list(audit_export.records_in_period(db, AUDITOR, None, None))) == 3
 
 
 @pytest.mark.parametrize("reader", [FINANCE, KUMAMOTO_ADMIN], ids=["finance", "municipal-admin"])

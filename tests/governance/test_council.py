@@ -75,21 +75,21 @@ SECOND_OFFICER = Actor(issuer="urn:test", subject="finance-4", name="県 財政�
 
 
 def make_policy(db, actor, name, shares):
-    from billing import operations as billing
+    from billing import allocation_policies
     from billing.schemas import PolicyCreate
 
-    policy = billing.create_policy(db, actor, PolicyCreate(
+    policy = allocation_policies.create_policy(db, actor, PolicyCreate(
         name=name, components=[{"basis": basis, "weight": weight} for basis, weight in shares]))
     db.commit()
     return policy
 
 
 def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(client, db, operator, as_operator, voters):
-    from billing import operations as billing
+    from billing import allocation_policies, allocation_runs, operations as billing
     from billing.schemas import CostItemCreate
 
     current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, SECOND_OFFICER, current.id)
+    allocation_policies.adopt_policy(db, SECOND_OFFICER, current.id)
     proposed = make_policy(db, FINANCE_OFFICER, "均等割50%・人口割50%", [("equal", "1/2"), ("population", "1/2")])
     db.commit()
 
@@ -107,7 +107,7 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     assert (resolution["votes_for"], resolution["votes_against"], resolution["votes_abstain"]) == (3, 1, 0)
 
     db.expire_all()
-    adopted = billing.adopted_policy(db)
+    adopted = allocation_policies.adopted_policy(db)
     assert adopted.id == proposed.id
     assert adopted.resolution_ref == resolution["ref"]
     assert resolution["enacted_ref"] == f"allocation_policy:{proposed.id}"
@@ -115,7 +115,7 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
     fiscal_year = 2026
     billing.create_cost_item(db, FINANCE_OFFICER, CostItemCreate(fiscal_year=fiscal_year, name="クラウド利用料", category="run",
                                                           amount=1_200_000, tax_treatment="taxable_10"))
-    run = billing.create_run(db, FINANCE_OFFICER, fiscal_year)
+    run = allocation_runs.create_run(db, FINANCE_OFFICER, fiscal_year)
     assert run.policy_id == proposed.id
 
     # The council's decision is one audit record; the enacted change is a step inside it.
@@ -129,10 +129,10 @@ def test_an_adopted_policy_proposal_is_the_policy_the_next_allocation_run_uses(c
 
 
 def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_operator, voters):
-    from billing import operations as billing
+    from billing import allocation_policies
 
     current = make_policy(db, FINANCE_OFFICER, "均等割のみ", [("equal", "1")])
-    billing.adopt_policy(db, SECOND_OFFICER, current.id)
+    allocation_policies.adopt_policy(db, SECOND_OFFICER, current.id)
     proposed = make_policy(db, FINANCE_OFFICER, "人口割のみ", [("population", "1")])
     db.commit()
     proposal_id = propose(client, as_operator, change_type="adopt_allocation_policy", params={"policy_id": proposed.id})
@@ -142,8 +142,8 @@ def test_a_rejected_policy_proposal_changes_nothing(client, db, operator, as_ope
     assert resolution["adopted"] is False and resolution["reason"] == "threshold_not_met"
     assert resolution["enacted_ref"] == ""
     db.expire_all()
-    assert billing.adopted_policy(db).id == current.id
-    assert billing.get_policy(db, proposed.id).resolution_ref is None
+    assert allocation_policies.adopted_policy(db).id == current.id
+    assert allocation_policies.get_policy(db, proposed.id).resolution_ref is None
     closing = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "council.close")
                          .order_by(AuditRecord.seq.desc())).first()
     assert [action for action, _ in acts_within(closing)] == ["council.close"]  # nothing enacted inside it

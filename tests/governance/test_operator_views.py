@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from billing import operations as billing
+from billing import allocation_policies
 from billing.schemas import PolicyCreate
 from core.actor import Actor
 from core.audit import AuditRecord
@@ -18,7 +18,7 @@ from core.outbox import Notification
 from governance import agreements, council, notices
 from governance.models import AgreementVersion, Notice
 from governance.schemas import VersionDraft
-from tenancy.usage import quotas
+from tenancy.usage import quota_plans, quotas
 from tests.conftest import sign_in
 
 CSRF = "operator-views-csrf"
@@ -60,12 +60,12 @@ def propose(client, **fields):
 
 def test_a_proposal_of_each_kind_is_built_from_pickers(operator_page, db, operator, tenant_factory):
     client = operator_page
-    policy = billing.create_policy(db, FINANCE, PolicyCreate.model_validate(
+    policy = allocation_policies.create_policy(db, FINANCE, PolicyCreate.model_validate(
         {"name": "均等割と人口割", "components": [{"basis": "equal", "weight": "1/2"}, {"basis": "population", "weight": "1/2"}]}))
     tenant_factory("432032", status="screening")
     agreements.draft_version(db, operator, "operating_rules", VersionDraft(
         title="運用規約（改定案）", body_md="第1条 …", effective_on=dt.date.today() + dt.timedelta(days=60)))
-    quotas.load_default_plans(db, operator)
+    quota_plans.load_default_plans(db, operator)
     db.commit()
 
     page = client.get("/admin/council/").get_data(as_text=True)
@@ -114,7 +114,7 @@ def test_a_proposal_of_each_kind_is_built_from_pickers(operator_page, db, operat
 
 def test_a_refused_proposal_keeps_what_was_typed_and_names_the_field_in_words(operator_page, db, operator):
     client = operator_page
-    billing.create_policy(db, FINANCE, PolicyCreate.model_validate(
+    allocation_policies.create_policy(db, FINANCE, PolicyCreate.model_validate(
         {"name": "人口割のみ", "components": [{"basis": "population", "weight": "1"}]}))
     db.commit()
     answer = propose(client, title="負担割合の見直し", description="人口割に一本化する。\n詳細は別紙。",
@@ -187,7 +187,7 @@ def test_an_agreement_draft_without_text_comes_back_with_the_problem_beside_it(o
 
 def test_the_operator_edits_a_plan_and_a_tenants_own_limit_through_the_forms(operator_page, db, operator):
     client = operator_page
-    quotas.load_default_plans(db, operator)
+    quota_plans.load_default_plans(db, operator)
     db.commit()
     form = client.get("/admin/usage/plans/small/").get_data(as_text=True)
     assert 'value="1000000"' in form and "API 呼び出し回数（月間）" in form and "警告のみ（ソフトリミット）" in form

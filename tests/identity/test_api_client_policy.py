@@ -15,6 +15,7 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Conflict, Invalid, NotPermitted
 from tenancy.identity import api_clients, client_policy
+from tenancy.identity.allowlist import address_allowed, parse_allowlist
 from tenancy.identity.models import ApiClientRequest, ClientStatus, RequestStatus
 
 TODAY = dt.date(2026, 11, 23)
@@ -80,8 +81,8 @@ def test_the_operator_may_allow_any_address(db, kumamoto, operator):
 
 
 def test_mapped_ipv6_is_stored_and_matched_as_ipv4():
-    assert api_clients.parse_allowlist(["::ffff:192.0.2.0/120"]) == ["192.0.2.0/24"]
-    assert api_clients.address_allowed("192.0.2.0/24", "::ffff:192.0.2.9")
+    assert parse_allowlist(["::ffff:192.0.2.0/120"]) == ["192.0.2.0/24"]
+    assert address_allowed("192.0.2.0/24", "::ffff:192.0.2.9")
     assert client_policy.every_address(["::ffff:0:0/96"]) == ["IPv4"]
     assert client_policy.every_address(["10.0.0.0/8"]) == []
 

@@ -11,7 +11,8 @@ from keycloak.exceptions import KeycloakError
 from core.audit import AuditRecord
 from core.calendar import today_jst
 from core.errors import Conflict, Invalid
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_access
+from tenancy.identity.allowlist import address_allowed, parse_allowlist
 from tenancy.identity.keycloak import client_credentials_token
 from tests.identity.gateway_status import STATUS_OF
 
@@ -149,25 +150,25 @@ class FakeDirectory:
     ("10.0.0.0/33", "0〜32"), ("2001:db8::/129", "0〜128"), ("10.0.0.1/8", "10.0.0.0/8"), ("example.jp", "IPv4/IPv6")])
 def test_allowlist_entries_are_checked(entry, words):
     with pytest.raises(Invalid) as refused:
-        api_clients.parse_allowlist([entry])
+        parse_allowlist([entry])
     assert words in refused.value.problems[0]["message_ja"]
 
 
 def test_allowlist_matching():
-    assert api_clients.parse_allowlist("192.0.2.7, 2001:db8::/32") == ["192.0.2.7/32", "2001:db8::/32"]
-    assert api_clients.address_allowed("192.0.2.0/24", "192.0.2.200")
-    assert not api_clients.address_allowed("192.0.2.0/24", "192.0.3.1")
-    assert api_clients.address_allowed("2001:db8::/32", "2001:db8::1")
-    assert api_clients.address_allowed("127.0.0.1/32", "::ffff:127.0.0.1")
-    assert not api_clients.address_allowed("", "127.0.0.1")  # empty: nobody
-    assert api_clients.address_allowed("*", "198.51.100.1")
+    assert parse_allowlist("192.0.2.7, 2001:db8::/32") == ["192.0.2.7/32", "2001:db8::/32"]
+    assert address_allowed("192.0.2.0/24", "192.0.2.200")
+    assert not address_allowed("192.0.2.0/24", "192.0.3.1")
+    assert address_allowed("2001:db8::/32", "2001:db8::1")
+    assert address_allowed("127.0.0.1/32", "::ffff:127.0.0.1")
+    assert not address_allowed("", "127.0.0.1")  # empty: nobody
+    assert address_allowed("*", "198.51.100.1")
 
 
 def test_clients_count_against_the_quota(db, tenant_factory, operator):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     tenant_factory("431001")
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 1, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 1, "enforcement": "hard"})
     directory = FakeDirectory()
     api_clients.create_api_client(db, operator, directory, "431001", body())
     with pytest.raises(Conflict) as refused:
@@ -193,7 +194,7 @@ def test_the_gateway_reads_a_change_made_elsewhere_within_its_cache_age(db, tena
     issued = api_clients.create_api_client(db, operator, FakeDirectory(), "431001", body())
     db.commit()
     ticks = [0.0]
-    states = api_clients.ClientStateCache(max_age=1.0, clock=lambda: ticks[0])
+    states = client_access.ClientStateCache(max_age=1.0, clock=lambda: ticks[0])
     assert states.row(db, issued.keycloak_client_id).status == "active"
     db.execute(sa.update(ApiClient).where(ApiClient.id == issued.client.id).values(status="revoked"))
     db.commit()

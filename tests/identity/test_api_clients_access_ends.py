@@ -13,7 +13,7 @@ from keycloak.exceptions import KeycloakError
 
 from admin.proxies import TrustedProxies, parse_trusted
 from core.calendar import today_jst
-from tenancy.identity import api_clients
+from tenancy.identity import client_access
 from tenancy.identity.keycloak import client_credentials_token
 
 CALLER = "192.0.2.10"
@@ -123,7 +123,7 @@ def test_a_revoked_or_disabled_client_is_refused_by_renkeis_own_api(app, client,
     # revoked by another process: this one refuses once its memory of the client is 1 s old
     ticks = [0.0]
     monkeypatch.setitem(app.extensions, "renkei_client_states",
-                        api_clients.ClientStateCache(max_age=1.0, clock=lambda: ticks[0]))
+                        client_access.ClientStateCache(max_age=1.0, clock=lambda: ticks[0]))
     assert me(client, token).status_code == 200
     from sqlalchemy import update
 

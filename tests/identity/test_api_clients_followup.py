@@ -15,11 +15,11 @@ from keycloak.exceptions import KeycloakError
 from core.audit import AuditRecord
 from core.calendar import today_jst
 from core.codes import corporate_check_digit
-from tenancy.identity import api_clients
+from tenancy.identity import api_clients, client_access
 from tenancy.identity.keycloak import client_credentials_token
 from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus, Organisation
-from tenancy.usage import quotas
+from tenancy.usage import quota_alerts, quota_plans, quotas
 from tests.conftest import sign_in
 from tests.members.conftest import token_from_outbox
 from tests.identity.gateway_status import STATUS_OF
@@ -130,7 +130,7 @@ def test_another_tenants_admin_cannot_disable_a_client_from_the_page(client, db,
 
 def test_the_quota_page_shows_the_clients_a_tenant_has_against_its_limit(client, db, tenant_factory, operator):
     tenant_factory("431001")
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 3, "enforcement": "hard"})
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 3, "enforcement": "hard"})
     directory = FakeDirectory()
     kept = [api_clients.create_api_client(db, operator, directory, "431001", body(name=f"連携{i}")) for i in range(2)]
     gone = api_clients.create_api_client(db, operator, directory, "431001", body(name="廃止予定"))
@@ -146,8 +146,8 @@ def test_the_quota_page_shows_the_clients_a_tenant_has_against_its_limit(client,
     # the same level in the quota status and the alerts once the limit is reached
     status = {r["metric"]: r for r in quotas.tenant_quota_status(db, operator, "431001")}
     assert (status["api_clients"]["used"], status["api_clients"]["limit"]) == (2, 3)
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 2, "enforcement": "hard"})
-    alerts = [a for a in quotas.quota_alerts(db, operator) if a.metric == "api_clients"]
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 2, "enforcement": "hard"})
+    alerts = [a for a in quota_alerts.quota_alerts(db, operator) if a.metric == "api_clients"]
     assert [(a.tenant_code, a.used, a.limit) for a in alerts] == [("431001", 2, 2)]
     assert kept[0].client.status == "active"
 
@@ -197,7 +197,7 @@ def test_an_organisation_admin_creates_a_client_through_the_api(client, db, tena
     # a withdrawn organisation's client is refused by the gateway, with the reason
     db.scalar(sa.select(Organisation).where(Organisation.corporate_number == number)).status = MemberStatus.withdrawn
     db.commit()
-    api_clients.forget_client_states()
+    client_access.forget_client_states()
     closed = gateway(client, as_operator, token)
     assert closed["allowed"] is False and closed["reason"] == "tenant_not_active"
     refused = client.post(f"/api/v1/tenants/{number}/api-clients", json=body(name="二つ目"), headers=org_admin)

@@ -136,7 +136,7 @@ def test_the_status_is_the_decision_with_the_reason_tenant_and_client_in_headers
 
 def test_an_allowed_call_is_counted_once_per_request_id_and_a_hard_limit_holds(
         client, db, kumamoto_client, as_gateway, as_operator, operator):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     _, token = kumamoto_client
     first = ask(client, as_gateway, token, request_id="5f0c6bf1b2b04a0c9d8e7f6a5b4c3d2e")
@@ -149,7 +149,7 @@ def test_an_allowed_call_is_counted_once_per_request_id_and_a_hard_limit_holds(
     refused = ask(client, as_gateway, token, address="198.51.100.7", request_id="refused-one")
     assert refused.status_code == 403 and api_calls(client, as_operator) == 2  # a refused call is not counted
 
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 3, "enforcement": "hard"},
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 3, "enforcement": "hard"},
                               reason="gateway test")
     db.commit()
     last = ask(client, as_gateway, token)

@@ -180,7 +180,7 @@ def call(port: int, method: str, path: str, token: str | None = None, *, source:
 
 def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
         gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
-    from tenancy.usage import quotas
+    from tenancy.usage import quota_plans
 
     tenant_factory("431001")
     person, kumamoto = user_factory(("municipal-admin",), "431001")
@@ -226,7 +226,7 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     assert report.get_json()["tenants"][0]["values"]["api_calls"] == 3
 
     # a hard limit of 4 calls this month: one more passes, the next is refused with 429 and Retry-After
-    quotas.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 4, "enforcement": "hard"},
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 4, "enforcement": "hard"},
                               reason="nginx test")
     db.commit()
     assert call(gateway, "GET", "/v2/entities", token)[0] == 200

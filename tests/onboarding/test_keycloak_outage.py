@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from admin import keycloak_server as kc
-from tenancy.onboarding import saga as onboarding
+from tenancy.onboarding import board as onboarding_board, saga as onboarding, waves
 from core.actor import console_actor
 from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
 from tenancy.registry.models import Tenant, TenantStatus
@@ -49,7 +49,7 @@ def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(d
     actor = console_actor("outage-test", {"platform-operator"})
     load_kumamoto(db, actor)
     db.commit()
-    rows = onboarding.parse_wave_csv(WAVE_2_CSV.read_bytes())
+    rows = waves.parse_wave_csv(WAVE_2_CSV.read_bytes())
     stopped = []
 
     def stop_after_three(outcome):
@@ -57,7 +57,7 @@ def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(d
             kc.stop(state_dir=handle.process.state_dir)
             stopped.append(outcome.code)
 
-    outcomes = onboarding.run_wave(db, actor, IdentityDirectory(settings), 2025, rows,
+    outcomes = waves.run_wave(db, actor, IdentityDirectory(settings), 2025, rows,
                                    progress=stop_after_three, workers=1)  # one at a time: "after the third" is exact
     by_code = {o.code: o for o in outcomes}
     first_three = [row.code for row in rows[:3]]
@@ -71,13 +71,13 @@ def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(d
                              .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
                              .where(ProvisioningStep.status == "failed")).all())
     assert failed == {code: "keycloak_group" for code in rest}
-    board = onboarding.board(db, actor)
+    board = onboarding_board.board(db, actor)
     assert sorted(card["code"] for card in board["columns"]["provisioning"] if card["failed_step"] == "keycloak_group") == rest
 
     restart(handle)
     directory = IdentityDirectory(settings)
     onboarding.retry(db, actor, directory, rest[0])  # one by hand…
-    again = onboarding.run_wave(db, actor, directory, 2025, rows)  # …the rest by re-running the wave
+    again = waves.run_wave(db, actor, directory, 2025, rows)  # …the rest by re-running the wave
     assert all(o.ok for o in again), [(o.code, o.message_en) for o in again if not o.ok]
 
     db.expire_all()

@@ -132,7 +132,7 @@ def test_a_registered_guard_can_refuse_a_move(db, operator, screened, default_gu
 
 
 def test_a_real_agreements_guard_retires_the_recorded_checklist_item(db, operator, applicant, directory, default_guards):
-    from tenancy.onboarding import saga as onboarding
+    from tenancy.onboarding import board as onboarding_board, saga as onboarding
 
     tenant = applicant()
     lifecycle.screen(db, operator, tenant.code)
@@ -155,7 +155,7 @@ def test_a_real_agreements_guard_retires_the_recorded_checklist_item(db, operato
     outcome = onboarding.provision(db, operator, directory, tenant.code)
     assert outcome.waiting_for == ("共同利用協定に同意していません。",)  # provisioned; activation waits
     assert tenant.status == S.provisioning  # every step done, activation held
-    assert onboarding.board(db, operator)["columns"]["provisioning"][0]["awaiting_activation"] is True
+    assert onboarding_board.board(db, operator)["columns"]["provisioning"][0]["awaiting_activation"] is True
 
     accepted.append(tenant.code)
     onboarding.retry(db, operator, directory, tenant.code)

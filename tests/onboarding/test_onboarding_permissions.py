@@ -9,7 +9,7 @@ from core import outbox
 from core.actor import Actor
 from core.errors import NotPermitted
 from tenancy.errors import IdentityUnavailable
-from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding
 from tenancy.onboarding.models import PlatformResource, ProvisioningStep
 from tenancy.registry.models import Tenant, TenantStatus
 
@@ -53,22 +53,22 @@ def board_codes(board):
 @pytest.mark.parametrize("actor", [GATEWAY, ADMIN_OF_NO_TENANT], ids=["metering-client", "admin-of-no-tenant"])
 def test_the_board_is_refused_to_someone_who_may_read_no_tenant(db, two_cities, actor):
     with pytest.raises(NotPermitted):
-        onboarding.board(db, actor)
+        onboarding_board.board(db, actor)
     with pytest.raises(NotPermitted):
-        onboarding.platform_resources(db, actor)
+        onboarding_board.platform_resources(db, actor)
 
 
 def test_the_operator_and_the_auditor_see_every_tenant_on_the_board(db, operator, two_cities):
-    assert board_codes(onboarding.board(db, operator)) == ["431001", "432024"]
-    assert board_codes(onboarding.board(db, AUDITOR)) == ["431001", "432024"]
-    assert [row["code"] for row in onboarding.platform_resources(db, AUDITOR)] == ["431001", "432024"]
+    assert board_codes(onboarding_board.board(db, operator)) == ["431001", "432024"]
+    assert board_codes(onboarding_board.board(db, AUDITOR)) == ["431001", "432024"]
+    assert [row["code"] for row in onboarding_board.platform_resources(db, AUDITOR)] == ["431001", "432024"]
 
 
 def test_a_municipal_user_sees_only_their_own_tenant_on_the_board(db, two_cities):
-    board = onboarding.board(db, KUMAMOTO_STAFF)
+    board = onboarding_board.board(db, KUMAMOTO_STAFF)
     assert board_codes(board) == ["431001"]
     assert board["counts"]["active"] == 1
-    assert [row["code"] for row in onboarding.platform_resources(db, KUMAMOTO_STAFF)] == ["431001"]
+    assert [row["code"] for row in onboarding_board.platform_resources(db, KUMAMOTO_STAFF)] == ["431001"]
 
 
 def test_a_municipal_user_reads_their_own_tenants_onboarding_and_not_anothers(db, operator, applicant):
@@ -76,12 +76,12 @@ def test_a_municipal_user_reads_their_own_tenants_onboarding_and_not_anothers(db
     lifecycle.screen(db, operator, own.code, "申込書受領")
     db.commit()
     staff = person("staff", "municipal-staff", tenants=[own.code])
-    assert onboarding.detail(db, staff, own.code)["status"] == "screening"
-    assert [(t["to_status"], t["reason"]) for t in onboarding.timeline(db, staff, own.code)][-1] == ("screening", "申込書受領")
+    assert onboarding_board.detail(db, staff, own.code)["status"] == "screening"
+    assert [(t["to_status"], t["reason"]) for t in onboarding_board.timeline(db, staff, own.code)][-1] == ("screening", "申込書受領")
     with pytest.raises(NotPermitted):
-        onboarding.detail(db, staff, other.code)
+        onboarding_board.detail(db, staff, other.code)
     with pytest.raises(NotPermitted):
-        onboarding.timeline(db, staff, other.code)
+        onboarding_board.timeline(db, staff, other.code)
 
 
 # --- the outbox ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
-from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.onboarding import lifecycle, waves
 from core.actor import console_actor
 from tenancy.errors import ImportRejected
 from tenancy.registry.models import Tenant, TenantStatus
@@ -28,7 +28,7 @@ def statuses(db):
 
 
 def test_the_packaged_wave_2_file_names_the_eight_wave_2_municipalities():
-    rows = onboarding.parse_wave_csv(WAVE_2_CSV.read_bytes())
+    rows = waves.parse_wave_csv(WAVE_2_CSV.read_bytes())
     assert sorted(r.code for r in rows) == sorted(WAVE_2)
     assert all(r.contact.email.endswith(".example.jp") for r in rows)
     assert all(len(r.confirmed) == 4 for r in rows)
@@ -45,7 +45,7 @@ def test_wave_2_onboards_from_one_csv_in_one_command_and_the_board_shows_21(app,
 
     now = statuses(db)
     assert {code: now[code] for code in WAVE_2} == {code: TenantStatus.active for code in WAVE_2}
-    for row in onboarding.parse_wave_csv(WAVE_2_CSV.read_bytes()):
+    for row in waves.parse_wave_csv(WAVE_2_CSV.read_bytes()):
         assert directory.find_tenant_group(row.code) is not None
         [admin] = users_named(directory, row.contact.email)
         account = directory.account(admin["id"])
@@ -98,20 +98,20 @@ def test_a_file_with_a_bad_row_is_refused_whole(app, db, tmp_path):
 
 def test_a_wave_file_from_excel_in_shift_jis_is_read(tmp_path):
     raw = (HEADER + "434035,大津 健太,wave-ozu@example.jp,済,済,済,済\n").encode("cp932")
-    [row] = onboarding.parse_wave_csv(raw)
+    [row] = waves.parse_wave_csv(raw)
     assert (row.code, row.contact.name) == ("434035", "大津 健太")
 
 
 @pytest.mark.parametrize("text,year", [("FY2025", 2025), ("2025", 2025), ("令和7年度", 2025), ("R7", 2025), ("令和元年度", 2019)])
 def test_fiscal_years_as_people_write_them(text, year):
-    assert onboarding.parse_fiscal_year(text) == year
+    assert waves.parse_fiscal_year(text) == year
 
 
 def test_a_suspended_or_withdrawn_tenant_is_not_brought_back_by_a_wave(db, tenant_factory):
     tenant_factory("432059", status="withdrawn")
-    rows = onboarding.parse_wave_csv((HEADER + "432059,水俣 花子,w@example.jp,済,済,済,済\n").encode())
+    rows = waves.parse_wave_csv((HEADER + "432059,水俣 花子,w@example.jp,済,済,済,済\n").encode())
     with pytest.raises(ImportRejected) as refused:
-        onboarding.validate_wave(db, 2025, rows)
+        waves.validate_wave(db, 2025, rows)
     assert "再申請" in refused.value.problems[0]["message_ja"]
 
 

@@ -12,7 +12,7 @@ def bad_wave(bad_rows: int) -> str:
 
 def test_two_hundred_thousand_bad_rows_are_counted_and_only_the_first_listed():
     from tenancy.errors import ImportRejected
-    from tenancy.onboarding.saga import parse_wave_csv
+    from tenancy.onboarding.waves import parse_wave_csv
 
     with pytest.raises(ImportRejected) as refused:
         parse_wave_csv(bad_wave(200_000).encode())

@@ -1,4 +1,4 @@
-"""A wave on PostgreSQL provisions several municipalities at once (saga.WAVE_WORKERS), with the
+"""A wave on PostgreSQL provisions several municipalities at once (waves.WAVE_WORKERS), with the
 same outcome as one at a time: every municipality active, the shared default quota plans made
 once, one audit record for the wave holding every municipality's acts, an intact audit chain."""
 
@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from core.actor import console_actor
 from core.audit import AuditRecord, acts_within
 from governance.audit import verification
-from tenancy.onboarding import saga as onboarding
+from tenancy.onboarding import waves
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.sample import WAVE_2
 from tenancy.usage.models import QuotaPlan
-from tenancy.usage.quotas import DEFAULT_PLANS
+from tenancy.usage.quota_plans import DEFAULT_PLANS
 
 from .test_wave import HEADER
 
@@ -26,10 +26,10 @@ def test_a_wave_runs_several_municipalities_at_once_and_stays_one_act(db, direct
     actor = console_actor("wave-pool-test", {"platform-operator"})
     tag = uuid.uuid4().hex[:6]
     csv = HEADER + "".join(f"{code},熊本 花子,pool-{tag}-{code}@example.jp,済,済,済,済\n" for code in WAVE_2)
-    rows = onboarding.parse_wave_csv(csv.encode())
+    rows = waves.parse_wave_csv(csv.encode())
     assert db.scalar(sa.select(sa.func.count()).select_from(QuotaPlan)) == 0  # the first wave makes them
     seen_in = []
-    outcomes = onboarding.run_wave(db, actor, directory, 2025, rows, workers=4,
+    outcomes = waves.run_wave(db, actor, directory, 2025, rows, workers=4,
                                    progress=lambda outcome: seen_in.append(threading.current_thread()))
 
     assert [o.code for o in outcomes] == [row.code for row in rows]  # the file's order, whatever finished first

@@ -17,7 +17,7 @@ from core.actor import console_actor
 from core.outbox import Notification
 from governance.audit import verification
 from tenancy.identity.keycloak import IdentityDirectory
-from tenancy.onboarding import lifecycle, saga as onboarding
+from tenancy.onboarding import lifecycle, waves
 from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
 from tenancy.registry.schemas import ContactIn
 
@@ -28,13 +28,13 @@ class Crash(BaseException):
     """The process dies: not an error the wave handles."""
 
 
-def wave_rows(tenant_factory, count: int = 2) -> list[onboarding.WaveRow]:
+def wave_rows(tenant_factory, count: int = 2) -> list[waves.WaveRow]:
     rows = []
     for line in range(count):
         code = fresh_code()
         email = f"resume-{code}-{uuid.uuid4().hex[:6]}@example.jp"
         tenant_factory(code, status="applied", contacts=[{"role": "admin", "name": "熊本 花子", "email": email}])
-        rows.append(onboarding.WaveRow(line=line + 2, code=code, contact=ContactIn(role="admin", name="熊本 花子", email=email),
+        rows.append(waves.WaveRow(line=line + 2, code=code, contact=ContactIn(role="admin", name="熊本 花子", email=email),
                                        confirmed=frozenset(entry.key for entry in lifecycle.SCREENING_ITEMS)))
     return rows
 
@@ -53,7 +53,7 @@ def run_until_crash(db, actor, directory, rows, crash_at: int) -> int:
         commits.append(1)
 
     try:
-        onboarding.run_wave(db, actor, directory, 2025, rows, checkpoint=checkpoint)
+        waves.run_wave(db, actor, directory, 2025, rows, checkpoint=checkpoint)
     except Crash:
         pass
     db.rollback()  # what the dead process held uncommitted is gone
@@ -96,7 +96,7 @@ def test_a_wave_that_dies_before_any_of_its_commits_finishes_when_run_again(db, 
     run_until_crash(db, actor, IdentityDirectory(keycloak_settings), rows, crash_at)
 
     again = IdentityDirectory(keycloak_settings)  # a new process: no remembered group ids
-    outcomes = onboarding.run_wave(db, actor, again, 2025, rows)
+    outcomes = waves.run_wave(db, actor, again, 2025, rows)
     assert all(o.ok for o in outcomes), [(o.code, o.message_en) for o in outcomes if not o.ok]
     finished(db, again, rows)
     assert verification(db, actor).intact

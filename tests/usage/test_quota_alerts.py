@@ -8,7 +8,7 @@ import pytest
 from core.calendar import current_month
 from core.codes import with_check_digit
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
-from tenancy.usage import quotas
+from tenancy.usage import quota_alerts, quota_plans
 from tests.conftest import record_usage, sign_in
 
 
@@ -26,9 +26,9 @@ def _town(db, n, population=1_000, status=TenantStatus.active, **fields):
 @pytest.fixture
 def plans(db, operator):
     """small: 0-49,999 people, 100 API calls (hard), 10 datasets (soft); large: 50,000 and over, 1,000 API calls."""
-    quotas.change_quota_plan(db, operator, "small", {"name_ja": "小", "population_min": 0, "population_max": 49_999, "limits": [
+    quota_plans.change_quota_plan(db, operator, "small", {"name_ja": "小", "population_min": 0, "population_max": 49_999, "limits": [
         {"metric": "api_calls", "limit": 100, "enforcement": "hard"}, {"metric": "datasets", "limit": 10, "enforcement": "soft"}]})
-    quotas.change_quota_plan(db, operator, "large", {"name_ja": "大", "population_min": 50_000, "limits": [
+    quota_plans.change_quota_plan(db, operator, "large", {"name_ja": "大", "population_min": 50_000, "limits": [
         {"metric": "api_calls", "limit": 1_000, "enforcement": "hard"}]})
     db.commit()
 
@@ -42,8 +42,8 @@ def test_each_limit_is_resolved_as_the_quota_check_resolves_it(db, operator, pla
     gauge = _town(db, 6)  # datasets reported last month and not since: the level carries over
     closed = _town(db, 7, status=TenantStatus.suspended)  # over, but not active: no alert
     db.commit()
-    quotas.assign_quota_plan(db, operator, assigned, "small")
-    quotas.set_quota_override(db, operator, overridden, {"metric": "api_calls", "limit": 500, "enforcement": "soft"})
+    quota_plans.assign_quota_plan(db, operator, assigned, "small")
+    quota_plans.set_quota_override(db, operator, overridden, {"metric": "api_calls", "limit": 500, "enforcement": "soft"})
     for code in (band, large, assigned, overridden, closed):
         _usage(db, code, "api_calls", 150)
     _usage(db, overridden, "api_calls", 150, month=current_month() - dt.timedelta(days=20))  # a past month: ignored
@@ -52,7 +52,7 @@ def test_each_limit_is_resolved_as_the_quota_check_resolves_it(db, operator, pla
     _usage(db, gauge, "datasets", 12, month=last_month)
     db.commit()
 
-    alerts, total = quotas.quota_alerts_shown(db, operator, 10)
+    alerts, total = quota_alerts.quota_alerts_shown(db, operator, 10)
     assert [(a.tenant_code, a.metric, a.used, a.limit, a.enforcement) for a in alerts] == [
         (band, "api_calls", 150, 100, "hard"),
         (assigned, "api_calls", 150, 100, "hard"),
@@ -60,7 +60,7 @@ def test_each_limit_is_resolved_as_the_quota_check_resolves_it(db, operator, pla
         (gauge, "datasets", 12, 10, "soft"),
     ]
     assert total == 4 and alerts[0].tenant_name == "試験町01" and alerts[0].percent == 150
-    assert quotas.quota_alerts(db, operator) == alerts
+    assert quota_alerts.quota_alerts(db, operator) == alerts
 
 
 def test_alerts_beyond_the_lines_shown_are_still_counted(client, db, operator, plans):
@@ -71,7 +71,7 @@ def test_alerts_beyond_the_lines_shown_are_still_counted(client, db, operator, p
     _usage(db, codes[-1], "datasets", 11)  # the last town is over two limits
     db.commit()
 
-    alerts, total = quotas.quota_alerts_shown(db, operator, 10)
+    alerts, total = quota_alerts.quota_alerts_shown(db, operator, 10)
     assert total == 15 and [a.tenant_code for a in alerts] == codes[:10]
 
     sign_in(client, ["platform-operator"])
@@ -90,5 +90,5 @@ def test_a_municipal_admin_counts_only_their_own_tenants_alerts(db, plans):
     _usage(db, other, "api_calls", 200)
     db.commit()
     admin = Actor(issuer="test", subject="town-admin", roles=frozenset({"municipal-admin"}), tenant_codes=frozenset({own}))
-    alerts, total = quotas.quota_alerts_shown(db, admin, 10)
+    alerts, total = quota_alerts.quota_alerts_shown(db, admin, 10)
     assert total == 1 and [a.tenant_code for a in alerts] == [own]

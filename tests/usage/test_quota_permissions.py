@@ -8,7 +8,7 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import current_month
 from core.errors import NotPermitted
-from tenancy.usage import metering, quotas, reports
+from tenancy.usage import metering, quota_plans, quotas, reports
 from tenancy.usage.models import QuotaPlan, UsageEvent
 from tests.usage.conftest import event
 
@@ -39,24 +39,24 @@ def two_cities(db, tenant_factory):
 
 def test_municipal_staff_may_not_change_a_quota_plan_and_nothing_is_written(db):
     with pytest.raises(NotPermitted):
-        quotas.change_quota_plan(db, KUMAMOTO_STAFF, "small", SMALL)
+        quota_plans.change_quota_plan(db, KUMAMOTO_STAFF, "small", SMALL)
     assert (count(db, QuotaPlan), count(db, AuditRecord)) == (0, 0)
 
 
 def test_the_operator_changes_a_quota_plan(db, operator):
-    plan = quotas.change_quota_plan(db, operator, "small", SMALL)
+    plan = quota_plans.change_quota_plan(db, operator, "small", SMALL)
     assert plan.code == "small"
     assert count(db, AuditRecord) == 1
 
 
 def test_an_auditor_may_not_assign_a_plan_or_override_a_limit(db, operator, two_cities):
-    quotas.change_quota_plan(db, operator, "small", SMALL)
+    quota_plans.change_quota_plan(db, operator, "small", SMALL)
     db.commit()
     before = count(db, AuditRecord)
     with pytest.raises(NotPermitted):
-        quotas.assign_quota_plan(db, AUDITOR, "431001", "small")
+        quota_plans.assign_quota_plan(db, AUDITOR, "431001", "small")
     with pytest.raises(NotPermitted):
-        quotas.set_quota_override(db, AUDITOR, "431001", {"metric": "api_calls", "limit": 5})
+        quota_plans.set_quota_override(db, AUDITOR, "431001", {"metric": "api_calls", "limit": 5})
     assert count(db, AuditRecord) == before
 
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
-from tenancy.usage import metering, quotas
+from tenancy.usage import metering, quota_plans, quotas
 from core.outbox import Notification
 from tests.usage.conftest import JST, event
 
@@ -15,7 +15,7 @@ def plan(db, operator, code="test", api_calls=100, enforcement="hard", threshold
     change = {"name_ja": "テストプラン", "population_min": 0, **band,
               "limits": [{"metric": "api_calls", "limit": api_calls, "enforcement": enforcement,
                           "thresholds": list(thresholds)}]}
-    created = quotas.change_quota_plan(db, operator, code, change)
+    created = quota_plans.change_quota_plan(db, operator, code, change)
     db.commit()
     return created
 
@@ -187,7 +187,7 @@ def test_a_plan_change_applies_at_once_in_this_process(client, db, kumamoto, ope
 def test_plans_apply_by_population_band_and_an_override_wins(client, db, tenant_factory, operator, as_operator):
     tenant_factory("431001")  # 熊本市, about 738,000
     tenant_factory("432024")  # 八代市, about 123,000
-    quotas.load_default_plans(db, operator)
+    quota_plans.load_default_plans(db, operator)
     db.commit()
 
     def limit(code, metric="api_calls"):
@@ -260,8 +260,8 @@ def test_user_seats_are_counted_from_keycloak(app, db, tenant_factory, user_fact
 
 def test_onboarding_applies_default_quotas_once(db, tenant_factory, operator):
     yatsushiro = tenant_factory("432024")  # about 123,000 people: the medium band
-    first = quotas.apply_default_quotas(db, operator, yatsushiro)
-    again = quotas.apply_default_quotas(db, operator, yatsushiro)
+    first = quota_plans.apply_default_quotas(db, operator, yatsushiro)
+    again = quota_plans.apply_default_quotas(db, operator, yatsushiro)
     assert first == again
     assert first["plan"] == "medium" and first["limits"]["api_calls"]["limit"] == 5_000_000
     changes = db.scalars(sa.select(AuditRecord.target_id).where(AuditRecord.action == "quota.plan.change")).all()

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from core.codes import with_check_digit
-from tenancy.usage import quotas
+from tenancy.usage import quota_plans
 from tenancy.usage.models import METRICS
 from tests.conftest import sign_in
 
@@ -37,7 +37,7 @@ def fixed(db, tenant_factory, operator):
     tenant_factory("431001", name_ja="熊本市", population=738_865)
     tenant_factory("432024", name_ja="八代市", population=123_456)
     tenant_factory("432032", name_ja="人吉市", population=30_000)
-    quotas.change_quota_plan(db, operator, "flat", {"name_ja": "一律", "population_min": 0, "limits": [
+    quota_plans.change_quota_plan(db, operator, "flat", {"name_ja": "一律", "population_min": 0, "limits": [
         {"metric": "api_calls", "limit": 1000, "enforcement": "hard"}]})
     _aggregate(db, "431001", "api_calls", SEP, 40)
     _aggregate(db, "431001", "api_calls", OCT, 750)

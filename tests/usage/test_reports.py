@@ -8,7 +8,7 @@ import struct
 import pytest
 from openpyxl import load_workbook
 
-from tenancy.usage import metering, quotas
+from tenancy.usage import metering, quota_plans
 from tenancy.usage.metering import usage_total
 from tests.conftest import sign_in
 from tests.usage.conftest import JST, event
@@ -22,7 +22,7 @@ def october(db, tenant_factory, operator):
     """熊本市 and 八代市 with October 2026 usage (and some September usage of 熊本市)."""
     tenant_factory("431001")
     tenant_factory("432024")
-    quotas.change_quota_plan(db, operator, "flat", {"name_ja": "一律", "population_min": 0, "limits": [
+    quota_plans.change_quota_plan(db, operator, "flat", {"name_ja": "一律", "population_min": 0, "limits": [
         {"metric": "api_calls", "limit": 1000, "enforcement": "hard"}]})
     metering.ingest(db, operator, [
         event("431001", quantity=600, at=OCT_2026), event("431001", quantity=150, at=OCT_2026 + dt.timedelta(days=3)),
@@ -114,7 +114,7 @@ def test_a_municipal_admin_sees_only_their_tenant_on_the_admin_page(client, octo
 def test_quota_alerts_appear_in_the_outbox_view_scoped_to_the_tenant(client, db, tenant_factory, operator):
     tenant_factory("431001")
     tenant_factory("432024")
-    quotas.change_quota_plan(db, operator, "tiny", {"name_ja": "極小", "population_min": 0,
+    quota_plans.change_quota_plan(db, operator, "tiny", {"name_ja": "極小", "population_min": 0,
                                                     "limits": [{"metric": "api_calls", "limit": 10}]})
     metering.ingest(db, operator, [event("431001", quantity=9), event("432024", quantity=8)])
     db.commit()

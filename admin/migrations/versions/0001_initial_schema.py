@@ -11,7 +11,7 @@ import sqlmodel
 # The database guards (ledger balance and immutability, append-only audit log) are kept as DDL
 # strings beside their models and installed from there, so that create_all and this migration
 # run the same statements. A later change to a guard needs a new migration that replaces it.
-from billing.models import LEDGER_GUARD_DDL
+from billing.ledger_guards import LEDGER_GUARD_DDL
 from core.audit import AUDIT_GUARD_DDL
 
 

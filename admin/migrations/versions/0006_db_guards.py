@@ -15,7 +15,8 @@ branch_labels = None
 depends_on = None
 
 
-from billing.models import LEDGER_GUARD_DDL, ledger_guards_pg  # noqa: E402
+from billing.ledger_guards import LEDGER_GUARD_DDL  # noqa: E402
+from billing.models import ledger_guards_pg  # noqa: E402
 from core.audit import AUDIT_GUARD_DDL, audit_guards_pg  # noqa: E402
 from core.db import quoted_current_schema  # noqa: E402
 from governance.models import resolution_guards_pg  # noqa: E402

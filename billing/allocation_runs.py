@@ -1,0 +1,646 @@
+"""Use cases of billing's allocation runs (按分計算): previews, computing, reviewing, approving
+(posting to the ledger), reversing and discarding. The conventions of every billing operation are
+stated in :mod:`billing.operations`.
+
+The life of an allocation run (按分計算)::
+
+    computed ──review──▶ reviewed ──approve──▶ approved ──reverse──▶ reversed
+        └──────────discard──────────┘ (never posted)
+
+*Approve* posts the run to the ledger (one entry per payer, one for the year's costs) through
+:mod:`billing.ledger`, the only writer of entries; approving an approved run posts nothing new.
+*Reverse* posts a reversal entry for each of the run's entries; the run stays visible with
+status ``reversed`` and a new run can then be computed and approved for the year.
+
+Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, by default
+``tenancy.usage.metering.usage_total``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import allocation, ledger
+from billing.errors import AllocationError
+from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
+                                   InvalidBillingData)
+from billing.models import (RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
+                            CostItem, EntryKind, JournalEntry, RunStatus)
+from billing.operations import (_cost_items, _key, _manage, _posted_run, _same_person, _who, cost_item_summary,
+                                require_all_tenants)
+from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
+from billing.schemas import fraction_text
+from core import audit, authz
+from core.actor import Actor
+from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
+from core.db import utcnow
+from core.errors import DomainError
+from tenancy.registry.history import active_intervals, histories, participation_months
+from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.usage.metering import usage_total, usage_totals
+
+USAGE_TOTALS: Callable[[Session, str, str, int], int] = usage_total
+"""``(session, tenant_code, metric, fiscal_year) -> int``: a tenant's metered total for a year.
+Replace it (tests, another metering source) to change where usage figures come from."""
+
+
+def _prefecture(session: Session) -> Tenant | None:
+    prefectures = list(session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture).order_by(Tenant.code)))
+    if len(prefectures) > 1:
+        codes = ", ".join(tenant.code for tenant in prefectures)
+        raise InvalidBillingData(f"more than one prefecture tenant is registered ({codes})",
+                                 f"県の参加団体が複数登録されています（{codes}）。")
+    return prefectures[0] if prefectures else None
+
+
+def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int,
+           known: dict[str, int] | None = None) -> int:
+    """``known``: every tenant's totals of the metric read at once (the default source), else one query."""
+    total = known.get(tenant_code, 0) if known is not None else USAGE_TOTALS(session, tenant_code, metric, fiscal_year)
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise InvalidBillingData(
+            f"usage total of {metric} for {tenant_code} in FY{fiscal_year} is not a whole number ≥ 0: {total!r}",
+            f"団体コード {tenant_code} の{fiscal_year_ja(fiscal_year)}の利用実績（{metric}）が0以上の整数ではありません: {total!r}",
+        )
+    return total
+
+
+@dataclasses.dataclass
+class _YearMembers:
+    """What every allocation of a year reads about the municipalities, worked out once when one
+    request compares several (the what-if page): the candidates, their histories, their months
+    of participation, and the metrics' totals read so far."""
+
+    candidates: list[Tenant]
+    transitions: dict[int, list]
+    months: dict[int, int]
+    totals: dict[str, dict[str, int]]
+
+
+def _year_members(session: Session, fiscal_year: int) -> _YearMembers:
+    candidates = list(session.scalars(sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                                      .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code)))
+    transitions = histories(session, candidates)  # one query, not one per tenant
+    months = {tenant.id: participation_months(session, tenant, fiscal_year, transitions[tenant.id])
+              for tenant in candidates}
+    return _YearMembers(candidates, transitions, months, {})
+
+
+def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
+                     members: str = "participating", known: _YearMembers | None = None):
+    """The run's inputs. ``members``: ``participating`` (the tenants with active months in the
+    year, for their months: what a run uses) or ``with_applicants`` (a what-if: also the tenants
+    applying or approved but not yet active, and those that joined after the year, as if they had
+    taken part all year). ``known``: the year's members already read in this request."""
+    value = policy if isinstance(policy, allocation.Policy) else policy_value(policy)
+    metrics = [component.metric for component in value.components if component.metric is not None]
+    prefecture = _prefecture(session) if value.prefecture_share is not None else None
+    if value.prefecture_share is not None and prefecture is None:
+        raise InvalidBillingData(
+            "the policy has a prefecture share but no prefecture tenant (kind prefecture) is registered",
+            "按分方式に県負担がありますが、県（種別: 都道府県）の参加団体が登録されていません。",
+        )
+    participants, tenants = [], {}
+    known = known or _year_members(session, fiscal_year)
+    # the default source reads each metric's totals for every tenant at once
+    if USAGE_TOTALS is usage_total:
+        for metric in metrics:
+            if metric not in known.totals:
+                known.totals[metric] = usage_totals(session, metric, fiscal_year)
+        totals = {metric: known.totals[metric] for metric in metrics}
+    else:
+        totals = {}
+    for tenant in known.candidates:
+        months = known.months[tenant.id]
+        if months == 0:
+            if members != "with_applicants" or TenantStatus(tenant.status) in (TenantStatus.withdrawn,
+                                                                                TenantStatus.suspended):
+                continue
+            months = allocation.MONTHS_IN_YEAR
+        usage = {metric: _usage(session, tenant.code, metric, fiscal_year, totals.get(metric)) for metric in metrics}
+        participants.append(allocation.Participant(code=tenant.code, population=tenant.population, months=months,
+                                                   usage=usage))
+        tenants[tenant.code] = tenant
+    return value, prefecture, participants, tenants
+
+
+MEMBER_SETS_JA = {
+    "participating": "参加実績のある団体（参加月数で按分）",
+    "with_applicants": "申請中・承認済みの団体を含む（年度途中以降の参加も通年参加として試算）",
+}
+MEMBER_SETS_EN = {
+    "participating": "Members that took part (by their months)",
+    "with_applicants": "Including applying and approved tenants (as if taking part all year)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NotSharing:
+    """A municipality registered but without a share of the year, and why (in words)."""
+
+    code: str
+    name: str
+    reason_ja: str
+    reason_en: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """An allocation worked out without writing anything: a policy's split of a year's costs."""
+
+    fiscal_year: int
+    result: allocation.AllocationResult
+    names: dict[str, str]
+    cost_count: int
+    members: str
+    not_sharing: tuple[NotSharing, ...]
+
+    @property
+    def municipalities(self) -> int:
+        return sum(1 for line in self.result.lines if not line.is_prefecture)
+
+
+def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy | allocation.Policy,
+                   members: str = "participating", known: _YearMembers | None = None):
+    """The year's cost items, prefecture, participants (with their tenants) and the allocation the
+    policy gives them: what a run snapshots and a preview shows. Refused when it cannot be computed."""
+    items = _cost_items(session, fiscal_year)
+    if not items:
+        raise InvalidBillingData(f"FY{fiscal_year} has no cost items to allocate",
+                                 f"{fiscal_year_ja(fiscal_year)}の費目が登録されていないため、按分できません。",
+                                 problems=[{"field": "fiscal_year", "message_en": "This year has no cost items.",
+                                            "message_ja": "この年度には費目が登録されていません。"}])
+    value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy, members, known)
+    if not participants:
+        raise InvalidBillingData(f"no municipality took part in FY{fiscal_year} (no active month)",
+                                 f"{fiscal_year_ja(fiscal_year)}に参加した市町村がありません（利用中の月がありません）。")
+    try:
+        result = allocation.allocate_costs(
+            [allocation.CostItem(id=str(item.id), amount=item.amount) for item in items],
+            participants, value, prefecture.code if prefecture is not None else None,
+        )
+    except AllocationError as error:
+        raise InvalidBillingData(error.message_en, error.message_ja) from None
+    return items, prefecture, participants, tenants, result
+
+
+def preview_allocations(session: Session, actor: Actor, fiscal_year: int,
+                        choices: Sequence[tuple[allocation.Policy | AllocationPolicy, str]]) -> list[Preview | DomainError]:
+    """:func:`preview_allocation` for each ``(policy, members)`` of ``choices``, in order, reading
+    the year's municipalities once for all of them (the what-if page compares two): each answer
+    is the preview or the refusal that choice meets alone."""
+    require_all_tenants(actor)
+    known = None
+    answers: list[Preview | DomainError] = []
+    for policy, members in choices:
+        try:
+            if known is None and members in MEMBER_SETS_JA:
+                known = _year_members(session, fiscal_year)
+            answers.append(preview_allocation(session, actor, fiscal_year, policy, members, known=known))
+        except DomainError as error:
+            answers.append(error)
+    return answers
+
+
+def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy: allocation.Policy | AllocationPolicy,
+                       members: str = "participating", *, known: _YearMembers | None = None) -> Preview:
+    """The split a policy would give the year's cost items and members now: reads only, writes
+    nothing (no run, no audit record). Refused like a run when it cannot be computed."""
+    require_all_tenants(actor)
+    if members not in MEMBER_SETS_JA:
+        raise InvalidBillingData(f"unknown member set {members!r}", "参加団体の範囲の指定に誤りがあります。",
+                                 problems=[{"field": "members", "message_en": "Choose from the list.",
+                                            "message_ja": "一覧から選んでください。"}])
+    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy, members, known)
+    names = {code: tenant.name_ja for code, tenant in tenants.items()}
+    if prefecture is not None:
+        names[prefecture.code] = prefecture.name_ja
+    shared = {participant.code for participant in participants}
+    return Preview(fiscal_year, result, names, len(items), members,
+                   tuple(not_sharing(session, fiscal_year, excluding=shared, known=known)))
+
+
+def _day(moment: dt.datetime) -> str:
+    return f"{to_jst(moment):%Y/%m/%d}"
+
+
+def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] = (),
+                known: _YearMembers | None = None) -> list[NotSharing]:
+    """Every registered municipality with no month in the fiscal year, with the reason in words:
+    not yet active, joined after the year, or left before it. ``excluding``: codes known to share
+    (a run's lines), left out in the query so that only the others are looked at. ``known``: the
+    year's members already read in this request (then nothing is queried)."""
+    start, end = fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
+    era = fiscal_year_ja(fiscal_year)
+    found = []
+    if known is not None:
+        left_out = set(excluding)
+        candidates = [tenant for tenant in known.candidates if tenant.code not in left_out]
+        every_history = known.transitions
+    else:
+        query = (sa.select(Tenant).options(sa.orm.lazyload(Tenant.contacts))
+                 .where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code))
+        if excluding:
+            query = query.where(Tenant.code.not_in(sorted(excluding)))
+        candidates = list(session.scalars(query))
+        every_history = histories(session, candidates)  # one query, not one per tenant
+    for tenant in candidates:
+        transitions = every_history[tenant.id]
+        months = known.months[tenant.id] if known is not None \
+            else participation_months(session, tenant, fiscal_year, transitions)
+        if months:
+            continue
+        initial = transitions[0].from_status if transitions else tenant.status
+        since = fiscal_year_start(tenant.wave_fiscal_year) if tenant.wave_fiscal_year else None
+        intervals = active_intervals(transitions, initial, since)
+        status = TenantStatus(tenant.status)
+        if not intervals:
+            ja = (f"まだ利用を開始していないため（現在: {STATUS_LABELS_JA[status]}）、{era}の参加月数は0か月で、"
+                  "負担はありません。")
+            en = f"Not active yet (now {status.value}): 0 months in FY{fiscal_year}, no share."
+        elif intervals[0][0] >= end:
+            ja = (f"{era}の後（{_day(intervals[0][0])}）に利用を開始したため、{era}の参加月数は0か月で、負担はありません。"
+                  "参加した月から負担します。")
+            en = f"Joined after FY{fiscal_year} (on {_day(intervals[0][0])}): 0 months, no share for that year."
+        elif intervals[-1][1] <= start:
+            ja = f"{era}より前（{_day(intervals[-1][1])}）に利用を終了したため、{era}の参加月数は0か月で、負担はありません。"
+            en = f"Left before FY{fiscal_year} (on {_day(intervals[-1][1])}): 0 months, no share."
+        else:
+            ja = f"{era}に利用中の月がないため（現在: {STATUS_LABELS_JA[status]}）、負担はありません。"
+            en = f"No active month in FY{fiscal_year}: no share."
+        found.append(NotSharing(tenant.code, tenant.name_ja, ja, en))
+    return found
+
+
+def default_year(session: Session, actor: Actor, this_year: int) -> int:
+    """The year the billing pages open on: the fiscal year in progress when it has data, else the latest
+    year with data up to it (a later year holds only amortised shares entered ahead), else this year."""
+    grant = authz.authorize(actor, "billing.read")
+    if grant.all_tenants:
+        columns = (CostItem.fiscal_year, AllocationRun.fiscal_year)
+        years = [session.scalar(sa.select(sa.func.max(column)).where(column <= this_year)) for column in columns]
+    else:
+        years = [session.scalar(sa.select(sa.func.max(JournalEntry.fiscal_year)).where(
+            JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code.in_(sorted(actor.tenant_codes)),
+            JournalEntry.fiscal_year <= this_year))]
+    found = [year for year in years if year is not None]
+    return max(found) if found else (latest_year_with_data(session, actor) or this_year)
+
+
+def latest_year_with_data(session: Session, actor: Actor) -> int | None:
+    """The latest fiscal year with cost items or runs (what finance opens on), or for someone who
+    reads only their own tenant, the latest year with a posted charge to it."""
+    grant = authz.authorize(actor, "billing.read")
+    if not grant.all_tenants:
+        return session.scalar(sa.select(sa.func.max(JournalEntry.fiscal_year)).where(
+            JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code.in_(sorted(actor.tenant_codes))))
+    years = [session.scalar(sa.select(sa.func.max(CostItem.fiscal_year))),
+             session.scalar(sa.select(sa.func.max(AllocationRun.fiscal_year)))]
+    years = [year for year in years if year is not None]
+    return max(years) if years else None
+
+
+def statement_years(session: Session, actor: Actor, tenant_code: str) -> list[int]:
+    """The fiscal years for which the tenant has a posted charge (a statement), newest first."""
+    authz.authorize(actor, "billing.read", tenant_code)
+    reversed_ids = set(session.scalars(sa.select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))))
+    rows = session.execute(sa.select(JournalEntry.id, JournalEntry.fiscal_year).where(
+        JournalEntry.kind == EntryKind.charge, JournalEntry.tenant_code == tenant_code)).all()
+    return sorted({year for entry_id, year in rows if entry_id not in reversed_ids}, reverse=True)
+
+
+def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
+    """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
+    _manage(actor)
+    policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
+    if policy is None:
+        raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
+                                 "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
+    items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy)
+    snapshot = {
+        "fiscal_year": fiscal_year,
+        "computed_at": utcnow().isoformat(),
+        "policy": policy_summary(policy),
+        "prefecture": {"code": prefecture.code, "name": prefecture.name_ja} if prefecture is not None else None,
+        "cost_items": [cost_item_summary(item) for item in items],
+        "participants": [
+            {"code": p.code, "name": tenants[p.code].name_ja, "population": p.population,
+             "population_source": tenants[p.code].population_source, "months": p.months, "usage": dict(p.usage)}
+            for p in participants
+        ],
+        "total": result.total,
+        "municipal_total": fraction_text(result.municipal_total),
+        "scale": fraction_text(result.scale),
+    }
+    run = AllocationRun(fiscal_year=fiscal_year, policy_id=policy.id, total=result.total,
+                        prefecture_code=result.prefecture_code, created_by=_who(actor), created_by_key=_key(actor),
+                        snapshot_json=json.dumps(snapshot, ensure_ascii=False))
+    session.add(run)
+    session.flush()
+    usage_by_code = {participant.code: dict(participant.usage) for participant in participants}
+    for line in result.lines:
+        tenant = tenants.get(line.code) or prefecture
+        session.add(AllocationRunLine(
+            run_id=run.id, tenant_code=line.code, tenant_name=tenant.name_ja, is_prefecture=line.is_prefecture,
+            months=line.months, population=None if line.is_prefecture else tenant.population,
+            population_source="" if line.is_prefecture else tenant.population_source,
+            usage_json=json.dumps({} if line.is_prefecture else usage_by_code[line.code]),
+            amount=line.amount, components_json=json.dumps(dict(line.components)), bound=line.bound,
+        ))
+    session.flush()
+    audit.record(session, actor, "billing.run.create", "allocation_run", str(run.id),
+                 after={"fiscal_year": fiscal_year, "policy_id": policy.id, "total": result.total,
+                        "amounts": result.amounts()})
+    return run
+
+
+def get_run(session: Session, run_id: int, *, lock: bool = False) -> AllocationRun:
+    """The run; ``lock`` takes its row lock (and rereads it) so that two approvals or reversals
+    of the same run queue up and the second sees the first's outcome."""
+    run = session.get(AllocationRun, run_id, with_for_update=lock, populate_existing=lock)
+    if run is None:
+        raise BillingNotFound(f"no allocation run {run_id}", f"按分計算 {run_id} はありません。", run_id=run_id)
+    return run
+
+
+def read_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
+    """One run (its lines show every tenant's share: see :func:`require_all_tenants`)."""
+    require_all_tenants(actor)
+    return get_run(session, run_id)
+
+
+def list_runs(session: Session, actor: Actor, fiscal_year: int | None = None) -> list[AllocationRun]:
+    require_all_tenants(actor)
+    query = sa.select(AllocationRun).order_by(AllocationRun.fiscal_year, AllocationRun.id)
+    if fiscal_year is not None:
+        query = query.where(AllocationRun.fiscal_year == fiscal_year)
+    return list(session.scalars(query))
+
+
+def run_lines(session: Session, run: AllocationRun) -> list[AllocationRunLine]:
+    return list(session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id)
+                                .order_by(AllocationRunLine.tenant_code)))
+
+
+def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "id": run.id,
+        "fiscal_year": run.fiscal_year,
+        "status": RunStatus(run.status).value,
+        "status_ja": RUN_STATUS_LABELS_JA[RunStatus(run.status)],
+        "policy_id": run.policy_id,
+        "total": run.total,
+        "prefecture_code": run.prefecture_code,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "created_by": run.created_by,
+        "reviewed_by": run.reviewed_by,
+        "review_note": run.review_note,
+        "approved_by": run.approved_by,
+        "posted_on": run.posted_on.isoformat() if run.posted_on else None,
+        "reversed_by": run.reversed_by,
+        "reversal_reason": run.reversal_reason,
+        "four_eyes": run.four_eyes,
+    }
+    if lines is not None:
+        summary["lines"] = [
+            {"tenant_code": line.tenant_code, "tenant_name": line.tenant_name, "is_prefecture": line.is_prefecture,
+             "months": line.months, "population": line.population, "population_source": line.population_source,
+             "usage": json.loads(line.usage_json), "amount": line.amount,
+             "components": json.loads(line.components_json), "bound": line.bound}
+            for line in lines
+        ]
+        summary["snapshot"] = json.loads(run.snapshot_json)
+    return summary
+
+
+RUN_ACTION_LABELS_JA = {name: move.label_ja for name, move in RUN_TRANSITIONS.items()}
+
+
+def allowed_run_actions(run: AllocationRun) -> list[str]:
+    """The actions (review, approve, reverse, discard) the run's status allows now."""
+    status = RunStatus(run.status)
+    return [name for name, move in RUN_TRANSITIONS.items() if status in move.sources]
+
+
+def _move(run: AllocationRun, action: str) -> RunStatus:
+    """The status ``action`` moves ``run`` to, by :data:`billing.models.RUN_TRANSITIONS` (the table
+    the database guard is built from too); refused when the run's status is not one of its sources."""
+    move = RUN_TRANSITIONS[action]
+    allowed, label_ja = move.sources, move.label_ja
+    current = RunStatus(run.status)
+    if current not in allowed:
+        needed = "、".join(RUN_STATUS_LABELS_JA[status] for status in sorted(allowed, key=lambda s: s.value))
+        raise IllegalTransition(
+            f"allocation run #{run.id} is {current.value}; only a run that is "
+            f"{' or '.join(sorted(status.value for status in allowed))} can be {action}d",
+            f"按分計算 #{run.id} は「{RUN_STATUS_LABELS_JA[current]}」のため{label_ja}できません"
+            f"（{label_ja}できるのは「{needed}」の按分計算です）。",
+            run_id=run.id, status=current.value,
+        )
+    return move.target
+
+
+FOUR_EYES_APPROVE_JA = "計算または確認をした担当者は承認できません。別の財政担当者が承認してください。"
+
+
+def four_eyes_refusals(run: AllocationRun, actor: Actor) -> dict[str, tuple[str, str]]:
+    """The steps (review, approve) the four-eyes rule would refuse ``actor`` on this run, with why
+    (Japanese, English): for pages that explain instead of offering a button that will be refused."""
+    refusals = {}
+    if _same_person(actor, run.created_by_key, run.created_by) or _same_person(actor, run.reviewed_by_key, run.reviewed_by):
+        refusals["approve"] = (FOUR_EYES_APPROVE_JA,
+                               "You computed or reviewed this run; another finance officer must approve it.")
+    return refusals
+
+
+def review_run(session: Session, actor: Actor, run_id: int, note: str = "", *, four_eyes: bool = True) -> AllocationRun:
+    """Mark a computed run as reviewed. The person who computed it may review it: four eyes means
+    that two different finance officers take part, so it is the approval (:func:`approve_run`)
+    that must come from someone who neither computed nor reviewed the run. Without ``four_eyes``
+    (the setting is the caller's), the run records that the rule was off."""
+    _manage(actor)
+    run = get_run(session, run_id)
+    target = _move(run, "review")
+    run.status = target
+    run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), _who(actor), note
+    run.reviewed_by_key = _key(actor)
+    run.four_eyes = bool(run.four_eyes and four_eyes)
+    session.flush()
+    audit.record(session, actor, "billing.run.review", "allocation_run", str(run.id),
+                 before={"status": "computed"}, after={"status": "reviewed", "note": note, "four_eyes": four_eyes})
+    return run
+
+
+def discard_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
+    _manage(actor)
+    run = get_run(session, run_id)
+    before = RunStatus(run.status).value
+    run.status = _move(run, "discard")
+    session.flush()
+    audit.record(session, actor, "billing.run.discard", "allocation_run", str(run.id),
+                 before={"status": before}, after={"status": "discarded"})
+    return run
+
+
+def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: dt.date, who: str) -> list[ledger.NewEntry]:
+    snapshot = json.loads(run.snapshot_json)
+    entries = []
+    for line in lines:
+        if line.amount == 0:
+            continue
+        income = ledger.PREFECTURE_SHARE if line.is_prefecture else ledger.COST_RECOVERY
+        entries.append(ledger.NewEntry(
+            idempotency_key=f"run:{run.id}:charge:{line.tenant_code}", kind=EntryKind.charge,
+            fiscal_year=run.fiscal_year, occurred_on=posted_on,
+            legs=(ledger.debit(ledger.receivable(line.tenant_code), line.amount), ledger.credit(income, line.amount)),
+            description=f"{fiscal_year_ja(run.fiscal_year)} 負担金 {line.tenant_name}（按分計算 #{run.id}）",
+            tenant_code=line.tenant_code, run_id=run.id, created_by=who,
+        ))
+    by_category: dict[str, int] = {}
+    for item in snapshot["cost_items"]:
+        by_category[item["category"]] = by_category.get(item["category"], 0) + item["amount"]
+    cost_legs = [ledger.debit(ledger.cost_account(category), amount) for category, amount in sorted(by_category.items()) if amount]
+    if cost_legs:
+        entries.append(ledger.NewEntry(
+            idempotency_key=f"run:{run.id}:costs", kind=EntryKind.cost, fiscal_year=run.fiscal_year,
+            occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, run.total)),
+            description=f"{fiscal_year_ja(run.fiscal_year)} 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
+        ))
+    return entries
+
+
+def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.date | None = None,
+                four_eyes: bool = True) -> AllocationRun:
+    """Approve a reviewed run and post it to the ledger. Approving an approved run posts nothing.
+
+    With ``four_eyes`` (the default; the setting is the caller's, e.g. ``RENKEI_FOUR_EYES``), the
+    approver is neither the person who computed the run nor the one who reviewed it. Switched off
+    (a one-person office), the run and the audit record keep that the rule did not apply.
+    A run whose cost items changed since it was computed is refused: it would post costs that
+    are no longer invoiced (or leave new ones unshared). Compute a new run instead.
+    """
+    _manage(actor)
+    run = get_run(session, run_id, lock=True)
+    if RunStatus(run.status) == RunStatus.approved:
+        return run
+    target = _move(run, "approve")
+    _check_never_approved(session, run)
+    if four_eyes and (_same_person(actor, run.created_by_key, run.created_by)
+                      or _same_person(actor, run.reviewed_by_key, run.reviewed_by)):
+        raise FourEyesRefused(
+            f"You computed or reviewed allocation run #{run.id}; another finance officer must approve it (four eyes).",
+            FOUR_EYES_APPROVE_JA, run_id=run.id, rule="four_eyes",
+        )
+    _check_costs_unchanged(session, run)
+    other = _posted_run(session, run.fiscal_year)
+    if other is not None:
+        raise BillingConflict(
+            f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
+            f"{fiscal_year_ja(run.fiscal_year)}は按分計算 #{other.id} が計上済みです。#{run.id} を承認する前に #{other.id} を取り消してください。",
+            run_id=run.id, posted_run_id=other.id,
+        )
+    posted_on = posted_on or today_jst()
+    entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+    _check_only_its_entries(session, run, entry_ids)
+    run.status = target
+    run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on
+    run.four_eyes = bool(run.four_eyes and four_eyes)
+    session.flush()
+    audit.record(session, actor, "billing.run.approve", "allocation_run", str(run.id),
+                 before={"status": "reviewed"},
+                 after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total,
+                        "four_eyes": four_eyes, "single_person_approval": not run.four_eyes})
+    return run
+
+
+def _check_never_approved(session: Session, run: AllocationRun) -> None:
+    """A run is approved once: its approval (the approve move's record columns) and the approval's
+    audit record are written once. A run that carries an approval, or has one in the audit
+    log, yet is not approved had its status set back outside renkei; approving it again would post
+    nothing new but overwrite who approved it and record a second approval."""
+    recorded = session.scalar(
+        sa.select(audit.AuditRecord.seq).where(audit.AuditRecord.action == "billing.run.approve",
+                                               audit.AuditRecord.target_type == "allocation_run",
+                                               audit.AuditRecord.target_id == str(run.id)).limit(1))
+    if any(getattr(run, column) for column in RUN_TRANSITIONS["approve"].records) or recorded is not None:
+        raise IllegalTransition(
+            f"allocation run #{run.id} was approved before (audit record {recorded}, by {run.approved_by or 'unknown'}); "
+            f"a run is approved once: compute a new run",
+            f"按分計算 #{run.id} はすでに承認された記録があります（操作ログ {recorded}、承認者 {run.approved_by or '不明'}）。"
+            f"承認は一度だけです。新しく按分計算を行ってください。",
+            run_id=run.id, audit_seq=recorded,
+        )
+
+
+def _check_only_its_entries(session: Session, run: AllocationRun, entry_ids: list[int]) -> None:
+    """The run's entries are exactly those its approval just posted: an entry someone else wrote
+    under the run (its id or its keys) would count as the run's without being one of its lines."""
+    foreign = session.scalars(
+        sa.select(JournalEntry.idempotency_key)
+        .where(sa.or_(JournalEntry.run_id == run.id, JournalEntry.idempotency_key.startswith(f"run:{run.id}:")),
+               JournalEntry.id.not_in(entry_ids))
+        .limit(1)
+    ).first()
+    if foreign is not None:
+        raise BillingConflict(
+            f"Journal entry {foreign} claims allocation run #{run.id} but is not one of its lines; nothing was posted.",
+            f"仕訳 {foreign} は按分計算 #{run.id} のものとされていますが、その明細ではありません。何も計上していません。",
+            run_id=run.id, idempotency_key=foreign,
+        )
+
+
+def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
+    def key(item: dict[str, Any]) -> tuple:
+        return item["id"], item["amount"], item["category"]
+
+    snapshot = sorted(key(item) for item in json.loads(run.snapshot_json)["cost_items"])
+    current = sorted(key(cost_item_summary(item)) for item in _cost_items(session, run.fiscal_year))
+    if snapshot != current:
+        raise BillingConflict(
+            f"The cost items of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
+            f"按分計算 #{run.id} の計算後に{fiscal_year_ja(run.fiscal_year)}の費目が変更されました。新しく按分計算を行い、そちらを承認してください。",
+            run_id=run.id,
+        )
+
+
+def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
+    """The run's own posted entries (charges and costs), not their reversals."""
+    return list(session.scalars(
+        sa.select(JournalEntry.id).where(JournalEntry.run_id == run.id, JournalEntry.reverses_id.is_(None),
+                                         JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]))
+        .order_by(JournalEntry.id)
+    ))
+
+
+def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
+                reversed_on: dt.date | None = None) -> AllocationRun:
+    """Undo a posted run with reversal entries; the run stays visible with status ``reversed``."""
+    _manage(actor)
+    run = get_run(session, run_id, lock=True)
+    if RunStatus(run.status) == RunStatus.reversed:
+        return run
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidBillingData("say why the run is reversed", "取消の理由を入力してください。",
+                                 problems=[{"field": "reason", "message_en": "required", "message_ja": "必須項目です。"}])
+    target = _move(run, "reverse")
+    reversed_on = reversed_on or today_jst()
+    reversal_ids = ledger.reverse_entries(
+        session, run_entry_ids(session, run), occurred_on=reversed_on,
+        description=f"取消（按分計算 #{run.id}）: {reason}"[:500], created_by=_who(actor),
+    )
+    run.status = target
+    run.reversed_at, run.reversed_by, run.reversal_reason = utcnow(), _who(actor), reason
+    session.flush()
+    audit.record(session, actor, "billing.run.reverse", "allocation_run", str(run.id),
+                 before={"status": "approved"},
+                 after={"status": "reversed", "reason": reason, "reversal_entries": reversal_ids,
+                        "reversed_on": reversed_on.isoformat()})
+    return run

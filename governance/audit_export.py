@@ -1,0 +1,545 @@
+"""Records out of the audit log (操作ログ): read by period, exported (CSV, JSON lines), archived
+and purged.
+
+* :func:`records_in_period` and :func:`read_records` list records (``audit.read``, asked here);
+  :func:`export_download` and :func:`write_export` write them as CSV (Japanese headers, formula-safe
+  cells) or JSON lines, the same bytes record by record as :func:`governance.audit.record_dict`
+  gives, made a group at a time (the fast path below).
+* :func:`purge` archives, then removes, the records older than the retention period (at least
+  :data:`MIN_RETENTION_DAYS`); the archive ends with a manifest naming the anchor's hash, and
+  :func:`verify_archive` checks a file against it. The chain and its verification are
+  :mod:`governance.audit`'s.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import io
+import itertools
+import json
+import operator
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit as core_audit
+from core import authz
+from core.actor import Actor
+from core.audit import GENESIS_HASH, AuditAnchor, AuditRecord, lock_head, timestamp_text
+from core.calendar import day_start_utc
+from core.chain import ChainBreak
+from core.db import utcnow
+from core.errors import Invalid
+from core.signing import open_private, private_dir
+from core.spreadsheet import FORMULA_START, safe_cell, safe_row
+from governance.audit import (RECORD_FIELDS, _COLUMNS, _JSON, _jsonl, _verification, anchor_of, iter_records,
+                              record_dict, record_from_dict, verify)
+from governance.errors import ChainBroken
+
+RETENTION_DAYS = 365
+MIN_RETENTION_DAYS = 365  # DOMAIN: logs are kept at least one year
+ARCHIVE_FORMAT = "renkei-audit-archive/1"
+
+EXPORT_HEADERS_JA = {
+    "seq": "番号", "occurred_at": "日時(UTC)", "actor_issuer": "操作者の発行者", "actor_subject": "操作者ID",
+    "actor_name": "操作者", "actor_role": "役割", "tenant_code": "団体コード", "action": "操作",
+    "target_type": "対象種別", "target_id": "対象", "before": "変更前", "after": "変更後",
+    "request_id": "リクエストID", "source_ip": "接続元IP", "prev_hash": "前レコードのハッシュ", "hash": "ハッシュ",
+}
+
+
+# --- the fast path of exports and archives (issue 12) ------------------------------------------------
+# The same bytes as ``_jsonl(record_dict(entry))`` and ``safe_row`` + ``csv.writer`` give record by
+# record, made a group of records at a time and column by column, so that the per-value work runs in
+# C (map, zip, join, %), not in a Python loop per value.
+
+_GROUP = 256  # records per piece of text: about 90 KB of CSV or 140 KB of JSON lines
+_COLUMN_NAMES = tuple(column.name for column in _COLUMNS)
+_TO_RECORD_ORDER = [_COLUMN_NAMES.index(name) for name in RECORD_FIELDS]
+_OCCURRED_AT = RECORD_FIELDS.index("occurred_at")
+_SEQ, _HASH = RECORD_FIELDS.index("seq"), RECORD_FIELDS.index("hash")
+_EXPORT_SEQ = _COLUMN_NAMES.index("seq")  # in the rows read by _COLUMNS
+# A JSON line is an object with sorted keys and no spaces: the keys' text is fixed, only the values vary.
+_JSON_KEYS = sorted(RECORD_FIELDS)
+_JSON_LINE = "{" + ",".join(_JSON.encode(name) + ":%s" for name in _JSON_KEYS) + "}\n"
+_KEY_ORDER = [RECORD_FIELDS.index(name) for name in _JSON_KEYS]
+_json_text = json.encoder.encode_basestring  # what _JSON writes for a str (ensure_ascii=False)
+# After the values of a column are joined with "\n", a value (other than the first) that starts like a
+# formula follows a "\n"; a "\n" inside a value can only raise a false alarm, which takes the slow path.
+_FORMULA_AFTER_JOIN = re.compile("\n[" + re.escape("".join(FORMULA_START)) + "]")
+_ISO_MICRO = functools.partial(dt.datetime.isoformat, timespec="microseconds")
+_TZINFO, _YEAR, _UTCOFFSET = operator.attrgetter("tzinfo"), operator.attrgetter("year"), operator.methodcaller("utcoffset")
+
+
+def _timestamps(moments: Sequence[dt.datetime]) -> list[str]:
+    """:func:`core.audit.timestamp_text` of each moment (the same text), without strftime for the usual
+    values: all naive (UTC by convention, SQLite) or all aware at offset zero (PostgreSQL in UTC),
+    and no year before 1000 (strftime writes those unpadded). Anything else goes value by value."""
+    zones = set(map(_TZINFO, moments))
+    if moments and min(map(_YEAR, moments)) >= 1000:
+        # joined and split on a character no timestamp holds, so the per-value work stays in C
+        if zones == {None}:
+            return ("Z\x1e".join(map(_ISO_MICRO, moments)) + "Z").split("\x1e")
+        if None not in zones and set(map(_UTCOFFSET, moments)) == {dt.timedelta(0)}:
+            return "\x1e".join(map(_ISO_MICRO, moments)).replace("+00:00", "Z").split("\x1e")
+    return [timestamp_text(moment) for moment in moments]
+
+
+_NOTHING = object()
+
+
+def _same_columns(group: list[Any]) -> bool:
+    """Every entry is a row of this module's queries (the columns of ``_COLUMNS``, in order)."""
+    known = _NOTHING
+    for entry in group:
+        parent = getattr(entry, "_parent", None)  # the result's metadata, shared by the rows of a batch
+        if parent is not known:
+            if parent is None or not isinstance(entry, sa.Row) or entry._fields != _COLUMN_NAMES:
+                return False
+            known = parent
+    return True
+
+
+def _in_record_order(by_column: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The columns of a group read by :data:`_COLUMNS` as those of :data:`RECORD_FIELDS`, in
+    order, ``occurred_at`` as :func:`record_dict` writes it."""
+    columns = [by_column[index] for index in _TO_RECORD_ORDER]
+    columns[_OCCURRED_AT] = _timestamps(columns[_OCCURRED_AT])
+    return columns
+
+
+def _record_columns(records: Iterable[AuditRecord | sa.Row]) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+    """Groups of records as (count, columns): the values of each of :data:`RECORD_FIELDS`, in order,
+    ``occurred_at`` as :func:`record_dict` writes it. Rows of this module's queries are taken by
+    position, anything else (ORM records, other rows) through :func:`record_dict`."""
+    if isinstance(records, _Records):
+        for count, by_column in records.column_groups(_GROUP):
+            yield count, _in_record_order(by_column)
+        return
+    entries = iter(records)
+    while group := list(itertools.islice(entries, _GROUP)):
+        if _same_columns(group):
+            columns = _in_record_order(list(zip(*group)))
+        else:
+            columns = list(zip(*[[data[name] for name in RECORD_FIELDS] for data in map(record_dict, group)]))
+        yield len(group), columns
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    return int.__repr__(value) if value.__class__ is int else _JSON.encode(value)
+
+
+def _json_column(values: Sequence[Any]) -> list[str]:
+    """Each value as _JSON writes it inside an object."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(_json_text, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))  # what the encoder writes for an int
+    return [_json_text(value) if value.__class__ is str else _json_value(value) for value in values]
+
+
+def _jsonl_text(columns: list[Sequence[Any]]) -> str:
+    """The JSON lines of a group, the same text as ``_jsonl(record_dict(entry))`` for each record."""
+    encoded = [_json_column(columns[index]) for index in _KEY_ORDER]
+    return "".join(map(_JSON_LINE.__mod__, zip(*encoded)))
+
+
+def _safe_column(values: Sequence[Any]) -> bool:
+    """No value of the column needs :func:`core.spreadsheet.safe_cell`: numbers, or text with no
+    illegal character and no value starting like a formula (checked on the joined text at once)."""
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return True
+    if not kinds <= {str}:
+        return False
+    joined = "\n".join(values)
+    return safe_cell(joined) == joined and not _FORMULA_AFTER_JOIN.search(joined)
+
+
+# What makes csv.writer (QUOTE_MINIMAL, doublequote, "," and '"', lineterminator "\r\n") quote a field.
+_CSV_QUOTED = re.compile('[,"\r\n]')
+
+
+def _csv_cells(values: Sequence[Any]) -> Sequence[str]:
+    """A safe column's cells as csv.writer writes them: numbers as str(), text quoted (quotes doubled)
+    when it holds a comma, quote, CR or LF."""
+    if values and values[0].__class__ is int:  # a safe column is all int or all str
+        return list(map(str, values))
+    if not _CSV_QUOTED.search("".join(values)):
+        return values
+    return ['"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value for value in values]
+
+
+def _csv_text(columns: list[Sequence[Any]], writer: Any, buffer: io.StringIO) -> str:
+    """The CSV lines of a group, the same text as ``writer.writerow(safe_row(values))`` for each record
+    (None as an empty cell). When no column needs neutralising (the usual case) the lines are joined
+    here; any other group goes through ``safe_row`` and the writer itself."""
+    columns = [["" if value is None else value for value in values] if None in values else values
+               for values in columns]
+    if all(map(_safe_column, columns)):
+        return "\r\n".join(map(",".join, zip(*map(_csv_cells, columns)))) + "\r\n"
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows([safe_row(row) for row in zip(*columns)])
+    return buffer.getvalue()
+
+
+def period_bounds(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start, end) in UTC for whole Japanese (JST) days ``first_day`` .. ``last_day`` inclusive."""
+    start = day_start_utc(first_day) if first_day else None
+    end = day_start_utc(last_day + dt.timedelta(days=1)) if last_day else None
+    return start, end
+
+
+def _check_period(first_day: dt.date | None, last_day: dt.date | None) -> None:
+    if first_day and last_day and last_day < first_day:
+        raise Invalid("The period ends before it starts.", "期間の終わりが始まりより前です。",
+                      problems=[{"field": "to", "message_en": "Must not be before 'from'.",
+                                 "message_ja": "開始日以降の日付を指定してください。"}])
+
+
+def records_in_period(session: Session, actor: Actor, first_day: dt.date | None, last_day: dt.date | None,
+                      batch: int = 5000) -> Iterable[sa.Row]:
+    """Records of whole JST days ``first_day`` .. ``last_day`` (either open), in sequence order, for
+    an export (``audit.read``): read-only rows, ``occurred_at`` in UTC (naive on SQLite).
+
+    The right and the period are checked at once (not when the first record is read), so a
+    refusal or a bad period is an error before any output is written.
+    """
+    _check_export(actor, first_day, last_day)
+    start, end = period_bounds(first_day, last_day)
+    return _records_between(session, start, end, batch)
+
+
+def _check_export(actor: Actor, first_day: dt.date | None, last_day: dt.date | None) -> None:
+    authz.authorize(actor, "audit.read")
+    _check_period(first_day, last_day)
+
+
+def read_records(session: Session, actor: Actor, *, first_day: dt.date | None = None, last_day: dt.date | None = None,
+                 action: str | None = None, tenant_code: str | None = None, page: int = 1,
+                 per_page: int = 100) -> tuple[list[AuditRecord], int]:
+    """One page of records, newest first, and the total matching: filtered by whole JST days,
+    action and tenant (``audit.read``)."""
+    authz.authorize(actor, "audit.read")
+    start, end = period_bounds(first_day, last_day)
+    query = sa.select(AuditRecord)
+    if start is not None:
+        query = query.where(AuditRecord.occurred_at >= start)
+    if end is not None:
+        query = query.where(AuditRecord.occurred_at < end)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if tenant_code:
+        query = query.where(AuditRecord.tenant_code == tenant_code)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(AuditRecord.seq.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+# An export's columns: occurred_at read as the database gives it (naive UTC on SQLite, aware on
+# PostgreSQL), without core.db.UTCDateTime's per-value step; the export writes it in UTC either way.
+_EXPORT_COLUMNS = tuple(sa.type_coerce(column, sa.DateTime(timezone=True)).label(column.name)
+                        if column.name == "occurred_at" else column for column in _COLUMNS)
+
+
+class _Records:
+    """Records in sequence order between two moments, read ``batch`` at a time (keyset on seq, so
+    memory stays bounded on both databases, with no cursor held open between batches).
+
+    Iterated, they are read-only rows (attribute access like a record). An export reads them
+    through :meth:`column_groups` instead: the driver's tuples, with the result processing
+    SQLAlchemy would apply to each column, without building a row object per record."""
+
+    def __init__(self, session: Session, start: dt.datetime | None, end: dt.datetime | None, batch: int) -> None:
+        self.session, self.start, self.end, self.batch = session, start, end, batch
+
+    def _results(self) -> Iterator[sa.CursorResult]:
+        """One result per batch; the caller reads it whole, and its last row's seq (``self.last``)
+        starts the next batch. Stops at an empty batch."""
+        if self.session.autoflush:
+            self.session.flush()  # as an ORM query would, before the plain reads below
+        connection = self.session.connection()
+        self.last = 0
+        while True:
+            query = sa.select(*_EXPORT_COLUMNS).where(AuditRecord.seq > self.last)
+            if self.start is not None:
+                query = query.where(AuditRecord.occurred_at >= self.start)
+            if self.end is not None:
+                query = query.where(AuditRecord.occurred_at < self.end)
+            before = self.last
+            yield connection.execute(query.order_by(AuditRecord.seq).limit(self.batch))
+            if self.last == before:
+                return
+
+    def __iter__(self) -> Iterator[sa.Row]:
+        for result in self._results():
+            rows = result.all()
+            if rows:
+                yield from rows
+                self.last = rows[-1].seq
+
+    def column_groups(self, size: int) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+        """Groups of up to ``size`` records as (count, the values of each of ``_EXPORT_COLUMNS``)."""
+        processors = None
+        for result in self._results():
+            with result:
+                tuples = result.cursor.fetchall()  # the DBAPI cursor: plain tuples, no row objects
+                if processors is None:
+                    dialect = result.dialect
+                    processors = [(index, processor) for index, (column, described)
+                                  in enumerate(zip(_EXPORT_COLUMNS, result.cursor.description))
+                                  if (processor := column.type.dialect_impl(dialect).result_processor(dialect, described[1]))]
+            if not tuples:
+                continue
+            self.last = tuples[-1][_EXPORT_SEQ]
+            for first in range(0, len(tuples), size):
+                columns: list[Sequence[Any]] = list(zip(*tuples[first:first + size]))
+                for index, processor in processors:
+                    columns[index] = list(map(processor, columns[index]))
+                yield len(columns[0]), columns
+
+
+def _records_between(session: Session, start: dt.datetime | None, end: dt.datetime | None,
+                     batch: int) -> _Records:
+    return _Records(session, start, end, batch)
+
+
+def export_jsonl(records: Iterable[AuditRecord]) -> Iterator[str]:
+    """One JSON object per line; the lines verify with :func:`verify_archive_lines`. Yields the text of
+    a few records at a time."""
+    for _count, columns in _record_columns(records):
+        yield _jsonl_text(columns)
+
+
+def export_csv(records: Iterable[AuditRecord], japanese_headers: bool = True) -> Iterator[str]:
+    """CSV for Excel: a BOM, then a header row, then one row per record (times in UTC, ISO 8601)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([EXPORT_HEADERS_JA[f] if japanese_headers else f for f in RECORD_FIELDS])
+    yield "\ufeff" + buffer.getvalue()
+    for _count, columns in _record_columns(records):
+        yield _csv_text(columns, writer, buffer)  # safe for Excel (see _csv_text); JSONL verifies
+
+
+def export_bytes(records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True,
+                 chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """An export (``csv`` or ``jsonl``) as UTF-8 pieces of about ``chunk_size`` bytes, for a streamed
+    download: memory stays bounded whatever the number of records."""
+    chunks = export_jsonl(records) if fmt == "jsonl" else export_csv(records, japanese_headers=japanese_headers)
+    pending, size = [], 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= chunk_size:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
+
+
+def export_download(bind: sa.engine.Engine, actor: Actor, first_day: dt.date | None, last_day: dt.date | None,
+                    fmt: str = "csv", japanese_headers: bool = True) -> Iterator[bytes]:
+    """A streamed download of whole JST days ``first_day`` .. ``last_day``: :func:`export_bytes`
+    of :func:`records_in_period`, read on a session of its own (a download outlives the request's
+    session), so the first bytes leave at once and memory stays bounded whatever the size of the log.
+
+    The right and the period are checked here, before anything is returned; a refusal or a bad
+    period is an error the caller answers with, never a broken download."""
+    _check_export(actor, first_day, last_day)
+
+    def pieces() -> Iterator[bytes]:
+        with Session(bind) as session:
+            yield from export_bytes(records_in_period(session, actor, first_day, last_day), fmt,
+                                    japanese_headers=japanese_headers)
+
+    return pieces()
+
+
+def write_export(out: BinaryIO, records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True) -> int:
+    """Write an export (``csv`` or ``jsonl``) to a binary file; returns the number of bytes written."""
+    return sum(out.write(piece) for piece in export_bytes(records, fmt, japanese_headers=japanese_headers))
+
+
+# --- archives -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveReport:
+    """What an archive (or a JSON-lines export) holds, and whether it verifies."""
+
+    name: str
+    count: int
+    first_seq: int | None
+    last_seq: int | None
+    start_hash: str | None
+    last_hash: str | None
+    has_manifest: bool
+    broken: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def verify_archive_lines(lines: Iterable[bytes], name: str = "") -> ArchiveReport:
+    """Verify a purge archive (records + manifest) or a JSON-lines export (records only).
+
+    An archive's records must chain from the manifest's ``start_hash``, end at its
+    ``last_hash``, and hash (as bytes) to its ``records_sha256``; an export only has to be a
+    contiguous, unmodified stretch of the chain.
+    """
+    records: list[AuditRecord] = []
+    digest = hashlib.sha256()
+    manifest = None
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        if manifest is not None:
+            return ArchiveReport(name, len(records), None, None, None, None, True,
+                                 ChainBreak(None, None, f"line {number}: data after the manifest"))
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            return ArchiveReport(name, len(records), None, None, None, None, False,
+                                 ChainBreak(None, None, f"line {number} is not JSON: {error}"))
+        if "manifest" in data:
+            manifest = data["manifest"]
+            continue
+        digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
+        try:
+            records.append(record_from_dict(data))
+        except (KeyError, TypeError, ValueError) as error:
+            return ArchiveReport(name, len(records), None, None, None, None, False,
+                                 ChainBreak(None, None, f"line {number} is not an audit record: {error}"))
+    first, last = (records[0], records[-1]) if records else (None, None)
+    if manifest is not None:
+        start_seq, start_hash = manifest.get("first_seq", 1) - 1, manifest.get("start_hash")
+    else:
+        start_seq, start_hash = (first.seq - 1, first.prev_hash) if first else (0, GENESIS_HASH)
+    broken = verify(records, start_hash, start_seq)
+    if broken is None and manifest is not None:
+        if manifest.get("format") != ARCHIVE_FORMAT:
+            broken = ChainBreak(None, None, f"unknown archive format {manifest.get('format')!r}")
+        elif manifest.get("count") != len(records):
+            broken = ChainBreak(None, None, f"the manifest counts {manifest.get('count')} records but the file has {len(records)} (records removed or added)")
+        elif last is not None and (manifest.get("last_seq"), manifest.get("last_hash")) != (last.seq, last.hash):
+            broken = ChainBreak(last.seq, None, "the manifest's last record differs from the file's last record")
+        elif manifest.get("records_sha256") != digest.hexdigest():
+            broken = ChainBreak(None, None, "the records' checksum differs from the manifest's")
+    return ArchiveReport(name, len(records), first.seq if first else None, last.seq if last else None,
+                         start_hash, last.hash if last else start_hash, manifest is not None, broken)
+
+
+def verify_archive(path: Path) -> ArchiveReport:
+    with path.open("rb") as handle:
+        return verify_archive_lines(handle, path.name)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- retention: purge with archive ----------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PurgeResult:
+    first_seq: int
+    through_seq: int
+    through_hash: str
+    count: int
+    archive_path: Path
+    archive_sha256: str
+
+
+def _write_archive(path: Path, records: Iterable[AuditRecord], manifest: dict[str, Any]) -> tuple[int, str]:
+    """Write records then the manifest to ``path`` atomically (temp file, fsync, rename)."""
+    digest, count, last = hashlib.sha256(), 0, None
+    tmp = path.with_name(path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    with open_private(tmp) as out:  # 0600: the records name people and addresses
+        for number, columns in _record_columns(records):
+            lines = _jsonl_text(columns).encode("utf-8")
+            digest.update(lines)  # the same digest as line by line
+            out.write(lines)
+            count, last = count + number, (columns[_SEQ][-1], columns[_HASH][-1])
+        manifest = {**manifest, "count": count, "last_seq": last[0] if last else None,
+                    "last_hash": last[1] if last else None, "records_sha256": digest.hexdigest()}
+        out.write(_jsonl({"manifest": manifest}).encode("utf-8"))
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+    return count, file_sha256(path)
+
+
+def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: int = RETENTION_DAYS,
+          now: dt.datetime | None = None) -> PurgeResult | None:
+    """Archive, then remove, the records older than the retention period; None if there are none.
+
+    Only a leading stretch of the chain is purged (records up to the first one still within
+    the retention period), so what stays is one contiguous chain from the new anchor. The chain
+    is verified first: a broken log is not purged (the evidence would go with it).
+    """
+    if retention_days < MIN_RETENTION_DAYS:
+        raise Invalid(
+            f"The audit log is kept at least {MIN_RETENTION_DAYS} days; {retention_days} is too short.",
+            f"操作ログは少なくとも {MIN_RETENTION_DAYS} 日間保存します。{retention_days} 日は短すぎます。",
+            problems=[{"field": "retention_days", "message_en": f"At least {MIN_RETENTION_DAYS}.",
+                       "message_ja": f"{MIN_RETENTION_DAYS} 以上を指定してください。"}],
+        )
+    head = lock_head(session)  # no append (and no other purge) while this runs
+    found = _verification(session)
+    if found.broken is not None:
+        raise ChainBroken(
+            f"The audit log is broken at {found.broken.describe()}; it is not purged. Investigate first.",
+            f"操作ログの改ざん・欠落を検出しました（{found.broken.describe()}）。削除は行いません。先に調査してください。",
+        )
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=retention_days)
+    start_seq, start_hash = anchor_of(session)
+    first_kept = session.scalar(sa.select(sa.func.min(AuditRecord.seq))
+                                .where(AuditRecord.seq > start_seq, AuditRecord.occurred_at >= cutoff))
+    through = (first_kept - 1) if first_kept is not None else head.last_seq
+    if through <= start_seq:
+        return None
+    private_dir(archive_dir)
+    path = archive_dir / f"audit-archive-{start_seq + 1:09d}-{through:09d}-{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+    manifest = {"format": ARCHIVE_FORMAT, "first_seq": start_seq + 1, "start_hash": start_hash,
+                "created_at": timestamp_text(now), "cutoff": timestamp_text(cutoff), "retention_days": retention_days}
+    count, sha = _write_archive(path, iter_records(session, after_seq=start_seq, through_seq=through), manifest)
+    through_hash = session.scalar(sa.select(AuditRecord.hash).where(AuditRecord.seq == through))
+
+    anchor = session.get(AuditAnchor, 1, with_for_update=True)
+    if anchor is None:
+        anchor = AuditAnchor(id=1, purged_through_seq=0, purged_through_hash=GENESIS_HASH, purged_count=0)
+        session.add(anchor)
+    anchor.purged_through_seq, anchor.purged_through_hash = through, through_hash
+    anchor.purged_count += count
+    anchor.purged_at, anchor.archive_name, anchor.archive_sha256 = now, path.name, sha
+    session.flush()  # the delete trigger allows only rows at or below the anchor
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT set_config('renkei.audit_purge', 'on', true)"))
+    session.execute(sa.delete(AuditRecord).where(AuditRecord.seq <= through), execution_options={"synchronize_session": False})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT set_config('renkei.audit_purge', 'off', true)"))
+    for entry in [o for o in session.identity_map.values() if isinstance(o, AuditRecord) and o.seq <= through]:
+        session.expunge(entry)  # gone from the table: no stale copy for the rest of the transaction
+    core_audit.record(session, actor, "audit.purge", "audit_log", f"{start_seq + 1}-{through}",
+           after={"first_seq": start_seq + 1, "through_seq": through, "through_hash": through_hash, "count": count,
+                  "archive": path.name, "archive_sha256": sha, "retention_days": retention_days})
+    return PurgeResult(start_seq + 1, through, through_hash, count, path, sha)
