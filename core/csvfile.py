@@ -52,10 +52,15 @@ _ENCODINGS = ("utf-8-sig", "cp932")
 
 def decode(raw: bytes, *, rejected: Rejected = FileRejected) -> str:
     """The text of ``raw``: UTF-8 (BOM or not), else CP932; anything else raises ``rejected``."""
+    return decode_with_encoding(raw, rejected=rejected)[0]
+
+
+def decode_with_encoding(raw: bytes, *, rejected: Rejected = FileRejected) -> tuple[str, str]:
+    """The text of ``raw`` as :func:`decode` reads it, and the encoding it was in (``utf-8`` or ``cp932``)."""
     if b"\x00" not in raw:  # NUL bytes: UTF-16 or a binary file (CP932 would decode them silently)
         for encoding in _ENCODINGS:
             try:
-                return raw.decode(encoding)
+                return raw.decode(encoding), ("utf-8" if encoding == "utf-8-sig" else encoding)
             except UnicodeDecodeError:
                 continue
     raise _not_text(rejected)

@@ -474,18 +474,8 @@ def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = (),
         broken = verify(counter, from_hash, from_seq)
     head = session.get(AuditChainHead, 1)
     if broken is None:
-        last_seq, last_hash = (counter.last.seq, counter.last.hash) if counter.last else (from_seq, from_hash)
-        if head is None and (counter.count or anchor_seq or incremental):
-            broken = ChainBreak(None, None, "the chain head row is missing although records were written")
-        elif head is not None and head.last_seq > last_seq:
-            broken = ChainBreak(last_seq + 1, None,
-                                f"missing (deleted at the end): the log ends at #{last_seq} but #{head.last_seq} was the last record written")
-        elif head is not None and head.last_seq < last_seq:
-            broken = ChainBreak(head.last_seq + 1, None,
-                                f"added without renkei: the chain head says #{head.last_seq} was the last record written")
-        elif head is not None and head.last_hash != last_hash:
-            broken = ChainBreak(last_seq, counter.last.id if counter.last else None,
-                                "replaced: its hash differs from the chain head's")
+        written = bool(counter.count or anchor_seq or incremental)
+        broken = _head_break(head, counter, (from_seq, from_hash), written)
     if broken is None and anchor_seq and not _confirmed_anchor(session, anchor_seq, anchor_hash):
         broken = ChainBreak(anchor_seq, None,
                             "the purge anchor is not confirmed by any audit.purge record: records were removed outside renkei audit purge")
@@ -499,6 +489,24 @@ def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = (),
         archive_name=anchor.archive_name if anchor else "", archive_sha256=anchor.archive_sha256 if anchor else "",
         broken=broken, checked_at=utcnow(), verified_from_seq=from_seq, from_checkpoint=incremental,
     )
+
+
+def _head_break(head: AuditChainHead | None, counter: _Counter, start: tuple[int, str],
+                written: bool) -> ChainBreak | None:
+    """Where the walked log's end disagrees with the chain head (records deleted or added at the end,
+    the last one replaced, or the head row gone although records were ``written``)."""
+    last_seq, last_hash = (counter.last.seq, counter.last.hash) if counter.last else start
+    if head is None:
+        return ChainBreak(None, None, "the chain head row is missing although records were written") if written else None
+    if head.last_seq > last_seq:
+        return ChainBreak(last_seq + 1, None,
+                          f"missing (deleted at the end): the log ends at #{last_seq} but #{head.last_seq} was the last record written")
+    if head.last_seq < last_seq:
+        return ChainBreak(head.last_seq + 1, None,
+                          f"added without renkei: the chain head says #{head.last_seq} was the last record written")
+    if head.last_hash != last_hash:
+        return ChainBreak(last_seq, counter.last.id if counter.last else None, "replaced: its hash differs from the chain head's")
+    return None
 
 
 def verify_database(session: Session) -> ChainBreak | None:

@@ -16,6 +16,7 @@ from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, Vote
 from core.calendar import JST
 from core.errors import Invalid
 from core.validation import INT32_MAX, NOT_BLANK, RowId, TenantCode, problems_from
+from tenancy.usage.models import PlanCode
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
@@ -85,8 +86,7 @@ class ChangeQuotaPlan(BaseModel):
     (admin.wiring: :class:`tenancy.usage.quotas.QuotaPlanChange`, whose schema it states)."""
 
     model_config = ConfigDict(extra="forbid")
-    plan_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
-                                                pattern=r"^[A-Za-z0-9_-]+$")]
+    plan_code: PlanCode
     change: Annotated[dict, SchemaOf("tenancy.usage.quotas", "QuotaPlanChange")] = Field(
         description="The quota plan change (name_ja, name_en, population band, limits)")
 

@@ -262,33 +262,48 @@ def _state(spec: dict[str, Any], schema: Any, where: str, seen: set[str]) -> Non
             _state(spec, part, where, seen)
     kinds = _types(schema)
     if "string" in kinds and not {"enum", "const"} & set(schema):
-        if schema.get("format") in {"date", "date-time"}:
-            if where == "query":
-                schema.setdefault("pattern", QUERY_DATE_PATTERN)
-        elif schema.get("format") not in _NOT_TEXT_FORMATS and "not" not in schema:
-            schema.update(stated_text_rule())
+        _state_text(schema, where)
     if "integer" in kinds:
-        if where == "path":
-            _bound(schema, 0, INT32_MAX)  # admin.edge.StrictIntConverter
-        elif where == "query":
-            _bound(schema, -INT32_MAX, INT32_MAX)
-        else:
-            _bound(schema, -INT64_MAX, INT64_MAX)
+        _state_integer(schema, where)
     if "array" in kinds:
         _state(spec, schema.get("items"), where, seen)
     if "object" in kinds or "properties" in schema:
-        for prop in (schema.get("properties") or {}).values():
-            _state(spec, prop, where, seen)
-        extra = schema.get("additionalProperties", True)
-        if isinstance(extra, dict) and extra:
-            _state(spec, extra, where, seen)
-            if where == "body":  # a map's keys (e.g. named items) are storable text too
-                names = schema.setdefault("propertyNames", {})
-                if "not" not in names:
-                    names.update(stated_text_rule())
-        elif extra is not False and where == "body":
-            schema["propertyNames"] = stated_text_rule()
-            schema["additionalProperties"] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
+        _state_object(spec, schema, where, seen)
+
+
+def _state_text(schema: dict[str, Any], where: str) -> None:
+    """A string: a date in a query has the edge's date pattern; other text is storable text."""
+    if schema.get("format") in {"date", "date-time"}:
+        if where == "query":
+            schema.setdefault("pattern", QUERY_DATE_PATTERN)
+    elif schema.get("format") not in _NOT_TEXT_FORMATS and "not" not in schema:
+        schema.update(stated_text_rule())
+
+
+def _state_integer(schema: dict[str, Any], where: str) -> None:
+    """An integer: the bounds the edge's converters and the database hold it to."""
+    if where == "path":
+        _bound(schema, 0, INT32_MAX)  # admin.edge.StrictIntConverter
+    elif where == "query":
+        _bound(schema, -INT32_MAX, INT32_MAX)
+    else:
+        _bound(schema, -INT64_MAX, INT64_MAX)
+
+
+def _state_object(spec: dict[str, Any], schema: dict[str, Any], where: str, seen: set[str]) -> None:
+    """An object: each property; a map's values and keys; free JSON in a body as storable JSON."""
+    for prop in (schema.get("properties") or {}).values():
+        _state(spec, prop, where, seen)
+    extra = schema.get("additionalProperties", True)
+    if isinstance(extra, dict) and extra:
+        _state(spec, extra, where, seen)
+        if where == "body":  # a map's keys (e.g. named items) are storable text too
+            names = schema.setdefault("propertyNames", {})
+            if "not" not in names:
+                names.update(stated_text_rule())
+    elif extra is not False and where == "body":
+        schema["propertyNames"] = stated_text_rule()
+        schema["additionalProperties"] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
 
 
 def _state_edge_rules(spec: dict[str, Any]) -> None:

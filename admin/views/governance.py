@@ -32,7 +32,7 @@ from core.validation import problems_from
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from tenancy.registry.operations import find_tenant, list_tenants
 from tenancy.usage import quotas
-from tenancy.usage.models import ENFORCEMENT_LABELS, Enforcement
+from tenancy.usage.models import ENFORCEMENT_LABELS, Enforcement, is_plan_code
 
 
 def _ja() -> bool:
@@ -294,56 +294,67 @@ class _ProposalPickers:
                   "params.document": "agreement_version", "params.number": "agreement_version",
                   "params.reacceptance_days": "reacceptance_days", "params.plan_code": "plan_code",
                   "params.change.name_ja": "plan_name_ja", "closes_at": "closes_on", "opens_at": "closes_on"}
-
-        def chosen(field, options, message) -> str | None:
-            value = field.data or ""
-            if value not in {key for key, _label in options}:
-                field.errors = [*field.errors, message]
-                return None
-            return value
-
         if kind not in {key for key, _label in self.kinds}:
             form.change_type.errors = [*form.change_type.errors, _("Choose the kind of proposal.")]
             return {}, fields
-        params: dict = {}
-        if kind == ChangeType.adopt_allocation_policy.value:
-            value = chosen(form.policy_id, self.policies, _("Choose the allocation policy."))
-            if value:
-                params["policy_id"] = int(value)
-        elif kind == ChangeType.admit_municipality.value:
-            value = chosen(form.tenant_code, self.screening, _("Choose the municipality to admit."))
-            if value:
-                params["tenant_code"] = value
-        elif kind == ChangeType.publish_agreement_version.value:
-            value = chosen(form.agreement_version, self.versions, _("Choose the agreement version to publish."))
-            if value:
-                document, number = value.split(":")
-                params.update(document=document, number=int(number),
-                              reacceptance_days=form.reacceptance_days.data or DEFAULT_REACCEPTANCE_DAYS)
-        elif kind == ChangeType.change_quota_plan.value:
-            value = chosen(form.plan_code, self.plans + [(forms.NEW_PLAN, "")], _("Choose the quota plan."))
+        readers = {ChangeType.adopt_allocation_policy.value: self._policy_params,
+                   ChangeType.admit_municipality.value: self._admission_params,
+                   ChangeType.publish_agreement_version.value: self._publication_params,
+                   ChangeType.change_quota_plan.value: self._plan_params}
+        read = readers.get(kind)
+        return (read(form, fields) if read else {}), fields
+
+    @staticmethod
+    def _chosen(field, options, message) -> str | None:
+        """The picked value if it is one of the options; otherwise the message beside the picker."""
+        value = field.data or ""
+        if value not in {key for key, _label in options}:
+            field.errors = [*field.errors, message]
+            return None
+        return value
+
+    def _policy_params(self, form, fields) -> dict:
+        value = self._chosen(form.policy_id, self.policies, _("Choose the allocation policy."))
+        return {"policy_id": int(value)} if value else {}
+
+    def _admission_params(self, form, fields) -> dict:
+        value = self._chosen(form.tenant_code, self.screening, _("Choose the municipality to admit."))
+        return {"tenant_code": value} if value else {}
+
+    def _publication_params(self, form, fields) -> dict:
+        value = self._chosen(form.agreement_version, self.versions, _("Choose the agreement version to publish."))
+        if not value:
+            return {}
+        document, number = value.split(":")
+        return {"document": document, "number": int(number),
+                "reacceptance_days": form.reacceptance_days.data or DEFAULT_REACCEPTANCE_DAYS}
+
+    def _plan_params(self, form, fields) -> dict:
+        value = self._chosen(form.plan_code, self.plans + [(forms.NEW_PLAN, "")], _("Choose the quota plan."))
+        code = value or None
+        if value == forms.NEW_PLAN:
+            code = self._new_plan_code(form)
+            fields["params.plan_code"] = "new_plan_code"
+        limits = forms.limits_from(form, self.plan_thresholds.get(code or "", {}))
+        fields.update(forms.limit_problem_fields(limits, "params.change."))
+        change: dict = {"limits": limits}
+        if (form.plan_name_ja.data or "").strip():
+            change["name_ja"] = form.plan_name_ja.data.strip()
+        if not limits and "name_ja" not in change:
+            form.form_errors.append(_("Enter at least one new limit, or tick a limit to remove."))
+        return {"plan_code": code, "change": change} if code else {}
+
+    @staticmethod
+    def _new_plan_code(form) -> str | None:
+        """A new plan's code and name as typed, each marked beside its field when missing or malformed."""
+        code = (form.new_plan_code.data or "").strip()
+        if not is_plan_code(code):
+            form.new_plan_code.errors = [*form.new_plan_code.errors,
+                                         _("Enter a code of letters, digits, - or _ for the new plan.")]
             code = None
-            if value == forms.NEW_PLAN:
-                code = (form.new_plan_code.data or "").strip()
-                if not code or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
-                    form.new_plan_code.errors = [*form.new_plan_code.errors,
-                                                 _("Enter a code of letters, digits, - or _ for the new plan.")]
-                    code = None
-                if not (form.plan_name_ja.data or "").strip():
-                    form.plan_name_ja.errors = [*form.plan_name_ja.errors, _("Enter the name of the new plan.")]
-                fields["params.plan_code"] = "new_plan_code"
-            elif value:
-                code = value
-            limits = forms.limits_from(form, self.plan_thresholds.get(code or "", {}))
-            fields.update(forms.limit_problem_fields(limits, "params.change."))
-            change: dict = {"limits": limits}
-            if (form.plan_name_ja.data or "").strip():
-                change["name_ja"] = form.plan_name_ja.data.strip()
-            if not limits and "name_ja" not in change:
-                form.form_errors.append(_("Enter at least one new limit, or tick a limit to remove."))
-            if code:
-                params.update(plan_code=code, change=change)
-        return params, fields
+        if not (form.plan_name_ja.data or "").strip():
+            form.plan_name_ja.errors = [*form.plan_name_ja.errors, _("Enter the name of the new plan.")]
+        return code
 
 
 class CouncilView(SecureView):

@@ -118,17 +118,34 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None) -> C
 
     found = csvfile.Problems(limit)
     try:
-        text = csvfile.decode(raw)
+        text, encoding = csvfile.decode_with_encoding(raw)
     except csvfile.FileRejected as error:
         found.add(_entry(None, None, error.message_en, error.message_ja))
         return CheckResult(False, "", 0, found.total, found.listed)
-    encoding = "utf-8" if _is_utf8(raw) else "cp932"
     text = text.lstrip("\ufeff")
     header = next(csv.reader(io.StringIO(text, newline="")), None) or []
     header = [name.strip() for name in header]
     if not any(header):
         found.add(_entry(None, None, "The file is empty.", "ファイルが空です。"))
         return CheckResult(False, encoding, 0, found.total, found.listed)
+    _check_header(kind, header, found)
+    data = "\n".join([",".join(_quote(n) for n in header), *text.split("\n", 1)[1:]]).encode("utf-8")
+    # the columns a file has are matched by name ("subset": an optional column may be left out)
+    schema = Schema.from_descriptor({**{k: v for k, v in kind.descriptor.items() if k != "x-renkei"},
+                                     "fieldsMatch": "subset"})
+    report = Resource(data=data, format="csv", encoding="utf-8", schema=schema).validate()
+    rows = 0
+    for task in report.tasks:
+        rows = max(rows, (task.stats.get("rows") or 0))
+        for error in task.errors:
+            entry = _row_problem(kind, error)
+            if entry is not None:
+                found.add(entry)
+    return CheckResult(not found, encoding, rows, found.total, found.listed)
+
+
+def _check_header(kind: StandardKind, header: list[str], found: csvfile.Problems) -> None:
+    """Required columns missing, columns the standard has not, and columns named twice (all on line 1)."""
     known = set(kind.field_names)
     for name in kind.required:
         if name not in header:
@@ -142,45 +159,29 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None) -> C
         if name in seen:
             found.add(_entry(1, name, "The column appears twice.", "同じ名前の列が二つあります。"))
         seen.add(name)
-    data = "\n".join([",".join(_quote(n) for n in header), *text.split("\n", 1)[1:]]).encode("utf-8")
-    # the columns a file has are matched by name ("subset": an optional column may be left out)
-    schema = Schema.from_descriptor({**{k: v for k, v in kind.descriptor.items() if k != "x-renkei"},
-                                     "fieldsMatch": "subset"})
-    resource = Resource(data=data, format="csv", encoding="utf-8", schema=schema)
-    report = resource.validate()
-    rows = 0
-    for task in report.tasks:
-        rows = max(rows, (task.stats.get("rows") or 0))
-        for error in task.errors:
-            kind_name = error.type
-            if kind_name in ("blank-row",) or kind_name.endswith("-label") or kind_name == "blank-label":
-                continue  # blank lines are skipped; the header was checked above
-            row = getattr(error, "row_number", None)
-            column = getattr(error, "field_name", None)
-            cell = getattr(error, "cell", "")
-            if kind_name == "type-error":
-                field_type = getattr(error, "field_type", "")
-                found.add(_entry(row, column, f"{cell} is not a {field_type}.",
-                                 f"{cell} は{_TYPE_JA.get(field_type, field_type)}ではありません。"))
-            elif kind_name == "constraint-error":
-                found.add(_entry(row, column, *_constraint_message(error.note, cell)))
-            elif kind_name == "extra-cell":
-                found.add(_entry(row, column, "The row has more values than the header.", "見出しより多くの値があります。"))
-            elif kind_name == "missing-cell":
-                if column in kind.required:  # a short row: a missing required value is reported, others are blank
-                    found.add(_entry(row, column, "A value is required.", "値が必要です（必須項目）。"))
-            else:
-                found.add(_entry(row, column, error.message, f"形式に誤りがあります（{error.title}）。"))
-    return CheckResult(not found, encoding, rows, found.total, found.listed)
+
+
+def _row_problem(kind: StandardKind, error: Any) -> dict[str, Any] | None:
+    """One of frictionless's errors as a problem by row and column in words, or None where it is not one
+    (blank lines are skipped; the header was checked by :func:`_check_header`; a short row's optional cell is blank)."""
+    kind_name = error.type
+    if kind_name == "blank-row" or kind_name.endswith("-label"):
+        return None
+    row = getattr(error, "row_number", None)
+    column = getattr(error, "field_name", None)
+    cell = getattr(error, "cell", "")
+    if kind_name == "type-error":
+        field_type = getattr(error, "field_type", "")
+        return _entry(row, column, f"{cell} is not a {field_type}.",
+                      f"{cell} は{_TYPE_JA.get(field_type, field_type)}ではありません。")
+    if kind_name == "constraint-error":
+        return _entry(row, column, *_constraint_message(error.note, cell))
+    if kind_name == "extra-cell":
+        return _entry(row, column, "The row has more values than the header.", "見出しより多くの値があります。")
+    if kind_name == "missing-cell":
+        return _entry(row, column, "A value is required.", "値が必要です（必須項目）。") if column in kind.required else None
+    return _entry(row, column, error.message, f"形式に誤りがあります（{error.title}）。")
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return False
-    return True

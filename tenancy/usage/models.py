@@ -18,9 +18,11 @@
 import dataclasses
 import datetime as dt
 import enum
-from typing import Optional
+import re
+from typing import Annotated, Optional
 
 import sqlalchemy as sa
+from pydantic import StringConstraints
 from sqlmodel import Field, Relationship, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
@@ -302,6 +304,18 @@ sa.event.listen(UsageAggregate.__table__, "after_create", pg_guard_installer(usa
 for _statement in usage_guards_sqlite().values():
     sa.event.listen(UsageAggregate.__table__, "after_create",  # DDL formats with %: the month's %Y-%m stays
                     sa.DDL(_statement.replace("%", "%%")).execute_if(dialect="sqlite"))
+
+
+PLAN_CODE_PATTERN = r"^[A-Za-z0-9_-]+$"
+PLAN_CODE_MAX = 32
+#: A quota plan's code: 1-32 ASCII letters, digits, ``-`` or ``_`` (the one statement of the rule).
+PlanCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PLAN_CODE_MAX,
+                                            pattern=PLAN_CODE_PATTERN)]
+
+
+def is_plan_code(code: str) -> bool:
+    """Whether ``code`` may name a quota plan (:data:`PlanCode`)."""
+    return len(code) <= PLAN_CODE_MAX and re.fullmatch(PLAN_CODE_PATTERN, code) is not None
 
 
 class QuotaPlan(SQLModel, table=True):

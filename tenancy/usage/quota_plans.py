@@ -19,7 +19,7 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import problem
 from tenancy.registry.models import Tenant
-from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota
+from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code
 from tenancy.usage.quotas import (QuotaError, QuotaLimitSpec, QuotaPlanChange, _defer, _tenant, _thresholds,
                                   _validated, effective_limits_of, find_plan, get_plan, plan_of, thresholds_text)
 
@@ -33,7 +33,7 @@ def plan_summary(plan: QuotaPlan) -> dict[str, Any]:
 
 
 def _check_plan_code(code: str) -> None:
-    if not code or len(code) > 32 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
+    if not is_plan_code(code):
         raise QuotaError(f"Plan code {code!r} must be 1-32 letters, digits, '-' or '_'.",
                          f"プランコード {code!r} は英数字・-・_ の 1〜32 文字にしてください。",
                          problems=[problem("code", "1-32 letters, digits, '-' or '_'", "英数字・-・_ の 1〜32 文字")])
