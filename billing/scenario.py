@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -56,6 +55,8 @@ from billing.allocation import (
     usage_metric,
 )
 from billing.errors import ScenarioError
+from billing.scenario_values import (JsonObject, Problems, check_duplicate_keys, code_problem, exact_fraction,
+                                     json_kind, json_kind_ja, refuse_constant, show_fraction, whole_number)
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core import codes, csvfile
 
@@ -74,47 +75,6 @@ class Scenario:
     def total(self) -> int:
         """The year's total cost T in yen: the sum of the cost items."""
         return sum(cost.amount for cost in self.costs)
-
-
-class _JsonObject(dict):
-    """A decoded JSON object that remembers keys given more than once (JSON allows it,
-    ``json`` keeps the last silently, and a clerk would never notice the first was ignored)."""
-
-    duplicate_keys: tuple[str, ...] = ()
-
-    @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, object]]) -> _JsonObject:
-        decoded = cls(pairs)
-        if len(decoded) != len(pairs):
-            counts = Counter(key for key, _ in pairs)
-            decoded.duplicate_keys = tuple(key for key, count in counts.items() if count > 1)
-        return decoded
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number a scenario may contain")
-
-
-class _Problems:
-    """Collects problems in English and Japanese, each prefixed by where it is."""
-
-    def __init__(self) -> None:
-        self.english: list[str] = []
-        self.japanese: list[str] = []
-
-    def add(self, where: str, english: str, japanese: str) -> None:
-        self.english.append(f"{where}: {english}" if where else english)
-        self.japanese.append(f"{where}: {japanese}" if where else japanese)
-
-    def extend(self, other: _Problems) -> None:
-        self.english.extend(other.english)
-        self.japanese.extend(other.japanese)
-
-    def __bool__(self) -> bool:
-        return bool(self.english)
-
-    def error(self) -> ScenarioError:
-        return ScenarioError(self.english, self.japanese)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -143,8 +103,8 @@ def parse_scenario(text: str | bytes) -> Scenario:
         document = json.loads(
             text,
             parse_float=Decimal,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_JsonObject.from_pairs,
+            parse_constant=refuse_constant,
+            object_pairs_hook=JsonObject.from_pairs,
         )
     except json.JSONDecodeError as error:
         raise ScenarioError(
@@ -158,20 +118,20 @@ def parse_scenario(text: str | bytes) -> Scenario:
 
 def validate_scenario(document: object) -> Scenario:
     """Validate a decoded scenario, collecting every problem; raise :class:`ScenarioError`."""
-    problems = _Problems()
+    problems = Problems()
     if not isinstance(document, dict):
         problems.add(
             "",
-            f"a scenario must be a JSON object with fiscal_year, tenants, costs and policy, got {_json_kind(document)}",
-            f"シナリオは fiscal_year・tenants・costs・policy を持つ JSON オブジェクトにしてください({_json_kind_ja(document)} になっています)。",
+            f"a scenario must be a JSON object with fiscal_year, tenants, costs and policy, got {json_kind(document)}",
+            f"シナリオは fiscal_year・tenants・costs・policy を持つ JSON オブジェクトにしてください({json_kind_ja(document)} になっています)。",
         )
         raise problems.error()
-    _check_duplicate_keys(document, "", problems)
+    check_duplicate_keys(document, "", problems)
 
     fiscal_year = _fiscal_year(document, problems)
     # The tenants are checked against the policy (which figures are needed), but problems are
     # listed in the order of the file: fiscal_year, tenants, costs, policy.
-    policy_problems = _Problems()
+    policy_problems = Problems()
     policy_parts = _policy(document.get("policy"), "policy", "policy" in document, policy_problems)
     tenants = _tenants(document.get("tenants"), "tenants" in document, policy_parts, problems)
     costs = _costs(document.get("costs"), "costs" in document, problems)
@@ -204,148 +164,14 @@ def validate_scenario(document: object) -> Scenario:
     )
 
 
-# --- values -------------------------------------------------------------------------------
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"the number {value}"
-    if isinstance(value, Decimal):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {json.dumps(value, ensure_ascii=False)}"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def _json_kind_ja(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, Decimal)):
-        return f"数値 {value}"
-    if isinstance(value, str):
-        return f"文字列 {json.dumps(value, ensure_ascii=False)}"
-    if isinstance(value, list):
-        return "リスト"
-    return "オブジェクト"
-
-
-def _whole_number(
-    value: object,
-    where: str,
-    what_en: str,
-    what_ja: str,
-    problems: _Problems,
-    *,
-    low: int = 0,
-    high: int | None = None,
-) -> int | None:
-    """A JSON integer within [low, high]; anything else (1.5, 12.0, "12", true) is a problem."""
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if is_int and value >= low and (high is None or value <= high):
-        return value
-    if high is None:
-        english = f"must be a whole number of {what_en}, {low} or more; got {_json_kind(value)}"
-        japanese = f"{what_ja}は{low}以上の整数で指定してください({_json_kind_ja(value)} になっています)。"
-    else:
-        english = f"must be a whole number of {what_en} from {low} to {high}; got {_json_kind(value)}"
-        japanese = f"{what_ja}は{low}〜{high}の整数で指定してください({_json_kind_ja(value)} になっています)。"
-    if isinstance(value, str):
-        english += " (write numbers without quotes)"
-        japanese = japanese[:-1] + "。数値は引用符なしで書いてください。"
-    problems.add(where, english, japanese)
-    return None
-
-
-def _exact_fraction(value: object, where: str, what_en: str, what_ja: str, problems: _Problems) -> Fraction | None:
-    """A weight or share: a JSON number or a string such as "0.5" or "1/3", read exactly."""
-    fraction: Fraction | None = None
-    if isinstance(value, bool):
-        fraction = None
-    elif isinstance(value, int):
-        fraction = Fraction(value)
-    elif isinstance(value, Decimal) and value.is_finite():
-        fraction = Fraction(value)
-    elif isinstance(value, str):
-        try:
-            fraction = Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            fraction = None
-    if fraction is None:
-        problems.add(
-            where,
-            f"{what_en} must be a number or a string such as \"0.5\" or \"1/3\"; got {_json_kind(value)}",
-            f"{what_ja}は数値か \"0.5\"・\"1/3\" のような文字列で指定してください({_json_kind_ja(value)} になっています)。",
-        )
-    return fraction
-
-
-def _show_fraction(value: Fraction) -> str:
-    """``1/2`` shown as ``0.5 (1/2)``, ``1/3`` as ``1/3``: both exact."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    if denominator == 1:
-        decimal = Decimal(value.numerator) / Decimal(value.denominator)
-        return f"{decimal} ({value})"
-    return str(value)
-
-
-def _code_problem(code: object) -> tuple[str, str] | None:
-    """Why ``code`` is not a valid local government code, in English and Japanese, or None."""
-    if isinstance(code, int) and not isinstance(code, bool):
-        return (
-            f"must be a string such as \"431001\" (in quotes, so that leading zeros are kept); got the number {code}",
-            f"団体コードは \"431001\" のように引用符で囲んだ文字列で指定してください(数値 {code} になっています)。",
-        )
-    if not isinstance(code, str):
-        return (
-            f"must be a six-digit local government code such as \"431001\"; got {_json_kind(code)}",
-            f"団体コードは \"431001\" のような6桁の文字列で指定してください({_json_kind_ja(code)} になっています)。",
-        )
-    # The rule is core.codes'; only the wording, in a scenario's terms, is this module's.
-    if not codes.is_well_formed(code):
-        return (
-            f"must be six digits (five digits and a check digit); got {json.dumps(code, ensure_ascii=False)}",
-            f"団体コードは6桁の数字(5桁+検査数字)で指定してください(値: {code})。",
-        )
-    if not codes.is_valid(code):
-        expected = codes.with_check_digit(code[:5])
-        return (
-            f"check digit wrong for {code} (expected {expected})",
-            f"{code} の検査数字が正しくありません(正しくは {expected})。",
-        )
-    return None
-
-
-def _check_duplicate_keys(value: object, where: str, problems: _Problems) -> None:
-    for key in getattr(value, "duplicate_keys", ()):
-        place = f"{where}.{key}" if where else key
-        problems.add(
-            place,
-            "given more than once in the same object; only the last would count, so remove the others",
-            "同じ項目が二回以上書かれています(最後のものだけが使われるため、他を削除してください)。",
-        )
-
-
 # --- sections -----------------------------------------------------------------------------
 
 
-def _fiscal_year(document: Mapping[str, object], problems: _Problems) -> int:
+def _fiscal_year(document: Mapping[str, object], problems: Problems) -> int:
     if "fiscal_year" not in document:
         problems.add("fiscal_year", "missing (e.g. 2025 for 令和7年度)", "年度がありません(例: 令和7年度なら 2025)。")
         return 0
-    year = _whole_number(
+    year = whole_number(
         document["fiscal_year"], "fiscal_year", "years", "年度", problems, low=FIRST_FISCAL_YEAR, high=LAST_FISCAL_YEAR
     )
     return year or 0
@@ -365,7 +191,7 @@ class _PolicyParts:
     components_complete: bool = False  # every component in the file is well-formed
 
 
-def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _PolicyParts:
+def _policy(policy: object, where: str, present: bool, problems: Problems) -> _PolicyParts:
     parts = _PolicyParts([], {}, set(), None, None, False, None, None, False)
     if not present:
         problems.add(where, "missing: the allocation policy (components with weights)", "按分方式(policy)がありません。")
@@ -373,11 +199,11 @@ def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _
     if not isinstance(policy, dict):
         problems.add(
             where,
-            f"must be an object; got {_json_kind(policy)}",
-            f"オブジェクトで指定してください({_json_kind_ja(policy)} になっています)。",
+            f"must be an object; got {json_kind(policy)}",
+            f"オブジェクトで指定してください({json_kind_ja(policy)} になっています)。",
         )
         return parts
-    _check_duplicate_keys(policy, where, problems)
+    check_duplicate_keys(policy, where, problems)
     _prefecture(policy.get("prefecture"), f"{where}.prefecture", parts, problems)
     _components(policy.get("components"), f"{where}.components", "components" in policy, parts, problems)
 
@@ -386,7 +212,7 @@ def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _
         value = policy.get(name)
         if value is None:
             continue
-        amount = _whole_number(value, f"{where}.{name}", "yen", f"{name_ja}(円)", problems)
+        amount = whole_number(value, f"{where}.{name}", "yen", f"{name_ja}(円)", problems)
         if amount is None:
             parts.bounds_valid = False
         setattr(parts, name, amount)
@@ -400,18 +226,18 @@ def _policy(policy: object, where: str, present: bool, problems: _Problems) -> _
     return parts
 
 
-def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _Problems) -> None:
+def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: Problems) -> None:
     if prefecture is None:
         parts.prefecture_valid = True  # no prefecture share, no prefecture line
         return
     if not isinstance(prefecture, dict):
         problems.add(
             where,
-            f"must be an object with code and share, or null; got {_json_kind(prefecture)}",
-            f"code と share を持つオブジェクトか null で指定してください({_json_kind_ja(prefecture)} になっています)。",
+            f"must be an object with code and share, or null; got {json_kind(prefecture)}",
+            f"code と share を持つオブジェクトか null で指定してください({json_kind_ja(prefecture)} になっています)。",
         )
         return
-    _check_duplicate_keys(prefecture, where, problems)
+    check_duplicate_keys(prefecture, where, problems)
     valid = True
     code = prefecture.get("code")
     if "code" not in prefecture:
@@ -421,7 +247,7 @@ def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _
             "県の団体コードがありません(例: \"430005\")。",
         )
         valid = False
-    elif (problem := _code_problem(code)) is not None:
+    elif (problem := code_problem(code)) is not None:
         problems.add(f"{where}.code", *problem)
         valid = False
     elif not codes.is_prefecture(code):
@@ -437,14 +263,14 @@ def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _
         problems.add(f"{where}.share", "missing: the prefecture's share, e.g. \"0.5\"", "県負担割合がありません(例: \"0.5\")。")
         valid = False
     else:
-        share = _exact_fraction(prefecture["share"], f"{where}.share", "the share", "県負担割合", problems)
+        share = exact_fraction(prefecture["share"], f"{where}.share", "the share", "県負担割合", problems)
         if share is None:
             valid = False
         elif not 0 <= share <= 1:
             problems.add(
                 f"{where}.share",
-                f"must be between 0 and 1 (a fraction of the total); got {_show_fraction(share)}",
-                f"県負担割合は0以上1以下(総額に対する割合)で指定してください(値: {_show_fraction(share)})。",
+                f"must be between 0 and 1 (a fraction of the total); got {show_fraction(share)}",
+                f"県負担割合は0以上1以下(総額に対する割合)で指定してください(値: {show_fraction(share)})。",
             )
             valid = False
         else:
@@ -455,7 +281,7 @@ def _prefecture(prefecture: object, where: str, parts: _PolicyParts, problems: _
         parts.prefecture_share = None
 
 
-def _components(components: object, where: str, present: bool, parts: _PolicyParts, problems: _Problems) -> None:
+def _components(components: object, where: str, present: bool, parts: _PolicyParts, problems: Problems) -> None:
     if not present or not isinstance(components, list) or not components:
         problems.add(
             where,
@@ -471,11 +297,11 @@ def _components(components: object, where: str, present: bool, parts: _PolicyPar
         if not isinstance(component, dict):
             problems.add(
                 place,
-                f"must be an object with basis and weight; got {_json_kind(component)}",
+                f"must be an object with basis and weight; got {json_kind(component)}",
                 "basis と weight を持つオブジェクトで指定してください。",
             )
             continue
-        _check_duplicate_keys(component, place, problems)
+        check_duplicate_keys(component, place, problems)
         basis = component.get("basis")
         basis_ok = isinstance(basis, str) and is_known_basis(basis)
         if not basis_ok:
@@ -484,7 +310,7 @@ def _components(components: object, where: str, present: bool, parts: _PolicyPar
                 close = difflib.get_close_matches(basis, [EQUAL, POPULATION, f"{USAGE_PREFIX}api_calls"], n=1)
                 if close:
                     suggestion = f"; did you mean {close[0]!r}?"
-            shown = repr(basis) if isinstance(basis, str) else _json_kind(basis)
+            shown = repr(basis) if isinstance(basis, str) else json_kind(basis)
             problems.add(
                 f"{place}.basis",
                 f"unknown basis {shown}: use equal, population or usage:<metric>{suggestion}",
@@ -502,14 +328,14 @@ def _components(components: object, where: str, present: bool, parts: _PolicyPar
         if "weight" not in component:
             problems.add(f"{place}.weight", "missing", "割合(weight)がありません。")
             continue
-        weight = _exact_fraction(component["weight"], f"{place}.weight", "the weight", "割合", problems)
+        weight = exact_fraction(component["weight"], f"{place}.weight", "the weight", "割合", problems)
         if weight is None:
             continue
         if weight < 0:
             problems.add(
                 f"{place}.weight",
-                f"must not be negative; got {_show_fraction(weight)}",
-                f"割合が負の値です({_show_fraction(weight)})。",
+                f"must not be negative; got {show_fraction(weight)}",
+                f"割合が負の値です({show_fraction(weight)})。",
             )
             continue
         weights.append(weight)
@@ -522,8 +348,8 @@ def _components(components: object, where: str, present: bool, parts: _PolicyPar
         if weight_sum != 1:
             problems.add(
                 where,
-                f"weights must add up to exactly 1; they add up to {_show_fraction(weight_sum)}",
-                f"割合の合計がちょうど1になっていません(合計 {_show_fraction(weight_sum)})。",
+                f"weights must add up to exactly 1; they add up to {show_fraction(weight_sum)}",
+                f"割合の合計がちょうど1になっていません(合計 {show_fraction(weight_sum)})。",
             )
 
 
@@ -548,7 +374,7 @@ class _Tenants:
     usages: list[dict[str, int] | None]
 
 
-def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Problems) -> _Tenants:
+def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: Problems) -> _Tenants:
     """The scenario's tenants, each checked (:func:`_tenant`): what is known of each, and the entries
     of those whose every figure is valid."""
     result = _Tenants([], [], [], [])
@@ -567,7 +393,7 @@ def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Pr
         if not isinstance(tenant, dict):
             problems.add(
                 place,
-                f"must be an object with code (and population, months, usage); got {_json_kind(tenant)}",
+                f"must be an object with code (and population, months, usage); got {json_kind(tenant)}",
                 "code などを持つオブジェクトで指定してください。",
             )
             result.months.append(None)
@@ -579,15 +405,15 @@ def _tenants(tenants: object, present: bool, policy: _PolicyParts, problems: _Pr
 
 
 def _tenant(tenant: dict, place: str, policy: _PolicyParts, needs_population: bool, needed_metrics: list[str],
-            first_place: dict[str, str], problems: _Problems, result: _Tenants) -> None:
+            first_place: dict[str, str], problems: Problems, result: _Tenants) -> None:
     """One tenant: its code, months, population and usage checked in that order (every problem
     reported), what is known of it added to ``result``, and its entry when every figure is valid."""
-    _check_duplicate_keys(tenant, place, problems)
+    check_duplicate_keys(tenant, place, problems)
     code = tenant.get("code")
     valid = _tenant_code_valid(tenant, place, policy, first_place, problems)
     months: int | None = MONTHS_IN_YEAR
     if "months" in tenant:
-        months = _whole_number(tenant["months"], f"{place}.months", "months", "参加月数", problems,
+        months = whole_number(tenant["months"], f"{place}.months", "months", "参加月数", problems,
                                low=0, high=MONTHS_IN_YEAR)
     valid = valid and months is not None
     taking_part = months != 0  # an invalid months value still needs its figures checked
@@ -603,14 +429,14 @@ def _tenant(tenant: dict, place: str, policy: _PolicyParts, needs_population: bo
 
 
 def _tenant_code_valid(tenant: dict, place: str, policy: _PolicyParts, first_place: dict[str, str],
-                       problems: _Problems) -> bool:
+                       problems: Problems) -> bool:
     """The tenant's code: present, well formed, listed once, not the prefecture's (whose share is
     set in the policy). A valid code is remembered in ``first_place``."""
     code = tenant.get("code")
     if "code" not in tenant:
         problems.add(f"{place}.code", "missing: the municipality's six-digit code", "団体コードがありません。")
         return False
-    if (problem := _code_problem(code)) is not None:
+    if (problem := code_problem(code)) is not None:
         problems.add(f"{place}.code", *problem)
         return False
     if code in first_place:
@@ -631,11 +457,11 @@ def _tenant_code_valid(tenant: dict, place: str, policy: _PolicyParts, first_pla
     return True
 
 
-def _tenant_population(tenant: dict, place: str, needed: bool, problems: _Problems) -> object:
+def _tenant_population(tenant: dict, place: str, needed: bool, problems: Problems) -> object:
     """The tenant's population: a whole number, None when absent and not ``needed`` (the policy
     has no population component, or the tenant takes no part), or _INVALID."""
     if "population" in tenant and tenant["population"] is not None:
-        population = _whole_number(tenant["population"], f"{place}.population", "people", "人口", problems)
+        population = whole_number(tenant["population"], f"{place}.population", "people", "人口", problems)
         return _INVALID if population is None else population
     if needed:
         problems.add(
@@ -647,22 +473,22 @@ def _tenant_population(tenant: dict, place: str, needed: bool, problems: _Proble
     return None
 
 
-def _tenant_usage(tenant: dict, place: str, needed_metrics: list[str], problems: _Problems) -> dict[str, int] | None:
+def _tenant_usage(tenant: dict, place: str, needed_metrics: list[str], problems: Problems) -> dict[str, int] | None:
     """The tenant's usage, metric -> quantity (whole numbers), with each of ``needed_metrics``
     present (the policy's usage components, for a tenant taking part); None when any is wrong."""
     raw_usage = tenant.get("usage")
     if raw_usage is not None and not isinstance(raw_usage, dict):
         problems.add(
             f"{place}.usage",
-            f"must be an object of metric: quantity; got {_json_kind(raw_usage)}",
+            f"must be an object of metric: quantity; got {json_kind(raw_usage)}",
             "利用実績は {指標: 数量} のオブジェクトで指定してください。",
         )
         return None
     usage: dict[str, int] | None = {}
     if raw_usage is not None:
-        _check_duplicate_keys(raw_usage, f"{place}.usage", problems)
+        check_duplicate_keys(raw_usage, f"{place}.usage", problems)
         for metric, quantity in raw_usage.items():
-            checked = _whole_number(quantity, f"{place}.usage.{metric}", "units", "利用実績", problems)
+            checked = whole_number(quantity, f"{place}.usage.{metric}", "units", "利用実績", problems)
             if checked is None:
                 usage = None
             elif usage is not None:
@@ -684,7 +510,7 @@ class _Costs:
     complete: bool
 
 
-def _costs(costs: object, present: bool, problems: _Problems) -> _Costs:
+def _costs(costs: object, present: bool, problems: Problems) -> _Costs:
     result = _Costs([], False)
     if not present or not isinstance(costs, list) or not costs:
         problems.add(
@@ -700,18 +526,18 @@ def _costs(costs: object, present: bool, problems: _Problems) -> _Costs:
         if not isinstance(cost, dict):
             problems.add(
                 place,
-                f"must be an object with id and amount; got {_json_kind(cost)}",
+                f"must be an object with id and amount; got {json_kind(cost)}",
                 "id と amount を持つオブジェクトで指定してください。",
             )
             complete = False
             continue
-        _check_duplicate_keys(cost, place, problems)
+        check_duplicate_keys(cost, place, problems)
         cost_id = cost.get("id")
         valid = True
         if not isinstance(cost_id, str) or not cost_id.strip():
             problems.add(
                 f"{place}.id",
-                f"must be a non-empty name such as \"cloud\"; got {_json_kind(cost_id)}",
+                f"must be a non-empty name such as \"cloud\"; got {json_kind(cost_id)}",
                 "費目名(id)を \"cloud\" のような文字列で指定してください。",
             )
             valid = False
@@ -728,7 +554,7 @@ def _costs(costs: object, present: bool, problems: _Problems) -> _Costs:
             problems.add(f"{place}.amount", "missing: the amount in yen", "金額(円)がありません。")
             valid = False
         else:
-            amount = _whole_number(cost["amount"], f"{place}.amount", "yen", "金額(円)", problems)
+            amount = whole_number(cost["amount"], f"{place}.amount", "yen", "金額(円)", problems)
             if amount is None:
                 valid = False
         if valid:
@@ -739,7 +565,7 @@ def _costs(costs: object, present: bool, problems: _Problems) -> _Costs:
     return result
 
 
-def _check_basis_totals(tenants: _Tenants, policy: _PolicyParts, problems: _Problems) -> None:
+def _check_basis_totals(tenants: _Tenants, policy: _PolicyParts, problems: Problems) -> None:
     """A basis with a nonzero weight needs a nonzero total, or there is nothing to divide by."""
     for basis, weight in policy.components:
         if weight == 0 or not tenants.months:
@@ -777,12 +603,12 @@ def _check_basis_totals(tenants: _Tenants, policy: _PolicyParts, problems: _Prob
             why_ja = f"参加団体の利用実績 {metric} の合計が0です"
         problems.add(
             f"policy.components[{policy.positions[basis]}]",
-            f"{basis} has weight {_show_fraction(weight)} but {why_en}, so there is nothing to divide by",
-            f"{basis} の割合は {_show_fraction(weight)} ですが、{why_ja}。按分できません。",
+            f"{basis} has weight {show_fraction(weight)} but {why_en}, so there is nothing to divide by",
+            f"{basis} の割合は {show_fraction(weight)} ですが、{why_ja}。按分できません。",
         )
 
 
-def _check_floor_and_cap(tenants: _Tenants, costs: _Costs, policy: _PolicyParts, problems: _Problems) -> None:
+def _check_floor_and_cap(tenants: _Tenants, costs: _Costs, policy: _PolicyParts, problems: Problems) -> None:
     """Report a floor or cap that no allocation can meet: the allocation's own test
     (:func:`billing.allocation.infeasible_bounds`), asked before anything is computed."""
     if policy.floor is None and policy.cap is None:
