@@ -14,7 +14,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
-from tenancy.usage import metering, quota_plans, quotas, reports as usage_reports
+from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
@@ -48,20 +48,20 @@ def quota_cache() -> quotas.QuotaCache:
 
 # --- ingest ------------------------------------------------------------------------------------
 
-# An event's time as the check takes it and keeps it as sent (tenancy.usage.metering._KEPT_AS_SENT)
+# An event's time as the check takes it and keeps it as sent (tenancy.usage.event_checks._KEPT_AS_SENT)
 # (a subset: days 01-28 stand for every day, so that each string the pattern admits is a date)
 TIMESTAMP_PATTERN = (r"^[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
                      r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$")
 
 
-# the metrics a client reports: every metric but those renkei counts itself (metering.COUNTED_BY_RENKEI)
-ReportedMetric = Literal[tuple(name for name in get_args(MetricName) if name not in metering.COUNTED_BY_RENKEI)]
+# the metrics a client reports: every metric but those renkei counts itself (event_checks.COUNTED_BY_RENKEI)
+ReportedMetric = Literal[tuple(name for name in get_args(MetricName) if name not in event_checks.COUNTED_BY_RENKEI)]
 
 
 class UsageEventDoc(BaseModel):
     tenant: str = Field(description="Local government code of the tenant, e.g. 431001")
     metric: ReportedMetric = Field(description="A metric a client reports (datasets is counted from the register)")
-    quantity: int = Field(ge=0, le=metering.MAX_QUANTITY,
+    quantity: int = Field(ge=0, le=event_checks.MAX_QUANTITY,
                           description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
     timestamp: str = Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN},
                            description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00; within the "

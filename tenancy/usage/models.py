@@ -172,7 +172,7 @@ class UsageAggregate(SQLModel, table=True):
 # stored; an edit by the owner (or a guard dropped) is found by ``renkei check``, which sums the
 # kept events again (tenancy/usage/integrity.py).
 # The Japan-time day of a stored instant, in SQL (Japan keeps no summer time): the same bucket as
-# metering._add_days, for the guard and for the check.
+# event_store._add_days, for the guard and for the check.
 JST_DAY_SQL = {
     "postgresql": "((occurred_at AT TIME ZONE 'UTC') + interval '9 hours')::date",
     "sqlite": "date(occurred_at, '+9 hours')",
