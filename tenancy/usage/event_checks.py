@@ -7,9 +7,12 @@ records what passes here.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
+import logging
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -22,6 +25,8 @@ from core.calendar import add_months, current_month, month_start_utc, to_jst
 from core.db import utcnow
 from tenancy.usage.models import METRICS
 from tenancy.registry.models import Tenant
+
+log = logging.getLogger(__name__)
 
 MAX_EVENT_ID_LENGTH = 128
 
@@ -56,9 +61,11 @@ class ValidEvent(NamedTuple):
     quantity: int
     occurred_at: dt.datetime  # UTC
     stamp: str  # occurred_at as PostgreSQL reads it: the text sent when it reads the same instant (_KEPT_AS_SENT)
+    dataset: str | None = None  # the register's name of the tenant's own dataset whose use this counts (optional)
 
     def key(self) -> tuple:
-        return self[1:5]  # (tenant_code, metric, quantity, occurred_at): what makes two events the same
+        """(tenant_code, metric, quantity, occurred_at, dataset): what makes two events the same."""
+        return (*self[1:5], self[6])
 
 
 def retention_cutoff(now: dt.datetime | None = None, settings: MeteringSettings = DEFAULT_SETTINGS) -> dt.datetime:
@@ -108,6 +115,18 @@ def tenant_codes(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(sa.select(Tenant.code)))
 
 
+def _no_datasets(name: str) -> None:
+    """The provider lookup of a check that was given none: no dataset is known."""
+    return None
+
+
+def _dataset_is_own(dataset: Any, tenant: Any, bounds: _Bounds) -> bool:
+    """The one rule for an event's ``dataset``: a dataset of the register (by its catalogue name, as
+    CKAN's ``package_show`` names it) whose provider is the event's tenant. A tenant reports the use
+    of its own datasets' APIs; another provider's dataset is not its to report."""
+    return type(dataset) is str and tenant is not None and bounds.provider_of(dataset) == tenant
+
+
 @dataclasses.dataclass(frozen=True)
 class _Bounds:
     """What every event of one batch is checked against (fixed for the batch)."""
@@ -116,11 +135,14 @@ class _Bounds:
     latest: dt.datetime  # the latest instant accepted: now + the clock skew tolerated
     cutoff: dt.datetime  # the earliest: the start of the retention window
     max_future_seconds: int
+    # a dataset's name -> its provider's code (None: not in the register), asked only of events naming one
+    provider_of: Callable[[str], str | None] = _no_datasets
 
     @classmethod
-    def at(cls, now: dt.datetime, known_tenants: frozenset[str] | set[str], settings: MeteringSettings) -> _Bounds:
+    def at(cls, now: dt.datetime, known_tenants: frozenset[str] | set[str], settings: MeteringSettings,
+           provider_of: Callable[[str], str | None] | None = None) -> _Bounds:
         return cls(known_tenants, now + dt.timedelta(seconds=settings.max_future_seconds),
-                   retention_cutoff(now, settings), settings.max_future_seconds)
+                   retention_cutoff(now, settings), settings.max_future_seconds, provider_of or _no_datasets)
 
 
 def _stamp(sent: str, occurred: dt.datetime) -> str:
@@ -145,6 +167,9 @@ def _usual_event(raw: Any, bounds: _Bounds) -> ValidEvent | None:
         quantity, sent = raw["quantity"], raw["timestamp"]
     except KeyError:
         return None
+    dataset = raw.get("dataset")
+    if dataset is not None and not _dataset_is_own(dataset, tenant, bounds):
+        return None
     if not (type(event_id) is str and type(tenant) is str and type(metric) is str and type(sent) is str
             and type(quantity) is int and 0 <= quantity <= MAX_QUANTITY
             and tenant in bounds.known_tenants and metric in METRICS
@@ -153,7 +178,7 @@ def _usual_event(raw: Any, bounds: _Bounds) -> ValidEvent | None:
     occurred = _parse_timestamp(sent)
     if type(occurred) is str or not bounds.cutoff <= occurred <= bounds.latest:
         return None
-    return ValidEvent(event_id, tenant, metric, quantity, occurred, _stamp(sent, occurred))
+    return ValidEvent(event_id, tenant, metric, quantity, occurred, _stamp(sent, occurred), dataset)
 
 
 def _event_id_check(event_id: Any, place: str) -> tuple[str | None, list[dict[str, str]]]:
@@ -187,7 +212,25 @@ def _names_problems(raw: Mapping, place: str, label: tuple[str, str], bounds: _B
     if type(quantity) is not int or quantity < 0 or quantity > MAX_QUANTITY:  # bool is an int subclass: refused too
         own.append(problem(f"{place}.quantity", f"{en}quantity must be a whole number from 0 to {MAX_QUANTITY:,}, not {quantity!r}",
                            f"{ja}quantity は 0 以上の整数にしてください（{quantity!r} は使えません）。"))
+    dataset = raw.get("dataset")
+    if dataset is not None and not _dataset_is_own(dataset, tenant, bounds):
+        own.append(_dataset_problem(place, label, dataset, tenant, bounds))
     return own
+
+
+def _dataset_problem(place: str, label: tuple[str, str], dataset: Any, tenant: Any, bounds: _Bounds) -> dict[str, str]:
+    """Why an event's ``dataset`` is refused: not a dataset of the register, or another provider's."""
+    (en, ja), shown = label, dataset if isinstance(dataset, (str, int)) else type(dataset).__name__
+    provider = bounds.provider_of(dataset) if type(dataset) is str else None
+    if provider is None:
+        return problem(f"{place}.dataset", f"{en}dataset {shown!r} is not in the dataset register; send the dataset's "
+                       "name as the catalogue shows it (CKAN package_show's name), or leave dataset out",
+                       f"{ja}データセット {shown!r} はデータセット台帳にありません。カタログに表示される識別名"
+                       "（CKAN の package_show の name）を指定するか、dataset を省いてください。")
+    return problem(f"{place}.dataset", f"{en}dataset {shown} is provided by {provider}, not by tenant {tenant}; a tenant "
+                   "reports the use of its own datasets only",
+                   f"{ja}データセット {shown} の提供者は {provider} で、団体 {tenant} ではありません。"
+                   "利用実績は自団体が提供するデータセットについてのみ送信できます。")
 
 
 def _timestamp_problems(raw: Mapping, place: str, label: tuple[str, str], bounds: _Bounds) -> tuple[dt.datetime | None, list[dict[str, str]]]:
@@ -219,7 +262,8 @@ def _explained_event(raw: Any, place: str, bounds: _Bounds) -> tuple[ValidEvent 
     own += late
     if own:
         return None, event_id, own
-    return ValidEvent(event_id, raw["tenant"], raw["metric"], raw["quantity"], occurred, _stamp(raw["timestamp"], occurred)), event_id, []
+    return (ValidEvent(event_id, raw["tenant"], raw["metric"], raw["quantity"], occurred, _stamp(raw["timestamp"], occurred),
+                       raw.get("dataset")), event_id, [])
 
 
 class _Distinct:
@@ -277,6 +321,7 @@ def validate_events(
     where: Callable[[int], str] = _default_where,
     sink: Callable[[list[ValidEvent]], None] | None = None,
     fast: bool = True,
+    provider_of: Callable[[str], str | None] | None = None,
 ) -> tuple[list[ValidEvent], int, list[dict[str, Any]]]:
     """Check every event; returns (distinct valid events in the order sent, duplicates within the
     batch, problems).
@@ -287,24 +332,58 @@ def validate_events(
 
     Each event goes through the fast check (:func:`_usual_event`) and, when that does not know,
     through the one rule that explains (:func:`_explained_event`); ``fast=False`` sends every
-    event through the latter (the differential test compares the two ways: same answers).
+    event through the latter (the differential test compares the two ways: same answers). The
+    events the fast check handed over are counted and logged (:func:`note_fall_throughs`).
+
+    ``provider_of`` names the provider of a dataset of the register (None: not registered), for
+    events that name a ``dataset``; without it no dataset is known.
     """
-    bounds = _Bounds.at(now or utcnow(), known_tenants, settings)
+    bounds = _Bounds.at(now or utcnow(), known_tenants, settings, provider_of)
     problems: list[dict[str, Any]] = []
     distinct = _Distinct(sink)
     usual, admit = (_usual_event if fast else lambda raw, bounds: None), distinct.admit
+    handed_over = refused = 0
     for index, raw in enumerate(raw_events):
         event = usual(raw, bounds)
         if event is None:
+            handed_over += 1
             event, event_id, own = _explained_event(raw, where(index), bounds)
             if own:
+                refused += 1
                 problems += [{**item, "index": index, "event_id": event_id} for item in own]
                 continue
         if not admit(event):
             problems.append({**_conflict(where(index), event.event_id), "index": index, "event_id": event.event_id})
     if not problems:
         distinct.finish()
+    if fast and handed_over:
+        note_fall_throughs(refused=refused, unusual=handed_over - refused)
     return distinct.valid, distinct.repeated, problems
+
+
+# The fast check's fall-throughs (issue 24: a fast path hands over to the one rule logged and
+# counted, never silently), by reason: "refused" (the rule found a problem: the fast check never
+# answers a bad event) and "unusual" (the rule accepted a form the fast check was not built for,
+# e.g. a mapping that is not a dict, or a timestamp in basic format). Read by tests and the ingest
+# benchmark (bench/bench_usage_ingest.py prints them).
+_FALL_THROUGHS: collections.Counter[str] = collections.Counter()
+_fall_through_lock = threading.Lock()
+
+
+def note_fall_throughs(*, refused: int, unusual: int) -> None:
+    """Count one batch's fall-throughs and log them (one line per batch, not per event)."""
+    with _fall_through_lock:
+        _FALL_THROUGHS["refused"] += refused
+        _FALL_THROUGHS["unusual"] += unusual
+    log.info("usage ingest: the fast check handed %d event(s) to the rule (refused %d, unusual form %d)",
+             refused + unusual, refused, unusual,
+             extra={"fall_throughs": refused + unusual, "refused": refused, "unusual": unusual})
+
+
+def fall_throughs() -> dict[str, int]:
+    """The fall-throughs counted in this process so far, by reason."""
+    with _fall_through_lock:
+        return {"refused": _FALL_THROUGHS["refused"], "unusual": _FALL_THROUGHS["unusual"]}
 
 
 def _reject(problems: list[dict[str, Any]], what_en: str = "batch", what_ja: str = "バッチ", *,
