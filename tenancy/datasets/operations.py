@@ -37,6 +37,7 @@ from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
+NAME_PATTERN = _NAME.pattern  # a dataset's catalogue name, as schemas state it
 _GRANTEE = re.compile(r"^([0-9]{6}|[0-9]{13}|group:[0-9]{1,9})$")
 FULL_VIEW = frozenset({authz.OPERATOR, authz.AUDITOR})
 
@@ -212,6 +213,22 @@ def gauge_counts(session: Session, codes: Sequence[str] | None = None) -> dict[s
     if codes is not None:
         query = query.where(Dataset.provider_code.in_(sorted(set(codes))))
     return {code: int(count) for code, count in session.execute(query)}
+
+
+def provider_lookup(session: Session) -> Callable[[str], str | None]:
+    """Who provides a dataset, by its catalogue name (CKAN's ``name``): its provider's code, or None
+    when the register has no dataset of that name. Each name is read once (usage ingest asks this
+    of every event naming a dataset; a batch names a few). Any status counts: use of a withdrawn
+    dataset reported late is still its provider's use."""
+    found: dict[str, str | None] = {}
+
+    def provider_of(name: str) -> str | None:
+        if name not in found:
+            found[name] = (session.scalar(sa.select(Dataset.provider_code).where(Dataset.name == name))
+                           if _NAME.match(name) else None)
+        return found[name]
+
+    return provider_of
 
 
 def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:

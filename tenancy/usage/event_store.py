@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from core.errors import problem
 from core.calendar import JST, jst_day, month_of
 from core.db import conflict_insert
-from tenancy.usage.models import METRICS, USAGE_ADD_FUNCTION, Granularity, MetricKind, UsageAggregate, UsageEvent
+from tenancy.usage.models import (
+    METRICS, USAGE_ADD_FUNCTION, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth, UsageEvent,
+)
 from tenancy.usage.event_checks import UsageRejected, ValidEvent, _default_where, _reject
 
 _UPSERT_CHUNK = 1000
@@ -46,18 +48,20 @@ def _dialect_insert(session: Session, table: sa.Table):
 STAGE_PG = (  # usage_event's columns, so that the rows copied into usage_event are staged as they are
     "CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_rows (event_id varchar(128) NOT NULL, "
     "occurred_at timestamptz NOT NULL, tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, "
-    "quantity bigint NOT NULL, batch_id integer) ON COMMIT DELETE ROWS"
+    "quantity bigint NOT NULL, batch_id integer, dataset varchar(100)) ON COMMIT DELETE ROWS"
 )
-COPY_STAGE_PG = "COPY usage_ingest_rows (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
+# an empty field is NULL (COPY_NULL): only the dataset, which is optional, is ever empty
+COPY_STAGE_PG = ("COPY usage_ingest_rows (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
+                 "FROM STDIN (NULL '')")
 STORE_EVENTS_PG = (
     "WITH stored AS ("
-    " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id)"
-    " SELECT event_id, occurred_at, tenant_code, metric, quantity, batch_id FROM usage_ingest_rows"
+    " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset)"
+    " SELECT event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset FROM usage_ingest_rows"
     " ORDER BY event_id, occurred_at"
     " ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id, occurred_at) "
     # the events stored before, with what was stored (NULL if committed by another batch since
     # this statement began: the insert waited for it, the statement's snapshot does not show it)
-    "SELECT s.event_id, s.occurred_at, e.tenant_code, e.metric, e.quantity FROM usage_ingest_rows s"
+    "SELECT s.event_id, s.occurred_at, e.tenant_code, e.metric, e.quantity, e.dataset FROM usage_ingest_rows s"
     " LEFT JOIN usage_event e ON e.event_id = s.event_id AND e.occurred_at = s.occurred_at"
     " WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.event_id = s.event_id AND stored.occurred_at = s.occurred_at)"
 )
@@ -95,7 +99,8 @@ GATEWAY_EVENT_PG = (
 )
 _JST_OFFSET = JST.utcoffset(None)  # Japan keeps no summer time: a UTC instant + this offset is its Japan-time day
 
-COPY_EVENTS_PG = "COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id) FROM STDIN"
+COPY_EVENTS_PG = ("COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
+                  "FROM STDIN (NULL '')")
 _DEADLOCK = "40P01"
 _EVENT_KEY = operator.itemgetter(0, 4)  # (event_id, occurred_at): what identifies a stored event
 _UNIQUE_VIOLATION = "23505"
@@ -109,10 +114,12 @@ def _copy_rows(events: list[ValidEvent], batch_id: int) -> bytes:
 
     Tenant codes and metrics are validated names, quantities whole numbers and ``stamp`` an ISO
     8601 text PostgreSQL parses; only an event_id (validated: no NUL) may hold a character that
-    COPY escapes, which is rare, so it is looked for once over the whole text."""
-    text = "".join([f"{e[0]}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\n" for e in events])
-    if "\\" in text or "\r" in text or text.count("\t") != 5 * len(events) or text.count("\n") != len(events):
-        text = "".join([f"{e[0].translate(_COPY_ESCAPES)}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\n" for e in events])
+    COPY escapes, which is rare, so it is looked for once over the whole text. So may a dataset's
+    name (a name of the register); an event without a dataset sends an empty field (NULL)."""
+    text = "".join([f"{e[0]}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\t{e[6] or ''}\n" for e in events])
+    if "\\" in text or "\r" in text or text.count("\t") != 6 * len(events) or text.count("\n") != len(events):
+        text = "".join([f"{e[0].translate(_COPY_ESCAPES)}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\t"
+                        f"{(e[6] or '').translate(_COPY_ESCAPES)}\n" for e in events])
     return text.encode()
 
 
@@ -135,13 +142,13 @@ def _store_events(session: Session, events: list[ValidEvent], batch_id: int | No
                  .returning(table.c.event_id, table.c.occurred_at))
     return {tuple(row) for row in session.connection().execute(statement, [
         {"event_id": e.event_id, "tenant_code": e.tenant_code, "metric": e.metric, "quantity": e.quantity,
-         "occurred_at": e.occurred_at, "batch_id": batch_id} for e in ordered])}
+         "occurred_at": e.occurred_at, "batch_id": batch_id, "dataset": e.dataset} for e in ordered])}
 
 
 def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], None] | None], tuple],
                refused: Callable[[list[ValidEvent]], list[dict[str, Any]]], batch: dict[str, Any],
                on_resent: Callable[[list[ValidEvent], Mapping[tuple, tuple | None]], None],
-               ) -> tuple[list[ValidEvent], int, int, list[MonthFigure]]:
+               ) -> tuple[list[ValidEvent], int, int, list[MonthFigure], list[ValidEvent]]:
     """PostgreSQL: check the batch while copying it into usage_event (or, when some of it is stored
     already, through the staging table), store what is new, upsert its aggregates and write the
     batch row (``batch``: its columns but the id and the counts).
@@ -150,7 +157,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
     the stored aggregates refuse (:func:`aggregate_overflow`); ``on_resent`` is called with the
     events already stored and what was stored (before any aggregate changes), so that a reused
     event_id can refuse the batch. A refusal raises :class:`UsageRejected`, with nothing of the
-    batch written. Returns (events, batch id, events stored, month figures). Round trips: one for
+    batch written. Returns (events, batch id, events stored, month figures, the events stored now). Round trips: one for
     the savepoint and the batch's id (pipelined), the COPY, one for the release, the aggregates and
     the batch row (pipelined).
     """
@@ -186,6 +193,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
         else:
             fast = True
         resent: list[ValidEvent] = []
+        fresh = events
         if not fast:  # some of the batch is stored already (or was being stored by another batch)
             if rows is None:  # stopped before the check was done
                 events, _, problems = check(None)
@@ -199,7 +207,8 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
             resent = [e for e in events if _EVENT_KEY(e) in stored_before]
             if resent:
                 on_resent(resent, stored_before)
-                rows = _aggregate_rows([e for e in events if _EVENT_KEY(e) not in stored_before])
+                fresh = [e for e in events if _EVENT_KEY(e) not in stored_before]
+                rows = _aggregate_rows(fresh)
         accepted = len(events) - len(resent)
         values = {**batch, "id": batch_id, "events_accepted": accepted,
                   "events_duplicate": batch["events_received"] - accepted}
@@ -208,7 +217,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
                 driver.execute("RELEASE SAVEPOINT usage_ingest")
             cursor.execute(UPSERT_AGGREGATES_PG if accepted else INSERT_BATCH_PG, {**rows, **values} if accepted else values)
         figures = [MonthFigure(*row) for row in cursor] if accepted else []
-    return events, batch_id, accepted, figures
+    return events, batch_id, accepted, figures, fresh
 
 
 def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEvent],
@@ -228,8 +237,8 @@ def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEve
                 with cursor.copy(COPY_STAGE_PG) as copy:
                     copy.write(text)
                 cursor.execute(STORE_EVENTS_PG)
-                stored_before = {(event_id, at): (tenant, metric, quantity, at) if tenant is not None else None
-                                 for event_id, at, tenant, metric, quantity in cursor}
+                stored_before = {(event_id, at): (tenant, metric, quantity, at, dataset) if tenant is not None else None
+                                 for event_id, at, tenant, metric, quantity, dataset in cursor}
             except Exception as error:
                 cursor.execute("ROLLBACK TO SAVEPOINT usage_ingest_careful")
                 cursor.execute("RELEASE SAVEPOINT usage_ingest_careful")
@@ -245,7 +254,7 @@ def _add_days(days: dict[tuple, list], events: Iterable[ValidEvent]) -> None:
     """Add ``events`` to their Japan-time day buckets in ``days``: [total, peak, count, the value
     with the latest timestamp (the later event on a tie), that timestamp]."""
     offset = _JST_OFFSET
-    for _, tenant, metric, quantity, at, _ in events:
+    for _, tenant, metric, quantity, at, _, _ in events:
         key = (tenant, metric, (at + offset).date())
         bucket = days.get(key)
         if bucket is None:
@@ -318,10 +327,12 @@ def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[i
     keys = [key for key in map(_EVENT_KEY, resent) if key not in stored]
     for start in range(0, len(keys), 1000):
         for row in session.connection().execute(
-            sa.select(table.c.event_id, table.c.tenant_code, table.c.metric, table.c.quantity, table.c.occurred_at)
+            sa.select(table.c.event_id, table.c.tenant_code, table.c.metric, table.c.quantity, table.c.occurred_at,
+                      table.c.dataset)
             .where(sa.tuple_(table.c.event_id, table.c.occurred_at).in_(keys[start:start + 1000]))
         ):
-            stored[(row.event_id, row.occurred_at)] = (row.tenant_code, row.metric, row.quantity, row.occurred_at)
+            stored[(row.event_id, row.occurred_at)] = (row.tenant_code, row.metric, row.quantity, row.occurred_at,
+                                                       row.dataset)
     problems = []
     for event in resent:
         if stored.get(_EVENT_KEY(event), event.key()) != event.key():
@@ -443,3 +454,34 @@ def aggregate_overflow(session: Session, events: Sequence[ValidEvent], where: Ca
                     "index": position, "event_id": event.event_id})
     return problems
 
+
+
+def add_dataset_months(session: Session, events: Sequence[ValidEvent]) -> int:
+    """Add the stored ``events`` that name a dataset to their dataset's month figures
+    (``usage_dataset_month``: provider × dataset × metric × Japan-time month), in the batch's
+    transaction and in key order (no deadlock between concurrent batches); returns the rows touched.
+    The usual batch names no dataset and costs one pass over its events here."""
+    sums: dict[tuple, list[int]] = {}
+    offset = _JST_OFFSET
+    for event in events:
+        if event[6] is None:
+            continue
+        key = (month_of((event[4] + offset).date()), event[2], event[1], event[6])
+        bucket = sums.get(key)
+        if bucket is None:
+            sums[key] = [event[3], 1]
+        else:
+            bucket[0] += event[3]
+            bucket[1] += 1
+    if not sums:
+        return 0
+    table = UsageDatasetMonth.__table__
+    rows = [{"period_start": month, "metric": metric, "tenant_code": tenant, "dataset": dataset, "total": total,
+             "events": count} for (month, metric, tenant, dataset), (total, count) in sorted(sums.items())]
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        statement = _dialect_insert(session, table).values(rows[start:start + _UPSERT_CHUNK])
+        statement = statement.on_conflict_do_update(
+            index_elements=["period_start", "metric", "tenant_code", "dataset"],
+            set_={"total": table.c.total + statement.excluded.total, "events": table.c.events + statement.excluded.events})
+        session.connection().execute(statement)
+    return len(rows)

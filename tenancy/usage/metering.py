@@ -43,6 +43,7 @@ from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, fiscal_months
 from core.db import utcnow
+from tenancy.datasets.operations import provider_lookup
 from tenancy.usage import partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
@@ -59,7 +60,7 @@ from tenancy.usage.event_checks import (
 )
 from tenancy.usage.event_store import (
     BATCH_ID_PG, GATEWAY_EVENT_PG, UPSERT_AGGREGATES_PG, MonthFigure, _EVENT_KEY, _aggregate_rows, _check_resent,
-    _ingest_pg, _postgresql, _store_events, _upsert_aggregates, aggregate_overflow,
+    _ingest_pg, _postgresql, _store_events, _upsert_aggregates, add_dataset_months, aggregate_overflow,
 )
 
 
@@ -121,8 +122,12 @@ def ingest(
     settings: MeteringSettings = DEFAULT_SETTINGS,
     where: Callable[[int], str] = _default_where,
     known_tenants: frozenset[str] | None = None,
+    provider_of: Callable[[str], str | None] | None = None,
 ) -> IngestResult:
-    """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache."""
+    """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache.
+
+    An event may name a ``dataset`` of the register that its tenant provides; ``provider_of`` (default:
+    the register, :func:`tenancy.datasets.operations.provider_lookup`) names a dataset's provider."""
     authz.authorize(actor, "usage.ingest")
     now = now or utcnow()
     if len(raw_events) > settings.max_batch:
@@ -133,9 +138,11 @@ def ingest(
     if source in CLIENT_SOURCES:
         _refuse_counted_by_renkei(raw_events, where)
     known = known_tenants if known_tenants is not None else tenant_codes(session)
+    provider_of = provider_of or provider_lookup(session)
 
     def check(sink: Callable[[list[ValidEvent]], None] | None = None) -> tuple:
-        return validate_events(raw_events, known, now=now, settings=settings, where=where, sink=sink)
+        return validate_events(raw_events, known, now=now, settings=settings, where=where, sink=sink,
+                               provider_of=provider_of)
 
     def refused(events: list[ValidEvent]) -> list[dict[str, Any]]:
         return aggregate_overflow(session, events, where, raw_events)
@@ -153,7 +160,7 @@ def ingest(
                  received_at=now)
     session.flush()  # what the caller changed before, ahead of the batch (a no-op when nothing is pending)
     if _postgresql(session):  # checked while copied; the batch row is written with the aggregates
-        events, batch_id, accepted, figures = _ingest_pg(session, check, refused, batch, check_resent)
+        events, batch_id, accepted, figures, fresh = _ingest_pg(session, check, refused, batch, check_resent)
     else:
         events, _, problems = check()
         if problems:
@@ -173,6 +180,7 @@ def ingest(
         accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
         row.events_accepted = accepted
         row.events_duplicate = len(raw_events) - accepted
+    add_dataset_months(session, fresh)
     alerts = quotas.after_usage_recorded(session, figures, now=now)
     tenants = sorted({event.tenant_code for event in events})
     # one audit record per batch (not per event): who sent what, and how much of it counted
