@@ -138,7 +138,9 @@ def ingest(
     if source in CLIENT_SOURCES:
         _refuse_counted_by_renkei(raw_events, where)
     known = known_tenants if known_tenants is not None else tenant_codes(session)
-    provider_of = provider_of or provider_lookup(session)
+    if provider_of is None:  # the datasets the batch names, read before the check (and the COPY) begins
+        provider_of = provider_lookup(session, [raw.get("dataset") for raw in raw_events
+                                                if type(raw) is dict or isinstance(raw, Mapping)])
 
     def check(sink: Callable[[list[ValidEvent]], None] | None = None) -> tuple:
         return validate_events(raw_events, known, now=now, settings=settings, where=where, sink=sink,
