@@ -58,6 +58,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "quota_override": ("UPDATE", "DELETE"),  # a tenant's own limit changed or removed
     "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
     "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
+    "usage_dataset_month": ("UPDATE (total, events)",),  # ingest adds a batch's use of each dataset (issue 22)
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     "notification": ("UPDATE (status, attempts, last_error, sent_at)",),

@@ -323,6 +323,11 @@ def main() -> None:
     print(f"over HTTP (Flask test client, JSON body): {http_total:>9,} events in {http_s:7.2f} s = {http_total / http_s:>9,.0f} events/s")
     print(f"resend of already recorded batches:       {resend_total:>9,} events in {resend_s:7.2f} s = {resend_total / resend_s:>9,.0f} events/s")
     print(f"stored: {events:,} events, {aggregates:,} aggregate rows, {alerts:,} threshold alerts")
+    from tenancy.usage.event_checks import fall_throughs
+
+    handed = fall_throughs()
+    print(f"fast check fall-throughs (events the one rule decided): {handed['refused']:,} refused, "
+          f"{handed['unusual']:,} of an unusual form accepted")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import os
 from typing import Annotated, Any, Literal, get_args
 
@@ -14,11 +14,12 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.extensions import db
-from tenancy.usage import metering, quota_plans, quotas, reports as usage_reports
+from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
 from core.validation import StatedInSchema, TenantCode
+from tenancy.datasets.operations import NAME_PATTERN
 
 bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
@@ -48,25 +49,29 @@ def quota_cache() -> quotas.QuotaCache:
 
 # --- ingest ------------------------------------------------------------------------------------
 
-# An event's time as the check takes it and keeps it as sent (tenancy.usage.metering._KEPT_AS_SENT)
+# An event's time as the check takes it and keeps it as sent (tenancy.usage.event_checks._KEPT_AS_SENT)
 # (a subset: days 01-28 stand for every day, so that each string the pattern admits is a date)
 TIMESTAMP_PATTERN = (r"^[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
                      r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$")
 
 
-# the metrics a client reports: every metric but those renkei counts itself (metering.COUNTED_BY_RENKEI)
-ReportedMetric = Literal[tuple(name for name in get_args(MetricName) if name not in metering.COUNTED_BY_RENKEI)]
+# the metrics a client reports: every metric but those renkei counts itself (event_checks.COUNTED_BY_RENKEI)
+ReportedMetric = Literal[tuple(name for name in get_args(MetricName) if name not in event_checks.COUNTED_BY_RENKEI)]
 
 
 class UsageEventDoc(BaseModel):
     tenant: str = Field(description="Local government code of the tenant, e.g. 431001")
     metric: ReportedMetric = Field(description="A metric a client reports (datasets is counted from the register)")
-    quantity: int = Field(ge=0, le=metering.MAX_QUANTITY,
+    quantity: int = Field(ge=0, le=event_checks.MAX_QUANTITY,
                           description="Whole number ≥ 0: calls for api_calls, the current level for a gauge")
     timestamp: str = Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN},
                            description="ISO 8601 with a time zone, e.g. 2025-06-01T09:30:00+09:00; within the "
                                        "retention window and not in the future (beyond a schema: refused per event)")
     event_id: str = Field(min_length=1, max_length=128, pattern=r"\S", description="Unique per event; with the timestamp it names the event, so a batch sent again (same event_id and timestamp) counts once")
+    dataset: str | None = Field(default=None, json_schema_extra={"pattern": NAME_PATTERN},
+                                description="Optional: the catalogue name (CKAN package_show's name) of a dataset of "
+                                            "the register that the event's tenant provides, whose use this counts "
+                                            "(beyond a schema: an unknown dataset or another provider's is refused per event)")
 
 
 class UsageBatchIn(BaseModel):
@@ -87,9 +92,11 @@ class IngestOut(BaseModel):
 
 @bp.post("/usage", responses={200: IngestOut}, summary="Report usage events (machine clients: metering-client role)",
          description=(
-             "A batch of up to 10,000 events `{tenant, metric, quantity, timestamp, event_id}`. Every event is checked "
+             "A batch of up to 10,000 events `{tenant, metric, quantity, timestamp, event_id}`, each optionally naming "
+             "the `dataset` (its catalogue name) of the tenant's own whose use it counts. Every event is checked "
              "first; if one is wrong (unknown tenant or metric, negative or non-integer quantity, timestamp more than "
-             "5 minutes ahead or before the retention window), the whole batch is refused with 422 and `errors` names "
+             "5 minutes ahead or before the retention window, a dataset not in the register or another provider's), "
+             "the whole batch is refused with 422 and `errors` names "
              "each bad event (`index`, `event_id`, `field`); nothing is recorded. `event_id` with `timestamp` makes the call "
              "idempotent: sending the same batch again counts each event once (send each event again with its "
              "original timestamp). Authenticate with a client-credentials token of a "
@@ -219,11 +226,34 @@ class ReportTenantOut(BaseModel):
     percent: dict[str, int | None] = Field(description="Per metric: the figure as a percentage of its limit (null: no limit)")
 
 
+class DatasetUseOut(BaseModel):
+    name: str = Field(description="The dataset's catalogue name (CKAN package_show's name)")
+    title_ja: str
+    provider_code: str = Field(description="The providing tenant's local government code")
+    provider_name: str = Field(description="The providing tenant's name (Japanese)")
+    calls: int = Field(description="API calls in the month that named the dataset (件)")
+
+
+class ProviderUseOut(BaseModel):
+    code: str
+    name_ja: str
+    datasets: int = Field(description="How many of its datasets were used in the month")
+    calls: int = Field(description="API calls in the month that named one of its datasets (件)")
+
+
+class DatasetUsageOut(BaseModel):
+    top: list[DatasetUseOut] = Field(description="Every dataset used in the month, most calls first")
+    providers: list[ProviderUseOut] = Field(description="Totals by provider, most calls first")
+    total: int = Field(description="Every API call in the month that named a dataset")
+
+
 class UsageReportOut(BaseModel):
     month: str = Field(description="YYYY-MM (Japan time)")
     platform: bool = Field(description="True: every tenant (the prefecture's report); false: only some tenants")
     tenants: list[ReportTenantOut]
     totals: dict[str, int] | None = Field(description="Per metric, every tenant's total (platform report only)")
+    datasets: DatasetUsageOut = Field(description="Usage by dataset of the tenants in the report (api_calls events that "
+                                                  "named a dataset of the register)")
 
 
 @bp.get("/usage/report", responses={200: json_csv_xlsx(UsageReportOut)}, summary="Monthly usage report (per tenant, or the whole platform): JSON, CSV or Excel")
@@ -233,8 +263,9 @@ def usage_report(query: ReportQuery):
     name = f"usage-{month:%Y-%m}{'-' + query.tenant if query.tenant else ''}"
     if query.format == "csv":
         return _download(usage_reports.report_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
+    datasets = usage_reports.dataset_usage(db.session, current_actor(), month, [query.tenant] if query.tenant else None)
     if query.format == "xlsx":
-        return _download(usage_reports.report_xlsx(report),
+        return _download(usage_reports.report_xlsx(report, datasets),
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
     return jsonify({
         "month": month.strftime("%Y-%m"), "platform": report.platform,
@@ -242,6 +273,9 @@ def usage_report(query: ReportQuery):
                      "limits": {m: lim.summary() for m, lim in t.limits.items()},
                      "percent": {m: t.percent(m) for m in t.values}} for t in report.tenants],
         "totals": report.totals() if report.platform else None,
+        "datasets": {"top": [dataclasses.asdict(use) for use in datasets.top],
+                     "providers": [dataclasses.asdict(provider) for provider in datasets.providers],
+                     "total": datasets.total},
     })
 
 

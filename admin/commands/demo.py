@@ -74,6 +74,9 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     from tenancy.datasets.sample import load_sample_datasets
 
     datasets = load_sample_datasets(db.session, loader)  # Kumamoto's 33 datasets, sample records, through the import
+    from tenancy.usage.sample import load_sample_usage
+
+    sample_calls = load_sample_usage(db.session, loader)  # made-up API calls to those datasets: the usage report shows them
     from governance.consent.operations import ensure_default_levels
 
     ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
@@ -85,7 +88,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
         identity_directory().ensure_tenant_group(tenant.code, tenant.name_ja)
         active += 1
     click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added; "
-               f"{len(datasets)} sample dataset(s) added")
+               f"{len(datasets)} sample dataset(s) added; {sample_calls} sample usage event(s) recorded")
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
     base = f"http://{host}:{port}"

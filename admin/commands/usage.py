@@ -94,6 +94,7 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     and counts all of them.
     """
     from core import csvfile
+    from tenancy.datasets.operations import provider_lookup
     from tenancy.usage import metering
 
     settings = _settings()
@@ -103,7 +104,9 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     total = 0
     for lines, events, broken in _chunks(path, fmt):
         total += len(events) + len(broken)
-        _, _, found = metering.validate_events(events, known, settings=settings, where=lambda i, ls=lines: f"line {ls[i]}")
+        providers = provider_lookup(session, [e.get("dataset") for e in events if isinstance(e, dict)])
+        _, _, found = metering.validate_events(events, known, settings=settings, where=lambda i, ls=lines: f"line {ls[i]}",
+                                               provider_of=providers)
         found = broken + [{**p, "index": lines[p["index"]]} for p in found]
         errors_total += len(found)
         invalid_lines += len({p["index"] for p in found})

@@ -62,8 +62,10 @@ class UsageView(SecureView):
         metrics = [{"name": m.name, "label": m.label_ja if ja else m.label_en, "gauge": m.kind.value == "gauge"}
                    for m in METRICS.values()]
         plans = quotas.list_plans(db.session, g.actor)
+        datasets = usage_reports.dataset_usage(db.session, g.actor, month, top=usage_reports.PAGE_TOP_DATASETS)
         return self.render(
             "renkei/usage_dashboard.html", report=report, month=month, metric=metric, metrics=metrics,
+            datasets=datasets, page_top=usage_reports.PAGE_TOP_DATASETS,
             metric_label=next(m["label"] for m in metrics if m["name"] == metric),
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),
             plans=[quota_plans.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
@@ -212,10 +214,21 @@ class UsageView(SecureView):
         if fmt == "csv":  # streamed: the first rows leave before the last are written
             data, mimetype = usage_reports.report_csv_chunks(report, _locale() == "ja"), "text/csv; charset=utf-8"
         else:
-            data = usage_reports.report_xlsx(report)
+            data = usage_reports.report_xlsx(report, usage_reports.dataset_usage(db.session, g.actor, month))
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         response = Response(data, mimetype=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="usage-{month:%Y-%m}.{fmt}"'
+        return response
+
+
+    @expose("/datasets.csv")
+    def download_datasets(self):
+        """The month's usage by dataset as CSV: every dataset used, most used first (the provider's own
+        for a municipality)."""
+        month = self._month()
+        usage = usage_reports.dataset_usage(db.session, g.actor, month)
+        response = Response(usage_reports.dataset_csv(usage, _locale() == "ja"), mimetype="text/csv; charset=utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="usage-datasets-{month:%Y-%m}.csv"'
         return response
 
 

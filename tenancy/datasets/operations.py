@@ -37,6 +37,7 @@ from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
+NAME_PATTERN = _NAME.pattern  # a dataset's catalogue name, as schemas state it
 _GRANTEE = re.compile(r"^([0-9]{6}|[0-9]{13}|group:[0-9]{1,9})$")
 FULL_VIEW = frozenset({authz.OPERATOR, authz.AUDITOR})
 
@@ -212,6 +213,20 @@ def gauge_counts(session: Session, codes: Sequence[str] | None = None) -> dict[s
     if codes is not None:
         query = query.where(Dataset.provider_code.in_(sorted(set(codes))))
     return {code: int(count) for code, count in session.execute(query)}
+
+
+def provider_lookup(session: Session, names: Iterable[Any]) -> Callable[[str], str | None]:
+    """Who provides each of ``names`` (datasets by their catalogue name, CKAN's ``name``): a lookup
+    answering a provider's code, or None when the register has no dataset of that name. All of them
+    are read here, at once: usage ingest asks before it starts copying a batch (on PostgreSQL the
+    connection is busy with the COPY while events are checked). Any status counts: use of a
+    withdrawn dataset reported late is still its provider's use."""
+    wanted = sorted({name for name in names if isinstance(name, str) and _NAME.match(name)})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 1000):
+        found.update(session.execute(sa.select(Dataset.name, Dataset.provider_code)
+                                     .where(Dataset.name.in_(wanted[start:start + 1000]))).all())
+    return found.get
 
 
 def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:

@@ -113,6 +113,8 @@ class UsageEvent(SQLModel, table=True):
     quantity: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     # indexed: the aggregate guard (and nothing else on the hot path) reads a batch's events back
     batch_id: Optional[int] = Field(default=None, index=True)
+    # the register's name of the tenant's own dataset whose use this counts (optional; issue 22)
+    dataset: Optional[str] = Field(default=None, max_length=100)
 
 
 def _create_partitions(target: sa.Table, connection: sa.Connection, **_: object) -> None:
@@ -125,6 +127,28 @@ def _create_partitions(target: sa.Table, connection: sa.Connection, **_: object)
 
 
 sa.event.listen(UsageEvent.__table__, "after_create", _create_partitions)
+
+
+class UsageDatasetMonth(SQLModel, table=True):
+    """Usage of one provider's dataset, one metric, one Japan-time month: the sum of the quantities
+    (and the number) of the events that named the dataset, added in the same transaction as the
+    events (tenancy/usage/event_store.add_dataset_months). The monthly report's usage by dataset
+    reads these rows, never raw events. A sum means what a counter means (``api_calls``: calls).
+
+    The key starts with the month: the report reads one month (and, for a municipality, its own
+    provider code) at a time."""
+
+    __tablename__ = "usage_dataset_month"
+    __table_args__ = (sa.UniqueConstraint("period_start", "metric", "tenant_code", "dataset",
+                                          name="uq_usage_dataset_month_key"),)
+
+    id: Optional[int] = Field(default=None, sa_column=sa.Column(_BIG_ID, primary_key=True))
+    period_start: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    metric: str = Field(max_length=32)
+    tenant_code: str = Field(max_length=6)  # the provider: the events' tenant
+    dataset: str = Field(max_length=100)
+    total: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    events: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
 AGGREGATE_FILLFACTOR = 70  # per cent of each page filled by inserts; the rest is room for updates
@@ -174,7 +198,7 @@ class UsageAggregate(SQLModel, table=True):
 # stored; an edit by the owner (or a guard dropped) is found by ``renkei check``, which sums the
 # kept events again (tenancy/usage/integrity.py).
 # The Japan-time day of a stored instant, in SQL (Japan keeps no summer time): the same bucket as
-# metering._add_days, for the guard and for the check.
+# event_store._add_days, for the guard and for the check.
 JST_DAY_SQL = {
     "postgresql": "((occurred_at AT TIME ZONE 'UTC') + interval '9 hours')::date",
     "sqlite": "date(occurred_at, '+9 hours')",

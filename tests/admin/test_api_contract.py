@@ -63,6 +63,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/project-groups", "representative"): ("The representative must be one of the group's members",
                                                          "a relation between two fields"),
     ("POST /api/v1/usage", "events[].tenant"): ("is not registered", ROW),
+    ("POST /api/v1/usage", "events[].dataset"): (("is not in the dataset register", "reports the use of its own datasets"),
+                                                 ROW + " (a dataset of the register that the event's tenant provides)"),
     ("POST /api/v1/usage", "events[].timestamp"): (("seconds in the future", "is before the retention window"),
                                                    "within the retention window and not in the future: relative to now"),
     ("PUT /api/v1/quota-plans/{plan}", "name_ja"): ("required for a new plan", "whether the plan exists: " + ROW),

@@ -6,18 +6,21 @@ does not know, through the check that explains. Hypothesis feeds the same genera
 kept, repeats, problems, the parts handed to the sink) must be the same.
 """
 
+import collections
 import datetime as dt
 import types
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenancy.usage import metering
+from tenancy.usage import event_checks
 from tenancy.usage.models import METRICS
 
 NOW = dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.timezone.utc)  # fixed: nothing here depends on the clock
 KNOWN = frozenset({"431001", "432024"})
-BOUNDS = metering._Bounds.at(NOW, KNOWN, metering.DEFAULT_SETTINGS)
+# the register as the check sees it: a dataset's name -> its provider (a tenant, or a member organisation)
+PROVIDERS = {"kumamoto-aed": "431001", "yatsushiro-toilets": "432024", "org-bus": "1234567890123"}
+BOUNDS = event_checks._Bounds.at(NOW, KNOWN, event_checks.DEFAULT_SETTINGS, PROVIDERS.get)
 
 # times around every edge the rule has: the retention cutoff, the tolerated skew, forms kept as
 # sent and forms re-written, offsets PostgreSQL refuses, no zone, nonsense, overflow
@@ -39,9 +42,13 @@ event_ids = st.one_of(st.sampled_from(["e-1", "e-2", "e-3", " ", "", "a\x00b", "
                       st.integers(), st.none())
 tenants = st.one_of(st.sampled_from(sorted(KNOWN) + ["999999"]), st.integers(min_value=0, max_value=999999), st.none())
 metrics = st.one_of(st.sampled_from(list(METRICS) + ["API_CALLS", "bytes"]), st.none())
-quantities = st.one_of(st.integers(min_value=-2, max_value=5), st.sampled_from([metering.MAX_QUANTITY, metering.MAX_QUANTITY + 1]),
+quantities = st.one_of(st.integers(min_value=-2, max_value=5), st.sampled_from([event_checks.MAX_QUANTITY, event_checks.MAX_QUANTITY + 1]),
                        st.booleans(), st.floats(allow_nan=False), st.text(max_size=2))
-fields = {"event_id": event_ids, "tenant": tenants, "metric": metrics, "quantity": quantities, "timestamp": timestamps}
+# a dataset: its own tenant's, another provider's, unknown, not a name at all, or explicitly none
+datasets = st.one_of(st.sampled_from(sorted(PROVIDERS) + ["no-such-dataset", "", "KUMAMOTO-AED"]), st.none(),
+                     st.integers(), st.lists(st.integers(), max_size=1))
+fields = {"event_id": event_ids, "tenant": tenants, "metric": metrics, "quantity": quantities, "timestamp": timestamps,
+          "dataset": datasets}
 
 
 good = {"event_id": st.sampled_from(["e-1", "e-2", "e-3", "x" * 128]), "tenant": st.sampled_from(sorted(KNOWN)),
@@ -88,7 +95,8 @@ batches = st.builds(
 
 def _run(batch, fast):
     parts = []
-    valid, repeated, problems = metering.validate_events(batch, KNOWN, now=NOW, sink=parts.append, fast=fast)
+    valid, repeated, problems = event_checks.validate_events(batch, KNOWN, now=NOW, sink=parts.append, fast=fast,
+                                                             provider_of=PROVIDERS.get)
     return valid, repeated, problems, parts
 
 
@@ -101,17 +109,49 @@ def test_the_fast_check_and_the_explaining_check_answer_every_batch_alike(batch)
 @settings(max_examples=400, deadline=None)
 @given(raw_events)
 def test_whenever_the_fast_check_answers_the_rule_answers_the_same_event_without_a_problem(raw):
-    quick = metering._usual_event(raw, BOUNDS)
+    quick = event_checks._usual_event(raw, BOUNDS)
     if quick is not None:
-        event, event_id, problems = metering._explained_event(raw, "events[0]", BOUNDS)
+        event, event_id, problems = event_checks._explained_event(raw, "events[0]", BOUNDS)
         assert (event, event_id, problems) == (quick, quick.event_id, [])
         assert [type(value) for value in event] == [type(value) for value in quick]
 
 
 def test_the_parts_handed_on_are_the_same_both_ways_in_a_batch_longer_than_a_part():
     batch = [{"event_id": f"e-{i}", "tenant": "431001", "metric": "api_calls", "quantity": 1,
-              "timestamp": (NOW - dt.timedelta(seconds=i)).isoformat()} for i in range(metering.SINK_PART * 2 + 7)]
+              "timestamp": (NOW - dt.timedelta(seconds=i)).isoformat()} for i in range(event_checks.SINK_PART * 2 + 7)]
     batch.insert(600, dict(batch[3]))  # a repeat
     fast, slow = _run(batch, fast=True), _run(batch, fast=False)
     assert fast == slow
-    assert [len(part) for part in fast[3]] == [metering.SINK_PART, metering.SINK_PART, 7] and fast[1] == 1
+    assert [len(part) for part in fast[3]] == [event_checks.SINK_PART, event_checks.SINK_PART, 7] and fast[1] == 1
+
+
+def _usual(**changed):
+    return {"event_id": "u-1", "tenant": "431001", "metric": "api_calls", "quantity": 1, "timestamp": NOW.isoformat(),
+            **changed}
+
+
+def test_a_well_formed_event_naming_its_tenants_own_dataset_takes_the_fast_check():
+    event = event_checks._usual_event(_usual(dataset="kumamoto-aed"), BOUNDS)
+    assert event is not None and event.dataset == "kumamoto-aed"
+    # another provider's dataset, or one the register does not hold: the fast check does not know
+    assert event_checks._usual_event(_usual(dataset="yatsushiro-toilets"), BOUNDS) is None
+    assert event_checks._usual_event(_usual(dataset="no-such-dataset"), BOUNDS) is None
+
+
+def test_each_fall_through_is_counted_by_reason_and_logged_once_per_batch(caplog):
+    import logging
+
+    before = event_checks.fall_throughs()
+    batch = [_usual(event_id="fast"),
+             collections.OrderedDict(_usual(event_id="ordered")),  # a dict subclass: accepted by the rule only
+             types.MappingProxyType(_usual(event_id="proxy")),  # a mapping that is not a dict: accepted by the rule
+             _usual(event_id="bad", quantity=-1)]  # refused by the rule
+    with caplog.at_level(logging.INFO, logger="tenancy.usage.event_checks"):
+        _run(batch, fast=True)
+    after = event_checks.fall_throughs()
+    assert (after["unusual"] - before["unusual"], after["refused"] - before["refused"]) == (2, 1)
+    [record] = [r for r in caplog.records if r.name == "tenancy.usage.event_checks"]
+    assert (record.fall_throughs, record.refused, record.unusual) == (3, 1, 2)
+    # the explaining check alone (fast=False) hands nothing over: nothing is counted
+    _run(batch, fast=False)
+    assert event_checks.fall_throughs() == after

@@ -56,7 +56,7 @@ def test_the_platform_csv_has_every_tenant_and_a_total(client, october, as_opera
 def test_the_excel_report_has_the_month_and_the_fiscal_year_trend(client, october, as_operator):
     response = client.get("/api/v1/usage/report?month=2026-10&format=xlsx", headers=as_operator)
     book = load_workbook(io.BytesIO(response.get_data()))
-    assert book.sheetnames == ["月次利用実績", "月別推移"]
+    assert book.sheetnames == ["月次利用実績", "月別推移", "データセット別", "提供団体別"]
     summary = book["月次利用実績"]
     assert "2026年10月" in summary["A1"].value
     trend = book["月別推移"]
@@ -100,7 +100,7 @@ def test_the_admin_usage_page_shows_the_table_chart_and_downloads(client, octobe
     png = client.get("/admin/usage/chart.png?month=2026-10&metric=api_calls&download=1")
     assert png.headers["Content-Disposition"].startswith("attachment") and png_size(png.get_data()) == (1000, 560)
     xlsx = client.get("/admin/usage/report.xlsx?month=2026-10")
-    assert load_workbook(io.BytesIO(xlsx.get_data())).sheetnames == ["月次利用実績", "月別推移"]
+    assert load_workbook(io.BytesIO(xlsx.get_data())).sheetnames == ["月次利用実績", "月別推移", "データセット別", "提供団体別"]
 
 
 def test_a_municipal_admin_sees_only_their_tenant_on_the_admin_page(client, october):
