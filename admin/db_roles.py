@@ -85,6 +85,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "dataset_category": ("UPDATE (active)",),
     "dataset_grant": ("DELETE",),
     "dataset_distribution": ("DELETE",),
+    "dataset_search_gram": ("DELETE",),  # a dataset's search index is written again with its text
     "member_organisation": ("UPDATE",),
     "member_screening_item": ("UPDATE (active)",),
     "member_screening_check": ("UPDATE (checked, note, checked_by, checked_at)", "DELETE"),

@@ -80,18 +80,20 @@ def alternate(sides: dict[str, Callable[[int], float]], rounds: int) -> dict[str
 
 
 def report(name: str, value: float, limit: float | None, target: Target | str | None, unit: str,
-           higher_is_better: bool = True) -> bool | None:
+           higher_is_better: bool = True, *, width: int = 44, value_width: int = 11) -> bool | None:
     """Print one figure beside its limit (same run), their ratio and the project's target.
 
     ``target``: a :class:`Target`, a key of ``TARGETS``, or None when issue #12 sets none.
+    ``width``/``value_width``: the columns of the name and of the figures (a line that carries its
+    own name before this one's gives a short ``name`` and ``width``).
     Returns whether the target is met (None without a target)."""
     if isinstance(target, str):
         target = TARGETS[target]
-    line = f"{name:<44} {value:>11,.2f} {unit}"
+    line = f"{name:<{width}} {value:>{value_width},.2f} {unit}"
     ratio = None
     if limit is not None:
         ratio = value / limit if limit else math.inf
-        line += f" | limit (same run) {limit:>11,.2f} {unit} | ratio {ratio:5.2f}"
+        line += f" | limit (same run) {limit:>{value_width},.2f} {unit} | ratio {ratio:5.2f}"
     met = None
     if target is None:
         line += " | no project target"
@@ -151,3 +153,19 @@ def synthetic_codes(count: int, taken: set[str]) -> list[str]:
             taken.add(code)
             codes.append(code)
     return sorted(codes)
+
+
+def schema_key() -> str:
+    """A short digest of the schema the models declare (tables, columns, indexes): a cached data set is
+    reused only by code with the same schema."""
+    import hashlib
+
+    from admin import _import_models
+    from core.db import metadata
+
+    _import_models()
+    parts = []
+    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
+        parts.append(table.name + ":" + ",".join(f"{c.name} {c.type}" for c in table.columns) + ":" +
+                     ",".join(sorted(f"{i.name}({','.join(c.name for c in i.columns)})" for i in table.indexes)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]

@@ -61,5 +61,6 @@ def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) 
     if rows:
         session.execute(Dataset.__table__.insert(), rows)
         session.execute(Distribution.__table__.insert(), dists)
+    operations.index_search_texts(session)  # the search index, as the one write path keeps it
     session.commit()
     return total

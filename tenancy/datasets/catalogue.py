@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 from core.actor import Actor
 from tenancy.datasets import operations, standards, terms as dataset_terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
-                                     Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms,
-                                     Distribution, Frequency)
+                                     Dataset, DatasetCategory, DatasetLicence, DatasetSearchGram, DatasetStatus,
+                                     DatasetTerms, Distribution, Frequency, search_grams)
 
 MAX_ROWS = 1000
 SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
@@ -129,14 +130,28 @@ def _order(sort: str) -> list[Any]:
 
 
 def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", sort: str = "", rows: int = 10,
-           start: int = 0, names: Sequence[str] | None = None) -> Page:
-    """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader)."""
+           start: int = 0, names: Sequence[str] | None = None, use_index: bool = True) -> Page:
+    """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader).
+
+    ``use_index``: the words of ``q`` are looked up in the search index first (:class:`DatasetSearchGram`),
+    which only narrows the rows the rule's LIKE reads; False reads them all (the same answer: the
+    differential test in tests/datasets/test_search_index.py compares both)."""
     if not 0 <= rows <= MAX_ROWS:
         raise BadQuery("rows", f"rows must be between 0 and {MAX_ROWS}.")
     if not 0 <= start <= 10_000_000:
         raise BadQuery("start", "start must be 0 or more.")
     filters = parse_fq(fq)
-    query = sa.select(Dataset.id).where(Dataset.status == DatasetStatus.published, operations.visibility(session, actor))
+    words = [word.lower() for word in q.split()[:10]] if q and q != "*:*" else []
+    query, published = sa.select(Dataset.id), Dataset.status == DatasetStatus.published
+    probes = _probes(words) if use_index else []
+    if probes:  # the candidates: datasets whose text holds some pairs of every word (a superset; the LIKE decides)
+        found = [sa.select(DatasetSearchGram.dataset_id).where(DatasetSearchGram.gram == gram) for gram in probes]
+        query = query.where(Dataset.id.in_(found[0] if len(found) == 1 else sa.intersect(*found)))
+        # the same test, written so that no index serves it: SQLite without statistics would otherwise walk
+        # the status index (most of the register) rather than start from the candidates
+        published = sa.type_coerce(Dataset.status.op("||")(sa.literal_column("''")), sa.String) == \
+            DatasetStatus.published.value
+    query = query.where(published, operations.visibility(session, actor))
     if names is not None:
         query = query.where(Dataset.name.in_(list(names)))
     for value in filters.get("organization", []):
@@ -152,14 +167,30 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
                                    Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
                                    Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
     for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
-        query = query.where(Dataset.id.in_(sa.select(Distribution.dataset_id).where(Distribution.format == value)))
-    for word in q.split()[:10] if q and q != "*:*" else []:
-        query = query.where(Dataset.search_text.like(f"%{_escape(word.lower())}%", escape="\\"))
+        has_format = sa.select(Distribution.dataset_id).where(Distribution.format == value)
+        # among a few candidates, each one's distributions are read; else the list of datasets of the format
+        query = query.where(has_format.where(Distribution.dataset_id == Dataset.id).exists() if probes else
+                            Dataset.id.in_(has_format))
+    for word in words:  # the rule: each word is in the search text (CKAN's AND of the words)
+        query = query.where(Dataset.search_text.like(f"%{_escape(word)}%", escape="\\"))
     order = _order(sort)
-    # the count reads the covering index ix_dataset_search; the page walks ix_dataset_catalogue in name order
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     ids = list(session.scalars(query.order_by(*order).offset(start).limit(rows))) if rows else []
     return Page(entries(session, ids, actor), total, start, rows)
+
+
+PROBES_PER_WORD, MAX_PROBES = 3, 6
+
+
+def _probes(words: Sequence[str]) -> list[str]:
+    """The pairs a search looks up in the index: some of each word's (first, middle, last), a few in
+    all; any of a word's pairs is in every text that holds the word, so any choice keeps the answer."""
+    chosen: dict[str, None] = {}
+    for word in words:
+        pairs = search_grams(word)
+        chosen.update(dict.fromkeys(pairs if len(pairs) <= PROBES_PER_WORD else
+                                    [pairs[0], pairs[len(pairs) // 2], pairs[-1]]))
+    return list(chosen)[:MAX_PROBES]
 
 
 def _escape(value: str) -> str:
@@ -177,8 +208,11 @@ def entries(session: Session, ids: Sequence[int], actor: Actor | None = None) ->
                                 .order_by(Distribution.id)):
         dists.setdefault(dist.dataset_id, []).append(dist)
     found = providers(session, [d.provider_code for d in datasets.values()])
-    cats = {c.code: c for c in operations.categories(session, include_inactive=True)}
-    lics = {lic.code: lic for lic in operations.licences(session, include_inactive=True)}
+    # only the categories and licences these datasets name (the lists were made when the first was registered)
+    cats = {c.code: c for c in session.scalars(sa.select(DatasetCategory).where(
+        DatasetCategory.code.in_(sorted({d.category_code for d in datasets.values()}))))}
+    lics = {lic.code: lic for lic in session.scalars(sa.select(DatasetLicence).where(
+        DatasetLicence.code.in_(sorted({d.licence_code for d in datasets.values()}))))}
     own = [d for d in datasets.values() if lics.get(d.licence_code) is not None and lics[d.licence_code].own_terms]
     current = dataset_terms.current_of(session, [d.id for d in own])
     held = dataset_terms.withheld(session, actor, own)
@@ -303,15 +337,66 @@ class CatalogueInfo:
     publisher_ja: str = "熊本県"
 
 
-def _vocabulary(base: str) -> SimpleNamespace:
-    """rdflib's terms and the namespaces a catalogue page is written with (rdflib imported here, on first use)."""
+class _Terms:
+    """A namespace whose terms are made once: rdflib makes (and checks) a new URIRef at every attribute
+    access of a namespace, which a page of the feed does thousands of times."""
+
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        term = getattr(self._namespace, name)
+        setattr(self, name, term)  # found in the instance from now on, without __getattr__
+        return term
+
+    def __str__(self) -> str:
+        return str(self._namespace)
+
+
+class _Literals:
+    """rdflib's Literal, each distinct one made once per page (a page repeats its labels, dates and texts)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._made = make, {}
+
+    def __call__(self, value: Any, lang: str | None = None, datatype: Any = None) -> Any:
+        key = (type(value), value, lang, datatype)
+        found = self._made.get(key)
+        if found is None:
+            found = self._made[key] = self._make(value, lang=lang, datatype=datatype)
+        return found
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_vocabulary(base: str) -> SimpleNamespace:
     from rdflib import BNode, Literal, Namespace, URIRef
     from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, XSD
 
-    return SimpleNamespace(BNode=BNode, Literal=Literal, URIRef=URIRef, DCAT=DCAT, DCTERMS=DCTERMS, FOAF=FOAF, OWL=OWL,
-                           RDF=RDF, RDFS=RDFS, SKOS=SKOS, XSD=XSD, Namespace=Namespace,
-                           VCARD=Namespace("http://www.w3.org/2006/vcard/ns#"),
-                           HYDRA=Namespace("http://www.w3.org/ns/hydra/core#"), RENKEI=Namespace(f"{base}/ns#"))
+    return SimpleNamespace(BNode=BNode, Literal=Literal, URIRef=URIRef, DCAT=_Terms(DCAT), DCTERMS=_Terms(DCTERMS),
+                           FOAF=_Terms(FOAF), OWL=_Terms(OWL), RDF=_Terms(RDF), RDFS=_Terms(RDFS), SKOS=_Terms(SKOS),
+                           XSD=_Terms(XSD), Namespace=Namespace,
+                           VCARD=_Terms(Namespace("http://www.w3.org/2006/vcard/ns#")),
+                           HYDRA=_Terms(Namespace("http://www.w3.org/ns/hydra/core#")),
+                           RENKEI=_Terms(Namespace(f"{base}/ns#")))
+
+
+def _vocabulary(base: str) -> SimpleNamespace:
+    """rdflib's terms and the namespaces a catalogue page is written with (rdflib imported here, on first
+    use; the terms made once per process), with the page's own Literal maker and the set of the shared
+    nodes' triples the page holds already (:func:`_add_shared`)."""
+    shared = _shared_vocabulary(base)
+    return SimpleNamespace(**{**vars(shared), "Literal": _Literals(shared.Literal), "shared": set()})
+
+
+def _add_shared(g: Any, v: SimpleNamespace, *triples: Any) -> None:
+    """The triples that describe a node many datasets of a page point to (a licence, a theme, a file type),
+    each added once: the graph is the same (a graph is a set), its store is asked fewer times."""
+    for triple in triples:
+        if triple not in v.shared:
+            v.shared.add(triple)
+            g.add(triple)
 
 
 def dcat_graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
@@ -398,7 +483,7 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
         g.add((node, v.DCTERMS.title, v.Literal(d.title_en, lang="en")))
     if d.description.strip():
         g.add((node, v.DCTERMS.description, v.Literal(d.description, lang="ja")))
-    landing = _document(g, v.URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
+    landing = _document(g, v, v.URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
     g.add((landing, v.RDF.type, v.FOAF.Document))
     g.add((node, v.DCAT.landingPage, landing))
     agent = v.URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
@@ -444,15 +529,15 @@ def _add_licence_and_access(g: Any, v: SimpleNamespace, base: str, node: Any, en
     d = entry.dataset
     licence_uri = v.URIRef(entry.licence.url) if entry.licence and entry.licence.url else \
         v.URIRef(f"{base}/catalogue/licences/{d.licence_code}")
-    g.add((licence_uri, v.RDF.type, v.DCTERMS.LicenseDocument))
+    _add_shared(g, v, (licence_uri, v.RDF.type, v.DCTERMS.LicenseDocument))
     if entry.licence:
-        g.add((licence_uri, v.RDFS.label, v.Literal(entry.licence.title_ja, lang="ja")))
+        _add_shared(g, v, (licence_uri, v.RDFS.label, v.Literal(entry.licence.title_ja, lang="ja")))
     g.add((node, v.DCTERMS.license, licence_uri))
     rights = v.URIRef(f"http://publications.europa.eu/resource/authority/access-right/{EU_ACCESS[Access(d.access)]}")
-    g.add((rights, v.RDF.type, v.DCTERMS.RightsStatement))
+    _add_shared(g, v, (rights, v.RDF.type, v.DCTERMS.RightsStatement))
     g.add((node, v.DCTERMS.accessRights, rights))
     frequency = v.URIRef(f"http://publications.europa.eu/resource/authority/frequency/{EU_FREQUENCY[Frequency(d.frequency)]}")
-    g.add((frequency, v.RDF.type, v.DCTERMS.Frequency))
+    _add_shared(g, v, (frequency, v.RDF.type, v.DCTERMS.Frequency))
     g.add((node, v.DCTERMS.accrualPeriodicity, frequency))
     return licence_uri
 
@@ -462,15 +547,15 @@ def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, 
     d = entry.dataset
     if entry.category is not None:
         theme = v.URIRef(f"{base}/catalogue/themes/{entry.category.code}")
-        g.add((theme, v.RDF.type, v.SKOS.Concept))
-        g.add((theme, v.SKOS.prefLabel, v.Literal(entry.category.label_ja, lang="ja")))
-        g.add((theme, v.SKOS.inScheme, scheme))
+        _add_shared(g, v, (theme, v.RDF.type, v.SKOS.Concept),
+                    (theme, v.SKOS.prefLabel, v.Literal(entry.category.label_ja, lang="ja")),
+                    (theme, v.SKOS.inScheme, scheme))
         g.add((node, v.DCAT.theme, theme))
     kind = standards.kind_of(d.standard_kind)
     if kind is not None:
         standard = v.URIRef(f"{base}/catalogue/standards/{kind.code}")
-        g.add((standard, v.RDF.type, v.DCTERMS.Standard))
-        g.add((standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")))
+        _add_shared(g, v, (standard, v.RDF.type, v.DCTERMS.Standard),
+                    (standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")))
         g.add((node, v.DCTERMS.conformsTo, standard))
         if d.conformant is not None:
             g.add((node, v.RENKEI.conformance, v.Literal(operations.conformance_label(d)[0], lang="ja")))
@@ -496,18 +581,18 @@ def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str
     dnode = v.URIRef(f"{base}/catalogue/distributions/{uid}-{index + 1}")
     g.add((node, v.DCAT.distribution, dnode))
     g.add((dnode, v.RDF.type, v.DCAT.Distribution))
-    g.add((dnode, v.DCAT.accessURL, _document(g, v.URIRef(dist.url))))
+    g.add((dnode, v.DCAT.accessURL, _document(g, v, v.URIRef(dist.url))))
     if not dist.is_api:
-        g.add((dnode, v.DCAT.downloadURL, _document(g, v.URIRef(dist.url))))
+        g.add((dnode, v.DCAT.downloadURL, _document(g, v, v.URIRef(dist.url))))
     if dist.title:
         g.add((dnode, v.DCTERMS.title, v.Literal(dist.title, lang="ja")))
     if dist.format:
         fmt = v.URIRef(f"http://publications.europa.eu/resource/authority/file-type/{dist.format.upper()}")
-        g.add((fmt, v.RDF.type, v.DCTERMS.MediaTypeOrExtent))
+        _add_shared(g, v, (fmt, v.RDF.type, v.DCTERMS.MediaTypeOrExtent))
         g.add((dnode, v.DCTERMS.format, fmt))
     if dist.media_type:
         media = v.URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
-        g.add((media, v.RDF.type, v.DCTERMS.MediaType))
+        _add_shared(g, v, (media, v.RDF.type, v.DCTERMS.MediaType))
         g.add((dnode, v.DCAT.mediaType, media))
     if dist.byte_size is not None:
         g.add((dnode, v.DCAT.byteSize, v.Literal(dist.byte_size, datatype=v.XSD.nonNegativeInteger)))
@@ -516,8 +601,6 @@ def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str
         g.add((dnode, v.DCTERMS.rights, rights_statement))
 
 
-def _document(g: Any, uri: Any) -> Any:
-    from rdflib.namespace import RDF, RDFS
-
-    g.add((uri, RDF.type, RDFS.Resource))  # DCAT-AP's shapes ask the class of an address explicitly
+def _document(g: Any, v: SimpleNamespace, uri: Any) -> Any:
+    _add_shared(g, v, (uri, v.RDF.type, v.RDFS.Resource))  # DCAT-AP's shapes ask the class of an address explicitly
     return uri

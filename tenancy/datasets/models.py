@@ -151,8 +151,6 @@ class Dataset(SQLModel, table=True):
     __table_args__ = (
         # the catalogue: published and visible, in name order (its pages, package_list, the DCAT feed)
         sa.Index("ix_dataset_catalogue", "status", "access", "name"),
-        # a catalogue search reads the text from the index alone (no row is fetched to be matched)
-        sa.Index("ix_dataset_search", "status", "access", "search_text"),
         # one provider's datasets (the register's lists, CKAN's organization filter: with the access, so that
         # a reader's provider filter is three equalities here and not a scan of ix_dataset_search)
         sa.Index("ix_dataset_provider", "provider_code", "status", "access"),
@@ -241,6 +239,35 @@ class DatasetCheck(SQLModel, table=True):
 def search_text_of(title_ja: str, title_en: str, keywords: str, description: str) -> str:
     """The one text a catalogue search looks in (so one LIKE, the same on SQLite and PostgreSQL)."""
     return "\n".join((title_ja, title_en, keywords, description)).lower()
+
+
+# ASCII letters folded as SQLite's LIKE folds them (search_text is lower-cased already: a no-op there)
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def search_grams(text: str) -> list[str]:
+    """The character pairs (bigrams) of ``text`` that hold no white space, ASCII letters folded, each
+    once, in the order they first appear.
+
+    A catalogue search word is a run of characters without white space, so every text that holds the
+    word (as LIKE finds it, on SQLite and PostgreSQL) holds all the word's pairs: the pairs of a
+    dataset's ``search_text`` (:class:`DatasetSearchGram`) find a superset of the datasets that match,
+    and the LIKE decides. Pairs, not triples: Japanese search words are often two characters (避難)."""
+    text = text.translate(_ASCII_FOLD)
+    return list(dict.fromkeys(text[i:i + 2] for i in range(len(text) - 1)
+                              if not (text[i].isspace() or text[i + 1].isspace())))
+
+
+class DatasetSearchGram(SQLModel, table=True):
+    """The catalogue's search index, derived from ``Dataset.search_text`` (:func:`search_grams`) and
+    written only with it (:func:`tenancy.datasets.operations.index_search_text`): one row per pair and
+    dataset. A search looks up its words' pairs here to pick the candidates the LIKE then checks, so that
+    a search at national size reads a few thousand rows and not the whole register."""
+
+    __tablename__ = "dataset_search_gram"
+
+    gram: str = Field(primary_key=True, max_length=2)
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id", index=True)
 
 
 class DatasetTerms(SQLModel, table=True):
