@@ -44,6 +44,12 @@ class AuditRecord(SQLModel, table=True):
     """One administrative act. Append-only; each record carries the hash of the previous one."""
 
     __tablename__ = "audit_record"
+    __table_args__ = (
+        # a person's or a thing's records by id (the log names people of records written before names
+        # were stored from their other records: admin.views.labels, governance.audit.known_people)
+        sa.Index("ix_audit_record_target", "target_type", "target_id"),
+        sa.Index("ix_audit_record_actor_subject", "actor_subject"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, unique=True))

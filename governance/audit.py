@@ -307,6 +307,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "controller_contact": "管理者の連絡先", "owner_code": "登録団体",
     "required_level": "必要な個人認証レベル", "api_client_id": "API クライアント",
     "responsibility": "責任分界", "level": "レベル", "purposes": "利用目的", "items": "データ項目",
+    "item_datasets": "データ項目の出所（データセット）",
     # people, members and acts in several steps (tenancy.identity, tenancy.members, core.audit.act)
     "full_name": "氏名", "first_name": "名", "last_name": "姓", "outcome": "結果", "representative": "代表会員",
     "added": "加わった会員", "removed": "外れた会員", "search": "検索条件", "dissolved": "解散",
@@ -317,6 +318,69 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
     "single_finance_officer": "一人体制の財政担当者による採用",  # RENKEI_FOUR_EYES off
 }
+
+
+# --- people the log names ------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class KnownPerson:
+    """A person as renkei's own records know them: ``name`` 「田中 太郎」, ``login`` their user name."""
+
+    name: str | None
+    login: str | None
+
+
+def _named_in(payload: str | None) -> tuple[str | None, str | None]:
+    try:
+        data = json.loads(payload) if payload else None
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    name = data.get("full_name") if isinstance(data.get("full_name"), str) else None
+    if not name and isinstance(data.get("last_name"), str):  # 「姓 名」 as an account's display name reads
+        name = f"{data.get('last_name') or ''} {data.get('first_name') or ''}".strip() or None
+    login = data.get("username") if isinstance(data.get("username"), str) else None
+    return name or None, login or None
+
+
+def known_people(session: Session, user_ids: Iterable[str]) -> dict[str, KnownPerson]:
+    """Names of people (Keycloak user ids) from the log itself, for records written before user acts
+    stored them (issue 25; old records are never changed): the newest record about the person that
+    carries their name and login (acts since names are stored), and else the name they acted under
+    (a record whose actor they were). Three indexed queries whatever the size of the log
+    (``ix_audit_record_target``, ``ix_audit_record_actor_subject``); renkei keeps no other directory
+    of people, and Keycloak is not asked (a page of the log must not wait on a call per row). A person
+    the log knows nothing more of is not in the answer."""
+    ids = sorted({i for i in user_ids if i})
+    if not ids:
+        return {}
+    found: dict[str, list[str | None]] = {}
+    for marker in ('"full_name"', '"username"'):
+        wanted = [i for i in ids if not (found.get(i) or [None, None])[0]]
+        if not wanted:
+            break
+        newest = (sa.select(sa.func.max(AuditRecord.seq)).where(
+            AuditRecord.target_type == "user", AuditRecord.target_id.in_(wanted),
+            sa.or_(AuditRecord.after.like(f"%{marker}%"), AuditRecord.before.like(f"%{marker}%")))
+            .group_by(AuditRecord.target_id))
+        for target_id, before, after in session.execute(sa.select(AuditRecord.target_id, AuditRecord.before,
+                                                                  AuditRecord.after).where(AuditRecord.seq.in_(newest))):
+            name, login = _named_in(after)
+            if not (name or login):
+                name, login = _named_in(before)
+            known = found.setdefault(target_id, [None, None])
+            known[0], known[1] = known[0] or name, known[1] or login
+    wanted = [i for i in ids if not (found.get(i) or [None, None])[0]]
+    if wanted:
+        newest = (sa.select(sa.func.max(AuditRecord.seq)).where(AuditRecord.actor_subject.in_(wanted),
+                                                                AuditRecord.actor_name != "")
+                  .group_by(AuditRecord.actor_subject))
+        for subject, name in session.execute(sa.select(AuditRecord.actor_subject, AuditRecord.actor_name)
+                                             .where(AuditRecord.seq.in_(newest))):
+            if name and name != subject:
+                found.setdefault(subject, [None, None])[0] = name
+    return {i: KnownPerson(name, login) for i, (name, login) in found.items() if name or login}
 
 
 # --- verification ---------------------------------------------------------------------------------

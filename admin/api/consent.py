@@ -78,9 +78,22 @@ class AssuranceLevelList(BaseModel):
     items: list[AssuranceLevelOut]
 
 
+class ItemDatasetOut(BaseModel):
+    """The dataset of the register a data item comes from."""
+
+    uid: str
+    name: str = Field(description="The catalogue name (CKAN's `name`, what package_show takes)")
+    title_ja: str
+    title_en: str
+    provider_code: str
+    provider_name_ja: str
+    provider_name_en: str
+
+
 class ConsentDataItemOut(BaseModel):
     name: str
-    dataset_ref: str | None
+    dataset_ref: str | None = Field(description="The catalogue name of the dataset it comes from; null for a free item")
+    dataset: ItemDatasetOut | None
 
 
 class ConsentTextOut(BaseModel):
@@ -112,6 +125,11 @@ class DataServiceList(BaseModel):
     items: list[DataServiceOut]
 
 
+class ReceiptSourceOut(BaseModel):
+    category: str = Field(description="A data item the consent covers")
+    dataset: ItemDatasetOut | None = Field(description="The dataset of the register it comes from; null for a free item")
+
+
 class ConsentReceiptOut(BaseModel):
     """A consent receipt (ISO/IEC TS 27560 fields) the person can keep."""
 
@@ -121,6 +139,7 @@ class ConsentReceiptOut(BaseModel):
     timestamp: str
     purposes: list[str]
     personal_data_categories: list[str]
+    personal_data_sources: list[ReceiptSourceOut]
     state: str
 
 
@@ -163,7 +182,14 @@ class PersonHistoryOut(BaseModel):
 def _text_out(text) -> dict:
     return {"number": text.number, "title": text.title, "body_ja": text.body_ja, "body_en": text.body_en,
             "content_hash": text.content_hash, "purposes": consent.purposes_of(db.session, text.id),
-            "items": [{"name": i.name, "dataset_ref": i.dataset_ref} for i in consent.items_of(db.session, text.id)]}
+            "items": _items_out(text.id)}
+
+
+def _items_out(text_id: int) -> list[dict]:
+    sources = consent.item_sources(db.session, text_id)
+    summaries = consent.dataset_summary(db.session, [s.dataset for s in sources])
+    return [{"name": s.item.name, "dataset_ref": s.dataset.name if s.dataset else None,
+             "dataset": summaries[s.dataset.id] if s.dataset else None} for s in sources]
 
 
 def _service_out(service: DataService, with_text: bool = True) -> dict:

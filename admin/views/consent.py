@@ -18,6 +18,7 @@ history and every linkage search is audited by the operation it calls.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Response, abort, g, request, url_for
 from flask_admin import expose
@@ -32,7 +33,7 @@ from core.errors import DomainError
 from governance.consent import history, lifecycle, operations as consent
 from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
                                        ConsentEvent, ConsentMethod, ServiceStatus)
-from tenancy.datasets import catalogue
+from tenancy.datasets import catalogue, operations as datasets
 from tenancy.identity.models import ApiClient
 
 SERVICE_FIELDS = ("owner_code", "name", "provider", "controller", "controller_contact", "responsibility",
@@ -87,9 +88,77 @@ TEXT_MAPPING = {"text.title": "title", "text.body_ja": "body_ja", "text.body_en"
                 "purposes": "purposes", "items": "items"}
 
 
-def _text_draft(values: dict[str, str]) -> dict:
-    return {"title": values["title"], "body_ja": values["body_ja"], "body_en": values["body_en"],
-            "purposes": _lines(values["purposes"]), "items": consent.items_named(_lines(values["items"]))}
+# The data items of a consent text are rows of the form: a name typed, the dataset it comes from picked
+# (the datasets the service's owner may name, searchable); never an identifier typed.
+BLANK_ROWS, MORE_ROWS, PICKER_SIZE = 3, 3, 50
+_ITEM_PROBLEM = re.compile(r"^(?:text\.)?items\[(\d+)\]\.dataset_ref$")
+
+
+def _posted_rows() -> list[dict[str, str]]:
+    names, picked = request.form.getlist("item_name"), request.form.getlist("item_dataset")
+    rows = [{"name": (name or "").strip()[:200], "dataset": (picked[i] if i < len(picked) else "").strip()[:100]}
+            for i, name in enumerate(names[:200])]
+    return rows
+
+
+def _with_blanks(rows: list[dict[str, str]], blanks: int = BLANK_ROWS) -> list[dict[str, str]]:
+    return rows + [{"name": "", "dataset": ""} for _ in range(blanks)]
+
+
+def _text_values(values: dict) -> dict:
+    """The text fields typed, with the item rows and the picker's search."""
+    values = {**values, "rows": _posted_rows(), "dataset_q": (request.form.get("dataset_q") or "").strip()[:100]}
+    if request.form.get("action") == "more_rows":
+        values["rows"] = _with_blanks(values["rows"], MORE_ROWS)
+    return values
+
+
+def _text_draft(values: dict) -> tuple[dict, list[int], dict[str, str]]:
+    """The draft of the typed text; the row of each data item (by its position); problems of rows
+    the draft cannot carry (a dataset picked for no name)."""
+    named = [(index, row) for index, row in enumerate(values["rows"]) if row["name"]]
+    errors = {f"item_dataset_{index}": _("Enter the name of the data item this dataset is the source of.")
+              for index, row in enumerate(values["rows"]) if row["dataset"] and not row["name"]}
+    items = consent.items_named([row["name"] for _index, row in named])
+    for _index, row in named:
+        if row["dataset"]:
+            items[row["name"]] = {"dataset_ref": row["dataset"]}
+    draft = {"title": values["title"], "body_ja": values["body_ja"], "body_en": values["body_en"],
+             "purposes": _lines(values["purposes"]), "items": items}
+    return draft, [index for index, _row in named], errors
+
+
+def _text_errors(error: DomainError, rows_of: list[int], known: tuple[str, ...]) -> tuple[dict[str, str], list]:
+    """The problems beside their fields: a data item's dataset beside its row's picker."""
+    errors, left = {}, []
+    for item in error.problems:
+        found = _ITEM_PROBLEM.match(item.get("field", ""))
+        if found and int(found.group(1)) < len(rows_of):
+            errors.setdefault(f"item_dataset_{rows_of[int(found.group(1))]}", item["message_ja"] if _ja() else item["message_en"])
+        else:
+            left.append(item)
+    error.problems = left
+    more, left = _errors_of(error, TEXT_MAPPING, known)
+    return {**more, **errors}, left
+
+
+def _picker(owner_codes: list[str] | None, values: dict) -> dict:
+    """What the items' dataset pickers offer: the datasets the owner may name matching the search,
+    those already picked first; each by its title with its provider's name."""
+    chosen = [row["dataset"] for row in values.get("rows", []) if row["dataset"]]
+    rows, total = datasets.nameable_choices(db.session, owner_codes, search=values.get("dataset_q", ""), chosen=chosen,
+                                            limit=PICKER_SIZE)
+    names = catalogue.providers(db.session, [d.provider_code for d in rows])
+    options = []
+    for d in rows:
+        provider = names.get(d.provider_code)
+        who = (provider.name_ja if _ja() else provider.name_en) if provider else d.provider_code
+        title = d.title_ja if _ja() else (d.title_en or d.title_ja)
+        options.append((d.uid, f"{title}（{who}）"))
+    known = {uid for uid, _label in options}
+    # a pick that is no longer offered (typed by hand, or not the owner's to name) stays shown as picked
+    options += [(uid, uid) for uid in chosen if uid not in known]
+    return {"options": options, "matching": total, "size": PICKER_SIZE}
 
 
 def _refused(error: DomainError) -> None:
@@ -100,9 +169,34 @@ def _refused(error: DomainError) -> None:
         abort(404)
 
 
+def _shown_sources(summaries: list[tuple[str, dict | None]]) -> list[dict]:
+    """Data items as the pages show them: the name, the dataset's title and provider in the reader's
+    language, and the link to the dataset's page where the reader may open it."""
+    shown = []
+    for name, dataset in summaries:
+        entry = {"name": name, "title": None, "provider": None, "url": None}
+        if dataset is not None:
+            entry["title"] = dataset["title_ja"] if _ja() else dataset["title_en"]
+            entry["provider"] = dataset["provider_name_ja"] if _ja() else dataset["provider_name_en"]
+            if authz.allowed(g.actor, "dataset.read", dataset["provider_code"]):
+                entry["url"] = url_for("datasets.detail", uid=dataset["uid"])
+        shown.append(entry)
+    return shown
+
+
+def _text_sources(text_id: int) -> list[dict]:
+    sources = consent.item_sources(db.session, text_id)
+    summaries = consent.dataset_summary(db.session, [s.dataset for s in sources])
+    return _shown_sources([(s.item.name, summaries[s.dataset.id] if s.dataset else None) for s in sources])
+
+
 def _levels() -> list[tuple[str, str]]:
     return [(str(row.level), row.label_ja if _ja() else (row.label_en or row.label_ja))
             for row in consent.list_levels(db.session)]
+
+
+class _RowsRefused(Exception):
+    """The item rows have problems of their own (found before the operation is asked)."""
 
 
 class ConsentServicesView(SecureView):
@@ -141,8 +235,13 @@ class ConsentServicesView(SecureView):
 
     def _form(self, values: dict, errors: dict, status: int = 200):
         owners = self._owners()
+        grant = authz.grant_for(g.actor, "consent.service.manage")
+        # the datasets the chosen owner may name; before one is chosen, those any of the reader's owners may
+        scope = [values["owner_code"]] if values.get("owner_code") in dict(owners) else \
+            (None if grant is not None and grant.all_tenants else [code for code, _label in owners])
         return self.render("renkei/consent_service_form.html", values=values, errors=errors, owners=owners,
-                           levels=_levels(), clients=self._clients([code for code, _label in owners])), status
+                           levels=_levels(), clients=self._clients([code for code, _label in owners]),
+                           picker=_picker(scope, values)), status
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):
@@ -151,8 +250,10 @@ class ConsentServicesView(SecureView):
         if request.method == "GET":
             owners = self._owners()
             return self._form({"owner_code": owners[0][0] if len(owners) == 1 else "", "retention_days": "365",
-                               "required_level": "2"}, {})
-        values = {name: (request.form.get(name) or "").strip() for name in SERVICE_FIELDS + TEXT_FIELDS}
+                               "required_level": "2", "rows": _with_blanks([], 5)}, {})
+        values = _text_values({name: (request.form.get(name) or "").strip() for name in SERVICE_FIELDS + TEXT_FIELDS})
+        if request.form.get("action") in ("search", "more_rows"):  # the picker narrowed, rows added: nothing saved
+            return self._form(values, {})
         errors = {}
         days = None
         if values["retention_days"].isdigit() and len(values["retention_days"]) < 7:
@@ -167,17 +268,23 @@ class ConsentServicesView(SecureView):
             if not values["api_client_id"].isdigit() or len(values["api_client_id"]) > 9:
                 abort(400)
             client = int(values["api_client_id"])
+        rows_of: list[int] = []
         if not errors:
             try:
+                draft, rows_of, errors = _text_draft(values)
+                if errors:
+                    raise _RowsRefused()
                 data = {"owner_code": values["owner_code"], "name": values["name"], "provider": values["provider"],
                         "controller": values["controller"], "controller_contact": values["controller_contact"],
                         "responsibility": values["responsibility"], "retention_days": days, "required_level": level,
-                        "api_client_id": client, "text": _text_draft(values)}
+                        "api_client_id": client, "text": draft}
                 service = consent.register_service(db.session, g.actor, data)
+            except _RowsRefused:
+                pass
             except DomainError as error:
                 db.session.rollback()
                 _refused(error)
-                errors, left = _errors_of(error, TEXT_MAPPING, SERVICE_FIELDS + TEXT_FIELDS)
+                errors, left = _text_errors(error, rows_of, SERVICE_FIELDS + TEXT_FIELDS)
                 if left or not errors:
                     error.problems = left
                     flash_error(error)
@@ -203,7 +310,7 @@ class ConsentServicesView(SecureView):
             "renkei/consent_service.html", service=service, owner=owner, level=level, client=client, texts=texts,
             current=consent.current_text(db.session, service),
             purposes={t.id: consent.purposes_of(db.session, t.id) for t in texts},
-            items={t.id: consent.items_of(db.session, t.id) for t in texts},
+            items={t.id: _text_sources(t.id) for t in texts},
             status_label=_pick(SERVICE_STATUS_LABELS[ServiceStatus(service.status)]),
             moves=lifecycle.allowed_transitions(service) if authz.allowed(g.actor, "consent.manage") else [],
             move_label=lambda t: t.label_ja if _ja() else t.label_en, jst=_jst,
@@ -249,9 +356,20 @@ class ConsentServicesView(SecureView):
         if request.method == "GET":
             values = {"title": current.title, "body_ja": current.body_ja, "body_en": current.body_en,
                       "purposes": "\n".join(consent.purposes_of(db.session, current.id)),
-                      "items": "\n".join(i.name for i in consent.items_of(db.session, current.id))} if current else {}
-            return self.render("renkei/consent_text_form.html", service=service, values=values, errors={})
-        values = {name: (request.form.get(name) or "").strip() for name in TEXT_FIELDS}
+                      "rows": _with_blanks([{"name": s.item.name, "dataset": s.dataset.uid if s.dataset else ""}
+                                            for s in consent.item_sources(db.session, current.id)])} \
+                if current else {"rows": _with_blanks([], 5)}
+            return self._text_form(service, values, {})
+        values = _text_values({name: (request.form.get(name) or "").strip() for name in TEXT_FIELDS})
+        if request.form.get("action") in ("search", "more_rows"):  # the picker narrowed, rows added: nothing saved
+            return self._text_form(service, values, {})
+        try:
+            draft, rows_of, errors = _text_draft(values)
+        except DomainError as error:
+            errors, left = _text_errors(error, [], TEXT_FIELDS)
+            return self._text_form(service, values, errors, 422)
+        if errors:
+            return self._text_form(service, values, errors, 422)
         confirmation = confirm_first(
             self, title=_("Publish a new version of the consent text?"),
             consequence=_("Consents given to earlier versions no longer allow any transfer: each person has to consent to the new version before their data goes to this service again. A version cannot be removed."),
@@ -259,17 +377,21 @@ class ConsentServicesView(SecureView):
         if confirmation is not None:
             return confirmation
         try:
-            text = consent.revise_text(db.session, g.actor, service_id, _text_draft(values))
+            text = consent.revise_text(db.session, g.actor, service_id, draft)
         except DomainError as error:
             db.session.rollback()
             _refused(error)
-            errors, left = _errors_of(error, TEXT_MAPPING, TEXT_FIELDS)
+            errors, left = _text_errors(error, rows_of, TEXT_FIELDS)
             if left or not errors:
                 error.problems = left
                 flash_error(error)
-            return self.render("renkei/consent_text_form.html", service=service, values=values, errors=errors), 422
+            return self._text_form(service, values, errors, 422)
         return post_action(lambda: text, back=url_for(".detail", service_id=service_id),
                            saved=_("Version %(n)s of the consent text is now the current one.", n=text.number))
+
+    def _text_form(self, service, values: dict, errors: dict, status: int = 200):
+        return self.render("renkei/consent_text_form.html", service=service, values=values, errors=errors,
+                           picker=_picker([service.owner_code], values)), status
 
     @expose("/<int:service_id>/linkages")
     def linkages(self, service_id: int):
@@ -366,8 +488,7 @@ class ConsentRecordsView(SecureView):
         for service in consent.approved_services(db.session):
             text = consent.current_text(db.session, service)
             if text is not None:
-                shown.append((service, text, consent.purposes_of(db.session, text.id),
-                              [i.name for i in consent.items_of(db.session, text.id)]))
+                shown.append((service, text, consent.purposes_of(db.session, text.id), _text_sources(text.id)))
         return shown
 
     def _page(self, values: dict, errors: dict, withdraw_values: dict, withdraw_errors: dict, status: int = 200):
@@ -475,6 +596,7 @@ class ConsentRecordsView(SecureView):
             abort(status_of(error))
         data = consent.receipt(db.session, record)
         return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst,
+                           sources=_shown_sources([(s["category"], s["dataset"]) for s in data["personal_data_sources"]]),
                            event=_pick(CONSENT_EVENT_LABELS[ConsentEvent(record.event)]),
                            state=_pick(CONSENT_EVENT_LABELS[ConsentEvent(data["state"])]),
                            method=_pick(CONSENT_METHOD_LABELS[ConsentMethod(record.method)]),

@@ -356,7 +356,7 @@ def actor_text(entry: Any) -> str:
     """The person acting by name; a command's login name beside it (「熊本県 運営者（operator）」)."""
     from core.actor import CLI_ISSUER
 
-    name = entry.actor_name or entry.actor_subject
+    name = entry.actor_name or _known_name(entry.actor_subject) or entry.actor_subject
     if entry.actor_issuer == CLI_ISSUER and entry.actor_subject and entry.actor_subject != name:
         return f"{name}（{entry.actor_subject}）" if ja() else f"{name} ({entry.actor_subject})"
     return name
@@ -395,6 +395,34 @@ def prefetch_targets(entries: list[Any]) -> None:
             cache[(target_type, str(found_id))] = name
         for target_id in ids:
             cache.setdefault((target_type, target_id), None)
+    # people of records written before names were stored: named from the log's other records, one batch
+    people = {e.target_id for e in entries if e.target_type == "user" and not _payload_name(e)[0]}
+    people |= {e.actor_subject for e in entries if not e.actor_name and e.actor_subject}
+    _prefetch_people(cache, people)
+
+
+def _prefetch_people(cache: dict, ids: set[str]) -> None:
+    from governance.audit import known_people
+
+    wanted = {i for i in ids if i and ("person", i) not in cache}
+    if not wanted:
+        return
+    found = known_people(db.session, wanted)
+    for person_id in wanted:
+        cache[("person", person_id)] = found.get(person_id)
+
+
+def _known(person_id: str) -> Any:
+    """The person the log's other records name (governance.audit.known_people), or None."""
+    cache = _target_cache()
+    if ("person", person_id) not in cache:
+        _prefetch_people(cache, {person_id})
+    return cache.get(("person", person_id))
+
+
+def _known_name(person_id: str) -> str | None:
+    known = _known(person_id) if person_id else None
+    return known.name if known is not None else None
 
 
 def _target_cache() -> dict[tuple[str, str], Any]:
@@ -424,6 +452,8 @@ def audit_target_text(entry: Any) -> str:
     target_type, target_id = entry.target_type, entry.target_id
     if target_type == "user":
         name, login = _payload_name(entry)
+        if not name and (known := _known(target_id)) is not None:  # a record written before names were stored
+            name, login = known.name, login or known.login
         if name and login:
             return f"{name}（{login}）" if ja() else f"{name} ({login})"
         return name or login or target_id

@@ -108,8 +108,10 @@ class ConsentPurpose(SQLModel, table=True):
 
 
 class ConsentDataItem(SQLModel, table=True):
-    """One data item a consent text covers. ``dataset_ref`` names the dataset it comes from, where the
-    dataset register has it (no foreign key yet: the register is being built beside this)."""
+    """One data item a consent text covers, and the dataset of the register it comes from (``dataset_id``),
+    or none (a free item). A reference by the register's row, so that the database itself refuses one
+    to a dataset it does not hold and a dataset named by a text cannot vanish from under it; the API
+    speaks of it by the dataset's catalogue name (CKAN's ``name``) and uid."""
 
     __tablename__ = "consent_data_item"
     __table_args__ = (sa.UniqueConstraint("text_id", "name"),)
@@ -118,7 +120,7 @@ class ConsentDataItem(SQLModel, table=True):
     text_id: int = Field(foreign_key="consent_text.id", index=True)
     position: int
     name: str = Field(max_length=200)
-    dataset_ref: str | None = Field(default=None, max_length=200)
+    dataset_id: int | None = Field(default=None, foreign_key="dataset.id", index=True)
 
 
 class ConsentEvent(str, enum.Enum):

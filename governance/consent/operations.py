@@ -17,6 +17,7 @@ were shown); a new version needs new consent (the check refuses consents to olde
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -34,6 +35,8 @@ from governance.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, Co
                                        ConsentMethod, ConsentPurpose, ConsentRecord, ConsentText, DataService,
                                        ServiceStatus)
 from governance.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
+from tenancy.datasets import catalogue as dataset_catalogue, operations as dataset_register
+from tenancy.datasets.models import Dataset
 from tenancy.identity.models import ApiClient
 
 DEFAULT_LEVELS = (
@@ -133,13 +136,72 @@ def items_of(session: Session, text_id: int) -> list[ConsentDataItem]:
                                 .order_by(ConsentDataItem.position)))
 
 
-def consent_text_hash(service: DataService, number: int, draft: TextDraft) -> str:
-    """The hash of a consent text: bound to its service, version, controller, purposes and items
-    (the rule of versioned texts, :func:`core.texts.text_hash`)."""
-    return text_hash({"service": service.id, "number": number, "controller": service.controller,
-                      "title": draft.title, "body_ja": normalise_text(draft.body_ja),
-                      "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
-                      "purposes": list(draft.purposes), "items": list(draft.items)})
+@dataclasses.dataclass(frozen=True)
+class ItemSource:
+    """A data item of a consent text with the dataset of the register it comes from (None: a free item)."""
+
+    item: ConsentDataItem
+    dataset: Dataset | None
+
+
+def item_sources(session: Session, text_id: int) -> list[ItemSource]:
+    """A text's data items in order, each with its dataset (one query)."""
+    rows = session.execute(sa.select(ConsentDataItem, Dataset).outerjoin(Dataset, Dataset.id == ConsentDataItem.dataset_id)
+                           .where(ConsentDataItem.text_id == text_id).order_by(ConsentDataItem.position)).all()
+    return [ItemSource(item, dataset) for item, dataset in rows]
+
+
+def dataset_summary(session: Session, datasets: list[Dataset | None]) -> dict[int, dict[str, Any]]:
+    """The datasets named by data items as their pages, the API and the receipt show them: catalogue
+    name, uid, titles and the provider by name, by the dataset's row id."""
+    present = [d for d in datasets if d is not None]
+    names = dataset_catalogue.providers(session, [d.provider_code for d in present])
+    found = {}
+    for d in present:
+        provider = names.get(d.provider_code)
+        found[d.id] = {"uid": d.uid, "name": d.name, "title_ja": d.title_ja, "title_en": d.title_en or d.title_ja,
+                       "provider_code": d.provider_code,
+                       "provider_name_ja": provider.name_ja if provider else d.provider_code,
+                       "provider_name_en": provider.name_en if provider else d.provider_code}
+    return found
+
+
+def consent_text_hash(service: DataService, number: int, draft: TextDraft,
+                      sources: dict[str, Dataset | None] | None = None) -> str:
+    """The hash of a consent text: bound to its service, version, controller, purposes and items, and
+    to the dataset each item comes from where any does (the rule of versioned texts, :func:`core.texts.text_hash`)."""
+    content = {"service": service.id, "number": number, "controller": service.controller,
+               "title": draft.title, "body_ja": normalise_text(draft.body_ja),
+               "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
+               "purposes": list(draft.purposes), "items": list(draft.items)}
+    named = {name: dataset.uid for name, dataset in (sources or {}).items() if dataset is not None}
+    if named:
+        content["sources"] = named
+    return text_hash(content)
+
+
+def item_sources_of(session: Session, owner_code: str, draft: TextDraft, field_prefix: str = "") -> dict[str, Dataset | None]:
+    """The dataset each data item of ``draft`` names (None: a free item), refused all at once if an item
+    names a dataset the register does not hold or one the service's owner may not name
+    (:func:`tenancy.datasets.operations.nameable_by`: its own, and others' published ones it may see);
+    each problem names the item (``items[<position>].dataset_ref``)."""
+    found: dict[str, Dataset | None] = {}
+    problems = []
+    for position, (name, item) in enumerate(draft.items.items()):
+        ref = (item.dataset_ref or "").strip()
+        dataset = dataset_register.nameable_dataset(session, owner_code, ref) if ref else None
+        if ref and dataset is None:
+            problems.append(problem(
+                f"{field_prefix}items[{position}].dataset_ref",
+                f"Data item “{name}”: “{ref}” is not a dataset of the register this service may name "
+                "(its owner's own, or a published one its owner may see).",
+                f"データ項目「{name}」の出所「{ref}」は、データセット台帳にないか、このサービスの登録団体が利用できない"
+                "データセットです（自団体のもの、または公開中で利用が認められたものを選んでください）。"))
+        found[name] = dataset
+    if problems:
+        raise Invalid("A data item names a dataset the service may not name; nothing was saved.",
+                      "データ項目の出所のデータセットに誤りがあります。保存していません。", problems=problems)
+    return found
 
 
 ITEM_TWICE = problem("items", "A data item is listed twice.", "同じデータ項目が二度書かれています。")
@@ -160,21 +222,29 @@ def _check_draft(draft: TextDraft) -> None:
             problem("purposes", "A purpose is listed twice.", "同じ利用目的が二度書かれています。")])
 
 
-def _add_text(session: Session, actor: Actor, service: DataService, draft: TextDraft) -> ConsentText:
-    _check_draft(draft)
+def _add_text(session: Session, actor: Actor, service: DataService, draft: TextDraft,
+              sources: dict[str, Dataset | None]) -> ConsentText:
     number = (session.scalar(sa.select(sa.func.max(ConsentText.number)).where(ConsentText.service_id == service.id)) or 0) + 1
     text = ConsentText(service_id=service.id, number=number, title=draft.title, body_ja=normalise_text(draft.body_ja),
                        body_en=normalise_text(draft.body_en) if draft.body_en.strip() else "",
-                       content_hash=consent_text_hash(service, number, draft), created_by=_who(actor))
+                       content_hash=consent_text_hash(service, number, draft, sources), created_by=_who(actor))
     session.add(text)
     session.flush()
     for position, statement in enumerate(draft.purposes, 1):
         session.add(ConsentPurpose(text_id=text.id, position=position, statement=statement))
-    for position, (name, item) in enumerate(draft.items.items(), 1):
-        session.add(ConsentDataItem(text_id=text.id, position=position, name=name, dataset_ref=item.dataset_ref or None))
+    for position, name in enumerate(draft.items, 1):
+        dataset = sources.get(name)
+        session.add(ConsentDataItem(text_id=text.id, position=position, name=name,
+                                    dataset_id=dataset.id if dataset is not None else None))
     service.current_text_id = text.id
     session.flush()
     return text
+
+
+def _sources_record(sources: dict[str, Dataset | None]) -> dict[str, Any]:
+    """What the audit record keeps of the items' datasets: 「生年月日: 住民基本台帳（kumamoto-city-jumin）」."""
+    named = {name: f"{d.title_ja}（{d.name}）" for name, d in sources.items() if d is not None}
+    return {"item_datasets": named} if named else {}
 
 
 def _check_client(session: Session, owner_code: str, client_id: int | None) -> None:
@@ -195,15 +265,18 @@ def register_service(session: Session, actor: Actor, data: ServiceCreate | dict)
         raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
                       problems=[problem("required_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
     _check_client(session, data.owner_code, data.api_client_id)
+    _check_draft(data.text)
+    sources = item_sources_of(session, data.owner_code, data.text, "text.")
     service = DataService(owner_code=data.owner_code, name=data.name, provider=data.provider, controller=data.controller,
                           controller_contact=data.controller_contact, responsibility=data.responsibility,
                           retention_days=data.retention_days, required_level=data.required_level,
                           api_client_id=data.api_client_id, created_by=_who(actor))
     session.add(service)
     session.flush()
-    text = _add_text(session, actor, service, data.text)
+    text = _add_text(session, actor, service, data.text, sources)
     audit.record(session, actor, "consent.service.register", "data_service", str(service.id), tenant_code=service.owner_code,
-                 after={**service_summary(service), "version": text.number, "content_hash": text.content_hash})
+                 after={**service_summary(service), "version": text.number, "content_hash": text.content_hash,
+                        **_sources_record(sources)})
     return service
 
 
@@ -216,10 +289,13 @@ def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraf
     if service.status == ServiceStatus.ended:
         raise Conflict("The service has ended.", "このサービスは終了しています。")
     before = service.current_text_id
-    text = _add_text(session, actor, service, draft)
+    _check_draft(draft)
+    sources = item_sources_of(session, service.owner_code, draft)
+    text = _add_text(session, actor, service, draft, sources)
     audit.record(session, actor, "consent.text.revise", "data_service", str(service.id), tenant_code=service.owner_code,
                  before={"text_id": before}, after={"version": text.number, "content_hash": text.content_hash,
-                                                     "purposes": list(draft.purposes), "items": list(draft.items)})
+                                                     "purposes": list(draft.purposes), "items": list(draft.items),
+                                                     **_sources_record(sources)})
     return text
 
 
@@ -349,6 +425,7 @@ def receipt(session: Session, record: ConsentRecord) -> dict[str, Any]:
         "notice": {"version": record.text_number, "title": text.title if text else "", "hash": record.text_hash},
         "purposes": json.loads(record.purposes),
         "personal_data_categories": json.loads(record.items),
+        "personal_data_sources": _receipt_sources(session, record),
         "method": ConsentMethod(record.method).value,
         "identity_assurance_level": record.assurance_level,
         "expiry": chain.timestamp_text(record.expires_at) if record.expires_at else None,
@@ -356,6 +433,16 @@ def receipt(session: Session, record: ConsentRecord) -> dict[str, Any]:
         "state": (ConsentEvent(ended.event).value if ended is not None else ConsentEvent(record.event).value),
         "record_hash": record.hash,
     }
+
+
+def _receipt_sources(session: Session, record: ConsentRecord) -> list[dict[str, Any]]:
+    """Where each data item of the consent comes from: the dataset of the register (catalogue name,
+    title, provider) or None, in the order of the text the person consented to."""
+    consented = json.loads(record.items)
+    found = {s.item.name: s for s in item_sources(session, record.text_id)}
+    summaries = dataset_summary(session, [s.dataset for s in found.values()])
+    return [{"category": name, "dataset": summaries.get(found[name].dataset.id) if name in found and found[name].dataset
+             else None} for name in consented]
 
 
 def _receipt_of(session: Session, record_id: int | None) -> str | None:

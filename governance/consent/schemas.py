@@ -49,7 +49,10 @@ class DataItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
-        default=None, description="The dataset it comes from (the dataset register's reference), if registered")
+        default=None, description="The dataset of the register it comes from, if any: its catalogue name (CKAN's "
+        "`name`) or its uid. It must be one the service's owner may name (its own datasets that are not withdrawn, "
+        "or a published one of another provider its owner may see under the dataset's access); any other is refused "
+        "(422, the problem naming the item at `items[<position>].dataset_ref`). Answers give the catalogue name.")
 
 
 class TextDraft(BaseModel):

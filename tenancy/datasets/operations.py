@@ -146,8 +146,16 @@ def visibility(session: Session, actor: Actor | None) -> Any:
     a provider sees its own; the operator and the auditor see all."""
     if actor is not None and actor.roles & FULL_VIEW:
         return sa.true()
+    return seen_by(session, actor.tenant_codes if actor is not None else ())
+
+
+def seen_by(session: Session, codes: Iterable[str]) -> Any:
+    """The SQL condition of the datasets the tenants or member organisations ``codes`` may see under the
+    register's access rules (the one rule of :func:`visibility`): open ones, consortium-members' ones
+    (for any tenant or member), named ones granted to them or to a project group they belong to, and
+    their own."""
     conditions = [Dataset.access == Access.open]
-    codes = sorted(actor.tenant_codes) if actor is not None else []
+    codes = sorted(set(codes))
     if codes:
         grantees = codes + _group_grantees(session, codes)
         conditions += [Dataset.access == Access.members,
@@ -155,6 +163,53 @@ def visibility(session: Session, actor: Actor | None) -> Any:
                        sa.and_(Dataset.access == Access.named,
                                Dataset.id.in_(sa.select(DatasetGrant.dataset_id).where(DatasetGrant.grantee.in_(grantees))))]
     return sa.or_(*conditions)
+
+
+def nameable_by(session: Session, owner_code: str) -> Any:
+    """The SQL condition of the datasets a tenant's or member organisation's service may name as the
+    source of a data item (issue 23): its own datasets that are not withdrawn, and the published
+    datasets of others it may see under their access (:func:`seen_by`)."""
+    return sa.and_(Dataset.status != DatasetStatus.withdrawn,
+                   sa.or_(Dataset.provider_code == owner_code,
+                          sa.and_(Dataset.status == DatasetStatus.published, seen_by(session, [owner_code]))))
+
+
+def nameable_dataset(session: Session, owner_code: str, ref: str) -> Dataset | None:
+    """The dataset ``ref`` (its uid or catalogue name) if ``owner_code``'s service may name it; None
+    for an unknown dataset and for one it may not see alike (nothing tells the two apart)."""
+    if not ref or len(ref) > 100:
+        return None
+    return session.scalars(sa.select(Dataset).where(sa.or_(Dataset.uid == ref, Dataset.name == ref),
+                                                    nameable_by(session, owner_code))).first()
+
+
+def nameable_choices(session: Session, owner_codes: Sequence[str] | None, *, search: str = "",
+                     chosen: Sequence[str] = (), limit: int = 50) -> tuple[list[Dataset], int]:
+    """The datasets a picker offers to the services of ``owner_codes`` (None: every dataset not
+    withdrawn, for the operator before an owner is chosen): those already ``chosen`` (uids) first,
+    then those whose title, name or provider's name matches ``search``, by title; and how many match."""
+    from tenancy.members.models import Organisation
+    from tenancy.registry.models import Tenant
+
+    if owner_codes is None:
+        scope = Dataset.status != DatasetStatus.withdrawn
+    else:
+        scope = sa.or_(sa.false(), *(nameable_by(session, code) for code in sorted(set(owner_codes))))
+    query = sa.select(Dataset).where(scope)
+    text = search.strip().lower().replace("%", "").replace("_", "")[:100]
+    if text:
+        like = f"%{text}%"
+        providers = sa.union(sa.select(Tenant.code).where(sa.or_(sa.func.lower(Tenant.name_ja).like(like),
+                                                                 sa.func.lower(Tenant.name_en).like(like))),
+                             sa.select(Organisation.corporate_number).where(sa.func.lower(Organisation.name).like(like)))
+        query = query.where(sa.or_(Dataset.search_text.like(like), Dataset.name.like(like),
+                                   Dataset.provider_code.in_(providers)))
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    picked = list(session.scalars(sa.select(Dataset).where(Dataset.uid.in_(sorted(set(chosen))))
+                                  .order_by(Dataset.title_ja, Dataset.id))) if chosen else []
+    rest = session.scalars(query.where(Dataset.uid.notin_([d.uid for d in picked]) if picked else sa.true())
+                           .order_by(Dataset.title_ja, Dataset.id).limit(limit)).all()
+    return picked + list(rest), total
 
 
 def _register_scope(actor: Actor) -> Any:

@@ -75,6 +75,10 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
                                                       "relative to now and to opens_at"),
     ("POST /api/v1/consent/services", "required_level"): ("Choose one of the levels", ROW),
     ("POST /api/v1/consent/services", "api_client_id"): ("Choose one of the owner's API clients", ROW),
+    ("POST /api/v1/consent/services", "text.items[].dataset_ref"): ("is not a dataset of the register this service may name",
+                                                                     ROW + " that the owner may see"),
+    ("POST /api/v1/consent/services/{service_id}/texts", "items[].dataset_ref"): (
+        "is not a dataset of the register this service may name", ROW + " that the owner may see"),
     ("POST /api/v1/project-groups", "name"): ("already exists", "unique among the groups: " + ROW),
     ("PUT /api/v1/quota-plans/{plan}", "(body)"): ("population_min must not exceed population_max",
                                                    "a relation between two fields"),

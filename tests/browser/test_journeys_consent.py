@@ -48,7 +48,13 @@ def test_a_service_approved_a_paper_consent_a_check_allowed_then_withdrawn_and_r
     page.locator("#title").fill("子育て支援ナビへの情報提供の同意")
     page.get_by_label("同意文（日本語）").fill("あなたの生年月日と世帯構成を、子育て支援サービスの案内に利用します。")
     page.get_by_label("利用目的").fill(PURPOSE)
-    page.get_by_label("サービスが受け取るデータ項目").fill("生年月日\n世帯構成")
+    page.get_by_label("データ項目 1 の名称").fill("生年月日")
+    page.get_by_label("データ項目 2 の名称").fill("世帯構成")
+    page.get_by_label("データ項目 3 の名称").fill("利用している子育て施設")
+    # the item's source is picked from the register by title and provider, narrowed by a search
+    page.get_by_label("データセットを探す（タイトル・キーワード・提供者）").fill("子育て施設")
+    page.get_by_role("button", name="検索", exact=True).click()
+    page.get_by_label("データ項目 3 の出所のデータセット").select_option(label="子育て施設一覧（熊本市）")
     page.locator("#retention_days").fill("")  # forgotten: the form comes back with what was typed
     page.get_by_role("button", name="登録する", exact=True).click()
     expect(page.locator("#retention_days-error")).to_contain_text("日数を数字で入力してください")
@@ -58,6 +64,7 @@ def test_a_service_approved_a_paper_consent_a_check_allowed_then_withdrawn_and_r
     expect(page.get_by_role("heading", name=SERVICE, level=1)).to_be_visible()
     expect(page.get_by_text("サービスを登録しました。運営者の承認を待っています。")).to_be_visible()
     expect(page.get_by_text(re.compile("状態: *承認待ち"))).to_be_visible()
+    expect(page.get_by_role("link", name="子育て施設一覧")).to_be_visible()  # the item's dataset, to its page
     detail = page.url
     service_id = int(detail.rstrip("/").rsplit("/", 1)[-1])
 

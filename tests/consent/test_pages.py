@@ -15,7 +15,7 @@ FORM = {"owner_code": KUMAMOTO, "name": "子育て支援ナビ", "provider": "�
         "controller_contact": "kosodate@example.jp", "responsibility": "受け取ったデータは熊本市が管理する。",
         "retention_days": "365", "required_level": "2", "api_client_id": "", "title": "子育て支援ナビへの情報提供の同意",
         "body_ja": "あなたの情報を子育て支援のために利用します。", "body_en": "",
-        "purposes": "子育て支援サービスの案内\n", "items": "生年月日\n世帯構成\n"}
+        "purposes": "子育て支援サービスの案内\n", "item_name": ["生年月日", "世帯構成", ""], "item_dataset": ["", "", ""]}
 
 
 def _check(db, service_id: int, subject: str, items=("生年月日",), purpose="子育て支援サービスの案内"):
@@ -131,7 +131,8 @@ def test_the_auditor_searches_linkages_and_a_new_text_version_asks_first(client,
 
     sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
     draft = {"csrf_token": "t", "title": "第2版", "body_ja": "目的を追加しました。", "body_en": "",
-             "purposes": "子育て支援サービスの案内\n健診の案内", "items": "生年月日\n世帯構成"}
+             "purposes": "子育て支援サービスの案内\n健診の案内", "item_name": ["生年月日", "世帯構成"],
+             "item_dataset": ["", ""]}
     asked = client.post(f"/admin/consent-services/{service.id}/texts/new", data=draft)
     assert asked.status_code == 200 and "新しい版の同意文を公開しますか？" in asked.get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(ConsentText)) == 1

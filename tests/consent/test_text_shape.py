@@ -22,12 +22,13 @@ def _text(**fields):
 
 def test_items_keyed_by_name_keep_their_order_and_their_dataset(client, db, consent_setup, open_api):
     service = consent_setup()
-    items = {"世帯構成": {}, "生年月日": {"dataset_ref": "jumin-kihon-daicho"}, "所得": {"dataset_ref": None}}
+    items = {"世帯構成": {}, "生年月日": {"dataset_ref": ""}, "所得": {"dataset_ref": None}}
     response = client.post(TEXTS.format(service.id), json=_text(items=items))
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["items"] == [{"name": "世帯構成", "dataset_ref": None},
-                                            {"name": "生年月日", "dataset_ref": "jumin-kihon-daicho"},
-                                            {"name": "所得", "dataset_ref": None}]
+    # free items (no dataset; a dataset of the register: tests/consent/test_item_datasets.py)
+    assert response.get_json()["items"] == [{"name": "世帯構成", "dataset_ref": None, "dataset": None},
+                                            {"name": "生年月日", "dataset_ref": None, "dataset": None},
+                                            {"name": "所得", "dataset_ref": None, "dataset": None}]
 
 
 @pytest.mark.parametrize("fields, field, words", [
@@ -64,8 +65,9 @@ def test_the_form_refuses_an_item_twice_beside_the_field_keeping_what_was_typed(
     service = consent_setup()
     sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
     draft = {"csrf_token": "t", "title": "第2版", "body_ja": "項目を追加しました。", "body_en": "",
-             "purposes": "子育て支援サービスの案内", "items": "生年月日\n世帯構成\n生年月日", "confirmed": "1"}
+             "purposes": "子育て支援サービスの案内", "item_name": ["生年月日", "世帯構成", "生年月日"],
+             "item_dataset": ["", "", ""], "confirmed": "1"}
     refused = client.post(f"/admin/consent-services/{service.id}/texts/new", data=draft)
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="items-error"' in text and "同じデータ項目が二度書かれています" in text
-    assert "生年月日\n世帯構成\n生年月日" in text
+    assert text.count('name="item_name" class="form-control" value="生年月日"') == 2  # each row as typed

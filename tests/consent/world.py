@@ -5,8 +5,9 @@ from __future__ import annotations
 
 
 def consent_world(db, operator) -> None:
-    """Issue 23's pages: 熊本市's approved service (two text versions), one awaiting approval, a paper
-    consent, its withdrawal and the linkages checked on it (allowed and refused)."""
+    """Issue 23's pages: 熊本市's approved service (two text versions, an item from a dataset of the
+    register where the sample catalogue is loaded), one awaiting approval, a paper consent, its
+    withdrawal and the linkages checked on it (allowed and refused)."""
     from core.actor import Actor
     from governance.consent import check, operations as consent
 
@@ -14,8 +15,13 @@ def consent_world(db, operator) -> None:
                   tenant_codes=frozenset({"431001"}))
     clerk = Actor(issuer="urn:test", subject="consent-clerk", name="熊本市 窓口", roles=frozenset({"municipal-staff"}),
                   tenant_codes=frozenset({"431001"}))
+    from tenancy.datasets.operations import find_dataset
+
+    # an item from a dataset of the register where the world has the demo's sample catalogue (the crawl)
+    childcare = find_dataset(db, "kumamoto-city-childcare-facility")
+    sourced = {"利用している子育て施設": {"dataset_ref": childcare.name}} if childcare is not None else {}
     text = {"title": "子育て支援ナビへの情報提供の同意", "body_ja": "生年月日と世帯構成を子育て支援の案内に利用します。",
-            "purposes": ["子育て支援サービスの案内"], "items": {"生年月日": {}, "世帯構成": {}}}
+            "purposes": ["子育て支援サービスの案内"], "items": {"生年月日": {}, "世帯構成": {}, **sourced}}
     service = consent.register_service(db, admin, {
         "owner_code": "431001", "name": "子育て支援ナビ", "provider": "熊本市 子ども政策課", "controller": "熊本市長",
         "responsibility": "受け取ったデータは熊本市が管理する。", "retention_days": 365, "required_level": 2, "text": text})
