@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0034'
-down_revision = '0031'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
