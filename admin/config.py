@@ -47,7 +47,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SECRET_KEY": env.get("RENKEI_SECRET_KEY", DEFAULT_SECRET),
         "RENKEI_VAR_DIR": str(var_dir),
         "SQLALCHEMY_DATABASE_URI": env.get("RENKEI_DATABASE_URL", f"sqlite:///{var_dir / 'renkei.db'}"),
-        # the schema owner, for db upgrade/grant, backup, restore and the partition jobs (admin.maintenance.owner);
+        # the schema owner, for db upgrade/grant, backup, restore and the partition jobs (maintenance.owner);
         # empty: the same as RENKEI_DATABASE_URL (one role)
         "RENKEI_DATABASE_OWNER_URL": env.get("RENKEI_DATABASE_OWNER_URL", ""),
         "RENKEI_API_OPEN_FOR_DEVELOPMENT": _flag(env.get("RENKEI_API_OPEN_FOR_DEVELOPMENT")),

@@ -40,7 +40,7 @@ def main() -> None:
                                                        "(default: SQLite in a temporary folder)")
     args = parser.parse_args()
 
-    from admin.keycloak_server import ensure_running
+    from maintenance.keycloak_server import ensure_running
 
     with ensure_running(args.keycloak_url) as server:
         run(server, args.users, args.database_url)

@@ -65,7 +65,7 @@ def main() -> None:
     if args.tenants * args.rounds > 45:
         parser.error("--tenants x --rounds must be at most 45 (the reference municipalities)")
 
-    from admin.keycloak_server import ensure_running
+    from maintenance.keycloak_server import ensure_running
 
     with ensure_running(args.keycloak_url) as server:
         run(server, args.tenants, args.users, args.database_url, rounds=args.rounds, workers=args.workers)

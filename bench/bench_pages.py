@@ -200,17 +200,17 @@ def audit_checkpoint(app) -> str:
     re-hashes only the records after it, so without one the page would measure the full walk."""
     from admin.commands import jobs
     from admin.extensions import db
-    from admin.maintenance import signing as settings
+    from maintenance import signing as settings
     from core import signing
     from core.actor import console_actor
     from governance.integrity import latest_checkpoint
 
     with app.app_context():
-        found = latest_checkpoint(settings.checkpoint_dir(), settings.trusted_keys())
+        found = latest_checkpoint(settings.checkpoint_dir(app.config), settings.trusted_keys(app.config))
         if found is not None:
             return f"audit checkpoint: #{found.seq} ({found.source}), as written by renkei jobs run-due"
-        if settings.signer_or_none() is None:  # the bench's own data set: its own key, as an operator makes once
-            signing.generate_key(settings.signing_key_path(), settings.signing_key_path().parent)
+        if settings.signer_or_none(app.config) is None:  # the bench's own data set: its own key, as an operator makes once
+            signing.generate_key(settings.signing_key_path(app.config), settings.signing_key_path(app.config).parent)
         started = time.perf_counter()
         seq, _hash, path = jobs.write_audit_checkpoint(console_actor("bench", ["auditor"]))
         db.session.rollback()

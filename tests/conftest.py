@@ -9,7 +9,7 @@
   ``keycloak_server`` (``keycloak_settings``, ``directory``, ``user_factory``, ``as_operator``, ...)
   is marked automatically, and a test that is not marked fails at once if it connects to it.
   ``RENKEI_TEST_KEYCLOAK_URL`` names a running server, else the session starts one (see
-  admin.keycloak_server) on ports picked at start-up, and only if the run holds a marked test:
+  maintenance.keycloak_server) on ports picked at start-up, and only if the run holds a marked test:
   in the background when collection ends, while the tests that need no Keycloak run first (the
   marked ones are moved after them). The app is configured with that address from the start, so
   it works without the server. Each session bootstraps a fresh realm, so runs that share a server
@@ -39,7 +39,7 @@ from core.actor import Actor
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
 # PostgreSQL: the schema owner builds and cleans the database; the app under test connects with
-# RENKEI_TEST_DATABASE_URL, which CI points at the application role (granted by admin.db_roles).
+# RENKEI_TEST_DATABASE_URL, which CI points at the application role (granted by maintenance.db_roles).
 # Without an owner URL, both are the same role (a local run).
 TEST_DATABASE_OWNER_URL = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or TEST_DATABASE_URL
 KEYCLOAK_URL = os.environ.get("RENKEI_TEST_KEYCLOAK_URL") or None
@@ -70,7 +70,7 @@ class SessionKeycloak:
         """The (HTTP, management) ports of the server this session starts; None for a given URL."""
         if self.given_url:
             return None
-        from admin.keycloak_server import free_ports
+        from maintenance.keycloak_server import free_ports
 
         http, management = free_ports(2)
         return http, management
@@ -89,7 +89,7 @@ class SessionKeycloak:
 
     def start_in_background(self) -> None:
         """Start the server in a thread; return once it is launched (the environment is read)."""
-        from admin.keycloak_server import PID_FILE
+        from maintenance.keycloak_server import PID_FILE
 
         if self._thread is not None:
             return
@@ -103,7 +103,7 @@ class SessionKeycloak:
             time.sleep(0.05)  # polling the condition (the launcher wrote its pid file)
 
     def _start(self, ports: tuple[int, int] | None) -> None:
-        from admin.keycloak_server import ensure_running
+        from maintenance.keycloak_server import ensure_running
 
         try:
             # a generous deadline: the JVM boots beside the tests that need no Keycloak, and a slower or
@@ -304,7 +304,7 @@ def owner_bind(session):
 
 def _build_postgres(metadata) -> None:
     """Build the schema as its owner; grant the app's role its rights when it is another role."""
-    from admin.db_roles import grant_app_role
+    from maintenance.db_roles import grant_app_role
 
     engine = owner_engine()
     _reset_postgres(engine)

@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "admin", "bench", "scripts")
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "maintenance", "admin", "bench", "scripts")
 KERNEL = "core"
 DOMAIN_PACKAGES = ("tenancy", "billing", "governance")
+# Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
+MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
 LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with or without __init__.py
 # Domain packages that must not know each other (either direction).
@@ -157,6 +159,10 @@ def layering_violations(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
             problems.append(f"{site}  (the kernel core/ imports no domain package, admin or web framework)")
         elif source in DOMAIN_PACKAGES and (target == "admin" or web):
             problems.append(f"{site}  (domain package {source}/ never imports admin or a web framework)")
+        elif source == MAINTENANCE and (target == "admin" or web):
+            problems.append(f"{site}  ({MAINTENANCE}/ is below the shell: it imports no admin or web framework)")
+        elif target == MAINTENANCE and (source == KERNEL or source in DOMAIN_PACKAGES):
+            problems.append(f"{site}  ({source}/ is below {MAINTENANCE}/ and never imports it)")
         elif any({source, target} == set(pair) for pair in SEPARATED):
             problems.append(f"{site}  ({source}/ and {target}/ do not import each other)")
         elif target in BELOW.get(source, ()):
@@ -272,7 +278,8 @@ def test_checker_accepts_a_clean_tree(tmp_path):
         "tenancy/ops.py": "from core import errors\nfrom core.errors import X\n",
         "billing/ops.py": "from tenancy import ops\n\ndef f():\n    import core.errors\n",
         "governance/ops.py": "from tenancy.ops import create\n",
-        "admin/views.py": "import flask\nfrom billing import ops\nfrom governance.ops import y\n",
+        "admin/views.py": "import flask\nfrom billing import ops\nfrom governance.ops import y\nfrom maintenance import archive\n",
+        "maintenance/archive.py": "from governance.ops import y\nfrom billing import ops\nfrom core import errors\n",
         "admin/migrations/env.py": "from admin import views\n",  # not a package: ignored
         "tenancy/identity/__init__.py": "",
         "tenancy/identity/keycloak/__init__.py": "from tenancy.identity.keycloak.realm import x\n",
@@ -306,6 +313,11 @@ def test_checker_accepts_a_clean_tree(tmp_path):
     ("billing/ops.py", "from keycloak.exceptions import KeycloakError"),
     ("bench/run.py", "import keycloak.openid_connection"),
     ("scripts/tool.py", "from keycloak import KeycloakOpenID"),
+    # maintenance/ (issue 24, Build 5) sits between the domains and the shell
+    ("maintenance/archive.py", "from flask import current_app"),
+    ("maintenance/archive.py", "from admin.extensions import db"),
+    ("billing/ops.py", "from maintenance import archive"),
+    ("core/errors.py", "import maintenance.archive"),
     ("tenancy/identity/keycloak_tools.py", "import keycloak"),  # a name that only starts like the package
     # the tools sit on top: the product never imports them
     ("admin/views.py", "from bench import common"),
@@ -314,7 +326,7 @@ def test_checker_accepts_a_clean_tree(tmp_path):
 def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, line):
     root = _tree(tmp_path, {
         "tenancy/ops.py": "", "billing/ops.py": "", "governance/ops.py": "", "admin/views.py": "",
-        "core/errors.py": "", "tenancy/identity/__init__.py": "",
+        "core/errors.py": "", "tenancy/identity/__init__.py": "", "maintenance/archive.py": "",
     })
     (root / path).write_text(f"import os\n\n\ndef later():\n    {line}\n", "utf-8")
     violations = layering_violations(root)

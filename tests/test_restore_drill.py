@@ -71,7 +71,7 @@ def drill(app, keycloak_server, tmp_path):
 
 def _rebuild_empty_schema(metadata) -> None:
     """The empty schema (and the app role's rights) that the other tests expect."""
-    from admin.db_roles import grant_app_role
+    from maintenance.db_roles import grant_app_role
 
     engine = _owner()
     try:

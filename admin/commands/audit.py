@@ -57,12 +57,12 @@ def verify_command(checkpoints: list[tuple[int, str]], checkpoint_files: tuple[P
     the newest signed checkpoint (checkpoint folder and newest backup) and any given."""
     import json
 
-    from admin.maintenance import signing
+    from maintenance import signing
     from core import checkpoints as signed_checkpoints
     from core.signing import SignatureRefused
 
-    trusted = signing.trusted_keys()
-    found = signing.find_checkpoints(trusted=trusted)
+    trusted = signing.trusted_keys(current_app.config)
+    found = signing.find_checkpoints(current_app.config, trusted=trusted)
     problems = [f"{source}: {refused.message_en}" for source, refused in found.forged]
     pairs = list(checkpoints)
     for path in checkpoint_files:
@@ -153,10 +153,10 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
     target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
-    from admin.maintenance import signing
+    from maintenance import signing
 
     try:
-        signer = signing.signer()  # the purge moves the anchor: a signed checkpoint must say so (below)
+        signer = signing.signer(current_app.config)  # the purge moves the anchor: a signed checkpoint must say so (below)
         result = audit_export.purge(db.session, actor, target, retention_days=days)
         db.session.commit()
     except DomainError as error:

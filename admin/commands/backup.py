@@ -1,5 +1,5 @@
 """`renkei backup` and `renkei restore`: one archive with the database, the Keycloak realm, the audit
-chain head and a manifest (see :mod:`admin.maintenance.archive` and docs/operations.md).
+chain head and a manifest (see :mod:`maintenance.archive` and docs/operations.md).
 
 Exit codes: 0 done, 1 refused (damaged or mismatched archive, database not empty, realm exists)
 or a tool failed, 2 bad input.
@@ -38,7 +38,7 @@ def _realm_export(export_file: Path | None, realm: str):
             raise click.BadParameter(f"{export_file} cannot be used / 使えないファイルです: {error}",
                                      param_hint="--keycloak-export") from None
         return (lambda target: shutil.copyfile(export_file, target)), f"from {export_file}"
-    from admin import keycloak_server
+    from maintenance import keycloak_server
 
     config = current_app.config
     server, why_not = keycloak_server.launched_server(config["RENKEI_KEYCLOAK_URL"],
@@ -54,11 +54,11 @@ def _realm_export(export_file: Path | None, realm: str):
 
 
 def default_output(now: dt.datetime | None = None) -> Path:
-    from admin.maintenance.signing import backup_dir
+    from maintenance.signing import backup_dir
     from core.signing import private_dir
 
     now = now or dt.datetime.now(dt.timezone.utc)
-    return private_dir(backup_dir(), tighten=True) / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
+    return private_dir(backup_dir(current_app.config), tighten=True) / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
 
 
 @click.command("backup")
@@ -77,13 +77,13 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     Keycloak `renkei keycloak start` runs on this machine or with --keycloak-export; otherwise a
     copy through the admin REST API (credentials not included).
     """
-    from admin.maintenance import archive, signing
-    from admin.maintenance import realm as realm_module
+    from maintenance import archive, signing
+    from maintenance import realm as realm_module
 
-    from admin.maintenance.owner import owner_session
+    from maintenance.owner import owner_session
 
     try:
-        signer = signing.signer()  # no key, no archive: an unsigned one could not be restored
+        signer = signing.signer(current_app.config)  # no key, no archive: an unsigned one could not be restored
     except DomainError as error:
         fail(error)
     output = output or default_output()
@@ -97,7 +97,7 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
         # pg_dump reads every table (the usage partitions too): as the schema owner
         with owner_session(current_app.config, db.session) as session:
             manifest = archive.write_backup(session, actor, output, signer=signer,
-                                            realm_admin=None if no_realm else realm_module.realm_admin(),
+                                            realm_admin=None if no_realm else realm_module.realm_admin(current_app.config),
                                             realm=realm_name, realm_export=realm_export)
     except DomainError as error:
         fail(error)
@@ -141,8 +141,9 @@ def credentials_line(realm: dict, how: str = "") -> str:
 def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, accept_unsigned: bool,
                     yes: bool, actor) -> None:
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""
-    from admin.maintenance import archive, check, owner, signing
-    from admin.maintenance import realm as realm_module
+    from maintenance import archive, check, owner, signing
+    from maintenance import realm as realm_module
+    from tenancy.usage.metering import MeteringSettings
 
     realm = current_app.config["RENKEI_KEYCLOAK_REALM"]
     app_role = app_role or owner.app_role(current_app.config)  # the owner restores, then grants the app's role
@@ -152,9 +153,9 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
     try:
         # the schema is created by the owner (RENKEI_DATABASE_OWNER_URL), as `renkei db upgrade` does
         with owner.owner_session(current_app.config, db.session) as session:
-            manifest = archive.restore(session, actor, archive_file, trusted=signing.trusted_keys(),
+            manifest = archive.restore(session, actor, archive_file, trusted=signing.trusted_keys(current_app.config),
                                        accept_unsigned=accept_unsigned,
-                                       realm_admin=None if no_realm else realm_module.realm_admin(),
+                                       realm_admin=None if no_realm else realm_module.realm_admin(current_app.config),
                                        realm=realm, replace_realm=replace_realm, app_role=app_role)
     except DomainError as error:
         fail(error)
@@ -169,7 +170,8 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
         click.echo(f"  realm {manifest['realm']['name']}: credentials {credentials_line(manifest['realm'])}")
     with_realm = bool(manifest.get("realm")) and not no_realm
     report = check.run_check(db.session, actor, manifest=manifest,
-                             realm_counts=realm_module.realm_counts(realm) if with_realm else None)
+                             realm_counts=realm_module.realm_counts(current_app.config, realm) if with_realm else None,
+                             usage_settings=MeteringSettings.from_mapping(current_app.config))
     db.session.rollback()
     if not report.ok:
         finding = report.first
@@ -183,22 +185,22 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
 def _checkpoint_after_restore(actor) -> None:
     """A signed checkpoint of the restored chain: the checkpoints written after the backup describe
     history the restore replaced, and the newest checkpoint is the one `renkei check` compares with."""
-    from admin.maintenance import signing
+    from maintenance import signing
     from core import checkpoints
     from governance import audit as audit_log
 
-    signer = signing.signer_or_none()
+    signer = signing.signer_or_none(current_app.config)
     if signer is None:
-        click.echo(f"注意: 署名鍵がないためチェックポイントを書き出していません。鍵を {signing.signing_key_path()} に戻して "
+        click.echo(f"注意: 署名鍵がないためチェックポイントを書き出していません。鍵を {signing.signing_key_path(current_app.config)} に戻して "
                    "`renkei jobs run-due --only audit-checkpoint` を実行してください。", err=True)
-        click.echo(f"Note: no signing key at {signing.signing_key_path()}: no checkpoint written; put the key back and "
+        click.echo(f"Note: no signing key at {signing.signing_key_path(current_app.config)}: no checkpoint written; put the key back and "
                    "run `renkei jobs run-due --only audit-checkpoint` (until then `renkei check` compares with "
                    "checkpoints older than this restore).", err=True)
         return
     result = audit_log.verification(db.session, actor)
     db.session.rollback()
     if result.intact:
-        path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
+        path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
             "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
             anchor=(result.anchor_seq, result.anchor_hash)))
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")
@@ -208,10 +210,10 @@ def _checkpoint_after_restore(actor) -> None:
 def _consent_checkpoints_after_restore(signer) -> None:
     """The same for the consent and linkage chains (the checkpoints written after the backup name
     records the restore took away)."""
-    from admin.maintenance import check, signing
+    from maintenance import check, signing
 
     report = check.SystemReport()
     statuses = check.check_consent(db.session, report, None)
     db.session.rollback()
-    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir()):
+    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir(current_app.config)):
         click.echo(f"  {name} checkpoint #{seq} written: {path}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
@@ -21,9 +22,9 @@ from core.errors import DomainError
 
 def default_checkpoint_dir() -> Path:
     """Where exported audit checkpoints are: RENKEI_AUDIT_CHECKPOINT_DIR, else <RENKEI_VAR_DIR>/audit-checkpoints."""
-    from admin.maintenance.signing import checkpoint_dir
+    from maintenance.signing import checkpoint_dir
 
-    return checkpoint_dir()
+    return checkpoint_dir(current_app.config)
 
 
 @click.command("check")
@@ -36,18 +37,20 @@ def default_checkpoint_dir() -> Path:
 @acting(authz.OPERATOR)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
-    from admin.maintenance import archive, check, realm, signing
+    from maintenance import archive, check, realm, signing
     from governance.consent.linkage import CHAINS
+    from tenancy.usage.metering import MeteringSettings
 
     folder = checkpoint_dir or default_checkpoint_dir()
     try:
-        trusted = signing.trusted_keys()
+        trusted = signing.trusted_keys(current_app.config)
         manifest = archive.read_manifest(manifest_file, trusted) if manifest_file else None
-        counts = realm.realm_counts(manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
-        found = signing.find_checkpoints(folder=folder, trusted=trusted)
-        chains = {name: signing.find_checkpoints(name, folder=folder, trusted=trusted) for name in CHAINS}
+        counts = realm.realm_counts(current_app.config, manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
+        found = signing.find_checkpoints(current_app.config, folder=folder, trusted=trusted)
+        chains = {name: signing.find_checkpoints(current_app.config, name, folder=folder, trusted=trusted) for name in CHAINS}
         report = check.run_check(db.session, actor, checkpoints_found=found, chain_checkpoints=chains,
-                                 manifest=manifest, realm_counts=counts)
+                                 manifest=manifest, realm_counts=counts,
+                                 usage_settings=MeteringSettings.from_mapping(current_app.config))
     except DomainError as error:
         db.session.rollback()
         fail(error)

@@ -196,15 +196,15 @@ def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
     tampering), then the purge, committed, then a signed checkpoint of the linkage chain with its
     new anchor, so that the next checks see the anchor moved by the purge (as ``renkei audit purge``
     does for the audit log). No signing key: refused before anything is removed."""
-    from admin.maintenance import check, signing
+    from maintenance import check, signing
     from core.errors import Invalid
     from core.signing import private_dir
     from governance.consent.linkage import CHAINS, purge_linkages
 
-    signer = signing.signer()
-    folder = private_dir(signing.checkpoint_dir(), tighten=True)
+    signer = signing.signer(current_app.config)
+    folder = private_dir(signing.checkpoint_dir(current_app.config), tighten=True)
     report = check.SystemReport()
-    check.check_consent(db.session, report, {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS})
+    check.check_consent(db.session, report, {name: signing.find_checkpoints(current_app.config, name, with_backups=False) for name in CHAINS})
     if not report.ok:
         raise Invalid(f"{report.first.message_en}; nothing was purged",
                       f"{report.first.message_ja}。連携記録は削除していません")

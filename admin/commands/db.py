@@ -17,10 +17,11 @@ def group() -> None:
 def alembic_config():
     from alembic.config import Config
 
-    from admin.maintenance.owner import owner_url
+    from maintenance.archive import migrations_dir
+    from maintenance.owner import owner_url
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     # migrations are the schema owner's (RENKEI_DATABASE_OWNER_URL, else RENKEI_DATABASE_URL)
     cfg.set_main_option("sqlalchemy.url", owner_url(current_app.config).replace("%", "%%"))
     return cfg
@@ -29,7 +30,7 @@ def alembic_config():
 def upgrade_database(revision: str = "head") -> None:
     from alembic import command
 
-    from admin.maintenance.owner import owner_url
+    from maintenance.owner import owner_url
 
     url = owner_url(current_app.config)
     if url.startswith("sqlite:///"):
@@ -58,9 +59,9 @@ def db_grant(app_role: str, dry_run: bool) -> None:
     """
     import sqlalchemy as sa
 
-    from admin.db_roles import grant_app_role, grant_statements
+    from maintenance.db_roles import grant_app_role, grant_statements
     from admin.extensions import db
-    from admin.maintenance.owner import owner_engine
+    from maintenance.owner import owner_engine
 
     if db.engine.dialect.name != "postgresql":
         raise click.ClickException("データベースのロールは PostgreSQL だけにあります / database roles exist on PostgreSQL only")

@@ -41,7 +41,7 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     import os
 
     from admin.commands.keycloak import bootstrap
-    from admin import keycloak_distribution, keycloak_server
+    from maintenance import keycloak_distribution, keycloak_server
     from tenancy.registry.sample import load_kumamoto, load_kumamoto_settings
 
     config = current_app.config

@@ -19,7 +19,7 @@ Jobs, in order:
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
 * ``consent-checkpoints``, after every run (also with ``--only``): verify the consent and linkage
-  chains against their newest signed checkpoints (:func:`admin.maintenance.check.check_consent`,
+  chains against their newest signed checkpoints (:func:`maintenance.check.check_consent`,
   the audit log's rule), then write a signed checkpoint of each chain's head and anchor into the
   same folder (``consent_record-checkpoint-….json``, ``linkage_record-checkpoint-….json``); a chain
   never written has none. A broken chain or a moved anchor fails the job and writes nothing.
@@ -77,7 +77,7 @@ def _outbox(actor: Actor) -> Outcome:
 
 
 def _usage_report(actor: Actor) -> Outcome:
-    from admin.maintenance import signing
+    from maintenance import signing
     from tenancy.usage.monthly_mail import queue_last_month
 
     from governance.consent.linkage import CHAINS
@@ -85,8 +85,8 @@ def _usage_report(actor: Actor) -> Outcome:
     def text(checkpoint) -> str:
         return json.dumps(checkpoint.data, ensure_ascii=False, sort_keys=True)
 
-    newest = signing.find_checkpoints(with_backups=False).newest  # verified by the run that wrote it
-    chains = [signing.find_checkpoints(name, with_backups=False).newest for name in CHAINS]
+    newest = signing.find_checkpoints(current_app.config, with_backups=False).newest  # verified by the run that wrote it
+    chains = [signing.find_checkpoints(current_app.config, name, with_backups=False).newest for name in CHAINS]
     result = queue_last_month(db.session, actor, checkpoint=text(newest) if newest else None,
                               chain_checkpoints=[text(found) for found in chains if found is not None])
     month = f"{result.month:%Y-%m}"
@@ -100,7 +100,7 @@ def _usage_report(actor: Actor) -> Outcome:
 
 def _as_owner():
     """A session as the schema owner (RENKEI_DATABASE_OWNER_URL, else the app's own), committed at the end."""
-    from admin.maintenance.owner import owner_session
+    from maintenance.owner import owner_session
 
     return owner_session(current_app.config, db.session)
 
@@ -109,7 +109,7 @@ def _usage_partitions(actor: Actor) -> Outcome:
     from admin.api.usage import metering_settings
     from tenancy.usage.metering import prepare_partitions
 
-    with _as_owner() as session:  # DDL: the schema owner's connection (admin.maintenance.owner)
+    with _as_owner() as session:  # DDL: the schema owner's connection (maintenance.owner)
         created = prepare_partitions(session, settings=metering_settings())
     return Outcome("done", f"利用実績のパーティションを {len(created)} 件作成しました",
                    f"created {len(created)} usage partition(s)" + (f": {', '.join(created)}" if created else ""),
@@ -208,14 +208,14 @@ def _api_client_reconcile(actor: Actor) -> Outcome:
 def _audit_checkpoint(actor: Actor) -> Outcome:
     """Verify the chain against the newest signed checkpoint; the new checkpoint is written after this
     job's own record (:func:`write_audit_checkpoint`), so it covers the whole run."""
-    from admin.maintenance import signing
+    from maintenance import signing
     from core.signing import private_dir
     from governance import audit as audit_log
     from governance.integrity import anchor_moved
 
-    signing.signer()  # no key: fail now, naming the command that makes it
-    private_dir(signing.checkpoint_dir(), tighten=True)  # a folder that cannot be made: fail now
-    found = signing.find_checkpoints(with_backups=False)
+    signing.signer(current_app.config)  # no key: fail now, naming the command that makes it
+    private_dir(signing.checkpoint_dir(current_app.config), tighten=True)  # a folder that cannot be made: fail now
+    found = signing.find_checkpoints(current_app.config, with_backups=False)
     if found.forged:
         source, refused = found.forged[0]
         return Outcome("failed", f"チェックポイント {source} の署名が一致しません: {refused.message_ja}",
@@ -239,14 +239,14 @@ def _audit_checkpoint(actor: Actor) -> Outcome:
 
 def _consent_checkpoints(actor: Actor) -> Outcome:
     """Verify the consent and linkage chains against their newest checkpoints, then checkpoint them."""
-    from admin.maintenance import check, signing
+    from maintenance import check, signing
     from core.signing import private_dir
     from governance.consent.linkage import CHAINS
 
     authz.authorize(actor, "system.check")
-    signer = signing.signer()  # no key: fail now, naming the command that makes it
-    folder = private_dir(signing.checkpoint_dir(), tighten=True)  # a folder that cannot be made: fail now
-    found = {name: signing.find_checkpoints(name, with_backups=False) for name in CHAINS}
+    signer = signing.signer(current_app.config)  # no key: fail now, naming the command that makes it
+    folder = private_dir(signing.checkpoint_dir(current_app.config), tighten=True)  # a folder that cannot be made: fail now
+    found = {name: signing.find_checkpoints(current_app.config, name, with_backups=False) for name in CHAINS}
     report = check.SystemReport()
     statuses = check.check_consent(db.session, report, found)
     db.session.rollback()
@@ -267,18 +267,18 @@ def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None
     """Verify the records after ``verified`` (seq, hash; everything when None) and write a signed
     checkpoint of the head and the purge anchor; (seq, hash, file). Refuses (:class:`ChainBroken`)
     a chain that does not verify."""
-    from admin.maintenance import signing
+    from maintenance import signing
     from core import checkpoints
     from governance import audit as audit_log
     from governance.errors import ChainBroken
 
-    signer = signer or signing.signer()
+    signer = signer or signing.signer(current_app.config)
     result = audit_log.verification_since(db.session, actor, verified) if verified else audit_log.verification(db.session, actor)
     db.session.rollback()
     if not result.intact:
         raise ChainBroken(f"the audit chain is broken at {result.broken.describe()}: no checkpoint written",
                           f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
-    path = checkpoints.write(signing.checkpoint_dir(), checkpoints.document(
+    path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
         "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
         anchor=(result.anchor_seq, result.anchor_hash)))
     return result.last_seq, result.head_hash, path

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from admin import keycloak_distribution, keycloak_server
+from maintenance import keycloak_distribution, keycloak_server
 from core.errors import DomainError
 
 

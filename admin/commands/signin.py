@@ -36,7 +36,7 @@ def session_file() -> Path:
     explicit = os.environ.get(SESSION_ENV)
     if explicit:
         return Path(explicit).expanduser()
-    from admin.keycloak_distribution import cache_dir
+    from maintenance.keycloak_distribution import cache_dir
 
     config = current_app.config
     realm = hashlib.sha256(f"{config['RENKEI_KEYCLOAK_URL']} {config['RENKEI_KEYCLOAK_REALM']}".encode()).hexdigest()[:12]

@@ -11,6 +11,7 @@ Exit codes: 0 done, 1 refused (a key exists), 2 bad input.
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
@@ -31,11 +32,11 @@ def group() -> None:
 @acting(authz.OPERATOR)
 def generate_command(replace: bool, actor) -> None:
     """Make the signing key once (private key 0600, public key <key id>.pub beside it)."""
-    from admin.maintenance import signing as settings
+    from maintenance import signing as settings
     from core import signing
 
-    path = settings.signing_key_path()
-    previous = settings.signer_or_none() if replace else None
+    path = settings.signing_key_path(current_app.config)
+    previous = settings.signer_or_none(current_app.config) if replace else None
     try:
         authz.authorize(actor, "system.backup")
         signer, public_path = signing.generate_key(path, path.parent, replace=replace)
@@ -59,11 +60,11 @@ def generate_command(replace: bool, actor) -> None:
 @with_appcontext
 def show_command() -> None:
     """The signing key's id and the trusted public keys."""
-    from admin.maintenance import signing as settings
+    from maintenance import signing as settings
 
-    signer = settings.signer_or_none()
-    path = settings.signing_key_path()
+    signer = settings.signer_or_none(current_app.config)
+    path = settings.signing_key_path(current_app.config)
     click.echo(f"signing key: {path} " + (f"(key id {signer.key_id})" if signer else "(none: run `renkei signing-key generate`)"))
-    trusted = settings.trusted_keys()
-    click.echo(f"trusted public keys ({', '.join(str(p) for p in settings.trusted_locations())}): "
+    trusted = settings.trusted_keys(current_app.config)
+    click.echo(f"trusted public keys ({', '.join(str(p) for p in settings.trusted_locations(current_app.config))}): "
                + (", ".join(sorted(trusted)) or "none"))

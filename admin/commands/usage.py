@@ -154,7 +154,7 @@ def usage_purge(dry_run: bool, actor) -> None:
     """Delete raw usage events older than the retention period (default 13 months); aggregates stay."""
     from flask import current_app
 
-    from admin.maintenance.owner import owner_session
+    from maintenance.owner import owner_session
     from tenancy.usage.metering import purge_events
 
     try:  # whole monthly partitions are dropped: as the schema owner (RENKEI_DATABASE_OWNER_URL)

@@ -8,7 +8,7 @@ import io
 import itertools
 
 import sqlalchemy as sa
-from flask import Response, flash, g, redirect, request, url_for
+from flask import Response, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext, lazy_gettext as _l
 from markupsafe import Markup
@@ -117,9 +117,9 @@ class AuditVerifyView(SecureView):
 
     @expose("/")
     def index(self):
-        from admin.maintenance.signing import checkpoint_dir, trusted_keys
+        from maintenance.signing import checkpoint_dir, trusted_keys
 
-        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, checkpoint_dir(), trusted_keys())
+        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, checkpoint_dir(current_app.config), trusted_keys(current_app.config))
         db.session.rollback()
         locale = str(get_locale() or "ja")
         return self.render("renkei/governance_audit_verify.html", result=result, checkpoint=checkpoint,

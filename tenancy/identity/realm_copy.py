@@ -10,7 +10,7 @@ Two kinds of copy, both restored online in one ``POST /admin/realms`` (a realm i
   before the backup still validate (same key ids in the realm's JWKS). Checked against Keycloak
   26.4: the admin REST realm import accepts hashed credentials and key components as they are.
   ``renkei backup`` makes one itself when RENKEI_KEYCLOAK_URL is a server renkei's launcher runs
-  on this machine (:mod:`admin.keycloak_server`), and takes one made by the operator of an
+  on this machine (:mod:`maintenance.keycloak_server`), and takes one made by the operator of an
   external Keycloak with ``--keycloak-export FILE`` (docs/operations.md).
 * **REST copy** (format ``renkei-realm/1``, ``credentials: not included``), made here through
   the admin REST API for any other Keycloak; what it carries:

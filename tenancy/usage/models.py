@@ -189,7 +189,7 @@ class UsageAggregate(SQLModel, table=True):
 
 # --- the aggregates' guard ----------------------------------------------------------------------
 #
-# The application role may not INSERT or UPDATE usage_aggregate (admin/db_roles.py). Ingest writes
+# The application role may not INSERT or UPDATE usage_aggregate (maintenance/db_roles.py). Ingest writes
 # aggregates through one function, owned by the schema owner (SECURITY DEFINER), which the
 # application role may execute: it writes the batch's usage_batch row (its primary key makes a
 # batch count once), checks that the day rows it was handed are exactly the batch's stored events
@@ -281,7 +281,7 @@ $guard$"""
 
 def usage_guards_pg(schema: str) -> list[str]:
     """The PostgreSQL guard of the aggregates (the function above) in ``schema`` (quoted): only the
-    application role it is granted to (admin/db_roles.py) may run it. Used by ``create_all`` and
+    application role it is granted to (maintenance/db_roles.py) may run it. Used by ``create_all`` and
     migration 0017."""
     return [_USAGE_ADD_PG.replace("{s}", schema),
             f"REVOKE ALL ON FUNCTION {schema}.{USAGE_ADD_FUNCTION} FROM PUBLIC"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from admin.maintenance import archive
+from maintenance import archive
 from core.actor import Actor
 from core.errors import DomainError
 from tests.billing.conftest import adopted_policy, finance, kumamoto, posted_fy2025  # noqa: F401  (fixtures)
@@ -20,10 +20,10 @@ OPERATOR = Actor(issuer="urn:test", subject="op-backup", name="県 運営者", r
 
 
 def trusted(app):
-    from admin.maintenance.signing import trusted_keys
+    from maintenance.signing import trusted_keys
 
     with app.app_context():
-        return trusted_keys()
+        return trusted_keys(app.config)
 
 
 def cli(app, *args):

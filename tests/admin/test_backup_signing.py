@@ -155,8 +155,8 @@ def test_an_unsigned_archive_restores_with_accept_unsigned_and_the_audit_log_say
 
 def test_a_rotated_key_keeps_old_archives_valid_while_its_public_key_is_trusted(app, db, tenant_factory, tmp_path,
                                                                               monkeypatch):
-    from admin.maintenance import archive
-    from admin.maintenance.signing import trusted_keys
+    from maintenance import archive
+    from maintenance.signing import trusted_keys
 
     keys = tmp_path / "keys"
     monkeypatch.setitem(app.config, "RENKEI_SIGNING_KEY", str(keys / "signing-key.pem"))
@@ -170,13 +170,13 @@ def test_a_rotated_key_keeps_old_archives_valid_while_its_public_key_is_trusted(
     assert rotated.exit_code == 0, rotated.output
     assert cli(app, "backup", "--no-realm", "--output", str(tmp_path / "new.tar")).exit_code == 0
     with app.app_context():
-        trusted = trusted_keys()
+        trusted = trusted_keys(app.config)
         old_key = archive.read_signed_manifest(tmp_path / "old.tar", trusted)[1]
         new_key = archive.read_signed_manifest(tmp_path / "new.tar", trusted)[1]
         assert old_key != new_key and {old_key, new_key} <= set(trusted)
         (keys / f"{old_key}.pub").unlink()  # the rotation is over: the old key is no longer trusted
         with pytest.raises(signing.SignatureRefused):
-            archive.read_signed_manifest(tmp_path / "old.tar", trusted_keys())
+            archive.read_signed_manifest(tmp_path / "old.tar", trusted_keys(app.config))
     actions = db.execute(sa.text("SELECT count(*) FROM audit_record WHERE action = 'system.signing_key'")).scalar()
     assert actions == 2
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from admin.config import from_environment
-from admin.maintenance import owner
+from maintenance import owner
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL
 
 APP = "postgresql+psycopg://renkei_app:secret@db1/renkei"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from admin import create_app
 from admin.devmail import inbox, start_catcher
-from admin.keycloak_server import free_ports
+from maintenance.keycloak_server import free_ports
 from core.outbox import Notification
 from core.smtp import SmtpSender, SmtpSettings
 

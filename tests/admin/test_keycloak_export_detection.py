@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from admin import keycloak_distribution, keycloak_server
+from maintenance import keycloak_distribution, keycloak_server
 
 
 @pytest.fixture

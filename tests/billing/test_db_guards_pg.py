@@ -202,7 +202,7 @@ def test_a_posted_run_cannot_be_set_back_nor_its_approval_rewritten(db, posted_f
 
 def test_the_app_role_cannot_change_what_a_run_computed_nor_delete_a_run(db, posted_fy2025):
     """Issue 27: besides its moves and their records, a run's columns are not the role's to update
-    (column grants, admin/db_roles.py), and it may delete no run."""
+    (column grants, maintenance/db_roles.py), and it may delete no run."""
     if sa.make_url(TEST_DATABASE_URL).username == sa.make_url(TEST_DATABASE_OWNER_URL).username:
         pytest.skip("no separate application role configured (RENKEI_TEST_DATABASE_OWNER_URL); CI sets one")
     db.commit()

@@ -56,7 +56,7 @@ def mail_server(app, keycloak_server, keycloak_settings, monkeypatch):
     afterwards."""
     import dataclasses
 
-    from admin.keycloak_server import free_ports
+    from maintenance.keycloak_server import free_ports
     from tenancy.identity.keycloak import IdentityDirectory, bootstrap_realm, master_admin
 
     inbox = Inbox()

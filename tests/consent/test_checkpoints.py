@@ -48,10 +48,10 @@ def jobs_ran(app, db, history, folder):  # noqa: F811 (the fixture imported abov
 
 
 def trusted(app):
-    from admin.maintenance.signing import trusted_keys
+    from maintenance.signing import trusted_keys
 
     with app.app_context():
-        return trusted_keys()
+        return trusted_keys(app.config)
 
 
 def head(db, name: str) -> tuple[int, str]:
@@ -172,7 +172,7 @@ def test_every_backup_manifest_carries_the_consent_heads_signed_which_check_read
     made = cli(app, "backup", "--no-realm")
     assert made.exit_code == 0, made.output
     archive_file = next((tmp_path / "backups").glob("renkei-backup-*.tar"))
-    from admin.maintenance import archive
+    from maintenance import archive
 
     manifest, _key = archive.read_signed_manifest(archive_file, trusted(app))
     signed = {data["chain"]: checkpoints.parse(data, trusted(app), "manifest") for data in manifest["checkpoints"]}

@@ -57,10 +57,10 @@ def head(db) -> tuple[int, str]:
 
 
 def trusted(app):
-    from admin.maintenance.signing import trusted_keys
+    from maintenance.signing import trusted_keys
 
     with app.app_context():
-        return trusted_keys()
+        return trusted_keys(app.config)
 
 
 def test_the_due_jobs_write_a_signed_private_checkpoint_of_the_head_after_their_last_record(app, db, jobs_ran, folder):
@@ -162,7 +162,7 @@ def test_every_backup_manifest_carries_a_checkpoint_that_check_reads(app, db, op
     made = cli(app, "backup", "--no-realm")
     assert made.exit_code == 0, made.output
     archive_file = next((tmp_path / "backups").glob("renkei-backup-*.tar"))
-    from admin.maintenance import archive
+    from maintenance import archive
 
     manifest, key = archive.read_signed_manifest(archive_file, trusted(app))
     found = checkpoints.parse(manifest["checkpoints"][0], trusted(app), "manifest")

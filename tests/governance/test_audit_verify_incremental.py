@@ -18,10 +18,10 @@ from tests.governance.conftest import guards_disabled, raw
 
 def write_checkpoint(app, folder, seq: int, digest: str, at: dt.datetime) -> None:
     """A checkpoint as ``renkei jobs run-due`` writes it: signed with the operator's key."""
-    from admin.maintenance.signing import signer
+    from maintenance.signing import signer
 
     with app.app_context():
-        checkpoints.write(folder, checkpoints.document("audit", seq, digest, at, signer()))
+        checkpoints.write(folder, checkpoints.document("audit", seq, digest, at, signer(app.config)))
 
 
 def hash_of(db, seq: int) -> str:

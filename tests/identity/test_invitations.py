@@ -174,7 +174,7 @@ class Inbox:
 @pytest.fixture
 def mail_realm(app, keycloak_server, keycloak_settings, monkeypatch):
     """The session realm with a local SMTP sink as its mail server, and the app configured for it."""
-    from admin.keycloak_server import free_ports
+    from maintenance.keycloak_server import free_ports
 
     inbox = Inbox()
     [port] = free_ports(1)

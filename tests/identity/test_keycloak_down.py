@@ -1,4 +1,4 @@
-"""Keycloak really stopped (issue 26): a Keycloak of this test's own (admin/keycloak_server.py, on
+"""Keycloak really stopped (issue 26): a Keycloak of this test's own (maintenance/keycloak_server.py, on
 free ports; the session's shared server is never stopped) is started, used, stopped and started
 again under one renkei app that is never restarted.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from admin import keycloak_server as kc
+from maintenance import keycloak_server as kc
 from tests.conftest import ADMIN_SECRET, PASSWORD, SERVICE_SECRET
 
 

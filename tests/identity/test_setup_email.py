@@ -24,7 +24,7 @@ class Inbox:
 
 @pytest.fixture
 def mail_server():
-    from admin.keycloak_server import free_ports
+    from maintenance.keycloak_server import free_ports
 
     inbox = Inbox()
     [port] = free_ports(1)

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from admin import keycloak_server as kc
+from maintenance import keycloak_server as kc
 from tenancy.onboarding import board as onboarding_board, saga as onboarding, waves
 from core.actor import console_actor
 from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin

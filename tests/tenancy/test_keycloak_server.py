@@ -1,4 +1,4 @@
-"""Tests of admin.keycloak_server against a real Keycloak (no mocks).
+"""Tests of maintenance.keycloak_server against a real Keycloak (no mocks).
 
 By default they use the throw-away Keycloak the session starts on free ports in a temporary state
 dir (tests/conftest.py; about 15 s, plus a one-time download into the cache); the test that stops
@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from admin import keycloak_distribution as kd
-from admin import keycloak_server as kc
+from maintenance import keycloak_distribution as kd
+from maintenance import keycloak_server as kc
 
 # --------------------------------------------------------------------------------------------
 # Java version parsing and discovery

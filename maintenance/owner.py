@@ -1,7 +1,7 @@
 """The schema owner's connection, for the maintenance that needs more than the application role.
 
 On PostgreSQL the application connects as a role that may read, insert and make only the updates
-and deletes its operations need (:mod:`admin.db_roles`). A few maintenance commands need more:
+and deletes its operations need (:mod:`maintenance.db_roles`). A few maintenance commands need more:
 
 * ``renkei db upgrade`` and ``renkei db grant`` (DDL, GRANT);
 * the ``usage-partitions`` and ``usage-retention`` steps of ``renkei jobs run-due`` (CREATE,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from admin.maintenance import archive
+from maintenance import archive
 from billing import integrity as billing_integrity
 from core import authz, chain, checkpoints
 from core import signing as signing_keys
@@ -36,7 +36,7 @@ from tenancy.usage import integrity as usage_integrity, metering
 from tenancy.usage.metering import MeteringSettings
 
 if TYPE_CHECKING:
-    from admin.maintenance import signing
+    from maintenance import signing
 
 SystemReport = billing_integrity.Report  # the ledger's report, extended with the chain and the manifest
 
@@ -94,13 +94,7 @@ def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, r
 def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
     """Usage aggregates against the kept raw events: every difference named (the first
     :data:`usage_integrity.MAX_LISTED`, then how many more)."""
-    if settings is None:
-        try:
-            from flask import current_app
-
-            settings = MeteringSettings.from_mapping(current_app.config)
-        except RuntimeError:  # no application context: the default retention
-            settings = MeteringSettings()
+    settings = settings or MeteringSettings()  # the shell hands in the app's; else the default retention
     result = usage_integrity.check_aggregates(session, metering.retention_cutoff(settings=settings))
     report.checked[f"usage aggregates from {result.since.isoformat()}"] = result.periods
     for difference in result.differences:
@@ -114,7 +108,7 @@ def _check_usage(session: Session, report: SystemReport, settings: MeteringSetti
 def check_audit(session: Session, actor: Actor, report: SystemReport, found: "signing.Found | None",
                 manifest: dict[str, Any] | None) -> None:
     """The audit chain against the newest signed checkpoint renkei can read (``found``:
-    :func:`admin.maintenance.signing.find_checkpoints`) and the manifest's head. A checkpoint file
+    :func:`maintenance.signing.find_checkpoints`) and the manifest's head. A checkpoint file
     or backup whose signature fails is a problem in itself: someone wrote where renkei keeps them."""
     pairs = []
     for source, refused in (found.forged if found else []):

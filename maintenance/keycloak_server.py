@@ -4,7 +4,7 @@ renkei drives Keycloak through its admin REST API, so development and the test s
 real Keycloak. Docker is the usual way to get one (see ``compose.yaml``), but not every machine
 has a Docker engine. This module runs the plain Keycloak distribution instead:
 
-* **Distribution and Java** (:mod:`admin.keycloak_distribution`). The pinned Keycloak version is
+* **Distribution and Java** (:mod:`maintenance.keycloak_distribution`). The pinned Keycloak version is
   downloaded once into a per-user cache and run with Java 21 or newer.
 * **Servers.** :func:`start` runs ``kc.sh start-dev`` in its own process group. The unpacked
   distribution is shared, but each server keeps its H2 database, transaction logs, pid file and
@@ -41,7 +41,7 @@ from typing import Any
 
 import requests
 
-from admin.keycloak_distribution import (KEYCLOAK_VERSION, JavaRuntime, KeycloakServerError, distribution_dir,
+from maintenance.keycloak_distribution import (KEYCLOAK_VERSION, JavaRuntime, KeycloakServerError, distribution_dir,
                                          distribution_lock_path, ensure_distribution, file_lock, find_java,
                                          is_complete, keycloak_cache_dir)
 

@@ -16,58 +16,59 @@ from __future__ import annotations
 import dataclasses
 import os
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
-
-from flask import current_app
+from typing import Any
 
 from core import checkpoints, signing
 
 AUDIT_CHAIN = "audit"
+Config = Mapping[str, Any]  # the application's configuration (admin.config), handed in by the shell
 
 
-def _setting(name: str) -> str:
-    return current_app.config.get(name) or os.environ.get(name) or ""
+def _setting(config: Config, name: str) -> str:
+    return config.get(name) or os.environ.get(name) or ""
 
 
-def _var() -> Path:
-    return Path(current_app.config["RENKEI_VAR_DIR"])
+def _var(config: Config) -> Path:
+    return Path(config["RENKEI_VAR_DIR"])
 
 
-def signing_key_path() -> Path:
-    return Path(_setting("RENKEI_SIGNING_KEY") or _var() / "signing" / "signing-key.pem")
+def signing_key_path(config: Config) -> Path:
+    return Path(_setting(config, "RENKEI_SIGNING_KEY") or _var(config) / "signing" / "signing-key.pem")
 
 
-def trusted_locations() -> list[Path]:
-    configured = _setting("RENKEI_TRUSTED_KEYS")
+def trusted_locations(config: Config) -> list[Path]:
+    configured = _setting(config, "RENKEI_TRUSTED_KEYS")
     if configured:
         return [Path(part) for part in configured.split(os.pathsep) if part]
-    return [signing_key_path().parent]
+    return [signing_key_path(config).parent]
 
 
-def signer() -> signing.Signer:
+def signer(config: Config) -> signing.Signer:
     """The private key (:class:`core.signing.NoSigningKey` when there is none)."""
-    return signing.load_signer(signing_key_path())
+    return signing.load_signer(signing_key_path(config))
 
 
-def signer_or_none() -> signing.Signer | None:
+def signer_or_none(config: Config) -> signing.Signer | None:
     try:
-        return signer()
+        return signer(config)
     except signing.NoSigningKey:
         return None
 
 
-def trusted_keys() -> dict:
-    return signing.load_trusted(trusted_locations())
+def trusted_keys(config: Config) -> dict:
+    return signing.load_trusted(trusted_locations(config))
 
 
-def checkpoint_dir() -> Path:
-    configured = _setting("RENKEI_AUDIT_CHECKPOINT_DIR")
-    return Path(configured) if configured else _var() / "audit-checkpoints"
+def checkpoint_dir(config: Config) -> Path:
+    configured = _setting(config, "RENKEI_AUDIT_CHECKPOINT_DIR")
+    return Path(configured) if configured else _var(config) / "audit-checkpoints"
 
 
-def backup_dir() -> Path:
-    configured = _setting("RENKEI_BACKUP_DIR")
-    return Path(configured) if configured else _var() / "backups"
+def backup_dir(config: Config) -> Path:
+    configured = _setting(config, "RENKEI_BACKUP_DIR")
+    return Path(configured) if configured else _var(config) / "backups"
 
 
 @dataclasses.dataclass
@@ -82,7 +83,7 @@ class Found:
 
 def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Found) -> checkpoints.Checkpoint | None:
     """The checkpoint in the newest signed archive of the backup store (by name, which carries the time)."""
-    from admin.maintenance import archive
+    from maintenance import archive
 
     if not folder.is_dir():
         return None
@@ -106,17 +107,17 @@ def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Fo
     return None
 
 
-def find_checkpoints(chain: str = AUDIT_CHAIN, *, folder: Path | None = None, trusted: dict | None = None,
-                     with_backups: bool = True) -> Found:
+def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path | None = None,
+                     trusted: dict | None = None, with_backups: bool = True) -> Found:
     """The newest checkpoint of ``chain`` in the checkpoint folder and the newest backup, with the
     files whose signature failed (forged or damaged) and those without one (ignored)."""
-    folder = folder or checkpoint_dir()
-    trusted = trusted_keys() if trusted is None else trusted
+    folder = folder or checkpoint_dir(config)
+    trusted = trusted_keys(config) if trusted is None else trusted
     scanned = checkpoints.scan(folder, chain, trusted)
     found = Found(None, list(scanned.forged), list(scanned.unsigned), [str(folder)])
     from_backup = None
     if with_backups:
-        found.places.append(str(backup_dir()))
-        from_backup = _newest_backup_checkpoint(backup_dir(), chain, trusted, found)
+        found.places.append(str(backup_dir(config)))
+        from_backup = _newest_backup_checkpoint(backup_dir(config), chain, trusted, found)
     found.newest = checkpoints.newest([scanned.newest, from_backup])
     return found

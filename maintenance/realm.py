@@ -3,25 +3,25 @@ master realm, and the realm's counts as a backup's manifest holds them."""
 
 from __future__ import annotations
 
-from flask import current_app
+from collections.abc import Mapping
+from typing import Any
 
 
-def realm_admin():
-    """An admin client of Keycloak's master realm (RENKEI_KEYCLOAK_ADMIN_USER/PASSWORD)."""
+def realm_admin(config: Mapping[str, Any]):
+    """An admin client of Keycloak's master realm (RENKEI_KEYCLOAK_ADMIN_USER/PASSWORD in ``config``)."""
     from tenancy.identity.keycloak import master_admin
 
-    config = current_app.config
     return master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
                         config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
 
 
-def realm_counts(realm: str) -> dict[str, int] | str:
+def realm_counts(config: Mapping[str, Any], realm: str) -> dict[str, int] | str:
     """The realm's counts (:func:`tenancy.identity.realm_copy.summary`: users, service accounts,
     groups, realm roles, clients), or why Keycloak could not give them."""
     from tenancy.identity import realm_copy
 
     try:
-        admin = realm_admin()
+        admin = realm_admin(config)
         if not realm_copy.realm_exists(admin, realm):
             return "the realm does not exist"
         return realm_copy.summary(realm_copy.export_realm(admin, realm))
