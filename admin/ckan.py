@@ -169,8 +169,9 @@ def license_list(params: dict, actor) -> list:
 
 
 def status_show(params: dict, actor) -> dict:
-    return {"site_title": catalogue.CatalogueInfo(_base()).title_ja, "site_url": _base(),
-            "site_description": catalogue.CatalogueInfo(_base()).description_ja, "ckan_version": CKAN_VERSION,
+    info = catalogue.catalogue_info(db.session, _base())
+    return {"site_title": info.title_ja, "site_url": _base(),
+            "site_description": info.description_ja, "ckan_version": CKAN_VERSION,
             "locale_default": "ja", "error_emails_to": None, "extensions": ["renkei"]}
 
 
@@ -222,7 +223,7 @@ def dcat(fmt: str):
     except CkanError as bad:
         return Response(bad.message + "\n", status=400, mimetype="text/plain")
     page = catalogue.search(db.session, actor, sort="name asc", rows=rows, start=start)
-    graph = catalogue.dcat_graph(catalogue.CatalogueInfo(_base()), page,
+    graph = catalogue.dcat_graph(catalogue.catalogue_info(db.session, _base()), page,
                                  page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}")
     rdf_format, mimetype = FORMATS[fmt]
     return Response(graph.serialize(format=rdf_format, encoding="utf-8"), mimetype=mimetype)

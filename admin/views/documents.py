@@ -30,7 +30,8 @@ from core import authz
 from core.calendar import date_ja
 from core.validation import problems_from
 from tenancy.registry.models import BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, BankAccountType
-from tenancy.registry.prefecture import FIELDS, PrefectureSettingsIn, get_settings, update_settings
+from tenancy.registry.prefecture import (FIELDS, PrefectureSettingsIn, default_consortium_name, get_settings,
+                                        home_prefecture_name, update_settings)
 
 PDF = "application/pdf"
 
@@ -171,7 +172,8 @@ class PrefectureSettingsView(SecureView):
 
     def _page(self, form, saved):
         return self.render("renkei/settings.html", form=form, saved=saved,
-                           can_manage=authz.allowed(g.actor, "settings.manage"))
+                           can_manage=authz.allowed(g.actor, "settings.manage"),
+                           home=home_prefecture_name(db.session), default_consortium=default_consortium_name(db.session))
 
 
 def views(session):

@@ -135,7 +135,8 @@ class UsageView(SecureView):
             abort(404)
         plans = quotas.list_plans(db.session, g.actor)
         ja = forms.ja()
-        plan_label = lambda p: f"{p.name_ja if ja else (p.name_en or p.name_ja)}（{p.code}）"  # noqa: E731
+        plan_name = lambda p: p.name_ja if ja else (p.name_en or p.name_ja)  # noqa: E731
+        plan_label = lambda p: f"{plan_name(p)}（{p.code}）"  # noqa: E731  (in the picker, the code tells names apart)
         if assign is None:
             assign = forms.AssignPlanForm()
             assign.plan_code.data = settings.assigned_plan.code if settings.assigned_plan else ""
@@ -146,7 +147,7 @@ class UsageView(SecureView):
         override.enforcement.choices = forms.enforcement_choices()
         status = quotas.tenant_quota_status(db.session, g.actor, code, measured=measured_levels(code))
         return self.render("renkei/usage_tenant_quota.html", settings=settings, tenant=settings.tenant, assign=assign,
-                           override=override, status=status, plan_label=plan_label, metric_label=forms.metric_label,
+                           override=override, status=status, plan_name=plan_name, metric_label=forms.metric_label,
                            enforcement_label=lambda value: forms.pick(ENFORCEMENT_LABELS[Enforcement(value)]),
                            hard=Enforcement.hard.value, ja=ja)
 

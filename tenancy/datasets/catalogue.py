@@ -331,10 +331,23 @@ EU_ACCESS = {Access.open: "PUBLIC", Access.members: "RESTRICTED", Access.named: 
 @dataclasses.dataclass(frozen=True)
 class CatalogueInfo:
     base_url: str  # where renkei answers, e.g. https://renkei.example.jp
-    title_ja: str = "熊本県域データ連携基盤 データカタログ"
-    title_en: str = "Kumamoto area data platform catalogue"
+    title_ja: str  # 熊本県域データ連携基盤 データカタログ: see catalogue_info
+    title_en: str
+    publisher_ja: str  # the home prefecture
     description_ja: str = "県と市町村・会員団体が提供するデータセットの一覧です。"
-    publisher_ja: str = "熊本県"
+
+
+def catalogue_info(session: Session, base_url: str) -> CatalogueInfo:
+    """The catalogue's titles and publisher, named after the home prefecture (the registry's
+    prefecture tenant): 「栃木県域データ連携基盤 データカタログ」 on Tochigi's platform."""
+    from tenancy.registry.prefecture import home_prefecture
+
+    home = home_prefecture(session)
+    name_ja = home.name_ja if home is not None else ""
+    name_en = (home.name_en or "").removesuffix(" Prefecture") if home is not None else ""
+    return CatalogueInfo(base_url, title_ja=f"{name_ja}域データ連携基盤 データカタログ" if name_ja else "データ連携基盤 データカタログ",
+                         title_en=f"{name_en} area data platform catalogue" if name_en else "Area data platform catalogue",
+                         publisher_ja=name_ja)
 
 
 class _Terms:

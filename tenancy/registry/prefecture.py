@@ -73,6 +73,11 @@ def consortium_name(session: Session) -> str:
     settings = get_settings(session)
     if settings is not None and settings.consortium_name:
         return settings.consortium_name
+    return default_consortium_name(session)
+
+
+def default_consortium_name(session: Session) -> str:
+    """The consortium's name before the operator has named it: 「栃木県DXコンソーシアム」."""
     return f"{home_prefecture_name(session)}DXコンソーシアム"
 
 

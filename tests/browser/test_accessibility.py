@@ -16,11 +16,17 @@ aside, whatever the query: the details of 22 tenants) are visited at most four t
   "Name En"...); and no heading, table header, field label or button may be English words alone;
 * nor text of a raw shape (tests/raw_text.py: a Python object's text, JSON, a bare
   ``snake_case`` or ``dotted.lower.name`` identifier);
+* nor, in the page's own words, an English word outside tests/raw_text.py's short list of terms an
+  office writes as they are (CSV, API, GiB...). The page's own words are its visible text but what
+  a person or an outside system gave: table data cells, description values, form values, code
+  and examples, and elements marked ``translate="no"`` are data (a dataset titled in English is
+  the provider's), where raw shapes and known codes are still looked for;
 * a link a person is shown must not lead to an error page (4xx/5xx).
 
 Every CSV and xlsx a page offers (a download link, or a GET form whose action is an export, fetched
 with its defaults; one per path shape) is fetched with the person's session: its header and first
-rows must show no raw code or raw shape either, and the download must answer.
+rows must show no raw code or raw shape either, its header (the file's own words) no English
+word, and the download must answer.
 
 The failure message groups problems (rule -> pages); the full report (every node, every text
 match) is written to ``$RENKEI_TEST_A11Y_REPORT`` or the session's pytest temp folder.
@@ -41,7 +47,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from tests.browser.conftest import CRAWLED, axe_script
-from tests.raw_text import first_rows_text, raw_shapes
+from tests.raw_text import download_raw_text, first_rows_text, raw_shapes
 
 ROLES = ("operator", "finance", "auditor", "kumamoto", "yatsushiro")
 PAGE_LIMIT = 150  # per person
@@ -178,13 +184,33 @@ AXE_JS = """async (tags) => {
 }"""
 
 
-def raw_text_of(text: str, codes: re.Pattern) -> dict[str, list[str]]:
-    """The known codes and the raw shapes in ``text`` (code -> snippets)."""
+# the page's visible text in two parts: its own words, and what a person or an outside system gave
+# (table data cells but Flask-Admin's ``td > b`` labels, description values, form values, code and
+# examples, and anything marked translate="no"): tests/raw_text.py checks English words in the first
+# only, raw shapes and known codes in both
+TEXT_JS = """() => {
+    const data = 'td, dd, textarea, select, input, pre, code, kbd, samp, [translate="no"]';
+    const own = [], given = [];
+    const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.nodeValue.trim();
+        const parent = node.parentElement;
+        if (!text || !parent || parent.closest('script, style, noscript, template')) continue;
+        if (!parent.checkVisibility({visibilityProperty: true})) continue;
+        (parent.closest(data) && !parent.closest('td > b') ? given : own).push(text);
+    }
+    return {own: own.join('\\n'), given: given.join('\\n')};
+}"""
+
+
+def raw_text_of(text: str, codes: re.Pattern, words: bool = False) -> dict[str, list[str]]:
+    """The known codes and the raw shapes in ``text`` (code -> snippets); with ``words``, ``text`` is
+    the Japanese UI's own words, and English words outside tests/raw_text.py's list are raw too."""
     found: dict[str, list[str]] = {}
     for match in codes.finditer(text):
         code = "JSON" if match.group(0).startswith("{") else match.group(0)
         found.setdefault(code, []).append(text[max(0, match.start() - 30):match.end() + 30].replace("\n", " ⏎ "))
-    for shape, snippets in raw_shapes(text).items():
+    for shape, snippets in raw_shapes(text, words=words).items():
         if shape not in found:
             found.setdefault(shape, []).extend(snippets)
     return found
@@ -208,9 +234,14 @@ def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
         visit = Visit(f"(download) {url}", answer["status"])
         checked.append(visit)
         if answer["status"] < 400:
-            text = first_rows_text(base64.b64decode(answer["body"]), answer["type"])
-            if text is not None:
-                visit.raw_codes = raw_text_of(text, codes)
+            body = base64.b64decode(answer["body"])
+            found = download_raw_text(body, answer["type"])
+            if found is not None:
+                text = first_rows_text(body, answer["type"])
+                for match in codes.finditer(text):
+                    found.setdefault("JSON" if match.group(0).startswith("{") else match.group(0), []).append(
+                        text[max(0, match.start() - 30):match.end() + 30].replace("\n", " ⏎ "))
+                visit.raw_codes = found
     return checked
 
 
@@ -250,8 +281,10 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
         started = time.perf_counter()
         visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
         visit.seconds["axe"] = round(time.perf_counter() - started, 3)
-        text = page.evaluate("() => document.body ? document.body.innerText : ''")
-        visit.raw_codes = raw_text_of(text, codes)
+        text = page.evaluate(TEXT_JS)
+        visit.raw_codes = raw_text_of(text["own"], codes, words=True)
+        for code, snippets in raw_text_of(text["given"], codes).items():
+            visit.raw_codes.setdefault(code, []).extend(snippets)
         for href in page.evaluate(DOWNLOADS_JS):
             parts = urlsplit(href)
             if f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith("/admin"):

@@ -40,7 +40,7 @@ def feed(db, actor=None, **search):
     from tenancy.datasets import catalogue
 
     page = catalogue.search(db, actor, **{"rows": 100, **search})
-    return page, catalogue.dcat_graph(catalogue.CatalogueInfo("https://renkei.example.jp"), page,
+    return page, catalogue.dcat_graph(catalogue.catalogue_info(db, "https://renkei.example.jp"), page,
                                       page_url="https://renkei.example.jp/catalogue/dcat.ttl?start=0&rows=100")
 
 
