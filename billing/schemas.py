@@ -144,7 +144,7 @@ class CostItemCreate(SQLModel):
 class ComponentIn(SQLModel):
     model_config = ConfigDict(extra="forbid")
 
-    basis: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    basis: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), NOT_BLANK]
     weight: FractionText
 
 

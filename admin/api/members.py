@@ -27,7 +27,7 @@ bp = APIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("
 Number = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$"),
                    StatedInSchema(format="jp-corporate-number", description="Corporate number: 13 digits, the first a check digit")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 
 
 class MemberPath(BaseModel):
@@ -124,7 +124,7 @@ class ScreeningItemOut(BaseModel):
 
 class GroupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
     representative: Number
     members: list[Number] = Field(max_length=100, json_schema_extra={"minItems": 2})
 

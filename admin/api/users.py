@@ -12,7 +12,7 @@ from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
-from core.validation import AccountHolderCode, StatedInSchema
+from core.validation import NOT_BLANK, AccountHolderCode, StatedInSchema
 from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.registry.schemas import Email
 
@@ -23,7 +23,7 @@ bp = APIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("us
 Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor",
                "org-admin", "data-provider", "data-user"]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 
 
 class TenantPath(BaseModel):

@@ -9,10 +9,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from core.errors import Invalid
-from core.validation import RowId, StatedInSchema, TenantCode, problems_from
+from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode, problems_from
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
 # the pseudonymous identifier the resident identity provider gives, unique per tenant: never a name or My Number
 SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=128,
                                              pattern=r"^[A-Za-z0-9._:@-]+$")]
@@ -118,7 +118,7 @@ class CheckIn(BaseModel):
     service_id: RowId
     tenant_code: TenantCode
     subject_id: SubjectId
-    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]] = Field(
         min_length=1, max_length=200)
     purpose: Statement
     client: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = Field(
