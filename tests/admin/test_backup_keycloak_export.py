@@ -41,7 +41,8 @@ def _realm_member(archive_file) -> tuple[dict, dict]:
 @pytest.fixture
 def setup(app, keycloak_server, tmp_path):
     """A realm with an operator who has a password, and a renkei on an SQLite database of its own."""
-    from admin import create_app, keycloak_server as launcher
+    from admin import create_app
+    from maintenance import keycloak_server as launcher
     from admin.extensions import db
     from tenancy.identity import realm_copy
     from tenancy.identity.keycloak import IdentityDirectory
