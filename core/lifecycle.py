@@ -78,6 +78,13 @@ class Move:
 
 Refusal = Callable[[Move, enum.Enum, Any], IllegalMove]
 
+_DECLARED: list[Lifecycle] = []
+
+
+def declared() -> list[Lifecycle]:
+    """Every lifecycle declared so far (each module declares its own when it is imported)."""
+    return list(_DECLARED)
+
 
 class Lifecycle:
     """The declared transition table of one status enum.
@@ -101,6 +108,7 @@ class Lifecycle:
             self.moves[move.name] = move
         self.initial = frozenset(statuses(s) for s in initial)
         self._refusal = refusal
+        _DECLARED.append(self)
 
     # --- what the table says ---------------------------------------------------------------------
 
