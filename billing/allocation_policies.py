@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from billing import allocation
 from billing.errors import AllocationError
 from billing.ledger_errors import BillingNotFound, FourEyesRefused, InvalidBillingData
-from billing.models import AllocationPolicy, PolicyStatus
+from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, AllocationPolicy, PolicyStatus
 from billing.operations import _key, _manage, _same_person, _who
 from billing.schemas import PolicyCreate, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_en, fiscal_year_ja, fiscal_year_of
 from core.db import utcnow
+from core.lifecycle import Lifecycle, Move
 from tenancy.usage.models import METRICS
 
 
@@ -146,6 +147,23 @@ def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> Allocat
     session.flush()
     audit.record(session, actor, "billing.policy.create", "allocation_policy", str(policy.id), after=policy_summary(policy))
     return policy
+
+
+# --- the lifecycle -----------------------------------------------------------------------------------
+#
+#   draft ──adopt──▶ adopted ──supersede──▶ superseded ──adopt──▶ adopted
+#
+# One version is adopted at a time: adopting one supersedes the one adopted before. Adopting the
+# adopted version again with another authority (a council resolution) records that authority.
+# Who may adopt (four eyes, or the council's resolution) is :func:`_adoption_authority`.
+
+POLICIES = Lifecycle("按分方式", "allocation policy", PolicyStatus,
+                     {status: (POLICY_STATUS_LABELS_JA[status], POLICY_STATUS_LABELS_EN[status]) for status in PolicyStatus}, (
+    Move("adopt", frozenset({PolicyStatus.draft, PolicyStatus.adopted, PolicyStatus.superseded}), PolicyStatus.adopted,
+         "採用", "adopt", grant="billing.manage"),
+    Move("supersede", frozenset({PolicyStatus.adopted}), PolicyStatus.superseded, "採用終了", "supersede"),
+), initial=(PolicyStatus.draft,))
+"""An allocation policy version's lifecycle."""
 
 
 def get_policy(session: Session, policy_id: int) -> AllocationPolicy:
@@ -327,13 +345,14 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
     resolution_ref = decision.ref if decision is not None else None
     if policy.status == PolicyStatus.adopted and policy.resolution_ref == resolution_ref:
         return policy
+    adopt = POLICIES.move("adopt", policy.status, policy)
     previous = adopted_policy(session)
     if previous is not None and previous.id != policy.id:
-        previous.status = PolicyStatus.superseded
+        previous.status = POLICIES.move("supersede", previous.status, previous).target
         session.flush()  # one adopted version at a time (partial unique index)
     before = {"status": PolicyStatus(policy.status).value, "resolution_ref": policy.resolution_ref,
               "previously_adopted": previous.id if previous is not None else None}
-    policy.status = PolicyStatus.adopted
+    policy.status = adopt.target
     policy.resolution_ref = resolution_ref
     policy.adopted_at = utcnow()
     policy.adopted_by = _who(actor)

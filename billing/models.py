@@ -139,7 +139,7 @@ class AllocationPolicy(SQLModel, table=True):
     components_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     floor: int | None = Field(default=None, sa_column=_yen(nullable=True))
     cap: int | None = Field(default=None, sa_column=_yen(nullable=True))
-    status: PolicyStatus = Field(default=PolicyStatus.draft, sa_column=_enum_column(PolicyStatus))
+    status: PolicyStatus = Field(default=PolicyStatus.draft, sa_column=_enum_column(PolicyStatus, checked=True))
     resolution_ref: str | None = Field(default=None, max_length=255)
     adopted_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     adopted_by: str = Field(default="", max_length=255)

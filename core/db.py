@@ -25,10 +25,15 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
 
-def enum_column(enum_cls: type, *, length: int = 32, nullable: bool = False, **kwargs: Any) -> sa.Column:
-    """An enum stored as a plain string with a CHECK constraint: readable in SQL, same on both databases."""
+def enum_column(enum_cls: type, *, length: int = 32, nullable: bool = False, checked: bool = False,
+                **kwargs: Any) -> sa.Column:
+    """An enum stored as a plain string: readable in SQL, same on both databases; the code refuses
+    any other value. ``checked``: the database refuses it too, by a CHECK constraint named
+    ``ck_<table>_<enum name in lower case>`` (every status column of a lifecycle is checked; adding a
+    value then takes a migration that replaces the constraint)."""
     return sa.Column(
-        sa.Enum(enum_cls, native_enum=False, length=length, validate_strings=True, name=enum_cls.__name__.lower()),
+        sa.Enum(enum_cls, native_enum=False, length=length, validate_strings=True, name=enum_cls.__name__.lower(),
+                create_constraint=checked),
         nullable=nullable,
         **kwargs,
     )

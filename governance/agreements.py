@@ -30,12 +30,13 @@ from core import audit
 from governance.errors import (AgreementsNotAccepted, AlreadyAccepted, AlreadyPublished, VersionNotAcceptable,
                                VersionNotFound)
 from governance.models import (DOCUMENT_LABELS, AgreementAcceptance, AgreementDocument, AgreementVersion,
-                               CouncilResolution, VersionStatus)
+                               VERSION_STATUS_LABELS, CouncilResolution, VersionStatus)
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, VersionDraft
 from core import authz, outbox
 from core.texts import normalise_text, refusal, text_hash  # the rules of versioned texts (consent imports them here too)
 from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.lifecycle import Lifecycle, Move, WhyNot
 from core.calendar import today_jst
 from core.db import utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
@@ -329,18 +330,32 @@ def draft_version(session: Session, actor: Actor, document: AgreementDocument, d
     return version
 
 
+# --- the lifecycle: draft ──publish──▶ published (final: a change is a new version) -------------------
+
+def _not_behind(version: AgreementVersion, session: Session) -> WhyNot | None:
+    """The guard of publishing: no later version of the document is published already."""
+    document = AgreementDocument(version.document)
+    current = _current_version(session, document)
+    if current is None or current.number <= version.number:
+        return None
+    return WhyNot(
+        f"Version {current.number} of {document.value} is already published; version {version.number} would go back in time.",
+        f"{label(document)} は第{current.number}版が公開済みのため、第{version.number}版は公開できません。",
+        details={"document": document.value, "number": version.number})
+
+
+VERSIONS = Lifecycle("版", "agreement version", VersionStatus, VERSION_STATUS_LABELS, (
+    Move("publish", frozenset({VersionStatus.draft}), VersionStatus.published, "公開", "publish", _not_behind,
+         grant="agreement.manage"),
+), initial=(VersionStatus.draft,),
+    refusal=lambda move, status, version: AlreadyPublished(AgreementDocument(version.document).value, version.number))
+"""An agreement version's lifecycle: drafted, then published once (the council may decide it)."""
+
+
 def check_publishable(session: Session, document: AgreementDocument, number: int) -> AgreementVersion:
     """The draft to publish, or the reason it cannot be (also the council's proposal check)."""
     version = _get_version(session, document, number)
-    if version.status == VersionStatus.published:
-        raise AlreadyPublished(AgreementDocument(document).value, number)
-    current = _current_version(session, document)
-    if current is not None and current.number > number:
-        raise Conflict(
-            f"Version {current.number} of {document.value} is already published; version {number} would go back in time.",
-            f"{label(document)} は第{current.number}版が公開済みのため、第{number}版は公開できません。",
-            document=document.value, number=number,
-        )
+    VERSIONS.move("publish", version.status, version, session)
     return version
 
 
@@ -360,7 +375,8 @@ def publish_version(session: Session, actor: Actor, document: AgreementDocument,
     document = AgreementDocument(document)
     version = check_publishable(session, document, number)
     now = now or utcnow()
-    version.status, version.published_at, version.published_by = VersionStatus.published, now, _who(actor)
+    version.status = VERSIONS.moves["publish"].target
+    version.published_at, version.published_by = now, _who(actor)
     version.resolution_id = resolution.id if resolution is not None else None
     if version.required:
         version.reacceptance_days = reacceptance_days

@@ -35,11 +35,12 @@ from core import audit
 from governance.agreements import tenant_for
 from governance.errors import InvalidProposal, NoEnactor, ProposalNotClosable, ProposalNotFound, VoteRefused
 from governance.models import (CHANGE_LABELS, ChangeType, CouncilProposal, CouncilResolution, CouncilVote,
-                               ProposalStatus, VoteChoice)
+                               PROPOSAL_STATUS_LABELS, ProposalStatus, VoteChoice)
 from governance.schemas import ProposalCreate, change_params
 from core import authz
 from core.actor import Actor
-from core.errors import Conflict, DomainError, problem
+from core.errors import DomainError, problem
+from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.calendar import fiscal_year_of, jst_text
 from core.db import utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
@@ -435,6 +436,43 @@ def cast_vote(session: Session, actor: Actor, proposal_id: int, choice: VoteChoi
     return vote
 
 
+# --- the lifecycle ---------------------------------------------------------------------------------
+#
+#   open ──adopt──▶ adopted      (closing: which of adopt and reject is the tally's outcome)
+#   open ──reject─▶ rejected
+#   open ──withdraw──▶ withdrawn
+
+def _voting_over(proposal: CouncilProposal, tally: Any, now: dt.datetime) -> WhyNot | None:
+    """The guard of closing: the window has ended, or every member has voted."""
+    if now >= _aware(proposal.closes_at) or tally.cast >= tally.members:
+        return None
+    return WhyNot(
+        f"Voting on proposal #{proposal.id} is open until {audit.timestamp_text(proposal.closes_at)} and "
+        f"{tally.cast} of {tally.members} members have voted; close it after the window or once all have voted.",
+        f"議案 第{proposal.id}号は {jst_text(proposal.closes_at)} まで投票受付中です"
+        f"（{tally.members} 団体中 {tally.cast} 団体が投票済み）。締切後、または全構成員の投票後に締め切ってください。",
+        details={"proposal": proposal.id, "cast": tally.cast, "members": tally.members})
+
+
+def _proposal_refusal(move: Move, status: ProposalStatus, proposal: CouncilProposal) -> IllegalMove:
+    if move.name == "withdraw":
+        return IllegalMove(f"Proposal #{proposal.id} is {status.value}; only an open proposal can be withdrawn.",
+                           f"議案 第{proposal.id}号は締切済みのため、取り下げできません。", proposal=proposal.id,
+                           status=status.value, move=move.name)
+    return ProposalNotClosable(f"Proposal #{proposal.id} is already {status.value}.",
+                               f"議案 第{proposal.id}号はすでに締め切られています。", proposal=proposal.id,
+                               status=status.value, move=move.name)
+
+
+P = ProposalStatus
+PROPOSALS = Lifecycle("議案", "council proposal", ProposalStatus, PROPOSAL_STATUS_LABELS, (
+    Move("adopt", frozenset({P.open}), P.adopted, "可決", "adopt", _voting_over, grant="council.manage"),
+    Move("reject", frozenset({P.open}), P.rejected, "否決", "reject", _voting_over, grant="council.manage"),
+    Move("withdraw", frozenset({P.open}), P.withdrawn, "取下げ", "withdraw", grant="council.manage"),
+), initial=(P.open,), refusal=_proposal_refusal)
+"""A council proposal's lifecycle: proposed open; closed by the tally, or withdrawn."""
+
+
 def _next_number(session: Session, fiscal_year: int) -> int:
     last = session.scalar(sa.select(sa.func.max(CouncilResolution.number)).where(CouncilResolution.fiscal_year == fiscal_year))
     return (last or 0) + 1
@@ -453,18 +491,11 @@ def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt
     authz.authorize(actor, "council.manage")
     proposal = _get_proposal(session, proposal_id, lock=True)
     now = now or utcnow()
-    if ProposalStatus(proposal.status) != ProposalStatus.open:
-        raise ProposalNotClosable(f"Proposal #{proposal.id} is already {ProposalStatus(proposal.status).value}.",
-                                  f"議案 第{proposal.id}号はすでに締め切られています。", proposal=proposal.id)
+    if not PROPOSALS.allows("adopt", proposal.status):  # refused before the votes are counted
+        raise PROPOSALS.refuse("adopt", proposal.status, proposal)
     tally = _tally(session, proposal)
-    if now < _aware(proposal.closes_at) and tally.cast < tally.members:
-        raise ProposalNotClosable(
-            f"Voting on proposal #{proposal.id} is open until {audit.timestamp_text(proposal.closes_at)} and "
-            f"{tally.cast} of {tally.members} members have voted; close it after the window or once all have voted.",
-            f"議案 第{proposal.id}号は {jst_text(proposal.closes_at)} まで投票受付中です"
-            f"（{tally.members} 団体中 {tally.cast} 団体が投票済み）。締切後、または全構成員の投票後に締め切ってください。",
-            proposal=proposal.id, cast=tally.cast, members=tally.members)
     adopted, reason = outcome(tally, proposal.quorum_rule, proposal.threshold_rule)
+    move = PROPOSALS.move("adopt" if adopted else "reject", proposal.status, proposal, tally, now)
     fiscal_year = fiscal_year_of(now)
     resolution = CouncilResolution(
         proposal_id=proposal.id, fiscal_year=fiscal_year, number=_next_number(session, fiscal_year), adopted=adopted,
@@ -472,12 +503,13 @@ def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt
         votes_abstain=tally.votes_abstain, quorum_rule=proposal.quorum_rule, threshold_rule=proposal.threshold_rule,
         decided_at=now, decided_by=_who(actor),
     )
-    proposal.status = ProposalStatus.adopted if adopted else ProposalStatus.rejected
+    before = ProposalStatus(proposal.status).value
+    proposal.status = move.target
     proposal.closed_at = now
     session.add(resolution)
     session.flush()
     audit.record(session, actor, "council.close", "council_proposal", str(proposal.id),
-                 before={"status": "open"}, after={"status": ProposalStatus(proposal.status).value,
+                 before={"status": before}, after={"status": ProposalStatus(proposal.status).value,
                                                    "resolution": resolution_summary(resolution)})
     change_type = ChangeType(proposal.change_type)
     if adopted and change_type != ChangeType.free_text:
@@ -511,11 +543,10 @@ def withdraw_proposal(session: Session, actor: Actor, proposal_id: int, reason: 
     """Take an open proposal off the agenda (votes cast stay on record); nothing is enacted."""
     authz.authorize(actor, "council.manage")
     proposal = _get_proposal(session, proposal_id, lock=True)
-    if ProposalStatus(proposal.status) != ProposalStatus.open:
-        raise Conflict(f"Proposal #{proposal.id} is {ProposalStatus(proposal.status).value}; only an open proposal can be withdrawn.",
-                       f"議案 第{proposal.id}号は締切済みのため、取り下げできません。", proposal=proposal.id)
-    proposal.status, proposal.closed_at, proposal.withdrawn_reason = ProposalStatus.withdrawn, utcnow(), reason
+    move = PROPOSALS.move("withdraw", proposal.status, proposal)
+    before = ProposalStatus(proposal.status).value
+    proposal.status, proposal.closed_at, proposal.withdrawn_reason = move.target, utcnow(), reason
     session.flush()
     audit.record(session, actor, "council.withdraw", "council_proposal", str(proposal.id),
-                 before={"status": "open"}, after={"status": "withdrawn", "reason": reason})
+                 before={"status": before}, after={"status": move.target.value, "reason": reason})
     return proposal

@@ -22,6 +22,7 @@ The tree::
 from __future__ import annotations
 
 from core.errors import Conflict, DomainError, Invalid, NotFound
+from core.lifecycle import IllegalMove
 
 
 class GovernanceError(DomainError):
@@ -52,7 +53,7 @@ class AlreadyAccepted(AgreementError, Conflict):
         )
 
 
-class AlreadyPublished(AgreementError, Conflict):
+class AlreadyPublished(AgreementError, IllegalMove):
     def __init__(self, document: str, number: int) -> None:
         super().__init__(
             f"Version {number} of {document} is already published; publish a new version to change it.",
@@ -80,8 +81,8 @@ class VoteRefused(CouncilError, Conflict):
     not_open_yet, window_closed, proposal_closed."""
 
 
-class ProposalNotClosable(CouncilError, Conflict):
-    pass
+class ProposalNotClosable(CouncilError, IllegalMove):
+    """The proposal cannot be closed now (already closed, voting still open, its change refused)."""
 
 
 class NoEnactor(CouncilError, Conflict):

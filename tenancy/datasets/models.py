@@ -175,7 +175,7 @@ class Dataset(SQLModel, table=True):
     personal_info: PersonalInfo = Field(sa_column=enum_column(PersonalInfo, length=16))
     standard_kind: str | None = Field(default=None, max_length=32, index=True)
     responsibility_remark: str = Field(default="", max_length=1000)
-    status: DatasetStatus = Field(sa_column=enum_column(DatasetStatus, length=16))
+    status: DatasetStatus = Field(sa_column=enum_column(DatasetStatus, length=16, checked=True))
     review_reason: str = Field(default="", max_length=1000)
     version: int = Field(default=1)
     conformant: bool | None = Field(default=None)  # the last schema check of a standard kind; None: not checked

@@ -6,7 +6,7 @@ their own provider's datasets only), ``dataset.review`` (the operator: publishes
 was submitted, withdraws anything) and ``dataset.settings`` (the operator: categories, licences).
 Every act is audited (``dataset.*``) and the provider's contact is notified (outbox).
 
-The lifecycle is :data:`TRANSITIONS`, one table with a guard per move: draft → submitted →
+The lifecycle is :data:`DATASETS` (a :class:`core.lifecycle.Lifecycle`), one table with a guard per move: draft → submitted →
 published → withdrawn, a refusal sends a submission back to draft with its reason.
 """
 
@@ -28,6 +28,7 @@ from core.calendar import to_jst
 from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import text_problem
 from tenancy.datasets import standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
@@ -616,23 +617,28 @@ def _checklist_problems(session: Session, dataset: Dataset) -> list[dict[str, st
             if not met]
 
 
-@dataclasses.dataclass(frozen=True)
-class Move:
-    verb: str
-    from_status: tuple[DatasetStatus, ...]
-    to_status: DatasetStatus
-    action: str  # the authorization action
-    guard: Callable[[Session, Dataset], list[dict[str, str]]] | None = None
-    needs_reason: bool = False
+def _checklist_met(dataset: Dataset, session: Session) -> WhyNot | None:
+    """The guard of submitting and publishing: the review checklist is met."""
+    found = _checklist_problems(session, dataset)
+    return WhyNot("The review checklist is not met.", "審査の確認項目を満たしていません。", tuple(found)) if found else None
 
 
-TRANSITIONS: dict[str, Move] = {
-    "submit": Move("submit", (DatasetStatus.draft,), DatasetStatus.submitted, "dataset.manage", _checklist_problems),
-    "publish": Move("publish", (DatasetStatus.submitted,), DatasetStatus.published, "dataset.review", _checklist_problems),
-    "refuse": Move("refuse", (DatasetStatus.submitted,), DatasetStatus.draft, "dataset.review", needs_reason=True),
-    "withdraw": Move("withdraw", (DatasetStatus.published, DatasetStatus.submitted), DatasetStatus.withdrawn,
-                     "dataset.manage", needs_reason=True),
-}
+def _refusal(move: Move, status: DatasetStatus, dataset: Dataset) -> IllegalMove:
+    ja, en = STATUS_LABELS[status]
+    return IllegalMove(f"The dataset is {en.lower()}; it cannot be {_VERB_LABELS[move.name][1]} now.",
+                       f"このデータセットは「{ja}」のため、この操作はできません。", status=status.value, move=move.name)
+
+
+S = DatasetStatus
+DATASETS = Lifecycle("データセット", "dataset", DatasetStatus, STATUS_LABELS, (
+    Move("submit", frozenset({S.draft}), S.submitted, "審査申請", "submit", _checklist_met, grant="dataset.manage"),
+    Move("publish", frozenset({S.submitted}), S.published, "公開", "publish", _checklist_met, grant="dataset.review"),
+    Move("refuse", frozenset({S.submitted}), S.draft, "差し戻し", "send back", reason_required=True, grant="dataset.review"),
+    Move("withdraw", frozenset({S.published, S.submitted}), S.withdrawn, "公開終了", "withdraw", reason_required=True,
+         grant="dataset.manage"),
+), initial=(S.draft,), refusal=_refusal)
+"""A dataset's lifecycle: each move needs its ``grant`` on the provider; submitting and publishing, the checklist."""
+TRANSITIONS = DATASETS.moves
 
 _VERB_LABELS = {"submit": ("審査を申請しました", "submitted for review"), "publish": ("公開しました", "published"),
                 "refuse": ("差し戻しました", "sent back"), "withdraw": ("公開を終了しました", "withdrawn")}
@@ -650,32 +656,22 @@ class Recipient:
 
 def moves_for(actor: Actor, dataset: Dataset) -> list[str]:
     """The moves ``actor`` may make on ``dataset`` now (the buttons a page shows)."""
-    return [verb for verb, move in TRANSITIONS.items()
-            if DatasetStatus(dataset.status) in move.from_status and authz.allowed(actor, move.action, dataset.provider_code)]
+    return [move.name for move in DATASETS.moves_from(dataset.status)
+            if authz.allowed(actor, move.grant, dataset.provider_code)]
 
 
 def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") -> Dataset:
-    transition = TRANSITIONS.get(verb)
-    if transition is None:
+    if verb not in DATASETS.moves:
         raise NotFound(f"No move {verb}.", "この操作はありません。")
     dataset = get_dataset(session, actor, uid)
-    authz.authorize(actor, transition.action, dataset.provider_code)
-    status = DatasetStatus(dataset.status)
-    if status not in transition.from_status:
-        ja, en = STATUS_LABELS[status]
-        raise Conflict(f"The dataset is {en.lower()}; it cannot be {_VERB_LABELS[verb][1]} now.",
-                       f"このデータセットは「{ja}」のため、この操作はできません。")
-    reason = (reason or "").strip()
-    if transition.needs_reason and not reason:
-        raise Invalid("Give the reason.", "理由を入力してください。",
-                      problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
+    authz.authorize(actor, DATASETS.moves[verb].grant, dataset.provider_code)
+    transition = DATASETS.move(verb, dataset.status, dataset, session)
+    reason = require_reason(transition, reason)
     if len(reason) > 1000:
         raise Invalid("The reason is too long.", "理由は 1000 文字以内にしてください。",
                       problems=[problem("reason", "Up to 1000 characters.", "1000 文字以内にしてください。")])
-    if transition.guard is not None and (found := transition.guard(session, dataset)):
-        raise Conflict("The review checklist is not met.", "審査の確認項目を満たしていません。", problems=found)
     before = _summary(dataset)
-    dataset.status = transition.to_status
+    dataset.status = transition.target
     dataset.review_reason = reason if verb in ("refuse", "withdraw") else ""
     if verb == "publish":
         dataset.published_at = dataset.modified_at = utcnow()

@@ -23,7 +23,7 @@ client token is judged by: :mod:`tenancy.identity.client_access`).
   Keycloak client made disabled: the secret is shown once at registration, but no token is issued
   until approved); an edit waits as a pending :class:`ApiClientRequest` while the client keeps its
   current settings. "Any address" in any spelling is the operator's alone and refused outright.
-* **The lifecycle** is :data:`MOVES` (a transition table with the grant each move needs);
+* **The lifecycle** is :data:`CLIENTS` (a :class:`core.lifecycle.Lifecycle`: a transition table with the grant each move needs);
   :class:`ClientStatus` is the state. ``revoked`` and ``rejected`` are final.
 * **Access ends when it ends**: the gateway check and renkei's own API judge a client token by the
   same :func:`tenancy.identity.client_access.state_refusal` (status, expiry, rotated credential,
@@ -55,12 +55,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, lifecycle
 from core.actor import Actor
 from core.calendar import current_month, today_jst
 from core.codes import is_corporate_number
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.lifecycle import Lifecycle, Move
 from tenancy.identity import client_policy
 from tenancy.identity.allowlist import ANY, parse_allowlist
 from tenancy.identity.client_access import forget_client_states
@@ -285,7 +286,7 @@ def _request(session: Session, actor: Actor, client: ApiClient, kind: RequestKin
     """Record what waits for the operator; a change still waiting for this client is superseded."""
     for earlier in session.scalars(sa.select(ApiClientRequest).where(
             ApiClientRequest.api_client_id == client.id, ApiClientRequest.status == RequestStatus.pending)):
-        _move_request(earlier, RequestStatus.superseded, actor, "replaced by a later request")
+        _move_request(earlier, "supersede", actor, "replaced by a later request")
     request = ApiClientRequest(api_client_id=client.id, kind=kind, changes=json.dumps(_jsonable(changes), ensure_ascii=False),
                                reasons=json.dumps(reasons, ensure_ascii=False), requested_by=actor.name or actor.subject)
     session.add(request)
@@ -332,29 +333,38 @@ def list_api_clients(session: Session, actor: Actor, tenant_code: str | None = N
 #      ▼                    ▼ revoke          ▼ revoke
 #   rejected             revoked ◀─────────────        (pending ──revoke──▶ revoked: withdrawn by its owner)
 
-@dataclasses.dataclass(frozen=True)
-class Move:
-    sources: frozenset[ClientStatus]
-    target: ClientStatus
-    grant: str  # the authorization each move needs (its guard)
-    audit_action: str
+def _client_refusal(move: Move, status: ClientStatus, client: ApiClient) -> "IllegalMove":
+    return IllegalMove(client, move.name)
 
 
-MOVES: dict[str, Move] = {
-    "approve": Move(frozenset({ClientStatus.pending}), ClientStatus.active, "api_client.approve", "api_client.approve"),
-    "reject": Move(frozenset({ClientStatus.pending}), ClientStatus.rejected, "api_client.approve", "api_client.reject"),
-    "disable": Move(frozenset({ClientStatus.active}), ClientStatus.disabled, "api_client.manage", "api_client.disable"),
-    "enable": Move(frozenset({ClientStatus.disabled}), ClientStatus.active, "api_client.manage", "api_client.enable"),
-    "revoke": Move(frozenset({ClientStatus.pending, ClientStatus.active, ClientStatus.disabled}), ClientStatus.revoked,
-                   "api_client.manage", "api_client.revoke"),
-}
-FINAL = frozenset({ClientStatus.revoked, ClientStatus.rejected})
-REQUEST_MOVES: dict[RequestStatus, frozenset[RequestStatus]] = {
-    RequestStatus.pending: frozenset({RequestStatus.approved, RequestStatus.rejected, RequestStatus.superseded}),
-}
+CLIENTS = Lifecycle("API クライアント", "API client", ClientStatus, STATUS_LABELS, (
+    Move("approve", frozenset({ClientStatus.pending}), ClientStatus.active, "承認", "approve", grant="api_client.approve"),
+    Move("reject", frozenset({ClientStatus.pending}), ClientStatus.rejected, "却下", "reject", grant="api_client.approve"),
+    Move("disable", frozenset({ClientStatus.active}), ClientStatus.disabled, "一時停止", "disable", grant="api_client.manage"),
+    Move("enable", frozenset({ClientStatus.disabled}), ClientStatus.active, "再開", "enable", grant="api_client.manage"),
+    Move("revoke", frozenset({ClientStatus.pending, ClientStatus.active, ClientStatus.disabled}), ClientStatus.revoked,
+         "失効", "revoke", grant="api_client.manage"),
+), initial=(ClientStatus.pending, ClientStatus.active), refusal=_client_refusal)
+"""An API client's lifecycle; each move is audited ``api_client.<move>`` and needs its ``grant``."""
+MOVES = CLIENTS.moves
+FINAL = frozenset(status for status in ClientStatus if not CLIENTS.moves_from(status))
 
 
-class IllegalMove(Conflict):
+class RequestDecided(lifecycle.IllegalMove):
+    def __init__(self, request: ApiClientRequest) -> None:
+        super().__init__(f"Request {request.id} is already decided.", f"申請 {request.id} は処理済みです。",
+                         status=RequestStatus(request.status).value)
+
+
+REQUESTS = Lifecycle("申請", "request", RequestStatus, REQUEST_STATUS_LABELS, (
+    Move("approve", frozenset({RequestStatus.pending}), RequestStatus.approved, "承認", "approve"),
+    Move("reject", frozenset({RequestStatus.pending}), RequestStatus.rejected, "却下", "reject"),
+    Move("supersede", frozenset({RequestStatus.pending}), RequestStatus.superseded, "置き換え", "supersede"),
+), initial=(RequestStatus.pending,), refusal=lambda move, status, request: RequestDecided(request))
+"""A request waiting for the operator: decided once (approved, rejected, or superseded by a later one)."""
+
+
+class IllegalMove(lifecycle.IllegalMove):
     def __init__(self, client: ApiClient, move: str) -> None:
         status = ClientStatus(client.status)
         ja, en = STATUS_LABELS[status.value]
@@ -378,10 +388,8 @@ def _must_be_usable(client: ApiClient) -> None:
                        "この API クライアントは運営者の承認待ちです。承認後に変更するか、失効させて登録し直してください。")
 
 
-def _move_request(request: ApiClientRequest, status: RequestStatus, actor: Actor, note: str | None) -> None:
-    if status not in REQUEST_MOVES.get(RequestStatus(request.status), frozenset()):
-        raise Conflict(f"Request {request.id} is already decided.", f"申請 {request.id} は処理済みです。")
-    request.status, request.decided_at = status, utcnow()
+def _move_request(request: ApiClientRequest, name: str, actor: Actor, note: str | None) -> None:
+    request.status, request.decided_at = REQUESTS.move(name, request.status, request).target, utcnow()
     request.decided_by, request.decision_note = actor.name or actor.subject, note
 
 
@@ -409,7 +417,7 @@ def rotate_secret(session: Session, actor: Actor, directory: Directory, client_i
 def _set_status(session: Session, actor: Actor, directory: Directory, client_id: int, name: str,
                 now: dt.datetime | None, note: str | None = None) -> ApiClient:
     """Make the move ``name`` of :data:`MOVES`: its grant, its source states, then Keycloak and the row."""
-    move = MOVES[name]
+    move = CLIENTS.moves[name]
     client = _visible(session, actor, client_id, "api_client.read")
     authz.authorize(actor, move.grant, client.tenant_code)
     before = ClientStatus(client.status)
@@ -417,8 +425,7 @@ def _set_status(session: Session, actor: Actor, directory: Directory, client_id:
         _must_be_usable(client)  # says it is final and what to do instead
     if before is move.target:
         return client
-    if before not in move.sources:
-        raise IllegalMove(client, name)
+    CLIENTS.move(name, before, client)
     for credential in credentials_of(session, client):
         if not credential.retired:
             directory.set_api_client_enabled(credential.keycloak_client_id, move.target is ClientStatus.active)
@@ -429,11 +436,10 @@ def _set_status(session: Session, actor: Actor, directory: Directory, client_id:
         client.revoked_at = now or utcnow()
     for waiting in session.scalars(sa.select(ApiClientRequest).where(
             ApiClientRequest.api_client_id == client.id, ApiClientRequest.status == RequestStatus.pending)):
-        decided = {"approve": RequestStatus.approved, "reject": RequestStatus.rejected}.get(name, RequestStatus.superseded)
-        _move_request(waiting, decided, actor, note)
+        _move_request(waiting, name if name in REQUESTS.moves else "supersede", actor, note)
     session.flush()
     forget_client_states()
-    audit.record(session, actor, move.audit_action, "api_client", str(client.id), tenant_code=client.tenant_code,
+    audit.record(session, actor, f"api_client.{name}", "api_client", str(client.id), tenant_code=client.tenant_code,
                  before={"status": before.value}, after={"status": move.target.value, **({"note": note} if note else {})})
     return client
 
@@ -481,8 +487,8 @@ def _waiting(session: Session, actor: Actor, request_id: int) -> tuple[ApiClient
     request = session.get(ApiClientRequest, request_id)
     if request is None:
         raise NotFound(f"No request {request_id}.", f"申請 {request_id} はありません。")
-    if RequestStatus(request.status) is not RequestStatus.pending:
-        raise Conflict(f"Request {request_id} is already decided.", f"申請 {request_id} は処理済みです。")
+    if not REQUESTS.moves_from(request.status):  # decided: nothing more can happen to it
+        raise RequestDecided(request)
     return request, session.get(ApiClient, request.api_client_id)
 
 
@@ -498,7 +504,7 @@ def approve_request(session: Session, actor: Actor, directory: Directory, reques
                            "承認待ちの間に有効期限が過ぎています。却下してください。")
         return _set_status(session, actor, directory, client.id, "approve", None, note)
     changes = json.loads(request.changes)
-    _move_request(request, RequestStatus.approved, actor, note)
+    _move_request(request, "approve", actor, note)
     edited = _apply_edit(session, actor, directory, client, changes, today or today_jst())
     audit.record(session, actor, "api_client.approve", "api_client", str(client.id), tenant_code=client.tenant_code,
                  after={"request": request.id, "changes": changes, **({"note": note} if note else {})})
@@ -514,7 +520,7 @@ def reject_request(session: Session, actor: Actor, directory: Directory, request
     request, client = _waiting(session, actor, request_id)
     if RequestKind(request.kind) is RequestKind.create:
         return _set_status(session, actor, directory, client.id, "reject", None, note.strip())
-    _move_request(request, RequestStatus.rejected, actor, note.strip())
+    _move_request(request, "reject", actor, note.strip())
     session.flush()
     audit.record(session, actor, "api_client.reject", "api_client", str(client.id), tenant_code=client.tenant_code,
                  after={"request": request.id, "note": note.strip()})

@@ -103,7 +103,7 @@ class ApiClient(SQLModel, table=True):
     allowlist: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # CIDRs, space-separated, normalised
     allow_any: bool = Field(default=False)  # only the operator may set it
     expires_on: dt.date
-    status: ClientStatus = Field(default=ClientStatus.active, sa_column=enum_column(ClientStatus, length=16))
+    status: ClientStatus = Field(default=ClientStatus.active, sa_column=enum_column(ClientStatus, length=16, checked=True))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     created_by: str = Field(max_length=255)
     revoked_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -154,7 +154,7 @@ class ApiClientRequest(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     api_client_id: int = Field(foreign_key="api_client.id", index=True)
     kind: RequestKind = Field(sa_column=enum_column(RequestKind, length=16))
-    status: RequestStatus = Field(default=RequestStatus.pending, sa_column=enum_column(RequestStatus, length=16))
+    status: RequestStatus = Field(default=RequestStatus.pending, sa_column=enum_column(RequestStatus, length=16, checked=True))
     changes: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     reasons: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     requested_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

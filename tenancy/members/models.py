@@ -79,7 +79,7 @@ class Organisation(SQLModel, table=True):
     contact_name: str = Field(max_length=100)
     contact_email: str = Field(max_length=254)
     contact_phone: str = Field(default="", max_length=32)
-    status: MemberStatus = Field(sa_column=enum_column(MemberStatus, index=True))
+    status: MemberStatus = Field(sa_column=enum_column(MemberStatus, index=True, checked=True))
     email_token_hash: Optional[str] = Field(default=None, max_length=64, index=True)
     email_confirmed_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     pledge_received_on: Optional[dt.date] = Field(default=None)

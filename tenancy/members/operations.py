@@ -27,7 +27,8 @@ from core.actor import Actor
 from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
                         corporate_number_problem)
 from core.db import utcnow
-from core.errors import Conflict, Invalid, NotFound, problem
+from core.errors import Invalid, NotFound, problem
+from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.validation import text_problem
 from tenancy.identity import operations as identity
 from tenancy.identity.keycloak import IdentityDirectory
@@ -135,6 +136,50 @@ def _find(session: Session, number: str) -> Organisation | None:
     return session.scalars(sa.select(Organisation).where(Organisation.corporate_number == number)).one_or_none()
 
 
+# --- the lifecycle ---------------------------------------------------------------------------------
+#
+#   unconfirmed ──confirm_email──▶ applied ──approve──▶ approved
+#        ▲                            │ reject              │
+#        │ reapply                    ▼                     │ withdraw (also from unconfirmed, applied)
+#        └──────────────── rejected, withdrawn ◀────────────┘
+
+def _screening_done(org: Organisation, session: Session, actor: Actor) -> WhyNot | None:
+    """The guard of approval: both documents received and every screening item checked."""
+    problems = approval_problems(session, actor, org)
+    if not problems:
+        return None
+    return WhyNot("Screening is not complete; the organisation was not approved.",
+                  "審査が終わっていないため承認できません。" + " ".join(p["message_ja"] for p in problems), tuple(problems))
+
+
+def _member_refusal(move: Move, status: MemberStatus, org: Organisation) -> IllegalMove:
+    ja, en = STATUS_LABELS[status]
+    number = org.corporate_number
+    if move.name == "reapply":
+        return IllegalMove(f"Corporate number {number} has already applied or is a member.",
+                           f"法人番号 {number} はすでに申請済みか会員です。事務局にお問い合わせください。",
+                           problems=[problem("corporate_number", "Already applied or a member.", "すでに申請済みか会員です。")],
+                           status=status.value, move=move.name)
+    if move.name == "withdraw":
+        return IllegalMove(f"Organisation {number} cannot withdraw ({en}).", f"法人番号 {number} の団体は退会できません（{ja}）。",
+                           status=status.value, move=move.name)
+    return IllegalMove(f"Organisation {number} is not under screening ({en}).",
+                       f"法人番号 {number} の団体は審査中ではありません（{ja}）。", status=status.value, move=move.name)
+
+
+M = MemberStatus
+MEMBERS = Lifecycle("会員団体", "member organisation", MemberStatus, STATUS_LABELS, (
+    Move("confirm_email", frozenset({M.unconfirmed}), M.applied, "メールアドレスの確認", "confirm the e-mail address"),
+    Move("approve", frozenset({M.applied}), M.approved, "承認", "approve", _screening_done, reason_required=True,
+         grant="member.screen"),
+    Move("reject", frozenset({M.applied}), M.rejected, "否認", "reject", reason_required=True, grant="member.screen"),
+    Move("withdraw", frozenset({M.unconfirmed, M.applied, M.approved}), M.withdrawn, "退会", "withdraw",
+         reason_required=True, grant="member.withdraw"),
+    Move("reapply", frozenset({M.rejected, M.withdrawn}), M.unconfirmed, "再申請", "apply again"),
+), initial=(M.unconfirmed,), refusal=_member_refusal)
+"""A member organisation's lifecycle (the public form creates it ``unconfirmed``)."""
+
+
 def apply(session: Session, application: Application, *, confirm_url: Callable[[str], str],
           request_id: str | None = None, source_ip: str | None = None, language: str = "ja") -> Organisation:
     """A membership application from the public form; the applicant gets a link to confirm the address.
@@ -149,10 +194,8 @@ def apply(session: Session, application: Application, *, confirm_url: Callable[[
     if problems:
         raise ApplicationInvalid(problems)
     existing = _find(session, application.corporate_number)
-    if existing is not None and existing.status not in (MemberStatus.rejected, MemberStatus.withdrawn):
-        raise Conflict(f"Corporate number {application.corporate_number} has already applied or is a member.",
-                       f"法人番号 {application.corporate_number} はすでに申請済みか会員です。事務局にお問い合わせください。",
-                       problems=[problem("corporate_number", "Already applied or a member.", "すでに申請済みか会員です。")])
+    if existing is not None:
+        MEMBERS.move("reapply", existing.status, existing)
     token = secrets.token_urlsafe(32)
     fields = {**dataclasses.asdict(application), "kind": OrganisationKind(application.kind),
               "in_prefecture": in_home_prefecture(session, application.prefecture, application.bases),
@@ -191,10 +234,11 @@ def apply(session: Session, application: Application, *, confirm_url: Callable[[
 
 def confirm_email(session: Session, token: str) -> Organisation:
     org = session.scalars(sa.select(Organisation).where(Organisation.email_token_hash == _hash(token or ""))).one_or_none()
-    if org is None or org.status != MemberStatus.unconfirmed:
+    if org is None or not MEMBERS.allows("confirm_email", org.status):
         raise NotFound("This confirmation link is not valid (already used or mistyped).",
                        "この確認用リンクは無効です（確認済みか、リンクが途中で切れています）。")
-    org.status, org.email_confirmed_at, org.email_token_hash = MemberStatus.applied, utcnow(), None
+    org.status = MEMBERS.move("confirm_email", org.status, org).target
+    org.email_confirmed_at, org.email_token_hash = utcnow(), None
     session.flush()
     audit.record(session, applicant_actor(org.contact_email, org.contact_name), "member.email_confirm", "member",
                  org.corporate_number, tenant_code=org.corporate_number, before={"status": "unconfirmed"},
@@ -213,13 +257,12 @@ def get_member(session: Session, actor: Actor, number: str) -> Organisation:
     return org
 
 
-def _screenable(session: Session, actor: Actor, number: str) -> Organisation:
+def _screenable(session: Session, actor: Actor, number: str, move: str = "approve") -> Organisation:
+    """The organisation under screening: the acts of screening happen while it can still be decided."""
     authz.authorize(actor, "member.screen")
     org = get_member(session, actor, number)
-    if org.status != MemberStatus.applied:
-        ja, en = STATUS_LABELS[org.status]
-        raise Conflict(f"Organisation {number} is not under screening ({en}).",
-                       f"法人番号 {number} の団体は審査中ではありません（{ja}）。")
+    if not MEMBERS.allows(move, org.status):
+        raise MEMBERS.refuse(move, org.status, org)
     return org
 
 
@@ -332,18 +375,15 @@ def _reason(reason: str) -> str:
 def approve(session: Session, actor: Actor, directory: IdentityDirectory, number: str, reason: str,
             admin: identity.Invitation) -> identity.Invited:
     """Approve the organisation and open its accounts: its Keycloak group and its first admin."""
-    org = _screenable(session, actor, number)
+    org = _screenable(session, actor, number, "approve")
     reason = _reason(reason)
-    problems = approval_problems(session, actor, org)
-    if problems:
-        raise Conflict("Screening is not complete; the organisation was not approved.",
-                       "審査が終わっていないため承認できません。" + " ".join(p["message_ja"] for p in problems),
-                       problems=problems)
+    move = MEMBERS.move("approve", org.status, org, session, actor)
+    before = org.status.value
     with audit.act(session, actor, "member.approve", "member", number, tenant_code=number):  # one act, one record
-        org.status, org.decision_reason, org.decided_at = MemberStatus.approved, reason, utcnow()
+        org.status, org.decision_reason, org.decided_at = move.target, reason, utcnow()
         session.flush()
         audit.record(session, actor, "member.approve", "member", number, tenant_code=number,
-                     before={"status": "applied"}, after={"status": "approved", "reason": reason})
+                     before={"status": before}, after={"status": move.target.value, "reason": reason})
         invited = identity.invite_with_setup(session, actor, directory, number,
                                              dataclasses.replace(admin, roles=frozenset({authz.ORG_ADMIN})))
     outbox.queue(session, kind="member.approved", tenant=org, subject="【入会審査】入会を承認しました",
@@ -353,12 +393,14 @@ def approve(session: Session, actor: Actor, directory: IdentityDirectory, number
 
 
 def reject(session: Session, actor: Actor, number: str, reason: str) -> Organisation:
-    org = _screenable(session, actor, number)
+    org = _screenable(session, actor, number, "reject")
     reason = _reason(reason)
-    org.status, org.decision_reason, org.decided_at = MemberStatus.rejected, reason, utcnow()
+    move = MEMBERS.move("reject", org.status, org)
+    before = org.status.value
+    org.status, org.decision_reason, org.decided_at = move.target, reason, utcnow()
     session.flush()
     audit.record(session, actor, "member.reject", "member", number, tenant_code=number,
-                 before={"status": "applied"}, after={"status": "rejected", "reason": reason})
+                 before={"status": before}, after={"status": move.target.value, "reason": reason})
     outbox.queue(session, kind="member.rejected", tenant=org, subject="【入会審査】審査結果のお知らせ",
                  body=f"{org.name} {org.contact_name} 様\n\n誠に残念ながら、入会を承認できませんでした。\n理由: {reason}\n")
     return org
@@ -370,9 +412,7 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
     and, given the ``directory``, its accounts are disabled at once (one act, one audit record)."""
     authz.authorize(actor, "member.withdraw", number)
     org = get_member(session, actor, number)
-    if org.status not in (MemberStatus.approved, MemberStatus.applied, MemberStatus.unconfirmed):
-        ja, en = STATUS_LABELS[org.status]
-        raise Conflict(f"Organisation {number} cannot withdraw ({en}).", f"法人番号 {number} の団体は退会できません（{ja}）。")
+    move = MEMBERS.move("withdraw", org.status, org)
     reason = _reason(reason)
     before = org.status.value
     with audit.act(session, actor, "member.withdraw", "member", number, tenant_code=number):
@@ -383,10 +423,10 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
                     audit.record(session, actor, "user.disable", "user", account.id, tenant_code=number,
                                  before={"enabled": True}, after={"full_name": account.display_name,
                                                                   "username": account.username, "enabled": False})
-        org.status, org.decision_reason, org.decided_at = MemberStatus.withdrawn, reason, utcnow()
+        org.status, org.decision_reason, org.decided_at = move.target, reason, utcnow()
         session.flush()
         audit.record(session, actor, "member.withdraw", "member", number, tenant_code=number,
-                     before={"status": before}, after={"status": "withdrawn", "reason": reason})
+                     before={"status": before}, after={"status": move.target.value, "reason": reason})
     outbox.queue(session, kind="member.withdrawn", tenant=org, subject="【会員】退会のお知らせ",
                  body=f"{org.name} {org.contact_name} 様\n\n退会の手続きを行いました。\n理由: {reason}\n")
     _notify_secretariat(session, org, kind="member.withdrawn.secretariat", subject=f"【会員】{org.name} が退会しました",

@@ -85,7 +85,7 @@ class Tenant(SQLModel, table=True):
     kind: TenantKind = Field(sa_column=_enum_column(TenantKind))
     population: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     population_source: str = Field(default="", max_length=255)
-    status: TenantStatus = Field(sa_column=_enum_column(TenantStatus, index=True))
+    status: TenantStatus = Field(sa_column=_enum_column(TenantStatus, index=True, checked=True))
     wave_fiscal_year: int | None = Field(default=None, index=True)
     user_seat_limit: int | None = Field(default=None)
     created_at: dt.datetime = Field(

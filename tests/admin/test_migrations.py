@@ -37,6 +37,19 @@ def triggers(connection) -> set[str]:
     return {row[0] for row in rows}
 
 
+def check_constraints(connection) -> set[tuple[str, str]]:
+    """(table, name) of every CHECK constraint (compare_metadata does not compare them)."""
+    inspector = sa.inspect(connection)
+    return {(table, check["name"]) for table in inspector.get_table_names()
+            if not partitions.is_partition_name(table) for check in inspector.get_check_constraints(table)}
+
+
+def declared_checks() -> set[tuple[str, str]]:
+    """What the models declare: their named CHECK constraints and the checked enums' (statuses)."""
+    return {(table.name, constraint.name) for table in metadata.tables.values()
+            for constraint in table.constraints if isinstance(constraint, sa.CheckConstraint)}
+
+
 def storage_options(connection) -> dict[str, list[str]]:
     """PostgreSQL: each table's storage parameters (e.g. fillfactor), as the catalogue holds them."""
     rows = connection.execute(sa.text(
@@ -57,13 +70,16 @@ def _migrate(url, tmp_path):
             differences = _diff(connection)
             tables = set(sa.inspect(connection).get_table_names())
             migrated_triggers = triggers(connection)
+            migrated_checks = check_constraints(connection)
         engine.dispose()
-    return differences, tables, migrated_triggers
+    return differences, tables, migrated_triggers, migrated_checks
 
 
 def test_sqlite_migrations_match_the_models(app, db, tmp_path):
-    differences, tables, migrated_triggers = _migrate(f"sqlite:///{tmp_path / 'migrated.db'}", tmp_path)
+    differences, tables, migrated_triggers, migrated_checks = _migrate(f"sqlite:///{tmp_path / 'migrated.db'}", tmp_path)
     assert differences == []
+    assert migrated_checks == declared_checks()
+    assert ("api_client", "ck_api_client_clientstatus") in migrated_checks  # a status is an enum in the database
     assert set(metadata.tables) <= tables
     if db.get_bind().dialect.name == "sqlite":  # the test database was built by create_all
         with db.get_bind().connect() as connection:
@@ -79,8 +95,9 @@ def test_postgresql_migrations_match_the_models(app, tmp_path):
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     try:
         url = sa.make_url(OWNER_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        differences, tables, migrated_triggers = _migrate(url.render_as_string(hide_password=False), tmp_path)
+        differences, tables, migrated_triggers, migrated_checks = _migrate(url.render_as_string(hide_password=False), tmp_path)
         assert differences == []
+        assert migrated_checks == declared_checks()
         assert set(metadata.tables) <= tables
         migrated_engine = sa.create_engine(url)
         with migrated_engine.connect() as connection:
@@ -99,3 +116,27 @@ def test_postgresql_migrations_match_the_models(app, tmp_path):
         with admin_engine.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin_engine.dispose()
+
+
+def test_status_checks_keep_the_rows_and_refuse_other_values(app, tmp_path):
+    """The revision that makes lifecycle statuses enums in the database keeps every row (SQLite
+    rebuilds the tables) and from then on refuses a status outside the enum."""
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    migrating = create_app({"RENKEI_ENV": "testing", "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url,
+                            "RENKEI_VAR_DIR": str(tmp_path)})
+    row = ("INSERT INTO api_client (tenant_code, name, purpose, scopes, allowlist, allow_any, expires_on, status, "
+           "created_at, created_by) VALUES ('012041', :name, 'p', '', '', 0, '2030-01-01', :status, "
+           "'2026-11-23 00:00:00', 'someone')")
+    with migrating.app_context():
+        upgrade_database("0031")
+        from admin.extensions import db as migrated
+
+        with migrated.engine.begin() as connection:
+            connection.execute(sa.text(row), {"name": "kept", "status": "disabled"})
+        upgrade_database()
+        with migrated.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT name, status FROM api_client")).all() == [("kept", "disabled")]
+        with pytest.raises(sa.exc.IntegrityError, match="ck_api_client_clientstatus|CHECK constraint"):
+            with migrated.engine.begin() as connection:
+                connection.execute(sa.text(row), {"name": "odd", "status": "paused"})
+        migrated.engine.dispose()

@@ -286,3 +286,20 @@ def test_with_the_app_wired_approval_still_needs_the_signed_agreement_on_the_che
     with pytest.raises(lifecycle.GuardRefused) as refused:
         lifecycle.approve(db, operator, "434426")
     assert [p["field"] for p in refused.value.problems] == ["checklist.screening.agreements_accepted"]
+
+
+def test_a_published_version_is_not_published_again_nor_an_older_one_after_it(client, db, as_operator):
+    """The agreement version's lifecycle: draft ──publish──▶ published, once; the guard keeps versions in order."""
+    draft(client, as_operator)
+    draft(client, as_operator)
+    publish(client, as_operator, 2)
+    again = client.post("/api/v1/agreements/joint_use_agreement/versions/2/publish", json={"reacceptance_days": 30},
+                        headers=as_operator)
+    assert again.status_code == 409
+    assert again.get_json()["detail_en"] == ("Version 2 of joint_use_agreement is already published; "
+                                             "publish a new version to change it.")
+    older = client.post("/api/v1/agreements/joint_use_agreement/versions/1/publish", json={"reacceptance_days": 30},
+                        headers=as_operator)
+    assert older.status_code == 409
+    assert "第2版が公開済みのため、第1版は公開できません" in older.get_json()["detail_ja"]
+    assert older.get_json()["details"]["move"] == "publish"

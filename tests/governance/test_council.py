@@ -398,3 +398,30 @@ def test_a_quota_change_with_a_number_sent_as_text_is_refused(client, db, as_ope
         headers=as_operator)
     assert response.status_code == 422
     assert any(p["field"].startswith("params.change.limits") for p in response.get_json()["errors"])
+
+
+def test_a_closed_or_withdrawn_proposal_moves_no_more_409_in_words(client, db, as_operator, voters):
+    """The proposal's lifecycle table: open is the only status anything moves from."""
+    proposal_id = propose(client, as_operator)
+    withdrawn = client.post(f"/api/v1/council/proposals/{proposal_id}/withdraw", json={"reason": "再検討"},
+                            headers=as_operator)
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    before = audit_count(db)
+    again = client.post(f"/api/v1/council/proposals/{proposal_id}/withdraw", json={"reason": "再検討"}, headers=as_operator)
+    assert again.status_code == 409
+    assert again.get_json()["detail_ja"] == f"議案 第{proposal_id}号は締切済みのため、取り下げできません。"
+    assert again.get_json()["details"] == {"proposal": proposal_id, "status": "withdrawn", "move": "withdraw"}
+    closing = client.post(f"/api/v1/council/proposals/{proposal_id}/close", headers=as_operator)
+    assert closing.status_code == 409
+    assert closing.get_json()["detail_ja"] == f"議案 第{proposal_id}号はすでに締め切られています。"
+    assert audit_count(db) == before
+    assert db.get(CouncilProposal, proposal_id).status == "withdrawn"
+
+
+def test_closing_while_the_window_is_open_and_votes_are_missing_is_refused_by_the_guard(client, db, as_operator, voters):
+    proposal_id = propose(client, as_operator)
+    refused = client.post(f"/api/v1/council/proposals/{proposal_id}/close", headers=as_operator)
+    assert refused.status_code == 409
+    assert "まで投票受付中です" in refused.get_json()["detail_ja"]
+    assert refused.get_json()["details"]["cast"] == 0 and refused.get_json()["details"]["status"] == "open"
+    assert db.get(CouncilProposal, proposal_id).status == "open"

@@ -209,3 +209,21 @@ def test_a_rejected_registration_no_longer_counts_against_the_quota(db, kumamoto
     api_clients.reject_request(db, operator, Recorder(), request.id, "不要")
     assert quotas.api_client_counts(db, ["431001"]) == {}
     assert ClientStatus(db.get(type(issued.client), issued.client.id).status) is ClientStatus.rejected
+
+
+def test_a_move_the_lifecycle_does_not_allow_is_refused_in_words_and_changes_nothing(db, kumamoto, operator):
+    from core.lifecycle import IllegalMove
+
+    directory = Recorder()
+    issued = api_clients.create_api_client(db, KUMAMOTO_ADMIN, directory, "431001",
+                                           body(scopes=["broker.write"]), today=TODAY)
+    records = db.scalar(sa.select(sa.func.count(AuditRecord.seq)))
+    for move in ("disable", "enable"):  # a waiting client is neither active nor disabled
+        with pytest.raises(IllegalMove) as refused:
+            getattr(api_clients, f"{move}_api_client")(db, operator, directory, issued.client.id)
+        assert refused.value.kind == "conflict"
+        assert refused.value.message_ja == f"API クライアント {issued.client.id} は「承認待ち」のため、この操作はできません。"
+        assert refused.value.details == {"status": "pending", "move": move}
+    assert issued.client.status is ClientStatus.pending and directory.enabled[issued.keycloak_client_id] is False
+    assert db.scalar(sa.select(sa.func.count(AuditRecord.seq))) == records
+    assert [m.name for m in api_clients.CLIENTS.moves_from(ClientStatus.pending)] == ["approve", "reject", "revoke"]

@@ -134,3 +134,28 @@ def test_organisations_join_no_cost_split(db, applied, operator, tenant_factory)
     policy = allocation.Policy(prefecture_share=None, components=(allocation.Component("equal", Fraction(1)),))
     _, _, participants, _ = _snapshot_inputs(db, 2025, policy, members="with_applicants")
     assert [p.code for p in participants] == ["431001"]
+
+
+def test_moves_outside_the_lifecycle_are_refused_in_words_and_change_nothing(db, applied, operator):
+    """approve/reject only under screening, withdraw not twice, apply again only once rejected or
+    withdrawn: each refused through the operation with the status it is in."""
+    from core.lifecycle import IllegalMove
+
+    applied()
+    members.withdraw(db, operator, NTA, "申請者からの取下げ")
+    records = db.scalar(sa.select(sa.func.count(AuditRecord.seq)))
+    with pytest.raises(IllegalMove) as refused:
+        members.withdraw(db, operator, NTA, "もう一度")
+    assert refused.value.message_ja == f"法人番号 {NTA} の団体は退会できません（退会）。"
+    assert refused.value.details == {"status": "withdrawn", "move": "withdraw"}
+    for move in (members.reject, lambda *args: members.approve(*args[:2], None, *args[2:], None)):
+        with pytest.raises(IllegalMove) as refused:
+            move(db, operator, NTA, "理由")
+        assert refused.value.message_ja == f"法人番号 {NTA} の団体は審査中ではありません（退会）。"
+    assert db.scalar(sa.select(Organisation.status)) == MemberStatus.withdrawn
+    assert db.scalar(sa.select(sa.func.count(AuditRecord.seq))) == records
+    applied()  # a withdrawn organisation may apply again ...
+    with pytest.raises(IllegalMove) as refused:  # ... but not while that application stands
+        applied()
+    assert refused.value.problems[0]["field"] == "corporate_number"
+    assert [m.name for m in members.MEMBERS.moves_from(MemberStatus.applied)] == ["approve", "reject", "withdraw"]
