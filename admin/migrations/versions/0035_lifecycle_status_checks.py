@@ -6,7 +6,7 @@ what it meant when a status is later added: that takes a migration of its own th
 constraint.
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0034
 Create Date: 2026-11-23 20:00:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0035'
-down_revision = '0031'
+down_revision = '0034'
 branch_labels = None
 depends_on = None
 
