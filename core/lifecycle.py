@@ -24,7 +24,8 @@ pluggable guards keyed by target status; the same shape), allocation runs
 mechanism: API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations
 (``tenancy.members.operations.MEMBERS``), council proposals (``governance.council.PROPOSALS``),
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
-(``billing.allocation_policies.POLICIES``) and datasets (``tenancy.datasets.operations.DATASETS``).
+(``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``) and
+services that receive personal data (``governance.consent.lifecycle.SERVICES``).
 """
 
 from __future__ import annotations

@@ -31,8 +31,6 @@ def _older_tables() -> dict[type[enum.Enum], frozenset]:
     """The lifecycles declared before core.lifecycle, each its own table of the same shape:
     enum -> the statuses the table names (starts, sources, targets)."""
     from billing.models import RUN_INITIAL_STATUS, RUN_TRANSITIONS, RunStatus
-    from governance.consent.lifecycle import TRANSITIONS as SERVICE_TRANSITIONS
-    from governance.consent.models import ServiceStatus
     from tenancy.onboarding.lifecycle import TRANSITIONS as TENANT_TRANSITIONS
     from tenancy.registry.models import TenantStatus
 
@@ -40,8 +38,7 @@ def _older_tables() -> dict[type[enum.Enum], frozenset]:
         return frozenset(starts).union(*(set(m.sources) | {m.target} for m in moves.values()))
 
     return {TenantStatus: named(TENANT_TRANSITIONS, TenantStatus.applied),
-            RunStatus: named(RUN_TRANSITIONS, RUN_INITIAL_STATUS),
-            ServiceStatus: named(SERVICE_TRANSITIONS, ServiceStatus.registered)}
+            RunStatus: named(RUN_TRANSITIONS, RUN_INITIAL_STATUS)}
 
 
 # Not (yet) a transition table: the reason, and the statuses the reason covers (a new one fails here).
@@ -51,7 +48,6 @@ WITHOUT_TABLE = {"billing_journal_entry": ("a ledger entry is written pending an
 # Lifecycle statuses that are not yet CHECK-constrained in the database, and why.
 UNCHECKED = {"billing_run": "its SQLite lifecycle triggers (migration 0016) would be dropped by the table rebuild a "
                             "CHECK needs; the triggers refuse any move outside RUN_TRANSITIONS",
-             "data_service": "the consent package's; its lifecycle table is governance.consent.lifecycle",
              "billing_journal_entry": "guarded by the ledger's database triggers (see WITHOUT_TABLE)"}
 
 

@@ -1,4 +1,5 @@
-"""The lifecycle of a service that receives personal data: one declared transition table.
+"""The lifecycle of a service that receives personal data: one declared transition table
+(:mod:`core.lifecycle`, the mechanism every status that moves is declared with).
 
 registered --approve--> approved --suspend--> suspended --resume--> approved; any but ended --end--> ended.
 Only an approved service can collect consent or receive anything (the consent check refuses the rest).
@@ -7,52 +8,40 @@ The operator makes every move; suspending and ending need a reason.
 
 from __future__ import annotations
 
-import dataclasses
-
-from core.errors import Conflict, Invalid, problem
+from core.errors import Invalid
+from core.lifecycle import IllegalMove, Lifecycle, Move, require_reason
 from governance.consent.models import SERVICE_STATUS_LABELS, DataService, ServiceStatus
 
 S = ServiceStatus
 
 
-@dataclasses.dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[ServiceStatus]
-    target: ServiceStatus
-    label_ja: str
-    label_en: str
-    reason_required: bool = False
+def _refusal(move: Move, status: ServiceStatus, _service: object) -> IllegalMove:
+    ja, en = SERVICE_STATUS_LABELS[status]
+    return IllegalMove(f"A service that is {en.lower()} cannot be {move.label_en}d.",
+                       f"状態が「{ja}」のサービスは「{move.label_ja}」できません。",
+                       status=status.value, transition=move.name)
 
 
-TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
-    Transition("approve", frozenset({S.registered}), S.approved, "承認", "approve"),
-    Transition("suspend", frozenset({S.approved}), S.suspended, "一時停止", "suspend", reason_required=True),
-    Transition("resume", frozenset({S.suspended}), S.approved, "再開", "resume"),
-    Transition("end", frozenset({S.registered, S.approved, S.suspended}), S.ended, "終了", "end", reason_required=True),
-)}
+SERVICES = Lifecycle("データ利用サービス", "data service", ServiceStatus, SERVICE_STATUS_LABELS, (
+    Move("approve", frozenset({S.registered}), S.approved, "承認", "approve", grant="consent.manage"),
+    Move("suspend", frozenset({S.approved}), S.suspended, "一時停止", "suspend", reason_required=True,
+         grant="consent.manage"),
+    Move("resume", frozenset({S.suspended}), S.approved, "再開", "resume", grant="consent.manage"),
+    Move("end", frozenset({S.registered, S.approved, S.suspended}), S.ended, "終了", "end", reason_required=True,
+         grant="consent.manage"),
+), initial=(S.registered,), refusal=_refusal)
 
-# from -> transitions possible from it
-TABLE: dict[ServiceStatus, list[str]] = {status: [t.name for t in TRANSITIONS.values() if status in t.sources]
-                                         for status in S}
-
-
-def allowed_transitions(service: DataService) -> list[Transition]:
-    return [TRANSITIONS[name] for name in TABLE[ServiceStatus(service.status)]]
+TRANSITIONS = SERVICES.moves  # name -> Move (the API's path values)
 
 
-def check(service: DataService, name: str, reason: str) -> Transition:
-    """The transition ``name`` of ``service`` if the table allows it (and it has its reason)."""
-    transition = TRANSITIONS.get(name)
-    if transition is None:
+def allowed_transitions(service: DataService) -> list[Move]:
+    return SERVICES.moves_from(service.status)
+
+
+def check(service: DataService, name: str, reason: str) -> Move:
+    """The move ``name`` of ``service`` if the table allows it (and it has its reason)."""
+    if name not in SERVICES.moves:
         raise Invalid(f"Unknown transition {name!r}.", f"「{name}」という操作はありません。")
-    status = ServiceStatus(service.status)
-    if status not in transition.sources:
-        ja, en = SERVICE_STATUS_LABELS[status]
-        raise Conflict(f"A service that is {en.lower()} cannot be {transition.label_en}d.",
-                       f"状態が「{ja}」のサービスは「{transition.label_ja}」できません。",
-                       status=status.value, transition=name)
-    if transition.reason_required and not reason.strip():
-        raise Invalid("Give the reason.", "理由を入力してください。",
-                      problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
-    return transition
+    move = SERVICES.move(name, service.status, service)
+    require_reason(move, reason)
+    return move

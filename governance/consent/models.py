@@ -72,7 +72,7 @@ class DataService(SQLModel, table=True):
     required_level: int = Field(foreign_key="assurance_level.level")
     api_client_id: int | None = Field(default=None, foreign_key="api_client.id")
     current_text_id: int | None = Field(default=None)  # the newest consent text (consent_text.id)
-    status: ServiceStatus = Field(default=ServiceStatus.registered, sa_column=enum_column(ServiceStatus))
+    status: ServiceStatus = Field(default=ServiceStatus.registered, sa_column=enum_column(ServiceStatus, checked=True))
     status_reason: str = Field(default="", max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     created_by: str = Field(default="", max_length=255)
