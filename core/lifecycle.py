@@ -18,10 +18,10 @@ that has always said it in its own words passes ``refusal`` (a function returnin
 A guard is ``guard(subject, *context) -> WhyNot | None``: None lets the move pass. The table is
 checked first, then the guard, and nothing is written by either, so a refused move changes nothing.
 
-Where the lifecycles are: tenants (``tenancy.onboarding.lifecycle``: its own older table with
-pluggable guards keyed by target status; the same shape), allocation runs
-(``billing.models.RUN_TRANSITIONS``, which the database guard is generated from), and on this
-mechanism: API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations
+Where the lifecycles are: allocation runs (``billing.models.RUN_TRANSITIONS``, an older table of
+the same shape with the columns each move records, which the database guard is generated from), and
+on this mechanism: tenants (``tenancy.onboarding.lifecycle.TENANTS``, whose guards are pluggable and
+keyed by target status, asked by its ``check`` after the table), API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations
 (``tenancy.members.operations.MEMBERS``), council proposals (``governance.council.PROPOSALS``),
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
 (``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``) and

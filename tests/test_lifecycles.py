@@ -28,17 +28,15 @@ def _status_columns(tables) -> dict[tuple[str, str], type[enum.Enum]]:
 
 
 def _older_tables() -> dict[type[enum.Enum], frozenset]:
-    """The lifecycles declared before core.lifecycle, each its own table of the same shape:
+    """The lifecycle declared before core.lifecycle, its own table of the same shape (allocation runs,
+    whose database guard is generated from it):
     enum -> the statuses the table names (starts, sources, targets)."""
     from billing.models import RUN_INITIAL_STATUS, RUN_TRANSITIONS, RunStatus
-    from tenancy.onboarding.lifecycle import TRANSITIONS as TENANT_TRANSITIONS
-    from tenancy.registry.models import TenantStatus
 
     def named(moves, *starts):
         return frozenset(starts).union(*(set(m.sources) | {m.target} for m in moves.values()))
 
-    return {TenantStatus: named(TENANT_TRANSITIONS, TenantStatus.applied),
-            RunStatus: named(RUN_TRANSITIONS, RUN_INITIAL_STATUS)}
+    return {RunStatus: named(RUN_TRANSITIONS, RUN_INITIAL_STATUS)}
 
 
 # Not (yet) a transition table: the reason, and the statuses the reason covers (a new one fails here).

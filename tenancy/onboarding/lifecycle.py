@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core import authz, outbox
+from core import lifecycle as tables
 from core.actor import Actor
 from core.errors import Conflict, Invalid, problem
 from core.calendar import to_jst
@@ -84,17 +85,12 @@ from tenancy.onboarding.models import PROVISIONING_STEPS, ChecklistItem, Provisi
 S = TenantStatus
 
 
-@dataclasses.dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[TenantStatus]
-    target: TenantStatus
-    label_ja: str
-    label_en: str
-    reason_required: bool = False
+# The table, declared with the one mechanism (core.lifecycle); a refusal is this module's own
+# IllegalTransition subclass per move (its words, below). The guards of a move are pluggable and
+# keyed by its target status (register_guard), asked by check() after the table.
+Transition = tables.Move
 
-
-TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
+TENANTS = tables.Lifecycle("団体", "tenant", TenantStatus, {s: (STATUS_LABELS_JA[s], s.value) for s in S}, (
     Transition("screen", frozenset({S.applied}), S.screening, "審査開始", "start screening"),
     Transition("approve", frozenset({S.screening}), S.approved, "承認", "approve"),
     Transition("start_provisioning", frozenset({S.approved}), S.provisioning, "環境構築開始", "start provisioning"),
@@ -103,7 +99,9 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     Transition("resume", frozenset({S.suspended}), S.active, "利用再開", "resume"),
     Transition("withdraw", frozenset(set(S) - {S.withdrawn}), S.withdrawn, "脱退", "withdraw", reason_required=True),
     Transition("reapply", frozenset({S.withdrawn}), S.applied, "再申請", "re-apply", reason_required=True),
-)}
+), initial=(S.applied,), refusal=lambda move, _status, tenant: REFUSALS[move.name](tenant))
+
+TRANSITIONS: dict[str, Transition] = TENANTS.moves
 
 # from -> to -> transition name: the table the board and the API read "what can happen next" from.
 TABLE: dict[TenantStatus, dict[TenantStatus, str]] = {
@@ -123,7 +121,7 @@ class LifecycleError(TenancyError):
     """Root of lifecycle refusals."""
 
 
-class IllegalTransition(LifecycleError, Conflict):
+class IllegalTransition(LifecycleError, tables.IllegalMove):
     """A move the transition table does not allow from the tenant's current status."""
 
     transition: ClassVar[str] = ""
@@ -563,7 +561,7 @@ def check(session: Session, actor: Actor, tenant: Tenant, name: str, reason: str
     transition = TRANSITIONS[name]
     status = TenantStatus(tenant.status)
     if status not in transition.sources:
-        raise REFUSALS[name](tenant)
+        raise TENANTS.refuse(name, status, tenant)
     if name in PREFECTURE_FORBIDDEN and tenant.kind == TenantKind.prefecture:
         raise PrefectureProtected(tenant, transition)
     reason = (reason or "").strip()
