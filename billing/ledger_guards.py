@@ -9,111 +9,6 @@ generated from ``RUN_TRANSITIONS`` beside the tables in :mod:`billing.models`, w
 # Kept as plain strings so the Alembic migration can execute exactly the same DDL. No "%" in them:
 # SQLAlchemy's DDL() treats it as a format character.
 
-_PG_BALANCE_FUNCTION = """
-CREATE OR REPLACE FUNCTION billing_check_entry_balanced() RETURNS trigger AS $$
-DECLARE
-    target bigint;
-    leg_total numeric;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        target := OLD.entry_id;
-    ELSE
-        target := NEW.entry_id;
-    END IF;
-    SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM billing_posting WHERE entry_id = target;
-    IF leg_total <> 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'check_violation',
-            MESSAGE = 'journal entry ' || target || ' is unbalanced: its postings add up to '
-                      || leg_total || ' yen instead of 0';
-    END IF;
-    IF TG_OP = 'UPDATE' AND OLD.entry_id <> NEW.entry_id THEN
-        SELECT COALESCE(SUM(amount), 0) INTO leg_total FROM billing_posting WHERE entry_id = OLD.entry_id;
-        IF leg_total <> 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation',
-                MESSAGE = 'journal entry ' || OLD.entry_id || ' is unbalanced: its postings add up to '
-                          || leg_total || ' yen instead of 0';
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql
-"""
-
-_PG_BALANCE_TRIGGER = """
-CREATE CONSTRAINT TRIGGER billing_posting_balanced
-    AFTER INSERT OR UPDATE OR DELETE ON billing_posting
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION billing_check_entry_balanced()
-"""
-
-_PG_POSTING_GUARD_FUNCTION = """
-CREATE OR REPLACE FUNCTION billing_guard_posting() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM billing_journal_entry WHERE id = OLD.entry_id AND status = 'posted') THEN
-            RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-                MESSAGE = 'postings of posted journal entry ' || OLD.entry_id
-                          || ' cannot be changed or deleted; post a reversal instead';
-        END IF;
-        IF TG_OP = 'DELETE' THEN
-            RETURN OLD;
-        END IF;
-    END IF;
-    IF EXISTS (SELECT 1 FROM billing_journal_entry WHERE id = NEW.entry_id AND status = 'posted') THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-            MESSAGE = 'journal entry ' || NEW.entry_id || ' is posted: no posting can be added to it';
-    END IF;
-    RETURN NEW;
-END
-$$ LANGUAGE plpgsql
-"""
-
-_PG_POSTING_GUARD_TRIGGER = """
-CREATE TRIGGER billing_posting_immutable
-    BEFORE INSERT OR UPDATE OR DELETE ON billing_posting
-    FOR EACH ROW EXECUTE FUNCTION billing_guard_posting()
-"""
-
-_PG_ENTRY_GUARD_FUNCTION = """
-CREATE OR REPLACE FUNCTION billing_guard_entry() RETURNS trigger AS $$
-DECLARE
-    leg_count bigint;
-    leg_total numeric;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.status = 'posted' THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation',
-                MESSAGE = 'a journal entry is inserted as pending, given its postings, then posted';
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF OLD.status = 'posted' THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-            MESSAGE = 'journal entry ' || OLD.id || ' is posted and cannot be changed or deleted; post a reversal instead';
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    IF NEW.status = 'posted' THEN
-        SELECT COUNT(*), COALESCE(SUM(amount), 0) INTO leg_count, leg_total
-            FROM billing_posting WHERE entry_id = NEW.id;
-        IF leg_count < 2 OR leg_total <> 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation',
-                MESSAGE = 'journal entry ' || NEW.id || ' cannot be posted: it has ' || leg_count
-                          || ' posting(s) adding up to ' || leg_total || ' yen; it needs at least 2 adding up to 0';
-        END IF;
-    END IF;
-    RETURN NEW;
-END
-$$ LANGUAGE plpgsql
-"""
-
-_PG_ENTRY_GUARD_TRIGGER = """
-CREATE TRIGGER billing_entry_guard
-    BEFORE INSERT OR UPDATE OR DELETE ON billing_journal_entry
-    FOR EACH ROW EXECUTE FUNCTION billing_guard_entry()
-"""
-
 _SQLITE_GUARDS = [
     # An entry is born pending: a posted entry with no legs yet would be unbalanced.
     """
@@ -158,21 +53,13 @@ _SQLITE_GUARDS = [
 ]
 
 LEDGER_GUARD_DDL: dict[str, list[str]] = {
-    "postgresql": [
-        _PG_BALANCE_FUNCTION,
-        _PG_BALANCE_TRIGGER,
-        _PG_POSTING_GUARD_FUNCTION,
-        _PG_POSTING_GUARD_TRIGGER,
-        _PG_ENTRY_GUARD_FUNCTION,
-        _PG_ENTRY_GUARD_TRIGGER,
-    ],
     "sqlite": _SQLITE_GUARDS,
 }
 """Statements that make the database refuse what the ledger writer never does, per dialect.
 Run after ``billing_posting`` exists (both tables are then there)."""
 
-# The PostgreSQL guards as installed since migration 0006 (LEDGER_GUARD_DDL["postgresql"] above is
-# the form migration 0001 installed, kept for it). Every table is named with its schema and every
+# The PostgreSQL guards (installed by create_all and since migration 0006; the form migration 0001
+# installed is history, kept with the migrations in admin/migrations/legacy_guards.py). Every table is named with its schema and every
 # function runs with search_path = pg_catalog, pg_temp, so a TEMP table named like a guarded table
 # cannot stand in for it (pg_temp is otherwise searched first). ``{s}`` is the quoted schema.
 _GUARD_FN_OPTIONS = "LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp"

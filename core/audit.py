@@ -108,59 +108,6 @@ class AuditAnchor(SQLModel, table=True):
 # forward and cannot be deleted. A database owner can still drop these
 # triggers: the hash chain is what makes such tampering visible (docs/audit-log.md).
 AUDIT_GUARD_DDL: dict[str, dict[str, list[str]]] = {
-    "postgresql": {
-        "audit_record": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_record_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'DELETE'
-       AND current_setting('renkei.audit_purge', true) = 'on'
-       AND OLD.seq <= COALESCE((SELECT purged_through_seq FROM audit_anchor WHERE id = 1), 0) THEN
-        RETURN OLD;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_record is append-only: ' || TG_OP || ' of record #' || OLD.seq || ' refused',
-        HINT = 'Records leave the log only through renkei audit purge, which archives them first.',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_record_guard()",
-        ],
-        "audit_chain_head": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_head_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.last_seq > OLD.last_seq THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_chain_head_forward_only BEFORE UPDATE OR DELETE ON audit_chain_head "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_head_guard()",
-        ],
-        "audit_anchor": [
-            """
-CREATE OR REPLACE FUNCTION renkei_audit_anchor_guard() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_anchor only moves forward: ' || TG_OP || ' refused',
-        ERRCODE = 'insufficient_privilege';
-END
-$guard$
-""",
-            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE OR DELETE ON audit_anchor "
-            "FOR EACH ROW EXECUTE FUNCTION renkei_audit_anchor_guard()",
-        ],
-    },
     "sqlite": {
         "audit_record": [
             "CREATE TRIGGER audit_record_no_update BEFORE UPDATE ON audit_record BEGIN "
@@ -195,8 +142,8 @@ AUDIT_GUARD_TRIGGERS = {
                "audit_anchor": ["audit_anchor_forward_only", "audit_anchor_no_delete"]},
 }
 
-# The PostgreSQL guards as installed since migration 0006 (AUDIT_GUARD_DDL["postgresql"] above is
-# the form migration 0001 installed, kept for it): tables named with their schema (``{s}``, quoted)
+# The PostgreSQL guards (installed by create_all and since migration 0006; the form migration 0001
+# installed is history, kept with the migrations in admin/migrations/legacy_guards.py): tables named with their schema (``{s}``, quoted)
 # and search_path fixed to pg_catalog, pg_temp, so a TEMP table named audit_anchor cannot vouch
 # for a deletion.
 _PG_AUDIT_FUNCTIONS = {

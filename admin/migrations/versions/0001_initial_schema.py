@@ -13,6 +13,7 @@ import sqlmodel
 # run the same statements. A later change to a guard needs a new migration that replaces it.
 from billing.ledger_guards import LEDGER_GUARD_DDL
 from core.audit import AUDIT_GUARD_DDL
+from admin.migrations.legacy_guards import AUDIT_GUARDS_0001_PG, LEDGER_GUARDS_0001_PG
 
 
 revision = '0001'
@@ -574,10 +575,11 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     dialect = op.get_bind().dialect.name
-    for statements in AUDIT_GUARD_DDL.get(dialect, {}).values():
+    audit_guards = AUDIT_GUARDS_0001_PG if dialect == "postgresql" else AUDIT_GUARD_DDL.get(dialect, {})
+    for statements in audit_guards.values():
         for statement in statements:
             op.execute(statement.strip())
-    for statement in LEDGER_GUARD_DDL.get(dialect, []):
+    for statement in LEDGER_GUARDS_0001_PG if dialect == "postgresql" else LEDGER_GUARD_DDL.get(dialect, []):
         op.execute(statement.strip())
 
 

@@ -15,9 +15,9 @@ branch_labels = None
 depends_on = None
 
 
-from billing.ledger_guards import LEDGER_GUARD_DDL  # noqa: E402
+from admin.migrations.legacy_guards import AUDIT_GUARDS_0001_PG, LEDGER_GUARDS_0001_PG  # noqa: E402
 from billing.models import ledger_guards_pg  # noqa: E402
-from core.audit import AUDIT_GUARD_DDL, audit_guards_pg  # noqa: E402
+from core.audit import audit_guards_pg  # noqa: E402
 from core.db import quoted_current_schema  # noqa: E402
 from governance.models import resolution_guards_pg  # noqa: E402
 
@@ -51,7 +51,7 @@ def downgrade() -> None:
     for function in _NEW_FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {schema}.{function}()")
     # back to the 0001 forms (unqualified names, the caller's search_path)
-    for statement in (LEDGER_GUARD_DDL["postgresql"]
-                      + [s for statements in AUDIT_GUARD_DDL["postgresql"].values() for s in statements]):
+    for statement in (LEDGER_GUARDS_0001_PG
+                      + [s for statements in AUDIT_GUARDS_0001_PG.values() for s in statements]):
         if statement.strip().startswith("CREATE OR REPLACE FUNCTION"):  # replaces the SET clause too
             op.execute(statement.strip())
