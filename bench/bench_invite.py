@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -87,23 +85,12 @@ class RoundTrips:
 
 
 def run(server, users: int, database_url: str | None = None) -> None:
-    from admin import create_app
     from admin.extensions import db
     from tenancy.identity import operations as identity
     from core.actor import Actor
-    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
     from tenancy.registry.sample import load_kumamoto
 
-    realm = f"bench-{uuid.uuid4().hex[:6]}"
-    settings = KeycloakSettings(url=server.url, realm=realm, admin_client_secret="bench-admin-secret",
-                                service_client_secret="bench-service-secret", metering_client_secret="bench-metering-secret")
-    master = master_admin(server.url, server.admin_user, server.admin_password, "master")
-    bootstrap_realm(master, settings)
-    var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
-    app = create_app({"RENKEI_ENV": "testing", "SECRET_KEY": "bench", "RENKEI_VAR_DIR": str(var),
-                      "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{var / 'bench.db'}",
-                      "RENKEI_KEYCLOAK_URL": server.url, "RENKEI_KEYCLOAK_REALM": realm,
-                      "RENKEI_OIDC_CLIENT_SECRET": "bench-admin-secret", "RENKEI_SERVICE_CLIENT_SECRET": "bench-service-secret"})
+    app, realm, master = common.keycloak_app(server, database_url, "bench")
     operator = Actor(issuer="urn:bench", subject="operator", name="bench", roles=frozenset({"platform-operator"}))
     renkei_ms: list[float] = []
     direct_ms: list[float] = []

@@ -34,10 +34,8 @@ import argparse
 import concurrent.futures
 import os
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -139,25 +137,14 @@ class RequestCounter:
 def run(server, tenants: int, users: int, database_url: str | None, *, rounds: int = 2, workers: int | None = None) -> None:
     from sqlalchemy.orm import Session
 
-    from admin import create_app
     from admin.extensions import db
     from core.actor import Actor
     from tenancy.identity import operations as identity
-    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
     from tenancy.onboarding import board as onboarding_board, waves as onboarding_waves
     from tenancy.onboarding.lifecycle import SCREENING_ITEMS
     from tenancy.registry.schemas import ContactIn
 
-    realm = f"bench-onboarding-{uuid.uuid4().hex[:6]}"
-    settings = KeycloakSettings(url=server.url, realm=realm, admin_client_secret="bench-admin-secret",
-                                service_client_secret="bench-service-secret", metering_client_secret="bench-metering-secret")
-    master = master_admin(server.url, server.admin_user, server.admin_password, "master")
-    bootstrap_realm(master, settings)
-    var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
-    app = create_app({"RENKEI_ENV": "testing", "SECRET_KEY": "bench", "RENKEI_VAR_DIR": str(var),
-                      "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{var / 'bench.db'}",
-                      "RENKEI_KEYCLOAK_URL": server.url, "RENKEI_KEYCLOAK_REALM": realm,
-                      "RENKEI_OIDC_CLIENT_SECRET": "bench-admin-secret", "RENKEI_SERVICE_CLIENT_SECRET": "bench-service-secret"})
+    app, realm, master = common.keycloak_app(server, database_url, "bench-onboarding")
     operator = Actor(issuer="urn:bench", subject="operator", name="bench", roles=frozenset({"platform-operator"}))
     everything = municipalities(tenants * rounds)
     waves = [everything[i * tenants:(i + 1) * tenants] for i in range(rounds)]
@@ -231,7 +218,7 @@ def run(server, tenants: int, users: int, database_url: str | None, *, rounds: i
             active = onboarding_board.board(db.session, operator)["active_municipalities"]
     finally:
         try:
-            master_admin(server.url, server.admin_user, server.admin_password, "master").delete_realm(realm)
+            master.delete_realm(realm)
         except Exception:  # noqa: BLE001  (best effort clean-up)
             pass
         with app.app_context():

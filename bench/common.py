@@ -169,3 +169,27 @@ def schema_key() -> str:
         parts.append(table.name + ":" + ",".join(f"{c.name} {c.type}" for c in table.columns) + ":" +
                      ",".join(sorted(f"{i.name}({','.join(c.name for c in i.columns)})" for i in table.indexes)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
+
+
+def keycloak_app(server, database_url: str | None, realm_prefix: str):
+    """A realm of its own on the running Keycloak ``server`` (bootstrapped as renkei does) and an
+    app that uses it, on ``database_url`` or a SQLite file in a new temporary folder: ``(app, realm,
+    master)``, master being the admin client that deletes the realm at the end."""
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    from admin import create_app
+    from tenancy.identity.keycloak import KeycloakSettings, bootstrap_realm, master_admin
+
+    realm = f"{realm_prefix}-{uuid.uuid4().hex[:6]}"
+    settings = KeycloakSettings(url=server.url, realm=realm, admin_client_secret="bench-admin-secret",
+                                service_client_secret="bench-service-secret", metering_client_secret="bench-metering-secret")
+    master = master_admin(server.url, server.admin_user, server.admin_password, "master")
+    bootstrap_realm(master, settings)
+    var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
+    app = create_app({"RENKEI_ENV": "testing", "SECRET_KEY": "bench", "RENKEI_VAR_DIR": str(var),
+                      "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{var / 'bench.db'}",
+                      "RENKEI_KEYCLOAK_URL": server.url, "RENKEI_KEYCLOAK_REALM": realm,
+                      "RENKEI_OIDC_CLIENT_SECRET": "bench-admin-secret", "RENKEI_SERVICE_CLIENT_SECRET": "bench-service-secret"})
+    return app, realm, master
