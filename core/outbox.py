@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import datetime as dt
+import enum
 import functools
 from typing import Any, Optional
 
@@ -23,7 +24,8 @@ from sqlmodel import Field, SQLModel
 
 from core import authz
 from core.actor import Actor
-from core.db import ON_CONFLICT_DIALECTS, conflict_insert, timestamp_column, utcnow
+from core.db import ON_CONFLICT_DIALECTS, conflict_insert, enum_column, timestamp_column, utcnow
+from core.lifecycle import Lifecycle, Move
 
 MAX_ATTEMPTS = 10
 
@@ -48,9 +50,27 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "member.withdrawn": ("退会", "Member withdrawn"),
     "member.withdrawn.secretariat": ("会員の退会（事務局あて）", "Member withdrawn (to the secretariat)"),
 }
+
+
+class NotificationStatus(str, enum.Enum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"  # retried until MAX_ATTEMPTS
+
+
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "queued": ("送信待ち", "Queued"), "sent": ("送信済み", "Sent"), "failed": ("送信失敗", "Failed"),
+    NotificationStatus.queued: ("送信待ち", "Queued"), NotificationStatus.sent: ("送信済み", "Sent"),
+    NotificationStatus.failed: ("送信失敗", "Failed"),
 }
+
+# A message is queued, then each delivery attempt sends it or fails (and a failed one is tried
+# again, up to MAX_ATTEMPTS); a sent message never moves again.
+DELIVERY = Lifecycle("通知", "notification", NotificationStatus, STATUS_LABELS, (
+    Move("send", frozenset({NotificationStatus.queued, NotificationStatus.failed}), NotificationStatus.sent,
+         "送信", "send"),
+    Move("fail", frozenset({NotificationStatus.queued, NotificationStatus.failed}), NotificationStatus.failed,
+         "送信失敗", "fail"),
+), initial=(NotificationStatus.queued,))
 
 
 class Notification(SQLModel, table=True):
@@ -69,7 +89,8 @@ class Notification(SQLModel, table=True):
     subject: str = Field(max_length=255)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
-    status: str = Field(default="queued", max_length=16, index=True)  # queued, sent, failed
+    status: NotificationStatus = Field(default=NotificationStatus.queued,
+                                       sa_column=enum_column(NotificationStatus, length=16, checked=True, index=True))
     attempts: int = Field(default=0)
     last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
@@ -140,7 +161,8 @@ def deliver_pending(session: Session, sender: Callable[[Notification], None], li
     """Try to send queued and failed messages; returns (sent, failed). The caller commits."""
     pending = session.scalars(
         sa.select(Notification)
-        .where(Notification.status.in_(["queued", "failed"]), Notification.attempts < MAX_ATTEMPTS)
+        .where(Notification.status.in_([status for status in NotificationStatus if DELIVERY.allows("send", status)]),
+               Notification.attempts < MAX_ATTEMPTS)
         .order_by(Notification.id).limit(limit)
         # another deliverer (an overlapping cron run) skips the rows this one holds until it commits
         .with_for_update(skip_locked=True)
@@ -149,16 +171,19 @@ def deliver_pending(session: Session, sender: Callable[[Notification], None], li
     for message in pending:
         message.attempts += 1
         if not message.recipients:
-            message.status, message.last_error = "failed", "no contact e-mail address registered"
+            message.status = DELIVERY.move("fail", message.status).target
+            message.last_error = "no contact e-mail address registered"
             failed += 1
             continue
         try:
             sender(message)
         except Exception as error:  # noqa: BLE001  (any transport error: keep the message for a retry)
-            message.status, message.last_error = "failed", f"{type(error).__name__}: {error}"
+            message.status = DELIVERY.move("fail", message.status).target
+            message.last_error = f"{type(error).__name__}: {error}"
             failed += 1
         else:
-            message.status, message.sent_at, message.last_error = "sent", utcnow(), ""
+            message.status = DELIVERY.move("send", message.status).target
+            message.sent_at, message.last_error = utcnow(), ""
             sent += 1
     session.flush()
     return sent, failed

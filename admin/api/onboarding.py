@@ -21,6 +21,7 @@ from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
 from core import outbox
+from core.outbox import NotificationStatus
 from admin.api.contract import digits_between
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import NOT_BLANK, StatedInSchema, TenantCode
@@ -74,7 +75,7 @@ class WaveBody(BaseModel):
 
 class OutboxQuery(BaseModel):
     tenant: TenantCode | None = None
-    status: Literal["queued", "sent", "failed"] | None = None
+    status: NotificationStatus | None = None
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -538,4 +538,4 @@ def outbox_status(status: str) -> str:
     from core.outbox import STATUS_LABELS
 
     found = STATUS_LABELS.get(status)
-    return (found[0] if ja() else found[1]) if found else status
+    return (found[0] if ja() else found[1]) if found else str(getattr(status, "value", status))

@@ -27,11 +27,11 @@ from core import authz
 from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
 from core.errors import Invalid
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
+from admin.views import labels as words
 from core import outbox as notifications
+from tenancy.onboarding.models import STEP_STATUS_LABELS, StepStatus
 
 
-STEP_STATUS_JA = {"pending": "未実行", "done": "完了", "failed": "失敗"}
-OUTBOX_STATUS_JA = {"queued": "送信待ち", "sent": "送信済み", "failed": "送信失敗（再送予定）"}
 
 
 # The moves that need a confirmation step, and what it says (msgids; frame.po).
@@ -54,6 +54,11 @@ _IRREVERSIBLE_MOVES = {
 
 def _locale() -> str:
     return str(get_locale() or "ja")
+
+
+def _in_locale(label: tuple[str, str]) -> str:
+    """A (Japanese, English) label in the page's language."""
+    return label[0] if _locale() == "ja" else label[1]
 
 
 class MoveForm(Form):
@@ -125,8 +130,8 @@ class OnboardingView(SecureView):
                            can_move=self._can_move(code), move_form=MoveForm(), checklist_form=ChecklistForm(),
                            status_label=lambda s: lifecycle.status_label(s) if _locale() == "ja" else (s or "—"),
                            date=_date, outbox=outbox, agreements_item_in_use=lifecycle.agreements_item_in_use(),
-                           step_label=lambda s: STEP_STATUS_JA.get(s, s) if _locale() == "ja" else s,
-                           outbox_label=lambda s: OUTBOX_STATUS_JA.get(s, s) if _locale() == "ja" else s)
+                           step_label=lambda s: _in_locale(STEP_STATUS_LABELS[StepStatus(s)]),
+                           outbox_label=words.outbox_status)
 
     @expose("/tenant/<code>/move", methods=("POST",))
     def move(self, code: str):

@@ -27,7 +27,7 @@ from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
 from tenancy.usage import quota_plans, quotas, reports as usage_reports
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
-from core.outbox import Notification
+from core.outbox import Notification, NotificationStatus
 
 
 def _locale() -> str:
@@ -238,7 +238,7 @@ def _timestamp(view, context, model, name):
 
 
 def _status(view, context, model, name):
-    return Markup('<span class="badge badge-notification-{}">{}</span>').format(model.status,
+    return Markup('<span class="badge badge-notification-{}">{}</span>').format(NotificationStatus(model.status).value,
                                                                                labels.outbox_status(model.status))
 
 

@@ -17,7 +17,7 @@ from core import authz
 from core.actor import Actor
 from tenancy.onboarding import lifecycle
 from tenancy.onboarding.lifecycle import get_tenant, HANDOVER, SCREENING
-from tenancy.onboarding.models import PlatformResource, ProvisioningStep, TenantOnboarding
+from tenancy.onboarding.models import PlatformResource, ProvisioningStep, StepStatus, TenantOnboarding
 from tenancy.onboarding.saga import platform_resource, STEP_BY_NAME, STEPS
 from tenancy.registry.history import history
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
@@ -38,7 +38,7 @@ def attention(session: Session, actor: Actor) -> dict[str, list[dict[str, Any]]]
         Tenant.status.in_([TenantStatus.applied, TenantStatus.screening])).order_by(Tenant.code)
     failed = (sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, Tenant.status, ProvisioningStep.step)
               .join(ProvisioningStep, ProvisioningStep.tenant_id == Tenant.id)
-              .where(Tenant.status == TenantStatus.provisioning, ProvisioningStep.status == "failed")
+              .where(Tenant.status == TenantStatus.provisioning, ProvisioningStep.status == StepStatus.failed)
               .order_by(Tenant.code))
     if codes is not None:
         waiting, failed = waiting.where(Tenant.code.in_(codes)), failed.where(Tenant.code.in_(codes))
@@ -63,9 +63,9 @@ def board(session: Session, actor: Actor) -> dict[str, Any]:
         query = query.where(Tenant.code.in_(codes))
     tenants = list(session.scalars(query))
     failures = {row.tenant_id: row for row in session.scalars(
-        sa.select(ProvisioningStep).where(ProvisioningStep.status == "failed"))}
+        sa.select(ProvisioningStep).where(ProvisioningStep.status == StepStatus.failed))}
     steps_done = dict(session.execute(sa.select(ProvisioningStep.tenant_id, sa.func.count())
-                                      .where(ProvisioningStep.status == "done").group_by(ProvisioningStep.tenant_id)).all())
+                                      .where(ProvisioningStep.status == StepStatus.done).group_by(ProvisioningStep.tenant_id)).all())
     columns: dict[str, list[dict[str, Any]]] = {status.value: [] for status in TenantStatus}
     waves: dict[str, dict[str, int]] = {}
     for tenant in tenants:
@@ -140,7 +140,7 @@ def detail(session: Session, actor: Actor, code: str) -> dict[str, Any]:
         },
         "provisioning": [
             {"step": step.name, "label_ja": step.label_ja, "label_en": step.label_en,
-             "status": rows[step.name].status if step.name in rows else "pending",
+             "status": StepStatus(rows[step.name].status if step.name in rows else StepStatus.pending).value,
              "attempts": rows[step.name].attempts if step.name in rows else 0,
              "error": rows[step.name].last_error if step.name in rows else "",
              "finished_at": _iso(rows[step.name].finished_at) if step.name in rows else None}

@@ -80,7 +80,7 @@ from tenancy.errors import TenancyError, TenantNotFound
 from tenancy.registry.history import record_transition
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus, TenantTransition
 from tenancy.registry.operations import create_tenant
-from tenancy.onboarding.models import PROVISIONING_STEPS, ChecklistItem, ProvisioningStep
+from tenancy.onboarding.models import PROVISIONING_STEPS, STEPS_LIFECYCLE, ChecklistItem, ProvisioningStep, StepStatus
 
 S = TenantStatus
 
@@ -441,10 +441,10 @@ def provisioning_complete(session: Session, tenant: Tenant, move: Move) -> list[
     held = _remembered(session, _STEPS_HELD)
     rows = held.get(tenant.id) if held is not None else None
     if rows is not None:
-        done = {name for name, row in rows.items() if row.status == "done"}
+        done = {name for name, row in rows.items() if row.status == StepStatus.done}
     else:
         done = set(session.scalars(sa.select(ProvisioningStep.step).where(
-            ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == "done")))
+            ProvisioningStep.tenant_id == tenant.id, ProvisioningStep.status == StepStatus.done)))
     return [problem(f"provisioning.{step.name}", f"Provisioning step not done: {step.label_en}.",
                     f"環境構築の手順が未完了です：{step.label_ja}") for step in PROVISIONING_STEPS if step.name not in done]
 
@@ -614,7 +614,8 @@ def reapply(session: Session, actor: Actor, code: str, reason: str) -> TenantTra
     checked = check(session, actor, tenant, "reapply", reason)
     reset_checklist(session, tenant, SCREENING)
     for step in session.scalars(sa.select(ProvisioningStep).where(ProvisioningStep.tenant_id == tenant.id)):
-        step.status, step.last_error, step.finished_at = "pending", "", None
+        step.status = STEPS_LIFECYCLE.move("reset", step.status).target
+        step.last_error, step.finished_at = "", None
     return enact(session, tenant, checked)
 
 

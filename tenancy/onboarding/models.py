@@ -14,6 +14,7 @@
 
 import dataclasses
 import datetime as dt
+import enum
 from typing import Optional
 
 import sqlalchemy as sa
@@ -21,7 +22,8 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
 import tenancy.registry.models  # noqa: F401  (the tenant table the foreign keys refer to)
-from core.db import utcnow
+from core.db import enum_column, utcnow
+from core.lifecycle import Lifecycle, Move
 from core.db import timestamp_column as _timestamp
 
 
@@ -57,6 +59,24 @@ class ChecklistItem(SQLModel, table=True):
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
+class StepStatus(str, enum.Enum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+STEP_STATUS_LABELS = {StepStatus.pending: ("未実行", "Pending"), StepStatus.done: ("完了", "Done"),
+                      StepStatus.failed: ("失敗", "Failed")}
+
+# A provisioning step is done or fails (and a failed one is run again by the retry); a tenant that
+# applies again starts every step afresh.
+STEPS_LIFECYCLE = Lifecycle("環境構築の手順", "provisioning step", StepStatus, STEP_STATUS_LABELS, (
+    Move("finish", frozenset({StepStatus.pending, StepStatus.failed}), StepStatus.done, "完了", "finish"),
+    Move("fail", frozenset({StepStatus.pending, StepStatus.failed}), StepStatus.failed, "失敗", "fail"),
+    Move("reset", frozenset(StepStatus), StepStatus.pending, "やり直し", "start afresh"),
+), initial=(StepStatus.pending,))
+
+
 class ProvisioningStep(SQLModel, table=True):
     __tablename__ = "provisioning_step"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "step", name="uq_provisioning_step_tenant_step"),)
@@ -64,7 +84,7 @@ class ProvisioningStep(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     step: str = Field(max_length=32)
-    status: str = Field(default="pending", max_length=16)  # pending, done, failed
+    status: StepStatus = Field(default=StepStatus.pending, sa_column=enum_column(StepStatus, length=16, checked=True))
     attempts: int = Field(default=0)
     last_error: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     result: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))

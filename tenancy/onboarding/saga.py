@@ -74,9 +74,11 @@ from tenancy.onboarding.lifecycle import HANDOVER, admin_contact, get_tenant
 from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
 from tenancy.onboarding.models import (
     PROVISIONING_STEPS,
+    STEPS_LIFECYCLE,
     ChecklistItem,
     PlatformResource,
     ProvisioningStep,
+    StepStatus,
     SuspendedAccount,
     TenantOnboarding,
 )
@@ -365,7 +367,8 @@ def _record_steps(session: Session, actor: Actor, code: str, done: list[tuple[st
 
 
 def _mark_done(row: ProvisioningStep, result: dict[str, Any]) -> None:
-    row.status, row.attempts, row.last_error = "done", row.attempts + 1, ""
+    row.status = STEPS_LIFECYCLE.move("finish", row.status).target
+    row.attempts, row.last_error = row.attempts + 1, ""
     row.result = json.dumps(result, ensure_ascii=False, sort_keys=True)
     row.updated_at = row.finished_at = utcnow()
 
@@ -390,7 +393,7 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
     done: list[tuple[str, dict[str, Any]]] = []  # steps done in this transaction, audited with its commit
     for step in STEPS:
         row = rows[step.name]
-        if row.status == "done":
+        if row.status == StepStatus.done:
             continue
         try:
             result = step.run(SagaContext(session, actor, directory, tenant))
@@ -404,7 +407,8 @@ def _run(session: Session, actor: Actor, directory: IdentityDirectory, code: str
                 if STEP_BY_NAME[name].keep is not None:
                     STEP_BY_NAME[name].keep(SagaContext(session, actor, directory, tenant), kept)
             row = rows[step.name]
-            row.status, row.attempts, row.updated_at = "failed", row.attempts + 1, utcnow()
+            row.status = STEPS_LIFECYCLE.move("fail", row.status).target
+            row.attempts, row.updated_at = row.attempts + 1, utcnow()
             if isinstance(error, DomainError):
                 row.last_error = error.message_ja if error.message_ja == error.message_en else f"{error.message_ja} / {error.message_en}"
             else:
