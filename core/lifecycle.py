@@ -24,8 +24,9 @@ on this mechanism: tenants (``tenancy.onboarding.lifecycle.TENANTS``, whose guar
 keyed by target status, asked by its ``check`` after the table), API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations
 (``tenancy.members.operations.MEMBERS``), council proposals (``governance.council.PROPOSALS``),
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
-(``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``) and
-services that receive personal data (``governance.consent.lifecycle.SERVICES``).
+(``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``),
+services that receive personal data (``governance.consent.lifecycle.SERVICES``), notifications
+(``core.outbox.DELIVERY``) and provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``).
 """
 
 from __future__ import annotations
