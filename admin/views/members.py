@@ -99,7 +99,7 @@ def confirm(token: str):
         org = members.confirm_email(db.session, token)
     except DomainError as error:
         db.session.rollback()
-        return render_template("renkei/members_applied.html", failure=error.message_ja if _ja() else error.message_en), 404
+        return render_template("renkei/members_applied.html", failure=error.message_ja if _ja() else error.message_en), status_of(error)
     return render_template("renkei/members_applied.html", confirmed=org.name)
 
 
@@ -300,7 +300,7 @@ class GroupsView(SecureView):
             if error.kind != "invalid":
                 flash_error(error)
             return self._page(values, [p["message_ja"] if _ja() else p["message_en"] for p in error.problems]
-                              or [error.message_ja if _ja() else error.message_en], status=422)
+                              or [error.message_ja if _ja() else error.message_en], status=status_of(error))
         return post_action(lambda: None, back=url_for(".index"), saved=_("The project group was formed."))
 
     def _group_page(self, group_id: int, values=None, errors=(), status=200):
@@ -330,9 +330,9 @@ class GroupsView(SecureView):
             if error.kind not in ("invalid", "not_found"):
                 flash_error(error)
             if error.kind == "not_found":
-                abort(404)
+                abort(status_of(error))
             return self._group_page(group_id, values, [p["message_ja"] if _ja() else p["message_en"] for p in error.problems]
-                                    or [error.message_ja if _ja() else error.message_en], status=422)
+                                    or [error.message_ja if _ja() else error.message_en], status=status_of(error))
         return post_action(lambda: None, back=url_for(".group", group_id=group_id), saved=_("The project group was changed."))
 
     @expose("/<int:group_id>/dissolve", methods=("POST",))
