@@ -28,6 +28,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
+from governance.consent.lifecycle import SERVICES
+from governance.consent.models import ServiceStatus
 from admin.commands.output import committed, fail
 from admin.extensions import db
 from core import authz
@@ -53,7 +55,7 @@ def _out(data: bytes, output: Path | None) -> None:
 
 
 @group.command("services")
-@click.option("--status", type=click.Choice(["registered", "approved", "suspended", "ended"]))
+@click.option("--status", type=click.Choice([status.value for status in ServiceStatus]))
 @with_appcontext
 @acting(authz.OPERATOR)
 def services_command(status: str | None, actor) -> None:
@@ -70,7 +72,7 @@ def services_command(status: str | None, actor) -> None:
 
 @group.command("move")
 @click.argument("service_id", type=int)
-@click.argument("verb", type=click.Choice(["approve", "suspend", "resume", "end"]))
+@click.argument("verb", type=click.Choice(list(SERVICES.moves)))
 @click.option("--reason", default="", help="Required to suspend or end.")
 @with_appcontext
 @acting(authz.OPERATOR)

@@ -15,6 +15,8 @@ from admin.commands.output import committed, fail
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
+from tenancy.datasets.models import DatasetStatus
+from tenancy.datasets.operations import DATASETS
 
 
 @click.group("datasets")
@@ -24,7 +26,7 @@ def group() -> None:
 
 @group.command("list")
 @click.option("--search", default="", help="Title, keyword or name.")
-@click.option("--status", type=click.Choice(["draft", "submitted", "published", "withdrawn"]))
+@click.option("--status", type=click.Choice([status.value for status in DatasetStatus]))
 @click.option("--provider", default=None, help="A provider's tenant code or corporate number.")
 @with_appcontext
 @acting(authz.OPERATOR)
@@ -76,7 +78,7 @@ def datasets_check(dataset: str, file: Path, actor) -> None:
 
 @group.command("move")
 @click.argument("dataset")
-@click.argument("verb", type=click.Choice(["submit", "publish", "refuse", "withdraw"]))
+@click.argument("verb", type=click.Choice(list(DATASETS.moves)))
 @click.option("--reason", default="", help="Required to refuse or withdraw.")
 @with_appcontext
 @acting(authz.OPERATOR)

@@ -14,6 +14,7 @@ from admin.commands.output import committed, fail
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
+from tenancy.members.models import MemberStatus
 
 
 @click.group("members")
@@ -23,7 +24,7 @@ def group() -> None:
 
 @group.command("list")
 @click.option("--search", default="", help="Name, kana or corporate number.")
-@click.option("--status", type=click.Choice(["unconfirmed", "applied", "approved", "rejected", "withdrawn"]))
+@click.option("--status", type=click.Choice([status.value for status in MemberStatus]))
 @with_appcontext
 @acting(authz.OPERATOR)
 def members_list(search: str, status: str | None, actor) -> None:
