@@ -70,14 +70,14 @@ def _json_kind(owner: type, name: str, annotation: Any) -> str:
                     f"tenancy/registry/operations.py and a case to tests/tenancy/test_tenant_json.py")
 
 
-def _fields(model: type) -> tuple[tuple[str, str], ...]:
+def output_fields(model: type) -> tuple[tuple[str, str], ...]:
     """(name, kind) of each field of ``model``, in its order."""
     return tuple((name, _json_kind(model, name, field.rebuild_annotation()))
                  for name, field in model.model_fields.items())
 
 
-TENANT_FIELDS = _fields(TenantOut)
-CONTACT_FIELDS = _fields(ContactOut)
+TENANT_FIELDS = output_fields(TenantOut)
+CONTACT_FIELDS = output_fields(ContactOut)
 if any(kind == "contacts" for _, kind in CONTACT_FIELDS):
     raise TypeError("ContactOut: a contact holds no list of contacts")
 _KEPT_BY_DATABASE = frozenset(name for name, kind in TENANT_FIELDS if kind == "time")  # not in the audit

@@ -119,4 +119,4 @@ def test_a_field_type_no_renderer_knows_is_refused_at_import():
         share: Decimal
 
     with pytest.raises(TypeError, match=r"Wider\.share: no JSON renderer"):
-        operations._fields(Wider)
+        operations.output_fields(Wider)
