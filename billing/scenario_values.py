@@ -56,34 +56,41 @@ class Problems:
 
 
 
-def json_kind(value: object) -> str:
+# What a refusal calls the JSON value it got: one classifier, worded in English and in Japanese.
+_KIND_WORDS = {
+    "null": ("null", "null"),
+    "true": ("true", "true"),
+    "false": ("false", "false"),
+    "number": ("the number {}", "数値 {}"),
+    "string": ("the string {}", "文字列 {}"),
+    "list": ("a list", "リスト"),
+    "object": ("an object", "オブジェクト"),
+}
+
+
+def _json_kind(value: object) -> tuple[str, object]:
+    """The kind of a parsed JSON value (a key of _KIND_WORDS) and what its wording shows of it."""
     if value is None:
-        return "null"
+        return "null", None
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"the number {value}"
-    if isinstance(value, Decimal):
-        return f"the number {value}"
+        return ("true" if value else "false"), None
+    if isinstance(value, (int, Decimal)):
+        return "number", value
     if isinstance(value, str):
-        return f"the string {json.dumps(value, ensure_ascii=False)}"
+        return "string", json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
-        return "a list"
-    return "an object"
+        return "list", None
+    return "object", None
+
+
+def json_kind(value: object) -> str:
+    kind, shown = _json_kind(value)
+    return _KIND_WORDS[kind][0].format(shown)
 
 
 def json_kind_ja(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, Decimal)):
-        return f"数値 {value}"
-    if isinstance(value, str):
-        return f"文字列 {json.dumps(value, ensure_ascii=False)}"
-    if isinstance(value, list):
-        return "リスト"
-    return "オブジェクト"
+    kind, shown = _json_kind(value)
+    return _KIND_WORDS[kind][1].format(shown)
 
 
 def whole_number(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 
@@ -17,7 +16,7 @@ from tenancy.registry import operations
 from tenancy.registry.models import TenantKind, TenantStatus
 from tenancy.registry.readcache import TenantBodyCache
 from core.validation import TenantCode
-from tenancy.registry.schemas import TenantCreate, TenantOut, TenantPage, TenantUpdate
+from tenancy.registry.schemas import TenantCreate, TenantOut, TenantPage, TenantUpdate, json_time
 
 bp = APIBlueprint("api_tenants", __name__, url_prefix=API_PREFIX, abp_tags=tag("tenants", "参加団体 / tenant registry"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
@@ -35,14 +34,11 @@ class TenantQuery(CachedSchema):
     per_page: int = Field(default=100, ge=1, le=1000)
 
 
+_TIMES = tuple(name for name, kind in operations.TENANT_FIELDS if kind == "time")
+
+
 def _out(tenant) -> dict:
     return TenantOut.model_validate(tenant).model_dump(mode="json")
-
-
-def _json_time(value):
-    if value.tzinfo is not dt.timezone.utc:
-        value = value.astimezone(dt.timezone.utc)
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"  # without "+00:00"
 
 
 def _read_engine():
@@ -93,8 +89,10 @@ def _read(operation):
 
 
 def _read_out(item: dict) -> dict:
-    item["created_at"] = _json_time(item["created_at"])
-    item["updated_at"] = _json_time(item["updated_at"])
+    """A tenant read as a plain dict (in TenantOut's order) made JSON-ready: its times as the
+    output model writes them."""
+    for name in _TIMES:
+        item[name] = json_time(item[name])
     return item
 
 

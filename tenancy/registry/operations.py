@@ -8,7 +8,10 @@ for operations that have already authorised their act.
 
 from __future__ import annotations
 
+import enum
 import functools
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +25,7 @@ from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
 from tenancy.registry import readcache
 from tenancy.registry.models import Tenant, TenantContact, TenantKind, TenantStatus
-from tenancy.registry.schemas import TenantCreate, TenantUpdate
+from tenancy.registry.schemas import ContactOut, TenantCreate, TenantOut, TenantUpdate, json_time
 from core.validation import problems_from
 
 
@@ -37,29 +40,62 @@ def validate_create(payload: dict[str, Any]) -> TenantCreate:
         ) from None
 
 
+# --- the one output model's fields, and what each path derives from them (issue #24) -------------
+#
+# TenantOut (tenancy.registry.schemas) declares a tenant's JSON; the audit's summary, the columns
+# the hot reads select and the text PostgreSQL writes are derived here from its fields and their
+# types. A field whose type no renderer knows is refused at import, so a new field cannot reach one
+# path and not another.
+
+def _json_kind(owner: type, name: str, annotation: Any) -> str:
+    """How a field of the output model is written: "string", "number", "time" or "contacts"."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        if any(getattr(item, "func", None) is json_time for item in annotation.__metadata__):
+            return "time"
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        present = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(present) == 1:
+            return _json_kind(owner, name, present[0])
+    if annotation is str:
+        return "string"
+    if isinstance(annotation, type) and issubclass(annotation, str) and issubclass(annotation, enum.Enum) \
+            and all(member.name == member.value for member in annotation):
+        return "string"  # stored by name (SQLAlchemy's Enum), written by value: the same text
+    if annotation is int:
+        return "number"
+    if typing.get_origin(annotation) is list and typing.get_args(annotation) == (ContactOut,):
+        return "contacts"
+    raise TypeError(f"{owner.__name__}.{name}: no JSON renderer for {annotation!r}; add one in "
+                    f"tenancy/registry/operations.py and a case to tests/tenancy/test_tenant_json.py")
+
+
+def output_fields(model: type) -> tuple[tuple[str, str], ...]:
+    """(name, kind) of each field of ``model``, in its order."""
+    return tuple((name, _json_kind(model, name, field.rebuild_annotation()))
+                 for name, field in model.model_fields.items())
+
+
+TENANT_FIELDS = output_fields(TenantOut)
+CONTACT_FIELDS = output_fields(ContactOut)
+if any(kind == "contacts" for _, kind in CONTACT_FIELDS):
+    raise TypeError("ContactOut: a contact holds no list of contacts")
+_KEPT_BY_DATABASE = frozenset(name for name, kind in TENANT_FIELDS if kind == "time")  # not in the audit
+_TENANT_COLUMNS = tuple(name for name, kind in TENANT_FIELDS if kind != "contacts")
+_CONTACT_COLUMNS = tuple(name for name, _ in CONTACT_FIELDS)
+
+
+def _plain(kind: str, value: Any) -> Any:
+    """A field's value as plain Python (enums by value, contacts as dicts); times stay datetimes."""
+    if kind == "contacts":
+        return [{name: getattr(contact, name) for name in _CONTACT_COLUMNS} for contact in value]
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def summary(tenant: Tenant) -> dict[str, Any]:
-    """The registry fields of a tenant as plain JSON-able values (audit, export)."""
-    return {
-        "code": tenant.code,
-        "name_ja": tenant.name_ja,
-        "name_en": tenant.name_en,
-        "name_kana": tenant.name_kana,
-        "kind": TenantKind(tenant.kind).value,
-        "population": tenant.population,
-        "population_source": tenant.population_source,
-        "status": TenantStatus(tenant.status).value,
-        "wave_fiscal_year": tenant.wave_fiscal_year,
-        "user_seat_limit": tenant.user_seat_limit,
-        "contacts": [
-            {"role": c.role, "name": c.name, "department": c.department, "email": c.email, "phone": c.phone}
-            for c in tenant.contacts
-        ],
-    }
-
-
-_TENANT_COLUMNS = ("code", "name_ja", "name_en", "name_kana", "kind", "population", "population_source", "status",
-                   "wave_fiscal_year", "user_seat_limit", "created_at", "updated_at")
-_CONTACT_COLUMNS = ("role", "name", "department", "email", "phone")
+    """The registry fields of a tenant as plain JSON-able values (audit, export): the output
+    model's fields but the times the database keeps."""
+    return {name: _plain(kind, getattr(tenant, name)) for name, kind in TENANT_FIELDS if name not in _KEPT_BY_DATABASE}
 
 
 def _filtered(query, status, kind, wave, codes):
@@ -89,12 +125,13 @@ def _executor(bind: Session | sa.Connection) -> sa.Connection:
     return bind if isinstance(bind, sa.Connection) else bind.connection()  # a Session or a scoped_session
 
 
+_COLUMN_INDEX = {name: index for index, name in enumerate(_TENANT_COLUMNS)}
+_CODE = _COLUMN_INDEX["code"]
+
+
 def _row_item(row) -> dict[str, Any]:
-    item = {name: row[i] for i, name in enumerate(_TENANT_COLUMNS)}
-    item["kind"] = TenantKind(item["kind"]).value
-    item["status"] = TenantStatus(item["status"]).value
-    item["contacts"] = []
-    return item
+    """A tenant's row as a dict in the output model's order (its contacts still to be added)."""
+    return {name: [] if kind == "contacts" else _plain(kind, row[_COLUMN_INDEX[name]]) for name, kind in TENANT_FIELDS}
 
 
 _CONTACT_OFFSET = len(_TENANT_COLUMNS) + 2  # after the tenant's columns, its total and contact id
@@ -220,9 +257,9 @@ def read_tenants(
     by_code: dict[str, dict[str, Any]] = {}
     total = None
     for row in rows:
-        item = by_code.get(row[0])
+        item = by_code.get(row[_CODE])
         if item is None:
-            item = by_code[row[0]] = _row_item(process(row))
+            item = by_code[row[_CODE]] = _row_item(process(row))
             total = row[_TOTAL]
         if row[_CONTACT_ID] is not None:
             item["contacts"].append(dict(zip(_CONTACT_COLUMNS, row[_CONTACT_OFFSET:])))
@@ -342,10 +379,12 @@ def update_tenant(session: Session, actor: Actor, code: str, data: TenantUpdate)
 #
 # On PostgreSQL the API's body is written by the database itself: one text per tenant (and one
 # per page), so Python passes one string through instead of parsing, converting and encoding
-# hundreds of values. The text is what the API's Python encoding gives (see
-# admin/api/tenants.py): keys in TenantOut's order, compact separators, non-ASCII as is, times as
-# UTC with microseconds and "Z". to_json escapes strings as Python's json does with
-# ensure_ascii off (\" \\ \b \f \n \r \t, other control characters as lowercase \u00XX).
+# hundreds of values. The text is what the API's Python encoding of TenantOut gives (see
+# admin/api/tenants.py): its fields in its order (TENANT_FIELDS, each written by the renderer of
+# its kind), compact separators, non-ASCII as is, times as json_time writes them (UTC with
+# microseconds and "Z"). to_json escapes strings as Python's json does with ensure_ascii off
+# (\" \\ \b \f \n \r \t, other control characters as lowercase \u00XX).
+# tests/tenancy/test_tenant_json.py compares the two on generated tenants.
 
 def _pg_string(column: str) -> str:
     return f"coalesce(to_json({column})::text, 'null')"
@@ -356,27 +395,25 @@ def _pg_number(column: str) -> str:
 
 
 def _pg_time(column: str) -> str:
-    return f"""to_json(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text"""
+    return f"""coalesce(to_json(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text, 'null')"""
 
 
-_PG_TENANT_FIELDS = (
-    ("code", _pg_string), ("name_ja", _pg_string), ("name_en", _pg_string), ("name_kana", _pg_string),
-    ("kind", _pg_string), ("population", _pg_number), ("population_source", _pg_string), ("status", _pg_string),
-    ("wave_fiscal_year", _pg_number), ("user_seat_limit", _pg_number), ("created_at", _pg_time),
-    ("updated_at", _pg_time),
-)
+def _pg_contacts(_column: str) -> str:
+    return ("'[' || coalesce((SELECT string_agg(" + _PG_CONTACT + ", ',' ORDER BY c.id) "
+            "FROM tenant_contact AS c WHERE c.tenant_id = t.id), '') || ']'")
 
 
-def _pg_object(alias: str, fields, tail: str = "") -> str:
-    parts = [f"'{{\"{fields[0][0]}\":' || {fields[0][1](f'{alias}.{fields[0][0]}')}"]
-    parts += [f"',\"{name}\":' || {render(f'{alias}.{name}')}" for name, render in fields[1:]]
-    return " || ".join(parts) + (f" || {tail}" if tail else " || '}'")
+_PG_RENDERERS = {"string": _pg_string, "number": _pg_number, "time": _pg_time, "contacts": _pg_contacts}
 
 
-_PG_CONTACT = _pg_object("c", tuple((name, _pg_string) for name in _CONTACT_COLUMNS))
-_PG_TENANT = _pg_object("t", _PG_TENANT_FIELDS, tail=(
-    "',\"contacts\":[' || coalesce((SELECT string_agg(" + _PG_CONTACT + ", ',' ORDER BY c.id) "
-    "FROM tenant_contact AS c WHERE c.tenant_id = t.id), '') || ']}'"))
+def _pg_object(alias: str, fields: Sequence[tuple[str, str]]) -> str:
+    """The SQL text of one JSON object: the ``fields`` (name, kind) of the row ``alias``, in order."""
+    return " || ".join(f"""'{"," if i else "{"}"{name}":' || {_PG_RENDERERS[kind](f"{alias}.{name}")}"""
+                       for i, (name, kind) in enumerate(fields)) + " || '}'"
+
+
+_PG_CONTACT = _pg_object("c", CONTACT_FIELDS)
+_PG_TENANT = _pg_object("t", TENANT_FIELDS)
 
 
 @functools.cache

@@ -103,7 +103,7 @@ def test_the_bodies_are_the_same_text_as_the_python_encoding(db, client, tenant_
     assert one.mimetype == "application/json" and body.endswith("}\n")
     parsed = json.loads(body)
     assert list(parsed) == ["code", "name_ja", "name_en", "name_kana", "kind", "population", "population_source",
-                            "status", "wave_fiscal_year", "user_seat_limit", "created_at", "updated_at", "contacts"]
+                            "status", "wave_fiscal_year", "user_seat_limit", "contacts", "created_at", "updated_at"]
     assert parsed["name_ja"] == tricky and parsed["name_kana"] is None and parsed["wave_fiscal_year"] is None
     assert parsed["user_seat_limit"] == 7 and parsed["contacts"] == expected_contacts
     assert parsed["created_at"] == "2025-04-01T00:00:00.123456Z"
