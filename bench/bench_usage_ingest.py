@@ -315,9 +315,8 @@ def main() -> None:
     total = 100_000 if args.quick else args.events
 
     from admin.extensions import db
-    from tenancy.usage import quota_plans, quotas
+    from tenancy.usage import quotas
     from core.actor import console_actor
-    from tenancy.registry.sample import load_kumamoto
 
     app = make_app(args.database_url)
     actor = console_actor("bench", {"platform-operator"})
@@ -327,10 +326,7 @@ def main() -> None:
             sys.exit("--national-year needs PostgreSQL (--database-url postgresql+psycopg://...)")
         if sqlite:
             db.drop_all()
-        common.reset_schema(db)
-        load_kumamoto(db.session, actor)
-        quota_plans.load_default_plans(db.session, actor)
-        db.session.commit()
+        common.kumamoto_with_plans(db, actor)
         if args.national_year:
             run_national(db, actor, args.months, args.batch, args.tenants)
             return
