@@ -6,7 +6,6 @@ Every change is a POST through admin/views/base.py's one POST path."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
@@ -20,7 +19,7 @@ from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.errors import DomainError
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes, safe_row
 from tenancy.datasets import catalogue, importing, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
@@ -353,9 +352,7 @@ class CoverageView(SecureView):
                   for row in rows]
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(table)
-            data, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+            data, mimetype = csv_bytes(table), "text/csv; charset=utf-8"
         else:
             from openpyxl import Workbook
 

@@ -12,9 +12,7 @@ Japanese (団体コード, 団体名, 種別, 人口 …) or English (code, name
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core import csvfile
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes
 from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
@@ -260,14 +258,13 @@ def export_csv(tenants: Iterable[Tenant], japanese_headers: bool = True) -> byte
     With Japanese headers (for people) kinds, statuses and years are words, which the import reads
     back; with English headers (for machines) they are the codes of the API.
     """
-    out = io.StringIO()
     columns = list(EXPORT_HEADERS_JA)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns)
-    for tenant in tenants:
+
+    def row(tenant: Tenant) -> list[Any]:
         flat = _in_words(_flat(tenant)) if japanese_headers else _flat(tenant)
-        writer.writerow(safe_row("" if flat[c] is None else flat[c] for c in columns))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        return [flat[c] for c in columns]
+
+    return csv_bytes([[EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns, *map(row, tenants)])
 
 
 def export_json(tenants: Iterable[Tenant]) -> str:
