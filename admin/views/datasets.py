@@ -124,7 +124,7 @@ class DatasetsView(SecureView):
             abort(400)
         rows, total = operations.list_datasets(db.session, g.actor, search=paging.search_text(), status=status,
                                                page=paging.page_number(), per_page=paging.PAGE_SIZE)
-        page = paging.Page(rows, paging.page_number(), max(1, -(-total // paging.PAGE_SIZE)), total, paging.PAGE_SIZE)
+        page = paging.Page.of(rows, paging.page_number(), total)
         names = catalogue.providers(db.session, [d.provider_code for d in rows])
         return self.render("renkei/datasets.html", page=page, search=paging.search_text(), status=status,
                            statuses=_choices(STATUS_LABELS, DatasetStatus), pick=_pick, labels=operations.LABELS,
@@ -331,12 +331,12 @@ class CoverageView(SecureView):
         number = paging.page_number()
         rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                           page=number, per_page=paging.PAGE_SIZE)
-        pages = max(1, -(-total // paging.PAGE_SIZE))
+        pages = paging.pages_for(total)
         if number > pages:  # a page past the end shows the last page
             number = pages
             rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                               page=number, per_page=paging.PAGE_SIZE)
-        page = paging.Page(rows, number, pages, total, paging.PAGE_SIZE)
+        page = paging.Page.of(rows, number, total)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
                            state=state, search=paging.search_text(), pick=_pick,
                            cells=operations.CELL_LABELS, ja=_ja())
