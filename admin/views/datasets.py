@@ -14,7 +14,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.problems import status_of
+from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
@@ -147,8 +147,7 @@ class DatasetsView(SecureView):
                 dataset = operations.register(db.session, g.actor, draft)
             except DomainError as error:
                 db.session.rollback()
-                if error.kind == "forbidden":
-                    abort(403)
+                stop_unless_about_fields(error, ("forbidden",))
                 errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
             else:
                 return post_action(lambda: dataset, back=url_for(".detail", uid=dataset.uid),
@@ -202,10 +201,7 @@ class DatasetsView(SecureView):
             version = terms.revise(db.session, g.actor, uid, typed["title"], typed["body_md"])
         except DomainError as error:
             db.session.rollback()
-            if error.kind == "not_found":
-                abort(404)
-            if error.kind == "forbidden":
-                abort(403)
+            stop_unless_about_fields(error)
             errors = {p["field"]: (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
             if not errors:
                 errors["title"] = error.message_ja if _ja() else error.message_en
@@ -287,8 +283,7 @@ class DatasetsView(SecureView):
                 created = importing.import_datasets(db.session, g.actor, raw)
             except DomainError as error:
                 db.session.rollback()
-                if error.kind == "forbidden":
-                    abort(403)
+                stop_unless_about_fields(error, ("forbidden",))
                 flash_error_only(error)
                 problems = error.problems
             else:

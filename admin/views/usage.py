@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.identity import measured_levels
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import operator_forms as forms
@@ -130,8 +131,8 @@ class UsageView(SecureView):
         self._manage()
         try:
             settings = quotas.tenant_quota_settings(db.session, g.actor, code)
-        except NotFound:
-            abort(404)
+        except NotFound as error:
+            abort(status_of(error))
         plans = quotas.list_plans(db.session, g.actor)
         ja = forms.ja()
         plan_name = lambda p: p.name_ja if ja else (p.name_en or p.name_ja)  # noqa: E731
