@@ -156,13 +156,13 @@ def validate_rows(session: Session, rows: Iterable[csvfile.Row]) -> list[TenantC
         if problems:
             valid.clear()
     if not seen_rows:
-        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+        problems.add(csvfile.no_data_rows())
     if problems:
         listed_en, listed_ja = problems.summary()
         raise ImportRejected(
             f"{problems.total:,} problem(s) found{listed_en}; nothing was imported. Correct the lines named and import the whole file again.",
             f"{problems.total:,} 件の誤りがあります{listed_ja}。取り込みは行っていません。該当行を修正し、ファイル全体をもう一度取り込んでください。",
-            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed),
+            **problems.details(),
         )
     return valid
 
