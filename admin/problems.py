@@ -15,7 +15,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from pydantic import ValidationError
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
@@ -40,6 +40,14 @@ def status_of(error: DomainError) -> int:
     """The HTTP status of a domain error's kind: the one mapping, for the API, the pages and the views
     that stop with :func:`flask.abort`."""
     return STATUS_BY_KIND.get(error.kind, 400)
+
+
+def stop_unless_about_fields(error: DomainError, kinds: tuple[str, ...] = ("forbidden", "not_found")) -> None:
+    """For a page: a refusal of one of ``kinds`` (by default: not allowed, nothing there) is no mistake
+    in a form, so the page stops with the error's status (:func:`status_of`). Any other refusal
+    returns, for the form to show."""
+    if error.kind in kinds:
+        abort(status_of(error))
 
 TITLES = {
     400: ("Bad request", "リクエストの形式が正しくありません"),

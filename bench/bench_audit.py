@@ -41,7 +41,6 @@ from core import audit as core_audit  # noqa: E402
 from governance import audit, audit_export  # noqa: E402
 from core.audit import AuditAnchor, AuditChainHead, AuditRecord  # noqa: E402
 from core.actor import Actor  # noqa: E402
-from core.db import metadata  # noqa: E402
 from bench import common  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_governance"
@@ -51,14 +50,7 @@ ACTOR = Actor(issuer="https://keycloak.example/realms/renkei", subject="6f1c0a9e
 
 
 def fresh_engine(url: str) -> sa.Engine:
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    engine = sa.create_engine(url, connect_args={"options": f"-csearch_path={SCHEMA}"})
-    metadata.create_all(engine, tables=[AuditRecord.__table__, AuditChainHead.__table__, AuditAnchor.__table__])
-    return engine
+    return common.schema_engine(url, SCHEMA, [AuditRecord.__table__, AuditChainHead.__table__, AuditAnchor.__table__])
 
 
 def reset(engine: sa.Engine) -> None:

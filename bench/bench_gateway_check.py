@@ -71,17 +71,10 @@ def prepare(app) -> str:
     from admin.extensions import db
     from core.actor import console_actor
     from tenancy.identity import api_clients
-    from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import metering, quota_plans
 
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
-        common.reset_schema(db)
-        load_kumamoto(db.session, actor)
-        quota_plans.load_default_plans(db.session, actor)
-        now = dt.datetime.now(dt.timezone.utc)
-        metering.ingest(db.session, actor, [
-            {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])
+        common.kumamoto_with_plans(db, actor, usage=True)
         issued = api_clients.create_api_client(db.session, actor, _Directory(), "431001", {
             "name": "bench", "purpose": "benchmark", "scopes": ["broker.read"], "allowlist": ["10.0.0.0/8", "192.0.2.0/24"],
             "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})

@@ -43,7 +43,6 @@ from billing import ledger  # noqa: E402
 from billing.models import Account, EntryKind, JournalEntry, Posting  # noqa: E402
 from billing.models import AllocationPolicy, AllocationRun  # noqa: E402
 from core.codes import with_check_digit  # noqa: E402
-from core.db import metadata  # noqa: E402
 from bench import common  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_billing"
@@ -58,15 +57,8 @@ def tenant_code(index: int) -> str:
 
 
 def fresh_engine(url: str) -> sa.Engine:
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    engine = sa.create_engine(url, connect_args={"options": f"-csearch_path={SCHEMA}"})
-    tables = [model.__table__ for model in (AllocationPolicy, AllocationRun, Account, JournalEntry, Posting)]
-    metadata.create_all(engine, tables=tables)
-    return engine
+    return common.schema_engine(url, SCHEMA, [model.__table__ for model in
+                                              (AllocationPolicy, AllocationRun, Account, JournalEntry, Posting)])
 
 
 def truncate(engine: sa.Engine) -> None:

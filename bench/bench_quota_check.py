@@ -32,7 +32,6 @@ database) is wiped and rebuilt. The client and the server share this machine's c
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import os
 import socket
@@ -93,22 +92,14 @@ def bare_app():
 def prepare(url: str) -> None:
     from admin import create_app
     from admin.extensions import db
-    from tenancy.usage import metering, quota_plans
     from core.actor import console_actor
-    from tenancy.registry.sample import load_kumamoto
 
     app = create_app(_settings(url))
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
-        common.reset_schema(db)
-        load_kumamoto(db.session, actor)
-        quota_plans.load_default_plans(db.session, actor)
-        now = dt.datetime.now(dt.timezone.utc)
-        metering.ingest(db.session, actor, [
-            {"tenant": "431001", "metric": "api_calls", "quantity": 12345, "timestamp": now.isoformat(), "event_id": "bench-1"}])
-        db.session.commit()
+        common.kumamoto_with_plans(db, actor, usage=True)
         db.engine.dispose()
 
 

@@ -1,6 +1,7 @@
-"""Benchmark: usage ingestion on PostgreSQL, next to a raw ``COPY`` of the same rows.
+"""Benchmark: usage ingestion on PostgreSQL (or SQLite), next to a raw ``COPY`` (SQLite: a plain
+``INSERT``) of the same rows.
 
-    python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--rounds R] [--database-url URL]
+    python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--rounds R] [--heap M] [--database-url URL]
     python bench/bench_usage_ingest.py --national-year [--months 12] [--tenants 1741] [--database-url URL]
 
 Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
@@ -14,6 +15,13 @@ batch, into a table with the same columns and indexes as ``usage_event`` — the
 PostgreSQL takes rows, without validation, deduplication or aggregates. The two sides alternate
 (ingest, COPY, ingest, COPY, ...) over R rounds of the same rows; the rates reported are the
 medians of the rounds. Project target (issue #12): ingest at >= 0.5 of raw COPY's rate.
+
+On SQLite (``--database-url sqlite:///FILE``, its tables dropped and made again) the limit is a plain
+``executemany`` INSERT of the same rows into a twin of ``usage_event``, one commit per batch.
+
+``--heap M`` keeps M million small long-lived objects in the process while it runs, as a loaded
+server holds: CPython's cyclic garbage collector walks them in every full collection, so what a
+batch costs the collector shows (0, the default: the benchmark's own heap only).
 
 ``--national-year`` (issue #12, item 4) ingests instead every tenant (1,741: Kumamoto's and
 synthetic ones) x 5 metrics x every hour of the last 12 whole months (about 76 million events;
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import random
 import sys
@@ -95,14 +104,41 @@ def run_ingest(db, actor, codes, total, size, part=None) -> float:
     return elapsed
 
 
+def _twin(db) -> sa.Table:
+    """A table with usage_event's columns and keys (SQLite: the limit's table)."""
+    from tenancy.usage.models import UsageEvent
+
+    return UsageEvent.__table__.to_metadata(sa.MetaData(), name="bench_usage_copy")
+
+
 def create_copy_table(db) -> None:
     with db.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE IF EXISTS bench_usage_copy"))
-        connection.execute(sa.text("CREATE TABLE bench_usage_copy (LIKE usage_event INCLUDING ALL)"))
+        if db.engine.dialect.name == "sqlite":
+            _twin(db).create(connection)
+        else:
+            connection.execute(sa.text("CREATE TABLE bench_usage_copy (LIKE usage_event INCLUDING ALL)"))
+
+
+def run_insert(db, part) -> float:
+    """SQLite's limit: a plain executemany INSERT of the same rows (parsed timestamps, no checks)
+    into a twin of usage_event, one commit per batch."""
+    table = _twin(db)
+    elapsed = 0.0
+    for batch in part:
+        rows = [{"event_id": e["event_id"], "tenant_code": e["tenant"], "metric": e["metric"], "quantity": e["quantity"],
+                 "occurred_at": dt.datetime.fromisoformat(e["timestamp"]), "batch_id": 0} for e in batch]
+        started = time.perf_counter()
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+        elapsed += time.perf_counter() - started
+    return elapsed
 
 
 def run_copy(db, codes, total, size, part=None) -> float:
     """The limit: COPY of the same rows (parsed timestamps, no checks) into a twin of usage_event."""
+    if db.engine.dialect.name == "sqlite":
+        return run_insert(db, part)
     if part is None:
         create_copy_table(db)
     raw = db.engine.raw_connection()
@@ -271,30 +307,34 @@ def main() -> None:
                              "events, about 76 million) and print the time and the database size")
     parser.add_argument("--months", type=int, default=12, help="with --national-year: how many months (default 12)")
     parser.add_argument("--tenants", type=int, default=NATIONAL_TENANTS, help="with --national-year: tenants in all")
+    parser.add_argument("--heap", type=float, default=0,
+                        help="millions of small long-lived objects kept while it runs, as a loaded server holds (default 0)")
     common.add_database_option(parser, DEFAULT_URL)
     args = parser.parse_args()
+    heap = [[n] for n in range(int(args.heap * 1_000_000))]  # noqa: F841 (kept alive: the collector walks it)
     total = 100_000 if args.quick else args.events
 
     from admin.extensions import db
-    from tenancy.usage import quota_plans, quotas
+    from tenancy.usage import quotas
     from core.actor import console_actor
-    from tenancy.registry.sample import load_kumamoto
 
     app = make_app(args.database_url)
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
-        common.reset_schema(db)
-        load_kumamoto(db.session, actor)
-        quota_plans.load_default_plans(db.session, actor)
-        db.session.commit()
+        sqlite = db.engine.dialect.name == "sqlite"
+        if sqlite and args.national_year:
+            sys.exit("--national-year needs PostgreSQL (--database-url postgresql+psycopg://...)")
+        if sqlite:
+            db.drop_all()
+        common.kumamoto_with_plans(db, actor)
         if args.national_year:
             run_national(db, actor, args.months, args.batch, args.tenants)
             return
         codes = sorted(quotas.active_tenant_codes(db.session))
-        server = db.session.execute(sa.text("SHOW server_version")).scalar()
-        print(f"PostgreSQL {server}; {len(codes)} active tenants; {total:,} events in batches of {args.batch:,}")
+        server = ("SQLite " + db.session.execute(sa.text("SELECT sqlite_version()")).scalar() if sqlite
+                  else db.session.execute(sa.text("SHOW server_version")).scalar())
+        print(f"{server}; {len(codes)} active tenants; {total:,} events in batches of {args.batch:,}; "
+              f"heap: {len(gc.get_objects()):,} objects the collector tracks")
 
         print(common.noisy_machine_note())
         create_copy_table(db)
@@ -315,9 +355,10 @@ def main() -> None:
 
     ingest_rate, copy_rate = common.median(samples["ingest"]), common.median(samples["copy"])
     print(f"ingest rounds (events/s): {', '.join(f'{v:,.0f}' for v in samples['ingest'])}")
-    print(f"COPY rounds   (events/s): {', '.join(f'{v:,.0f}' for v in samples['copy'])}")
+    print(f"{'INSERT' if sqlite else 'COPY':<6} rounds (events/s): {', '.join(f'{v:,.0f}' for v in samples['copy'])}")
     common.report("usage ingest (domain, commit per batch)", ingest_rate, copy_rate, "usage-ingest", "events/s")
-    print("  limit = raw COPY of the same rows and batches, one commit per batch, into a twin of usage_event")
+    print(f"  limit = raw {'INSERT' if sqlite else 'COPY'} of the same rows and batches, one commit per batch, "
+          "into a twin of usage_event")
     print(f"  of the ingest time, Python (this process's CPU time): {INGEST_TIME['cpu']:.2f} s of {INGEST_TIME['wall']:.2f} s "
           f"({INGEST_TIME['cpu'] / INGEST_TIME['wall']:.0%}); the rest waits on PostgreSQL (or on a busy machine)")
     print(f"over HTTP (Flask test client, JSON body): {http_total:>9,} events in {http_s:7.2f} s = {http_total / http_s:>9,.0f} events/s")

@@ -126,6 +126,42 @@ def reset_schema(db) -> None:
             connection.execute(sa.text("CREATE SCHEMA public"))
     db.create_all()
 
+def kumamoto_with_plans(db, actor, *, usage: bool = False) -> None:
+    """A fresh schema (:func:`reset_schema`) holding Kumamoto's tenants and the default quota plans,
+    and with ``usage`` one batch of 熊本市's API calls, committed: where the quota, gateway and ingest
+    benchmarks start."""
+    import datetime as dt
+
+    from tenancy.registry.sample import load_kumamoto
+    from tenancy.usage import metering, quota_plans
+
+    reset_schema(db)
+    load_kumamoto(db.session, actor)
+    quota_plans.load_default_plans(db.session, actor)
+    if usage:
+        metering.ingest(db.session, actor, [{"tenant": "431001", "metric": "api_calls", "quantity": 12345,
+                                             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+                                             "event_id": "bench-1"}])
+    db.session.commit()
+
+
+def schema_engine(url: str, schema: str, tables: list):
+    """An engine whose connections work in PostgreSQL schema ``schema``, made anew (dropped if it was
+    there) with ``tables`` in it: a benchmark's own tables, apart from anything else in the database."""
+    import sqlalchemy as sa
+
+    from core.db import metadata
+
+    admin = sa.create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    engine = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine, tables=tables)
+    return engine
+
+
 def print_latency_medians(samples: dict[str, list[tuple[float, float, float]]]) -> dict[str, tuple[float, float, float]]:
     """The medians over the rounds of each side's (p50 ms, p99 ms, calls/s) from
     :func:`bench.inprocess.latency`, printed one line a side; returned by name."""

@@ -127,6 +127,14 @@ def describe_policy(scenario: Scenario) -> str:
     return "; ".join(parts)
 
 
+def _report(heading: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """A report as text: its heading lines, a blank line, then the table of ``rows`` (the first the
+    column names, the last the totals, each set off by a rule; columns ``right`` aligned right)."""
+    body = _render(rows, right)
+    rule = "-" * max(_display_width(line) for line in body)
+    return "\n".join([*heading, "", body[0], rule, *body[1:-1], rule, body[-1]]) + "\n"
+
+
 def format_table(scenario: Scenario, result: AllocationResult, names: Mapping[str, str] | None = None) -> str:
     """A readable table: code, Japanese name, amount, each component, share of the total."""
     names = municipality_names() if names is None else names
@@ -152,21 +160,10 @@ def format_table(scenario: Scenario, result: AllocationResult, names: Mapping[st
     totals_row = ["total", "", yen(result.total), *(yen(amount) for amount in column_totals)]
     rows.append([*totals_row, percentage(result.total, result.total)])
     right = {2, *range(3, 3 + len(bases)), 3 + len(bases)}
-    body = _render(rows, right)
-    rule = "-" * max(_display_width(line) for line in body)
     municipalities = sum(1 for line in result.lines if not line.is_prefecture)
-    lines = [
-        f"Cost allocation simulation, {fiscal_year_label(scenario.fiscal_year)}",
-        f"Total {yen(result.total)} from {len(scenario.costs)} cost item(s), {_municipalities(municipalities)}",
-        f"Policy: {describe_policy(scenario)}",
-        "",
-        body[0],
-        rule,
-        *body[1:-1],
-        rule,
-        body[-1],
-    ]
-    return "\n".join(lines) + "\n"
+    return _report([f"Cost allocation simulation, {fiscal_year_label(scenario.fiscal_year)}",
+                    f"Total {yen(result.total)} from {len(scenario.costs)} cost item(s), {_municipalities(municipalities)}",
+                    f"Policy: {describe_policy(scenario)}"], rows, right)
 
 
 def format_json(result: AllocationResult) -> str:
@@ -231,9 +228,6 @@ def format_comparison(
             ]
         )
     rows.append(["total", "", yen(result_a.total), yen(result_b.total), signed_yen(result_b.total - result_a.total)])
-    body = _render(rows, {2, 3, 4})
-    rule = "-" * max(_display_width(line) for line in body)
-
     def summary(letter: str, label: str, scenario: Scenario, result: AllocationResult) -> str:
         municipalities = sum(1 for line in result.lines if not line.is_prefecture)
         return (
@@ -241,15 +235,6 @@ def format_comparison(
             f"total {yen(result.total)}; {describe_policy(scenario)}"
         )
 
-    lines = [
-        "Cost allocation comparison (B - A; a payer missing from a scenario pays 0 there)",
-        summary("A", label_a, scenario_a, result_a),
-        summary("B", label_b, scenario_b, result_b),
-        "",
-        body[0],
-        rule,
-        *body[1:-1],
-        rule,
-        body[-1],
-    ]
-    return "\n".join(lines) + "\n"
+    return _report(["Cost allocation comparison (B - A; a payer missing from a scenario pays 0 there)",
+                    summary("A", label_a, scenario_a, result_a), summary("B", label_b, scenario_b, result_b)],
+                   rows, {2, 3, 4})

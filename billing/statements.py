@@ -18,7 +18,6 @@ own); the summary shows every tenant's share and needs the all-tenants grant.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import html
@@ -38,7 +37,7 @@ from billing.operations import require_all_tenants
 from core import authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, today_jst
-from core.spreadsheet import safe_cell
+from core.spreadsheet import csv_bytes, safe_cell
 from tenancy.registry.models import Tenant
 
 YEN_FORMAT = '#,##0"円"'
@@ -212,16 +211,8 @@ def to_csv(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> byte
     ``letter`` is the official letter's own rows (addressee, number, deadline, where to pay:
     :func:`billing.documents.letter_rows`), written first.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["項目", "内容"])
-    for label, value in [*letter, *_header_rows(statement)]:
-        writer.writerow([safe_text(label), safe_text(value)])
-    writer.writerow([])
-    writer.writerow(["区分", "金額（円）"])
-    for label, amount in _amount_rows(statement):
-        writer.writerow([safe_text(label), amount])
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([["項目", "内容"], *letter, *_header_rows(statement), [], ["区分", "金額（円）"],
+                      *_amount_rows(statement)])
 
 
 def _workbook():
@@ -410,12 +401,7 @@ def _summary_rows(summary: Summary) -> list[tuple]:
 
 
 def summary_to_csv(summary: Summary) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_SUMMARY_HEADERS)
-    for row in _summary_rows(summary):
-        writer.writerow(["" if value is None else safe_text(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([_SUMMARY_HEADERS, *_summary_rows(summary)])
 
 
 def summary_to_xlsx(summary: Summary) -> bytes:

@@ -418,6 +418,11 @@ def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileR
 MAX_PROBLEMS_LISTED = 200
 
 
+def no_data_rows() -> dict[str, str]:
+    """The problem of a file with a header row and no data rows."""
+    return problem("line 2", "The file has no data rows.", "データ行がありません。")
+
+
 class Problems:
     """The problems of a file check: the first ``limit`` kept, all of them counted."""
 
@@ -434,6 +439,10 @@ class Problems:
 
     def __bool__(self) -> bool:
         return self.total > 0
+
+    def details(self) -> dict[str, Any]:
+        """What a refusal of the file carries: the problems listed, and how many there are in all."""
+        return {"problems": self.listed, "errors_total": self.total, "errors_listed": len(self.listed)}
 
     def summary(self) -> tuple[str, str]:
         """``(first 200 of 199,999 listed)`` in English and Japanese, or empty when all are listed."""

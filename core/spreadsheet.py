@@ -12,12 +12,20 @@ weaponise or break the file it lands in:
 
 Numbers, dates and None pass unchanged. Used by the usage, billing, registry, members and audit
 exports; this module imports nothing from renkei.
+
+A CSV file renkei offers is written one way (:func:`csv_bytes`, :func:`csv_chunks`): UTF-8 with a
+byte order mark, which Excel needs to read UTF-8 rather than the local code page, then
+:func:`csv_text`'s lines (``csv``'s default dialect with CRLF line ends, every value through
+:func:`safe_row`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -39,3 +47,28 @@ def safe_cell(value: Any) -> Any:
 def safe_row(values: Iterable[Any]) -> list[Any]:
     """Every value of a row through :func:`safe_cell`."""
     return [safe_cell(value) for value in values]
+
+
+BOM = "\ufeff"  # Excel reads a CSV file that starts with it as UTF-8
+
+
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """``rows`` as CSV lines: csv's default dialect, CRLF line ends, every value through :func:`safe_row`
+    (None is an empty cell)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(safe_row(row) for row in rows)
+    return buffer.getvalue()
+
+
+def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+    """A CSV file for Excel: UTF-8 with a BOM, then :func:`csv_text` of ``rows``."""
+    return (BOM + csv_text(rows)).encode("utf-8")
+
+
+def csv_chunks(rows: Iterable[Iterable[Any]], rows_per_chunk: int = 200) -> Iterator[bytes]:
+    """The bytes of :func:`csv_bytes` in pieces of ``rows_per_chunk`` rows, for a streamed download
+    (``rows`` is read as the pieces are sent)."""
+    rows = iter(rows)
+    yield BOM.encode("utf-8")
+    while part := list(itertools.islice(rows, rows_per_chunk)):
+        yield csv_text(part).encode("utf-8")

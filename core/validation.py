@@ -130,9 +130,32 @@ class StatedInSchema:
 SINGLE_LINE = StatedInSchema(**stated_text_rule(FORBIDDEN_SINGLE_LINE_CLASS))
 # Stated beside ``strip_whitespace`` with ``min_length=1``: something other than white space.
 NOT_BLANK = StatedInSchema(pattern=r"\S")
-# An e-mail address as renkei's checks take one (tenancy.identity.operations, tenancy.members): one
-# "@", something before it, a dot after it, no white space.
+# An e-mail address as renkei's checks take one (email_problem: invitations, member applications,
+# dataset contacts): one "@", something before it, a dot after it, no white space; at most EMAIL_MAX.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_MAX = 254
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def email_problem(field: str, value: str) -> dict[str, str] | None:
+    """The problem of a required e-mail address ``value`` (missing, or not :data:`EMAIL_PATTERN`), or None."""
+    if not value:
+        return problem(field, "Enter an e-mail address.", "メールアドレスを入力してください。")
+    if len(value) > EMAIL_MAX or not _EMAIL.match(value):
+        return problem(field, f"{value} is not an e-mail address.", f"{value} はメールアドレスの形式ではありません。")
+    return None
+
+
+def text_field_problem(field: str, value: str, en: str, ja: str, limit: int, *, required: bool = False,
+                       single_line: bool = True) -> dict[str, str] | None:
+    """The problem of a form's text ``value`` named ``en``/``ja`` in messages: empty when ``required``,
+    longer than ``limit`` characters, or holding a character :func:`text_problem` refuses; or None."""
+    if not value:
+        return problem(field, f"Enter the {en}.", f"{ja}を入力してください。") if required else None
+    if len(value) > limit:
+        return problem(field, f"The {en} is longer than {limit} characters.", f"{ja}は {limit} 文字以内にしてください。")
+    bad = text_problem(value, single_line=single_line)
+    return problem(field, *bad) if bad is not None else None
 
 
 # The largest integers a column can hold: PostgreSQL integer (ids, counts) and bigint.

@@ -13,12 +13,10 @@ and purged.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import io
 import itertools
 import json
 import operator
@@ -40,7 +38,7 @@ from core.chain import ChainBreak
 from core.db import utcnow
 from core.errors import Invalid
 from core.signing import open_private, private_dir
-from core.spreadsheet import FORMULA_START, safe_cell, safe_row
+from core.spreadsheet import BOM, FORMULA_START, csv_text, safe_cell
 from governance.audit import (RECORD_FIELDS, _COLUMNS, _JSON, _jsonl, _verification, anchor_of, iter_records,
                               record_dict, record_from_dict, verify)
 from governance.errors import ChainBroken
@@ -58,7 +56,7 @@ EXPORT_HEADERS_JA = {
 
 
 # --- the fast path of exports and archives (issue 12) ------------------------------------------------
-# The same bytes as ``_jsonl(record_dict(entry))`` and ``safe_row`` + ``csv.writer`` give record by
+# The same bytes as ``_jsonl(record_dict(entry))`` and ``core.spreadsheet.csv_text`` give record by
 # record, made a group of records at a time and column by column, so that the per-value work runs in
 # C (map, zip, join, %), not in a Python loop per value.
 
@@ -182,18 +180,15 @@ def _csv_cells(values: Sequence[Any]) -> Sequence[str]:
     return ['"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value for value in values]
 
 
-def _csv_text(columns: list[Sequence[Any]], writer: Any, buffer: io.StringIO) -> str:
-    """The CSV lines of a group, the same text as ``writer.writerow(safe_row(values))`` for each record
+def _csv_text(columns: list[Sequence[Any]]) -> str:
+    """The CSV lines of a group, the same text as :func:`core.spreadsheet.csv_text` of its records
     (None as an empty cell). When no column needs neutralising (the usual case) the lines are joined
-    here; any other group goes through ``safe_row`` and the writer itself."""
+    here; any other group goes through ``csv_text`` itself."""
     columns = [["" if value is None else value for value in values] if None in values else values
                for values in columns]
     if all(map(_safe_column, columns)):
         return "\r\n".join(map(",".join, zip(*map(_csv_cells, columns)))) + "\r\n"
-    buffer.seek(0)
-    buffer.truncate()
-    writer.writerows([safe_row(row) for row in zip(*columns)])
-    return buffer.getvalue()
+    return csv_text(zip(*columns))
 
 
 def period_bounds(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -326,12 +321,9 @@ def export_jsonl(records: Iterable[AuditRecord]) -> Iterator[str]:
 
 def export_csv(records: Iterable[AuditRecord], japanese_headers: bool = True) -> Iterator[str]:
     """CSV for Excel: a BOM, then a header row, then one row per record (times in UTC, ISO 8601)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([EXPORT_HEADERS_JA[f] if japanese_headers else f for f in RECORD_FIELDS])
-    yield "\ufeff" + buffer.getvalue()
+    yield BOM + csv_text([[EXPORT_HEADERS_JA[f] if japanese_headers else f for f in RECORD_FIELDS]])
     for _count, columns in _record_columns(records):
-        yield _csv_text(columns, writer, buffer)  # safe for Excel (see _csv_text); JSONL verifies
+        yield _csv_text(columns)  # safe for Excel (see _csv_text); JSONL verifies
 
 
 def export_bytes(records: Iterable[AuditRecord], fmt: str = "csv", japanese_headers: bool = True,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -133,18 +134,18 @@ def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: d
                     published_by=_who(actor), to_members=bool(draft.to_members))
     session.add(notice)
     session.flush()
+
+    def mail(recipient: Any, name: str, key: str) -> None:  # the notice's e-mail, one per recipient
+        outbox.queue(session, kind=NOTICE_KIND, tenant=recipient, subject=f"【お知らせ】{title}",
+                     body=f"{name} ご担当者様\n\n{body}\n\nこのお知らせは管理画面のホーム画面にも掲載しています。\n",
+                     dedupe_key=f"notice:{notice.id}:{key}")
+
     for tenant in tenants:
         session.add(NoticeTenant(notice_id=notice.id, tenant_code=tenant.code))
-        outbox.queue(session, kind=NOTICE_KIND, tenant=tenant, subject=f"【お知らせ】{title}",
-                     body=(f"{tenant.name_ja} ご担当者様\n\n{body}\n\n"
-                           "このお知らせは管理画面のホーム画面にも掲載しています。\n"),
-                     dedupe_key=f"notice:{notice.id}:{tenant.code}")
+        mail(tenant, tenant.name_ja, tenant.code)
     for org in organisations:
         session.add(NoticeMember(notice_id=notice.id, corporate_number=org.corporate_number))
-        outbox.queue(session, kind=NOTICE_KIND, tenant=org, subject=f"【お知らせ】{title}",
-                     body=(f"{org.name} ご担当者様\n\n{body}\n\n"
-                           "このお知らせは管理画面のホーム画面にも掲載しています。\n"),
-                     dedupe_key=f"notice:{notice.id}:{org.corporate_number}")
+        mail(org, org.name, org.corporate_number)
     session.flush()
     audit.record(session, actor, "notice.publish", "notice", str(notice.id),
                  after=notice_summary(notice, [t.code for t in tenants], [o.corporate_number for o in organisations]))

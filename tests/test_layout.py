@@ -170,35 +170,30 @@ def layering_violations(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
     return problems
 
 
-def import_cycles(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
-    """One message per group of modules that import each other, naming a cycle and its imports."""
-    modules = find_modules(root, packages)
-    edges: dict[str, dict[str, ImportSite]] = {module: {} for module in modules}
-    for site in find_imports(root, packages):
-        if site.target in modules and site.target != site.module:
-            edges[site.module].setdefault(site.target, site)
-
-    # Tarjan's strongly connected components (iterative).
+def _strongly_connected(modules, edges: dict[str, dict[str, ImportSite]]) -> list[set[str]]:
+    """The groups of more than one module that import each other (Tarjan's algorithm, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     components = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+
     for start in modules:
         if start in index:
             continue
         work = [(start, iter(sorted(edges[start])))]
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
+        visit(start)
         while work:
             node, children = work[-1]
             child = next(children, None)
             if child is not None:
                 if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
+                    visit(child)
                     work.append((child, iter(sorted(edges[child]))))
                 elif child in on_stack:
                     low[node] = min(low[node], index[child])
@@ -207,38 +202,50 @@ def import_cycles(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
             if work:
                 low[work[-1][0]] = min(low[work[-1][0]], low[node])
             if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
+                component = set()
+                while (member := stack.pop()) != node:
                     on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
+                    component.add(member)
+                on_stack.discard(node)
+                component.add(node)
                 if len(component) > 1:
-                    components.append(set(component))
+                    components.append(component)
+    return components
+
+
+def _shortest_cycle(first: str, component: set[str], edges: dict[str, dict[str, ImportSite]]) -> list[str]:
+    """The shortest cycle from ``first`` back to itself inside ``component`` (breadth-first)."""
+    paths = {first: [first]}
+    queue = [first]
+    while queue:
+        node = queue.pop(0)
+        for child in sorted(edges[node]):
+            if child == first:
+                return paths[node] + [first]
+            if child in component and child not in paths:
+                paths[child] = paths[node] + [child]
+                queue.append(child)
+    raise AssertionError(f"{first} is in no cycle of its group")
+
+
+def import_cycles(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
+    """One message per group of modules that import each other, naming a cycle and its imports."""
+    modules = find_modules(root, packages)
+    edges: dict[str, dict[str, ImportSite]] = {module: {} for module in modules}
+    for site in find_imports(root, packages):
+        if site.target in modules and site.target != site.module:
+            edges[site.module].setdefault(site.target, site)
 
     def describe(cycle: list[str]) -> str:
         steps = "\n".join(f"    {edges[a][b]}" for a, b in zip(cycle, cycle[1:]))
         return f"import cycle {' -> '.join(cycle)}:\n{steps}"
 
     messages = []
-    for component in components:
-        # Every pair of modules that import each other directly ...
+    for component in _strongly_connected(modules, edges):
+        # Every pair of modules that import each other directly, and the shortest cycle through the
+        # group's first module.
         cycles = [[a, b, a] for a in sorted(component) for b in sorted(edges[a]) if a < b and a in edges[b]]
-        # ... and the shortest cycle through the group's first module (breadth-first inside the group).
-        first = min(component)
-        paths = {first: [first]}
-        queue = [first]
-        shortest = None
-        while queue and shortest is None:
-            node = queue.pop(0)
-            for child in sorted(edges[node]):
-                if child == first:
-                    shortest = paths[node] + [first]
-                    break
-                if child in component and child not in paths:
-                    paths[child] = paths[node] + [child]
-                    queue.append(child)
+        shortest = _shortest_cycle(min(component), component, edges)
         if len(shortest) > 3 or not cycles:
             cycles.append(shortest)
         named = {module for cycle in cycles for module in cycle}

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -176,21 +177,16 @@ def complete(spec: dict[str, Any], models: list[type[BaseModel]] = ()) -> dict[s
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
-    for path, item in spec.get("paths", {}).items():
-        if not path.startswith(API_PREFIX):
-            continue
-        for method, operation in item.items():
-            if method not in {"get", "post", "put", "patch", "delete"}:
-                continue
-            responses = operation.setdefault("responses", {})
-            if not any(str(code).startswith("2") for code in responses):
-                responses["200"] = media("application/json")
-            for code in list(responses):
-                if str(code)[0] in "45":
-                    responses[str(code)] = _problem_response(str(code))
-            statuses = ALWAYS + (WITH_BODY if method in {"post", "put", "patch"} else ())
-            for code in statuses:
-                responses.setdefault(code, _problem_response(code))
+    for method, operation in api_operations(spec):
+        responses = operation.setdefault("responses", {})
+        if not any(str(code).startswith("2") for code in responses):
+            responses["200"] = media("application/json")
+        for code in list(responses):
+            if str(code)[0] in "45":
+                responses[str(code)] = _problem_response(str(code))
+        statuses = ALWAYS + (WITH_BODY if method in {"post", "put", "patch"} else ())
+        for code in statuses:
+            responses.setdefault(code, _problem_response(code))
     _patterns(spec)
     _state_edge_rules(spec)
     return spec
@@ -306,20 +302,24 @@ def _state_object(spec: dict[str, Any], schema: dict[str, Any], where: str, seen
         schema["additionalProperties"] = {"$ref": f"#/components/schemas/{STORABLE_JSON}"}
 
 
+def api_operations(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(method, operation) of every operation of the API (under API_PREFIX) in the document."""
+    for path, item in spec.get("paths", {}).items():
+        if path.startswith(API_PREFIX):
+            for method, operation in item.items():
+                if method in {"get", "post", "put", "patch", "delete"}:
+                    yield method, operation
+
+
 def _state_edge_rules(spec: dict[str, Any]) -> None:
     """State on every parameter and request body what :mod:`admin.edge` refuses for all of them."""
     spec.setdefault("components", {}).setdefault("schemas", {})[STORABLE_JSON] = _storable_json()
     seen: set[str] = set()
-    for path, item in spec.get("paths", {}).items():
-        if not path.startswith(API_PREFIX):
-            continue
-        for method, operation in item.items():
-            if method not in {"get", "post", "put", "patch", "delete"}:
-                continue
-            for parameter in operation.get("parameters", []):
-                _state(spec, parameter.get("schema"), parameter.get("in", "query"), set())
-            for media_type in ((operation.get("requestBody") or {}).get("content") or {}).values():
-                _state(spec, media_type.get("schema"), "body", seen)
+    for _method, operation in api_operations(spec):
+        for parameter in operation.get("parameters", []):
+            _state(spec, parameter.get("schema"), parameter.get("in", "query"), set())
+        for media_type in ((operation.get("requestBody") or {}).get("content") or {}).values():
+            _state(spec, media_type.get("schema"), "body", seen)
 
 
 def install(app: Any) -> None:

@@ -12,7 +12,8 @@ from flask import jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
 from admin.extensions import db
 from core.errors import Invalid, problem
@@ -43,8 +44,8 @@ class DatasetQuery(CachedSchema):
     q: str = Field(default="", max_length=100, description="Title, keyword or name")
     status: DatasetStatus | None = None
     provider: Provider | None = None
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=50, ge=1, le=500)
+    page: PageNumber = 1
+    per_page: PerPage = 50
 
 
 def _standard_kinds() -> dict:

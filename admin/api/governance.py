@@ -14,7 +14,8 @@ from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.paging import PageNumber, PerPage
 from admin.api.contract import media
 from admin.auth import current_actor
 from admin.extensions import db
@@ -61,8 +62,8 @@ class AuditQuery(BaseModel):
     date_to: dt.date | None = Field(default=None, alias="to", description="Last day (JST), inclusive")
     action: str | None = Field(default=None, max_length=80)
     tenant: str | None = Field(default=None, max_length=6)
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=100, ge=1, le=1000)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 class ExportQuery(BaseModel):

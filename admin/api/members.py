@@ -10,7 +10,8 @@ from flask import jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
 from admin.extensions import db
 from admin.identity import identity_directory
@@ -42,8 +43,8 @@ class CheckPath(BaseModel):
 class MemberQuery(CachedSchema):
     q: str = Field(default="", max_length=100, description="Name, kana or corporate number")
     status: MemberStatus | None = None
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=50, ge=1, le=500)
+    page: PageNumber = 1
+    per_page: PerPage = 50
 
 
 class MemberRowOut(BaseModel):

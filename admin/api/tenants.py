@@ -9,7 +9,8 @@ from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
 from admin.extensions import db
 from tenancy.registry import operations
@@ -30,8 +31,8 @@ class TenantQuery(CachedSchema):
     status: TenantStatus | None = None
     kind: TenantKind | None = None
     wave: int | None = Field(default=None, description="Onboarding wave (fiscal year)")
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=100, ge=1, le=1000)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 _TIMES = tuple(name for name, kind in operations.TENANT_FIELDS if kind == "time")

@@ -49,8 +49,9 @@ def quota_cache() -> quotas.QuotaCache:
 
 # --- ingest ------------------------------------------------------------------------------------
 
-# An event's time as the check takes it and keeps it as sent (tenancy.usage.event_checks._KEPT_AS_SENT)
-# (a subset: days 01-28 stand for every day, so that each string the pattern admits is a date)
+# An event's time in the plain ISO 8601 form with a zone, which the check takes (it takes other forms
+# Python reads too); a subset: days 01-28 stand for every day, so that each string the pattern admits
+# is a date
 TIMESTAMP_PATTERN = (r"^[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
                      r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])$")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -33,7 +32,7 @@ from admin.extensions import db
 from billing.cli import billing_cli as group
 from core.errors import DomainError
 from admin.commands.acting import acting
-from admin.commands.output import fail
+from admin.commands.output import fail, write_output
 from core import authz
 
 
@@ -168,13 +167,6 @@ def runs_command(fiscal_year: int | None, actor) -> None:
         click.echo(f"#{run.id}\tFY{run.fiscal_year}\t{summary['status']}\t{summary['status_ja']}\t{run.total:>14,}")
 
 
-def _write(data: bytes, output: Path | None) -> None:
-    if output:
-        output.write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
-
-
 @group.command("statement")
 @click.argument("code")
 @click.argument("fiscal_year", type=int)
@@ -196,15 +188,15 @@ def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None
         _fail(error)
     built, rows = letter.statement, documents.letter_rows(letter)
     if fmt == "pdf":
-        _write(documents.letters_pdf([letter]), output)
+        write_output(documents.letters_pdf([letter]), output)
     elif fmt == "xlsx":
-        _write(statements.to_xlsx(built, rows), output)
+        write_output(statements.to_xlsx(built, rows), output)
     elif fmt == "csv":
-        _write(statements.to_csv(built, rows), output)
+        write_output(statements.to_csv(built, rows), output)
     elif fmt == "html":
-        _write(statements.to_html(built, rows).encode("utf-8"), output)
+        write_output(statements.to_html(built, rows).encode("utf-8"), output)
     else:
-        _write((json.dumps(statements.statement_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
+        write_output((json.dumps(statements.statement_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
 
 
 @group.command("issue-letters")
@@ -240,7 +232,7 @@ def letters_command(run_id: int, output: Path | None, actor) -> None:
         letters = documents.run_letters(db.session, actor, run_id)
     except DomainError as error:
         _fail(error)
-    _write(documents.letters_pdf(letters), output)
+    write_output(documents.letters_pdf(letters), output)
 
 
 @group.command("reissue-letter")
@@ -275,11 +267,11 @@ def summary_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> N
     except DomainError as error:
         _fail(error)
     if fmt == "xlsx":
-        _write(statements.summary_to_xlsx(built), output)
+        write_output(statements.summary_to_xlsx(built), output)
     elif fmt == "csv":
-        _write(statements.summary_to_csv(built), output)
+        write_output(statements.summary_to_csv(built), output)
     else:
-        _write((json.dumps(statements.summary_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
+        write_output((json.dumps(statements.summary_to_json(built), ensure_ascii=False, indent=2) + "\n").encode(), output)
 
 
 @group.command("trial-balance")

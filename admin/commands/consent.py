@@ -16,9 +16,7 @@ Each acts for an authenticated person (admin/commands/acting.py) and the operati
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
 from pathlib import Path
@@ -30,7 +28,7 @@ from flask.cli import with_appcontext
 from admin.commands.acting import acting
 from governance.consent.lifecycle import SERVICES
 from governance.consent.models import ServiceStatus
-from admin.commands.output import committed, fail
+from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
@@ -39,19 +37,6 @@ from core.errors import DomainError
 @click.group("consent")
 def group() -> None:
     """Personal data by consent (本人同意・連携記録): services, histories, linkage records, chains."""
-
-
-def _out(data: bytes, output: Path | None) -> None:
-    if output:
-        from core.signing import open_private
-
-        if output.exists():
-            output.unlink()  # written anew, readable by this user only (a history is personal data)
-        with open_private(output) as handle:
-            handle.write(data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
 
 
 @group.command("services")
@@ -109,7 +94,7 @@ def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path
                             "linkages": [history.linkage_row(r, found.services, lang) for r in found.linkages]},
                            ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     db.session.rollback()
-    _out(data, output)
+    write_output(data, output, private=True)  # a history is personal data
     click.echo(f"同意記録 {len(found.consents)} 件、連携記録 {len(found.linkages)} 件 / "
                f"{len(found.consents)} consent record(s), {len(found.linkages)} linkage record(s)", err=True)
 
@@ -125,7 +110,7 @@ def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path
 def linkages_command(service_id: int | None, first_day: dt.datetime | None, last_day: dt.datetime | None,
                      result: str | None, output: Path | None, actor) -> None:
     """Search linkage records across tenants (the auditor, the operator) as CSV (UTF-8 with BOM)."""
-    from core.spreadsheet import safe_row
+    from core.spreadsheet import csv_bytes
     from governance.consent import history
 
     rows = committed(lambda: history.search_linkages(
@@ -133,15 +118,11 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
         last_day=last_day.date() if last_day else None, allowed=None if result is None else result == "allowed"))
     table = history.linkage_dicts(rows, db.session)
     db.session.rollback()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["番号", "日時", "サービス", "団体コード", "本人の識別子", "データ項目", "利用目的", "結果", "理由",
-                     "根拠とした同意", "クライアント"])
-    for row in table:
-        writer.writerow(safe_row([row["seq"], row["at"], row["service"], row["tenant_code"], row["subject_id"],
-                                  row["items"], row["purpose"], row["result"], row["reason"], row["consent"],
-                                  row["client"]]))
-    _out(("\ufeff" + buffer.getvalue()).encode("utf-8"), output)
+    header = ["番号", "日時", "サービス", "団体コード", "本人の識別子", "データ項目", "利用目的", "結果", "理由",
+              "根拠とした同意", "クライアント"]
+    fields = ["seq", "at", "service", "tenant_code", "subject_id", "items", "purpose", "result", "reason", "consent",
+              "client"]
+    write_output(csv_bytes([header, *([row[name] for name in fields] for row in table)]), output, private=True)
     click.echo(f"{len(table)} 件 / {len(table)} record(s)", err=True)
 
 

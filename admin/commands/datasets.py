@@ -3,7 +3,6 @@ check a file against its standard kind, the workflow, the coverage matrix and th
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.output import committed, fail
+from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
@@ -97,23 +96,14 @@ def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
 @acting(authz.OPERATOR)
 def datasets_coverage(output: Path | None, actor) -> None:
     """Municipalities x standard kinds as CSV (UTF-8 with BOM, for Excel)."""
-    import io
-
-    from core.spreadsheet import safe_row
+    from core.spreadsheet import csv_bytes
     from tenancy.datasets import operations, standards
 
     rows = committed(lambda: operations.coverage(db.session, actor))
     kinds = list(standards.kinds().values())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["団体コード", "団体名", *[k.title_ja for k in kinds]])
-    for row in rows:
-        writer.writerow(safe_row([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]))
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    if output:
-        output.write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
+    write_output(csv_bytes([["団体コード", "団体名", *[k.title_ja for k in kinds]],
+                            *([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]
+                              for row in rows)]), output)
 
 
 @group.command("remind")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.output import committed, fail
+from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
@@ -46,19 +44,11 @@ def members_list(search: str, status: str | None, actor) -> None:
 @acting(authz.OPERATOR)
 def members_export(output: Path | None, actor) -> None:
     """The members list as CSV (UTF-8 with BOM, for Excel), municipalities with their derived corporate numbers."""
-    import io
-
-    from core.spreadsheet import safe_row
+    from core.spreadsheet import csv_bytes
     from tenancy.members import operations as members
 
     rows = committed(lambda: members.export_rows(db.session, actor))
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(safe_row(row) for row in rows)
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    if output:
-        output.write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
+    write_output(csv_bytes(rows), output)
 
 
 @group.command("reject")

@@ -1,8 +1,10 @@
-"""How a ``renkei`` command reports a refused operation: the message in both languages, then the exit code."""
+"""How a ``renkei`` command reports a refused operation (the message in both languages, then the exit
+code) and writes what it produces (a file, or standard output)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import click
@@ -33,3 +35,20 @@ def committed(operation: Callable[[], T]) -> T:
         db.session.rollback()
         fail(error)
         raise  # fail() exits; never reached
+
+
+def write_output(data: bytes, output: Path | None, *, private: bool = False) -> None:
+    """A command's file: written to ``output``, or to standard output when none is given. ``private``
+    (personal data): the file is written anew, readable by this user only."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    elif private:
+        from core.signing import open_private
+
+        if output.exists():
+            output.unlink()
+        with open_private(output) as handle:
+            handle.write(data)
+    else:
+        output.write_bytes(data)

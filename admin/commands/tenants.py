@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.output import fail
+from admin.commands.output import fail, write_output
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
@@ -54,10 +53,7 @@ def tenants_export(fmt: str, english_headers: bool, output: Path | None, actor) 
     except DomainError as error:
         fail(error)
     data = export_csv(tenants, japanese_headers=not english_headers) if fmt == "csv" else (export_json(tenants) + "\n").encode()
-    if output:
-        output.write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
+    write_output(data, output)
 
 
 @group.command("list")

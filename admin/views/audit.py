@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
 
 import sqlalchemy as sa
@@ -21,7 +19,7 @@ from governance import audit_export, integrity
 from core.audit import AuditRecord
 from core import authz
 from core.calendar import to_jst
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes, csv_text
 from core.errors import DomainError, NotPermitted
 
 
@@ -193,17 +191,11 @@ def words_row(entry) -> list[str]:
 
 def _words_csv(records):
     """The CSV in words, a batch of records at a time (their targets' names read once per batch)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(words_headers())
-    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    yield csv_bytes([words_headers()])
     entries = iter(records)
     while batch := list(itertools.islice(entries, WORDS_BATCH)):
         labels.prefetch_targets(batch)
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(safe_row(words_row(entry)) for entry in batch)
-        yield buffer.getvalue().encode("utf-8")
+        yield csv_text(words_row(entry) for entry in batch).encode("utf-8")
 
 
 def views(session):

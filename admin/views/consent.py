@@ -25,7 +25,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.problems import status_of
+from admin.problems import status_of, stop_unless_about_fields
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.calendar import day_start_utc, to_jst
@@ -161,14 +161,6 @@ def _picker(owner_codes: list[str] | None, values: dict) -> dict:
     return {"options": options, "matching": total, "size": PICKER_SIZE}
 
 
-def _refused(error: DomainError) -> None:
-    """A refusal that is not about a field: 403 and 404 as pages, the rest flashed."""
-    if error.kind == "forbidden":
-        abort(403)
-    if error.kind == "not_found":
-        abort(404)
-
-
 def _shown_sources(summaries: list[tuple[str, dict | None]]) -> list[dict]:
     """Data items as the pages show them: the name, the dataset's title and provider in the reader's
     language, and the link to the dataset's page where the reader may open it."""
@@ -283,7 +275,7 @@ class ConsentServicesView(SecureView):
                 pass
             except DomainError as error:
                 db.session.rollback()
-                _refused(error)
+                stop_unless_about_fields(error)
                 errors, left = _text_errors(error, rows_of, SERVICE_FIELDS + TEXT_FIELDS)
                 if left or not errors:
                     error.problems = left
@@ -380,7 +372,7 @@ class ConsentServicesView(SecureView):
             text = consent.revise_text(db.session, g.actor, service_id, draft)
         except DomainError as error:
             db.session.rollback()
-            _refused(error)
+            stop_unless_about_fields(error)
             errors, left = _text_errors(error, rows_of, TEXT_FIELDS)
             if left or not errors:
                 error.problems = left
@@ -402,7 +394,7 @@ class ConsentServicesView(SecureView):
                                             allowed=None if result is None else result == "allowed")
         except DomainError as error:
             db.session.rollback()
-            _refused(error)
+            stop_unless_about_fields(error)
             flash_error(error)
             rows = []
         return self.render("renkei/consent_linkages.html", service=service, services=[], rows=history.linkage_dicts(
@@ -423,7 +415,7 @@ class ConsentServicesView(SecureView):
                     consent.set_level(db.session, g.actor, int(values["level"]), values["label_ja"], values["label_en"])
                 except DomainError as error:
                     db.session.rollback()
-                    _refused(error)
+                    stop_unless_about_fields(error)
                     errors, left = _errors_of(error, {}, ("level", "label_ja", "label_en"))
                     if left or not errors:
                         error.problems = left
@@ -675,7 +667,7 @@ class ConsentLinkagesView(SecureView):
                                                allowed=None if result is None else result == "allowed")
             except DomainError as error:
                 db.session.rollback()
-                _refused(error)
+                stop_unless_about_fields(error)
                 flash_error(error)
         services = consent.list_services(db.session, g.actor) if authz.allowed(g.actor, "consent.service.read") else []
         return self.render("renkei/consent_linkages.html", service=None,

@@ -6,7 +6,6 @@ Every change is a POST through admin/views/base.py's one POST path."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
@@ -15,12 +14,12 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.problems import status_of
+from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.errors import DomainError
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes, safe_row
 from tenancy.datasets import catalogue, importing, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
@@ -125,7 +124,7 @@ class DatasetsView(SecureView):
             abort(400)
         rows, total = operations.list_datasets(db.session, g.actor, search=paging.search_text(), status=status,
                                                page=paging.page_number(), per_page=paging.PAGE_SIZE)
-        page = paging.Page(rows, paging.page_number(), max(1, -(-total // paging.PAGE_SIZE)), total, paging.PAGE_SIZE)
+        page = paging.Page.of(rows, paging.page_number(), total)
         names = catalogue.providers(db.session, [d.provider_code for d in rows])
         return self.render("renkei/datasets.html", page=page, search=paging.search_text(), status=status,
                            statuses=_choices(STATUS_LABELS, DatasetStatus), pick=_pick, labels=operations.LABELS,
@@ -148,8 +147,7 @@ class DatasetsView(SecureView):
                 dataset = operations.register(db.session, g.actor, draft)
             except DomainError as error:
                 db.session.rollback()
-                if error.kind == "forbidden":
-                    abort(403)
+                stop_unless_about_fields(error, ("forbidden",))
                 errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
             else:
                 return post_action(lambda: dataset, back=url_for(".detail", uid=dataset.uid),
@@ -203,10 +201,7 @@ class DatasetsView(SecureView):
             version = terms.revise(db.session, g.actor, uid, typed["title"], typed["body_md"])
         except DomainError as error:
             db.session.rollback()
-            if error.kind == "not_found":
-                abort(404)
-            if error.kind == "forbidden":
-                abort(403)
+            stop_unless_about_fields(error)
             errors = {p["field"]: (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
             if not errors:
                 errors["title"] = error.message_ja if _ja() else error.message_en
@@ -288,8 +283,7 @@ class DatasetsView(SecureView):
                 created = importing.import_datasets(db.session, g.actor, raw)
             except DomainError as error:
                 db.session.rollback()
-                if error.kind == "forbidden":
-                    abort(403)
+                stop_unless_about_fields(error, ("forbidden",))
                 flash_error_only(error)
                 problems = error.problems
             else:
@@ -332,12 +326,12 @@ class CoverageView(SecureView):
         number = paging.page_number()
         rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                           page=number, per_page=paging.PAGE_SIZE)
-        pages = max(1, -(-total // paging.PAGE_SIZE))
+        pages = paging.pages_for(total)
         if number > pages:  # a page past the end shows the last page
             number = pages
             rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                               page=number, per_page=paging.PAGE_SIZE)
-        page = paging.Page(rows, number, pages, total, paging.PAGE_SIZE)
+        page = paging.Page.of(rows, number, total)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
                            state=state, search=paging.search_text(), pick=_pick,
                            cells=operations.CELL_LABELS, ja=_ja())
@@ -353,9 +347,7 @@ class CoverageView(SecureView):
                   for row in rows]
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(table)
-            data, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+            data, mimetype = csv_bytes(table), "text/csv; charset=utf-8"
         else:
             from openpyxl import Workbook
 

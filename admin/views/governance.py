@@ -16,6 +16,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.i18n import format_date
 from admin.views import labels, operator_forms as forms, paging
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
@@ -145,8 +146,8 @@ class AgreementsView(SecureView):
         manage = authz.allowed(g.actor, "agreement.manage")
         try:
             version = agreements.read_version(db.session, g.actor, document_kind, number)
-        except NotFound:
-            abort(404)
+        except NotFound as error:
+            abort(status_of(error))
         accepting = sorted(code for code in g.actor.tenant_codes if authz.allowed(g.actor, "agreement.accept", code))
         accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, g.actor, code)
                     if a.version_id == version.id}
@@ -386,8 +387,8 @@ class CouncilView(SecureView):
     def proposal(self, proposal_id: int):
         try:
             proposal = council.get_proposal(db.session, g.actor, proposal_id)
-        except NotFound:
-            abort(404)
+        except NotFound as error:
+            abort(status_of(error))
         voted = {ballot.tenant_code: ballot for ballot in council.ballots(db.session, g.actor, proposal)}
         electorate = council.electorate_of(proposal)
         is_open = ProposalStatus(proposal.status) == ProposalStatus.open

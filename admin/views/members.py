@@ -5,7 +5,6 @@ admin/views/base.py's one POST path; approve, reject and withdraw ask first."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
@@ -20,7 +19,7 @@ from admin.views import paging
 from admin.views.base import SecureView, check_csrf, confirm_first, csrf_field, flash_error, post_action
 from core import authz
 from core.errors import DomainError
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes, safe_row
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members
 from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, BaseKind,
@@ -133,9 +132,7 @@ class MembersView(SecureView):
                                                              request.args.get("status") or None)]
         name = f"members-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(rows)
-            data, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+            data, mimetype = csv_bytes(rows), "text/csv; charset=utf-8"
         else:
             from openpyxl import Workbook
 

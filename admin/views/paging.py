@@ -26,6 +26,12 @@ class Page(Generic[T]):
     count: int  # rows that match the search, on every page
     size: int
 
+    @classmethod
+    def of(cls, items: Sequence[T], page: int, count: int, size: int = PAGE_SIZE) -> Page[T]:
+        """Page ``page`` of a list the database cut into pages: ``items`` are its rows, ``count`` the
+        rows that match on every page."""
+        return cls(list(items), page, pages_for(count, size), count, size)
+
     @property
     def first(self) -> int:
         return (self.page - 1) * self.size + 1 if self.items else 0
@@ -43,6 +49,11 @@ class Page(Generic[T]):
                 shown.append(None)
             shown.append(number)
         return shown
+
+
+def pages_for(count: int, size: int = PAGE_SIZE) -> int:
+    """How many pages ``count`` rows fill (one at least: no rows is one empty page)."""
+    return max(1, -(-count // size))
 
 
 def search_text(name: str = "q") -> str:
@@ -76,6 +87,6 @@ def paginate(rows: Sequence[T], page: int, size: int = PAGE_SIZE,
              keep: Callable[[T], bool] | None = None) -> Page[T]:
     """The rows of page ``page`` (after ``keep`` filters them); a page past the end shows the last page."""
     kept = [row for row in rows if keep(row)] if keep is not None else list(rows)
-    pages = max(1, -(-len(kept) // size))
+    pages = pages_for(len(kept), size)
     page = min(page, pages)
     return Page(kept[(page - 1) * size: page * size], page, pages, len(kept), size)

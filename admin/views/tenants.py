@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from flask import abort, flash, g, request, url_for
+from flask import flash, g, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext, lazy_gettext as _l
 from markupsafe import Markup
@@ -14,6 +14,7 @@ from markupsafe import Markup
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
+from admin.problems import status_of, stop_unless_about_fields
 from admin.views.base import SecureModelView, SecureView, post_action
 from core import authz
 from core.errors import DomainError
@@ -120,9 +121,8 @@ class TenantImportView(SecureView):
             checked = importing.check_csv(db.session, g.actor, raw)
         except DomainError as error:
             db.session.rollback()
-            if error.kind == "forbidden":
-                abort(403)
-            return self._page(error=error), 422
+            stop_unless_about_fields(error, ("forbidden",))
+            return self._page(error=error), status_of(error)
         db.session.rollback()  # a check writes nothing
         return self._page(checked=checked, content=base64.b64encode(raw).decode("ascii"),
                           filename=upload.filename if upload else "")

@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.identity import measured_levels
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import operator_forms as forms
@@ -36,7 +37,6 @@ def _locale() -> str:
 
 class UsageView(SecureView):
     required_action = "usage.read"
-    PAGE_SIZE = 50
 
     def _month(self) -> dt.date:
         try:
@@ -52,12 +52,12 @@ class UsageView(SecureView):
 
     @expose("/")
     def index(self):
-        """A page of PAGE_SIZE tenants at a time (code order), searchable by code or name."""
+        """A page of paging.PAGE_SIZE tenants at a time (code order), searchable by code or name."""
         month, metric = self._month(), self._metric()
-        search, page = paging.search_text(), paging.page_number()
+        search, number = paging.search_text(), paging.page_number()
         report = usage_reports.build_report(db.session, g.actor, month, search=search or None,
-                                            offset=(page - 1) * self.PAGE_SIZE, limit=self.PAGE_SIZE)
-        pages = max(1, -(-report.count // self.PAGE_SIZE))
+                                            offset=(number - 1) * paging.PAGE_SIZE, limit=paging.PAGE_SIZE)
+        page = paging.Page.of(report.tenants, number, report.count)
         ja = _locale() == "ja"
         metrics = [{"name": m.name, "label": m.label_ja if ja else m.label_en, "gauge": m.kind.value == "gauge"}
                    for m in METRICS.values()]
@@ -70,8 +70,8 @@ class UsageView(SecureView):
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),
             plans=[quota_plans.plan_summary(p) for p in plans], hard=Enforcement.hard.value, ja=ja,
             plan_name={p.code: (p.name_ja if ja else (p.name_en or p.name_ja)) for p in plans},
-            manage=authz.allowed(g.actor, "quota.manage"), search=search, page=page, pages=pages,
-            first=(page - 1) * self.PAGE_SIZE + 1, last=(page - 1) * self.PAGE_SIZE + len(report.tenants),
+            manage=authz.allowed(g.actor, "quota.manage"), search=search, page=page.page, pages=page.pages,
+            first=page.first, last=page.last,
         )
 
     # --- quota plans and per-tenant settings (the operator) ------------------------------------------
@@ -131,8 +131,8 @@ class UsageView(SecureView):
         self._manage()
         try:
             settings = quotas.tenant_quota_settings(db.session, g.actor, code)
-        except NotFound:
-            abort(404)
+        except NotFound as error:
+            abort(status_of(error))
         plans = quotas.list_plans(db.session, g.actor)
         ja = forms.ja()
         plan_name = lambda p: p.name_ja if ja else (p.name_en or p.name_ja)  # noqa: E731

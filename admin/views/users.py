@@ -18,6 +18,7 @@ from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.problems import status_of
 from admin.identity import identity_directory
 from admin.views import labels, paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action
@@ -94,7 +95,7 @@ class UsersView(SecureView):
         if code is not None and code not in {t.code for t in choices}:
             choices.insert(0, next(t for t in tenants if t.code == code))
         # Keycloak away: the page says so inside the layout, as a 503 (Retry-After added for every 503)
-        status = 503 if error is not None and error.kind == "unavailable" else 200
+        status = status_of(error) if error is not None and error.kind == "unavailable" else 200
         return self.render(
             "renkei/users.html", tenants=tenants, code=code, accounts=accounts, error=error,
             picker=picker, choices=choices, search=search, picker_size=self.PICKER_SIZE,

@@ -166,7 +166,7 @@ def parse(source: csvfile.Source, actor: Actor) -> list[InvitationLine]:
         raise InvitationFileRejected(
             f"{too_many_en}{problems.total:,} problem(s) found{listed_en}; nobody was invited.",
             f"{too_many_ja}{problems.total:,} 件の誤りがあります{listed_ja}。誰も招待していません。",
-            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed))
+            **problems.details())
     return lines
 
 

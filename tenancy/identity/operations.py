@@ -32,6 +32,7 @@ from tenancy.identity.keycloak import (CONFIGURE_TOTP, TOTP_ROLES, UPDATE_PASSWO
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
 from tenancy.registry.operations import get_tenant, list_tenants
 from core.codes import is_corporate_number
+from core.validation import email_problem, text_field_problem
 from tenancy.members.models import get_organisation_account, open_organisation, organisations_with_accounts
 
 class SeatLimitReached(Conflict):
@@ -100,7 +101,6 @@ class Invited:
 
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,64}$")
-_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"  # no 0/O, 1/l/I
 
 
@@ -125,17 +125,11 @@ def invitation_problems(invitation: Invitation) -> list[dict[str, str]]:
     elif not USERNAME_PATTERN.match(invitation.username):
         found.append(problem("username", "Use 3 to 64 letters, digits or . _ @ - in a username.",
                              "ユーザー名は半角英数字と . _ @ - で 3〜64 文字にしてください。"))
-    if not invitation.email:
-        found.append(problem("email", "Enter an e-mail address.", "メールアドレスを入力してください。"))
-    elif len(invitation.email) > 254 or not _EMAIL_PATTERN.match(invitation.email):
-        found.append(problem("email", f"{invitation.email} is not an e-mail address.",
-                             f"{invitation.email} はメールアドレスの形式ではありません。"))
+    if (wrong := email_problem("email", invitation.email)) is not None:
+        found.append(wrong)
     for name, en, ja in (("last_name", "family name", "姓"), ("first_name", "given name", "名")):
-        value = getattr(invitation, name)
-        if not value:
-            found.append(problem(name, f"Enter the {en}.", f"{ja}を入力してください。"))
-        elif len(value) > 100:
-            found.append(problem(name, f"The {en} is longer than 100 characters.", f"{ja}は 100 文字以内にしてください。"))
+        if (wrong := text_field_problem(name, getattr(invitation, name), en, ja, 100, required=True)) is not None:
+            found.append(wrong)
     if not invitation.roles:
         found.append(problem("roles", "Choose at least one role.", "役割を一つ以上選んでください。"))
     elif not invitation.roles <= set(authz.PEOPLE_ROLES):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,7 +28,7 @@ from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
-from core.validation import text_problem
+from core.validation import email_problem, text_field_problem
 from tenancy.identity import operations as identity
 from tenancy.identity.keycloak import IdentityDirectory
 from tenancy.members.models import (BASE_KIND_LABELS, DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, MAX_BASES,
@@ -39,7 +38,6 @@ from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import home_prefecture_name
 
 PUBLIC_ISSUER = "urn:renkei:public"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def applicant_actor(email: str, name: str, request_id: str | None = None, source_ip: str | None = None) -> Actor:
@@ -87,14 +85,8 @@ def application_problems(app: Application) -> list[dict[str, str]]:
             ("name", "name", "名称", 200, True), ("name_kana", "name in kana", "名称（カナ）", 200, False),
             ("representative", "representative", "代表者", 100, True), ("contact_name", "contact person", "担当者", 100, True),
             ("address", "address", "所在地", 300, False), ("contact_phone", "phone number", "電話番号", 32, False)):
-        value = getattr(app, field)
-        if not value:
-            if required:
-                found.append(problem(field, f"Enter the {en}.", f"{ja}を入力してください。"))
-        elif len(value) > limit:
-            found.append(problem(field, f"The {en} is longer than {limit} characters.", f"{ja}は {limit} 文字以内にしてください。"))
-        elif (bad := text_problem(value, single_line=True)) is not None:
-            found.append(problem(field, *bad))
+        if (wrong := text_field_problem(field, getattr(app, field), en, ja, limit, required=required)) is not None:
+            found.append(wrong)
     if app.kind not in {k.value for k in OrganisationKind}:
         found.append(problem("kind", "Choose the kind of organisation from the list.", "種別を一覧から選んでください。"))
     if app.prefecture not in PREFECTURES:
@@ -108,11 +100,8 @@ def application_problems(app: Application) -> list[dict[str, str]]:
         if prefecture not in PREFECTURES:
             found.append(problem(f"base_prefecture_{number}", "Choose the base's prefecture from the list.",
                                  "拠点の都道府県を一覧から選んでください。"))
-    if not app.contact_email:
-        found.append(problem("contact_email", "Enter an e-mail address.", "メールアドレスを入力してください。"))
-    elif len(app.contact_email) > 254 or not _EMAIL.match(app.contact_email):
-        found.append(problem("contact_email", f"{app.contact_email} is not an e-mail address.",
-                             f"{app.contact_email} はメールアドレスの形式ではありません。"))
+    if (wrong := email_problem("contact_email", app.contact_email)) is not None:
+        found.append(wrong)
     return found
 
 

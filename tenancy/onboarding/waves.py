@@ -150,13 +150,13 @@ def parse_wave_csv(source: csvfile.Source) -> list[WaveRow]:
         if not problems:  # after a failure nothing will run: keep no rows
             rows.append(WaveRow(line, code, contact, username, frozenset(confirmed)))
     if not rows and not problems:
-        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+        problems.add(csvfile.no_data_rows())
     if problems:
         listed_en, listed_ja = problems.summary()
         raise ImportRejected(
             f"{problems.total:,} problem(s) found in the wave file{listed_en}; nothing was done. Correct the lines named and run the whole file again.",
             f"参加募集ファイルに {problems.total:,} 件の誤りがあります{listed_ja}。何も処理していません。該当行を修正し、ファイル全体をもう一度実行してください。",
-            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed))
+            **problems.details())
     return rows
 
 

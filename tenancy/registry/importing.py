@@ -12,9 +12,7 @@ Japanese (団体コード, 団体名, 種別, 人口 …) or English (code, name
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core import csvfile
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes
 from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
@@ -158,13 +156,13 @@ def validate_rows(session: Session, rows: Iterable[csvfile.Row]) -> list[TenantC
         if problems:
             valid.clear()
     if not seen_rows:
-        problems.add(problem("line 2", "The file has no data rows.", "データ行がありません。"))
+        problems.add(csvfile.no_data_rows())
     if problems:
         listed_en, listed_ja = problems.summary()
         raise ImportRejected(
             f"{problems.total:,} problem(s) found{listed_en}; nothing was imported. Correct the lines named and import the whole file again.",
             f"{problems.total:,} 件の誤りがあります{listed_ja}。取り込みは行っていません。該当行を修正し、ファイル全体をもう一度取り込んでください。",
-            problems=problems.listed, errors_total=problems.total, errors_listed=len(problems.listed),
+            **problems.details(),
         )
     return valid
 
@@ -260,14 +258,13 @@ def export_csv(tenants: Iterable[Tenant], japanese_headers: bool = True) -> byte
     With Japanese headers (for people) kinds, statuses and years are words, which the import reads
     back; with English headers (for machines) they are the codes of the API.
     """
-    out = io.StringIO()
     columns = list(EXPORT_HEADERS_JA)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns)
-    for tenant in tenants:
+
+    def row(tenant: Tenant) -> list[Any]:
         flat = _in_words(_flat(tenant)) if japanese_headers else _flat(tenant)
-        writer.writerow(safe_row("" if flat[c] is None else flat[c] for c in columns))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        return [flat[c] for c in columns]
+
+    return csv_bytes([[EXPORT_HEADERS_JA[c] for c in columns] if japanese_headers else columns, *map(row, tenants)])
 
 
 def export_json(tenants: Iterable[Tenant]) -> str:

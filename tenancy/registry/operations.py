@@ -98,16 +98,19 @@ def summary(tenant: Tenant) -> dict[str, Any]:
     return {name: _plain(kind, getattr(tenant, name)) for name, kind in TENANT_FIELDS if name not in _KEPT_BY_DATABASE}
 
 
-def _filtered(query, status, kind, wave, codes):
+def _filters(status: Any, kind: Any, wave: Any, codes: Any) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a tenant list's filters (those given: a value, or a bind parameter)."""
+    tenant = Tenant.__table__
+    conditions = []
     if status is not None:
-        query = query.where(Tenant.status == status)
+        conditions.append(tenant.c.status == status)
     if kind is not None:
-        query = query.where(Tenant.kind == kind)
+        conditions.append(tenant.c.kind == kind)
     if wave is not None:
-        query = query.where(Tenant.wave_fiscal_year == wave)
+        conditions.append(tenant.c.wave_fiscal_year == wave)
     if codes is not None:
-        query = query.where(Tenant.code.in_(list(codes)))
-    return query
+        conditions.append(tenant.c.code.in_(codes))
+    return conditions
 
 
 def _readable_codes(actor: Actor, codes: Sequence[str] | None) -> Sequence[str] | None:
@@ -147,15 +150,10 @@ def _tenant_page(by_status: bool, by_kind: bool, by_wave: bool, by_codes: bool) 
     page), so the page itself is read through the index on ``code`` (offset + limit rows), not
     by numbering every matching tenant as a window function would."""
     tenant, contact = Tenant.__table__, TenantContact.__table__
-    filters = []
-    if by_status:
-        filters.append(tenant.c.status == sa.bindparam("status", type_=sa.String))
-    if by_kind:
-        filters.append(tenant.c.kind == sa.bindparam("kind", type_=sa.String))
-    if by_wave:
-        filters.append(tenant.c.wave_fiscal_year == sa.bindparam("wave", type_=sa.Integer))
-    if by_codes:
-        filters.append(tenant.c.code.in_(sa.bindparam("codes", expanding=True)))
+    filters = _filters(sa.bindparam("status", type_=sa.String) if by_status else None,
+                       sa.bindparam("kind", type_=sa.String) if by_kind else None,
+                       sa.bindparam("wave", type_=sa.Integer) if by_wave else None,
+                       sa.bindparam("codes", expanding=True) if by_codes else None)
     total = sa.select(sa.func.count()).select_from(tenant).where(*filters).scalar_subquery()
     paged = (sa.select(tenant.c.id, *(tenant.c[name] for name in _TENANT_COLUMNS), total.label("total"))
              .where(*filters).order_by(tenant.c.code)
@@ -264,8 +262,8 @@ def read_tenants(
         if row[_CONTACT_ID] is not None:
             item["contacts"].append(dict(zip(_CONTACT_COLUMNS, row[_CONTACT_OFFSET:])))
     if total is None:  # a page past the end: the total still counts what matches
-        tenant = Tenant.__table__
-        total = connection.scalar(_filtered(sa.select(sa.func.count()).select_from(tenant), status, kind, wave, codes))
+        total = connection.scalar(sa.select(sa.func.count()).select_from(Tenant.__table__).where(
+            *_filters(status, kind, wave, None if codes is None else list(codes))))
     return list(by_code.values()), int(total or 0)
 
 
@@ -329,7 +327,7 @@ def list_tenants(
 ) -> tuple[list[Tenant], int]:
     """One page of the tenants the actor may read, ordered by code, and the total matching the filters."""
     codes = _readable_codes(actor, codes)
-    query = _filtered(sa.select(Tenant), status, kind, wave, codes)
+    query = sa.select(Tenant).where(*_filters(status, kind, wave, None if codes is None else list(codes)))
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     items = session.scalars(query.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)).all()
     return list(items), int(total or 0)

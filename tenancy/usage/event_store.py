@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.errors import problem
-from core.calendar import JST, jst_day, month_of
+from core.calendar import jst_day, month_of
 from core.db import conflict_insert
 from tenancy.usage.models import (
     METRICS, USAGE_ADD_FUNCTION, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth, UsageEvent,
 )
-from tenancy.usage.event_checks import UsageRejected, ValidEvent, _default_where, _reject
+from tenancy.usage.event_checks import CheckedEvents, UsageRejected, ValidEvent, _default_where, _reject
 
 _UPSERT_CHUNK = 1000
 
@@ -50,9 +51,8 @@ STAGE_PG = (  # usage_event's columns, so that the rows copied into usage_event 
     "occurred_at timestamptz NOT NULL, tenant_code varchar(6) NOT NULL, metric varchar(32) NOT NULL, "
     "quantity bigint NOT NULL, batch_id integer, dataset varchar(100)) ON COMMIT DELETE ROWS"
 )
-# an empty field is NULL (COPY_NULL): only the dataset, which is optional, is ever empty
 COPY_STAGE_PG = ("COPY usage_ingest_rows (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
-                 "FROM STDIN (NULL '')")
+                 "FROM STDIN (FORMAT BINARY)")
 STORE_EVENTS_PG = (
     "WITH stored AS ("
     " INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset)"
@@ -67,7 +67,8 @@ STORE_EVENTS_PG = (
 )
 # The day and month aggregates of what was stored: summed in Python while the batch is in hand
 # (one dict pass, far cheaper than reading the staging table back), upserted in one statement
-# from arrays, in key order so that concurrent batches lock the rows in the same order.
+# from arrays (psycopg adapts each list; %b: in binary, which costs a third of the text form),
+# in key order so that concurrent batches lock the rows in the same order.
 # The batch row: its id taken first (the events carry it), the row written with the counts at the end.
 BATCH_ID_PG = "SELECT nextval(pg_get_serial_sequence('usage_batch', 'id'))"
 INSERT_BATCH_PG = (
@@ -83,8 +84,8 @@ UPSERT_AGGREGATES_PG = (
     f"SELECT tenant_code, metric, period_start, total, peak, last_value FROM {USAGE_ADD_FUNCTION}("
     "%(id)s, %(received_at)s, %(source)s, %(actor_issuer)s, %(actor_subject)s, %(actor_name)s, %(request_id)s, "
     "%(source_ip)s, %(events_received)s, %(events_accepted)s, %(events_duplicate)s, "
-    "%(tenant)s::varchar[], %(metric)s::varchar[], %(granularity)s::varchar[], %(period)s::date[], "
-    "%(total)s::bigint[], %(peak)s::bigint[], %(events)s::bigint[], %(last_value)s::bigint[], %(last_at)s::timestamptz[])"
+    "%(tenant)b::varchar[], %(metric)b::varchar[], %(granularity)b::varchar[], %(period)b::date[], "
+    "%(total)b::bigint[], %(peak)b::bigint[], %(events)b::bigint[], %(last_value)b::bigint[], %(last_at)b::timestamptz[])"
 )
 # One call the gateway check allowed (record_gateway_call): its event stored, with a batch id of its
 # own, unless its request id was counted within the window; hands back whether it was stored. The
@@ -97,30 +98,24 @@ GATEWAY_EVENT_PG = (
     "AND occurred_at >= CAST(%(since)s AS TIMESTAMPTZ)) "
     "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING occurred_at"
 )
-_JST_OFFSET = JST.utcoffset(None)  # Japan keeps no summer time: a UTC instant + this offset is its Japan-time day
-
 COPY_EVENTS_PG = ("COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
-                  "FROM STDIN (NULL '')")
+                  "FROM STDIN (FORMAT BINARY)")
+# the PostgreSQL types of the copied columns, in that order (a binary COPY is told them)
+_COPY_TYPES = ("varchar", "timestamptz", "varchar", "varchar", "int8", "int4", "varchar")
 _DEADLOCK = "40P01"
-_EVENT_KEY = operator.itemgetter(0, 4)  # (event_id, occurred_at): what identifies a stored event
+_EVENT_KEY = operator.attrgetter("event_id", "occurred_at")  # what identifies a stored event
 _UNIQUE_VIOLATION = "23505"
 _CAREFUL_ATTEMPTS = 3  # the careful path, tried again after a deadlock with a batch on the fast path
-# COPY text format: a backslash, tab, newline or carriage return inside a value is escaped
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_rows(events: list[ValidEvent], batch_id: int) -> bytes:
-    """The rows of usage_event (and of the staging table) in COPY text format, in one pass.
-
-    Tenant codes and metrics are validated names, quantities whole numbers and ``stamp`` an ISO
-    8601 text PostgreSQL parses; only an event_id (validated: no NUL) may hold a character that
-    COPY escapes, which is rare, so it is looked for once over the whole text. So may a dataset's
-    name (a name of the register); an event without a dataset sends an empty field (NULL)."""
-    text = "".join([f"{e[0]}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\t{e[6] or ''}\n" for e in events])
-    if "\\" in text or "\r" in text or text.count("\t") != 6 * len(events) or text.count("\n") != len(events):
-        text = "".join([f"{e[0].translate(_COPY_ESCAPES)}\t{e[5]}\t{e[1]}\t{e[2]}\t{e[3]}\t{batch_id}\t"
-                        f"{(e[6] or '').translate(_COPY_ESCAPES)}\n" for e in events])
-    return text.encode()
+def _write_rows(copy: Any, events: CheckedEvents, batch_id: int) -> None:
+    """The rows of usage_event (and of the staging table) to a binary COPY, in COPY_EVENTS_PG's
+    column order, each value as psycopg dumps it (the instant as the microseconds Python read)."""
+    copy.set_types(_COPY_TYPES)
+    write = copy.write_row
+    for row in zip(events.event_id, events.occurred_at, events.tenant_code, events.metric, events.quantity,
+                   itertools.repeat(batch_id), events.dataset):
+        write(row)
 
 
 def _postgresql(session: Session) -> bool:
@@ -145,10 +140,10 @@ def _store_events(session: Session, events: list[ValidEvent], batch_id: int | No
          "occurred_at": e.occurred_at, "batch_id": batch_id, "dataset": e.dataset} for e in ordered])}
 
 
-def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], None] | None], tuple],
-               refused: Callable[[list[ValidEvent]], list[dict[str, Any]]], batch: dict[str, Any],
+def _ingest_pg(session: Session, check: Callable[[Callable[[CheckedEvents], None] | None], tuple],
+               refused: Callable[[CheckedEvents], list[dict[str, Any]]], batch: dict[str, Any],
                on_resent: Callable[[list[ValidEvent], Mapping[tuple, tuple | None]], None],
-               ) -> tuple[list[ValidEvent], int, int, list[MonthFigure], list[ValidEvent]]:
+               ) -> tuple[CheckedEvents, int, int, list[MonthFigure], CheckedEvents]:
     """PostgreSQL: check the batch while copying it into usage_event (or, when some of it is stored
     already, through the staging table), store what is new, upsert its aggregates and write the
     batch row (``batch``: its columns but the id and the counts).
@@ -170,8 +165,8 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
             cursor.execute(BATCH_ID_PG)
         batch_id = cursor.fetchone()[0]
 
-        def copied(part: list[ValidEvent]) -> None:  # PostgreSQL stores this part while the next is checked
-            copy.write(_copy_rows(part, batch_id))
+        def copied(part: CheckedEvents) -> None:  # PostgreSQL stores this part while the next is checked
+            _write_rows(copy, part, batch_id)
             _add_days(days, part)
 
         events = rows = overflow = None
@@ -207,7 +202,7 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
             resent = [e for e in events if _EVENT_KEY(e) in stored_before]
             if resent:
                 on_resent(resent, stored_before)
-                fresh = [e for e in events if _EVENT_KEY(e) not in stored_before]
+                fresh = CheckedEvents.of(e for e in events if _EVENT_KEY(e) not in stored_before)
                 rows = _aggregate_rows(fresh)
         accepted = len(events) - len(resent)
         values = {**batch, "id": batch_id, "events_accepted": accepted,
@@ -220,14 +215,13 @@ def _ingest_pg(session: Session, check: Callable[[Callable[[list[ValidEvent]], N
     return events, batch_id, accepted, figures, fresh
 
 
-def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEvent],
+def _store_careful(connection: sa.Connection, driver: Any, events: CheckedEvents,
                    batch_id: int) -> dict[tuple[str, dt.datetime], tuple | None]:
     """The careful path: stage the batch, store the events not stored yet in key order; returns
     the events stored before, by (event_id, occurred_at), each with what was stored (its
     :meth:`ValidEvent.key`, or None when it is not known yet). A deadlock with a batch copied on
     the fast path (in its own order) is tried again, a few times, from a savepoint."""
     connection.exec_driver_sql(STAGE_PG)
-    text = _copy_rows(events, batch_id)
     attempts = 0
     with driver.cursor() as cursor:
         while True:
@@ -235,7 +229,7 @@ def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEve
             cursor.execute("SAVEPOINT usage_ingest_careful")
             try:
                 with cursor.copy(COPY_STAGE_PG) as copy:
-                    copy.write(text)
+                    _write_rows(copy, events, batch_id)
                 cursor.execute(STORE_EVENTS_PG)
                 stored_before = {(event_id, at): (tenant, metric, quantity, at, dataset) if tenant is not None else None
                                  for event_id, at, tenant, metric, quantity, dataset in cursor}
@@ -250,12 +244,11 @@ def _store_careful(connection: sa.Connection, driver: Any, events: list[ValidEve
             return stored_before
 
 
-def _add_days(days: dict[tuple, list], events: Iterable[ValidEvent]) -> None:
+def _add_days(days: dict[tuple, list], events: CheckedEvents) -> None:
     """Add ``events`` to their Japan-time day buckets in ``days``: [total, peak, count, the value
     with the latest timestamp (the later event on a tie), that timestamp]."""
-    offset = _JST_OFFSET
-    for _, tenant, metric, quantity, at, _, _ in events:
-        key = (tenant, metric, (at + offset).date())
+    for tenant, metric, quantity, at in zip(events.tenant_code, events.metric, events.quantity, events.occurred_at):
+        key = (tenant, metric, jst_day(at))
         bucket = days.get(key)
         if bucket is None:
             days[key] = [quantity, quantity, 1, quantity, at]
@@ -268,7 +261,7 @@ def _add_days(days: dict[tuple, list], events: Iterable[ValidEvent]) -> None:
             bucket[3], bucket[4] = quantity, at
 
 
-def _aggregate_rows(events: Iterable[ValidEvent]) -> dict[str, str]:
+def _aggregate_rows(events: CheckedEvents) -> dict[str, list]:
     """The day and month buckets of ``events`` as the columns of :data:`UPSERT_AGGREGATES_PG`."""
     days: dict[tuple, list] = {}
     _add_days(days, events)
@@ -294,26 +287,19 @@ def _months_of(days: dict[tuple, list]) -> dict[tuple, list]:
     return months
 
 
-def _aggregate_columns(days: dict[tuple, list]) -> dict[str, str]:
+def _aggregate_columns(days: dict[tuple, list]) -> dict[str, list]:
     """The day buckets of :func:`_add_days` and their month buckets as the columns of
-    :data:`UPSERT_AGGREGATES_PG`: total, peak, count, and the value with the latest timestamp.
-
-    Each column goes as one array literal (``{a,b,...}``), which PostgreSQL casts: its elements
-    are validated tenant codes and metric names, whole numbers, dates and UTC ISO 8601 times, none
-    of which holds a comma, brace, quote, backslash or space, so none needs quoting; psycopg's own
-    array adaptation of the same lists costs several times more."""
+    :data:`UPSERT_AGGREGATES_PG` (one list a column, which psycopg adapts to an array): tenant,
+    metric, granularity, period, total, peak, count, and the value with the latest timestamp."""
+    if not days:
+        return {name: [] for name in ("tenant", "metric", "granularity", "period", "total", "peak", "events",
+                                      "last_value", "last_at")}
     months = _months_of(days)
-    keys = [*days, *months]
-    values = [*days.values(), *months.values()]
-    return {"tenant": "{" + ",".join([key[0] for key in keys]) + "}",
-            "metric": "{" + ",".join([key[1] for key in keys]) + "}",
-            "granularity": "{" + ",".join(["day"] * len(days) + ["month"] * len(months)) + "}",
-            "period": "{" + ",".join([key[2].isoformat() for key in keys]) + "}",
-            "total": "{" + ",".join([str(value[0]) for value in values]) + "}",
-            "peak": "{" + ",".join([str(value[1]) for value in values]) + "}",
-            "events": "{" + ",".join([str(value[2]) for value in values]) + "}",
-            "last_value": "{" + ",".join([str(value[3]) for value in values]) + "}",
-            "last_at": "{" + ",".join([value[4].isoformat() for value in values]) + "}"}
+    tenant, metric, period = map(list, zip(*days, *months))
+    total, peak, events, last_value, last_at = map(list, zip(*days.values(), *months.values()))
+    return {"tenant": tenant, "metric": metric, "granularity": [Granularity.day.value] * len(days) +
+            [Granularity.month.value] * len(months), "period": period, "total": total, "peak": peak,
+            "events": events, "last_value": last_value, "last_at": last_at}
 
 
 def _check_resent(session: Session, resent: list[ValidEvent], where: Callable[[int], str],
@@ -362,7 +348,7 @@ class MonthFigure:
         return self.last_value if METRICS[self.metric].kind is MetricKind.gauge else self.total
 
 
-def _upsert_aggregates(session: Session, events: Iterable[ValidEvent]) -> list[MonthFigure]:
+def _upsert_aggregates(session: Session, events: CheckedEvents) -> list[MonthFigure]:
     """The portable upsert of the day and month buckets (SQLite), in key order."""
     days: dict[tuple, list] = {}
     _add_days(days, events)
@@ -404,11 +390,11 @@ AGGREGATE_MAX = 2**63 - 1
 AGGREGATE_CHECK_FROM = 2**32
 
 
-def aggregate_overflow(session: Session, events: Sequence[ValidEvent], where: Callable[[int], str] = _default_where,
+def aggregate_overflow(session: Session, events: CheckedEvents, where: Callable[[int], str] = _default_where,
                        raw_events: Sequence[Any] | None = None) -> list[dict[str, Any]]:
     """Problems naming the first event of each day or month aggregate the batch would overflow
     (beyond what a bigint column holds), so such a batch is refused at validation, not by the database."""
-    if sum([event.quantity for event in events]) < AGGREGATE_CHECK_FROM:
+    if sum(events.quantity) < AGGREGATE_CHECK_FROM:
         return []  # the usual batch: no aggregate can receive AGGREGATE_CHECK_FROM from it, nothing to look up
     added: dict[tuple, int] = {}
     keyed = []
@@ -456,22 +442,24 @@ def aggregate_overflow(session: Session, events: Sequence[ValidEvent], where: Ca
 
 
 
-def add_dataset_months(session: Session, events: Sequence[ValidEvent]) -> int:
+def add_dataset_months(session: Session, events: CheckedEvents) -> int:
     """Add the stored ``events`` that name a dataset to their dataset's month figures
     (``usage_dataset_month``: provider × dataset × metric × Japan-time month), in the batch's
     transaction and in key order (no deadlock between concurrent batches); returns the rows touched.
     The usual batch names no dataset and costs one pass over its events here."""
     sums: dict[tuple, list[int]] = {}
-    offset = _JST_OFFSET
-    for event in events:
-        if event[6] is None:
+    if not any(events.dataset):
+        return 0
+    for dataset, tenant, metric, quantity, at in zip(events.dataset, events.tenant_code, events.metric,
+                                                     events.quantity, events.occurred_at):
+        if dataset is None:
             continue
-        key = (month_of((event[4] + offset).date()), event[2], event[1], event[6])
+        key = (month_of(jst_day(at)), metric, tenant, dataset)
         bucket = sums.get(key)
         if bucket is None:
-            sums[key] = [event[3], 1]
+            sums[key] = [quantity, 1]
         else:
-            bucket[0] += event[3]
+            bucket[0] += quantity
             bucket[1] += 1
     if not sums:
         return 0

@@ -29,9 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import gc
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -55,7 +52,8 @@ from tenancy.usage.models import (
     UsageEvent,
 )
 from tenancy.usage.event_checks import (
-    CLIENT_SOURCES, DEFAULT_SETTINGS, MAX_EVENT_ID_LENGTH, REGISTER_SOURCE, MeteringSettings, UsageRejected, ValidEvent, _default_where, _parse_timestamp, _refuse_counted_by_renkei, _reject,
+    CLIENT_SOURCES, DEFAULT_SETTINGS, MAX_EVENT_ID_LENGTH, REGISTER_SOURCE, CheckedEvents, MeteringSettings, UsageRejected,
+    ValidEvent, _default_where, _parse_timestamp, _refuse_counted_by_renkei, _reject,
     batch_too_large, retention_cutoff, tenant_codes, validate_events,
 )
 from tenancy.usage.event_store import (
@@ -76,42 +74,6 @@ class IngestResult:
         return dataclasses.asdict(self)
 
 
-
-_collector_lock = threading.Lock()
-_collector_pausers = 0  # ingests running now that paused the collector (several threads may ingest at once)
-
-
-def _collector_paused(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``function`` with CPython's cyclic garbage collector paused, then restore it.
-
-    A batch of 10,000 events makes some 50,000 short-lived, acyclic objects (reference counting
-    frees them all); left alone, the collector would walk the whole heap of the process for them
-    (a full collection of a loaded server took 0.1-0.4 s of a 10,000-event batch's 0.6 s). The
-    pause is bounded by one batch; nested or concurrent ingests share it (the last one resumes),
-    and a collector someone else disabled stays disabled."""
-
-    @functools.wraps(function)
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        global _collector_pausers
-        with _collector_lock:
-            pause = gc.isenabled() or _collector_pausers > 0
-            if pause:
-                _collector_pausers += 1
-                gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if pause:
-                with _collector_lock:
-                    _collector_pausers -= 1
-                    if _collector_pausers == 0:
-                        gc.enable()
-
-    return paused
-
-
-
-@_collector_paused
 def ingest(
     session: Session,
     actor: Actor,
@@ -142,11 +104,11 @@ def ingest(
         provider_of = provider_lookup(session, [raw.get("dataset") for raw in raw_events
                                                 if type(raw) is dict or isinstance(raw, Mapping)])
 
-    def check(sink: Callable[[list[ValidEvent]], None] | None = None) -> tuple:
+    def check(sink: Callable[[CheckedEvents], None] | None = None) -> tuple:
         return validate_events(raw_events, known, now=now, settings=settings, where=where, sink=sink,
                                provider_of=provider_of)
 
-    def refused(events: list[ValidEvent]) -> list[dict[str, Any]]:
+    def refused(events: CheckedEvents) -> list[dict[str, Any]]:
         return aggregate_overflow(session, events, where, raw_events)
 
     def check_resent(resent: list[ValidEvent], known: Mapping[tuple, tuple | None] | None = None) -> None:
@@ -178,13 +140,13 @@ def ingest(
         fresh = events
         if len(inserted) < len(events):
             check_resent([e for e in events if _EVENT_KEY(e) not in inserted])
-            fresh = [e for e in events if _EVENT_KEY(e) in inserted]
+            fresh = CheckedEvents.of(e for e in events if _EVENT_KEY(e) in inserted)
         accepted, figures = len(fresh), _upsert_aggregates(session, fresh)
         row.events_accepted = accepted
         row.events_duplicate = len(raw_events) - accepted
     add_dataset_months(session, fresh)
     alerts = quotas.after_usage_recorded(session, figures, now=now)
-    tenants = sorted({event.tenant_code for event in events})
+    tenants = sorted(set(events.tenant_code))
     # one audit record per batch (not per event): who sent what, and how much of it counted
     audit.record(session, actor, "usage.ingest", "usage_batch", str(batch_id),
                  tenant_code=tenants[0] if len(tenants) == 1 else None,
@@ -223,7 +185,7 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
     authz.authorize(actor, "usage.ingest")
     now = (now or utcnow()).astimezone(dt.timezone.utc)
     event_id = f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH]
-    event = ValidEvent(event_id, tenant_code, "api_calls", quantity, now, now.isoformat())
+    call = CheckedEvents.of([ValidEvent(event_id, tenant_code, "api_calls", quantity, now)])
     batch = dict(source="gateway", actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
                  request_id=actor.request_id, source_ip=actor.source_ip, events_received=1, received_at=now,
                  events_accepted=1, events_duplicate=0)
@@ -237,7 +199,7 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
             "quantity": quantity, "batch_id": batch_id}).first()
         if stored is None:
             return False
-        rows = connection.exec_driver_sql(UPSERT_AGGREGATES_PG, {**_aggregate_rows([event]), **batch, "id": batch_id})
+        rows = connection.exec_driver_sql(UPSERT_AGGREGATES_PG, {**_aggregate_rows(call), **batch, "id": batch_id})
         figures = [MonthFigure(*row) for row in rows]
         quotas.after_usage_recorded(session, figures, now=now)
         return True
@@ -250,10 +212,10 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
     row = UsageBatch(**batch)
     session.add(row)
     session.flush()
-    if not _store_events(session, [event], row.id):
+    if not _store_events(session, call, row.id):
         row.events_accepted, row.events_duplicate = 0, 1
         return False
-    quotas.after_usage_recorded(session, _upsert_aggregates(session, [event]), now=now)
+    quotas.after_usage_recorded(session, _upsert_aggregates(session, call), now=now)
     return True
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import enum
 import re
+from collections.abc import Iterable
 from typing import Annotated, Optional
 
 import sqlalchemy as sa
@@ -73,6 +74,16 @@ METRICS: dict[str, Metric] = {
 }
 
 DEFAULT_THRESHOLDS = (80, 100)
+
+
+def thresholds_of(text: str) -> tuple[int, ...]:
+    """The thresholds (percent) a limit row stores as text ("80,100"): the one reading of that column."""
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def thresholds_text(thresholds: Iterable[int]) -> str:
+    """What a limit row stores for ``thresholds``: the one writing of that column."""
+    return ",".join(str(t) for t in thresholds)
 
 # BIGINT primary keys do not auto-increment on SQLite; INTEGER there is the same 64-bit rowid.
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -376,7 +387,7 @@ class QuotaLimit(SQLModel, table=True):
     metric: str = Field(max_length=32)
     limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
     enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement, length=16))
-    thresholds: str = Field(default="80,100", max_length=64)  # warning thresholds in percent
+    thresholds: str = Field(default=thresholds_text(DEFAULT_THRESHOLDS), max_length=64)  # warning thresholds in percent
 
     plan: Optional[QuotaPlan] = Relationship(back_populates="limits")
 
@@ -403,7 +414,7 @@ class QuotaOverride(SQLModel, table=True):
     metric: str = Field(max_length=32)
     limit: int = Field(sa_column=sa.Column("limit_value", sa.BigInteger, nullable=False))
     enforcement: Enforcement = Field(sa_column=_enum_column(Enforcement, length=16))
-    thresholds: str = Field(default="80,100", max_length=64)
+    thresholds: str = Field(default=thresholds_text(DEFAULT_THRESHOLDS), max_length=64)
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 

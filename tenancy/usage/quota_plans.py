@@ -19,9 +19,9 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import problem
 from tenancy.registry.models import Tenant
-from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code
+from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code, thresholds_text
 from tenancy.usage.quotas import (QuotaError, QuotaLimitSpec, QuotaPlanChange, _defer, _tenant, _thresholds,
-                                  _validated, effective_limits_of, find_plan, get_plan, plan_of, thresholds_text)
+                                  _validated, effective_limits_of, find_plan, get_plan, plan_of)
 
 def plan_summary(plan: QuotaPlan) -> dict[str, Any]:
     return {

@@ -56,6 +56,7 @@ from core.db import utcnow
 from tenancy.errors import TenantNotFound
 from tenancy.usage.models import (
     DEFAULT_THRESHOLDS,
+    thresholds_of,
     METRICS,
     Enforcement,
     Granularity,
@@ -157,16 +158,6 @@ class EffectiveLimit:
     def summary(self) -> dict[str, Any]:
         return {"limit": self.limit, "enforcement": Enforcement(self.enforcement).value,
                 "thresholds": list(self.thresholds), "source": self.source}
-
-
-def thresholds_of(text: str) -> tuple[int, ...]:
-    """The thresholds (percent) a limit row stores as text ("80,100"): the one reading of that column."""
-    return tuple(int(part) for part in text.split(",") if part.strip())
-
-
-def thresholds_text(thresholds) -> str:
-    """What a limit row stores for ``thresholds``: the one writing of that column."""
-    return ",".join(str(t) for t in thresholds)
 
 
 def _thresholds(text: str) -> tuple[int, ...]:

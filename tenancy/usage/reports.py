@@ -14,10 +14,10 @@ tenant for an all-tenants grant (the platform report), or only the actor's own t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -29,7 +29,7 @@ from core import authz
 from core.actor import Actor
 from tenancy.usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
-from core.spreadsheet import safe_row
+from core.spreadsheet import csv_bytes, csv_chunks
 from tenancy.datasets.models import Dataset
 from tenancy.usage.models import METRICS, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth
 from tenancy.registry.models import Tenant
@@ -284,13 +284,7 @@ def _provider_rows(usage: DatasetUsage) -> Iterator[list[Any]]:
 def dataset_csv(usage: DatasetUsage, japanese_headers: bool = True) -> bytes:
     """Usage by dataset as CSV (UTF-8 with BOM, as the report's CSV): one row per dataset used in
     the month, most used first (the totals by provider are the Excel report's sheet)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(_dataset_headers(japanese_headers))
-    for row in _dataset_rows(usage):
-        writer.writerow(safe_row(row))
-    return out.getvalue().encode("utf-8")
+    return csv_bytes([_dataset_headers(japanese_headers), *_dataset_rows(usage)])
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -329,19 +323,9 @@ def _total_row(report: UsageReport, japanese: bool) -> list[Any]:
 def report_csv_chunks(report: UsageReport, japanese_headers: bool = True, rows_per_chunk: int = 200) -> Iterator[bytes]:
     """The CSV in pieces of ``rows_per_chunk`` rows, for a streamed download: UTF-8 with BOM (Excel
     opens it with the right encoding); a total row for the platform report."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(_headers(japanese_headers))
-    for index, tenant in enumerate(report.tenants, start=1):
-        writer.writerow(safe_row(_row(report, tenant, japanese_headers)))
-        if index % rows_per_chunk == 0:
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate()
-    if report.platform:
-        writer.writerow(_total_row(report, japanese_headers))
-    yield out.getvalue().encode("utf-8")
+    rows = itertools.chain([_headers(japanese_headers)], (_row(report, tenant, japanese_headers) for tenant in report.tenants),
+                           [_total_row(report, japanese_headers)] if report.platform else [])
+    return csv_chunks(rows, rows_per_chunk)
 
 
 def report_csv(report: UsageReport, japanese_headers: bool = True) -> bytes:

@@ -28,3 +28,28 @@ def test_a_neutralised_control_character_no_longer_breaks_an_xlsx():
     out = io.BytesIO()
     book.save(out)
     assert [c.value for c in load_workbook(io.BytesIO(out.getvalue())).active[1]] == ["八代\ufffd市", "'=1+1"]
+
+
+# --- the CSV files renkei offers: one writing (csv_bytes, csv_chunks) ------------------------------
+
+def test_a_csv_file_opens_in_excel_as_utf8_and_reads_back_as_the_rows_neutralised():
+    import csv
+
+    from core.spreadsheet import csv_bytes
+
+    rows = [["団体コード", "名称"], ["431001", "熊本市, \"本庁\""], ["432024", "=HYPERLINK(\"x\")"], ["", None]]
+    data = csv_bytes(rows)
+    assert data.startswith("\ufeff".encode("utf-8"))  # the BOM: Excel reads UTF-8, not the local code page
+    assert data.count(b"\r\n") == len(rows) and b"\n" not in data.replace(b"\r\n", b"")
+    read = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert read == [["団体コード", "名称"], ["431001", "熊本市, \"本庁\""], ["432024", "'=HYPERLINK(\"x\")"], ["", ""]]
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 3, 200])
+def test_a_streamed_csv_is_the_same_file_in_pieces(rows_per_chunk):
+    from core.spreadsheet import csv_bytes, csv_chunks
+
+    rows = [["a", 1], ["b\nc", -2], ["=d", None], ["e", "f,g"], ["h", 0]]
+    pieces = list(csv_chunks(iter(rows), rows_per_chunk))
+    assert b"".join(pieces) == csv_bytes(rows)
+    assert len(pieces) == 1 + -(-len(rows) // rows_per_chunk)  # the BOM, then a piece per rows_per_chunk rows

@@ -67,22 +67,25 @@ def test_a_person_removed_from_the_tenant_is_refused_at_once(client, db, yatsush
     assert client.get("/api/v1/tenants/432024", headers=headers).status_code == 401
 
 
-def test_a_person_disabled_in_keycloak_directly_is_refused_within_the_bound(app, client, db, yatsushiro, user_factory,
-                                                                            directory, monkeypatch):
-    # documented bound: RENKEI_ADMIN_EVENTS_INTERVAL + RENKEI_DENY_LIST_MAX_AGE (shortened here to 1 s + 1 s)
+def test_a_person_disabled_in_keycloak_directly_is_refused_once_its_admin_event_is_read(app, client, db, yatsushiro,
+                                                                                      user_factory, directory,
+                                                                                      monkeypatch):
+    """Keycloak's admin events are read every RENKEI_ADMIN_EVENTS_INTERVAL (1 s here) by a request: the
+    first poll after the disable puts the person on the deny list. How soon that is depends on the
+    machine (and on Keycloak), so the test waits for the refusal with a generous deadline and does
+    not time it (issue 24: a slower run never changes an outcome)."""
     monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 1.0)
     app.extensions.pop("renkei_admin_events", None)
     admin, headers = user_factory(("municipal-admin",), "432024", fresh=True)
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     directory.set_enabled(admin.id, False)  # in Keycloak, not through renkei
-    disabled_at = time.monotonic()
+    deadline = time.monotonic() + 60
     status = 200
-    while status == 200 and time.monotonic() - disabled_at < 2.0 + 3.0:  # the bound, plus Keycloak's own latency
+    while status == 200 and time.monotonic() < deadline:
         status = client.get("/api/v1/me", headers=headers).status_code
         if status == 200:
-            time.sleep(0.2)  # polling the condition (refused), within the stated bound
+            time.sleep(0.2)  # polling the condition (refused), with a deadline
     assert status == 401
-    assert time.monotonic() - disabled_at <= 5.0
 
 
 # --- the prefecture and the last operator --------------------------------------------------------

@@ -272,3 +272,17 @@ def test_resending_the_set_up_of_someone_already_set_up_is_refused(client, db, t
     assert "初回設定を済ませています" in shown and not temporary_passwords(shown)
     password_token(keycloak_settings, staff.username, PASSWORD)  # their password still works
     assert not db.query(AuditRecord).filter_by(action="user.setup.resend").count()
+
+
+def test_a_name_holding_a_control_character_is_refused_beside_its_field():
+    """An invitation's names follow the one rule for a form's text (core.validation.text_field_problem):
+    a tab or another control character never reaches Keycloak, as in every other name renkei keeps."""
+    import dataclasses
+
+    from tenancy.identity.operations import Invitation, invitation_problems
+
+    good = Invitation(username="sato.k", email="sato@example.jp", first_name="花子", last_name="佐藤",
+                      roles=frozenset({"municipal-staff"}))
+    assert invitation_problems(good) == []
+    refused = invitation_problems(dataclasses.replace(good, last_name="佐藤\t"))
+    assert [p["field"] for p in refused] == ["last_name"] and "制御文字" in refused[0]["message_ja"]

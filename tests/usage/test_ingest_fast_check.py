@@ -155,3 +155,22 @@ def test_each_fall_through_is_counted_by_reason_and_logged_once_per_batch(caplog
     # the explaining check alone (fast=False) hands nothing over: nothing is counted
     _run(batch, fast=False)
     assert event_checks.fall_throughs() == after
+
+
+_events = st.lists(st.builds(event_checks.ValidEvent, st.sampled_from(["e-1", "e-2", "x" * 128]), st.sampled_from(sorted(KNOWN)),
+                             st.sampled_from(list(METRICS)), st.integers(min_value=0, max_value=event_checks.MAX_QUANTITY),
+                             st.sampled_from([NOW, BOUNDS.cutoff, BOUNDS.latest]), st.none() | st.sampled_from(sorted(PROVIDERS))),
+                   max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_events, st.integers(min_value=-9, max_value=9), st.integers(min_value=-9, max_value=9))
+def test_a_batch_kept_as_columns_reads_as_the_events_it_was_given(events, start, stop):
+    """A batch's events are kept column by column (CheckedEvents), read back by field name: as a whole,
+    by position, by slice and column by column they are the events kept, in order."""
+    kept = event_checks.CheckedEvents.of(events)
+    assert list(kept) == events and len(kept) == len(events) and kept == events
+    assert [kept[i] for i in range(len(events))] == events
+    assert list(kept[start:stop]) == events[start:stop]
+    for name in event_checks.ValidEvent._fields:
+        assert getattr(kept, name) == [getattr(event, name) for event in events]

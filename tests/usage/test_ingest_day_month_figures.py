@@ -1,10 +1,6 @@
-"""Usage ingest and the process around it: a large batch does not set off CPython's cyclic
-garbage collector (a full collection walks the whole heap of a loaded server), the collector is
-left as it was found whatever the batch's outcome, and the day and month figures of one batch
-(with ties on a timestamp) agree with the events sent."""
+"""The day and month figures of one batch (with ties on a timestamp) agree with the events sent."""
 
 import datetime as dt
-import gc
 
 import pytest
 import sqlalchemy as sa
@@ -19,49 +15,6 @@ from tests.usage.conftest import JST, event
 @pytest.fixture
 def cities(tenant_factory):
     return tenant_factory("431001"), tenant_factory("432024")
-
-
-@pytest.fixture
-def collections():
-    """The cyclic collections that start while the test runs (generation of each)."""
-    started: list[int] = []
-
-    def note(phase, info):
-        if phase == "start":
-            started.append(info["generation"])
-
-    gc.collect()
-    gc.callbacks.append(note)
-    yield started
-    gc.callbacks.remove(note)
-
-
-def test_a_batch_of_10000_events_runs_no_cyclic_collection_and_leaves_the_collector_on(db, cities, collections):
-    now = dt.datetime.now(JST)
-    batch = [event("431001" if n % 2 else "432024", quantity=1 + n % 7, at=now - dt.timedelta(seconds=n))
-             for n in range(10_000)]
-    assert gc.isenabled()
-    collections.clear()  # making the batch may have run some
-    result = metering.ingest(db, OPERATOR, batch)
-    assert collections == []
-    assert gc.isenabled()
-    db.commit()
-    assert result.accepted == 10_000
-
-
-def test_a_refused_batch_leaves_the_collector_on_and_a_disabled_one_off(db, cities):
-    bad = [event("431001"), event("999999")]
-    with pytest.raises(metering.UsageRejected):
-        metering.ingest(db, OPERATOR, bad)
-    db.rollback()
-    assert gc.isenabled()
-    gc.disable()  # a caller that turned the collector off keeps it off
-    try:
-        metering.ingest(db, OPERATOR, [event("431001")])
-        db.commit()
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 def test_day_and_month_figures_of_one_batch_agree_with_its_events(db, cities):
