@@ -426,13 +426,17 @@ def _access_problems(draft: DatasetDraft) -> list[dict[str, str]]:
 
 
 def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str, str]]:
-    """A distribution's address (http or https), the lengths of its format, media type and title, its size."""
+    """A distribution's address (http or https), the lengths of its format, media type and title, its size;
+    its texts are single lines that can be stored (:func:`core.validation.text_problem`)."""
     found = []
     if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
         found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
                              "http:// または https:// で始まるアドレスを入力してください。"))
     if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
         found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
+    for field in ("url", "format", "media_type", "title"):
+        if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
+            found.append(problem(f"distributions.{index}.{field}", *bad))
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
         found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
     return found

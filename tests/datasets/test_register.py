@@ -123,6 +123,22 @@ def test_a_draft_with_problems_lists_each_beside_its_field_and_saves_nothing(db,
     assert db.scalar(sa.select(sa.func.count(Dataset.id))) == 0
 
 
+def test_a_distributions_texts_must_be_single_lines_that_can_be_stored(db, providers):
+    """A control character (NUL cannot be stored on PostgreSQL) or a line break in a distribution's
+    address, format, media type or title is refused by field, as in the dataset's own texts."""
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import Dataset
+    from tenancy.datasets.operations import DistributionDraft
+
+    with pytest.raises(Invalid) as refused:
+        operations.register(db, KUMAMOTO_ADMIN, draft(distributions=(
+            DistributionDraft(url="https://data.example.jp/a\x01.csv", format="CSV\x00", media_type="text/\tcsv",
+                              title="全件\n2024"),)))
+    assert {p["field"] for p in refused.value.problems} == {
+        "distributions.0.url", "distributions.0.format", "distributions.0.media_type", "distributions.0.title"}
+    assert db.scalar(sa.select(sa.func.count(Dataset.id))) == 0
+
+
 def test_the_demo_sample_imports_33_datasets_through_the_import(sample_catalogue, db):
     from tenancy.datasets.models import Dataset
 
