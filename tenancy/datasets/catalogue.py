@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import operations, standards, terms as dataset_terms
+from tenancy.datasets import operations, search_index, standards, terms as dataset_terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
-                                     Dataset, DatasetCategory, DatasetLicence, DatasetSearchGram, DatasetStatus,
-                                     DatasetTerms, Distribution, Frequency, search_grams)
+                                     Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
+                                     Frequency)
 
 MAX_ROWS = 1000
 SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
@@ -133,9 +133,10 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
            start: int = 0, names: Sequence[str] | None = None, use_index: bool = True) -> Page:
     """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader).
 
-    ``use_index``: the words of ``q`` are looked up in the search index first (:class:`DatasetSearchGram`),
-    which only narrows the rows the rule's LIKE reads; False reads them all (the same answer: the
-    differential test in tests/datasets/test_search_index.py compares both)."""
+    ``use_index``: the words of ``q`` are looked up in the search index first and ``res_format`` is read
+    from the datasets' ``formats`` (:mod:`search_index`: caches the one write path keeps); False reads
+    the rules alone (the same answer: the differential test in tests/datasets/test_search_index.py
+    compares both)."""
     if not 0 <= rows <= MAX_ROWS:
         raise BadQuery("rows", f"rows must be between 0 and {MAX_ROWS}.")
     if not 0 <= start <= 10_000_000:
@@ -143,54 +144,55 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
     filters = parse_fq(fq)
     words = [word.lower() for word in q.split()[:10]] if q and q != "*:*" else []
     query, published = sa.select(Dataset.id), Dataset.status == DatasetStatus.published
-    probes = _probes(words) if use_index else []
-    if probes:  # the candidates: datasets whose text holds some pairs of every word (a superset; the LIKE decides)
-        found = [sa.select(DatasetSearchGram.dataset_id).where(DatasetSearchGram.gram == gram) for gram in probes]
-        query = query.where(Dataset.id.in_(found[0] if len(found) == 1 else sa.intersect(*found)))
-        # the same test, written so that no index serves it: SQLite without statistics would otherwise walk
-        # the status index (most of the register) rather than start from the candidates
-        published = sa.type_coerce(Dataset.status.op("||")(sa.literal_column("''")), sa.String) == \
-            DatasetStatus.published.value
+    # one provider's or one name's datasets are few: the LIKE reads them at once (the candidates would be more)
+    narrow = names is not None or bool(filters.get("organization") or filters.get("name"))
+    among = search_index.candidates(session, words) if use_index and not narrow else None
+    if among is not None:  # datasets whose text holds some pairs of every word (a superset; the LIKE decides)
+        query = query.where(among)
+        published = search_index.published_among_candidates(session, DatasetStatus.published)
     query = query.where(published, operations.visibility(session, actor))
     if names is not None:
         query = query.where(Dataset.name.in_(list(names)))
-    for value in filters.get("organization", []):
-        query = query.where(Dataset.provider_code == value)
-    for value in filters.get("license_id", []):
-        query = query.where(Dataset.licence_code == value)
-    for value in filters.get("groups", []):
-        query = query.where(Dataset.category_code == value)
-    for value in filters.get("name", []):
-        query = query.where(Dataset.name == value)
+    for field, column in (("organization", Dataset.provider_code), ("license_id", Dataset.licence_code),
+                          ("groups", Dataset.category_code), ("name", Dataset.name)):
+        for value in filters.get(field, []):
+            query = query.where(column == value)
     for value in filters.get("tags", []):
         query = query.where(sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
                                    Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
                                    Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
     for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
-        has_format = sa.select(Distribution.dataset_id).where(Distribution.format == value)
-        # among a few candidates, each one's distributions are read; else the list of datasets of the format
-        query = query.where(has_format.where(Distribution.dataset_id == Dataset.id).exists() if probes else
-                            Dataset.id.in_(has_format))
+        query = query.where(search_index.has_format(session, value) if use_index else
+                            search_index.has_format_by_rule(value, per_candidate=among is not None))
     for word in words:  # the rule: each word is in the search text (CKAN's AND of the words)
         query = query.where(Dataset.search_text.like(f"%{_escape(word)}%", escape="\\"))
-    order = _order(sort)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    ids = list(session.scalars(query.order_by(*order).offset(start).limit(rows))) if rows else []
+    ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=bool(words))
     return Page(entries(session, ids, actor), total, start, rows)
 
 
-PROBES_PER_WORD, MAX_PROBES = 3, 6
+def _page_of(session: Session, query: sa.Select, order: list[Any], start: int, rows: int, *,
+             counted_with_the_page: bool) -> tuple[list[int], int]:
+    """The ids of a page of ``query``'s datasets and how many there are in all.
+
+    ``counted_with_the_page``: the count comes with the page (a window count, one pass over the rows
+    that match: a text query's LIKE is read once, not twice); else it is asked apart, and only when
+    the page does not tell it (a page that is not full, after the first row, is the last one)."""
+    if rows and counted_with_the_page:
+        found = session.execute(query.add_columns(sa.func.count().over()).order_by(*order)
+                                .offset(start).limit(rows)).all()
+        if found or not start:
+            return [row[0] for row in found], found[0][1] if found else 0
+    elif rows:
+        ids = list(session.scalars(query.order_by(*order).offset(start).limit(rows)))
+        if 0 < len(ids) < rows or (not ids and not start):
+            return ids, start + len(ids)
+        if ids:
+            return ids, _count(session, query)
+    return [], _count(session, query)
 
 
-def _probes(words: Sequence[str]) -> list[str]:
-    """The pairs a search looks up in the index: some of each word's (first, middle, last), a few in
-    all; any of a word's pairs is in every text that holds the word, so any choice keeps the answer."""
-    chosen: dict[str, None] = {}
-    for word in words:
-        pairs = search_grams(word)
-        chosen.update(dict.fromkeys(pairs if len(pairs) <= PROBES_PER_WORD else
-                                    [pairs[0], pairs[len(pairs) // 2], pairs[-1]]))
-    return list(chosen)[:MAX_PROBES]
+def _count(session: Session, query: sa.Select) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
 
 
 def _escape(value: str) -> str:

@@ -9,7 +9,8 @@ Every act is audited (``dataset.*``) and the provider's contact is notified (out
 The lifecycle is :data:`DATASETS` (a :class:`core.lifecycle.Lifecycle`), one table with a guard per move: draft → submitted →
 published → withdrawn, a refusal sends a submission back to draft with its reason.
 
-Beside it: the coverage matrix, the overdue rule and reminders in :mod:`tenancy.datasets.coverage`.
+Beside it: the coverage matrix, the overdue rule and reminders in :mod:`tenancy.datasets.coverage`;
+the search caches the write path keeps (search index, formats) in :mod:`tenancy.datasets.search_index`.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import text_problem
-from tenancy.datasets import standards
+from tenancy.datasets import search_index, standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      PERSONAL_LABELS, STATUS_LABELS, Access, Dataset, DatasetCategory, DatasetCheck,
-                                     DatasetGrant, DatasetLicence, DatasetSearchGram, DatasetStatus, DatasetTerms,
-                                     Distribution, Frequency, PersonalInfo, search_grams, search_text_of)
+                                     DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms, Distribution, Frequency,
+                                     PersonalInfo, search_text_of)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -457,42 +458,14 @@ def _next_name(session: Session, provider_code: str) -> str:
             return name
 
 
-def set_search_text(session: Session, dataset: Dataset, text: str) -> None:
-    """The one write of a dataset's search text: the text and its search index (:class:`DatasetSearchGram`)."""
-    dataset.search_text = text
-    session.flush()
-    session.execute(sa.delete(DatasetSearchGram).where(DatasetSearchGram.dataset_id == dataset.id))
-    rows = [{"gram": gram, "dataset_id": dataset.id} for gram in search_grams(text)]
-    if rows:
-        session.execute(sa.insert(DatasetSearchGram), rows)
-
-
-def index_search_texts(connection: Any) -> int:
-    """The search index built again from every stored search text, in bulk (a migration, data loaded in
-    bulk by the benchmarks); ``connection``: a Connection or a Session. How many pairs were written."""
-    gram_table, dataset_table = DatasetSearchGram.__table__, Dataset.__table__
-    connection.execute(sa.delete(gram_table))
-    texts = connection.execute(sa.select(dataset_table.c.id, dataset_table.c.search_text)).all()
-    written, rows = 0, []
-    for dataset_id, text in texts:
-        rows.extend({"gram": gram, "dataset_id": dataset_id} for gram in search_grams(text))
-        if len(rows) >= 20_000:
-            connection.execute(sa.insert(gram_table), rows)
-            written, rows = written + len(rows), []
-    if rows:
-        connection.execute(sa.insert(gram_table), rows)
-        written += len(rows)
-    return written
-
-
 def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
     for field in ("title_ja", "title_en", "description", "keywords", "category_code", "licence_code", "last_updated_on",
                   "department", "contact_email", "contact_phone", "responsibility_remark"):
         setattr(dataset, field, getattr(draft, field))
     dataset.access, dataset.frequency = Access(draft.access), Frequency(draft.frequency)
     dataset.personal_info = PersonalInfo(draft.personal_info)
-    set_search_text(session, dataset, search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords,
-                                                     dataset.description))
+    search_index.set_search_text(session, dataset, search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords,
+                                                                  dataset.description))
     if dataset.standard_kind != (draft.standard_kind or None):
         dataset.standard_kind = draft.standard_kind or None
         dataset.conformant, dataset.problem_count = None, 0
@@ -504,6 +477,7 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         session.add(DatasetGrant(dataset_id=dataset.id, grantee=grantee))
     for dist in draft.distributions:
         session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
+    search_index.set_formats(dataset, [dist.format for dist in draft.distributions])
     session.flush()
 
 
