@@ -65,19 +65,20 @@ class Page:
 
 
 def providers(session: Session, codes: Sequence[str] | None = None) -> dict[str, Provider]:
-    """Tenants and member organisations by code (all, or those named)."""
+    """Tenants and member organisations by code (all, or those named), read in one query."""
     from tenancy.members.models import Organisation
     from tenancy.registry.models import Tenant
 
-    tenants = sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en)
-    orgs = sa.select(Organisation.corporate_number, Organisation.name)
+    tenants = sa.select(Tenant.code, Tenant.name_ja, Tenant.name_en, sa.literal("tenant"))
+    orgs = sa.select(Organisation.corporate_number, Organisation.name, Organisation.name, sa.literal("member"))
     if codes is not None:
         wanted = sorted(set(codes))
         if not wanted:
             return {}
         tenants, orgs = tenants.where(Tenant.code.in_(wanted)), orgs.where(Organisation.corporate_number.in_(wanted))
-    found = {code: Provider(code, ja, en or ja, "tenant") for code, ja, en in session.execute(tenants)}
-    found.update({number: Provider(number, name, name, "member") for number, name in session.execute(orgs)})
+    rows = session.execute(sa.union_all(tenants, orgs)).all()
+    found = {code: Provider(code, ja, en or ja, kind) for code, ja, en, kind in rows if kind == "tenant"}
+    found.update({code: Provider(code, name, name, kind) for code, name, _name, kind in rows if kind == "member"})
     return found
 
 
