@@ -10,7 +10,7 @@ come as a query string (GET) or a JSON body (POST, as ``ckanapi`` sends them).
 A reader without a token is anonymous and sees open datasets only; with a token (``Authorization:
 Bearer …``, or the bare token as CKAN's clients send their key) the datasets that person is
 entitled to appear too (:func:`tenancy.datasets.operations.visibility`). Every answer is built by
-:mod:`tenancy.datasets.catalogue`.
+:mod:`tenancy.datasets.catalogue` (CKAN) and :mod:`tenancy.datasets.dcat` (DCAT).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from admin.extensions import db
 from core.errors import DomainError
-from tenancy.datasets import catalogue, operations
+from tenancy.datasets import catalogue, dcat as dcat_feed, operations
 
 bp = Blueprint("ckan", __name__)
 
@@ -202,7 +202,8 @@ def version():
 # --- the DCAT feed -----------------------------------------------------------------------------------
 
 # Turtle is written in its N-Triples form (one triple a line: valid Turtle, read by every Turtle
-# parser; rdflib's abbreviating writer costs ten times as long), JSON-LD in its expanded form.
+# parser; rdflib's abbreviating writer costs ten times as long), JSON-LD in its expanded form, both by
+# tenancy.datasets.dcat.document (the graph dcat.graph builds, written without rdflib's serialiser).
 FORMATS = {"ttl": ("nt", "text/turtle"), "jsonld": ("json-ld", "application/ld+json")}
 FEED_ROWS = 50
 FEED_MAX_ROWS = 200  # a page of the feed, never the whole catalogue in one document
@@ -223,10 +224,9 @@ def dcat(fmt: str):
     except CkanError as bad:
         return Response(bad.message + "\n", status=400, mimetype="text/plain")
     page = catalogue.search(db.session, actor, sort="name asc", rows=rows, start=start)
-    graph = catalogue.dcat_graph(catalogue.catalogue_info(db.session, _base()), page,
-                                 page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}")
     rdf_format, mimetype = FORMATS[fmt]
-    return Response(graph.serialize(format=rdf_format, encoding="utf-8"), mimetype=mimetype)
+    return Response(dcat_feed.document(catalogue.catalogue_info(db.session, _base()), page, fmt=rdf_format,
+                                  page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}"), mimetype=mimetype)
 
 
 

@@ -9,18 +9,24 @@ distribution each (most published and open; some for members only; a third of a 
 On SQLite (the default) the database is kept in /tmp, keyed by size and schema
 (``common.schema_key``), and reused (``--rebuild`` builds it again); ``--database-url`` builds it in a
 PostgreSQL database, which is EMPTIED first (and vacuumed and analysed after the bulk load, as
-autovacuum leaves it soon after). The request log is off: only the figures are printed.
+autovacuum leaves it soon after), and reused by the next run when it still holds that data set
+(same size and schema: the facts file in /tmp names them, the database's counts must agree).
+The request log is off: only the figures are printed.
 
 Requests go through the Flask test client (in-process server time), anonymous, and alternate in
 every round with the LIMIT measured in the same run: the layout page with no content (signed in,
 as bench_pages measures it). Printed: p50 and p95 of each beside the limit's, and the project's
-goal for the catalogue (p95 < 100 ms).
+goal for the catalogue (p95 < 100 ms): package_search with a text query and each filter CKAN
+clients use (organization, res_format, tags, license_id), package_show, a page of the DCAT feed in
+Turtle and in JSON-LD; and, without a goal, a text query whose word is in most of the register
+(一覧, in 73% of the titles: its count reads most rows).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -33,6 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 from bench.fill import fill_datasets  # noqa: E402
+
+# a word most titles hold (一覧): its count reads most of the register; printed without the goal
+BROAD = "search q in 73% of titles + fq res_format"
+
 
 def build(app, providers: int, per_provider: int) -> dict:
     import sqlalchemy as sa
@@ -64,6 +74,26 @@ def build(app, providers: int, per_provider: int) -> dict:
     return {"providers": len(codes), "datasets": count, "build_seconds": round(time.perf_counter() - started, 1)}
 
 
+def still_there(app, facts: dict) -> bool:
+    """Whether the PostgreSQL database still holds the data set ``facts`` describes (the tests or another
+    benchmark may have emptied it since): its datasets and providers, counted."""
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from tenancy.datasets.models import Dataset
+    from tenancy.registry.models import Tenant
+
+    with app.app_context():
+        try:
+            counts = (db.session.scalar(sa.select(sa.func.count(Dataset.id))),
+                      db.session.scalar(sa.select(sa.func.count(Tenant.id))))
+        except sa.exc.SQLAlchemyError:  # no such table or column: another schema
+            return False
+        finally:
+            db.session.rollback()
+    return counts == (facts["datasets"], facts["providers"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
@@ -80,19 +110,18 @@ def main() -> int:
         f"renkei-bench-catalogue-{args.providers}-{args.per_provider}-{common.schema_key()}"
     var.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{var / 'catalogue.db'}"
-    facts_file = var / "facts.json"
+    # one facts file per database: SQLite's file here, or the PostgreSQL database named by its address
+    facts_file = var / (f"facts-{hashlib.sha256(url.encode()).hexdigest()[:12]}.json" if args.database_url else "facts.json")
     # only the figures are printed: the request log (a JSON line per request) is off
     app = create_app({**settings(url, var), "RENKEI_REQUEST_LOG": "off"})
-    cached = not args.database_url and not args.rebuild and facts_file.exists() and (var / "catalogue.db").exists()
-    if cached:
-        facts = json.loads(facts_file.read_text())
-    else:
+    facts = None if args.rebuild or not facts_file.exists() else json.loads(facts_file.read_text())
+    cached = facts is not None and (still_there(app, facts) if args.database_url else (var / "catalogue.db").exists())
+    if not cached:
         if not args.database_url and (var / "catalogue.db").exists():
             (var / "catalogue.db").unlink()
         print(f"building the data set ({args.providers:,} providers x {args.per_provider} datasets) ...", flush=True)
         facts = build(app, args.providers, args.per_provider)
-        if not args.database_url:
-            facts_file.write_text(json.dumps(facts))
+        facts_file.write_text(json.dumps(facts))
     register_limit(app)
     import gc
 
@@ -126,9 +155,17 @@ def main() -> int:
             anonymous, "/api/3/action/package_search?q=AED&fq=organization:431001"),
         "package_search q + fq res_format, 10 rows": lambda n: timed(
             anonymous, "/api/3/action/package_search?q=%E9%81%BF%E9%9B%A3&fq=res_format:CSV&rows=10"),  # 避難
+        "package_search q + fq tags": lambda n: timed(  # 避難, tags:指定緊急避難場所
+            anonymous, "/api/3/action/package_search?q=%E9%81%BF%E9%9B%A3"
+                       "&fq=tags:%E6%8C%87%E5%AE%9A%E7%B7%8A%E6%80%A5%E9%81%BF%E9%9B%A3%E5%A0%B4%E6%89%80"),
+        "package_search q + fq license_id": lambda n: timed(
+            anonymous, "/api/3/action/package_search?q=%E9%81%BF%E9%9B%A3&fq=license_id:PDL-1.0"),
         "package_show": lambda n: timed(anonymous, f"/api/3/action/package_show?id={names[rng.randrange(len(names))]}"),
         "DCAT feed page (Turtle, 50 datasets)": lambda n: timed(
             anonymous, f"/catalog.ttl?start={rng.randrange(0, max(1, total - 3000)) // 50 * 50}"),
+        "DCAT feed page (JSON-LD, 50 datasets)": lambda n: timed(
+            anonymous, f"/catalog.jsonld?start={rng.randrange(0, max(1, total - 3000)) // 50 * 50}"),
+        BROAD: lambda n: timed(anonymous, "/api/3/action/package_search?q=%E4%B8%80%E8%A6%A7&fq=res_format:CSV"),  # 一覧
     }
     for side in sides.values():  # compile templates, warm caches
         side(0)
@@ -144,7 +181,8 @@ def main() -> int:
     for name in list(sides)[1:]:
         p50, p95 = common.percentile(samples[name], 0.5), common.percentile(samples[name], 0.95)
         print(f"{name:<44} p50 {p50:8.2f} ms", end="  ")
-        met.append(common.report("p95", p95, limit95, "catalogue", "ms", width=3, value_width=8))
+        goal = None if name == BROAD else "catalogue"
+        met.append(common.report("p95", p95, limit95, goal, "ms", width=3, value_width=8) is not False)
     return 0 if all(met) else 1
 
 

@@ -20,7 +20,7 @@ def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) 
     """``per_provider`` datasets for each provider code, with a distribution each, in bulk; how many."""
     import sqlalchemy as sa
 
-    from tenancy.datasets import operations, standards
+    from tenancy.datasets import operations, search_index, standards
     from tenancy.datasets.models import Dataset, Distribution, search_text_of
 
     operations.ensure_lists(session)
@@ -61,6 +61,7 @@ def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) 
     if rows:
         session.execute(Dataset.__table__.insert(), rows)
         session.execute(Distribution.__table__.insert(), dists)
-    operations.index_search_texts(session)  # the search index, as the one write path keeps it
+    search_index.index_search_texts(session)  # the search index and the formats, as the one write path keeps them
+    search_index.index_formats(session)
     session.commit()
     return total

@@ -18,7 +18,7 @@ from admin.auth import current_actor
 from admin.extensions import db
 from core.errors import Invalid, problem
 from core.validation import SINGLE_LINE, StatedInSchema
-from tenancy.datasets import catalogue, importing, operations
+from tenancy.datasets import catalogue, coverage as dataset_coverage, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
 bp = APIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
@@ -289,7 +289,7 @@ def coverage(query: DatasetCoverageQuery):
     if query.kind is not None and query.kind not in standards.kinds():
         raise Invalid("Unknown standard kind.", "標準データセットの種類がありません。",
                       problems=[problem("kind", "Unknown standard kind.", "標準データセットの種類がありません。")])
-    rows = operations.coverage(db.session, current_actor(), search=query.q, kind=query.kind, state=query.state)
+    rows = dataset_coverage.coverage(db.session, current_actor(), search=query.q, kind=query.kind, state=query.state)
     return jsonify({"kinds": list(standards.kinds()),
                     "items": [{"code": r.code, "name_ja": r.name_ja, "cells": r.cells} for r in rows]})
 
@@ -297,7 +297,7 @@ def coverage(query: DatasetCoverageQuery):
 @bp.post("/datasets/reminders", responses={200: DatasetRemindOut},
          summary="Queue a reminder to each overdue dataset's contact (once per period)")
 def remind():
-    return jsonify({"queued": operations.remind_overdue(db.session, current_actor())})
+    return jsonify({"queued": dataset_coverage.remind_overdue(db.session, current_actor())})
 
 
 # --- terms of use per dataset (tenancy.datasets.terms) -------------------------------------------------

@@ -97,12 +97,12 @@ def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
 def datasets_coverage(output: Path | None, actor) -> None:
     """Municipalities x standard kinds as CSV (UTF-8 with BOM, for Excel)."""
     from core.spreadsheet import csv_bytes
-    from tenancy.datasets import operations, standards
+    from tenancy.datasets import coverage, standards
 
-    rows = committed(lambda: operations.coverage(db.session, actor))
+    rows = committed(lambda: coverage.coverage(db.session, actor))
     kinds = list(standards.kinds().values())
     write_output(csv_bytes([["団体コード", "団体名", *[k.title_ja for k in kinds]],
-                            *([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]
+                            *([row.code, row.name_ja, *[coverage.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]
                               for row in rows)]), output)
 
 
@@ -111,7 +111,7 @@ def datasets_coverage(output: Path | None, actor) -> None:
 @acting(authz.OPERATOR)
 def datasets_remind(actor) -> None:
     """Queue a Japanese reminder to each overdue dataset's contact (once per period)."""
-    from tenancy.datasets import operations
+    from tenancy.datasets import coverage
 
-    queued = committed(lambda: operations.remind_overdue(db.session, actor))
+    queued = committed(lambda: coverage.remind_overdue(db.session, actor))
     click.echo(f"{queued} 件の督促を送信待ちにしました / {queued} reminder(s) queued")

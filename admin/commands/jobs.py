@@ -174,9 +174,9 @@ def _api_client_retire(actor: Actor) -> Outcome:
 
 
 def _dataset_reminders(actor: Actor) -> Outcome:
-    from tenancy.datasets import operations
+    from tenancy.datasets import coverage
 
-    queued = operations.remind_overdue(db.session, actor)
+    queued = coverage.remind_overdue(db.session, actor)
     return Outcome("done", f"更新期限を過ぎたデータセットの督促 {queued} 件を送信待ちにしました",
                    f"queued {queued} reminder(s) for overdue datasets", {"queued": queued})
 

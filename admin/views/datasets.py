@@ -20,7 +20,7 @@ from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.errors import DomainError
 from core.spreadsheet import csv_bytes, safe_row
-from tenancy.datasets import catalogue, importing, operations, standards, terms
+from tenancy.datasets import catalogue, coverage, importing, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
@@ -312,29 +312,29 @@ class CoverageView(SecureView):
     def _filters(self):
         kind = request.args.get("kind") or None
         state = request.args.get("state") or None
-        if (kind and kind not in standards.kinds()) or (state and state not in operations.CELL_LABELS):
+        if (kind and kind not in standards.kinds()) or (state and state not in coverage.CELL_LABELS):
             abort(400)
         return kind, state
 
     def _rows(self):
         kind, state = self._filters()
-        return operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state), kind, state
+        return coverage.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state), kind, state
 
     @expose("/")
     def index(self):
         kind, state = self._filters()
         number = paging.page_number()
-        rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+        rows, total = coverage.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                           page=number, per_page=paging.PAGE_SIZE)
         pages = paging.pages_for(total)
         if number > pages:  # a page past the end shows the last page
             number = pages
-            rows, total = operations.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
+            rows, total = coverage.coverage(db.session, g.actor, search=paging.search_text(), kind=kind, state=state,
                                               page=number, per_page=paging.PAGE_SIZE)
         page = paging.Page.of(rows, number, total)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
                            state=state, search=paging.search_text(), pick=_pick,
-                           cells=operations.CELL_LABELS, ja=_ja())
+                           cells=coverage.CELL_LABELS, ja=_ja())
 
     @expose("/export.<fmt>")
     def export(self, fmt: str):
@@ -343,7 +343,7 @@ class CoverageView(SecureView):
         rows, _kind, _state = self._rows()
         kinds = list(standards.kinds().values())
         table = [["団体コード", "団体名", *[k.title_ja for k in kinds]]]
-        table += [safe_row([row.code, row.name_ja, *[operations.CELL_LABELS[row.cells[k.code]][0] for k in kinds]])
+        table += [safe_row([row.code, row.name_ja, *[coverage.CELL_LABELS[row.cells[k.code]][0] for k in kinds]])
                   for row in rows]
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":

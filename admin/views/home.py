@@ -223,10 +223,10 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
             votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
     datasets = []
     if authz.allowed(actor, "dataset.read", code):
-        from tenancy.datasets import operations as dataset_ops
+        from tenancy.datasets import coverage as dataset_coverage, operations as dataset_ops
 
-        for dataset in dataset_ops.attention(session, actor, code)[:SHOWN]:
-            why = [_("overdue for its update frequency")] if dataset_ops.is_overdue(dataset, today_jst()) else []
+        for dataset in dataset_coverage.attention(session, actor, code)[:SHOWN]:
+            why = [_("overdue for its update frequency")] if dataset_coverage.is_overdue(dataset, today_jst()) else []
             if dataset.conformant is False:
                 why.append(_pick(dataset_ops.conformance_label(dataset)))
             datasets.append((f"{dataset.title_ja}（{'、'.join(why)}）" if labels.ja() else f"{dataset.title_ja} ({', '.join(why)})",

@@ -149,8 +149,9 @@ DEFAULT_LICENCES = (
 class Dataset(SQLModel, table=True):
     __tablename__ = "dataset"
     __table_args__ = (
-        # the catalogue: published and visible, in name order (its pages, package_list, the DCAT feed)
-        sa.Index("ix_dataset_catalogue", "status", "access", "name"),
+        # the catalogue: published and visible, in name order (its pages, package_list, the DCAT feed); with the
+        # id on PostgreSQL, so that a page of the feed is read from the index alone (SQLite's indexes hold the rowid)
+        sa.Index("ix_dataset_catalogue", "status", "access", "name", postgresql_include=["id"]),
         # one provider's datasets (the register's lists, CKAN's organization filter: with the access, so that
         # a reader's provider filter is three equalities here and not a scan of ix_dataset_search)
         sa.Index("ix_dataset_provider", "provider_code", "status", "access"),
@@ -185,6 +186,9 @@ class Dataset(SQLModel, table=True):
     published_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # what a catalogue search matches: titles, keywords and description, lower-cased (:func:`search_text_of`)
     search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    # the formats of its distributions in one text, what CKAN's res_format filter reads
+    # (:func:`tenancy.datasets.search_index.formats_text`, written with the distributions only)
+    formats: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
     @property
     def keyword_list(self) -> list[str]:
@@ -260,7 +264,7 @@ def search_grams(text: str) -> list[str]:
 
 class DatasetSearchGram(SQLModel, table=True):
     """The catalogue's search index, derived from ``Dataset.search_text`` (:func:`search_grams`) and
-    written only with it (:func:`tenancy.datasets.operations.index_search_text`): one row per pair and
+    written only with it (:func:`tenancy.datasets.search_index.set_search_text`): one row per pair and
     dataset. A search looks up its words' pairs here to pick the candidates the LIKE then checks, so that
     a search at national size reads a few thousand rows and not the whole register."""
 

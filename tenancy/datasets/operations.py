@@ -1,4 +1,4 @@
-"""Operations on the dataset register: register, edit, check a file, the workflow, reading and coverage.
+"""Operations on the dataset register: register, edit, check a file, the workflow and reading.
 
 Who may act is :mod:`core.authz`'s: ``dataset.read`` (the provider's own people, the operator,
 the auditor), ``dataset.manage`` (a municipal admin, an organisation's admin or data provider:
@@ -8,6 +8,9 @@ Every act is audited (``dataset.*``) and the provider's contact is notified (out
 
 The lifecycle is :data:`DATASETS` (a :class:`core.lifecycle.Lifecycle`), one table with a guard per move: draft → submitted →
 published → withdrawn, a refusal sends a submission back to draft with its reason.
+
+Beside it: the coverage matrix, the overdue rule and reminders in :mod:`tenancy.datasets.coverage`;
+the search caches the write path keeps (search index, formats) in :mod:`tenancy.datasets.search_index`.
 """
 
 from __future__ import annotations
@@ -24,18 +27,16 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import to_jst
 from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import text_problem
-from tenancy.datasets import standards
+from tenancy.datasets import search_index, standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
-                                     OVERDUE_AFTER_DAYS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
-                                     DatasetCategory, DatasetCheck, DatasetGrant, DatasetLicence, DatasetSearchGram,
-                                     DatasetStatus, DatasetTerms, Distribution, Frequency, PersonalInfo, search_grams,
-                                     search_text_of)
+                                     PERSONAL_LABELS, STATUS_LABELS, Access, Dataset, DatasetCategory, DatasetCheck,
+                                     DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms, Distribution, Frequency,
+                                     PersonalInfo, search_text_of)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -286,21 +287,6 @@ def provider_lookup(session: Session, names: Iterable[Any]) -> Callable[[str], s
     return found.get
 
 
-def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
-    """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
-    return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
-
-
-def past_cutoff(last_updated_on: dt.date | None, cutoff: dt.date | None) -> bool:
-    """The one overdue rule: a cutoff applies and the last update is unknown or before it."""
-    return cutoff is not None and (last_updated_on is None or last_updated_on < cutoff)
-
-
-def is_overdue(dataset: Dataset, today: dt.date) -> bool:
-    """Overdue for its update frequency: the last update is older than the frequency allows."""
-    return past_cutoff(dataset.last_updated_on, overdue_cutoffs(today)[Frequency(dataset.frequency)])
-
-
 def conformance_label(dataset: Dataset) -> tuple[str, str]:
     """準拠 / 不適合 (n 件) / 未確認, and in English."""
     if dataset.standard_kind is None:
@@ -441,13 +427,17 @@ def _access_problems(draft: DatasetDraft) -> list[dict[str, str]]:
 
 
 def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str, str]]:
-    """A distribution's address (http or https), the lengths of its format, media type and title, its size."""
+    """A distribution's address (http or https), the lengths of its format, media type and title, its size;
+    its texts are single lines that can be stored (:func:`core.validation.text_problem`)."""
     found = []
     if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
         found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
                              "http:// または https:// で始まるアドレスを入力してください。"))
     if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
         found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
+    for field in ("url", "format", "media_type", "title"):
+        if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
+            found.append(problem(f"distributions.{index}.{field}", *bad))
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
         found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
     return found
@@ -468,42 +458,14 @@ def _next_name(session: Session, provider_code: str) -> str:
             return name
 
 
-def set_search_text(session: Session, dataset: Dataset, text: str) -> None:
-    """The one write of a dataset's search text: the text and its search index (:class:`DatasetSearchGram`)."""
-    dataset.search_text = text
-    session.flush()
-    session.execute(sa.delete(DatasetSearchGram).where(DatasetSearchGram.dataset_id == dataset.id))
-    rows = [{"gram": gram, "dataset_id": dataset.id} for gram in search_grams(text)]
-    if rows:
-        session.execute(sa.insert(DatasetSearchGram), rows)
-
-
-def index_search_texts(connection: Any) -> int:
-    """The search index built again from every stored search text, in bulk (a migration, data loaded in
-    bulk by the benchmarks); ``connection``: a Connection or a Session. How many pairs were written."""
-    gram_table, dataset_table = DatasetSearchGram.__table__, Dataset.__table__
-    connection.execute(sa.delete(gram_table))
-    texts = connection.execute(sa.select(dataset_table.c.id, dataset_table.c.search_text)).all()
-    written, rows = 0, []
-    for dataset_id, text in texts:
-        rows.extend({"gram": gram, "dataset_id": dataset_id} for gram in search_grams(text))
-        if len(rows) >= 20_000:
-            connection.execute(sa.insert(gram_table), rows)
-            written, rows = written + len(rows), []
-    if rows:
-        connection.execute(sa.insert(gram_table), rows)
-        written += len(rows)
-    return written
-
-
 def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
     for field in ("title_ja", "title_en", "description", "keywords", "category_code", "licence_code", "last_updated_on",
                   "department", "contact_email", "contact_phone", "responsibility_remark"):
         setattr(dataset, field, getattr(draft, field))
     dataset.access, dataset.frequency = Access(draft.access), Frequency(draft.frequency)
     dataset.personal_info = PersonalInfo(draft.personal_info)
-    set_search_text(session, dataset, search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords,
-                                                     dataset.description))
+    search_index.set_search_text(session, dataset, search_text_of(dataset.title_ja, dataset.title_en, dataset.keywords,
+                                                                  dataset.description))
     if dataset.standard_kind != (draft.standard_kind or None):
         dataset.standard_kind = draft.standard_kind or None
         dataset.conformant, dataset.problem_count = None, 0
@@ -515,6 +477,7 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         session.add(DatasetGrant(dataset_id=dataset.id, grantee=grantee))
     for dist in draft.distributions:
         session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
+    search_index.set_formats(dataset, [dist.format for dist in draft.distributions])
     session.flush()
 
 
@@ -685,155 +648,6 @@ def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") 
     outbox.queue(session, kind=f"dataset.{verb}", tenant=Recipient(dataset.provider_code, dataset.contact_email),
                  subject=f"【データセット】{dataset.title_ja}を{label_ja}", body=body)
     return dataset
-
-
-# --- coverage and freshness -------------------------------------------------------------------------------
-
-class Cell:
-    conformant = "conformant"
-    not_conformant = "not_conformant"
-    overdue = "overdue"
-    missing = "missing"
-
-
-CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
-               Cell.not_conformant: ("提供・不適合", "Provided, not conformant"),
-               Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
-
-
-def _cell(rows: Sequence[Any], cutoffs: dict[Frequency, dt.date | None]) -> str:
-    if not rows:
-        return Cell.missing
-    if any(past_cutoff(row.last_updated_on, cutoffs[Frequency(row.frequency)]) for row in rows):
-        return Cell.overdue
-    return Cell.conformant if any(row.conformant for row in rows) else Cell.not_conformant
-
-
-@dataclasses.dataclass(frozen=True)
-class CoverageRow:
-    code: str
-    name_ja: str
-    cells: dict[str, str]  # kind -> Cell
-
-
-def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, search: str = "",
-             kind: str | None = None, state: str | None = None, page: int | None = None,
-             per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
-    """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
-
-    The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
-    Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
-    only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
-    ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
-    from tenancy.registry.models import Tenant
-
-    grant = authz.authorize(actor, "dataset.read")
-    today = today or to_jst(utcnow()).date()
-    cutoffs = overdue_cutoffs(today)
-    tenants = _coverage_tenants(grant, search)
-    total = None
-    if page is not None and not state:
-        total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
-        tenants = tenants.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)
-    listed = session.execute(tenants.order_by(Tenant.code)).all()
-    kinds = list(standards.kinds())
-    if page is not None and state and kind in kinds:
-        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page)
-    # every kind's rows: of the page's municipalities (unfiltered, paged), else of every provider the grant covers
-    found = _coverage_rows(session, grant, [code for code, _name in listed] if total is not None else None, kinds=None)
-    result = []
-    for code, name in listed:
-        cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
-        if state and ((kind and cells.get(kind) != state) or (not kind and state not in cells.values())):
-            continue
-        result.append(CoverageRow(code, name, cells))
-    if page is None:
-        return result
-    if total is None:
-        total = len(result)
-        result = result[(page - 1) * per_page: page * per_page]
-    return result, total
-
-
-def _coverage_tenants(grant: authz.Grant, search: str) -> sa.Select:
-    """The municipalities a coverage matrix lists (code, name): not withdrawn, those the grant
-    covers, matching ``search`` (in the name or the code) when given."""
-    from tenancy.registry.models import Tenant, TenantStatus
-
-    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
-    if not grant.all_tenants:
-        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
-    if search:
-        like = f"%{search.replace('%', '').replace('_', '')}%"
-        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
-    return tenants
-
-
-def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence[Any], kinds: list[str], kind: str,
-                          state: str, cutoffs: dict[Frequency, dt.date | None], page: int,
-                          per_page: int) -> tuple[list[CoverageRow], int]:
-    """A page of the matrix filtered on one kind's cells: that kind's rows find the matching
-    municipalities, then only the page's municipalities are read for every kind (the same cells
-    as the full matrix, fewer rows read)."""
-    one = _coverage_rows(session, grant, None, [kind])
-    matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
-    shown = matching[(page - 1) * per_page: page * per_page]
-    rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
-    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
-            for code, name in shown], len(matching)
-
-
-def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | None,
-                   kinds: Sequence[str] | None) -> dict[tuple[str, str], list[Any]]:
-    """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
-    provider the grant covers), by (provider, kind)."""
-    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
-                       Dataset.last_updated_on)
-             .where(Dataset.status == DatasetStatus.published,
-                    Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
-    if codes is not None:
-        query = query.where(Dataset.provider_code.in_(list(codes)))
-    elif not grant.all_tenants:
-        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
-    found: dict[tuple[str, str], list[Any]] = {}
-    for row in session.execute(query):
-        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
-    return found
-
-
-def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
-    """A provider's published datasets that are overdue or not conformant (its home page lists them)."""
-    authz.authorize(actor, "dataset.read", provider_code)
-    today = today or to_jst(utcnow()).date()
-    rows = session.scalars(sa.select(Dataset).where(Dataset.provider_code == provider_code,
-                                                    Dataset.status == DatasetStatus.published)
-                           .order_by(Dataset.title_ja)).all()
-    return [d for d in rows if is_overdue(d, today) or d.conformant is False]
-
-
-def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = None) -> int:
-    """Queue a Japanese reminder to each overdue dataset's contact, once per dataset and period."""
-    authz.authorize(actor, "dataset.review")
-    today = today or to_jst(utcnow()).date()
-    queued = 0
-    for dataset in session.scalars(sa.select(Dataset).where(Dataset.status == DatasetStatus.published)):
-        if not is_overdue(dataset, today):
-            continue
-        # the periods since the last update: one reminder each (a new update starts the count again)
-        days = OVERDUE_AFTER_DAYS[Frequency(dataset.frequency)] or 1
-        since = dataset.last_updated_on or to_jst(dataset.created_at).date()
-        period = max(0, (today - since).days) // days
-        message = outbox.queue(
-            session, kind="dataset.overdue", tenant=Recipient(dataset.provider_code, dataset.contact_email),
-            subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
-            body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
-                  f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
-                  f"（{dataset.last_updated_on or '未記入'}）から期間が過ぎています。データを更新し、最終更新日を改めてください。\n"),
-            dedupe_key=f"dataset.overdue:{dataset.uid}:{since.isoformat()}:{Frequency(dataset.frequency).value}:{period}")
-        queued += message is not None
-    if queued:
-        audit.record(session, actor, "dataset.remind", "dataset", "overdue", after={"reminders": queued})
-    return queued
 
 
 LABELS = {"status": STATUS_LABELS, "access": ACCESS_LABELS, "frequency": FREQUENCY_LABELS, "personal_info": PERSONAL_LABELS}

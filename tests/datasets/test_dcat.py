@@ -6,6 +6,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from tests.datasets.conftest import draft
 
 SHAPES = Path(__file__).resolve().parents[3] / "shared" / "standards" / "dcat-ap-3.0.0-SHACL.ttl"
 
@@ -37,11 +40,11 @@ def conforms(graph, shapes) -> tuple[bool, str]:
 
 
 def feed(db, actor=None, **search):
-    from tenancy.datasets import catalogue
+    from tenancy.datasets import catalogue, dcat
 
     page = catalogue.search(db, actor, **{"rows": 100, **search})
-    return page, catalogue.dcat_graph(catalogue.catalogue_info(db, "https://renkei.example.jp"), page,
-                                      page_url="https://renkei.example.jp/catalogue/dcat.ttl?start=0&rows=100")
+    return page, dcat.graph(catalogue.catalogue_info(db, "https://renkei.example.jp"), page,
+                            page_url="https://renkei.example.jp/catalogue/dcat.ttl?start=0&rows=100")
 
 
 def test_the_demo_catalogue_conforms_to_dcat_ap_3(sample_catalogue, db, shapes):
@@ -124,3 +127,59 @@ def test_a_feed_with_terms_of_use_and_held_back_distributions_conforms(sample_ca
     assert not any(e.withheld for e in page.entries) and page.total == 33
     ok, text = conforms(graph, shapes)
     assert ok, text
+
+
+def test_following_the_feeds_next_links_reads_every_dataset_once(sample_catalogue, client):
+    """A harvester that follows hydra:next from the first page reads the whole catalogue, each dataset once,
+    and the first and last links are pages of the feed too."""
+    from urllib.parse import urlsplit
+
+    from rdflib import Graph, Namespace
+    from rdflib.namespace import DCAT, RDF
+
+    hydra = Namespace("http://www.w3.org/ns/hydra/core#")
+
+    def fetch(address: str) -> Graph:
+        parts = urlsplit(address)
+        response = client.get(f"{parts.path}?{parts.query}" if parts.query else parts.path)
+        assert response.status_code == 200, address
+        return Graph().parse(data=response.get_data(as_text=True), format="turtle")
+
+    seen, graph = [], fetch("/catalog.ttl?rows=7")
+    view = next(graph.objects(None, hydra.view))
+    ends = [str(graph.value(view, hydra.first)), str(graph.value(view, hydra.last))]
+    while True:
+        seen += list(graph.subjects(RDF.type, DCAT.Dataset))
+        following = graph.value(next(graph.objects(None, hydra.view)), hydra.next)
+        if following is None:
+            break
+        graph = fetch(str(following))
+    assert len(seen) == len(set(seen)) == 30
+    assert [len(set(fetch(end).subjects(RDF.type, DCAT.Dataset))) for end in ends] == [7, 2]
+
+
+def test_addresses_an_iri_may_not_hold_are_written_percent_encoded(db, operator, providers, client, shapes):
+    """A download address or a format with a character an IRI may not hold (here | and a space) is written
+    percent-encoded; the feed is served (Turtle and JSON-LD) and conforms."""
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import DCAT, DCTERMS
+
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import Dataset, DatasetStatus
+    from tenancy.datasets.operations import DistributionDraft
+
+    operations.register(db, operator, draft(
+        standard_kind="", distributions=(DistributionDraft(url="https://data.example.jp/aed|2024.csv", format="CSV file"),)))
+    db.execute(sa.update(Dataset).values(status=DatasetStatus.published))
+    db.commit()
+    for fmt, rdf_format in (("ttl", "turtle"), ("jsonld", "json-ld")):
+        response = client.get(f"/catalog.{fmt}")
+        assert response.status_code == 200
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph = Graph().parse(data=response.get_data(as_text=True), format=rdf_format)
+        assert set(graph.objects(None, DCAT.downloadURL)) == {URIRef("https://data.example.jp/aed%7C2024.csv")}
+        assert set(graph.objects(None, DCTERMS["format"])) == {
+            URIRef("http://publications.europa.eu/resource/authority/file-type/CSV%20FILE")}
+        ok, text = conforms(graph, shapes)
+        assert ok, text

@@ -160,3 +160,61 @@ def test_the_provider_writes_terms_and_a_consumer_reads_and_accepts_them_in_japa
 
     sign_in(client, ["municipal-staff"], ["432024"], csrf="t")
     assert client.get("/admin/dataset-terms/").status_code == 403  # the municipal admin accepts for the municipality
+
+
+def test_the_operator_keeps_the_categories_a_provider_chooses_from(client, db, providers):
+    """The operator adds a category and stops using it on the categories page (each change audited); a new
+    dataset can be filed under it only while it is in use; a municipal admin may not change the list."""
+    import sqlalchemy as sa
+
+    from core.audit import AuditRecord
+    from core.errors import Invalid
+    from tenancy.datasets import operations
+    from tests.datasets.conftest import KUMAMOTO_ADMIN
+
+    sign_in(client, csrf="t")
+    added = client.post("/admin/dataset-categories/add", data={"csrf_token": "t", "code": "smart_city",
+                                                               "label_ja": "スマートシティ", "label_en": "Smart city"})
+    assert added.status_code == 302
+    assert "スマートシティ" in client.get("/admin/dataset-categories/").get_data(as_text=True)
+    operations.register(db, KUMAMOTO_ADMIN, draft(category_code="smart_city"))
+    db.commit()
+    assert client.post("/admin/dataset-categories/smart_city/active",
+                       data={"csrf_token": "t", "active": "0"}).status_code == 302
+    assert "スマートシティ（使用停止中）" in client.get("/admin/dataset-categories/").get_data(as_text=True)
+    with pytest.raises(Invalid) as refused:
+        operations.register(db, KUMAMOTO_ADMIN, draft(category_code="smart_city"))
+    assert [p["field"] for p in refused.value.problems] == ["category_code"]
+    db.rollback()
+    assert db.scalars(sa.select(AuditRecord.action).where(AuditRecord.action.like("dataset.category.%"))
+                      .order_by(AuditRecord.id)).all() == ["dataset.category.add", "dataset.category.active"]
+    sign_in(client, ["municipal-admin"], ["431001"], csrf="t")
+    assert client.post("/admin/dataset-categories/add", data={"csrf_token": "t", "code": "mine", "label_ja": "私の"}
+                       ).status_code == 403
+
+
+def test_each_dataset_states_the_split_of_responsibility_on_its_page_and_in_the_catalogue(client, db, providers):
+    """責任分界: the provider, the platform operator and the user, each with its duty, and the provider's remark,
+    on the dataset's page, in its CKAN package and in its DCAT record."""
+    import sqlalchemy as sa
+    from rdflib import Graph
+
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import Dataset, DatasetStatus
+    from tests.datasets.conftest import KUMAMOTO_ADMIN
+
+    remark = "位置は消防局の台帳によります。"
+    dataset = operations.register(db, KUMAMOTO_ADMIN, draft(name="kumamoto-aed", responsibility_remark=remark))
+    db.execute(sa.update(Dataset).values(status=DatasetStatus.published))
+    db.commit()
+    sign_in(client, ["municipal-admin"], ["431001"])
+    page = client.get(f"/admin/datasets/{dataset.uid}").get_data(as_text=True)
+    for duty in ("データの正確性と公開する権利に責任を負います。", "プラットフォームの稼働と安全性に責任を負います。",
+                 "利用条件の範囲内で利用する責任を負います。", remark):
+        assert duty in page
+    package = client.get("/api/3/action/package_show?id=kumamoto-aed").get_json()["result"]
+    assert [part["party"] for part in package["responsibility"]] == ["provider", "operator", "user"]
+    assert package["responsibility"][0]["remark"] == remark
+    feed = Graph().parse(data=client.get("/catalog.ttl").get_data(as_text=True), format="turtle")
+    stated = [str(o) for _s, p, o in feed if str(p).endswith("/ns#responsibility")]  # renkei:responsibility
+    assert len(stated) == 1 and "プラットフォーム運営者" in stated[0] and remark in stated[0]

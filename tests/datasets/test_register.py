@@ -123,6 +123,22 @@ def test_a_draft_with_problems_lists_each_beside_its_field_and_saves_nothing(db,
     assert db.scalar(sa.select(sa.func.count(Dataset.id))) == 0
 
 
+def test_a_distributions_texts_must_be_single_lines_that_can_be_stored(db, providers):
+    """A control character (NUL cannot be stored on PostgreSQL) or a line break in a distribution's
+    address, format, media type or title is refused by field, as in the dataset's own texts."""
+    from tenancy.datasets import operations
+    from tenancy.datasets.models import Dataset
+    from tenancy.datasets.operations import DistributionDraft
+
+    with pytest.raises(Invalid) as refused:
+        operations.register(db, KUMAMOTO_ADMIN, draft(distributions=(
+            DistributionDraft(url="https://data.example.jp/a\x01.csv", format="CSV\x00", media_type="text/\tcsv",
+                              title="全件\n2024"),)))
+    assert {p["field"] for p in refused.value.problems} == {
+        "distributions.0.url", "distributions.0.format", "distributions.0.media_type", "distributions.0.title"}
+    assert db.scalar(sa.select(sa.func.count(Dataset.id))) == 0
+
+
 def test_the_demo_sample_imports_33_datasets_through_the_import(sample_catalogue, db):
     from tenancy.datasets.models import Dataset
 
@@ -149,7 +165,7 @@ def test_an_import_with_a_bad_row_writes_nothing_and_names_the_lines(db, operato
 def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
     import datetime as dt
 
-    from tenancy.datasets import operations
+    from tenancy.datasets import coverage, operations
 
     today = dt.date(2026, 11, 23)  # a fixed day: the rule is about days since the last update
     fresh = operations.register(db, operator, draft(last_updated_on=dt.date(2026, 11, 1)))  # monthly, 22 days old
@@ -161,18 +177,18 @@ def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
     for dataset in (fresh, stale, bad):
         dataset.status = "published"
     db.flush()
-    rows = {row.code: row.cells for row in operations.coverage(db, operator, today=today)}
+    rows = {row.code: row.cells for row in coverage.coverage(db, operator, today=today)}
     assert rows["431001"]["aed"] == "conformant" and rows["431001"]["public_toilet"] == "missing"
     assert rows["432024"]["public_toilet"] == "overdue"  # monthly, 54 days since its last update
     assert rows["430005"]["aed"] == "not_conformant"
-    page, total = operations.coverage(db, operator, today=today, state="overdue", page=1)
+    page, total = coverage.coverage(db, operator, today=today, state="overdue", page=1)
     assert total == 1 and [r.code for r in page] == ["432024"]
-    assert operations.remind_overdue(db, operator, today=today) == 1
-    assert operations.remind_overdue(db, operator, today=today + dt.timedelta(days=1)) == 0  # once per period
+    assert coverage.remind_overdue(db, operator, today=today) == 1
+    assert coverage.remind_overdue(db, operator, today=today + dt.timedelta(days=1)) == 0  # once per period
     reminder = db.scalar(sa.select(Notification).where(Notification.kind == "dataset.overdue"))
     assert reminder.recipients == "wc@example.jp" and "更新をお願いします" in reminder.subject
     # 35 days on: the toilets again (their next period), and 熊本市's AED list, overdue by then
-    assert operations.remind_overdue(db, operator, today=today + dt.timedelta(days=35)) == 2
+    assert coverage.remind_overdue(db, operator, today=today + dt.timedelta(days=35)) == 2
 
 
 def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operator, providers, tenant_factory):
@@ -180,7 +196,7 @@ def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operat
     kind, state and page size it shows the same municipalities, cells and count as the whole matrix filtered."""
     import datetime as dt
 
-    from tenancy.datasets import operations, standards
+    from tenancy.datasets import coverage, operations, standards
 
     for code in ("432113", "432041", "432059"):
         tenant_factory(code)
@@ -195,14 +211,14 @@ def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operat
             operations.check_file(db, operator, dataset.uid, "f.csv", csv.encode())
         dataset.status = "published"
     db.flush()
-    whole = operations.coverage(db, operator, today=today)
+    whole = coverage.coverage(db, operator, today=today)
     seen_states = set()
     for kind in standards.kinds():
         for state in ("conformant", "not_conformant", "overdue", "missing"):
             expected = [(r.code, r.cells) for r in whole if r.cells[kind] == state]
             seen_states.update(state for _code, cells in expected for _k in [kind] if cells[kind] == state)
             for per_page in (1, 2, 50):
-                pages = [operations.coverage(db, operator, today=today, kind=kind, state=state, page=p, per_page=per_page)
+                pages = [coverage.coverage(db, operator, today=today, kind=kind, state=state, page=p, per_page=per_page)
                          for p in range(1, len(expected) // per_page + 2)]
                 assert all(total == len(expected) for _rows, total in pages), (kind, state)
                 assert [(r.code, r.cells) for rows, _total in pages for r in rows] == expected, (kind, state, per_page)

@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from tenancy.datasets.operations import index_search_texts
+    from tenancy.datasets.search_index import index_search_texts
 
     op.create_table('dataset_search_gram',
     sa.Column('gram', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),

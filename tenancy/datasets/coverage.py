@@ -1,0 +1,189 @@
+"""Coverage and freshness of the standard datasets: municipalities × standard kinds, and reminders.
+
+The one overdue rule (:func:`past_cutoff`: a dataset's last update is older than its update
+frequency allows, :data:`models.OVERDUE_AFTER_DAYS`) decides the coverage matrix's cells
+(:func:`coverage`: provided and conformant, provided and not conformant, overdue, missing), a
+municipality's own list (:func:`attention`) and the due job's Japanese reminders, once per dataset
+and period (:func:`remind_overdue`, ``dataset.review``, audited as ``dataset.remind``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz, outbox
+from core.actor import Actor
+from core.calendar import to_jst
+from core.db import utcnow
+from tenancy.datasets import standards
+from tenancy.datasets.models import FREQUENCY_LABELS, OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
+from tenancy.datasets.operations import Recipient
+
+
+def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
+    """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
+    return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
+
+
+def past_cutoff(last_updated_on: dt.date | None, cutoff: dt.date | None) -> bool:
+    """The one overdue rule: a cutoff applies and the last update is unknown or before it."""
+    return cutoff is not None and (last_updated_on is None or last_updated_on < cutoff)
+
+
+def is_overdue(dataset: Dataset, today: dt.date) -> bool:
+    """Overdue for its update frequency: the last update is older than the frequency allows."""
+    return past_cutoff(dataset.last_updated_on, overdue_cutoffs(today)[Frequency(dataset.frequency)])
+
+
+
+class Cell:
+    conformant = "conformant"
+    not_conformant = "not_conformant"
+    overdue = "overdue"
+    missing = "missing"
+
+
+CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
+               Cell.not_conformant: ("提供・不適合", "Provided, not conformant"),
+               Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
+
+
+def _cell(rows: Sequence[Any], cutoffs: dict[Frequency, dt.date | None]) -> str:
+    if not rows:
+        return Cell.missing
+    if any(past_cutoff(row.last_updated_on, cutoffs[Frequency(row.frequency)]) for row in rows):
+        return Cell.overdue
+    return Cell.conformant if any(row.conformant for row in rows) else Cell.not_conformant
+
+
+@dataclasses.dataclass(frozen=True)
+class CoverageRow:
+    code: str
+    name_ja: str
+    cells: dict[str, str]  # kind -> Cell
+
+
+def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, search: str = "",
+             kind: str | None = None, state: str | None = None, page: int | None = None,
+             per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
+    """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
+
+    The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
+    Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
+    only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
+    ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
+    from tenancy.registry.models import Tenant
+
+    grant = authz.authorize(actor, "dataset.read")
+    today = today or to_jst(utcnow()).date()
+    cutoffs = overdue_cutoffs(today)
+    tenants = _coverage_tenants(grant, search)
+    total = None
+    if page is not None and not state:
+        total = session.scalar(sa.select(sa.func.count()).select_from(tenants.subquery()))
+        tenants = tenants.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)
+    listed = session.execute(tenants.order_by(Tenant.code)).all()
+    kinds = list(standards.kinds())
+    if page is not None and state and kind in kinds:
+        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page)
+    # every kind's rows: of the page's municipalities (unfiltered, paged), else of every provider the grant covers
+    found = _coverage_rows(session, grant, [code for code, _name in listed] if total is not None else None, kinds=None)
+    result = []
+    for code, name in listed:
+        cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
+        if state and ((kind and cells.get(kind) != state) or (not kind and state not in cells.values())):
+            continue
+        result.append(CoverageRow(code, name, cells))
+    if page is None:
+        return result
+    if total is None:
+        total = len(result)
+        result = result[(page - 1) * per_page: page * per_page]
+    return result, total
+
+
+def _coverage_tenants(grant: authz.Grant, search: str) -> sa.Select:
+    """The municipalities a coverage matrix lists (code, name): not withdrawn, those the grant
+    covers, matching ``search`` (in the name or the code) when given."""
+    from tenancy.registry.models import Tenant, TenantStatus
+
+    tenants = sa.select(Tenant.code, Tenant.name_ja).where(Tenant.status != TenantStatus.withdrawn)
+    if not grant.all_tenants:
+        tenants = tenants.where(Tenant.code.in_(sorted(grant.tenant_codes)))
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        tenants = tenants.where(sa.or_(Tenant.name_ja.like(like), Tenant.code.like(like)))
+    return tenants
+
+
+def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence[Any], kinds: list[str], kind: str,
+                          state: str, cutoffs: dict[Frequency, dt.date | None], page: int,
+                          per_page: int) -> tuple[list[CoverageRow], int]:
+    """A page of the matrix filtered on one kind's cells: that kind's rows find the matching
+    municipalities, then only the page's municipalities are read for every kind (the same cells
+    as the full matrix, fewer rows read)."""
+    one = _coverage_rows(session, grant, None, [kind])
+    matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
+    shown = matching[(page - 1) * per_page: page * per_page]
+    rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
+    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
+            for code, name in shown], len(matching)
+
+
+def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | None,
+                   kinds: Sequence[str] | None) -> dict[tuple[str, str], list[Any]]:
+    """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
+    provider the grant covers), by (provider, kind)."""
+    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
+                       Dataset.last_updated_on)
+             .where(Dataset.status == DatasetStatus.published,
+                    Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
+    if codes is not None:
+        query = query.where(Dataset.provider_code.in_(list(codes)))
+    elif not grant.all_tenants:
+        query = query.where(Dataset.provider_code.in_(sorted(grant.tenant_codes)))
+    found: dict[tuple[str, str], list[Any]] = {}
+    for row in session.execute(query):
+        found.setdefault((row.provider_code, row.standard_kind), []).append(row)
+    return found
+
+
+def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
+    """A provider's published datasets that are overdue or not conformant (its home page lists them)."""
+    authz.authorize(actor, "dataset.read", provider_code)
+    today = today or to_jst(utcnow()).date()
+    rows = session.scalars(sa.select(Dataset).where(Dataset.provider_code == provider_code,
+                                                    Dataset.status == DatasetStatus.published)
+                           .order_by(Dataset.title_ja)).all()
+    return [d for d in rows if is_overdue(d, today) or d.conformant is False]
+
+
+def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = None) -> int:
+    """Queue a Japanese reminder to each overdue dataset's contact, once per dataset and period."""
+    authz.authorize(actor, "dataset.review")
+    today = today or to_jst(utcnow()).date()
+    queued = 0
+    for dataset in session.scalars(sa.select(Dataset).where(Dataset.status == DatasetStatus.published)):
+        if not is_overdue(dataset, today):
+            continue
+        # the periods since the last update: one reminder each (a new update starts the count again)
+        days = OVERDUE_AFTER_DAYS[Frequency(dataset.frequency)] or 1
+        since = dataset.last_updated_on or to_jst(dataset.created_at).date()
+        period = max(0, (today - since).days) // days
+        message = outbox.queue(
+            session, kind="dataset.overdue", tenant=Recipient(dataset.provider_code, dataset.contact_email),
+            subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
+            body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
+                  f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
+                  f"（{dataset.last_updated_on or '未記入'}）から期間が過ぎています。データを更新し、最終更新日を改めてください。\n"),
+            dedupe_key=f"dataset.overdue:{dataset.uid}:{since.isoformat()}:{Frequency(dataset.frequency).value}:{period}")
+        queued += message is not None
+    if queued:
+        audit.record(session, actor, "dataset.remind", "dataset", "overdue", after={"reminders": queued})
+    return queued
