@@ -31,14 +31,13 @@ from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
-from core.validation import text_problem
+from core.validation import email_problem, text_field_problem, text_problem
 from tenancy.datasets import search_index, standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      PERSONAL_LABELS, STATUS_LABELS, Access, Dataset, DatasetCategory, DatasetCheck,
                                      DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms, Distribution, Frequency,
                                      PersonalInfo, search_text_of)
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 NAME_PATTERN = _NAME.pattern  # a dataset's catalogue name, as schemas state it
 _GRANTEE = re.compile(r"^([0-9]{6}|[0-9]{13}|group:[0-9]{1,9})$")
@@ -344,17 +343,6 @@ def provider_exists(session: Session, code: str) -> bool:
                                                            Organisation.status == MemberStatus.approved)) is not None
 
 
-def _text_field(found: list, field: str, value: str, en: str, ja: str, limit: int, *, required: bool = False,
-                single_line: bool = True) -> None:
-    if not value:
-        if required:
-            found.append(problem(field, f"Enter the {en}.", f"{ja}を入力してください。"))
-    elif len(value) > limit:
-        found.append(problem(field, f"The {en} is longer than {limit} characters.", f"{ja}は {limit} 文字以内にしてください。"))
-    elif (bad := text_problem(value, single_line=single_line)) is not None:
-        found.append(problem(field, *bad))
-
-
 # The free-text fields of a draft: (field, English name, Japanese name, longest, required, single line)
 _TEXT_FIELDS = (
     ("title_ja", "title", "タイトル", 200, True, True),
@@ -375,10 +363,11 @@ def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]
     order: the provider, the texts, the choices, the name and grantees, the distributions."""
     found = _provider_problems(session, draft.provider_code)
     for field, en, ja, limit, required, single_line in _TEXT_FIELDS:
-        _text_field(found, field, getattr(draft, field), en, ja, limit, required=required, single_line=single_line)
-    if draft.contact_email and (len(draft.contact_email) > 254 or not _EMAIL.match(draft.contact_email)):
-        found.append(problem("contact_email", f"{draft.contact_email} is not an e-mail address.",
-                             f"{draft.contact_email} はメールアドレスの形式ではありません。"))
+        issue = text_field_problem(field, getattr(draft, field), en, ja, limit, required=required, single_line=single_line)
+        if issue is not None:
+            found.append(issue)
+    if draft.contact_email and (issue := email_problem("contact_email", draft.contact_email)) is not None:
+        found.append(issue)  # the contact's address is optional; given, it is checked as every address is
     found += _choice_problems(session, draft)
     found += _access_problems(draft)
     for index, dist in enumerate(draft.distributions):

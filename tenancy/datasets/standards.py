@@ -129,7 +129,7 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None) -> C
         found.add(_entry(None, None, "The file is empty.", "ファイルが空です。"))
         return CheckResult(False, encoding, 0, found.total, found.listed)
     _check_header(kind, header, found)
-    data = "\n".join([",".join(_quote(n) for n in header), *text.split("\n", 1)[1:]]).encode("utf-8")
+    data = "".join([_header_line(header), *text.split("\n", 1)[1:]]).encode("utf-8")
     # the columns a file has are matched by name ("subset": an optional column may be left out)
     schema = Schema.from_descriptor({**{k: v for k, v in kind.descriptor.items() if k != "x-renkei"},
                                      "fieldsMatch": "subset"})
@@ -183,5 +183,8 @@ def _row_problem(kind: StandardKind, error: Any) -> dict[str, Any] | None:
     return _entry(row, column, error.message, f"形式に誤りがあります（{error.title}）。")
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
+def _header_line(names: list[str]) -> str:
+    """The header row again, its names trimmed, written by the csv module as the file's reader reads it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(names)
+    return buffer.getvalue()
