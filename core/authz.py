@@ -14,7 +14,7 @@ import dataclasses
 from typing import Literal
 
 from core.actor import Actor
-from core.errors import NotPermitted
+from core.errors import Invalid, NotPermitted, problem
 
 Scope = Literal["all", "own"]
 
@@ -205,6 +205,18 @@ def allowed(actor: Actor, action: str, tenant_code: str | None = None) -> bool:
     except NotPermitted:
         return False
     return True
+
+
+def acting_for(actor: Actor, named: str | None, field: str, which_en: str, which_ja: str) -> str:
+    """The party (a tenant's or an organisation's code) a person acts for: the one ``named`` in
+    ``field``, else the only one they belong to; a person of several or none must say which."""
+    if named:
+        return named
+    if len(actor.tenant_codes) == 1:
+        return next(iter(actor.tenant_codes))
+    raise Invalid(f"Say {which_en} ({field}): you belong to several or none.", f"{which_ja}（{field}）を指定してください。",
+                  problems=[problem(field, "Required when you belong to several or none.",
+                                    "複数の団体に所属している場合などは必須です。")])
 
 
 def check_grantable(actor: Actor, roles: set[str] | frozenset[str]) -> None:

@@ -411,14 +411,7 @@ def _notify_reacceptance(session: Session, version: AgreementVersion) -> list[st
 
 def tenant_for(actor: Actor, tenant_code: str | None) -> str:
     """The tenant a person acts for: the one named, or their only tenant."""
-    if tenant_code:
-        return tenant_code
-    if len(actor.tenant_codes) == 1:
-        return next(iter(actor.tenant_codes))
-    raise Invalid("Say which tenant this is for (tenant_code): you belong to several tenants or none.",
-                  "対象の団体コード（tenant_code）を指定してください。",
-                  problems=[problem("tenant_code", "Required when you belong to several tenants or none.",
-                                    "複数の団体に所属している場合などは必須です。")])
+    return authz.acting_for(actor, tenant_code, "tenant_code", "which tenant this is for", "対象の団体コード")
 
 
 def accept_version(session: Session, actor: Actor, document: AgreementDocument, number: int, seen_hash: str,

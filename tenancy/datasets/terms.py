@@ -198,14 +198,8 @@ class Standing:
 
 
 def _consumer(actor: Actor, consumer_code: str | None) -> str:
-    if consumer_code:
-        return consumer_code
-    if len(actor.tenant_codes) == 1:
-        return next(iter(actor.tenant_codes))
-    raise Invalid("Say which municipality or organisation accepts (consumer_code): you belong to several or none.",
-                  "同意する団体（consumer_code）を指定してください。",
-                  problems=[problem("consumer_code", "Required when you belong to several or none.",
-                                    "複数の団体に所属している場合などは必須です。")])
+    return authz.acting_for(actor, consumer_code, "consumer_code", "which municipality or organisation accepts",
+                            "同意する団体")
 
 
 def _visible_to(session: Session, dataset: Dataset, code: str) -> bool:

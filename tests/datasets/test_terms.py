@@ -97,6 +97,28 @@ def test_who_may_accept_and_what(db, sample_catalogue, tenant_factory):
     assert [(s.dataset.name, s.state) for s in terms.to_accept(db, KUMAMOTO_ADMIN)] == [(ACCIDENTS, "pending")]
 
 
+def test_a_person_of_two_municipalities_is_asked_which_one_accepts(db, sample_catalogue):
+    """Terms of a dataset and an agreement's version alike: a person who belongs to several
+    municipalities says which one accepts (the field is named), and naming one accepts for it."""
+    from core.errors import Invalid
+    from governance import agreements
+    from governance.models import AgreementDocument
+    from tenancy.datasets import terms
+
+    both = Actor(issuer="urn:test", subject="both-admin", name="熊本市・八代市 管理者", roles=frozenset({"municipal-admin"}),
+                 tenant_codes=frozenset({"431001", "432024"}))
+    current = shown(db, YATSUSHIRO_ADMIN).terms
+    with pytest.raises(Invalid) as unsaid:
+        terms.accept(db, both, ACCIDENTS, 1, current.content_hash)
+    assert [p["field"] for p in unsaid.value.problems] == ["consumer_code"]
+    assert "同意する団体（consumer_code）を指定してください" in unsaid.value.message_ja
+    terms.accept(db, both, ACCIDENTS, 1, current.content_hash, "432024")
+    assert [(s.dataset.name, s.state) for s in terms.to_accept(db, YATSUSHIRO_ADMIN)] == [(ACCIDENTS, "ok")]
+    with pytest.raises(Invalid) as unsaid_agreement:
+        agreements.accept_version(db, both, AgreementDocument.joint_use_agreement, 1, "0" * 64)
+    assert [p["field"] for p in unsaid_agreement.value.problems] == ["tenant_code"]
+
+
 def test_terms_are_written_only_for_terms_of_its_own_and_are_checked_before_review(db, operator, providers):
     from tenancy.datasets import operations, terms
 
