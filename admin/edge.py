@@ -9,31 +9,46 @@ One mechanism for every endpoint (nothing per endpoint):
 * **JSON bodies** (:func:`strict_loads`): duplicate keys, nesting deeper than
   :data:`MAX_JSON_DEPTH`, NaN/Infinity are refused (400); every string is checked with
   :func:`core.validation.text_problem` (no NUL, control character or lone surrogate) and every
-  integer must fit a bigint column (422, naming the field). Body models are then validated in
-  pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer. The body is
-  parsed once (the body model and ``request.get_json()`` reuse the value), and the depth and
-  per-value checks take a cheap path when the raw text proves they have nothing to find.
+  integer must fit a bigint column (422, naming the field). Every request reads JSON with it
+  (:class:`StrictJson`, given by :meth:`StrictOpenAPI.request_context`), so ``request.get_json()``
+  parses a body once, by these rules, and keeps the value. Body models are then validated in
+  pydantic's strict JSON mode (:func:`body_model`): ``false`` is not a number and ``"7"`` is not
+  an integer.
+* **Query strings** (:func:`query_model`): a query value for an integer field must be ASCII
+  digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
+  (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter;
+  then the query model reads the values.
+* **Text in addresses**: query names and values and the path follow the same text rule (422).
 * **Bodies** (:class:`BodyLimit`, every route): a body larger than ``MAX_CONTENT_LENGTH`` is
   refused with 413 the moment that is known: at once when its ``Content-Length`` says so (whether
   or not the route reads it), and, for a body streamed without a length (chunked), as soon as the
   first byte past the limit arrives, not after reading the limit's worth and handing the route a
   cut-off body (Werkzeug's own limit stops at the limit, and a truncated JSON body then read as a
   misleading 400).
-* **Query strings and path text**: the same text rule; a query value for an integer field must be
-  ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
-  (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
+
+Every API operation is registered through :class:`StrictAPIBlueprint` (the app is a
+:class:`StrictOpenAPI`): flask-openapi3's public ``create_view_func`` is overridden so that the
+query and body models are read by :func:`query_model` and :func:`body_model`, and the library
+reads the rest (path, headers) as before; a model's refusal goes through the app's
+``validation_error_callback``, as the library's own.
+
+The text and depth checks take a cheap path when the raw bytes prove they have nothing to find
+(:func:`_may_hold_bad_value`, :func:`_surely_shallow`, :func:`_plain_address`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
-from flask import Flask, request
+from flask import Flask, abort, current_app, request
+from flask_openapi3 import APIBlueprint, OpenAPI
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NotThisRoute
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.errors import problem
@@ -58,9 +73,7 @@ class StrictIntConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         number = int(value)
         if not 0 <= number <= INT32_MAX:
-            from werkzeug.routing import ValidationError
-
-            raise ValidationError()  # no route matches: a 404
+            raise NotThisRoute()  # no route matches: a 404
         return number
 
     def to_url(self, value: Any) -> str:
@@ -100,7 +113,7 @@ _NOT_QUOTE_OR_BRACKET = bytes(set(range(256)) - set(b'"[]{}'))
 
 def _surely_shallow(raw: bytes) -> bool:
     """True when ``raw`` (as JSON) is at most :data:`MAX_JSON_DEPTH` deep, proved cheaply; False
-    means "not proved" (then :func:`_too_deep` decides).
+    means "not proved" (then :func:`_too_deep` counts).
 
     Escapes are dropped (so ``\\"`` is no delimiter), then everything but quotes and brackets; the
     text between pairs of quotes (strings) goes; each pass of ``{}``/``[]`` removal peels one level
@@ -123,6 +136,8 @@ def _surely_shallow(raw: bytes) -> bool:
 
 
 def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` opens more than :data:`MAX_JSON_DEPTH` brackets at once outside its strings
+    (the rule, counted; :func:`_surely_shallow` first)."""
     if _surely_shallow(raw):
         return False
     depth = 0
@@ -160,6 +175,8 @@ def _field(path: str, key: Any) -> str:
 
 
 def _value_problems(value: Any, path: str, found: list[dict[str, str]]) -> None:
+    """Every string (keys too) :func:`text_problem` refuses and every integer beyond a bigint in
+    ``value``, appended to ``found`` naming its field (the full walk)."""
     if isinstance(value, str):
         issue = text_problem(value)
         if issue:
@@ -212,6 +229,18 @@ def strict_loads(raw: bytes | str) -> Any:
 
 _FIRST_INDEX = re.compile(r"^[^\[]*\[([0-9]+)\]")
 
+
+class StrictJson:
+    """A request's ``json_module`` (werkzeug's documented hook: an object with ``loads`` and
+    ``dumps``): ``request.get_json()`` reads a body with :func:`strict_loads`, once, and the request
+    keeps the value for every later reader (the body model, the CKAN actions)."""
+
+    loads = staticmethod(strict_loads)
+    dumps = staticmethod(json.dumps)
+
+
+# --- the fast checks ---------------------------------------------------------------------------------
+
 # Where a parsed value the walk refuses can come from, in the raw (UTF-8) text: a control character,
 # DEL or a lone surrogate is either there as itself (C0 and DEL as bytes, C1 as \xc2\x80-\x9f, a
 # surrogate as \xed\xa0-\xbf, which json decodes with surrogatepass) or written as an escape (\b,
@@ -235,7 +264,43 @@ def _may_hold_bad_value(data: bytes) -> bool:
     return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 
-# --- query strings and paths ---------------------------------------------------------------------
+# An address whose path (as the server decoded it) is printable ASCII and whose query string has
+# no percent-escape decodes to text without any control character, NUL or surrogate: the text
+# check has nothing to find in it, so a GET of an ordinary address skips it.
+_PLAIN_PATH = re.compile(r"[\x21-\x7e]*")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
+
+
+def _plain_address(environ: dict[str, Any]) -> bool:
+    return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
+            and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
+
+
+def check_request_text() -> None:
+    """Query values and path segments: no NUL, control character or lone surrogate (422)."""
+    found: list[dict[str, str]] = []
+    for key, value in request.args.items(multi=True):
+        issue = text_problem(key) or text_problem(value)
+        if issue:
+            found.append(problem(key if not text_problem(key) else "(query)", *issue))
+    issue = text_problem(request.path)
+    if issue:
+        found.append(problem("(path)", *issue))
+    if found:
+        raise _invalid(found)
+
+
+# --- query strings -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _QueryField:
+    key: str  # the name in the query string (the field's alias, if it has one)
+    many: bool  # a list: every value of the name; else the first
+    kinds: frozenset[str]  # integer, date, date-time: values checked strictly (:func:`_query_value_problem`)
+
+
+_QUERY_FIELDS: dict[type, tuple[_QueryField, ...]] = {}
+
 
 def _kinds(schema: dict[str, Any]) -> set[str]:
     """``integer``, ``date`` or ``date-time`` for a query field's JSON schema (optional or list too)."""
@@ -250,7 +315,22 @@ def _kinds(schema: dict[str, Any]) -> set[str]:
     return kinds
 
 
-def _query_value_problem(value: str, kinds: set[str]) -> tuple[str, str] | None:
+def _query_fields(model: Any) -> tuple[_QueryField, ...]:
+    """How ``model``'s fields are read from a query string, worked out once per model."""
+    fields = _QUERY_FIELDS.get(model)
+    if fields is None:
+        properties = model.model_json_schema().get("properties", {})
+        fields = []
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            schema = properties.get(key, {})
+            many = schema.get("type") == "array" or any(part.get("type") == "array" for part in schema.get("anyOf", []))
+            fields.append(_QueryField(key, many, frozenset(_kinds(schema))))
+        fields = _QUERY_FIELDS[model] = tuple(fields)
+    return fields
+
+
+def _query_value_problem(value: str, kinds: frozenset[str]) -> tuple[str, str] | None:
     if "integer" in kinds:
         if not _ASCII_INT.fullmatch(value) or abs(int(value)) > INT32_MAX:
             return (f"Must be a whole number in half-width digits, at most {INT32_MAX}.",
@@ -269,88 +349,72 @@ def _query_value_problem(value: str, kinds: set[str]) -> tuple[str, str] | None:
 
 def check_query(model: Any) -> None:
     """Refuse (422, naming the parameter) query values the ``model`` would read loosely."""
-    properties = model.model_json_schema().get("properties", {})
     found: list[dict[str, str]] = []
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        kinds = _kinds(properties.get(key, {}))
-        if not kinds:
-            continue
-        for value in request.args.getlist(key):
-            issue = _query_value_problem(value, kinds)
+    for field in _query_fields(model):
+        for value in request.args.getlist(field.key) if field.kinds else ():
+            issue = _query_value_problem(value, field.kinds)
             if issue:
-                found.append(problem(key, *issue))
+                found.append(problem(field.key, *issue))
                 break
     if found:
         raise _invalid(found)
 
 
-def check_request_text() -> None:
-    """Query values and path segments: no NUL, control character or lone surrogate (422)."""
-    found: list[dict[str, str]] = []
-    for key, value in request.args.items(multi=True):
-        issue = text_problem(key) or text_problem(value)
-        if issue:
-            found.append(problem(key if not text_problem(key) else "(query)", *issue))
-    issue = text_problem(request.path)
-    if issue:
-        found.append(problem("(path)", *issue))
-    if found:
-        raise _invalid(found)
+def query_values(model: Any, args: Any) -> dict[str, Any]:
+    """The query string (``args``, a werkzeug ``MultiDict``) as ``model`` reads it: a list field
+    takes every value of its name, any other field the first; any other name is passed on with
+    its first value, for the model to refuse or ignore."""
+    values: dict[str, Any] = {}
+    for field in _query_fields(model):
+        found = args.getlist(field.key)
+        if found:
+            values[field.key] = found if field.many else found[0]
+    for key, value in args.items():
+        values.setdefault(key, value)
+    return values
 
+
+def query_model(model: Any) -> Any:
+    """The request's query read by ``model``, strictly (:func:`check_query` first)."""
+    check_query(model)
+    return model.model_validate(query_values(model, request.args))
+
+
+# --- bodies as models --------------------------------------------------------------------------------
 
 def check_json_body() -> None:
     """A POST/PUT/PATCH body under /api: JSON (415 otherwise), parsed strictly (:func:`strict_loads`)."""
-    raw = request.get_data(cache=True)
-    if not raw:
+    if not request.get_data(cache=True):
         return
     if not request.is_json:
         raise EdgeRefusal(415, "Send the body as JSON with 'Content-Type: application/json'.",
                           "本文は JSON で送り、Content-Type: application/json を指定してください。")
-    value = strict_loads(raw)
-    # parsed once: request.get_json() and the body model (_strict_body) reuse this value
-    request._cached_json = (value, value)
-    request.environ[_PARSED] = value
+    request.get_json()  # parsed once (StrictJson): the body model and every other reader get this value
 
 
-_PARSED = "renkei.edge.json"
-
-
-# --- flask-openapi3: strict validation of query and body models ------------------------------------
-
-def _strict_query(query: Any, func_kwargs: dict) -> None:
-    check_query(query)
-    _original["query"](query, func_kwargs)
-
-
-def _strict_body(body: Any, func_kwargs: dict) -> None:
+def body_model(model: Any) -> Any:
+    """The request's JSON body read by ``model`` in pydantic's strict mode, or a refusal."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        func_kwargs["body"] = body.model_validate(obj=None)
-        return
-    # The body was already parsed by strict_loads (before_request). When strict validation of that
-    # value passes, it is the body (no second parse): JSON gave only dict, list, str, int, float,
-    # bool and None, and of these strict Python mode takes no more than strict JSON mode does. It
-    # refuses what JSON carries as text (dates, enums), so then, as for any refusal, the raw JSON
-    # decides as before. Pydantic's strict JSON mode keeps types exact (dates and enums still come
-    # as JSON strings); when it refuses, only the refusals of loose types count (a model's own
-    # before-validators may hand strict mode a string), and the model's ordinary validation decides
-    # the rest.
-    parsed = request.environ.get(_PARSED, _PARSED)
-    if parsed is not _PARSED:
-        try:
-            func_kwargs["body"] = body.model_validate(parsed, strict=True)
-            return
-        except ValidationError:
-            pass
+        return model.model_validate(obj=None)
+    # The body as parsed once (check_json_body). When strict validation of that value passes, it is
+    # the body (no second parse): JSON gave only dict, list, str, int, float, bool and None, and of
+    # these strict Python mode takes no more than strict JSON mode does. It refuses what JSON
+    # carries as text (dates, enums), so then, as for any refusal, the raw JSON decides. Pydantic's
+    # strict JSON mode keeps types exact (dates and enums still come as JSON strings); when it
+    # refuses, only the refusals of loose types count (a model's own before-validators may hand
+    # strict mode a string), and the model's ordinary validation decides the rest.
     try:
-        func_kwargs["body"] = body.model_validate_json(raw, strict=True)
-        return
+        return model.model_validate(request.get_json(force=True), strict=True)
+    except ValidationError:
+        pass
+    try:
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as error:
         loose = [item for item in error.errors(include_url=False) if _loose_type(item)]
     if loose:
         raise _invalid([problem(field_path(item["loc"]), *_EXACT[item["type"]]) for item in loose])
-    func_kwargs["body"] = body.model_validate_json(raw)
+    return model.model_validate_json(raw)
 
 
 _EXACT = {
@@ -374,41 +438,69 @@ def _loose_type(item: dict[str, Any]) -> bool:
     return kind in _EXACT
 
 
-_original: dict[str, Any] = {}
+# --- flask-openapi3: every operation reads its query and body here ------------------------------------
+
+class StrictModels:
+    """flask-openapi3's ``create_view_func`` (public: the scaffold builds every operation's view
+    with ``self.create_view_func``) with the query and body models left out of the library's
+    validation and read by :func:`query_model` and :func:`body_model` instead, after the
+    library's path and header models; a model's ``ValidationError`` answers through the app's
+    ``validation_error_callback``, as the library's own do."""
+
+    def create_view_func(self, func, header, cookie, path, query, form, body, raw, view_class=None,
+                         view_kwargs=None, responses=None, validate_response=None):
+        import functools
+        import inspect
+
+        if query is not None or body is not None:
+            if inspect.iscoroutinefunction(func):
+                raise TypeError(f"{func.__qualname__}: renkei's API operations are synchronous")
+            operation = func
+
+            @functools.wraps(operation, updated=())
+            def func(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    if query is not None:
+                        kwargs["query"] = query_model(query)
+                    if body is not None:
+                        kwargs["body"] = body_model(body)
+                except ValidationError as error:
+                    abort(current_app.validation_error_callback(error))
+                return operation(*args, **kwargs)
+
+        return super().create_view_func(func, header, cookie, path, None, form, None, raw, view_class=view_class,
+                                        view_kwargs=view_kwargs, responses=responses,
+                                        validate_response=validate_response)
+
+
+class StrictAPIBlueprint(StrictModels, APIBlueprint):
+    """The blueprint of every API module (admin/api): its operations read query and body strictly."""
+
+
+class StrictOpenAPI(StrictModels, OpenAPI):
+    """The app: an operation registered on it directly reads query and body strictly too, and
+    every request reads JSON with :func:`strict_loads`."""
+
+    def request_context(self, environ: dict[str, Any]) -> Any:
+        """Flask's request context, whose request reads JSON by :class:`StrictJson` (Flask gives
+        each request the app's JSON provider as ``json_module`` here; renkei's rule replaces it)."""
+        context = super().request_context(environ)
+        context.request.json_module = StrictJson
+        return context
 
 
 def install(app: Flask) -> None:
-    """Register the strict ``int`` converter (before any route) and the strict request checks."""
-    import flask_openapi3.request as openapi_request
-
+    """Register the strict ``int`` converter (before any route) and the request checks."""
     app.url_map.converters["int"] = StrictIntConverter
-    if not _original:
-        _original["query"] = openapi_request._validate_query
-        _original["body"] = openapi_request._validate_body
-        openapi_request._validate_query = _strict_query
-        openapi_request._validate_body = _strict_body
 
     @app.before_request
     def _edge() -> None:
         if not request.path.startswith("/api/"):
             return
+        if not _plain_address(request.environ):
+            check_request_text()
         if request.method in {"POST", "PUT", "PATCH"}:
-            check_request_text()
             check_json_body()
-        elif not _plain_address(request.environ):
-            check_request_text()
-
-
-# An address whose path (as the server decoded it) is printable ASCII and whose query string has
-# no percent-escape decodes to text without any control character, NUL or surrogate: the text
-# check has nothing to find in it, so a GET of an ordinary address skips it.
-_PLAIN_PATH = re.compile(r"[\x21-\x7e]*")
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
-
-
-def _plain_address(environ: dict[str, Any]) -> bool:
-    return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
-            and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
 
 
 # --- bodies ------------------------------------------------------------------------------------------

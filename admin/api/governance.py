@@ -11,12 +11,12 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, MAX_PAGE, PROBLEM_RESPONSES, tag
 from admin.api.contract import media
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from governance import agreements, audit, audit_export, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
@@ -24,9 +24,9 @@ from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, Versi
 from core.validation import ID_RANGE, StatedInSchema, TenantCode
 from tenancy.usage.quotas import QuotaPlanChange
 
-bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 
 # --- shapes ---------------------------------------------------------------------------------------

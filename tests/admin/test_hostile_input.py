@@ -53,6 +53,19 @@ def test_an_id_beyond_the_database_range_is_a_404_problem(open_api, path):
     problem_of(open_api.get(path), 404)
 
 
+def test_every_api_operation_reads_its_query_and_body_by_the_edges_rules(app):
+    """flask-openapi3's own readers are lenient (``?page=1.0``, ``"7"`` for 7); every API blueprint
+    and the app itself build their views through admin.edge's strict readers instead."""
+    from flask_openapi3 import APIBlueprint
+
+    from admin.edge import StrictAPIBlueprint, StrictOpenAPI
+
+    assert isinstance(app, StrictOpenAPI)
+    api = [blueprint for blueprint in app.blueprints.values() if isinstance(blueprint, APIBlueprint)]
+    assert api and all(isinstance(blueprint, StrictAPIBlueprint) for blueprint in api), \
+        [blueprint.name for blueprint in api if not isinstance(blueprint, StrictAPIBlueprint)]
+
+
 def test_full_width_digits_are_not_an_id(open_api):
     problem_of(open_api.get("/api/v1/billing/runs/１"), 404)
 
