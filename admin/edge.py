@@ -33,7 +33,10 @@ reads the rest (path, headers) as before; a model's refusal goes through the app
 ``validation_error_callback``, as the library's own.
 
 The text and depth checks take a cheap path when the raw bytes prove they have nothing to find
-(:func:`_may_hold_bad_value`, :func:`_surely_shallow`, :func:`_plain_address`).
+(:func:`_may_hold_bad_value`, :func:`_surely_shallow`, :func:`_plain_address`). Each is derived
+from the rule it stands for (:data:`core.validation.FORBIDDEN_CHARACTERS`, ``INT64_MAX``,
+:data:`MAX_JSON_DEPTH`) and proved against the full check by a property test
+(tests/admin/test_edge_fast_path.py): where it says "nothing to find", the full check finds nothing.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from werkzeug.routing import ValidationError as NotThisRoute
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.errors import problem
-from core.validation import INT32_MAX, INT64_MAX, field_path, text_problem
+from core.validation import FORBIDDEN_CHARACTERS, INT32_MAX, INT64_MAX, field_path, text_problem
 
 MAX_JSON_DEPTH = 32
 
@@ -239,47 +242,107 @@ class StrictJson:
     dumps = staticmethod(json.dumps)
 
 
-# --- the fast checks ---------------------------------------------------------------------------------
+# --- the fast checks, derived from the text rule ------------------------------------------------------
+#
+# A refused character (core.validation.FORBIDDEN_CHARACTERS) reaches a parsed value only where the
+# raw bytes write one: as its own UTF-8 bytes (json reads a lone surrogate written as bytes too:
+# surrogatepass) or as a JSON escape. What can start such a writing, and a pattern that finds every
+# one (a character's first two bytes, an escape's first three hex digits: a little more, never
+# less), are computed here from the rule's ranges, so that changing the rule changes these checks.
+# An integer beyond a bigint has at least as many digits in a row as INT64_MAX.
 
-# Where a parsed value the walk refuses can come from, in the raw (UTF-8) text: a control character,
-# DEL or a lone surrogate is either there as itself (C0 and DEL as bytes, C1 as \xc2\x80-\x9f, a
-# surrogate as \xed\xa0-\xbf, which json decodes with surrogatepass) or written as an escape (\b,
-# \f, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff; the patterns take a little more, never less);
-# an integer beyond a bigint has at least 19 digits in a row. Any other encoding json accepts
-# (UTF-16/32) has NUL bytes. A body with none of these needs no walk over its values.
-# bytes that cannot start such a value (deleted by translate: what is left may need the pattern)
-_HARMLESS_BYTES = bytes(set(range(256)) - set(b"\\\x7f\xc2\xed") - set(range(0x20)) | set(b"\t\n\r"))
-_BAD_VALUE_SOURCE = re.compile(rb"\\(?:[bf]|u(?:00[0-1]|00[7-9]|[dD][89a-fA-F]))|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-                               rb"|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
+_SHORT_ESCAPES = {"b": 0x08, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09, '"': 0x22, "\\": 0x5C, "/": 0x2F}  # RFC 8259
+
+
+def _refused(code_point: int) -> bool:
+    return any(low <= code_point <= high for low, high in FORBIDDEN_CHARACTERS)
+
+
+def _class(values: Iterable[int]) -> str:
+    """A regular expression's character class of ``values`` (bytes, or code points below 256)."""
+    return "[" + "".join(f"\\x{value:02x}" for value in sorted(set(values))) + "]"
+
+
+def _hex_pattern(words: set[str]) -> str:
+    """A pattern matching exactly ``words`` (lower-case hex digits, all of one length) in either
+    case: a trie whose branches with the same rest share one character class."""
+    if "" in words:
+        return ""
+    rests: dict[str, set[str]] = {}
+    for first in sorted({word[0] for word in words}):
+        rests.setdefault(_hex_pattern({word[1:] for word in words if word[0] == first}), set()).add(first)
+    branches = []
+    for rest, firsts in rests.items():
+        either_case = "".join(sorted(firsts | {first.upper() for first in firsts}))
+        branches.append((either_case if len(either_case) == 1 else f"[{either_case}]") + rest)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def _writings() -> tuple[set[int], bytes]:
+    """The bytes that can start a writing of a refused character, and a pattern finding each
+    writing: the character's first byte, or its first two (then the third is not looked at); or an
+    escape: a short one (``\\b``) or ``\\u`` and the first three of its four hex digits."""
+    code_points = [code_point for low, high in FORBIDDEN_CHARACTERS for code_point in range(low, high + 1)]
+    single: set[int] = set()
+    second_bytes: dict[int, set[int]] = {}
+    for code_point in code_points:
+        encoded = chr(code_point).encode("utf-8", "surrogatepass")
+        if len(encoded) == 1:
+            single.add(encoded[0])
+        else:
+            second_bytes.setdefault(encoded[0], set()).add(encoded[1])
+    raw = ([_class(single)] if single else []) + [f"\\x{lead:02x}{_class(seconds)}"
+                                                  for lead, seconds in sorted(second_bytes.items())]
+    short = "".join(letter for letter, code_point in _SHORT_ESCAPES.items() if _refused(code_point))
+    hex_escape = "u" + _hex_pattern({f"{code_point >> 4:03x}" for code_point in code_points})
+    escape = "\\\\(?:" + (f"[{short}]|" if short else "") + hex_escape + ")"
+    return single | set(second_bytes) | {ord("\\")}, "|".join([escape, *raw]).encode()
+
+
+_STARTS, _WRITING = _writings()
+_HARMLESS_BYTES = bytes(set(range(256)) - _STARTS)  # deleted by translate: what is left may need the pattern
+_BAD_VALUE_SOURCE = re.compile(_WRITING)
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-_LONG_DIGIT_RUN = b"0" * 19  # INT64_MAX has 19 digits: every shorter integer fits
+_LONG_DIGIT_RUN = b"0" * len(str(INT64_MAX))  # every integer of fewer digits fits a bigint
+_UTF8 = ("utf-8", "utf-8-sig")  # what the patterns read; json also takes UTF-16 and UTF-32
+# In an address: the same starting bytes but the backslash (PATH_INFO and QUERY_STRING carry the
+# raw bytes as latin-1 text, the path already unquoted and decoded by werkzeug with replacement),
+# and in the query what werkzeug decodes: "%" escapes, and "+" (a space) should the rule ever
+# refuse a space.
+_MAY_WRITE_IN_PATH = re.compile(_class(_STARTS - {ord("\\")}))
+_MAY_WRITE_IN_QUERY = re.compile(_class(_STARTS - {ord("\\")} | {ord("%")} | ({ord("+")} if _refused(0x20) else set())))
 
 
 def _may_hold_bad_value(data: bytes) -> bool:
     """False when no string in ``data`` can hold a character :func:`text_problem` refuses and no
     integer can exceed a bigint, so :func:`_value_problems` would find nothing (two translations
-    and a substring search; the exact pattern only runs if a byte that can start such a value occurs)."""
+    and a substring search; the pattern only runs if a byte that can start a writing occurs)."""
+    if json.detect_encoding(data) not in _UTF8:
+        return True
     if data.translate(None, _HARMLESS_BYTES) and _BAD_VALUE_SOURCE.search(data):
         return True
     return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 
-# An address whose path (as the server decoded it) is printable ASCII and whose query string has
-# no percent-escape decodes to text without any control character, NUL or surrogate: the text
-# check has nothing to find in it, so a GET of an ordinary address skips it.
-_PLAIN_PATH = re.compile(r"[\x21-\x7e]*")
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
-
-
 def _plain_address(environ: dict[str, Any]) -> bool:
-    return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
-            and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
+    """True when the path and the query string, as werkzeug decodes them, cannot hold a refused
+    character, so :func:`check_request_text` would find nothing: the query is ASCII (other bytes
+    may be no UTF-8, which only the full check reads) and neither holds a byte that can start one."""
+    query = environ.get("QUERY_STRING", "")
+    return (_MAY_WRITE_IN_PATH.search(environ.get("PATH_INFO", "")) is None
+            and query.isascii() and _MAY_WRITE_IN_QUERY.search(query) is None)
 
 
 def check_request_text() -> None:
-    """Query values and path segments: no NUL, control character or lone surrogate (422)."""
+    """Query names and values and the path: no NUL, control character or lone surrogate (422); a
+    query string that is no UTF-8 text (raw bytes werkzeug cannot decode) is a 400."""
+    try:
+        args = request.args
+    except UnicodeDecodeError:
+        raise EdgeRefusal(400, "The query string is not UTF-8 text: percent-encode what is not ASCII.",
+                          "クエリ文字列が UTF-8 ではありません。ASCII 以外の文字はパーセントエンコードしてください。") from None
     found: list[dict[str, str]] = []
-    for key, value in request.args.items(multi=True):
+    for key, value in args.items(multi=True):
         issue = text_problem(key) or text_problem(value)
         if issue:
             found.append(problem(key if not text_problem(key) else "(query)", *issue))

@@ -127,6 +127,20 @@ def test_a_nul_byte_in_a_query_or_path_is_refused(open_api):
     assert fields(body) == {"q"}
 
 
+@pytest.mark.parametrize("query", [b"page=\xff", b"x=\xed\xa0\x80", b"q=\xc3"])
+def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_a_400(app, open_api, query):
+    """Raw bytes in the request target (a server passes them on as they came): werkzeug cannot read
+    them as text; the edge says so instead of a 500."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/api/v1/tenants", base_url="http://renkei.test").get_environ()
+    environ["QUERY_STRING"] = query.decode("latin-1")
+    with app.request_context(environ):
+        response = app.full_dispatch_request()
+    body = problem_of(response, 400)
+    assert "UTF-8" in body["detail_en"] and "UTF-8" in body["detail_ja"]
+
+
 def test_a_query_id_beyond_the_integer_column_is_refused_naming_it(open_api):
     body = problem_of(open_api.get("/api/v1/billing/ledger/entries?run_id=2147483648"), 422)
     assert fields(body) == {"run_id"}
