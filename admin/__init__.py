@@ -120,10 +120,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     register_cli(app)
     problems.install_retry(app)  # a read that met a dropped database connection is tried once more
-    from admin import hotpath
-
     edge.install_body_limit(app)  # bodies over MAX_CONTENT_LENGTH refused as they arrive, on every route
-    hotpath.install(app)  # the hottest read answered from memory in front of Flask
     from admin import proxies
 
     proxies.install(app)  # outermost: forwarded headers believed only from RENKEI_TRUSTED_PROXIES (by address)

@@ -254,45 +254,17 @@ def open_api(app, client):
     app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
 
 
-class CountingWsgi:
-    """Flask's WSGI callable behind the hot path (admin/hotpath.py), counting the requests that reach it."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.inner(environ, start_response)
-
-
 @pytest.fixture
 def long_memories(app, monkeypatch):
     """Memories kept long enough that a slow machine does not make a read go back to the database
-    (or the hot path step aside) between two requests of a test; a write still empties them at
-    once: no admin-events poll due, a deny list and tenant bodies younger than their bound (quota
-    entries keep their 5 s)."""
+    between two requests of a test; a write still empties them at once: no admin-events poll due,
+    a deny list and tenant bodies younger than their bound (quota entries keep their 5 s)."""
     from tenancy.identity.denylist import DenyListCache
 
     monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
     monkeypatch.setitem(app.config, "RENKEI_TENANT_CACHE_SECONDS", 60)
     monkeypatch.setitem(app.extensions, "renkei_deny_list", DenyListCache(max_age=60))
     monkeypatch.delitem(app.extensions, "renkei_tenant_bodies", raising=False)  # made again with 60 s
-
-
-@pytest.fixture
-def flask_side(app, monkeypatch, long_memories):
-    """The app with the hot path in front of a counter of what reaches Flask (``.calls``; ``.inner``
-    is Flask itself, for the answer a process with the hot path off gives)."""
-    from admin.hotpath import HotPath
-
-    from admin.proxies import TrustedProxies
-
-    outer = app.wsgi_app
-    hot = outer.wsgi_app if isinstance(outer, TrustedProxies) else outer  # the proxy layer is outermost
-    assert isinstance(hot, HotPath), "the hot path is installed by create_app"
-    counter = CountingWsgi(hot.wsgi_app)
-    monkeypatch.setattr(hot, "wsgi_app", counter)
-    return counter
 
 
 def owner_bind(session):

@@ -142,14 +142,9 @@ class QuotaDecisionOut(BaseModel):
             "(api_calls) count the current Japan-time month and start again at zero each month."))
 def quota_check(path: TenantPath, query: QuotaCheckQuery):
     decision = quotas.check_quota(db.session, current_actor(), quota_cache(), path.code, query.metric, query.quantity)
-    body, extra = quota_answer(current_app, decision)
-    return Response(body, mimetype="application/json", headers=extra)
-
-
-def quota_answer(app: Any, decision: quotas.QuotaDecision) -> tuple[bytes, list[tuple[str, str]]]:
-    """The quota check's body and headers: the one writing of its answer (this route and the hot path)."""
-    body = app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"
-    return body.encode(), ([] if decision.remaining is None else [("X-Quota-Remaining", str(decision.remaining))])
+    body = current_app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"
+    headers = {} if decision.remaining is None else {"X-Quota-Remaining": str(decision.remaining)}
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 # --- usage of a tenant, reports ----------------------------------------------------------------
