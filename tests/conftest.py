@@ -267,6 +267,17 @@ def long_memories(app, monkeypatch):
     monkeypatch.delitem(app.extensions, "renkei_tenant_bodies", raising=False)  # made again with 60 s
 
 
+@pytest.fixture
+def request_log_folder(app, monkeypatch, tmp_path):
+    """The request log written into a folder of the test's own; the day file the log keeps open is
+    closed afterwards (the folder is removed after the test)."""
+    from admin import request_log
+
+    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", str(tmp_path))
+    yield tmp_path
+    request_log.close_all()
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""

@@ -15,14 +15,6 @@ import pytest
 QUOTA = "/api/v1/tenants/431001/quota-check?metric=api_calls"
 
 
-@pytest.fixture(autouse=True)
-def _log_files_closed():
-    from admin import request_log
-
-    yield
-    request_log.close_all()
-
-
 @pytest.fixture
 def stamped(app, monkeypatch):
     """An after-request hook added to the app, as a future header hook would be."""
@@ -53,16 +45,15 @@ def test_the_limits_on_a_request_head_hold_for_a_repeated_read(client, tenant_fa
     assert client.get("/api/v1/tenants/431001", headers=many).status_code == 431
 
 
-def test_a_repeated_read_gives_the_same_bytes_and_is_logged_each_time(app, client, tenant_factory, as_operator,
-                                                                      long_memories, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", str(tmp_path))
+def test_a_repeated_read_gives_the_same_bytes_and_is_logged_each_time(client, tenant_factory, as_operator,
+                                                                      long_memories, request_log_folder):
     tenant_factory("431001", contacts=[{"role": "admin", "name": "熊本 太郎", "email": "t@example.jp"}])
     headers = {**as_operator, "X-Request-ID": "gateway-1"}
     first = client.get("/api/v1/tenants/431001", headers=headers)
     second = client.get("/api/v1/tenants/431001", headers=headers)  # from memory
     assert _answer(second) == _answer(first)
     assert first.headers["X-Request-ID"] == "gateway-1"
-    logged = [json.loads(line) for path in tmp_path.iterdir() for line in path.read_text(encoding="utf-8").splitlines()]
+    logged = [json.loads(line) for path in request_log_folder.iterdir() for line in path.read_text(encoding="utf-8").splitlines()]
     assert [{k: v for k, v in entry.items() if k not in ("time", "duration_ms")} for entry in logged] == [
         {"request_id": "gateway-1", "actor": logged[0]["actor"], "tenant": "431001", "method": "GET",
          "path": "/api/v1/tenants/431001", "status": 200}] * 2
