@@ -41,6 +41,8 @@ from the rule it stands for (:data:`core.validation.FORBIDDEN_CHARACTERS`, ``INT
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -512,16 +514,13 @@ class StrictModels:
 
     def create_view_func(self, func, header, cookie, path, query, form, body, raw, view_class=None,
                          view_kwargs=None, responses=None, validate_response=None):
-        import functools
-        import inspect
-
+        operation = func
         if query is not None or body is not None:
             if inspect.iscoroutinefunction(func):
                 raise TypeError(f"{func.__qualname__}: renkei's API operations are synchronous")
-            operation = func
 
-            @functools.wraps(operation, updated=())
-            def func(*args: Any, **kwargs: Any) -> Any:
+            @functools.wraps(func, updated=())
+            def operation(*args: Any, **kwargs: Any) -> Any:
                 try:
                     if query is not None:
                         kwargs["query"] = query_model(query)
@@ -529,9 +528,9 @@ class StrictModels:
                         kwargs["body"] = body_model(body)
                 except ValidationError as error:
                     abort(current_app.validation_error_callback(error))
-                return operation(*args, **kwargs)
+                return func(*args, **kwargs)
 
-        return super().create_view_func(func, header, cookie, path, None, form, None, raw, view_class=view_class,
+        return super().create_view_func(operation, header, cookie, path, None, form, None, raw, view_class=view_class,
                                         view_kwargs=view_kwargs, responses=responses,
                                         validate_response=validate_response)
 
@@ -547,9 +546,16 @@ class StrictOpenAPI(StrictModels, OpenAPI):
     def request_context(self, environ: dict[str, Any]) -> Any:
         """Flask's request context, whose request reads JSON by :class:`StrictJson` (Flask gives
         each request the app's JSON provider as ``json_module`` here; renkei's rule replaces it)."""
-        context = super().request_context(environ)
-        context.request.json_module = StrictJson
-        return context
+        return _reading_strict_json(super().request_context(environ))
+
+    def test_request_context(self, *args: Any, **kwargs: Any) -> Any:
+        """The same for a request context a test makes."""
+        return _reading_strict_json(super().test_request_context(*args, **kwargs))
+
+
+def _reading_strict_json(context: Any) -> Any:
+    context.request.json_module = StrictJson
+    return context
 
 
 def install(app: Flask) -> None:
