@@ -21,6 +21,7 @@ from admin.extensions import db
 from governance import agreements, audit, audit_export, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
+from core import checkpoints
 from core.validation import ID_RANGE, StatedInSchema, TenantCode
 from tenancy.usage.quotas import QuotaPlanChange
 
@@ -73,7 +74,7 @@ class ExportQuery(BaseModel):
 
 
 class VerificationQuery(BaseModel):
-    checkpoint: list[Annotated[str, StatedInSchema(pattern=r"^[0-9]+:[0-9a-fA-F]{64}$")]] = Field(
+    checkpoint: list[Annotated[str, StatedInSchema(pattern=checkpoints.PAIR_PATTERN)]] = Field(
         default_factory=list, description="SEQ:HASH pairs written down earlier")
 
 
@@ -434,11 +435,12 @@ def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
 
     pairs = []
     for text in texts:
-        seq, _, digest = text.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        try:
+            pairs.append(checkpoints.parse_pair(text))
+        except ValueError:
             raise Invalid(f"Checkpoint {text!r} is not SEQ:HASH.", f"チェックポイント {text!r} は「番号:ハッシュ値」の形式ではありません。",
-                          problems=[problem("checkpoint", "Use SEQ:HASH (64 hex digits).", "番号:ハッシュ値（16進64桁）で指定してください。")])
-        pairs.append((int(seq), digest.lower()))
+                          problems=[problem("checkpoint", "Use SEQ:HASH (a number of at most 18 digits, 64 hex digits).",
+                                            "番号:ハッシュ値（18桁以内の番号、16進64桁）で指定してください。")]) from None
     return pairs
 
 
