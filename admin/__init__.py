@@ -47,7 +47,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
     from flask_babel import lazy_gettext
-    from flask_openapi3 import Info, OpenAPI
+    from flask_openapi3 import Info
 
     from admin import api, auth, edge, health, i18n, problems, request_log, views, wiring
     from admin.extensions import db
@@ -62,7 +62,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     _import_models()
     wiring.wire()
 
-    app = OpenAPI(
+    app = edge.StrictOpenAPI(  # flask-openapi3's app; every operation reads its query and body by the edge's rules
         __name__,
         info=Info(title="renkei API", version="1", description="参加団体・利用者・負担金・協定の管理 API"),
         security_schemes=api.SECURITY_SCHEMES,
@@ -85,7 +85,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     problems.init_app(app)
     request_log.init_app(app)  # before the others: its after-request runs last and logs the final status
     auth.init_app(app)
-    edge.install(app)  # strict int converter, JSON, query and text checks: before any route
+    edge.install(app)  # strict int converter, request class (JSON) and text checks: before any route
     app.after_request(_finish_request)
     app.teardown_request(_rollback_on_error)
 
@@ -120,10 +120,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     register_cli(app)
     problems.install_retry(app)  # a read that met a dropped database connection is tried once more
-    from admin import hotpath
-
     edge.install_body_limit(app)  # bodies over MAX_CONTENT_LENGTH refused as they arrive, on every route
-    hotpath.install(app)  # the hottest read answered from memory in front of Flask
     from admin import proxies
 
     proxies.install(app)  # outermost: forwarded headers believed only from RENKEI_TRUSTED_PROXIES (by address)

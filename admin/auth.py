@@ -273,30 +273,6 @@ def request_id(sent: str) -> str:
     return sent if _REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
 
 
-def memory_actor(app: Flask, authorization: str, remote_addr: str | None, request_id: str) -> Actor | None:
-    """The actor of an API request when every check of :func:`_authenticate_api` can be answered
-    from this process's memory and all of them pass: a bearer token the validator has verified
-    before and still valid, no admin-events poll due, the deny list's copy fresh and not naming
-    the person, not an API client's token (its state is read on the full path). ``None``
-    otherwise: the full path then decides, and it alone answers every refusal (the hot reads of
-    :mod:`admin.hotpath` fall back to it)."""
-    validator = app.extensions.get("renkei_token_validator")
-    denied = app.extensions.get("renkei_deny_list")
-    token = _bearer(authorization)
-    if validator is None or denied is None or token is None:
-        return None
-    if _events_interval(app) > 0:
-        events = app.extensions.get("renkei_admin_events")
-        if events is None or time.monotonic() >= events["due"]:
-            return None
-    claims = validator.remembered(token)
-    if claims is None or _is_client_token(claims):  # a client token: its state is asked on the full path
-        return None
-    if denied.known_refused(claims["sub"], claims.get("iat")) is not False:
-        return None
-    return actor_from_claims(claims, KNOWN_ROLES, request_id=request_id, source_ip=remote_addr)
-
-
 # Public reads under /api: a reader without a token is anonymous (their blueprint asks
 # :func:`optional_actor`); every other address under /api needs a token.
 PUBLIC_API_PREFIXES = ("/api/3/", "/api/3", "/api/action/")

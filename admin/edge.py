@@ -9,35 +9,55 @@ One mechanism for every endpoint (nothing per endpoint):
 * **JSON bodies** (:func:`strict_loads`): duplicate keys, nesting deeper than
   :data:`MAX_JSON_DEPTH`, NaN/Infinity are refused (400); every string is checked with
   :func:`core.validation.text_problem` (no NUL, control character or lone surrogate) and every
-  integer must fit a bigint column (422, naming the field). Body models are then validated in
-  pydantic's strict JSON mode: ``false`` is not a number and ``"7"`` is not an integer. The body is
-  parsed once (the body model and ``request.get_json()`` reuse the value), and the depth and
-  per-value checks take a cheap path when the raw text proves they have nothing to find.
+  integer must fit a bigint column (422, naming the field). Every request reads JSON with it
+  (:class:`StrictJson`, given by :meth:`StrictOpenAPI.request_context`), so ``request.get_json()``
+  parses a body once, by these rules, and keeps the value. Body models are then validated in
+  pydantic's strict JSON mode (:func:`body_model`): ``false`` is not a number and ``"7"`` is not
+  an integer.
+* **Query strings** (:func:`query_model`): a query value for an integer field must be ASCII
+  digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
+  (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter;
+  then the query model reads the values.
+* **Text in addresses**: query names and values and the path follow the same text rule (422).
 * **Bodies** (:class:`BodyLimit`, every route): a body larger than ``MAX_CONTENT_LENGTH`` is
   refused with 413 the moment that is known: at once when its ``Content-Length`` says so (whether
   or not the route reads it), and, for a body streamed without a length (chunked), as soon as the
   first byte past the limit arrives, not after reading the limit's worth and handing the route a
   cut-off body (Werkzeug's own limit stops at the limit, and a truncated JSON body then read as a
   misleading 400).
-* **Query strings and path text**: the same text rule; a query value for an integer field must be
-  ASCII digits within 2^31-1, a date field ``YYYY-MM-DD`` within the supported years
-  (:mod:`core.calendar`), so ``?to=0`` and ``from=0001-01-01`` are refused naming the parameter.
+
+Every API operation is registered through :class:`StrictAPIBlueprint` (the app is a
+:class:`StrictOpenAPI`): flask-openapi3's public ``create_view_func`` is overridden so that the
+query and body models are read by :func:`query_model` and :func:`body_model`, and the library
+reads the rest (path, headers) as before; a model's refusal goes through the app's
+``validation_error_callback``, as the library's own.
+
+The text and depth checks take a cheap path when the raw bytes prove they have nothing to find
+(:func:`_may_hold_bad_value`, :func:`_surely_shallow`, :func:`_plain_address`). Each is derived
+from the rule it stands for (:data:`core.validation.FORBIDDEN_CHARACTERS`, ``INT64_MAX``,
+:data:`MAX_JSON_DEPTH`) and proved against the full check by a property test
+(tests/admin/test_edge_fast_path.py): where it says "nothing to find", the full check finds nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
-from flask import Flask, request
+from flask import Flask, abort, current_app, request
+from flask_openapi3 import APIBlueprint, OpenAPI
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NotThisRoute
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.errors import problem
-from core.validation import INT32_MAX, INT64_MAX, field_path, text_problem
+from core.validation import FORBIDDEN_CHARACTERS, INT32_MAX, INT64_MAX, field_path, text_problem
 
 MAX_JSON_DEPTH = 32
 
@@ -58,9 +78,7 @@ class StrictIntConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         number = int(value)
         if not 0 <= number <= INT32_MAX:
-            from werkzeug.routing import ValidationError
-
-            raise ValidationError()  # no route matches: a 404
+            raise NotThisRoute()  # no route matches: a 404
         return number
 
     def to_url(self, value: Any) -> str:
@@ -100,7 +118,7 @@ _NOT_QUOTE_OR_BRACKET = bytes(set(range(256)) - set(b'"[]{}'))
 
 def _surely_shallow(raw: bytes) -> bool:
     """True when ``raw`` (as JSON) is at most :data:`MAX_JSON_DEPTH` deep, proved cheaply; False
-    means "not proved" (then :func:`_too_deep` decides).
+    means "not proved" (then :func:`_too_deep` counts).
 
     Escapes are dropped (so ``\\"`` is no delimiter), then everything but quotes and brackets; the
     text between pairs of quotes (strings) goes; each pass of ``{}``/``[]`` removal peels one level
@@ -123,6 +141,8 @@ def _surely_shallow(raw: bytes) -> bool:
 
 
 def _too_deep(raw: bytes) -> bool:
+    """Whether ``raw`` opens more than :data:`MAX_JSON_DEPTH` brackets at once outside its strings
+    (the rule, counted; :func:`_surely_shallow` first)."""
     if _surely_shallow(raw):
         return False
     depth = 0
@@ -160,6 +180,8 @@ def _field(path: str, key: Any) -> str:
 
 
 def _value_problems(value: Any, path: str, found: list[dict[str, str]]) -> None:
+    """Every string (keys too) :func:`text_problem` refuses and every integer beyond a bigint in
+    ``value``, appended to ``found`` naming its field (the full walk)."""
     if isinstance(value, str):
         issue = text_problem(value)
         if issue:
@@ -212,30 +234,138 @@ def strict_loads(raw: bytes | str) -> Any:
 
 _FIRST_INDEX = re.compile(r"^[^\[]*\[([0-9]+)\]")
 
-# Where a parsed value the walk refuses can come from, in the raw (UTF-8) text: a control character,
-# DEL or a lone surrogate is either there as itself (C0 and DEL as bytes, C1 as \xc2\x80-\x9f, a
-# surrogate as \xed\xa0-\xbf, which json decodes with surrogatepass) or written as an escape (\b,
-# \f, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff; the patterns take a little more, never less);
-# an integer beyond a bigint has at least 19 digits in a row. Any other encoding json accepts
-# (UTF-16/32) has NUL bytes. A body with none of these needs no walk over its values.
-# bytes that cannot start such a value (deleted by translate: what is left may need the pattern)
-_HARMLESS_BYTES = bytes(set(range(256)) - set(b"\\\x7f\xc2\xed") - set(range(0x20)) | set(b"\t\n\r"))
-_BAD_VALUE_SOURCE = re.compile(rb"\\(?:[bf]|u(?:00[0-1]|00[7-9]|[dD][89a-fA-F]))|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-                               rb"|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
+
+class StrictJson:
+    """A request's ``json_module`` (werkzeug's documented hook: an object with ``loads`` and
+    ``dumps``): ``request.get_json()`` reads a body with :func:`strict_loads`, once, and the request
+    keeps the value for every later reader (the body model, the CKAN actions)."""
+
+    loads = staticmethod(strict_loads)
+    dumps = staticmethod(json.dumps)
+
+
+# --- the fast checks, derived from the text rule ------------------------------------------------------
+#
+# A refused character (core.validation.FORBIDDEN_CHARACTERS) reaches a parsed value only where the
+# raw bytes write one: as its own UTF-8 bytes (json reads a lone surrogate written as bytes too:
+# surrogatepass) or as a JSON escape. What can start such a writing, and a pattern that finds every
+# one (a character's first two bytes, an escape's first three hex digits: a little more, never
+# less), are computed here from the rule's ranges, so that changing the rule changes these checks.
+# An integer beyond a bigint has at least as many digits in a row as INT64_MAX.
+
+_SHORT_ESCAPES = {"b": 0x08, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09, '"': 0x22, "\\": 0x5C, "/": 0x2F}  # RFC 8259
+
+
+def _refused(code_point: int) -> bool:
+    return any(low <= code_point <= high for low, high in FORBIDDEN_CHARACTERS)
+
+
+def _class(values: Iterable[int]) -> str:
+    """A regular expression's character class of ``values`` (bytes, or code points below 256)."""
+    return "[" + "".join(f"\\x{value:02x}" for value in sorted(set(values))) + "]"
+
+
+def _hex_pattern(words: set[str]) -> str:
+    """A pattern matching exactly ``words`` (lower-case hex digits, all of one length) in either
+    case: a trie whose branches with the same rest share one character class."""
+    if "" in words:
+        return ""
+    rests: dict[str, set[str]] = {}
+    for first in sorted({word[0] for word in words}):
+        rests.setdefault(_hex_pattern({word[1:] for word in words if word[0] == first}), set()).add(first)
+    branches = []
+    for rest, firsts in rests.items():
+        either_case = "".join(sorted(firsts | {first.upper() for first in firsts}))
+        branches.append((either_case if len(either_case) == 1 else f"[{either_case}]") + rest)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def _writings() -> tuple[set[int], bytes]:
+    """The bytes that can start a writing of a refused character, and a pattern finding each
+    writing: the character's first byte, or its first two (then the third is not looked at); or an
+    escape: a short one (``\\b``) or ``\\u`` and the first three of its four hex digits."""
+    code_points = [code_point for low, high in FORBIDDEN_CHARACTERS for code_point in range(low, high + 1)]
+    single: set[int] = set()
+    second_bytes: dict[int, set[int]] = {}
+    for code_point in code_points:
+        encoded = chr(code_point).encode("utf-8", "surrogatepass")
+        if len(encoded) == 1:
+            single.add(encoded[0])
+        else:
+            second_bytes.setdefault(encoded[0], set()).add(encoded[1])
+    raw = ([_class(single)] if single else []) + [f"\\x{lead:02x}{_class(seconds)}"
+                                                  for lead, seconds in sorted(second_bytes.items())]
+    short = "".join(letter for letter, code_point in _SHORT_ESCAPES.items() if _refused(code_point))
+    hex_escape = "u" + _hex_pattern({f"{code_point >> 4:03x}" for code_point in code_points})
+    escape = "\\\\(?:" + (f"[{short}]|" if short else "") + hex_escape + ")"
+    return single | set(second_bytes) | {ord("\\")}, "|".join([escape, *raw]).encode()
+
+
+_STARTS, _WRITING = _writings()
+_HARMLESS_BYTES = bytes(set(range(256)) - _STARTS)  # deleted by translate: what is left may need the pattern
+_BAD_VALUE_SOURCE = re.compile(_WRITING)
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-_LONG_DIGIT_RUN = b"0" * 19  # INT64_MAX has 19 digits: every shorter integer fits
+_LONG_DIGIT_RUN = b"0" * len(str(INT64_MAX))  # every integer of fewer digits fits a bigint
+_UTF8 = ("utf-8", "utf-8-sig")  # what the patterns read; json also takes UTF-16 and UTF-32
+# In an address: the same starting bytes but the backslash (PATH_INFO and QUERY_STRING carry the
+# raw bytes as latin-1 text, the path already unquoted and decoded by werkzeug with replacement),
+# and in the query what werkzeug decodes: "%" escapes, and "+" (a space) should the rule ever
+# refuse a space.
+_MAY_WRITE_IN_PATH = re.compile(_class(_STARTS - {ord("\\")}))
+_MAY_WRITE_IN_QUERY = re.compile(_class(_STARTS - {ord("\\")} | {ord("%")} | ({ord("+")} if _refused(0x20) else set())))
 
 
 def _may_hold_bad_value(data: bytes) -> bool:
     """False when no string in ``data`` can hold a character :func:`text_problem` refuses and no
     integer can exceed a bigint, so :func:`_value_problems` would find nothing (two translations
-    and a substring search; the exact pattern only runs if a byte that can start such a value occurs)."""
+    and a substring search; the pattern only runs if a byte that can start a writing occurs)."""
+    if json.detect_encoding(data) not in _UTF8:
+        return True
     if data.translate(None, _HARMLESS_BYTES) and _BAD_VALUE_SOURCE.search(data):
         return True
     return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 
-# --- query strings and paths ---------------------------------------------------------------------
+def _plain_address(environ: dict[str, Any]) -> bool:
+    """True when the path and the query string, as werkzeug decodes them, cannot hold a refused
+    character, so :func:`check_request_text` would find nothing: the query is ASCII (other bytes
+    may be no UTF-8, which only the full check reads) and neither holds a byte that can start one."""
+    query = environ.get("QUERY_STRING", "")
+    return (_MAY_WRITE_IN_PATH.search(environ.get("PATH_INFO", "")) is None
+            and query.isascii() and _MAY_WRITE_IN_QUERY.search(query) is None)
+
+
+def check_request_text() -> None:
+    """Query names and values and the path: no NUL, control character or lone surrogate (422); a
+    query string that is no UTF-8 text (raw bytes werkzeug cannot decode) is a 400."""
+    try:
+        args = request.args
+    except UnicodeDecodeError:
+        raise EdgeRefusal(400, "The query string is not UTF-8 text: percent-encode what is not ASCII.",
+                          "クエリ文字列が UTF-8 ではありません。ASCII 以外の文字はパーセントエンコードしてください。") from None
+    found: list[dict[str, str]] = []
+    for key, value in args.items(multi=True):
+        issue = text_problem(key) or text_problem(value)
+        if issue:
+            found.append(problem(key if not text_problem(key) else "(query)", *issue))
+    issue = text_problem(request.path)
+    if issue:
+        found.append(problem("(path)", *issue))
+    if found:
+        raise _invalid(found)
+
+
+# --- query strings -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _QueryField:
+    key: str  # the name in the query string (the field's alias, if it has one)
+    many: bool  # a list: every value of the name; else the first
+    kinds: frozenset[str]  # integer, date, date-time: values checked strictly (:func:`_query_value_problem`)
+
+
+_QUERY_FIELDS: dict[type, tuple[_QueryField, ...]] = {}
+
 
 def _kinds(schema: dict[str, Any]) -> set[str]:
     """``integer``, ``date`` or ``date-time`` for a query field's JSON schema (optional or list too)."""
@@ -250,7 +380,22 @@ def _kinds(schema: dict[str, Any]) -> set[str]:
     return kinds
 
 
-def _query_value_problem(value: str, kinds: set[str]) -> tuple[str, str] | None:
+def _query_fields(model: Any) -> tuple[_QueryField, ...]:
+    """How ``model``'s fields are read from a query string, worked out once per model."""
+    fields = _QUERY_FIELDS.get(model)
+    if fields is None:
+        properties = model.model_json_schema().get("properties", {})
+        fields = []
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            schema = properties.get(key, {})
+            many = schema.get("type") == "array" or any(part.get("type") == "array" for part in schema.get("anyOf", []))
+            fields.append(_QueryField(key, many, frozenset(_kinds(schema))))
+        fields = _QUERY_FIELDS[model] = tuple(fields)
+    return fields
+
+
+def _query_value_problem(value: str, kinds: frozenset[str]) -> tuple[str, str] | None:
     if "integer" in kinds:
         if not _ASCII_INT.fullmatch(value) or abs(int(value)) > INT32_MAX:
             return (f"Must be a whole number in half-width digits, at most {INT32_MAX}.",
@@ -269,88 +414,72 @@ def _query_value_problem(value: str, kinds: set[str]) -> tuple[str, str] | None:
 
 def check_query(model: Any) -> None:
     """Refuse (422, naming the parameter) query values the ``model`` would read loosely."""
-    properties = model.model_json_schema().get("properties", {})
     found: list[dict[str, str]] = []
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        kinds = _kinds(properties.get(key, {}))
-        if not kinds:
-            continue
-        for value in request.args.getlist(key):
-            issue = _query_value_problem(value, kinds)
+    for field in _query_fields(model):
+        for value in request.args.getlist(field.key) if field.kinds else ():
+            issue = _query_value_problem(value, field.kinds)
             if issue:
-                found.append(problem(key, *issue))
+                found.append(problem(field.key, *issue))
                 break
     if found:
         raise _invalid(found)
 
 
-def check_request_text() -> None:
-    """Query values and path segments: no NUL, control character or lone surrogate (422)."""
-    found: list[dict[str, str]] = []
-    for key, value in request.args.items(multi=True):
-        issue = text_problem(key) or text_problem(value)
-        if issue:
-            found.append(problem(key if not text_problem(key) else "(query)", *issue))
-    issue = text_problem(request.path)
-    if issue:
-        found.append(problem("(path)", *issue))
-    if found:
-        raise _invalid(found)
+def query_values(model: Any, args: Any) -> dict[str, Any]:
+    """The query string (``args``, a werkzeug ``MultiDict``) as ``model`` reads it: a list field
+    takes every value of its name, any other field the first; any other name is passed on with
+    its first value, for the model to refuse or ignore."""
+    values: dict[str, Any] = {}
+    for field in _query_fields(model):
+        found = args.getlist(field.key)
+        if found:
+            values[field.key] = found if field.many else found[0]
+    for key, value in args.items():
+        values.setdefault(key, value)
+    return values
 
+
+def query_model(model: Any) -> Any:
+    """The request's query read by ``model``, strictly (:func:`check_query` first)."""
+    check_query(model)
+    return model.model_validate(query_values(model, request.args))
+
+
+# --- bodies as models --------------------------------------------------------------------------------
 
 def check_json_body() -> None:
     """A POST/PUT/PATCH body under /api: JSON (415 otherwise), parsed strictly (:func:`strict_loads`)."""
-    raw = request.get_data(cache=True)
-    if not raw:
+    if not request.get_data(cache=True):
         return
     if not request.is_json:
         raise EdgeRefusal(415, "Send the body as JSON with 'Content-Type: application/json'.",
                           "本文は JSON で送り、Content-Type: application/json を指定してください。")
-    value = strict_loads(raw)
-    # parsed once: request.get_json() and the body model (_strict_body) reuse this value
-    request._cached_json = (value, value)
-    request.environ[_PARSED] = value
+    request.get_json()  # parsed once (StrictJson): the body model and every other reader get this value
 
 
-_PARSED = "renkei.edge.json"
-
-
-# --- flask-openapi3: strict validation of query and body models ------------------------------------
-
-def _strict_query(query: Any, func_kwargs: dict) -> None:
-    check_query(query)
-    _original["query"](query, func_kwargs)
-
-
-def _strict_body(body: Any, func_kwargs: dict) -> None:
+def body_model(model: Any) -> Any:
+    """The request's JSON body read by ``model`` in pydantic's strict mode, or a refusal."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        func_kwargs["body"] = body.model_validate(obj=None)
-        return
-    # The body was already parsed by strict_loads (before_request). When strict validation of that
-    # value passes, it is the body (no second parse): JSON gave only dict, list, str, int, float,
-    # bool and None, and of these strict Python mode takes no more than strict JSON mode does. It
-    # refuses what JSON carries as text (dates, enums), so then, as for any refusal, the raw JSON
-    # decides as before. Pydantic's strict JSON mode keeps types exact (dates and enums still come
-    # as JSON strings); when it refuses, only the refusals of loose types count (a model's own
-    # before-validators may hand strict mode a string), and the model's ordinary validation decides
-    # the rest.
-    parsed = request.environ.get(_PARSED, _PARSED)
-    if parsed is not _PARSED:
-        try:
-            func_kwargs["body"] = body.model_validate(parsed, strict=True)
-            return
-        except ValidationError:
-            pass
+        return model.model_validate(obj=None)
+    # The body as parsed once (check_json_body). When strict validation of that value passes, it is
+    # the body (no second parse): JSON gave only dict, list, str, int, float, bool and None, and of
+    # these strict Python mode takes no more than strict JSON mode does. It refuses what JSON
+    # carries as text (dates, enums), so then, as for any refusal, the raw JSON decides. Pydantic's
+    # strict JSON mode keeps types exact (dates and enums still come as JSON strings); when it
+    # refuses, only the refusals of loose types count (a model's own before-validators may hand
+    # strict mode a string), and the model's ordinary validation decides the rest.
     try:
-        func_kwargs["body"] = body.model_validate_json(raw, strict=True)
-        return
+        return model.model_validate(request.get_json(force=True), strict=True)
+    except ValidationError:
+        pass
+    try:
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as error:
         loose = [item for item in error.errors(include_url=False) if _loose_type(item)]
     if loose:
         raise _invalid([problem(field_path(item["loc"]), *_EXACT[item["type"]]) for item in loose])
-    func_kwargs["body"] = body.model_validate_json(raw)
+    return model.model_validate_json(raw)
 
 
 _EXACT = {
@@ -374,41 +503,73 @@ def _loose_type(item: dict[str, Any]) -> bool:
     return kind in _EXACT
 
 
-_original: dict[str, Any] = {}
+# --- flask-openapi3: every operation reads its query and body here ------------------------------------
+
+class StrictModels:
+    """flask-openapi3's ``create_view_func`` (public: the scaffold builds every operation's view
+    with ``self.create_view_func``) with the query and body models left out of the library's
+    validation and read by :func:`query_model` and :func:`body_model` instead, after the
+    library's path and header models; a model's ``ValidationError`` answers through the app's
+    ``validation_error_callback``, as the library's own do."""
+
+    def create_view_func(self, func, header, cookie, path, query, form, body, raw, view_class=None,
+                         view_kwargs=None, responses=None, validate_response=None):
+        operation = func
+        if query is not None or body is not None:
+            if inspect.iscoroutinefunction(func):
+                raise TypeError(f"{func.__qualname__}: renkei's API operations are synchronous")
+
+            @functools.wraps(func, updated=())
+            def operation(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    if query is not None:
+                        kwargs["query"] = query_model(query)
+                    if body is not None:
+                        kwargs["body"] = body_model(body)
+                except ValidationError as error:
+                    abort(current_app.validation_error_callback(error))
+                return func(*args, **kwargs)
+
+        return super().create_view_func(operation, header, cookie, path, None, form, None, raw, view_class=view_class,
+                                        view_kwargs=view_kwargs, responses=responses,
+                                        validate_response=validate_response)
+
+
+class StrictAPIBlueprint(StrictModels, APIBlueprint):
+    """The blueprint of every API module (admin/api): its operations read query and body strictly."""
+
+
+class StrictOpenAPI(StrictModels, OpenAPI):
+    """The app: an operation registered on it directly reads query and body strictly too, and
+    every request reads JSON with :func:`strict_loads`."""
+
+    def request_context(self, environ: dict[str, Any]) -> Any:
+        """Flask's request context, whose request reads JSON by :class:`StrictJson` (Flask gives
+        each request the app's JSON provider as ``json_module`` here; renkei's rule replaces it)."""
+        return _reading_strict_json(super().request_context(environ))
+
+    def test_request_context(self, *args: Any, **kwargs: Any) -> Any:
+        """The same for a request context a test makes."""
+        return _reading_strict_json(super().test_request_context(*args, **kwargs))
+
+
+def _reading_strict_json(context: Any) -> Any:
+    context.request.json_module = StrictJson
+    return context
 
 
 def install(app: Flask) -> None:
-    """Register the strict ``int`` converter (before any route) and the strict request checks."""
-    import flask_openapi3.request as openapi_request
-
+    """Register the strict ``int`` converter (before any route) and the request checks."""
     app.url_map.converters["int"] = StrictIntConverter
-    if not _original:
-        _original["query"] = openapi_request._validate_query
-        _original["body"] = openapi_request._validate_body
-        openapi_request._validate_query = _strict_query
-        openapi_request._validate_body = _strict_body
 
     @app.before_request
     def _edge() -> None:
         if not request.path.startswith("/api/"):
             return
+        if not _plain_address(request.environ):
+            check_request_text()
         if request.method in {"POST", "PUT", "PATCH"}:
-            check_request_text()
             check_json_body()
-        elif not _plain_address(request.environ):
-            check_request_text()
-
-
-# An address whose path (as the server decoded it) is printable ASCII and whose query string has
-# no percent-escape decodes to text without any control character, NUL or surrogate: the text
-# check has nothing to find in it, so a GET of an ordinary address skips it.
-_PLAIN_PATH = re.compile(r"[\x21-\x7e]*")
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~=&+,:;!*'()/?@$-]*")
-
-
-def _plain_address(environ: dict[str, Any]) -> bool:
-    return (_PLAIN_PATH.fullmatch(environ.get("PATH_INFO", "")) is not None
-            and _PLAIN_QUERY.fullmatch(environ.get("QUERY_STRING", "")) is not None)
 
 
 # --- bodies ------------------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ class RetryOnce:
 
 
 def install_retry(app: Flask) -> None:
-    """Put :class:`RetryOnce` around Flask (inside the hot path, which reads no database)."""
+    """Put :class:`RetryOnce` around Flask."""
     app.wsgi_app = RetryOnce(app.wsgi_app)
 _SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \w+\.(\w+)")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")

@@ -11,7 +11,7 @@ nearest proxy's entry (the rightmost). From any other peer every ``X-Forwarded-*
 before the app sees it, so nothing behind this layer can read a spoofed one.
 
 werkzeug's ``ProxyFix`` trusts a number of hops, whoever the peer is, so it is not used. This layer
-sits outermost (in front of :mod:`admin.hotpath`), so every layer sees the same address.
+sits outermost, so every layer sees the same address.
 """
 
 from __future__ import annotations

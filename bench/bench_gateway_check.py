@@ -19,7 +19,7 @@ alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of
   are part of the figures; a revocation in the same process clears it at once), the allowlist
   matched, then the tenant's api_calls quota from the quota cache.
 * ``quota check`` (the limit, measured in the same run): ``GET /api/v1/tenants/431001/quota-check``,
-  the existing hot path the gateway check folds in.
+  the check the gateway check folds in.
 
 The caller's own bearer token is not checked (``RENKEI_API_OPEN_FOR_DEVELOPMENT``), as in
 bench_quota_check.py. Project target (issue #12, the quota check's): p99 < 2 ms in-process.

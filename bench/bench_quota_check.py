@@ -19,8 +19,7 @@ rounds; the figures are the medians of the rounds. Project targets (issue #12): 
 per-process quota cache (reloaded every 5 s; its reloads are part of the figures). Every renkei
 request carries a real bearer token of a metering client (RS256, signed with a key made for the
 run and served as a JWKS on loopback, :mod:`bench.local_token`), checked by renkei's ordinary
-validator: the verified-token cache and the deny list are in the figures. An answer the cache
-holds is given in front of Flask (``admin/hotpath.py``); reloads go through Flask. ``bare Flask``: a Flask
+validator: the verified-token cache and the deny list are in the figures. ``bare Flask``: a Flask
 app whose one route returns a constant JSON body of the same shape: the limit for any Flask
 endpoint on this server. In-process, both apps are also measured in CPU time per request
 (``time.process_time``, alternated), a figure the shared machine's other load does not move.

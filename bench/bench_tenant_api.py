@@ -10,10 +10,10 @@ list page of 100 >= 0.5.
 Every renkei request carries a real bearer token (RS256, signed with a key generated for the run
 and served as a JWKS on loopback; :mod:`bench.local_token`), checked by renkei's ordinary token
 validator: the verified-token cache and the deny list are in the figures. Each tenant has two
-contacts, so a page of 100 is 200 joined rows. When every part of an answer is in the process's
-memory, renkei answers in front of Flask (``admin/hotpath.py``: the same bytes, authorization and
-log line); the figures include the requests Flask answers (the first of each process, a reload of
-the registry's snapshot or of the deny list).
+contacts, so a page of 100 is 200 joined rows. Bodies and pages come from the process's memory
+(``tenancy/registry/readcache.py``) within ``RENKEI_TENANT_CACHE_SECONDS``; the figures include
+the requests that read the database (the first of each process, a reload of the registry's
+snapshot or of the deny list).
 
 Then the same four endpoints IN-PROCESS (:mod:`bench.inprocess`): the WSGI apps called in this
 process with a prebuilt environ, CPU time per request (``time.process_time``), alternated A B A B;

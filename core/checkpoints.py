@@ -36,6 +36,17 @@ from core import signing
 
 FORMAT = "renkei-checkpoint/1"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+# A head written down by hand (as a verification prints it): SEQ:HASH, the record's number (the
+# sequence is a bigint column: at most 18 digits are taken, every such number fits) and its hash.
+PAIR_PATTERN = r"^[0-9]{1,18}:[0-9a-fA-F]{64}$"
+
+
+def parse_pair(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as (seq, hash in lower case); ``ValueError`` for any other text."""
+    if re.fullmatch(PAIR_PATTERN, text) is None:
+        raise ValueError(f"{text!r} is not SEQ:HASH (a number of at most 18 digits, a colon, 64 hex digits)")
+    seq, _, digest = text.partition(":")
+    return int(seq), digest.lower()
 
 
 @dataclasses.dataclass(frozen=True)

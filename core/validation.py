@@ -4,7 +4,7 @@ field types every input schema shares (:data:`TenantCode`)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Iterable
 
 from pydantic import AfterValidator, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -91,18 +91,40 @@ AccountHolderCode = Annotated[StrictStr, AfterValidator(_valid_holder),
 
 # --- text people send: the one rule for characters renkei will store ------------------------------
 
-# C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates (not encodable as UTF-8).
-_FORBIDDEN_RANGES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
-_FORBIDDEN_TEXT = re.compile(f"[{_FORBIDDEN_RANGES}\ud800-\udfff]")
-_LINE_BREAKS = re.compile("[\t\n\r]")
+# The characters renkei refuses to store, as inclusive code point ranges: the C0 controls but tab,
+# LF and CR (PostgreSQL cannot store NUL; a control character breaks every Excel file the text is
+# exported to), DEL and the C1 controls, and lone surrogates (not text; not encodable as UTF-8).
+# This is the rule's one home: the regular expressions below, the JSON Schema the API's contract
+# states, its wording, and the edge's byte-level pre-checks (admin/edge.py) are derived from it.
+FORBIDDEN_CHARACTERS: tuple[tuple[int, int], ...] = (
+    (0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF))
+SURROGATES = (0xD800, 0xDFFF)  # one of the ranges above
+# Refused too in a single line of text (names, titles): tab, LF and CR, as a character class's inside.
+_LINE_BREAK_CLASS = r"\t\n\r"
+
+
+def _class_text(ranges: Iterable[tuple[int, int]]) -> str:
+    """The inside of a regular expression's character class holding ``ranges``, in ``\\uXXXX``
+    escapes (text that Python's ``re`` and a JSON Schema validator read alike)."""
+    parts = []
+    for low, high in ranges:
+        first, last = f"\\u{low:04x}", f"\\u{high:04x}"
+        parts.append(first if high == low else first + last if high == low + 1 else f"{first}-{last}")
+    return "".join(parts)
+
+
+_NOT_SURROGATES = [item for item in FORBIDDEN_CHARACTERS if item != SURROGATES]
+_FORBIDDEN_TEXT = re.compile(f"[{_class_text(FORBIDDEN_CHARACTERS)}]")
+_LINE_BREAKS = re.compile(f"[{_LINE_BREAK_CLASS}]")
 # The same rule as JSON Schema (the API's contract states it on every string it takes,
 # admin/api/contract.py): ``{"not": {"pattern": FORBIDDEN_TEXT_CLASS}}``, a string holding none of
 # the class's characters. Lone surrogates are left out of the class (no regex engine of a JSON
 # Schema validator can hold one; JSON text carries one only as an escape) and stated in words.
-FORBIDDEN_TEXT_CLASS = f"[{_FORBIDDEN_RANGES}]"
-FORBIDDEN_SINGLE_LINE_CLASS = f"[{_FORBIDDEN_RANGES}\\t\\n\\r]"
-STORABLE_TEXT_RULE = ("No NUL, control character (U+0000-U+001F but tab, LF and CR; U+007F-U+009F) "
-                      "or lone surrogate")
+FORBIDDEN_TEXT_CLASS = f"[{_class_text(_NOT_SURROGATES)}]"
+FORBIDDEN_SINGLE_LINE_CLASS = f"[{_class_text(_NOT_SURROGATES)}{_LINE_BREAK_CLASS}]"
+STORABLE_TEXT_RULE = ("No NUL, control character ("
+                      + ", ".join(f"U+{low:04X}" + (f"-U+{high:04X}" if high != low else "") for low, high in _NOT_SURROGATES)
+                      + ") or lone surrogate")
 
 
 def stated_text_rule(forbidden: str = FORBIDDEN_TEXT_CLASS) -> dict[str, Any]:

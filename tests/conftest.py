@@ -254,23 +254,11 @@ def open_api(app, client):
     app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
 
 
-class CountingWsgi:
-    """Flask's WSGI callable behind the hot path (admin/hotpath.py), counting the requests that reach it."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.inner(environ, start_response)
-
-
 @pytest.fixture
 def long_memories(app, monkeypatch):
     """Memories kept long enough that a slow machine does not make a read go back to the database
-    (or the hot path step aside) between two requests of a test; a write still empties them at
-    once: no admin-events poll due, a deny list and tenant bodies younger than their bound (quota
-    entries keep their 5 s)."""
+    between two requests of a test; a write still empties them at once: no admin-events poll due,
+    a deny list and tenant bodies younger than their bound (quota entries keep their 5 s)."""
     from tenancy.identity.denylist import DenyListCache
 
     monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
@@ -280,19 +268,14 @@ def long_memories(app, monkeypatch):
 
 
 @pytest.fixture
-def flask_side(app, monkeypatch, long_memories):
-    """The app with the hot path in front of a counter of what reaches Flask (``.calls``; ``.inner``
-    is Flask itself, for the answer a process with the hot path off gives)."""
-    from admin.hotpath import HotPath
+def request_log_folder(app, monkeypatch, tmp_path):
+    """The request log written into a folder of the test's own; the day file the log keeps open is
+    closed afterwards (the folder is removed after the test)."""
+    from admin import request_log
 
-    from admin.proxies import TrustedProxies
-
-    outer = app.wsgi_app
-    hot = outer.wsgi_app if isinstance(outer, TrustedProxies) else outer  # the proxy layer is outermost
-    assert isinstance(hot, HotPath), "the hot path is installed by create_app"
-    counter = CountingWsgi(hot.wsgi_app)
-    monkeypatch.setattr(hot, "wsgi_app", counter)
-    return counter
+    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", str(tmp_path))
+    yield tmp_path
+    request_log.close_all()
 
 
 def owner_bind(session):

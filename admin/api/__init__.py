@@ -39,8 +39,9 @@ PROBLEM_RESPONSES = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422
 
 
 class CachedSchema(BaseModel):
-    """Base of query-string models. flask-openapi3 (4.x) builds a query model's JSON schema on every
-    request to find list fields, which costs milliseconds on a hot path: it is built once here."""
+    """Base of query-string and header models: their JSON schema is built once. flask-openapi3 (4.x)
+    builds a header model's on every request (which costs milliseconds); admin.edge reads a query
+    model's once, to work out how the model reads a query string."""
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -13,13 +13,13 @@ import urllib.parse
 from typing import Literal
 
 from flask import Response, current_app, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.config import four_eyes
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from billing import allocation_policies, allocation_runs, documents, ledger, operations, statements
 from billing.models import EntryKind
@@ -27,8 +27,8 @@ from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCr
 from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
 
-bp = APIBlueprint("api_billing", __name__, url_prefix=API_PREFIX, abp_tags=tag("billing", "負担金 / cost sharing"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_billing", __name__, url_prefix=API_PREFIX, abp_tags=tag("billing", "負担金 / cost sharing"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 FiscalYearValue = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April–March), e.g. 2025 for 令和7年度")
 

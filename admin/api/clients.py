@@ -6,13 +6,13 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from flask import current_app, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.gateway import answer, decision_headers
 from admin.api.usage import quota_cache
 from admin.auth import client_states, current_actor, token_validator
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
 from core.validation import ID_RANGE, AccountHolderCode, StatedInSchema
@@ -20,9 +20,9 @@ from tenancy.identity import api_clients, client_access, client_policy
 from tenancy.identity.allowlist import ALLOWLIST_ENTRY_SCHEMA
 from tenancy.identity.models import ApiClientRequest, RequestStatus
 
-bp = APIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write", "consent:write"]
 assert set(Scope.__args__) == set(api_clients.SCOPES)  # type: ignore[attr-defined]

@@ -7,12 +7,12 @@ import datetime as dt
 from typing import Literal
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import XLSX, media
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.validation import ID_RANGE, TenantCode
 from governance.consent import check, history, operations as consent
@@ -20,9 +20,9 @@ from governance.consent.lifecycle import TRANSITIONS
 from governance.consent.models import DataService
 from governance.consent.schemas import CheckIn, ConsentIn, ServiceCreate, SubjectId, TextDraft, WithdrawalIn
 
-bp = APIBlueprint("api_consent", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("consent", "本人同意・同意確認・連携記録 / consent, the consent check, linkage records"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_consent", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("consent", "本人同意・同意確認・連携記録 / consent, the consent check, linkage records"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 
 class ServicePath(BaseModel):

@@ -9,21 +9,21 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from flask import jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
 from core.validation import SINGLE_LINE, StatedInSchema
 from tenancy.datasets import catalogue, coverage as dataset_coverage, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
-bp = APIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("datasets", "データセット台帳 / dataset register"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("datasets", "データセット台帳 / dataset register"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,100}$")]
 Provider = Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{13})$")]

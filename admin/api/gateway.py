@@ -26,12 +26,12 @@ import json
 from typing import Literal
 
 from flask import Response, current_app, g, request
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
 from admin.api.usage import QuotaDecisionOut, quota_cache
 from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import keycloak_settings
 from admin.problems import from_domain_error, problem_response
@@ -45,9 +45,9 @@ from tenancy.identity.tokens import actor_from_claims
 AUTH_PATH = f"{API_PREFIX}/gateway/auth"
 REFUSAL_PATH = f"{API_PREFIX}/gateway/refusal"
 
-bp = APIBlueprint("api_gateway", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("gateway", "API ゲートウェイの判定 / The API gateway's check"),
-                  abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_gateway", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("gateway", "API ゲートウェイの判定 / The API gateway's check"),
+                        abp_responses=PROBLEM_RESPONSES)
 
 # A refusal's HTTP status, by reason: the consumer's credential is no good (401: get a new token or a
 # new client), the call is not allowed (403), or the tenant's quota is used up (429).

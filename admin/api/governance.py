@@ -11,23 +11,24 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.paging import PageNumber, PerPage
 from admin.api.contract import media
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from governance import agreements, audit, audit_export, council
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
+from core import checkpoints
 from core.validation import ID_RANGE, StatedInSchema, TenantCode
 from tenancy.usage.quotas import QuotaPlanChange
 
-bp = APIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ class ExportQuery(BaseModel):
 
 
 class VerificationQuery(BaseModel):
-    checkpoint: list[Annotated[str, StatedInSchema(pattern=r"^[0-9]+:[0-9a-fA-F]{64}$")]] = Field(
+    checkpoint: list[Annotated[str, StatedInSchema(pattern=checkpoints.PAIR_PATTERN)]] = Field(
         default_factory=list, description="SEQ:HASH pairs written down earlier")
 
 
@@ -435,11 +436,12 @@ def _checkpoints(texts: list[str]) -> list[tuple[int, str]]:
 
     pairs = []
     for text in texts:
-        seq, _, digest = text.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        try:
+            pairs.append(checkpoints.parse_pair(text))
+        except ValueError:
             raise Invalid(f"Checkpoint {text!r} is not SEQ:HASH.", f"チェックポイント {text!r} は「番号:ハッシュ値」の形式ではありません。",
-                          problems=[problem("checkpoint", "Use SEQ:HASH (64 hex digits).", "番号:ハッシュ値（16進64桁）で指定してください。")])
-        pairs.append((int(seq), digest.lower()))
+                          problems=[problem("checkpoint", "Use SEQ:HASH (a number of at most 18 digits, 64 hex digits).",
+                                            "番号:ハッシュ値（18桁以内の番号、16進64桁）で指定してください。")]) from None
     return pairs
 
 

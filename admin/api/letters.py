@@ -13,12 +13,12 @@ import urllib.parse
 from typing import Literal
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import media
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from billing import documents
 from billing.models import StatementDocument
@@ -26,8 +26,8 @@ from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, TenantCode
 from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
 
-bp = APIBlueprint("api_letters", __name__, url_prefix=API_PREFIX, abp_tags=tag("letters", "納入通知書と県の設定 / letters and settings"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_letters", __name__, url_prefix=API_PREFIX, abp_tags=tag("letters", "納入通知書と県の設定 / letters and settings"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 PDF = "application/pdf"
 

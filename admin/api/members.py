@@ -7,12 +7,12 @@ import datetime as dt
 from typing import Annotated
 
 from flask import jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
 from core.validation import ID_RANGE, NOT_BLANK, StatedInSchema
@@ -22,8 +22,8 @@ from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus
 from tenancy.registry.schemas import Email
 
-bp = APIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("members", "会員（企業・大学・団体）/ members"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("members", "会員（企業・大学・団体）/ members"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$"),
                    StatedInSchema(format="jp-corporate-number", description="Corporate number: 13 digits, the first a check digit")]

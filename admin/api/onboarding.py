@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from flask import jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor, require
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
@@ -26,9 +26,9 @@ from admin.api.contract import digits_between
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import NOT_BLANK, StatedInSchema, TenantCode
 
-bp = APIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
-                  abp_security=BEARER, abp_responses={**PROBLEM_RESPONSES, 503: PROBLEM_RESPONSES[409]})
+bp = StrictAPIBlueprint("api_onboarding", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("onboarding", "参加・脱退の手続き / onboarding and offboarding"),
+                        abp_security=BEARER, abp_responses={**PROBLEM_RESPONSES, 503: PROBLEM_RESPONSES[409]})
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 

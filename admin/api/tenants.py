@@ -6,12 +6,12 @@ import functools
 import json
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from tenancy.registry import operations
 from tenancy.registry.models import TenantKind, TenantStatus
@@ -19,8 +19,8 @@ from tenancy.registry.readcache import TenantBodyCache
 from core.validation import TenantCode
 from tenancy.registry.schemas import TenantCreate, TenantOut, TenantPage, TenantUpdate, json_time
 
-bp = APIBlueprint("api_tenants", __name__, url_prefix=API_PREFIX, abp_tags=tag("tenants", "参加団体 / tenant registry"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_tenants", __name__, url_prefix=API_PREFIX, abp_tags=tag("tenants", "参加団体 / tenant registry"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 
 class TenantPath(BaseModel):

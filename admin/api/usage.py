@@ -7,12 +7,12 @@ import os
 from typing import Annotated, Any, Literal, get_args
 
 from flask import Response, current_app, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field, create_model
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
@@ -21,9 +21,9 @@ from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
 from core.validation import StatedInSchema, TenantCode
 from tenancy.datasets.operations import NAME_PATTERN
 
-bp = APIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
-                  abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 DEFAULT_CACHE_SECONDS = 5.0
 
@@ -143,14 +143,9 @@ class QuotaDecisionOut(BaseModel):
             "(api_calls) count the current Japan-time month and start again at zero each month."))
 def quota_check(path: TenantPath, query: QuotaCheckQuery):
     decision = quotas.check_quota(db.session, current_actor(), quota_cache(), path.code, query.metric, query.quantity)
-    body, extra = quota_answer(current_app, decision)
-    return Response(body, mimetype="application/json", headers=extra)
-
-
-def quota_answer(app: Any, decision: quotas.QuotaDecision) -> tuple[bytes, list[tuple[str, str]]]:
-    """The quota check's body and headers: the one writing of its answer (this route and the hot path)."""
-    body = app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"
-    return body.encode(), ([] if decision.remaining is None else [("X-Quota-Remaining", str(decision.remaining))])
+    body = current_app.json.dumps(decision.summary(), separators=(",", ":")) + "\n"
+    headers = {} if decision.remaining is None else {"X-Quota-Remaining": str(decision.remaining)}
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 # --- usage of a tenant, reports ----------------------------------------------------------------

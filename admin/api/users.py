@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing import Annotated, Literal
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
@@ -16,8 +16,8 @@ from core.validation import NOT_BLANK, AccountHolderCode, StatedInSchema
 from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.registry.schemas import Email
 
-bp = APIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("users", "利用者 / users"),
-                  abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+bp = StrictAPIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=tag("users", "利用者 / users"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 # every role a person may hold (core.authz.PEOPLE_ROLES); who may grant which is core.authz.check_grantable
 Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor",

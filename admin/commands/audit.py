@@ -35,13 +35,12 @@ def _fail(error: DomainError) -> None:
 
 
 def _checkpoint(ctx, param, values: tuple[str, ...]) -> list[tuple[int, str]]:
-    pairs = []
-    for value in values:
-        seq, _, digest = value.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise click.BadParameter(f"{value!r}: use SEQ:HASH (the hash is 64 hex digits)")
-        pairs.append((int(seq), digest.lower()))
-    return pairs
+    from core.checkpoints import parse_pair
+
+    try:
+        return [parse_pair(value) for value in values]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @group.command("verify")

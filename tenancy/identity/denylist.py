@@ -87,12 +87,6 @@ class DenyListCache:
         self._generation = -1
         self._lock = threading.Lock()
 
-    def known_refused(self, subject: str, issued_at: float | None) -> bool | None:
-        """:meth:`refused` answered from memory, or ``None`` when the copy is due to be read again."""
-        if self._stale(self._clock()):
-            return None
-        return self._names(subject, issued_at)
-
     def refused(self, session: Session, subject: str, issued_at: float | None) -> bool:
         """Whether a token of ``subject`` issued at ``issued_at`` (its ``iat``) must be refused."""
         now = self._clock()

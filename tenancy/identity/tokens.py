@@ -58,14 +58,6 @@ class TokenValidator:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def remembered(self, token: str) -> dict[str, Any] | None:
-        """The claims of a token verified before and not yet expired; ``None`` otherwise (not an
-        answer on its validity: :meth:`claims` gives that)."""
-        remembered = self._verified.get(hashlib.sha256(token.encode()).digest())
-        if remembered is None or self._clock() >= remembered[0]:
-            return None
-        return dict(remembered[1])
-
     def claims(self, token: str) -> dict[str, Any]:
         """The claims of a valid token; :class:`InvalidToken` otherwise (see the module's text)."""
         digest = hashlib.sha256(token.encode()).digest()

@@ -53,6 +53,19 @@ def test_an_id_beyond_the_database_range_is_a_404_problem(open_api, path):
     problem_of(open_api.get(path), 404)
 
 
+def test_every_api_operation_reads_its_query_and_body_by_the_edges_rules(app):
+    """flask-openapi3's own readers are lenient (``?page=1.0``, ``"7"`` for 7); every API blueprint
+    and the app itself build their views through admin.edge's strict readers instead."""
+    from flask_openapi3 import APIBlueprint
+
+    from admin.edge import StrictAPIBlueprint, StrictOpenAPI
+
+    assert isinstance(app, StrictOpenAPI)
+    api = [blueprint for blueprint in app.blueprints.values() if isinstance(blueprint, APIBlueprint)]
+    assert api and all(isinstance(blueprint, StrictAPIBlueprint) for blueprint in api), \
+        [blueprint.name for blueprint in api if not isinstance(blueprint, StrictAPIBlueprint)]
+
+
 def test_full_width_digits_are_not_an_id(open_api):
     problem_of(open_api.get("/api/v1/billing/runs/１"), 404)
 
@@ -112,6 +125,20 @@ def test_a_nul_byte_in_a_query_or_path_is_refused(open_api):
     problem_of(open_api.get("/api/v1/tenants/43100%00"), 422)
     body = problem_of(open_api.get("/api/v1/tenants?q=%00"), 422)
     assert fields(body) == {"q"}
+
+
+@pytest.mark.parametrize("query", [b"page=\xff", b"x=\xed\xa0\x80", b"q=\xc3"])
+def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_a_400(app, open_api, query):
+    """Raw bytes in the request target (a server passes them on as they came): werkzeug cannot read
+    them as text; the edge says so instead of a 500."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/api/v1/tenants", base_url="http://renkei.test").get_environ()
+    environ["QUERY_STRING"] = query.decode("latin-1")
+    with app.request_context(environ):
+        response = app.full_dispatch_request()
+    body = problem_of(response, 400)
+    assert "UTF-8" in body["detail_en"] and "UTF-8" in body["detail_ja"]
 
 
 def test_a_query_id_beyond_the_integer_column_is_refused_naming_it(open_api):

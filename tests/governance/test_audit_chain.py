@@ -178,3 +178,18 @@ def test_the_api_checks_checkpoints_given_as_query_parameters(client, db, operat
     assert wrong["intact"] is False and wrong["broken"]["seq"] == 2
     malformed = client.get("/api/v1/audit/verification?checkpoint=2-abc", headers=auditor)
     assert malformed.status_code == 422 and malformed.get_json()["errors"][0]["field"] == "checkpoint"
+
+
+def test_a_checkpoint_number_beyond_any_record_is_refused_as_malformed_in_the_api_and_the_command(
+        app, client, db, operator, user_factory):
+    """The sequence is a bigint: a number no record can have is the sender's mistake, named as such
+    (it reached the database and came back as "out of range" before, and the command failed)."""
+    write_log(db, operator, 1)
+    auditor = user_factory(("auditor",))[1]
+    huge = f"{2**64}:{'a' * 64}"
+    answer = client.get(f"/api/v1/audit/verification?checkpoint={huge}", headers=auditor)
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "checkpoint"
+    assert "18 digits" in answer.get_json()["errors"][0]["message_en"]
+    result = run(app, "audit", "verify", "--checkpoint", huge)
+    assert result.exit_code == 2 and "SEQ:HASH" in result.output
+    assert run(app, "audit", "verify", "--checkpoint", f"1:{'A' * 64}").exit_code == 1  # well formed: a mismatch
