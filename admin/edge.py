@@ -336,15 +336,10 @@ def _plain_address(environ: dict[str, Any]) -> bool:
 
 
 def check_request_text() -> None:
-    """Query names and values and the path: no NUL, control character or lone surrogate (422); a
-    query string that is no UTF-8 text (raw bytes werkzeug cannot decode) is a 400."""
-    try:
-        args = request.args
-    except UnicodeDecodeError:
-        raise EdgeRefusal(400, "The query string is not UTF-8 text: percent-encode what is not ASCII.",
-                          "クエリ文字列が UTF-8 ではありません。ASCII 以外の文字はパーセントエンコードしてください。") from None
+    """Query names and values and the path: no NUL, control character or lone surrogate (422). (A
+    query string that is no UTF-8 text never gets here: :class:`BodyLimit` sets it aside.)"""
     found: list[dict[str, str]] = []
-    for key, value in args.items(multi=True):
+    for key, value in request.args.items(multi=True):
         issue = text_problem(key) or text_problem(value)
         if issue:
             found.append(problem(key if not text_problem(key) else "(query)", *issue))
@@ -613,6 +608,36 @@ class _LimitedInput:
         return iter(self.readline, b"")
 
 
+# A query string of raw bytes that are no UTF-8 (a server passes the request target on as it came):
+# werkzeug cannot read it as text, and whatever reads ``request.args`` would fail with it, the
+# locale and the error page among them (a 500). It is set aside whole before Flask sees the request,
+# and the first check refuses the request (:func:`refuse_undecodable_query`).
+_QUERY_NOT_TEXT = "renkei.edge.query_not_text"
+
+
+def _set_aside_undecodable_query(environ: dict[str, Any]) -> None:
+    query = environ.get("QUERY_STRING", "")
+    if query.isascii():
+        return
+    try:
+        query.encode("latin-1").decode("utf-8")  # as werkzeug reads it: WSGI's latin-1 text, then UTF-8
+    except UnicodeError:
+        environ[_QUERY_NOT_TEXT], environ["QUERY_STRING"] = query, ""
+
+
+def refuse_undecodable_query() -> None:
+    """400 for a request whose query string was no UTF-8 text: problem+json under /api, the layout's
+    page elsewhere."""
+    if request.environ.get(_QUERY_NOT_TEXT) is None:
+        return
+    if request.path.startswith("/api/"):
+        raise EdgeRefusal(400, "The query string is not UTF-8 text: percent-encode what is not ASCII.",
+                          "クエリ文字列が UTF-8 ではありません。ASCII 以外の文字はパーセントエンコードしてください。")
+    from werkzeug.exceptions import BadRequest
+
+    raise BadRequest("The query string is not UTF-8 text.")
+
+
 class BodyLimit:
     """The body size limit (``MAX_CONTENT_LENGTH``) for every route, applied as the body arrives
     (:class:`_LimitedInput`); a declared ``Content-Length`` over the limit is refused before the
@@ -622,6 +647,7 @@ class BodyLimit:
         self.app, self.wsgi_app = app, wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        _set_aside_undecodable_query(environ)
         limit = self.app.config.get("MAX_CONTENT_LENGTH")
         if limit and (environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
             environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], int(limit))
@@ -681,9 +707,9 @@ def options_under_api():
 
 
 def install_body_limit(app: Flask) -> None:
-    """The limits of every request, before any other check: its head (414, 431), its body (413),
-    and OPTIONS under /api answered without a body."""
+    """The limits of every request, before any other check: a query string that is no text (400),
+    its head (414, 431), its body (413), and OPTIONS under /api answered without a body."""
     app.wsgi_app = BodyLimit(app, app.wsgi_app)
     hooks = app.before_request_funcs.setdefault(None, [])
-    hooks[0:0] = [refuse_oversized_head, refuse_declared_oversize]
+    hooks[0:0] = [refuse_undecodable_query, refuse_oversized_head, refuse_declared_oversize]
     app.before_request(options_under_api)

@@ -128,17 +128,23 @@ def test_a_nul_byte_in_a_query_or_path_is_refused(open_api):
 
 
 @pytest.mark.parametrize("query", [b"page=\xff", b"x=\xed\xa0\x80", b"q=\xc3"])
-def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_a_400(app, open_api, query):
+def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_a_400(open_api, query):
     """Raw bytes in the request target (a server passes them on as they came): werkzeug cannot read
     them as text; the edge says so instead of a 500."""
-    from werkzeug.test import EnvironBuilder
-
-    environ = EnvironBuilder(path="/api/v1/tenants", base_url="http://renkei.test").get_environ()
-    environ["QUERY_STRING"] = query.decode("latin-1")
-    with app.request_context(environ):
-        response = app.full_dispatch_request()
+    response = open_api.get("/api/v1/tenants", environ_overrides={"QUERY_STRING": query.decode("latin-1")})
     body = problem_of(response, 400)
     assert "UTF-8" in body["detail_en"] and "UTF-8" in body["detail_ja"]
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/tenants/", "/join/", "/catalog.ttl", "/api/3/action/package_search"])
+def test_a_page_asked_with_raw_bytes_that_are_no_utf8_is_a_400_not_a_500(client, path):
+    """The same outside the API: the locale and the page read the query, so the request is refused
+    before anything reads it, with the layout's page (or the catalogue's own 400)."""
+    response = client.get(path, environ_overrides={"QUERY_STRING": "q=\xff\xfe&lang=ja"})
+    assert response.status_code == 400
+    if path.startswith(("/admin", "/join")):
+        page = response.get_data(as_text=True)
+        assert '<html lang="ja"' in page and "</nav>" in page
 
 
 def test_a_query_id_beyond_the_integer_column_is_refused_naming_it(open_api):
