@@ -31,7 +31,7 @@ from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
-from core.validation import email_problem, text_field_problem, text_problem
+from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
 from tenancy.datasets import search_index, standards
 from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
                                      PERSONAL_LABELS, STATUS_LABELS, Access, Dataset, DatasetCategory, DatasetCheck,
@@ -419,12 +419,11 @@ def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str
     """A distribution's address (http or https), the lengths of its format, media type and title, its size;
     its texts are single lines that can be stored (:func:`core.validation.text_problem`)."""
     found = []
-    if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
-        found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
-                             "http:// または https:// で始まるアドレスを入力してください。"))
+    if (bad_url := http_url_problem(f"distributions.{index}.url", dist.url or "", 1000)) is not None:
+        found.append(bad_url)
     if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
         found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
-    for field in ("url", "format", "media_type", "title"):
+    for field in ("format", "media_type", "title"):
         if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
             found.append(problem(f"distributions.{index}.{field}", *bad))
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
