@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from admin.extensions import db
 from core.errors import DomainError
-from tenancy.datasets import catalogue, dcat as dcat_feed, operations
+from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations
 
 bp = Blueprint("ckan", __name__)
 
@@ -165,7 +165,7 @@ def organization_show(params: dict, actor) -> dict:
 
 
 def license_list(params: dict, actor) -> list:
-    return [catalogue.ckan_licence(lic) for lic in operations.licences(db.session)]
+    return [catalogue.ckan_licence(lic) for lic in lists.catalogue_licences(db.session)]
 
 
 def status_show(params: dict, actor) -> dict:
@@ -262,3 +262,23 @@ def terms_text(name: str):
             f"{'（現行）' if text.number == entry.terms.number else '（改定前）'} content_hash: {text.content_hash} -->\n")
     return Response(head + f"# {text.title}\n\n" + text.body_md, mimetype="text/markdown",
                     headers={"X-Terms-Version": str(text.number), "X-Terms-Content-Hash": text.content_hash})
+
+
+# --- a licence of the catalogue -----------------------------------------------------------------------------
+
+@bp.get("/catalogue/licences/<code>")
+def licence_text(code: str):
+    """What a licence of the catalogue is (Markdown): the address the DCAT feed names a licence by when the
+    operator gave it no address of its own (:func:`tenancy.datasets.lists.licence_page_path`), for anyone."""
+    licence = next((lic for lic in lists.catalogue_licences(db.session) if lic.code == code), None)
+    if licence is None:
+        return Response("Not found\n", status=404, mimetype="text/plain")
+    lines = [f"# {licence.title_ja}", ""]
+    if licence.title_en:
+        lines += [licence.title_en, ""]
+    if licence.url:
+        lines += [f"本文 / Text: <{licence.url}>", ""]
+    if licence.own_terms:
+        lines += ["このライセンスのデータセットには、それぞれ独自の利用規約があります。各データセットの利用規約をご覧ください。",
+                  "Each dataset under this licence has terms of use of its own: read the dataset's terms.", ""]
+    return Response("\n".join(lines), mimetype="text/markdown")

@@ -20,10 +20,10 @@ def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) 
     """``per_provider`` datasets for each provider code, with a distribution each, in bulk; how many."""
     import sqlalchemy as sa
 
-    from tenancy.datasets import operations, search_index, standards
+    from tenancy.datasets import lists, search_index, standards
     from tenancy.datasets.models import Dataset, Distribution, search_text_of
 
-    operations.ensure_lists(session)
+    lists.ensure_lists(session)
     kinds = list(standards.kinds())
     rng = random.Random(seed)
     now = dt.datetime.now(dt.timezone.utc)

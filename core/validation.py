@@ -168,6 +168,22 @@ def email_problem(field: str, value: str) -> dict[str, str] | None:
     return None
 
 
+# An address on the web as renkei stores one (a dataset's distribution, a licence's text): http or https,
+# no white space; its length is the field's own.
+HTTP_URL_PATTERN = r"^https?://[^\s]+$"
+_HTTP_URL = re.compile(HTTP_URL_PATTERN)
+
+
+def http_url_problem(field: str, value: str, limit: int) -> dict[str, str] | None:
+    """The problem of a web address ``value`` (not :data:`HTTP_URL_PATTERN`, longer than ``limit``, or
+    holding a character that cannot be stored), or None."""
+    if len(value) > limit or not _HTTP_URL.match(value):
+        return problem(field, f"Enter an http(s) address of up to {limit} characters.",
+                       f"http:// または https:// で始まるアドレスを {limit} 文字以内で入力してください。")
+    bad = text_problem(value, single_line=True)
+    return problem(field, *bad) if bad is not None else None
+
+
 def text_field_problem(field: str, value: str, en: str, ja: str, limit: int, *, required: bool = False,
                        single_line: bool = True) -> dict[str, str] | None:
     """The problem of a form's text ``value`` named ``en``/``ja`` in messages: empty when ``required``,

@@ -157,6 +157,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "dataset.remind": ("更新期限切れデータセットの督促", "Overdue datasets reminded"),
     "dataset.category.add": ("データセットの分野の追加", "Dataset category added"),
     "dataset.category.active": ("データセットの分野の使用停止・再開", "Dataset category stopped or used again"),
+    "dataset.licence.add": ("データセットのライセンスの追加", "Dataset licence added"),
+    "dataset.licence.active": ("データセットのライセンスの使用停止・再開", "Dataset licence stopped or used again"),
     "dataset.terms.revise": ("データセットの利用規約の改定", "Dataset terms of use revised"),
     "dataset.terms.accept": ("データセットの利用規約への同意", "Dataset terms of use accepted"),
     # personal data by consent (governance.consent)
@@ -203,6 +205,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),
+    "dataset_licence": ("データセットのライセンス", "Dataset licence"),
     "assurance_level": ("個人認証レベル", "Assurance level"),
     "data_service": ("データ利用サービス", "Data service"),
     "consent_record": ("同意記録", "Consent record"),
@@ -299,7 +302,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     # the dataset register (tenancy.datasets.operations)
     "provider": "提供者", "title_ja": "タイトル", "access": "公開範囲", "licence": "ライセンス",
     "standard_kind": "標準データセットの種類", "conformant": "準拠", "problems": "問題の件数", "filename": "ファイル名",
-    "reminders": "督促の件数",
+    "reminders": "督促の件数", "in_use": "使用中", "title_en": "英語の名称", "url": "アドレス", "own_terms": "独自の利用規約",
     # personal data by consent (governance.consent)
     "subject_id": "本人の識別子（仮名）", "service_id": "データ利用サービス", "method": "同意の方法",
     "assurance_level": "個人認証レベル", "receipt_id": "同意記録の番号", "text_id": "同意文", "first_day": "期間の開始日",

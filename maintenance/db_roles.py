@@ -80,9 +80,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # the whole row is renewed and its old checks deleted); checklist items are switched on and off;
     # project groups are edited and deleted with their members
     # the dataset register (issue 22): datasets are edited and move through their workflow; a
-    # category is stopped or used again; a dataset's grants and distributions are replaced on change
+    # category or licence is stopped or used again; a dataset's grants and distributions are replaced on change
     "dataset": ("UPDATE",),
     "dataset_category": ("UPDATE (active)",),
+    "dataset_licence": ("UPDATE (active)",),
     "dataset_grant": ("DELETE",),
     "dataset_distribution": ("DELETE",),
     "dataset_search_gram": ("DELETE",),  # a dataset's search index is written again with its text

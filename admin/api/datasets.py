@@ -17,7 +17,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
-from core.validation import SINGLE_LINE, StatedInSchema
+from core.validation import HTTP_URL_PATTERN, SINGLE_LINE, StatedInSchema
 from tenancy.datasets import catalogue, coverage as dataset_coverage, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
@@ -57,7 +57,7 @@ def _standard_kinds() -> dict:
 
 class DatasetDistributionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(max_length=1000), StatedInSchema(pattern=r"^https?://[^\s]+$")]
+    url: Annotated[str, StringConstraints(max_length=1000), StatedInSchema(pattern=HTTP_URL_PATTERN)]
     format: Annotated[str, StringConstraints(max_length=32)] = ""
     media_type: Annotated[str, StringConstraints(max_length=100)] = ""
     byte_size: int | None = Field(default=None, ge=0, le=2**62)

@@ -1,5 +1,7 @@
 """`renkei datasets ...`: the dataset register from the server's command line: list, import a list,
-check a file against its standard kind, the workflow, the coverage matrix and the overdue reminders."""
+check a file against its standard kind, the workflow, the coverage matrix and the overdue reminders; the
+lists the operator keeps (``categories``, ``licences``: admin/commands/dataset_lists.py) and a dataset's
+terms of use (``terms``: admin/commands/dataset_terms.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from admin.commands import dataset_lists, dataset_terms
 from admin.commands.acting import acting
 from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
@@ -21,6 +24,11 @@ from tenancy.datasets.operations import DATASETS
 @click.group("datasets")
 def group() -> None:
     """The dataset register (データセット台帳) and the standard datasets' coverage."""
+
+
+group.add_command(dataset_lists.categories_group)
+group.add_command(dataset_lists.licences_group)
+group.add_command(dataset_terms.group)
 
 
 @group.command("list")

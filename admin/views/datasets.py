@@ -1,7 +1,8 @@
 """The dataset register's pages: the list, one dataset (its responsibility split, distributions, schema
 checks and the review checklist), the form to register or change one, the file check of a standard
 dataset, the workflow's buttons (publish, refuse and withdraw ask first), the import, the coverage
-matrix (municipalities × standard kinds, CSV and Excel) and the operator's list of categories.
+matrix (municipalities × standard kinds, CSV and Excel); the lists the operator keeps (categories, licences)
+are in admin/views/dataset_lists.py.
 Every change is a POST through admin/views/base.py's one POST path."""
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from admin.extensions import db
 from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
+from admin.views.dataset_lists import CategoriesView, LicencesView
 from core import authz
 from core.errors import DomainError
 from core.spreadsheet import csv_bytes, safe_row
-from tenancy.datasets import catalogue, coverage, importing, operations, standards, terms
+from tenancy.datasets import catalogue, coverage, importing, lists, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
@@ -90,6 +92,12 @@ def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[s
     return draft, errors
 
 
+def _entry_label(ja: str, en: str, active: bool) -> str:
+    """A category's or licence's name in the reader's language; one no longer in use (the dataset keeps it) says so."""
+    label = ja if _ja() else (en or ja)
+    return label if active else f"{label}（{_('not in use')}）"
+
+
 def _field_of(problem_field: str) -> str:
     head = problem_field.split(".")[0]
     if head == "distributions":
@@ -111,8 +119,12 @@ class DatasetsView(SecureView):
     def _form(self, values: dict, errors: dict, dataset=None, status: int = 200):
         return self.render(
             "renkei/datasets_form.html", values=values, errors=errors, dataset=dataset, providers=self._providers(),
-            categories=[(c.code, c.label_ja if _ja() else (c.label_en or c.label_ja)) for c in operations.categories(db.session)],
-            licences=[(lic.code, lic.title_ja if _ja() else (lic.title_en or lic.title_ja)) for lic in operations.licences(db.session)],
+            categories=[(c.code, _entry_label(c.label_ja, c.label_en, c.active))
+                        for c in lists.choices(lists.categories(db.session, include_inactive=True),
+                                               dataset.category_code if dataset else None)],
+            licences=[(lic.code, _entry_label(lic.title_ja, lic.title_en, lic.active))
+                      for lic in lists.choices(lists.licences(db.session, include_inactive=True),
+                                               dataset.licence_code if dataset else None)],
             accesses=_choices(ACCESS_LABELS, Access), frequencies=_choices(FREQUENCY_LABELS, Frequency),
             personal=_choices(PERSONAL_LABELS, PersonalInfo),
             kinds=[(k.code, k.title_ja if _ja() else k.title_en) for k in standards.kinds().values()]), status
@@ -168,9 +180,9 @@ class DatasetsView(SecureView):
         dataset = self._dataset(uid)
         checks = operations.checks(db.session, dataset)
         provider = catalogue.providers(db.session, [dataset.provider_code]).get(dataset.provider_code)
-        category = next((c for c in operations.categories(db.session, include_inactive=True)
+        category = next((c for c in lists.categories(db.session, include_inactive=True)
                          if c.code == dataset.category_code), None)
-        licence = next((lic for lic in operations.licences(db.session, include_inactive=True)
+        licence = next((lic for lic in lists.licences(db.session, include_inactive=True)
                         if lic.code == dataset.licence_code), None)
         return self.render(
             "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
@@ -361,28 +373,6 @@ class CoverageView(SecureView):
         return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
-class CategoriesView(SecureView):
-    required_action = "dataset.settings"
-
-    @expose("/")
-    def index(self):
-        return self.render("renkei/datasets_categories.html",
-                           items=operations.categories(db.session, include_inactive=True),
-                           licences=operations.licences(db.session, include_inactive=True), ja=_ja())
-
-    @expose("/add", methods=("POST",))
-    def add(self):
-        return post_action(lambda: operations.add_category(db.session, g.actor, request.form.get("code", ""),
-                                                           request.form.get("label_ja", ""), request.form.get("label_en", "")),
-                           back=url_for(".index"), saved=_("Saved."))
-
-    @expose("/<code>/active", methods=("POST",))
-    def active(self, code: str):
-        return post_action(lambda: operations.set_category_active(db.session, g.actor, code,
-                                                                  request.form.get("active") == "1"),
-                           back=url_for(".index"), saved=_("Saved."))
-
-
 class DatasetTermsView(SecureView):
     """A consumer's view: the limited datasets with their own terms its municipality or organisation may
     use, where it stands with each, the text, and accepting the version in force (asks first)."""
@@ -438,5 +428,6 @@ def views(session):
     return [DatasetsView(name=_l("Datasets"), endpoint="datasets", url="datasets"),
             DatasetTermsView(name=_l("Terms of use of datasets"), endpoint="dataset_terms", url="dataset-terms"),
             CoverageView(name=_l("Standard datasets coverage"), endpoint="dataset_coverage", url="dataset-coverage"),
-            CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories")]
+            CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories"),
+            LicencesView(name=_l("Dataset licences"), endpoint="dataset_licences", url="dataset-licences")]
 

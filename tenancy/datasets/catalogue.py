@@ -250,7 +250,10 @@ def ckan_organization(provider: Provider, package_count: int | None = None) -> d
 
 
 def ckan_licence(licence: DatasetLicence) -> dict[str, Any]:
-    return {"id": licence.code, "title": licence.title_ja, "url": licence.url, "status": "active",
+    """A licence as CKAN's ``license_list`` gives it; one the operator stopped using (still had by published
+    datasets) is ``retired``, as the Open Definition's licence list marks one no longer recommended."""
+    return {"id": licence.code, "title": licence.title_ja, "url": licence.url,
+            "status": "active" if licence.active else "retired",
             "od_conformance": "approved" if not licence.own_terms else "not reviewed",
             "osd_conformance": "not reviewed", "domain_data": True, "domain_content": True, "domain_software": False}
 

@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tenancy.datasets import operations, standards
 from tenancy.datasets.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
+from tenancy.datasets.lists import licence_page_path
 from tenancy.datasets.models import Access, Frequency
 
 log = logging.getLogger(__name__)
@@ -410,10 +411,12 @@ def _add_licence_and_access(g: Any, v: SimpleNamespace, base: str, node: Any, en
     update frequency; returns the licence's node (its distributions carry it too)."""
     d = entry.dataset
     licence_uri = v.URIRef(entry.licence.url) if entry.licence and entry.licence.url else \
-        v.URIRef(f"{base}/catalogue/licences/{d.licence_code}")
+        v.URIRef(base + licence_page_path(d.licence_code))
     _add_shared(g, v, (licence_uri, v.RDF.type, v.DCTERMS.LicenseDocument))
     if entry.licence:
         _add_shared(g, v, (licence_uri, v.RDFS.label, v.Literal(entry.licence.title_ja, lang="ja")))
+        if entry.licence.title_en:
+            _add_shared(g, v, (licence_uri, v.RDFS.label, v.Literal(entry.licence.title_en, lang="en")))
     g.add((node, v.DCTERMS.license, licence_uri))
     rights = v.URIRef(f"http://publications.europa.eu/resource/authority/access-right/{EU_ACCESS[Access(d.access)]}")
     _add_shared(g, v, (rights, v.RDF.type, v.DCTERMS.RightsStatement))

@@ -20,7 +20,7 @@ from core import audit, authz, csvfile
 from core.actor import Actor
 from core.db import utcnow
 from core.errors import Invalid, problem
-from tenancy.datasets import operations, standards
+from tenancy.datasets import lists, operations, standards
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset, DatasetStatus)
 
 HEADERS = {
@@ -66,8 +66,8 @@ def _draft(session: Session, row: csvfile.Row) -> tuple[operations.DatasetDraft,
     found = []
     bad: set[str] = set()
     where = f"line {row.line}"
-    categories = {c.label_ja: c.code for c in operations.categories(session)} | {c.code: c.code for c in operations.categories(session)}
-    licences = {lic.title_ja: lic.code for lic in operations.licences(session)} | {lic.code: lic.code for lic in operations.licences(session)}
+    categories = {c.label_ja: c.code for c in lists.categories(session)} | {c.code: c.code for c in lists.categories(session)}
+    licences = {lic.title_ja: lic.code for lic in lists.licences(session)} | {lic.code: lic.code for lic in lists.licences(session)}
     kinds = {k.title_ja: k.code for k in standards.kinds().values()} | {k: k for k in standards.kinds()}
 
     def pick(field: str, words: dict[str, str], default: str = "") -> str:

@@ -10,7 +10,8 @@ The lifecycle is :data:`DATASETS` (a :class:`core.lifecycle.Lifecycle`), one tab
 published → withdrawn, a refusal sends a submission back to draft with its reason.
 
 Beside it: the coverage matrix, the overdue rule and reminders in :mod:`tenancy.datasets.coverage`;
-the search caches the write path keeps (search index, formats) in :mod:`tenancy.datasets.search_index`.
+the search caches the write path keeps (search index, formats) in :mod:`tenancy.datasets.search_index`;
+the lists a dataset chooses its category and licence from (the operator keeps them) in :mod:`tenancy.datasets.lists`.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
-from core.validation import email_problem, text_field_problem, text_problem
-from tenancy.datasets import search_index, standards
-from tenancy.datasets.models import (ACCESS_LABELS, DEFAULT_CATEGORIES, DEFAULT_LICENCES, FREQUENCY_LABELS,
-                                     PERSONAL_LABELS, STATUS_LABELS, Access, Dataset, DatasetCategory, DatasetCheck,
-                                     DatasetGrant, DatasetLicence, DatasetStatus, DatasetTerms, Distribution, Frequency,
+from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
+from tenancy.datasets import lists, search_index, standards
+from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
+                                     DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution, Frequency,
                                      PersonalInfo, search_text_of)
 
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -60,69 +60,6 @@ def find_dataset(session: Session, uid: str) -> Dataset | None:
     if not uid or len(uid) > 100:
         return None
     return session.scalars(sa.select(Dataset).where(sa.or_(Dataset.uid == uid, Dataset.name == uid))).first()
-
-
-# --- categories and licences (lists the operator keeps) ----------------------------------------------
-
-def ensure_lists(session: Session) -> None:
-    """The default categories and licences, the first time either list is asked for."""
-    if session.scalar(sa.select(sa.func.count(DatasetCategory.id))) == 0:
-        for position, (code, ja, en) in enumerate(DEFAULT_CATEGORIES):
-            session.add(DatasetCategory(code=code, label_ja=ja, label_en=en, position=position))
-    if session.scalar(sa.select(sa.func.count(DatasetLicence.id))) == 0:
-        for position, (code, ja, en, url, own) in enumerate(DEFAULT_LICENCES):
-            session.add(DatasetLicence(code=code, title_ja=ja, title_en=en, url=url, own_terms=own, position=position))
-    session.flush()
-
-
-def categories(session: Session, *, include_inactive: bool = False) -> list[DatasetCategory]:
-    ensure_lists(session)
-    query = sa.select(DatasetCategory).order_by(DatasetCategory.position, DatasetCategory.id)
-    if not include_inactive:
-        query = query.where(DatasetCategory.active.is_(True))
-    return list(session.scalars(query))
-
-
-def licences(session: Session, *, include_inactive: bool = False) -> list[DatasetLicence]:
-    ensure_lists(session)
-    query = sa.select(DatasetLicence).order_by(DatasetLicence.position, DatasetLicence.id)
-    if not include_inactive:
-        query = query.where(DatasetLicence.active.is_(True))
-    return list(session.scalars(query))
-
-
-def add_category(session: Session, actor: Actor, code: str, label_ja: str, label_en: str = "") -> DatasetCategory:
-    authz.authorize(actor, "dataset.settings")
-    existing = categories(session, include_inactive=True)
-    code, label_ja, label_en = (code or "").strip(), (label_ja or "").strip(), (label_en or "").strip()
-    found = []
-    if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code):
-        found.append(problem("code", "Use 2 to 32 lower-case letters, digits or _.", "英小文字・数字・_ で 2〜32 文字にしてください。"))
-    elif any(c.code == code for c in existing):
-        found.append(problem("code", "This code is taken.", "この記号はすでに使われています。"))
-    if not label_ja or len(label_ja) > 100 or len(label_en) > 100:
-        found.append(problem("label_ja", "Enter the name (up to 100 characters).", "名称を 100 文字以内で入力してください。"))
-    if found:
-        raise DatasetInvalid(found)
-    category = DatasetCategory(code=code, label_ja=label_ja, label_en=label_en, position=len(existing))
-    session.add(category)
-    session.flush()
-    audit.record(session, actor, "dataset.category.add", "dataset_category", code,
-                 after={"label_ja": label_ja, "label_en": label_en})
-    return category
-
-
-def set_category_active(session: Session, actor: Actor, code: str, active: bool) -> DatasetCategory:
-    authz.authorize(actor, "dataset.settings")
-    category = next((c for c in categories(session, include_inactive=True) if c.code == code), None)
-    if category is None:
-        raise NotFound(f"No category {code}.", "この分野はありません。")
-    if category.active != active:
-        category.active = active
-        session.flush()
-        audit.record(session, actor, "dataset.category.active", "dataset_category", code,
-                     before={"active": not active}, after={"active": active})
-    return category
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -358,9 +295,10 @@ _ENUM_FIELDS = (("access", Access, "access level", "公開範囲"), ("frequency"
                 ("personal_info", PersonalInfo, "personal information", "個人情報の有無"))
 
 
-def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]]:
+def draft_problems(session: Session, draft: DatasetDraft, kept: Dataset | None = None) -> list[dict[str, str]]:
     """Every problem of a draft at once (the form shows each beside its field), in the form's
-    order: the provider, the texts, the choices, the name and grantees, the distributions."""
+    order: the provider, the texts, the choices, the name and grantees, the distributions.
+    ``kept``: the dataset the draft changes (its category and licence stay choices)."""
     found = _provider_problems(session, draft.provider_code)
     for field, en, ja, limit, required, single_line in _TEXT_FIELDS:
         issue = text_field_problem(field, getattr(draft, field), en, ja, limit, required=required, single_line=single_line)
@@ -368,7 +306,7 @@ def draft_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]
             found.append(issue)
     if draft.contact_email and (issue := email_problem("contact_email", draft.contact_email)) is not None:
         found.append(issue)  # the contact's address is optional; given, it is checked as every address is
-    found += _choice_problems(session, draft)
+    found += _choice_problems(session, draft, kept)
     found += _access_problems(draft)
     for index, dist in enumerate(draft.distributions):
         found += _distribution_problems(index, dist)
@@ -385,12 +323,16 @@ def _provider_problems(session: Session, code: str) -> list[dict[str, str]]:
     return []
 
 
-def _choice_problems(session: Session, draft: DatasetDraft) -> list[dict[str, str]]:
-    """Each choice must be one of its list: category, licence, the fixed lists, the standard kind."""
+def _choice_problems(session: Session, draft: DatasetDraft, kept: Dataset | None = None) -> list[dict[str, str]]:
+    """Each choice must be one of its list: category, licence (those in use, or the one ``kept``, the changed
+    dataset, has: stopping an entry hides it from new choices only, :mod:`tenancy.datasets.lists`), the fixed
+    lists, the standard kind."""
     found = []
-    if draft.category_code not in {c.code for c in categories(session)}:
+    if draft.category_code not in {c.code for c in lists.choices(lists.categories(session, include_inactive=True),
+                                                                  kept.category_code if kept else None)}:
         found.append(problem("category_code", "Choose the category from the list.", "分野を一覧から選んでください。"))
-    if draft.licence_code not in {lic.code for lic in licences(session)}:
+    if draft.licence_code not in {lic.code for lic in lists.choices(lists.licences(session, include_inactive=True),
+                                                                     kept.licence_code if kept else None)}:
         found.append(problem("licence_code", "Choose the licence from the list.", "ライセンスを一覧から選んでください。"))
     for field, enum_cls, en, ja in _ENUM_FIELDS:
         if getattr(draft, field) not in {e.value for e in enum_cls}:
@@ -419,12 +361,11 @@ def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str
     """A distribution's address (http or https), the lengths of its format, media type and title, its size;
     its texts are single lines that can be stored (:func:`core.validation.text_problem`)."""
     found = []
-    if not re.match(r"^https?://[^\s]+$", dist.url or "") or len(dist.url) > 1000:
-        found.append(problem(f"distributions.{index}.url", "Enter an http(s) address.",
-                             "http:// または https:// で始まるアドレスを入力してください。"))
+    if (bad_url := http_url_problem(f"distributions.{index}.url", dist.url or "", 1000)) is not None:
+        found.append(bad_url)
     if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
         found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
-    for field in ("url", "format", "media_type", "title"):
+    for field in ("format", "media_type", "title"):
         if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
             found.append(problem(f"distributions.{index}.{field}", *bad))
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
@@ -508,7 +449,7 @@ def update(session: Session, actor: Actor, uid: str, draft: DatasetDraft) -> Dat
     draft = _clean(dataclasses.replace(draft, provider_code=dataset.provider_code, name=""))
     if dataset.status == DatasetStatus.withdrawn:
         raise Conflict("A withdrawn dataset cannot be changed.", "公開を終了したデータセットは変更できません。")
-    found = draft_problems(session, draft)
+    found = draft_problems(session, draft, kept=dataset)
     if found:
         raise DatasetInvalid(found)
     before = _summary(dataset)
@@ -550,14 +491,14 @@ def check_problems(check: DatasetCheck) -> list[dict[str, str]]:
 
 def review_checklist(session: Session, dataset: Dataset) -> list[tuple[str, str, bool]]:
     """What the operator checks before publishing: (label ja, label en, met)."""
-    items = [("ライセンスが選ばれている", "A licence is chosen",
-              dataset.licence_code in {lic.code for lic in licences(session)}),
+    chosen = next((lic for lic in lists.licences(session, include_inactive=True) if lic.code == dataset.licence_code), None)
+    items = [("ライセンスが選ばれている", "A licence is chosen", chosen is not None),
              ("担当課と連絡先（メールまたは電話）がある", "The department and a contact are given",
               bool(dataset.department and (dataset.contact_email or dataset.contact_phone))),
              ("説明がある", "There is a description", bool(dataset.description.strip()))]
     if dataset.standard_kind:
         items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind", dataset.conformant is True))
-    if any(lic.own_terms and lic.code == dataset.licence_code for lic in licences(session, include_inactive=True)):
+    if chosen is not None and chosen.own_terms:
         items.append(("独自の利用規約が登録されている", "Its own terms of use are written",
                       session.scalar(sa.select(DatasetTerms.id).where(DatasetTerms.dataset_id == dataset.id).limit(1))
                       is not None))

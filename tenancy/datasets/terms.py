@@ -33,7 +33,7 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.texts import normalise_text, refusal, text_hash
 from core.validation import text_problem
-from tenancy.datasets import operations
+from tenancy.datasets import lists, operations
 from tenancy.datasets.models import (Access, Dataset, DatasetLicence, DatasetStatus, DatasetTerms,
                                      DatasetTermsAcceptance)
 
@@ -48,7 +48,7 @@ def terms_hash(dataset: Dataset, number: int, title: str, body_md: str) -> str:
 
 def own_terms_codes(session: Session) -> frozenset[str]:
     """The licence codes whose datasets carry their own terms."""
-    return frozenset(lic.code for lic in operations.licences(session, include_inactive=True) if lic.own_terms)
+    return frozenset(lic.code for lic in lists.licences(session, include_inactive=True) if lic.own_terms)
 
 
 def has_own_terms(session: Session, dataset: Dataset) -> bool:

@@ -422,6 +422,15 @@ DATASET = {"provider_code": "431001", "title_ja": "避難所一覧", "category_c
     ("DatasetBody", {**DATASET, "access": "named", "grantees": ["431001"]}, True),
     ("DatasetBody", {**DATASET, "access": "named", "grantees": []}, False),
     ("DatasetBody", {**DATASET, "access": "named"}, False),
+    # the lists a dataset chooses from: a licence's code as CKAN's license_id, its text's address http(s) or none
+    ("DatasetLicenceBody", {"code": "CC-BY-4.0", "title_ja": "表示", "url": ""}, True),
+    ("DatasetLicenceBody", {"code": "CC-BY-4.0", "title_ja": "表示", "url": "https://example.jp/l"}, True),
+    ("DatasetLicenceBody", {"code": "CC-BY-4.0", "title_ja": "表示", "url": "ftp://example.jp/l"}, False),
+    ("DatasetLicenceBody", {"code": "CC BY", "title_ja": "表示"}, False),
+    ("DatasetLicenceBody", {"code": "CC-BY-4.0", "title_ja": "  "}, False),
+    ("DatasetCategoryBody", {"code": "smart_city", "label_ja": "スマートシティ"}, True),
+    ("DatasetCategoryBody", {"code": "SmartCity", "label_ja": "スマートシティ"}, False),
+    ("DatasetCategoryBody", {"code": "smart_city", "label_ja": "改行\nあり"}, False),
 ])
 def test_request_schemas_state_the_rules_the_api_enforces(app, model, body, valid):
     assert _valid(app.api_doc, model, body) is valid

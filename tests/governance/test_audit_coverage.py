@@ -635,6 +635,22 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: (dataset(c, "published", frequency="monthly"), op(c, "POST", "/api/v1/datasets/reminders"))[1],
         refused=lambda c: (dataset(c, "published", frequency="monthly"),
                            Call("POST", "/api/v1/datasets/reminders", c.admin_of("431001")))[1]),
+    # the lists a dataset chooses from (issue 22): the operator keeps them
+    ("POST", "/api/v1/dataset-categories"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/dataset-categories", {"code": "smart_city", "label_ja": "スマートシティ"}),
+        refused=lambda c: op(c, "POST", "/api/v1/dataset-categories", {"code": "tourism", "label_ja": "観光"})),
+    ("PUT", "/api/v1/dataset-categories/{category}/active"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/dataset-categories/tourism/active", {"active": False}),
+        refused=lambda c: Call("PUT", "/api/v1/dataset-categories/tourism/active",
+                               (c.tenants("431001"), c.admin_of("431001"))[1], {"active": False})),
+    ("POST", "/api/v1/dataset-licences"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/dataset-licences", {"code": "ODbL-1.0", "title_ja": "ODbL 1.0",
+                                                                     "url": "https://opendatacommons.org/licenses/odbl/1-0/"}),
+        refused=lambda c: op(c, "POST", "/api/v1/dataset-licences", {"code": "cc-by-4.0", "title_ja": "重複"})),
+    ("PUT", "/api/v1/dataset-licences/{licence}/active"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/dataset-licences/CC0-1.0/active", {"active": False}),
+        refused=lambda c: Call("PUT", "/api/v1/dataset-licences/CC0-1.0/active",
+                               (c.tenants("431001"), c.admin_of("431001"))[1], {"active": False})),
     # personal data by consent (issue 23)
     ("PUT", "/api/v1/consent/levels/{level}"): Entry(
         success=lambda c: op(c, "PUT", "/api/v1/consent/levels/4", {"label_ja": "レベル4：対面での本人確認"}),

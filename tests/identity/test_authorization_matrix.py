@@ -250,6 +250,15 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/dataset-terms"): Rule({"municipal-admin": "any", "org-admin": "any"}),
     ("POST", "/api/v1/dataset-terms/{uid}/acceptances"): Rule({"municipal-admin": "any", "org-admin": "any"},
                                                               lambda: {"number": 1, "content_hash": "0" * 64}),
+    # the lists a dataset chooses from (issue 22): the register's readers read them, the operator keeps them
+    ("GET", "/api/v1/dataset-categories"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/dataset-categories"): Rule(OPERATE, lambda: {"code": f"matrix_{uuid.uuid4().hex[:8]}",
+                                                                   "label_ja": "試験の分野"}),
+    ("PUT", "/api/v1/dataset-categories/{category}/active"): Rule(OPERATE, lambda: {"active": True}),
+    ("GET", "/api/v1/dataset-licences"): Rule(READ_DATASETS),
+    ("POST", "/api/v1/dataset-licences"): Rule(OPERATE, lambda: {"code": f"matrix-{uuid.uuid4().hex[:8]}",
+                                                                 "title_ja": "試験のライセンス"}),
+    ("PUT", "/api/v1/dataset-licences/{licence}/active"): Rule(OPERATE, lambda: {"active": True}),
     # personal data by consent (issue 23): the operator approves services; a tenant's (or organisation's) admin
     # registers and reads its own services and their linkages only; a clerk (admin or staff) records consent
     # for their own tenant's people and reads their history; the auditor reads everything; the broker checks
@@ -281,6 +290,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
                "{corporate_number}": "8000012050001", "{group_id}": "1",
                "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
+               "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001"}  # another organisation than the org-admin's (none registered)
 
