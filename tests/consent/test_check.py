@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core import chain
 from governance.consent import check, operations as consent
 from governance.consent.linkage import verify_chains
 from governance.consent.models import LinkageRecord
@@ -174,4 +175,61 @@ def test_no_check_goes_unrecorded_over_ten_thousand_calls_from_eight_threads(app
     counts = dict(db.execute(sa.select(LinkageRecord.allowed, sa.func.count()).group_by(LinkageRecord.allowed)).all())
     assert counts == {True: 5000, False: 5000}
     assert db.scalar(sa.select(sa.func.max(LinkageRecord.seq))) == 10_000
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def statements_of(db, work) -> list[str]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        seen.append(statement.lstrip().split(None, 1)[0].upper())
+
+    engine = db.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_check_reads_once_and_writes_its_record_in_one_statement_on_postgresql_two_on_sqlite(db, consent_setup, give):
+    """The check's round trips to the database: one read of the service, the person's latest consent
+    and the linkage chain's head; then the record written after that head (PostgreSQL: the head's
+    move and the INSERT in one statement)."""
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    service_id = service.id
+    ask(db, service_id, subject)
+    chain._known_heads.clear()  # as in another server process, which never appended: the read gives the head
+    seen = statements_of(db, lambda: ask(db, service_id, subject))
+    expected = ["SELECT", "WITH"] if db.get_bind().dialect.name == "postgresql" else ["SELECT", "UPDATE", "INSERT"]
+    assert seen[:len(expected)] == expected and seen[len(expected):] in ([], ["COMMIT"]), seen
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_a_record_whose_head_moved_after_the_read_still_lands_on_the_chain(db, consent_setup, give, monkeypatch):
+    """Another check (another process) appends between this check's read and its write: the record
+    goes after the other one, never beside it."""
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    ask(db, service, subject)
+    real_decide, service_id, interleaved = check.decide, service.id, []
+
+    def decide_while_another_appends(*args):
+        if not interleaved:  # this check has read the head; the other one appends now (once)
+            interleaved.append(True)
+            with Session(bind=db.get_bind()) as elsewhere:
+                check.consent_check(elsewhere, BROKER, {"service_id": service_id, "tenant_code": KUMAMOTO,
+                                                        "subject_id": subject, "items": ["生年月日"],
+                                                        "purpose": "子育て支援サービスの案内"})
+                elsewhere.commit()
+        return real_decide(*args)
+
+    monkeypatch.setattr(check, "decide", decide_while_another_appends)
+    decision = ask(db, service_id, subject)
+    assert decision.allowed and decision.linkage_seq == 3
+    assert db.scalars(sa.select(LinkageRecord.seq).order_by(LinkageRecord.seq)).all() == [1, 2, 3]
     assert [status.broken for status in verify_chains(db)] == [None, None]
