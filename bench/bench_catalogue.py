@@ -88,7 +88,10 @@ def main() -> int:
         facts = json.loads(facts_file.read_text())
     else:
         if not args.database_url and (var / "catalogue.db").exists():
-            (var / "catalogue.db").unlink()
+            from core.db import sqlite_files
+
+            for path in sqlite_files(var / "catalogue.db"):  # and its WAL files, which a new file would replay
+                path.unlink(missing_ok=True)
         print(f"building the data set ({args.providers:,} providers x {args.per_provider} datasets) ...", flush=True)
         facts = build(app, args.providers, args.per_provider)
         if not args.database_url:

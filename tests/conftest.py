@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
@@ -362,7 +363,7 @@ def app(tmp_path_factory):
             db.create_all()
         db.engine.dispose()
         if db.engine.dialect.name == "sqlite":
-            shutil.copyfile(var / "test.db", var / "template.db")
+            copy_sqlite(var / "test.db", var / "template.db")
     app.config["RENKEI_TEST_TEMPLATE"] = str(var / "template.db")
     # backups and audit checkpoints are signed (docs/operations.md): the operator's key, made once
     from core.signing import generate_key
@@ -373,6 +374,16 @@ def app(tmp_path_factory):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def copy_sqlite(source, target) -> None:
+    """The SQLite database ``source`` copied over ``target`` by SQLite's backup API, never as a file:
+    renkei's SQLite files are in WAL mode (core.db), and a ``-wal`` file left beside ``target`` (a
+    connection a test left open keeps it) would be replayed over a plain file copy."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(source)) as original, contextlib.closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
 
 def reset_database(app) -> None:
@@ -386,7 +397,7 @@ def reset_database(app) -> None:
     engine = db.engine
     if engine.dialect.name == "sqlite":
         engine.dispose()
-        shutil.copyfile(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
+        copy_sqlite(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
         return
     tables = [t.name for t in db.metadata.sorted_tables]
     with owner_engine().begin() as connection:  # TRUNCATE is the owner's
