@@ -141,7 +141,7 @@ def test_no_check_goes_unrecorded_over_ten_thousand_calls_from_eight_threads(app
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time and its busy handler makes waiting writers sleep: there the
         # threads take turns through a lock of their own, on connections that do not wait for the disk
-        # at each commit (10,000 flushed commits take minutes; durability is not what this is about).
+        # at each commit (10,000 synced commits took half a minute at load 4; durability is not what this is about).
         # On PostgreSQL they run at once and queue on the chain head's row lock.
         turns = threading.Lock()
         engine = sa.create_engine(engine.url)
