@@ -6,14 +6,16 @@ Both endpoints are called in this process as a WSGI server calls them (bench/inp
 alternating rounds (consent allowed, consent refused, gateway, ...); figures are medians of the rounds.
 
 * ``consent check``: a service of 熊本市 approved with one consent text, a person who consented
-  (allowed) and one who withdrew (refused); each call reads the service and the person's latest
-  consent event and appends one hash-chained linkage record, and the request commits: the
-  linkage record's write (and the database's commit) is part of every figure, as it is of every call.
+  (allowed) and one who withdrew (refused); each call reads the service, the person's latest
+  consent event and the linkage chain's head, and appends one hash-chained linkage record after
+  that head, and the request commits: the linkage record's write (and the database's commit) is
+  part of every figure, as it is of every call.
 * ``gateway check`` (the limit, measured in the same run): as bench/bench_gateway_check.py.
 * ``durable commit alone``: one small row inserted into a table of its own and committed, through
-  the same engine: the floor of any call that answers only once its record is durable (a file sync
-  on SQLite, a WAL flush on PostgreSQL). No durable per-call record can be faster than this.
-* ``consent check, not committed``: the operation itself (the two reads, the decision, the linkage
+  the same engine: the floor of any call that answers only once its record is durable (on SQLite
+  one sync of its write-ahead log, journal_mode WAL with synchronous FULL, core.db; a WAL flush on
+  PostgreSQL). No durable per-call record can be faster than this.
+* ``consent check, not committed``: the operation itself (the read, the decision, the linkage
   record appended to its chain) called directly and rolled back instead of committed: what the
   check costs above the commit (without Flask's request handling).
 
