@@ -236,7 +236,7 @@ def append(session: Session, table: sa.Table, fields: Sequence[str], values: dic
     off the chain."""
     head = head or head_row(table)
     connection = session.connection()
-    known = (connection.engine.url.render_as_string(hide_password=True), head.table.name, head.key)
+    known = _known_key(connection, head)
     guess = after if after is not None else _known_heads.get(known)
     entry = _write_after(connection, table, fields, values, head, guess) if guess is not None else None
     if entry is None:
@@ -251,6 +251,27 @@ def append(session: Session, table: sa.Table, fields: Sequence[str], values: dic
             raise RuntimeError(f"the head of {table.name}'s chain moved while locked")
     _known_heads[known] = (entry["seq"], entry["hash"])
     return entry
+
+
+def append_alone(connection: sa.Connection, table: sa.Table, fields: Sequence[str], values: dict[str, Any],
+                 after: tuple[int, str]) -> dict[str, Any] | None:
+    """The entry appended after ``after`` (seq, hash) by one statement of its own, for a connection
+    in autocommit: where the head's conditional move and the INSERT are one statement (PostgreSQL),
+    that statement is the whole transaction, and the entry is committed when it returns (one round
+    trip; no BEGIN, no COMMIT). The same write as :func:`append`'s. None when the head no longer
+    holds ``after`` (nothing was written): the caller then appends in a transaction (:func:`append`).
+    Where the append takes two statements (SQLite) it refuses: they would be two transactions."""
+    head = head_row(table)
+    if len(_write_statements(table, head, connection.dialect.name)) != 1:
+        raise ValueError(f"on {connection.dialect.name} an append is two statements: append in a transaction")
+    entry = _write_after(connection, table, fields, values, head, after)
+    if entry is not None:
+        _known_heads[_known_key(connection, head)] = (entry["seq"], entry["hash"])
+    return entry
+
+
+def _known_key(connection: sa.Connection, head: HeadRow) -> tuple[str, str, Any]:
+    return connection.engine.url.render_as_string(hide_password=True), head.table.name, head.key
 
 
 def iter_entries(session: Session, table: sa.Table, batch: int = 5000, *, after_seq: int = 0,

@@ -225,7 +225,7 @@ def test_reads_still_answer_after_the_database_dropped_every_connection(app, cli
     tenant_factory("431001", status="active")
     assert client.get("/api/v1/tenants/431001", headers=as_operator).status_code == 200
     assert client.get("/api/v1/tenants", headers=as_operator).status_code == 200
-    read_engine = app.extensions["renkei_read_engine"]
+    read_engine = app.extensions["renkei_autocommit_engine"]
     with read_engine.connect() as kept:  # the connection the reads keep open between requests
         pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     with database.engine.connect() as connection:  # as a restart would: the server drops it
@@ -277,7 +277,7 @@ def test_an_app_that_goes_away_closes_the_connections_its_reads_kept(app):
         assert tenants._read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar()) == 1
         from admin.extensions import db as database
         database.engine.dispose()
-    kept = other.extensions["renkei_read_engine"].pool.checkedin()
+    kept = other.extensions["renkei_autocommit_engine"].pool.checkedin()
     assert kept == 1
     del other
     with warnings.catch_warnings(record=True) as caught:
