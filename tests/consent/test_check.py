@@ -270,3 +270,31 @@ def test_through_the_api_a_check_is_one_read_and_one_write(app, db, open_api, co
     else:
         assert seen == [("app", "SELECT"), ("app", "UPDATE"), ("app", "INSERT")]
     assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_a_check_still_answers_after_the_database_dropped_its_connection(app, db, open_api, consent_setup, give):
+    """A restart drops the autocommit connection the checks keep between requests: the next check
+    notices at check-out (no round trip), takes a fresh connection, answers and records, no 500."""
+    import time
+
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("dropping server connections is a PostgreSQL test; SQLite checks in the request's transaction")
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    question = {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject, "items": ["生年月日"],
+                "purpose": "子育て支援サービスの案内"}
+    assert open_api.post("/api/v1/consent/check", json=question).get_json()["allowed"]
+    with app.extensions["renkei_autocommit_engine"].connect() as kept:  # the connection the checks keep
+        pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    outside = sa.create_engine(db.get_bind().url, poolclass=sa.pool.NullPool)
+    with outside.connect() as other:  # as a restart would: the server drops it
+        assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        for _ in range(200):  # until the server has let it go
+            if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
+                break
+            time.sleep(0.01)  # polling the condition (the server let the connection go)
+    answer = open_api.post("/api/v1/consent/check", json=question)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert (answer.get_json()["allowed"], answer.get_json()["linkage_record"]) == (True, 2)
+    assert [status.broken for status in verify_chains(db)] == [None, None]
