@@ -296,6 +296,22 @@ def flask_side(app, monkeypatch, long_memories):
     return counter
 
 
+def drop_server_connection(url, pid: int) -> None:
+    """As a database restart would: the PostgreSQL server ends the connection whose backend is
+    ``pid`` (from a connection outside any app pool), and this waits until the server has let it go."""
+    outside = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with outside.connect() as other:
+            assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            for _ in range(200):  # until the server has let it go
+                if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": pid}).scalar():
+                    break
+                time.sleep(0.01)  # polling the condition (the server let the connection go)
+    finally:
+        outside.dispose()
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""

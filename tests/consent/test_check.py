@@ -15,6 +15,7 @@ from core import chain
 from governance.consent import check, operations as consent
 from governance.consent.linkage import verify_chains
 from governance.consent.models import LinkageRecord
+from tests.conftest import drop_server_connection
 from tests.consent.conftest import BROKER, KUMAMOTO, admin_of, clerk, person
 from tests.governance.test_audit_append import statements_of
 
@@ -275,8 +276,6 @@ def test_through_the_api_a_check_is_one_read_and_one_write(app, db, open_api, co
 def test_a_check_still_answers_after_the_database_dropped_its_connection(app, db, open_api, consent_setup, give):
     """A restart drops the autocommit connection the checks keep between requests: the next check
     notices at check-out (no round trip), takes a fresh connection, answers and records, no 500."""
-    import time
-
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("dropping server connections is a PostgreSQL test; SQLite checks in the request's transaction")
     service = consent_setup()
@@ -287,13 +286,7 @@ def test_a_check_still_answers_after_the_database_dropped_its_connection(app, db
     assert open_api.post("/api/v1/consent/check", json=question).get_json()["allowed"]
     with app.extensions["renkei_autocommit_engine"].connect() as kept:  # the connection the checks keep
         pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    outside = sa.create_engine(db.get_bind().url, poolclass=sa.pool.NullPool)
-    with outside.connect() as other:  # as a restart would: the server drops it
-        assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-        for _ in range(200):  # until the server has let it go
-            if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
-                break
-            time.sleep(0.01)  # polling the condition (the server let the connection go)
+    drop_server_connection(db.get_bind().url, pid)  # as a restart would
     answer = open_api.post("/api/v1/consent/check", json=question)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert (answer.get_json()["allowed"], answer.get_json()["linkage_record"]) == (True, 2)
