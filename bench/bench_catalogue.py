@@ -118,7 +118,10 @@ def main() -> int:
     cached = facts is not None and (still_there(app, facts) if args.database_url else (var / "catalogue.db").exists())
     if not cached:
         if not args.database_url and (var / "catalogue.db").exists():
-            (var / "catalogue.db").unlink()
+            from core.db import sqlite_files
+
+            for path in sqlite_files(var / "catalogue.db"):  # and its WAL files, which a new file would replay
+                path.unlink(missing_ok=True)
         print(f"building the data set ({args.providers:,} providers x {args.per_provider} datasets) ...", flush=True)
         facts = build(app, args.providers, args.per_provider)
         facts_file.write_text(json.dumps(facts))

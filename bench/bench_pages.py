@@ -336,7 +336,10 @@ def _data_set(args: argparse.Namespace):
     if cached:
         return app, url, json.loads(facts_file.read_text()), True
     if not args.database_url and (var / "pages.db").exists():
-        (var / "pages.db").unlink()
+        from core.db import sqlite_files
+
+        for path in sqlite_files(var / "pages.db"):  # and its WAL files, which a new file would replay
+            path.unlink(missing_ok=True)
     print(f"building the data set ({args.tenants:,} tenants, {args.audit_records:,} audit records) ...", flush=True)
     facts = build(app, args.tenants, args.audit_records)
     if not args.database_url:

@@ -8,10 +8,11 @@ Invariants:
 * Each record stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical payload)``, so a
   modified, deleted, inserted or reordered record breaks the chain at a point that
   verification (:mod:`governance.audit`) names.
-* Appends are serialised by locking the single ``audit_chain_head`` row, so two concurrent
-  writers cannot both extend the same hash. The head's UPDATE only succeeds if the row still
-  holds the seq and hash the new record was chained to (the process's last known head first,
-  saving a read; else the row locked and read), so nothing is ever appended off the chain.
+* Appends are serialised on the single ``audit_chain_head`` row by the chain's one append
+  (:func:`core.chain.append`), so two concurrent writers cannot both extend the same hash: the
+  head's UPDATE only succeeds if the row still holds the seq and hash the new record was chained
+  to (the process's last known head first, saving a read; else the row locked and read), so
+  nothing is ever appended off the chain.
 * The record is written in the caller's transaction: if the operation rolls back, so does its
   audit record, and a refused act leaves no record claiming a change.
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy import DDL, event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from core import chain
 from core.actor import Actor
 from core.chain import GENESIS_HASH, entry_hash, parse_timestamp_text, timestamp_text  # noqa: F401 (re-exported)
 from core.db import pg_guard_installer, row_guards_pg, timestamp_column as _timestamp_column, utcnow
@@ -212,23 +213,15 @@ def compute_hash(entry: AuditRecord | sa.Row, prev_hash: str) -> str:
     return entry_hash(entry, HASHED_FIELDS, prev_hash)
 
 
+AUDIT_HEAD = chain.HeadRow(AuditChainHead.__table__, "id", 1)  # the audit log's head: its single row
+
+
 def lock_head(session: Session) -> AuditChainHead:
-    head = session.scalars(
-        sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).one_or_none()
-    if head is None:
-        # The very first record: several writers may get here at once, and FOR UPDATE locks
-        # nothing while the row does not exist. Insert it in a savepoint and tolerate the loser's
-        # duplicate key; then everyone locks the one row as usual.
-        try:
-            with session.begin_nested():
-                session.add(AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
-        except sa.exc.IntegrityError:
-            pass
-        head = session.scalars(
-            sa.select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-        ).one()
-    return head
+    """The audit log's head row, locked until the transaction ends (made first if the log is new):
+    no append while the caller (the purge) works."""
+    chain.locked_head(session, AUDIT_HEAD)
+    return session.scalars(sa.select(AuditChainHead).where(AuditChainHead.id == 1)
+                           .execution_options(populate_existing=True)).one()
 
 
 def record(
@@ -343,15 +336,6 @@ def acts_within(entry: AuditRecord) -> list[tuple[str, str | None]]:
     return found
 
 
-# The chain head each database had after this process's last append there (key: the engine's URL).
-# Only a guess, never trusted: the append's UPDATE of the head row is conditional on it (same
-# seq and hash), under the row lock that UPDATE takes; when another process or thread appended
-# since, or a transaction of ours rolled back, the guess misses and the head is locked and read
-# first (:func:`lock_head`), as every append used to. A hit saves that read: one statement on
-# PostgreSQL (the head's UPDATE and the record's INSERT in one), two on SQLite.
-_known_heads: dict[str, tuple[int, str]] = {}
-
-
 def _append(
     session: Session,
     actor: Actor,
@@ -364,8 +348,6 @@ def _append(
     after: Any,
 ) -> AuditRecord:
     session.flush()  # the act's own changes first, as when the record was flushed with them
-    connection = session.connection()
-    key = connection.engine.url.render_as_string(hide_password=True)
     values = dict(
         occurred_at=utcnow(),
         actor_issuer=actor.issuer,
@@ -381,64 +363,14 @@ def _append(
         request_id=actor.request_id,
         source_ip=actor.source_ip,
     )
-    known = _known_heads.get(key)
-    entry = _write(session, connection, values, known) if known is not None else None
-    if entry is None:  # no guess, or it missed: lock the head and read it, then append after it
-        table = AuditChainHead.__table__
-        prev = session.execute(sa.select(table.c.last_seq, table.c.last_hash).where(table.c.id == 1)
-                               .with_for_update()).first()
-        if prev is None:  # the very first record: lock_head makes the row
-            head = lock_head(session)
-            prev = (head.last_seq, head.last_hash)
-        entry = _write(session, connection, values, tuple(prev))
-        if entry is None:  # cannot happen while the row is locked; never append off the chain
-            raise RuntimeError("audit_chain_head changed while locked")
-    _known_heads[key] = (entry.seq, entry.hash)
+    # the chain's one append: after this process's last known head when it still holds (one
+    # statement on PostgreSQL, two on SQLite), else after the head read under lock
+    stored = chain.append(session, AuditRecord.__table__, HASHED_FIELDS, values, head=AUDIT_HEAD)
+    entry = AuditRecord(**{column.name: stored[column.name] for column in AuditRecord.__table__.columns})
     head = session.identity_map.get(session.identity_key(AuditChainHead, (1,)))
     if head is not None:  # a head loaded in this session (lock_head, a purge) shows the new values
         sa.orm.attributes.set_committed_value(head, "last_seq", entry.seq)
         sa.orm.attributes.set_committed_value(head, "last_hash", entry.hash)
-    return entry
-
-
-@functools.cache
-def _append_statements(dialect: str) -> tuple[sa.Executable, ...]:
-    """The append's statements, built once per process (building and keying a new statement on
-    every append cost more than executing it): the head's conditional UPDATE (``head_seq``,
-    ``head_hash`` -> ``new_seq``, ``new_hash``) and the record's INSERT (``v_<column>``). On
-    PostgreSQL one statement: the INSERT selects from the UPDATE's CTE, so no row is inserted when
-    the head moved on."""
-    head_table, record_table = AuditChainHead.__table__, AuditRecord.__table__
-    move = (sa.update(head_table)
-            .where(head_table.c.id == 1, head_table.c.last_seq == sa.bindparam("head_seq"),
-                   head_table.c.last_hash == sa.bindparam("head_hash"))
-            .values(last_seq=sa.bindparam("new_seq"), last_hash=sa.bindparam("new_hash")))
-    names = [column.name for column in record_table.columns if column.name != "id"]
-    if dialect == "postgresql":
-        moved = move.returning(head_table.c.id).cte("moved")
-        return (sa.insert(record_table)
-                .from_select(names, sa.select(*(sa.bindparam(f"v_{name}", type_=record_table.c[name].type)
-                                                for name in names)).select_from(moved))
-                .returning(record_table.c.id).add_cte(moved),)
-    return move, sa.insert(record_table).values({name: sa.bindparam(f"v_{name}") for name in names})
-
-
-def _write(session: Session, connection: sa.Connection, values: dict[str, Any],
-           prev: tuple[int, str]) -> AuditRecord | None:
-    """Append the record after ``prev`` (seq, hash) if the head row still holds exactly ``prev``
-    (its UPDATE locks the row until the transaction ends); None when it does not."""
-    entry = AuditRecord(seq=prev[0] + 1, prev_hash=prev[1], hash="", **values)
-    entry.hash = compute_hash(entry, prev[1])
-    head = {"head_seq": prev[0], "head_hash": prev[1], "new_seq": entry.seq, "new_hash": entry.hash}
-    row = {f"v_{column.name}": getattr(entry, column.name) for column in AuditRecord.__table__.columns
-           if column.name != "id"}
-    statements = _append_statements(connection.dialect.name)
-    if len(statements) == 1:  # PostgreSQL: the head's UPDATE and the INSERT in one statement
-        entry.id = connection.execute(statements[0], {**head, **row}).scalar_one_or_none()
-        return entry if entry.id is not None else None
-    if connection.execute(statements[0], head).rowcount != 1:
-        return None
-    entry.id = connection.execute(statements[1], row).inserted_primary_key[0]
     return entry
 
 

@@ -7,10 +7,12 @@ canonical JSON has sorted keys, no spaces, UTF-8, and ``occurred_at`` written by
 :func:`timestamp_text`. So a modified, deleted, inserted or reordered entry breaks the chain at a
 point that :func:`verify_chain` names.
 
-The audit log keeps its own head and anchor tables (and a faster append, :mod:`core.audit`); newer
-chains share :class:`ChainHead` and :class:`ChainAnchor`, one row per chain, and append through
-:func:`append`, which moves the head first (an UPDATE that takes the row's lock on PostgreSQL and
-the write lock on SQLite), so two writers can never extend the same hash.
+Every chain appends through :func:`append`: the entry is written after a head it believes current
+by an UPDATE of the head row that succeeds only if the row still holds that head (taking the row's
+lock on PostgreSQL, the write lock on SQLite, until the transaction ends), and after the head read
+under lock when it does not; so two writers can never extend the same hash. The audit log keeps
+its own head and anchor tables (:mod:`core.audit`); newer chains share :class:`ChainHead` and
+:class:`ChainAnchor`, one row per chain.
 """
 
 from __future__ import annotations
@@ -129,46 +131,147 @@ class ChainAnchor(SQLModel, table=True):
     archive_sha256: str = Field(default="", max_length=64)
 
 
-@functools.cache
-def _head_statements() -> tuple[sa.Executable, sa.Executable, sa.Executable]:
-    table = ChainHead.__table__
-    move = (sa.update(table).where(table.c.name == sa.bindparam("chain"))
-            .values(last_seq=table.c.last_seq + 1).returning(table.c.last_seq, table.c.last_hash))
-    settle = sa.update(table).where(table.c.name == sa.bindparam("chain")).values(last_hash=sa.bindparam("hash"))
-    create = sa.insert(table).values(name=sa.bindparam("chain"), last_seq=0, last_hash=GENESIS_HASH)
-    return move, settle, create
+@dataclasses.dataclass(frozen=True)
+class HeadRow:
+    """Where a chain's head is kept: the row of ``table`` (columns ``last_seq``, ``last_hash``) whose
+    ``key_column`` holds ``key``. The newer chains share :class:`ChainHead` (:func:`head_row`); the
+    audit log keeps a single-row table of its own (``core.audit.AUDIT_HEAD``)."""
+
+    table: sa.Table
+    key_column: str
+    key: Any
+
+    @property
+    def condition(self) -> sa.ColumnElement[bool]:
+        """This chain's row of the head table (to join it into a caller's read, :func:`append`'s ``after``)."""
+        return self.table.c[self.key_column] == self.key
+
+
+def head_row(table: sa.Table) -> HeadRow:
+    """The head of the chain of ``table``: its row of :class:`ChainHead`, named after the table."""
+    return HeadRow(ChainHead.__table__, "name", table.name)
 
 
 @functools.cache
-def _insert_statement(table: sa.Table) -> sa.Executable:
-    return sa.insert(table).values({c.name: sa.bindparam(f"v_{c.name}") for c in table.columns if c.name != "id"})
+def _write_statements(table: sa.Table, head: HeadRow, dialect: str) -> tuple[sa.Executable, ...]:
+    """The append's statements, built once per process (building and keying a new statement on
+    every append cost more than executing it): the head's conditional UPDATE (``head_seq``,
+    ``head_hash`` -> ``new_seq``, ``new_hash``) and the entry's INSERT (``v_<column>``). On
+    PostgreSQL one statement: the INSERT selects from the UPDATE's CTE, so no row is inserted when
+    the head has moved on."""
+    heads = head.table
+    move = (sa.update(heads)
+            .where(head.condition, heads.c.last_seq == sa.bindparam("head_seq"),
+                   heads.c.last_hash == sa.bindparam("head_hash"))
+            .values(last_seq=sa.bindparam("new_seq"), last_hash=sa.bindparam("new_hash")))
+    names = [column.name for column in table.columns if column.name != "id"]
+    if dialect == "postgresql":
+        moved = move.returning(heads.c[head.key_column]).cte("moved")
+        return (sa.insert(table)
+                .from_select(names, sa.select(*(sa.bindparam(f"v_{name}", type_=table.c[name].type) for name in names))
+                             .select_from(moved))
+                .returning(table.c.id).add_cte(moved),)
+    return move, sa.insert(table).values({name: sa.bindparam(f"v_{name}") for name in names})
 
 
-def append(session: Session, table: sa.Table, fields: Sequence[str], values: dict[str, Any]) -> dict[str, Any]:
-    """Append one entry to the chain of ``table`` (whose hashed ``fields`` and ``occurred_at`` are in
-    ``values``), in the caller's transaction; returns the stored values with ``id``, ``seq``,
-    ``prev_hash`` and ``hash``.
-
-    The head moves first: ``UPDATE … SET last_seq = last_seq + 1 RETURNING`` locks the head row (the
-    database's write lock on SQLite) until the transaction ends and gives the previous hash, so
-    concurrent writers queue there and each appends right after the one before."""
-    connection = session.connection()
-    move, settle, create = _head_statements()
-    row = connection.execute(move, {"chain": table.name}).first()
-    if row is None:  # the chain's first entry: make its head (a concurrent first writer may win)
-        try:
-            with session.begin_nested():
-                session.connection().execute(create, {"chain": table.name})
-        except sa.exc.IntegrityError:
-            pass
-        row = connection.execute(move, {"chain": table.name}).one()
-    seq, prev_hash = int(row[0]), row[1]
+def _write_after(connection: sa.Connection, table: sa.Table, fields: Sequence[str], values: dict[str, Any],
+                 head: HeadRow, after: tuple[int, str]) -> dict[str, Any] | None:
+    """The entry appended right after ``after`` (seq, hash) if the head row still holds exactly that
+    (its UPDATE locks the row until the transaction ends); None when it does not."""
+    seq, prev_hash = int(after[0]) + 1, after[1]
     entry = {**values, "seq": seq, "prev_hash": prev_hash}
     entry["hash"] = entry_hash(entry, fields, prev_hash)
-    params = {f"v_{c.name}": entry.get(c.name) for c in table.columns if c.name != "id"}
-    entry["id"] = connection.execute(_insert_statement(table), params).inserted_primary_key[0]
-    connection.execute(settle, {"chain": table.name, "hash": entry["hash"]})
+    moved = {"head_seq": seq - 1, "head_hash": prev_hash, "new_seq": seq, "new_hash": entry["hash"]}
+    row = {f"v_{column.name}": entry.get(column.name) for column in table.columns if column.name != "id"}
+    statements = _write_statements(table, head, connection.dialect.name)
+    if len(statements) == 1:  # PostgreSQL: the head's move and the INSERT in one statement
+        entry["id"] = connection.execute(statements[0], {**moved, **row}).scalar_one_or_none()
+        return entry if entry["id"] is not None else None
+    if connection.execute(statements[0], moved).rowcount != 1:
+        return None
+    entry["id"] = connection.execute(statements[1], row).inserted_primary_key[0]
     return entry
+
+
+def locked_head(session: Session, head: HeadRow) -> tuple[int, str]:
+    """The head (seq, hash), its row locked until the transaction ends (made first if the chain has
+    none yet: a concurrent first writer may win). SQLite has no row locks: its write lock is taken by
+    the transaction's first write (an append that missed has taken it)."""
+    heads = head.table
+    query = sa.select(heads.c.last_seq, heads.c.last_hash).where(head.condition).with_for_update()
+    row = session.connection().execute(query).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.connection().execute(sa.insert(heads).values(
+                    {head.key_column: head.key, "last_seq": 0, "last_hash": GENESIS_HASH}))
+        except sa.exc.IntegrityError:
+            pass
+        row = session.connection().execute(query).one()
+    return int(row[0]), row[1]
+
+
+# The head each chain had after this process's last append to it, per database (the engine's URL)
+# and head row. Only a guess, never trusted: the append's UPDATE of the head row is conditional on
+# it (same seq and hash), under the row lock that UPDATE takes; when another process or thread
+# appended since, or a transaction of ours rolled back, the guess misses and the head is locked and
+# read first (:func:`locked_head`). A hit saves that read.
+_known_heads: dict[tuple[str, str, Any], tuple[int, str]] = {}
+
+
+def append(session: Session, table: sa.Table, fields: Sequence[str], values: dict[str, Any], *,
+           head: HeadRow | None = None, after: tuple[int, str] | None = None) -> dict[str, Any]:
+    """Append one entry to the chain of ``table`` (whose hashed ``fields`` and ``occurred_at`` are in
+    ``values``), in the caller's transaction; returns the stored values with ``id``, ``seq``,
+    ``prev_hash`` and ``hash``. The one append of every chain: the audit log's, the consent and
+    the linkage records'.
+
+    ``head``: where the chain's head is kept (default :func:`head_row`). ``after``: the head (seq,
+    hash) the caller read in a statement of its own (the consent check reads it with its inputs),
+    else this process's last known head of the chain. The entry is written after it only if the
+    head row still holds exactly that: the head's UPDATE is conditional and takes the row's lock
+    (the database's write lock on SQLite) until the transaction ends, so two writers can never
+    extend the same hash. When it does not (no guess, another writer appended since), the head is
+    read under lock (:func:`locked_head`) and the entry written after it; nothing is ever appended
+    off the chain."""
+    head = head or head_row(table)
+    connection = session.connection()
+    known = _known_key(connection, head)
+    guess = after if after is not None else _known_heads.get(known)
+    entry = _write_after(connection, table, fields, values, head, guess) if guess is not None else None
+    if entry is None:
+        # PostgreSQL: the row lock makes the write certain. SQLite: a write that missed took the
+        # write lock, so a second read and write cannot miss; a first write can, if another
+        # connection committed between the read and it.
+        for _attempt in range(2):
+            entry = _write_after(connection, table, fields, values, head, locked_head(session, head))
+            if entry is not None:
+                break
+        else:
+            raise RuntimeError(f"the head of {table.name}'s chain moved while locked")
+    _known_heads[known] = (entry["seq"], entry["hash"])
+    return entry
+
+
+def append_alone(connection: sa.Connection, table: sa.Table, fields: Sequence[str], values: dict[str, Any],
+                 after: tuple[int, str]) -> dict[str, Any] | None:
+    """The entry appended after ``after`` (seq, hash) by one statement of its own, for a connection
+    in autocommit: where the head's conditional move and the INSERT are one statement (PostgreSQL),
+    that statement is the whole transaction, and the entry is committed when it returns (one round
+    trip; no BEGIN, no COMMIT). The same write as :func:`append`'s. None when the head no longer
+    holds ``after`` (nothing was written): the caller then appends in a transaction (:func:`append`).
+    Where the append takes two statements (SQLite) it refuses: they would be two transactions."""
+    head = head_row(table)
+    if len(_write_statements(table, head, connection.dialect.name)) != 1:
+        raise ValueError(f"on {connection.dialect.name} an append is two statements: append in a transaction")
+    entry = _write_after(connection, table, fields, values, head, after)
+    if entry is not None:
+        _known_heads[_known_key(connection, head)] = (entry["seq"], entry["hash"])
+    return entry
+
+
+def _known_key(connection: sa.Connection, head: HeadRow) -> tuple[str, str, Any]:
+    return connection.engine.url.render_as_string(hide_password=True), head.table.name, head.key
 
 
 def iter_entries(session: Session, table: sa.Table, batch: int = 5000, *, after_seq: int = 0,

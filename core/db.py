@@ -8,7 +8,9 @@ models module imports this module first.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -204,20 +206,45 @@ if not sa.event.contains(sa.pool.Pool, "checkout", _server_hung_up):
     sa.event.listen(sa.pool.Pool, "checkout", _server_hung_up)
 
 
-# --- SQLite: wait for the lock ------------------------------------------------------------------
+# --- SQLite: wait for the lock; write ahead, durably ----------------------------------------------
 
 SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite connection waits for another's write lock (RENKEI_SQLITE_BUSY_SECONDS)
 
 
-def _sqlite_waits(dbapi_connection: Any, _record: Any) -> None:
-    """Every new SQLite connection waits up to :data:`SQLITE_BUSY_SECONDS` for a lock another
-    connection holds (a command-line import's write, say) instead of failing at once with
-    "database is locked" (pysqlite's own default wait is 5 s). Other drivers are left alone."""
+def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Every new SQLite connection renkei makes (any engine: the app's, the commands', the
+    backup's snapshot; this listener is on every pool):
+
+    * waits up to :data:`SQLITE_BUSY_SECONDS` for a lock another connection holds (a command-line
+      import's write, say) instead of failing at once with "database is locked" (pysqlite's own
+      default wait is 5 s);
+    * uses the write-ahead log (``journal_mode = WAL``) with ``synchronous = FULL``: a commit
+      appends the transaction's pages to the ``-wal`` file and syncs that file once before it
+      returns, so a committed transaction survives a power loss as with the rollback journal
+      (which syncs the journal and the database, several times per commit); readers no longer
+      block the writer. WAL is a property of the database file, kept in its header: set once, on
+      the first connection, it stays (every connection asks again, which costs nothing then). The
+      ``-wal`` and ``-shm`` files beside the database belong to it while any connection is open:
+      copy the database with SQLite's backup API (``renkei backup`` does), never the file alone, and
+      remove the three together (:func:`sqlite_files`). The files must be on a local file system
+      (WAL's shared memory). An in-memory database keeps its ``memory`` journal.
+
+    Other drivers are left alone."""
     import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        dbapi_connection.execute("PRAGMA synchronous = FULL")
 
 
-if not sa.event.contains(sa.pool.Pool, "connect", _sqlite_waits):
-    sa.event.listen(sa.pool.Pool, "connect", _sqlite_waits)
+if not sa.event.contains(sa.pool.Pool, "connect", _sqlite_connection):
+    sa.event.listen(sa.pool.Pool, "connect", _sqlite_connection)
+
+
+def sqlite_files(database: str | os.PathLike) -> list[Path]:
+    """A SQLite database file and the two that its write-ahead log keeps beside it while it is open
+    (``-wal``, ``-shm``): what to remove together (a ``-wal`` left beside a new file of the same
+    name would be replayed into it)."""
+    path = Path(database)
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
@@ -278,6 +279,22 @@ def request_log_folder(app, monkeypatch, tmp_path):
     request_log.close_all()
 
 
+def drop_server_connection(url, pid: int) -> None:
+    """As a database restart would: the PostgreSQL server ends the connection whose backend is
+    ``pid`` (from a connection outside any app pool), and this waits until the server has let it go."""
+    outside = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with outside.connect() as other:
+            assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            for _ in range(200):  # until the server has let it go
+                if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": pid}).scalar():
+                    break
+                time.sleep(0.01)  # polling the condition (the server let the connection go)
+    finally:
+        outside.dispose()
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""
@@ -345,7 +362,7 @@ def app(tmp_path_factory):
             db.create_all()
         db.engine.dispose()
         if db.engine.dialect.name == "sqlite":
-            shutil.copyfile(var / "test.db", var / "template.db")
+            copy_sqlite(var / "test.db", var / "template.db")
     app.config["RENKEI_TEST_TEMPLATE"] = str(var / "template.db")
     # backups and audit checkpoints are signed (docs/operations.md): the operator's key, made once
     from core.signing import generate_key
@@ -356,6 +373,16 @@ def app(tmp_path_factory):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def copy_sqlite(source, target) -> None:
+    """The SQLite database ``source`` copied over ``target`` by SQLite's backup API, never as a file:
+    renkei's SQLite files are in WAL mode (core.db), and a ``-wal`` file left beside ``target`` (a
+    connection a test left open keeps it) would be replayed over a plain file copy."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(source)) as original, contextlib.closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
 
 def reset_database(app) -> None:
@@ -369,7 +396,7 @@ def reset_database(app) -> None:
     engine = db.engine
     if engine.dialect.name == "sqlite":
         engine.dispose()
-        shutil.copyfile(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
+        copy_sqlite(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
         return
     with owner_engine().begin() as connection:  # TRUNCATE is the owner's
         used = _used_tables(connection, [t.name for t in db.metadata.sorted_tables])

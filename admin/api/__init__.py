@@ -55,5 +55,32 @@ class CachedSchema(BaseModel):
 _SCHEMAS: dict[type, dict[str, Any]] = {}
 
 
+def autocommit_engine():
+    """PostgreSQL: this app's engine on the same database whose connections are in autocommit and
+    are not pinged before use (made once per app, disposed with it), for work done one statement at
+    a time: a single-statement read costs one round trip instead of four (ping, BEGIN, SELECT,
+    COMMIT), and the consent check writes its record by one statement that commits itself. None on
+    other databases (SQLite, where an append is two statements and needs a transaction)."""
+    import weakref
+
+    import sqlalchemy as sa
+    from flask import current_app
+
+    from admin.extensions import db
+
+    app = current_app._get_current_object()
+    engine = app.extensions.get("renkei_autocommit_engine", False)
+    if engine is False:
+        engine = None
+        if db.engine.dialect.name == "postgresql":
+            options = {k: v for k, v in (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).items() if k != "pool_pre_ping"}
+            engine = sa.create_engine(db.engine.url, **{**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"})
+            # the pooled connections are closed when the app goes (or at exit), never left to
+            # the garbage collector, which would drop them unclosed
+            weakref.finalize(app, engine.dispose)
+        engine = app.extensions.setdefault("renkei_autocommit_engine", engine)
+    return engine
+
+
 def tag(name: str, description: str) -> list[Tag]:
     return [Tag(name=name, description=description)]

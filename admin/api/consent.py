@@ -9,7 +9,7 @@ from typing import Literal
 from flask import Response, jsonify
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, autocommit_engine, tag
 from admin.api.contract import XLSX, media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
@@ -284,7 +284,11 @@ def get_receipt(path: ReceiptPath):
                      + ", ".join(check.REASONS) + "). Every call is written as a hash-chained linkage record. "
                      "Callers: metering-client (the platform's components) or platform-operator.")
 def consent_check(body: CheckIn):
-    return jsonify(check.consent_check(db.session, current_actor(), body).as_dict())
+    engine = autocommit_engine()  # PostgreSQL: the check's read and its record's write, one statement each
+    if engine is None:
+        return jsonify(check.consent_check(db.session, current_actor(), body).as_dict())
+    with engine.connect() as connection:
+        return jsonify(check.consent_check(db.session, current_actor(), body, autocommit=connection).as_dict())
 
 
 @bp.get("/consent/linkages", responses={200: LinkageRecordList},

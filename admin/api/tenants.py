@@ -8,7 +8,7 @@ import json
 from flask import Response, jsonify
 from pydantic import BaseModel, Field
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, autocommit_engine, tag
 from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
@@ -43,31 +43,12 @@ def _out(tenant) -> dict:
 
 
 def _read_engine():
-    """The engine of the API's single-statement reads.
-
-    On PostgreSQL: the same database in autocommit and without a ping before each use, so a read
-    costs one round trip instead of four (ping, BEGIN, SELECT, COMMIT). A connection the server
-    dropped (a restart) is noticed by the read itself and the read is tried once more on a fresh
-    connection (see :func:`_read`), so a restart still never gives a 500. Elsewhere (SQLite) the
-    app's engine, with the connection switched to autocommit.
-    """
-    import weakref
-
-    import sqlalchemy as sa
-    from flask import current_app
-
-    app = current_app._get_current_object()
-    engine = app.extensions.get("renkei_read_engine")
-    if engine is None:
-        engine = db.engine
-        if engine.dialect.name == "postgresql":
-            options = {k: v for k, v in (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).items() if k != "pool_pre_ping"}
-            engine = sa.create_engine(engine.url, **{**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"})
-            # the pooled connections are closed when the app goes (or at exit), never left to
-            # the garbage collector, which would drop them unclosed
-            weakref.finalize(app, engine.dispose)
-        engine = app.extensions.setdefault("renkei_read_engine", engine)
-    return engine
+    """The engine of the API's single-statement reads: on PostgreSQL the app's autocommit engine
+    (:func:`admin.api.autocommit_engine`: a read costs one round trip instead of four, ping, BEGIN,
+    SELECT, COMMIT; a connection the server dropped, a restart, is noticed by the read itself and the
+    read is tried once more on a fresh connection, see :func:`_read`, so a restart still never gives a
+    500). Elsewhere (SQLite) the app's engine."""
+    return autocommit_engine() or db.engine
 
 
 def _read(operation):

@@ -1,11 +1,16 @@
 """The broker's consent check (同意確認): allowed or refused, with the reason and the consent relied on.
 
-It sits in front of every transfer of personal data, so it is short: the service (status, required
-level, current text) and the person's latest consent event, read together in one statement; then the
-linkage record, appended to its hash chain in the caller's transaction. Every call is written,
-allowed or refused, even for a service that does not exist: the request commits once, and a
-linkage record that could not be written makes the whole call fail (the broker then refuses the
-transfer). Withdrawal and suspension are read on every call, so they apply to the next check at once.
+It sits in front of every transfer of personal data, so it is short: one read (the service's
+status, required level and current text, the person's latest consent event, the linkage chain's
+head), the decision, and the linkage record appended to its hash chain after that head. Given a
+connection in autocommit (PostgreSQL; the API gives one), the read and the write are two statements
+on it, and the write, one statement, commits itself: two round trips, no BEGIN or COMMIT. Otherwise
+(SQLite, where the append is two statements; or another check appended between the read and the
+write) the record is appended in the caller's transaction, which the request commits once. Either
+way the answer goes out only once the record is committed, and a record that could not be written
+makes the whole call fail (the broker then refuses the transfer). Every call is written, allowed or
+refused, even for a service that does not exist. Withdrawal and suspension are read on every call,
+so they apply to the next check at once.
 
 Reasons, in the order they are asked (the first that applies is the answer):
 ``unknown_service``, ``service_not_approved``, ``service_suspended``, ``service_ended``,
@@ -67,18 +72,23 @@ class Decision:
 
 
 # The service and the person's latest consent event for it, in one indexed read (one round trip to
-# the database): the service's row, joined with its newest consent record of the person if any.
+# the database): the service's row, joined with its newest consent record of the person if any, and
+# the linkage chain's head, which the linkage record is then written after (core.chain.append: only
+# if the head still holds it; else after the head read under lock).
 _NEWEST = ConsentRecord.__table__.alias("newest")
 _LATEST_ID = (sa.select(_NEWEST.c.id)
               .where(_NEWEST.c.service_id == sa.bindparam("service_id"), _NEWEST.c.tenant_code == sa.bindparam("tenant_code"),
                      _NEWEST.c.subject_id == sa.bindparam("subject_id"))
               .order_by(_NEWEST.c.seq.desc()).limit(1).scalar_subquery())
+_LINKAGE_HEAD = chain.head_row(LinkageRecord.__table__)
 _INPUTS = (sa.select(DataService.status, DataService.required_level, DataService.current_text_id, DataService.owner_code,
                      ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
                      ConsentRecord.text_id, ConsentRecord.purposes, ConsentRecord.items, ConsentRecord.assurance_level,
-                     ConsentRecord.expires_at)
+                     ConsentRecord.expires_at, _LINKAGE_HEAD.table.c.last_seq.label("head_seq"),
+                     _LINKAGE_HEAD.table.c.last_hash.label("head_hash"))
            .select_from(DataService)
            .outerjoin(ConsentRecord, ConsentRecord.id == _LATEST_ID)
+           .outerjoin(_LINKAGE_HEAD.table, _LINKAGE_HEAD.condition)
            .where(DataService.id == sa.bindparam("service_id")))
 _RECEIPT = sa.select(ConsentRecord.receipt_id).where(ConsentRecord.id == sa.bindparam("record_id"))
 
@@ -112,11 +122,19 @@ def decide(service: Any, latest: Any, request: CheckIn, now: Any) -> tuple[str, 
     return "allowed", latest.id, ()
 
 
-def consent_check(session: Session, actor: Actor, request: CheckIn | dict) -> Decision:
-    """Answer the broker and write the linkage record (``consent.check``)."""
+def consent_check(session: Session, actor: Actor, request: CheckIn | dict, *,
+                  autocommit: sa.Connection | None = None) -> Decision:
+    """Answer the broker and write the linkage record (``consent.check``), in ``session``'s
+    transaction, which the caller commits before answering.
+
+    ``autocommit``: a connection in autocommit to the same PostgreSQL database (the API gives one).
+    The check then reads on it and writes its record by one statement of its own
+    (:func:`core.chain.append_alone`), committed when that statement returns: two round trips in
+    all, no BEGIN and no COMMIT. If another check appended between the read and the write (nothing
+    written), the record is appended in ``session``'s transaction as without it."""
     authz.authorize(actor, "consent.check")
     request = validated(CheckIn, request)
-    connection = session.connection()
+    connection = autocommit if autocommit is not None else session.connection()
     keys = {"service_id": request.service_id, "tenant_code": request.tenant_code, "subject_id": request.subject_id}
     service = connection.execute(_INPUTS, keys).first()  # the service's columns, then the latest record's (or NULLs)
     latest = service if service is not None and service.id is not None else None
@@ -125,12 +143,19 @@ def consent_check(session: Session, actor: Actor, request: CheckIn | dict) -> De
     receipt_id = None
     if record_id is not None:
         receipt_id = latest.receipt_id if latest.id == record_id else connection.execute(_RECEIPT, {"record_id": record_id}).scalar()
-    stored = chain.append(session, LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, {
+    head = (service.head_seq, service.head_hash) if service is not None and service.head_seq is not None else None
+    values = {
         "occurred_at": now, "service_id": request.service_id, "service_owner": service.owner_code if service else "",
         "tenant_code": request.tenant_code, "subject_id": request.subject_id,
         "items": json.dumps(list(request.items), ensure_ascii=False), "purpose": request.purpose,
         "allowed": reason == "allowed", "reason": reason, "consent_record_id": record_id, "consent_receipt_id": receipt_id,
         "client": request.client, "caller_issuer": actor.issuer, "caller_subject": actor.subject,
-        "request_id": actor.request_id})
+        "request_id": actor.request_id}
+    stored = None
+    if autocommit is not None and head is not None:
+        stored = chain.append_alone(autocommit, LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, values, head)
+    if stored is None:
+        stored = chain.append(session, LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, values,
+                              after=head if autocommit is None else None)
     return Decision(reason == "allowed", reason, receipt_id, record_id, stored["seq"], stored["id"],
                     chain.timestamp_text(now), missing)

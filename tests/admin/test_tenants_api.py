@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
+from tests.conftest import drop_server_connection
 
 KUMAMOTO = {"code": "431001", "name_ja": "熊本市", "name_en": "Kumamoto", "kind": "designated_city",
             "population": 738744, "population_source": "2020 census preliminary count (速報値)"}
@@ -225,7 +226,7 @@ def test_reads_still_answer_after_the_database_dropped_every_connection(app, cli
     tenant_factory("431001", status="active")
     assert client.get("/api/v1/tenants/431001", headers=as_operator).status_code == 200
     assert client.get("/api/v1/tenants", headers=as_operator).status_code == 200
-    read_engine = app.extensions["renkei_read_engine"]
+    read_engine = app.extensions["renkei_autocommit_engine"]
     with read_engine.connect() as kept:  # the connection the reads keep open between requests
         pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     with database.engine.connect() as connection:  # as a restart would: the server drops it
@@ -237,8 +238,6 @@ def test_reads_still_answer_after_the_database_dropped_every_connection(app, cli
 def test_a_write_still_succeeds_after_the_database_dropped_the_pooled_connection(app, client, db, open_api):
     """No ping before each use: a pooled connection the server closed (a restart) is noticed at
     check-out without a round trip and replaced, so the next write answers, no 500."""
-    import time
-
     from admin.extensions import db as database
 
     if database.engine.dialect.name != "postgresql":
@@ -248,13 +247,7 @@ def test_a_write_still_succeeds_after_the_database_dropped_the_pooled_connection
     database.session.remove()
     with database.engine.connect() as kept:  # the pooled connection the next request will take
         pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    outside = sa.create_engine(database.engine.url, poolclass=sa.pool.NullPool)  # not from the app's pool
-    with outside.connect() as other:  # as a restart would: the server drops it
-        assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-        for _ in range(200):  # until the server has let it go
-            if not other.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
-                break
-            time.sleep(0.01)  # polling the condition (the server let the connection go)
+    drop_server_connection(database.engine.url, pid)
     response = client.post("/api/v1/tenants", json={**KUMAMOTO, "code": "432024", "name_ja": "八代市"})
     assert response.status_code == 201, response.get_data(as_text=True)
 
@@ -277,7 +270,7 @@ def test_an_app_that_goes_away_closes_the_connections_its_reads_kept(app):
         assert tenants._read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar()) == 1
         from admin.extensions import db as database
         database.engine.dispose()
-    kept = other.extensions["renkei_read_engine"].pool.checkedin()
+    kept = other.extensions["renkei_autocommit_engine"].pool.checkedin()
     assert kept == 1
     del other
     with warnings.catch_warnings(record=True) as caught:

@@ -11,16 +11,21 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core import chain
 from governance.consent import check, operations as consent
 from governance.consent.linkage import verify_chains
 from governance.consent.models import LinkageRecord
+from tests.conftest import drop_server_connection
 from tests.consent.conftest import BROKER, KUMAMOTO, admin_of, clerk, person
+from tests.governance.test_audit_append import statements_of
 
 
-def ask(db, service, subject, *, items=("生年月日",), purpose="子育て支援サービスの案内", tenant=KUMAMOTO, **extra):
+def ask(db, service, subject, *, items=("生年月日",), purpose="子育て支援サービスの案内", tenant=KUMAMOTO,
+        autocommit=None, **extra):
     decision = check.consent_check(db, BROKER, {"service_id": service.id if hasattr(service, "id") else service,
                                                 "tenant_code": tenant, "subject_id": subject, "items": list(items),
-                                                "purpose": purpose, "client": "kosodate-app", **extra})
+                                                "purpose": purpose, "client": "kosodate-app", **extra},
+                                   autocommit=autocommit)
     db.commit()
     return decision
 
@@ -137,26 +142,32 @@ def test_no_check_goes_unrecorded_over_ten_thousand_calls_from_eight_threads(app
         give(service, subject)
     service_id, engine = service.id, db.get_bind()
     turns: contextlib.AbstractContextManager = contextlib.nullcontext()
+    autocommit = None
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time and its busy handler makes waiting writers sleep: there the
         # threads take turns through a lock of their own, on connections that do not wait for the disk
-        # at each commit (10,000 flushed commits take minutes; durability is not what this is about).
+        # at each commit (10,000 synced commits took half a minute at load 4; durability is not what this is about).
         # On PostgreSQL they run at once and queue on the chain head's row lock.
         turns = threading.Lock()
         engine = sa.create_engine(engine.url)
         sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous = OFF"))
+    else:
+        # as the API checks on PostgreSQL: the read and the record's write on a connection in
+        # autocommit; the session's transaction when another thread appended in between
+        autocommit = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=8)
     errors: list[BaseException] = []
     answered = [0] * 8
 
     def worker(index: int) -> None:
         try:
-            with Session(bind=engine) as session:
+            with Session(bind=engine) as session, \
+                    (autocommit.connect() if autocommit is not None else contextlib.nullcontext()) as direct:
                 for n in range(1250):
                     subject = subjects[(index + n) % 4]
                     with turns:
                         check.consent_check(session, BROKER, {
                             "service_id": service_id, "tenant_code": KUMAMOTO, "subject_id": subject,
-                            "items": ["生年月日"], "purpose": "子育て支援サービスの案内"})
+                            "items": ["生年月日"], "purpose": "子育て支援サービスの案内"}, autocommit=direct)
                         session.commit()
                     answered[index] += 1
         except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
@@ -167,11 +178,116 @@ def test_no_check_goes_unrecorded_over_ten_thousand_calls_from_eight_threads(app
         thread.start()
     for thread in threads:
         thread.join()
-    if engine is not db.get_bind():
-        engine.dispose()
+    for made in (engine if engine is not db.get_bind() else None, autocommit):
+        if made is not None:
+            made.dispose()
     assert errors == []
     assert sum(answered) == 10_000
     counts = dict(db.execute(sa.select(LinkageRecord.allowed, sa.func.count()).group_by(LinkageRecord.allowed)).all())
     assert counts == {True: 5000, False: 5000}
     assert db.scalar(sa.select(sa.func.max(LinkageRecord.seq))) == 10_000
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_a_check_reads_once_and_writes_its_record_in_one_statement_on_postgresql_two_on_sqlite(db, consent_setup, give):
+    """The check's round trips to the database: one read of the service, the person's latest consent
+    and the linkage chain's head; then the record written after that head (PostgreSQL: the head's
+    move and the INSERT in one statement)."""
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    service_id = service.id
+    ask(db, service_id, subject)
+    chain._known_heads.clear()  # as in another server process, which never appended: the read gives the head
+    statements = statements_of(db, lambda: ask(db, service_id, subject))
+    seen = [statement.lstrip().split(None, 1)[0].upper() for statement in statements]
+    expected = ["SELECT", "WITH"] if db.get_bind().dialect.name == "postgresql" else ["SELECT", "UPDATE", "INSERT"]
+    assert seen == expected, statements
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+@pytest.mark.parametrize("path", ["in the transaction", "by a statement of its own"])
+def test_a_record_whose_head_moved_after_the_read_still_lands_on_the_chain(db, consent_setup, give, monkeypatch, path):
+    """Another check (another process) appends between this check's read and its write: the record
+    goes after the other one, never beside it, whether it is written in the caller's transaction or
+    by a statement of its own on a connection in autocommit (PostgreSQL; then in the transaction)."""
+    engine = db.get_bind()
+    if path == "by a statement of its own" and engine.dialect.name != "postgresql":
+        pytest.skip("an append is one statement on PostgreSQL only; SQLite appends in a transaction")
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    ask(db, service, subject)
+    real_decide, service_id, interleaved = check.decide, service.id, []
+
+    def decide_while_another_appends(*args):
+        if not interleaved:  # this check has read the head; the other one appends now (once)
+            interleaved.append(True)
+            with Session(bind=engine) as elsewhere:
+                check.consent_check(elsewhere, BROKER, {"service_id": service_id, "tenant_code": KUMAMOTO,
+                                                        "subject_id": subject, "items": ["生年月日"],
+                                                        "purpose": "子育て支援サービスの案内"})
+                elsewhere.commit()
+        return real_decide(*args)
+
+    monkeypatch.setattr(check, "decide", decide_while_another_appends)
+    autocommit = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT") if path != "in the transaction" else None
+    try:
+        with (autocommit.connect() if autocommit is not None else contextlib.nullcontext()) as direct:
+            decision = ask(db, service_id, subject, autocommit=direct)
+    finally:
+        if autocommit is not None:
+            autocommit.dispose()
+    assert decision.allowed and decision.linkage_seq == 3
+    assert db.scalars(sa.select(LinkageRecord.seq).order_by(LinkageRecord.seq)).all() == [1, 2, 3]
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_through_the_api_a_check_is_one_read_and_one_write(app, db, open_api, consent_setup, give):
+    """The API's consent check on PostgreSQL: the read and the record's one statement on the app's
+    connection in autocommit (no BEGIN, no COMMIT: two round trips), the request's session untouched;
+    on SQLite the read and the append's two statements in the request's transaction."""
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    question = {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject, "items": ["生年月日"],
+                "purpose": "子育て支援サービスの案内", "client": "kosodate-app"}
+    assert open_api.post("/api/v1/consent/check", json=question).get_json()["allowed"]
+    chain._known_heads.clear()  # as in another server process, which never appended: the read gives the head
+    seen: list[tuple[str, str]] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        engine = "app" if conn.engine is db.get_bind() else "autocommit"
+        seen.append((engine, statement.lstrip().split(None, 1)[0].upper()))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        answer = open_api.post("/api/v1/consent/check", json=question).get_json()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    assert (answer["allowed"], answer["linkage_record"]) == (True, 2)
+    if db.get_bind().dialect.name == "postgresql":
+        assert seen == [("autocommit", "SELECT"), ("autocommit", "WITH")]
+    else:
+        assert seen == [("app", "SELECT"), ("app", "UPDATE"), ("app", "INSERT")]
+    assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_a_check_still_answers_after_the_database_dropped_its_connection(app, db, open_api, consent_setup, give):
+    """A restart drops the autocommit connection the checks keep between requests: the next check
+    notices at check-out (no round trip), takes a fresh connection, answers and records, no 500."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("dropping server connections is a PostgreSQL test; SQLite checks in the request's transaction")
+    service = consent_setup()
+    subject = person()
+    give(service, subject)
+    question = {"service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": subject, "items": ["生年月日"],
+                "purpose": "子育て支援サービスの案内"}
+    assert open_api.post("/api/v1/consent/check", json=question).get_json()["allowed"]
+    with app.extensions["renkei_autocommit_engine"].connect() as kept:  # the connection the checks keep
+        pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    drop_server_connection(db.get_bind().url, pid)  # as a restart would
+    answer = open_api.post("/api/v1/consent/check", json=question)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert (answer.get_json()["allowed"], answer.get_json()["linkage_record"]) == (True, 2)
     assert [status.broken for status in verify_chains(db)] == [None, None]

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit as core_audit
+from core import audit as core_audit, chain as core_chain
 from core.audit import AuditChainHead, AuditRecord
 from governance.audit import verify_database
 
@@ -54,13 +54,13 @@ def test_a_second_act_does_not_read_the_chain_head_first(db, operator):
 def test_an_act_after_another_process_appended_still_extends_the_chain(app, db, operator):
     append(db, operator, 1)
     db.commit()
-    believed = dict(core_audit._known_heads)  # what this process knows: the head after record 1
+    believed = dict(core_chain._known_heads)  # what this process knows: the head after record 1
     with Session(bind=db.get_bind()) as elsewhere:  # another process appends records 2 and 3
         append(elsewhere, operator, 2)
         append(elsewhere, operator, 3)
         elsewhere.commit()
-    core_audit._known_heads.clear()
-    core_audit._known_heads.update(believed)  # ... which this process never saw
+    core_chain._known_heads.clear()
+    core_chain._known_heads.update(believed)  # ... which this process never saw
     append(db, operator, 4)
     db.commit()
     assert verify_database(db) is None
