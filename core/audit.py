@@ -3,7 +3,7 @@
 Invariants:
 
 * Records are only ever appended. Nothing in renkei updates or deletes one except the purge in
-  :mod:`governance.audit`, which archives them to a file first; the database refuses any other
+  :mod:`core.chain_archive`, which archives them to a file first; the database refuses any other
   UPDATE or DELETE (triggers, :data:`AUDIT_GUARD_DDL`).
 * Each record stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical payload)``, so a
   modified, deleted, inserted or reordered record breaks the chain at a point that
@@ -16,7 +16,10 @@ Invariants:
 * The record is written in the caller's transaction: if the operation rolls back, so does its
   audit record, and a refused act leaves no record claiming a change.
 
-Verification, export and purge are the governance package's (:mod:`governance.audit`).
+The audit log is one of renkei's hash chains (:data:`AUDIT_CHAIN`): its verification from the
+anchor (:func:`core.chain.verify_table`), archives and purge (:mod:`core.chain_archive`) are every
+chain's rule; the governance package answers with them (:mod:`governance.audit`,
+:mod:`governance.audit_export`).
 """
 
 from __future__ import annotations
@@ -73,37 +76,27 @@ class AuditRecord(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class AuditChainHead(SQLModel, table=True):
+class AuditChainHead(chain.HeadColumns, table=True):
     """A single row holding the last sequence number and hash; locked to serialise appends."""
 
     __tablename__ = "audit_chain_head"
 
     id: int = Field(default=1, primary_key=True)
-    last_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    last_hash: str = Field(max_length=64)
 
 
-class AuditAnchor(SQLModel, table=True):
-    """A single row: the records up to ``purged_through_seq`` were archived and purged.
-
-    Verification of the remaining records starts from ``purged_through_hash``; the archive file
-    (``archive_name``, whose SHA-256 is ``archive_sha256``) verifies the purged part. The row only
-    moves forward (a trigger refuses lowering it or deleting it), and the purge's own audit
-    record repeats these values, so a forged anchor does not match the chain.
+class AuditAnchor(chain.AnchorColumns, table=True):
+    """A single row: the records up to ``purged_through_seq`` were archived and purged (the anchor of
+    every chain, :class:`core.chain.AnchorColumns`). The row only moves forward (a trigger refuses
+    lowering it or deleting it), and the purge's own audit record repeats these values, so a forged
+    anchor does not match the chain (:func:`anchor_confirmed`).
     """
 
     __tablename__ = "audit_anchor"
 
     id: int = Field(default=1, primary_key=True)
-    purged_through_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_through_hash: str = Field(max_length=64)
-    purged_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp_column())
-    archive_name: str = Field(default="", max_length=255)
-    archive_sha256: str = Field(default="", max_length=64)
 
 
-# The database's own refusal to change or remove audit records. The purge (governance.audit_export.purge)
+# The database's own refusal to change or remove audit records. The purge (core.chain_archive.purge)
 # first moves the anchor forward, then deletes only records at or below it; on PostgreSQL it must
 # also set the transaction-local flag renkei.audit_purge. The chain head and the anchor only move
 # forward and cannot be deleted. A database owner can still drop these
@@ -124,13 +117,7 @@ AUDIT_GUARD_DDL: dict[str, dict[str, list[str]]] = {
             "CREATE TRIGGER audit_chain_head_no_delete BEFORE DELETE ON audit_chain_head BEGIN "
             "SELECT RAISE(ABORT, 'audit_chain_head cannot be deleted'); END",
         ],
-        "audit_anchor": [
-            "CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE ON audit_anchor "
-            "WHEN NEW.purged_through_seq < OLD.purged_through_seq BEGIN "
-            "SELECT RAISE(ABORT, 'audit_anchor only moves forward'); END",
-            "CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor BEGIN "
-            "SELECT RAISE(ABORT, 'audit_anchor cannot be deleted'); END",
-        ],
+        "audit_anchor": chain.anchor_guards_sqlite("audit_anchor"),  # the rule of every chain's anchor
     },
 }
 
@@ -169,15 +156,7 @@ BEGIN
         MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused',
         ERRCODE = 'insufficient_privilege';
 END""", "audit_chain_head_forward_only"),
-    "audit_anchor": ("renkei_audit_anchor_guard", """
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION USING
-        MESSAGE = 'audit_anchor only moves forward: ' || TG_OP || ' refused',
-        ERRCODE = 'insufficient_privilege';
-END""", "audit_anchor_forward_only"),
+    "audit_anchor": chain.anchor_guard_pg("audit_anchor"),
 }
 
 
@@ -214,6 +193,27 @@ def compute_hash(entry: AuditRecord | sa.Row, prev_hash: str) -> str:
 
 
 AUDIT_HEAD = chain.HeadRow(AuditChainHead.__table__, "id", 1)  # the audit log's head: its single row
+AUDIT_ANCHOR = chain.AnchorRow(AuditAnchor, "id", 1)  # and its anchor
+
+
+def anchor_confirmed(session: Session, anchor_seq: int, anchor_hash: str) -> chain.ChainBreak | None:
+    """The audit log's own evidence for its anchor: the purge that moved it appended an ``audit.purge``
+    record naming it (after it, in the chain); a break when no such record exists."""
+    for entry in session.scalars(
+        sa.select(AuditRecord).where(AuditRecord.action == "audit.purge", AuditRecord.seq > anchor_seq)
+        .order_by(AuditRecord.seq)
+    ):
+        after = json.loads(entry.after or "{}")
+        if after.get("through_seq") == anchor_seq and after.get("through_hash") == anchor_hash:
+            return None
+    return chain.ChainBreak(anchor_seq, None, "the purge anchor is not confirmed by any audit.purge record: "
+                                              "records were removed outside renkei audit purge")
+
+
+# The audit log as a hash chain (core.chain): verified by core.chain.verify_table, archived and
+# purged by core.chain_archive (governance.audit_export).
+AUDIT_CHAIN = chain.Chain(AuditRecord.__table__, HASHED_FIELDS, AUDIT_HEAD, AUDIT_ANCHOR,
+                          archive_command="renkei audit verify-archive", confirm_anchor=anchor_confirmed)
 
 
 def lock_head(session: Session) -> AuditChainHead:

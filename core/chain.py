@@ -10,9 +10,18 @@ point that :func:`verify_chain` names.
 Every chain appends through :func:`append`: the entry is written after a head it believes current
 by an UPDATE of the head row that succeeds only if the row still holds that head (taking the row's
 lock on PostgreSQL, the write lock on SQLite, until the transaction ends), and after the head read
-under lock when it does not; so two writers can never extend the same hash. The audit log keeps
-its own head and anchor tables (:mod:`core.audit`); newer chains share :class:`ChainHead` and
-:class:`ChainAnchor`, one row per chain.
+under lock when it does not; so two writers can never extend the same hash.
+
+A chain whose oldest entries were archived and purged (:mod:`core.chain_archive`) starts from its
+anchor: the last purged entry's seq and hash. Anchors only move forward and are never deleted
+(:func:`anchor_guards_sqlite`, :func:`anchor_guard_pg`: the database refuses anything else).
+Every chain is verified by :func:`verify_table`, from its anchor through its head.
+
+Where a chain's head and anchor are kept is said by :class:`HeadRow` and :class:`AnchorRow`: the
+audit log keeps its own single-row tables (``audit_chain_head``, ``audit_anchor``:
+:mod:`core.audit`); the newer chains share :class:`ChainHead` and :class:`ChainAnchor`, one row
+per chain. The columns are declared once (:class:`HeadColumns`, :class:`AnchorColumns`).
+:class:`Chain` names all of it for one chain.
 """
 
 from __future__ import annotations
@@ -29,9 +38,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from core.db import timestamp_column, utcnow
+from core.db import UTCDateTime, pg_guard_installer, row_guards_pg, utcnow
 
 GENESIS_HASH = "0" * 64
+
+# The one canonical JSON of the chains: what is hashed, and every line of their archives
+# (sorted keys, no spaces, UTF-8 as it is). Built once: json.dumps with these options builds an
+# encoder on every call.
+CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def timestamp_text(moment: dt.datetime) -> str:
@@ -46,7 +60,7 @@ def parse_timestamp_text(text: str) -> dt.datetime:
 
 def link_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     """``sha256(prev_hash + canonical JSON of payload)`` (hex)."""
-    text = prev_hash + json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = prev_hash + CANONICAL_JSON.encode(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -103,32 +117,45 @@ def verify_chain(entries: Iterable[Any], hash_of: Callable[[Any, str], str], sta
     return None
 
 
-# --- the heads and anchors of the newer chains ----------------------------------------------------
+# --- heads and anchors ---------------------------------------------------------------------------
 
-class ChainHead(SQLModel, table=True):
-    """One row per chain (``name``: its table): the last sequence number and hash. Moved by :func:`append`."""
+class HeadColumns(SQLModel):
+    """The columns of a chain's head: the last sequence number and hash (:class:`ChainHead`, the audit
+    log's ``core.audit.AuditChainHead``). Moved by :func:`append`."""
+
+    last_seq: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    last_hash: str = Field(max_length=64)
+
+
+class ChainHead(HeadColumns, table=True):
+    """One row per chain (``name``: its table)."""
 
     __tablename__ = "chain_head"
 
     name: str = Field(primary_key=True, max_length=64)
-    last_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    last_hash: str = Field(max_length=64)
 
 
-class ChainAnchor(SQLModel, table=True):
-    """One row per chain whose oldest entries were archived and purged: verification of the rest
-    starts from ``purged_through_hash``; the archive file (``archive_name``, ``archive_sha256``)
-    verifies the purged part."""
+class AnchorColumns(SQLModel):
+    """The columns of a chain's anchor (:class:`ChainAnchor`, the audit log's ``core.audit.AuditAnchor``):
+    the entries up to ``purged_through_seq`` were archived and purged; verification of the rest
+    starts from ``purged_through_hash``; the archive file (``archive_name``, whose SHA-256 is
+    ``archive_sha256``) verifies the purged part. Moved only by :func:`core.chain_archive.purge`, and
+    only forward (the database's guards)."""
+
+    purged_through_seq: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    purged_through_hash: str = Field(max_length=64)
+    purged_count: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    purged_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(timezone=True), nullable=False)
+    archive_name: str = Field(default="", max_length=255)
+    archive_sha256: str = Field(default="", max_length=64)
+
+
+class ChainAnchor(AnchorColumns, table=True):
+    """One row per chain whose oldest entries were purged (``name``: its table)."""
 
     __tablename__ = "chain_anchor"
 
     name: str = Field(primary_key=True, max_length=64)
-    purged_through_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_through_hash: str = Field(max_length=64)
-    purged_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
-    purged_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
-    archive_name: str = Field(default="", max_length=255)
-    archive_sha256: str = Field(default="", max_length=64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,10 +173,137 @@ class HeadRow:
         """This chain's row of the head table (to join it into a caller's read, :func:`append`'s ``after``)."""
         return self.table.c[self.key_column] == self.key
 
+    def read(self, reader: Session | sa.Connection) -> tuple[int, str] | None:
+        """The head (seq, hash) as stored, without a lock; None when the chain has no head row."""
+        row = reader.execute(sa.select(self.table.c.last_seq, self.table.c.last_hash).where(self.condition)).first()
+        return (int(row[0]), row[1]) if row is not None else None
+
 
 def head_row(table: sa.Table) -> HeadRow:
     """The head of the chain of ``table``: its row of :class:`ChainHead`, named after the table."""
     return HeadRow(ChainHead.__table__, "name", table.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class AnchorRow:
+    """Where a chain's anchor is kept: the row of ``model`` (columns :class:`AnchorColumns`) whose
+    ``key_column`` holds ``key``. The newer chains share :class:`ChainAnchor` (:func:`anchor_row`); the
+    audit log keeps a single-row table of its own (``core.audit.AUDIT_ANCHOR``). No row: the chain
+    was never purged and starts from the genesis."""
+
+    model: type[SQLModel]
+    key_column: str
+    key: Any
+
+    @property
+    def table(self) -> sa.Table:
+        return self.model.__table__
+
+    def row(self, reader: Session | sa.Connection) -> sa.Row | None:
+        """The anchor as stored (its :class:`AnchorColumns`), read anew; None when the chain was never purged."""
+        return reader.execute(sa.select(self.table).where(self.table.c[self.key_column] == self.key)).first()
+
+    def read(self, reader: Session | sa.Connection) -> tuple[int, str]:
+        """(seq, hash) the chain in the database starts from: the last purged entry, or the genesis."""
+        row = self.row(reader)
+        return (int(row.purged_through_seq), row.purged_through_hash) if row is not None else (0, GENESIS_HASH)
+
+    def get(self, session: Session, *, lock: bool = False) -> Any:
+        """The anchor row (None when the chain was never purged); with ``lock``, locked until the
+        transaction ends (PostgreSQL: the purge's; appends do not wait on it)."""
+        return session.get(self.model, self.key, with_for_update=lock or None, populate_existing=lock)
+
+    def move(self, session: Session, through_seq: int, through_hash: str, count: int, at: dt.datetime,
+             archive_name: str, archive_sha256: str) -> Any:
+        """Move the anchor forward to ``through_seq`` (made if the chain has none yet), flushed: the
+        delete guards of the chain's entries allow only rows at or below it."""
+        anchor = self.get(session)
+        if anchor is None:
+            anchor = self.model(**{self.key_column: self.key}, purged_through_seq=0, purged_through_hash=GENESIS_HASH,
+                                purged_count=0)
+            session.add(anchor)
+        anchor.purged_through_seq, anchor.purged_through_hash = through_seq, through_hash
+        anchor.purged_count += count
+        anchor.purged_at, anchor.archive_name, anchor.archive_sha256 = at, archive_name, archive_sha256
+        session.flush()
+        return anchor
+
+
+def anchor_row(table: sa.Table) -> AnchorRow:
+    """The anchor of the chain of ``table``: its row of :class:`ChainAnchor`, named after the table."""
+    return AnchorRow(ChainAnchor, "name", table.name)
+
+
+# An anchor only moves forward and is never deleted, on every chain: the database's guards, one
+# statement of the rule for both databases and every anchor table (the audit log's since migration
+# 0001, chain_anchor's since 0042). A database owner can drop them; a moved anchor is then what the
+# signed checkpoints show (core.checkpoints.anchor_moved).
+
+def anchor_guards_sqlite(table: str) -> list[str]:
+    """SQLite's triggers guarding the anchor table ``table``."""
+    return [
+        f"CREATE TRIGGER {table}_forward_only BEFORE UPDATE ON {table} "
+        "WHEN NEW.purged_through_seq < OLD.purged_through_seq BEGIN "
+        f"SELECT RAISE(ABORT, '{table} only moves forward'); END",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN "
+        f"SELECT RAISE(ABORT, '{table} cannot be deleted'); END",
+    ]
+
+
+def anchor_guard_pg(table: str) -> tuple[str, str, str]:
+    """PostgreSQL's guard of the anchor table ``table``, as :func:`core.db.row_guards_pg` takes it:
+    (function, body, trigger)."""
+    return (f"renkei_{table}_guard", f"""
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.purged_through_seq >= OLD.purged_through_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = '{table} only moves forward: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END""", f"{table}_forward_only")
+
+
+def anchor_guards_pg(schema: str, table: str) -> list[str]:
+    """The statements of :func:`anchor_guard_pg` in ``schema`` (quoted)."""
+    return row_guards_pg(schema, {table: anchor_guard_pg(table)})
+
+
+def _guard_anchor_table(table: sa.Table) -> None:
+    for statement in anchor_guards_sqlite(table.name):
+        sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect="sqlite"))
+    sa.event.listen(table, "after_create", pg_guard_installer(lambda schema: anchor_guards_pg(schema, table.name)))
+
+
+_guard_anchor_table(ChainAnchor.__table__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Chain:
+    """One hash chain, all the rule needs of it: its entries' ``table`` and hashed ``fields``, where
+    its ``head`` and its ``anchor`` are kept, the command that verifies its archives
+    (``archive_command``, named when a checkpoint lies in the purged part), and ``confirm_anchor``:
+    the chain's own evidence for its anchor, if it has any (the audit log's purge records itself in
+    the log: ``core.audit``), a break when it is missing."""
+
+    table: sa.Table
+    fields: tuple[str, ...]
+    head: HeadRow
+    anchor: AnchorRow
+    archive_command: str = ""
+    confirm_anchor: Callable[[Session, int, str], ChainBreak | None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def hash_of(self, entry: Any, prev_hash: str) -> str:
+        return entry_hash(entry, self.fields, prev_hash)
+
+
+def chain_of(table: sa.Table, fields: Sequence[str], archive_command: str = "") -> Chain:
+    """A chain whose head and anchor are rows of :class:`ChainHead` and :class:`ChainAnchor`."""
+    return Chain(table, tuple(fields), head_row(table), anchor_row(table), archive_command)
 
 
 @functools.cache
@@ -290,18 +444,20 @@ def iter_entries(session: Session, table: sa.Table, batch: int = 5000, *, after_
 
 
 def checkpoint_break(seq: int, expected: str, anchor_seq: int, anchor_hash: str,
-                     hash_at: Callable[[int], str | None]) -> ChainBreak | None:
+                     hash_at: Callable[[int], str | None], archive_command: str = "") -> ChainBreak | None:
     """The one rule comparing a chain with a trusted checkpoint (``seq``, ``expected`` hash) of it:
     the entry ``seq`` must still be there with that hash (``hash_at(seq)``: its stored hash, None
     when it is gone), or be the anchor the chain starts from. A chain shortened and its head
     rewound lacks the entry; a chain rehashed after a deletion has another hash there. A checkpoint
     below the anchor cannot be confirmed by the database and does not pass as confirmed (a moved
-    anchor is exactly how a rewrite would hide): the purge's archive confirms it."""
+    anchor is exactly how a rewrite would hide): the purge's archive confirms it (with
+    ``archive_command``, when given)."""
     if seq == anchor_seq and seq > 0:
         actual = anchor_hash
     elif seq <= anchor_seq:
+        command = f" with {archive_command}" if archive_command else ""
         return ChainBreak(seq, None, f"the checkpoint lies in the purged part (up to #{anchor_seq}); "
-                                     "check it against the purge's archive")
+                                     f"check it against the purge's archive{command}")
     else:
         actual = hash_at(seq)
         if actual is None:
@@ -314,6 +470,11 @@ def checkpoint_break(seq: int, expected: str, anchor_seq: int, anchor_hash: str,
 
 @dataclasses.dataclass(frozen=True)
 class ChainStatus:
+    """What :func:`verify_table` found: the entries walked (``checked``, the ``first_seq`` and the last,
+    ``last_seq`` and ``head_hash``: the head when intact), the first broken link, where the chain
+    starts (its anchor), where the walk started (``from_seq``: the anchor, or a trusted checkpoint
+    after it), the head row as read before the walk, and the anchor's archive (file name, SHA-256)."""
+
     name: str
     checked: int
     last_seq: int
@@ -322,52 +483,85 @@ class ChainStatus:
     anchor_seq: int = 0  # where the chain in the database starts (a purge's anchor, or the genesis)
     anchor_hash: str = GENESIS_HASH
     exists: bool = True  # False: the chain was never written (no head, no anchor)
+    first_seq: int | None = None
+    from_seq: int = 0
+    from_checkpoint: bool = False
+    head: tuple[int, str] | None = None
+    archive: tuple[str, str] = ("", "")
 
 
-def anchor_of(session: Session, name: str) -> tuple[int, str]:
-    anchor = session.get(ChainAnchor, name)
-    return (anchor.purged_through_seq, anchor.purged_through_hash) if anchor else (0, GENESIS_HASH)
+class _Walk:
+    """The entries walked, counted: how many, the first and the last (``start`` before any)."""
 
+    def __init__(self, entries: Iterable[Any], start: tuple[int, str]) -> None:
+        self.entries, self.count, self.first = entries, 0, None
+        self.last_seq, self.last_hash, self.last_id = start[0], start[1], None
 
-def verify_table(session: Session, table: sa.Table, fields: Sequence[str],
-                 checkpoints: Sequence[tuple[int, str]] = ()) -> ChainStatus:
-    """Verify a whole chain in the database: from its anchor (or the genesis) through every entry,
-    its end against its head row (so a deleted newest entry is found too), and then that every
-    trusted ``checkpoints`` (seq, hash) still holds (:func:`checkpoint_break`)."""
-    anchor = session.get(ChainAnchor, table.name)
-    start_seq, start_hash = (anchor.purged_through_seq, anchor.purged_through_hash) if anchor else (0, GENESIS_HASH)
-    counted = [0, start_seq, start_hash]
-    # The head first, and the walk up to it: an append commits its entry and the head's move
-    # together, so entries appended while the walk runs (a busy broker) are not taken for tampering.
-    head_query = sa.select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.name == table.name)
-    head = session.execute(head_query).first()
-    head_seq, head_hash = (int(head[0]), head[1]) if head else (0, GENESIS_HASH)
-
-    def counting() -> Iterator[sa.Row]:
-        for entry in iter_entries(session, table, after_seq=start_seq, through_seq=head_seq):
-            counted[0] += 1
-            counted[1], counted[2] = entry.seq, entry.hash
+    def __iter__(self) -> Iterator[Any]:
+        for entry in self.entries:
+            self.count += 1
+            self.first = entry.seq if self.first is None else self.first
+            self.last_seq, self.last_hash, self.last_id = entry.seq, entry.hash, entry.id
             yield entry
 
-    broken = verify_chain(counting(), lambda entry, prev: entry_hash(entry, fields, prev), start_hash, start_seq)
-    if broken is None and (head_seq, head_hash) != (counted[1], counted[2]):
-        if head_seq > counted[1]:
-            broken = ChainBreak(counted[1] + 1, None, f"missing (deleted): the chain's head is #{head_seq} but its "
-                                                      f"last record is #{counted[1]}")
-        else:
-            broken = ChainBreak(counted[1], None, f"the chain's head (#{head_seq}) does not name its last record")
-    if broken is None:
-        beyond = session.scalar(sa.select(sa.func.max(table.c.seq)).where(table.c.seq > head_seq))
-        if beyond is not None:  # read before the head again: a committed append moved it past its entry
-            now_head = session.execute(head_query).first()
-            if now_head is None or int(now_head[0]) < beyond:
-                broken = ChainBreak(head_seq + 1, None, f"added without renkei: record #{beyond} lies beyond the "
-                                                        f"chain's head (#{now_head[0] if now_head else 0})")
+
+def verify_table(session: Session, chain: Chain, checkpoints: Sequence[tuple[int, str]] = (), *,
+                 start: tuple[int, str] | None = None) -> ChainStatus:
+    """Verify a chain in the database, the one rule for every chain: its head read first, then every
+    entry from its anchor (the genesis when never purged), or from ``start`` (seq, hash: a trusted
+    checkpoint after the anchor, whose entry must still carry that hash; the entries up to it are
+    not hashed again), through the head; the end against the head (so a deleted newest entry is
+    found too) and nothing beyond it; the chain's own evidence for its anchor
+    (:attr:`Chain.confirm_anchor`); then every trusted ``checkpoints`` (seq, hash)
+    (:func:`checkpoint_break`). An append commits its entry and the head's move together, so
+    entries appended while the walk runs (a busy broker, a purge's own record) lie beyond the head
+    read first and are not taken for tampering."""
+    table = chain.table
+    anchor = chain.anchor.row(session)
+    anchor_seq, anchor_hash = (int(anchor.purged_through_seq), anchor.purged_through_hash) if anchor else (0, GENESIS_HASH)
+    head = chain.head.read(session)
+
     def hash_at(seq: int) -> str | None:
         return session.scalar(sa.select(table.c.hash).where(table.c.seq == seq))
 
+    from_seq, from_hash, broken = anchor_seq, anchor_hash, None
+    incremental = start is not None and start[0] > anchor_seq
+    if incremental:
+        from_seq, from_hash = start[0], start[1].lower()
+        broken = checkpoint_break(from_seq, from_hash, anchor_seq, anchor_hash, hash_at, chain.archive_command)
+    walk = _Walk(() if broken else iter_entries(session, table, after_seq=from_seq,
+                                                through_seq=head[0] if head else None), (from_seq, from_hash))
+    broken = broken or verify_chain(walk, chain.hash_of, from_hash, from_seq)
+    broken = broken or _end_break(session, chain, head, walk, bool(walk.count or anchor_seq or incremental))
+    if broken is None and anchor_seq and chain.confirm_anchor is not None:
+        broken = chain.confirm_anchor(session, anchor_seq, anchor_hash)
     for seq, expected in checkpoints:
-        if broken is None:
-            broken = checkpoint_break(seq, expected, start_seq, start_hash, hash_at)
-    return ChainStatus(table.name, counted[0], counted[1], counted[2], broken, start_seq, start_hash,
-                       exists=head is not None or anchor is not None)
+        broken = broken or checkpoint_break(seq, expected, anchor_seq, anchor_hash, hash_at, chain.archive_command)
+    return ChainStatus(chain.name, walk.count, walk.last_seq, walk.last_hash, broken, anchor_seq, anchor_hash,
+                       exists=head is not None or anchor is not None, first_seq=walk.first, from_seq=from_seq,
+                       from_checkpoint=incremental, head=head,
+                       archive=(anchor.archive_name, anchor.archive_sha256) if anchor else ("", ""))
+
+
+def _end_break(session: Session, chain: Chain, head: tuple[int, str] | None, walk: _Walk,
+               written: bool) -> ChainBreak | None:
+    """Where the walked chain's end disagrees with its head (entries deleted or added at the end, the
+    last one replaced, the head row gone although entries were ``written``), or an entry lies beyond
+    the head that no append put there."""
+    if head is None:
+        return ChainBreak(None, None, "the chain head row is missing although records were written") if written else None
+    head_seq, head_hash = head
+    if head_seq > walk.last_seq:
+        return ChainBreak(walk.last_seq + 1, None, f"missing (deleted at the end): the chain ends at #{walk.last_seq} "
+                                                   f"but #{head_seq} was the last record written")
+    if head_seq < walk.last_seq:  # the walk started after the head (a checkpoint beyond it)
+        return ChainBreak(head_seq + 1, None, f"added without renkei: the chain head says #{head_seq} was the last record written")
+    if head_hash != walk.last_hash:
+        return ChainBreak(walk.last_seq, walk.last_id, "replaced: its hash differs from the chain head's")
+    beyond = session.scalar(sa.select(sa.func.max(chain.table.c.seq)).where(chain.table.c.seq > head_seq))
+    if beyond is not None:  # the head read again: a committed append moved it past its entry
+        now = chain.head.read(session)
+        if now is None or now[0] < beyond:
+            return ChainBreak(head_seq + 1, None, f"added without renkei: record #{beyond} lies beyond the chain's head "
+                                                  f"(#{now[0] if now else 0})")
+    return None

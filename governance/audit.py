@@ -9,14 +9,17 @@ Invariants:
   any other UPDATE or DELETE (triggers, see :data:`GUARD_DDL`).
 * Each record stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical payload)``, so a
   modified, deleted, inserted or reordered record breaks the chain at a point that
-  :func:`verify` names.
-* Appends are serialised by locking the single ``audit_chain_head`` row, so two concurrent
-  writers cannot both extend the same hash.
+  :func:`verification` names.
+* Appends are serialised on the single ``audit_chain_head`` row (:func:`core.chain.append`), so two
+  concurrent writers cannot both extend the same hash.
 * The record is written in the caller's transaction: if the operation rolls back, so does its
   audit record, and a refused act leaves no record claiming a change.
 * After a purge, the chain in the database starts from the anchor (last purged seq and hash);
   the archive file holds the purged records and ends with a manifest naming the same hash, so
-  archive and database together verify from the first record ever written.
+  archive and database together verify from the first record ever written. Verification from the
+  anchor is the rule of every hash chain (:func:`core.chain.verify_table`); the audit log adds
+  that its anchor must be named by the ``audit.purge`` record that moved it
+  (:func:`core.audit.anchor_confirmed`).
 
 Trust boundary: the triggers stop the application and anyone using its queries; a database
 owner can drop them. What they cannot do unnoticed is change history without breaking the
@@ -41,8 +44,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.audit import (AUDIT_GUARD_DDL, GENESIS_HASH, AuditAnchor, AuditChainHead, AuditRecord, HASHED_FIELDS,
-                        parse_timestamp_text, timestamp_text, compute_hash)
+from core.audit import (AUDIT_ANCHOR, AUDIT_CHAIN, AUDIT_GUARD_DDL, GENESIS_HASH, AuditRecord, HASHED_FIELDS,
+                        compute_hash, parse_timestamp_text, timestamp_text)
 from core import authz
 from core.actor import Actor
 from core import chain
@@ -394,30 +397,13 @@ _COLUMNS = tuple(AuditRecord.__table__.columns)
 def iter_records(session: Session, batch: int = 5000, *, after_seq: int = 0,
                  through_seq: int | None = None) -> Iterator[sa.Row]:
     """Records in sequence order as read-only rows (attribute access like a record), in batches:
-    the log may be large, and plain rows skip the ORM's identity map."""
-    last = after_seq
-    while True:
-        query = sa.select(*_COLUMNS).where(AuditRecord.seq > last)
-        if through_seq is not None:
-            query = query.where(AuditRecord.seq <= through_seq)
-        rows = session.execute(query.order_by(AuditRecord.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-
-
-def verify(records: Iterable[AuditRecord], start_hash: str = GENESIS_HASH, start_seq: int = 0) -> ChainBreak | None:
-    """Walk the chain in sequence order; return the first broken link, or None if intact."""
-    return verify_chain(records, compute_hash, start_hash, start_seq)
+    the log may be large, and plain rows skip the ORM's identity map (:func:`core.chain.iter_entries`)."""
+    return chain.iter_entries(session, AuditRecord.__table__, batch, after_seq=after_seq, through_seq=through_seq)
 
 
 def anchor_of(session: Session) -> tuple[int, str]:
     """(seq, hash) where the chain in the database starts: the last purged record, or the genesis."""
-    anchor = session.get(AuditAnchor, 1)
-    if anchor is None:
-        return 0, GENESIS_HASH
-    return anchor.purged_through_seq, anchor.purged_through_hash
+    return AUDIT_ANCHOR.read(session)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -446,47 +432,10 @@ class Verification:
         return data
 
 
-class _Counter:
-    def __init__(self, records: Iterable[AuditRecord]) -> None:
-        self.records, self.count, self.first, self.last = records, 0, None, None
-
-    def __iter__(self) -> Iterator[AuditRecord]:
-        for entry in self.records:
-            self.count += 1
-            self.first = self.first if self.first is not None else entry
-            self.last = entry
-            yield entry
-
-
-def _confirmed_anchor(session: Session, anchor_seq: int, anchor_hash: str) -> bool:
-    """The latest purge wrote an ``audit.purge`` record naming this anchor (after it, in the chain)."""
-    for entry in session.scalars(
-        sa.select(AuditRecord).where(AuditRecord.action == "audit.purge", AuditRecord.seq > anchor_seq)
-        .order_by(AuditRecord.seq)
-    ):
-        after = json.loads(entry.after or "{}")
-        if after.get("through_seq") == anchor_seq and after.get("through_hash") == anchor_hash:
-            return True
-    return False
-
-
-def _check_checkpoints(session: Session, checkpoints: Sequence[tuple[int, str]], anchor_seq: int,
-                       anchor_hash: str) -> ChainBreak | None:
-    def hash_at(seq: int) -> str | None:
-        return session.scalar(sa.select(AuditRecord.hash).where(AuditRecord.seq == seq))
-
-    for seq, expected in checkpoints:
-        broken = chain.checkpoint_break(seq, expected, anchor_seq, anchor_hash, hash_at)
-        if broken is not None:
-            if seq < anchor_seq:  # the audit log's archive has its own verifier
-                return ChainBreak(seq, None, f"{broken.reason} with renkei audit verify-archive")
-            return broken
-    return None
-
-
 def verification(session: Session, actor: Actor, checkpoints: Sequence[tuple[int, str]] = ()) -> Verification:
-    """Verify the stored chain from the anchor, its end against the chain head, and any checkpoints
-    (``audit.verify``)."""
+    """Verify the stored chain from the anchor, its end against the chain head, the anchor against
+    the purge record that wrote it, and any checkpoints (``audit.verify``): the rule of every chain,
+    :func:`core.chain.verify_table`."""
     authz.authorize(actor, "audit.verify")
     return _verification(session, checkpoints)
 
@@ -521,59 +470,25 @@ def log_summary(session: Session, actor: Actor, *, now: dt.datetime | None = Non
     count, first_at, last_at, last_30 = session.execute(
         sa.select(sa.func.count(AuditRecord.id), sa.func.min(AuditRecord.occurred_at), sa.func.max(AuditRecord.occurred_at),
                   recent)).one()
-    anchor = session.get(AuditAnchor, 1)
+    anchor = AUDIT_ANCHOR.row(session)
     return LogSummary(int(count or 0), int(last_30 or 0), first_at, last_at, anchor.purged_count if anchor else 0)
 
 
 def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = (),
                   start: tuple[int, str] | None = None) -> Verification:
-    anchor = session.get(AuditAnchor, 1)
-    anchor_seq, anchor_hash = anchor_of(session)
-    from_seq, from_hash = anchor_seq, anchor_hash
-    broken = None
-    incremental = start is not None and start[0] > anchor_seq
-    if incremental:
-        # the checkpoint must still name its record with its hash before the walk may start from it
-        from_seq, from_hash = start[0], start[1].lower()
-        broken = _check_checkpoints(session, [(from_seq, from_hash)], anchor_seq, anchor_hash)
-    counter = _Counter(iter_records(session, after_seq=from_seq) if broken is None else ())
-    if broken is None:
-        broken = verify(counter, from_hash, from_seq)
-    head = session.get(AuditChainHead, 1)
-    if broken is None:
-        written = bool(counter.count or anchor_seq or incremental)
-        broken = _head_break(head, counter, (from_seq, from_hash), written)
-    if broken is None and anchor_seq and not _confirmed_anchor(session, anchor_seq, anchor_hash):
-        broken = ChainBreak(anchor_seq, None,
-                            "the purge anchor is not confirmed by any audit.purge record: records were removed outside renkei audit purge")
-    if broken is None:
-        broken = _check_checkpoints(session, checkpoints, anchor_seq, anchor_hash)
+    status = chain.verify_table(session, AUDIT_CHAIN, checkpoints, start=start)
+    head_seq, head_hash = status.head or (0, GENESIS_HASH)
     return Verification(
-        intact=broken is None, checked=counter.count,
-        first_seq=counter.first.seq if counter.first else None,
-        last_seq=head.last_seq if head else 0, head_hash=head.last_hash if head else GENESIS_HASH,
-        anchor_seq=anchor_seq, anchor_hash=anchor_hash,
-        archive_name=anchor.archive_name if anchor else "", archive_sha256=anchor.archive_sha256 if anchor else "",
-        broken=broken, checked_at=utcnow(), verified_from_seq=from_seq, from_checkpoint=incremental,
+        intact=status.broken is None, checked=status.checked, first_seq=status.first_seq,
+        last_seq=head_seq, head_hash=head_hash, anchor_seq=status.anchor_seq, anchor_hash=status.anchor_hash,
+        archive_name=status.archive[0], archive_sha256=status.archive[1], broken=status.broken,
+        checked_at=utcnow(), verified_from_seq=status.from_seq, from_checkpoint=status.from_checkpoint,
     )
 
 
-def _head_break(head: AuditChainHead | None, counter: _Counter, start: tuple[int, str],
-                written: bool) -> ChainBreak | None:
-    """Where the walked log's end disagrees with the chain head (records deleted or added at the end,
-    the last one replaced, or the head row gone although records were ``written``)."""
-    last_seq, last_hash = (counter.last.seq, counter.last.hash) if counter.last else start
-    if head is None:
-        return ChainBreak(None, None, "the chain head row is missing although records were written") if written else None
-    if head.last_seq > last_seq:
-        return ChainBreak(last_seq + 1, None,
-                          f"missing (deleted at the end): the log ends at #{last_seq} but #{head.last_seq} was the last record written")
-    if head.last_seq < last_seq:
-        return ChainBreak(head.last_seq + 1, None,
-                          f"added without renkei: the chain head says #{head.last_seq} was the last record written")
-    if head.last_hash != last_hash:
-        return ChainBreak(last_seq, counter.last.id if counter.last else None, "replaced: its hash differs from the chain head's")
-    return None
+def verify(records: Iterable[AuditRecord], start_hash: str = GENESIS_HASH, start_seq: int = 0) -> ChainBreak | None:
+    """Walk the chain in sequence order; return the first broken link, or None if intact."""
+    return verify_chain(records, compute_hash, start_hash, start_seq)
 
 
 def verify_database(session: Session) -> ChainBreak | None:

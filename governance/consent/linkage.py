@@ -34,18 +34,18 @@ RETENTION_DAYS = 365
 MIN_RETENTION_DAYS = 365  # Kasai's specification: linkage logs are kept a year
 ARCHIVE_FORMAT = "renkei-linkage-archive/1"
 
-CHAINS = {"consent_record": (ConsentRecord.__table__, CONSENT_HASHED_FIELDS),
-          "linkage_record": (LinkageRecord.__table__, LINKAGE_HASHED_FIELDS)}
+CONSENT_CHAIN = chain.chain_of(ConsentRecord.__table__, CONSENT_HASHED_FIELDS)
+LINKAGE_CHAIN = chain.chain_of(LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, archive_command="renkei consent verify-archive")
+CHAINS = {found.name: (found.table, found.fields) for found in (CONSENT_CHAIN, LINKAGE_CHAIN)}  # name: (table, hashed fields)
 CHAIN_LABELS = {"consent_record": ("同意記録", "consent records"), "linkage_record": ("連携記録", "linkage records")}
 
 
 def verify_chains(session: Session,
                   checkpoints: Mapping[str, Sequence[tuple[int, str]]] | None = None) -> list[chain.ChainStatus]:
     """Both chains, each verified from its anchor through its head, and against the trusted
-    ``checkpoints`` (seq, hash) of its name (:func:`core.chain.checkpoint_break`)."""
+    ``checkpoints`` (seq, hash) of its name (:func:`core.chain.verify_table`)."""
     checkpoints = checkpoints or {}
-    return [chain.verify_table(session, table, fields, checkpoints.get(name, ()))
-            for name, (table, fields) in CHAINS.items()]
+    return [chain.verify_table(session, found, checkpoints.get(found.name, ())) for found in (CONSENT_CHAIN, LINKAGE_CHAIN)]
 
 
 @dataclasses.dataclass(frozen=True)

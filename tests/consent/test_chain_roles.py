@@ -10,10 +10,12 @@ document beside these.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
-from governance.consent import check as consent_check
+from governance.consent import check as consent_check, linkage
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL
 from tests.consent.conftest import BROKER, KUMAMOTO
 from tests.consent.test_chains import guards_dropped, history  # noqa: F401 (a fixture)
@@ -44,6 +46,16 @@ def test_app_role_cannot_truncate_disable_or_drop_the_guards(db, history):  # no
                       "DROP TRIGGER linkage_record_append_only ON linkage_record"):
         refusal = app_refuses(db, statement)
         assert "permission denied" in refusal or "must be owner" in refusal
+
+
+def test_app_role_cannot_move_the_linkage_anchor_back_nor_delete_it(db, operator, history, tmp_path):  # noqa: F811
+    """The guard of every chain's anchor (the audit log's too): refused by the trigger (an UPDATE
+    the purge's column rights allow) or by the role's rights (no DELETE on PostgreSQL)."""
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    assert linkage.purge_linkages(db, operator, tmp_path, retention_days=365, now=later).through_seq == 3
+    db.commit()
+    assert "forward" in app_refuses(db, "UPDATE chain_anchor SET purged_through_seq = 1 WHERE name = 'linkage_record'")
+    assert "chain_anchor" in app_refuses(db, "DELETE FROM chain_anchor WHERE name = 'linkage_record'")
 
 
 @pytest.mark.parametrize("name", list(CHAINS))

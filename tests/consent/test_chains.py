@@ -109,3 +109,21 @@ def test_linkages_past_their_retention_are_archived_then_purged_and_the_chain_st
     db.commit()
     assert [status.broken for status in linkage.verify_chains(db)] == [None, None]
     assert renkei_check(app).exit_code == 0
+
+
+def test_the_linkage_anchor_only_moves_forward_and_is_never_deleted(db, operator, history, tmp_path):
+    """The guard of every chain's anchor (core.chain.anchor_guards_sqlite / anchor_guard_pg), also
+    against the schema owner while the guards are in place."""
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    result = linkage.purge_linkages(db, operator, tmp_path, retention_days=365, now=later)
+    db.commit()
+    assert result.through_seq == 3
+    for statement in ("UPDATE chain_anchor SET purged_through_seq = 1 WHERE name = 'linkage_record'",
+                      "DELETE FROM chain_anchor WHERE name = 'linkage_record'"):
+        with pytest.raises(sa.exc.DatabaseError, match="chain_anchor"):
+            with owner_bind(db).begin() as connection:
+                connection.execute(sa.text(statement))
+    with owner_bind(db).begin() as connection:  # forward is the purge's way
+        connection.execute(sa.text("UPDATE chain_anchor SET purged_through_seq = 3, purged_count = 3 "
+                                   "WHERE name = 'linkage_record'"))
+    assert linkage.LINKAGE_CHAIN.anchor.read(db) == (3, result.through_hash)
