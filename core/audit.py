@@ -213,7 +213,8 @@ def anchor_confirmed(session: Session, anchor_seq: int, anchor_hash: str) -> cha
 # The audit log as a hash chain (core.chain): verified by core.chain.verify_table, archived and
 # purged by core.chain_archive (governance.audit_export).
 AUDIT_CHAIN = chain.Chain(AuditRecord.__table__, HASHED_FIELDS, AUDIT_HEAD, AUDIT_ANCHOR,
-                          archive_command="renkei audit verify-archive", confirm_anchor=anchor_confirmed)
+                          archive_command="renkei audit verify-archive", confirm_anchor=anchor_confirmed,
+                          purge_setting="renkei.audit_purge")
 
 
 def lock_head(session: Session) -> AuditChainHead:

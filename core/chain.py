@@ -282,9 +282,11 @@ _guard_anchor_table(ChainAnchor.__table__)
 class Chain:
     """One hash chain, all the rule needs of it: its entries' ``table`` and hashed ``fields``, where
     its ``head`` and its ``anchor`` are kept, the command that verifies its archives
-    (``archive_command``, named when a checkpoint lies in the purged part), and ``confirm_anchor``:
+    (``archive_command``, named when a checkpoint lies in the purged part), ``confirm_anchor``:
     the chain's own evidence for its anchor, if it has any (the audit log's purge records itself in
-    the log: ``core.audit``), a break when it is missing."""
+    the log: ``core.audit``), a break when it is missing, and ``purge_setting``: the
+    transaction-local setting the delete guard of its entries asks for on PostgreSQL, if any (the
+    audit log's ``renkei.audit_purge``; :func:`core.chain_archive.purge` sets it)."""
 
     table: sa.Table
     fields: tuple[str, ...]
@@ -292,6 +294,7 @@ class Chain:
     anchor: AnchorRow
     archive_command: str = ""
     confirm_anchor: Callable[[Session, int, str], ChainBreak | None] | None = None
+    purge_setting: str = ""
 
     @property
     def name(self) -> str:
