@@ -7,20 +7,18 @@ and purged.
   gives, made a group at a time (the fast path below).
 * :func:`purge` archives, then removes, the records older than the retention period (at least
   :data:`MIN_RETENTION_DAYS`); the archive ends with a manifest naming the anchor's hash, and
-  :func:`verify_archive` checks a file against it. The chain and its verification are
-  :mod:`governance.audit`'s.
+  :func:`verify_archive` checks a file against it. Both are every hash chain's rule
+  (:mod:`core.chain_archive`) with the audit log's archive format (:data:`AUDIT_ARCHIVE`); the
+  chain's verification is :mod:`governance.audit`'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import itertools
 import json
 import operator
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -30,17 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit as core_audit
-from core import authz
+from core import authz, chain_archive
 from core.actor import Actor
-from core.audit import GENESIS_HASH, AuditAnchor, AuditRecord, lock_head, timestamp_text
+from core.audit import AUDIT_CHAIN, AuditRecord, timestamp_text
 from core.calendar import day_start_utc
 from core.chain import ChainBreak
-from core.db import utcnow
 from core.errors import Invalid
-from core.signing import open_private, private_dir
 from core.spreadsheet import BOM, FORMULA_START, csv_text, safe_cell
-from governance.audit import (RECORD_FIELDS, _COLUMNS, _JSON, _jsonl, _verification, anchor_of, iter_records,
-                              record_dict, record_from_dict, verify)
+from governance.audit import RECORD_FIELDS, _COLUMNS, _JSON, record_dict
 from governance.errors import ChainBroken
 
 RETENTION_DAYS = 365
@@ -365,128 +360,49 @@ def write_export(out: BinaryIO, records: Iterable[AuditRecord], fmt: str = "csv"
     return sum(out.write(piece) for piece in export_bytes(records, fmt, japanese_headers=japanese_headers))
 
 
-# --- archives -------------------------------------------------------------------------------------
+# --- archives and purge: every chain's rule (core.chain_archive) ------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class ArchiveReport:
-    """What an archive (or a JSON-lines export) holds, and whether it verifies."""
+def _archive_lines(entries: Iterable[sa.Row]) -> chain_archive.Lines:
+    """The archive's lines of the audit log: :func:`export_jsonl`'s fast path, a group at a time."""
+    for count, columns in _record_columns(entries):
+        yield count, _jsonl_text(columns), (columns[_SEQ][-1], columns[_HASH][-1])
 
-    name: str
-    count: int
-    first_seq: int | None
-    last_seq: int | None
-    start_hash: str | None
-    last_hash: str | None
-    has_manifest: bool
-    broken: ChainBreak | None
 
-    @property
-    def intact(self) -> bool:
-        return self.broken is None
+def _archive_name(first: int, through: int, now: dt.datetime) -> str:
+    return f"audit-archive-{first:09d}-{through:09d}-{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
+
+
+# The audit log's archives: JSON lines of record_dict, a manifest naming the last record
+# (last_seq, last_hash); a JSON-lines export verifies as a stretch of the chain.
+AUDIT_ARCHIVE = chain_archive.ArchiveFormat(ARCHIVE_FORMAT, _archive_name, ("last_seq", "last_hash"),
+                                            _archive_lines, exports=True)
+ArchiveReport = chain_archive.ArchiveReport
+PurgeResult = chain_archive.PurgeResult
+file_sha256 = chain_archive.file_sha256
 
 
 def verify_archive_lines(lines: Iterable[bytes], name: str = "") -> ArchiveReport:
-    """Verify a purge archive (records + manifest) or a JSON-lines export (records only).
-
-    An archive's records must chain from the manifest's ``start_hash``, end at its
-    ``last_hash``, and hash (as bytes) to its ``records_sha256``; an export only has to be a
-    contiguous, unmodified stretch of the chain.
-    """
-    records: list[AuditRecord] = []
-    digest = hashlib.sha256()
-    manifest = None
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        if manifest is not None:
-            return ArchiveReport(name, len(records), None, None, None, None, True,
-                                 ChainBreak(None, None, f"line {number}: data after the manifest"))
-        try:
-            data = json.loads(raw)
-        except ValueError as error:
-            return ArchiveReport(name, len(records), None, None, None, None, False,
-                                 ChainBreak(None, None, f"line {number} is not JSON: {error}"))
-        if "manifest" in data:
-            manifest = data["manifest"]
-            continue
-        digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
-        try:
-            records.append(record_from_dict(data))
-        except (KeyError, TypeError, ValueError) as error:
-            return ArchiveReport(name, len(records), None, None, None, None, False,
-                                 ChainBreak(None, None, f"line {number} is not an audit record: {error}"))
-    first, last = (records[0], records[-1]) if records else (None, None)
-    if manifest is not None:
-        start_seq, start_hash = manifest.get("first_seq", 1) - 1, manifest.get("start_hash")
-    else:
-        start_seq, start_hash = (first.seq - 1, first.prev_hash) if first else (0, GENESIS_HASH)
-    broken = verify(records, start_hash, start_seq)
-    if broken is None and manifest is not None:
-        if manifest.get("format") != ARCHIVE_FORMAT:
-            broken = ChainBreak(None, None, f"unknown archive format {manifest.get('format')!r}")
-        elif manifest.get("count") != len(records):
-            broken = ChainBreak(None, None, f"the manifest counts {manifest.get('count')} records but the file has {len(records)} (records removed or added)")
-        elif last is not None and (manifest.get("last_seq"), manifest.get("last_hash")) != (last.seq, last.hash):
-            broken = ChainBreak(last.seq, None, "the manifest's last record differs from the file's last record")
-        elif manifest.get("records_sha256") != digest.hexdigest():
-            broken = ChainBreak(None, None, "the records' checksum differs from the manifest's")
-    return ArchiveReport(name, len(records), first.seq if first else None, last.seq if last else None,
-                         start_hash, last.hash if last else start_hash, manifest is not None, broken)
+    """Verify a purge archive (records + manifest) or a JSON-lines export (records only):
+    :func:`core.chain_archive.verify_lines`."""
+    return chain_archive.verify_lines(lines, AUDIT_CHAIN, AUDIT_ARCHIVE, name)
 
 
 def verify_archive(path: Path) -> ArchiveReport:
-    with path.open("rb") as handle:
-        return verify_archive_lines(handle, path.name)
+    return chain_archive.verify_archive(path, AUDIT_CHAIN, AUDIT_ARCHIVE)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# --- retention: purge with archive ----------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class PurgeResult:
-    first_seq: int
-    through_seq: int
-    through_hash: str
-    count: int
-    archive_path: Path
-    archive_sha256: str
-
-
-def _write_archive(path: Path, records: Iterable[AuditRecord], manifest: dict[str, Any]) -> tuple[int, str]:
-    """Write records then the manifest to ``path`` atomically (temp file, fsync, rename)."""
-    digest, count, last = hashlib.sha256(), 0, None
-    tmp = path.with_name(path.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    with open_private(tmp) as out:  # 0600: the records name people and addresses
-        for number, columns in _record_columns(records):
-            lines = _jsonl_text(columns).encode("utf-8")
-            digest.update(lines)  # the same digest as line by line
-            out.write(lines)
-            count, last = count + number, (columns[_SEQ][-1], columns[_HASH][-1])
-        manifest = {**manifest, "count": count, "last_seq": last[0] if last else None,
-                    "last_hash": last[1] if last else None, "records_sha256": digest.hexdigest()}
-        out.write(_jsonl({"manifest": manifest}).encode("utf-8"))
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
-    return count, file_sha256(path)
+def _refuse(broken: ChainBreak) -> ChainBroken:
+    return ChainBroken(
+        f"The audit log is broken at {broken.describe()}; it is not purged. Investigate first.",
+        f"操作ログの改ざん・欠落を検出しました（{broken.describe()}）。削除は行いません。先に調査してください。",
+    )
 
 
 def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: int = RETENTION_DAYS,
           now: dt.datetime | None = None) -> PurgeResult | None:
-    """Archive, then remove, the records older than the retention period; None if there are none.
-
-    Only a leading stretch of the chain is purged (records up to the first one still within
-    the retention period), so what stays is one contiguous chain from the new anchor. The chain
-    is verified first: a broken log is not purged (the evidence would go with it).
-    """
+    """Archive, then remove, the records older than the retention period; None if there are none
+    (:func:`core.chain_archive.purge`: the log verified first, a broken log not purged). The purge
+    records itself (``audit.purge``, repeating the new anchor, which verification requires)."""
     if retention_days < MIN_RETENTION_DAYS:
         raise Invalid(
             f"The audit log is kept at least {MIN_RETENTION_DAYS} days; {retention_days} is too short.",
@@ -494,44 +410,12 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
             problems=[{"field": "retention_days", "message_en": f"At least {MIN_RETENTION_DAYS}.",
                        "message_ja": f"{MIN_RETENTION_DAYS} 以上を指定してください。"}],
         )
-    head = lock_head(session)  # no append (and no other purge) while this runs
-    found = _verification(session)
-    if found.broken is not None:
-        raise ChainBroken(
-            f"The audit log is broken at {found.broken.describe()}; it is not purged. Investigate first.",
-            f"操作ログの改ざん・欠落を検出しました（{found.broken.describe()}）。削除は行いません。先に調査してください。",
-        )
-    now = now or utcnow()
-    cutoff = now - dt.timedelta(days=retention_days)
-    start_seq, start_hash = anchor_of(session)
-    first_kept = session.scalar(sa.select(sa.func.min(AuditRecord.seq))
-                                .where(AuditRecord.seq > start_seq, AuditRecord.occurred_at >= cutoff))
-    through = (first_kept - 1) if first_kept is not None else head.last_seq
-    if through <= start_seq:
-        return None
-    private_dir(archive_dir)
-    path = archive_dir / f"audit-archive-{start_seq + 1:09d}-{through:09d}-{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}.jsonl"
-    manifest = {"format": ARCHIVE_FORMAT, "first_seq": start_seq + 1, "start_hash": start_hash,
-                "created_at": timestamp_text(now), "cutoff": timestamp_text(cutoff), "retention_days": retention_days}
-    count, sha = _write_archive(path, iter_records(session, after_seq=start_seq, through_seq=through), manifest)
-    through_hash = session.scalar(sa.select(AuditRecord.hash).where(AuditRecord.seq == through))
-
-    anchor = session.get(AuditAnchor, 1, with_for_update=True)
-    if anchor is None:
-        anchor = AuditAnchor(id=1, purged_through_seq=0, purged_through_hash=GENESIS_HASH, purged_count=0)
-        session.add(anchor)
-    anchor.purged_through_seq, anchor.purged_through_hash = through, through_hash
-    anchor.purged_count += count
-    anchor.purged_at, anchor.archive_name, anchor.archive_sha256 = now, path.name, sha
-    session.flush()  # the delete trigger allows only rows at or below the anchor
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT set_config('renkei.audit_purge', 'on', true)"))
-    session.execute(sa.delete(AuditRecord).where(AuditRecord.seq <= through), execution_options={"synchronize_session": False})
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT set_config('renkei.audit_purge', 'off', true)"))
-    for entry in [o for o in session.identity_map.values() if isinstance(o, AuditRecord) and o.seq <= through]:
-        session.expunge(entry)  # gone from the table: no stale copy for the rest of the transaction
-    core_audit.record(session, actor, "audit.purge", "audit_log", f"{start_seq + 1}-{through}",
-           after={"first_seq": start_seq + 1, "through_seq": through, "through_hash": through_hash, "count": count,
-                  "archive": path.name, "archive_sha256": sha, "retention_days": retention_days})
-    return PurgeResult(start_seq + 1, through, through_hash, count, path, sha)
+    result = chain_archive.purge(session, AUDIT_CHAIN, AUDIT_ARCHIVE, archive_dir, retention_days=retention_days,
+                                 refuse=_refuse, now=now)
+    if result is not None:
+        core_audit.record(session, actor, "audit.purge", "audit_log", f"{result.first_seq}-{result.through_seq}",
+                          after={"first_seq": result.first_seq, "through_seq": result.through_seq,
+                                 "through_hash": result.through_hash, "count": result.count,
+                                 "archive": result.archive_path.name, "archive_sha256": result.archive_sha256,
+                                 "retention_days": retention_days})
+    return result

@@ -180,7 +180,8 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
 
     The last archive is also compared with the database's purge anchor when they end at the same record.
     """
-    from core.audit import AuditAnchor
+    from core import chain_archive
+    from core.audit import AUDIT_CHAIN
 
     failed = False
     previous = None
@@ -193,21 +194,13 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
             failed = True
         else:
             click.echo(f"{path.name}: intact {kind}, {report.count} record(s) {span}, last hash {report.last_hash}")
-        if previous is not None and report.first_seq is not None and previous.last_seq is not None:
-            if report.first_seq != previous.last_seq + 1 or report.start_hash != previous.last_hash:
-                click.echo(f"{path.name}: does not continue {previous.name} (gap or different hash between them)", err=True)
-                failed = True
+        if previous is not None and not chain_archive.continues(previous, report):
+            click.echo(f"{path.name}: does not continue {previous.name} (gap or different hash between them)", err=True)
+            failed = True
         previous = report
-    anchor = db.session.get(AuditAnchor, 1)
-    if previous is not None and anchor is not None and previous.last_seq == anchor.purged_through_seq:
-        if previous.last_hash != anchor.purged_through_hash:
-            click.echo(f"{previous.name}: its last hash differs from the database's purge anchor", err=True)
-            failed = True
-        else:
-            click.echo(f"{previous.name}: matches the database's purge anchor (#{anchor.purged_through_seq})")
-        if anchor.archive_name == previous.name and audit_export.file_sha256(files[-1]) != anchor.archive_sha256:
-            click.echo(f"{previous.name}: file checksum differs from the one recorded at purge", err=True)
-            failed = True
+    for fine, finding in chain_archive.anchor_findings(db.session, AUDIT_CHAIN, previous, files[-1]):
+        click.echo(f"{previous.name}: {finding}", err=not fine)
+        failed = failed or not fine
     db.session.rollback()
     if failed:
         sys.exit(1)

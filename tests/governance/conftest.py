@@ -29,7 +29,7 @@ def audit_clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr("core.audit.utcnow", clock)
     monkeypatch.setattr("governance.audit.utcnow", clock)
-    monkeypatch.setattr("governance.audit_export.utcnow", clock)
+    monkeypatch.setattr("core.chain_archive.utcnow", clock)
     return clock
 
 
