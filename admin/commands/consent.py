@@ -233,24 +233,25 @@ def purge_command(retention_days: int | None, folder: Path | None, yes: bool, ac
 def verify_archive_command(files: tuple[Path, ...]) -> None:
     """Verify linkage archives, in order: each intact, each continuing the previous one, the last
     ending where the database's chain now starts."""
+    from core import chain_archive
     from governance.consent import linkage
 
     failed, previous = False, None
     for path in files:
         report = linkage.verify_archive(path)
-        if report.problem:
+        if report.broken is not None:
             failed = True
-            click.echo(f"{path.name}: BROKEN — {report.problem}", err=True)
+            click.echo(f"{path.name}: BROKEN — {report.broken.describe()}", err=True)
         else:
-            click.echo(f"{path.name}: intact, {report.count:,} record(s) #{report.first_seq}–#{report.through_seq}")
-        if previous is not None and (report.first_seq != previous.through_seq + 1 or report.start_hash != previous.through_hash):
+            click.echo(f"{path.name}: intact, {report.count:,} record(s) #{report.first_seq}–#{report.last_seq}")
+        if previous is not None and not chain_archive.continues(previous, report):
             failed = True
             click.echo(f"{path.name}: does not continue the previous archive", err=True)
         previous = report
-    problem = linkage.anchor_mismatch(db.session, previous) if previous else None
+    findings = chain_archive.anchor_findings(db.session, linkage.LINKAGE_CHAIN, previous, files[-1])
     db.session.rollback()
-    if problem:
-        failed = True
-        click.echo(f"{files[-1].name}: {problem}", err=True)
+    for fine, finding in findings:
+        click.echo(f"{files[-1].name}: {finding}", err=not fine)
+        failed = failed or not fine
     if failed:
         sys.exit(1)

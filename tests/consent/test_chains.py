@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from governance.consent import check, linkage, operations as consent
+from governance.errors import ChainBroken
 from governance.consent.models import GUARD_TRIGGERS, LinkageRecord, guards_pg, sqlite_guards
 from tests.conftest import owner_bind
 from tests.consent.conftest import BROKER, KUMAMOTO, clerk, person
@@ -127,3 +128,18 @@ def test_the_linkage_anchor_only_moves_forward_and_is_never_deleted(db, operator
         connection.execute(sa.text("UPDATE chain_anchor SET purged_through_seq = 3, purged_count = 3 "
                                    "WHERE name = 'linkage_record'"))
     assert linkage.LINKAGE_CHAIN.anchor.read(db) == (3, result.through_hash)
+
+
+def test_a_broken_linkage_chain_is_not_purged(db, operator, history, tmp_path):
+    """The purge verifies the whole chain first (core.chain_archive.purge, as the audit log's): an
+    edited record stays where it is, with the rest, and no archive is written."""
+    with guards_dropped(db) as bind:
+        with bind.begin() as connection:
+            connection.execute(sa.text("UPDATE linkage_record SET allowed = true WHERE seq = 2"))
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    with pytest.raises(ChainBroken, match="record #2") as refused:
+        linkage.purge_linkages(db, operator, tmp_path / "archive", retention_days=365, now=later)
+    assert "削除は行いません" in refused.value.message_ja
+    db.rollback()
+    assert list(db.scalars(sa.select(LinkageRecord.seq).order_by(LinkageRecord.seq))) == [1, 2, 3]
+    assert linkage.LINKAGE_CHAIN.anchor.row(db) is None and not (tmp_path / "archive").exists()

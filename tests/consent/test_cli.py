@@ -135,4 +135,4 @@ def test_the_retention_job_archives_then_purges_old_linkages_and_keeps_the_rest(
     tampered = tmp_path / "tampered.jsonl"
     tampered.write_text("".join(lines), encoding="utf-8")
     broken = app.test_cli_runner().invoke(args=["consent", "verify-archive", str(tampered)])
-    assert broken.exit_code == 1 and "record #2 does not match its hash" in broken.output
+    assert broken.exit_code == 1 and "BROKEN — record #2" in broken.output and "modified" in broken.output, broken.output
