@@ -45,11 +45,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.audit import (AUDIT_ANCHOR, AUDIT_CHAIN, AUDIT_GUARD_DDL, GENESIS_HASH, AuditRecord, HASHED_FIELDS,
-                        compute_hash, parse_timestamp_text, timestamp_text)
+                        timestamp_text)
 from core import authz
 from core.actor import Actor
 from core import chain
-from core.chain import ChainBreak, verify_chain  # noqa: F401 (ChainBreak re-exported)
+from core.chain import ChainBreak  # noqa: F401 (ChainBreak re-exported)
 from core.db import utcnow
 
 GUARD_DDL = AUDIT_GUARD_DDL
@@ -486,11 +486,6 @@ def _verification(session: Session, checkpoints: Sequence[tuple[int, str]] = (),
     )
 
 
-def verify(records: Iterable[AuditRecord], start_hash: str = GENESIS_HASH, start_seq: int = 0) -> ChainBreak | None:
-    """Walk the chain in sequence order; return the first broken link, or None if intact."""
-    return verify_chain(records, compute_hash, start_hash, start_seq)
-
-
 def verify_database(session: Session) -> ChainBreak | None:
     """The first broken link of the log in the database, or None when it is intact."""
     return _verification(session).broken
@@ -510,16 +505,6 @@ def record_dict(entry: AuditRecord) -> dict[str, Any]:
     return data
 
 
-def record_from_dict(data: dict[str, Any]) -> AuditRecord:
-    """A transient record (never added to a session) from :func:`record_dict`'s shape."""
-    values = {name: data.get(name) for name in RECORD_FIELDS}
-    values["occurred_at"] = parse_timestamp_text(data["occurred_at"])
-    return AuditRecord(**values)
-
-
-# The one canonical JSON of the log's files (exports, archives, manifests): built once, not per line.
-_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _jsonl(data: dict[str, Any]) -> str:
-    return _JSON.encode(data) + "\n"
+# The one canonical JSON of the log's files (exports, archives, manifests): every chain's
+# (core.chain.CANONICAL_JSON).
+_JSON = chain.CANONICAL_JSON

@@ -378,7 +378,6 @@ AUDIT_ARCHIVE = chain_archive.ArchiveFormat(ARCHIVE_FORMAT, _archive_name, ("las
                                             _archive_lines, exports=True)
 ArchiveReport = chain_archive.ArchiveReport
 PurgeResult = chain_archive.PurgeResult
-file_sha256 = chain_archive.file_sha256
 
 
 def verify_archive_lines(lines: Iterable[bytes], name: str = "") -> ArchiveReport:

@@ -53,8 +53,8 @@ from core import audit as core_audit
 from core import authz, chain, checkpoints, signing
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditChainHead, AuditRecord
+from core.chain_archive import file_sha256
 from core.errors import Conflict, Invalid, Unavailable
-from governance.audit_export import file_sha256
 
 FORMAT = "renkei-backup/1"
 MANIFEST = "manifest.json"
