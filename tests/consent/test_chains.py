@@ -143,3 +143,24 @@ def test_a_broken_linkage_chain_is_not_purged(db, operator, history, tmp_path):
     db.rollback()
     assert list(db.scalars(sa.select(LinkageRecord.seq).order_by(LinkageRecord.seq))) == [1, 2, 3]
     assert linkage.LINKAGE_CHAIN.anchor.row(db) is None and not (tmp_path / "archive").exists()
+
+
+def test_a_linkage_archive_written_before_the_shared_purge_still_verifies(db, operator, history, tmp_path):
+    """renkei-linkage-archive/1 as the linkage purge wrote it before core.chain_archive: the same
+    record lines, its manifest with json.dumps' spaces and without created_at, cutoff, retention_days."""
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    result = linkage.purge_linkages(db, operator, tmp_path, retention_days=365, now=later)
+    db.commit()
+    *records, manifest_line = result.archive.read_text(encoding="utf-8").splitlines(keepends=True)
+    manifest = json.loads(manifest_line)["manifest"]
+    old = {name: manifest[name] for name in ("format", "count", "first_seq", "through_seq", "start_hash",
+                                            "through_hash", "records_sha256")}
+    before = tmp_path / "linkage-000000000001-000000000003-before.jsonl"
+    before.write_text("".join(records) + json.dumps({"manifest": old}, ensure_ascii=False, sort_keys=True) + "\n",
+                      encoding="utf-8")
+    report = linkage.verify_archive(before)
+    assert report.broken is None and (report.count, report.first_seq, report.last_seq) == (3, 1, 3)
+    assert report.last_hash == result.through_hash
+    old["through_hash"] = json.loads(records[1])["hash"]  # a manifest naming another end
+    before.write_text("".join(records) + json.dumps({"manifest": old}, sort_keys=True) + "\n", encoding="utf-8")
+    assert "last record" in linkage.verify_archive(before).broken.reason
