@@ -219,7 +219,7 @@ AUDIT_CHAIN = chain.Chain(AuditRecord.__table__, HASHED_FIELDS, AUDIT_HEAD, AUDI
 
 def lock_head(session: Session) -> AuditChainHead:
     """The audit log's head row, locked until the transaction ends (made first if the log is new):
-    no append while the caller (the purge) works."""
+    no append while the caller works (the chain head made before a benchmark's clock starts)."""
     chain.locked_head(session, AUDIT_HEAD)
     return session.scalars(sa.select(AuditChainHead).where(AuditChainHead.id == 1)
                            .execution_options(populate_existing=True)).one()
@@ -369,7 +369,7 @@ def _append(
     stored = chain.append(session, AuditRecord.__table__, HASHED_FIELDS, values, head=AUDIT_HEAD)
     entry = AuditRecord(**{column.name: stored[column.name] for column in AuditRecord.__table__.columns})
     head = session.identity_map.get(session.identity_key(AuditChainHead, (1,)))
-    if head is not None:  # a head loaded in this session (lock_head, a purge) shows the new values
+    if head is not None:  # a head loaded in this session (lock_head) shows the new values
         sa.orm.attributes.set_committed_value(head, "last_seq", entry.seq)
         sa.orm.attributes.set_committed_value(head, "last_hash", entry.hash)
     return entry

@@ -31,9 +31,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.chain import (CANONICAL_JSON, GENESIS_HASH, Chain, ChainBreak, iter_entries, locked_head,
-                        parse_timestamp_text, timestamp_text, verify_chain, verify_table)
+from core.chain import (CANONICAL_JSON, GENESIS_HASH, Chain, ChainBreak, iter_entries, parse_timestamp_text,
+                        timestamp_text, verify_chain, verify_table)
 from core.db import utcnow
+from core.errors import Conflict
 from core.signing import open_private, private_dir
 
 # Groups of entries as archive text: (how many, their JSON lines, the last one's (seq, hash)).
@@ -117,25 +118,26 @@ def purge(session: Session, chain: Chain, fmt: ArchiveFormat, archive_dir: Path,
           refuse: Callable[[ChainBreak], Exception], now: dt.datetime | None = None) -> PurgeResult | None:
     """Archive, then remove, the chain's entries older than ``retention_days``; None if there are none.
 
-    The head is locked first (no append, no other purge, until the transaction ends) and the whole
-    chain verified: a broken chain is not purged (``refuse(break)`` is raised). Only a leading
-    stretch is purged (the entries up to the first one still within the retention period), so what
-    stays is one contiguous chain from the new anchor. The caller records the purge (its own
-    audit record, repeating the anchor) and commits. A chain never written is left as it is (no
-    head row is made for it)."""
-    if chain.head.read(session) is None:
-        return None
-    head_seq, _head_hash = locked_head(session, chain.head)
+    The whole chain is verified first: a broken chain is not purged (``refuse(break)`` is raised).
+    Only a leading stretch is purged (the entries up to the first one still within the retention
+    period), so what stays is one contiguous chain from the new anchor. Appends go on meanwhile
+    (the broker's consent checks do not wait for a purge): they lie beyond the head the
+    verification read first, and the entries archived cannot change (the database's guards).
+    Two purges of one chain at once: the one that moves the anchor second finds it moved and
+    purges nothing (:class:`core.errors.Conflict`). The caller records the purge (its own audit
+    record, repeating the anchor) and commits."""
     found = verify_table(session, chain)
     if found.broken is not None:
         raise refuse(found.broken)
+    if found.head is None:  # never written
+        return None
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=retention_days)
     start_seq, start_hash = found.anchor_seq, found.anchor_hash
     table = chain.table
     first_kept = session.scalar(sa.select(sa.func.min(table.c.seq))
                                 .where(table.c.seq > start_seq, table.c.occurred_at >= cutoff))
-    through = first_kept - 1 if first_kept is not None else head_seq
+    through = first_kept - 1 if first_kept is not None else found.head[0]
     if through <= start_seq:
         return None
     private_dir(archive_dir)
@@ -144,10 +146,25 @@ def purge(session: Session, chain: Chain, fmt: ArchiveFormat, archive_dir: Path,
                 "created_at": timestamp_text(now), "cutoff": timestamp_text(cutoff), "retention_days": retention_days}
     entries = iter_entries(session, table, after_seq=start_seq, through_seq=through)
     count, (_last_seq, through_hash), sha = write_archive(path, fmt, entries, manifest, (start_seq, start_hash))
-    chain.anchor.get(session, lock=True)
-    chain.anchor.move(session, through, through_hash, count, now, path.name, sha)  # flushed: deletes allowed up to it
+    _move_anchor(session, chain, start_seq, (through, through_hash, count, now, path.name, sha))
     _delete_through(session, chain, through)
     return PurgeResult(start_seq + 1, through, through_hash, count, path, sha)
+
+
+def _move_anchor(session: Session, chain: Chain, start_seq: int, to: tuple[int, str, int, dt.datetime, str, str]) -> None:
+    """Move the anchor (locked until the transaction ends) from ``start_seq``, where the purge found
+    it, to the archived end (flushed: the delete guards allow only rows at or below it); refused
+    when another purge moved it (or made it) meanwhile."""
+    raced = Conflict(f"Another purge of {chain.name} ran at the same time; this one removed nothing. Run it again.",
+                     f"{chain.name} の別の削除処理が同時に実行されました。この処理では何も削除していません。もう一度実行してください。")
+    anchor = chain.anchor.get(session, lock=True)
+    if (anchor.purged_through_seq if anchor is not None else 0) != start_seq:
+        raise raced
+    try:
+        with session.begin_nested():
+            chain.anchor.move(session, *to)
+    except sa.exc.IntegrityError as error:  # the other purge made the chain's first anchor
+        raise raced from error
 
 
 def _delete_through(session: Session, chain: Chain, through: int) -> None:

@@ -82,7 +82,7 @@ def test_an_act_after_a_rolled_back_one_takes_its_place(db, operator):
 
 def test_a_head_loaded_in_the_session_shows_the_new_record(db, operator):
     append(db, operator, 1)
-    head = core_audit.lock_head(db)  # as the purge does before it appends its own record
+    head = core_audit.lock_head(db)  # a caller holding the head, then appending
     append(db, operator, 2)
     assert (head.last_seq, head.last_hash) == (2, db.scalars(sa.select(AuditRecord.hash).where(AuditRecord.seq == 2)).one())
     db.commit()
