@@ -123,9 +123,11 @@ def purge(session: Session, chain: Chain, fmt: ArchiveFormat, archive_dir: Path,
     period), so what stays is one contiguous chain from the new anchor. Appends go on meanwhile
     (the broker's consent checks do not wait for a purge): they lie beyond the head the
     verification read first, and the entries archived cannot change (the database's guards).
-    Two purges of one chain at once: the one that moves the anchor second finds it moved and
-    purges nothing (:class:`core.errors.Conflict`). The caller records the purge (its own audit
-    record, repeating the anchor) and commits."""
+    Two purges of one chain at once: on PostgreSQL the second waits until the first ends
+    (:func:`_one_purge_at_a_time`); anywhere, the one that moves the anchor second finds it moved
+    and removes nothing (:class:`core.errors.Conflict`). The caller records the purge (its own
+    audit record, repeating the anchor) and commits."""
+    _one_purge_at_a_time(session, chain)
     found = verify_table(session, chain)
     if found.broken is not None:
         raise refuse(found.broken)
@@ -149,6 +151,14 @@ def purge(session: Session, chain: Chain, fmt: ArchiveFormat, archive_dir: Path,
     _move_anchor(session, chain, start_seq, (through, through_hash, count, now, path.name, sha))
     _delete_through(session, chain, through)
     return PurgeResult(start_seq + 1, through, through_hash, count, path, sha)
+
+
+def _one_purge_at_a_time(session: Session, chain: Chain) -> None:
+    """PostgreSQL: a lock of this chain's purge until the transaction ends (an advisory lock: appends,
+    which lock the head row, do not wait on it). SQLite has one writer at a time: a second purge
+    fails at its first write, or finds the anchor moved (:func:`_move_anchor`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"renkei purge {chain.name}"})
 
 
 def _move_anchor(session: Session, chain: Chain, start_seq: int, to: tuple[int, str, int, dt.datetime, str, str]) -> None:
