@@ -7,16 +7,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from flask import jsonify
-from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.validation import HTTP_URL_PATTERN, NOT_BLANK, SINGLE_LINE
 from tenancy.datasets import lists
 
-bp = APIBlueprint("api_dataset_lists", __name__, url_prefix=API_PREFIX,
+bp = StrictAPIBlueprint("api_dataset_lists", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("dataset-lists", "データセットの分野・ライセンス / the register's categories and licences"),
                   abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 

@@ -111,8 +111,9 @@ def licence_page_path(code: str) -> str:
 
 
 def datasets_using(session: Session, column: Any) -> dict[str, int]:
-    """How many datasets that are not withdrawn have each code of ``column`` (category or licence)."""
-    return dict(session.execute(sa.select(column, sa.func.count(Dataset.id))
+    """How many datasets that are not withdrawn have each code of ``column`` (category or licence): read
+    from the index of the code and the status alone (count(*), not of a column the index lacks)."""
+    return dict(session.execute(sa.select(column, sa.func.count())
                                 .where(Dataset.status != DatasetStatus.withdrawn).group_by(column)).all())
 
 

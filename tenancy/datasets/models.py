@@ -155,6 +155,10 @@ class Dataset(SQLModel, table=True):
         # one provider's datasets (the register's lists, CKAN's organization filter: with the access, so that
         # a reader's provider filter is three equalities here and not a scan of ix_dataset_search)
         sa.Index("ix_dataset_provider", "provider_code", "status", "access"),
+        # the lists' pages: how many datasets (not withdrawn) use each category and each licence, counted from
+        # the index alone (lists.datasets_using); the category's also serves a filter by category
+        sa.Index("ix_dataset_category_status", "category_code", "status"),
+        sa.Index("ix_dataset_licence_status", "licence_code", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -164,7 +168,7 @@ class Dataset(SQLModel, table=True):
     title_ja: str = Field(max_length=200)
     title_en: str = Field(default="", max_length=200)
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    category_code: str = Field(max_length=32, index=True)
+    category_code: str = Field(max_length=32)
     keywords: str = Field(default="", max_length=500)  # 、-separated
     licence_code: str = Field(max_length=64)
     access: Access = Field(sa_column=enum_column(Access, length=16))

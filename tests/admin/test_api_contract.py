@@ -219,6 +219,65 @@ def _message(response, field: str) -> str:
     return str((found or [{}])[0].get("message_en") or response.json().get("detail_en"))[:160]
 
 
+def _keep_failures(error, who, case, kept: list[str]) -> None:
+    """Up to four distinct failures of an operation, each with the request that gave it."""
+    found = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
+    for item in found:
+        text = [line for line in str(item).strip().splitlines() if line.strip()]
+        key = f"{type(item).__name__}: " + " | ".join(text[:4])[:400]
+        key += f" <- {who}: {case.method} {case.formatted_path} {case.query or ''} {str(case.body)[:200]}"
+        if len(kept) < 4 and key not in kept:
+            kept.append(key)
+
+
+def _count_unstated_refusals(label, who, case, response, refused, refused_example) -> None:
+    """Count each field a 4xx answer refused that the contract did not state (a refusal the document
+    could not express, in UNSTATABLE with its words, a whole float or a file's content are not counted),
+    with one example of each."""
+    status = response.status_code
+    for raw_field in _refused_fields(response):
+        field = re.sub(r"\[\d+\]", "[]", raw_field)
+        known = UNSTATABLE.get((label, field))
+        words = (known[0],) if known is not None and isinstance(known[0], str) else (known or ((),))[0]
+        if (known is not None and status == 422 and any(w in _message(response, field) for w in words)) \
+                or _whole_float(case, raw_field) or _file_content(label, field, response):
+            continue
+        refused[label][f"{status} {field}"] += 1
+        refused_example.setdefault(f"{label} {status} {field}", f"{_message(response, field)} <- {who}: "
+                                   f"{case.formatted_path} {case.query or ''} {str(case.body)[:160]!r}")
+
+
+def _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example,
+            spent) -> None:
+    """What the generated requests found, in every run's output (CI's too): counts, answers by status,
+    each unstated refusal with an example, the slowest operations and each failure."""
+    total = sum(requests.values())
+    count_refused = sum(sum(c.values()) for c in refused.values())
+    answered = collections.Counter()
+    for counter in statuses.values():
+        answered.update(counter)
+    with capsys.disabled():  # the counts show in every run's output, CI's too
+        print(f"\nschemathesis: {total} requests with a bearer token ({', '.join(w for w, _, _ in people)}) over "
+              f"{len(requests)} operations in {elapsed:.0f} s: {server_errors} server errors, "
+              f"{count_refused} schema-valid requests refused, "
+              f"{sum(len(v) for v in failures.values())} distinct failures in {len(failures)} operations")
+        print("answers:", ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
+        for label, counter in sorted(refused.items()):
+            print(f"REFUSED {label}: " + ", ".join(f"{k} x{n}" for k, n in counter.most_common()))
+            for key in counter:
+                print(f"    e.g. {refused_example[f'{label} {key}']}")
+    print("slowest:", ", ".join(f"{k} {v:.1f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:8]))
+    for label, items in sorted(failures.items()):
+        print(f"FAIL {label}")
+        for item in items:
+            print(f"    {item}")
+    not_yet = {label: counter for label, counter in refused.items() if label in NOT_YET_STATED}
+    with capsys.disabled():
+        print(f"schema-valid refusals by rules not yet stated (NOT_YET_STATED): "
+              f"{sum(sum(c.values()) for c in not_yet.values())} in {len(not_yet)} operations; "
+              f"elsewhere: {count_refused - sum(sum(c.values()) for c in not_yet.values())}")
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the WSGI transport's spooled uploads
 @pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # a generated tenant name in the chart: a warning, not an error
 def test_every_operation_keeps_the_contract_under_generated_requests(contract_app, capsys):
@@ -265,64 +324,25 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
                     response = case.call()
                     case.validate_response(response, checks=checks)
                 except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
-                    found = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
-                    for item in found:
-                        text = [line for line in str(item).strip().splitlines() if line.strip()]
-                        key = f"{type(item).__name__}: " + " | ".join(text[:4])[:400]
-                        key += f" <- {who}: {case.method} {case.formatted_path} {case.query or ''} {str(case.body)[:200]}"
-                        if len(failures[label]) < 4 and key not in failures[label]:
-                            failures[label].append(key)
+                    _keep_failures(error, who, case, failures[label])
                 if response is None:
                     return
                 status = response.status_code
                 statuses[label][status] += 1
                 server_errors += status >= 500
                 if 400 <= status < 500 and status not in NOT_FORM and label not in OWN_CREDENTIAL:
-                    for raw_field in _refused_fields(response):
-                        field = re.sub(r"\[\d+\]", "[]", raw_field)
-                        known = UNSTATABLE.get((label, field))
-                        words = (known[0],) if known is not None and isinstance(known[0], str) else (known or ((),))[0]
-                        if (known is not None and status == 422 and any(w in _message(response, field) for w in words)) \
-                                or _whole_float(case, raw_field) or _file_content(label, field, response):
-                            continue
-                        refused[label][f"{status} {field}"] += 1
-                        refused_example.setdefault(f"{label} {status} {field}", f"{_message(response, field)} <- {who}: "
-                                                   f"{case.formatted_path} {case.query or ''} {str(case.body)[:160]!r}")
+                    _count_unstated_refusals(label, who, case, response, refused, refused_example)
 
             began = time.monotonic()
             run()
             spent[label] += time.monotonic() - began
     elapsed = time.monotonic() - started
-    total = sum(requests.values())
-    count_refused = sum(sum(c.values()) for c in refused.values())
-    answered = collections.Counter()
-    for counter in statuses.values():
-        answered.update(counter)
-    with capsys.disabled():  # the counts show in every run's output, CI's too
-        print(f"\nschemathesis: {total} requests with a bearer token ({', '.join(w for w, _, _ in people)}) over "
-              f"{len(requests)} operations in {elapsed:.0f} s: {server_errors} server errors, "
-              f"{count_refused} schema-valid requests refused, "
-              f"{sum(len(v) for v in failures.values())} distinct failures in {len(failures)} operations")
-        print("answers:", ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
-        for label, counter in sorted(refused.items()):
-            print(f"REFUSED {label}: " + ", ".join(f"{k} x{n}" for k, n in counter.most_common()))
-            for key in counter:
-                print(f"    e.g. {refused_example[f'{label} {key}']}")
-    print("slowest:", ", ".join(f"{k} {v:.1f} s" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:8]))
-    for label, items in sorted(failures.items()):
-        print(f"FAIL {label}")
-        for item in items:
-            print(f"    {item}")
-    not_yet = {label: counter for label, counter in refused.items() if label in NOT_YET_STATED}
-    with capsys.disabled():
-        print(f"schema-valid refusals by rules not yet stated (NOT_YET_STATED): "
-              f"{sum(sum(c.values()) for c in not_yet.values())} in {len(not_yet)} operations; "
-              f"elsewhere: {count_refused - sum(sum(c.values()) for c in not_yet.values())}")
+    _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example, spent)
     assert server_errors == 0
     assert not failures, f"contract violations in {sorted(failures)} (details above)"
     unstated = sorted(label for label in refused if label not in NOT_YET_STATED)
     assert not unstated, f"schema-valid requests refused in {unstated} (details above)"
-    assert total >= 10_000 or EXAMPLES < 75, "fewer generated requests than CI promises (issue 26: 10,000)"
+    assert sum(requests.values()) >= 10_000 or EXAMPLES < 75, "fewer generated requests than CI promises (issue 26: 10,000)"
 
 
 # --- the document itself ----------------------------------------------------------------------------

@@ -255,6 +255,30 @@ def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
     return checked
 
 
+def examine(page, visit: Visit, origin: str, axe: str, codes: re.Pattern, offered: dict[str, str]) -> None:
+    """The page now open: axe's violations, raw codes and English words in its text and labels, each
+    timed into ``visit``; the downloads it offers noted in ``offered`` (one per path shape)."""
+    started = time.perf_counter()
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe)
+    visit.seconds["inject"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
+    visit.seconds["axe"] = round(time.perf_counter() - started, 3)
+    text = page.evaluate(TEXT_JS)
+    visit.raw_codes = raw_text_of(text["own"], codes, words=True)
+    for code, snippets in raw_text_of(text["given"], codes).items():
+        visit.raw_codes.setdefault(code, []).extend(snippets)
+    for href in page.evaluate(DOWNLOADS_JS):
+        parts = urlsplit(href)
+        if f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith("/admin"):
+            offered.setdefault(path_shape(parts.path), parts.path + (f"?{parts.query}" if parts.query else ""))
+    for label in page.evaluate(LABELS_JS):
+        if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
+                and label not in visit.raw_codes:
+            visit.raw_codes[label] = [f"(English label) {label}"]
+
+
 def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], list[str], list[Visit]]:
     from playwright.sync_api import Error as PlaywrightError
 
@@ -284,25 +308,7 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
         queued.add(page_key(visit.final))
         if visit.status >= 400:
             continue
-        started = time.perf_counter()
-        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-            page.evaluate(axe)
-        visit.seconds["inject"] = round(time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
-        visit.seconds["axe"] = round(time.perf_counter() - started, 3)
-        text = page.evaluate(TEXT_JS)
-        visit.raw_codes = raw_text_of(text["own"], codes, words=True)
-        for code, snippets in raw_text_of(text["given"], codes).items():
-            visit.raw_codes.setdefault(code, []).extend(snippets)
-        for href in page.evaluate(DOWNLOADS_JS):
-            parts = urlsplit(href)
-            if f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith("/admin"):
-                offered.setdefault(path_shape(parts.path), parts.path + (f"?{parts.query}" if parts.query else ""))
-        for label in page.evaluate(LABELS_JS):
-            if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
-                    and label not in visit.raw_codes:
-                visit.raw_codes[label] = [f"(English label) {label}"]
+        examine(page, visit, origin, axe, codes, offered)
         for href in page.evaluate(LINKS_JS):
             target = wanted(href, origin)
             if target is None:

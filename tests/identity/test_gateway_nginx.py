@@ -178,20 +178,9 @@ def call(port: int, method: str, path: str, token: str | None = None, *, source:
     return response.status, {k.lower(): v for k, v in response.getheaders()}, parsed
 
 
-def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
-        gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
-    from tenancy.usage import quota_plans
-
-    tenant_factory("431001")
-    person, kumamoto = user_factory(("municipal-admin",), "431001")
-    created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
-        "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
-        "expires_on": (today_jst() + dt.timedelta(days=180)).isoformat(), "allowlist": ["127.0.0.1/32"]})
-    assert created.status_code == 201, created.get_json()
-    answer = created.get_json()
-    token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
-    Upstream.calls.clear()
-
+def refusals_never_reach_the_api(gateway, token, kumamoto) -> None:
+    """No token, a person's token, an address outside the allowlist, a write with a read scope and a
+    path of no API: each refused with its reason in problem+json, and none reaches the upstream API."""
     status, headers, body = call(gateway, "GET", "/v2/entities?type=Shelter")
     assert status == 401 and body["reason"] == "token_invalid", body
     assert "アクセストークン" in body["detail_ja"] and body["detail_en"]
@@ -208,6 +197,23 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     assert call(gateway, "DELETE", "/v2/entities/urn:ngsi-ld:Shelter:1", token)[0] == 403
     assert call(gateway, "GET", "/admin/", token)[2]["reason"] == "route_not_known"  # no API of the table there
     assert Upstream.calls == []  # nothing refused reached the API
+
+
+def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
+        gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
+    from tenancy.usage import quota_plans
+
+    tenant_factory("431001")
+    person, kumamoto = user_factory(("municipal-admin",), "431001")
+    created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
+        "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
+        "expires_on": (today_jst() + dt.timedelta(days=180)).isoformat(), "allowlist": ["127.0.0.1/32"]})
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
+    Upstream.calls.clear()
+
+    refusals_never_reach_the_api(gateway, token, kumamoto)
 
     # allowed: the upstream gets the call with the tenant and the client, not what the consumer claimed
     for _ in range(3):

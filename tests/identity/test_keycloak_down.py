@@ -99,6 +99,48 @@ def app_for(settings, tmp_path, *, slow: bool = True):
     return app
 
 
+def a_browser_meets_the_503_page(app, settings, caplog) -> None:
+    """Keycloak stopped: a browser opening / (not signed in) ends on the 503 page, inside the layout, in
+    Japanese (English when asked), with Retry-After; the cause logged once; /readyz says which check fails."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        browser = app.test_client()
+        page = browser.get("/", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503, text[:500]
+    assert page.request.path == "/login"
+    assert page.mimetype == "text/html" and '<html lang="ja">' in text
+    assert "現在ログインできません" in text and "認証サーバー（Keycloak）" in text
+    assert "navbar" in text  # the layout's navigation
+    assert int(page.headers["Retry-After"]) > 0
+    causes = [r.getMessage() for r in caplog.records if "sign-in unavailable" in r.getMessage()]
+    assert len(causes) == 1 and settings.url in causes[0]
+    english = browser.get("/login?lang=en")
+    assert english.status_code == 503 and "Sign-in is not available" in english.get_data(as_text=True)
+    assert "Retry-After" in english.headers
+
+    ready = browser.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["keycloak"]["status"] == "fail"
+    assert ready.get_json()["checks"]["database"]["status"] == "ok"
+
+
+def signed_in_before_keeps_working(person, unseen) -> None:
+    """Keycloak stopped: a person signed in before keeps the pages that do not need Keycloak."""
+    # signed in before: pages that do not need Keycloak keep working; the one that does is a 503 in the layout
+    assert person.get("/admin/tenants/").status_code == 200
+    users = person.get("/admin/users/?tenant=431001")
+    assert users.status_code == 503 and "Retry-After" in users.headers
+    assert "認証サーバー（Keycloak）" in users.get_data(as_text=True) and "navbar" in users.get_data(as_text=True)
+    # an API token issued before the stop, never shown to renkei, is checked against the keys read before
+    me = person.get("/api/v1/me", headers={"Authorization": f"Bearer {unseen}"})
+    assert me.status_code == 200, me.get_data(as_text=True)
+    assert me.get_json()["roles"] == ["platform-operator"]
+    # a forged token is still refused (401), not let through because the keys cannot be fetched
+    forged = unseen[:-4] + ("AAAA" if not unseen.endswith("AAAA") else "BBBB")
+    assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
 @pytest.mark.keycloak  # runs with the Keycloak tests (late); it starts and stops a Keycloak of its own
 def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloak, tmp_path, caplog):
     from admin.extensions import db
@@ -124,41 +166,8 @@ def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloa
     assert kc.stop(state_dir=own_keycloak.state_dir) is True
     assert not kc.answers(settings.url, timeout=1)
 
-    # a browser opening / (not signed in) ends on the 503 page, inside the layout, in Japanese
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        browser = app.test_client()
-        page = browser.get("/", follow_redirects=True)
-    text = page.get_data(as_text=True)
-    assert page.status_code == 503, text[:500]
-    assert page.request.path == "/login"
-    assert page.mimetype == "text/html" and '<html lang="ja">' in text
-    assert "現在ログインできません" in text and "認証サーバー（Keycloak）" in text
-    assert "navbar" in text  # the layout's navigation
-    assert int(page.headers["Retry-After"]) > 0
-    causes = [r.getMessage() for r in caplog.records if "sign-in unavailable" in r.getMessage()]
-    assert len(causes) == 1 and settings.url in causes[0]
-    english = browser.get("/login?lang=en")
-    assert english.status_code == 503 and "Sign-in is not available" in english.get_data(as_text=True)
-    assert "Retry-After" in english.headers
-
-    ready = browser.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.get_json()["checks"]["keycloak"]["status"] == "fail"
-    assert ready.get_json()["checks"]["database"]["status"] == "ok"
-
-    # signed in before: pages that do not need Keycloak keep working; the one that does is a 503 in the layout
-    assert person.get("/admin/tenants/").status_code == 200
-    users = person.get("/admin/users/?tenant=431001")
-    assert users.status_code == 503 and "Retry-After" in users.headers
-    assert "認証サーバー（Keycloak）" in users.get_data(as_text=True) and "navbar" in users.get_data(as_text=True)
-    # an API token issued before the stop, never shown to renkei, is checked against the keys read before
-    me = person.get("/api/v1/me", headers={"Authorization": f"Bearer {unseen}"})
-    assert me.status_code == 200, me.get_data(as_text=True)
-    assert me.get_json()["roles"] == ["platform-operator"]
-    # a forged token is still refused (401), not let through because the keys cannot be fetched
-    forged = unseen[:-4] + ("AAAA" if not unseen.endswith("AAAA") else "BBBB")
-    assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    a_browser_meets_the_503_page(app, settings, caplog)
+    signed_in_before_keeps_working(person, unseen)
 
     # Keycloak back (same state, same ports): sign-in works at the first try, renkei not restarted
     restarted = kc.start(port=own_keycloak.port, management_port=own_keycloak.management_port,

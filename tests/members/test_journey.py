@@ -35,12 +35,9 @@ def _apply(client) -> None:
     assert done.status_code == 200 and "確認メール" in done.get_data(as_text=True)
 
 
-def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory, tenant_factory, keycloak_server):
-    tenant_factory("431001")
-    _apply(client)
-    confirmed = client.get(f"/join/confirm/{token_from_outbox(db, NUMBER)}")
-    assert confirmed.status_code == 200 and "受け付けました" in confirmed.get_data(as_text=True)
-
+def _screen_and_approve(client, db, directory):
+    """The secretariat screens with an edited checklist (unchecked items stop approval; approval asks
+    first) and approves; the organisation's admin is the person the approver chose."""
     sign_in(client, csrf=CSRF)  # the secretariat (operator)
     assert client.post("/admin/members-checklist/add", data={"csrf_token": CSRF, "label_ja": "県内に事業所があること"}).status_code == 302
     for document in ("pledge", "profile"):
@@ -61,7 +58,12 @@ def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory
     [admin] = [a for a in directory.tenant_members(NUMBER) if a.username == premature["admin_username"]]
     assert admin.roles == {"org-admin"} and admin.tenant_codes == {NUMBER}
     assert admin.email == premature["admin_email"]  # the person the approver chose, not the applicant's contact
+    return admin
 
+
+def _invite_colleague(client, db, directory, admin) -> str:
+    """The organisation's admin invites a colleague on the users page a municipal admin uses, and
+    cannot give a municipal role or see a municipality's users."""
     # the organisation's admin, on the users page a municipal admin uses
     sign_in(client, ["org-admin"], [NUMBER], subject=admin.id, csrf=CSRF)
     colleague = f"colleague-{uuid.uuid4().hex[:6]}"
@@ -80,7 +82,10 @@ def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory
     actions = set(db.scalars(sa.select(AuditRecord.action).where(AuditRecord.tenant_code == NUMBER)))
     assert {"member.apply", "member.email_confirm", "member.document", "member.screen.check", "member.approve",
             "user.invite"} <= actions  # user.invite: the colleague (the admin's invitation is a step of the approval)
+    return colleague
 
+
+def _kumamoto_cannot_touch_it(client, directory, colleague) -> None:
     # 熊本市's admin cannot see or touch the organisation
     sign_in(client, ["municipal-admin"], ["431001"], csrf=CSRF)
     assert client.get(f"/admin/users/?tenant={NUMBER}").status_code == 403
@@ -91,6 +96,8 @@ def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory
     assert touched.status_code in (302, 403)
     assert f"kc-{colleague}" not in {a.username for a in directory.tenant_members(NUMBER)}
 
+
+def _withdraw(client, directory, admin, colleague) -> None:
     # the organisation withdraws: asked first, then every one of its accounts is disabled at once
     sign_in(client, ["org-admin"], [NUMBER], subject=admin.id, csrf=CSRF)
     asked = client.post(f"/admin/members/{NUMBER}/withdraw", data={"csrf_token": CSRF, "reason": "事業終了"})
@@ -104,6 +111,17 @@ def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory
         "first_name": "四郎", "roles": ["data-user"]})
     assert again.status_code < 500
     assert f"late-{colleague}" not in {a.username for a in directory.tenant_members(NUMBER)}
+
+
+def test_a_company_joins_and_its_admin_invites_a_colleague(client, db, directory, tenant_factory, keycloak_server):
+    tenant_factory("431001")
+    _apply(client)
+    confirmed = client.get(f"/join/confirm/{token_from_outbox(db, NUMBER)}")
+    assert confirmed.status_code == 200 and "受け付けました" in confirmed.get_data(as_text=True)
+    admin = _screen_and_approve(client, db, directory)
+    colleague = _invite_colleague(client, db, directory, admin)
+    _kumamoto_cannot_touch_it(client, directory, colleague)
+    _withdraw(client, directory, admin, colleague)
 
 
 def test_an_organisation_token_reads_no_municipality(client, db, user_factory, tenant_factory):
