@@ -236,7 +236,7 @@ def anchor_row(table: sa.Table) -> AnchorRow:
 
 # An anchor only moves forward and is never deleted, on every chain: the database's guards, one
 # statement of the rule for both databases and every anchor table (the audit log's since migration
-# 0001, chain_anchor's since 0042). A database owner can drop them; a moved anchor is then what the
+# 0001, chain_anchor's since 0043). A database owner can drop them; a moved anchor is then what the
 # signed checkpoints show (core.checkpoints.anchor_moved).
 
 def anchor_guards_sqlite(table: str) -> list[str]:

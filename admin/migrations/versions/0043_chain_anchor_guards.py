@@ -4,8 +4,8 @@ purge anchor) gets the guards audit_anchor has had since 0001
 The statements are the rule's own (core.chain.anchor_guards_sqlite, anchor_guards_pg), which
 create_all installs too; the rows are kept as they are.
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0043
+Revises: 0042
 Create Date: 2026-11-25 00:00:00
 """
 from alembic import op
@@ -13,8 +13,8 @@ from alembic import op
 from core.chain import anchor_guards_pg, anchor_guards_sqlite
 from core.db import quoted_current_schema
 
-revision = '0042'
-down_revision = '0041'
+revision = '0043'
+down_revision = '0042'
 branch_labels = None
 depends_on = None
 
