@@ -42,6 +42,13 @@ def as_gateway(keycloak_settings):
 @pytest.fixture
 def kumamoto_client(client, tenant_factory, user_factory, keycloak_settings):
     """A client of 熊本市 that may read the context broker from 127.0.0.1: (its answer, a fresh token)."""
+    answer, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
+    return answer, token
+
+
+def make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings):
+    """熊本市, its admin and a client of it that may read the context broker from 127.0.0.1: (the
+    client's answer, a fresh token of it, the admin's headers)."""
     tenant_factory("431001")
     _, kumamoto = user_factory(("municipal-admin",), "431001")
     created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
@@ -50,7 +57,7 @@ def kumamoto_client(client, tenant_factory, user_factory, keycloak_settings):
     assert created.status_code == 201, created.get_json()
     answer = created.get_json()
     token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
-    return answer, token
+    return answer, token, kumamoto
 
 
 def ask(client, gateway_headers, token, method="GET", uri="/v2/entities", address="127.0.0.1", request_id=None):

@@ -9,7 +9,6 @@ nginx is a CI requirement (.ci/run installs it): without it these tests fail, sa
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.client
 import http.server
 import json
@@ -22,9 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from core.calendar import today_jst
-
-from tenancy.identity.keycloak import client_credentials_token
+from tests.identity.test_gateway_auth import make_kumamoto_client
 
 RECIPE = Path(__file__).resolve().parents[2] / "docs" / "gateway" / "renkei-gateway.conf"
 OUTSIDE = "127.0.0.2"  # another loopback address: outside an allowlist of 127.0.0.1/32
@@ -203,14 +200,7 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
         gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
     from tenancy.usage import quota_plans
 
-    tenant_factory("431001")
-    person, kumamoto = user_factory(("municipal-admin",), "431001")
-    created = client.post("/api/v1/tenants/431001/api-clients", headers=kumamoto, json={
-        "name": "避難所ダッシュボード", "purpose": "避難所の開設状況を取得する", "scopes": ["broker.read"],
-        "expires_on": (today_jst() + dt.timedelta(days=180)).isoformat(), "allowlist": ["127.0.0.1/32"]})
-    assert created.status_code == 201, created.get_json()
-    answer = created.get_json()
-    token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
+    answer, token, kumamoto = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
     Upstream.calls.clear()
 
     refusals_never_reach_the_api(gateway, token, kumamoto)
