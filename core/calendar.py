@@ -56,8 +56,11 @@ def now_jst() -> dt.datetime:
 
 
 def jst_day(moment: dt.datetime) -> dt.date:
-    """The Japanese calendar day of an instant."""
-    return to_jst(moment).date()
+    """The Japanese calendar day of an instant (:func:`to_jst`'s day, written out: the ingest asks it
+    of every event)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(JST).date()
 
 
 def today_jst(now: dt.datetime | None = None) -> dt.date:

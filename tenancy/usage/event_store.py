@@ -247,8 +247,9 @@ def _store_careful(connection: sa.Connection, driver: Any, events: CheckedEvents
 def _add_days(days: dict[tuple, list], events: CheckedEvents) -> None:
     """Add ``events`` to their Japan-time day buckets in ``days``: [total, peak, count, the value
     with the latest timestamp (the later event on a tie), that timestamp]."""
-    for tenant, metric, quantity, at in zip(events.tenant_code, events.metric, events.quantity, events.occurred_at):
-        key = (tenant, metric, jst_day(at))
+    for tenant, metric, quantity, at, day in zip(events.tenant_code, events.metric, events.quantity,
+                                                 events.occurred_at, map(jst_day, events.occurred_at)):
+        key = (tenant, metric, day)
         bucket = days.get(key)
         if bucket is None:
             days[key] = [quantity, quantity, 1, quantity, at]
