@@ -10,7 +10,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import itertools
 import logging
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -248,6 +250,44 @@ def _usual_event(raw: Any, bounds: _Bounds) -> ValidEvent | None:
     return ValidEvent(event_id, tenant, metric, quantity, occurred, dataset)
 
 
+# the fields of a usual event, read from each dict of a part at once (a missing one: KeyError)
+_USUAL_FIELDS = operator.itemgetter("event_id", "tenant", "metric", "quantity", "timestamp")
+
+
+def _usual_part(part: Sequence[Any], bounds: _Bounds, seen: Mapping[str, int]) -> tuple[list, ...] | None:
+    """The fast check of a whole part of a batch: its events as columns (in the order of
+    :class:`ValidEvent`'s fields) when every one is a usual well-formed event, new to the batch
+    (an event_id neither repeated in the part nor in ``seen``), else ``None`` ("don't know": each
+    event of the part then goes through :func:`_usual_event` and, if need be, the rule).
+
+    The same cache of :func:`_explained_event` as :func:`_usual_event`, asked column by column: it
+    asks the rule's own predicates, each of every event where its answer is the event's own
+    (:func:`_event_id_ok`, :func:`_quantity_ok`, :func:`_parse_timestamp`) and once of each
+    distinct value where the answer depends on the value alone (:func:`_tenant_known`,
+    :func:`_metric_known`, :func:`_dataset_is_own` of each distinct (dataset's type, dataset, tenant): a
+    value equal to another of another type, e.g. a ``str`` subclass, is asked of its own);
+    :func:`_within` of the earliest and the latest instant answers for every instant between.
+    tests/usage/test_ingest_fast_check.py feeds generated batches to this way and the rule's."""
+    if set(map(type, part)) != {dict}:
+        return None
+    try:
+        event_ids, tenants, metrics, quantities, sent = zip(*map(_USUAL_FIELDS, part))
+        datasets = list(map(dict.get, part, itertools.repeat("dataset")))
+        if not (all(map(_event_id_ok, event_ids)) and len(set(event_ids)) == len(event_ids) and seen.keys().isdisjoint(event_ids)
+                and all(_tenant_known(tenant, bounds) for tenant in set(tenants))
+                and all(_metric_known(metric) for metric in set(metrics)) and all(map(_quantity_ok, quantities))
+                and (datasets.count(None) == len(datasets)
+                     or all(dataset is None or _dataset_is_own(dataset, tenant, bounds)
+                            for _, dataset, tenant in set(zip(map(type, datasets), datasets, tenants))))):
+            return None
+    except (KeyError, TypeError):  # a field missing, or a value that cannot be a set's (unhashable): the rule explains
+        return None
+    occurred = list(map(_parse_timestamp, sent))
+    if set(map(type, occurred)) != {dt.datetime} or not (_within(min(occurred), bounds) and _within(max(occurred), bounds)):
+        return None
+    return event_ids, tenants, metrics, quantities, occurred, datasets
+
+
 def _event_id_check(event_id: Any, place: str) -> tuple[str | None, list[dict[str, str]]]:
     """An event's ``event_id`` as far as messages may name it (``None`` when missing or unprintable), and its problem."""
     if _event_id_ok(event_id):
@@ -364,10 +404,21 @@ class _Distinct:
             return True
         return False
 
+    def admit_new(self, columns: tuple[Sequence, ...]) -> None:
+        """Keeps events known to be new (:func:`_usual_part` found their event_ids unique and not
+        seen before), given as columns in the order of :class:`ValidEvent`'s fields."""
+        valid = self.valid
+        self.seen.update(zip(columns[0], range(len(valid), len(valid) + len(columns[0]))))
+        for column, values in zip(valid.columns(), columns, strict=True):
+            column.extend(values)
+        while self.part_end != -1 and len(valid) >= self.part_end:
+            self.pass_on()
+
     def pass_on(self) -> None:
-        """The events kept since the last part, to the sink."""
-        self.sink(self.valid[self.sent:])
-        self.sent, self.part_end = len(self.valid), len(self.valid) + SINK_PART
+        """The events kept since the last part, up to a part's size, to the sink."""
+        end = min(len(self.valid), self.part_end)
+        self.sink(self.valid[self.sent:end])
+        self.sent, self.part_end = end, end + SINK_PART
 
     def finish(self) -> None:
         """The last part, to the sink (call it only when no event had a problem)."""
@@ -411,17 +462,23 @@ def validate_events(
     distinct = _Distinct(sink)
     usual, admit = (_usual_event if fast else lambda raw, bounds: None), distinct.admit
     handed_over = refused = 0
-    for index, raw in enumerate(raw_events):
-        event = usual(raw, bounds)
-        if event is None:
-            handed_over += 1
-            event, event_id, own = _explained_event(raw, where(index), bounds)
-            if own:
-                refused += 1
-                problems += [{**item, "index": index, "event_id": event_id} for item in own]
-                continue
-        if not admit(event):
-            problems.append({**_conflict(where(index), event.event_id), "index": index, "event_id": event.event_id})
+    for start in range(0, len(raw_events), SINK_PART):
+        part = raw_events[start:start + SINK_PART]
+        columns = _usual_part(part, bounds, distinct.seen) if fast else None
+        if columns is not None:
+            distinct.admit_new(columns)
+            continue
+        for index, raw in enumerate(part, start):
+            event = usual(raw, bounds)
+            if event is None:
+                handed_over += 1
+                event, event_id, own = _explained_event(raw, where(index), bounds)
+                if own:
+                    refused += 1
+                    problems += [{**item, "index": index, "event_id": event_id} for item in own]
+                    continue
+            if not admit(event):
+                problems.append({**_conflict(where(index), event.event_id), "index": index, "event_id": event.event_id})
     if not problems:
         distinct.finish()
     if fast and handed_over:

@@ -174,3 +174,50 @@ def test_a_batch_kept_as_columns_reads_as_the_events_it_was_given(events, start,
     assert list(kept[start:stop]) == events[start:stop]
     for name in event_checks.ValidEvent._fields:
         assert getattr(kept, name) == [getattr(event, name) for event in events]
+
+
+# batches of usual events, each event_id its own, which the fast check of a whole part answers
+_distinct_usual = st.lists(
+    st.fixed_dictionaries({**good, "event_id": st.text(min_size=1, max_size=4).filter(str.strip)},
+                          optional={"dataset": st.none() | st.sampled_from(sorted(PROVIDERS))}),
+    unique_by=lambda event: event["event_id"], max_size=10)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_distinct_usual | batches, min_size=1, max_size=3), st.integers(min_value=1, max_value=4))
+def test_parts_checked_whole_and_events_checked_one_by_one_answer_alike_whatever_the_parts_size(pieces, part_size):
+    """The fast check of a whole part (_usual_part) and the rule answer alike, also where a part
+    holds usual events beside near misses, repeats and events of an earlier part."""
+    import pytest
+
+    batch = [event for piece in pieces for event in piece]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(event_checks, "SINK_PART", part_size)
+        fast, slow = _run(batch, fast=True), _run(batch, fast=False)
+    assert fast == slow
+    if not slow[2]:
+        assert [len(part) for part in fast[3][:-1]] == [part_size] * (len(fast[3]) - 1)
+
+
+class _Text(str):
+    """A text of a kind JSON never sends: the rule asks a dataset's name to be a plain str."""
+
+
+def test_the_fast_check_of_a_part_answers_only_a_part_of_usual_new_events():
+    usual = [_usual(event_id=f"p-{i}", dataset="kumamoto-aed" if i % 2 else None) for i in range(4)]
+    columns = event_checks._usual_part(usual, BOUNDS, {})
+    assert columns is not None and list(columns[0]) == ["p-0", "p-1", "p-2", "p-3"]
+    assert list(columns[5]) == [None, "kumamoto-aed", None, "kumamoto-aed"]
+    near_misses = {
+        "a repeat": usual + [dict(usual[0])],
+        "an event_id of an earlier part": usual,
+        "a mapping that is not a dict": usual[:3] + [collections.OrderedDict(usual[3])],
+        "a missing field": usual[:3] + [{k: v for k, v in usual[3].items() if k != "quantity"}],
+        "the same dataset name, not a plain text": usual[:3] + [_usual(event_id="p-9", dataset=_Text("kumamoto-aed"))],
+        "an unhashable tenant": usual[:3] + [_usual(event_id="p-9", tenant=["431001"])],
+        "an instant before the window": usual[:3] + [_usual(event_id="p-9", timestamp=(BOUNDS.cutoff - dt.timedelta(seconds=1)).isoformat())],
+        "an instant beyond the skew": usual[:3] + [_usual(event_id="p-9", timestamp=(BOUNDS.latest + dt.timedelta(seconds=1)).isoformat())],
+    }
+    for why, part in near_misses.items():
+        seen = {"p-0": 0} if why == "an event_id of an earlier part" else {}
+        assert event_checks._usual_part(part, BOUNDS, seen) is None, why
