@@ -19,6 +19,8 @@ Accounts (:class:`billing.models.Account`)
         cost:build           構築費                    expense    the year's (amortised) build cost
         cost:run             運用費                    expense    the year's running cost
         payable              未払金（委託先）           liability  owed to the vendors
+        grant_revenue        交付金収入                income     what the grants fund of the year
+        grant_receivable:<id> 未収交付金（交付金）      asset      what a grant's grantor owes
 
 Journal entries and postings (:class:`~billing.models.JournalEntry`, :class:`~billing.models.Posting`)
     An entry has two or more postings (legs). **Sign convention:** a posting's ``amount`` is
@@ -92,12 +94,15 @@ PREFECTURE_SHARE = "prefecture_share"
 PAYABLE = "payable"
 RECEIVABLE_PREFIX = "receivable:"
 COST_PREFIX = "cost:"
+GRANT_REVENUE = "grant_revenue"
+GRANT_RECEIVABLE_PREFIX = "grant_receivable:"
 
 _FIXED_ACCOUNTS = {
     BANK: ("普通預金", "Bank", AccountType.asset),
     COST_RECOVERY: ("負担金収入（市町村）", "Cost recovery from municipalities", AccountType.income),
     PREFECTURE_SHARE: ("県負担金", "Prefecture's share", AccountType.income),
     PAYABLE: ("未払金（委託先）", "Payable to vendors", AccountType.liability),
+    GRANT_REVENUE: ("交付金収入", "Grant revenue", AccountType.income),
     "cost:build": ("構築費", "Build cost", AccountType.expense),
     "cost:run": ("運用費", "Running cost", AccountType.expense),
 }
@@ -113,6 +118,11 @@ def receivable(tenant_code: str) -> str:
 
 def cost_account(category: str) -> str:
     return f"{COST_PREFIX}{category}"
+
+
+def grant_receivable(grant_id: int | str) -> str:
+    """The account of what a grant's grantor owes: ``grant_receivable:3``."""
+    return f"{GRANT_RECEIVABLE_PREFIX}{grant_id}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +143,10 @@ def standard_account(code: str) -> AccountSpec | None:
         tenant = code[len(RECEIVABLE_PREFIX):]
         if codes.is_valid(tenant):
             return AccountSpec(code, f"負担金未収金 {tenant}", f"Receivable from {tenant}", AccountType.asset, tenant)
+    if code.startswith(GRANT_RECEIVABLE_PREFIX):
+        grant_id = code[len(GRANT_RECEIVABLE_PREFIX):]
+        if grant_id.isascii() and grant_id.isdigit() and not grant_id.startswith("0"):
+            return AccountSpec(code, f"未収交付金 #{grant_id}", f"Grant receivable #{grant_id}", AccountType.asset)
     return None
 
 

@@ -109,6 +109,59 @@ class CostItem(SQLModel, table=True):
     )
 
 
+# --- grants ------------------------------------------------------------------------------------
+
+class Grant(SQLModel, table=True):
+    """A grant (交付金) that funds part of a fiscal year's costs, e.g. 内閣府の新しい地方経済・生活環境
+    創生交付金: the municipalities share what the grants leave (docs/allocation.md, "Grants").
+
+    ``rate`` (補助率) is an exact fraction as text (``"1/2"``). The eligible costs (交付対象経費)
+    are the year's cost items whose category is in ``categories`` (space-separated
+    :class:`CostCategory` values) or whose id is in ``item_ids`` (space-separated). The grant funds
+    ``⌊rate × eligible⌋`` yen, never more than its cap: the fixed amount (確定額) once recorded,
+    else the decided amount (交付決定額), else the applied amount (申請額). A cost item is funded by
+    one grant at most.
+    """
+
+    __tablename__ = "billing_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    name: str = Field(max_length=200)
+    grantor: str = Field(max_length=200)
+    rate: str = Field(max_length=20)
+    categories: str = Field(default="", max_length=200)
+    item_ids: str = Field(default="", max_length=2000)
+    applied_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    decided_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    decided_on: dt.date | None = Field(default=None)
+    decision_reference: str = Field(default="", max_length=200)
+    fixed_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    fixed_on: dt.date | None = Field(default=None)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.CheckConstraint("applied_amount IS NULL OR applied_amount >= 0", name="applied_not_negative"),
+        sa.CheckConstraint("decided_amount IS NULL OR decided_amount >= 0", name="decided_not_negative"),
+        sa.CheckConstraint("fixed_amount IS NULL OR fixed_amount >= 0", name="fixed_not_negative"),
+        sa.CheckConstraint("(decided_amount IS NULL) = (decided_on IS NULL)", name="decided_with_date"),
+        sa.CheckConstraint("(fixed_amount IS NULL) = (fixed_on IS NULL)", name="fixed_with_date"),
+        sa.UniqueConstraint("fiscal_year", "name", name="uq_billing_grant_year_name"),
+    )
+
+    @property
+    def cap(self) -> int | None:
+        """What the grant can fund at most now: fixed, else decided, else applied (None: unknown)."""
+        for amount in (self.fixed_amount, self.decided_amount, self.applied_amount):
+            if amount is not None:
+                return amount
+        return None
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.grantor}）"
+
+
 # --- allocation policies ------------------------------------------------------------------------
 
 class PolicyStatus(str, enum.Enum):
@@ -354,17 +407,18 @@ class EntryStatus(str, enum.Enum):
 class EntryKind(str, enum.Enum):
     charge = "charge"  # a payer's share of an approved run
     cost = "cost"  # the year's costs an approved run allocates
+    grant = "grant"  # what a grant funds of the year's costs (receivable from the grantor)
     payment = "payment"  # money received from a tenant
     reversal = "reversal"  # undoes one entry, leg by leg
     adjustment = "adjustment"
 
 
 ENTRY_KIND_LABELS_JA = {
-    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.payment: "入金",
+    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.grant: "交付金の計上", EntryKind.payment: "入金",
     EntryKind.reversal: "取消", EntryKind.adjustment: "調整",
 }
 ENTRY_KIND_LABELS_EN = {
-    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.payment: "Payment",
+    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.grant: "Grant", EntryKind.payment: "Payment",
     EntryKind.reversal: "Reversal", EntryKind.adjustment: "Adjustment",
 }
 

@@ -43,6 +43,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "billing_statement_document": ("UPDATE (reissue_count, reissued_on, reissued_by)",),
     "billing_cost_item": ("UPDATE (name, category, amount, invoiced_amount, tax_treatment, tax_amount, vendor, reference)",
                           "DELETE"),
+    # grants: entered, decided and edited while no run of their year is posted; the fixed amount
+    # (額の確定) is recorded after the year
+    "billing_grant": ("UPDATE (fiscal_year, name, grantor, rate, categories, item_ids, applied_amount, decided_amount, "
+                      "decided_on, decision_reference, fixed_amount, fixed_on)", "DELETE"),
     # governance: a resolution's enactment is noted once (its trigger allows nothing else)
     "council_resolution": ("UPDATE (enacted_at, enacted_ref)",),
     "council_proposal": ("UPDATE",),  # opened, closed, withdrawn
