@@ -11,6 +11,7 @@ the year, may be recorded at any time: it changes nothing posted.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -189,3 +190,34 @@ def fix_grant(session: Session, actor: Actor, grant_id: int, data: GrantFix) -> 
     audit.record(session, actor, "billing.grant.fix", "grant", str(grant.id), before=before,
                  after=grant_summary(grant))
     return grant
+
+
+@dataclasses.dataclass(frozen=True)
+class YearFunding:
+    """A year's funding as it stands now (what the next run would take): 事業費, each grant with what it
+    funds, and 負担対象額, what the payers share."""
+
+    fiscal_year: int
+    cost_total: int
+    grants: tuple[tuple[Grant, allocation.GrantShare], ...]
+
+    @property
+    def grant_total(self) -> int:
+        return sum(share.amount for _, share in self.grants)
+
+    @property
+    def shared(self) -> int:
+        return self.cost_total - self.grant_total
+
+
+def year_funding(session: Session, actor: Actor, fiscal_year: int) -> YearFunding:
+    """The year's costs, grants and what they leave, by the allocation's own rule
+    (:func:`billing.allocation.apply_grants`)."""
+    authz.authorize(actor, "billing.read")
+    items = _cost_items(session, fiscal_year)
+    found = year_grants(session, fiscal_year)
+    try:
+        shares = allocation.apply_grants([cost_value(item) for item in items], [grant_value(grant) for grant in found])
+    except AllocationError as error:
+        raise InvalidBillingData(error.message_en, error.message_ja) from None
+    return YearFunding(fiscal_year, sum(item.amount for item in items), tuple(zip(found, shares)))

@@ -202,12 +202,29 @@ class PaymentCreate(SQLModel):
     reference: Annotated[Text, StringConstraints(max_length=150)]
 
 
+# A fraction of FRACTION_PATTERN's forms that is 0: a grant's rate is above 0.
+ZERO_FRACTION_PATTERN = r"^(?:0|0\.0{1,6}|0{1,2}(?:\.0{1,4})?%|0{1,6}/[1-9][0-9]{0,5})$"
+
+
+def _state_grant_rules(schema: dict) -> None:
+    """The rules of :meth:`GrantCreate._consistent` as JSON Schema states them: a rate above 0, at
+    least one category or cost item, and the decided amount and its date together."""
+    schema["properties"]["rate"]["not"] = {"pattern": ZERO_FRACTION_PATTERN}
+    schema["allOf"] = [
+        {"anyOf": [{"required": ["categories"], "properties": {"categories": {"minItems": 1}}},
+                   {"required": ["item_ids"], "properties": {"item_ids": {"minItems": 1}}}]},
+        {"anyOf": [{"required": ["decided_amount", "decided_on"],
+                    "properties": {"decided_amount": {"type": "integer"}, "decided_on": {"type": "string"}}},
+                   {"properties": {"decided_amount": {"type": "null"}, "decided_on": {"type": "null"}}}]},
+    ]
+
+
 class GrantCreate(SQLModel):
     """A grant funding part of a fiscal year's costs (交付金): its rate (補助率) and the costs it covers
     (交付対象経費: whole categories and/or single cost items of the year), with the applied amount and,
     once known, the decided amount (交付決定額) and its date."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_state_grant_rules)
 
     fiscal_year: FiscalYear
     name: Annotated[Text, StringConstraints(max_length=200)]

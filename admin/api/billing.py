@@ -21,9 +21,10 @@ from admin.auth import current_actor
 from admin.config import four_eyes
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import allocation_policies, allocation_runs, documents, ledger, operations, statements
+from billing import allocation_policies, allocation_runs, documents, grants, ledger, operations, statements
 from billing.models import EntryKind
-from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
+from billing.schemas import (AdoptPolicy, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
+                             RunReverse, RunReview)
 from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
 
@@ -39,6 +40,10 @@ class IdPath(BaseModel):
 
 class PolicyPath(BaseModel):
     policy_id: int = Field(**ID_RANGE)
+
+
+class GrantPath(BaseModel):
+    grant_id: int = Field(**ID_RANGE)
 
 
 class RunPath(BaseModel):
@@ -101,6 +106,28 @@ class CostItemList(BaseModel):
     items: list[CostItemOut]
 
 
+class GrantOut(BaseModel):
+    id: int
+    fiscal_year: int
+    name: str
+    grantor: str
+    rate: str = Field(description="補助率, an exact fraction, e.g. 1/2")
+    categories: list[str] = Field(description="Cost categories the grant covers (build, run)")
+    categories_ja: list[str]
+    item_ids: list[int] = Field(description="Single cost items of the year the grant covers")
+    applied_amount: int | None = None
+    decided_amount: int | None = Field(default=None, description="交付決定額")
+    decided_on: str | None = None
+    decision_reference: str | None = None
+    fixed_amount: int | None = Field(default=None, description="確定額 (額の確定)")
+    fixed_on: str | None = None
+    cap: int | None = Field(default=None, description="What the grant funds at most now: fixed, else decided, else applied")
+
+
+class GrantList(BaseModel):
+    items: list[GrantOut]
+
+
 class PolicyComponentOut(BaseModel):
     basis: str = Field(description="equal, population or usage:<metric>")
     weight: str = Field(description="Exact fraction, e.g. 1/2")
@@ -159,7 +186,9 @@ class RunOut(BaseModel):
     status: str
     status_ja: str
     policy_id: int | None = None
-    total: int | None = None
+    total: int | None = Field(default=None, description="負担対象額: what the payers share (the costs less the grants)")
+    cost_total: int | None = Field(default=None, description="事業費: the year's cost items")
+    grant_total: int | None = Field(default=None, description="交付金充当額: what the grants fund")
     prefecture_code: str | None = None
     created_at: str | None = None
     created_by: str | None = None
@@ -242,6 +271,43 @@ def create_cost_item(body: CostItemCreate):
 def delete_cost_item(path: IdPath):
     operations.delete_cost_item(db.session, current_actor(), path.item_id)
     return "", 204
+
+
+# --- grants ----------------------------------------------------------------------------------------
+
+@bp.get("/billing/grants", responses={200: GrantList}, summary="List grants (交付金)")
+def list_grants(query: YearQuery):
+    found = grants.list_grants(db.session, current_actor(), query.fiscal_year)
+    return jsonify({"items": [grants.grant_summary(grant) for grant in found]})
+
+
+@bp.get("/billing/grants/<int:grant_id>", responses={200: GrantOut}, summary="Get a grant")
+def get_grant(path: GrantPath):
+    return jsonify(grants.grant_summary(grants.read_grant(db.session, current_actor(), path.grant_id)))
+
+
+@bp.post("/billing/grants", responses={201: GrantOut},
+         summary="Enter a grant of a fiscal year (its rate, the costs it covers, the applied or decided amount)")
+def create_grant(body: GrantCreate):
+    return jsonify(grants.grant_summary(grants.create_grant(db.session, current_actor(), body))), 201
+
+
+@bp.put("/billing/grants/<int:grant_id>", responses={200: GrantOut},
+        summary="Change a grant (e.g. its decision) while no run of its year is posted")
+def update_grant(path: GrantPath, body: GrantCreate):
+    return jsonify(grants.grant_summary(grants.update_grant(db.session, current_actor(), path.grant_id, body)))
+
+
+@bp.delete("/billing/grants/<int:grant_id>", responses={204: None}, summary="Withdraw a grant while no run of its year is posted")
+def delete_grant(path: GrantPath):
+    grants.delete_grant(db.session, current_actor(), path.grant_id)
+    return "", 204
+
+
+@bp.post("/billing/grants/<int:grant_id>/fix", responses={200: GrantOut},
+         summary="Record the grant's fixed amount (額の確定), after the year's report on results")
+def fix_grant(path: GrantPath, body: GrantFix):
+    return jsonify(grants.grant_summary(grants.fix_grant(db.session, current_actor(), path.grant_id, body)))
 
 
 # --- policies --------------------------------------------------------------------------------------

@@ -30,11 +30,13 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _member_choices, _resolution_text, _year_choices)
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
-from billing import allocation, allocation_policies, allocation_runs, documents, ledger, operations, simulate, statements
+from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
+                     statements)
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -149,8 +151,8 @@ def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, titl
     return Markup("".join(parts))
 
 
-class BillingView(SecureView):
-    """The year's page, a run's page and statements."""
+class BillingView(GrantPages, SecureView):
+    """The year's page, a run's page and statements (and the grants' pages, :class:`GrantPages`)."""
 
     required_action = "billing.read"
 
@@ -188,6 +190,7 @@ class BillingView(SecureView):
                 summary=summary,
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
+                funding=_funding_or_problem(year),
                 locked=operations.posted_run(db.session, year),
                 policy=allocation_policies.adopted_policy(db.session),
                 describe=allocation_policies.describe_policy,
@@ -617,6 +620,14 @@ class BillingView(SecureView):
         if fmt == "csv":
             return _download(statements.summary_to_csv(built), "text/csv", f"summary-FY{fiscal_year}", label, "csv")
         abort(404)
+
+
+def _funding_or_problem(year: int):
+    """The year's 事業費, grants and 負担対象額, or the refusal in words when the grants cannot apply."""
+    try:
+        return grants.year_funding(db.session, g.actor, year)
+    except DomainError as error:
+        return error.message_ja if _ja() else error.message_en
 
 
 def _policy_status_label(status) -> str:

@@ -209,3 +209,59 @@ def test_two_grants_on_one_item_are_refused():
         apply_grants([cost], [Grant(id="a", rate=Fraction(1, 2), categories={"run"}),
                               Grant(id="b", rate=Fraction(1, 3), item_ids={"c1"})])
     assert allocation.apply_grants([cost], [Grant(id="a", rate=Fraction(1, 3), categories={"run"})])[0].amount == 333
+
+
+# --- the finance office's pages ---------------------------------------------------------------------
+
+def test_finance_enters_a_half_grant_in_a_form_and_the_year_shows_what_is_shared(client, db, finance):
+    import sqlalchemy as sa
+
+    from billing.models import Grant
+    import re
+
+    from tests.billing.test_finance_views import as_finance, audit_actions as all_actions
+
+    operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=10_000_000))
+    operations.create_cost_item(db, finance, cost_data(name="基盤構築費", category="build", amount=2_000_000))
+    db.commit()
+    token = as_finance(client)
+    form = client.get("/admin/billing/grants/new?fy=2025").get_data(as_text=True)
+    assert "補助率" in form and "運用費のすべて" in form and "クラウド利用料（10,000,000円）" in form
+
+    # no eligible cost ticked: the form comes back with what was typed and the problem beside the field
+    refused = client.post("/admin/billing/grants/new", data={
+        "csrf_token": token, "fiscal_year": "2025", "name": "デジタル実装型交付金", "grantor": "内閣府", "rate": "１/２",
+        "decided_amount": "6,000,000", "decided_on": "2025-06-01"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    beside = re.search(r'<div id="categories-error"[^>]*>(.*?)</div>', page, re.S)
+    assert beside and "交付対象経費" in beside.group(1)
+    assert 'aria-describedby="categories-error"' in page and 'value="デジタル実装型交付金"' in page
+    assert db.scalar(sa.select(sa.func.count()).select_from(Grant)) == 0
+
+    saved = client.post("/admin/billing/grants/new", data={
+        "csrf_token": token, "fiscal_year": "2025", "name": "デジタル実装型交付金", "grantor": "内閣府", "rate": "１/２",
+        "categories": "run", "decided_amount": "6,000,000", "decided_on": "2025-06-01"})
+    assert saved.status_code == 302
+    assert all_actions(db)[-1] == "billing.grant.create"
+    year = client.get("/admin/billing/?fy=2025").get_data(as_text=True)
+    funding = year[year.index('id="funding"'):year.index("</table>", year.index('id="funding"'))]
+    assert "12,000,000円" in funding and "− 5,000,000円" in funding and "7,000,000円" in funding
+    assert "交付決定額 6,000,000円" in funding
+
+
+def test_finance_enters_and_fixes_a_grant_from_the_command_line(app, db, finance, kumamoto, adopted_policy):
+    _year_with_costs(db, finance)
+    db.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["billing", "grant", "2025", "--name", "交付金", "--grantor", "内閣府", "--rate", "1/2",
+                                  "--decided", "6000000"])
+    assert refused.exit_code == 2 and "交付対象経費" in refused.output
+    entered = runner.invoke(args=["billing", "grant", "2025", "--name", "交付金", "--grantor", "内閣府", "--rate", "1/2",
+                                  "--category", "run", "--decided", "6000000", "--decided-on", "2025-06-01"])
+    assert entered.exit_code == 0, entered.output
+    grant_id = entered.output.split("\t")[0].lstrip("#")
+    assert "cap 6,000,000" in runner.invoke(args=["billing", "grants", "2025"]).output
+    fixed = runner.invoke(args=["billing", "grant-fix", grant_id, "--amount", "4500000", "--on", "2026-05-20"])
+    assert fixed.exit_code == 0 and "cap 4,500,000" in fixed.output
+    assert audit_actions(db)[-2:] == ["billing.grant.create", "billing.grant.fix"]
