@@ -18,6 +18,7 @@ Accounts (:class:`billing.models.Account`)
         prefecture_share     県負担金                  income     the prefecture's share
         cost:build           構築費                    expense    the year's (amortised) build cost
         cost:run             運用費                    expense    the year's running cost
+        cost:overhead        一般管理費                expense    the year's overhead (at most 10 % of the rest)
         payable              未払金（委託先）           liability  owed to the vendors
         grant_revenue        交付金収入                income     what the grants fund of the year
         grant_receivable:<id> 未収交付金（交付金）      asset      what a grant's grantor owes
@@ -105,6 +106,7 @@ _FIXED_ACCOUNTS = {
     GRANT_REVENUE: ("交付金収入", "Grant revenue", AccountType.income),
     "cost:build": ("構築費", "Build cost", AccountType.expense),
     "cost:run": ("運用費", "Running cost", AccountType.expense),
+    "cost:overhead": ("一般管理費", "Overhead", AccountType.expense),
 }
 
 _MAX_KEY = 200

@@ -46,6 +46,7 @@ def _yen(nullable: bool = False, **kwargs) -> sa.Column:
 class CostCategory(str, enum.Enum):
     build = "build"  # 構築費
     run = "run"  # 運用費
+    overhead = "overhead"  # 一般管理費 (seed 001: at most 10 % of the other costs, billing.budgets)
 
 
 class TaxTreatment(str, enum.Enum):
@@ -57,14 +58,14 @@ class TaxTreatment(str, enum.Enum):
     out_of_scope = "out_of_scope"  # 不課税（対象外）
 
 
-CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費"}
+CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費", CostCategory.overhead: "一般管理費"}
 TAX_LABELS_JA = {
     TaxTreatment.taxable_10: "課税10%（税込）",
     TaxTreatment.taxable_8: "課税8%・軽減税率（税込）",
     TaxTreatment.exempt: "非課税",
     TaxTreatment.out_of_scope: "不課税",
 }
-CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running"}
+CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running", CostCategory.overhead: "Overhead"}
 TAX_LABELS_EN = {
     TaxTreatment.taxable_10: "Taxable 10% (tax included)",
     TaxTreatment.taxable_8: "Taxable 8%, reduced rate (tax included)",
@@ -160,6 +161,63 @@ class Grant(SQLModel, table=True):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.grantor}）"
+
+
+# --- budgets ------------------------------------------------------------------------------------
+
+class BudgetStatus(str, enum.Enum):
+    draft = "draft"  # 予算案
+    adopted = "adopted"  # 議決済み（現行）
+    superseded = "superseded"  # 補正で置き換え
+
+
+BUDGET_STATUS_LABELS_JA = {BudgetStatus.draft: "案", BudgetStatus.adopted: "議決済み（現行）",
+                           BudgetStatus.superseded: "補正により改定"}
+BUDGET_STATUS_LABELS_EN = {BudgetStatus.draft: "Draft", BudgetStatus.adopted: "Adopted (current)",
+                           BudgetStatus.superseded: "Superseded by a revision"}
+
+
+class Budget(SQLModel, table=True):
+    """A version of a fiscal year's budget (予算): an amount per cost category and, where set, the
+    contract ceiling (委託上限額, tax included). Versions are never edited: a revision (補正) is a new
+    version with its reason; the council adopts one (council change type ``adopt_budget``), and the
+    version adopted before is superseded. At most one adopted version per year (partial unique index)."""
+
+    __tablename__ = "billing_budget"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    version: int
+    status: BudgetStatus = Field(default=BudgetStatus.draft, sa_column=_enum_column(BudgetStatus, checked=True))
+    reason: str = Field(default="", max_length=2000)
+    contract_ceiling: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+    adopted_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    resolution_ref: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.UniqueConstraint("fiscal_year", "version", name="uq_billing_budget_year_version"),
+        sa.CheckConstraint("contract_ceiling IS NULL OR contract_ceiling >= 0", name="ceiling_not_negative"),
+        sa.Index("uq_billing_budget_adopted", "fiscal_year", unique=True,
+                 sqlite_where=sa.text("status = 'adopted'"), postgresql_where=sa.text("status = 'adopted'")),
+    )
+
+
+class BudgetLine(SQLModel, table=True):
+    """One category's amount in a budget version (yen, tax included)."""
+
+    __tablename__ = "billing_budget_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="billing_budget.id", index=True)
+    category: CostCategory = Field(sa_column=_enum_column(CostCategory))
+    amount: int = Field(sa_column=_yen())
+
+    __table_args__ = (
+        sa.UniqueConstraint("budget_id", "category", name="uq_billing_budget_line_category"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
 
 
 # --- allocation policies ------------------------------------------------------------------------

@@ -262,3 +262,16 @@ class GrantFix(SQLModel):
 
     fixed_amount: Yen
     fixed_on: dt.date
+
+
+class BudgetCreate(SQLModel):
+    """A new version of a fiscal year's budget (予算): an amount per cost category, the contract
+    ceiling (委託上限額, tax included) where one is set, and for a revision (補正) its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fiscal_year: FiscalYear
+    amounts: dict[CostCategory, Yen] = Field(min_length=1, description="Yen per cost category (build, run, overhead)")
+    contract_ceiling: Yen | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
+        default="", description="Why this version: required for a revision (補正) of a year that has a budget")

@@ -107,6 +107,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "billing.cost_item.create": ("費目の登録", "Cost item created"),
     "billing.cost_item.update": ("費目の変更", "Cost item changed"),
     "billing.cost_item.delete": ("費目の削除", "Cost item deleted"),
+    "billing.budget.draft": ("予算案の作成", "Budget version drafted"),
+    "billing.budget.adopt": ("予算の議決", "Budget adopted by the council"),
     "billing.grant.create": ("交付金の登録", "Grant entered"),
     "billing.grant.update": ("交付金の変更", "Grant changed"),
     "billing.grant.delete": ("交付金の削除", "Grant deleted"),
@@ -198,6 +200,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "usage_event": ("利用実績", "Usage events"),
     "cost_item": ("費目", "Cost item"),
     "grant": ("交付金", "Grant"),
+    "budget": ("予算", "Budget"),
     "allocation_policy": ("負担割合方式", "Allocation policy"),
     "allocation_run": ("按分計算", "Allocation run"),
     "statement_document": ("納入通知書", "Letter"),
@@ -279,6 +282,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "decision_reference": "交付決定通知の番号", "fixed_amount": "確定額", "fixed_on": "額の確定日", "grants": "交付金",
     "cost_total": "事業費", "grant_total": "交付金充当額", "eligible": "交付対象経費", "by_rate": "補助率による額",
     "capped": "上限額の適用",
+    # budgets (billing.budgets)
+    "contract_ceiling": "委託上限額", "budget_id": "予算",
     # agreements and the council (governance)
     "accepted_number": "同意した版", "current_number": "現行の版", "required_number": "同意が必要な版",
     "state": "同意の状況", "documents": "文書", "earliest_deadline": "最も早い同意期限", "in_reacceptance": "再同意中",

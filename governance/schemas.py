@@ -61,6 +61,11 @@ class AdoptAllocationPolicy(BaseModel):
     policy_id: RowId = Field(description="The allocation policy version to adopt")
 
 
+class AdoptBudget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    budget_id: RowId = Field(description="The drafted budget version (予算案) to adopt")
+
+
 class AdmitMunicipality(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant_code: TenantCode = Field(description="A municipality in screening")
@@ -104,6 +109,7 @@ class FreeText(BaseModel):
 
 CHANGE_PARAMS: dict[ChangeType, type[BaseModel]] = {
     ChangeType.adopt_allocation_policy: AdoptAllocationPolicy,
+    ChangeType.adopt_budget: AdoptBudget,
     ChangeType.admit_municipality: AdmitMunicipality,
     ChangeType.change_quota_plan: ChangeQuotaPlan,
     ChangeType.publish_agreement_version: PublishAgreementVersion,

@@ -47,6 +47,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # (額の確定) is recorded after the year
     "billing_grant": ("UPDATE (fiscal_year, name, grantor, rate, categories, item_ids, applied_amount, decided_amount, "
                       "decided_on, decision_reference, fixed_amount, fixed_on)", "DELETE"),
+    # budgets: a version is adopted by the council and later superseded by a revision; never edited
+    "billing_budget": ("UPDATE (status, adopted_at, resolution_ref)",),
     # governance: a resolution's enactment is noted once (its trigger allows nothing else)
     "council_resolution": ("UPDATE (enacted_at, enacted_ref)",),
     "council_proposal": ("UPDATE",),  # opened, closed, withdrawn

@@ -21,9 +21,9 @@ from admin.auth import current_actor
 from admin.config import four_eyes
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import allocation_policies, allocation_runs, documents, grants, ledger, operations, statements
+from billing import allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements
 from billing.models import EntryKind
-from billing.schemas import (AdoptPolicy, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
+from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
                              RunReverse, RunReview)
 from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
@@ -40,6 +40,14 @@ class IdPath(BaseModel):
 
 class PolicyPath(BaseModel):
     policy_id: int = Field(**ID_RANGE)
+
+
+class BudgetPath(BaseModel):
+    budget_id: int = Field(**ID_RANGE)
+
+
+class BudgetActualQuery(BaseModel):
+    format: Literal["json", "xlsx", "csv"] = "json"
 
 
 class GrantPath(BaseModel):
@@ -126,6 +134,44 @@ class GrantOut(BaseModel):
 
 class GrantList(BaseModel):
     items: list[GrantOut]
+
+
+class BudgetOut(BaseModel):
+    id: int
+    fiscal_year: int
+    version: int
+    status: str = Field(description="draft, adopted (by the council; one a year) or superseded (by a revision)")
+    status_ja: str
+    amounts: dict[str, int] = Field(description="Yen per cost category (build, run, overhead)")
+    total: int
+    contract_ceiling: int | None = Field(default=None, description="委託上限額, tax included")
+    reason: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    adopted_at: str | None = None
+    resolution_ref: str | None = None
+
+
+class BudgetList(BaseModel):
+    items: list[BudgetOut]
+
+
+class BudgetActualRowOut(BaseModel):
+    category: str
+    label_ja: str
+    budget: int
+    committed: int = Field(description="Cost items entered")
+    booked: int = Field(description="Posted to the ledger's cost accounts by approved runs")
+    grant: int = Field(description="What the grants fund of this category")
+    difference: int = Field(description="budget − committed (negative: over budget)")
+
+
+class BudgetActualOut(BaseModel):
+    fiscal_year: int
+    era: str
+    budget_id: int | None
+    budget_version: int | None
+    rows: list[BudgetActualRowOut]
 
 
 class PolicyComponentOut(BaseModel):
@@ -271,6 +317,41 @@ def create_cost_item(body: CostItemCreate):
 def delete_cost_item(path: IdPath):
     operations.delete_cost_item(db.session, current_actor(), path.item_id)
     return "", 204
+
+
+# --- budgets ---------------------------------------------------------------------------------------
+
+@bp.get("/billing/budgets", responses={200: BudgetList}, summary="List budget versions (予算)")
+def list_budgets(query: YearQuery):
+    found = budgets.list_budgets(db.session, current_actor(), query.fiscal_year)
+    return jsonify({"items": [budgets.budget_summary(db.session, budget) for budget in found]})
+
+
+@bp.get("/billing/budgets/<int:budget_id>", responses={200: BudgetOut}, summary="Get a budget version")
+def get_budget(path: BudgetPath):
+    return jsonify(budgets.budget_summary(db.session, budgets.read_budget(db.session, current_actor(), path.budget_id)))
+
+
+@bp.post("/billing/budgets", responses={201: BudgetOut},
+         summary="Draft a budget version (a revision, 補正, needs its reason); the council adopts it "
+                 "(POST /api/v1/council/proposals with change_type adopt_budget)")
+def draft_budget(body: BudgetCreate):
+    budget = budgets.draft_budget(db.session, current_actor(), body)
+    return jsonify(budgets.budget_summary(db.session, budget)), 201
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/budget-actual", responses={200: json_csv_xlsx(BudgetActualOut)},
+        summary="The year's budget against actual (予実) per cost category")
+def budget_actual(path: SummaryPath, query: BudgetActualQuery):
+    report = budgets.budget_actual(db.session, current_actor(), path.fiscal_year)
+    stem, label = f"budget-actual-{fiscal_year_en(path.fiscal_year)}", f"予実_{fiscal_year_ja(path.fiscal_year)}"
+    if query.format == "xlsx":
+        return _download(budgets.budget_actual_xlsx(report), "xlsx", stem, label)
+    if query.format == "csv":
+        from core.spreadsheet import csv_bytes
+
+        return _download(csv_bytes(budgets.budget_actual_rows(report)), "csv", stem, label)
+    return jsonify(budgets.budget_json(report))
 
 
 # --- grants ----------------------------------------------------------------------------------------

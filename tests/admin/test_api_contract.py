@@ -90,6 +90,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
                                                                  "a relation between two fields"),
     ("POST /api/v1/council/proposals", "params.change.name_ja"): ("Required for a new plan",
                                                                   "whether the plan exists: " + ROW),
+    ("POST /api/v1/billing/budgets", "reason"): ("Say why the budget is revised",
+                                                 "whether the year has a budget already: " + ROW),
     ("POST /api/v1/billing/grants", "item_ids"): ("Not a cost item of FY", ROW + " (a cost item of the grant's year)"),
     ("PUT /api/v1/billing/grants/{grant_id}", "item_ids"): ("Not a cost item of FY", ROW + " (a cost item of the grant's year)"),
     ("POST /api/v1/billing/grants", "categories"): ("funded by two grants", ROW + ": the other grants of the year"),

@@ -475,6 +475,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Entry(
         success=lambda c: fin(c, "DELETE", f"/api/v1/billing/cost-items/{cost_item(c)}"),
         refused=lambda c: fin(c, "DELETE", "/api/v1/billing/cost-items/4242")),
+    ("POST", "/api/v1/billing/budgets"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1_200_000}}),
+        refused=lambda c: op(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1}})),
     ("POST", "/api/v1/billing/grants"): Entry(
         success=lambda c: fin(c, "POST", "/api/v1/billing/grants", GRANT),
         refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/grants", GRANT))[1]),  # year posted

@@ -142,6 +142,11 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/billing/cost-items"): Rule(FINANCE, lambda: {
         "fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 1200000, "tax_treatment": "taxable_10"}),
     ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Rule(FINANCE),
+    ("GET", "/api/v1/billing/budgets"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/budgets/{budget_id}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/budgets"): Rule(FINANCE, lambda: {"fiscal_year": 2031, "amounts": {"run": 1000},
+                                                                "reason": "補正"}),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/budget-actual"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/grants"): Rule(FINANCE, lambda: {
