@@ -7,12 +7,8 @@ council adopts it (change type ``adopt_budget``, enacted through :mod:`admin.wir
 revision (補正) is a new version with its reason that supersedes the adopted one when the council
 adopts it in turn.
 
-Two rules are checked whenever a cost item is entered, changed or withdrawn
-(:func:`check_cost_rules`, called by :mod:`billing.operations`):
-
-* seed 001's overhead rule: 一般管理費 at most :data:`OVERHEAD_SHARE` (10 %) of the year's other costs;
-* the contract ceiling of the year's adopted budget, where set: the year's cost items (tax included)
-  add up to no more than it.
+The rules a cost item meets against the budget (seed 001's overhead rule, the adopted budget's
+contract ceiling) are :mod:`billing.cost_rules`, which :mod:`billing.operations` asks.
 
 :func:`budget_actual` is the year's 予実: budget, committed (cost items entered), booked (the cost
 accounts of the ledger), grant and the difference, per category.
@@ -32,15 +28,13 @@ from billing import allocation, ledger
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import (BUDGET_STATUS_LABELS_JA, CATEGORY_LABELS_JA, Account, Budget, BudgetLine, BudgetStatus,
                             CostCategory, CostItem, EntryStatus, JournalEntry, Posting)
+from billing.cost_rules import adopted_budget, year_cost_sums
 from billing.schemas import BudgetCreate
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja
 from core.db import utcnow
 from core.lifecycle import Lifecycle, Move
-
-OVERHEAD_SHARE = Fraction(1, 10)
-"""Seed 001: 一般管理費 is at most 10 % of the other costs."""
 
 BUDGETS = Lifecycle("予算", "budget", BudgetStatus,
                     {status: (BUDGET_STATUS_LABELS_JA[status], status.value) for status in BudgetStatus}, (
@@ -93,11 +87,6 @@ def list_budgets(session: Session, actor: Actor, fiscal_year: int | None = None)
     return list(session.scalars(query))
 
 
-def adopted_budget(session: Session, fiscal_year: int) -> Budget | None:
-    return session.scalars(sa.select(Budget).where(Budget.fiscal_year == fiscal_year,
-                                                   Budget.status == BudgetStatus.adopted)).one_or_none()
-
-
 def draft_budget(session: Session, actor: Actor, data: BudgetCreate) -> Budget:
     """Draft a new version of the year's budget; a revision (the year has a version already) needs its reason."""
     authz.authorize(actor, "billing.manage")
@@ -146,41 +135,6 @@ def check_adoptable(session: Session, budget_id: int) -> None:
             f"Budget #{budget.id} is {BudgetStatus(budget.status).value}; the council adopts a drafted version.",
             f"予算 #{budget.id} は「{BUDGET_STATUS_LABELS_JA[BudgetStatus(budget.status)]}」です。議決できるのは案のみです。",
             problems=[{"field": "params.budget_id", "message_en": "Not a draft.", "message_ja": "案ではありません。"}])
-
-
-# --- the rules a year's cost items meet --------------------------------------------------------------
-
-def _year_sums(session: Session, fiscal_year: int) -> dict[str, int]:
-    rows = session.execute(sa.select(CostItem.category, sa.func.sum(CostItem.amount))
-                           .where(CostItem.fiscal_year == fiscal_year).group_by(CostItem.category)).all()
-    return {CostCategory(category).value: int(total or 0) for category, total in rows}
-
-
-def check_cost_rules(session: Session, fiscal_year: int) -> None:
-    """The year's cost items as they now stand meet the overhead rule and the adopted budget's
-    contract ceiling; refused in words otherwise (the caller's transaction then rolls back)."""
-    sums = _year_sums(session, fiscal_year)
-    overhead = sums.get(CostCategory.overhead.value, 0)
-    others = sum(amount for category, amount in sums.items() if category != CostCategory.overhead.value)
-    era = fiscal_year_ja(fiscal_year)
-    if overhead > others * OVERHEAD_SHARE:
-        limit = others * OVERHEAD_SHARE
-        raise InvalidBillingData(
-            f"FY{fiscal_year}'s overhead would be {overhead:,} yen, more than 10 % of the other costs "
-            f"({others:,} yen: at most {int(limit):,} yen).",
-            f"{era}の一般管理費が {overhead:,}円 になり、その他の経費（{others:,}円）の10%（{int(limit):,}円）を超えます。",
-            problems=[{"field": "amount", "message_en": f"Overhead is at most {int(limit):,} yen this year.",
-                       "message_ja": f"この年度の一般管理費は {int(limit):,}円 までです（その他の経費の10%）。"}])
-    budget = adopted_budget(session, fiscal_year)
-    total = overhead + others
-    if budget is not None and budget.contract_ceiling is not None and total > budget.contract_ceiling:
-        raise InvalidBillingData(
-            f"FY{fiscal_year}'s cost items would add up to {total:,} yen, above the contract ceiling of "
-            f"{budget.contract_ceiling:,} yen (budget version {budget.version}).",
-            f"{era}の費目の合計が {total:,}円 になり、委託上限額 {budget.contract_ceiling:,}円"
-            f"（予算 第{budget.version}版）を超えます。",
-            problems=[{"field": "amount", "message_en": f"The ceiling is {budget.contract_ceiling:,} yen (tax included).",
-                       "message_ja": f"委託上限額は {budget.contract_ceiling:,}円（税込）です。"}])
 
 
 # --- 予実: budget against actual ---------------------------------------------------------------------
@@ -255,7 +209,7 @@ def budget_actual(session: Session, actor: Actor, fiscal_year: int) -> BudgetAct
     authz.authorize(actor, "billing.read")
     budget = adopted_budget(session, fiscal_year)
     planned = budget_lines(session, budget) if budget is not None else {}
-    committed, booked, grant = _year_sums(session, fiscal_year), _booked(session, fiscal_year), \
+    committed, booked, grant = year_cost_sums(session, fiscal_year), _booked(session, fiscal_year), \
         _grant_by_category(session, fiscal_year)
     rows = tuple(BudgetActualRow(category.value, CATEGORY_LABELS_JA[category], planned.get(category.value, 0),
                                  committed.get(category.value, 0), booked.get(category.value, 0),

@@ -13,7 +13,7 @@ tenant's share, so they need ``billing.read`` for all tenants (:func:`require_al
 Functions without an actor (``get_run``, ``run_lines``, ``get_policy`` ...) are helpers for
 operations that have authorised their act already.
 
-Cost items meet the overhead rule and the adopted budget's contract ceiling (:mod:`billing.budgets`).
+Cost items meet the overhead rule and the adopted budget's contract ceiling (:mod:`billing.cost_rules`).
 
 Here: the helpers every billing operation shares, cost items, payments and the ledger read. Policies
 and their adoption are :mod:`billing.allocation_policies`; allocation runs :mod:`billing.allocation_runs`.
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import allocation, ledger
-from billing.budgets import check_cost_rules
+from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
 from billing.models import (CATEGORY_LABELS_JA, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
                             JournalEntry, RunStatus, TaxTreatment)

@@ -10,6 +10,8 @@
     renkei billing grant 2025 --name NAME --grantor 内閣府 --rate 1/2 --category run --decided 6000000 --decided-on 2025-06-01
     renkei billing grants [FY]                     the grants (交付金) of a year
     renkei billing grant-fix GRANT --amount 4500000 --on 2026-05-20   a grant's fixed amount (額の確定)
+    renkei billing budget 2026 --build N --run N --overhead N [--ceiling N] [--reason TEXT]   draft a budget version
+    renkei billing budget-actual 2026 [--format csv|xlsx|json] [-o FILE]                       the year's 予実
     renkei billing statement 431001 2025 --format xlsx -o statement.xlsx
     renkei billing summary 2025 --format csv
     renkei billing trial-balance [--as-of 2026-03-31] [--fiscal-year 2025]
@@ -301,7 +303,7 @@ def trial_balance_command(as_of: dt.datetime | None, fiscal_year: int | None, ac
 # --- grants (交付金) --------------------------------------------------------------------------------
 
 def _grant_input(schema, data: dict):
-    """The grant's input model, or the refusal in words (exit status 2), nothing written."""
+    """The input model (a grant's, a budget's), or the refusal in words (exit status 2), nothing written."""
     from pydantic import ValidationError
 
     from billing.ledger_errors import InvalidBillingData
@@ -310,7 +312,7 @@ def _grant_input(schema, data: dict):
     try:
         return schema.model_validate(data)
     except ValidationError as error:
-        _fail(InvalidBillingData("The grant has problems; nothing was saved.", "交付金の入力に誤りがあります。保存していません。",
+        _fail(InvalidBillingData("The input has problems; nothing was saved.", "入力に誤りがあります。保存していません。",
                                  problems=problems_from(error)))
 
 
@@ -388,3 +390,56 @@ def grant_fix_command(grant_id: int, fixed_amount: int, fixed_on: dt.datetime, a
     except DomainError as error:
         _fail(error)
     _show_grant(grant)
+
+
+# --- budgets (予算) ----------------------------------------------------------------------------------
+
+@group.command("budget")
+@click.argument("fiscal_year", type=int)
+@click.option("--build", type=click.IntRange(0, 10**15), help="構築費 in yen.")
+@click.option("--run", "run_cost", type=click.IntRange(0, 10**15), help="運用費 in yen.")
+@click.option("--overhead", type=click.IntRange(0, 10**15), help="一般管理費 in yen (at most 10 % of the rest).")
+@click.option("--ceiling", "contract_ceiling", type=click.IntRange(0, 10**15), help="委託上限額 in yen, tax included.")
+@click.option("--reason", default="", help="Why: required for a revision (補正) of a year that has a budget.")
+@with_appcontext
+@acting(authz.FINANCE)
+def budget_command(fiscal_year: int, build, run_cost, overhead, contract_ceiling, reason: str, actor) -> None:
+    """Draft a budget version of FISCAL_YEAR; the council adopts it (change type adopt_budget)."""
+    from billing import budgets
+    from billing.schemas import BudgetCreate
+
+    amounts = {name: value for name, value in (("build", build), ("run", run_cost), ("overhead", overhead))
+               if value is not None}
+    data = _grant_input(BudgetCreate, {"fiscal_year": fiscal_year, "amounts": amounts,
+                                       "contract_ceiling": contract_ceiling, "reason": reason})
+    try:
+        budget = budgets.draft_budget(db.session, actor, data)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    summary = budgets.budget_summary(db.session, budget)
+    click.echo(f"#{budget.id}\tFY{budget.fiscal_year}\tversion {budget.version}\t{summary['status_ja']}\t"
+               f"total {summary['total']:,}")
+
+
+@group.command("budget-actual")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.FINANCE)
+def budget_actual_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
+    """The year's budget against actual (予実) per cost category."""
+    from billing import budgets
+    from core.spreadsheet import csv_bytes
+
+    try:
+        report = budgets.budget_actual(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    if fmt == "xlsx":
+        write_output(budgets.budget_actual_xlsx(report), output)
+    elif fmt == "json":
+        write_output(json.dumps(budgets.budget_json(report), ensure_ascii=False, indent=2).encode() + b"\n", output)
+    else:
+        write_output(csv_bytes(budgets.budget_actual_rows(report)), output)

@@ -30,8 +30,10 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.billing_budgets import BudgetPages
 from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
+                                       _propose_form,
                                        _member_choices, _resolution_text, _year_choices)
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
@@ -151,8 +153,9 @@ def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, titl
     return Markup("".join(parts))
 
 
-class BillingView(GrantPages, SecureView):
-    """The year's page, a run's page and statements (and the grants' pages, :class:`GrantPages`)."""
+class BillingView(BudgetPages, GrantPages, SecureView):
+    """The year's page, a run's page and statements (and the budget's and the grants' pages,
+    :class:`BudgetPages`, :class:`GrantPages`)."""
 
     required_action = "billing.read"
 
@@ -662,13 +665,6 @@ def _percent_number(value: Fraction) -> str:
 
 def _preview_context() -> dict[str, Any]:
     return {"preview_year_label": lambda year: format_fiscal_year(year, _locale()), "preview_ja": _ja()}
-
-
-def _propose_form(formdata) -> "ProposeForm":
-    form = ProposeForm(formdata)
-    if formdata is None:
-        form.closes_on.data = today_jst() + dt.timedelta(days=14)
-    return form
 
 
 def _run_status(status) -> str:

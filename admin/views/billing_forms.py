@@ -5,6 +5,7 @@ language they word their choices in.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from fractions import Fraction
@@ -326,3 +327,11 @@ class AdoptForm(_Form):
 class ProposeForm(_Form):
     title = StringField(_l("Title of the proposal"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
     closes_on = DateField(_l("Voting closes on (17:00)"), validators=[InputRequired(message=REQUIRED)])
+
+
+def _propose_form(formdata) -> ProposeForm:
+    """The form that puts a matter to the council, closing in two weeks unless changed."""
+    form = ProposeForm(formdata)
+    if formdata is None:
+        form.closes_on.data = today_jst() + dt.timedelta(days=14)
+    return form
