@@ -31,7 +31,7 @@ from billing import allocation, ledger
 from billing.errors import AllocationError
 from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
                                    InvalidBillingData)
-from billing.models import (RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
+from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
                             CostItem, EntryKind, JournalEntry, RunStatus)
 from billing.operations import (_cost_items, _key, _manage, _posted_run, _same_person, _who, cost_item_summary,
                                 require_all_tenants)
@@ -660,10 +660,10 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
 
 
 def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
-    """The run's own posted entries (charges and costs), not their reversals."""
+    """The run's own posted entries (charges, costs and grants), not their reversals."""
     return list(session.scalars(
         sa.select(JournalEntry.id).where(JournalEntry.run_id == run.id, JournalEntry.reverses_id.is_(None),
-                                         JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]))
+                                         JournalEntry.kind.in_(RUN_ENTRY_KINDS))
         .order_by(JournalEntry.id)
     ))
 

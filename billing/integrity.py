@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
-from billing.models import (RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
+from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
                             JournalEntry, Posting, RunStatus)
 from core import authz
 from core.actor import Actor
@@ -178,7 +178,7 @@ def _unreversed_run_entries(session: Session) -> dict[int, list[tuple[str, int |
     rows = session.execute(
         sa.select(JournalEntry.fiscal_year, JournalEntry.idempotency_key, JournalEntry.run_id)
         .where(JournalEntry.status == EntryStatus.posted, JournalEntry.reverses_id.is_(None),
-               JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost, EntryKind.grant]),
+               JournalEntry.kind.in_(RUN_ENTRY_KINDS),
                ~sa.exists().where(reversal.reverses_id == JournalEntry.id, reversal.status == EntryStatus.posted))
         .order_by(JournalEntry.id)).all()
     by_year: dict[int, list[tuple[str, int | None]]] = defaultdict(list)

@@ -561,10 +561,14 @@ def _run_born_condition() -> str:
                          *(_run_unrecorded(column) for column in _run_record_columns())])
 
 
+RUN_ENTRY_KINDS = (EntryKind.charge, EntryKind.cost, EntryKind.grant)
+"""The kinds of entry an approved run posts (its payers' charges, the year's costs, what the grants fund)."""
+
+
 def _run_unreversed_entry(t: str) -> str:
-    """A SELECT of the run's (NEW's) posted charges and costs that no posted reversal undoes."""
+    """A SELECT of the run's (NEW's) posted charges, costs and grants that no posted reversal undoes."""
     return (f"SELECT e.idempotency_key FROM {t}billing_journal_entry e WHERE e.run_id = NEW.id AND e.status = 'posted' "
-            f"AND e.reverses_id IS NULL AND e.kind IN ('charge', 'cost') AND NOT EXISTS (SELECT 1 FROM "
+            f"AND e.reverses_id IS NULL AND e.kind IN ({_sql_list(RUN_ENTRY_KINDS)}) AND NOT EXISTS (SELECT 1 FROM "
             f"{t}billing_journal_entry r WHERE r.reverses_id = e.id AND r.status = 'posted')")
 
 

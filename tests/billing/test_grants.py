@@ -265,3 +265,17 @@ def test_finance_enters_and_fixes_a_grant_from_the_command_line(app, db, finance
     fixed = runner.invoke(args=["billing", "grant-fix", grant_id, "--amount", "4500000", "--on", "2026-05-20"])
     assert fixed.exit_code == 0 and "cap 4,500,000" in fixed.output
     assert audit_actions(db)[-2:] == ["billing.grant.create", "billing.grant.fix"]
+
+
+def test_reversing_a_run_reverses_what_its_grants_funded_too(db, finance, kumamoto, adopted_policy):
+    _year_with_costs(db, finance)
+    grant = grants.create_grant(db, finance, grant_data())
+    run = _approve(db, finance)
+    allocation_runs.reverse_run(db, colleague(3), run.id, "交付決定額の誤り")
+    db.commit()
+    balance = ledger.trial_balance(db, fiscal_year=2025)
+    assert balance.row(ledger.grant_receivable(grant.id)).debit == 0
+    assert balance.row(ledger.GRANT_REVENUE).credit == 0
+    assert integrity.check(db, _auditor()).findings == []
+    # and the year can be computed and posted again
+    assert allocation_runs.run_funding(_approve(db, finance)) == {"cost_total": 12_000_000, "grant_total": 5_000_000}
