@@ -36,6 +36,7 @@ from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, RUN_TRANSITIO
 from billing.operations import (_cost_items, _key, _manage, _posted_run, _same_person, _who, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
+from billing.closed_years import refuse_if_closed
 from billing.grants import cost_value, grant_summary, grant_value, year_grants
 from billing.schemas import fraction_text
 from core import audit, authz
@@ -332,6 +333,7 @@ def statement_years(session: Session, actor: Actor, tenant_code: str) -> list[in
 def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
     """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
     _manage(actor)
+    refuse_if_closed(session, fiscal_year)
     policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
     if policy is None:
         raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from billing import allocation
 from billing.errors import AllocationError
+from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant
 from billing.operations import _cost_items, _manage, _posted_run, _who
@@ -91,6 +92,7 @@ def read_grant(session: Session, actor: Actor, grant_id: int) -> Grant:
 
 
 def _refuse_if_posted(session: Session, fiscal_year: int) -> None:
+    refuse_if_closed(session, fiscal_year)
     run = _posted_run(session, fiscal_year)
     if run is not None:
         raise BillingConflict(
@@ -184,6 +186,7 @@ def fix_grant(session: Session, actor: Actor, grant_id: int, data: GrantFix) -> 
     the year's settlement (精算) works from it."""
     _manage(actor)
     grant = get_grant(session, grant_id)
+    refuse_if_closed(session, grant.fiscal_year)
     before = grant_summary(grant)
     grant.fixed_amount, grant.fixed_on = data.fixed_amount, data.fixed_on
     session.flush()

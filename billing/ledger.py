@@ -76,6 +76,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import IdempotencyConflict, InvalidBillingData, UnbalancedEntry, UnknownAccount
 from billing.models import (
     DEBIT_NORMAL,
@@ -380,6 +381,7 @@ def post_entries(session: Session, entries: Sequence[NewEntry]) -> list[int]:
     existing = _existing_entries(session, keys)
     _check_same(session, by_key, existing)
     fresh = [entry for entry in entries if entry.idempotency_key not in existing]
+    refuse_if_closed(session, *(entry.fiscal_year for entry in fresh))  # the database refuses it too
     if fresh and session.get_bind().dialect.name == "postgresql":
         account_ids = accounts_by_code(session, (leg.account for entry in fresh for leg in entry.legs))
         new_ids = _insert_posted_pg(session, fresh, account_ids, utcnow())

@@ -220,6 +220,52 @@ class BudgetLine(SQLModel, table=True):
     )
 
 
+# --- year close (決算) ------------------------------------------------------------------------------
+
+class YearCloseStatus(str, enum.Enum):
+    requested = "requested"  # a finance officer asked to close the year
+    closed = "closed"  # a second one closed it: nothing dated in the year may be written
+    withdrawn = "withdrawn"  # the request was withdrawn before the close
+    reopened = "reopened"  # the council decided to reopen the year (its resolution is kept)
+
+
+YEAR_CLOSE_STATUS_LABELS_JA = {YearCloseStatus.requested: "締めの申請中", YearCloseStatus.closed: "締め済み（決算確定）",
+                               YearCloseStatus.withdrawn: "申請の取下げ", YearCloseStatus.reopened: "協議会の議決により再開"}
+YEAR_CLOSE_STATUS_LABELS_EN = {YearCloseStatus.requested: "Close requested", YearCloseStatus.closed: "Closed",
+                               YearCloseStatus.withdrawn: "Request withdrawn", YearCloseStatus.reopened: "Reopened by the council"}
+
+
+class YearClose(SQLModel, table=True):
+    """One closing of a fiscal year (決算): requested by a finance officer after the 出納整理期間
+    (to 31 May), closed by a second one. While a row of the year is ``closed`` the database refuses
+    any journal entry, cost item, grant or allocation run of that year (billing.year_close_guards),
+    for the application's role too; only a council resolution of type ``reopen_fiscal_year`` reopens
+    it. ``statement_json`` is the year's 収支決算 as closed, ``statement_sha256`` its hash (also in the
+    close's audit record, so in the chain)."""
+
+    __tablename__ = "billing_year_close"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    status: YearCloseStatus = Field(default=YearCloseStatus.requested,
+                                    sa_column=_enum_column(YearCloseStatus, checked=True))
+    requested_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    requested_by: str = Field(default="", max_length=255)
+    requested_by_key: str = Field(default="", max_length=600)
+    closed_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    closed_by: str = Field(default="", max_length=255)
+    statement_json: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    statement_sha256: str = Field(default="", max_length=64)
+    reopened_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    reopen_resolution_id: int | None = Field(default=None, foreign_key="council_resolution.id")
+
+    __table_args__ = (
+        sa.Index("uq_billing_year_close_open", "fiscal_year", unique=True,
+                 sqlite_where=sa.text("status IN ('requested', 'closed')"),
+                 postgresql_where=sa.text("status IN ('requested', 'closed')")),
+    )
+
+
 # --- allocation policies ------------------------------------------------------------------------
 
 class PolicyStatus(str, enum.Enum):
@@ -691,3 +737,22 @@ for _table, _guards in ((Posting, "billing_account"), (AllocationRunLine, "billi
 for _table in (Posting, Account, AllocationRunLine, AllocationRun):
     event.listen(_table.__table__, "after_create",
                  pg_guard_installer(lambda schema, _name=_table.__tablename__: ledger_guards_pg(schema, _name)))
+
+
+# the closed years' guards read the council's tables too: installed once every table exists
+def _install_closed_year_guards(target, connection, **kw) -> None:
+    from billing.year_close_guards import closed_year_guards_pg, closed_year_guards_sqlite
+    from core.db import quoted_current_schema
+
+    created = kw.get("tables")
+    if created is not None and "billing_year_close" not in {table.name for table in created}:
+        return
+    if connection.dialect.name == "sqlite":
+        for statement in closed_year_guards_sqlite().values():
+            connection.exec_driver_sql(statement)
+    elif connection.dialect.name == "postgresql":
+        for statement in closed_year_guards_pg(quoted_current_schema(connection)):
+            connection.exec_driver_sql(statement)
+
+
+event.listen(SQLModel.metadata, "after_create", _install_closed_year_guards)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import allocation, ledger
+from billing.closed_years import refuse_if_closed
 from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
 from billing.models import (CATEGORY_LABELS_JA, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
@@ -114,6 +115,7 @@ def posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
 
 
 def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
+    refuse_if_closed(session, fiscal_year)
     run = _posted_run(session, fiscal_year)
     if run is not None:
         raise BillingConflict(

@@ -108,6 +108,10 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "billing.cost_item.update": ("費目の変更", "Cost item changed"),
     "billing.cost_item.delete": ("費目の削除", "Cost item deleted"),
     "billing.budget.draft": ("予算案の作成", "Budget version drafted"),
+    "billing.year.close_request": ("年度の締めの申請", "Fiscal year close requested"),
+    "billing.year.close": ("年度の締め（決算の確定）", "Fiscal year closed"),
+    "billing.year.close_withdraw": ("年度の締めの申請の取下げ", "Fiscal year close request withdrawn"),
+    "billing.year.reopen": ("締めた年度の再開（協議会の議決）", "Fiscal year reopened by the council"),
     "billing.budget.adopt": ("予算の議決", "Budget adopted by the council"),
     "billing.grant.create": ("交付金の登録", "Grant entered"),
     "billing.grant.update": ("交付金の変更", "Grant changed"),
@@ -201,6 +205,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "cost_item": ("費目", "Cost item"),
     "grant": ("交付金", "Grant"),
     "budget": ("予算", "Budget"),
+    "fiscal_year": ("年度", "Fiscal year"),
     "allocation_policy": ("負担割合方式", "Allocation policy"),
     "allocation_run": ("按分計算", "Allocation run"),
     "statement_document": ("納入通知書", "Letter"),
@@ -284,6 +289,11 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "capped": "上限額の適用",
     # budgets (billing.budgets)
     "contract_ceiling": "委託上限額", "budget_id": "予算",
+    # the year's close (billing.year_close)
+    "closable_from": "締めが可能になる日", "requested_by": "申請者", "requested_at": "申請日時", "closed_by": "締めた人",
+    "closed_at": "締めた日時", "statement_sha256": "収支決算のハッシュ値", "reopen_resolution_id": "再開の議決",
+    "revenue": "収入", "revenue_total": "収入合計", "expenditure": "支出", "expenditure_total": "支出合計",
+    "balance": "収支差額", "outstanding": "未収額", "era": "年度（和暦）",
     # agreements and the council (governance)
     "accepted_number": "同意した版", "current_number": "現行の版", "required_number": "同意が必要な版",
     "state": "同意の状況", "documents": "文書", "earliest_deadline": "最も早い同意期限", "in_reacceptance": "再同意中",
