@@ -21,7 +21,8 @@ from admin.auth import current_actor
 from admin.config import four_eyes
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements
+from billing import (allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements,
+                     year_close)
 from billing.models import EntryKind
 from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
                              RunReverse, RunReview)
@@ -48,6 +49,10 @@ class BudgetPath(BaseModel):
 
 class BudgetActualQuery(BaseModel):
     format: Literal["json", "xlsx", "csv"] = "json"
+
+
+class AccountsQuery(BaseModel):
+    format: Literal["json", "xlsx", "pdf"] = "json"
 
 
 class GrantPath(BaseModel):
@@ -172,6 +177,37 @@ class BudgetActualOut(BaseModel):
     budget_id: int | None
     budget_version: int | None
     rows: list[BudgetActualRowOut]
+
+
+class YearCloseOut(BaseModel):
+    fiscal_year: int
+    id: int | None = None
+    status: str = Field(description="open, requested, closed, withdrawn or reopened")
+    status_ja: str
+    closable_from: str = Field(description="The first day the year may be closed (after the 出納整理期間)")
+    requested_by: str | None = None
+    requested_at: str | None = None
+    closed_by: str | None = None
+    closed_at: str | None = None
+    statement_sha256: str | None = Field(default=None, description="SHA-256 of the 収支決算 fixed at the close")
+    reopen_resolution_id: int | None = None
+
+
+class AccountsLineOut(BaseModel):
+    source: str | None = None
+    category: str | None = None
+    amount: int
+
+
+class AccountsOut(BaseModel):
+    fiscal_year: int
+    era: str
+    revenue: list[AccountsLineOut]
+    revenue_total: int
+    expenditure: list[AccountsLineOut]
+    expenditure_total: int
+    balance: int
+    outstanding: int
 
 
 class PolicyComponentOut(BaseModel):
@@ -354,6 +390,49 @@ def budget_actual(path: SummaryPath, query: BudgetActualQuery):
     return jsonify(budgets.budget_json(report))
 
 
+# --- the year's close (決算) ---------------------------------------------------------------------------
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/close", responses={200: YearCloseOut}, summary="Whether the year is closed (決算)")
+def get_year_close(path: SummaryPath):
+    close = year_close.read_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close", responses={201: YearCloseOut},
+         summary="Ask to close the year (from 1 June after it); a second finance officer closes it")
+def request_year_close(path: SummaryPath):
+    close = year_close.request_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year)), 201
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close/approve", responses={200: YearCloseOut},
+         summary="Close the year (a finance officer other than the one who asked): nothing dated in it can be written afterwards")
+def approve_year_close(path: SummaryPath):
+    close = year_close.close_year(db.session, current_actor(), path.fiscal_year, four_eyes=four_eyes(current_app.config))
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close/withdraw", responses={200: YearCloseOut},
+         summary="Withdraw the request to close the year")
+def withdraw_year_close(path: SummaryPath):
+    close = year_close.withdraw_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/accounts", responses={200: media(AccountsOut, XLSX, "application/pdf")},
+        summary="The year's 収支決算 (revenue by source, expenditure by category, balance) as JSON, xlsx or PDF")
+def accounts_of_year(path: SummaryPath, query: AccountsQuery):
+    actor = current_actor()
+    accounts = year_close.accounts_of_year(db.session, actor, path.fiscal_year)
+    close = year_close.year_close(db.session, path.fiscal_year)
+    stem, label = f"accounts-{fiscal_year_en(path.fiscal_year)}", f"収支決算書_{fiscal_year_ja(path.fiscal_year)}"
+    if query.format == "xlsx":
+        return _download(year_close.accounts_xlsx(accounts, close), "xlsx", stem, label)
+    if query.format == "pdf":
+        return _download(year_close.accounts_pdf(accounts, close), "pdf", stem, label)
+    return jsonify(accounts.as_json())
+
+
 # --- grants ----------------------------------------------------------------------------------------
 
 @bp.get("/billing/grants", responses={200: GrantList}, summary="List grants (交付金)")
@@ -513,6 +592,7 @@ _MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
 }
 
 

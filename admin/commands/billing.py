@@ -12,6 +12,8 @@
     renkei billing grant-fix GRANT --amount 4500000 --on 2026-05-20   a grant's fixed amount (額の確定)
     renkei billing budget 2026 --build N --run N --overhead N [--ceiling N] [--reason TEXT]   draft a budget version
     renkei billing budget-actual 2026 [--format csv|xlsx|json] [-o FILE]                       the year's 予実
+    renkei billing close 2025 / close-approve 2025     close a year (two people, from 1 June after it)
+    renkei billing accounts 2025 [--format json|xlsx|pdf] [-o FILE]                           the year's 収支決算
     renkei billing statement 431001 2025 --format xlsx -o statement.xlsx
     renkei billing summary 2025 --format csv
     renkei billing trial-balance [--as-of 2026-03-31] [--fiscal-year 2025]
@@ -443,3 +445,59 @@ def budget_actual_command(fiscal_year: int, fmt: str, output: Path | None, actor
         write_output(json.dumps(budgets.budget_json(report), ensure_ascii=False, indent=2).encode() + b"\n", output)
     else:
         write_output(csv_bytes(budgets.budget_actual_rows(report)), output)
+
+
+# --- the year's close (決算) ---------------------------------------------------------------------------
+
+def _close_step(name: str, fiscal_year: int, actor, **kwargs) -> None:
+    from billing import year_close
+
+    try:
+        close = getattr(year_close, name)(db.session, actor, fiscal_year, **kwargs)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    summary = year_close.close_summary(close, fiscal_year)
+    click.echo(f"FY{fiscal_year}\t{summary['status']}\t{summary['status_ja']}"
+               + (f"\tSHA-256 {summary['statement_sha256']}" if summary.get("statement_sha256") else ""))
+
+
+@group.command("close")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def close_command(fiscal_year: int, actor) -> None:
+    """Ask to close FISCAL_YEAR (from 1 June after it); a second finance officer closes it (close-approve)."""
+    _close_step("request_close", fiscal_year, actor)
+
+
+@group.command("close-approve")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def close_approve_command(fiscal_year: int, actor) -> None:
+    """Close FISCAL_YEAR (not the officer who asked): nothing dated in it can be written afterwards."""
+    _close_step("close_year", fiscal_year, actor, four_eyes=four_eyes(current_app.config))
+
+
+@group.command("accounts")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf", "json"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.FINANCE)
+def accounts_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
+    """The year's 収支決算 (revenue by source, expenditure by category, balance)."""
+    from billing import year_close
+
+    try:
+        accounts = year_close.accounts_of_year(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    close = year_close.year_close(db.session, fiscal_year)
+    if fmt == "xlsx":
+        write_output(year_close.accounts_xlsx(accounts, close), output)
+    elif fmt == "pdf":
+        write_output(year_close.accounts_pdf(accounts, close), output)
+    else:
+        write_output(json.dumps(accounts.as_json(), ensure_ascii=False, indent=2).encode() + b"\n", output)

@@ -31,6 +31,7 @@ from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
 from admin.views.billing_budgets import BudgetPages
+from admin.views.billing_close import YearClosePages
 from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _propose_form,
@@ -38,7 +39,7 @@ from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, Pol
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
 from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
-                     statements)
+                     statements, year_close)
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -153,7 +154,7 @@ def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, titl
     return Markup("".join(parts))
 
 
-class BillingView(BudgetPages, GrantPages, SecureView):
+class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
     """The year's page, a run's page and statements (and the budget's and the grants' pages,
     :class:`BudgetPages`, :class:`GrantPages`)."""
 
@@ -194,6 +195,7 @@ class BillingView(BudgetPages, GrantPages, SecureView):
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
                 funding=_funding_or_problem(year),
+                close=year_close.close_summary(year_close.year_close(db.session, year), year),
                 locked=operations.posted_run(db.session, year),
                 policy=allocation_policies.adopted_policy(db.session),
                 describe=allocation_policies.describe_policy,

@@ -150,3 +150,40 @@ def test_the_accounts_open_as_a_workbook_and_a_pdf(db, finance, kumamoto, adopte
     assert ["収入", "交付金収入", 5_000_000] in [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3)]
     pdf = year_close.accounts_pdf(accounts, close)
     assert pdf.startswith(b"%PDF")
+
+
+def test_two_finance_officers_close_a_year_from_the_command_line(app, db, finance, kumamoto, adopted_policy, tmp_path):
+    _year_with_costs(db, finance)
+    _approve(db, finance)
+    runner = app.test_cli_runner()
+    asked = runner.invoke(args=["billing", "close", "2025", "--as", "tanaka"])
+    assert asked.exit_code == 0 and "requested" in asked.output
+    assert runner.invoke(args=["billing", "close-approve", "2025", "--as", "tanaka"]).exit_code == 1  # the same person
+    closed = runner.invoke(args=["billing", "close-approve", "2025", "--as", "kacho"])
+    assert closed.exit_code == 0 and "closed" in closed.output and "SHA-256" in closed.output
+    target = tmp_path / "accounts.pdf"
+    assert runner.invoke(args=["billing", "accounts", "2025", "--format", "pdf", "-o", str(target)]).exit_code == 0
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_the_year_page_asks_closes_after_a_confirmation_and_offers_the_accounts(client, db, finance, kumamoto,
+                                                                             adopted_policy):
+    from tests.billing.test_finance_views import as_finance, csrf
+
+    _year_with_costs(db, finance)
+    _approve(db, finance)
+    token = as_finance(client, 1)
+    page = client.get("/admin/billing/?fy=2025").get_data(as_text=True)
+    assert "年度の締め（決算）" in page and "年度の締めを申請する" in page
+    assert client.post("/admin/billing/close/2025/request", data={"csrf_token": token}).status_code == 302
+    token = as_finance(client, 2)
+    asked = client.post("/admin/billing/close/2025/approve", data={"csrf_token": token})
+    assert asked.status_code == 200 and "協議会が再開を議決するまで" in asked.get_data(as_text=True)
+    assert year_close.year_close(db, 2025).status == YearCloseStatus.requested  # nothing written before confirming
+    token = csrf(asked.get_data(as_text=True))
+    done = client.post("/admin/billing/close/2025/approve", data={"csrf_token": token, "confirmed": "1"})
+    assert done.status_code == 302
+    db.expire_all()
+    assert YearCloseStatus(year_close.year_close(db, 2025).status) == YearCloseStatus.closed
+    pdf = client.get("/admin/billing/accounts/2025.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

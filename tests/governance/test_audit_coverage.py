@@ -223,6 +223,14 @@ def grant(ctx: Ctx) -> int:
     return made.id
 
 
+def year_close_requested(ctx: Ctx) -> None:
+    """FY2024's close asked by the finance officer (its 出納整理期間 ended on 31 May 2025)."""
+    from billing import year_close
+
+    year_close.request_close(ctx.db, FINANCE_OFFICER, 2024)
+    ctx.db.commit()
+
+
 def run(ctx: Ctx, until: str = "computed") -> int:
     """An allocation run of FY2026 for Kumamoto city, moved as far as ``until``."""
     from billing import allocation_runs
@@ -478,6 +486,15 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/billing/budgets"): Entry(
         success=lambda c: fin(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1_200_000}}),
         refused=lambda c: op(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1}})),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close"),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2090/close")),  # before its 出納整理期間 ends
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/approve"): Entry(
+        success=lambda c: (year_close_requested(c), fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/approve"))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/approve")),  # nothing requested
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/withdraw"): Entry(
+        success=lambda c: (year_close_requested(c), fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/withdraw"))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/withdraw")),
     ("POST", "/api/v1/billing/grants"): Entry(
         success=lambda c: fin(c, "POST", "/api/v1/billing/grants", GRANT),
         refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/grants", GRANT))[1]),  # year posted

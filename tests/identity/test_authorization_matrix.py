@@ -147,6 +147,11 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/billing/budgets"): Rule(FINANCE, lambda: {"fiscal_year": 2031, "amounts": {"run": 1000},
                                                                 "reason": "補正"}),
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/budget-actual"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/approve"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/withdraw"): Rule(FINANCE),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/accounts"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/grants"): Rule(FINANCE, lambda: {
