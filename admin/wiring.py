@@ -51,6 +51,32 @@ def _adopt_policy(session: Session, actor: Actor, params: dict, resolution: Coun
     return f"allocation_policy:{policy.id}"
 
 
+def _adopt_budget(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
+    from billing import budgets
+
+    budget = budgets.adopt_budget(session, actor, int(params["budget_id"]), resolution.ref)
+    return f"budget:{budget.id}"
+
+
+def _check_budget(session: Session, params: dict) -> None:
+    from billing import budgets
+
+    budgets.check_adoptable(session, int(params["budget_id"]))
+
+
+def _reopen_year(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
+    from billing import year_close
+
+    year_close.reopen_year(session, actor, int(params["fiscal_year"]), resolution.id, resolution.ref)
+    return f"fiscal_year:{params['fiscal_year']}"
+
+
+def _check_reopen(session: Session, params: dict) -> None:
+    from billing import year_close
+
+    year_close.check_reopenable(session, int(params["fiscal_year"]))
+
+
 def _council_decisions(session: Session, resolution_id: int | None = None) -> list:
     """The council's resolutions as billing reads them (the picker of the resolution adopting a policy)."""
     from billing import allocation_policies
@@ -115,6 +141,8 @@ def _check_quota_change(session: Session, params: dict) -> None:
 ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
     # change type: (module that must be importable, handler, proposal check)
     ChangeType.adopt_allocation_policy: ("billing.allocation_policies", _adopt_policy, _check_policy),
+    ChangeType.adopt_budget: ("billing.budgets", _adopt_budget, _check_budget),
+    ChangeType.reopen_fiscal_year: ("billing.year_close", _reopen_year, _check_reopen),
     ChangeType.admit_municipality: ("tenancy.onboarding.lifecycle", _admit, _check_admission),
     ChangeType.change_quota_plan: ("tenancy.usage.quotas", _change_quota_plan, _check_quota_change),
     ChangeType.publish_agreement_version: ("governance.agreements", agreements.enact_publish,

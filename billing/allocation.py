@@ -89,6 +89,7 @@ class CostItem:
 
     id: str
     amount: int
+    category: str = ""
 
     def __post_init__(self) -> None:
         if not _is_whole(self.amount) or self.amount < 0:
@@ -259,6 +260,17 @@ class AllocationResult:
     municipal_total: Fraction
     scale: Fraction
     cost_items: tuple[CostItem, ...] = ()
+    grants: tuple[GrantShare, ...] = ()
+
+    @property
+    def cost_total(self) -> int:
+        """事業費: what the cost items add up to (``total`` plus what the grants fund)."""
+        return self.total + self.grant_total
+
+    @property
+    def grant_total(self) -> int:
+        """交付金充当額: what the grants fund of the year's costs."""
+        return sum(grant.amount for grant in self.grants)
 
     def line(self, code: str) -> AllocationLine:
         for line in self.lines:
@@ -281,10 +293,11 @@ class AllocationResult:
         must show whole yen per item, accepting that each line may then drift by up to one yen
         per item from its once-rounded amount.
         """
-        if self.total == 0:
+        items_total = sum(item.amount for item in self.cost_items)
+        if self.total == 0 or items_total == 0:
             return {item.id: {line.code: Fraction(0) for line in self.lines} for item in self.cost_items}
         return {
-            item.id: {line.code: line.exact * item.amount / self.total for line in self.lines}
+            item.id: {line.code: line.exact * item.amount / items_total for line in self.lines}
             for item in self.cost_items
         }
 
@@ -440,15 +453,97 @@ def allocate_costs(
     participants: Sequence[Participant],
     policy: Policy,
     prefecture_code: str | None = None,
+    grants: Sequence[Grant] = (),
 ) -> AllocationResult:
-    """Allocate a fiscal year's cost items in one go, on their sum.
+    """Allocate a fiscal year's cost items in one go, on what the grants leave of their sum.
 
-    The items are summed before allocating because rounding once keeps every payer's line
-    within 1 yen of its exact share of the year; allocating item by item and adding the
-    rounded results could put a line up to one yen per item away from it.
+    The grants fund their share of their eligible items first (:func:`apply_grants`); the
+    prefecture's share and the municipalities' formula then split the rest, the base
+    (負担対象額). The items are summed before allocating because rounding once keeps every
+    payer's line within 1 yen of its exact share of the year; allocating item by item and adding
+    the rounded results could put a line up to one yen per item away from it.
     """
-    total = sum(cost.amount for cost in costs)
-    return replace(allocate(total, participants, policy, prefecture_code), cost_items=tuple(costs))
+    funded = apply_grants(costs, grants)
+    base = sum(cost.amount for cost in costs) - sum(grant.amount for grant in funded)
+    return replace(allocate(base, participants, policy, prefecture_code), cost_items=tuple(costs), grants=funded)
+
+
+# --- grants (交付金) --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grant:
+    """A grant funding part of the year's costs (e.g. 新しい地方経済・生活環境創生交付金).
+
+    ``rate`` (補助率) is an exact fraction in (0, 1]; the grant funds ``⌊rate × eligible⌋`` yen
+    of the cost items it covers (交付対象経費: their category is in ``categories`` or their id in
+    ``item_ids``), never more than ``cap`` (the decided amount 交付決定額, or once fixed the
+    fixed amount 確定額; None: no cap yet, as in an application).
+    """
+
+    id: str
+    rate: Fraction
+    categories: frozenset[str] = frozenset()
+    item_ids: frozenset[str] = frozenset()
+    cap: int | None = None
+
+    def __post_init__(self) -> None:
+        rate = self.rate
+        if isinstance(rate, float) or not isinstance(rate, (int, Fraction)) or not 0 < Fraction(rate) <= 1:
+            raise AllocationError(
+                f"grant {self.id!r}: the rate must be an exact fraction above 0 and at most 1, got {rate!r}",
+                f"交付金 {self.id}: 補助率は0より大きく1以下の分数で指定してください(値: {rate!r})。",
+            )
+        object.__setattr__(self, "rate", Fraction(rate))
+        object.__setattr__(self, "categories", frozenset(self.categories))
+        object.__setattr__(self, "item_ids", frozenset(self.item_ids))
+        if self.cap is not None and (not _is_whole(self.cap) or self.cap < 0):
+            raise AllocationError(
+                f"grant {self.id!r}: the cap must be a non-negative whole number of yen, got {self.cap!r}",
+                f"交付金 {self.id}: 上限額(交付決定額・確定額)は0以上の整数(円)で指定してください。",
+            )
+
+    def covers(self, cost: CostItem) -> bool:
+        return cost.category in self.categories or cost.id in self.item_ids
+
+
+@dataclass(frozen=True)
+class GrantShare:
+    """What one grant funds of the year: its eligible costs, ``⌊rate × eligible⌋`` and the
+    amount it funds after its cap (``capped`` when the cap decided it)."""
+
+    id: str
+    eligible: int
+    by_rate: int
+    amount: int
+    capped: bool
+
+
+def apply_grants(costs: Sequence[CostItem], grants: Sequence[Grant]) -> tuple[GrantShare, ...]:
+    """Each grant's share of the year's costs. A cost item is funded by one grant at most (two
+    grants claiming one item is an error: it would fund the same yen twice), so the grants
+    together never fund more than the costs."""
+    ids = [grant.id for grant in grants]
+    duplicates = sorted(grant_id for grant_id, count in Counter(ids).items() if count > 1)
+    if duplicates:
+        raise AllocationError(f"grants listed more than once: {', '.join(duplicates)}",
+                              f"同じ交付金が二回以上含まれています: {', '.join(duplicates)}")
+    shares = []
+    for grant in grants:
+        eligible = 0
+        for cost in costs:
+            if not grant.covers(cost):
+                continue
+            others = [other.id for other in grants if other is not grant and other.covers(cost)]
+            if others:
+                raise AllocationError(
+                    f"cost item {cost.id!r} is eligible for more than one grant ({grant.id}, {', '.join(others)})",
+                    f"費目 {cost.id} が複数の交付金（{grant.id}、{'、'.join(others)}）の対象になっています。",
+                )
+            eligible += cost.amount
+        by_rate = math.floor(grant.rate * eligible)
+        amount = by_rate if grant.cap is None else min(by_rate, grant.cap)
+        shares.append(GrantShare(grant.id, eligible, by_rate, amount, capped=amount < by_rate))
+    return tuple(shares)
 
 
 def _check_inputs(

@@ -31,11 +31,13 @@ from billing import allocation, ledger
 from billing.errors import AllocationError
 from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
                                    InvalidBillingData)
-from billing.models import (RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
+from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
                             CostItem, EntryKind, JournalEntry, RunStatus)
 from billing.operations import (_cost_items, _key, _manage, _posted_run, _same_person, _who, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
+from billing.closed_years import refuse_if_closed
+from billing.grants import cost_value, grant_summary, grant_value, year_grants
 from billing.schemas import fraction_text
 from core import audit, authz
 from core.actor import Actor
@@ -183,12 +185,24 @@ def _allocate_year(session: Session, fiscal_year: int, policy: AllocationPolicy 
                                  f"{fiscal_year_ja(fiscal_year)}に参加した市町村がありません（利用中の月がありません）。")
     try:
         result = allocation.allocate_costs(
-            [allocation.CostItem(id=str(item.id), amount=item.amount) for item in items],
-            participants, value, prefecture.code if prefecture is not None else None,
+            [cost_value(item) for item in items], participants, value,
+            prefecture.code if prefecture is not None else None,
+            [grant_value(grant) for grant in year_grants(session, fiscal_year)],
         )
     except AllocationError as error:
         raise InvalidBillingData(error.message_en, error.message_ja) from None
     return items, prefecture, participants, tenants, result
+
+
+def _grants_snapshot(session: Session, fiscal_year: int, result: allocation.AllocationResult) -> list[dict[str, Any]]:
+    """Each grant of the year as the run computed with it: the grant, its eligible costs and what it funds."""
+    shares = {share.id: share for share in result.grants}
+    rows = []
+    for grant in year_grants(session, fiscal_year):
+        share = shares[str(grant.id)]
+        rows.append({**grant_summary(grant), "eligible": share.eligible, "by_rate": share.by_rate,
+                     "amount": share.amount, "capped": share.capped})
+    return rows
 
 
 def preview_allocations(session: Session, actor: Actor, fiscal_year: int,
@@ -319,6 +333,7 @@ def statement_years(session: Session, actor: Actor, tenant_code: str) -> list[in
 def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
     """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
     _manage(actor)
+    refuse_if_closed(session, fiscal_year)
     policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
     if policy is None:
         raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
@@ -336,6 +351,9 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
             for p in participants
         ],
         "total": result.total,
+        "cost_total": result.cost_total,
+        "grant_total": result.grant_total,
+        "grants": _grants_snapshot(session, fiscal_year, result),
         "municipal_total": fraction_text(result.municipal_total),
         "scale": fraction_text(result.scale),
     }
@@ -357,6 +375,7 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
     session.flush()
     audit.record(session, actor, "billing.run.create", "allocation_run", str(run.id),
                  after={"fiscal_year": fiscal_year, "policy_id": policy.id, "total": result.total,
+                        "cost_total": result.cost_total, "grant_total": result.grant_total,
                         "amounts": result.amounts()})
     return run
 
@@ -389,6 +408,14 @@ def run_lines(session: Session, run: AllocationRun) -> list[AllocationRunLine]:
                                 .order_by(AllocationRunLine.tenant_code)))
 
 
+def run_funding(run: AllocationRun) -> dict[str, int]:
+    """事業費 (``cost_total``), 交付金充当額 (``grant_total``) and 負担対象額 (``total``, what the
+    payers share) of a run, from its snapshot (a run computed before grants existed had none)."""
+    snapshot = json.loads(run.snapshot_json)
+    grant_total = snapshot.get("grant_total", 0)
+    return {"cost_total": snapshot.get("cost_total", run.total + grant_total), "grant_total": grant_total}
+
+
 def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "id": run.id,
@@ -397,6 +424,7 @@ def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None
         "status_ja": RUN_STATUS_LABELS_JA[RunStatus(run.status)],
         "policy_id": run.policy_id,
         "total": run.total,
+        **run_funding(run),
         "prefecture_code": run.prefecture_code,
         "created_at": run.created_at.isoformat() if run.created_at else None,
         "created_by": run.created_by,
@@ -503,6 +531,17 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
             description=f"{fiscal_year_ja(run.fiscal_year)} 負担金 {line.tenant_name}（按分計算 #{run.id}）",
             tenant_code=line.tenant_code, run_id=run.id, created_by=who,
         ))
+    for grant in snapshot.get("grants", []):
+        if grant["amount"] == 0:
+            continue
+        entries.append(ledger.NewEntry(
+            idempotency_key=f"run:{run.id}:grant:{grant['id']}", kind=EntryKind.grant, fiscal_year=run.fiscal_year,
+            occurred_on=posted_on,
+            legs=(ledger.debit(ledger.grant_receivable(grant["id"]), grant["amount"]),
+                  ledger.credit(ledger.GRANT_REVENUE, grant["amount"])),
+            description=f"{fiscal_year_ja(run.fiscal_year)} 交付金充当額 {grant['name']}（按分計算 #{run.id}）",
+            run_id=run.id, created_by=who,
+        ))
     by_category: dict[str, int] = {}
     for item in snapshot["cost_items"]:
         by_category[item["category"]] = by_category.get(item["category"], 0) + item["amount"]
@@ -510,7 +549,7 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
     if cost_legs:
         entries.append(ledger.NewEntry(
             idempotency_key=f"run:{run.id}:costs", kind=EntryKind.cost, fiscal_year=run.fiscal_year,
-            occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, run.total)),
+            occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, sum(by_category.values()))),
             description=f"{fiscal_year_ja(run.fiscal_year)} 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
         ))
     return entries
@@ -600,8 +639,20 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
     def key(item: dict[str, Any]) -> tuple:
         return item["id"], item["amount"], item["category"]
 
-    snapshot = sorted(key(item) for item in json.loads(run.snapshot_json)["cost_items"])
+    def grant_key(grant: dict[str, Any]) -> tuple:
+        return grant["id"], grant["rate"], grant["categories"], grant["item_ids"], grant["cap"]
+
+    taken = json.loads(run.snapshot_json)
+    snapshot = sorted(key(item) for item in taken["cost_items"])
     current = sorted(key(cost_item_summary(item)) for item in _cost_items(session, run.fiscal_year))
+    grants_then = sorted(grant_key(grant) for grant in taken.get("grants", []))
+    grants_now = sorted(grant_key(grant_summary(grant)) for grant in year_grants(session, run.fiscal_year))
+    if grants_then != grants_now:
+        raise BillingConflict(
+            f"The grants of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
+            f"按分計算 #{run.id} の計算後に{fiscal_year_ja(run.fiscal_year)}の交付金が変更されました。新しく按分計算を行い、そちらを承認してください。",
+            run_id=run.id,
+        )
     if snapshot != current:
         raise BillingConflict(
             f"The cost items of FY{run.fiscal_year} changed after run #{run.id} was computed; compute a new run and approve that one.",
@@ -611,10 +662,10 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
 
 
 def run_entry_ids(session: Session, run: AllocationRun) -> list[int]:
-    """The run's own posted entries (charges and costs), not their reversals."""
+    """The run's own posted entries (charges, costs and grants), not their reversals."""
     return list(session.scalars(
         sa.select(JournalEntry.id).where(JournalEntry.run_id == run.id, JournalEntry.reverses_id.is_(None),
-                                         JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]))
+                                         JournalEntry.kind.in_(RUN_ENTRY_KINDS))
         .order_by(JournalEntry.id)
     ))
 

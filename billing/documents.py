@@ -281,7 +281,7 @@ def letter_html(found: Letter) -> str:
     facts = [row for row in statements._header_rows(statement) if row[0] not in ("団体コード", "団体名", "発行日")]
     costs = ""
     if statement.cost_items:
-        costs = (f"<h2>按分の対象とした経費（{e(statement.era)}、合計 {statement.year_total:,}円）</h2><table>"
+        costs = (f"<h2>事業費の内訳（{e(statement.era)}、合計 {statement.cost_total:,}円）</h2><table>"
                  + "".join(f'<tr><th>{e(name)}（{e(category)}）</th><td class="yen">{amount:,}円</td></tr>'
                            for name, category, amount in statement.cost_items) + "</table>")
     return (

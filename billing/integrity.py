@@ -10,7 +10,7 @@ someone with the owner's rights did:
   place that says what a run posts), no other entry under the run's keys, and nothing
   ``pending`` under them. A reversed run's entries are each reversed.
 * ``years``: in each fiscal year the charges (income: municipalities' and the prefecture's
-  shares) equal the costs (the cost accounts), reversals included; and those charges are the
+  shares) and the grants (grant revenue) add up to the costs (the cost accounts), reversals included; and those charges are the
   costs of exactly one approved run, every posted charge and cost not reversed being that run's
   (so a run set back from approved and discarded with its entries left in the ledger, and another
   approved, is named with the year, the runs and the entries).
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
-from billing.models import (RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
+from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
                             JournalEntry, Posting, RunStatus)
 from core import authz
 from core.actor import Actor
@@ -145,9 +145,11 @@ def _income_codes() -> tuple[str, ...]:
 
 
 def year_totals(session: Session) -> dict[int, dict[str, int]]:
-    """Per fiscal year, from posted entries (reversals included): ``charges`` (income credited),
-    ``costs`` (cost accounts debited), ``payments`` (bank debited), ``entries`` (posted entries)."""
-    totals: dict[int, dict[str, int]] = defaultdict(lambda: {"charges": 0, "costs": 0, "payments": 0, "entries": 0})
+    """Per fiscal year, from posted entries (reversals included): ``charges`` (the payers' shares
+    credited), ``grants`` (grant revenue credited), ``costs`` (cost accounts debited), ``payments``
+    (bank debited), ``entries`` (posted entries)."""
+    totals: dict[int, dict[str, int]] = defaultdict(lambda: {"charges": 0, "grants": 0, "costs": 0, "payments": 0,
+                                                             "entries": 0})
     rows = session.execute(
         sa.select(JournalEntry.fiscal_year, Account.code, sa.func.sum(Posting.amount))
         .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
@@ -157,6 +159,8 @@ def year_totals(session: Session) -> dict[int, dict[str, int]]:
         amount = int(amount or 0)
         if code in _income_codes():
             totals[year]["charges"] -= amount  # income is credited: negative raw amounts
+        elif code == ledger.GRANT_REVENUE:
+            totals[year]["grants"] -= amount
         elif code.startswith(ledger.COST_PREFIX):
             totals[year]["costs"] += amount
         elif code == ledger.BANK:
@@ -174,7 +178,7 @@ def _unreversed_run_entries(session: Session) -> dict[int, list[tuple[str, int |
     rows = session.execute(
         sa.select(JournalEntry.fiscal_year, JournalEntry.idempotency_key, JournalEntry.run_id)
         .where(JournalEntry.status == EntryStatus.posted, JournalEntry.reverses_id.is_(None),
-               JournalEntry.kind.in_([EntryKind.charge, EntryKind.cost]),
+               JournalEntry.kind.in_(RUN_ENTRY_KINDS),
                ~sa.exists().where(reversal.reverses_id == JournalEntry.id, reversal.status == EntryStatus.posted))
         .order_by(JournalEntry.id)).all()
     by_year: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
@@ -218,11 +222,13 @@ def check_years(session: Session, report: Report) -> None:
     years = sorted(set(totals) | set(approved) | set(unreversed))
     report.checked["fiscal years"] = len(years)
     for year in years:
-        values = totals.get(year, {"charges": 0, "costs": 0})
+        values = totals.get(year, {"charges": 0, "grants": 0, "costs": 0})
         era = fiscal_year_ja(year)
-        if values["charges"] != values["costs"]:
-            report.add("years", f"FY{year}: charges {values['charges']:,} yen do not equal costs {values['costs']:,} yen",
-                       f"{era}: 負担金 {values['charges']:,}円 と費用 {values['costs']:,}円 が一致しません。")
+        if values["charges"] + values["grants"] != values["costs"]:
+            report.add("years", f"FY{year}: charges {values['charges']:,} yen and grants {values['grants']:,} yen "
+                                f"do not add up to the costs {values['costs']:,} yen",
+                       f"{era}: 負担金 {values['charges']:,}円 と交付金 {values['grants']:,}円 の合計が費用 "
+                       f"{values['costs']:,}円 と一致しません。")
             return
         runs = approved.get(year, [])
         if len(runs) > 1:

@@ -18,7 +18,10 @@ Accounts (:class:`billing.models.Account`)
         prefecture_share     県負担金                  income     the prefecture's share
         cost:build           構築費                    expense    the year's (amortised) build cost
         cost:run             運用費                    expense    the year's running cost
+        cost:overhead        一般管理費                expense    the year's overhead (at most 10 % of the rest)
         payable              未払金（委託先）           liability  owed to the vendors
+        grant_revenue        交付金収入                income     what the grants fund of the year
+        grant_receivable:<id> 未収交付金（交付金）      asset      what a grant's grantor owes
 
 Journal entries and postings (:class:`~billing.models.JournalEntry`, :class:`~billing.models.Posting`)
     An entry has two or more postings (legs). **Sign convention:** a posting's ``amount`` is
@@ -73,6 +76,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import IdempotencyConflict, InvalidBillingData, UnbalancedEntry, UnknownAccount
 from billing.models import (
     DEBIT_NORMAL,
@@ -92,14 +96,18 @@ PREFECTURE_SHARE = "prefecture_share"
 PAYABLE = "payable"
 RECEIVABLE_PREFIX = "receivable:"
 COST_PREFIX = "cost:"
+GRANT_REVENUE = "grant_revenue"
+GRANT_RECEIVABLE_PREFIX = "grant_receivable:"
 
 _FIXED_ACCOUNTS = {
     BANK: ("普通預金", "Bank", AccountType.asset),
     COST_RECOVERY: ("負担金収入（市町村）", "Cost recovery from municipalities", AccountType.income),
     PREFECTURE_SHARE: ("県負担金", "Prefecture's share", AccountType.income),
     PAYABLE: ("未払金（委託先）", "Payable to vendors", AccountType.liability),
+    GRANT_REVENUE: ("交付金収入", "Grant revenue", AccountType.income),
     "cost:build": ("構築費", "Build cost", AccountType.expense),
     "cost:run": ("運用費", "Running cost", AccountType.expense),
+    "cost:overhead": ("一般管理費", "Overhead", AccountType.expense),
 }
 
 _MAX_KEY = 200
@@ -113,6 +121,11 @@ def receivable(tenant_code: str) -> str:
 
 def cost_account(category: str) -> str:
     return f"{COST_PREFIX}{category}"
+
+
+def grant_receivable(grant_id: int | str) -> str:
+    """The account of what a grant's grantor owes: ``grant_receivable:3``."""
+    return f"{GRANT_RECEIVABLE_PREFIX}{grant_id}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +146,10 @@ def standard_account(code: str) -> AccountSpec | None:
         tenant = code[len(RECEIVABLE_PREFIX):]
         if codes.is_valid(tenant):
             return AccountSpec(code, f"負担金未収金 {tenant}", f"Receivable from {tenant}", AccountType.asset, tenant)
+    if code.startswith(GRANT_RECEIVABLE_PREFIX):
+        grant_id = code[len(GRANT_RECEIVABLE_PREFIX):]
+        if grant_id.isascii() and grant_id.isdigit() and not grant_id.startswith("0"):
+            return AccountSpec(code, f"未収交付金 #{grant_id}", f"Grant receivable #{grant_id}", AccountType.asset)
     return None
 
 
@@ -364,6 +381,7 @@ def post_entries(session: Session, entries: Sequence[NewEntry]) -> list[int]:
     existing = _existing_entries(session, keys)
     _check_same(session, by_key, existing)
     fresh = [entry for entry in entries if entry.idempotency_key not in existing]
+    refuse_if_closed(session, *(entry.fiscal_year for entry in fresh))  # the database refuses it too
     if fresh and session.get_bind().dialect.name == "postgresql":
         account_ids = accounts_by_code(session, (leg.account for entry in fresh for leg in entry.legs))
         new_ids = _insert_posted_pg(session, fresh, account_ids, utcnow())

@@ -46,6 +46,7 @@ def _yen(nullable: bool = False, **kwargs) -> sa.Column:
 class CostCategory(str, enum.Enum):
     build = "build"  # 構築費
     run = "run"  # 運用費
+    overhead = "overhead"  # 一般管理費 (seed 001: at most 10 % of the other costs, billing.budgets)
 
 
 class TaxTreatment(str, enum.Enum):
@@ -57,14 +58,14 @@ class TaxTreatment(str, enum.Enum):
     out_of_scope = "out_of_scope"  # 不課税（対象外）
 
 
-CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費"}
+CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費", CostCategory.overhead: "一般管理費"}
 TAX_LABELS_JA = {
     TaxTreatment.taxable_10: "課税10%（税込）",
     TaxTreatment.taxable_8: "課税8%・軽減税率（税込）",
     TaxTreatment.exempt: "非課税",
     TaxTreatment.out_of_scope: "不課税",
 }
-CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running"}
+CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running", CostCategory.overhead: "Overhead"}
 TAX_LABELS_EN = {
     TaxTreatment.taxable_10: "Taxable 10% (tax included)",
     TaxTreatment.taxable_8: "Taxable 8%, reduced rate (tax included)",
@@ -106,6 +107,162 @@ class CostItem(SQLModel, table=True):
         sa.CheckConstraint("invoiced_amount >= amount", name="invoice_covers_amount"),
         sa.CheckConstraint("amortisation_index >= 1 AND amortisation_index <= amortisation_years",
                            name="amortisation_index_in_period"),
+    )
+
+
+# --- grants ------------------------------------------------------------------------------------
+
+class Grant(SQLModel, table=True):
+    """A grant (交付金) that funds part of a fiscal year's costs, e.g. 内閣府の新しい地方経済・生活環境
+    創生交付金: the municipalities share what the grants leave (docs/allocation.md, "Grants").
+
+    ``rate`` (補助率) is an exact fraction as text (``"1/2"``). The eligible costs (交付対象経費)
+    are the year's cost items whose category is in ``categories`` (space-separated
+    :class:`CostCategory` values) or whose id is in ``item_ids`` (space-separated). The grant funds
+    ``⌊rate × eligible⌋`` yen, never more than its cap: the fixed amount (確定額) once recorded,
+    else the decided amount (交付決定額), else the applied amount (申請額). A cost item is funded by
+    one grant at most.
+    """
+
+    __tablename__ = "billing_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    name: str = Field(max_length=200)
+    grantor: str = Field(max_length=200)
+    rate: str = Field(max_length=20)
+    categories: str = Field(default="", max_length=200)
+    item_ids: str = Field(default="", max_length=2000)
+    applied_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    decided_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    decided_on: dt.date | None = Field(default=None)
+    decision_reference: str = Field(default="", max_length=200)
+    fixed_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    fixed_on: dt.date | None = Field(default=None)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.CheckConstraint("applied_amount IS NULL OR applied_amount >= 0", name="applied_not_negative"),
+        sa.CheckConstraint("decided_amount IS NULL OR decided_amount >= 0", name="decided_not_negative"),
+        sa.CheckConstraint("fixed_amount IS NULL OR fixed_amount >= 0", name="fixed_not_negative"),
+        sa.CheckConstraint("(decided_amount IS NULL) = (decided_on IS NULL)", name="decided_with_date"),
+        sa.CheckConstraint("(fixed_amount IS NULL) = (fixed_on IS NULL)", name="fixed_with_date"),
+        sa.UniqueConstraint("fiscal_year", "name", name="uq_billing_grant_year_name"),
+    )
+
+    @property
+    def cap(self) -> int | None:
+        """What the grant can fund at most now: fixed, else decided, else applied (None: unknown)."""
+        for amount in (self.fixed_amount, self.decided_amount, self.applied_amount):
+            if amount is not None:
+                return amount
+        return None
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.grantor}）"
+
+
+# --- budgets ------------------------------------------------------------------------------------
+
+class BudgetStatus(str, enum.Enum):
+    draft = "draft"  # 予算案
+    adopted = "adopted"  # 議決済み（現行）
+    superseded = "superseded"  # 補正で置き換え
+
+
+BUDGET_STATUS_LABELS_JA = {BudgetStatus.draft: "案", BudgetStatus.adopted: "議決済み（現行）",
+                           BudgetStatus.superseded: "補正により改定"}
+BUDGET_STATUS_LABELS_EN = {BudgetStatus.draft: "Draft", BudgetStatus.adopted: "Adopted (current)",
+                           BudgetStatus.superseded: "Superseded by a revision"}
+
+
+class Budget(SQLModel, table=True):
+    """A version of a fiscal year's budget (予算): an amount per cost category and, where set, the
+    contract ceiling (委託上限額, tax included). Versions are never edited: a revision (補正) is a new
+    version with its reason; the council adopts one (council change type ``adopt_budget``), and the
+    version adopted before is superseded. At most one adopted version per year (partial unique index)."""
+
+    __tablename__ = "billing_budget"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    version: int
+    status: BudgetStatus = Field(default=BudgetStatus.draft, sa_column=_enum_column(BudgetStatus, checked=True))
+    reason: str = Field(default="", max_length=2000)
+    contract_ceiling: int | None = Field(default=None, sa_column=_yen(nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    created_by: str = Field(default="", max_length=255)
+    adopted_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    resolution_ref: str = Field(default="", max_length=255)
+
+    __table_args__ = (
+        sa.UniqueConstraint("fiscal_year", "version", name="uq_billing_budget_year_version"),
+        sa.CheckConstraint("contract_ceiling IS NULL OR contract_ceiling >= 0", name="ceiling_not_negative"),
+        sa.Index("uq_billing_budget_adopted", "fiscal_year", unique=True,
+                 sqlite_where=sa.text("status = 'adopted'"), postgresql_where=sa.text("status = 'adopted'")),
+    )
+
+
+class BudgetLine(SQLModel, table=True):
+    """One category's amount in a budget version (yen, tax included)."""
+
+    __tablename__ = "billing_budget_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    budget_id: int = Field(foreign_key="billing_budget.id", index=True)
+    category: CostCategory = Field(sa_column=_enum_column(CostCategory))
+    amount: int = Field(sa_column=_yen())
+
+    __table_args__ = (
+        sa.UniqueConstraint("budget_id", "category", name="uq_billing_budget_line_category"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
+# --- year close (決算) ------------------------------------------------------------------------------
+
+class YearCloseStatus(str, enum.Enum):
+    requested = "requested"  # a finance officer asked to close the year
+    closed = "closed"  # a second one closed it: nothing dated in the year may be written
+    withdrawn = "withdrawn"  # the request was withdrawn before the close
+    reopened = "reopened"  # the council decided to reopen the year (its resolution is kept)
+
+
+YEAR_CLOSE_STATUS_LABELS_JA = {YearCloseStatus.requested: "締めの申請中", YearCloseStatus.closed: "締め済み（決算確定）",
+                               YearCloseStatus.withdrawn: "申請の取下げ", YearCloseStatus.reopened: "協議会の議決により再開"}
+YEAR_CLOSE_STATUS_LABELS_EN = {YearCloseStatus.requested: "Close requested", YearCloseStatus.closed: "Closed",
+                               YearCloseStatus.withdrawn: "Request withdrawn", YearCloseStatus.reopened: "Reopened by the council"}
+
+
+class YearClose(SQLModel, table=True):
+    """One closing of a fiscal year (決算): requested by a finance officer after the 出納整理期間
+    (to 31 May), closed by a second one. While a row of the year is ``closed`` the database refuses
+    any journal entry, cost item, grant or allocation run of that year (billing.year_close_guards),
+    for the application's role too; only a council resolution of type ``reopen_fiscal_year`` reopens
+    it. ``statement_json`` is the year's 収支決算 as closed, ``statement_sha256`` its hash (also in the
+    close's audit record, so in the chain)."""
+
+    __tablename__ = "billing_year_close"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    status: YearCloseStatus = Field(default=YearCloseStatus.requested,
+                                    sa_column=_enum_column(YearCloseStatus, checked=True))
+    requested_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    requested_by: str = Field(default="", max_length=255)
+    requested_by_key: str = Field(default="", max_length=600)
+    closed_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    closed_by: str = Field(default="", max_length=255)
+    statement_json: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    statement_sha256: str = Field(default="", max_length=64)
+    reopened_at: dt.datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    reopen_resolution_id: int | None = Field(default=None, foreign_key="council_resolution.id")
+
+    __table_args__ = (
+        sa.Index("uq_billing_year_close_open", "fiscal_year", unique=True,
+                 sqlite_where=sa.text("status IN ('requested', 'closed')"),
+                 postgresql_where=sa.text("status IN ('requested', 'closed')")),
     )
 
 
@@ -354,17 +511,18 @@ class EntryStatus(str, enum.Enum):
 class EntryKind(str, enum.Enum):
     charge = "charge"  # a payer's share of an approved run
     cost = "cost"  # the year's costs an approved run allocates
+    grant = "grant"  # what a grant funds of the year's costs (receivable from the grantor)
     payment = "payment"  # money received from a tenant
     reversal = "reversal"  # undoes one entry, leg by leg
     adjustment = "adjustment"
 
 
 ENTRY_KIND_LABELS_JA = {
-    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.payment: "入金",
+    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.grant: "交付金の計上", EntryKind.payment: "入金",
     EntryKind.reversal: "取消", EntryKind.adjustment: "調整",
 }
 ENTRY_KIND_LABELS_EN = {
-    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.payment: "Payment",
+    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.grant: "Grant", EntryKind.payment: "Payment",
     EntryKind.reversal: "Reversal", EntryKind.adjustment: "Adjustment",
 }
 
@@ -449,10 +607,14 @@ def _run_born_condition() -> str:
                          *(_run_unrecorded(column) for column in _run_record_columns())])
 
 
+RUN_ENTRY_KINDS = (EntryKind.charge, EntryKind.cost, EntryKind.grant)
+"""The kinds of entry an approved run posts (its payers' charges, the year's costs, what the grants fund)."""
+
+
 def _run_unreversed_entry(t: str) -> str:
-    """A SELECT of the run's (NEW's) posted charges and costs that no posted reversal undoes."""
+    """A SELECT of the run's (NEW's) posted charges, costs and grants that no posted reversal undoes."""
     return (f"SELECT e.idempotency_key FROM {t}billing_journal_entry e WHERE e.run_id = NEW.id AND e.status = 'posted' "
-            f"AND e.reverses_id IS NULL AND e.kind IN ('charge', 'cost') AND NOT EXISTS (SELECT 1 FROM "
+            f"AND e.reverses_id IS NULL AND e.kind IN ({_sql_list(RUN_ENTRY_KINDS)}) AND NOT EXISTS (SELECT 1 FROM "
             f"{t}billing_journal_entry r WHERE r.reverses_id = e.id AND r.status = 'posted')")
 
 
@@ -575,3 +737,22 @@ for _table, _guards in ((Posting, "billing_account"), (AllocationRunLine, "billi
 for _table in (Posting, Account, AllocationRunLine, AllocationRun):
     event.listen(_table.__table__, "after_create",
                  pg_guard_installer(lambda schema, _name=_table.__tablename__: ledger_guards_pg(schema, _name)))
+
+
+# the closed years' guards read the council's tables too: installed once every table exists
+def _install_closed_year_guards(target, connection, **kw) -> None:
+    from billing.year_close_guards import closed_year_guards_pg, closed_year_guards_sqlite
+    from core.db import quoted_current_schema
+
+    created = kw.get("tables")
+    if created is not None and "billing_year_close" not in {table.name for table in created}:
+        return
+    if connection.dialect.name == "sqlite":
+        for statement in closed_year_guards_sqlite().values():
+            connection.exec_driver_sql(statement)
+    elif connection.dialect.name == "postgresql":
+        for statement in closed_year_guards_pg(quoted_current_schema(connection)):
+            connection.exec_driver_sql(statement)
+
+
+event.listen(SQLModel.metadata, "after_create", _install_closed_year_guards)

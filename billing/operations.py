@@ -13,6 +13,8 @@ tenant's share, so they need ``billing.read`` for all tenants (:func:`require_al
 Functions without an actor (``get_run``, ``run_lines``, ``get_policy`` ...) are helpers for
 operations that have authorised their act already.
 
+Cost items meet the overhead rule and the adopted budget's contract ceiling (:mod:`billing.cost_rules`).
+
 Here: the helpers every billing operation shares, cost items, payments and the ledger read. Policies
 and their adoption are :mod:`billing.allocation_policies`; allocation runs :mod:`billing.allocation_runs`.
 """
@@ -26,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import allocation, ledger
+from billing.closed_years import refuse_if_closed
+from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
 from billing.models import (CATEGORY_LABELS_JA, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
                             JournalEntry, RunStatus, TaxTreatment)
@@ -111,6 +115,7 @@ def posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
 
 
 def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
+    refuse_if_closed(session, fiscal_year)
     run = _posted_run(session, fiscal_year)
     if run is not None:
         raise BillingConflict(
@@ -132,6 +137,8 @@ def create_cost_item(session: Session, actor: Actor, data: CostItemCreate) -> li
     tax = data.tax_amount if data.tax_amount is not None else _default_tax(data.amount, data.tax_treatment)
     yearly_tax = allocation.amortise(tax, data.amortisation_years)
     items = _add_cost_rows(session, actor, data, years, yearly, yearly_tax)
+    for year in years:
+        check_cost_rules(session, year)
     audit.record(session, actor, "billing.cost_item.create", "cost_item", str(items[0].id),
                  after=[cost_item_summary(item) for item in items])
     return items
@@ -232,6 +239,8 @@ def update_cost_item(session: Session, actor: Actor, item_id: int, data: CostIte
             session.delete(member)
             session.flush()
         items = _add_cost_rows(session, actor, data, new_years, yearly, yearly_tax)
+    for year in sorted({member.fiscal_year for member in group} | set(new_years)):
+        check_cost_rules(session, year)
     audit.record(session, actor, "billing.cost_item.update", "cost_item", str(items[0].id),
                  before=before, after=[cost_item_summary(member) for member in items])
     return items
@@ -249,6 +258,8 @@ def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
     for member in reversed(group):
         session.delete(member)
         session.flush()
+    for year in sorted({member["fiscal_year"] for member in before}):
+        check_cost_rules(session, year)
     audit.record(session, actor, "billing.cost_item.delete", "cost_item", str(first_id), before=before)
 
 

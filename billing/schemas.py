@@ -200,3 +200,78 @@ class PaymentCreate(SQLModel):
     amount: Annotated[StrictInt, Limits(gt=0, le=10**15)]
     received_on: dt.date
     reference: Annotated[Text, StringConstraints(max_length=150)]
+
+
+# A fraction of FRACTION_PATTERN's forms that is 0: a grant's rate is above 0.
+ZERO_FRACTION_PATTERN = r"^(?:0|0\.0{1,6}|0{1,2}(?:\.0{1,4})?%|0{1,6}/[1-9][0-9]{0,5})$"
+
+
+def _state_grant_rules(schema: dict) -> None:
+    """The rules of :meth:`GrantCreate._consistent` as JSON Schema states them: a rate above 0, at
+    least one category or cost item, and the decided amount and its date together."""
+    schema["properties"]["rate"]["not"] = {"pattern": ZERO_FRACTION_PATTERN}
+    schema["allOf"] = [
+        {"anyOf": [{"required": ["categories"], "properties": {"categories": {"minItems": 1}}},
+                   {"required": ["item_ids"], "properties": {"item_ids": {"minItems": 1}}}]},
+        {"anyOf": [{"required": ["decided_amount", "decided_on"],
+                    "properties": {"decided_amount": {"type": "integer"}, "decided_on": {"type": "string"}}},
+                   {"properties": {"decided_amount": {"type": "null"}, "decided_on": {"type": "null"}}}]},
+    ]
+
+
+class GrantCreate(SQLModel):
+    """A grant funding part of a fiscal year's costs (交付金): its rate (補助率) and the costs it covers
+    (交付対象経費: whole categories and/or single cost items of the year), with the applied amount and,
+    once known, the decided amount (交付決定額) and its date."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_state_grant_rules)
+
+    fiscal_year: FiscalYear
+    name: Annotated[Text, StringConstraints(max_length=200)]
+    grantor: Annotated[Text, StringConstraints(max_length=200)]
+    rate: FractionText
+    categories: list[CostCategory] = Field(default_factory=list, max_length=len(CostCategory))
+    item_ids: list[RowId] = Field(default_factory=list, max_length=200)
+    applied_amount: Yen | None = None
+    decided_amount: Yen | None = None
+    decided_on: dt.date | None = None
+    decision_reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "GrantCreate":
+        if parse_fraction(self.rate) == 0:
+            raise PydanticCustomError("grant_rate", "A grant's rate is above 0 (for example 1/2).",
+                                      {"message_ja": "補助率は0より大きい値（例: 1/2）を入力してください。"})
+        if not self.categories and not self.item_ids:
+            raise PydanticCustomError(
+                "grant_costs", "Choose the costs the grant covers: a category or cost items.",
+                {"message_ja": "交付対象経費（費目の区分または費目）を選んでください。"})
+        if (self.decided_amount is None) != (self.decided_on is None):
+            raise PydanticCustomError(
+                "grant_decision", "The decided amount and the date of the decision go together.",
+                {"message_ja": "交付決定額と交付決定日は両方入力してください。"})
+        self.categories = sorted(set(self.categories), key=lambda category: category.value)
+        self.item_ids = sorted(set(self.item_ids))
+        return self
+
+
+class GrantFix(SQLModel):
+    """The grant's fixed amount (額の確定), after the year's report on results (実績報告)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fixed_amount: Yen
+    fixed_on: dt.date
+
+
+class BudgetCreate(SQLModel):
+    """A new version of a fiscal year's budget (予算): an amount per cost category, the contract
+    ceiling (委託上限額, tax included) where one is set, and for a revision (補正) its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fiscal_year: FiscalYear
+    amounts: dict[CostCategory, Yen] = Field(min_length=1, description="Yen per cost category (build, run, overhead)")
+    contract_ceiling: Yen | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
+        default="", description="Why this version: required for a revision (補正) of a year that has a budget")

@@ -78,7 +78,7 @@ class Statement:
     policy_version: int
     policy_in_words: str
     resolution_ref: str | None
-    year_total: int
+    year_total: int  # 負担対象額: what the payers share (the costs less what the grants fund)
     is_prefecture: bool
     months: int
     population: int | None
@@ -91,6 +91,12 @@ class Statement:
     balance: int
     cost_items: tuple[tuple[str, str, int], ...]
     issued_on: dt.date
+    cost_total: int = 0  # 事業費: the year's cost items
+    grants: tuple[tuple[str, str, int], ...] = ()  # 交付金充当額: (name, rate, amount) per grant
+
+    @property
+    def grant_total(self) -> int:
+        return sum(amount for _, _, amount in self.grants)
 
     @property
     def paid(self) -> int:
@@ -162,6 +168,8 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
         balance=sum(view.amount for view in postings),
         cost_items=tuple((item["name"], item["category_ja"], item["amount"]) for item in snapshot["cost_items"]),
         issued_on=today_jst(),
+        cost_total=sum(item["amount"] for item in snapshot["cost_items"]),
+        grants=tuple((grant["name"], grant["rate"], grant["amount"]) for grant in snapshot.get("grants", [])),
     )
 
 
@@ -189,8 +197,17 @@ def _header_rows(statement: Statement) -> list[tuple[str, str]]:
     return rows
 
 
+def funding_rows(statement: Statement) -> list[tuple[str, int]]:
+    """事業費, what each grant funds (交付金充当額) and 負担対象額, the base every share is taken from."""
+    rows = [("事業費", statement.cost_total)]
+    rows += [(f"交付金充当額（{name}、補助率 {rate}）", amount) for name, rate, amount in statement.grants]
+    rows.append(("負担対象額（事業費 − 交付金充当額）", statement.year_total))
+    return rows
+
+
 def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
-    rows = [(f"{component.label_ja}", component.amount) for component in statement.components]
+    rows = funding_rows(statement)
+    rows += [(f"{component.label_ja}", component.amount) for component in statement.components]
     rows.append(("負担金額（合計）", statement.charged))
     for payment in statement.payments:
         reference = f"（{payment.reference}）" if payment.reference else ""
@@ -265,7 +282,7 @@ def to_xlsx(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> byt
         put(label, amount, strong=label.endswith("（合計）") or label.startswith("差引"), yen=True)
     if statement.cost_items:
         row += 1
-        put(f"{statement.era}の費目（按分の対象: 合計 {statement.year_total:,}円）", "金額", strong=True)
+        put(f"{statement.era}の費目（事業費: 合計 {statement.cost_total:,}円）", "金額", strong=True)
         for name, category, amount in statement.cost_items:
             put(f"{name}（{category}）", amount, yen=True)
     sheet.column_dimensions["A"].width = 36
@@ -317,7 +334,7 @@ def to_html(statement: Statement, letter: Sequence[tuple[str, str]] = ()) -> str
         parts.append(f'<tr{total}><th scope="row">{e(label)}</th>{_yen_cell(amount)}</tr>')
     parts.append("</tbody></table>")
     if statement.cost_items:
-        parts.append(f"<h2>{e(statement.era)}の費目（按分の対象: 合計 {statement.year_total:,}円）</h2>")
+        parts.append(f"<h2>{e(statement.era)}の費目（事業費: 合計 {statement.cost_total:,}円）</h2>")
         parts.append('<table><thead><tr><th scope="col">費目</th><th scope="col">区分</th><th scope="col">金額</th></tr></thead><tbody>')
         parts += [f"<tr><td>{e(name)}</td><td>{e(category)}</td>{_yen_cell(amount)}</tr>"
                   for name, category, amount in statement.cost_items]

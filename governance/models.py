@@ -97,6 +97,8 @@ class AgreementAcceptance(SQLModel, table=True):
 
 class ChangeType(str, enum.Enum):
     adopt_allocation_policy = "adopt_allocation_policy"
+    adopt_budget = "adopt_budget"
+    reopen_fiscal_year = "reopen_fiscal_year"
     admit_municipality = "admit_municipality"
     change_quota_plan = "change_quota_plan"
     publish_agreement_version = "publish_agreement_version"
@@ -105,6 +107,8 @@ class ChangeType(str, enum.Enum):
 
 CHANGE_LABELS = {
     ChangeType.adopt_allocation_policy: ("負担割合方式の採用", "Adopt an allocation policy"),
+    ChangeType.adopt_budget: ("予算の議決", "Adopt a budget"),
+    ChangeType.reopen_fiscal_year: ("締めた年度の再開", "Reopen a closed fiscal year"),
     ChangeType.admit_municipality: ("市町村の参加承認", "Admit a municipality"),
     ChangeType.change_quota_plan: ("利用上限プランの変更", "Change a quota plan"),
     ChangeType.publish_agreement_version: ("協定・規約の改定", "Publish an agreement version"),

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
 from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, VoteChoice
-from core.calendar import JST
+from core.calendar import FIRST_FISCAL_YEAR, JST, LAST_FISCAL_YEAR
 from core.errors import Invalid
 from core.validation import INT32_MAX, NOT_BLANK, RowId, TenantCode, problems_from
 from tenancy.usage.models import PlanCode
@@ -61,6 +61,18 @@ class AdoptAllocationPolicy(BaseModel):
     policy_id: RowId = Field(description="The allocation policy version to adopt")
 
 
+class AdoptBudget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    budget_id: RowId = Field(description="The drafted budget version (予算案) to adopt")
+
+
+class ReopenFiscalYear(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fiscal_year: StrictInt = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="The closed fiscal year to reopen")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK] = Field(
+        description="Why the closed year must be reopened (e.g. a correction found by the audit)")
+
+
 class AdmitMunicipality(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant_code: TenantCode = Field(description="A municipality in screening")
@@ -104,6 +116,8 @@ class FreeText(BaseModel):
 
 CHANGE_PARAMS: dict[ChangeType, type[BaseModel]] = {
     ChangeType.adopt_allocation_policy: AdoptAllocationPolicy,
+    ChangeType.adopt_budget: AdoptBudget,
+    ChangeType.reopen_fiscal_year: ReopenFiscalYear,
     ChangeType.admit_municipality: AdmitMunicipality,
     ChangeType.change_quota_plan: ChangeQuotaPlan,
     ChangeType.publish_agreement_version: PublishAgreementVersion,

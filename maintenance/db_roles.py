@@ -43,6 +43,16 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "billing_statement_document": ("UPDATE (reissue_count, reissued_on, reissued_by)",),
     "billing_cost_item": ("UPDATE (name, category, amount, invoiced_amount, tax_treatment, tax_amount, vendor, reference)",
                           "DELETE"),
+    # grants: entered, decided and edited while no run of their year is posted; the fixed amount
+    # (額の確定) is recorded after the year
+    "billing_grant": ("UPDATE (fiscal_year, name, grantor, rate, categories, item_ids, applied_amount, decided_amount, "
+                      "decided_on, decision_reference, fixed_amount, fixed_on)", "DELETE"),
+    # budgets: a version is adopted by the council and later superseded by a revision; never edited
+    "billing_budget": ("UPDATE (status, adopted_at, resolution_ref)",),
+    # a fiscal year's close: requested, closed by a second person (its statement and hash written
+    # then), withdrawn, or reopened by the council (billing.year_close_guards allow nothing else)
+    "billing_year_close": ("UPDATE (status, closed_at, closed_by, statement_json, statement_sha256, reopened_at, "
+                           "reopen_resolution_id)",),
     # governance: a resolution's enactment is noted once (its trigger allows nothing else)
     "council_resolution": ("UPDATE (enacted_at, enacted_ref)",),
     "council_proposal": ("UPDATE",),  # opened, closed, withdrawn

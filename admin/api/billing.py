@@ -21,9 +21,11 @@ from admin.auth import current_actor
 from admin.config import four_eyes
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import allocation_policies, allocation_runs, documents, ledger, operations, statements
+from billing import (allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements,
+                     year_close)
 from billing.models import EntryKind
-from billing.schemas import AdoptPolicy, CostItemCreate, PaymentCreate, PolicyCreate, RunCreate, RunReverse, RunReview
+from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
+                             RunReverse, RunReview)
 from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
 
@@ -39,6 +41,22 @@ class IdPath(BaseModel):
 
 class PolicyPath(BaseModel):
     policy_id: int = Field(**ID_RANGE)
+
+
+class BudgetPath(BaseModel):
+    budget_id: int = Field(**ID_RANGE)
+
+
+class BudgetActualQuery(BaseModel):
+    format: Literal["json", "xlsx", "csv"] = "json"
+
+
+class AccountsQuery(BaseModel):
+    format: Literal["json", "xlsx", "pdf"] = "json"
+
+
+class GrantPath(BaseModel):
+    grant_id: int = Field(**ID_RANGE)
 
 
 class RunPath(BaseModel):
@@ -101,6 +119,97 @@ class CostItemList(BaseModel):
     items: list[CostItemOut]
 
 
+class GrantOut(BaseModel):
+    id: int
+    fiscal_year: int
+    name: str
+    grantor: str
+    rate: str = Field(description="補助率, an exact fraction, e.g. 1/2")
+    categories: list[str] = Field(description="Cost categories the grant covers (build, run)")
+    categories_ja: list[str]
+    item_ids: list[int] = Field(description="Single cost items of the year the grant covers")
+    applied_amount: int | None = None
+    decided_amount: int | None = Field(default=None, description="交付決定額")
+    decided_on: str | None = None
+    decision_reference: str | None = None
+    fixed_amount: int | None = Field(default=None, description="確定額 (額の確定)")
+    fixed_on: str | None = None
+    cap: int | None = Field(default=None, description="What the grant funds at most now: fixed, else decided, else applied")
+
+
+class GrantList(BaseModel):
+    items: list[GrantOut]
+
+
+class BudgetOut(BaseModel):
+    id: int
+    fiscal_year: int
+    version: int
+    status: str = Field(description="draft, adopted (by the council; one a year) or superseded (by a revision)")
+    status_ja: str
+    amounts: dict[str, int] = Field(description="Yen per cost category (build, run, overhead)")
+    total: int
+    contract_ceiling: int | None = Field(default=None, description="委託上限額, tax included")
+    reason: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    adopted_at: str | None = None
+    resolution_ref: str | None = None
+
+
+class BudgetList(BaseModel):
+    items: list[BudgetOut]
+
+
+class BudgetActualRowOut(BaseModel):
+    category: str
+    label_ja: str
+    budget: int
+    committed: int = Field(description="Cost items entered")
+    booked: int = Field(description="Posted to the ledger's cost accounts by approved runs")
+    grant: int = Field(description="What the grants fund of this category")
+    difference: int = Field(description="budget − committed (negative: over budget)")
+
+
+class BudgetActualOut(BaseModel):
+    fiscal_year: int
+    era: str
+    budget_id: int | None
+    budget_version: int | None
+    rows: list[BudgetActualRowOut]
+
+
+class YearCloseOut(BaseModel):
+    fiscal_year: int
+    id: int | None = None
+    status: str = Field(description="open, requested, closed, withdrawn or reopened")
+    status_ja: str
+    closable_from: str = Field(description="The first day the year may be closed (after the 出納整理期間)")
+    requested_by: str | None = None
+    requested_at: str | None = None
+    closed_by: str | None = None
+    closed_at: str | None = None
+    statement_sha256: str | None = Field(default=None, description="SHA-256 of the 収支決算 fixed at the close")
+    reopen_resolution_id: int | None = None
+
+
+class AccountsLineOut(BaseModel):
+    source: str | None = None
+    category: str | None = None
+    amount: int
+
+
+class AccountsOut(BaseModel):
+    fiscal_year: int
+    era: str
+    revenue: list[AccountsLineOut]
+    revenue_total: int
+    expenditure: list[AccountsLineOut]
+    expenditure_total: int
+    balance: int
+    outstanding: int
+
+
 class PolicyComponentOut(BaseModel):
     basis: str = Field(description="equal, population or usage:<metric>")
     weight: str = Field(description="Exact fraction, e.g. 1/2")
@@ -159,7 +268,9 @@ class RunOut(BaseModel):
     status: str
     status_ja: str
     policy_id: int | None = None
-    total: int | None = None
+    total: int | None = Field(default=None, description="負担対象額: what the payers share (the costs less the grants)")
+    cost_total: int | None = Field(default=None, description="事業費: the year's cost items")
+    grant_total: int | None = Field(default=None, description="交付金充当額: what the grants fund")
     prefecture_code: str | None = None
     created_at: str | None = None
     created_by: str | None = None
@@ -242,6 +353,121 @@ def create_cost_item(body: CostItemCreate):
 def delete_cost_item(path: IdPath):
     operations.delete_cost_item(db.session, current_actor(), path.item_id)
     return "", 204
+
+
+# --- budgets ---------------------------------------------------------------------------------------
+
+@bp.get("/billing/budgets", responses={200: BudgetList}, summary="List budget versions (予算)")
+def list_budgets(query: YearQuery):
+    found = budgets.list_budgets(db.session, current_actor(), query.fiscal_year)
+    return jsonify({"items": [budgets.budget_summary(db.session, budget) for budget in found]})
+
+
+@bp.get("/billing/budgets/<int:budget_id>", responses={200: BudgetOut}, summary="Get a budget version")
+def get_budget(path: BudgetPath):
+    return jsonify(budgets.budget_summary(db.session, budgets.read_budget(db.session, current_actor(), path.budget_id)))
+
+
+@bp.post("/billing/budgets", responses={201: BudgetOut},
+         summary="Draft a budget version (a revision, 補正, needs its reason); the council adopts it "
+                 "(POST /api/v1/council/proposals with change_type adopt_budget)")
+def draft_budget(body: BudgetCreate):
+    budget = budgets.draft_budget(db.session, current_actor(), body)
+    return jsonify(budgets.budget_summary(db.session, budget)), 201
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/budget-actual", responses={200: json_csv_xlsx(BudgetActualOut)},
+        summary="The year's budget against actual (予実) per cost category")
+def budget_actual(path: SummaryPath, query: BudgetActualQuery):
+    report = budgets.budget_actual(db.session, current_actor(), path.fiscal_year)
+    stem, label = f"budget-actual-{fiscal_year_en(path.fiscal_year)}", f"予実_{fiscal_year_ja(path.fiscal_year)}"
+    if query.format == "xlsx":
+        return _download(budgets.budget_actual_xlsx(report), "xlsx", stem, label)
+    if query.format == "csv":
+        from core.spreadsheet import csv_bytes
+
+        return _download(csv_bytes(budgets.budget_actual_rows(report)), "csv", stem, label)
+    return jsonify(budgets.budget_json(report))
+
+
+# --- the year's close (決算) ---------------------------------------------------------------------------
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/close", responses={200: YearCloseOut}, summary="Whether the year is closed (決算)")
+def get_year_close(path: SummaryPath):
+    close = year_close.read_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close", responses={201: YearCloseOut},
+         summary="Ask to close the year (from 1 June after it); a second finance officer closes it")
+def request_year_close(path: SummaryPath):
+    close = year_close.request_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year)), 201
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close/approve", responses={200: YearCloseOut},
+         summary="Close the year (a finance officer other than the one who asked): nothing dated in it can be written afterwards")
+def approve_year_close(path: SummaryPath):
+    close = year_close.close_year(db.session, current_actor(), path.fiscal_year, four_eyes=four_eyes(current_app.config))
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/close/withdraw", responses={200: YearCloseOut},
+         summary="Withdraw the request to close the year")
+def withdraw_year_close(path: SummaryPath):
+    close = year_close.withdraw_close(db.session, current_actor(), path.fiscal_year)
+    return jsonify(year_close.close_summary(close, path.fiscal_year))
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/accounts", responses={200: media(AccountsOut, XLSX, "application/pdf")},
+        summary="The year's 収支決算 (revenue by source, expenditure by category, balance) as JSON, xlsx or PDF")
+def accounts_of_year(path: SummaryPath, query: AccountsQuery):
+    actor = current_actor()
+    accounts = year_close.accounts_of_year(db.session, actor, path.fiscal_year)
+    close = year_close.year_close(db.session, path.fiscal_year)
+    stem, label = f"accounts-{fiscal_year_en(path.fiscal_year)}", f"収支決算書_{fiscal_year_ja(path.fiscal_year)}"
+    if query.format == "xlsx":
+        return _download(year_close.accounts_xlsx(accounts, close), "xlsx", stem, label)
+    if query.format == "pdf":
+        return _download(year_close.accounts_pdf(accounts, close), "pdf", stem, label)
+    return jsonify(accounts.as_json())
+
+
+# --- grants ----------------------------------------------------------------------------------------
+
+@bp.get("/billing/grants", responses={200: GrantList}, summary="List grants (交付金)")
+def list_grants(query: YearQuery):
+    found = grants.list_grants(db.session, current_actor(), query.fiscal_year)
+    return jsonify({"items": [grants.grant_summary(grant) for grant in found]})
+
+
+@bp.get("/billing/grants/<int:grant_id>", responses={200: GrantOut}, summary="Get a grant")
+def get_grant(path: GrantPath):
+    return jsonify(grants.grant_summary(grants.read_grant(db.session, current_actor(), path.grant_id)))
+
+
+@bp.post("/billing/grants", responses={201: GrantOut},
+         summary="Enter a grant of a fiscal year (its rate, the costs it covers, the applied or decided amount)")
+def create_grant(body: GrantCreate):
+    return jsonify(grants.grant_summary(grants.create_grant(db.session, current_actor(), body))), 201
+
+
+@bp.put("/billing/grants/<int:grant_id>", responses={200: GrantOut},
+        summary="Change a grant (e.g. its decision) while no run of its year is posted")
+def update_grant(path: GrantPath, body: GrantCreate):
+    return jsonify(grants.grant_summary(grants.update_grant(db.session, current_actor(), path.grant_id, body)))
+
+
+@bp.delete("/billing/grants/<int:grant_id>", responses={204: None}, summary="Withdraw a grant while no run of its year is posted")
+def delete_grant(path: GrantPath):
+    grants.delete_grant(db.session, current_actor(), path.grant_id)
+    return "", 204
+
+
+@bp.post("/billing/grants/<int:grant_id>/fix", responses={200: GrantOut},
+         summary="Record the grant's fixed amount (額の確定), after the year's report on results")
+def fix_grant(path: GrantPath, body: GrantFix):
+    return jsonify(grants.grant_summary(grants.fix_grant(db.session, current_actor(), path.grant_id, body)))
 
 
 # --- policies --------------------------------------------------------------------------------------
@@ -366,6 +592,7 @@ _MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
 }
 
 

@@ -7,6 +7,13 @@
     renkei billing approve RUN                     post to the ledger (again: posts nothing new)
     renkei billing reverse RUN --reason TEXT
     renkei billing runs [FY]
+    renkei billing grant 2025 --name NAME --grantor 内閣府 --rate 1/2 --category run --decided 6000000 --decided-on 2025-06-01
+    renkei billing grants [FY]                     the grants (交付金) of a year
+    renkei billing grant-fix GRANT --amount 4500000 --on 2026-05-20   a grant's fixed amount (額の確定)
+    renkei billing budget 2026 --build N --run N --overhead N [--ceiling N] [--reason TEXT]   draft a budget version
+    renkei billing budget-actual 2026 [--format csv|xlsx|json] [-o FILE]                       the year's 予実
+    renkei billing close 2025 / close-approve 2025     close a year (two people, from 1 June after it)
+    renkei billing accounts 2025 [--format json|xlsx|pdf] [-o FILE]                           the year's 収支決算
     renkei billing statement 431001 2025 --format xlsx -o statement.xlsx
     renkei billing summary 2025 --format csv
     renkei billing trial-balance [--as-of 2026-03-31] [--fiscal-year 2025]
@@ -293,3 +300,204 @@ def trial_balance_command(as_of: dt.datetime | None, fiscal_year: int | None, ac
     if books.difference:
         click.echo(f"difference {books.difference:,}", err=True)
         raise SystemExit(1)
+
+
+# --- grants (交付金) --------------------------------------------------------------------------------
+
+def _grant_input(schema, data: dict):
+    """The input model (a grant's, a budget's), or the refusal in words (exit status 2), nothing written."""
+    from pydantic import ValidationError
+
+    from billing.ledger_errors import InvalidBillingData
+    from core.validation import problems_from
+
+    try:
+        return schema.model_validate(data)
+    except ValidationError as error:
+        _fail(InvalidBillingData("The input has problems; nothing was saved.", "入力に誤りがあります。保存していません。",
+                                 problems=problems_from(error)))
+
+
+def _show_grant(grant) -> None:
+    from billing.grants import grant_summary
+
+    summary = grant_summary(grant)
+    cap = f"{summary['cap']:,}" if summary["cap"] is not None else "-"
+    click.echo(f"#{grant.id}\tFY{grant.fiscal_year}\t{grant.name}\t{grant.grantor}\t{grant.rate}\t"
+               f"{'・'.join(summary['categories_ja']) or '-'}\titems {summary['item_ids'] or '-'}\tcap {cap}")
+
+
+@group.command("grants")
+@click.argument("fiscal_year", type=int, required=False)
+@with_appcontext
+@acting(authz.FINANCE)
+def grants_command(fiscal_year: int | None, actor) -> None:
+    """List the grants (交付金) of FISCAL_YEAR (every year without it), with what each funds."""
+    from billing import grants
+
+    try:
+        found = grants.list_grants(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    for grant in found:
+        _show_grant(grant)
+
+
+@group.command("grant")
+@click.argument("fiscal_year", type=int)
+@click.option("--name", required=True, help="The grant's name, e.g. 新しい地方経済・生活環境創生交付金（デジタル実装型）.")
+@click.option("--grantor", required=True, help="Who grants it, e.g. 内閣府.")
+@click.option("--rate", required=True, help="補助率 as an exact fraction: 1/2, 2/3.")
+@click.option("--category", "categories", multiple=True, type=click.Choice(["build", "run"]),
+              help="A cost category the grant covers (repeat for both).")
+@click.option("--item", "item_ids", multiple=True, type=click.IntRange(1, 2**31 - 1), help="A cost item id the grant covers.")
+@click.option("--applied", "applied_amount", type=click.IntRange(0, 10**15), help="申請額 in yen.")
+@click.option("--decided", "decided_amount", type=click.IntRange(0, 10**15), help="交付決定額 in yen (with --decided-on).")
+@click.option("--decided-on", "decided_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date of the decision.")
+@click.option("--reference", "decision_reference", default="", help="Number of the decision notice.")
+@with_appcontext
+@acting(authz.FINANCE)
+def grant_command(fiscal_year: int, actor, **fields) -> None:
+    """Enter a grant of FISCAL_YEAR: the municipalities then share what it leaves."""
+    from billing import grants
+    from billing.schemas import GrantCreate
+
+    fields["categories"], fields["item_ids"] = list(fields["categories"]), list(fields["item_ids"])
+    if fields["decided_on"] is not None:
+        fields["decided_on"] = fields["decided_on"].date()
+    data = _grant_input(GrantCreate, {"fiscal_year": fiscal_year, **fields})
+    try:
+        grant = grants.create_grant(db.session, actor, data)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    _show_grant(grant)
+
+
+@group.command("grant-fix")
+@click.argument("grant_id", type=int)
+@click.option("--amount", "fixed_amount", required=True, type=click.IntRange(0, 10**15), help="確定額 in yen.")
+@click.option("--on", "fixed_on", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Date the amount was fixed.")
+@with_appcontext
+@acting(authz.FINANCE)
+def grant_fix_command(grant_id: int, fixed_amount: int, fixed_on: dt.datetime, actor) -> None:
+    """Record a grant's fixed amount (額の確定) after the year's report on results."""
+    from billing import grants
+    from billing.schemas import GrantFix
+
+    data = _grant_input(GrantFix, {"fixed_amount": fixed_amount, "fixed_on": fixed_on.date()})
+    try:
+        grant = grants.fix_grant(db.session, actor, grant_id, data)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    _show_grant(grant)
+
+
+# --- budgets (予算) ----------------------------------------------------------------------------------
+
+@group.command("budget")
+@click.argument("fiscal_year", type=int)
+@click.option("--build", type=click.IntRange(0, 10**15), help="構築費 in yen.")
+@click.option("--run", "run_cost", type=click.IntRange(0, 10**15), help="運用費 in yen.")
+@click.option("--overhead", type=click.IntRange(0, 10**15), help="一般管理費 in yen (at most 10 % of the rest).")
+@click.option("--ceiling", "contract_ceiling", type=click.IntRange(0, 10**15), help="委託上限額 in yen, tax included.")
+@click.option("--reason", default="", help="Why: required for a revision (補正) of a year that has a budget.")
+@with_appcontext
+@acting(authz.FINANCE)
+def budget_command(fiscal_year: int, build, run_cost, overhead, contract_ceiling, reason: str, actor) -> None:
+    """Draft a budget version of FISCAL_YEAR; the council adopts it (change type adopt_budget)."""
+    from billing import budgets
+    from billing.schemas import BudgetCreate
+
+    amounts = {name: value for name, value in (("build", build), ("run", run_cost), ("overhead", overhead))
+               if value is not None}
+    data = _grant_input(BudgetCreate, {"fiscal_year": fiscal_year, "amounts": amounts,
+                                       "contract_ceiling": contract_ceiling, "reason": reason})
+    try:
+        budget = budgets.draft_budget(db.session, actor, data)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    summary = budgets.budget_summary(db.session, budget)
+    click.echo(f"#{budget.id}\tFY{budget.fiscal_year}\tversion {budget.version}\t{summary['status_ja']}\t"
+               f"total {summary['total']:,}")
+
+
+@group.command("budget-actual")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.FINANCE)
+def budget_actual_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
+    """The year's budget against actual (予実) per cost category."""
+    from billing import budgets
+    from core.spreadsheet import csv_bytes
+
+    try:
+        report = budgets.budget_actual(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    if fmt == "xlsx":
+        write_output(budgets.budget_actual_xlsx(report), output)
+    elif fmt == "json":
+        write_output(json.dumps(budgets.budget_json(report), ensure_ascii=False, indent=2).encode() + b"\n", output)
+    else:
+        write_output(csv_bytes(budgets.budget_actual_rows(report)), output)
+
+
+# --- the year's close (決算) ---------------------------------------------------------------------------
+
+def _close_step(name: str, fiscal_year: int, actor, **kwargs) -> None:
+    from billing import year_close
+
+    try:
+        close = getattr(year_close, name)(db.session, actor, fiscal_year, **kwargs)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    summary = year_close.close_summary(close, fiscal_year)
+    click.echo(f"FY{fiscal_year}\t{summary['status']}\t{summary['status_ja']}"
+               + (f"\tSHA-256 {summary['statement_sha256']}" if summary.get("statement_sha256") else ""))
+
+
+@group.command("close")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def close_command(fiscal_year: int, actor) -> None:
+    """Ask to close FISCAL_YEAR (from 1 June after it); a second finance officer closes it (close-approve)."""
+    _close_step("request_close", fiscal_year, actor)
+
+
+@group.command("close-approve")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def close_approve_command(fiscal_year: int, actor) -> None:
+    """Close FISCAL_YEAR (not the officer who asked): nothing dated in it can be written afterwards."""
+    _close_step("close_year", fiscal_year, actor, four_eyes=four_eyes(current_app.config))
+
+
+@group.command("accounts")
+@click.argument("fiscal_year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf", "json"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@with_appcontext
+@acting(authz.FINANCE)
+def accounts_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> None:
+    """The year's 収支決算 (revenue by source, expenditure by category, balance)."""
+    from billing import year_close
+
+    try:
+        accounts = year_close.accounts_of_year(db.session, actor, fiscal_year)
+    except DomainError as error:
+        _fail(error)
+    close = year_close.year_close(db.session, fiscal_year)
+    if fmt == "xlsx":
+        write_output(year_close.accounts_xlsx(accounts, close), output)
+    elif fmt == "pdf":
+        write_output(year_close.accounts_pdf(accounts, close), output)
+    else:
+        write_output(json.dumps(accounts.as_json(), ensure_ascii=False, indent=2).encode() + b"\n", output)

@@ -30,11 +30,16 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.billing_budgets import BudgetPages
+from admin.views.billing_close import YearClosePages
+from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
+                                       _propose_form,
                                        _member_choices, _resolution_text, _year_choices)
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
-from billing import allocation, allocation_policies, allocation_runs, documents, ledger, operations, simulate, statements
+from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
+                     statements, year_close)
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -149,8 +154,9 @@ def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, titl
     return Markup("".join(parts))
 
 
-class BillingView(SecureView):
-    """The year's page, a run's page and statements."""
+class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
+    """The year's page, a run's page and statements (and the budget's and the grants' pages,
+    :class:`BudgetPages`, :class:`GrantPages`)."""
 
     required_action = "billing.read"
 
@@ -188,6 +194,8 @@ class BillingView(SecureView):
                 summary=summary,
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
+                funding=_funding_or_problem(year),
+                close=year_close.close_summary(year_close.year_close(db.session, year), year),
                 locked=operations.posted_run(db.session, year),
                 policy=allocation_policies.adopted_policy(db.session),
                 describe=allocation_policies.describe_policy,
@@ -619,6 +627,14 @@ class BillingView(SecureView):
         abort(404)
 
 
+def _funding_or_problem(year: int):
+    """The year's 事業費, grants and 負担対象額, or the refusal in words when the grants cannot apply."""
+    try:
+        return grants.year_funding(db.session, g.actor, year)
+    except DomainError as error:
+        return error.message_ja if _ja() else error.message_en
+
+
 def _policy_status_label(status) -> str:
     status = PolicyStatus(status)
     return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
@@ -651,13 +667,6 @@ def _percent_number(value: Fraction) -> str:
 
 def _preview_context() -> dict[str, Any]:
     return {"preview_year_label": lambda year: format_fiscal_year(year, _locale()), "preview_ja": _ja()}
-
-
-def _propose_form(formdata) -> "ProposeForm":
-    form = ProposeForm(formdata)
-    if formdata is None:
-        form.closes_on.data = today_jst() + dt.timedelta(days=14)
-    return form
 
 
 def _run_status(status) -> str:

@@ -5,6 +5,7 @@ language they word their choices in.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from fractions import Fraction
@@ -23,7 +24,7 @@ from billing import allocation, allocation_policies, allocation_runs
 from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, TaxTreatment
-from billing.schemas import CostItemCreate, PaymentCreate, PolicyCreate, fraction_text
+from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, to_jst, today_jst
 from core.validation import problems_from
 from tenancy.registry.models import Tenant
@@ -132,6 +133,48 @@ class CostItemForm(_Form):
                                                    "tax_amount", "vendor", "reference", "amortisation_years")}
         data["vendor"], data["reference"] = data["vendor"] or "", data["reference"] or ""
         return _validated(CostItemCreate, data, {"amortisation": "amortisation_years", "tax_amount": "tax_amount"})
+
+
+class GrantForm(_Form):
+    """A grant of a year (交付金): the rate as people write it (「1/2」「50%」), the costs it covers
+    (categories and single cost items of the year, ticked), the applied and decided amounts."""
+
+    fiscal_year = SelectField(_l("Fiscal year"), coerce=int, validators=[InputRequired(message=REQUIRED)])
+    name = StringField(_l("Grant"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
+    grantor = StringField(_l("Grantor"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
+    rate = StringField(_l("Grant rate"), validators=[InputRequired(message=REQUIRED), Length(max=20)])
+    categories = forms.CheckboxListField(_l("Eligible cost categories"), choices=[], validate_choice=False)
+    item_ids = forms.CheckboxListField(_l("Eligible cost items"), choices=[], coerce=int, validate_choice=False)
+    applied_amount = YenField(_l("Applied amount (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
+    decided_amount = YenField(_l("Decided amount (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
+    decided_on = DateField(_l("Date of the decision"), validators=[Optional()])
+    decision_reference = StringField(_l("Number of the decision notice"), validators=[Length(max=200)])
+
+    def __init__(self, formdata=None, items=(), **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
+        self.categories.choices = _category_choices()
+        self.item_ids.choices = [(item.id, f"{item.name}（{item.amount:,}円）") for item in items]
+
+    def to_schema(self) -> GrantCreate:
+        data = {name: self[name].data for name in ("fiscal_year", "name", "grantor", "applied_amount", "decided_amount",
+                                                   "decided_on", "categories", "item_ids")}
+        data["rate"] = _normalise(self.rate.data or "")
+        data["decision_reference"] = self.decision_reference.data or ""
+        data["categories"], data["item_ids"] = data["categories"] or [], data["item_ids"] or []
+        return _validated(GrantCreate, data, {"grant_rate": "rate", "grant_costs": "categories",
+                                              "grant_decision": "decided_amount"})
+
+
+class GrantFixForm(_Form):
+    """The grant's fixed amount (額の確定) and its date."""
+
+    fixed_amount = YenField(_l("Fixed amount (yen)"), validators=[InputRequired(message=REQUIRED),
+                                                                 forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
+    fixed_on = DateField(_l("Date the amount was fixed"), validators=[InputRequired(message=REQUIRED)])
+
+    def to_schema(self) -> GrantFix:
+        return _validated(GrantFix, {"fixed_amount": self.fixed_amount.data, "fixed_on": self.fixed_on.data}, {})
 
 
 def _validated(schema, data: dict, by_type: dict[str, str]):
@@ -284,3 +327,11 @@ class AdoptForm(_Form):
 class ProposeForm(_Form):
     title = StringField(_l("Title of the proposal"), validators=[InputRequired(message=REQUIRED), Length(max=200)])
     closes_on = DateField(_l("Voting closes on (17:00)"), validators=[InputRequired(message=REQUIRED)])
+
+
+def _propose_form(formdata) -> ProposeForm:
+    """The form that puts a matter to the council, closing in two weeks unless changed."""
+    form = ProposeForm(formdata)
+    if formdata is None:
+        form.closes_on.data = today_jst() + dt.timedelta(days=14)
+    return form

@@ -145,7 +145,9 @@ def build(db, size: int) -> dict:
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
             "ident": dataset.uid,  # the dataset terms page (issue 22)
             # no consent service or receipt in this data set: their pages answer 404 at both sizes
-            "service_id": 1, "receipt_id": "00000000-0000-0000-0000-000000000000"}
+            "service_id": 1, "receipt_id": "00000000-0000-0000-0000-000000000000",
+            # no grant in this data set either: its page answers 404 at both sizes
+            "grant_id": 1}
 
 
 def urls(app, arguments: dict) -> dict[str, str]:
@@ -154,7 +156,8 @@ def urls(app, arguments: dict) -> dict[str, str]:
 
     formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
                "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"],
-               "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"]}
+               "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"],
+               "billing.accounts_file": ["xlsx", "pdf"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

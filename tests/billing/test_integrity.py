@@ -94,7 +94,8 @@ def test_a_year_whose_charges_differ_from_its_costs_is_named(db, finance, posted
 
     assert [f.check for f in report.findings] == ["runs", "years"]
     assert "does not post the run's amounts" in report.findings[0].message_en
-    assert report.findings[1].message_en == "FY2025: charges 12,000,001 yen do not equal costs 12,000,000 yen"
+    assert report.findings[1].message_en == ("FY2025: charges 12,000,001 yen and grants 0 yen do not add up to the costs "
+                                             "12,000,000 yen")
 
 
 def test_a_municipal_admin_may_not_run_the_check(db, posted_fy2025):

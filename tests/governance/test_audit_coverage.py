@@ -210,6 +210,27 @@ def policy(ctx: Ctx, adopt: bool = False) -> int:
     return created.id
 
 
+GRANT = {"fiscal_year": 2026, "name": "デジタル田園都市国家構想交付金", "grantor": "内閣府", "rate": "1/2",
+         "categories": ["run"], "applied_amount": 600_000}
+
+
+def grant(ctx: Ctx) -> int:
+    from billing import grants
+    from billing.schemas import GrantCreate
+
+    made = grants.create_grant(ctx.db, FINANCE_OFFICER, GrantCreate(**GRANT))
+    ctx.db.commit()
+    return made.id
+
+
+def year_close_requested(ctx: Ctx) -> None:
+    """FY2024's close asked by the finance officer (its 出納整理期間 ended on 31 May 2025)."""
+    from billing import year_close
+
+    year_close.request_close(ctx.db, FINANCE_OFFICER, 2024)
+    ctx.db.commit()
+
+
 def run(ctx: Ctx, until: str = "computed") -> int:
     """An allocation run of FY2026 for Kumamoto city, moved as far as ``until``."""
     from billing import allocation_runs
@@ -462,6 +483,33 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Entry(
         success=lambda c: fin(c, "DELETE", f"/api/v1/billing/cost-items/{cost_item(c)}"),
         refused=lambda c: fin(c, "DELETE", "/api/v1/billing/cost-items/4242")),
+    ("POST", "/api/v1/billing/budgets"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1_200_000}}),
+        refused=lambda c: op(c, "POST", "/api/v1/billing/budgets", {"fiscal_year": 2026, "amounts": {"run": 1}})),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close"),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2090/close")),  # before its 出納整理期間 ends
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/approve"): Entry(
+        success=lambda c: (year_close_requested(c), fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/approve"))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/approve")),  # nothing requested
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/withdraw"): Entry(
+        success=lambda c: (year_close_requested(c), fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/withdraw"))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2024/close/withdraw")),
+    ("POST", "/api/v1/billing/grants"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/grants", GRANT),
+        refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/grants", GRANT))[1]),  # year posted
+    ("PUT", "/api/v1/billing/grants/{grant_id}"): Entry(
+        success=lambda c: fin(c, "PUT", f"/api/v1/billing/grants/{grant(c)}", {**GRANT, "decided_amount": 500_000,
+                                                                                 "decided_on": "2026-06-01"}),
+        refused=lambda c: fin(c, "PUT", "/api/v1/billing/grants/4242", GRANT)),
+    ("DELETE", "/api/v1/billing/grants/{grant_id}"): Entry(
+        success=lambda c: fin(c, "DELETE", f"/api/v1/billing/grants/{grant(c)}"),
+        refused=lambda c: fin(c, "DELETE", "/api/v1/billing/grants/4242")),
+    ("POST", "/api/v1/billing/grants/{grant_id}/fix"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/grants/{grant(c)}/fix",
+                              {"fixed_amount": 450_000, "fixed_on": "2027-05-20"}),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/grants/4242/fix",
+                              {"fixed_amount": 450_000, "fixed_on": "2027-05-20"})),
     ("POST", "/api/v1/billing/policies"): Entry(
         success=lambda c: fin(c, "POST", "/api/v1/billing/policies", {"name": "均等割", "components": [{"basis": "equal", "weight": "1"}]}),
         refused=lambda c: op(c, "POST", "/api/v1/billing/policies", {"name": "均等割", "components": [{"basis": "equal", "weight": "1"}]})),

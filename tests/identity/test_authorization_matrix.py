@@ -142,6 +142,26 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/billing/cost-items"): Rule(FINANCE, lambda: {
         "fiscal_year": 2025, "name": "クラウド利用料", "category": "run", "amount": 1200000, "tax_treatment": "taxable_10"}),
     ("DELETE", "/api/v1/billing/cost-items/{item_id}"): Rule(FINANCE),
+    ("GET", "/api/v1/billing/budgets"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/budgets/{budget_id}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/budgets"): Rule(FINANCE, lambda: {"fiscal_year": 2031, "amounts": {"run": 1000},
+                                                                "reason": "補正"}),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/budget-actual"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/approve"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/withdraw"): Rule(FINANCE),
+    ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/accounts"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
+    ("POST", "/api/v1/billing/grants"): Rule(FINANCE, lambda: {
+        "fiscal_year": 2025, "name": f"matrix-{uuid.uuid4().hex[:6]}", "grantor": "内閣府", "rate": "1/2",
+        "categories": ["run"]}),
+    ("PUT", "/api/v1/billing/grants/{grant_id}"): Rule(FINANCE, lambda: {
+        "fiscal_year": 2025, "name": f"matrix-{uuid.uuid4().hex[:6]}", "grantor": "内閣府", "rate": "1/2",
+        "categories": ["build"]}),
+    ("DELETE", "/api/v1/billing/grants/{grant_id}"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/grants/{grant_id}/fix"): Rule(FINANCE, lambda: {"fixed_amount": 1000, "fixed_on": "2026-05-20"}),
     ("GET", "/api/v1/billing/policies"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/policies"): Rule(FINANCE, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "components": [{"basis": "equal", "weight": "1"}]}),
