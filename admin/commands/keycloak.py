@@ -22,7 +22,11 @@ def _local_settings() -> dict:
 
     from admin import config as config_module
 
-    return current_app.config if has_app_context() else config_module.from_environment()
+    if has_app_context():
+        return current_app.config
+    settings = config_module.from_environment()
+    config_module.settle_defaults(settings)
+    return settings
 
 
 def _port_from_url(url: str) -> int:
