@@ -56,6 +56,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     settings = config_module.from_environment()
     settings.update(config_override or {})
+    config_module.settle_defaults(settings)
     config_module.check(settings)
     if settings["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
         config_module.warn_open_api()

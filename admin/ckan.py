@@ -21,6 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from admin.extensions import db
 from core.errors import DomainError
+from core.validation import whole_number
 from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations
 
 bp = Blueprint("ckan", __name__)
@@ -79,10 +80,10 @@ def _params() -> dict[str, Any]:
 
 def _int(params: dict, name: str, default: int, low: int, high: int) -> int:
     value = params.get(name, default)
-    if isinstance(value, bool) or (isinstance(value, str) and not value.strip().isdigit()) or \
-            not isinstance(value, (int, str)):
+    number = value if isinstance(value, int) and not isinstance(value, bool) else \
+        whole_number(value.strip()) if isinstance(value, str) else None
+    if number is None:
         raise CkanError(409, "Validation Error", f"{name}: Invalid integer", {name: ["Invalid integer"]})
-    number = int(value)
     if not low <= number <= high:
         raise CkanError(409, "Validation Error", f"{name}: Must be between {low} and {high}",
                         {name: [f"Must be between {low} and {high}"]})
@@ -153,7 +154,7 @@ def organization_list(params: dict, actor) -> list:
 
 def organization_show(params: dict, actor) -> dict:
     ident = _text(params, "id", limit=100)
-    providers = catalogue.providers(db.session, [ident]) if ident.isdigit() else {}
+    providers = catalogue.providers(db.session, [ident]) if whole_number(ident) is not None else {}
     count = catalogue.count_for(db.session, actor, ident) if ident in providers else 0
     if not count:
         raise CkanError(404, "Not Found Error", "Not found")
@@ -244,7 +245,7 @@ def terms_text(name: str):
         return Response(refusal.message_en + "\n", status=403, mimetype="text/plain")
     missing = Response("Not found\n", status=404, mimetype="text/plain")
     version = request.args.get("version", "")
-    if len(name) > 100 or (version and (not version.isdigit() or len(version) > 6)):
+    if len(name) > 100 or (version and whole_number(version, max_digits=6) is None):
         return missing
     try:
         page = catalogue.search(db.session, actor, fq=f'name:"{name}"', rows=1) if '"' not in name else None
@@ -254,7 +255,7 @@ def terms_text(name: str):
         return missing
     entry = page.entries[0]
     text = entry.terms if not version else next((t for t in terms.versions(db.session, entry.dataset)
-                                                 if t.number == int(version)), None)
+                                                 if t.number == whole_number(version)), None)
     if text is None:
         return missing
     d = entry.dataset

@@ -59,7 +59,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),
-        "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD", "admin"),
+        # Keycloak's master administrator: only in the shell that runs `renkei keycloak bootstrap` or
+        # `service-account` (docs/deployment.md); admin/admin is the local Keycloak's, outside production only
+        # (None: unset, settled by settle_defaults once the mode is known)
+        "RENKEI_KEYCLOAK_ADMIN_PASSWORD": env.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD"),
         # the state dir of a Keycloak `renkei keycloak start` runs here (default: the one for the
         # URL's port): `renkei backup` then takes Keycloak's full export (credentials included)
         "RENKEI_KEYCLOAK_STATE_DIR": env.get("RENKEI_KEYCLOAK_STATE_DIR", ""),
@@ -96,6 +99,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # the reverse proxies (load balancers) whose X-Forwarded-* headers are believed, by address
         # (CIDRs; empty: none). See admin/proxies.py
         "RENKEI_TRUSTED_PROXIES": env.get("RENKEI_TRUSTED_PROXIES", ""),
+        # the widest range production believes forwarded headers from (a load balancer's subnet, not a
+        # whole private network): the shortest prefix length accepted, IPv4 and IPv6
+        "RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V4": int(env.get("RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V4", "16")),
+        "RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V6": int(env.get("RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V6", "48")),
         # replaced by RENKEI_TRUSTED_PROXIES: set, it stops the start (a hop count trusts whoever connects)
         "RENKEI_PROXY_HOPS": env.get("RENKEI_PROXY_HOPS", ""),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -123,6 +130,13 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # the total is always counted and reported beside them
         "RENKEI_MAX_PROBLEMS_LISTED": int(env.get("RENKEI_MAX_PROBLEMS_LISTED", "200")),
     }
+
+
+def settle_defaults(config: dict[str, Any]) -> None:
+    """Defaults that depend on the mode, once the settings and their overrides are merged: the local
+    Keycloak's admin/admin outside production only (production: none, unless set)."""
+    if config.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD") is None:
+        config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"] = "" if config.get("RENKEI_ENV") == "production" else "admin"
 
 
 def check(config: Mapping[str, Any]) -> None:
@@ -156,6 +170,48 @@ def check(config: Mapping[str, Any]) -> None:
                 "RENKEI_SECRET_KEY is not set: production mode refuses to start with the default secret key. "
                 "Set RENKEI_SECRET_KEY to a long random value (or RENKEI_ENV=development on a developer machine)."
             )
+        _check_production_keycloak_admin(config)
+        _check_production_proxies(config)
+
+
+# Passwords Keycloak's own documentation, its container image and renkei's demo use or suggest: never in production.
+DEFAULT_ADMIN_PASSWORDS = frozenset({"", "admin", "password", "keycloak", "changeme", "change_me", "secret", "admin123",
+                                     "renkei", "renkei-demo-2026"})
+
+
+def _check_production_keycloak_admin(config: Mapping[str, Any]) -> None:
+    """Set, the master administrator's password must not be one anybody could guess. Left empty (the
+    app servers: they never need it), the commands that need it refuse (:func:`master_admin_password`)."""
+    password = str(config.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD") or "")
+    if password and (password.strip().lower() in DEFAULT_ADMIN_PASSWORDS or len(password) < 12):
+        raise ConfigurationError(
+            "RENKEI_KEYCLOAK_ADMIN_PASSWORD is a well-known default (admin) or shorter than 12 characters: "
+            "production mode refuses to start with it, since whoever knows it administers every account. Set "
+            "the Keycloak master administrator's real password, only where bootstrap runs (docs/deployment.md).")
+
+
+def master_admin_password(config: Mapping[str, Any]) -> str:
+    """The Keycloak master administrator's password for the commands that need it; in production an
+    empty one is refused in words (a default one stops the start already, :func:`check`)."""
+    password = str(config.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD") or "")
+    if not password and config.get("RENKEI_ENV") == "production":
+        raise ConfigurationError(
+            "RENKEI_KEYCLOAK_ADMIN_PASSWORD is empty: this command acts as Keycloak's master administrator. Set it "
+            "in the shell that runs the command, never on the app servers (docs/deployment.md).")
+    return password
+
+
+def _check_production_proxies(config: Mapping[str, Any]) -> None:
+    from admin.proxies import parse_trusted
+
+    limits = {4: config.get("RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V4", 16), 6: config.get("RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V6", 48)}
+    for network in parse_trusted(config.get("RENKEI_TRUSTED_PROXIES") or ""):
+        if network.prefixlen < limits[network.version]:
+            raise ConfigurationError(
+                f"RENKEI_TRUSTED_PROXIES: {network} is wider than production accepts (/{limits[network.version]} at "
+                f"the widest, RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V{network.version}): X-Forwarded-For from any address in "
+                "it would be believed, and the API clients' source address allowlists would mean nothing. List the "
+                "load balancers' own addresses (docs/deployment.md).")
 
 
 OPEN_API_WARNING = (

@@ -20,6 +20,8 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core.validation import whole_number
+
 _FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT",
               "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
 
@@ -105,7 +107,7 @@ class TrustedProxies:
             environ["HTTP_HOST"] = host
             environ["SERVER_NAME"] = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         port = nearest("HTTP_X_FORWARDED_PORT")
-        if port and port.isdigit():
+        if port and whole_number(port, max_digits=5) is not None:
             environ["SERVER_PORT"] = port
             if host and ":" not in host.rsplit("]", 1)[-1]:
                 environ["HTTP_HOST"] = f"{host}:{port}"

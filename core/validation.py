@@ -12,6 +12,21 @@ from pydantic_core import PydanticCustomError
 from core import codes
 from core.errors import problem
 
+_ASCII_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def whole_number(text: object, *, max_digits: int = 18) -> int | None:
+    """A whole number written with ASCII digits only (at most ``max_digits`` of them), else None.
+
+    The one reading of an integer that a person or a client typed (a query parameter, a form's
+    field, a header). ``str.isdigit()`` is not it: it is true for "²", "³", "①" and other digits
+    that ``int()`` then refuses (an error, which used to become a 500) or reads in a script nobody
+    meant ("٣" is 3)."""
+    if not isinstance(text, str) or len(text) > max_digits or not _ASCII_WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text)
+
+
 # Japanese for pydantic's built-in error types a clerk is likely to meet.
 _JA = {
     "missing": "必須項目です。",

@@ -22,7 +22,11 @@ def _local_settings() -> dict:
 
     from admin import config as config_module
 
-    return current_app.config if has_app_context() else config_module.from_environment()
+    if has_app_context():
+        return current_app.config
+    settings = config_module.from_environment()
+    config_module.settle_defaults(settings)
+    return settings
 
 
 def _port_from_url(url: str) -> int:
@@ -87,6 +91,17 @@ def settings_from_config(direct_grants: bool = False):
     )
 
 
+def _master_password(config) -> str:
+    """The master administrator's password, or the refusal in words (exit status 2)."""
+    from admin.config import ConfigurationError, master_admin_password
+
+    try:
+        return master_admin_password(config)
+    except ConfigurationError as error:
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(2) from None
+
+
 def bootstrap(direct_grants: bool = False, *, require_totp: bool | None = None) -> list[str]:
     """``require_totp``: None takes RENKEI_REQUIRE_TOTP; the demo passes False (docs/identity.md)."""
     import dataclasses
@@ -95,7 +110,7 @@ def bootstrap(direct_grants: bool = False, *, require_totp: bool | None = None) 
 
     config = current_app.config
     master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                          config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
+                          _master_password(config), "master")
     settings = settings_from_config(direct_grants)
     if require_totp is not None:
         settings = dataclasses.replace(settings, require_totp=require_totp)
@@ -137,7 +152,7 @@ def service_account_command(client_id: str, roles: tuple[str, ...]) -> None:
     config = current_app.config
     try:
         master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"], "master")
+                              _master_password(config), "master")
         secret = secrets.token_urlsafe(32)
         ensure_machine_client(master, settings_from_config(), client_id, secret, realm_roles=roles)
         master.change_current_realm(config["RENKEI_KEYCLOAK_REALM"])

@@ -16,6 +16,7 @@ from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from core.calendar import jst_text, today_jst
 from core.errors import DomainError
+from core.validation import whole_number
 from tenancy.identity import api_clients, client_policy
 from tenancy.identity.models import ApiClient, ClientStatus, RequestKind, RequestStatus
 from tenancy.members.models import organisations_with_accounts
@@ -188,10 +189,7 @@ class ApiClientsView(SecureView):
 
     @expose("/<int:client_id>/rotate", methods=("POST",))
     def rotate(self, client_id: int):
-        try:
-            overlap = int(request.form.get("overlap", "86400"))
-        except ValueError:
-            overlap = -1
+        overlap = whole_number(request.form.get("overlap", "86400"), max_digits=9)
         if overlap not in OVERLAPS:
             overlap = 86400
         confirmation = confirm_first(

@@ -51,6 +51,7 @@ from core import authz
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
 from core.errors import DomainError
+from core.validation import whole_number
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import get_settings
 
@@ -84,12 +85,9 @@ _IRREVERSIBLE_RUN_ACTIONS = {
 
 def _requested_year(default: int | None = None) -> int:
     """The year asked for (``?fy=2025``), else ``default`` (the latest year with data), else this year."""
-    try:
-        year = int(request.args.get("fy", ""))
-        if is_supported_fiscal_year(year):
-            return year
-    except ValueError:
-        pass
+    year = whole_number(request.args.get("fy", ""), max_digits=4)
+    if year is not None and is_supported_fiscal_year(year):
+        return year
     return default or fiscal_year_of(today_jst())
 
 
@@ -447,8 +445,9 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
                 form = AdoptForm(choices=choices[policy.id], policy_id=policy.id, four_eyes=_four_eyes())
                 if refused is not None and refused.policy_id == policy.id:
                     picked = (refused.resolution_id.data or "").strip()
-                    decision = allocation_policies.council_decision(db.session, int(picked)) if (
-                        picked.isdigit() and 0 < int(picked) < 2**31) else None
+                    number = whole_number(picked, max_digits=10)
+                    decision = allocation_policies.council_decision(db.session, number) if (
+                        number is not None and 0 < number < 2**31) else None
                     if decision is not None and picked not in dict(form.resolution_id.choices):
                         # what was picked stays shown, though it cannot stand (the problem says why)
                         form.resolution_id.choices.append((picked, _resolution_text(decision)))

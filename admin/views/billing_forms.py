@@ -26,7 +26,7 @@ from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, to_jst, today_jst
-from core.validation import problems_from
+from core.validation import problems_from, whole_number
 from tenancy.registry.models import Tenant
 from tenancy.usage.models import METRICS
 
@@ -317,11 +317,12 @@ class AdoptForm(_Form):
         text = (self.resolution_id.data or "").strip()
         if not text:
             return None
-        if not text.isdigit() or not 0 < int(text) < 2**31:
+        number = whole_number(text, max_digits=10)
+        if number is None or not 0 < number < 2**31:
             raise InvalidBillingData("Pick a council resolution from the list.", "協議会の議決を一覧から選んでください。",
                                      problems=[{"field": "resolution_id", "message_en": "Pick one from the list.",
                                                 "message_ja": "一覧から選んでください。"}])
-        return int(text)
+        return number
 
 
 class ProposeForm(_Form):

@@ -30,6 +30,7 @@ from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.calendar import day_start_utc, to_jst
 from core.errors import DomainError
+from core.validation import whole_number
 from governance.consent import history, lifecycle, operations as consent
 from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
                                        ConsentEvent, ConsentMethod, ServiceStatus)
@@ -248,18 +249,17 @@ class ConsentServicesView(SecureView):
             return self._form(values, {})
         errors = {}
         days = None
-        if values["retention_days"].isdigit() and len(values["retention_days"]) < 7:
-            days = int(values["retention_days"])
-        else:
+        days = whole_number(values["retention_days"], max_digits=6)
+        if days is None:
             errors["retention_days"] = _("Enter the number of days (digits only).")
-        level = int(values["required_level"]) if values["required_level"].isdigit() and len(values["required_level"]) < 3 else None
+        level = whole_number(values["required_level"], max_digits=2)
         if level is None:
             errors["required_level"] = _("Choose one of the levels.")
         client = None
         if values["api_client_id"]:
-            if not values["api_client_id"].isdigit() or len(values["api_client_id"]) > 9:
+            client = whole_number(values["api_client_id"], max_digits=9)
+            if client is None:
                 abort(400)
-            client = int(values["api_client_id"])
         rows_of: list[int] = []
         if not errors:
             try:
@@ -408,11 +408,11 @@ class ConsentServicesView(SecureView):
         values, errors = {}, {}
         if request.method == "POST":
             values = {name: (request.form.get(name) or "").strip() for name in ("level", "label_ja", "label_en")}
-            if not (values["level"].isdigit() and 1 <= int(values["level"]) <= 99):
+            if not 1 <= (whole_number(values["level"], max_digits=2) or 0) <= 99:
                 errors["level"] = _("Enter a number from 1 to 99.")
             else:
                 try:
-                    consent.set_level(db.session, g.actor, int(values["level"]), values["label_ja"], values["label_en"])
+                    consent.set_level(db.session, g.actor, whole_number(values["level"]), values["label_ja"], values["label_en"])
                 except DomainError as error:
                     db.session.rollback()
                     stop_unless_about_fields(error)
@@ -505,11 +505,11 @@ class ConsentRecordsView(SecureView):
         errors = {}
         service_id = text_id = None
         choice = values["text_choice"].split(":")
-        if len(choice) == 2 and all(part.isdigit() and len(part) < 10 for part in choice):
-            service_id, text_id = int(choice[0]), int(choice[1])
+        if len(choice) == 2 and all(whole_number(part, max_digits=9) is not None for part in choice):
+            service_id, text_id = whole_number(choice[0]), whole_number(choice[1])
         else:
             errors["text_choice"] = _("Choose the service and the version of its consent text the person agreed to.")
-        level = int(values["assurance_level"]) if values["assurance_level"].isdigit() and len(values["assurance_level"]) < 3 else None
+        level = whole_number(values["assurance_level"], max_digits=2)
         if level is None:
             errors["assurance_level"] = _("Choose one of the levels.")
         expires = None
@@ -549,7 +549,7 @@ class ConsentRecordsView(SecureView):
     def withdraw(self):
         values = {name: (request.form.get(name) or "").strip() for name in WITHDRAW_FIELDS}
         errors = {}
-        if not (values["service_id"].isdigit() and len(values["service_id"]) < 10):
+        if whole_number(values["service_id"], max_digits=9) is None:
             errors["service_id"] = _("Choose the service.")
         if not errors:
             confirmation = confirm_first(
@@ -558,7 +558,7 @@ class ConsentRecordsView(SecureView):
                 confirm_label=_("Record the withdrawal"), back=url_for(".index"))
             if confirmation is not None:
                 return confirmation
-            data = {"service_id": int(values["service_id"]), "tenant_code": values["tenant_code"],
+            data = {"service_id": whole_number(values["service_id"]), "tenant_code": values["tenant_code"],
                     "subject_id": values["subject_id"], "method": values["method"] or "paper"}
             try:
                 record = consent.withdraw_consent(db.session, g.actor, data)
@@ -656,13 +656,13 @@ class ConsentLinkagesView(SecureView):
     def index(self):
         first, last, result = _period_args()
         service = request.args.get("service") or ""
-        if service and not (service.isdigit() and len(service) < 10):
+        if service and whole_number(service, max_digits=9) is None:
             abort(400)
         searched = bool(request.args.get("search"))
         rows = []
         if searched:
             try:
-                rows = history.search_linkages(db.session, g.actor, service_id=int(service) if service else None,
+                rows = history.search_linkages(db.session, g.actor, service_id=whole_number(service) if service else None,
                                                first_day=first, last_day=last,
                                                allowed=None if result is None else result == "allowed")
             except DomainError as error:

@@ -22,6 +22,7 @@ from admin.views.dataset_lists import CategoriesView, LicencesView
 from core import authz
 from core.errors import DomainError
 from core.spreadsheet import csv_bytes, safe_row
+from core.validation import whole_number
 from tenancy.datasets import catalogue, coverage, importing, lists, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
@@ -72,8 +73,8 @@ def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[s
             errors["last_updated_on"] = _("Enter the date as YYYY-MM-DD.")
     size = None
     if values["byte_size"]:
-        if values["byte_size"].isdigit() and len(values["byte_size"]) < 18:
-            size = int(values["byte_size"])
+        if whole_number(values["byte_size"], max_digits=17) is not None:
+            size = whole_number(values["byte_size"])
         else:
             errors["byte_size"] = _("Enter the size in bytes (digits only).")
     dists = ()
@@ -416,7 +417,7 @@ class DatasetTermsView(SecureView):
             if confirmation is not None:
                 return confirmation
             number = request.form.get("number", "")
-            return post_action(lambda: terms.accept(db.session, g.actor, ident, int(number) if number.isdigit() and len(number) < 7 else 0,
+            return post_action(lambda: terms.accept(db.session, g.actor, ident, whole_number(number, max_digits=6) or 0,
                                                     request.form.get("content_hash", ""), consumer),
                                back=url_for(".detail", ident=ident, consumer=consumer),
                                saved=_("Accepted. The distributions of this dataset are available to your organisation."))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, g, redirect, request, url_for
+from flask import Response, current_app, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
@@ -171,8 +171,12 @@ class PrefectureSettingsView(SecureView):
             failed=lambda: (self._page(form, saved), 422))
 
     def _page(self, form, saved):
+        from admin.proxies import parse_trusted
+
         return self.render("renkei/settings.html", form=form, saved=saved,
                            can_manage=authz.allowed(g.actor, "settings.manage"),
+                           trusted_proxies=[str(network) for network in
+                                            parse_trusted(current_app.config.get("RENKEI_TRUSTED_PROXIES") or "")],
                            home=home_prefecture_name(db.session), default_consortium=default_consortium_name(db.session))
 
 

@@ -29,7 +29,7 @@ from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_L
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
 from core import authz
 from core.errors import DomainError, Invalid, NotFound
-from core.validation import problems_from
+from core.validation import problems_from, whole_number
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from tenancy.registry.operations import find_tenant, list_tenants
 from tenancy.usage import quotas
@@ -206,10 +206,7 @@ class AgreementsView(SecureView):
     @expose("/<document>/<int:number>/publish", methods=("POST",))
     def publish(self, document: str, number: int):
         document_kind = self._document(document)
-        try:
-            days = int(request.form.get("reacceptance_days", "30"))
-        except ValueError:
-            days = 0
+        days = whole_number(request.form.get("reacceptance_days", "30"), max_digits=4) or 0
         if authz.allowed(g.actor, "agreement.manage"):  # others are refused by the operation
             asked = confirm_first(
                 self, title=_("Publish this version?"),

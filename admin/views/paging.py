@@ -13,6 +13,8 @@ from typing import Generic, TypeVar
 
 from flask import abort, request
 
+from core.validation import whole_number
+
 T = TypeVar("T")
 
 PAGE_SIZE = 50
@@ -66,11 +68,8 @@ def page_number(name: str = "page") -> int:
     text = request.args.get(name)
     if text is None or text == "":
         return 1
-    try:
-        number = int(text)
-    except ValueError:
-        abort(400)
-    if number < 1:
+    number = whole_number(text, max_digits=9)
+    if number is None or number < 1:
         abort(400)
     return number
 

@@ -53,6 +53,7 @@ def test_the_open_api_opens_nothing_to_a_remote_caller_a_proxy_on_this_machine_p
 
 def test_production_with_a_secret_starts_and_keeps_the_api_closed(tmp_path):
     app = create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                      "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     response = app.test_client().get("/api/v1/tenants")
     assert response.status_code == 401
@@ -75,3 +76,47 @@ def test_database_url_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("RENKEI_VAR_DIR", str(tmp_path))
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
+
+
+def _production(tmp_path, **settings):
+    from admin import create_app
+
+    return create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42", **settings})
+
+
+@pytest.mark.parametrize("password", ["admin", "ADMIN", "changeme", "short-pw"])
+def test_production_refuses_a_default_keycloak_admin_password(tmp_path, password):
+    from admin.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="RENKEI_KEYCLOAK_ADMIN_PASSWORD"):
+        _production(tmp_path, RENKEI_KEYCLOAK_ADMIN_PASSWORD=password)
+
+
+def test_production_defaults_to_no_master_password_and_the_commands_needing_it_refuse(tmp_path, monkeypatch):
+    from admin.config import from_environment, settle_defaults
+
+    for mode, password in (("production", ""), ("development", "admin"), ("testing", "admin")):
+        settings = from_environment({"RENKEI_ENV": mode})
+        settle_defaults(settings)
+        assert settings["RENKEI_KEYCLOAK_ADMIN_PASSWORD"] == password
+    app = _production(tmp_path, RENKEI_KEYCLOAK_ADMIN_PASSWORD="",
+                      SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")  # an app server starts without it
+    result = app.test_cli_runner().invoke(args=["keycloak", "bootstrap"])
+    assert result.exit_code == 2 and "RENKEI_KEYCLOAK_ADMIN_PASSWORD is empty" in result.output
+
+
+@pytest.mark.parametrize("proxies", ["0.0.0.0/0", "::/0", "10.0.0.0/8", "192.0.2.10, 172.16.0.0/12"])
+def test_production_refuses_trusting_forwarded_headers_from_a_whole_network(tmp_path, proxies):
+    from admin.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="RENKEI_TRUSTED_PROXIES.*RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V"):
+        _production(tmp_path, RENKEI_TRUSTED_PROXIES=proxies)
+
+
+def test_production_accepts_its_load_balancers_and_a_narrower_limit_can_be_set(tmp_path):
+    from admin.config import ConfigurationError
+
+    assert _production(tmp_path, RENKEI_TRUSTED_PROXIES="192.0.2.10, 192.0.2.0/28, 2001:db8::/64")
+    with pytest.raises(ConfigurationError):
+        _production(tmp_path, RENKEI_TRUSTED_PROXIES="192.0.2.0/28", RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V4=30)

@@ -14,6 +14,7 @@ def _app(tmp_path, **config):
     from admin import create_app
 
     app = create_app({"RENKEI_ENV": "production", "SECRET_KEY": "s" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                      "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "RENKEI_REQUEST_LOG": "off",
                       **config})
 
@@ -70,3 +71,13 @@ def test_the_default_leeway_is_at_most_five_seconds():
     from admin.config import MAX_TOKEN_LEEWAY_SECONDS, from_environment
 
     assert from_environment({})["RENKEI_TOKEN_LEEWAY_SECONDS"] <= MAX_TOKEN_LEEWAY_SECONDS == 5
+
+
+def test_the_operator_sees_which_proxies_are_trusted_on_the_settings_page(client, app, monkeypatch):
+    from tests.conftest import sign_in
+
+    sign_in(client, ["platform-operator"])
+    assert "転送ヘッダーはどこからも信頼しません" in client.get("/admin/settings/").get_data(as_text=True)
+    monkeypatch.setitem(app.config, "RENKEI_TRUSTED_PROXIES", "192.0.2.10, 2001:db8:ff::/64")
+    page = client.get("/admin/settings/").get_data(as_text=True)
+    assert "<code>192.0.2.10/32</code>" in page and "<code>2001:db8:ff::/64</code>" in page

@@ -110,3 +110,27 @@ def test_a_limited_dataset_is_present_with_an_entitled_members_token(ckan_url, u
         other.action.package_show(id="pref-traffic-accidents")
     with pytest.raises(NotAuthorized):
         remote(ckan_url, token[:-4] + "AAAA").action.package_list()  # a bad token is refused, not read as anonymous
+
+
+@pytest.mark.parametrize("action, parameter", [("package_search", "start"), ("package_search", "rows"),
+                                               ("package_list", "limit"), ("package_list", "offset"),
+                                               ("current_package_list_with_resources", "limit")])
+@pytest.mark.parametrize("digit", ["²", "③", "٣", "１", " 1_0", "+1"])
+def test_digits_that_are_not_ascii_are_an_invalid_integer_not_a_server_error(client, sample_catalogue, action,
+                                                                            parameter, digit):
+    """str.isdigit() is true for "²" and "③" and int() then fails (a 500 without any sign-in); int() also
+    reads "٣", "１", "1_0" and "+1". Only ASCII digits are a number here, as everywhere."""
+    answer = client.get(f"/api/3/action/{action}", query_string={parameter: digit})
+    assert answer.status_code in (400, 404, 409), answer.status_code
+    if answer.status_code == 409:
+        body = answer.get_json()
+        assert body["success"] is False and body["error"][parameter] == ["Invalid integer"]
+
+
+def test_whole_numbers_are_ascii_digits_only():
+    from core.validation import whole_number
+
+    assert [whole_number(text) for text in ("0", "42", "007")] == [0, 42, 7]
+    assert [whole_number(text) for text in ("²", "③", "٣", "１２", "-1", "+1", "1_000", " 1", "", "1.0", None, 5)] == \
+        [None] * 12
+    assert whole_number("1" * 19) is None and whole_number("123", max_digits=2) is None

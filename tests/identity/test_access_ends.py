@@ -268,6 +268,7 @@ def _app(tmp_path, **config):
     from admin import create_app
 
     return create_app({"RENKEI_ENV": "production", "SECRET_KEY": "s" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "RENKEI_REQUEST_LOG": "off",
                        **config})
 
