@@ -22,7 +22,7 @@ from billing.errors import AllocationError
 from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant
-from billing.operations import _cost_items, _manage, _posted_run, _who
+from billing.operations import _cost_items, _manage, _refuse_if_year_posted, _who
 from billing.schemas import GrantCreate, GrantFix, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
@@ -92,16 +92,8 @@ def read_grant(session: Session, actor: Actor, grant_id: int) -> Grant:
 
 
 def _refuse_if_posted(session: Session, fiscal_year: int) -> None:
-    refuse_if_closed(session, fiscal_year)
-    run = _posted_run(session, fiscal_year)
-    if run is not None:
-        raise BillingConflict(
-            f"FY{fiscal_year} has a posted allocation run (#{run.id}); its grants can change only after that run "
-            "is reversed (a fixed amount can be recorded at any time).",
-            f"{fiscal_year_ja(fiscal_year)}は按分計算（#{run.id}）が計上済みのため、交付金を変更できません。"
-            "変更する場合は先にその按分計算を取り消してください（確定額の登録はいつでもできます）。",
-            run_id=run.id, fiscal_year=fiscal_year,
-        )
+    _refuse_if_year_posted(session, fiscal_year, ("grants", "交付金"),
+                           (" (A fixed amount can be recorded at any time.)", "（確定額の登録はいつでもできます）"))
 
 
 def _check_fits_the_year(session: Session, fiscal_year: int, data: GrantCreate, grant_id: int | None) -> None:

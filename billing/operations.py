@@ -114,15 +114,18 @@ def posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
     return _posted_run(session, fiscal_year)
 
 
-def _refuse_if_year_posted(session: Session, fiscal_year: int) -> None:
+def _refuse_if_year_posted(session: Session, fiscal_year: int, what: tuple[str, str] = ("cost items", "費目"),
+                           also: tuple[str, str] = ("", "")) -> None:
+    """Refused when the year is closed or has a posted run: ``what`` (English, Japanese) of it can
+    change only after that run is reversed; ``also`` adds a sentence of the caller's."""
     refuse_if_closed(session, fiscal_year)
     run = _posted_run(session, fiscal_year)
     if run is not None:
         raise BillingConflict(
-            f"FY{fiscal_year} has a posted allocation run (#{run.id}); its cost items can change only "
-            "after that run is reversed.",
-            f"{fiscal_year_ja(fiscal_year)}は按分計算（#{run.id}）が計上済みのため、費目を変更できません。"
-            "変更する場合は先にその按分計算を取り消してください。",
+            f"FY{fiscal_year} has a posted allocation run (#{run.id}); its {what[0]} can change only "
+            f"after that run is reversed.{also[0]}",
+            f"{fiscal_year_ja(fiscal_year)}は按分計算（#{run.id}）が計上済みのため、{what[1]}を変更できません。"
+            f"変更する場合は先にその按分計算を取り消してください。{also[1]}",
             run_id=run.id, fiscal_year=fiscal_year,
         )
 

@@ -164,3 +164,26 @@ def test_finance_drafts_a_budget_and_reads_the_budget_against_actual_from_the_co
     assert refused.exit_code == 2 and "補正の理由" in refused.output
     actual = runner.invoke(args=["billing", "budget-actual", "2026"])
     assert actual.exit_code == 0 and "運用費,0,9000000,0,0,-9000000" in actual.output  # not adopted yet: budget 0
+
+
+def test_the_operator_puts_a_drafted_budget_to_the_council_from_its_page(client, db, finance, tenant_factory):
+    import re
+
+    from billing.models import BudgetStatus as Status
+    from governance.models import CouncilProposal
+    from tests.conftest import sign_in
+
+    for code in ("431001", "432024"):  # the council's members
+        tenant_factory(code)
+    budget = budgets.draft_budget(db, finance, budget_data())
+    db.commit()
+    sign_in(client, ["platform-operator"])
+    page = client.get("/admin/billing/budget/?fy=2026").get_data(as_text=True)
+    assert f'id="title-budget-{budget.id}"' in page and "令和8年度予算（第1版）の議決" in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    sent = client.post(f"/admin/billing/budget/{budget.id}/propose",
+                       data={"csrf_token": token, "title": "令和8年度予算の議決", "closes_on": "2099-04-30"})
+    assert sent.status_code == 302 and "/council/" in sent.headers["Location"]
+    proposal = db.scalars(sa.select(CouncilProposal)).one()
+    assert proposal.change_type == "adopt_budget" and f'"budget_id": {budget.id}' in proposal.change_params
+    assert Status(db.get(Budget, budget.id).status) == Status.draft  # adopted only when the council decides
