@@ -111,8 +111,11 @@ class DenyListCache:
 
 def subjects_from_admin_events(events: Iterable[dict[str, Any]]) -> dict[str, tuple[str, dt.datetime]]:
     """The user ids whose access ended according to Keycloak's admin events: user deleted,
-    disabled (the event's representation has ``enabled: false``), or signed out by an
-    administrator. Returns user id → (reason, the latest such event's time)."""
+    disabled (the event's representation has ``enabled: false``), signed out by an administrator,
+    or a realm role, client role or group taken from them (REALM_ROLE_MAPPING, CLIENT_ROLE_MAPPING
+    and GROUP_MEMBERSHIP events with DELETE: a token issued before names roles the person no longer
+    has; one issued after the event names the smaller set and is accepted). Returns user id →
+    (reason, the latest such event's time)."""
     found: dict[str, tuple[str, dt.datetime]] = {}
     for user_id, reason, at in _ended(events):
         if user_id not in found or found[user_id][1] < at:
@@ -120,10 +123,20 @@ def subjects_from_admin_events(events: Iterable[dict[str, Any]]) -> dict[str, tu
     return found
 
 
+# A mapping taken from a user: its resource type → the path's third segment ("users/ID/<segment>/…")
+_MAPPINGS_TAKEN = {"REALM_ROLE_MAPPING": "role-mappings", "CLIENT_ROLE_MAPPING": "role-mappings",
+                   "GROUP_MEMBERSHIP": "groups"}
+
+
 def _ended(events: Iterable[dict[str, Any]]):
     for event in events:
         path = event.get("resourcePath") or ""
-        if event.get("resourceType") != "USER" or not path.startswith("users/"):
+        if not path.startswith("users/"):
+            continue
+        if event.get("resourceType") in _MAPPINGS_TAKEN:
+            yield from _mapping_taken(event, path.split("/"))
+            continue
+        if event.get("resourceType") != "USER":
             continue
         parts = path.split("/")
         user_id, operation = parts[1], event.get("operationType")
@@ -136,3 +149,10 @@ def _ended(events: Iterable[dict[str, Any]]):
                 yield user_id, "disabled in Keycloak", at
         elif operation == "ACTION" and len(parts) >= 3 and parts[2] == "logout":
             yield user_id, "signed out in Keycloak", at
+
+
+def _mapping_taken(event: dict[str, Any], parts: list[str]):
+    """A role or group taken from a user (``users/ID/role-mappings/…``, ``users/ID/groups/GID``)."""
+    if event.get("operationType") == "DELETE" and len(parts) >= 3 and parts[2] == _MAPPINGS_TAKEN[event["resourceType"]]:
+        yield parts[1], "roles changed in Keycloak", dt.datetime.fromtimestamp(int(event.get("time", 0)) / 1000,
+                                                                              dt.timezone.utc)

@@ -88,6 +88,34 @@ def test_a_person_disabled_in_keycloak_directly_is_refused_once_its_admin_event_
     assert status == 401
 
 
+def test_a_realm_role_removed_in_keycloak_directly_ends_the_token_and_a_new_token_works(
+        app, client, db, yatsushiro, user_factory, directory, monkeypatch, keycloak_settings):
+    """Issue 36: a realm role taken from a person in Keycloak's admin API (not through renkei) puts
+    them on the deny list at the next admin-events poll, with the refusal saying so; a token issued
+    after the change names the smaller roles and is accepted (the person is not locked out)."""
+    from tenancy.identity.keycloak import password_token
+    from tests.conftest import PASSWORD
+
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 1.0)
+    app.extensions.pop("renkei_admin_events", None)
+    admin, headers = user_factory(("municipal-admin", "municipal-staff"), "432024", fresh=True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    role = directory.admin.get_realm_role("municipal-admin")
+    directory.admin.delete_realm_roles_of_user(admin.id, [role])  # in Keycloak, not through renkei
+    deadline = time.monotonic() + 60
+    refused = client.get("/api/v1/me", headers=headers)
+    while refused.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling the condition (refused), with a deadline
+        refused = client.get("/api/v1/me", headers=headers)
+    assert refused.status_code == 401 and "roles changed" in refused.get_json()["detail_en"]
+
+    time.sleep(1.1)  # a token's iat is in whole seconds
+    token = password_token(keycloak_settings, admin.username, PASSWORD)["access_token"]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.get_json()
+    assert "municipal-admin" not in str(me.get_json()) and "municipal-staff" in str(me.get_json())
+
+
 # --- the prefecture and the last operator --------------------------------------------------------
 
 @pytest.fixture

@@ -18,6 +18,10 @@ from tenancy.identity.keycloak.common import (API_AUDIENCE_SCOPE, REALM_ROLES, S
                                               UPDATE_PASSWORD, VERIFY_EMAIL, KeycloakSettings, T, translate_errors)
 from tenancy.identity.keycloak.realm import ask_for_totp
 
+# The admin events renkei reads (tenancy/identity/denylist.py): people disabled, deleted or signed
+# out, roles and groups taken from them, and API clients deleted
+ADMIN_EVENT_TYPES = ["USER", "REALM_ROLE_MAPPING", "CLIENT_ROLE_MAPPING", "GROUP_MEMBERSHIP", "CLIENT"]
+
 @dataclasses.dataclass(frozen=True)
 class Account:
     id: str
@@ -300,13 +304,13 @@ class IdentityDirectory:
 
     @translate_errors
     def admin_events(self, since_ms: int, limit: int = 500, page: int = 20) -> list[dict[str, Any]]:
-        """The realm's admin events about users and clients after ``since_ms`` (POSIX milliseconds),
+        """The realm's admin events about users, their role mappings and groups, and clients after ``since_ms`` (POSIX milliseconds),
         newest first, at most ``limit`` (needs ``view-events``; the realm keeps them because bootstrap
         enables admin events). Read ``page`` at a time, newest first, until an older one shows: a poll
         with nothing new costs one small answer."""
         found: list[dict[str, Any]] = []
         while len(found) < limit:
-            events = self.admin.get_admin_events({"resourceTypes": ["USER", "CLIENT"], "first": len(found), "max": page})
+            events = self.admin.get_admin_events({"resourceTypes": ADMIN_EVENT_TYPES, "first": len(found), "max": page})
             newer = [e for e in events if int(e.get("time", 0)) > since_ms]
             found += newer
             if len(newer) < page or len(events) < page:
