@@ -34,6 +34,7 @@ from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentica
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import keycloak_settings
+from admin.edge import header_value_limit
 from admin.problems import from_domain_error, problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
@@ -193,11 +194,11 @@ class CallHeaders(CachedSchema):
 
     x_original_method: str = Field(default="", max_length=16, alias="X-Original-Method",
                                    description="The consumer's method ($request_method)")
-    x_original_uri: str = Field(default="", max_length=8192, alias="X-Original-URI",
+    x_original_uri: str = Field(default="", max_length=header_value_limit("X-Original-URI"), alias="X-Original-URI",
                                 description="The consumer's URI ($request_uri)")
     x_original_remote_addr: str = Field(default="", max_length=64, alias="X-Original-Remote-Addr",
                                         description="The consumer's address ($remote_addr)")
-    x_original_authorization: str = Field(default="", max_length=16384, alias="X-Original-Authorization",
+    x_original_authorization: str = Field(default="", max_length=header_value_limit("X-Original-Authorization"), alias="X-Original-Authorization",
                                           description="The consumer's Authorization header ($http_authorization)")
 
 

@@ -250,3 +250,14 @@ def test_a_repeated_x_original_header_is_refused_and_nothing_is_counted(client, 
     assert answered.mimetype == "application/problem+json"
     assert name in answered.get_json()["detail_en"] and name in answered.get_json()["detail_ja"]
     assert api_calls(client, as_operator) == 0
+
+
+def test_the_contracts_header_limit_is_the_edges(client, as_gateway):
+    """The document's maxLength of each X-Original-* header is what the edge accepts: one byte more is 431."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/gateway/auth"]["get"]["parameters"]}
+    for name in ("X-Original-URI", "X-Original-Authorization"):
+        longest = parameters[name]["schema"]["maxLength"]
+        assert longest < 16384
+        assert client.get("/api/v1/gateway/auth", headers={name: "a" * longest}).status_code != 431
+        assert client.get("/api/v1/gateway/auth", headers={name: "a" * (longest + 1)}).status_code == 431
