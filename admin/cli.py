@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("admin.commands.db:group", "Database schema (Alembic migrations)."),
     "demo": ("admin.commands.demo:demo",
              "The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."),
+    "gateway": ("admin.commands.gateway:group", "The API gateway (nginx in front of the platform's APIs)."),
     "jobs": ("admin.commands.jobs:group", "Periodic jobs (定期処理)."),
     "keycloak": ("admin.commands.keycloak:group", "Local Keycloak (development) and the platform realm."),
     "login": ("admin.commands.signin:login_command",

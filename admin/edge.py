@@ -673,6 +673,12 @@ MAX_HEADER_BYTES = 8000   # one header field, name and value
 MAX_HEADER_COUNT = 90
 
 
+def header_value_limit(name: str) -> int:
+    """The longest value of header `name` the edge accepts (counted as refuse_oversized_head counts):
+    the contract's maxLength of a header parameter, so the document and the 431 agree."""
+    return MAX_HEADER_BYTES - len("HTTP_" + name.upper().replace("-", "_"))
+
+
 def refuse_oversized_head() -> None:
     from werkzeug.exceptions import RequestHeaderFieldsTooLarge, RequestURITooLarge
 

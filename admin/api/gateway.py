@@ -34,6 +34,7 @@ from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentica
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import keycloak_settings
+from admin.edge import header_value_limit
 from admin.problems import from_domain_error, problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
@@ -140,11 +141,30 @@ def _gateway_refused(reason_en: str, reason_ja: str) -> Response:
     return response
 
 
+# A header sent twice reaches the application as one value, joined with a comma (the WSGI server's
+# rule). No single value of these holds one: a method, an address, "Bearer <token>", a request-target
+# (which may hold a comma, but never a space).
+_JOINED = {"X-Original-Method": ",", "X-Original-Remote-Addr": ",", "X-Original-Authorization": ",",
+           "X-Original-URI": " "}
+
+
+def repeated_original_headers(headers) -> list[str]:
+    """The X-Original-* headers sent more than once (a consumer's copy beside nginx's own)."""
+    return [name for name, joint in _JOINED.items() if joint in headers.get(name, "")]
+
+
 def authenticate(request_) -> Response | None:
     """The before-request step of :data:`AUTH_PATH` and :data:`REFUSAL_PATH` (admin/auth.py): the
     refusal explainer needs no sign-in; the check needs the gateway's Basic credential."""
     if request_.path != AUTH_PATH:
         return None
+    repeated = repeated_original_headers(request_.headers)
+    if repeated:  # one came from the consumer beside nginx's own: which is which cannot be known
+        return problem_response(
+            400, f"The check was asked with {', '.join(repeated)} more than once: the gateway must set each "
+                 "X-Original-* header itself and pass no consumer header (docs/gateway.md; renkei gateway lint).",
+            f"{', '.join(repeated)} が複数あります。ゲートウェイは X-Original-* を自ら設定し、利用者のヘッダーを"
+            "渡さないでください（docs/gateway.md、renkei gateway lint）。", allowed=False, reason=UNAVAILABLE)
     pair = _basic(request_.headers.get("Authorization", ""))
     if pair is None:
         return _gateway_refused("no 'Authorization: Basic' with the gateway's client id and secret",
@@ -174,11 +194,11 @@ class CallHeaders(CachedSchema):
 
     x_original_method: str = Field(default="", max_length=16, alias="X-Original-Method",
                                    description="The consumer's method ($request_method)")
-    x_original_uri: str = Field(default="", max_length=8192, alias="X-Original-URI",
+    x_original_uri: str = Field(default="", max_length=header_value_limit("X-Original-URI"), alias="X-Original-URI",
                                 description="The consumer's URI ($request_uri)")
     x_original_remote_addr: str = Field(default="", max_length=64, alias="X-Original-Remote-Addr",
                                         description="The consumer's address ($remote_addr)")
-    x_original_authorization: str = Field(default="", max_length=16384, alias="X-Original-Authorization",
+    x_original_authorization: str = Field(default="", max_length=header_value_limit("X-Original-Authorization"), alias="X-Original-Authorization",
                                           description="The consumer's Authorization header ($http_authorization)")
 
 

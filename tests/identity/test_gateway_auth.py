@@ -236,3 +236,28 @@ def test_the_gateways_credential_is_asked_of_keycloak_again_after_its_bound():
     assert credentials.claims("gw", "right") is not None and asked == ["gw", "gw"]
     assert credentials.claims("gw", "wrong") is None and credentials.claims("gw", "wrong") is None
     assert asked == ["gw"] * 4  # a refused pair is never remembered as accepted
+
+
+@pytest.mark.parametrize("name,value", [("X-Original-Method", "GET"), ("X-Original-Remote-Addr", "10.9.1.1")])
+def test_a_repeated_x_original_header_is_refused_and_nothing_is_counted(client, kumamoto_client, as_gateway,
+                                                                        as_operator, name, value):
+    """A consumer's copy beside nginx's own (a config that passes the consumer's headers): refused, not guessed."""
+    _, token = kumamoto_client
+    headers = [*as_gateway.items(), ("X-Original-Method", "POST"), ("X-Original-URI", "/v2/entities"),
+               ("X-Original-Remote-Addr", "10.0.0.9"), ("X-Original-Authorization", f"Bearer {token}"), (name, value)]
+    answered = client.get("/api/v1/gateway/auth", headers=headers)
+    assert answered.status_code == 400, answered.get_json()
+    assert answered.mimetype == "application/problem+json"
+    assert name in answered.get_json()["detail_en"] and name in answered.get_json()["detail_ja"]
+    assert api_calls(client, as_operator) == 0
+
+
+def test_the_contracts_header_limit_is_the_edges(client, as_gateway):
+    """The document's maxLength of each X-Original-* header is what the edge accepts: one byte more is 431."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/gateway/auth"]["get"]["parameters"]}
+    for name in ("X-Original-URI", "X-Original-Authorization"):
+        longest = parameters[name]["schema"]["maxLength"]
+        assert longest < 16384
+        assert client.get("/api/v1/gateway/auth", headers={name: "a" * longest}).status_code != 431
+        assert client.get("/api/v1/gateway/auth", headers={name: "a" * (longest + 1)}).status_code == 431

@@ -9,6 +9,7 @@ nginx is a CI requirement (.ci/run installs it): without it these tests fail, sa
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import http.server
 import json
@@ -110,27 +111,11 @@ def serve(server) -> threading.Thread:
     return thread
 
 
-@pytest.fixture(scope="module")
-def gateway(app, keycloak_settings, tmp_path_factory):
-    """nginx on a free loopback port, with the recipe; renkei (the test app) and the dummy upstream behind it."""
-    from werkzeug.serving import make_server
-
-    binary = nginx_binary()
-    renkei = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threads = [serve(renkei), serve(upstream)]
-    port = free_port()
-    credential = base64.b64encode(f"{keycloak_settings.metering_client_id}:{keycloak_settings.metering_client_secret}"
-                                  .encode()).decode()
-    recipe = RECIPE.read_text(encoding="utf-8")
-    for word, value in (("RENKEI_ADDRESS", f"127.0.0.1:{renkei.server_port}"), ("RENKEI_HOST", app.config["SERVER_NAME"]),
-                        ("UPSTREAM_ADDRESS", f"127.0.0.1:{upstream.server_port}"),
-                        ("LISTEN_ADDRESS", f"127.0.0.1:{port}"), ("GATEWAY_CREDENTIAL", credential)):
-        assert word in recipe
-        recipe = recipe.replace(word, value)
-    prefix = tmp_path_factory.mktemp("nginx")
+@contextlib.contextmanager
+def running_nginx(config: str, prefix: Path, port: int):
+    """Debian's nginx with this server configuration (read inside `http { }`), listening on port."""
     (prefix / "logs").mkdir()
-    (prefix / "renkei-gateway.conf").write_text(recipe, encoding="utf-8")
+    (prefix / "renkei-gateway.conf").write_text(config, encoding="utf-8")
     (prefix / "nginx.conf").write_text(
         "daemon off;\nmaster_process off;\nerror_log logs/error.log warn;\npid logs/nginx.pid;\n"
         "events { worker_connections 64; }\n"
@@ -138,7 +123,7 @@ def gateway(app, keycloak_settings, tmp_path_factory):
         "  fastcgi_temp_path fastcgi;\n  uwsgi_temp_path uwsgi;\n  scgi_temp_path scgi;\n"
         "  include renkei-gateway.conf;\n}\n", encoding="utf-8")
     with open(prefix / "logs" / "stderr.log", "wb") as stderr:
-        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        process = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
                                    stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         try:
@@ -150,12 +135,41 @@ def gateway(app, keycloak_settings, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def filled_recipe(recipe: str, renkei_address: str, renkei_host: str, upstream_address: str, port: int,
+                  credential: str) -> str:
+    for word, value in (("RENKEI_ADDRESS", renkei_address), ("RENKEI_HOST", renkei_host),
+                        ("UPSTREAM_ADDRESS", upstream_address),
+                        ("LISTEN_ADDRESS", f"127.0.0.1:{port}"), ("GATEWAY_CREDENTIAL", credential)):
+        assert word in recipe
+        recipe = recipe.replace(word, value)
+    return recipe
+
+
+@pytest.fixture(scope="module")
+def gateway(app, keycloak_settings, tmp_path_factory):
+    """nginx on a free loopback port, with the recipe; renkei (the test app) and the dummy upstream behind it."""
+    from werkzeug.serving import make_server
+
+    nginx_binary()
+    renkei = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threads = [serve(renkei), serve(upstream)]
+    port = free_port()
+    credential = base64.b64encode(f"{keycloak_settings.metering_client_id}:{keycloak_settings.metering_client_secret}"
+                                  .encode()).decode()
+    recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{renkei.server_port}",
+                           app.config["SERVER_NAME"], f"127.0.0.1:{upstream.server_port}", port, credential)
+    try:
+        with running_nginx(recipe, tmp_path_factory.mktemp("nginx"), port):
+            yield port
+    finally:
         for server in (renkei, upstream):
             server.shutdown()
             server.server_close()
         for thread in threads:
             thread.join(timeout=10)
-    assert process.returncode is not None
 
 
 def call(port: int, method: str, path: str, token: str | None = None, *, source: str = "127.0.0.1",
@@ -182,6 +196,13 @@ def refusals_never_reach_the_api(gateway, token, kumamoto) -> None:
     assert status == 401 and body["reason"] == "token_invalid", body
     assert "アクセストークン" in body["detail_ja"] and body["detail_en"]
     assert headers["content-type"].startswith("application/problem+json")
+    connection = http.client.HTTPConnection("127.0.0.1", gateway, timeout=30)
+    connection.request("GET", "/v2/entities")
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 401
+    assert len(response.msg.get_all("WWW-Authenticate")) == 1, response.msg.get_all("WWW-Authenticate")
 
     status, _, body = call(gateway, "GET", "/v2/entities", kumamoto["Authorization"].split()[1])  # a person's token
     assert status == 403 and body["reason"] == "not_an_api_client", body
@@ -233,3 +254,31 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     assert len(Upstream.calls) == 4
     report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator)
     assert report.get_json()["tenants"][0]["values"]["api_calls"] == 4
+
+
+def test_with_renkei_unreachable_the_recipe_answers_503_problem_json(tmp_path):
+    """renkei down: not nginx's 502 text/html, but the 503 problem+json docs/gateway.md promises."""
+    port, closed = free_port(), free_port()  # nothing listens on `closed`: renkei is not running
+    recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{closed}", "renkei.example",
+                           f"127.0.0.1:{closed}", port, "Zm9vOmJhcg==")
+    with running_nginx(recipe, tmp_path, port):
+        for method in ("GET", "POST"):
+            status, headers, body = call(port, method, "/v2/entities", "some-token")
+            assert status == 503, (status, headers, body)
+            assert headers["content-type"].startswith("application/problem+json")
+            assert body["reason"] == "check_unavailable" and body["detail_ja"] and body["detail_en"]
+            assert int(headers["retry-after"]) > 0
+
+
+def test_a_consumers_own_x_original_headers_do_not_get_through_the_recipe(
+        gateway, client, tenant_factory, user_factory, keycloak_settings):
+    """The recipe passes no consumer header to the check: a POST claiming X-Original-Method: GET is still
+    a write, and a caller outside the allowlist claiming X-Original-Remote-Addr: 127.0.0.1 is still outside."""
+    _, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
+    Upstream.calls.clear()
+    status, _, body = call(gateway, "POST", "/v2/entities", token, headers={"X-Original-Method": "GET"})
+    assert status == 403 and body["reason"] == "scope_missing", body
+    status, _, body = call(gateway, "GET", "/v2/entities", token, source=OUTSIDE,
+                           headers={"X-Original-Remote-Addr": "127.0.0.1"})
+    assert status == 403 and body["reason"] == "address_not_allowed", body
+    assert Upstream.calls == []
