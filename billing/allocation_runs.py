@@ -31,9 +31,10 @@ from billing import allocation, ledger
 from billing.errors import AllocationError
 from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
                                    InvalidBillingData)
-from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS, AllocationPolicy, AllocationRun, AllocationRunLine,
-                            CostItem, EntryKind, JournalEntry, RunStatus)
-from billing.operations import (_cost_items, _key, _manage, _posted_run, _same_person, _who, cost_item_summary,
+from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS,
+                            AllocationPolicy, AllocationRun, AllocationRunLine, CostItem, EntryKind, JournalEntry,
+                            RunKind, RunStatus)
+from billing.operations import (_cost_items, _key, _manage, _same_person, _who, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
 from billing.closed_years import refuse_if_closed
@@ -330,14 +331,8 @@ def statement_years(session: Session, actor: Actor, tenant_code: str) -> list[in
     return sorted({year for entry_id, year in rows if entry_id not in reversed_ids}, reverse=True)
 
 
-def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None) -> AllocationRun:
-    """Snapshot a fiscal year's inputs and compute the shares (status ``computed``)."""
-    _manage(actor)
-    refuse_if_closed(session, fiscal_year)
-    policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
-    if policy is None:
-        raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
-                                 "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
+def _computed(session: Session, fiscal_year: int, policy: AllocationPolicy):
+    """The year's allocation by ``policy`` now, and the snapshot a run keeps of it."""
     items, prefecture, participants, tenants, result = _allocate_year(session, fiscal_year, policy)
     snapshot = {
         "fiscal_year": fiscal_year,
@@ -357,27 +352,149 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
         "municipal_total": fraction_text(result.municipal_total),
         "scale": fraction_text(result.scale),
     }
-    run = AllocationRun(fiscal_year=fiscal_year, policy_id=policy.id, total=result.total,
-                        prefecture_code=result.prefecture_code, created_by=_who(actor), created_by_key=_key(actor),
-                        snapshot_json=json.dumps(snapshot, ensure_ascii=False))
-    session.add(run)
-    session.flush()
+    return prefecture, participants, tenants, result, snapshot
+
+
+def _line_rows(result: allocation.AllocationResult, prefecture: Tenant | None, participants, tenants) -> list[AllocationRunLine]:
     usage_by_code = {participant.code: dict(participant.usage) for participant in participants}
+    rows = []
     for line in result.lines:
         tenant = tenants.get(line.code) or prefecture
-        session.add(AllocationRunLine(
-            run_id=run.id, tenant_code=line.code, tenant_name=tenant.name_ja, is_prefecture=line.is_prefecture,
+        rows.append(AllocationRunLine(
+            tenant_code=line.code, tenant_name=tenant.name_ja, is_prefecture=line.is_prefecture,
             months=line.months, population=None if line.is_prefecture else tenant.population,
             population_source="" if line.is_prefecture else tenant.population_source,
             usage_json=json.dumps({} if line.is_prefecture else usage_by_code[line.code]),
             amount=line.amount, components_json=json.dumps(dict(line.components)), bound=line.bound,
         ))
+    return rows
+
+
+def _store(session: Session, run: AllocationRun, lines: list[AllocationRunLine]) -> AllocationRun:
+    session.add(run)
     session.flush()
+    for line in lines:
+        line.run_id = run.id
+        session.add(line)
+    session.flush()
+    return run
+
+
+def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int | None = None, *,
+               kind: RunKind = RunKind.final) -> AllocationRun:
+    """Snapshot a fiscal year's inputs and compute the shares (status ``computed``). ``kind`` is
+    確定 (``final``, the year charged once) or 概算 (``provisional``: charged now, settled by a 精算
+    once the grants are fixed and the costs known; see :func:`create_settlement`)."""
+    _manage(actor)
+    kind = RunKind(kind)
+    if kind == RunKind.settlement:
+        raise InvalidBillingData("a settlement is computed from the year's provisional run, not as a new run",
+                                 "精算は概算の按分計算から行います（「精算する」を使ってください）。",
+                                 problems=[{"field": "kind", "message_en": "Choose final or provisional.",
+                                            "message_ja": "確定または概算を選んでください。"}])
+    refuse_if_closed(session, fiscal_year)
+    policy = get_policy(session, policy_id) if policy_id is not None else adopted_policy(session)
+    if policy is None:
+        raise InvalidBillingData("no allocation policy is adopted; adopt one or name a policy version",
+                                 "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
+    prefecture, participants, tenants, result, snapshot = _computed(session, fiscal_year, policy)
+    run = _store(session, AllocationRun(fiscal_year=fiscal_year, kind=kind, policy_id=policy.id, total=result.total,
+                                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                                        created_by_key=_key(actor), snapshot_json=json.dumps(snapshot, ensure_ascii=False)),
+                 _line_rows(result, prefecture, participants, tenants))
     audit.record(session, actor, "billing.run.create", "allocation_run", str(run.id),
-                 after={"fiscal_year": fiscal_year, "policy_id": policy.id, "total": result.total,
+                 after={"fiscal_year": fiscal_year, "kind": kind.value, "policy_id": policy.id, "total": result.total,
                         "cost_total": result.cost_total, "grant_total": result.grant_total,
                         "amounts": result.amounts()})
     return run
+
+
+def posted_run_of_kind(session: Session, fiscal_year: int, kind: RunKind) -> AllocationRun | None:
+    """The year's approved (posted, not reversed) run of ``kind``, if any."""
+    return session.scalars(sa.select(AllocationRun).where(
+        AllocationRun.fiscal_year == fiscal_year, AllocationRun.kind == kind,
+        AllocationRun.status == RunStatus.approved)).first()
+
+
+def _refuse_settling(session: Session, fiscal_year: int) -> AllocationRun:
+    """The year's posted 概算 run, which a 精算 can settle now; else a refusal saying what is missing."""
+    era = fiscal_year_ja(fiscal_year)
+    provisional = posted_run_of_kind(session, fiscal_year, RunKind.provisional)
+    if provisional is None:
+        raise BillingConflict(f"FY{fiscal_year} has no posted provisional (概算) run to settle",
+                              f"{era}には計上済みの概算の按分計算がないため、精算できません。", fiscal_year=fiscal_year)
+    settled = posted_run_of_kind(session, fiscal_year, RunKind.settlement)
+    if settled is not None:
+        raise BillingConflict(
+            f"FY{fiscal_year} is settled by run #{settled.id}; reverse it before settling again",
+            f"{era}は按分計算 #{settled.id} で精算済みです。精算し直す場合は先に #{settled.id} を取り消してください。",
+            fiscal_year=fiscal_year, run_id=settled.id)
+    unfixed = [grant.name for grant in year_grants(session, fiscal_year) if grant.fixed_amount is None]
+    if unfixed:
+        raise BillingConflict(
+            f"the grants of FY{fiscal_year} are not fixed yet (額の確定): {', '.join(unfixed)}; record their fixed amounts first",
+            f"{era}の交付金の額が確定していません（{'、'.join(unfixed)}）。先に確定額を登録してください。",
+            fiscal_year=fiscal_year)
+    return provisional
+
+
+def create_settlement(session: Session, actor: Actor, fiscal_year: int) -> AllocationRun:
+    """Compute the year's 精算: the shares again with the actual cost items and the grants' fixed amounts,
+    by the 概算 run's policy, and per payer only the difference from what the 概算 charged (a refund
+    when negative, an additional charge when positive). Reviewed and approved like any run; approving
+    posts the differences as new entries, never editing the 概算's. The differences add up exactly to
+    the change in the total shared."""
+    _manage(actor)
+    refuse_if_closed(session, fiscal_year)
+    provisional = _refuse_settling(session, fiscal_year)
+    policy = get_policy(session, provisional.policy_id)
+    prefecture, participants, tenants, result, snapshot = _computed(session, fiscal_year, policy)
+    before = json.loads(provisional.snapshot_json)
+    estimated = {line.tenant_code: line for line in run_lines(session, provisional)}
+    actual = {line.tenant_code: line for line in _line_rows(result, prefecture, participants, tenants)}
+    lines = []
+    for code in sorted(set(estimated) | set(actual)):
+        line = actual.get(code)
+        if line is None:  # charged by the 概算, no share in the actual year: all of it comes back
+            old = estimated[code]
+            line = AllocationRunLine(tenant_code=code, tenant_name=old.tenant_name, is_prefecture=old.is_prefecture,
+                                     months=0, population=old.population, population_source=old.population_source,
+                                     usage_json="{}", amount=0, components_json="{}", bound=None)
+        line.amount = line.amount - (estimated[code].amount if code in estimated else 0)
+        lines.append(line)
+    grants_before = {str(grant["id"]): grant["amount"] for grant in before.get("grants", [])}
+    grants_now = {str(grant["id"]): grant for grant in snapshot["grants"]}
+    snapshot["settlement"] = {
+        "settles_run_id": provisional.id,
+        "provisional": {"total": provisional.total, "cost_total": before.get("cost_total", provisional.total),
+                        "grant_total": before.get("grant_total", 0),
+                        "amounts": {code: line.amount for code, line in estimated.items()}},
+        "actual_amounts": {code: line.amount for code, line in actual.items()},
+        "grant_differences": [
+            {"id": grant_id, "name": grant["name"], "amount": grant["amount"] - grants_before.get(grant_id, 0)}
+            for grant_id, grant in sorted(grants_now.items())],
+        "cost_differences": _cost_differences(before["cost_items"], snapshot["cost_items"]),
+    }
+    run = _store(session, AllocationRun(fiscal_year=fiscal_year, kind=RunKind.settlement, settles_run_id=provisional.id,
+                                        policy_id=policy.id, total=result.total - provisional.total,
+                                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                                        created_by_key=_key(actor), snapshot_json=json.dumps(snapshot, ensure_ascii=False)),
+                 lines)
+    audit.record(session, actor, "billing.run.settle", "allocation_run", str(run.id),
+                 after={"fiscal_year": fiscal_year, "kind": RunKind.settlement.value, "settles_run_id": provisional.id,
+                        "policy_id": policy.id, "total": run.total, "actual_total": result.total,
+                        "provisional_total": provisional.total,
+                        "differences": {line.tenant_code: line.amount for line in lines}})
+    return run
+
+
+def _cost_differences(before: list[dict[str, Any]], now: list[dict[str, Any]]) -> dict[str, int]:
+    """Per cost category, the actual costs less those the 概算 took."""
+    totals: dict[str, int] = {}
+    for sign, items in ((-1, before), (1, now)):
+        for item in items:
+            totals[item["category"]] = totals.get(item["category"], 0) + sign * item["amount"]
+    return dict(sorted(totals.items()))
 
 
 def get_run(session: Session, run_id: int, *, lock: bool = False) -> AllocationRun:
@@ -422,6 +539,9 @@ def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None
         "fiscal_year": run.fiscal_year,
         "status": RunStatus(run.status).value,
         "status_ja": RUN_STATUS_LABELS_JA[RunStatus(run.status)],
+        "kind": RunKind(run.kind).value,
+        "kind_ja": RUN_KIND_LABELS_JA[RunKind(run.kind)],
+        "settles_run_id": run.settles_run_id,
         "policy_id": run.policy_id,
         "total": run.total,
         **run_funding(run),
@@ -517,6 +637,13 @@ def discard_run(session: Session, actor: Actor, run_id: int) -> AllocationRun:
     return run
 
 
+def _entry_word(run: AllocationRun, amount: int) -> str:
+    kind = RunKind(run.kind)
+    if kind == RunKind.settlement:
+        return " 精算（追加納付）" if amount > 0 else " 精算（還付）"
+    return " 概算" if kind == RunKind.provisional else ""
+
+
 def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: dt.date, who: str) -> list[ledger.NewEntry]:
     snapshot = json.loads(run.snapshot_json)
     entries = []
@@ -528,10 +655,11 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
             idempotency_key=f"run:{run.id}:charge:{line.tenant_code}", kind=EntryKind.charge,
             fiscal_year=run.fiscal_year, occurred_on=posted_on,
             legs=(ledger.debit(ledger.receivable(line.tenant_code), line.amount), ledger.credit(income, line.amount)),
-            description=f"{fiscal_year_ja(run.fiscal_year)} 負担金 {line.tenant_name}（按分計算 #{run.id}）",
+            description=f"{fiscal_year_ja(run.fiscal_year)} 負担金{_entry_word(run, line.amount)} {line.tenant_name}（按分計算 #{run.id}）",
             tenant_code=line.tenant_code, run_id=run.id, created_by=who,
         ))
-    for grant in snapshot.get("grants", []):
+    settlement = snapshot.get("settlement")
+    for grant in settlement["grant_differences"] if settlement else snapshot.get("grants", []):
         if grant["amount"] == 0:
             continue
         entries.append(ledger.NewEntry(
@@ -545,11 +673,14 @@ def _run_entries(run: AllocationRun, lines: list[AllocationRunLine], posted_on: 
     by_category: dict[str, int] = {}
     for item in snapshot["cost_items"]:
         by_category[item["category"]] = by_category.get(item["category"], 0) + item["amount"]
+    if settlement:  # a 精算 posts only what the actual costs add to (or take from) the 概算's
+        by_category = dict(settlement["cost_differences"])
     cost_legs = [ledger.debit(ledger.cost_account(category), amount) for category, amount in sorted(by_category.items()) if amount]
-    if cost_legs:
+    payable = sum(by_category.values())
+    if cost_legs and (payable or len(cost_legs) > 1):
         entries.append(ledger.NewEntry(
             idempotency_key=f"run:{run.id}:costs", kind=EntryKind.cost, fiscal_year=run.fiscal_year,
-            occurred_on=posted_on, legs=(*cost_legs, ledger.credit(ledger.PAYABLE, sum(by_category.values()))),
+            occurred_on=posted_on, legs=(*cost_legs, *([ledger.credit(ledger.PAYABLE, payable)] if payable else ())),
             description=f"{fiscal_year_ja(run.fiscal_year)} 費用の計上（按分計算 #{run.id}）", run_id=run.id, created_by=who,
         ))
     return entries
@@ -578,13 +709,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
             FOUR_EYES_APPROVE_JA, run_id=run.id, rule="four_eyes",
         )
     _check_costs_unchanged(session, run)
-    other = _posted_run(session, run.fiscal_year)
-    if other is not None:
-        raise BillingConflict(
-            f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
-            f"{fiscal_year_ja(run.fiscal_year)}は按分計算 #{other.id} が計上済みです。#{run.id} を承認する前に #{other.id} を取り消してください。",
-            run_id=run.id, posted_run_id=other.id,
-        )
+    _check_slot_free(session, run)
     posted_on = posted_on or today_jst()
     entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
     _check_only_its_entries(session, run, entry_ids)
@@ -597,6 +722,28 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
                  after={"status": "approved", "posted_on": posted_on.isoformat(), "entries": entry_ids, "total": run.total,
                         "four_eyes": four_eyes, "single_person_approval": not run.four_eyes})
     return run
+
+
+def _check_slot_free(session: Session, run: AllocationRun) -> None:
+    """A year is charged once (確定 or 概算) and settled once (精算, only while its 概算 stands)."""
+    era = fiscal_year_ja(run.fiscal_year)
+    kind = RunKind(run.kind)
+    others = session.scalars(sa.select(AllocationRun).where(
+        AllocationRun.fiscal_year == run.fiscal_year, AllocationRun.status == RunStatus.approved,
+        AllocationRun.id != run.id)).all()
+    other = next((found for found in others if RUN_KIND_SLOT[RunKind(found.kind)] == RUN_KIND_SLOT[kind]), None)
+    if other is not None:
+        raise BillingConflict(
+            f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
+            f"{era}は按分計算 #{other.id}（{RUN_KIND_LABELS_JA[RunKind(other.kind)]}）が計上済みです。"
+            f"#{run.id} を承認する前に #{other.id} を取り消してください。",
+            run_id=run.id, posted_run_id=other.id,
+        )
+    if kind == RunKind.settlement and not any(found.id == run.settles_run_id for found in others):
+        raise BillingConflict(
+            f"run #{run.id} settles run #{run.settles_run_id}, which is no longer posted; compute the settlement again",
+            f"按分計算 #{run.id} が精算する概算 #{run.settles_run_id} は計上されていません。精算をやり直してください。",
+            run_id=run.id, settles_run_id=run.settles_run_id)
 
 
 def _check_never_approved(session: Session, run: AllocationRun) -> None:
@@ -682,6 +829,13 @@ def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
         raise InvalidBillingData("say why the run is reversed", "取消の理由を入力してください。",
                                  problems=[{"field": "reason", "message_en": "required", "message_ja": "必須項目です。"}])
     target = _move(run, "reverse")
+    settling = session.scalars(sa.select(AllocationRun).where(AllocationRun.settles_run_id == run.id,
+                                                              AllocationRun.status == RunStatus.approved)).first()
+    if settling is not None:
+        raise BillingConflict(
+            f"provisional run #{run.id} is settled by run #{settling.id}; reverse the settlement first",
+            f"概算の按分計算 #{run.id} は #{settling.id} で精算済みです。先に精算（#{settling.id}）を取り消してください。",
+            run_id=run.id, settled_by=settling.id)
     reversed_on = reversed_on or today_jst()
     reversal_ids = ledger.reverse_entries(
         session, run_entry_ids(session, run), occurred_on=reversed_on,

@@ -173,6 +173,21 @@ class Letter:
     def amount_due(self) -> int:
         return max(self.statement.balance, 0)
 
+    @property
+    def is_settlement(self) -> bool:
+        """The letter is the year's 精算書 (its number belongs to the 精算 run), not the 納入通知書."""
+        return (self.document is not None and self.statement.settlement_run_id is not None
+                and self.document.run_id == self.statement.settlement_run_id)
+
+    @property
+    def refund(self) -> int:
+        """What the prefecture pays back (還付): what was paid beyond the settled share."""
+        return max(-self.statement.balance, 0)
+
+    @property
+    def title(self) -> str:
+        return f"{self.statement.era} 連携基盤共同利用負担金 {'精算書' if self.is_settlement else '納入通知書'}"
+
 
 def letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Letter:
     """A tenant's letter for the year (``billing.read`` on the tenant), issued or not yet."""
@@ -271,8 +286,22 @@ def _amounts_html(statement: statements.Statement) -> str:
     return "".join(cells)
 
 
+def _due_html(found: Letter) -> str:
+    e = html.escape
+    document = found.document
+    if found.is_settlement and found.amount_due == 0:
+        if found.refund:
+            return (f'<div class="due">還付額　<strong>{e(yen_in_words(found.refund))}</strong>（{found.refund:,}円）'
+                    "<br>納入済みの負担金のうち精算額を超える額を還付します。</div>")
+        return '<div class="due">精算による追加納付・還付はありません。</div>'
+    word = "追加納付額" if found.is_settlement else "納入金額"
+    return (f'<div class="due">{word}　<strong>{e(yen_in_words(found.amount_due))}</strong>（{found.amount_due:,}円）'
+            f"<br>納期限　<strong>{e(date_ja(document.due_on))}</strong></div>")
+
+
 def letter_html(found: Letter) -> str:
-    """One letter as an HTML section (A4, one page for a normal statement); every value escaped."""
+    """One letter as an HTML section (A4, one page for a normal statement); every value escaped.
+    The 精算書 of a settled year says the 概算額, the 精算額 and the difference to pay or be refunded."""
     e = html.escape
     statement, document, settings = found.statement, found.document, found.settings
     issuer = " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
@@ -289,10 +318,9 @@ def letter_html(found: Letter) -> str:
         f'<div class="head">{reissue}{e(document.number)}<br>{e(date_ja(document.issued_on))}</div>'
         f'<div class="to">{e(addressee(statement.tenant_name))}</div>'
         f'<div class="from">{e(issuer)}</div>'
-        f"<h1>{e(statement.era)} 連携基盤共同利用負担金 納入通知書</h1>"
-        f"<p>{e(statement.era)}の連携基盤共同利用負担金を下記のとおり通知しますので、納期限までに納入してください。</p>"
-        f'<div class="due">納入金額　<strong>{e(yen_in_words(found.amount_due))}</strong>（{found.amount_due:,}円）'
-        f"<br>納期限　<strong>{e(date_ja(document.due_on))}</strong></div>"
+        f"<h1>{e(found.title)}</h1>"
+        f"<p>{e(_opening(found))}</p>"
+        f"{_due_html(found)}"
         f"<h2>内訳</h2><table>{_amounts_html(statement)}</table>"
         f"<h2>算定の基礎</h2><table>{_rows_html(facts)}</table>"
         f"{costs}"
@@ -301,6 +329,14 @@ def letter_html(found: Letter) -> str:
         f"<h2>問い合わせ先</h2><p>{e(_contact_text(settings))}</p>"
         f"</section>"
     )
+
+
+def _opening(found: Letter) -> str:
+    era = found.statement.era
+    if found.is_settlement:
+        return (f"{era}の連携基盤共同利用負担金は概算により納入いただいています。交付金の額の確定と事業費の実績により"
+                "下記のとおり精算しましたので通知します。")
+    return f"{era}の連携基盤共同利用負担金を下記のとおり通知しますので、納期限までに納入してください。"
 
 
 def letters_pdf(letters: list[Letter]) -> bytes:
@@ -314,7 +350,7 @@ def letters_pdf(letters: list[Letter]) -> bytes:
 
     if not letters or not all(found.issued for found in letters):
         raise ValueError("only issued letters are rendered")
-    title = html.escape(f"{letters[0].statement.era} 負担金 納入通知書")
+    title = html.escape(letters[0].title)
     document = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
                 f"<style>{_LETTER_STYLE}</style></head><body>{''.join(letter_html(found) for found in letters)}</body></html>")
     return weasyprint.HTML(string=document).write_pdf()

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
-from billing.models import (RUN_ENTRY_KINDS, RUN_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
+from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RunKind, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
                             JournalEntry, Posting, RunStatus)
 from core import authz
 from core.actor import Actor
@@ -231,18 +231,26 @@ def check_years(session: Session, report: Report) -> None:
                        f"{values['costs']:,}円 と一致しません。")
             return
         runs = approved.get(year, [])
-        if len(runs) > 1:
+        slots = Counter(RUN_KIND_SLOT[RunKind(run.kind)] for run in runs)
+        settles = [run for run in runs if RunKind(run.kind) == RunKind.settlement]
+        if any(count > 1 for count in slots.values()) or any(
+                run.settles_run_id not in {other.id for other in runs} for run in settles):
             ids = ", ".join(f"#{run.id}" for run in runs)
-            report.add("years", f"FY{year}: {len(runs)} runs are approved ({ids}); a year has one posted run",
-                       f"{era}: 承認済みの按分計算が {len(runs)} 件あります（{ids}）。年度に計上できるのは一件です。")
+            report.add("years", f"FY{year}: {len(runs)} runs are approved ({ids}); a year has one posted run "
+                                "(or one provisional run and its settlement)",
+                       f"{era}: 承認済みの按分計算が {len(runs)} 件あります（{ids}）。年度に計上できるのは一件"
+                       "（概算の場合はその精算と合わせて二件）です。")
             return
-        run = runs[0] if runs else None
-        foreign = [(key, run_id) for key, run_id in unreversed.get(year, []) if run is None or run_id != run.id]
-        expected = run.total if run is not None else 0
+        ids = {run.id for run in runs}
+        foreign = [(key, run_id) for key, run_id in unreversed.get(year, []) if run_id not in ids]
+        expected = sum(run.total for run in runs)
         if values["charges"] == expected and not foreign:
             continue
-        which_en = f"approved run #{run.id} costs {run.total:,} yen" if run else "no run is approved"
-        which_ja = f"承認済みの按分計算 #{run.id} の費用は {run.total:,}円" if run else "承認済みの按分計算はありません"
+        named = "、".join(f"#{run.id}" for run in runs)
+        which_en = (f"approved run #{runs[0].id} costs {expected:,} yen" if len(runs) == 1
+                    else f"approved runs {named} charge {expected:,} yen" if runs else "no run is approved")
+        which_ja = (f"承認済みの按分計算 {named} の費用は {expected:,}円" if len(runs) == 1
+                    else f"承認済みの按分計算 {named} の負担金は {expected:,}円" if runs else "承認済みの按分計算はありません")
         en = f"FY{year}: posted charges net of reversals are {values['charges']:,} yen, but {which_en}"
         ja = f"{era}: 取消を差し引いた計上済みの負担金は {values['charges']:,}円ですが、{which_ja}"
         if foreign:

@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import pg_guard_installer, utcnow
+from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RunKind  # noqa: F401
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS, _pg_function, _pg_trigger
 
@@ -383,6 +384,8 @@ class AllocationRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year: int = Field(index=True)
     status: RunStatus = Field(default=RunStatus.computed, sa_column=_enum_column(RunStatus, index=True))
+    kind: RunKind = Field(default=RunKind.final, sa_column=_enum_column(RunKind, checked=True, server_default="final"))
+    settles_run_id: int | None = Field(default=None, foreign_key="billing_run.id")
     policy_id: int = Field(foreign_key="billing_policy.id", index=True)
     total: int = Field(sa_column=_yen())
     prefecture_code: str | None = Field(default=None, max_length=6)
@@ -406,9 +409,11 @@ class AllocationRun(SQLModel, table=True):
     four_eyes: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true()))
 
     __table_args__ = (
-        # One posted (approved, not reversed) run per fiscal year: the one statements come from.
-        sa.Index("uq_billing_run_one_approved_per_year", "fiscal_year", unique=True,
+        # One posted (approved, not reversed) run per fiscal year and kind; billing.posted_year_guards
+        # adds that a year's 確定 and 概算 exclude each other in the ledger.
+        sa.Index("uq_billing_run_one_approved_per_year_kind", "fiscal_year", "kind", unique=True,
                  postgresql_where=sa.text("status = 'approved'"), sqlite_where=sa.text("status = 'approved'")),
+        sa.CheckConstraint("(kind = 'settlement') = (settles_run_id IS NOT NULL)", name="settlement_settles_a_run"),
     )
 
     def __str__(self) -> str:
@@ -756,3 +761,22 @@ def _install_closed_year_guards(target, connection, **kw) -> None:
 
 
 event.listen(SQLModel.metadata, "after_create", _install_closed_year_guards)
+
+
+# a posted year's guards read runs, entries, cost items and grants: installed once every table exists
+def _install_posted_year_guards(target, connection, **kw) -> None:
+    from billing.posted_year_guards import posted_year_guards_pg, posted_year_guards_sqlite
+    from core.db import quoted_current_schema
+
+    created = kw.get("tables")
+    if created is not None and "billing_run" not in {table.name for table in created}:
+        return
+    if connection.dialect.name == "sqlite":
+        for statement in posted_year_guards_sqlite().values():
+            connection.exec_driver_sql(statement)
+    elif connection.dialect.name == "postgresql":
+        for statement in posted_year_guards_pg(quoted_current_schema(connection)):
+            connection.exec_driver_sql(statement)
+
+
+event.listen(SQLModel.metadata, "after_create", _install_posted_year_guards)

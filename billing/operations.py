@@ -31,7 +31,7 @@ from billing import allocation, ledger
 from billing.closed_years import refuse_if_closed
 from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
-from billing.models import (CATEGORY_LABELS_JA, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
+from billing.models import (CATEGORY_LABELS_JA, FREEZING_RUN_KINDS, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
                             JournalEntry, RunStatus, TaxTreatment)
 from billing.schemas import CostItemCreate, PaymentCreate
 from core import audit, authz
@@ -105,12 +105,16 @@ def cost_item_summary(item: CostItem) -> dict[str, Any]:
 def _posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
     return session.scalars(
         sa.select(AllocationRun).where(AllocationRun.fiscal_year == fiscal_year,
-                                       AllocationRun.status == RunStatus.approved)
-    ).one_or_none()
+                                       AllocationRun.status == RunStatus.approved,
+                                       AllocationRun.kind.in_(FREEZING_RUN_KINDS))
+        .order_by(AllocationRun.id.desc())
+    ).first()
 
 
 def posted_run(session: Session, fiscal_year: int) -> AllocationRun | None:
-    """The year's approved (posted, not reversed) run, if any: its cost items can no longer change."""
+    """The year's approved (posted, not reversed) run that fixes it (確定 or 精算), if any: its cost
+    items can no longer change (under a 概算 they stay open for the 精算; the database guards the same,
+    :mod:`billing.posted_year_guards`)."""
     return _posted_run(session, fiscal_year)
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
-from billing.models import AllocationRun, AllocationRunLine, EntryKind
+from billing.models import AllocationRun, AllocationRunLine, EntryKind, RunKind
 from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
 from billing.operations import require_all_tenants
 from core import authz
@@ -93,6 +93,14 @@ class Statement:
     issued_on: dt.date
     cost_total: int = 0  # 事業費: the year's cost items
     grants: tuple[tuple[str, str, int], ...] = ()  # 交付金充当額: (name, rate, amount) per grant
+    kind: RunKind = RunKind.final  # of the run that charged the year (確定 or 概算)
+    estimate: int | None = None  # 概算額 once the year is settled (``charged`` is then the actual share)
+    settlement_run_id: int | None = None
+
+    @property
+    def settled(self) -> int | None:
+        """The 精算's difference: + an additional charge (追加納付), − a refund (還付); None before a 精算."""
+        return None if self.estimate is None else self.charged - self.estimate
 
     @property
     def grant_total(self) -> int:
@@ -142,22 +150,30 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
             f"{fiscal_year_ja(fiscal_year)}の団体コード {tenant_code}（{name}）の負担金はまだ計上されていません。",
             code=tenant_code, fiscal_year=fiscal_year,
         )
-    if len(run_ids) != 1:
+    runs = {run.id: run for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.id.in_(run_ids)))}
+    primary = [run for run in runs.values() if RunKind(run.kind) != RunKind.settlement]
+    settling = [run for run in runs.values() if RunKind(run.kind) == RunKind.settlement]
+    if len(settling) == 1 and not primary:  # charged only by the 精算 (no share in the 概算)
+        primary = [session.get(AllocationRun, settling[0].settles_run_id)]
+    if len(primary) != 1 or len(settling) > 1:
         raise AssertionError(f"{tenant_code} FY{fiscal_year}: charges from several standing runs {sorted(run_ids)}")
-    run = session.get(AllocationRun, run_ids.pop())
-    line = session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id,
-                                                              AllocationRunLine.tenant_code == tenant_code)).one()
+    run, settlement = primary[0], (settling[0] if settling else None)
+    line = _line(session, run, tenant_code)
     charged = sum(view.amount for view in standing)
-    if line.amount != charged:
-        raise AssertionError(f"run #{run.id} line {tenant_code} says {line.amount} but the ledger charged {charged}")
-    snapshot = json.loads(run.snapshot_json)
+    estimate = line.amount if line is not None else 0
+    if settlement is not None:  # the year was settled: the breakdown is the actual year's, from the 精算
+        line = _line(session, settlement, tenant_code)
+    if line is None or estimate + (line.amount if settlement is not None else 0) != charged:
+        raise AssertionError(f"run #{run.id} line {tenant_code} says {estimate} but the ledger charged {charged}")
+    snapshot = json.loads((settlement or run).snapshot_json)
     policy = snapshot["policy"]
     history = tuple(LedgerLine(view.occurred_on, view.kind, view.description, view.amount, _reference(view))
                     for view in postings)
     return Statement(
         tenant_code=tenant_code, tenant_name=name, fiscal_year=fiscal_year, run_id=run.id, posted_on=run.posted_on,
         policy_name=policy["name"], policy_version=policy["version"], policy_in_words=policy["in_words"],
-        resolution_ref=resolution_text(session, policy.get("resolution_ref")), year_total=run.total, is_prefecture=line.is_prefecture,
+        resolution_ref=resolution_text(session, policy.get("resolution_ref")), year_total=snapshot.get("total", run.total),
+        is_prefecture=line.is_prefecture,
         months=line.months, population=line.population, population_source=line.population_source,
         usage=json.loads(line.usage_json),
         components=tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
@@ -170,7 +186,15 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
         issued_on=today_jst(),
         cost_total=sum(item["amount"] for item in snapshot["cost_items"]),
         grants=tuple((grant["name"], grant["rate"], grant["amount"]) for grant in snapshot.get("grants", [])),
+        kind=RunKind(run.kind),
+        estimate=estimate if settlement is not None else None,
+        settlement_run_id=settlement.id if settlement is not None else None,
     )
+
+
+def _line(session: Session, run: AllocationRun, tenant_code: str) -> AllocationRunLine | None:
+    return session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id,
+                                                              AllocationRunLine.tenant_code == tenant_code)).one_or_none()
 
 
 # --- the statement's rows, shared by every format -------------------------------------------------
@@ -205,9 +229,19 @@ def funding_rows(statement: Statement) -> list[tuple[str, int]]:
     return rows
 
 
+def settlement_rows(statement: Statement) -> list[tuple[str, int]]:
+    """概算額, 精算額 and the difference (追加納付 or 還付) once the year is settled; none before."""
+    if statement.settled is None:
+        return []
+    word = "追加納付額" if statement.settled > 0 else "還付額" if statement.settled < 0 else "差額"
+    return [("概算額（概算で計上した負担金）", statement.estimate), ("精算額（実績による負担金）", statement.charged),
+            (f"精算による{word}（精算額 − 概算額）", statement.settled)]
+
+
 def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
     rows = funding_rows(statement)
     rows += [(f"{component.label_ja}", component.amount) for component in statement.components]
+    rows += settlement_rows(statement)
     rows.append(("負担金額（合計）", statement.charged))
     for payment in statement.payments:
         reference = f"（{payment.reference}）" if payment.reference else ""
@@ -394,7 +428,9 @@ def build_summary(session: Session, actor: Actor, fiscal_year: int) -> Summary:
             run_ids.add(view.run_id)
         elif view.kind == EntryKind.payment:
             paid[code] -= view.amount
-    run_id = next(iter(run_ids)) if len(run_ids) == 1 else None
+    primary = set(session.scalars(sa.select(AllocationRun.id).where(AllocationRun.id.in_(run_ids),
+                                                                  AllocationRun.kind != RunKind.settlement)))
+    run_id = next(iter(primary)) if len(primary) == 1 else None
     lines = {}
     if run_id is not None:
         lines = {line.tenant_code: line for line in session.scalars(

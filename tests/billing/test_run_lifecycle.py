@@ -108,6 +108,34 @@ def owner_drops_the_run_guard(db):
                 connection.execute(sa.text(statement))
 
 
+@pytest.fixture
+def owner_drops_the_charged_once_rule(db):
+    """The schema owner also drops the ledger's rule that a year is charged once per slot
+    (billing.posted_year_guards); put back afterwards on PostgreSQL."""
+    from billing import posted_year_guards
+
+    bind = owner_bind(db)
+
+    def drop() -> None:
+        db.commit()
+        with bind.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("DROP TRIGGER billing_journal_entry_charged_once ON billing_journal_entry"))
+            else:
+                for name in posted_year_guards.posted_year_guards_sqlite():
+                    if name.startswith("billing_journal_entry_charged_once"):
+                        connection.execute(sa.text(f'DROP TRIGGER "{name}"'))
+        db.expire_all()
+
+    yield drop
+    if bind.dialect.name == "postgresql":
+        from core.db import quoted_current_schema
+
+        with bind.begin() as connection:
+            for statement in posted_year_guards.posted_year_guards_pg(quoted_current_schema(connection)):
+                connection.execute(sa.text(statement))
+
+
 # --- the moves -------------------------------------------------------------------------------------
 
 def attempt(db, statement: str, **params) -> str | None:
@@ -242,10 +270,30 @@ def test_a_second_approval_is_refused_by_the_code_too(db, finance, year, owner_d
 
 # --- with the guard dropped by the owner: renkei check ---------------------------------------------
 
-def test_with_the_guard_dropped_check_names_the_doubled_year(app, db, finance, year, owner_drops_the_run_guard):
+def test_with_the_run_guard_dropped_the_ledger_still_refuses_charging_the_year_twice(
+        db, finance, year, owner_drops_the_run_guard):
+    """The owner sets a posted run back (its guard dropped): the second run's approval passes the
+    code's checks, but the database refuses its charges while the first run's stand unreversed."""
     posted = approved_run(db, finance)
     owed = charged(db)
     owner_drops_the_run_guard()
+    with db.get_bind().begin() as connection:
+        connection.execute(sa.text("UPDATE billing_run SET status = 'computed' WHERE id = :id"), {"id": posted.id})
+    db.expire_all()
+    allocation_runs.discard_run(db, REVIEWER, posted.id)
+    db.commit()
+    with pytest.raises(sa.exc.DatabaseError, match="charged once"):
+        approved_run(db, finance)
+    db.rollback()
+    assert charged(db) == owed
+
+
+def test_with_the_guard_dropped_check_names_the_doubled_year(app, db, finance, year, owner_drops_the_run_guard,
+                                                             owner_drops_the_charged_once_rule):
+    posted = approved_run(db, finance)
+    owed = charged(db)
+    owner_drops_the_run_guard()
+    owner_drops_the_charged_once_rule()
     # the attack's first statement, now let through (the app's own connection: the role may update status)
     with db.get_bind().begin() as connection:
         connection.execute(sa.text("UPDATE billing_run SET status = 'computed' WHERE id = :id"), {"id": posted.id})
@@ -369,7 +417,7 @@ def test_a_second_approved_run_is_named_when_the_owner_drops_the_guards(db, fina
     bind = owner_bind(db)
     try:
         with bind.begin() as connection:
-            connection.execute(sa.text("DROP INDEX uq_billing_run_one_approved_per_year"))
+            connection.execute(sa.text("DROP INDEX uq_billing_run_one_approved_per_year_kind"))
         with db.get_bind().begin() as connection:
             connection.execute(sa.text("UPDATE billing_run SET status = 'approved' WHERE id = :id"), {"id": second.id})
         db.expire_all()
@@ -383,7 +431,7 @@ def test_a_second_approved_run_is_named_when_the_owner_drops_the_guards(db, fina
             with bind.begin() as connection:
                 connection.execute(sa.text("TRUNCATE billing_run, billing_run_line, billing_journal_entry, billing_posting CASCADE"))
                 connection.execute(sa.text(
-                    "CREATE UNIQUE INDEX uq_billing_run_one_approved_per_year ON billing_run (fiscal_year) "
+                    "CREATE UNIQUE INDEX uq_billing_run_one_approved_per_year_kind ON billing_run (fiscal_year, kind) "
                     "WHERE status = 'approved'"))
 
 
