@@ -452,6 +452,7 @@ def create_settlement(session: Session, actor: Actor, fiscal_year: int) -> Alloc
     before = json.loads(provisional.snapshot_json)
     estimated = {line.tenant_code: line for line in run_lines(session, provisional)}
     actual = {line.tenant_code: line for line in _line_rows(result, prefecture, participants, tenants)}
+    actual_amounts = {code: line.amount for code, line in actual.items()}
     lines = []
     for code in sorted(set(estimated) | set(actual)):
         line = actual.get(code)
@@ -469,7 +470,7 @@ def create_settlement(session: Session, actor: Actor, fiscal_year: int) -> Alloc
         "provisional": {"total": provisional.total, "cost_total": before.get("cost_total", provisional.total),
                         "grant_total": before.get("grant_total", 0),
                         "amounts": {code: line.amount for code, line in estimated.items()}},
-        "actual_amounts": {code: line.amount for code, line in actual.items()},
+        "actual_amounts": actual_amounts,
         "grant_differences": [
             {"id": grant_id, "name": grant["name"], "amount": grant["amount"] - grants_before.get(grant_id, 0)}
             for grant_id, grant in sorted(grants_now.items())],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field as Limits, StrictInt, StrictStr, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -176,6 +176,9 @@ class RunCreate(SQLModel):
 
     fiscal_year: FiscalYear
     policy_id: RowId | None = Field(default=None, description="Policy version to use; default: the adopted one")
+    kind: Literal["final", "provisional"] = Field(
+        default="final", description="final (確定): the year charged once; provisional (概算): charged now, settled "
+                                     "(精算) after the grants are fixed")
 
 
 class RunReview(SQLModel):

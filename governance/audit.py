@@ -121,6 +121,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "billing.policy.adopt": ("負担割合方式の採用", "Allocation policy adopted"),
     "billing.run.create": ("按分計算の実行", "Allocation run computed"),
     "billing.run.review": ("按分計算の確認", "Allocation run reviewed"),
+    "billing.run.settle": ("精算の按分計算の実行", "Settlement run computed"),
     "billing.run.approve": ("按分計算の承認（会計帳簿へ計上）", "Allocation run approved (posted)"),
     "billing.letters.issue": ("納入通知書の発行（文書番号の付与）", "Letters issued (numbered)"),
     "billing.letter.reissue": ("納入通知書の再発行", "Letter reissued"),

@@ -23,7 +23,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from billing import (allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements,
                      year_close)
-from billing.models import EntryKind
+from billing.models import EntryKind, RunKind
 from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
                              RunReverse, RunReview)
 from core.validation import ID_RANGE, TenantCode
@@ -267,6 +267,9 @@ class RunOut(BaseModel):
     fiscal_year: int
     status: str
     status_ja: str
+    kind: str | None = Field(default=None, description="final (確定), provisional (概算) or settlement (精算)")
+    kind_ja: str | None = None
+    settles_run_id: int | None = Field(default=None, description="The provisional run a settlement settles")
     policy_id: int | None = None
     total: int | None = Field(default=None, description="負担対象額: what the payers share (the costs less the grants)")
     cost_total: int | None = Field(default=None, description="事業費: the year's cost items")
@@ -523,7 +526,14 @@ def get_run(path: RunPath):
 
 @bp.post("/billing/runs", responses={201: RunOut}, summary="Compute a run for a fiscal year (snapshot of its inputs)")
 def create_run(body: RunCreate):
-    return jsonify(_run_out(allocation_runs.create_run(db.session, current_actor(), body.fiscal_year, body.policy_id))), 201
+    return jsonify(_run_out(allocation_runs.create_run(db.session, current_actor(), body.fiscal_year, body.policy_id,
+                                                       kind=RunKind(body.kind)))), 201
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/settlement", responses={201: RunOut},
+         summary="Compute the year's settlement (精算) from its posted provisional run, once the grants are fixed")
+def create_settlement(path: SummaryPath):
+    return jsonify(_run_out(allocation_runs.create_settlement(db.session, current_actor(), path.fiscal_year))), 201
 
 
 @bp.post("/billing/runs/<int:run_id>/review", responses={200: RunOut}, summary="Mark a computed run as reviewed")

@@ -51,8 +51,11 @@ def _fail(error: DomainError) -> None:
 def _show_run(run) -> None:
     from billing import allocation_policies, allocation_runs
 
-    click.echo(f"run #{run.id} FY{run.fiscal_year} {run.status.value if hasattr(run.status, 'value') else run.status} "
-               f"total {run.total:,} yen")
+    from billing.models import RUN_KIND_LABELS_JA, RunKind
+
+    settles = f", settles run #{run.settles_run_id}" if run.settles_run_id else ""
+    click.echo(f"run #{run.id} FY{run.fiscal_year} {RUN_KIND_LABELS_JA[RunKind(run.kind)]} ({RunKind(run.kind).value}{settles}) "
+               f"{run.status.value if hasattr(run.status, 'value') else run.status} total {run.total:,} yen")
     for line in allocation_runs.run_lines(db.session, run):
         components = ", ".join(f"{allocation_policies.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())
         click.echo(f"  {line.tenant_code}  {line.tenant_name}\t{line.amount:>14,}  ({components})")
@@ -103,14 +106,34 @@ def adopt_command(policy_id: int, resolution_id: int | None, actor) -> None:
 @group.command("run")
 @click.argument("fiscal_year", type=int)
 @click.option("--policy", "policy_id", type=int, help="Policy version id (default: the adopted one).")
+@click.option("--kind", type=click.Choice(["final", "provisional"]), default="final", show_default=True,
+              help="final (確定): the year charged once; provisional (概算): settled after the grants are fixed.")
 @with_appcontext
 @acting(authz.FINANCE)
-def run_command(fiscal_year: int, policy_id: int | None, actor) -> None:
+def run_command(fiscal_year: int, policy_id: int | None, kind: str, actor) -> None:
     """Compute an allocation run for FISCAL_YEAR from the registry and the year's cost items."""
+    from billing import allocation_runs
+    from billing.models import RunKind
+
+    try:
+        run = allocation_runs.create_run(db.session, actor, fiscal_year, policy_id, kind=RunKind(kind))
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    _show_run(run)
+
+
+@group.command("settle")
+@click.argument("fiscal_year", type=int)
+@with_appcontext
+@acting(authz.FINANCE)
+def settle_command(fiscal_year: int, actor) -> None:
+    """Compute FISCAL_YEAR's settlement (精算) from its posted provisional run, once its grants are fixed;
+    review and approve it like any run to post each payer's difference."""
     from billing import allocation_runs
 
     try:
-        run = allocation_runs.create_run(db.session, actor, fiscal_year, policy_id)
+        run = allocation_runs.create_settlement(db.session, actor, fiscal_year)
         db.session.commit()
     except DomainError as error:
         _fail(error)

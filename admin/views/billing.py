@@ -44,7 +44,8 @@ from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
-from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_STATUS_LABELS_EN,
+from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA,
+                            RunKind, RUN_STATUS_LABELS_EN,
                             RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
                             RunStatus)
 from core import authz
@@ -65,6 +66,7 @@ class ActionForm(Form):
 
 class RunForm(Form):
     fiscal_year = StringField()
+    kind = StringField()
 
 
 # The run actions that cannot be undone, and what the confirmation step says (msgids; frame.po).
@@ -171,7 +173,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
         context = {"year": year, "year_label": format_fiscal_year(year, _locale()), "all_tenants": self._all(),
                    "first_year": FIRST_FISCAL_YEAR, "last_year": LAST_FISCAL_YEAR, "year_choices": _year_choices(year, latest),
                    "can_manage": self._can_manage(), "can_compare": self._all(), "run_form": RunForm(),
-                   "run_status": _run_status,
+                   "run_status": _run_status, "run_kind": _run_kind,
                    "year_label_of": lambda value: format_fiscal_year(value, _locale())}
         if self._all():
             cost_items = operations.list_cost_items(db.session, g.actor, year)
@@ -195,6 +197,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
                 funding=_funding_or_problem(year),
                 close=year_close.close_summary(year_close.year_close(db.session, year), year),
                 locked=operations.posted_run(db.session, year),
+                settle_from=_settlement_due(year),
                 policy=allocation_policies.adopted_policy(db.session),
                 describe=allocation_policies.describe_policy,
                 category_label=lambda item: _category(None, None, item, "category"),
@@ -217,13 +220,26 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
             flash("年度は西暦の数字で入力してください（例: 2025）。" if _ja() else "Enter the fiscal year as a number, e.g. 2025.", "error")
             return redirect(url_for(".index"))
 
+        kind = (form.kind.data or RunKind.final.value).strip()
+        if kind not in (RunKind.final.value, RunKind.provisional.value):
+            abort(400)
+
         def create_run():
-            return allocation_runs.create_run(db.session, g.actor, year)
+            return allocation_runs.create_run(db.session, g.actor, year, kind=RunKind(kind))
 
         return post_action(create_run,
                            saved=lambda run: f"按分計算 #{run.id} を作成しました。" if _ja() else f"Run #{run.id} computed.",
                            done=lambda run: redirect(url_for(".run", run_id=run.id)),
                            failed=lambda: redirect(url_for(".index", fy=year)))
+
+    @expose("/fiscal-years/<int:fiscal_year>/settlement", methods=("POST",))
+    def settle(self, fiscal_year: int):
+        """Compute the year's 精算 from its posted 概算 run (reviewed and approved like any run)."""
+        return post_action(lambda: allocation_runs.create_settlement(db.session, g.actor, fiscal_year),
+                           saved=lambda run: (f"精算の按分計算 #{run.id} を作成しました。確認と承認を経て差額を計上します。" if _ja()
+                                              else f"Settlement run #{run.id} computed; review and approve it to post the differences."),
+                           done=lambda run: redirect(url_for(".run", run_id=run.id)),
+                           failed=lambda: redirect(url_for(".index", fy=fiscal_year)))
 
     @expose("/runs/<int:run_id>/")
     def run(self, run_id: int):
@@ -270,7 +286,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
                            line_components=lambda line: json.loads(line.components_json),
                            basis_label=allocation_policies.basis_label_ja, moves=moves if self._can_manage() else [],
                            move_labels=allocation_runs.RUN_ACTION_LABELS_JA if _ja() else {name: name for name in moves},
-                           form=ActionForm(), run_status=_run_status, kind_label=_kind_label,
+                           form=ActionForm(), run_status=_run_status, run_kind=_run_kind, kind_label=_kind_label,
                            date=lambda value: format_date(value, _locale()), **self._letters(run))
 
     def _letters(self, run) -> dict[str, Any]:
@@ -666,6 +682,19 @@ def _percent_number(value: Fraction) -> str:
 
 def _preview_context() -> dict[str, Any]:
     return {"preview_year_label": lambda year: format_fiscal_year(year, _locale()), "preview_ja": _ja()}
+
+
+def _settlement_due(year: int):
+    """The year's posted 概算 run when it has no posted 精算 yet: the page then offers to settle it."""
+    provisional = allocation_runs.posted_run_of_kind(db.session, year, RunKind.provisional)
+    if provisional is None or allocation_runs.posted_run_of_kind(db.session, year, RunKind.settlement) is not None:
+        return None
+    return provisional
+
+
+def _run_kind(kind) -> str:
+    kind = RunKind(kind)
+    return RUN_KIND_LABELS_JA[kind] if _ja() else RUN_KIND_LABELS_EN[kind]
 
 
 def _run_status(status) -> str:

@@ -12,6 +12,7 @@ grant funds 4,000,000, 8,000,000 yen are shared, and every share grows by 8/7, w
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -204,3 +205,24 @@ def test_a_run_keeps_its_kind_and_year(db, finance, kumamoto, adopted_policy):
             db.execute(sa.text(f"UPDATE billing_run SET {change} WHERE id = :id"), {"id": provisional.id})
             db.commit()
         db.rollback()
+
+
+@pytest.mark.parametrize(("fixed", "running_cost"), [(0, 10_000_000), (3_333_333, 10_000_001), (5_000_000, 7_777_777),
+                                                      (6_000_000, 12_345_679), (4_999_999, 10_000_000)])
+def test_the_differences_add_up_to_the_change_in_what_is_shared(db, finance, kumamoto, adopted_policy, fixed, running_cost):
+    """Whatever the fixed grant and the actual running cost, the 精算's differences add up exactly to the
+    change in the total shared, the year still balances, and every payer's charge is its actual share."""
+    grant, provisional = _provisional_year(db, finance)
+    item = db.scalars(sa.select(CostItem).where(CostItem.name == "クラウド利用料")).one()
+    operations.update_cost_item(db, finance, item.id, cost_data(name="クラウド利用料", amount=running_cost))
+    _fix(db, finance, grant, fixed)
+    settlement = _post(db, allocation_runs.create_settlement(db, finance, 2025))
+    actual = json.loads(settlement.snapshot_json)
+    lines = allocation_runs.run_lines(db, settlement)
+    assert sum(line.amount for line in lines) == actual["total"] - provisional.total == settlement.total
+    assert actual["total"] + actual["grant_total"] == actual["cost_total"] == 2_000_000 + running_cost
+    assert actual["grant_total"] == min(fixed, running_cost // 2)
+    for line in lines:
+        assert _charged(db, line.tenant_code) == actual["settlement"]["actual_amounts"][line.tenant_code]
+    assert ledger.trial_balance(db, fiscal_year=2025).difference == 0
+    assert integrity.check(db, _auditor()).findings == []

@@ -249,6 +249,20 @@ def run(ctx: Ctx, until: str = "computed") -> int:
     return created.id
 
 
+def provisional_run_to_settle(ctx: Ctx) -> None:
+    """FY2026 charged by a posted 概算 run (no grant, so nothing waits for a fixed amount)."""
+    from billing import allocation_runs
+    from billing.models import RunKind
+
+    ctx.tenants("431001")
+    policy(ctx, adopt=True)
+    cost_item(ctx)
+    created = allocation_runs.create_run(ctx.db, FINANCE_OFFICER, 2026, kind=RunKind.provisional)
+    allocation_runs.review_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
+    allocation_runs.approve_run(ctx.db, FINANCE_OFFICER, created.id, four_eyes=False)
+    ctx.db.commit()
+
+
 def settings_body() -> dict:
     from tenancy.registry.sample import KUMAMOTO_SETTINGS
 
@@ -516,6 +530,10 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/billing/policies/{policy_id}/adopt"): Entry(
         success=lambda c: fin(c, "POST", f"/api/v1/billing/policies/{policy(c)}/adopt", {}),
         refused=lambda c: fin(c, "POST", "/api/v1/billing/policies/4242/adopt", {})),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/settlement"): Entry(
+        success=lambda c: (provisional_run_to_settle(c),
+                           fin(c, "POST", "/api/v1/billing/fiscal-years/2026/settlement"))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2026/settlement")),  # nothing to settle
     ("POST", "/api/v1/billing/runs"): Entry(
         success=lambda c: (c.tenants("431001"), policy(c, adopt=True), cost_item(c),
                            fin(c, "POST", "/api/v1/billing/runs", {"fiscal_year": 2026}))[3],

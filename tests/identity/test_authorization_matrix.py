@@ -151,6 +151,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close"): Rule(FINANCE),
     ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/approve"): Rule(FINANCE),
     ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/close/withdraw"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/settlement"): Rule(FINANCE),
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/accounts"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
