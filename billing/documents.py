@@ -103,18 +103,17 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     lines = session.scalars(sa.select(AllocationRunLine).where(
         AllocationRunLine.run_id == run.id, AllocationRunLine.is_prefecture.is_(False)).order_by(AllocationRunLine.tenant_code))
     number_year = fiscal_year_of(issued_on)
-    sequence = session.scalar(sa.select(sa.func.max(StatementDocument.sequence))
-                              .where(StatementDocument.number_year == number_year)) or 0
     issued = []
     for line in lines:
         if line.tenant_code in numbered:
             continue
-        sequence += 1
+        sequence = next_sequence(session, number_year)
         document = StatementDocument(run_id=run.id, tenant_code=line.tenant_code, fiscal_year=run.fiscal_year,
                                      number_year=number_year, sequence=sequence,
                                      number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on,
                                      due_on=due_on, issued_by=operations.who(actor))
         session.add(document)
+        session.flush()  # the next number reads this one
         issued.append(document)
     if not issued:
         return []
@@ -123,6 +122,16 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
         "fiscal_year": run.fiscal_year, "issued_on": issued_on.isoformat(), "due_on": due_on.isoformat(),
         "document_numbers": {document.tenant_code: document.number for document in issued}})
     return issued
+
+
+def next_sequence(session: Session, number_year: int) -> int:
+    """The next letter number of ``number_year``: one sequence for every letter the office sends
+    (納入通知書, 精算書 and 負担金見込額 alike), never given twice."""
+    from billing.models import EstimateLetter
+
+    used = [session.scalar(sa.select(sa.func.max(table.sequence)).where(table.number_year == number_year)) or 0
+            for table in (StatementDocument, EstimateLetter)]
+    return max(used) + 1
 
 
 def _standing_document(session: Session, statement: statements.Statement) -> StatementDocument | None:
@@ -223,7 +232,7 @@ def _bank_text(settings: PrefectureSettings) -> str:
             f"{settings.account_number}（口座名義 {settings.account_holder}）")
 
 
-def _contact_text(settings: PrefectureSettings) -> str:
+def contact_text(settings: PrefectureSettings) -> str:
     parts = [settings.office, settings.office_address, f"電話 {settings.office_phone}"]
     if settings.office_email:
         parts.append(f"メール {settings.office_email}")
@@ -243,13 +252,13 @@ def letter_rows(found: Letter) -> list[tuple[str, str]]:
         issuer = " ".join(part for part in (found.settings.issuer_title, found.settings.issuer_name) if part)
         rows.append(("発行者", issuer))
         rows.append(("振込先（指定金融機関）", _bank_text(found.settings)))
-        rows.append(("問い合わせ先", _contact_text(found.settings)))
+        rows.append(("問い合わせ先", contact_text(found.settings)))
     rows.append(("納入金額", f"{yen_in_words(found.amount_due)}（{found.amount_due:,}円）"))
     rows.append(("備考", TAX_NOTE))
     return rows
 
 
-_LETTER_STYLE = """
+LETTER_STYLE = """
 @page { size: A4; margin: 16mm 18mm 14mm 18mm; }
 body { font-family: "IPAGothic", "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 9.5pt; color: #000; }
 .letter { page-break-after: always; }
@@ -326,7 +335,7 @@ def letter_html(found: Letter) -> str:
         f"{costs}"
         f"<h2>納入方法</h2><table>{_rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
         f'<p class="note">{e(TAX_NOTE)}</p>'
-        f"<h2>問い合わせ先</h2><p>{e(_contact_text(settings))}</p>"
+        f"<h2>問い合わせ先</h2><p>{e(contact_text(settings))}</p>"
         f"</section>"
     )
 
@@ -352,5 +361,5 @@ def letters_pdf(letters: list[Letter]) -> bytes:
         raise ValueError("only issued letters are rendered")
     title = html.escape(letters[0].title)
     document = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
-                f"<style>{_LETTER_STYLE}</style></head><body>{''.join(letter_html(found) for found in letters)}</body></html>")
+                f"<style>{LETTER_STYLE}</style></head><body>{''.join(letter_html(found) for found in letters)}</body></html>")
     return weasyprint.HTML(string=document).write_pdf()

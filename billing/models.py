@@ -473,6 +473,41 @@ class StatementDocument(SQLModel, table=True):
     )
 
 
+class EstimateLetter(SQLModel, table=True):
+    """One municipality's 負担金見込額 for a coming fiscal year, as issued for its budget request.
+
+    Issued from the year's budget (adopted, else the newest draft) and its expected grants by the
+    adopted policy (:mod:`billing.estimates`); numbered from the same sequence as the 納入通知書
+    (:func:`billing.documents.next_sequence`). Issuing again makes a new ``version``; earlier ones
+    are kept. ``basis_json`` holds the municipality's inputs (population and its source, months,
+    usage), ``assumptions_json`` the year's (budget, grants, shared total, usage period, schedule).
+    """
+
+    __tablename__ = "billing_estimate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    version: int
+    tenant_code: str = Field(max_length=6, index=True)
+    tenant_name: str = Field(default="", max_length=100)
+    amount: int = Field(sa_column=_yen())
+    components_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    basis_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    assumptions_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    number_year: int
+    sequence: int
+    number: str = Field(max_length=60)
+    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    issued_by: str = Field(default="", max_length=255)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+    __table_args__ = (
+        sa.UniqueConstraint("fiscal_year", "version", "tenant_code", name="uq_billing_estimate_year_version_tenant"),
+        sa.UniqueConstraint("number_year", "sequence", name="uq_billing_estimate_year_sequence"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
 # --- ledger -------------------------------------------------------------------------------------
 
 class AccountType(str, enum.Enum):

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
-from billing.models import AllocationRun, AllocationRunLine, EntryKind, RunKind
+from billing.models import AllocationRun, AllocationRunLine, EntryKind, EstimateLetter, RunKind
 from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
 from billing.operations import require_all_tenants
 from core import authz
@@ -96,6 +96,7 @@ class Statement:
     kind: RunKind = RunKind.final  # of the run that charged the year (確定 or 概算)
     estimate: int | None = None  # 概算額 once the year is settled (``charged`` is then the actual share)
     settlement_run_id: int | None = None
+    forecast: tuple[int, str] | None = None  # the newest 負担金見込額 issued for the year: (amount, its letter's number)
 
     @property
     def settled(self) -> int | None:
@@ -189,7 +190,15 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
         kind=RunKind(run.kind),
         estimate=estimate if settlement is not None else None,
         settlement_run_id=settlement.id if settlement is not None else None,
+        forecast=_forecast(session, tenant_code, fiscal_year),
     )
+
+
+def _forecast(session: Session, tenant_code: str, fiscal_year: int) -> tuple[int, str] | None:
+    found = session.scalars(sa.select(EstimateLetter).where(EstimateLetter.fiscal_year == fiscal_year,
+                                                            EstimateLetter.tenant_code == tenant_code)
+                            .order_by(EstimateLetter.version.desc())).first()
+    return (found.amount, found.number) if found is not None else None
 
 
 def _line(session: Session, run: AllocationRun, tenant_code: str) -> AllocationRunLine | None:
@@ -242,6 +251,8 @@ def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
     rows = funding_rows(statement)
     rows += [(f"{component.label_ja}", component.amount) for component in statement.components]
     rows += settlement_rows(statement)
+    if statement.forecast is not None:  # the estimate the municipality budgeted for, beside what it is charged
+        rows.append((f"負担金見込額（{statement.forecast[1]}で通知）", statement.forecast[0]))
     rows.append(("負担金額（合計）", statement.charged))
     for payment in statement.payments:
         reference = f"（{payment.reference}）" if payment.reference else ""

@@ -121,6 +121,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "billing.policy.adopt": ("負担割合方式の採用", "Allocation policy adopted"),
     "billing.run.create": ("按分計算の実行", "Allocation run computed"),
     "billing.run.review": ("按分計算の確認", "Allocation run reviewed"),
+    "billing.estimate.issue": ("負担金見込額の通知", "Cost-share estimates issued"),
     "billing.run.settle": ("精算の按分計算の実行", "Settlement run computed"),
     "billing.run.approve": ("按分計算の承認（会計帳簿へ計上）", "Allocation run approved (posted)"),
     "billing.letters.issue": ("納入通知書の発行（文書番号の付与）", "Letters issued (numbered)"),
@@ -232,6 +233,9 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
+    "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
+    "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",
     # the prefecture's settings and the letters (billing.documents, tenancy.registry.prefecture)
     "issuer_title": "発行者（職名）", "issuer_name": "発行者の氏名", "office": "担当課", "office_address": "所在地",
     "office_phone": "電話番号", "office_email": "メールアドレス", "bank_name": "指定金融機関", "bank_branch": "支店名",

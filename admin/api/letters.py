@@ -145,3 +145,75 @@ def settings():
 @bp.put("/settings/prefecture", responses={200: SettingsOut}, summary="Set the prefecture's settings (operator)")
 def write_settings(body: PrefectureSettingsIn):
     return jsonify(_settings_out(update_settings(db.session, current_actor(), body)))
+
+
+# --- 負担金見込額: the estimates for the municipalities' budget requests --------------------------------------
+
+class YearPath(BaseModel):
+    fiscal_year: int = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
+
+
+class EstimateIssueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    billing_month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                               description="When the 概算 納入通知書 is expected to go out (YYYY-MM, a month of the year)")
+
+
+class EstimateLineOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    amount: int = Field(description="負担金見込額 (yen)")
+    components: dict[str, int]
+    number: str | None = Field(default=None, description="文書番号 of the issued letter")
+    version: int | None = None
+    issued_on: dt.date | None = None
+
+
+class EstimatesOut(BaseModel):
+    fiscal_year: int
+    version: int | None = Field(default=None, description="The issued version shown (the latest); none issued yet")
+    letters: list[EstimateLineOut]
+    assumptions: dict | None = None
+
+
+def _estimates_out(fiscal_year: int, issued) -> dict:
+    from billing import estimates
+
+    summaries = [estimates.estimate_summary(letter) for letter in issued]
+    return {"fiscal_year": fiscal_year, "version": summaries[0]["version"] if summaries else None,
+            "assumptions": summaries[0]["assumptions"] if summaries else None,
+            "letters": [{key: summary[key] for key in ("tenant_code", "tenant_name", "amount", "components", "number",
+                                                        "version", "issued_on")} for summary in summaries]}
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/estimates", responses={200: media(EstimatesOut, PDF)},
+        summary="The year's issued 負担金見込額 letters (the latest version), as a list or as one PDF")
+def estimates_issued(path: YearPath, query: LettersQuery):
+    from billing import estimates
+
+    issued = estimates.issued_estimates(db.session, current_actor(), path.fiscal_year)
+    if query.format == "pdf":
+        return _pdf(estimates.estimates_pdf(db.session, issued), f"estimates-FY{path.fiscal_year}",
+                    f"負担金見込額通知_{path.fiscal_year}年度")
+    return jsonify(_estimates_out(path.fiscal_year, issued))
+
+
+@bp.get("/billing/fiscal-years/<int:fiscal_year>/estimates/preview", responses={200: EstimatesOut},
+        summary="What the year's 負担金見込額 would be now, from its budget and expected grants (issues nothing)")
+def estimates_preview(path: YearPath):
+    from billing import estimates
+
+    found = estimates.compute_estimate(db.session, current_actor(), path.fiscal_year)
+    return jsonify({"fiscal_year": path.fiscal_year, "version": None, "assumptions": found.assumptions,
+                    "letters": [{"tenant_code": line.tenant_code, "tenant_name": line.tenant_name, "amount": line.amount,
+                                 "components": line.components} for line in found.lines]})
+
+
+@bp.post("/billing/fiscal-years/<int:fiscal_year>/estimates", responses={201: EstimatesOut},
+         summary="Issue the year's 負担金見込額 letters: one numbered letter per municipality (a new version)")
+def estimates_issue(path: YearPath, body: EstimateIssueBody):
+    from billing import estimates
+
+    issued = estimates.issue_estimates(db.session, current_actor(), path.fiscal_year, billing_month=body.billing_month)
+    return jsonify(_estimates_out(path.fiscal_year, issued)), 201

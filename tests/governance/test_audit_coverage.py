@@ -263,6 +263,18 @@ def provisional_run_to_settle(ctx: Ctx) -> None:
     ctx.db.commit()
 
 
+def budget_to_estimate(ctx: Ctx) -> None:
+    """FY2027 with a draft budget, an adopted policy, a municipality and the prefecture's settings."""
+    from billing import budgets
+    from billing.schemas import BudgetCreate
+
+    ctx.tenants("431001")
+    policy(ctx, adopt=True)
+    prefecture_settings(ctx)
+    budgets.draft_budget(ctx.db, FINANCE_OFFICER, BudgetCreate.model_validate({"fiscal_year": 2027, "amounts": {"run": 1_200_000}}))
+    ctx.db.commit()
+
+
 def settings_body() -> dict:
     from tenancy.registry.sample import KUMAMOTO_SETTINGS
 
@@ -534,6 +546,10 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: (provisional_run_to_settle(c),
                            fin(c, "POST", "/api/v1/billing/fiscal-years/2026/settlement"))[1],
         refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2026/settlement")),  # nothing to settle
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/estimates"): Entry(
+        success=lambda c: (budget_to_estimate(c), fin(c, "POST", "/api/v1/billing/fiscal-years/2027/estimates",
+                                                      {"billing_month": "2027-06"}))[1],
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/fiscal-years/2027/estimates", {"billing_month": "2027-06"})),
     ("POST", "/api/v1/billing/runs"): Entry(
         success=lambda c: (c.tenants("431001"), policy(c, adopt=True), cost_item(c),
                            fin(c, "POST", "/api/v1/billing/runs", {"fiscal_year": 2026}))[3],
