@@ -524,3 +524,35 @@ def accounts_command(fiscal_year: int, fmt: str, output: Path | None, actor) -> 
         write_output(year_close.accounts_pdf(accounts, close), output)
     else:
         write_output(json.dumps(accounts.as_json(), ensure_ascii=False, indent=2).encode() + b"\n", output)
+
+
+@group.command("estimates")
+@click.argument("fiscal_year", type=int)
+@click.option("--issue", is_flag=True, help="Issue the letters (a new numbered version; earlier ones are kept).")
+@click.option("--billing-month", help="With --issue: the month the 概算 納入通知書 goes out (YYYY-MM, of FISCAL_YEAR).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the issued letters (the latest version) as one PDF to this file.")
+@with_appcontext
+@acting(authz.FINANCE)
+def estimates_command(fiscal_year: int, issue: bool, billing_month: str | None, output: Path | None, actor) -> None:
+    """FISCAL_YEAR's 負担金見込額 per municipality, from its budget and expected grants (for budget requests)."""
+    from billing import estimates
+
+    try:
+        if issue:
+            estimates.issue_estimates(db.session, actor, fiscal_year, billing_month=billing_month or "")
+            db.session.commit()
+        issued = estimates.issued_estimates(db.session, actor, fiscal_year)
+        if not issued:
+            found = estimates.compute_estimate(db.session, actor, fiscal_year)
+            click.echo(f"FY{fiscal_year} estimate (not issued yet): shared {found.assumptions['shared_total']:,} yen")
+            for line in found.lines:
+                click.echo(f"  {line.tenant_code}  {line.tenant_name}\t{line.amount:>14,}")
+            return
+        click.echo(f"FY{fiscal_year} estimates, version {issued[0].version}, issued {issued[0].issued_on}")
+        for letter in issued:
+            click.echo(f"  {letter.number}\t{letter.tenant_code}  {letter.tenant_name}\t{letter.amount:>14,}")
+        if output is not None:
+            write_output(estimates.estimates_pdf(db.session, issued), output)
+    except DomainError as error:
+        _fail(error)

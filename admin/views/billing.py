@@ -32,6 +32,7 @@ from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
 from admin.views.billing_budgets import BudgetPages
 from admin.views.billing_close import YearClosePages
+from admin.views.billing_estimates import EstimatePages
 from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _propose_form,
@@ -154,7 +155,7 @@ def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, titl
     return Markup("".join(parts))
 
 
-class BillingView(BudgetPages, GrantPages, YearClosePages, SecureView):
+class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, SecureView):
     """The year's page, a run's page and statements (and the budget's and the grants' pages,
     :class:`BudgetPages`, :class:`GrantPages`)."""
 

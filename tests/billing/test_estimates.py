@@ -96,3 +96,40 @@ def test_no_budget_no_estimate_and_the_billing_month_is_of_the_year(db, finance,
     with pytest.raises(InvalidBillingData) as refusal:
         estimates.issue_estimates(db, finance, 2026, billing_month="2025-12")
     assert refusal.value.problems[0]["field"] == "billing_month"
+
+
+def test_the_estimates_page_issues_after_a_confirmation_and_offers_the_letters(client, db, finance, kumamoto,
+                                                                            adopted_policy, settings):
+    from tests.billing.test_finance_views import as_finance, csrf
+
+    _budgeted_fy2026(db, finance)
+    token = as_finance(client, 1)
+    page = client.get("/admin/billing/estimates/?fy=2026").get_data(as_text=True)
+    assert "負担金見込額" in page and "1,555,556円" in page and "見込額を通知する" in page
+    asked = client.post("/admin/billing/estimates/2026/issue", data={"csrf_token": token, "billing_month": "2026-06"})
+    assert asked.status_code == 200 and "二度と使われません" in asked.get_data(as_text=True)
+    assert db.scalar(sa.text("SELECT count(*) FROM billing_estimate")) == 0  # nothing before confirming
+    done = client.post("/admin/billing/estimates/2026/issue", data={
+        "csrf_token": csrf(asked.get_data(as_text=True)), "billing_month": "2026-06", "confirmed": "1"})
+    assert done.status_code == 302
+    page = client.get("/admin/billing/estimates/?fy=2026").get_data(as_text=True)
+    assert "デ戦第1号" in page and "第1版" in page
+    pdf = client.get("/admin/billing/estimates/2026/letters.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # a refused month comes back in words, nothing issued
+    bad = client.post("/admin/billing/estimates/2026/issue", data={
+        "csrf_token": csrf(page), "billing_month": "2025-12", "confirmed": "1"}, follow_redirects=True)
+    assert "令和8年度中の年月" in bad.get_data(as_text=True)
+    assert db.scalar(sa.text("SELECT count(*) FROM billing_estimate")) == 3
+
+
+def test_the_cli_issues_and_writes_the_letters(app, db, finance, kumamoto, adopted_policy, settings, tmp_path):
+    _budgeted_fy2026(db, finance)
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["billing", "estimates", "2026", "--as", "tanaka"])
+    assert shown.exit_code == 0 and "1,555,556" in shown.output and "not issued" in shown.output
+    target = tmp_path / "estimates.pdf"
+    issued = runner.invoke(args=["billing", "estimates", "2026", "--issue", "--billing-month", "2026-06",
+                                 "-o", str(target), "--as", "tanaka"])
+    assert issued.exit_code == 0, issued.output
+    assert "デ戦第1号" in issued.output and target.read_bytes().startswith(b"%PDF")
