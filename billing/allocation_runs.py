@@ -38,6 +38,7 @@ from billing.operations import (_cost_items, _key, _manage, _same_person, _who, 
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
 from billing.closed_years import refuse_if_closed
+from billing.posted_year_guards import is_charged_twice
 from billing.grants import cost_value, grant_summary, grant_value, year_grants
 from billing.schemas import fraction_text
 from core import audit, authz
@@ -712,7 +713,15 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     _check_costs_unchanged(session, run)
     _check_slot_free(session, run)
     posted_on = posted_on or today_jst()
-    entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+    try:
+        entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+    except Exception as error:  # the database's own rule (two approvals at once, or a run set back outside renkei)
+        if not is_charged_twice(error):
+            raise
+        raise BillingConflict(
+            f"FY{run.fiscal_year} already has posted charges of another run of this kind; nothing was posted",
+            f"{fiscal_year_ja(run.fiscal_year)}には同じ種類の別の按分計算の負担金が計上されています。何も計上していません。",
+            run_id=run.id) from None
     _check_only_its_entries(session, run, entry_ids)
     run.status = target
     run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on

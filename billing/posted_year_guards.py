@@ -58,6 +58,11 @@ _TWICE_MESSAGE = ("another run of the same kind has posted charges of this fisca
                   "a year is charged once (確定 or 概算) and settled once (精算)")
 
 
+def is_charged_twice(error: BaseException) -> bool:
+    """Whether a database error is the refusal of :data:`_TWICE_MESSAGE` (either dialect, wrapped or not)."""
+    return _TWICE_MESSAGE[:60] in str(error)
+
+
 def posted_year_guards_sqlite() -> dict[str, str]:
     """Trigger name -> CREATE statement."""
     guards = {}

@@ -131,9 +131,11 @@ def owner_drops_the_charged_once_rule(db):
     if bind.dialect.name == "postgresql":
         from core.db import quoted_current_schema
 
+        db.rollback()  # the test's session lets go of the tables before the trigger is put back
         with bind.begin() as connection:
             for statement in posted_year_guards.posted_year_guards_pg(quoted_current_schema(connection)):
-                connection.execute(sa.text(statement))
+                if "charged_once" in statement:
+                    connection.execute(sa.text(statement))
 
 
 # --- the moves -------------------------------------------------------------------------------------
@@ -282,8 +284,9 @@ def test_with_the_run_guard_dropped_the_ledger_still_refuses_charging_the_year_t
     db.expire_all()
     allocation_runs.discard_run(db, REVIEWER, posted.id)
     db.commit()
-    with pytest.raises(sa.exc.DatabaseError, match="charged once"):
+    with pytest.raises(BillingConflict) as refusal:
         approved_run(db, finance)
+    assert "同じ種類の別の按分計算の負担金が計上されています" in refusal.value.message_ja
     db.rollback()
     assert charged(db) == owed
 
