@@ -8,9 +8,10 @@ In order, each stopping at its first problem (the report names the first problem
    ``consent``: the consent records' and the linkage records' chains verify
    (:mod:`governance.consent.linkage`), each against its newest signed checkpoint and the
    manifest's (:func:`check_consent`);
-2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
-3. ``usage``: every day and month usage aggregate of the periods whose events are still kept
-   equals its events summed again (:mod:`tenancy.usage.integrity`); each difference is named;
+2. ``runs``, ``years``, ``payments``, ``accounts``: :mod:`billing.integrity`;
+3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
+   periods whose events are still kept equals its events summed again
+   (:mod:`tenancy.usage.integrity`); each difference is named;
 4. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
    itself): its records up to the backup's head are counted instead.
@@ -91,18 +92,26 @@ def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, r
             return
 
 
-def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
-    """Usage aggregates against the kept raw events: every difference named (the first
-    :data:`usage_integrity.MAX_LISTED`, then how many more)."""
-    settings = settings or MeteringSettings()  # the shell hands in the app's; else the default retention
-    result = usage_integrity.check_aggregates(session, metering.retention_cutoff(settings=settings))
-    report.checked[f"usage aggregates from {result.since.isoformat()}"] = result.periods
+def _report_usage(report: SystemReport, result: "usage_integrity.AggregateCheck", what: str, more_en: str,
+                  more_ja: str) -> None:
+    report.checked[f"{what} from {result.since.isoformat()}"] = result.periods
     for difference in result.differences:
         report.add("usage", *difference.describe())
     if result.total_differences > len(result.differences):
         more = result.total_differences - len(result.differences)
-        report.add("usage", f"and {more:,} more usage aggregates that differ from their events",
-                   f"ほかに {more:,} 件の利用実績集計がイベントと一致しません。")
+        report.add("usage", f"and {more:,} more {more_en} that differ from their events",
+                   f"ほかに {more:,} 件の{more_ja}がイベントと一致しません。")
+
+
+def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
+    """Usage aggregates and the per-dataset month figures against the kept raw events: every
+    difference named (the first :data:`usage_integrity.MAX_LISTED` of each, then how many more)."""
+    settings = settings or MeteringSettings()  # the shell hands in the app's; else the default retention
+    cutoff = metering.retention_cutoff(settings=settings)
+    _report_usage(report, usage_integrity.check_aggregates(session, cutoff), "usage aggregates",
+                  "usage aggregates", "利用実績集計")
+    _report_usage(report, usage_integrity.check_dataset_months(session, cutoff), "usage by dataset",
+                  "usage figures by dataset", "データセット別利用実績")
 
 
 def check_audit(session: Session, actor: Actor, report: SystemReport, found: "signing.Found | None",
