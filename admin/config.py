@@ -115,6 +115,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_LINKAGE_RETENTION_DAYS": int(env.get("RENKEI_LINKAGE_RETENTION_DAYS", "365")),
         # where those archives go (default <RENKEI_VAR_DIR>/linkage-archive)
         "RENKEI_LINKAGE_ARCHIVE_DIR": env.get("RENKEI_LINKAGE_ARCHIVE_DIR", ""),
+        # where `renkei audit purge` writes its archives (default <RENKEI_VAR_DIR>/audit-archive); `renkei check` looks there
+        "RENKEI_AUDIT_ARCHIVE_DIR": env.get("RENKEI_AUDIT_ARCHIVE_DIR", ""),
         # each check of GET /readyz may take this long (seconds)
         "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),

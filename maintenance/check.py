@@ -7,7 +7,8 @@ In order, each stopping at its first problem (the report names the first problem
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
    ``consent``: the consent records' and the linkage records' chains verify
    (:mod:`governance.consent.linkage`), each against its newest signed checkpoint and the
-   manifest's (:func:`check_consent`);
+   manifest's (:func:`check_consent`); ``archives``: every archive a purge recorded is where it was
+   written (or in its chain's archive folder) with the SHA-256 recorded then (:func:`check_archives`);
 2. ``runs``, ``years``, ``payments``, ``accounts``: :mod:`billing.integrity`;
 3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
    periods whose events are still kept equals its events summed again
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from maintenance import archive
 from billing import integrity as billing_integrity
-from core import authz, chain, checkpoints
+from core import authz, chain, chain_archive, checkpoints
 from core import signing as signing_keys
 from core.actor import Actor
 from governance import integrity as governance_integrity
@@ -176,6 +177,23 @@ def check_consent(session: Session, report: SystemReport, found: "Mapping[str, s
     return statuses
 
 
+def check_archives(session: Session, report: SystemReport, folders: Mapping[str, Path] | None) -> None:
+    """Every archive the purges recorded (:func:`governance.integrity.purge_archives`) is still in the
+    folder its purge recorded, or in its chain's archive folder (``folders``, by chain:
+    :func:`maintenance.signing.archive_dirs`), with the SHA-256 recorded then
+    (:func:`core.chain_archive.confirm_archive`); each one deleted or altered is named."""
+    recorded = governance_integrity.purge_archives(session)
+    report.checked["purge archives"] = len(recorded)
+    for archive in recorded:
+        places = [Path(archive.folder)] if archive.folder else []
+        if folders and archive.chain in folders:
+            places.append(folders[archive.chain])
+        problem = chain_archive.confirm_archive(archive.name, archive.sha256, places)
+        if problem is not None:
+            en, ja = problem
+            report.add("archives", f"{en} ({archive.source})", f"{ja}（{archive.source}）")
+
+
 def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
                               now: dt.datetime | None = None) -> list[tuple[str, int, Path]]:
     """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
@@ -194,16 +212,19 @@ def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
               chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
-              usage_settings: MeteringSettings | None = None) -> SystemReport:
+              usage_settings: MeteringSettings | None = None,
+              archive_dirs: Mapping[str, Path] | None = None) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
     ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
     they could not be read; compared with the manifest's when both are given. ``usage_settings``: the
-    retention that says which usage periods still have all their events (default: the app's)."""
+    retention that says which usage periods still have all their events (default: the app's).
+    ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     check_audit(session, actor, report, checkpoints_found, manifest)
     check_consent(session, report, chain_checkpoints, manifest)
+    check_archives(session, report, archive_dirs)
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

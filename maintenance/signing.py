@@ -9,6 +9,9 @@ Settings (the app's config first, else the environment):
   separated by ``:`` (default: the signing key's folder). During a rotation both keys are there.
 * ``RENKEI_AUDIT_CHECKPOINT_DIR``: the checkpoint folder (default ``<RENKEI_VAR_DIR>/audit-checkpoints``).
 * ``RENKEI_BACKUP_DIR``: the backup store (default ``<RENKEI_VAR_DIR>/backups``).
+* The purges' archives (:func:`archive_dirs`): the audit log's in ``RENKEI_AUDIT_ARCHIVE_DIR``
+  (default ``<RENKEI_VAR_DIR>/audit-archive``), the linkage records' in ``RENKEI_LINKAGE_ARCHIVE_DIR``
+  (default ``<RENKEI_VAR_DIR>/linkage-archive``); ``renkei check`` confirms each one a purge recorded.
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ def trusted_keys(config: Config) -> dict:
 def checkpoint_dir(config: Config) -> Path:
     configured = _setting(config, "RENKEI_AUDIT_CHECKPOINT_DIR")
     return Path(configured) if configured else _var(config) / "audit-checkpoints"
+
+
+def archive_dirs(config: Config) -> dict[str, Path]:
+    """Where each purged chain's archives go by default (chain name: folder): the purge commands'
+    default and where ``renkei check`` looks for an archive besides the folder its purge recorded."""
+    audit = _setting(config, "RENKEI_AUDIT_ARCHIVE_DIR")
+    linkage = _setting(config, "RENKEI_LINKAGE_ARCHIVE_DIR")
+    return {AUDIT_CHAIN: Path(audit) if audit else _var(config) / "audit-archive",
+            "linkage_record": Path(linkage) if linkage else _var(config) / "linkage-archive"}
 
 
 def backup_dir(config: Config) -> Path:

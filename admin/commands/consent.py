@@ -169,8 +169,9 @@ def verify_command(actor) -> None:
 
 
 def archive_dir() -> Path:
-    configured = current_app.config.get("RENKEI_LINKAGE_ARCHIVE_DIR")
-    return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "linkage-archive"
+    from maintenance.signing import archive_dirs
+
+    return archive_dirs(current_app.config)["linkage_record"]
 
 
 def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
