@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from maintenance import archive
@@ -195,33 +196,78 @@ def check_archives(session: Session, report: SystemReport, folders: Mapping[str,
 
 
 def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
-                              now: dt.datetime | None = None) -> list[tuple[str, int, Path]]:
+                              now: dt.datetime | None = None, *, copy: Path | None = None) -> list[tuple[str, int, Path]]:
     """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
-    verified (:func:`check_consent`), into ``folder``: (chain, seq, file) of each written."""
+    verified (:func:`check_consent`), into ``folder`` and ``copy`` (the off-host copy, when
+    configured): (chain, seq, file in ``folder``) of each written."""
     now = now or dt.datetime.now(dt.timezone.utc)
     written = []
     for status in statuses:
         if not status.exists or status.broken is not None:
             continue
         path = checkpoints.write(folder, checkpoints.document(status.name, status.last_seq, status.head_hash, now, signer,
-                                                              anchor=(status.anchor_seq, status.anchor_hash)))
+                                                              anchor=(status.anchor_seq, status.anchor_hash)),
+                                 copy=copy)
         written.append((status.name, status.last_seq, path))
     return written
+
+
+COPY_SETTING = "RENKEI_CHECKPOINT_COPY_DIR"
+
+
+def check_checkpoint_copy(report: SystemReport, copy: Path | None, required: bool) -> None:
+    """Where the checkpoints' off-host copy is; none where one is ``required`` (production) is a problem."""
+    report.checked["checkpoint copy"] = str(copy) if copy is not None else "none"
+    if copy is None and required:
+        report.add("checkpoints", f"{COPY_SETTING} is not set: the signed checkpoints have no copy off the database "
+                                  "host, so records written since the newest checkpoint in the checkpoint folder can be "
+                                  "cut or rewritten unseen by whoever can also rewrite that folder",
+                   f"{COPY_SETTING} が設定されていません。署名付きチェックポイントの写しがデータベースのサーバーの外にないため、"
+                   "チェックポイントのフォルダも書き換えられる者は、最新のチェックポイント以降の記録を気づかれずに削除・改変できます。")
+
+
+def checkpoints_due(session: Session, found: "Mapping[str, signing.Found]", *, minutes: float, records: int,
+                    now: dt.datetime | None = None) -> str | None:
+    """Why the chains' checkpoints are due (None: not due): a chain (``found``: its newest
+    checkpoints, by name) has records appended since its newest checkpoint and either has none yet,
+    or ``records`` or more were appended, or that checkpoint is ``minutes`` old or older. A chain
+    nothing was appended to is never due: an idle system writes no checkpoint (each writes records)."""
+    from core.audit import AuditChainHead
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    heads = {row.name: int(row.last_seq) for row in session.scalars(sa.select(chain.ChainHead))}
+    heads["audit"] = int(session.scalar(sa.select(AuditChainHead.last_seq).where(AuditChainHead.id == 1)) or 0)
+    for name, chain_found in found.items():
+        newest = chain_found.newest
+        appended = heads.get(name, 0) - (newest.seq if newest else 0)
+        if appended <= 0:
+            continue
+        if newest is None:
+            return f"{name}: {appended} record(s) and no checkpoint yet"
+        if appended >= records:
+            return f"{name}: {appended} record(s) since checkpoint {newest.describe()}"
+        if now - newest.at >= dt.timedelta(minutes=minutes):
+            return f"{name}: {appended} record(s) since checkpoint {newest.describe()}, {minutes:g} minutes or more ago"
+    return None
 
 
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
               chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
               usage_settings: MeteringSettings | None = None,
-              archive_dirs: Mapping[str, Path] | None = None) -> SystemReport:
+              archive_dirs: Mapping[str, Path] | None = None, checkpoint_copy: Path | None = None,
+              checkpoint_copy_required: bool = False) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
     ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
     they could not be read; compared with the manifest's when both are given. ``usage_settings``: the
     retention that says which usage periods still have all their events (default: the app's).
-    ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`)."""
+    ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`). ``checkpoint_copy``:
+    the checkpoints' off-host copy (read into ``checkpoints_found`` already), which production
+    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
+    check_checkpoint_copy(report, checkpoint_copy, checkpoint_copy_required)
     check_audit(session, actor, report, checkpoints_found, manifest)
     check_consent(session, report, chain_checkpoints, manifest)
     check_archives(session, report, archive_dirs)

@@ -51,7 +51,9 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
         report = check.run_check(db.session, actor, checkpoints_found=found, chain_checkpoints=chains,
                                  manifest=manifest, realm_counts=counts,
                                  usage_settings=MeteringSettings.from_mapping(current_app.config),
-                                 archive_dirs=signing.archive_dirs(current_app.config))
+                                 archive_dirs=signing.archive_dirs(current_app.config),
+                                 checkpoint_copy=signing.checkpoint_copy_dir(current_app.config),
+                                 checkpoint_copy_required=current_app.config.get("RENKEI_ENV") == "production")
     except DomainError as error:
         db.session.rollback()
         fail(error)

@@ -196,7 +196,8 @@ def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
     db.session.commit()
     if result.purged:
         statuses = check.check_consent(db.session, check.SystemReport(), {})
-        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder)
+        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder,
+                                        copy=signing.checkpoint_copy_dir(current_app.config))
     return result
 
 
