@@ -91,3 +91,35 @@ def test_a_payment_whose_recorder_is_not_its_audit_records_actor_is_named(db, po
 def _seq_of(db, entry_id: int) -> int:
     return db.execute(sa.text("SELECT seq FROM audit_record WHERE action = 'billing.payment.record' AND target_id = :t"),
                       {"t": str(entry_id)}).scalar_one()
+
+
+def test_payments_whose_audit_records_were_purged_are_counted_not_matched(db, finance, tenant_factory, operator,
+                                                                          monkeypatch, tmp_path):
+    """A payment recorded 800 days ago whose audit record `renkei audit purge` archived (400 days kept)
+    is not named: its record is in the archive. Payments recorded since are still matched."""
+    from billing import operations
+    from billing.schemas import PaymentCreate
+    from governance import audit_export
+
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=800)
+    with monkeypatch.context() as then:
+        for clock in ("core.audit.utcnow", "billing.ledger.utcnow"):
+            then.setattr(clock, lambda: long_ago)
+        tenant_factory("431001")
+        tenant_factory("432024")
+        operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000,
+                                                             received_on=dt.date(2025, 9, 1), reference="古い振込"))
+        db.commit()
+    audit.record(db, operator, "tenant.update", "tenant", "431001", tenant_code="431001", after={"x": 1})
+    db.commit()
+    assert audit_export.purge(db, operator, tmp_path, retention_days=400) is not None
+    db.commit()
+    forge_payment(db, amount=5_000)
+    db.commit()
+
+    report = integrity.check(db, AUDITOR)
+
+    assert report.checked["payments older than the kept audit log"] == 1
+    assert report.checked["payments against their audit records"] == 1
+    assert [finding.check for finding in report.findings] == ["payments"]
+    assert "payment:431001:2025:forged" in report.findings[0].message_en
