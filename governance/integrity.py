@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,11 @@ def anchor_moved(checkpoint: Checkpoint | None, anchor_seq: int, anchor_hash: st
     return checkpoints.anchor_moved(checkpoint, anchor_seq, anchor_hash, purge="renkei audit purge")
 
 
-def latest_checkpoint(directory: Path, trusted: Mapping[str, Any]) -> Checkpoint | None:
-    """The newest signed audit checkpoint in ``directory`` (None when it does not exist or holds none)."""
-    return scan(directory, CHAIN, trusted).newest
+def latest_checkpoint(directory: Path | Iterable[Path | None], trusted: Mapping[str, Any]) -> Checkpoint | None:
+    """The newest signed audit checkpoint in ``directory``, or in any of several (the checkpoint
+    folder and its off-host copy); None when none exists or holds one."""
+    folders = [directory] if isinstance(directory, Path) else [folder for folder in directory if folder is not None]
+    return checkpoints.newest(scan(folder, CHAIN, trusted).newest for folder in folders)
 
 
 def check_chain(session: Session, actor: Actor, checkpoints: list[Checkpoint]) -> audit.Verification:
@@ -96,10 +98,11 @@ def check_chain(session: Session, actor: Actor, checkpoints: list[Checkpoint]) -
     return audit.verification(session, actor, [(c.seq, c.hash) for c in checkpoints])
 
 
-def verify_since_latest(session: Session, actor: Actor, directory: Path,
+def verify_since_latest(session: Session, actor: Actor, directory: Path | Iterable[Path | None],
                         trusted: Mapping[str, Any]) -> tuple[audit.Verification, Checkpoint | None]:
-    """Verify the records after the newest signed checkpoint in ``directory`` (the full verification
-    from the anchor when there is none), and the checkpoint used."""
+    """Verify the records after the newest signed checkpoint in ``directory`` (or several folders:
+    :func:`latest_checkpoint`; the full verification from the anchor when there is none), and the
+    checkpoint used."""
     checkpoint = latest_checkpoint(directory, trusted)
     result = audit.verification_since(session, actor, (checkpoint.seq, checkpoint.hash) if checkpoint else None)
     return result, checkpoint if result.from_checkpoint else None
