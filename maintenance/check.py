@@ -215,9 +215,17 @@ def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing
 COPY_SETTING = "RENKEI_CHECKPOINT_COPY_DIR"
 
 
-def check_checkpoint_copy(report: SystemReport, copy: Path | None, required: bool) -> None:
-    """Where the checkpoints' off-host copy is; none where one is ``required`` (production) is a problem."""
+def check_checkpoint_copy(report: SystemReport, copy: Path | None, required: bool, folder: Path | None = None) -> None:
+    """Where the checkpoints' off-host copy is; none where one is ``required`` (production) is a
+    problem, and so is a copy folder that is not there while the checkpoint ``folder`` holds
+    checkpoints (the store not mounted: nothing is being copied)."""
     report.checked["checkpoint copy"] = str(copy) if copy is not None else "none"
+    if copy is not None and not copy.is_dir() and folder is not None and folder.is_dir() \
+            and any(folder.glob("*-checkpoint-*.json")):
+        report.add("checkpoints", f"{COPY_SETTING} is {copy}, which is not there, but the checkpoint folder {folder} "
+                                  "holds checkpoints: nothing is being copied off the host (is the store mounted?)",
+                   f"{COPY_SETTING} の {copy} がありませんが、チェックポイントのフォルダ {folder} にはチェックポイントがあります。"
+                   "写しが書き出されていません（保存先はマウントされていますか）。")
     if copy is None and required:
         report.add("checkpoints", f"{COPY_SETTING} is not set: the signed checkpoints have no copy off the database "
                                   "host, so records written since the newest checkpoint in the checkpoint folder can be "
@@ -267,7 +275,8 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
     requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
-    check_checkpoint_copy(report, checkpoint_copy, checkpoint_copy_required)
+    folder = Path(checkpoints_found.places[0]) if checkpoints_found is not None and checkpoints_found.places else None
+    check_checkpoint_copy(report, checkpoint_copy, checkpoint_copy_required, folder)
     check_audit(session, actor, report, checkpoints_found, manifest)
     check_consent(session, report, chain_checkpoints, manifest)
     check_archives(session, report, archive_dirs)

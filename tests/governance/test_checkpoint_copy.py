@@ -98,3 +98,15 @@ def test_production_check_fails_naming_the_setting_without_a_copy(app, db, folde
     result = app.test_cli_runner().invoke(args=["check", "--as", "unei"])
     assert result.exit_code == 1
     assert "FAILED: checkpoints: RENKEI_CHECKPOINT_COPY_DIR is not set" in result.output
+
+
+def test_a_copy_folder_that_is_not_there_is_named(app, db, operator, folder, copy):
+    """The store not mounted: the copy's folder is missing while the checkpoint folder has checkpoints."""
+    import shutil
+
+    write_log(db, operator, 2)
+    run_due(app)
+    shutil.rmtree(copy)
+    result = cli(app, "check")
+    assert result.exit_code == 1
+    assert f"FAILED: checkpoints: RENKEI_CHECKPOINT_COPY_DIR is {copy}, which is not there" in result.output
