@@ -60,6 +60,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     config_module.check(settings)
     if settings["RENKEI_API_OPEN_FOR_DEVELOPMENT"]:
         config_module.warn_open_api()
+    config_module.warn_no_checkpoint_copy(settings)
     _import_models()
     wiring.wire()
 

@@ -115,6 +115,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_LINKAGE_RETENTION_DAYS": int(env.get("RENKEI_LINKAGE_RETENTION_DAYS", "365")),
         # where those archives go (default <RENKEI_VAR_DIR>/linkage-archive)
         "RENKEI_LINKAGE_ARCHIVE_DIR": env.get("RENKEI_LINKAGE_ARCHIVE_DIR", ""),
+        # where `renkei audit purge` writes its archives (default <RENKEI_VAR_DIR>/audit-archive); `renkei check` looks there
+        "RENKEI_AUDIT_ARCHIVE_DIR": env.get("RENKEI_AUDIT_ARCHIVE_DIR", ""),
+        # a second folder every signed checkpoint is also written to, on storage the database owner cannot
+        # rewrite (another host, WORM / object lock); production warns without it and `renkei check` fails
+        "RENKEI_CHECKPOINT_COPY_DIR": env.get("RENKEI_CHECKPOINT_COPY_DIR", ""),
         # each check of GET /readyz may take this long (seconds)
         "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
@@ -172,6 +177,7 @@ def check(config: Mapping[str, Any]) -> None:
             )
         _check_production_keycloak_admin(config)
         _check_production_proxies(config)
+        _check_checkpoint_copy(config)
 
 
 # Passwords Keycloak's own documentation, its container image and renkei's demo use or suggest: never in production.
@@ -212,6 +218,39 @@ def _check_production_proxies(config: Mapping[str, Any]) -> None:
                 f"the widest, RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V{network.version}): X-Forwarded-For from any address in "
                 "it would be believed, and the API clients' source address allowlists would mean nothing. List the "
                 "load balancers' own addresses (docs/deployment.md).")
+
+
+def _checkpoint_folders(config: Mapping[str, Any]) -> tuple[Path, Path | None]:
+    folder = config.get("RENKEI_AUDIT_CHECKPOINT_DIR") or os.environ.get("RENKEI_AUDIT_CHECKPOINT_DIR") or \
+        Path(config["RENKEI_VAR_DIR"]) / "audit-checkpoints"
+    copy = config.get("RENKEI_CHECKPOINT_COPY_DIR") or os.environ.get("RENKEI_CHECKPOINT_COPY_DIR")
+    return Path(folder).resolve(), Path(copy).resolve() if copy else None
+
+
+def _check_checkpoint_copy(config: Mapping[str, Any]) -> None:
+    """A copy of the checkpoints in the checkpoint folder itself (or inside it, or holding it) is no
+    second place: refused in production."""
+    folder, copy = _checkpoint_folders(config)
+    if copy is not None and (copy == folder or folder in copy.parents or copy in folder.parents):
+        raise ConfigurationError(
+            f"RENKEI_CHECKPOINT_COPY_DIR ({copy}) is the checkpoint folder RENKEI_AUDIT_CHECKPOINT_DIR ({folder}), or "
+            "inside it or around it: the copy must be a second place the database owner cannot rewrite (another "
+            "host's mount, WORM or object-locked storage; docs/operations.md).")
+
+
+CHECKPOINT_COPY_WARNING = (
+    "RENKEI_CHECKPOINT_COPY_DIR is not set: the signed checkpoints of the audit, consent and linkage chains are "
+    "kept in one folder only, and whoever can rewrite it (and the database) can cut or rewrite what was written "
+    "since the newest checkpoint left there unseen. Set it to storage the database owner cannot rewrite "
+    "(docs/operations.md); `renkei check` fails in production until it is set.")
+
+
+def warn_no_checkpoint_copy(config: Mapping[str, Any]) -> None:
+    """Say in the log, at start in production, that the checkpoints have no off-host copy."""
+    import logging
+
+    if config.get("RENKEI_ENV") == "production" and _checkpoint_folders(config)[1] is None:
+        logging.getLogger("renkei").warning(CHECKPOINT_COPY_WARNING)
 
 
 OPEN_API_WARNING = (

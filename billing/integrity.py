@@ -14,6 +14,12 @@ someone with the owner's rights did:
   costs of exactly one approved run, every posted charge and cost not reversed being that run's
   (so a run set back from approved and discarded with its entries left in the ledger, and another
   approved, is named with the year, the runs and the entries).
+* ``payments``: every posted payment entry has the audit record its recording wrote
+  (:data:`billing.operations.PAYMENT_ACTION`, :func:`billing.operations.record_payment`) for the
+  same entry, tenant, amount and fiscal year, and the entry's ``created_by`` is that record's
+  actor: a balanced payment the application role posts by raw SQL (it holds the ledger writer's
+  rights) has none. Payments older than the oldest audit record kept (the log's purged part) are
+  counted, not matched.
 * ``accounts``: every receivable account belongs to the registered tenant its code names, and
   every posting on a receivable account is for that account's tenant (a swapped or renamed
   account breaks this).
@@ -35,6 +41,7 @@ from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA
                             JournalEntry, Posting, RunStatus)
 from core import authz
 from core.actor import Actor
+from core.audit import AuditAnchor, AuditRecord
 from core.calendar import fiscal_year_ja
 from tenancy.registry.models import Tenant
 
@@ -287,12 +294,107 @@ def check_accounts(session: Session, report: Report) -> None:
                    f"仕訳 {key} は団体 {tenant} のものですが、勘定 {code} に計上されています。")
 
 
+MAX_PAYMENTS_LISTED = 20  # payment findings named one by one; the rest are counted
+
+
+def _payment_records(session: Session) -> dict[str, list[AuditRecord]]:
+    """The payments' audit records by the entry id they name (one query)."""
+    from billing.operations import PAYMENT_ACTION
+
+    records: dict[str, list[AuditRecord]] = defaultdict(list)
+    for record in session.scalars(sa.select(AuditRecord).where(AuditRecord.action == PAYMENT_ACTION,
+                                                               AuditRecord.target_type == "journal_entry")):
+        records[record.target_id].append(record)
+    return records
+
+
+def _kept_audit_since(session: Session) -> Any:
+    """When the kept audit log starts (None: nothing was ever purged, every record is kept)."""
+    anchor = session.scalar(sa.select(AuditAnchor.purged_through_seq).where(AuditAnchor.id == 1))
+    if not anchor:
+        return None
+    return session.scalar(sa.select(sa.func.min(AuditRecord.occurred_at)))
+
+
+def _payment_problem(entry: sa.Row, records: list[AuditRecord]) -> tuple[str, str] | None:
+    """Why a payment entry does not match its audit record (English, Japanese), or None."""
+    import json
+
+    from billing.operations import PAYMENT_ACTION, recorded_name
+
+    named = (f"payment entry {entry.idempotency_key} (#{entry.id}, FY{entry.fiscal_year}, tenant {entry.tenant_code}, "
+             f"{int(entry.amount):,} yen)")
+    named_ja = (f"入金の仕訳 {entry.idempotency_key}（#{entry.id}、{fiscal_year_ja(entry.fiscal_year)}、団体 {entry.tenant_code}、"
+                f"{int(entry.amount):,}円）")
+    if not records:
+        return (f"{named} has no {PAYMENT_ACTION} audit record: it was not recorded through renkei",
+                f"{named_ja}に操作ログ（{PAYMENT_ACTION}）がありません。renkei の入金登録を経ていません。")
+    mismatched = []
+    for record in records:
+        try:
+            after = json.loads(record.after or "{}")
+        except ValueError:
+            after = {}
+        after = after if isinstance(after, dict) else {}
+        if (record.tenant_code, after.get("amount"), after.get("fiscal_year")) != \
+                (entry.tenant_code, int(entry.amount), entry.fiscal_year):
+            mismatched.append(f"#{record.seq}: tenant {record.tenant_code}, {after.get('amount')} yen, "
+                              f"FY{after.get('fiscal_year')}")
+            continue
+        recorder = recorded_name(record.actor_name, record.actor_subject)
+        if entry.created_by != recorder:
+            return (f"{named} was posted by {entry.created_by!r} but its audit record #{record.seq} was written by "
+                    f"{recorder!r}",
+                    f"{named_ja}の登録者は「{entry.created_by}」ですが、操作ログ #{record.seq} の実行者は「{recorder}」です。")
+        return None
+    shown = "; ".join(mismatched)
+    return (f"{named} differs from its {PAYMENT_ACTION} audit record ({shown})",
+            f"{named_ja}が操作ログ（{PAYMENT_ACTION}）の内容と一致しません（{shown}）。")
+
+
+def check_payments(session: Session, report: Report) -> None:
+    """Every posted payment entry against its audit record and recorder (two queries; named one by
+    one up to :data:`MAX_PAYMENTS_LISTED`, the rest counted)."""
+    amount = sa.func.sum(sa.case((Posting.amount > 0, Posting.amount), else_=0)).label("amount")
+    entries = session.execute(
+        sa.select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.tenant_code, JournalEntry.fiscal_year,
+                  JournalEntry.created_by, JournalEntry.created_at, amount)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(JournalEntry.kind == EntryKind.payment, JournalEntry.status == EntryStatus.posted)
+        .group_by(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.tenant_code, JournalEntry.fiscal_year,
+                  JournalEntry.created_by, JournalEntry.created_at)
+        .order_by(JournalEntry.id)).all()
+    records = _payment_records(session) if entries else {}
+    kept_since = _kept_audit_since(session) if entries else None
+    checked = older = 0
+    problems: list[tuple[str, str]] = []
+    for entry in entries:
+        if kept_since is not None and entry.created_at < kept_since:
+            older += 1  # its audit record went with the log's purged part (archived)
+            continue
+        checked += 1
+        problem = _payment_problem(entry, records.get(str(entry.id), []))
+        if problem is not None:
+            problems.append(problem)
+    report.checked["payments against their audit records"] = checked
+    if older:
+        report.checked["payments older than the kept audit log"] = older
+    for en, ja in problems[:MAX_PAYMENTS_LISTED]:
+        report.add("payments", en, ja)
+    if len(problems) > MAX_PAYMENTS_LISTED:
+        more = len(problems) - MAX_PAYMENTS_LISTED
+        report.add("payments", f"and {more:,} more payment entries that do not match their audit records",
+                   f"ほかに {more:,} 件の入金の仕訳が操作ログと一致しません。")
+
+
 def check(session: Session, actor: Actor) -> Report:
-    """Runs, years and accounts, in that order; each check stops at its first finding."""
+    """Runs, years, payments and accounts, in that order; each check but payments stops at its first
+    finding (payments names each, up to :data:`MAX_PAYMENTS_LISTED`)."""
     authz.authorize(actor, "system.check")
     report = Report()
     check_runs(session, report)
     check_years(session, report)
+    check_payments(session, report)
     check_accounts(session, report)
     return report
 

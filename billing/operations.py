@@ -58,8 +58,14 @@ def _manage(actor: Actor) -> None:
     authz.authorize(actor, "billing.manage")
 
 
+def recorded_name(name: str, subject: str) -> str:
+    """The name an entry, a run or a document records for a person (``created_by``): their name, else
+    their subject. ``renkei check`` compares a payment's with its audit record's actor by it."""
+    return (name or subject)[:255]
+
+
 def _who(actor: Actor) -> str:
-    return (actor.name or actor.subject)[:255]
+    return recorded_name(actor.name, actor.subject)
 
 
 who = _who  # the name a run or a document records for the person acting
@@ -272,6 +278,9 @@ def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
 
 # --- payments ------------------------------------------------------------------------------------------
 
+PAYMENT_ACTION = "billing.payment.record"  # the audit record of a payment: ``renkei check`` matches each entry with it
+
+
 def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> JournalEntry:
     """Record money received from a tenant: debit the bank, credit the tenant's receivable.
 
@@ -293,7 +302,7 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> Journ
         tenant_code=data.tenant_code, created_by=_who(actor),
     ))
     if existed is None:
-        audit.record(session, actor, "billing.payment.record", "journal_entry", str(entry.id),
+        audit.record(session, actor, PAYMENT_ACTION, "journal_entry", str(entry.id),
                      tenant_code=data.tenant_code,
                      after={"fiscal_year": data.fiscal_year, "amount": data.amount,
                             "received_on": data.received_on.isoformat(), "reference": data.reference})

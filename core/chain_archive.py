@@ -9,6 +9,8 @@
   last archived entry with the file's SHA-256, and only then deletes the entries at or below it
   (the database refuses any other deletion, and any anchor moved back or deleted:
   :func:`core.chain.anchor_guards_sqlite`, :func:`core.chain.anchor_guard_pg`).
+* :func:`confirm_archive` says whether an archive a purge recorded (its name and SHA-256) is still
+  in one of the folders it may be in, unchanged: what ``renkei check`` asks of every purge.
 * :func:`verify_lines` checks an archive (or, where the chain has them, a JSON-lines export: entries
   only) by hashing its entries again; :func:`continues` whether one archive follows another;
   :func:`anchor_findings` the last archive against the database's anchor (end hash, file SHA-256).
@@ -306,3 +308,27 @@ def anchor_findings(session: Session, chain: Chain, last: ArchiveReport, path: P
     if anchor.archive_name == last.name and file_sha256(path) != anchor.archive_sha256:
         findings.append((False, "file checksum differs from the one recorded at purge"))
     return findings
+
+
+# --- the archives the purges recorded ---------------------------------------------------------
+
+def confirm_archive(name: str, sha256: str, folders: Iterable[Path]) -> tuple[str, str] | None:
+    """Whether the archive ``name`` a purge wrote (and recorded with its file's ``sha256``) is in one
+    of ``folders`` (the one the purge recorded first, then where such archives are kept) with that
+    checksum: None when it is, else why not (English, Japanese). A deleted archive is the only copy
+    of the entries purged; an altered one no longer proves them."""
+    searched = [folder for folder in dict.fromkeys(folders)]
+    if not name or Path(name).name != name:
+        return (f"the archive name {name!r} recorded by the purge is not a file name",
+                f"削除時に記録されたアーカイブ名 {name!r} はファイル名ではありません。")
+    for folder in searched:
+        path = folder / name
+        if path.is_file():
+            if file_sha256(path) != sha256:
+                return (f"archive {path} was altered: its SHA-256 differs from the one recorded at purge",
+                        f"アーカイブ {path} が変更されています（SHA-256 が削除時の記録と一致しません）。")
+            return None
+    places = " or ".join(str(folder) for folder in searched) or "no folder"
+    places_ja = "・".join(str(folder) for folder in searched) or "（フォルダなし）"
+    return (f"archive {name} recorded by the purge is missing (looked in {places}): the entries it holds exist nowhere else",
+            f"削除時に記録されたアーカイブ {name} が見つかりません（{places_ja}）。そこに保存した記録は他に残っていません。")

@@ -106,12 +106,20 @@ def file_name(chain: str, seq: int, at: dt.datetime) -> str:
     return f"{chain}-checkpoint-{at.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{seq}.json"
 
 
-def write(directory: Path, data: Mapping[str, Any]) -> Path:
-    """Write a checkpoint document into ``directory`` (0600 file, 0700 folder); its path."""
-    signing.private_dir(directory, tighten=True)
+def write(directory: Path, data: Mapping[str, Any], *, copy: Path | None = None) -> Path:
+    """Write a checkpoint document into ``directory`` (0600 file, 0700 folder), and the same file
+    into ``copy`` when given (the copy held where the database owner cannot rewrite it:
+    ``RENKEI_CHECKPOINT_COPY_DIR``, :func:`maintenance.signing.checkpoint_copy_dir`); the path in
+    ``directory``. A copy that cannot be written raises (:class:`OSError`) after the first is written."""
     at = dt.datetime.fromisoformat(data["at"])
-    path = directory / file_name(data["chain"], data["seq"], at)
-    return signing.write_private(path, (json.dumps(dict(data), ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    text = (json.dumps(dict(data), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    written = []
+    for folder in (directory, copy):
+        if folder is None:
+            continue
+        signing.private_dir(folder, tighten=True)
+        written.append(signing.write_private(folder / file_name(data["chain"], data["seq"], at), text))
+    return written[0]
 
 
 @dataclasses.dataclass

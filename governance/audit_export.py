@@ -416,5 +416,6 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
                           after={"first_seq": result.first_seq, "through_seq": result.through_seq,
                                  "through_hash": result.through_hash, "count": result.count,
                                  "archive": result.archive_path.name, "archive_sha256": result.archive_sha256,
+                                 "archive_dir": str(result.archive_path.parent.resolve()),
                                  "retention_days": retention_days})
     return result

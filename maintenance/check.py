@@ -7,10 +7,12 @@ In order, each stopping at its first problem (the report names the first problem
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
    ``consent``: the consent records' and the linkage records' chains verify
    (:mod:`governance.consent.linkage`), each against its newest signed checkpoint and the
-   manifest's (:func:`check_consent`);
-2. ``runs``, ``years``, ``accounts``: :mod:`billing.integrity`;
-3. ``usage``: every day and month usage aggregate of the periods whose events are still kept
-   equals its events summed again (:mod:`tenancy.usage.integrity`); each difference is named;
+   manifest's (:func:`check_consent`); ``archives``: every archive a purge recorded is where it was
+   written (or in its chain's archive folder) with the SHA-256 recorded then (:func:`check_archives`);
+2. ``runs``, ``years``, ``payments``, ``accounts``: :mod:`billing.integrity`;
+3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
+   periods whose events are still kept equals its events summed again
+   (:mod:`tenancy.usage.integrity`); each difference is named;
 4. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
    itself): its records up to the backup's head are counted instead.
@@ -23,11 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from maintenance import archive
 from billing import integrity as billing_integrity
-from core import authz, chain, checkpoints
+from core import authz, chain, chain_archive, checkpoints
 from core import signing as signing_keys
 from core.actor import Actor
 from governance import integrity as governance_integrity
@@ -91,18 +94,26 @@ def _check_realm(manifest: dict[str, Any], realm_counts: dict[str, int] | str, r
             return
 
 
-def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
-    """Usage aggregates against the kept raw events: every difference named (the first
-    :data:`usage_integrity.MAX_LISTED`, then how many more)."""
-    settings = settings or MeteringSettings()  # the shell hands in the app's; else the default retention
-    result = usage_integrity.check_aggregates(session, metering.retention_cutoff(settings=settings))
-    report.checked[f"usage aggregates from {result.since.isoformat()}"] = result.periods
+def _report_usage(report: SystemReport, result: "usage_integrity.AggregateCheck", what: str, more_en: str,
+                  more_ja: str) -> None:
+    report.checked[f"{what} from {result.since.isoformat()}"] = result.periods
     for difference in result.differences:
         report.add("usage", *difference.describe())
     if result.total_differences > len(result.differences):
         more = result.total_differences - len(result.differences)
-        report.add("usage", f"and {more:,} more usage aggregates that differ from their events",
-                   f"ほかに {more:,} 件の利用実績集計がイベントと一致しません。")
+        report.add("usage", f"and {more:,} more {more_en} that differ from their events",
+                   f"ほかに {more:,} 件の{more_ja}がイベントと一致しません。")
+
+
+def _check_usage(session: Session, report: SystemReport, settings: MeteringSettings | None) -> None:
+    """Usage aggregates and the per-dataset month figures against the kept raw events: every
+    difference named (the first :data:`usage_integrity.MAX_LISTED` of each, then how many more)."""
+    settings = settings or MeteringSettings()  # the shell hands in the app's; else the default retention
+    cutoff = metering.retention_cutoff(settings=settings)
+    _report_usage(report, usage_integrity.check_aggregates(session, cutoff), "usage aggregates",
+                  "usage aggregates", "利用実績集計")
+    _report_usage(report, usage_integrity.check_dataset_months(session, cutoff), "usage by dataset",
+                  "usage figures by dataset", "データセット別利用実績")
 
 
 def check_audit(session: Session, actor: Actor, report: SystemReport, found: "signing.Found | None",
@@ -167,34 +178,108 @@ def check_consent(session: Session, report: SystemReport, found: "Mapping[str, s
     return statuses
 
 
+def check_archives(session: Session, report: SystemReport, folders: Mapping[str, Path] | None) -> None:
+    """Every archive the purges recorded (:func:`governance.integrity.purge_archives`) is still in the
+    folder its purge recorded, or in its chain's archive folder (``folders``, by chain:
+    :func:`maintenance.signing.archive_dirs`), with the SHA-256 recorded then
+    (:func:`core.chain_archive.confirm_archive`); each one deleted or altered is named."""
+    recorded = governance_integrity.purge_archives(session)
+    report.checked["purge archives"] = len(recorded)
+    for archive in recorded:
+        places = [Path(archive.folder)] if archive.folder else []
+        if folders and archive.chain in folders:
+            places.append(folders[archive.chain])
+        problem = chain_archive.confirm_archive(archive.name, archive.sha256, places)
+        if problem is not None:
+            en, ja = problem
+            report.add("archives", f"{en} ({archive.source})", f"{ja}（{archive.source}）")
+
+
 def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
-                              now: dt.datetime | None = None) -> list[tuple[str, int, Path]]:
+                              now: dt.datetime | None = None, *, copy: Path | None = None) -> list[tuple[str, int, Path]]:
     """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
-    verified (:func:`check_consent`), into ``folder``: (chain, seq, file) of each written."""
+    verified (:func:`check_consent`), into ``folder`` and ``copy`` (the off-host copy, when
+    configured): (chain, seq, file in ``folder``) of each written."""
     now = now or dt.datetime.now(dt.timezone.utc)
     written = []
     for status in statuses:
         if not status.exists or status.broken is not None:
             continue
         path = checkpoints.write(folder, checkpoints.document(status.name, status.last_seq, status.head_hash, now, signer,
-                                                              anchor=(status.anchor_seq, status.anchor_hash)))
+                                                              anchor=(status.anchor_seq, status.anchor_hash)),
+                                 copy=copy)
         written.append((status.name, status.last_seq, path))
     return written
+
+
+COPY_SETTING = "RENKEI_CHECKPOINT_COPY_DIR"
+
+
+def check_checkpoint_copy(report: SystemReport, copy: Path | None, required: bool, folder: Path | None = None) -> None:
+    """Where the checkpoints' off-host copy is; none where one is ``required`` (production) is a
+    problem, and so is a copy folder that is not there while the checkpoint ``folder`` holds
+    checkpoints (the store not mounted: nothing is being copied)."""
+    report.checked["checkpoint copy"] = str(copy) if copy is not None else "none"
+    if copy is not None and not copy.is_dir() and folder is not None and folder.is_dir() \
+            and any(folder.glob("*-checkpoint-*.json")):
+        report.add("checkpoints", f"{COPY_SETTING} is {copy}, which is not there, but the checkpoint folder {folder} "
+                                  "holds checkpoints: nothing is being copied off the host (is the store mounted?)",
+                   f"{COPY_SETTING} の {copy} がありませんが、チェックポイントのフォルダ {folder} にはチェックポイントがあります。"
+                   "写しが書き出されていません（保存先はマウントされていますか）。")
+    if copy is None and required:
+        report.add("checkpoints", f"{COPY_SETTING} is not set: the signed checkpoints have no copy off the database "
+                                  "host, so records written since the newest checkpoint in the checkpoint folder can be "
+                                  "cut or rewritten unseen by whoever can also rewrite that folder",
+                   f"{COPY_SETTING} が設定されていません。署名付きチェックポイントの写しがデータベースのサーバーの外にないため、"
+                   "チェックポイントのフォルダも書き換えられる者は、最新のチェックポイント以降の記録を気づかれずに削除・改変できます。")
+
+
+def checkpoints_due(session: Session, found: "Mapping[str, signing.Found]", *, minutes: float, records: int,
+                    now: dt.datetime | None = None) -> str | None:
+    """Why the chains' checkpoints are due (None: not due): a chain (``found``: its newest
+    checkpoints, by name) has records appended since its newest checkpoint and either has none yet,
+    or ``records`` or more were appended, or that checkpoint is ``minutes`` old or older. A chain
+    nothing was appended to is never due: an idle system writes no checkpoint (each writes records)."""
+    from core.audit import AuditChainHead
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    heads = {row.name: int(row.last_seq) for row in session.scalars(sa.select(chain.ChainHead))}
+    heads["audit"] = int(session.scalar(sa.select(AuditChainHead.last_seq).where(AuditChainHead.id == 1)) or 0)
+    for name, chain_found in found.items():
+        newest = chain_found.newest
+        appended = heads.get(name, 0) - (newest.seq if newest else 0)
+        if appended <= 0:
+            continue
+        if newest is None:
+            return f"{name}: {appended} record(s) and no checkpoint yet"
+        if appended >= records:
+            return f"{name}: {appended} record(s) since checkpoint {newest.describe()}"
+        if now - newest.at >= dt.timedelta(minutes=minutes):
+            return f"{name}: {appended} record(s) since checkpoint {newest.describe()}, {minutes:g} minutes or more ago"
+    return None
 
 
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
               chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
-              usage_settings: MeteringSettings | None = None) -> SystemReport:
+              usage_settings: MeteringSettings | None = None,
+              archive_dirs: Mapping[str, Path] | None = None, checkpoint_copy: Path | None = None,
+              checkpoint_copy_required: bool = False) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
     ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
     they could not be read; compared with the manifest's when both are given. ``usage_settings``: the
-    retention that says which usage periods still have all their events (default: the app's)."""
+    retention that says which usage periods still have all their events (default: the app's).
+    ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`). ``checkpoint_copy``:
+    the checkpoints' off-host copy (read into ``checkpoints_found`` already), which production
+    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
+    folder = Path(checkpoints_found.places[0]) if checkpoints_found is not None and checkpoints_found.places else None
+    check_checkpoint_copy(report, checkpoint_copy, checkpoint_copy_required, folder)
     check_audit(session, actor, report, checkpoints_found, manifest)
     check_consent(session, report, chain_checkpoints, manifest)
+    check_archives(session, report, archive_dirs)
     ledger = billing_integrity.check(session, actor)
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)

@@ -8,7 +8,15 @@ Settings (the app's config first, else the environment):
 * ``RENKEI_TRUSTED_KEYS``: public keys trusted when verifying, files or folders of ``*.pub``
   separated by ``:`` (default: the signing key's folder). During a rotation both keys are there.
 * ``RENKEI_AUDIT_CHECKPOINT_DIR``: the checkpoint folder (default ``<RENKEI_VAR_DIR>/audit-checkpoints``).
+* ``RENKEI_CHECKPOINT_COPY_DIR``: a second folder every checkpoint is also written to, on storage the
+  database owner cannot rewrite (another host's mount, a WORM or object-locked store); ``renkei
+  check`` and the jobs read it too, so a chain cut or rewritten after the newest checkpoint left in
+  the first folder is still found from the copy. Unset: no copy (production warns at start and
+  ``renkei check`` fails naming the setting).
 * ``RENKEI_BACKUP_DIR``: the backup store (default ``<RENKEI_VAR_DIR>/backups``).
+* The purges' archives (:func:`archive_dirs`): the audit log's in ``RENKEI_AUDIT_ARCHIVE_DIR``
+  (default ``<RENKEI_VAR_DIR>/audit-archive``), the linkage records' in ``RENKEI_LINKAGE_ARCHIVE_DIR``
+  (default ``<RENKEI_VAR_DIR>/linkage-archive``); ``renkei check`` confirms each one a purge recorded.
 """
 
 from __future__ import annotations
@@ -66,6 +74,27 @@ def checkpoint_dir(config: Config) -> Path:
     return Path(configured) if configured else _var(config) / "audit-checkpoints"
 
 
+def checkpoint_copy_dir(config: Config) -> Path | None:
+    """The checkpoints' second place, off the database host (None: not configured)."""
+    configured = _setting(config, "RENKEI_CHECKPOINT_COPY_DIR")
+    return Path(configured) if configured else None
+
+
+def write_checkpoint(config: Config, data: Mapping[str, Any]) -> Path:
+    """Write a signed checkpoint document into the checkpoint folder and its copy (when configured);
+    the path in the folder (:func:`core.checkpoints.write`)."""
+    return checkpoints.write(checkpoint_dir(config), data, copy=checkpoint_copy_dir(config))
+
+
+def archive_dirs(config: Config) -> dict[str, Path]:
+    """Where each purged chain's archives go by default (chain name: folder): the purge commands'
+    default and where ``renkei check`` looks for an archive besides the folder its purge recorded."""
+    audit = _setting(config, "RENKEI_AUDIT_ARCHIVE_DIR")
+    linkage = _setting(config, "RENKEI_LINKAGE_ARCHIVE_DIR")
+    return {AUDIT_CHAIN: Path(audit) if audit else _var(config) / "audit-archive",
+            "linkage_record": Path(linkage) if linkage else _var(config) / "linkage-archive"}
+
+
 def backup_dir(config: Config) -> Path:
     configured = _setting(config, "RENKEI_BACKUP_DIR")
     return Path(configured) if configured else _var(config) / "backups"
@@ -109,12 +138,21 @@ def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Fo
 
 def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path | None = None,
                      trusted: dict | None = None, with_backups: bool = True) -> Found:
-    """The newest checkpoint of ``chain`` in the checkpoint folder and the newest backup, with the
-    files whose signature failed (forged or damaged) and those without one (ignored)."""
+    """The newest checkpoint of ``chain`` in the checkpoint folder, its copy (``RENKEI_CHECKPOINT_COPY_DIR``)
+    and the newest backup, with the files whose signature failed (forged or damaged) and those
+    without one (ignored)."""
     folder = folder or checkpoint_dir(config)
     trusted = trusted_keys(config) if trusted is None else trusted
     scanned = checkpoints.scan(folder, chain, trusted)
     found = Found(None, list(scanned.forged), list(scanned.unsigned), [str(folder)])
+    copy = checkpoint_copy_dir(config)
+    if copy is not None and copy != folder:
+        copied = checkpoints.scan(copy, chain, trusted)
+        found.forged += [(f"{copy.name}/{name}", refused) for name, refused in copied.forged]
+        found.unsigned += copied.unsigned
+        found.places.append(str(copy))
+        scanned.valid.extend(dataclasses.replace(found_copy, source=f"{found_copy.source} in {copy}")
+                             for found_copy in copied.valid)
     from_backup = None
     if with_backups:
         found.places.append(str(backup_dir(config)))

@@ -142,14 +142,16 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
 @click.option("--retention-days", type=int, default=None, envvar="RENKEI_AUDIT_RETENTION_DAYS",
               help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit_export.RETENTION_DAYS}; at least {audit_export.MIN_RETENTION_DAYS}).")
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the archive file goes (default: <RENKEI_VAR_DIR>/audit-archive).")
+              help="Where the archive file goes (default: RENKEI_AUDIT_ARCHIVE_DIR or <RENKEI_VAR_DIR>/audit-archive).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
 @acting(authz.OPERATOR)
 def purge_command(retention_days: int | None, archive_dir: Path | None, yes: bool, actor) -> None:
     """Archive the records older than the retention period to a file, then remove them from the database."""
     days = retention_days or audit_export.RETENTION_DAYS
-    target = archive_dir or Path(current_app.config["RENKEI_VAR_DIR"]) / "audit-archive"
+    from maintenance.signing import archive_dirs
+
+    target = archive_dir or archive_dirs(current_app.config)["audit"]
     if not yes:
         click.confirm(f"Archive to {target} and remove audit records older than {days} days?", abort=True)
     from maintenance import signing

@@ -200,7 +200,7 @@ def _checkpoint_after_restore(actor) -> None:
     result = audit_log.verification(db.session, actor)
     db.session.rollback()
     if result.intact:
-        path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
+        path = signing.write_checkpoint(current_app.config, checkpoints.document(
             "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
             anchor=(result.anchor_seq, result.anchor_hash)))
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")
@@ -215,5 +215,6 @@ def _consent_checkpoints_after_restore(signer) -> None:
     report = check.SystemReport()
     statuses = check.check_consent(db.session, report, None)
     db.session.rollback()
-    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir(current_app.config)):
+    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir(current_app.config),
+                                                           copy=signing.checkpoint_copy_dir(current_app.config)):
         click.echo(f"  {name} checkpoint #{seq} written: {path}")

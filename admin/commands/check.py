@@ -50,7 +50,10 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
         chains = {name: signing.find_checkpoints(current_app.config, name, folder=folder, trusted=trusted) for name in CHAINS}
         report = check.run_check(db.session, actor, checkpoints_found=found, chain_checkpoints=chains,
                                  manifest=manifest, realm_counts=counts,
-                                 usage_settings=MeteringSettings.from_mapping(current_app.config))
+                                 usage_settings=MeteringSettings.from_mapping(current_app.config),
+                                 archive_dirs=signing.archive_dirs(current_app.config),
+                                 checkpoint_copy=signing.checkpoint_copy_dir(current_app.config),
+                                 checkpoint_copy_required=current_app.config.get("RENKEI_ENV") == "production")
     except DomainError as error:
         db.session.rollback()
         fail(error)

@@ -169,8 +169,9 @@ def verify_command(actor) -> None:
 
 
 def archive_dir() -> Path:
-    configured = current_app.config.get("RENKEI_LINKAGE_ARCHIVE_DIR")
-    return Path(configured) if configured else Path(current_app.config["RENKEI_VAR_DIR"]) / "linkage-archive"
+    from maintenance.signing import archive_dirs
+
+    return archive_dirs(current_app.config)["linkage_record"]
 
 
 def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
@@ -195,7 +196,8 @@ def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
     db.session.commit()
     if result.purged:
         statuses = check.check_consent(db.session, check.SystemReport(), {})
-        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder)
+        check.write_consent_checkpoints([s for s in statuses if s.name == "linkage_record"], signer, folder,
+                                        copy=signing.checkpoint_copy_dir(current_app.config))
     return result
 
 

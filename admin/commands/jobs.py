@@ -28,6 +28,12 @@ Jobs, in order:
   record included), signed with RENKEI_SIGNING_KEY, to ``RENKEI_AUDIT_CHECKPOINT_DIR`` (default
   ``<RENKEI_VAR_DIR>/audit-checkpoints``; file 0600, folder 0700). No signing key: the job fails
   naming ``renkei signing-key generate``.
+
+Every checkpoint is also written to ``RENKEI_CHECKPOINT_COPY_DIR`` when set (the copy off the
+database host that ``renkei check`` reads too). ``renkei jobs checkpoint``, run every minute by a
+timer, writes the two checkpoint jobs' checkpoints only when due: records were appended since the
+newest checkpoint and it is 5 minutes old or 1,000 records back (``--minutes``, ``--records``),
+whichever comes first (:func:`maintenance.check.checkpoints_due`).
 """
 
 from __future__ import annotations
@@ -253,7 +259,7 @@ def _consent_checkpoints(actor: Actor) -> Outcome:
     if not report.ok:
         return Outcome("failed", f"{report.first.message_ja}。チェックポイントは書き出しません",
                        f"{report.first.message_en}; no checkpoint written")
-    written = check.write_consent_checkpoints(statuses, signer, folder)
+    written = check.write_consent_checkpoints(statuses, signer, folder, copy=signing.checkpoint_copy_dir(current_app.config))
     if not written:
         return Outcome("skipped", "同意記録・連携記録はまだありません（チェックポイントなし）",
                        "no consent or linkage record yet: no checkpoint")
@@ -278,7 +284,7 @@ def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None
     if not result.intact:
         raise ChainBroken(f"the audit chain is broken at {result.broken.describe()}: no checkpoint written",
                           f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
-    path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
+    path = signing.write_checkpoint(current_app.config, checkpoints.document(
         "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
         anchor=(result.anchor_seq, result.anchor_hash)))
     return result.last_seq, result.head_hash, path
@@ -395,6 +401,38 @@ def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:
         return failed
     return Outcome("done", f"操作ログのチェックポイント #{seq} を {path} に書き出しました（署名付き）",
                    f"signed audit checkpoint #{seq} written to {path}", {"seq": seq, "file": str(path)})
+
+
+CHECKPOINT_MINUTES = 5  # the owner's window: what is written after the newest checkpoint is unproven
+CHECKPOINT_RECORDS = 1_000
+
+
+@group.command("checkpoint")
+@click.option("--minutes", type=click.IntRange(1, 24 * 60), default=CHECKPOINT_MINUTES, show_default=True,
+              help="Due when the newest checkpoint is this many minutes old and records were appended since.")
+@click.option("--records", type=click.IntRange(1, 10**9), default=CHECKPOINT_RECORDS, show_default=True,
+              help="Due when a chain has this many records after its newest checkpoint.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def jobs_checkpoint(minutes: int, records: int, actor) -> None:
+    """Write the audit, consent and linkage chains' signed checkpoints (and their copies) when due:
+    records appended since the newest and it is MINUTES old or RECORDS back, whichever first. Run it
+    every minute (docs/operations.md); when not due it writes and records nothing."""
+    from maintenance import check, signing
+    from governance.consent.linkage import CHAINS
+
+    authz.authorize(actor, "system.check")
+    found = {name: signing.find_checkpoints(current_app.config, name, with_backups=False)
+             for name in (signing.AUDIT_CHAIN, *CHAINS)}
+    why = check.checkpoints_due(db.session, found, minutes=minutes, records=records)
+    db.session.rollback()
+    if why is None:
+        click.echo("チェックポイントは不要です（新しい記録がないか、期限前）/ checkpoints not due")
+        return
+    click.echo(f"チェックポイントを書き出します / checkpoints due: {why}")
+    results = run_jobs(actor, ["consent-checkpoints", "audit-checkpoint"])
+    if any(outcome.status == "failed" for _name, outcome in results):
+        raise SystemExit(1)
 
 
 @group.command("run-due")

@@ -115,9 +115,10 @@ class AuditVerifyView(SecureView):
 
     @expose("/")
     def index(self):
-        from maintenance.signing import checkpoint_dir, trusted_keys
+        from maintenance.signing import checkpoint_copy_dir, checkpoint_dir, trusted_keys
 
-        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, checkpoint_dir(current_app.config), trusted_keys(current_app.config))
+        folders = (checkpoint_dir(current_app.config), checkpoint_copy_dir(current_app.config))  # the copy off the host too
+        result, checkpoint = integrity.verify_since_latest(db.session, g.actor, folders, trusted_keys(current_app.config))
         db.session.rollback()
         locale = str(get_locale() or "ja")
         return self.render("renkei/governance_audit_verify.html", result=result, checkpoint=checkpoint,

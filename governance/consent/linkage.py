@@ -86,7 +86,7 @@ def purge_linkages(session: Session, actor: Actor, archive_dir: Path, *, retenti
     audit.record(session, actor, "consent.linkage.purge", "linkage_record", f"{result.first_seq}-{result.through_seq}",
                  after={"count": result.count, "through_seq": result.through_seq, "through_hash": result.through_hash,
                         "archive_name": result.archive_path.name, "archive_sha256": result.archive_sha256,
-                        "retention_days": retention_days})
+                        "archive_dir": str(result.archive_path.parent.resolve()), "retention_days": retention_days})
     return PurgeResult(result.count, result.through_seq, result.through_hash, result.archive_path)
 
 

@@ -10,6 +10,11 @@ period whose stored ``total``, ``peak`` or ``events`` differs is named. ``last_v
 compared: of two events at the same instant the later *sent* one wins, which the stored events
 do not record.
 
+The per-dataset month figures (``usage_dataset_month``: provider × dataset × metric × Japan-time
+month, which the monthly report's usage by dataset reads) are checked the same way
+(:func:`check_dataset_months`): the application role may INSERT them (ingest upserts them with its
+batch), so a row with no events behind it, or a total its events do not add up to, is named.
+
 Reads only; the policy action is the caller's (``system.check``).
 """
 
@@ -39,6 +44,8 @@ class Difference:
     stored: dict[str, int] | None
     recomputed: dict[str, int] | None
 
+    dataset: str | None = None  # a per-dataset month figure's dataset (None: a tenant's aggregate)
+
     def describe(self) -> tuple[str, str]:
         """(English, Japanese)."""
         def shown(values: dict[str, int] | None, none_en: str, none_ja: str) -> tuple[str, str]:
@@ -50,6 +57,11 @@ class Difference:
         stored_en, stored_ja = shown(self.stored, "no aggregate row", "集計行なし")
         events_en, events_ja = shown(self.recomputed, "no events", "イベントなし")
         unit_en, unit_ja = ("day", "日") if self.granularity == "day" else ("month", "月")
+        if self.dataset is not None:
+            return (f"dataset {self.dataset} of tenant {self.tenant_code}, {self.metric}, month "
+                    f"{self.period_start.isoformat()}: stored {stored_en}; the events add up to {events_en}",
+                    f"団体 {self.tenant_code} のデータセット {self.dataset} の {self.metric}（月 {self.period_start.isoformat()}）: "
+                    f"記録された集計 {stored_ja}、イベントからの再計算 {events_ja}")
         return (f"tenant {self.tenant_code}, {self.metric}, {unit_en} {self.period_start.isoformat()}: "
                 f"stored {stored_en}; the events add up to {events_en}",
                 f"団体 {self.tenant_code} の {self.metric}（{unit_ja} {self.period_start.isoformat()}）: "
@@ -108,4 +120,49 @@ def check_aggregates(session: Session, cutoff: dt.datetime) -> AggregateCheck:
         stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in _COLUMNS}
         recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in _COLUMNS}
         differences.append(Difference(row.tenant_code, row.metric, row.granularity, period, stored, recomputed))
+    return AggregateCheck(since, int(periods), differences, total)
+
+
+_DATASET_COLUMNS = ("total", "events")
+
+
+def _dataset_sql(dialect: str) -> str:
+    """The per-dataset month figures against their events, in one statement: each side's rows with the
+    other's columns NULL, summed per key (a missing side stays NULL), only the keys that differ."""
+    month = JST_MONTH_SQL[dialect]
+    return (
+        "SELECT tenant_code, metric, dataset, period_start, sum(s_total) AS s_total, sum(s_events) AS s_events, "
+        "sum(r_total) AS r_total, sum(r_events) AS r_events FROM ("
+        " SELECT tenant_code, metric, dataset, period_start, total AS s_total, events AS s_events,"
+        " NULL AS r_total, NULL AS r_events FROM usage_dataset_month WHERE period_start >= :since"
+        " UNION ALL"
+        f" SELECT tenant_code, metric, dataset, {month}, NULL, NULL, sum(quantity), count(*) FROM usage_event"
+        " WHERE occurred_at >= :cutoff AND dataset IS NOT NULL GROUP BY 1, 2, 3, 4"
+        ") AS sides GROUP BY tenant_code, metric, dataset, period_start "
+        "HAVING NOT (sum(s_total) IS NOT NULL AND sum(r_total) IS NOT NULL"
+        " AND sum(s_total) = sum(r_total) AND sum(s_events) = sum(r_events)) "
+        "ORDER BY tenant_code, dataset, metric, period_start"
+    )
+
+
+def check_dataset_months(session: Session, cutoff: dt.datetime) -> AggregateCheck:
+    """Every per-dataset month figure from ``cutoff`` (the retention cutoff) on, against the events
+    that named its dataset, summed again (one GROUP BY over the kept events)."""
+    connection = session.connection()
+    since = to_jst(cutoff).date()
+    params = {"cutoff": cutoff, "since": since}
+    periods = connection.execute(sa.text("SELECT count(*) FROM usage_dataset_month WHERE period_start >= :since")
+                                 .bindparams(sa.bindparam("since", type_=sa.Date())), params).scalar_one()
+    differences: list[Difference] = []
+    total = 0
+    query = sa.text(_dataset_sql(connection.dialect.name)).bindparams(
+        sa.bindparam("cutoff", type_=UTCDateTime(timezone=True)), sa.bindparam("since", type_=sa.Date()))
+    for row in connection.execute(query, params):
+        total += 1
+        if len(differences) >= MAX_LISTED:
+            continue
+        period = row.period_start if isinstance(row.period_start, dt.date) else dt.date.fromisoformat(row.period_start)
+        stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in _DATASET_COLUMNS}
+        recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in _DATASET_COLUMNS}
+        differences.append(Difference(row.tenant_code, row.metric, "month", period, stored, recomputed, row.dataset))
     return AggregateCheck(since, int(periods), differences, total)

@@ -120,3 +120,23 @@ def test_production_accepts_its_load_balancers_and_a_narrower_limit_can_be_set(t
     assert _production(tmp_path, RENKEI_TRUSTED_PROXIES="192.0.2.10, 192.0.2.0/28, 2001:db8::/64")
     with pytest.raises(ConfigurationError):
         _production(tmp_path, RENKEI_TRUSTED_PROXIES="192.0.2.0/28", RENKEI_TRUSTED_PROXIES_MIN_PREFIX_V4=30)
+
+
+def test_production_warns_at_start_when_the_checkpoints_have_no_copy_off_the_host(tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv("RENKEI_CHECKPOINT_COPY_DIR", raising=False)
+    with caplog.at_level("WARNING", logger="renkei"):
+        _production(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")
+    assert "RENKEI_CHECKPOINT_COPY_DIR is not set" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="renkei"):
+        _production(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}",
+                    RENKEI_CHECKPOINT_COPY_DIR=str(tmp_path / "elsewhere"))
+    assert "RENKEI_CHECKPOINT_COPY_DIR" not in caplog.text
+
+
+@pytest.mark.parametrize("copy", ["audit-checkpoints", "audit-checkpoints/copy", "."])
+def test_production_refuses_a_checkpoint_copy_that_is_the_checkpoint_folder(tmp_path, copy):
+    from admin.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="RENKEI_CHECKPOINT_COPY_DIR .* is the checkpoint folder"):
+        _production(tmp_path, RENKEI_CHECKPOINT_COPY_DIR=str(tmp_path / copy))

@@ -112,6 +112,19 @@ def test_linkages_past_their_retention_are_archived_then_purged_and_the_chain_st
     assert renkei_check(app).exit_code == 0
 
 
+def test_a_deleted_linkage_archive_is_named_by_renkei_check(app, db, operator, history, tmp_path):
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    result = linkage.purge_linkages(db, operator, tmp_path / "archive", retention_days=365, now=later)
+    db.commit()
+    assert renkei_check(app).exit_code == 0
+    result.archive.unlink()
+
+    checked = renkei_check(app)
+
+    assert checked.exit_code == 1
+    assert f"archives: archive {result.archive.name} recorded by the purge is missing" in checked.output
+
+
 def test_the_linkage_anchor_only_moves_forward_and_is_never_deleted(db, operator, history, tmp_path):
     """The guard of every chain's anchor (core.chain.anchor_guards_sqlite / anchor_guard_pg), also
     against the schema owner while the guards are in place."""

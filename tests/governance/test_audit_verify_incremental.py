@@ -92,3 +92,15 @@ def test_the_full_verification_still_finds_what_the_page_does_not_re_hash(app, d
         full = audit.verification(db, operator)
     assert since.intact and since.from_checkpoint and since.checked == 2 and since.first_seq == 3
     assert not full.intact and full.broken.seq == 1
+
+
+def test_the_page_reads_the_checkpoints_copy_off_the_host_too(app, client, db, tenant_factory, tmp_path, monkeypatch):
+    """A newer checkpoint held only in RENKEI_CHECKPOINT_COPY_DIR (deleted from the folder) still
+    counts: its record no longer carrying its hash breaks the page."""
+    four_records_with_a_checkpoint_at_2(app, db, tenant_factory, tmp_path, monkeypatch)
+    copy = tmp_path / "offhost"
+    monkeypatch.setitem(app.config, "RENKEI_CHECKPOINT_COPY_DIR", str(copy))
+    write_checkpoint(app, copy, 3, "0" * 64, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    sign_in(client, ["auditor"])
+    page = client.get("/admin/audit-verify/").get_data(as_text=True)
+    assert "改ざん・欠落を検出しました" in page and re.search(r'id="broken-seq">#3<', page)
