@@ -124,3 +124,20 @@ def test_datasets_council_and_incidents_of_the_year(db, operator, finance, resol
 def test_the_years_offered_are_those_with_records(db, finance, fy2025):
     years = annual_report.report_years(db, finance)
     assert 2025 in years and years == sorted(years, reverse=True)
+
+
+def test_the_command_line_writes_both_files_and_records_each(app, db, fy2025, tmp_path):
+    runner = app.test_cli_runner()
+    pdf, xlsx = tmp_path / "report.pdf", tmp_path / "report.xlsx"
+    result = runner.invoke(args=["report", "annual", "--year", "2025", "--pdf", str(pdf), "--xlsx", str(xlsx),
+                                 "--as", "tanaka"])
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(b"%PDF") and load_workbook(xlsx)["概要"]["A1"].value.startswith("令和7年度")
+    db.expire_all()
+    hashes = {json.loads(record.after)["format"]: json.loads(record.after)["sha256"] for record in db.scalars(
+        sa.select(AuditRecord).where(AuditRecord.action == "report.annual.generate"))}
+    assert hashes == {"pdf": hashlib.sha256(pdf.read_bytes()).hexdigest(),
+                      "xlsx": hashlib.sha256(xlsx.read_bytes()).hexdigest()}
+    refused = runner.invoke(args=["report", "annual", "--year", "2025", "--pdf", str(pdf), "--as", "sato",
+                                  "--role", "municipal-staff"])
+    assert refused.exit_code != 0 and "年度報告書の作成" in refused.output
