@@ -141,3 +141,22 @@ def test_the_command_line_writes_both_files_and_records_each(app, db, fy2025, tm
     refused = runner.invoke(args=["report", "annual", "--year", "2025", "--pdf", str(pdf), "--as", "sato",
                                   "--role", "municipal-staff"])
     assert refused.exit_code != 0 and "年度報告書の作成" in refused.output
+
+
+def test_the_page_lists_the_years_with_both_downloads(app, db, fy2025):
+    from tests.conftest import sign_in
+
+    client = app.test_client()
+    sign_in(client, ["auditor"])
+    page = client.get("/admin/annual-reports/").get_data(as_text=True)
+    assert "年度報告書" in page and "令和7年度" in page and "/admin/annual-reports/2025.pdf" in page
+    download = client.get("/admin/annual-reports/2025.xlsx")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    summary = statements.build_summary(db, AUDITOR, 2025)
+    burdens = {row[0]: row for row in _sheet_rows(load_workbook(io.BytesIO(download.get_data()))["負担金（団体別）"])}
+    assert burdens["合計"][3] == summary.charged
+    assert client.get("/admin/annual-reports/2025.doc").status_code == 404
+    municipal = app.test_client()
+    sign_in(municipal, ["municipal-admin"], ["431001"])
+    assert municipal.get("/admin/annual-reports/").status_code == 403
+    assert municipal.get("/admin/annual-reports/2025.pdf").status_code == 403
