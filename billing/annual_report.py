@@ -354,7 +354,7 @@ def _burdens_section(report: AnnualReport) -> Section:
 def _council_section(report: AnnualReport) -> Section:
     return Section("協議会の議決", ("議決", "議案", "議決日", "結果", "実施"),
                    tuple((d.label_ja, d.title, date_ja(jst_day(d.decided_at)), "可決" if d.adopted else "否決",
-                          d.enacted_ref) for d in report.decisions))
+                          "実施済み" if d.enacted_ref else "") for d in report.decisions))
 
 
 def _incidents_section(report: AnnualReport) -> Section:
