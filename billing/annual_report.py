@@ -47,6 +47,7 @@ from billing.models import CostItem, JournalEntry
 from core import audit, authz
 from core.actor import Actor
 from core.audit import AuditRecord
+from core.codes import is_prefecture
 from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
     jst_day, today_jst
 from core.errors import Unavailable
@@ -129,11 +130,7 @@ class AnnualReport:
     @property
     def municipal_burden(self) -> int:
         """The municipalities' 負担金 as the statements give them (the prefecture's share left out)."""
-        return sum(row.charged for row in self.burdens.rows if not _is_prefecture_code(row.tenant_code))
-
-
-def _is_prefecture_code(code: str) -> bool:
-    return code[2:5] == "000"
+        return sum(row.charged for row in self.burdens.rows if not is_prefecture(row.tenant_code))
 
 
 def _year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
@@ -379,6 +376,7 @@ def to_xlsx(report: AnnualReport) -> bytes:
     """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     book.remove(book.active)
@@ -397,7 +395,7 @@ def to_xlsx(report: AnnualReport) -> bytes:
                 if index < len(values):
                     sheet.cell(row=sheet.max_row, column=index + 1).number_format = statements.YEN_FORMAT
         for index in range(len(section.headers)):
-            sheet.column_dimensions[chr(ord("A") + index)].width = 40 if index in (1, 2) else 18
+            sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
         sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
         sheet.page_setup.orientation = "portrait"
         sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0

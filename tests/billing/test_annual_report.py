@@ -160,3 +160,47 @@ def test_the_page_lists_the_years_with_both_downloads(app, db, fy2025):
     sign_in(municipal, ["municipal-admin"], ["431001"])
     assert municipal.get("/admin/annual-reports/").status_code == 403
     assert municipal.get("/admin/annual-reports/2025.pdf").status_code == 403
+
+
+def test_members_who_joined_and_left_during_the_year(db, operator, directory, tenant_factory):
+    """An organisation approved (its first admin invited in Keycloak) and one that left after being a
+    member: both in the year's report; an applicant who withdrew was never a member and is not."""
+    import uuid
+
+    from core.calendar import fiscal_year_of, today_jst
+    from core.codes import corporate_check_digit
+    from tenancy.identity.operations import Invitation
+    from tenancy.members import operations as members
+    from tenancy.members.models import MemberStatus, Organisation
+
+    tenant_factory("430005")  # the home prefecture the consortium's screening counts
+
+    def number() -> str:
+        base = f"{uuid.uuid4().int % 10**12:012d}"
+        return f"{corporate_check_digit(base)}{base}"
+
+    def applied(name: str) -> str:
+        made = number()
+        members.apply(db, members.Application(made, name, "company", "熊本県", "代表 太郎", "担当 花子",
+                                              f"{made}@example.jp"), confirm_url=lambda token: f"/join/confirm/{token}")
+        org = db.scalar(sa.select(Organisation).where(Organisation.corporate_number == made))
+        org.status, org.email_token_hash = MemberStatus.applied, None
+        return made
+
+    joined, left, never = applied("年度報告データ株式会社"), applied("退会予定株式会社"), applied("申請取下げ株式会社")
+    for document in ("pledge", "profile"):
+        members.record_document(db, operator, joined, document, today_jst())
+    for item in members.screening_items(db, operator):
+        members.check_item(db, operator, joined, item.id, True)
+    username = f"report-{uuid.uuid4().hex[:8]}"
+    members.approve(db, operator, directory, joined, "審査基準を満たすため",
+                    Invitation(username, f"{username}@example.jp", "花子", "担当", frozenset()))
+    db.scalar(sa.select(Organisation).where(Organisation.corporate_number == left)).status = MemberStatus.approved
+    members.withdraw(db, operator, left, "事業の終了のため")
+    members.withdraw(db, operator, never, "申請を取り下げます")
+    db.commit()
+    report = annual_report.build_annual_report(db, operator, fiscal_year_of(today_jst()))
+    assert [(move.name, move.joined) for move in report.member_moves] == [
+        ("年度報告データ株式会社", True), ("退会予定株式会社", False)]
+    rows = _sheet_rows(load_workbook(io.BytesIO(annual_report.to_xlsx(report)))["会員の入退会"])
+    assert [row[:3] for row in rows] == [["入会", joined, "年度報告データ株式会社"], ["退会", left, "退会予定株式会社"]]
