@@ -25,6 +25,7 @@ from core.errors import NotPermitted
 
 from .test_grants import _approve, _year_with_costs
 from .test_statement_documents import pdf_page_size, pdf_text
+from tests.usage.test_usage_by_dataset import october, register  # noqa: F401  (fixtures: a month of usage by dataset)
 
 AUDITOR = Actor(issuer="urn:test", subject="auditor-1", name="監査委員", roles=frozenset({"auditor"}))
 KUMAMOTO_ADMIN = Actor(issuer="urn:test", subject="kumamoto-admin", name="熊本市 管理者",
@@ -204,3 +205,21 @@ def test_members_who_joined_and_left_during_the_year(db, operator, directory, te
         ("年度報告データ株式会社", True), ("退会予定株式会社", False)]
     rows = _sheet_rows(load_workbook(io.BytesIO(annual_report.to_xlsx(report)))["会員の入退会"])
     assert [row[:3] for row in rows] == [["入会", joined, "年度報告データ株式会社"], ["退会", left, "退会予定株式会社"]]
+
+
+def test_usage_of_the_year_by_tenant_and_by_dataset(db, operator, october):
+    """October's usage (tests/usage/test_usage_by_dataset) and one more month: the year's sums."""
+    from tenancy.usage import metering
+    from tenancy.usage.reports import dataset_usage
+    from tests.usage.test_usage_by_dataset import NOW, OCT_2026, used
+
+    metering.ingest(db, operator, [used("431001", october["aed"], 40, OCT_2026 - dt.timedelta(days=30))], now=NOW)
+    db.commit()
+    report = annual_report.build_annual_report(db, operator, 2026)
+    assert {code: calls for code, _, calls in report.calls_by_tenant} == metering.usage_totals(db, "api_calls", 2026)
+    october_only = {use.name: use.calls for use in dataset_usage(db, operator, dt.date(2026, 10, 1)).top}
+    by_dataset = {name: calls for name, _, _, calls in report.calls_by_dataset}
+    assert by_dataset[october["aed"]] == october_only[october["aed"]] + 40
+    assert by_dataset[october["shelters"]] == october_only[october["shelters"]]
+    rows = _sheet_rows(load_workbook(io.BytesIO(annual_report.to_xlsx(report)))["利用実績（データセット別）"])
+    assert rows[0][0] == october["aed"] and rows[-1] == ["合計", None, None, sum(by_dataset.values())]
