@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "End the command line's sign-in session: Keycloak's session ends and the kept tokens are deleted."),
     "members": ("admin.commands.members:group", 'Consortium members: organisations (by corporate number) and municipalities.'),
     "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
+    "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
     "restore": ("admin.commands.backup:restore_command",
                 "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),
     "routes": ("flask.cli:routes_command", "Show the routes for the app."),

@@ -102,6 +102,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "consent.history": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", OPERATOR: "all", AUDITOR: "all"},
     "consent.linkage.read": {OPERATOR: "all", AUDITOR: "all"},
     "consent.check": {METERING: "all", OPERATOR: "all"},
+    "report.annual": dict(_READ_ALL),
 }
 
 ACTION_LABELS_JA = {
@@ -156,6 +157,7 @@ ACTION_LABELS_JA = {
     "consent.history": "本人の同意・連携履歴の閲覧",
     "consent.linkage.read": "連携記録の検索（全団体）",
     "consent.check": "同意確認（データ連携の可否判定）",
+    "report.annual": "年度報告書の作成",
 }
 
 

@@ -157,6 +157,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "member.reject": ("入会の不承認", "Membership rejected"),
     "member.withdraw": ("会員の退会", "Member withdrawn"),
     "member.export": ("会員一覧の出力", "Members list exported"),
+    "report.annual.generate": ("年度報告書の作成", "Annual report generated"),
     "project.form": ("提案グループの結成", "Project group formed"),
     "project.change": ("提案グループの変更", "Project group changed"),
     "project.dissolve": ("提案グループの解散", "Project group dissolved"),

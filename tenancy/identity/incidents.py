@@ -9,6 +9,7 @@ record with who resolved it, when and how.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -96,6 +97,14 @@ def list_incidents(session: Session, actor: Actor, *, resolved: bool = False, li
         query = query.where(IdentityIncident.resolved_at.is_not(None)).order_by(IdentityIncident.resolved_at.desc())
     else:
         query = query.where(IdentityIncident.resolved_at.is_(None)).order_by(IdentityIncident.id)
+    return [_view(incident, name or "") for incident, name in session.execute(query)]
+
+
+def incidents_between(session: Session, start: dt.datetime, end: dt.datetime) -> list[IncidentView]:
+    """Every incident recorded in [start, end), resolved or not, oldest first, in one query (the annual
+    report's section; a helper: the caller has authorised its act)."""
+    query = (sa.select(IdentityIncident, Tenant.name_ja).outerjoin(Tenant, Tenant.code == IdentityIncident.tenant_code)
+             .where(IdentityIncident.at >= start, IdentityIncident.at < end).order_by(IdentityIncident.at, IdentityIncident.id))
     return [_view(incident, name or "") for incident, name in session.execute(query)]
 
 

@@ -230,15 +230,17 @@ class DatasetUsage:
 
 
 def dataset_usage(session: Session, actor: Actor, month: dt.date, tenant_codes: Sequence[str] | None = None, *,
-                  top: int | None = None) -> DatasetUsage:
+                  top: int | None = None, through: dt.date | None = None) -> DatasetUsage:
     """The month's usage by dataset of the providers the actor may read (``usage.read``, as
     :func:`build_report`: the operator every provider, a municipality its own): the ``top`` datasets
     by calls (every dataset used when None) and the totals by provider, from the month figures
-    (``usage_dataset_month``), in a bounded number of queries."""
+    (``usage_dataset_month``), in a bounded number of queries. With ``through``, the months from
+    ``month`` to ``through`` together (a fiscal year: the annual report)."""
     codes = readable_codes(actor, tenant_codes)
     month = month.replace(day=1)
     table = UsageDatasetMonth.__table__
-    where = [table.c.period_start == month, table.c.metric == DATASET_METRIC]
+    where = [table.c.period_start == month if through is None
+             else table.c.period_start.between(month, through.replace(day=1)), table.c.metric == DATASET_METRIC]
     if codes is not None:
         where.append(table.c.tenant_code.in_(codes))
     calls = sa.func.sum(table.c.total)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -761,6 +762,13 @@ TABLE: dict[tuple[str, str], Entry] = {
             "service_id": consent_service(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1"})),
 }
 
+# reads that hand out an official document: each file handed out is recorded (who, which year, its SHA-256)
+AUDITED_READS = {
+    ("GET", "/api/v1/fiscal-years/{fiscal_year}/annual-report"): Entry(
+        success=lambda c: (c.tenants("431001"), fin(c, "GET", "/api/v1/fiscal-years/2026/annual-report?format=xlsx"))[1],
+        refused=lambda c: Call("GET", "/api/v1/fiscal-years/2026/annual-report", c.admin_of("431001"))),
+}
+
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record
 READS_BY_POST = {("POST", "/api/v1/gateway/check"),
                  # every call writes a hash-chained linkage record instead (governance.consent.check)
@@ -835,4 +843,28 @@ def test_a_refused_call_writes_no_audit_record(app, ctx, key):
     response = send(ctx, call, uuid.uuid4().hex)
     assert response.status_code >= 400, response.get_data(as_text=True)[:500]
     assert response.mimetype == "application/problem+json"
+    assert records_after(ctx.db, before) == []
+
+
+READ_KEYS = sorted(AUDITED_READS)
+
+
+@pytest.mark.parametrize("key", READ_KEYS, ids=[f"{m} {p}" for m, p in READ_KEYS])
+def test_an_audited_read_writes_one_record_and_none_when_refused(app, ctx, key):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    method, path = key
+    assert method.lower() in document["paths"].get(path, {}), f"{key} is not in the API"
+    entry = AUDITED_READS[key]
+    call = entry.success(ctx)
+    before = last_seq(ctx.db)
+    request_id = uuid.uuid4().hex
+    response = send(ctx, call, request_id)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    [record] = records_after(ctx.db, before)
+    assert record.request_id == request_id and record.source_ip and record.actor_role
+    assert json.loads(record.after)["sha256"] == hashlib.sha256(response.get_data()).hexdigest()
+    call = entry.refused(ctx)
+    before = last_seq(ctx.db)
+    refused = send(ctx, call, uuid.uuid4().hex)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
     assert records_after(ctx.db, before) == []

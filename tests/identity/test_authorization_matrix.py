@@ -156,6 +156,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/estimates/preview"): Rule(READ_ALL),
     ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/estimates"): Rule(FINANCE, lambda: {"billing_month": "2026-06"}),
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/accounts"): Rule(EVERYONE_READS),
+    # the annual report (年度報告書): every tenant's figures, for the operator, finance and the auditor
+    ("GET", "/api/v1/fiscal-years/{fiscal_year}/annual-report"): Rule(READ_ALL),
     ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/grants"): Rule(FINANCE, lambda: {

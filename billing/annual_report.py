@@ -1,0 +1,481 @@
+"""The annual report (年度報告書, seed 001's 成果品 (1), A4): a fiscal year in one document, PDF and xlsx.
+
+Everything in it is **read from the records**, each figure from the one function that owns it, never
+typed and never worked out a second time here:
+
+* the municipalities (tenants) that took part, their months (:func:`tenancy.registry.history.participation_months`),
+  who joined and who withdrew during the year (their status history);
+* the consortium's member organisations that joined (入会) or left (退会) during the year: the
+  ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
+* the datasets published by the year's end and their conformance, labelled by
+  :func:`tenancy.datasets.operations.conformance_label`;
+* usage: API calls per tenant (:func:`tenancy.usage.metering.usage_totals`) and per dataset
+  (:func:`tenancy.usage.reports.dataset_usage` over the twelve months);
+* the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
+* the grants with what each funds (:func:`billing.grants.year_funding`);
+* the 負担金 of each municipality, charged, paid and owed (:func:`billing.statements.build_summary`,
+  from the ledger);
+* the council's decisions of the year, read through the composition root's
+  :data:`billing.allocation_policies.COUNCIL_RESOLUTIONS` (billing and governance do not import each other);
+* incidents: the identity incidents recorded in the year (:mod:`tenancy.identity.incidents`); renkei
+  keeps no register of platform failures (障害) yet, and the report says so.
+
+One list of sections (:func:`sections`) feeds both formats, so the PDF and the workbook carry the
+same facts. The PDF is HTML rendered by WeasyPrint on A4 with the Japanese Gothic of Debian's
+fonts-ipafont-gothic, as the 収支決算 and the 納入通知書 are; the workbook is openpyxl, one sheet per
+section, every text cell neutralised (:func:`core.spreadsheet.safe_cell`). Generating a file
+(:func:`generate`) is audited with the year, the format and the SHA-256 of the bytes handed out.
+
+Who may: the operator, the finance officer and the auditor (``report.annual``, every tenant).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import html
+import io
+import json
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from billing import allocation_policies, grants, statements, year_close
+from billing.models import CostItem, JournalEntry
+from core import audit, authz
+from core.actor import Actor
+from core.audit import AuditRecord
+from core.codes import is_prefecture
+from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
+    jst_day, today_jst
+from core.errors import Unavailable
+from core.spreadsheet import safe_cell
+from tenancy.datasets import standards
+from tenancy.datasets.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
+from tenancy.datasets.operations import conformance_label
+from tenancy.identity.incidents import incidents_between
+from tenancy.members.models import Organisation
+from tenancy.registry.history import histories, participation_months
+from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.prefecture import consortium_name, get_settings
+from tenancy.usage.metering import usage_totals
+from tenancy.usage.reports import DATASET_METRIC, dataset_usage
+
+ACTION = "report.annual"
+AUDIT_ACTION = "report.annual.generate"
+Format = Literal["pdf", "xlsx"]
+MEDIA_TYPES = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+NO_INCIDENT_REGISTER = ("障害（プラットフォームの障害）の台帳はまだありません（no incident register yet）。"
+                        "この節には renkei が記録した認証サーバーの不整合のみを載せています。")
+
+
+# --- the facts of the year ------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Participant:
+    code: str
+    name: str
+    kind: str
+    months: int  # months of the year it took part in (what billing charges for)
+    joined_on: dt.date | None  # activated during the year
+    left_on: dt.date | None  # withdrew during the year
+    status: str  # its status now
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberMove:
+    corporate_number: str
+    name: str
+    on: dt.date
+    joined: bool  # 入会 (else 退会)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetLine:
+    provider: str
+    name: str
+    title: str
+    status: str
+    standard: str
+    conformance: str  # conformance_label's Japanese
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnualReport:
+    fiscal_year: int
+    issuer: str
+    participants: tuple[Participant, ...]
+    member_moves: tuple[MemberMove, ...]
+    members_now: int
+    datasets: tuple[DatasetLine, ...]
+    calls_by_tenant: tuple[tuple[str, str, int], ...]  # code, name, API calls in the year
+    calls_by_dataset: tuple[tuple[str, str, str, int], ...]  # name, title, provider, calls
+    accounts: year_close.AccountsOfYear
+    funding: grants.YearFunding
+    burdens: statements.Summary
+    decisions: tuple[allocation_policies.CouncilDecision, ...]
+    incidents: tuple[tuple[dt.date, str, str, str], ...]  # day, what, tenant, resolved or open
+    generated_on: dt.date
+
+    @property
+    def era(self) -> str:
+        return fiscal_year_ja(self.fiscal_year)
+
+    @property
+    def title(self) -> str:
+        return f"{self.era} 連携基盤共同利用事業 年度報告書"
+
+    @property
+    def municipal_burden(self) -> int:
+        """The municipalities' 負担金 as the statements give them (the prefecture's share left out)."""
+        return sum(row.charged for row in self.burdens.rows if not is_prefecture(row.tenant_code))
+
+
+def _year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
+    return fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
+
+
+def _participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
+    start, end = _year_bounds(fiscal_year)
+    tenants = list(session.scalars(sa.select(Tenant).order_by(Tenant.code).options(sa.orm.lazyload(Tenant.contacts))))
+    moves = histories(session, tenants)
+    found = []
+    for tenant in tenants:
+        transitions = moves[tenant.id]
+        in_year = [move for move in transitions if start <= move.at < end]
+        joined = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.active
+                       and move.from_status != TenantStatus.suspended), None)
+        left = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.withdrawn), None)
+        months = participation_months(session, tenant, fiscal_year, transitions)
+        if months or joined or left:
+            found.append(Participant(tenant.code, tenant.name_ja, KIND_LABELS_JA[TenantKind(tenant.kind)], months,
+                                     joined, left, STATUS_LABELS_JA[TenantStatus(tenant.status)]))
+    return tuple(found)
+
+
+def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove, ...], int]:
+    """Approvals and withdrawals of member organisations in the year (the audit log's acts), and the
+    members now."""
+    start, end = _year_bounds(fiscal_year)
+    acts = session.execute(
+        sa.select(AuditRecord.action, AuditRecord.target_id, AuditRecord.occurred_at, AuditRecord.before)
+        .where(AuditRecord.action.in_(("member.approve", "member.withdraw")),
+               AuditRecord.occurred_at >= start, AuditRecord.occurred_at < end).order_by(AuditRecord.seq)).all()
+    numbers = sorted({act.target_id for act in acts})
+    names = dict(session.execute(sa.select(Organisation.corporate_number, Organisation.name)
+                                 .where(Organisation.corporate_number.in_(numbers))).all()) if numbers else {}
+    moves = []
+    for act in acts:
+        joined = act.action == "member.approve"
+        if not joined and json.loads(act.before or "{}").get("status") != "approved":
+            continue  # an applicant who withdrew was never a member
+        moves.append(MemberMove(act.target_id, names.get(act.target_id, ""), jst_day(act.occurred_at), joined))
+    now = session.scalar(sa.select(sa.func.count()).select_from(Organisation).where(Organisation.status == "approved"))
+    return tuple(moves), int(now or 0)
+
+
+def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
+    """The datasets published by the year's end, with their conformance as the catalogue labels it."""
+    _, end = _year_bounds(fiscal_year)
+    rows = session.scalars(sa.select(Dataset).where(Dataset.published_at.is_not(None), Dataset.published_at < end)
+                           .order_by(Dataset.provider_code, Dataset.name))
+    found = list(rows)
+    names = _tenant_names(session, {dataset.provider_code for dataset in found})
+    lines = []
+    for dataset in found:
+        kind = standards.kind_of(dataset.standard_kind)
+        lines.append(DatasetLine(names.get(dataset.provider_code, dataset.provider_code), dataset.name, dataset.title_ja,
+                                 DATASET_STATUS_LABELS[DatasetStatus(dataset.status)][0], kind.title_ja if kind else "",
+                                 conformance_label(dataset)[0] or "（標準データセットではありません）"))
+    return tuple(lines)
+
+
+def _tenant_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(sorted(codes)))).all())
+
+
+def _usage(session: Session, actor: Actor, fiscal_year: int):
+    totals = usage_totals(session, DATASET_METRIC, fiscal_year)
+    names = _tenant_names(session, set(totals))
+    by_tenant = tuple((code, names.get(code, ""), totals[code]) for code in sorted(totals))
+    months = fiscal_months(fiscal_year)
+    used = dataset_usage(session, actor, months[0], through=months[-1])
+    by_dataset = tuple((use.name, use.title_ja, use.provider_name, use.calls) for use in used.top)
+    return by_tenant, by_dataset
+
+
+def _decisions(session: Session, fiscal_year: int) -> tuple[allocation_policies.CouncilDecision, ...]:
+    found = [item for item in allocation_policies.COUNCIL_RESOLUTIONS(session, None) if item.fiscal_year == fiscal_year]
+    return tuple(sorted(found, key=lambda item: item.number))
+
+
+def _incidents(session: Session, fiscal_year: int) -> tuple[tuple[dt.date, str, str, str], ...]:
+    start, end = _year_bounds(fiscal_year)
+    return tuple((jst_day(view.incident.at), view.operation_ja, view.tenant_name or view.incident.tenant_code,
+                  "解消済み" if view.incident.resolved_at else "未解消") for view in incidents_between(session, start, end))
+
+
+def _issuer(session: Session) -> str:
+    settings = get_settings(session)
+    parts = [consortium_name(session)]
+    if settings is not None:
+        parts.append(" ".join(part for part in (settings.issuer_title, settings.issuer_name) if part))
+    return "　".join(part for part in parts if part)
+
+
+def build_annual_report(session: Session, actor: Actor, fiscal_year: int) -> AnnualReport:
+    """The year's report from the records (``report.annual``: the operator, finance and the auditor)."""
+    authz.authorize(actor, ACTION)
+    moves, members_now = _member_moves(session, fiscal_year)
+    by_tenant, by_dataset = _usage(session, actor, fiscal_year)
+    return AnnualReport(
+        fiscal_year=fiscal_year, issuer=_issuer(session), participants=_participants(session, fiscal_year),
+        member_moves=moves, members_now=members_now, datasets=_datasets(session, fiscal_year),
+        calls_by_tenant=by_tenant, calls_by_dataset=by_dataset,
+        accounts=year_close.accounts_of_year(session, actor, fiscal_year),
+        funding=grants.year_funding(session, actor, fiscal_year),
+        burdens=statements.build_summary(session, actor, fiscal_year),
+        decisions=_decisions(session, fiscal_year), incidents=_incidents(session, fiscal_year),
+        generated_on=today_jst())
+
+
+def report_years(session: Session, actor: Actor) -> list[int]:
+    """The years a report can be made of, newest first: every year with costs or entries, and this one."""
+    authz.authorize(actor, ACTION)
+    years = {fiscal_year_of(today_jst())}
+    years.update(session.scalars(sa.select(CostItem.fiscal_year).distinct()))
+    years.update(session.scalars(sa.select(JournalEntry.fiscal_year).distinct()))
+    return sorted(years, reverse=True)
+
+
+# --- the sections, shared by both formats ----------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    title: str  # also the sheet's name (at most 31 characters)
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    yen: frozenset[int] = frozenset()  # the columns in yen
+    note: str = ""
+    empty: str = "該当なし"
+
+
+def _day(day: dt.date | None) -> str:
+    return date_ja(day) if day else ""
+
+
+def _summary_section(report: AnnualReport) -> Section:
+    labels = [conformance for conformance in sorted({line.conformance for line in report.datasets})]
+    counts = [(f"公開データセット（{label}）", sum(1 for line in report.datasets if line.conformance == label))
+              for label in labels]
+    rows = [("年度", f"{report.era}（{fiscal_year_en(report.fiscal_year)}、{date_ja(fiscal_year_start(report.fiscal_year).date())}"
+                     f"～{date_ja(fiscal_year_start(report.fiscal_year + 1).date() - dt.timedelta(days=1))}）"),
+            ("作成者", report.issuer), ("作成日", date_ja(report.generated_on)),
+            ("参加団体（年度中に参加した団体）", len(report.participants)),
+            ("うち年度中に参加", sum(1 for p in report.participants if p.joined_on)),
+            ("うち年度中に脱退", sum(1 for p in report.participants if p.left_on)),
+            ("会員の入会（年度中）", sum(1 for m in report.member_moves if m.joined)),
+            ("会員の退会（年度中）", sum(1 for m in report.member_moves if not m.joined)),
+            ("会員数（作成時点）", report.members_now),
+            ("公開データセット（年度末まで）", len(report.datasets)), *counts,
+            ("API 呼び出し回数（年間）", sum(calls for *_, calls in report.calls_by_tenant)),
+            ("支出合計（円）", report.accounts.expenditure_total),
+            ("交付金収入（円）", dict(report.accounts.revenue).get("交付金収入", 0)),
+            ("市町村の負担金（円）", report.municipal_burden),
+            ("協議会の議決", len(report.decisions)),
+            ("認証サーバーの不整合", len(report.incidents))]
+    return Section("概要", ("項目", "内容"), tuple(rows))
+
+
+def _participants_section(report: AnnualReport) -> Section:
+    return Section("参加団体", ("団体コード", "団体名", "種別", "参加月数", "年度中の参加日", "年度中の脱退日", "現在の状態"),
+                   tuple((p.code, p.name, p.kind, p.months, _day(p.joined_on), _day(p.left_on), p.status)
+                         for p in report.participants))
+
+
+def _members_section(report: AnnualReport) -> Section:
+    return Section("会員の入退会", ("区分", "法人番号", "名称", "日付"),
+                   tuple(("入会" if m.joined else "退会", m.corporate_number, m.name, date_ja(m.on))
+                         for m in report.member_moves),
+                   note=f"会員数（作成時点）: {report.members_now:,}。入会・退会は操作ログの記録（入会承認・退会）から数えています。")
+
+
+def _datasets_section(report: AnnualReport) -> Section:
+    return Section("データセット", ("提供者", "名前", "タイトル", "状態（現在）", "標準データセット", "準拠状況"),
+                   tuple((d.provider, d.name, d.title, d.status, d.standard, d.conformance) for d in report.datasets),
+                   note="年度末までに公開されたデータセット。準拠状況は最後の項目定義の確認によります（作成時点）。")
+
+
+def _usage_sections(report: AnnualReport) -> list[Section]:
+    total = sum(calls for *_, calls in report.calls_by_tenant)
+    by_tenant = Section("利用実績（団体別）", ("団体コード", "団体名", "API 呼び出し回数（年間）"),
+                        (*report.calls_by_tenant, ("合計", "", total)) if report.calls_by_tenant else ())
+    dataset_total = sum(calls for *_, calls in report.calls_by_dataset)
+    by_dataset = Section("利用実績（データセット別）", ("データセット", "タイトル", "提供者", "API 呼び出し回数（年間）"),
+                         (*report.calls_by_dataset, ("合計", "", "", dataset_total)) if report.calls_by_dataset else ())
+    return [by_tenant, by_dataset]
+
+
+def _accounts_section(report: AnnualReport) -> Section:
+    header, *rows = year_close.accounts_rows(report.accounts)
+    return Section("収支決算", tuple(header), tuple(tuple(row) for row in rows), yen=frozenset({2}),
+                   note="支出は費目の区分別（構築費・運用費・一般管理費）。会計帳簿（計上済みの仕訳）から作成。")
+
+
+def _grants_section(report: AnnualReport) -> Section:
+    rows = tuple((grant.name, grant.grantor, grant.rate, "・".join(grants.grant_summary(grant)["categories_ja"]),
+                  grant.decided_amount, grant.fixed_amount, share.amount) for grant, share in report.funding.grants)
+    if rows:
+        rows += (("合計", "", "", "", None, None, report.funding.grant_total),)
+    return Section("交付金", ("名称", "交付元", "補助率", "対象経費", "交付決定額（円）", "確定額（円）", "充当額（円）"),
+                   rows, yen=frozenset({4, 5, 6}),
+                   note=f"事業費 {report.funding.cost_total:,}円、交付金充当額 {report.funding.grant_total:,}円、"
+                        f"負担対象額 {report.funding.shared:,}円。")
+
+
+def _burdens_section(report: AnnualReport) -> Section:
+    summary = report.burdens
+    rows = tuple((row.tenant_code, row.tenant_name, row.months, row.charged, row.paid, row.balance) for row in summary.rows)
+    if rows:
+        rows += (("合計", "", None, summary.charged, summary.paid, summary.balance),)
+    run = f"按分計算 #{summary.run_id}" if summary.run_id else "計上済みの按分計算なし"
+    return Section("負担金（団体別）", ("団体コード", "団体名", "参加月数", "負担金額（円）", "入金額（円）", "未納額（円）"),
+                   rows, yen=frozenset({3, 4, 5}), note=f"会計帳簿の負担金（{run}）。{statements.TAX_NOTE}",
+                   empty="この年度の負担金はまだ計上されていません。")
+
+
+def _council_section(report: AnnualReport) -> Section:
+    return Section("協議会の議決", ("議決", "議案", "議決日", "結果", "実施"),
+                   tuple((d.label_ja, d.title, date_ja(jst_day(d.decided_at)), "可決" if d.adopted else "否決",
+                          "実施済み" if d.enacted_ref else "") for d in report.decisions))
+
+
+def _incidents_section(report: AnnualReport) -> Section:
+    return Section("障害・不整合", ("発生日", "内容", "団体", "対応"), report.incidents, note=NO_INCIDENT_REGISTER,
+                   empty="この年度に記録された認証サーバーの不整合はありません。")
+
+
+def sections(report: AnnualReport) -> list[Section]:
+    """The report's sections in order, as both the PDF and the workbook show them."""
+    return [_summary_section(report), _participants_section(report), _members_section(report),
+            _datasets_section(report), *_usage_sections(report), _accounts_section(report), _grants_section(report),
+            _burdens_section(report), _council_section(report), _incidents_section(report)]
+
+
+# --- the workbook ------------------------------------------------------------------------------------------
+
+def _cell_value(value: Any) -> Any:
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def to_xlsx(report: AnnualReport) -> bytes:
+    """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    font = statements.SHEET_FONT
+    for section in sections(report):
+        sheet = book.create_sheet(section.title[:31])
+        sheet.append([_cell_value(f"{report.title}　{section.title}")])
+        sheet["A1"].font = Font(name=font, size=13, bold=True)
+        sheet.append([_cell_value(section.note)] if section.note else [])
+        sheet.append([_cell_value(header) for header in section.headers])
+        for cell in sheet[3]:
+            cell.font = Font(name=font, bold=True)
+        for values in section.rows or ((section.empty,),):
+            sheet.append([_cell_value(value) for value in values])
+            for index in section.yen:
+                if index < len(values):
+                    sheet.cell(row=sheet.max_row, column=index + 1).number_format = statements.YEN_FORMAT
+        for index in range(len(section.headers)):
+            sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
+        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.page_setup.orientation = "portrait"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- the PDF -----------------------------------------------------------------------------------------------
+
+_STYLE = """
+@page { size: A4; margin: 18mm 16mm 16mm 16mm; @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; } }
+body { font-family: "IPAGothic", "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 9pt; color: #000; }
+h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm; }
+.issuer { text-align: right; margin: 0 0 4mm; }
+h2 { font-size: 11pt; margin: 5mm 0 1.5mm; border-bottom: 0.8px solid #000; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 0.6px solid #000; padding: 0.8mm 1.5mm; text-align: left; vertical-align: top; }
+thead th { background: #eee; }
+td.yen { text-align: right; white-space: nowrap; }
+p.note { font-size: 8pt; margin: 1mm 0; }
+"""
+
+
+def _cell_html(value: Any, is_yen: bool) -> str:
+    if value is None:
+        return "<td></td>"
+    if is_yen and isinstance(value, int):
+        return f'<td class="yen">{value:,}円</td>'
+    if isinstance(value, int):
+        return f'<td class="yen">{value:,}</td>'
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _section_html(section: Section) -> str:
+    e = html.escape
+    head = "".join(f'<th scope="col">{e(header)}</th>' for header in section.headers)
+    if section.rows:
+        body = "".join("<tr>" + "".join(_cell_html(value, index in section.yen) for index, value in enumerate(row))
+                       + "</tr>" for row in section.rows)
+    else:
+        body = f'<tr><td colspan="{len(section.headers)}">{e(section.empty)}</td></tr>'
+    note = f'<p class="note">{e(section.note)}</p>' if section.note else ""
+    return f"<h2>{e(section.title)}</h2>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(report: AnnualReport) -> str:
+    e = html.escape
+    return (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{e(report.title)}</title>'
+            f"<style>{_STYLE}</style></head><body><h1>{e(report.title)}</h1>"
+            f'<p class="issuer">{e(report.issuer)}<br>{e(date_ja(report.generated_on))}</p>'
+            + "".join(_section_html(section) for section in sections(report)) + "</body></html>")
+
+
+def to_pdf(report: AnnualReport) -> bytes:
+    try:
+        import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
+    except OSError as error:  # Pango missing on this machine: say what to install, never a 500
+        raise Unavailable(
+            f"The PDF annual report needs Pango on the server (Debian: libpango-1.0-0 libpangoft2-1.0-0): {error}",
+            "PDF の年度報告書を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
+    return weasyprint.HTML(string=to_html(report)).write_pdf()
+
+
+# --- generating a file (audited) ---------------------------------------------------------------------------
+
+def filename(fiscal_year: int, fmt: str) -> tuple[str, str]:
+    """(ASCII file name, Japanese file name) of a report file."""
+    return f"annual-report-{fiscal_year_en(fiscal_year)}.{fmt}", f"年度報告書_{fiscal_year_ja(fiscal_year)}.{fmt}"
+
+
+def generate(session: Session, actor: Actor, fiscal_year: int, fmt: Format) -> bytes:
+    """The year's report as a file; audited with who, the year, the format and the file's SHA-256."""
+    if fmt not in MEDIA_TYPES:
+        raise ValueError(f"no annual report format {fmt!r}")
+    report = build_annual_report(session, actor, fiscal_year)
+    data = to_pdf(report) if fmt == "pdf" else to_xlsx(report)
+    audit.record(session, actor, AUDIT_ACTION, "fiscal_year", str(fiscal_year), after={
+        "fiscal_year": fiscal_year, "era": report.era, "format": fmt, "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data), "municipal_burden": report.municipal_burden,
+        "expenditure_total": report.accounts.expenditure_total})
+    return data
