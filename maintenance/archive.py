@@ -350,6 +350,12 @@ def check_signature(name: str, manifest_bytes: bytes, signature_text: str | None
     return signing.verify(manifest_bytes, signature, trusted, f"the manifest of {name}", f"{name} のマニフェスト")
 
 
+def signing_era(manifest: dict[str, Any]) -> bool:
+    """Whether the manifest proves it was made by a renkei that signs its backups: such a renkei
+    puts signed checkpoints in every manifest (an archive from before signing has none)."""
+    return any(isinstance(data, dict) and "signature" in data for data in manifest.get("checkpoints") or [])
+
+
 def read_signed_manifest(path: Path, trusted: dict) -> tuple[dict[str, Any], str]:
     """The manifest of an archive and the key that signed it, reading only those two members
     (:class:`core.signing.SignatureRefused` when unsigned or not signed by a trusted key)."""
@@ -403,6 +409,12 @@ def open_archive(path: Path, into: Path, *, trusted: dict, accept_unsigned: bool
     if manifest.get("format") != FORMAT:
         raise _refuse(f"{path.name} is of format {manifest.get('format')!r}; this renkei reads {FORMAT}",
                       f"{path.name} の形式 {manifest.get('format')!r} はこの renkei では読めません（{FORMAT}）。")
+    if signed_by is None and signing_era(manifest):
+        raise signing.SignatureRefused(
+            f"{path.name} has no signature but its manifest carries signed checkpoints: it was made by a renkei that "
+            "signs its backups, so its signature was removed; --accept-unsigned is only for archives made before signing",
+            f"{path.name} には署名がありませんが、マニフェストに署名付きチェックポイントがあります。署名する版の renkei で"
+            "作成されたもので、署名が取り除かれています。--accept-unsigned は署名導入前のアーカイブにのみ使えます。")
     for name, info in sorted((manifest.get("members") or {}).items()):
         if name not in MEMBERS or not (into / name).exists():
             raise _refuse(f"{path.name} is damaged: member {name} is missing",
