@@ -9,20 +9,28 @@ Settings (the app's config first, else the environment):
   separated by ``:`` (default: the signing key's folder). During a rotation both keys are there.
 * ``RENKEI_AUDIT_CHECKPOINT_DIR``: the checkpoint folder (default ``<RENKEI_VAR_DIR>/audit-checkpoints``).
 * ``RENKEI_BACKUP_DIR``: the backup store (default ``<RENKEI_VAR_DIR>/backups``).
+
+The same key is the host owner's **maintenance identity** (:func:`maintenance_actor`): whoever can
+use the private key (the operating-system user that owns renkei's files) may run the maintenance
+commands (backup, check, the due jobs, restore, the realm's bootstrap and service accounts) without
+Keycloak, so they work while Keycloak is down or lost; the audit log names that identity and the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from core import checkpoints, signing
+from core import authz, checkpoints, signing
+from core.actor import Actor
 
 AUDIT_CHAIN = "audit"
+MAINTENANCE_ISSUER = "urn:renkei:maintenance"
 Config = Mapping[str, Any]  # the application's configuration (admin.config), handed in by the shell
 
 
@@ -59,6 +67,24 @@ def signer_or_none(config: Config) -> signing.Signer | None:
 
 def trusted_keys(config: Config) -> dict:
     return signing.load_trusted(trusted_locations(config))
+
+
+def maintenance_actor(config: Config) -> Actor:
+    """The host owner's maintenance identity, proven by possession of the signing key: a fresh
+    challenge signed with the private key must verify against a trusted public key (a key file that
+    is not one of renkei's trusted keys proves nothing). Acts as platform operator; the audit log
+    names it ("maintenance identity") and the key. :class:`core.signing.NoSigningKey` without a key,
+    :class:`core.signing.SignatureRefused` for a key that is not trusted."""
+    key = signer(config)
+    challenge = f"renkei maintenance identity {secrets.token_hex(16)}".encode()
+    kid = signing.verify(challenge, key.sign(challenge), trusted_keys(config),
+                         "the maintenance identity's signing key", "保守用IDの署名鍵")
+    return Actor(issuer=MAINTENANCE_ISSUER, subject=f"signing-key:{kid}",
+                 name=f"maintenance identity / 保守用ID (signing key {kid})", roles=frozenset({authz.OPERATOR}))
+
+
+def is_maintenance(actor: Actor) -> bool:
+    return actor.issuer == MAINTENANCE_ISSUER
 
 
 def checkpoint_dir(config: Config) -> Path:

@@ -69,7 +69,7 @@ def default_output(now: dt.datetime | None = None) -> Path:
               help="Put this file, made by `kc.sh export --realm <realm> --file FILE` on the Keycloak host, in the "
                    "archive as the realm (credentials and keys included; see docs/operations.md).")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, actor) -> None:
     """Write one archive: database, Keycloak realm, audit chain head, manifest with checksums.
 
@@ -137,7 +137,7 @@ def credentials_line(realm: dict, how: str = "") -> str:
                    "deliberate migration, recorded in the audit log. A wrong signature is refused even so.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, accept_unsigned: bool,
                     yes: bool, actor) -> None:
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""

@@ -34,7 +34,7 @@ def default_checkpoint_dir() -> Path:
               help="Folder of the signed checkpoints of the audit, consent and linkage chains (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
 @click.option("--no-realm", is_flag=True, help="With --manifest: do not compare the Keycloak realm's counts.")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
     from maintenance import archive, check, realm, signing

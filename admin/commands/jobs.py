@@ -286,8 +286,12 @@ def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None
 
 def _run_command(command: click.Command, actor: Actor, **params) -> int:
     """Run another ``renkei`` command for the same person; its exit code (0: success)."""
+    from maintenance.signing import is_maintenance
+
+    who = ({"as_user": None, "roles": (), "maintenance_identity": True} if is_maintenance(actor)
+           else {"as_user": actor.subject, "roles": tuple(sorted(actor.roles))})
     try:
-        click.get_current_context().invoke(command, as_user=actor.subject, roles=tuple(sorted(actor.roles)), **params)
+        click.get_current_context().invoke(command, **who, **params)
     except SystemExit as stop:
         return int(stop.code or 0)
     except click.ClickException as error:
@@ -402,7 +406,7 @@ def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:
               help="Run only this job (repeatable).")
 @click.option("--no-backup", is_flag=True, help="Leave out the daily backup and check.")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def jobs_run_due(only: tuple[str, ...], no_backup: bool, actor) -> None:
     """Run every due job: outbox, monthly usage report, usage partitions and retention, request log
     retention, consent and audit checkpoints, daily backup and check."""
