@@ -168,7 +168,7 @@ def check_consent(session: Session, report: SystemReport, found: "Mapping[str, s
 
 
 def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
-                              now: dt.datetime | None = None) -> list[tuple[str, int, Path]]:
+                              now: dt.datetime | None = None, *, database: str | None = None) -> list[tuple[str, int, Path]]:
     """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
     verified (:func:`check_consent`), into ``folder``: (chain, seq, file) of each written."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -177,7 +177,8 @@ def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing
         if not status.exists or status.broken is not None:
             continue
         path = checkpoints.write(folder, checkpoints.document(status.name, status.last_seq, status.head_hash, now, signer,
-                                                              anchor=(status.anchor_seq, status.anchor_hash)))
+                                                              anchor=(status.anchor_seq, status.anchor_hash),
+                                                              database=database))
         written.append((status.name, status.last_seq, path))
     return written
 

@@ -105,6 +105,8 @@ class Found:
     forged: list[tuple[str, signing.SignatureRefused]]
     unsigned: list[str]
     places: list[str]
+    # checkpoints of another database (a restore drill's: source, database), valid but not compared
+    foreign: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Found) -> checkpoints.Checkpoint | None:
@@ -141,9 +143,38 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
     trusted = trusted_keys(config) if trusted is None else trusted
     scanned = checkpoints.scan(folder, chain, trusted)
     found = Found(None, list(scanned.forged), list(scanned.unsigned), [str(folder)])
+    ours = database_identity(config)
+    found.foreign = [(c.source, c.database) for c in scanned.valid if c.database not in (None, ours)]
     from_backup = None
     if with_backups:
         found.places.append(str(backup_dir(config)))
         from_backup = _newest_backup_checkpoint(backup_dir(config), chain, trusted, found)
-    found.newest = checkpoints.newest([scanned.newest, from_backup])
+    found.newest = checkpoints.newest([*(c for c in scanned.valid if c.database in (None, ours)), from_backup])
     return found
+
+
+def database_identity(config: Config) -> str:
+    """The database the application's chains live in, as checkpoints name it: where it is (kind,
+    host, port and name; SQLite: the file), never who connects or their password. A restore drill's
+    database is another one, so its checkpoints are told apart from the live chain's."""
+    import sqlalchemy as sa
+
+    url = sa.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:{Path(url.database).resolve() if url.database else ':memory:'}"
+    return f"{url.get_backend_name()}://{url.host or 'localhost'}:{url.port or ''}/{url.database or ''}"
+
+
+def restore_checkpoint_dir(config: Config) -> Path:
+    """Where ``renkei restore`` writes the checkpoints of the chains it restored: the checkpoint
+    folder, unless the newest checkpoint there is another database's (the live one's, and this a
+    restore drill into another database): then a folder of the drill's own beside it, so the live
+    folder never holds the drill's checkpoints."""
+    import hashlib
+
+    folder = checkpoint_dir(config)
+    ours = database_identity(config)
+    newest = checkpoints.scan(folder, AUDIT_CHAIN, trusted_keys(config)).newest
+    if newest is None or newest.database in (None, ours):
+        return folder
+    return folder.with_name(f"{folder.name}-drill-{hashlib.sha256(ours.encode()).hexdigest()[:12]}")

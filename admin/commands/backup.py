@@ -197,23 +197,29 @@ def _checkpoint_after_restore(actor) -> None:
                    "run `renkei jobs run-due --only audit-checkpoint` (until then `renkei check` compares with "
                    "checkpoints older than this restore).", err=True)
         return
+    folder, database = signing.restore_checkpoint_dir(current_app.config), signing.database_identity(current_app.config)
+    if folder != signing.checkpoint_dir(current_app.config):
+        click.echo(f"  復元訓練: {signing.checkpoint_dir(current_app.config)} は別のデータベースのチェックポイントの置き場所です。"
+                   f"このデータベースの分は {folder} に書き出します（検査は `renkei check --checkpoint-dir {folder}`）。")
+        click.echo(f"  restore drill: the checkpoint folder holds another database's checkpoints; this database's "
+                   f"({database}) go to {folder} (check it with `renkei check --checkpoint-dir {folder}`)")
     result = audit_log.verification(db.session, actor)
     db.session.rollback()
     if result.intact:
-        path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
+        path = checkpoints.write(folder, checkpoints.document(
             "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
-            anchor=(result.anchor_seq, result.anchor_hash)))
+            anchor=(result.anchor_seq, result.anchor_hash), database=database))
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")
-    _consent_checkpoints_after_restore(signer)
+    _consent_checkpoints_after_restore(signer, folder, database)
 
 
-def _consent_checkpoints_after_restore(signer) -> None:
+def _consent_checkpoints_after_restore(signer, folder: Path, database: str) -> None:
     """The same for the consent and linkage chains (the checkpoints written after the backup name
     records the restore took away)."""
-    from maintenance import check, signing
+    from maintenance import check
 
     report = check.SystemReport()
     statuses = check.check_consent(db.session, report, None)
     db.session.rollback()
-    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir(current_app.config)):
+    for name, seq, path in check.write_consent_checkpoints(statuses, signer, folder, database=database):
         click.echo(f"  {name} checkpoint #{seq} written: {path}")

@@ -253,7 +253,8 @@ def _consent_checkpoints(actor: Actor) -> Outcome:
     if not report.ok:
         return Outcome("failed", f"{report.first.message_ja}。チェックポイントは書き出しません",
                        f"{report.first.message_en}; no checkpoint written")
-    written = check.write_consent_checkpoints(statuses, signer, folder)
+    written = check.write_consent_checkpoints(statuses, signer, folder,
+                                              database=signing.database_identity(current_app.config))
     if not written:
         return Outcome("skipped", "同意記録・連携記録はまだありません（チェックポイントなし）",
                        "no consent or linkage record yet: no checkpoint")
@@ -280,7 +281,7 @@ def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None
                           f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
     path = checkpoints.write(signing.checkpoint_dir(current_app.config), checkpoints.document(
         "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
-        anchor=(result.anchor_seq, result.anchor_hash)))
+        anchor=(result.anchor_seq, result.anchor_hash), database=signing.database_identity(current_app.config)))
     return result.last_seq, result.head_hash, path
 
 
