@@ -279,3 +279,53 @@ def _drop_drill_database() -> None:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DRILL_DB}" WITH (FORCE)'))
     finally:
         engine.dispose()
+
+
+@pytest.mark.stops_keycloak
+@pytest.mark.keycloak
+def test_with_keycloak_stopped_database_and_realm_come_back_from_one_archive(site, keycloak_server):
+    """Keycloak stopped for real (the session's own server; runs last, marker ``stops_keycloak``):
+    the maintenance identity restores the database, checks it, writes the checkpoints and backs it
+    up; once Keycloak runs again the realm comes back from the same archive (``--realm-only``)."""
+    from maintenance import keycloak_server as kc
+    from tenancy.identity import realm_copy
+    from tenancy.identity.keycloak import master_admin
+
+    process = keycloak_server.process
+    if not keycloak_server.started_here or process is None:
+        pytest.skip("stops Keycloak: only the server this session starts (run without RENKEI_TEST_KEYCLOAK_URL)")
+    settings, master = own_realm(keycloak_server, "h7-stopped")
+    realm = {"RENKEI_KEYCLOAK_REALM": settings.realm, "RENKEI_KEYCLOAK_ADMIN_USER": keycloak_server.admin_user}
+    owner = {"RENKEI_MAINTENANCE_IDENTITY": "1"}
+    live = site.app(**realm)
+    live.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"] = keycloak_server.admin_password
+    archive_file = site.tmp / "with-realm.tar"
+    made = site.run(live, "backup", "--output", str(archive_file), env=owner)
+    assert made.exit_code == 0, made.output
+    realm_copy.delete_realm(master, settings.realm)  # the disaster: realm and database lost...
+    assert kc.stop(state_dir=process.state_dir) is True  # ...and Keycloak down
+
+    target = site.app(url=site.restore_target(), **realm)
+    target.config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"] = keycloak_server.admin_password
+    restored = site.run(target, "restore", str(archive_file), "--no-realm", "--yes", *_grant(), env=owner)
+    assert restored.exit_code == 0, restored.output
+    assert "check passed" in restored.output
+    assert site.run(target, "check", "--manifest", str(archive_file), "--no-realm", env=owner).exit_code == 0
+    jobs = site.run(target, "jobs", "run-due", "--only", "consent-checkpoints", "--only", "audit-checkpoint", env=owner)
+    assert jobs.exit_code == 0, jobs.output
+    again = site.run(target, "backup", "--no-realm", "--output", str(site.tmp / "while-down.tar"), env=owner)
+    assert again.exit_code == 0, again.output
+
+    kc.start(port=process.port, management_port=process.management_port, admin_user=keycloak_server.admin_user,
+             admin_password=keycloak_server.admin_password, state_dir=process.state_dir, timeout=600)
+    master = master_admin(keycloak_server.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
+    try:
+        realm_back = site.run(target, "restore", str(archive_file), "--realm-only", "--yes", env=owner)
+        assert realm_back.exit_code == 0, realm_back.output
+        assert "realm counts as the archive recorded" in realm_back.output
+        assert realm_copy.realm_exists(master, settings.realm)
+        assert site.run(target, "check", env=owner).exit_code == 0
+        issuers = [issuer for issuer, _ in site.records(target, "system.restore")]
+        assert issuers == [MAINTENANCE, MAINTENANCE]  # the database, then the realm
+    finally:
+        realm_copy.delete_realm(master, settings.realm)
