@@ -119,6 +119,22 @@ def bootstrap(direct_grants: bool = False, *, require_totp: bool | None = None) 
     return bootstrap_realm(master, settings)
 
 
+def _require_audit_log() -> None:
+    """The act is recorded in the audit log: refused before Keycloak is touched when the database
+    has no schema yet (`renkei db upgrade` first), so no change is ever made unrecorded."""
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from core.audit import AuditRecord
+
+    with db.engine.connect() as connection:
+        present = sa.inspect(connection).has_table(AuditRecord.__tablename__)
+    if not present:
+        raise click.ClickException("the database has no schema yet, so this act could not be recorded in the audit "
+                                   "log: run 'renkei db upgrade' first / データベースにスキーマがありません。先に "
+                                   "renkei db upgrade を実行してください（この操作は操作ログに記録されます）。")
+
+
 @group.command("bootstrap")
 @click.option("--direct-grants", is_flag=True, help="Allow the password grant on the admin client (development and tests only).")
 @with_appcontext
@@ -134,9 +150,10 @@ def bootstrap_command(direct_grants: bool, actor) -> None:
     from tenancy.identity.keycloak import master_admin
 
     config = current_app.config
+    password = _master_password(config)
+    _require_audit_log()
     try:
-        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              _master_password(config), "master")
+        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"], password, "master")
         changes = realm_module.bootstrap(db.session, actor, master, settings_from_config(direct_grants))
         db.session.commit()
     except DomainError as error:
@@ -172,9 +189,10 @@ def service_account_command(client_id: str, account_roles: tuple[str, ...], as_u
 
     actor = command_actor(as_user, (), authz.OPERATOR, maintenance_identity)
     config = current_app.config
+    password = _master_password(config)
+    _require_audit_log()
     try:
-        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              _master_password(config), "master")
+        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"], password, "master")
         secret = realm_module.issue_service_account(db.session, actor, master, settings_from_config(), client_id,
                                                     account_roles)
         db.session.commit()
