@@ -12,6 +12,7 @@ end for the tests that follow (as tests/test_restore_drill.py does).
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -252,6 +253,9 @@ def test_a_restore_drill_leaves_the_live_check_green(site):
 
 
 DRILL_DB = "renkei_h7_drill_test"
+# PostgreSQL: a second database for the drill, owned by the test's owner role (CI makes renkei_ci_drill);
+# without it the test makes one, where the owner role may create databases
+GIVEN_DRILL_URL = os.environ.get("RENKEI_TEST_DRILL_DATABASE_URL", "")
 
 
 def _server_url(database: str) -> sa.URL:
@@ -260,6 +264,11 @@ def _server_url(database: str) -> sa.URL:
 
 def _drill_database() -> str:
     """PostgreSQL: a database of the drill's own beside the test database, owned by the owner role."""
+    if GIVEN_DRILL_URL:
+        engine = sa.create_engine(GIVEN_DRILL_URL)
+        _reset_postgres(engine)
+        engine.dispose()
+        return GIVEN_DRILL_URL
     _drop_drill_database()
     engine = sa.create_engine(_server_url("postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -273,6 +282,11 @@ def _drill_database() -> str:
 
 
 def _drop_drill_database() -> None:
+    if GIVEN_DRILL_URL:
+        engine = sa.create_engine(GIVEN_DRILL_URL)
+        _reset_postgres(engine)
+        engine.dispose()
+        return
     engine = sa.create_engine(_server_url("postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
