@@ -141,7 +141,7 @@ def test_the_runbooks_restore_into_an_empty_database_for_a_service_account(site,
     assert "check passed" in restored.output
     checked = site.run(target, "check", "--manifest", str(archive_file), env=account)
     assert checked.exit_code == 0, checked.output
-    assert "tenants: 2" in checked.output or "'tenant': 2" in checked.output or "OK: no problem found" in checked.output
+    assert "OK: no problem found" in checked.output
     [(issuer, _name)] = site.records(target, "system.restore")
     assert issuer == f"{keycloak_settings.url}/realms/{keycloak_settings.realm}"
 
