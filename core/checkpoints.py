@@ -60,6 +60,7 @@ class Checkpoint:
     data: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False, repr=False)  # the signed document
     # where the chain in the database started (a purge's anchor: seq, hash) when it was written; None: not said
     anchor: tuple[int, str] | None = None
+    database: str | None = None  # the database whose chain it is (maintenance.signing.database_identity); None: not said
 
     def pair(self) -> tuple[int, str]:
         return self.seq, self.hash
@@ -69,14 +70,17 @@ class Checkpoint:
 
 
 def document(chain: str, seq: int, head_hash: str, at: dt.datetime, signer: signing.Signer, *,
-             anchor: tuple[int, str] | None = None) -> dict[str, Any]:
+             anchor: tuple[int, str] | None = None, database: str | None = None) -> dict[str, Any]:
     """A signed checkpoint document; ``anchor`` (seq, hash), for a chain whose oldest records are
     purged, is where the chain in the database starts: a purge made without a new signed checkpoint
-    then shows as an anchor that moved."""
+    then shows as an anchor that moved. ``database`` names the database whose chain it is, so a
+    checkpoint of another one (a restore drill's) is told apart from a rewritten chain."""
     body = {"format": FORMAT, "chain": chain, "seq": int(seq), "hash": head_hash.lower(),
             "at": at.astimezone(dt.timezone.utc).isoformat()}
     if anchor is not None:
         body["anchor"] = {"seq": int(anchor[0]), "hash": anchor[1]}
+    if database is not None:
+        body["database"] = database
     return {**body, "signature": signer.sign(signing.canonical(body))}
 
 
@@ -99,7 +103,8 @@ def parse(data: object, trusted: Mapping[str, Any], source: str) -> Checkpoint:
     anchor = body.get("anchor")
     anchor = (anchor["seq"], anchor["hash"]) if isinstance(anchor, Mapping) and isinstance(anchor.get("seq"), int) \
         and isinstance(anchor.get("hash"), str) else None
-    return Checkpoint(body["chain"], body["seq"], body["hash"], at, source, kid, dict(data), anchor)
+    database = body.get("database") if isinstance(body.get("database"), str) else None
+    return Checkpoint(body["chain"], body["seq"], body["hash"], at, source, kid, dict(data), anchor, database)
 
 
 def file_name(chain: str, seq: int, at: dt.datetime) -> str:

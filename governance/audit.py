@@ -140,6 +140,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "audit.purge": ("操作ログの保存期間経過分の削除（アーカイブ済み）", "Audit log purged (archived)"),
     "system.backup": ("バックアップの作成", "Backup written"),
     "system.restore": ("バックアップからの復元", "Restored from a backup"),
+    "keycloak.bootstrap": ("認証サーバーのレルムの設定", "Keycloak realm bootstrapped"),
+    "keycloak.service_account": ("サービスアカウントの発行", "Service account issued"),
     "system.signing_key": ("署名鍵の作成・切替", "Signing key created or rotated"),
     "notice.publish": ("お知らせの掲載・送信", "Notice published"),
     "jobs.run": ("定期処理の実行", "Periodic job run"),
@@ -230,6 +232,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "consent_record": ("同意記録", "Consent record"),
     "linkage_record": ("連携記録", "Linkage records"),
     "person": ("本人（仮名識別子）", "Person (pseudonymous identifier)"),
+    "keycloak_realm": ("認証サーバーのレルム", "Keycloak realm"),
+    "service_account": ("サービスアカウント", "Service account"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).

@@ -350,6 +350,12 @@ def check_signature(name: str, manifest_bytes: bytes, signature_text: str | None
     return signing.verify(manifest_bytes, signature, trusted, f"the manifest of {name}", f"{name} のマニフェスト")
 
 
+def signing_era(manifest: dict[str, Any]) -> bool:
+    """Whether the manifest proves it was made by a renkei that signs its backups: such a renkei
+    puts signed checkpoints in every manifest (an archive from before signing has none)."""
+    return any(isinstance(data, dict) and "signature" in data for data in manifest.get("checkpoints") or [])
+
+
 def read_signed_manifest(path: Path, trusted: dict) -> tuple[dict[str, Any], str]:
     """The manifest of an archive and the key that signed it, reading only those two members
     (:class:`core.signing.SignatureRefused` when unsigned or not signed by a trusted key)."""
@@ -403,6 +409,12 @@ def open_archive(path: Path, into: Path, *, trusted: dict, accept_unsigned: bool
     if manifest.get("format") != FORMAT:
         raise _refuse(f"{path.name} is of format {manifest.get('format')!r}; this renkei reads {FORMAT}",
                       f"{path.name} の形式 {manifest.get('format')!r} はこの renkei では読めません（{FORMAT}）。")
+    if signed_by is None and signing_era(manifest):
+        raise signing.SignatureRefused(
+            f"{path.name} has no signature but its manifest carries signed checkpoints: it was made by a renkei that "
+            "signs its backups, so its signature was removed; --accept-unsigned is only for archives made before signing",
+            f"{path.name} には署名がありませんが、マニフェストに署名付きチェックポイントがあります。署名する版の renkei で"
+            "作成されたもので、署名が取り除かれています。--accept-unsigned は署名導入前のアーカイブにのみ使えます。")
     for name, info in sorted((manifest.get("members") or {}).items()):
         if name not in MEMBERS or not (into / name).exists():
             raise _refuse(f"{path.name} is damaged: member {name} is missing",
@@ -467,8 +479,11 @@ def restore_database(engine: sa.Engine, manifest: dict[str, Any], folder: Path) 
 
 def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept_unsigned: bool = False,
             realm_admin=None, realm: str | None = None, replace_realm: bool = False,
-            app_role: str | None = None) -> dict[str, Any]:
+            app_role: str | None = None, database: bool = True) -> dict[str, Any]:
     """Restore an archive into the session's (empty) database and recreate the realm; audited.
+
+    ``database=False`` recreates the realm alone, into a database restored before (with Keycloak
+    down, the database comes back first under the maintenance identity, the realm once Keycloak runs).
 
     Every refusal comes before anything is written: an archive not signed by a key in ``trusted``
     (an unsigned one is let through only with ``accept_unsigned``, and the audit record says so),
@@ -485,7 +500,12 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
         folder = Path(tmp)
         manifest, signed_by = open_archive(path, folder, trusted=trusted, accept_unsigned=accept_unsigned)
         check_compatible(manifest, engine)
-        if not is_empty(engine):
+        if not database and (realm_admin is None or not (folder / REALM).exists()):
+            raise _refuse(f"{path.name} holds no realm to restore" if realm_admin is not None else
+                          "a realm-only restore needs the realm (leave --no-realm out)",
+                          f"{path.name} に復元するレルムがありません。" if realm_admin is not None else
+                          "レルムのみの復元では --no-realm は指定できません。")
+        if database and not is_empty(engine):
             raise _refuse("the target database is not empty: restore only into an empty database (see docs/operations.md)",
                           "復元先のデータベースが空ではありません。空のデータベースにのみ復元できます（docs/operations.md 参照）。")
         with_realm = realm_admin is not None and (folder / REALM).exists()
@@ -500,8 +520,9 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
             if realm_copy.realm_exists(realm_admin, target_realm):
                 realm_copy.delete_realm(realm_admin, target_realm)
             realm_copy.import_realm(realm_admin, copy, target_realm)
-        restore_database(engine, manifest, folder)
-        if app_role and engine.dialect.name == "postgresql":
+        if database:
+            restore_database(engine, manifest, folder)
+        if database and app_role and engine.dialect.name == "postgresql":
             from maintenance.db_roles import grant_app_role
 
             with engine.begin() as connection:  # the dump carries no privileges (--no-acl): grant them again
@@ -511,7 +532,8 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
                       after={"file": path.name, "created_at": manifest.get("created_at"),
                              "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None,
                              "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy)),
-                             "signed_by": signed_by, "accepted_unsigned": signed_by is None})
+                             "signed_by": signed_by, "accepted_unsigned": signed_by is None,
+                             **({} if database else {"database": "not restored (realm only)"})})
     session.commit()
     return manifest
 

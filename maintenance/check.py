@@ -196,7 +196,8 @@ def check_archives(session: Session, report: SystemReport, folders: Mapping[str,
 
 
 def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing_keys.Signer, folder: Path,
-                              now: dt.datetime | None = None, *, copy: Path | None = None) -> list[tuple[str, int, Path]]:
+                              now: dt.datetime | None = None, *, copy: Path | None = None,
+                              database: str | None = None) -> list[tuple[str, int, Path]]:
     """A signed checkpoint (head and anchor) of every chain of ``statuses`` that exists and
     verified (:func:`check_consent`), into ``folder`` and ``copy`` (the off-host copy, when
     configured): (chain, seq, file in ``folder``) of each written."""
@@ -206,7 +207,8 @@ def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing
         if not status.exists or status.broken is not None:
             continue
         path = checkpoints.write(folder, checkpoints.document(status.name, status.last_seq, status.head_hash, now, signer,
-                                                              anchor=(status.anchor_seq, status.anchor_hash)),
+                                                              anchor=(status.anchor_seq, status.anchor_hash),
+                                                              database=database),
                                  copy=copy)
         written.append((status.name, status.last_seq, path))
     return written

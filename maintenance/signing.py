@@ -17,20 +17,28 @@ Settings (the app's config first, else the environment):
 * The purges' archives (:func:`archive_dirs`): the audit log's in ``RENKEI_AUDIT_ARCHIVE_DIR``
   (default ``<RENKEI_VAR_DIR>/audit-archive``), the linkage records' in ``RENKEI_LINKAGE_ARCHIVE_DIR``
   (default ``<RENKEI_VAR_DIR>/linkage-archive``); ``renkei check`` confirms each one a purge recorded.
+
+The same key is the host owner's **maintenance identity** (:func:`maintenance_actor`): whoever can
+use the private key (the operating-system user that owns renkei's files) may run the maintenance
+commands (backup, check, the due jobs, restore, the realm's bootstrap and service accounts) without
+Keycloak, so they work while Keycloak is down or lost; the audit log names that identity and the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from core import checkpoints, signing
+from core import authz, checkpoints, signing
+from core.actor import Actor
 
 AUDIT_CHAIN = "audit"
+MAINTENANCE_ISSUER = "urn:renkei:maintenance"
 Config = Mapping[str, Any]  # the application's configuration (admin.config), handed in by the shell
 
 
@@ -67,6 +75,24 @@ def signer_or_none(config: Config) -> signing.Signer | None:
 
 def trusted_keys(config: Config) -> dict:
     return signing.load_trusted(trusted_locations(config))
+
+
+def maintenance_actor(config: Config) -> Actor:
+    """The host owner's maintenance identity, proven by possession of the signing key: a fresh
+    challenge signed with the private key must verify against a trusted public key (a key file that
+    is not one of renkei's trusted keys proves nothing). Acts as platform operator; the audit log
+    names it ("maintenance identity") and the key. :class:`core.signing.NoSigningKey` without a key,
+    :class:`core.signing.SignatureRefused` for a key that is not trusted."""
+    key = signer(config)
+    challenge = f"renkei maintenance identity {secrets.token_hex(16)}".encode()
+    kid = signing.verify(challenge, key.sign(challenge), trusted_keys(config),
+                         "the maintenance identity's signing key", "保守用IDの署名鍵")
+    return Actor(issuer=MAINTENANCE_ISSUER, subject=f"signing-key:{kid}",
+                 name=f"maintenance identity / 保守用ID (signing key {kid})", roles=frozenset({authz.OPERATOR}))
+
+
+def is_maintenance(actor: Actor) -> bool:
+    return actor.issuer == MAINTENANCE_ISSUER
 
 
 def checkpoint_dir(config: Config) -> Path:
@@ -108,6 +134,8 @@ class Found:
     forged: list[tuple[str, signing.SignatureRefused]]
     unsigned: list[str]
     places: list[str]
+    # checkpoints of another database (a restore drill's: source, database), valid but not compared
+    foreign: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Found) -> checkpoints.Checkpoint | None:
@@ -153,9 +181,38 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
         found.places.append(str(copy))
         scanned.valid.extend(dataclasses.replace(found_copy, source=f"{found_copy.source} in {copy}")
                              for found_copy in copied.valid)
+    ours = database_identity(config)
+    found.foreign = [(c.source, c.database) for c in scanned.valid if c.database not in (None, ours)]
     from_backup = None
     if with_backups:
         found.places.append(str(backup_dir(config)))
         from_backup = _newest_backup_checkpoint(backup_dir(config), chain, trusted, found)
-    found.newest = checkpoints.newest([scanned.newest, from_backup])
+    found.newest = checkpoints.newest([*(c for c in scanned.valid if c.database in (None, ours)), from_backup])
     return found
+
+
+def database_identity(config: Config) -> str:
+    """The database the application's chains live in, as checkpoints name it: where it is (kind,
+    host, port and name; SQLite: the file), never who connects or their password. A restore drill's
+    database is another one, so its checkpoints are told apart from the live chain's."""
+    import sqlalchemy as sa
+
+    url = sa.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:{Path(url.database).resolve() if url.database else ':memory:'}"
+    return f"{url.get_backend_name()}://{url.host or 'localhost'}:{url.port or ''}/{url.database or ''}"
+
+
+def restore_checkpoint_dir(config: Config) -> Path:
+    """Where ``renkei restore`` writes the checkpoints of the chains it restored: the checkpoint
+    folder, unless the newest checkpoint there is another database's (the live one's, and this a
+    restore drill into another database): then a folder of the drill's own beside it, so the live
+    folder never holds the drill's checkpoints."""
+    import hashlib
+
+    folder = checkpoint_dir(config)
+    ours = database_identity(config)
+    newest = checkpoints.scan(folder, AUDIT_CHAIN, trusted_keys(config)).newest
+    if newest is None or newest.database in (None, ours):
+        return folder
+    return folder.with_name(f"{folder.name}-drill-{hashlib.sha256(ours.encode()).hexdigest()[:12]}")

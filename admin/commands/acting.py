@@ -8,7 +8,11 @@ the audit log like anyone signed in to the admin UI (:mod:`admin.commands.signin
 * a service account whose credential the operator issued (``RENKEI_CLI_CLIENT_ID`` and
   ``RENKEI_CLI_CLIENT_SECRET``, e.g. for the timers);
 
-in the roles Keycloak gives them (``--role``, repeatable, narrows them). Only in development
+in the roles Keycloak gives them (``--role``, repeatable, narrows them). The maintenance commands
+(backup, check, the due jobs, restore, the realm's bootstrap and service accounts) also accept the
+host owner's **maintenance identity** (``--maintenance-identity`` or ``RENKEI_MAINTENANCE_IDENTITY=1``),
+proven by possession of the signing key and independent of Keycloak
+(:func:`maintenance.signing.maintenance_actor`; docs/operations.md). Only in development
 (``RENKEI_ENV=development``, the demo) may a command act for a name nobody checked: ``--as`` (or
 the environment variable ``RENKEI_ACTOR``), by default the operating-system user, in the roles
 given by ``--role`` (each command states its default, such as ``platform-operator`` for operator
@@ -29,6 +33,7 @@ from core import authz
 from core.actor import console_actor
 
 ACTOR_ENV = "RENKEI_ACTOR"
+MAINTENANCE_ENV = "RENKEI_MAINTENANCE_IDENTITY"
 CLI_ROLES = (*authz.PEOPLE_ROLES, authz.METERING)
 
 
@@ -54,11 +59,31 @@ SELF_DECLARED_REFUSED = (
     "'renkei keycloak service-account').")
 
 
-def command_actor(as_user: str | None, roles: tuple[str, ...], default_role: str):
-    """The actor of a command: who signed in or the service account when there is a credential,
-    otherwise (development only) the person ``--as`` names."""
+def maintenance_identity_actor(as_user: str | None, roles: tuple[str, ...]):
+    """The host owner's maintenance identity (the signing key proves it; no Keycloak)."""
+    from flask import current_app
+
+    from core.errors import DomainError
+    from maintenance import signing
+
+    if as_user:
+        raise click.UsageError("--maintenance-identity acts for the holder of the signing key: leave --as out.")
+    if set(roles) - {authz.OPERATOR}:
+        raise click.UsageError(f"--maintenance-identity acts as {authz.OPERATOR} only.")
+    try:
+        return signing.maintenance_actor(current_app.config)
+    except DomainError as error:
+        raise click.ClickException(f"maintenance identity refused: {error.message_en} / {error.message_ja}") from None
+
+
+def command_actor(as_user: str | None, roles: tuple[str, ...], default_role: str, maintenance: bool = False):
+    """The actor of a command: the maintenance identity when asked for (``maintenance``), who signed
+    in or the service account when there is a credential, otherwise (development only) the person
+    ``--as`` names."""
     from admin.commands import signin
 
+    if maintenance:
+        return maintenance_identity_actor(as_user, roles)
     signed_in = signin.authenticated_actor(roles)
     if signed_in is not None:
         actor, names = signed_in
@@ -92,14 +117,19 @@ def person_name(username: str) -> str:
     return f"{found.get('lastName', '')} {found.get('firstName', '')}".strip() or username
 
 
-def acting(default_role: str) -> Callable:
-    """Add ``--as`` and ``--role`` to a command; the command receives the built actor as ``actor``."""
+def acting(default_role: str, *, maintenance: bool = False) -> Callable:
+    """Add ``--as`` and ``--role`` to a command (and ``--maintenance-identity`` to a maintenance
+    command, ``maintenance``); the command receives the built actor as ``actor``."""
 
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)
-        def run(*args, as_user: str | None, roles: tuple[str, ...], **kwargs):
-            return command(*args, actor=command_actor(as_user, roles, default_role), **kwargs)
+        def run(*args, as_user: str | None, roles: tuple[str, ...], maintenance_identity: bool = False, **kwargs):
+            return command(*args, actor=command_actor(as_user, roles, default_role, maintenance_identity), **kwargs)
 
+        if maintenance:
+            run = click.option("--maintenance-identity", "maintenance_identity", is_flag=True, envvar=MAINTENANCE_ENV,
+                               help="Act as the host owner's maintenance identity, proven by the signing key "
+                                    "(works without Keycloak; recorded as such in the audit log).")(run)
         run = click.option("--role", "roles", multiple=True, type=click.Choice(CLI_ROLES),
                            help=f"Role the person acts in (repeatable; default: {default_role}).")(run)
         return click.option("--as", "as_user", envvar=ACTOR_ENV, metavar="USERNAME",

@@ -69,7 +69,7 @@ def default_output(now: dt.datetime | None = None) -> Path:
               help="Put this file, made by `kc.sh export --realm <realm> --file FILE` on the Keycloak host, in the "
                    "archive as the realm (credentials and keys included; see docs/operations.md).")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, actor) -> None:
     """Write one archive: database, Keycloak realm, audit chain head, manifest with checksums.
 
@@ -129,6 +129,8 @@ def credentials_line(realm: dict, how: str = "") -> str:
 @click.argument("archive_file", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--no-realm", is_flag=True, help="Restore the database only; leave Keycloak as it is.")
 @click.option("--replace-realm", is_flag=True, help="Delete the realm if it exists and recreate it from the archive.")
+@click.option("--realm-only", is_flag=True, help="Recreate the Keycloak realm alone, into the database restored before "
+              "(`--no-realm` while Keycloak was down): docs/operations.md.")
 @click.option("--app-role", metavar="ROLE", help="PostgreSQL: grant this application role its rights after the restore "
               "(as `renkei db grant --app-role` does; the archive carries no privileges). Default: the role of "
               "RENKEI_DATABASE_URL when RENKEI_DATABASE_OWNER_URL names another role.")
@@ -137,9 +139,9 @@ def credentials_line(realm: dict, how: str = "") -> str:
                    "deliberate migration, recorded in the audit log. A wrong signature is refused even so.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
-@acting(authz.OPERATOR)
-def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app_role: str | None, accept_unsigned: bool,
-                    yes: bool, actor) -> None:
+@acting(authz.OPERATOR, maintenance=True)
+def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, realm_only: bool, app_role: str | None,
+                    accept_unsigned: bool, yes: bool, actor) -> None:
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""
     from maintenance import archive, check, owner, signing
     from maintenance import realm as realm_module
@@ -147,8 +149,10 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
 
     realm = current_app.config["RENKEI_KEYCLOAK_REALM"]
     app_role = app_role or owner.app_role(current_app.config)  # the owner restores, then grants the app's role
+    if realm_only and no_realm:
+        raise click.BadParameter("--realm-only and --no-realm exclude each other", param_hint="--realm-only")
     if not yes:
-        what = "the database" + ("" if no_realm else f" and the Keycloak realm {realm}")
+        what = f"the Keycloak realm {realm}" if realm_only else "the database" + ("" if no_realm else f" and the Keycloak realm {realm}")
         click.confirm(f"Restore {archive_file.name} into {what}?", abort=True)
     try:
         # the schema is created by the owner (RENKEI_DATABASE_OWNER_URL), as `renkei db upgrade` does
@@ -156,7 +160,8 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
             manifest = archive.restore(session, actor, archive_file, trusted=signing.trusted_keys(current_app.config),
                                        accept_unsigned=accept_unsigned,
                                        realm_admin=None if no_realm else realm_module.realm_admin(current_app.config),
-                                       realm=realm, replace_realm=replace_realm, app_role=app_role)
+                                       realm=realm, replace_realm=replace_realm, app_role=app_role,
+                                       database=not realm_only)
     except DomainError as error:
         fail(error)
     except Exception as error:  # Keycloak refused the realm, or the database tool failed midway
@@ -168,6 +173,9 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
     click.echo(f"復元しました / restored: {archive_file.name} (made {manifest['created_at']} by {manifest['created_by']})")
     if manifest.get("realm") and not no_realm:
         click.echo(f"  realm {manifest['realm']['name']}: credentials {credentials_line(manifest['realm'])}")
+    if realm_only:  # the database was restored (and checked) before, and may have moved on since
+        _compare_realm(manifest, realm_module.realm_counts(current_app.config, realm))
+        return
     with_realm = bool(manifest.get("realm")) and not no_realm
     report = check.run_check(db.session, actor, manifest=manifest,
                              realm_counts=realm_module.realm_counts(current_app.config, realm) if with_realm else None,
@@ -180,6 +188,15 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, app
         raise SystemExit(1)
     click.echo("検査に合格しました / check passed (run `renkei check` again at any time)")
     _checkpoint_after_restore(actor)
+
+
+def _compare_realm(manifest: dict, counts) -> None:
+    """A realm restored alone: its counts against the archive's (`renkei check --manifest` does the same)."""
+    if counts != manifest["realm"]["counts"]:
+        click.echo(f"検査で問題が見つかりました / check FAILED: realm: {counts} but the archive recorded "
+                   f"{manifest['realm']['counts']}", err=True)
+        raise SystemExit(1)
+    click.echo(f"  realm counts as the archive recorded: {counts}")
 
 
 def _checkpoint_after_restore(actor) -> None:
@@ -197,24 +214,31 @@ def _checkpoint_after_restore(actor) -> None:
                    "run `renkei jobs run-due --only audit-checkpoint` (until then `renkei check` compares with "
                    "checkpoints older than this restore).", err=True)
         return
+    folder, database = signing.restore_checkpoint_dir(current_app.config), signing.database_identity(current_app.config)
+    if folder != signing.checkpoint_dir(current_app.config):
+        click.echo(f"  復元訓練: {signing.checkpoint_dir(current_app.config)} は別のデータベースのチェックポイントの置き場所です。"
+                   f"このデータベースの分は {folder} に書き出します（検査は `renkei check --checkpoint-dir {folder}`）。")
+        click.echo(f"  restore drill: the checkpoint folder holds another database's checkpoints; this database's "
+                   f"({database}) go to {folder} (check it with `renkei check --checkpoint-dir {folder}`)")
+    # the live folder's checkpoints are copied off the host too; a drill's stay in its own folder
+    copy = signing.checkpoint_copy_dir(current_app.config) if folder == signing.checkpoint_dir(current_app.config) else None
     result = audit_log.verification(db.session, actor)
     db.session.rollback()
     if result.intact:
-        path = signing.write_checkpoint(current_app.config, checkpoints.document(
+        path = checkpoints.write(folder, checkpoints.document(
             "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
-            anchor=(result.anchor_seq, result.anchor_hash)))
+            anchor=(result.anchor_seq, result.anchor_hash), database=database), copy=copy)
         click.echo(f"  audit checkpoint #{result.last_seq} written: {path}")
-    _consent_checkpoints_after_restore(signer)
+    _consent_checkpoints_after_restore(signer, folder, database, copy)
 
 
-def _consent_checkpoints_after_restore(signer) -> None:
+def _consent_checkpoints_after_restore(signer, folder: Path, database: str, copy: Path | None) -> None:
     """The same for the consent and linkage chains (the checkpoints written after the backup name
     records the restore took away)."""
-    from maintenance import check, signing
+    from maintenance import check
 
     report = check.SystemReport()
     statuses = check.check_consent(db.session, report, None)
     db.session.rollback()
-    for name, seq, path in check.write_consent_checkpoints(statuses, signer, signing.checkpoint_dir(current_app.config),
-                                                           copy=signing.checkpoint_copy_dir(current_app.config)):
+    for name, seq, path in check.write_consent_checkpoints(statuses, signer, folder, database=database, copy=copy):
         click.echo(f"  {name} checkpoint #{seq} written: {path}")

@@ -34,7 +34,7 @@ def default_checkpoint_dir() -> Path:
               help="Folder of the signed checkpoints of the audit, consent and linkage chains (default: RENKEI_AUDIT_CHECKPOINT_DIR or <RENKEI_VAR_DIR>/audit-checkpoints).")
 @click.option("--no-realm", is_flag=True, help="With --manifest: do not compare the Keycloak realm's counts.")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
     from maintenance import archive, check, realm, signing
@@ -64,6 +64,7 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
         click.echo("manifest: not given (row counts not compared)")
     if report.checked.get("audit checkpoint") is None:
         click.echo(f"audit checkpoint: no signed checkpoint found in {' or '.join(found.places)}")
+    _name_foreign([found, *chains.values()])
     if not report.ok:
         finding = report.first
         click.echo(f"問題があります / FAILED: {finding.check}: {finding.message_en}", err=True)
@@ -74,3 +75,14 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
                 click.echo(f"  - {other.check}: {other.message_en} / {other.message_ja}", err=True)
         raise SystemExit(1)
     click.echo("整合性に問題はありません / OK: no problem found")
+
+
+def _name_foreign(founds) -> None:
+    """Checkpoints of another database (a restore drill's, or the live one's seen from a drill) are
+    valid but not this database's: named as such, never compared and never taken for tampering."""
+    foreign = sorted({item for found in founds for item in found.foreign})
+    if foreign:
+        source, database = foreign[0]
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        click.echo(f"別のデータベースのチェックポイント（照合しません） / checkpoints of another database, not compared: "
+                   f"{source} ({database}){more}")

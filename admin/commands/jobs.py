@@ -259,7 +259,8 @@ def _consent_checkpoints(actor: Actor) -> Outcome:
     if not report.ok:
         return Outcome("failed", f"{report.first.message_ja}。チェックポイントは書き出しません",
                        f"{report.first.message_en}; no checkpoint written")
-    written = check.write_consent_checkpoints(statuses, signer, folder, copy=signing.checkpoint_copy_dir(current_app.config))
+    written = check.write_consent_checkpoints(statuses, signer, folder, copy=signing.checkpoint_copy_dir(current_app.config),
+                                              database=signing.database_identity(current_app.config))
     if not written:
         return Outcome("skipped", "同意記録・連携記録はまだありません（チェックポイントなし）",
                        "no consent or linkage record yet: no checkpoint")
@@ -286,14 +287,18 @@ def write_audit_checkpoint(actor: Actor, verified: tuple[int, str] | None = None
                           f"操作ログの連鎖が壊れています（{result.broken.describe()}）。チェックポイントは書き出しません")
     path = signing.write_checkpoint(current_app.config, checkpoints.document(
         "audit", result.last_seq, result.head_hash, dt.datetime.now(dt.timezone.utc), signer,
-        anchor=(result.anchor_seq, result.anchor_hash)))
+        anchor=(result.anchor_seq, result.anchor_hash), database=signing.database_identity(current_app.config)))
     return result.last_seq, result.head_hash, path
 
 
 def _run_command(command: click.Command, actor: Actor, **params) -> int:
     """Run another ``renkei`` command for the same person; its exit code (0: success)."""
+    from maintenance.signing import is_maintenance
+
+    who = ({"as_user": None, "roles": (), "maintenance_identity": True} if is_maintenance(actor)
+           else {"as_user": actor.subject, "roles": tuple(sorted(actor.roles))})
     try:
-        click.get_current_context().invoke(command, as_user=actor.subject, roles=tuple(sorted(actor.roles)), **params)
+        click.get_current_context().invoke(command, **who, **params)
     except SystemExit as stop:
         return int(stop.code or 0)
     except click.ClickException as error:
@@ -440,7 +445,7 @@ def jobs_checkpoint(minutes: int, records: int, actor) -> None:
               help="Run only this job (repeatable).")
 @click.option("--no-backup", is_flag=True, help="Leave out the daily backup and check.")
 @with_appcontext
-@acting(authz.OPERATOR)
+@acting(authz.OPERATOR, maintenance=True)
 def jobs_run_due(only: tuple[str, ...], no_backup: bool, actor) -> None:
     """Run every due job: outbox, monthly usage report, usage partitions and retention, request log
     retention, consent and audit checkpoints, daily backup and check."""

@@ -6,8 +6,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from maintenance import keycloak_distribution, keycloak_server
+from admin.commands.acting import acting
+from core import authz
 from core.errors import DomainError
+from maintenance import keycloak_distribution, keycloak_server
 
 
 @click.group("keycloak")
@@ -117,16 +119,45 @@ def bootstrap(direct_grants: bool = False, *, require_totp: bool | None = None) 
     return bootstrap_realm(master, settings)
 
 
+def _require_audit_log() -> None:
+    """The act is recorded in the audit log: refused before Keycloak is touched when the database
+    has no schema yet (`renkei db upgrade` first), so no change is ever made unrecorded."""
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from core.audit import AuditRecord
+
+    with db.engine.connect() as connection:
+        present = sa.inspect(connection).has_table(AuditRecord.__tablename__)
+    if not present:
+        raise click.ClickException("the database has no schema yet, so this act could not be recorded in the audit "
+                                   "log: run 'renkei db upgrade' first / データベースにスキーマがありません。先に "
+                                   "renkei db upgrade を実行してください（この操作は操作ログに記録されます）。")
+
+
 @group.command("bootstrap")
 @click.option("--direct-grants", is_flag=True, help="Allow the password grant on the admin client (development and tests only).")
 @with_appcontext
-def bootstrap_command(direct_grants: bool) -> None:
+@acting(authz.OPERATOR, maintenance=True)
+def bootstrap_command(direct_grants: bool, actor) -> None:
     """Create the platform realm, roles, clients and mappers that are missing, and set its sign-in
     security (password policy, brute-force detection, 5-minute access tokens, admin events, TOTP
-    required for operator, finance, auditor and municipal admins). Safe to run again."""
+    required for operator, finance, auditor and municipal admins; the password grant of Keycloak's
+    built-in clients such as admin-cli turned off). Safe to run again. Acts for a signed-in
+    operator or the maintenance identity (before the realm exists nobody can sign in), audited."""
+    from admin.extensions import db
+    from maintenance import realm as realm_module
+    from tenancy.identity.keycloak import master_admin
+
+    config = current_app.config
+    password = _master_password(config)
+    _require_audit_log()
     try:
-        changes = bootstrap(direct_grants)
+        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"], password, "master")
+        changes = realm_module.bootstrap(db.session, actor, master, settings_from_config(direct_grants))
+        db.session.commit()
     except DomainError as error:
+        db.session.rollback()
         raise click.ClickException(f"{error.message_en} / {error.message_ja}") from None
     if not changes:
         click.echo("realm up to date: no change")
@@ -136,30 +167,38 @@ def bootstrap_command(direct_grants: bool) -> None:
 
 @group.command("service-account")
 @click.argument("client_id")
-@click.option("--role", "roles", multiple=True, required=True,
+@click.option("--role", "account_roles", multiple=True, required=True,
               type=click.Choice(["platform-operator", "finance-officer", "auditor", "metering-client"]),
               help="Realm role of the service account (repeatable).")
+@click.option("--as", "as_user", envvar="RENKEI_ACTOR", metavar="USERNAME",
+              help="The person issuing it, recorded in the audit log (development only; else who is signed in).")
+@click.option("--maintenance-identity", "maintenance_identity", is_flag=True, envvar="RENKEI_MAINTENANCE_IDENTITY",
+              help="Act as the host owner's maintenance identity, proven by the signing key (recorded as such).")
 @with_appcontext
-def service_account_command(client_id: str, roles: tuple[str, ...]) -> None:
+def service_account_command(client_id: str, account_roles: tuple[str, ...], as_user: str | None,
+                            maintenance_identity: bool) -> None:
     """Issue a service account for commands run by a machine (the timers): a Keycloak client whose
     credential is printed once. Commands act for it with RENKEI_CLI_CLIENT_ID and
     RENKEI_CLI_CLIENT_SECRET; running this again for the same client gives a new secret (the old
-    one stops working)."""
-    import secrets
+    one stops working). Acts for a signed-in operator or the maintenance identity, audited.
+    (``--role`` here is the account's role: the issuer acts as platform operator.)"""
+    from admin.commands.acting import command_actor
+    from admin.extensions import db
+    from maintenance import realm as realm_module
+    from tenancy.identity.keycloak import master_admin
 
-    from tenancy.identity.keycloak import ensure_machine_client, master_admin
-
+    actor = command_actor(as_user, (), authz.OPERATOR, maintenance_identity)
     config = current_app.config
+    password = _master_password(config)
+    _require_audit_log()
     try:
-        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              _master_password(config), "master")
-        secret = secrets.token_urlsafe(32)
-        ensure_machine_client(master, settings_from_config(), client_id, secret, realm_roles=roles)
-        master.change_current_realm(config["RENKEI_KEYCLOAK_REALM"])
-        client_uuid = master.get_client_id(client_id)
-        master.update_client(client_uuid, {**master.get_client(client_uuid), "secret": secret})
+        master = master_admin(config["RENKEI_KEYCLOAK_URL"], config["RENKEI_KEYCLOAK_ADMIN_USER"], password, "master")
+        secret = realm_module.issue_service_account(db.session, actor, master, settings_from_config(), client_id,
+                                                    account_roles)
+        db.session.commit()
     except DomainError as error:
+        db.session.rollback()
         raise click.ClickException(f"{error.message_en} / {error.message_ja}") from None
-    click.echo(f"service account {client_id} ({', '.join(roles)}): keep this secret, it is shown once.")
+    click.echo(f"service account {client_id} ({', '.join(account_roles)}): keep this secret, it is shown once.")
     click.echo(f"RENKEI_CLI_CLIENT_ID={client_id}")
     click.echo(f"RENKEI_CLI_CLIENT_SECRET={secret}")

@@ -67,9 +67,22 @@ def _claims(token: str) -> dict:
     from admin.extensions import db
 
     claims = token_validator().claims(token)
-    if deny_list().refused(db.session, claims["sub"], claims.get("iat")):
+    if _has_schema() and deny_list().refused(db.session, claims["sub"], claims.get("iat")):
         raise AccessEnded()
     return claims
+
+
+def _has_schema() -> bool:
+    """Whether the database holds renkei's tables: an empty one (the target of ``renkei restore``,
+    docs/operations.md) has no deny list to consult, so nobody is denied in it; the restored deny
+    list applies from the next command on."""
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from tenancy.identity.models import DeniedSubject
+
+    with db.engine.connect() as connection:
+        return sa.inspect(connection).has_table(DeniedSubject.__tablename__)
 
 
 def _session_claims() -> dict | None:

@@ -122,6 +122,35 @@ def test_a_wrong_signature_is_refused_even_with_accept_unsigned(app, db, made, t
     assert checked.exit_code == 1 and "not among the trusted public keys" in checked.output
 
 
+def _unsigned(source: Path, target: Path, *, before_signing: bool) -> None:
+    """``source`` without its signature; ``before_signing``: also without the signed checkpoints
+    that every manifest of a signing renkei carries (an archive as made before backups were signed)."""
+    with tarfile.open(source) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.name != "manifest.sig"}
+    if before_signing:
+        manifest = json.loads(members["manifest.json"])
+        manifest.pop("checkpoints")
+        members["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
+        members["manifest.sha256"] = (hashlib.sha256(members["manifest.json"]).hexdigest() + "  manifest.json\n").encode()
+    with tarfile.open(target, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_accept_unsigned_refuses_an_archive_whose_manifest_proves_it_was_signed(app, db, made, tmp_path):
+    """A signature stripped from an archive of the signing era (its manifest carries signed
+    checkpoints) is not an archive from before signing: refused even with --accept-unsigned."""
+    stripped = tmp_path / "stripped.tar"
+    _unsigned(made, stripped, before_signing=False)
+    before = _counts(db)
+    result = cli(app, "restore", str(stripped), "--no-realm", "--yes", "--accept-unsigned")
+    assert result.exit_code == 1
+    assert "its signature was removed" in result.output and "not empty" not in result.output
+    assert _counts(db) == before
+
+
 def test_an_unsigned_archive_restores_with_accept_unsigned_and_the_audit_log_says_so(app, db, made, tmp_path):
     if db.get_bind().dialect.name != "sqlite":
         pytest.skip("a restore into an empty SQLite database; PostgreSQL's restore is tests/test_restore_drill.py's")
@@ -129,10 +158,7 @@ def test_an_unsigned_archive_restores_with_accept_unsigned_and_the_audit_log_say
     from admin.extensions import db as database
 
     unsigned = tmp_path / "unsigned.tar"
-    with tarfile.open(made) as old, tarfile.open(unsigned, "w") as new:
-        for member in old.getmembers():
-            if member.name != "manifest.sig":
-                new.addfile(member, old.extractfile(member))
+    _unsigned(made, unsigned, before_signing=True)
     other = create_app({**{k: v for k, v in app.config.items() if k.startswith(("RENKEI_", "SECRET"))},
                         "TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'restored.db'}",
                         "RENKEI_AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints")})

@@ -141,7 +141,8 @@ def test_a_service_account_the_operator_issued_is_the_actor(app, db, tmp_path, o
 
     client_id = f"renkei-jobs-{uuid.uuid4().hex[:6]}"
     runner = app.test_cli_runner()
-    issued = runner.invoke(args=["keycloak", "service-account", client_id, "--role", "platform-operator"])
+    issued = runner.invoke(args=["keycloak", "service-account", client_id, "--role", "platform-operator",
+                                 "--maintenance-identity"])  # nobody signed in: the owner's maintenance identity
     assert issued.exit_code == 0, issued.output
     secret = next(line.split("=", 1)[1] for line in issued.output.splitlines()
                   if line.startswith("RENKEI_CLI_CLIENT_SECRET="))
@@ -154,6 +155,10 @@ def test_a_service_account_the_operator_issued_is_the_actor(app, db, tmp_path, o
                            env={"RENKEI_CLI_CLIENT_ID": client_id, "RENKEI_CLI_CLIENT_SECRET": secret,
                                 "RENKEI_ACTOR": client_id})
     assert result.exit_code == 0, result.output
-    [record] = records(db)
+    issuance, record = records(db)
+    # the issuance is audited, naming who issued it (here the maintenance identity) and never the secret
+    assert (issuance.action, issuance.target_id, issuance.actor_issuer) == (
+        "keycloak.service_account", client_id, "urn:renkei:maintenance")
+    assert "maintenance identity" in issuance.actor_name and secret not in issuance.after
     assert record.actor_issuer == f"{keycloak_settings.url}/realms/{keycloak_settings.realm}"
     assert record.actor_role == "platform-operator" and record.action == "tenant.import"

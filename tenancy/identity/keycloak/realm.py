@@ -111,6 +111,22 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
     changes += _grant_service_account(admin, settings.service_client_id, client_roles=SERVICE_ACCOUNT_ROLES)
     changes += _grant_service_account(admin, settings.metering_client_id, realm_roles=(authz.METERING,))
     changes += _sign_in_security(admin, settings)
+    changes += _close_built_in_password_grants(admin)
+    return changes
+
+
+# The clients Keycloak creates in every realm. renkei signs nobody in through them; admin-cli accepts
+# the password grant by default, a second door for guessing passwords beside renkei's own clients.
+BUILT_IN_CLIENTS = ("admin-cli", "account", "account-console", "broker", "realm-management", "security-admin-console")
+
+
+def _close_built_in_password_grants(admin: KeycloakAdmin) -> list[str]:
+    """The password grant (direct access grants) turned off on the realm's built-in clients."""
+    changes = []
+    for client in admin.get_clients():
+        if client.get("clientId") in BUILT_IN_CLIENTS and client.get("directAccessGrantsEnabled"):
+            admin.update_client(client["id"], {**client, "directAccessGrantsEnabled": False})
+            changes.append(f"client {client['clientId']}: password grant off")
     return changes
 
 
