@@ -35,7 +35,7 @@ from billing.budgets import budget_lines
 from billing.cost_rules import adopted_budget
 from billing.errors import AllocationError
 from billing.grants import grant_summary, grant_value, year_grants
-from billing.ledger_errors import BillingNotFound, InvalidBillingData
+from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import Budget, BudgetStatus, EstimateLetter
 from billing.statements import addressee
 from core import audit, authz
@@ -74,11 +74,10 @@ def _budget(session: Session, fiscal_year: int) -> Budget:
         sa.select(Budget).where(Budget.fiscal_year == fiscal_year, Budget.status == BudgetStatus.draft)
         .order_by(Budget.version.desc())).first()
     if budget is None:
-        raise InvalidBillingData(
+        raise BillingConflict(
             f"FY{fiscal_year} has no budget yet: enter its budget (a draft is enough) before estimating",
             f"{fiscal_year_ja(fiscal_year)}の予算が登録されていません。見込額を出す前に予算（案でも可）を登録してください。",
-            problems=[{"field": "fiscal_year", "message_en": "This year has no budget.",
-                       "message_ja": "この年度の予算がありません。"}])
+            fiscal_year=fiscal_year)
     return budget
 
 
@@ -88,12 +87,12 @@ def compute_estimate(session: Session, actor: Actor, fiscal_year: int) -> Estima
     budget = _budget(session, fiscal_year)
     policy = adopted_policy(session)
     if policy is None:
-        raise InvalidBillingData("no allocation policy is adopted", "採用中の按分方式がありません。")
+        raise BillingConflict("no allocation policy is adopted", "採用中の按分方式がありません。")
     amounts = budget_lines(session, budget)
     costs = [allocation.CostItem(id=f"budget:{category}", category=category, amount=amount)
              for category, amount in amounts.items() if amount]
     if not costs:
-        raise InvalidBillingData(f"the budget of FY{fiscal_year} has no amount", "予算に金額がありません。")
+        raise BillingConflict(f"the budget of FY{fiscal_year} has no amount", "予算に金額がありません。")
     value, prefecture, participants, tenants = _snapshot_inputs(session, fiscal_year, policy, "with_applicants")
     usage_year = fiscal_year - 1
     metrics = [component.metric for component in value.components if component.metric is not None]
@@ -102,13 +101,13 @@ def compute_estimate(session: Session, actor: Actor, fiscal_year: int) -> Estima
                                         usage={metric: totals[metric].get(p.code, 0) for metric in metrics})
                     for p in participants]
     if not participants:
-        raise InvalidBillingData("no municipality is registered to estimate for", "見込額を出す市町村が登録されていません。")
+        raise BillingConflict("no municipality is registered to estimate for", "見込額を出す市町村が登録されていません。")
     grants = year_grants(session, fiscal_year)
     try:
         result = allocation.allocate_costs(costs, participants, value, prefecture.code if prefecture else None,
                                            [grant_value(grant) for grant in grants])
     except AllocationError as error:
-        raise InvalidBillingData(error.message_en, error.message_ja) from None
+        raise BillingConflict(error.message_en, error.message_ja) from None
     shares = {share.id: share.amount for share in result.grants}
     lines = []
     for line in result.lines:

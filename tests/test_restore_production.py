@@ -51,7 +51,9 @@ class Site:
         config = {**base, "RENKEI_ENV": "production", "SECRET_KEY": "production-secret-" + "x" * 32,
                   "SQLALCHEMY_DATABASE_URI": url or self.session_app.config["SQLALCHEMY_DATABASE_URI"],
                   "RENKEI_VAR_DIR": str(self.tmp / var), "RENKEI_SIGNING_KEY": self.key,
-                  "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42", **settings}
+                  "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                  # production's checkpoints are copied off the host (renkei check requires it)
+                  "RENKEI_CHECKPOINT_COPY_DIR": str(self.tmp / f"{var}-checkpoint-copy"), **settings}
         made = create_app(config)
         self.apps.append(made)
         return made

@@ -170,11 +170,46 @@ class EstimateLineOut(BaseModel):
     issued_on: dt.date | None = None
 
 
+class EstimateBudgetOut(BaseModel):
+    id: int
+    version: int
+    status: str = Field(description="adopted (議決済み) or draft (案)")
+    amounts: dict[str, int] = Field(description="Yen per cost category")
+    total: int
+
+
+class EstimateGrantOut(BaseModel):
+    name: str
+    rate: str
+    amount: int = Field(description="What the grant is expected to fund (yen)")
+    basis: str = Field(description="交付決定額 or 申請額: the amount that caps it")
+
+
+class EstimatePolicyOut(BaseModel):
+    id: int | None = None
+    name: str
+    version: int
+
+
+class EstimateAssumptionsOut(BaseModel):
+    budget: EstimateBudgetOut
+    policy: EstimatePolicyOut
+    cost_total: int = Field(description="事業費 (the budget)")
+    grants: list[EstimateGrantOut]
+    grant_total: int
+    shared_total: int = Field(description="負担対象額")
+    prefecture_share: int
+    population_as_of: str = Field(description="The day the registry's populations were read")
+    usage_year: int = Field(description="The fiscal year whose usage is taken")
+    months: int
+    billing_month: str | None = Field(default=None, description="When the 概算 charge goes out (issued letters)")
+
+
 class EstimatesOut(BaseModel):
     fiscal_year: int
     version: int | None = Field(default=None, description="The issued version shown (the latest); none issued yet")
     letters: list[EstimateLineOut]
-    assumptions: dict | None = None
+    assumptions: EstimateAssumptionsOut | None = None
 
 
 def _estimates_out(fiscal_year: int, issued) -> dict:

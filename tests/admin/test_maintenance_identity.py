@@ -28,6 +28,7 @@ def production(app, monkeypatch, tmp_path):
     """The app as a server's commands see it (not development, not built by test code, nobody signed in)."""
     monkeypatch.setitem(app.config, "TESTING", False)
     monkeypatch.setitem(app.config, "RENKEI_ENV", "production")
+    monkeypatch.setitem(app.config, "RENKEI_CHECKPOINT_COPY_DIR", str(tmp_path / "checkpoint-copy"))
     monkeypatch.setenv("RENKEI_CLI_SESSION", str(tmp_path / "session" / "cli-session.json"))
     for name in ("RENKEI_CLI_CLIENT_ID", "RENKEI_CLI_CLIENT_SECRET", "RENKEI_ACTOR", "RENKEI_MAINTENANCE_IDENTITY"):
         monkeypatch.delenv(name, raising=False)

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from billing import allocation_runs, budgets, estimates, grants, statements
-from billing.ledger_errors import InvalidBillingData
+from billing.ledger_errors import BillingConflict, InvalidBillingData
 from billing.schemas import BudgetCreate
 
 from .conftest import colleague, cost_data
@@ -89,7 +89,7 @@ def test_the_statement_shows_the_charge_beside_its_estimate(db, finance, kumamot
 
 
 def test_no_budget_no_estimate_and_the_billing_month_is_of_the_year(db, finance, kumamoto, adopted_policy, settings):
-    with pytest.raises(InvalidBillingData) as refusal:
+    with pytest.raises(BillingConflict) as refusal:
         estimates.compute_estimate(db, finance, 2026)
     assert "予算" in refusal.value.message_ja
     _budgeted_fy2026(db, finance)
