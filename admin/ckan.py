@@ -194,6 +194,14 @@ def action(action: str):
     return jsonify({"help": _help(action), "success": True, "result": result})
 
 
+@bp.get("/api/3/openapi.json")
+def ckan_openapi():
+    """The CKAN actions' contract (admin/ckan_contract.py)."""
+    from admin import ckan_contract
+
+    return jsonify(ckan_contract.document(ACTIONS, CKAN_VERSION))
+
+
 @bp.route("/api/3", methods=("GET",))
 @bp.route("/api/3/", methods=("GET",))
 def version():

@@ -268,13 +268,15 @@ class Columns:
     ``aliases`` maps column names as people write them to field names (include each field's own
     name); ``required`` fields must have a column; ``labels_ja`` names fields in Japanese in the
     messages; columns not in ``aliases`` are refused unless ``ignore_unknown`` (a log export may
-    carry columns renkei does not read).
+    carry columns renkei does not read); ``max_rows``: the most data rows the file may have (a
+    longer one is refused as soon as the row after the last allowed is read, nothing checked further).
     """
 
     aliases: Mapping[str, str]
     required: Sequence[str] = ()
     labels_ja: Mapping[str, str] = field(default_factory=dict)
     ignore_unknown: bool = False
+    max_rows: int | None = None  # a file of records: refused at its row max_rows + 1 (IMPORT_MAX_ROWS)
     _by_key: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -310,6 +312,22 @@ class Row:
     @property
     def where(self) -> str:
         return f"line {self.line}"
+
+
+# The most data rows a file of records may have (a dataset list, a tenant registry, a wave of
+# municipalities): Japan has 1,741 municipalities, and a prefecture's catalogue a few thousand
+# datasets (whose import has a lower cap of its own: tenancy.datasets.importing.MAX_ROWS). A file
+# beyond it is refused at its row IMPORT_MAX_ROWS + 1, and the largest accepted file
+# is judged in seconds (docs/datasets.md, "Imports: a row cap and a time budget";
+# bench/bench_imports.py). The usage logs are not records: streamed, bounded by memory, not rows.
+IMPORT_MAX_ROWS = 10_000
+
+
+def too_many_rows(limit: int, line: int, rejected: Rejected) -> DomainError:
+    """The refusal of a file with more than ``limit`` data rows (found on ``line``)."""
+    en = f"The file has more than {limit:,} rows; split it into files of at most {limit:,} rows. Nothing was done."
+    ja = f"ファイルの行数が {limit:,} 行を超えています。{limit:,} 行以内のファイルに分けてください。何も処理していません。"
+    return rejected(en, ja, problems=[problem(f"line {line}", en, ja)])
 
 
 HEADER_ERRORS = ("The header row has errors; nothing was done.", "見出し行に誤りがあります。何も処理していません。")
@@ -394,15 +412,20 @@ def _rows_of_reader(reader: Any, columns: Columns, rejected: Rejected) -> Iterat
     fields, problems = _header_fields(header, columns)
     if problems:
         raise rejected(*HEADER_ERRORS, problems=problems)
-    return _data_rows(reader, fields, rejected)
+    return _data_rows(reader, fields, rejected, columns.max_rows)
 
 
-def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileRejected) -> Iterator[Row]:
+def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileRejected,
+               max_rows: int | None = None) -> Iterator[Row]:
     last_line = reader.line_num
+    count = 0
     for values in _guarded(reader, rejected):
         line, last_line = last_line + 1, reader.line_num
         if not any(value.strip() for value in values):
             continue
+        count += 1
+        if max_rows is not None and count > max_rows:
+            raise too_many_rows(max_rows, line, rejected)
         shape: tuple[dict[str, str], ...] = ()
         if any(value.strip() for value in values[len(fields):]):
             shape = (problem(

@@ -49,6 +49,8 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
     return [safe_cell(value) for value in values]
 
 
+CSV_MIMETYPE = "text/csv"  # what a Response is given: Werkzeug adds "; charset=utf-8" to every text/* type itself
+
 BOM = "\ufeff"  # Excel reads a CSV file that starts with it as UTF-8
 
 

@@ -27,35 +27,58 @@ def whole_number(text: object, *, max_digits: int = 18) -> int | None:
     return int(text)
 
 
-# Japanese for pydantic's built-in error types a clerk is likely to meet.
-_JA = {
-    "missing": "必須項目です。",
-    "extra_forbidden": "この項目は受け付けていません。",
-    "int_type": "整数で入力してください。",
-    "int_parsing": "整数で入力してください。",
-    "string_type": "文字列で入力してください。",
-    "string_too_short": "入力してください。",
-    "string_too_long": "長すぎます。",
-    "string_pattern_mismatch": "使用できない文字が含まれています。",
-    "greater_than": "正の数で入力してください。",
-    "greater_than_equal": "値が小さすぎます。",
-    "less_than_equal": "値が大きすぎます。",
-    "enum": "選択肢にない値です。",
-    "list_type": "一覧（配列）で入力してください。",
-    "model_type": "オブジェクトで入力してください。",
-    "dict_type": "オブジェクトで入力してください。",
-    "too_long": "件数が多すぎます。",
-    "bool_type": "true または false で入力してください。",
+# renkei's own words, in English and Japanese, for pydantic's built-in error types: a problem never
+# carries pydantic's wording, its type names or a validator's repr (a memory address).
+_WORDS = {
+    "missing": ("Required.", "必須項目です。"),
+    "extra_forbidden": ("Not a field of this request.", "この項目は受け付けていません。"),
+    "int_type": ("Must be a whole number.", "整数で入力してください。"),
+    "int_parsing": ("Must be a whole number.", "整数で入力してください。"),
+    "int_from_float": ("Must be a whole number.", "整数で入力してください。"),
+    "float_type": ("Must be a number.", "数値で入力してください。"),
+    "float_parsing": ("Must be a number.", "数値で入力してください。"),
+    "string_type": ("Must be text.", "文字列で入力してください。"),
+    "string_too_short": ("Must not be empty.", "入力してください。"),
+    "string_too_long": ("Too long.", "長すぎます。"),
+    "string_pattern_mismatch": ("Holds characters or a form this field does not take.", "使用できない文字が含まれています。"),
+    "greater_than": ("Must be a positive number.", "正の数で入力してください。"),
+    "greater_than_equal": ("Too small.", "値が小さすぎます。"),
+    "less_than_equal": ("Too large.", "値が大きすぎます。"),
+    "less_than": ("Too large.", "値が大きすぎます。"),
+    "enum": ("Not one of the choices.", "選択肢にない値です。"),
+    "literal_error": ("Not one of the choices.", "選択肢にない値です。"),
+    "list_type": ("Must be a list (a JSON array).", "一覧（配列）で入力してください。"),
+    "set_type": ("Must be a list (a JSON array).", "一覧（配列）で入力してください。"),
+    "model_type": ("Must be an object.", "オブジェクトで入力してください。"),
+    "model_attributes_type": ("Must be an object.", "オブジェクトで入力してください。"),
+    "dict_type": ("Must be an object.", "オブジェクトで入力してください。"),
+    "too_long": ("Too many entries.", "件数が多すぎます。"),
+    "too_short": ("Too few entries.", "件数が足りません。"),
+    "bool_type": ("Must be true or false.", "true または false で入力してください。"),
+    "none_required": ("Must be null.", "null を指定してください。"),
+    "date_type": ("Must be a date written \"YYYY-MM-DD\".", "日付は \"YYYY-MM-DD\" の形式で入力してください。"),
+    "date_from_datetime_parsing": ("Must be a date written \"YYYY-MM-DD\".", "日付は \"YYYY-MM-DD\" の形式で入力してください。"),
+    "date_parsing": ("Must be a date written \"YYYY-MM-DD\".", "日付は \"YYYY-MM-DD\" の形式で入力してください。"),
+    "datetime_type": ("Must be a date and time (ISO 8601).", "日時は ISO 8601 形式で入力してください。"),
+    "datetime_parsing": ("Must be a date and time (ISO 8601).", "日時は ISO 8601 形式で入力してください。"),
+    "datetime_from_date_parsing": ("Must be a date and time (ISO 8601).", "日時は ISO 8601 形式で入力してください。"),
+    "uuid_type": ("Must be a UUID.", "UUID で入力してください。"),
+    "uuid_parsing": ("Must be a UUID.", "UUID で入力してください。"),
+    "url_parsing": ("Must be a web address.", "URL の形式で入力してください。"),
+    "url_type": ("Must be a web address.", "URL の形式で入力してください。"),
+    "url_scheme": ("Must be a web address starting http:// or https://.", "http:// または https:// で始まる URL を入力してください。"),
 }
-# The same messages with the limit the English one states (pydantic's ctx), as a clerk reads it.
-_JA_WITH_LIMIT = {
-    "greater_than_equal": ("ge", "{} 以上の値を入力してください。"),
-    "greater_than": ("gt", "{} より大きい値を入力してください。"),
-    "less_than_equal": ("le", "{} 以下の値を入力してください。"),
-    "less_than": ("lt", "{} 未満の値を入力してください。"),
-    "string_too_long": ("max_length", "{} 文字以内で入力してください。"),
-    "too_long": ("max_length", "{} 件以内にしてください。"),
-    "too_short": ("min_length", "{} 件以上にしてください。"),
+_OTHER = ("Check this value.", "入力内容を確認してください。")
+# The same with the limit pydantic's context carries, as a clerk reads it.
+_WITH_LIMIT = {
+    "greater_than_equal": ("ge", "Must be {} or more.", "{} 以上の値を入力してください。"),
+    "greater_than": ("gt", "Must be more than {}.", "{} より大きい値を入力してください。"),
+    "less_than_equal": ("le", "Must be {} or less.", "{} 以下の値を入力してください。"),
+    "less_than": ("lt", "Must be less than {}.", "{} 未満の値を入力してください。"),
+    "string_too_long": ("max_length", "At most {} characters.", "{} 文字以内で入力してください。"),
+    "string_too_short": ("min_length", "At least {} characters.", "{} 文字以上で入力してください。"),
+    "too_long": ("max_length", "At most {} entries.", "{} 件以内にしてください。"),
+    "too_short": ("min_length", "At least {} entries.", "{} 件以上にしてください。"),
 }
 
 
@@ -63,14 +86,31 @@ def _limit_text(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-def _message_ja(item: dict[str, Any]) -> str:
+def _kind(item: dict[str, Any]) -> str:
+    """The error's type, a collection's length rule met by text read as the text's (pydantic applies
+    a ``max_length`` outside a string's own constraints as a generic length check)."""
+    kind = item["type"]
+    if kind in ("too_long", "too_short") and isinstance(item.get("input"), str):
+        return "string_" + kind
+    return kind
+
+
+def messages_of(item: dict[str, Any]) -> tuple[str, str]:
+    """One pydantic error in renkei's words (English, Japanese): a check of ours raised its own
+    (``PydanticCustomError`` with ``message_ja``, a validator's ``ValueError``), pydantic's types
+    have theirs above; none of pydantic's wording, type names or reprs reaches a person."""
     ctx = item.get("ctx") or {}
     if ctx.get("message_ja"):
-        return ctx["message_ja"]
-    key, template = _JA_WITH_LIMIT.get(item["type"], (None, None))
+        return item["msg"], ctx["message_ja"]
+    kind = _kind(item)
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        return str(ctx["error"]), _OTHER[1]
+    key, en, ja = _WITH_LIMIT.get(kind, (None, None, None))
     if key is not None and key in ctx:
-        return template.format(_limit_text(ctx[key]))
-    return _JA.get(item["type"], "入力内容を確認してください。")
+        return en.format(_limit_text(ctx[key])), ja.format(_limit_text(ctx[key]))
+    if kind in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
+        return f"Must be one of {ctx['expected']}.", f"次のいずれかを指定してください: {ctx['expected']}"
+    return _WORDS.get(kind, _OTHER)
 
 
 def _valid_code(value: str) -> str:
@@ -116,6 +156,22 @@ FORBIDDEN_CHARACTERS: tuple[tuple[int, int], ...] = (
 SURROGATES = (0xD800, 0xDFFF)  # one of the ranges above
 # Refused too in a single line of text (names, titles): tab, LF and CR, as a character class's inside.
 _LINE_BREAK_CLASS = r"\t\n\r"
+# And Unicode's format characters (general category Cf, Unicode 14 as Python's unicodedata has it;
+# tests/core/test_text_rule.py compares): invisible, and the bidirectional ones among them
+# (U+202A-U+202E, U+2066-U+2069) reorder the text shown around them, so a name can read as another.
+# Nothing a name or a title needs is among them (Japanese text uses none).
+FORMAT_CHARACTERS: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F))
+
+
+def _escaped(code: int) -> str:
+    """``code`` in a character class: ``\\uXXXX``, or the character itself beyond the BMP (four hex
+    digits cannot name it; JSON carries it as UTF-8 and Python's ``re`` reads it as it is)."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
 def _class_text(ranges: Iterable[tuple[int, int]]) -> str:
@@ -123,20 +179,21 @@ def _class_text(ranges: Iterable[tuple[int, int]]) -> str:
     escapes (text that Python's ``re`` and a JSON Schema validator read alike)."""
     parts = []
     for low, high in ranges:
-        first, last = f"\\u{low:04x}", f"\\u{high:04x}"
+        first, last = _escaped(low), _escaped(high)
         parts.append(first if high == low else first + last if high == low + 1 else f"{first}-{last}")
     return "".join(parts)
 
 
 _NOT_SURROGATES = [item for item in FORBIDDEN_CHARACTERS if item != SURROGATES]
 _FORBIDDEN_TEXT = re.compile(f"[{_class_text(FORBIDDEN_CHARACTERS)}]")
-_LINE_BREAKS = re.compile(f"[{_LINE_BREAK_CLASS}]")
+_SINGLE_LINE_CLASS = _LINE_BREAK_CLASS + _class_text(FORMAT_CHARACTERS)
+_NOT_SINGLE_LINE = re.compile(f"[{_SINGLE_LINE_CLASS}]")
 # The same rule as JSON Schema (the API's contract states it on every string it takes,
 # admin/api/contract.py): ``{"not": {"pattern": FORBIDDEN_TEXT_CLASS}}``, a string holding none of
 # the class's characters. Lone surrogates are left out of the class (no regex engine of a JSON
 # Schema validator can hold one; JSON text carries one only as an escape) and stated in words.
 FORBIDDEN_TEXT_CLASS = f"[{_class_text(_NOT_SURROGATES)}]"
-FORBIDDEN_SINGLE_LINE_CLASS = f"[{_class_text(_NOT_SURROGATES)}{_LINE_BREAK_CLASS}]"
+FORBIDDEN_SINGLE_LINE_CLASS = f"[{_class_text(_NOT_SURROGATES)}{_SINGLE_LINE_CLASS}]"
 STORABLE_TEXT_RULE = ("No NUL, control character ("
                       + ", ".join(f"U+{low:04X}" + (f"-U+{high:04X}" if high != low else "") for low, high in _NOT_SURROGATES)
                       + ") or lone surrogate")
@@ -163,7 +220,7 @@ class StatedInSchema:
         return schema
 
 
-# Stated beside :func:`single_line`: no control character, tab or line break.
+# Stated beside :func:`single_line`: no control character, tab, line break or format character.
 SINGLE_LINE = StatedInSchema(**stated_text_rule(FORBIDDEN_SINGLE_LINE_CLASS))
 # Stated beside ``strip_whitespace`` with ``min_length=1``: something other than white space.
 NOT_BLANK = StatedInSchema(pattern=r"\S")
@@ -226,13 +283,18 @@ def text_problem(value: str, *, single_line: bool = False) -> tuple[str, str] | 
 
     Refused everywhere: NUL and other control characters (PostgreSQL cannot store NUL; a control
     character breaks every Excel file the text is exported to) and lone surrogates (not text).
-    ``single_line`` (names, titles) also refuses tab and line breaks.
+    ``single_line`` (names, titles) also refuses tab, line breaks and Unicode's format characters
+    (:data:`FORMAT_CHARACTERS`: invisible; the bidirectional ones reorder the text shown).
     """
-    found = _FORBIDDEN_TEXT.search(value) or (_LINE_BREAKS.search(value) if single_line else None)
+    found = _FORBIDDEN_TEXT.search(value) or (_NOT_SINGLE_LINE.search(value) if single_line else None)
     if found is None:
         return None
     char = found.group()
     code = f"U+{ord(char):04X}"
+    if char not in "\t\n\r" and _NOT_SINGLE_LINE.fullmatch(char):
+        return (f"Contains an invisible formatting character ({code}), which can make the text read as "
+                "something else; remove it.",
+                f"見えない書式制御文字（{code}）が含まれています。表示が変わるおそれがあるため取り除いてください。")
     if "\ud800" <= char <= "\udfff":
         return (f"Contains an invalid character ({code}, a lone surrogate); send UTF-8 text.",
                 f"不正な文字（{code}）が含まれています。UTF-8 の文字列で入力してください。")
@@ -265,9 +327,28 @@ PlainText = Annotated[StrictStr, AfterValidator(plain_text), StatedInSchema(**st
 SingleLineText = Annotated[StrictStr, AfterValidator(single_line), SINGLE_LINE]
 
 
+# The steps pydantic adds to an error's location inside a union (``function-after[...]``,
+# ``constrained-str``, ``none``, ``str``): how it named the member tried, not a field.
+_UNION_STEP = re.compile(r"(function-(after|before|wrap|plain)|constrained-[a-z]+|json-or-python|lax-or-strict|nullable|"
+                         r"tagged-union|union|literal|is-instance|chain|list|dict|set|tuple|model|definition-ref)"
+                         r"(\[.*\])?", re.DOTALL)
+# (no field of renkei's is named so; "date" or "url" are field names)
+_BARE_TYPES = frozenset({"none", "str", "int", "float", "bool"})
+
+
+def _union_step(item: Any, first: bool) -> bool:
+    if not isinstance(item, str) or first:
+        return False
+    return item in _BARE_TYPES or ("[" in item or "-" in item) and _UNION_STEP.fullmatch(item) is not None
+
+
 def field_path(loc: tuple[Any, ...]) -> str:
+    """The field an error is about, as a person names it: ``contacts[0].email`` (a union's member
+    steps left out)."""
     parts: list[str] = []
-    for item in loc:
+    for index, item in enumerate(loc):
+        if _union_step(item, index == 0):
+            continue
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
@@ -276,7 +357,17 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 
 def problems_from(error: ValidationError) -> list[dict[str, str]]:
-    result = []
-    for item in error.errors(include_url=False):
-        result.append(problem(field_path(item["loc"]), item["msg"], _message_ja(item)))
+    """The problems of a validation error in renkei's words (:func:`messages_of`), one per field and
+    message: of a union such as ``X | None`` only the member that was meant (``X``'s refusal, not
+    "must be null")."""
+    items = error.errors(include_url=False)
+    fields = [field_path(item["loc"]) for item in items]
+    with_other = {field for field, item in zip(fields, items) if item["type"] != "none_required"}
+    result: list[dict[str, str]] = []
+    for field, item in zip(fields, items):
+        if item["type"] == "none_required" and field in with_other:
+            continue
+        found = problem(field, *messages_of(item))
+        if found not in result:
+            result.append(found)
     return result

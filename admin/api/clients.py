@@ -42,7 +42,7 @@ AllowlistEntry = Annotated[str, StatedInSchema(**ALLOWLIST_ENTRY_SCHEMA)]
 class CreateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: str = Field(min_length=1, max_length=api_clients.PURPOSE_MAX)
     scopes: list[Scope] = Field(default_factory=list, max_length=len(api_clients.SCOPES))
     expires_on: dt.date = Field(description="Last day of use (Japan time); after today")
     allowlist: list[AllowlistEntry] = Field(default_factory=list, max_length=100,
@@ -54,7 +54,7 @@ class EditBody(BaseModel):
     """The fields to change (at least one); those left out stay as they are."""
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default=None, min_length=1, max_length=100)  # type: ignore[assignment]
-    purpose: str = Field(default=None, min_length=1, max_length=2000)  # type: ignore[assignment]
+    purpose: str = Field(default=None, min_length=1, max_length=api_clients.PURPOSE_MAX)  # type: ignore[assignment]
     scopes: list[Scope] = Field(default=None, max_length=len(api_clients.SCOPES))  # type: ignore[assignment]
     expires_on: dt.date = Field(default=None, description="Last day of use (Japan time); after today")  # type: ignore[assignment]
     allowlist: list[AllowlistEntry] = Field(default=None, max_length=100,  # type: ignore[assignment]

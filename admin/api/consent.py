@@ -14,6 +14,7 @@ from admin.api.contract import XLSX, media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
+from core.spreadsheet import CSV_MIMETYPE
 from core.validation import ID_RANGE, TenantCode
 from governance.consent import check, history, operations as consent
 from governance.consent.lifecycle import TRANSITIONS
@@ -309,7 +310,7 @@ def person_history(path: PersonPath, query: HistoryQuery):
                         "linkages": [history.linkage_row(row, found.services, query.lang) for row in found.linkages]})
     name = f"consent-history-{path.code}-{path.subject_id}.{query.format}"
     body = history.history_csv(found, query.lang) if query.format == "csv" else history.history_xlsx(found, query.lang)
-    response = Response(body, mimetype="text/csv; charset=utf-8" if query.format == "csv" else XLSX)
+    response = Response(body, mimetype=CSV_MIMETYPE if query.format == "csv" else XLSX)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

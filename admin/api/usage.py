@@ -18,6 +18,7 @@ from tenancy.usage import event_checks, metering, quota_plans, quotas, reports a
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
+from core.spreadsheet import CSV_MIMETYPE
 from core.validation import StatedInSchema, TenantCode
 from tenancy.datasets.operations import NAME_PATTERN
 
@@ -258,7 +259,7 @@ def usage_report(query: ReportQuery):
     report = usage_reports.build_report(db.session, current_actor(), month, [query.tenant] if query.tenant else None)
     name = f"usage-{month:%Y-%m}{'-' + query.tenant if query.tenant else ''}"
     if query.format == "csv":
-        return _download(usage_reports.report_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
+        return _download(usage_reports.report_csv(report), CSV_MIMETYPE, f"{name}.csv")
     datasets = usage_reports.dataset_usage(db.session, current_actor(), month, [query.tenant] if query.tenant else None)
     if query.format == "xlsx":
         return _download(usage_reports.report_xlsx(report, datasets),

@@ -94,6 +94,7 @@ class ApiClientsView(SecureView):
         values = values or {"expires_on": default_expiry.isoformat(), "scopes": [], "allowlist": ""}
         return self.render("renkei/api_client_new.html", tenants=self._tenants(), values=values, errors=errors or {},
                            scopes=[(name, self._label(api_clients.SCOPES, name)) for name in api_clients.SCOPES],
+                           purpose_max=api_clients.PURPOSE_MAX,
                            may_allow_any=authz.allowed(g.actor, "api_client.allow_any"),
                            min_date=(today_jst() + dt.timedelta(days=1)).isoformat()), status
 
@@ -150,6 +151,7 @@ class ApiClientsView(SecureView):
         return self.render("renkei/api_client_edit.html", item=item, owner=self._names().get(item.tenant_code, ""),
                            values=values, errors=errors or {},
                            scopes=[(name, self._label(api_clients.SCOPES, name)) for name in api_clients.SCOPES],
+                           purpose_max=api_clients.PURPOSE_MAX,
                            may_allow_any=authz.allowed(g.actor, "api_client.allow_any"),
                            min_date=(today_jst() + dt.timedelta(days=1)).isoformat()), status
 

@@ -26,7 +26,8 @@ from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, to_jst, today_jst
-from core.validation import problems_from, whole_number
+from core.errors import problem
+from core.validation import field_path, messages_of, whole_number
 from tenancy.registry.models import Tenant
 from tenancy.usage.models import METRICS
 
@@ -182,10 +183,8 @@ def _validated(schema, data: dict, by_type: dict[str, str]):
     try:
         return schema.model_validate(data)
     except ValidationError as error:
-        problems = problems_from(error)
-        for item, raw in zip(problems, error.errors(include_url=False)):
-            if not raw["loc"]:
-                item["field"] = by_type.get(raw["type"], "")
+        problems = [problem(field_path(raw["loc"]) if raw["loc"] else by_type.get(raw["type"], ""), *messages_of(raw))
+                    for raw in error.errors(include_url=False)]
         raise InvalidBillingData("The form has problems; nothing was saved.",
                                  "入力内容に誤りがあります。保存していません。", problems=problems) from None
 

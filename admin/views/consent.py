@@ -30,6 +30,7 @@ from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
 from core.calendar import day_start_utc, to_jst
 from core.errors import DomainError
+from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
 from governance.consent import history, lifecycle, operations as consent
 from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
@@ -467,7 +468,7 @@ class ConsentRecordsView(SecureView):
     def _choices(self) -> list[tuple[str, str]]:
         """Each approved service with its current text version: what the person can consent to now."""
         found = []
-        for service in consent.approved_services(db.session):
+        for service in consent.approved_services(db.session, g.actor):
             text = consent.current_text(db.session, service)
             if text is not None:
                 found.append((f"{service.id}:{text.id}",
@@ -477,21 +478,19 @@ class ConsentRecordsView(SecureView):
 
     def _texts(self):
         shown = []
-        for service in consent.approved_services(db.session):
+        for service in consent.approved_services(db.session, g.actor):
             text = consent.current_text(db.session, service)
             if text is not None:
                 shown.append((service, text, consent.purposes_of(db.session, text.id), _text_sources(text.id)))
         return shown
 
     def _page(self, values: dict, errors: dict, withdraw_values: dict, withdraw_errors: dict, status: int = 200):
-        from governance.consent.models import DataService
-
         return self.render(
             "renkei/consent_record.html", values=values, errors=errors, wvalues=withdraw_values, werrors=withdraw_errors,
             tenants=_tenants("consent.record"), choices=self._choices(), texts=self._texts(), levels=_levels(),
             methods=[(m.value, _pick(CONSENT_METHOD_LABELS[m])) for m in (ConsentMethod.paper, ConsentMethod.web,
                                                                           ConsentMethod.app)],
-            services=[(str(s.id), s.name) for s in db.session.query(DataService).order_by(DataService.name)]), status
+            services=[(str(s.id), s.name) for s in consent.approved_services(db.session, g.actor, approved_only=False)]), status
 
     @expose("/")
     def index(self):
@@ -641,7 +640,7 @@ class ConsentHistoryView(SecureView):
             abort(404 if not errors else 403)
         lang = "ja" if _ja() else "en"
         body = history.history_csv(found, lang) if fmt == "csv" else history.history_xlsx(found, lang)
-        mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
+        mimetype = CSV_MIMETYPE if fmt == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(body, mimetype=mimetype, headers={
             "Content-Disposition": f'attachment; filename="consent-history-{tenant}-{subject}.{fmt}"'})

@@ -21,7 +21,7 @@ from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from admin.views.dataset_lists import CategoriesView, LicencesView
 from core import authz
 from core.errors import DomainError
-from core.spreadsheet import csv_bytes, safe_row
+from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from core.validation import whole_number
 from tenancy.datasets import catalogue, coverage, importing, lists, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
@@ -360,7 +360,7 @@ class CoverageView(SecureView):
                   for row in rows]
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
-            data, mimetype = csv_bytes(table), "text/csv; charset=utf-8"
+            data, mimetype = csv_bytes(table), CSV_MIMETYPE
         else:
             from openpyxl import Workbook
 

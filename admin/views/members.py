@@ -19,7 +19,7 @@ from admin.views import paging
 from admin.views.base import SecureView, check_csrf, confirm_first, csrf_field, flash_error, post_action
 from core import authz
 from core.errors import DomainError
-from core.spreadsheet import csv_bytes, safe_row
+from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members
 from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, BaseKind,
@@ -132,7 +132,7 @@ class MembersView(SecureView):
                                                              request.args.get("status") or None)]
         name = f"members-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
-            data, mimetype = csv_bytes(rows), "text/csv; charset=utf-8"
+            data, mimetype = csv_bytes(rows), CSV_MIMETYPE
         else:
             from openpyxl import Workbook
 

@@ -26,6 +26,7 @@ from admin.views.base import SecureModelView, SecureView, post_action, with_prob
 from core import authz
 from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
+from core.spreadsheet import CSV_MIMETYPE
 from tenancy.usage import quota_plans, quotas, reports as usage_reports
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 from core.outbox import Notification, NotificationStatus
@@ -213,7 +214,7 @@ class UsageView(SecureView):
         month = self._month()
         report = usage_reports.build_report(db.session, g.actor, month, with_trend=fmt == "xlsx")  # the CSV has no trend
         if fmt == "csv":  # streamed: the first rows leave before the last are written
-            data, mimetype = usage_reports.report_csv_chunks(report, _locale() == "ja"), "text/csv; charset=utf-8"
+            data, mimetype = usage_reports.report_csv_chunks(report, _locale() == "ja"), CSV_MIMETYPE
         else:
             data = usage_reports.report_xlsx(report, usage_reports.dataset_usage(db.session, g.actor, month))
             mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -228,7 +229,7 @@ class UsageView(SecureView):
         for a municipality)."""
         month = self._month()
         usage = usage_reports.dataset_usage(db.session, g.actor, month)
-        response = Response(usage_reports.dataset_csv(usage, _locale() == "ja"), mimetype="text/csv; charset=utf-8")
+        response = Response(usage_reports.dataset_csv(usage, _locale() == "ja"), mimetype=CSV_MIMETYPE)
         response.headers["Content-Disposition"] = f'attachment; filename="usage-datasets-{month:%Y-%m}.csv"'
         return response
 

@@ -111,10 +111,26 @@ def list_services(session: Session, actor: Actor, *, status: ServiceStatus | Non
     return list(session.scalars(query))
 
 
-def approved_services(session: Session) -> list[DataService]:
-    """Services that may collect consent (for the clerk's form: every approved service is offered)."""
-    return list(session.scalars(sa.select(DataService).where(DataService.status == ServiceStatus.approved)
-                                .order_by(DataService.name)))
+def approved_services(session: Session, actor: Actor, *, approved_only: bool = True) -> list[DataService]:
+    """The services whose consents ``actor`` may record (:func:`recordable_service`'s rule), those that
+    may collect consent now unless not ``approved_only`` (a withdrawal: any status): the clerk's forms."""
+    grant = authz.authorize(actor, "consent.record")
+    query = sa.select(DataService).order_by(DataService.name)
+    if approved_only:
+        query = query.where(DataService.status == ServiceStatus.approved)
+    if not grant.all_tenants:
+        query = query.where(DataService.owner_code.in_(sorted(grant.tenant_codes)))
+    return list(session.scalars(query))
+
+
+def recordable_service(session: Session, service_id: int, tenant_code: str) -> DataService:
+    """The service a consent of a person of ``tenant_code`` is recorded for: one the tenant owns. Another
+    owner's service is not found, as it is to the tenant's admins (:func:`read_service`): a city's clerk
+    or consent application cannot record consents to a service it cannot see."""
+    service = session.get(DataService, service_id)
+    if service is None or service.owner_code != tenant_code:
+        raise NotFound(f"No service {service_id}.", f"番号 {service_id} のデータ利用サービスはありません。")
+    return service
 
 
 def texts_of(session: Session, service_id: int) -> list[ConsentText]:
@@ -345,7 +361,7 @@ def give_consent(session: Session, actor: Actor, data: ConsentIn | dict) -> Cons
     """Record a person's consent to the service's current text (append-only; a receipt is its record)."""
     data = validated(ConsentIn, data)
     authz.authorize(actor, "consent.record", data.tenant_code)
-    service = get_service(session, data.service_id)
+    service = recordable_service(session, data.service_id, data.tenant_code)
     if service.status != ServiceStatus.approved:
         raise Conflict("The service is not approved to collect consent.", "このサービスは承認されていないため、同意を記録できません。")
     text = current_text(session, service)
@@ -379,7 +395,7 @@ def withdraw_consent(session: Session, actor: Actor, data: WithdrawalIn | dict) 
     """Record a withdrawal: a new entry ending the person's consent, effective for the next check."""
     data = validated(WithdrawalIn, data)
     authz.authorize(actor, "consent.record", data.tenant_code)
-    service = get_service(session, data.service_id)
+    service = recordable_service(session, data.service_id, data.tenant_code)
     latest = latest_event(session, service.id, data.tenant_code, data.subject_id)
     if latest is None or latest.event != ConsentEvent.given:
         raise Conflict("This person has no consent in force for the service.", "この方のこのサービスへの有効な同意はありません。")

@@ -11,6 +11,7 @@ else's rows are drafts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -35,10 +36,14 @@ HEADERS = {
     "media_type": ("メディアタイプ", "media_type"), "byte_size": ("サイズ", "size"),
     "status": ("状態", "status"), "responsibility_remark": ("責任分界の補足", "responsibility_remark"),
 }
+# The most rows a dataset list may have: judged in about a second, each dataset then written as the
+# form writes one (audited, indexed for search; about 10 ms each, docs/datasets.md), so the largest
+# accepted file is written in well under a minute. A longer catalogue is imported in several files.
+MAX_ROWS = 2_000
 COLUMNS = csvfile.Columns({**{ja: f for f, (ja, _) in HEADERS.items()}, **{en: f for f, (_, en) in HEADERS.items()},
                            **{f: f for f in HEADERS}},
                           required=("provider_code", "title_ja", "category", "licence", "frequency"),
-                          labels_ja={f: ja for f, (ja, _) in HEADERS.items()})
+                          labels_ja={f: ja for f, (ja, _) in HEADERS.items()}, max_rows=MAX_ROWS)
 
 
 class ImportRejected(Invalid):
@@ -60,15 +65,23 @@ _DRAFT_FIELD = {"category": "category_code", "licence": "licence_code", "byte_si
                "last_updated_on": "last_updated_on"}
 
 
-def _draft(session: Session, row: csvfile.Row) -> tuple[operations.DatasetDraft, str, list[dict[str, str]], set[str]]:
+class _Lists:
+    """The words each listed column may hold, read once for the whole file."""
+
+    def __init__(self, session: Session) -> None:
+        categories, licences = lists.categories(session), lists.licences(session)
+        self.categories = {c.label_ja: c.code for c in categories} | {c.code: c.code for c in categories}
+        self.licences = {lic.title_ja: lic.code for lic in licences} | {lic.code: lic.code for lic in licences}
+        self.kinds = {k.title_ja: k.code for k in standards.kinds().values()} | {k: k for k in standards.kinds()}
+
+
+def _draft(known: _Lists, row: csvfile.Row) -> tuple[operations.DatasetDraft, str, list[dict[str, str]], set[str]]:
     """The row as a draft, its status, the problems of its listed values, and the draft fields they concern."""
     v = row.values
     found = []
     bad: set[str] = set()
     where = f"line {row.line}"
-    categories = {c.label_ja: c.code for c in lists.categories(session)} | {c.code: c.code for c in lists.categories(session)}
-    licences = {lic.title_ja: lic.code for lic in lists.licences(session)} | {lic.code: lic.code for lic in lists.licences(session)}
-    kinds = {k.title_ja: k.code for k in standards.kinds().values()} | {k: k for k in standards.kinds()}
+    categories, licences, kinds = known.categories, known.licences, known.kinds
 
     def pick(field: str, words: dict[str, str], default: str = "") -> str:
         value = v.get(field, "")
@@ -117,17 +130,62 @@ def _draft(session: Session, row: csvfile.Row) -> tuple[operations.DatasetDraft,
     return draft, status, found, bad
 
 
+def _taken_names(session: Session, names: set[str]) -> set[str]:
+    """Which of ``names`` the register holds, a thousand to a query."""
+    asked, taken = sorted(names), set()
+    for start in range(0, len(asked), operations.DraftLookups.BATCH):
+        taken |= set(session.scalars(sa.select(Dataset.name).where(Dataset.name.in_(asked[start:start + operations.DraftLookups.BATCH]))))
+    return taken
+
+
 def import_datasets(session: Session, actor: Actor, raw: bytes) -> list[Dataset]:
-    """Register every row of the file, or none of them (:class:`ImportRejected` listing the problems)."""
+    """Register every row of the file, or none of them (:class:`ImportRejected` listing the problems:
+    :func:`judge_import`)."""
+    drafts, lookups = judge_import(session, actor, raw)
+    drafts = _named(session, drafts)
+    created = []
+    with audit.act(session, actor, "dataset.import", "dataset", "import"):
+        for draft, status in drafts:
+            dataset = operations.register(session, actor, draft, lookups)
+            if status == "published":
+                dataset.status, dataset.published_at = DatasetStatus.published, utcnow()
+                session.flush()
+            created.append(dataset)
+    return created
+
+
+def _named(session: Session, drafts: list[tuple[operations.DatasetDraft, str]]) -> list[tuple[operations.DatasetDraft, str]]:
+    """Each draft without a name given the register's next free one, each provider's counted once
+    (named one by one, the register counted a provider's datasets again for each: quadratic)."""
+    unnamed: dict[str, int] = {}
+    for draft, _ in drafts:
+        if not draft.name:
+            unnamed[draft.provider_code] = unnamed.get(draft.provider_code, 0) + 1
+    fresh = {code: iter(operations.next_names(session, code, count)) for code, count in unnamed.items()}
+    return [(draft if draft.name else dataclasses.replace(draft, name=next(fresh[draft.provider_code])), status)
+            for draft, status in drafts]
+
+
+def judge_import(session: Session, actor: Actor,
+                 raw: bytes) -> tuple[list[tuple[operations.DatasetDraft, str]], operations.DraftLookups]:
+    """Every row of the file checked: the drafts and their statuses, or :class:`ImportRejected`.
+
+    At most :data:`MAX_ROWS` rows (a longer file is refused as it is read). The
+    checks read the database once for the file, not once per row: the lists, the distinct providers
+    and the names already taken, a thousand to a query."""
     authz.authorize(actor, "dataset.manage")
     rows = csvfile.read(raw, COLUMNS, rejected=ImportRejected)
+    known = _Lists(session)
+    drafted = [(row, *_draft(known, row)) for row in rows]
+    lookups = operations.DraftLookups(session)
+    lookups.know_providers(draft.provider_code for _, draft, *_ in drafted)
+    taken = _taken_names(session, {draft.name for _, draft, *_ in drafted if draft.name})
     found = csvfile.Problems()
     drafts = []
     names: set[str] = set()
     may_publish = authz.allowed(actor, "dataset.review")
-    for row in rows:
+    for row, draft, status, problems, bad in drafted:
         found.add(*row.problems)
-        draft, status, problems, bad = _draft(session, row)
         found.add(*problems)
         where = f"line {row.line}"
         if not authz.allowed(actor, "dataset.manage", draft.provider_code or None):
@@ -135,13 +193,13 @@ def import_datasets(session: Session, actor: Actor, raw: bytes) -> list[Dataset]
                               f"提供者 {draft.provider_code} のデータセットを登録する権限がありません。"))
         if status == "published" and not may_publish:
             found.add(problem(where, "Only the operator imports published datasets.", "公開中として取り込めるのは運営者だけです。"))
-        for p in operations.draft_problems(session, draft):
+        for p in operations.draft_problems(session, draft, lookups=lookups):
             if p["field"].split(".")[0] in bad:
                 continue  # already named as a value not in its list
             label = COLUMNS.labels_ja.get(p["field"].split(".")[0], p["field"])
             found.add(problem(where, f"{p['field']}: {p['message_en']}", f"{label}: {p['message_ja']}"))
         if draft.name:
-            if draft.name in names or session.scalar(sa.select(Dataset.id).where(Dataset.name == draft.name)) is not None:
+            if draft.name in names or draft.name in taken:
                 found.add(problem(where, f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))
             names.add(draft.name)
         drafts.append((draft, status))
@@ -151,13 +209,4 @@ def import_datasets(session: Session, actor: Actor, raw: bytes) -> list[Dataset]
         en, ja = found.summary()
         raise ImportRejected(f"The file has {found.total:,} problems; nothing was imported{en}.",
                              f"ファイルに {found.total:,} 件の誤りがあります。何も取り込んでいません{ja}。", problems=found.listed)
-    created = []
-    with audit.act(session, actor, "dataset.import", "dataset", "import"):
-        for draft, status in drafts:
-            dataset = operations.register(session, actor, draft)
-            if status == "published":
-                dataset.status, dataset.published_at = DatasetStatus.published, utcnow()
-                session.flush()
-            created.append(dataset)
-    return created
-
+    return drafts, lookups

@@ -295,44 +295,83 @@ _ENUM_FIELDS = (("access", Access, "access level", "公開範囲"), ("frequency"
                 ("personal_info", PersonalInfo, "personal information", "個人情報の有無"))
 
 
-def draft_problems(session: Session, draft: DatasetDraft, kept: Dataset | None = None) -> list[dict[str, str]]:
+_PROVIDER_CODE = re.compile(r"[0-9]{6}|[0-9]{13}")
+
+
+class DraftLookups:
+    """What a draft's checks read from the database, read once for many drafts (an import checks
+    thousands): the category and licence codes that may be chosen, and which providers exist, each
+    distinct code looked up once, a thousand to a query (:meth:`know_providers`)."""
+
+    BATCH = 1000
+
+    def __init__(self, session: Session, kept: Dataset | None = None) -> None:
+        self.session = session
+        self.categories = {c.code for c in lists.choices(lists.categories(session, include_inactive=True),
+                                                         kept.category_code if kept else None)}
+        self.licences = {lic.code for lic in lists.choices(lists.licences(session, include_inactive=True),
+                                                           kept.licence_code if kept else None)}
+        self.providers: dict[str, bool] = {}
+
+    def know_providers(self, codes: Iterable[str]) -> None:
+        """Whether each of ``codes`` is a tenant or an approved member organisation (:func:`provider_exists`)."""
+        from tenancy.members.models import MemberStatus, Organisation
+        from tenancy.registry.models import Tenant
+
+        asked = sorted({code for code in codes if code not in self.providers and _PROVIDER_CODE.fullmatch(code or "")})
+        for start in range(0, len(asked), self.BATCH):
+            batch = asked[start:start + self.BATCH]
+            found = set(self.session.scalars(sa.select(Tenant.code).where(Tenant.code.in_([c for c in batch if len(c) == 6]))))
+            found |= set(self.session.scalars(sa.select(Organisation.corporate_number).where(
+                Organisation.corporate_number.in_([c for c in batch if len(c) == 13]),
+                Organisation.status == MemberStatus.approved)))
+            self.providers.update((code, code in found) for code in batch)
+
+    def provider_exists(self, code: str) -> bool:
+        if code not in self.providers:
+            self.know_providers([code])
+        return self.providers.get(code, False)
+
+
+def draft_problems(session: Session, draft: DatasetDraft, kept: Dataset | None = None,
+                   lookups: DraftLookups | None = None) -> list[dict[str, str]]:
     """Every problem of a draft at once (the form shows each beside its field), in the form's
     order: the provider, the texts, the choices, the name and grantees, the distributions.
-    ``kept``: the dataset the draft changes (its category and licence stay choices)."""
-    found = _provider_problems(session, draft.provider_code)
+    ``kept``: the dataset the draft changes (its category and licence stay choices); ``lookups``:
+    the database's answers, read once for many drafts (an import)."""
+    lookups = lookups or DraftLookups(session, kept)
+    found = _provider_problems(lookups, draft.provider_code)
     for field, en, ja, limit, required, single_line in _TEXT_FIELDS:
         issue = text_field_problem(field, getattr(draft, field), en, ja, limit, required=required, single_line=single_line)
         if issue is not None:
             found.append(issue)
     if draft.contact_email and (issue := email_problem("contact_email", draft.contact_email)) is not None:
         found.append(issue)  # the contact's address is optional; given, it is checked as every address is
-    found += _choice_problems(session, draft, kept)
+    found += _choice_problems(lookups, draft)
     found += _access_problems(draft)
     for index, dist in enumerate(draft.distributions):
         found += _distribution_problems(index, dist)
     return found
 
 
-def _provider_problems(session: Session, code: str) -> list[dict[str, str]]:
+def _provider_problems(lookups: DraftLookups, code: str) -> list[dict[str, str]]:
     """The provider must be chosen and be a tenant or a member organisation."""
-    if not re.fullmatch(r"[0-9]{6}|[0-9]{13}", code or ""):
+    if not _PROVIDER_CODE.fullmatch(code or ""):
         return [problem("provider_code", "Choose the provider.", "提供者を選んでください。")]
-    if not provider_exists(session, code):
+    if not lookups.provider_exists(code):
         return [problem("provider_code", f"{code} is neither a tenant nor a member organisation.",
                         f"{code} は参加団体でも会員団体でもありません。")]
     return []
 
 
-def _choice_problems(session: Session, draft: DatasetDraft, kept: Dataset | None = None) -> list[dict[str, str]]:
-    """Each choice must be one of its list: category, licence (those in use, or the one ``kept``, the changed
-    dataset, has: stopping an entry hides it from new choices only, :mod:`tenancy.datasets.lists`), the fixed
+def _choice_problems(lookups: DraftLookups, draft: DatasetDraft) -> list[dict[str, str]]:
+    """Each choice must be one of its list: category, licence (those in use, or the one the changed dataset
+    has: stopping an entry hides it from new choices only, :mod:`tenancy.datasets.lists`), the fixed
     lists, the standard kind."""
     found = []
-    if draft.category_code not in {c.code for c in lists.choices(lists.categories(session, include_inactive=True),
-                                                                  kept.category_code if kept else None)}:
+    if draft.category_code not in lookups.categories:
         found.append(problem("category_code", "Choose the category from the list.", "分野を一覧から選んでください。"))
-    if draft.licence_code not in {lic.code for lic in lists.choices(lists.licences(session, include_inactive=True),
-                                                                     kept.licence_code if kept else None)}:
+    if draft.licence_code not in lookups.licences:
         found.append(problem("licence_code", "Choose the licence from the list.", "ライセンスを一覧から選んでください。"))
     for field, enum_cls, en, ja in _ENUM_FIELDS:
         if getattr(draft, field) not in {e.value for e in enum_cls}:
@@ -380,12 +419,21 @@ def _summary(dataset: Dataset) -> dict[str, Any]:
 
 
 def _next_name(session: Session, provider_code: str) -> str:
+    return next_names(session, provider_code, 1)[0]
+
+
+def next_names(session: Session, provider_code: str, how_many: int) -> list[str]:
+    """The next ``how_many`` free names of a provider's datasets (``431001-0007``: numbered on from
+    how many it has), read with two queries however many are asked (an import names thousands)."""
     count = session.scalar(sa.select(sa.func.count(Dataset.id)).where(Dataset.provider_code == provider_code)) or 0
-    while True:
+    taken = set(session.scalars(sa.select(Dataset.name).where(Dataset.name.like(f"{provider_code}-%"))))
+    names: list[str] = []
+    while len(names) < how_many:
         count += 1
         name = f"{provider_code}-{count:04d}"
-        if session.scalar(sa.select(Dataset.id).where(Dataset.name == name)) is None:
-            return name
+        if name not in taken:
+            names.append(name)
+    return names
 
 
 def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
@@ -401,8 +449,9 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         dataset.conformant, dataset.problem_count = None, 0
     dataset.modified_at = utcnow()
     session.flush()
-    session.execute(sa.delete(DatasetGrant).where(DatasetGrant.dataset_id == dataset.id))
-    session.execute(sa.delete(Distribution).where(Distribution.dataset_id == dataset.id))
+    fetch = {"synchronize_session": "fetch"}  # by key, not the criteria on every object held (search_index)
+    session.execute(sa.delete(DatasetGrant).where(DatasetGrant.dataset_id == dataset.id), execution_options=fetch)
+    session.execute(sa.delete(Distribution).where(Distribution.dataset_id == dataset.id), execution_options=fetch)
     for grantee in dict.fromkeys(draft.grantees if draft.access == Access.named.value else ()):
         session.add(DatasetGrant(dataset_id=dataset.id, grantee=grantee))
     for dist in draft.distributions:
@@ -421,11 +470,11 @@ def _clean(draft: DatasetDraft) -> DatasetDraft:
     return DatasetDraft(**values)
 
 
-def register(session: Session, actor: Actor, draft: DatasetDraft) -> Dataset:
-    """A new dataset of ``draft.provider_code``, as a draft."""
+def register(session: Session, actor: Actor, draft: DatasetDraft, lookups: DraftLookups | None = None) -> Dataset:
+    """A new dataset of ``draft.provider_code``, as a draft (``lookups``: :func:`draft_problems`')."""
     draft = _clean(draft)
     authz.authorize(actor, "dataset.manage", draft.provider_code or None)
-    found = draft_problems(session, draft)
+    found = draft_problems(session, draft, lookups=lookups)
     if draft.name and session.scalar(sa.select(Dataset.id).where(Dataset.name == draft.name)) is not None:
         found.append(problem("name", f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))
     if found:

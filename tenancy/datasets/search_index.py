@@ -35,7 +35,10 @@ def set_search_text(session: Session, dataset: Dataset, text: str) -> None:
     """The one write of a dataset's search text: the text and its search index (:class:`DatasetSearchGram`)."""
     dataset.search_text = text
     session.flush()
-    session.execute(sa.delete(DatasetSearchGram).where(DatasetSearchGram.dataset_id == dataset.id))
+    # "fetch": the rows deleted are found by key, not by evaluating the criteria on every object the
+    # session holds (an import of thousands of datasets made that quadratic)
+    session.execute(sa.delete(DatasetSearchGram).where(DatasetSearchGram.dataset_id == dataset.id),
+                    execution_options={"synchronize_session": "fetch"})
     rows = [{"gram": gram, "dataset_id": dataset.id} for gram in search_grams(text)]
     if rows:
         session.execute(sa.insert(DatasetSearchGram), rows)

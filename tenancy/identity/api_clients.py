@@ -62,9 +62,11 @@ from core.codes import is_corporate_number
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import Lifecycle, Move
+from core.validation import problems_from
 from tenancy.identity import client_policy
 from tenancy.identity.allowlist import ANY, parse_allowlist
 from tenancy.identity.client_access import forget_client_states
+from tenancy.identity.keycloak.common import KEYCLOAK_TEXT_MAX
 from tenancy.identity.models import (ApiClient, ApiClientCredential, ApiClientRequest, ClientStatus, RequestKind,
                                      RequestStatus)
 from tenancy.members.models import open_organisation
@@ -103,11 +105,15 @@ class Directory(Protocol):
 
 # --- input ------------------------------------------------------------------------------------
 
+# An API client's purpose is its description in Keycloak too: at most what Keycloak stores.
+PURPOSE_MAX = KEYCLOAK_TEXT_MAX
+
+
 class ApiClientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="A name people recognise, e.g. 防災ダッシュボード連携")
-    purpose: str = Field(min_length=1, max_length=2000, description="What the client is for")
+    purpose: str = Field(min_length=1, max_length=PURPOSE_MAX, description="What the client is for")
     scopes: list[str] = Field(default_factory=list, description=f"Scopes it may ask for: {', '.join(SCOPES)}")
     expires_on: dt.date = Field(description="Last day the client may be used (Japan time), after today")
     allowlist: list[str] | str = Field(default_factory=list, description="IPv4/IPv6 CIDRs allowed to call")
@@ -120,21 +126,7 @@ def _validated(payload: ApiClientCreate | dict) -> ApiClientCreate:
     try:
         return ApiClientCreate.model_validate(payload)
     except ValidationError as error:
-        problems = [problem(".".join(str(p) for p in e["loc"]) or "body", e["msg"], _ja_of(e)) for e in error.errors()]
-        raise Invalid("Some fields are missing or wrong.", "入力に誤りがあります。", problems=problems) from None
-
-
-def _ja_of(error: dict) -> str:
-    kind = error.get("type", "")
-    if kind == "missing":
-        return "入力してください。"
-    if kind.startswith("string_too_short"):
-        return "入力してください。"
-    if kind.startswith("string_too_long"):
-        return "長すぎます。"
-    if kind.startswith("date"):
-        return "日付を YYYY-MM-DD の形で入力してください。"
-    return "値が正しくありません。"
+        raise Invalid("Some fields are missing or wrong.", "入力に誤りがあります。", problems=problems_from(error)) from None
 
 
 def _check(session: Session, actor: Actor, tenant_code: str, data: ApiClientCreate, today: dt.date,

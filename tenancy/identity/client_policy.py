@@ -32,6 +32,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
 from core.errors import Invalid, problem
+from core.validation import messages_of
 from tenancy.identity.models import ApiClientPolicy
 
 POLICY_ID = 1
@@ -91,7 +92,7 @@ def update_policy(session: Session, actor: Actor, payload: PolicyUpdate | dict, 
     try:
         data = payload if isinstance(payload, PolicyUpdate) else PolicyUpdate.model_validate(payload)
     except ValidationError as error:
-        problems = [problem(str(e["loc"][0]) if e["loc"] else "body", e["msg"],
+        problems = [problem(str(e["loc"][0]) if e["loc"] else "body", messages_of(e)[0],
                             _FIELD_JA.get(str(e["loc"][0]) if e["loc"] else "", "値が正しくありません。"))
                     for e in error.errors()]
         raise Invalid("The policy was not changed: some fields are wrong.",

@@ -60,7 +60,8 @@ WAVE_COLUMNS_JA = {f: EXPORT_HEADERS_JA[f] for f in _SHARED_WITH_IMPORT} | {
     "no_antisocial_ties": "反社会的勢力でないことの確認", "agreements_accepted": "協定同意",
 }
 REQUIRED_WAVE_COLUMNS = ("code", "contact_name", "contact_email")
-WAVE_COLUMNS = csvfile.Columns(WAVE_HEADERS, required=REQUIRED_WAVE_COLUMNS, labels_ja=WAVE_COLUMNS_JA)
+WAVE_COLUMNS = csvfile.Columns(WAVE_HEADERS, required=REQUIRED_WAVE_COLUMNS, labels_ja=WAVE_COLUMNS_JA,
+                               max_rows=csvfile.IMPORT_MAX_ROWS)
 YES = {"済", "確認済", "○", "〇", "yes", "y", "true", "1", "done"}
 NO = {"", "未", "未確認", "×", "no", "n", "false", "0"}
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{3,64}$")

@@ -61,7 +61,8 @@ EXPORT_HEADERS_JA = {
     "contact_department": "担当部署", "contact_email": "メールアドレス", "contact_phone": "電話番号",
 }
 REQUIRED_COLUMNS = ("code", "name_ja", "kind", "population")
-COLUMNS = csvfile.Columns(HEADER_ALIASES, required=REQUIRED_COLUMNS, labels_ja=EXPORT_HEADERS_JA)
+COLUMNS = csvfile.Columns(HEADER_ALIASES, required=REQUIRED_COLUMNS, labels_ja=EXPORT_HEADERS_JA,
+                          max_rows=csvfile.IMPORT_MAX_ROWS)
 
 _KIND_WORDS = {label: kind.value for kind, label in KIND_LABELS_JA.items()} | {
     "県": "prefecture", "府": "prefecture", "都": "prefecture", "道": "prefecture", "区": "ward",

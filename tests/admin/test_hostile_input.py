@@ -202,3 +202,28 @@ def test_a_stored_name_with_a_formula_and_a_control_character_breaks_no_export(o
     assert "'=HYPERLINK" in csv_text and "\x07" not in csv_text
     registry = export_csv(db.scalars(sa.select(Tenant)).all()).decode("utf-8-sig")
     assert "'=HYPERLINK" in registry and "\x07" not in registry
+
+
+def test_every_csv_download_names_one_charset(open_api, client, db, tenant_factory):
+    """``text/csv; charset=utf-8; charset=utf-8`` was answered: Werkzeug adds the charset to a text/*
+    mimetype that already carried one. The API's and the pages' CSV files say it once."""
+    from tests.conftest import sign_in
+
+    tenant_factory("431001")
+    month = dt.datetime.now(JST).strftime("%Y-%m")
+    answers = [open_api.get(f"/api/v1/usage/report?month={month}&format=csv")]
+    sign_in(client, ["platform-operator"])
+    answers += [client.get(path) for path in (f"/admin/usage/report.csv?month={month}",
+                                              f"/admin/usage/datasets.csv?month={month}",
+                                              "/admin/members/export.csv")]
+    for answer in answers:
+        assert answer.status_code == 200, answer.request.path
+        assert answer.headers["Content-Type"] == "text/csv; charset=utf-8", answer.request.path
+
+
+@pytest.mark.parametrize("field", ["name_ja", "name_en"])
+def test_a_tenant_name_with_a_right_to_left_override_is_refused(open_api, field):
+    """U+202E shows "市本熊" reversed; a name holding it (or any format character) is a 422 naming it."""
+    body = problem_of(open_api.post("/api/v1/tenants", json=tenant_body(**{field: "Kuma\u202emoto"})), 422)
+    assert fields(body) == {field}
+    assert "U+202E" in body["errors"][0]["message_en"] and "U+202E" in body["errors"][0]["message_ja"]

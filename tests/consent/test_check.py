@@ -16,7 +16,7 @@ from governance.consent import check, operations as consent
 from governance.consent.linkage import verify_chains
 from governance.consent.models import LinkageRecord
 from tests.conftest import drop_server_connection
-from tests.consent.conftest import BROKER, KUMAMOTO, admin_of, clerk, person
+from tests.consent.conftest import BROKER, KUMAMOTO, YATSUSHIRO, admin_of, clerk, person
 from tests.governance.test_audit_append import statements_of
 
 
@@ -291,3 +291,29 @@ def test_a_check_still_answers_after_the_database_dropped_its_connection(app, db
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert (answer.get_json()["allowed"], answer.get_json()["linkage_record"]) == (True, 2)
     assert [status.broken for status in verify_chains(db)] == [None, None]
+
+
+def test_a_consent_is_recorded_only_for_a_service_of_the_persons_tenant(db, consent_setup, client):
+    """熊本市's consent application (and clerk) could record a consent to 八代市's service, which it
+    cannot even read (404): now that service is not found for it, nothing is recorded, and the
+    clerk's form does not offer it."""
+    from core.actor import Actor
+    from core.errors import NotFound
+    from governance.consent.models import ConsentRecord
+    from tests.conftest import sign_in
+
+    ours = consent_setup(KUMAMOTO, name="子育て支援ナビ")
+    theirs = consent_setup(YATSUSHIRO, name="八代 健診予約")
+    app = Actor(issuer="urn:test", subject="app-431001", name="くまもと暮らしアプリ",
+                roles=frozenset({"consent-app"}), tenant_codes=frozenset({KUMAMOTO}))
+    for actor in (app, clerk(KUMAMOTO)):
+        with pytest.raises(NotFound):
+            consent.give_consent(db, actor, {
+                "service_id": theirs.id, "tenant_code": KUMAMOTO, "subject_id": person(), "method": "app",
+                "content_hash": consent.current_text(db, theirs).content_hash, "assurance_level": 2})
+        db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(ConsentRecord)) == 0
+    assert consent.approved_services(db, clerk(KUMAMOTO)) == [ours]
+    sign_in(client, ["municipal-staff"], [KUMAMOTO])
+    page = client.get("/admin/consent/").get_data(as_text=True)
+    assert "子育て支援ナビ" in page and "八代 健診予約" not in page

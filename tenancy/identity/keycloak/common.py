@@ -127,6 +127,34 @@ def _unavailable(error: Exception) -> IdentityUnavailable:
     )
 
 
+# The longest name or description Keycloak stores for a client (its columns are VARCHAR(255), in
+# characters): a longer one is refused with a bare 500 "unknown_error", which reads as an outage. The
+# schemas that send text there (an API client's name and purpose) state this limit.
+KEYCLOAK_TEXT_MAX = 255
+
+
+def keycloak_text(value: str) -> str:
+    """``value`` as Keycloak can hold it (at most :data:`KEYCLOAK_TEXT_MAX` characters): a label there,
+    renkei keeps the whole text (a purpose stored before the limit was stated)."""
+    return value[:KEYCLOAK_TEXT_MAX]
+
+
+def _refusal_reason(error: Exception) -> str:
+    """Keycloak's own words for a refusal (``errorMessage``, ``error_description`` or ``error``), or ''."""
+    import json
+
+    try:
+        body = json.loads(getattr(error, "response_body", b"") or b"{}")
+    except (ValueError, TypeError):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("errorMessage", "error_description", "error"):
+        if isinstance(body.get(key), str) and body[key].strip():
+            return body[key].strip()[:300]
+    return ""
+
+
 # The e-mail addresses Keycloak's user profile accepts for an account (its own check, after renkei's):
 # dot-separated atoms before the "@" (at most 64 characters; stated here as at most three atoms of
 # 32, 15 and 15), host-name labels after it, ASCII only.
@@ -185,7 +213,13 @@ def translate_errors(func: Callable[..., T]) -> Callable[..., T]:
             refused = _refused_field(error) if code == 400 else None
             if refused is not None:
                 raise refused from None
-            raise
+            if code not in (400, 413, 422):
+                raise
+            # any other refusal of what renkei sent: the request's fault (422 with Keycloak's reason), not
+            # an outage; only an unreachable or failing Keycloak is 503 (above)
+            reason = _refusal_reason(error) or f"HTTP {code}"
+            raise Invalid(f"The identity server (Keycloak) refused the change: {reason}. Nothing was changed.",
+                          f"認証サーバー（Keycloak）が変更を受け付けませんでした（{reason}）。変更は行っていません。") from None
         except OSError as error:  # a refused connection below requests
             raise _unavailable(error) from None
 

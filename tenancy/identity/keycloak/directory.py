@@ -15,7 +15,8 @@ from keycloak.exceptions import KeycloakError
 from core.errors import NotFound
 from tenancy.identity.groups import TENANTS_GROUP, tenant_codes_from_groups, tenant_group_path
 from tenancy.identity.keycloak.common import (API_AUDIENCE_SCOPE, REALM_ROLES, SETUP_LINK_LIFESPAN_SECONDS,
-                                              UPDATE_PASSWORD, VERIFY_EMAIL, KeycloakSettings, T, translate_errors)
+                                              UPDATE_PASSWORD, VERIFY_EMAIL, KeycloakSettings, T, keycloak_text,
+                                              translate_errors)
 from tenancy.identity.keycloak.realm import ask_for_totp
 
 # The admin events renkei reads (tenancy/identity/denylist.py): people disabled, deleted or signed
@@ -346,7 +347,8 @@ class IdentityDirectory:
         waiting for the operator's approval)."""
         mappers = [_claim_mapper(claim, value) for claim, value in claims.items()]
         uuid_ = self.admin.create_client({
-            "clientId": client_id, "name": name, "description": description, "protocol": "openid-connect",
+            "clientId": client_id, "name": keycloak_text(name), "description": keycloak_text(description),
+            "protocol": "openid-connect",
             "publicClient": False, "standardFlowEnabled": False, "directAccessGrantsEnabled": False,
             "implicitFlowEnabled": False, "serviceAccountsEnabled": True, "enabled": enabled,
             "fullScopeAllowed": False, "protocolMappers": mappers,
@@ -379,7 +381,7 @@ class IdentityDirectory:
         uuid_ = self.admin.get_client_id(client_id)
         if uuid_ is None:
             return
-        self.admin.update_client(uuid_, {"name": name, "description": description})
+        self.admin.update_client(uuid_, {"name": keycloak_text(name), "description": keycloak_text(description)})
         mappers = {m["name"]: m for m in self.admin.get_mappers_from_client(uuid_)}
         for claim, value in claims.items():
             wanted = _claim_mapper(claim, value)
