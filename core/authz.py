@@ -102,6 +102,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "consent.history": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", OPERATOR: "all", AUDITOR: "all"},
     "consent.linkage.read": {OPERATOR: "all", AUDITOR: "all"},
     "consent.check": {METERING: "all", OPERATOR: "all"},
+    "retention.read": {OPERATOR: "all", AUDITOR: "all"},
+    "retention.dispose": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -156,6 +158,8 @@ ACTION_LABELS_JA = {
     "consent.history": "本人の同意・連携履歴の閲覧",
     "consent.linkage.read": "連携記録の検索（全団体）",
     "consent.check": "同意確認（データ連携の可否判定）",
+    "retention.read": "記録の保存期間と廃棄対象の閲覧・年度の記録の書き出し",
+    "retention.dispose": "保存期間を過ぎた記録の廃棄",
 }
 
 
