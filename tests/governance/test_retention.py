@@ -62,3 +62,31 @@ def test_the_request_log_purge_asks_the_table(tmp_path):
     assert "リクエストログ" in refused.value.message_ja and old.exists()
     assert request_log.purge(tmp_path, 365, today=today) == []  # 200 days old: kept
     assert old.exists()
+
+
+def test_the_due_jobs_purges_ask_the_table_too(app, db, tmp_path, monkeypatch):
+    """A retention set shorter than the table's year fails the due job in words; nothing is removed."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    today = dt.datetime.now(JST).date()
+    old = logs / f"requests-{(today - dt.timedelta(days=200)).isoformat()}.jsonl"
+    old.write_text("{}\n")
+    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", str(logs))
+    monkeypatch.setitem(app.config, "RENKEI_RETENTION_DAYS", 100)
+    monkeypatch.setitem(app.config, "RENKEI_USAGE_RETENTION_MONTHS", 6)
+    result = app.test_cli_runner().invoke(args=["jobs", "run-due", "--as", "jobs-test", "--only", "request-log-retention",
+                                                "--only", "usage-retention"])
+    assert result.exit_code == 1
+    assert "[FAIL] request-log-retention" in result.output and "[FAIL] usage-retention" in result.output
+    assert "リクエストログの保存期間は1年間（365日）です" in result.output
+    assert "利用実績（生データ）の保存期間は1年間（365日）です" in result.output
+    assert old.exists()
+
+
+def test_renkei_consent_purge_inside_the_year_is_refused_naming_the_kind(app, db, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "RENKEI_AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    result = app.test_cli_runner().invoke(args=["consent", "purge", "--retention-days", "30", "--yes",
+                                                "--archive-dir", str(tmp_path / "linkages"), "--as", "unei"])
+    assert result.exit_code == 2, result.output
+    assert "連携記録の保存期間は1年間（365日）です" in result.output and "まで保存しなければなりません" in result.output
+    assert not (tmp_path / "linkages").exists() or not any((tmp_path / "linkages").iterdir())
