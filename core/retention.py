@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import enum
 
-from core.calendar import JST, date_ja, fiscal_year_ja
+from core.calendar import JST, date_ja, fiscal_year_ja, fiscal_year_of
 from core.errors import Invalid, problem
 
 
@@ -146,9 +146,7 @@ def refuse_fiscal_year(key: str, fiscal_year: int, today: dt.date) -> None:
 
 def oldest_disposable_year(key: str, today: dt.date) -> int:
     """The newest fiscal year whose ``key`` records are past retention on ``today``."""
-    rule = kind(key)
-    fiscal_year = today.year if today.month >= 4 else today.year - 1
-    return fiscal_year - rule.years - 1
+    return fiscal_year_of(today) - kind(key).years - 1
 
 
 def manual_rows() -> list[str]:
