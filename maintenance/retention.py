@@ -77,11 +77,18 @@ def _ids(session: Session, model: Any, condition: Any) -> list[int]:
     return list(session.scalars(sa.select(model.id).where(condition).order_by(model.id)))
 
 
-def _year_due(session: Session, key: str, today: dt.date) -> Due:
+def _count(session: Session, model: Any, condition: Any) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(model).where(condition)))
+
+
+def _year_due(session: Session, key: str, today: dt.date, with_rows: bool = False) -> Due:
+    """Counted in the database; the rows' ids only for an export (a page or the API needs the counts)."""
     rule = retention.kind(key)
     last = retention.oldest_disposable_year(key, today)
-    rows = {model.__tablename__: _ids(session, model, model.fiscal_year <= last) for model in YEAR_TABLES[key]}
-    return Due(key, rule.label_ja, rule.label_en, sum(map(len, rows.values())),
+    models = YEAR_TABLES[key]
+    rows = {m.__tablename__: _ids(session, m, m.fiscal_year <= last) for m in models} if with_rows else {}
+    count = sum(map(len, rows.values())) if with_rows else sum(_count(session, m, m.fiscal_year <= last) for m in models)
+    return Due(key, rule.label_ja, rule.label_en, count,
                f"{fiscal_year_ja(last)}以前", f"FY{last} and before", {k: v for k, v in rows.items() if v},
                "廃棄の記録（renkei retention dispose）。データベースの行は残ります（会計の記録は削除しません）",
                "record the disposal (renkei retention dispose); the database rows stay (the books are never deleted)")
@@ -122,16 +129,16 @@ def _log_due(session: Session, key: str, now: dt.datetime) -> Due:
                {}, how_ja, how_en)
 
 
-def due_list(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> list[Due]:
+def due_list(session: Session, actor: Actor, *, now: dt.datetime | None = None, with_rows: bool = False) -> list[Due]:
     """Every kind's records past retention now (the operator and the auditor); kinds never purged
-    and the request log (files, the due job's) are not listed."""
+    and the request log (files, the due job's) are not listed. ``with_rows``: the books' row ids too."""
     authz.authorize(actor, "retention.read")
     now = now or utcnow()
     today = today_jst(now)
     found: list[Due] = []
     for rule in retention.KINDS:
         if rule.key in YEAR_TABLES:
-            found.append(_year_due(session, rule.key, today))
+            found.append(_year_due(session, rule.key, today, with_rows))
         elif rule.key == "agreements":
             found.append(_agreements_due(session, today))
         elif rule.key in LOG_TABLES:
@@ -154,7 +161,7 @@ def signed(document: dict[str, Any], signer: Signer) -> bytes:
 def export_due(session: Session, actor: Actor, signer: Signer, *, now: dt.datetime | None = None) -> bytes:
     """The due list as a signed JSON file (audited: ``retention.due.export``)."""
     now = now or utcnow()
-    due = due_list(session, actor, now=now)
+    due = due_list(session, actor, now=now, with_rows=True)
     document = due_document(due, actor, now)
     data = signed(document, signer)
     audit.record(session, actor, "retention.due.export", "retention", "due",
@@ -174,7 +181,7 @@ def dispose(session: Session, actor: Actor, key: str, fiscal_year: int, signer: 
                       problems=[problem("kind", "one of " + ", ".join([*YEAR_TABLES, "agreements"]), "会計・協定の記録の種類")])
     now = now or utcnow()
     retention.refuse_fiscal_year(key, fiscal_year, today_jst(now))
-    due = _agreements_due(session, today_jst(now)) if key == "agreements" else _year_due(session, key, today_jst(now))
+    due = _agreements_due(session, today_jst(now)) if key == "agreements" else _year_due(session, key, today_jst(now), True)
     if not due.count:
         raise Conflict(f"Nothing of {due.label_en} is due for disposal.", f"廃棄の対象となる{due.label_ja}はありません。")
     document = dict(due_document([due], actor, now), disposal={"kind": key, "through_fiscal_year": fiscal_year})
