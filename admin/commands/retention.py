@@ -8,7 +8,7 @@
   list of what went;
 * ``year-archive FISCAL_YEAR -o FILE``: a closed year's records as one signed archive (tar: a JSON
   file per kind, a manifest with each file's SHA-256, the manifest's SHA-256 and signature), for
-  the prefecture's document management; audited.
+  the prefecture's document management; audited. ``verify-year-archive FILE`` checks one.
 """
 
 from __future__ import annotations
@@ -108,3 +108,23 @@ def year_archive_command(fiscal_year: int, output: Path, actor) -> None:
     data = committed(lambda: due.year_archive(db.session, actor, fiscal_year, _signer()))
     write_output(data, output, private=True)
     click.echo(f"{fiscal_year} 年度の記録を {output} に書き出しました / FY{fiscal_year}'s records written to {output}")
+
+
+@group.command("verify-year-archive")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def verify_year_archive_command(file: Path) -> None:
+    """Check a year archive: the manifest's signature (a trusted key), its SHA-256, and every file against it."""
+    from maintenance import retention as due
+    from maintenance import signing
+
+    try:
+        manifest = due.verify_year_archive(file.read_bytes(), signing.trusted_keys(current_app.config))
+    except DomainError as error:
+        fail(error)
+    except (KeyError, ValueError, OSError) as error:  # not a year archive at all
+        click.echo(f"エラー: 年度の記録のアーカイブではありません / Error: not a year archive ({error})", err=True)
+        raise SystemExit(1) from None
+    rows = sum(member["rows"] for member in manifest["members"].values())
+    click.echo(f"{manifest['fiscal_year_ja']}の記録 {rows:,} 件：署名と SHA-256 を確認しました / "
+               f"FY{manifest['fiscal_year']}: {rows:,} record(s), signature and SHA-256 intact")

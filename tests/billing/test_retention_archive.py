@@ -109,7 +109,26 @@ def test_the_commands_list_export_and_archive(app, db, finance, kumamoto, adopte
     archived = runner.invoke(args=["retention", "year-archive", "2025", "-o", str(tmp_path / "fy2025.tar"), "--as", "unei"])
     assert archived.exit_code == 0, archived.output
     assert due.verify_year_archive((tmp_path / "fy2025.tar").read_bytes(), signing.trusted_keys(app.config))["fiscal_year"] == 2025
+    checked = runner.invoke(args=["retention", "verify-year-archive", str(tmp_path / "fy2025.tar")])
+    assert checked.exit_code == 0 and "令和7年度の記録" in checked.output and "intact" in checked.output
+    broken = bytearray((tmp_path / "fy2025.tar").read_bytes())
+    at = broken.find(b"10000000")
+    broken[at:at + 8] = b"10000001"
+    (tmp_path / "broken.tar").write_bytes(bytes(broken))
+    assert runner.invoke(args=["retention", "verify-year-archive", str(tmp_path / "broken.tar")]).exit_code != 0
     refused = runner.invoke(args=["retention", "dispose", "ledger", "--through-fiscal-year", "2025", "--yes",
                                   "-o", str(tmp_path / "gone.json"), "--as", "unei"])
     assert refused.exit_code == 2 and "令和13年3月31日まで保存しなければなりません" in refused.output
     assert not (tmp_path / "gone.json").exists()
+
+
+def test_the_retention_page_offers_a_closed_years_archive(app, client, db, finance, kumamoto, adopted_policy):
+    from tests.conftest import sign_in
+
+    _closed_fy2025(db, finance)
+    sign_in(client)
+    page = client.get("/admin/retention/").get_data(as_text=True)
+    assert "/admin/retention/year/2025.tar" in page and "令和7年度" in page
+    response = client.get("/admin/retention/year/2025.tar")
+    assert response.status_code == 200 and response.mimetype == "application/x-tar"
+    assert due.verify_year_archive(response.get_data(), signing.trusted_keys(app.config))["fiscal_year"] == 2025
