@@ -90,3 +90,23 @@ def test_renkei_consent_purge_inside_the_year_is_refused_naming_the_kind(app, db
     assert result.exit_code == 2, result.output
     assert "連携記録の保存期間は1年間（365日）です" in result.output and "まで保存しなければなりません" in result.output
     assert not (tmp_path / "linkages").exists() or not any((tmp_path / "linkages").iterdir())
+
+
+def test_an_agreement_version_is_kept_five_years_after_the_year_a_later_one_took_effect(db, operator):
+    from governance import agreements
+    from governance.schemas import VersionDraft
+    from maintenance import retention as due
+
+    for effective in (dt.date(2025, 4, 1), dt.date(2026, 10, 1)):  # the second takes effect in 令和8年度
+        version = agreements.draft_version(db, operator, "joint_use_agreement", VersionDraft(
+            title="共同利用協定", body_md=f"第1条（目的）{effective}", effective_on=effective, required=False))
+        agreements.publish_version(db, operator, "joint_use_agreement", version.number, 14)
+    db.commit()
+
+    def listed(day):
+        at = dt.datetime.combine(day, dt.time(12), tzinfo=JST)
+        return {d.key: d for d in due.due_list(db, operator, now=at, with_rows=True)}["agreements"]
+
+    assert listed(dt.date(2032, 3, 31)).count == 0  # FY2026 + five years: kept to 2032-03-31
+    first_free = listed(dt.date(2032, 4, 1))
+    assert first_free.count == 1 and len(first_free.rows["agreement_version"]) == 1  # the first version only
