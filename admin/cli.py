@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
     "restore": ("admin.commands.backup:restore_command",
                 "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),
+    "retention": ("admin.commands.retention:group",
+                  "How long records are kept (保存期間): the table, what is due for disposal, a closed year's archive."),
     "routes": ("flask.cli:routes_command", "Show the routes for the app."),
     "run": ("flask.cli:run_command", "Run a development server."),
     "shell": ("flask.cli:shell_command", "Run a shell in the app context."),

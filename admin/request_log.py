@@ -24,7 +24,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from core.calendar import JST
+from core import retention
+from core.calendar import JST, day_start_utc
 
 HEALTH_PATHS = {"/healthz", "/readyz"}
 _FILE = re.compile(r"^requests-(\d{4}-\d{2}-\d{2})\.jsonl$")
@@ -179,7 +180,9 @@ def purge(directory: str | Path, retention_days: int = DEFAULT_RETENTION_DAYS,
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    cutoff = (today or dt.datetime.now(JST).date()) - dt.timedelta(days=retention_days)
+    now = dt.datetime.now(JST) if today is None else day_start_utc(today)
+    cutoff = (today or now.date()) - dt.timedelta(days=retention_days)
+    retention.refuse_before("request_log", day_start_utc(cutoff), now)  # the one table: files go whole days
     removed = []
     for path in sorted(directory.iterdir()):
         match = _FILE.match(path.name)

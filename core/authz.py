@@ -104,6 +104,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "consent.linkage.read": {OPERATOR: "all", AUDITOR: "all"},
     "consent.check": {METERING: "all", OPERATOR: "all"},
     "report.annual": dict(_READ_ALL),
+    "retention.read": {OPERATOR: "all", AUDITOR: "all"},
+    "retention.dispose": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -160,6 +162,8 @@ ACTION_LABELS_JA = {
     "consent.linkage.read": "連携記録の検索（全団体）",
     "consent.check": "同意確認（データ連携の可否判定）",
     "report.annual": "年度報告書の作成",
+    "retention.read": "記録の保存期間と廃棄対象の閲覧・年度の記録の書き出し",
+    "retention.dispose": "保存期間を過ぎた記録の廃棄",
 }
 
 

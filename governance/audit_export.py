@@ -6,7 +6,7 @@ and purged.
   cells) or JSON lines, the same bytes record by record as :func:`governance.audit.record_dict`
   gives, made a group at a time (the fast path below).
 * :func:`purge` archives, then removes, the records older than the retention period (at least
-  :data:`MIN_RETENTION_DAYS`); the archive ends with a manifest naming the anchor's hash, and
+  :mod:`core.retention`'s ``audit_log`` period); the archive ends with a manifest naming the anchor's hash, and
   :func:`verify_archive` checks a file against it. Both are every hash chain's rule
   (:mod:`core.chain_archive`) with the audit log's archive format (:data:`AUDIT_ARCHIVE`); the
   chain's verification is :mod:`governance.audit`'s.
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit as core_audit
-from core import authz, chain_archive
+from core import authz, chain_archive, retention
 from core.actor import Actor
 from core.audit import AUDIT_CHAIN, AuditRecord, timestamp_text
 from core.calendar import day_start_utc
@@ -39,7 +39,6 @@ from governance.audit import RECORD_FIELDS, _COLUMNS, _JSON, record_dict
 from governance.errors import ChainBroken
 
 RETENTION_DAYS = 365
-MIN_RETENTION_DAYS = 365  # DOMAIN: logs are kept at least one year
 ARCHIVE_FORMAT = "renkei-audit-archive/1"
 
 EXPORT_HEADERS_JA = {
@@ -402,13 +401,8 @@ def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: 
     """Archive, then remove, the records older than the retention period; None if there are none
     (:func:`core.chain_archive.purge`: the log verified first, a broken log not purged). The purge
     records itself (``audit.purge``, repeating the new anchor, which verification requires)."""
-    if retention_days < MIN_RETENTION_DAYS:
-        raise Invalid(
-            f"The audit log is kept at least {MIN_RETENTION_DAYS} days; {retention_days} is too short.",
-            f"操作ログは少なくとも {MIN_RETENTION_DAYS} 日間保存します。{retention_days} 日は短すぎます。",
-            problems=[{"field": "retention_days", "message_en": f"At least {MIN_RETENTION_DAYS}.",
-                       "message_ja": f"{MIN_RETENTION_DAYS} 以上を指定してください。"}],
-        )
+    now = now or chain_archive.utcnow()  # the purge's own clock
+    retention.refuse_before("audit_log", now - dt.timedelta(days=retention_days), now)  # the one table
     result = chain_archive.purge(session, AUDIT_CHAIN, AUDIT_ARCHIVE, archive_dir, retention_days=retention_days,
                                  refuse=_refuse, now=now)
     if result is not None:

@@ -140,7 +140,7 @@ def export_command(first_day, last_day, fmt: str, english_headers: bool, output:
 
 @group.command("purge")
 @click.option("--retention-days", type=int, default=None, envvar="RENKEI_AUDIT_RETENTION_DAYS",
-              help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit_export.RETENTION_DAYS}; at least {audit_export.MIN_RETENTION_DAYS}).")
+              help=f"Keep this many days (default: RENKEI_AUDIT_RETENTION_DAYS or {audit_export.RETENTION_DAYS}; at least the retention table's one year: renkei retention table).")
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the archive file goes (default: RENKEI_AUDIT_ARCHIVE_DIR or <RENKEI_VAR_DIR>/audit-archive).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

@@ -7,9 +7,9 @@ from flask_admin import Admin
 
 def register(admin: Admin, session) -> None:
     from admin.views import (api_clients, audit, billing, consent, datasets, documents, frame, governance, incidents,
-                             members, onboarding, reports, tenants, usage, users)
+                             members, onboarding, reports, retention, tenants, usage, users)
 
     for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage, governance, audit,
-                   members, datasets, consent, frame):
+                   members, datasets, consent, retention, frame):
         for view in module.views(session):
             admin.add_view(view)

@@ -21,14 +21,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import audit, authz, chain, chain_archive
+from core import audit, authz, chain, chain_archive, retention
 from core.actor import Actor
-from core.errors import Invalid
 from governance.errors import ChainBroken
 from governance.consent.models import CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, ConsentRecord, LinkageRecord
 
 RETENTION_DAYS = 365
-MIN_RETENTION_DAYS = 365  # Kasai's specification: linkage logs are kept a year
 ARCHIVE_FORMAT = "renkei-linkage-archive/1"
 
 CONSENT_CHAIN = chain.chain_of(ConsentRecord.__table__, CONSENT_HASHED_FIELDS)
@@ -75,9 +73,8 @@ def purge_linkages(session: Session, actor: Actor, archive_dir: Path, *, retenti
     :func:`core.chain_archive.purge` (the chain verified first, a broken chain not purged); the
     purge is audited (``consent.linkage.purge``, repeating the new anchor)."""
     authz.authorize(actor, "consent.manage")
-    if retention_days < MIN_RETENTION_DAYS:
-        raise Invalid(f"Linkage records are kept at least {MIN_RETENTION_DAYS} days.",
-                      f"連携記録の保存期間は {MIN_RETENTION_DAYS} 日以上です。")
+    now = now or chain_archive.utcnow()  # the purge's own clock
+    retention.refuse_before("linkage", now - dt.timedelta(days=retention_days), now)  # the one table
     result = chain_archive.purge(session, LINKAGE_CHAIN, LINKAGE_ARCHIVE, archive_dir, retention_days=retention_days,
                                  refuse=_refuse, now=now)
     if result is None:

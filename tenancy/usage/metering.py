@@ -35,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, retention
 from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, fiscal_months
@@ -352,6 +352,7 @@ def purge_events(session: Session, actor: Actor, *, now: dt.datetime | None = No
     """Delete raw events older than the retention window; aggregates stay (reports need them)."""
     authz.authorize(actor, "usage.purge")
     cutoff = retention_cutoff(now, settings)
+    retention.refuse_before("usage_events", cutoff, now or utcnow(), field="retention_months")  # the one table
     connection = session.connection()
     table = UsageEvent.__table__
     dropped: list[str] = []

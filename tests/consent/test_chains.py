@@ -10,6 +10,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from core.calendar import JST, date_ja
 from governance.consent import check, linkage, operations as consent
 from governance.errors import ChainBroken
 from governance.consent.models import GUARD_TRIGGERS, LinkageRecord, guards_pg, sqlite_guards
@@ -95,8 +96,11 @@ def test_an_edit_or_deletion_is_found_by_renkei_check(app, db, history, statemen
 def test_linkages_past_their_retention_are_archived_then_purged_and_the_chain_still_verifies(
         app, db, operator, history, tmp_path):
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
-    with pytest.raises(Exception, match="365"):
+    with pytest.raises(Exception, match="365") as refused:
         linkage.purge_linkages(db, operator, tmp_path, retention_days=30, now=later)
+    kept_until = (later + dt.timedelta(days=335)).astimezone(JST).date()  # 30 days back, then a year on
+    assert refused.value.message_ja.startswith("連携記録の保存期間は1年間（365日）です。")
+    assert f"{date_ja(kept_until)}まで保存しなければなりません" in refused.value.message_ja
     result = linkage.purge_linkages(db, operator, tmp_path, retention_days=365, now=later)
     db.commit()
     assert (result.purged, result.through_seq) == (3, 3)

@@ -161,6 +161,14 @@ def test_retention_shorter_than_a_year_is_refused(app, db, operator, audit_clock
     old_and_recent(db, operator, audit_clock)
     result = run(app, "audit", "purge", "--yes", "--retention-days", "30", "--archive-dir", str(tmp_path))
     assert result.exit_code == 2 and "365" in result.output
+    # the refusal names the kind (core.retention) and the day the youngest record purged must be kept until
+    import datetime as dt
+
+    from core.calendar import JST, date_ja
+
+    cutoff = (audit_clock() - dt.timedelta(days=30)).astimezone(JST).date()
+    assert f"操作ログの保存期間は1年間（365日）です。{date_ja(cutoff)}より前の記録は" in result.output
+    assert f"must be kept until {(cutoff + dt.timedelta(days=365)).isoformat()}" in result.output
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 5
 
 

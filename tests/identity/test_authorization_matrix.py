@@ -215,6 +215,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/records"): Rule(AUDIT),
     ("GET", "/api/v1/audit/export"): Rule(AUDIT),
     ("GET", "/api/v1/audit/verification"): Rule(AUDIT),
+    # record retention (issue 35 item 6): the operator and the auditor read the table and what is past it
+    ("GET", "/api/v1/retention"): Rule(AUDIT),
+    ("GET", "/api/v1/retention/due"): Rule(AUDIT),
     # consortium members (issue 15): the secretariat screens; an organisation reads its own record
     ("GET", "/api/v1/members"): Rule(READ_MEMBERS),
     ("GET", "/api/v1/members/{corporate_number}"): Rule({"operator": "any", "auditor": "any"}),

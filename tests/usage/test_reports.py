@@ -184,11 +184,16 @@ def test_purge_deletes_old_raw_events_and_keeps_the_figures(app, db, tenant_fact
 
     tenant_factory("431001")
     now = dt.datetime.now(JST)
-    old = now.replace(day=1) - dt.timedelta(days=300)  # inside today's 13 months
-    metering.ingest(db, operator, [event("431001", quantity=5, at=old), event("431001", quantity=6)], now=now)
+    old = now.replace(day=1) - dt.timedelta(days=400)  # before today's 13 months: sent when it was new
+    metering.ingest(db, operator, [event("431001", quantity=5, at=old)], now=old + dt.timedelta(hours=1))
+    metering.ingest(db, operator, [event("431001", quantity=6)], now=now)
     db.commit()
-    # with a 2-month retention only this month and the last are kept
+    # a retention shorter than the year of core.retention is refused, naming the kind and the date
     monkeypatch.setenv("RENKEI_USAGE_RETENTION_MONTHS", "2")
+    refused = app.test_cli_runner().invoke(args=["usage", "purge"])
+    assert refused.exit_code == 2 and "利用実績（生データ）" in refused.output and "まで保存しなければなりません" in refused.output
+    assert db.scalar(select(func.count()).select_from(UsageEvent)) == 2
+    monkeypatch.delenv("RENKEI_USAGE_RETENTION_MONTHS")
     result = app.test_cli_runner().invoke(args=["usage", "purge"])
     assert result.exit_code == 0, result.output
     assert "deleted 1 event(s)" in result.output
