@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from billing.closed_years import is_closed
 from billing.models import (
-    AllocationRun, AllocationRunLine, Budget, BudgetLine, CostItem, Grant, JournalEntry, Posting, StatementDocument,
+    AllocationRun, AllocationRunLine, Budget, BudgetLine, CostItem, Grant, JournalEntry, Posting, StatementDocument, EstimateLetter,
     YearClose,
 )
 from core import audit, authz, retention
@@ -45,7 +45,7 @@ YEAR_FORMAT = "renkei-year-archive-1"
 YEAR_TABLES: dict[str, tuple[Any, ...]] = {
     "ledger": (JournalEntry,),
     "allocation_runs": (AllocationRun,),
-    "letters_statements": (StatementDocument,),
+    "letters_statements": (StatementDocument, EstimateLetter),
     "costs_invoices": (CostItem, Grant, Budget, YearClose),
     "council": (CouncilResolution,),
 }
@@ -218,6 +218,7 @@ def _year_members(session: Session, fiscal_year: int) -> dict[str, list[dict[str
         "allocation_runs": runs,
         "allocation_run_lines": _rows(session, AllocationRunLine, AllocationRunLine.run_id.in_([r["id"] for r in runs])),
         "statements": _rows(session, StatementDocument, StatementDocument.fiscal_year == fiscal_year),
+        "estimates": _rows(session, EstimateLetter, EstimateLetter.fiscal_year == fiscal_year),
         "cost_items": _rows(session, CostItem, CostItem.fiscal_year == fiscal_year),
         "grants": _rows(session, Grant, Grant.fiscal_year == fiscal_year),
         "budgets": budgets,
