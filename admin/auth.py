@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -22,6 +21,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
+from admin import admin_events
 from admin.problems import from_domain_error, problem_response
 from core import authz
 from core.actor import Actor
@@ -103,11 +103,6 @@ def _bearer(header: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _events_interval(app: Flask) -> float:
-    """Seconds between two reads of Keycloak's admin events (0: never read)."""
-    return float(app.config.get("RENKEI_ADMIN_EVENTS_INTERVAL", 1))
-
-
 def _authenticate_api(request_):
     header = request_.headers.get("Authorization", "")
     token = _bearer(header)
@@ -124,7 +119,7 @@ def _authenticate_api(request_):
         claims = token_validator().claims(token)
     except DomainError as error:
         return from_domain_error(error)
-    _poll_admin_events()
+    admin_events.keep_reading()  # a thread of this process reads them; the request never waits for Keycloak
     # asked on every request, also for a token the validator remembered (its access may have ended since)
     if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
         return from_domain_error(AccessEnded())
@@ -209,50 +204,6 @@ def deny_list() -> DenyListCache:
     return cache
 
 
-def _poll_admin_events() -> None:
-    """Keycloak's admin events (a person disabled or deleted in Keycloak's console, an API client
-    deleted there), read at most every RENKEI_ADMIN_EVENTS_INTERVAL seconds (default 1) by one request
-    at a time in each process, before that request's deny-list check; the people they name go on the
-    deny list and deleted clients are marked missing (committed at once, in a session of its own,
-    which refreshes this process's copies). So a person disabled in Keycloak directly is refused in
-    every process within that interval (plus the one round trip of the poll), the same 1 s bound as
-    one disabled through renkei (RENKEI_DENY_LIST_MAX_AGE)."""
-    app = current_app._get_current_object()
-    interval = _events_interval(app)
-    if interval <= 0:
-        return
-    state = app.extensions.get("renkei_admin_events")
-    if state is None:
-        start = time.time() - int(app.config.get("RENKEI_ACCESS_TOKEN_SECONDS", 300)) - 60
-        state = app.extensions.setdefault("renkei_admin_events",
-                                          {"due": 0.0, "since_ms": int(start * 1000), "lock": threading.Lock()})
-    now = time.monotonic()
-    if now < state["due"] or not state["lock"].acquire(blocking=False):
-        return
-    try:
-        state["due"] = now + interval
-        from admin.identity import identity_directory
-        from sqlalchemy.orm import Session as OwnSession
-        from tenancy.identity import denylist
-
-        events = identity_directory().admin_events(state["since_ms"])
-        if events:
-            state["since_ms"] = max(int(e.get("time", 0)) for e in events)
-        found = denylist.subjects_from_admin_events(events)
-        if found or api_clients.clients_deleted(events):
-            with OwnSession(bind=_db_session().get_bind()) as own:
-                for subject, (reason, at) in found.items():
-                    denylist.deny(own, [subject], reason, now=at)
-                if api_clients.clients_deleted(events):  # a client deleted in Keycloak directly: refused
-                    api_clients.mark_missing(own, identity_directory())
-                own.commit()
-    except Exception:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`):
-        # the token check goes on; the token's own expiry still bounds the access
-        current_app.logger.warning("admin events could not be read from Keycloak", exc_info=True)
-    finally:
-        state["lock"].release()
-
-
 def _db_session():
     from admin.extensions import db
 
@@ -288,7 +239,7 @@ def optional_actor(request_) -> Actor | None:
         return None
     token = _bearer(header) or header
     claims = token_validator().claims(token)
-    _poll_admin_events()
+    admin_events.keep_reading()  # a thread of this process reads them; the request never waits for Keycloak
     if deny_list().refused(_db_session(), claims["sub"], claims.get("iat")):
         raise AccessEnded()
     address = request_.remote_addr

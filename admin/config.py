@@ -90,8 +90,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_REQUIRE_TOTP": _flag(env.get("RENKEI_REQUIRE_TOTP", "on")),
         # each process reads the deny list again when its copy is older than this (seconds)
         "RENKEI_DENY_LIST_MAX_AGE": float(env.get("RENKEI_DENY_LIST_MAX_AGE", "1")),
-        # Keycloak's admin events are polled at most this often (seconds) by the token check
+        # Keycloak's admin events are read this often (seconds) by a thread of each process
         "RENKEI_ADMIN_EVENTS_INTERVAL": float(env.get("RENKEI_ADMIN_EVENTS_INTERVAL", "1")),
+        # after a failed read the wait doubles up to this (seconds): admin/admin_events.py
+        "RENKEI_ADMIN_EVENTS_BACKOFF_MAX": float(env.get("RENKEI_ADMIN_EVENTS_BACKOFF_MAX", "5")),
         # the /admin session ends after this many idle minutes
         "RENKEI_SESSION_IDLE_MINUTES": float(env.get("RENKEI_SESSION_IDLE_MINUTES", "30")),
         # the /admin session re-reads the person's roles and enabled state from Keycloak this often (seconds)

@@ -2,7 +2,9 @@
 loopback, and an access token signed with it that renkei's ordinary :class:`TokenValidator`
 trusts (the app is pointed at the local JWKS by its usual settings). So the benchmarks pay for
 the whole token path as production does: header parse, JWKS lookup on first use, signature check
-once per token, then the verified-token cache, and the deny list on every request.
+once per token, then the verified-token cache, and the deny list on every request. It answers the
+admin API renkei reads in the background (a service account's token, no admin events) and can be
+frozen (:meth:`LocalIssuer.freeze`) as a Keycloak stopped with SIGSTOP.
 
     issuer = LocalIssuer(); settings = issuer.settings(); token = issuer.token(roles=["platform-operator"])
 """
@@ -29,13 +31,33 @@ class LocalIssuer:
         jwk = {**json.loads(RSAAlgorithm.to_jwk(self.key.public_key())), "kid": "bench", "alg": "RS256", "use": "sig"}
         body = json.dumps({"keys": [jwk]}).encode()
 
+        issuer = self
+        self.thawed = threading.Event()  # cleared by freeze(): the admin API then never answers
+        self.thawed.set()
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                if self.path.endswith("/certs"):
+                    self._send(body)
+                else:  # the admin API (admin events): nothing new, or no answer at all while frozen
+                    issuer.thawed.wait()
+                    self._send(b"[]")
+
+            def do_POST(self):  # noqa: N802  (the service account's token for the admin API)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                issuer.thawed.wait()
+                self._send(json.dumps({"access_token": issuer.token(subject="bench-service"), "expires_in": 300,
+                                       "refresh_expires_in": 0, "token_type": "Bearer"}).encode())
+
+            def _send(self, payload: bytes) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # renkei gave up on a frozen answer and closed the connection
+                    pass
 
             def log_message(self, *args):
                 pass
@@ -57,6 +79,15 @@ class LocalIssuer:
                   "exp": now + seconds, "azp": "bench", "realm_access": {"roles": list(roles)}}
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
 
+    def freeze(self) -> None:
+        """As a Keycloak stopped with SIGSTOP: connections are accepted, the admin API never answers
+        (the JWKS, read once by each process, still does)."""
+        self.thawed.clear()
+
+    def thaw(self) -> None:
+        self.thawed.set()
+
     def close(self) -> None:
+        self.thaw()
         self._server.shutdown()
         self._server.server_close()

@@ -589,7 +589,7 @@ def _move(run: AllocationRun, action: str) -> RunStatus:
         needed = "、".join(RUN_STATUS_LABELS_JA[status] for status in sorted(allowed, key=lambda s: s.value))
         raise IllegalTransition(
             f"allocation run #{run.id} is {current.value}; only a run that is "
-            f"{' or '.join(sorted(status.value for status in allowed))} can be {action}d",
+            f"{' or '.join(sorted(status.value for status in allowed))} can be {move.target.value}",
             f"按分計算 #{run.id} は「{RUN_STATUS_LABELS_JA[current]}」のため{label_ja}できません"
             f"（{label_ja}できるのは「{needed}」の按分計算です）。",
             run_id=run.id, status=current.value,
@@ -700,16 +700,16 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     """
     _manage(actor)
     run = get_run(session, run_id, lock=True)
-    if RunStatus(run.status) == RunStatus.approved:
-        return run
-    target = _move(run, "approve")
-    _check_never_approved(session, run)
     if four_eyes and (_same_person(actor, run.created_by_key, run.created_by)
-                      or _same_person(actor, run.reviewed_by_key, run.reviewed_by)):
+                      or _same_person(actor, run.reviewed_by_key, run.reviewed_by)):  # approved or not (issue 36)
         raise FourEyesRefused(
             f"You computed or reviewed allocation run #{run.id}; another finance officer must approve it (four eyes).",
             FOUR_EYES_APPROVE_JA, run_id=run.id, rule="four_eyes",
         )
+    if RunStatus(run.status) == RunStatus.approved:
+        return run
+    target = _move(run, "approve")
+    _check_never_approved(session, run)
     _check_costs_unchanged(session, run)
     _check_slot_free(session, run)
     posted_on = posted_on or today_jst()

@@ -267,7 +267,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "reason": "理由", "note": "メモ", "review_note": "確認メモ", "checklist": "確認項目の種類", "item": "確認項目",
     "checked": "確認済み", "transition": "操作", "from": "変更前", "to": "変更後", "from_status": "変更前の状態",
     "to_status": "変更後の状態", "plan": "利用上限プラン", "plan_code": "利用上限プラン", "metric": "計測項目",
-    "limit": "上限", "enforcement": "超過時の扱い", "thresholds": "通知する利用率（%）", "limits": "上限",
+    "limit": "上限", "enforcement": "超過時の扱い", "enforcement_from": "超過時の扱いの決め方", "thresholds": "通知する利用率（%）", "limits": "上限",
     "choice": "投票", "change_type": "議案の種類", "params": "議案の内容", "quorum": "定足数", "threshold": "議決要件",
     "opens_at": "投票開始", "closes_at": "投票締切", "electorate": "投票権のある団体", "adopted": "可決",
     "votes_for": "賛成", "votes_against": "反対", "votes_abstain": "棄権", "members": "構成団体数",

@@ -17,7 +17,7 @@ from admin.extensions import db
 from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
-from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaPlanChange
+from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaOverrideSpec, QuotaPlanChange
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import StatedInSchema, TenantCode
 from tenancy.datasets.operations import NAME_PATTERN
@@ -350,13 +350,13 @@ def put_tenant_plan(path: TenantPath, body: AssignBody):
     return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})
 
 
-class OverrideBody(QuotaLimitSpec):
+class OverrideBody(QuotaOverrideSpec):
     reason: str = Field(default="", max_length=1000)
 
 
 @bp.put("/tenants/<code>/quota-override", responses={200: TenantQuotaOut}, summary="Set or remove (limit null) a tenant's own limit for one metric (operator)")
 def put_override(path: TenantPath, body: OverrideBody):
     actor = current_actor()
-    spec = QuotaLimitSpec.model_validate(body.model_dump(exclude={"reason"}))
+    spec = QuotaOverrideSpec.model_validate(body.model_dump(exclude={"reason"}))
     quota_plans.set_quota_override(db.session, actor, path.code, spec, body.reason)
     return jsonify({"tenant": path.code, "now": quotas.tenant_quota_status(db.session, actor, path.code)})

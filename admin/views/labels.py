@@ -233,6 +233,9 @@ FIELD_TYPES: dict[str, FieldType] = {
     "change_type": _text_of(lambda v: _pick(CHANGE_LABELS[ChangeType(v)])),
     "choice": _text_of(lambda v: _pick(VOTE_LABELS[VoteChoice(v)])),
     "enforcement": _text_of(lambda v: _pick(ENFORCEMENT_LABELS[Enforcement(v)])),
+    # a quota override's enforcement: inherited from what applies without it, or said by the override (issue 36)
+    "enforcement_from": _text_of(lambda v: _pick({"plan": ("独自の上限がない場合と同じ", "as without the override"),
+                                                  "override": ("個別に指定", "set by the override")}[v])),
     "metric": _text_of(metric_label),
     "role": _text_of(role_label),
     "from_status": _text_of(tenant_status),

@@ -145,12 +145,14 @@ class UsageView(SecureView):
         if override is None:
             override = forms.OverrideForm()
         override.metric.choices = [(name, forms.metric_label(name)) for name in METRICS]
-        override.enforcement.choices = forms.enforcement_choices()
+        override.enforcement.choices = [("", _("As without this limit (see below)"))] + forms.enforcement_choices()
+        inherited = ("、" if ja else ", ").join(f"{forms.metric_label(name)}: {forms.pick(ENFORCEMENT_LABELS[quotas.inherited_enforcement(db.session, settings.tenant, name)])}"
+                             for name in METRICS)
         status = quotas.tenant_quota_status(db.session, g.actor, code, measured=measured_levels(code))
         return self.render("renkei/usage_tenant_quota.html", settings=settings, tenant=settings.tenant, assign=assign,
                            override=override, status=status, plan_name=plan_name, metric_label=forms.metric_label,
                            enforcement_label=lambda value: forms.pick(ENFORCEMENT_LABELS[Enforcement(value)]),
-                           hard=Enforcement.hard.value, ja=ja)
+                           hard=Enforcement.hard.value, ja=ja, inherited=inherited)
 
     @expose("/tenants/<code>/")
     def tenant_quota(self, code: str):
@@ -174,13 +176,13 @@ class UsageView(SecureView):
         valid = form.validate()
         if form.metric.data not in METRICS:
             form.metric.errors = [*form.metric.errors, _("Choose the metric.")]
-        if form.enforcement.data not in {e.value for e in Enforcement}:
+        if form.enforcement.data not in {"", *(e.value for e in Enforcement)}:  # "": as without the override
             form.enforcement.errors = [*form.enforcement.errors, _("Choose what happens when the limit is reached.")]
         if not valid or any(f.errors for f in form):
             return self._tenant_page(code, override=form)
         settings = quotas.tenant_quota_settings(db.session, g.actor, code)
         existing = settings.overrides.get(form.metric.data)
-        spec = {"metric": form.metric.data, "limit": form.limit.data, "enforcement": form.enforcement.data}
+        spec = {"metric": form.metric.data, "limit": form.limit.data, "enforcement": form.enforcement.data or None}
         if existing is not None:
             spec["thresholds"] = list(quotas.thresholds_of(existing.thresholds))
         return post_action(with_problems_beside_fields(form, lambda: quota_plans.set_quota_override(

@@ -17,7 +17,7 @@ S = ServiceStatus
 
 def _refusal(move: Move, status: ServiceStatus, _service: object) -> IllegalMove:
     ja, en = SERVICE_STATUS_LABELS[status]
-    return IllegalMove(f"A service that is {en.lower()} cannot be {move.label_en}d.",
+    return IllegalMove(f"Cannot {move.label_en} a service that is {en.lower()}.",
                        f"状態が「{ja}」のサービスは「{move.label_ja}」できません。",
                        status=status.value, transition=move.name)
 

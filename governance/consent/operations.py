@@ -299,9 +299,10 @@ def register_service(session: Session, actor: Actor, data: ServiceCreate | dict)
 def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraft | dict) -> ConsentText:
     """A new version of the consent text (a change of purpose or items): consents to older versions
     no longer allow linkage; each person has to consent again."""
-    draft = validated(TextDraft, draft)
-    service = get_service(session, service_id)
+    authz.authorize(actor, "consent.service.manage")  # a role that never may: 403, before the id or the text is read
+    service = read_service(session, actor, service_id)  # another owner's: not found, as when reading it (issue 36)
     authz.authorize(actor, "consent.service.manage", service.owner_code)
+    draft = validated(TextDraft, draft)
     if service.status == ServiceStatus.ended:
         raise Conflict("The service has ended.", "このサービスは終了しています。")
     before = service.current_text_id

@@ -31,6 +31,7 @@ from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
 from core.calendar import fiscal_year_ja, read_fiscal_year
+from tenancy.registry.prefecture import keep_the_home_prefecture
 from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.operations import summary
 from tenancy.registry.schemas import TenantCreate
@@ -222,6 +223,8 @@ def import_csv(session: Session, actor: Actor, source: csvfile.Source) -> Import
     bytes, its path or an open binary stream (read row by row, never held whole)."""
     authz.authorize(actor, "tenant.create")  # before reading the file: a refusal says nothing about it
     creates = validate_rows(session, parse_csv(source))
+    for data in creates:  # no second prefecture beside the home one (tenancy.registry.prefecture)
+        keep_the_home_prefecture(session, data.code, data.kind)
     tenants = [Tenant(**data.model_dump(exclude={"contacts"}),
                       contacts=[TenantContact(**contact.model_dump()) for contact in data.contacts])
                for data in creates]

@@ -25,6 +25,7 @@ from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
 from tenancy.registry import readcache
 from tenancy.registry.models import Tenant, TenantContact, TenantKind, TenantStatus
+from tenancy.registry.prefecture import keep_the_home_prefecture
 from tenancy.registry.schemas import ContactOut, TenantCreate, TenantOut, TenantUpdate, json_time
 from core.validation import problems_from
 
@@ -341,6 +342,7 @@ def create_tenant(session: Session, actor: Actor, data: TenantCreate) -> Tenant:
     authz.authorize(actor, "tenant.create")
     if find_tenant(session, data.code) is not None:
         raise TenantExists(data.code)
+    keep_the_home_prefecture(session, data.code, data.kind)
     tenant = Tenant(**data.model_dump(exclude={"contacts"}), contacts=_contacts(data))
     session.add(tenant)
     session.flush()
@@ -353,6 +355,8 @@ def update_tenant(session: Session, actor: Actor, code: str, data: TenantUpdate)
     tenant = get_tenant(session, code)
     before = summary(tenant)
     changes = data.model_dump(exclude_unset=True, exclude={"contacts"})
+    if changes.get("kind") is not None and TenantKind(changes["kind"]) != TenantKind(tenant.kind):
+        keep_the_home_prefecture(session, code, changes["kind"])
     for name, value in changes.items():
         if value is None and name in {"name_ja", "name_en", "kind", "population"}:
             raise InvalidTenantData(

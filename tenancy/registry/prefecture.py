@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from core import audit, authz
 from core.actor import Actor
 from core.db import utcnow
-from core.errors import Invalid, NotFound
+from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import NOT_BLANK, SINGLE_LINE, single_line
 from tenancy.registry.models import BankAccountType, PrefectureSettings, Tenant, TenantKind
 from tenancy.registry.schemas import Email
@@ -60,6 +60,40 @@ FIELDS = tuple(PrefectureSettingsIn.model_fields)
 def home_prefecture(session: Session) -> Tenant | None:
     """The registry's prefecture tenant (the platform's home prefecture), or None before it is registered."""
     return session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture).order_by(Tenant.code)).first()
+
+
+class HomePrefectureKept(Conflict):
+    """The registry keeps exactly one home prefecture (issue 36): its kind is never changed (the
+    rules that protect it, e.g. that it is never suspended, follow its kind), and no second tenant
+    becomes a prefecture (the home one would change under every document and guard)."""
+
+    def __init__(self, home: Tenant, code: str) -> None:
+        if home.code == code:
+            super().__init__(
+                f"{home.name_en} ({home.code}) is the prefecture that runs the platform; its kind cannot be changed "
+                "(it keeps the platform's operators and its protections). Nothing was changed.",
+                f"{home.name_ja}（{home.code}）は基盤を運営する県の団体のため、種別を変更できません"
+                "（運営者と、その団体を守る決まりが種別に結び付いています）。変更は行っていません。",
+                code=code, problems=[problem("kind", "The prefecture's kind cannot be changed.", "県の種別は変更できません。")])
+        else:
+            super().__init__(
+                f"The registry already has its prefecture, {home.name_en} ({home.code}); {code} cannot be registered "
+                "as a prefecture too. Nothing was changed.",
+                f"基盤を運営する県は {home.name_ja}（{home.code}）として登録済みです。{code} を県として登録することはできません。"
+                "変更は行っていません。",
+                code=code, prefecture=home.code,
+                problems=[problem("kind", "The registry has its prefecture already.", "県は登録済みです。")])
+
+
+def keep_the_home_prefecture(session: Session, code: str, kind: TenantKind | str | None) -> None:
+    """Refuse a tenant's create or kind change that would change which tenant is the home prefecture."""
+    if kind is None:
+        return
+    home = home_prefecture(session)
+    if home is None:
+        return
+    if (home.code == code) != (TenantKind(kind) == TenantKind.prefecture):
+        raise HomePrefectureKept(home, code)
 
 
 def home_prefecture_name(session: Session) -> str:

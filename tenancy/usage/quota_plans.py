@@ -20,8 +20,9 @@ from core.db import utcnow
 from core.errors import problem
 from tenancy.registry.models import Tenant
 from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code, thresholds_text
-from tenancy.usage.quotas import (QuotaError, QuotaLimitSpec, QuotaPlanChange, _defer, _tenant, _thresholds,
-                                  _validated, effective_limits_of, find_plan, get_plan, plan_of)
+from tenancy.usage.quotas import (QuotaError, QuotaLimitSpec, QuotaOverrideSpec, QuotaPlanChange, _defer, _tenant,
+                                  _thresholds, _validated, effective_limits_of, find_plan, get_plan,
+                                  inherited_enforcement, plan_of)
 
 def plan_summary(plan: QuotaPlan) -> dict[str, Any]:
     return {
@@ -115,12 +116,19 @@ def assign_quota_plan(session: Session, actor: Actor, tenant_code: str, plan_cod
     return tenant
 
 
-def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: QuotaLimitSpec | dict,
+def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: QuotaOverrideSpec | dict,
                        reason: str = "") -> QuotaOverride | None:
-    """Set (or with ``limit`` None, remove) one tenant's own limit for one metric."""
+    """Set (or with ``limit`` None, remove) one tenant's own limit for one metric. Without an
+    enforcement, the override keeps the one that applies without it (the plan's: a lowered hard
+    limit stays hard); the audit record says where it came from."""
     authz.authorize(actor, "quota.manage", tenant_code)
-    spec = _validated(QuotaLimitSpec, spec)
-    _tenant(session, tenant_code)
+    spec = _validated(QuotaOverrideSpec, spec)
+    tenant = _tenant(session, tenant_code)
+    if spec.enforcement is None:
+        spec = spec.model_copy(update={"enforcement": inherited_enforcement(session, tenant, spec.metric)})
+        inherited = True
+    else:
+        inherited = False
     row = session.scalars(sa.select(QuotaOverride).where(QuotaOverride.tenant_code == tenant_code,
                                                          QuotaOverride.metric == spec.metric)).one_or_none()
 
@@ -148,7 +156,8 @@ def set_quota_override(session: Session, actor: Actor, tenant_code: str, spec: Q
         return row
     session.flush()
     audit.record(session, actor, "quota.override", "quota_override", f"{tenant_code}:{spec.metric}",
-                 tenant_code=tenant_code, before=before, after=after)
+                 tenant_code=tenant_code, before=before,
+                 after=after if after is None else {**after, "enforcement_from": "plan" if inherited else "override"})
     _defer(session, ("reset",))
     return row
 

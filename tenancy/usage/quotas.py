@@ -100,6 +100,28 @@ class QuotaLimitSpec(BaseModel):
         return sorted(set(value))
 
 
+class QuotaOverrideSpec(QuotaLimitSpec):
+    """One tenant's own limit for a metric. Its enforcement left out keeps what applies without it
+    (issue 36: an override lowering a plan's hard limit used to become soft by default, silently
+    ending the stop): the plan's for that metric, hard for user seats the registry limits, and
+    soft where nothing limits the metric (:func:`inherited_enforcement`)."""
+
+    enforcement: Enforcement | None = Field(
+        default=None, description="hard or soft; left out, the enforcement that applies without this override "
+                                  "(the plan's for the metric; soft where nothing limits it)")
+
+
+def inherited_enforcement(session: Session, tenant: Tenant, metric: str) -> Enforcement:
+    """The enforcement of ``metric``'s limit for ``tenant`` without its own override."""
+    plan = plan_of(session, tenant)
+    for row in plan.limits if plan is not None else ():
+        if row.metric == metric:
+            return Enforcement(row.enforcement)
+    if metric == "user_seats" and tenant.user_seat_limit is not None:
+        return Enforcement.hard  # the registry's seat limit (effective_limits_of)
+    return Enforcement.soft
+
+
 class QuotaPlanChange(BaseModel):
     """A change to a plan (created if it does not exist); fields left out stay as they are.
 

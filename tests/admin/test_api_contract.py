@@ -137,9 +137,10 @@ def contract_app(app, db, keycloak_settings, tenant_factory, user_factory, monke
 
     monkeypatch.setitem(app.extensions, "renkei_deny_list", RefusesNobody())
     monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
-    people = [("operator", user_factory(("platform-operator",))[1], 1.0),
+    operator, operator_headers = user_factory(("platform-operator",), fresh=True)  # of this run: checked at its end
+    people = [("operator", operator_headers, 1.0),
               ("municipal-admin 431001", user_factory(("municipal-admin",), "431001")[1], 1 / 3)]
-    return app, people
+    return app, people, operator
 
 
 @pytest.fixture
@@ -294,7 +295,7 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
     from schemathesis.checks import load_all_checks
     from schemathesis.config import SchemathesisConfig
 
-    app, people = contract_app
+    app, people, operator = contract_app
     load_all_checks()
     _formats()
     import schemathesis.specs.openapi.checks as openapi_checks
@@ -353,6 +354,34 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
     unstated = sorted(label for label in refused if label not in NOT_YET_STATED)
     assert not unstated, f"schema-valid requests refused in {unstated} (details above)"
     assert sum(requests.values()) >= 10_000 or EXAMPLES < 75, "fewer generated requests than CI promises (issue 26: 10,000)"
+    the_operator_can_still_sign_in_and_act(app, operator)
+
+
+def the_operator_can_still_sign_in_and_act(app, operator):
+    """Issue 36: whatever the generated requests did as the operator (suspend the prefecture, take
+    roles, disable people), the run ends with the operator enabled in Keycloak with the role, and a
+    token signed in anew accepted by the real deny list, reading and acting on the prefecture."""
+    from tenancy.identity.denylist import DenyListCache
+    from tenancy.identity.keycloak import password_token
+    from tests.conftest import PASSWORD
+
+    from admin.identity import identity_directory
+
+    with app.app_context():
+        directory = identity_directory()
+        account = directory.account(operator.id)
+        settings = directory.settings
+    assert account.enabled and "platform-operator" in account.roles
+    app.extensions["renkei_deny_list"] = DenyListCache(max_age=0)  # the real one (the fixture's undo restores it)
+    time.sleep(1.1)  # a token's iat is in whole seconds: one issued after any denial of the run
+    token = password_token(settings, operator.username, PASSWORD)["access_token"]
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    prefecture = client.get("/api/v1/tenants/430005", headers=headers)
+    assert prefecture.status_code == 200 and prefecture.get_json()["status"] == "active"
+    acted = client.patch("/api/v1/tenants/430005", json={"population_source": "契約検証の後"}, headers=headers)
+    assert acted.status_code == 200, acted.get_json()
 
 
 # --- the CKAN layer: /api/3/action/ under its own document -------------------------------------------

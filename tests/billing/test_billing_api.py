@@ -67,14 +67,17 @@ def posted_run(client, db, kumamoto, as_finance, as_approver):
     return approved
 
 
-def test_finance_officer_enters_costs_and_a_policy_then_approves_a_run(client, db, posted_run, as_finance):
+def test_finance_officer_enters_costs_and_a_policy_then_approves_a_run(client, db, posted_run, as_finance, as_approver):
     assert posted_run["status"] == "approved"
     lines = {line["tenant_code"]: line["amount"] for line in posted_run["lines"]}
     # hand-worked in test_ledger_worked_example: 12,000,000 yen, half borne by the prefecture
     assert lines == {"430005": 6_000_000, "431001": 3_075_000, "432024": 1_950_000, "432032": 975_000}
     assert posted_run["snapshot"]["policy"]["in_words"] == "県負担 50%、残りを均等割 50%・人口割 50% で按分"
     entries, postings = count(db, JournalEntry), count(db, Posting)
-    again = post(client, f"/api/v1/billing/runs/{posted_run['id']}/approve", as_finance)
+    # the drafter approving the approved run again meets the four-eyes refusal, as the first time (issue 36)
+    refused = post(client, f"/api/v1/billing/runs/{posted_run['id']}/approve", as_finance, status=403)
+    assert refused["details"]["rule"] == "four_eyes"
+    again = post(client, f"/api/v1/billing/runs/{posted_run['id']}/approve", as_approver)  # its approver: nothing new
     assert again["status"] == "approved"
     assert (count(db, JournalEntry), count(db, Posting)) == (entries, postings)
     assert billing_actions(db) == ["billing.cost_item.create", "billing.policy.create", "billing.policy.adopt",

@@ -139,6 +139,38 @@ def test_approving_twice_posts_nothing_new(db, finance, kumamoto, adopted_policy
     assert audit_actions(db).count("billing.run.approve") == 1
 
 
+def test_the_drafter_re_approving_an_approved_run_meets_the_four_eyes_refusal(db, finance, kumamoto, adopted_policy):
+    """Issue 36: approving an approved run again is harmless for its approver (nothing new is
+    posted), but its drafter and its reviewer are refused as for the first approval, in words."""
+    from billing.ledger_errors import FourEyesRefused
+
+    from .conftest import colleague
+
+    operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
+    run = allocation_runs.create_run(db, finance, 2025)
+    reviewer, approver = colleague(2), colleague(3, "県 財政担当（承認）")
+    allocation_runs.review_run(db, reviewer, run.id)
+    allocation_runs.approve_run(db, approver, run.id, posted_on=dt.date(2025, 7, 31))
+    db.commit()
+    for person in (finance, reviewer):
+        with pytest.raises(FourEyesRefused) as refused:
+            allocation_runs.approve_run(db, person, run.id)
+        assert "four eyes" in refused.value.message_en and "別の財政担当者" in refused.value.message_ja
+    assert allocation_runs.approve_run(db, approver, run.id).status == RunStatus.approved
+    db.commit()
+    assert audit_actions(db).count("billing.run.approve") == 1
+
+
+def test_a_refused_move_names_the_status_it_needs_in_words(db, finance, kumamoto, adopted_policy):
+    """The English refusal says the status a move needs as a word ("reviewed", not "reviewd")."""
+    operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
+    run = allocation_runs.create_run(db, finance, 2025)
+    allocation_runs.review_run(db, finance, run.id, four_eyes=False)
+    with pytest.raises(IllegalTransition) as refused:
+        allocation_runs.review_run(db, finance, run.id, four_eyes=False)
+    assert refused.value.message_en.endswith("only a run that is computed can be reviewed")
+
+
 def test_a_run_must_be_reviewed_before_it_is_approved(db, finance, kumamoto, adopted_policy):
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     run = allocation_runs.create_run(db, finance, 2025)

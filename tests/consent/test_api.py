@@ -129,3 +129,21 @@ def test_a_service_admin_sees_their_own_services_linkages_only(client, db, level
     _, auditor = user_factory(("auditor",))
     everything = client.get("/api/v1/consent/linkages?result=refused", headers=auditor).get_json()["items"]
     assert len(everything) == 2
+
+
+def test_another_owners_service_is_not_found_for_every_act_not_forbidden(client, db, levels, user_factory):
+    """Issue 36: reading another owner's service answered 404 but revising its text 403, so the
+    answer told which ids exist. Now both are 404, as for an id nobody registered; a role that may
+    never revise a text is refused (403) whatever the id, before its text is read."""
+    _, kumamoto_admin = user_factory(("municipal-admin",), KUMAMOTO)
+    _, yatsushiro_admin = user_factory(("municipal-admin",), YATSUSHIRO)
+    theirs = register(client, yatsushiro_admin, YATSUSHIRO, name="八代 見守りサービス")
+    nobody = theirs["id"] + 1000
+    for service_id in (theirs["id"], nobody):
+        assert client.get(f"/api/v1/consent/services/{service_id}", headers=kumamoto_admin).status_code == 404
+        revised = client.post(f"/api/v1/consent/services/{service_id}/texts", json=SERVICE["text"], headers=kumamoto_admin)
+        assert revised.status_code == 404 and revised.mimetype == "application/problem+json", revised.get_json()
+    _, clerk = user_factory(("municipal-staff",), YATSUSHIRO)
+    assert client.post(f"/api/v1/consent/services/{theirs['id']}/texts", json={}, headers=clerk).status_code == 403
+    own = client.post(f"/api/v1/consent/services/{theirs['id']}/texts", json=SERVICE["text"], headers=yatsushiro_admin)
+    assert own.status_code == 201, own.get_json()

@@ -71,3 +71,15 @@ def test_the_form_refuses_an_item_twice_beside_the_field_keeping_what_was_typed(
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="items-error"' in text and "同じデータ項目が二度書かれています" in text
     assert text.count('name="item_name" class="form-control" value="生年月日"') == 2  # each row as typed
+
+
+def test_a_refused_service_move_says_the_move_in_plain_words():
+    """Issue 36: the refusal named the move with a "d" glued on ("cannot be suspendd", "endd")."""
+    from core.lifecycle import IllegalMove
+    from governance.consent import lifecycle
+    from governance.consent.models import DataService, ServiceStatus
+
+    with pytest.raises(IllegalMove) as refused:
+        lifecycle.check(DataService(status=ServiceStatus.ended), "suspend", "理由")
+    assert refused.value.message_en == "Cannot suspend a service that is ended."
+    assert "「一時停止」できません" in refused.value.message_ja

@@ -223,6 +223,23 @@ def test_the_operator_edits_a_plan_and_a_tenants_own_limit_through_the_forms(ope
     assert actions[-4:] == ["quota.plan.change", "quota.assign", "quota.override", "quota.override"]
 
 
+def test_the_override_form_says_which_enforcement_applies_and_keeps_the_plans(operator_page, db, operator,
+                                                                             tenant_factory):
+    """Issue 36: the form's default keeps the enforcement that applies without the override, and says which."""
+    client = operator_page
+    quota_plans.load_default_plans(db, operator)
+    quota_plans.change_quota_plan(db, operator, "medium", {"limits": [{"metric": "api_calls", "limit": 5_000_000,
+                                                                       "enforcement": "hard"}]})
+    db.commit()
+    page = visible_text(client.get("/admin/usage/tenants/432024/").get_data(as_text=True))
+    assert "「独自の上限がない場合と同じ」にすると、現在の扱いを引き継ぎます" in page
+    assert "API 呼び出し回数（月間）: 上限で停止（ハードリミット）" in page
+    client.post("/admin/usage/tenants/432024/override", data={
+        "csrf_token": CSRF, "metric": "api_calls", "limit": "1000", "enforcement": "", "reason": "試験運用"})
+    db.expire_all()
+    assert quotas.tenant_quota_settings(db, operator, "432024").overrides["api_calls"].enforcement.value == "hard"
+
+
 def test_a_municipal_admin_cannot_open_the_quota_forms(client, db, tenant_factory):
     tenant_factory("431001")
     sign_in(client, ["municipal-admin"], ["431001"], csrf=CSRF)

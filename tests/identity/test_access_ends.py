@@ -135,6 +135,27 @@ def test_suspending_or_withdrawing_the_prefecture_is_refused_and_says_why(client
     assert client.get("/api/v1/tenants/430005").get_json()["status"] == "active"
 
 
+def test_the_prefecture_keeps_its_kind_so_it_cannot_be_suspended_around_the_rule(client, db, tenant_factory, open_api):
+    """Issue 36: the protection follows the kind, so changing the prefecture's kind (then suspending
+    it) or registering a second prefecture (the home one changing) is refused in words, 409."""
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    tenant_factory("431001")
+    renamed = client.patch("/api/v1/tenants/430005", json={"kind": "city"})
+    body = renamed.get_json()
+    assert renamed.status_code == 409 and renamed.mimetype == "application/problem+json", body
+    assert "kind cannot be changed" in body["detail_en"] and "種別を変更できません" in body["detail_ja"]
+    assert client.post("/api/v1/tenants/430005/suspend", json={"reason": "テスト"}).status_code == 409
+    second = client.patch("/api/v1/tenants/431001", json={"kind": "prefecture"})
+    assert second.status_code == 409 and "県は" in second.get_json()["detail_ja"]
+    created = client.post("/api/v1/tenants", json={"code": "090000", "name_ja": "栃木県", "name_en": "Tochigi",
+                                                    "kind": "prefecture", "population": 1_933_146})
+    assert created.status_code == 409 and "already has its prefecture" in created.get_json()["detail_en"]
+    assert client.get("/api/v1/tenants/430005").get_json()["kind"] == "prefecture"
+    assert client.get("/api/v1/tenants/431001").get_json()["kind"] == "designated_city"
+    assert client.get("/api/v1/tenants/090000").status_code == 404
+    assert client.patch("/api/v1/tenants/430005", json={"population": 1_700_000}).status_code == 200  # other fields change
+
+
 def test_the_form_refuses_to_suspend_the_prefecture_with_the_reason(client, db, tenant_factory, open_api):
     from tests.onboarding.conftest import csrf_token
 

@@ -227,6 +227,7 @@ def frozen_keycloak_costs_a_request_seconds(server, settings, tmp_path):
     assert server.pid is not None  # this test's own Keycloak, never the shared one
     os.killpg(server.pid, signal.SIGSTOP)  # the launcher and its JVM, one process group
     try:
+        a_token_check_never_calls_a_frozen_keycloak(app, client, token, settings.url)
         started = time.monotonic()
         answer = users()
         waited = time.monotonic() - started
@@ -238,3 +239,40 @@ def frozen_keycloak_costs_a_request_seconds(server, settings, tmp_path):
     assert timeout <= waited < ISSUE_WAIT_SECONDS, waited
     thawed = until_available(users)
     assert thawed.status_code == 200, thawed.get_data(as_text=True)[:300]  # works again, renkei not restarted
+
+
+def a_token_check_never_calls_a_frozen_keycloak(app, client, token, url):
+    """Issue 36: with Keycloak frozen, about one request per worker per second waited 2 x 3 s: the
+    admin-events poll ran inside it. Now the process's reader thread meets the frozen Keycloak, and
+    requests with a valid token answer meanwhile, none of them calling Keycloak (structural: every
+    HTTP call is recorded with its thread; no time is measured)."""
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    import urllib3
+
+    from admin import admin_events
+
+    port = urlsplit(url).port
+    calls: list[tuple[int, int | None]] = []
+    original = urllib3.connectionpool.HTTPConnectionPool.urlopen
+
+    def recording(pool, *args, **kwargs):
+        calls.append((threading.get_ident(), pool.port))
+        return original(pool, *args, **kwargs)
+
+    me, headers = threading.get_ident(), {"Authorization": f"Bearer {token}"}
+    urllib3.connectionpool.HTTPConnectionPool.urlopen = recording
+    try:
+        assert isinstance(app.extensions.get(admin_events.EXTENSION), admin_events.AdminEventsPoller)
+        deadline = time.monotonic() + 120  # a generous wait for the condition, not a measured time
+        while not any(ident != me and to == port for ident, to in calls) and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the condition (the reader called the frozen Keycloak), with a deadline
+        assert any(ident != me and to == port for ident, to in calls), "the reader never called Keycloak"
+        for _ in range(5):
+            answer = client.get("/api/v1/me", headers=headers)
+            assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    finally:
+        urllib3.connectionpool.HTTPConnectionPool.urlopen = original
+    assert [to for ident, to in calls if ident == me] == []  # no Keycloak call on the request path

@@ -1,6 +1,7 @@
 """Quotas: plans by population band, overrides, threshold alerts once per period, the gateway's quota check."""
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -101,6 +102,26 @@ def test_a_hard_limit_makes_the_quota_check_deny(client, db, kumamoto, operator,
     send(client, metering_headers, "431001", 1)
     denied = check(client, metering_headers)
     assert (denied["allowed"], denied["remaining"], denied["reason"]) == (False, 0, "hard_limit_reached")
+
+
+def test_an_override_keeps_the_plans_hard_stop_unless_it_says_soft(client, db, kumamoto, operator, metering_headers,
+                                                                    as_operator):
+    """Issue 36: an override lowering a plan's hard limit used to default to soft, silently ending the stop."""
+    plan(db, operator, api_calls=100, enforcement="hard")
+    lowered = client.put("/api/v1/tenants/431001/quota-override", headers=as_operator,
+                         json={"metric": "api_calls", "limit": 50, "reason": "協議会決定"})
+    assert lowered.status_code == 200, lowered.get_json()
+    now = next(m for m in lowered.get_json()["now"] if m["metric"] == "api_calls")
+    assert (now["limit"], now["enforcement"], now["source"]) == (50, "hard", "override")
+    send(client, metering_headers, "431001", 50)
+    assert check(client, metering_headers)["reason"] == "hard_limit_reached"
+    record = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "quota.override")).one()
+    assert json.loads(record.after)["enforcement_from"] == "plan"
+
+    said = client.put("/api/v1/tenants/431001/quota-override", headers=as_operator,
+                      json={"metric": "api_calls", "limit": 50, "enforcement": "soft", "reason": "試験運用"})
+    assert said.status_code == 200
+    assert check(client, metering_headers)["reason"] == "over_soft_limit"
 
 
 def test_a_soft_limit_warns_but_never_denies(client, db, kumamoto, operator, metering_headers):
