@@ -44,6 +44,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/policies"): "billing.manage",
     ("POST", "/api/v1/billing/policies/{policy_id}/adopt"): "billing.manage",
     ("POST", "/api/v1/billing/runs"): "billing.manage",
+    ("POST", "/api/v1/billing/fiscal-years/{fiscal_year}/estimates"): "billing.manage",
     ("POST", "/api/v1/billing/runs/{run_id}/review"): "billing.manage",
     ("POST", "/api/v1/billing/runs/{run_id}/reverse"): "billing.manage",
     ("POST", "/api/v1/billing/payments"): "billing.manage",

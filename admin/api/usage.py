@@ -17,7 +17,7 @@ from admin.extensions import db
 from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
-from tenancy.usage.quotas import MetricName, QuotaLimitSpec, QuotaOverrideSpec, QuotaPlanChange
+from tenancy.usage.quotas import MetricName, QuotaOverrideSpec, QuotaPlanChange
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import StatedInSchema, TenantCode
 from tenancy.datasets.operations import NAME_PATTERN
