@@ -137,7 +137,8 @@ KEYCLOAK = SessionKeycloak(KEYCLOAK_URL)
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests that use Keycloak; run them after the others, and ``stops_keycloak`` last.
+    """Mark the tests that use Keycloak; run them after the others, ``stops_keycloak`` after those, and
+    ``ends_keycloak`` (the server stopped for good) last of all.
 
     Runs before ``-m`` selects, so ``-m "not keycloak"`` leaves out the tests marked here too.
     """
@@ -145,7 +146,8 @@ def pytest_collection_modifyitems(config, items):
         if "keycloak_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.keycloak)
     items.sort(key=lambda item: (item.get_closest_marker("keycloak") is not None,
-                                 item.get_closest_marker("stops_keycloak") is not None))
+                                 item.get_closest_marker("stops_keycloak") is not None,
+                                 item.get_closest_marker("ends_keycloak") is not None))
 
 
 def pytest_collection_finish(session):

@@ -35,7 +35,7 @@ def test_items_keyed_by_name_keep_their_order_and_their_dataset(client, db, cons
     ({"purposes": ["子育て支援サービスの案内", "子育て支援サービスの案内"]}, "purposes", "listed twice"),
     ({"purposes": ["子育て支援サービスの案内 "]}, "purposes[0]", "white space"),
     ({"items": {"生年月日": {}, " 生年月日": {}}}, None, "white space"),
-    ({"items": {}}, "items", "at least 1"),
+    ({"items": {}}, "items", "At least 1"),
     ({"items": [{"name": "生年月日"}]}, "items", "an object"),  # the list form is not the shape
 ])
 def test_a_text_that_repeats_or_pads_is_refused_naming_the_field(client, db, consent_setup, open_api, fields, field, words):

@@ -306,9 +306,10 @@ def test_start_refuses_a_port_taken_by_something_else(tmp_path: Path, started_he
 
 
 @pytest.mark.stops_keycloak
+@pytest.mark.ends_keycloak
 @pytest.mark.keycloak
 def test_stop_ends_the_server_and_closes_the_port(started_here: kc.KeycloakProcess) -> None:
-    """Runs after every other test (marker ``stops_keycloak``): it stops the session's server."""
+    """Runs after every other test (marker ``ends_keycloak``): it stops the session's server for good."""
     assert kc.stop(state_dir=started_here.state_dir) is True
 
     after = kc.status(state_dir=started_here.state_dir)
