@@ -114,8 +114,11 @@ class AdminEventsPoller:
                     own.commit()
             if events:  # moved on only once acted upon: a failed write reads them again
                 self.since_ms = max(int(e.get("time", 0)) for e in events)
-        except Exception:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`)
-            current_app.logger.warning("admin events could not be read from Keycloak", exc_info=True)
+        except Exception as error:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`)
+            # no traceback: formatting one parses source (ast) in this thread, which CPython 3.11 does not
+            # allow beside another thread's ast.parse ("AST constructor recursion depth mismatch")
+            current_app.logger.warning("admin events could not be read from Keycloak: %s: %s",
+                                       type(error).__name__, error)
             return False
         finally:
             db.session.remove()  # the thread's scoped session, if anything used it
