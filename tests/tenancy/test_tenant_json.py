@@ -60,6 +60,20 @@ TENANT = st.fixed_dictionaries({
 STORED_NAME = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
 
 
+def _one_prefecture(tenants: list[tuple]) -> list[tuple]:
+    """The registry holds one prefecture (tenancy.registry.prefecture refuses a second): a later
+    generated prefecture is written as a city."""
+    seen = False
+    kept = []
+    for payload, *rest in tenants:
+        if payload["kind"] == TenantKind.prefecture.value:
+            if seen:
+                payload = {**payload, "kind": TenantKind.city.value}
+            seen = True
+        kept.append((payload, *rest))
+    return kept
+
+
 def _valid(payload: dict) -> TenantCreate:
     try:
         return TenantCreate.model_validate(payload)
@@ -79,7 +93,7 @@ def _out(tenant) -> dict:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(tenants=st.lists(st.tuples(TENANT, TIME, TIME, st.one_of(st.none(), STORED_NAME)), min_size=1, max_size=4,
-                        unique_by=lambda t: t[0]["code"]),
+                        unique_by=lambda t: t[0]["code"]).map(_one_prefecture),
        per_page=st.integers(1, 5), page=st.integers(1, 3), status=st.one_of(st.none(), st.sampled_from(list(TenantStatus))))
 def test_the_text_postgresql_writes_is_flasks_encoding_of_the_output_model(on_postgres, operator, tenants, per_page,
                                                                             page, status):
