@@ -309,7 +309,8 @@ def test_with_keycloak_stopped_database_and_realm_come_back_from_one_archive(sit
 
     process = keycloak_server.process
     if not keycloak_server.started_here or process is None:
-        pytest.skip("stops Keycloak: only the server this session starts (run without RENKEI_TEST_KEYCLOAK_URL)")
+        pytest.skip("stops Keycloak: only the server this session starts (run without RENKEI_TEST_KEYCLOAK_URL; "
+                    ".ci/run does so on PostgreSQL in a session of its own)")
     settings, master = own_realm(keycloak_server, "h7-stopped")
     realm = {"RENKEI_KEYCLOAK_REALM": settings.realm, "RENKEI_KEYCLOAK_ADMIN_USER": keycloak_server.admin_user}
     owner = {"RENKEI_MAINTENANCE_IDENTITY": "1"}
