@@ -31,7 +31,7 @@ from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
 from core.calendar import fiscal_year_ja, read_fiscal_year
-from tenancy.registry.prefecture import keep_the_home_prefecture
+from tenancy.registry.prefecture import home_prefecture
 from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.operations import summary
 from tenancy.registry.schemas import TenantCreate
@@ -147,12 +147,15 @@ def validate_rows(session: Session, rows: Iterable[csvfile.Row]) -> list[TenantC
     problems = csvfile.Problems()
     valid: list[TenantCreate] = []
     first_line: dict[str, int] = {}
+    prefecture = _PrefectureRows(home_prefecture(session))
     seen_rows = False
     for batch in _batches(rows):
         seen_rows = True
         registered = _registered_codes(session, [row.values.get("code", "") for row in batch])
         for row in batch:
             data = _checked(row, registered, first_line, problems)
+            if data is not None and not prefecture.admits(row, data, problems):
+                data = None
             if data is not None and not problems:
                 valid.append(data)
         if problems:
@@ -167,6 +170,35 @@ def validate_rows(session: Session, rows: Iterable[csvfile.Row]) -> list[TenantC
             **problems.details(),
         )
     return valid
+
+
+class _PrefectureRows:
+    """The registry keeps one home prefecture (tenancy.registry.prefecture): a file's prefecture row
+    is refused when the registry has its prefecture, and a second one when the file has named one."""
+
+    def __init__(self, home: Tenant | None) -> None:
+        self.home = home
+        self.line: int | None = None
+
+    def admits(self, row: csvfile.Row, data: TenantCreate, problems: csvfile.Problems) -> bool:
+        if data.kind != TenantKind.prefecture:
+            return True
+        if self.home is not None:
+            problems.add(problem(
+                f"{row.where}: kind",
+                f"The registry already has its prefecture, {self.home.name_en} ({self.home.code}); {data.code} cannot be a prefecture too.",
+                f"県は {self.home.name_ja}（{self.home.code}）として登録済みです。{data.code} を県として登録することはできません。",
+            ))
+            return False
+        if self.line is not None:
+            problems.add(problem(
+                f"{row.where}: kind",
+                f"Line {self.line} already names the prefecture; a registry has one.",
+                f"県は {self.line} 行目で登録されます。県は 1 団体だけです。",
+            ))
+            return False
+        self.line = row.line
+        return True
 
 
 def _checked(row: csvfile.Row, registered: set[str], first_line: dict[str, int],
@@ -223,8 +255,6 @@ def import_csv(session: Session, actor: Actor, source: csvfile.Source) -> Import
     bytes, its path or an open binary stream (read row by row, never held whole)."""
     authz.authorize(actor, "tenant.create")  # before reading the file: a refusal says nothing about it
     creates = validate_rows(session, parse_csv(source))
-    for data in creates:  # no second prefecture beside the home one (tenancy.registry.prefecture)
-        keep_the_home_prefecture(session, data.code, data.kind)
     tenants = [Tenant(**data.model_dump(exclude={"contacts"}),
                       contacts=[TenantContact(**contact.model_dump()) for contact in data.contacts])
                for data in creates]

@@ -100,6 +100,29 @@ def test_a_code_already_registered_is_refused(db, operator, tenant_factory):
     assert count(db) == 1
 
 
+def test_a_file_naming_two_prefectures_imports_nothing_even_into_an_empty_registry(db, operator):
+    """The registry keeps one home prefecture: a second prefecture row is named by its line, and so
+    is a prefecture row once the registry has its prefecture."""
+    text = ("団体コード,団体名,種別,人口\r\n"
+            "430005,熊本県,都道府県,\"1,718,327\"\r\n"
+            "431001,熊本市,指定都市,\"738,865\"\r\n"
+            "420000,長崎県,都道府県,\"1,283,128\"\r\n")
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, text.encode("cp932"))
+    assert [(p["field"], p["message_ja"]) for p in caught.value.problems] == [
+        ("line 4: kind", "県は 2 行目で登録されます。県は 1 団体だけです。")]
+    db.rollback()
+    assert count(db) == 0
+
+    import_csv(db, operator, text.rsplit("420000", 1)[0].encode("cp932"))  # the file without its second prefecture
+    db.commit()
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(db, operator, "団体コード,団体名,種別,人口\r\n420000,長崎県,都道府県,100\r\n".encode("cp932"))
+    assert caught.value.problems[0]["field"] == "line 2: kind"
+    assert "熊本県（430005）として登録済み" in caught.value.problems[0]["message_ja"]
+    assert count(db) == 2
+
+
 def test_unknown_columns_and_missing_required_columns_are_named(db, operator):
     with pytest.raises(ImportRejected) as caught:
         import_csv(db, operator, "code,団体名,favourite colour\n431001,熊本市,red\n".encode())
