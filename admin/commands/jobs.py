@@ -321,14 +321,34 @@ def _backup(actor: Actor) -> Outcome:
         return Outcome("skipped", "RENKEI_BACKUP_DIR が未設定のため夜間バックアップは行いません",
                        "RENKEI_BACKUP_DIR is not set: no nightly backup")
     now = dt.datetime.now(dt.timezone.utc)
-    if any(folder.glob(f"renkei-backup-{now:%Y%m%d}T*.tar")):
+    if any(not name.stem.endswith(DATABASE_ONLY) for name in folder.glob(f"renkei-backup-{now:%Y%m%d}T*.tar")):
         return Outcome("skipped", "本日のバックアップは作成済みです", "today's backup exists")
     private_dir(folder, tighten=True)
     output = folder / f"renkei-backup-{now:%Y%m%dT%H%M%SZ}.tar"
     code = _run_command(backup.group, actor, output=output, no_realm=False)
     if code:
-        return Outcome("failed", f"バックアップに失敗しました（終了コード {code}）", f"renkei backup failed (exit {code})")
+        return _database_only(actor, output.with_name(f"{output.stem}{DATABASE_ONLY}.tar"), code)
     return Outcome("done", f"バックアップを作成しました：{output}", f"backup written: {output}", {"file": str(output)})
+
+
+DATABASE_ONLY = "-database-only"
+
+
+def _database_only(actor: Actor, output: Path, code: int) -> Outcome:
+    """The whole backup failed (most often Keycloak unreachable: the realm could not be read): the
+    database is still archived, without the realm, so a night with Keycloak down is not a night
+    without a backup. The job stays failed, and the next run tries the whole backup again (an
+    archive named ``…-database-only`` does not count as today's)."""
+    from admin.commands import backup
+
+    if _run_command(backup.group, actor, output=output, no_realm=True):
+        return Outcome("failed", f"バックアップに失敗しました（終了コード {code}）。データベースのみのバックアップも作成できませんでした",
+                       f"renkei backup failed (exit {code}), and so did the database-only backup")
+    return Outcome("failed",
+                   f"Keycloak のレルムを含むバックアップは作成できませんでした（終了コード {code}）。データベースのみのバックアップを"
+                   f"作成しました：{output}。次回の実行で、レルムを含むバックアップをもう一度作成します",
+                   f"the backup with the Keycloak realm failed (exit {code}); a database-only backup was written: {output}. "
+                   "The next run tries the whole backup again", {"file": str(output)})
 
 
 def _check(actor: Actor) -> Outcome:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import tarfile
 
 import sqlalchemy as sa
 
@@ -100,3 +101,26 @@ def test_the_nightly_backup_runs_once_a_day_then_the_check(app, db, tenant_facto
     assert second.exit_code == 0, second.output
     assert "[SKIP] backup" in second.output and "] check" not in second.output  # the check follows a new backup only
     assert len(list((tmp_path / "backups").glob("renkei-backup-*.tar"))) == 1
+
+
+def test_with_keycloak_unreachable_the_night_still_archives_the_database_and_the_next_run_tries_again(
+        app, db, tenant_factory, tmp_path, monkeypatch):
+    """Keycloak down (nothing listens at its address): the backup with the realm fails, the job says
+    so, and a database-only archive is written; today's whole backup is still due at the next run."""
+    backups = tmp_path / "backups"
+    monkeypatch.setitem(app.config, "RENKEI_BACKUP_DIR", str(backups))
+    monkeypatch.setitem(app.config, "RENKEI_KEYCLOAK_URL", "http://127.0.0.1:9")  # the discard port: refused
+    monkeypatch.setitem(app.config, "RENKEI_AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    tenant_factory("431001")
+    first = run(app, "--only", "backup")
+    assert "[FAIL] backup" in first.output and "データベースのみのバックアップを作成しました" in first.output
+    [archive] = backups.glob("renkei-backup-*.tar")
+    assert archive.name.endswith("-database-only.tar")
+    outcome = job_records(db)["backup"]
+    assert outcome["status"] == "failed" and outcome["file"] == str(archive)
+    with tarfile.open(archive) as opened:
+        manifest = json.load(opened.extractfile("manifest.json"))
+    assert manifest["realm"] is None and manifest["database"]
+
+    second = run(app, "--only", "backup")
+    assert "[SKIP] backup" not in second.output and "[FAIL] backup" in second.output  # the whole backup tried again
