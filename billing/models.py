@@ -30,10 +30,11 @@ from sqlalchemy import DDL, event
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
-from core.db import pg_guard_installer, utcnow
+from core.db import pg_guard_installer, quoted_current_schema, utcnow
 from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RunKind  # noqa: F401
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS, _pg_function, _pg_trigger
+from billing import posted_year_guards, year_close_guards
 
 
 
@@ -779,39 +780,30 @@ for _table in (Posting, Account, AllocationRunLine, AllocationRun):
                  pg_guard_installer(lambda schema, _name=_table.__tablename__: ledger_guards_pg(schema, _name)))
 
 
-# the closed years' guards read the council's tables too: installed once every table exists
-def _install_closed_year_guards(target, connection, **kw) -> None:
-    from billing.year_close_guards import closed_year_guards_pg, closed_year_guards_sqlite
-    from core.db import quoted_current_schema
-
-    created = kw.get("tables")
-    if created is not None and "billing_year_close" not in {table.name for table in created}:
-        return
-    if connection.dialect.name == "sqlite":
-        for statement in closed_year_guards_sqlite().values():
+def _guards_once_every_table_exists(sqlite_guards, pg_guards, created_with: str):
+    """An ``after_create`` listener of the whole metadata installing ``sqlite_guards()`` (name ->
+    statement) or ``pg_guards(schema)`` when a ``create_all`` made ``created_with`` (or made every
+    table): guards that read several tables come once all exist."""
+    def install(target, connection, **kw) -> None:
+        created = kw.get("tables")
+        if created is not None and created_with not in {table.name for table in created}:
+            return
+        if connection.dialect.name == "sqlite":
+            statements = list(sqlite_guards().values())
+        elif connection.dialect.name == "postgresql":
+            statements = pg_guards(quoted_current_schema(connection))
+        else:
+            statements = []
+        for statement in statements:
             connection.exec_driver_sql(statement)
-    elif connection.dialect.name == "postgresql":
-        for statement in closed_year_guards_pg(quoted_current_schema(connection)):
-            connection.exec_driver_sql(statement)
+    return install
 
 
-event.listen(SQLModel.metadata, "after_create", _install_closed_year_guards)
-
-
-# a posted year's guards read runs, entries, cost items and grants: installed once every table exists
-def _install_posted_year_guards(target, connection, **kw) -> None:
-    from billing.posted_year_guards import posted_year_guards_pg, posted_year_guards_sqlite
-    from core.db import quoted_current_schema
-
-    created = kw.get("tables")
-    if created is not None and "billing_run" not in {table.name for table in created}:
-        return
-    if connection.dialect.name == "sqlite":
-        for statement in posted_year_guards_sqlite().values():
-            connection.exec_driver_sql(statement)
-    elif connection.dialect.name == "postgresql":
-        for statement in posted_year_guards_pg(quoted_current_schema(connection)):
-            connection.exec_driver_sql(statement)
-
-
-event.listen(SQLModel.metadata, "after_create", _install_posted_year_guards)
+# the closed years' guards read the council's tables too; a posted year's read runs, entries, cost
+# items and grants
+event.listen(SQLModel.metadata, "after_create",
+             _guards_once_every_table_exists(year_close_guards.closed_year_guards_sqlite,
+                                             year_close_guards.closed_year_guards_pg, "billing_year_close"))
+event.listen(SQLModel.metadata, "after_create",
+             _guards_once_every_table_exists(posted_year_guards.posted_year_guards_sqlite,
+                                             posted_year_guards.posted_year_guards_pg, "billing_run"))
