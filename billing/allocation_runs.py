@@ -417,6 +417,15 @@ def posted_run_of_kind(session: Session, fiscal_year: int, kind: RunKind) -> All
         AllocationRun.status == RunStatus.approved)).first()
 
 
+def settlement_due(session: Session, fiscal_year: int) -> AllocationRun | None:
+    """The year's posted 概算 run while it has no posted 精算: the year a 精算 is due for (the finance
+    page offers it; :func:`create_settlement` refuses, in words, what is still missing)."""
+    provisional = posted_run_of_kind(session, fiscal_year, RunKind.provisional)
+    if provisional is None or posted_run_of_kind(session, fiscal_year, RunKind.settlement) is not None:
+        return None
+    return provisional
+
+
 def _refuse_settling(session: Session, fiscal_year: int) -> AllocationRun:
     """The year's posted 概算 run, which a 精算 can settle now; else a refusal saying what is missing."""
     era = fiscal_year_ja(fiscal_year)

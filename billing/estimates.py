@@ -109,6 +109,7 @@ def compute_estimate(session: Session, actor: Actor, fiscal_year: int) -> Estima
     except AllocationError as error:
         raise BillingConflict(error.message_en, error.message_ja) from None
     shares = {share.id: share.amount for share in result.grants}
+    usage_of = {p.code: p.usage for p in participants}
     lines = []
     for line in result.lines:
         if line.is_prefecture:
@@ -116,7 +117,7 @@ def compute_estimate(session: Session, actor: Actor, fiscal_year: int) -> Estima
         tenant = tenants[line.code]
         lines.append(EstimateLine(line.code, tenant.name_ja, line.amount, dict(line.components), {
             "population": tenant.population, "population_source": tenant.population_source,
-            "months": line.months, "usage": dict(next(p.usage for p in participants if p.code == line.code))}))
+            "months": line.months, "usage": dict(usage_of[line.code])}))
     assumptions = {
         "budget": {"id": budget.id, "version": budget.version, "status": BudgetStatus(budget.status).value,
                    "amounts": amounts, "total": sum(amounts.values())},

@@ -198,7 +198,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
                 funding=_funding_or_problem(year),
                 close=year_close.close_summary(year_close.year_close(db.session, year), year),
                 locked=operations.posted_run(db.session, year),
-                settle_from=_settlement_due(year),
+                settle_from=allocation_runs.settlement_due(db.session, year),
                 policy=allocation_policies.adopted_policy(db.session),
                 describe=allocation_policies.describe_policy,
                 category_label=lambda item: _category(None, None, item, "category"),
@@ -683,14 +683,6 @@ def _percent_number(value: Fraction) -> str:
 
 def _preview_context() -> dict[str, Any]:
     return {"preview_year_label": lambda year: format_fiscal_year(year, _locale()), "preview_ja": _ja()}
-
-
-def _settlement_due(year: int):
-    """The year's posted 概算 run when it has no posted 精算 yet: the page then offers to settle it."""
-    provisional = allocation_runs.posted_run_of_kind(db.session, year, RunKind.provisional)
-    if provisional is None or allocation_runs.posted_run_of_kind(db.session, year, RunKind.settlement) is not None:
-        return None
-    return provisional
 
 
 def _run_kind(kind) -> str:
