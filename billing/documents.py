@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import itertools
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -104,16 +106,16 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
         AllocationRunLine.run_id == run.id, AllocationRunLine.is_prefecture.is_(False)).order_by(AllocationRunLine.tenant_code))
     number_year = fiscal_year_of(issued_on)
     issued = []
+    sequences = next_sequences(session, number_year)
     for line in lines:
         if line.tenant_code in numbered:
             continue
-        sequence = next_sequence(session, number_year)
+        sequence = next(sequences)
         document = StatementDocument(run_id=run.id, tenant_code=line.tenant_code, fiscal_year=run.fiscal_year,
                                      number_year=number_year, sequence=sequence,
                                      number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on,
                                      due_on=due_on, issued_by=operations.who(actor))
         session.add(document)
-        session.flush()  # the next number reads this one
         issued.append(document)
     if not issued:
         return []
@@ -124,14 +126,15 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     return issued
 
 
-def next_sequence(session: Session, number_year: int) -> int:
-    """The next letter number of ``number_year``: one sequence for every letter the office sends
-    (納入通知書, 精算書 and 負担金見込額 alike), never given twice."""
+def next_sequences(session: Session, number_year: int) -> Iterator[int]:
+    """The next letter numbers of ``number_year``, in order: one sequence for every letter the office
+    sends (納入通知書, 精算書 and 負担金見込額 alike), never given twice. The numbers used are read once;
+    the caller adds each letter before taking the next number."""
     from billing.models import EstimateLetter
 
     used = [session.scalar(sa.select(sa.func.max(table.sequence)).where(table.number_year == number_year)) or 0
             for table in (StatementDocument, EstimateLetter)]
-    return max(used) + 1
+    return itertools.count(max(used) + 1)
 
 
 def _standing_document(session: Session, statement: statements.Statement) -> StatementDocument | None:

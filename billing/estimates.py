@@ -12,7 +12,7 @@ rule itself (:func:`billing.allocation.allocate_costs`, the adopted policy) appl
   (the newest complete usage there is when the letters go out).
 
 :func:`issue_estimates` numbers one letter per municipality from the same sequence as the 納入通知書
-(:func:`billing.documents.next_sequence`), keeps every version issued, and records it in the audit
+(:func:`billing.documents.next_sequences`), keeps every version issued, and records it in the audit
 log. The statement of the year later shows the actual charge beside the latest estimate
 (:func:`billing.statements.build_statement`). The letter (:func:`estimate_html`) is one A4 page, like the 納入通知書.
 """
@@ -161,8 +161,9 @@ def issue_estimates(session: Session, actor: Actor, fiscal_year: int, *, billing
     version = _latest_version(session, fiscal_year) + 1
     assumptions = {**estimate.assumptions, "billing_month": billing_month}
     letters = []
+    sequences = documents.next_sequences(session, number_year)
     for line in estimate.lines:
-        sequence = documents.next_sequence(session, number_year)
+        sequence = next(sequences)
         letter = EstimateLetter(
             fiscal_year=fiscal_year, version=version, tenant_code=line.tenant_code, tenant_name=line.tenant_name,
             amount=line.amount, components_json=json.dumps(line.components), basis_json=json.dumps(line.basis, ensure_ascii=False),

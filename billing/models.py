@@ -479,7 +479,7 @@ class EstimateLetter(SQLModel, table=True):
 
     Issued from the year's budget (adopted, else the newest draft) and its expected grants by the
     adopted policy (:mod:`billing.estimates`); numbered from the same sequence as the 納入通知書
-    (:func:`billing.documents.next_sequence`). Issuing again makes a new ``version``; earlier ones
+    (:func:`billing.documents.next_sequences`). Issuing again makes a new ``version``; earlier ones
     are kept. ``basis_json`` holds the municipality's inputs (population and its source, months,
     usage), ``assumptions_json`` the year's (budget, grants, shared total, usage period, schedule).
     """
