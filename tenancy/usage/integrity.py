@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -100,27 +102,36 @@ def _recompute_sql(dialect: str) -> str:
     )
 
 
-def check_aggregates(session: Session, cutoff: dt.datetime) -> AggregateCheck:
-    """Every day and month aggregate from ``cutoff`` (the retention cutoff: the start of a
-    Japan-time month, from which every event is kept) on, against its events summed again."""
+def _compare(session: Session, cutoff: dt.datetime, table: str, sql: str, columns: tuple[str, ...],
+             difference: Callable[[Any, dt.date, dict | None, dict | None], Difference]) -> AggregateCheck:
+    """Stored figures of ``table`` from ``cutoff`` on against their events summed again: ``sql``
+    gives only the keys that differ, each with its stored (``s_*``) and recomputed (``r_*``) columns."""
     connection = session.connection()
     since = to_jst(cutoff).date()
     params = {"cutoff": cutoff, "since": since}
-    periods = connection.execute(sa.text("SELECT count(*) FROM usage_aggregate WHERE period_start >= :since")
+    periods = connection.execute(sa.text(f"SELECT count(*) FROM {table} WHERE period_start >= :since")
                                  .bindparams(sa.bindparam("since", type_=sa.Date())), params).scalar_one()
     differences: list[Difference] = []
     total = 0
-    query = sa.text(_recompute_sql(connection.dialect.name)).bindparams(
+    query = sa.text(sql).bindparams(
         sa.bindparam("cutoff", type_=UTCDateTime(timezone=True)), sa.bindparam("since", type_=sa.Date()))
     for row in connection.execute(query, params):
         total += 1
         if len(differences) >= MAX_LISTED:
             continue
         period = row.period_start if isinstance(row.period_start, dt.date) else dt.date.fromisoformat(row.period_start)
-        stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in _COLUMNS}
-        recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in _COLUMNS}
-        differences.append(Difference(row.tenant_code, row.metric, row.granularity, period, stored, recomputed))
+        stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in columns}
+        recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in columns}
+        differences.append(difference(row, period, stored, recomputed))
     return AggregateCheck(since, int(periods), differences, total)
+
+
+def check_aggregates(session: Session, cutoff: dt.datetime) -> AggregateCheck:
+    """Every day and month aggregate from ``cutoff`` (the retention cutoff: the start of a
+    Japan-time month, from which every event is kept) on, against its events summed again."""
+    return _compare(session, cutoff, "usage_aggregate", _recompute_sql(session.connection().dialect.name), _COLUMNS,
+                    lambda row, period, stored, recomputed: Difference(
+                        row.tenant_code, row.metric, row.granularity, period, stored, recomputed))
 
 
 _DATASET_COLUMNS = ("total", "events")
@@ -148,21 +159,6 @@ def _dataset_sql(dialect: str) -> str:
 def check_dataset_months(session: Session, cutoff: dt.datetime) -> AggregateCheck:
     """Every per-dataset month figure from ``cutoff`` (the retention cutoff) on, against the events
     that named its dataset, summed again (one GROUP BY over the kept events)."""
-    connection = session.connection()
-    since = to_jst(cutoff).date()
-    params = {"cutoff": cutoff, "since": since}
-    periods = connection.execute(sa.text("SELECT count(*) FROM usage_dataset_month WHERE period_start >= :since")
-                                 .bindparams(sa.bindparam("since", type_=sa.Date())), params).scalar_one()
-    differences: list[Difference] = []
-    total = 0
-    query = sa.text(_dataset_sql(connection.dialect.name)).bindparams(
-        sa.bindparam("cutoff", type_=UTCDateTime(timezone=True)), sa.bindparam("since", type_=sa.Date()))
-    for row in connection.execute(query, params):
-        total += 1
-        if len(differences) >= MAX_LISTED:
-            continue
-        period = row.period_start if isinstance(row.period_start, dt.date) else dt.date.fromisoformat(row.period_start)
-        stored = None if row.s_total is None else {c: int(getattr(row, f"s_{c}")) for c in _DATASET_COLUMNS}
-        recomputed = None if row.r_total is None else {c: int(getattr(row, f"r_{c}")) for c in _DATASET_COLUMNS}
-        differences.append(Difference(row.tenant_code, row.metric, "month", period, stored, recomputed, row.dataset))
-    return AggregateCheck(since, int(periods), differences, total)
+    return _compare(session, cutoff, "usage_dataset_month", _dataset_sql(session.connection().dialect.name),
+                    _DATASET_COLUMNS, lambda row, period, stored, recomputed: Difference(
+                        row.tenant_code, row.metric, "month", period, stored, recomputed, row.dataset))
