@@ -39,10 +39,9 @@ def active_tenants(session, actor, per_page: int = 500):
 def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_port: int) -> None:
     """The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."""
     import os
+    import signal
 
-    from admin.commands.keycloak import bootstrap
     from maintenance import keycloak_distribution, keycloak_server
-    from tenancy.registry.sample import load_kumamoto, load_kumamoto_settings
 
     config = current_app.config
     if config["RENKEI_ENV"] != "development":
@@ -50,14 +49,48 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
     if config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] and host not in {"127.0.0.1", "::1", "localhost"}:
         raise click.ClickException(f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on: the demo serves only on a loopback "
                                    f"address (127.0.0.1, ::1), not on {host}.")
+    signal.signal(signal.SIGTERM, _interrupted)  # SIGTERM ends the demo as Ctrl-C does (the finally below runs)
     url = config["RENKEI_KEYCLOAK_URL"]
+    # the login comes back to the address served: --host/--port move it, unless RENKEI_PUBLIC_URL says otherwise
+    config["RENKEI_PUBLIC_URL"] = public_url(host, port, os.environ)
+    started = None
     if not keycloak_server.answers(url):
         click.echo(f"starting Keycloak {keycloak_distribution.KEYCLOAK_VERSION} (first run downloads it into the user cache)…")
         from admin.commands.keycloak import _port_from_url
 
-        keycloak_server.start(port=_port_from_url(url), management_port=keycloak_management_port,
-                              admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
-                              admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
+        started = keycloak_server.start(port=_port_from_url(url), management_port=keycloak_management_port,
+                                        admin_user=config["RENKEI_KEYCLOAK_ADMIN_USER"],
+                                        admin_password=config["RENKEI_KEYCLOAK_ADMIN_PASSWORD"])
+    try:
+        _prepare_and_serve(config, host, port, serve, mail_port)
+    except KeyboardInterrupt:
+        click.echo("demo stopped")
+    finally:  # Ctrl-C (or SIGTERM) ends the demo and what it started
+        if started is not None and started.started:
+            click.echo("stopping the Keycloak the demo started…")
+            keycloak_server.stop(state_dir=started.state_dir)
+
+
+def public_url(host: str, port: int, environ) -> str:
+    """The address people reach the demo at: RENKEI_PUBLIC_URL when set, else the one served."""
+    given = environ.get("RENKEI_PUBLIC_URL", "").strip().rstrip("/")
+    if given:
+        return given
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int) -> None:
+    import os
+
+    from admin.commands.keycloak import bootstrap
+    from tenancy.registry.sample import load_kumamoto, load_kumamoto_settings
+
+    url = config["RENKEI_KEYCLOAK_URL"]
     # the demo relaxes the second factor (TOTP) so that its logins work at once; it says so below
     config["RENKEI_REQUIRE_TOTP"] = False
     catcher = _catch_mail(config, mail_port) if serve and mail_port and not config.get("RENKEI_SMTP_HOST") else None

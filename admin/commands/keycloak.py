@@ -88,7 +88,9 @@ def settings_from_config(direct_grants: bool = False):
     return dataclasses.replace(
         keycloak_settings(),
         metering_client_secret=config.get("RENKEI_METERING_CLIENT_SECRET", ""),
-        redirect_uris=(f"{public}/*", "http://127.0.0.1:5000/*", "http://localhost:5000/*"),
+        # 127.0.0.1 and localhost are one address to a browser's user: both come back
+        redirect_uris=tuple(dict.fromkeys((f"{public}/*", f"{public.replace('://127.0.0.1:', '://localhost:')}/*",
+                                           "http://127.0.0.1:5000/*", "http://localhost:5000/*"))),
         direct_grants=direct_grants,
     )
 
