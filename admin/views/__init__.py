@@ -1,4 +1,4 @@
-"""Flask-Admin views, registered explicitly."""
+"""Flask-Admin views, registered explicitly, each in its section of the menu (admin/menu.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from flask_admin import Admin
 
 
 def register(admin: Admin, session) -> None:
+    from admin import menu
     from admin.views import (api_clients, audit, billing, consent, datasets, documents, frame, governance, incidents,
                              members, onboarding, reports, retention, tenants, usage, users)
 
-    for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage, governance, audit,
-                   members, datasets, consent, retention, frame):
-        for view in module.views(session):
-            admin.add_view(view)
+    views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage,
+                                 governance, audit, members, datasets, consent, retention, frame)
+             for view in module.views(session)]
+    for view in menu.in_order(views):
+        menu.place(view)
+        admin.add_view(view)

@@ -319,9 +319,6 @@ class CoverageView(SecureView):
 
     required_action = "dataset.read"
 
-    def is_visible(self) -> bool:
-        return super().is_visible() and authz.allowed(g.actor, "dataset.review")
-
     def _filters(self):
         kind = request.args.get("kind") or None
         state = request.args.get("state") or None

@@ -1,0 +1,60 @@
+"""The admin UI's navigation: sections by the work they belong to (issue 38), one definition.
+
+Every view the admin registers has its place here, by endpoint; :func:`place` sets the view's
+section before Flask-Admin builds its menu, and a view with no place stops start-up (a new page
+cannot forget its place). A section shows to a person only where they may open one of its pages
+(Flask-Admin lists a category's accessible, visible children only).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+# (key, label, endpoints in menu order)
+SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
+    ("tenancy", _l("Municipalities and people"),
+     ("tenants", "onboarding", "tenant_import", "users", "clients", "incidents")),
+    ("members", _l("Members and secretariat"), ("members", "member_checklist", "project_groups")),
+    ("data", _l("Data and catalogue"),
+     ("datasets", "dataset_coverage", "dataset_terms", "dataset_categories", "dataset_licences")),
+    ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
+    ("money", _l("Cost sharing and budget"),
+     ("billing", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
+      "annual_reports")),
+    ("governance", _l("Agreements and council"), ("agreements", "council", "notices")),
+    ("operations", _l("Operations and audit"), ("usage", "outbox", "audit", "audit_verify", "retention")),
+    ("settings", _l("Settings"), ("prefecture_settings",)),
+)
+
+# pages outside the menu: the home page (the brand links it) and the error frame
+UNLISTED = frozenset({"admin", "frame"})
+# pages of a section that are reached from another page of it, not from the menu (their views say
+# so: is_visible False); the breadcrumb still names their section. The letters: from a run or a statement.
+REACHED_FROM_PAGES = frozenset({"documents"})
+
+
+class Unplaced(RuntimeError):
+    """A view whose endpoint has no section in :data:`SECTIONS`."""
+
+
+def section_of(endpoint: str) -> tuple[str, object] | None:
+    """The (key, label) of the section that holds ``endpoint``; None for :data:`UNLISTED` pages."""
+    for key, label, endpoints in SECTIONS:
+        if endpoint in endpoints:
+            return key, label
+    if endpoint in UNLISTED:
+        return None
+    raise Unplaced(f"the admin view {endpoint!r} has no section in admin/menu.py SECTIONS: give it its place")
+
+
+def place(view) -> None:
+    """Put ``view`` in its section (Flask-Admin's category) before it is added to the admin."""
+    section = section_of(view.endpoint)
+    view.category = section[1] if section else None
+
+
+def in_order(views: list) -> list:
+    """``views`` in the menu's order: section by section, each section's pages as listed."""
+    rank = {endpoint: (s, p) for s, (_key, _label, endpoints) in enumerate(SECTIONS)
+            for p, endpoint in enumerate(endpoints)}
+    return sorted(views, key=lambda view: rank.get(view.endpoint, (-1, 0)))
