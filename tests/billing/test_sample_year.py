@@ -116,6 +116,9 @@ def test_finance_lands_on_the_sample_year_with_its_run_and_letters_without_typin
     assert f"クラウド利用料{SAMPLE}" in page and f"基盤構築費（償却分）{SAMPLE}" in page and "内閣府" in page
     run_page = client.get(f"/admin/billing/runs/{sample_year.run_id}/").get_data(as_text=True)
     assert f"{len(WAVE_1)} / {len(WAVE_1)} 通を発行済み" in run_page
+    home = client.get("/admin/").get_data(as_text=True)  # the home page: the year's costs, the letters still unpaid
+    assert 'href="/admin/billing/?fy=2025"' in home and 'href="/admin/billing/statements/432024/2025/"' in home
+    assert "/admin/billing/statements/431001/2025/" not in home  # 熊本市 has paid
     letters = client.get(f"/admin/billing/documents/runs/{sample_year.run_id}.pdf")
     assert letters.status_code == 200 and letters.data.startswith(b"%PDF")
 
