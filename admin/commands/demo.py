@@ -12,6 +12,8 @@ from admin.extensions import db
 from core import authz
 from core.actor import console_actor
 
+DEMO_APPROVER = "demo-approver"  # the second finance officer who approves the sample year's run
+
 
 def active_tenants(session, actor, per_page: int = 500):
     """Every active tenant the actor may read, page by page (not only the first page)."""
@@ -113,6 +115,10 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     from governance.consent.operations import ensure_default_levels
 
     ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
+    from billing.sample import load_sample_year  # FY2025 lived: costs, grant, policy, approved run, letters, a payment
+
+    sample_year = load_sample_year(db.session, console_actor(DEMO_LOADER, {authz.FINANCE}),
+                                   console_actor(DEMO_APPROVER, {authz.FINANCE}))  # four eyes: two people
     db.session.commit()
     from admin.identity import identity_directory
 
@@ -122,6 +128,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         active += 1
     click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added; "
                f"{len(datasets)} sample dataset(s) added; {sample_calls} sample usage event(s) recorded")
+    click.echo(sample_year.line())
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
     base = f"http://{host}:{port}"

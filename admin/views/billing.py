@@ -185,13 +185,14 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
             search = paging.search_text()
             label = lambda row: account_label(row.code, row.name_ja, row.name_en, names)
             args = {key: value for key, value in request.args.items() if key in ("fy", "q", "page", "books_page")}
+            runs = allocation_runs.list_runs(db.session, g.actor, year)
             context.update(
                 search=search, summary_rows=paging.paginate(summary.rows, paging.page_number(), keep=lambda row: paging.matches(
                     search, row.tenant_code, row.tenant_name)),
                 books_rows=paging.paginate(books.rows, paging.page_number("books_page"),
                                            keep=(lambda row: paging.matches(search, row.code, label(row))) if search else None),
                 href=lambda name: lambda number: url_for(".index", **{**args, "fy": year, name: number}),
-                runs=allocation_runs.list_runs(db.session, g.actor, year),
+                runs=runs, letters={run.id: documents.issued_count(db.session, run.id) for run in runs},
                 summary=summary,
                 books=books,
                 cost_items=cost_items, cost_total=sum(item.amount for item in cost_items),
