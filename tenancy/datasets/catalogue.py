@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import operations, search_index, standards, terms as dataset_terms
+from tenancy.datasets import operations, search_index, solr, standards, terms as dataset_terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
-                                     Frequency)
+                                     Frequency, keywords_of)
 
 MAX_ROWS = 1000
 SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
@@ -62,6 +62,7 @@ class Page:
     total: int
     start: int
     rows: int
+    facets: dict[str, list[tuple[str, int]]] = dataclasses.field(default_factory=dict)  # field: (value, count)s
 
 
 def providers(session: Session, codes: Sequence[str] | None = None) -> dict[str, Provider]:
@@ -86,26 +87,60 @@ def _provider(found: dict[str, Provider], code: str) -> Provider:
     return found.get(code) or Provider(code, code, code, "tenant")
 
 
-def parse_fq(fq: str) -> dict[str, list[str]]:
-    """CKAN's filter query as renkei reads it: ``field:value`` terms (quoted values allowed) joined by
-    spaces or AND, on organization, tags, res_format, license_id and groups."""
-    import shlex
+def _tree(q: str, fq: str, fq_list: Sequence[str]) -> solr.Node:
+    """What a search asks, as one tree: ``q``, ``fq`` and each of ``fq_list`` must all hold (CKAN's semantics:
+    every filter query narrows the search); a form of them that is not supported is a :class:`BadQuery`."""
+    parts: list[solr.Node] = []
+    for field, text in (("q", q), ("fq", fq), *(("fq_list", item) for item in fq_list)):
+        try:
+            tree = solr.parse(text)
+        except solr.QueryError as bad:
+            raise BadQuery(field, str(bad)) from None
+        if not isinstance(tree, solr.All):
+            parts.append(tree)
+    return parts[0] if len(parts) == 1 else solr.And(tuple(parts)) if parts else solr.All()
 
-    allowed = {"organization", "tags", "res_format", "license_id", "groups", "name"}
-    found: dict[str, list[str]] = {}
-    try:
-        terms = shlex.split(fq.replace("+", " "))
-    except ValueError:
-        raise BadQuery("fq", "Unbalanced quotes.") from None
-    for term in terms:
-        if term.upper() == "AND":
-            continue
-        field, sep, value = term.partition(":")
-        field = field.lstrip("+")
-        if not sep or field not in allowed or not value:
-            raise BadQuery("fq", f"Cannot filter on {term!r}; use organization, tags, res_format, license_id or groups.")
-        found.setdefault(field, []).append(value.strip('"'))
-    return found
+
+def _like(column: Any, value: str) -> Any:
+    return column.like(f"%{_escape(value.lower())}%", escape="\\")
+
+
+def _has_tag(value: str) -> Any:
+    return sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
+                  Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
+                  Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\"))
+
+
+_EXACT = {"organization": Dataset.provider_code, "license_id": Dataset.licence_code, "groups": Dataset.category_code,
+          "name": Dataset.name, "id": Dataset.uid}
+
+
+def _term(session: Session, term: solr.Term, use_index: bool, per_candidate: bool) -> Any:
+    """The SQL condition of one clause: the words of the texts (lower-cased, as ``search_text`` holds them),
+    a field's value as written (CKAN's string fields), a keyword among the dataset's, a distribution's format."""
+    if term.field == "text":
+        return _like(Dataset.search_text, term.value)
+    if term.field == "title":
+        return sa.or_(_like(sa.func.lower(Dataset.title_ja), term.value), _like(sa.func.lower(Dataset.title_en), term.value))
+    if term.field == "notes":
+        return _like(sa.func.lower(Dataset.description), term.value)
+    if term.field == "tags":
+        return _has_tag(term.value)
+    if term.field == "res_format":  # as CKAN's: the format as written (CSV, GeoJSON)
+        return search_index.has_format(session, term.value) if use_index else \
+            search_index.has_format_by_rule(term.value, per_candidate=per_candidate)
+    return _EXACT[term.field] == term.value
+
+
+def _condition(session: Session, tree: solr.Node, use_index: bool, per_candidate: bool) -> Any:
+    if isinstance(tree, solr.Term):
+        return _term(session, tree, use_index, per_candidate)
+    if isinstance(tree, solr.Not):
+        return sa.not_(_condition(session, tree.clause, use_index, per_candidate))
+    if isinstance(tree, (solr.And, solr.Or)):
+        join = sa.and_ if isinstance(tree, solr.And) else sa.or_
+        return join(*(_condition(session, clause, use_index, per_candidate) for clause in tree.clauses))
+    return sa.true()
 
 
 UNIQUE_SORTS = frozenset({"name"})  # a sort on a unique column needs no tie-break (so the index gives the order)
@@ -126,8 +161,9 @@ def _order(sort: str) -> list[Any]:
     return order if unique else order + [Dataset.id.desc()]
 
 
-def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", sort: str = "", rows: int = 10,
-           start: int = 0, names: Sequence[str] | None = None, use_index: bool = True) -> Page:
+def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", fq_list: Sequence[str] = (),
+           sort: str = "", rows: int = 10, start: int = 0, names: Sequence[str] | None = None, use_index: bool = True,
+           facets: Sequence[str] = (), facet_limit: int = 50, facet_mincount: int = 1) -> Page:
     """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader).
 
     ``use_index``: the words of ``q`` are looked up in the search index first and ``res_format`` is read
@@ -138,11 +174,13 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
         raise BadQuery("rows", f"rows must be between 0 and {MAX_ROWS}.")
     if not 0 <= start <= 10_000_000:
         raise BadQuery("start", "start must be 0 or more.")
-    filters = parse_fq(fq)
-    words = [word.lower() for word in q.split()[:10]] if q and q != "*:*" else []
+    tree = _tree(q, fq, fq_list)
+    required = solr.required_terms(tree)
+    # the words every dataset found holds (a phrase holds each of its words): the search index's probes
+    words = [word.lower() for term in required if term.field == "text" for word in term.value.split()]
     query, published = sa.select(Dataset.id), Dataset.status == DatasetStatus.published
     # one provider's or one name's datasets are few: the LIKE reads them at once (the candidates would be more)
-    narrow = names is not None or bool(filters.get("organization") or filters.get("name"))
+    narrow = names is not None or any(term.field in ("organization", "name", "id") for term in required)
     among = search_index.candidates(session, words) if use_index and not narrow else None
     if among is not None:  # datasets whose text holds some pairs of every word (a superset; the LIKE decides)
         query = query.where(among)
@@ -150,21 +188,42 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
     query = query.where(published, operations.visibility(session, actor))
     if names is not None:
         query = query.where(Dataset.name.in_(list(names)))
-    for field, column in (("organization", Dataset.provider_code), ("license_id", Dataset.licence_code),
-                          ("groups", Dataset.category_code), ("name", Dataset.name)):
-        for value in filters.get(field, []):
-            query = query.where(column == value)
-    for value in filters.get("tags", []):
-        query = query.where(sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
-                                   Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
-                                   Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
-    for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
-        query = query.where(search_index.has_format(session, value) if use_index else
-                            search_index.has_format_by_rule(value, per_candidate=among is not None))
-    for word in words:  # the rule: each word is in the search text (CKAN's AND of the words)
-        query = query.where(Dataset.search_text.like(f"%{_escape(word)}%", escape="\\"))
-    ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=bool(words))
-    return Page(entries(session, ids, actor), total, start, rows)
+    if not isinstance(tree, solr.All):
+        query = query.where(_condition(session, tree, use_index, among is not None))
+    ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=solr.has_text(tree))
+    counted = {field: _facet(session, query, field, facet_limit, facet_mincount) for field in facets}
+    return Page(entries(session, ids, actor), total, start, rows, counted)
+
+
+# --- facets: how many of the datasets found have each value of a field (CKAN's facet.field) ----------------
+
+FACETS = ("organization", "groups", "tags", "res_format", "license_id")
+_FACET_COLUMNS = {"organization": Dataset.provider_code, "groups": Dataset.category_code,
+                  "license_id": Dataset.licence_code}
+
+
+def _facet(session: Session, query: sa.Select, field: str, limit: int, mincount: int) -> list[tuple[str, int]]:
+    """The values of ``field`` among ``query``'s datasets with how many datasets have each, the most first
+    (then by value), at least ``mincount``, at most ``limit`` (negative: all). Counted by the database
+    (GROUP BY); keywords and formats, which a dataset holds several of in one column, are grouped by
+    that column and the few distinct texts split here."""
+    if field not in FACETS:
+        raise BadQuery("facet.field", f"Cannot count {field[:40]!r}; the facet fields are {', '.join(FACETS)}.")
+    count = sa.func.count()
+    if field in _FACET_COLUMNS:
+        column = _FACET_COLUMNS[field]
+        grouped = query.with_only_columns(column, count).group_by(column).having(count >= mincount) \
+            .order_by(count.desc(), column.asc())
+        found = [(value, n) for value, n in session.execute(grouped if limit < 0 else grouped.limit(limit))]
+        return found
+    column, split = (Dataset.keywords, keywords_of) if field == "tags" else (Dataset.formats, search_index.formats_of)
+    totals: dict[str, int] = {}
+    for text, n in session.execute(query.with_only_columns(column, count).group_by(column)):
+        for value in dict.fromkeys(split(text)):
+            if value:
+                totals[value] = totals.get(value, 0) + n
+    ranked = sorted(((value, n) for value, n in totals.items() if n >= mincount), key=lambda item: (-item[1], item[0]))
+    return ranked if limit < 0 else ranked[:limit]
 
 
 def _page_of(session: Session, query: sa.Select, order: list[Any], start: int, rows: int, *,

@@ -14,7 +14,6 @@ searches with and without the caches: the datasets found, their order and their 
 from __future__ import annotations
 
 import sqlalchemy as sa
-import shlex
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,7 +36,9 @@ datasets = st.lists(st.tuples(texts, texts, st.lists(formats, max_size=3)), min_
 
 
 def _fq(field: str, value: str) -> str:
-    return shlex.quote(f"{field}:{value}")  # one term, however the value is written
+    from tenancy.datasets import solr
+
+    return f"{field}:{solr.quoted(value)}"  # one term, however the value is written
 
 
 def _searches(db, actor, q: str, use_index: bool, asked_formats=("CSV",)):
