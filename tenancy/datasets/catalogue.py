@@ -308,12 +308,18 @@ def ckan_organization(provider: Provider, package_count: int | None = None) -> d
     return result
 
 
+def is_open(licence: DatasetLicence | None) -> bool:
+    """Whether data under ``licence`` is open (CKAN's ``isopen``, the Open Definition's approval): the
+    catalogue's licences are open licences, except those whose datasets carry terms of their own."""
+    return licence is not None and not licence.own_terms
+
+
 def ckan_licence(licence: DatasetLicence) -> dict[str, Any]:
     """A licence as CKAN's ``license_list`` gives it; one the operator stopped using (still had by published
     datasets) is ``retired``, as the Open Definition's licence list marks one no longer recommended."""
     return {"id": licence.code, "title": licence.title_ja, "url": licence.url,
             "status": "active" if licence.active else "retired",
-            "od_conformance": "approved" if not licence.own_terms else "not reviewed",
+            "od_conformance": "approved" if is_open(licence) else "not reviewed",
             "osd_conformance": "not reviewed", "domain_data": True, "domain_content": True, "domain_software": False}
 
 
@@ -344,6 +350,78 @@ def terms_of_use(entry: Entry, base_url: str) -> dict[str, Any] | None:
             "acceptance_required": Access(d.access) != Access.open, "resources_withheld": entry.withheld}
 
 
+RESOURCE_ID_SEPARATOR = "-"  # a resource's id: its dataset's uid, "-" and its place among the distributions from 1
+
+
+def resource_place(resource_id: str) -> tuple[str, int] | None:
+    """The dataset uid and the index of a resource id :func:`ckan_resource` gave (None: not one)."""
+    uid, _sep, place = resource_id.rpartition(RESOURCE_ID_SEPARATOR)
+    number = int(place) if place.isascii() and place.isdigit() and len(place) <= 4 else 0
+    return (uid, number - 1) if uid and number >= 1 else None
+
+
+def ckan_resource(entry: Entry, index: int) -> dict[str, Any]:
+    """The dataset's ``index``-th distribution as a CKAN resource. renkei keeps no description, hash or
+    times of a distribution apart from its dataset: ``description`` and ``hash`` are empty (CKAN's own
+    default), ``created`` is the dataset's registration and ``last_modified`` the data's last update as
+    the provider states it."""
+    d, dist = entry.dataset, entry.distributions[index]
+    return {"id": f"{d.uid}{RESOURCE_ID_SEPARATOR}{index + 1}", "package_id": d.uid, "name": dist.title or d.title_ja,
+            "description": "", "url": dist.url, "format": dist.format, "mimetype": dist.media_type or None,
+            "size": dist.byte_size, "hash": "", "created": _iso(d.created_at),
+            "last_modified": dt.datetime.combine(d.last_updated_on, dt.time()).isoformat() if d.last_updated_on else None,
+            "resource_type": "api" if dist.is_api else "file", "url_type": None, "position": index, "state": "active",
+            "datastore_active": False}
+
+
+def ckan_group(category: DatasetCategory, package_count: int | None = None) -> dict[str, Any]:
+    """A category (分野) as CKAN's group."""
+    result = {"id": category.code, "name": category.code, "title": category.label_ja, "display_name": category.label_ja,
+              "description": category.label_en, "image_url": "", "image_display_url": "", "type": "group",
+              "is_organization": False, "state": "active", "approval_status": "approved"}
+    if package_count is not None:
+        result["package_count"] = package_count
+    return result
+
+
+def ckan_tag(name: str) -> dict[str, Any]:
+    return {"id": name, "name": name, "display_name": name, "vocabulary_id": None}
+
+
+def ckan_facets(session: Session, facets: dict[str, list[tuple[str, int]]]) -> tuple[dict, dict]:
+    """``facets`` (:attr:`Page.facets`) as package_search gives them: ``facets`` (field: {value: count}) and
+    ``search_facets`` (field: title and items, each with name, display name and count). A provider's,
+    category's or licence's display name is its title; a keyword's or format's is itself."""
+    names: dict[str, dict[str, str]] = {}
+    if facets.get("organization"):
+        names["organization"] = {code: p.name_ja for code, p in providers(
+            session, [value for value, _n in facets["organization"]]).items()}
+    if facets.get("groups"):
+        names["groups"] = {c.code: c.label_ja for c in session.scalars(sa.select(DatasetCategory).where(
+            DatasetCategory.code.in_([value for value, _n in facets["groups"]])))}
+    if facets.get("license_id"):
+        names["license_id"] = {lic.code: lic.title_ja for lic in session.scalars(sa.select(DatasetLicence).where(
+            DatasetLicence.code.in_([value for value, _n in facets["license_id"]])))}
+    plain = {field: dict(counted) for field, counted in facets.items()}
+    shaped = {field: {"title": field, "items": [{"name": value, "display_name": names.get(field, {}).get(value, value),
+                                                 "count": n} for value, n in counted]}
+              for field, counted in facets.items()}
+    return plain, shaped
+
+
+def autocomplete(session: Session, actor: Actor | None, text: str, limit: int) -> list[dict[str, str]]:
+    """CKAN's package_autocomplete: datasets the reader may see whose name or title holds ``text`` (any
+    case), by name; each says which it matched."""
+    pattern = f"%{_escape(text.lower())}%"
+    found = session.execute(sa.select(Dataset.name, Dataset.title_ja, Dataset.title_en).where(
+        Dataset.status == DatasetStatus.published, operations.visibility(session, actor),
+        sa.or_(sa.func.lower(Dataset.name).like(pattern, escape="\\"),
+               sa.func.lower(Dataset.title_ja).like(pattern, escape="\\"),
+               sa.func.lower(Dataset.title_en).like(pattern, escape="\\"))).order_by(Dataset.name).limit(limit)).all()
+    return [{"name": name, "title": title, "match_field": "name" if text.lower() in name.lower() else "title",
+             "match_displayed": name if text.lower() in name.lower() else title} for name, title, _en in found]
+
+
 def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
     d = entry.dataset
     own_terms = terms_of_use(entry, base_url)
@@ -363,17 +441,15 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
         "author": entry.provider.name_ja, "author_email": None,
         "maintainer": d.department, "maintainer_email": d.contact_email or None,
         "license_id": d.licence_code, "license_title": entry.licence.title_ja if entry.licence else d.licence_code,
-        "license_url": entry.licence.url if entry.licence else "",
+        "license_url": entry.licence.url if entry.licence else "", "isopen": is_open(entry.licence),
+        "url": "",  # CKAN's source address: renkei's record is the source
         "metadata_created": _iso(d.created_at), "metadata_modified": _iso(d.modified_at),
         "owner_org": d.provider_code, "organization": ckan_organization(entry.provider),
         "groups": [{"id": category.code, "name": category.code, "title": category.label_ja, "display_name": category.label_ja}]
         if category else [],
         "tags": [{"name": k, "display_name": k, "state": "active"} for k in d.keyword_list],
         "num_tags": len(d.keyword_list),
-        "resources": [{"id": f"{d.uid}-{i + 1}", "package_id": d.uid, "name": dist.title or d.title_ja, "url": dist.url,
-                       "format": dist.format, "mimetype": dist.media_type or None, "size": dist.byte_size,
-                       "resource_type": "api" if dist.is_api else "file", "position": i, "state": "active"}
-                      for i, dist in enumerate(entry.distributions)],
+        "resources": [ckan_resource(entry, i) for i in range(len(entry.distributions))],
         "num_resources": len(entry.distributions),
         "extras": [{"key": k, "value": v} for k, v in extras],
         "responsibility": responsibility(d),
