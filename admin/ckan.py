@@ -3,9 +3,10 @@
 
 The actions answer as CKAN does (``help``, ``success``, ``result``; errors as CKAN's ``error``
 object with ``__type`` and the status CKAN gives), so that harvesters and scripts written for
-CKAN (``ckanapi``) read renkei: ``package_list``, ``package_show``, ``package_search``,
-``organization_list``, ``organization_show``, ``license_list`` and ``status_show``. Parameters
-come as a query string (GET) or a JSON body (POST, as ``ckanapi`` sends them).
+CKAN (``ckanapi``, its ``dump`` command too) read renkei: the actions in :data:`ACTIONS`, each
+described by its docstring (what ``help_show`` answers). ``q``, ``fq`` and ``fq_list`` are read in
+Solr's common forms (:mod:`tenancy.datasets.solr`); a form not supported is a Validation Error.
+Parameters come as a query string (GET) or a JSON body (POST, as ``ckanapi`` sends them).
 
 A reader without a token is anonymous and sees open datasets only; with a token (``Authorization:
 Bearer …``, or the bare token as CKAN's clients send their key) the datasets that person is

@@ -175,13 +175,10 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
     if not 0 <= start <= 10_000_000:
         raise BadQuery("start", "start must be 0 or more.")
     tree = _tree(q, fq, fq_list)
-    required = solr.required_terms(tree)
-    # the words every dataset found holds (a phrase holds each of its words): the search index's probes
-    words = [word.lower() for term in required if term.field == "text" for word in term.value.split()]
     query, published = sa.select(Dataset.id), Dataset.status == DatasetStatus.published
     # one provider's or one name's datasets are few: the LIKE reads them at once (the candidates would be more)
-    narrow = names is not None or any(term.field in ("organization", "name", "id") for term in required)
-    among = search_index.candidates(session, words) if use_index and not narrow else None
+    narrow = names is not None or any(term.field in ("organization", "name", "id") for term in solr.required_terms(tree))
+    among = _candidates(session, tree) if use_index and not narrow else None
     if among is not None:  # datasets whose text holds some pairs of every word (a superset; the LIKE decides)
         query = query.where(among)
         published = search_index.published_among_candidates(session, DatasetStatus.published)
@@ -193,6 +190,22 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
     ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=solr.has_text(tree))
     counted = {field: _facet(session, query, field, facet_limit, facet_mincount) for field in facets}
     return Page(entries(session, ids, actor), total, start, rows, counted)
+
+
+def _candidates(session: Session, tree: solr.Node) -> Any | None:
+    """The search index's condition for ``tree`` (a superset of what it finds; the rules decide), or None
+    when the index cannot narrow it: the words every dataset found holds (a phrase holds each of its
+    words), or else an OR among the required clauses whose every branch the index narrows."""
+    words = [word.lower() for term in solr.required_terms(tree) if term.field == "text" for word in term.value.split()]
+    if words:
+        return search_index.candidates(session, words)
+    if isinstance(tree, solr.Or):
+        branches = [_candidates(session, clause) for clause in tree.clauses]
+        return None if any(branch is None for branch in branches) else sa.or_(*branches)
+    for clause in tree.clauses if isinstance(tree, solr.And) else ():
+        if isinstance(clause, solr.Or) and (found := _candidates(session, clause)) is not None:
+            return found
+    return None
 
 
 # --- facets: how many of the datasets found have each value of a field (CKAN's facet.field) ----------------
