@@ -185,8 +185,10 @@ def package_search(params: dict, actor) -> dict:
 
     :param q: words searched in titles, keywords and descriptions; ``field:value``, ``"a phrase"``,
         ``AND``, ``OR``, ``NOT``, ``-`` and parentheses as Solr reads them. Fields: text, title, notes,
-        name, id, organization (owner_org), tags, res_format, license_id, groups. A form not supported
-        (wildcards, ranges, fuzzy, boosts) is a Validation Error.
+        name, id, organization (owner_org), tags, res_format, license_id, groups, dataset_type; ranges of
+        time ``metadata_modified:[2024-04-01T00:00:00Z TO *]`` (also metadata_created; ``{…}`` leaves the
+        ends out; NOW). A form not supported (wildcards, other ranges, date math, fuzzy, boosts) is a
+        Validation Error.
     :param fq: a filter in the same forms
     :param fq_list: more filters, each of which must hold
     :param sort: e.g. ``name asc``, ``metadata_modified desc``, ``title_string asc``

@@ -126,15 +126,29 @@ def _term(session: Session, term: solr.Term, use_index: bool, per_candidate: boo
         return _like(sa.func.lower(Dataset.description), term.value)
     if term.field == "tags":
         return _has_tag(term.value)
+    if term.field == "dataset_type":  # every dataset of the catalogue is CKAN's type "dataset"
+        return sa.true() if term.value == "dataset" else sa.false()
     if term.field == "res_format":  # as CKAN's: the format as written (CSV, GeoJSON)
         return search_index.has_format(session, term.value) if use_index else \
             search_index.has_format_by_rule(term.value, per_candidate=per_candidate)
     return _EXACT[term.field] == term.value
 
 
+_RANGED = {"metadata_modified": Dataset.modified_at, "metadata_created": Dataset.created_at}
+
+
+def _range(tree: solr.Range) -> Any:
+    column = _RANGED[tree.field]
+    ends = [] if tree.low is None else [column >= tree.low if tree.inclusive else column > tree.low]
+    ends += [] if tree.high is None else [column <= tree.high if tree.inclusive else column < tree.high]
+    return sa.and_(sa.true(), *ends)
+
+
 def _condition(session: Session, tree: solr.Node, use_index: bool, per_candidate: bool) -> Any:
     if isinstance(tree, solr.Term):
         return _term(session, tree, use_index, per_candidate)
+    if isinstance(tree, solr.Range):
+        return _range(tree)
     if isinstance(tree, solr.Not):
         return sa.not_(_condition(session, tree.clause, use_index, per_candidate))
     if isinstance(tree, (solr.And, solr.Or)):

@@ -3,11 +3,13 @@
 CKAN hands ``q`` and ``fq`` to Solr; harvesters and scripts written for CKAN use a common part of
 Solr's standard query syntax, and this module reads that part: words and ``"quoted phrases"``,
 ``field:value`` and ``field:"a phrase"``, ``field:(a OR b)``, ``AND``, ``OR``, ``NOT``, ``+`` and
-``-`` before a clause, parentheses, ``*:*`` (everything) and ``\\`` before a character to take it as
-written. Clauses side by side are all required (CKAN's AND of the words, as renkei always read them).
+``-`` before a clause, parentheses, ``*:*`` (everything), ``\\`` before a character to take it as
+written, and ranges of time on ``metadata_modified`` and ``metadata_created`` (``[low TO high]``,
+``{low TO high}``, ISO times, ``NOW`` or ``*``), as harvesters ask for what changed. Clauses side
+by side are all required (CKAN's AND of the words, as renkei always read them).
 
-What is not read (wildcards ``*`` and ``?``, ranges ``[a TO b]`` and ``{a TO b}``, fuzzy ``~``,
-boosts ``^``, ``&&``, ``||``, ``!``, a field this catalogue has not) is refused with a
+What is not read (wildcards ``*`` and ``?``, other ranges, date math, fuzzy ``~``, boosts ``^``,
+``&&``, ``||``, ``!``, a field this catalogue has not) is refused with a
 :class:`QueryError` that says what is not supported: never a silent wrong answer. The tree is
 compiled to SQL by :func:`tenancy.datasets.catalogue.search`.
 """
@@ -15,10 +17,13 @@ compiled to SQL by :func:`tenancy.datasets.catalogue.search`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 # the fields a clause may name: CKAN's names (owner_org is organization, text the default field)
 FIELDS = ("text", "title", "notes", "name", "id", "organization", "owner_org", "tags", "res_format", "license_id",
-          "groups")
+          "groups", "dataset_type")
+# the fields a range may name (``metadata_modified:[2024-04-01T00:00:00Z TO *]``, as harvesters ask for what changed)
+RANGE_FIELDS = ("metadata_modified", "metadata_created")
 MAX_CLAUSES = 30
 _REFUSED = {"*": "wildcards (*)", "?": "wildcards (?)", "~": "fuzzy or proximity searches (~)", "^": "boosts (^)",
             "[": "ranges ([a TO b])", "]": "ranges ([a TO b])", "{": "ranges ({a TO b})", "}": "ranges ({a TO b})",
@@ -34,6 +39,15 @@ class Term:
     field: str  # one of FIELDS ("text": the words of the titles, keywords and description)
     value: str
     phrase: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """``field:[low TO high]`` (both ends kept) or ``{low TO high}`` (both left out); None: open (``*``)."""
+    field: str  # one of RANGE_FIELDS
+    low: dt.datetime | None
+    high: dt.datetime | None
+    inclusive: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,17 +70,18 @@ class Or:
     clauses: tuple[Node, ...]
 
 
-Node = Term | All | Not | And | Or
+Node = Term | Range | All | Not | And | Or
 
 
 # --- reading the text into tokens ---------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class _Token:
-    kind: str  # "(", ")", "AND", "OR", "NOT", "+", "-", "term", "field" (a field before "(")
+    kind: str  # "(", ")", "AND", "OR", "NOT", "+", "-", "term", "field" (a field before "("), "range"
     value: str = ""
     field: str | None = None
     phrase: bool = False
+    range: Range | None = None
 
 
 def _phrase(text: str, at: int) -> tuple[str, int]:
@@ -94,6 +109,8 @@ def _bare(text: str, at: int) -> tuple[str, str | None, int]:
             out.append(text[i + 1])
             i += 2
             continue
+        if char in "[{" and field is not None and not out:
+            break  # field:[a TO b]: read by _range
         if char in _REFUSED and not (char == "*" and text.startswith("*:*", at) and i - at in (0, 2)):
             raise QueryError(f"Not supported: {_REFUSED[char]}.")
         if char == ":" and field is None:
@@ -140,9 +157,35 @@ def _word(text: str, at: int) -> tuple[_Token, int]:
         return _Token("term", phrase, field=field, phrase=True), end
     if not value and end < len(text) and text[end] == "(":
         return _Token("field", field=field), end
+    if not value and end < len(text) and text[end] in "[{":
+        return _range(text, end, field)
     if not value:
         raise QueryError(f"'{field}:' has no value.")
     return _Token("term", value, field=field), end
+
+
+def _moment(text: str) -> dt.datetime | None:
+    if text == "*":
+        return None
+    if text == "NOW":
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise QueryError(f"Not a time: {text[:40]!r} (write 2024-04-01T00:00:00Z, NOW or *; no date math).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _range(text: str, at: int, field: str) -> tuple[_Token, int]:
+    """``field:[low TO high]`` or ``field:{low TO high}`` at ``text[at]``, and where it ends."""
+    close = "]" if text[at] == "[" else "}"
+    end = text.find(close, at)
+    if field not in RANGE_FIELDS:
+        raise QueryError(f"Not supported: ranges on {field[:40]!r} (only on {', '.join(RANGE_FIELDS)}).")
+    ends = text[at + 1:end].split(" TO ") if end > 0 else []
+    if len(ends) != 2:
+        raise QueryError(f"A range is written {field}:[low TO high] (or {{low TO high}}).")
+    return _Token("range", range=Range(field, _moment(ends[0].strip()), _moment(ends[1].strip()), close == "]")), end + 1
 
 
 # --- reading the tokens into a tree ----------------------------------------------------------------------
@@ -192,6 +235,8 @@ class _Reader:
             return self.group(_field(token.field or ""))
         if token.kind == "all":
             return All()
+        if token.kind == "range":
+            return token.range  # type: ignore[return-value]
         self.clauses += 1
         if self.clauses > MAX_CLAUSES:
             raise QueryError(f"At most {MAX_CLAUSES} words and filters in one query.")

@@ -223,10 +223,22 @@ def test_fq_list_and_the_common_solr_forms_answer_as_ckan_or_are_refused_in_word
 
     for q, said in (("AED*", "wildcards"), ("title:AED~2", "fuzzy"), ("secret:yes", "Cannot search the field"),
                     ('"AED', "quotation mark"), ("(AED", "parenthesis"), ("AED OR", "missing"),
-                    ("metadata_modified:[2020 TO 2030]", "ranges")):
+                    ("title:[a TO b]", "ranges"), ("metadata_modified:[NOW-1DAY TO NOW]", "date math")):
         with pytest.raises(ValidationError) as refused:
             ckan.action.package_search(q=q)
         assert said in str(refused.value.error_dict["q"]), q
+    assert names(fq="+dataset_type:dataset") == every and names(fq="dataset_type:harvest") == set()
+
+    # what changed since a time, as harvesters ask for it: a range on metadata_modified (both ends kept, or left out)
+    import datetime as dt
+
+    modified = {r["name"]: dt.datetime.fromisoformat(r["metadata_modified"])
+                for r in ckan.action.package_search(rows=1000)["results"]}
+    since = sorted(modified.values())[len(modified) // 2]
+    at = since.isoformat() + "Z"
+    assert names(fq=f"metadata_modified:[{at} TO *]") == {n for n, m in modified.items() if m >= since}
+    assert names(fq=f"metadata_modified:{{{at} TO NOW}}") == {n for n, m in modified.items() if m > since}
+    assert names(fq=f"metadata_modified:[* TO {at}]") == {n for n, m in modified.items() if m <= since}
     with pytest.raises(ValidationError) as refused:
         ckan.action.package_search(fq_list=["organization:431001", "tags:*"])
     assert "fq_list" in refused.value.error_dict
