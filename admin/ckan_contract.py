@@ -19,7 +19,7 @@ from tenancy.datasets import catalogue
 _COUNT = {"type": "integer", "minimum": 0, "maximum": catalogue.MAX_ROWS}
 _OFFSET = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
 _ID = {"type": "string", "maxLength": 100, "description": "A dataset's name or uid (package_show), a provider's code "
-                                                        "(organization_show)"}
+                                                        "(organization_show), a tag's name (tag_show)"}
 _TEXT = {"type": "string", "maxLength": 500}
 _FLAG = {"type": "boolean"}
 
@@ -32,24 +32,61 @@ PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                                                       "tags:AED, res_format:CSV, license_id:CC-BY-4.0"},
                        "sort": {"type": "string", "maxLength": 200,
                                 "description": "e.g. 'name asc', 'metadata_modified desc' (another is a 409)"},
+                       "fq_list": {"type": "array", "items": _TEXT, "maxItems": 20,
+                                   "description": "More filters, each of which must hold"},
+                       "facet": _FLAG,
+                       "facet.field": {"type": "array", "items": {"enum": list(catalogue.FACETS)}, "maxItems": 5},
+                       "facet.limit": {"type": "integer", "minimum": -1, "maximum": 1000},
+                       "facet.mincount": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
                        "rows": _COUNT, "start": _OFFSET},
+    "package_autocomplete": {"q": {"type": "string", "maxLength": 100}, "limit": {"type": "integer", "minimum": 1,
+                                                                                  "maximum": 100}},
+    "current_package_list_with_resources": {"limit": _COUNT, "offset": _OFFSET,
+                                            "page": {"type": "integer", "minimum": 1, "maximum": 10_000}},
+    "resource_show": {"id": {"type": "string", "maxLength": 120, "description": "A resource's id (package_show's)"}},
     "organization_list": {"limit": {"type": "integer", "minimum": 0, "maximum": 1000}, "offset": _OFFSET,
                           "all_fields": _FLAG},
     "organization_show": {"id": _ID, "include_datasets": _FLAG},
+    "group_list": {"sort": {"type": "string", "maxLength": 50,
+                            "description": "title, name or package_count, asc or desc (another is a 409)"},
+                   "groups": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 100},
+                   "all_fields": _FLAG, "include_dataset_count": _FLAG,
+                   "limit": {"type": "integer", "minimum": 0, "maximum": 1000}, "offset": _OFFSET},
+    "group_show": {"id": {"type": "string", "maxLength": 100, "description": "A category's code"},
+                   "include_datasets": _FLAG, "include_dataset_count": _FLAG},
+    "tag_list": {"query": {"type": "string", "maxLength": 100}, "all_fields": _FLAG},
+    "tag_show": {"id": {"type": "string", "maxLength": 100}, "include_datasets": _FLAG},
     "license_list": {},
     "status_show": {},
+    "help_show": {"name": {"type": "string", "maxLength": 100}},
 }
+_SEARCH_FACET = {"type": "object", "required": ["title", "items"],
+                 "properties": {"title": {"type": "string"}, "items": {"type": "array", "items": {
+                     "type": "object", "required": ["name", "display_name", "count"],
+                     "properties": {"count": {"type": "integer", "minimum": 1}}}}}}
 RESULTS: dict[str, dict[str, Any]] = {
     "package_list": {"type": "array", "items": {"type": "string"}},
     "package_show": {"type": "object"},
-    "package_search": {"type": "object", "required": ["count", "results", "sort"],
+    "package_search": {"type": "object", "required": ["count", "results", "sort", "facets", "search_facets"],
                        "properties": {"count": {"type": "integer", "minimum": 0},
                                       "results": {"type": "array", "items": {"type": "object"}},
-                                      "sort": {"type": "string"}}},
+                                      "sort": {"type": "string"},
+                                      "facets": {"type": "object", "additionalProperties": {
+                                          "type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}},
+                                      "search_facets": {"type": "object", "additionalProperties": _SEARCH_FACET}}},
+    "package_autocomplete": {"type": "array", "items": {
+        "type": "object", "required": ["name", "title", "match_field", "match_displayed"]}},
+    "current_package_list_with_resources": {"type": "array", "items": {"type": "object"}},
+    "resource_show": {"type": "object", "required": ["id", "package_id", "url", "format"]},
     "organization_list": {"type": "array"},
     "organization_show": {"type": "object"},
+    "group_list": {"type": "array"},
+    "group_show": {"type": "object", "required": ["id", "name", "title", "display_name"]},
+    "tag_list": {"type": "array"},
+    "tag_show": {"type": "object", "required": ["id", "name", "display_name"]},
     "license_list": {"type": "array", "items": {"type": "object"}},
-    "status_show": {"type": "object"},
+    "status_show": {"type": "object", "required": ["ckan_version", "renkei_version"]},
+    "help_show": {"type": "string"},
 }
 _ERROR = {"type": "object", "required": ["help", "success", "error"],
           "properties": {"help": {"type": "string"}, "success": {"const": False},
@@ -73,7 +110,7 @@ def _answers(action: str) -> dict[str, Any]:
 
 
 def document(actions: tuple[str, ...], version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the CKAN ``actions`` (admin.ckan.ACTIONS), CKAN's API ``version``."""
+    """The OpenAPI 3.1 document of the CKAN ``actions`` (admin.ckan.ACTIONS), the CKAN API level ``version``."""
     paths: dict[str, Any] = {}
     for action in actions:
         params = PARAMETERS[action]

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import operations, search_index, standards, terms as dataset_terms
+from tenancy.datasets import operations, search_index, solr, standards, terms as dataset_terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
-                                     Frequency)
+                                     Frequency, keywords_of)
 
 MAX_ROWS = 1000
 SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
@@ -62,6 +62,7 @@ class Page:
     total: int
     start: int
     rows: int
+    facets: dict[str, list[tuple[str, int]]] = dataclasses.field(default_factory=dict)  # field: (value, count)s
 
 
 def providers(session: Session, codes: Sequence[str] | None = None) -> dict[str, Provider]:
@@ -86,26 +87,74 @@ def _provider(found: dict[str, Provider], code: str) -> Provider:
     return found.get(code) or Provider(code, code, code, "tenant")
 
 
-def parse_fq(fq: str) -> dict[str, list[str]]:
-    """CKAN's filter query as renkei reads it: ``field:value`` terms (quoted values allowed) joined by
-    spaces or AND, on organization, tags, res_format, license_id and groups."""
-    import shlex
+def _tree(q: str, fq: str, fq_list: Sequence[str]) -> solr.Node:
+    """What a search asks, as one tree: ``q``, ``fq`` and each of ``fq_list`` must all hold (CKAN's semantics:
+    every filter query narrows the search); a form of them that is not supported is a :class:`BadQuery`."""
+    parts: list[solr.Node] = []
+    for field, text in (("q", q), ("fq", fq), *(("fq_list", item) for item in fq_list)):
+        try:
+            tree = solr.parse(text)
+        except solr.QueryError as bad:
+            raise BadQuery(field, str(bad)) from None
+        if not isinstance(tree, solr.All):
+            parts.append(tree)
+    return parts[0] if len(parts) == 1 else solr.And(tuple(parts)) if parts else solr.All()
 
-    allowed = {"organization", "tags", "res_format", "license_id", "groups", "name"}
-    found: dict[str, list[str]] = {}
-    try:
-        terms = shlex.split(fq.replace("+", " "))
-    except ValueError:
-        raise BadQuery("fq", "Unbalanced quotes.") from None
-    for term in terms:
-        if term.upper() == "AND":
-            continue
-        field, sep, value = term.partition(":")
-        field = field.lstrip("+")
-        if not sep or field not in allowed or not value:
-            raise BadQuery("fq", f"Cannot filter on {term!r}; use organization, tags, res_format, license_id or groups.")
-        found.setdefault(field, []).append(value.strip('"'))
-    return found
+
+def _like(column: Any, value: str) -> Any:
+    return column.like(f"%{_escape(value.lower())}%", escape="\\")
+
+
+def _has_tag(value: str) -> Any:
+    return sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
+                  Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
+                  Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\"))
+
+
+_EXACT = {"organization": Dataset.provider_code, "license_id": Dataset.licence_code, "groups": Dataset.category_code,
+          "name": Dataset.name, "id": Dataset.uid}
+
+
+def _term(session: Session, term: solr.Term, use_index: bool, per_candidate: bool) -> Any:
+    """The SQL condition of one clause: the words of the texts (lower-cased, as ``search_text`` holds them),
+    a field's value as written (CKAN's string fields), a keyword among the dataset's, a distribution's format."""
+    if term.field == "text":
+        return _like(Dataset.search_text, term.value)
+    if term.field == "title":
+        return sa.or_(_like(sa.func.lower(Dataset.title_ja), term.value), _like(sa.func.lower(Dataset.title_en), term.value))
+    if term.field == "notes":
+        return _like(sa.func.lower(Dataset.description), term.value)
+    if term.field == "tags":
+        return _has_tag(term.value)
+    if term.field == "dataset_type":  # every dataset of the catalogue is CKAN's type "dataset"
+        return sa.true() if term.value == "dataset" else sa.false()
+    if term.field == "res_format":  # as CKAN's: the format as written (CSV, GeoJSON)
+        return search_index.has_format(session, term.value) if use_index else \
+            search_index.has_format_by_rule(term.value, per_candidate=per_candidate)
+    return _EXACT[term.field] == term.value
+
+
+_RANGED = {"metadata_modified": Dataset.modified_at, "metadata_created": Dataset.created_at}
+
+
+def _range(tree: solr.Range) -> Any:
+    column = _RANGED[tree.field]
+    ends = [] if tree.low is None else [column >= tree.low if tree.inclusive else column > tree.low]
+    ends += [] if tree.high is None else [column <= tree.high if tree.inclusive else column < tree.high]
+    return sa.and_(sa.true(), *ends)
+
+
+def _condition(session: Session, tree: solr.Node, use_index: bool, per_candidate: bool) -> Any:
+    if isinstance(tree, solr.Term):
+        return _term(session, tree, use_index, per_candidate)
+    if isinstance(tree, solr.Range):
+        return _range(tree)
+    if isinstance(tree, solr.Not):
+        return sa.not_(_condition(session, tree.clause, use_index, per_candidate))
+    if isinstance(tree, (solr.And, solr.Or)):
+        join = sa.and_ if isinstance(tree, solr.And) else sa.or_
+        return join(*(_condition(session, clause, use_index, per_candidate) for clause in tree.clauses))
+    return sa.true()
 
 
 UNIQUE_SORTS = frozenset({"name"})  # a sort on a unique column needs no tie-break (so the index gives the order)
@@ -126,8 +175,9 @@ def _order(sort: str) -> list[Any]:
     return order if unique else order + [Dataset.id.desc()]
 
 
-def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", sort: str = "", rows: int = 10,
-           start: int = 0, names: Sequence[str] | None = None, use_index: bool = True) -> Page:
+def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", fq_list: Sequence[str] = (),
+           sort: str = "", rows: int = 10, start: int = 0, names: Sequence[str] | None = None, use_index: bool = True,
+           facets: Sequence[str] = (), facet_limit: int = 50, facet_mincount: int = 1) -> Page:
     """A page of the published catalogue as ``actor`` may see it (None: an anonymous reader).
 
     ``use_index``: the words of ``q`` are looked up in the search index first and ``res_format`` is read
@@ -138,33 +188,77 @@ def search(session: Session, actor: Actor | None, *, q: str = "", fq: str = "", 
         raise BadQuery("rows", f"rows must be between 0 and {MAX_ROWS}.")
     if not 0 <= start <= 10_000_000:
         raise BadQuery("start", "start must be 0 or more.")
-    filters = parse_fq(fq)
-    words = [word.lower() for word in q.split()[:10]] if q and q != "*:*" else []
+    tree = _tree(q, fq, fq_list)
     query, published = sa.select(Dataset.id), Dataset.status == DatasetStatus.published
     # one provider's or one name's datasets are few: the LIKE reads them at once (the candidates would be more)
-    narrow = names is not None or bool(filters.get("organization") or filters.get("name"))
-    among = search_index.candidates(session, words) if use_index and not narrow else None
+    narrow = names is not None or any(term.field in ("organization", "name", "id") for term in solr.required_terms(tree))
+    among = _candidates(session, tree) if use_index and not narrow else None
     if among is not None:  # datasets whose text holds some pairs of every word (a superset; the LIKE decides)
         query = query.where(among)
         published = search_index.published_among_candidates(session, DatasetStatus.published)
     query = query.where(published, operations.visibility(session, actor))
     if names is not None:
         query = query.where(Dataset.name.in_(list(names)))
-    for field, column in (("organization", Dataset.provider_code), ("license_id", Dataset.licence_code),
-                          ("groups", Dataset.category_code), ("name", Dataset.name)):
-        for value in filters.get(field, []):
-            query = query.where(column == value)
-    for value in filters.get("tags", []):
-        query = query.where(sa.or_(Dataset.keywords == value, Dataset.keywords.like(f"{_escape(value)}、%", escape="\\"),
-                                   Dataset.keywords.like(f"%、{_escape(value)}", escape="\\"),
-                                   Dataset.keywords.like(f"%、{_escape(value)}、%", escape="\\")))
-    for value in filters.get("res_format", []):  # as CKAN's: the format as written (CSV, GeoJSON)
-        query = query.where(search_index.has_format(session, value) if use_index else
-                            search_index.has_format_by_rule(value, per_candidate=among is not None))
-    for word in words:  # the rule: each word is in the search text (CKAN's AND of the words)
-        query = query.where(Dataset.search_text.like(f"%{_escape(word)}%", escape="\\"))
-    ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=bool(words))
-    return Page(entries(session, ids, actor), total, start, rows)
+    if not isinstance(tree, solr.All):
+        query = query.where(_condition(session, tree, use_index, among is not None))
+    ids, total = _page_of(session, query, _order(sort), start, rows, counted_with_the_page=solr.has_text(tree))
+    return Page(entries(session, ids, actor), total, start, rows, _facets(session, query, facets, facet_limit,
+                                                                          facet_mincount))
+
+
+def _candidates(session: Session, tree: solr.Node) -> Any | None:
+    """The search index's condition for ``tree`` (a superset of what it finds; the rules decide), or None
+    when the index cannot narrow it: the words every dataset found holds (a phrase holds each of its
+    words), or else an OR among the required clauses whose every branch the index narrows."""
+    words = [word.lower() for term in solr.required_terms(tree) if term.field == "text" for word in term.value.split()]
+    if words:
+        return search_index.candidates(session, words)
+    if isinstance(tree, solr.Or):
+        branches = [_candidates(session, clause) for clause in tree.clauses]
+        return None if any(branch is None for branch in branches) else sa.or_(*branches)
+    for clause in tree.clauses if isinstance(tree, solr.And) else ():
+        if isinstance(clause, solr.Or) and (found := _candidates(session, clause)) is not None:
+            return found
+    return None
+
+
+# --- facets: how many of the datasets found have each value of a field (CKAN's facet.field) ----------------
+
+FACETS = ("organization", "groups", "tags", "res_format", "license_id")
+_FACET_SOURCES = {"organization": Dataset.provider_code, "groups": Dataset.category_code,
+                  "license_id": Dataset.licence_code, "tags": Dataset.keywords, "res_format": Dataset.formats}
+_FACET_SPLIT = {"tags": keywords_of, "res_format": search_index.formats_of}
+
+
+def _facets(session: Session, query: sa.Select, fields: Sequence[str], limit: int,
+            mincount: int) -> dict[str, list[tuple[str, int]]]:
+    """The values of each of ``fields`` among ``query``'s datasets with how many datasets have each, the
+    most first (then by value), at least ``mincount``, at most ``limit`` (negative: all).
+
+    Counted by the database in one statement: the datasets found are read once (a materialised CTE: a
+    text query's LIKE is not run again per field) and grouped by each field's column (GROUP BY, UNION
+    ALL). Keywords and formats, which a dataset holds several of in one column, are grouped by that
+    column and the distinct texts split here."""
+    for field in fields:
+        if field not in FACETS:
+            raise BadQuery("facet.field", f"Cannot count {field[:40]!r}; the facet fields are {', '.join(FACETS)}.")
+    wanted = list(dict.fromkeys(fields))
+    if not wanted:
+        return {}
+    found = query.cte("found").prefix_with("MATERIALIZED")
+    joined = sa.join(Dataset, found, found.c.id == Dataset.id)
+    parts = [sa.select(sa.literal(field).label("field"), _FACET_SOURCES[field].label("value"),
+                       sa.func.count().label("n")).select_from(joined).group_by(_FACET_SOURCES[field])
+             for field in wanted]
+    totals: dict[str, dict[str, int]] = {field: {} for field in wanted}
+    for field, text, n in session.execute(parts[0] if len(parts) == 1 else sa.union_all(*parts)):
+        counted = totals[field]
+        for value in dict.fromkeys(_FACET_SPLIT[field](text)) if field in _FACET_SPLIT else (text,):
+            if value:
+                counted[value] = counted.get(value, 0) + n
+    ranked = {field: sorted(((value, n) for value, n in counted.items() if n >= mincount),
+                            key=lambda item: (-item[1], item[0])) for field, counted in totals.items()}
+    return {field: items if limit < 0 else items[:limit] for field, items in ranked.items()}
 
 
 def _page_of(session: Session, query: sa.Select, order: list[Any], start: int, rows: int, *,
@@ -249,12 +343,18 @@ def ckan_organization(provider: Provider, package_count: int | None = None) -> d
     return result
 
 
+def is_open(licence: DatasetLicence | None) -> bool:
+    """Whether data under ``licence`` is open (CKAN's ``isopen``, the Open Definition's approval): the
+    catalogue's licences are open licences, except those whose datasets carry terms of their own."""
+    return licence is not None and not licence.own_terms
+
+
 def ckan_licence(licence: DatasetLicence) -> dict[str, Any]:
     """A licence as CKAN's ``license_list`` gives it; one the operator stopped using (still had by published
     datasets) is ``retired``, as the Open Definition's licence list marks one no longer recommended."""
     return {"id": licence.code, "title": licence.title_ja, "url": licence.url,
             "status": "active" if licence.active else "retired",
-            "od_conformance": "approved" if not licence.own_terms else "not reviewed",
+            "od_conformance": "approved" if is_open(licence) else "not reviewed",
             "osd_conformance": "not reviewed", "domain_data": True, "domain_content": True, "domain_software": False}
 
 
@@ -285,6 +385,78 @@ def terms_of_use(entry: Entry, base_url: str) -> dict[str, Any] | None:
             "acceptance_required": Access(d.access) != Access.open, "resources_withheld": entry.withheld}
 
 
+RESOURCE_ID_SEPARATOR = "-"  # a resource's id: its dataset's uid, "-" and its place among the distributions from 1
+
+
+def resource_place(resource_id: str) -> tuple[str, int] | None:
+    """The dataset uid and the index of a resource id :func:`ckan_resource` gave (None: not one)."""
+    uid, _sep, place = resource_id.rpartition(RESOURCE_ID_SEPARATOR)
+    number = int(place) if place.isascii() and place.isdigit() and len(place) <= 4 else 0
+    return (uid, number - 1) if uid and number >= 1 else None
+
+
+def ckan_resource(entry: Entry, index: int) -> dict[str, Any]:
+    """The dataset's ``index``-th distribution as a CKAN resource. renkei keeps no description, hash or
+    times of a distribution apart from its dataset: ``description`` and ``hash`` are empty (CKAN's own
+    default), ``created`` is the dataset's registration and ``last_modified`` the data's last update as
+    the provider states it."""
+    d, dist = entry.dataset, entry.distributions[index]
+    return {"id": f"{d.uid}{RESOURCE_ID_SEPARATOR}{index + 1}", "package_id": d.uid, "name": dist.title or d.title_ja,
+            "description": "", "url": dist.url, "format": dist.format, "mimetype": dist.media_type or None,
+            "size": dist.byte_size, "hash": "", "created": _iso(d.created_at),
+            "last_modified": dt.datetime.combine(d.last_updated_on, dt.time()).isoformat() if d.last_updated_on else None,
+            "resource_type": "api" if dist.is_api else "file", "url_type": None, "position": index, "state": "active",
+            "datastore_active": False}
+
+
+def ckan_group(category: DatasetCategory, package_count: int | None = None) -> dict[str, Any]:
+    """A category (分野) as CKAN's group."""
+    result = {"id": category.code, "name": category.code, "title": category.label_ja, "display_name": category.label_ja,
+              "description": category.label_en, "image_url": "", "image_display_url": "", "type": "group",
+              "is_organization": False, "state": "active", "approval_status": "approved"}
+    if package_count is not None:
+        result["package_count"] = package_count
+    return result
+
+
+def ckan_tag(name: str) -> dict[str, Any]:
+    return {"id": name, "name": name, "display_name": name, "vocabulary_id": None}
+
+
+def ckan_facets(session: Session, facets: dict[str, list[tuple[str, int]]]) -> tuple[dict, dict]:
+    """``facets`` (:attr:`Page.facets`) as package_search gives them: ``facets`` (field: {value: count}) and
+    ``search_facets`` (field: title and items, each with name, display name and count). A provider's,
+    category's or licence's display name is its title; a keyword's or format's is itself."""
+    names: dict[str, dict[str, str]] = {}
+    if facets.get("organization"):
+        names["organization"] = {code: p.name_ja for code, p in providers(
+            session, [value for value, _n in facets["organization"]]).items()}
+    if facets.get("groups"):
+        names["groups"] = {c.code: c.label_ja for c in session.scalars(sa.select(DatasetCategory).where(
+            DatasetCategory.code.in_([value for value, _n in facets["groups"]])))}
+    if facets.get("license_id"):
+        names["license_id"] = {lic.code: lic.title_ja for lic in session.scalars(sa.select(DatasetLicence).where(
+            DatasetLicence.code.in_([value for value, _n in facets["license_id"]])))}
+    plain = {field: dict(counted) for field, counted in facets.items()}
+    shaped = {field: {"title": field, "items": [{"name": value, "display_name": names.get(field, {}).get(value, value),
+                                                 "count": n} for value, n in counted]}
+              for field, counted in facets.items()}
+    return plain, shaped
+
+
+def autocomplete(session: Session, actor: Actor | None, text: str, limit: int) -> list[dict[str, str]]:
+    """CKAN's package_autocomplete: datasets the reader may see whose name or title holds ``text`` (any
+    case), by name; each says which it matched."""
+    pattern = f"%{_escape(text.lower())}%"
+    found = session.execute(sa.select(Dataset.name, Dataset.title_ja, Dataset.title_en).where(
+        Dataset.status == DatasetStatus.published, operations.visibility(session, actor),
+        sa.or_(sa.func.lower(Dataset.name).like(pattern, escape="\\"),
+               sa.func.lower(Dataset.title_ja).like(pattern, escape="\\"),
+               sa.func.lower(Dataset.title_en).like(pattern, escape="\\"))).order_by(Dataset.name).limit(limit)).all()
+    return [{"name": name, "title": title, "match_field": "name" if text.lower() in name.lower() else "title",
+             "match_displayed": name if text.lower() in name.lower() else title} for name, title, _en in found]
+
+
 def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
     d = entry.dataset
     own_terms = terms_of_use(entry, base_url)
@@ -304,17 +476,15 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
         "author": entry.provider.name_ja, "author_email": None,
         "maintainer": d.department, "maintainer_email": d.contact_email or None,
         "license_id": d.licence_code, "license_title": entry.licence.title_ja if entry.licence else d.licence_code,
-        "license_url": entry.licence.url if entry.licence else "",
+        "license_url": entry.licence.url if entry.licence else "", "isopen": is_open(entry.licence),
+        "url": "",  # CKAN's source address: renkei's record is the source
         "metadata_created": _iso(d.created_at), "metadata_modified": _iso(d.modified_at),
         "owner_org": d.provider_code, "organization": ckan_organization(entry.provider),
         "groups": [{"id": category.code, "name": category.code, "title": category.label_ja, "display_name": category.label_ja}]
         if category else [],
         "tags": [{"name": k, "display_name": k, "state": "active"} for k in d.keyword_list],
         "num_tags": len(d.keyword_list),
-        "resources": [{"id": f"{d.uid}-{i + 1}", "package_id": d.uid, "name": dist.title or d.title_ja, "url": dist.url,
-                       "format": dist.format, "mimetype": dist.media_type or None, "size": dist.byte_size,
-                       "resource_type": "api" if dist.is_api else "file", "position": i, "state": "active"}
-                      for i, dist in enumerate(entry.distributions)],
+        "resources": [ckan_resource(entry, i) for i in range(len(entry.distributions))],
         "num_resources": len(entry.distributions),
         "extras": [{"key": k, "value": v} for k, v in extras],
         "responsibility": responsibility(d),

@@ -196,7 +196,7 @@ class Dataset(SQLModel, table=True):
 
     @property
     def keyword_list(self) -> list[str]:
-        return [k for k in (part.strip() for part in self.keywords.replace(",", "、").split("、")) if k]
+        return keywords_of(self.keywords)
 
 
 class DatasetGrant(SQLModel, table=True):
@@ -242,6 +242,11 @@ class DatasetCheck(SQLModel, table=True):
     problems: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))  # JSON, bounded
     checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     checked_by: str = Field(default="", max_length=255)
+
+
+def keywords_of(keywords: str) -> list[str]:
+    """The keywords (CKAN's tags) of a dataset's ``keywords`` text (、 or , between them)."""
+    return [k for k in (part.strip() for part in keywords.replace(",", "、").split("、")) if k]
 
 
 def search_text_of(title_ja: str, title_en: str, keywords: str, description: str) -> str:

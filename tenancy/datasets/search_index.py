@@ -18,6 +18,7 @@ tests/datasets/test_search_index.py (Hypothesis) proves both ways give the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -106,6 +107,7 @@ def _dialect(session: Session) -> str:
 # --- the formats of a dataset's distributions ---------------------------------------------------------
 
 _SEPARATOR = "\n"
+_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
 def _escaped(value: str) -> str:
@@ -120,6 +122,12 @@ def formats_text(formats: Iterable[str]) -> str:
     probe can only span one whole format, and the escaping gives each format one text."""
     distinct = dict.fromkeys(formats)
     return "".join(_SEPARATOR + _escaped(value) for value in distinct) + _SEPARATOR if distinct else ""
+
+
+def formats_of(text: str) -> list[str]:
+    """The formats a ``formats`` text holds (:func:`formats_text` read back), in order."""
+    return [_UNESCAPE.sub(lambda m: _SEPARATOR if m.group(1) == "n" else m.group(1), part) if "\\" in part else part
+            for part in text.split(_SEPARATOR)[1:-1]]
 
 
 def format_probe(value: str) -> str:

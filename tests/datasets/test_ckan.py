@@ -134,3 +134,205 @@ def test_whole_numbers_are_ascii_digits_only():
     assert [whole_number(text) for text in ("²", "③", "٣", "１２", "-1", "+1", "1_000", " 1", "", "1.0", None, 5)] == \
         [None] * 12
     assert whole_number("1" * 19) is None and whole_number("123", max_digits=2) is None
+
+
+# --- issue 37 item 5: CKAN's read API as harvesters use it ---------------------------------------------------
+
+FACET_FIELDS = ["organization", "groups", "tags", "res_format", "license_id"]
+
+
+def _values(package: dict, field: str) -> set[str]:
+    """The values of a facet field one package record shows (what CKAN's Solr index holds for it)."""
+    return {"organization": lambda p: {p["organization"]["name"]},
+            "groups": lambda p: {g["name"] for g in p["groups"]},
+            "tags": lambda p: {t["name"] for t in p["tags"]},
+            "res_format": lambda p: {r["format"] for r in p["resources"] if r["format"]},
+            "license_id": lambda p: {p["license_id"]}}[field](package)
+
+
+def test_ckanapi_reads_facets_with_counts_and_display_names_as_ckan_gives_them(ckan_url):
+    from collections import Counter
+
+    ckan = remote(ckan_url)
+    everything = ckan.action.package_search(rows=1000)
+    assert everything["facets"] == {} and everything["search_facets"] == {}  # none asked, none counted (as CKAN)
+    found = ckan.action.package_search(rows=1000, **{"facet.field": FACET_FIELDS, "facet.limit": -1})
+    assert found["count"] == everything["count"] == len(found["results"]) == 30
+    for field in FACET_FIELDS:
+        expected = Counter(value for package in found["results"] for value in _values(package, field))
+        assert found["facets"][field] == dict(expected), field
+        shaped = found["search_facets"][field]
+        assert shaped["title"] == field
+        assert {item["name"]: item["count"] for item in shaped["items"]} == dict(expected)
+        counts = [item["count"] for item in shaped["items"]]
+        assert counts == sorted(counts, reverse=True)  # the most first, as Solr gives them
+    # display names: a provider's and a category's title, a licence's title, a keyword as written
+    orgs = {p["organization"]["name"]: p["organization"]["title"] for p in found["results"]}
+    groups = {g["name"]: g["display_name"] for p in found["results"] for g in p["groups"]}
+    licences = {p["license_id"]: p["license_title"] for p in found["results"]}
+    for field, titles in (("organization", orgs), ("groups", groups), ("license_id", licences)):
+        assert {i["name"]: i["display_name"] for i in found["search_facets"][field]["items"]} == titles
+    assert {"name": "431001", "display_name": "熊本市", "count": 9} in found["search_facets"]["organization"]["items"]
+
+    # each count is what filtering by that value finds (CKAN's facet semantics), with a text query too
+    aed = ckan.action.package_search(q="一覧", **{"facet.field": ["organization", "tags"], "facet.limit": 3})
+    assert len(aed["search_facets"]["tags"]["items"]) <= 3 and len(aed["facets"]["organization"]) <= 3
+    for field in ("organization", "tags"):
+        for value, count in aed["facets"][field].items():
+            assert ckan.action.package_search(q="一覧", fq=f'{field}:"{value}"', rows=0)["count"] == count
+    with_min = ckan.action.package_search(**{"facet.field": ["organization"], "facet.mincount": 9})
+    assert with_min["facets"]["organization"] == {"431001": 9, "430005": 20}
+
+
+def test_facets_from_a_query_string_and_refused_facets(client, sample_catalogue):
+    answer = client.get("/api/3/action/package_search", query_string={"facet.field": '["res_format"]', "rows": 0})
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["result"]["facets"]["res_format"]["CSV"] >= 1
+    assert body["result"]["results"] == []
+    for bad in ('["secret"]', "[1]", "[not json"):
+        refused = client.get("/api/3/action/package_search", query_string={"facet.field": bad})
+        assert refused.status_code == 409 and refused.get_json()["error"]["__type"] == "Validation Error", bad
+
+
+def test_fq_list_and_the_common_solr_forms_answer_as_ckan_or_are_refused_in_words(ckan_url):
+    from ckanapi import ValidationError
+
+    ckan = remote(ckan_url)
+
+    def names(**params):
+        return {r["name"] for r in ckan.action.package_search(rows=1000, **params)["results"]}
+
+    every = names()
+    city = names(fq="organization:431001")
+    csv = names(fq="res_format:CSV")
+    assert 0 < len(city & csv) < len(city) and csv != every
+    assert names(fq_list=["organization:431001", "res_format:CSV"]) == city & csv  # every filter holds
+    assert names(fq="organization:431001", fq_list=["res_format:CSV"]) == city & csv
+    assert names(fq="-organization:431001") == every - city  # negation
+    assert names(fq="NOT organization:431001") == every - city
+    assert names(fq="organization:431001 OR organization:430005") == city | names(fq="organization:430005")
+    assert names(fq="res_format:(CSV OR PDF)") == csv | names(fq="res_format:PDF")
+
+    assert names(q="title:AED") == {"kumamoto-city-aed"}  # a field of the text
+    aed, shelters = names(q="AED"), names(q="避難")
+    assert aed and shelters and names(q="AED OR 避難") == aed | shelters
+    assert names(q="避難 AND NOT AED") == shelters - aed and names(q="避難 -AED") == shelters - aed
+    assert names(q='"AED設置"') == aed and names(q='"設置 AED"') == set()  # a phrase, as written
+    assert names(q="(AED OR 避難) organization:431001") == (aed | shelters) & city
+    assert names(q="*:*") == every
+
+    for q, said in (("AED*", "wildcards"), ("title:AED~2", "fuzzy"), ("secret:yes", "Cannot search the field"),
+                    ('"AED', "quotation mark"), ("(AED", "parenthesis"), ("AED OR", "missing"),
+                    ("title:[a TO b]", "ranges"), ("metadata_modified:[NOW-1DAY TO NOW]", "date math")):
+        with pytest.raises(ValidationError) as refused:
+            ckan.action.package_search(q=q)
+        assert said in str(refused.value.error_dict["q"]), q
+    assert names(fq="+dataset_type:dataset") == every and names(fq="dataset_type:harvest") == set()
+
+    # what changed since a time, as harvesters ask for it: a range on metadata_modified (both ends kept, or left out)
+    import datetime as dt
+
+    modified = {r["name"]: dt.datetime.fromisoformat(r["metadata_modified"])
+                for r in ckan.action.package_search(rows=1000)["results"]}
+    since = sorted(modified.values())[len(modified) // 2]
+    at = since.isoformat() + "Z"
+    assert names(fq=f"metadata_modified:[{at} TO *]") == {n for n, m in modified.items() if m >= since}
+    assert names(fq=f"metadata_modified:{{{at} TO NOW}}") == {n for n, m in modified.items() if m > since}
+    assert names(fq=f"metadata_modified:[* TO {at}]") == {n for n, m in modified.items() if m <= since}
+    with pytest.raises(ValidationError) as refused:
+        ckan.action.package_search(fq_list=["organization:431001", "tags:*"])
+    assert "fq_list" in refused.value.error_dict
+
+
+def test_resources_groups_tags_help_and_the_fields_ckan_clients_read(ckan_url):
+    import importlib.metadata
+
+    import requests
+    from ckanapi import NotFound
+
+    ckan = remote(ckan_url)
+    aed = ckan.action.package_show(id="kumamoto-city-aed")
+    assert aed["isopen"] is True and "url" in aed
+    resource = aed["resources"][0]
+    assert ckan.action.resource_show(id=resource["id"]) == resource
+    assert {"description", "created", "last_modified", "hash", "url"} <= set(resource)
+    assert resource["created"] == aed["metadata_created"]
+    for missing in ("no-such-resource", resource["id"][:-1] + "9", aed["id"] + "-0"):
+        with pytest.raises(NotFound):
+            ckan.action.resource_show(id=missing)
+    licences = {lic["id"]: lic for lic in ckan.action.license_list()}
+    assert licences["own-terms"]["od_conformance"] != "approved" and licences["CC-BY-4.0"]["od_conformance"] == "approved"
+
+    packages = ckan.action.package_search(rows=1000)["results"]
+    in_group: dict[str, set[str]] = {}
+    for package in packages:
+        for group in package["groups"]:
+            in_group.setdefault(group["name"], set()).add(package["name"])
+    listed = ckan.action.group_list()
+    assert set(in_group) <= set(listed) and listed == sorted(listed, key=lambda name: next(
+        g["title"] for g in ckan.action.group_list(all_fields=True, limit=1000) if g["name"] == name))
+    whole = {g["name"]: g for g in ckan.action.group_list(all_fields=True, limit=1000)}
+    assert {name: g["package_count"] for name, g in whole.items() if g["package_count"]} == \
+        {name: len(members) for name, members in in_group.items()}
+    assert sum(g["package_count"] for g in whole.values()) == 30  # the limited datasets are not counted
+    name, members = max(in_group.items(), key=lambda item: len(item[1]))
+    group = ckan.action.group_show(id=name, include_datasets=True)
+    assert group["package_count"] == len(members) and {p["name"] for p in group["packages"]} == members
+    assert group["display_name"] == whole[name]["display_name"] and group["is_organization"] is False
+    assert ckan.action.group_list(groups=[name]) == [name]
+    by_count = ckan.action.group_list(sort="package_count desc", all_fields=True, limit=1000)
+    assert [g["package_count"] for g in by_count] == sorted((g["package_count"] for g in by_count), reverse=True)
+    with pytest.raises(NotFound):
+        ckan.action.group_show(id="no_such_group")
+
+    tags = {t["name"] for p in packages for t in p["tags"]}
+    assert set(ckan.action.tag_list()) == tags and "AED" in tags
+    assert ckan.action.tag_list(query="ae") == sorted(t for t in tags if "ae" in t.lower())
+    assert {"name": "AED", "display_name": "AED", "id": "AED", "vocabulary_id": None} in \
+        ckan.action.tag_list(all_fields=True)
+    shown = ckan.action.tag_show(id="AED", include_datasets=True)
+    assert {p["name"] for p in shown["packages"]} == {p["name"] for p in packages if "AED" in _values(p, "tags")}
+    with pytest.raises(NotFound):
+        ckan.action.tag_show(id="交通事故")  # the keyword of a limited dataset only: not for anonymous readers
+
+    completed = ckan.action.package_autocomplete(q="aed")
+    assert {"name": "kumamoto-city-aed", "title": "AED設置箇所一覧", "match_field": "name",
+            "match_displayed": "kumamoto-city-aed"} in completed
+    latest = ckan.action.current_package_list_with_resources(limit=5)
+    assert len(latest) == 5 and all("resources" in p for p in latest)
+    assert [p["metadata_modified"] for p in latest] == sorted((p["metadata_modified"] for p in latest), reverse=True)
+    assert [p["name"] for p in ckan.action.current_package_list_with_resources(limit=2, page=2)] == \
+        [p["name"] for p in latest[2:4]]
+
+    status = ckan.action.status_show()
+    assert status["renkei_version"] == importlib.metadata.version("renkei") and "2.10.4" not in str(status)
+    assert "facet.field" in ckan.action.help_show(name="package_search")
+    with pytest.raises(NotFound):
+        ckan.action.help_show(name="package_create")
+    # every answer's help address answers, with that action's help
+    for action in ("package_search", "group_show", "resource_show"):
+        help_url = requests.get(f"{ckan_url}/api/3/action/{action}", timeout=30).json()["help"]
+        helped = requests.get(help_url, timeout=30).json()
+        assert helped["success"] is True and helped["result"].startswith(
+            ckan.action.help_show(name=action)[:20]), action
+
+
+def test_ckanapi_dump_reads_datasets_organizations_and_groups_whole(ckan_url, tmp_path):
+    """The ckanapi command line's dump (a list action, then a show action per name in worker processes)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ckan = remote(ckan_url)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    expected = {"groups": set(ckan.action.group_list()), "organizations": set(ckan.action.organization_list()),
+                "datasets": set(ckan.action.package_list())}
+    for thing, names in expected.items():
+        out = tmp_path / f"{thing}.jsonl"
+        done = subprocess.run(["ckanapi", "dump", thing, "--all", "-q", "-r", ckan_url, "-O", str(out)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert {r["name"] for r in records} == names and names, thing

@@ -16,10 +16,15 @@ from hypothesis import strategies as st
 
 from admin.ckan import ACTIONS
 
-NAMES = ("id", "q", "fq", "rows", "start", "sort", "limit", "offset", "all_fields", "include_datasets")
+NAMES = ("id", "q", "fq", "rows", "start", "sort", "limit", "offset", "all_fields", "include_datasets", "fq_list",
+         "facet", "facet.field", "facet.limit", "facet.mincount", "name", "query", "groups", "page",
+         "include_dataset_count", "vocabulary_id")
 VALUES = st.one_of(st.text(max_size=40), st.integers(-10, 5000), st.booleans(), st.none(),
                    st.sampled_from(["organization:431001", "tags:AED", "res_format:CSV", "name asc", "metadata_modified desc",
-                                    "kumamoto-city-aed", "430005", "*:*", "AED", '"unbalanced', "license_id:CC0-1.0"]),
+                                    "kumamoto-city-aed", "430005", "*:*", "AED", '"unbalanced', "license_id:CC0-1.0",
+                                    '["organization", "tags"]', "AED OR 避難", "-tags:AED", "title:AED*", "disaster",
+                                    "package_search", "package_count desc"]),
+                   st.lists(st.sampled_from(["organization", "res_format", "tags:AED", "groups", "x"]), max_size=3),
                    st.lists(st.integers(), max_size=2))
 STATUS_OF = {"Not Found Error": 404, "Validation Error": 409, "Authorization Error": 403, "Bad request": 400}
 
