@@ -146,6 +146,11 @@ def type_words(field: dict[str, Any], cell: Any) -> tuple[str, str]:
     if field.get("type") == "date" and (day := calendar.read_era_date(text)) is not None:
         return (f"{text} is a Japanese-era date; write it in the western calendar: {day.isoformat()}.",
                 f"{_quoted(text)}は和暦の日付です。西暦で {day.isoformat()} と書いてください。")
+    if field.get("format") == "uri":
+        return (f"{text} is not a web address (https://...).",
+                f"{_quoted(text)}は URL ではありません。https:// で始まるアドレスを書いてください。")
+    if field.get("format") == "email":
+        return f"{text} is not an e-mail address.", f"{_quoted(text)}はメールアドレスではありません。"
     normal = unicodedata.normalize("NFKC", text).replace(",", "")
     if field.get("type") in ("number", "integer") and normal != text and _is_number(normal):
         return (f"{text} has full-width characters or separators; write it as {normal}.",

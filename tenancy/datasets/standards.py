@@ -252,7 +252,8 @@ class _File:
 def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, filename: str = "") -> CheckResult:
     """Check ``raw`` (a CSV file or an Excel workbook, as uploaded) against ``kind``'s definition, in
     its current form or its older names: the verdict names the version the file met (or, when it met
-    neither, the one it came nearer to, with that version's problems)."""
+    neither, the one it came nearer to, with that version's problems). Rows are checked against the
+    versions whose header rules the header meets (against both when it meets neither)."""
     digest, size = hashlib.sha256(raw).hexdigest(), len(raw)
     try:
         table = csvfile.table(raw)
@@ -262,7 +263,7 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, file
         found.add(*(error.problems or [_entry(None, None, error.message_en, error.message_ja)]))
         return CheckResult(False, "", 0, found.total, found.listed, sha256=digest, size=size)
     results = []
-    for version in kind.versions:  # the current definition first
+    for version in _candidates(kind, read.header):  # the current definition first
         found = csvfile.Problems(limit)
         _check(version, read, found)
         result = CheckResult(not found, read.encoding, read.data_rows, found.total, found.listed, version.label_ja,
@@ -271,6 +272,18 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, file
             return result
         results.append(result)
     return min(results, key=lambda r: r.problem_count)  # met neither: the nearer one's problems (a tie: the current)
+
+
+def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:
+    """The versions whose header rules the file's header meets (each row is checked against those
+    only: a file in the older form is not read twice); all of them when it meets none."""
+    fitting = []
+    for version in kind.versions:
+        found = csvfile.Problems(0)
+        _check_header(version, header, found)
+        if not found:
+            fitting.append(version)
+    return fitting or list(kind.versions)
 
 
 def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
@@ -347,9 +360,10 @@ def _row_problem(version: Version, read: _File, error: Any, swapped: set[int]) -
     if kind_name == "coordinates-swapped":
         lat, lon = _values(version, read, row_number, standard_checks.LATITUDE, standard_checks.LONGITUDE)
         return _entry(line, f"{standard_checks.LATITUDE}・{standard_checks.LONGITUDE}", *standard_checks.swapped_words(lat, lon))
-    if kind_name == "primary-key":
-        return _duplicate(version, read, error, line)
-    return _entry(line, column, error.message, f"形式に誤りがあります（{error.title}）。")
+    if kind_name in ("primary-key", "unique-error"):
+        return _duplicate(version, read, error, line, column)
+    return _entry(line, column, f"{cell} does not meet the item's definition ({error.title}).",
+                  f"「{cell}」は項目定義に合いません。" if cell else "項目定義に合いません。")
 
 
 def _blank(read: _File, row_number: int | None) -> bool:
@@ -364,14 +378,15 @@ def _values(version: Version, read: _File, row_number: int, *items: str) -> list
     return [values[columns[item]].strip() if item in columns and columns[item] < len(values) else "" for item in items]
 
 
-def _duplicate(version: Version, read: _File, error: Any, line: int | None) -> dict[str, Any] | None:
-    """ID given twice (the schema's ``primaryKey``); an empty ID is the required constraint's to report."""
-    key = version.descriptor.get("primaryKey", ["ID"])[0]
+def _duplicate(version: Version, read: _File, error: Any, line: int | None, column: str | None) -> dict[str, Any] | None:
+    """ID given twice (the schema's ``primaryKey``, or NO's ``unique`` in the older form); an empty ID is
+    the required constraint's to report."""
+    key = column or version.descriptor.get("primaryKey", ["ID"])[0]
     (value,) = _values(version, read, error.row_number, version.items.get(key, key))
     if not value:
         return None
     first = _POSITION.search(error.note or "")
     earlier = read.line_of(int(first.group(1))) if first else None
     at_ja, at_en = (f"{earlier} 行目", f"row {earlier}") if earlier else ("前の行", "an earlier row")
-    return _entry(line, key, f"{value} is the ID of {at_en} too; each row needs its own ID.",
-                  f"「{value}」は {at_ja}と同じ ID です。行ごとに異なる ID にしてください。")
+    return _entry(line, key, f"{value} is the {key} of {at_en} too; each row needs its own {key}.",
+                  f"「{value}」は {at_ja}と同じ {key} です。行ごとに異なる {key} にしてください。")

@@ -127,6 +127,21 @@ def test_each_fault_is_named_by_row_and_column_in_words(form, what, changes, col
         assert raw_shapes(problem["message_ja"]) == {} and raw_shapes(problem["message_en"]) == {}
 
 
+def test_the_older_names_carry_the_same_rules():
+    """NO is unique where given, and 都道府県コード又は市区町村コード's check digit is 全国地方公共団体コード's."""
+    rows = _with(_with(aed_older(), 3, NO="1"), 2, NO="1", 都道府県コード又は市区町村コード="431000")
+    result = check("aed", as_csv(rows, "cp932"))
+    assert result.version == "推奨データセット"
+    assert [(p["row"], p["column"]) for p in result.problems] == [("2", "都道府県コード又は市区町村コード"), ("3", "NO")]
+    assert "431001" in result.problems[0]["message_ja"] and "2 行目と同じ NO" in result.problems[1]["message_ja"]
+
+
+def test_a_web_address_and_a_time_are_named_as_such():
+    result = check("aed", as_csv(_with(AED_TODAY, 2, URL="www.city.kumamoto", 電話番号="096-328-2111"), "cp932"))
+    assert [p["message_ja"] for p in result.problems] == [
+        "2 行目・列「URL」: 「www.city.kumamoto」は URL ではありません。https:// で始まるアドレスを書いてください。"]
+
+
 @pytest.mark.parametrize("form", FORMS)
 def test_a_header_only_file_and_a_file_of_blank_rows_do_not_conform(form):
     header_only = check("aed", FORMS[form](AED_TODAY[:1]))
