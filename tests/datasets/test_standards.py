@@ -235,3 +235,26 @@ def test_what_a_table_schema_cannot_carry_is_renkeis_alone(client):
         raw = as_csv(rows, "utf-8")
         result = check("aed", raw)
         assert not result.conformant and _frictionless_valid(client, "/standards/aed/schema.json", raw)
+
+
+def test_frictionless_reads_the_schema_from_its_published_address(app):
+    """As ``frictionless validate --schema <url> file.csv`` does: the schema fetched over HTTP from renkei."""
+    import threading
+
+    from frictionless import Resource
+    from werkzeug.serving import make_server
+
+    from tenancy.datasets import standards
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{standards.schema_path('aed')}"
+        for rows in (AED_TODAY, _with(AED_TODAY, 3, 緯度="130.707", 経度="32.803"), _with(AED_TODAY, 3, 名称_カナ="ｸﾏﾓﾄ")):
+            raw = as_csv(rows, "utf-8")
+            report = Resource(data=raw, format="csv", encoding="utf-8", schema=url).validate()
+            assert report.valid == check("aed", raw).conformant
+    finally:
+        server.shutdown()
+        thread.join(timeout=30)
