@@ -81,6 +81,17 @@ def _column_of(field: str) -> str:
     return name if name in HEADERS else "name"
 
 
+def _column_problem(where: str, row: csvfile.Row, found: dict[str, str]) -> dict[str, str]:
+    """A draft's problem as the file's: named by the column a person wrote, with the value given (unless
+    the message shows it already)."""
+    column = _column_of(found["field"])
+    value = row.values.get(column, "")
+    shown_ja = f"（「{value}」）" if value and value not in found["message_ja"] else ""
+    shown_en = f" ({value})" if value and value not in found["message_en"] else ""
+    return problem(where, f"{_column_en(column)}{shown_en}: {found['message_en']}",
+                   f"{HEADERS[column][0]}{shown_ja}: {found['message_ja']}")
+
+
 class _Lists:
     """The words each listed column may hold, read once for the whole file."""
 
@@ -212,8 +223,7 @@ def judge_import(session: Session, actor: Actor,
         for p in operations.draft_problems(session, draft, lookups=lookups):
             if p["field"].split(".")[0] in bad:
                 continue  # already named as a value not in its list
-            column = _column_of(p["field"])
-            found.add(problem(where, f"{_column_en(column)}: {p['message_en']}", f"{HEADERS[column][0]}: {p['message_ja']}"))
+            found.add(_column_problem(where, row, p))
         if draft.name:
             if draft.name in names or draft.name in taken:
                 found.add(problem(where, f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))

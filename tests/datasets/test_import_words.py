@@ -36,7 +36,7 @@ def test_problems_name_the_columns_and_the_values_given(db, operator, providers)
     messages = [p["message_ja"] for p in refused.value.problems]
     assert any(m.startswith("提供者コード: 「43100X」") for m in messages), messages
     assert any(m.startswith("最終更新日: 「令和6年2月30日」") for m in messages), messages
-    assert any(m.startswith("配布URL: ") for m in messages), messages
+    assert any(m.startswith("配布URL（「ftp://example.jp/a.csv」）: ") for m in messages), messages
     assert any(m.startswith("タイトル: ") for m in messages), messages
     for p in refused.value.problems:
         assert raw_shapes(p["message_ja"]) == {} and raw_shapes(p["message_en"]) == {}, p
