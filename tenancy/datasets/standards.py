@@ -52,6 +52,7 @@ class Version:
     source: str  # where the Digital Agency publishes it
     descriptor: dict[str, Any]  # the Table Schema, as published
     items: dict[str, str]  # column name -> the current item it is
+    other_names: dict[str, str] = dataclasses.field(default_factory=dict)  # the other version's name -> this one's
 
     @property
     def label_ja(self) -> str:
@@ -140,8 +141,13 @@ def _versions(descriptor: dict[str, Any]) -> tuple[Version, ...]:
         fields.append(old)
         items[old["name"]] = name
     title = f"（{older['name']}の項目名）"
-    return current, Version(OLDER, older["name"], older.get("date", ""), older["source"],
-                            _published(descriptor, fields, None, title), items)
+    to_current = {old: new for new, old in older.get("renamed", {}).items()}
+    to_current |= {old: new for new, olds in older.get("replaced", {}).items() for old in olds}
+    to_older = {new: old for new, old in older.get("renamed", {}).items()}
+    to_older |= {new: "・".join(olds) for new, olds in older.get("replaced", {}).items()}
+    return (dataclasses.replace(current, other_names=to_current),
+            Version(OLDER, older["name"], older.get("date", ""), older["source"],
+                    _published(descriptor, fields, None, title), items, to_older))
 
 
 @functools.cache
@@ -318,15 +324,28 @@ def _check_header(version: Version, header: list[str], found: csvfile.Problems) 
     for name in version.required:
         if name not in header:
             found.add(_entry(1, name, "A required column is missing.", "必須の列がありません。"))
+    by_key = {csvfile.header_key(name): name for name in known}
     for name in header:
         if name and name not in known:
-            found.add(_entry(1, name, f"The definition ({version.name}) has no such column.",
-                             f"項目定義（{version.name}）にない列です。"))
+            found.add(_entry(1, name, *_unknown_column(version, name, by_key.get(csvfile.header_key(name)))))
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
             found.add(_entry(1, name, "The column appears twice.", "同じ名前の列が二つあります。"))
         seen.add(name)
+
+
+def _unknown_column(version: Version, name: str, near: str | None) -> tuple[str, str]:
+    """A column the version has not, with the fix where there is one: the name written in another width
+    or case, or the name the other version gives the same item."""
+    en, ja = f"The definition ({version.name}) has no such column.", f"項目定義（{version.name}）にない列です。"
+    if near:
+        return f"{en} Write it as {near}.", f"{ja}「{near}」と書いてください。"
+    if name in version.other_names:
+        other = version.other_names[name]
+        return (f"{en} It is the item's name in the other version of the definition; here it is {other}.",
+                f"{ja}項目定義の別の版での名前です。この版では「{other}」です。")
+    return en, ja
 
 
 _IGNORED = ("blank-row", "extra-label", "missing-label", "duplicate-label", "blank-label", "incorrect-label",

@@ -136,6 +136,21 @@ def test_the_older_names_carry_the_same_rules():
     assert "431001" in result.problems[0]["message_ja"] and "2 行目と同じ NO" in result.problems[1]["message_ja"]
 
 
+def test_a_column_under_the_other_versions_name_or_in_another_width_is_named_with_its_fix():
+    header = ["全国地方公共団体コード", "ID", "都道府県名", "市区町村名", "名称", "名称＿カナ", "住所", "設置位置"]
+    rows = [header, ["431001", "1", "熊本県", "熊本市", "熊本市役所", "クマモトシヤクショ", "熊本市中央区1-1", "1階"]]
+    result = check("aed", as_csv(rows, "cp932"))
+    messages = {p["column"]: p["message_ja"] for p in result.problems if p["row"] == "1"}
+    assert result.version == "推奨データセット"  # nearer: more of its names are in the header
+    assert "「NO」" in messages["ID"] and "「都道府県コード又は市区町村コード」" in messages["全国地方公共団体コード"]
+    assert "「名称_カナ」と書いてください" in messages["名称＿カナ"]
+    current = check("aed", as_csv([header[:2] + ["地方公共団体名"] + header[2:], rows[1][:2] + ["熊本県熊本市"] + rows[1][2:]],
+                                  "cp932"))
+    messages = {p["column"]: p["message_ja"] for p in current.problems if p["row"] == "1"}
+    assert current.version.startswith("自治体標準オープンデータセット")
+    assert "「地方公共団体名」" in messages["都道府県名"] and "「地方公共団体名」" in messages["市区町村名"]
+
+
 def test_a_web_address_and_a_time_are_named_as_such():
     result = check("aed", as_csv(_with(AED_TODAY, 2, URL="www.city.kumamoto", 電話番号="096-328-2111"), "cp932"))
     assert [p["message_ja"] for p in result.problems] == [
