@@ -15,7 +15,10 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
   is read (the encoding sniffed from its first non-ASCII bytes), so memory stays bounded.
 * **Rows** (:func:`rows`, :func:`read`): each non-blank row with the number of the file line
   it starts on (the header is line 1), its recognised values stripped, and a problem when it
-  has values beyond the header's columns.
+  has values beyond the header's columns (a value under a column without a name is one: a
+  workbook's sheet reaches its widest row, so CSV files and workbooks are judged alike).
+* **Cells before any header rule** (:func:`table`): the same reader for a check that applies rules
+  of its own (the standard kinds' check, :mod:`tenancy.datasets.standards`).
 * **Excel workbooks** (:func:`source_rows`, :func:`read`): an ``.xlsx`` file (known by its first
   bytes, whatever its name) is read as its first sheet, row 1 the header, under the same header
   and row rules, each row's line being its row number in Excel; numbers are read as Excel shows
