@@ -29,11 +29,15 @@ def _schema(kind: str, version: str) -> Response:
     return response
 
 
-@bp.get("/standards/<kind>/schema.json")
+def _route(version: str) -> str:
+    return standards.SCHEMA_PATHS[version].format(kind="<kind>")
+
+
+@bp.get(_route(standards.CURRENT))
 def current_schema(kind: str) -> Response:
     return _schema(kind, standards.CURRENT)
 
 
-@bp.get("/standards/<kind>/older/schema.json")
+@bp.get(_route(standards.OLDER))
 def older_schema(kind: str) -> Response:
     return _schema(kind, standards.OLDER)

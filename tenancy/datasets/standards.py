@@ -168,18 +168,19 @@ def kind_of(code: str | None) -> StandardKind | None:
 
 # --- the published schemas -----------------------------------------------------------------------------
 
-SCHEMA_FILE = "schema.json"
-_VERSION_PATHS = {CURRENT: "", OLDER: "older/"}
+# Where each version's schema is published, under the deployment's base URL ({kind}: the kind's code).
+SCHEMA_PATHS = {CURRENT: "/standards/{kind}/schema.json", OLDER: "/standards/{kind}/older/schema.json"}
 
 
 def schema_path(kind: str, version: str = CURRENT) -> str:
     """The stable path (under the deployment's base URL) at which ``kind``'s Table Schema is published
     for anyone to validate against: ``/standards/aed/schema.json`` (the current definition) and
     ``/standards/aed/older/schema.json`` (the older 推奨データセット names). The one builder of
-    these addresses: the DCAT feed and the pages link to what it returns."""
-    if kind not in kinds() or version not in _VERSION_PATHS:
+    these addresses: the DCAT feed and the pages link to what it returns, and the web shell's routes
+    are :data:`SCHEMA_PATHS`."""
+    if kind not in kinds() or version not in SCHEMA_PATHS:
         raise KeyError(f"no standard schema {kind!r} ({version})")
-    return f"/standards/{kind}/{_VERSION_PATHS[version]}{SCHEMA_FILE}"
+    return SCHEMA_PATHS[version].format(kind=kind)
 
 
 def schema_document(kind: str, version: str = CURRENT) -> dict[str, Any] | None:
