@@ -260,14 +260,16 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, file
     """Check ``raw`` (a CSV file or an Excel workbook, as uploaded) against ``kind``'s definition, in
     its current form or its older names: the verdict names the version the file met (or, when it met
     neither, the one it came nearer to, with that version's problems). Rows are checked against the
-    versions whose header rules the header meets (against both when it meets neither)."""
+    versions whose header rules the header meets (against both when it meets neither). ``filename`` is
+    the caller's record only: the content decides the format (a workbook is known by its first bytes)."""
     digest, size = hashlib.sha256(raw).hexdigest(), len(raw)
     try:
         table = csvfile.table(raw)
         read = _File(table.encoding, [name.strip() for name in table.header], list(table.rows))
     except csvfile.FileRejected as error:
         found = csvfile.Problems(limit)
-        found.add(*(error.problems or [_entry(None, None, error.message_en, error.message_ja)]))
+        found.add(*([_entry(_line(p["field"]), None, p["message_en"], p["message_ja"]) for p in error.problems]
+                    or [_entry(None, None, error.message_en, error.message_ja)]))
         return CheckResult(False, "", 0, found.total, found.listed, sha256=digest, size=size)
     results = []
     for version in _candidates(kind, read.header):  # the current definition first
@@ -279,6 +281,12 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, file
             return result
         results.append(result)
     return min(results, key=lambda r: r.problem_count)  # met neither: the nearer one's problems (a tie: the current)
+
+
+def _line(field: str) -> int | None:
+    """The line a reader's problem names (``line 7``), or None."""
+    number = field.removeprefix("line ")
+    return int(number) if number.isdigit() else None
 
 
 def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:

@@ -273,3 +273,12 @@ def test_frictionless_reads_the_schema_from_its_published_address(app):
     finally:
         server.shutdown()
         thread.join(timeout=30)
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_words_by_row():
+    unreadable = check("aed", "名称,名称_カナ\n".encode("utf-16"))
+    assert not unreadable.conformant and "UTF-8" in unreadable.problems[0]["message_ja"]
+    broken = check("aed", b"PK\x03\x04 not really a workbook")
+    assert not broken.conformant and "Excel" in broken.problems[0]["message_ja"]
+    too_long = check("aed", ("名称\n" + "あ" * (200 * 1024) + "\n").encode("utf-8"))
+    assert not too_long.conformant and too_long.problems[0]["row"] == "2"
