@@ -117,6 +117,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import ckan
 
     app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
+    from admin import standards as standard_schemas
+
+    app.register_blueprint(standard_schemas.bp)  # /standards/<kind>/schema.json: the Table Schemas, for anyone
 
     from admin.commands import register as register_cli
 

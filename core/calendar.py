@@ -196,6 +196,42 @@ def date_ja(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_ERA_DATE = re.compile(r"(令和|平成|昭和|R|H|S)\s*(\d{1,2}|元)\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")
+
+
+def read_era_date(text: str) -> dt.date | None:
+    """A calendar date written in an era, as people write it (``令和6年4月1日``, ``R6.4.1``, ``令和元年5月1日``,
+    full-width digits too), or None when ``text`` is not one or names no real day of that era."""
+    match = _ERA_DATE.fullmatch(unicodedata.normalize("NFKC", str(text)).strip().upper())
+    if match is None:
+        return None
+    era, year_text, month, day = match.groups()
+    year = 1 if year_text == "元" else int(year_text)
+    initials = {initial: name for name, _, initial in ERAS}
+    first = dict(ERA_FIRST_DAYS)[initials.get(era, era)]
+    try:
+        value = dt.date(first.year + year - 1, int(month), int(day))
+    except ValueError:
+        return None
+    return value if value >= first else None
+
+
+_WESTERN_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def read_date(text: str) -> dt.date | None:
+    """A calendar date as people and Excel write it, or None: ``2024-04-01``, ``2024/4/1`` (Excel's own
+    form), ``2024年4月1日``, and an era date (:func:`read_era_date`); full-width digits too."""
+    value = unicodedata.normalize("NFKC", str(text)).strip()
+    match = _WESTERN_DATE.fullmatch(value)
+    if match is None:
+        return read_era_date(value)
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
 def fiscal_year_en(fiscal_year: int) -> str:
     """``FY2025``."""
     return f"FY{fiscal_year}"

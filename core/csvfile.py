@@ -15,7 +15,10 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
   is read (the encoding sniffed from its first non-ASCII bytes), so memory stays bounded.
 * **Rows** (:func:`rows`, :func:`read`): each non-blank row with the number of the file line
   it starts on (the header is line 1), its recognised values stripped, and a problem when it
-  has values beyond the header's columns.
+  has values beyond the header's columns (a value under a column without a name is one: a
+  workbook's sheet reaches its widest row, so CSV files and workbooks are judged alike).
+* **Cells before any header rule** (:func:`table`): the same reader for a check that applies rules
+  of its own (the standard kinds' check, :mod:`tenancy.datasets.standards`).
 * **Excel workbooks** (:func:`source_rows`, :func:`read`): an ``.xlsx`` file (known by its first
   bytes, whatever its name) is read as its first sheet, row 1 the header, under the same header
   and row rules, each row's line being its row number in Excel; numbers are read as Excel shows
@@ -233,6 +236,11 @@ def _not_a_workbook(rejected: Rejected) -> DomainError:
 
 def workbook_rows(source: Path | BinaryIO, columns: Columns, *, rejected: Rejected = FileRejected) -> Iterator[Row]:
     """:func:`rows` of an Excel workbook's first sheet (row 1 the header; see the module's text)."""
+    return _rows_of_reader(_workbook_reader(source, rejected), columns, rejected)
+
+
+def _workbook_reader(source: Path | BinaryIO, rejected: Rejected) -> _SheetReader:
+    """A workbook's first sheet, read like a CSV file (:class:`_SheetReader`)."""
     from openpyxl import load_workbook  # only when a workbook comes (heavy; the CLI starts without it)
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -241,7 +249,7 @@ def workbook_rows(source: Path | BinaryIO, columns: Columns, *, rejected: Reject
         sheet = book.worksheets[0]
     except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError, TypeError):
         raise _not_a_workbook(rejected) from None
-    return _rows_of_reader(_SheetReader(_sheet_rows(book, sheet, rejected)), columns, rejected)
+    return _SheetReader(_sheet_rows(book, sheet, rejected))
 
 
 def _sheet_rows(book: Any, sheet: Any, rejected: Rejected) -> Iterator[tuple[Any, ...]]:
@@ -401,22 +409,38 @@ def _rows_of(lines: Iterable[str], columns: Columns, rejected: Rejected) -> Iter
     return _rows_of_reader(csv.reader(lines), columns, rejected)
 
 
-def _rows_of_reader(reader: Any, columns: Columns, rejected: Rejected) -> Iterator[Row]:
-    """The header checked, then the data rows, of a CSV reader (or a sheet read like one)."""
+def _header_of(reader: Any, rejected: Rejected) -> list[str]:
+    """The header row of a CSV reader (or a sheet read like one); an empty file raises ``rejected``."""
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise _unreadable(error, 1, rejected) from None
     if header is None or not any(name.strip() for name in header):
         raise rejected(*EMPTY_FILE)
+    return header
+
+
+def _rows_of_reader(reader: Any, columns: Columns, rejected: Rejected) -> Iterator[Row]:
+    """The header checked, then the data rows, of a CSV reader (or a sheet read like one)."""
+    header = _header_of(reader, rejected)
     fields, problems = _header_fields(header, columns)
     if problems:
         raise rejected(*HEADER_ERRORS, problems=problems)
-    return _data_rows(reader, fields, rejected, columns.max_rows)
+    return _data_rows(reader, fields, rejected, columns.max_rows, unnamed=unnamed_columns(header))
+
+
+def unnamed_columns(header: Sequence[str]) -> frozenset[int]:
+    """The positions of a header's columns without a name. A value under one is a value beyond the
+    header, in a CSV file and a workbook alike (a sheet's rows reach its widest row, so a column of
+    values right of the header comes with a blank header cell; a CSV row is simply longer)."""
+    return frozenset(i for i, name in enumerate(header) if not name.strip())
+
+
+EXTRA_VALUES = ("The row has more values than the header has columns.", "見出しより多くの値があります。")
 
 
 def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileRejected,
-               max_rows: int | None = None) -> Iterator[Row]:
+               max_rows: int | None = None, unnamed: frozenset[int] = frozenset()) -> Iterator[Row]:
     last_line = reader.line_num
     count = 0
     for values in _guarded(reader, rejected):
@@ -427,12 +451,42 @@ def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileR
         if max_rows is not None and count > max_rows:
             raise too_many_rows(max_rows, line, rejected)
         shape: tuple[dict[str, str], ...] = ()
-        if any(value.strip() for value in values[len(fields):]):
-            shape = (problem(
-                f"line {line}", "The row has more values than the header has columns.", "見出しより多くの値があります。"
-            ),)
+        if any(value.strip() for i, value in enumerate(values) if i >= len(fields) or i in unnamed):
+            shape = (problem(f"line {line}", *EXTRA_VALUES),)
         cells = {name: value.strip() for name, value in zip(fields, values) if name}
         yield Row(line, cells, shape)
+
+
+@dataclass
+class Table:
+    """A file's cells as read, before any header rule: CSV (UTF-8, UTF-8 with BOM, CP932) or an
+    Excel workbook's first sheet, by the same reader the imports use. ``encoding`` is ``utf-8``,
+    ``cp932`` or ``xlsx``; ``header`` the first row; ``rows`` yields ``(line, values)`` for every row
+    after it, blank ones included (``line``: the file line or the sheet's row the row starts on)."""
+
+    encoding: str
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+
+def table(raw: bytes, *, rejected: Rejected = FileRejected) -> Table:
+    """The :class:`Table` of ``raw``, a CSV file or an Excel workbook held in memory."""
+    if is_workbook(raw[:len(XLSX_MAGIC)]):
+        reader: Any = _workbook_reader(io.BytesIO(raw), rejected)
+        encoding = "xlsx"
+    else:
+        text, encoding = decode_with_encoding(raw, rejected=rejected)
+        csv.field_size_limit(FIELD_LIMIT_CHARS)
+        reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header = _header_of(reader, rejected)
+    return Table(encoding, header, _numbered(reader, rejected))
+
+
+def _numbered(reader: Any, rejected: Rejected) -> Iterator[tuple[int, list[str]]]:
+    last_line = reader.line_num
+    for values in _guarded(reader, rejected):
+        line, last_line = last_line + 1, reader.line_num
+        yield line, values
 
 
 # How many problems a file check lists (the total is always counted): a file with a million bad

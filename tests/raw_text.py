@@ -8,7 +8,11 @@ Japanese page or office file should show:
 * a Python object's text: ``role='admin'``, ``<Tenant object at 0x7f…>``;
 * JSON or a dict: ``{"key":``, ``{'key':``;
 * a bare identifier: ``snake_case_words`` or ``dotted.lower.names`` (three parts or more), when
-  not part of an e-mail address, a URL, a path, a file name or a longer word;
+  not part of an e-mail address, a URL, a path, a file name or a longer word; a field's path as
+  pydantic writes it (``distributions.0.url``);
+* a Python or JSON list of strings: ``['有', '無']``;
+* a Japanese sentence that lost a word: ``…はではありません`` (a type's name missing), ``「」``
+  (the value given missing);
 * in the Japanese UI's own words (``words=True``), an English word: any word of Latin letters not in
   ``JAPANESE_UI_WORDS``, when not part of an e-mail address, a URL, a path, a file name or a code
   with digits (``INV-001``, ``A4``).
@@ -34,7 +38,12 @@ RAW_SHAPES = re.compile(r"""
   | [{]\s*["'][A-Za-z_]+["']\s*:                          # {"key": or {'key':
   | (?<![\w.@/:=#%-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@/=-]|\.\w)   # snake_case_identifier
   | (?<![\w.@/:=#%-])[a-z]+(?:\.[a-z_]+){2,}(?![\w@/-]|\.\w)          # dotted.lower.name
+  | (?<![\w.@/:=#%-])[a-z_]+(?:\.\d+)+(?:\.[a-z_]+)+                    # a field's path: distributions.0.url
+  | \[\s*(?:'[^'\n]*'|"[^"\n]*")(?:\s*,\s*(?:'[^'\n]*'|"[^"\n]*"))*\s*\]  # a Python or JSON list: ['有', '無']
 """, re.X | re.ASCII)
+# Shapes of Japanese sentences that lost a word: 「…はではありません。」 (a type's name went missing), or
+# empty quotes where the value given should stand (「」は…).
+LOST_WORDS = re.compile(r"はでは(?:ありません|ない)|がでは(?:ありません|ない)|「」")
 
 
 # Latin-letter words a Japanese office writes as they are (in 公用文, in the national lists it
@@ -79,6 +88,8 @@ def raw_shapes(text: str, context: int = 30, *, words: bool = False) -> dict[str
             text[max(0, match.start() - context):match.end() + context].replace("\n", " ⏎ "))
 
     for match in RAW_SHAPES.finditer(text):
+        add(match)
+    for match in LOST_WORDS.finditer(text):
         add(match)
     if words:
         for phrase in JAPANESE_UI_PHRASES:

@@ -19,6 +19,11 @@ from tests.raw_text import download_raw_text, first_rows_text, raw_shapes
     ("操作tenant.suspend.undoを記録", "tenant.suspend.undo"),
     ("状態 designated_city", "designated_city"),
     ("種別: api_calls（件）", "api_calls"),
+    ("1 行目: distributions.0.url: 値が必要です", "distributions.0.url"),
+    ("「あり」はコード表の値（['有', '無']）のいずれでもありません。", "['有', '無']"),
+    ('値は ["有", "無"] のどれか', '["有", "無"]'),
+    ("「abc」はではありません。", "はではありません"),
+    ("「」は数値ではありません。", "「」"),
 ])
 def test_each_raw_shape_is_caught(text, raw):
     assert raw in raw_shapes(text)
@@ -28,6 +33,7 @@ def test_each_raw_shape_is_caught(text, raw):
     "担当 dx-admin@minamata.example.jp", "https://renkei.example.jp/admin/tenants/?sort=name_ja",
     "ファイル kumamoto_wave2_fy2025.csv を選ぶ", "/admin/consent/export.csv", "catalog.ttl", "CSV (Excel)",
     "熊本市 様", "grant_type=client_credentials", "1,234,567 円", "令和7年度", "README.md の手順",
+    "「あり」はコード表の値（有、無）のいずれでもありません。", "「abc」は数値ではありません。", "[1, 2]", "[注]",
 ])
 def test_words_addresses_paths_and_file_names_pass(text):
     assert raw_shapes(text) == {}

@@ -12,12 +12,12 @@ else's rows are drafts.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz, csvfile
+from core import audit, authz, calendar, csvfile
 from core.actor import Actor
 from core.db import utcnow
 from core.errors import Invalid, problem
@@ -65,6 +65,33 @@ _DRAFT_FIELD = {"category": "category_code", "licence": "licence_code", "byte_si
                "last_updated_on": "last_updated_on"}
 
 
+def _column_en(column: str) -> str:
+    """A column's English name in words (``last updated``), as an English message names it."""
+    return HEADERS[column][1].replace("_", " ")
+
+
+def _column_of(field: str) -> str:
+    """The file's column a draft's field (``category_code``, ``distributions.0.url``) came from: problems name
+    the column a person wrote, never the draft's own field names."""
+    parts = field.split(".")
+    if parts[0] == "distributions":
+        return parts[-1] if parts[-1] in HEADERS else "url"
+    by_field = {draft_field: column for column, draft_field in _DRAFT_FIELD.items() if column != "byte_size"}
+    name = by_field.get(parts[0], parts[0])
+    return name if name in HEADERS else "name"
+
+
+def _column_problem(where: str, row: csvfile.Row, found: dict[str, str]) -> dict[str, str]:
+    """A draft's problem as the file's: named by the column a person wrote, with the value given (unless
+    the message shows it already)."""
+    column = _column_of(found["field"])
+    value = row.values.get(column, "")
+    shown_ja = f"（「{value}」）" if value and value not in found["message_ja"] else ""
+    shown_en = f" ({value})" if value and value not in found["message_en"] else ""
+    return problem(where, f"{_column_en(column)}{shown_en}: {found['message_en']}",
+                   f"{HEADERS[column][0]}{shown_ja}: {found['message_ja']}")
+
+
 class _Lists:
     """The words each listed column may hold, read once for the whole file."""
 
@@ -91,19 +118,19 @@ def _draft(known: _Lists, row: csvfile.Row) -> tuple[operations.DatasetDraft, st
         if chosen is None:
             bad.add(_DRAFT_FIELD.get(field, field))
             label = HEADERS[field][0]
-            found.append(problem(where, f"{HEADERS[field][1]}: {value} is not in the list.",
+            found.append(problem(where, f"{_column_en(field)}: {value} is not in the list.",
                                  f"{label}: {value} は一覧にありません。"))
             return default
         return chosen
 
     last = None
     if v.get("last_updated_on"):
-        try:
-            last = dt.date.fromisoformat(v["last_updated_on"].replace("/", "-"))
-        except ValueError:
+        last = calendar.read_date(v["last_updated_on"])
+        if last is None:
             bad.add("last_updated_on")
-            found.append(problem(where, f"last_updated: {v['last_updated_on']} is not a date (YYYY-MM-DD).",
-                                 f"最終更新日: {v['last_updated_on']} は日付（YYYY-MM-DD）ではありません。"))
+            found.append(problem(where, f"last updated: {v['last_updated_on']} is not a date (2024-04-01 or 2024/4/1).",
+                                 f"最終更新日: 「{v['last_updated_on']}」は日付ではありません"
+                                 "（2024-04-01、2024/4/1 または 令和6年4月1日 のように書いてください）。"))
     size = None
     if v.get("byte_size"):
         if v["byte_size"].isdigit() and len(v["byte_size"]) < 18:
@@ -118,7 +145,7 @@ def _draft(known: _Lists, row: csvfile.Row) -> tuple[operations.DatasetDraft, st
         dists = (operations.DistributionDraft(url=v["url"], format=v.get("format", ""), media_type=v.get("media_type", ""),
                                               byte_size=size, is_api="api" in v.get("format", "").lower()),)
     draft = operations.DatasetDraft(
-        provider_code=v.get("provider_code", ""), name=v.get("name", ""), title_ja=v.get("title_ja", ""),
+        provider_code=unicodedata.normalize("NFKC", v.get("provider_code", "")).strip(), name=v.get("name", ""), title_ja=v.get("title_ja", ""),
         title_en=v.get("title_en", ""), description=v.get("description", ""),
         category_code=pick("category", categories, "?"), keywords="、".join(_split(v.get("keywords", ""))),
         licence_code=pick("licence", licences, "?"), access=pick("access", _words(ACCESS_LABELS), "open"),
@@ -196,8 +223,7 @@ def judge_import(session: Session, actor: Actor,
         for p in operations.draft_problems(session, draft, lookups=lookups):
             if p["field"].split(".")[0] in bad:
                 continue  # already named as a value not in its list
-            label = COLUMNS.labels_ja.get(p["field"].split(".")[0], p["field"])
-            found.add(problem(where, f"{p['field']}: {p['message_en']}", f"{label}: {p['message_ja']}"))
+            found.add(_column_problem(where, row, p))
         if draft.name:
             if draft.name in names or draft.name in taken:
                 found.add(problem(where, f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))

@@ -356,8 +356,13 @@ def draft_problems(session: Session, draft: DatasetDraft, kept: Dataset | None =
 
 def _provider_problems(lookups: DraftLookups, code: str) -> list[dict[str, str]]:
     """The provider must be chosen and be a tenant or a member organisation."""
-    if not _PROVIDER_CODE.fullmatch(code or ""):
+    if not code:
         return [problem("provider_code", "Choose the provider.", "提供者を選んでください。")]
+    if not _PROVIDER_CODE.fullmatch(code):
+        return [problem("provider_code",
+                        f"{code} is not a provider's code (a local government's 6 digits or a member's 13-digit "
+                        "corporate number, in half-width digits).",
+                        f"「{code}」は提供者のコードではありません（団体コード6桁または会員の法人番号13桁を半角数字で）。")]
     if not lookups.provider_exists(code):
         return [problem("provider_code", f"{code} is neither a tenant nor a member organisation.",
                         f"{code} は参加団体でも会員団体でもありません。")]

@@ -1,21 +1,37 @@
 """The national standard kinds (自治体標準オープンデータセット) and the check of a file against one.
 
-Each kind's columns are a Frictionless Table Schema shipped as data (``standards/<kind>.json``):
-the field names as the Digital Agency's item definitions name them, their types, the required
-ones and the code lists. :func:`check_file` decodes a provider's CSV (UTF-8 with or without BOM,
-or CP932, :func:`core.csvfile.decode`), checks the header (every required column present, no
-column the standard does not know), then has ``frictionless`` check every cell against the
-schema, and lists each problem by row and column in Japanese and English, bounded
-(:class:`core.csvfile.Problems`).
+Each kind's items are a Frictionless Table Schema shipped as data (``standards/<kind>.json``): the
+item names as the Digital Agency's current item definitions name them (aligned with the government
+interoperability framework, GIF: 全国地方公共団体コード, ID, 地方公共団体名, 名称_英字, 画像 ...),
+their types, the required ones, code lists and forms, with the definition's source and version date
+(``x-renkei.standard``). The older 推奨データセット names of the same items are declared there too
+(``x-renkei.older``: renamed items, the items one current item replaced, the items the older
+definition did not have); from them :func:`kinds` derives the older version's schema, so a file in
+either form can conform, and the verdict says which version it met (:attr:`CheckResult.version`).
+
+Both versions' schemas are published as they are checked (:func:`schema_document`, served at
+:func:`schema_path`), so that ``frictionless validate --schema <url> file.csv`` gives renkei's
+verdict. Two things renkei adds that a Table Schema cannot carry are stated in docs/datasets.md:
+the check digits (frictionless custom checks, :mod:`tenancy.datasets.standard_checks`) and that a
+file without data rows is 不適合.
+
+:func:`check_file` reads a provider's file with the imports' one reader (:func:`core.csvfile.table`:
+CSV in UTF-8, UTF-8 with BOM or CP932, or an Excel workbook), checks the header (every required
+column present, no column the standard does not know, none twice, no values under a column without
+a name), then has frictionless check every cell against the schema and the custom checks, and lists
+each problem by row and column in Japanese and English, bounded (:class:`core.csvfile.Problems`).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import functools
+import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +39,24 @@ from core import csvfile
 from core.errors import problem
 
 STANDARDS_DIR = Path(__file__).parent / "standards"
+CURRENT, OLDER = "current", "older"
 
 
 @dataclasses.dataclass(frozen=True)
-class StandardKind:
-    code: str
-    title_ja: str
-    title_en: str
-    position: int
-    descriptor: dict[str, Any]
+class Version:
+    """One version of a kind's item definition, as a Table Schema renkei checks and publishes."""
+
+    key: str  # CURRENT or OLDER
+    name: str  # 自治体標準オープンデータセット 正式版, 推奨データセット
+    date: str  # the definition's version date (ISO), "" when not recorded
+    source: str  # where the Digital Agency publishes it
+    descriptor: dict[str, Any]  # the Table Schema, as published
+    items: dict[str, str]  # column name -> the current item it is
+    other_names: dict[str, str] = dataclasses.field(default_factory=dict)  # the other version's name -> this one's
+
+    @property
+    def label_ja(self) -> str:
+        return f"{self.name}（{self.date}）" if self.date else self.name
 
     @property
     def field_names(self) -> list[str]:
@@ -41,10 +66,88 @@ class StandardKind:
     def required(self) -> list[str]:
         return [f["name"] for f in self.descriptor["fields"] if f.get("constraints", {}).get("required")]
 
+    def field(self, name: str | None) -> dict[str, Any]:
+        return next((f for f in self.descriptor["fields"] if f["name"] == name), {"name": name or "", "type": "string"})
+
+
+@dataclasses.dataclass(frozen=True)
+class StandardKind:
+    code: str
+    title_ja: str
+    title_en: str
+    position: int
+    descriptor: dict[str, Any]  # the shipped file: the current version's schema and x-renkei
+    versions: tuple[Version, ...] = ()
+
+    @property
+    def current(self) -> Version:
+        return self.versions[0]
+
+    @property
+    def field_names(self) -> list[str]:
+        return self.current.field_names
+
+    @property
+    def required(self) -> list[str]:
+        return self.current.required
+
     @property
     def uri(self) -> str:
         """What a conforming dataset's ``dct:conformsTo`` names (this kind's schema, as renkei ships it)."""
         return f"urn:renkei:standard:{self.code}"
+
+    def version(self, key: str) -> Version | None:
+        return next((v for v in self.versions if v.key == key), None)
+
+
+def _published(descriptor: dict[str, Any], fields: list[dict[str, Any]], primary_key: list[str] | None,
+               title_suffix: str = "") -> dict[str, Any]:
+    out = {k: v for k, v in descriptor.items() if k not in ("x-renkei", "fields", "primaryKey")}
+    out["title"] = descriptor["title"] + title_suffix
+    out["fields"] = fields
+    if primary_key:
+        out["primaryKey"] = primary_key
+    return out
+
+
+def _versions(descriptor: dict[str, Any]) -> tuple[Version, ...]:
+    meta = descriptor["x-renkei"]
+    standard, older = meta["standard"], meta["older"]
+    current = Version(CURRENT, f"{standard['name']} {standard['version']}", standard.get("date", ""), standard["source"],
+                      _published(descriptor, descriptor["fields"], descriptor.get("primaryKey")),
+                      {f["name"]: f["name"] for f in descriptor["fields"]})
+    fields: list[dict[str, Any]] = []
+    items: dict[str, str] = {}
+    for field in descriptor["fields"]:
+        name = field["name"]
+        if name in older.get("new", []):
+            continue
+        for old_name in older.get("replaced", {}).get(name, []):
+            fields.append({"name": old_name, "type": "string"})
+            items[old_name] = old_name
+        if name in older.get("replaced", {}):
+            continue
+        old = copy.deepcopy(field)
+        if name in older.get("renamed", {}):
+            old["name"] = older["renamed"][name]
+            constraints = old.setdefault("constraints", {})
+            constraints.pop("required", None)
+            if old["name"] in older.get("required", []):
+                constraints["required"] = True
+            if name in (descriptor.get("primaryKey") or []):
+                constraints["unique"] = True  # optional in the older definition, unique where given
+            if not constraints:
+                del old["constraints"]
+        fields.append(old)
+        items[old["name"]] = name
+    title = f"（{older['name']}の項目名）"
+    to_current = {old: new for new, old in older.get("renamed", {}).items()}
+    to_current |= {old: new for new, olds in older.get("replaced", {}).items() for old in olds}
+    to_older = {new: old for new, old in older.get("renamed", {}).items()}
+    to_older |= {new: "・".join(olds) for new, olds in older.get("replaced", {}).items()}
+    return (dataclasses.replace(current, other_names=to_current),
+            Version(OLDER, older["name"], older.get("date", ""), older["source"],
+                    _published(descriptor, fields, None, title), items, to_older))
 
 
 @functools.cache
@@ -54,7 +157,8 @@ def kinds() -> dict[str, StandardKind]:
     for path in STANDARDS_DIR.glob("*.json"):
         descriptor = json.loads(path.read_text(encoding="utf-8"))
         meta = descriptor["x-renkei"]
-        found.append(StandardKind(meta["kind"], descriptor["title"], meta["title_en"], meta["position"], descriptor))
+        found.append(StandardKind(meta["kind"], descriptor["title"], meta["title_en"], meta["position"], descriptor,
+                                  _versions(descriptor)))
     return {kind.code: kind for kind in sorted(found, key=lambda k: k.position)}
 
 
@@ -62,13 +166,44 @@ def kind_of(code: str | None) -> StandardKind | None:
     return kinds().get(code) if code else None
 
 
+# --- the published schemas -----------------------------------------------------------------------------
+
+# Where each version's schema is published, under the deployment's base URL ({kind}: the kind's code).
+SCHEMA_PATHS = {CURRENT: "/standards/{kind}/schema.json", OLDER: "/standards/{kind}/older/schema.json"}
+
+
+def schema_path(kind: str, version: str = CURRENT) -> str:
+    """The stable path (under the deployment's base URL) at which ``kind``'s Table Schema is published
+    for anyone to validate against: ``/standards/aed/schema.json`` (the current definition) and
+    ``/standards/aed/older/schema.json`` (the older 推奨データセット names). The one builder of
+    these addresses: the DCAT feed and the pages link to what it returns, and the web shell's routes
+    are :data:`SCHEMA_PATHS`."""
+    if kind not in kinds() or version not in SCHEMA_PATHS:
+        raise KeyError(f"no standard schema {kind!r} ({version})")
+    return SCHEMA_PATHS[version].format(kind=kind)
+
+
+def schema_document(kind: str, version: str = CURRENT) -> dict[str, Any] | None:
+    """The Table Schema published at :func:`schema_path` (None for an unknown kind or version)."""
+    found = kind_of(kind)
+    chosen = found.version(version) if found else None
+    return chosen.descriptor if chosen else None
+
+
+# --- the check of a file --------------------------------------------------------------------------------
+
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
     conformant: bool
-    encoding: str
-    row_count: int
+    encoding: str  # utf-8, cp932 or xlsx ("" when the file could not be read)
+    row_count: int  # data rows (blank rows not counted)
     problem_count: int
-    problems: list[dict[str, str]]  # the first ones, each {"field": "行 3・列 緯度", "message_ja", "message_en"}
+    problems: list[dict[str, str]]  # the first ones, each {"field": "row 3", "message_ja", "message_en", "row", "column"}
+    version: str = ""  # the definition's version the file met or was checked against (Version.label_ja)
+    version_key: str = ""  # CURRENT or OLDER
+    schema_path: str = ""  # where that version's schema is published (schema_path)
+    sha256: str = ""
+    size: int = 0
 
     @property
     def label_ja(self) -> str:
@@ -93,98 +228,193 @@ def _entry(row: int | None, column: str | None, en: str, ja: str) -> dict[str, s
     return entry
 
 
-def _constraint_message(note: str, cell: Any) -> tuple[str, str]:
-    name = note.split('"')[1] if '"' in note else ""
-    value = note.split('is "', 1)[1].rstrip('"') if 'is "' in note else ""
-    if name == "required":
-        return "A value is required.", "値が必要です（必須項目）。"
-    if name == "minimum":
-        return f"{cell} is below the minimum {value}.", f"{cell} は最小値 {value} より小さい値です。"
-    if name == "maximum":
-        return f"{cell} is above the maximum {value}.", f"{cell} は最大値 {value} より大きい値です。"
-    if name == "enum":
-        return f"{cell} is not one of {value}.", f"{cell} はコード表の値（{value}）のいずれでもありません。"
-    if name == "pattern":
-        return f"{cell} does not have the required form.", f"{cell} は決められた形式ではありません。"
-    return f"{cell} breaks the constraint {name}.", f"{cell} は制約 {name} を満たしません。"
+@dataclasses.dataclass
+class _File:
+    """A file as the one reader read it: its header (names trimmed) and every row after it with its line."""
+
+    encoding: str
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    @property
+    def data_rows(self) -> int:
+        return sum(1 for _, values in self.rows if any(v.strip() for v in values))
+
+    def csv_bytes(self) -> bytes:
+        """The file as UTF-8 CSV, rows in place (so frictionless's row positions are the file's rows)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.header)
+        writer.writerows(values for _, values in self.rows)
+        return buffer.getvalue().encode("utf-8")
+
+    def line_of(self, row_number: int | None) -> int | None:
+        """The file line (or sheet row) of frictionless's row position (the header is position 1)."""
+        if row_number is None:
+            return None
+        index = row_number - 2
+        return self.rows[index][0] if 0 <= index < len(self.rows) else row_number
 
 
-_TYPE_JA = {"number": "数値", "integer": "整数", "date": "日付（YYYY-MM-DD）", "time": "時刻", "string": "文字列"}
-
-
-def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None) -> CheckResult:
-    """Check ``raw`` (a CSV file as uploaded) against ``kind``'s Table Schema."""
-    from frictionless import Resource, Schema  # imported here: heavy, and only a check needs it
-
-    found = csvfile.Problems(limit)
+def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, filename: str = "") -> CheckResult:
+    """Check ``raw`` (a CSV file or an Excel workbook, as uploaded) against ``kind``'s definition, in
+    its current form or its older names: the verdict names the version the file met (or, when it met
+    neither, the one it came nearer to, with that version's problems). Rows are checked against the
+    versions whose header rules the header meets (against both when it meets neither). ``filename`` is
+    the caller's record only: the content decides the format (a workbook is known by its first bytes)."""
+    digest, size = hashlib.sha256(raw).hexdigest(), len(raw)
     try:
-        text, encoding = csvfile.decode_with_encoding(raw)
+        table = csvfile.table(raw)
+        read = _File(table.encoding, [name.strip() for name in table.header], list(table.rows))
     except csvfile.FileRejected as error:
-        found.add(_entry(None, None, error.message_en, error.message_ja))
-        return CheckResult(False, "", 0, found.total, found.listed)
-    text = text.lstrip("\ufeff")
-    header = next(csv.reader(io.StringIO(text, newline="")), None) or []
-    header = [name.strip() for name in header]
-    if not any(header):
-        found.add(_entry(None, None, "The file is empty.", "ファイルが空です。"))
-        return CheckResult(False, encoding, 0, found.total, found.listed)
-    _check_header(kind, header, found)
-    data = "".join([_header_line(header), *text.split("\n", 1)[1:]]).encode("utf-8")
-    # the columns a file has are matched by name ("subset": an optional column may be left out)
-    schema = Schema.from_descriptor({**{k: v for k, v in kind.descriptor.items() if k != "x-renkei"},
-                                     "fieldsMatch": "subset"})
-    report = Resource(data=data, format="csv", encoding="utf-8", schema=schema).validate()
-    rows = 0
-    for task in report.tasks:
-        rows = max(rows, (task.stats.get("rows") or 0))
-        for error in task.errors:
-            entry = _row_problem(kind, error)
-            if entry is not None:
-                found.add(entry)
-    return CheckResult(not found, encoding, rows, found.total, found.listed)
+        found = csvfile.Problems(limit)
+        found.add(*([_entry(_line(p["field"]), None, p["message_en"], p["message_ja"]) for p in error.problems]
+                    or [_entry(None, None, error.message_en, error.message_ja)]))
+        return CheckResult(False, "", 0, found.total, found.listed, sha256=digest, size=size)
+    results = []
+    for version in _candidates(kind, read.header):  # the current definition first
+        found = csvfile.Problems(limit)
+        _check(version, read, found)
+        result = CheckResult(not found, read.encoding, read.data_rows, found.total, found.listed, version.label_ja,
+                             version.key, schema_path(kind.code, version.key), digest, size)
+        if result.conformant:
+            return result
+        results.append(result)
+    return min(results, key=lambda r: r.problem_count)  # met neither: the nearer one's problems (a tie: the current)
 
 
-def _check_header(kind: StandardKind, header: list[str], found: csvfile.Problems) -> None:
-    """Required columns missing, columns the standard has not, and columns named twice (all on line 1)."""
-    known = set(kind.field_names)
-    for name in kind.required:
+def _line(field: str) -> int | None:
+    """The line a reader's problem names (``line 7``), or None."""
+    number = field.removeprefix("line ")
+    return int(number) if number.isdigit() else None
+
+
+def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:
+    """The versions whose header rules the file's header meets (each row is checked against those
+    only: a file in the older form is not read twice); all of them when it meets none."""
+    fitting = []
+    for version in kind.versions:
+        found = csvfile.Problems(0)
+        _check_header(version, header, found)
+        if not found:
+            fitting.append(version)
+    return fitting or list(kind.versions)
+
+
+def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
+    from frictionless import Checklist, Resource, Schema  # imported here: heavy, and only a check needs it
+
+    from tenancy.datasets import standard_checks
+
+    _check_header(version, read.header, found)
+    if read.data_rows == 0:
+        where = read.rows[0][0] if read.rows else 2
+        found.add(_entry(where, None, "The file has no data rows.", "データ行がありません（見出しだけのファイルは準拠しません）。"))
+    unnamed = csvfile.unnamed_columns(read.header)
+    for line, values in read.rows:
+        if any(v.strip() for i, v in enumerate(values) if i >= len(read.header) or i in unnamed):
+            found.add(_entry(line, None, *csvfile.EXTRA_VALUES))
+    if read.data_rows == 0:
+        return
+    schema = Schema.from_descriptor(version.descriptor)
+    checklist = Checklist(checks=standard_checks.checks_for(version.descriptor["fields"], version.items))
+    report = Resource(data=read.csv_bytes(), format="csv", encoding="utf-8", schema=schema).validate(checklist)
+    errors = [error for task in report.tasks for error in task.errors]
+    swapped = {error.row_number for error in errors if error.type == "coordinates-swapped"}
+    for error in errors:
+        entry = _row_problem(version, read, error, swapped)
+        if entry is not None:
+            found.add(entry)
+
+
+def _check_header(version: Version, header: list[str], found: csvfile.Problems) -> None:
+    """Required columns missing, columns the version has not, and columns named twice (all on line 1)."""
+    known = set(version.field_names)
+    for name in version.required:
         if name not in header:
             found.add(_entry(1, name, "A required column is missing.", "必須の列がありません。"))
+    by_key = {csvfile.header_key(name): name for name in known}
     for name in header:
         if name and name not in known:
-            found.add(_entry(1, name, f"The standard {kind.title_en} has no such column.",
-                             f"標準（{kind.title_ja}）にない列です。"))
+            found.add(_entry(1, name, *_unknown_column(version, name, by_key.get(csvfile.header_key(name)))))
     seen: set[str] = set()
     for name in header:
-        if name in seen:
+        if name and name in seen:
             found.add(_entry(1, name, "The column appears twice.", "同じ名前の列が二つあります。"))
         seen.add(name)
 
 
-def _row_problem(kind: StandardKind, error: Any) -> dict[str, Any] | None:
-    """One of frictionless's errors as a problem by row and column in words, or None where it is not one
-    (blank lines are skipped; the header was checked by :func:`_check_header`; a short row's optional cell is blank)."""
+def _unknown_column(version: Version, name: str, near: str | None) -> tuple[str, str]:
+    """A column the version has not, with the fix where there is one: the name written in another width
+    or case, or the name the other version gives the same item."""
+    en, ja = f"The definition ({version.name}) has no such column.", f"項目定義（{version.name}）にない列です。"
+    if near:
+        return f"{en} Write it as {near}.", f"{ja}「{near}」と書いてください。"
+    if name in version.other_names:
+        other = version.other_names[name]
+        return (f"{en} It is the item's name in the other version of the definition; here it is {other}.",
+                f"{ja}項目定義の別の版での名前です。この版では「{other}」です。")
+    return en, ja
+
+
+_IGNORED = ("blank-row", "extra-label", "missing-label", "duplicate-label", "blank-label", "incorrect-label",
+            "blank-header", "extra-cell")  # the header and the row shape are checked above; blank rows are skipped
+_POSITION = re.compile(r"position (\d+)")
+
+
+def _row_problem(version: Version, read: _File, error: Any, swapped: set[int]) -> dict[str, Any] | None:
+    """One of frictionless's errors as a problem by row and column in words, or None where it is not one."""
+    from tenancy.datasets import standard_checks  # with frictionless, only when a file is checked
+
     kind_name = error.type
-    if kind_name == "blank-row" or kind_name.endswith("-label"):
-        return None
-    row = getattr(error, "row_number", None)
+    row_number = getattr(error, "row_number", None)
     column = getattr(error, "field_name", None)
     cell = getattr(error, "cell", "")
+    if kind_name in _IGNORED or _blank(read, row_number):
+        return None
+    line = read.line_of(row_number)
+    field = version.field(column)
+    item = version.items.get(column or "", column or "")
     if kind_name == "type-error":
-        field_type = getattr(error, "field_type", "")
-        return _entry(row, column, f"{cell} is not a {field_type}.",
-                      f"{cell} は{_TYPE_JA.get(field_type, field_type)}ではありません。")
+        return _entry(line, column, *standard_checks.type_words(field, cell))
     if kind_name == "constraint-error":
-        return _entry(row, column, *_constraint_message(error.note, cell))
-    if kind_name == "extra-cell":
-        return _entry(row, column, "The row has more values than the header.", "見出しより多くの値があります。")
+        if row_number in swapped and item in (standard_checks.LATITUDE, standard_checks.LONGITUDE):
+            return None  # named once, as a swap
+        return _entry(line, column, *standard_checks.constraint_words(field, error.note, cell))
     if kind_name == "missing-cell":
-        return _entry(row, column, "A value is required.", "値が必要です（必須項目）。") if column in kind.required else None
-    return _entry(row, column, error.message, f"形式に誤りがあります（{error.title}）。")
+        return _entry(line, column, "A value is required.", "値が必要です（必須項目）。") if column in version.required else None
+    if kind_name == "check-digit":
+        return _entry(line, column, *standard_checks.check_digit_words(item, str(cell)))
+    if kind_name == "coordinates-swapped":
+        lat, lon = _values(version, read, row_number, standard_checks.LATITUDE, standard_checks.LONGITUDE)
+        return _entry(line, f"{standard_checks.LATITUDE}・{standard_checks.LONGITUDE}", *standard_checks.swapped_words(lat, lon))
+    if kind_name in ("primary-key", "unique-error"):
+        return _duplicate(version, read, error, line, column)
+    return _entry(line, column, f"{cell} does not meet the item's definition ({error.title}).",
+                  f"「{cell}」は項目定義に合いません。" if cell else "項目定義に合いません。")
 
 
-def _header_line(names: list[str]) -> str:
-    """The header row again, its names trimmed, written by the csv module as the file's reader reads it."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(names)
-    return buffer.getvalue()
+def _blank(read: _File, row_number: int | None) -> bool:
+    if row_number is None or not 0 <= row_number - 2 < len(read.rows):
+        return False
+    return not any(v.strip() for v in read.rows[row_number - 2][1])
+
+
+def _values(version: Version, read: _File, row_number: int, *items: str) -> list[str]:
+    columns = {version.items.get(name, name): i for i, name in enumerate(read.header)}
+    values = read.rows[row_number - 2][1]
+    return [values[columns[item]].strip() if item in columns and columns[item] < len(values) else "" for item in items]
+
+
+def _duplicate(version: Version, read: _File, error: Any, line: int | None, column: str | None) -> dict[str, Any] | None:
+    """ID given twice (the schema's ``primaryKey``, or NO's ``unique`` in the older form); an empty ID is
+    the required constraint's to report."""
+    key = column or version.descriptor.get("primaryKey", ["ID"])[0]
+    (value,) = _values(version, read, error.row_number, version.items.get(key, key))
+    if not value:
+        return None
+    first = _POSITION.search(error.note or "")
+    earlier = read.line_of(int(first.group(1))) if first else None
+    at_ja, at_en = (f"{earlier} 行目", f"row {earlier}") if earlier else ("前の行", "an earlier row")
+    return _entry(line, key, f"{value} is the {key} of {at_en} too; each row needs its own {key}.",
+                  f"「{value}」は {at_ja}と同じ {key} です。行ごとに異なる {key} にしてください。")

@@ -187,3 +187,21 @@ def test_the_usage_page_and_the_api_refuse_the_same_months(client, db, as_operat
         assert client.get(f"/admin/usage/?month={bad}").status_code == 400
         assert client.get(f"/api/v1/usage/report?month={bad}", headers=as_operator).status_code == 422
     assert client.get("/admin/usage/?month=2025-06").status_code == 200
+
+
+@pytest.mark.parametrize("text, day", [
+    ("2024-04-01", dt.date(2024, 4, 1)), ("2024/4/1", dt.date(2024, 4, 1)), ("2024年4月1日", dt.date(2024, 4, 1)),
+    ("２０２４／４／１", dt.date(2024, 4, 1)), ("令和6年4月1日", dt.date(2024, 4, 1)), ("R6.4.1", dt.date(2024, 4, 1)),
+    ("令和元年5月1日", dt.date(2019, 5, 1)), ("平成31年4月30日", dt.date(2019, 4, 30)), ("昭和64年1月7日", dt.date(1989, 1, 7)),
+])
+def test_dates_are_read_as_people_and_excel_write_them(text, day):
+    from core.calendar import read_date
+
+    assert read_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["2024/2/30", "令和元年4月30日", "令和6年13月1日", "昨日", "4/1", ""])
+def test_what_is_not_a_day_is_not_read_as_one(text):
+    from core.calendar import read_date
+
+    assert read_date(text) is None

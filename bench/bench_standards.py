@@ -1,0 +1,77 @@
+"""Benchmark: the check of a standard dataset's file (issue 37, items 1 and 6), beside frictionless's
+own validation of the same file against the same published Table Schema (the limit measured in the
+same run: what ``frictionless validate --schema <url> file.csv`` costs, without renkei's reader, its
+custom checks and its words).
+
+Files of ``--rows`` AED rows (default 20,000, about 3 MB: the size of a large city's list), each
+in the current item names and in the older 推奨データセット names (checked against the current
+definition first, then the older one), clean and with a fault in every tenth row. Medians of
+``--rounds`` alternating rounds. No database.
+
+    python bench/bench_standards.py [--rows 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+
+def aed_file(rows: int, *, older: bool, faulty: bool) -> bytes:
+    from core import codes
+
+    corporate = codes.corporate_number_of_local_government("431001")
+    if older:
+        header = "都道府県コード又は市区町村コード,NO,都道府県名,市区町村名,名称,名称_カナ,住所,緯度,経度,設置位置,法人番号\n"
+        place = "熊本県,熊本市"
+    else:
+        header = "全国地方公共団体コード,ID,地方公共団体名,名称,名称_カナ,住所,緯度,経度,設置位置,法人番号\n"
+        place = "熊本県熊本市"
+    lines = []
+    for i in range(rows):
+        kana = "ｸﾏﾓﾄ" if faulty and i % 10 == 0 else "クマモトシヤクショ"
+        lines.append(f"431001,{i},{place},施設{i},{kana},熊本市中央区{i},32.8,130.7,1階,{corporate}\n")
+    return (header + "".join(lines)).encode("utf-8")
+
+
+def timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    from frictionless import Resource, Schema
+
+    from tenancy.datasets import standards
+
+    kind = standards.kind_of("aed")
+    cases = {f"{form}, {state}": (aed_file(args.rows, older=form == "older names", faulty=state == "faulty"),
+                                  standards.CURRENT if form == "current names" else standards.OLDER)
+             for form in ("current names", "older names") for state in ("clean", "faulty")}
+    samples: dict[str, list[float]] = {name: [] for name in cases} | {f"{name} alone": [] for name in cases}
+    for _ in range(args.rounds):
+        for name, (raw, version) in cases.items():
+            schema = Schema.from_descriptor(standards.schema_document("aed", version))
+            samples[f"{name} alone"].append(timed(
+                lambda: Resource(data=raw, format="csv", encoding="utf-8", schema=schema).validate()))
+            samples[name].append(timed(lambda: standards.check_file(kind, raw)))
+    print(f"standards check, AED, {args.rows:,} rows, {args.rounds} rounds {common.noisy_machine_note()}")
+    for name in cases:
+        common.report(name, common.median(samples[name]), common.median(samples[f"{name} alone"]), None, "ms",
+                      higher_is_better=False, width=30)
+
+
+if __name__ == "__main__":
+    main()

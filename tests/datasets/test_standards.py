@@ -1,0 +1,284 @@
+"""The standard kinds as the Digital Agency defines them now (自治体標準オープンデータセット), the older
+推奨データセット names as aliases, every fault a data user trips over named by row and column in words
+(in CP932, UTF-8 with BOM and xlsx alike), and the Table Schemas published for frictionless."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from core import codes
+from tests.raw_text import raw_shapes
+
+KUMAMOTO_CORPORATE = codes.corporate_number_of_local_government("431001")  # 熊本市's 法人番号
+
+# An AED list written to today's item names (全国地方公共団体コード, ID, 地方公共団体名, 名称_英字, 画像 ...).
+AED_TODAY = [
+    ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "名称_英字", "住所", "方書", "緯度", "経度",
+     "設置位置", "電話番号", "法人番号", "小児対応設備の有無", "画像", "画像_ライセンス", "URL"],
+    ["431001", "0001", "熊本県熊本市", "熊本市役所", "クマモトシヤクショ", "Kumamoto City Hall", "熊本市中央区手取本町1-1", "",
+     "32.803", "130.707", "1階正面玄関", "096-328-2111", KUMAMOTO_CORPORATE, "有",
+     "https://data.example.jp/aed/0001.jpg", "CC BY 4.0", "https://www.city.kumamoto.jp/"],
+    ["431001", "0002", "熊本県熊本市", "熊本市消防局", "クマモトシショウボウキョク", "", "熊本市中央区大江3-1-3", "2階",
+     "32.799", "130.720", "1階受付", "", "", "無", "", "", ""],
+]
+# The same rows under the older 推奨データセット names (都道府県名 + 市区町村名 for 地方公共団体名; no 名称_英字, 画像).
+OLDER_NAMES = {"全国地方公共団体コード": "都道府県コード又は市区町村コード", "ID": "NO"}
+DROPPED = {"名称_英字", "画像", "画像_ライセンス"}
+
+
+def aed_older() -> list[list[str]]:
+    header = AED_TODAY[0]
+    rows = []
+    for values in AED_TODAY:
+        row = []
+        for name, value in zip(header, values):
+            if name in DROPPED:
+                continue
+            if name == "地方公共団体名":
+                row += ["都道府県名", "市区町村名"] if values is header else ["熊本県", "熊本市"]
+                continue
+            row.append(OLDER_NAMES.get(name, name) if values is header else value)
+        rows.append(row)
+    return rows
+
+
+def as_csv(rows: list[list[str]], encoding: str) -> bytes:
+    text = "\r\n".join(",".join(values) for values in rows) + "\r\n"
+    return text.encode(encoding)
+
+
+def as_xlsx(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for values in rows:
+        book.active.append([value if value != "" else None for value in values])
+    saved = io.BytesIO()
+    book.save(saved)
+    return saved.getvalue()
+
+
+FORMS = {"cp932": lambda rows: as_csv(rows, "cp932"), "utf-8-bom": lambda rows: as_csv(rows, "utf-8-sig"),
+         "xlsx": as_xlsx}
+
+
+def check(kind: str, raw: bytes):
+    from tenancy.datasets import standards
+
+    return standards.check_file(standards.kind_of(kind), raw)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_aed_list_to_todays_definition_and_the_same_rows_under_the_older_names_both_conform(form):
+    today = check("aed", FORMS[form](AED_TODAY))
+    assert today.conformant, today.problems
+    assert today.version.startswith("自治体標準オープンデータセット") and today.schema_path == "/standards/aed/schema.json"
+    assert today.row_count == 2 and today.encoding == {"cp932": "cp932", "utf-8-bom": "utf-8", "xlsx": "xlsx"}[form]
+    older = check("aed", FORMS[form](aed_older()))
+    assert older.conformant, older.problems
+    assert older.version == "推奨データセット" and older.schema_path == "/standards/aed/older/schema.json"
+
+
+def test_the_verdict_carries_the_files_hash_and_size():
+    import hashlib
+
+    raw = FORMS["cp932"](AED_TODAY)
+    result = check("aed", raw)
+    assert result.sha256 == hashlib.sha256(raw).hexdigest() and result.size == len(raw)
+
+
+def _with(rows: list[list[str]], line: int, **values: str) -> list[list[str]]:
+    """``rows`` with the values of data line ``line`` (2 = the first data row) changed by column name."""
+    changed = [list(r) for r in rows]
+    for name, value in values.items():
+        changed[line - 1][rows[0].index(name)] = value
+    return changed
+
+
+FAULTS = [
+    # (what, the row's changes, the column named, words the Japanese message must hold)
+    ("local government code check digit", {"全国地方公共団体コード": "431000"}, "全国地方公共団体コード", ["検査数字", "431001"]),
+    ("corporate number check digit", {"法人番号": "1000020431001"}, "法人番号", ["検査用数字", KUMAMOTO_CORPORATE]),
+    ("full-width code", {"全国地方公共団体コード": "４３１００１"}, "全国地方公共団体コード", ["「４３１００１」", "431001 と書いて"]),
+    ("half-width katakana", {"名称_カナ": "ｸﾏﾓﾄｼﾔｸｼｮ"}, "名称_カナ", ["半角カタカナ", "「クマモトシヤクショ」"]),
+    ("hiragana", {"名称_カナ": "くまもとしやくしょ"}, "名称_カナ", ["ひらがな", "「クマモトシヤクショ」"]),
+    ("outside Japan", {"緯度": "52.5"}, "緯度", ["「52.5」", "日本の範囲外"]),
+    ("latitude and longitude swapped", {"緯度": "130.707", "経度": "32.803"}, "緯度・経度",
+     ["入れ替わっています", "緯度 32.803、経度 130.707"]),
+    ("not a number", {"緯度": "北緯32度"}, "緯度", ["「北緯32度」", "数値ではありません"]),
+    ("not in the code list", {"小児対応設備の有無": "あり"}, "小児対応設備の有無", ["「あり」", "有、無"]),
+    ("duplicated ID", {"ID": "0001"}, "ID", ["「0001」", "2 行目と同じ ID"]),
+]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("what, changes, column, words", FAULTS, ids=[f[0] for f in FAULTS])
+def test_each_fault_is_named_by_row_and_column_in_words(form, what, changes, column, words):
+    result = check("aed", FORMS[form](_with(AED_TODAY, 3, **changes)))
+    assert not result.conformant
+    assert [(p["row"], p["column"]) for p in result.problems] == [("3", column)], result.problems
+    message = result.problems[0]["message_ja"]
+    assert message.startswith(f"3 行目・列「{column}」: ")
+    for word in words:
+        assert word in message, message
+    for problem in result.problems:  # no lost type name, Python list or internal name in either language
+        assert raw_shapes(problem["message_ja"]) == {} and raw_shapes(problem["message_en"]) == {}
+
+
+def test_the_older_names_carry_the_same_rules():
+    """NO is unique where given, and 都道府県コード又は市区町村コード's check digit is 全国地方公共団体コード's."""
+    rows = _with(_with(aed_older(), 3, NO="1"), 2, NO="1", 都道府県コード又は市区町村コード="431000")
+    result = check("aed", as_csv(rows, "cp932"))
+    assert result.version == "推奨データセット"
+    assert [(p["row"], p["column"]) for p in result.problems] == [("2", "都道府県コード又は市区町村コード"), ("3", "NO")]
+    assert "431001" in result.problems[0]["message_ja"] and "2 行目と同じ NO" in result.problems[1]["message_ja"]
+
+
+def test_a_column_under_the_other_versions_name_or_in_another_width_is_named_with_its_fix():
+    header = ["全国地方公共団体コード", "ID", "都道府県名", "市区町村名", "名称", "名称＿カナ", "住所", "設置位置"]
+    rows = [header, ["431001", "1", "熊本県", "熊本市", "熊本市役所", "クマモトシヤクショ", "熊本市中央区1-1", "1階"]]
+    result = check("aed", as_csv(rows, "cp932"))
+    messages = {p["column"]: p["message_ja"] for p in result.problems if p["row"] == "1"}
+    assert result.version == "推奨データセット"  # nearer: more of its names are in the header
+    assert "「NO」" in messages["ID"] and "「都道府県コード又は市区町村コード」" in messages["全国地方公共団体コード"]
+    assert "「名称_カナ」と書いてください" in messages["名称＿カナ"]
+    current = check("aed", as_csv([header[:2] + ["地方公共団体名"] + header[2:], rows[1][:2] + ["熊本県熊本市"] + rows[1][2:]],
+                                  "cp932"))
+    messages = {p["column"]: p["message_ja"] for p in current.problems if p["row"] == "1"}
+    assert current.version.startswith("自治体標準オープンデータセット")
+    assert "「地方公共団体名」" in messages["都道府県名"] and "「地方公共団体名」" in messages["市区町村名"]
+
+
+def test_a_web_address_and_a_time_are_named_as_such():
+    result = check("aed", as_csv(_with(AED_TODAY, 2, URL="www.city.kumamoto", 電話番号="096-328-2111"), "cp932"))
+    assert [p["message_ja"] for p in result.problems] == [
+        "2 行目・列「URL」: 「www.city.kumamoto」は URL ではありません。https:// で始まるアドレスを書いてください。"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_header_only_file_and_a_file_of_blank_rows_do_not_conform(form):
+    header_only = check("aed", FORMS[form](AED_TODAY[:1]))
+    assert not header_only.conformant and header_only.row_count == 0
+    assert any("データ行がありません" in p["message_ja"] for p in header_only.problems)
+    blank = check("aed", FORMS[form]([AED_TODAY[0], [""] * len(AED_TODAY[0]), [""] * len(AED_TODAY[0])]))
+    assert not blank.conformant and blank.row_count == 0
+
+
+def test_dates_as_excel_writes_them_pass_and_an_era_date_is_refused_with_its_western_form():
+    header = ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "住所", "認可等年月日"]
+    rows = [header, ["431001", "1", "熊本県熊本市", "みどり保育園", "ミドリホイクエン", "熊本市中央区1-1", "2024/4/1"],
+            ["431001", "2", "熊本県熊本市", "あおば保育園", "アオバホイクエン", "熊本市中央区1-2", "2024-04-01"]]
+    for form in FORMS.values():
+        assert check("childcare_facility", form(rows)).conformant
+    era = check("childcare_facility", as_csv(_with(rows, 3, 認可等年月日="令和6年4月1日"), "cp932"))
+    assert [(p["row"], p["column"]) for p in era.problems] == [("3", "認可等年月日")]
+    assert "和暦" in era.problems[0]["message_ja"] and "2024-04-01" in era.problems[0]["message_ja"]
+
+
+@pytest.mark.parametrize("form", ["cp932", "xlsx"])
+def test_values_beyond_the_header_are_refused_in_a_csv_file_and_a_workbook_alike(form):
+    rows = [list(r) for r in AED_TODAY]
+    rows[1] = rows[1] + ["余分な値"]
+    result = check("aed", FORMS[form](rows))
+    assert not result.conformant and [p["row"] for p in result.problems] == ["2"]
+    assert "見出しより多くの値" in result.problems[0]["message_ja"]
+
+
+def test_the_import_reader_refuses_a_value_beyond_the_header_in_a_workbook_as_in_a_csv_file():
+    from core import csvfile
+
+    columns = csvfile.Columns({"名称": "name", "住所": "address"})
+    rows = [["名称", "住所"], ["熊本市役所", "熊本市中央区", "余分"]]
+    for raw in (as_csv(rows, "cp932"), as_xlsx(rows)):
+        (row,) = csvfile.read(raw, columns)
+        assert [p["message_ja"] for p in row.problems] == ["見出しより多くの値があります。"]
+
+
+def test_every_kind_ships_both_versions_with_their_source_and_valid_table_schemas():
+    from frictionless import Schema
+
+    from tenancy.datasets import standards
+
+    assert len(standards.kinds()) == 10
+    for kind in standards.kinds().values():
+        current, older = kind.versions
+        assert current.source.startswith("https://www.digital.go.jp/") and current.date
+        assert {"全国地方公共団体コード", "ID", "地方公共団体名"} <= set(current.field_names)
+        assert "ID" in current.descriptor["primaryKey"] and "ID" in current.required
+        assert "NO" in older.field_names and "都道府県名" in older.field_names and "ID" not in older.field_names
+        for version in (current, older):
+            Schema.from_descriptor(version.descriptor)  # frictionless reads it (raises on a bad schema)
+            assert "x-renkei" not in version.descriptor
+
+
+# --- the published schemas, and frictionless's own verdict against them ----------------------------------
+
+def test_each_kind_schema_is_published_without_sign_in(client):
+    from tenancy.datasets import standards
+
+    for code in standards.kinds():
+        for version in (standards.CURRENT, standards.OLDER):
+            answer = client.get(standards.schema_path(code, version))
+            assert answer.status_code == 200 and answer.mimetype == "application/json"
+            assert answer.get_json() == standards.schema_document(code, version)
+    assert client.get("/standards/no-such-kind/schema.json").status_code == 404
+
+
+def _frictionless_valid(client, path: str, raw: bytes) -> bool:
+    from frictionless import Resource, Schema
+
+    schema = Schema.from_descriptor(client.get(path).get_json())
+    return Resource(data=raw, format="csv", encoding="utf-8", schema=schema).validate().valid
+
+
+AGREE = [("today's names, clean", AED_TODAY), ("older names, clean", aed_older())] + [
+    (what, _with(AED_TODAY, 3, **changes)) for what, changes, _, _ in FAULTS if "check digit" not in what]
+
+
+@pytest.mark.parametrize("what, rows", AGREE, ids=[a[0] for a in AGREE])
+def test_frictionless_against_the_published_schema_gives_renkeis_verdict(client, what, rows):
+    raw = as_csv(rows, "utf-8")
+    result = check("aed", raw)
+    assert _frictionless_valid(client, result.schema_path, raw) == result.conformant
+
+
+def test_what_a_table_schema_cannot_carry_is_renkeis_alone(client):
+    """The check digits and "no data rows" (docs/datasets.md): frictionless passes them, renkei does not."""
+    for rows in (_with(AED_TODAY, 3, 全国地方公共団体コード="431000"), AED_TODAY[:1]):
+        raw = as_csv(rows, "utf-8")
+        result = check("aed", raw)
+        assert not result.conformant and _frictionless_valid(client, "/standards/aed/schema.json", raw)
+
+
+def test_frictionless_reads_the_schema_from_its_published_address(app):
+    """As ``frictionless validate --schema <url> file.csv`` does: the schema fetched over HTTP from renkei."""
+    import threading
+
+    from frictionless import Resource
+    from werkzeug.serving import make_server
+
+    from tenancy.datasets import standards
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{standards.schema_path('aed')}"
+        for rows in (AED_TODAY, _with(AED_TODAY, 3, 緯度="130.707", 経度="32.803"), _with(AED_TODAY, 3, 名称_カナ="ｸﾏﾓﾄ")):
+            raw = as_csv(rows, "utf-8")
+            report = Resource(data=raw, format="csv", encoding="utf-8", schema=url).validate()
+            assert report.valid == check("aed", raw).conformant
+    finally:
+        server.shutdown()
+        thread.join(timeout=30)
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_words_by_row():
+    unreadable = check("aed", "名称,名称_カナ\n".encode("utf-16"))
+    assert not unreadable.conformant and "UTF-8" in unreadable.problems[0]["message_ja"]
+    broken = check("aed", b"PK\x03\x04 not really a workbook")
+    assert not broken.conformant and "Excel" in broken.problems[0]["message_ja"]
+    too_long = check("aed", ("名称\n" + "あ" * (200 * 1024) + "\n").encode("utf-8"))
+    assert not too_long.conformant and too_long.problems[0]["row"] == "2"
