@@ -523,14 +523,18 @@ def file_distribution(session: Session, dataset: Dataset) -> Distribution | None
 
 def _standard_version(kind: standards.StandardKind, result: Any) -> str:
     """The version of the standard the verdict was given against: the check's own answer when it gives
-    one (the version the file met), else the version the kind's definition declares."""
+    one (the version the file met), else the version the kind's definition declares, else the digest of
+    the definition as shipped (``schema:`` and 12 hex digits: which definition was applied, exactly)."""
     for name in ("standard_version", "version"):
         value = getattr(result, name, None)
         if isinstance(value, str) and value:
             return value[:64]
     meta = kind.descriptor.get("x-renkei", {})
-    value = kind.descriptor.get("version") or meta.get("version") or meta.get("version_date") or ""
-    return str(value)[:64]
+    value = kind.descriptor.get("version") or meta.get("version") or meta.get("version_date")
+    if value:
+        return str(value)[:64]
+    text = json.dumps(kind.descriptor, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return f"schema:{hashlib.sha256(text).hexdigest()[:12]}"
 
 
 def _counted_rows(result: Any) -> tuple[bool, int, int, list[dict[str, str]]]:
