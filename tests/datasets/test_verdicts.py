@@ -230,6 +230,7 @@ def test_in_the_demo_every_standard_dataset_is_conformant_and_published_past_the
     from tenancy.datasets.conformance import conformance_state
     from tenancy.datasets.models import Dataset, DatasetStatus
 
+    assert len(sample_catalogue) == 33 and {d.status for d in sample_catalogue} == {DatasetStatus.published}
     standard = db.scalars(sa.select(Dataset).where(Dataset.standard_kind.is_not(None))).all()
     assert len(standard) == 9
     for dataset in standard:
