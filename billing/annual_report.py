@@ -8,7 +8,7 @@ typed and never worked out a second time here:
 * the consortium's member organisations that joined (入会) or left (退会) during the year: the
   ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
 * the datasets published by the year's end and their conformance, labelled by
-  :func:`tenancy.datasets.operations.conformance_label`;
+  :func:`tenancy.datasets.conformance.conformance_state` (its verdict);
 * usage: API calls per tenant (:func:`tenancy.usage.metering.usage_totals`) and per dataset
   (:func:`tenancy.usage.reports.dataset_usage` over the twelve months);
 * the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
@@ -54,7 +54,7 @@ from core.errors import Unavailable
 from core.spreadsheet import safe_cell
 from tenancy.datasets import standards
 from tenancy.datasets.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
-from tenancy.datasets.operations import conformance_label
+from tenancy.datasets.conformance import conformance_state
 from tenancy.identity.incidents import incidents_between
 from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months
@@ -99,7 +99,7 @@ class DatasetLine:
     title: str
     status: str
     standard: str
-    conformance: str  # conformance_label's Japanese
+    conformance: str  # conformance_state's verdict, in Japanese
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
         kind = standards.kind_of(dataset.standard_kind)
         lines.append(DatasetLine(names.get(dataset.provider_code, dataset.provider_code), dataset.name, dataset.title_ja,
                                  DATASET_STATUS_LABELS[DatasetStatus(dataset.status)][0], kind.title_ja if kind else "",
-                                 conformance_label(dataset)[0] or "（標準データセットではありません）"))
+                                 conformance_state(dataset).verdict_label[0] or "（標準データセットではありません）"))
     return tuple(lines)
 
 

@@ -18,7 +18,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
 from core.validation import HTTP_URL_PATTERN, SINGLE_LINE, StatedInSchema
-from tenancy.datasets import catalogue, coverage as dataset_coverage, importing, operations
+from tenancy.datasets import catalogue, conformance, coverage as dataset_coverage, importing, operations
 from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
 
 bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
@@ -173,8 +173,17 @@ class DatasetPage(BaseModel):
     per_page: int
 
 
+class DatasetImportHeld(BaseModel):
+    line: int
+    uid: str
+    name: str
+    reasons_ja: str
+    reasons_en: str
+
+
 class DatasetImportOut(BaseModel):
     created: list[str]
+    held: list[DatasetImportHeld] = []  # rows marked 公開中 that stay drafts: the publish checklist is not met
 
 
 class DatasetCoverageQuery(CachedSchema):
@@ -207,7 +216,7 @@ def _out(dataset) -> dict:
             "last_updated_on": dataset.last_updated_on.isoformat() if dataset.last_updated_on else None,
             "department": dataset.department, "contact_email": dataset.contact_email,
             "contact_phone": dataset.contact_phone, "personal_info": dataset.personal_info.value,
-            "standard_kind": dataset.standard_kind, "conformance_ja": operations.conformance_label(dataset)[0],
+            "standard_kind": dataset.standard_kind, "conformance_ja": conformance.conformance_state(dataset).label[0],
             "status": dataset.status.value, "review_reason": dataset.review_reason, "version": dataset.version,
             "responsibility": catalogue.responsibility(dataset),
             "distributions": [{"url": d.url, "format": d.format, "media_type": d.media_type, "byte_size": d.byte_size,
@@ -278,8 +287,10 @@ def move(path: DatasetMovePath, body: DatasetReasonBody):
 @bp.post("/datasets/import", responses={201: DatasetImportOut},
          summary="Import a list of datasets (CSV, Japanese headers): all rows or none")
 def import_list(body: DatasetFileBody):
-    created = importing.import_datasets(db.session, current_actor(), _bytes(body))
-    return jsonify({"created": [d.uid for d in created]}), 201
+    imported = importing.import_datasets(db.session, current_actor(), _bytes(body))
+    return jsonify({"created": [d.uid for d in imported.created],
+                    "held": [{"line": h.line, "uid": h.dataset.uid, "name": h.dataset.name, "reasons_ja": h.reasons[0],
+                              "reasons_en": h.reasons[1]} for h in imported.held]}), 201
 
 
 @bp.get("/datasets/coverage", responses={200: DatasetCoverageOut}, summary="Municipalities × standard kinds")

@@ -39,7 +39,7 @@ group.add_command(dataset_terms.group)
 @acting(authz.OPERATOR)
 def datasets_list(search: str, status: str | None, provider: str | None, actor) -> None:
     """Every dataset: name, provider, title, status, standard conformance."""
-    from tenancy.datasets import operations
+    from tenancy.datasets import conformance, operations
     from tenancy.datasets.models import STATUS_LABELS
 
     try:
@@ -49,7 +49,7 @@ def datasets_list(search: str, status: str | None, provider: str | None, actor) 
         fail(error)
     for d in rows:
         click.echo(f"{d.name}\t{d.provider_code}\t{d.title_ja}\t{STATUS_LABELS[d.status][0]}\t"
-                   f"{operations.conformance_label(d)[0]}")
+                   f"{conformance.conformance_state(d).label[0]}")
     click.echo(f"{total} 件 / {total} dataset(s)", err=True)
 
 
@@ -61,8 +61,11 @@ def datasets_import(file: Path, actor) -> None:
     """Import a list of datasets (CSV, UTF-8 or CP932, Japanese headers): every row or none."""
     from tenancy.datasets.importing import import_datasets
 
-    created = committed(lambda: import_datasets(db.session, actor, file.read_bytes()))
-    click.echo(f"{len(created)} 件を取り込みました / {len(created)} dataset(s) imported")
+    imported = committed(lambda: import_datasets(db.session, actor, file.read_bytes()))
+    click.echo(f"{len(imported.created)} 件を取り込みました / {len(imported.created)} dataset(s) imported")
+    for held in imported.held:
+        click.echo(f"{held.line} 行目 {held.dataset.name}: 公開の確認項目を満たさないため下書きのままです（{held.reasons[0]}） / "
+                   f"line {held.line} {held.dataset.name}: stays a draft, not published ({held.reasons[1]})", err=True)
 
 
 @group.command("check")

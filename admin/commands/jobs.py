@@ -195,7 +195,7 @@ def _dataset_gauge(actor: Actor) -> Outcome:
     codes = list(active_tenant_codes(db.session))
     if not codes:
         return Outcome("done", "利用中の団体がありません", "no active tenant", {"tenants": 0})
-    counts = operations.gauge_counts(db.session, codes)
+    counts = operations.dataset_counts(db.session, codes)
     result = metering.record_registered_datasets(db.session, actor, counts, codes)
     return Outcome("done", f"{result.accepted} 団体のデータセット数を台帳から記録しました",
                    f"recorded the datasets gauge of {result.accepted} tenant(s) from the register",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import Response, abort, g, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -20,10 +20,11 @@ from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from admin.views.dataset_lists import CategoriesView, LicencesView
 from core import authz
+from core.calendar import to_jst
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from core.validation import whole_number
-from tenancy.datasets import catalogue, coverage, importing, lists, operations, standards, terms
+from tenancy.datasets import catalogue, conformance, coverage, importing, lists, operations, standards, terms
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
@@ -106,6 +107,13 @@ def _field_of(problem_field: str) -> str:
     return head
 
 
+def _conformance_labels():
+    """A dataset's conformance state's labels (:func:`tenancy.datasets.conformance.conformance_state`), today's
+    cutoffs computed once for the page."""
+    cutoffs = conformance.overdue_cutoffs(conformance.today_jst())
+    return lambda dataset: conformance.conformance_state(dataset, cutoffs=cutoffs).label
+
+
 class DatasetsView(SecureView):
     required_action = "dataset.read"
 
@@ -141,7 +149,7 @@ class DatasetsView(SecureView):
         names = catalogue.providers(db.session, [d.provider_code for d in rows])
         return self.render("renkei/datasets.html", page=page, search=paging.search_text(), status=status,
                            statuses=_choices(STATUS_LABELS, DatasetStatus), pick=_pick, labels=operations.LABELS,
-                           names=names, conformance=operations.conformance_label,
+                           names=names, conformance=_conformance_labels(),
                            can_manage=authz.grant_for(g.actor, "dataset.manage") is not None,
                            can_settings=authz.allowed(g.actor, "dataset.settings"))
 
@@ -189,7 +197,8 @@ class DatasetsView(SecureView):
             "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
             distributions=operations.distributions(db.session, dataset), grantees=operations.grantees(db.session, dataset),
             checks=checks, latest_problems=operations.check_problems(checks[0]) if checks else [],
-            kind=standards.kind_of(dataset.standard_kind), conformance=operations.conformance_label(dataset),
+            jst=lambda moment: to_jst(moment).strftime("%Y-%m-%d %H:%M"),
+            kind=standards.kind_of(dataset.standard_kind), conformance=conformance.conformance_state(dataset).label,
             checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
             moves=operations.moves_for(g.actor, dataset), pick=_pick, labels=operations.LABELS,
             responsibility=RESPONSIBILITY, own_terms=licence is not None and licence.own_terms,
@@ -284,7 +293,7 @@ class DatasetsView(SecureView):
     def import_file(self):
         if authz.grant_for(g.actor, "dataset.manage") is None:
             abort(403)
-        problems = []
+        problems, held = [], []
         if request.method == "POST":
             upload = request.files.get("file")
             try:
@@ -300,10 +309,14 @@ class DatasetsView(SecureView):
                 flash_error_only(error)
                 problems = error.problems
             else:
-                return post_action(lambda: None, back=url_for(".index"),
-                                   saved=_("%(n)s datasets were imported.", n=len(created)))
+                if not created.held:
+                    return post_action(lambda: None, back=url_for(".index"),
+                                       saved=_("%(n)s datasets were imported.", n=len(created)))
+                flash(_("%(n)s datasets were imported; %(m)s of those marked published stay drafts (listed below).",
+                        n=len(created), m=len(created.held)), "warning")
+                held = created.held
         headers = [ja for ja, _en in importing.HEADERS.values()]
-        return self.render("renkei/datasets_import.html", problems=problems, headers=headers, pick=_pick), \
+        return self.render("renkei/datasets_import.html", problems=problems, held=held, headers=headers, pick=_pick), \
             (422 if problems else 200)
 
 

@@ -31,7 +31,6 @@ from admin.views.base import _signed_in, csrf_field
 from billing import attention as billing_attention
 from billing.models import RunStatus
 from core import authz
-from core.calendar import today_jst
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
@@ -223,12 +222,13 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
             votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
     datasets = []
     if authz.allowed(actor, "dataset.read", code):
-        from tenancy.datasets import coverage as dataset_coverage, operations as dataset_ops
+        from tenancy.datasets import conformance, coverage as dataset_coverage
 
         for dataset in dataset_coverage.attention(session, actor, code)[:SHOWN]:
-            why = [_("overdue for its update frequency")] if dataset_coverage.is_overdue(dataset, today_jst()) else []
-            if dataset.conformant is False:
-                why.append(_pick(dataset_ops.conformance_label(dataset)))
+            state = conformance.conformance_state(dataset)
+            why = [_("overdue for its update frequency")] if state.overdue else []
+            if state.standard and not state.conformant:
+                why.append(_pick(state.verdict_label))
             datasets.append((f"{dataset.title_ja}（{'、'.join(why)}）" if labels.ja() else f"{dataset.title_ja} ({', '.join(why)})",
                              _url("datasets.detail", uid=dataset.uid)))
     return TenantHome(code, labels.tenant_label(code), labels.tenant_status(tenant.status),

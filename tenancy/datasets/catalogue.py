@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from tenancy.datasets import operations, search_index, solr, standards, terms as dataset_terms
+from tenancy.datasets.conformance import conformance_state
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
                                      Frequency, keywords_of)
@@ -461,7 +462,7 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
     d = entry.dataset
     own_terms = terms_of_use(entry, base_url)
     kind = standards.kind_of(d.standard_kind)
-    conformance = operations.conformance_label(d)[0]
+    conformance = conformance_state(d).label[0]
     extras = [("access", ACCESS_LABELS[Access(d.access)][0]), ("frequency", FREQUENCY_LABELS[Frequency(d.frequency)][0]),
               ("last_updated", d.last_updated_on.isoformat() if d.last_updated_on else ""),
               ("personal_information", PERSONAL_LABELS[d.personal_info][0]),

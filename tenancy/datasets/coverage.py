@@ -1,8 +1,8 @@
 """Coverage and freshness of the standard datasets: municipalities × standard kinds, and reminders.
 
-The one overdue rule (:func:`past_cutoff`: a dataset's last update is older than its update
-frequency allows, :data:`models.OVERDUE_AFTER_DAYS`) decides the coverage matrix's cells
-(:func:`coverage`: provided and conformant, provided and not conformant, overdue, missing), a
+The one overdue rule and the conformance state (:mod:`tenancy.datasets.conformance`: a dataset's
+last update is older than its update frequency allows, :data:`models.OVERDUE_AFTER_DAYS`) decide the
+coverage matrix's cells (:func:`coverage`: provided and conformant, not conformant, not checked, overdue; missing), a
 municipality's own list (:func:`attention`) and the due job's Japanese reminders, once per dataset
 and period (:func:`remind_overdue`, ``dataset.review``, audited as ``dataset.remind``).
 """
@@ -22,44 +22,37 @@ from core.actor import Actor
 from core.calendar import to_jst
 from core.db import utcnow
 from tenancy.datasets import standards
+from tenancy.datasets.conformance import (CONFORMANT, NOT_CONFORMANT, OVERDUE, UNCHECKED, conformance_state,
+                                          is_overdue, needs_attention, overdue_cutoffs, state_of)
 from tenancy.datasets.models import FREQUENCY_LABELS, OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
 from tenancy.datasets.operations import Recipient
 
 
-def overdue_cutoffs(today: dt.date) -> dict[Frequency, dt.date | None]:
-    """For each frequency, the date a dataset's last update must not be before (None: never overdue)."""
-    return {f: (today - dt.timedelta(days=days) if days is not None else None) for f, days in OVERDUE_AFTER_DAYS.items()}
-
-
-def past_cutoff(last_updated_on: dt.date | None, cutoff: dt.date | None) -> bool:
-    """The one overdue rule: a cutoff applies and the last update is unknown or before it."""
-    return cutoff is not None and (last_updated_on is None or last_updated_on < cutoff)
-
-
-def is_overdue(dataset: Dataset, today: dt.date) -> bool:
-    """Overdue for its update frequency: the last update is older than the frequency allows."""
-    return past_cutoff(dataset.last_updated_on, overdue_cutoffs(today)[Frequency(dataset.frequency)])
-
-
-
 class Cell:
-    conformant = "conformant"
-    not_conformant = "not_conformant"
-    overdue = "overdue"
+    """A cell is the conformance state (:mod:`tenancy.datasets.conformance`) of the municipality's published
+    dataset of that kind, or missing."""
+
+    conformant = CONFORMANT
+    not_conformant = NOT_CONFORMANT
+    unchecked = UNCHECKED
+    overdue = OVERDUE
     missing = "missing"
 
 
 CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
                Cell.not_conformant: ("提供・不適合", "Provided, not conformant"),
+               Cell.unchecked: ("提供・未確認", "Provided, not checked"),
                Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
+# when a municipality publishes several datasets of one kind, the cell is the best of their states but overdue first
+_CELL_ORDER = (Cell.overdue, Cell.conformant, Cell.not_conformant, Cell.unchecked)
 
 
 def _cell(rows: Sequence[Any], cutoffs: dict[Frequency, dt.date | None]) -> str:
     if not rows:
         return Cell.missing
-    if any(past_cutoff(row.last_updated_on, cutoffs[Frequency(row.frequency)]) for row in rows):
-        return Cell.overdue
-    return Cell.conformant if any(row.conformant for row in rows) else Cell.not_conformant
+    states = {state_of(row.standard_kind, row.conformant, row.problem_count, row.status, row.frequency,
+                       row.last_updated_on, cutoffs).state for row in rows}
+    return next(cell for cell in _CELL_ORDER if cell in states)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +67,7 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
              per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
     """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
 
-    The cell rule is :func:`is_overdue`'s and the conformance of the published standard datasets.
+    A cell is the conformance state (:func:`tenancy.datasets.conformance.state_of`) of the published standard dataset.
     Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
     only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
     ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
@@ -140,8 +133,8 @@ def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | 
                    kinds: Sequence[str] | None) -> dict[tuple[str, str], list[Any]]:
     """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
     provider the grant covers), by (provider, kind)."""
-    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.frequency,
-                       Dataset.last_updated_on)
+    query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.problem_count,
+                       Dataset.status, Dataset.frequency, Dataset.last_updated_on)
              .where(Dataset.status == DatasetStatus.published,
                     Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
     if codes is not None:
@@ -155,13 +148,14 @@ def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | 
 
 
 def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
-    """A provider's published datasets that are overdue or not conformant (its home page lists them)."""
+    """A provider's published datasets that are overdue, or of a standard kind and not 準拠 (未確認 or 不適合):
+    its home page lists them (:func:`tenancy.datasets.conformance.needs_attention`)."""
     authz.authorize(actor, "dataset.read", provider_code)
-    today = today or to_jst(utcnow()).date()
+    cutoffs = overdue_cutoffs(today or to_jst(utcnow()).date())
     rows = session.scalars(sa.select(Dataset).where(Dataset.provider_code == provider_code,
                                                     Dataset.status == DatasetStatus.published)
                            .order_by(Dataset.title_ja)).all()
-    return [d for d in rows if is_overdue(d, today) or d.conformant is False]
+    return [d for d in rows if needs_attention(conformance_state(d, cutoffs=cutoffs))]
 
 
 def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = None) -> int:

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tenancy.datasets import operations, standards
+from tenancy.datasets.conformance import UNCHECKED, conformance_state
 from tenancy.datasets.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
 from tenancy.datasets.lists import licence_page_path
 from tenancy.datasets.models import Access, Frequency
@@ -442,8 +443,9 @@ def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, 
         _add_shared(g, v, (standard, v.RDF.type, v.DCTERMS.Standard),
                     (standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")))
         g.add((node, v.DCTERMS.conformsTo, standard))
-        if d.conformant is not None:
-            g.add((node, v.RENKEI.conformance, v.Literal(operations.conformance_label(d)[0], lang="ja")))
+        state = conformance_state(d)
+        if state.verdict != UNCHECKED:
+            g.add((node, v.RENKEI.conformance, v.Literal(state.label[0], lang="ja")))
 
 
 def _add_terms(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:

@@ -5,8 +5,10 @@ plus the provider's right to register and names unique within the file and the r
 problems are listed by line (bounded), and nothing is written if any row fails. Lists are
 written as people write them: the category, licence, access, frequency, personal-information and
 standard kind by their Japanese names, several keywords or grantees separated by 「、」.
-The operator may import rows as 公開中 (an existing catalogue's published datasets); anyone
-else's rows are drafts.
+The operator may import rows as 公開中 (an existing catalogue's published datasets): such a row is
+published only if it passes the publish checklist (:func:`operations.publish_checked`, the guard every
+path to 公開中 passes); otherwise it stays a draft and the result says, by line, why (:class:`Imported`).
+Anyone else's rows are drafts.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, calendar, csvfile
 from core.actor import Actor
-from core.db import utcnow
 from core.errors import Invalid, problem
 from tenancy.datasets import lists, operations, standards
-from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset, DatasetStatus)
+from tenancy.datasets.models import ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset
 
 HEADERS = {
     "provider_code": ("提供者コード", "provider"), "name": ("識別名", "name"), "title_ja": ("タイトル", "title"),
@@ -165,37 +166,71 @@ def _taken_names(session: Session, names: set[str]) -> set[str]:
     return taken
 
 
-def import_datasets(session: Session, actor: Actor, raw: bytes) -> list[Dataset]:
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """A row the file marked 公開中 that stayed a draft: its line, its dataset, and the checklist's unmet items."""
+
+    line: int
+    dataset: Dataset
+    problems: list[dict[str, str]]
+
+    @property
+    def reasons(self) -> tuple[str, str]:
+        """Why, in Japanese and English (each unmet item of the checklist)."""
+        return ("、".join(p["message_ja"].removeprefix("未達: ") for p in self.problems),
+                "; ".join(p["message_en"].removeprefix("Not met: ").rstrip(".") for p in self.problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class Imported:
+    """What an import registered (every row, in the file's order) and the rows asked 公開中 that stayed drafts."""
+
+    created: list[Dataset]
+    held: list[Held]
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def __iter__(self):
+        return iter(self.created)
+
+    def held_problems(self) -> list[dict[str, str]]:
+        """Each held row's reason as a problem by line (what the pages and the API list)."""
+        return [problem(f"line {h.line}", f"{h.dataset.name}: stays a draft, not published: {h.reasons[1]}.",
+                        f"{h.dataset.name}: 公開の確認項目を満たさないため下書きのままです（{h.reasons[0]}）。")
+                for h in self.held]
+
+
+def import_datasets(session: Session, actor: Actor, raw: bytes) -> Imported:
     """Register every row of the file, or none of them (:class:`ImportRejected` listing the problems:
-    :func:`judge_import`)."""
+    :func:`judge_import`). A row asked 公開中 is published only past the publish checklist."""
     drafts, lookups = judge_import(session, actor, raw)
     drafts = _named(session, drafts)
-    created = []
+    created, held = [], []
     with audit.act(session, actor, "dataset.import", "dataset", "import"):
-        for draft, status in drafts:
+        for draft, status, line in drafts:
             dataset = operations.register(session, actor, draft, lookups)
-            if status == "published":
-                dataset.status, dataset.published_at = DatasetStatus.published, utcnow()
-                session.flush()
+            if status == "published" and (unmet := operations.publish_checked(session, actor, dataset)):
+                held.append(Held(line, dataset, unmet))
             created.append(dataset)
-    return created
+    return Imported(created, held)
 
 
-def _named(session: Session, drafts: list[tuple[operations.DatasetDraft, str]]) -> list[tuple[operations.DatasetDraft, str]]:
+def _named(session: Session, drafts: list[tuple[operations.DatasetDraft, str, int]]) -> list[tuple[operations.DatasetDraft, str, int]]:
     """Each draft without a name given the register's next free one, each provider's counted once
     (named one by one, the register counted a provider's datasets again for each: quadratic)."""
     unnamed: dict[str, int] = {}
-    for draft, _ in drafts:
+    for draft, *_ in drafts:
         if not draft.name:
             unnamed[draft.provider_code] = unnamed.get(draft.provider_code, 0) + 1
     fresh = {code: iter(operations.next_names(session, code, count)) for code, count in unnamed.items()}
-    return [(draft if draft.name else dataclasses.replace(draft, name=next(fresh[draft.provider_code])), status)
-            for draft, status in drafts]
+    return [(draft if draft.name else dataclasses.replace(draft, name=next(fresh[draft.provider_code])), status, line)
+            for draft, status, line in drafts]
 
 
 def judge_import(session: Session, actor: Actor,
-                 raw: bytes) -> tuple[list[tuple[operations.DatasetDraft, str]], operations.DraftLookups]:
-    """Every row of the file checked: the drafts and their statuses, or :class:`ImportRejected`.
+                 raw: bytes) -> tuple[list[tuple[operations.DatasetDraft, str, int]], operations.DraftLookups]:
+    """Every row of the file checked: the drafts, their statuses and lines, or :class:`ImportRejected`.
 
     At most :data:`MAX_ROWS` rows (a longer file is refused as it is read). The
     checks read the database once for the file, not once per row: the lists, the distinct providers
@@ -228,7 +263,7 @@ def judge_import(session: Session, actor: Actor,
             if draft.name in names or draft.name in taken:
                 found.add(problem(where, f"The name {draft.name} is taken.", f"識別名 {draft.name} はすでに使われています。"))
             names.add(draft.name)
-        drafts.append((draft, status))
+        drafts.append((draft, status, row.line))
     if not rows:
         found.add(problem("line 2", "The file has no rows.", "データの行がありません。"))
     if found:

@@ -226,7 +226,10 @@ class Distribution(SQLModel, table=True):
 
 
 class DatasetCheck(SQLModel, table=True):
-    """A schema check of a file against the dataset's standard kind, stored with the dataset's version."""
+    """A verdict: the check of one file against the dataset's standard kind, stored with the dataset's
+    version and bound to the file (its SHA-256, size and row count) and to the distribution it is
+    (``distribution_url``, "" when the dataset lists no file). The latest is the dataset's verdict; a new
+    file makes a new version, and the older verdicts stay as the dataset's history."""
 
     __tablename__ = "dataset_check"
 
@@ -240,6 +243,10 @@ class DatasetCheck(SQLModel, table=True):
     conformant: bool
     problem_count: int = Field(default=0)
     problems: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))  # JSON, bounded
+    sha256: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    byte_size: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    standard_version: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    distribution_url: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
     checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     checked_by: str = Field(default="", max_length=255)
 

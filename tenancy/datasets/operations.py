@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +35,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
 from tenancy.datasets import lists, search_index, standards
+from tenancy.datasets.conformance import conformance_state
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
                                      DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution, Frequency,
                                      PersonalInfo, search_text_of)
@@ -199,9 +201,10 @@ def checks(session: Session, dataset: Dataset) -> list[DatasetCheck]:
                                 .order_by(DatasetCheck.id.desc()).limit(20)))
 
 
-def gauge_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
-    """The ``datasets`` gauge of each provider, counted from the register: its datasets that are not
-    withdrawn (drafts, submissions and published ones), by provider code (those with none are absent)."""
+def dataset_counts(session: Session, codes: Sequence[str] | None = None) -> dict[str, int]:
+    """A provider's dataset count, the one count every page reads (its quota gauge ``datasets``, its home
+    page, the register's list): its datasets that are not withdrawn (drafts, submissions and published
+    ones), by provider code (those with none are absent)."""
     query = (sa.select(Dataset.provider_code, sa.func.count(Dataset.id))
              .where(Dataset.status != DatasetStatus.withdrawn).group_by(Dataset.provider_code))
     if codes is not None:
@@ -221,17 +224,6 @@ def provider_lookup(session: Session, names: Iterable[Any]) -> Callable[[str], s
         found.update(session.execute(sa.select(Dataset.name, Dataset.provider_code)
                                      .where(Dataset.name.in_(wanted[start:start + 1000]))).all())
     return found.get
-
-
-def conformance_label(dataset: Dataset) -> tuple[str, str]:
-    """準拠 / 不適合 (n 件) / 未確認, and in English."""
-    if dataset.standard_kind is None:
-        return "", ""
-    if dataset.conformant is None:
-        return "未確認", "Not checked"
-    if dataset.conformant:
-        return "準拠", "Conformant"
-    return f"不適合（{dataset.problem_count:,} 件）", f"Not conformant ({dataset.problem_count:,} problems)"
 
 
 # --- registering and editing ----------------------------------------------------------------------------
@@ -452,6 +444,8 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
     if dataset.standard_kind != (draft.standard_kind or None):
         dataset.standard_kind = draft.standard_kind or None
         dataset.conformant, dataset.problem_count = None, 0
+    elif dataset.conformant is not None and not _verdict_file_kept(session, dataset, draft):
+        dataset.conformant, dataset.problem_count = None, 0  # the checked file is no longer its distribution: 未確認
     dataset.modified_at = utcnow()
     session.flush()
     fetch = {"synchronize_session": "fetch"}  # by key, not the criteria on every object held (search_index)
@@ -463,6 +457,18 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
     search_index.set_formats(dataset, [dist.format for dist in draft.distributions])
     session.flush()
+
+
+def _verdict_file_kept(session: Session, dataset: Dataset, draft: DatasetDraft) -> bool:
+    """Whether the file the latest verdict was given on is still one of ``draft``'s distributions (a verdict
+    on no listed file stays as long as the dataset lists no file)."""
+    url = session.scalar(sa.select(DatasetCheck.distribution_url).where(DatasetCheck.dataset_id == dataset.id)
+                         .order_by(DatasetCheck.id.desc()).limit(1))
+    if url is None:
+        return True
+    if not url:
+        return not any(not dist.is_api for dist in draft.distributions)
+    return any(dist.url == url for dist in draft.distributions)
 
 
 def _clean(draft: DatasetDraft) -> DatasetDraft:
@@ -515,25 +521,76 @@ def update(session: Session, actor: Actor, uid: str, draft: DatasetDraft) -> Dat
     return dataset
 
 
+def file_distribution(session: Session, dataset: Dataset) -> Distribution | None:
+    """The distribution a checked file is: the dataset's first file to download (not an API), or None."""
+    return next((dist for dist in distributions(session, dataset) if not dist.is_api), None)
+
+
+def _standard_version(kind: standards.StandardKind, result: Any) -> str:
+    """The version of the standard the verdict was given against: the check's own answer when it gives
+    one (the version the file met), else the version the kind's definition declares, else the digest of
+    the definition as shipped (``schema:`` and 12 hex digits: which definition was applied, exactly)."""
+    for name in ("standard_version", "version"):
+        value = getattr(result, name, None)
+        if isinstance(value, str) and value:
+            return value[:64]
+    meta = kind.descriptor.get("x-renkei", {})
+    value = kind.descriptor.get("version") or meta.get("version") or meta.get("version_date")
+    if value:
+        return str(value)[:64]
+    text = json.dumps(kind.descriptor, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return f"schema:{hashlib.sha256(text).hexdigest()[:12]}"
+
+
+def _counted_rows(result: Any) -> tuple[bool, int, int, list[dict[str, str]]]:
+    """The check's verdict with the rule that a file of no data rows does not conform (a header alone
+    certifies nothing): (conformant, problem count, row count, problems)."""
+    rows = int(getattr(result, "row_count", 0) or 0)
+    if result.conformant and rows == 0:
+        entry = problem("line 2", "The file has no data rows.", "データの行がありません。")
+        entry.update(row="2", column="")
+        return False, 1, 0, [entry]
+    return bool(result.conformant), result.problem_count, rows, list(result.problems)
+
+
 def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes) -> DatasetCheck:
-    """Check a sample or the full file of a standard dataset against its kind's schema; the result is
-    stored with the dataset's version and becomes the dataset's conformance."""
+    """Check the file that is (or becomes) the distribution of a standard dataset against its kind's
+    schema. The verdict is bound to the file (SHA-256, size, row count, the standard's version and the
+    distribution it is, :func:`file_distribution`) and becomes the dataset's conformance
+    (:mod:`tenancy.datasets.conformance`); a file other than the one the latest verdict was given on makes
+    a published dataset's new version, the earlier verdicts kept as its history."""
     dataset = get_dataset(session, actor, uid)
     authz.authorize(actor, "dataset.manage", dataset.provider_code)
+    if dataset.status == DatasetStatus.withdrawn:
+        raise Conflict("A withdrawn dataset cannot be changed.", "公開を終了したデータセットは変更できません。")
     kind = standards.kind_of(dataset.standard_kind)
     if kind is None:
         raise Conflict("This dataset is not one of the standard kinds.", "このデータセットは標準データセットではありません。")
     result = standards.check_file(kind, raw)
+    conformant, problem_count, rows, problems = _counted_rows(result)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    previous = session.scalar(sa.select(DatasetCheck.sha256).where(DatasetCheck.dataset_id == dataset.id)
+                              .order_by(DatasetCheck.id.desc()).limit(1))
+    before = _summary(dataset)
+    if previous is not None and previous != sha256 and dataset.status == DatasetStatus.published:
+        dataset.version += 1
+        dataset.modified_at = utcnow()
+    dist = file_distribution(session, dataset)
     check = DatasetCheck(dataset_id=dataset.id, dataset_version=dataset.version, standard_kind=kind.code,
-                         filename=(filename or "")[:255], encoding=result.encoding, row_count=result.row_count,
-                         conformant=result.conformant, problem_count=result.problem_count,
-                         problems=json.dumps(result.problems, ensure_ascii=False), checked_by=actor.name or actor.subject)
+                         filename=(filename or "")[:255], encoding=result.encoding, row_count=rows,
+                         conformant=conformant, problem_count=problem_count,
+                         problems=json.dumps(problems, ensure_ascii=False), checked_by=actor.name or actor.subject,
+                         sha256=sha256, byte_size=len(raw), standard_version=_standard_version(kind, result),
+                         distribution_url=dist.url if dist is not None else "")
     session.add(check)
-    dataset.conformant, dataset.problem_count = result.conformant, result.problem_count
+    dataset.conformant, dataset.problem_count = conformant, problem_count
     session.flush()
     audit.record(session, actor, "dataset.check", "dataset", dataset.uid, tenant_code=dataset.provider_code,
-                 after={"standard_kind": kind.code, "version": dataset.version, "conformant": result.conformant,
-                        "problems": result.problem_count, "rows": result.row_count, "filename": check.filename})
+                 before={"version": before["version"]},
+                 after={"standard_kind": kind.code, "version": dataset.version, "conformant": conformant,
+                        "problems": problem_count, "rows": rows, "filename": check.filename, "sha256": sha256,
+                        "bytes": len(raw), "standard_version": check.standard_version,
+                        "distribution": check.distribution_url})
     return check
 
 
@@ -551,7 +608,8 @@ def review_checklist(session: Session, dataset: Dataset) -> list[tuple[str, str,
               bool(dataset.department and (dataset.contact_email or dataset.contact_phone))),
              ("説明がある", "There is a description", bool(dataset.description.strip()))]
     if dataset.standard_kind:
-        items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind", dataset.conformant is True))
+        items.append(("標準データセットの項目定義に準拠している", "Conforms to its standard kind",
+                      conformance_state(dataset).conformant))
     if chosen is not None and chosen.own_terms:
         items.append(("独自の利用規約が登録されている", "Its own terms of use are written",
                       session.scalar(sa.select(DatasetTerms.id).where(DatasetTerms.dataset_id == dataset.id).limit(1))
@@ -568,6 +626,27 @@ def _checklist_met(dataset: Dataset, session: Session) -> WhyNot | None:
     """The guard of submitting and publishing: the review checklist is met."""
     found = _checklist_problems(session, dataset)
     return WhyNot("The review checklist is not met.", "審査の確認項目を満たしていません。", tuple(found)) if found else None
+
+
+def publish_checked(session: Session, actor: Actor, dataset: Dataset) -> list[dict[str, str]]:
+    """Publish a draft or a submission outside the review's moves (an import of an existing catalogue's
+    published rows, the demo's loader): the same right as publishing (``dataset.review``) and the same
+    checklist (:func:`_checklist_met`, the guard of submitting and publishing), so that no path publishes
+    past it. Returns the checklist's unmet items, the dataset left as it is; [] once it is published."""
+    authz.authorize(actor, "dataset.review", dataset.provider_code)
+    if dataset.status not in (DatasetStatus.draft, DatasetStatus.submitted):
+        raise _refusal(DATASETS.moves["publish"], DatasetStatus(dataset.status), dataset)
+    found = _checklist_problems(session, dataset)
+    if found:
+        return found
+    before = _summary(dataset)
+    dataset.status = DatasetStatus.published
+    dataset.review_reason = ""
+    dataset.published_at = dataset.modified_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "dataset.publish", "dataset", dataset.uid, tenant_code=dataset.provider_code,
+                 before=before, after=_summary(dataset))
+    return []
 
 
 def _refusal(move: Move, status: DatasetStatus, dataset: Dataset) -> IllegalMove:

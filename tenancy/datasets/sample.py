@@ -1,5 +1,9 @@
 """The demo's sample catalogue: Kumamoto's 33 datasets (tenancy/data/datasets_kumamoto_sample.csv,
-made-up sample records), loaded through the same import an operator uses."""
+made-up sample records), loaded through the same import an operator uses, and published only past the
+same publish checklist: the rows the import holds as drafts (a standard kind without a verdict, a licence
+of its own terms without terms) get what the checklist asks (each standard kind's conforming sample file,
+tenancy/data/standard_samples/<kind>.csv, checked as the distribution's file; the sample terms) and are
+then published by :func:`tenancy.datasets.operations.publish_checked`, so they show 準拠."""
 
 from __future__ import annotations
 
@@ -13,10 +17,16 @@ from tenancy.datasets.importing import import_datasets
 from tenancy.datasets.models import Dataset
 
 SAMPLE_FILE = "datasets_kumamoto_sample.csv"
+STANDARD_SAMPLES = "standard_samples"
 
 
 def sample_bytes() -> bytes:
     return resources.files("tenancy").joinpath("data", SAMPLE_FILE).read_bytes()
+
+
+def standard_sample_bytes(kind: str) -> bytes:
+    """A small made-up file of the standard kind ``kind`` that conforms to its definition (【サンプル】 rows)."""
+    return resources.files("tenancy").joinpath("data", STANDARD_SAMPLES, f"{kind}.csv").read_bytes()
 
 
 SAMPLE_TERMS_TITLE = "【サンプル】データ利用規約"
@@ -31,13 +41,20 @@ SAMPLE_TERMS = """【サンプル】デモ用の見本の利用規約です。�
 
 def load_sample_datasets(session: Session, actor: Actor) -> list[Dataset]:
     """Import the sample list once: nothing if any of its datasets is registered already. The datasets
-    with terms of their own get the sample terms (version 1)."""
-    from tenancy.datasets import terms
+    with terms of their own get the sample terms (version 1), the standard ones their sample file's
+    verdict; the rows marked 公開中 are then published past the publish checklist."""
+    from tenancy.datasets import operations, terms
 
     if session.scalar(sa.select(Dataset.id).where(Dataset.name == "kumamoto-city-aed")) is not None:
         return []
-    created = import_datasets(session, actor, sample_bytes())
-    for dataset in created:
+    imported = import_datasets(session, actor, sample_bytes())
+    for dataset in imported.created:
         if terms.has_own_terms(session, dataset):
             terms.revise(session, actor, dataset.uid, SAMPLE_TERMS_TITLE, SAMPLE_TERMS)
-    return created
+        if dataset.standard_kind:
+            distribution = operations.file_distribution(session, dataset)
+            filename = distribution.url.rsplit("/", 1)[-1] if distribution else f"{dataset.standard_kind}.csv"
+            operations.check_file(session, actor, dataset.uid, filename, standard_sample_bytes(dataset.standard_kind))
+    for held in imported.held:
+        operations.publish_checked(session, actor, held.dataset)
+    return imported.created

@@ -239,7 +239,7 @@ def record_user_seats(session: Session, actor: Actor, count_members: Callable[[s
 def record_registered_datasets(session: Session, actor: Actor, counts: Mapping[str, int], codes: Iterable[str],
                                *, now: dt.datetime | None = None) -> IngestResult:
     """The ``datasets`` gauge of each tenant, counted from the dataset register
-    (:func:`tenancy.datasets.operations.gauge_counts`), recorded as usage events."""
+    (:func:`tenancy.datasets.operations.dataset_counts`), recorded as usage events."""
     return record_levels(session, actor, "datasets", lambda code: counts.get(code, 0), codes, source=REGISTER_SOURCE,
                          now=now)
 

@@ -25,6 +25,7 @@ from core.errors import NotPermitted
 
 from .test_grants import _approve, _year_with_costs
 from .test_statement_documents import pdf_page_size, pdf_text
+from tenancy.datasets.conformance import conformance_state
 from tests.usage.test_usage_by_dataset import october, register  # noqa: F401  (fixtures: a month of usage by dataset)
 
 AUDITOR = Actor(issuer="urn:test", subject="auditor-1", name="監査委員", roles=frozenset({"auditor"}))
@@ -114,7 +115,7 @@ def test_datasets_council_and_incidents_of_the_year(db, operator, finance, resol
     year = resolution.fiscal_year
     report = annual_report.build_annual_report(db, operator, year)
     [line] = report.datasets
-    assert line.conformance == datasets.conformance_label(dataset)[0] and line.conformance.startswith("不適合")
+    assert line.conformance == conformance_state(dataset).verdict_label[0] and line.conformance.startswith("不適合")
     assert [d.label_ja for d in report.decisions] == [resolution.label_ja]
     book = load_workbook(io.BytesIO(annual_report.to_xlsx(report)))
     assert _sheet_rows(book["協議会の議決"])[0][:2] == [resolution.label_ja, "定例議案"]

@@ -7,6 +7,7 @@ operator publishes it; it then appears through ckanapi (CKAN's Action API) and i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import requests
@@ -45,6 +46,8 @@ def test_kumamoto_registers_a_standard_dataset_fixes_its_file_and_the_operator_p
     page.get_by_label("標準データセットの種類").select_option(label="AED設置箇所一覧")
     page.get_by_label("ライセンス").select_option(label="クリエイティブ・コモンズ 表示 4.0 国際")
     page.get_by_label("更新頻度").select_option(label="毎月")
+    # updated today: a monthly dataset with no last update would be 更新期限切れ everywhere, whatever its file
+    page.get_by_label("最終更新日").fill(dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date().isoformat())
     page.get_by_label("担当課").fill("消防局救急課")
     page.get_by_label("連絡先メールアドレス").fill("aed@example.jp")
     page.get_by_label("ダウンロード先または API のアドレス").fill("https://data.example.jp/kumamoto/aed.csv")

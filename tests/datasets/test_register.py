@@ -9,6 +9,7 @@ from core.audit import AuditRecord
 from core.errors import Conflict, Invalid, NotFound, NotPermitted
 from core.outbox import Notification
 from tests.datasets.conftest import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN, draft
+from tenancy.datasets.conformance import conformance_state
 
 AED_BAD = ("名称,名称_カナ,住所,緯度,経度\n"
            "熊本市役所,クマモトシヤクショ,熊本市中央区手取本町1-1,132.803,130.707\n"
@@ -25,7 +26,7 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
     check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
     problems = operations.check_problems(check)
     assert not check.conformant and check.encoding == "cp932" and check.problem_count == 2
-    assert operations.conformance_label(dataset)[0] == "不適合（2 件）"
+    assert conformance_state(dataset).label[0] == "不適合（2 件）"
     assert {(p["row"], p["column"]) for p in problems} == {("1", "設置位置"), ("2", "緯度")}
     missing = next(p for p in problems if p["column"] == "設置位置")
     latitude = next(p for p in problems if p["column"] == "緯度")
@@ -34,7 +35,7 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
 
     fixed = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
     assert fixed.conformant and fixed.row_count == 2
-    assert operations.conformance_label(dataset)[0] == "準拠"
+    assert conformance_state(dataset).label[0] == "準拠"
     assert [c.conformant for c in operations.checks(db, dataset)] == [True, False]  # both kept, with the version
     assert {c.dataset_version for c in operations.checks(db, dataset)} == {1}
 
