@@ -16,14 +16,14 @@ def test_excels_dates_and_era_dates_are_read(db, operator, providers, written, d
     from tenancy.datasets.importing import judge_import
 
     drafts, _ = judge_import(db, operator, (HEADER + f"431001,駐輪場一覧,交通,CC-BY-4.0,毎年,{written},,\n").encode("cp932"))
-    assert [d.last_updated_on.isoformat() for d, _ in drafts] == [day]
+    assert [d.last_updated_on.isoformat() for d, *_ in drafts] == [day]
 
 
 def test_a_full_width_provider_code_is_read_as_the_code_it_is(db, operator, providers):
     from tenancy.datasets.importing import judge_import
 
     drafts, _ = judge_import(db, operator, (HEADER + "４３１００１,駐輪場一覧,交通,CC-BY-4.0,毎年,,,\n").encode("cp932"))
-    assert [d.provider_code for d, _ in drafts] == ["431001"]
+    assert [d.provider_code for d, *_ in drafts] == ["431001"]
 
 
 def test_problems_name_the_columns_and_the_values_given(db, operator, providers):

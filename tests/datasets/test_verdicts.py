@@ -45,7 +45,7 @@ def test_a_header_alone_is_not_conformant(db, providers):
     check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", header.encode("utf-8"))
     assert not check.conformant and check.row_count == 0
     assert conformance_state(dataset).label[0].startswith("不適合")
-    assert any("データの行がありません" in p["message_ja"] for p in operations.check_problems(check))
+    assert any("データ行がありません" in p["message_ja"] for p in operations.check_problems(check))
 
 
 def test_a_new_file_makes_a_new_version_and_keeps_the_old_verdict(db, operator, providers):
