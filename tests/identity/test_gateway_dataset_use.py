@@ -64,6 +64,11 @@ def test_a_call_to_a_datasets_route_is_that_datasets_use_by_consumer_and_client(
     assert (again["counted"], again["dataset"]) == (False, shelters)
     other = call(client, keycloak_settings, token, "/v2/entities?type=Shelter", "kumamoto", "/elsewhere", "req-3")
     assert (other["counted"], other["dataset"]) == (True, None)  # counted for the tenant, of no dataset
+    # a Fiware-Service sent twice (a consumer's copy beside nginx's) cannot say which dataset: refused, not counted
+    twice = ask(client, {"Authorization": basic(keycloak_settings.metering_client_id,
+                                                keycloak_settings.metering_client_secret),
+                         "X-Original-Fiware-Service": "kumamoto,yatsushiro"}, token, request_id="req-4")
+    assert twice.status_code == 400 and twice.get_json()["reason"] == "check_unavailable"
     # the events say so: the consumer's api_calls, naming the dataset where one matched
     assert events(db) == [("gateway:req-1", "431001", shelters), ("gateway:req-2", "431001", shelters),
                           ("gateway:req-3", "431001", None)]

@@ -47,6 +47,8 @@ def test_a_provider_reads_its_own_datasets_use_by_consumer_and_no_one_elses(db, 
         with pytest.raises(NotPermitted):
             dataset_use.dataset_use(db, reader, "431001", dt.date(2026, 11, 1))
     assert dataset_use.providers_to_show(db, YATSUSHIRO_ADMIN) == [("432024", "八代市")]
+    # a member organisation providing datasets reads its own datasets' use
+    assert dataset_use.dataset_use(db, UNIVERSITY, "7000012050002", dt.date(2026, 11, 1)).datasets == []
     assert ("431001", "熊本市") in dataset_use.providers_to_show(db, operator)
 
 
