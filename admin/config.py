@@ -56,6 +56,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_REALM": realm,
         # how long the API gateway's client id and secret, once accepted by Keycloak, are taken as valid (docs/gateway.md)
         "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
+        # the longest a process keeps the register's dataset routes after another process changed them (docs/gateway.md)
+        "RENKEI_DATASET_ROUTES_SECONDS": float(env.get("RENKEI_DATASET_ROUTES_SECONDS", "30")),
         # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),

@@ -16,7 +16,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
      ("tenants", "onboarding", "tenant_import", "users", "clients", "incidents")),
     ("members", _l("Members and secretariat"), ("members", "member_checklist", "project_groups")),
     ("data", _l("Data and catalogue"),
-     ("datasets", "dataset_coverage", "dataset_terms", "dataset_categories", "dataset_licences")),
+     ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
     ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
     ("money", _l("Cost sharing and budget"),
      ("billing", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",

@@ -94,6 +94,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "dataset.read": {OPERATOR: "all", AUDITOR: "all", **_READ_OWN, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
     "dataset.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own", DATA_PROVIDER: "own"},
     "dataset.review": {OPERATOR: "all"},
+    # who uses a provider's datasets through the gateway (issue 37): the provider's own people and the operator
+    "dataset.use.read": {OPERATOR: "all", AUDITOR: "all", **_READ_OWN, ORG_ADMIN: "own", DATA_PROVIDER: "own"},
     "dataset.settings": {OPERATOR: "all"},
     "dataset.terms.accept": {MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "consent.manage": {OPERATOR: "all"},
@@ -152,6 +154,7 @@ ACTION_LABELS_JA = {
     "dataset.read": "データセット台帳の閲覧",
     "dataset.manage": "データセットの登録・変更・審査申請",
     "dataset.review": "データセットの審査・公開",
+    "dataset.use.read": "データセットの利用状況（利用者別）の閲覧",
     "dataset.settings": "データセットの分野・ライセンスの管理",
     "dataset.terms.accept": "データセットの利用規約への同意",
     "consent.manage": "データ利用サービスの承認・個人認証レベルの管理",

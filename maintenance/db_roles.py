@@ -69,6 +69,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
     "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
     "usage_dataset_month": ("UPDATE (total, events)",),  # ingest adds a batch's use of each dataset (issue 22)
+    "usage_dataset_call": ("UPDATE (calls)",),  # the gateway check adds a call to a dataset (issue 37)
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     "notification": ("UPDATE (status, attempts, last_error, sent_at)",),

@@ -11,7 +11,10 @@ from pathlib import Path
 # the headers the check reads, and what the recipe sets each to
 REQUIRED = {"Authorization": '"Basic GATEWAY_CREDENTIAL"', "X-Original-Method": "$request_method",
             "X-Original-URI": "$request_uri", "X-Original-Remote-Addr": "$remote_addr",
-            "X-Original-Authorization": "$http_authorization"}
+            "X-Original-Authorization": "$http_authorization",
+            # which dataset a call to the context broker uses (issue 37, tenancy/datasets/routes.py)
+            "X-Original-Fiware-Service": "$http_fiware_service",
+            "X-Original-Fiware-ServicePath": "$http_fiware_servicepath"}
 
 
 class LintError(ValueError):

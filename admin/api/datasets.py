@@ -63,6 +63,18 @@ class DatasetDistributionBody(BaseModel):
     byte_size: int | None = Field(default=None, ge=0, le=2**62)
     is_api: bool = False
     title: Line = ""
+    route_service: Annotated[str, StringConstraints(max_length=50),
+                             StatedInSchema(pattern=r"^([a-z0-9_]{1,50})?$")] = Field(
+        default="", description="An API on the context broker: its Fiware-Service (how the gateway names the dataset of a call)")
+    route_service_path: Annotated[str, StringConstraints(max_length=100),
+                                  StatedInSchema(pattern=r"^(/([A-Za-z0-9_]{1,50}(/[A-Za-z0-9_]{1,50}){0,9})?)?$")] = Field(
+        default="", description="Its Fiware-ServicePath (default /); needs route_service")
+    route_entity_type: Annotated[str, StringConstraints(max_length=100),
+                                 StatedInSchema(pattern=r"^([^\s\"'<>=;()&?#/,:]{1,100})?$")] = Field(
+        default="", description="Its NGSI entity type (empty: the whole service path); needs route_service")
+    route_path: Annotated[str, StringConstraints(max_length=300),
+                          StatedInSchema(pattern=r"^(/catalog/[A-Za-z0-9._~\-/]{0,290})?$")] = Field(
+        default="", description="An API of the catalogue: its path, under /catalog/ (not with route_service)")
 
 
 class DatasetBody(BaseModel):
@@ -137,6 +149,10 @@ class DatasetDistributionOut(BaseModel):
     byte_size: int | None
     is_api: bool
     title: str
+    route_service: str
+    route_service_path: str
+    route_entity_type: str
+    route_path: str
 
 
 class DatasetOut(BaseModel):
@@ -196,6 +212,8 @@ class DatasetCoverageRowOut(BaseModel):
     code: str
     name_ja: str
     cells: dict[str, str]
+    unused: list[str] = Field(description="The kinds provided whose datasets had no use in the last twelve months "
+                                          "(no call through the API gateway, no use reported)")
 
 
 class DatasetCoverageOut(BaseModel):
@@ -220,7 +238,9 @@ def _out(dataset) -> dict:
             "status": dataset.status.value, "review_reason": dataset.review_reason, "version": dataset.version,
             "responsibility": catalogue.responsibility(dataset),
             "distributions": [{"url": d.url, "format": d.format, "media_type": d.media_type, "byte_size": d.byte_size,
-                               "is_api": d.is_api, "title": d.title}
+                               "is_api": d.is_api, "title": d.title, "route_service": d.route_service,
+                               "route_service_path": d.route_service_path, "route_entity_type": d.route_entity_type,
+                               "route_path": d.route_path}
                               for d in operations.distributions(db.session, dataset)]}
 
 
@@ -302,7 +322,8 @@ def coverage(query: DatasetCoverageQuery):
                       problems=[problem("kind", "Unknown standard kind.", "標準データセットの種類がありません。")])
     rows = dataset_coverage.coverage(db.session, current_actor(), search=query.q, kind=query.kind, state=query.state)
     return jsonify({"kinds": list(standards.kinds()),
-                    "items": [{"code": r.code, "name_ja": r.name_ja, "cells": r.cells} for r in rows]})
+                    "items": [{"code": r.code, "name_ja": r.name_ja, "cells": r.cells, "unused": sorted(r.unused)}
+                              for r in rows]})
 
 
 @bp.post("/datasets/reminders", responses={200: DatasetRemindOut},

@@ -5,7 +5,8 @@
   and ``X-Renkei-Scope`` for the gateway to pass on, and a JSON body in Japanese and English. The
   call is described by the headers nginx sends (``X-Original-Method``, ``X-Original-URI``,
   ``X-Original-Remote-Addr``, ``X-Original-Authorization``: the consumer's own ``Authorization``,
-  ``X-Request-ID``); an allowed call is counted in the same step (tenancy/identity/gateway.py).
+  ``X-Original-Fiware-Service``, ``X-Original-Fiware-ServicePath``, ``X-Request-ID``); an allowed
+  call is counted in the same step, naming the dataset its route reaches (tenancy/identity/gateway.py).
   The gateway authenticates with ``Authorization: Basic`` (a Keycloak client's id and secret,
   checked on every call; see :class:`tenancy.identity.gateway.GatewayCredentials`).
 * ``GET /api/v1/gateway/refusal?reason=...``: what the gateway shows the consumer of a refusal
@@ -39,6 +40,7 @@ from admin.problems import from_domain_error, problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
 from core.errors import DomainError
+from tenancy.datasets import routes
 from tenancy.identity import client_access, gateway
 from tenancy.identity.keycloak import client_token_or_none
 from tenancy.identity.tokens import actor_from_claims
@@ -102,6 +104,16 @@ def answer(body: dict, reason: str, headers: dict[str, str]) -> Response:
     return response
 
 
+def dataset_routes() -> routes.RouteIndex:
+    """The register's routes in this process's memory (tenancy/datasets/routes.py)."""
+    app = current_app._get_current_object()
+    index = app.extensions.get("renkei_dataset_routes")
+    if index is None:
+        index = app.extensions["renkei_dataset_routes"] = routes.RouteIndex(
+            float(app.config.get("RENKEI_DATASET_ROUTES_SECONDS", 30)))
+    return index
+
+
 # --- the gateway's own credential ----------------------------------------------------------------
 
 def gateway_credentials() -> gateway.GatewayCredentials:
@@ -145,7 +157,7 @@ def _gateway_refused(reason_en: str, reason_ja: str) -> Response:
 # rule). No single value of these holds one: a method, an address, "Bearer <token>", a request-target
 # (which may hold a comma, but never a space).
 _JOINED = {"X-Original-Method": ",", "X-Original-Remote-Addr": ",", "X-Original-Authorization": ",",
-           "X-Original-URI": " "}
+           "X-Original-URI": " ", "X-Original-Fiware-Service": ","}
 
 
 def repeated_original_headers(headers) -> list[str]:
@@ -200,6 +212,11 @@ class CallHeaders(CachedSchema):
                                         description="The consumer's address ($remote_addr)")
     x_original_authorization: str = Field(default="", max_length=header_value_limit("X-Original-Authorization"), alias="X-Original-Authorization",
                                           description="The consumer's Authorization header ($http_authorization)")
+    x_original_fiware_service: str = Field(default="", max_length=64, alias="X-Original-Fiware-Service",
+                                           description="The consumer's Fiware-Service ($http_fiware_service)")
+    x_original_fiware_servicepath: str = Field(default="", max_length=header_value_limit("X-Original-Fiware-ServicePath"),
+                                               alias="X-Original-Fiware-ServicePath",
+                                               description="The consumer's Fiware-ServicePath ($http_fiware_servicepath)")
 
 
 class CallOut(BaseModel):
@@ -212,6 +229,8 @@ class CallOut(BaseModel):
     quota: QuotaDecisionOut | None
     scope: str | None = Field(description="The scope the API and method called need")
     counted: bool = Field(description="This check counted the call as api_calls (not again for a repeated request id)")
+    dataset: str | None = Field(default=None, description="The dataset an allowed call uses, by its route (its catalogue name); "
+                                                          "null: none")
 
 
 class RefusalQuery(BaseModel):
@@ -254,7 +273,8 @@ def gateway_auth(header: CallHeaders):
     called = gateway.check_call(
         db.session, current_actor(), token_validator().claims, token, header.x_original_remote_addr,
         header.x_original_method, header.x_original_uri, g.request_id, quota_cache(),  # missing: no route, refused
-        states=client_states())
+        states=client_states(), datasets=dataset_routes(),
+        fiware=(header.x_original_fiware_service, header.x_original_fiware_servicepath))
     return answer(called.summary(), called.decision.reason, decision_headers(called.decision, called.scope))
 
 

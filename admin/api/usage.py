@@ -14,12 +14,12 @@ from admin.api.contract import json_csv_xlsx, media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from tenancy.usage import event_checks, metering, quota_plans, quotas, reports as usage_reports
+from tenancy.usage import dataset_use, event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
 from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaOverrideSpec, QuotaPlanChange
 from core.spreadsheet import CSV_MIMETYPE
-from core.validation import StatedInSchema, TenantCode
+from core.validation import AccountHolderCode, StatedInSchema, TenantCode
 from tenancy.datasets.operations import NAME_PATTERN
 
 bp = StrictAPIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
@@ -295,6 +295,47 @@ def _download(data: bytes, mimetype: str, filename: str, inline: bool = False) -
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     return response
+
+
+# --- who uses a provider's datasets (issue 37) ---------------------------------------------------
+
+class ProviderPath(BaseModel):
+    code: AccountHolderCode = Field(description="The provider: a tenant's code or a member organisation's corporate number")
+
+
+class DatasetUseQuery(CachedSchema):
+    month: Annotated[str, StatedInSchema(pattern=MONTH_PATTERN)] | None = Field(
+        default=None, description="YYYY-MM (Japan time) in a supported fiscal year; default: the current month")
+
+
+class ConsumerUseOut(BaseModel):
+    consumer_code: str = Field(description="The consuming tenant's code or member organisation's corporate number")
+    consumer_name: str
+    client_id: int | None = Field(description="The API client's number in renkei")
+    client_name: str
+    calls: int = Field(description="Calls through the API gateway in the month (件)")
+
+
+class DatasetConsumersOut(BaseModel):
+    name: str = Field(description="The dataset's catalogue name")
+    title_ja: str
+    calls: int
+    consumers: list[ConsumerUseOut] = Field(description="Most calls first")
+
+
+class ProviderDatasetUseOut(BaseModel):
+    provider_code: str
+    month: str = Field(description="YYYY-MM (Japan time)")
+    calls: int
+    datasets: list[DatasetConsumersOut] = Field(description="The provider's datasets called in the month, most calls first")
+
+
+@bp.get("/dataset-use/<code>", responses={200: ProviderDatasetUseOut},
+        summary="Who used a provider's datasets in a month: calls through the API gateway by consumer and API client")
+def provider_dataset_use(path: ProviderPath, query: DatasetUseQuery):
+    use = dataset_use.dataset_use(db.session, current_actor(), path.code, parse_month(query.month))
+    return jsonify({"provider_code": use.provider_code, "month": use.month.strftime("%Y-%m"), "calls": use.calls,
+                    "datasets": [dataclasses.asdict(dataset) for dataset in use.datasets]})
 
 
 # --- plans and overrides -----------------------------------------------------------------------

@@ -28,9 +28,11 @@ from tenancy.datasets import catalogue, conformance, coverage, importing, lists,
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
+# an API distribution's route through the gateway (tenancy/datasets/routes.py)
+ROUTE_FIELDS = ("route_service", "route_service_path", "route_entity_type", "route_path")
 FIELDS = ("provider_code", "title_ja", "title_en", "description", "category_code", "keywords", "licence_code", "access",
           "grantees", "frequency", "last_updated_on", "department", "contact_email", "contact_phone", "personal_info",
-          "standard_kind", "responsibility_remark", "url", "format", "media_type", "byte_size")
+          "standard_kind", "responsibility_remark", "url", "format", "media_type", "byte_size", *ROUTE_FIELDS)
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
@@ -61,7 +63,8 @@ def _values_of(dataset) -> dict[str, str]:
             "standard_kind": dataset.standard_kind or "", "responsibility_remark": dataset.responsibility_remark,
             "url": first.url if first else "", "format": first.format if first else "",
             "media_type": first.media_type if first else "",
-            "byte_size": str(first.byte_size) if first and first.byte_size is not None else ""}
+            "byte_size": str(first.byte_size) if first and first.byte_size is not None else "",
+            **{name: getattr(first, name) if first else "" for name in ROUTE_FIELDS}}
 
 
 def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[str, str]]:
@@ -81,7 +84,8 @@ def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[s
     dists = ()
     if values["url"]:
         dists = (operations.DistributionDraft(url=values["url"], format=values["format"], media_type=values["media_type"],
-                                              byte_size=size, is_api=values["format"].lower() == "api"),)
+                                              byte_size=size, is_api=values["format"].lower() == "api",
+                                              **{name: values.get(name, "") for name in ROUTE_FIELDS}),)
     grantees = tuple(part for part in values["grantees"].replace(",", "、").replace("\n", "、").split("、") if part.strip())
     draft = operations.DatasetDraft(
         provider_code=values["provider_code"], title_ja=values["title_ja"], title_en=values["title_en"],
@@ -357,7 +361,7 @@ class CoverageView(SecureView):
         page = paging.Page.of(rows, number, total)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
                            state=state, search=paging.search_text(), pick=_pick,
-                           cells=coverage.CELL_LABELS, ja=_ja())
+                           cells=coverage.CELL_LABELS, ja=_ja(), no_use=coverage.NO_USE_LABEL)
 
     @expose("/export.<fmt>")
     def export(self, fmt: str):

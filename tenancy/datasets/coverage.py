@@ -60,6 +60,20 @@ class CoverageRow:
     code: str
     name_ja: str
     cells: dict[str, str]  # kind -> Cell
+    unused: frozenset[str] = frozenset()  # kinds provided whose datasets had no use in a year (:func:`unused_kinds`)
+
+
+NO_USE_LABEL = ("1年間利用なし", "No use in a year")
+
+
+def unused_kinds(session: Session, found: dict[tuple[str, str], list[Any]], today: dt.date) -> set[tuple[str, str]]:
+    """The (provider, kind) cells whose published datasets had no use at all in the twelve months to
+    ``today`` (no call through the gateway, no use reported: :func:`tenancy.usage.dataset_use.used_since`)."""
+    from tenancy.usage import dataset_use
+
+    since = today.replace(day=1) - dt.timedelta(days=334)  # the month eleven months before this one
+    used = dataset_use.used_since(session, [row.name for rows in found.values() for row in rows], since)
+    return {key for key, rows in found.items() if rows and not any(row.name in used for row in rows)}
 
 
 def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, search: str = "",
@@ -84,15 +98,16 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
     listed = session.execute(tenants.order_by(Tenant.code)).all()
     kinds = list(standards.kinds())
     if page is not None and state and kind in kinds:
-        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page)
+        return _coverage_of_one_kind(session, grant, listed, kinds, kind, state, cutoffs, page, per_page, today)
     # every kind's rows: of the page's municipalities (unfiltered, paged), else of every provider the grant covers
     found = _coverage_rows(session, grant, [code for code, _name in listed] if total is not None else None, kinds=None)
+    unused = unused_kinds(session, found, today)
     result = []
     for code, name in listed:
         cells = {k: _cell(found.get((code, k), ()), cutoffs) for k in kinds}
         if state and ((kind and cells.get(kind) != state) or (not kind and state not in cells.values())):
             continue
-        result.append(CoverageRow(code, name, cells))
+        result.append(CoverageRow(code, name, cells, frozenset(k for k in kinds if (code, k) in unused)))
     if page is None:
         return result
     if total is None:
@@ -117,7 +132,7 @@ def _coverage_tenants(grant: authz.Grant, search: str) -> sa.Select:
 
 def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence[Any], kinds: list[str], kind: str,
                           state: str, cutoffs: dict[Frequency, dt.date | None], page: int,
-                          per_page: int) -> tuple[list[CoverageRow], int]:
+                          per_page: int, today: dt.date) -> tuple[list[CoverageRow], int]:
     """A page of the matrix filtered on one kind's cells: that kind's rows find the matching
     municipalities, then only the page's municipalities are read for every kind (the same cells
     as the full matrix, fewer rows read)."""
@@ -125,7 +140,9 @@ def _coverage_of_one_kind(session: Session, grant: authz.Grant, listed: Sequence
     matching = [(code, name) for code, name in listed if _cell(one.get((code, kind), ()), cutoffs) == state]
     shown = matching[(page - 1) * per_page: page * per_page]
     rows = _coverage_rows(session, grant, [code for code, _name in shown], kinds)
-    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds})
+    unused = unused_kinds(session, rows, today)
+    return [CoverageRow(code, name, {k: _cell(rows.get((code, k), ()), cutoffs) for k in kinds},
+                        frozenset(k for k in kinds if (code, k) in unused))
             for code, name in shown], len(matching)
 
 
@@ -134,7 +151,7 @@ def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | 
     """The published datasets of ``kinds`` (None: of any standard kind) of ``codes`` (or of every
     provider the grant covers), by (provider, kind)."""
     query = (sa.select(Dataset.provider_code, Dataset.standard_kind, Dataset.conformant, Dataset.problem_count,
-                       Dataset.status, Dataset.frequency, Dataset.last_updated_on)
+                       Dataset.status, Dataset.frequency, Dataset.last_updated_on, Dataset.name)
              .where(Dataset.status == DatasetStatus.published,
                     Dataset.standard_kind.is_not(None) if kinds is None else Dataset.standard_kind.in_(list(kinds))))
     if codes is not None:

@@ -223,6 +223,13 @@ class Distribution(SQLModel, table=True):
     format: str = Field(default="", max_length=32, index=True)
     media_type: str = Field(default="", max_length=100)
     byte_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    # How a call through the API gateway reaches this distribution (tenancy/datasets/routes.py): the
+    # context broker's Fiware-Service and Fiware-ServicePath and the NGSI entity type, or the
+    # catalogue's path. Empty: no call names this dataset.
+    route_service: str = Field(default="", max_length=50)
+    route_service_path: str = Field(default="", max_length=100)
+    route_entity_type: str = Field(default="", max_length=100)
+    route_path: str = Field(default="", max_length=300)
 
 
 class DatasetCheck(SQLModel, table=True):

@@ -34,7 +34,7 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
-from tenancy.datasets import lists, search_index, standards
+from tenancy.datasets import lists, routes, search_index, standards
 from tenancy.datasets.conformance import conformance_state
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
                                      DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution, Frequency,
@@ -236,6 +236,14 @@ class DistributionDraft:
     byte_size: int | None = None
     is_api: bool = False
     title: str = ""
+    # how a call through the API gateway reaches it (tenancy/datasets/routes.py)
+    route_service: str = ""
+    route_service_path: str = ""
+    route_entity_type: str = ""
+    route_path: str = ""
+
+    def route_keys(self) -> list[tuple[str, ...]]:
+        return routes.route_keys(self.route_service, self.route_service_path, self.route_entity_type, self.route_path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -406,7 +414,21 @@ def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str
             found.append(problem(f"distributions.{index}.{field}", *bad))
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
         found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
+    found += routes.route_problems(f"distributions.{index}", dist.route_service, dist.route_service_path,
+                                   dist.route_entity_type, dist.route_path)
     return found
+
+
+def _refuse_taken_routes(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
+    """A route through the gateway names one dataset: one another dataset claims already is refused."""
+    for index, dist in enumerate(draft.distributions):
+        taken = routes.route_conflicts(session, dataset.id, dist.route_keys())
+        if taken:
+            names = "、".join(taken)
+            field = f"distributions.{index}.{'route_service' if dist.route_service else 'route_path'}"
+            raise Conflict(f"Another dataset ({names}) is reached by this route through the API gateway already.",
+                           f"この API の経路（サービス・パス・エンティティ型）は別のデータセット（{names}）が使っています。",
+                           problems=[problem(field, f"route used by {names}", f"{names} が使用中の経路です")])
 
 
 def _summary(dataset: Dataset) -> dict[str, Any]:
@@ -434,6 +456,7 @@ def next_names(session: Session, provider_code: str, how_many: int) -> list[str]
 
 
 def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
+    _refuse_taken_routes(session, dataset, draft)
     for field in ("title_ja", "title_en", "description", "keywords", "category_code", "licence_code", "last_updated_on",
                   "department", "contact_email", "contact_phone", "responsibility_remark"):
         setattr(dataset, field, getattr(draft, field))
@@ -457,6 +480,7 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
         session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
     search_index.set_formats(dataset, [dist.format for dist in draft.distributions])
     session.flush()
+    routes.changed()
 
 
 def _verdict_file_kept(session: Session, dataset: Dataset, draft: DatasetDraft) -> bool:

@@ -32,8 +32,9 @@ from urllib.parse import unquote
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
+from tenancy.datasets import routes as dataset_routes
 from tenancy.identity import api_clients, client_access
-from tenancy.usage import metering, quotas
+from tenancy.usage import dataset_use, metering, quotas
 
 READ_METHODS = ("GET", "HEAD")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -96,25 +97,37 @@ class CallDecision:
     decision: client_access.GatewayDecision
     scope: str
     counted: bool  # this check counted the call (False: refused, an organisation's client, or a repeat)
+    dataset: str | None = None  # the dataset the allowed call uses (tenancy/datasets/routes.py)
 
     def summary(self) -> dict[str, Any]:
-        return {**self.decision.summary(), "scope": self.scope or None, "counted": self.counted}
+        return {**self.decision.summary(), "scope": self.scope or None, "counted": self.counted,
+                "dataset": self.dataset}
 
 
 def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
                address: str, method: str, uri: str, request_id: str, quota_cache: quotas.QuotaCache, *,
-               states: client_access.ClientStateCache | None = None, now: dt.datetime | None = None) -> CallDecision:
+               states: client_access.ClientStateCache | None = None, now: dt.datetime | None = None,
+               datasets: dataset_routes.RouteIndex | None = None, fiware: tuple[str, str] = ("", "")) -> CallDecision:
     """May the call of ``method`` ``uri`` with ``token`` from ``address`` pass (the gateway check with
     the call's scope); an allowed call of a tenant's client is counted as one api_calls event known
-    by ``request_id``, in the caller's transaction. Needs ``gateway.check`` and ``usage.ingest``."""
+    by ``request_id``, in the caller's transaction. Needs ``gateway.check`` and ``usage.ingest``.
+
+    With ``datasets`` (the register's routes) and ``fiware`` (the call's Fiware-Service and
+    Fiware-ServicePath), an allowed call names the dataset its route reaches, if any: on its event,
+    and in that dataset's use by consumer (:mod:`tenancy.usage.dataset_use`)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     scope = required_scope(method, uri)
     decision = client_access.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
                                          states=states, scope=scope)
     counted = False
+    used = (datasets.match(session, dataset_routes.Call(method.upper(), uri, *fiware), normalised_path)
+            if decision.allowed and datasets is not None else None)
     if decision.allowed and decision.quota is not None:  # a tenant's client (an organisation has no quota)
-        counted = metering.record_gateway_call(session, actor, decision.tenant, request_id, now=now)
-    return CallDecision(decision, scope, counted)
+        counted = metering.record_gateway_call(session, actor, decision.tenant, request_id, now=now,
+                                               dataset=used and used.name)
+    if used is not None and (counted or decision.quota is None):
+        dataset_use.record_call(session, used.provider_code, used.name, decision.tenant, decision.client, now)
+    return CallDecision(decision, scope, counted, used.name if used else None)
 
 
 class GatewayCredentials:

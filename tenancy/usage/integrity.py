@@ -148,7 +148,8 @@ def _dataset_sql(dialect: str) -> str:
         " NULL AS r_total, NULL AS r_events FROM usage_dataset_month WHERE period_start >= :since"
         " UNION ALL"
         f" SELECT tenant_code, metric, dataset, {month}, NULL, NULL, sum(quantity), count(*) FROM usage_event"
-        " WHERE occurred_at >= :cutoff AND dataset IS NOT NULL GROUP BY 1, 2, 3, 4"
+        # a gateway call's event names the dataset its consumer used (usage_dataset_call), not its tenant's own
+        " WHERE occurred_at >= :cutoff AND dataset IS NOT NULL AND event_id NOT LIKE 'gateway:%' GROUP BY 1, 2, 3, 4"
         ") AS sides GROUP BY tenant_code, metric, dataset, period_start "
         "HAVING NOT (sum(s_total) IS NOT NULL AND sum(r_total) IS NOT NULL"
         " AND sum(s_total) = sum(r_total) AND sum(s_events) = sum(r_events)) "

@@ -165,7 +165,7 @@ GATEWAY_REPEAT_WINDOW = dt.timedelta(hours=24)
 
 
 def record_gateway_call(session: Session, actor: Actor, tenant_code: str, request_id: str, quantity: int = 1, *,
-                        now: dt.datetime | None = None) -> bool:
+                        now: dt.datetime | None = None, dataset: str | None = None) -> bool:
     """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``, in the
     caller's transaction (the event, its day and month aggregates, the threshold alerts and the quota
     cache's figure once committed, as :func:`ingest` does for a batch). Idempotent per ``request_id``:
@@ -181,11 +181,14 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
     (``synchronous_commit`` off for it alone): a crash of the database server may lose the calls
     counted in its last moments (at most three times ``wal_writer_delay``, 0.6 s by default); they
     were let through uncounted, nothing else is lost or torn, and a threshold alert lost so is queued
-    again by the next call. A durable commit per API call would cost a disk flush per call."""
+    again by the next call. A durable commit per API call would cost a disk flush per call.
+
+    ``dataset``: the register's name of the dataset the call used (tenancy/datasets/routes.py), kept
+    on the event; the event's tenant is the consumer, not the dataset's provider."""
     authz.authorize(actor, "usage.ingest")
     now = (now or utcnow()).astimezone(dt.timezone.utc)
     event_id = f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH]
-    call = CheckedEvents.of([ValidEvent(event_id, tenant_code, "api_calls", quantity, now)])
+    call = CheckedEvents.of([ValidEvent(event_id, tenant_code, "api_calls", quantity, now, dataset)])
     batch = dict(source="gateway", actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
                  request_id=actor.request_id, source_ip=actor.source_ip, events_received=1, received_at=now,
                  events_accepted=1, events_duplicate=0)
@@ -196,7 +199,7 @@ def record_gateway_call(session: Session, actor: Actor, tenant_code: str, reques
         batch_id = connection.exec_driver_sql(BATCH_ID_PG).scalar_one()
         stored = connection.exec_driver_sql(GATEWAY_EVENT_PG, {
             "event_id": event_id, "since": now - GATEWAY_REPEAT_WINDOW, "at": now, "tenant": tenant_code,
-            "quantity": quantity, "batch_id": batch_id}).first()
+            "quantity": quantity, "batch_id": batch_id, "dataset": dataset}).first()
         if stored is None:
             return False
         rows = connection.exec_driver_sql(UPSERT_AGGREGATES_PG, {**_aggregate_rows(call), **batch, "id": batch_id})

@@ -162,6 +162,25 @@ class UsageDatasetMonth(SQLModel, table=True):
     events: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
+class UsageDatasetCall(SQLModel, table=True):
+    """Calls through the API gateway to one dataset in one Japan-time month, by consumer (a tenant's
+    code or a member organisation's corporate number) and API client: who uses a provider's data
+    (tenancy/usage/dataset_use.py). Added by the gateway check in the call's transaction, for the
+    calls it lets through whose route names the dataset (tenancy/datasets/routes.py)."""
+
+    __tablename__ = "usage_dataset_call"
+    __table_args__ = (sa.UniqueConstraint("period_start", "provider_code", "dataset", "consumer_code", "client_id",
+                                          name="uq_usage_dataset_call_key"),)
+
+    id: Optional[int] = Field(default=None, sa_column=sa.Column(_BIG_ID, primary_key=True))
+    period_start: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    provider_code: str = Field(max_length=13)
+    dataset: str = Field(max_length=100)
+    consumer_code: str = Field(max_length=13)
+    client_id: int = Field(default=0)  # the API client's number in renkei
+    calls: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
 AGGREGATE_FILLFACTOR = 70  # per cent of each page filled by inserts; the rest is room for updates
 
 

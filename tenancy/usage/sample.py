@@ -5,7 +5,8 @@ The calls are sent through the one ingest (:func:`tenancy.usage.metering.ingest`
 client sends them, with event ids and times fixed per dataset and day: loading again counts nothing
 twice. Each day of last month and of this month up to yesterday (Japan time), each sample dataset
 of a municipality gets a day's calls (a made-up figure that is the same on every run), and each of
-those municipalities some calls that name no dataset.
+those municipalities some calls that name no dataset. Each dataset is also used by two other
+municipalities through the gateway (:func:`sample_consumers`, the provider's データセットの利用状況).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from core.calendar import JST, add_months, current_month
 from core.db import utcnow
 from tenancy.datasets.models import Dataset
 from tenancy.registry.models import Tenant
-from tenancy.usage import metering
+from tenancy.usage import dataset_use, metering
 
 SAMPLE_SOURCE = "sample"
 
@@ -65,4 +66,17 @@ def load_sample_usage(session: Session, actor: Actor, *, now: dt.datetime | None
         result = metering.ingest(session, actor, events[start:start + metering.DEFAULT_SETTINGS.max_batch],
                                  source=SAMPLE_SOURCE, now=now)
         accepted += result.accepted
+    dataset_use.keep_sample_calls(session, sample_consumers(datasets, sorted(tenants), now))
     return accepted
+
+
+def sample_consumers(datasets: list[tuple[str, str]], tenants: list[str], now: dt.datetime) -> list[tuple]:
+    """Who used the sample datasets through the gateway (データセットの利用状況), last month and this
+    month: each dataset called by two other municipalities, made-up figures the same on every run."""
+    rows = []
+    for month in (add_months(current_month(now), -1), current_month(now)):
+        for name, provider in datasets:
+            others = [code for code in tenants if code != provider and len(code) == 6]
+            for consumer in sorted(others, key=lambda code: _calls(name, code))[:2]:
+                rows.append((month, provider, name, consumer, 1 + _calls(name, consumer, month.isoformat()) * 3))
+    return rows

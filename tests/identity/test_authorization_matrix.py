@@ -272,6 +272,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/datasets/{uid}/{verb}"): Rule(MANAGE_DATASETS, lambda: {}),
     ("POST", "/api/v1/datasets/import"): Rule(MANAGE_DATASETS, lambda: {"content_base64": ""}),
     ("GET", "/api/v1/datasets/coverage"): Rule(READ_DATASETS),
+    # who uses a provider's datasets (issue 37): its own people, the operator and the auditor; never a consumer
+    ("GET", "/api/v1/dataset-use/{code}"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "own",
+                                                 "municipal-staff": "own"}),
     ("POST", "/api/v1/datasets/reminders"): Rule(OPERATE),
     # a dataset's own terms: its provider's admins write them; a consumer's admin reads and accepts them
     ("GET", "/api/v1/datasets/{uid}/terms"): Rule(READ_DATASETS),

@@ -53,6 +53,9 @@ def test_a_stock_config_is_named_header_by_header_with_the_remedy(tmp_path):
     assert "proxy_pass_request_headers off;" in result.output
     assert "proxy_set_header X-Original-Method $request_method;" in result.output
     assert "proxy_set_header X-Original-Remote-Addr $remote_addr;" in result.output
+    # which dataset a broker call uses is read from its Fiware headers (issue 37)
+    assert "proxy_set_header X-Original-Fiware-Service $http_fiware_service;" in result.output
+    assert "proxy_set_header X-Original-Fiware-ServicePath $http_fiware_servicepath;" in result.output
     assert "X-Original-URI" not in result.output and "X-Original-Authorization" not in result.output
     assert "Authorization is not set" not in result.output
 

@@ -282,3 +282,40 @@ def test_a_consumers_own_x_original_headers_do_not_get_through_the_recipe(
                            headers={"X-Original-Remote-Addr": "127.0.0.1"})
     assert status == 403 and body["reason"] == "address_not_allowed", body
     assert Upstream.calls == []
+
+
+def test_a_call_through_nginx_to_a_datasets_route_is_that_datasets_use(
+        gateway, client, db, tenant_factory, user_factory, keycloak_settings):
+    """The recipe forwards the consumer's Fiware-Service and Fiware-ServicePath and the URI with its
+    query to the check: the call is counted for the dataset whose route it takes (issue 37), and one
+    of no dataset's route without one; the broker gets the consumer's own Fiware headers."""
+    import sqlalchemy as sa
+
+    from core.calendar import current_month
+    from tenancy.datasets import operations
+    from tenancy.usage.models import UsageEvent
+    from tests.datasets.conftest import YATSUSHIRO_ADMIN, draft
+
+    answer, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
+    tenant_factory("432024")
+    shelters = operations.register(db, YATSUSHIRO_ADMIN, draft(
+        provider_code="432024", title_ja="指定緊急避難場所一覧", standard_kind=None,
+        distributions=(operations.DistributionDraft(
+            url="https://broker.example.jp/v2/entities", format="API", is_api=True, route_service="kumamoto",
+            route_service_path="/shelters", route_entity_type="Shelter"),))).name
+    db.commit()
+    Upstream.calls.clear()
+    fiware = {"Fiware-Service": "kumamoto", "Fiware-ServicePath": "/shelters"}
+    assert call(gateway, "GET", "/v2/entities?type=Shelter&limit=20", token, headers=fiware)[0] == 200
+    assert call(gateway, "GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:Shelter:7", token, headers=fiware)[0] == 200
+    assert call(gateway, "GET", "/v2/entities?type=Shelter", token,
+                headers={**fiware, "Fiware-ServicePath": "/other"})[0] == 200
+    assert Upstream.calls[-1]["headers"]["fiware-service"] == "kumamoto"
+
+    named = [row for row in db.execute(sa.select(UsageEvent.tenant_code, UsageEvent.dataset)
+                                       .where(UsageEvent.event_id.like("gateway:%")))]
+    assert sorted(named, key=str) == sorted([("431001", shelters), ("431001", shelters), ("431001", None)], key=str)
+    _, yatsushiro = user_factory(("municipal-admin",), "432024")
+    use = client.get(f"/api/v1/dataset-use/432024?month={current_month():%Y-%m}", headers=yatsushiro).get_json()
+    assert [(d["name"], [(c["consumer_code"], c["client_id"], c["calls"]) for c in d["consumers"]])
+            for d in use["datasets"]] == [(shelters, [("431001", answer["client"]["id"], 2)])]

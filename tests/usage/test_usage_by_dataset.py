@@ -217,4 +217,11 @@ def test_the_sample_usage_names_the_sample_datasets_and_loads_once(db, operator,
     db.commit()
     usage = reports.dataset_usage(db, operator, dt.date(2026, 10, 1))
     assert usage.datasets >= 10 and usage.top[0].calls > usage.top[-1].calls > 0
+    from tenancy.usage import dataset_use
+
+    used = dataset_use.dataset_use(db, operator, "431001", dt.date(2026, 10, 1))  # who used 熊本市's datasets
+    assert used.calls > 0 and all(c.consumer_code in PROVIDERS and c.consumer_code != "431001"
+                                  for d in used.datasets for c in d.consumers)
     assert load_sample_usage(db, operator, now=now) == 0  # loaded before: nothing counted twice
+    db.commit()
+    assert dataset_use.dataset_use(db, operator, "431001", dt.date(2026, 10, 1)) == used

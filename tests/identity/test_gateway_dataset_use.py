@@ -1,0 +1,124 @@
+"""Who uses a dataset (issue 37): a call through the gateway check (GET /api/v1/gateway/auth with
+what nginx forwards: the original URI with its query and the Fiware headers) to a dataset's route is
+counted for that dataset, and its provider sees it by consumer and API client (the API and the page);
+a call of no dataset's route is counted without one; a provider sees only its own datasets' use.
+tests/identity/test_gateway_nginx.py sends such a call through nginx."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.calendar import current_month
+from tests.conftest import sign_in
+from tests.datasets.conftest import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN, draft
+from tests.identity.test_gateway_auth import ask, basic, clean_quota_cache, make_kumamoto_client  # noqa: F401
+
+
+def api_distribution(**route):
+    from tenancy.datasets.operations import DistributionDraft
+
+    return DistributionDraft(url="https://broker.example.jp/v2/entities", format="API", is_api=True, **route)
+
+
+def register(db, actor, title, **route):
+    from tenancy.datasets import operations
+
+    provider = next(iter(actor.tenant_codes))
+    dataset = operations.register(db, actor, draft(provider_code=provider, title_ja=title, standard_kind=None,
+                                                   distributions=(api_distribution(**route),)))
+    db.commit()
+    return dataset.name
+
+
+def call(client, keycloak_settings, token, uri, service="", service_path="", request_id=None):
+    gateway = {"Authorization": basic(keycloak_settings.metering_client_id, keycloak_settings.metering_client_secret)}
+    if service:
+        gateway["X-Original-Fiware-Service"] = service
+    if service_path:
+        gateway["X-Original-Fiware-ServicePath"] = service_path
+    answer = ask(client, gateway, token, uri=uri, request_id=request_id)
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def events(db):
+    from tenancy.usage.models import UsageEvent
+
+    return sorted((row.event_id, row.tenant_code, row.dataset)
+                  for row in db.execute(sa.select(UsageEvent.event_id, UsageEvent.tenant_code, UsageEvent.dataset)))
+
+
+def test_a_call_to_a_datasets_route_is_that_datasets_use_by_consumer_and_client(
+        client, db, tenant_factory, user_factory, keycloak_settings):
+    answer, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
+    tenant_factory("432024")
+    shelters = register(db, YATSUSHIRO_ADMIN, "指定緊急避難場所一覧", route_service="kumamoto",
+                        route_service_path="/shelters", route_entity_type="Shelter")
+
+    assert call(client, keycloak_settings, token, "/v2/entities?type=Shelter&limit=20", "kumamoto", "/shelters",
+                "req-1")["dataset"] == shelters
+    assert call(client, keycloak_settings, token, "/ngsi-ld/v1/entities/urn:ngsi-ld:Shelter:001", "kumamoto",
+                "/shelters", "req-2")["dataset"] == shelters
+    again = call(client, keycloak_settings, token, "/ngsi-ld/v1/entities/urn:ngsi-ld:Shelter:001", "kumamoto",
+                 "/shelters", "req-2")  # nginx asks again for one request: not counted, not used twice
+    assert (again["counted"], again["dataset"]) == (False, shelters)
+    other = call(client, keycloak_settings, token, "/v2/entities?type=Shelter", "kumamoto", "/elsewhere", "req-3")
+    assert (other["counted"], other["dataset"]) == (True, None)  # counted for the tenant, of no dataset
+    # a Fiware-Service sent twice (a consumer's copy beside nginx's) cannot say which dataset: refused, not counted
+    twice = ask(client, {"Authorization": basic(keycloak_settings.metering_client_id,
+                                                keycloak_settings.metering_client_secret),
+                         "X-Original-Fiware-Service": "kumamoto,yatsushiro"}, token, request_id="req-4")
+    assert twice.status_code == 400 and twice.get_json()["reason"] == "check_unavailable"
+    # the events say so: the consumer's api_calls, naming the dataset where one matched
+    assert events(db) == [("gateway:req-1", "431001", shelters), ("gateway:req-2", "431001", shelters),
+                          ("gateway:req-3", "431001", None)]
+
+    # the provider sees the use by consumer and client (the API)
+    _, yatsushiro = user_factory(("municipal-admin",), "432024")
+    month = current_month().strftime("%Y-%m")
+    use = client.get(f"/api/v1/dataset-use/432024?month={month}", headers=yatsushiro)
+    assert use.status_code == 200, use.get_json()
+    assert use.get_json() == {"provider_code": "432024", "month": month, "calls": 2, "datasets": [{
+        "name": shelters, "title_ja": "指定緊急避難場所一覧", "calls": 2, "consumers": [{
+            "consumer_code": "431001", "consumer_name": "熊本市", "client_id": answer["client"]["id"],
+            "client_name": "避難所ダッシュボード", "calls": 2}]}]}
+    # ... and on its page, in Japanese, with pickers
+    sign_in(client, ["municipal-admin"], ["432024"])
+    page = client.get("/admin/dataset-use/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "データセットの利用状況" in text and "指定緊急避難場所一覧" in text and "熊本市（431001）" in text
+    assert "避難所ダッシュボード" in text and '<select id="month"' in text
+    english = client.get("/admin/dataset-use/?lang=en").get_data(as_text=True)
+    assert "Who uses our datasets" in english
+
+    # a consumer does not see the provider's use; a provider no other provider's
+    _, kumamoto = user_factory(("municipal-admin",), "431001")
+    assert client.get(f"/api/v1/dataset-use/432024?month={month}", headers=kumamoto).status_code == 403
+    assert client.get("/api/v1/dataset-use/431001", headers=yatsushiro).status_code == 403
+    sign_in(client, ["municipal-admin"], ["431001"])
+    assert client.get("/admin/dataset-use/?provider=432024").status_code == 403
+    mine = client.get("/admin/dataset-use/").get_data(as_text=True)
+    assert "指定緊急避難場所一覧" not in mine
+
+
+def test_a_route_registered_after_the_index_was_built_is_matched_at_the_next_call(
+        client, db, tenant_factory, user_factory, keycloak_settings):
+    _, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
+    assert call(client, keycloak_settings, token, "/v2/entities", "kumamoto", "/aed", "before")["dataset"] is None
+    aed = register(db, KUMAMOTO_ADMIN, "AED設置箇所一覧", route_service="kumamoto", route_service_path="/aed")
+    assert call(client, keycloak_settings, token, "/v2/entities?type=AED", "kumamoto", "/aed", "after")["dataset"] == aed
+
+
+def test_a_route_another_dataset_uses_is_refused(db, tenant_factory):
+    import pytest
+
+    from core.errors import Conflict
+
+    tenant_factory("431001")
+    tenant_factory("432024")
+    register(db, KUMAMOTO_ADMIN, "AED設置箇所一覧", route_service="kumamoto", route_service_path="/aed")
+    with pytest.raises(Conflict) as refused:
+        register(db, YATSUSHIRO_ADMIN, "AED", route_service="kumamoto", route_service_path="/aed")
+    assert "431001-0001" in refused.value.message_ja
+    db.rollback()
