@@ -163,7 +163,8 @@ def _list_states(text: str) -> dict[str, tuple[str, str]]:
 
 def _matrix_row(text: str, code: str) -> list[str]:
     row = re.search(rf"<th scope=\"row\">[^<]*（{code}）</th>(.*?)</tr>", text, re.S).group(1)
-    return [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+    # each cell's state (a second line may mark a dataset unused for a year: issue 37 item 9)
+    return [html.unescape(cell.split("<br>")[0]).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
 
 
 def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[str]]:
