@@ -76,7 +76,7 @@ class _Directory:
         pass
 
 
-def prepare(app) -> str:
+def prepare(app, allowlist: tuple[str, ...] = ("10.0.0.0/8", "192.0.2.0/24")) -> str:
     """A fresh schema, Kumamoto's tenants, default plans, some usage, one API client; its Keycloak client id."""
     from admin.extensions import db
     from core.actor import console_actor
@@ -86,7 +86,7 @@ def prepare(app) -> str:
     with app.app_context():
         common.kumamoto_with_plans(db, actor, usage=True)
         issued = api_clients.create_api_client(db.session, actor, _Directory(), "431001", {
-            "name": "bench", "purpose": "benchmark", "scopes": ["broker.read"], "allowlist": ["10.0.0.0/8", "192.0.2.0/24"],
+            "name": "bench", "purpose": "benchmark", "scopes": ["broker.read"], "allowlist": list(allowlist),
             "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
         db.session.commit()
         return issued.keycloak_client_id

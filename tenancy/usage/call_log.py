@@ -135,6 +135,7 @@ class CallLog:
         self._sealed: list[Segment] = []
         self._names = itertools.count()
         self._fold_lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # a segment's fd is not closed during a flush of it
         self._closed = False
         self._recent: dict[str, float] = {}  # event id -> when appended (time.monotonic)
         self._spare: Segment | None = None  # made by the folder ahead of need, so a call never waits for one
@@ -192,7 +193,8 @@ class CallLog:
         """Lead one flush of the waiting lines (called holding the condition's lock; released meanwhile)."""
         flushing, self._group = self._group, _Group()
         self._flushing = True
-        error: OSError | None = None
+        # until the lines are written (whatever stops it, its callers are refused, never answered 200)
+        error: OSError | None = OSError(0, "the call log could not be written")
         try:
             if self._closed:
                 raise OSError(0, "the call log is closed")
@@ -207,6 +209,7 @@ class CallLog:
                 _write_all(segment.fd, data, segment.offset)
                 if self.sync:
                     os.fdatasync(segment.fd)
+                error = None
             except OSError as failed:
                 error = failed
             finally:
@@ -248,8 +251,10 @@ class CallLog:
             if segment is None or segment.flushed == segment.offset:
                 return
             offset = segment.offset
-            os.fdatasync(segment.fd)  # under the lock: the segment is neither sealed nor closed meanwhile
-            segment.flushed = offset
+        with self._sync_lock:  # not the calls' lock: they go on meanwhile; the fold does not close it meanwhile
+            if segment.fd >= 0:
+                os.fdatasync(segment.fd)
+                segment.flushed = max(segment.flushed, offset)
 
     def rotate(self) -> None:
         """Seal the open segment if it holds anything, and have the next one ready (made here, by the
@@ -269,10 +274,12 @@ class CallLog:
             if sealed is not None:
                 self._seal()
         if sealed is not None and sealed.flushed < sealed.offset:
-            os.fdatasync(sealed.fd)
-            sealed.flushed = sealed.offset
+            with self._sync_lock:
+                if sealed.fd >= 0:
+                    os.fdatasync(sealed.fd)
+                    sealed.flushed = sealed.offset
         if spare is not None:  # not needed after all (closed, or a call made one meanwhile)
-            os.close(spare.fd)
+            self._close(spare)
             spare.path.unlink(missing_ok=True)
 
     # --- folding --------------------------------------------------------------------------------
@@ -283,8 +290,8 @@ class CallLog:
         """Seal the open segment, then fold this process's sealed segments and every segment of the
         directory nobody holds (a dead process's). ``after_commit(events)``: told the events of this
         process's own segments once they are committed (the quota cache's unfolded counts)."""
-        self.rotate()
         with self._fold_lock:
+            self.rotate()
             with self._cond:
                 own = list(self._sealed)
             files = events = counted = 0
@@ -292,7 +299,7 @@ class CallLog:
                 read, newly = fold_file(segment.path, session_factory, actor, now=now)
                 with self._cond:
                     self._sealed.remove(segment)
-                os.close(segment.fd)  # its lock released only now that it is folded and gone
+                self._close(segment)  # its lock released only now that it is folded and gone
                 files, events, counted = files + 1, events + len(read), counted + newly
                 if after_commit is not None:
                     after_commit(read)
@@ -310,10 +317,16 @@ class CallLog:
             sealed, self._sealed = self._sealed, []
             spare, self._spare = self._spare, None
         for segment in sealed:
-            os.close(segment.fd)
+            self._close(segment)
         if spare is not None:
-            os.close(spare.fd)
+            self._close(spare)
             spare.path.unlink(missing_ok=True)
+
+    def _close(self, segment: Segment) -> None:
+        with self._sync_lock:
+            if segment.fd >= 0:
+                os.close(segment.fd)
+                segment.fd = -1
 
     def discard(self) -> None:
         """Close and delete every segment of the directory (tests: the database they described is gone)."""
