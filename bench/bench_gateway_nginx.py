@@ -193,7 +193,8 @@ def main() -> None:
         print(f"bench_gateway_nginx: nginx {nginx} (1 worker) with docs/gateway/renkei-gateway.conf; renkei under "
               f"gunicorn ({args.workers} workers x 8 threads); database {url.split(':')[0]}; call log sync "
               f"{args.call_log_sync}; {args.seconds:g} s per side and concurrency")
-        print(common.noisy_machine_note())
+        print(f"(shared machine with {os.cpu_count()} cores, the clients on it too: figures are noisy; at each "
+              "concurrency the upstream alone runs just before the gateway)")
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             alone = loadgen.run(upstream_port, ["/v2/entities?type=Shelter"], seconds=args.seconds,
                                 concurrency=concurrency, headers=headers)
