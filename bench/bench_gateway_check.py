@@ -57,13 +57,13 @@ GATEWAY_PATH = "/api/v1/gateway/check"
 AUTH_PATH = "/api/v1/gateway/auth"
 
 
-def _settings(url: str, sync: str = "each") -> dict:
+def _settings(url: str, sync: str = "each", fold_seconds: float = 0.5) -> dict:
     var = Path(os.environ.get("TMPDIR", "/tmp")) / "renkei-bench-gateway"
     return {"RENKEI_ENV": "development", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
             "RENKEI_VAR_DIR": str(var), "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
             # this run's own call log (a folder left by an earlier run would be folded into this database)
             "RENKEI_GATEWAY_CALL_LOG_DIR": tempfile.mkdtemp(prefix="renkei-bench-calls-"),
-            "RENKEI_GATEWAY_CALL_LOG_SYNC": sync}
+            "RENKEI_GATEWAY_CALL_LOG_SYNC": sync, "RENKEI_GATEWAY_FOLD_SECONDS": fold_seconds}
 
 
 class _Directory:
@@ -143,6 +143,9 @@ def main() -> None:
     parser.add_argument("--call-log-sync", choices=("each", "interval"), default="each",
                         help="RENKEI_GATEWAY_CALL_LOG_SYNC: each call's count flushed to the disk before its answer "
                              "(each, the default), or written to the operating system and flushed every 10 ms")
+    parser.add_argument("--fold-seconds", type=float, default=0.5,
+                        help="RENKEI_GATEWAY_FOLD_SECONDS (0: no folding thread, the calls folded after the rounds): "
+                             "how much of the counted p99 the fold's thread costs")
     common.add_database_option(parser)
     args = parser.parse_args()
     count = 2_000 if args.quick else args.requests
@@ -150,7 +153,7 @@ def main() -> None:
 
     from admin import create_app
 
-    app = create_app(_settings(url, args.call_log_sync))
+    app = create_app(_settings(url, args.call_log_sync, args.fold_seconds))
     azp = prepare(app)
     token = install_validator(app)(azp)
     allowed = json.dumps({"token": token, "address": "192.0.2.10"}).encode()
@@ -189,8 +192,9 @@ def main() -> None:
                                 "gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
                                 "gateway check (address refused)": lambda _: inprocess.latency(gateway_refused, count),
                                 "quota check": lambda _: inprocess.latency(quota, count)}, args.rounds)
+    folding = f"fold every {args.fold_seconds:g} s" if args.fold_seconds > 0 else "no fold during the rounds"
     print(f"bench_gateway_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
-          f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; call log sync {args.call_log_sync}")
+          f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; call log sync {args.call_log_sync}; {folding}")
     print(common.noisy_machine_note())
     medians = common.print_latency_medians(samples)
     common.report("gateway auth rate vs quota check", medians["gateway auth (allowed, counted)"][2],
