@@ -58,6 +58,14 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
         # the longest a process keeps the register's dataset routes after another process changed them (docs/gateway.md)
         "RENKEI_DATASET_ROUTES_SECONDS": float(env.get("RENKEI_DATASET_ROUTES_SECONDS", "30")),
+        # the gateway's counted calls: a local write-ahead log per host, folded into the database by a
+        # thread of each process every so many seconds (docs/gateway.md, "Counting")
+        "RENKEI_GATEWAY_CALL_LOG_DIR": env.get("RENKEI_GATEWAY_CALL_LOG_DIR", ""),
+        "RENKEI_GATEWAY_FOLD_SECONDS": float(env.get("RENKEI_GATEWAY_FOLD_SECONDS", "0.5")),
+        # each: every call's count on the disk before its answer; interval: before the answer in the
+        # operating system (survives the worker's death), on the disk within the flush interval
+        "RENKEI_GATEWAY_CALL_LOG_SYNC": env.get("RENKEI_GATEWAY_CALL_LOG_SYNC", "each"),
+        "RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS": float(env.get("RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS", "0.01")),
         # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),
         "RENKEI_KEYCLOAK_ADMIN_USER": env.get("RENKEI_KEYCLOAK_ADMIN_USER", "admin"),

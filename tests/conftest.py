@@ -356,6 +356,8 @@ def app(tmp_path_factory):
         "RENKEI_KEYCLOAK_TIMEOUT": SLOW_KEYCLOAK_SECONDS,
         # pages count user seats in Keycloak only in the tests that turn it on (tests/identity/test_people.py)
         "RENKEI_SEATS_FROM_KEYCLOAK": False,
+        # the gateway's counted calls are folded when a test says so (admin.gateway_calls.fold_now), not by a thread
+        "RENKEI_GATEWAY_FOLD_SECONDS": 0,
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -388,6 +390,7 @@ def copy_sqlite(source, target) -> None:
 
 
 def reset_database(app) -> None:
+    from admin import gateway_calls
     from admin.extensions import db
 
     db.session.remove()
@@ -395,6 +398,7 @@ def reset_database(app) -> None:
     shutil.rmtree(app.config.get("RENKEI_AUDIT_CHECKPOINT_DIR")
                   or os.path.join(app.config["RENKEI_VAR_DIR"], "audit-checkpoints"), ignore_errors=True)
     shutil.rmtree(os.path.join(app.config["RENKEI_VAR_DIR"], "backups"), ignore_errors=True)  # their manifests too
+    gateway_calls.forget(app)  # the gateway's calls logged for it, not folded yet
     engine = db.engine
     if engine.dialect.name == "sqlite":
         engine.dispose()

@@ -6,7 +6,8 @@
   call is described by the headers nginx sends (``X-Original-Method``, ``X-Original-URI``,
   ``X-Original-Remote-Addr``, ``X-Original-Authorization``: the consumer's own ``Authorization``,
   ``X-Original-Fiware-Service``, ``X-Original-Fiware-ServicePath``, ``X-Request-ID``); an allowed
-  call is counted in the same step, naming the dataset its route reaches (tenancy/identity/gateway.py).
+  call is counted before it is answered, durable in the process's call log, naming the dataset its
+  route reaches (tenancy/identity/gateway.py, admin/gateway_calls.py); when it cannot be, 503.
   The gateway authenticates with ``Authorization: Basic`` (a Keycloak client's id and secret,
   checked on every call; see :class:`tenancy.identity.gateway.GatewayCredentials`).
 * ``GET /api/v1/gateway/refusal?reason=...``: what the gateway shows the consumer of a refusal
@@ -30,6 +31,7 @@ from flask import Response, current_app, g, request
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
+from admin import gateway_calls
 from admin.api.usage import QuotaDecisionOut, quota_cache
 from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
 from admin.edge import StrictAPIBlueprint
@@ -44,6 +46,7 @@ from tenancy.datasets import routes
 from tenancy.identity import client_access, gateway
 from tenancy.identity.keycloak import client_token_or_none
 from tenancy.identity.tokens import actor_from_claims
+from tenancy.usage.call_log import CallLogUnavailable
 
 AUTH_PATH = f"{API_PREFIX}/gateway/auth"
 REFUSAL_PATH = f"{API_PREFIX}/gateway/refusal"
@@ -270,11 +273,17 @@ def _consumer_token(header: str) -> str:
             "check_unavailable: the gateway's own credential was refused; 503: the check could not be made."))
 def gateway_auth(header: CallHeaders):
     token = _consumer_token(header.x_original_authorization)
-    called = gateway.check_call(
-        db.session, current_actor(), token_validator().claims, token, header.x_original_remote_addr,
-        header.x_original_method, header.x_original_uri, g.request_id, quota_cache(),  # missing: no route, refused
-        states=client_states(), datasets=dataset_routes(),
-        fiware=(header.x_original_fiware_service, header.x_original_fiware_servicepath))
+    try:
+        called = gateway.check_call(
+            db.session, current_actor(), token_validator().claims, token, header.x_original_remote_addr,
+            header.x_original_method, header.x_original_uri, g.request_id, quota_cache(),  # missing: no route, refused
+            gateway_calls.keep_folding().log, states=client_states(), datasets=dataset_routes(),
+            fiware=(header.x_original_fiware_service, header.x_original_fiware_servicepath))
+    except CallLogUnavailable as error:  # the count could not be made durable: refused, never passed uncounted
+        response = from_domain_error(error)
+        response.headers["X-Renkei-Reason"] = UNAVAILABLE
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response
     return answer(called.summary(), called.decision.reason, decision_headers(called.decision, called.scope))
 
 

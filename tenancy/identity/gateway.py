@@ -6,9 +6,10 @@
   is what the operator reads (``GET /api/v1/gateway/routes``, docs/gateway.md).
 * **The check.** :func:`check_call` is :func:`tenancy.identity.client_access.gateway_check` (token,
   client state, allowlist, scope, quota) with the scope of the call, and then, for an allowed call
-  of a tenant's client, the call counted as api_calls in the same transaction
-  (:func:`tenancy.usage.metering.record_gateway_call`, idempotent per request id). So hard limits
-  hold without the gateway posting usage separately.
+  of a tenant's client, the call counted as api_calls before it is answered
+  (:func:`tenancy.usage.metering.count_gateway_call`: durable in the process's call log, folded into
+  the database by a thread, once per request id). So hard limits hold without the gateway posting
+  usage separately.
 * **The gateway's own credential.** :class:`GatewayCredentials`: the gateway sends a Keycloak
   client's id and secret (HTTP Basic) on every call, a credential that does not expire; renkei
   exchanges them at Keycloak for a token (client credentials grant) and remembers the answer by a
@@ -105,16 +106,19 @@ class CallDecision:
 
 
 def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[str, Any]], token: str,
-               address: str, method: str, uri: str, request_id: str, quota_cache: quotas.QuotaCache, *,
-               states: client_access.ClientStateCache | None = None, now: dt.datetime | None = None,
-               datasets: dataset_routes.RouteIndex | None = None, fiware: tuple[str, str] = ("", "")) -> CallDecision:
+               address: str, method: str, uri: str, request_id: str, quota_cache: quotas.QuotaCache,
+               call_log: Any, *, states: client_access.ClientStateCache | None = None,
+               now: dt.datetime | None = None, datasets: dataset_routes.RouteIndex | None = None,
+               fiware: tuple[str, str] = ("", "")) -> CallDecision:
     """May the call of ``method`` ``uri`` with ``token`` from ``address`` pass (the gateway check with
     the call's scope); an allowed call of a tenant's client is counted as one api_calls event known
-    by ``request_id``, in the caller's transaction. Needs ``gateway.check`` and ``usage.ingest``.
+    by ``request_id``, durable in ``call_log`` before this returns (else
+    :class:`tenancy.usage.call_log.CallLogUnavailable`). Needs ``gateway.check`` and ``usage.ingest``.
 
     With ``datasets`` (the register's routes) and ``fiware`` (the call's Fiware-Service and
-    Fiware-ServicePath), an allowed call names the dataset its route reaches, if any: on its event,
-    and in that dataset's use by consumer (:mod:`tenancy.usage.dataset_use`)."""
+    Fiware-ServicePath), an allowed call names the dataset its route reaches, if any: in its line of
+    the call log, which the fold adds to that dataset's use by consumer (:mod:`tenancy.usage.dataset_use`);
+    an organisation's call (no quota, no count) is added to it in the caller's transaction."""
     now = now or dt.datetime.now(dt.timezone.utc)
     scope = required_scope(method, uri)
     decision = client_access.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
@@ -123,9 +127,10 @@ def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[s
     used = (datasets.match(session, dataset_routes.Call(method.upper(), uri, *fiware), normalised_path)
             if decision.allowed and datasets is not None else None)
     if decision.allowed and decision.quota is not None:  # a tenant's client (an organisation has no quota)
-        counted = metering.record_gateway_call(session, actor, decision.tenant, request_id, now=now,
-                                               dataset=used and used.name)
-    if used is not None and (counted or decision.quota is None):
+        counted = metering.count_gateway_call(
+            call_log, actor, decision.tenant, request_id, quota_cache=quota_cache, now=now,
+            use=dataset_use.call_use(used.provider_code, used.name, decision.client) if used is not None else None)
+    elif used is not None:
         dataset_use.record_call(session, used.provider_code, used.name, decision.tenant, decision.client, now)
     return CallDecision(decision, scope, counted, used.name if used else None)
 

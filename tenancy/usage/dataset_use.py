@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,6 +29,12 @@ from core.actor import Actor
 from core.calendar import jst_day, month_of
 from core.db import conflict_insert
 from tenancy.usage.models import UsageDatasetCall, UsageDatasetMonth
+
+
+def call_use(provider_code: str, dataset: str, client_id: int | None) -> dict[str, Any]:
+    """What a counted call's line in the gateway's call log says of the dataset it reached (folded by
+    :func:`tenancy.usage.metering.fold_gateway_calls` into :func:`record_call`)."""
+    return {"provider": provider_code, "dataset": dataset, "client": client_id}
 
 
 def record_call(session: Session, provider_code: str, dataset: str, consumer_code: str, client_id: int | None,

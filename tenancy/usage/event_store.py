@@ -87,17 +87,6 @@ UPSERT_AGGREGATES_PG = (
     "%(tenant)b::varchar[], %(metric)b::varchar[], %(granularity)b::varchar[], %(period)b::date[], "
     "%(total)b::bigint[], %(peak)b::bigint[], %(events)b::bigint[], %(last_value)b::bigint[], %(last_at)b::timestamptz[])"
 )
-# One call the gateway check allowed (record_gateway_call): its event stored, with a batch id of its
-# own, unless its request id was counted within the window; hands back whether it was stored. The
-# aggregates then go through the same guarded function as every batch (UPSERT_AGGREGATES_PG).
-GATEWAY_EVENT_PG = (
-    "INSERT INTO usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
-    "SELECT CAST(%(event_id)s AS VARCHAR), CAST(%(at)s AS TIMESTAMPTZ), CAST(%(tenant)s AS VARCHAR), 'api_calls', "
-    "CAST(%(quantity)s AS BIGINT), CAST(%(batch_id)s AS INTEGER), CAST(%(dataset)s AS VARCHAR) "
-    "WHERE NOT EXISTS (SELECT 1 FROM usage_event WHERE event_id = CAST(%(event_id)s AS VARCHAR) "
-    "AND occurred_at >= CAST(%(since)s AS TIMESTAMPTZ)) "
-    "ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING occurred_at"
-)
 COPY_EVENTS_PG = ("COPY usage_event (event_id, occurred_at, tenant_code, metric, quantity, batch_id, dataset) "
                   "FROM STDIN (FORMAT BINARY)")
 # the PostgreSQL types of the copied columns, in that order (a binary COPY is told them)

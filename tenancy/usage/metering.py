@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ from core.errors import Invalid, problem
 from core.calendar import add_months, fiscal_months
 from core.db import utcnow
 from tenancy.datasets.operations import provider_lookup
-from tenancy.usage import partitions
+from tenancy.usage import dataset_use, partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
     METRICS,
@@ -57,9 +58,10 @@ from tenancy.usage.event_checks import (
     batch_too_large, retention_cutoff, tenant_codes, validate_events,
 )
 from tenancy.usage.event_store import (
-    BATCH_ID_PG, GATEWAY_EVENT_PG, UPSERT_AGGREGATES_PG, MonthFigure, _EVENT_KEY, _aggregate_rows, _check_resent,
-    _ingest_pg, _postgresql, _store_events, _upsert_aggregates, add_dataset_months, aggregate_overflow,
+    _EVENT_KEY, _check_resent, _ingest_pg, _postgresql, _store_events, _upsert_aggregates, add_dataset_months, aggregate_overflow,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,11 +149,13 @@ def ingest(
     add_dataset_months(session, fresh)
     alerts = quotas.after_usage_recorded(session, figures, now=now)
     tenants = sorted(set(events.tenant_code))
-    # one audit record per batch (not per event): who sent what, and how much of it counted
-    audit.record(session, actor, "usage.ingest", "usage_batch", str(batch_id),
-                 tenant_code=tenants[0] if len(tenants) == 1 else None,
-                 after={"source": source, "received": len(raw_events), "accepted": accepted,
-                        "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
+    # one audit record per batch (not per event): who sent what, and how much of it counted; not for
+    # the gateway's own counted calls (consumers' requests, not administrative acts; the batch row records them)
+    if source != GATEWAY_SOURCE:
+        audit.record(session, actor, "usage.ingest", "usage_batch", str(batch_id),
+                     tenant_code=tenants[0] if len(tenants) == 1 else None,
+                     after={"source": source, "received": len(raw_events), "accepted": accepted,
+                            "duplicates": len(raw_events) - accepted, "tenants": tenants, "alerts": alerts})
     session.flush()
     return IngestResult(batch_id, len(raw_events), accepted, len(raw_events) - accepted, alerts)
 
@@ -162,64 +166,119 @@ def ingest(
 # redirect; a gateway may retry) is not counted again.
 GATEWAY_EVENT_PREFIX = "gateway:"
 GATEWAY_REPEAT_WINDOW = dt.timedelta(hours=24)
+GATEWAY_SOURCE = "gateway"
 
 
-def record_gateway_call(session: Session, actor: Actor, tenant_code: str, request_id: str, quantity: int = 1, *,
-                        now: dt.datetime | None = None, dataset: str | None = None) -> bool:
-    """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``, in the
-    caller's transaction (the event, its day and month aggregates, the threshold alerts and the quota
-    cache's figure once committed, as :func:`ingest` does for a batch). Idempotent per ``request_id``:
-    one counted in the last :data:`GATEWAY_REPEAT_WINDOW` is not counted again (returns False).
+USE = "use"  # the key of a call's dataset use in its line of the call log (not part of the ingest's event)
 
-    The call is a batch of one event (``usage_batch`` source ``gateway``), so its aggregates go
-    through the one guarded writer as every batch's do (the application role cannot write
-    usage_aggregate otherwise); no audit record per call (a call is a consumer's request, not an
-    administrative act; the request log keeps it). Repeats of one request id are expected one after
-    the other (the same nginx request); two at the very same moment may both count.
 
-    On PostgreSQL the transaction commits without waiting for its WAL to be flushed
-    (``synchronous_commit`` off for it alone): a crash of the database server may lose the calls
-    counted in its last moments (at most three times ``wal_writer_delay``, 0.6 s by default); they
-    were let through uncounted, nothing else is lost or torn, and a threshold alert lost so is queued
-    again by the next call. A durable commit per API call would cost a disk flush per call.
+def gateway_call_event(tenant_code: str, request_id: str, quantity: int = 1, *,
+                       now: dt.datetime | None = None, use: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The usage event of one call the gateway check allowed, as the ingest reads it: the one place
+    its content is decided (the gateway's call log stores it, :func:`fold_gateway_calls` records it).
+    ``use``: the dataset the call reached (:func:`tenancy.usage.dataset_use.call_use`), kept beside
+    the event in the log and folded into the dataset's use by consumer."""
+    now = (now or utcnow()).astimezone(dt.timezone.utc)
+    event = {"event_id": f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH], "tenant": tenant_code,
+             "metric": "api_calls", "quantity": quantity, "timestamp": now.isoformat()}
+    if use:
+        event[USE] = dict(use)
+    return event
 
-    ``dataset``: the register's name of the dataset the call used (tenancy/datasets/routes.py), kept
-    on the event; the event's tenant is the consumer, not the dataset's provider."""
+
+def _without_use(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in event.items() if key != USE} for event in events]
+
+
+def _record_uses(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """The dataset use of each newly counted event that names one (the same transaction as its count)."""
+    for event in events:
+        use = event.get(USE)
+        if use:
+            dataset_use.record_call(session, use["provider"], use["dataset"], event["tenant"], use.get("client"),
+                                    dt.datetime.fromisoformat(event["timestamp"]), int(event.get("quantity", 1)))
+
+
+def count_gateway_call(call_log: Any, actor: Actor, tenant_code: str, request_id: str, quantity: int = 1, *,
+                       quota_cache: quotas.QuotaCache, now: dt.datetime | None = None,
+                       use: Mapping[str, Any] | None = None) -> bool:
+    """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``: its event
+    (:func:`gateway_call_event`) made durable in the process's call log (``call_log.append``,
+    :class:`tenancy.usage.call_log.CallLog`) before the call is answered, and added at once to this
+    process's quota decisions; the log's folder records it in the database (:func:`fold_gateway_calls`).
+    False when this process counted the request id already (not again). Raises
+    :class:`tenancy.usage.call_log.CallLogUnavailable` when the count cannot be made durable: the
+    call must then be refused."""
     authz.authorize(actor, "usage.ingest")
     now = (now or utcnow()).astimezone(dt.timezone.utc)
-    event_id = f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH]
-    call = CheckedEvents.of([ValidEvent(event_id, tenant_code, "api_calls", quantity, now, dataset)])
-    batch = dict(source="gateway", actor_issuer=actor.issuer, actor_subject=actor.subject, actor_name=actor.name,
-                 request_id=actor.request_id, source_ip=actor.source_ip, events_received=1, received_at=now,
-                 events_accepted=1, events_duplicate=0)
-    if _postgresql(session):
-        connection = session.connection()
-        # this transaction's commit does not wait for the WAL to reach the disk (see the docstring)
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        batch_id = connection.exec_driver_sql(BATCH_ID_PG).scalar_one()
-        stored = connection.exec_driver_sql(GATEWAY_EVENT_PG, {
-            "event_id": event_id, "since": now - GATEWAY_REPEAT_WINDOW, "at": now, "tenant": tenant_code,
-            "quantity": quantity, "batch_id": batch_id, "dataset": dataset}).first()
-        if stored is None:
-            return False
-        rows = connection.exec_driver_sql(UPSERT_AGGREGATES_PG, {**_aggregate_rows(call), **batch, "id": batch_id})
-        figures = [MonthFigure(*row) for row in rows]
-        quotas.after_usage_recorded(session, figures, now=now)
-        return True
-    table = UsageEvent.__table__
-    seen = session.connection().execute(
-        sa.select(table.c.occurred_at).where(table.c.event_id == event_id,
-                                             table.c.occurred_at >= now - GATEWAY_REPEAT_WINDOW).limit(1)).first()
-    if seen is not None:
+    if not call_log.append(gateway_call_event(tenant_code, request_id, quantity, now=now, use=use)):
         return False
-    row = UsageBatch(**batch)
-    session.add(row)
-    session.flush()
-    if not _store_events(session, call, row.id):
-        row.events_accepted, row.events_duplicate = 0, 1
-        return False
-    quotas.after_usage_recorded(session, _upsert_aggregates(session, call), now=now)
+    quota_cache.note_unfolded(tenant_code, "api_calls", now, quantity)
     return True
+
+
+def _repeats(session: Session, events: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """(event id, timestamp) of the events whose request id was counted within the repeat window
+    before them at another instant (the same instant is the same event: a replay, which the ingest
+    counts once)."""
+    ids = sorted({e["event_id"] for e in events})
+    if not ids:
+        return set()
+    earliest = min(_parse_timestamp(e["timestamp"]) for e in events) - GATEWAY_REPEAT_WINDOW
+    table = UsageEvent.__table__
+    stored: dict[str, list[dt.datetime]] = {}
+    for start in range(0, len(ids), 1000):
+        for event_id, at in session.connection().execute(
+                sa.select(table.c.event_id, table.c.occurred_at).where(
+                    table.c.event_id.in_(ids[start:start + 1000]), table.c.occurred_at >= earliest)):
+            stored.setdefault(event_id, []).append(at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc))
+    found = set()
+    for e in events:
+        at = _parse_timestamp(e["timestamp"])
+        if any(before != at and at - GATEWAY_REPEAT_WINDOW <= before < at for before in stored.get(e["event_id"], ())):
+            found.add((e["event_id"], e["timestamp"]))
+    return found
+
+
+def fold_gateway_calls(session: Session, actor: Actor, events: Sequence[Mapping[str, Any]], *,
+                       now: dt.datetime | None = None, settings: MeteringSettings = DEFAULT_SETTINGS) -> int:
+    """Record the calls the gateway counted (:func:`gateway_call_event`, read back from its call log,
+    :mod:`tenancy.usage.call_log`) in the caller's transaction; returns how many were newly counted.
+
+    Idempotent: an event already stored (the same event id and instant: a segment folded again)
+    counts once; a request id counted within :data:`GATEWAY_REPEAT_WINDOW` before, at another
+    instant, is not counted again; within ``events`` the first of an id counts. Recorded through
+    :func:`ingest` (``usage_batch`` source ``gateway``, the aggregates, threshold alerts and quota
+    cache as for every batch), in batches of at most ``settings.max_batch``. An event the ingest
+    refuses (its tenant gone, its instant past the retention window) is left out and logged, so
+    that one bad line never holds up the others."""
+    authz.authorize(actor, "usage.ingest")
+    first: dict[str, Mapping[str, Any]] = {}
+    for event in events:
+        first.setdefault(event["event_id"], event)
+    repeats = _repeats(session, list(first.values()))
+    kept = [e for e in first.values() if (e["event_id"], e["timestamp"]) not in repeats]
+    counted = 0
+    for start in range(0, len(kept), settings.max_batch):
+        part = kept[start:start + settings.max_batch]
+        try:
+            with session.begin_nested():
+                counted += ingest(session, actor, _without_use(part), source=GATEWAY_SOURCE, now=now,
+                                  settings=settings).accepted
+                _record_uses(session, part)
+        except UsageRejected:
+            for event in part:  # one by one: only the refused ones are left out
+                try:
+                    with session.begin_nested():
+                        accepted = ingest(session, actor, _without_use([event]), source=GATEWAY_SOURCE, now=now,
+                                          settings=settings).accepted
+                        if accepted:
+                            _record_uses(session, [event])
+                        counted += accepted
+                except UsageRejected as refused:
+                    log.error("gateway call %s of %s not counted: %s", event.get("event_id"), event.get("tenant"),
+                              refused.problems or refused.message_en)
+    return counted
 
 
 def record_levels(session: Session, actor: Actor, metric: str, level_of: Callable[[str], int], codes: Iterable[str],
@@ -242,7 +301,7 @@ def record_user_seats(session: Session, actor: Actor, count_members: Callable[[s
 def record_registered_datasets(session: Session, actor: Actor, counts: Mapping[str, int], codes: Iterable[str],
                                *, now: dt.datetime | None = None) -> IngestResult:
     """The ``datasets`` gauge of each tenant, counted from the dataset register
-    (:func:`tenancy.datasets.operations.dataset_counts`), recorded as usage events."""
+    (:func:`tenancy.datasets.operations.gauge_counts`), recorded as usage events."""
     return record_levels(session, actor, "datasets", lambda code: counts.get(code, 0), codes, source=REGISTER_SOURCE,
                          now=now)
 

@@ -389,6 +389,9 @@ class QuotaCache:
         self._limits: tuple[float, dict[str, dict[str, EffectiveLimit]]] | None = None  # (loaded at, by tenant)
         # the threshold alerts (dedupe keys) of one month known to be in the outbox, committed
         self._alerted: tuple[dt.date, frozenset[str]] = (dt.date.min, frozenset())
+        # usage this process counted that is not in the database yet (the gateway's call log, not
+        # folded): added to every decision, kept across clear() and reloads (the database lacks it)
+        self._unfolded: dict[tuple[str, str, dt.date], int] = {}
 
     def clear(self) -> None:
         with self._lock:
@@ -472,8 +475,26 @@ class QuotaCache:
         return self._answer(entry, tenant_code, metric, month, quantity)
 
     def _answer(self, entry: _Entry, tenant_code: str, metric: str, month: dt.date, quantity: int) -> QuotaDecision:
-        return decide(tenant_code, metric, month, entry.status, entry.limit, entry.used, quantity, entry.as_of,
+        used = entry.used + self._unfolded.get((tenant_code, metric, month), 0)
+        return decide(tenant_code, metric, month, entry.status, entry.limit, used, quantity, entry.as_of,
                       self.max_age)
+
+    def note_unfolded(self, tenant_code: str, metric: str, at: dt.datetime, quantity: int) -> None:
+        """``quantity`` of ``metric`` counted by this process at ``at`` but not yet in the database
+        (negative: now committed there). The decisions of this process count it at once; other
+        processes see it once it is folded and their entry reloaded (docs/gateway.md)."""
+        key = (tenant_code, metric, current_month(at))
+        with self._lock:
+            left = self._unfolded.get(key, 0) + quantity
+            if left > 0:
+                self._unfolded[key] = left
+            else:
+                self._unfolded.pop(key, None)
+
+    def forget_unfolded(self) -> None:
+        """Tests: the call log was discarded with the database it described."""
+        with self._lock:
+            self._unfolded.clear()
 
     def note_usage(self, tenant_code: str, metric: str, month: dt.date, used: int) -> None:
         """A committed ingest's new figure for the current month: applied without waiting for a reload."""

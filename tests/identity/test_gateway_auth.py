@@ -71,6 +71,10 @@ def ask(client, gateway_headers, token, method="GET", uri="/v2/entities", addres
 
 
 def api_calls(client, as_operator) -> int:
+    """The tenant's api_calls in its usage report, once the calls this process logged are folded in."""
+    from admin.gateway_calls import fold_now
+
+    fold_now(client.application)
     report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator).get_json()
     return report["tenants"][0]["values"].get("api_calls", 0)
 
@@ -261,3 +265,25 @@ def test_the_contracts_header_limit_is_the_edges(client, as_gateway):
         assert longest < 16384
         assert client.get("/api/v1/gateway/auth", headers={name: "a" * longest}).status_code != 431
         assert client.get("/api/v1/gateway/auth", headers={name: "a" * (longest + 1)}).status_code == 431
+
+
+def test_a_count_that_cannot_be_made_durable_refuses_the_call_503_and_never_passes_it_uncounted(
+        client, kumamoto_client, as_gateway, as_operator, monkeypatch):
+    import errno
+
+    from tenancy.usage import call_log
+
+    _, token = kumamoto_client
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(call_log, "_write_all", disk_full)
+    refused = ask(client, as_gateway, token, request_id="disk-full")
+    assert refused.status_code == 503, refused.get_json()
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert refused.headers["X-Renkei-Reason"] == "check_unavailable" and int(refused.headers["Retry-After"]) > 0
+    assert "記録できなかった" in refused.get_json()["detail_ja"] and refused.get_json()["detail_en"]
+    monkeypatch.undo()  # the disk has room again: the next call opens a new segment and passes
+    assert ask(client, as_gateway, token, request_id="disk-ok").get_json()["counted"] is True
+    assert api_calls(client, as_operator) == 1

@@ -219,6 +219,7 @@ def refusals_never_reach_the_api(gateway, token, kumamoto) -> None:
 
 def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
         gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
+    from admin.gateway_calls import fold_now
     from tenancy.usage import quota_plans
 
     answer, token, kumamoto = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
@@ -238,6 +239,7 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     assert seen["headers"]["x-renkei-scope"] == "broker.read"
     assert "authorization" in seen["headers"]  # the consumer's own token goes on to the API
 
+    fold_now(client.application)  # the calls counted, folded into the database
     report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator)
     assert report.status_code == 200, report.get_json()
     assert report.get_json()["tenants"][0]["values"]["api_calls"] == 3
@@ -252,6 +254,7 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
     assert int(headers["retry-after"]) > 0
     assert "上限" in body["detail_ja"]
     assert len(Upstream.calls) == 4
+    fold_now(client.application)  # the calls counted, folded into the database
     report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator)
     assert report.get_json()["tenants"][0]["values"]["api_calls"] == 4
 

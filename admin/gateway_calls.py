@@ -1,0 +1,171 @@
+"""Each process's log of the gateway's counted calls and the thread that folds it (issue 36, item 7).
+
+``GET /api/v1/gateway/auth`` counts an allowed call by appending its usage event to this process's
+:class:`tenancy.usage.call_log.CallLog` (durable before the answer; no database commit per call).
+:class:`GatewayCalls` keeps that log and a daemon thread, started by the first gateway check the
+process serves (after a fork: each gunicorn worker its own), that every
+``RENKEI_GATEWAY_FOLD_SECONDS`` (default 0.5; 0: no thread, folded only by :func:`fold_now`) seals
+the open segment and folds the sealed ones, and every segment a process that ended left behind
+(a worker killed, the host restarted), into the database in a session of its own. Its first round
+runs at once: so a restarted process folds what its predecessor left before anything else.
+
+The log's folder: ``RENKEI_GATEWAY_CALL_LOG_DIR`` (default ``<RENKEI_VAR_DIR>/gateway-calls``), on a
+local disk of the host, shared by that host's processes. A fold that fails (the database away) is
+tried again at the next round; the calls stay on disk meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from core.actor import Actor
+from tenancy.usage import quotas
+from tenancy.usage.call_log import CallLog, Folded
+
+EXTENSION = "renkei_gateway_calls"
+_MAKING = threading.Lock()  # one log per process: two first checks at once make one
+# who folds: the metering role's right to ingest, as the gateway's own credential has it
+FOLDER = Actor(issuer="urn:renkei:gateway-call-log", subject="gateway-call-log", name="gateway call log",
+               roles=frozenset({"metering-client"}))
+
+
+def fold_interval(app: Flask) -> float:
+    return float(app.config.get("RENKEI_GATEWAY_FOLD_SECONDS", 0.5))
+
+
+def sync_mode(app: Flask) -> str:
+    """``each``: every group of calls flushed to the disk before they are answered; ``interval``:
+    written to the operating system before the answer, flushed every ``RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS``."""
+    mode = str(app.config.get("RENKEI_GATEWAY_CALL_LOG_SYNC") or "each")
+    return mode if mode in ("each", "interval") else "each"
+
+
+def log_directory(app: Flask) -> Path:
+    return Path(app.config.get("RENKEI_GATEWAY_CALL_LOG_DIR") or Path(app.config["RENKEI_VAR_DIR"]) / "gateway-calls")
+
+
+class GatewayCalls:
+    """One process's call log and its folding thread."""
+
+    def __init__(self, app: Flask, engine) -> None:
+        self.pid = os.getpid()
+        self.log = CallLog(log_directory(app), sync=sync_mode(app) == "each")
+        self.engine = engine
+        self.cache = quotas.quota_cache(engine)
+        self.failures = 0
+        self._app = weakref.ref(app)
+        self._thread: threading.Thread | None = None
+        self._flusher: threading.Thread | None = None
+        self.flush_seconds = float(app.config.get("RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS") or 0.01)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def session(self):
+        from sqlalchemy.orm import Session
+
+        return Session(bind=self.engine)
+
+    def _unfolded_committed(self, events: list[dict]) -> None:
+        from tenancy.usage.event_checks import _parse_timestamp
+
+        for event in events:  # the process's own counts are in the database now
+            self.cache.note_unfolded(event["tenant"], event["metric"], _parse_timestamp(event["timestamp"]),
+                                     -int(event["quantity"]))
+
+    def fold(self) -> Folded:
+        return self.log.fold(self.session, FOLDER, self._unfolded_committed)
+
+    def ensure_folding(self) -> None:
+        if not self.log.sync and (self._flusher is None or not self._flusher.is_alive()):
+            with self._lock:
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(target=self._flush, name="renkei-gateway-flush", daemon=True)
+                    self._flusher.start()
+        app = self._app()
+        if app is None or fold_interval(app) <= 0:
+            return
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="renkei-gateway-fold", daemon=True)
+                self._thread.start()
+
+    def _flush(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            try:
+                self.log.flush()
+            except OSError as error:  # the disk: the written lines stay in the operating system's care
+                app = self._app()
+                if app is not None:
+                    app.logger.error("gateway call log could not be flushed to the disk: %s", error)
+                del app
+                self._stop.wait(1)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            app = self._app()
+            if app is None or app.extensions.get(EXTENSION) is not self:
+                return
+            interval = fold_interval(app)
+            try:
+                self.fold()
+                self.failures = 0
+            except Exception as error:  # noqa: BLE001  (the database away: the calls stay on disk, tried again)
+                self.failures += 1
+                app.logger.warning("gateway calls could not be folded into the database (%s: %s); tried again",
+                                   type(error).__name__, error)
+            del app
+            self._stop.wait(max(interval, 0.05) * min(2 ** self.failures, 20))
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+
+
+def calls(app: Flask | None = None) -> GatewayCalls:
+    """This process's call log (made on first use; a forked process makes its own)."""
+    from admin.extensions import db
+
+    app = app or current_app._get_current_object()
+    found = app.extensions.get(EXTENSION)
+    if isinstance(found, GatewayCalls) and found.pid == os.getpid():
+        return found
+    with _MAKING:
+        found = app.extensions.get(EXTENSION)
+        if not isinstance(found, GatewayCalls) or found.pid != os.getpid():
+            with app.app_context():
+                engine = db.engine
+            found = app.extensions[EXTENSION] = GatewayCalls(app, engine)
+    return found
+
+
+def keep_folding() -> GatewayCalls:
+    """What a gateway check does about the fold: make sure this process's thread runs."""
+    found = calls()
+    found.ensure_folding()
+    return found
+
+
+def fold_now(app: Flask) -> Folded:
+    """Fold what this process and the ended ones logged, now (tests, `renkei` commands)."""
+    return calls(app).fold()
+
+
+def forget(app: Flask) -> None:
+    """Tests: the database was wiped, so the calls logged for it go too (and their unfolded counts)."""
+    found = app.extensions.pop(EXTENSION, None)
+    if isinstance(found, GatewayCalls) and found.pid == os.getpid():
+        found.stop()
+        found.log.discard()
+        found.cache.forget_unfolded()
+    else:
+        CallLog(log_directory(app)).discard()

@@ -1,0 +1,318 @@
+"""The gateway's counted calls without a commit per call (issue 36, item 7): each allowed call's event
+is durable in the process's call log before the answer, concurrent calls share one flush, a
+worker killed while counting loses no call it answered 200 and counts none twice, folding the same
+lines again counts them once, and a count that cannot be made durable refuses the call (503).
+docs/gateway.md, "Counting"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+START_SECONDS = 60
+
+
+def fold_actor():
+    from admin.gateway_calls import FOLDER
+
+    return FOLDER
+
+
+def stored_events(db, prefix: str = "gateway:") -> dict[str, int]:
+    """event id -> how many times it is stored (431001's gateway calls)."""
+    from tenancy.usage.models import UsageEvent
+
+    table = UsageEvent.__table__
+    db.rollback()  # a fresh snapshot
+    rows = db.execute(sa.select(table.c.event_id, sa.func.count()).where(table.c.event_id.startswith(prefix))
+                      .group_by(table.c.event_id)).all()
+    return {event_id: int(count) for event_id, count in rows}
+
+
+def month_total(db) -> int:
+    from tenancy.usage.models import UsageAggregate
+
+    table = UsageAggregate.__table__
+    db.rollback()
+    return int(db.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.total), 0)).where(
+        table.c.tenant_code == "431001", table.c.metric == "api_calls", table.c.granularity == "month")).scalar_one())
+
+
+def session_factory(app):
+    from sqlalchemy.orm import Session
+
+    from admin.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    return lambda: Session(bind=engine)
+
+
+# --- the log itself --------------------------------------------------------------------------------
+
+def test_calls_arriving_during_a_flush_share_the_next_one(tmp_path, monkeypatch):
+    """16 callers, the first one's flush held until the other 15 wait: two flushes write all 16 lines."""
+    from tenancy.usage import call_log
+
+    log = call_log.CallLog(tmp_path)
+    release, flushes = threading.Event(), []
+    real_fdatasync = os.fdatasync
+
+    def held_fdatasync(fd):
+        flushes.append(fd)
+        if len(flushes) == 1:
+            assert release.wait(60)
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(call_log.os, "fdatasync", held_fdatasync)
+    answered = []
+
+    def call(n):
+        assert log.append({"event_id": f"gateway:{n}", "tenant": "431001", "metric": "api_calls", "quantity": 1,
+                           "timestamp": "2026-01-01T00:00:00+00:00"})
+        answered.append(n)
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    deadline = time.monotonic() + 60
+    while not flushes:  # the first flush has begun (and is held)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    others = [threading.Thread(target=call, args=(n,)) for n in range(1, 16)]
+    for thread in others:
+        thread.start()
+    while len(log._group.lines) < 15:  # all 15 queued behind the held flush
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert answered == []  # nobody is answered before their line is flushed
+    release.set()
+    for thread in [first, *others]:
+        thread.join(60)
+    assert sorted(answered) == list(range(16))
+    assert len(flushes) == 2
+    (segment,) = tmp_path.glob("*.calls")
+    assert len(call_log.read_events(segment)) == 16
+    assert not log.append({"event_id": "gateway:3", "tenant": "431001", "metric": "api_calls", "quantity": 1,
+                           "timestamp": "2026-01-01T00:00:01+00:00"})  # the same request again: not counted
+    log.close()
+
+
+def test_a_segment_folded_twice_counts_once_and_a_repeated_request_id_once(app, db, tenant_factory, tmp_path):
+    from tenancy.usage import call_log, metering
+
+    tenant_factory("431001")
+    log = call_log.CallLog(tmp_path / "calls")
+    now = dt.datetime.now(dt.timezone.utc)
+    for n in range(5):
+        assert log.append(metering.gateway_call_event("431001", f"req-{n}", now=now))
+    log.rotate()
+    (segment,) = log._sealed
+    copy = tmp_path / "copy"
+    shutil.copy(segment.path, copy)
+    folded = log.fold(session_factory(app), fold_actor())
+    assert (folded.events, folded.counted) == (5, 5) and not segment.path.exists()
+    # the same lines again, as after a crash between the commit and the file's removal: no process holds it
+    shutil.copy(copy, tmp_path / "calls" / "replayed.calls")
+    # and another process's line for req-1 a second later (nginx asking again for the same request)
+    again = metering.gateway_call_event("431001", "req-1", now=now + dt.timedelta(seconds=1))
+    (tmp_path / "calls" / "other.calls").write_text(__import__("json").dumps(again) + "\n")
+    folded = log.fold(session_factory(app), fold_actor())
+    assert (folded.files, folded.events, folded.counted) == (2, 6, 0)
+    assert stored_events(db) == {f"gateway:req-{n}": 1 for n in range(5)}
+    assert month_total(db) == 5
+    log.close()
+
+
+def test_a_live_processs_segment_is_not_folded_by_another(app, db, tenant_factory, tmp_path):
+    from tenancy.usage import call_log, metering
+
+    tenant_factory("431001")
+    writer = call_log.CallLog(tmp_path)  # stands for another process: it holds its segment's lock
+    assert writer.append(metering.gateway_call_event("431001", "held"))
+    other = call_log.CallLog(tmp_path)
+    assert other.fold(session_factory(app), fold_actor()).files == 0
+    assert stored_events(db) == {}
+    writer.close()  # its lock let go, as when a process ends
+    assert other.fold(session_factory(app), fold_actor()).counted == 1
+    assert stored_events(db) == {"gateway:held": 1}
+
+
+def test_a_torn_last_line_is_skipped_and_the_rest_counted(app, db, tenant_factory, tmp_path):
+    import json
+
+    from tenancy.usage import call_log, metering
+
+    tenant_factory("431001")
+    whole = json.dumps(metering.gateway_call_event("431001", "whole"))
+    (tmp_path / "torn.calls").write_text(whole + "\n" + whole[:20])
+    folded = call_log.CallLog(tmp_path).fold(session_factory(app), fold_actor())
+    assert (folded.events, folded.counted) == (1, 1)
+    assert stored_events(db) == {"gateway:whole": 1}
+
+
+# --- a real worker, killed while counting -------------------------------------------------------
+
+class _Directory:
+    """Stands for Keycloak when the client is registered."""
+
+    def create_api_client(self, client_id, name, description, claims, optional_scopes=()):
+        return "test-secret"
+
+    def set_api_client_enabled(self, client_id, enabled):
+        pass
+
+
+def api_client(db, operator) -> str:
+    from tenancy.identity import api_clients
+
+    issued = api_clients.create_api_client(db, operator, _Directory(), "431001", {
+        "name": "kill test", "purpose": "kill test", "scopes": ["broker.read"], "allowlist": ["127.0.0.0/8"],
+        "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
+    db.commit()
+    return issued.keycloak_client_id
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Worker:
+    """A renkei process (tests/usage/gateway_worker.py) on the test database and a shared call log folder."""
+
+    def __init__(self, app, folder: Path, var: Path, azp: str, fold_seconds: float, sync: str = "each") -> None:
+        from admin.extensions import db
+
+        with app.app_context():
+            url = db.engine.url.render_as_string(hide_password=False)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        var.mkdir(parents=True, exist_ok=True)
+        self.token_file = var / "token"
+        env = {**os.environ, "RENKEI_ENV": "development", "RENKEI_SECRET_KEY": "kill-test-secret-0123456789abcdef",
+               "RENKEI_DATABASE_URL": url, "RENKEI_VAR_DIR": str(var), "RENKEI_REQUEST_LOG": "off",
+               "RENKEI_GATEWAY_CALL_LOG_DIR": str(folder), "RENKEI_GATEWAY_FOLD_SECONDS": str(fold_seconds),
+               "RENKEI_GATEWAY_CALL_LOG_SYNC": sync,
+               "RENKEI_ADMIN_EVENTS_INTERVAL": "0", "RENKEI_KEYCLOAK_URL": f"http://127.0.0.1:{_free_port()}"}
+        self.log = (var / "worker.log").open("wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.usage.gateway_worker", str(self.port), azp,
+                                         str(self.token_file)], cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> str:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited: see {self.log.name}")
+            try:
+                if self.token_file.exists() and requests.get(f"{self.url}/healthz", timeout=2).status_code < 500:
+                    return self.token_file.read_text()
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)  # polling the condition (the worker answers), with a deadline
+        raise RuntimeError(f"the worker did not answer in {START_SECONDS} s: see {self.log.name}")
+
+    def ask(self, http: requests.Session, token: str, request_id: str) -> requests.Response:
+        return http.get(f"{self.url}/api/v1/gateway/auth", timeout=30, headers={
+            "Authorization": "Basic dGVzdC1nYXRld2F5OnRlc3Qtc2VjcmV0", "X-Request-ID": request_id,
+            "X-Original-Method": "GET", "X-Original-URI": "/v2/entities", "X-Original-Remote-Addr": "127.0.0.1",
+            "X-Original-Authorization": f"Bearer {token}"})
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+        self.log.close()
+
+
+@pytest.mark.parametrize("sync", ["each", "interval"])
+def test_a_worker_killed_while_counting_loses_no_call_answered_200_and_counts_none_twice(
+        app, db, tenant_factory, operator, tmp_path, sync):
+    """SIGKILL of a real worker while 8 consumers call it: with either RENKEI_GATEWAY_CALL_LOG_SYNC (a
+    killed process's writes are the kernel's), every call it answered 200 is counted once after a
+    new process on the same folder has folded what it left."""
+    tenant_factory("431001")
+    azp = api_client(db, operator)
+    folder = tmp_path / "calls"
+    workers = [Worker(app, folder, tmp_path / "first", azp, fold_seconds=0.2, sync=sync)]
+    try:
+        token = workers[0].wait_ready()
+        answered: list[str] = []
+        stop = threading.Event()
+
+        def consumer(n: int) -> None:
+            http = requests.Session()
+            for i in range(100_000):
+                if stop.is_set():
+                    return
+                request_id = f"kill-{n}-{i}-{uuid.uuid4().hex[:8]}"
+                try:
+                    answer = workers[0].ask(http, token, request_id)
+                except requests.RequestException:  # the worker is gone: this call was never answered
+                    return
+                assert answer.status_code == 200, answer.text
+                if answer.json()["counted"]:
+                    answered.append(request_id)
+
+        consumers = [threading.Thread(target=consumer, args=(n,)) for n in range(8)]
+        for thread in consumers:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while len(answered) < 400 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the condition (calls answered), with a deadline
+        os.kill(workers[0].process.pid, signal.SIGKILL)  # in the middle of counting, folding or both
+        stop.set()
+        for thread in consumers:
+            thread.join(60)
+        workers[0].process.wait(timeout=20)
+        assert len(answered) >= 400, f"only {len(answered)} calls answered: see {workers[0].log.name}"
+
+        # a new process on the same folder folds what the killed one left, first thing
+        workers.append(Worker(app, folder, tmp_path / "second", azp, fold_seconds=0.2, sync=sync))
+        token = workers[1].wait_ready()
+        assert workers[1].ask(requests.Session(), token, "after-restart").status_code == 200
+        wanted = {f"gateway:{request_id}" for request_id in [*answered, "after-restart"]}
+        deadline = time.monotonic() + 120
+        while not wanted <= stored_events(db).keys() and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the condition (the fold committed), with a deadline
+        stored = stored_events(db)
+        assert wanted - stored.keys() == set(), "calls answered 200 were lost"
+        assert {event_id for event_id, count in stored.items() if count > 1} == set()
+        # the aggregates agree with the events (calls in flight at the kill may count too: never twice)
+        assert month_total(db) == len(stored)
+        assert not list(folder.glob("*.calls")) or all(  # what is left is the live worker's own, still open
+            _locked(path) for path in folder.glob("*.calls"))
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def _locked(path: Path) -> bool:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
