@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from core.actor import Actor
 from core.calendar import JST, current_month, month_start_utc
@@ -80,10 +81,15 @@ def test_a_published_standard_dataset_never_used_shows_so_on_the_matrix_and_in_t
 
 
 def test_gateway_calls_naming_a_dataset_leave_the_per_dataset_sums_check_clean(app, db, operator, aed):
-    from tenancy.usage import metering
+    from tenancy.usage import dataset_use, metering
 
-    metering.record_gateway_call(db, operator, "432024", "req-1", now=month_start_utc(current_month()), dataset=aed)
+    call = metering.gateway_call_event("432024", "req-1", now=month_start_utc(current_month()),
+                                       use=dataset_use.call_use("431001", aed, 21))
+    assert metering.fold_gateway_calls(db, operator, [call, call]) == 1  # folded twice: counted once
     db.commit()
+    used = db.execute(sa.text("SELECT consumer_code, client_id, calls FROM usage_dataset_call "
+                              "WHERE dataset = :name AND client_id = 21"), {"name": aed}).all()
+    assert [tuple(row) for row in used] == [("432024", 21, 1)]  # the fold added the call's use once
     result = app.test_cli_runner().invoke(args=["check", "--as", "kensa"])
     assert result.exit_code == 0, result.output
 
