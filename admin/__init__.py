@@ -117,6 +117,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import ckan
 
     app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
+    from admin import catalogue_pages
+
+    app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
 
     from admin.commands import register as register_cli
 
