@@ -72,6 +72,8 @@ def answer(describe: Callable[..., resources.Description | None], *, markdown: C
     media = chosen(offers)
     if media is None:
         return _not_acceptable(offers)
+    if not all(str(value).isprintable() for value in (request.view_args or {}).values()):
+        return _not_found()  # a control character (NUL) names nothing, and is never sent to the database
     found = describe(actor)
     if found is None:
         db.session.rollback()
