@@ -44,11 +44,11 @@ def chosen(offers: list[str]) -> str | None:
     return request.accept_mimetypes.best_match(offers)
 
 
-def _not_found() -> Response:
+def not_found() -> Response:
     return problem_response(404, "There is no such published entry of the catalogue.", "カタログに公開されている項目ではありません。")
 
 
-def _not_acceptable(offers: list[str]) -> Response:
+def not_acceptable(offers: list[str]) -> Response:
     return problem_response(406, f"Available as: {', '.join(offers)}.", f"次の形式で提供しています: {', '.join(offers)}")
 
 
@@ -71,16 +71,23 @@ def answer(describe: Callable[..., resources.Description | None], *, markdown: C
         return problem_response(403, refusal.message_en, refusal.message_ja)
     media = chosen(offers)
     if media is None:
-        return _not_acceptable(offers)
+        return not_acceptable(offers)
     if not all(str(value).isprintable() for value in (request.view_args or {}).values()):
-        return _not_found()  # a control character (NUL) names nothing, and is never sent to the database
+        return not_found()  # a control character (NUL) names nothing, and is never sent to the database
     found = describe(actor)
     if found is None:
         db.session.rollback()
-        return _not_found()
+        return not_found()
     if media == MARKDOWN and markdown is not None:
         response = Response(markdown(), mimetype=MARKDOWN)
-    elif media == HTML:
+        response.vary.add("Accept")
+        return response
+    return respond(found, media)
+
+
+def respond(found: resources.Description, media: str) -> Response:
+    """``found`` as a page for people (``text/html``) or as RDF of the media type ``media``."""
+    if media == HTML:
         response = Response(render_template("renkei/catalogue_resource.html", item=found,
                                             formats=[(name, BY_NAME[name]) for name in ("ttl", "jsonld", "rdf")]),
                             mimetype=HTML)
@@ -162,7 +169,7 @@ def standard_schema(kind: str):
     """A standard kind's Table Schema as renkei checks files against it (what its standard IRI links)."""
     found = standards.kind_of(kind)
     if found is None:
-        return _not_found()
+        return not_found()
     response = jsonify(found.descriptor)
     response.headers["Link"] = f'<{iris.standard_iri(_base(), kind)}>; rel="describes"'
     return response

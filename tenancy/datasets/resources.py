@@ -38,6 +38,7 @@ class Description:
     graph: Any  # an rdflib Graph
     listed: list[Row] = dataclasses.field(default_factory=list)  # the datasets it lists, each a link
     listed_more: int = 0  # how many more there are
+    body: str = ""  # a text shown as written (a version of a dataset's terms of use)
 
 
 def _entry(session: Session, actor: Actor | None, ident: str) -> catalogue.Entry | None:
@@ -230,3 +231,21 @@ def catalogue_page(session: Session, actor: Actor | None, base: str, page: catal
     listed = [Row("データセット", "Dataset", e.dataset.title_ja, iris.landing_page(base, e.dataset.name)) for e in page.entries]
     return Description(iris.catalogue_iri(base), info.title_ja, info.title_en, [r for r in rows if r.text], graph, listed,
                        max(0, page.total - page.start - len(page.entries)))
+
+
+def terms(base: str, entry: catalogue.Entry, text: Any, iri: str) -> Description:
+    """A version of a dataset's own terms of use (the rights statement the feed names), for a reader who may
+    see the dataset (the route has found ``entry`` and the version ``text``)."""
+    d = entry.dataset
+    g, v = dcat.resource_graph(base)
+    node = v.URIRef(iri)
+    title = f"{text.title}（第{text.number}版）"
+    g.add((node, v.RDF.type, v.DCTERMS.RightsStatement))
+    g.add((node, v.DCTERMS.title, v.Literal(title, lang="ja")))
+    g.add((node, v.OWL.versionInfo, v.Literal(str(text.number))))
+    g.add((node, v.DCTERMS.description, v.Literal(text.body_md, lang="ja")))
+    current = entry.terms is not None and text.number == entry.terms.number
+    rows = [Row("データセット", "Dataset", d.title_ja, iris.landing_page(base, d.name)),
+            Row("版", "Version", f"第{text.number}版{'（現行）' if current else '（改定前）'}"),
+            Row("内容のハッシュ", "Content hash", text.content_hash)]
+    return Description(iri, title, title, rows, g, body=text.body_md)

@@ -94,10 +94,32 @@ def test_every_iri_the_feed_mints_answers_as_a_page_and_as_rdf(sample_catalogue,
     graph = parsed(response, "turtle")
     ok, text = conforms(graph, shapes)
     assert ok, text
+    kinds = every_iri_answers(client, graph)
+    assert {"datasets", "distributions", "providers", "places", "themes", "standards", "publisher"} <= kinds
+
+
+def test_a_signed_in_reader_dereferences_the_iris_of_the_datasets_it_may_see(sample_catalogue, client):
+    """The operator's feed holds the limited datasets and the rights statements of their own terms: those
+    answer too, as a page and as RDF, for that reader (and not for an anonymous one)."""
+    from tests.conftest import sign_in
+
+    sign_in(client)
+    graph = parsed(client.get("/catalog?rows=200", headers={"Accept": "text/turtle"}), "turtle")
+    terms = [str(node) for node in graph.all_nodes() if "/terms?version=" in str(node)]
+    assert terms  # the limited dataset's own terms are in this reader's feed
+    every_iri_answers(client, graph)
+    terms = terms[0]
+    page = client.get(terms[len(base_of(graph)):], headers={"Accept": "text/html"})
+    assert "【サンプル】" in page.get_data(as_text=True)
+    anonymous = client.application.test_client()
+    assert anonymous.get(terms[len(base_of(graph)):], headers={"Accept": "text/html"}).status_code == 404
+
+
+def every_iri_answers(client, graph) -> set[str]:
+    """Each IRI of ``graph`` under renkei's address answers 200 as HTML and as Turtle, JSON-LD and RDF/XML;
+    returns the kinds of address seen (datasets, providers …)."""
     base = base_of(graph)
     minted = sorted({str(term) for triple in graph for term in (triple[0], triple[2]) if str(term).startswith(base + "/")})
-    kinds = {iri[len(base):].split("/")[2] if iri.count("/") > 3 else iri[len(base):] for iri in minted}
-    assert {"datasets", "distributions", "providers", "places", "themes", "standards", "publisher"} <= kinds
     for iri in minted:
         path = iri[len(base):]
         page = client.get(path, headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"})
@@ -106,6 +128,7 @@ def test_every_iri_the_feed_mints_answers_as_a_page_and_as_rdf(sample_catalogue,
             answer = client.get(path, headers={"Accept": media})
             assert (answer.status_code, answer.mimetype) == (200, media), (path, media)
             assert len(parsed(answer, rdf_format)) > 0, (path, media)
+    return {iri[len(base):].split("/")[2] if iri.count("/") > 3 else iri[len(base):] for iri in minted}
 
 
 def test_the_feed_is_offered_as_rdf_xml_and_by_content_negotiation(sample_catalogue, client, shapes):
