@@ -9,6 +9,7 @@ renkei's own terms live in :data:`RENKEI_NAMESPACE`, fixed, never built from a d
 
 from __future__ import annotations
 
+import functools
 import re
 
 from core import codes
@@ -41,6 +42,7 @@ MEDIA_FILE_TYPES = {"text/csv": "CSV", "text/tab-separated-values": "TSV", "appl
                     "application/vnd.google-earth.kmz": "KMZ"}
 
 
+@functools.lru_cache(maxsize=1024)  # a page asks the same few formats again and again
 def file_type(format_text: str, media_type: str = "") -> str | None:
     """The EU file-type IRI of a distribution's format (or media type), None when the tables do not know it."""
     code = FILE_TYPES.get(re.sub(r"\s+", "", format_text or "").upper()) or \
@@ -51,6 +53,7 @@ def file_type(format_text: str, media_type: str = "") -> str | None:
 _PHONE_SEPARATORS = re.compile(r"[\s()（）．.ー－‐―-]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def telephone(number: str) -> str | None:
     """A telephone number as an RFC 3966 global number (``tel:+81-96-000-0000``): a Japanese number
     written from its trunk prefix 0 (or already with +81) keeps its groups as visual separators; None
