@@ -188,3 +188,53 @@ def licence(code: str):
             lines += [f"{row.label_ja} / {row.label_en}: {f'<{row.href}>' if row.href else row.text}", ""]
         return "\n".join(lines)
     return answer(describe, markdown=markdown, first=MARKDOWN)
+
+
+# --- a dataset's own terms of use ------------------------------------------------------------------------
+
+@bp.get("/catalogue/datasets/<name>/terms")
+def terms_text(name: str):
+    """The text of a dataset's terms of use (Markdown; a page or RDF by ``Accept``), the current version or
+    ``?version=n``: to anyone who may see the dataset in the catalogue (the link the CKAN record and the DCAT
+    feed give); a 404 problem to anyone else."""
+    offers = [MARKDOWN, HTML, *RDF]
+    media = chosen(offers)
+    if media is None:
+        return not_acceptable(offers)
+    try:
+        actor = _reader()
+    except DomainError as refusal:
+        return problem_response(403, refusal.message_en, refusal.message_ja)
+    version = request.args.get("version", "")
+    found = _terms_version(actor, name, version)
+    if found is None:
+        return not_found()
+    entry, text = found
+    if media != MARKDOWN:  # the rights statement the feed names, as a page or as RDF
+        iri = catalogue.terms_url(_base(), entry.dataset, text.number if version else None)
+        return respond(resources.terms(_base(), entry, text, iri), media)
+    d = entry.dataset
+    head = (f"<!-- {d.title_ja}（{d.name}）の利用規約 第{text.number}版"
+            f"{'（現行）' if text.number == entry.terms.number else '（改定前）'} content_hash: {text.content_hash} -->\n")
+    return Response(head + f"# {text.title}\n\n" + text.body_md, mimetype="text/markdown",
+                    headers={"X-Terms-Version": str(text.number), "X-Terms-Content-Hash": text.content_hash})
+
+
+def _terms_version(actor, name: str, version: str):
+    """The dataset ``name`` as ``actor`` may see it and the version of its terms asked (the current one
+    without ``version``), or None."""
+    from core.validation import whole_number
+    from tenancy.datasets import terms
+
+    if len(name) > 100 or '"' in name or (version and whole_number(version, max_digits=6) is None):
+        return None
+    try:
+        page = catalogue.search(db.session, actor, fq=f'name:"{name}"', rows=1)
+    except catalogue.BadQuery:
+        return None
+    if not page.entries or page.entries[0].terms is None:
+        return None
+    entry = page.entries[0]
+    text = entry.terms if not version else next((t for t in terms.versions(db.session, entry.dataset)
+                                                 if t.number == whole_number(version)), None)
+    return (entry, text) if text is not None else None

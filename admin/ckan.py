@@ -23,7 +23,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from admin.extensions import db
 from core.errors import DomainError
 from core.validation import whole_number
-from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations, resources
+from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations
 
 bp = Blueprint("ckan", __name__)
 
@@ -238,48 +238,3 @@ def dcat(fmt: str):
     rdf_format, mimetype = FORMATS[fmt]
     return Response(dcat_feed.document(catalogue.catalogue_info(db.session, _base()), page, fmt=rdf_format,
                                   page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}"), mimetype=mimetype)
-
-
-
-# --- a dataset's own terms of use ------------------------------------------------------------------------
-
-@bp.get("/catalogue/datasets/<name>/terms")
-def terms_text(name: str):
-    """The text of a dataset's terms of use (Markdown; a page or RDF by ``Accept``), the current version or
-    ``?version=n``: to anyone who may see the dataset in the catalogue (the link the CKAN record and the DCAT
-    feed give); a 404 problem to anyone else."""
-    from tenancy.datasets import terms
-
-    try:
-        actor = _actor() or g.get("actor")
-    except DomainError as refusal:
-        return Response(refusal.message_en + "\n", status=403, mimetype="text/plain")
-    from admin import catalogue_pages
-
-    offers = [catalogue_pages.MARKDOWN, catalogue_pages.HTML, *catalogue_pages.RDF]
-    media = catalogue_pages.chosen(offers)
-    if media is None:
-        return catalogue_pages.not_acceptable(offers)
-    missing = catalogue_pages.not_found()
-    version = request.args.get("version", "")
-    if len(name) > 100 or (version and whole_number(version, max_digits=6) is None):
-        return missing
-    try:
-        page = catalogue.search(db.session, actor, fq=f'name:"{name}"', rows=1) if '"' not in name else None
-    except catalogue.BadQuery:
-        page = None
-    if page is None or not page.entries or page.entries[0].terms is None:
-        return missing
-    entry = page.entries[0]
-    text = entry.terms if not version else next((t for t in terms.versions(db.session, entry.dataset)
-                                                 if t.number == whole_number(version)), None)
-    if text is None:
-        return missing
-    if media != catalogue_pages.MARKDOWN:  # the rights statement the feed names, as a page or as RDF
-        return catalogue_pages.respond(resources.terms(
-            _base(), entry, text, catalogue.terms_url(_base(), entry.dataset, text.number if version else None)), media)
-    d = entry.dataset
-    head = (f"<!-- {d.title_ja}（{d.name}）の利用規約 第{text.number}版"
-            f"{'（現行）' if text.number == entry.terms.number else '（改定前）'} content_hash: {text.content_hash} -->\n")
-    return Response(head + f"# {text.title}\n\n" + text.body_md, mimetype="text/markdown",
-                    headers={"X-Terms-Version": str(text.number), "X-Terms-Content-Hash": text.content_hash})

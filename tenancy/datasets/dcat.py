@@ -79,12 +79,12 @@ def resource_graph(base: str) -> tuple[Any, SimpleNamespace]:
 
 def document(info: CatalogueInfo, page: Page, *, page_url: str, fmt: str) -> bytes:
     """One page of the catalogue written as ``fmt`` (``nt``: N-Triples, which is Turtle too; ``json-ld``:
-    expanded JSON-LD), UTF-8: the graph :func:`graph` builds, written from the terms' text; a value the
+    expanded JSON-LD; ``xml``: RDF/XML, by rdflib's serialiser of :func:`graph`), UTF-8: the graph :func:`graph` builds, written from the terms' text; a value the
     text writer does not know hands the page over to rdflib's serialiser (logged and counted)."""
     if fmt not in FORMATS:
         raise ValueError(f"Formats: {', '.join(FORMATS)}")
     if fmt == "xml":  # RDF/XML: rdflib's writer (the text writer writes N-Triples and expanded JSON-LD only)
-        return graph(info, page, page_url=page_url).serialize(format="pretty-xml", encoding="utf-8")
+        return graph(info, page, page_url=page_url).serialize(format="xml", encoding="utf-8")
     sink, v = _Triples(), _text_vocabulary(info.base_url)
     try:
         _build(sink, v, info, page, page_url)
