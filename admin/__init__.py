@@ -121,6 +121,10 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     app.register_blueprint(standard_schemas.bp)  # /standards/<kind>/schema.json: the Table Schemas, for anyone
 
+    from admin import catalogue_pages
+
+    app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
+
     from admin.commands import register as register_cli
 
     register_cli(app)

@@ -1,5 +1,6 @@
 """The published catalogue for tools that already exist: CKAN's Action API (read only) under
-``/api/3/action/`` (and ``/api/action/``, as CKAN) and the DCAT feed at ``/catalog.ttl`` and ``/catalog.jsonld``.
+``/api/3/action/`` (and ``/api/action/``, as CKAN) and the DCAT feed at ``/catalog.ttl``, ``/catalog.jsonld`` and
+``/catalog.rdf`` (``/catalog`` by content negotiation: admin/catalogue_pages.py, with every IRI the feed mints).
 
 The actions answer as CKAN does (``help``, ``success``, ``result``; errors as CKAN's ``error``
 object with ``__type`` and the status CKAN gives), so that harvesters and scripts written for
@@ -449,7 +450,7 @@ def version():
 # Turtle is written in its N-Triples form (one triple a line: valid Turtle, read by every Turtle
 # parser; rdflib's abbreviating writer costs ten times as long), JSON-LD in its expanded form, both by
 # tenancy.datasets.dcat.document (the graph dcat.graph builds, written without rdflib's serialiser).
-FORMATS = {"ttl": ("nt", "text/turtle"), "jsonld": ("json-ld", "application/ld+json")}
+FORMATS = {"ttl": ("nt", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"), "rdf": ("xml", "application/rdf+xml")}
 FEED_ROWS = 50
 FEED_MAX_ROWS = 200  # a page of the feed, never the whole catalogue in one document
 
@@ -457,7 +458,8 @@ FEED_MAX_ROWS = 200  # a page of the feed, never the whole catalogue in one docu
 @bp.get("/catalog.<fmt>")
 def dcat(fmt: str):
     if fmt not in FORMATS:
-        return Response("Formats: catalog.ttl, catalog.jsonld\n", status=404, mimetype="text/plain")
+        return Response("Formats: catalog.ttl, catalog.jsonld, catalog.rdf (or /catalog, by Accept)\n", status=404,
+                        mimetype="text/plain")
     try:
         actor = _actor() or g.get("actor")
     except DomainError as refusal:
@@ -472,58 +474,3 @@ def dcat(fmt: str):
     rdf_format, mimetype = FORMATS[fmt]
     return Response(dcat_feed.document(catalogue.catalogue_info(db.session, _base()), page, fmt=rdf_format,
                                   page_url=f"{_base()}/catalog.{fmt}?start={start}&rows={rows}"), mimetype=mimetype)
-
-
-
-# --- a dataset's own terms of use ------------------------------------------------------------------------
-
-@bp.get("/catalogue/datasets/<name>/terms")
-def terms_text(name: str):
-    """The text of a dataset's terms of use (Markdown), the current version or ``?version=n``: to anyone who
-    may see the dataset in the catalogue (the link the CKAN record and the DCAT feed give)."""
-    from tenancy.datasets import terms
-
-    try:
-        actor = _actor() or g.get("actor")
-    except DomainError as refusal:
-        return Response(refusal.message_en + "\n", status=403, mimetype="text/plain")
-    missing = Response("Not found\n", status=404, mimetype="text/plain")
-    version = request.args.get("version", "")
-    if len(name) > 100 or (version and whole_number(version, max_digits=6) is None):
-        return missing
-    try:
-        page = catalogue.search(db.session, actor, fq=f"name:{solr.quoted(name)}", rows=1)
-    except catalogue.BadQuery:
-        page = None
-    if page is None or not page.entries or page.entries[0].terms is None:
-        return missing
-    entry = page.entries[0]
-    text = entry.terms if not version else next((t for t in terms.versions(db.session, entry.dataset)
-                                                 if t.number == whole_number(version)), None)
-    if text is None:
-        return missing
-    d = entry.dataset
-    head = (f"<!-- {d.title_ja}（{d.name}）の利用規約 第{text.number}版"
-            f"{'（現行）' if text.number == entry.terms.number else '（改定前）'} content_hash: {text.content_hash} -->\n")
-    return Response(head + f"# {text.title}\n\n" + text.body_md, mimetype="text/markdown",
-                    headers={"X-Terms-Version": str(text.number), "X-Terms-Content-Hash": text.content_hash})
-
-
-# --- a licence of the catalogue -----------------------------------------------------------------------------
-
-@bp.get("/catalogue/licences/<code>")
-def licence_text(code: str):
-    """What a licence of the catalogue is (Markdown): the address the DCAT feed names a licence by when the
-    operator gave it no address of its own (:func:`tenancy.datasets.lists.licence_page_path`), for anyone."""
-    licence = next((lic for lic in lists.catalogue_licences(db.session) if lic.code == code), None)
-    if licence is None:
-        return Response("Not found\n", status=404, mimetype="text/plain")
-    lines = [f"# {licence.title_ja}", ""]
-    if licence.title_en:
-        lines += [licence.title_en, ""]
-    if licence.url:
-        lines += [f"本文 / Text: <{licence.url}>", ""]
-    if licence.own_terms:
-        lines += ["このライセンスのデータセットには、それぞれ独自の利用規約があります。各データセットの利用規約をご覧ください。",
-                  "Each dataset under this licence has terms of use of its own: read the dataset's terms.", ""]
-    return Response("\n".join(lines), mimetype="text/markdown")

@@ -34,7 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tenancy.datasets import operations, standards
+from tenancy.datasets import linked_data as iris, operations, standards
 from tenancy.datasets.conformance import UNCHECKED, conformance_state
 from tenancy.datasets.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
 from tenancy.datasets.lists import licence_page_path
@@ -46,7 +46,7 @@ EU_FREQUENCY = {Frequency.realtime: "UPDATE_CONT", Frequency.daily: "DAILY", Fre
                 Frequency.monthly: "MONTHLY", Frequency.quarterly: "QUARTERLY", Frequency.yearly: "ANNUAL",
                 Frequency.irregular: "IRREG"}
 EU_ACCESS = {Access.open: "PUBLIC", Access.members: "RESTRICTED", Access.named: "RESTRICTED"}
-FORMATS = ("nt", "json-ld")  # what :func:`document` writes (rdflib's names of the two)
+FORMATS = ("nt", "json-ld", "xml")  # what :func:`document` writes (rdflib's names; RDF/XML by rdflib's serialiser)
 
 # what an IRI may not hold (RFC 3987; N-Triples' IRIREF), written as %XX
 _NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f]')
@@ -56,8 +56,9 @@ def _iri(text: str) -> str:
     return _NOT_IN_IRI.sub(lambda found: f"%{ord(found.group()):02X}", text)
 
 
-def graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
-    """One page of the catalogue as DCAT 3, an rdflib Graph (:func:`_build` with rdflib's terms)."""
+def graph(info: CatalogueInfo, page: Page, *, page_url: str | None) -> Any:
+    """One page of the catalogue as DCAT 3, an rdflib Graph (:func:`_build` with rdflib's terms); without
+    ``page_url``, the catalogue and the page's datasets without paging (one dataset's own record)."""
     from rdflib import Graph
 
     # the plain in-memory store: a page's graph is built once and written once, never queried, so the
@@ -67,12 +68,24 @@ def graph(info: CatalogueInfo, page: Page, *, page_url: str) -> Any:
     return g
 
 
+def resource_graph(base: str) -> tuple[Any, SimpleNamespace]:
+    """An empty rdflib Graph with the feed's prefixes, and the vocabulary to write one resource's triples
+    into it with the builder's parts (:func:`add_provider`, :func:`add_place`, :func:`add_standard`)."""
+    from rdflib import Graph
+
+    g, v = Graph(bind_namespaces="core"), _vocabulary(base.rstrip("/"))
+    _bind_prefixes(g, v, base.rstrip("/"))
+    return g, v
+
+
 def document(info: CatalogueInfo, page: Page, *, page_url: str, fmt: str) -> bytes:
     """One page of the catalogue written as ``fmt`` (``nt``: N-Triples, which is Turtle too; ``json-ld``:
-    expanded JSON-LD), UTF-8: the graph :func:`graph` builds, written from the terms' text; a value the
+    expanded JSON-LD; ``xml``: RDF/XML, by rdflib's serialiser of :func:`graph`), UTF-8: the graph :func:`graph` builds, written from the terms' text; a value the
     text writer does not know hands the page over to rdflib's serialiser (logged and counted)."""
     if fmt not in FORMATS:
         raise ValueError(f"Formats: {', '.join(FORMATS)}")
+    if fmt == "xml":  # RDF/XML: rdflib's writer (the text writer writes N-Triples and expanded JSON-LD only)
+        return graph(info, page, page_url=page_url).serialize(format="xml", encoding="utf-8")
     sink, v = _Triples(), _text_vocabulary(info.base_url)
     try:
         _build(sink, v, info, page, page_url)
@@ -88,7 +101,8 @@ def _build(g: Any, v: SimpleNamespace, info: CatalogueInfo, page: Page, page_url
     base = info.base_url.rstrip("/")
     _bind_prefixes(g, v, base)
     catalogue, scheme = _add_catalogue(g, v, info, base)
-    _add_paging(g, v, catalogue, page, page_url)
+    if page_url is not None:
+        _add_paging(g, v, catalogue, page, page_url)
     agents: set[Any] = set()
     for entry in page.entries:
         _add_dataset(g, v, base, catalogue, scheme, entry, agents)
@@ -138,7 +152,7 @@ def _shared_vocabulary(base: str) -> SimpleNamespace:
                            XSD=_Terms(XSD), Namespace=Namespace,
                            VCARD=_Terms(Namespace("http://www.w3.org/2006/vcard/ns#")),
                            HYDRA=_Terms(Namespace("http://www.w3.org/ns/hydra/core#")),
-                           RENKEI=_Terms(Namespace(f"{base}/ns#")))
+                           RENKEI=_Terms(Namespace(iris.RENKEI_NAMESPACE)))
 
 
 def _vocabulary(base: str) -> SimpleNamespace:
@@ -301,28 +315,30 @@ def _bind_prefixes(g: Any, v: SimpleNamespace, base: str) -> None:
     """The prefixes a written page uses (Turtle, JSON-LD)."""
     for prefix, ns in (("dcat", v.DCAT), ("dct", v.DCTERMS), ("foaf", v.FOAF), ("vcard", v.VCARD), ("skos", v.SKOS),
                        ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("ds", v.Namespace(f"{base}/catalogue/datasets/")),
+                       ("place", v.Namespace(f"{base}/catalogue/places/")),
                        ("dist", v.Namespace(f"{base}/catalogue/distributions/")),
                        ("provider", v.Namespace(f"{base}/catalogue/providers/")),
                        ("theme", v.Namespace(f"{base}/catalogue/themes/")),
                        ("standard", v.Namespace(f"{base}/catalogue/standards/")),
                        ("freq", v.Namespace("http://publications.europa.eu/resource/authority/frequency/")),
                        ("access", v.Namespace("http://publications.europa.eu/resource/authority/access-right/")),
-                       ("filetype", v.Namespace("http://publications.europa.eu/resource/authority/file-type/"))):
+                       ("filetype", v.Namespace(iris.EU_FILE_TYPE)), ("lang", v.Namespace(iris.EU_LANGUAGE))):
         g.bind(prefix, ns)
 
 
 def _add_catalogue(g: Any, v: SimpleNamespace, info: CatalogueInfo, base: str) -> tuple[Any, Any]:
     """The catalogue (titles, description, publisher) and its theme scheme; returns both nodes."""
-    catalogue = v.URIRef(f"{base}/catalogue")
+    catalogue = v.URIRef(iris.catalogue_iri(base))
     g.add((catalogue, v.RDF.type, v.DCAT.Catalog))
     g.add((catalogue, v.DCTERMS.title, v.Literal(info.title_ja, lang="ja")))
     g.add((catalogue, v.DCTERMS.title, v.Literal(info.title_en, lang="en")))
     g.add((catalogue, v.DCTERMS.description, v.Literal(info.description_ja, lang="ja")))
-    publisher = v.URIRef(f"{base}/catalogue/publisher")
+    g.add((catalogue, v.DCTERMS.language, _japanese(g, v)))
+    publisher = v.URIRef(iris.catalogue_publisher_iri(base))
     g.add((catalogue, v.DCTERMS.publisher, publisher))
     g.add((publisher, v.RDF.type, v.FOAF.Agent))
     g.add((publisher, v.FOAF.name, v.Literal(info.publisher_ja, lang="ja")))
-    scheme = v.URIRef(f"{base}/catalogue/themes")
+    scheme = v.URIRef(iris.themes_iri(base))
     g.add((scheme, v.RDF.type, v.SKOS.ConceptScheme))
     g.add((scheme, v.DCTERMS.title, v.Literal("分野", lang="ja")))
     g.add((catalogue, v.DCAT.themeTaxonomy, scheme))
@@ -358,7 +374,7 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
     """One dataset: its texts and landing page, its provider (once per page, in ``agents``), its
     contact, licence and access, dates and keywords, theme and standard, terms, distributions."""
     d = entry.dataset
-    node = v.URIRef(f"{base}/catalogue/datasets/{d.uid}")
+    node = v.URIRef(iris.dataset_iri(base, d.uid))
     g.add((catalogue, v.DCAT.dataset, node))
     g.add((node, v.RDF.type, v.DCAT.Dataset))
     g.add((node, v.DCTERMS.identifier, v.Literal(d.uid)))
@@ -367,15 +383,15 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
         g.add((node, v.DCTERMS.title, v.Literal(d.title_en, lang="en")))
     if d.description.strip():
         g.add((node, v.DCTERMS.description, v.Literal(d.description, lang="ja")))
-    landing = _document(g, v, v.URIRef(f"{base}/api/3/action/package_show?id={d.name}"))
+    landing = _document(g, v, v.URIRef(iris.landing_page(base, d.name)))
     g.add((landing, v.RDF.type, v.FOAF.Document))
     g.add((node, v.DCAT.landingPage, landing))
-    agent = v.URIRef(f"{base}/catalogue/providers/{entry.provider.code}")
+    g.add((node, v.DCTERMS.language, _japanese(g, v)))
+    agent = add_provider(g, v, base, entry.provider, agents)
     g.add((node, v.DCTERMS.publisher, agent))
-    if agent not in agents:
-        agents.add(agent)
-        g.add((agent, v.RDF.type, v.FOAF.Agent))
-        g.add((agent, v.FOAF.name, v.Literal(entry.provider.name_ja, lang="ja")))
+    place = iris.place_of(entry.provider)
+    if place is not None:
+        g.add((node, v.DCTERMS.spatial, v.URIRef(iris.place_iri(base, place))))
     _add_contact(g, v, node, entry)
     licence_uri = _add_licence_and_access(g, v, base, node, entry)
     if d.last_updated_on:
@@ -391,6 +407,34 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
         _add_distribution(g, v, base, node, d.uid, index, dist, licence_uri, rights_statement)
 
 
+def add_provider(g: Any, v: SimpleNamespace, base: str, provider: Any, agents: set[Any]) -> Any:
+    """A provider as an agent (once per page, in ``agents``), with its place when it is a local government."""
+    agent = v.URIRef(iris.provider_iri(base, provider.code))
+    if agent not in agents:
+        agents.add(agent)
+        g.add((agent, v.RDF.type, v.FOAF.Agent))
+        g.add((agent, v.FOAF.name, v.Literal(provider.name_ja, lang="ja")))
+        place = iris.place_of(provider)
+        if place is not None:
+            add_place(g, v, base, place, provider.name_ja)
+    return agent
+
+
+def add_place(g: Any, v: SimpleNamespace, base: str, code: str, name_ja: str) -> Any:
+    """A local government's area (``dct:Location``), named by its 全国地方公共団体コード."""
+    place = v.URIRef(iris.place_iri(base, code))
+    _add_shared(g, v, (place, v.RDF.type, v.DCTERMS.Location),
+                (place, v.SKOS.prefLabel, v.Literal(name_ja, lang="ja")),
+                (place, v.DCTERMS.identifier, v.Literal(code)))
+    return place
+
+
+def _japanese(g: Any, v: SimpleNamespace) -> Any:
+    language = v.URIRef(iris.JAPANESE)
+    _add_shared(g, v, (language, v.RDF.type, v.DCTERMS.LinguisticSystem))
+    return language
+
+
 def _add_contact(g: Any, v: SimpleNamespace, node: Any, entry: Any) -> None:
     """The contact point (department, e-mail, telephone) when the dataset gives any of them."""
     d = entry.dataset
@@ -404,7 +448,9 @@ def _add_contact(g: Any, v: SimpleNamespace, node: Any, entry: Any) -> None:
     if d.contact_email:
         g.add((contact, v.VCARD.hasEmail, v.URIRef(f"mailto:{d.contact_email}")))
     if d.contact_phone:
-        g.add((contact, v.VCARD.hasTelephone, v.URIRef(f"tel:{''.join(c for c in d.contact_phone if c.isdigit() or c == '+')}")))
+        phone = iris.telephone(d.contact_phone)
+        if phone is not None:  # only as an RFC 3966 global number
+            g.add((contact, v.VCARD.hasTelephone, v.URIRef(phone)))
 
 
 def _add_licence_and_access(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:
@@ -429,23 +475,34 @@ def _add_licence_and_access(g: Any, v: SimpleNamespace, base: str, node: Any, en
 
 
 def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, node: Any, entry: Any) -> None:
-    """The dataset's category as a theme of the scheme, and the standard it follows (with its conformance, when checked)."""
+    """The dataset's category as a theme of the scheme, and the standard it follows: ``dct:conformsTo`` only
+    when its latest verdict is 準拠 (:func:`linked_data.conforms`); its check's result whenever it was checked."""
     d = entry.dataset
     if entry.category is not None:
-        theme = v.URIRef(f"{base}/catalogue/themes/{entry.category.code}")
+        theme = v.URIRef(iris.theme_iri(base, entry.category.code))
         _add_shared(g, v, (theme, v.RDF.type, v.SKOS.Concept),
                     (theme, v.SKOS.prefLabel, v.Literal(entry.category.label_ja, lang="ja")),
                     (theme, v.SKOS.inScheme, scheme))
         g.add((node, v.DCAT.theme, theme))
     kind = standards.kind_of(d.standard_kind)
     if kind is not None:
-        standard = v.URIRef(f"{base}/catalogue/standards/{kind.code}")
-        _add_shared(g, v, (standard, v.RDF.type, v.DCTERMS.Standard),
-                    (standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")))
-        g.add((node, v.DCTERMS.conformsTo, standard))
+        if iris.conforms(d):
+            g.add((node, v.DCTERMS.conformsTo, add_standard(g, v, base, kind)))
         state = conformance_state(d)
         if state.verdict != UNCHECKED:
             g.add((node, v.RENKEI.conformance, v.Literal(state.label[0], lang="ja")))
+
+
+def add_standard(g: Any, v: SimpleNamespace, base: str, kind: Any, *, with_schema: bool = False) -> Any:
+    """A standard kind (``dct:Standard``): its titles; ``with_schema``, its published Table Schema too (the
+    standard's own description: the feed names the standard, whose IRI answers with that link)."""
+    standard = v.URIRef(iris.standard_iri(base, kind.code))
+    _add_shared(g, v, (standard, v.RDF.type, v.DCTERMS.Standard),
+                (standard, v.DCTERMS.title, v.Literal(kind.title_ja, lang="ja")),
+                (standard, v.DCTERMS.title, v.Literal(kind.title_en, lang="en")))
+    if with_schema:
+        g.add((standard, v.RDFS.seeAlso, v.URIRef(iris.schema_url(base, kind.code))))
+    return standard
 
 
 def _add_terms(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:
@@ -465,7 +522,7 @@ def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str
     """One distribution: its addresses (a download address unless it is an API), title, format,
     media type, size, and the dataset's licence and terms."""
     # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
-    dnode = v.URIRef(f"{base}/catalogue/distributions/{uid}-{index + 1}")
+    dnode = v.URIRef(iris.distribution_iri(base, uid, index))
     g.add((node, v.DCAT.distribution, dnode))
     g.add((dnode, v.RDF.type, v.DCAT.Distribution))
     g.add((dnode, v.DCAT.accessURL, _document(g, v, v.URIRef(dist.url))))
@@ -473,8 +530,9 @@ def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str
         g.add((dnode, v.DCAT.downloadURL, _document(g, v, v.URIRef(dist.url))))
     if dist.title:
         g.add((dnode, v.DCTERMS.title, v.Literal(dist.title, lang="ja")))
-    if dist.format:
-        fmt = v.URIRef(f"http://publications.europa.eu/resource/authority/file-type/{dist.format.upper()}")
+    file_type = iris.file_type(dist.format, dist.media_type)
+    if file_type is not None:  # from the EU file-type table; a format it does not know is left out
+        fmt = v.URIRef(file_type)
         _add_shared(g, v, (fmt, v.RDF.type, v.DCTERMS.MediaTypeOrExtent))
         g.add((dnode, v.DCTERMS.format, fmt))
     if dist.media_type:

@@ -136,7 +136,8 @@ def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_a_400(open_api, query):
     assert "UTF-8" in body["detail_en"] and "UTF-8" in body["detail_ja"]
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/tenants/", "/join/", "/catalog.ttl", "/api/3/action/package_search"])
+@pytest.mark.parametrize("path", ["/admin/", "/admin/tenants/", "/join/", "/catalog.ttl", "/catalog", "/catalogue/themes",
+                                  "/api/3/action/package_search"])
 def test_a_page_asked_with_raw_bytes_that_are_no_utf8_is_a_400_not_a_500(client, path):
     """The same outside the API: the locale and the page read the query, so the request is refused
     before anything reads it, with the layout's page (or the catalogue's own 400)."""

@@ -60,8 +60,8 @@ def test_the_demo_catalogue_conforms_to_dcat_ap_3(sample_catalogue, db, shapes):
         for prop in (DCTERMS.publisher, DCAT.contactPoint, DCTERMS.license, DCTERMS.accessRights,
                      DCTERMS.accrualPeriodicity, DCAT.distribution):
             assert graph.value(node, prop) is not None, (node, prop)
-    standards = {str(graph.value(node, DCTERMS.title)) for node in datasets if graph.value(node, DCTERMS.conformsTo)}
-    assert {"AED設置箇所一覧", "指定緊急避難場所一覧"} <= standards
+    # the demo's standard datasets are not checked yet (未確認): none may claim to conform
+    assert not [node for node in datasets if graph.value(node, DCTERMS.conformsTo)]
 
 
 def test_a_dataset_without_a_description_makes_it_fail(sample_catalogue, db, shapes):
@@ -159,8 +159,9 @@ def test_following_the_feeds_next_links_reads_every_dataset_once(sample_catalogu
 
 
 def test_addresses_an_iri_may_not_hold_are_written_percent_encoded(db, operator, providers, client, shapes):
-    """A download address or a format with a character an IRI may not hold (here | and a space) is written
-    percent-encoded; the feed is served (Turtle and JSON-LD) and conforms."""
+    """A download address with a character an IRI may not hold (here |) is written percent-encoded; a format
+    the EU file-type table does not know ("CSV file") is left out, not made into an IRI; the feed is served
+    (Turtle and JSON-LD) and conforms."""
     from rdflib import Graph, URIRef
     from rdflib.namespace import DCAT, DCTERMS
 
@@ -179,7 +180,6 @@ def test_addresses_an_iri_may_not_hold_are_written_percent_encoded(db, operator,
             warnings.simplefilter("ignore", DeprecationWarning)
             graph = Graph().parse(data=response.get_data(as_text=True), format=rdf_format)
         assert set(graph.objects(None, DCAT.downloadURL)) == {URIRef("https://data.example.jp/aed%7C2024.csv")}
-        assert set(graph.objects(None, DCTERMS["format"])) == {
-            URIRef("http://publications.europa.eu/resource/authority/file-type/CSV%20FILE")}
+        assert set(graph.objects(None, DCTERMS["format"])) == set()
         ok, text = conforms(graph, shapes)
         assert ok, text
