@@ -490,7 +490,7 @@ def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, 
             g.add((node, v.DCTERMS.conformsTo, add_standard(g, v, base, kind)))
         state = conformance_state(d)
         if state.verdict != UNCHECKED:
-            g.add((node, v.RENKEI.conformance, v.Literal(state.label[0], lang="ja")))
+            g.add((node, v.RENKEI.conformance, v.Literal(state.verdict_label[0], lang="ja")))
 
 
 def add_standard(g: Any, v: SimpleNamespace, base: str, kind: Any, *, with_schema: bool = False) -> Any:

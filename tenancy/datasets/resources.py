@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from tenancy.datasets import catalogue, dcat, linked_data as iris, lists, operations, solr, standards
+from tenancy.datasets.conformance import conformance_state
 from tenancy.datasets.models import ACCESS_LABELS, FREQUENCY_LABELS, Access, Frequency
 
 LISTED = 200  # the datasets a provider's, a theme's or a place's page lists
@@ -78,7 +79,7 @@ def dataset(session: Session, actor: Actor | None, base: str, ident: str) -> Des
             Row("電話番号", "Telephone", d.contact_phone, iris.telephone(d.contact_phone) or "")]
     kind = standards.kind_of(d.standard_kind)
     if kind is not None:
-        rows.append(Row("標準データセット", "Standard dataset", f"{kind.title_ja}（{operations.conformance_label(d)[0]}）",
+        rows.append(Row("標準データセット", "Standard dataset", f"{kind.title_ja}（{conformance_state(d).label[0]}）",
                         iris.standard_iri(base, kind.code)))
     if entry.terms is not None:
         rows.append(Row("利用規約", "Terms of use", f"{entry.terms.title}（第{entry.terms.number}版）",
