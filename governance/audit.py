@@ -192,6 +192,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "consent.service.end": ("データ利用サービスの終了", "Data service ended"),
     "consent.give": ("本人同意の記録", "Consent recorded"),
     "consent.withdraw": ("本人同意の撤回の記録", "Consent withdrawal recorded"),
+    "consent.expire": ("有効期限を過ぎた同意の期限切れの記録", "Expiry of consents recorded"),
     "consent.history.read": ("本人の同意・連携履歴の閲覧", "Person's consent history read"),
     "consent.linkage.search": ("連携記録の検索", "Linkage records searched"),
     "consent.linkage.service_read": ("サービスの連携記録の閲覧", "Service's linkage records read"),
