@@ -119,9 +119,9 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
     table = history.linkage_dicts(rows, db.session)
     db.session.rollback()
     header = ["番号", "日時", "サービス", "団体コード", "本人の識別子", "データ項目", "利用目的", "結果", "理由",
-              "根拠とした同意", "クライアント"]
+              "根拠とした同意", "クライアント", "記録のハッシュ値"]
     fields = ["seq", "at", "service", "tenant_code", "subject_id", "items", "purpose", "result", "reason", "consent",
-              "client"]
+              "client", "hash"]
     write_output(csv_bytes([header, *([row[name] for name in fields] for row in table)]), output, private=True)
     click.echo(f"{len(table)} 件 / {len(table)} record(s)", err=True)
 

@@ -203,7 +203,8 @@ def _levels() -> list[tuple[str, str]]:
 def _term_options() -> dict:
     """The choices of a consent text's TS 27560 fields, in the reader's language."""
     return {"legal_bases": [(code, _pick((ja, en))) for code, (ja, en, _dpv) in terms.LEGAL_BASES.items()],
-            "processing": [(code, _pick((ja, en))) for code, (ja, en, _dpv) in terms.PROCESSING.items()]}
+            "processing": [(code, _pick((ja, en))) for code, (ja, en, _dpv) in terms.PROCESSING.items()],
+            "jurisdictions": [(code, f"{name}（{code}）") for code, name in terms.jurisdictions(_ja())]}
 
 
 def _term_rows(found: dict) -> list[tuple[str, str]]:

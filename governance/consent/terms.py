@@ -52,6 +52,15 @@ DEFAULT_JURISDICTION = "JP"
 JURISDICTION_PATTERN = r"^[A-Z]{2}(-[0-9A-Z]{1,3})?$"  # ISO 3166-1 alpha-2, or ISO 3166-2 (JP-43: 熊本県)
 
 
+def jurisdictions(japanese: bool = True) -> list[tuple[str, str]]:
+    """The jurisdictions a form offers: Japan, then each prefecture by its ISO 3166-2 code (JP-01 北海道 …
+    JP-47 沖縄県, in the order of the prefecture codes)."""
+    from tenancy.members.models import PREFECTURES
+
+    return [("JP", "日本（全国）" if japanese else "Japan")] + [
+        (f"JP-{number:02d}", name) for number, name in enumerate(PREFECTURES, start=1)]
+
+
 def processing_of(text: Any) -> list[str]:
     return json.loads(text.processing) if text is not None else list(DEFAULT_PROCESSING)
 

@@ -244,6 +244,10 @@ def test_a_printed_record_is_checked_against_its_chain_by_its_hash(app, db, prin
     unknown = cli(app, "verify", "--record", "a" * 64)
     assert unknown.exit_code == 1 and "このハッシュ値の記録はありません" in unknown.output
     assert cli(app, "verify", "--record", "not-a-hash").exit_code != 0
+    searched = cli(app, "linkages", role="auditor")  # the linkage search's export carries each hash too
+    rows = list(csv.reader(io.StringIO(searched.stdout_bytes.decode("utf-8-sig"))))
+    assert rows[0][-1] == "記録のハッシュ値" and {row[-1] for row in rows[1:]} == {
+        printed[("連携記録", 1)], printed[("連携記録", 2)]}
 
 
 def test_a_record_changed_after_it_was_printed_is_named_from_its_printed_hash(app, db, printed):
