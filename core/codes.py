@@ -1,4 +1,5 @@
-"""Local government codes (全国地方公共団体コード).
+"""Local government codes (全国地方公共団体コード), corporate numbers (法人番号) and the shape of a
+個人番号 (My Number): the check digits renkei knows.
 
 A code is six digits: five digits and a check digit. The check digit is computed by
 multiplying the five digits by 6, 5, 4, 3, 2, summing, taking the remainder mod 11,
@@ -94,3 +95,22 @@ def corporate_number_of_local_government(code: str) -> str:
     """The corporate number of a local government from its six-digit code (熊本県 430005 → 7000020430005)."""
     base = LOCAL_GOVERNMENT_BASE_PREFIX + code
     return f"{corporate_check_digit(base)}{base}"
+
+
+# --- 個人番号 (My Number) ---------------------------------------------------------------------
+# 12 digits, the last a check digit (行政手続における特定の個人を識別するための番号の利用等に関する
+# 法律施行令第8条, 総務省令): with Pn the n-th digit of the first eleven counted from the right and
+# Qn = n + 1 for n ≤ 6, n − 5 for n ≥ 7, the remainder r of (sum of Pn * Qn) by 11 gives 0 when
+# r ≤ 1, else 11 − r. renkei never collects one (the My Number Act limits who may): an identifier of
+# that shape is refused where a person's identifier is taken (governance.consent.schemas).
+
+def my_number_check_digit(eleven_digits: str) -> int:
+    total = sum(int(d) * (n + 1 if n <= 6 else n - 5) for n, d in enumerate(reversed(eleven_digits), start=1))
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def is_my_number_shaped(value: object) -> bool:
+    """Whether ``value`` has the shape of a 個人番号: 12 ASCII digits whose last is their check digit."""
+    return (isinstance(value, str) and len(value) == 12 and value.isascii() and value.isdigit()
+            and my_number_check_digit(value[:11]) == int(value[11]))

@@ -192,6 +192,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "consent.service.end": ("データ利用サービスの終了", "Data service ended"),
     "consent.give": ("本人同意の記録", "Consent recorded"),
     "consent.withdraw": ("本人同意の撤回の記録", "Consent withdrawal recorded"),
+    "consent.expire": ("有効期限を過ぎた同意の期限切れの記録", "Expiry of consents recorded"),
     "consent.history.read": ("本人の同意・連携履歴の閲覧", "Person's consent history read"),
     "consent.linkage.search": ("連携記録の検索", "Linkage records searched"),
     "consent.linkage.service_read": ("サービスの連携記録の閲覧", "Service's linkage records read"),
@@ -352,7 +353,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "controller_contact": "管理者の連絡先", "owner_code": "登録団体",
     "required_level": "必要な個人認証レベル", "api_client_id": "API クライアント",
     "responsibility": "責任分界", "level": "レベル", "purposes": "利用目的", "items": "データ項目",
-    "item_datasets": "データ項目の出所（データセット）",
+    "item_datasets": "データ項目の出所（データセット）", "optional_purposes": "同意した任意の利用目的",
+    "receipts": "書いた期限切れの同意記録", "expired": "期限切れになった同意",
     # people, members and acts in several steps (tenancy.identity, tenancy.members, core.audit.act)
     "full_name": "氏名", "first_name": "名", "last_name": "姓", "outcome": "結果", "representative": "代表会員",
     "added": "加わった会員", "removed": "外れた会員", "search": "検索条件", "dissolved": "解散",

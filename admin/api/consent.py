@@ -16,7 +16,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import ID_RANGE, TenantCode
-from governance.consent import check, history, operations as consent
+from governance.consent import check, history, operations as consent, terms
 from governance.consent.lifecycle import TRANSITIONS
 from governance.consent.models import DataService
 from governance.consent.schemas import CheckIn, ConsentIn, ServiceCreate, SubjectId, TextDraft, WithdrawalIn
@@ -103,8 +103,14 @@ class ConsentTextOut(BaseModel):
     body_ja: str
     body_en: str
     content_hash: str
-    purposes: list[str]
+    purposes: list[str] = Field(description="The required purposes")
+    optional_purposes: list[str] = Field(description="The optional purposes: each consented to or not")
     items: list[ConsentDataItemOut]
+    legal_basis: str
+    special_care: bool = Field(description="The items include special-care personal information (要配慮個人情報)")
+    processing: list[str]
+    jurisdiction: str
+    retention_days: int | None = Field(description="The service's retention when the text was made (null: older texts)")
 
 
 class DataServiceOut(BaseModel):
@@ -131,6 +137,24 @@ class ReceiptSourceOut(BaseModel):
     dataset: ItemDatasetOut | None = Field(description="The dataset of the register it comes from; null for a free item")
 
 
+class PurposeNecessityOut(BaseModel):
+    purpose: str
+    necessity: Literal["required", "optional"]
+    consented: bool
+
+
+class TermOut(BaseModel):
+    code: str
+    label_ja: str
+    label_en: str
+    dpv: str = Field(description="The W3C Data Privacy Vocabulary concept")
+
+
+class StorageDurationOut(BaseModel):
+    days: int | None
+    iso8601: str | None
+
+
 class ConsentReceiptOut(BaseModel):
     """A consent receipt (ISO/IEC TS 27560 fields) the person can keep."""
 
@@ -138,10 +162,20 @@ class ConsentReceiptOut(BaseModel):
     record_id: str
     event: str
     timestamp: str
-    purposes: list[str]
+    purposes: list[str] = Field(description="The purposes this consent covers")
+    purpose_necessity: list[PurposeNecessityOut] = Field(description="Each purpose of the text: required or optional, "
+                                                                     "and whether this consent covers it")
     personal_data_categories: list[str]
     personal_data_sources: list[ReceiptSourceOut]
-    state: str
+    legal_basis: list[TermOut]
+    special_care_personal_data: bool
+    processing: list[TermOut]
+    jurisdiction: str
+    storage_duration: StorageDurationOut
+    state: Literal["given", "withdrawn", "expired"] = Field(
+        description="The consent's state now: expired from its expiry on, even before the expiry is recorded")
+    record_seq: int
+    record_hash: str = Field(description="The record's hash in the consent records' chain (renkei consent verify --record)")
 
 
 class ConsentCheckOut(BaseModel):
@@ -153,6 +187,7 @@ class ConsentCheckOut(BaseModel):
     linkage_record: int = Field(description="The sequence number of this call's linkage record")
     checked_at: str
     not_covered: list[str]
+    linkage_hash: str = Field(description="The hash of this call's linkage record in its chain")
 
 
 class LinkageRecordOut(BaseModel):
@@ -167,6 +202,7 @@ class LinkageRecordOut(BaseModel):
     reason: str
     consent: str
     client: str
+    hash: str = Field(description="The record's hash in the linkage records' chain (renkei consent verify --record)")
 
 
 class LinkageRecordList(BaseModel):
@@ -182,8 +218,11 @@ class PersonHistoryOut(BaseModel):
 
 def _text_out(text) -> dict:
     return {"number": text.number, "title": text.title, "body_ja": text.body_ja, "body_en": text.body_en,
-            "content_hash": text.content_hash, "purposes": consent.purposes_of(db.session, text.id),
-            "items": _items_out(text.id)}
+            "content_hash": text.content_hash, "purposes": consent.purposes_of(db.session, text.id, required=True),
+            "optional_purposes": consent.purposes_of(db.session, text.id, required=False),
+            "items": _items_out(text.id), "legal_basis": text.legal_basis, "special_care": text.special_care,
+            "processing": terms.processing_of(text), "jurisdiction": text.jurisdiction,
+            "retention_days": text.retention_days}
 
 
 def _items_out(text_id: int) -> list[dict]:
@@ -305,9 +344,7 @@ def search_linkages(query: LinkageQuery):
 def person_history(path: PersonPath, query: HistoryQuery):
     found = history.person_history(db.session, current_actor(), path.code, path.subject_id)
     if query.format == "json":
-        return jsonify({"tenant_code": found.tenant_code, "subject_id": found.subject_id,
-                        "consents": [consent.receipt(db.session, record) for record in found.consents],
-                        "linkages": [history.linkage_row(row, found.services, query.lang) for row in found.linkages]})
+        return jsonify(history.history_json(db.session, found, query.lang))
     name = f"consent-history-{path.code}-{path.subject_id}.{query.format}"
     body = history.history_csv(found, query.lang) if query.format == "csv" else history.history_xlsx(found, query.lang)
     response = Response(body, mimetype=CSV_MIMETYPE if query.format == "csv" else XLSX)

@@ -6,7 +6,10 @@
   (an audited read, as on the page and the API);
 * ``linkages``: search linkage records by service, period and result (CSV; audited);
 * ``receipt RECEIPT_ID``: a consent receipt (JSON);
-* ``verify``: verify the consent and linkage hash chains (also part of ``renkei check``);
+* ``verify``: verify the consent and linkage hash chains (also part of ``renkei check``); ``verify --record
+  HASH``: one record, by the hash printed on its receipt or history, against its chain;
+* ``expire``: write the expiry of consents past their expiry (``renkei jobs run-due`` runs it as
+  ``consent-expiry``);
 * ``purge``: archive, then remove, linkage records past their retention (``renkei jobs run-due``
   runs it as ``linkage-retention``);
 * ``verify-archive FILE...``: verify linkage archives and that each continues the previous one.
@@ -81,7 +84,7 @@ def move_command(service_id: int, verb: str, reason: str, actor) -> None:
 def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path | None, actor) -> None:
     """Export everything about one person (SUBJECT, their pseudonymous identifier) of TENANT: consents,
     withdrawals and every linkage allowed or refused, with the consent record each relied on."""
-    from governance.consent import history, operations as consent
+    from governance.consent import history
 
     found = committed(lambda: history.person_history(db.session, actor, tenant, subject))
     if fmt == "csv":
@@ -89,10 +92,7 @@ def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path
     elif fmt == "xlsx":
         data = history.history_xlsx(found, lang)
     else:
-        data = (json.dumps({"tenant_code": found.tenant_code, "subject_id": found.subject_id,
-                            "consents": [consent.receipt(db.session, r) for r in found.consents],
-                            "linkages": [history.linkage_row(r, found.services, lang) for r in found.linkages]},
-                           ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        data = (json.dumps(history.history_json(db.session, found, lang), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     db.session.rollback()
     write_output(data, output, private=True)  # a history is personal data
     click.echo(f"同意記録 {len(found.consents)} 件、連携記録 {len(found.linkages)} 件 / "
@@ -119,9 +119,9 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
     table = history.linkage_dicts(rows, db.session)
     db.session.rollback()
     header = ["番号", "日時", "サービス", "団体コード", "本人の識別子", "データ項目", "利用目的", "結果", "理由",
-              "根拠とした同意", "クライアント"]
+              "根拠とした同意", "クライアント", "記録のハッシュ値"]
     fields = ["seq", "at", "service", "tenant_code", "subject_id", "items", "purpose", "result", "reason", "consent",
-              "client"]
+              "client", "hash"]
     write_output(csv_bytes([header, *([row[name] for name in fields] for row in table)]), output, private=True)
     click.echo(f"{len(table)} 件 / {len(table)} record(s)", err=True)
 
@@ -144,16 +144,28 @@ def receipt_command(receipt_id: str, actor) -> None:
 
 
 @group.command("verify")
+@click.option("--record", "printed", default=None, metavar="HASH",
+              help="Check one record by the hash printed on its receipt or history (or their exports).")
 @with_appcontext
 @acting(authz.AUDITOR)
-def verify_command(actor) -> None:
-    """Verify the consent and linkage hash chains from their anchors to their heads; exit 1 if broken."""
-    from governance.consent.linkage import CHAIN_LABELS, verify_chains
+def verify_command(printed: str | None, actor) -> None:
+    """Verify the consent and linkage hash chains from their anchors to their heads; exit 1 if broken.
+    With --record HASH: check the record printed with that hash against its chain, naming a tampered one."""
+    from governance.consent.linkage import CHAIN_LABELS, verify_chains, verify_record
 
     try:
         authz.authorize(actor, "consent.linkage.read")  # the operator and the auditor
+        if printed is not None:
+            found = verify_record(db.session, actor, printed)
     except DomainError as error:
+        db.session.rollback()
         fail(error)
+    if printed is not None:
+        db.session.rollback()
+        click.echo(f"{found.message_ja} / {found.message_en}", err=not found.intact)
+        if not found.intact:
+            raise SystemExit(1)
+        return
     broken = False
     for status in verify_chains(db.session):
         ja, en = CHAIN_LABELS[status.name]
@@ -166,6 +178,18 @@ def verify_command(actor) -> None:
     db.session.rollback()
     if broken:
         raise SystemExit(1)
+
+
+@group.command("expire")
+@with_appcontext
+@acting(authz.OPERATOR)
+def expire_command(actor) -> None:
+    """Write the expiry of every consent past its expiry as a record of its chain (the ``consent-expiry``
+    job of ``renkei jobs run-due`` does it too); a consent reads 期限切れ from its expiry on either way."""
+    from governance.consent import operations as consent
+
+    written = committed(lambda: consent.expire_consents(db.session, actor))
+    click.echo(f"期限切れを記録した同意 {len(written)} 件 / recorded the expiry of {len(written)} consent(s)")
 
 
 def archive_dir() -> Path:

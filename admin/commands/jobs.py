@@ -15,6 +15,9 @@ Jobs, in order:
 * ``linkage-retention``: archive the consent broker's linkage records older than
   ``RENKEI_LINKAGE_RETENTION_DAYS`` (365, at least 365) to ``RENKEI_LINKAGE_ARCHIVE_DIR`` (default
   ``<RENKEI_VAR_DIR>/linkage-archive``), then remove them (:func:`governance.consent.linkage.purge_linkages`).
+* ``consent-expiry``: write an expiry record for each consent past its expiry that nothing ended
+  (:func:`governance.consent.operations.expire_consents`; a consent reads 期限切れ from its expiry on
+  before that too).
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
@@ -160,6 +163,17 @@ def _linkage_retention(actor: Actor) -> Outcome:
                    f"archived {result.purged} linkage record(s) through #{result.through_seq} to {result.archive}, "
                    "then removed them",
                    {"purged": result.purged, "through_seq": result.through_seq, "archive": str(result.archive)})
+
+
+def _consent_expiry(actor: Actor) -> Outcome:
+    from governance.consent import operations as consent
+
+    written = consent.expire_consents(db.session, actor)
+    db.session.commit()
+    if not written:
+        return Outcome("skipped", "有効期限を過ぎた同意はありません", "no consent is past its expiry")
+    return Outcome("done", f"有効期限を過ぎた同意 {len(written)} 件の期限切れを同意記録に書きました",
+                   f"recorded the expiry of {len(written)} consent(s)", {"expired": len(written)})
 
 
 def _deny_list(actor: Actor) -> Outcome:
@@ -369,6 +383,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("usage-retention", _usage_retention),
     ("request-log-retention", _request_log_retention),
     ("linkage-retention", _linkage_retention),
+    ("consent-expiry", _consent_expiry),  # before consent-checkpoints, whose checkpoint then covers it
     ("deny-list", _deny_list),
     ("api-client-retire", _api_client_retire),
     ("api-client-reconcile", _api_client_reconcile),

@@ -32,7 +32,7 @@ from core.calendar import day_start_utc, to_jst
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
-from governance.consent import history, lifecycle, operations as consent
+from governance.consent import history, lifecycle, operations as consent, terms
 from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
                                        ConsentEvent, ConsentMethod, ServiceStatus)
 from tenancy.datasets import catalogue, operations as datasets
@@ -40,7 +40,8 @@ from tenancy.identity.models import ApiClient
 
 SERVICE_FIELDS = ("owner_code", "name", "provider", "controller", "controller_contact", "responsibility",
                   "retention_days", "required_level", "api_client_id")
-TEXT_FIELDS = ("title", "body_ja", "body_en", "purposes", "items")
+TEXT_FIELDS = ("title", "body_ja", "body_en", "purposes", "optional_purposes", "items", "legal_basis", "jurisdiction")
+TERMS_FIELDS = ("special_care", "processing")  # a checkbox and checkboxes: read apart
 RECORD_FIELDS = ("tenant_code", "subject_id", "text_choice", "method", "assurance_level", "expires_on")
 WITHDRAW_FIELDS = ("tenant_code", "subject_id", "service_id", "method")
 
@@ -86,13 +87,17 @@ def _errors_of(error: DomainError, mapping: dict[str, str], known: tuple[str, ..
 
 
 TEXT_MAPPING = {"text.title": "title", "text.body_ja": "body_ja", "text.body_en": "body_en", "text.purposes": "purposes",
-                "text.items": "items", "text": "purposes", "title": "title", "body_ja": "body_ja", "body_en": "body_en",
-                "purposes": "purposes", "items": "items"}
+                "text.optional_purposes": "optional_purposes", "text.items": "items", "text.legal_basis": "legal_basis",
+                "text.jurisdiction": "jurisdiction", "text.processing": "processing", "text": "purposes", "title": "title",
+                "body_ja": "body_ja", "body_en": "body_en", "purposes": "purposes", "optional_purposes": "optional_purposes",
+                "items": "items", "legal_basis": "legal_basis", "jurisdiction": "jurisdiction", "processing": "processing"}
 
 
 # The data items of a consent text are rows of the form: a name typed, the dataset it comes from picked
 # (the datasets the service's owner may name, searchable); never an identifier typed.
 BLANK_ROWS, MORE_ROWS, PICKER_SIZE = 3, 3, 50
+_TERM_DEFAULTS = {"legal_basis": terms.DEFAULT_LEGAL_BASIS, "special_care": False,
+                  "processing": list(terms.DEFAULT_PROCESSING), "jurisdiction": terms.DEFAULT_JURISDICTION}
 _ITEM_PROBLEM = re.compile(r"^(?:text\.)?items\[(\d+)\]\.dataset_ref$")
 
 
@@ -109,7 +114,9 @@ def _with_blanks(rows: list[dict[str, str]], blanks: int = BLANK_ROWS) -> list[d
 
 def _text_values(values: dict) -> dict:
     """The text fields typed, with the item rows and the picker's search."""
-    values = {**values, "rows": _posted_rows(), "dataset_q": (request.form.get("dataset_q") or "").strip()[:100]}
+    values = {**values, "rows": _posted_rows(), "dataset_q": (request.form.get("dataset_q") or "").strip()[:100],
+              "special_care": bool(request.form.get("special_care")),
+              "processing": [code for code in request.form.getlist("processing")[:20] if code in terms.PROCESSING]}
     if request.form.get("action") == "more_rows":
         values["rows"] = _with_blanks(values["rows"], MORE_ROWS)
     return values
@@ -126,7 +133,11 @@ def _text_draft(values: dict) -> tuple[dict, list[int], dict[str, str]]:
         if row["dataset"]:
             items[row["name"]] = {"dataset_ref": row["dataset"]}
     draft = {"title": values["title"], "body_ja": values["body_ja"], "body_en": values["body_en"],
-             "purposes": _lines(values["purposes"]), "items": items}
+             "purposes": _lines(values["purposes"]), "optional_purposes": _lines(values.get("optional_purposes", "")),
+             "items": items, "legal_basis": values.get("legal_basis") or terms.DEFAULT_LEGAL_BASIS,
+             "special_care": bool(values.get("special_care")),
+             "processing": values.get("processing") or list(terms.DEFAULT_PROCESSING),
+             "jurisdiction": values.get("jurisdiction") or terms.DEFAULT_JURISDICTION}
     return draft, [index for index, _row in named], errors
 
 
@@ -189,6 +200,34 @@ def _levels() -> list[tuple[str, str]]:
             for row in consent.list_levels(db.session)]
 
 
+def _term_options() -> dict:
+    """The choices of a consent text's TS 27560 fields, in the reader's language."""
+    return {"legal_bases": [(code, _pick((ja, en))) for code, (ja, en, _dpv) in terms.LEGAL_BASES.items()],
+            "processing": [(code, _pick((ja, en))) for code, (ja, en, _dpv) in terms.PROCESSING.items()],
+            "jurisdictions": [(code, f"{name}（{code}）") for code, name in terms.jurisdictions(_ja())]}
+
+
+def _term_rows(found: dict) -> list[tuple[str, str]]:
+    """The TS 27560 fields of a consent (:func:`governance.consent.terms.record_terms`, or the receipt
+    that carries them) as label and value, in the reader's language."""
+    label = "label_ja" if _ja() else "label_en"
+    days = found["storage_duration"]["days"]
+    return [
+        (_("Legal basis"), "、".join(entry[label] for entry in found["legal_basis"])),
+        (_("Special-care personal information"),
+         _("Included (its acquisition needs the person's consent)") if found["special_care_personal_data"] else _("Not included")),
+        (_("Processing"), "、".join(entry[label] for entry in found["processing"])),
+        (_("Jurisdiction and applicable law"), f"{found['jurisdiction']}（{found['applicable_law'][label]}）"),
+        (_("Retention by the service"), _("%(days)s days", days=days) if days else _("Not stated")),
+    ]
+
+
+def _purposes_shown(session, text_id: int) -> list[tuple[str, bool]]:
+    """A text's purposes in order, each with whether it is required."""
+    required = set(consent.purposes_of(session, text_id, required=True))
+    return [(statement, statement in required) for statement in consent.purposes_of(session, text_id)]
+
+
 class _RowsRefused(Exception):
     """The item rows have problems of their own (found before the operation is asked)."""
 
@@ -235,7 +274,7 @@ class ConsentServicesView(SecureView):
             (None if grant is not None and grant.all_tenants else [code for code, _label in owners])
         return self.render("renkei/consent_service_form.html", values=values, errors=errors, owners=owners,
                            levels=_levels(), clients=self._clients([code for code, _label in owners]),
-                           picker=_picker(scope, values)), status
+                           picker=_picker(scope, values), term_options=_term_options()), status
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):
@@ -244,7 +283,7 @@ class ConsentServicesView(SecureView):
         if request.method == "GET":
             owners = self._owners()
             return self._form({"owner_code": owners[0][0] if len(owners) == 1 else "", "retention_days": "365",
-                               "required_level": "2", "rows": _with_blanks([], 5)}, {})
+                               "required_level": "2", "rows": _with_blanks([], 5), **_TERM_DEFAULTS}, {})
         values = _text_values({name: (request.form.get(name) or "").strip() for name in SERVICE_FIELDS + TEXT_FIELDS})
         if request.form.get("action") in ("search", "more_rows"):  # the picker narrowed, rows added: nothing saved
             return self._form(values, {})
@@ -277,7 +316,7 @@ class ConsentServicesView(SecureView):
             except DomainError as error:
                 db.session.rollback()
                 stop_unless_about_fields(error)
-                errors, left = _text_errors(error, rows_of, SERVICE_FIELDS + TEXT_FIELDS)
+                errors, left = _text_errors(error, rows_of, SERVICE_FIELDS + TEXT_FIELDS + TERMS_FIELDS)
                 if left or not errors:
                     error.problems = left
                     flash_error(error)
@@ -302,7 +341,8 @@ class ConsentServicesView(SecureView):
         return self.render(
             "renkei/consent_service.html", service=service, owner=owner, level=level, client=client, texts=texts,
             current=consent.current_text(db.session, service),
-            purposes={t.id: consent.purposes_of(db.session, t.id) for t in texts},
+            purposes={t.id: _purposes_shown(db.session, t.id) for t in texts},
+            term_rows={t.id: _term_rows(terms.record_terms(t, service)) for t in texts},
             items={t.id: _text_sources(t.id) for t in texts},
             status_label=_pick(SERVICE_STATUS_LABELS[ServiceStatus(service.status)]),
             moves=lifecycle.allowed_transitions(service) if authz.allowed(g.actor, "consent.manage") else [],
@@ -348,10 +388,13 @@ class ConsentServicesView(SecureView):
         current = consent.current_text(db.session, service)
         if request.method == "GET":
             values = {"title": current.title, "body_ja": current.body_ja, "body_en": current.body_en,
-                      "purposes": "\n".join(consent.purposes_of(db.session, current.id)),
+                      "purposes": "\n".join(consent.purposes_of(db.session, current.id, required=True)),
+                      "optional_purposes": "\n".join(consent.purposes_of(db.session, current.id, required=False)),
+                      "legal_basis": current.legal_basis, "special_care": current.special_care,
+                      "processing": terms.processing_of(current), "jurisdiction": current.jurisdiction,
                       "rows": _with_blanks([{"name": s.item.name, "dataset": s.dataset.uid if s.dataset else ""}
                                             for s in consent.item_sources(db.session, current.id)])} \
-                if current else {"rows": _with_blanks([], 5)}
+                if current else {"rows": _with_blanks([], 5), **_TERM_DEFAULTS}
             return self._text_form(service, values, {})
         values = _text_values({name: (request.form.get(name) or "").strip() for name in TEXT_FIELDS})
         if request.form.get("action") in ("search", "more_rows"):  # the picker narrowed, rows added: nothing saved
@@ -359,7 +402,7 @@ class ConsentServicesView(SecureView):
         try:
             draft, rows_of, errors = _text_draft(values)
         except DomainError as error:
-            errors, left = _text_errors(error, [], TEXT_FIELDS)
+            errors, left = _text_errors(error, [], TEXT_FIELDS + TERMS_FIELDS)
             return self._text_form(service, values, errors, 422)
         if errors:
             return self._text_form(service, values, errors, 422)
@@ -374,7 +417,7 @@ class ConsentServicesView(SecureView):
         except DomainError as error:
             db.session.rollback()
             stop_unless_about_fields(error)
-            errors, left = _text_errors(error, rows_of, TEXT_FIELDS)
+            errors, left = _text_errors(error, rows_of, TEXT_FIELDS + TERMS_FIELDS)
             if left or not errors:
                 error.problems = left
                 flash_error(error)
@@ -384,7 +427,7 @@ class ConsentServicesView(SecureView):
 
     def _text_form(self, service, values: dict, errors: dict, status: int = 200):
         return self.render("renkei/consent_text_form.html", service=service, values=values, errors=errors,
-                           picker=_picker([service.owner_code], values)), status
+                           picker=_picker([service.owner_code], values), term_options=_term_options()), status
 
     @expose("/<int:service_id>/linkages")
     def linkages(self, service_id: int):
@@ -481,7 +524,7 @@ class ConsentRecordsView(SecureView):
         for service in consent.approved_services(db.session, g.actor):
             text = consent.current_text(db.session, service)
             if text is not None:
-                shown.append((service, text, consent.purposes_of(db.session, text.id), _text_sources(text.id)))
+                shown.append((service, text, _purposes_shown(db.session, text.id), _text_sources(text.id)))
         return shown
 
     def _page(self, values: dict, errors: dict, withdraw_values: dict, withdraw_errors: dict, status: int = 200):
@@ -521,9 +564,12 @@ class ConsentRecordsView(SecureView):
             from governance.consent.models import ConsentText
 
             text = db.session.get(ConsentText, text_id)
+            picked = [value.split("|", 1) for value in request.form.getlist("optional_purpose")[:50] if "|" in value]
             data = {"service_id": service_id, "tenant_code": values["tenant_code"], "subject_id": values["subject_id"],
                     "content_hash": text.content_hash if text is not None and text.service_id == service_id else "0" * 64,
-                    "method": values["method"] or "paper", "assurance_level": level, "expires_at": expires}
+                    "method": values["method"] or "paper", "assurance_level": level, "expires_at": expires,
+                    "optional_purposes": list(dict.fromkeys(statement for chosen, statement in picked
+                                                            if chosen == str(text_id)))}
             try:
                 record = consent.give_consent(db.session, g.actor, data)
             except DomainError as error:
@@ -532,7 +578,8 @@ class ConsentRecordsView(SecureView):
                     errors["tenant_code"] = _("You may record consents only for the people of your own municipality.")
                 else:
                     errors, left = _errors_of(error, {"content_hash": "text_choice", "service_id": "text_choice",
-                                                      "expires_at": "expires_on"}, RECORD_FIELDS)
+                                                      "optional_purposes": "text_choice", "expires_at": "expires_on"},
+                                              RECORD_FIELDS)
                     if error.kind == "conflict" and "text_choice" not in errors:
                         errors["text_choice"] = error.message_ja if _ja() else error.message_en
                     elif left or not errors:
@@ -586,7 +633,8 @@ class ConsentRecordsView(SecureView):
         except DomainError as error:
             abort(status_of(error))
         data = consent.receipt(db.session, record)
-        return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst,
+        return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst, term_rows=_term_rows(data),
+                           expired=data["state"] == ConsentEvent.expired.value,
                            sources=_shown_sources([(s["category"], s["dataset"]) for s in data["personal_data_sources"]]),
                            event=_pick(CONSENT_EVENT_LABELS[ConsentEvent(record.event)]),
                            state=_pick(CONSENT_EVENT_LABELS[ConsentEvent(data["state"])]),
@@ -627,7 +675,8 @@ class ConsentHistoryView(SecureView):
             tenant = tenants[0][0]
         return self.render(
             "renkei/consent_history.html", tenant=tenant, subject=subject, tenants=tenants, errors=errors, found=found,
-            consents=[history.consent_row(r, found.services, lang) for r in found.consents] if found else [],
+            consents=[history.consent_row(r, found.services, lang, state=found.state(r)) for r in found.consents]
+            if found else [],
             linkages=[history.linkage_row(r, found.services, lang) for r in found.linkages] if found else [],
             tenant_name=dict(tenants).get(tenant, tenant)), (422 if errors else 200)
 

@@ -14,9 +14,10 @@ so they apply to the next check at once.
 
 Reasons, in the order they are asked (the first that applies is the answer):
 ``unknown_service``, ``service_not_approved``, ``service_suspended``, ``service_ended``,
-``no_consent``, ``withdrawn``, ``expired``, ``text_superseded`` (the consent is to an older
-version of the text), ``assurance_too_low``, ``item_not_covered``, ``purpose_not_covered``; else
-``allowed``.
+``no_consent``, ``withdrawn``, ``expired`` (recorded, or past the expiry: :mod:`governance.consent.state`),
+``text_superseded`` (the consent is to an older
+version of the text), ``assurance_too_low``, ``item_not_covered``, ``purpose_not_covered`` (asked per purpose: the
+consent covers the text's required purposes and the optional ones the person chose); else ``allowed``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from core.actor import Actor
 from core.db import utcnow
 from governance.consent.models import LINKAGE_HASHED_FIELDS, ConsentEvent, ConsentRecord, DataService, LinkageRecord, ServiceStatus
 from governance.consent.schemas import CheckIn, validated
+from governance.consent.state import consent_state
 
 REASONS: dict[str, tuple[str, str]] = {
     "allowed": ("本人の同意に基づき許可", "Allowed on the person's consent"),
@@ -63,12 +65,13 @@ class Decision:
     linkage_id: int
     checked_at: str
     not_covered: tuple[str, ...] = ()
+    linkage_hash: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         ja, en = REASONS[self.reason]
         return {"allowed": self.allowed, "reason": self.reason, "reason_ja": ja, "reason_en": en,
                 "consent_record": self.consent_receipt_id, "linkage_record": self.linkage_seq,
-                "checked_at": self.checked_at, "not_covered": list(self.not_covered)}
+                "linkage_hash": self.linkage_hash, "checked_at": self.checked_at, "not_covered": list(self.not_covered)}
 
 
 # The service and the person's latest consent event for it, in one indexed read (one round trip to
@@ -102,11 +105,10 @@ def decide(service: Any, latest: Any, request: CheckIn, now: Any) -> tuple[str, 
         return _STATUS_REASONS[status], None, ()
     if latest is None:
         return "no_consent", None, ()
-    if latest.event == ConsentEvent.withdrawn.value or latest.event == ConsentEvent.withdrawn:
+    state = consent_state(latest.event, latest.expires_at, now)  # the one rule of a consent's state
+    if state == ConsentEvent.withdrawn:
         return "withdrawn", latest.id, ()
-    if latest.event == ConsentEvent.expired.value or latest.event == ConsentEvent.expired:
-        return "expired", latest.id, ()
-    if latest.expires_at is not None and latest.expires_at <= now:
+    if state == ConsentEvent.expired:
         return "expired", latest.id, ()
     if latest.text_id != service.current_text_id:
         return "text_superseded", latest.id, ()
@@ -158,4 +160,4 @@ def consent_check(session: Session, actor: Actor, request: CheckIn | dict, *,
         stored = chain.append(session, LinkageRecord.__table__, LINKAGE_HASHED_FIELDS, values,
                               after=head if autocommit is None else None)
     return Decision(reason == "allowed", reason, receipt_id, record_id, stored["seq"], stored["id"],
-                    chain.timestamp_text(now), missing)
+                    chain.timestamp_text(now), missing, stored["hash"])

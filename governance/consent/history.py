@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import day_start_utc, to_jst
+from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.spreadsheet import safe_row
 from governance.consent.check import REASONS
@@ -41,6 +42,14 @@ class PersonHistory:
     linkages: list[LinkageRecord]
     services: dict[int, str]
     receipts: dict[int, str]  # consent record id -> receipt id
+    ended: dict[int, ConsentRecord] = dataclasses.field(default_factory=dict)  # given record id -> what ended it
+    now: dt.datetime = dataclasses.field(default_factory=utcnow)  # the moment the states are read at
+
+    def state(self, record: ConsentRecord) -> ConsentEvent:
+        """The state now of the consent ``record`` belongs to (:func:`governance.consent.operations.state_of`)."""
+        from governance.consent.operations import state_of
+
+        return state_of(record, self.ended.get(record.id), self.now)
 
 
 def _services(session: Session, ids: set[int]) -> dict[int, str]:
@@ -62,9 +71,11 @@ def person_history(session: Session, actor: Actor, tenant_code: str, subject_id:
         .order_by(LinkageRecord.seq).limit(MAX_ROWS)))
     audit.record(session, actor, "consent.history.read", "person", subject_id, tenant_code=tenant_code,
                  after={"consents": len(consents), "linkages": len(linkages)})
+    from governance.consent.operations import ending_events
+
     return PersonHistory(tenant_code, subject_id, consents, linkages,
                          _services(session, {c.service_id for c in consents} | {li.service_id for li in linkages}),
-                         {c.id: c.receipt_id for c in consents})
+                         {c.id: c.receipt_id for c in consents}, ending_events(session, consents))
 
 
 def _period(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -118,10 +129,14 @@ def _jst(moment: dt.datetime | None) -> str:
     return to_jst(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def consent_row(record: ConsentRecord, services: dict[int, str], lang: str = "ja") -> dict[str, Any]:
+def consent_row(record: ConsentRecord, services: dict[int, str], lang: str = "ja", *,
+                state: ConsentEvent | None = None) -> dict[str, Any]:
+    """A consent record as the pages and files show it: the event recorded, and the state now of the
+    consent it belongs to (``state``, :meth:`PersonHistory.state`; 期限切れ past the expiry)."""
     index = 0 if lang == "ja" else 1
     return {"seq": record.seq, "at": _jst(record.occurred_at),
             "event": CONSENT_EVENT_LABELS[ConsentEvent(record.event)][index],
+            "state": CONSENT_EVENT_LABELS[state or ConsentEvent(record.event)][index], "hash": record.hash,
             "service": services.get(record.service_id, str(record.service_id)), "version": record.text_number,
             "purposes": "、".join(json.loads(record.purposes)), "items": "、".join(json.loads(record.items)),
             "method": CONSENT_METHOD_LABELS[ConsentMethod(record.method)][index], "level": record.assurance_level,
@@ -137,27 +152,40 @@ def linkage_row(record: LinkageRecord, services: dict[int, str], lang: str = "ja
             "items": "、".join(json.loads(record.items)), "purpose": record.purpose,
             "result": ("許可" if record.allowed else "拒否") if lang == "ja" else ("allowed" if record.allowed else "refused"),
             "reason": REASONS.get(record.reason, (record.reason, record.reason))[index],
-            "consent": record.consent_receipt_id or "", "client": record.client}
+            "consent": record.consent_receipt_id or "", "client": record.client, "hash": record.hash}
 
 
 HISTORY_HEADERS = {
     "ja": ["区分", "番号", "日時", "内容", "サービス", "版", "利用目的", "データ項目", "方法・結果", "理由・個人認証レベル",
-           "同意記録"],
+           "同意記録", "現在の状態", "記録のハッシュ値"],
     "en": ["kind", "seq", "at", "what", "service", "version", "purposes", "items", "method or result",
-           "reason or level", "consent record"],
+           "reason or level", "consent record", "state now", "record hash"],
 }
 
 
 def history_rows(history: PersonHistory, lang: str = "ja") -> Iterator[list[Any]]:
-    """One table of the whole history (consents, then linkages), for CSV and xlsx."""
+    """One table of the whole history (consents, then linkages), for CSV and xlsx; each record with its
+    hash in its chain (``renkei consent verify --record HASH``)."""
     for record in history.consents:
-        row = consent_row(record, history.services, lang)
+        row = consent_row(record, history.services, lang, state=history.state(record))
         yield [("同意記録" if lang == "ja" else "consent"), row["seq"], row["at"], row["event"], row["service"],
-               row["version"], row["purposes"], row["items"], row["method"], row["level"], row["receipt"]]
+               row["version"], row["purposes"], row["items"], row["method"], row["level"], row["receipt"],
+               row["state"], row["hash"]]
     for record in history.linkages:
         row = linkage_row(record, history.services, lang)
         yield [("連携記録" if lang == "ja" else "linkage"), row["seq"], row["at"], row["result"], row["service"], "",
-               row["purpose"], row["items"], row["result"], row["reason"], row["consent"]]
+               row["purpose"], row["items"], row["result"], row["reason"], row["consent"], "", row["hash"]]
+
+
+def history_json(session: Session, history: PersonHistory, lang: str = "ja") -> dict[str, Any]:
+    """The history as the API and ``renkei consent history --format json`` give it: each consent as its
+    receipt (its state now, its hash), each linkage with its hash."""
+    from governance.consent.operations import receipt
+
+    return {"tenant_code": history.tenant_code, "subject_id": history.subject_id,
+            "consents": [receipt(session, record, ended=history.ended.get(record.id), looked_up=True)
+                         for record in history.consents],
+            "linkages": [linkage_row(row, history.services, lang) for row in history.linkages]}
 
 
 def history_csv(history: PersonHistory, lang: str = "ja") -> bytes:

@@ -18,11 +18,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit, authz, chain, chain_archive, retention
 from core.actor import Actor
+from core.errors import Invalid, problem
 from governance.errors import ChainBroken
 from governance.consent.models import CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, ConsentRecord, LinkageRecord
 
@@ -91,3 +94,94 @@ def verify_archive(path: Path) -> chain_archive.ArchiveReport:
     """Re-hash an archive's records from its manifest's start hash, and compare count, end and the
     records' SHA-256 with the manifest (:func:`core.chain_archive.verify_lines`)."""
     return chain_archive.verify_archive(path, LINKAGE_CHAIN, LINKAGE_ARCHIVE)
+
+
+# --- one printed record against its chain ---------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class RecordCheck:
+    """What :func:`verify_record` found for a hash printed on a receipt or a history: the chain and
+    record it names (None: none has it), whether that record is intact, and why, in both languages."""
+
+    intact: bool
+    chain: str | None
+    seq: int | None
+    message_ja: str
+    message_en: str
+
+
+def _printed_hash(text: str) -> str:
+    found = text.strip().lower()
+    if len(found) != 64 or any(c not in "0123456789abcdef" for c in found):
+        raise Invalid("A record hash is 64 hexadecimal characters, as printed.",
+                      "記録のハッシュ値は、印字されたとおりの 64 桁の16進数で指定してください。",
+                      problems=[problem("record", "Give the 64-character hash.", "64 桁のハッシュ値を入力してください。")])
+    return found
+
+
+def _neighbour_break(session: Session, found: chain.Chain, row: Any, anchor_seq: int) -> tuple[str, str] | None:
+    """Where the record's place in the chain is broken: the record before it no longer gives its
+    ``prev_hash``, or the record after it no longer follows it."""
+    table = found.table
+    if row.seq - 1 > anchor_seq:
+        before = session.scalar(sa.select(table.c.hash).where(table.c.seq == row.seq - 1))
+        if before != row.prev_hash:
+            return (f"#{row.seq - 1}（その前の記録）が変更または削除されています",
+                    f"record #{row.seq - 1}, the one before it, was changed or removed")
+    after = session.scalar(sa.select(table.c.prev_hash).where(table.c.seq == row.seq + 1))
+    if after is not None and after != row.hash:
+        return (f"#{row.seq + 1}（その次の記録）がこの記録に続いていません",
+                f"record #{row.seq + 1}, the one after it, does not follow it")
+    return None
+
+
+def verify_record(session: Session, actor: Actor, printed: str) -> RecordCheck:
+    """Check the consent or linkage record whose hash was printed (a receipt, a history, their
+    exports) against its chain: the record with that hash must exist, its content must still give
+    that hash, its neighbours must still hold it in place, and its chain must be whole from its
+    anchor to its head. A record changed after printing no longer has the printed hash: the chain is
+    then verified and the first broken record named (the tampered one). The operator and the auditor
+    (``consent.linkage.read``); a read of the chains, not audited as a person's history is."""
+    authz.authorize(actor, "consent.linkage.read")
+    wanted = _printed_hash(printed)
+    for found in (CONSENT_CHAIN, LINKAGE_CHAIN):
+        ja, en = CHAIN_LABELS[found.name]
+        row = session.execute(sa.select(found.table).where(found.table.c.hash == wanted)).first()
+        if row is None:
+            continue
+        if found.hash_of(row, row.prev_hash) != wanted:
+            return RecordCheck(False, found.name, row.seq, f"{ja} #{row.seq} は記録後に変更されています（内容から印字のハッシュ値になりません）",
+                               f"{en} #{row.seq} was modified after it was written (its content no longer gives the printed hash)")
+        anchor_seq, _anchor_hash = found.anchor.read(session)
+        neighbour = _neighbour_break(session, found, row, anchor_seq)
+        if neighbour is not None:
+            return RecordCheck(False, found.name, row.seq, f"{ja} #{row.seq}: {neighbour[0]}", f"{en} #{row.seq}: {neighbour[1]}")
+        status = chain.verify_table(session, found)
+        if status.broken is not None:
+            return RecordCheck(False, found.name, row.seq,
+                               f"{ja} #{row.seq} は記録どおりですが、同じ連鎖の {status.broken.describe()} に改ざん・欠落があります",
+                               f"{en} #{row.seq} is as printed, but the chain is broken at {status.broken.describe()}")
+        return RecordCheck(True, found.name, row.seq,
+                           f"{ja} #{row.seq} は印字どおりで、連鎖は起点から末尾まで問題ありません",
+                           f"{en} #{row.seq} is as printed, and its chain is intact from its anchor to its head")
+    for found in (CONSENT_CHAIN, LINKAGE_CHAIN):  # the record after the printed one still names its hash
+        follower = session.execute(sa.select(found.table.c.seq).where(found.table.c.prev_hash == wanted)).first()
+        if follower is not None:
+            ja, en = CHAIN_LABELS[found.name]
+            seq = follower.seq - 1
+            return RecordCheck(False, found.name, seq,
+                               f"{ja} #{seq} が印字後に書き換えられています（次の記録 #{follower.seq} は印字のハッシュ値に続いています）",
+                               f"{en} #{seq} was rewritten after it was printed (record #{follower.seq} still follows "
+                               "the printed hash)")
+    for found in (CONSENT_CHAIN, LINKAGE_CHAIN):
+        status = chain.verify_table(session, found)
+        if status.broken is not None:
+            ja, en = CHAIN_LABELS[found.name]
+            return RecordCheck(False, found.name, status.broken.seq,
+                               f"このハッシュ値の記録はありません。{ja}の {status.broken.describe()} が改ざん・欠落しています（印字された記録が変更された可能性があります）",
+                               f"no record has this hash; the {en}' chain is broken at {status.broken.describe()} "
+                               "(the printed record may have been changed)")
+    return RecordCheck(False, None, None,
+                       "このハッシュ値の記録はありません（連鎖は両方とも問題ありません）。この基盤の記録でないか、保存期間を過ぎて保管ファイルに移された連携記録です（renkei consent verify-archive）",
+                       "no record has this hash (both chains are intact): not a record of this platform, or a linkage "
+                       "record archived after its retention (renkei consent verify-archive)")

@@ -91,12 +91,22 @@ class ConsentText(SQLModel, table=True):
     body_ja: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     body_en: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     content_hash: str = Field(max_length=64)
+    # what ISO/IEC TS 27560 records of the processing consented to (governance.consent.terms; bound by
+    # the text's hash, which every consent record carries): the legal basis, whether the items include
+    # 要配慮個人情報, the processing operations (JSON list), the jurisdiction, the retention in days
+    legal_basis: str = Field(default="appi-27-1", max_length=40, sa_column_kwargs={"server_default": "appi-27-1"})
+    special_care: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    processing: str = Field(default='["transfer", "store", "use"]', sa_column=sa.Column(
+        sa.Text, nullable=False, server_default='["transfer", "store", "use"]'))
+    jurisdiction: str = Field(default="JP", max_length=10, sa_column_kwargs={"server_default": "JP"})
+    retention_days: int | None = Field(default=None)  # the service's when the text was made (None: older texts)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     created_by: str = Field(default="", max_length=255)
 
 
 class ConsentPurpose(SQLModel, table=True):
-    """One purpose (利用目的) of a consent text, stated in words."""
+    """One purpose (利用目的) of a consent text, stated in words; required (a consent to the text is a
+    consent to it) or optional (the person may consent to it or not: consent per purpose)."""
 
     __tablename__ = "consent_purpose"
     __table_args__ = (sa.UniqueConstraint("text_id", "statement"),)
@@ -105,6 +115,7 @@ class ConsentPurpose(SQLModel, table=True):
     text_id: int = Field(foreign_key="consent_text.id", index=True)
     position: int
     statement: str = Field(max_length=500)
+    required: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class ConsentDataItem(SQLModel, table=True):

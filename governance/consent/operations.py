@@ -30,10 +30,11 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from governance.agreements import normalise_text, text_hash
-from governance.consent import lifecycle
+from governance.consent import lifecycle, terms
 from governance.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, ConsentDataItem, ConsentEvent,
                                        ConsentMethod, ConsentPurpose, ConsentRecord, ConsentText, DataService,
                                        ServiceStatus)
+from governance.consent.state import consent_state
 from governance.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
 from tenancy.datasets import catalogue as dataset_catalogue, operations as dataset_register
 from tenancy.datasets.models import Dataset
@@ -142,9 +143,26 @@ def current_text(session: Session, service: DataService) -> ConsentText | None:
     return session.get(ConsentText, service.current_text_id) if service.current_text_id else None
 
 
-def purposes_of(session: Session, text_id: int) -> list[str]:
-    return list(session.scalars(sa.select(ConsentPurpose.statement).where(ConsentPurpose.text_id == text_id)
-                                .order_by(ConsentPurpose.position)))
+def purposes_of(session: Session, text_id: int, *, required: bool | None = None) -> list[str]:
+    """A text's purposes in order: all of them, or the required (``required=True``) or optional ones only."""
+    query = sa.select(ConsentPurpose.statement).where(ConsentPurpose.text_id == text_id)
+    if required is not None:
+        query = query.where(ConsentPurpose.required == required)
+    return list(session.scalars(query.order_by(ConsentPurpose.position)))
+
+
+def _consented_purposes(session: Session, text: ConsentText, chosen: list[str]) -> list[str]:
+    """The purposes a consent covers: the text's required ones and those of its optional ones the
+    person chose, in the text's order; a choice that is not an optional purpose of the text is refused."""
+    optional = purposes_of(session, text.id, required=False)
+    unknown = [statement for statement in chosen if statement not in optional]
+    if unknown:
+        raise Invalid("A chosen purpose is not an optional purpose of the text.", "選んだ利用目的が同意文の任意の利用目的にありません。",
+                      problems=[problem(f"optional_purposes[{chosen.index(statement)}]",
+                                        f"“{statement}” is not an optional purpose of this text.",
+                                        f"「{statement}」はこの同意文の任意の利用目的ではありません。") for statement in unknown])
+    return [statement for statement in purposes_of(session, text.id)
+            if statement not in optional or statement in chosen]
 
 
 def items_of(session: Session, text_id: int) -> list[ConsentDataItem]:
@@ -189,7 +207,13 @@ def consent_text_hash(service: DataService, number: int, draft: TextDraft,
     content = {"service": service.id, "number": number, "controller": service.controller,
                "title": draft.title, "body_ja": normalise_text(draft.body_ja),
                "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
-               "purposes": list(draft.purposes), "items": list(draft.items)}
+               "purposes": list(draft.purposes), "items": list(draft.items),
+               # what TS 27560 records of the processing (governance.consent.terms), with the service's retention
+               "terms": {"legal_basis": draft.legal_basis, "special_care": draft.special_care,
+                         "processing": list(draft.processing), "jurisdiction": draft.jurisdiction,
+                         "retention_days": service.retention_days}}
+    if draft.optional_purposes:
+        content["optional_purposes"] = list(draft.optional_purposes)
     named = {name: dataset.uid for name, dataset in (sources or {}).items() if dataset is not None}
     if named:
         content["sources"] = named
@@ -232,10 +256,16 @@ def items_named(names: list[str]) -> dict[str, dict]:
 
 
 def _check_draft(draft: TextDraft) -> None:
-    """Each purpose once (the schema states it: ``uniqueItems``; each item is once by its shape)."""
-    if len(set(draft.purposes)) != len(draft.purposes):
+    """Each purpose once, required or optional, and each operation once (the schema states it:
+    ``uniqueItems``; each item is once by its shape)."""
+    every = [*draft.purposes, *draft.optional_purposes]
+    if len(set(every)) != len(every):
+        field = "purposes" if len(set(draft.purposes)) != len(draft.purposes) else "optional_purposes"
         raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=[
-            problem("purposes", "A purpose is listed twice.", "同じ利用目的が二度書かれています。")])
+            problem(field, "A purpose is listed twice.", "同じ利用目的が二度書かれています。")])
+    if len(set(draft.processing)) != len(draft.processing):
+        raise Invalid("The consent text has duplicates.", "同意文の内容に重複があります。", problems=[
+            problem("processing", "An operation is listed twice.", "同じ取扱いの種類が二度書かれています。")])
 
 
 def _add_text(session: Session, actor: Actor, service: DataService, draft: TextDraft,
@@ -243,11 +273,15 @@ def _add_text(session: Session, actor: Actor, service: DataService, draft: TextD
     number = (session.scalar(sa.select(sa.func.max(ConsentText.number)).where(ConsentText.service_id == service.id)) or 0) + 1
     text = ConsentText(service_id=service.id, number=number, title=draft.title, body_ja=normalise_text(draft.body_ja),
                        body_en=normalise_text(draft.body_en) if draft.body_en.strip() else "",
-                       content_hash=consent_text_hash(service, number, draft, sources), created_by=_who(actor))
+                       content_hash=consent_text_hash(service, number, draft, sources), created_by=_who(actor),
+                       legal_basis=draft.legal_basis, special_care=draft.special_care,
+                       processing=json.dumps(list(draft.processing)), jurisdiction=draft.jurisdiction,
+                       retention_days=service.retention_days)
     session.add(text)
     session.flush()
-    for position, statement in enumerate(draft.purposes, 1):
-        session.add(ConsentPurpose(text_id=text.id, position=position, statement=statement))
+    purposes = [(statement, True) for statement in draft.purposes] + [(s, False) for s in draft.optional_purposes]
+    for position, (statement, required) in enumerate(purposes, 1):
+        session.add(ConsentPurpose(text_id=text.id, position=position, statement=statement, required=required))
     for position, name in enumerate(draft.items, 1):
         dataset = sources.get(name)
         session.add(ConsentDataItem(text_id=text.id, position=position, name=name,
@@ -381,14 +415,15 @@ def give_consent(session: Session, actor: Actor, data: ConsentIn | dict) -> Cons
               "occurred_at": utcnow(), "tenant_code": data.tenant_code, "subject_id": data.subject_id,
               "service_id": service.id, "controller": service.controller, "text_id": text.id, "text_number": text.number,
               "text_hash": text.content_hash,
-              "purposes": json.dumps(purposes_of(session, text.id), ensure_ascii=False),
+              "purposes": json.dumps(_consented_purposes(session, text, list(data.optional_purposes)), ensure_ascii=False),
               "items": json.dumps([i.name for i in items_of(session, text.id)], ensure_ascii=False),
               "method": ConsentMethod(data.method).value, "assurance_level": data.assurance_level,
               "expires_at": expires_at, **_actor_values(actor)}
     record = _append_record(session, values)
     audit.record(session, actor, "consent.give", "consent_record", record.receipt_id, tenant_code=data.tenant_code,
                  after={"service_id": service.id, "subject_id": data.subject_id, "version": text.number,
-                        "method": data.method, "assurance_level": data.assurance_level})
+                        "method": data.method, "assurance_level": data.assurance_level,
+                        "optional_purposes": list(data.optional_purposes)})
     return record
 
 
@@ -398,8 +433,9 @@ def withdraw_consent(session: Session, actor: Actor, data: WithdrawalIn | dict) 
     authz.authorize(actor, "consent.record", data.tenant_code)
     service = recordable_service(session, data.service_id, data.tenant_code)
     latest = latest_event(session, service.id, data.tenant_code, data.subject_id)
-    if latest is None or latest.event != ConsentEvent.given:
-        raise Conflict("This person has no consent in force for the service.", "この方のこのサービスへの有効な同意はありません。")
+    if latest is None or consent_state(latest.event, latest.expires_at, utcnow()) != ConsentEvent.given:
+        raise Conflict("This person has no consent in force for the service (none given, withdrawn or expired).",
+                       "この方のこのサービスへの有効な同意はありません（未同意・撤回済み・期限切れ）。")
     values = {column: getattr(latest, column) for column in
               ("tenant_code", "subject_id", "service_id", "controller", "text_id", "text_number", "text_hash",
                "purposes", "items", "assurance_level", "expires_at")}
@@ -421,16 +457,47 @@ def get_record(session: Session, actor: Actor, receipt_id: str) -> ConsentRecord
     return record
 
 
-def receipt(session: Session, record: ConsentRecord) -> dict[str, Any]:
-    """The consent receipt (ISO/IEC TS 27560 field names; the Kantara receipt before it) the person keeps."""
+def ending_events(session: Session, records: list[ConsentRecord]) -> dict[int, ConsentRecord]:
+    """For each 'given' record of ``records``, the first later record that ended it (a withdrawal or an
+    expiry), by the given record's id: what :func:`governance.consent.state.consent_state` reads."""
+    given = [r.id for r in records if ConsentEvent(r.event) == ConsentEvent.given]
+    found: dict[int, ConsentRecord] = {}
+    if given:
+        for row in session.scalars(sa.select(ConsentRecord).where(ConsentRecord.refers_to.in_(given))
+                                   .order_by(ConsentRecord.seq)):
+            found.setdefault(row.refers_to, row)
+    return found
+
+
+def state_of(record: ConsentRecord, ended: ConsentRecord | None, now=None) -> ConsentEvent:
+    """The state now of the consent ``record`` belongs to (a record that ends a consent is its own state)."""
+    return consent_state(record.event, record.expires_at, now or utcnow(), ended.event if ended is not None else None)
+
+
+def _purpose_necessity(session: Session, record: ConsentRecord) -> list[dict[str, Any]]:
+    """Each purpose of the text consented to: required or optional (``dpv:hasNecessity``) and whether this
+    consent covers it (a consent per purpose, where the text marks purposes optional)."""
+    covered = set(json.loads(record.purposes))
+    rows = session.execute(sa.select(ConsentPurpose.statement, ConsentPurpose.required)
+                           .where(ConsentPurpose.text_id == record.text_id).order_by(ConsentPurpose.position)).all()
+    if not rows:  # the text is gone: what the record says
+        return [{"purpose": p, "necessity": "required", "consented": True} for p in json.loads(record.purposes)]
+    return [{"purpose": statement, "necessity": "required" if required else "optional", "consented": statement in covered}
+            for statement, required in rows]
+
+
+def receipt(session: Session, record: ConsentRecord, *, ended: ConsentRecord | None = None,
+            looked_up: bool = False) -> dict[str, Any]:
+    """The consent receipt (ISO/IEC TS 27560 field names; the Kantara receipt before it) the person keeps,
+    with the consent's state now (:func:`state_of`: 期限切れ past the expiry even before the expiry is
+    written), the TS 27560 fields of the processing (:func:`governance.consent.terms.record_terms`) and
+    the record's hash in its chain (``renkei consent verify --record HASH`` checks it)."""
     service = session.get(DataService, record.service_id)
     text = session.get(ConsentText, record.text_id)
-    ended = None
-    if record.event == ConsentEvent.given:
-        ended = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.refers_to == record.id)
-                                .order_by(ConsentRecord.seq).limit(1)).first()
+    if not looked_up:
+        ended = ending_events(session, [record]).get(record.id)
     return {
-        "schema": "renkei-consent-receipt/1 (ISO/IEC TS 27560)",
+        "schema": "renkei-consent-receipt/2 (ISO/IEC TS 27560)",
         "record_id": record.receipt_id,
         "event": ConsentEvent(record.event).value,
         "refers_to": _receipt_of(session, record.refers_to),
@@ -441,15 +508,49 @@ def receipt(session: Session, record: ConsentRecord) -> dict[str, Any]:
                     "provider": service.provider if service else ""},
         "notice": {"version": record.text_number, "title": text.title if text else "", "hash": record.text_hash},
         "purposes": json.loads(record.purposes),
+        "purpose_necessity": _purpose_necessity(session, record),
         "personal_data_categories": json.loads(record.items),
         "personal_data_sources": _receipt_sources(session, record),
+        **terms.record_terms(text, service),
         "method": ConsentMethod(record.method).value,
         "identity_assurance_level": record.assurance_level,
         "expiry": chain.timestamp_text(record.expires_at) if record.expires_at else None,
         "recorded_by": record.recorded_by_name or record.recorded_by_subject,
-        "state": (ConsentEvent(ended.event).value if ended is not None else ConsentEvent(record.event).value),
+        "state": state_of(record, ended).value,
+        "record_seq": record.seq,
         "record_hash": record.hash,
     }
+
+
+def expire_consents(session: Session, actor: Actor, *, now=None) -> list[ConsentRecord]:
+    """Write the expiry of every consent past its expiry that nothing has ended yet: an 'expired' record
+    chained after it (``refers_to`` the given record), as the withdrawal is; audited
+    (``consent.expire``, one record per run). The state was already 期限切れ before (the readers ask
+    :func:`state_of`); this makes the chain say so. Run by the ``consent-expiry`` job and
+    ``renkei consent expire``; running it again writes nothing new."""
+    authz.authorize(actor, "consent.manage")
+    now = now or utcnow()
+    ended = sa.select(ConsentRecord.refers_to).where(ConsentRecord.refers_to.is_not(None))
+    newer = ConsentRecord.__table__.alias("newer")
+    superseded = sa.exists().where(newer.c.service_id == ConsentRecord.service_id,
+                                   newer.c.tenant_code == ConsentRecord.tenant_code,
+                                   newer.c.subject_id == ConsentRecord.subject_id, newer.c.seq > ConsentRecord.seq)
+    due = list(session.scalars(sa.select(ConsentRecord).where(
+        ConsentRecord.event == ConsentEvent.given, ConsentRecord.expires_at.is_not(None),
+        ConsentRecord.expires_at <= now, ConsentRecord.id.not_in(ended), ~superseded).order_by(ConsentRecord.seq)))
+    written = []
+    for given in due:
+        values = {column: getattr(given, column) for column in
+                  ("tenant_code", "subject_id", "service_id", "controller", "text_id", "text_number", "text_hash",
+                   "purposes", "items", "method", "assurance_level", "expires_at")}
+        values.update({"receipt_id": str(uuid.uuid4()), "event": ConsentEvent.expired.value, "refers_to": given.id,
+                       "occurred_at": utcnow(), "method": ConsentMethod(given.method).value, **_actor_values(actor)})
+        written.append(_append_record(session, values))
+    if written:
+        audit.record(session, actor, "consent.expire", "consent_record", f"{written[0].seq}-{written[-1].seq}",
+                     after={"count": len(written), "receipts": [r.receipt_id for r in written][:100],
+                            "expired": [g.receipt_id for g in due][:100]})
+    return written
 
 
 def _receipt_sources(session: Session, record: ConsentRecord) -> list[dict[str, Any]]:

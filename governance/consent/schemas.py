@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 
+from core.codes import is_my_number_shaped
 from core.errors import Invalid
+from governance.consent.terms import (DEFAULT_JURISDICTION, DEFAULT_LEGAL_BASIS, DEFAULT_PROCESSING, JURISDICTION_PATTERN,
+                                      LEGAL_BASES, PROCESSING)
 from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode, problems_from
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
@@ -16,6 +19,24 @@ Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 # the pseudonymous identifier the resident identity provider gives, unique per tenant: never a name or My Number
 SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=128,
                                              pattern=r"^[A-Za-z0-9._:@-]+$")]
+
+
+def _not_my_number(value: str) -> str:
+    """Refuse an identifier shaped like a 個人番号 (12 digits with a valid check digit, with or without
+    hyphens or spaces): the My Number Act forbids collecting it for this; renkei takes only the
+    pseudonymous identifier the resident identity provider gives (core.codes.is_my_number_shaped)."""
+    digits = value.replace("-", "").replace(" ", "")
+    if digits.isascii() and digits.isdigit() and is_my_number_shaped(digits):
+        raise PydanticCustomError(
+            "my_number", "This identifier has the shape of an individual number (My Number), which may not be "
+            "collected here: give the person's pseudonymous identifier from the resident identity provider.",
+            {"message_ja": "この識別子は個人番号（マイナンバー）の形をしています。個人番号はここでは収集できません。"
+                           "住民向け認証基盤が発行する仮名の識別子を入力してください。"})
+    return value
+
+
+# the identifier a consent or a check is recorded under: never one shaped like a 個人番号
+NewSubjectId = Annotated[SubjectId, AfterValidator(_not_my_number)]
 ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{64}$")]
 Owner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([0-9]{6}|[0-9]{13})$")]
 
@@ -64,7 +85,22 @@ class TextDraft(BaseModel):
     body_ja: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
     body_en: Annotated[str, StringConstraints(max_length=100_000)] = ""
     purposes: list[Purpose] = Field(min_length=1, max_length=50, json_schema_extra={"uniqueItems": True},
-                                    description="Purposes of use (利用目的), each in words, each once")
+                                    description="Purposes of use (利用目的), each in words, each once: the required "
+                                                "ones (a consent to the text is a consent to each)")
+    optional_purposes: list[Purpose] = Field(
+        default=[], max_length=50, json_schema_extra={"uniqueItems": True},
+        description="Optional purposes, shown after the required ones: the person may consent to any of them or none "
+                    "(`optional_purposes` of the consent); none of them also among `purposes`")
+    legal_basis: Literal[tuple(LEGAL_BASES)] = Field(  # type: ignore[valid-type]
+        default=DEFAULT_LEGAL_BASIS, description="The legal basis (ISO/IEC TS 27560 legal basis): " + "; ".join(
+            f"{code}: {en}" for code, (_ja, en, _dpv) in LEGAL_BASES.items()))
+    special_care: bool = Field(default=False, description="The data items include special-care personal information "
+                                                          "(要配慮個人情報): its acquisition needs the person's consent too")
+    processing: list[Literal[tuple(PROCESSING)]] = Field(  # type: ignore[valid-type]
+        default=list(DEFAULT_PROCESSING), min_length=1, max_length=len(PROCESSING), json_schema_extra={"uniqueItems": True},
+        description="The processing operations (DPV's terms), each once")
+    jurisdiction: Annotated[str, StringConstraints(pattern=JURISDICTION_PATTERN)] = Field(
+        default=DEFAULT_JURISDICTION, description="ISO 3166-1 country or ISO 3166-2 subdivision code (JP, JP-43)")
     items: dict[ItemName, DataItemIn] = Field(
         min_length=1, max_length=200, json_schema_extra=_names_as_keys,
         description="Data items the service receives, by name (each once: a name is a key), in the order they are "
@@ -94,8 +130,13 @@ class ConsentIn(BaseModel):
 
     service_id: RowId
     tenant_code: TenantCode
-    subject_id: SubjectId
+    subject_id: NewSubjectId = Field(description="The person's pseudonymous identifier; one shaped like a 個人番号 "
+                                                 "(12 digits with a valid check digit) is refused")
     content_hash: ContentHash = Field(description="The hash of the consent text the person was shown")
+    optional_purposes: list[Purpose] = Field(
+        default=[], max_length=50, json_schema_extra={"uniqueItems": True},
+        description="Which of the text's optional purposes the person also consents to (none by default); the "
+                    "required ones are always part of the consent")
     method: Literal["web", "app", "paper"] = "app"
     assurance_level: StrictInt = Field(ge=1, le=99, description="The level at which the person was identified")
     expires_at: AwareDatetime | None = None
@@ -117,7 +158,7 @@ class CheckIn(BaseModel):
 
     service_id: RowId
     tenant_code: TenantCode
-    subject_id: SubjectId
+    subject_id: NewSubjectId
     items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]] = Field(
         min_length=1, max_length=200)
     purpose: Statement

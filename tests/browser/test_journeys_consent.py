@@ -47,7 +47,9 @@ def test_a_service_approved_a_paper_consent_a_check_allowed_then_withdrawn_and_r
     page.get_by_label("連携基盤の運営者との責任分担").fill("受け取ったデータは熊本市が管理し、基盤運営者は同意確認と記録のみを行う。")
     page.locator("#title").fill("子育て支援ナビへの情報提供の同意")
     page.get_by_label("同意文（日本語）").fill("あなたの生年月日と世帯構成を、子育て支援サービスの案内に利用します。")
-    page.get_by_label("利用目的").fill(PURPOSE)
+    page.get_by_role("textbox", name=re.compile("^利用目的")).fill(PURPOSE)
+    page.get_by_label("任意の利用目的").fill("健診の案内")  # one the person may consent to or not
+    page.get_by_label("法的根拠").select_option(label="本人の同意による保有個人情報の提供（個人情報保護法第69条第2項第1号）")
     page.get_by_label("データ項目 1 の名称").fill("生年月日")
     page.get_by_label("データ項目 2 の名称").fill("世帯構成")
     page.get_by_label("データ項目 3 の名称").fill("利用している子育て施設")
@@ -86,11 +88,14 @@ def test_a_service_approved_a_paper_consent_a_check_allowed_then_withdrawn_and_r
     page.locator("#text_choice").select_option(label=f"{SERVICE} — 第1版「子育て支援ナビへの情報提供の同意」")
     expect(page.locator("#method")).to_have_value("paper")
     page.locator("#assurance_level").select_option(label="レベル2：メールアドレス・電話番号の確認済み")
+    page.get_by_role("checkbox", name="健診の案内").check()  # the text is open: it has an optional purpose to tick
     page.get_by_role("button", name="同意を記録する").click()
     expect(page.get_by_role("heading", name="同意の記録票")).to_be_visible()
     expect(page.get_by_text("同意を記録しました。記録票を本人にお渡しください。")).to_be_visible()
     expect(page.locator("dl")).to_contain_text("窓口（紙）")
     expect(page.locator("dl")).to_contain_text(subject)
+    expect(page.locator("dl")).to_contain_text("健診の案内（任意: 同意あり）")
+    expect(page.locator("dl")).to_contain_text("第69条第2項第1号")
     receipt = page.locator("dl code").first.inner_text()
 
     allowed = check(live_server, broker, service_id, subject)
@@ -125,6 +130,7 @@ def test_a_service_approved_a_paper_consent_a_check_allowed_then_withdrawn_and_r
     expect(rows.nth(1)).to_contain_text(receipt[:8])
     expect(rows.nth(2)).to_contain_text("同意が撤回されている")
     expect(rows.nth(2)).to_contain_text(refused["consent_record"][:8])
+    expect(rows.nth(2)).to_contain_text(refused["linkage_hash"])  # the printed record can be checked by its hash
     page.emulate_media(media="print")
     expect(page.get_by_role("button", name="印刷")).to_be_hidden()  # the printed page is the history alone
     expect(rows.nth(2)).to_be_visible()

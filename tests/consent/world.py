@@ -5,9 +5,10 @@ from __future__ import annotations
 
 
 def consent_world(db, operator) -> None:
-    """Issue 23's pages: 熊本市's approved service (two text versions, an item from a dataset of the
-    register where the sample catalogue is loaded), one awaiting approval, a paper consent, its
-    withdrawal and the linkages checked on it (allowed and refused)."""
+    """Issue 23's pages: 熊本市's approved service (two text versions, the second with an optional
+    purpose; an item from a dataset of the register where the sample catalogue is loaded), one
+    awaiting approval, a paper consent, its withdrawal and the linkages checked on it (allowed and
+    refused)."""
     from core.actor import Actor
     from governance.consent import check, operations as consent
 
@@ -29,12 +30,15 @@ def consent_world(db, operator) -> None:
                                             "controller": "熊本市長", "retention_days": 730, "required_level": 3},
                                          "text": {**text, "title": "健診予約の同意", "purposes": ["健診の予約"]}})
     consent.move_service(db, operator, service.id, "approve")
-    consent.revise_text(db, admin, service.id, {**text, "purposes": ["子育て支援サービスの案内", "健診の案内"]})
+    # version 2: an optional purpose, a public body's legal basis, 要配慮個人情報 (issue 37: the pages show each)
+    consent.revise_text(db, admin, service.id, {**text, "purposes": ["子育て支援サービスの案内", "健診の案内"],
+                                                "optional_purposes": ["イベントのお知らせ"], "legal_basis": "appi-69-2-1",
+                                                "special_care": True})
     broker = Actor(issuer="urn:test", subject="broker", name="連携基盤", roles=frozenset({"metering-client"}))
     subject = "pid-0123456789abcdef"
     consent.give_consent(db, clerk, {"service_id": service.id, "tenant_code": "431001", "subject_id": subject,
                                      "content_hash": consent.current_text(db, service).content_hash, "method": "paper",
-                                     "assurance_level": 2})
+                                     "assurance_level": 2, "optional_purposes": ["イベントのお知らせ"]})
     question = {"service_id": service.id, "tenant_code": "431001", "subject_id": subject, "items": ["生年月日"],
                 "purpose": "健診の案内"}
     check.consent_check(db, broker, question)

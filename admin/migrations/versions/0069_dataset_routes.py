@@ -3,7 +3,7 @@ Fiware-Service, Fiware-ServicePath and entity type, or the catalogue's path), an
 gateway let through to each dataset by month, consumer and API client (usage_dataset_call)
 
 Revision ID: 0069
-Revises: 0065
+Revises: 0068
 Create Date: 2026-11-25 09:30:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0069'
-down_revision = '0065'
+down_revision = '0068'
 branch_labels = None
 depends_on = None
 
