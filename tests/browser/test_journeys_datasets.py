@@ -56,7 +56,7 @@ def test_kumamoto_registers_a_standard_dataset_fixes_its_file_and_the_operator_p
     expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     expect(page.get_by_text("データセットを下書きとして登録しました。")).to_be_visible()
 
-    page.get_by_label("CSV ファイル").set_input_files(str(bad))
+    page.get_by_label("CSV または Excel ファイル").set_input_files(str(bad))
     page.get_by_role("button", name="確認する").click()
     problems = page.get_by_role("table", name="行・列ごとの問題")
     expect(problems).to_be_visible()
@@ -64,7 +64,7 @@ def test_kumamoto_registers_a_standard_dataset_fixes_its_file_and_the_operator_p
     expect(problems.locator("tbody tr").filter(has_text="緯度")).to_contain_text("132.803")
     expect(page.get_by_text("不適合（2 件）").first).to_be_visible()
 
-    page.get_by_label("CSV ファイル").set_input_files(str(good))
+    page.get_by_label("CSV または Excel ファイル").set_input_files(str(good))
     page.get_by_role("button", name="確認する").click()
     expect(page.get_by_text("準拠しています。")).to_be_visible()
     expect(page.get_by_role("table", name="行・列ごとの問題")).to_have_count(0)

@@ -1,6 +1,6 @@
 """A real renkei worker process for the gateway's kill test (tests/usage/test_gateway_call_log.py).
 
-    python -m tests.usage.gateway_worker PORT AZP TOKEN_FILE
+    python -c 'from tests.usage.gateway_worker import main; main()' PORT AZP TOKEN_FILE
 
 ``admin:create_app()`` configured only by the environment (the test's database, the call log's
 folder), served by werkzeug (threaded) on PORT. No Keycloak: the consumer's tokens are checked
@@ -61,7 +61,3 @@ def main() -> None:
 
     os.replace(token_file + ".part", token_file)
     run_simple("127.0.0.1", port, app, threaded=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -92,13 +92,13 @@ def test_calls_arriving_during_a_flush_share_the_next_one(tmp_path, monkeypatch)
     deadline = time.monotonic() + 60
     while not flushes:  # the first flush has begun (and is held)
         assert time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.01)  # polls the condition above, with its deadline
     others = [threading.Thread(target=call, args=(n,)) for n in range(1, 16)]
     for thread in others:
         thread.start()
     while len(log._group.lines) < 15:  # all 15 queued behind the held flush
         assert time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.01)  # polls the condition above, with its deadline
     assert answered == []  # nobody is answered before their line is flushed
     release.set()
     for thread in [first, *others]:
@@ -211,7 +211,7 @@ class Worker:
                "RENKEI_GATEWAY_CALL_LOG_SYNC": sync,
                "RENKEI_ADMIN_EVENTS_INTERVAL": "0", "RENKEI_KEYCLOAK_URL": f"http://127.0.0.1:{_free_port()}"}
         self.log = (var / "worker.log").open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.usage.gateway_worker", str(self.port), azp,
+        self.process = subprocess.Popen([sys.executable, "-c", "from tests.usage.gateway_worker import main; main()", str(self.port), azp,
                                          str(self.token_file)], cwd=ROOT, env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
 
