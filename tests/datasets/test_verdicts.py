@@ -124,6 +124,18 @@ def test_an_import_publishes_only_the_rows_that_pass_the_checklist_and_says_why_
     why = {h.dataset.name: (h.line, h.reasons[0]) for h in imported.held}
     assert why == {"no-description": (3, "説明がある"), "standard-row": (4, "標準データセットの項目定義に準拠している")}
 
+    # the feed a harvester reads after the import still conforms to the DCAT-AP 3.0.0 shapes
+    # (dct:description minCount 1): the rows without a description are not in it
+    from rdflib import Graph
+
+    from tests.datasets.test_dcat import conforms, feed, shapes_file
+
+    db.commit()
+    page, graph = feed(db)
+    assert [entry.dataset.name for entry in page.entries] == ["full-row"]
+    ok, text = conforms(graph, Graph().parse(shapes_file()))
+    assert ok, text
+
 
 def test_the_import_page_and_the_api_list_the_rows_that_stay_drafts(client, db, providers, open_api):
     import io
