@@ -31,7 +31,7 @@ from core.actor import Actor
 from core.errors import problem
 from tenancy.errors import ImportRejected
 from core.calendar import fiscal_year_ja, read_fiscal_year
-from tenancy.registry.prefecture import home_prefecture
+from tenancy.registry.prefecture import home_prefecture, second_prefecture_refused
 from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.operations import summary
 from tenancy.registry.schemas import TenantCreate
@@ -184,11 +184,7 @@ class _PrefectureRows:
         if data.kind != TenantKind.prefecture:
             return True
         if self.home is not None:
-            problems.add(problem(
-                f"{row.where}: kind",
-                f"The registry already has its prefecture, {self.home.name_en} ({self.home.code}); {data.code} cannot be a prefecture too.",
-                f"県は {self.home.name_ja}（{self.home.code}）として登録済みです。{data.code} を県として登録することはできません。",
-            ))
+            problems.add(problem(f"{row.where}: kind", *second_prefecture_refused(self.home, data.code)))
             return False
         if self.line is not None:
             problems.add(problem(

@@ -62,6 +62,14 @@ def home_prefecture(session: Session) -> Tenant | None:
     return session.scalars(sa.select(Tenant).where(Tenant.kind == TenantKind.prefecture).order_by(Tenant.code)).first()
 
 
+def second_prefecture_refused(home: Tenant, code: str) -> tuple[str, str]:
+    """The words (English, Japanese) for refusing ``code`` as a second prefecture beside ``home``:
+    one wording, said by the registry's refusal and by the bulk import's row problem."""
+    return (f"The registry already has its prefecture, {home.name_en} ({home.code}); {code} cannot be registered "
+            "as a prefecture too.",
+            f"基盤を運営する県は {home.name_ja}（{home.code}）として登録済みです。{code} を県として登録することはできません。")
+
+
 class HomePrefectureKept(Conflict):
     """The registry keeps exactly one home prefecture (issue 36): its kind is never changed (the
     rules that protect it, e.g. that it is never suspended, follow its kind), and no second tenant
@@ -76,12 +84,9 @@ class HomePrefectureKept(Conflict):
                 "（運営者と、その団体を守る決まりが種別に結び付いています）。変更は行っていません。",
                 code=code, problems=[problem("kind", "The prefecture's kind cannot be changed.", "県の種別は変更できません。")])
         else:
+            refused_en, refused_ja = second_prefecture_refused(home, code)
             super().__init__(
-                f"The registry already has its prefecture, {home.name_en} ({home.code}); {code} cannot be registered "
-                "as a prefecture too. Nothing was changed.",
-                f"基盤を運営する県は {home.name_ja}（{home.code}）として登録済みです。{code} を県として登録することはできません。"
-                "変更は行っていません。",
-                code=code, prefecture=home.code,
+                f"{refused_en} Nothing was changed.", f"{refused_ja}変更は行っていません。", code=code, prefecture=home.code,
                 problems=[problem("kind", "The registry has its prefecture already.", "県は登録済みです。")])
 
 
