@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 from admin.extensions import db
 from admin.problems import problem_response
 from core.errors import DomainError
-from tenancy.datasets import catalogue, resources, solr
+from tenancy.datasets import catalogue, paths, resources, solr
 
 bp = Blueprint("catalogue_pages", __name__)
 
@@ -98,9 +98,9 @@ def respond(found: resources.Description, media: str) -> Response:
     return response
 
 
-@bp.get("/catalogue")
+@bp.get(paths.route("catalogue"))
 def catalogue_resource():
-    return _feed(HTML, "/catalogue")
+    return _feed(HTML, paths.path("catalogue"))
 
 
 @bp.get("/catalog")
@@ -124,47 +124,47 @@ def _feed(first: str, path: str) -> Response:
     return answer(describe, first=first)
 
 
-@bp.get("/catalogue/datasets/<ident>")
+@bp.get(paths.route("dataset"))
 def dataset(ident: str):
     return answer(lambda actor: resources.dataset(db.session, actor, _base(), ident))
 
 
-@bp.get("/catalogue/distributions/<ident>")
+@bp.get(paths.route("distribution"))
 def distribution(ident: str):
     return answer(lambda actor: resources.distribution(db.session, actor, _base(), ident))
 
 
-@bp.get("/catalogue/providers/<code>")
+@bp.get(paths.route("provider"))
 def provider(code: str):
     return answer(lambda actor: resources.provider(db.session, actor, _base(), code))
 
 
-@bp.get("/catalogue/places/<code>")
+@bp.get(paths.route("place"))
 def place(code: str):
     return answer(lambda actor: resources.place(db.session, actor, _base(), code))
 
 
-@bp.get("/catalogue/publisher")
+@bp.get(paths.route("publisher"))
 def publisher():
     return answer(lambda actor: resources.catalogue_publisher(db.session, _base()))
 
 
-@bp.get("/catalogue/themes")
+@bp.get(paths.route("themes"))
 def themes():
     return answer(lambda actor: resources.themes(db.session, _base()))
 
 
-@bp.get("/catalogue/themes/<category>")
+@bp.get(paths.route("theme"))
 def theme(category: str):
     return answer(lambda actor: resources.theme(db.session, actor, _base(), category))
 
 
-@bp.get("/catalogue/standards/<kind>")
+@bp.get(paths.route("standard"))
 def standard(kind: str):
     return answer(lambda actor: resources.standard(_base(), kind))
 
 
-@bp.get("/catalogue/licences/<code>")
+@bp.get(paths.route("licence"))
 def licence(code: str):
     """A licence of the catalogue: Markdown for a client that states no preference (as before), a page, RDF."""
     def describe(actor):
@@ -181,7 +181,7 @@ def licence(code: str):
 
 # --- a dataset's own terms of use ------------------------------------------------------------------------
 
-@bp.get("/catalogue/datasets/<name>/terms")
+@bp.get(paths.route("terms"))
 def terms_text(name: str):
     """The text of a dataset's terms of use (Markdown; a page or RDF by ``Accept``), the current version or
     ``?version=n``: to anyone who may see the dataset in the catalogue (the link the CKAN record and the DCAT

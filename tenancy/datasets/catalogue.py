@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import operations, search_index, solr, standards, terms as dataset_terms
+from tenancy.datasets import operations, paths, search_index, solr, standards, terms as dataset_terms
 from tenancy.datasets.conformance import conformance_state
 from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
@@ -374,7 +374,7 @@ def responsibility_text(dataset: Dataset) -> str:
 
 def terms_url(base_url: str, dataset: Dataset, number: int | None = None) -> str:
     """Where anyone who may see the dataset reads its terms (a version, or the current one)."""
-    return f"{base_url.rstrip('/')}/catalogue/datasets/{dataset.name}/terms" + (f"?version={number}" if number else "")
+    return f"{base_url.rstrip('/')}{paths.path('terms', name=dataset.name)}" + (f"?version={number}" if number else "")
 
 
 def terms_of_use(entry: Entry, base_url: str) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tenancy.datasets import linked_data as iris, operations, standards
+from tenancy.datasets import linked_data as iris, operations, paths, standards
 from tenancy.datasets.conformance import UNCHECKED, conformance_state
 from tenancy.datasets.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
 from tenancy.datasets.lists import licence_page_path
@@ -314,12 +314,12 @@ def handed_over() -> int:
 def _bind_prefixes(g: Any, v: SimpleNamespace, base: str) -> None:
     """The prefixes a written page uses (Turtle, JSON-LD)."""
     for prefix, ns in (("dcat", v.DCAT), ("dct", v.DCTERMS), ("foaf", v.FOAF), ("vcard", v.VCARD), ("skos", v.SKOS),
-                       ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("ds", v.Namespace(f"{base}/catalogue/datasets/")),
-                       ("place", v.Namespace(f"{base}/catalogue/places/")),
-                       ("dist", v.Namespace(f"{base}/catalogue/distributions/")),
-                       ("provider", v.Namespace(f"{base}/catalogue/providers/")),
-                       ("theme", v.Namespace(f"{base}/catalogue/themes/")),
-                       ("standard", v.Namespace(f"{base}/catalogue/standards/")),
+                       ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("ds", v.Namespace(f"{base}{paths.prefix('dataset')}")),
+                       ("place", v.Namespace(f"{base}{paths.prefix('place')}")),
+                       ("dist", v.Namespace(f"{base}{paths.prefix('distribution')}")),
+                       ("provider", v.Namespace(f"{base}{paths.prefix('provider')}")),
+                       ("theme", v.Namespace(f"{base}{paths.prefix('theme')}")),
+                       ("standard", v.Namespace(f"{base}{paths.prefix('standard')}")),
                        ("freq", v.Namespace("http://publications.europa.eu/resource/authority/frequency/")),
                        ("access", v.Namespace("http://publications.europa.eu/resource/authority/access-right/")),
                        ("filetype", v.Namespace(iris.EU_FILE_TYPE)), ("lang", v.Namespace(iris.EU_LANGUAGE))):

@@ -13,7 +13,7 @@ import functools
 import re
 
 from core import codes
-from tenancy.datasets import standards
+from tenancy.datasets import paths, standards
 from tenancy.datasets.conformance import conformance_state
 
 # renkei's own RDF terms (renkei:responsibility, renkei:conformance): one namespace for every deployment
@@ -85,45 +85,45 @@ def conforms(dataset) -> bool:
     return dataset.standard_kind is not None and conformance_state(dataset).conformant
 
 
-# --- the IRIs renkei mints (each answered by admin/ckan.py) -------------------------------------------------
+# --- the IRIs renkei mints (each answered by the route tenancy.datasets.paths names) ---------------------------------------------
 
 def catalogue_iri(base: str) -> str:
-    return f"{base}/catalogue"
+    return f"{base}{paths.path('catalogue')}"
 
 
 def catalogue_publisher_iri(base: str) -> str:
-    return f"{base}/catalogue/publisher"
+    return f"{base}{paths.path('publisher')}"
 
 
 def dataset_iri(base: str, uid: str) -> str:
-    return f"{base}/catalogue/datasets/{uid}"
+    return f"{base}{paths.path('dataset', ident=uid)}"
 
 
 def landing_page(base: str, name: str) -> str:
     """The dataset's page for people (its name, not its uid: the same page, a readable address)."""
-    return f"{base}/catalogue/datasets/{name}"
+    return f"{base}{paths.path('dataset', ident=name)}"
 
 
 def distribution_iri(base: str, uid: str, index: int) -> str:
     """The ``index``-th (from 0) distribution of the dataset ``uid``."""
-    return f"{base}/catalogue/distributions/{uid}-{index + 1}"
+    return f"{base}{paths.path('distribution', ident=f'{uid}-{index + 1}')}"
 
 
 def provider_iri(base: str, code: str) -> str:
-    return f"{base}/catalogue/providers/{code}"
+    return f"{base}{paths.path('provider', code=code)}"
 
 
 def themes_iri(base: str) -> str:
-    return f"{base}/catalogue/themes"
+    return f"{base}{paths.path('themes')}"
 
 
 def theme_iri(base: str, code: str) -> str:
-    return f"{base}/catalogue/themes/{code}"
+    return f"{base}{paths.path('theme', category=code)}"
 
 
 def standard_iri(base: str, code: str) -> str:
     """A standard kind's IRI: a page that names it and links its published definition (:func:`schema_url`)."""
-    return f"{base}/catalogue/standards/{code}"
+    return f"{base}{paths.path('standard', kind=code)}"
 
 
 def schema_url(base: str, code: str) -> str:
@@ -134,7 +134,7 @@ def schema_url(base: str, code: str) -> str:
 
 def place_iri(base: str, code: str) -> str:
     """A local government as a place (``dct:spatial``), by its 全国地方公共団体コード."""
-    return f"{base}/catalogue/places/{code}"
+    return f"{base}{paths.path('place', code=code)}"
 
 
 def place_of(provider) -> str | None:

@@ -30,6 +30,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import http_url_problem, text_field_problem
+from tenancy.datasets import paths
 from tenancy.datasets.models import (DEFAULT_CATEGORIES, DEFAULT_LICENCES, Dataset, DatasetCategory, DatasetLicence,
                                      DatasetStatus)
 
@@ -107,7 +108,7 @@ def catalogue_licences(session: Session) -> list[DatasetLicence]:
 
 def licence_page_path(code: str) -> str:
     """The catalogue's own address of a licence (the DCAT feed's IRI of a licence without a ``url``)."""
-    return f"/catalogue/licences/{code}"
+    return paths.path("licence", code=code)
 
 
 def datasets_using(session: Session, column: Any) -> dict[str, int]:
