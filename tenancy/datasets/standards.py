@@ -91,11 +91,6 @@ class StandardKind:
     def required(self) -> list[str]:
         return self.current.required
 
-    @property
-    def uri(self) -> str:
-        """What a conforming dataset's ``dct:conformsTo`` names (this kind's schema, as renkei ships it)."""
-        return f"urn:renkei:standard:{self.code}"
-
     def version(self, key: str) -> Version | None:
         return next((v for v in self.versions if v.key == key), None)
 
