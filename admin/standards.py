@@ -1,7 +1,8 @@
 """The standard kinds' Table Schemas, published for anyone (no sign-in): ``/standards/<kind>/schema.json``
 (the current item definition) and ``/standards/<kind>/older/schema.json`` (the older 推奨データセット
-names), at the addresses :func:`tenancy.datasets.standards.schema_path` builds, so that
-``frictionless validate --schema <url> file.csv`` gives the verdict renkei gives (docs/datasets.md)."""
+names), at the addresses :func:`tenancy.datasets.standards.schema_path` builds, each with the checklist of
+what a schema cannot carry (``/standards/<kind>/checklist.json``), so that ``frictionless validate --schema
+<url> --checklist <its text> file.csv`` gives the verdict renkei gives (docs/datasets.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ SCHEMA_TYPE = "application/json"  # a Table Schema is a JSON document (frictionl
 
 
 def _schema(kind: str, version: str) -> Response:
-    document = standards.schema_document(kind, version)
+    return _published(standards.schema_document(kind, version))
+
+
+def _published(document: dict | None) -> Response:
     if document is None:
         known = ", ".join(standards.kinds())
         return Response(f"No such standard schema. Known kinds: {known}\n", status=404, mimetype="text/plain")
@@ -29,8 +33,8 @@ def _schema(kind: str, version: str) -> Response:
     return response
 
 
-def _route(version: str) -> str:
-    return standards.SCHEMA_PATHS[version].format(kind="<kind>")
+def _route(version: str, paths: dict[str, str] = standards.SCHEMA_PATHS) -> str:
+    return paths[version].format(kind="<kind>")
 
 
 @bp.get(_route(standards.CURRENT))
@@ -41,3 +45,14 @@ def current_schema(kind: str) -> Response:
 @bp.get(_route(standards.OLDER))
 def older_schema(kind: str) -> Response:
     return _schema(kind, standards.OLDER)
+
+
+@bp.get(_route(standards.CURRENT, standards.CHECKLIST_PATHS))
+def current_checklist(kind: str) -> Response:
+    """What the schema cannot carry, as a frictionless checklist (``--checklist``)."""
+    return _published(standards.checklist_document(kind, standards.CURRENT))
+
+
+@bp.get(_route(standards.OLDER, standards.CHECKLIST_PATHS))
+def older_checklist(kind: str) -> Response:
+    return _published(standards.checklist_document(kind, standards.OLDER))

@@ -16,6 +16,24 @@ def check_digit(five_digits: str) -> int:
     return (11 - total % 11) % 10
 
 
+def _weighted_sum(column: str, weights: tuple[int, ...], first: int) -> str:
+    return " + ".join(f"int({column}[{first + i}]) * {w}" for i, w in enumerate(weights))
+
+
+def code_check_formula(column: str) -> str:
+    """The check digit rule of a 全国地方公共団体コード in ``column``, as an expression over a row
+    (frictionless's ``row-constraint`` check, evaluated by simpleeval): what renkei publishes so that a
+    validator outside it applies the rule :func:`check_digit` states. An empty cell passes (whether the
+    item is required is the schema's rule); a malformed one fails (as the schema's pattern says too)."""
+    return f"{column} is None or int({column}[5]) == (11 - ({_weighted_sum(column, _WEIGHTS, 0)}) % 11) % 10"
+
+
+def corporate_check_formula(column: str) -> str:
+    """The check digit rule of a 法人番号 in ``column`` as :func:`code_check_formula` publishes a code's:
+    :func:`corporate_check_digit`, the first digit, from the twelve after it."""
+    return f"{column} is None or int({column}[0]) == 9 - ({_weighted_sum(column, _CORPORATE_WEIGHTS, 1)}) % 9"
+
+
 def with_check_digit(five_digits: str) -> str:
     return f"{five_digits}{check_digit(five_digits)}"
 
@@ -65,8 +83,12 @@ def is_prefecture(code: str) -> bool:
 LOCAL_GOVERNMENT_BASE_PREFIX = "000020"
 
 
+# the weights of the base's twelve digits, left to right (Qn of the n-th digit from the right)
+_CORPORATE_WEIGHTS = tuple(1 if n % 2 else 2 for n in range(12, 0, -1))
+
+
 def corporate_check_digit(base: str) -> int:
-    total = sum(int(d) * (1 if n % 2 else 2) for n, d in enumerate(reversed(base), start=1))
+    total = sum(int(d) * w for d, w in zip(base, _CORPORATE_WEIGHTS, strict=True))
     return 9 - total % 9
 
 

@@ -37,6 +37,11 @@ CHECK_DIGITS: dict[str, Callable[[object], tuple[str, str] | None]] = {
     "全国地方公共団体コード": codes.code_problem,
     "法人番号": codes.corporate_number_problem,
 }
+# The same rules as expressions a validator without renkei evaluates (the published checklist).
+CHECK_FORMULAS: dict[str, Callable[[str], str]] = {
+    "全国地方公共団体コード": codes.code_check_formula,
+    "法人番号": codes.corporate_check_formula,
+}
 LATITUDE, LONGITUDE, KANA = "緯度", "経度", "名称_カナ"
 
 
@@ -122,6 +127,18 @@ def checks_for(fields: list[dict[str, Any]], items: dict[str, str]) -> list[Chec
         found.append(coordinates_swapped(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
                                          bounds=bounds))
     return found
+
+
+def published_checklist(fields: list[dict[str, Any]], items: dict[str, str]) -> dict[str, Any]:
+    """The frictionless checklist published beside a schema: what a Table Schema cannot carry, in checks
+    that frictionless runs on its own (``frictionless validate --schema S --checklist C file.csv``): at
+    least one data row, and each check digit as a ``row-constraint`` of :data:`CHECK_FORMULAS`. Renkei
+    applies the same rules with words (:func:`checks_for` and the no-data-rows problem); the tests give
+    both the same files. A swap of 緯度 and 経度 needs nothing here: the schema's ranges refuse it."""
+    by_item = {items.get(f["name"], f["name"]): f["name"] for f in fields}
+    formulas = [{"type": "row-constraint", "formula": CHECK_FORMULAS[item](column)}
+                for item, column in by_item.items() if item in CHECK_FORMULAS]
+    return {"checks": [{"type": "table-dimensions", "minRows": 1}, *formulas]}
 
 
 # --- the words of a problem ------------------------------------------------------------------------

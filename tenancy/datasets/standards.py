@@ -165,6 +165,7 @@ def kind_of(code: str | None) -> StandardKind | None:
 
 # Where each version's schema is published, under the deployment's base URL ({kind}: the kind's code).
 SCHEMA_PATHS = {CURRENT: "/standards/{kind}/schema.json", OLDER: "/standards/{kind}/older/schema.json"}
+CHECKLIST_PATHS = {CURRENT: "/standards/{kind}/checklist.json", OLDER: "/standards/{kind}/older/checklist.json"}
 
 
 def schema_path(kind: str, version: str = CURRENT) -> str:
@@ -176,6 +177,23 @@ def schema_path(kind: str, version: str = CURRENT) -> str:
     if kind not in kinds() or version not in SCHEMA_PATHS:
         raise KeyError(f"no standard schema {kind!r} ({version})")
     return SCHEMA_PATHS[version].format(kind=kind)
+
+
+def checklist_path(kind: str, version: str = CURRENT) -> str:
+    """Where the frictionless checklist that goes with :func:`schema_path`'s schema is published (what a
+    schema cannot carry: the check digits and at least one data row); the routes are :data:`CHECKLIST_PATHS`."""
+    if kind not in kinds() or version not in CHECKLIST_PATHS:
+        raise KeyError(f"no standard checklist {kind!r} ({version})")
+    return CHECKLIST_PATHS[version].format(kind=kind)
+
+
+def checklist_document(kind: str, version: str = CURRENT) -> dict[str, Any] | None:
+    """The checklist published at :func:`checklist_path` (None for an unknown kind or version)."""
+    from tenancy.datasets import standard_checks  # with frictionless, only when asked
+
+    found = kind_of(kind)
+    chosen = found.version(version) if found else None
+    return standard_checks.published_checklist(chosen.descriptor["fields"], chosen.items) if chosen else None
 
 
 def schema_document(kind: str, version: str = CURRENT) -> dict[str, Any] | None:
@@ -309,6 +327,8 @@ def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
     for line, values in read.rows:
         if any(v.strip() for i, v in enumerate(values) if i >= len(read.header) or i in unnamed):
             found.add(_entry(line, None, *csvfile.EXTRA_VALUES))
+        elif read.data_rows and not any(v.strip() for v in values):
+            found.add(_entry(line, None, *BLANK_ROW))
     if read.data_rows == 0:
         return
     schema = Schema.from_descriptor(version.descriptor)
@@ -352,8 +372,12 @@ def _unknown_column(version: Version, name: str, near: str | None) -> tuple[str,
     return en, ja
 
 
+# A blank row in published data is a row of empty values to whoever reads the file (frictionless's
+# ``blank-row``): it does not conform, so that renkei and frictionless give one verdict on one file.
+BLANK_ROW = ("The row is blank: delete it (to anyone who reads the file it is a row without values).",
+             "空行です。行を削除してください（データを読む人には、値のない行として読まれます）。")
 _IGNORED = ("blank-row", "extra-label", "missing-label", "duplicate-label", "blank-label", "incorrect-label",
-            "blank-header", "extra-cell")  # the header and the row shape are checked above; blank rows are skipped
+            "blank-header", "extra-cell")  # the header, the row shape and blank rows are checked above, in words
 _POSITION = re.compile(r"position (\d+)")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from core import codes
 from tests.raw_text import raw_shapes
@@ -223,40 +224,79 @@ def test_each_kind_schema_is_published_without_sign_in(client):
             answer = client.get(standards.schema_path(code, version))
             assert answer.status_code == 200 and answer.mimetype == "application/json"
             assert answer.get_json() == standards.schema_document(code, version)
+            checklist = client.get(standards.checklist_path(code, version))
+            assert checklist.status_code == 200 and checklist.get_json() == standards.checklist_document(code, version)
+            assert {"type": "table-dimensions", "minRows": 1} in checklist.get_json()["checks"]
     assert client.get("/standards/no-such-kind/schema.json").status_code == 404
+    assert client.get("/standards/no-such-kind/checklist.json").status_code == 404
 
 
-def _frictionless_valid(client, path: str, raw: bytes) -> bool:
-    from frictionless import Resource, Schema
+def _frictionless_valid(client, path: str, raw: bytes, *, with_checklist: bool = True) -> bool:
+    """frictionless's own verdict on ``raw`` against the schema served at ``path`` and, as the docs tell a
+    data user to run it, the checklist served beside it."""
+    from frictionless import Checklist, Resource, Schema
 
     schema = Schema.from_descriptor(client.get(path).get_json())
-    return Resource(data=raw, format="csv", encoding="utf-8", schema=schema).validate().valid
+    checklist = Checklist.from_descriptor(client.get(path.replace("schema.json", "checklist.json")).get_json())
+    resource = Resource(data=raw, format="csv", encoding="utf-8", schema=schema)
+    return (resource.validate(checklist) if with_checklist else resource.validate()).valid
 
 
-AGREE = [("today's names, clean", AED_TODAY), ("older names, clean", aed_older())] + [
-    (what, _with(AED_TODAY, 3, **changes)) for what, changes, _, _ in FAULTS if "check digit" not in what]
+BLANK = [""] * len(AED_TODAY[0])
+AGREE = [("today's names, clean", AED_TODAY), ("older names, clean", aed_older()),
+         ("a header only", AED_TODAY[:1]), ("a blank row between data rows", AED_TODAY[:2] + [BLANK] + AED_TODAY[2:]),
+         ("a blank row at the end", AED_TODAY + [BLANK]),
+         ("older names, wrong code check digit", _with(aed_older(), 3, **{"都道府県コード又は市区町村コード": "431000"})),
+         ("a column left out", [row[:-1] for row in AED_TODAY])] + [
+    (what, _with(AED_TODAY, 3, **changes)) for what, changes, _, _ in FAULTS]
 
 
 @pytest.mark.parametrize("what, rows", AGREE, ids=[a[0] for a in AGREE])
 def test_frictionless_against_the_published_schema_gives_renkeis_verdict(client, what, rows):
     raw = as_csv(rows, "utf-8")
     result = check("aed", raw)
-    assert _frictionless_valid(client, result.schema_path, raw) == result.conformant
+    assert _frictionless_valid(client, result.schema_path or "/standards/aed/schema.json", raw) == result.conformant
 
 
-def test_what_a_table_schema_cannot_carry_is_renkeis_alone(client):
-    """The check digits and "no data rows" (docs/datasets.md): frictionless passes them, renkei does not."""
-    for rows in (_with(AED_TODAY, 3, 全国地方公共団体コード="431000"), AED_TODAY[:1]):
+def test_the_checklist_carries_what_a_schema_cannot(client):
+    """Check digits and "no data rows": a schema alone passes them; with the published checklist frictionless
+    refuses them as renkei does."""
+    for rows in (_with(AED_TODAY, 3, 全国地方公共団体コード="431000"), _with(AED_TODAY, 3, 法人番号="1000020431001"),
+                 AED_TODAY[:1]):
         raw = as_csv(rows, "utf-8")
-        result = check("aed", raw)
-        assert not result.conformant and _frictionless_valid(client, "/standards/aed/schema.json", raw)
+        assert not check("aed", raw).conformant
+        assert _frictionless_valid(client, "/standards/aed/schema.json", raw, with_checklist=False)
+        assert not _frictionless_valid(client, "/standards/aed/schema.json", raw)
 
 
-def test_frictionless_reads_the_schema_from_its_published_address(app):
-    """As ``frictionless validate --schema <url> file.csv`` does: the schema fetched over HTTP from renkei."""
+def test_a_blank_row_is_named_by_its_line(client):
+    result = check("aed", as_csv(AED_TODAY[:2] + [BLANK] + AED_TODAY[2:], "cp932"))
+    assert not result.conformant and [p["row"] for p in result.problems] == ["3"]
+    assert "空行です" in result.problems[0]["message_ja"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=6, max_size=6), st.text(alphabet="0123456789", min_size=13, max_size=13))
+def test_the_published_check_digit_formulas_say_what_core_codes_says(code, corporate):
+    """The formulas a validator outside renkei evaluates (simpleeval, as frictionless's row-constraint does)
+    accept exactly the codes and corporate numbers :mod:`core.codes` accepts."""
+    import simpleeval
+
+    row = {"全国地方公共団体コード": code, "法人番号": corporate}
+    evaluate = simpleeval.EvalWithCompoundTypes(names=row).eval
+    assert evaluate(codes.code_check_formula("全国地方公共団体コード")) == codes.is_valid(code)
+    assert evaluate(codes.corporate_check_formula("法人番号")) == codes.is_corporate_number(corporate)
+    assert simpleeval.EvalWithCompoundTypes(names={"法人番号": None}).eval(codes.corporate_check_formula("法人番号"))
+
+
+def test_frictionless_reads_the_schema_from_its_published_address(app, tmp_path):
+    """As a data user runs it: ``frictionless validate --schema <url> --checklist <its text> file.csv``, the
+    schema and the checklist fetched over HTTP from renkei, the verdict frictionless's exit status."""
+    import subprocess
+    import sys
     import threading
+    import urllib.request
 
-    from frictionless import Resource
     from werkzeug.serving import make_server
 
     from tenancy.datasets import standards
@@ -265,11 +305,19 @@ def test_frictionless_reads_the_schema_from_its_published_address(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}{standards.schema_path('aed')}"
-        for rows in (AED_TODAY, _with(AED_TODAY, 3, 緯度="130.707", 経度="32.803"), _with(AED_TODAY, 3, 名称_カナ="ｸﾏﾓﾄ")):
+        base = f"http://127.0.0.1:{server.server_port}"
+        with urllib.request.urlopen(base + standards.checklist_path("aed"), timeout=60) as answer:
+            checklist = answer.read().decode("utf-8")
+        for number, rows in enumerate((AED_TODAY, _with(AED_TODAY, 3, 緯度="130.707", 経度="32.803"),
+                                       _with(AED_TODAY, 3, 名称_カナ="ｸﾏﾓﾄ"), _with(AED_TODAY, 3, 全国地方公共団体コード="431000"),
+                                       AED_TODAY[:1])):
             raw = as_csv(rows, "utf-8")
-            report = Resource(data=raw, format="csv", encoding="utf-8", schema=url).validate()
-            assert report.valid == check("aed", raw).conformant
+            path = tmp_path / f"aed-{number}.csv"
+            path.write_bytes(raw)
+            run = subprocess.run([sys.executable, "-m", "frictionless", "validate", "--schema",
+                                  base + standards.schema_path("aed"), "--checklist", checklist, path.name],
+                                 capture_output=True, text=True, timeout=300, cwd=tmp_path)  # a path in its folder, as typed
+            assert (run.returncode == 0) == check("aed", raw).conformant, (number, run.stdout[-2000:], run.stderr[-2000:])
     finally:
         server.shutdown()
         thread.join(timeout=30)
