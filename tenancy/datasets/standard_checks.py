@@ -25,22 +25,28 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from frictionless import Check, errors
 
 from core import calendar, codes
 
-# The items whose value carries a check digit, and the rule's one home.
-CHECK_DIGITS: dict[str, Callable[[object], tuple[str, str] | None]] = {
-    "全国地方公共団体コード": codes.code_problem,
-    "法人番号": codes.corporate_number_problem,
-}
-# The same rules as expressions a validator without renkei evaluates (the published checklist).
-CHECK_FORMULAS: dict[str, Callable[[str], str]] = {
-    "全国地方公共団体コード": codes.code_check_formula,
-    "法人番号": codes.corporate_check_formula,
+class CheckDigit(NamedTuple):
+    """An item whose value carries a check digit: why a value is wrong (the rule's one home, core.codes),
+    the same rule as an expression a validator outside renkei evaluates (the published checklist), and the
+    value's length in digits."""
+
+    problem: Callable[[object], tuple[str, str] | None]
+    formula: Callable[[str], str]
+    length: int
+
+
+_LOCAL_GOVERNMENT_CODE = CheckDigit(codes.code_problem, codes.code_check_formula, 6)
+CHECK_DIGITS: dict[str, CheckDigit] = {
+    "全国地方公共団体コード": _LOCAL_GOVERNMENT_CODE,
+    "所在地_全国地方公共団体コード": _LOCAL_GOVERNMENT_CODE,  # where the place is (today's definitions)
+    "法人番号": CheckDigit(codes.corporate_number_problem, codes.corporate_check_formula, 13),
 }
 LATITUDE, LONGITUDE, KANA = "緯度", "経度", "名称_カナ"
 
@@ -66,11 +72,8 @@ def _cell(row: Any, name: str) -> Any:
         return None
 
 
-_LENGTHS = {"全国地方公共団体コード": 6, "法人番号": 13}
-
-
 def _well_formed(item: str, value: Any) -> bool:
-    return isinstance(value, str) and len(value) == _LENGTHS[item] and value.isascii() and value.isdigit()
+    return isinstance(value, str) and len(value) == CHECK_DIGITS[item].length and value.isascii() and value.isdigit()
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -85,8 +88,9 @@ class check_digits(Check):
         for column, item in self.items.items():
             value = _cell(row, column)
             # a value of the wrong form is the schema's pattern's to report; the digit is this check's
-            if _well_formed(item, value) and CHECK_DIGITS[item](value):
-                yield CheckDigitError.from_row(row, note=CHECK_DIGITS[item](value)[0], field_name=column)
+            wrong = CHECK_DIGITS[item].problem(value) if _well_formed(item, value) else None
+            if wrong:
+                yield CheckDigitError.from_row(row, note=wrong[0], field_name=column)
 
     metadata_profile_patch = {"properties": {"items": {"type": "object"}}}
 
@@ -132,12 +136,12 @@ def checks_for(fields: list[dict[str, Any]], items: dict[str, str]) -> list[Chec
 def published_checklist(fields: list[dict[str, Any]], items: dict[str, str]) -> dict[str, Any]:
     """The frictionless checklist published beside a schema: what a Table Schema cannot carry, in checks
     that frictionless runs on its own (``frictionless validate --schema S --checklist C file.csv``): at
-    least one data row, and each check digit as a ``row-constraint`` of :data:`CHECK_FORMULAS`. Renkei
+    least one data row, and each check digit as a ``row-constraint`` (:attr:`CheckDigit.formula`). Renkei
     applies the same rules with words (:func:`checks_for` and the no-data-rows problem); the tests give
     both the same files. A swap of 緯度 and 経度 needs nothing here: the schema's ranges refuse it."""
     by_item = {items.get(f["name"], f["name"]): f["name"] for f in fields}
-    formulas = [{"type": "row-constraint", "formula": CHECK_FORMULAS[item](column)}
-                for item, column in by_item.items() if item in CHECK_FORMULAS]
+    formulas = [{"type": "row-constraint", "formula": CHECK_DIGITS[item].formula(column)}
+                for item, column in by_item.items() if item in CHECK_DIGITS]
     return {"checks": [{"type": "table-dimensions", "minRows": 1}, *formulas]}
 
 
@@ -229,7 +233,7 @@ def pattern_words(column: str, text: str) -> tuple[str, str]:
         return (f"{text} is not in full-width katakana.", f"{_quoted(text)}は全角カタカナではありません。")
     normal = unicodedata.normalize("NFKC", text).strip()
     fix_en, fix_ja = (f" Write {normal}.", f"{normal} と書いてください。") if normal != text and normal.isdigit() else ("", "")
-    if column in ("全国地方公共団体コード", "都道府県コード又は市区町村コード", "市区町村コード"):
+    if column in ("全国地方公共団体コード", "所在地_全国地方公共団体コード", "都道府県コード又は市区町村コード", "市区町村コード"):
         return (f"{text} is not a local government code: 6 half-width digits (e.g. 431001).{fix_en}",
                 f"{_quoted(text)}は全国地方公共団体コードではありません。半角数字6桁で書いてください（例: 431001）。{fix_ja}")
     if column == "法人番号":
@@ -243,7 +247,7 @@ def pattern_words(column: str, text: str) -> tuple[str, str]:
 
 def check_digit_words(item: str, text: str) -> tuple[str, str]:
     """A code whose check digit is wrong: the rule's own words (:mod:`core.codes`)."""
-    return CHECK_DIGITS[item](text) or ("", "")
+    return CHECK_DIGITS[item].problem(text) or ("", "")
 
 
 def swapped_words(latitude: str, longitude: str) -> tuple[str, str]:

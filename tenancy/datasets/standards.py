@@ -2,7 +2,7 @@
 
 Each kind's items are a Frictionless Table Schema shipped as data (``standards/<kind>.json``): the
 item names as the Digital Agency's current item definitions name them (aligned with the government
-interoperability framework, GIF: 全国地方公共団体コード, ID, 地方公共団体名, 名称_英字, 画像 ...),
+interoperability framework, GIF: 全国地方公共団体コード, ID, 地方公共団体名, 名称_英語, the address in parts, 画像 ...),
 their types, the required ones, code lists and forms, with the definition's source and version date
 (``x-renkei.standard``). The older 推奨データセット names of the same items are declared there too
 (``x-renkei.older``: renamed items, the items one current item replaced, the items the older
@@ -123,16 +123,16 @@ def _versions(descriptor: dict[str, Any]) -> tuple[Version, ...]:
         if name in older.get("replaced", {}):
             continue
         old = copy.deepcopy(field)
+        constraints = old.setdefault("constraints", {})
         if name in older.get("renamed", {}):
             old["name"] = older["renamed"][name]
-            constraints = old.setdefault("constraints", {})
             constraints.pop("required", None)
-            if old["name"] in older.get("required", []):
-                constraints["required"] = True
             if name in (descriptor.get("primaryKey") or []):
                 constraints["unique"] = True  # optional in the older definition, unique where given
-            if not constraints:
-                del old["constraints"]
+        if old["name"] in older.get("required", []):  # required there though not (or not by this name) now
+            constraints["required"] = True
+        if not constraints:
+            del old["constraints"]
         fields.append(old)
         items[old["name"]] = name
     title = f"（{older['name']}の項目名）"

@@ -207,7 +207,10 @@ def test_every_kind_ships_both_versions_with_their_source_and_valid_table_schema
         current, older = kind.versions
         assert current.source.startswith("https://www.digital.go.jp/") and current.date
         assert {"全国地方公共団体コード", "ID", "地方公共団体名"} <= set(current.field_names)
-        assert "ID" in current.descriptor["primaryKey"] and "ID" in current.required
+        # ID is unique: as the primary key where the definition requires it, else unique where given
+        # (公衆トイレ一覧 of データ項目定義書A makes it ○, recommended)
+        assert ("ID" in current.descriptor.get("primaryKey", []) and "ID" in current.required
+                or current.field("ID")["constraints"] == {"unique": True})
         assert "NO" in older.field_names and "都道府県名" in older.field_names and "ID" not in older.field_names
         for version in (current, older):
             Schema.from_descriptor(version.descriptor)  # frictionless reads it (raises on a bad schema)
@@ -330,3 +333,65 @@ def test_a_file_that_cannot_be_read_is_refused_in_words_by_row():
     assert not broken.conformant and "Excel" in broken.problems[0]["message_ja"]
     too_long = check("aed", ("名称\n" + "あ" * (200 * 1024) + "\n").encode("utf-8"))
     assert not too_long.conformant and too_long.problems[0]["row"] == "2"
+
+
+# --- 公衆トイレ一覧 as データ項目定義書A (2026-08-01) gives it: the address in parts, 名称_英語, ◎ items only required
+
+TOILET_TODAY = [
+    ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "名称_英語", "所在地_全国地方公共団体コード", "町字ID",
+     "所在地_連結表記", "所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下", "建物名等(方書)", "設置位置",
+     "緯度", "経度", "高度の種別", "高度の値", "バリアフリートイレ数", "車椅子使用者用トイレ有無", "乳幼児用設備設置トイレ有無",
+     "オストメイト設置トイレ有無", "利用開始時間", "利用終了時間"],
+    ["431001", "T-1", "熊本県熊本市", "花畑広場トイレ", "ハナバタヒロバトイレ", "Hanabata Square Toilet", "431001", "",
+     "熊本県熊本市中央区花畑町1-1", "熊本県", "熊本市中央区", "花畑町", "1-1", "", "広場東側", "32.8010", "130.7070",
+     "階数", "1", "1", "有", "有", "有", "06:00", "22:00"],
+    ["431001", "T-2", "熊本県熊本市", "江津湖公園トイレ", "エヅココウエントイレ", "", "431001", "",
+     "熊本県熊本市東区画図町1-1", "熊本県", "熊本市東区", "画図町", "1-1", "", "駐車場横", "32.7780", "130.7450",
+     "", "", "1", "有", "無", "無", "", ""],
+]
+
+
+def test_a_public_toilet_list_to_todays_definition_conforms_to_it():
+    result = check("public_toilet", as_csv(TOILET_TODAY, "utf-8"))
+    assert result.conformant, result.problems
+    assert result.version.startswith("自治体標準オープンデータセット") and "2026-08-01" in result.version
+
+
+def test_only_the_definitions_required_items_are_required_today():
+    """◎ (必須) items only: 名称, 所在地_連結表記, 設置位置; ○ (推奨) items may be left out."""
+    keep = ["名称", "所在地_連結表記", "設置位置"]
+    slim = [[row[TOILET_TODAY[0].index(name)] for name in keep] for row in TOILET_TODAY]
+    assert check("public_toilet", as_csv(slim, "utf-8")).conformant
+    without = [[row[TOILET_TODAY[0].index(name)] for name in keep[::2]] for row in TOILET_TODAY]
+    result = check("public_toilet", as_csv(without, "utf-8"))
+    assert not result.conformant
+    assert ("1", "所在地_連結表記") in [(p["row"], p["column"]) for p in result.problems]
+
+
+def test_the_place_code_carries_its_check_digit_too():
+    result = check("public_toilet", as_csv(_with(TOILET_TODAY, 3, 所在地_全国地方公共団体コード="431000"), "cp932"))
+    assert not result.conformant
+    assert [(p["row"], p["column"]) for p in result.problems] == [("3", "所在地_全国地方公共団体コード")]
+    assert "431001" in result.problems[0]["message_ja"]
+
+
+def test_the_older_public_toilet_list_still_conforms_in_its_own_version():
+    from pathlib import Path
+
+    sample = Path(__file__).parents[2] / "tenancy" / "data" / "standard_samples" / "public_toilet.csv"
+    older = [["都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名", "名称", "名称_カナ", "住所", "設置位置",
+              "多機能トイレ数", "車椅子使用者用トイレ有無", "乳幼児用設備設置トイレ有無", "オストメイト設置トイレ有無"],
+             ["431001", "1", "熊本県", "熊本市", "花畑広場トイレ", "ハナバタヒロバトイレ", "熊本県熊本市中央区花畑町1-1", "広場東側",
+              "1", "有", "有", "有"]]
+    result = check("public_toilet", as_csv(older, "cp932"))
+    assert result.conformant and result.version == "推奨データセット", result.problems
+    # the older definition required 多機能トイレ数 and the three 有無 items: left out, the file meets neither version
+    assert not check("public_toilet", as_csv([row[:8] for row in older], "cp932")).conformant
+    assert check("public_toilet", sample.read_bytes()).conformant
+
+
+def test_a_repeated_id_is_named_where_id_is_only_recommended():
+    result = check("public_toilet", as_csv(_with(TOILET_TODAY, 3, ID="T-1"), "utf-8"))
+    assert [(p["row"], p["column"]) for p in result.problems] == [("3", "ID")]
+    assert "2 行目と同じ ID" in result.problems[0]["message_ja"]
+    assert check("public_toilet", as_csv(_with(TOILET_TODAY, 3, ID=""), "utf-8")).conformant  # ○: may be left empty
