@@ -84,8 +84,11 @@ def _figures(value: float, _position: object = None) -> str:
     return f"{value:,.0f}"
 
 
+@lru_cache(maxsize=256)
 def _draw(chart: Chart) -> str:
-    """matplotlib's SVG text of the bars (no title: the page's heading and the <title> carry it)."""
+    """matplotlib's SVG text of the bars (no title: the page's heading and the <title> carry it).
+    Kept for the same figures (a chart is a frozen value): a page seen again with nothing changed
+    does not draw again (a chart takes about 50 ms to draw)."""
     import matplotlib
 
     matplotlib.use("Agg")

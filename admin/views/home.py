@@ -276,7 +276,8 @@ def _usage_chart(actor) -> charts.Chart | None:
 
 
 def _month_label(month) -> str:
-    return f"{month.year}年{month.month}月" if labels.ja() else f"{month:%b %Y}"
+    """A month of the fiscal year the chart's title names: 4月, or Apr (short, so twelve fit side by side)."""
+    return f"{month.month}月" if labels.ja() else f"{month:%b}"
 
 
 def _datasets_chart(actor) -> charts.Chart | None:
