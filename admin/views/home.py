@@ -10,6 +10,12 @@ where it is handled.
 
 Every figure comes from a domain read that takes the actor and authorises itself; each read runs a
 bounded number of aggregate queries, so the page does not slow down with the number of tenants.
+
+Each figure links to the list it counts (``url#id``: the element with that id, or a pager's
+``id-count``, carries the list's ``data-count``) and is computed by that list's own read, or a count
+with the list's one filter beside it: bench/home_figures.py follows every link and compares. Above
+them, small charts (core/charts.py) where people would rather look: usage this year by month,
+datasets by state, cost shares still owed.
 """
 
 from __future__ import annotations

@@ -92,3 +92,11 @@ def test_the_usage_chart_shows_this_months_calls_as_the_usage_page_totals_them(c
     assert label == f"{month.month}月" and figure == "1,500"
     assert html.unescape(href) == f"/admin/usage/?month={month:%Y-%m}&metric=api_calls"
     assert all(figure == "0" for _href, _label, figure in rows[:-1])
+
+
+def test_the_audit_lists_recent_records_only_for_the_home_pages_period(client, seeded):
+    """``?recent=30`` is the home figure's list; another period is refused (400), never ignored."""
+    sign_in(client, ["auditor"])
+    assert client.get("/admin/audit/?recent=7").status_code == 400
+    page = client.get("/admin/audit/?recent=30").get_data(as_text=True)
+    assert "直近30日間の記録" in page and 'href="/admin/audit/"' in page  # says so, and leads back to every record
