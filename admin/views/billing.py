@@ -124,6 +124,10 @@ def _tenant_names() -> dict[str, str]:
     return dict(db.session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())
 
 
+def _yen_text(amount: int) -> str:
+    return f"{amount:,}円" if _ja() else f"¥{amount:,}"
+
+
 def what_if_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, title: str) -> charts.Chart:
     """The what-if page's chart (core/charts.py): per payer, A's and B's shares side by side, the
     largest difference said in its description."""
@@ -157,12 +161,11 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
         number = paging.page_number("unpaid_page")
         unpaid, total = billing_attention.unpaid_statements_shown(db.session, g.actor, paging.PAGE_SIZE,
                                                                   offset=(number - 1) * paging.PAGE_SIZE)
-        names = _tenant_names() if unpaid else {}
         return {"waiting": {status: [(label(run), url_for(".run", run_id=run.id)) for run in waiting
                                      if RunStatus(run.status).value == status] for status in ("computed", "reviewed")},
                 "unpaid": paging.Page.of(
-                    [(f"{names.get(row.tenant_code, row.tenant_name)}（{row.tenant_code}）"
-                      f" {format_fiscal_year(row.fiscal_year, _locale())}: {row.balance:,}円",
+                    [(f"{row.tenant_name}（{row.tenant_code}）"
+                      f" {format_fiscal_year(row.fiscal_year, _locale())}: {_yen_text(row.balance)}",
                       url_for(".statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid],
                     number, total)}
 
@@ -187,7 +190,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
                     if key in ("fy", "q", "page", "books_page", "unpaid_page")}
             runs = allocation_runs.list_runs(db.session, g.actor, year)
             context.update(self._attention(label=lambda run: f"{format_fiscal_year(run.fiscal_year, _locale())} "
-                                                             f"{_('Run #%(id)s', id=run.id)}: {run.total:,}円"))
+                                                             f"{_('Run #%(id)s', id=run.id)}: {_yen_text(run.total)}"))
             context.update(
                 search=search, summary_rows=paging.paginate(summary.rows, paging.page_number(), keep=lambda row: paging.matches(
                     search, row.tenant_code, row.tenant_name)),
