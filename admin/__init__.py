@@ -49,7 +49,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from flask_babel import lazy_gettext
     from flask_openapi3 import Info
 
-    from admin import api, auth, edge, health, i18n, problems, request_log, views, wiring
+    from admin import api, auth, chart_pages, edge, health, i18n, problems, request_log, views, wiring
     from admin.extensions import db
     from admin.views.home import HomeView
     from admin.problems import from_validation_error
@@ -84,6 +84,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     db.init_app(app)
     i18n.init_app(app)
+    chart_pages.init_app(app)
     problems.init_app(app)
     request_log.init_app(app)  # before the others: its after-request runs last and logs the final status
     auth.init_app(app)

@@ -74,9 +74,10 @@ def unpaid_statements(session: Session, actor: Actor) -> list[UnpaidStatement]:
     return [UnpaidStatement(code, name or "", int(year), int(balance)) for code, name, year, balance in rows]
 
 
-def unpaid_statements_shown(session: Session, actor: Actor, shown: int) -> tuple[list[UnpaidStatement], int]:
-    """The first ``shown`` of :func:`unpaid_statements` (same order) and how many there are in all, in
-    one query: only the rows shown are loaded, whatever the number of tenants."""
+def unpaid_statements_shown(session: Session, actor: Actor, shown: int, offset: int = 0) -> tuple[list[UnpaidStatement], int]:
+    """``shown`` of :func:`unpaid_statements` (same order) from ``offset``, and how many there are in
+    all, in one query: only the rows shown are loaded, whatever the number of tenants. The home page's
+    figure and the finance page's list of them (a page at a time) are this one read."""
     require_all_tenants(actor)
     balances = _receivable_balances().subquery()
     owed = (sa.select(balances.c.tenant_code, balances.c.fiscal_year, balances.c.balance)
@@ -85,9 +86,29 @@ def unpaid_statements_shown(session: Session, actor: Actor, shown: int) -> tuple
         sa.select(owed.c.tenant_code, Tenant.name_ja, owed.c.fiscal_year, owed.c.balance,
                   sa.func.count().over().label("total"))
         .outerjoin(Tenant, Tenant.code == owed.c.tenant_code)
-        .order_by(owed.c.fiscal_year, owed.c.tenant_code).limit(shown)).all()
+        .order_by(owed.c.fiscal_year, owed.c.tenant_code).offset(offset).limit(shown)).all()
     total = int(rows[0].total) if rows else 0
+    if not rows and offset:  # a page past the end: the count alone
+        total = int(session.scalar(sa.select(sa.func.count()).select_from(owed)) or 0)
     return [UnpaidStatement(code, name or "", int(year), int(balance)) for code, name, year, balance, _total in rows], total
+
+
+@dataclasses.dataclass(frozen=True)
+class OutstandingYear:
+    fiscal_year: int
+    statements: int  # statements of that year not fully paid
+    owed: int  # yen still owed on them
+
+
+def outstanding_by_year(session: Session, actor: Actor) -> list[OutstandingYear]:
+    """:func:`unpaid_statements` summed per fiscal year (oldest first), in one grouped query: the same
+    balances and the same rule (a balance above zero), so the years add up to that list."""
+    require_all_tenants(actor)
+    balances = _receivable_balances().subquery()
+    rows = session.execute(
+        sa.select(balances.c.fiscal_year, sa.func.count(), sa.func.sum(balances.c.balance))
+        .where(balances.c.balance > 0).group_by(balances.c.fiscal_year).order_by(balances.c.fiscal_year))
+    return [OutstandingYear(int(year), int(count), int(owed or 0)) for year, count, owed in rows]
 
 
 def latest_cost_year(session: Session, actor: Actor) -> CostYear | None:

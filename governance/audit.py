@@ -503,11 +503,18 @@ def verification_since(session: Session, actor: Actor, checkpoint: tuple[int, st
     return _verification(session, start=checkpoint)
 
 
+RECENT_DAYS = 30  # "recent" records: the home page's count and the log's list (?recent=30) of them
+
+
+def recent_records(now: dt.datetime | None = None):
+    """The records of the last RECENT_DAYS days, as a filter: one definition for the count and the list."""
+    return AuditRecord.occurred_at >= (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+
+
 def log_summary(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> LogSummary:
     """Counts of the audit log (``audit.read``), in two queries."""
     authz.authorize(actor, "audit.read")
-    since = (now or utcnow()) - dt.timedelta(days=30)
-    recent = sa.func.sum(sa.case((AuditRecord.occurred_at >= since, 1), else_=0))
+    recent = sa.func.sum(sa.case((recent_records(now), 1), else_=0))
     count, first_at, last_at, last_30 = session.execute(
         sa.select(sa.func.count(AuditRecord.id), sa.func.min(AuditRecord.occurred_at), sa.func.max(AuditRecord.occurred_at),
                   recent)).one()

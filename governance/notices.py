@@ -162,14 +162,26 @@ def notices_for(session: Session, actor: Actor, *, now: dt.datetime | None = Non
 
     Someone with an all-tenant grant (operator, finance, auditor) reads every current notice.
     """
+    query = _addressed(actor, sa.select(Notice), now)
+    return list(session.scalars(query.order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)))
+
+
+def count_for(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> int:
+    """How many notices :func:`notices_for` has without its limit (the home page's figure, and the
+    notices page's count of those being shown)."""
+    return int(session.scalar(_addressed(actor, sa.select(sa.func.count(Notice.id)), now)) or 0)
+
+
+def _addressed(actor: Actor, query, now: dt.datetime | None):
+    """``query`` of the current notices addressed to the actor's tenants (every one for an all-tenant grant)."""
     grant = authz.authorize(actor, "notice.read")
-    query = _current(sa.select(Notice), now)
+    query = _current(query, now)
     if not grant.all_tenants:
         codes = sorted(grant.tenant_codes)
         addressed = sa.union(sa.select(NoticeTenant.notice_id).where(NoticeTenant.tenant_code.in_(codes)),
                              sa.select(NoticeMember.notice_id).where(NoticeMember.corporate_number.in_(codes)))
         query = query.where(Notice.id.in_(addressed))
-    return list(session.scalars(query.order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)))
+    return query
 
 
 def list_notices(session: Session, actor: Actor, *, limit: int = 100) -> list[PublishedNotice]:

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 
 import sqlalchemy as sa
-from flask import Response, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext, lazy_gettext as _l
 from markupsafe import Markup
@@ -15,7 +15,7 @@ from admin.extensions import db
 from admin.i18n import format_date
 from admin.views import labels
 from admin.views.base import SecureModelView, SecureView
-from governance import audit_export, integrity
+from governance import audit as audit_records, audit_export, integrity
 from core.audit import AuditRecord
 from core import authz
 from core.calendar import to_jst
@@ -90,6 +90,29 @@ class AuditView(SecureModelView):
                          "target_type": _target_type, "target_id": _target, "tenant_code": _tenant}
     column_formatters_detail = {**column_formatters, "before": _values, "after": _values, "prev_hash": _hash,
                                 "hash": _hash}
+
+    list_template = "renkei/audit_list.html"
+
+    @staticmethod
+    def _recent() -> bool:
+        """Only the last RECENT_DAYS days (``?recent=30``, the home page's figure); 400 for another number."""
+        asked = request.args.get("recent")
+        if asked in (None, ""):
+            return False
+        if asked != str(audit_records.RECENT_DAYS):
+            abort(400)
+        return True
+
+    def get_query(self):
+        query = super().get_query()
+        return query.filter(audit_records.recent_records()) if self._recent() else query
+
+    def get_count_query(self):
+        query = super().get_count_query()
+        return query.filter(audit_records.recent_records()) if self._recent() else query
+
+    def render(self, template, **kwargs):
+        return super().render(template, recent_days=audit_records.RECENT_DAYS if self._recent() else None, **kwargs)
 
     def get_list(self, *args, **kwargs):
         count, records = super().get_list(*args, **kwargs)

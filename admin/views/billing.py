@@ -22,7 +22,6 @@ from flask import Response, abort, current_app, flash, g, redirect, request, url
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
 from wtforms import Form, HiddenField, StringField
 
 from admin import config
@@ -41,6 +40,7 @@ from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryVi
                                        _kind_label, _tax)
 from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
                      statements, year_close)
+from billing import attention as billing_attention
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -49,7 +49,7 @@ from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RU
                             RunKind, RUN_STATUS_LABELS_EN,
                             RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
                             RunStatus)
-from core import authz
+from core import authz, charts
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
 from core.errors import DomainError
@@ -124,35 +124,22 @@ def _tenant_names() -> dict[str, str]:
     return dict(db.session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())
 
 
-def bar_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, title: str) -> Markup:
-    """A horizontal grouped bar chart (inline SVG, built here, no script): per payer A and B.
+def _yen_text(amount: int) -> str:
+    return f"{amount:,}円" if _ja() else f"¥{amount:,}"
 
-    The table beside it is the primary content; the chart has a title and a description saying
-    what it shows, for screen readers (role="img").
-    """
-    top = max([max(a, b) for _name, a, b in rows] + [1])
-    bar, gap, left, width = 12, 10, 150, 420
-    height = len(rows) * (2 * bar + gap) + 40
+
+def what_if_chart(rows: list[tuple[str, int, int]], label_a: str, label_b: str, title: str) -> charts.Chart:
+    """The what-if page's chart (core/charts.py): per payer, A's and B's shares side by side, the
+    largest difference said in its description."""
     biggest = max(rows, key=lambda row: abs(row[2] - row[1]), default=None)
     description = _("Bars per payer: %(a)s and %(b)s.", a=label_a, b=label_b)
     if biggest is not None:
         description += " " + _("The largest difference is %(name)s: %(diff)s yen.", name=biggest[0],
                                diff=f"{biggest[2] - biggest[1]:+,}")
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title chart-desc" '
-             f'width="{left + width + 120}" height="{height}" viewBox="0 0 {left + width + 120} {height}" class="what-if-chart">',
-             f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
-             f'<rect x="{left}" y="4" width="12" height="12" fill="#1a4f9c"/><text x="{left + 16}" y="14" font-size="12">A: {escape(label_a)}</text>',
-             f'<rect x="{left + 260}" y="4" width="12" height="12" fill="#8a4b00"/><text x="{left + 276}" y="14" font-size="12">B: {escape(label_b)}</text>']
-    y = 30
-    for name, a, b in rows:
-        parts.append(f'<text x="{left - 6}" y="{y + bar + 4}" font-size="12" text-anchor="end">{escape(name)}</text>')
-        for offset, amount, colour in ((0, a, "#1a4f9c"), (bar, b, "#8a4b00")):
-            length = int(width * amount / top) if top else 0
-            parts.append(f'<rect x="{left}" y="{y + offset}" width="{length}" height="{bar - 1}" fill="{colour}"/>')
-            parts.append(f'<text x="{left + length + 4}" y="{y + offset + bar - 2}" font-size="10">{amount:,}</text>')
-        y += 2 * bar + gap
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return charts.Chart("what-if-chart", title, description, tuple(name for name, _a, _b in rows),
+                        (charts.Series(f"A: {label_a}", tuple(a for _name, a, _b in rows)),
+                         charts.Series(f"B: {label_b}", tuple(b for _name, _a, b in rows))),
+                        _("Tenant"), "円" if _ja() else " yen", horizontal=True)
 
 
 class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, SecureView):
@@ -166,6 +153,21 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
 
     def _can_manage(self) -> bool:
         return authz.allowed(g.actor, "billing.manage")
+
+    def _attention(self, label) -> dict:
+        """What the home page counts for finance, listed here by the same reads: runs waiting for a
+        review or an approval (every year), and the statements not fully paid (a page at a time)."""
+        waiting = billing_attention.runs_waiting(db.session, g.actor)
+        number = paging.page_number("unpaid_page")
+        unpaid, total = billing_attention.unpaid_statements_shown(db.session, g.actor, paging.PAGE_SIZE,
+                                                                  offset=(number - 1) * paging.PAGE_SIZE)
+        return {"waiting": {status: [(label(run), url_for(".run", run_id=run.id)) for run in waiting
+                                     if RunStatus(run.status).value == status] for status in ("computed", "reviewed")},
+                "unpaid": paging.Page.of(
+                    [(f"{row.tenant_name}（{row.tenant_code}）"
+                      f" {format_fiscal_year(row.fiscal_year, _locale())}: {_yen_text(row.balance)}",
+                      url_for(".statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid],
+                    number, total)}
 
     @expose("/")
     def index(self):
@@ -184,8 +186,11 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
             # the statements and the trial balance hold a row per tenant: paged (50 a page), searched (?q=)
             search = paging.search_text()
             label = lambda row: account_label(row.code, row.name_ja, row.name_en, names)
-            args = {key: value for key, value in request.args.items() if key in ("fy", "q", "page", "books_page")}
+            args = {key: value for key, value in request.args.items()
+                    if key in ("fy", "q", "page", "books_page", "unpaid_page")}
             runs = allocation_runs.list_runs(db.session, g.actor, year)
+            context.update(self._attention(label=lambda run: f"{format_fiscal_year(run.fiscal_year, _locale())} "
+                                                             f"{_('Run #%(id)s', id=run.id)}: {_yen_text(run.total)}"))
             context.update(
                 search=search, summary_rows=paging.paginate(summary.rows, paging.page_number(), keep=lambda row: paging.matches(
                     search, row.tenant_code, row.tenant_name)),
@@ -572,7 +577,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
                 else f"{policy.name} v{policy.version}, {preview.municipalities} municipalities"
             # one row per payer: paged (50 a page) and searched by code or name; the chart shows the page's rows
             shown = paging.paginate(rows, paging.page_number(), keep=lambda row: paging.matches(search, row[0], row[1]))
-            chart = bar_chart([(name or code, a_amount or 0, b_amount or 0)
+            chart = what_if_chart([(name or code, a_amount or 0, b_amount or 0)
                                for code, name, a_amount, b_amount, _d in shown.items],
                               label(policy_a, a), label(policy_b, b),
                               _("Shares in %(year)s, A and B", year=format_fiscal_year(year, _locale())))

@@ -373,7 +373,11 @@ class CouncilView(SecureView):
             form = pickers.form()
             if request.args.get("kind") in {t.value for t in council.installed_change_types()}:
                 form.change_type.data = request.args["kind"]
+        # proposals open for voting: the home page's figure, by the same read
+        open_votes = council.open_votes(db.session, actor)
         return self.render("renkei/governance_council.html", rows=rows, manage=manage, when=_when, form=form,
+                           open_votes=[(vote.proposal.title, url_for(".proposal", proposal_id=vote.proposal.id))
+                                       for vote in open_votes],
                            pickers=pickers, metric_names=list(forms.METRICS), metric_label=forms.metric_label,
                            status_labels={s: _pick(l) for s, l in PROPOSAL_STATUS_LABELS.items()},
                            change_labels={c: _pick(l) for c, l in CHANGE_LABELS.items()},

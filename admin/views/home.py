@@ -10,6 +10,12 @@ where it is handled.
 
 Every figure comes from a domain read that takes the actor and authorises itself; each read runs a
 bounded number of aggregate queries, so the page does not slow down with the number of tenants.
+
+Each figure links to the list it counts (``url#id``: the element with that id, or a pager's
+``id-count``, carries the list's ``data-count``) and is computed by that list's own read, or a count
+with the list's one filter beside it: bench/home_figures.py follows every link and compares. Above
+them, small charts (core/charts.py) where people would rather look: usage this year by month,
+datasets by state, cost shares still owed.
 """
 
 from __future__ import annotations
@@ -24,16 +30,19 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from admin.extensions import db
+from governance import notices as notices_module
 from governance.notices import notices_for
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import _signed_in, csrf_field
 from billing import attention as billing_attention
+from billing import operations as billing_operations
 from billing.models import RunStatus
-from core import authz
+from core import authz, charts
+from core.calendar import current_month, fiscal_year_of
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
-from tenancy.identity import operations as identity
+from tenancy.identity import incidents as identity_incidents, operations as identity
 from tenancy.onboarding import board as onboarding_board
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.usage import quota_alerts, quotas
@@ -86,24 +95,29 @@ def _operator_items(actor) -> list[Item]:
     session = db.session
     waiting = onboarding_board.attention(session, actor)
     items = [
-        Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]), _url("onboarding.index"),
+        Item(_("Applications awaiting screening"), len(waiting["awaiting_screening"]),
+             _url("onboarding.index", _anchor="awaiting-screening"),
              **_first(waiting["awaiting_screening"],
                       lambda row: (f"{labels.tenant_label(row['code'])}（{labels.tenant_status(row['status'])}）",
                                    _url("onboarding.tenant", code=row["code"])))),
-        Item(_("Provisioning failures"), len(waiting["provisioning_failures"]), _url("onboarding.index"),
+        Item(_("Provisioning failures"), len(waiting["provisioning_failures"]),
+             _url("onboarding.index", _anchor="provisioning-failures"),
              **_first(waiting["provisioning_failures"],
                       lambda row: (f"{labels.tenant_label(row['code'])}: "
                                    f"{row['step_label_ja'] if labels.ja() else row['step_label_en']}",
                                    _url("onboarding.tenant", code=row["code"])))),
     ]
     overdue = agreements.overdue(session, actor)
-    items.append(Item(_("Overdue re-acceptances of agreements"), len(overdue), _url("agreements.index"),
+    items.append(Item(_("Overdue re-acceptances of agreements"), len(overdue),
+                      _url("agreements.index", overdue="1", _anchor="board-pages"),
                       **_first(overdue, lambda row: (labels.tenant_label(row.tenant_code), _url("agreements.index")))))
     items.append(_quota_item(actor))
     items.append(_votes_item(actor))
     incidents = identity.unresolved_incidents_by_tenant(session, actor)
-    items.append(Item(_("Unresolved identity incidents"), sum(count for _code, _name, count in incidents),
-                      _url("incidents.index"),
+    items.append(Item(_("Unresolved identity incidents"),
+                      identity_incidents.count_unresolved(session, actor) if authz.allowed(actor, identity_incidents.ACTION)
+                      else sum(count for _code, _name, count in incidents),
+                      _url("incidents.index", _anchor="open-heading"),
                       **_first(incidents, lambda row: (f"{labels.tenant_label(row[0])}: {row[2]}",
                                                        _url("users.index", tenant=row[0])))))
     items.append(_unpaid_item(actor))
@@ -121,13 +135,13 @@ def _quota_item(actor) -> Item:
                         f"{labels.tenant_label(alert.tenant_code)}: {labels.metric_label(alert.metric)} "
                         f"{alert.used:,} / {alert.limit:,} ({alert.percent}%, {enforcement})",
                         _url("usage.index", metric=alert.metric)))
-    return Item(_("Quota limits reached this month"), total, _url("usage.index"), details,
+    return Item(_("Quota limits reached this month"), total, _url("usage.index", _anchor="quota-alerts"), details,
                 more=max(0, total - len(alerts)))
 
 
 def _votes_item(actor) -> Item:
     votes = council.open_votes(db.session, actor)
-    return Item(_("Proposals open for voting"), len(votes), _url("council.index"),
+    return Item(_("Proposals open for voting"), len(votes), _url("council.index", _anchor="open-proposals"),
                 **_first(votes, lambda vote: (f"{vote.proposal.title}（{vote.votes}/{vote.members}）" if labels.ja()
                                               else f"{vote.proposal.title} ({vote.votes}/{vote.members})",
                                               _url("council.proposal", proposal_id=vote.proposal.id))))
@@ -137,16 +151,18 @@ def _unpaid_item(actor) -> Item:
     unpaid, total = billing_attention.unpaid_statements_shown(db.session, actor, SHOWN)
     details = [(f"{labels.tenant_label(row.tenant_code)} {_fy(row.fiscal_year)}: {_yen(row.balance)}",
                 _url("billing.statement", code=row.tenant_code, fiscal_year=row.fiscal_year)) for row in unpaid]
-    return Item(_("Unpaid statements"), total, _url("billing.index"), details, more=max(0, total - len(unpaid)))
+    return Item(_("Unpaid statements"), total, _url("billing.index", _anchor="unpaid-pages"), details,
+                more=max(0, total - len(unpaid)))
 
 
 def _finance_items(actor) -> list[Item]:
     session = db.session
     runs = billing_attention.runs_waiting(session, actor)
     items = []
-    for status, title in (("computed", _("Runs awaiting review")), ("reviewed", _("Runs awaiting approval"))):
+    for status, anchor, title in (("computed", "runs-to-review", _("Runs awaiting review")),
+                                  ("reviewed", "runs-to-approve", _("Runs awaiting approval"))):
         waiting = [run for run in runs if RunStatus(run.status).value == status]
-        items.append(Item(title, len(waiting), _url("billing.index", fy=waiting[0].fiscal_year) if waiting else _url("billing.index"),
+        items.append(Item(title, len(waiting), _url("billing.index", _anchor=anchor),
                           **_first(waiting, lambda run: (f"{_fy(run.fiscal_year)} #{run.id}: {_yen(run.total)}",
                                                          _url("billing.run", run_id=run.id)))))
     items.append(_unpaid_item(actor))
@@ -154,7 +170,9 @@ def _finance_items(actor) -> list[Item]:
     if latest is None:
         items.append(Item(_("Cost items of the latest year"), 0, _url("billing_cost_items.index_view")))
     else:
-        items.append(Item(_("Cost items of the latest year"), latest.items, _url("billing.index", fy=latest.fiscal_year),
+        listed = billing_operations.list_cost_items(session, actor, latest.fiscal_year)  # the year's list, counted
+        items.append(Item(_("Cost items of the latest year"), len(listed),
+                          _url("billing.index", fy=latest.fiscal_year, _anchor="cost-items"),
                           [(f"{_fy(latest.fiscal_year)}: {_yen(latest.total)}", _url("billing.index", fy=latest.fiscal_year))]))
     return items
 
@@ -167,8 +185,9 @@ def _auditor_items(actor) -> list[Item]:
         details.append((f"{_('Latest record')}: {format_date(summary.last_at, labels.locale())}", None))
     if summary.purged:
         details.append((f"{_('Records archived and purged')}: {summary.purged:,}", None))
-    return [Item(_("Audit records kept"), summary.records, _url("audit.index_view"), details),
-            Item(_("Audit records in the last 30 days"), summary.last_30_days, _url("audit.index_view"))]
+    return [Item(_("Audit records kept"), summary.records, _url("audit.index_view", _anchor="list-count"), details),
+            Item(_("Audit records in the last 30 days"), summary.last_30_days,
+                 _url("audit.index_view", recent=audit_log.RECENT_DAYS, _anchor="list-count"))]
 
 
 @dataclasses.dataclass
@@ -184,6 +203,7 @@ class TenantHome:
     acceptances: list[tuple[str, str | None]]
     votes: list[tuple[str, str | None]]
     datasets: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)  # overdue or not conformant
+    datasets_more: int = 0  # beyond the SHOWN listed
 
 
 def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
@@ -220,11 +240,13 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
     for vote in open_votes:
         if code in vote.not_voted:
             votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
-    datasets = []
+    datasets, datasets_more = [], 0
     if authz.allowed(actor, "dataset.read", code):
         from tenancy.datasets import conformance, coverage as dataset_coverage
 
-        for dataset in dataset_coverage.attention(session, actor, code)[:SHOWN]:
+        needing = dataset_coverage.attention(session, actor, code)
+        datasets_more = max(0, len(needing) - SHOWN)
+        for dataset in needing[:SHOWN]:
             state = conformance.conformance_state(dataset)
             why = [_("overdue for its update frequency")] if state.overdue else []
             if state.standard and not state.conformant:
@@ -232,7 +254,78 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
             datasets.append((f"{dataset.title_ja}（{'、'.join(why)}）" if labels.ja() else f"{dataset.title_ja} ({', '.join(why)})",
                              _url("datasets.detail", uid=dataset.uid)))
     return TenantHome(code, labels.tenant_label(code), labels.tenant_status(tenant.status),
-                      TenantStatus(tenant.status).value, usage, statements, acceptances, votes, datasets)
+                      TenantStatus(tenant.status).value, usage, statements, acceptances, votes, datasets, datasets_more)
+
+
+# --- charts: where people would rather look than read ------------------------------------------------
+# Each builder gives the actor's chart or None (not theirs to read, or nothing to show); every figure
+# comes from the function of the list its row links to. Open inquiries and incidents get a builder
+# here once they exist as lists (issue 38: they do not yet).
+
+def _usage_chart(actor) -> charts.Chart | None:
+    """API calls this fiscal year by month, over the tenants the actor reads (the usage page's total row)."""
+    if not authz.allowed(actor, "usage.read"):
+        return None
+    from tenancy.usage import reports as usage_reports
+    from tenancy.usage.models import METRICS
+
+    metric, year = "api_calls", fiscal_year_of(current_month())
+    months = usage_reports.months_of_year(db.session, actor, year, metric)
+    name = METRICS[metric].label_ja if labels.ja() else METRICS[metric].label_en
+    busiest = max(months, key=lambda row: row[1])
+    return charts.of(
+        "chart-usage", _("%(metric)s this fiscal year by month (%(year)s)", metric=name, year=_fy(year)),
+        _("Bars per month from April; the busiest month so far is %(month)s with %(count)s.",
+          month=_month_label(busiest[0]), count=f"{busiest[1]:,}"),
+        [(_month_label(month), value) for month, value in months], category_header=_("Month"), series_name=name,
+        links=[_url("usage.index", month=f"{month:%Y-%m}", metric=metric) for month, _value in months])
+
+
+def _month_label(month) -> str:
+    """A month of the fiscal year the chart's title names: 4月, or Apr (short, so twelve fit side by side)."""
+    return f"{month.month}月" if labels.ja() else f"{month:%b}"
+
+
+def _datasets_chart(actor) -> charts.Chart | None:
+    """The datasets of the actor's register list by status, each linking to that list filtered by it."""
+    if not authz.allowed(actor, "dataset.read"):
+        return None
+    from tenancy.datasets import operations as dataset_operations
+    from tenancy.datasets.models import STATUS_LABELS
+
+    counts = dataset_operations.status_counts(db.session, actor)
+    if not any(counts.values()):
+        return None
+    rows = [(_pick(STATUS_LABELS[status]), count) for status, count in counts.items()]
+    return charts.of(
+        "chart-datasets", _("Datasets by state"),
+        _("Bars per state of the register; %(count)s datasets in all.", count=f"{sum(counts.values()):,}"),
+        rows, category_header=_("State"), series_name=_("Datasets"), horizontal=True,
+        links=[_url("datasets.index", status=status.value, _anchor="pages") for status in counts])
+
+
+def _outstanding_chart(actor) -> charts.Chart | None:
+    """負担金 still owed, per fiscal year (the unpaid statements summed by year)."""
+    grant = authz.grant_for(actor, "billing.read")
+    if grant is None or not grant.all_tenants:
+        return None
+    years = billing_attention.outstanding_by_year(db.session, actor)
+    if not years:
+        return None
+    return charts.of(
+        "chart-outstanding", _("Cost shares still owed by fiscal year"),
+        _("Bars per fiscal year; %(amount)s owed in all on %(count)s statements.",
+          amount=_yen(sum(y.owed for y in years)), count=f"{sum(y.statements for y in years):,}"),
+        [(_fy(y.fiscal_year), y.owed) for y in years], category_header=_("Fiscal year"), series_name=_("Still owed"),
+        unit="円" if labels.ja() else " yen", horizontal=True,
+        links=[_url("billing.index", fy=y.fiscal_year) for y in years])
+
+
+CHARTS = (_usage_chart, _datasets_chart, _outstanding_chart)
+
+
+def home_charts(actor) -> list[charts.Chart]:
+    return [chart for chart in (build(actor) for build in CHARTS) if chart is not None]
 
 
 # --- the view ----------------------------------------------------------------------------------------
@@ -254,11 +347,12 @@ class HomeView(AdminIndexView):
         actor = g.actor
         notices = (notices_for(db.session, actor) if authz.allowed(actor, "notice.read")
                    else [])
-        notices_url = _url("notices.index") if authz.allowed(actor, "notice.publish") else None
+        notices_url = _url("notices.index", _anchor="current-notices") if authz.allowed(actor, "notice.publish") else None
+        notices_count = notices_module.count_for(db.session, actor) if authz.allowed(actor, "notice.read") else 0
         sections: list[tuple[str, list[Item]]] = []
         if authz.OPERATOR in actor.roles:
             sections.append((_("Operator: what needs attention"),
-                             _operator_items(actor) + [Item(_("Notices being shown"), len(notices), notices_url)]))
+                             _operator_items(actor) + [Item(_("Notices being shown"), notices_count, notices_url)]))
         if authz.FINANCE in actor.roles:
             sections.append((_("Finance: what needs attention"), _finance_items(actor)))
         if authz.AUDITOR in actor.roles:
@@ -278,6 +372,7 @@ class HomeView(AdminIndexView):
             actor=actor,
             role_labels=[labels.role_label(r) for r in sorted(actor.roles)],
             sections=sections,
+            charts=home_charts(actor),
             tenants=tenants,
             open_count=open_count,
             council_url=_url("council.index"),

@@ -25,6 +25,7 @@ class IncidentsView(SecureView):
         ja = _ja()
         return self.render("renkei/identity_incidents.html",
                            open_items=incidents.list_incidents(db.session, g.actor),
+                           open_count=incidents.count_unresolved(db.session, g.actor),
                            resolved=incidents.list_incidents(db.session, g.actor, resolved=True, limit=20),
                            notes=notes or {}, errors=errors or {}, ja=ja,
                            when=lambda value: format_date(value, "ja" if ja else "en")), status

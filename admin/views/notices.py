@@ -11,6 +11,7 @@ from admin.extensions import db
 from admin.i18n import format_date
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action
+from core import authz
 from core.errors import DomainError
 from governance import notices
 from governance.models import NOTICE_AUDIENCE_LABELS, NoticeAudience
@@ -35,6 +36,7 @@ class NoticesView(SecureView):
     def _page(self, form):
         sent = notices.list_notices(db.session, g.actor)
         return self.render("renkei/governance_notices.html", form=form, sent=sent,
+                           current=notices.count_for(db.session, g.actor) if authz.allowed(g.actor, "notice.read") else 0,
                            audience_labels={a.value: forms.pick(l) for a, l in NOTICE_AUDIENCE_LABELS.items()},
                            when=lambda value: format_date(value, "ja" if _ja() else "en"))
 

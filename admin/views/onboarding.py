@@ -108,7 +108,11 @@ class OnboardingView(SecureView):
             keep = (lambda card: paging.matches(search, card["code"], card["name_ja"], card.get("name_en"))) if search else None
             columns[status.value] = (paging.paginate(cards, page, keep=keep) if opened is not None
                                      else paging.paginate(cards, 1, size=self.COLUMN_SIZE, keep=keep))
-        return self.render("renkei/onboarding_board.html", board=data, statuses=statuses, columns=columns,
+        waiting = onboarding_board.attention(db.session, g.actor)  # the home page's figures: the same read
+        attention = {key: [(f"{row['name_ja']}（{row['code']}）" + (f": {row['step_label_ja'] if _locale() == 'ja' else row['step_label_en']}"
+                             if row["step_label_ja"] else ""), url_for(".tenant", code=row["code"])) for row in rows]
+                     for key, rows in waiting.items()}
+        return self.render("renkei/onboarding_board.html", board=data, statuses=statuses, columns=columns, attention=attention,
                            search=search, opened=opened,
                            status_label=lambda s: (STATUS_LABELS_JA if _locale() == "ja" else STATUS_LABELS_EN)[TenantStatus(s)],
                            wave_label=lambda w: format_fiscal_year(int(w), _locale()) if w != "-" else "—",

@@ -27,7 +27,7 @@ from core import authz
 from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
 from core.spreadsheet import CSV_MIMETYPE
-from tenancy.usage import quota_plans, quotas, reports as usage_reports
+from tenancy.usage import quota_alerts, quota_plans, quotas, reports as usage_reports
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 from core.outbox import Notification, NotificationStatus
 
@@ -64,8 +64,13 @@ class UsageView(SecureView):
                    for m in METRICS.values()]
         plans = quotas.list_plans(db.session, g.actor)
         datasets = usage_reports.dataset_usage(db.session, g.actor, month, top=usage_reports.PAGE_TOP_DATASETS)
+        # this month's limits reached: the home page's figure, by the same read (the first 50 listed)
+        alerts, alert_count = quota_alerts.quota_alerts_shown(db.session, g.actor, paging.PAGE_SIZE)
         return self.render(
             "renkei/usage_dashboard.html", report=report, month=month, metric=metric, metrics=metrics,
+            alerts=[(f"{labels.tenant_label(a.tenant_code)}: {labels.metric_label(a.metric)} {a.used:,} / {a.limit:,} ({a.percent}%)",
+                     url_for(".tenant_quota", code=a.tenant_code) if authz.allowed(g.actor, "quota.manage") else None)
+                    for a in alerts], alert_count=alert_count,
             datasets=datasets, page_top=usage_reports.PAGE_TOP_DATASETS,
             metric_label=next(m["label"] for m in metrics if m["name"] == metric),
             fiscal_year=fiscal_year_of(month), fiscal_label=format_fiscal_year(fiscal_year_of(month), _locale()),

@@ -88,6 +88,17 @@ def _view(incident: IdentityIncident, tenant_name: str) -> IncidentView:
     return IncidentView(incident, tenant_name, labels[0], labels[1], ja.format(**values), en.format(**values))
 
 
+def _unresolved():
+    """What "unresolved" means, for the list and for every count of it (the home page's)."""
+    return IdentityIncident.resolved_at.is_(None)
+
+
+def count_unresolved(session: Session, actor: Actor) -> int:
+    """How many incidents are unresolved: the length of :func:`list_incidents` without its limit."""
+    authz.authorize(actor, ACTION)
+    return int(session.scalar(sa.select(sa.func.count(IdentityIncident.id)).where(_unresolved())) or 0)
+
+
 def list_incidents(session: Session, actor: Actor, *, resolved: bool = False, limit: int = 200) -> list[IncidentView]:
     """Unresolved incidents, oldest first (or the latest resolved ones, newest first), in one query."""
     authz.authorize(actor, ACTION)
@@ -96,7 +107,7 @@ def list_incidents(session: Session, actor: Actor, *, resolved: bool = False, li
     if resolved:
         query = query.where(IdentityIncident.resolved_at.is_not(None)).order_by(IdentityIncident.resolved_at.desc())
     else:
-        query = query.where(IdentityIncident.resolved_at.is_(None)).order_by(IdentityIncident.id)
+        query = query.where(_unresolved()).order_by(IdentityIncident.id)
     return [_view(incident, name or "") for incident, name in session.execute(query)]
 
 

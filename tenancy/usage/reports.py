@@ -19,7 +19,6 @@ import datetime as dt
 import io
 import itertools
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +28,7 @@ from core import authz
 from core.actor import Actor
 from tenancy.usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
+from core.charts import japanese_font
 from core.spreadsheet import csv_bytes, csv_chunks
 from tenancy.datasets.models import Dataset
 from tenancy.usage.models import METRICS, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth
@@ -146,14 +146,36 @@ def _monthly_figures(session: Session, months: Sequence[dt.date], tenant_codes: 
 
 def _metric_totals(session: Session, month: dt.date, tenant_codes: Sequence[str] | None) -> dict[str, int]:
     """metric → the month's figures summed over the tenants (every tenant when None), in SQL."""
+    return _metric_totals_by_month(session, [month], tenant_codes)[month]
+
+
+def _metric_totals_by_month(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None,
+                            metrics: Sequence[str] = tuple(METRICS)) -> dict[dt.date, dict[str, int]]:
+    """month → metric → the month's figures summed over the tenants (every tenant when None), in one
+    grouped query: the usage page's total row for each month, whichever page shows it (only
+    ``metrics`` read: a chart of one metric reads a fifth of the rows)."""
     table = UsageAggregate.__table__
-    query = sa.select(table.c.metric, sa.func.sum(_figure_column())).where(
-        table.c.granularity == Granularity.month.value, table.c.period_start == month,
-        table.c.metric.in_(list(METRICS)))
+    query = sa.select(table.c.period_start, table.c.metric, sa.func.sum(_figure_column())).where(
+        table.c.granularity == Granularity.month.value, table.c.period_start.in_(list(months)),
+        table.c.metric.in_(list(metrics)))
     if tenant_codes is not None:
         query = query.where(table.c.tenant_code.in_(list(tenant_codes)))
-    found = {metric: int(total or 0) for metric, total in session.execute(query.group_by(table.c.metric))}
-    return {metric: found.get(metric, 0) for metric in METRICS}
+    found: dict[tuple[dt.date, str], int] = {}
+    for start, metric, total in session.execute(query.group_by(table.c.period_start, table.c.metric)):
+        start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)[:10])
+        found[(start, metric)] = int(total or 0)
+    return {month: {metric: found.get((month, metric), 0) for metric in metrics} for month in months}
+
+
+def months_of_year(session: Session, actor: Actor, fiscal_year: int, metric: str,
+                   tenant_codes: Sequence[str] | None = None, *, now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
+    """The fiscal year's months up to this one, each with ``metric`` summed over the readable tenants:
+    the same figure as the usage page's total row for that month (:func:`build_report`)."""
+    tenant_codes = readable_codes(actor, tenant_codes)
+    this_month = current_month(now)
+    months = [m for m in fiscal_months(fiscal_year) if m <= this_month] or fiscal_months(fiscal_year)[:1]
+    totals = _metric_totals_by_month(session, months, tenant_codes, [metric])
+    return [(month, totals[month][metric]) for month in months]
 
 
 def build_report(session: Session, actor: Actor, month: dt.date,
@@ -383,17 +405,6 @@ def report_xlsx(report: UsageReport, datasets: DatasetUsage | None = None) -> by
 
 
 # --- chart -------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def japanese_font() -> str | None:
-    """The family name of an installed font that has Japanese glyphs, or None."""
-    from matplotlib import font_manager
-
-    wanted = ("IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Noto Sans JP", "TakaoGothic", "VL Gothic",
-              "IPAPGothic", "Source Han Sans JP", "IPAMincho")
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in wanted if name in installed), None)
-
 
 def warm_up() -> None:
     """Import and set up what the first chart of a process needs (matplotlib with its Agg canvas,
