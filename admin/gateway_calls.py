@@ -80,11 +80,22 @@ class GatewayCalls:
         return Session(bind=self.engine)
 
     def _settle(self, events: list[dict]) -> None:
+        """The process's own counts in ``events`` are in the database now: out of its unfolded counts,
+        and the entries they touch read again here, in this thread, rather than by the next check."""
         from tenancy.usage.event_checks import _parse_timestamp
 
-        for event in events:  # the process's own counts are in the database now
+        touched = set()
+        for event in events:
             self.cache.note_folded(event["tenant"], event["metric"], _parse_timestamp(event["timestamp"]),
                                    int(event["quantity"]))
+            touched.add((event["tenant"], event["metric"]))
+        if touched:
+            with self.session() as session:
+                for tenant, metric in sorted(touched):
+                    try:
+                        self.cache.check(session, tenant, metric)
+                    except Exception:  # noqa: BLE001  (a tenant gone, the database away: the next check reads it)
+                        session.rollback()
 
     def fold(self) -> Folded:
         """Fold in this process, now (tests, the fallback when no folder runs)."""

@@ -26,6 +26,9 @@ alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of
   client state cache (read from the database at most once a second per credential, so its reloads
   are part of the figures; a revocation in the same process clears it at once), the allowlist
   matched, then the tenant's api_calls quota from the quota cache.
+* ``disk flush alone``: what ``each`` adds per call at least, measured in the same rounds: one
+  130-byte line written into a pre-made file in the call log's folder and ``fdatasync``-ed (the
+  disk's own latency; on a shared disk its tail is other people's writes).
 * ``quota check`` (the limit, measured in the same run): ``GET /api/v1/tenants/431001/quota-check``,
   the check the gateway check folds in.
 
@@ -97,6 +100,26 @@ def prepare(app, allowlist: tuple[str, ...] = ("10.0.0.0/8", "192.0.2.0/24")) ->
             "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
         db.session.commit()
         return issued.keycloak_client_id
+
+
+class DiskFlush:
+    """One call-log line written into a pre-made segment-like file and flushed, as ``each`` does per group."""
+
+    def __init__(self, directory: str) -> None:
+        self.fd = os.open(Path(directory) / "disk-flush-probe", os.O_RDWR | os.O_CREAT, 0o600)
+        os.pwrite(self.fd, bytes(1 << 20), 0)
+        os.fsync(self.fd)
+        self.offset = 0
+
+    def __call__(self) -> None:
+        if self.offset + 130 > 1 << 20:
+            self.offset = 0
+        os.pwrite(self.fd, b"x" * 129 + b"\n", self.offset)
+        os.fdatasync(self.fd)
+        self.offset += 130
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def start_folder(app) -> subprocess.Popen:
@@ -173,13 +196,18 @@ def main() -> None:
                                                     "X-Request-ID": "bench-repeated-request"})
     folder = start_folder(app) if args.fold_seconds > 0 and not args.fold_in_process else None
     try:
-        samples = measure(args, count, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota)
+        flush = DiskFlush(tempfile.mkdtemp(prefix="renkei-bench-flush-", dir=Path(app.config["RENKEI_GATEWAY_CALL_LOG_DIR"]).parent))
+        samples = measure(args, count, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush)
+        flush.close()
     finally:
+        from admin.gateway_calls import calls
+
+        calls(app).stop()  # this process's thread first: without the folder it would fold here
         stop_folder(folder)
     report(app, args, samples, next(counted))
 
 
-def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota) -> dict:
+def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         assert json.loads(gateway())["allowed"] is True, "the benchmark's client should be allowed"
         assert json.loads(gateway_refused())["reason"] == "address_not_allowed"
@@ -193,7 +221,8 @@ def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_
                                 "gateway auth (address refused)": lambda _: inprocess.latency(auth_refused, count),
                                 "gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
                                 "gateway check (address refused)": lambda _: inprocess.latency(gateway_refused, count),
-                                "quota check": lambda _: inprocess.latency(quota, count)}, args.rounds)
+                                "quota check": lambda _: inprocess.latency(quota, count),
+                                "disk flush alone": lambda _: inprocess.latency(flush, count)}, args.rounds)
     return samples
 
 
@@ -224,6 +253,8 @@ def report(app, args, samples: dict, answered: int) -> None:
                   medians["gateway check (allowed)"][1], "counted-gateway", "ms", higher_is_better=False)
     common.report("counted auth p99 vs same auth uncounted", medians["gateway auth (allowed, counted)"][1],
                   medians["gateway auth (uncounted repeat)"][1], "counted-gateway", "ms", higher_is_better=False)
+    common.report("disk flush alone p99 vs uncounted check p99", medians["disk flush alone"][1],
+                  medians["gateway check (allowed)"][1], None, "ms", higher_is_better=False)
     print(lost_or_doubled(app, answered))
 
 
