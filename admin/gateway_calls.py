@@ -1,13 +1,20 @@
-"""Each process's log of the gateway's counted calls and the thread that folds it (issue 36, item 7).
+"""Each process's log of the gateway's counted calls, the thread that seals it, and the folder
+process that records the sealed segments in the database (issue 36, item 7; docs/gateway.md, "Counting").
 
 ``GET /api/v1/gateway/auth`` counts an allowed call by appending its usage event to this process's
 :class:`tenancy.usage.call_log.CallLog` (durable before the answer; no database commit per call).
 :class:`GatewayCalls` keeps that log and a daemon thread, started by the first gateway check the
 process serves (after a fork: each gunicorn worker its own), that every
 ``RENKEI_GATEWAY_FOLD_SECONDS`` (default 0.5; 0: no thread, folded only by :func:`fold_now`) seals
-the open segment and folds the sealed ones, and every segment a process that ended left behind
-(a worker killed, the host restarted), into the database in a session of its own. Its first round
-runs at once: so a restarted process folds what its predecessor left before anything else.
+the open segment and lets go of it, and takes the calls a folder has committed out of the
+process's unfolded counts (its quota decisions then read them from the database).
+
+**The folder** is a process of its own, ``renkei gateway fold`` (:func:`run_folder`), one per host,
+next to the server: every ``RENKEI_GATEWAY_FOLD_SECONDS`` it records every segment nobody holds (the
+sealed ones, and what a process that ended left: a worker killed, the host restarted) in the
+database through the usage ingest. So the request processes spend no time in the database for
+the counts. While no folder runs (it holds the directory's lock: :func:`tenancy.usage.call_log.folder_running`),
+each process's thread folds in its process, as a fallback, and says so in the log once.
 
 The log's folder: ``RENKEI_GATEWAY_CALL_LOG_DIR`` (default ``<RENKEI_VAR_DIR>/gateway-calls``), on a
 local disk of the host, shared by that host's processes. A fold that fails (the database away) is
@@ -25,6 +32,7 @@ from flask import Flask, current_app
 
 from core.actor import Actor
 from tenancy.usage import quotas
+from tenancy.usage import call_log
 from tenancy.usage.call_log import CallLog, Folded
 
 EXTENSION = "renkei_gateway_calls"
@@ -64,21 +72,56 @@ class GatewayCalls:
         self.flush_seconds = float(app.config.get("RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS") or 0.01)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.folding_here = False  # no folder process was found: this process folds (logged once)
 
     def session(self):
         from sqlalchemy.orm import Session
 
         return Session(bind=self.engine)
 
-    def _unfolded_committed(self, events: list[dict]) -> None:
+    def _settle(self, events: list[dict]) -> None:
+        """The process's own counts in ``events`` are in the database now: out of its unfolded counts,
+        and the entries they touch read again here, in this thread, rather than by the next check."""
         from tenancy.usage.event_checks import _parse_timestamp
 
-        for event in events:  # the process's own counts are in the database now
-            self.cache.note_unfolded(event["tenant"], event["metric"], _parse_timestamp(event["timestamp"]),
-                                     -int(event["quantity"]))
+        touched = set()
+        for event in events:
+            self.cache.note_folded(event["tenant"], event["metric"], _parse_timestamp(event["timestamp"]),
+                                   int(event["quantity"]))
+            touched.add((event["tenant"], event["metric"]))
+        if touched:
+            with self.session() as session:
+                for tenant, metric in sorted(touched):
+                    try:
+                        self.cache.check(session, tenant, metric)
+                    except Exception:  # noqa: BLE001  (a tenant gone, the database away: the next check reads it)
+                        session.rollback()
 
     def fold(self) -> Folded:
-        return self.log.fold(self.session, FOLDER, self._unfolded_committed)
+        """Fold in this process, now (tests, the fallback when no folder runs)."""
+        return self.log.fold(self.session, FOLDER, self._settle)
+
+    def seal(self) -> None:
+        """One round of the thread: seal and let go of the open segment, have it folded (by the folder
+        process, or here when none runs), and settle what was folded."""
+        if call_log.folder_running(self.log.directory):
+            if self.folding_here:
+                self._log("info", "gateway calls: a folder process runs again for %s; this process only writes",
+                          self.log.directory)
+                self.folding_here = False
+            self.log.rotate()
+            self._settle(self.log.collect_folded())
+            return
+        if not self.folding_here:
+            self._log("warning", "gateway calls: no folder process runs for %s (renkei gateway fold); "
+                                 "this process folds its calls itself meanwhile", self.log.directory)
+            self.folding_here = True
+        self.fold()
+
+    def _log(self, level: str, message: str, *args) -> None:
+        app = self._app()
+        if app is not None:
+            getattr(app.logger, level)(message, *args)
 
     def ensure_folding(self) -> None:
         if not self.log.sync and (self._flusher is None or not self._flusher.is_alive()):
@@ -114,14 +157,14 @@ class GatewayCalls:
             if app is None or app.extensions.get(EXTENSION) is not self:
                 return
             interval = fold_interval(app)
+            del app
             try:
-                self.fold()
+                self.seal()
                 self.failures = 0
             except Exception as error:  # noqa: BLE001  (the database away: the calls stay on disk, tried again)
                 self.failures += 1
-                app.logger.warning("gateway calls could not be folded into the database (%s: %s); tried again",
-                                   type(error).__name__, error)
-            del app
+                self._log("warning", "gateway calls could not be sealed or folded (%s: %s); tried again",
+                          type(error).__name__, error)
             self._stop.wait(max(interval, 0.05) * min(2 ** self.failures, 20))
 
     def stop(self) -> None:
@@ -169,3 +212,41 @@ def forget(app: Flask) -> None:
         found.cache.forget_unfolded()
     else:
         CallLog(log_directory(app)).discard()
+
+
+def run_folder(app: Flask, stop: threading.Event, *, seconds: float | None = None, rounds: int | None = None,
+               on_round=None, lock: bool = True) -> int:
+    """The folder process's loop (``renkei gateway fold``): take the directory's folder lock (waiting
+    while another folder holds it), then every ``seconds`` (``RENKEI_GATEWAY_FOLD_SECONDS``) fold
+    every segment nobody holds, until ``stop`` is set or after ``rounds``. A round that fails (the
+    database away) is logged and tried again after a growing wait. ``on_round(folded)``: told each
+    round's outcome. ``lock`` False: fold without the folder lock (``--once`` beside a running folder;
+    each segment's own lock keeps two folders off one segment). Returns the events newly counted."""
+    from sqlalchemy.orm import Session
+
+    from admin.extensions import db
+
+    directory = log_directory(app)
+    seconds = seconds if seconds is not None else (fold_interval(app) or 0.5)
+    with app.app_context():
+        engine = db.engine
+    held = call_log.hold_folder(directory) if lock else None
+    counted = failures = done = 0
+    try:
+        while not stop.is_set() and (rounds is None or done < rounds):
+            try:
+                folded = call_log.fold_orphans(directory, lambda: Session(bind=engine), FOLDER)
+                counted, failures = counted + folded.counted, 0
+                if on_round is not None:
+                    on_round(folded)
+            except Exception as error:  # noqa: BLE001  (the database away: the calls stay on disk, tried again)
+                failures += 1
+                app.logger.warning("gateway calls could not be folded into the database (%s: %s); tried again",
+                                   type(error).__name__, error)
+            done += 1
+            if rounds is None or done < rounds:
+                stop.wait(max(seconds, 0.05) * min(2 ** failures, 20))
+    finally:
+        if held is not None:
+            os.close(held)
+    return counted

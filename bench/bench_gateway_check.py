@@ -1,6 +1,7 @@
 """Benchmark: the API gateway's checks (GET /api/v1/gateway/auth, POST /api/v1/gateway/check) beside the quota check, same run.
 
     python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+        [--call-log-sync each|interval] [--fold-seconds S] [--fold-in-process]
 
 Both endpoints are called in this process as a WSGI server calls them (the environ built once,
 the app called with a fresh copy each time, the request log line written into /dev/null), in
@@ -11,8 +12,10 @@ alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of
   X-Original-* headers; a new X-Request-ID each call), i.e. the check below with the call's scope
   from the route table, and the allowed call **counted**: its usage event made durable in the
   process's call log before the answer (written and ``fdatasync``-ed; no database commit per call),
-  folded into the database every 0.5 s by the process's folding thread, which runs during the
-  measurement as in production (docs/gateway.md, "Counting"). ``(uncounted repeat)``: the same
+  the segment sealed every 0.5 s by the process's thread and folded into the database by the folder,
+  ``renkei gateway fold``, started here as a process of its own as in production, which runs during
+  the measurement on the same cores (docs/gateway.md, "Counting"). ``--fold-in-process``: no folder
+  process, so the request process's thread folds (the fallback; the figure before issue 36's folder). ``(uncounted repeat)``: the same
   check with one X-Request-ID again and again, so nothing is written (the count alone left out).
   ``(address refused)``: refused with 403, nothing written. After the rounds the calls left in
   the log are folded and the database's count is compared with the calls answered "counted".
@@ -23,6 +26,9 @@ alternating rounds (gateway, quota, gateway, quota, ...); figures are medians of
   client state cache (read from the database at most once a second per credential, so its reloads
   are part of the figures; a revocation in the same process clears it at once), the allowlist
   matched, then the tenant's api_calls quota from the quota cache.
+* ``disk flush alone``: what ``each`` adds per call at least, measured in the same rounds: one
+  130-byte line written into a pre-made file in the call log's folder and ``fdatasync``-ed (the
+  disk's own latency; on a shared disk its tail is other people's writes).
 * ``quota check`` (the limit, measured in the same run): ``GET /api/v1/tenants/431001/quota-check``,
   the check the gateway check folds in.
 
@@ -42,6 +48,8 @@ import datetime as dt
 import io
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +59,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench import common, inprocess  # noqa: E402
+from bench.local_token import install_gateway_credential, install_validator  # noqa: E402
 
 QUOTA_PATH = "/api/v1/tenants/431001/quota-check"
 GATEWAY_PATH = "/api/v1/gateway/check"
@@ -60,6 +69,7 @@ AUTH_PATH = "/api/v1/gateway/auth"
 def _settings(url: str, sync: str = "each", fold_seconds: float = 0.5) -> dict:
     var = Path(os.environ.get("TMPDIR", "/tmp")) / "renkei-bench-gateway"
     return {"RENKEI_ENV": "development", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+            "RENKEI_REQUEST_LOG": "off",
             "RENKEI_VAR_DIR": str(var), "RENKEI_API_OPEN_FOR_DEVELOPMENT": True,
             # this run's own call log (a folder left by an earlier run would be folded into this database)
             "RENKEI_GATEWAY_CALL_LOG_DIR": tempfile.mkdtemp(prefix="renkei-bench-calls-"),
@@ -92,47 +102,51 @@ def prepare(app, allowlist: tuple[str, ...] = ("10.0.0.0/8", "192.0.2.0/24")) ->
         return issued.keycloak_client_id
 
 
-def install_validator(app) -> callable:
-    """renkei's TokenValidator for the app, trusting a key made here; returns a token maker."""
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import rsa
+class DiskFlush:
+    """One call-log line written into a pre-made segment-like file and flushed, as ``each`` does per group."""
 
-    from admin.auth import issuer
-    from tenancy.identity.tokens import TokenValidator
+    def __init__(self, directory: str) -> None:
+        self.fd = os.open(Path(directory) / "disk-flush-probe", os.O_RDWR | os.O_CREAT, 0o600)
+        os.pwrite(self.fd, bytes(1 << 20), 0)
+        os.fsync(self.fd)
+        self.offset = 0
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = jwt.PyJWK(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "bench", "alg": "RS256"})
-    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", app.config["RENKEI_API_AUDIENCE"])
+    def __call__(self) -> None:
+        if self.offset + 130 > 1 << 20:
+            self.offset = 0
+        os.pwrite(self.fd, b"x" * 129 + b"\n", self.offset)
+        os.fdatasync(self.fd)
+        self.offset += 130
 
-    class Keys:
-        def get_signing_key_from_jwt(self, token):
-            return public
-
-    validator._jwks = Keys()
-    app.extensions["renkei_token_validator"] = validator
-
-    def token(azp: str) -> str:
-        now = int(time.time())
-        return jwt.encode({"iss": issuer(app), "aud": app.config["RENKEI_API_AUDIENCE"], "sub": "bench-client",
-                           "azp": azp, "iat": now, "exp": now + 3600, "renkei_tenant": "431001", "scope": "broker.read"},
-                          key, algorithm="RS256", headers={"kid": "bench"})
-
-    return token
+    def close(self) -> None:
+        os.close(self.fd)
 
 
-def install_gateway_credential(app) -> dict[str, str]:
-    """The gateway's own credential as GET /gateway/auth checks it: Keycloak's exchange stands for a
-    metering client's claims (the first call; later ones find the pair remembered, as in production)."""
-    import base64
+def start_folder(app) -> subprocess.Popen:
+    """``renkei gateway fold`` on the app's database and call log, a process of its own (as systemd runs
+    it beside gunicorn); returns once it holds the folder lock."""
+    from tenancy.usage import call_log
 
-    from tenancy.identity.gateway import GatewayCredentials
+    config = app.config
+    env = {**os.environ, "RENKEI_ENV": "development", "RENKEI_SECRET_KEY": "bench-folder-secret-0123456789abcdef",
+           "RENKEI_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "RENKEI_VAR_DIR": config["RENKEI_VAR_DIR"],
+           "RENKEI_GATEWAY_CALL_LOG_DIR": config["RENKEI_GATEWAY_CALL_LOG_DIR"], "RENKEI_REQUEST_LOG": "off",
+           "RENKEI_GATEWAY_FOLD_SECONDS": str(config["RENKEI_GATEWAY_FOLD_SECONDS"]),
+           "RENKEI_ADMIN_EVENTS_INTERVAL": "0"}
+    folder = subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()", "gateway", "fold"],
+                              cwd=HERE.parent, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not call_log.folder_running(config["RENKEI_GATEWAY_CALL_LOG_DIR"]):
+        if folder.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("renkei gateway fold did not start")
+        time.sleep(0.05)  # polling the condition (the folder holds its lock), with a deadline
+    return folder
 
-    def exchange(client_id: str, secret: str) -> dict:
-        return {"iss": "bench", "sub": "bench-gateway", "azp": client_id, "exp": time.time() + 3600,
-                "realm_access": {"roles": ["metering-client"]}}
 
-    app.extensions["renkei_gateway_credentials"] = GatewayCredentials(exchange, max_age=3600)
-    return {"Authorization": "Basic " + base64.b64encode(b"bench-gateway:bench-secret").decode()}
+def stop_folder(folder: subprocess.Popen | None) -> None:
+    if folder is not None and folder.poll() is None:
+        folder.send_signal(signal.SIGTERM)  # ends between two folds
+        folder.wait(timeout=60)
 
 
 def main() -> None:
@@ -146,6 +160,8 @@ def main() -> None:
     parser.add_argument("--fold-seconds", type=float, default=0.5,
                         help="RENKEI_GATEWAY_FOLD_SECONDS (0: no folding thread, the calls folded after the rounds): "
                              "how much of the counted p99 the fold's thread costs")
+    parser.add_argument("--fold-in-process", action="store_true",
+                        help="no folder process: the request process's thread folds (the fallback when none runs)")
     common.add_database_option(parser)
     args = parser.parse_args()
     count = 2_000 if args.quick else args.requests
@@ -178,6 +194,20 @@ def main() -> None:
                                     status="403", per_call=new_request_id)
     auth_repeat = inprocess.caller(app, AUTH_PATH, {**call, "X-Original-Remote-Addr": "192.0.2.10",
                                                     "X-Request-ID": "bench-repeated-request"})
+    folder = start_folder(app) if args.fold_seconds > 0 and not args.fold_in_process else None
+    try:
+        flush = DiskFlush(tempfile.mkdtemp(prefix="renkei-bench-flush-", dir=Path(app.config["RENKEI_GATEWAY_CALL_LOG_DIR"]).parent))
+        samples = measure(args, count, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush)
+        flush.close()
+    finally:
+        from admin.gateway_calls import calls
+
+        calls(app).stop()  # this process's thread first: without the folder it would fold here
+        stop_folder(folder)
+    report(app, args, samples, next(counted))
+
+
+def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         assert json.loads(gateway())["allowed"] is True, "the benchmark's client should be allowed"
         assert json.loads(gateway_refused())["reason"] == "address_not_allowed"
@@ -191,8 +221,19 @@ def main() -> None:
                                 "gateway auth (address refused)": lambda _: inprocess.latency(auth_refused, count),
                                 "gateway check (allowed)": lambda _: inprocess.latency(gateway, count),
                                 "gateway check (address refused)": lambda _: inprocess.latency(gateway_refused, count),
-                                "quota check": lambda _: inprocess.latency(quota, count)}, args.rounds)
-    folding = f"fold every {args.fold_seconds:g} s" if args.fold_seconds > 0 else "no fold during the rounds"
+                                "quota check": lambda _: inprocess.latency(quota, count),
+                                "disk flush alone": lambda _: inprocess.latency(flush, count)}, args.rounds)
+    return samples
+
+
+def report(app, args, samples: dict, answered: int) -> None:
+    count = 2_000 if args.quick else args.requests
+    if args.fold_seconds <= 0:
+        folding = "no fold during the rounds"
+    elif args.fold_in_process:
+        folding = f"folded every {args.fold_seconds:g} s by the request process's thread (no folder process)"
+    else:
+        folding = f"sealed every {args.fold_seconds:g} s, folded by a folder process (renkei gateway fold)"
     print(f"bench_gateway_check: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
           f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; call log sync {args.call_log_sync}; {folding}")
     print(common.noisy_machine_note())
@@ -212,7 +253,9 @@ def main() -> None:
                   medians["gateway check (allowed)"][1], "counted-gateway", "ms", higher_is_better=False)
     common.report("counted auth p99 vs same auth uncounted", medians["gateway auth (allowed, counted)"][1],
                   medians["gateway auth (uncounted repeat)"][1], "counted-gateway", "ms", higher_is_better=False)
-    print(lost_or_doubled(app, next(counted)))
+    common.report("disk flush alone p99 vs uncounted check p99", medians["disk flush alone"][1],
+                  medians["gateway check (allowed)"][1], None, "ms", higher_is_better=False)
+    print(lost_or_doubled(app, answered))
 
 
 def lost_or_doubled(app, answered: int) -> str:

@@ -91,3 +91,52 @@ class LocalIssuer:
         self.thaw()
         self._server.shutdown()
         self._server.server_close()
+
+
+def install_validator(app, kid: str = "bench"):
+    """renkei's own :class:`TokenValidator` installed on ``app``, trusting an RSA key made here (its key
+    set a stub: no JWKS is fetched, no Keycloak needed); returns ``token(azp, subject=..., tenant=...,
+    scope=...)``, which signs a client-credentials token of API client ``azp`` that it accepts. Used by
+    bench/bench_gateway_check.py and the kill test's worker (tests/usage/gateway_worker.py)."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    from admin.auth import issuer
+    from tenancy.identity.tokens import TokenValidator
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.PyJWK(json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "alg": "RS256"})
+    audience = app.config["RENKEI_API_AUDIENCE"]
+    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", audience)
+
+    class Keys:
+        def get_signing_key_from_jwt(self, token):
+            return public
+
+    validator._jwks = Keys()
+    app.extensions["renkei_token_validator"] = validator
+
+    def token(azp: str, subject: str = "bench-client", tenant: str = "431001", scope: str = "broker.read") -> str:
+        now = int(time.time())
+        return jwt.encode({"iss": issuer(app), "aud": audience, "sub": subject, "azp": azp, "iat": now,
+                           "exp": now + 3600, "renkei_tenant": tenant, "scope": scope},
+                          key, algorithm="RS256", headers={"kid": kid})
+
+    return token
+
+
+def install_gateway_credential(app, client_id: str = "bench-gateway", secret: str = "bench-secret") -> dict[str, str]:
+    """The gateway's own credential as ``GET /gateway/auth`` checks it: Keycloak's exchange stands for a
+    metering client's claims (the first call; later ones find the pair remembered, as in production).
+    Returns the gateway's ``Authorization`` header."""
+    import base64
+
+    from tenancy.identity.gateway import GatewayCredentials
+
+    def exchange(client_id: str, secret: str) -> dict:
+        return {"iss": "bench", "sub": "bench-gateway", "azp": client_id, "exp": time.time() + 3600,
+                "realm_access": {"roles": ["metering-client"]}}
+
+    app.extensions["renkei_gateway_credentials"] = GatewayCredentials(exchange, max_age=3600)
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}

@@ -1,10 +1,12 @@
-"""`renkei gateway lint FILE`: the headers an nginx config's auth location must set (docs/gateway.md)."""
+"""`renkei gateway lint FILE`: the headers an nginx config's auth location must set; `renkei gateway fold`:
+the folder process that records the gateway's counted calls in the database (docs/gateway.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 
 @click.group("gateway")
@@ -27,3 +29,32 @@ def lint_command(file: Path) -> None:
     if problems:
         raise SystemExit(1)
     click.echo(f"{file}: the auth location passes no consumer header and sets every header the check reads.")
+
+
+@group.command("fold")
+@click.option("--seconds", type=float, default=None,
+              help="How often to fold (default RENKEI_GATEWAY_FOLD_SECONDS, 0.5).")
+@click.option("--once", is_flag=True, help="Fold what is there now and end (beside a running folder too).")
+@with_appcontext
+def fold_command(seconds: float | None, once: bool) -> None:
+    """Record the gateway's counted calls in the database: this host's folder process, run by systemd.
+
+    Runs until stopped (SIGTERM or SIGINT end it between two folds; a kill at any moment loses and
+    doubles nothing). Folds every call-log segment no server process holds: the sealed ones, and
+    those of processes that ended. One per host: a second one waits until the first ends.
+    """
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from admin.gateway_calls import log_directory, run_folder
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    if not once:
+        click.echo(f"Folding the gateway's calls in {log_directory(app)} until stopped.")
+    counted = run_folder(app, stop, seconds=seconds, rounds=1 if once else None, lock=not once)
+    click.echo(f"Gateway calls folded: {counted} newly counted.")

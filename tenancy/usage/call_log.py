@@ -11,21 +11,25 @@
   sealed and the next call opens a new one.
 * **Segments and their owners.** A segment is ``<host>-<pid>-<ns>-<n>.calls`` in the log's
   directory. Its writer holds an exclusive ``flock`` on it from before it has that name (it is made
-  under a ``.open`` name, locked, then renamed) until it has been folded; the kernel releases the
-  lock when the process dies, however it dies. :meth:`CallLog.rotate` seals the open segment (no
-  more lines go to it) and a new one is opened.
-* **Folding.** :func:`fold_file` reads a segment's events and records them through the usage
-  ingest (:func:`tenancy.usage.metering.fold_gateway_calls`) in one transaction, then removes the
-  file. The ingest knows an event by its ``event_id`` and instant, so folding the same lines twice
-  (a crash between the commit and the removal, two folders at once) counts them once. A folder
-  folds its own sealed segments, and every segment nobody holds a lock on (a dead process's
-  leftovers, at start-up or whenever a folder looks): :meth:`CallLog.fold`.
+  under a ``.open`` name, locked, then renamed) while it writes to it; the kernel releases the lock
+  when the process dies, however it dies. :meth:`CallLog.rotate` seals the open segment (no more
+  lines go to it), puts it on the disk and lets go of its lock: a sealed segment is the folder's.
+* **Folding, in a process of its own.** :func:`fold_file` reads a segment's events and records them
+  through the usage ingest (:func:`tenancy.usage.metering.fold_gateway_calls`) in one transaction,
+  then removes the file. The ingest knows an event by its ``event_id`` and instant, so folding the
+  same lines twice (a crash between the commit and the removal, two folders at once) counts them
+  once. The folder (:func:`fold_orphans`, run in a loop by ``renkei gateway fold``) folds every
+  segment nobody holds a lock on: the sealed ones, and a dead process's, whatever state it left.
+  While it runs it holds the directory's :data:`FOLDER_LOCK` (:func:`hold_folder`); a writer that
+  finds nobody holding it folds in its own process instead (:func:`folder_running`), so calls never
+  wait on disk for a folder that is not there. A writer learns that its sealed segment was folded
+  when the file is gone (removed only after the commit): :meth:`CallLog.collect_folded`.
 * **A torn line** (a process killed in the middle of a write) is skipped: its caller never got an
   answer. A call whose line reached the file but whose flush failed (answered 503) may still be
   counted when the line is read back; a call answered 200 is never lost.
 
 No Flask here; the web shell (admin/gateway_calls.py) gives each process its log and a thread that
-folds it.
+seals it, and runs the folder.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".calls"
 OPENING = ".open"  # a segment being made: not yet locked, never folded
+FOLDER_LOCK = "folder.lock"  # held (exclusive flock) by the directory's folder process while it runs
 RECENT_IDS = 100_000  # event ids this process appended, remembered to answer a repeat "not counted"
 # A segment is made this long, filled with zeros and flushed, before it takes lines: a flush of lines
 # written into it then writes data only (no file size, no extents to record), a tenth of the cost
@@ -80,15 +85,17 @@ class Segment:
     flushed: int = 0  # bytes known to be on the disk
     lines: int = 0
     broken: bool = False  # a write or flush failed: sealed at once
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # answered: not yet folded
 
 
 class _Group:
     """The lines one flush writes, and its outcome."""
 
-    __slots__ = ("lines", "done", "error")
+    __slots__ = ("lines", "events", "done", "error")
 
     def __init__(self) -> None:
         self.lines: list[bytes] = []
+        self.events: list[dict[str, Any]] = []
         self.done = False
         self.error: OSError | None = None
 
@@ -132,7 +139,7 @@ class CallLog:
         self._segment: Segment | None = None
         self._group = _Group()
         self._flushing = False
-        self._sealed: list[Segment] = []
+        self._sealed: list[Segment] = []  # sealed, lock let go, not known to be folded yet
         self._names = itertools.count()
         self._fold_lock = threading.Lock()
         self._sync_lock = threading.Lock()  # a segment's fd is not closed during a flush of it
@@ -173,6 +180,7 @@ class CallLog:
                 return False
             group = self._group
             group.lines.append(line)
+            group.events.append(event)
             while not group.done:
                 if self._flushing:
                     self._cond.wait()
@@ -217,6 +225,7 @@ class CallLog:
             segment.offset += len(data)
             if error is None:
                 segment.lines += len(flushing.lines)
+                segment.events.extend(flushing.events)
                 if self.sync:
                     segment.flushed = segment.offset
             else:  # what the file holds now is unknown: no more lines go to it
@@ -244,6 +253,34 @@ class CallLog:
             self._sealed.append(self._segment)
             self._segment = None
 
+    def _release_sealed(self) -> None:
+        """Put every sealed segment still open on the disk and let go of its lock: the folder's now.
+        One whose flush fails keeps its lock (tried again at the next rotation); its calls stay counted."""
+        with self._cond:
+            held = [segment for segment in self._sealed if segment.fd >= 0]
+        for segment in held:
+            with self._sync_lock:
+                if segment.fd < 0:
+                    continue
+                if segment.flushed < segment.offset and not segment.broken:
+                    try:
+                        os.fdatasync(segment.fd)
+                    except OSError as error:
+                        log.error("gateway call log %s could not be flushed to the disk (%s); kept", segment.path, error)
+                        continue
+                    segment.flushed = segment.offset
+                os.close(segment.fd)
+                segment.fd = -1
+
+    def collect_folded(self) -> list[dict[str, Any]]:
+        """The answered events of this log's sealed segments that a folder has folded since the last call
+        (their file gone: removed only after its commit); they are forgotten here."""
+        with self._cond:
+            done = [segment for segment in self._sealed if segment.fd < 0 and not segment.path.exists()]
+            for segment in done:
+                self._sealed.remove(segment)
+        return [event for segment in done for event in segment.events]
+
     def flush(self) -> None:
         """Put what the open segment was given on the disk (with ``sync`` False: a thread's job)."""
         with self._cond:
@@ -261,8 +298,12 @@ class CallLog:
         folder, not by a call); an empty open segment stays."""
         with self._cond:
             if self._closed or (self._segment is not None and not self._segment.lines and self._spare is None):
-                return
-            spare_needed = self._spare is None
+                idle = True
+            else:
+                idle, spare_needed = False, self._spare is None
+        if idle:
+            self._release_sealed()  # a segment sealed by a failed write, or whose flush failed before
+            return
         spare = self._open_segment() if spare_needed else None
         with self._cond:
             while self._flushing:
@@ -273,11 +314,7 @@ class CallLog:
             sealed = self._segment if self._segment is not None and self._segment.lines else None
             if sealed is not None:
                 self._seal()
-        if sealed is not None and sealed.flushed < sealed.offset:
-            with self._sync_lock:
-                if sealed.fd >= 0:
-                    os.fdatasync(sealed.fd)
-                    sealed.flushed = sealed.offset
+        self._release_sealed()
         if spare is not None:  # not needed after all (closed, or a call made one meanwhile)
             self._close(spare)
             spare.path.unlink(missing_ok=True)
@@ -287,28 +324,20 @@ class CallLog:
     def fold(self, session_factory: Callable[[], Session], actor: Actor,
              after_commit: Callable[[list[dict[str, Any]]], None] | None = None, *,
              now: dt.datetime | None = None) -> Folded:
-        """Seal the open segment, then fold this process's sealed segments and every segment of the
-        directory nobody holds (a dead process's). ``after_commit(events)``: told the events of this
-        process's own segments once they are committed (the quota cache's unfolded counts)."""
+        """Fold now, in this process: seal the open segment and let it go, fold every segment of the
+        directory nobody holds (this process's sealed ones, a dead process's), then tell
+        ``after_commit(events)`` this process's events that are in the database now (the quota
+        cache's unfolded counts), whoever folded them."""
         with self._fold_lock:
             self.rotate()
-            with self._cond:
-                own = list(self._sealed)
-            files = events = counted = 0
-            for segment in own:
-                read, newly = fold_file(segment.path, session_factory, actor, now=now)
-                with self._cond:
-                    self._sealed.remove(segment)
-                self._close(segment)  # its lock released only now that it is folded and gone
-                files, events, counted = files + 1, events + len(read), counted + newly
-                if after_commit is not None:
-                    after_commit(read)
-            orphans = fold_orphans(self.directory, session_factory, actor, now=now)
-        return Folded(files + orphans.files, events + orphans.events, counted + orphans.counted)
+            folded = fold_orphans(self.directory, session_factory, actor, now=now)
+            if after_commit is not None:
+                after_commit(self.collect_folded())
+        return folded
 
     def close(self) -> None:
         """Stop taking lines (later calls are refused) and let go of the open segments' locks; what they
-        hold stays in the directory for a folder (another process's, or the next start's)."""
+        hold stays in the directory for a folder."""
         with self._cond:
             while self._flushing:
                 self._cond.wait()
@@ -386,8 +415,36 @@ def fold_orphans(directory: Path, session_factory: Callable[[], Session], actor:
                 continue
             read, newly = fold_file(path, session_factory, actor, now=now)
             files, events, counted = files + 1, events + len(read), counted + newly
-            log.info("gateway call log: folded %s, left by a process that ended (%d events, %d counted)",
-                     path.name, len(read), newly)
+            log.debug("gateway call log: folded %s (%d events, %d counted)", path.name, len(read), newly)
         finally:
             os.close(fd)
     return Folded(files, events, counted)
+
+
+def hold_folder(directory: str | os.PathLike, *, wait: bool = True) -> int | None:
+    """Take the directory's :data:`FOLDER_LOCK` for this process (the one folder of a host's call log):
+    its file descriptor, held until closed or the process ends; None if another folder holds it
+    and ``wait`` is False."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(directory) / FOLDER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def folder_running(directory: str | os.PathLike) -> bool:
+    """Whether a folder process holds the directory's :data:`FOLDER_LOCK` now."""
+    try:
+        fd = os.open(Path(directory) / FOLDER_LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # a shared lock taken here goes with it

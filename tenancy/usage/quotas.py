@@ -491,6 +491,21 @@ class QuotaCache:
             else:
                 self._unfolded.pop(key, None)
 
+    def note_folded(self, tenant_code: str, metric: str, at: dt.datetime, quantity: int) -> None:
+        """``quantity`` this process counted at ``at`` (:meth:`note_unfolded`) is in the database now,
+        committed by a folder, perhaps another process's: it leaves the unfolded counts and the entry is
+        read again at its next decision (a load already under way is not kept: it may predate the
+        commit), so the figure is never short of it."""
+        key = (tenant_code, metric, current_month(at))
+        with self._lock:
+            left = self._unfolded.get(key, 0) - quantity
+            if left > 0:
+                self._unfolded[key] = left
+            else:
+                self._unfolded.pop(key, None)
+            self._entries.pop((tenant_code, metric), None)
+            self._generation += 1
+
     def forget_unfolded(self) -> None:
         """Tests: the call log was discarded with the database it described."""
         with self._lock:

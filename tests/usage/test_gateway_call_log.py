@@ -1,7 +1,10 @@
 """The gateway's counted calls without a commit per call (issue 36, item 7): each allowed call's event
 is durable in the process's call log before the answer, concurrent calls share one flush, a
-worker killed while counting loses no call it answered 200 and counts none twice, folding the same
-lines again counts them once, and a count that cannot be made durable refuses the call (503).
+worker killed while counting loses no call it answered 200 and counts none twice (nor does a folder
+killed while folding), folding the same lines again counts them once, and a count that cannot be
+made durable refuses the call (503). The folder is a process of its own (``renkei gateway fold``): a
+writer lets go of its sealed segments for it, keeps its own unfolded calls in its quota decisions
+until they are committed, and folds in its own process only while no folder runs.
 docs/gateway.md, "Counting"."""
 
 from __future__ import annotations
@@ -165,6 +168,52 @@ def test_a_torn_last_line_is_skipped_and_the_rest_counted(app, db, tenant_factor
     assert stored_events(db) == {"gateway:whole": 1}
 
 
+def test_a_writer_lets_the_folder_process_fold_and_keeps_its_calls_in_its_quota_until_committed(
+        app, db, tenant_factory, operator):
+    """The folder is another process (here: the folder lock and the folds taken by this test). The
+    writer seals and lets go of its segment but folds nothing while a folder runs; its quota decisions
+    count its calls before the fold and after it (then read from the database), never twice; with no
+    folder left, the writer folds in its own process."""
+    from admin import gateway_calls
+    from tenancy.usage import call_log, metering, quota_plans
+
+    tenant_factory("431001")
+    quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 3, "enforcement": "hard"},
+                                   reason="call log test")
+    db.commit()
+    calls = gateway_calls.calls(app)
+    directory = calls.log.directory
+    folder = call_log.hold_folder(directory)
+    assert call_log.folder_running(directory)
+
+    def used() -> int:
+        return calls.cache.check(db, "431001", "api_calls").used
+
+    def count(request_id: str) -> bool:
+        return metering.count_gateway_call(calls.log, fold_actor(), "431001", request_id, quota_cache=calls.cache)
+
+    try:
+        assert used() == 0
+        assert count("a") and count("b")
+        assert used() == 2  # counted at once by this process, nothing in the database yet
+        calls.seal()  # a folder runs: sealed and let go, not folded here
+        assert not calls.folding_here and stored_events(db) == {}
+        assert len([path for path in directory.glob("*.calls") if not _locked(path)]) == 1  # the folder's to take
+        assert used() == 2
+        folded = call_log.fold_orphans(directory, session_factory(app), fold_actor())  # the folder process's round
+        assert folded.counted == 2 and stored_events(db).keys() == {"gateway:a", "gateway:b"}
+        calls.seal()  # the writer sees its segment folded
+        assert used() == 2  # now read from the database, no longer from its own unfolded counts: not 4, not 0
+        assert count("c") and used() == 3
+        assert not calls.cache.check(db, "431001", "api_calls").allowed  # the hard limit holds at once
+    finally:
+        os.close(folder)
+    assert not call_log.folder_running(directory)
+    calls.seal()  # no folder: this process folds
+    assert calls.folding_here and stored_events(db).keys() == {"gateway:a", "gateway:b", "gateway:c"}
+    assert used() == 3
+
+
 # --- a real worker, killed while counting -------------------------------------------------------
 
 class _Directory:
@@ -193,23 +242,63 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def renkei_environment(app, folder: Path, var: Path, fold_seconds: float, sync: str = "each") -> dict[str, str]:
+    """A renkei process's environment: the test database, ``folder`` as the call log's."""
+    from admin.extensions import db
+
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+    var.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "RENKEI_ENV": "development", "RENKEI_SECRET_KEY": "kill-test-secret-0123456789abcdef",
+            "RENKEI_DATABASE_URL": url, "RENKEI_VAR_DIR": str(var), "RENKEI_REQUEST_LOG": "off",
+            "RENKEI_GATEWAY_CALL_LOG_DIR": str(folder), "RENKEI_GATEWAY_FOLD_SECONDS": str(fold_seconds),
+            "RENKEI_GATEWAY_CALL_LOG_SYNC": sync,
+            "RENKEI_ADMIN_EVENTS_INTERVAL": "0", "RENKEI_KEYCLOAK_URL": f"http://127.0.0.1:{_free_port()}"}
+
+
+def _end(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+
+
+class Folder:
+    """``renkei gateway fold``, the folder process, on the test database and a call log folder."""
+
+    def __init__(self, app, folder: Path, var: Path, fold_seconds: float) -> None:
+        self.folder = folder
+        env = renkei_environment(app, folder, var, fold_seconds)
+        self.log = (var / "folder.log").open("wb")
+        self.process = subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()", "gateway", "fold"],
+                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        """Until it holds the folder lock (so a worker started now never folds in its own process)."""
+        from tenancy.usage import call_log
+
+        deadline = time.monotonic() + START_SECONDS
+        while not call_log.folder_running(self.folder):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the folder did not start: see {self.log.name}")
+            time.sleep(0.1)  # polling the condition (the folder holds its lock), with a deadline
+
+    def stop(self) -> None:
+        _end(self.process)
+        self.log.close()
+
+
 class Worker:
     """A renkei process (tests/usage/gateway_worker.py) on the test database and a shared call log folder."""
 
     def __init__(self, app, folder: Path, var: Path, azp: str, fold_seconds: float, sync: str = "each") -> None:
-        from admin.extensions import db
-
-        with app.app_context():
-            url = db.engine.url.render_as_string(hide_password=False)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        var.mkdir(parents=True, exist_ok=True)
+        env = renkei_environment(app, folder, var, fold_seconds, sync)
         self.token_file = var / "token"
-        env = {**os.environ, "RENKEI_ENV": "development", "RENKEI_SECRET_KEY": "kill-test-secret-0123456789abcdef",
-               "RENKEI_DATABASE_URL": url, "RENKEI_VAR_DIR": str(var), "RENKEI_REQUEST_LOG": "off",
-               "RENKEI_GATEWAY_CALL_LOG_DIR": str(folder), "RENKEI_GATEWAY_FOLD_SECONDS": str(fold_seconds),
-               "RENKEI_GATEWAY_CALL_LOG_SYNC": sync,
-               "RENKEI_ADMIN_EVENTS_INTERVAL": "0", "RENKEI_KEYCLOAK_URL": f"http://127.0.0.1:{_free_port()}"}
         self.log = (var / "worker.log").open("wb")
         self.process = subprocess.Popen([sys.executable, "-c", "from tests.usage.gateway_worker import main; main()", str(self.port), azp,
                                          str(self.token_file)], cwd=ROOT, env=env, stdout=self.log,
@@ -235,27 +324,25 @@ class Worker:
             "X-Original-Authorization": f"Bearer {token}"})
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=20)
+        _end(self.process)
         self.log.close()
 
 
 @pytest.mark.parametrize("sync", ["each", "interval"])
 def test_a_worker_killed_while_counting_loses_no_call_answered_200_and_counts_none_twice(
         app, db, tenant_factory, operator, tmp_path, sync):
-    """SIGKILL of a real worker while 8 consumers call it: with either RENKEI_GATEWAY_CALL_LOG_SYNC (a
-    killed process's writes are the kernel's), every call it answered 200 is counted once after a
-    new process on the same folder has folded what it left."""
+    """SIGKILL of a real worker while 8 consumers call it, and of the folder process folding its
+    calls: with either RENKEI_GATEWAY_CALL_LOG_SYNC (a killed process's writes are the kernel's),
+    every call the worker answered 200 is counted once after a new folder on the same folder has
+    folded what they left."""
     tenant_factory("431001")
     azp = api_client(db, operator)
     folder = tmp_path / "calls"
-    workers = [Worker(app, folder, tmp_path / "first", azp, fold_seconds=0.2, sync=sync)]
+    folders = [Folder(app, folder, tmp_path / "folder1", fold_seconds=0.2)]
+    workers = []
     try:
+        folders[0].wait_ready()
+        workers.append(Worker(app, folder, tmp_path / "first", azp, fold_seconds=0.2, sync=sync))
         token = workers[0].wait_ready()
         answered: list[str] = []
         stop = threading.Event()
@@ -278,16 +365,23 @@ def test_a_worker_killed_while_counting_loses_no_call_answered_200_and_counts_no
         for thread in consumers:
             thread.start()
         deadline = time.monotonic() + 120
-        while len(answered) < 400 and time.monotonic() < deadline:
-            time.sleep(0.01)  # polling the condition (calls answered), with a deadline
-        os.kill(workers[0].process.pid, signal.SIGKILL)  # in the middle of counting, folding or both
+        while (len(answered) < 400 or not stored_events(db)) and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the condition (calls answered, some folded by the folder), with a deadline
+        os.kill(folders[0].process.pid, signal.SIGKILL)  # perhaps in the middle of a fold
+        os.kill(workers[0].process.pid, signal.SIGKILL)  # in the middle of counting
         stop.set()
         for thread in consumers:
             thread.join(60)
         workers[0].process.wait(timeout=20)
+        folders[0].process.wait(timeout=20)
         assert len(answered) >= 400, f"only {len(answered)} calls answered: see {workers[0].log.name}"
+        assert stored_events(db), "the folder process folded nothing while the worker ran"
+        worker_log = Path(workers[0].log.name).read_text(errors="replace")
+        assert "no folder process runs" not in worker_log  # the worker never folded in its own process
 
-        # a new process on the same folder folds what the killed one left, first thing
+        # a new folder on the same folder folds what the killed processes left, first thing
+        folders.append(Folder(app, folder, tmp_path / "folder2", fold_seconds=0.2))
+        folders[-1].wait_ready()
         workers.append(Worker(app, folder, tmp_path / "second", azp, fold_seconds=0.2, sync=sync))
         token = workers[1].wait_ready()
         assert workers[1].ask(requests.Session(), token, "after-restart").status_code == 200
@@ -305,6 +399,8 @@ def test_a_worker_killed_while_counting_loses_no_call_answered_200_and_counts_no
     finally:
         for worker in workers:
             worker.stop()
+        for process in folders:
+            process.stop()
 
 
 def _locked(path: Path) -> bool:
