@@ -31,6 +31,8 @@ from admin.views.base import _signed_in, csrf_field
 from billing import attention as billing_attention
 from billing.models import RunStatus
 from core import authz
+from core.calendar import fiscal_year_of, today_jst
+from secretariat import member_report
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import operations as identity
@@ -108,6 +110,14 @@ def _operator_items(actor) -> list[Item]:
                                                        _url("users.index", tenant=row[0])))))
     items.append(_unpaid_item(actor))
     return items
+
+
+def _recruitment(actor):
+    """The year's recruitment target and how far it is reached (the secretariat's, issue 40), or None."""
+    if not authz.allowed(actor, member_report.ACTION):
+        return None
+    today = today_jst()
+    return member_report.progress_of(db.session, fiscal_year_of(today), today)
 
 
 def _quota_item(actor) -> Item:
@@ -275,6 +285,8 @@ class HomeView(AdminIndexView):
             open_count = 0
         return self.render(
             "renkei/home.html",
+            recruitment=_recruitment(actor),
+            format_fy=_fy,
             actor=actor,
             role_labels=[labels.role_label(r) for r in sorted(actor.roles)],
             sections=sections,
