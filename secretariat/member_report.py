@@ -64,7 +64,9 @@ class Period:
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
-PERIOD_PATTERN = r"^(\d{4}-(0[1-9]|1[0-2])|\d{4}-[Qq][1-4]|[Ff][Yy]\d{4})$"
+# the periods parse_period reads, years within renkei's calendar (1989–2100), for the API's schema
+_YEARS = r"(19(89|9\d)|20\d\d|2100)"
+PERIOD_PATTERN = rf"^({_YEARS}-(0[1-9]|1[0-2])|{_YEARS}-[Qq][1-4]|[Ff][Yy]{_YEARS})$"
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -276,6 +278,6 @@ def generate(session: Session, actor: Actor, period: Period, fmt: Format) -> byt
     report = build_report(session, actor, period)
     data = to_pdf(report) if fmt == "pdf" else to_xlsx(report)
     audit.record(session, actor, ACTION, "period", period.key, after={
-        "period": period.key, "format": fmt, "members": report.members, "joined": len(report.joined),
+        "period": period.key, "format": fmt, "member_count": report.members, "joined": len(report.joined),
         "left": len(report.left), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     return data
