@@ -29,7 +29,7 @@ def test_the_secretariat_imports_a_500_row_list_after_fixing_three_rows(demo, pe
 
     login_as(page, people["operator"].username)
     page.goto(live_server("/admin/"))
-    page.get_by_role("link", name="会員と事務局").click()  # the menu's section opens its dropdown
+    page.get_by_role("button", name="会員と事務局").click()  # the menu's section opens its dropdown
     page.get_by_role("link", name="既存会員の取込").click()
     expect(page.get_by_role("heading", name="既存会員の一括取込", level=1)).to_be_visible()
 
