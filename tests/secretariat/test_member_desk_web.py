@@ -114,3 +114,20 @@ def test_the_command_line_dry_run_writes_nothing(app, db, tmp_path):
     path.write_bytes(as_csv(faulty(member_rows(500))))
     result = runner.invoke(group, ["import", str(path)])
     assert result.exit_code == 2 and "line 12" in result.output
+
+
+def test_the_command_line_sets_the_target_and_writes_the_report(app, db, operator, tmp_path):
+    from admin.commands.members import group
+    from secretariat import members_import
+
+    members_import.import_file(db, operator, as_csv(member_rows(3), "utf-8"))
+    db.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(group, ["target", "2019", "7"])
+    assert result.exit_code == 0, result.output
+    xlsx = tmp_path / "report.xlsx"
+    result = runner.invoke(group, ["report", "FY2019", "--xlsx", str(xlsx)])
+    assert result.exit_code == 0, result.output
+    assert "期末の会員数\t3" in result.output and "3（達成率 42%、残り 4）" in result.output
+    assert load_workbook(xlsx).sheetnames[0] == "概要"
+    assert runner.invoke(group, ["report", "2019-Q7"]).exit_code == 2
