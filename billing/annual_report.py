@@ -34,24 +34,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import html
-import io
 import json
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import allocation_policies, grants, statements, year_close
 from billing.models import CostItem, JournalEntry
-from core import audit, authz
+from core import audit, authz, report_document
+from core.report_document import Section
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.codes import is_prefecture
 from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
     jst_day, today_jst
-from core.errors import Unavailable
-from core.spreadsheet import safe_cell
 from tenancy.datasets import standards
 from tenancy.datasets.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
 from tenancy.datasets.conformance import conformance_state
@@ -254,16 +251,6 @@ def report_years(session: Session, actor: Actor) -> list[int]:
 
 # --- the sections, shared by both formats ----------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class Section:
-    title: str  # also the sheet's name (at most 31 characters)
-    headers: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-    yen: frozenset[int] = frozenset()  # the columns in yen
-    note: str = ""
-    empty: str = "該当なし"
-
-
 def _day(day: dt.date | None) -> str:
     return date_ja(day) if day else ""
 
@@ -368,97 +355,20 @@ def sections(report: AnnualReport) -> list[Section]:
 
 # --- the workbook ------------------------------------------------------------------------------------------
 
-def _cell_value(value: Any) -> Any:
-    return safe_cell(value) if isinstance(value, str) else value
-
-
 def to_xlsx(report: AnnualReport) -> bytes:
-    """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    book.remove(book.active)
-    font = statements.SHEET_FONT
-    for section in sections(report):
-        sheet = book.create_sheet(section.title[:31])
-        sheet.append([_cell_value(f"{report.title}　{section.title}")])
-        sheet["A1"].font = Font(name=font, size=13, bold=True)
-        sheet.append([_cell_value(section.note)] if section.note else [])
-        sheet.append([_cell_value(header) for header in section.headers])
-        for cell in sheet[3]:
-            cell.font = Font(name=font, bold=True)
-        for values in section.rows or ((section.empty,),):
-            sheet.append([_cell_value(value) for value in values])
-            for index in section.yen:
-                if index < len(values):
-                    sheet.cell(row=sheet.max_row, column=index + 1).number_format = statements.YEN_FORMAT
-        for index in range(len(section.headers)):
-            sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-        sheet.page_setup.orientation = "portrait"
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    """One sheet per section (:func:`core.report_document.to_xlsx`)."""
+    return report_document.to_xlsx(report.title, sections(report), font=statements.SHEET_FONT,
+                                   yen_format=statements.YEN_FORMAT)
 
 
 # --- the PDF -----------------------------------------------------------------------------------------------
 
-_STYLE = """
-@page { size: A4; margin: 18mm 16mm 16mm 16mm; @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; } }
-body { font-family: "IPAGothic", "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 9pt; color: #000; }
-h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm; }
-.issuer { text-align: right; margin: 0 0 4mm; }
-h2 { font-size: 11pt; margin: 5mm 0 1.5mm; border-bottom: 0.8px solid #000; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 0.6px solid #000; padding: 0.8mm 1.5mm; text-align: left; vertical-align: top; }
-thead th { background: #eee; }
-td.yen { text-align: right; white-space: nowrap; }
-p.note { font-size: 8pt; margin: 1mm 0; }
-"""
-
-
-def _cell_html(value: Any, is_yen: bool) -> str:
-    if value is None:
-        return "<td></td>"
-    if is_yen and isinstance(value, int):
-        return f'<td class="yen">{value:,}円</td>'
-    if isinstance(value, int):
-        return f'<td class="yen">{value:,}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
-
-
-def _section_html(section: Section) -> str:
-    e = html.escape
-    head = "".join(f'<th scope="col">{e(header)}</th>' for header in section.headers)
-    if section.rows:
-        body = "".join("<tr>" + "".join(_cell_html(value, index in section.yen) for index, value in enumerate(row))
-                       + "</tr>" for row in section.rows)
-    else:
-        body = f'<tr><td colspan="{len(section.headers)}">{e(section.empty)}</td></tr>'
-    note = f'<p class="note">{e(section.note)}</p>' if section.note else ""
-    return f"<h2>{e(section.title)}</h2>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def to_html(report: AnnualReport) -> str:
-    e = html.escape
-    return (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{e(report.title)}</title>'
-            f"<style>{_STYLE}</style></head><body><h1>{e(report.title)}</h1>"
-            f'<p class="issuer">{e(report.issuer)}<br>{e(date_ja(report.generated_on))}</p>'
-            + "".join(_section_html(section) for section in sections(report)) + "</body></html>")
+    return report_document.to_html(report.title, report.issuer, report.generated_on, sections(report))
 
 
 def to_pdf(report: AnnualReport) -> bytes:
-    try:
-        import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
-    except OSError as error:  # Pango missing on this machine: say what to install, never a 500
-        raise Unavailable(
-            f"The PDF annual report needs Pango on the server (Debian: libpango-1.0-0 libpangoft2-1.0-0): {error}",
-            "PDF の年度報告書を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
-    return weasyprint.HTML(string=to_html(report)).write_pdf()
+    return report_document.to_pdf(to_html(report), "annual report", "年度報告書")
 
 
 # --- generating a file (audited) ---------------------------------------------------------------------------

@@ -8,6 +8,8 @@ subtracting it from 11, and keeping the last digit. The first two digits are the
 
 from __future__ import annotations
 
+import unicodedata
+
 _WEIGHTS = (6, 5, 4, 3, 2)
 
 
@@ -136,3 +138,45 @@ def is_my_number_shaped(value: object) -> bool:
     """Whether ``value`` has the shape of a 個人番号: 12 ASCII digits whose last is their check digit."""
     return (isinstance(value, str) and len(value) == 12 and value.isascii() and value.isdigit()
             and my_number_check_digit(value[:11]) == int(value[11]))
+
+
+# --- 日本標準産業分類 (Japan Standard Industrial Classification), major groups ---------------------
+# The 20 major groups (大分類) of the 14th revision (令和5年7月告示, in force 2024-04-01), by their letter:
+# the industry a consortium member is counted under in the member report.
+INDUSTRY_MAJOR_GROUPS: dict[str, tuple[str, str]] = {
+    "A": ("農業，林業", "Agriculture and forestry"),
+    "B": ("漁業", "Fisheries"),
+    "C": ("鉱業，採石業，砂利採取業", "Mining and quarrying of stone and gravel"),
+    "D": ("建設業", "Construction"),
+    "E": ("製造業", "Manufacturing"),
+    "F": ("電気・ガス・熱供給・水道業", "Electricity, gas, heat supply and water"),
+    "G": ("情報通信業", "Information and communications"),
+    "H": ("運輸業，郵便業", "Transport and postal activities"),
+    "I": ("卸売業，小売業", "Wholesale and retail trade"),
+    "J": ("金融業，保険業", "Finance and insurance"),
+    "K": ("不動産業，物品賃貸業", "Real estate and goods rental and leasing"),
+    "L": ("学術研究，専門・技術サービス業", "Scientific research, professional and technical services"),
+    "M": ("宿泊業，飲食サービス業", "Accommodations, eating and drinking services"),
+    "N": ("生活関連サービス業，娯楽業", "Living-related and personal services and amusement services"),
+    "O": ("教育，学習支援業", "Education, learning support"),
+    "P": ("医療，福祉", "Medical, health care and welfare"),
+    "Q": ("複合サービス事業", "Compound services"),
+    "R": ("サービス業（他に分類されないもの）", "Services, n.e.c."),
+    "S": ("公務（他に分類されるものを除く）", "Government, except elsewhere classified"),
+    "T": ("分類不能の産業", "Industries unable to classify"),
+}
+
+
+def industry_of(text: str) -> str | None:
+    """The major group's letter from ``E``, ``Ｅ``, ``製造業`` or ``E 製造業`` (as a spreadsheet has it), or None."""
+    value = "".join(unicodedata.normalize("NFKC", text or "").split())
+    if not value:
+        return None
+    letter, rest = value[0].upper(), value[1:].lstrip(":.-")
+    if letter in INDUSTRY_MAJOR_GROUPS and (not rest or not rest[0].isascii()):
+        if not rest or rest == "".join(unicodedata.normalize("NFKC", INDUSTRY_MAJOR_GROUPS[letter][0]).split()):
+            return letter
+    for letter, (ja, _en) in INDUSTRY_MAJOR_GROUPS.items():
+        if value == "".join(unicodedata.normalize("NFKC", ja).split()):
+            return letter
+    return None

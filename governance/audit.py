@@ -161,6 +161,9 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "member.approve": ("入会の承認", "Membership approved"),
     "member.reject": ("入会の不承認", "Membership rejected"),
     "member.withdraw": ("会員の退会", "Member withdrawn"),
+    "member.import": ("既存会員の一括取込", "Existing members imported"),
+    "member.report": ("会員状況報告書の作成", "Member report generated"),
+    "member.target": ("新規会員募集目標の設定", "Recruitment target set"),
     "member.export": ("会員一覧の出力", "Members list exported"),
     "report.annual.generate": ("年度報告書の作成", "Annual report generated"),
     "project.form": ("提案グループの結成", "Project group formed"),
@@ -364,6 +367,11 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
     "single_finance_officer": "一人体制の財政担当者による採用",  # RENKEI_FOUR_EYES off
+    # the secretariat's member import and report (secretariat.members_import, secretariat.member_report)
+    "updated": "更新した会員", "unchanged": "変更のない会員", "notified": "メールを送った会員",
+    "member_count": "期末の会員数", "joined": "入会", "left": "退会", "sha256": "ファイルのハッシュ値",
+    "bytes": "ファイルの大きさ（バイト）", "target": "新規会員の募集目標", "industry": "業種", "size_band": "規模",
+    "employees": "従業員数", "capital_yen": "資本金", "municipality_code": "市区町村コード", "joined_on": "入会日",
 }
 
 

@@ -104,6 +104,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "member_project_group": ("UPDATE (name, representative)", "DELETE"),
     "member_project_group_member": ("DELETE",),
     "member_base": ("DELETE",),  # an organisation applying again states its bases afresh
+    "member_recruitment_target": ("UPDATE (target, set_by, set_at)",),  # the secretariat changes the year's target
 }
 
 

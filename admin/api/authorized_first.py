@@ -62,6 +62,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/members/{corporate_number}/reject"): "member.screen",
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): "member.withdraw",
     ("POST", "/api/v1/members/checklist"): "member.screen",
+    ("POST", "/api/v1/members/import"): "member.import",
+    ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): "member.target",
     ("POST", "/api/v1/project-groups"): "project.manage",
     ("PUT", "/api/v1/project-groups/{group_id}"): "project.manage",
     ("POST", "/api/v1/project-groups/{group_id}/dissolve"): "project.manage",

@@ -120,3 +120,73 @@ def members_dissolve_group(group_id: int, reason: str, actor) -> None:
 
     committed(lambda: members.dissolve_group(db.session, actor, group_id, reason))
     click.echo(f"提案グループ {group_id} を解散しました / dissolved project group {group_id}")
+
+
+# --- the secretariat's desk (issue 40): the existing members imported, the report, the target ----------
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and print the preview; write nothing.")
+@click.option("--notify", is_flag=True, help="Mail each new member's contact (through the outbox); otherwise no one is mailed.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def members_import_command(file: Path, dry_run: bool, notify: bool, actor) -> None:
+    """Import the existing members from an xlsx or CSV (UTF-8 or CP932) file: every row checked first, all or nothing."""
+    from secretariat import members_import
+
+    if dry_run:
+        try:
+            preview = members_import.check_file(db.session, actor, file, notify=notify)
+        except DomainError as error:
+            db.session.rollback()
+            fail(error)
+        db.session.rollback()
+        for row in preview.rows:
+            changes = "、".join(f"{members_import.HEADERS_JA[name]}: {before or '—'} → {after}"
+                               for name, (before, after) in row.changes.items())
+            click.echo(f"{row.line}\t{row.corporate_number}\t{row.name}\t{members_import.OUTCOME_LABELS[row.outcome][0]}\t{changes}")
+        click.echo(f"新規 {preview.count('new')} 件、登録済み {preview.count('same')} 件、内容が異なる {preview.count('differs')} 件"
+                   f"（取り込みは行っていません） / {preview.count('new')} new, {preview.count('same')} same, "
+                   f"{preview.count('differs')} differ (dry run: nothing written)", err=True)
+        return
+    result = committed(lambda: members_import.import_file(db.session, actor, file, notify=notify))
+    click.echo(f"新規 {len(result.created)} 件、更新 {len(result.updated)} 件、変更なし {result.unchanged} 件、メール {result.notified} 件 / "
+               f"{len(result.created)} created, {len(result.updated)} updated, {result.unchanged} unchanged, {result.notified} mailed")
+
+
+@group.command("report")
+@click.argument("period")
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="Write the A4 PDF here.")
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write the workbook here.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def members_report_command(period: str, pdf: Path | None, xlsx: Path | None, actor) -> None:
+    """The member report for PERIOD (2026-05, 2026-Q1 or FY2026): its figures printed, its files written."""
+    from secretariat import member_report
+
+    def run():
+        found = member_report.parse_period(period)
+        files = {fmt: member_report.generate(db.session, actor, found, fmt) for fmt, path in (("pdf", pdf), ("xlsx", xlsx)) if path}
+        return member_report.build_report(db.session, actor, found), files
+
+    report, files = committed(run)
+    for section in member_report.sections(report)[:1]:
+        for label, value in section.rows:
+            click.echo(f"{label}\t{value}")
+    for fmt, path in (("pdf", pdf), ("xlsx", xlsx)):
+        if path:
+            path.write_bytes(files[fmt])
+            click.echo(f"{path} を書き出しました / wrote {path}", err=True)
+
+
+@group.command("target")
+@click.argument("fiscal_year", type=int)
+@click.argument("target", type=int)
+@with_appcontext
+@acting(authz.OPERATOR)
+def members_target_command(fiscal_year: int, target: int, actor) -> None:
+    """Set FISCAL_YEAR's recruitment target (new members; 50 unless set)."""
+    from secretariat import member_report
+
+    committed(lambda: member_report.set_recruitment_target(db.session, actor, fiscal_year, target))
+    click.echo(f"{fiscal_year}年度の新規会員募集目標を {target} にしました / target for FY{fiscal_year} set to {target}")

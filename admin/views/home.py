@@ -39,7 +39,8 @@ from billing import attention as billing_attention
 from billing import operations as billing_operations
 from billing.models import RunStatus
 from core import authz, charts
-from core.calendar import current_month, fiscal_year_of
+from core.calendar import current_month, fiscal_year_of, today_jst
+from secretariat import member_report
 from governance import agreements, audit as audit_log, council
 from governance.models import DOCUMENT_LABELS, AgreementDocument
 from tenancy.identity import incidents as identity_incidents, operations as identity
@@ -122,6 +123,14 @@ def _operator_items(actor) -> list[Item]:
                                                        _url("users.index", tenant=row[0])))))
     items.append(_unpaid_item(actor))
     return items
+
+
+def _recruitment(actor):
+    """The year's recruitment target and how far it is reached (the secretariat's, issue 40), or None."""
+    if not authz.allowed(actor, member_report.ACTION):
+        return None
+    today = today_jst()
+    return member_report.progress_of(db.session, fiscal_year_of(today), today)
 
 
 def _quota_item(actor) -> Item:
@@ -369,6 +378,8 @@ class HomeView(AdminIndexView):
             open_count = 0
         return self.render(
             "renkei/home.html",
+            recruitment=_recruitment(actor),
+            format_fy=_fy,
             actor=actor,
             role_labels=[labels.role_label(r) for r in sorted(actor.roles)],
             sections=sections,

@@ -87,6 +87,15 @@ class Organisation(SQLModel, table=True):
     decision_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     decided_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     applied_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    # member information (issue 40): what the periodic report to the prefecture counts
+    industry: str = Field(default="", max_length=1)  # 日本標準産業分類 major group letter (core.codes), "" unknown
+    size_band: str = Field(default="", max_length=16)  # a SizeBand value, "" unknown
+    employees: Optional[int] = Field(default=None, ge=0)
+    capital_yen: Optional[int] = Field(default=None, ge=0, sa_type=sa.BigInteger)
+    municipality_code: str = Field(default="", max_length=6)  # 全国地方公共団体コード of the head office, "" unknown
+    joined_on: Optional[dt.date] = Field(default=None, index=True)  # 入会日 (approval, or the imported list's)
+    left_on: Optional[dt.date] = Field(default=None, index=True)    # 退会日
+    leave_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
     # what the identity operations and the outbox read of a "tenant"
     @property
@@ -108,6 +117,51 @@ class Organisation(SQLModel, table=True):
     @property
     def contacts(self) -> list:
         return [dataclasses.make_dataclass("Contact", ["email"])(self.contact_email)]
+
+
+class SizeBand(str, enum.Enum):
+    """An organisation's size band, from its employees or its capital (中小企業基本法's line for most
+    industries: capital up to 300 million yen or up to 300 employees is an SME; up to 20 employees small)."""
+
+    small = "small"
+    medium = "medium"
+    large = "large"
+    not_applicable = "not_applicable"  # universities, associations: no capital
+
+
+SIZE_BAND_LABELS = {
+    SizeBand.small: ("小規模事業者（従業員20人以下）", "Small (up to 20 employees)"),
+    SizeBand.medium: ("中小企業（従業員300人以下または資本金3億円以下）", "SME (up to 300 employees or 300 million yen)"),
+    SizeBand.large: ("大企業", "Large"),
+    SizeBand.not_applicable: ("対象外（大学・団体等）", "Not applicable (university, association)"),
+}
+SMALL_EMPLOYEES, SME_EMPLOYEES, SME_CAPITAL_YEN = 20, 300, 300_000_000
+
+
+def size_band_of(employees: int | None, capital_yen: int | None) -> SizeBand | None:
+    """The band an organisation's figures put it in, or None when neither is known."""
+    if employees is not None and employees <= SMALL_EMPLOYEES:
+        return SizeBand.small
+    if (employees is not None and employees <= SME_EMPLOYEES) or (capital_yen is not None and capital_yen <= SME_CAPITAL_YEN):
+        return SizeBand.medium
+    if employees is None and capital_yen is None:
+        return None
+    return SizeBand.large
+
+
+DEFAULT_RECRUITMENT_TARGET = 50  # new members a fiscal year (seed 001: 年間50社・団体以上)
+
+
+class RecruitmentTarget(SQLModel, table=True):
+    """The year's recruitment target (新規会員の募集目標), set by the secretariat; a year without a row has
+    :data:`DEFAULT_RECRUITMENT_TARGET`."""
+
+    __tablename__ = "member_recruitment_target"
+
+    fiscal_year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    target: int = Field(ge=1)
+    set_by: str = Field(default="", max_length=255)
+    set_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
 class BaseKind(str, enum.Enum):

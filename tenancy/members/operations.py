@@ -25,6 +25,7 @@ from core import audit, authz, outbox
 from core.actor import Actor
 from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
                         corporate_number_problem)
+from core.calendar import today_jst
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
@@ -370,6 +371,7 @@ def approve(session: Session, actor: Actor, directory: IdentityDirectory, number
     before = org.status.value
     with audit.act(session, actor, "member.approve", "member", number, tenant_code=number):  # one act, one record
         org.status, org.decision_reason, org.decided_at = move.target, reason, utcnow()
+        org.joined_on = today_jst()
         session.flush()
         audit.record(session, actor, "member.approve", "member", number, tenant_code=number,
                      before={"status": before}, after={"status": move.target.value, "reason": reason})
@@ -413,6 +415,7 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
                                  before={"enabled": True}, after={"full_name": account.display_name,
                                                                   "username": account.username, "enabled": False})
         org.status, org.decision_reason, org.decided_at = move.target, reason, utcnow()
+        org.left_on, org.leave_reason = today_jst(), reason
         session.flush()
         audit.record(session, actor, "member.withdraw", "member", number, tenant_code=number,
                      before={"status": before}, after={"status": move.target.value, "reason": reason})

@@ -71,7 +71,7 @@ def audit_action_patterns() -> set[str]:
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(")
     literal = re.compile(r'(f?)"([a-z_{}]+(?:\.[a-z_{}.]+)+)"')
     patterns = set()
-    for package in ("core", "tenancy", "billing", "governance", "admin"):
+    for package in ("core", "tenancy", "billing", "governance", "secretariat", "admin"):
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             for match in call.finditer(text):
@@ -417,6 +417,11 @@ def world(demo, db):
     from tests.consent.world import consent_world
 
     consent_world(db, operator)
+    # members imported by the secretariat (issue 40): the member report shows industries, sizes, places, joins
+    from bench.member_files import as_csv, member_rows
+    from secretariat import members_import
+
+    members_import.import_file(db, operator, as_csv(member_rows(12, first_joined=today_jst() - dt.timedelta(days=30)), "utf-8"))
     db.commit()
     return demo
 

@@ -301,6 +301,17 @@ def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
     return Call(method, url, ctx.as_operator, json)
 
 
+def member_file(rows: int, *, faulty: bool = False, dry_run: bool = True) -> dict:
+    """A member list for the import (bench.member_files), base64 in the API's body; ``faulty``: three bad rows."""
+    import base64
+
+    from bench import member_files
+
+    made = member_files.member_rows(rows)
+    raw = member_files.as_csv(member_files.faulty(made) if faulty else made)
+    return {"content_base64": base64.b64encode(raw).decode("ascii"), "dry_run": dry_run}
+
+
 def api_client_body(**fields) -> dict:
     return {"name": "監査網羅", "purpose": "試験", "scopes": ["broker.read"], "allowlist": ["192.0.2.0/24"],
             "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(), **fields}
@@ -639,6 +650,14 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", "/api/v1/members/checklist", {"label_ja": "県内に事業所があること"}),
         refused=lambda c: (c.tenants("431001"), Call("POST", "/api/v1/members/checklist", c.admin_of("431001"),
                                                      {"label_ja": "県内に事業所があること"}))[1]),
+    # the secretariat's desk (issue 40): an import is one record; a file with a bad row writes nothing
+    ("POST", "/api/v1/members/import"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/members/import", member_file(3, dry_run=False)),
+        refused=lambda c: op(c, "POST", "/api/v1/members/import", member_file(500, faulty=True, dry_run=False))),
+    ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/members/recruitment-targets/2026", {"target": 60}),
+        refused=lambda c: (c.tenants("431001"), Call("PUT", "/api/v1/members/recruitment-targets/2026",
+                                                     c.admin_of("431001"), {"target": 60}))[1]),
     ("POST", "/api/v1/project-groups"): Entry(
         success=lambda c: (c.tenants("431001"), c.tenants("432024"),
                            op(c, "POST", "/api/v1/project-groups", {"name": "提案A", "representative": "9000020431001",
@@ -767,6 +786,10 @@ AUDITED_READS = {
     ("GET", "/api/v1/fiscal-years/{fiscal_year}/annual-report"): Entry(
         success=lambda c: (c.tenants("431001"), fin(c, "GET", "/api/v1/fiscal-years/2026/annual-report?format=xlsx"))[1],
         refused=lambda c: Call("GET", "/api/v1/fiscal-years/2026/annual-report", c.admin_of("431001"))),
+    ("GET", "/api/v1/members/report"): Entry(
+        success=lambda c: op(c, "GET", "/api/v1/members/report?period=2026-Q1&format=xlsx"),
+        refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/members/report?period=2026-Q1",
+                                                     c.admin_of("431001")))[1]),
 }
 
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record

@@ -228,6 +228,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(SECRETARIAT, _reason),
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(SECRETARIAT, _reason),
     ("POST", "/api/v1/members/checklist"): Rule(SECRETARIAT, lambda: {"label_ja": "県内に事業所があること"}),
+    # the secretariat's desk (issue 40): the existing members imported, the report (the auditor reads it), the target
+    ("POST", "/api/v1/members/import"): Rule(SECRETARIAT, lambda: {"content_base64": "", "dry_run": True}),
+    ("GET", "/api/v1/members/report"): Rule({"operator": "any", "auditor": "any"}),
+    ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): Rule(SECRETARIAT, lambda: {"target": 50}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),

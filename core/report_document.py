@@ -1,0 +1,124 @@
+"""A report as titled sections of rows, in both formats renkei hands out: an A4 PDF and a workbook.
+
+One list of :class:`Section` feeds both, so the PDF and the workbook carry the same facts. The PDF is
+HTML rendered by WeasyPrint on A4 with the Japanese Gothic of Debian's fonts-ipafont-gothic; the
+workbook is openpyxl, one sheet per section, every text cell neutralised
+(:func:`core.spreadsheet.safe_cell`). Used by the annual report (:mod:`billing.annual_report`) and the
+member report (:mod:`secretariat.member_report`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import io
+from typing import Any
+
+from core.calendar import date_ja
+from core.errors import Unavailable
+from core.spreadsheet import safe_cell
+
+SHEET_FONT = "IPAゴシック"
+YEN_FORMAT = '#,##0"円"'
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    title: str  # also the sheet's name (at most 31 characters)
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    yen: frozenset[int] = frozenset()  # the columns in yen
+    note: str = ""
+    empty: str = "該当なし"
+
+
+def _cell_value(value: Any) -> Any:
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def to_xlsx(title: str, sections: list[Section], *, font: str = SHEET_FONT, yen_format: str = YEN_FORMAT) -> bytes:
+    """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for section in sections:
+        sheet = book.create_sheet(section.title[:31])
+        sheet.append([_cell_value(f"{title}　{section.title}")])
+        sheet["A1"].font = Font(name=font, size=13, bold=True)
+        sheet.append([_cell_value(section.note)] if section.note else [])
+        sheet.append([_cell_value(header) for header in section.headers])
+        for cell in sheet[3]:
+            cell.font = Font(name=font, bold=True)
+        for values in section.rows or ((section.empty,),):
+            sheet.append([_cell_value(value) for value in values])
+            for index in section.yen:
+                if index < len(values):
+                    sheet.cell(row=sheet.max_row, column=index + 1).number_format = yen_format
+        for index in range(len(section.headers)):
+            sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
+        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.page_setup.orientation = "portrait"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+STYLE = """
+@page { size: A4; margin: 18mm 16mm 16mm 16mm; @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; } }
+body { font-family: "IPAGothic", "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 9pt; color: #000; }
+h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm; }
+.issuer { text-align: right; margin: 0 0 4mm; }
+h2 { font-size: 11pt; margin: 5mm 0 1.5mm; border-bottom: 0.8px solid #000; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 0.6px solid #000; padding: 0.8mm 1.5mm; text-align: left; vertical-align: top; }
+thead th { background: #eee; }
+td.yen { text-align: right; white-space: nowrap; }
+p.note { font-size: 8pt; margin: 1mm 0; }
+"""
+
+
+def _cell_html(value: Any, is_yen: bool) -> str:
+    if value is None:
+        return "<td></td>"
+    if is_yen and isinstance(value, int):
+        return f'<td class="yen">{value:,}円</td>'
+    if isinstance(value, int):
+        return f'<td class="yen">{value:,}</td>'
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def section_html(section: Section) -> str:
+    e = html.escape
+    head = "".join(f'<th scope="col">{e(header)}</th>' for header in section.headers)
+    if section.rows:
+        body = "".join("<tr>" + "".join(_cell_html(value, index in section.yen) for index, value in enumerate(row))
+                       + "</tr>" for row in section.rows)
+    else:
+        body = f'<tr><td colspan="{len(section.headers)}">{e(section.empty)}</td></tr>'
+    note = f'<p class="note">{e(section.note)}</p>' if section.note else ""
+    return f"<h2>{e(section.title)}</h2>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(title: str, issuer: str, day: dt.date, sections: list[Section]) -> str:
+    e = html.escape
+    return (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>"
+            f'<p class="issuer">{e(issuer)}<br>{e(date_ja(day))}</p>'
+            + "".join(section_html(section) for section in sections) + "</body></html>")
+
+
+def to_pdf(document: str, what_en: str, what_ja: str) -> bytes:
+    """``document`` (HTML) as an A4 PDF; :class:`Unavailable` naming ``what`` when Pango is missing."""
+    try:
+        import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
+    except OSError as error:  # Pango missing on this machine: say what to install, never a 500
+        raise Unavailable(
+            f"The PDF {what_en} needs Pango on the server (Debian: libpango-1.0-0 libpangoft2-1.0-0): {error}",
+            f"PDF の{what_ja}を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
+    return weasyprint.HTML(string=document).write_pdf()

@@ -1,0 +1,1 @@
+"""The consortium secretariat's desk: member import and report, inquiries, events, progress."""
