@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit, authz, outbox
+from core import search as search_rules
 from core.actor import Actor
 from core.codes import corporate_number_of_local_government
 from core.db import utcnow
@@ -184,6 +185,29 @@ def list_datasets(session: Session, actor: Actor, *, search: str = "", status: s
     rows = session.scalars(query.order_by(Dataset.provider_code, Dataset.title_ja, Dataset.id)
                            .offset((page - 1) * per_page).limit(per_page)).all()
     return list(rows), total
+
+
+def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
+                    limit: int = search_rules.LIMIT) -> search_rules.Found:
+    """The datasets of the register the actor may read (the register list's scope) whose title
+    (Japanese or English) holds the query's text, or whose name (the catalogue's) is the query; by title.
+
+    The title is found through the catalogue's search index (``search_index.candidates``: the datasets
+    holding the text's character pairs, a superset the LIKE then decides), so a search reads the few
+    candidates and not the 52,000 rows of a national register."""
+    scope = _register_scope(actor)
+    folded = query.folded
+    said = [Dataset.name == folded]
+    among = search_index.candidates(session, folded.split(" "))
+    titled = sa.or_(sa.func.lower(Dataset.title_ja).like(search_rules.contains(folded), escape=search_rules.ESCAPE),
+                    sa.func.lower(Dataset.title_en).like(search_rules.contains(folded), escape=search_rules.ESCAPE))
+    said.append(titled if among is None else sa.and_(among, titled))
+    where = sa.and_(scope, sa.or_(*said))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Dataset).where(where)) or 0
+    rows = session.execute(sa.select(Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code).where(where)
+                           .order_by(Dataset.title_ja, Dataset.id).limit(limit)).all()
+    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows],
+                              int(total))
 
 
 def distributions(session: Session, dataset: Dataset) -> list[Distribution]:
