@@ -70,9 +70,17 @@ class People:
 
 
 @pytest.fixture
-def world(db, operator, tenant_factory, app, monkeypatch):
-    """Two municipalities, two organisations, a dataset, an API client and people of each, a proposal;
-    what each kind is searched by: (name, code) and what it is called in the results."""
+def world(things, app, monkeypatch):
+    """:func:`things`, and people of each municipality and organisation (a stand-in directory)."""
+    monkeypatch.setitem(app.extensions, "renkei_identity", People())
+    return {**things, "person": [(A, "山田 花子", "山田", "kumamoto-clerk"), (B, "佐藤 次郎", "佐藤", "yatsushiro-clerk"),
+                                 (ORG, "鈴木 一郎", "鈴木", "data-company-admin")]}
+
+
+@pytest.fixture
+def things(db, operator, tenant_factory):
+    """Two municipalities, two organisations, a dataset and an API client of each, a proposal; by kind,
+    (owner, what the results call it, searched by name, searched by code)."""
     from governance import council
     from governance.schemas import ProposalCreate
     from tenancy.datasets import operations as datasets
@@ -100,15 +108,11 @@ def world(db, operator, tenant_factory, app, monkeypatch):
     proposal = council.propose(db, operator, ProposalCreate(title="データ連携基盤の利用促進について",
                                                             closes_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)))
     db.commit()
-    monkeypatch.setitem(app.extensions, "renkei_identity", People())
-    # kind -> [(owner, shown title, searched by name, searched by code)]
     return {
         "tenant": [(A, "熊本市", "くまもと", "431001"), (B, "八代市", "ヤツシロ", "４３２０２４")],
         "member": [(ORG, "くまもとデータ株式会社", "クマモトデータ", ORG), (OTHER_ORG, "八代情報サービス合同会社", "八代情報", OTHER_ORG)],
         "dataset": [(A, "熊本市AED設置箇所一覧", "ａｅｄ設置", aed.name), (B, "八代市避難所一覧", "避難所", shelter.name),
                     (ORG, "くまもと人流データ", "人流データ", org_data.name)],
-        "person": [(A, "山田 花子", "山田", "kumamoto-clerk"), (B, "佐藤 次郎", "佐藤", "yatsushiro-clerk"),
-                   (ORG, "鈴木 一郎", "鈴木", "data-company-admin")],
         "api_client": [(A, "熊本市防災アプリ", "防災アプリ", str(clients[A].id)), (B, "八代市観光アプリ", "観光アプリ", str(clients[B].id)),
                        (ORG, "人流データ連携", "人流データ連携", str(clients[ORG].id))],
         "proposal": [("", "データ連携基盤の利用促進について", "利用促進", str(proposal.id))],
@@ -204,3 +208,60 @@ def test_kana_is_read_in_hiragana_katakana_and_half_width():
         assert read_query(typed).kana == "クマモト"
     assert read_query("４３１００１").digits == "431001"
     assert read_query("  熊本\u3000 市 ").text == "熊本 市"
+
+
+# --- through the API, with real tokens and Keycloak's people --------------------------------------
+
+@pytest.fixture(scope="module")
+def real_people(directory):
+    """A person in each municipality, in Keycloak; (owner, name shown, searched by, username)."""
+    people = []
+    for code, last in ((A, "検索甲"), (B, "検索乙")):
+        directory.ensure_tenant_group(code)
+        username = f"search-{code}-{uuid.uuid4().hex[:6]}"
+        user_id = directory.create_user(username, f"{username}@example.jp", "花子", last, password="Search-password-1")
+        directory.add_to_tenant(user_id, code)
+        people.append((code, f"{last} 花子", last, username))
+    return people
+
+
+@pytest.mark.keycloak
+@pytest.mark.parametrize("role", sorted(SCOPES))
+def test_the_api_finds_each_kind_by_name_and_code_within_the_scope(client, things, real_people, user_factory, role):
+    roles, tenants = WHO[role]
+    _, headers = user_factory(roles, tenants[0] if tenants else None)
+    for kind, rows in {**things, "person": real_people}.items():
+        for owner, title, by_name, by_code in rows:
+            for text in (by_name, by_code):
+                response = client.get("/api/v1/search", query_string={"q": text}, headers=headers)
+                assert response.status_code == 200, response.get_data(as_text=True)[:300]
+                groups = {group["kind"]: group for group in response.get_json()["groups"]}
+                titles = [hit["title"] for hit in groups[kind]["hits"]] if kind in groups else []
+                assert (kind in groups) == (kind in SCOPES[role]), (role, kind)
+                assert (title in titles) == _visible(role, kind, owner), (role, kind, title, text, titles)
+
+
+@pytest.mark.keycloak
+def test_the_api_answers_typed_hits_with_their_pages(client, things, user_factory):
+    _, headers = user_factory(("platform-operator",))
+    body = client.get("/api/v1/search", query_string={"q": "431001"}, headers=headers).get_json()
+    tenant = next(group for group in body["groups"] if group["kind"] == "tenant")
+    assert tenant["label_ja"] == "参加団体" and tenant["total"] == 1
+    assert tenant["hits"] == [{"key": "431001", "title": "熊本市", "detail": "431001", "scope": "431001",
+                               "page": "/admin/onboarding/tenant/431001/"}]
+    refused = client.get("/api/v1/search", query_string={"q": "熊本", "limit": 0}, headers=headers)
+    assert refused.status_code == 422 and refused.headers["Content-Type"] == "application/problem+json"
+
+
+def test_keycloak_away_leaves_the_other_kinds_and_says_so(client, world, app, monkeypatch):
+    from tenancy.errors import IdentityUnavailable
+
+    class Away(People):
+        def find_people(self, text, limit):
+            raise IdentityUnavailable("Keycloak is down.", "認証サーバーが停止しています。")
+
+    monkeypatch.setitem(app.extensions, "renkei_identity", Away())
+    sign_in(client)
+    status, page = _page(client, "熊本")
+    assert status == 200 and "熊本市" in _found(page)
+    assert "認証サーバーが応答しないため" in page
