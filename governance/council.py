@@ -238,11 +238,9 @@ def search_proposals(session: Session, actor: Actor, query: search.Query, limit:
     if query.digits and len(query.digits) <= 9:
         said.append(CouncilProposal.id == int(query.digits))
     where = sa.or_(*said)
-    total = session.scalar(sa.select(sa.func.count()).select_from(CouncilProposal).where(where)) or 0
-    rows = session.execute(sa.select(CouncilProposal.id, CouncilProposal.title, CouncilProposal.status).where(where)
-                           .order_by(CouncilProposal.id.desc()).limit(limit)).all()
-    return search.Found([search.Hit(str(proposal_id), title, f"#{proposal_id}") for proposal_id, title, _status in rows],
-                        int(total))
+    rows, total = search.counted(session, [CouncilProposal.id, CouncilProposal.title], where,
+                                 [CouncilProposal.id.desc()], limit)
+    return search.Found([search.Hit(str(proposal_id), title, f"#{proposal_id}") for proposal_id, title in rows], total)
 
 
 def _votes(session: Session, proposal_id: int) -> list[CouncilVote]:

@@ -203,11 +203,9 @@ def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
                     sa.func.lower(Dataset.title_en).like(search_rules.contains(folded), escape=search_rules.ESCAPE))
     said.append(titled if among is None else sa.and_(among, titled))
     where = sa.and_(scope, sa.or_(*said))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Dataset).where(where)) or 0
-    rows = session.execute(sa.select(Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code).where(where)
-                           .order_by(Dataset.title_ja, Dataset.id).limit(limit)).all()
-    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows],
-                              int(total))
+    rows, total = search_rules.counted(session, [Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code],
+                                       where, [Dataset.title_ja, Dataset.id], limit)
+    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows], total)
 
 
 def distributions(session: Session, dataset: Dataset) -> list[Distribution]:

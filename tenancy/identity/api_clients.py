@@ -330,10 +330,9 @@ def search_api_clients(session: Session, actor: Actor, query: search.Query, limi
         if len(query.digits) <= 9:
             said.append(ApiClient.id == int(query.digits))
     where = sa.and_(_readable_clients(actor), sa.or_(*said))
-    total = session.scalar(sa.select(sa.func.count()).select_from(ApiClient).where(where)) or 0
-    rows = session.execute(sa.select(ApiClient.id, ApiClient.name, ApiClient.tenant_code).where(where)
-                           .order_by(ApiClient.tenant_code, ApiClient.id).limit(limit)).all()
-    return search.Found([search.Hit(str(client_id), name, owner, owner) for client_id, name, owner in rows], int(total))
+    rows, total = search.counted(session, [ApiClient.id, ApiClient.name, ApiClient.tenant_code], where,
+                                 [ApiClient.tenant_code, ApiClient.id], limit)
+    return search.Found([search.Hit(str(client_id), name, owner, owner) for client_id, name, owner in rows], total)
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -505,11 +505,9 @@ def search_members(session: Session, actor: Actor, query: search_rules.Query,
     if query.digits:
         said.append(Organisation.corporate_number.like(search_rules.starts(query.digits), escape=search_rules.ESCAPE))
     where = sa.and_(_readable_organisations(grant), sa.or_(*said))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Organisation).where(where)) or 0
-    orgs = session.scalars(sa.select(Organisation).where(where).order_by(Organisation.name, Organisation.corporate_number)
-                           .limit(limit)).all()
-    return search_rules.Found([search_rules.Hit(org.corporate_number, org.name, org.corporate_number, org.corporate_number)
-                               for org in orgs], int(total))
+    rows, total = search_rules.counted(session, [Organisation.corporate_number, Organisation.name], where,
+                                       [Organisation.name, Organisation.corporate_number], limit)
+    return search_rules.Found([search_rules.Hit(number, name, number, number) for number, name in rows], total)
 
 
 EXPORT_HEADER = ("法人番号", "名称", "種別", "都道府県", "県内", "状態", "団体コード")

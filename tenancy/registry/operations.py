@@ -345,11 +345,9 @@ def search_tenants(session: Session, actor: Actor, query: search.Query, limit: i
             tenant.name_kana.like(search.contains(query.kana), escape=search.ESCAPE)]
     if query.digits:
         said.append(tenant.code.like(search.starts(query.digits), escape=search.ESCAPE))
-    where = [*_filters(None, None, None, None if codes is None else list(codes)), sa.or_(*said)]
-    total = session.scalar(sa.select(sa.func.count()).select_from(Tenant.__table__).where(*where)) or 0
-    rows = session.execute(sa.select(tenant.code, tenant.name_ja, tenant.status).where(*where)
-                           .order_by(tenant.code).limit(limit)).all()
-    return search.Found([search.Hit(code, name, code, code) for code, name, _status in rows], int(total))
+    where = sa.and_(*_filters(None, None, None, None if codes is None else list(codes)), sa.or_(*said))
+    rows, total = search.counted(session, [tenant.code, tenant.name_ja], where, [tenant.code], limit)
+    return search.Found([search.Hit(code, name, code, code) for code, name in rows], total)
 
 def _contacts(data: TenantCreate | TenantUpdate) -> list[TenantContact]:
     return [TenantContact(**contact.model_dump()) for contact in data.contacts or []]
