@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 MAX_QUERY = 100
 LIMIT = 10  # hits shown per kind
@@ -79,17 +81,23 @@ class Hit:
 
 @dataclasses.dataclass(frozen=True)
 class Found:
-    """The hits of one kind: the first ``LIMIT`` and how many there are in all."""
+    """The hits of one kind: the first ``LIMIT`` of them, and how many match, counted up to
+    :data:`COUNTED` (``capped``: more than that match; the person adds words to narrow the search)."""
 
     hits: list[Hit]
     total: int
+    capped: bool = False
 
 
-def counted(session, columns: list, where, order_by: list, limit: int) -> tuple[list, int]:
-    """The first ``limit`` rows of ``columns`` matching ``where`` in ``order_by``'s order, and how many
-    match in all, in one statement (the count a window over the matches: they are read once, not twice)."""
+COUNTED = 100
+
+
+def counted(session, columns: list, where, order: Callable[[tuple], Any], limit: int) -> tuple[list[tuple], int, bool]:
+    """Rows of ``columns`` matching ``where``: the first ``limit`` in ``order`` (a sort key of a row) among
+    at most :data:`COUNTED` + 1 read, how many of those there are (up to :data:`COUNTED`), and whether
+    there are more. A search box's answer is a few hits and a count: reading every match of a broad word
+    (一覧: most of a national register's 52,000 datasets) only to count them is what it must not do."""
     import sqlalchemy as sa
 
-    rows = session.execute(sa.select(*columns, sa.func.count().over().label("matches")).where(where)
-                           .order_by(*order_by).limit(limit)).all()
-    return [tuple(row)[:-1] for row in rows], (int(rows[0][-1]) if rows else 0)
+    rows = [tuple(row) for row in session.execute(sa.select(*columns).where(where).limit(COUNTED + 1))]
+    return sorted(rows, key=order)[:limit], min(len(rows), COUNTED), len(rows) > COUNTED

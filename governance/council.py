@@ -238,9 +238,10 @@ def search_proposals(session: Session, actor: Actor, query: search.Query, limit:
     if query.digits and len(query.digits) <= 9:
         said.append(CouncilProposal.id == int(query.digits))
     where = sa.or_(*said)
-    rows, total = search.counted(session, [CouncilProposal.id, CouncilProposal.title], where,
-                                 [CouncilProposal.id.desc()], limit)
-    return search.Found([search.Hit(str(proposal_id), title, f"#{proposal_id}") for proposal_id, title in rows], total)
+    rows, total, capped = search.counted(session, [CouncilProposal.id, CouncilProposal.title], where,
+                                         lambda row: -row[0], limit)
+    return search.Found([search.Hit(str(proposal_id), title, f"#{proposal_id}") for proposal_id, title in rows],
+                        total, capped)
 
 
 def _votes(session: Session, proposal_id: int) -> list[CouncilVote]:

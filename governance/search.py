@@ -49,6 +49,7 @@ class Group:
     kind: Kind
     hits: list[search.Hit]
     total: int
+    capped: bool = False  # more than core.search.COUNTED match: ``total`` is that many
     unavailable: bool = False  # the kind's source (Keycloak, for people) did not answer
 
 
@@ -91,5 +92,5 @@ def search_all(session: Session, actor: Actor, directory, typed: str, limit: int
                 raise
             groups.append(Group(kind, [], 0, unavailable=True))
             continue
-        groups.append(Group(kind, found.hits, found.total))
+        groups.append(Group(kind, found.hits, found.total, found.capped))
     return Results(query, groups)

@@ -43,7 +43,8 @@ class SearchGroupOut(BaseModel):
     kind: KindKey
     label_ja: str
     label_en: str
-    total: int = Field(description="How many of this kind match (the hits are the first of them)")
+    total: int = Field(description="How many of this kind match, counted up to 100 (the hits are the first of them)")
+    capped: bool = Field(description="More than 100 match: add words to narrow the search")
     unavailable: bool = Field(description="The kind's source (Keycloak, for people) did not answer: try again")
     hits: list[SearchHitOut]
 
@@ -58,7 +59,7 @@ def search(query: SearchQuery):
     results = console_search.search_all(db.session, current_actor(), identity_directory(), query.q, query.limit)
     return jsonify({"query": results.query.text, "groups": [
         {"kind": group.kind.key, "label_ja": group.kind.label_ja, "label_en": group.kind.label_en, "total": group.total,
-         "unavailable": group.unavailable,
+         "capped": group.capped, "unavailable": group.unavailable,
          "hits": [{"key": hit.key, "title": hit.title, "detail": hit.detail, "scope": hit.scope,
                    "page": page_of(group.kind.key, hit)} for hit in group.hits]}
         for group in results.groups]})

@@ -203,9 +203,10 @@ def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
                     sa.func.lower(Dataset.title_en).like(search_rules.contains(folded), escape=search_rules.ESCAPE))
     said.append(titled if among is None else sa.and_(among, titled))
     where = sa.and_(scope, sa.or_(*said))
-    rows, total = search_rules.counted(session, [Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code],
-                                       where, [Dataset.title_ja, Dataset.id], limit)
-    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows], total)
+    rows, total, capped = search_rules.counted(session, [Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code],
+                                               where, lambda row: (row[1], row[3], row[2]), limit)
+    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows],
+                              total, capped)
 
 
 def distributions(session: Session, dataset: Dataset) -> list[Distribution]:

@@ -330,9 +330,9 @@ def search_api_clients(session: Session, actor: Actor, query: search.Query, limi
         if len(query.digits) <= 9:
             said.append(ApiClient.id == int(query.digits))
     where = sa.and_(_readable_clients(actor), sa.or_(*said))
-    rows, total = search.counted(session, [ApiClient.id, ApiClient.name, ApiClient.tenant_code], where,
-                                 [ApiClient.tenant_code, ApiClient.id], limit)
-    return search.Found([search.Hit(str(client_id), name, owner, owner) for client_id, name, owner in rows], total)
+    rows, total, capped = search.counted(session, [ApiClient.id, ApiClient.name, ApiClient.tenant_code], where,
+                                         lambda row: (row[2], row[0]), limit)
+    return search.Found([search.Hit(str(client_id), name, owner, owner) for client_id, name, owner in rows], total, capped)
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -256,7 +256,7 @@ def search_people(session: Session, actor: Actor, directory: IdentityDirectory, 
     found = sorted(found, key=lambda account: account.username)[:limit]
     return search.Found([search.Hit(account.id, account.display_name, account.username,
                                     min((c for c in account.tenant_codes if grant.covers(c)), default=""))
-                         for account in found], total)
+                         for account in found], min(total, search.COUNTED), total > search.COUNTED)
 
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,

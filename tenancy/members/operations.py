@@ -505,9 +505,9 @@ def search_members(session: Session, actor: Actor, query: search_rules.Query,
     if query.digits:
         said.append(Organisation.corporate_number.like(search_rules.starts(query.digits), escape=search_rules.ESCAPE))
     where = sa.and_(_readable_organisations(grant), sa.or_(*said))
-    rows, total = search_rules.counted(session, [Organisation.corporate_number, Organisation.name], where,
-                                       [Organisation.name, Organisation.corporate_number], limit)
-    return search_rules.Found([search_rules.Hit(number, name, number, number) for number, name in rows], total)
+    rows, total, capped = search_rules.counted(session, [Organisation.corporate_number, Organisation.name], where,
+                                               lambda row: (row[1], row[0]), limit)
+    return search_rules.Found([search_rules.Hit(number, name, number, number) for number, name in rows], total, capped)
 
 
 EXPORT_HEADER = ("法人番号", "名称", "種別", "都道府県", "県内", "状態", "団体コード")

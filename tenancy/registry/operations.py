@@ -346,8 +346,8 @@ def search_tenants(session: Session, actor: Actor, query: search.Query, limit: i
     if query.digits:
         said.append(tenant.code.like(search.starts(query.digits), escape=search.ESCAPE))
     where = sa.and_(*_filters(None, None, None, None if codes is None else list(codes)), sa.or_(*said))
-    rows, total = search.counted(session, [tenant.code, tenant.name_ja], where, [tenant.code], limit)
-    return search.Found([search.Hit(code, name, code, code) for code, name in rows], total)
+    rows, total, capped = search.counted(session, [tenant.code, tenant.name_ja], where, lambda row: row[0], limit)
+    return search.Found([search.Hit(code, name, code, code) for code, name in rows], total, capped)
 
 def _contacts(data: TenantCreate | TenantUpdate) -> list[TenantContact]:
     return [TenantContact(**contact.model_dump()) for contact in data.contacts or []]

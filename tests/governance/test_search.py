@@ -246,7 +246,7 @@ def test_the_api_answers_typed_hits_with_their_pages(client, things, user_factor
     _, headers = user_factory(("platform-operator",))
     body = client.get("/api/v1/search", query_string={"q": "431001"}, headers=headers).get_json()
     tenant = next(group for group in body["groups"] if group["kind"] == "tenant")
-    assert tenant["label_ja"] == "参加団体" and tenant["total"] == 1
+    assert tenant["label_ja"] == "参加団体" and tenant["total"] == 1 and tenant["capped"] is False
     assert tenant["hits"] == [{"key": "431001", "title": "熊本市", "detail": "431001", "scope": "431001",
                                "page": "/admin/onboarding/tenant/431001/"}]
     refused = client.get("/api/v1/search", query_string={"q": "熊本", "limit": 0}, headers=headers)
@@ -265,3 +265,16 @@ def test_keycloak_away_leaves_the_other_kinds_and_says_so(client, world, app, mo
     status, page = _page(client, "熊本")
     assert status == 200 and "熊本市" in _found(page)
     assert "認証サーバーが応答しないため" in page
+
+
+def test_a_broad_query_shows_the_first_hits_and_says_more_than_it_counted(client, world, db):
+    from core.search import COUNTED, LIMIT
+    from tenancy.identity.models import ApiClient
+
+    for n in range(COUNTED + 5):
+        db.add(ApiClient(tenant_code=A, name=f"広域アプリ{n:03d}", purpose="p", allowlist="192.0.2.0/24",
+                         expires_on=dt.date(2030, 3, 31), created_by="test"))
+    db.commit()
+    sign_in(client)
+    _status, page = _page(client, "広域アプリ")
+    assert len(_found(page)) == LIMIT and f"{COUNTED} 件を超えます" in page
