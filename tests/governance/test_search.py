@@ -129,7 +129,7 @@ def _page(client, text: str) -> tuple[int, str]:
     return response.status_code, response.get_data(as_text=True)
 
 
-HIT = re.compile(r'<li><a href="([^"]+)">([^<]+)</a>')
+HIT = re.compile(r'<li><a href="([^"]+)" translate="no">([^<]+)</a>')
 
 
 def _found(page: str) -> list[str]:
