@@ -37,10 +37,10 @@ def _import_models() -> None:
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, letters, member_desk,
-                           members, onboarding, reports, retention, tenants, usage, users)
+                           members, onboarding, reports, retention, search, tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
-                                     clients, gateway, datasets, dataset_lists, consent, reports, retention)]
+                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
@@ -106,6 +106,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
         theme=Bootstrap4Theme(base_template="renkei/layout.html"),
     )
     views.register(admin_ui, db)
+    from admin.views.search import search_box_shown
+
+    app.add_template_global(search_box_shown)  # the header's search box (renkei/layout.html)
     app.add_url_rule("/", "root", _root)
     app.register_blueprint(health.bp)  # /healthz, /readyz: no sign-in
     from admin.views.members import public as members_public

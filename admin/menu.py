@@ -26,8 +26,9 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("settings", _l("Settings"), ("prefecture_settings",)),
 )
 
-# pages outside the menu: the home page (the brand links it) and the error frame
-UNLISTED = frozenset({"admin", "frame"})
+# pages outside the menu: the home page (the brand links it), the search results (the header's search
+# box opens them, admin/views/search.py) and the error frame
+UNLISTED = frozenset({"admin", "search", "frame"})
 # pages of a section that are reached from another page of it, not from the menu (their views say
 # so: is_visible False); the breadcrumb still names their section. The letters: from a run or a statement.
 REACHED_FROM_PAGES = frozenset({"documents"})

@@ -37,7 +37,7 @@ from governance.errors import InvalidProposal, NoEnactor, ProposalNotClosable, P
 from governance.models import (CHANGE_LABELS, ChangeType, CouncilProposal, CouncilResolution, CouncilVote,
                                PROPOSAL_STATUS_LABELS, ProposalStatus, VoteChoice)
 from governance.schemas import ProposalCreate, change_params
-from core import authz
+from core import authz, search
 from core.actor import Actor
 from core.errors import DomainError, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
@@ -228,6 +228,20 @@ def list_proposals(session: Session, actor: Actor, status: ProposalStatus | None
     if status is not None:
         query = query.where(CouncilProposal.status == status)
     return list(session.scalars(query.order_by(CouncilProposal.id.desc())))
+
+
+def search_proposals(session: Session, actor: Actor, query: search.Query, limit: int = search.LIMIT) -> search.Found:
+    """The proposals the actor may read (the list's rule: ``governance.read``, the council's proceedings
+    open to every member) whose title holds the query's text or whose number is the query; newest first."""
+    authz.authorize(actor, "governance.read")
+    said = [sa.func.lower(CouncilProposal.title).like(search.contains(query.folded), escape=search.ESCAPE)]
+    if query.digits and len(query.digits) <= 9:
+        said.append(CouncilProposal.id == int(query.digits))
+    where = sa.or_(*said)
+    rows, total, capped = search.counted(session, [CouncilProposal.id, CouncilProposal.title], where,
+                                         lambda row: -row[0], limit)
+    return search.Found([search.Hit(str(proposal_id), title, f"#{proposal_id}") for proposal_id, title in rows],
+                        total, capped)
 
 
 def _votes(session: Session, proposal_id: int) -> list[CouncilVote]:

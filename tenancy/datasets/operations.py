@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit, authz, outbox
+from core import search as search_rules
 from core.actor import Actor
 from core.codes import corporate_number_of_local_government
 from core.db import utcnow
@@ -197,6 +198,28 @@ def status_counts(session: Session, actor: Actor) -> dict[DatasetStatus, int]:
     found = dict(session.execute(sa.select(Dataset.status, sa.func.count(Dataset.id)).where(_register_scope(actor))
                                  .group_by(Dataset.status)).all())
     return {status: int(found.get(status, found.get(status.value, 0)) or 0) for status in DatasetStatus}
+
+
+def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
+                    limit: int = search_rules.LIMIT) -> search_rules.Found:
+    """The datasets of the register the actor may read (the register list's scope) whose title
+    (Japanese or English) holds the query's text, or whose name (the catalogue's) is the query; by title.
+
+    The title is found through the catalogue's search index (``search_index.candidates``: the datasets
+    holding the text's character pairs, a superset the LIKE then decides), so a search reads the few
+    candidates and not the 52,000 rows of a national register."""
+    scope = _register_scope(actor)
+    folded = query.folded
+    said = [Dataset.name == folded]
+    among = search_index.candidates(session, folded.split(" "))
+    titled = sa.or_(sa.func.lower(Dataset.title_ja).like(search_rules.contains(folded), escape=search_rules.ESCAPE),
+                    sa.func.lower(Dataset.title_en).like(search_rules.contains(folded), escape=search_rules.ESCAPE))
+    said.append(titled if among is None else sa.and_(among, titled))
+    where = sa.and_(scope, sa.or_(*said))
+    rows, total, capped = search_rules.counted(session, [Dataset.uid, Dataset.title_ja, Dataset.name, Dataset.provider_code],
+                                               where, lambda row: (row[1], row[3], row[2]), limit)
+    return search_rules.Found([search_rules.Hit(uid, title, name, provider) for uid, title, name, provider in rows],
+                              total, capped)
 
 
 def distributions(session: Session, dataset: Dataset) -> list[Distribution]:

@@ -31,6 +31,7 @@ import attrs
 from frictionless import Check, errors
 
 from core import calendar, codes
+from core.search import katakana
 
 class CheckDigit(NamedTuple):
     """An item whose value carries a check digit: why a value is wrong (the rule's one home, core.codes),
@@ -227,7 +228,7 @@ def pattern_words(column: str, text: str) -> tuple[str, str]:
             return (f"{text} has half-width katakana; write it in full-width katakana: {fixed}.",
                     f"{_quoted(text)}に半角カタカナがあります。全角カタカナで「{fixed}」と書いてください。")
         if _HIRAGANA.search(text):
-            fixed = "".join(chr(ord(c) + 0x60) if _HIRAGANA.fullmatch(c) else c for c in text)
+            fixed = katakana(text)
             return (f"{text} has hiragana; write it in katakana: {fixed}.",
                     f"{_quoted(text)}にひらがながあります。カタカナで「{fixed}」と書いてください。")
         return (f"{text} is not in full-width katakana.", f"{_quoted(text)}は全角カタカナではありません。")

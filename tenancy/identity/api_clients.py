@@ -55,7 +55,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from core import audit, authz, lifecycle
+from core import audit, authz, lifecycle, search
 from core.actor import Actor
 from core.calendar import current_month, today_jst
 from core.codes import is_corporate_number
@@ -308,14 +308,31 @@ def get_api_client(session: Session, actor: Actor, client_id: int, *, to_change:
     return _visible(session, actor, client_id, "api_client.manage" if to_change else "api_client.read")
 
 
-def list_api_clients(session: Session, actor: Actor, tenant_code: str | None = None) -> list[ApiClient]:
+def _readable_clients(actor: Actor, tenant_code: str | None = None) -> Any:
+    """The clients the actor may read (``api_client.read``): one owner's, every owner's, or their own owners'."""
     grant = authz.authorize(actor, "api_client.read", tenant_code)
-    query = sa.select(ApiClient).order_by(ApiClient.tenant_code, ApiClient.id)
     if tenant_code is not None:
-        query = query.where(ApiClient.tenant_code == tenant_code)
-    elif not grant.all_tenants:
-        query = query.where(ApiClient.tenant_code.in_(sorted(grant.tenant_codes)))
+        return ApiClient.tenant_code == tenant_code
+    return sa.true() if grant.all_tenants else ApiClient.tenant_code.in_(sorted(grant.tenant_codes))
+
+
+def list_api_clients(session: Session, actor: Actor, tenant_code: str | None = None) -> list[ApiClient]:
+    query = sa.select(ApiClient).where(_readable_clients(actor, tenant_code)).order_by(ApiClient.tenant_code, ApiClient.id)
     return list(session.scalars(query))
+
+
+def search_api_clients(session: Session, actor: Actor, query: search.Query, limit: int = search.LIMIT) -> search.Found:
+    """The clients the actor may read (the list's scope) whose name holds the query's text, or whose id
+    or owner's code is the query's number; by owner and id."""
+    said = [sa.func.lower(ApiClient.name).like(search.contains(query.folded), escape=search.ESCAPE)]
+    if query.digits:
+        said.append(ApiClient.tenant_code == query.digits)
+        if len(query.digits) <= 9:
+            said.append(ApiClient.id == int(query.digits))
+    where = sa.and_(_readable_clients(actor), sa.or_(*said))
+    rows, total, capped = search.counted(session, [ApiClient.id, ApiClient.name, ApiClient.tenant_code], where,
+                                         lambda row: (row[2], row[0]), limit)
+    return search.Found([search.Hit(str(client_id), name, owner, owner) for client_id, name, owner in rows], total, capped)
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

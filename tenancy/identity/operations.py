@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit
-from core import authz
+from core import authz, search
 from core.actor import CLI_ISSUER, Actor
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
 from tenancy.identity import denylist
@@ -223,6 +223,41 @@ def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
     codes = None if grant.all_tenants else sorted(c for c in grant.tenant_codes if not is_corporate_number(c))
     tenants, _ = list_tenants(session, actor, codes=codes, per_page=10000) if codes != [] else ([], 0)
     return [*tenants, *organisations_with_accounts(session, None if grant.all_tenants else grant.tenant_codes)]
+
+def _holds(query: search.Query, account: Account) -> bool:
+    folded = query.folded
+    return any(folded in text.lower() for text in (account.username, account.email, account.display_name,
+                                                   f"{account.last_name}{account.first_name}") if text)
+
+
+def search_people(session: Session, actor: Actor, directory: IdentityDirectory, query: search.Query,
+                  limit: int = search.LIMIT) -> search.Found:
+    """The people the actor may list (the users page's scope, ``user.read``) whose username, e-mail or
+    name holds the query's text; by username. People live in Keycloak: a reader of every tenant's people
+    asks its search (one call, and one per person found for their tenant); a reader of their own
+    tenants' reads those tenants' groups (one call each) and picks here. Each hit's ``scope`` is the
+    tenant (or organisation) whose users page shows the person; decoys count as the people they stand for."""
+    grant = authz.authorize(actor, "user.read")
+    if grant.all_tenants:
+        people, total = directory.find_people(query.text, limit)
+        decoys = [_decoy_account(d) for d in session.scalars(sa.select(InvitationDecoy).order_by(InvitationDecoy.username))]
+        extra = [d for d in decoys if _holds(query, d)]
+        found, total = people + extra, total + len(extra)
+    else:
+        found = []
+        for place in tenants_with_readable_users(session, actor):
+            try:
+                found += directory.group_people(place.code)
+            except NotFound:  # not provisioned yet: no group, nobody in it
+                pass
+            found += map(_decoy_account, _decoys(session, place.code))
+        found = [account for account in found if _holds(query, account)]
+        total = len(found)
+    found = sorted(found, key=lambda account: account.username)[:limit]
+    return search.Found([search.Hit(account.id, account.display_name, account.username,
+                                    min((c for c in account.tenant_codes if grant.covers(c)), default=""))
+                         for account in found], min(total, search.COUNTED), total > search.COUNTED)
+
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
                 invitation: Invitation, send_email: bool = False) -> Account:

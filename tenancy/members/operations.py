@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit, authz, outbox
+from core import search as search_rules
 from core.actor import Actor
 from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
                         corporate_number_problem)
@@ -468,9 +469,8 @@ def list_members(session: Session, actor: Actor, *, search: str = "", status: st
     """One page of members (the secretariat's view: every organisation and every municipality), and the total."""
     grant = authz.authorize(actor, "member.read")
     search = (search or "").strip()
-    orgs = sa.select(Organisation)
+    orgs = sa.select(Organisation).where(_readable_organisations(grant))
     if not grant.all_tenants:
-        orgs = orgs.where(Organisation.corporate_number.in_(sorted(grant.tenant_codes)))
         include_tenants = False
     if status:
         orgs = orgs.where(Organisation.status == MemberStatus(status))
@@ -490,6 +490,27 @@ def list_members(session: Session, actor: Actor, *, search: str = "", status: st
     total = len(rows)
     start = (max(page, 1) - 1) * per_page
     return rows[start:start + per_page], total
+
+
+def _readable_organisations(grant: authz.Grant) -> Any:
+    """The organisations a ``member.read`` grant reads: every one, or only the reader's own."""
+    return sa.true() if grant.all_tenants else Organisation.corporate_number.in_(sorted(grant.tenant_codes))
+
+
+def search_members(session: Session, actor: Actor, query: search_rules.Query,
+                   limit: int = search_rules.LIMIT) -> search_rules.Found:
+    """The member organisations the actor may read (the members list's scope) whose 法人番号 begins with
+    the query's digits, or whose name holds its text or whose reading (kana) its kana; by name. The
+    municipalities among the members are found as tenants (``registry.search_tenants``)."""
+    grant = authz.authorize(actor, "member.read")
+    said = [sa.func.lower(Organisation.name).like(search_rules.contains(query.folded), escape=search_rules.ESCAPE),
+            Organisation.name_kana.like(search_rules.contains(query.kana), escape=search_rules.ESCAPE)]
+    if query.digits:
+        said.append(Organisation.corporate_number.like(search_rules.starts(query.digits), escape=search_rules.ESCAPE))
+    where = sa.and_(_readable_organisations(grant), sa.or_(*said))
+    rows, total, capped = search_rules.counted(session, [Organisation.corporate_number, Organisation.name], where,
+                                               lambda row: (row[1], row[0]), limit)
+    return search_rules.Found([search_rules.Hit(number, name, number, number) for number, name in rows], total, capped)
 
 
 EXPORT_HEADER = ("法人番号", "名称", "種別", "都道府県", "県内", "状態", "団体コード")

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, search
 from core.actor import Actor
 from core.db import utcnow
 from tenancy.errors import InvalidTenantData, TenantExists, TenantNotFound
@@ -333,6 +333,21 @@ def list_tenants(
     items = session.scalars(query.order_by(Tenant.code).offset((page - 1) * per_page).limit(per_page)).all()
     return list(items), int(total or 0)
 
+
+
+def search_tenants(session: Session, actor: Actor, query: search.Query, limit: int = search.LIMIT) -> search.Found:
+    """The tenants the actor may read (the list's scope) whose code begins with the query's digits, or
+    whose name (Japanese, English) holds its text or whose reading (kana) its kana; by code."""
+    codes = _readable_codes(actor, None)
+    tenant = Tenant.__table__.c
+    said = [sa.func.lower(tenant.name_ja).like(search.contains(query.folded), escape=search.ESCAPE),
+            sa.func.lower(tenant.name_en).like(search.contains(query.folded), escape=search.ESCAPE),
+            tenant.name_kana.like(search.contains(query.kana), escape=search.ESCAPE)]
+    if query.digits:
+        said.append(tenant.code.like(search.starts(query.digits), escape=search.ESCAPE))
+    where = sa.and_(*_filters(None, None, None, None if codes is None else list(codes)), sa.or_(*said))
+    rows, total, capped = search.counted(session, [tenant.code, tenant.name_ja], where, lambda row: row[0], limit)
+    return search.Found([search.Hit(code, name, code, code) for code, name in rows], total, capped)
 
 def _contacts(data: TenantCreate | TenantUpdate) -> list[TenantContact]:
     return [TenantContact(**contact.model_dump()) for contact in data.contacts or []]

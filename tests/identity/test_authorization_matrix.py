@@ -107,6 +107,9 @@ def _usage_body():
 
 ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): Rule(SELF),
+    # the one search (issue 38): every person who may list some kind; each kind within its list's scope
+    # (tests/governance/test_search.py checks what each role finds)
+    ("GET", "/api/v1/search"): Rule(SELF),
     ("GET", "/api/v1/tenants"): Rule(READ_TENANT),
     ("POST", "/api/v1/tenants"): Rule(OPERATE, _tenant_body),
     ("GET", "/api/v1/tenants/{code}"): Rule(READ_TENANT),

@@ -52,6 +52,13 @@ class Account:
                 "roles": sorted(self.roles), "tenants": sorted(self.tenant_codes)}
 
 
+def _brief_account(user: dict, tenant_codes: frozenset[str]) -> Account:
+    """An account from Keycloak's brief representation: who and where, without roles."""
+    return Account(id=user["id"], username=user["username"], email=user.get("email", ""),
+                   first_name=user.get("firstName", ""), last_name=user.get("lastName", ""),
+                   enabled=user.get("enabled", True), roles=frozenset(), tenant_codes=tenant_codes)
+
+
 def _environment_read_once(admin: KeycloakAdmin) -> None:
     """Read the environment's proxy and CA-bundle settings for Keycloak once per client, instead
     of on every call (requests does that by default: about a quarter of a call's own CPU time).
@@ -207,6 +214,26 @@ class IdentityDirectory:
         members = self._with_group(code, lambda group_id: self.admin.get_group_members(
             group_id, {"briefRepresentation": True, "max": 10000}))
         return [self.account(member["id"]) for member in members]
+
+    @translate_errors
+    def group_people(self, code: str) -> list[Account]:
+        """The people of ``/tenants/<code>`` in one call: names and e-mail, no roles (the search box's
+        reading of a tenant's people, where :meth:`tenant_members` would ask three calls per person)."""
+        members = self._with_group(code, lambda group_id: self.admin.get_group_members(
+            group_id, {"briefRepresentation": True, "max": 10000}))
+        return [_brief_account(member, frozenset({code})) for member in members]
+
+    @translate_errors
+    def find_people(self, text: str, limit: int) -> tuple[list[Account], int]:
+        """The realm's people whose username, e-mail or names hold ``text`` (Keycloak's infix search):
+        the first ``limit`` with their tenants (one call each for their groups), and how many in all."""
+        found = self.admin.get_users({"search": f"*{text}*", "max": limit, "briefRepresentation": True})
+        total = self.admin.users_count({"search": f"*{text}*"}) if len(found) >= limit else len(found)
+        people = []
+        for user in found:
+            groups = [g["path"] for g in self.admin.get_user_groups(user["id"], brief_representation=True)]
+            people.append(_brief_account(user, tenant_codes_from_groups(groups)))
+        return people, int(total)
 
     @translate_errors
     def count_members(self, code: str) -> int:
