@@ -125,6 +125,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import catalogue_pages
 
     app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
+    from admin import status_page
+
+    app.register_blueprint(status_page.bp)  # /status, /status.json: the platform's state, for anyone
 
     from admin.commands import register as register_cli
 

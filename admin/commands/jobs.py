@@ -374,7 +374,19 @@ def _check(actor: Actor) -> Outcome:
     return Outcome("done", "整合性検査に問題はありません", "renkei check: no problem found")
 
 
+def _service_probe(actor: Actor) -> Outcome:
+    from admin.service_checks import probe_round
+
+    outcome = probe_round()
+    down = sorted(key for key, state in outcome["states"].items() if state == "down")
+    return Outcome("done", f"稼働監視：{len(outcome['states'])} 件を計測（停止中 {len(down)} 件）、1 年を過ぎた計測結果 "
+                   f"{outcome['purged']} 件を削除しました",
+                   f"probed {len(outcome['states'])} component(s) ({len(down)} down); purged {outcome['purged']} "
+                   "probe result(s) older than a year", {"down": down, "purged": outcome["purged"]})
+
+
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
+    ("service-probe", _service_probe),  # first: the availability is measured whatever else the run does
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
