@@ -49,7 +49,7 @@ class Status:
         return "down" if "down" in states else "unknown" if "unknown" in states else "up"
 
 
-def _state(session: Session, component: ServiceComponent, now: dt.datetime) -> tuple[str, dt.datetime | None]:
+def component_state(session: Session, component: ServiceComponent, now: dt.datetime) -> tuple[str, dt.datetime | None]:
     interval = monitor.open_interval(session, component)
     if interval is None or now - interval.last_probe_at > monitor.STALE:
         return "unknown", None
@@ -66,7 +66,7 @@ def snapshot(session: Session, *, now: dt.datetime | None = None, days: int = DA
     ongoing = {key for w in upcoming if w.starts_at <= now for key in maintenance.keys_of(session, w)}
     items = []
     for component in components_.all_components(session, active_only=True):
-        state, started = _state(session, component, now)
+        state, started = component_state(session, component, now)
         history = [(day, component_availability(spans.get(component.id), holes.get(component.id, []),
                                                  (start, min(end, now))).ratio if start < now else None)
                    for day, (start, end) in calendar]
