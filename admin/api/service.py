@@ -32,19 +32,19 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
 
 
-class ComponentPath(BaseModel):
+class ServiceComponentPath(BaseModel):
     key: str = Field(pattern=KEY_PATTERN, description="renkei, database, keycloak, gateway, ckan, dcat, or c-<n>")
 
 
-class WindowPath(BaseModel):
+class MaintenanceWindowPath(BaseModel):
     window_id: int = Field(**ID_RANGE)
 
 
-class MonthQuery(CachedSchema):
+class ServiceMonthQuery(CachedSchema):
     month: str | None = Field(default=None, pattern=MONTH_PATTERN, description="YYYY-MM (Japan time); default: this month")
 
 
-class ComponentBody(BaseModel):
+class ServiceComponentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name_ja: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK] = Field(
         description="Japanese name, unique among the components")
@@ -54,12 +54,12 @@ class ComponentBody(BaseModel):
     timeout_ms: int = Field(default=5000, ge=components.TIMEOUT_MS[0], le=components.TIMEOUT_MS[1])
 
 
-class ActiveBody(BaseModel):
+class ServiceActiveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool = Field(description="false: stop probing (its intervals stay); true: probe again")
 
 
-class ComponentOut(BaseModel):
+class ServiceComponentOut(BaseModel):
     key: str
     name_ja: str
     name_en: str
@@ -72,11 +72,11 @@ class ComponentOut(BaseModel):
     since: dt.datetime | None
 
 
-class ComponentList(BaseModel):
-    items: list[ComponentOut]
+class ServiceComponentList(BaseModel):
+    items: list[ServiceComponentOut]
 
 
-class ComponentMonthOut(BaseModel):
+class ServiceComponentMonthOut(BaseModel):
     key: str
     name_ja: str
     availability_percent: str | None = Field(description="Up time / (the month − planned maintenance), written down to 3 places")
@@ -90,16 +90,16 @@ class ComponentMonthOut(BaseModel):
     mean_response_ms: int | None
 
 
-class AvailabilityOut(BaseModel):
+class ServiceAvailabilityOut(BaseModel):
     month: str
     maintenance_excluded: bool = Field(description="Always true: planned maintenance is not counted as downtime")
     requests: int | None = Field(description="Requests in the request log in the month (null: the log is not kept in files)")
     requests_over_3s: int | None
     share_over_3s_percent: str | None
-    items: list[ComponentMonthOut]
+    items: list[ServiceComponentMonthOut]
 
 
-class WindowBody(BaseModel):
+class MaintenanceWindowBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
     starts_at: AwareDatetime = Field(description="In the future; within the permitted hours unless outside_hours_reason")
@@ -112,12 +112,12 @@ class WindowBody(BaseModel):
     to_members: bool = Field(default=False, description="Announce to the approved member organisations too")
 
 
-class CancelBody(BaseModel):
+class MaintenanceCancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Reason
 
 
-class WindowOut(BaseModel):
+class MaintenanceWindowOut(BaseModel):
     id: int
     title: str
     description: str
@@ -132,11 +132,11 @@ class WindowOut(BaseModel):
     cancel_reason: str
 
 
-class WindowList(BaseModel):
-    items: list[WindowOut]
+class MaintenanceWindowList(BaseModel):
+    items: list[MaintenanceWindowOut]
 
 
-class SettingsBody(BaseModel):
+class ServiceSettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target_basis_points: int = Field(ge=5000, le=10000, description="Availability target in hundredths of a percent (9950 = 99.50 %)")
     outage_after_minutes: int = Field(ge=1, le=1440, description="Probes failing this long confirm an outage")
@@ -145,7 +145,7 @@ class SettingsBody(BaseModel):
     maintenance_end_hour: int = Field(ge=1, le=24, description="and end; after the start")
 
 
-class SettingsOut(SettingsBody):
+class ServiceSettingsOut(ServiceSettingsBody):
     target_percent: str
 
 
@@ -166,7 +166,7 @@ def _component_now(key: str) -> dict:
     return _component(status.ComponentNow(found, state, since, False, []))
 
 
-@bp.get("/service/components", responses={200: ComponentList}, summary="The components probed and their state now")
+@bp.get("/service/components", responses={200: ServiceComponentList}, summary="The components probed and their state now")
 def list_components():
     authz.authorize(current_actor(), "service.read")
     now = utcnow()
@@ -175,15 +175,15 @@ def list_components():
     return jsonify({"items": [_component(item) for item in items]})
 
 
-@bp.post("/service/components", responses={201: ComponentOut}, summary="Register a component by its health URL")
-def register_component(body: ComponentBody):
+@bp.post("/service/components", responses={201: ServiceComponentOut}, summary="Register a component by its health URL")
+def register_component(body: ServiceComponentBody):
     draft = components.ComponentDraft(**body.model_dump())
     found = components.register(db.session, current_actor(), draft)
     return jsonify(_component_now(found.key)), 201
 
 
-@bp.put("/service/components/<key>/active", responses={200: ComponentOut}, summary="Stop or resume probing a component")
-def set_component_active(path: ComponentPath, body: ActiveBody):
+@bp.put("/service/components/<key>/active", responses={200: ServiceComponentOut}, summary="Stop or resume probing a component")
+def set_component_active(path: ServiceComponentPath, body: ServiceActiveBody):
     components.set_active(db.session, current_actor(), path.key, body.active)
     return jsonify(_component_now(path.key))
 
@@ -199,9 +199,9 @@ def _month_row(row: report.ComponentMonth) -> dict:
             "mean_response_ms": row.mean_response_ms}
 
 
-@bp.get("/service/availability", responses={200: AvailabilityOut},
+@bp.get("/service/availability", responses={200: ServiceAvailabilityOut},
         summary="Each component's availability in a month against the target, planned maintenance excluded; the 3-second rule")
-def month_availability(query: MonthQuery):
+def month_availability(query: ServiceMonthQuery):
     from flask import current_app
 
     month = parse_month(query.month) if query.month else current_month()
@@ -221,23 +221,23 @@ def _window(window) -> dict:
             "cancel_reason": window.cancel_reason}
 
 
-@bp.get("/service/maintenance", responses={200: WindowList}, summary="Planned maintenance windows, cancelled ones too")
+@bp.get("/service/maintenance", responses={200: MaintenanceWindowList}, summary="Planned maintenance windows, cancelled ones too")
 def list_windows():
     authz.authorize(current_actor(), "service.read")
     return jsonify({"items": [_window(w) for w in maintenance.windows(db.session, include_cancelled=True)]})
 
 
-@bp.post("/service/maintenance", responses={201: WindowOut},
+@bp.post("/service/maintenance", responses={201: MaintenanceWindowOut},
          summary="Schedule a maintenance window and announce it to the affected municipalities (notice and e-mail)")
-def schedule_window(body: WindowBody):
+def schedule_window(body: MaintenanceWindowBody):
     draft = maintenance.WindowDraft(**body.model_dump())
     window = maintenance.schedule(db.session, current_actor(), draft, settings.current(db.session))
     return jsonify(_window(window)), 201
 
 
-@bp.post("/service/maintenance/<int:window_id>/cancel", responses={200: WindowOut},
+@bp.post("/service/maintenance/<int:window_id>/cancel", responses={200: MaintenanceWindowOut},
          summary="Cancel a maintenance window and announce the cancellation")
-def cancel_window(path: WindowPath, body: CancelBody):
+def cancel_window(path: MaintenanceWindowPath, body: MaintenanceCancelBody):
     return jsonify(_window(maintenance.cancel(db.session, current_actor(), path.window_id, body.reason)))
 
 
@@ -245,12 +245,12 @@ def _settings(row) -> dict:
     return {**settings.summary(row), "target_percent": percent_text(settings.target(row), 2)}
 
 
-@bp.get("/service/settings", responses={200: SettingsOut}, summary="The availability target, outage time and permitted hours")
+@bp.get("/service/settings", responses={200: ServiceSettingsOut}, summary="The availability target, outage time and permitted hours")
 def get_settings():
     authz.authorize(current_actor(), "service.read")
     return jsonify(_settings(settings.current(db.session)))
 
 
-@bp.put("/service/settings", responses={200: SettingsOut}, summary="Change the service settings")
-def put_settings(body: SettingsBody):
+@bp.put("/service/settings", responses={200: ServiceSettingsOut}, summary="Change the service settings")
+def put_settings(body: ServiceSettingsBody):
     return jsonify(_settings(settings.save(db.session, current_actor(), settings.SettingsDraft(**body.model_dump()))))
