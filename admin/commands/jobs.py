@@ -5,6 +5,9 @@ is printed (日本語 / English) and recorded in the audit log (``jobs.run``, ta
 
 Jobs, in order:
 
+* ``service-probe``: probe every component of the platform once, record its up and down intervals,
+  and remove probe results older than a year (:mod:`service.monitor`; every minute it is
+  ``renkei service probe``'s, from a timer).
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
   prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
