@@ -143,7 +143,8 @@ class ServiceMaintenanceView(SecureView):
         found = maintenance.windows(db.session, include_cancelled=True)
         rows = [(w, maintenance.keys_of(db.session, w), maintenance.tenants_of(db.session, w)) for w in reversed(found)]
         current = settings.current(db.session)
-        return self.render("renkei/service_maintenance.html", form=form or self._form(), rows=rows, settings=current,
+        names = {c.key: _name(c) for c in components.all_components(db.session)}
+        return self.render("renkei/service_maintenance.html", form=form or self._form(), rows=rows, settings=current, names=names,
                            can_manage=authz.allowed(g.actor, "service.manage"), jst_text=jst_text, now=utcnow()), status_code
 
     @expose("/")
