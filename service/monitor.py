@@ -106,20 +106,40 @@ def record(session: Session, component: ServiceComponent, result: ProbeResult, a
     state = ComponentState.up if result.ok else ComponentState.down
     current = open_interval(session, component)
     if current is not None and at - current.last_probe_at > STALE:
-        current.ended_at = current.last_probe_at  # the due job did not run: the gap stays unmeasured
-        current = None
+        return _after_gap(session, component, current, result, at, settings)
     if current is not None and current.state == state:
         _extend(current, result, at)
     else:
         if current is not None:
             current.ended_at = at
-            if current.outage_confirmed_at is not None and state == ComponentState.up:
-                session.flush()
-                outage.recovered(session, component, at)
+            _recover_if_confirmed(session, component, current, state, at)
         current = _start(session, component, result, at)
     session.flush()
     _confirm_if_due(session, component, current, at, settings)
     return current
+
+
+def _recover_if_confirmed(session: Session, component: ServiceComponent, closed: ServiceInterval, state: ComponentState,
+                          at: dt.datetime) -> None:
+    if closed.outage_confirmed_at is not None and closed.recovered_at is None and state == ComponentState.up:
+        session.flush()
+        outage.recovered(session, component, at)
+
+
+def _after_gap(session: Session, component: ServiceComponent, current: ServiceInterval, result: ProbeResult,
+               at: dt.datetime, settings: ServiceSettings) -> ServiceInterval:
+    """The probes stopped for longer than :data:`STALE`: the open interval ends at its last probe (the
+    gap stays unmeasured) and the next starts now. A confirmed outage still down carries over (one
+    outage, not two); one found up is recovered."""
+    current.ended_at = current.last_probe_at
+    state = ComponentState.up if result.ok else ComponentState.down
+    _recover_if_confirmed(session, component, current, state, at)
+    following = _start(session, component, result, at)
+    if state == ComponentState.down and current.state == ComponentState.down:
+        following.outage_confirmed_at = current.outage_confirmed_at
+    session.flush()
+    _confirm_if_due(session, component, following, at, settings)
+    return following
 
 
 def _confirm_if_due(session: Session, component: ServiceComponent, interval: ServiceInterval, at: dt.datetime,

@@ -100,3 +100,18 @@ def test_an_unexpected_status_is_down(db, operator, component_server):
     db.commit()
     interval = probe(db, component.key, 0)
     assert interval.state == ComponentState.down and interval.detail == "HTTP 200 (expected 204)"
+
+
+def test_a_confirmed_outage_across_a_gap_in_probing_is_one_outage_and_recovers_once(db, operator, registered, component_server):
+    settings.save(db, operator, settings.SettingsDraft(9950, 2, True, 9, 17))
+    db.commit()
+    component_server.stop()
+    for n in (0, 1, 2):
+        probe(db, registered.key, n)
+    assert outage_records(db) == ["service.outage.confirmed"]
+    for n in (20, 21, 22):  # the timer stopped for 18 minutes; still down
+        probe(db, registered.key, n)
+    assert outage_records(db) == ["service.outage.confirmed"]
+    component_server.start()
+    probe(db, registered.key, 40)  # back after another gap
+    assert outage_records(db) == ["service.outage.confirmed", "service.outage.recovered"]
