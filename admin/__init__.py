@@ -32,15 +32,16 @@ def _import_models() -> None:
     import tenancy.members.models  # noqa: F401
     import tenancy.datasets.models  # noqa: F401
     import governance.consent.models  # noqa: F401
+    import service.models  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, letters, member_desk,
-                           members, onboarding, reports, retention, search, tenants, usage, users)
+                           members, onboarding, reports, retention, search, service, tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
-                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search)]
+                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
@@ -128,6 +129,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import catalogue_pages
 
     app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
+    from admin import status_page
+
+    app.register_blueprint(status_page.bp)  # /status, /status.json: the platform's state, for anyone
 
     from admin.commands import register as register_cli
 

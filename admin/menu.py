@@ -22,7 +22,9 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
      ("billing", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
       "annual_reports")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "notices")),
-    ("operations", _l("Operations and audit"), ("usage", "outbox", "audit", "audit_verify", "retention")),
+    ("operations", _l("Operations and audit"),
+     ("usage", "outbox", "audit", "audit_verify", "retention", "service_components", "service_availability",
+      "service_maintenance")),
     ("settings", _l("Settings"), ("prefecture_settings",)),
 )
 

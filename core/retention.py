@@ -99,6 +99,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("usage_events", "利用実績（生データ）", "Usage events (raw)", CountsFrom.record, days=365,
          basis_ja=_LOGS_JA + "。月次集計は残します", basis_en=_LOGS_EN + "; monthly totals stay"),
     Kind("request_log", "リクエストログ", "Request log", CountsFrom.record, days=365, basis_ja=_LOGS_JA, basis_en=_LOGS_EN),
+    Kind("service_probes", "稼働監視の計測結果", "Service probe results", CountsFrom.record, days=365,
+         basis_ja=_LOGS_JA + "。稼働・停止の区間は残します", basis_en=_LOGS_EN + "; the up and down intervals stay"),
 )
 
 BY_KEY = {kind.key: kind for kind in KINDS}

@@ -148,6 +148,13 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "system.signing_key": ("署名鍵の作成・切替", "Signing key created or rotated"),
     "notice.publish": ("お知らせの掲載・送信", "Notice published"),
     "jobs.run": ("定期処理の実行", "Periodic job run"),
+    "service.component.register": ("監視対象の登録", "Monitored component registered"),
+    "service.component.active": ("監視対象の監視停止・再開", "Monitoring of a component stopped or resumed"),
+    "service.maintenance.schedule": ("計画メンテナンスの登録・周知", "Planned maintenance scheduled and announced"),
+    "service.maintenance.cancel": ("計画メンテナンスの中止・周知", "Planned maintenance cancelled and announced"),
+    "service.settings": ("稼働率目標・監視設定の変更", "Service settings changed"),
+    "service.outage.confirmed": ("障害の検知（監視）", "Outage confirmed by the monitor"),
+    "service.outage.recovered": ("障害からの復旧（監視）", "Recovery after an outage"),
     "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
     "identity.incident.resolve": ("認証サーバーの不整合の解消", "Identity incident resolved"),
     # consortium members (tenancy/members)

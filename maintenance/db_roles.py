@@ -105,6 +105,15 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "member_project_group_member": ("DELETE",),
     "member_base": ("DELETE",),  # an organisation applying again states its bases afresh
     "member_recruitment_target": ("UPDATE (target, set_by, set_at)",),  # the secretariat changes the year's target
+    # running the platform (issue 39): a component is stopped or resumed; an interval is extended by
+    # each probe, closed, and marks its outage; probe results past the year are removed; a
+    # maintenance window is cancelled; the service settings are edited
+    "service_component": ("UPDATE (key, active)",),
+    "service_interval": ("UPDATE (ended_at, last_probe_at, probes, response_ms_total, response_ms_max, detail, "
+                         "outage_confirmed_at, recovered_at)",),
+    "service_probe": ("DELETE",),
+    "maintenance_window": ("UPDATE (notice_id, cancelled_at, cancel_reason, description)",),
+    "service_settings": ("UPDATE",),
 }
 
 

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "maintenance", "admin", "bench", "scripts")
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "maintenance", "admin", "bench",
+                    "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat")
+DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
@@ -33,7 +34,8 @@ LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with
 # Domain packages that must not know each other (either direction).
 SEPARATED = (("billing", "governance"),)
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
-BELOW = {"tenancy": ("billing", "governance", "secretariat")}
+# service/ (running the platform) builds on tenancy and governance (its notices): neither imports it, nor billing.
+BELOW = {"tenancy": ("billing", "governance", "secretariat", "service"), "governance": ("service",), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
 KEYCLOAK_HOME = "tenancy.identity.keycloak"  # the one package that talks to Keycloak
@@ -310,6 +312,12 @@ def test_checker_accepts_a_clean_tree(tmp_path):
     ("governance/ops.py", "import billing"),
     ("tenancy/ops.py", "from governance import ops"),
     ("tenancy/ops.py", "import billing.ops"),
+    # service/ (issue 39) sits above tenancy and governance, below maintenance and the shell
+    ("governance/ops.py", "from service import ops"),
+    ("tenancy/ops.py", "import service.ops"),
+    ("service/ops.py", "from flask import current_app"),
+    ("service/ops.py", "from admin.extensions import db"),
+    ("service/ops.py", "from maintenance import archive"),
     # third-party imports (issue 24): the web framework below admin/, the Keycloak client outside its module
     ("billing/ops.py", "import werkzeug"),
     ("core/errors.py", "from werkzeug.exceptions import NotFound"),
@@ -333,7 +341,7 @@ def test_checker_accepts_a_clean_tree(tmp_path):
 def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, line):
     root = _tree(tmp_path, {
         "tenancy/ops.py": "", "billing/ops.py": "", "governance/ops.py": "", "admin/views.py": "",
-        "core/errors.py": "", "tenancy/identity/__init__.py": "", "maintenance/archive.py": "",
+        "core/errors.py": "", "tenancy/identity/__init__.py": "", "maintenance/archive.py": "", "service/ops.py": "",
     })
     (root / path).write_text(f"import os\n\n\ndef later():\n    {line}\n", "utf-8")
     violations = layering_violations(root)

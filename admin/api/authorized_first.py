@@ -91,7 +91,12 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/consent/services/{service_id}/{transition}"): "consent.manage",
     ("POST", "/api/v1/consent/records"): "consent.record",
     ("POST", "/api/v1/consent/withdrawals"): "consent.record",
-    ("POST", "/api/v1/consent/check"): "consent.check",}
+    ("POST", "/api/v1/consent/check"): "consent.check",
+    ("POST", "/api/v1/service/components"): "service.manage",
+    ("PUT", "/api/v1/service/components/{key}/active"): "service.manage",
+    ("POST", "/api/v1/service/maintenance"): "service.manage",
+    ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): "service.manage",
+    ("PUT", "/api/v1/service/settings"): "service.manage",}
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 

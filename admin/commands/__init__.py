@@ -8,10 +8,10 @@ from flask import Flask
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
     from admin.commands import (audit, backup, billing, check, clients, consent, datasets, db, jobs, keycloak,
-                                members, onboarding, report, retention, signing, tenants, usage)
+                                members, onboarding, report, retention, service, signing, tenants, usage)
 
     return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
-                                        members, clients, signing, datasets, consent, report, retention)] \
+                                        members, clients, signing, datasets, consent, report, retention, service)] \
         + [backup.restore_command] + _signin_commands()
 
 

@@ -5,6 +5,11 @@ is printed (日本語 / English) and recorded in the audit log (``jobs.run``, ta
 
 Jobs, in order:
 
+* ``service-retention``: remove the service probe results older than a year (:mod:`service.monitor`;
+  the up and down intervals stay).
+* ``service-probe``, only when named (``--only service-probe``): probe every component of the
+  platform once and record its up and down intervals. Probing is every minute, from its own timer
+  running ``renkei service probe`` (docs/service.md), not from this hourly run.
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
   prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
@@ -374,7 +379,32 @@ def _check(actor: Actor) -> Outcome:
     return Outcome("done", "整合性検査に問題はありません", "renkei check: no problem found")
 
 
+def _service_probe(actor: Actor) -> Outcome:
+    from admin.service_checks import probe_round
+
+    outcome = probe_round()
+    down = sorted(key for key, state in outcome["states"].items() if state == "down")
+    return Outcome("done", f"稼働監視：{len(outcome['states'])} 件を計測（停止中 {len(down)} 件）、1 年を過ぎた計測結果 "
+                   f"{outcome['purged']} 件を削除しました",
+                   f"probed {len(outcome['states'])} component(s) ({len(down)} down); purged {outcome['purged']} "
+                   "probe result(s) older than a year", {"down": down, "purged": outcome["purged"]})
+
+
+def _service_retention(actor: Actor) -> Outcome:
+    from service.monitor import purge_probes
+
+    purged = purge_probes(db.session)
+    return Outcome("done", f"1 年を過ぎた稼働監視の計測結果 {purged} 件を削除しました",
+                   f"purged {purged} service probe result(s) older than a year", {"purged": purged})
+
+
+# run only when named (--only): probing is every minute, from its own timer (renkei service probe)
+ONLY_WHEN_NAMED = ("service-probe",)
+
+
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
+    ("service-probe", _service_probe),  # only with --only (ONLY_WHEN_NAMED)
+    ("service-retention", _service_retention),
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
@@ -484,7 +514,8 @@ def jobs_checkpoint(minutes: int, records: int, actor) -> None:
 def jobs_run_due(only: tuple[str, ...], no_backup: bool, actor) -> None:
     """Run every due job: outbox, monthly usage report, usage partitions and retention, request log
     retention, consent and audit checkpoints, daily backup and check."""
-    names = list(only) or [name for name, _ in JOBS if not (no_backup and name in ("backup", "check"))]
+    names = list(only) or [name for name, _ in JOBS if not (no_backup and name in ("backup", "check"))
+                           and name not in ONLY_WHEN_NAMED]
     # after every run, whatever ran: signed checkpoints of the chains outside the database
     names += ["consent-checkpoints", "audit-checkpoint"]
     results = run_jobs(actor, names)

@@ -338,6 +338,10 @@ def waiting_request(ctx: Ctx) -> int:
     return next(r["id"] for r in waiting if r["client"] == response.get_json()["client"]["id"])
 
 
+SERVICE_WINDOW = {"title": "定期更新", "starts_at": "2099-01-05T10:00:00+09:00", "ends_at": "2099-01-05T11:00:00+09:00",
+                  "component_keys": ["ckan", "dcat"], "tenant_codes": ["431001"]}
+SERVICE_SETTINGS = {"target_basis_points": 9950, "outage_after_minutes": 5, "maintenance_weekdays_only": True,
+                    "maintenance_start_hour": 9, "maintenance_end_hour": 17}
 POLICY = {"max_prefix_v4": 20, "max_prefix_v6": 56, "approval_scopes": ["broker.write"], "max_expiry_days": 180}
 
 
@@ -774,12 +778,39 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: Call("POST", "/api/v1/consent/records", clerk_of(c), consent_body(c, consent_service(c))),
         refused=lambda c: Call("POST", "/api/v1/consent/records", clerk_of(c),
                                consent_body(c, consent_service(c), content_hash="0" * 64))),
+    # running the platform (issue 39)
+    ("POST", "/api/v1/service/components"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/service/components", {"name_ja": "ブローカー", "url": "http://127.0.0.1:9/v"}),
+        refused=lambda c: op(c, "POST", "/api/v1/service/components", {"name_ja": "ブローカー", "url": "ftp://127.0.0.1/v"})),
+    ("PUT", "/api/v1/service/components/{key}/active"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/service/components/dcat/active", {"active": False}),
+        refused=lambda c: op(c, "PUT", "/api/v1/service/components/dcat/active", {"active": True})),
+    ("POST", "/api/v1/service/maintenance"): Entry(
+        success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/service/maintenance", SERVICE_WINDOW))[1],
+        refused=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/service/maintenance", {
+            **SERVICE_WINDOW, "starts_at": "2020-01-06T10:00:00+09:00", "ends_at": "2020-01-06T11:00:00+09:00"}))[1],
+        steps=("notice.publish",)),
+    ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/service/maintenance/{service_window(c)}/cancel", {"reason": "延期"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/service/maintenance/{service_window(c)}/cancel", {"reason": "   "}),
+        steps=("notice.publish",)),
+    ("PUT", "/api/v1/service/settings"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/service/settings", {**SERVICE_SETTINGS, "target_basis_points": 9990}),
+        refused=lambda c: op(c, "PUT", "/api/v1/service/settings", {**SERVICE_SETTINGS, "maintenance_start_hour": 18})),
     ("POST", "/api/v1/consent/withdrawals"): Entry(
         success=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
             "service_id": consented(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1", "method": "paper"}),
         refused=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
             "service_id": consent_service(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1"})),
 }
+
+def service_window(ctx: Ctx) -> int:
+    """A planned maintenance window scheduled by the operator (for its cancellation)."""
+    ctx.tenants("431001")
+    response = ctx.client.post("/api/v1/service/maintenance", json=SERVICE_WINDOW, headers=ctx.as_operator)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
 
 # reads that hand out an official document: each file handed out is recorded (who, which year, its SHA-256)
 AUDITED_READS = {

@@ -318,6 +318,21 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/consent/linkages"): Rule(AUDIT),
     ("GET", "/api/v1/tenants/{code}/people/{subject_id}/consent-history"): Rule(
         {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}),
+    # running the platform (issue 39): the operator changes, the operator and the auditor read
+    ("GET", "/api/v1/service/components"): Rule(AUDIT),
+    ("POST", "/api/v1/service/components"): Rule(OPERATE, lambda: {"name_ja": f"監視-{uuid.uuid4().hex[:6]}",
+                                                                 "url": "http://127.0.0.1:9/health"}),
+    ("PUT", "/api/v1/service/components/{key}/active"): Rule(OPERATE, lambda: {"active": False}),
+    ("GET", "/api/v1/service/availability"): Rule(AUDIT),
+    ("GET", "/api/v1/service/maintenance"): Rule(AUDIT),
+    ("POST", "/api/v1/service/maintenance"): Rule(OPERATE, lambda: {
+        "title": "試験", "starts_at": "2099-01-05T10:00:00+09:00", "ends_at": "2099-01-05T11:00:00+09:00",
+        "component_keys": ["ckan"], "tenant_codes": [OWN]}),
+    ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): Rule(OPERATE, _reason),
+    ("GET", "/api/v1/service/settings"): Rule(AUDIT),
+    ("PUT", "/api/v1/service/settings"): Rule(OPERATE, lambda: {
+        "target_basis_points": 9950, "outage_after_minutes": 5, "maintenance_weekdays_only": True,
+        "maintenance_start_hour": 9, "maintenance_end_hour": 17}),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -331,7 +346,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
-               "{subject_id}": "pid-matrix-0001"}  # another organisation than the org-admin's (none registered)
+               "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its

@@ -1,0 +1,1 @@
+"""Running the platform as a service: availability measured, planned maintenance, the public status page."""

@@ -1,0 +1,142 @@
+"""Tables of running the platform (service/): the components probed, their up and down intervals,
+the probe results kept a year, the planned maintenance windows, and the service settings.
+
+* :class:`ServiceComponent`: one thing probed, built in (renkei, its database, Keycloak, the gateway
+  check, the CKAN API, the DCAT feed: their addresses come from renkei's configuration) or
+  registered by the operator with a health URL, an expected status and a timeout.
+* :class:`ServiceInterval`: one row per state change, never one per probe: the component was up
+  (or down) from ``started_at`` until ``ended_at`` (open while it lasts). A down interval carries
+  when its outage was confirmed (the probes failed for the configured time) and recovered.
+* :class:`ServiceProbe`: each probe's result, kept the one year of seed 004, then removed by the
+  due job (``core.retention`` kind ``service_probes``).
+* :class:`MaintenanceWindow` with its components and tenants: planned maintenance, announced by a
+  notice and counted apart from downtime.
+* :class:`ServiceSettings`: one row (id 1): the availability target, how long probes must fail
+  before an outage is confirmed, and the permitted maintenance hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+import core.db  # noqa: F401  (naming convention before any table)
+from core.db import enum_column, timestamp_column, utcnow
+
+
+class ComponentState(str, enum.Enum):
+    up = "up"
+    down = "down"
+
+
+STATE_LABELS = {ComponentState.up: ("稼働中", "Up"), ComponentState.down: ("停止中", "Down")}
+UNKNOWN_LABEL = ("不明（未計測）", "Unknown (not measured)")
+MAINTENANCE_LABEL = ("計画メンテナンス中", "Planned maintenance")
+
+
+class ServiceComponent(SQLModel, table=True):
+    """One component of the platform the due job probes every minute."""
+
+    __tablename__ = "service_component"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)  # renkei, database, keycloak, gateway, ckan, dcat, or c-<n>
+    name_ja: str = Field(max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    builtin: bool = Field(default=False)
+    url: str = Field(default="", max_length=500)  # registered components only; built-in ones read the configuration
+    expected_status: int = Field(default=200)
+    timeout_ms: int = Field(default=5000)
+    active: bool = Field(default=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class ServiceInterval(SQLModel, table=True):
+    """A component up (or down) from ``started_at`` until ``ended_at`` (None: still so, last seen at
+    ``last_probe_at``). Response times are summed so the interval's mean is exact."""
+
+    __tablename__ = "service_interval"
+    __table_args__ = (sa.Index("ix_service_interval_component_start", "component_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    component_id: int = Field(foreign_key="service_component.id")
+    state: ComponentState = Field(sa_column=enum_column(ComponentState, length=8))
+    started_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    ended_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    last_probe_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    probes: int = Field(default=0)
+    response_ms_total: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    response_ms_max: int = Field(default=0)
+    detail: str = Field(default="", max_length=500)  # the last failure's words (down intervals)
+    outage_confirmed_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    recovered_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ServiceProbe(SQLModel, table=True):
+    """One probe's result (kept a year)."""
+
+    __tablename__ = "service_probe"
+    __table_args__ = (sa.Index("ix_service_probe_component_time", "component_id", "probed_at"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                                                             primary_key=True, autoincrement=True))
+    component_id: int = Field(foreign_key="service_component.id")
+    probed_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False, index=True))
+    ok: bool
+    status_code: int | None = Field(default=None)
+    response_ms: int = Field(default=0)
+    error: str = Field(default="", max_length=500)
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """A planned maintenance window: announced by a notice when scheduled, excluded from availability."""
+
+    __tablename__ = "maintenance_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    starts_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False, index=True))
+    ends_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    outside_hours_reason: str = Field(default="", max_length=500)  # required outside the permitted hours
+    to_members: bool = Field(default=False)
+    notice_id: int | None = Field(default=None, foreign_key="notice.id")
+    scheduled_by: str = Field(default="", max_length=255)
+    scheduled_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    cancelled_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    cancel_reason: str = Field(default="", max_length=500)
+
+
+class MaintenanceComponent(SQLModel, table=True):
+    __tablename__ = "maintenance_component"
+    __table_args__ = (sa.UniqueConstraint("window_id", "component_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    window_id: int = Field(foreign_key="maintenance_window.id", index=True)
+    component_id: int = Field(foreign_key="service_component.id")
+
+
+class MaintenanceTenant(SQLModel, table=True):
+    __tablename__ = "maintenance_tenant"
+    __table_args__ = (sa.UniqueConstraint("window_id", "tenant_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    window_id: int = Field(foreign_key="maintenance_window.id", index=True)
+    tenant_code: str = Field(max_length=6)
+
+
+class ServiceSettings(SQLModel, table=True):
+    """The service promises renkei measures against (one row, id 1; defaults until the operator saves)."""
+
+    __tablename__ = "service_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_basis_points: int = Field(default=9950)  # 99.50 %: availability target in hundredths of a percent
+    outage_after_minutes: int = Field(default=5)  # probes failing this long confirm an outage
+    maintenance_weekdays_only: bool = Field(default=True)
+    maintenance_start_hour: int = Field(default=9)  # Japan time, inclusive
+    maintenance_end_hour: int = Field(default=17)  # Japan time, the window ends by then
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

@@ -1,0 +1,72 @@
+"""The service settings (one row): availability target, outage confirmation time, permitted
+maintenance hours. Read with defaults before the operator first saves; saving is audited."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+from sqlalchemy.orm import Session
+
+from core import audit, authz
+from core.actor import Actor
+from core.db import utcnow
+from core.errors import Invalid, problem
+from service.models import ServiceSettings
+
+FIELDS = ("target_basis_points", "outage_after_minutes", "maintenance_weekdays_only", "maintenance_start_hour",
+          "maintenance_end_hour")
+
+
+def current(session: Session) -> ServiceSettings:
+    """The saved settings, or the defaults (not added to the session)."""
+    return session.get(ServiceSettings, 1) or ServiceSettings(id=1)
+
+
+def target(settings: ServiceSettings) -> Fraction:
+    return Fraction(settings.target_basis_points, 10_000)
+
+
+def summary(settings: ServiceSettings) -> dict:
+    return {name: getattr(settings, name) for name in FIELDS}
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingsDraft:
+    target_basis_points: int
+    outage_after_minutes: int
+    maintenance_weekdays_only: bool
+    maintenance_start_hour: int
+    maintenance_end_hour: int
+
+
+def _problems(draft: SettingsDraft) -> list[dict]:
+    problems = []
+    if not 5_000 <= draft.target_basis_points <= 10_000:
+        problems.append(problem("target_basis_points", "Between 50.00 % and 100.00 % (5000 to 10000).",
+                                "50.00％から100.00％の間（5000〜10000）で指定してください。"))
+    if not 1 <= draft.outage_after_minutes <= 24 * 60:
+        problems.append(problem("outage_after_minutes", "Between 1 and 1440 minutes.", "1〜1440 分で指定してください。"))
+    if not 0 <= draft.maintenance_start_hour < draft.maintenance_end_hour <= 24:
+        problems.append(problem("maintenance_end_hour", "The permitted hours must end after they start (0 to 24).",
+                                "作業可能時間は開始時刻より後に終わるようにしてください（0〜24 時）。"))
+    return problems
+
+
+def save(session: Session, actor: Actor, draft: SettingsDraft) -> ServiceSettings:
+    """Save the settings (``service.manage``); audited ``service.settings`` with before and after."""
+    authz.authorize(actor, "service.manage")
+    problems = _problems(draft)
+    if problems:
+        raise Invalid("The service settings were not saved.", "稼働目標の設定に誤りがあります。保存していません。",
+                      problems=problems)
+    row = session.get(ServiceSettings, 1)
+    before = summary(row) if row else None
+    row = row or ServiceSettings(id=1)
+    for name in FIELDS:
+        setattr(row, name, getattr(draft, name))
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "service.settings", "service_settings", "1", before=before, after=summary(row))
+    return row

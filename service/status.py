@@ -1,0 +1,75 @@
+"""The public status page's content (稼働状況): each component's state now, planned maintenance
+coming or under way, open incidents in plain words, and the last 90 days' availability per day.
+Public: no actor, nothing about tenants beyond what the notices already said to everyone affected."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from fractions import Fraction
+
+from sqlalchemy.orm import Session
+
+from core.calendar import jst_day
+from core.db import utcnow
+from service import components as components_
+from service import maintenance, monitor
+from service.models import ComponentState, MaintenanceWindow, ServiceComponent
+from service.report import component_availability, interval_spans, jst_days
+
+DAYS = 90
+
+
+def open_incidents_for_status(session: Session) -> list[dict]:
+    """Open incidents in plain words, for the public page: dicts with ``title_ja``, ``title_en``,
+    ``status_ja``, ``status_en``, ``started_at`` (aware datetime) and ``components`` (keys).
+    The incident register (service/incidents/) provides them; until it is connected, none."""
+    return []
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentNow:
+    component: ServiceComponent
+    state: str  # up, down, unknown
+    since: dt.datetime | None
+    in_maintenance: bool
+    days: list[tuple[dt.date, Fraction | None]]  # the last 90 Japan days, oldest first
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    generated_at: dt.datetime
+    components: list[ComponentNow]
+    maintenance: list[tuple[MaintenanceWindow, list[str]]]  # window and its component keys
+    incidents: list[dict]
+
+    @property
+    def overall(self) -> str:
+        states = {item.state for item in self.components}
+        return "down" if "down" in states else "unknown" if "unknown" in states else "up"
+
+
+def component_state(session: Session, component: ServiceComponent, now: dt.datetime) -> tuple[str, dt.datetime | None]:
+    interval = monitor.open_interval(session, component)
+    if interval is None or now - interval.last_probe_at > monitor.STALE:
+        return "unknown", None
+    return ("up" if interval.state == ComponentState.up else "down"), interval.started_at
+
+
+def snapshot(session: Session, *, now: dt.datetime | None = None, days: int = DAYS) -> Status:
+    now = now or utcnow()
+    calendar = jst_days(jst_day(now), days)
+    since = calendar[0][1][0]
+    spans = interval_spans(session, since, now)
+    holes = maintenance.spans_by_component(session, since, now)
+    upcoming = maintenance.windows(session, since=now)
+    ongoing = {key for w in upcoming if w.starts_at <= now for key in maintenance.keys_of(session, w)}
+    items = []
+    for component in components_.all_components(session, active_only=True):
+        state, started = component_state(session, component, now)
+        history = [(day, component_availability(spans.get(component.id), holes.get(component.id, []),
+                                                 (start, min(end, now))).ratio if start < now else None)
+                   for day, (start, end) in calendar]
+        items.append(ComponentNow(component, state, started, component.key in ongoing, history))
+    windows = [(w, maintenance.keys_of(session, w)) for w in upcoming]
+    return Status(now, items, windows, open_incidents_for_status(session))
