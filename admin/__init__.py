@@ -32,6 +32,7 @@ def _import_models() -> None:
     import tenancy.members.models  # noqa: F401
     import tenancy.datasets.models  # noqa: F401
     import governance.consent.models  # noqa: F401
+    import service.incidents.models  # noqa: F401
 
 
 def _api_blueprints():

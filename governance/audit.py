@@ -150,6 +150,12 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "jobs.run": ("定期処理の実行", "Periodic job run"),
     "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
     "identity.incident.resolve": ("認証サーバーの不整合の解消", "Identity incident resolved"),
+    # the incident register (service/incidents)
+    "incident.open": ("障害の登録", "Incident opened"),
+    "incident.recover": ("障害の復旧の記録", "Incident recovery recorded"),
+    "incident.entry": ("障害の経過の記録", "Incident timeline entry"),
+    "incident.report.first": ("障害の第一報の送付", "Incident first report sent"),
+    "incident.close": ("障害の完了（最終報告の送付）", "Incident closed with the final report"),
     # consortium members (tenancy/members)
     "member.apply": ("入会申請", "Membership applied for"),
     "member.email_confirm": ("入会申請のメールアドレス確認", "Applicant's e-mail confirmed"),
@@ -227,6 +233,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "job": ("定期処理", "Periodic job"),
     "usage_report": ("月次利用実績報告", "Monthly usage report"),
     "identity_incident": ("認証サーバーの不整合", "Identity incident"),
+    "incident": ("障害", "Incident"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),

@@ -1,0 +1,1 @@
+"""Running the platform as a service: availability, incidents, maintenance, the monthly report."""
