@@ -89,7 +89,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/consent/services/{service_id}/{transition}"): "consent.manage",
     ("POST", "/api/v1/consent/records"): "consent.record",
     ("POST", "/api/v1/consent/withdrawals"): "consent.record",
-    ("POST", "/api/v1/consent/check"): "consent.check",}
+    ("POST", "/api/v1/consent/check"): "consent.check",
+    ("POST", "/api/v1/incidents"): "incident.manage",
+    ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
+    ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",
+}
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 

@@ -29,7 +29,8 @@ from service.incidents import operations as incident_operations
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import _signed_in, csrf_field
-from admin.views.incidents import first_report_hours, local_time, remaining_text
+from admin.incident_settings import first_report_hours
+from admin.views.incidents import local_time, remaining_text
 from billing import attention as billing_attention
 from billing.models import RunStatus
 from core import authz

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, g, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.incident_settings import first_report_hours, report_recipients, reporter
 from admin.i18n import format_date
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
@@ -23,7 +24,6 @@ from service.incidents.models import ENTRY_LABELS, REPORT_LABELS, SEVERITY_LABEL
 from tenancy.identity import incidents
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant, TenantKind
-from tenancy.registry.prefecture import get_settings
 
 # the platform's components as the register offers them (the availability probe names the same codes)
 COMPONENTS = (
@@ -53,20 +53,6 @@ def parse_local(value: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat((value or "").strip()).replace(tzinfo=JST).astimezone(dt.timezone.utc)
     except ValueError:
         return None
-
-
-def first_report_hours() -> float:
-    return float(current_app.config.get("RENKEI_INCIDENT_FIRST_REPORT_HOURS", operations.DEFAULT_FIRST_REPORT_HOURS))
-
-
-def report_recipients() -> list[str]:
-    """The prefecture's recipients of the reports: the setting, else the prefecture settings' e-mail."""
-    named = [part.strip() for part in str(current_app.config.get("RENKEI_INCIDENT_REPORT_RECIPIENTS", "")).split(",")]
-    named = [part for part in named if part]
-    if named:
-        return named
-    settings = get_settings(db.session)
-    return [settings.office_email] if settings is not None and settings.office_email else []
 
 
 def remaining_text(clock: operations.Clock) -> str:
@@ -223,7 +209,7 @@ class IncidentsView(SecureView):
     @expose("/<int:incident_id>/reports/<kind>.pdf")
     def report_pdf(self, incident_id: int, kind: str):
         letter = letters.report_letter(db.session, g.actor, incident_id, kind,
-                                       reporter=current_app.config.get("RENKEI_INCIDENT_REPORTER", ""))
+                                       reporter=reporter())
         name = f"incident-{incident_id}-{kind}.pdf"
         return Response(letters.report_pdf(letter), mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -86,11 +86,12 @@ def search(directory: str | Path | None, actor: Actor, query: LogQuery, *, limit
     authz.authorize(actor, ACTION)
     if query.end <= query.start:
         raise Invalid("The window ends before it starts.", "終了日時は開始日時より後にしてください。",
-                      problems=[problem("end", "After the start.", "開始日時より後にしてください。")])
+                      problems=[problem("end", "The end must be after the start.", "開始日時より後にしてください。")])
     days = _days(query.start, query.end)
     if len(days) > MAX_DAYS:
         raise Invalid(f"Search at most {MAX_DAYS} days at once.", f"一度に検索できるのは {MAX_DAYS} 日までです。",
-                      problems=[problem("start", f"At most {MAX_DAYS} days.", f"{MAX_DAYS} 日以内にしてください。")])
+                      problems=[problem("end", f"The end must be at most {MAX_DAYS} days after the start.",
+                                              f"開始から {MAX_DAYS} 日以内にしてください。")])
     found: list[dict] = []
     read = 0
     folder = Path(directory) if directory else None

@@ -412,14 +412,15 @@ def send_first_report(session: Session, actor: Actor, incident_id: int, *, recip
     incident = get_incident(session, actor, incident_id, lock=True)
     if ReportKind.first in reports(session, incident.id):
         raise _already(incident, "first")
-    report = _number(session, incident, ReportKind.first, actor, issued_on)
-    _entry(session, incident, EntryKind.first_report, actor, f"県へ第一報（{report.number}）を送付しました。")
-    notified = _tell(session, actor, incident, report, f"障害発生のお知らせ: {incident.title}",
-                     _notice_body(session, incident, report, incident.description), recipients)
-    session.flush()
-    audit.record(session, actor, "incident.report.first", "incident", str(incident.id),
-                 after={"number": report.number, "issued_on": report.issued_on.isoformat(), "notified": notified,
-                        "recipients": list(recipients)})
+    with audit.act(session, actor, "incident.report.first", "incident", str(incident.id)):  # the notice a step of it
+        report = _number(session, incident, ReportKind.first, actor, issued_on)
+        _entry(session, incident, EntryKind.first_report, actor, f"県へ第一報（{report.number}）を送付しました。")
+        notified = _tell(session, actor, incident, report, f"障害発生のお知らせ: {incident.title}",
+                         _notice_body(session, incident, report, incident.description), recipients)
+        session.flush()
+        audit.record(session, actor, "incident.report.first", "incident", str(incident.id),
+                     after={"number": report.number, "issued_on": report.issued_on.isoformat(), "notified": notified,
+                            "recipients": list(recipients)})
     return report
 
 
@@ -443,16 +444,16 @@ def close_incident(session: Session, actor: Actor, incident_id: int, final: Fina
     for name, value in parts.items():
         setattr(incident, name, value)
     incident.status, incident.closed_at = move.target, utcnow()
-    report = _number(session, incident, ReportKind.final, actor, issued_on)
-    _entry(session, incident, EntryKind.closed, actor, f"県へ最終報告（{report.number}）を送付し、完了しました。")
-    notified = _tell(session, actor, incident, report, f"障害の報告: {incident.title}",
-                     _notice_body(session, incident, report, "\n".join(
-                         f"{label}: {parts[name]}" for name, label in (("cause", "原因"), ("impact", "影響"),
-                                                                       ("response", "対応"), ("prevention", "再発防止策")))),
-                     recipients)
-    session.flush()
-    audit.record(session, actor, "incident.close", "incident", str(incident.id), before={"status": before},
-                 after={"status": incident.status.value, "number": report.number, **parts, "notified": notified})
+    with audit.act(session, actor, "incident.close", "incident", str(incident.id)):  # the notice a step of it
+        report = _number(session, incident, ReportKind.final, actor, issued_on)
+        _entry(session, incident, EntryKind.closed, actor, f"県へ最終報告（{report.number}）を送付し、完了しました。")
+        words = "\n".join(f"{label}: {parts[name]}" for name, label in (
+            ("cause", "原因"), ("impact", "影響"), ("response", "対応"), ("prevention", "再発防止策")))
+        notified = _tell(session, actor, incident, report, f"障害の報告: {incident.title}",
+                         _notice_body(session, incident, report, words), recipients)
+        session.flush()
+        audit.record(session, actor, "incident.close", "incident", str(incident.id), before={"status": before},
+                     after={"status": incident.status.value, "number": report.number, **parts, "notified": notified})
     return report
 
 
