@@ -44,6 +44,23 @@ def _api_blueprints():
                                      gateway, datasets, dataset_lists, consent, reports, retention, incidents)]
 
 
+def _logging(app) -> None:
+    """Every log record carries the request id of its request or job run (core/request_context.py);
+    outside the tests, with no logging set up by the host, records go to standard error in
+    :data:`core.request_context.LOG_FORMAT` from ``RENKEI_LOG_LEVEL`` (default WARNING) up."""
+    import logging
+
+    from core import request_context
+
+    request_context.install_log_records()
+    root = logging.getLogger()
+    if app.config.get("RENKEI_ENV") != "testing" and not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(request_context.LOG_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(str(app.config.get("RENKEI_LOG_LEVEL", "WARNING")).upper())
+
+
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
@@ -83,6 +100,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
+    _logging(app)
     db.init_app(app)
     i18n.init_app(app)
     problems.init_app(app)

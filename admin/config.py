@@ -123,6 +123,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_REQUEST_LOG": env.get("RENKEI_REQUEST_LOG", "stdout"),
         # request log files older than this are deleted by `renkei jobs run-due` (logs are kept one year)
         "RENKEI_RETENTION_DAYS": int(env.get("RENKEI_RETENTION_DAYS", "365")),
+        # the level from which the application's log records (each with its request id) go to standard error
+        "RENKEI_LOG_LEVEL": env.get("RENKEI_LOG_LEVEL", "WARNING"),
         # the incident register (service/incidents): the first report to the prefecture is due this many hours
         # after detection; the reports' e-mail recipients at the prefecture (commas; empty: the settings' e-mail);
         # who signs the reports (empty: the home prefecture's platform operator)
