@@ -171,16 +171,19 @@ def test_the_reports_are_numbered_letters_and_reach_the_affected(db, operator, p
 
 def test_the_numbers_continue_the_billing_letters_sequence(db, operator, prefecture):
     """One numbering for every letter the office sends: an incident report takes the next number after
-    the statements' letters of the same fiscal year."""
-    from billing.models import StatementDocument
+    the billing letters of the same fiscal year, and the billing letters count the incident reports."""
+    from billing import documents
+    from billing.models import EstimateLetter
 
-    db.add(StatementDocument(run_id=1, tenant_code="431001", fiscal_year=2026, number_year=2026, sequence=7,
-                             number="デ戦第7号", issued_on=dt.date(2026, 10, 1), due_on=dt.date(2026, 10, 31),
-                             issued_by="財政"))
+    db.add(EstimateLetter(fiscal_year=2027, version=1, tenant_code="431001", amount=1000, components_json="[]",
+                          basis_json="{}", assumptions_json="{}", number_year=2026, sequence=7, number="デ戦第7号",
+                          issued_on=dt.date(2026, 10, 1)))
     db.flush()
     incident = opened(db, operator)
     report = operations.send_first_report(db, operator, incident.id, issued_on=dt.date(2026, 11, 2))
     assert report.number == "デ戦第8号"
+    assert next(documents.next_sequences(db, 2026)) == 9  # the next 納入通知書 does not take 8 again
+    assert next(documents.next_sequences(db, 2025)) == 1  # a number counts in its fiscal year
 
 
 @pytest.mark.parametrize("kind", ["first", "final"])
