@@ -39,16 +39,16 @@ class IncidentPath(BaseModel):
     incident_id: int = Field(**ID_RANGE)
 
 
-class ReportPath(BaseModel):
+class IncidentReportPath(BaseModel):
     incident_id: int = Field(**ID_RANGE)
     kind: Literal["first", "final"]
 
 
-class ReportQuery(BaseModel):
+class IncidentReportQuery(BaseModel):
     format: Literal["json", "pdf"] = "json"
 
 
-class ComponentIn(BaseModel):
+class IncidentComponentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: ComponentCode
     name: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
@@ -61,14 +61,14 @@ class IncidentIn(BaseModel):
     detected_at: AwareDatetime | None = Field(default=None, description="When it was detected, with its offset (default: "
                                                                         "now); not in the future")
     description: Annotated[PlainText, StringConstraints(strip_whitespace=True, max_length=operations.TEXT_MAX)] = ""
-    components: list[ComponentIn] = Field(default_factory=list, max_length=20)
+    components: list[IncidentComponentIn] = Field(default_factory=list, max_length=20)
     tenant_codes: list[TenantCode] = Field(default_factory=list, max_length=100,
                                            description="Registered tenants the incident affects")
     member_numbers: list[CorporateNumber] = Field(default_factory=list, max_length=100,
                                                   description="Corporate numbers of registered member organisations")
 
 
-class EntryIn(BaseModel):
+class IncidentEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: HandKind
     text: Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=operations.ENTRY_MAX), NOT_BLANK]
@@ -76,7 +76,7 @@ class EntryIn(BaseModel):
                                                                "detection")
 
 
-class FinalIn(BaseModel):
+class IncidentFinalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cause: Part
     impact: Part
@@ -84,7 +84,7 @@ class FinalIn(BaseModel):
     prevention: Part
 
 
-class RegisterRowOut(BaseModel):
+class IncidentRegisterRowOut(BaseModel):
     kind: Literal["platform", "identity"]
     kind_ja: str
     id: int
@@ -96,19 +96,19 @@ class RegisterRowOut(BaseModel):
     detected_at: str
 
 
-class RegisterOut(BaseModel):
-    items: list[RegisterRowOut]
+class IncidentRegisterOut(BaseModel):
+    items: list[IncidentRegisterRowOut]
     total: int
 
 
-class EntryOut(BaseModel):
+class IncidentEntryOut(BaseModel):
     kind: str
     at: str
     by: str
     text: str
 
 
-class ReportOut(BaseModel):
+class IncidentReportOut(BaseModel):
     incident_id: int
     kind: Literal["first", "final"]
     number: str
@@ -132,15 +132,15 @@ class IncidentOut(BaseModel):
     components: list[str]
     tenant_codes: list[str]
     member_numbers: list[str]
-    timeline: list[EntryOut]
-    reports: list[ReportOut]
+    timeline: list[IncidentEntryOut]
+    reports: list[IncidentReportOut]
     cause: str
     impact: str
     response: str
     prevention: str
 
 
-class LogQueryIn(BaseModel):
+class RequestLogQuery(BaseModel):
     start: AwareDatetime | None = Field(default=None, description="Start of the window, with its offset (default: an "
                                                                   "hour before the end)")
     end: AwareDatetime | None = Field(default=None, description="End of the window (exclusive), after the start, at "
@@ -151,7 +151,7 @@ class LogQueryIn(BaseModel):
     status: int | None = Field(default=None, ge=1, le=599, description="A status (e.g. 500) or its hundred (5: 5xx)")
 
 
-class LogLineOut(BaseModel):
+class RequestLogLineOut(BaseModel):
     time: str
     request_id: str | None
     actor: str | None
@@ -162,8 +162,8 @@ class LogLineOut(BaseModel):
     duration_ms: float | None
 
 
-class LogOut(BaseModel):
-    items: list[LogLineOut]
+class RequestLogOut(BaseModel):
+    items: list[RequestLogLineOut]
     total: int
     more: bool
     kept_in_files: bool
@@ -196,7 +196,7 @@ def _incident(incident_id: int) -> dict:
             "prevention": incident.prevention}
 
 
-@bp.get("/incidents", responses={200: RegisterOut},
+@bp.get("/incidents", responses={200: IncidentRegisterOut},
         summary="The incident register: platform incidents and identity incidents, newest first")
 def list_register():
     rows = register.register(db.session, current_actor())
@@ -223,30 +223,30 @@ def get_incident(path: IncidentPath):
 
 @bp.post("/incidents/<int:incident_id>/entries", responses={201: IncidentOut},
          summary="Add a timeline entry: a workaround, progress, or the recovery (which stops the clock)")
-def add_entry(path: IncidentPath, body: EntryIn):
+def add_entry(path: IncidentPath, body: IncidentEntryIn):
     operations.add_entry(db.session, current_actor(), path.incident_id, body.kind, body.text, body.at)
     return jsonify(_incident(path.incident_id)), 201
 
 
-@bp.post("/incidents/<int:incident_id>/first-report", responses={201: ReportOut},
+@bp.post("/incidents/<int:incident_id>/first-report", responses={201: IncidentReportOut},
          summary="Send the first report to the prefecture: a numbered letter, notices to the affected")
 def first_report(path: IncidentPath):
     report = operations.send_first_report(db.session, current_actor(), path.incident_id, recipients=report_recipients())
     return jsonify(_report(report)), 201
 
 
-@bp.post("/incidents/<int:incident_id>/close", responses={201: ReportOut},
+@bp.post("/incidents/<int:incident_id>/close", responses={201: IncidentReportOut},
          summary="Close a recovered incident with the final report (原因, 影響, 対応, 再発防止策)")
-def close_incident(path: IncidentPath, body: FinalIn):
+def close_incident(path: IncidentPath, body: IncidentFinalIn):
     report = operations.close_incident(db.session, current_actor(), path.incident_id,
                                        operations.FinalReport(body.cause, body.impact, body.response, body.prevention),
                                        recipients=report_recipients())
     return jsonify(_report(report)), 201
 
 
-@bp.get("/incidents/<int:incident_id>/reports/<kind>", responses={200: media(ReportOut, PDF)},
+@bp.get("/incidents/<int:incident_id>/reports/<kind>", responses={200: media(IncidentReportOut, PDF)},
         summary="A report to the prefecture, as its facts or as a one-page A4 PDF letter")
-def report(path: ReportPath, query: ReportQuery):
+def report(path: IncidentReportPath, query: IncidentReportQuery):
     session, actor = db.session, current_actor()
     if query.format == "pdf":
         letter = letters.report_letter(session, actor, path.incident_id, path.kind,
@@ -259,9 +259,9 @@ def report(path: ReportPath, query: ReportQuery):
     return jsonify(_report(operations.get_report(session, actor, path.incident_id, path.kind)))
 
 
-@bp.get("/request-log", responses={200: LogOut},
+@bp.get("/request-log", responses={200: RequestLogOut},
         summary="Search the request log: a time window, by request id, tenant, path and status")
-def search_request_log(query: LogQueryIn):
+def search_request_log(query: RequestLogQuery):
     where = request_log.destination(current_app.config)
     in_files = where not in (None, "stdout")
     end = query.end or dt.datetime.now(dt.timezone.utc)
