@@ -371,6 +371,11 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "drafted_by": "作成した人", "by": "採用の根拠", "second_officer": "採用した別の財政担当者", "label": "名称",
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
     "single_finance_officer": "一人体制の財政担当者による採用",  # RENKEI_FOUR_EYES off
+    # the incident register (service.incidents)
+    "severity": "重大度", "detected_at": "検知日時", "recovered_at": "復旧日時", "affected_components": "影響を受けた構成要素",
+    "affected_tenants": "影響を受けた市町村", "affected_members": "影響を受けた会員", "notified": "お知らせを送った団体",
+    "recipients": "県の送付先", "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策",
+    "text": "記録の内容",
 }
 
 

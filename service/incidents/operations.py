@@ -148,8 +148,8 @@ def _entry(session: Session, incident: Incident, kind: EntryKind, actor: Actor, 
 def summary(session: Session, incident: Incident) -> dict:
     """The audit log's picture of an incident."""
     return {"title": incident.title, "severity": incident.severity.value, "status": incident.status.value,
-            "detected_at": incident.detected_at.isoformat(), "components": component_codes(session, incident.id),
-            "tenants": tenant_codes(session, incident.id), "members": member_numbers(session, incident.id)}
+            "detected_at": incident.detected_at.isoformat(), "affected_components": component_codes(session, incident.id),
+            "affected_tenants": tenant_codes(session, incident.id), "affected_members": member_numbers(session, incident.id)}
 
 
 def open_incident(session: Session, actor: Actor, draft: IncidentDraft, *, now: dt.datetime | None = None) -> Incident:

@@ -61,7 +61,7 @@ def test_opening_by_hand_records_the_detection_and_is_audited(db, operator, pref
     assert entries[0].at == dt.datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
     assert operations.tenants(db, incident.id) == [("431001", "熊本市")]
     [record] = actions(db, "incident.open")
-    assert after(record)["tenants"] == ["431001"] and after(record)["components"] == ["gateway"]
+    assert after(record)["affected_tenants"] == ["431001"] and after(record)["affected_components"] == ["gateway"]
 
 
 def test_a_draft_with_mistakes_is_refused_by_field_and_records_nothing(db, operator, prefecture):
