@@ -33,15 +33,34 @@ def _import_models() -> None:
     import tenancy.datasets.models  # noqa: F401
     import governance.consent.models  # noqa: F401
     import service.models  # noqa: F401
+    import service.incidents.models  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, letters, member_desk,
-                           members, onboarding, reports, retention, search, service, tenants, usage, users)
+    from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, incidents, letters,
+                           member_desk, members, onboarding, reports, retention, search, service, tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
-                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service)]
+                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
+                                     incidents)]
+
+
+def _logging(app) -> None:
+    """Every log record carries the request id of its request or job run (core/request_context.py);
+    outside the tests, with no logging set up by the host, records go to standard error in
+    :data:`core.request_context.LOG_FORMAT` from ``RENKEI_LOG_LEVEL`` (default WARNING) up."""
+    import logging
+
+    from core import request_context
+
+    request_context.install_log_records()
+    root = logging.getLogger()
+    if app.config.get("RENKEI_ENV") != "testing" and not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(request_context.LOG_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(str(app.config.get("RENKEI_LOG_LEVEL", "WARNING")).upper())
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
@@ -83,6 +102,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
+    _logging(app)
     db.init_app(app)
     i18n.init_app(app)
     chart_pages.init_app(app)

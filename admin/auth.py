@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from admin import admin_events
 from admin.problems import from_domain_error, problem_response
-from core import authz
+from core import authz, request_context
 from core.actor import Actor
 from core.errors import DomainError
 from tenancy.identity.denylist import DenyListCache
@@ -251,6 +251,7 @@ def optional_actor(request_) -> Actor | None:
 def _before_request():
     req = request._get_current_object()  # one look-up through Flask's proxy
     g.request_id = request_id(req.headers.get("X-Request-Id", ""))
+    g.request_id_token = request_context.REQUEST_ID.set(g.request_id)  # every log line of the request carries it
     path = req.path
     own = _OWN_AUTHENTICATION.get(path)
     if own is not None:  # e.g. the gateway's check: its own credential (admin/api/gateway.py)

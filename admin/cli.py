@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Sign in at Keycloak; the following commands act for you until you log out or stay idle too long."),
     "logout": ("admin.commands.signin:logout_command",
                "End the command line's sign-in session: Keycloak's session ends and the kept tokens are deleted."),
+    "incidents": ("admin.commands.incidents:group",
+                  "The incident register (障害台帳): incidents, their timeline and the reports to the prefecture."),
     "members": ("admin.commands.members:group", 'Consortium members: organisations (by corporate number) and municipalities.'),
     "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
     "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),

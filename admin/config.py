@@ -123,6 +123,14 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_REQUEST_LOG": env.get("RENKEI_REQUEST_LOG", "stdout"),
         # request log files older than this are deleted by `renkei jobs run-due` (logs are kept one year)
         "RENKEI_RETENTION_DAYS": int(env.get("RENKEI_RETENTION_DAYS", "365")),
+        # the level from which the application's log records (each with its request id) go to standard error
+        "RENKEI_LOG_LEVEL": env.get("RENKEI_LOG_LEVEL", "WARNING"),
+        # the incident register (service/incidents): the first report to the prefecture is due this many hours
+        # after detection; the reports' e-mail recipients at the prefecture (commas; empty: the settings' e-mail);
+        # who signs the reports (empty: the home prefecture's platform operator)
+        "RENKEI_INCIDENT_FIRST_REPORT_HOURS": float(env.get("RENKEI_INCIDENT_FIRST_REPORT_HOURS", "1")),
+        "RENKEI_INCIDENT_REPORT_RECIPIENTS": env.get("RENKEI_INCIDENT_REPORT_RECIPIENTS", ""),
+        "RENKEI_INCIDENT_REPORTER": env.get("RENKEI_INCIDENT_REPORTER", ""),
         # linkage records (issue 23) older than this are archived, then purged, by `renkei jobs run-due` (at least 365)
         "RENKEI_LINKAGE_RETENTION_DAYS": int(env.get("RENKEI_LINKAGE_RETENTION_DAYS", "365")),
         # where those archives go (default <RENKEI_VAR_DIR>/linkage-archive)

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 # (key, label, endpoints in menu order)
 SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("tenancy", _l("Municipalities and people"),
-     ("tenants", "onboarding", "tenant_import", "users", "clients", "incidents")),
+     ("tenants", "onboarding", "tenant_import", "users", "clients")),
     ("members", _l("Members and secretariat"), ("members", "member_import", "member_report", "member_checklist", "project_groups")),
     ("data", _l("Data and catalogue"),
      ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
@@ -23,8 +23,8 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
       "annual_reports")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "notices")),
     ("operations", _l("Operations and audit"),
-     ("usage", "outbox", "audit", "audit_verify", "retention", "service_components", "service_availability",
-      "service_maintenance")),
+     ("usage", "incidents", "request_log", "service_components", "service_availability", "service_maintenance", "outbox",
+      "audit", "audit_verify", "retention")),
     ("settings", _l("Settings"), ("prefecture_settings",)),
 )
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from core import retention
+from core import request_context, retention
 from core.calendar import JST, day_start_utc
 
 HEALTH_PATHS = {"/healthz", "/readyz"}
@@ -167,11 +167,22 @@ def log(where: str, logged: dict[str, Any]) -> None:
         sys.stderr.write(f"renkei: request log not written: {error}\n")
 
 
+def _unbind(_error: BaseException | None = None) -> None:
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        try:
+            request_context.REQUEST_ID.reset(token)
+        except ValueError:  # set in another context (a server that moved the request): nothing of ours to undo
+            pass
+
+
 def init_app(app: Flask) -> None:
     """Register before the app's other after-request functions so that this one runs last and logs
-    the final status (Flask runs them in reverse order)."""
+    the final status (Flask runs them in reverse order). The request id set for the request's log
+    records (admin/auth.py) is unset when the request ends."""
     app.before_request(_started)
     app.after_request(_logged)
+    app.teardown_request(_unbind)
 
 
 def purge(directory: str | Path, retention_days: int = DEFAULT_RETENTION_DAYS,

@@ -130,11 +130,20 @@ def next_sequences(session: Session, number_year: int) -> Iterator[int]:
     """The next letter numbers of ``number_year``, in order: one sequence for every letter the office
     sends (納入通知書, 精算書 and 負担金見込額 alike), never given twice. The numbers used are read once;
     the caller adds each letter before taking the next number."""
-    from billing.models import EstimateLetter
-
-    used = [session.scalar(sa.select(sa.func.max(table.sequence)).where(table.number_year == number_year)) or 0
-            for table in (StatementDocument, EstimateLetter)]
+    used = [session.scalar(sa.select(sa.func.max(table.c.sequence)).where(table.c.number_year == number_year)) or 0
+            for table in letter_tables()]
     return itertools.count(max(used) + 1)
+
+
+def letter_tables() -> list[sa.Table]:
+    """Every table of numbered letters: the billing letters, and any other table of the metadata that
+    declares ``info={"letter_numbers": True}`` (with ``number_year`` and ``sequence`` columns, e.g. the
+    incident reports of :mod:`service.incidents`), so that one sequence numbers them all."""
+    from billing.models import EstimateLetter
+    from sqlmodel import SQLModel
+
+    marked = [table for table in SQLModel.metadata.sorted_tables if table.info.get("letter_numbers")]
+    return [StatementDocument.__table__, EstimateLetter.__table__, *marked]
 
 
 def _standing_document(session: Session, statement: statements.Statement) -> StatementDocument | None:
@@ -353,16 +362,20 @@ def _opening(found: Letter) -> str:
 
 def letters_pdf(letters: list[Letter]) -> bytes:
     """One PDF of the letters, each starting on a new A4 page."""
+    if not letters or not all(found.issued for found in letters):
+        raise ValueError("only issued letters are rendered")
+    return pdf_of(letters[0].title, "".join(letter_html(found) for found in letters))
+
+
+def pdf_of(title: str, sections: str, style: str = LETTER_STYLE) -> bytes:
+    """A4 PDF of letter ``sections`` (HTML, each a ``<section class="letter">``) in the letters' style."""
     try:
         import weasyprint  # imported here: loading Pango is only worth it when a PDF is asked for
     except OSError as error:  # Pango missing on this machine: say what to install, never a 500
         raise Unavailable(
             f"PDF letters need Pango on the server (Debian: libpango-1.0-0 libpangoft2-1.0-0): {error}",
-            "PDF の納入通知書を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
+            "PDF の文書を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
 
-    if not letters or not all(found.issued for found in letters):
-        raise ValueError("only issued letters are rendered")
-    title = html.escape(letters[0].title)
-    document = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
-                f"<style>{LETTER_STYLE}</style></head><body>{''.join(letter_html(found) for found in letters)}</body></html>")
+    document = (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+                f"<style>{style}</style></head><body>{sections}</body></html>")
     return weasyprint.HTML(string=document).write_pdf()

@@ -104,14 +104,16 @@ def recipients_of(tenant: Any | None) -> str:
 
 
 def queue(session: Session, *, kind: str, subject: str, body: str, tenant: Any | None = None,
-          tenant_code: str | None = None, dedupe_key: str | None = None) -> Notification | None:
-    """Store one message (Japanese text) for the tenant's contacts; None if ``dedupe_key`` was queued before.
+          tenant_code: str | None = None, dedupe_key: str | None = None,
+          recipients: str | None = None) -> Notification | None:
+    """Store one message (Japanese text) for the tenant's contacts (or for ``recipients``, addresses
+    separated by commas, where a setting names them); None if ``dedupe_key`` was queued before.
 
     One statement: an INSERT that the unique ``dedupe_key`` turns into nothing when the message
     was queued before (also by a concurrent transaction, which then waits for the other to end)."""
     message = Notification(
         tenant_code=tenant.code if tenant is not None else tenant_code, kind=kind,
-        recipients=recipients_of(tenant), subject=subject, body=body, dedupe_key=dedupe_key,
+        recipients=recipients_of(tenant) if recipients is None else recipients, subject=subject, body=body, dedupe_key=dedupe_key,
     )
     if dedupe_key is None:
         session.add(message)

@@ -157,6 +157,12 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "service.outage.recovered": ("障害からの復旧（監視）", "Recovery after an outage"),
     "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
     "identity.incident.resolve": ("認証サーバーの不整合の解消", "Identity incident resolved"),
+    # the incident register (service/incidents)
+    "incident.open": ("障害の登録", "Incident opened"),
+    "incident.recover": ("障害の復旧の記録", "Incident recovery recorded"),
+    "incident.entry": ("障害の経過の記録", "Incident timeline entry"),
+    "incident.report.first": ("障害の第一報の送付", "Incident first report sent"),
+    "incident.close": ("障害の完了（最終報告の送付）", "Incident closed with the final report"),
     # consortium members (tenancy/members)
     "member.apply": ("入会申請", "Membership applied for"),
     "member.email_confirm": ("入会申請のメールアドレス確認", "Applicant's e-mail confirmed"),
@@ -237,6 +243,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "job": ("定期処理", "Periodic job"),
     "usage_report": ("月次利用実績報告", "Monthly usage report"),
     "identity_incident": ("認証サーバーの不整合", "Identity incident"),
+    "incident": ("障害", "Incident"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),
@@ -375,10 +382,15 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "decided_at": "議決日時", "council_resolution": "協議会の議決", "second_finance_officer": "別の財政担当者による採用",
     "single_finance_officer": "一人体制の財政担当者による採用",  # RENKEI_FOUR_EYES off
     # the secretariat's member import and report (secretariat.members_import, secretariat.member_report)
-    "updated": "更新した会員", "unchanged": "変更のない会員", "notified": "メールを送った会員",
+    "updated": "更新した会員", "unchanged": "変更のない会員", "notified": "知らせた相手（お知らせ・メール）",
     "member_count": "期末の会員数", "joined": "入会", "left": "退会", "sha256": "ファイルのハッシュ値",
     "bytes": "ファイルの大きさ（バイト）", "target": "新規会員の募集目標", "industry": "業種", "size_band": "規模",
     "employees": "従業員数", "capital_yen": "資本金", "municipality_code": "市区町村コード", "joined_on": "入会日",
+    # the incident register (service.incidents)
+    "severity": "重大度", "detected_at": "検知日時", "recovered_at": "復旧日時", "affected_components": "影響を受けた構成要素",
+    "affected_tenants": "影響を受けた市町村", "affected_members": "影響を受けた会員",
+    "recipients": "県の送付先", "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策",
+    "text": "記録の内容",
 }
 
 

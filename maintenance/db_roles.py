@@ -71,6 +71,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "usage_dataset_month": ("UPDATE (total, events)",),  # ingest adds a batch's use of each dataset (issue 22)
     "usage_dataset_call": ("UPDATE (calls)",),  # the gateway check adds a call to a dataset (issue 37)
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
+    # the incident register (service/incidents): an incident recovers and closes with its final report's parts;
+    # its timeline, affected parties and numbered reports are insert-only
+    "incident": ("UPDATE (status, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     "notification": ("UPDATE (status, attempts, last_error, sent_at)",),
     # onboarding checklists are ticked and reset; a tenant's contacts are edited and removed

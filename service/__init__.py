@@ -1,1 +1,1 @@
-"""Running the platform as a service: availability measured, planned maintenance, the public status page."""
+"""Running the platform as a service: availability measured, incidents, planned maintenance, the public status page."""

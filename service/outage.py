@@ -1,8 +1,8 @@
 """The seam between measuring and the incident register: the monitor calls :func:`confirmed` when a
 component's probes have failed for the configured time, and :func:`recovered` when it answers again.
 
-For now each records the outage on the component's down interval and writes an audit record; the
-incident register (service/incidents/) is connected here, and only here.
+Each records the outage on the component's down interval, writes an audit record, and opens (or
+recovers) the component's incident in the register (service/incidents/): connected here, and only here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
+from service.incidents import operations as incidents
 from service.models import ComponentState, ServiceComponent, ServiceInterval
 
 MONITOR = Actor(issuer="urn:renkei:service", subject="service-monitor", name="稼働監視 / service monitor",
@@ -37,6 +38,7 @@ def confirmed(session: Session, component: ServiceComponent, detected_at: dt.dat
     audit.record(session, MONITOR, "service.outage.confirmed", "service_component", component.key,
                  after={"component": component.key, "name_ja": component.name_ja, "detected_at": detected_at.isoformat(),
                         "detail": interval.detail if interval is not None else ""})
+    incidents.open_for_outage(session, component.key, component.name_ja, detected_at)
 
 
 def recovered(session: Session, component: ServiceComponent, recovered_at: dt.datetime) -> None:
@@ -49,3 +51,4 @@ def recovered(session: Session, component: ServiceComponent, recovered_at: dt.da
     audit.record(session, MONITOR, "service.outage.recovered", "service_component", component.key,
                  after={"component": component.key, "name_ja": component.name_ja, "detected_at": detected,
                         "recovered_at": recovered_at.isoformat()})
+    incidents.record_recovered(session, component.key, recovered_at)

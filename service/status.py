@@ -8,12 +8,14 @@ import dataclasses
 import datetime as dt
 from fractions import Fraction
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.calendar import jst_day
 from core.db import utcnow
 from service import components as components_
 from service import maintenance, monitor
+from service.incidents.models import STATUS_LABELS, Incident, IncidentComponent, IncidentStatus
 from service.models import ComponentState, MaintenanceWindow, ServiceComponent
 from service.report import component_availability, interval_spans, jst_days
 
@@ -23,8 +25,18 @@ DAYS = 90
 def open_incidents_for_status(session: Session) -> list[dict]:
     """Open incidents in plain words, for the public page: dicts with ``title_ja``, ``title_en``,
     ``status_ja``, ``status_en``, ``started_at`` (aware datetime) and ``components`` (keys).
-    The incident register (service/incidents/) provides them; until it is connected, none."""
-    return []
+    Read from the incident register (service/incidents/): every incident not yet closed, newest first,
+    in the words the register shows (its title and status); no description, timeline or party."""
+    found = list(session.scalars(sa.select(Incident).where(Incident.status != IncidentStatus.closed)
+                                 .order_by(Incident.detected_at.desc()).limit(50)))
+    keys: dict[int, list[str]] = {}
+    if found:
+        for incident_id, code in session.execute(sa.select(IncidentComponent.incident_id, IncidentComponent.component_code)
+                                                 .where(IncidentComponent.incident_id.in_([i.id for i in found]))):
+            keys.setdefault(incident_id, []).append(code)
+    return [{"title_ja": incident.title, "title_en": incident.title,
+             "status_ja": STATUS_LABELS[incident.status.value][0], "status_en": STATUS_LABELS[incident.status.value][1],
+             "started_at": incident.detected_at, "components": sorted(keys.get(incident.id, []))} for incident in found]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -96,7 +96,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/service/components/{key}/active"): "service.manage",
     ("POST", "/api/v1/service/maintenance"): "service.manage",
     ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): "service.manage",
-    ("PUT", "/api/v1/service/settings"): "service.manage",}
+    ("PUT", "/api/v1/service/settings"): "service.manage",
+    ("POST", "/api/v1/incidents"): "incident.manage",
+    ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
+    ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",
+}
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 

@@ -59,7 +59,7 @@ from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
 from admin.extensions import db
-from core import audit, authz
+from core import audit, authz, request_context
 from core.actor import Actor
 from core.errors import DomainError
 
@@ -437,25 +437,33 @@ def run_jobs(actor: Actor, names: list[str]) -> list[tuple[str, Outcome]]:
             continue
         if name == "check" and "backup" in names and dict(results).get("backup", Outcome("", "", "")).status != "done":
             continue  # the nightly check follows the nightly backup (`--only check` runs it alone)
-        try:
-            outcome = job(actor)
-            if outcome.status == "failed":
-                db.session.rollback()
-            else:
-                db.session.flush()
-        except DomainError as error:
-            db.session.rollback()
-            outcome = Outcome("failed", error.message_ja, error.message_en)
-        except Exception as error:  # one job's fault (disk, Keycloak, SMTP) must not stop the others
-            db.session.rollback()
-            outcome = Outcome("failed", f"予期しないエラー：{type(error).__name__}: {error}", f"{type(error).__name__}: {error}")
-        _record(actor, name, outcome)
+        run_id = request_context.new_id("job")  # the run's request id: its audit record and its log lines carry it
+        with request_context.bound(run_id):
+            outcome = _run_one(job, dataclasses.replace(actor, request_id=run_id))
+            _record(dataclasses.replace(actor, request_id=run_id), name, outcome)
         if name == "audit-checkpoint" and outcome.status == "done":
             outcome = _write_checkpoint(actor, outcome)
         mark = {"done": "OK  ", "skipped": "SKIP", "failed": "FAIL"}[outcome.status]
         click.echo(f"[{mark}] {name}: {outcome.message_ja} / {outcome.message_en}", err=outcome.status == "failed")
         results.append((name, outcome))
     return results
+
+
+def _run_one(job: Callable[[Actor], Outcome], actor: Actor) -> Outcome:
+    """One job in its own transaction: its outcome, a failure of its own never stopping the others."""
+    try:
+        outcome = job(actor)
+    except DomainError as error:
+        db.session.rollback()
+        return Outcome("failed", error.message_ja, error.message_en)
+    except Exception as error:  # one job's fault (disk, Keycloak, SMTP) must not stop the others
+        db.session.rollback()
+        return Outcome("failed", f"予期しないエラー：{type(error).__name__}: {error}", f"{type(error).__name__}: {error}")
+    if outcome.status == "failed":
+        db.session.rollback()
+    else:
+        db.session.flush()
+    return outcome
 
 
 def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:

@@ -1,7 +1,7 @@
 """The home page (ホーム): per role, what needs attention, each item a count with a link to the page
 where it is handled.
 
-* operator: applications awaiting screening, provisioning failures, overdue re-acceptances, quota
+* operator: the 24-hour recovery clock of each incident not recovered yet; applications awaiting screening, provisioning failures, overdue re-acceptances, quota
   alerts, open votes, unresolved identity incidents, unpaid statements, current notices;
 * finance: runs awaiting review or approval, unpaid statements, the latest year's cost items;
 * auditor: the audit log's counts and the chain verification;
@@ -32,9 +32,12 @@ from werkzeug.routing import BuildError
 from admin.extensions import db
 from governance import notices as notices_module
 from governance.notices import notices_for
+from service.incidents import operations as incident_operations
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import _signed_in, csrf_field
+from admin.incident_settings import first_report_hours
+from admin.views.incidents import local_time, remaining_text
 from billing import attention as billing_attention
 from billing import operations as billing_operations
 from billing.models import RunStatus
@@ -376,11 +379,17 @@ class HomeView(AdminIndexView):
             open_count = len(votes)
         else:
             open_count = 0
+        clocks = []
+        if authz.OPERATOR in actor.roles:
+            clocks = [(clock, _url("incidents.detail", incident_id=clock.incident.id), local_time(clock.recover_by),
+                       remaining_text(clock))
+                      for clock in incident_operations.running_clocks(db.session, actor, first_report_hours=first_report_hours())]
         return self.render(
             "renkei/home.html",
             recruitment=_recruitment(actor),
             format_fy=_fy,
             actor=actor,
+            clocks=clocks,
             role_labels=[labels.role_label(r) for r in sorted(actor.roles)],
             sections=sections,
             charts=home_charts(actor),

@@ -119,6 +119,17 @@ def incidents_between(session: Session, start: dt.datetime, end: dt.datetime) ->
     return [_view(incident, name or "") for incident, name in session.execute(query)]
 
 
+def get_incident(session: Session, actor: Actor, incident_id: int) -> IncidentView:
+    """One incident with what to do about it (its page in the incident register)."""
+    authz.authorize(actor, ACTION)
+    found = session.execute(sa.select(IdentityIncident, Tenant.name_ja)
+                            .outerjoin(Tenant, Tenant.code == IdentityIncident.tenant_code)
+                            .where(IdentityIncident.id == incident_id)).first()
+    if found is None:
+        raise NotFound(f"No identity incident {incident_id}.", f"番号 {incident_id} の不整合の記録はありません。")
+    return _view(found[0], found[1] or "")
+
+
 def resolve(session: Session, actor: Actor, incident_id: int, note: str) -> IdentityIncident:
     """Mark an incident resolved with what the operator did; audited."""
     authz.authorize(actor, ACTION)

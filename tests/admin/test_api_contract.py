@@ -96,6 +96,13 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT /api/v1/billing/grants/{grant_id}", "item_ids"): ("Not a cost item of FY", ROW + " (a cost item of the grant's year)"),
     ("POST /api/v1/billing/grants", "categories"): ("funded by two grants", ROW + ": the other grants of the year"),
     ("PUT /api/v1/billing/grants/{grant_id}", "categories"): ("funded by two grants", ROW + ": the other grants of the year"),
+    ("POST /api/v1/incidents", "detected_at"): ("The detection cannot be in the future", "relative to now"),
+    ("POST /api/v1/incidents", "tenant_codes"): ("Unknown tenants", ROW),
+    ("POST /api/v1/incidents", "member_numbers"): ("Unknown members", ROW),
+    ("POST /api/v1/incidents/{incident_id}/entries", "at"): ("Not before the detection",
+                                                              "relative to the incident's detection: " + ROW),
+    ("GET /api/v1/request-log", "end"): (("The end must be after the start", "days after the start"),
+                                         "a relation between two parameters"),
     ("POST /api/v1/billing/cost-items", "(body)"): (("cannot exceed the amount", "would run past FY"),
                                                     "relations between two fields: the tax and the amount, the fiscal "
                                                     "year and the amortisation period"),

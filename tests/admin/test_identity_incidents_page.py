@@ -69,11 +69,31 @@ def test_an_empty_note_is_refused_beside_the_field(client, db, tenant_factory):
 
 
 def test_only_the_operator_may_open_or_resolve(client, db, tenant_factory):
+    """The identity incidents are the operator's: a municipal admin and finance may not open the
+    incident register; the auditor reads the register (its platform incidents) but sees no identity
+    incident and resolves none."""
     tenant_factory("431001")
     number = incident(db)
     for roles, tenants in ((["municipal-admin"], ["431001"]), (["auditor"], []), (["finance-officer"], [])):
         sign_in(client, roles, tenants, csrf="t")
-        assert client.get("/admin/incidents/").status_code == 403
+        page = client.get("/admin/incidents/")
+        assert page.status_code == (200 if roles == ["auditor"] else 403)
+        assert "stuck-1" not in page.get_data(as_text=True)
+        assert client.get(f"/admin/incidents/identity/{number}").status_code == 403
         assert client.post(f"/admin/incidents/{number}/resolve",
                            data={"csrf_token": "t", "note": "x", "confirmed": "1"}).status_code == 403
-        assert "/admin/incidents/" not in client.get("/admin/").get_data(as_text=True)
+        if roles != ["auditor"]:
+            assert "/admin/incidents/" not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_identity_incidents_are_a_kind_of_the_one_register_each_with_its_page(client, db, tenant_factory):
+    tenant_factory("431001")
+    number = incident(db)
+    sign_in(client)
+    page = client.get("/admin/incidents/").get_data(as_text=True)
+    assert 'data-kind="identity"' in page and f'/admin/incidents/identity/{number}' in page
+    text = visible_text(page)
+    assert "障害台帳" in text and "認証サーバーの不整合" in text
+    own = visible_text(client.get(f"/admin/incidents/identity/{number}").get_data(as_text=True))
+    assert "stuck-1" in own and "Keycloak 管理画面の「Users」で stuck-1 を検索し" in own
+    assert client.get("/admin/incidents/identity/999999").status_code == 404

@@ -147,8 +147,12 @@ def build(db, size: int) -> dict:
         datasets.register(db, OPERATOR, datasets.DatasetDraft(
             provider_code=MUNICIPALITY, title_ja=f"公共施設一覧{number}", category_code="health_welfare",
             licence_code="CC-BY-4.0"))
+    from service.incidents import operations as incidents  # the incident register (issue 39): one open incident
+
+    incident = incidents.open_for_outage(db, "catalogue", "データカタログ", now - dt.timedelta(hours=1))
     db.commit()
-    return {"uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
+    return {"incident_id": incident.id, "kind": "first",  # no first report yet: its PDF answers 404 at both sizes
+            "uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
             "ident": dataset.uid,  # the dataset terms page (issue 22)
             # no consent service or receipt in this data set: their pages answer 404 at both sizes

@@ -427,6 +427,23 @@ def world(demo, db):
     from secretariat import members_import
 
     members_import.import_file(db, operator, as_csv(member_rows(12, first_joined=today_jst() - dt.timedelta(days=30)), "utf-8"))
+
+    # the incident register (issue 39): one incident open (the clock on the home page), one closed with
+    # both reports (their letters), and an identity incident, so that every page of the register is reached
+    from service.incidents import operations as incidents
+    from tenancy.identity.models import IdentityIncident
+
+    now = dt.datetime.now(dt.timezone.utc)
+    incidents.open_for_outage(db, "catalogue", "データカタログ", now - dt.timedelta(hours=2))
+    closed = incidents.open_incident(db, operator, incidents.IncidentDraft(
+        title="API ゲートウェイの停止", severity="critical", detected_at=now - dt.timedelta(days=2),
+        components=[("gateway", "API ゲートウェイ")], tenant_codes=["431001"]))
+    incidents.send_first_report(db, operator, closed.id)
+    incidents.add_entry(db, operator, closed.id, "recovered", "再起動で復旧", now - dt.timedelta(days=2, hours=-3))
+    incidents.close_incident(db, operator, closed.id, incidents.FinalReport(
+        "証明書の期限切れ", "熊本市のデータ取得が3時間停止", "証明書を更新", "期限の監視を追加"))
+    db.add(IdentityIncident(operation="user.invite", tenant_code="431001", username="stuck-axe", step="grant roles",
+                            error="IdentityUnavailable: Keycloak did not answer"))
     db.commit()
     return demo
 

@@ -422,6 +422,27 @@ TEXT_V2 = {"title": "第2版", "body_ja": "所得も利用します。", "purpos
            "items": {"生年月日": {}, "所得": {}}}
 
 
+def platform_incident(ctx: Ctx, *, first: bool = False, recovered: bool = False) -> int:
+    """An incident of the register (issue 39), the prefecture's settings set for its letters; its id."""
+    from service.incidents import operations as incidents
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    ctx.tenants("430005", kind="prefecture")
+    update_settings(ctx.db, ctx.operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
+    detected = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    incident = incidents.open_incident(ctx.db, ctx.operator, incidents.IncidentDraft(title="監査網羅の障害", detected_at=detected))
+    if first:
+        incidents.send_first_report(ctx.db, ctx.operator, incident.id)
+    if recovered:
+        incidents.add_entry(ctx.db, ctx.operator, incident.id, "recovered", "復旧")
+    ctx.db.commit()
+    return incident.id
+
+
+FINAL_REPORT = {"cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}
+
+
 TABLE: dict[tuple[str, str], Entry] = {
     # tenant registry
     ("POST", "/api/v1/tenants"): Entry(
@@ -802,6 +823,22 @@ TABLE: dict[tuple[str, str], Entry] = {
             "service_id": consented(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1", "method": "paper"}),
         refused=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
             "service_id": consent_service(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1"})),
+    # the incident register (issue 39)
+    ("POST", "/api/v1/incidents"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "severity": "minor"}),
+        refused=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "tenant_codes": ["432032"]})),
+    ("POST", "/api/v1/incidents/{incident_id}/entries"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/entries",
+                             {"kind": "workaround", "text": "切り替えました"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/entries",
+                             {"kind": "note", "text": "検知前", "at": "2020-01-01T00:00:00+09:00"})),
+    ("POST", "/api/v1/incidents/{incident_id}/first-report"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/first-report"),
+        refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True)}/first-report")),
+    ("POST", "/api/v1/incidents/{incident_id}/close"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True, recovered=True)}/close",
+                             FINAL_REPORT),
+        refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True)}/close", FINAL_REPORT)),
 }
 
 def service_window(ctx: Ctx) -> int:

@@ -333,6 +333,16 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/service/settings"): Rule(OPERATE, lambda: {
         "target_basis_points": 9950, "outage_after_minutes": 5, "maintenance_weekdays_only": True,
         "maintenance_start_hour": 9, "maintenance_end_hour": 17}),
+    # the incident register and the request log (issue 39): read by the operator and the auditor, kept by the operator
+    ("GET", "/api/v1/incidents"): Rule(AUDIT),
+    ("POST", "/api/v1/incidents"): Rule(OPERATE, lambda: {"title": "試験の障害"}),
+    ("GET", "/api/v1/incidents/{incident_id}"): Rule(AUDIT),
+    ("POST", "/api/v1/incidents/{incident_id}/entries"): Rule(OPERATE, lambda: {"kind": "note", "text": "経過"}),
+    ("POST", "/api/v1/incidents/{incident_id}/first-report"): Rule(OPERATE),
+    ("POST", "/api/v1/incidents/{incident_id}/close"): Rule(OPERATE, lambda: {
+        "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}),
+    ("GET", "/api/v1/incidents/{incident_id}/reports/{kind}"): Rule(AUDIT),
+    ("GET", "/api/v1/request-log"): Rule(AUDIT),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -346,7 +356,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
-               "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1", "{kind}": "first"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its

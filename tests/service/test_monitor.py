@@ -115,3 +115,32 @@ def test_a_confirmed_outage_across_a_gap_in_probing_is_one_outage_and_recovers_o
     component_server.start()
     probe(db, registered.key, 40)  # back after another gap
     assert outage_records(db) == ["service.outage.confirmed", "service.outage.recovered"]
+
+
+def test_a_confirmed_outage_opens_its_incident_in_the_register_and_its_recovery_recovers_it(
+        db, operator, registered, component_server):
+    """The seam (service.outage) connects the monitor to the incident register: one incident per outage,
+    opened by the probe when the outage is confirmed, shown on the public status page while it is not
+    closed, and recovered when the component answers again."""
+    from service import status
+    from service.incidents.models import Incident, IncidentStatus
+
+    settings.save(db, operator, settings.SettingsDraft(9950, 3, True, 9, 17))
+    db.commit()
+    probe(db, registered.key, 0)
+    component_server.stop()
+    for n in (1, 2, 3):
+        probe(db, registered.key, n)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0  # down, but not yet an outage
+    probe(db, registered.key, 4)
+    probe(db, registered.key, 5)  # still down: the same outage, the same incident
+    (incident,) = db.scalars(sa.select(Incident))
+    assert incident.source == "probe" and incident.status == IncidentStatus.open
+    assert registered.name_ja in incident.title and incident.detected_at == minute(1)
+    shown = status.open_incidents_for_status(db)
+    assert [(i["status_ja"], i["components"]) for i in shown] == [("対応中", [registered.key])]
+    component_server.start()
+    probe(db, registered.key, 6)
+    db.refresh(incident)
+    assert incident.status == IncidentStatus.recovered and incident.recovered_at == minute(6)
+    assert [i["status_ja"] for i in status.open_incidents_for_status(db)] == ["復旧済み"]  # until it is closed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,10 @@ from tenancy.identity.keycloak.realm import ask_for_totp
 # The admin events renkei reads (tenancy/identity/denylist.py): people disabled, deleted or signed
 # out, roles and groups taken from them, and API clients deleted
 ADMIN_EVENT_TYPES = ["USER", "REALM_ROLE_MAPPING", "CLIENT_ROLE_MAPPING", "GROUP_MEMBERSHIP", "CLIENT"]
+
+# one line per call to Keycloak (method, path, status, time), each carrying the request id of the request
+# or job run that made it (core/request_context.py): DEBUG, or WARNING when Keycloak answered 5xx
+call_log = logging.getLogger("renkei.keycloak")
 
 @dataclasses.dataclass(frozen=True)
 class Account:
@@ -57,6 +62,20 @@ def _brief_account(user: dict, tenant_codes: frozenset[str]) -> Account:
     return Account(id=user["id"], username=user["username"], email=user.get("email", ""),
                    first_name=user.get("firstName", ""), last_name=user.get("lastName", ""),
                    enabled=user.get("enabled", True), roles=frozenset(), tenant_codes=tenant_codes)
+
+
+def _logged_call(response: Any, *_args: Any, **_kwargs: Any) -> None:
+    """requests' response hook: the call's log line (the answer itself is left as it is)."""
+    level = logging.WARNING if response.status_code >= 500 else logging.DEBUG
+    if call_log.isEnabledFor(level):
+        call_log.log(level, "keycloak %s %s %s %.0f ms", response.request.method, urlsplit(response.request.url).path,
+                     response.status_code, response.elapsed.total_seconds() * 1000)
+
+
+def _log_calls(admin: KeycloakAdmin) -> None:
+    session = getattr(admin.connection, "_s", None)
+    if session is not None:  # another python-keycloak layout: its calls go unlogged
+        session.hooks.setdefault("response", []).append(_logged_call)
 
 
 def _environment_read_once(admin: KeycloakAdmin) -> None:
@@ -140,6 +159,7 @@ class IdentityDirectory:
                               client_secret_key=self.settings.service_client_secret,
                               grant_type="client_credentials", timeout=self.settings.timeout, token=token)
         _environment_read_once(admin)
+        _log_calls(admin)
         return admin
 
     @translate_errors

@@ -1,0 +1,164 @@
+"""Tables of the incident register.
+
+An incident is detected at one moment; the 24-hour recovery clock runs from it. ``outage_key`` holds
+the component code while an incident opened by the probe is unrecovered: its unique key makes
+:func:`service.incidents.operations.open_for_outage` idempotent even between two processes. The
+timeline (``incident_entry``) is appended to, never changed. The reports are letters numbered in the
+office's one sequence (:func:`billing.documents.next_sequences`, the table marked ``letter_numbers``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+import core.db  # noqa: F401  (naming convention first)
+from core.db import enum_column, timestamp_column, utcnow
+
+
+class IncidentStatus(str, enum.Enum):
+    open = "open"
+    recovered = "recovered"
+    closed = "closed"
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "open": ("対応中", "Open"),
+    "recovered": ("復旧済み", "Recovered"),
+    "closed": ("完了", "Closed"),
+}
+
+
+class Severity(str, enum.Enum):
+    critical = "critical"
+    major = "major"
+    minor = "minor"
+
+
+SEVERITY_LABELS: dict[str, tuple[str, str]] = {
+    "critical": ("重大（全面停止）", "Critical (service down)"),
+    "major": ("重要（一部停止）", "Major (partly down)"),
+    "minor": ("軽微", "Minor"),
+}
+
+
+class EntryKind(str, enum.Enum):
+    detected = "detected"
+    first_report = "first_report"
+    workaround = "workaround"
+    note = "note"
+    recovered = "recovered"
+    closed = "closed"
+
+
+ENTRY_LABELS: dict[str, tuple[str, str]] = {
+    "detected": ("検知", "Detected"),
+    "first_report": ("第一報", "First report"),
+    "workaround": ("暫定対応", "Workaround"),
+    "note": ("経過", "Progress"),
+    "recovered": ("復旧", "Recovered"),
+    "closed": ("完了（最終報告）", "Closed (final report)"),
+}
+
+
+class ReportKind(str, enum.Enum):
+    first = "first"
+    final = "final"
+
+
+REPORT_LABELS: dict[str, tuple[str, str]] = {
+    "first": ("障害発生報告（第一報）", "First report of the incident"),
+    "final": ("障害報告書（最終報告）", "Final report of the incident"),
+}
+
+
+class Incident(SQLModel, table=True):
+    """One platform failure (障害)."""
+
+    __tablename__ = "incident"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    severity: Severity = Field(sa_column=enum_column(Severity, checked=True))
+    status: IncidentStatus = Field(sa_column=enum_column(IncidentStatus, checked=True, index=True))
+    source: str = Field(default="manual", max_length=16)  # manual or probe
+    outage_key: Optional[str] = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    detected_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False, index=True))
+    recovered_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    closed_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    opened_by: str = Field(default="", max_length=255)
+    # the final report's four parts (原因, 影響, 対応, 再発防止策), written when the incident closes
+    cause: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    impact: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    response: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    prevention: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+
+class IncidentComponent(SQLModel, table=True):
+    """A platform component the incident affects (its code as the availability probe names it)."""
+
+    __tablename__ = "incident_component"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "component_code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    component_code: str = Field(max_length=64)
+    component_name: str = Field(default="", max_length=200)
+
+
+class IncidentTenant(SQLModel, table=True):
+    """A municipality (tenant) the incident affects."""
+
+    __tablename__ = "incident_tenant"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "tenant_code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    tenant_code: str = Field(max_length=13)
+
+
+class IncidentMember(SQLModel, table=True):
+    """A member organisation (会員, by corporate number) the incident affects."""
+
+    __tablename__ = "incident_member"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "corporate_number"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    corporate_number: str = Field(max_length=13)
+
+
+class IncidentEntry(SQLModel, table=True):
+    """One line of an incident's timeline, by a person (or the probe)."""
+
+    __tablename__ = "incident_entry"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: EntryKind = Field(sa_column=enum_column(EntryKind, checked=True))
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    by: str = Field(default="", max_length=255)
+    text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+
+class IncidentReport(SQLModel, table=True):
+    """A report to the prefecture (first or final), a letter with its number; never renumbered."""
+
+    __tablename__ = "incident_report"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "kind"), sa.UniqueConstraint("number_year", "sequence"),
+                      {"info": {"letter_numbers": True}})
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: ReportKind = Field(sa_column=enum_column(ReportKind, checked=True))
+    number_year: int
+    sequence: int
+    number: str = Field(max_length=64)
+    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    issued_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    issued_by: str = Field(default="", max_length=255)

@@ -1,0 +1,63 @@
+"""The incident register's API: typed JSON, problem+json refusals in both languages, the letters as
+PDF, and the request log's search."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+pytestmark = pytest.mark.keycloak
+
+
+@pytest.fixture
+def prefecture(db, operator, tenant_factory):
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    tenant_factory("431001")
+    update_settings(db, operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
+    db.commit()
+
+
+def test_an_incident_through_the_api(client, prefecture, as_operator):
+    detected = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    refused = client.post("/api/v1/incidents", json={"title": "停止", "tenant_codes": ["432032"]}, headers=as_operator)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert "登録されていない団体です" in refused.get_data(as_text=True)
+    created = client.post("/api/v1/incidents", json={
+        "title": "データカタログの停止", "severity": "critical", "detected_at": detected,
+        "components": [{"code": "catalogue", "name": "データカタログ"}], "tenant_codes": ["431001"]}, headers=as_operator)
+    assert created.status_code == 201, created.get_json()
+    incident = created.get_json()
+    assert incident["status"] == "open" and incident["tenant_codes"] == ["431001"]
+    assert [e["kind"] for e in incident["timeline"]] == ["detected"]
+    number = incident["id"]
+    listed = client.get("/api/v1/incidents", headers=as_operator).get_json()
+    assert [(row["kind"], row["id"]) for row in listed["items"]] == [("platform", number)]
+    early = client.post(f"/api/v1/incidents/{number}/close", json={
+        "cause": "a", "impact": "b", "response": "c", "prevention": "d"}, headers=as_operator)
+    assert early.status_code == 409
+    first = client.post(f"/api/v1/incidents/{number}/first-report", headers=as_operator)
+    assert first.status_code == 201 and first.get_json()["number"] == "デ戦第1号"
+    recovered = client.post(f"/api/v1/incidents/{number}/entries", json={"kind": "recovered", "text": "復旧"},
+                            headers=as_operator)
+    assert recovered.status_code == 201 and recovered.get_json()["status"] == "recovered"
+    final = client.post(f"/api/v1/incidents/{number}/close", json={
+        "cause": "索引の破損", "impact": "検索停止", "response": "再作成", "prevention": "毎日検査"}, headers=as_operator)
+    assert final.status_code == 201 and final.get_json()["number"] == "デ戦第2号"
+    pdf = client.get(f"/api/v1/incidents/{number}/reports/final?format=pdf", headers=as_operator)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    facts = client.get(f"/api/v1/incidents/{number}/reports/first", headers=as_operator).get_json()
+    assert facts["number"] == "デ戦第1号"
+
+
+def test_the_request_log_search_answers_by_request_id(client, prefecture, as_operator, request_log_folder):
+    first = client.get("/api/v1/incidents", headers={**as_operator, "X-Request-ID": "cause-finding-0001"})
+    assert first.headers["X-Request-ID"] == "cause-finding-0001"
+    found = client.get("/api/v1/request-log?request_id=cause-finding-0001", headers=as_operator).get_json()
+    assert found["kept_in_files"] and [line["path"] for line in found["items"]] == ["/api/v1/incidents"]
+    backwards = client.get("/api/v1/request-log?start=2026-01-02T00:00:00%2B09:00&end=2026-01-01T00:00:00%2B09:00",
+                           headers=as_operator)
+    assert backwards.status_code == 422 and "開始日時より後に" in backwards.get_data(as_text=True)
