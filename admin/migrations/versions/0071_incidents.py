@@ -3,7 +3,7 @@ members, the timeline, and the first and final reports to the prefecture (letter
 office's one sequence)
 
 Revision ID: 0071
-Revises: 0069
+Revises: 0070
 Create Date: 2026-11-25 13:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0071'
-down_revision = '0069'
+down_revision = '0070'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ employees and capital, municipality by code, join and leave dates and the leave 
 recruitment target (member_recruitment_target)
 
 Revision ID: 0072
-Revises: 0069
+Revises: 0071
 Create Date: 2026-11-25 12:50:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0072'
-down_revision = '0069'
+down_revision = '0071'
 branch_labels = None
 depends_on = None
 
