@@ -32,6 +32,8 @@ def _import_models() -> None:
     import tenancy.members.models  # noqa: F401
     import tenancy.datasets.models  # noqa: F401
     import governance.consent.models  # noqa: F401
+    import secretariat.inquiries  # noqa: F401
+    import secretariat.events  # noqa: F401
 
 
 def _api_blueprints():

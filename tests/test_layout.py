@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "maintenance", "admin", "bench", "scripts")
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "maintenance", "admin", "bench", "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "billing", "governance")
+DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
@@ -33,7 +33,7 @@ LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with
 # Domain packages that must not know each other (either direction).
 SEPARATED = (("billing", "governance"),)
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
-BELOW = {"tenancy": ("billing", "governance")}
+BELOW = {"tenancy": ("billing", "governance", "secretariat")}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
 KEYCLOAK_HOME = "tenancy.identity.keycloak"  # the one package that talks to Keycloak
