@@ -397,9 +397,11 @@ def cancel(session: Session, actor: Actor, registration_id: int) -> tuple[EventR
     registration.status = REGISTRATIONS.move("cancel", registration.status, registration).target
     registration.cancelled_at = utcnow()
     session.flush()
-    audit.record(session, actor, "event.cancel", "event", str(event.id), before={"status": before.value},
-                 after={"registration_id": registration.id, "status": "cancelled"})
-    return registration, _promote(session, actor, event)
+    with audit.act(session, actor, "event.cancel", "event", str(event.id)):
+        audit.record(session, actor, "event.cancel", "event", str(event.id), before={"status": before.value},
+                     after={"registration_id": registration.id, "status": "cancelled"})
+        promoted = _promote(session, actor, event)
+    return registration, promoted
 
 
 def _promote(session: Session, actor: Actor, event: Event) -> EventRegistration | None:

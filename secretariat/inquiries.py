@@ -417,10 +417,11 @@ def reply(session: Session, actor: Actor, inquiry_id: int, body: str) -> Inquiry
                         notification_id=message.id if message is not None else None)
     session.add(sent)
     session.flush()
-    if inquiry.status is not S.answered:
-        _move(session, actor, inquiry, "answer", "inquiry.answer", reply_id=sent.id)
-    audit.record(session, actor, "inquiry.reply", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
-                 after={"reply_id": sent.id, "notification_id": sent.notification_id})
+    with audit.act(session, actor, "inquiry.reply", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code):
+        if inquiry.status is not S.answered:
+            _move(session, actor, inquiry, "answer", "inquiry.answer", reply_id=sent.id)
+        audit.record(session, actor, "inquiry.reply", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
+                     after={"reply_id": sent.id, "notification_id": sent.notification_id})
     return sent
 
 

@@ -5,6 +5,7 @@ personal data removed after the retention period."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -90,9 +91,9 @@ def test_a_reply_is_in_the_outbox_and_on_the_inquiry_and_answers_it(db):
     assert "有効期限は 5 分です。" in message.body and f"受付番号 {inquiry.id}" in message.subject
     assert [r.body for r in inq.replies_of(db, inquiry)] == ["有効期限は 5 分です。"]
     assert inquiry.status is inq.InquiryStatus.answered
-    actions = list(db.scalars(sa.select(AuditRecord.action).where(AuditRecord.target_type == "inquiry")
-                              .order_by(AuditRecord.id)))
-    assert actions == ["inquiry.record", "inquiry.assign", "inquiry.answer", "inquiry.reply"]
+    records = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.target_type == "inquiry").order_by(AuditRecord.id)))
+    assert [r.action for r in records] == ["inquiry.record", "inquiry.assign", "inquiry.reply"]
+    assert [step["action"] for step in json.loads(records[-1].after)["steps"]] == ["inquiry.answer"]
 
 
 def test_overdue_lists_the_open_inquiries_past_their_due_day(db):
