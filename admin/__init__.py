@@ -38,11 +38,11 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, letters, members,
-                           onboarding, reports, retention, tenants, usage, users)
+    from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, inquiries,
+                           letters, members, onboarding, reports, retention, tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, clients,
-                                     gateway, datasets, dataset_lists, consent, reports, retention)]
+                                     gateway, datasets, dataset_lists, consent, reports, retention, inquiries, events)]
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
