@@ -15,7 +15,8 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from core.validation import ID_RANGE, NOT_BLANK, RowId
+from admin.api.inquiries import line, pattern
+from core.validation import ID_RANGE, NOT_BLANK, PlainText, RowId, SingleLineText
 from secretariat import events
 
 bp = StrictAPIBlueprint("api_events", __name__, url_prefix=API_PREFIX,
@@ -26,22 +27,22 @@ Kind = Literal[tuple(k.value for k in events.EventKind)]  # type: ignore[valid-t
 Audience = Literal[tuple(a.value for a in events.Audience)]  # type: ignore[valid-type]
 Status = Literal[tuple(s.value for s in events.RegistrationStatus)]  # type: ignore[valid-type]
 FiscalYear = Annotated[int, Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$")]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")]
 
 
 class EventPath(BaseModel):
     event_id: int = Field(**ID_RANGE)
 
 
-class RegistrationPath(BaseModel):
+class EventRegistrationPath(BaseModel):
     registration_id: int = Field(**ID_RANGE)
 
 
-class YearPath(BaseModel):
+class EventYearPath(BaseModel):
     fiscal_year: FiscalYear
 
 
-class TargetPath(BaseModel):
+class EventTargetPath(BaseModel):
     fiscal_year: FiscalYear
     kind: Kind
 
@@ -53,41 +54,41 @@ class EventQuery(CachedSchema):
 class EventBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Kind
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     capacity: int = Field(ge=1, le=100_000)
     audience: Audience
-    place: str = Field(default="", max_length=200)
+    place: line(200) = Field(default="", description="The venue; a place or an online link (or both) is required")
     online_url: Url = ""
-    description: str = Field(default="", max_length=8000)
+    description: Annotated[PlainText, StringConstraints(max_length=8000)] = ""
 
 
-class RegistrationBody(BaseModel):
+class EventRegistrationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    organisation_name: str = Field(default="", max_length=200)
-    corporate_number: Annotated[str, StringConstraints(pattern=r"^([0-9]{13})?$")] = ""
+    name: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    organisation_name: line(200) = ""
+    corporate_number: pattern(r"^([0-9]{13})?$") = ""
 
 
-class AttendanceBody(BaseModel):
+class EventAttendanceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     attended: list[RowId] = Field(max_length=100_000, description="The registrations (ids) that came; the others did not")
 
 
-class ArchiveBody(BaseModel):
+class EventArchiveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    archive_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=500, pattern=r"^https?://\S+$")]
+    archive_url: Annotated[str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://\S+$")]
 
 
-class TargetBody(BaseModel):
+class EventTargetBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     events: int = Field(ge=0, le=1000)
     attendance: int = Field(ge=0, le=1_000_000)
 
 
-class FiguresOut(BaseModel):
+class EventFiguresOut(BaseModel):
     registrations: int
     waitlisted: int
     attended: int
@@ -108,7 +109,7 @@ class EventOut(BaseModel):
     capacity: int
     audience: Audience
     archive_url: str
-    figures: FiguresOut
+    figures: EventFiguresOut
 
 
 class EventList(BaseModel):
@@ -116,7 +117,7 @@ class EventList(BaseModel):
     total: int
 
 
-class RegistrationOut(BaseModel):
+class EventRegistrationOut(BaseModel):
     id: int
     event_id: int
     name: str
@@ -125,23 +126,23 @@ class RegistrationOut(BaseModel):
     promoted_id: int | None = Field(default=None, description="On a cancellation: the registration moved up, if any")
 
 
-class RegistrationList(BaseModel):
-    items: list[RegistrationOut]
+class EventRegistrationList(BaseModel):
+    items: list[EventRegistrationOut]
     total: int
 
 
-class KindYearOut(BaseModel):
+class EventKindYearOut(BaseModel):
     kind: Kind
     kind_ja: str
     events_held: int
     events_target: int
     attendance_target: int
-    figures: FiguresOut
+    figures: EventFiguresOut
 
 
-class YearOut(BaseModel):
+class EventYearOut(BaseModel):
     fiscal_year: int
-    kinds: list[KindYearOut]
+    kinds: list[EventKindYearOut]
 
 
 def _figures(figures: events.Figures) -> dict:
@@ -180,40 +181,40 @@ def get_event(path: EventPath):
     return jsonify(_event(events.get_event(db.session, path.event_id)))
 
 
-@bp.get("/events/<event_id>/registrations", responses={200: RegistrationList}, summary="Who registered, who waits")
+@bp.get("/events/<event_id>/registrations", responses={200: EventRegistrationList}, summary="Who registered, who waits")
 def list_registrations(path: EventPath):
     rows = events.registrations_of(db.session, current_actor(), path.event_id)
     return jsonify({"items": [_registration(row) for row in rows], "total": len(rows)})
 
 
-@bp.post("/events/<event_id>/registrations", responses={201: RegistrationOut},
+@bp.post("/events/<event_id>/registrations", responses={201: EventRegistrationOut},
          summary="Register signed in (the event's audience); the waiting list when it is full")
-def register(path: EventPath, body: RegistrationBody):
+def register(path: EventPath, body: EventRegistrationBody):
     row = events.register(db.session, current_actor(), path.event_id, events.Registrant(**body.model_dump()))
     return jsonify(_registration(row)), 201
 
 
-@bp.post("/event-registrations/<registration_id>/cancel", responses={200: RegistrationOut},
+@bp.post("/event-registrations/<registration_id>/cancel", responses={200: EventRegistrationOut},
          summary="Cancel a registration (one's own, or the secretariat any); the first waiting moves up")
-def cancel(path: RegistrationPath):
+def cancel(path: EventRegistrationPath):
     row, promoted = events.cancel(db.session, current_actor(), path.registration_id)
     return jsonify(_registration(row, promoted))
 
 
 @bp.put("/events/<event_id>/attendance", responses={200: EventOut}, summary="Record who came (on the day or after)")
-def attendance(path: EventPath, body: AttendanceBody):
+def attendance(path: EventPath, body: EventAttendanceBody):
     events.record_attendance(db.session, current_actor(), path.event_id, set(body.attended))
     return jsonify(_event(events.get_event(db.session, path.event_id)))
 
 
 @bp.put("/events/<event_id>/archive", responses={200: EventOut}, summary="The recording's archive link, after the event")
-def archive(path: EventPath, body: ArchiveBody):
+def archive(path: EventPath, body: EventArchiveBody):
     return jsonify(_event(events.set_archive(db.session, current_actor(), path.event_id, body.archive_url)))
 
 
-@bp.get("/event-years/<fiscal_year>", responses={200: YearOut},
+@bp.get("/event-years/<fiscal_year>", responses={200: EventYearOut},
         summary="The year's events per kind against the targets: held, registrations, attendance, members, new members")
-def year(path: YearPath):
+def year(path: EventYearPath):
     return _year(path.fiscal_year)
 
 
@@ -225,7 +226,7 @@ def _year(fiscal_year: int):
          "figures": _figures(row.figures)} for row in rows]})
 
 
-@bp.put("/event-years/<fiscal_year>/targets/<kind>", responses={200: YearOut}, summary="Set the year's target of a kind")
-def set_target(path: TargetPath, body: TargetBody):
+@bp.put("/event-years/<fiscal_year>/targets/<kind>", responses={200: EventYearOut}, summary="Set the year's target of a kind")
+def set_target(path: EventTargetPath, body: EventTargetBody):
     events.set_target(db.session, current_actor(), path.fiscal_year, path.kind, body.events, body.attendance)
     return _year(path.fiscal_year)

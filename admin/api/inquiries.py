@@ -13,7 +13,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from core.validation import ID_RANGE, NOT_BLANK
+from core.validation import ID_RANGE, NOT_BLANK, PlainText, SingleLineText
 from secretariat import inquiries
 
 bp = StrictAPIBlueprint("api_inquiries", __name__, url_prefix=API_PREFIX,
@@ -25,7 +25,19 @@ Channel = Literal[tuple(k.value for k in inquiries.Channel)]  # type: ignore[val
 Category = Literal[tuple(k.value for k in inquiries.Category)]  # type: ignore[valid-type]
 Status = Literal[tuple(k.value for k in inquiries.InquiryStatus)]  # type: ignore[valid-type]
 Move = Literal[tuple(inquiries.INQUIRIES.moves)]  # type: ignore[valid-type]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Text = Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+
+
+def line(limit: int):
+    """An optional one-line text of at most ``limit`` characters (names, numbers, references)."""
+    return Annotated[SingleLineText, StringConstraints(strip_whitespace=True, max_length=limit)]
+
+
+def pattern(regex: str):
+    return Annotated[str, StringConstraints(pattern=regex)]
+
+
+OptionalEmail = pattern(r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")
 
 
 class InquiryPath(BaseModel):
@@ -44,34 +56,34 @@ class InquiryBody(BaseModel):
     channel: Channel
     category: Category
     subject: Text
-    question: Annotated[str, StringConstraints(min_length=1, max_length=inquiries.QUESTION_MAX), NOT_BLANK]
-    inquirer_name: str = Field(default="", max_length=100)
-    organisation_name: str = Field(default="", max_length=200)
-    email: str = Field(default="", max_length=254)
-    phone: str = Field(default="", max_length=32)
-    member_number: str = Field(default="", max_length=13, description="A member's corporate number, when known")
-    tenant_code: str = Field(default="", max_length=6, description="A municipality's tenant code, when known")
-    dataset_uid: str = Field(default="", max_length=36)
-    incident_ref: str = Field(default="", max_length=64)
+    question: Annotated[PlainText, StringConstraints(min_length=1, max_length=inquiries.QUESTION_MAX), NOT_BLANK]
+    inquirer_name: line(100) = ""
+    organisation_name: line(200) = ""
+    email: Annotated[OptionalEmail, StringConstraints(max_length=254)] = ""
+    phone: line(32) = ""
+    member_number: pattern(r"^([0-9]{13})?$") = Field(default="", description="A registered member's corporate number")
+    tenant_code: pattern(r"^([0-9]{6})?$") = Field(default="", description="A registered municipality's tenant code")
+    dataset_uid: pattern(r"^([0-9a-f-]{36})?$") = Field(default="", description="A dataset of the register (its uid)")
+    incident_ref: line(64) = ""
 
 
-class AssignBody(BaseModel):
+class InquiryAssignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assignee_name: Text
-    assignee_subject: str = Field(default="", max_length=255, description="The person's identity (subject), if known")
+    assignee_subject: line(255) = Field(default="", description="The person's identity (subject), if known")
 
 
-class ReplyBody(BaseModel):
+class InquiryReplyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: Annotated[str, StringConstraints(min_length=1, max_length=inquiries.REPLY_MAX), NOT_BLANK]
+    body: Annotated[PlainText, StringConstraints(min_length=1, max_length=inquiries.REPLY_MAX), NOT_BLANK]
 
 
-class MoveBody(BaseModel):
+class InquiryMoveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     move: Move = Field(description="start (対応開始), answer (回答済: answered without a reply here), close (完了), reopen")
 
 
-class ReplyOut(BaseModel):
+class InquiryReplyOut(BaseModel):
     id: int
     body: str
     sent_by: str
@@ -100,7 +112,7 @@ class InquiryOut(BaseModel):
     tenant_code: str | None
     dataset_uid: str | None
     incident_ref: str
-    replies: list[ReplyOut]
+    replies: list[InquiryReplyOut]
 
 
 class InquiryList(BaseModel):
@@ -148,7 +160,7 @@ def get_inquiry(path: InquiryPath):
 
 
 @bp.post("/inquiries/<inquiry_id>/assign", responses={200: InquiryOut}, summary="Give the inquiry to a secretariat person")
-def assign(path: InquiryPath, body: AssignBody):
+def assign(path: InquiryPath, body: InquiryAssignBody):
     inquiry = inquiries.assign(db.session, current_actor(), path.inquiry_id, subject=body.assignee_subject,
                                name=body.assignee_name)
     return jsonify(_out(inquiry))
@@ -156,12 +168,12 @@ def assign(path: InquiryPath, body: AssignBody):
 
 @bp.post("/inquiries/<inquiry_id>/replies", responses={201: InquiryOut},
          summary="Reply to the inquirer (queued in the outbox, kept with the inquiry; answers it)")
-def reply(path: InquiryPath, body: ReplyBody):
+def reply(path: InquiryPath, body: InquiryReplyBody):
     inquiries.reply(db.session, current_actor(), path.inquiry_id, body.body)
     return jsonify(_out(inquiries.get_inquiry(db.session, current_actor(), path.inquiry_id))), 201
 
 
 @bp.post("/inquiries/<inquiry_id>/transitions", responses={200: InquiryOut},
          summary="Move the inquiry: start, answer, close or reopen (409 names an illegal move)")
-def transition(path: InquiryPath, body: MoveBody):
+def transition(path: InquiryPath, body: InquiryMoveBody):
     return jsonify(_out(inquiries.transition(db.session, current_actor(), path.inquiry_id, body.move)))

@@ -164,14 +164,14 @@ def event(ctx: Ctx, *, capacity: int = 1, registered: int = 0, begun: bool = Fal
     """A member seminar a week ahead (issue 40 item 4) with ``registered`` people; ``begun``: moved to an hour ago."""
     from secretariat import events
 
-    starts = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)
+    starts = dt.datetime.now(dt.timezone.utc) + (dt.timedelta(hours=-1) if begun else dt.timedelta(days=7))
     row = events.create_event(ctx.db, ctx.operator, events.EventDraft(
         "member_seminar", "監査網羅セミナー", starts, starts + dt.timedelta(hours=2), capacity, "anyone", place="県庁"))
-    ids = [events.register_public(ctx.db, row.id, events.Registrant(f"参加 {n}", f"p{n}@example.jp"), source_ip="").id
-           for n in range(registered)]
-    if begun:
-        row.starts_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    people = [events.EventRegistration(event_id=row.id, name=f"参加 {n}", email=f"p{n}@example.jp",
+                                       status="registered" if n < capacity else "waitlisted") for n in range(registered)]
+    ctx.db.add_all(people)  # as registered before the event began
     ctx.db.commit()
+    ids = [person.id for person in people]
     return row.id, ids
 
 
