@@ -112,6 +112,11 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    from admin.views.events import public as events_public
+    from admin.views.inquiries import public as inquiry_public
+
+    app.register_blueprint(inquiry_public)  # /inquiry: the public inquiry form, no sign-in
+    app.register_blueprint(events_public)  # /events: registration for open events, no sign-in
     if app.config["RENKEI_ENV"] == "development":
         from admin import devmail
 

@@ -252,6 +252,14 @@ def open_events(session: Session, *, now: dt.datetime | None = None) -> list[Eve
                                                        Event.starts_at > (now or utcnow())).order_by(Event.starts_at)))
 
 
+def events_open_to(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> list[Event]:
+    """Events not yet begun whose audience the actor belongs to (the operator: every one)."""
+    authz.authorize(actor, "event.register")
+    rows = session.scalars(sa.select(Event).where(Event.starts_at > (now or utcnow())).order_by(Event.starts_at))
+    return [event for event in rows
+            if authz.OPERATOR in actor.roles or set(actor.roles) & set(_AUDIENCE_ROLES[event.audience])]
+
+
 def set_archive(session: Session, actor: Actor, event_id: int, url: str, *, now: dt.datetime | None = None) -> Event:
     """The recording's archive link, once the event has begun."""
     authz.authorize(actor, "event.manage")

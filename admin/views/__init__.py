@@ -7,11 +7,13 @@ from flask_admin import Admin
 
 def register(admin: Admin, session) -> None:
     from admin import menu
-    from admin.views import (api_clients, audit, billing, consent, dataset_use, datasets, documents, frame, governance,
-                             incidents, members, onboarding, reports, retention, tenants, usage, users)
+    from admin.views import (api_clients, audit, billing, consent, dataset_use, datasets, documents, events, frame,
+                             governance, incidents, inquiries, members, onboarding, reports, retention, tenants, usage,
+                             users)
 
     views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage,
-                                 governance, audit, members, datasets, dataset_use, consent, retention, frame)
+                                 governance, audit, members, inquiries, events, datasets, dataset_use, consent,
+                                 retention, frame)
              for view in module.views(session)]
     for view in menu.in_order(views):
         menu.place(view)
