@@ -246,6 +246,12 @@ def _links(session: Session, draft: InquiryDraft) -> tuple[dict[str, Any], list[
     return links, found
 
 
+def inquiry_problems(session: Session, draft: InquiryDraft, *, public: bool = False) -> list[dict[str, str]]:
+    """Every problem of a draft the secretariat records (or of the public form's, which links nothing)."""
+    draft = _strip(draft)
+    return draft_problems(draft, public=public) + ([] if public else _links(session, draft)[1])
+
+
 def _summary(inquiry: Inquiry) -> dict[str, Any]:
     """What the audit log keeps of an inquiry: no personal data (the log outlives the inquiry's)."""
     return {"category": inquiry.category.value, "channel": inquiry.channel.value,

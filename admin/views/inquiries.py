@@ -49,6 +49,19 @@ class InquiryForm(forms.RenkeiForm):
         self.category.choices = _choices(inq.CATEGORY_LABELS)
         return self
 
+    def checked(self, *, public: bool = False) -> bool:
+        """WTForms' checks and the domain's (so that every problem shows at once, each beside its field)."""
+        valid = self.validate()
+        draft = self.draft()
+        if public:
+            draft = inq.InquiryDraft(**{**draft.__dict__, "channel": inq.Channel.web_form.value})
+        for found in inq.inquiry_problems(db.session, draft, public=public):
+            field = getattr(self, found["field"], None)
+            if field is not None and not field.errors:
+                field.errors = [*field.errors, forms.pick((found["message_ja"], found["message_en"]))]
+                valid = False
+        return valid
+
     def draft(self) -> inq.InquiryDraft:
         return inq.InquiryDraft(**{name: (self[name].data or "") for name in (
             "inquirer_kind", "channel", "category", "subject", "question", "inquirer_name", "organisation_name",
@@ -89,7 +102,7 @@ class InquiriesView(SecureView):
     @expose("/record", methods=("POST",))
     def record(self):
         form = InquiryForm(request.form).fill_choices()
-        if not form.validate():
+        if not form.checked():
             return self._page(form)
 
         def record():
@@ -170,7 +183,7 @@ def public_submit():
     form = _public_fields(request.form)
     if request.form.get(HONEYPOT):
         abort(400)  # a robot filled the field people never see
-    if not form.validate():
+    if not form.checked(public=True):
         return _public_form(form, _("The form has problems. Nothing was saved; correct the fields below and send it again."), 422)
     try:
         inquiry = inq.submit_public(db.session, form.draft(), source_ip=request.remote_addr or "",

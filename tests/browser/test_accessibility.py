@@ -71,7 +71,7 @@ def audit_action_patterns() -> set[str]:
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(")
     literal = re.compile(r'(f?)"([a-z_{}]+(?:\.[a-z_{}.]+)+)"')
     patterns = set()
-    for package in ("core", "tenancy", "billing", "governance", "admin"):
+    for package in ("core", "tenancy", "billing", "governance", "secretariat", "admin"):
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             for match in call.finditer(text):
@@ -417,8 +417,31 @@ def world(demo, db):
     from tests.consent.world import consent_world
 
     consent_world(db, operator)
+    desk_world(db, operator)
     db.commit()
     return demo
+
+
+def desk_world(db, operator) -> None:
+    """The secretariat's desk (issue 40): an answered inquiry and an overdue one, a seminar with a waiting list."""
+    import datetime as dt
+
+    from secretariat import events, inquiries
+
+    answered = inquiries.record_inquiry(db, operator, inquiries.InquiryDraft(
+        "member", "mail", "technical", "API の認証について", "トークンの有効期限は？", inquirer_name="会員 太郎",
+        email="member@example.jp"))
+    inquiries.reply(db, operator, answered.id, "有効期限は 5 分です。")
+    inquiries.record_inquiry(db, operator, inquiries.InquiryDraft("resident", "phone", "fault", "データが表示されない",
+                                                                  "カタログの表示について"),
+                             now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=20))
+    starts = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    seminar = events.create_event(db, operator, events.EventDraft(
+        "member_seminar", "DX 事例セミナー", starts, starts + dt.timedelta(hours=2), 1, "anyone", place="熊本県庁",
+        online_url="https://meet.example.jp/dx"))
+    for n in (1, 2):
+        events.register_public(db, seminar.id, events.Registrant(f"参加 {n}", f"p{n}@example.jp", "熊本データ株式会社"),
+                               source_ip="")
 
 
 @pytest.mark.parametrize("role", ROLES)
