@@ -146,7 +146,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # how many problems a file check (registry import, wave file, invitations, usage import) lists;
         # the total is always counted and reported beside them
         "RENKEI_MAX_PROBLEMS_LISTED": int(env.get("RENKEI_MAX_PROBLEMS_LISTED", "200")),
-        # the secretariat's desk (docs/secretariat.md): an inquiry's response target in business days, how long
+        # the secretariat's desk (docs/inquiries-events.md): an inquiry's response target in business days, how long
         # an inquiry's personal data is kept after it was closed, and the public forms' limit per address and hour
         "RENKEI_INQUIRY_RESPONSE_DAYS": int(env.get("RENKEI_INQUIRY_RESPONSE_DAYS", "3")),
         "RENKEI_INQUIRY_RETENTION_DAYS": int(env.get("RENKEI_INQUIRY_RETENTION_DAYS", "1095")),
