@@ -263,6 +263,14 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # the secretariat's desk (secretariat.inquiries, secretariat.events)
+    "inquiry_category": "問合せの分類", "inquiry_channel": "受付方法", "inquirer_kind": "問合せ者の区分",
+    "inquiry_status": "問合せの状態", "member_number": "会員の法人番号", "dataset_uid": "データセット",
+    "incident_ref": "障害の参照番号", "assignee": "担当者", "reply_id": "回答の番号", "notification_id": "通知の番号",
+    "inquiries": "問合せ", "event_kind": "イベントの種類", "event_audience": "イベントの対象", "starts_at": "開始日時",
+    "capacity": "定員", "place": "会場", "online_url": "オンライン参加のアドレス", "archive_url": "アーカイブのアドレス",
+    "registration_id": "参加登録の番号", "registration_status": "参加登録の状態", "member_registrant": "会員からの登録",
+    "queued": "送信待ちにした件数", "attended": "出席者", "attendance": "参加者数の目標",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",

@@ -224,8 +224,8 @@ def create_event(session: Session, actor: Actor, draft: EventDraft) -> Event:
 
 
 def event_summary(event: Event) -> dict[str, Any]:
-    return {"kind": event.kind.value, "title": event.title, "starts_at": event.starts_at.isoformat(),
-            "capacity": event.capacity, "audience": event.audience.value, "place": event.place,
+    return {"event_kind": event.kind.value, "title": event.title, "starts_at": event.starts_at.isoformat(),
+            "capacity": event.capacity, "event_audience": event.audience.value, "place": event.place,
             "online_url": event.online_url, "archive_url": event.archive_url}
 
 
@@ -348,8 +348,8 @@ def _add(session: Session, actor: Actor, event: Event, who: Registrant, *, subje
     session.add(registration)
     session.flush()
     audit.record(session, actor, "event.register", "event", str(event.id),
-                 after={"registration_id": registration.id, "status": status.value,
-                        "member": registration.member_at_registration})
+                 after={"registration_id": registration.id, "registration_status": status.value,
+                        "member_registrant": registration.member_at_registration})
     _message(session, event, registration, f"event.{status.value}")
     return registration
 
@@ -406,8 +406,8 @@ def cancel(session: Session, actor: Actor, registration_id: int) -> tuple[EventR
     registration.cancelled_at = utcnow()
     session.flush()
     with audit.act(session, actor, "event.cancel", "event", str(event.id)):
-        audit.record(session, actor, "event.cancel", "event", str(event.id), before={"status": before.value},
-                     after={"registration_id": registration.id, "status": "cancelled"})
+        audit.record(session, actor, "event.cancel", "event", str(event.id), before={"registration_status": before.value},
+                     after={"registration_id": registration.id, "registration_status": "cancelled"})
         promoted = _promote(session, actor, event)
     return registration, promoted
 
@@ -421,7 +421,7 @@ def _promote(session: Session, actor: Actor, event: Event) -> EventRegistration 
     first.status = REGISTRATIONS.move("promote", first.status, first).target
     session.flush()
     audit.record(session, actor, "event.promote", "event", str(event.id),
-                 after={"registration_id": first.id, "status": first.status.value})
+                 after={"registration_id": first.id, "registration_status": first.status.value})
     _message(session, event, first, "event.promoted")
     return first
 

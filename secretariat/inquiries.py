@@ -254,8 +254,8 @@ def inquiry_problems(session: Session, draft: InquiryDraft, *, public: bool = Fa
 
 def _summary(inquiry: Inquiry) -> dict[str, Any]:
     """What the audit log keeps of an inquiry: no personal data (the log outlives the inquiry's)."""
-    return {"category": inquiry.category.value, "channel": inquiry.channel.value,
-            "inquirer_kind": inquiry.inquirer_kind.value, "status": inquiry.status.value,
+    return {"inquiry_category": inquiry.category.value, "inquiry_channel": inquiry.channel.value,
+            "inquirer_kind": inquiry.inquirer_kind.value, "inquiry_status": inquiry.status.value,
             "due_on": inquiry.due_on.isoformat(), "member_number": inquiry.member_number,
             "tenant_code": inquiry.tenant_code, "dataset_uid": inquiry.dataset_uid, "incident_ref": inquiry.incident_ref}
 
@@ -355,7 +355,7 @@ def _move(session: Session, actor: Actor, inquiry: Inquiry, name: str, audit_act
         inquiry.closed_at = now
     session.flush()
     audit.record(session, actor, audit_action, "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
-                 before={"status": before}, after={"status": inquiry.status.value, **after})
+                 before={"inquiry_status": before}, after={"inquiry_status": inquiry.status.value, **after})
     return inquiry
 
 
@@ -384,7 +384,7 @@ def assign(session: Session, actor: Actor, inquiry_id: int, *, subject: str, nam
         inquiry.status = INQUIRIES.move("start", inquiry.status, inquiry).target
     session.flush()
     audit.record(session, actor, "inquiry.assign", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
-                 before=before, after={"assignee": inquiry.assignee_name, "status": inquiry.status.value})
+                 before=before, after={"assignee": inquiry.assignee_name, "inquiry_status": inquiry.status.value})
     return inquiry
 
 
@@ -419,7 +419,7 @@ def reply(session: Session, actor: Actor, inquiry_id: int, body: str) -> Inquiry
     if not INQUIRIES.allows("answer", inquiry.status) and inquiry.status is not S.answered:
         raise INQUIRIES.refuse("answer", inquiry.status, inquiry)
     message = _send(session, inquiry, "inquiry.reply", f"【回答】{inquiry.subject}（受付番号 {inquiry.id}）", body)
-    sent = InquiryReply(inquiry_id=inquiry.id, body=body, sent_by=actor.name or actor.subject,
+    sent = InquiryReply(inquiry_id=inquiry.id, body=body, sent_by=actor.name or "事務局",
                         notification_id=message.id if message is not None else None)
     session.add(sent)
     session.flush()

@@ -40,7 +40,7 @@ class InquiryForm(forms.RenkeiForm):
     phone = StringField(_l("Phone"), validators=[Length(max=32)])
     member_number = StringField(_l("Member (corporate number)"), validators=[Length(max=13)])
     tenant_code = StringField(_l("Municipality (tenant code)"), validators=[Length(max=6)])
-    dataset_uid = StringField(_l("Dataset (uid)"), validators=[Length(max=36)])
+    dataset_uid = StringField(_l("Dataset (identifier)"), validators=[Length(max=36)])
     incident_ref = StringField(_l("Incident reference"), validators=[Length(max=64)])
 
     def fill_choices(self) -> InquiryForm:
