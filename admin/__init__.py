@@ -34,16 +34,19 @@ def _import_models() -> None:
     import governance.consent.models  # noqa: F401
     import service.models  # noqa: F401
     import service.incidents.models  # noqa: F401
+    import secretariat.inquiries  # noqa: F401
+    import secretariat.events  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (billing, clients, consent, dataset_lists, datasets, gateway, governance, incidents, letters,
-                           member_desk, members, onboarding, reports, retention, search, service, tenants, usage, users)
+    from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
+                           inquiries, letters, member_desk, members, onboarding, reports, retention, search, service,
+                           tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents)]
+                                     incidents, inquiries, events)]
 
 
 def _logging(app) -> None:
@@ -135,6 +138,11 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    from admin.views.events import public as events_public
+    from admin.views.inquiries import public as inquiry_public
+
+    app.register_blueprint(inquiry_public)  # /inquiry: the public inquiry form, no sign-in
+    app.register_blueprint(events_public)  # /events: registration for open events, no sign-in
     if app.config["RENKEI_ENV"] == "development":
         from admin import devmail
 

@@ -154,6 +154,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # how many problems a file check (registry import, wave file, invitations, usage import) lists;
         # the total is always counted and reported beside them
         "RENKEI_MAX_PROBLEMS_LISTED": int(env.get("RENKEI_MAX_PROBLEMS_LISTED", "200")),
+        # the secretariat's desk (docs/inquiries-events.md): an inquiry's response target in business days, how long
+        # an inquiry's personal data is kept after it was closed, and the public forms' limit per address and hour
+        "RENKEI_INQUIRY_RESPONSE_DAYS": int(env.get("RENKEI_INQUIRY_RESPONSE_DAYS", "3")),
+        "RENKEI_INQUIRY_RETENTION_DAYS": int(env.get("RENKEI_INQUIRY_RETENTION_DAYS", "1095")),
+        "RENKEI_PUBLIC_FORM_HOURLY_LIMIT": int(env.get("RENKEI_PUBLIC_FORM_HOURLY_LIMIT", "5")),
     }
 
 
@@ -168,6 +173,10 @@ def check(config: Mapping[str, Any]) -> None:
     """Refuse to run in production with settings that are only safe on a developer's machine."""
     if not 1 <= config.get("RENKEI_MAX_PROBLEMS_LISTED", 200) <= 10_000:
         raise ConfigurationError("RENKEI_MAX_PROBLEMS_LISTED must be a whole number from 1 to 10000")
+    for name, low, high in (("RENKEI_INQUIRY_RESPONSE_DAYS", 1, 60), ("RENKEI_INQUIRY_RETENTION_DAYS", 30, 3650),
+                            ("RENKEI_PUBLIC_FORM_HOURLY_LIMIT", 1, 1000)):
+        if not low <= config.get(name, low) <= high:
+            raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
         raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
     if str(config.get("RENKEI_PROXY_HOPS") or "").strip() not in {"", "0"}:

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("tenancy", _l("Municipalities and people"),
      ("tenants", "onboarding", "tenant_import", "users", "clients")),
-    ("members", _l("Members and secretariat"), ("members", "member_import", "member_report", "member_checklist", "project_groups")),
+    ("members", _l("Members and secretariat"),
+     ("members", "member_import", "member_report", "member_checklist", "project_groups", "inquiries", "events", "my_events")),
     ("data", _l("Data and catalogue"),
      ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
     ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),

@@ -33,7 +33,8 @@ except ImportError:  # SQLite only
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "unavailable": 503, "unauthenticated": 401}
+STATUS_BY_KIND = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "unavailable": 503, "unauthenticated": 401,
+                  "too_many": 429}
 
 
 def status_of(error: DomainError) -> int:

@@ -117,6 +117,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "report.annual": dict(_READ_ALL),
     "retention.read": {OPERATOR: "all", AUDITOR: "all"},
     "retention.dispose": {OPERATOR: "all"},
+    # the consortium secretariat's desk (secretariat/): the operator, who screens members (docs/identity.md)
+    "inquiry.read": {OPERATOR: "all", AUDITOR: "all"},
+    "inquiry.manage": {OPERATOR: "all"},
+    "event.read": {OPERATOR: "all", AUDITOR: "all"},
+    "event.manage": {OPERATOR: "all"},
+    "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
+                       DATA_PROVIDER: "own", DATA_USER: "own"},
 }
 
 ACTION_LABELS_JA = {
@@ -184,6 +191,11 @@ ACTION_LABELS_JA = {
     "report.annual": "年度報告書の作成",
     "retention.read": "記録の保存期間と廃棄対象の閲覧・年度の記録の書き出し",
     "retention.dispose": "保存期間を過ぎた記録の廃棄",
+    "inquiry.read": "問合せの閲覧",
+    "inquiry.manage": "問合せの受付・回答",
+    "event.read": "イベント・研修の閲覧",
+    "event.manage": "イベント・研修の運営（出欠・目標・アーカイブ）",
+    "event.register": "イベント・研修への参加登録",
 }
 
 

@@ -264,3 +264,120 @@ def fiscal_year_from_era(era: str, year: int) -> int:
         if era in (name, initial, initial.lower()):
             return first + year - 1
     raise ValueError(f"unknown era {era!r}")
+
+
+# --- Japanese public holidays and business days --------------------------------------------------
+# 国民の祝日に関する法律 as amended, from 1989 (the first supported fiscal year): the fixed days,
+# the Happy Monday days (from 2000 and 2003), the equinoxes by the astronomical formula the Cabinet
+# Office's announcements follow (valid 1980-2099), the one-off days (the 2019 accession, the 2020
+# and 2021 Olympic moves), 振替休日 (a holiday on a Sunday moves to the next day that is no
+# holiday; before 2007 only to the Monday) and 国民の休日 (a weekday between two holidays).
+
+LAST_HOLIDAY_YEAR = 2099  # the equinox formula's range
+
+_MOVED_OLYMPIC = {  # year -> (海の日, スポーツの日, 山の日)
+    2020: (dt.date(2020, 7, 23), dt.date(2020, 7, 24), dt.date(2020, 8, 10)),
+    2021: (dt.date(2021, 7, 22), dt.date(2021, 7, 23), dt.date(2021, 8, 8)),
+}
+_ONE_OFF = {
+    dt.date(1989, 2, 24): "大喪の礼",
+    dt.date(1990, 11, 12): "即位礼正殿の儀",
+    dt.date(1993, 6, 9): "結婚の儀",
+    dt.date(2019, 5, 1): "天皇の即位の日",
+    dt.date(2019, 10, 22): "即位礼正殿の儀",
+}
+
+
+def _nth_monday(year: int, month: int, nth: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(7 - first.weekday()) % 7 + 7 * (nth - 1))
+
+
+def _equinoxes(year: int) -> tuple[dt.date, dt.date]:
+    shift = 0.242194 * (year - 1980) - (year - 1980) // 4
+    return dt.date(year, 3, int(20.8431 + shift)), dt.date(year, 9, int(23.2488 + shift))
+
+
+def _named_holidays(year: int) -> dict[dt.date, str]:
+    """The year's holidays named by the law (before substitutes and citizens' holidays)."""
+    spring, autumn = _equinoxes(year)
+    days = {dt.date(year, 1, 1): "元日", dt.date(year, 2, 11): "建国記念の日", spring: "春分の日", autumn: "秋分の日",
+            dt.date(year, 5, 3): "憲法記念日", dt.date(year, 5, 5): "こどもの日", dt.date(year, 11, 3): "文化の日",
+            dt.date(year, 11, 23): "勤労感謝の日"}
+    days[_nth_monday(year, 1, 2) if year >= 2000 else dt.date(year, 1, 15)] = "成人の日"
+    if year >= 2020:
+        days[dt.date(year, 2, 23)] = "天皇誕生日"
+    elif year <= 2018:
+        days[dt.date(year, 12, 23)] = "天皇誕生日"
+    days[dt.date(year, 4, 29)] = "昭和の日" if year >= 2007 else "みどりの日"
+    if year >= 2007:
+        days[dt.date(year, 5, 4)] = "みどりの日"
+    sea, sports, mountain = _MOVED_OLYMPIC.get(year, (
+        _nth_monday(year, 7, 3) if year >= 2003 else dt.date(year, 7, 20),
+        _nth_monday(year, 10, 2) if year >= 2000 else dt.date(year, 10, 10),
+        dt.date(year, 8, 11)))
+    if year >= 1996:
+        days[sea] = "海の日"
+    if year >= 2016:
+        days[mountain] = "山の日"
+    days[sports] = "スポーツの日" if year >= 2020 else "体育の日"
+    days[_nth_monday(year, 9, 3) if year >= 2003 else dt.date(year, 9, 15)] = "敬老の日"
+    days.update({day: name for day, name in _ONE_OFF.items() if day.year == year})
+    return days
+
+
+def _holidays_of(year: int) -> dict[dt.date, str]:
+    days = _named_holidays(year)
+    for day in sorted(days):
+        if day.weekday() == 6:  # 振替休日
+            substitute = day + dt.timedelta(days=1)
+            while year >= 2007 and substitute in days:
+                substitute += dt.timedelta(days=1)
+            if substitute not in days:
+                days[substitute] = "振替休日"
+    for day in sorted(days):  # 国民の休日: a day between two holidays that is none itself
+        between = day + dt.timedelta(days=1)
+        if between not in days and between + dt.timedelta(days=1) in days and between.weekday() != 6:
+            days[between] = "国民の休日"
+    return dict(sorted(days.items()))
+
+
+_HOLIDAY_CACHE: dict[int, dict[dt.date, str]] = {}
+
+
+def holidays_of(year: int) -> dict[dt.date, str]:
+    """Japan's public holidays of a calendar year, day -> name (振替休日 and 国民の休日 included)."""
+    if not 1989 <= year <= LAST_HOLIDAY_YEAR:
+        raise ValueError(f"public holidays are known for 1989-{LAST_HOLIDAY_YEAR}, not {year}")
+    if year not in _HOLIDAY_CACHE:
+        _HOLIDAY_CACHE[year] = _holidays_of(year)
+    return _HOLIDAY_CACHE[year]
+
+
+def holiday_name(day: dt.date) -> str | None:
+    """The public holiday ``day`` is (its name), or None."""
+    return holidays_of(day.year).get(day)
+
+
+def is_business_day(day: dt.date) -> bool:
+    """A weekday that is no public holiday (the year-end days 12/29-1/3 are the caller's: not counted here)."""
+    return day.weekday() < 5 and holiday_name(day) is None
+
+
+def add_business_days(day: dt.date, count: int) -> dt.date:
+    """The ``count``-th business day after ``day`` (``day`` itself never counts; 0 is ``day``)."""
+    if count < 0:
+        raise ValueError("count must not be negative")
+    while count:
+        day += dt.timedelta(days=1)
+        count -= is_business_day(day)
+    return day
+
+
+def business_days_between(start: dt.date, end: dt.date) -> int:
+    """How many business days lie after ``start`` up to and including ``end`` (0 when ``end`` <= ``start``)."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += is_business_day(day)
+    return count

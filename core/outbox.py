@@ -49,6 +49,12 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "member.rejected": ("入会の不承認", "Membership rejected"),
     "member.withdrawn": ("退会", "Member withdrawn"),
     "member.withdrawn.secretariat": ("会員の退会（事務局あて）", "Member withdrawn (to the secretariat)"),
+    "inquiry.received": ("問合せの受付", "Inquiry received"),
+    "inquiry.reply": ("問合せへの回答", "Inquiry reply"),
+    "event.registered": ("イベントの参加登録", "Event registration"),
+    "event.waitlisted": ("イベントのキャンセル待ち", "Event waiting list"),
+    "event.promoted": ("イベントのキャンセル待ちからの繰り上げ", "Moved up from an event's waiting list"),
+    "event.reminder": ("イベントの開催案内", "Event reminder"),
 }
 
 

@@ -28,6 +28,7 @@ class CountsFrom(str, enum.Enum):
     fiscal_year_end = "fiscal_year_end"  # the end of the fiscal year the record belongs to
     superseded_year_end = "superseded_year_end"  # the end of the fiscal year a later version took effect in
     record = "record"  # the record's own time (a log line, an event)
+    closed = "closed"  # when the matter the record is about was closed (an inquiry: 完了)
     never = "never"  # kept while the platform runs: no purge exists
 
 
@@ -35,6 +36,7 @@ COUNTS_FROM_LABELS = {
     CountsFrom.fiscal_year_end: ("記録の属する年度の末日（翌年度から起算）", "the end of the record's fiscal year"),
     CountsFrom.superseded_year_end: ("次の版が効力を生じた年度の末日", "the end of the fiscal year a later version took effect"),
     CountsFrom.record: ("記録の日時", "the record's own time"),
+    CountsFrom.closed: ("対応の完了日時", "when the matter was closed"),
     CountsFrom.never: ("—（削除しません）", "— (never purged)"),
 }
 
@@ -53,12 +55,15 @@ class Kind:
     def period_ja(self) -> str:
         if self.counts_from is CountsFrom.never:
             return "期限なし（運用中は保存）"
-        return f"{self.years}年間" if self.years else f"1年間（{self.days}日）"
+        return f"{self.years}年間" if self.years else f"{max(1, self.days // 365)}年間（{self.days}日）"
 
     def period_en(self) -> str:
         if self.counts_from is CountsFrom.never:
             return "no limit (kept while the platform runs)"
-        return f"{self.years} years" if self.years else f"one year ({self.days} days)"
+        if self.years:
+            return f"{self.years} years"
+        years = max(1, self.days // 365)
+        return f"{'one year' if years == 1 else f'{years} years'} ({self.days} days)"
 
     def keep_until_year(self, fiscal_year: int) -> dt.date:
         """The last day (JST) a record of ``fiscal_year`` (or counted from its end) must be kept."""
@@ -101,6 +106,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("request_log", "リクエストログ", "Request log", CountsFrom.record, days=365, basis_ja=_LOGS_JA, basis_en=_LOGS_EN),
     Kind("service_probes", "稼働監視の計測結果", "Service probe results", CountsFrom.record, days=365,
          basis_ja=_LOGS_JA + "。稼働・停止の区間は残します", basis_en=_LOGS_EN + "; the up and down intervals stay"),
+    # the default of RENKEI_INQUIRY_RETENTION_DAYS: what the due job's purge (secretariat.inquiries) removes
+    Kind("inquiries", "問合せの個人情報（氏名・連絡先・内容・回答文）", "Inquiries' personal data (name, contact, text, replies)",
+         CountsFrom.closed, days=1095, basis_ja="問合せ対応に必要な期間（設定 RENKEI_INQUIRY_RETENTION_DAYS で変更）。分類・日付は統計に残します",
+         basis_en="as long as answering needs (setting RENKEI_INQUIRY_RETENTION_DAYS); category and dates stay for the figures"),
 )
 
 BY_KEY = {kind.key: kind for kind in KINDS}

@@ -213,6 +213,24 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "consent.linkage.search": ("連携記録の検索", "Linkage records searched"),
     "consent.linkage.service_read": ("サービスの連携記録の閲覧", "Service's linkage records read"),
     "consent.linkage.purge": ("連携記録の保存期間経過分の削除（アーカイブ済み）", "Linkage records purged (archived)"),
+    # the secretariat's desk (secretariat/inquiries.py, secretariat/events.py)
+    "inquiry.record": ("問合せの登録", "Inquiry recorded"),
+    "inquiry.submit": ("問合せの受付（Web フォーム）", "Inquiry submitted (web form)"),
+    "inquiry.assign": ("問合せの担当者の割当て", "Inquiry assigned"),
+    "inquiry.start": ("問合せの対応開始", "Inquiry taken up"),
+    "inquiry.answer": ("問合せへの回答", "Inquiry answered"),
+    "inquiry.reply": ("問合せへの回答の送信", "Inquiry reply sent"),
+    "inquiry.close": ("問合せの完了", "Inquiry closed"),
+    "inquiry.reopen": ("問合せの再対応", "Inquiry reopened"),
+    "inquiry.purge": ("問合せの個人情報の削除（保存期間経過）", "Inquiries' personal data removed (retention)"),
+    "event.create": ("イベントの登録", "Event created"),
+    "event.register": ("イベントへの参加登録", "Registered for an event"),
+    "event.cancel": ("イベントの参加取消", "Event registration cancelled"),
+    "event.promote": ("キャンセル待ちからの繰り上げ", "Moved up from the waiting list"),
+    "event.attendance": ("イベントの出欠の記録", "Event attendance recorded"),
+    "event.archive": ("イベントのアーカイブの登録", "Event archive link set"),
+    "event.remind": ("イベントの開催案内の送信", "Event reminders queued"),
+    "event.target": ("イベントの年度目標の設定", "Event target set"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -244,6 +262,9 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "usage_report": ("月次利用実績報告", "Monthly usage report"),
     "identity_incident": ("認証サーバーの不整合", "Identity incident"),
     "incident": ("障害", "Incident"),
+    "inquiry": ("問合せ", "Inquiry"),
+    "event": ("イベント・研修", "Event"),
+    "event_target": ("イベントの年度目標", "Event target"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),
@@ -259,6 +280,14 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # the secretariat's desk (secretariat.inquiries, secretariat.events)
+    "inquiry_category": "問合せの分類", "inquiry_channel": "受付方法", "inquirer_kind": "問合せ者の区分",
+    "inquiry_status": "問合せの状態", "member_number": "会員の法人番号", "dataset_uid": "データセット",
+    "incident_ref": "障害の参照番号", "assignee": "担当者", "reply_id": "回答の番号", "notification_id": "通知の番号",
+    "inquiries": "問合せ", "event_kind": "イベントの種類", "event_audience": "イベントの対象", "starts_at": "開始日時",
+    "capacity": "定員", "place": "会場", "online_url": "オンライン参加のアドレス", "archive_url": "アーカイブのアドレス",
+    "registration_id": "参加登録の番号", "registration_status": "参加登録の状態", "member_registrant": "会員からの登録",
+    "queued": "送信待ちにした件数", "attended": "出席者", "attendance": "参加者数の目標",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",

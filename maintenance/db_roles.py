@@ -75,7 +75,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # its timeline, affected parties and numbered reports are insert-only
     "incident": ("UPDATE (status, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
-    "notification": ("UPDATE (status, attempts, last_error, sent_at)",),
+    # delivery moves a message on; an inquiry's purge (secretariat.inquiries) blanks a sent reply's text and address
+    "notification": ("UPDATE (status, attempts, last_error, sent_at, body, recipients)",),
     # onboarding checklists are ticked and reset; a tenant's contacts are edited and removed
     "onboarding_checklist_item": ("UPDATE (checked, note, checked_at, checked_by)",),
     "tenant_contact": ("UPDATE", "DELETE"),
@@ -117,6 +118,14 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "service_probe": ("DELETE",),
     "maintenance_window": ("UPDATE (notice_id, cancelled_at, cancel_reason, description)",),
     "service_settings": ("UPDATE",),
+    # the secretariat's desk: an inquiry moves on and its personal data is purged; registrations move and
+    # attendance is marked, under the event's row lock (SELECT ... FOR UPDATE needs an UPDATE right)
+    "secretariat_inquiry": ("UPDATE (status, assignee_subject, assignee_name, answered_at, closed_at, inquirer_name, "
+                            "email, phone, source_ip, question, personal_data_removed_at)",),
+    "secretariat_inquiry_reply": ("UPDATE (body)",),
+    "secretariat_event": ("UPDATE (archive_url)",),
+    "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
+    "secretariat_event_target": ("UPDATE (events, attendance)",),
 }
 
 

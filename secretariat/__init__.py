@@ -1,1 +1,1 @@
-"""The consortium secretariat's desk: member import and report, inquiries, events, progress."""
+"""The consortium secretariat's desk (事務局): member import and report, inquiries, events, progress."""

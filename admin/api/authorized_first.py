@@ -100,6 +100,15 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/incidents"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",
+    ("POST", "/api/v1/inquiries"): "inquiry.manage",
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): "inquiry.manage",
+    ("POST", "/api/v1/inquiries/{inquiry_id}/replies"): "inquiry.manage",
+    ("POST", "/api/v1/inquiries/{inquiry_id}/transitions"): "inquiry.manage",
+    ("POST", "/api/v1/events"): "event.manage",
+    ("POST", "/api/v1/events/{event_id}/registrations"): "event.register",
+    ("PUT", "/api/v1/events/{event_id}/attendance"): "event.manage",
+    ("PUT", "/api/v1/events/{event_id}/archive"): "event.manage",
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): "event.manage",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

@@ -402,10 +402,30 @@ def _service_retention(actor: Actor) -> Outcome:
 ONLY_WHEN_NAMED = ("service-probe",)
 
 
+def _event_reminders(actor: Actor) -> Outcome:
+    from secretariat import events
+
+    queued = events.queue_reminders(db.session, actor)
+    return Outcome("done", f"イベントの開催案内 {queued} 件を送信待ちにしました",
+                   f"queued {queued} event reminder(s)", {"queued": queued})
+
+
+def _inquiry_retention(actor: Actor) -> Outcome:
+    from admin.commands.inquiries import purge_due
+
+    removed = purge_due(actor)
+    days = int(current_app.config.get("RENKEI_INQUIRY_RETENTION_DAYS", 1095))
+    return Outcome("done", f"完了から {days} 日を過ぎた問合せ {removed} 件の個人情報を削除しました",
+                   f"removed the personal data of {removed} inquiry(ies) closed over {days} days ago",
+                   {"removed": removed, "retention_days": days})
+
+
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("service-probe", _service_probe),  # only with --only (ONLY_WHEN_NAMED)
     ("service-retention", _service_retention),
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
+    ("event-reminders", _event_reminders),  # before the outbox, which then sends them
+    ("inquiry-retention", _inquiry_retention),
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
     ("usage-report", _usage_report),

@@ -125,6 +125,7 @@ def _operator_items(actor) -> list[Item]:
                       **_first(incidents, lambda row: (f"{labels.tenant_label(row[0])}: {row[2]}",
                                                        _url("users.index", tenant=row[0])))))
     items.append(_unpaid_item(actor))
+    items.append(_overdue_inquiries_item(actor))
     return items
 
 
@@ -134,6 +135,16 @@ def _recruitment(actor):
         return None
     today = today_jst()
     return member_report.progress_of(db.session, fiscal_year_of(today), today)
+
+
+def _overdue_inquiries_item(actor) -> Item:
+    """Inquiries not answered by their due day (secretariat.inquiries.overdue), oldest due first."""
+    from secretariat import inquiries
+
+    late = inquiries.overdue(db.session, actor)
+    return Item(_("Overdue inquiries"), len(late), _url("inquiries.index", overdue="1"),
+                **_first(late, lambda row: (f"{row.id} {row.subject}（{row.due_on.isoformat()}）",
+                                            _url("inquiries.detail", inquiry_id=row.id))))
 
 
 def _quota_item(actor) -> Item:

@@ -245,9 +245,29 @@ FIELD_TYPES: dict[str, FieldType] = {
     "bases": _text_of(lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v),
     "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
     "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
+    # the secretariat's desk (issue 40)
+    "inquiry_category": _text_of(lambda v: _pick(_desk().CATEGORY_LABELS[_desk().Category(v)])),
+    "inquiry_channel": _text_of(lambda v: _pick(_desk().CHANNEL_LABELS[_desk().Channel(v)])),
+    "inquirer_kind": _text_of(lambda v: _pick(_desk().INQUIRER_LABELS[_desk().InquirerKind(v)])),
+    "inquiry_status": _text_of(lambda v: _pick(_desk().STATUS_LABELS[_desk().InquiryStatus(v)])),
+    "event_kind": _text_of(lambda v: _pick(_events().KIND_LABELS[_events().EventKind(v)])),
+    "event_audience": _text_of(lambda v: _pick(_events().AUDIENCE_LABELS[_events().Audience(v)])),
+    "registration_status": _text_of(lambda v: _pick(_events().REGISTRATION_LABELS[_events().RegistrationStatus(v)])),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
 }
+
+
+def _desk():
+    from secretariat import inquiries
+
+    return inquiries
+
+
+def _events():
+    from secretariat import events
+
+    return events
 
 
 def _scalar(key: str, value: Any, target_type: str) -> str | None:

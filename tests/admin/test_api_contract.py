@@ -103,6 +103,18 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
                                                               "relative to the incident's detection: " + ROW),
     ("GET /api/v1/request-log", "end"): (("The end must be after the start", "days after the start"),
                                          "a relation between two parameters"),
+    # the secretariat's desk (issue 40 items 3-4)
+    ("POST /api/v1/inquiries", "member_number"): ("No such member number", ROW),
+    ("POST /api/v1/inquiries", "tenant_code"): ("No such tenant code", ROW),
+    ("POST /api/v1/inquiries", "dataset_uid"): ("No such dataset uid", ROW),
+    ("POST /api/v1/inquiries/{inquiry_id}/replies", "body"): ("no e-mail address to reply to",
+                                                              "whether the inquiry gave an address: " + ROW),
+    ("POST /api/v1/events", "ends_at"): ("The end must be after the start", "a relation between two fields"),
+    ("POST /api/v1/events", "place"): ("Enter a place or an online link", "one of two fields: a relation between them"),
+    ("PUT /api/v1/events/{event_id}/attendance", "attended"): (("on the day of the event or after",
+                                                                "Only registered people"),
+                                                               "relative to today, and " + ROW + " (a registration)"),
+    ("PUT /api/v1/events/{event_id}/archive", "archive_url"): ("has not taken place yet", "relative to now"),
     ("POST /api/v1/billing/cost-items", "(body)"): (("cannot exceed the amount", "would run past FY"),
                                                     "relations between two fields: the tax and the amount, the fiscal "
                                                     "year and the amortisation period"),

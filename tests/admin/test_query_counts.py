@@ -158,7 +158,9 @@ def build(db, size: int) -> dict:
             # no consent service or receipt in this data set: their pages answer 404 at both sizes
             "service_id": 1, "receipt_id": "00000000-0000-0000-0000-000000000000",
             # no grant in this data set either: its page answers 404 at both sizes
-            "grant_id": 1}
+            "grant_id": 1,
+            # no inquiry or event either (issue 40): their pages answer 404 at both sizes
+            "inquiry_id": 1, "event_id": 1}
 
 
 def urls(app, arguments: dict) -> dict[str, str]:

@@ -444,8 +444,32 @@ def world(demo, db):
         "証明書の期限切れ", "熊本市のデータ取得が3時間停止", "証明書を更新", "期限の監視を追加"))
     db.add(IdentityIncident(operation="user.invite", tenant_code="431001", username="stuck-axe", step="grant roles",
                             error="IdentityUnavailable: Keycloak did not answer"))
+
+    desk_world(db, operator)
     db.commit()
     return demo
+
+
+def desk_world(db, operator) -> None:
+    """The secretariat's desk (issue 40): an answered inquiry and an overdue one, a seminar with a waiting list."""
+    import datetime as dt
+
+    from secretariat import events, inquiries
+
+    answered = inquiries.record_inquiry(db, operator, inquiries.InquiryDraft(
+        "member", "mail", "technical", "API の認証について", "トークンの有効期限は？", inquirer_name="会員 太郎",
+        email="member@example.jp"))
+    inquiries.reply(db, operator, answered.id, "有効期限は 5 分です。")
+    inquiries.record_inquiry(db, operator, inquiries.InquiryDraft("resident", "phone", "fault", "データが表示されない",
+                                                                  "カタログの表示について"),
+                             now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=20))
+    starts = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    seminar = events.create_event(db, operator, events.EventDraft(
+        "member_seminar", "DX 事例セミナー", starts, starts + dt.timedelta(hours=2), 1, "anyone", place="熊本県庁",
+        online_url="https://meet.example.jp/dx"))
+    for n in (1, 2):
+        events.register_public(db, seminar.id, events.Registrant(f"参加 {n}", f"p{n}@example.jp", "熊本データ株式会社"),
+                               source_ip="")
 
 
 @pytest.mark.parametrize("role", ROLES)

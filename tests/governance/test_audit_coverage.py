@@ -148,6 +148,33 @@ def project_group(ctx: Ctx) -> int:
     return group.id
 
 
+def inquiry(ctx: Ctx, *, answered: bool = False) -> int:
+    """An inquiry taken by phone (issue 40 item 3); its id."""
+    from secretariat import inquiries
+
+    row = inquiries.record_inquiry(ctx.db, ctx.operator, inquiries.InquiryDraft(
+        "resident", "phone", "other", "監査網羅", "質問", inquirer_name="問合 太郎", email="q@example.jp"))
+    if answered:
+        inquiries.transition(ctx.db, ctx.operator, row.id, "answer")
+    ctx.db.commit()
+    return row.id
+
+
+def event(ctx: Ctx, *, capacity: int = 1, registered: int = 0, begun: bool = False) -> tuple[int, list[int]]:
+    """A member seminar a week ahead (issue 40 item 4) with ``registered`` people; ``begun``: moved to an hour ago."""
+    from secretariat import events
+
+    starts = dt.datetime.now(dt.timezone.utc) + (dt.timedelta(hours=-1) if begun else dt.timedelta(days=7))
+    row = events.create_event(ctx.db, ctx.operator, events.EventDraft(
+        "member_seminar", "監査網羅セミナー", starts, starts + dt.timedelta(hours=2), capacity, "anyone", place="県庁"))
+    people = [events.EventRegistration(event_id=row.id, name=f"参加 {n}", email=f"p{n}@example.jp",
+                                       status="registered" if n < capacity else "waitlisted") for n in range(registered)]
+    ctx.db.add_all(people)  # as registered before the event began
+    ctx.db.commit()
+    ids = [person.id for person in people]
+    return row.id, ids
+
+
 def first_item(ctx: Ctx) -> int:
     from tenancy.members import operations as members
 
@@ -697,6 +724,51 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/project-groups/{group_id}/dissolve"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "事業終了"}),
         refused=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "   "})),
+    # the secretariat's desk (issue 40 items 3-4)
+    ("POST", "/api/v1/inquiries"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/inquiries", {"inquirer_kind": "resident", "channel": "mail",
+                                                              "category": "fault", "subject": "障害", "question": "?"}),
+        refused=lambda c: op(c, "POST", "/api/v1/inquiries", {"inquirer_kind": "resident", "channel": "mail",
+                                                              "category": "fault", "subject": "障害", "question": "?",
+                                                              "tenant_code": "439999"})),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/inquiries/{inquiry(c)}/assign", {"assignee_name": "事務局 花子"}),
+        refused=lambda c: op(c, "POST", "/api/v1/inquiries/999999/assign", {"assignee_name": "事務局 花子"})),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/replies"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/inquiries/{inquiry(c)}/replies", {"body": "回答します"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/inquiries/{inquiry(c)}/replies", {"body": "\u0000"}),
+        steps=("inquiry.answer",)),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/transitions"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/inquiries/{inquiry(c, answered=True)}/transitions", {"move": "close"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/inquiries/{inquiry(c)}/transitions", {"move": "close"})),
+    ("POST", "/api/v1/events"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/events", {
+            "kind": "open_event", "title": "オープンイベント", "starts_at": "2030-09-20T13:00:00+09:00",
+            "ends_at": "2030-09-20T17:00:00+09:00", "capacity": 200, "audience": "anyone", "place": "熊本城ホール"}),
+        refused=lambda c: op(c, "POST", "/api/v1/events", {
+            "kind": "open_event", "title": "オープンイベント", "starts_at": "2030-09-20T13:00:00+09:00",
+            "ends_at": "2030-09-20T12:00:00+09:00", "capacity": 200, "audience": "anyone", "place": "熊本城ホール"})),
+    ("POST", "/api/v1/events/{event_id}/registrations"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/events/{event(c)[0]}/registrations",
+                             {"name": "参加 太郎", "email": "t@example.jp"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/events/{event(c, begun=True)[0]}/registrations",
+                             {"name": "参加 太郎", "email": "t@example.jp"})),
+    ("POST", "/api/v1/event-registrations/{registration_id}/cancel"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/event-registrations/{event(c, registered=2)[1][0]}/cancel"),
+        refused=lambda c: op(c, "POST", "/api/v1/event-registrations/999999/cancel"),
+        steps=("event.promote",)),
+    ("PUT", "/api/v1/events/{event_id}/attendance"): Entry(
+        success=lambda c: (lambda made: op(c, "PUT", f"/api/v1/events/{made[0]}/attendance",
+                                           {"attended": made[1]}))(event(c, registered=1, begun=True)),
+        refused=lambda c: op(c, "PUT", f"/api/v1/events/{event(c)[0]}/attendance", {"attended": []})),
+    ("PUT", "/api/v1/events/{event_id}/archive"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/events/{event(c, begun=True)[0]}/archive",
+                             {"archive_url": "https://video.example.jp/seminar"}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/events/{event(c)[0]}/archive",
+                             {"archive_url": "https://video.example.jp/seminar"})),
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/member_seminar", {"events": 6, "attendance": 180}),
+        refused=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/party", {"events": 6, "attendance": 180})),
     # API clients (issue 15)
     ("POST", "/api/v1/tenants/{code}/api-clients"): Entry(
         success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants/431001/api-clients", api_client_body()))[1],

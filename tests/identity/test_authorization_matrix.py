@@ -235,6 +235,30 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/members/import"): Rule(SECRETARIAT, lambda: {"content_base64": "", "dry_run": True}),
     ("GET", "/api/v1/members/report"): Rule({"operator": "any", "auditor": "any"}),
     ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): Rule(SECRETARIAT, lambda: {"target": 50}),
+    # the secretariat's desk (issue 40 items 3-4): the operator handles inquiries and runs events, the auditor
+    # reads; signed-in people register for events of their audience (the audience is the operation's check)
+    ("GET", "/api/v1/inquiries"): Rule(AUDIT),
+    ("POST", "/api/v1/inquiries"): Rule(SECRETARIAT, lambda: {
+        "inquirer_kind": "resident", "channel": "phone", "category": "other", "subject": "matrix", "question": "?"}),
+    ("GET", "/api/v1/inquiries/{inquiry_id}"): Rule(AUDIT),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): Rule(SECRETARIAT, lambda: {"assignee_name": "事務局 花子"}),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/replies"): Rule(SECRETARIAT, lambda: {"body": "回答"}),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/transitions"): Rule(SECRETARIAT, lambda: {"move": "start"}),
+    ("GET", "/api/v1/events"): Rule(AUDIT),
+    ("POST", "/api/v1/events"): Rule(SECRETARIAT, lambda: {
+        "kind": "member_seminar", "title": "matrix", "starts_at": "2030-06-01T10:00:00+09:00",
+        "ends_at": "2030-06-01T12:00:00+09:00", "capacity": 30, "audience": "members", "place": "県庁"}),
+    ("GET", "/api/v1/events/{event_id}"): Rule(AUDIT),
+    ("GET", "/api/v1/events/{event_id}/registrations"): Rule(SECRETARIAT),
+    ("POST", "/api/v1/events/{event_id}/registrations"): Rule(
+        {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"},
+        lambda: {"name": "参加 太郎", "email": "matrix@example.jp"}),
+    ("POST", "/api/v1/event-registrations/{registration_id}/cancel"): Rule(
+        {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}),
+    ("PUT", "/api/v1/events/{event_id}/attendance"): Rule(SECRETARIAT, lambda: {"attended": []}),
+    ("PUT", "/api/v1/events/{event_id}/archive"): Rule(SECRETARIAT, lambda: {"archive_url": "https://example.jp/a"}),
+    ("GET", "/api/v1/event-years/{fiscal_year}"): Rule(AUDIT),
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): Rule(SECRETARIAT, lambda: {"events": 5, "attendance": 150}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
@@ -356,7 +380,9 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
-               "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1", "{kind}": "first"}  # another organisation than the org-admin's (none registered)
+               "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
+               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1",
+               "{kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its
