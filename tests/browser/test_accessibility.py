@@ -491,6 +491,7 @@ def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
     person = people[role]
     codes = raw_code_pattern(db)
     db.commit()  # end the read, so that this thread holds no lock while the live server answers
+    page.context.add_init_script(script=axe)  # in every page as it opens: not sent again for each page
     login_as(page, person.username, person.password)
     visits, left_aside, downloads = crawl(page, live_server.url, axe, codes)
 
