@@ -35,7 +35,7 @@ from tests.conftest import PASSWORD
 HERE = Path(__file__).resolve().parent
 AXE_SCRIPT = HERE / "node_modules" / "axe-core" / "axe.min.js"
 BROWSER_OFF = os.environ.get("RENKEI_TEST_BROWSER", "").strip() == "0"
-CRAWLED = pytest.StashKey[dict]()  # role -> (pages, axe violations, pages with raw codes): test_accessibility
+CRAWLED = pytest.StashKey[dict]()  # role -> (pages, axe violations, pages with raw codes, sideways scrolls): test_accessibility
 INSTALL_HINT = "or set RENKEI_TEST_BROWSER=0 to leave the browser tests out on this machine (see the README)"
 
 
@@ -65,9 +65,9 @@ def pytest_terminal_summary(terminalreporter, config):
     crawled = config.stash.get(CRAWLED, {})
     if crawled:
         terminalreporter.write_sep("-", "accessibility crawl")
-        for role, (pages, violations, raw) in crawled.items():
+        for role, (pages, violations, raw, sideways) in crawled.items():
             terminalreporter.write_line(f"{role}: {pages} pages crawled, {violations} axe-core violations, "
-                                        f"raw codes on {raw} pages")
+                                        f"raw codes on {raw} pages, {sideways} sideways scrolls (page x width)")
 
 
 # --- what the browser tests need installed -----------------------------------------------------

@@ -10,7 +10,10 @@ and UUIDs aside, whatever the query: the details of 22 tenants, of 33 datasets) 
 four times. On each page:
 
 * axe-core (tests/browser/node_modules/axe-core, ``npm ci``) with the tags wcag2a, wcag2aa,
-  wcag21a, wcag21aa: any violation fails;
+  wcag21a, wcag21aa: any violation fails; at each of the widths :data:`WIDTHS` (a desktop, a tablet,
+  a phone: issue 38), the page resized in place;
+* at each width, the page must not scroll sideways (1.4.10 Reflow: ``scrollWidth`` of the document
+  within the window's width); the report names the elements that stick out;
 * the visible text (``document.body.innerText``; the UI is Japanese by default) must not contain
   a raw code (whole words): role ids, status values, audit action names, change and document
   types, JSON, or the English field labels Flask-Admin derives from column names ("Actor Issuer",
@@ -42,6 +45,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -54,6 +58,10 @@ ROLES = ("operator", "finance", "auditor", "kumamoto", "yatsushiro")
 PAGE_LIMIT = 150  # per person
 VARIANTS_PER_PATH = 4  # distinct pages of one shape (the details of four tenants, /tenant/<code>/ of four)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# the widths every page is checked at (issue 38): a desktop first (where the links and the text are
+# read), then a tablet held upright and a phone; one browser tab, resized in place
+WIDTHS = (1366, 768, 375)
+HEIGHT = 900
 # query keys that only page, sort, search or filter a list, or say where to come back to
 VARIANT_KEYS = {"page", "page_size", "sort", "desc", "search", "url", "next", "lang", "_", "return"}
 REPO = Path(__file__).resolve().parents[2]
@@ -128,6 +136,7 @@ class Visit:
     final: str = ""  # after redirects
     violations: list[dict] = dataclasses.field(default_factory=list)
     raw_codes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # code -> snippets
+    sideways: dict[int, dict] = dataclasses.field(default_factory=dict)  # width -> how the page scrolls sideways
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, axe
 
 
@@ -184,6 +193,29 @@ LABELS_JS = """() => Array.from(document.querySelectorAll(
 ENGLISH_LABEL = re.compile(r"[A-Za-z][A-Za-z]+(?: [A-Za-z]+)*", re.ASCII)
 NOT_ENGLISH_LABELS = {"CSV", "PDF", "API", "ID", "URL", "FIWARE", "CKAN", "SHA", "Excel", "Keycloak", "renkei", "OIDC",
                       "Markdown", "English", "IP"}  # names and acronyms a Japanese page writes in Latin letters
+
+# after a resize: wait for the page's resize handlers and the next layout (two frames)
+SETTLED_JS = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+# does the page scroll sideways? If it does, how wide it is and what sticks out: the outermost elements
+# past the window's right edge that no scrolling box holds, and positioned ones (they escape such a box)
+SIDEWAYS_JS = """() => {
+    const root = document.documentElement, width = window.innerWidth + 1;
+    if (root.scrollWidth <= window.innerWidth) return null;
+    const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+        + Array.from(e.classList).slice(0, 3).map(c => '.' + c).join('');
+    const right = e => e.getBoundingClientRect().right + window.scrollX;
+    const held = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+        if (getComputedStyle(a).overflowX !== 'visible') return true; return false; };
+    const out = [];
+    for (const e of document.body.querySelectorAll('*')) {
+        if (right(e) <= width) continue;
+        const positioned = ['absolute', 'fixed'].includes(getComputedStyle(e).position);
+        if (positioned || (right(e.parentElement) <= width && !held(e))) out.push(`${name(e)} (${Math.round(right(e))} px)`);
+        if (out.length >= 5) break;
+    }
+    return {scroll_width: root.scrollWidth, width: window.innerWidth, sticking_out: out};
+}"""
 
 AXE_JS = """async (tags) => {
     const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
@@ -255,16 +287,16 @@ def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
     return checked
 
 
-def examine(page, visit: Visit, origin: str, axe: str, codes: re.Pattern, offered: dict[str, str]) -> None:
-    """The page now open: axe's violations, raw codes and English words in its text and labels, each
-    timed into ``visit``; the downloads it offers noted in ``offered`` (one per path shape)."""
+def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[str, str]) -> None:
+    """The page now open (axe-core in it): axe's violations, sideways scrolling, raw codes and English
+    words in its text and labels, timed into ``visit``; the downloads it offers noted in ``offered``
+    (one per path shape)."""
     started = time.perf_counter()
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(axe)
-    visit.seconds["inject"] = round(time.perf_counter() - started, 3)
-    started = time.perf_counter()
-    visit.violations = page.evaluate(AXE_JS, AXE_TAGS)
+    visit.violations.extend(page.evaluate(AXE_JS, AXE_TAGS))
     visit.seconds["axe"] = round(time.perf_counter() - started, 3)
+    sideways = page.evaluate(SIDEWAYS_JS)
+    if sideways:
+        visit.sideways[page.viewport_size["width"]] = sideways
     text = page.evaluate(TEXT_JS)
     visit.raw_codes = raw_text_of(text["own"], codes, words=True)
     for code, snippets in raw_text_of(text["given"], codes).items():
@@ -284,6 +316,28 @@ def examine(page, visit: Visit, origin: str, axe: str, codes: re.Pattern, offere
 START = ("/admin/", "/admin/search/?q=%E7%86%8A%E6%9C%AC")  # 熊本
 
 
+def at_widths(page, visit: Visit, examine_wide: Callable[[], None]) -> None:
+    """The page now open, at each of :data:`WIDTHS`: at the first, ``examine_wide()`` (everything);
+    at the others, axe's violations (each noted with its width) and sideways scrolling, timed into
+    ``visit``. A page opened at the last width is taken from narrow to wide, so that the next page
+    opens where this one ends and each page costs two resizes, not three."""
+    order = WIDTHS if page.viewport_size["width"] == WIDTHS[0] else WIDTHS[::-1]
+    for width in order:
+        started = time.perf_counter()
+        if page.viewport_size["width"] != width:
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.evaluate(SETTLED_JS)
+        if width == WIDTHS[0]:
+            examine_wide()
+            continue
+        found = page.evaluate(AXE_JS, AXE_TAGS)
+        visit.violations.extend(dict(violation, width=width) for violation in found)
+        sideways = page.evaluate(SIDEWAYS_JS)
+        if sideways:
+            visit.sideways[width] = sideways
+        visit.seconds[f"at {width}"] = round(time.perf_counter() - started, 3)
+
+
 def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], list[str], list[Visit]]:
     from playwright.sync_api import Error as PlaywrightError
 
@@ -293,6 +347,7 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
     per_path = collections.Counter(path_shape(page_key(url)[0]) for url in START)
     visits: list[Visit] = []
     left_aside: list[str] = []  # downloads and other non-HTML answers
+    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
     while queue and len(visits) < PAGE_LIMIT:
         url = queue.popleft()
         started = time.perf_counter()
@@ -313,7 +368,11 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
         queued.add(page_key(visit.final))
         if visit.status >= 400:
             continue
-        examine(page, visit, origin, axe, codes, offered)
+        started = time.perf_counter()
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(axe)
+        visit.seconds["inject"] = round(time.perf_counter() - started, 3)
+        at_widths(page, visit, lambda: examine(page, visit, origin, codes, offered))
         for href in page.evaluate(LINKS_JS):
             target = wanted(href, origin)
             if target is None:
@@ -348,13 +407,15 @@ def summary(role: str, visits: list[Visit], report: Path, examples: int = 4) -> 
     helps: dict[str, str] = {}
     for visit in visits:
         for violation in visit.violations:
-            by_rule[violation["id"]].append(shown(visit.url))
+            by_rule[violation["id"]].append(f"{shown(visit.url)} ({violation.get('width', WIDTHS[0])} px)")
             helps[violation["id"]] = violation["help"]
     by_code: dict[str, list[str]] = collections.defaultdict(list)
     for visit in visits:
         for code in visit.raw_codes:
             by_code[code].append(shown(visit.url))
     broken = [f"{shown(visit.url)} -> {visit.status}" for visit in visits if visit.status >= 400]
+    sideways = [f"{shown(visit.url)} at {width} px: {found['scroll_width']} px wide, sticking out: "
+                f"{', '.join(found['sticking_out'])}" for visit in visits for width, found in visit.sideways.items()]
     lines = [f"{role}: {len(visits)} pages crawled; full report {report}"]
     if by_rule:
         lines.append(f"axe-core violations ({sum(len(v.violations) for v in visits)} on "
@@ -365,6 +426,9 @@ def summary(role: str, visits: list[Visit], report: Path, examples: int = 4) -> 
         lines.append(f"raw codes in the Japanese UI ({sum(1 for v in visits if v.raw_codes)} pages):")
         for code, pages in sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0])):
             lines.append(f"  {code!r}: {len(pages)} pages, e.g. {', '.join(pages[:examples])}")
+    if sideways:
+        lines.append(f"pages that scroll sideways ({len(sideways)}):")
+        lines.extend(f"  {line}" for line in sideways)
     if broken:
         lines.append(f"links to error pages ({len(broken)}): {', '.join(broken[:10])}")
     return "\n".join(lines)
@@ -478,6 +542,7 @@ def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
     person = people[role]
     codes = raw_code_pattern(db)
     db.commit()  # end the read, so that this thread holds no lock while the live server answers
+    page.context.add_init_script(script=axe)  # in every page as it opens: not sent again for each page
     login_as(page, person.username, person.password)
     visits, left_aside, downloads = crawl(page, live_server.url, axe, codes)
 
@@ -487,9 +552,10 @@ def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
                                   "downloads": [dataclasses.asdict(v) for v in downloads]},
                                  ensure_ascii=False, indent=1), encoding="utf-8")
     request.config.stash.setdefault(CRAWLED, {})[role] = (len(visits), sum(len(v.violations) for v in visits),
-                                                           sum(1 for v in visits if v.raw_codes))
+                                                           sum(1 for v in visits if v.raw_codes),
+                                                           sum(len(v.sideways) for v in visits))
     assert len(visits) > 1, f"{role} reached only {[v.url for v in visits]}: the crawl found no links"
-    problems = [v for v in visits + downloads if v.violations or v.raw_codes or v.status >= 400]
+    problems = [v for v in visits + downloads if v.violations or v.raw_codes or v.sideways or v.status >= 400]
     if problems:
         pytest.fail(summary(role, visits + downloads, report), pytrace=False)
 
