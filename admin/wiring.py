@@ -185,6 +185,11 @@ def wire() -> dict[str, list[str]]:
         billing.COUNCIL_RESOLUTIONS = _council_decisions
         billing.NOTE_ENACTED = council.note_enacted
         wired.setdefault("readers", []).append("billing:council_resolutions")
+    report = _optional("billing.annual_report")
+    register = _optional("service.incidents.operations")
+    if report is not None and register is not None:  # the annual report lists the incident register's failures
+        report.PLATFORM_INCIDENTS = register.year_rows
+        wired.setdefault("readers", []).append("billing:platform_incidents")
     lifecycle = _optional("tenancy.onboarding.lifecycle")
     if lifecycle is not None:
         from tenancy.registry.models import TenantStatus

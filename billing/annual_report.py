@@ -17,8 +17,9 @@ typed and never worked out a second time here:
   from the ledger);
 * the council's decisions of the year, read through the composition root's
   :data:`billing.allocation_policies.COUNCIL_RESOLUTIONS` (billing and governance do not import each other);
-* incidents: the identity incidents recorded in the year (:mod:`tenancy.identity.incidents`); renkei
-  keeps no register of platform failures (障害) yet, and the report says so.
+* incidents: the platform's failures (障害) of the incident register, read through the composition
+  root's :data:`PLATFORM_INCIDENTS` (service builds on billing, so billing does not import it), and the
+  identity incidents recorded in the year (:mod:`tenancy.identity.incidents`), by day.
 
 One list of sections (:func:`sections`) feeds both formats, so the PDF and the workbook carry the
 same facts. The PDF is HTML rendered by WeasyPrint on A4 with the Japanese Gothic of Debian's
@@ -35,6 +36,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Literal
 
 import sqlalchemy as sa
@@ -64,8 +66,19 @@ ACTION = "report.annual"
 AUDIT_ACTION = "report.annual.generate"
 Format = Literal["pdf", "xlsx"]
 MEDIA_TYPES = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-NO_INCIDENT_REGISTER = ("障害（プラットフォームの障害）の台帳はまだありません（no incident register yet）。"
-                        "この節には renkei が記録した認証サーバーの不整合のみを載せています。")
+INCIDENTS_NOTE = ("障害の台帳（プラットフォームの障害）と認証サーバーの不整合のうち、この年度に検知・記録したものです"
+                  "（日付は検知日、対応は報告時点の状態）。")
+
+IncidentRow = tuple[dt.date, str, str, str]  # day, what, municipalities, its state
+
+
+def _no_register(session: Session, start: dt.datetime, end: dt.datetime) -> list[IncidentRow]:
+    raise RuntimeError("the incident register is not wired (admin/wiring.py sets PLATFORM_INCIDENTS)")
+
+
+PLATFORM_INCIDENTS: Callable[[Session, dt.datetime, dt.datetime], list[IncidentRow]] = _no_register
+"""``(session, start, end) -> [(day, what, municipalities, state)]``: the platform incidents detected in
+``[start, end)``. Set by the composition root; unset, a report refuses to be made rather than omit them."""
 
 
 # --- the facts of the year ------------------------------------------------------------------------------
@@ -113,7 +126,7 @@ class AnnualReport:
     funding: grants.YearFunding
     burdens: statements.Summary
     decisions: tuple[allocation_policies.CouncilDecision, ...]
-    incidents: tuple[tuple[dt.date, str, str, str], ...]  # day, what, tenant, resolved or open
+    incidents: tuple[IncidentRow, ...]  # day, what, municipalities, its state
     generated_on: dt.date
 
     @property
@@ -210,10 +223,12 @@ def _decisions(session: Session, fiscal_year: int) -> tuple[allocation_policies.
     return tuple(sorted(found, key=lambda item: item.number))
 
 
-def _incidents(session: Session, fiscal_year: int) -> tuple[tuple[dt.date, str, str, str], ...]:
+def _incidents(session: Session, fiscal_year: int) -> tuple[IncidentRow, ...]:
     start, end = _year_bounds(fiscal_year)
-    return tuple((jst_day(view.incident.at), view.operation_ja, view.tenant_name or view.incident.tenant_code,
-                  "解消済み" if view.incident.resolved_at else "未解消") for view in incidents_between(session, start, end))
+    identity = [(jst_day(view.incident.at), f"認証サーバーの不整合：{view.operation_ja}",
+                 view.tenant_name or view.incident.tenant_code, "解消済み" if view.incident.resolved_at else "未解消")
+                for view in incidents_between(session, start, end)]
+    return tuple(sorted([*PLATFORM_INCIDENTS(session, start, end), *identity], key=lambda row: row[0]))
 
 
 def _issuer(session: Session) -> str:
@@ -274,7 +289,7 @@ def _summary_section(report: AnnualReport) -> Section:
             ("交付金収入（円）", dict(report.accounts.revenue).get("交付金収入", 0)),
             ("市町村の負担金（円）", report.municipal_burden),
             ("協議会の議決", len(report.decisions)),
-            ("認証サーバーの不整合", len(report.incidents))]
+            ("障害・不整合", len(report.incidents))]
     return Section("概要", ("項目", "内容"), tuple(rows))
 
 
@@ -342,8 +357,8 @@ def _council_section(report: AnnualReport) -> Section:
 
 
 def _incidents_section(report: AnnualReport) -> Section:
-    return Section("障害・不整合", ("発生日", "内容", "団体", "対応"), report.incidents, note=NO_INCIDENT_REGISTER,
-                   empty="この年度に記録された認証サーバーの不整合はありません。")
+    return Section("障害・不整合", ("発生日", "内容", "団体", "対応"), report.incidents, note=INCIDENTS_NOTE,
+                   empty="この年度に記録された障害・認証サーバーの不整合はありません。")
 
 
 def sections(report: AnnualReport) -> list[Section]:

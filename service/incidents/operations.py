@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from billing.documents import next_sequences
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import fiscal_year_of, today_jst
+from core.calendar import fiscal_year_of, jst_day, today_jst
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import Lifecycle, Move, WhyNot
@@ -466,3 +466,19 @@ def get_report(session: Session, actor: Actor, incident_id: int, kind: str) -> I
     if found is None:
         raise NotFound(f"Incident {incident_id} has no {kind} report yet.", f"番号 {incident_id} の障害の報告書はまだありません。")
     return found
+
+
+def year_rows(session: Session, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, str, str, str]]:
+    """The incidents detected in ``[start, end)`` as the annual report lists them (billing.annual_report's
+    ``PLATFORM_INCIDENTS``, wired by the composition root): the day of detection in Japan, the title, the
+    affected municipalities' names (「—」 when none was named), and the state by the register's words."""
+    found = list(session.scalars(sa.select(Incident).where(Incident.detected_at >= start, Incident.detected_at < end)
+                                 .order_by(Incident.detected_at, Incident.id)))
+    named: dict[int, list[str]] = {}
+    if found:
+        for incident_id, name in session.execute(
+                sa.select(IncidentTenant.incident_id, Tenant.name_ja).join(Tenant, Tenant.code == IncidentTenant.tenant_code)
+                .where(IncidentTenant.incident_id.in_([i.id for i in found])).order_by(Tenant.code)):
+            named.setdefault(incident_id, []).append(name)
+    return [(jst_day(incident.detected_at), f"障害：{incident.title}", "、".join(named.get(incident.id, [])) or "—",
+             STATUS_LABELS[incident.status.value][0]) for incident in found]
