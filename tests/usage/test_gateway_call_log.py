@@ -256,6 +256,14 @@ def renkei_environment(app, folder: Path, var: Path, fold_seconds: float, sync: 
             "RENKEI_ADMIN_EVENTS_INTERVAL": "0", "RENKEI_KEYCLOAK_URL": f"http://127.0.0.1:{_free_port()}"}
 
 
+def _tail(log, size: int = 3000) -> str:
+    """The end of a child's log, for the failure message (the test's temporary folder may be gone by the
+    time someone reads the report)."""
+    log.flush()
+    data = Path(log.name).read_bytes()
+    return f"{log.name}:\n" + data[-size:].decode("utf-8", "replace")
+
+
 def _end(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -283,7 +291,7 @@ class Folder:
         deadline = time.monotonic() + START_SECONDS
         while not call_log.folder_running(self.folder):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the folder did not start: see {self.log.name}")
+                raise RuntimeError(f"the folder did not start: {_tail(self.log)}")
             time.sleep(0.1)  # polling the condition (the folder holds its lock), with a deadline
 
     def stop(self) -> None:
@@ -308,14 +316,14 @@ class Worker:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited: see {self.log.name}")
+                raise RuntimeError(f"the worker exited ({self.process.returncode}): {_tail(self.log)}")
             try:
                 if self.token_file.exists() and requests.get(f"{self.url}/healthz", timeout=2).status_code < 500:
                     return self.token_file.read_text()
             except requests.ConnectionError:
                 pass
             time.sleep(0.1)  # polling the condition (the worker answers), with a deadline
-        raise RuntimeError(f"the worker did not answer in {START_SECONDS} s: see {self.log.name}")
+        raise RuntimeError(f"the worker did not answer in {START_SECONDS} s: {_tail(self.log)}")
 
     def ask(self, http: requests.Session, token: str, request_id: str) -> requests.Response:
         return http.get(f"{self.url}/api/v1/gateway/auth", timeout=30, headers={
