@@ -142,7 +142,7 @@ def _overdue_inquiries_item(actor) -> Item:
     from secretariat import inquiries
 
     late = inquiries.overdue(db.session, actor)
-    return Item(_("Overdue inquiries"), len(late), _url("inquiries.index", overdue="1"),
+    return Item(_("Overdue inquiries"), len(late), _url("inquiries.index", overdue="1", _anchor="inquiries"),
                 **_first(late, lambda row: (f"{row.id} {row.subject}（{row.due_on.isoformat()}）",
                                             _url("inquiries.detail", inquiry_id=row.id))))
 

@@ -5,6 +5,7 @@ bench/bench_home_figures.py runs the same walk)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -18,7 +19,7 @@ from tests.conftest import sign_in
 # the lists each role's home page must link its figures to (the #id where the list's count is)
 EXPECTED = {
     ("platform-operator",): {"awaiting-screening", "provisioning-failures", "board-pages", "quota-alerts",
-                             "open-proposals", "open-heading", "unpaid-pages", "current-notices", "pages"},
+                             "open-proposals", "open-heading", "unpaid-pages", "current-notices", "pages", "inquiries"},
     ("finance-officer",): {"runs-to-review", "runs-to-approve", "unpaid-pages", "cost-items"},
     ("auditor",): {"list-count", "pages"},
     ("municipal-admin",): {"pages"},
@@ -36,6 +37,13 @@ def seeded(db, operator, kumamoto, overdue_agreement, open_proposal, over_quota,
     from tenancy.datasets.sample import load_sample_datasets
 
     created = load_sample_datasets(db, operator)
+    from secretariat import inquiries
+
+    for subject in ("遅れた問合せ", "もう一つ遅れた問合せ"):  # received a month ago, due in 3 business days: overdue
+        inquiries.record_inquiry(db, operator, inquiries.InquiryDraft(
+            inquirer_kind="resident", channel="mail", category="technical", subject=subject, question="？",
+            inquirer_name="問合 太郎", email="taro@example.jp"), response_days=3,
+            now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30))
     db.commit()
     assert created
     return created
