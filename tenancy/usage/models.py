@@ -198,6 +198,9 @@ class UsageAggregate(SQLModel, table=True):
     # column serves look-ups by tenant, so tenant_code has no index of its own.
     __table_args__ = (sa.UniqueConstraint("tenant_code", "metric", "granularity", "period_start",
                                           name="uq_usage_aggregate_key"),
+                      # a month's figures over every tenant (the usage page's total row, the home page's
+                      # chart): only the figures' keys, so updating a figure stays a HOT update on PostgreSQL
+                      sa.Index("ix_usage_aggregate_month_metric", "granularity", "metric", "period_start"),
                       {"postgresql_with": {"fillfactor": AGGREGATE_FILLFACTOR}})
 
     id: Optional[int] = Field(default=None, primary_key=True)

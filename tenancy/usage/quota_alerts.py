@@ -61,7 +61,7 @@ def _alerts_query(codes: Sequence[str] | None, month: dt.date) -> sa.Subquery:
                .where(Tenant.status.in_([s.value for s in OPEN_STATUSES])))
     if codes is not None:
         tenants = tenants.where(Tenant.code.in_(list(codes)))
-    t = tenants.subquery("t")
+    t = tenants.cte("t").prefix_with("MATERIALIZED")  # each tenant's plan resolved once, not once per metric
     override, limit_row = QuotaOverride.__table__, QuotaLimit.__table__
     usage = UsageAggregate.__table__
     monthly = usage.c.granularity == Granularity.month.value
