@@ -3,14 +3,14 @@ latest and recent records: the auditor's home page and the log's ?recent=30 list
 usage figures by metric and month over every tenant (the usage page's total row, the home chart)
 
 Revision ID: 0076
-Revises: 0069
+Revises: 0073
 Create Date: 2026-11-25 13:45:00
 """
 from alembic import op
 
 
 revision = '0076'
-down_revision = '0069'
+down_revision = '0073'
 branch_labels = None
 depends_on = None
 
