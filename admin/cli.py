@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "routes": ("flask.cli:routes_command", "Show the routes for the app."),
     "run": ("flask.cli:run_command", "Run a development server."),
     "shell": ("flask.cli:shell_command", "Run a shell in the app context."),
+    "service": ("admin.commands.service:group",
+                "Running the platform: availability, planned maintenance (稼働監視・計画メンテナンス)."),
     "signing-key": ("admin.commands.signing:group", "The key that signs backups and audit checkpoints (署名鍵)."),
     "tenants": ("admin.commands.tenants:group", "The tenant registry."),
     "usage": ("admin.commands.usage:group", "Usage metering and quotas (利用実績・利用上限)."),

@@ -108,7 +108,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/events/{event_id}/registrations"): "event.register",
     ("PUT", "/api/v1/events/{event_id}/attendance"): "event.manage",
     ("PUT", "/api/v1/events/{event_id}/archive"): "event.manage",
-    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): "event.manage",
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): "event.manage",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

@@ -44,7 +44,7 @@ class EventYearPath(BaseModel):
 
 class EventTargetPath(BaseModel):
     fiscal_year: FiscalYear
-    kind: Kind
+    event_kind: Kind  # not "kind": the incident reports' path names its own kind (report kinds)
 
 
 class EventQuery(CachedSchema):
@@ -226,7 +226,7 @@ def _year(fiscal_year: int):
          "figures": _figures(row.figures)} for row in rows]})
 
 
-@bp.put("/event-years/<fiscal_year>/targets/<kind>", responses={200: EventYearOut}, summary="Set the year's target of a kind")
+@bp.put("/event-years/<fiscal_year>/targets/<event_kind>", responses={200: EventYearOut}, summary="Set the year's target of a kind")
 def set_target(path: EventTargetPath, body: EventTargetBody):
-    events.set_target(db.session, current_actor(), path.fiscal_year, path.kind, body.events, body.attendance)
+    events.set_target(db.session, current_actor(), path.fiscal_year, path.event_kind, body.events, body.attendance)
     return _year(path.fiscal_year)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from core.db import utcnow
@@ -53,14 +54,26 @@ def deny(session: Session, subjects: Iterable[str], reason: str, *, keep_seconds
     existing = {row.subject: row for row in session.scalars(
         sa.select(DeniedSubject).where(DeniedSubject.subject.in_(subjects)))}
     for subject in subjects:
-        row = existing.get(subject)
-        if row is None:
-            session.add(DeniedSubject(subject=subject, denied_at=now, keep_until=keep_until, reason=reason[:64]))
-        elif row.denied_at < now:  # an older denial is moved forward, never back
+        row = existing.get(subject) or _listed_now(session, subject, now, keep_until, reason)
+        if row is not None and row.denied_at < now:  # an older denial is moved forward, never back
             row.denied_at, row.keep_until, row.reason = now, keep_until, reason[:64]
     session.flush()
     actual = session() if isinstance(session, scoped_session) else session
     sa.event.listen(actual, "after_commit", _bump, once=True)
+
+
+def _listed_now(session: Session, subject: str, now: dt.datetime, keep_until: dt.datetime,
+                reason: str) -> DeniedSubject | None:
+    """List a subject not listed when read: None once listed. Another transaction may list the same
+    subject in between (the admin-events reader denies the person whose roles an admin has just taken
+    away): its row stands, and is returned to be moved forward, rather than failing the caller's act."""
+    try:
+        with session.begin_nested():
+            session.add(DeniedSubject(subject=subject, denied_at=now, keep_until=keep_until, reason=reason[:64]))
+            session.flush()
+        return None
+    except IntegrityError:
+        return session.get(DeniedSubject, subject, populate_existing=True)  # None where a snapshot hides it
 
 
 def purge(session: Session, now: dt.datetime | None = None) -> int:

@@ -766,7 +766,7 @@ TABLE: dict[tuple[str, str], Entry] = {
                              {"archive_url": "https://video.example.jp/seminar"}),
         refused=lambda c: op(c, "PUT", f"/api/v1/events/{event(c)[0]}/archive",
                              {"archive_url": "https://video.example.jp/seminar"})),
-    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): Entry(
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Entry(
         success=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/member_seminar", {"events": 6, "attendance": 180}),
         refused=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/party", {"events": 6, "attendance": 180})),
     # API clients (issue 15)

@@ -258,7 +258,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/events/{event_id}/attendance"): Rule(SECRETARIAT, lambda: {"attended": []}),
     ("PUT", "/api/v1/events/{event_id}/archive"): Rule(SECRETARIAT, lambda: {"archive_url": "https://example.jp/a"}),
     ("GET", "/api/v1/event-years/{fiscal_year}"): Rule(AUDIT),
-    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{kind}"): Rule(SECRETARIAT, lambda: {"events": 5, "attendance": 150}),
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Rule(SECRETARIAT, lambda: {"events": 5, "attendance": 150}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
@@ -382,7 +382,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1",
-               "{kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
+               "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its
