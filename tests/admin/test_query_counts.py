@@ -160,7 +160,8 @@ def build(db, size: int) -> dict:
             # no grant in this data set either: its page answers 404 at both sizes
             "grant_id": 1,
             # no inquiry or event either (issue 40): their pages answer 404 at both sizes
-            "inquiry_id": 1, "event_id": 1}
+            "inquiry_id": 1, "event_id": 1,
+            "period": "FY2025"}  # the member report of a fiscal year (issue 40)
 
 
 def urls(app, arguments: dict) -> dict[str, str]:
@@ -170,7 +171,8 @@ def urls(app, arguments: dict) -> dict[str, str]:
     formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
                "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"],
                "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"],
-               "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"]}
+               "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"],
+               "member_import.template": ["xlsx", "csv"], "member_report.download": ["xlsx", "pdf"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
