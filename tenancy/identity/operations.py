@@ -254,8 +254,12 @@ def search_people(session: Session, actor: Actor, directory: IdentityDirectory, 
         found = [account for account in found if _holds(query, account)]
         total = len(found)
     found = sorted(found, key=lambda account: account.username)[:limit]
+    # a Keycloak group of a municipality the registry does not hold has no users page: shown unscoped there
+    codes = {c for account in found for c in account.tenant_codes if len(c) == 6 and c.isdigit()}
+    unknown = codes - set(session.scalars(sa.select(Tenant.code).where(Tenant.code.in_(codes)))) if codes else set()
     return search.Found([search.Hit(account.id, account.display_name, account.username,
-                                    min((c for c in account.tenant_codes if grant.covers(c)), default=""))
+                                    min((c for c in account.tenant_codes if grant.covers(c) and c not in unknown),
+                                        default=""))
                          for account in found], min(total, search.COUNTED), total > search.COUNTED)
 
 

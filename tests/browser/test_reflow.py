@@ -9,6 +9,8 @@ and a wide table that scrolls in its own box, which a keyboard can reach.
 
 from __future__ import annotations
 
+import re
+
 import collections
 from urllib.parse import urlsplit
 
@@ -155,7 +157,7 @@ def test_a_wide_table_scrolls_in_a_named_box_a_keyboard_reaches_only_while_it_sc
     login_as(page, people["operator"].username)
     page.set_viewport_size({"width": PHONE, "height": HEIGHT})
     page.goto(live_server("/admin/users/?tenant=430005"))
-    box = page.get_by_role("region", name="430005 熊本県: 1 人")
+    box = page.get_by_role("region", name=re.compile(r"^430005 熊本県: \d+ 人$"))  # the realm's other tests add people
     expect(box).to_have_attribute("tabindex", "0")
     assert box.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto'")
     assert page.evaluate(SIDEWAYS_JS) is None
@@ -165,5 +167,5 @@ def test_a_wide_table_scrolls_in_a_named_box_a_keyboard_reaches_only_while_it_sc
 
     page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
     page.evaluate(SETTLED_JS)
-    expect(page.get_by_role("region", name="430005 熊本県: 1 人")).to_have_count(0)  # not a stop for the keyboard when all of it shows
-    expect(page.locator(".table-scroll table caption")).to_have_text("430005 熊本県: 1 人")
+    expect(page.get_by_role("region", name=re.compile(r"^430005 熊本県: \d+ 人$"))).to_have_count(0)  # not a stop for the keyboard when all of it shows
+    expect(page.locator(".table-scroll table caption")).to_have_text(re.compile(r"^430005 熊本県: \d+ 人$"))
