@@ -124,6 +124,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "event.manage": {OPERATOR: "all"},
     "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                        DATA_PROVIDER: "own", DATA_USER: "own"},
+    # the project competition (competition/): the operator runs it; members ask and the representative submits
+    "competition.read": {OPERATOR: "all", AUDITOR: "all"},
+    "competition.manage": {OPERATOR: "all"},
+    "competition.ask": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
+                        DATA_PROVIDER: "own", DATA_USER: "own"},
+    "competition.submit": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
 }
 
 ACTION_LABELS_JA = {
@@ -196,6 +202,10 @@ ACTION_LABELS_JA = {
     "event.read": "イベント・研修の閲覧",
     "event.manage": "イベント・研修の運営（出欠・目標・アーカイブ）",
     "event.register": "イベント・研修への参加登録",
+    "competition.read": "企画コンペ（公募・質問・参加表明・提案）の閲覧",
+    "competition.manage": "企画コンペの公募の作成・公開、質問への回答",
+    "competition.ask": "企画コンペへの質問",
+    "competition.submit": "企画コンペへの参加表明・企画提案書の提出（代表事業者）",
 }
 
 

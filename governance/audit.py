@@ -231,6 +231,15 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "event.archive": ("イベントのアーカイブの登録", "Event archive link set"),
     "event.remind": ("イベントの開催案内の送信", "Event reminders queued"),
     "event.target": ("イベントの年度目標の設定", "Event target set"),
+    # the project competition (competition/operations.py)
+    "competition.call.create": ("企画コンペの公募の作成", "Competition call created"),
+    "competition.call.publish": ("企画コンペの公募の公開", "Competition call published"),
+    "competition.milestone.set": ("企画コンペの日程の変更", "Competition milestone moved"),
+    "competition.question.ask": ("企画コンペへの質問", "Competition question asked"),
+    "competition.question.answer": ("企画コンペの質問への回答", "Competition question answered"),
+    "competition.answers.publish": ("企画コンペの質問回答の公開", "Competition answers published"),
+    "competition.declare": ("企画コンペへの参加表明", "Participation declared"),
+    "competition.propose": ("企画提案書・積算書の提出", "Proposal and estimate submitted"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -265,6 +274,10 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "inquiry": ("問合せ", "Inquiry"),
     "event": ("イベント・研修", "Event"),
     "event_target": ("イベントの年度目標", "Event target"),
+    "competition_call": ("企画コンペの公募", "Competition call"),
+    "competition_question": ("企画コンペの質問", "Competition question"),
+    "competition_declaration": ("企画コンペの参加表明", "Declaration of participation"),
+    "competition_proposal": ("企画提案書", "Proposal"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),

@@ -126,6 +126,11 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_event": ("UPDATE (archive_url)",),
     "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
     "secretariat_event_target": ("UPDATE (events, attendance)",),
+    # the competition: a call is published and its milestones moved; questions are answered and published
+    # (declarations, documents, proposals and estimate lines are only added)
+    "competition_call": ("UPDATE (published_at)",),
+    "competition_milestone": ("UPDATE (at)",),
+    "competition_question": ("UPDATE (answer, answered_by, answered_at, published_at)",),
 }
 
 

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "maintenance", "admin", "bench",
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "competition", "maintenance", "admin", "bench",
                     "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service")
+DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service", "competition")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
@@ -35,7 +35,7 @@ LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with
 SEPARATED = (("billing", "governance"),)
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
 # service/ (running the platform) builds on tenancy and governance (its notices): neither imports it, nor billing.
-BELOW = {"tenancy": ("billing", "governance", "secretariat", "service"), "governance": ("service",), "billing": ("service",)}
+BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition"), "governance": ("service",), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
 KEYCLOAK_HOME = "tenancy.identity.keycloak"  # the one package that talks to Keycloak

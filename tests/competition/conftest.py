@@ -1,0 +1,52 @@
+"""Fixtures of the competition tests: a published call of fiscal year 2025 and a project group of 熊本市
+and a company in Fukuoka, its representative's person, and PDFs of a given number of pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from core.actor import Actor
+from tests.members.conftest import applied  # noqa: F401
+
+FUKUOKA_CO = "9000012050099"   # a company in Fukuoka
+KUMAMOTO_CITY = "9000020431001"  # 熊本市 (431001), derived
+REPRESENTATIVE = Actor(issuer="urn:test", subject="city-admin-1", name="熊本市 管理者",
+                       roles=frozenset({"municipal-admin"}), tenant_codes=frozenset({"431001"}))
+OTHER_ORG_ADMIN = Actor(issuer="urn:test", subject="org-admin-9", name="他社 管理者", roles=frozenset({"org-admin"}),
+                        tenant_codes=frozenset({"8000012050001"}))
+# before every deadline of the fiscal year 2025 call (公募開始 2025-03-24), in JST
+EARLY = dt.datetime(2025, 3, 25, 10, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+def pdf_of(pages: int) -> bytes:
+    """A real PDF of ``pages`` pages, written by weasyprint (compressed object streams included)."""
+    import weasyprint
+
+    body = "".join(f'<p style="page-break-after: always">企画提案 {n}</p>' for n in range(1, pages + 1))
+    return weasyprint.HTML(string=f"<html><body>{body}</body></html>").write_pdf()
+
+
+@pytest.fixture
+def call(db, operator):
+    from competition import operations as comp
+
+    made = comp.create_call(db, operator, 2025)
+    comp.publish_call(db, operator, made.id)
+    db.commit()
+    return made
+
+
+@pytest.fixture
+def group(db, operator, applied, tenant_factory):
+    from tenancy.members import operations as members
+    from tenancy.members.models import MemberStatus, Organisation
+
+    tenant_factory("431001")
+    applied(FUKUOKA_CO, prefecture="福岡県", email="fukuoka@example.jp")
+    db.scalar(sa.select(Organisation).where(Organisation.corporate_number == FUKUOKA_CO)).status = MemberStatus.approved
+    formed = members.form_group(db, operator, "観光データ連携", KUMAMOTO_CITY, [KUMAMOTO_CITY, FUKUOKA_CO])
+    db.commit()
+    return formed
