@@ -44,10 +44,11 @@ def _api_blueprints():
     from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
                            inquiries, letters, member_desk, members, onboarding, reports, retention, search, service,
                            tenants, usage, users)
+    from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events)]
+                                     incidents, inquiries, events, competition)]
 
 
 def _logging(app) -> None:

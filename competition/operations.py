@@ -158,6 +158,7 @@ def set_milestone(session: Session, actor: Actor, call_id: int, key: str, at: dt
 
 
 def publish_call(session: Session, actor: Actor, call_id: int) -> Call:
+    """Show the call on the public page."""
     authz.authorize(actor, "competition.manage")
     call = get_call(session, call_id)
     if call.published_at is not None:
@@ -204,6 +205,7 @@ def _deadline(session: Session, call: Call, step: str, what_en: str, what_ja: st
 def ask(session: Session, actor: Actor, call_id: int, question: str, *, asked_for: str | None = None,
         now: dt.datetime | None = None) -> Question:
     """A member's question, taken until the question deadline."""
+    authz.authorize(actor, "competition.ask")
     code = authz.acting_for(actor, asked_for, "asked_for", "whom you ask for", "質問する団体")
     authz.authorize(actor, "competition.ask", code)
     call = get_call(session, call_id)
@@ -319,6 +321,7 @@ def _declaration_uploads(uploads: Iterable[Upload]) -> list[Upload]:
 def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads: Iterable[Upload], *,
             now: dt.datetime | None = None) -> Declaration:
     """The group's declaration of participation with its documents, until the declaration deadline."""
+    authz.authorize(actor, "competition.submit")
     group, numbers = _group(session, group_id)
     _authorize_representative(actor, group.representative)
     call = get_call(session, call_id)
@@ -390,6 +393,7 @@ def _estimate(lines: Sequence[Line], total_yen: int, cap_yen: int) -> list[dict[
 def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int, proposal: Upload,
                     lines: Sequence[Line], total_yen: int, *, now: dt.datetime | None = None) -> Proposal:
     """The declared group's proposal PDF and estimate, until the proposal deadline."""
+    authz.authorize(actor, "competition.submit")
     call = get_call(session, call_id)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call.id,
                                                                Declaration.group_id == group_id)).one_or_none()

@@ -109,6 +109,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/events/{event_id}/attendance"): "event.manage",
     ("PUT", "/api/v1/events/{event_id}/archive"): "event.manage",
     ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): "event.manage",
+    ("POST", "/api/v1/competition/calls"): "competition.manage",
+    ("POST", "/api/v1/competition/calls/{call_id}/questions"): "competition.ask",
+    ("POST", "/api/v1/competition/questions/{question_id}/answer"): "competition.manage",
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): "competition.submit",
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): "competition.submit",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

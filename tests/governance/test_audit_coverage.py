@@ -470,6 +470,57 @@ def platform_incident(ctx: Ctx, *, first: bool = False, recovered: bool = False)
 FINAL_REPORT = {"cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}
 
 
+
+# --- the project competition (issue 41): calls of a year whose deadlines are ahead (2040) or passed (2025)
+
+def competition_call(ctx: Ctx, fiscal_year: int = 2040, *, publish: bool = True) -> int:
+    from competition import operations as comp
+
+    call = comp.create_call(ctx.db, ctx.operator, fiscal_year)
+    if publish:
+        comp.publish_call(ctx.db, ctx.operator, call.id)
+    ctx.db.commit()
+    return call.id
+
+
+def competition_question(ctx: Ctx, *, answered: bool = True) -> tuple[int, int]:
+    """A question of 熊本市 on the 2040 call (answered, not published); (call id, question id)."""
+    from competition import operations as comp
+
+    call_id = competition_call(ctx)
+    row = comp.ask(ctx.db, ctx.operator, call_id, "CSV での登録でもよいですか。", asked_for="431001")
+    if answered:
+        comp.answer(ctx.db, ctx.operator, row.id, "可能です。")
+    ctx.db.commit()
+    return call_id, row.id
+
+
+def competition_documents() -> dict:
+    import base64
+
+    pdf = base64.b64encode(b"%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n").decode()
+    return {"documents": [{"kind": kind, "filename": f"{kind}.pdf", "content_base64": pdf}
+                          for kind in ("participation_form", "company_profile", "pledge")]}
+
+
+def competition_declared(ctx: Ctx) -> str:
+    """The project group 提案B declared on the 2040 call; the proposal's address."""
+    call_id, group_id = competition_call(ctx), project_group(ctx)
+    response = ctx.client.post(f"/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration",
+                               json=competition_documents(), headers=ctx.as_operator)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return f"/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"
+
+
+def competition_proposal(total_yen: int) -> dict:
+    import base64
+
+    from tests.competition.conftest import pdf_of
+
+    return {"proposal": {"filename": "企画提案書.pdf", "content_base64": base64.b64encode(pdf_of(3)).decode()},
+            "lines": [{"item": "人件費", "amount_yen": total_yen}], "total_yen": total_yen}
+
+
 TABLE: dict[tuple[str, str], Entry] = {
     # tenant registry
     ("POST", "/api/v1/tenants"): Entry(
@@ -911,6 +962,32 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True, recovered=True)}/close",
                              FINAL_REPORT),
         refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True)}/close", FINAL_REPORT)),
+    ("POST", "/api/v1/competition/calls"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/competition/calls", {"fiscal_year": 2041}),
+        refused=lambda c: (competition_call(c, 2041), op(c, "POST", "/api/v1/competition/calls", {"fiscal_year": 2041}))[1]),
+    ("POST", "/api/v1/competition/calls/{call_id}/publish"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c, publish=False)}/publish"),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/publish")),
+    ("POST", "/api/v1/competition/calls/{call_id}/questions"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/questions",
+                             {"question": "県外企業が代表でもよいですか。", "asked_for": "431001"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c, 2025)}/questions",
+                             {"question": "締切後の質問", "asked_for": "431001"})),
+    ("POST", "/api/v1/competition/questions/{question_id}/answer"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/questions/{competition_question(c, answered=False)[1]}/answer",
+                             {"answer": "可能です。"}),
+        refused=lambda c: op(c, "POST", "/api/v1/competition/questions/999999/answer", {"answer": "可能です。"})),
+    ("POST", "/api/v1/competition/calls/{call_id}/answers/publish"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_question(c)[0]}/answers/publish"),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_question(c, answered=False)[0]}/answers/publish")),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/groups/{project_group(c)}/declaration",
+                             competition_documents()),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c, 2025)}/groups/{project_group(c)}/declaration",
+                             competition_documents())),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Entry(
+        success=lambda c: op(c, "POST", competition_declared(c), competition_proposal(4_800_000)),
+        refused=lambda c: op(c, "POST", competition_declared(c), competition_proposal(5_000_001))),
 }
 
 def service_window(ctx: Ctx) -> int:

@@ -367,6 +367,24 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}),
     ("GET", "/api/v1/incidents/{incident_id}/reports/{kind}"): Rule(AUDIT),
     ("GET", "/api/v1/request-log"): Rule(AUDIT),
+    # the project competition (issue 41): the operator runs the call and answers, the auditor reads; members' and
+    # municipalities' people ask; a group's representative (an org's or a municipality's admin) submits
+    ("GET", "/api/v1/competition/calls"): Rule(AUDIT),
+    ("POST", "/api/v1/competition/calls"): Rule(SECRETARIAT, lambda: {"fiscal_year": 2031}),
+    ("GET", "/api/v1/competition/calls/{call_id}"): Rule(AUDIT),
+    ("POST", "/api/v1/competition/calls/{call_id}/publish"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/competition/calls/{call_id}/questions"): Rule(AUDIT),
+    ("POST", "/api/v1/competition/calls/{call_id}/questions"): Rule(
+        {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"},
+        lambda: {"question": "CSV での登録でもよいですか。"}),
+    ("POST", "/api/v1/competition/questions/{question_id}/answer"): Rule(SECRETARIAT, lambda: {"answer": "可能です。"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/answers/publish"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/competition/calls/{call_id}/declarations"): Rule(AUDIT),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"}, lambda: {"documents": []}),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"},
+        lambda: {"proposal": {"filename": "p.pdf", "content_base64": ""}, "lines": [], "total_yen": 0}),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -381,7 +399,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
-               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1",
+               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,0 +1,282 @@
+"""/api/v1/competition: the project competition (competition/operations.py): calls from the default template,
+their publication, questions and answers, declarations of participation with their documents and proposals
+with their estimates (files as base64 in the JSON body)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated, Literal
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api.inquiries import line
+from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
+from admin.extensions import db
+from competition import operations as comp
+from competition.models import MAX_UPLOAD_BYTES, DocumentKind
+from core import authz
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from core.errors import Invalid, problem
+from core.validation import ID_RANGE, NOT_BLANK, PlainText, SingleLineText
+
+bp = StrictAPIBlueprint("api_competition", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("competition", "企画コンペ / project competition"), abp_security=BEARER,
+                        abp_responses=PROBLEM_RESPONSES)
+
+Kind = Literal[tuple(k.value for k in DocumentKind if k is not DocumentKind.proposal)]  # type: ignore[valid-type]
+Yen = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+
+
+class CallPath(BaseModel):
+    call_id: int = Field(**ID_RANGE)
+
+
+class QuestionPath(BaseModel):
+    question_id: int = Field(**ID_RANGE)
+
+
+class CallGroupPath(BaseModel):
+    call_id: int = Field(**ID_RANGE)
+    group_id: int = Field(**ID_RANGE)
+
+
+class CallBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fiscal_year: int = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, strict=True)
+    title: line(200) = Field(default="", description="The template's title when empty")
+    cap_yen: int = Field(default=5_000_000, ge=1, le=10**12, strict=True, description="Per project, tax included")
+    commission_count: int = Field(default=3, ge=1, le=50, strict=True)
+
+
+class QuestionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[PlainText, StringConstraints(min_length=1, max_length=4000), NOT_BLANK]
+    asked_for: Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{13})?$")] = Field(
+        default="", description="The tenant code or corporate number asked for (when one belongs to several)")
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Annotated[PlainText, StringConstraints(min_length=1, max_length=8000), NOT_BLANK]
+
+
+class FileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=255), NOT_BLANK]
+    content_base64: str = Field(max_length=MAX_UPLOAD_BYTES * 4 // 3 + 4, description="The file's bytes, base64")
+
+
+class DocumentBody(FileBody):
+    kind: Kind
+
+
+class DeclarationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[DocumentBody] = Field(max_length=4, description="参加表明書, 会社概要, 誓約書 (and 申出書 if any)")
+
+
+class LineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200), NOT_BLANK]
+    amount_yen: Yen
+
+
+class ProposalBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    proposal: FileBody
+    lines: list[LineBody] = Field(max_length=200, description="The estimate's lines (積算書), integer yen")
+    total_yen: Yen = Field(description="The estimate's total, tax included; within the call's cap")
+
+
+class MilestoneOut(BaseModel):
+    key: str
+    label_ja: str
+    label_en: str
+    at: dt.datetime
+    timed: bool
+    ends_on: dt.date | None
+    note: str
+    documents: list[str]
+
+
+class CriterionOut(BaseModel):
+    title: str
+    kind: Literal["gate", "score"]
+    max_score: int
+    description: str
+
+
+class CallOut(BaseModel):
+    id: int
+    fiscal_year: int
+    title: str
+    themes: list[str]
+    cap_yen: int
+    commission_count: int
+    page_limit: int
+    eligible_costs: str
+    ineligible_costs: str
+    published_at: dt.datetime | None
+    total_points: int
+    milestones: list[MilestoneOut]
+    criteria: list[CriterionOut]
+
+
+class CallList(BaseModel):
+    items: list[CallOut]
+    total: int
+
+
+class QuestionOut(BaseModel):
+    id: int
+    call_id: int
+    question: str
+    asked_for: str
+    asked_at: dt.datetime
+    answer: str
+    answered_at: dt.datetime | None
+    published_at: dt.datetime | None
+
+
+class QuestionList(BaseModel):
+    items: list[QuestionOut]
+    total: int
+
+
+class PublishedOut(BaseModel):
+    published: int
+
+
+class DeclarationOut(BaseModel):
+    id: int
+    call_id: int
+    group_id: int
+    group_name: str
+    representative: str
+    declared_at: dt.datetime
+    proposal_pages: int | None
+    estimate_total_yen: int | None
+
+
+class DeclarationList(BaseModel):
+    items: list[DeclarationOut]
+    total: int
+
+
+def _call(call) -> dict:
+    return {"id": call.id, "fiscal_year": call.fiscal_year, "title": call.title,
+            "themes": [t for t in call.themes.splitlines() if t], "cap_yen": call.cap_yen,
+            "commission_count": call.commission_count, "page_limit": call.page_limit,
+            "eligible_costs": call.eligible_costs, "ineligible_costs": call.ineligible_costs,
+            "published_at": call.published_at.isoformat() if call.published_at else None,
+            "total_points": comp.total_points(db.session, call.id),
+            "milestones": [{"key": m.key, "label_ja": m.label_ja, "label_en": m.label_en, "at": m.at.isoformat(),
+                            "timed": m.timed, "ends_on": m.ends_on.isoformat() if m.ends_on else None, "note": m.note,
+                            "documents": [d for d in m.documents.split(",") if d]}
+                           for m in comp.milestones(db.session, call.id)],
+            "criteria": [{"title": c.title, "kind": c.kind.value, "max_score": c.max_score, "description": c.description}
+                         for c in comp.criteria(db.session, call.id)]}
+
+
+def _question(row) -> dict:
+    return {"id": row.id, "call_id": row.call_id, "question": row.question, "asked_for": row.asked_for,
+            "asked_at": row.asked_at.isoformat(), "answer": row.answer,
+            "answered_at": row.answered_at.isoformat() if row.answered_at else None,
+            "published_at": row.published_at.isoformat() if row.published_at else None}
+
+
+def _declaration(declaration, proposal) -> dict:
+    return {"id": declaration.id, "call_id": declaration.call_id, "group_id": declaration.group_id,
+            "group_name": declaration.group_name, "representative": declaration.representative,
+            "declared_at": declaration.declared_at.isoformat(),
+            "proposal_pages": proposal.pages if proposal else None,
+            "estimate_total_yen": proposal.estimate_total_yen if proposal else None}
+
+
+def _bytes(field: str, text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise Invalid(f"{field} is not base64.", f"{field} が base64 ではありません。",
+                      problems=[problem(field, "Not base64.", "base64 ではありません。")]) from None
+
+
+@bp.get("/competition/calls", responses={200: CallList}, summary="The competition's calls, the latest year first")
+def list_calls():
+    rows = comp.list_calls(db.session, current_actor())
+    return jsonify({"items": [_call(row) for row in rows], "total": len(rows)})
+
+
+@bp.post("/competition/calls", responses={201: CallOut},
+         summary="Create a fiscal year's call from the default template (seed 000's schedule and 200-point table)")
+def create_call(body: CallBody):
+    call = comp.create_call(db.session, current_actor(), body.fiscal_year, title=body.title, cap_yen=body.cap_yen,
+                            commission_count=body.commission_count)
+    return jsonify(_call(call)), 201
+
+
+@bp.get("/competition/calls/<call_id>", responses={200: CallOut}, summary="One call with its schedule and scoring table")
+def get_call(path: CallPath):
+    authz.authorize(current_actor(), "competition.read")
+    return jsonify(_call(comp.get_call(db.session, path.call_id)))
+
+
+@bp.post("/competition/calls/<call_id>/publish", responses={200: CallOut}, summary="Publish the call on the public page")
+def publish_call(path: CallPath):
+    return jsonify(_call(comp.publish_call(db.session, current_actor(), path.call_id)))
+
+
+@bp.get("/competition/calls/<call_id>/questions", responses={200: QuestionList},
+        summary="The call's questions with who asked for whom (the secretariat's view)")
+def list_questions(path: CallPath):
+    rows = comp.list_questions(db.session, current_actor(), path.call_id)
+    return jsonify({"items": [_question(row) for row in rows], "total": len(rows)})
+
+
+@bp.post("/competition/calls/<call_id>/questions", responses={201: QuestionOut},
+         summary="Ask a question (質問書) until the question deadline")
+def ask(path: CallPath, body: QuestionBody):
+    row = comp.ask(db.session, current_actor(), path.call_id, body.question, asked_for=body.asked_for or None)
+    return jsonify(_question(row)), 201
+
+
+@bp.post("/competition/questions/<question_id>/answer", responses={200: QuestionOut},
+         summary="Answer a question (published later with all the others)")
+def answer(path: QuestionPath, body: AnswerBody):
+    return jsonify(_question(comp.answer(db.session, current_actor(), path.question_id, body.answer)))
+
+
+@bp.post("/competition/calls/<call_id>/answers/publish", responses={200: PublishedOut},
+         summary="Publish every answered question at once, without who asked")
+def publish_answers(path: CallPath):
+    return jsonify({"published": comp.publish_answers(db.session, current_actor(), path.call_id)})
+
+
+@bp.get("/competition/calls/<call_id>/declarations", responses={200: DeclarationList},
+        summary="The groups that declared, with their proposals' pages and totals")
+def list_declarations(path: CallPath):
+    rows = comp.list_declarations(db.session, current_actor(), path.call_id)
+    return jsonify({"items": [_declaration(d, p) for d, p in rows], "total": len(rows)})
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/declaration", responses={201: DeclarationOut},
+         summary="Declare the group's participation (参加表明) with its documents, before the deadline")
+def declare(path: CallGroupPath, body: DeclarationBody):
+    uploads = [comp.Upload(d.kind, d.filename, _bytes(f"documents[{n}].content_base64", d.content_base64))
+               for n, d in enumerate(body.documents)]
+    row = comp.declare(db.session, current_actor(), path.call_id, path.group_id, uploads)
+    return jsonify(_declaration(row, None)), 201
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/proposal", responses={201: DeclarationOut},
+         summary="Submit the proposal PDF (page limit) and its estimate (within the cap), before the deadline")
+def propose(path: CallGroupPath, body: ProposalBody):
+    upload = comp.Upload("proposal", body.proposal.filename, _bytes("proposal.content_base64", body.proposal.content_base64))
+    lines = [comp.Line(line.item, line.amount_yen) for line in body.lines]
+    proposal = comp.submit_proposal(db.session, current_actor(), path.call_id, path.group_id, upload, lines, body.total_yen)
+    declaration = db.session.get(comp.Declaration, proposal.declaration_id)
+    return jsonify(_declaration(declaration, proposal)), 201
