@@ -28,6 +28,7 @@ bp = StrictAPIBlueprint("api_competition", __name__, url_prefix=API_PREFIX,
                         abp_responses=PROBLEM_RESPONSES)
 
 Kind = Literal[tuple(k.value for k in DocumentKind if k is not DocumentKind.proposal)]  # type: ignore[valid-type]
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 Yen = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 
 
@@ -67,7 +68,8 @@ class AnswerBody(BaseModel):
 class FileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=255), NOT_BLANK]
-    content_base64: str = Field(max_length=MAX_UPLOAD_BYTES * 4 // 3 + 4, description="The file's bytes, base64")
+    content_base64: str = Field(max_length=MAX_UPLOAD_BYTES * 4 // 3 + 4, description="The file's bytes, base64",
+                                json_schema_extra={"pattern": BASE64})
 
 
 class DocumentBody(FileBody):
@@ -88,7 +90,7 @@ class LineBody(BaseModel):
 class ProposalBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     proposal: FileBody
-    lines: list[LineBody] = Field(max_length=200, description="The estimate's lines (積算書), integer yen")
+    lines: list[LineBody] = Field(min_length=1, max_length=200, description="The estimate's lines (積算書), integer yen")
     total_yen: Yen = Field(description="The estimate's total, tax included; within the call's cap")
 
 

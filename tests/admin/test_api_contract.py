@@ -129,6 +129,21 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/service/maintenance", "to_members"): ("No member organisation is approved yet", ROW),
     ("POST /api/v1/service/maintenance", "audience"): ("No municipality is active yet", ROW),
     ("PUT /api/v1/service/settings", "maintenance_end_hour"): ("must end after they start", "a relation between two fields"),
+    # the project competition (issue 41): an upload's content (its type by its first bytes, its size, a PDF's pages),
+    # the kinds a declaration's list holds, an estimate against the call's cap, a caller's one party
+    ("POST /api/v1/competition/calls/{call_id}/questions", "asked_for"): (
+        "Required when you belong to several or none", "whether the caller belongs to one party: " + ROW),
+    **{("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/declaration", kind): (
+        ("Attach the", "is not a", "is empty", "Files up to"),
+        "the documents' kinds among the list's items, and each file's content (its first bytes and size)")
+       for kind in ("participation_form", "company_profile", "pledge", "initiatives")},
+    ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/declaration", "members"): (
+        "is not a member", ROW + " (the group's members are members still)"),
+    ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal", "proposal"): (
+        ("pages", "Upload a PDF", "is empty", "Files up to", "Save it again as a PDF"),
+        "the file's content: a PDF (its first bytes) of at most the call's page limit (" + ROW + ")"),
+    ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal", "total_yen"): (
+        ("exceeds the cap", "add up to"), "the lines' sum and the call's cap: a relation between fields and " + ROW),
 }
 # NOT YET STATED: rules the API enforces that a schema could state but does not yet; their refusals
 # are counted and printed apart, and fail the run only in operations not listed here. Empty since
