@@ -145,6 +145,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     app.register_blueprint(inquiry_public)  # /inquiry: the public inquiry form, no sign-in
     app.register_blueprint(events_public)  # /events: registration for open events, no sign-in
+    from admin.views.competition import public as competition_public
+    app.register_blueprint(competition_public)  # /competition: the published call of the project competition
     if app.config["RENKEI_ENV"] == "development":
         from admin import devmail
 

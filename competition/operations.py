@@ -436,3 +436,15 @@ def list_declarations(session: Session, actor: Actor, call_id: int) -> list[tupl
     rows = session.execute(sa.select(Declaration, Proposal).outerjoin(Proposal, Proposal.declaration_id == Declaration.id)
                            .where(Declaration.call_id == call_id).order_by(Declaration.id)).all()
     return [(d, p) for d, p in rows]
+
+
+def groups_represented(session: Session, actor: Actor) -> list[ProjectGroup]:
+    """The project groups the actor may declare and submit for: those whose representative is the actor's
+    organisation or municipality (every group for the operator)."""
+    grant = authz.authorize(actor, "competition.submit")
+    groups = list(session.scalars(sa.select(ProjectGroup).order_by(ProjectGroup.id)))
+    return [g for g in groups if grant.all_tenants or _representative_codes(g.representative) & grant.tenant_codes]
+
+
+def published_calls(session: Session) -> list[Call]:
+    return list(session.scalars(sa.select(Call).where(Call.published_at.is_not(None)).order_by(Call.fiscal_year.desc())))

@@ -1,0 +1,166 @@
+"""企画コンペ (the project competition): the secretariat's pages (calls made from the template, published;
+questions answered and published at once; the declarations and proposals), the members' page (ask a
+question; a representative declares with the documents and submits the proposal and its estimate), and
+the public page of the published call (/competition/, no account). The rules are competition/operations.py's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.problems import status_of
+from admin.views import operator_forms as forms
+from admin.views.base import SecureView, post_action
+from competition import operations as comp
+from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, DocumentKind
+from core import authz
+from core.calendar import JST, fiscal_year_label
+from core.errors import DomainError, Invalid, problem
+
+ESTIMATE_ROWS = 10  # lines of the estimate form
+
+
+def _when(moment: dt.datetime, timed: bool = True) -> str:
+    local = moment.astimezone(JST)
+    return f"{local:%Y-%m-%d %H:%M}" if timed else f"{local:%Y-%m-%d}"
+
+
+def _documents_of(milestone) -> list[str]:
+    names = {k.value: forms.pick(v) for k, v in DOCUMENT_LABELS.items()}
+    names["estimate"] = forms.pick(("積算書", "Cost estimate"))
+    return [names.get(key, key) for key in milestone.documents.split(",") if key]
+
+
+def _int(name: str) -> int | None:
+    text = (request.form.get(name) or "").strip().replace(",", "")
+    return int(text) if text.isdigit() and len(text) < 13 else None
+
+
+class CompetitionView(SecureView):
+    """The secretariat's pages of the competition."""
+
+    required_action = "competition.read"
+
+    @expose("/")
+    def index(self):
+        return self.render("renkei/competition.html", rows=comp.list_calls(db.session, g.actor),
+                           can_manage=authz.allowed(g.actor, "competition.manage"), year_label=fiscal_year_label)
+
+    @expose("/create", methods=("POST",))
+    def create(self):
+        year = _int("fiscal_year")
+        return post_action(lambda: comp.create_call(db.session, g.actor, year if year is not None else 0,
+                                                    title=request.form.get("title", "")),
+                           back=url_for(".index"), saved=_("Saved."),
+                           done=lambda call: redirect(url_for(".detail", call_id=call.id)))
+
+    @expose("/<int:call_id>")
+    def detail(self, call_id: int):
+        try:
+            call = comp.get_call(db.session, call_id)
+        except DomainError as error:
+            abort(status_of(error))
+        return self.render("renkei/competition_detail.html", call=call, when=_when, documents_of=_documents_of,
+                           milestones=comp.milestones(db.session, call.id), criteria=comp.criteria(db.session, call.id),
+                           total=comp.total_points(db.session, call.id),
+                           questions=comp.list_questions(db.session, g.actor, call.id),
+                           declarations=comp.list_declarations(db.session, g.actor, call.id),
+                           can_manage=authz.allowed(g.actor, "competition.manage"), year_label=fiscal_year_label)
+
+    @expose("/<int:call_id>/publish", methods=("POST",))
+    def publish(self, call_id: int):
+        return post_action(lambda: comp.publish_call(db.session, g.actor, call_id),
+                           back=url_for(".detail", call_id=call_id), saved=_("Published."))
+
+    @expose("/<int:call_id>/milestones/<key>", methods=("POST",))
+    def milestone(self, call_id: int, key: str):
+        def move():
+            try:
+                at = dt.datetime.strptime(request.form.get("at", ""), "%Y-%m-%dT%H:%M").replace(tzinfo=JST)
+            except ValueError:
+                raise Invalid("Enter the date and time.", "日時を入力してください。",
+                              problems=[problem("at", "Enter the date and time.", "日時を入力してください。")]) from None
+            return comp.set_milestone(db.session, g.actor, call_id, key, at)
+
+        return post_action(move, back=url_for(".detail", call_id=call_id), saved=_("Saved."))
+
+    @expose("/questions/<int:question_id>/answer", methods=("POST",))
+    def answer(self, question_id: int):
+        call_id = _int("call_id") or 0
+        return post_action(lambda: comp.answer(db.session, g.actor, question_id, request.form.get("answer", "")),
+                           back=url_for(".detail", call_id=call_id), saved=_("Saved."))
+
+    @expose("/<int:call_id>/answers/publish", methods=("POST",))
+    def publish_answers(self, call_id: int):
+        return post_action(lambda: comp.publish_answers(db.session, g.actor, call_id),
+                           back=url_for(".detail", call_id=call_id),
+                           saved=lambda n: _("%(count)s answers published.", count=n))
+
+
+class CompetitionEntryView(SecureView):
+    """The members' page: questions, and a representative's declaration and proposal."""
+
+    required_action = "competition.ask"
+
+    @expose("/")
+    def index(self):
+        groups = comp.groups_represented(db.session, g.actor) if authz.allowed(g.actor, "competition.submit") else []
+        required = [(k.value, forms.pick(DOCUMENT_LABELS[k]), True) for k in DECLARATION_REQUIRED]
+        optional = [(k.value, forms.pick(DOCUMENT_LABELS[k]), False) for k in DECLARATION_OPTIONAL]
+        return self.render("renkei/competition_entry.html", calls=comp.published_calls(db.session), groups=groups,
+                           documents=required + optional, rows=range(1, ESTIMATE_ROWS + 1),
+                           proposal_label=forms.pick(DOCUMENT_LABELS[DocumentKind.proposal]), year_label=fiscal_year_label)
+
+    @expose("/<int:call_id>/questions", methods=("POST",))
+    def ask(self, call_id: int):
+        return post_action(lambda: comp.ask(db.session, g.actor, call_id, request.form.get("question", ""),
+                                            asked_for=request.form.get("asked_for") or None),
+                           back=url_for(".index"), saved=_("Your question was received."))
+
+    @expose("/<int:call_id>/groups/<int:group_id>/declaration", methods=("POST",))
+    def declare(self, call_id: int, group_id: int):
+        uploads = [comp.Upload(kind, f.filename or "", f.read(comp.MAX_UPLOAD_BYTES + 1))
+                   for kind, f in request.files.items() if f and f.filename]
+        return post_action(lambda: comp.declare(db.session, g.actor, call_id, group_id, uploads),
+                           back=url_for(".index"), saved=_("Your declaration of participation was received."))
+
+    @expose("/<int:call_id>/groups/<int:group_id>/proposal", methods=("POST",))
+    def propose(self, call_id: int, group_id: int):
+        f = request.files.get("proposal")
+        upload = comp.Upload("proposal", (f.filename or "") if f else "", f.read(comp.MAX_UPLOAD_BYTES + 1) if f else b"")
+        lines = []
+        for n in range(1, ESTIMATE_ROWS + 1):
+            item, amount = (request.form.get(f"item_{n}") or "").strip(), (request.form.get(f"amount_{n}") or "").strip()
+            if item or amount:
+                value = _int(f"amount_{n}")
+                lines.append(comp.Line(item, value if value is not None else -1))
+        total = _int("total_yen")
+        return post_action(lambda: comp.submit_proposal(db.session, g.actor, call_id, group_id, upload, lines,
+                                                        total if total is not None else -1),
+                           back=url_for(".index"), saved=_("Your proposal was received."))
+
+
+def views(session):
+    return [CompetitionView(name=_l("Project competition"), endpoint="competition", url="competition"),
+            CompetitionEntryView(name=_l("Competition entries"), endpoint="competition_entry", url="competition-entry")]
+
+
+# --- the public page of the published call --------------------------------------------------------
+
+public = Blueprint("competition_public", __name__, url_prefix="/competition")
+
+
+@public.get("/")
+@public.get("/<int:fiscal_year>")
+def public_call(fiscal_year: int | None = None):
+    try:
+        shown = comp.public_call(db.session, fiscal_year)
+    except DomainError as error:
+        return render_template("renkei/competition_public.html", shown=None, message=forms.pick(
+            (error.message_ja, error.message_en))), status_of(error)
+    return render_template("renkei/competition_public.html", shown=shown, when=_when, documents_of=_documents_of,
+                           year_label=fiscal_year_label, message=None)
