@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "billing": ("admin.commands.billing:group", "Cost allocation (按分計算) tools."),
     "check": ("admin.commands.check:group", "Check the whole system; exit 1 naming the first problem."),
     "clients": ("admin.commands.clients:group", 'API clients of tenants: create, list, rotate the secret, revoke.'),
+    "competition": ("admin.commands.competition:group",
+                    "The data-utilisation project competition (企画コンペ): calls, questions, declarations, proposals."),
     "consent": ("admin.commands.consent:group",
                 "Personal data by consent (本人同意・連携記録): services, histories, linkage records, chains."),
     "datasets": ("admin.commands.datasets:group", "The dataset register (データセット台帳) and the standard datasets' coverage."),

@@ -1,0 +1,181 @@
+"""`renkei competition ...`: the project competition (competition/operations.py).
+
+* ``list``; ``create FISCAL_YEAR [--title --cap-yen --commission-count]`` (from seed 000's template);
+  ``show CALL_ID`` (the schedule and the scoring table); ``publish CALL_ID``;
+* ``questions CALL_ID``; ``answer QUESTION_ID TEXT``; ``publish-answers CALL_ID``;
+* ``declarations CALL_ID``; ``declare CALL_ID GROUP_ID --document KIND=PATH...`` and
+  ``propose CALL_ID GROUP_ID --pdf PATH --line ITEM=YEN... --total YEN`` (for a group, as the operator
+  receiving its documents by mail).
+Every act is audited by the operation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from admin.commands.acting import acting
+from admin.commands.output import committed
+from admin.extensions import db
+from competition import operations as comp
+from competition.models import MAX_UPLOAD_BYTES
+from core import authz
+from core.calendar import JST
+
+ROW_ID = click.IntRange(1, 2**31 - 1)
+
+
+@click.group("competition")
+def group() -> None:
+    """The data-utilisation project competition (企画コンペ): calls, questions, declarations, proposals."""
+
+
+@group.command("list")
+@with_appcontext
+@acting(authz.OPERATOR)
+def list_command(actor) -> None:
+    """The calls, the latest fiscal year first."""
+    for row in committed(lambda: comp.list_calls(db.session, actor)):
+        state = "公開中/published" if row.published_at else "未公開/draft"
+        click.echo(f"{row.id}\t{row.fiscal_year}\t{row.title}\t{row.cap_yen:,}\t{row.commission_count}\t{state}")
+
+
+@group.command("create")
+@click.argument("fiscal_year", type=click.IntRange(1989, 2100))
+@click.option("--title", default="")
+@click.option("--cap-yen", type=click.IntRange(1, 10**12), default=None, help="Per project, tax included (5000000).")
+@click.option("--commission-count", type=click.IntRange(1, 50), default=None, help="How many to commission (3).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def create_command(fiscal_year, title, cap_yen, commission_count, actor) -> None:
+    """Create a fiscal year's call from the default template."""
+    row = committed(lambda: comp.create_call(db.session, actor, fiscal_year, title=title, cap_yen=cap_yen,
+                                             commission_count=commission_count))
+    click.echo(f"公募 {row.id} を作成しました / call {row.id} created: {row.title}")
+
+
+@group.command("show")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def show_command(call_id, actor) -> None:
+    """The call's schedule and scoring table."""
+    def read():
+        authz.authorize(actor, "competition.read")
+        call = comp.get_call(db.session, call_id)
+        return call, comp.milestones(db.session, call.id), comp.criteria(db.session, call.id)
+
+    call, milestones, criteria = committed(read)
+    click.echo(f"{call.title}\t委託限度額/cap {call.cap_yen:,}\t委託予定件数/to commission {call.commission_count}")
+    for m in milestones:
+        at = m.at.astimezone(JST)
+        click.echo(f"{m.position}\t{m.label_ja}\t{at:%Y-%m-%d %H:%M}" if m.timed else f"{m.position}\t{m.label_ja}\t{at:%Y-%m-%d}")
+    for c in criteria:
+        click.echo(f"評価/criterion\t{c.title}\t{'可・否' if c.kind.value == 'gate' else c.max_score}")
+    click.echo(f"計/total\t{comp.total_points(db.session, call.id)}")
+
+
+@group.command("publish")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def publish_command(call_id, actor) -> None:
+    """Publish the call on the public page."""
+    committed(lambda: comp.publish_call(db.session, actor, call_id))
+    click.echo("公開しました / published")
+
+
+@group.command("questions")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def questions_command(call_id, actor) -> None:
+    """The call's questions (who asked for whom, answered, published)."""
+    for q in committed(lambda: comp.list_questions(db.session, actor, call_id)):
+        state = "公開/published" if q.published_at else ("回答済/answered" if q.answered_at else "未回答/open")
+        click.echo(f"{q.id}\t{q.asked_for}\t{state}\t{q.question}")
+
+
+@group.command("answer")
+@click.argument("question_id", type=ROW_ID)
+@click.argument("text")
+@with_appcontext
+@acting(authz.OPERATOR)
+def answer_command(question_id, text, actor) -> None:
+    """Answer a question (published with the others by publish-answers)."""
+    committed(lambda: comp.answer(db.session, actor, question_id, text))
+    click.echo("回答を保存しました / answer saved")
+
+
+@group.command("publish-answers")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def publish_answers_command(call_id, actor) -> None:
+    """Publish every answered question at once, without who asked."""
+    count = committed(lambda: comp.publish_answers(db.session, actor, call_id))
+    click.echo(f"{count} 件の回答を公開しました / {count} answers published")
+
+
+@group.command("declarations")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def declarations_command(call_id, actor) -> None:
+    """The groups that declared, with their proposals' pages and totals."""
+    for d, p in committed(lambda: comp.list_declarations(db.session, actor, call_id)):
+        click.echo(f"{d.group_id}\t{d.group_name}\t{d.representative}\t"
+                   + (f"{p.pages} ページ/pages\t{p.estimate_total_yen:,}" if p else "提案未提出/no proposal yet"))
+
+
+def _read(path: str) -> tuple[str, bytes]:
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            return file.name, handle.read(MAX_UPLOAD_BYTES + 1)
+    except OSError as error:
+        raise click.BadParameter(f"{path}: {error.strerror}") from None
+
+
+def _pair(text: str, what: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise click.BadParameter(f"write {what}")
+    return key.strip(), value.strip()
+
+
+@group.command("declare")
+@click.argument("call_id", type=ROW_ID)
+@click.argument("group_id", type=ROW_ID)
+@click.option("--document", "documents", multiple=True, required=True,
+              help="KIND=PATH: participation_form, company_profile, pledge (initiatives if any).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def declare_command(call_id, group_id, documents, actor) -> None:
+    """Declare a group's participation with its documents (before the deadline)."""
+    uploads = [comp.Upload(kind, *_read(path)) for kind, path in (_pair(d, "KIND=PATH") for d in documents)]
+    row = committed(lambda: comp.declare(db.session, actor, call_id, group_id, uploads))
+    click.echo(f"参加表明 {row.id} を受け付けました / declaration {row.id} received")
+
+
+@group.command("propose")
+@click.argument("call_id", type=ROW_ID)
+@click.argument("group_id", type=ROW_ID)
+@click.option("--pdf", "pdf", required=True, help="The proposal (PDF, within the page limit).")
+@click.option("--line", "lines", multiple=True, required=True, help="ITEM=YEN, one per estimate line.")
+@click.option("--total", type=click.IntRange(0, 10**12), required=True, help="The estimate's total, tax included.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def propose_command(call_id, group_id, pdf, lines, total, actor) -> None:
+    """Submit a declared group's proposal and estimate (before the deadline)."""
+    estimate = []
+    for text in lines:
+        item, amount = _pair(text, "ITEM=YEN")
+        if not amount.replace(",", "").isdigit():
+            raise click.BadParameter(f"{amount}: write whole yen")
+        estimate.append(comp.Line(item, int(amount.replace(",", ""))))
+    upload = comp.Upload("proposal", *_read(pdf))
+    row = committed(lambda: comp.submit_proposal(db.session, actor, call_id, group_id, upload, estimate, total))
+    click.echo(f"企画提案書を受け付けました（{row.pages} ページ、{row.estimate_total_yen:,} 円） / proposal received")
