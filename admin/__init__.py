@@ -37,6 +37,7 @@ def _import_models() -> None:
     import secretariat.inquiries  # noqa: F401
     import secretariat.events  # noqa: F401
     import competition.models  # noqa: F401
+    import competition.review  # noqa: F401
 
 
 def _api_blueprints():

@@ -240,6 +240,10 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.answers.publish": ("企画コンペの質問回答の公開", "Competition answers published"),
     "competition.declare": ("企画コンペへの参加表明", "Participation declared"),
     "competition.propose": ("企画提案書・積算書の提出", "Proposal and estimate submitted"),
+    "competition.reviewer.assign": ("企画コンペの審査員の指名", "Competition reviewer assigned"),
+    "competition.conflict.declare": ("審査員の利害関係の申告", "Reviewer's conflict of interest declared"),
+    "competition.score": ("企画提案の採点", "Proposal scored"),
+    "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 

@@ -1,9 +1,10 @@
 """The project competition (issue 41): calls with their milestones and scoring table, questions and
-answers, declarations with their documents, proposals with their estimate lines
+answers, declarations with their documents, proposals with their estimate lines, and the review (reviewers
+assigned per call, conflicts of interest, scores, closed stages)
 
 Revision ID: 0080
 Revises: 0076
-Create Date: 2026-11-25 16:18:43.110281
+Create Date: 2026-11-25 16:42:28.895856
 """
 from alembic import op
 import sqlalchemy as sa
@@ -100,6 +101,44 @@ def upgrade() -> None:
     with op.batch_alter_table('competition_question', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_question_call_id'), ['call_id'], unique=False)
 
+    op.create_table('competition_reviewer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('assigned_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['competition_call.id'], name=op.f('fk_competition_reviewer_call_id_competition_call')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_reviewer')),
+    sa.UniqueConstraint('call_id', 'subject', name=op.f('uq_competition_reviewer_call_id'))
+    )
+    with op.batch_alter_table('competition_reviewer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_competition_reviewer_call_id'), ['call_id'], unique=False)
+
+    op.create_table('competition_stage_closed',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.Enum('first', 'second', name='stage', native_enum=False, length=8), nullable=False),
+    sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['competition_call.id'], name=op.f('fk_competition_stage_closed_call_id_competition_call')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_stage_closed')),
+    sa.UniqueConstraint('call_id', 'stage', name=op.f('uq_competition_stage_closed_call_id'))
+    )
+    op.create_table('competition_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['member_project_group.id'], name=op.f('fk_competition_conflict_group_id_member_project_group')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['competition_reviewer.id'], name=op.f('fk_competition_conflict_reviewer_id_competition_reviewer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_conflict')),
+    sa.UniqueConstraint('reviewer_id', 'group_id', name=op.f('uq_competition_conflict_reviewer_id'))
+    )
+    with op.batch_alter_table('competition_conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_competition_conflict_reviewer_id'), ['reviewer_id'], unique=False)
+
     op.create_table('competition_document',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('declaration_id', sa.Integer(), nullable=False),
@@ -116,6 +155,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('competition_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_competition_document_declaration_id'), ['declaration_id'], unique=False)
+
+    op.create_table('competition_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.Enum('first', 'second', name='stage', native_enum=False, length=8), nullable=False),
+    sa.Column('declaration_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('passed', sa.Boolean(), nullable=True),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('scored_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['criterion_id'], ['competition_criterion.id'], name=op.f('fk_competition_score_criterion_id_competition_criterion')),
+    sa.ForeignKeyConstraint(['declaration_id'], ['competition_declaration.id'], name=op.f('fk_competition_score_declaration_id_competition_declaration')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['competition_reviewer.id'], name=op.f('fk_competition_score_reviewer_id_competition_reviewer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_competition_score')),
+    sa.UniqueConstraint('stage', 'declaration_id', 'reviewer_id', 'criterion_id', name=op.f('uq_competition_score_stage'))
+    )
+    with op.batch_alter_table('competition_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_competition_score_declaration_id'), ['declaration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_competition_score_reviewer_id'), ['reviewer_id'], unique=False)
 
     op.create_table('competition_proposal',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -150,10 +209,24 @@ def downgrade() -> None:
 
     op.drop_table('competition_estimate_line')
     op.drop_table('competition_proposal')
+    with op.batch_alter_table('competition_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_competition_score_reviewer_id'))
+        batch_op.drop_index(batch_op.f('ix_competition_score_declaration_id'))
+
+    op.drop_table('competition_score')
     with op.batch_alter_table('competition_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_competition_document_declaration_id'))
 
     op.drop_table('competition_document')
+    with op.batch_alter_table('competition_conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_competition_conflict_reviewer_id'))
+
+    op.drop_table('competition_conflict')
+    op.drop_table('competition_stage_closed')
+    with op.batch_alter_table('competition_reviewer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_competition_reviewer_call_id'))
+
+    op.drop_table('competition_reviewer')
     with op.batch_alter_table('competition_question', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_competition_question_call_id'))
 

@@ -1,0 +1,297 @@
+"""The review (審査) of a call's proposals: reviewers assigned to the call, conflicts of interest, scores on
+the call's table, sealed until the stage closes, then totals, averages and ranks computed exactly.
+
+Rules:
+
+* A reviewer is a person (a Keycloak account: prefecture staff or an outside expert) the operator assigns
+  to one call (``competition.manage``); the assignment is the reviewer's right for that call only, asked
+  by every review operation (a person not assigned is refused, whatever their roles).
+* A reviewer declares a conflict of interest with a group (:func:`declare_conflict`); a tied reviewer
+  cannot score that group's proposal.
+* A reviewer scores each proposal once per stage (first: 書面, second: ヒアリング) on every criterion:
+  a gate 可 or 否, a score from 0 to its maximum, a comment per criterion.
+* Sealed: until the operator closes the stage (:func:`close_stage`), a reviewer sees only their own
+  scores and no one sees results; afterwards no score is added.
+* Results (:func:`results`): a reviewer's total is the sum of their points; the proposal's average is
+  the exact fraction (sum of totals ÷ number of reviewers who scored it). A proposal any reviewer judged 否
+  on a gate fails the gate and ranks after every passing one. Ranking: passing first, then the higher
+  average, then (the tie rule) the higher average on the first scored criterion of the table, then the
+  earlier declaration; every rank is distinct.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from fractions import Fraction
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+from competition.models import Criterion, CriterionKind, Declaration, Proposal
+from competition.operations import criteria, get_call
+from core import audit, authz
+from core.actor import Actor
+from core.db import enum_column, timestamp_column, utcnow
+from core.errors import Conflict, Invalid, NotFound, NotPermitted, problem
+
+
+class Stage(str, enum.Enum):
+    first = "first"  # 一次審査（書面）
+    second = "second"  # 二次審査（ヒアリング）
+
+
+STAGE_LABELS = {Stage.first: ("一次審査（書面）", "First review (documents)"),
+                Stage.second: ("二次審査（ヒアリング）", "Second review (presentations)")}
+
+
+class Reviewer(SQLModel, table=True):
+    __tablename__ = "competition_reviewer"
+    __table_args__ = (sa.UniqueConstraint("call_id", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="competition_call.id", index=True)
+    subject: str = Field(max_length=255)  # the person's Keycloak identity
+    name: str = Field(max_length=100)
+    assigned_by: str = Field(max_length=255)
+    assigned_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class ConflictOfInterest(SQLModel, table=True):
+    __tablename__ = "competition_conflict"
+    __table_args__ = (sa.UniqueConstraint("reviewer_id", "group_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reviewer_id: int = Field(foreign_key="competition_reviewer.id", index=True)
+    group_id: int = Field(foreign_key="member_project_group.id")
+    note: str = Field(default="", max_length=500)
+    declared_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class Score(SQLModel, table=True):
+    """One reviewer's mark on one criterion of one proposal in one stage."""
+
+    __tablename__ = "competition_score"
+    __table_args__ = (sa.UniqueConstraint("stage", "declaration_id", "reviewer_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: Stage = Field(sa_column=enum_column(Stage, length=8))
+    declaration_id: int = Field(foreign_key="competition_declaration.id", index=True)
+    reviewer_id: int = Field(foreign_key="competition_reviewer.id", index=True)
+    criterion_id: int = Field(foreign_key="competition_criterion.id")
+    passed: Optional[bool] = Field(default=None)  # a gate's 可 (True) or 否 (False)
+    points: int = Field(default=0)
+    comment: str = Field(default="", max_length=2000)
+    scored_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class StageClosed(SQLModel, table=True):
+    __tablename__ = "competition_stage_closed"
+    __table_args__ = (sa.UniqueConstraint("call_id", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="competition_call.id")
+    stage: Stage = Field(sa_column=enum_column(Stage, length=8))
+    closed_by: str = Field(max_length=255)
+    closed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    criterion_id: int
+    passed: bool | None = None
+    points: int = 0
+    comment: str = ""
+
+
+def assign_reviewer(session: Session, actor: Actor, call_id: int, subject: str, name: str) -> Reviewer:
+    """Make the person (their Keycloak subject) a reviewer of this call only."""
+    authz.authorize(actor, "competition.manage")
+    get_call(session, call_id)
+    subject, name = (subject or "").strip(), (name or "").strip()
+    if not subject or not name or len(subject) > 255 or len(name) > 100:
+        raise Invalid("Name the reviewer's account and name.", "審査員のアカウントと氏名を入力してください。",
+                      problems=[problem("subject", "Required.", "必須項目です。")])
+    if session.scalar(sa.select(Reviewer.id).where(Reviewer.call_id == call_id, Reviewer.subject == subject)):
+        raise Conflict("The person is already a reviewer of this call.", "この方はすでにこの公募の審査員です。")
+    row = Reviewer(call_id=call_id, subject=subject, name=name, assigned_by=actor.subject)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "competition.reviewer.assign", "competition_call", str(call_id),
+                 after={"reviewer": subject, "name": name})
+    return row
+
+
+def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
+    row = session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id, Reviewer.subject == actor.subject)).first()
+    if row is None:
+        raise NotPermitted("You are not a reviewer of this call.", "この公募の審査員ではありません。",
+                           action="competition.review")
+    return row
+
+
+def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int, note: str = "") -> ConflictOfInterest:
+    """The reviewer's own declaration that they are tied to a group (利害関係)."""
+    reviewer = _reviewer(session, actor, call_id)
+    if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
+                                                             ConflictOfInterest.group_id == group_id)):
+        raise Conflict("The conflict is already declared.", "この利害関係はすでに申告済みです。")
+    row = ConflictOfInterest(reviewer_id=reviewer.id, group_id=group_id, note=(note or "").strip()[:500])
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "competition.conflict.declare", "competition_call", str(call_id),
+                 after={"reviewer": actor.subject, "group_id": group_id, "note": row.note})
+    return row
+
+
+def _closed(session: Session, call_id: int, stage: Stage) -> bool:
+    return session.scalar(sa.select(StageClosed.id).where(StageClosed.call_id == call_id, StageClosed.stage == stage)) is not None
+
+
+def _marks_problems(table: list[Criterion], marks: list[Mark]) -> list[dict[str, str]]:
+    by_id = {m.criterion_id: m for m in marks}
+    found = []
+    for c in table:
+        mark = by_id.get(c.id)
+        if mark is None:
+            found.append(problem(f"criterion {c.id}", f"Mark {c.title}.", f"「{c.title}」を評価してください。"))
+        elif c.kind == CriterionKind.gate and mark.passed is None:
+            found.append(problem(f"criterion {c.id}", f"Judge {c.title} pass or fail.", f"「{c.title}」の可・否を選んでください。"))
+        elif c.kind == CriterionKind.score and not (isinstance(mark.points, int) and 0 <= mark.points <= c.max_score):
+            found.append(problem(f"criterion {c.id}", f"{c.title} is scored from 0 to {c.max_score}.",
+                                 f"「{c.title}」は0～{c.max_score}点で採点してください。"))
+    if set(by_id) - {c.id for c in table}:
+        found.append(problem("criterion", "A mark names no criterion of this call.", "この公募の評価項目ではない採点があります。"))
+    return found
+
+
+def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int, marks: list[Mark]) -> list[Score]:
+    """The reviewer's marks on a group's proposal in a stage: every criterion, once."""
+    reviewer = _reviewer(session, actor, call_id)
+    stage = Stage(stage)
+    if _closed(session, call_id, stage):
+        raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
+    if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
+                                                             ConflictOfInterest.group_id == group_id)):
+        raise NotPermitted("You declared a conflict of interest with this group; you cannot score it.",
+                           "この提案グループとの利害関係を申告しているため、採点できません。", action="competition.review")
+    declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
+                                                               Declaration.group_id == group_id)).one_or_none()
+    if declaration is None or session.scalar(sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id)) is None:
+        raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
+    if session.scalar(sa.select(Score.id).where(Score.stage == stage, Score.declaration_id == declaration.id,
+                                                Score.reviewer_id == reviewer.id).limit(1)):
+        raise Conflict("You have already scored this proposal in this stage.", "この提案はすでに採点済みです。")
+    table = criteria(session, call_id)
+    found = _marks_problems(table, marks)
+    if found:
+        raise Invalid("The scores were not saved. " + " ".join(p["message_en"] for p in found),
+                      "採点を保存できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+    kinds = {c.id: c.kind for c in table}
+    rows = [Score(stage=stage, declaration_id=declaration.id, reviewer_id=reviewer.id, criterion_id=m.criterion_id,
+                  passed=m.passed if kinds[m.criterion_id] == CriterionKind.gate else None,
+                  points=m.points if kinds[m.criterion_id] == CriterionKind.score else 0, comment=(m.comment or "")[:2000])
+            for m in marks]
+    session.add_all(rows)
+    session.flush()
+    audit.record(session, actor, "competition.score", "competition_proposal", str(declaration.id),
+                 after={"stage": stage.value, "group_id": group_id,
+                        "marks": [{"criterion_id": r.criterion_id, "passed": r.passed, "points": r.points,
+                                   "comment": r.comment} for r in rows]})
+    return rows
+
+
+def my_scores(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[Score]:
+    """The reviewer's own scores (the only ones a reviewer sees before the stage closes)."""
+    reviewer = _reviewer(session, actor, call_id)
+    return list(session.scalars(sa.select(Score).where(Score.reviewer_id == reviewer.id, Score.stage == Stage(stage))
+                                .order_by(Score.id)))
+
+
+def close_stage(session: Session, actor: Actor, call_id: int, stage: Stage) -> StageClosed:
+    authz.authorize(actor, "competition.manage")
+    get_call(session, call_id)
+    stage = Stage(stage)
+    if _closed(session, call_id, stage):
+        raise Conflict("This stage is already closed.", "この審査はすでに締め切られています。")
+    row = StageClosed(call_id=call_id, stage=stage, closed_by=actor.subject)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "competition.review.close", "competition_call", str(call_id), after={"stage": stage.value})
+    return row
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    declaration_id: int
+    group_name: str
+    reviewers: int
+    totals: tuple[int, ...]  # each reviewer's total, in reviewer order
+    average: Fraction
+    first_average: Fraction  # the tie rule's figure: the average on the first scored criterion
+    gate_passed: bool
+    rank: int
+
+
+def rank_key(gate_passed: bool, average: Fraction, first_average: Fraction, declared_order: int) -> tuple:
+    """The ranking order: passing the gates, the higher average, the higher first-criterion average, the earlier
+    declaration."""
+    return (not gate_passed, -average, -first_average, declared_order)
+
+
+def results(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[Result]:
+    """Totals, averages and ranks of a closed stage (sealed before it closes)."""
+    authz.authorize(actor, "competition.read")
+    stage = Stage(stage)
+    if not _closed(session, call_id, stage):
+        raise Conflict("The scores are sealed until this stage of the review closes.", "審査が締め切られるまで採点結果は開示されません。")
+    table = criteria(session, call_id)
+    first_scored = next((c.id for c in table if c.kind == CriterionKind.score), None)
+    declarations = list(session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id)
+                                        .order_by(Declaration.declared_at, Declaration.id)))
+    entries = []
+    for d in declarations:
+        scores = session.scalars(sa.select(Score).where(Score.stage == stage, Score.declaration_id == d.id)
+                                 .order_by(Score.reviewer_id, Score.id))
+        entries.append(Entry(d.id, d.group_name, tuple(Marked(s.reviewer_id, s.criterion_id, s.passed, s.points)
+                                                       for s in scores)))
+    return tally(first_scored, entries)
+
+
+@dataclasses.dataclass(frozen=True)
+class Marked:
+    reviewer_id: int
+    criterion_id: int
+    passed: bool | None
+    points: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    declaration_id: int
+    group_name: str
+    marks: tuple[Marked, ...]
+
+
+def tally(first_scored: int | None, entries: list[Entry]) -> list[Result]:
+    """Results of the proposals ``entries`` (in declaration order; one without marks is left out)."""
+    rows = []
+    for order, entry in enumerate(entries):
+        totals: dict[int, int] = {}
+        firsts: dict[int, int] = {}
+        for m in entry.marks:
+            totals[m.reviewer_id] = totals.get(m.reviewer_id, 0) + m.points
+            if m.criterion_id == first_scored:
+                firsts[m.reviewer_id] = firsts.get(m.reviewer_id, 0) + m.points
+        if not totals:
+            continue
+        n = len(totals)
+        passed = all(m.passed is not False for m in entry.marks)
+        rows.append((order, entry, tuple(totals[r] for r in sorted(totals)), Fraction(sum(totals.values()), n),
+                     Fraction(sum(firsts.values()), n), passed))
+    rows.sort(key=lambda r: rank_key(r[5], r[3], r[4], r[0]))
+    return [Result(e.declaration_id, e.group_name, len(t), t, avg, first, passed, rank)
+            for rank, (_o, e, t, avg, first, passed) in enumerate(rows, start=1)]
