@@ -126,6 +126,8 @@ def assign_reviewer(session: Session, actor: Actor, call_id: int, subject: str, 
 
 
 def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
+    authz.authorize(actor, "competition.review")
+    get_call(session, call_id)
     row = session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id, Reviewer.subject == actor.subject)).first()
     if row is None:
         raise NotPermitted("You are not a reviewer of this call.", "この公募の審査員ではありません。",

@@ -130,6 +130,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     "competition.ask": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                         DATA_PROVIDER: "own", DATA_USER: "own"},
     "competition.submit": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
+    # reviewers are prefecture staff or outside experts: any person but the auditor (who changes nothing) may be
+    # one, and the review's operations ask the call's own assignment too (competition/review.py)
+    "competition.review": {role: "all" for role in PEOPLE_ROLES if role != AUDITOR},
 }
 
 ACTION_LABELS_JA = {
@@ -206,6 +209,7 @@ ACTION_LABELS_JA = {
     "competition.manage": "企画コンペの公募の作成・公開、質問への回答",
     "competition.ask": "企画コンペへの質問",
     "competition.submit": "企画コンペへの参加表明・企画提案書の提出（代表事業者）",
+    "competition.review": "企画コンペの審査（審査員に指名された公募のみ）",
 }
 
 

@@ -114,6 +114,9 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/competition/questions/{question_id}/answer"): "competition.manage",
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): "competition.submit",
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): "competition.submit",
+    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): "competition.manage",
+    ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): "competition.review",
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): "competition.review",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from flask import jsonify
@@ -17,6 +18,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from competition import operations as comp
+from competition import review
 from competition.models import MAX_UPLOAD_BYTES, DocumentKind
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -282,3 +284,144 @@ def propose(path: CallGroupPath, body: ProposalBody):
     proposal = comp.submit_proposal(db.session, current_actor(), path.call_id, path.group_id, upload, lines, body.total_yen)
     declaration = db.session.get(comp.Declaration, proposal.declaration_id)
     return jsonify(_declaration(declaration, proposal)), 201
+
+
+# --- the review (competition/review.py) -------------------------------------------------------------
+
+Stage = Literal["first", "second"]
+
+
+class StagePath(BaseModel):
+    call_id: int = Field(**ID_RANGE)
+    stage: Stage
+
+
+class StageGroupPath(BaseModel):
+    call_id: int = Field(**ID_RANGE)
+    stage: Stage
+    group_id: int = Field(**ID_RANGE)
+
+
+class ReviewerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=255), NOT_BLANK] = Field(
+        description="The person's Keycloak account (its subject)")
+    name: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=100), NOT_BLANK]
+
+
+class ConflictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    note: line(500) = ""
+
+
+class MarkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    criterion_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    passed: bool | None = Field(default=None, description="A gate's 可 (true) or 否 (false)")
+    points: int = Field(default=0, ge=0, le=1000, strict=True, description="A score within the criterion's maximum")
+    comment: line(2000) = ""
+
+
+class ScoreBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    marks: list[MarkBody] = Field(min_length=1, max_length=50, description="One mark per criterion of the call")
+
+
+class ReviewerOut(BaseModel):
+    id: int
+    call_id: int
+    subject: str
+    name: str
+
+
+class ConflictOut(BaseModel):
+    id: int
+    group_id: int
+
+
+class ScoreOut(BaseModel):
+    criterion_id: int
+    declaration_id: int
+    passed: bool | None
+    points: int
+    comment: str
+
+
+class ScoreList(BaseModel):
+    items: list[ScoreOut]
+    total: int
+
+
+class StageOut(BaseModel):
+    call_id: int
+    stage: Stage
+    closed_at: dt.datetime
+
+
+class ResultOut(BaseModel):
+    rank: int
+    declaration_id: int
+    group_name: str
+    reviewers: int
+    totals: list[int]
+    average: str = Field(description="The exact average as a fraction (e.g. 309/2)")
+    average_decimal: str = Field(description="The average to two decimal places (half to even), for reading")
+    gate_passed: bool
+
+
+class ResultList(BaseModel):
+    items: list[ResultOut]
+    total: int
+
+
+def _scores(rows) -> dict:
+    items = [{"criterion_id": s.criterion_id, "declaration_id": s.declaration_id, "passed": s.passed, "points": s.points,
+              "comment": s.comment} for s in rows]
+    return {"items": items, "total": len(items)}
+
+
+@bp.post("/competition/calls/<call_id>/reviewers", responses={201: ReviewerOut},
+         summary="Assign a person as a reviewer of this call only")
+def assign_reviewer(path: CallPath, body: ReviewerBody):
+    row = review.assign_reviewer(db.session, current_actor(), path.call_id, body.subject, body.name)
+    return jsonify({"id": row.id, "call_id": row.call_id, "subject": row.subject, "name": row.name}), 201
+
+
+@bp.post("/competition/calls/<call_id>/conflicts", responses={201: ConflictOut},
+         summary="A reviewer declares a conflict of interest with a group (then cannot score it)")
+def declare_conflict(path: CallPath, body: ConflictBody):
+    row = review.declare_conflict(db.session, current_actor(), path.call_id, body.group_id, body.note)
+    return jsonify({"id": row.id, "group_id": row.group_id}), 201
+
+
+@bp.post("/competition/calls/<call_id>/stages/<stage>/groups/<group_id>/scores", responses={201: ScoreList},
+         summary="A reviewer scores a group's proposal in a stage (every criterion, once)")
+def score(path: StageGroupPath, body: ScoreBody):
+    marks = [review.Mark(m.criterion_id, m.passed, m.points, m.comment) for m in body.marks]
+    rows = review.score(db.session, current_actor(), path.call_id, path.stage, path.group_id, marks)
+    return jsonify(_scores(rows)), 201
+
+
+@bp.get("/competition/calls/<call_id>/stages/<stage>/my-scores", responses={200: ScoreList},
+        summary="The reviewer's own scores (no one else's before the stage closes)")
+def my_scores(path: StagePath):
+    return jsonify(_scores(review.my_scores(db.session, current_actor(), path.call_id, path.stage)))
+
+
+@bp.post("/competition/calls/<call_id>/stages/<stage>/close", responses={200: StageOut},
+         summary="Close a stage of the review: the scores are unsealed and no more are taken")
+def close_stage(path: StagePath):
+    row = review.close_stage(db.session, current_actor(), path.call_id, path.stage)
+    return jsonify({"call_id": row.call_id, "stage": row.stage.value, "closed_at": row.closed_at.isoformat()})
+
+
+@bp.get("/competition/calls/<call_id>/stages/<stage>/results", responses={200: ResultList},
+        summary="Totals, exact averages and ranks of a closed stage (sealed before)")
+def results(path: StagePath):
+    rows = review.results(db.session, current_actor(), path.call_id, path.stage)
+    items = [{"rank": r.rank, "declaration_id": r.declaration_id, "group_name": r.group_name, "reviewers": r.reviewers,
+              "totals": list(r.totals), "average": str(r.average),
+              "average_decimal": f"{Decimal(r.average.numerator) / Decimal(r.average.denominator):.2f}",
+              "gate_passed": r.gate_passed} for r in rows]
+    return jsonify({"items": items, "total": len(items)})

@@ -521,6 +521,37 @@ def competition_proposal(total_yen: int) -> dict:
             "lines": [{"item": "人件費", "amount_yen": total_yen}], "total_yen": total_yen}
 
 
+
+def competition_review(ctx: Ctx, *, points: int = 80) -> tuple[str, dict]:
+    """The 2040 call with 提案B's proposal and the operator's account assigned as its reviewer: the scores'
+    address and a body of marks (``points`` on the first scored criterion)."""
+    from competition import operations as comp
+    from competition import review
+    from tests.competition.conftest import pdf_of
+
+    call_id, group_id = competition_call(ctx), project_group(ctx)
+    docs = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
+    comp.declare(ctx.db, ctx.operator, call_id, group_id, docs)
+    comp.submit_proposal(ctx.db, ctx.operator, call_id, group_id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
+                         [comp.Line("人件費", 4_000_000)], 4_000_000)
+    review.assign_reviewer(ctx.db, ctx.operator, call_id, ctx.users(("platform-operator",))[0].id, "審査 運営者")
+    marks = [{"criterion_id": c.id, "passed": True} if c.kind.value == "gate" else
+             {"criterion_id": c.id, "points": points if n == 1 else 10, "comment": "良い"}
+             for n, c in enumerate(comp.criteria(ctx.db, call_id))]
+    ctx.db.commit()
+    return f"/api/v1/competition/calls/{call_id}/stages/first/groups/{group_id}/scores", {"marks": marks}
+
+
+def competition_reviewer(ctx: Ctx) -> int:
+    """The 2040 call with the operator's account assigned as its reviewer; the call's id."""
+    from competition import review
+
+    call_id = competition_call(ctx)
+    review.assign_reviewer(ctx.db, ctx.operator, call_id, ctx.users(("platform-operator",))[0].id, "審査 運営者")
+    ctx.db.commit()
+    return call_id
+
+
 TABLE: dict[tuple[str, str], Entry] = {
     # tenant registry
     ("POST", "/api/v1/tenants"): Entry(
@@ -988,6 +1019,22 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Entry(
         success=lambda c: op(c, "POST", competition_declared(c), competition_proposal(4_800_000)),
         refused=lambda c: op(c, "POST", competition_declared(c), competition_proposal(5_000_001))),
+    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/reviewers",
+                             {"subject": "reviewer-a", "name": "審査 一郎"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_reviewer(c)}/reviewers",
+                             {"subject": c.users(("platform-operator",))[0].id, "name": "審査 運営者"})),
+    ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_reviewer(c)}/conflicts",
+                             {"group_id": project_group(c), "note": "役員を兼任"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/conflicts",
+                             {"group_id": project_group(c)})),  # not a reviewer of this call
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): Entry(
+        success=lambda c: op(c, "POST", *competition_review(c)),
+        refused=lambda c: op(c, "POST", *competition_review(c, points=101))),  # over the maximum of 100
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/stages/first/close"),
+        refused=lambda c: op(c, "POST", "/api/v1/competition/calls/999999/stages/first/close")),
 }
 
 def service_window(ctx: Ctx) -> int:

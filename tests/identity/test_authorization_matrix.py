@@ -58,6 +58,7 @@ READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", 
 MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "any"}
 # the body names the tenant (OWN): a clerk records consent for their own tenant's people only
 CLERKS_OWN = {"municipal-admin": "any", "municipal-staff": "any"}
+REVIEWERS = {role: "any" for role in ROLES if role != "auditor"}  # the competition's reviewers (issue 41)
 CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
 
 
@@ -385,6 +386,15 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Rule(
         {"operator": "any", "municipal-admin": "any", "org-admin": "any"},
         lambda: {"proposal": {"filename": "p.pdf", "content_base64": ""}, "lines": [], "total_yen": 0}),
+    # the review: the operator assigns reviewers and closes a stage; any person but the auditor may be a reviewer
+    # (the call's assignment is the operation's check: call 1 does not exist here); results are sealed reads
+    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(SECRETARIAT, lambda: {"subject": "r-1", "name": "審査 一"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Rule(REVIEWERS, lambda: {"group_id": 1}),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): Rule(
+        REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
+    ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/my-scores"): Rule(REVIEWERS),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -399,7 +409,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
-               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
+               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{stage}": "first",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
