@@ -124,6 +124,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "event.manage": {OPERATOR: "all"},
     "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                        DATA_PROVIDER: "own", DATA_USER: "own"},
+    # the year's schedule, issues and monthly progress report (secretariat/progress.py)
+    "progress.read": {OPERATOR: "all", AUDITOR: "all"},
+    "progress.manage": {OPERATOR: "all"},
+    "progress.report": {OPERATOR: "all", AUDITOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -196,6 +200,9 @@ ACTION_LABELS_JA = {
     "event.read": "イベント・研修の閲覧",
     "event.manage": "イベント・研修の運営（出欠・目標・アーカイブ）",
     "event.register": "イベント・研修への参加登録",
+    "progress.read": "年間予定・課題の閲覧",
+    "progress.manage": "年間予定・課題の管理",
+    "progress.report": "進捗・課題管理報告書の作成",
 }
 
 
