@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, Iterable, Literal, Mapping, Optional
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -103,8 +103,20 @@ def secretariat_people(directory: Any) -> dict[str, str]:
     return dict(sorted(people.items(), key=lambda item: (item[1], item[0])))
 
 
-def _owner(owner: str, people: Mapping[str, str]) -> tuple[str, str] | dict[str, str]:
+People = Mapping[str, str] | Callable[[], Mapping[str, str]]
+
+
+def owners(actor: Actor, people: People) -> dict[str, str]:
+    """The people a work item or an issue can be given to (``people``, or what it answers when called:
+    the shell passes :func:`secretariat_people` unevaluated, so Keycloak is asked only after the
+    actor is authorised and only when an owner is being chosen)."""
+    authz.authorize(actor, MANAGE)
+    return dict(people() if callable(people) else people)
+
+
+def _owner(owner: str, people: People) -> tuple[str, str] | dict[str, str]:
     owner = (owner or "").strip()
+    people = people() if callable(people) else people
     if owner in people:
         return owner, people[owner]
     return problem("owner", "Choose the owner from the secretariat's people.", "担当者を事務局の職員から選んでください。")
@@ -144,7 +156,7 @@ def _item_summary(item: WorkItem) -> dict[str, Any]:
             "done_on": item.done_on.isoformat() if item.done_on else None}
 
 
-def add_item(session: Session, actor: Actor, people: Mapping[str, str], *, title: str, due_on: Any, owner: str,
+def add_item(session: Session, actor: Actor, people: People, *, title: str, due_on: Any, owner: str,
              detail: str = "") -> WorkItem:
     """A work item of the schedule (its fiscal year is its due date's); audited ``progress.item.add``."""
     authz.authorize(actor, MANAGE)
@@ -179,7 +191,7 @@ def _status(value: Any, enum_cls: type[LabelledEnum]) -> LabelledEnum | dict[str
         return problem("status", f"Choose one of: {', '.join(m.value for m in enum_cls)}.", "状況を選んでください。")
 
 
-def update_item(session: Session, actor: Actor, people: Mapping[str, str], item_id: int, *, title: str | None = None,
+def update_item(session: Session, actor: Actor, people: People, item_id: int, *, title: str | None = None,
                 due_on: Any = None, owner: str | None = None, status: str | None = None,
                 now: dt.datetime | None = None) -> WorkItem:
     """Change an item's title, due date, owner or status (done: the Japan-time day is recorded);
@@ -235,7 +247,7 @@ def _issue_summary(issue: Issue) -> dict[str, Any]:
             "issue_resolution": issue.resolution, "resolved_on": issue.resolved_on.isoformat() if issue.resolved_on else None}
 
 
-def raise_issue(session: Session, actor: Actor, people: Mapping[str, str], *, title: str, owner: str,
+def raise_issue(session: Session, actor: Actor, people: People, *, title: str, owner: str,
                 detail: str = "", now: dt.datetime | None = None) -> Issue:
     """An issue raised today (Japan time) by the signed-in person; audited ``progress.issue.raise``."""
     authz.authorize(actor, MANAGE)
@@ -263,7 +275,7 @@ def get_issue(session: Session, actor: Actor, issue_id: int) -> Issue:
     return issue
 
 
-def update_issue(session: Session, actor: Actor, people: Mapping[str, str], issue_id: int, *,
+def update_issue(session: Session, actor: Actor, people: People, issue_id: int, *,
                  owner: str | None = None, status: str | None = None, resolution: str | None = None,
                  now: dt.datetime | None = None) -> Issue:
     """Change an issue's owner or status; resolving it takes its resolution (the day is recorded, Japan
