@@ -111,3 +111,26 @@ def test_the_api_adds_changes_and_reports_and_refuses_with_problems(open_api, db
     report = open_api.get("/api/v1/progress/report?month=2026-05&format=xlsx")
     assert report.status_code == 200 and load_workbook(io.BytesIO(report.data)).sheetnames[1] == "完了した作業項目"
     assert open_api.get("/api/v1/progress/report?month=2026-Q1").status_code == 422
+
+
+def test_the_command_line_adds_resolves_and_writes_the_report(app, db, tmp_path):
+    def run(*args):
+        return app.test_cli_runner().invoke(args=[*args, "--as", "desk-test"])
+
+    listed = run("progress", "people")
+    assert listed.exit_code == 0 and "kc-sato\t佐藤 花子" in listed.output
+    added = run("progress", "add-item", "--title", "研修の開催", "--due", "2026-05-20", "--owner", "佐藤 花子")
+    assert added.exit_code == 0, added.output
+    assert db.scalar(sa.select(WorkItem.owner_subject)) == "kc-sato"
+    stranger = run("progress", "add-item", "--title", "x", "--due", "2026-05-20", "--owner", "山田 太郎")
+    assert stranger.exit_code == 2 and "担当者を事務局の職員から選んでください" in stranger.output
+    raised = run("progress", "raise", "--title", "講師の確保", "--owner", "kc-suzuki")
+    assert raised.exit_code == 0, raised.output
+    issue_id = db.scalar(sa.select(Issue.id))
+    assert run("progress", "issue", str(issue_id), "--status", "resolved").exit_code == 2
+    assert run("progress", "issue", str(issue_id), "--status", "resolved", "--resolution", "県職員に依頼").exit_code == 0
+    book = tmp_path / "report.xlsx"
+    report = run("progress", "report", "2026-05", "--xlsx", str(book))
+    assert report.exit_code == 0, report.output
+    assert "当月に解決した課題" in report.output and load_workbook(book).sheetnames[0] == "概要"
+    assert db.scalar(sa.select(AuditRecord.actor_subject).where(AuditRecord.action == "progress.report")) == "desk-test"
