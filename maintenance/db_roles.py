@@ -126,6 +126,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_event": ("UPDATE (archive_url)",),
     "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
     "secretariat_event_target": ("UPDATE (events, attendance)",),
+    # the secretariat's year: a work item's title, due date, owner and status change; an issue's owner,
+    # status and resolution (secretariat.progress)
+    "secretariat_work_item": ("UPDATE (title, due_on, fiscal_year, owner_subject, owner_name, status, done_on)",),
+    "secretariat_issue": ("UPDATE (owner_subject, owner_name, status, resolution, resolved_on)",),
 }
 
 
