@@ -114,3 +114,50 @@ def test_the_secretariat_runs_a_seminar_from_registration_to_attendance(people, 
         sa.select(ev.EventRegistration).where(ev.EventRegistration.event_id == event.id))}
     assert rows == {"参加 一郎": ("cancelled", False), "参加 二郎": ("registered", True),
                     "参加 三郎": ("registered", True)}
+
+
+def test_the_secretariat_keeps_the_years_schedule_and_issues_and_hands_out_the_monthly_report(
+        people, page, login_as, live_server, db):
+    """Issue 40 item 7: a work item given to a person picked from the secretariat's people, an issue raised and
+    resolved, the month's report downloaded; the page has no axe violations (Japanese and English)."""
+    from secretariat import progress
+    from tests.browser.test_join_accessibility import _violations
+
+    operator = people["operator"]
+    login_as(page, operator.username)
+    _open(page, live_server, "年間予定・進捗・課題")
+    main = page.get_by_role("main")
+    main.locator("#item-title").fill("県との月次定例会の資料作成")
+    yesterday = dt.datetime.now(JST).date() - dt.timedelta(days=1)
+    main.locator("#item-due").fill(yesterday.isoformat())
+    main.locator("#item-owner").select_option(label="熊本県 運営者")  # picked by name, never typed
+    main.get_by_role("button", name="作業項目を追加する").click()
+    expect(page.get_by_text("作業項目を年間予定に追加しました。")).to_be_visible()
+    item = main.locator("#work-items tr", has_text="県との月次定例会の資料作成")
+    expect(item).to_contain_text("熊本県 運営者")
+    expect(item).to_contain_text("遅延")  # due yesterday (Japan time) and not done
+
+    main.locator("#issue-title").fill("セミナー参加者の伸び悩み")
+    main.locator("#issue-owner").select_option(label="熊本県 運営者")
+    main.get_by_role("button", name="課題を登録する").click()
+    expect(page.get_by_text("課題を登録しました。")).to_be_visible()
+    issue = main.locator("#issues tr", has_text="セミナー参加者の伸び悩み")
+    issue.get_by_label(re.compile("の状況$")).select_option("resolved")
+    issue.get_by_label(re.compile("の対応結果$")).fill("会員向けメールマガジンで案内する")
+    issue.get_by_role("button", name="保存する").click()
+    expect(page.get_by_text("課題を更新しました。")).to_be_visible()
+    expect(main.locator("#issues tr", has_text="セミナー参加者の伸び悩み")).to_contain_text("解決済")
+
+    found = {"ja": _violations(page)}
+    page.goto(live_server("/admin/progress/?lang=en"))
+    found["en"] = _violations(page)
+    page.goto(live_server("/admin/progress/?lang=ja"))
+    month = yesterday.strftime("%Y-%m")
+    main.locator("#month").fill(month)
+    main.get_by_role("button", name="表示").last.click()
+    with page.expect_download() as download:
+        main.get_by_role("link", name="Excel ファイル").click()
+    assert download.value.suggested_filename.endswith(f"{month}.xlsx")
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(progress.WorkItem)) == 1
+    assert found == {"ja": [], "en": []}
