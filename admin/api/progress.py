@@ -47,7 +47,7 @@ class ScheduleQuery(CachedSchema):
                                     description="Fiscal year (April–March); the current one when left out")
 
 
-class ItemBody(BaseModel):
+class WorkItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
     due_on: dt.date = Field(description="Due date (Japan time); the item belongs to its fiscal year")
@@ -55,7 +55,7 @@ class ItemBody(BaseModel):
     detail: Detail = ""
 
 
-class ItemChange(BaseModel):
+class WorkItemChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title | None = None
     due_on: dt.date | None = None
@@ -63,7 +63,7 @@ class ItemChange(BaseModel):
     status: ItemStatus | None = Field(default=None, description="planned (未着手), in_progress (実施中), done (完了)")
 
 
-class ItemOut(BaseModel):
+class WorkItemOut(BaseModel):
     id: int
     fiscal_year: int
     title: str
@@ -76,20 +76,20 @@ class ItemOut(BaseModel):
     late: bool
 
 
-class ScheduleOut(BaseModel):
+class WorkScheduleOut(BaseModel):
     fiscal_year: int
     fiscal_year_ja: str
-    items: list[ItemOut]
+    items: list[WorkItemOut]
 
 
-class IssueBody(BaseModel):
+class ProgressIssueBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
     owner: Owner = Field(description="User id of one of the secretariat's people (an operator)")
     detail: Detail = ""
 
 
-class IssueChange(BaseModel):
+class ProgressIssueChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     owner: Owner | None = None
     status: IssueStatus | None = Field(default=None, description="open (未対応), in_progress (対応中), resolved (解決済: "
@@ -97,7 +97,7 @@ class IssueChange(BaseModel):
     resolution: Detail | None = None
 
 
-class IssueOut(BaseModel):
+class ProgressIssueOut(BaseModel):
     id: int
     title: str
     detail: str
@@ -111,17 +111,17 @@ class IssueOut(BaseModel):
     resolved_on: dt.date | None
 
 
-class Person(BaseModel):
+class SecretariatPerson(BaseModel):
     id: str
     name: str
 
 
-class PeopleOut(BaseModel):
-    items: list[Person]
+class SecretariatPeopleOut(BaseModel):
+    items: list[SecretariatPerson]
 
 
-class IssueList(BaseModel):
-    items: list[IssueOut]
+class ProgressIssueList(BaseModel):
+    items: list[ProgressIssueOut]
 
 
 class ReportQuery(BaseModel):
@@ -144,13 +144,13 @@ def _issue(issue: progress.Issue) -> dict:
             "resolved_on": issue.resolved_on.isoformat() if issue.resolved_on else None}
 
 
-@bp.get("/progress/people", responses={200: PeopleOut},
+@bp.get("/progress/people", responses={200: SecretariatPeopleOut},
         summary="The secretariat's people (the operators), whom work items and issues can be given to")
 def list_people():
     return jsonify({"items": [{"id": i, "name": n} for i, n in progress.owners(current_actor(), page.people).items()]})
 
 
-@bp.get("/progress/items", responses={200: ScheduleOut}, summary="The fiscal year's schedule of work items (年間予定)")
+@bp.get("/progress/items", responses={200: WorkScheduleOut}, summary="The fiscal year's schedule of work items (年間予定)")
 def list_items(query: ScheduleQuery):
     year = query.fiscal_year or fiscal_year_of(today_jst())
     items = progress.schedule(db.session, current_actor(), year)
@@ -158,36 +158,36 @@ def list_items(query: ScheduleQuery):
                     "items": [_item(i) for i in items]})
 
 
-@bp.post("/progress/items", responses={201: ItemOut}, summary="Add a work item to the schedule; audited")
-def add_item(body: ItemBody):
+@bp.post("/progress/items", responses={201: WorkItemOut}, summary="Add a work item to the schedule; audited")
+def add_item(body: WorkItemBody):
     item = progress.add_item(db.session, current_actor(), page.people, title=body.title, due_on=body.due_on,
                              owner=body.owner, detail=body.detail)
     return jsonify(_item(item)), 201
 
 
-@bp.patch("/progress/items/<item_id>", responses={200: ItemOut},
+@bp.patch("/progress/items/<item_id>", responses={200: WorkItemOut},
           summary="Change a work item's title, due date, owner or status (done records the day); audited")
-def update_item(path: ItemPath, body: ItemChange):
+def update_item(path: ItemPath, body: WorkItemChange):
     item = progress.update_item(db.session, current_actor(), page.people, path.item_id, title=body.title,
                                 due_on=body.due_on, owner=body.owner, status=body.status)
     return jsonify(_item(item))
 
 
-@bp.get("/progress/issues", responses={200: IssueList}, summary="The issue list (課題), newest first")
+@bp.get("/progress/issues", responses={200: ProgressIssueList}, summary="The issue list (課題), newest first")
 def list_issues():
     return jsonify({"items": [_issue(i) for i in progress.issues(db.session, current_actor())]})
 
 
-@bp.post("/progress/issues", responses={201: IssueOut}, summary="Raise an issue; audited")
-def raise_issue(body: IssueBody):
+@bp.post("/progress/issues", responses={201: ProgressIssueOut}, summary="Raise an issue; audited")
+def raise_issue(body: ProgressIssueBody):
     issue = progress.raise_issue(db.session, current_actor(), page.people, title=body.title, owner=body.owner,
                                  detail=body.detail)
     return jsonify(_issue(issue)), 201
 
 
-@bp.patch("/progress/issues/<issue_id>", responses={200: IssueOut},
+@bp.patch("/progress/issues/<issue_id>", responses={200: ProgressIssueOut},
           summary="Change an issue's owner or status, or record its resolution (resolving needs one); audited")
-def update_issue(path: IssuePath, body: IssueChange):
+def update_issue(path: IssuePath, body: ProgressIssueChange):
     issue = progress.update_issue(db.session, current_actor(), page.people, path.issue_id, owner=body.owner,
                                   status=body.status, resolution=body.resolution)
     return jsonify(_issue(issue))
