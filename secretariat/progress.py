@@ -144,7 +144,9 @@ def _due(due_on: Any) -> tuple[dt.date | None, list[dict[str, str]]]:
         except ValueError:
             due_on = None
     if not isinstance(due_on, dt.date) or not FIRST_FISCAL_YEAR <= fiscal_year_of(due_on) <= LAST_FISCAL_YEAR:
-        return None, [problem("due_on", "Give the due date as YYYY-MM-DD.", "期限を日付（YYYY-MM-DD）で入力してください。")]
+        return None, [problem("due_on", "Give the due date as YYYY-MM-DD, within renkei's calendar (fiscal years "
+                                        f"{FIRST_FISCAL_YEAR}–{LAST_FISCAL_YEAR}).",
+                              f"期限を日付（YYYY-MM-DD、{FIRST_FISCAL_YEAR}〜{LAST_FISCAL_YEAR}年度）で入力してください。")]
     return due_on, []
 
 

@@ -50,7 +50,8 @@ class ScheduleQuery(CachedSchema):
 class WorkItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
-    due_on: dt.date = Field(description="Due date (Japan time); the item belongs to its fiscal year")
+    due_on: dt.date = Field(description="Due date (Japan time), in fiscal years 1989–2100; the item belongs to its "
+                                        "fiscal year")
     owner: Owner = Field(description="User id of one of the secretariat's people (an operator)")
     detail: Detail = ""
 
@@ -58,7 +59,7 @@ class WorkItemBody(BaseModel):
 class WorkItemChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title | None = None
-    due_on: dt.date | None = None
+    due_on: dt.date | None = Field(default=None, description="Due date (Japan time), in fiscal years 1989–2100")
     owner: Owner | None = None
     status: ItemStatus | None = Field(default=None, description="planned (未着手), in_progress (実施中), done (完了)")
 
