@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "The incident register (障害台帳): incidents, their timeline and the reports to the prefecture."),
     "members": ("admin.commands.members:group", 'Consortium members: organisations (by corporate number) and municipalities.'),
     "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
+    "progress": ("admin.commands.progress:group",
+                 "The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report."),
     "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
     "restore": ("admin.commands.backup:restore_command",
                 "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),

@@ -133,6 +133,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     # reviewers are prefecture staff or outside experts: any person but the auditor (who changes nothing) may be
     # one, and the review's operations ask the call's own assignment too (competition/review.py)
     "competition.review": {role: "all" for role in PEOPLE_ROLES if role != AUDITOR},
+    # the year's schedule, issues and monthly progress report (secretariat/progress.py)
+    "progress.read": {OPERATOR: "all", AUDITOR: "all"},
+    "progress.manage": {OPERATOR: "all"},
+    "progress.report": {OPERATOR: "all", AUDITOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -210,6 +214,9 @@ ACTION_LABELS_JA = {
     "competition.ask": "企画コンペへの質問",
     "competition.submit": "企画コンペへの参加表明・企画提案書の提出（代表事業者）",
     "competition.review": "企画コンペの審査（審査員に指名された公募のみ）",
+    "progress.read": "年間予定・課題の閲覧",
+    "progress.manage": "年間予定・課題の管理",
+    "progress.report": "進捗・課題管理報告書の作成",
 }
 
 

@@ -244,6 +244,12 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.conflict.declare": ("審査員の利害関係の申告", "Reviewer's conflict of interest declared"),
     "competition.score": ("企画提案の採点", "Proposal scored"),
     "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
+    # the year's schedule, issues and monthly report (secretariat/progress.py)
+    "progress.item.add": ("年間予定の作業項目の登録", "Work item added to the schedule"),
+    "progress.item.update": ("作業項目の変更（期限・担当者・状況）", "Work item changed"),
+    "progress.issue.raise": ("課題の登録", "Issue raised"),
+    "progress.issue.update": ("課題の変更（担当者・状況・対応結果）", "Issue changed"),
+    "progress.report": ("進捗・課題管理報告書の作成", "Progress report generated"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -277,6 +283,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "incident": ("障害", "Incident"),
     "inquiry": ("問合せ", "Inquiry"),
     "event": ("イベント・研修", "Event"),
+    "work_item": ("作業項目", "Work item"),
+    "issue": ("課題", "Issue"),
     "event_target": ("イベントの年度目標", "Event target"),
     "competition_call": ("企画コンペの公募", "Competition call"),
     "competition_question": ("企画コンペの質問", "Competition question"),
@@ -305,6 +313,11 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "capacity": "定員", "place": "会場", "online_url": "オンライン参加のアドレス", "archive_url": "アーカイブのアドレス",
     "registration_id": "参加登録の番号", "registration_status": "参加登録の状態", "member_registrant": "会員からの登録",
     "queued": "送信待ちにした件数", "attended": "出席者", "attendance": "参加者数の目標",
+    # the year's schedule and issues (secretariat.progress)
+    "item_due_on": "期限", "owner": "担当者", "owner_subject": "担当者の利用者 ID", "item_status": "作業項目の状況",
+    "done_on": "完了日", "raised_on": "提起日", "raised_by": "提起者", "issue_status": "課題の状況",
+    "issue_resolution": "対応結果", "resolved_on": "解決日", "done": "完了した作業項目", "late": "遅延している作業項目",
+    "open_issues": "未解決の課題",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",

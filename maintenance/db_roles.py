@@ -131,6 +131,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "competition_call": ("UPDATE (published_at)",),
     "competition_milestone": ("UPDATE (at)",),
     "competition_question": ("UPDATE (answer, answered_by, answered_at, published_at)",),
+    # the secretariat's year: a work item's title, due date, owner and status change; an issue's owner,
+    # status and resolution (secretariat.progress)
+    "secretariat_work_item": ("UPDATE (title, due_on, fiscal_year, owner_subject, owner_name, status, done_on)",),
+    "secretariat_issue": ("UPDATE (owner_subject, owner_name, status, resolution, resolved_on)",),
 }
 
 

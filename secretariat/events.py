@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -37,43 +36,32 @@ from core.actor import Actor
 from core.calendar import JST, add_business_days, fiscal_year_of, jst_day, today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import email_problem, text_field_problem
 from secretariat.inquiries import PUBLIC_ISSUER, Addressee, refuse_too_many
 
 
-class EventKind(str, enum.Enum):
-    open_event = "open_event"
-    member_seminar = "member_seminar"
-    community_meeting = "community_meeting"
-    workshop = "workshop"
-    staff_training = "staff_training"
+class EventKind(LabelledEnum):
+    open_event = "open_event", "オープンイベント", "Open event"
+    member_seminar = "member_seminar", "会員セミナー", "Member seminar"
+    community_meeting = "community_meeting", "コミュニティ会合", "Community meeting"
+    workshop = "workshop", "ワークショップ・ハッカソン", "Workshop or hackathon"
+    staff_training = "staff_training", "県・市町村職員研修", "Staff training"
 
 
-class Audience(str, enum.Enum):
-    anyone = "anyone"
-    members = "members"
-    community = "community"
-    staff = "staff"
+class Audience(LabelledEnum):
+    anyone = "anyone", "どなたでも", "Anyone"
+    members = "members", "会員", "Members"
+    community = "community", "コミュニティ", "Community"
+    staff = "staff", "県・市町村職員", "Prefecture and municipal staff"
 
 
-class RegistrationStatus(str, enum.Enum):
-    registered = "registered"
-    waitlisted = "waitlisted"
-    cancelled = "cancelled"
+class RegistrationStatus(LabelledEnum):
+    registered = "registered", "参加登録済み", "Registered"
+    waitlisted = "waitlisted", "キャンセル待ち", "Waiting list"
+    cancelled = "cancelled", "取消", "Cancelled"
 
-
-KIND_LABELS = {EventKind.open_event: ("オープンイベント", "Open event"),
-               EventKind.member_seminar: ("会員セミナー", "Member seminar"),
-               EventKind.community_meeting: ("コミュニティ会合", "Community meeting"),
-               EventKind.workshop: ("ワークショップ・ハッカソン", "Workshop or hackathon"),
-               EventKind.staff_training: ("県・市町村職員研修", "Staff training")}
-AUDIENCE_LABELS = {Audience.anyone: ("どなたでも", "Anyone"), Audience.members: ("会員", "Members"),
-                   Audience.community: ("コミュニティ", "Community"),
-                   Audience.staff: ("県・市町村職員", "Prefecture and municipal staff")}
-REGISTRATION_LABELS = {RegistrationStatus.registered: ("参加登録済み", "Registered"),
-                       RegistrationStatus.waitlisted: ("キャンセル待ち", "Waiting list"),
-                       RegistrationStatus.cancelled: ("取消", "Cancelled")}
 
 # Seed 001: one open event of about 200 people; about five member seminars of about 30 (workshops and
 # hackathons among them); a community of about 20 companies meeting about five times; staff training
@@ -151,13 +139,13 @@ _REFUSALS = {"promote": CannotPromote, "cancel": CannotCancel}
 
 
 def _refusal(move: Move, status: RegistrationStatus, registration: Any) -> IllegalMove:
-    ja, en = REGISTRATION_LABELS[status]
+    ja, en = status.label
     return _REFUSALS[move.name](f"The registration is {en.lower()}; it cannot {move.label_en}. Nothing was changed.",
                                 f"この参加登録は「{ja}」のため「{move.label_ja}」できません。変更は行っていません。",
                                 status=status.value, move=move.name)
 
 
-REGISTRATIONS = Lifecycle("参加登録", "registration", RegistrationStatus, REGISTRATION_LABELS, (
+REGISTRATIONS = Lifecycle("参加登録", "registration", RegistrationStatus, labels(RegistrationStatus), (
     Move("promote", frozenset({R.waitlisted}), R.registered, "繰り上げ", "move up"),
     Move("cancel", frozenset({R.registered, R.waitlisted}), R.cancelled, "取消", "cancel"),
 ), initial=(R.registered, R.waitlisted), refusal=_refusal)
@@ -367,7 +355,7 @@ def register(session: Session, actor: Actor, event_id: int, who: Registrant, *,
         raise Invalid("The registration has problems.", "参加登録の内容に誤りがあります。", problems=found)
     event = get_event(session, event_id, lock=True)
     if authz.OPERATOR not in actor.roles and not set(actor.roles) & set(_AUDIENCE_ROLES[event.audience]):
-        label = AUDIENCE_LABELS[event.audience]
+        label = event.audience.label
         raise authz.NotPermitted(f"This event is for {label[1].lower()}.", f"このイベントの対象は「{label[0]}」です。",
                                  action="event.register")
     if authz.OPERATOR not in actor.roles and set(actor.roles) & authz.ORG_ROLES and actor.tenant_codes:

@@ -38,6 +38,7 @@ from core.actor import Actor
 from core.calendar import add_business_days, today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import DomainError, Invalid, NotFound, problem
+from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import email_problem, text_field_problem
 
@@ -49,48 +50,35 @@ QUESTION_MAX = 4000
 REPLY_MAX = 8000
 
 
-class InquirerKind(str, enum.Enum):
-    member = "member"
-    municipality = "municipality"
-    other_body = "other_body"
-    resident = "resident"
+class InquirerKind(LabelledEnum):
+    member = "member", "会員", "Member"
+    municipality = "municipality", "市町村", "Municipality"
+    other_body = "other_body", "その他の団体", "Other body"
+    resident = "resident", "住民", "Resident"
 
 
-class Channel(str, enum.Enum):
-    web_form = "web_form"
-    mail = "mail"
-    phone = "phone"
-    in_person = "in_person"
+class Channel(LabelledEnum):
+    web_form = "web_form", "Web フォーム", "Web form"
+    mail = "mail", "メール", "Mail"
+    phone = "phone", "電話", "Phone"
+    in_person = "in_person", "来訪・対面", "In person"
 
 
-class Category(str, enum.Enum):
-    joining = "joining"
-    member_info = "member_info"
-    catalogue = "catalogue"
-    technical = "technical"
-    fault = "fault"
-    personal_data = "personal_data"
-    other = "other"
+class Category(LabelledEnum):
+    joining = "joining", "入会", "Joining"
+    member_info = "member_info", "会員情報", "Member information"
+    catalogue = "catalogue", "データ・カタログ", "Data and catalogue"
+    technical = "technical", "技術・API", "Technical and API"
+    fault = "fault", "障害", "Fault"
+    personal_data = "personal_data", "個人情報・同意", "Personal data and consent"
+    other = "other", "その他", "Other"
 
 
-class InquiryStatus(str, enum.Enum):
-    received = "received"
-    in_progress = "in_progress"
-    answered = "answered"
-    closed = "closed"
-
-
-INQUIRER_LABELS = {InquirerKind.member: ("会員", "Member"), InquirerKind.municipality: ("市町村", "Municipality"),
-                   InquirerKind.other_body: ("その他の団体", "Other body"), InquirerKind.resident: ("住民", "Resident")}
-CHANNEL_LABELS = {Channel.web_form: ("Web フォーム", "Web form"), Channel.mail: ("メール", "Mail"),
-                  Channel.phone: ("電話", "Phone"), Channel.in_person: ("来訪・対面", "In person")}
-CATEGORY_LABELS = {Category.joining: ("入会", "Joining"), Category.member_info: ("会員情報", "Member information"),
-                   Category.catalogue: ("データ・カタログ", "Data and catalogue"),
-                   Category.technical: ("技術・API", "Technical and API"), Category.fault: ("障害", "Fault"),
-                   Category.personal_data: ("個人情報・同意", "Personal data and consent"),
-                   Category.other: ("その他", "Other")}
-STATUS_LABELS = {InquiryStatus.received: ("受付", "Received"), InquiryStatus.in_progress: ("対応中", "In progress"),
-                 InquiryStatus.answered: ("回答済", "Answered"), InquiryStatus.closed: ("完了", "Closed")}
+class InquiryStatus(LabelledEnum):
+    received = "received", "受付", "Received"
+    in_progress = "in_progress", "対応中", "In progress"
+    answered = "answered", "回答済", "Answered"
+    closed = "closed", "完了", "Closed"
 
 
 class Inquiry(SQLModel, table=True):
@@ -158,14 +146,14 @@ S = InquiryStatus
 
 
 def _refusal(move: Move, status: InquiryStatus, inquiry: Any) -> IllegalMove:
-    ja, en = STATUS_LABELS[status]
+    ja, en = status.label
     return _REFUSALS[move.name](
         f"The inquiry is {en.lower()}; it cannot {move.label_en} from that status. Nothing was changed.",
         f"この問合せは「{ja}」のため「{move.label_ja}」できません。変更は行っていません。",
         status=status.value, move=move.name)
 
 
-INQUIRIES = Lifecycle("問合せ", "inquiry", InquiryStatus, STATUS_LABELS, (
+INQUIRIES = Lifecycle("問合せ", "inquiry", InquiryStatus, labels(InquiryStatus), (
     Move("start", frozenset({S.received}), S.in_progress, "対応開始", "start", grant="inquiry.manage"),
     Move("answer", frozenset({S.received, S.in_progress}), S.answered, "回答", "answer", grant="inquiry.manage"),
     Move("close", frozenset({S.answered}), S.closed, "完了", "close", grant="inquiry.manage"),

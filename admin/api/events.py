@@ -151,7 +151,7 @@ def _figures(figures: events.Figures) -> dict:
 
 
 def _event(event: events.Event) -> dict:
-    return {"id": event.id, "kind": event.kind.value, "kind_ja": events.KIND_LABELS[event.kind][0], "title": event.title,
+    return {"id": event.id, "kind": event.kind.value, "kind_ja": event.kind.ja, "title": event.title,
             "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(), "place": event.place,
             "online_url": event.online_url, "capacity": event.capacity, "audience": event.audience.value,
             "archive_url": event.archive_url,
@@ -221,7 +221,7 @@ def year(path: EventYearPath):
 def _year(fiscal_year: int):
     rows = events.year_figures(db.session, current_actor(), fiscal_year)
     return jsonify({"fiscal_year": fiscal_year, "kinds": [
-        {"kind": row.kind.value, "kind_ja": events.KIND_LABELS[row.kind][0], "events_held": row.events_held,
+        {"kind": row.kind.value, "kind_ja": row.kind.ja, "events_held": row.events_held,
          "events_target": row.events_target, "attendance_target": row.attendance_target,
          "figures": _figures(row.figures)} for row in rows]})
 

@@ -124,9 +124,9 @@ def _out(inquiry: inquiries.Inquiry, with_replies: bool = True) -> dict:
     replies = inquiries.replies_of(db.session, inquiry) if with_replies else []
     return {"id": inquiry.id, "inquirer_kind": inquiry.inquirer_kind.value, "inquirer_name": inquiry.inquirer_name,
             "organisation_name": inquiry.organisation_name, "email": inquiry.email, "channel": inquiry.channel.value,
-            "category": inquiry.category.value, "category_ja": inquiries.CATEGORY_LABELS[inquiry.category][0],
+            "category": inquiry.category.value, "category_ja": inquiry.category.ja,
             "subject": inquiry.subject, "question": inquiry.question, "status": inquiry.status.value,
-            "status_ja": inquiries.STATUS_LABELS[inquiry.status][0], "assignee_name": inquiry.assignee_name,
+            "status_ja": inquiry.status.ja, "assignee_name": inquiry.assignee_name,
             "received_on": inquiry.received_on.isoformat(), "due_on": inquiry.due_on.isoformat(),
             "overdue": inquiries.is_overdue(inquiry), "member_number": inquiry.member_number,
             "tenant_code": inquiry.tenant_code, "dataset_uid": inquiry.dataset_uid, "incident_ref": inquiry.incident_ref,

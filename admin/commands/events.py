@@ -38,7 +38,7 @@ def list_command(fiscal_year: int | None, actor) -> None:
     """Events of a fiscal year (default: this one)."""
     year = fiscal_year or fiscal_year_of(today_jst())
     for row in committed(lambda: ev.list_events(db.session, actor, fiscal_year=year)):
-        click.echo(f"{row.id}\t{row.starts_at.astimezone(JST):%Y-%m-%d %H:%M}\t{ev.KIND_LABELS[row.kind][0]}\t"
+        click.echo(f"{row.id}\t{row.starts_at.astimezone(JST):%Y-%m-%d %H:%M}\t{row.kind.ja}\t"
                    f"{row.title}\t{row.capacity}")
 
 
@@ -52,7 +52,7 @@ def year_command(fiscal_year: int, actor) -> None:
                "非会員/non-members\t新会員/new members")
     for row in committed(lambda: ev.year_figures(db.session, actor, fiscal_year)):
         f = row.figures
-        click.echo(f"{ev.KIND_LABELS[row.kind][0]}\t{row.events_held}\t{row.events_target}\t{f.attended}\t"
+        click.echo(f"{row.kind.ja}\t{row.events_held}\t{row.events_target}\t{f.attended}\t"
                    f"{row.attendance_target}\t{f.registrations}\t{f.members}\t{f.non_members}\t{f.new_members}")
 
 
@@ -95,7 +95,7 @@ def register_command(event_id, name, email, organisation, corporate_number, acto
     """Register someone (the waiting list when the event is full)."""
     row = committed(lambda: ev.register(db.session, actor, event_id, ev.Registrant(name, email, organisation,
                                                                                    corporate_number)))
-    click.echo(f"{row.id}: {ev.REGISTRATION_LABELS[row.status][0]} / {ev.REGISTRATION_LABELS[row.status][1]}")
+    click.echo(f"{row.id}: {row.status.ja} / {row.status.en}")
 
 
 @group.command("cancel")

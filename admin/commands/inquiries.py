@@ -39,8 +39,8 @@ def list_command(overdue: bool, status: str | None, actor) -> None:
                                                 overdue_on=today_jst() if overdue else None))
     for row in rows:
         late = " 期限超過/overdue" if inq.is_overdue(row) else ""
-        click.echo(f"{row.id}\t{row.due_on.isoformat()}\t{inq.STATUS_LABELS[row.status][0]}\t"
-                   f"{inq.CATEGORY_LABELS[row.category][0]}\t{row.subject}{late}")
+        click.echo(f"{row.id}\t{row.due_on.isoformat()}\t{row.status.ja}\t"
+                   f"{row.category.ja}\t{row.subject}{late}")
 
 
 @group.command("record")
@@ -86,7 +86,7 @@ def reply_command(inquiry_id: int, body: str, actor) -> None:
 def move_command(inquiry_id: int, move: str, actor) -> None:
     """Move an inquiry: start, answer, close or reopen."""
     row = committed(lambda: inq.transition(db.session, actor, inquiry_id, move))
-    click.echo(f"{row.id}: {inq.STATUS_LABELS[row.status][0]} / {inq.STATUS_LABELS[row.status][1]}")
+    click.echo(f"{row.id}: {row.status.ja} / {row.status.en}")
 
 
 @group.command("assign")

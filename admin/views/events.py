@@ -39,8 +39,8 @@ class EventForm(forms.RenkeiForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
 
     def fill_choices(self) -> EventForm:
-        self.kind.choices = [(k.value, forms.pick(v)) for k, v in ev.KIND_LABELS.items()]
-        self.audience.choices = [(k.value, forms.pick(v)) for k, v in ev.AUDIENCE_LABELS.items()]
+        self.kind.choices = [(k.value, forms.pick(k.label)) for k in ev.EventKind]
+        self.audience.choices = [(k.value, forms.pick(k.label)) for k in ev.Audience]
         return self
 
     def draft(self) -> ev.EventDraft:
@@ -52,9 +52,8 @@ class EventForm(forms.RenkeiForm):
 
 
 def labels() -> dict:
-    return {"kind": {k.value: forms.pick(v) for k, v in ev.KIND_LABELS.items()},
-            "audience": {k.value: forms.pick(v) for k, v in ev.AUDIENCE_LABELS.items()},
-            "registration": {k.value: forms.pick(v) for k, v in ev.REGISTRATION_LABELS.items()}}
+    return {name: {member.value: forms.pick(member.label) for member in enum_cls} for name, enum_cls in (
+        ("kind", ev.EventKind), ("audience", ev.Audience), ("registration", ev.RegistrationStatus))}
 
 
 def _when(moment: dt.datetime) -> str:

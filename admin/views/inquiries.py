@@ -23,8 +23,8 @@ from secretariat import inquiries as inq
 HONEYPOT = "website"  # a field people never see or fill; a form that fills it is a robot's
 
 
-def _choices(labels) -> list[tuple[str, str]]:
-    return [(key.value, forms.pick(pair)) for key, pair in labels.items()]
+def _choices(enum_cls) -> list[tuple[str, str]]:
+    return [(member.value, forms.pick(member.label)) for member in enum_cls]
 
 
 class InquiryForm(forms.RenkeiForm):
@@ -44,9 +44,9 @@ class InquiryForm(forms.RenkeiForm):
     incident_ref = StringField(_l("Incident reference"), validators=[Length(max=64)])
 
     def fill_choices(self) -> InquiryForm:
-        self.inquirer_kind.choices = _choices(inq.INQUIRER_LABELS)
-        self.channel.choices = _choices(inq.CHANNEL_LABELS)
-        self.category.choices = _choices(inq.CATEGORY_LABELS)
+        self.inquirer_kind.choices = _choices(inq.InquirerKind)
+        self.channel.choices = _choices(inq.Channel)
+        self.category.choices = _choices(inq.Category)
         return self
 
     def checked(self, *, public: bool = False) -> bool:
@@ -73,10 +73,9 @@ def response_days() -> int:
 
 
 def labels() -> dict:
-    return {"status": {k.value: forms.pick(v) for k, v in inq.STATUS_LABELS.items()},
-            "category": {k.value: forms.pick(v) for k, v in inq.CATEGORY_LABELS.items()},
-            "channel": {k.value: forms.pick(v) for k, v in inq.CHANNEL_LABELS.items()},
-            "inquirer": {k.value: forms.pick(v) for k, v in inq.INQUIRER_LABELS.items()}}
+    return {name: {member.value: forms.pick(member.label) for member in enum_cls} for name, enum_cls in (
+        ("status", inq.InquiryStatus), ("category", inq.Category), ("channel", inq.Channel),
+        ("inquirer", inq.InquirerKind))}
 
 
 class InquiriesView(SecureView):

@@ -246,13 +246,13 @@ FIELD_TYPES: dict[str, FieldType] = {
     "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
     "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
     # the secretariat's desk (issue 40)
-    "inquiry_category": _text_of(lambda v: _pick(_desk().CATEGORY_LABELS[_desk().Category(v)])),
-    "inquiry_channel": _text_of(lambda v: _pick(_desk().CHANNEL_LABELS[_desk().Channel(v)])),
-    "inquirer_kind": _text_of(lambda v: _pick(_desk().INQUIRER_LABELS[_desk().InquirerKind(v)])),
-    "inquiry_status": _text_of(lambda v: _pick(_desk().STATUS_LABELS[_desk().InquiryStatus(v)])),
-    "event_kind": _text_of(lambda v: _pick(_events().KIND_LABELS[_events().EventKind(v)])),
-    "event_audience": _text_of(lambda v: _pick(_events().AUDIENCE_LABELS[_events().Audience(v)])),
-    "registration_status": _text_of(lambda v: _pick(_events().REGISTRATION_LABELS[_events().RegistrationStatus(v)])),
+    "inquiry_category": _text_of(lambda v: _pick(_desk().Category(v).label)),
+    "inquiry_channel": _text_of(lambda v: _pick(_desk().Channel(v).label)),
+    "inquirer_kind": _text_of(lambda v: _pick(_desk().InquirerKind(v).label)),
+    "inquiry_status": _text_of(lambda v: _pick(_desk().InquiryStatus(v).label)),
+    "event_kind": _text_of(lambda v: _pick(_events().EventKind(v).label)),
+    "event_audience": _text_of(lambda v: _pick(_events().Audience(v).label)),
+    "registration_status": _text_of(lambda v: _pick(_events().RegistrationStatus(v).label)),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
 }

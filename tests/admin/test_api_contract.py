@@ -118,6 +118,17 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/billing/cost-items", "(body)"): (("cannot exceed the amount", "would run past FY"),
                                                     "relations between two fields: the tax and the amount, the fiscal "
                                                     "year and the amortisation period"),
+    # the secretariat's year (issue 40 item 7)
+    **{(f"{method} /api/v1/progress/{kind}", "owner"): (
+        "Choose the owner from the secretariat's people",
+        "one of the enabled holders of platform-operator in Keycloak: " + ROW)
+       for method, kind in (("POST", "items"), ("PATCH", "items/{item_id}"), ("POST", "issues"),
+                            ("PATCH", "issues/{issue_id}"))},
+    **{(f"{method} /api/v1/progress/{kind}", "due_on"): (
+        "within renkei's calendar", "a date's bounds (fiscal years 1989–2100): the dialect's date format has none")
+       for method, kind in (("POST", "items"), ("PATCH", "items/{item_id}"))},
+    ("PATCH /api/v1/progress/issues/{issue_id}", "resolution"): ("Say how the issue was resolved",
+                                                                 "whether the issue already holds one: " + ROW),
     # running the platform (issue 39)
     ("POST /api/v1/service/components", "name_ja"): ("A component of that name exists", "unique among the components: " + ROW),
     ("POST /api/v1/service/maintenance", "starts_at"): ("must start in the future", "relative to now"),

@@ -534,6 +534,23 @@ def desk_world(db, operator) -> None:
     for n in (1, 2):
         events.register_public(db, seminar.id, events.Registrant(f"参加 {n}", f"p{n}@example.jp", "熊本データ株式会社"),
                                source_ip="")
+    progress_world(db, operator)
+
+
+def progress_world(db, operator) -> None:
+    """The secretariat's year (issue 40 item 7): a late work item and a done one, an open issue and a resolved one."""
+    import datetime as dt
+
+    from secretariat import progress
+
+    owners = {"desk-1": "事務局 花子"}
+    today = dt.datetime.now(dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=9))).date()
+    progress.add_item(db, operator, owners, title="年間計画の作成", due_on=today - dt.timedelta(days=3), owner="desk-1")
+    done = progress.add_item(db, operator, owners, title="会員名簿の取込", due_on=today, owner="desk-1")
+    progress.update_item(db, operator, owners, done.id, status="done")
+    progress.raise_issue(db, operator, owners, title="セミナー会場の確保", owner="desk-1")
+    resolved = progress.raise_issue(db, operator, owners, title="講師の選定", owner="desk-1")
+    progress.update_issue(db, operator, owners, resolved.id, status="resolved", resolution="県の職員に依頼した")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -160,6 +160,31 @@ def inquiry(ctx: Ctx, *, answered: bool = False) -> int:
     return row.id
 
 
+def secretary(ctx: Ctx) -> str:
+    """The user id of the operator the calls act as (one of the secretariat's people: an owner)."""
+    return ctx.users(("platform-operator",))[0].id
+
+
+def work_item(ctx: Ctx) -> int:
+    """A work item of the schedule (issue 40 item 7) owned by the operator; its id."""
+    from secretariat import progress
+
+    owner = secretary(ctx)
+    row = progress.add_item(ctx.db, ctx.operator, {owner: "事務局 花子"}, title="監査網羅", due_on="2030-06-01", owner=owner)
+    ctx.db.commit()
+    return row.id
+
+
+def issue(ctx: Ctx) -> int:
+    """An open issue (issue 40 item 7) owned by the operator; its id."""
+    from secretariat import progress
+
+    owner = secretary(ctx)
+    row = progress.raise_issue(ctx.db, ctx.operator, {owner: "事務局 花子"}, title="監査網羅の課題", owner=owner)
+    ctx.db.commit()
+    return row.id
+
+
 def event(ctx: Ctx, *, capacity: int = 1, registered: int = 0, begun: bool = False) -> tuple[int, list[int]]:
     """A member seminar a week ahead (issue 40 item 4) with ``registered`` people; ``begun``: moved to an hour ago."""
     from secretariat import events
@@ -807,6 +832,21 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "事業終了"}),
         refused=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "   "})),
     # the secretariat's desk (issue 40 items 3-4)
+    ("POST", "/api/v1/progress/items"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/progress/items", {"title": "監査網羅", "due_on": "2030-06-01",
+                                                                   "owner": secretary(c)}),
+        refused=lambda c: op(c, "POST", "/api/v1/progress/items", {"title": "監査網羅", "due_on": "2030-06-01",
+                                                                   "owner": "typed-by-hand"})),
+    ("PATCH", "/api/v1/progress/items/{item_id}"): Entry(
+        success=lambda c: op(c, "PATCH", f"/api/v1/progress/items/{work_item(c)}", {"status": "done"}),
+        refused=lambda c: op(c, "PATCH", f"/api/v1/progress/items/{work_item(c)}", {"owner": "typed-by-hand"})),
+    ("POST", "/api/v1/progress/issues"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/progress/issues", {"title": "監査網羅の課題", "owner": secretary(c)}),
+        refused=lambda c: op(c, "POST", "/api/v1/progress/issues", {"title": "監査網羅の課題", "owner": "typed-by-hand"})),
+    ("PATCH", "/api/v1/progress/issues/{issue_id}"): Entry(
+        success=lambda c: op(c, "PATCH", f"/api/v1/progress/issues/{issue(c)}", {"status": "resolved",
+                                                                                "resolution": "解決しました"}),
+        refused=lambda c: op(c, "PATCH", f"/api/v1/progress/issues/{issue(c)}", {"status": "resolved"})),
     ("POST", "/api/v1/inquiries"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/inquiries", {"inquirer_kind": "resident", "channel": "mail",
                                                               "category": "fault", "subject": "障害", "question": "?"}),
@@ -1053,6 +1093,10 @@ AUDITED_READS = {
     ("GET", "/api/v1/members/report"): Entry(
         success=lambda c: op(c, "GET", "/api/v1/members/report?period=2026-Q1&format=xlsx"),
         refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/members/report?period=2026-Q1",
+                                                     c.admin_of("431001")))[1]),
+    ("GET", "/api/v1/progress/report"): Entry(
+        success=lambda c: op(c, "GET", "/api/v1/progress/report?month=2026-05&format=xlsx"),
+        refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/progress/report?month=2026-05",
                                                      c.admin_of("431001")))[1]),
 }
 

@@ -260,6 +260,16 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/events/{event_id}/archive"): Rule(SECRETARIAT, lambda: {"archive_url": "https://example.jp/a"}),
     ("GET", "/api/v1/event-years/{fiscal_year}"): Rule(AUDIT),
     ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Rule(SECRETARIAT, lambda: {"events": 5, "attendance": 150}),
+    # the secretariat's year (issue 40 item 7): the operator keeps the schedule and the issues, the auditor reads
+    ("GET", "/api/v1/progress/people"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/progress/items"): Rule(AUDIT),
+    ("POST", "/api/v1/progress/items"): Rule(SECRETARIAT, lambda: {"title": "matrix", "due_on": "2030-06-01",
+                                                                   "owner": "not-a-person"}),
+    ("PATCH", "/api/v1/progress/items/{item_id}"): Rule(SECRETARIAT, lambda: {"status": "done"}),
+    ("GET", "/api/v1/progress/issues"): Rule(AUDIT),
+    ("POST", "/api/v1/progress/issues"): Rule(SECRETARIAT, lambda: {"title": "matrix", "owner": "not-a-person"}),
+    ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(SECRETARIAT, lambda: {"status": "in_progress"}),
+    ("GET", "/api/v1/progress/report"): Rule(AUDIT),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
@@ -409,7 +419,8 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
-               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{stage}": "first",
+               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
+               "{stage}": "first", "{issue_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

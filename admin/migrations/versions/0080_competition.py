@@ -3,7 +3,7 @@ answers, declarations with their documents, proposals with their estimate lines,
 assigned per call, conflicts of interest, scores, closed stages)
 
 Revision ID: 0080
-Revises: 0076
+Revises: 0079
 Create Date: 2026-11-25 16:42:28.895856
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0080'
-down_revision = '0076'
+down_revision = '0079'
 branch_labels = None
 depends_on = None
 

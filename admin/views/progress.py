@@ -1,0 +1,117 @@
+"""年間予定・進捗・課題 (issue 40 item 7) in /admin: a fiscal year's schedule of work items, the issue list,
+and the monthly progress report with its PDF and workbook. Owners are picked from the secretariat's
+people (the operators in Keycloak, :func:`people`). The rules are :mod:`secretariat.progress`'s."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from flask import Response, abort, g, request, url_for
+from flask_admin import expose
+from flask_babel import gettext, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.views.base import SecureView, post_action
+from admin.views.operator_forms import pick
+from core import authz
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_of, today_jst
+from core.errors import DomainError
+from secretariat import progress
+from secretariat.member_report import MEDIA_TYPES
+
+
+def people() -> dict[str, str]:
+    """The secretariat's people (user id → 「姓 名」), asked of Keycloak: the owners one can pick."""
+    from admin.identity import identity_directory
+
+    return progress.secretariat_people(identity_directory())
+
+
+def file_response(data: bytes, period, fmt: str) -> Response:
+    """The report's bytes as a download named in ASCII and in Japanese (the API serves the same)."""
+    ascii_name, japanese_name = progress.filename(period, fmt)
+    response = Response(data, mimetype=MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(japanese_name)}")
+    return response
+
+
+def _fiscal_year(text: str | None) -> int:
+    try:
+        year = int(text or "")
+    except ValueError:
+        return fiscal_year_of(today_jst())
+    return year if FIRST_FISCAL_YEAR <= year <= LAST_FISCAL_YEAR else fiscal_year_of(today_jst())
+
+
+class ProgressView(SecureView):
+    required_action = progress.READ
+
+    @expose("/")
+    def index(self):
+        year = _fiscal_year(request.args.get("year"))
+        month_text, error = request.args.get("month", "").strip(), None
+        try:
+            month = progress.parse_month(month_text) if month_text else progress.current_month()
+        except DomainError as refused:
+            error, month = refused, progress.current_month()
+        can_manage = authz.allowed(g.actor, progress.MANAGE)
+        report = progress.build_report(db.session, g.actor, month) if authz.allowed(g.actor, progress.REPORT) else None
+        items = progress.schedule(db.session, g.actor, year)
+        found = progress.issues(db.session, g.actor)
+        db.session.rollback()  # reading writes nothing
+        return self.render(
+            "renkei/progress.html", year=year, year_label=progress.fiscal_year_label(year), items=items, issues=found,
+            late={i.id for i in items if progress.is_late(i)}, report=report, month_text=month_text or month.key,
+            error=error, people=progress.owners(g.actor, people) if can_manage else {}, can_manage=can_manage,
+            pick=pick,
+            item_statuses=list(progress.ItemStatus), issue_statuses=list(progress.IssueStatus)), 422 if error else 200
+
+    def _back(self) -> str:
+        return url_for(".index", year=request.form.get("year", ""))
+
+    @expose("/items", methods=("POST",))
+    def add_item(self):
+        form = request.form
+        return post_action(lambda: progress.add_item(db.session, g.actor, people, title=form.get("title", ""),
+                                                     due_on=form.get("due_on", ""), owner=form.get("owner", ""),
+                                                     detail=form.get("detail", "")),
+                           back=self._back(), saved=gettext("The work item was added to the schedule."))
+
+    @expose("/items/<int:item_id>", methods=("POST",))
+    def update_item(self, item_id: int):
+        form = request.form
+        return post_action(lambda: progress.update_item(db.session, g.actor, people, item_id,
+                                                        owner=form.get("owner") or None,
+                                                        status=form.get("status") or None),
+                           back=self._back(), saved=gettext("The work item was updated."))
+
+    @expose("/issues", methods=("POST",))
+    def raise_issue(self):
+        form = request.form
+        return post_action(lambda: progress.raise_issue(db.session, g.actor, people, title=form.get("title", ""),
+                                                        owner=form.get("owner", ""), detail=form.get("detail", "")),
+                           back=self._back(), saved=gettext("The issue was recorded."))
+
+    @expose("/issues/<int:issue_id>", methods=("POST",))
+    def update_issue(self, issue_id: int):
+        form = request.form
+        return post_action(lambda: progress.update_issue(db.session, g.actor, people, issue_id,
+                                                         owner=form.get("owner") or None,
+                                                         status=form.get("status") or None,
+                                                         resolution=form.get("resolution") or None),
+                           back=self._back(), saved=gettext("The issue was updated."))
+
+    @expose("/report/<month>.<fmt>")
+    def download(self, month: str, fmt: str):
+        if fmt not in MEDIA_TYPES:
+            abort(404)
+        try:
+            found = progress.parse_month(month)
+        except DomainError:
+            abort(404)
+        return file_response(progress.generate(db.session, g.actor, found, fmt), found, fmt)
+
+
+def views(session):
+    return [ProgressView(name=_l("Schedule, progress and issues"), endpoint="progress", url="progress")]
