@@ -158,6 +158,9 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "usage.report.send": ("月次利用実績報告の送付", "Monthly usage report queued"),
     "identity.incident.resolve": ("認証サーバーの不整合の解消", "Identity incident resolved"),
     # the incident register (service/incidents)
+    "auth.sign_in": ("管理画面へのサインイン", "Signed in to the admin"),
+    "service.monthly_report.write": ("月次運用報告の作成", "Monthly report written"),
+    "service.monthly_report.send": ("月次運用報告の送付（県）", "Monthly report sent to the prefecture"),
     "incident.open": ("障害の登録", "Incident opened"),
     "incident.recover": ("障害の復旧の記録", "Incident recovery recorded"),
     "incident.entry": ("障害の経過の記録", "Incident timeline entry"),
@@ -262,6 +265,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "usage_report": ("月次利用実績報告", "Monthly usage report"),
     "identity_incident": ("認証サーバーの不整合", "Identity incident"),
     "incident": ("障害", "Incident"),
+    "service_monthly_report": ("月次運用報告", "Monthly report"),
     "inquiry": ("問合せ", "Inquiry"),
     "event": ("イベント・研修", "Event"),
     "event_target": ("イベントの年度目標", "Event target"),
