@@ -162,6 +162,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "service.monthly_report.write": ("月次運用報告の作成", "Monthly report written"),
     "service.monthly_report.send": ("月次運用報告の送付（県）", "Monthly report sent to the prefecture"),
     "incident.open": ("障害の登録", "Incident opened"),
+    "incident.edit": ("障害の重大度・影響範囲の変更", "Incident severity or affected parties changed"),
     "incident.recover": ("障害の復旧の記録", "Incident recovery recorded"),
     "incident.entry": ("障害の経過の記録", "Incident timeline entry"),
     "incident.report.first": ("障害の第一報の送付", "Incident first report sent"),

@@ -73,7 +73,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the incident register (service/incidents): an incident recovers and closes with its final report's parts;
     # its timeline, affected parties and numbered reports are insert-only
-    "incident": ("UPDATE (status, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
+    # and its severity is changed after opening (service.incidents.operations.edit_incident: parties are only added)
+    "incident": ("UPDATE (status, severity, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     # delivery moves a message on; an inquiry's purge (secretariat.inquiries) blanks a sent reply's text and address
     "notification": ("UPDATE (status, attempts, last_error, sent_at, body, recipients)",),
