@@ -282,6 +282,11 @@ class MonthlyReportRequests(BaseModel):
     logged: bool = Field(description="false: the request log is not written to files, so nothing was counted")
 
 
+class MonthlyReportDowntime(BaseModel):
+    name_ja: str
+    minutes: int
+
+
 class MonthlyReportFigures(BaseModel):
     requests: MonthlyReportRequests
     registrations: dict[str, int] = Field(description="members, users (invitations), api_clients, datasets")
@@ -292,7 +297,7 @@ class MonthlyReportFigures(BaseModel):
     incidents: int
     maintenance: int
     downtime_minutes: dict[str, int] = Field(description="component key -> minutes down in the month")
-    downtime: list[tuple[str, int]] = Field(description="(component's Japanese name, minutes down) of those down at all")
+    downtime: list[MonthlyReportDowntime] = Field(description="the components down at all in the month")
 
 
 class MonthlyReportOut(BaseModel):
@@ -316,6 +321,7 @@ def _monthly(row) -> dict:
 
     figures = monthly_report.summary_of(row)
     figures.pop("month", None)
+    figures["downtime"] = [{"name_ja": name, "minutes": minutes} for name, minutes in figures.get("downtime", [])]
     return {"id": row.id, "month": f"{row.month:%Y-%m}", "version": row.version, "written_at": _iso(row.written_at),
             "written_by": row.written_by, "sent_at": _iso(row.sent_at), "sent_by": row.sent_by,
             "recipients": row.recipients, "figures": figures}

@@ -305,3 +305,27 @@ def test_the_command_line_writes_lists_downloads_and_sends(app, db, month_made, 
     again = renkei("send", str(report_id))
     assert again.exit_code != 0 and "送付済み" in again.output
     assert renkei("write", "--month", "2099-01").exit_code != 0
+
+
+def test_the_api_writes_lists_hands_out_and_sends_it(app, db, month_made, monkeypatch):
+    from openpyxl import load_workbook
+
+    month, _aed = month_made
+    monkeypatch.setitem(app.config, "RENKEI_API_OPEN_FOR_DEVELOPMENT", True)
+    monkeypatch.setitem(app.config, "RENKEI_INCIDENT_REPORT_RECIPIENTS", "kikaku@pref.example.jp")
+    api = app.test_client()
+    future = api.post("/api/v1/service/monthly-reports", json={"month": "2099-01"})
+    assert future.status_code == 422 and future.get_json()["errors"][0]["field"] == "month"
+    written = api.post("/api/v1/service/monthly-reports", json={"month": f"{month:%Y-%m}"})
+    assert written.status_code == 201, written.get_json()
+    body = written.get_json()
+    assert body["figures"]["requests"]["catalogue_machines"] == 7 and body["figures"]["registrations"]["members"] == 2
+    assert body["figures"]["downtime"] == [{"name_ja": "ブローカー", "minutes": 45}]
+    assert [item["id"] for item in api.get("/api/v1/service/monthly-reports").get_json()["items"]] == [body["id"]]
+    xlsx = api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=xlsx")
+    assert load_workbook(io.BytesIO(xlsx.data))["登録"]["B4"].value == 2
+    assert api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=pdf").data.startswith(b"%PDF")
+    sent = api.post(f"/api/v1/service/monthly-reports/{body['id']}/send")
+    assert sent.status_code == 200 and sent.get_json()["recipients"] == "kikaku@pref.example.jp"
+    assert api.post(f"/api/v1/service/monthly-reports/{body['id']}/send").status_code == 409
+    assert api.get("/api/v1/service/monthly-reports/999999").status_code == 404
