@@ -359,6 +359,20 @@ LOGIN_NOT_CONFIRMED = DomainError(
     "繰り返し起きる場合は、起きた時刻を添えて基盤の運用担当者に連絡してください。")
 
 
+def _record_sign_in(actor: Actor) -> None:
+    """A sign-in to the admin is audited (``auth.sign_in``): the monthly report counts them from here
+    (renkei does not read Keycloak's login events)."""
+    import dataclasses
+
+    from admin.extensions import db
+    from core import audit
+
+    audit.record(db.session, dataclasses.replace(actor, request_id=getattr(g, "request_id", None),
+                                                 source_ip=request.remote_addr),
+                 "auth.sign_in", "user", actor.subject)
+    db.session.commit()
+
+
 @bp.route("/auth/callback")
 def callback():
     import requests
@@ -381,6 +395,7 @@ def callback():
         current_app.logger.warning("login callback failed", exc_info=True)
         return redirect(url_for("auth.login"))
     actor = actor_from_claims(claims, KNOWN_ROLES)
+    _record_sign_in(actor)
     target = session.get("login_next")
     session.clear()
     session["actor"] = {"issuer": actor.issuer, "subject": actor.subject, "name": actor.name,

@@ -25,7 +25,8 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
       "annual_reports")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "notices")),
     ("operations", _l("Operations and audit"),
-     ("usage", "incidents", "request_log", "service_components", "service_availability", "service_maintenance", "outbox",
+     ("usage", "incidents", "request_log", "service_components", "service_availability", "service_maintenance",
+      "service_monthly_reports", "outbox",
       "audit", "audit_verify", "retention")),
     ("settings", _l("Settings"), ("prefecture_settings",)),
 )

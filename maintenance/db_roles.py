@@ -73,7 +73,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the incident register (service/incidents): an incident recovers and closes with its final report's parts;
     # its timeline, affected parties and numbered reports are insert-only
-    "incident": ("UPDATE (status, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
+    # and its severity is changed after opening (service.incidents.operations.edit_incident: parties are only added)
+    "incident": ("UPDATE (status, severity, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     # delivery moves a message on; an inquiry's purge (secretariat.inquiries) blanks a sent reply's text and address
     "notification": ("UPDATE (status, attempts, last_error, sent_at, body, recipients)",),
@@ -118,6 +119,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "service_probe": ("DELETE",),
     "maintenance_window": ("UPDATE (notice_id, cancelled_at, cancel_reason, description)",),
     "service_settings": ("UPDATE",),
+    "service_monthly_report": ("UPDATE (sent_at, sent_by, recipients)",),  # a version is sent once; its files never change
     # the secretariat's desk: an inquiry moves on and its personal data is purged; registrations move and
     # attendance is marked, under the event's row lock (SELECT ... FOR UPDATE needs an UPDATE right)
     "secretariat_inquiry": ("UPDATE (status, assignee_subject, assignee_name, answered_at, closed_at, inquirer_name, "

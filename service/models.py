@@ -140,3 +140,24 @@ class ServiceSettings(SQLModel, table=True):
     maintenance_start_hour: int = Field(default=9)  # Japan time, inclusive
     maintenance_end_hour: int = Field(default=17)  # Japan time, the window ends by then
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class MonthlyReport(SQLModel, table=True):
+    """One writing of a month's report to the prefecture (月次運用報告): its figures (JSON), its
+    workbook and its PDF. Written again, a month gets a new version; the old ones stay (its
+    history). Nothing changes a version but its sending (when, by whom, to whom)."""
+
+    __tablename__ = "service_monthly_report"
+    __table_args__ = (sa.UniqueConstraint("month", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: dt.date = Field(index=True)  # the month's first day
+    version: int = Field(default=1)
+    figures: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON: the counts shown
+    xlsx: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    pdf: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    written_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    written_by: str = Field(default="", max_length=255)
+    sent_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    sent_by: str = Field(default="", max_length=255)
+    recipients: str = Field(default="", max_length=1000)

@@ -101,6 +101,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/service/maintenance"): "service.manage",
     ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): "service.manage",
     ("PUT", "/api/v1/service/settings"): "service.manage",
+    ("POST", "/api/v1/service/monthly-reports"): "service.manage",
     ("POST", "/api/v1/incidents"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",

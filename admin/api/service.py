@@ -6,12 +6,13 @@ The public status is a page and JSON outside the API (``/status``, ``/status.jso
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from flask import jsonify
+from flask import Response, current_app, jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.contract import XLSX, media
 from admin.api.usage import MONTH_PATTERN
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
@@ -26,6 +27,7 @@ from service.availability import percent_text
 bp = StrictAPIBlueprint("api_service", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("service", "稼働監視・計画メンテナンス / running the platform"),
                         abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+PDF = "application/pdf"
 
 KEY_PATTERN = "^(?:" + "|".join(components.BUILTINS) + r"|c-[1-9][0-9]{0,8})$"
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
@@ -254,3 +256,113 @@ def get_settings():
 @bp.put("/service/settings", responses={200: ServiceSettingsOut}, summary="Change the service settings")
 def put_settings(body: ServiceSettingsBody):
     return jsonify(_settings(settings.save(db.session, current_actor(), settings.SettingsDraft(**body.model_dump()))))
+
+
+# --- the monthly report to the prefecture (月次運用報告) ----------------------------------------------
+
+class MonthlyReportPath(BaseModel):
+    report_id: int = Field(**ID_RANGE)
+
+
+class MonthlyReportQuery(CachedSchema):
+    format: Literal["json", "pdf", "xlsx"] = "json"
+
+
+class MonthlyReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=MONTH_PATTERN, description="YYYY-MM (Japan time)")
+
+
+class MonthlyReportRequests(BaseModel):
+    catalogue_people: int
+    catalogue_machines: int
+    admin_people: int
+    admin_machines: int
+    searches: int
+    logged: bool = Field(description="false: the request log is not written to files, so nothing was counted")
+
+
+class MonthlyReportDowntime(BaseModel):
+    name_ja: str
+    minutes: int
+
+
+class MonthlyReportFigures(BaseModel):
+    requests: MonthlyReportRequests
+    registrations: dict[str, int] = Field(description="members, users (invitations), api_clients, datasets")
+    sign_ins: dict[str, int] = Field(description="sign_ins and people (renkei's audit records of sign-ins)")
+    api_calls: int
+    consent: dict[str, int] = Field(description="checks and linkages (allowed checks)")
+    inquiries: int
+    incidents: int
+    maintenance: int
+    downtime_minutes: dict[str, int] = Field(description="component key -> minutes down in the month")
+    downtime: list[MonthlyReportDowntime] = Field(description="the components down at all in the month")
+
+
+class MonthlyReportOut(BaseModel):
+    id: int
+    month: str
+    version: int
+    written_at: dt.datetime
+    written_by: str
+    sent_at: dt.datetime | None
+    sent_by: str
+    recipients: str
+    figures: MonthlyReportFigures
+
+
+class MonthlyReportList(BaseModel):
+    items: list[MonthlyReportOut]
+
+
+def _monthly(row) -> dict:
+    from service import monthly_report
+
+    figures = monthly_report.summary_of(row)
+    figures.pop("month", None)
+    figures["downtime"] = [{"name_ja": name, "minutes": minutes} for name, minutes in figures.get("downtime", [])]
+    return {"id": row.id, "month": f"{row.month:%Y-%m}", "version": row.version, "written_at": _iso(row.written_at),
+            "written_by": row.written_by, "sent_at": _iso(row.sent_at), "sent_by": row.sent_by,
+            "recipients": row.recipients, "figures": figures}
+
+
+@bp.get("/service/monthly-reports", responses={200: MonthlyReportList},
+        summary="Every writing of the monthly report to the prefecture, newest month first")
+def list_monthly_reports():
+    from service import monthly_report
+
+    return jsonify({"items": [_monthly(row) for row in monthly_report.history(db.session, current_actor())]})
+
+
+@bp.post("/service/monthly-reports", responses={201: MonthlyReportOut},
+         summary="Write a month's report again (a new version; the earlier ones stay)")
+def write_monthly_report(body: MonthlyReportBody):
+    from admin.request_log import destination
+    from service import monthly_report
+
+    row = monthly_report.write(db.session, current_actor(), parse_month(body.month), destination(current_app.config))
+    return jsonify(_monthly(row)), 201
+
+
+@bp.get("/service/monthly-reports/<int:report_id>", responses={200: media(MonthlyReportOut, PDF, XLSX)},
+        summary="One writing: its figures, or its PDF or workbook (?format=pdf|xlsx)")
+def get_monthly_report(path: MonthlyReportPath, query: MonthlyReportQuery):
+    from service import monthly_report
+
+    row = monthly_report.get(db.session, current_actor(), path.report_id)
+    if query.format == "json":
+        return jsonify(_monthly(row))
+    response = Response(row.pdf if query.format == "pdf" else row.xlsx, mimetype=PDF if query.format == "pdf" else XLSX)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="monthly-report-{row.month:%Y-%m}-v{row.version}.{query.format}"')
+    return response
+
+
+@bp.post("/service/monthly-reports/<int:report_id>/send", responses={200: MonthlyReportOut},
+         summary="Send a writing to the prefecture's recipients (the outbox), once")
+def send_monthly_report(path: MonthlyReportPath):
+    from admin.incident_settings import report_recipients
+    from service import monthly_report
+
+    return jsonify(_monthly(monthly_report.send(db.session, current_actor(), path.report_id, report_recipients())))

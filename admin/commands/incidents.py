@@ -23,6 +23,7 @@ from admin.incident_settings import report_recipients, reporter
 from core import authz
 from core.calendar import JST
 from service.incidents import letters, operations, register
+from service.incidents.models import Severity
 
 
 @click.group("incidents")
@@ -63,6 +64,21 @@ def open_command(title, severity, detected_at, description, components, tenants,
         title=title, severity=severity, detected_at=_aware(detected_at), description=description,
         components=pairs, tenant_codes=tenants)))
     click.echo(f"障害 #{incident.id} を登録しました / incident #{incident.id} opened")
+
+
+@group.command("edit")
+@click.argument("incident_id", type=int)
+@click.option("--severity", type=click.Choice([s.value for s in Severity]), default=None)
+@click.option("--tenant", "tenants", multiple=True, help="Add an affected municipality (tenant code; repeatable).")
+@click.option("--member", "members", multiple=True, help="Add an affected member (corporate number; repeatable).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def edit_command(incident_id, severity, tenants, members, actor) -> None:
+    """Change an open incident's severity and add the municipalities and members it affects."""
+    incident = committed(lambda: operations.edit_incident(db.session, actor, incident_id, severity=severity,
+                                                          add_tenant_codes=tenants, add_member_numbers=members))
+    click.echo(f"障害 #{incident.id} を変更しました / incident #{incident.id} changed: {incident.severity.value}, "
+               f"{', '.join(operations.tenant_codes(db.session, incident.id)) or '-'}")
 
 
 @group.command("entry")

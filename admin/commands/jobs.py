@@ -13,6 +13,10 @@ Jobs, in order:
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
   prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
+* ``monthly-report``: once a month, last month's report to the prefecture (月次運用報告: availability,
+  incidents, maintenance, page views, searches, registrations, sign-ins, API calls, consent checks,
+  inquiries; :mod:`service.monthly_report`) written and kept as xlsx and PDF, for the operator to
+  review and send (``renkei service monthly-report send``).
 * ``usage-partitions`` and ``usage-retention``: create the monthly partitions of raw usage events
   ahead (PostgreSQL), then drop raw events past ``RENKEI_USAGE_RETENTION_MONTHS`` (default 13: the
   current month and the 12 before it, so always at least a year is kept).
@@ -110,6 +114,19 @@ def _usage_report(actor: Actor) -> Outcome:
     reason_ja = {"already queued": "送付済み"}.get(result.reason, "県の団体に連絡先メールアドレスがありません")
     return Outcome("skipped", f"{month} の利用実績報告：{reason_ja}", f"usage report of {month}: {result.reason}",
                    {"month": month, "reason": result.reason})
+
+
+def _monthly_report(actor: Actor) -> Outcome:
+    from admin.request_log import destination
+    from service import monthly_report
+
+    written = monthly_report.write_last_month(db.session, actor, destination(current_app.config))
+    if written is None:
+        return Outcome("skipped", "先月の月次運用報告は作成済みです", "last month's monthly report was written already")
+    month = f"{written.month:%Y-%m}"
+    return Outcome("done", f"{month} の月次運用報告を作成しました（送付は運営者が確認してから）",
+                   f"monthly report of {month} written (the operator reviews and sends it)",
+                   {"month": month, "report": written.id})
 
 
 def _as_owner():
@@ -429,6 +446,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
     ("usage-report", _usage_report),
+    ("monthly-report", _monthly_report),
     ("usage-partitions", _usage_partitions),
     ("usage-retention", _usage_retention),
     ("request-log-retention", _request_log_retention),

@@ -7,6 +7,7 @@
     renkei service availability --month M    each component's availability in a month, against the target
     renkei service maintenance list / schedule / cancel
     renkei service settings [--target 99.5]   the availability target, outage time and permitted hours
+    renkei service monthly-report write / list / download / send   the monthly report to the prefecture
 
 Every change is the operation's (audited there); the command commits once, or rolls back and prints
 the problem in Japanese and English.
@@ -212,3 +213,76 @@ def settings_command(target, outage_after, hours, any_day, actor) -> None:
         row = committed(lambda: settings.save(db.session, actor, settings.SettingsDraft(**values)))
     for name, value in settings.summary(row).items():
         click.echo(f"{name}\t{value}")
+
+
+@group.group("monthly-report")
+def monthly_report_group() -> None:
+    """The monthly report to the prefecture (月次運用報告): write, list, download, send."""
+
+
+@monthly_report_group.command("write")
+@click.option("--month", default=None, help="YYYY-MM (Japan time); last month when omitted.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def monthly_report_write(month: str | None, actor) -> None:
+    """Write a month's report (a new version; the earlier ones stay)."""
+    from admin.request_log import destination
+    from core.calendar import add_months
+    from flask import current_app
+    from service import monthly_report
+
+    try:
+        chosen = parse_month(month) if month else add_months(current_month(), -1)
+    except DomainError as error:
+        fail(error)
+    row = committed(lambda: monthly_report.write(db.session, actor, chosen, destination(current_app.config)))
+    click.echo(f"{row.id}\t{row.month:%Y-%m}\tv{row.version}")
+
+
+@monthly_report_group.command("list")
+@with_appcontext
+@acting(authz.OPERATOR)
+def monthly_report_list(actor) -> None:
+    """Every writing, newest first: id, month, version, written, sent."""
+    from service import monthly_report
+
+    try:
+        rows = monthly_report.history(db.session, actor)
+    except DomainError as error:
+        fail(error)
+    for row in rows:
+        sent = jst_text(row.sent_at) if row.sent_at else "-"
+        click.echo(f"{row.id}\t{row.month:%Y-%m}\tv{row.version}\t{jst_text(row.written_at)}\t{sent}")
+
+
+@monthly_report_group.command("download")
+@click.argument("report_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+@acting(authz.OPERATOR)
+def monthly_report_download(report_id: int, fmt: str, output: str, actor) -> None:
+    """Save a writing's PDF or workbook."""
+    from pathlib import Path
+
+    from service import monthly_report
+
+    try:
+        row = monthly_report.get(db.session, actor, report_id)
+    except DomainError as error:
+        fail(error)
+    Path(output).write_bytes(row.pdf if fmt == "pdf" else row.xlsx)
+    click.echo(output)
+
+
+@monthly_report_group.command("send")
+@click.argument("report_id", type=int)
+@with_appcontext
+@acting(authz.OPERATOR)
+def monthly_report_send(report_id: int, actor) -> None:
+    """Send a writing to the prefecture's recipients (the incident reports' recipients) through the outbox."""
+    from admin.incident_settings import report_recipients
+    from service import monthly_report
+
+    row = committed(lambda: monthly_report.send(db.session, actor, report_id, report_recipients()))
+    click.echo(f"{row.id}\t{row.month:%Y-%m}\tv{row.version}\tsent to {row.recipients}")

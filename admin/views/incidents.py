@@ -158,6 +158,25 @@ class IncidentsView(SecureView):
     def detail(self, incident_id: int):
         return self._detail_page(incident_id)
 
+    @expose("/<int:incident_id>/edit", methods=("GET", "POST"))
+    def edit(self, incident_id: int):
+        """Change an open incident's severity and add the municipalities and members it affects."""
+        if not self._can(operations.MANAGE):
+            abort(403)
+        incident = operations.get_incident(db.session, g.actor, incident_id)
+        if request.method == "GET":
+            tenants, members = self._choices()
+            affected = set(operations.tenant_codes(db.session, incident.id))
+            named = set(operations.member_numbers(db.session, incident.id))
+            return self.render("renkei/incident_edit.html", incident=incident, severities=list(SEVERITY_LABELS.items()),
+                               tenants=[t for t in tenants if t[0] not in affected],
+                               members=[m for m in members if m[0] not in named], pick=_pick)
+        form = request.form
+        return post_action(lambda: operations.edit_incident(
+            db.session, g.actor, incident_id, severity=form.get("severity") or None,
+            add_tenant_codes=form.getlist("tenant_codes"), add_member_numbers=form.getlist("member_numbers")),
+            saved=_("The incident was changed."), back=self._back(incident_id))
+
     def _back(self, incident_id: int):
         return url_for(".detail", incident_id=incident_id)
 

@@ -189,7 +189,76 @@ class ServiceMaintenanceView(SecureView):
                            saved=_("The maintenance was cancelled and the cancellation announced."), back=url_for(".index"))
 
 
+class ServiceMonthlyReportsView(SecureView):
+    """The monthly report to the prefecture (月次運用報告): each writing with its figures and files;
+    the operator writes a month again and sends a writing to the prefecture's recipients."""
+
+    required_action = "service.read"
+
+    def _page(self, error: str | None = None, text: str = "", status_code: int = 200):
+        from admin.incident_settings import report_recipients
+        from core.calendar import add_months
+        from service import monthly_report
+
+        rows = [(row, monthly_report.summary_of(row)) for row in monthly_report.history(db.session, g.actor)]
+        can_manage = authz.allowed(g.actor, "service.manage")
+        return self.render("renkei/service_monthly_reports.html", rows=rows, can_manage=can_manage, error=error,
+                           text=text or f"{add_months(current_month(), -1):%Y-%m}", jst_text=jst_text,
+                           recipients=report_recipients() if can_manage else []), status_code
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    @expose("/write", methods=("POST",))
+    def write(self):
+        from flask import current_app
+
+        from admin.request_log import destination
+        from service import monthly_report
+
+        text = (request.form.get("month") or "").strip()
+        try:
+            month = parse_month(text)
+        except DomainError as error:
+            return self._page(error=error.message_ja if ja() else error.message_en, text=text, status_code=400)
+        return post_action(lambda: monthly_report.write(db.session, g.actor, month, destination(current_app.config)),
+                           saved=lambda row: _("The monthly report of %(month)s was written (version %(version)s).",
+                                               month=f"{row.month:%Y-%m}", version=row.version),
+                           back=url_for(".index"))
+
+    @expose("/<int:report_id>/send", methods=("POST",))
+    def send(self, report_id: int):
+        from admin.incident_settings import report_recipients
+        from service import monthly_report
+
+        confirmation = confirm_first(
+            self, title=_("Send this monthly report to the prefecture?"),
+            consequence=_("An e-mail with its figures goes to the prefecture's recipients; a writing is sent once."),
+            confirm_label=_("Send to the prefecture"), back=url_for(".index"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: monthly_report.send(db.session, g.actor, report_id, report_recipients()),
+                           saved=_("The monthly report was queued to the prefecture's recipients."), back=url_for(".index"))
+
+    @expose("/<int:report_id>.<fmt>")
+    def download(self, report_id: int, fmt: str):
+        from flask import Response, abort
+
+        from admin.api.contract import XLSX
+        from service import monthly_report
+
+        if fmt not in ("pdf", "xlsx"):
+            abort(404)
+        row = monthly_report.get(db.session, g.actor, report_id)
+        name = f"monthly-report-{row.month:%Y-%m}-v{row.version}.{fmt}"
+        return Response(row.pdf if fmt == "pdf" else row.xlsx, mimetype="application/pdf" if fmt == "pdf" else XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def views(db_):
     return [ServiceComponentsView(name=_l("Monitored components"), endpoint="service_components", url="service/components"),
             ServiceAvailabilityView(name=_l("Availability"), endpoint="service_availability", url="service/availability"),
-            ServiceMaintenanceView(name=_l("Planned maintenance"), endpoint="service_maintenance", url="service/maintenance")]
+            ServiceMaintenanceView(name=_l("Planned maintenance"), endpoint="service_maintenance", url="service/maintenance"),
+            ServiceMonthlyReportsView(name=_l("Monthly reports"), endpoint="service_monthly_reports",
+                                      url="service/monthly-reports")]

@@ -34,7 +34,7 @@ from core.lifecycle import Lifecycle, Move, WhyNot
 from core.validation import text_field_problem
 from governance.notices import NoticeAudience, NoticeDraft, publish_notice
 from service.incidents.models import (
-    STATUS_LABELS, EntryKind, Incident, IncidentComponent, IncidentEntry, IncidentMember, IncidentReport,
+    SEVERITY_LABELS, STATUS_LABELS, EntryKind, Incident, IncidentComponent, IncidentEntry, IncidentMember, IncidentReport,
     IncidentStatus, IncidentTenant, ReportKind, Severity,
 )
 from tenancy.members.models import Organisation
@@ -228,6 +228,49 @@ def _recover(session: Session, actor: Actor, incident: Incident, at: dt.datetime
 
 
 # --- reading -----------------------------------------------------------------------------------------
+
+def _edit_problems(session: Session, severity: str | None, tenant_codes: Sequence[str],
+                   member_numbers: Sequence[str]) -> list[dict]:
+    draft = IncidentDraft(title="-", severity=severity or Severity.minor.value, tenant_codes=list(tenant_codes),
+                          member_numbers=list(member_numbers))
+    return _draft_problems(session, draft, utcnow())
+
+
+def edit_incident(session: Session, actor: Actor, incident_id: int, *, severity: str | None = None,
+                  add_tenant_codes: Sequence[str] = (), add_member_numbers: Sequence[str] = ()) -> Incident:
+    """After opening (an incident the probe opened names nobody): change the severity and add the
+    affected municipalities and members. Parties are only ever added (the notices already sent to
+    them stay true); a closed incident is not edited. A timeline entry says what changed; audited
+    ``incident.edit`` with before and after. The next report (first or final) notifies those added."""
+    authz.authorize(actor, MANAGE)
+    incident = get_incident(session, actor, incident_id, lock=True)
+    if incident.status is IncidentStatus.closed:
+        raise Conflict(f"Incident {incident.id} is closed and cannot be edited.",
+                       f"番号 {incident.id} の障害は完了しているため変更できません。")
+    if problems := _edit_problems(session, severity, add_tenant_codes, add_member_numbers):
+        raise Invalid("The incident was not changed.", "入力内容に誤りがあります。障害は変更していません。", problems=problems)
+    before = summary(session, incident)
+    tenants = sorted(set(add_tenant_codes) - set(tenant_codes(session, incident.id)))
+    members = sorted(set(add_member_numbers) - set(member_numbers(session, incident.id)))
+    new_severity = Severity(severity) if severity else incident.severity
+    if new_severity is incident.severity and not tenants and not members:
+        return incident  # nothing to change: nothing recorded
+    words = []
+    if new_severity is not incident.severity:
+        words.append(f"重大度: {SEVERITY_LABELS[incident.severity.value][0]} → {SEVERITY_LABELS[new_severity.value][0]}")
+        incident.severity = new_severity
+        session.add(incident)
+    _set_affected(session, incident, (), tenants, members)
+    if tenants:
+        words.append(f"影響を受けた市町村を追加: {'、'.join(tenants)}")
+    if members:
+        words.append(f"影響を受けた会員を追加: {'、'.join(members)}")
+    _entry(session, incident, EntryKind.note, actor, "\n".join(words))
+    session.flush()
+    audit.record(session, actor, "incident.edit", "incident", str(incident.id), before=before,
+                 after=summary(session, incident))
+    return incident
+
 
 def get_incident(session: Session, actor: Actor, incident_id: int, *, lock: bool = False) -> Incident:
     authz.authorize(actor, READ)

@@ -132,6 +132,7 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     # running the platform (issue 39)
     ("POST /api/v1/service/components", "name_ja"): ("A component of that name exists", "unique among the components: " + ROW),
     ("POST /api/v1/service/maintenance", "starts_at"): ("must start in the future", "relative to now"),
+    ("POST /api/v1/service/monthly-reports", "month"): ("A month that has begun", "relative to now"),
     ("POST /api/v1/service/maintenance", "ends_at"): ("must end after it starts", "a relation between two fields"),
     ("POST /api/v1/service/maintenance", "outside_hours_reason"): (
         "Outside the permitted hours", "the two times against the permitted hours of the service settings: " + ROW),

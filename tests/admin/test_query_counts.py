@@ -46,7 +46,7 @@ def build(db, size: int) -> dict:
     """``size`` tenants (熊本県, 熊本市 and generated towns) with everything the pages show."""
     from billing import allocation_policies, allocation_runs, operations
     from billing.schemas import PaymentCreate
-    from core.calendar import current_month, fiscal_months, fiscal_year_of
+    from core.calendar import add_months, current_month, fiscal_months, fiscal_year_of
     from core.db import utcnow
     from core.outbox import Notification
     from governance import agreements, council, notices
@@ -150,8 +150,11 @@ def build(db, size: int) -> dict:
     from service.incidents import operations as incidents  # the incident register (issue 39): one open incident
 
     incident = incidents.open_for_outage(db, "catalogue", "データカタログ", now - dt.timedelta(hours=1))
+    from service import monthly_report  # the monthly report to the prefecture (issue 39): last month's, written
+
+    report = monthly_report.write(db, OPERATOR, add_months(current_month(), -1), None)
     db.commit()
-    return {"incident_id": incident.id, "kind": "first",  # no first report yet: its PDF answers 404 at both sizes
+    return {"incident_id": incident.id, "kind": "first", "report_id": report.id,  # no first report yet: its PDF answers 404 at both sizes
             "uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
             "ident": dataset.uid,  # the dataset terms page (issue 22)
@@ -174,7 +177,7 @@ def urls(app, arguments: dict) -> dict[str, str]:
                "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"],
                "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"],
                "member_import.template": ["xlsx", "csv"], "member_report.download": ["xlsx", "pdf"],
-               "progress.download": ["xlsx", "pdf"]}
+               "progress.download": ["xlsx", "pdf"], "service_monthly_reports.download": ["pdf", "xlsx"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
@@ -247,6 +250,8 @@ def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(
     assert ("auditor", "audit.index_view") in opened and ("municipal admin", "usage.index") in opened
     assert ("operator", "incidents.index") in opened and ("municipal admin", "incidents.index") not in opened
     assert ("finance", "billing.statement_file.xlsx") in opened and ("operator", "usage.download.xlsx") in opened
+    assert ("auditor", "service_monthly_reports.download.pdf") in opened
+    assert ("operator", "service_monthly_reports.download.xlsx") in opened
     assert ("auditor", "annual_reports.download.pdf") in opened and ("municipal admin", "annual_reports.index") not in opened
     growing = []
     for role in ROLES:

@@ -509,6 +509,10 @@ def world(demo, db):
     db.add(IdentityIncident(operation="user.invite", tenant_code="431001", username="stuck-axe", step="grant roles",
                             error="IdentityUnavailable: Keycloak did not answer"))
 
+    from core.calendar import add_months, current_month
+    from service import monthly_report  # last month's report to the prefecture (its row, downloads and send button)
+
+    monthly_report.write(db, operator, add_months(current_month(), -1), None)
     desk_world(db, operator)
     db.commit()
     return demo

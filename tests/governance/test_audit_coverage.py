@@ -1017,6 +1017,12 @@ TABLE: dict[tuple[str, str], Entry] = {
             "service_id": consented(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1", "method": "paper"}),
         refused=lambda c: Call("POST", "/api/v1/consent/withdrawals", clerk_of(c), {
             "service_id": consent_service(c), "tenant_code": "431001", "subject_id": "pid-audit-coverage-1"})),
+    ("POST", "/api/v1/service/monthly-reports"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/service/monthly-reports", {"month": "2026-10"}),
+        refused=lambda c: op(c, "POST", "/api/v1/service/monthly-reports", {"month": "2099-01"})),
+    ("POST", "/api/v1/service/monthly-reports/{report_id}/send"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/service/monthly-reports/{monthly_report(c)}/send"),
+        refused=lambda c: op(c, "POST", f"/api/v1/service/monthly-reports/{monthly_report(c, sent=True)}/send")),
     # the incident register (issue 39)
     ("POST", "/api/v1/incidents"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "severity": "minor"}),
@@ -1076,6 +1082,23 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/stages/first/close"),
         refused=lambda c: op(c, "POST", "/api/v1/competition/calls/999999/stages/first/close")),
 }
+
+def monthly_report(ctx: Ctx, *, sent: bool = False) -> int:
+    """A monthly report written by the operator (and sent once already, for the refused second sending);
+    the prefecture's settings name the e-mail address it goes to."""
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    update_settings(ctx.db, ctx.operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
+    ctx.db.commit()
+    response = ctx.client.post("/api/v1/service/monthly-reports", json={"month": "2026-10"}, headers=ctx.as_operator)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    report_id = response.get_json()["id"]
+    if sent:
+        sending = ctx.client.post(f"/api/v1/service/monthly-reports/{report_id}/send", headers=ctx.as_operator)
+        assert sending.status_code == 200, sending.get_data(as_text=True)
+    return report_id
+
 
 def service_window(ctx: Ctx) -> int:
     """A planned maintenance window scheduled by the operator (for its cancellation)."""

@@ -368,6 +368,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/service/settings"): Rule(OPERATE, lambda: {
         "target_basis_points": 9950, "outage_after_minutes": 5, "maintenance_weekdays_only": True,
         "maintenance_start_hour": 9, "maintenance_end_hour": 17}),
+    ("GET", "/api/v1/service/monthly-reports"): Rule(AUDIT),
+    ("POST", "/api/v1/service/monthly-reports"): Rule(OPERATE, lambda: {"month": "2026-10"}),
+    ("GET", "/api/v1/service/monthly-reports/{report_id}"): Rule(AUDIT),
+    ("POST", "/api/v1/service/monthly-reports/{report_id}/send"): Rule(OPERATE),
     # the incident register and the request log (issue 39): read by the operator and the auditor, kept by the operator
     ("GET", "/api/v1/incidents"): Rule(AUDIT),
     ("POST", "/api/v1/incidents"): Rule(OPERATE, lambda: {"title": "試験の障害"}),
@@ -420,7 +424,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
-               "{stage}": "first", "{issue_id}": "1",
+               "{stage}": "first", "{issue_id}": "1", "{report_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

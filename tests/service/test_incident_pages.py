@@ -143,3 +143,30 @@ def test_the_command_line_keeps_the_register_too(app, db, prefecture, tmp_path):
     assert written.exit_code == 0 and target.read_bytes().startswith(b"%PDF")
     refused = runner.invoke(args=["incidents", "entry", str(incident.id), "note", "  ", "--as", "tanaka"])
     assert refused.exit_code == 2 and "記録の内容を入力してください" in refused.output
+
+
+def test_the_operator_gives_an_incident_of_the_probe_its_severity_and_municipality_on_its_page(client, db, tenant_factory):
+    import datetime as _dt
+
+    from service.incidents import operations as _operations
+    from tests.conftest import sign_in as _sign_in
+
+    tenant_factory("431001")
+    incident = _operations.open_for_outage(db, "gateway", "API ゲートウェイ", _dt.datetime(2026, 11, 2, 1, 0, tzinfo=_dt.timezone.utc))
+    db.commit()
+    _sign_in(client, csrf="edit-csrf")
+    page = client.get(f"/admin/incidents/{incident.id}").get_data(as_text=True)
+    assert f"/admin/incidents/{incident.id}/edit" in page
+    form = client.get(f"/admin/incidents/{incident.id}/edit")
+    assert form.status_code == 200 and "影響を受けた市町村を追加" in form.get_data(as_text=True)
+    done = client.post(f"/admin/incidents/{incident.id}/edit", data={
+        "csrf_token": "edit-csrf", "severity": "critical", "tenant_codes": ["431001"]}, follow_redirects=True)
+    assert "障害の内容を変更しました。" in done.get_data(as_text=True)
+    db.expire_all()
+    assert (db.get(type(incident), incident.id).severity.value, _operations.tenant_codes(db, incident.id)) == (
+        "critical", ["431001"])
+
+    _sign_in(client, roles=("auditor",), csrf="edit-csrf")
+    assert client.get(f"/admin/incidents/{incident.id}/edit").status_code == 403
+    assert client.post(f"/admin/incidents/{incident.id}/edit", data={"csrf_token": "edit-csrf", "severity": "minor"}
+                       ).status_code == 403

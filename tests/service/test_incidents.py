@@ -216,3 +216,51 @@ def test_only_the_operator_acts_and_the_auditor_reads(db, operator, prefecture):
     municipal = Actor(issuer="urn:test", subject="m-1", roles=frozenset({"municipal-admin"}), tenant_codes=frozenset({"431001"}))
     with pytest.raises(NotPermitted):
         operations.list_incidents(db, municipal)
+
+
+def test_an_incident_opened_by_the_probe_is_given_its_severity_and_municipalities_and_the_report_tells_them(
+        db, operator, prefecture):
+    incident = operations.open_for_outage(db, "gateway", "API ゲートウェイ", dt.datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+    db.commit()
+    assert operations.tenant_codes(db, incident.id) == []  # the probe names nobody
+
+    operations.edit_incident(db, operator, incident.id, severity="critical", add_tenant_codes=["431001"])
+    db.commit()
+
+    assert (incident.severity.value, operations.tenant_codes(db, incident.id)) == ("critical", ["431001"])
+    (record,) = actions(db, "incident.edit")
+    assert (json.loads(record.before)["severity"], after(record)["severity"]) == ("major", "critical")
+    assert after(record)["affected_tenants"] == ["431001"]
+    assert "影響を受けた市町村を追加: 431001" in operations.timeline(db, incident.id)[-1].text
+    operations.send_first_report(db, operator, incident.id, recipients=["kikaku@pref.example.jp"])
+    db.commit()
+    targets = db.scalars(sa.select(NoticeTenant.tenant_code)).all()
+    assert targets == ["431001"]  # the municipality added is told
+
+
+def test_editing_refuses_unknown_parties_and_a_closed_incident_and_needs_the_right(db, operator, prefecture):
+    incident = opened(db, operator)
+    with pytest.raises(Invalid) as refused:
+        operations.edit_incident(db, operator, incident.id, severity="huge", add_tenant_codes=["999999"])
+    assert {p["field"] for p in refused.value.problems} == {"severity", "tenant_codes"}
+    db.rollback()
+    with pytest.raises(NotPermitted):
+        operations.edit_incident(db, AUDITOR, incident.id, severity="minor")
+    db.rollback()
+    operations.send_first_report(db, operator, incident.id)
+    operations.add_entry(db, operator, incident.id, "recovered", "復旧", dt.datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
+    operations.close_incident(db, operator, incident.id, operations.FinalReport("原因", "影響", "対応", "防止"))
+    db.commit()
+    with pytest.raises(Conflict):
+        operations.edit_incident(db, operator, incident.id, severity="minor")
+    db.rollback()
+    assert actions(db, "incident.edit") == []
+
+
+def test_the_command_line_edits_an_incident(app, db, operator, prefecture):
+    incident = operations.open_for_outage(db, "gateway", "API ゲートウェイ", dt.datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["incidents", "edit", str(incident.id), "--severity", "minor",
+                                                "--tenant", "431001", "--tenant", "432024", "--as", "unei"])
+    assert result.exit_code == 0, result.output
+    assert f"incident #{incident.id} changed: minor, 431001, 432024" in result.output
