@@ -30,9 +30,13 @@ DATA_PROVIDER = "data-provider"
 DATA_USER = "data-user"
 # the resident-facing app's API client: a token with the consent:write scope (tenancy.identity.tokens)
 CONSENT_APP = "consent-app"
+# a municipality's residents' desk (issue 42): enrols residents, looks them up with a reason, links
+# their services' IDs and decides the review queue, for its own municipality only
+RESIDENT_DESK = "resident-desk"
 
-PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER)
-TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF})
+PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER,
+                RESIDENT_DESK)
+TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF, RESIDENT_DESK})
 ORG_ROLES = frozenset({ORG_ADMIN, DATA_PROVIDER, DATA_USER})
 ROLE_LABELS_JA = {
     OPERATOR: "運営者（県）",
@@ -45,6 +49,7 @@ ROLE_LABELS_JA = {
     ORG_ADMIN: "団体管理者（企業・大学・団体）",
     DATA_PROVIDER: "データ提供者",
     DATA_USER: "データ利用者",
+    RESIDENT_DESK: "住民窓口担当（市町村）",
 }
 
 _READ_ALL = {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"}
@@ -124,6 +129,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "event.manage": {OPERATOR: "all"},
     "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                        DATA_PROVIDER: "own", DATA_USER: "own"},
+    # the residents' side (residents/, issue 42): the municipality is the controller of its residents'
+    # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
+    "resident.enrol": {RESIDENT_DESK: "own"},
+    "resident.read": {RESIDENT_DESK: "own"},
+    "resident.link": {RESIDENT_DESK: "own"},
+    "resident.review": {RESIDENT_DESK: "own"},
+    "resident.keys": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -196,6 +208,11 @@ ACTION_LABELS_JA = {
     "event.read": "イベント・研修の閲覧",
     "event.manage": "イベント・研修の運営（出欠・目標・アーカイブ）",
     "event.register": "イベント・研修への参加登録",
+    "resident.enrol": "住民の登録（共通IDの発行）",
+    "resident.read": "住民の検索・閲覧（理由を記録）",
+    "resident.link": "住民とサービスのIDの連携",
+    "resident.review": "同一人物の疑いの確認",
+    "resident.keys": "住民の個人情報の暗号鍵の更新",
 }
 
 

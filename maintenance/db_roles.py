@@ -126,6 +126,11 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_event": ("UPDATE (archive_url)",),
     "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
     "secretariat_event_target": ("UPDATE (events, attendance)",),
+    # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
+    # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
+    "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash)",),
+    "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
+    "resident_identity": ("UPDATE (resident_id)",),
 }
 
 
