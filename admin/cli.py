@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "members": ("admin.commands.members:group", 'Consortium members: organisations (by corporate number) and municipalities.'),
     "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
     "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
+    "residents": ("admin.commands.residents:group",
+                  "The residents' side (住民の共通ID・暗号鍵・確認待ち): the key, its rotation, the review queue."),
     "restore": ("admin.commands.backup:restore_command",
                 "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),
     "retention": ("admin.commands.retention:group",

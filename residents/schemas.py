@@ -12,6 +12,9 @@ from governance.consent.schemas import NewSubjectId
 from residents.models import LinkMethod, Sex, VerificationMethod
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), NOT_BLANK]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
+Issuer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), NOT_BLANK]
 CommonId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[0-9A-Z]{16}$")]
 
 
@@ -22,13 +25,13 @@ class EnrolmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_code: TenantCode
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
+    full_name: FullName
+    address: Address
     birth_date: dt.date
     sex: Sex
     verification: VerificationMethod
     assurance_level: StrictInt = Field(ge=1, le=99)
-    issuer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] | None = None
+    issuer: Issuer | None = None
     subject: NewSubjectId | None = None
 
 
