@@ -284,15 +284,25 @@ def service_view(session: Session, service_id: int, service_user_id: str) -> dic
 
 # --- the key --------------------------------------------------------------------------------------
 
+ROTATION_BATCH = 500
+
+
 def rotate_key(session: Session, actor: Actor, keys: Keyring) -> dict[str, int]:
     """Write every resident's items and hashes again under the ring's current key (old keys decrypt);
     one transaction, so a failure leaves every value as it was."""
     authz.authorize(actor, "resident.keys")
-    moved = 0
-    for resident in session.scalars(sa.select(Resident).where(Resident.key_id != keys.current_id)).all():
-        _seal(resident, keys, personal_items(resident, keys))
-        moved += 1
-    session.flush()
+    moved, last_id = 0, 0
+    while True:  # in batches by id, so that a large municipality's residents are never all in memory at once
+        batch = session.scalars(sa.select(Resident).where(Resident.key_id != keys.current_id, Resident.id > last_id)
+                                .order_by(Resident.id).limit(ROTATION_BATCH)).all()
+        if not batch:
+            break
+        for resident in batch:
+            _seal(resident, keys, personal_items(resident, keys))
+        session.flush()
+        moved, last_id = moved + len(batch), batch[-1].id
+        for resident in batch:
+            session.expunge(resident)
     total = session.scalar(sa.select(sa.func.count()).select_from(Resident))
     audit.record(session, actor, "resident.key.rotate", "resident_key", keys.current_id,
                  after={"rewritten": moved, "residents": total})

@@ -181,3 +181,35 @@ def test_a_service_user_id_of_the_my_number_shape_is_refused(db, consent_setup, 
     with pytest.raises(Invalid):
         residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": navi.id, "service_user_id": "123456789018",
                                                                  "assurance_level": 3})
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("熊本県熊本市中央区水前寺六丁目18番1号", "熊本市中央区水前寺６－１８－１"),
+    ("熊本市中央区手取本町1丁目1番地", "熊本市 中央区 手取本町 一丁目1"),
+    ("東京都千代田区霞が関一丁目２番２号", "千代田区霞が関1-2-2"),
+])
+def test_one_address_written_in_the_forms_a_jusho_takes_compares_the_same(one, other):
+    from residents import normalise
+
+    assert normalise.address(one) == normalise.address(other)
+    assert normalise.address(one) != normalise.address(other + "0")
+
+
+@pytest.mark.parametrize(("one", "other"), [("髙橋　太郎", "高橋太郎"), ("渡邉 﨑子", "渡辺崎子"), ("ｻｲﾄｳ", "サイトウ"),
+                                            ("齋藤 眞", "斎藤 真")])
+def test_one_name_in_other_widths_spaces_and_old_forms_compares_the_same(one, other):
+    from residents import normalise
+
+    assert normalise.name(one) == normalise.name(other)
+
+
+def test_rotation_goes_through_more_residents_than_one_batch(db, consent_setup, operator, keys, monkeypatch):
+    monkeypatch.setattr(residents, "ROTATION_BATCH", 2)
+    enrolled = [residents.enrol(db, desk(), keys, person(full_name=f"住民 {n}")).resident.common_id for n in range(5)]
+    db.commit()
+    ring = parse_keys(f"{new_key_entry('k2')},k1:{_encoded(keys)}")
+    assert residents.rotate_key(db, operator, ring) == {"rewritten": 5, "residents": 5}
+    db.commit()
+    names = {residents.look_up(db, desk(), parse_keys(ring_entry(ring, 0)), KUMAMOTO, common_id=c, reason=REASON)["full_name"]
+             for c in enrolled}
+    assert names == {f"住民 {n}" for n in range(5)}
