@@ -94,6 +94,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/consent/check"): "consent.check",
     ("POST", "/api/v1/tenants/{code}/residents"): "resident.enrol",
     ("POST", "/api/v1/tenants/{code}/residents/lookup"): "resident.read",
+    ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): "resident.read",
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): "resident.link",
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): "resident.review",
     ("POST", "/api/v1/service/components"): "service.manage",

@@ -57,9 +57,15 @@ class LookupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(description="Why the person is looked up: recorded in the audit log with the view")
-    common_id: CommonId | None = None
-    service_id: RowId | None = None
-    service_user_id: SubjectId | None = None
+    common_id: CommonId
+
+
+class ServiceLookupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why the person is looked up: recorded in the audit log with the view")
+    service_id: RowId
+    service_user_id: SubjectId
 
 
 class LinkBody(BaseModel):
@@ -139,11 +145,17 @@ def enrol(path: TenantPath, body: EnrolmentBody):
 
 
 @bp.post("/tenants/<code>/residents/lookup", responses={200: ResidentOut},
-         summary="Look a resident up by common ID or by a service's user ID, with a reason (audited: who looked at whom)")
+         summary="Look a resident up by common ID, with a reason (audited: who looked at whom)")
 def look_up(path: TenantPath, body: LookupBody):
     return jsonify(residents.look_up(db.session, current_actor(), keyring(), path.code, reason=body.reason,
-                                     common_id=body.common_id or "", service_id=body.service_id,
-                                     service_user_id=body.service_user_id or ""))
+                                     common_id=body.common_id))
+
+
+@bp.post("/tenants/<code>/residents/lookup-by-service", responses={200: ResidentOut},
+         summary="Look a resident up by a service's own user ID, with a reason (audited: who looked at whom)")
+def look_up_by_service(path: TenantPath, body: ServiceLookupBody):
+    return jsonify(residents.look_up(db.session, current_actor(), keyring(), path.code, reason=body.reason,
+                                     service_id=body.service_id, service_user_id=body.service_user_id))
 
 
 @bp.post("/tenants/<code>/residents/<common_id>/links", responses={201: LinkOut},

@@ -467,6 +467,14 @@ def linking(ctx: Ctx, service_id: int) -> Call:
                 {"service_id": service_id, "service_user_id": "audit-user-0001", "assurance_level": 3})
 
 
+def service_lookup(ctx: Ctx) -> Call:
+    """A look-up by the service's user ID of a resident linked to it."""
+    link = linking(ctx, consent_service(ctx))
+    assert ctx.client.post(link.url, json=link.json, headers=link.headers).status_code == 201
+    return Call("POST", "/api/v1/tenants/431001/residents/lookup-by-service", desk_of(ctx),
+                {"service_id": link.json["service_id"], "service_user_id": "audit-user-0001", "reason": "監査網羅の確認"})
+
+
 def resident_review(ctx: Ctx) -> int:
     consent_service(ctx)
     enrolled(ctx)
@@ -933,6 +941,11 @@ TABLE: dict[tuple[str, str], Entry] = {
                                {"common_id": (consent_service(c), enrolled(c))[1]["common_id"], "reason": "監査網羅の確認"}),
         refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/residents/lookup", desk_of(c),
                                                     {"common_id": "0000000000000000", "reason": "監査網羅の確認"}))[1]),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): Entry(
+        success=lambda c: service_lookup(c),
+        refused=lambda c: Call("POST", "/api/v1/tenants/431001/residents/lookup-by-service", desk_of(c),
+                               {"service_id": consent_service(c), "service_user_id": "audit-user-9999",
+                                "reason": "監査網羅の確認"})),
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Entry(
         success=lambda c: linking(c, consent_service(c)),
         refused=lambda c: (consent_service(c), linking(c, 999999))[1]),

@@ -376,6 +376,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "verification": "my_number_card", "assurance_level": 3}),
     ("POST", "/api/v1/tenants/{code}/residents/lookup"): Rule(RESIDENT_DESK, lambda: {
         "common_id": "0000000000000000", "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): Rule(RESIDENT_DESK, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001", "reason": "権限の確認"}),
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Rule(RESIDENT_DESK, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "assurance_level": 3}),
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),

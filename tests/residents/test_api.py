@@ -39,6 +39,8 @@ def test_the_desk_enrols_reviews_looks_up_with_a_reason_and_others_get_nothing(c
     seen = client.post(f"{base}/residents/lookup", json=lookup, headers=desk)
     assert seen.status_code == 200 and seen.get_json()["full_name"] == "髙橋 太郎"
     assert client.post(f"{base}/residents/lookup", json={"common_id": common_id}, headers=desk).status_code == 422
+    assert client.post(f"{base}/residents/lookup", json={"common_id": common_id, "reason": " "},
+                       headers=desk).status_code == 422
     # another municipality's desk: refused on Kumamoto, and no such person in its own municipality
     assert client.post(f"{base}/residents/lookup", json=lookup, headers=other_desk).status_code == 403
     assert client.post(f"/api/v1/tenants/{YATSUSHIRO}/residents/lookup", json=lookup,
@@ -52,9 +54,11 @@ def test_the_desk_enrols_reviews_looks_up_with_a_reason_and_others_get_nothing(c
     linked = client.post(f"{base}/residents/{common_id}/links", headers=desk, json={
         "service_id": navi.id, "service_user_id": "navi-user-0001", "assurance_level": 3})
     assert linked.status_code == 201, linked.get_json()
-    by_service = client.post(f"{base}/residents/lookup", headers=desk, json={
+    by_service = client.post(f"{base}/residents/lookup-by-service", headers=desk, json={
         "service_id": navi.id, "service_user_id": "navi-user-0001", "reason": "サービスからの問合せ"})
     assert by_service.get_json()["common_id"] == common_id
+    assert client.post(f"/api/v1/tenants/{YATSUSHIRO}/residents/lookup-by-service", headers=other_desk, json={
+        "service_id": navi.id, "service_user_id": "navi-user-0001", "reason": "確認"}).status_code == 404
 
     decided = client.post(f"{base}/resident-reviews/{queue[0]['id']}/decide", headers=desk,
                           json={"same_person": True, "reason": "券面の住所が一致"})
