@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "progress": ("admin.commands.progress:group",
                  "The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report."),
     "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
+    "residents": ("admin.commands.residents:group",
+                  "The residents' side (住民の共通ID・暗号鍵・確認待ち): the key, its rotation, the review queue."),
     "restore": ("admin.commands.backup:restore_command",
                 "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),
     "retention": ("admin.commands.retention:group",

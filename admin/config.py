@@ -93,6 +93,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SMTP_STARTTLS": _flag(env.get("RENKEI_SMTP_STARTTLS")),
         # four eyes on allocation runs and policy adoption (off: one-person office); read by four_eyes()
         "RENKEI_FOUR_EYES": _flag(env.get("RENKEI_FOUR_EYES", "on")),
+        # the residents' personal items are encrypted with these keys, never kept in the database
+        # (residents.crypto: "id:base64key" entries, current first, or a file of them); production refuses
+        # to start without them
+        "RENKEI_RESIDENT_KEYS": env.get("RENKEI_RESIDENT_KEYS", ""),
+        "RENKEI_RESIDENT_KEY_FILE": env.get("RENKEI_RESIDENT_KEY_FILE", ""),
         # --- access ends, sign-in security (docs/identity.md) ---
         # people's access tokens live this long (set on the realm by `renkei keycloak bootstrap`)
         "RENKEI_ACCESS_TOKEN_SECONDS": int(env.get("RENKEI_ACCESS_TOKEN_SECONDS", "300")),
@@ -207,6 +212,21 @@ def check(config: Mapping[str, Any]) -> None:
         _check_production_keycloak_admin(config)
         _check_production_proxies(config)
         _check_checkpoint_copy(config)
+    _check_resident_keys(config)
+
+
+def _check_resident_keys(config: Mapping[str, Any]) -> None:
+    """The residents' key ring must be readable; production refuses to start without one (it would
+    otherwise have to serve residents' data it cannot read, or write it under a development key)."""
+    from residents.crypto import ResidentKeyError, keyring_from_config
+
+    try:
+        keyring_from_config(config)
+    except ResidentKeyError as error:
+        raise ConfigurationError(
+            f"The residents' encryption key cannot be used: {error}. Set RENKEI_RESIDENT_KEYS (id:base64key, current "
+            "first) or RENKEI_RESIDENT_KEY_FILE; `renkei residents new-key ID` makes one. Production refuses to start "
+            "without it.") from None
 
 
 # Passwords Keycloak's own documentation, its container image and renkei's demo use or suggest: never in production.

@@ -41,6 +41,7 @@ ROLE_PRECEDENCE = (
     "auditor",
     "municipal-admin",
     "municipal-staff",
+    "resident-desk",
     "org-admin",
     "data-provider",
     "data-user",

@@ -30,9 +30,13 @@ DATA_PROVIDER = "data-provider"
 DATA_USER = "data-user"
 # the resident-facing app's API client: a token with the consent:write scope (tenancy.identity.tokens)
 CONSENT_APP = "consent-app"
+# a municipality's residents' desk (issue 42): enrols residents, looks them up with a reason, links
+# their services' IDs and decides the review queue, for its own municipality only
+RESIDENT_DESK = "resident-desk"
 
-PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER)
-TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF})
+PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER,
+                RESIDENT_DESK)
+TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF, RESIDENT_DESK})
 ORG_ROLES = frozenset({ORG_ADMIN, DATA_PROVIDER, DATA_USER})
 ROLE_LABELS_JA = {
     OPERATOR: "運営者（県）",
@@ -45,6 +49,7 @@ ROLE_LABELS_JA = {
     ORG_ADMIN: "団体管理者（企業・大学・団体）",
     DATA_PROVIDER: "データ提供者",
     DATA_USER: "データ利用者",
+    RESIDENT_DESK: "住民窓口担当（市町村）",
 }
 
 _READ_ALL = {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"}
@@ -137,6 +142,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "progress.read": {OPERATOR: "all", AUDITOR: "all"},
     "progress.manage": {OPERATOR: "all"},
     "progress.report": {OPERATOR: "all", AUDITOR: "all"},
+    # the residents' side (residents/, issue 42): the municipality is the controller of its residents'
+    # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
+    "resident.enrol": {RESIDENT_DESK: "own"},
+    "resident.read": {RESIDENT_DESK: "own"},
+    "resident.link": {RESIDENT_DESK: "own"},
+    "resident.review": {RESIDENT_DESK: "own"},
+    "resident.keys": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -217,6 +229,11 @@ ACTION_LABELS_JA = {
     "progress.read": "年間予定・課題の閲覧",
     "progress.manage": "年間予定・課題の管理",
     "progress.report": "進捗・課題管理報告書の作成",
+    "resident.enrol": "住民の登録（共通IDの発行）",
+    "resident.read": "住民の検索・閲覧（理由を記録）",
+    "resident.link": "住民とサービスのIDの連携",
+    "resident.review": "同一人物の疑いの確認",
+    "resident.keys": "住民の個人情報の暗号鍵の更新",
 }
 
 

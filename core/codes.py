@@ -140,6 +140,34 @@ def is_my_number_shaped(value: object) -> bool:
             and my_number_check_digit(value[:11]) == int(value[11]))
 
 
+# --- common IDs (共通ID) of residents --------------------------------------------------------------
+# Sixteen characters: fifteen drawn at random from the 32 letters and digits a person reads without
+# doubt (no I, L, O, U), then one check character by ISO/IEC 7064 MOD 37,36 (the hybrid system over
+# 0-9A-Z), which catches every single wrong character and every swap of two neighbours. Never derived
+# from anything about the person (residents.operations draws it from ``secrets``), and never a
+# 個人番号's shape (twelve digits): it is sixteen characters.
+
+COMMON_ID_LENGTH = 16
+COMMON_ID_BODY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_MOD37_36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def common_id_check_character(body: str) -> str:
+    """The ISO/IEC 7064 MOD 37,36 check character of ``body`` (characters of 0-9A-Z)."""
+    product = 36
+    for character in body:
+        total = (product + _MOD37_36.index(character)) % 36 or 36
+        product = (total * 2) % 37
+    return _MOD37_36[(37 - product) % 36]
+
+
+def is_common_id(value: object) -> bool:
+    """Sixteen characters of the body alphabet whose last is their check character."""
+    return (isinstance(value, str) and len(value) == COMMON_ID_LENGTH
+            and all(c in COMMON_ID_BODY_ALPHABET for c in value[:-1]) and value[-1] in _MOD37_36
+            and common_id_check_character(value[:-1]) == value[-1])
+
+
 # --- 日本標準産業分類 (Japan Standard Industrial Classification), major groups ---------------------
 # The 20 major groups (大分類) of the 14th revision (令和5年7月告示, in force 2024-04-01), by their letter:
 # the industry a consortium member is counted under in the member report.

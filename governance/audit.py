@@ -254,6 +254,12 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "progress.issue.raise": ("課題の登録", "Issue raised"),
     "progress.issue.update": ("課題の変更（担当者・状況・対応結果）", "Issue changed"),
     "progress.report": ("進捗・課題管理報告書の作成", "Progress report generated"),
+    # the residents' side (residents/, issue 42): who looked at whom and why is the view's record
+    "resident.enrol": ("住民の登録（共通IDの発行または確認待ち）", "Resident enrolled (common ID issued or held for review)"),
+    "resident.view": ("住民の個人情報の閲覧", "Resident's personal data viewed"),
+    "resident.review.decide": ("同一人物の疑いの判断", "Duplicate review decided"),
+    "resident.link": ("住民とサービスのIDの連携", "Resident linked to a service's ID"),
+    "resident.key.rotate": ("住民の個人情報の暗号鍵の更新", "Residents' encryption key rotated"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -306,6 +312,10 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "person": ("本人（仮名識別子）", "Person (pseudonymous identifier)"),
     "keycloak_realm": ("認証サーバーのレルム", "Keycloak realm"),
     "service_account": ("サービスアカウント", "Service account"),
+    "resident": ("住民（共通ID）", "Resident (common ID)"),
+    "resident_review": ("同一人物の確認", "Duplicate review"),
+    "service_link": ("サービスのIDとの連携", "Link to a service's ID"),
+    "resident_key": ("住民の個人情報の暗号鍵", "Residents' encryption key"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -323,6 +333,10 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "done_on": "完了日", "raised_on": "提起日", "raised_by": "提起者", "issue_status": "課題の状況",
     "issue_resolution": "対応結果", "resolved_on": "解決日", "done": "完了した作業項目", "late": "遅延している作業項目",
     "open_issues": "未解決の課題",
+    # the residents' side (residents.operations)
+    "common_id": "共通ID", "verification": "本人確認の方法", "review": "確認待ちの番号", "match": "一致した情報",
+    "matched": "一致した住民の共通ID", "issued": "発行した共通ID", "service_user_id": "サービスのID",
+    "rewritten": "書き直した件数", "residents": "住民の数", "search_by": "検索の方法",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",

@@ -23,19 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "competition", "maintenance", "admin", "bench",
-                    "scripts")
+LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "competition", "residents",
+                    "maintenance", "admin", "bench", "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service", "competition")
+DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service", "competition", "residents")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
 LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with or without __init__.py
 # Domain packages that must not know each other (either direction).
-SEPARATED = (("billing", "governance"),)
+SEPARATED = (("billing", "governance"), ("billing", "residents"))
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
 # service/ (running the platform) builds on tenancy and governance (its notices): neither imports it, nor billing.
-BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition"), "governance": ("service",), "billing": ("service",)}
+# residents/ (issue 42) builds on governance's consent (the services, the assurance levels): neither imports it.
+BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition", "residents"),
+         "governance": ("service", "residents"), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
 KEYCLOAK_HOME = "tenancy.identity.keycloak"  # the one package that talks to Keycloak

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from residents.crypto import new_key_entry
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL, _reset_postgres, own_realm
 
 MAINTENANCE = "urn:renkei:maintenance"
@@ -41,6 +42,7 @@ class Site:
         self.session_app = app
         self.tmp = tmp_path
         self.key = str(Path(app.config["RENKEI_VAR_DIR"]) / "signing" / "signing-key.pem")
+        self.resident_keys = new_key_entry("production")  # the same ring for every app of the drill
         self.apps = []
 
     def app(self, *, url: str | None = None, var: str = "var", **settings):
@@ -52,6 +54,7 @@ class Site:
                   "SQLALCHEMY_DATABASE_URI": url or self.session_app.config["SQLALCHEMY_DATABASE_URI"],
                   "RENKEI_VAR_DIR": str(self.tmp / var), "RENKEI_SIGNING_KEY": self.key,
                   "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                  "RENKEI_RESIDENT_KEYS": self.resident_keys,
                   # production's checkpoints are copied off the host (renkei check requires it)
                   "RENKEI_CHECKPOINT_COPY_DIR": str(self.tmp / f"{var}-checkpoint-copy"), **settings}
         made = create_app(config)

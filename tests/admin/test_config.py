@@ -2,6 +2,7 @@ import pytest
 
 from admin import create_app
 from admin.config import ConfigurationError
+from residents.crypto import new_key_entry
 
 
 def test_production_refuses_the_default_secret(tmp_path):
@@ -54,6 +55,7 @@ def test_the_open_api_opens_nothing_to_a_remote_caller_a_proxy_on_this_machine_p
 def test_production_with_a_secret_starts_and_keeps_the_api_closed(tmp_path):
     app = create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                      "RENKEI_RESIDENT_KEYS": new_key_entry("production"),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     response = app.test_client().get("/api/v1/tenants")
     assert response.status_code == 401
@@ -82,7 +84,8 @@ def _production(tmp_path, **settings):
     from admin import create_app
 
     return create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
-                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42", **settings})
+                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                       "RENKEI_RESIDENT_KEYS": new_key_entry("production"), **settings})
 
 
 @pytest.mark.parametrize("password", ["admin", "ADMIN", "changeme", "short-pw"])
@@ -143,3 +146,13 @@ def test_production_refuses_a_checkpoint_copy_that_is_the_checkpoint_folder(tmp_
 
     with pytest.raises(ConfigurationError, match="RENKEI_CHECKPOINT_COPY_DIR .* is the checkpoint folder"):
         _production(tmp_path, RENKEI_CHECKPOINT_COPY_DIR=str(tmp_path / copy))
+
+
+def test_production_refuses_to_start_without_the_residents_key_and_says_which_setting(tmp_path):
+    for missing in ({"RENKEI_RESIDENT_KEYS": ""}, {"RENKEI_RESIDENT_KEYS": "", "RENKEI_RESIDENT_KEY_FILE": str(tmp_path / "none")},
+                    {"RENKEI_RESIDENT_KEYS": "k1:dG9vLXNob3J0"}):
+        with pytest.raises(ConfigurationError, match="RENKEI_RESIDENT_KEYS"):
+            _production(tmp_path, **missing)
+    key_file = tmp_path / "resident.keys"
+    key_file.write_text(new_key_entry("k2") + "\n" + new_key_entry("k1") + "\n")
+    assert _production(tmp_path, RENKEI_RESIDENT_KEYS="", RENKEI_RESIDENT_KEY_FILE=str(key_file)).config["RENKEI_ENV"] == "production"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from admin.config import ConfigurationError
+from residents.crypto import new_key_entry
 
 LB = "10.0.0.10"
 
@@ -15,6 +16,7 @@ def _app(tmp_path, **config):
 
     app = create_app({"RENKEI_ENV": "production", "SECRET_KEY": "s" * 40, "RENKEI_VAR_DIR": str(tmp_path),
                       "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                      "RENKEI_RESIDENT_KEYS": new_key_entry("production"),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "RENKEI_REQUEST_LOG": "off",
                       **config})
 

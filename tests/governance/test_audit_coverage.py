@@ -470,6 +470,42 @@ def consented(ctx: Ctx) -> int:
     return service_id
 
 
+RESIDENT = {"full_name": "監査 太郎", "address": "熊本市中央区水前寺6-18-1", "birth_date": "1980-04-01", "sex": "1",
+            "verification": "my_number_card", "assurance_level": 3}
+
+
+def desk_of(ctx: Ctx, code: str = "431001") -> dict:
+    return ctx.users(("resident-desk",), code)[1]
+
+
+def enrolled(ctx: Ctx, **fields) -> dict:
+    """A resident enrolled at Kumamoto's counter (issue 42; the city and the levels set up by consent_service):
+    the API's answer (a common ID, or a review)."""
+    response = ctx.client.post("/api/v1/tenants/431001/residents", json={**RESIDENT, **fields}, headers=desk_of(ctx))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def linking(ctx: Ctx, service_id: int) -> Call:
+    common_id = enrolled(ctx)["common_id"]
+    return Call("POST", f"/api/v1/tenants/431001/residents/{common_id}/links", desk_of(ctx),
+                {"service_id": service_id, "service_user_id": "audit-user-0001", "assurance_level": 3})
+
+
+def service_lookup(ctx: Ctx) -> Call:
+    """A look-up by the service's user ID of a resident linked to it."""
+    link = linking(ctx, consent_service(ctx))
+    assert ctx.client.post(link.url, json=link.json, headers=link.headers).status_code == 201
+    return Call("POST", "/api/v1/tenants/431001/residents/lookup-by-service", desk_of(ctx),
+                {"service_id": link.json["service_id"], "service_user_id": "audit-user-0001", "reason": "監査網羅の確認"})
+
+
+def resident_review(ctx: Ctx) -> int:
+    consent_service(ctx)
+    enrolled(ctx)
+    return enrolled(ctx, full_name="監査　太郎")["review_id"]
+
+
 TEXT_V2 = {"title": "第2版", "body_ja": "所得も利用します。", "purposes": ["子育て支援サービスの案内"],
            "items": {"生年月日": {}, "所得": {}}}
 
@@ -1023,6 +1059,29 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/service/monthly-reports/{report_id}/send"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/service/monthly-reports/{monthly_report(c)}/send"),
         refused=lambda c: op(c, "POST", f"/api/v1/service/monthly-reports/{monthly_report(c, sent=True)}/send")),
+    # the residents' side (issue 42): the municipality's residents' desk
+    ("POST", "/api/v1/tenants/{code}/residents"): Entry(
+        success=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/residents", desk_of(c), RESIDENT))[1],
+        refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/residents", desk_of(c),
+                                                    {**RESIDENT, "assurance_level": 42}))[1]),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup"): Entry(
+        success=lambda c: Call("POST", "/api/v1/tenants/431001/residents/lookup", desk_of(c),
+                               {"common_id": (consent_service(c), enrolled(c))[1]["common_id"], "reason": "監査網羅の確認"}),
+        refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/residents/lookup", desk_of(c),
+                                                    {"common_id": "0000000000000000", "reason": "監査網羅の確認"}))[1]),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): Entry(
+        success=lambda c: service_lookup(c),
+        refused=lambda c: Call("POST", "/api/v1/tenants/431001/residents/lookup-by-service", desk_of(c),
+                               {"service_id": consent_service(c), "service_user_id": "audit-user-9999",
+                                "reason": "監査網羅の確認"})),
+    ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Entry(
+        success=lambda c: linking(c, consent_service(c)),
+        refused=lambda c: (consent_service(c), linking(c, 999999))[1]),
+    ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Entry(
+        success=lambda c: Call("POST", f"/api/v1/tenants/431001/resident-reviews/{resident_review(c)}/decide", desk_of(c),
+                               {"same_person": True, "reason": "券面の一致"}),
+        refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/resident-reviews/999999/decide",
+                                                    desk_of(c), {"same_person": True, "reason": "券面の一致"}))[1]),
     # the incident register (issue 39)
     ("POST", "/api/v1/incidents"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "severity": "minor"}),

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
+from residents.crypto import new_key_entry
 from tenancy.identity.keycloak import Account
 from tests.conftest import sign_in
 
@@ -318,6 +319,7 @@ def _app(tmp_path, **config):
 
     return create_app({"RENKEI_ENV": "production", "SECRET_KEY": "s" * 40, "RENKEI_VAR_DIR": str(tmp_path),
                        "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                       "RENKEI_RESIDENT_KEYS": new_key_entry("production"),
                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "RENKEI_REQUEST_LOG": "off",
                        **config})
 

@@ -32,6 +32,8 @@ ROLES = {
     "auditor": (("auditor",), None),
     # a member organisation's admin (issue 15): its "tenant" is its corporate number, never OWN or OTHER
     "org-admin": (("org-admin",), "7000012050002"),
+    # a municipality's residents' desk (issue 42): its own municipality's residents, nothing else
+    "resident-desk": (("resident-desk",), OWN),
 }
 EVERYONE = set(ROLES)
 
@@ -43,7 +45,7 @@ MANAGE_USERS = {"operator": "any", "municipal-admin": "own"}
 SELF = {role: "any" for role in ROLES}
 # lists filtered to what the reader may see; a member organisation reads none of the municipalities'
 # quota plans, cost items, policies, agreements or council
-EVERYONE_READS = {role: "any" for role in ROLES if role != "org-admin"}
+EVERYONE_READS = {role: "any" for role in ROLES if role not in ("org-admin", "resident-desk")}
 READ_ALL = {"operator": "any", "finance": "any", "auditor": "any"}
 FINANCE = {"finance": "any"}
 AUDIT = {"operator": "any", "auditor": "any"}
@@ -60,6 +62,8 @@ MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "an
 CLERKS_OWN = {"municipal-admin": "any", "municipal-staff": "any"}
 REVIEWERS = {role: "any" for role in ROLES if role != "auditor"}  # the competition's reviewers (issue 41)
 CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
+# the residents' side (issue 42): the municipality's own residents' desk, no one else (not the operator)
+RESIDENT_DESK = {"resident-desk": "own"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -409,6 +413,18 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/my-scores"): Rule(REVIEWERS),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(SECRETARIAT),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
+    ("POST", "/api/v1/tenants/{code}/residents"): Rule(RESIDENT_DESK, lambda: {
+        "full_name": "試験 太郎", "address": "熊本市中央区1-1", "birth_date": "1980-01-01", "sex": "1",
+        "verification": "my_number_card", "assurance_level": 3}),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup"): Rule(RESIDENT_DESK, lambda: {
+        "common_id": "0000000000000000", "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): Rule(RESIDENT_DESK, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001", "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Rule(RESIDENT_DESK, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001", "assurance_level": 3}),
+    ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
+    ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Rule(RESIDENT_DESK, lambda: {
+        "same_person": True, "reason": "権限の確認"}),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -424,7 +440,8 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
-               "{stage}": "first", "{issue_id}": "1", "{report_id}": "1",
+               "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
+               "{review_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,0 +1,180 @@
+"""/api/v1 the residents' side (residents/): counter enrolment with the duplicate search, looking a person up
+with a reason, links to services' IDs and the review queue; a municipality's residents' desk, its own
+municipality only (every operation authorises itself and audits)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
+from admin.extensions import db
+from admin.resident_keys import keyring
+from core.validation import ID_RANGE, RowId, TenantCode
+from governance.consent.schemas import NewSubjectId, SubjectId
+from residents import operations as residents
+from residents.schemas import Address, CommonId, EnrolmentIn, FullName, Issuer, LinkIn, Reason
+
+bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("residents", "住民の共通ID・サービスのIDとの連携・確認待ち / residents: common IDs, links, "
+                                                  "the review queue"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+
+class TenantPath(BaseModel):
+    code: TenantCode
+
+
+class ResidentPath(BaseModel):
+    code: TenantCode
+    common_id: str = Field(pattern=r"^[0-9A-Za-z]{16}$")
+
+
+class ReviewPath(BaseModel):
+    code: TenantCode
+    review_id: int = Field(**ID_RANGE)
+
+
+class EnrolmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: FullName
+    address: Address
+    birth_date: dt.date
+    sex: Literal["1", "2", "9"] = Field(description="ISO/IEC 5218: 1 male, 2 female, 9 not applicable")
+    verification: Literal["my_number_card", "photo_id", "two_documents", "provider"]
+    assurance_level: int = Field(ge=1, le=99)
+    issuer: Issuer | None = Field(default=None, description="The identity provider, if the person signed in")
+    subject: NewSubjectId | None = Field(default=None, description="The provider's identifier of the person")
+
+
+class LookupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why the person is looked up: recorded in the audit log with the view")
+    common_id: CommonId
+
+
+class ServiceLookupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why the person is looked up: recorded in the audit log with the view")
+    service_id: RowId
+    service_user_id: SubjectId
+
+
+class LinkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    service_user_id: NewSubjectId
+    method: Literal["counter", "portal_signin", "portal_code", "service_api"] = "counter"
+    assurance_level: int = Field(ge=1, le=99)
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    same_person: bool = Field(description="True: the existing person (no new ID); false: another person (issued)")
+    reason: Reason
+
+
+class EnrolmentOut(BaseModel):
+    common_id: str | None = Field(description="The common ID issued; null when the enrolment waits for review")
+    status: str
+    review_id: int | None
+
+
+class LinkOut(BaseModel):
+    service_id: int
+    service_user_id: str
+    method: str
+    assurance_level: int
+    linked_at: dt.datetime
+
+
+class ResidentOut(BaseModel):
+    common_id: str | None
+    tenant_code: str
+    status: str
+    full_name: str
+    address: str
+    birth_date: str
+    sex: str
+    verification: str
+    assurance_level: int
+    enrolled_at: dt.datetime
+    enrolled_by: str
+    links: list[LinkOut]
+
+
+class ReviewOut(BaseModel):
+    id: int
+    matched_common_id: str | None
+    reason: str
+    address_matches: bool
+    status: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str
+    decision_reason: str
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewOut]
+
+
+def _link_out(link) -> dict:
+    return {"service_id": link.service_id, "service_user_id": link.service_user_id, "method": link.method.value,
+            "assurance_level": link.assurance_level, "linked_at": link.linked_at}
+
+
+@bp.post("/tenants/<code>/residents", responses={201: EnrolmentOut},
+         summary="Enrol a resident at a counter (the municipality's residents' desk): a common ID, or a review item "
+                 "when the person matches someone enrolled")
+def enrol(path: TenantPath, body: EnrolmentBody):
+    enrolment = residents.enrol(db.session, current_actor(), keyring(),
+                                EnrolmentIn.model_validate({**body.model_dump(), "tenant_code": path.code}))
+    return jsonify({"common_id": enrolment.resident.common_id, "status": enrolment.resident.status.value,
+                    "review_id": enrolment.review.id if enrolment.review else None}), 201
+
+
+@bp.post("/tenants/<code>/residents/lookup", responses={200: ResidentOut},
+         summary="Look a resident up by common ID, with a reason (audited: who looked at whom)")
+def look_up(path: TenantPath, body: LookupBody):
+    return jsonify(residents.look_up(db.session, current_actor(), keyring(), path.code, reason=body.reason,
+                                     common_id=body.common_id))
+
+
+@bp.post("/tenants/<code>/residents/lookup-by-service", responses={200: ResidentOut},
+         summary="Look a resident up by a service's own user ID, with a reason (audited: who looked at whom)")
+def look_up_by_service(path: TenantPath, body: ServiceLookupBody):
+    return jsonify(residents.look_up(db.session, current_actor(), keyring(), path.code, reason=body.reason,
+                                     service_id=body.service_id, service_user_id=body.service_user_id))
+
+
+@bp.post("/tenants/<code>/residents/<common_id>/links", responses={201: LinkOut},
+         summary="Link a resident to a registered service's own user ID")
+def link(path: ResidentPath, body: LinkBody):
+    made = residents.link_service(db.session, current_actor(), path.code, path.common_id,
+                                  LinkIn.model_validate(body.model_dump()))
+    return jsonify(_link_out(made)), 201
+
+
+@bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},
+        summary="The municipality's enrolments held as possible duplicates (open ones)")
+def list_reviews(path: TenantPath):
+    return jsonify({"items": residents.list_reviews(db.session, current_actor(), path.code)})
+
+
+@bp.post("/tenants/<code>/resident-reviews/<int:review_id>/decide", responses={200: ReviewOut},
+         summary="Decide a review: the same person (no new ID) or another person (a common ID issued), with a reason")
+def decide_review(path: ReviewPath, body: DecisionBody):
+    review = residents.decide_review(db.session, current_actor(), path.code, path.review_id, body.same_person, body.reason)
+    return jsonify(next(item for item in residents.list_reviews(db.session, current_actor(), path.code, open_only=False)
+                        if item["id"] == review.id))

@@ -1,0 +1,113 @@
+"""The residents' desk (issue 42): enrol a person at the counter, look a person up with a reason (audited),
+the review queue of enrolments that matched someone. residents.operations decides and audits; a municipality's
+own residents' desk only."""
+
+from __future__ import annotations
+
+from flask import flash, g, request
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from admin.extensions import db
+from admin.problems import status_of
+from admin.resident_keys import keyring
+from admin.views.base import SecureView, _ja, flash_error
+from admin.views.consent import _tenants
+from core.errors import DomainError
+from core.validation import whole_number
+from residents import operations as residents
+from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, SEX_LABELS, VERIFICATION_LABELS, LinkMethod,
+                              MatchReason, Sex, VerificationMethod)
+
+ENROL_FIELDS = ("full_name", "address", "birth_date", "sex", "verification", "assurance_level")
+
+
+def _label(labels: dict, value: str, kind) -> str:
+    ja, en = labels[kind(value)]
+    return ja if _ja() else en
+
+
+def _problems(error: DomainError) -> dict[str, str]:
+    ja = _ja()
+    return {p["field"].split(".")[-1]: (p["message_ja"] if ja else p["message_en"]) for p in error.problems}
+
+
+class ResidentsView(SecureView):
+    required_action = "resident.read"
+
+    def _tenant(self) -> tuple[str, list]:
+        tenants = _tenants("resident.read")
+        chosen = (request.values.get("tenant") or "").strip()
+        return (chosen or (tenants[0][0] if len(tenants) == 1 else "")), tenants
+
+    def _page(self, *, values=None, errors=None, found=None, status=200):
+        tenant, tenants = self._tenant()
+        reviews = []
+        if tenant:
+            try:
+                reviews = [{**row, "reason_label": _label(MATCH_REASON_LABELS, row["reason"], MatchReason)}
+                           for row in residents.list_reviews(db.session, g.actor, tenant)]
+            except DomainError as error:
+                db.session.rollback()
+                status = status_of(error)
+        options = {"sex": [(s.value, _label(SEX_LABELS, s.value, Sex)) for s in Sex],
+                   "verification": [(v.value, _label(VERIFICATION_LABELS, v.value, VerificationMethod))
+                                    for v in VerificationMethod]}
+        if found:
+            found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
+                     "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}
+                               for link in found["links"]]}
+        return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
+                           errors=errors or {}, found=found, reviews=reviews, options=options), status
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    @expose("/lookup", methods=("POST",))
+    def lookup(self):
+        tenant = self._tenant()[0]
+        values = {name: (request.form.get(name) or "").strip() for name in ("common_id", "reason")}
+        try:
+            found = residents.look_up(db.session, g.actor, keyring(), tenant, common_id=values["common_id"],
+                                      reason=values["reason"])
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            return self._page(values=values, errors=_problems(error), status=status_of(error))
+        return self._page(values=values, found=found)
+
+    @expose("/enrol", methods=("POST",))
+    def enrol(self):
+        tenant = self._tenant()[0]
+        values = {name: (request.form.get(name) or "").strip() for name in ENROL_FIELDS}
+        level = whole_number(values["assurance_level"], max_digits=2)
+        try:
+            enrolment = residents.enrol(db.session, g.actor, keyring(), {
+                **values, "tenant_code": tenant, "assurance_level": level if level is not None else values["assurance_level"]})
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            return self._page(values=values, errors=_problems(error), status=status_of(error))
+        if enrolment.review is None:
+            flash(_("Enrolled: common ID %(common_id)s.", common_id=enrolment.resident.common_id), "success")
+        else:
+            flash(_("This person may already be enrolled: the enrolment waits for review (%(number)s).",
+                    number=enrolment.review.id), "warning")
+        return self._page()
+
+    @expose("/reviews/<int:review_id>", methods=("POST",))
+    def decide(self, review_id: int):
+        tenant = self._tenant()[0]
+        try:
+            residents.decide_review(db.session, g.actor, tenant, review_id, request.form.get("decision") == "same",
+                                    request.form.get("reason") or "")
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            return self._page(status=status_of(error))
+        return self._page()
+
+
+def views(session):
+    return [ResidentsView(name=_l("Residents' desk"), endpoint="residents", url="residents")]

@@ -1,0 +1,27 @@
+"""The lifecycles of the residents' side (:mod:`core.lifecycle`).
+
+A resident is enrolled ``active`` (a common ID issued) or, when the enrolment matched someone,
+``review``; the residents' desk decides a review: ``issue`` (a different person: active, with an ID)
+or ``mark_duplicate`` (the existing person: kept, never issued). A review item moves with it:
+open --same--> same_person, open --different--> different_person. Each decision needs a reason.
+"""
+
+from __future__ import annotations
+
+from core.lifecycle import Lifecycle, Move
+from residents.models import (RESIDENT_STATUS_LABELS, REVIEW_STATUS_LABELS, ResidentStatus as R,
+                              ReviewStatus as V)
+
+RESIDENTS = Lifecycle("住民", "resident", R, RESIDENT_STATUS_LABELS, (
+    Move("issue", frozenset({R.review}), R.active, "共通IDを発行", "issue a common ID", reason_required=True,
+         grant="resident.review"),
+    Move("mark_duplicate", frozenset({R.review}), R.duplicate, "既存の住民と同一", "mark as the existing resident",
+         reason_required=True, grant="resident.review"),
+), initial=(R.active, R.review))
+
+REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, REVIEW_STATUS_LABELS, (
+    Move("same", frozenset({V.open}), V.same_person, "同一人物", "same person", reason_required=True,
+         grant="resident.review"),
+    Move("different", frozenset({V.open}), V.different_person, "別人", "different person", reason_required=True,
+         grant="resident.review"),
+), initial=(V.open,))

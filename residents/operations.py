@@ -1,0 +1,309 @@
+"""Operations of the residents' side: enrolment with the duplicate search, the review queue, looking a
+person up (always with a reason, always audited), links to services' IDs, the translation between
+services, and the key rotation.
+
+Each takes the session, the acting person and (where personal items are read or written) the key
+ring (:mod:`residents.crypto`), asks :mod:`core.authz`, flushes and audits; the request commits once.
+The audit log never holds a person's items: it holds the common ID, what was done and why.
+
+A municipality is the controller of its residents' data: ``resident.*`` is granted to its own
+residents' desk only, and a person of another municipality is not found (never "forbidden"), so that
+staff cannot learn whether someone is enrolled elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import audit, authz
+from core.actor import Actor
+from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_check_character
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound, problem
+from governance.consent.models import AssuranceLevel, DataService, ServiceStatus
+from governance.consent.schemas import validated
+from residents import normalise
+from residents.crypto import Keyring
+from residents.lifecycle import RESIDENTS, REVIEWS
+from residents.models import (ENCRYPTED_FIELDS, MatchReason, Resident, ResidentIdentity, ResidentReview, ResidentStatus,
+                              ReviewStatus, ServiceLink)
+from residents.schemas import EnrolmentIn, LinkIn
+
+
+def _who(actor: Actor) -> str:
+    return actor.name or actor.subject
+
+
+def new_common_id() -> str:
+    """Fifteen random characters and their check character: nothing about the person goes into it."""
+    body = "".join(secrets.choice(COMMON_ID_BODY_ALPHABET) for _ in range(COMMON_ID_LENGTH - 1))
+    return body + common_id_check_character(body)
+
+
+def _issue(session: Session) -> str:
+    while True:  # 32**15 possibilities: a collision is a curiosity, but never a second person's ID
+        common_id = new_common_id()
+        if session.scalar(sa.select(Resident.id).where(Resident.common_id == common_id)) is None:
+            return common_id
+
+
+def _context(resident: Resident, field: str) -> str:
+    return f"resident:{resident.uid}:{field}"
+
+
+def _seal(resident: Resident, keys: Keyring, plain: dict[str, str]) -> None:
+    """Write the four items encrypted and their matching hashes, all under the current key."""
+    for field in ENCRYPTED_FIELDS:
+        setattr(resident, field, keys.encrypt(plain[field], _context(resident, field)))
+    resident.person_hash = keys.digest(normalise.person_key(plain["full_name"], plain["birth_date"], plain["sex"]))
+    resident.address_hash = keys.digest(normalise.address(plain["address"]))
+    resident.key_id = keys.current_id
+
+
+def personal_items(resident: Resident, keys: Keyring) -> dict[str, str]:
+    """The four items in plain text (callers audit the view: :func:`look_up`)."""
+    return {field: keys.decrypt(getattr(resident, field), _context(resident, field)) for field in ENCRYPTED_FIELDS}
+
+
+# --- enrolment ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Enrolment:
+    resident: Resident
+    review: ResidentReview | None  # set when the enrolment matched an existing person
+
+
+def _match(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
+    """The existing person an enrolment is: first by the provider's identifier, then by the 基本4情報."""
+    if data.issuer and data.subject:
+        resident_id = session.scalar(sa.select(ResidentIdentity.resident_id).where(
+            ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
+            ResidentIdentity.subject == data.subject))
+        if resident_id is not None:
+            return session.get(Resident, resident_id), MatchReason.provider_identifier
+    found = session.scalars(sa.select(Resident).where(
+        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
+        Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.status, Resident.id)).first()
+    return (found, MatchReason.basic_four) if found is not None else None
+
+
+def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> Enrolment:
+    """Enrol a person at a counter: a new common ID, or, when they match someone already enrolled, a
+    review item for staff and no ID."""
+    data = validated(EnrolmentIn, payload)
+    authz.authorize(actor, "resident.enrol", data.tenant_code)
+    if session.get(AssuranceLevel, data.assurance_level) is None:
+        raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
+                      problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    plain = {"full_name": data.full_name, "address": data.address, "birth_date": data.birth_date.isoformat(),
+             "sex": data.sex.value}
+    resident = Resident(uid=uuid.uuid4().hex, tenant_code=data.tenant_code, status=ResidentStatus.active,
+                        verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
+                        full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
+    _seal(resident, keys, plain)
+    match = _match(session, data, resident.person_hash)
+    if match is None:
+        resident.common_id = _issue(session)
+    else:
+        resident.status = ResidentStatus.review
+    session.add(resident)
+    session.flush()
+    review = None
+    if match is not None:
+        matched, reason = match
+        review = ResidentReview(tenant_code=data.tenant_code, candidate_id=resident.id, matched_id=matched.id,
+                                reason=reason, address_matches=matched.address_hash == resident.address_hash)
+        session.add(review)
+    if data.issuer and data.subject and (match is None or match[1] is not MatchReason.provider_identifier):
+        session.add(ResidentIdentity(resident_id=resident.id, tenant_code=data.tenant_code, issuer=data.issuer,
+                                     subject=data.subject))
+    session.flush()
+    audit.record(session, actor, "resident.enrol", "resident", resident.common_id or f"review-{review.id}",
+                 tenant_code=data.tenant_code,
+                 after={"common_id": resident.common_id, "status": resident.status.value,
+                        "verification": data.verification.value, "assurance_level": data.assurance_level,
+                        "review": review.id if review else None, "match": match[1].value if match else None,
+                        "matched": match[0].common_id if match else None})
+    return Enrolment(resident, review)
+
+
+# --- looking a person up --------------------------------------------------------------------------
+
+def _resident_by_common_id(session: Session, tenant_code: str, common_id: str) -> Resident | None:
+    return session.scalar(sa.select(Resident).where(Resident.tenant_code == tenant_code,
+                                                    Resident.common_id == common_id.strip().upper()))
+
+
+def _resident_by_service_id(session: Session, tenant_code: str, service_id: int, service_user_id: str) -> Resident | None:
+    return session.scalar(sa.select(Resident).join(ServiceLink, ServiceLink.resident_id == Resident.id).where(
+        Resident.tenant_code == tenant_code, ServiceLink.service_id == service_id,
+        ServiceLink.service_user_id == service_user_id))
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise Invalid("Say why you look this person up.", "閲覧の理由を入力してください。",
+                      problems=[problem("reason", "Required: who looked at whom, and why, is recorded.",
+                                        "必須です（誰がなぜ閲覧したかを記録します）。")])
+    return reason[:500]
+
+
+def look_up(session: Session, actor: Actor, keys: Keyring, tenant_code: str, *, reason: str, common_id: str = "",
+            service_id: int | None = None, service_user_id: str = "") -> dict[str, Any]:
+    """A resident of ``tenant_code`` by common ID or by a service's user ID, with their items in plain
+    text and their links; the view is audited with its reason. Not found is the same whether the person
+    does not exist or is another municipality's."""
+    authz.authorize(actor, "resident.read", tenant_code)
+    reason = _reason(reason)
+    if common_id:
+        resident = _resident_by_common_id(session, tenant_code, common_id)
+    elif service_id is not None and service_user_id:
+        resident = _resident_by_service_id(session, tenant_code, service_id, service_user_id)
+    else:
+        raise Invalid("Give a common ID, or a service and its user ID.", "共通ID、またはサービスとそのIDを入力してください。")
+    if resident is None:
+        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    audit.record(session, actor, "resident.view", "resident", resident.common_id, tenant_code=tenant_code,
+                 after={"reason": reason, "search_by": "common_id" if common_id else "service_user_id",
+                        "service_id": service_id})
+    return resident_view(session, resident, keys)
+
+
+def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[str, Any]:
+    links = session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id).order_by(ServiceLink.id))
+    return {"common_id": resident.common_id, "tenant_code": resident.tenant_code, "status": resident.status.value,
+            **personal_items(resident, keys), "verification": resident.verification.value,
+            "assurance_level": resident.assurance_level, "enrolled_at": resident.enrolled_at,
+            "enrolled_by": resident.enrolled_by,
+            "links": [{"service_id": link.service_id, "service_user_id": link.service_user_id, "method": link.method.value,
+                       "assurance_level": link.assurance_level, "linked_at": link.linked_at} for link in links]}
+
+
+# --- the review queue -----------------------------------------------------------------------------
+
+def list_reviews(session: Session, actor: Actor, tenant_code: str, *, open_only: bool = True) -> list[dict[str, Any]]:
+    """The municipality's enrolments held as possible duplicates (no personal items: looking at them is a view)."""
+    authz.authorize(actor, "resident.review", tenant_code)
+    query = sa.select(ResidentReview).where(ResidentReview.tenant_code == tenant_code).order_by(ResidentReview.id)
+    if open_only:
+        query = query.where(ResidentReview.status == ReviewStatus.open)
+    rows = list(session.scalars(query))
+    matched = {r.id: r.common_id for r in session.scalars(sa.select(Resident).where(
+        Resident.id.in_([row.matched_id for row in rows])))} if rows else {}
+    return [{"id": row.id, "matched_common_id": matched.get(row.matched_id), "reason": row.reason.value,
+             "address_matches": row.address_matches, "status": row.status.value, "created_at": row.created_at,
+             "decided_at": row.decided_at, "decided_by": row.decided_by, "decision_reason": row.decision_reason}
+            for row in rows]
+
+
+def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: int, same_person: bool,
+                  reason: str) -> ResidentReview:
+    """Staff decide a review: the same person (no new ID; the provider's identifier, if any, goes to the
+    existing person) or a different one (the enrolment gets its own common ID)."""
+    authz.authorize(actor, "resident.review", tenant_code)
+    reason = _reason(reason)
+    review = session.get(ResidentReview, review_id)
+    if review is None or review.tenant_code != tenant_code:
+        raise NotFound("No such review.", "該当する確認待ちはありません。")
+    review.status = REVIEWS.move("same" if same_person else "different", review.status, review).target
+    candidate, matched = session.get(Resident, review.candidate_id), session.get(Resident, review.matched_id)
+    candidate.status = RESIDENTS.move("mark_duplicate" if same_person else "issue", candidate.status, candidate).target
+    if same_person:
+        session.execute(sa.update(ResidentIdentity).where(ResidentIdentity.resident_id == candidate.id)
+                        .values(resident_id=matched.id))
+    else:
+        candidate.common_id = _issue(session)
+    review.decided_at, review.decided_by, review.decision_reason = utcnow(), _who(actor), reason
+    session.flush()
+    audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id), tenant_code=tenant_code,
+                 before={"status": "open"}, after={"status": review.status.value, "reason": reason,
+                                                   "matched": matched.common_id, "issued": candidate.common_id})
+    return review
+
+
+# --- links to services' IDs -----------------------------------------------------------------------
+
+def link_service(session: Session, actor: Actor, tenant_code: str, common_id: str, payload: LinkIn | dict) -> ServiceLink:
+    """Tie a resident's common ID to a registered service's own user ID."""
+    data = validated(LinkIn, payload)
+    authz.authorize(actor, "resident.link", tenant_code)
+    resident = _resident_by_common_id(session, tenant_code, common_id)
+    if resident is None or resident.status is not ResidentStatus.active:
+        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    service = session.get(DataService, data.service_id)
+    if service is None or service.status is not ServiceStatus.approved:
+        raise Invalid("No approved service of that number.", "その番号の承認済みサービスはありません。",
+                      problems=[problem("service_id", "Choose an approved service.", "承認済みのサービスを選んでください。")])
+    if session.get(AssuranceLevel, data.assurance_level) is None:
+        raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
+                      problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    taken = session.scalar(sa.select(ServiceLink).where(
+        ServiceLink.service_id == service.id,
+        sa.or_(ServiceLink.service_user_id == data.service_user_id, ServiceLink.resident_id == resident.id)))
+    if taken is not None:
+        raise Conflict("The service's user ID or this resident is linked for this service already.",
+                       "このサービスのIDまたはこの住民は、このサービスと連携済みです。")
+    link = ServiceLink(resident_id=resident.id, service_id=service.id, service_user_id=data.service_user_id,
+                       method=data.method, assurance_level=data.assurance_level, linked_by=_who(actor))
+    session.add(link)
+    session.flush()
+    audit.record(session, actor, "resident.link", "service_link", str(link.id), tenant_code=tenant_code,
+                 after={"common_id": resident.common_id, "service_id": service.id,
+                        "service_user_id": data.service_user_id, "method": data.method.value,
+                        "assurance_level": data.assurance_level})
+    return link
+
+
+def translate(session: Session, service_id: int, service_user_id: str, target_service_id: int) -> str | None:
+    """The person ``service_user_id`` of one service is, as another service knows them: the target
+    service's own user ID, or None when either link is missing. Neither the common ID nor the first
+    service's ID is in the answer; the brokerage (issue 42 item 6) calls it after the consent check."""
+    source = sa.select(ServiceLink.resident_id).where(ServiceLink.service_id == service_id,
+                                                      ServiceLink.service_user_id == service_user_id).scalar_subquery()
+    return session.scalar(sa.select(ServiceLink.service_user_id).where(ServiceLink.service_id == target_service_id,
+                                                                       ServiceLink.resident_id == source))
+
+
+def service_view(session: Session, service_id: int, service_user_id: str) -> dict[str, Any] | None:
+    """What a service may know of its link: its own user ID, how and when it was linked and at what
+    assurance; never the common ID or another service's ID."""
+    link = session.scalar(sa.select(ServiceLink).where(ServiceLink.service_id == service_id,
+                                                       ServiceLink.service_user_id == service_user_id))
+    if link is None:
+        return None
+    return {"service_user_id": link.service_user_id, "linked": True, "method": link.method.value,
+            "assurance_level": link.assurance_level, "linked_at": link.linked_at}
+
+
+# --- the key --------------------------------------------------------------------------------------
+
+ROTATION_BATCH = 500
+
+
+def rotate_key(session: Session, actor: Actor, keys: Keyring) -> dict[str, int]:
+    """Write every resident's items and hashes again under the ring's current key (old keys decrypt);
+    one transaction, so a failure leaves every value as it was."""
+    authz.authorize(actor, "resident.keys")
+    moved, last_id = 0, 0
+    while True:  # in batches by id, so that a large municipality's residents are never all in memory at once
+        batch = session.scalars(sa.select(Resident).where(Resident.key_id != keys.current_id, Resident.id > last_id)
+                                .order_by(Resident.id).limit(ROTATION_BATCH)).all()
+        if not batch:
+            break
+        for resident in batch:
+            _seal(resident, keys, personal_items(resident, keys))
+        session.flush()
+        moved, last_id = moved + len(batch), batch[-1].id
+        for resident in batch:
+            session.expunge(resident)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Resident))
+    audit.record(session, actor, "resident.key.rotate", "resident_key", keys.current_id,
+                 after={"rewritten": moved, "residents": total})
+    return {"rewritten": moved, "residents": total}

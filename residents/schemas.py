@@ -1,0 +1,44 @@
+"""Validated input shapes of the residents' side (non-table models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from core.validation import NOT_BLANK, RowId, TenantCode
+from governance.consent.schemas import NewSubjectId
+from residents.models import LinkMethod, Sex, VerificationMethod
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), NOT_BLANK]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NOT_BLANK]
+Issuer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), NOT_BLANK]
+CommonId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[0-9A-Z]{16}$")]
+
+
+class EnrolmentIn(BaseModel):
+    """A counter enrolment: the 基本4情報 as the document shows them, how identity was verified, and the
+    identity provider's identifier of the person when they signed in (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_code: TenantCode
+    full_name: FullName
+    address: Address
+    birth_date: dt.date
+    sex: Sex
+    verification: VerificationMethod
+    assurance_level: StrictInt = Field(ge=1, le=99)
+    issuer: Issuer | None = None
+    subject: NewSubjectId | None = None
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    service_user_id: NewSubjectId
+    method: LinkMethod = LinkMethod.counter
+    assurance_level: StrictInt = Field(ge=1, le=99)

@@ -1,0 +1,60 @@
+"""`renkei residents ...`: a new key put first in the settings, the rotation re-encrypting every resident
+under it (audited), the old key then no longer needed; the review queue of a municipality."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.audit import AuditRecord
+from residents import operations as residents
+from residents.crypto import parse_keys
+from tests.residents.conftest import KUMAMOTO, desk, person
+
+
+def cli(app, *args, role: str | None = None):
+    roles = ["--role", role] if role else []
+    return app.test_cli_runner().invoke(args=["residents", *args, "--as", "cli-test", *roles])
+
+
+def test_a_new_key_first_then_rotate_key_keeps_every_value(app, db, consent_setup, monkeypatch):
+    made = app.test_cli_runner().invoke(args=["residents", "new-key", "k1"])
+    old = made.output.strip()
+    monkeypatch.setitem(app.config, "RENKEI_RESIDENT_KEYS", old)
+    monkeypatch.setitem(app.extensions, "renkei_resident_keys", None)
+    ring = parse_keys(old)
+    enrolled = [residents.enrol(db, desk(), ring, person(full_name=f"住民 {n}", birth_date=f"19{60 + n}-05-06"))
+                .resident.common_id for n in range(3)]
+    db.commit()
+    new = app.test_cli_runner().invoke(args=["residents", "new-key", "k2"]).output.strip()
+    assert new.startswith("k2:") and new != old
+    monkeypatch.setitem(app.config, "RENKEI_RESIDENT_KEYS", f"{new},{old}")
+    monkeypatch.setitem(app.extensions, "renkei_resident_keys", None)
+    result = cli(app, "rotate-key")
+    assert result.exit_code == 0, result.output
+    assert "3 of 3 resident(s) re-encrypted under key k2" in result.output
+    db.expire_all()
+    assert set(db.scalars(sa.text("SELECT key_id FROM resident"))) == {"k2"}
+    only_new = parse_keys(new)
+    for n, common_id in enumerate(enrolled):
+        assert residents.look_up(db, desk(), only_new, KUMAMOTO, common_id=common_id,
+                                 reason="鍵の更新の確認")["full_name"] == f"住民 {n}"
+    [rotation] = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "resident.key.rotate")).all()
+    assert rotation.target_id == "k2" and rotation.actor_subject == "cli-test"
+    # the residents' desk may not rotate the key; a bad key name is refused in words
+    assert cli(app, "rotate-key", role="resident-desk").exit_code != 0
+    assert app.test_cli_runner().invoke(args=["residents", "new-key", "bad key!"]).exit_code == 2
+
+
+def test_the_review_queue_is_the_municipality_desks_own(app, db, consent_setup):
+    residents.enrol(db, desk(), parse_keys(_dev()), person())
+    residents.enrol(db, desk(), parse_keys(_dev()), person(full_name="高橋　太郎"))
+    db.commit()
+    # a command's --as person belongs to no municipality: the desk's own-tenant right gives them nothing
+    refused = cli(app, "reviews", KUMAMOTO, role="resident-desk")
+    assert refused.exit_code != 0 and "431001" in refused.output
+
+
+def _dev() -> str:
+    from residents.crypto import DEVELOPMENT_KEYS
+
+    return DEVELOPMENT_KEYS

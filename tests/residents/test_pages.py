@@ -1,0 +1,52 @@
+"""The residents' desk page: enrol at the counter (a second enrolment of the same person waits for review),
+look a person up with a reason, decide the review; another municipality's desk and the city's admin get nothing."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.audit import AuditRecord
+from core.codes import is_common_id
+from residents.models import Resident
+from tests.conftest import sign_in
+from tests.residents.conftest import KUMAMOTO, YATSUSHIRO
+
+FORM = {"full_name": "髙橋 太郎", "address": "熊本市中央区水前寺6-18-1", "birth_date": "1980-04-01", "sex": "1",
+        "verification": "my_number_card", "assurance_level": "3", "csrf_token": "t"}
+
+
+def test_the_desk_enrols_looks_up_and_decides_a_review_on_its_page(client, db, consent_setup):
+    sign_in(client, ["resident-desk"], [KUMAMOTO], csrf="t")
+    page = client.get("/admin/residents/")
+    assert page.status_code == 200 and "住民窓口" in page.get_data(as_text=True)
+    enrolled = client.post("/admin/residents/enrol", data=FORM)
+    assert enrolled.status_code == 200 and "登録しました" in enrolled.get_data(as_text=True)
+    common_id = db.scalar(sa.select(Resident.common_id).where(Resident.common_id.is_not(None)))
+    assert is_common_id(common_id) and common_id in enrolled.get_data(as_text=True)
+    again = client.post("/admin/residents/enrol", data={**FORM, "full_name": "高橋　太郎"}).get_data(as_text=True)
+    assert "確認待ち" in again and common_id in again  # the queue shows the person it matched
+
+    refused = client.post("/admin/residents/lookup", data={"common_id": common_id, "reason": "", "csrf_token": "t"})
+    assert refused.status_code == 422 and "閲覧の理由" in refused.get_data(as_text=True)
+    seen = client.post("/admin/residents/lookup", data={"common_id": common_id, "reason": "窓口での確認", "csrf_token": "t"})
+    assert seen.status_code == 200 and "髙橋 太郎" in seen.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "resident.view")) == 1
+
+    review_id = db.scalar(sa.text("SELECT id FROM resident_review"))
+    decided = client.post(f"/admin/residents/reviews/{review_id}",
+                          data={"decision": "same", "reason": "券面の一致", "csrf_token": "t"})
+    assert decided.status_code == 200 and "確認待ちの登録はありません" in decided.get_data(as_text=True)
+
+
+def test_another_municipality_and_the_citys_admin_see_nothing(client, db, consent_setup):
+    sign_in(client, ["resident-desk"], [KUMAMOTO], csrf="t")
+    client.post("/admin/residents/enrol", data=FORM)
+    common_id = db.scalar(sa.select(Resident.common_id))
+    sign_in(client, ["resident-desk"], [YATSUSHIRO], csrf="t")
+    other = client.post("/admin/residents/lookup", data={"common_id": common_id, "reason": "確認", "csrf_token": "t"})
+    assert other.status_code == 404 and "髙橋" not in other.get_data(as_text=True)
+    forced = client.post(f"/admin/residents/lookup?tenant={KUMAMOTO}",
+                         data={"common_id": common_id, "reason": "確認", "csrf_token": "t"})
+    assert forced.status_code == 403 and "髙橋" not in forced.get_data(as_text=True)
+    sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
+    assert client.get("/admin/residents/").status_code == 403
