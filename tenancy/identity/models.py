@@ -178,8 +178,6 @@ class IndexedPerson(SQLModel, table=True):
     kana: str = Field(default="", max_length=512)  # a reading, where the realm's users carry one
     email: str = Field(default="", max_length=255)
     enabled: bool = Field(default=True)
-    # the lower-cased words searched (username, e-mail, names, reading): one LIKE per query
-    searched: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     indexed_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
 
 
@@ -191,6 +189,17 @@ class IndexedMembership(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=64)
     tenant_code: str = Field(primary_key=True, max_length=13, index=True)
+
+
+class IndexedWord(SQLModel, table=True):
+    """A word a person is found by (their username, e-mail, names, reading, and the pieces of each),
+    lower-cased and written as the hex of its UTF-8: a query finds the words that *begin* with it by
+    one range of the primary key, read in byte order whatever the database's collation."""
+
+    __tablename__ = "person_index_word"
+
+    word: str = Field(primary_key=True, max_length=512)
+    user_id: str = Field(primary_key=True, max_length=64, index=True)
 
 
 class PeopleIndexState(SQLModel, table=True):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,11 +36,12 @@ from core import search
 from core.db import utcnow
 from core.errors import NotFound
 from tenancy.identity.keycloak import Account
-from tenancy.identity.models import IndexedMembership, IndexedPerson, PeopleIndexState
+from tenancy.identity.models import IndexedMembership, IndexedPerson, IndexedWord, PeopleIndexState
 
 _PERSON = IndexedPerson.__table__
 _MEMBERSHIP = IndexedMembership.__table__
 _STATE = PeopleIndexState.__table__
+_WORD = IndexedWord.__table__
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,17 +55,69 @@ class Indexed:
     as_of: dt.datetime
 
 
-def _searched(account: Account, kana: str) -> str:
-    words = (account.username, account.email, account.display_name, f"{account.last_name}{account.first_name}",
-             kana, search.katakana(kana), kana.replace(" ", ""))
-    return "\n".join(w for w in words if w).lower()
+_PIECES = re.compile(r"[\s._@+\-]+")
+_WORD_CHARS = 80  # a word's first characters kept (hex of UTF-8: at most 480 of the column's 512)
+
+
+def _hex(word: str) -> str:
+    return word[:_WORD_CHARS].encode().hex()
+
+
+def words_of(account: Account, kana: str = "") -> set[str]:
+    """What a person is found by: their username, e-mail, family and given names, the two together,
+    their reading (as typed and in katakana), each lower-cased (NFKC), whole and in its pieces (split at
+    white space and . _ @ + -). A query finds a person when each of its words begins one of these."""
+    whole = (account.username, account.email, account.last_name, account.first_name,
+             f"{account.last_name}{account.first_name}", kana, kana.replace(" ", ""), search.katakana(kana),
+             search.katakana(kana).replace(" ", ""))
+    found: set[str] = set()
+    for text in whole:
+        text = unicodedata.normalize("NFKC", text or "").lower().strip()
+        if text:
+            found.add(text[:_WORD_CHARS])
+            found.update(piece[:_WORD_CHARS] for piece in _PIECES.split(text) if piece)
+    return found
+
+
+def _word_rows(account: Account, kana: str) -> list[dict[str, str]]:
+    return [{"word": w, "user_id": account.id} for w in sorted({_hex(word) for word in words_of(account, kana)})]
+
+
+def _begins(word: str, words=None):
+    """The index's words (``words``: an alias of the table) that begin with ``word`` or with its hiragana
+    as katakana: ranges of hex digits (``g`` sorts after them all, in any collation)."""
+    words = _WORD if words is None else words
+    return sa.or_(*(sa.and_(words.c.word >= start, words.c.word < start + "g")
+                    for start in sorted({_hex(word), _hex(search.katakana(word))})))
+
+
+_COLUMNS = ("username", "user_id", "email", "first_name", "last_name", "enabled")
+
+
+def _matching(words: list[str], codes: list[str] | None):
+    """The people with a word beginning with each of ``words``, within ``codes`` (None: everyone). For
+    everyone, read from the first word's range (a common name's range is long: the first rows found
+    are enough); within tenants, from their few people, each asked for their words by their id."""
+    columns = [_PERSON.c[name] for name in _COLUMNS]
+    if codes is None:
+        first = _WORD.alias("first_word")
+        query = sa.select(*columns).select_from(first.join(_PERSON, _PERSON.c.user_id == first.c.user_id)) \
+            .where(_begins(words[0], first)).distinct()
+        rest = words[1:]
+    else:
+        query = sa.select(*columns).where(_PERSON.c.user_id.in_(
+            sa.select(_MEMBERSHIP.c.user_id).where(_MEMBERSHIP.c.tenant_code.in_(codes))))
+        rest = words
+    for word in rest:
+        own = _WORD.alias()
+        query = query.where(sa.exists().where(own.c.user_id == _PERSON.c.user_id, _begins(word, own)))
+    return query
 
 
 def _row(account: Account, kana: str, now: dt.datetime) -> dict[str, Any]:
     return {"user_id": account.id, "username": account.username, "first_name": account.first_name or "",
             "last_name": account.last_name or "", "display_name": account.display_name, "kana": kana,
-            "email": account.email or "", "enabled": bool(account.enabled), "searched": _searched(account, kana),
-            "indexed_at": now}
+            "email": account.email or "", "enabled": bool(account.enabled), "indexed_at": now}
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -79,22 +134,20 @@ def rebuilt_at(session: Session) -> dt.datetime | None:
 
 
 def find(session: Session, query: search.Query, codes: Iterable[str] | None, limit: int) -> Indexed | None:
-    """The indexed people whose username, e-mail, name or reading holds the query's text, within the
-    tenants ``codes`` (None: everyone); by username. None when the index was never built."""
+    """The indexed people with a word (:func:`words_of`) beginning with each word of the query (split as
+    the words are; or its hiragana as katakana), within the tenants ``codes`` (None: everyone); by username. None when the
+    index was never built. Each query word is one range of the words' key, not a scan of the people."""
     when = as_of(session)
     if when is None:
         return None
-    words = {query.folded, query.kana.lower()}
-    where = sa.or_(*(_PERSON.c.searched.like(search.contains(w), escape=search.ESCAPE) for w in sorted(words)))
+    words = [piece for piece in _PIECES.split(query.folded) if piece] or [query.folded]
     if codes is not None:
         codes = sorted(set(codes))
         if not codes:
             return Indexed([], 0, False, when)
-        where = sa.and_(where, _PERSON.c.user_id.in_(
-            sa.select(_MEMBERSHIP.c.user_id).where(_MEMBERSHIP.c.tenant_code.in_(codes))))
-    columns = [_PERSON.c.username, _PERSON.c.user_id, _PERSON.c.email, _PERSON.c.first_name, _PERSON.c.last_name,
-               _PERSON.c.enabled]
-    rows, total, capped = search.counted(session, columns, where, lambda row: (row[0], row[1]), limit)
+    found = [tuple(row) for row in session.execute(_matching(words, codes).limit(search.COUNTED + 1))]
+    rows = sorted(found, key=lambda row: (row[0], row[1]))[:limit]
+    total, capped = min(len(found), search.COUNTED), len(found) > search.COUNTED
     tenants: dict[str, set[str]] = {}
     if rows:
         for user_id, code in session.execute(sa.select(_MEMBERSHIP.c.user_id, _MEMBERSHIP.c.tenant_code)
@@ -123,7 +176,9 @@ def _touch(session: Session, now: dt.datetime, *, rebuilt: int | None = None) ->
 def _write(session: Session, account: Account, kana: str, now: dt.datetime) -> None:
     session.execute(sa.delete(_PERSON).where(_PERSON.c.user_id == account.id))
     session.execute(sa.delete(_MEMBERSHIP).where(_MEMBERSHIP.c.user_id == account.id))
+    session.execute(sa.delete(_WORD).where(_WORD.c.user_id == account.id))
     session.execute(sa.insert(_PERSON).values(**_row(account, kana, now)))
+    session.execute(sa.insert(_WORD), _word_rows(account, kana))
     if account.tenant_codes:
         session.execute(sa.insert(_MEMBERSHIP), [{"user_id": account.id, "tenant_code": c}
                                                   for c in sorted(account.tenant_codes)])
@@ -131,6 +186,7 @@ def _write(session: Session, account: Account, kana: str, now: dt.datetime) -> N
 
 def _forget(session: Session, user_id: str) -> None:
     session.execute(sa.delete(_MEMBERSHIP).where(_MEMBERSHIP.c.user_id == user_id))
+    session.execute(sa.delete(_WORD).where(_WORD.c.user_id == user_id))
     session.execute(sa.delete(_PERSON).where(_PERSON.c.user_id == user_id))
 
 
@@ -221,6 +277,7 @@ def rebuild(session: Session, directory, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     people = directory.all_people()
     session.execute(sa.delete(_MEMBERSHIP))
+    session.execute(sa.delete(_WORD))
     session.execute(sa.delete(_PERSON))
     rows = [_row(account, kana, now) for account, kana in people]
     for start in range(0, len(rows), 2000):
@@ -228,5 +285,8 @@ def rebuild(session: Session, directory, now: dt.datetime | None = None) -> int:
     memberships = [{"user_id": a.id, "tenant_code": c} for a, _ in people for c in sorted(a.tenant_codes)]
     for start in range(0, len(memberships), 5000):
         session.execute(sa.insert(_MEMBERSHIP), memberships[start:start + 5000])
+    words = [row for account, kana in people for row in _word_rows(account, kana)]
+    for start in range(0, len(words), 10000):
+        session.execute(sa.insert(_WORD), words[start:start + 10000])
     _touch(session, now, rebuilt=len(rows))
     return len(rows)

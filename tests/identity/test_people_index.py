@@ -28,6 +28,11 @@ def _found(client, text: str) -> list[str]:
     return [html.unescape(title) for title in HIT.findall(response.get_data(as_text=True))]
 
 
+def _found_as(client, who: str, text: str) -> list[str]:
+    _as(client, who)
+    return _found(client, text)
+
+
 def _as(client, who: str) -> None:
     if who == "operator":
         sign_in(client)
@@ -153,20 +158,25 @@ def test_a_person_invited_through_renkei_is_found_at_once_without_any_event_read
 
 
 def test_reindex_rebuilds_what_drifted(app, client, places, directory, db):
-    from click.testing import CliRunner  # noqa: F401  (the command runs through the app's runner)
+    from tenancy.identity import people_index
+    from tenancy.identity.keycloak import Account
     from tenancy.identity.models import IndexedPerson, PeopleIndexState
 
     _rebuild(app)
     user_id, name = _person(directory, B, f"再構築{uuid.uuid4().hex[:4]}")  # no event read: the index drifted
-    db.execute(sa.update(IndexedPerson).values(display_name="古い名前", searched="古い名前"))  # and a stale row
+
+    ghost = Account(id=str(uuid.uuid4()), username="ghost-of-b", email="ghost@example.jp", first_name="名前",
+                    last_name="古い", enabled=True, roles=frozenset(), tenant_codes=frozenset({B}))
+    people_index.record_person(db, ghost)  # a person Keycloak does not hold (deleted while no reader ran)
     db.commit()
+    assert "古い 名前" in _found_as(client, "admin of B", "古い")
     _as(client, "admin of B")
     assert name not in _found(client, name.split()[0])
     result = app.test_cli_runner().invoke(args=["keycloak", "people-reindex", "--as", "index-test"])
     assert result.exit_code == 0, result.output
     assert "再構築しました" in result.output
     assert name in _found(client, name.split()[0])
-    assert "古い名前" not in _found(client, "古い名前")
+    assert "古い 名前" not in _found(client, "古い")
     db.expire_all()
     state = db.get(PeopleIndexState, 1)
     assert state.people >= 1 and state.reindexed_at > dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
@@ -182,6 +192,21 @@ def test_the_index_holds_no_secret(app, places, directory, db):
     row = db.get(IndexedPerson, user_id)
     assert "Index-password-1" not in repr(row.model_dump()).lower()
     assert set(IndexedPerson.__table__.c.keys()) == {
-        "user_id", "username", "first_name", "last_name", "display_name", "kana", "email", "enabled", "searched",
-        "indexed_at"}
+        "user_id", "username", "first_name", "last_name", "display_name", "kana", "email", "enabled", "indexed_at"}
     assert set(db.scalars(sa.select(IndexedMembership.tenant_code).where(IndexedMembership.user_id == user_id))) == {A}
+
+
+def test_a_person_is_found_by_the_beginning_of_each_word_of_their_name_address_and_reading(app, client, places, db):
+    from tenancy.identity import people_index
+    from tenancy.identity.keycloak import Account
+
+    _rebuild(app)
+    person = Account(id=str(uuid.uuid4()), username="taro.yamakawa", email="t-yamakawa@city.example.jp",
+                     first_name="太郎", last_name="山川", enabled=True, roles=frozenset(), tenant_codes=frozenset({A}))
+    people_index.record_person(db, person, kana="ヤマカワ タロウ")
+    db.commit()
+    for text in ("山川", "山川太郎", "山川 太", "太郎", "やまかわ", "ﾔﾏｶﾜ", "taro", "YAMAKAWA", "t-yamakawa@city",
+                 "city.example", "taro.yamakawa"):
+        assert "山川 太郎" in _found_as(client, "admin of A", text), text
+    assert "山川 太郎" not in _found_as(client, "admin of A", "山川 次郎")  # every word must be found
+    assert "山川 太郎" not in _found_as(client, "admin of B", "山川")

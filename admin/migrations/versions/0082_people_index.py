@@ -26,7 +26,6 @@ def upgrade() -> None:
     sa.Column('kana', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('searched', sa.Text(), nullable=False),
     sa.Column('indexed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_person_index'))
     )
@@ -37,6 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person_index_tenant', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_index_tenant_tenant_code'), ['tenant_code'], unique=False)
+    op.create_table('person_index_word',
+    sa.Column('word', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('word', 'user_id', name=op.f('pk_person_index_word'))
+    )
+    with op.batch_alter_table('person_index_word', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_index_word_user_id'), ['user_id'], unique=False)
     op.create_table('person_index_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reindexed_at', sa.DateTime(timezone=True), nullable=False),
@@ -48,6 +54,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('person_index_state')
+    with op.batch_alter_table('person_index_word', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_index_word_user_id'))
+    op.drop_table('person_index_word')
     with op.batch_alter_table('person_index_tenant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_index_tenant_tenant_code'))
     op.drop_table('person_index_tenant')
