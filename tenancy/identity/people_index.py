@@ -83,34 +83,67 @@ def _word_rows(account: Account, kana: str) -> list[dict[str, str]]:
     return [{"word": w, "user_id": account.id} for w in sorted({_hex(word) for word in words_of(account, kana)})]
 
 
-def _begins(word: str, words=None):
+def _begins(word: str, words=None, *, by_range: bool = True):
     """The index's words (``words``: an alias of the table) that begin with ``word`` or with its hiragana
-    as katakana: ranges of hex digits (``g`` sorts after them all, in any collation)."""
+    as katakana: ranges of hex digits (``g`` sorts after them all, in any collation). ``by_range`` False:
+    the test is written so that no index serves it (``word || ''``), for a person's few words read by
+    their id (SQLite would otherwise walk the word's whole range once per person)."""
     words = _WORD if words is None else words
-    return sa.or_(*(sa.and_(words.c.word >= start, words.c.word < start + "g")
+    key = words.c.word if by_range else sa.type_coerce(words.c.word.op("||")(sa.literal_column("''")), sa.String)
+    return sa.or_(*(sa.and_(key >= start, key < start + "g")
                     for start in sorted({_hex(word), _hex(search.katakana(word))})))
 
 
 _COLUMNS = ("username", "user_id", "email", "first_name", "last_name", "enabled")
 
 
-def _matching(words: list[str], codes: list[str] | None):
-    """The people with a word beginning with each of ``words``, within ``codes`` (None: everyone). For
-    everyone, read from the first word's range (a common name's range is long: the first rows found
-    are enough); within tenants, from their few people, each asked for their words by their id."""
+def _matching(session: Session, words: list[str], codes: list[str] | None) -> list[tuple]:
+    """At most :data:`core.search.COUNTED` + 1 people (rows of :data:`_COLUMNS`) with a word beginning
+    with each of ``words``, within ``codes`` (None: everyone). For everyone, the first word's range is
+    read in key order, as far as the first people found (:func:`_everyone`: a common name's range holds
+    thousands, and neither it nor a DISTINCT over it is read whole); within tenants, their few people
+    are each asked for their words by their id."""
     columns = [_PERSON.c[name] for name in _COLUMNS]
-    if codes is None:
-        first = _WORD.alias("first_word")
-        query = sa.select(*columns).select_from(first.join(_PERSON, _PERSON.c.user_id == first.c.user_id)) \
-            .where(_begins(words[0], first)).distinct()
-        rest = words[1:]
-    else:
+    if codes is not None:
         query = sa.select(*columns).where(_PERSON.c.user_id.in_(
             sa.select(_MEMBERSHIP.c.user_id).where(_MEMBERSHIP.c.tenant_code.in_(codes))))
-        rest = words
-    for word in rest:
+        return [tuple(row) for row in session.execute(_having(query, _PERSON.c.user_id, words).limit(search.COUNTED + 1))]
+    ids = _everyone(session, words)
+    return [tuple(row) for row in session.execute(sa.select(*columns).where(_PERSON.c.user_id.in_(ids)))] if ids else []
+
+
+_CHUNK = 500  # keys of the first word's range read at a time
+
+
+def _everyone(session: Session, words: list[str]) -> list[str]:
+    """The ids of at most :data:`core.search.COUNTED` + 1 people of the whole index with a word beginning
+    with each of ``words``: the first word's range read :data:`_CHUNK` keys at a time in key order, each
+    chunk's people kept when they have the other words too, until enough are found or the range ends."""
+    found: dict[str, None] = {}
+    after: tuple[str, str] | None = None
+    while len(found) <= search.COUNTED:
+        query = sa.select(_WORD.c.word, _WORD.c.user_id).where(_begins(words[0]))
+        if after is not None:
+            query = query.where(sa.tuple_(_WORD.c.word, _WORD.c.user_id) > after)
+        chunk = session.execute(query.order_by(_WORD.c.word, _WORD.c.user_id).limit(_CHUNK)).all()
+        ids = [user_id for _word, user_id in chunk if user_id not in found]
+        for word in words[1:]:
+            if ids:
+                kept = set(session.scalars(sa.select(_WORD.c.user_id).where(
+                    _WORD.c.user_id.in_(sorted(set(ids))), _begins(word, by_range=False))))
+                ids = [user_id for user_id in ids if user_id in kept]
+        found.update(dict.fromkeys(ids))
+        if len(chunk) < _CHUNK:
+            break
+        after = tuple(chunk[-1])
+    return list(found)[:search.COUNTED + 1]
+
+
+def _having(query, user_id, words: list[str]):
+    """``query`` narrowed to the people (``user_id``) with a word beginning with each of ``words``."""
+    for word in words:
         own = _WORD.alias()
-        query = query.where(sa.exists().where(own.c.user_id == _PERSON.c.user_id, _begins(word, own)))
+        query = query.where(sa.exists().where(own.c.user_id == user_id, _begins(word, own, by_range=False)))
     return query
 
 
@@ -145,7 +178,7 @@ def find(session: Session, query: search.Query, codes: Iterable[str] | None, lim
         codes = sorted(set(codes))
         if not codes:
             return Indexed([], 0, False, when)
-    found = [tuple(row) for row in session.execute(_matching(words, codes).limit(search.COUNTED + 1))]
+    found = _matching(session, words, codes)
     rows = sorted(found, key=lambda row: (row[0], row[1]))[:limit]
     total, capped = min(len(found), search.COUNTED), len(found) > search.COUNTED
     tenants: dict[str, set[str]] = {}
