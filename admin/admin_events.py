@@ -1,7 +1,9 @@
 """Keycloak's admin events read by a thread of each process, never by a request (issue 36).
 
 A person disabled or deleted in Keycloak's console, a role or group taken from them there, or an
-API client deleted there, is reported in the realm's admin events. :class:`AdminEventsPoller`
+API client deleted there, is reported in the realm's admin events (and so is a person created,
+changed, or put into or taken out of a group, which the people index follows:
+:mod:`tenancy.identity.people_index`). :class:`AdminEventsPoller`
 reads them every ``RENKEI_ADMIN_EVENTS_INTERVAL`` seconds (default 1) in a daemon thread of the
 process, started by the first API request the process serves (after a fork: gunicorn's workers
 each start their own). The people named go on the deny list and deleted clients are marked
@@ -98,7 +100,7 @@ class AdminEventsPoller:
 
         from admin.extensions import db
         from admin.identity import identity_directory
-        from tenancy.identity import api_clients, denylist
+        from tenancy.identity import api_clients, denylist, people_index
 
         try:
             directory = identity_directory()
@@ -112,6 +114,10 @@ class AdminEventsPoller:
                     if deleted:  # a client deleted in Keycloak directly: refused
                         api_clients.mark_missing(own, directory)
                     own.commit()
+            if events:  # the people index (after the denials: a failure here never holds a denial back)
+                with OwnSession(bind=db.engine) as own:
+                    if people_index.apply_events(own, directory, events):
+                        own.commit()
             if events:  # moved on only once acted upon: a failed write reads them again
                 self.since_ms = max(int(e.get("time", 0)) for e in events)
         except Exception as error:  # noqa: BLE001  (Keycloak away, or no view-events before `renkei keycloak bootstrap`)

@@ -87,6 +87,7 @@ class Found:
     hits: list[Hit]
     total: int
     capped: bool = False
+    as_of: Any = None  # a kind read from a copy (the people index): when that copy last matched its source
 
 
 COUNTED = 100

@@ -148,6 +148,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "system.signing_key": ("署名鍵の作成・切替", "Signing key created or rotated"),
     "notice.publish": ("お知らせの掲載・送信", "Notice published"),
     "jobs.run": ("定期処理の実行", "Periodic job run"),
+    "people.reindex": ("利用者の検索索引の再構築", "People index rebuilt from Keycloak"),
     "service.component.register": ("監視対象の登録", "Monitored component registered"),
     "service.component.active": ("監視対象の監視停止・再開", "Monitoring of a component stopped or resumed"),
     "service.maintenance.schedule": ("計画メンテナンスの登録・周知", "Planned maintenance scheduled and announced"),

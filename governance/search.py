@@ -4,12 +4,14 @@ Each kind is asked through the search operation beside its own list, which autho
 list does (:mod:`core.authz`): a kind the person may not list is left out (its operation refuses,
 and this search shows nothing of it), and within a kind only what the list would show them is found.
 Nothing here states a scope. The query is read once (:func:`core.search.read_query`). The people
-come from Keycloak: when it does not answer, the other kinds are still shown and that group says so.
+come from the people index (as of its last sync with Keycloak), or from Keycloak while the index was
+never built: when it does not answer, the other kinds are still shown and that group says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -51,6 +53,7 @@ class Group:
     total: int
     capped: bool = False  # more than core.search.COUNTED match: ``total`` is that many
     unavailable: bool = False  # the kind's source (Keycloak, for people) did not answer
+    as_of: dt.datetime | None = None  # read from the people index: when it last matched Keycloak
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,5 +95,5 @@ def search_all(session: Session, actor: Actor, directory, typed: str, limit: int
                 raise
             groups.append(Group(kind, [], 0, unavailable=True))
             continue
-        groups.append(Group(kind, found.hits, found.total, found.capped))
+        groups.append(Group(kind, found.hits, found.total, found.capped, as_of=found.as_of))
     return Results(query, groups)

@@ -83,6 +83,12 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "tenant_contact": ("UPDATE", "DELETE"),
     # the deny list: a later denial moves a subject's row forward; the due jobs delete expired rows
     "denied_subject": ("UPDATE (denied_at, keep_until, reason)", "DELETE"),
+    # the people index (tenancy.identity.people_index): a copy of Keycloak's people, rewritten by events,
+    # acts and rebuilds
+    "person_index": ("UPDATE", "DELETE"),
+    "person_index_tenant": ("DELETE",),
+    "person_index_word": ("DELETE",),
+    "person_index_state": ("UPDATE",),
     # API clients: edited (name, purpose, scopes, expiry, allowlist), revoked or disabled; a rotated
     # credential gets its overlap's end, then is retired
     "api_client": ("UPDATE (name, purpose, scopes, expires_on, allowlist, allow_any, status, revoked_at)",),

@@ -46,6 +46,9 @@ class SearchGroupOut(BaseModel):
     total: int = Field(description="How many of this kind match, counted up to 100 (the hits are the first of them)")
     capped: bool = Field(description="More than 100 match: add words to narrow the search")
     unavailable: bool = Field(description="The kind's source (Keycloak, for people) did not answer: try again")
+    as_of: str | None = Field(default=None, description=(
+        "People: read from renkei's index of Keycloak's people, which last matched Keycloak at this time "
+        "(ISO 8601, UTC); null when read from Keycloak itself"))
     hits: list[SearchHitOut]
 
 
@@ -60,6 +63,7 @@ def search(query: SearchQuery):
     return jsonify({"query": results.query.text, "groups": [
         {"kind": group.kind.key, "label_ja": group.kind.label_ja, "label_en": group.kind.label_en, "total": group.total,
          "capped": group.capped, "unavailable": group.unavailable,
+         "as_of": group.as_of.isoformat() if group.as_of else None,
          "hits": [{"key": hit.key, "title": hit.title, "detail": hit.detail, "scope": hit.scope,
                    "page": page_of(group.kind.key, hit)} for hit in group.hits]}
         for group in results.groups]})

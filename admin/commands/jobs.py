@@ -27,6 +27,9 @@ Jobs, in order:
 * ``consent-expiry``: write an expiry record for each consent past its expiry that nothing ended
   (:func:`governance.consent.operations.expire_consents`; a consent reads 期限切れ from its expiry on
   before that too).
+* ``people-reindex``: the people index (:mod:`tenancy.identity.people_index`) rebuilt from Keycloak
+  once its last rebuild is ``RENKEI_PEOPLE_REINDEX_HOURS`` (24) old; skipped while it was never built
+  (``renkei keycloak people-reindex`` builds it first).
 * ``backup`` and ``check``: when ``RENKEI_BACKUP_DIR`` is set, once a day (no archive of today,
   UTC, in that folder yet), ``renkei backup`` then ``renkei check``; ``--no-backup`` leaves both
   out, ``--only check`` runs the check alone.
@@ -65,6 +68,7 @@ from admin.commands.acting import acting
 from admin.extensions import db
 from core import audit, authz, request_context
 from core.actor import Actor
+from core.db import utcnow
 from core.errors import DomainError
 
 
@@ -204,6 +208,36 @@ def _deny_list(actor: Actor) -> Outcome:
     removed = denylist.purge(db.session)
     return Outcome("done", f"有効期限を過ぎた拒否リストの登録 {removed} 件を削除しました",
                    f"purged {removed} deny-list row(s) whose tokens have all expired", {"removed": removed})
+
+
+def _people_reindex(actor: Actor) -> Outcome:
+    """The people index rebuilt from Keycloak when its last rebuild is ``RENKEI_PEOPLE_REINDEX_HOURS``
+    (24) old: whatever the admin events missed (a process down, events purged) is put right."""
+    from tenancy.identity import people_index
+
+    hours = float(current_app.config.get("RENKEI_PEOPLE_REINDEX_HOURS", 24))
+    rebuilt = people_index.rebuilt_at(db.session)
+    if rebuilt is None:
+        return Outcome("skipped", "利用者の検索索引はまだ作られていません（`renkei keycloak people-reindex` で作成します。"
+                                  "それまでは認証サーバーを直接検索します）",
+                       "the people index was never built (`renkei keycloak people-reindex` builds it; until then "
+                       "the search asks Keycloak)")
+    if rebuilt > utcnow() - dt.timedelta(hours=hours):
+        return Outcome("skipped", f"利用者の検索索引は {hours:g} 時間以内に再構築済みです",
+                       f"the people index was rebuilt less than {hours:g} hour(s) ago")
+    return reindex_people(actor)
+
+
+def reindex_people(actor: Actor) -> Outcome:
+    """Rebuild the people index from Keycloak now (the job, and `renkei keycloak people-reindex`)."""
+    from admin.identity import identity_directory
+    from tenancy.identity import people_index
+
+    count = people_index.rebuild(db.session, identity_directory())
+    audit.record(db.session, actor, "people.reindex", "people_index", "realm", after={"people": count})
+    db.session.commit()
+    return Outcome("done", f"利用者の検索索引を認証サーバーから再構築しました（{count} 人）",
+                   f"rebuilt the people index from Keycloak ({count} people)", {"people": count})
 
 
 def _api_client_retire(actor: Actor) -> Outcome:
@@ -453,6 +487,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("linkage-retention", _linkage_retention),
     ("consent-expiry", _consent_expiry),  # before consent-checkpoints, whose checkpoint then covers it
     ("deny-list", _deny_list),
+    ("people-reindex", _people_reindex),
     ("api-client-retire", _api_client_retire),
     ("api-client-reconcile", _api_client_reconcile),
     ("backup", _backup),

@@ -167,6 +167,25 @@ def bootstrap_command(direct_grants: bool, actor) -> None:
         click.echo(f"created or updated: {change}")
 
 
+@group.command("people-reindex")
+@with_appcontext
+@acting(authz.OPERATOR, maintenance=True)
+def people_reindex_command(actor) -> None:
+    """Rebuild the people index (what the header's search box finds people in) from Keycloak: every
+    person with their tenants, replacing what the index held, in one transaction. Run it once at start
+    (until then the search asks Keycloak) and whenever it may have drifted; the admin events and
+    renkei's own acts keep it current in between, and `renkei jobs run-due` rebuilds it daily. Audited."""
+    from admin.commands.jobs import reindex_people
+    from admin.extensions import db
+
+    try:
+        outcome = reindex_people(actor)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error.message_en} / {error.message_ja}") from None
+    click.echo(f"{outcome.message_ja} / {outcome.message_en}")
+
+
 @group.command("service-account")
 @click.argument("client_id")
 @click.option("--role", "account_roles", multiple=True, required=True,

@@ -13,6 +13,7 @@ from admin.identity import identity_directory
 from admin.problems import status_of
 from admin.views import paging
 from admin.views.base import SecureView, _ja, _signed_in
+from core.calendar import jst_text
 from core.errors import DomainError
 from core.search import Hit
 from governance import search as console_search
@@ -56,7 +57,7 @@ class SearchView(SecureView):
             return self.render("renkei/search.html", results=None, error=error, typed=typed, ja=_ja(),
                                page_of=page_of), status_of(error)
         return self.render("renkei/search.html", results=results, error=None, typed=typed, ja=_ja(), page_of=page_of,
-                           page_title=_l("Search results"))
+                           page_title=_l("Search results"), moment=jst_text)
 
 
 def views(session):

@@ -162,3 +162,53 @@ class ApiClientRequest(SQLModel, table=True):
     decided_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     decided_by: Optional[str] = Field(default=None, max_length=255)
     decision_note: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+
+
+class IndexedPerson(SQLModel, table=True):
+    """One of the realm's people as the search box finds them (:mod:`tenancy.identity.people_index`):
+    a copy of what Keycloak holds of their name and address, never a password or a secret."""
+
+    __tablename__ = "person_index"
+
+    user_id: str = Field(primary_key=True, max_length=64)  # Keycloak's user id (the token's ``sub``)
+    username: str = Field(max_length=255)
+    first_name: str = Field(default="", max_length=255)
+    last_name: str = Field(default="", max_length=255)
+    display_name: str = Field(default="", max_length=512)
+    kana: str = Field(default="", max_length=512)  # a reading, where the realm's users carry one
+    email: str = Field(default="", max_length=255)
+    enabled: bool = Field(default=True)
+    indexed_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+
+
+class IndexedMembership(SQLModel, table=True):
+    """A person's tenant or member organisation (their ``/tenants/<code>`` groups): what the scope of
+    the users list (``user.read``) is checked against."""
+
+    __tablename__ = "person_index_tenant"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    tenant_code: str = Field(primary_key=True, max_length=13, index=True)
+
+
+class IndexedWord(SQLModel, table=True):
+    """A word a person is found by (their username, e-mail, names, reading, and the pieces of each),
+    lower-cased and written as the hex of its UTF-8: a query finds the words that *begin* with it by
+    one range of the primary key, read in byte order whatever the database's collation."""
+
+    __tablename__ = "person_index_word"
+
+    word: str = Field(primary_key=True, max_length=512)
+    user_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class PeopleIndexState(SQLModel, table=True):
+    """When the people index was last rebuilt from Keycloak and last brought up to date by an event
+    or an act (one row, id 1; no row: never built, and the search asks Keycloak)."""
+
+    __tablename__ = "person_index_state"
+
+    id: int = Field(primary_key=True)
+    reindexed_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    updated_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    people: int = Field(default=0)

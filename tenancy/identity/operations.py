@@ -25,7 +25,7 @@ from core import audit
 from core import authz, search
 from core.actor import CLI_ISSUER, Actor
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
-from tenancy.identity import denylist
+from tenancy.identity import denylist, people_index
 from tenancy.identity.models import IdentityIncident, InvitationDecoy
 from tenancy.identity.keycloak import (CONFIGURE_TOTP, TOTP_ROLES, UPDATE_PASSWORD, VERIFY_EMAIL, Account,
                                       IdentityDirectory)
@@ -232,35 +232,57 @@ def _holds(query: search.Query, account: Account) -> bool:
 
 def search_people(session: Session, actor: Actor, directory: IdentityDirectory, query: search.Query,
                   limit: int = search.LIMIT) -> search.Found:
-    """The people the actor may list (the users page's scope, ``user.read``) whose username, e-mail or
-    name holds the query's text; by username. People live in Keycloak: a reader of every tenant's people
-    asks its search (one call, and one per person found for their tenant); a reader of their own
-    tenants' reads those tenants' groups (one call each) and picks here. Each hit's ``scope`` is the
-    tenant (or organisation) whose users page shows the person; decoys count as the people they stand for."""
+    """The people the actor may list (the users page's scope, ``user.read``, through
+    :func:`tenants_with_readable_users`) whose username, e-mail or name holds the query's text; by
+    username. Read from the people index (:mod:`tenancy.identity.people_index`), the answer marked with
+    the time the index last matched Keycloak; while the index was never built, from Keycloak itself (a
+    reader of every tenant's people asks its search; a reader of their own tenants' reads those groups).
+    Each hit's ``scope`` is the tenant (or organisation) whose users page shows the person; decoys
+    count as the people they stand for."""
     grant = authz.authorize(actor, "user.read")
-    if grant.all_tenants:
-        people, total = directory.find_people(query.text, limit)
-        decoys = [_decoy_account(d) for d in session.scalars(sa.select(InvitationDecoy).order_by(InvitationDecoy.username))]
-        extra = [d for d in decoys if _holds(query, d)]
-        found, total = people + extra, total + len(extra)
+    places = None if grant.all_tenants else tenants_with_readable_users(session, actor)
+    indexed = people_index.find(session, query, None if places is None else [p.code for p in places], limit)
+    if indexed is not None:
+        found, total, as_of = indexed.people, indexed.total, indexed.as_of
+        total = total + 1 if indexed.capped else total
     else:
-        found = []
-        for place in tenants_with_readable_users(session, actor):
-            try:
-                found += directory.group_people(place.code)
-            except NotFound:  # not provisioned yet: no group, nobody in it
-                pass
-            found += map(_decoy_account, _decoys(session, place.code))
-        found = [account for account in found if _holds(query, account)]
-        total = len(found)
-    found = sorted(found, key=lambda account: account.username)[:limit]
+        found, total = _people_from_keycloak(session, directory, query, places, limit)
+        as_of = None
+    decoys = _decoys_found(session, query, places)
+    found = sorted([*found, *decoys], key=lambda account: account.username)[:limit]
+    total += len(decoys)
     # a Keycloak group of a municipality the registry does not hold has no users page: shown unscoped there
     codes = {c for account in found for c in account.tenant_codes if len(c) == 6 and c.isdigit()}
     unknown = codes - set(session.scalars(sa.select(Tenant.code).where(Tenant.code.in_(codes)))) if codes else set()
     return search.Found([search.Hit(account.id, account.display_name, account.username,
                                     min((c for c in account.tenant_codes if grant.covers(c) and c not in unknown),
                                         default=""))
-                         for account in found], min(total, search.COUNTED), total > search.COUNTED)
+                         for account in found], min(total, search.COUNTED), total > search.COUNTED, as_of)
+
+
+def _people_from_keycloak(session: Session, directory: IdentityDirectory, query: search.Query, places,
+                          limit: int) -> tuple[list[Account], int]:
+    """The people matching ``query`` as Keycloak answers (no index yet): the realm's search for a reader
+    of every tenant (``places`` None), else the groups of ``places`` read and picked here."""
+    if places is None:
+        return directory.find_people(query.text, limit)
+    found = []
+    for place in places:
+        try:
+            found += directory.group_people(place.code)
+        except NotFound:  # not provisioned yet: no group, nobody in it
+            pass
+    found = [account for account in found if _holds(query, account)]
+    return found, len(found)
+
+
+def _decoys_found(session: Session, query: search.Query, places) -> list[Account]:
+    """The invitation decoys (people to the admin who invited them) in ``places`` (None: all) matching ``query``."""
+    if places is None:
+        decoys = [_decoy_account(d) for d in session.scalars(sa.select(InvitationDecoy).order_by(InvitationDecoy.username))]
+    else:
+        decoys = [_decoy_account(d) for place in places for d in _decoys(session, place.code)]
+    return [d for d in decoys if _holds(query, d)]
 
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,
@@ -449,6 +471,7 @@ def create_member(session: Session, actor: Actor, directory: IdentityDirectory, 
                       roles=frozenset(invitation.roles), tenant_codes=frozenset({code}),
                       required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL})
                       | frozenset(totp))
+    people_index.record_person(session, account)  # the search finds them at once
     audit.record(session, actor, "user.invite", "user", account.id, tenant_code=code,
                  after={**_who(account), **account.summary(), **_setup_record(method)})
     setup = None if method is None else SetUp(method, account.username, account.email, password)
@@ -598,6 +621,7 @@ def set_user_enabled(session: Session, actor: Actor, directory: IdentityDirector
     directory.set_enabled(user_id, enabled)
     if not enabled:
         denylist.deny(session, [user_id], "disabled")
+    people_index.record_enabled(session, user_id, enabled)
     audit.record(session, actor, "user.enable" if enabled else "user.disable", "user", user_id, tenant_code=code,
                  before={"enabled": before.enabled}, after={**_who(before), "enabled": enabled})
     return dataclasses.replace(before, enabled=enabled)
@@ -638,6 +662,7 @@ def remove_user(session: Session, actor: Actor, directory: IdentityDirectory, co
     if not remaining.tenant_codes:
         directory.set_roles(user_id, set(), authz.TENANT_ROLES | authz.ORG_ROLES)
     denylist.deny(session, [user_id], "removed from tenant")  # their tokens still name the tenant
+    people_index.record_left(session, user_id, code)
     audit.record(session, actor, "user.remove", "user", user_id, tenant_code=code,
                  before={**_who(before), **before.summary()}, after=None)
 

@@ -32,6 +32,7 @@ from core.errors import Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.validation import email_problem, text_field_problem
 from tenancy.identity import operations as identity
+from tenancy.identity import people_index
 from tenancy.identity.keycloak import IdentityDirectory
 from tenancy.members.models import (BASE_KIND_LABELS, DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, MAX_BASES,
                                     PREFECTURES, STATUS_LABELS, BaseKind, MemberBase, MemberStatus, Organisation,
@@ -412,6 +413,7 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
             for account in directory.tenant_members(number):
                 if account.enabled:
                     directory.set_enabled(account.id, False)
+                    people_index.record_enabled(session, account.id, False)
                     audit.record(session, actor, "user.disable", "user", account.id, tenant_code=number,
                                  before={"enabled": True}, after={"full_name": account.display_name,
                                                                   "username": account.username, "enabled": False})

@@ -67,9 +67,9 @@ from core.actor import Actor
 from core.errors import Conflict, DomainError, Unavailable
 from core.db import utcnow
 from tenancy.errors import TenancyError
-from tenancy.identity import denylist
+from tenancy.identity import denylist, people_index
 from tenancy.identity.operations import record_incident
-from tenancy.identity.keycloak import IdentityDirectory
+from tenancy.identity.keycloak import Account, IdentityDirectory
 from tenancy.onboarding.lifecycle import HANDOVER, admin_contact, get_tenant
 from tenancy.registry.models import Tenant, TenantStatus, TenantTransition
 from tenancy.onboarding.models import (
@@ -182,6 +182,9 @@ def _admin_invited(ctx: SagaContext) -> dict[str, Any]:
         if not found.get("enabled", True):
             ctx.directory.set_enabled(user_id, True)
     ctx.directory.add_to_tenant(user_id, ctx.tenant.code)  # the group id is known from the previous step
+    people_index.record_joined(ctx.session, Account(  # the search box finds them at once
+        id=user_id, username=username.lower(), email=(contact.email or "").lower(), first_name=given, last_name=family,
+        enabled=True, roles=frozenset(), tenant_codes=frozenset({ctx.tenant.code})))
     # a new account holds no role: nothing to read back and compare
     ctx.directory.set_roles(user_id, {ADMIN_ROLE}, {ADMIN_ROLE}, **({"held": ()} if created else {}))
     mailed = False
@@ -489,6 +492,8 @@ def suspend(session: Session, actor: Actor, directory: IdentityDirectory, code: 
         session.add(SuspendedAccount(tenant_id=tenant.id, keycloak_user_id=account.id, username=account.username))
     session.flush()
     denylist.deny(session, [a.id for a in disabled], "tenant suspended")
+    for account in disabled:
+        people_index.record_enabled(session, account.id, False)
     return lifecycle.enact(session, tenant, move, details={"users_disabled": sorted(a.username for a in disabled)})
 
 
@@ -506,6 +511,8 @@ def resume(session: Session, actor: Actor, directory: IdentityDirectory, code: s
     except DomainError:
         _undo(session, "tenant.resume", code, enabled, lambda a: directory.set_enabled(a.id, False))
         raise
+    for ref in enabled:
+        people_index.record_enabled(session, ref.id, True)
     for row in suspended:
         session.delete(row)
     session.flush()
@@ -539,6 +546,10 @@ def withdraw(session: Session, actor: Actor, directory: IdentityDirectory, code:
         _undo(session, "tenant.withdraw", code, removed, put_back)
         raise
     denylist.deny(session, [a.id for a in removed], "tenant withdrawn")
+    for account in removed:
+        people_index.record_left(session, account.id, code)
+        if not (account.tenant_codes - {code}):
+            people_index.record_enabled(session, account.id, False)
     for row in session.scalars(sa.select(SuspendedAccount).where(SuspendedAccount.tenant_id == tenant.id)):
         session.delete(row)
     existing = {row.item for row in session.scalars(sa.select(ChecklistItem).where(

@@ -64,6 +64,18 @@ def _brief_account(user: dict, tenant_codes: frozenset[str]) -> Account:
                    enabled=user.get("enabled", True), roles=frozenset(), tenant_codes=tenant_codes)
 
 
+def _kana(user: dict) -> str:
+    """The person's reading where the realm carries one: a ``kana`` attribute, or ``lastNameKana`` and
+    ``firstNameKana`` (family first); "" otherwise (Keycloak's own fields are the name and e-mail)."""
+    attributes = user.get("attributes") or {}
+
+    def first(name: str) -> str:
+        values = attributes.get(name) or []
+        return str(values[0]).strip() if values else ""
+
+    return first("kana") or f"{first('lastNameKana')} {first('firstNameKana')}".strip()
+
+
 def _logged_call(response: Any, *_args: Any, **_kwargs: Any) -> None:
     """requests' response hook: the call's log line (the answer itself is left as it is)."""
     level = logging.WARNING if response.status_code >= 500 else logging.DEBUG
@@ -254,6 +266,34 @@ class IdentityDirectory:
             groups = [g["path"] for g in self.admin.get_user_groups(user["id"], brief_representation=True)]
             people.append(_brief_account(user, tenant_codes_from_groups(groups)))
         return people, int(total)
+
+    @translate_errors
+    def person(self, user_id: str) -> tuple[Account, str]:
+        """One person as the people index holds them (two calls): their account without roles, with
+        their tenants, and their reading (:func:`_kana`); :class:`NotFound` when Keycloak has no such user."""
+        user = self.admin.get_user(user_id)
+        groups = [g["path"] for g in self.admin.get_user_groups(user_id, brief_representation=True)]
+        return _brief_account(user, tenant_codes_from_groups(groups)), _kana(user)
+
+    @translate_errors
+    def all_people(self, page: int = 1000) -> list[tuple[Account, str]]:
+        """Every person of the realm as :meth:`person` gives one, for a rebuild of the people index: the
+        users read ``page`` at a time, and their tenants from each ``/tenants/<code>`` group's members
+        (one call per group, not one per person)."""
+        users: list[dict] = []
+        while True:
+            batch = self.admin.get_users({"first": len(users), "max": page, "briefRepresentation": False})
+            users += batch
+            if len(batch) < page:
+                break
+        codes: dict[str, set[str]] = {}
+        parent = self.admin.get_group_by_path(f"/{TENANTS_GROUP}")
+        for child in self.admin.get_group_children(parent["id"]):
+            if not tenant_codes_from_groups([tenant_group_path(child["name"])]):
+                continue
+            for member in self.admin.get_group_members(child["id"], {"briefRepresentation": True, "max": 1000000}):
+                codes.setdefault(member["id"], set()).add(child["name"])
+        return [(_brief_account(user, frozenset(codes.get(user["id"], ()))), _kana(user)) for user in users]
 
     @translate_errors
     def count_members(self, code: str) -> int:
