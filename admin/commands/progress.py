@@ -26,7 +26,7 @@ from secretariat import progress
 
 @click.group("progress")
 def group() -> None:
-    """The secretariat's schedule, progress and issues (年間予定・進捗・課題)."""
+    """The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report."""
 
 
 def _people() -> dict[str, str]:
