@@ -2,7 +2,7 @@
 box within the users list's scope, kept from Keycloak's admin events, renkei's own acts and a rebuild
 
 Revision ID: 0082
-Revises: 0076
+Revises: 0081
 Create Date: 2026-11-25 16:40:00
 """
 from alembic import op  # noqa: F401
@@ -11,7 +11,7 @@ import sqlmodel  # noqa: F401
 
 
 revision = '0082'
-down_revision = '0076'
+down_revision = '0081'
 branch_labels = None
 depends_on = None
 
