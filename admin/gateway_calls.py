@@ -31,7 +31,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from core.actor import Actor
-from tenancy.usage import quotas
+from tenancy.usage import metering, quotas
 from tenancy.usage import call_log
 from tenancy.usage.call_log import CallLog, Folded
 
@@ -86,6 +86,8 @@ class GatewayCalls:
 
         touched = set()
         for event in events:
+            if not metering.is_counted_call(event):  # an organisation's dataset use: no quota
+                continue
             self.cache.note_folded(event["tenant"], event["metric"], _parse_timestamp(event["timestamp"]),
                                    int(event["quantity"]))
             touched.add((event["tenant"], event["metric"]))

@@ -69,7 +69,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "suspended_account": ("DELETE",),  # resume and withdrawal clear the accounts suspended
     "usage_batch": ("UPDATE (events_accepted, events_duplicate)",),  # a batch's counts, once ingested
     "usage_dataset_month": ("UPDATE (total, events)",),  # ingest adds a batch's use of each dataset (issue 22)
-    "usage_dataset_call": ("UPDATE (calls)",),  # the gateway check adds a call to a dataset (issue 37)
+    "usage_dataset_call": ("UPDATE (calls)",),  # the gateway call log's fold adds a call to a dataset (issue 37)
+    "gateway_folded_segment": ("DELETE",),  # the fold forgets the names of segments folded 35 days ago
     "identity_incident": ("UPDATE (resolved_at, resolved_by, resolution_note)",),  # the operator resolves one
     # the incident register (service/incidents): an incident recovers and closes with its final report's parts;
     # its timeline, affected parties and numbered reports are insert-only

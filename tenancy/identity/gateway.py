@@ -118,7 +118,8 @@ def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[s
     With ``datasets`` (the register's routes) and ``fiware`` (the call's Fiware-Service and
     Fiware-ServicePath), an allowed call names the dataset its route reaches, if any: in its line of
     the call log, which the fold adds to that dataset's use by consumer (:mod:`tenancy.usage.dataset_use`);
-    an organisation's call (no quota, no count) is added to it in the caller's transaction."""
+    an organisation's call (no quota, no count) has a line of its dataset use only, durable before
+    this returns in the same way."""
     now = now or dt.datetime.now(dt.timezone.utc)
     scope = required_scope(method, uri)
     decision = client_access.gateway_check(session, actor, claims_of, token, address, quota_cache, now=now,
@@ -130,8 +131,9 @@ def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[s
         counted = metering.count_gateway_call(
             call_log, actor, decision.tenant, request_id, quota_cache=quota_cache, now=now,
             use=dataset_use.call_use(used.provider_code, used.name, decision.client) if used is not None else None)
-    elif used is not None:
-        dataset_use.record_call(session, used.provider_code, used.name, decision.tenant, decision.client, now)
+    elif used is not None:  # an organisation's client: its dataset use only, in the call log as a count is
+        metering.log_dataset_use(call_log, actor, decision.tenant, request_id,
+                                 dataset_use.call_use(used.provider_code, used.name, decision.client), now=now)
     return CallDecision(decision, scope, counted, used.name if used else None)
 
 

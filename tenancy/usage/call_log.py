@@ -16,9 +16,11 @@
   lines go to it), puts it on the disk and lets go of its lock: a sealed segment is the folder's.
 * **Folding, in a process of its own.** :func:`fold_file` reads a segment's events and records them
   through the usage ingest (:func:`tenancy.usage.metering.fold_gateway_calls`) in one transaction,
-  then removes the file. The ingest knows an event by its ``event_id`` and instant, so folding the
-  same lines twice (a crash between the commit and the removal, two folders at once) counts them
-  once. The folder (:func:`fold_orphans`, run in a loop by ``renkei gateway fold``) folds every
+  which also records the segment's name (``gateway_folded_segment``), then removes the file; a
+  segment whose name is recorded already (a crash between the commit and the removal) is removed
+  unread, so the dataset use its lines carry is added once. The ingest knows an event by its
+  ``event_id`` and instant, so the same lines folded twice otherwise (two folders at once, a copy)
+  count once. The folder (:func:`fold_orphans`, run in a loop by ``renkei gateway fold``) folds every
   segment nobody holds a lock on: the sealed ones, and a dead process's, whatever state it left.
   While it runs it holds the directory's :data:`FOLDER_LOCK` (:func:`hold_folder`); a writer that
   finds nobody holding it folds in its own process instead (:func:`folder_running`), so calls never
@@ -391,8 +393,12 @@ def fold_file(path: Path, session_factory: Callable[[], Session], actor: Actor, 
     counted = 0
     if events:
         with session_factory() as session:
-            counted = metering.fold_gateway_calls(session, actor, events, now=now)
-            session.commit()
+            if metering.segment_already_folded(session, path.name):  # committed, then stopped before the removal
+                log.info("gateway call log %s was folded already; removed", path.name)
+            else:
+                counted = metering.fold_gateway_calls(session, actor, events, now=now)
+                metering.note_segment_folded(session, path.name, now)
+                session.commit()
     path.unlink(missing_ok=True)
     return events, counted
 

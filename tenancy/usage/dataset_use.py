@@ -2,10 +2,11 @@
 and API client.
 
 * :func:`record_call` adds one call the gateway check let through, whose route names a dataset
-  (:mod:`tenancy.datasets.routes`), to ``usage_dataset_call`` in the check's transaction: one
-  upsert. A tenant's call is added when it is counted as api_calls (once per request id); a member
-  organisation's client has no quota and no api_calls event, and its call is added at each allowed
-  check.
+  (:mod:`tenancy.datasets.routes`), to ``usage_dataset_call``: one upsert, made when the gateway's
+  call log is folded (:mod:`tenancy.usage.call_log`), not in the check. A tenant's call is added
+  with its api_calls count (once per request id); a member organisation's client has no quota and
+  no api_calls event: its call has a line of its dataset use only, added once per request id of
+  the process that answered it, and once per folded segment (``gateway_folded_segment``).
 * :func:`dataset_use` is the provider's view: per dataset of the month, the calls by consuming
   tenant or member organisation and API client, with their names. A provider reads its own
   datasets' use only (``dataset.use.read``: a municipality's or an organisation's own people, the

@@ -45,6 +45,7 @@ from tenancy.datasets.operations import provider_lookup
 from tenancy.usage import dataset_use, partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
+    GatewayFoldedSegment,
     METRICS,
     Granularity,
     MetricKind,
@@ -186,6 +187,61 @@ def gateway_call_event(tenant_code: str, request_id: str, quantity: int = 1, *,
     return event
 
 
+def gateway_use_event(consumer_code: str, request_id: str, use: Mapping[str, Any], *,
+                      now: dt.datetime | None = None) -> dict[str, Any]:
+    """The line of one call the gateway check allowed for a member organisation's client (no quota, so
+    no api_calls event): only the dataset it reached, ``use``, folded into that dataset's use by
+    consumer (:func:`fold_gateway_calls`). Known by the same event id as a counted call's."""
+    now = (now or utcnow()).astimezone(dt.timezone.utc)
+    return {"event_id": f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH], "tenant": consumer_code,
+            "timestamp": now.isoformat(), USE: dict(use)}
+
+
+def is_counted_call(event: Mapping[str, Any]) -> bool:
+    """Whether a line of the call log counts api_calls (False: an organisation's dataset use only)."""
+    return "metric" in event
+
+
+def log_dataset_use(call_log: Any, actor: Actor, consumer_code: str, request_id: str, use: Mapping[str, Any], *,
+                    now: dt.datetime | None = None) -> bool:
+    """Note that a member organisation's allowed call reached a dataset: its line made durable in the
+    process's call log before the call is answered (as :func:`count_gateway_call`), folded into
+    ``usage_dataset_call`` by the log's folder, not written in the check's transaction. False for a
+    request id this process noted already (not again)."""
+    authz.authorize(actor, "usage.ingest")
+    return call_log.append(gateway_use_event(consumer_code, request_id, use, now=now))
+
+
+FOLDED_SEGMENT_DAYS = 35  # a folded segment's name is kept this long (a file left on disk after its commit)
+
+
+def segment_already_folded(session: Session, name: str) -> bool:
+    """Whether the call-log segment ``name`` was folded and committed already (its file left behind)."""
+    return session.get(GatewayFoldedSegment, name) is not None
+
+
+def note_segment_folded(session: Session, name: str, now: dt.datetime | None = None) -> None:
+    """In the fold's transaction: the segment ``name`` is folded (and the names older than
+    :data:`FOLDED_SEGMENT_DAYS` go)."""
+    now = now or utcnow()
+    table = GatewayFoldedSegment.__table__
+    session.connection().execute(table.delete().where(
+        table.c.folded_at < now - dt.timedelta(days=FOLDED_SEGMENT_DAYS)))
+    session.connection().execute(table.insert().values(name=name, folded_at=now))
+
+
+def _record_use_lines(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """The organisations' dataset use lines (:func:`gateway_use_event`), the first of each event id."""
+    seen: set[str] = set()
+    for event in events:
+        if event["event_id"] in seen:
+            continue
+        seen.add(event["event_id"])
+        use = event[USE]
+        dataset_use.record_call(session, use["provider"], use["dataset"], event["tenant"], use.get("client"),
+                                dt.datetime.fromisoformat(event["timestamp"]))
+
+
 def _without_use(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{key: value for key, value in event.items() if key != USE} for event in events]
 
@@ -251,11 +307,15 @@ def fold_gateway_calls(session: Session, actor: Actor, events: Sequence[Mapping[
     :func:`ingest` (``usage_batch`` source ``gateway``, the aggregates, threshold alerts and quota
     cache as for every batch), in batches of at most ``settings.max_batch``. An event the ingest
     refuses (its tenant gone, its instant past the retention window) is left out and logged, so
-    that one bad line never holds up the others."""
+    that one bad line never holds up the others. A member organisation's lines
+    (:func:`gateway_use_event`) are added to their dataset's use, the first of each event id; the
+    same lines read again are kept out by the fold's segment key (:func:`segment_already_folded`)."""
     authz.authorize(actor, "usage.ingest")
+    _record_use_lines(session, [event for event in events if not is_counted_call(event) and event.get(USE)])
     first: dict[str, Mapping[str, Any]] = {}
     for event in events:
-        first.setdefault(event["event_id"], event)
+        if is_counted_call(event):
+            first.setdefault(event["event_id"], event)
     repeats = _repeats(session, list(first.values()))
     kept = [e for e in first.values() if (e["event_id"], e["timestamp"]) not in repeats]
     counted = 0

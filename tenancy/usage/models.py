@@ -165,8 +165,8 @@ class UsageDatasetMonth(SQLModel, table=True):
 class UsageDatasetCall(SQLModel, table=True):
     """Calls through the API gateway to one dataset in one Japan-time month, by consumer (a tenant's
     code or a member organisation's corporate number) and API client: who uses a provider's data
-    (tenancy/usage/dataset_use.py). Added by the gateway check in the call's transaction, for the
-    calls it lets through whose route names the dataset (tenancy/datasets/routes.py)."""
+    (tenancy/usage/dataset_use.py). Added when the gateway's call log is folded, for the calls the
+    check let through whose route names the dataset (tenancy/datasets/routes.py)."""
 
     __tablename__ = "usage_dataset_call"
     __table_args__ = (sa.UniqueConstraint("period_start", "provider_code", "dataset", "consumer_code", "client_id",
@@ -179,6 +179,19 @@ class UsageDatasetCall(SQLModel, table=True):
     consumer_code: str = Field(max_length=13)
     client_id: int = Field(default=0)  # the API client's number in renkei
     calls: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
+class GatewayFoldedSegment(SQLModel, table=True):
+    """A segment of a gateway call log (tenancy/usage/call_log.py) folded into the database, by its file
+    name, written in the fold's transaction: a segment read again (its folder stopped between the
+    commit and the file's removal) adds nothing a second time, the dataset use its lines carry
+    included (which, unlike the api_calls events, has no event of its own to know it by). Kept
+    :data:`tenancy.usage.metering.FOLDED_SEGMENT_DAYS` days."""
+
+    __tablename__ = "gateway_folded_segment"
+
+    name: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
+    folded_at: dt.datetime = Field(sa_column=_timestamp(index=True))
 
 
 AGGREGATE_FILLFACTOR = 70  # per cent of each page filled by inserts; the rest is room for updates

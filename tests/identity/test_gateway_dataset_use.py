@@ -124,3 +124,40 @@ def test_a_route_another_dataset_uses_is_refused(db, tenant_factory):
         register(db, YATSUSHIRO_ADMIN, "AED", route_service="kumamoto", route_service_path="/aed")
     assert "431001-0001" in refused.value.message_ja
     db.rollback()
+
+
+def dataset_calls(db) -> list[tuple[str, str, int]]:
+    from tenancy.usage.models import UsageDatasetCall
+
+    db.rollback()  # a fresh snapshot
+    return sorted((row.dataset, row.consumer_code, row.calls)
+                  for row in db.execute(sa.select(UsageDatasetCall.dataset, UsageDatasetCall.consumer_code,
+                                                  UsageDatasetCall.calls)))
+
+
+def test_an_organisations_call_to_a_dataset_is_its_use_once_folded_not_written_in_the_check(
+        client, db, tenant_factory, user_factory, keycloak_settings):
+    """A member organisation's client has no quota, so no api_calls: its call's dataset use goes to the
+    call log like a count (durable before the 200) and reaches the provider's figures with the fold."""
+    from admin.gateway_calls import fold_now
+    from tenancy.identity.keycloak import client_credentials_token
+    from tests.identity.test_api_clients_followup import approved_organisation, body
+
+    tenant_factory("432024")
+    shelters = register(db, YATSUSHIRO_ADMIN, "指定緊急避難場所一覧", route_service="kumamoto",
+                        route_service_path="/shelters", route_entity_type="Shelter")
+    number = approved_organisation(db)
+    _, org_admin = user_factory(("org-admin",), number, fresh=True)
+    created = client.post(f"/api/v1/tenants/{number}/api-clients", json=body(), headers=org_admin)
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    token = client_credentials_token(keycloak_settings, answer["client_id"], answer["client_secret"])["access_token"]
+
+    first = call(client, keycloak_settings, token, "/v2/entities?type=Shelter", "kumamoto", "/shelters", "org-1")
+    assert (first["counted"], first["dataset"], first["tenant"]) == (False, shelters, number)
+    call(client, keycloak_settings, token, "/v2/entities?type=Shelter", "kumamoto", "/shelters", "org-2")
+    call(client, keycloak_settings, token, "/v2/entities?type=Shelter", "kumamoto", "/shelters", "org-2")  # again
+    assert dataset_calls(db) == []  # nothing written by the check itself
+    fold_now(client.application)
+    assert dataset_calls(db) == [(shelters, number, 2)]
+    assert events(db) == []  # an organisation has no api_calls

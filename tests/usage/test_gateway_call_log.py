@@ -141,6 +141,42 @@ def test_a_segment_folded_twice_counts_once_and_a_repeated_request_id_once(app, 
     log.close()
 
 
+def dataset_calls(db) -> list[tuple[str, str, int]]:
+    from tenancy.usage.models import UsageDatasetCall
+
+    db.rollback()
+    return sorted((row.dataset, row.consumer_code, row.calls)
+                  for row in db.execute(sa.select(UsageDatasetCall.dataset, UsageDatasetCall.consumer_code,
+                                                  UsageDatasetCall.calls)))
+
+
+def test_a_segment_left_behind_after_its_commit_adds_its_dataset_use_once(app, db, tenant_factory, tmp_path):
+    """A folder stopped between the fold's commit and the file's removal: the next fold finds the same
+    segment, and its dataset use (a tenant's counted calls and an organisation's) is not added again."""
+    from tenancy.usage import call_log, dataset_use, metering
+
+    tenant_factory("431001")
+    log = call_log.CallLog(tmp_path / "calls")
+    now = dt.datetime.now(dt.timezone.utc)
+    use = dataset_use.call_use("432024", "shelters", 7)
+    for n in range(2):
+        assert log.append(metering.gateway_call_event("431001", f"req-{n}", now=now, use=use))
+    organisation = dataset_use.call_use("432024", "shelters", 9)
+    assert log.append(metering.gateway_use_event("7000012050002", "org-1", organisation, now=now))
+    log.rotate()
+    (segment,) = log._sealed
+    kept = tmp_path / "kept"
+    shutil.copy(segment.path, kept)
+    assert log.fold(session_factory(app), fold_actor()).counted == 2
+    assert dataset_calls(db) == [("shelters", "431001", 2), ("shelters", "7000012050002", 1)]
+    shutil.copy(kept, segment.path)  # as if the removal never happened
+    folded = log.fold(session_factory(app), fold_actor())
+    assert (folded.files, folded.counted) == (1, 0) and not segment.path.exists()
+    assert dataset_calls(db) == [("shelters", "431001", 2), ("shelters", "7000012050002", 1)]
+    assert stored_events(db) == {"gateway:req-0": 1, "gateway:req-1": 1} and month_total(db) == 2
+    log.close()
+
+
 def test_a_live_processs_segment_is_not_folded_by_another(app, db, tenant_factory, tmp_path):
     from tenancy.usage import call_log, metering
 
