@@ -3,14 +3,14 @@ that a segment folded again after a stop between the commit and the file's remov
 use once (issue 36, item 7)
 
 Revision ID: 0083
-Revises: 0076
+Revises: 0082
 Create Date: 2026-11-25 16:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0083'
-down_revision = '0076'
+down_revision = '0082'
 branch_labels = None
 depends_on = None
 
