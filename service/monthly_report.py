@@ -50,7 +50,7 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
 from governance.consent.models import LinkageRecord
-from secretariat.inquiries import CATEGORY_LABELS, Inquiry
+from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_
 from service.availability import percent_text
 from service.incidents.models import SEVERITY_LABELS, STATUS_LABELS, Incident
@@ -173,7 +173,7 @@ def inquiries(session: Session, month: dt.date) -> dict[str, int]:
     since, until = _span(month)
     found = dict(session.execute(sa.select(Inquiry.category, sa.func.count()).where(
         Inquiry.received_at >= since, Inquiry.received_at < until).group_by(Inquiry.category)).all())
-    return {category: int(found.get(category, 0)) for category in CATEGORY_LABELS}
+    return {category.value: int(found.get(category, 0)) for category in Category}
 
 
 def incidents_in(session: Session, month: dt.date) -> list[Incident]:
@@ -269,7 +269,7 @@ def sections(f: Figures) -> list[Section]:
         Section("API 呼出し（市町村別）", ("団体コード", "団体", "呼出し"), tuple(f.by_tenant)),
         Section("API 呼出し（データセット別）", ("データセット", "名称", "提供者", "呼出し"), tuple(f.by_dataset)),
         Section("同意確認と連携", ("項目", "件数"), (("同意確認", f.consent["checks"]), ("連携（許可）", f.consent["linkages"]))),
-        Section("問合せ", ("分類", "件数"), tuple((CATEGORY_LABELS[c][0], n) for c, n in f.inquiries.items())),
+        Section("問合せ", ("分類", "件数"), tuple((Category(c).ja, n) for c, n in f.inquiries.items())),
     ]
 
 
