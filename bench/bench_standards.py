@@ -31,7 +31,7 @@ def aed_file(rows: int, *, older: bool, faulty: bool) -> bytes:
         header = "都道府県コード又は市区町村コード,NO,都道府県名,市区町村名,名称,名称_カナ,住所,緯度,経度,設置位置,法人番号\n"
         place = "熊本県,熊本市"
     else:
-        header = "全国地方公共団体コード,ID,地方公共団体名,名称,名称_カナ,住所,緯度,経度,設置位置,法人番号\n"
+        header = "全国地方公共団体コード,ID,地方公共団体名,名称,名称_カナ,所在地_連結表記,緯度,経度,設置位置,法人番号\n"
         place = "熊本県熊本市"
     lines = []
     for i in range(rows):
