@@ -439,13 +439,18 @@ def unnamed_columns(header: Sequence[str]) -> frozenset[int]:
 EXTRA_VALUES = ("The row has more values than the header has columns.", "見出しより多くの値があります。")
 
 
+def blank(values: Iterable[str]) -> bool:
+    """A row without values (every cell empty or white space): not a data row."""
+    return not any(value.strip() for value in values)
+
+
 def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileRejected,
                max_rows: int | None = None, unnamed: frozenset[int] = frozenset()) -> Iterator[Row]:
     last_line = reader.line_num
     count = 0
     for values in _guarded(reader, rejected):
         line, last_line = last_line + 1, reader.line_num
-        if not any(value.strip() for value in values):
+        if blank(values):
             continue
         count += 1
         if max_rows is not None and count > max_rows:

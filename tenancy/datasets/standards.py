@@ -241,17 +241,18 @@ def _entry(row: int | None, column: str | None, en: str, ja: str) -> dict[str, s
     return entry
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _File:
-    """A file as the one reader read it: its header (names trimmed) and every row after it with its line."""
+    """A file as the one reader read it: its header (names trimmed), every row after it with its line,
+    and how many of those rows are data rows (counted once, as read: the rows do not change)."""
 
     encoding: str
     header: list[str]
     rows: list[tuple[int, list[str]]]
+    data_rows: int = dataclasses.field(init=False)
 
-    @property
-    def data_rows(self) -> int:
-        return sum(1 for _, values in self.rows if any(v.strip() for v in values))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_rows", sum(1 for _, values in self.rows if not csvfile.blank(values)))
 
     def csv_bytes(self) -> bytes:
         """The file as UTF-8 CSV, rows in place (so frictionless's row positions are the file's rows)."""
@@ -327,7 +328,7 @@ def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
     for line, values in read.rows:
         if any(v.strip() for i, v in enumerate(values) if i >= len(read.header) or i in unnamed):
             found.add(_entry(line, None, *csvfile.EXTRA_VALUES))
-        elif read.data_rows and not any(v.strip() for v in values):
+        elif read.data_rows and csvfile.blank(values):
             found.add(_entry(line, None, *BLANK_ROW))
     if read.data_rows == 0:
         return
@@ -416,7 +417,7 @@ def _row_problem(version: Version, read: _File, error: Any, swapped: set[int]) -
 def _blank(read: _File, row_number: int | None) -> bool:
     if row_number is None or not 0 <= row_number - 2 < len(read.rows):
         return False
-    return not any(v.strip() for v in read.rows[row_number - 2][1])
+    return csvfile.blank(read.rows[row_number - 2][1])
 
 
 def _values(version: Version, read: _File, row_number: int, *items: str) -> list[str]:

@@ -14,19 +14,26 @@ from tests.raw_text import raw_shapes
 
 KUMAMOTO_CORPORATE = codes.corporate_number_of_local_government("431001")  # 熊本市's 法人番号
 
-# An AED list written to today's item names (全国地方公共団体コード, ID, 地方公共団体名, 名称_英字, 画像 ...).
+# An AED list written to today's item names (全国地方公共団体コード, ID, 地方公共団体名, 名称_英字, the address in
+# parts, 郵便番号, 画像 ...).
 AED_TODAY = [
-    ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "名称_英字", "住所", "方書", "緯度", "経度",
-     "設置位置", "電話番号", "法人番号", "小児対応設備の有無", "画像", "画像_ライセンス", "URL"],
-    ["431001", "0001", "熊本県熊本市", "熊本市役所", "クマモトシヤクショ", "Kumamoto City Hall", "熊本市中央区手取本町1-1", "",
-     "32.803", "130.707", "1階正面玄関", "096-328-2111", KUMAMOTO_CORPORATE, "有",
+    ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "名称_英字", "所在地_全国地方公共団体コード",
+     "所在地_連結表記", "所在地_都道府県", "所在地_市区町村", "建物名等(方書)", "緯度", "経度",
+     "設置位置", "電話番号", "郵便番号", "法人番号", "小児対応設備の有無", "画像", "画像_ライセンス", "URL"],
+    ["431001", "0001", "熊本県熊本市", "熊本市役所", "クマモトシヤクショ", "Kumamoto City Hall", "431001",
+     "熊本県熊本市中央区手取本町1-1", "熊本県", "熊本市中央区", "",
+     "32.803", "130.707", "1階正面玄関", "096-328-2111", "860-8601", KUMAMOTO_CORPORATE, "有",
      "https://data.example.jp/aed/0001.jpg", "CC BY 4.0", "https://www.city.kumamoto.jp/"],
-    ["431001", "0002", "熊本県熊本市", "熊本市消防局", "クマモトシショウボウキョク", "", "熊本市中央区大江3-1-3", "2階",
-     "32.799", "130.720", "1階受付", "", "", "無", "", "", ""],
+    ["431001", "0002", "熊本県熊本市", "熊本市消防局", "クマモトシショウボウキョク", "", "431001",
+     "熊本県熊本市中央区大江3-1-3", "熊本県", "熊本市中央区", "2階",
+     "32.799", "130.720", "1階受付", "", "", "", "無", "", "", ""],
 ]
-# The same rows under the older 推奨データセット names (都道府県名 + 市区町村名 for 地方公共団体名; no 名称_英字, 画像).
-OLDER_NAMES = {"全国地方公共団体コード": "都道府県コード又は市区町村コード", "ID": "NO"}
-DROPPED = {"名称_英字", "画像", "画像_ライセンス"}
+# The same rows under the older 推奨データセット names (都道府県名 + 市区町村名 for 地方公共団体名, 住所 and 方書 for the
+# address; no 名称_英字, address parts, 郵便番号 or 画像).
+OLDER_NAMES = {"全国地方公共団体コード": "都道府県コード又は市区町村コード", "ID": "NO", "所在地_連結表記": "住所",
+               "建物名等(方書)": "方書"}
+DROPPED = {"名称_英字", "所在地_全国地方公共団体コード", "所在地_都道府県", "所在地_市区町村", "郵便番号", "画像",
+           "画像_ライセンス"}
 
 
 def aed_older() -> list[list[str]]:
@@ -145,8 +152,8 @@ def test_a_column_under_the_other_versions_name_or_in_another_width_is_named_wit
     assert result.version == "推奨データセット"  # nearer: more of its names are in the header
     assert "「NO」" in messages["ID"] and "「都道府県コード又は市区町村コード」" in messages["全国地方公共団体コード"]
     assert "「名称_カナ」と書いてください" in messages["名称＿カナ"]
-    current = check("aed", as_csv([header[:2] + ["地方公共団体名"] + header[2:], rows[1][:2] + ["熊本県熊本市"] + rows[1][2:]],
-                                  "cp932"))
+    today = header[:2] + ["地方公共団体名"] + header[2:6] + ["所在地_連結表記"] + header[7:]  # today's address name
+    current = check("aed", as_csv([today, rows[1][:2] + ["熊本県熊本市"] + rows[1][2:]], "cp932"))
     messages = {p["column"]: p["message_ja"] for p in current.problems if p["row"] == "1"}
     assert current.version.startswith("自治体標準オープンデータセット")
     assert "「地方公共団体名」" in messages["都道府県名"] and "「地方公共団体名」" in messages["市区町村名"]
@@ -168,7 +175,7 @@ def test_a_header_only_file_and_a_file_of_blank_rows_do_not_conform(form):
 
 
 def test_dates_as_excel_writes_them_pass_and_an_era_date_is_refused_with_its_western_form():
-    header = ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "住所", "認可等年月日"]
+    header = ["全国地方公共団体コード", "ID", "地方公共団体名", "名称", "名称_カナ", "所在地_連結表記", "認可等年月日"]
     rows = [header, ["431001", "1", "熊本県熊本市", "みどり保育園", "ミドリホイクエン", "熊本市中央区1-1", "2024/4/1"],
             ["431001", "2", "熊本県熊本市", "あおば保育園", "アオバホイクエン", "熊本市中央区1-2", "2024-04-01"]]
     for form in FORMS.values():
@@ -395,3 +402,123 @@ def test_a_repeated_id_is_named_where_id_is_only_recommended():
     assert [(p["row"], p["column"]) for p in result.problems] == [("3", "ID")]
     assert "2 行目と同じ ID" in result.problems[0]["message_ja"]
     assert check("public_toilet", as_csv(_with(TOILET_TODAY, 3, ID=""), "utf-8")).conformant  # ○: may be left empty
+
+
+# --- every kind: today's items (the address in parts of データ項目定義書A), its required items, its older form -----
+
+ADDRESS_TODAY = ["所在地_全国地方公共団体コード", "町字ID", "所在地_連結表記", "所在地_都道府県", "所在地_市区町村", "所在地_町字",
+                 "所在地_番地以下", "建物名等(方書)"]
+# A value a provider would write under each item name (the same facts for every kind that has the item).
+VALUES = {
+    "全国地方公共団体コード": "431001", "地方公共団体名": "熊本県熊本市", "名称": "熊本市役所", "名称_カナ": "クマモトシヤクショ",
+    "所在地_全国地方公共団体コード": "431001", "町字ID": "0001-001", "所在地_連結表記": "熊本県熊本市中央区手取本町1-1",
+    "所在地_都道府県": "熊本県", "所在地_市区町村": "熊本市中央区", "所在地_町字": "手取本町", "所在地_番地以下": "1-1",
+    "建物名等(方書)": "本庁舎", "郵便番号": "860-8601", "設置位置": "1階正面玄関", "電話番号": "096-328-2111",
+    "説明": "熊本市の本庁舎です。", "医療機関の種類": "病院", "診療曜日": "月火水木金", "診療開始時間": "09:00",
+    "診療終了時間": "17:00", "診療科目": "内科", "病床数": "120", "URL": "https://www.city.kumamoto.jp/",
+    "文化財分類": "国指定", "指定避難所との重複": "1", "バリアフリートイレ数": "1", "車椅子使用者用トイレ有無": "有",
+    "乳幼児用設備設置トイレ有無": "無", "オストメイト設置トイレ有無": "有",
+}
+KIND_VALUES = {"fire_water_supply": {"種別": "消火栓"}}
+HAZARD = "災害種別_"  # 指定緊急避難場所一覧's hazard columns: 1 where the place is designated for it
+
+
+def _value(kind: str, name: str) -> str:
+    if name.startswith(HAZARD):
+        return "1"
+    return KIND_VALUES.get(kind, {}).get(name, VALUES.get(name, ""))
+
+
+def _today(kind: str) -> list[list[str]]:
+    """Two rows under today's names: the kind's required items (today's, and those the older definition required),
+    the address in parts and its 郵便番号."""
+    from tenancy.datasets import standards
+
+    found = standards.kind_of(kind)
+    older = found.descriptor["x-renkei"]["older"]
+    header = [name for name in found.field_names
+              if name in found.required or name in ADDRESS_TODAY or name in ("ID", "郵便番号")
+              or older["renamed"].get(name, name) in older["required"]]
+    return [header] + [[str(number) if name == "ID" else _value(kind, name) for name in header] for number in (1, 2)]
+
+
+def _older(kind: str, rows: list[list[str]]) -> list[list[str]]:
+    """The same rows under the older 推奨データセット names, as the kind declares them."""
+    from tenancy.datasets import standards
+
+    older = standards.kind_of(kind).descriptor["x-renkei"]["older"]
+    out = []
+    for values in rows:
+        row = []
+        for name, value in zip(rows[0], values):
+            if name in older["new"]:
+                continue
+            if name in older["replaced"]:
+                row += older["replaced"][name] if values is rows[0] else ["熊本県", "熊本市"]
+                continue
+            row.append(older["renamed"].get(name, name) if values is rows[0] else value)
+        out.append(row)
+    return out
+
+
+ALL_KINDS = ["public_facility", "cultural_property", "evacuation_space", "childcare_facility", "public_wifi", "aed",
+             "medical_institution", "tourist_facility", "public_toilet", "fire_water_supply"]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_a_list_to_todays_item_names_conforms_to_todays_definition(kind):
+    result = check(kind, as_csv(_today(kind), "cp932"))
+    assert result.conformant, result.problems
+    assert result.version.startswith("自治体標準オープンデータセット") and result.schema_path == f"/standards/{kind}/schema.json"
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_a_list_without_a_required_item_is_refused_naming_it(kind):
+    from tenancy.datasets import standards
+
+    rows = _today(kind)
+    for name in standards.kind_of(kind).required:
+        at = rows[0].index(name)
+        result = check(kind, as_csv([row[:at] + row[at + 1:] for row in rows], "utf-8"))
+        assert not result.conformant
+        assert ("1", name) in [(p["row"], p["column"]) for p in result.problems], (name, result.problems)
+
+
+@pytest.mark.parametrize("kind", [k for k in ALL_KINDS if k != "public_toilet"])
+def test_the_address_is_in_parts_today_and_住所_is_its_older_name(kind):
+    """データ項目定義書A (2026-08-01) gives every one of these kinds the address in parts; 住所 and 方書 are the
+    older names of 所在地_連結表記 and 建物名等(方書)."""
+    rows = _today(kind)
+    rows[0][rows[0].index("所在地_連結表記")] = "住所"
+    result = check(kind, as_csv(rows, "utf-8"))
+    assert not result.conformant
+    (named,) = [p["message_ja"] for p in result.problems if p["column"] == "住所"]
+    assert "「所在地_連結表記」" in named
+    place_code = check(kind, as_csv(_with(_today(kind), 3, 所在地_全国地方公共団体コード="431000"), "utf-8"))
+    assert [(p["row"], p["column"]) for p in place_code.problems] == [("3", "所在地_全国地方公共団体コード")]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_the_same_rows_under_the_older_names_conform_in_the_older_version(kind):
+    result = check(kind, as_csv(_older(kind, _today(kind)), "cp932"))
+    assert result.conformant, result.problems
+    assert result.version == "推奨データセット" and result.schema_path == f"/standards/{kind}/older/schema.json"
+
+
+@pytest.mark.parametrize("kind", sorted(p.stem for p in (
+    __import__("pathlib").Path(__file__).parents[2] / "tenancy" / "data" / "standard_samples").glob("*.csv")))
+def test_each_demo_sample_still_conforms_in_the_version_it_is_written_to(kind):
+    from pathlib import Path
+
+    sample = Path(__file__).parents[2] / "tenancy" / "data" / "standard_samples" / f"{kind}.csv"
+    result = check(kind, sample.read_bytes())
+    assert result.conformant and result.version == "推奨データセット", result.problems
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_frictionless_gives_renkeis_verdict_for_every_kinds_today_and_older_form(client, kind):
+    today = _today(kind)
+    for rows in (today, _older(kind, today), _with(today, 3, 所在地_全国地方公共団体コード="431000")):
+        raw = as_csv(rows, "utf-8")
+        result = check(kind, raw)
+        assert _frictionless_valid(client, result.schema_path, raw) == result.conformant
