@@ -173,7 +173,7 @@ def inquiries(session: Session, month: dt.date) -> dict[str, int]:
     since, until = _span(month)
     found = dict(session.execute(sa.select(Inquiry.category, sa.func.count()).where(
         Inquiry.received_at >= since, Inquiry.received_at < until).group_by(Inquiry.category)).all())
-    return {category.value: int(found.get(category, 0)) for category in Category}
+    return {category: int(found.get(category, 0)) for category in Category}
 
 
 def incidents_in(session: Session, month: dt.date) -> list[Incident]:
