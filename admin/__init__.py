@@ -36,6 +36,8 @@ def _import_models() -> None:
     import service.incidents.models  # noqa: F401
     import secretariat.inquiries  # noqa: F401
     import secretariat.events  # noqa: F401
+    import secretariat.groups  # noqa: F401
+    import governance.meetings  # noqa: F401
 
 
 def _api_blueprints():

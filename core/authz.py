@@ -124,6 +124,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "event.manage": {OPERATOR: "all"},
     "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                        DATA_PROVIDER: "own", DATA_USER: "own"},
+    # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
+    "group.read": {OPERATOR: "all", AUDITOR: "all"},
+    "group.manage": {OPERATOR: "all"},
+    "meeting.read": {OPERATOR: "all", AUDITOR: "all"},
+    "meeting.manage": {OPERATOR: "all"},
+    "meeting.approve": {OPERATOR: "all"},  # never the minutes' writer (governance.meetings)
 }
 
 ACTION_LABELS_JA = {
@@ -196,6 +202,11 @@ ACTION_LABELS_JA = {
     "event.read": "イベント・研修の閲覧",
     "event.manage": "イベント・研修の運営（出欠・目標・アーカイブ）",
     "event.register": "イベント・研修への参加登録",
+    "group.read": "コミュニティ・ワーキンググループの閲覧",
+    "group.manage": "コミュニティ・ワーキンググループの運営",
+    "meeting.read": "会議・議事録の閲覧",
+    "meeting.manage": "会議の登録・議事録の作成と公開",
+    "meeting.approve": "議事録の承認（作成者以外）",
 }
 
 

@@ -231,6 +231,15 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "event.archive": ("イベントのアーカイブの登録", "Event archive link set"),
     "event.remind": ("イベントの開催案内の送信", "Event reminders queued"),
     "event.target": ("イベントの年度目標の設定", "Event target set"),
+    "group.create": ("グループの登録", "Group created"),
+    "group.target": ("グループの目標会員数の設定", "Group target set"),
+    "group.join": ("グループへの会員の追加", "Member added to a group"),
+    "group.leave": ("グループからの会員の削除", "Member removed from a group"),
+    "meeting.create": ("会議の登録", "Meeting recorded"),
+    "meeting.minutes": ("議事録の作成・修正", "Minutes written"),
+    "meeting.approve": ("議事録の承認", "Minutes approved"),
+    "meeting.publish": ("議事録の公開", "Minutes published"),
+    "meeting.download": ("議事録（PDF）のダウンロード", "Minutes downloaded"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -265,6 +274,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "inquiry": ("問合せ", "Inquiry"),
     "event": ("イベント・研修", "Event"),
     "event_target": ("イベントの年度目標", "Event target"),
+    "group": ("コミュニティ・ワーキンググループ", "Group"),
+    "meeting": ("会議", "Meeting"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),

@@ -126,6 +126,12 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_event": ("UPDATE (archive_url)",),
     "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
     "secretariat_event_target": ("UPDATE (events, attendance)",),
+    # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
+    # (governance.meetings): the minutes are written, approved and published under the meeting's row lock
+    "secretariat_group": ("UPDATE (target_members)",),
+    "secretariat_group_member": ("DELETE",),
+    "meeting": ("UPDATE (minutes_status, minutes_text, minutes_pdf, minutes_filename, written_by, written_by_name, "
+                "approved_by, approved_at, published_at, notice_id)",),
 }
 
 
