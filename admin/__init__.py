@@ -43,12 +43,12 @@ def _import_models() -> None:
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
-                           inquiries, letters, member_desk, members, onboarding, reports, retention, search, service,
-                           tenants, usage, users)
+                           inquiries, letters, meetings, member_desk, members, onboarding, reports, retention, search,
+                           service, tenants, usage, users)
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events)]
+                                     incidents, inquiries, events, meetings)]
 
 
 def _logging(app) -> None:

@@ -109,6 +109,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/events/{event_id}/attendance"): "event.manage",
     ("PUT", "/api/v1/events/{event_id}/archive"): "event.manage",
     ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): "event.manage",
+    ("POST", "/api/v1/meetings"): "meeting.manage",
+    ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): "meeting.manage",
+    ("POST", "/api/v1/community-groups"): "group.manage",
+    ("PUT", "/api/v1/community-groups/{community_group_id}/target"): "group.manage",
+    ("POST", "/api/v1/community-groups/{community_group_id}/members"): "group.manage",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

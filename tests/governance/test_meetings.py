@@ -172,3 +172,27 @@ def test_an_attached_minutes_file_must_be_a_pdf_of_a_bounded_size(db, council_wo
     with pytest.raises(Exception) as denied:
         meetings.minutes_pdf(db, outsider, meeting.id)
     assert getattr(denied.value, "status", 403) == 403
+
+
+def test_through_the_api_the_proposal_shows_the_meeting_that_decided_it(client, db, council_world, user_factory):
+    adopted, rejected = council_world
+    writer = user_factory(("platform-operator",), "430005")[1]
+    approver = user_factory(("platform-operator",), "430005", fresh=True)[1]
+    body = {"kind": "council", "title": "第3回 協議会", "held_at": "2026-11-20T14:00:00+09:00", "place": "県庁",
+            "attendees": [{"name": "市 担当", "tenant_code": "431001"}],
+            "agenda": [{"title": "方針", "proposal_id": adopted}, {"title": "会費", "proposal_id": rejected}]}
+    created = client.post("/api/v1/meetings", json=body, headers=writer)
+    assert created.status_code == 201, created.get_json()
+    meeting_id = created.get_json()["id"]
+    again = client.post("/api/v1/meetings", json={**body, "title": "重複"}, headers=writer)
+    assert again.status_code == 422 and again.mimetype == "application/problem+json"
+    shown = client.get(f"/api/v1/council/proposals/{adopted}", headers=writer).get_json()
+    assert shown["decided_at_meeting"]["meeting_id"] == meeting_id and shown["decided_at_meeting"]["title"] == "第3回 協議会"
+    assert client.put(f"/api/v1/meetings/{meeting_id}/minutes", json={"text": "議事"}, headers=writer).status_code == 200
+    own = client.post(f"/api/v1/meetings/{meeting_id}/minutes/approve", headers=writer)
+    assert own.status_code == 409 and own.mimetype == "application/problem+json"
+    assert client.post(f"/api/v1/meetings/{meeting_id}/minutes/approve", headers=approver).status_code == 200
+    published = client.post(f"/api/v1/meetings/{meeting_id}/minutes/publish", headers=writer)
+    assert published.status_code == 200 and published.get_json()["minutes_status"] == "published"
+    pdf = client.get(f"/api/v1/meetings/{meeting_id}/minutes/pdf", headers=approver)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF-")
