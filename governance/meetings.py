@@ -5,7 +5,7 @@ Rules:
 
 * A meeting has a kind (:class:`MeetingKind`), a title, when it is held, a place, its attendees (people
   and organisations: a municipality or the prefecture by tenant code, a member organisation by corporate
-  number) and numbered agenda items, each of which may link the council proposal decided there. A
+  number; a person of neither, such as a guest, by name alone) and numbered agenda items, each of which may link the council proposal decided there. A
   proposal is decided at one meeting at most (a unique link), and only once it is closed (adopted or
   rejected); the proposal's page and the API show that meeting (:func:`meeting_of_proposal`).
 * A community or working-group meeting belongs to a group (:mod:`secretariat.groups` schedules it:
@@ -207,9 +207,9 @@ def _attendee_problems(session: Session, attendees: Sequence[Attendee]) -> list[
         Organisation.corporate_number.in_(numbers), Organisation.status == MemberStatus.approved))) if numbers else set()
     for index, who in enumerate(attendees, start=1):
         field = f"attendees[{index}]"
-        if bool(who.tenant_code) == bool(who.corporate_number):
-            found.append(problem(field, f"Attendee {index}: choose one organisation (a municipality or a member).",
-                                 f"出席者 {index}: 所属（市町村・県または会員）を1つ選んでください。"))
+        if who.tenant_code and who.corporate_number or not (who.tenant_code or who.corporate_number or who.name):
+            found.append(problem(field, f"Attendee {index}: a name, or one organisation (a municipality or a member).",
+                                 f"出席者 {index}: 氏名か、所属（市町村・県または会員）を1つ入力してください。"))
             continue
         if who.tenant_code and who.tenant_code not in known_codes:
             found.append(problem(field, f"Attendee {index}: no tenant {who.tenant_code}.",
@@ -437,7 +437,7 @@ def publish_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.
                                          .order_by(Organisation.corporate_number))) if numbers else []
     held = jst_text(meeting.held_at)
     body = (f"{held} に開催した「{meeting.title}」の議事録を公開しました。\n"
-            f"議事録（PDF）は管理画面の会議のページからご覧いただけます。\n")
+            f"議事録（PDF）は管理画面の次のアドレスからご覧いただけます: /admin/minutes/{meeting.id}.pdf\n")
     notice = send_notice(session, actor, title=f"議事録公開: {meeting.title}", body=body, tenants=tenants,
                          organisations=organisations, now=now, kind="meeting-minutes")
     meeting.published_at, meeting.notice_id = now, notice.id

@@ -8,11 +8,11 @@ from flask_admin import Admin
 def register(admin: Admin, session) -> None:
     from admin import menu
     from admin.views import (api_clients, audit, billing, consent, dataset_use, datasets, documents, events, frame,
-                             governance, incidents, inquiries, member_report, members, members_import, onboarding,
+                             governance, incidents, inquiries, meetings, member_report, members, members_import, onboarding,
                              reports, request_logs, retention, search, service, tenants, usage, users)
 
     views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage,
-                                 governance, audit, members, members_import, member_report, inquiries, events, datasets,
+                                 governance, audit, members, members_import, member_report, inquiries, events, meetings, datasets,
                                  dataset_use, consent, retention, request_logs, search, service, frame)
              for view in module.views(session)]
     for view in menu.in_order(views):
