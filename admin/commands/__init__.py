@@ -8,13 +8,13 @@ from flask import Flask
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
     from admin.commands import (audit, backup, billing, check, clients, consent, datasets, db, events, incidents,
-                                inquiries, jobs, keycloak, members, onboarding, report, retention, service, signing,
+                                inquiries, jobs, keycloak, meetings, members, onboarding, report, retention, service, signing,
                                 tenants, usage)
 
     return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
                                         members, clients, signing, datasets, consent, report, retention, service,
-                                        incidents, inquiries, events)] \
-        + [backup.restore_command] + _signin_commands()
+                                        incidents, inquiries, events, meetings)] \
+        + [meetings.groups_group, backup.restore_command] + _signin_commands()
 
 
 def _signin_commands():
