@@ -255,13 +255,13 @@ class GroupsView(SecureView):
                 apply_problems(form, error)
                 raise
 
-        return post_action(create, saved=_("Saved."), done=lambda row: redirect(url_for(".detail", group_id=row.id)),
+        return post_action(create, saved=_("Saved."), done=lambda row: redirect(url_for(".detail", community_group_id=row.id)),
                            failed=lambda: self._page(form))
 
-    @expose("/<int:group_id>")
-    def detail(self, group_id: int):
+    @expose("/<int:community_group_id>")
+    def detail(self, community_group_id: int):
         try:
-            group = groups.read_group(db.session, g.actor, group_id)
+            group = groups.read_group(db.session, g.actor, community_group_id)
         except DomainError as error:
             abort(status_of(error))
         manage = authz.allowed(g.actor, "group.manage")
@@ -271,25 +271,27 @@ class GroupsView(SecureView):
                            if authz.allowed(g.actor, "meeting.read") else [],
                            when=_when, can_manage=manage)
 
-    def _back(self, group_id: int) -> str:
-        return url_for(".detail", group_id=group_id)
+    def _back(self, community_group_id: int) -> str:
+        return url_for(".detail", community_group_id=community_group_id)
 
-    @expose("/<int:group_id>/members", methods=("POST",))
-    def add(self, group_id: int):
-        return post_action(lambda: groups.add_member(db.session, g.actor, group_id, request.form.get("corporate_number", "")),
-                           back=self._back(group_id), saved=_("Added to the group."))
+    @expose("/<int:community_group_id>/members", methods=("POST",))
+    def add(self, community_group_id: int):
+        number = request.form.get("corporate_number", "")
+        return post_action(lambda: groups.add_member(db.session, g.actor, community_group_id, number),
+                           back=self._back(community_group_id), saved=_("Added to the group."))
 
-    @expose("/<int:group_id>/members/remove", methods=("POST",))
-    def remove(self, group_id: int):
-        return post_action(lambda: groups.remove_member(db.session, g.actor, group_id,
+    @expose("/<int:community_group_id>/members/remove", methods=("POST",))
+    def remove(self, community_group_id: int):
+        return post_action(lambda: groups.remove_member(db.session, g.actor, community_group_id,
                                                         request.form.get("corporate_number", "")),
-                           back=self._back(group_id), saved=_("Removed from the group."))
+                           back=self._back(community_group_id), saved=_("Removed from the group."))
 
-    @expose("/<int:group_id>/target", methods=("POST",))
-    def target(self, group_id: int):
+    @expose("/<int:community_group_id>/target", methods=("POST",))
+    def target(self, community_group_id: int):
         text = (request.form.get("target_members") or "").strip()
         number = int(text) if text.isdigit() and len(text) < 8 else -1
-        return post_action(lambda: groups.set_target(db.session, g.actor, group_id, number), back=self._back(group_id),
+        return post_action(lambda: groups.set_target(db.session, g.actor, community_group_id, number),
+                           back=self._back(community_group_id),
                            saved=_("Saved."))
 
 
