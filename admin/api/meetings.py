@@ -53,14 +53,14 @@ class MeetingQuery(CachedSchema):
     community_group_id: int | None = Field(default=None, **ID_RANGE)
 
 
-class AttendeeBody(BaseModel):
+class MeetingAttendeeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: line(100) = ""
     tenant_code: pattern(r"^([0-9]{6})?$") = Field(default="", description="A municipality or the prefecture")
     corporate_number: pattern(r"^([0-9]{13})?$") = Field(default="", description="An approved member organisation")
 
 
-class AgendaBody(BaseModel):
+class MeetingAgendaBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
     proposal_id: RowId | None = Field(default=None, description="The council proposal decided at this meeting (closed)")
@@ -74,8 +74,8 @@ class MeetingBody(BaseModel):
     place: line(200) = ""
     community_group_id: int | None = Field(default=None, **ID_RANGE,
                                            description="The group of a community or working-group meeting (its kind follows the group's)")
-    attendees: list[AttendeeBody] = Field(default_factory=list, max_length=meetings.ATTENDEES_MAX)
-    agenda: list[AgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
+    attendees: list[MeetingAttendeeBody] = Field(default_factory=list, max_length=meetings.ATTENDEES_MAX)
+    agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
 
 
 class MinutesBody(BaseModel):
@@ -87,7 +87,7 @@ class MinutesBody(BaseModel):
     filename: line(200) = ""
 
 
-class GroupBody(BaseModel):
+class CommunityGroupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: GroupKind
     name: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
@@ -96,24 +96,24 @@ class GroupBody(BaseModel):
                                        description="Target number of member companies (default: the community's 20)")
 
 
-class GroupTargetBody(BaseModel):
+class CommunityTargetBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target_members: int = Field(ge=0, le=groups.TARGET_MAX)
 
 
-class GroupMemberBody(BaseModel):
+class CommunityMemberBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     corporate_number: CorporateNumber
 
 
-class AttendeeOut(BaseModel):
+class MeetingAttendeeOut(BaseModel):
     name: str
     tenant_code: str
     corporate_number: str
     organisation: str
 
 
-class AgendaOut(BaseModel):
+class MeetingAgendaOut(BaseModel):
     position: int
     title: str
     proposal_id: int | None
@@ -133,8 +133,8 @@ class MeetingOut(BaseModel):
     written_by: str
     approved_by: str
     published_at: dt.datetime | None
-    attendees: list[AttendeeOut]
-    agenda: list[AgendaOut]
+    attendees: list[MeetingAttendeeOut]
+    agenda: list[MeetingAgendaOut]
 
 
 class MeetingList(BaseModel):
@@ -142,23 +142,23 @@ class MeetingList(BaseModel):
     total: int
 
 
-class GroupMemberOut(BaseModel):
+class CommunityMemberOut(BaseModel):
     corporate_number: str
     name: str
 
 
-class GroupOut(BaseModel):
+class CommunityGroupOut(BaseModel):
     id: int
     kind: GroupKind
     kind_ja: str
     name: str
     purpose: str
     target_members: int
-    members: list[GroupMemberOut]
+    members: list[CommunityMemberOut]
 
 
-class GroupList(BaseModel):
-    items: list[GroupOut]
+class CommunityGroupList(BaseModel):
+    items: list[CommunityGroupOut]
     total: int
 
 
@@ -259,37 +259,37 @@ def minutes_pdf(path: MeetingPath):
     return pdf_response(meetings.minutes_pdf(db.session, actor, meeting.id), meeting)
 
 
-@bp.get("/community-groups", responses={200: GroupList}, summary="The data-utilisation community and the working groups")
+@bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")
 def list_groups():
     rows = groups.list_groups(db.session, current_actor())
     return jsonify({"items": [_group_out(row) for row in rows], "total": len(rows)})
 
 
-@bp.post("/community-groups", responses={201: GroupOut}, summary="Create the community or a working group")
-def create_group(body: GroupBody):
+@bp.post("/community-groups", responses={201: CommunityGroupOut}, summary="Create the community or a working group")
+def create_group(body: CommunityGroupBody):
     group = groups.create_group(db.session, current_actor(), groups.GroupDraft(**body.model_dump()))
     return jsonify(_group_out(group)), 201
 
 
-@bp.get("/community-groups/<community_group_id>", responses={200: GroupOut}, summary="One group with its members")
+@bp.get("/community-groups/<community_group_id>", responses={200: CommunityGroupOut}, summary="One group with its members")
 def get_group(path: CommunityGroupPath):
     return jsonify(_group_out(groups.read_group(db.session, current_actor(), path.community_group_id)))
 
 
-@bp.put("/community-groups/<community_group_id>/target", responses={200: GroupOut},
+@bp.put("/community-groups/<community_group_id>/target", responses={200: CommunityGroupOut},
         summary="The group's target number of member companies")
-def set_target(path: CommunityGroupPath, body: GroupTargetBody):
+def set_target(path: CommunityGroupPath, body: CommunityTargetBody):
     return jsonify(_group_out(groups.set_target(db.session, current_actor(), path.community_group_id, body.target_members)))
 
 
-@bp.post("/community-groups/<community_group_id>/members", responses={200: GroupOut},
+@bp.post("/community-groups/<community_group_id>/members", responses={200: CommunityGroupOut},
          summary="Add an approved consortium member to the group")
-def add_member(path: CommunityGroupPath, body: GroupMemberBody):
+def add_member(path: CommunityGroupPath, body: CommunityMemberBody):
     groups.add_member(db.session, current_actor(), path.community_group_id, body.corporate_number)
     return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))
 
 
-@bp.delete("/community-groups/<community_group_id>/members/<corporate_number>", responses={200: GroupOut},
+@bp.delete("/community-groups/<community_group_id>/members/<corporate_number>", responses={200: CommunityGroupOut},
            summary="Remove a member from the group")
 def remove_member(path: CommunityMemberPath):
     groups.remove_member(db.session, current_actor(), path.community_group_id, path.corporate_number)
