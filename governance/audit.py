@@ -299,6 +299,10 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "capacity": "定員", "place": "会場", "online_url": "オンライン参加のアドレス", "archive_url": "アーカイブのアドレス",
     "registration_id": "参加登録の番号", "registration_status": "参加登録の状態", "member_registrant": "会員からの登録",
     "queued": "送信待ちにした件数", "attended": "出席者", "attendance": "参加者数の目標",
+    # meetings and minutes (governance.meetings), the community and working groups (secretariat.groups)
+    "minutes_status": "議事録の状態", "form": "議事録の形式", "notice_id": "お知らせの番号", "written_by": "議事録の作成者",
+    "held_at": "開催日時", "attendees": "出席者", "agenda": "議題", "proposal_id": "議案の番号", "purpose": "目的",
+    "target_members": "目標参加企業数",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",
