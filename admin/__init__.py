@@ -40,18 +40,20 @@ def _import_models() -> None:
     import competition.review  # noqa: F401
     import secretariat.progress  # noqa: F401
     import residents.models  # noqa: F401
+    import secretariat.groups  # noqa: F401
+    import governance.meetings  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
-                           inquiries, letters, member_desk, members, onboarding, progress, reports, residents, retention,
-                           search, service, tenants, usage, users)
+                           inquiries, letters, meetings, member_desk, members, onboarding, progress, reports, residents,
+                           retention, search, service, tenants, usage, users)
     from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events, progress, competition, residents)]
+                                     incidents, inquiries, events, progress, competition, residents, meetings)]
 
 
 def _logging(app) -> None:

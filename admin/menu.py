@@ -15,8 +15,8 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("tenancy", _l("Municipalities and people"),
      ("tenants", "onboarding", "tenant_import", "users", "clients")),
     ("members", _l("Members and secretariat"),
-     ("members", "member_import", "member_report", "member_checklist", "project_groups", "inquiries", "events", "my_events",
-      "progress", "competition", "competition_entry")),
+     ("members", "member_import", "member_report", "member_checklist", "project_groups", "community_groups", "inquiries",
+      "events", "my_events", "progress", "competition", "competition_entry")),
     ("data", _l("Data and catalogue"),
      ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
     ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
@@ -24,7 +24,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("money", _l("Cost sharing and budget"),
      ("billing", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
       "annual_reports")),
-    ("governance", _l("Agreements and council"), ("agreements", "council", "notices")),
+    ("governance", _l("Agreements and council"), ("agreements", "council", "meetings", "published_minutes", "notices")),
     ("operations", _l("Operations and audit"),
      ("usage", "incidents", "request_log", "service_components", "service_availability", "service_maintenance",
       "service_monthly_reports", "outbox",
@@ -37,7 +37,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
 UNLISTED = frozenset({"admin", "search", "frame"})
 # pages of a section that are reached from another page of it, not from the menu (their views say
 # so: is_visible False); the breadcrumb still names their section. The letters: from a run or a statement.
-REACHED_FROM_PAGES = frozenset({"documents"})
+REACHED_FROM_PAGES = frozenset({"documents", "published_minutes"})  # the minutes: from a notice
 
 
 class Unplaced(RuntimeError):

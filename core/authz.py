@@ -149,6 +149,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.review": {RESIDENT_DESK: "own"},
     "resident.keys": {OPERATOR: "all"},
+    # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
+    "group.read": {OPERATOR: "all", AUDITOR: "all"},
+    "group.manage": {OPERATOR: "all"},
+    "meeting.read": {OPERATOR: "all", AUDITOR: "all"},
+    "meeting.manage": {OPERATOR: "all"},
+    "meeting.approve": {OPERATOR: "all"},  # never the minutes' writer (governance.meetings)
 }
 
 ACTION_LABELS_JA = {
@@ -234,6 +240,11 @@ ACTION_LABELS_JA = {
     "resident.link": "住民とサービスのIDの連携",
     "resident.review": "同一人物の疑いの確認",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
+    "group.read": "コミュニティ・ワーキンググループの閲覧",
+    "group.manage": "コミュニティ・ワーキンググループの運営",
+    "meeting.read": "会議・議事録の閲覧",
+    "meeting.manage": "会議の登録・議事録の作成と公開",
+    "meeting.approve": "議事録の承認（作成者以外）",
 }
 
 

@@ -261,6 +261,15 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.review.decide": ("同一人物の疑いの判断", "Duplicate review decided"),
     "resident.link": ("住民とサービスのIDの連携", "Resident linked to a service's ID"),
     "resident.key.rotate": ("住民の個人情報の暗号鍵の更新", "Residents' encryption key rotated"),
+    "group.create": ("グループの登録", "Group created"),
+    "group.target": ("グループの目標会員数の設定", "Group target set"),
+    "group.join": ("グループへの会員の追加", "Member added to a group"),
+    "group.leave": ("グループからの会員の削除", "Member removed from a group"),
+    "meeting.create": ("会議の登録", "Meeting recorded"),
+    "meeting.minutes": ("議事録の作成・修正", "Minutes written"),
+    "meeting.approve": ("議事録の承認", "Minutes approved"),
+    "meeting.publish": ("議事録の公開", "Minutes published"),
+    "meeting.download": ("議事録（PDF）のダウンロード", "Minutes downloaded"),
 }
 AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_LABELS.items()}
 
@@ -302,6 +311,8 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "competition_question": ("企画コンペの質問", "Competition question"),
     "competition_declaration": ("企画コンペの参加表明", "Declaration of participation"),
     "competition_proposal": ("企画提案書", "Proposal"),
+    "group": ("コミュニティ・ワーキンググループ", "Group"),
+    "meeting": ("会議", "Meeting"),
     "api_client": ("API クライアント", "API client"),
     "dataset": ("データセット", "Dataset"),
     "dataset_category": ("データセットの分野", "Dataset category"),
@@ -338,6 +349,10 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "common_id": "共通ID", "verification": "本人確認の方法", "review": "確認待ちの番号", "match": "一致した情報",
     "matched": "一致した住民の共通ID", "issued": "発行した共通ID", "service_user_id": "サービスのID",
     "rewritten": "書き直した件数", "residents": "住民の数", "search_by": "検索の方法",
+    # meetings and minutes (governance.meetings), the community and working groups (secretariat.groups)
+    "minutes_status": "議事録の状態", "form": "議事録の形式", "notice_id": "お知らせの番号", "written_by": "議事録の作成者",
+    "held_at": "開催日時", "attendees": "出席者", "agenda": "議題", "proposal_id": "議案の番号", "purpose": "目的",
+    "target_members": "目標参加企業数",
     # 概算・精算 and 負担金見込額 (billing.allocation_runs, billing.estimates)
     "billing_month": "概算の請求月", "settles_run_id": "精算する概算の按分計算", "actual_total": "精算額（負担対象額）",
     "provisional_total": "概算額（負担対象額）", "differences": "差額（団体別）",

@@ -130,13 +130,25 @@ def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: d
     if problems:
         raise Invalid("The notice cannot be published as written; nothing was sent.",
                       "お知らせの内容に誤りがあります。掲載・送信していません。", problems=problems)
-    notice = Notice(title=title, body=body, audience=audience, show_until=draft.show_until, published_at=now,
-                    published_by=_who(actor), to_members=bool(draft.to_members))
+    notice = send_notice(session, actor, title=title, body=body, tenants=tenants, organisations=organisations, now=now,
+                         audience=audience, show_until=draft.show_until, to_members=bool(draft.to_members))
+    audit.record(session, actor, "notice.publish", "notice", str(notice.id),
+                 after=notice_summary(notice, [t.code for t in tenants], [o.corporate_number for o in organisations]))
+    return notice
+
+
+def send_notice(session: Session, actor: Actor, *, title: str, body: str, tenants: Sequence[Tenant],
+                organisations: Sequence[Organisation], now: dt.datetime, audience: NoticeAudience = NoticeAudience.chosen,
+                show_until: dt.date | None = None, to_members: bool = False, kind: str = NOTICE_KIND) -> Notice:
+    """Store a notice addressed to exactly ``tenants`` and ``organisations`` (rows fixed now) and queue one
+    e-mail each in the outbox; the caller checked the text and audits its act (notices, published minutes)."""
+    notice = Notice(title=title, body=body, audience=audience, show_until=show_until, published_at=now,
+                    published_by=_who(actor), to_members=to_members)
     session.add(notice)
     session.flush()
 
     def mail(recipient: Any, name: str, key: str) -> None:  # the notice's e-mail, one per recipient
-        outbox.queue(session, kind=NOTICE_KIND, tenant=recipient, subject=f"【お知らせ】{title}",
+        outbox.queue(session, kind=kind, tenant=recipient, subject=f"【お知らせ】{title}",
                      body=f"{name} ご担当者様\n\n{body}\n\nこのお知らせは管理画面のホーム画面にも掲載しています。\n",
                      dedupe_key=f"notice:{notice.id}:{key}")
 
@@ -147,8 +159,6 @@ def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: d
         session.add(NoticeMember(notice_id=notice.id, corporate_number=org.corporate_number))
         mail(org, org.name, org.corporate_number)
     session.flush()
-    audit.record(session, actor, "notice.publish", "notice", str(notice.id),
-                 after=notice_summary(notice, [t.code for t in tenants], [o.corporate_number for o in organisations]))
     return notice
 
 

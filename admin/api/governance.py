@@ -19,7 +19,7 @@ from admin.api.contract import media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from governance import agreements, audit, audit_export, council
+from governance import agreements, audit, audit_export, council, meetings
 from governance.models import AgreementDocument, ChangeType, CouncilProposal, ProposalStatus, VersionStatus
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
 from core import checkpoints
@@ -128,6 +128,14 @@ class ProposalParamsOut(BaseModel):
     reacceptance_days: int | None = Field(default=None, description="publish_agreement_version: days to re-accept")
 
 
+class DecidedAtOut(BaseModel):
+    """The meeting at which the proposal was decided (governance.meetings)."""
+    meeting_id: int
+    title: str
+    kind: str
+    held_at: dt.datetime
+
+
 class ProposalOut(BaseModel):
     id: int
     title: str
@@ -139,6 +147,7 @@ class ProposalOut(BaseModel):
     electorate: list[str]
     voted: list[str]
     resolution: ResolutionOut | None = None
+    decided_at_meeting: DecidedAtOut | None = Field(default=None, description="The meeting that decided it, once recorded")
 
 
 class VoteOut(BaseModel):
@@ -288,6 +297,13 @@ def _resolution(resolution) -> dict | None:
             "enacted_ref": resolution.enacted_ref}
 
 
+def _decided_at(proposal_id: int) -> dict | None:
+    meeting = meetings.meeting_of_proposal(db.session, proposal_id)
+    if meeting is None:
+        return None
+    return {"meeting_id": meeting.id, "title": meeting.title, "kind": meeting.kind.value, "held_at": _iso(meeting.held_at)}
+
+
 def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
     actor = current_actor()
     votes = council.ballots(db.session, actor, proposal)
@@ -299,7 +315,8 @@ def _proposal(proposal: CouncilProposal, detail: bool = False) -> dict:
             "electorate": council.electorate_of(proposal), "voted": sorted(v.tenant_code for v in votes),
             "created_by": proposal.created_by, "closed_at": _iso(proposal.closed_at),
             "withdrawn_reason": proposal.withdrawn_reason or None,
-            "resolution": _resolution(council.resolution_of(db.session, actor, proposal.id))}
+            "resolution": _resolution(council.resolution_of(db.session, actor, proposal.id)),
+            "decided_at_meeting": _decided_at(proposal.id)}
     if detail and closed:  # the ballots carry their choices once voting has ended (council.ballots)
         data["votes"] = [{"tenant_code": v.tenant_code, "choice": v.choice.value if v.choice else None,
                           "cast_at": _iso(v.cast_at), "cast_by": v.cast_by} for v in votes]

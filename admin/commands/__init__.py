@@ -8,14 +8,13 @@ from flask import Flask
 def groups():
     """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
     from admin.commands import (audit, backup, billing, check, clients, competition, consent, datasets, db, events, incidents,
-                                inquiries, jobs, keycloak, members, onboarding, progress, report, residents, retention,
-                                service,
-                                signing, tenants, usage)
+                                inquiries, jobs, keycloak, meetings, members, onboarding, progress, report, residents,
+                                retention, service, signing, tenants, usage)
 
     return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
                                         members, clients, signing, datasets, consent, report, retention, service,
-                                        incidents, inquiries, events, progress, competition, residents)] \
-        + [backup.restore_command] + _signin_commands()
+                                        incidents, inquiries, events, progress, competition, residents, meetings)] \
+        + [meetings.groups_group, backup.restore_command] + _signin_commands()
 
 
 def _signin_commands():

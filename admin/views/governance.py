@@ -23,7 +23,7 @@ from admin.views.base import SecureView, confirm_first, post_action, with_proble
 from admin.views.notices import NoticesView
 from billing import allocation_policies
 from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
-from governance import agreements, council
+from governance import agreements, council, meetings
 from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
                                VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
@@ -401,6 +401,8 @@ class CouncilView(SecureView):
                            manage=authz.allowed(g.actor, "council.manage"),
                            params=_change_details(ChangeType(proposal.change_type), council.params_of(proposal)),
                            resolution=council.resolution_of(db.session, g.actor, proposal.id),
+                           decided_at=meetings.meeting_of_proposal(db.session, proposal.id),
+                           can_read_meetings=authz.allowed(g.actor, "meeting.read"),
                            status_label=_pick(PROPOSAL_STATUS_LABELS[ProposalStatus(proposal.status)]),
                            change_label=_pick(CHANGE_LABELS[ChangeType(proposal.change_type)]),
                            vote_labels={c.value: _pick(l) for c, l in VOTE_LABELS.items()},

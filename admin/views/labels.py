@@ -253,6 +253,8 @@ FIELD_TYPES: dict[str, FieldType] = {
     "event_kind": _text_of(lambda v: _pick(_events().EventKind(v).label)),
     "event_audience": _text_of(lambda v: _pick(_events().Audience(v).label)),
     "registration_status": _text_of(lambda v: _pick(_events().RegistrationStatus(v).label)),
+    "minutes_status": _text_of(lambda v: _pick(_meetings().MINUTES_LABELS[_meetings().MinutesStatus(v)])),
+    "form": _text_of(lambda v: _pick({"text": ("本文", "text"), "pdf": ("PDF ファイル", "PDF file")}[v])),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
 }
@@ -262,6 +264,12 @@ def _desk():
     from secretariat import inquiries
 
     return inquiries
+
+
+def _meetings():
+    from governance import meetings
+
+    return meetings
 
 
 def _events():

@@ -153,8 +153,19 @@ def build(db, size: int) -> dict:
     from service import monthly_report  # the monthly report to the prefecture (issue 39): last month's, written
 
     report = monthly_report.write(db, OPERATOR, add_months(current_month(), -1), None)
+    from governance import meetings  # a meeting every tenant attended, its minutes approved (issue 40 item 6)
+    from secretariat import groups
+
+    meeting = meetings.create_meeting(db, OPERATOR, meetings.MeetingDraft(
+        "prefecture", "定例会", now - dt.timedelta(days=1), attendees=tuple(meetings.Attendee(tenant_code=t.code) for t in tenants)))
+    writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"platform-operator"}))
+    meetings.write_minutes(db, writer, meeting.id, text="議事")
+    meetings.approve_minutes(db, OPERATOR, meeting.id)
+    community = groups.create_group(db, OPERATOR, groups.GroupDraft("community", "データ利活用コミュニティ"))
     db.commit()
-    return {"incident_id": incident.id, "kind": "first", "report_id": report.id,  # no first report yet: its PDF answers 404 at both sizes
+    return {"meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id,
+            "call_id": 1,  # no competition call in this data set: its pages answer 404 at both sizes
+            "incident_id": incident.id, "kind": "first",  # no first report yet: its PDF answers 404 at both sizes
             "uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
             "ident": dataset.uid,  # the dataset terms page (issue 22)
@@ -253,6 +264,8 @@ def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(
     assert ("auditor", "service_monthly_reports.download.pdf") in opened
     assert ("operator", "service_monthly_reports.download.xlsx") in opened
     assert ("auditor", "annual_reports.download.pdf") in opened and ("municipal admin", "annual_reports.index") not in opened
+    assert ("auditor", "meetings.pdf") in opened and ("operator", "community_groups.detail") in opened
+    assert ("municipal admin", "meetings.detail") not in opened
     growing = []
     for role in ROLES:
         for page, (status, few) in counts[20][role].items():

@@ -538,6 +538,24 @@ def desk_world(db, operator) -> None:
     for n in (1, 2):
         events.register_public(db, seminar.id, events.Registrant(f"参加 {n}", f"p{n}@example.jp", "熊本データ株式会社"),
                                source_ip="")
+    from core.actor import Actor
+    from governance import meetings
+    from secretariat import groups
+
+    # meetings and minutes (issue 40 item 6): one awaiting approval (by another than its writer), one published;
+    # the community (item 5), empty
+    writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"platform-operator"}))
+    for title, publish in (("11月 県との定例会", False), ("第2回 協議会", True)):
+        meeting = meetings.create_meeting(db, operator, meetings.MeetingDraft(
+            "prefecture", title, starts - dt.timedelta(days=20), "県庁",
+            attendees=(meetings.Attendee("熊本市 担当", tenant_code="431001"),), agenda=(meetings.AgendaItem("進捗報告"),)))
+        meetings.write_minutes(db, writer, meeting.id, text="進捗を報告した。")
+        if publish:
+            approver = Actor(issuer="urn:test", subject="minutes-approver", name="事務局 課長",
+                             roles=frozenset({"platform-operator"}))
+            meetings.approve_minutes(db, approver, meeting.id)
+            meetings.publish_minutes(db, approver, meeting.id)
+    groups.create_group(db, operator, groups.GroupDraft("community", "データ利活用コミュニティ", "データの利活用を進める"))
     progress_world(db, operator)
 
 

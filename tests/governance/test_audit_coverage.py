@@ -200,6 +200,47 @@ def event(ctx: Ctx, *, capacity: int = 1, registered: int = 0, begun: bool = Fal
     return row.id, ids
 
 
+MINUTES_WRITER = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"platform-operator"}))
+
+
+def meeting(ctx: Ctx, *, minutes: str = "none") -> int:
+    """A monthly meeting with the prefecture (issue 40 item 6) attended by the prefecture; ``minutes``: how far
+    its minutes went (``draft`` written by another operator than the caller, ``approved``)."""
+    from governance import meetings
+    from tenancy.registry.operations import find_tenant
+
+    if find_tenant(ctx.db, "430005") is None:
+        ctx.tenants("430005", contacts=CONTACT)
+    row = meetings.create_meeting(ctx.db, ctx.operator, meetings.MeetingDraft(
+        "prefecture", "11月 定例会", dt.datetime(2026, 11, 20, 14, tzinfo=JST), attendees=(meetings.Attendee("県", "430005"),)))
+    if minutes in ("draft", "approved"):
+        meetings.write_minutes(ctx.db, MINUTES_WRITER, row.id, text="議事")
+    if minutes == "approved":
+        meetings.approve_minutes(ctx.db, ctx.operator, row.id)
+    ctx.db.commit()
+    return row.id
+
+
+def community(ctx: Ctx, *, member: bool = False) -> int:
+    """The data-utilisation community (issue 40 item 5); ``member``: with the approved 7000012050002 in it."""
+    import sqlalchemy as sa
+
+    from secretariat import groups
+    from tenancy.members import operations as members
+    from tenancy.members.models import MemberStatus, Organisation
+
+    if ctx.db.scalar(sa.select(Organisation).where(Organisation.corporate_number == "7000012050002")) is None:
+        members.apply(ctx.db, members.Application("7000012050002", "監査網羅株式会社", "company", "熊本県", "代表", "担当",
+                                                  "coverage@example.jp"), confirm_url=lambda token: f"http://t/{token}")
+        ctx.db.scalar(sa.select(Organisation).where(Organisation.corporate_number == "7000012050002")).status = \
+            MemberStatus.approved
+    row = groups.create_group(ctx.db, ctx.operator, groups.GroupDraft("community", f"コミュニティ {uuid.uuid4().hex[:6]}"))
+    if member:
+        groups.add_member(ctx.db, ctx.operator, row.id, "7000012050002")
+    ctx.db.commit()
+    return row.id
+
+
 def first_item(ctx: Ctx) -> int:
     from tenancy.members import operations as members
 
@@ -927,6 +968,37 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Entry(
         success=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/member_seminar", {"events": 6, "attendance": 180}),
         refused=lambda c: op(c, "PUT", "/api/v1/event-years/2025/targets/party", {"events": 6, "attendance": 180})),
+    # meetings and minutes, the community and working groups (issue 40 items 5 and 6)
+    ("POST", "/api/v1/meetings"): Entry(
+        success=lambda c: (c.tenants("430005", contacts=CONTACT), op(c, "POST", "/api/v1/meetings", {
+            "kind": "prefecture", "title": "11月 定例会", "held_at": "2026-11-20T14:00:00+09:00",
+            "attendees": [{"name": "県", "tenant_code": "430005"}]}))[1],
+        refused=lambda c: op(c, "POST", "/api/v1/meetings", {
+            "kind": "prefecture", "title": "11月 定例会", "held_at": "2026-11-20T14:00:00+09:00",
+            "attendees": [{"name": "誰か", "tenant_code": "439999"}]})),
+    ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c)}/minutes", {"text": "議事"}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c)}/minutes", {"pdf_base64": "UEsDBA==", "filename": "m.zip"})),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/approve"),
+        refused=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c)}/minutes/approve")),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/publish"),
+        refused=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/publish")),
+    ("POST", "/api/v1/community-groups"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/community-groups", {"kind": "community", "name": "データ利活用コミュニティ"}),
+        refused=lambda c: op(c, "POST", "/api/v1/community-groups", {"kind": "community", "name": "コミュニティ",
+                                                                    "purpose": "\x07"})),
+    ("PUT", "/api/v1/community-groups/{community_group_id}/target"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/community-groups/{community(c)}/target", {"target_members": 25}),
+        refused=lambda c: op(c, "PUT", "/api/v1/community-groups/999999/target", {"target_members": 25})),
+    ("POST", "/api/v1/community-groups/{community_group_id}/members"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/community-groups/{community(c)}/members", {"corporate_number": "7000012050002"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/community-groups/{community(c, member=True)}/members",
+                             {"corporate_number": "7000012050002"})),
+    ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Entry(
+        success=lambda c: op(c, "DELETE", f"/api/v1/community-groups/{community(c, member=True)}/members/7000012050002"),
+        refused=lambda c: op(c, "DELETE", f"/api/v1/community-groups/{community(c)}/members/7000012050002")),
     # API clients (issue 15)
     ("POST", "/api/v1/tenants/{code}/api-clients"): Entry(
         success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants/431001/api-clients", api_client_body()))[1],
@@ -1179,6 +1251,9 @@ AUDITED_READS = {
     ("GET", "/api/v1/progress/report"): Entry(
         success=lambda c: op(c, "GET", "/api/v1/progress/report?month=2026-05&format=xlsx"),
         refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/progress/report?month=2026-05",
+    ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Entry(
+        success=lambda c: op(c, "GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf"),
+        refused=lambda c: (c.tenants("431001"), Call("GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf",
                                                      c.admin_of("431001")))[1]),
 }
 

@@ -425,6 +425,22 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Rule(RESIDENT_DESK, lambda: {
         "same_person": True, "reason": "権限の確認"}),
+    # meetings and minutes (governance/meetings.py) and the community and working groups (secretariat/groups.py):
+    # the secretariat (the operator) records and publishes, another operator approves, the auditor reads
+    ("GET", "/api/v1/meetings"): Rule(AUDIT),
+    ("POST", "/api/v1/meetings"): Rule(SECRETARIAT, lambda: {
+        "kind": "prefecture", "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
+    ("GET", "/api/v1/meetings/{meeting_id}"): Rule(AUDIT),
+    ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Rule(SECRETARIAT, lambda: {"text": "議事"}),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Rule(SECRETARIAT),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Rule(AUDIT),
+    ("GET", "/api/v1/community-groups"): Rule(AUDIT),
+    ("POST", "/api/v1/community-groups"): Rule(SECRETARIAT, lambda: {"kind": "working_group", "name": f"WG {uuid.uuid4().hex[:6]}"}),
+    ("GET", "/api/v1/community-groups/{community_group_id}"): Rule(AUDIT),
+    ("PUT", "/api/v1/community-groups/{community_group_id}/target"): Rule(SECRETARIAT, lambda: {"target_members": 20}),
+    ("POST", "/api/v1/community-groups/{community_group_id}/members"): Rule(SECRETARIAT, lambda: {"corporate_number": "8000012050001"}),
+    ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Rule(SECRETARIAT),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -441,7 +457,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
-               "{review_id}": "1",
+               "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,0 +1,296 @@
+"""/api/v1/meetings and /api/v1/community-groups: meetings with their attendees, agenda and minutes
+(governance/meetings.py), and the data-utilisation community and working groups (secretariat/groups.py).
+The rules and the audit records are the operations'."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import urllib.parse
+from typing import Annotated, Literal
+
+from flask import Response, jsonify
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.contract import media
+from admin.api.inquiries import line, pattern
+from admin.auth import current_actor
+from admin.edge import StrictAPIBlueprint
+from admin.extensions import db
+from core import authz
+from core.errors import Invalid, problem
+from core.validation import ID_RANGE, NOT_BLANK, PlainText, RowId, SingleLineText
+from governance import meetings
+from secretariat import groups
+
+bp = StrictAPIBlueprint("api_meetings", __name__, url_prefix=API_PREFIX,
+                        abp_tags=tag("meetings", "会議・議事録とコミュニティ / meetings, minutes and groups"),
+                        abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
+
+MeetingKind = Literal[tuple(k.value for k in meetings.MeetingKind)]  # type: ignore[valid-type]
+MinutesStatus = Literal[tuple(s.value for s in meetings.MinutesStatus)]  # type: ignore[valid-type]
+GroupKind = Literal[tuple(k.value for k in groups.GroupKind)]  # type: ignore[valid-type]
+CorporateNumber = pattern(r"^[0-9]{13}$")
+
+
+class MeetingPath(BaseModel):
+    meeting_id: int = Field(**ID_RANGE)
+
+
+class CommunityGroupPath(BaseModel):
+    community_group_id: int = Field(**ID_RANGE)
+
+
+class CommunityMemberPath(BaseModel):
+    community_group_id: int = Field(**ID_RANGE)
+    corporate_number: CorporateNumber
+
+
+class MeetingQuery(CachedSchema):
+    kind: MeetingKind | None = None
+    community_group_id: int | None = Field(default=None, **ID_RANGE)
+
+
+class MeetingAttendeeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: line(100) = ""
+    tenant_code: pattern(r"^([0-9]{6})?$") = Field(default="", description="A municipality or the prefecture")
+    corporate_number: pattern(r"^([0-9]{13})?$") = Field(default="", description="An approved member organisation")
+
+
+class MeetingAgendaBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    proposal_id: RowId | None = Field(default=None, description="The council proposal decided at this meeting (closed)")
+
+
+class MeetingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: MeetingKind
+    title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    held_at: AwareDatetime
+    place: line(200) = ""
+    community_group_id: int | None = Field(default=None, **ID_RANGE,
+                                           description="The group of a community or working-group meeting (its kind follows the group's)")
+    attendees: list[MeetingAttendeeBody] = Field(default_factory=list, max_length=meetings.ATTENDEES_MAX)
+    agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
+
+
+class MinutesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[PlainText, StringConstraints(max_length=meetings.MINUTES_MAX)] = Field(
+        default="", description="The minutes written in renkei (plain text); or pdf_base64")
+    pdf_base64: str = Field(default="", max_length=meetings.PDF_MAX_BYTES * 4 // 3 + 4,
+                            description="An attached PDF (at most 10 MB), base64")
+    filename: line(200) = ""
+
+
+class CommunityGroupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: GroupKind
+    name: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    purpose: Annotated[PlainText, StringConstraints(max_length=4000)] = ""
+    target_members: int | None = Field(default=None, ge=0, le=groups.TARGET_MAX,
+                                       description="Target number of member companies (default: the community's 20)")
+
+
+class CommunityTargetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_members: int = Field(ge=0, le=groups.TARGET_MAX)
+
+
+class CommunityMemberBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corporate_number: CorporateNumber
+
+
+class MeetingAttendeeOut(BaseModel):
+    name: str
+    tenant_code: str
+    corporate_number: str
+    organisation: str
+
+
+class MeetingAgendaOut(BaseModel):
+    position: int
+    title: str
+    proposal_id: int | None
+
+
+class MeetingOut(BaseModel):
+    id: int
+    kind: MeetingKind
+    kind_ja: str
+    title: str
+    held_at: dt.datetime
+    place: str
+    community_group_id: int | None
+    minutes_status: MinutesStatus
+    minutes_status_ja: str
+    minutes_form: Literal["none", "text", "pdf"]
+    written_by: str
+    approved_by: str
+    published_at: dt.datetime | None
+    attendees: list[MeetingAttendeeOut]
+    agenda: list[MeetingAgendaOut]
+
+
+class MeetingList(BaseModel):
+    items: list[MeetingOut]
+    total: int
+
+
+class CommunityMemberOut(BaseModel):
+    corporate_number: str
+    name: str
+
+
+class CommunityGroupOut(BaseModel):
+    id: int
+    kind: GroupKind
+    kind_ja: str
+    name: str
+    purpose: str
+    target_members: int
+    members: list[CommunityMemberOut]
+
+
+class CommunityGroupList(BaseModel):
+    items: list[CommunityGroupOut]
+    total: int
+
+
+def meeting_out(meeting: meetings.Meeting) -> dict:
+    attendees = meetings.attendees_of(db.session, meeting.id)
+    names = meetings.organisation_names(db.session, attendees)
+    status = meetings.MinutesStatus(meeting.minutes_status)
+    form = "none" if status == meetings.MinutesStatus.none else ("pdf" if meeting.minutes_pdf is not None else "text")
+    return {"id": meeting.id, "kind": meeting.kind.value, "kind_ja": meetings.KIND_LABELS[meeting.kind][0],
+            "title": meeting.title, "held_at": meeting.held_at.isoformat(), "place": meeting.place,
+            "community_group_id": meeting.group_id, "minutes_status": status.value,
+            "minutes_status_ja": meetings.MINUTES_LABELS[status][0], "minutes_form": form,
+            "written_by": meeting.written_by_name, "approved_by": meeting.approved_by,
+            "published_at": meeting.published_at.isoformat() if meeting.published_at else None,
+            "attendees": [{"name": a.name, "tenant_code": a.tenant_code, "corporate_number": a.corporate_number,
+                           "organisation": names.get(a.tenant_code or a.corporate_number, "")} for a in attendees],
+            "agenda": [{"position": i.position, "title": i.title, "proposal_id": i.proposal_id}
+                       for i in meetings.agenda_of(db.session, meeting.id)]}
+
+
+def _group_out(group: groups.Group) -> dict:
+    return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.KIND_LABELS[group.kind][0], "name": group.name,
+            "purpose": group.purpose, "target_members": group.target_members,
+            "members": [{"corporate_number": o.corporate_number, "name": o.name}
+                        for o in groups.group_members(db.session, group.id)]}
+
+
+def pdf_response(data: bytes, meeting: meetings.Meeting) -> Response:
+    """The minutes' PDF as a download named in ASCII and in Japanese (the admin page serves the same)."""
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"minutes-{meeting.id}.pdf\"; "
+        f"filename*=UTF-8''{urllib.parse.quote(f'議事録_{meeting.id}.pdf')}")
+    return response
+
+
+@bp.get("/meetings", responses={200: MeetingList}, summary="Meetings, the latest first (of a kind, of a group)")
+def list_meetings(query: MeetingQuery):
+    rows = meetings.list_meetings(db.session, current_actor(), kind=query.kind, group_id=query.community_group_id)
+    return jsonify({"items": [meeting_out(row) for row in rows], "total": len(rows)})
+
+
+@bp.post("/meetings", responses={201: MeetingOut},
+         summary="Record a meeting: attendees (people and organisations) and agenda items linking the proposals decided")
+def create_meeting(body: MeetingBody):
+    draft = meetings.MeetingDraft(kind=body.kind, title=body.title, held_at=body.held_at, place=body.place,
+                                  attendees=tuple(meetings.Attendee(**a.model_dump()) for a in body.attendees),
+                                  agenda=tuple(meetings.AgendaItem(**i.model_dump()) for i in body.agenda))
+    actor = current_actor()
+    if body.community_group_id is not None:
+        meeting = groups.create_group_meeting(db.session, actor, body.community_group_id, draft)
+    else:
+        meeting = meetings.create_meeting(db.session, actor, draft)
+    return jsonify(meeting_out(meeting)), 201
+
+
+@bp.get("/meetings/<meeting_id>", responses={200: MeetingOut}, summary="One meeting with its attendees, agenda and minutes' state")
+def get_meeting(path: MeetingPath):
+    return jsonify(meeting_out(meetings.read_meeting(db.session, current_actor(), path.meeting_id)))
+
+
+def _pdf_of(body: MinutesBody) -> bytes | None:
+    if not body.pdf_base64:
+        return None
+    try:
+        return base64.b64decode(body.pdf_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("pdf_base64 is not base64.", "pdf_base64 が base64 ではありません。",
+                      problems=[problem("pdf_base64", "Not base64.", "base64 ではありません。")]) from None
+
+
+@bp.put("/meetings/<meeting_id>/minutes", responses={200: MeetingOut},
+        summary="Write or attach the minutes (text or a PDF); they await approval by another person")
+def write_minutes(path: MeetingPath, body: MinutesBody):
+    meeting = meetings.write_minutes(db.session, current_actor(), path.meeting_id, text=body.text, pdf=_pdf_of(body),
+                                     filename=body.filename)
+    return jsonify(meeting_out(meeting))
+
+
+@bp.post("/meetings/<meeting_id>/minutes/approve", responses={200: MeetingOut},
+         summary="Approve the minutes (not by their writer)")
+def approve_minutes(path: MeetingPath):
+    return jsonify(meeting_out(meetings.approve_minutes(db.session, current_actor(), path.meeting_id)))
+
+
+@bp.post("/meetings/<meeting_id>/minutes/publish", responses={200: MeetingOut},
+         summary="Publish approved minutes to the attendees' organisations (a notice and one e-mail each)")
+def publish_minutes(path: MeetingPath):
+    return jsonify(meeting_out(meetings.publish_minutes(db.session, current_actor(), path.meeting_id)))
+
+
+@bp.get("/meetings/<meeting_id>/minutes/pdf", responses={200: media("application/pdf")},
+        summary="The minutes as an A4 PDF (the attached file, or rendered with the issuer and the date); audited")
+def minutes_pdf(path: MeetingPath):
+    actor = current_actor()
+    authz.authorize(actor, "meeting.read")
+    meeting = meetings.get_meeting(db.session, path.meeting_id)
+    return pdf_response(meetings.minutes_pdf(db.session, actor, meeting.id), meeting)
+
+
+@bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")
+def list_groups():
+    rows = groups.list_groups(db.session, current_actor())
+    return jsonify({"items": [_group_out(row) for row in rows], "total": len(rows)})
+
+
+@bp.post("/community-groups", responses={201: CommunityGroupOut}, summary="Create the community or a working group")
+def create_group(body: CommunityGroupBody):
+    group = groups.create_group(db.session, current_actor(), groups.GroupDraft(**body.model_dump()))
+    return jsonify(_group_out(group)), 201
+
+
+@bp.get("/community-groups/<community_group_id>", responses={200: CommunityGroupOut}, summary="One group with its members")
+def get_group(path: CommunityGroupPath):
+    return jsonify(_group_out(groups.read_group(db.session, current_actor(), path.community_group_id)))
+
+
+@bp.put("/community-groups/<community_group_id>/target", responses={200: CommunityGroupOut},
+        summary="The group's target number of member companies")
+def set_target(path: CommunityGroupPath, body: CommunityTargetBody):
+    return jsonify(_group_out(groups.set_target(db.session, current_actor(), path.community_group_id, body.target_members)))
+
+
+@bp.post("/community-groups/<community_group_id>/members", responses={200: CommunityGroupOut},
+         summary="Add an approved consortium member to the group")
+def add_member(path: CommunityGroupPath, body: CommunityMemberBody):
+    groups.add_member(db.session, current_actor(), path.community_group_id, body.corporate_number)
+    return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))
+
+
+@bp.delete("/community-groups/<community_group_id>/members/<corporate_number>", responses={200: CommunityGroupOut},
+           summary="Remove a member from the group")
+def remove_member(path: CommunityMemberPath):
+    groups.remove_member(db.session, current_actor(), path.community_group_id, path.corporate_number)
+    return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))

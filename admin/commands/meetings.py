@@ -1,0 +1,192 @@
+"""`renkei meetings ...` and `renkei groups ...`: meetings and minutes (governance/meetings.py), the community
+and working groups (secretariat/groups.py).
+
+* ``meetings list``; ``meetings create --kind K --title T --held-at ISO [--place] [--tenant CODE]... [--member NUMBER]...
+  [--person NAME]... [--agenda "TITLE[#PROPOSAL_ID]"]... [--group ID]``;
+* ``meetings minutes ID (--text T | --pdf FILE)``; ``meetings approve ID`` (not by the writer);
+  ``meetings publish ID --yes`` (irreversible: to the attendees' organisations); ``meetings pdf ID OUT``;
+* ``groups list``; ``groups create --kind K --name N [--target N]``; ``groups add ID NUMBER``;
+  ``groups remove ID NUMBER``; ``groups target ID N``.
+Every act is audited by the operation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from admin.commands.acting import acting
+from admin.commands.output import committed
+from admin.extensions import db
+from core import authz
+from core.calendar import JST
+from governance import meetings
+from secretariat import groups as gr
+
+ROW_ID = click.IntRange(1, 2**31 - 1)
+
+
+@click.group("meetings")
+def group() -> None:
+    """Meetings and minutes (会議・議事録)."""
+
+
+@group.command("list")
+@with_appcontext
+@acting(authz.OPERATOR)
+def list_command(actor) -> None:
+    """Meetings, the latest first, with the minutes' state."""
+    for row in committed(lambda: meetings.list_meetings(db.session, actor)):
+        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.KIND_LABELS[row.kind][0]}\t"
+                   f"{row.title}\t{meetings.MINUTES_LABELS[row.minutes_status][0]}")
+
+
+def _agenda(text: str) -> meetings.AgendaItem:
+    title, _, proposal = text.rpartition("#") if "#" in text else (text, "", "")
+    if proposal and not proposal.isdigit():
+        raise click.BadParameter(f"{text!r}: write TITLE#PROPOSAL_ID")
+    return meetings.AgendaItem(title.strip(), int(proposal) if proposal else None)
+
+
+@group.command("create")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in meetings.MeetingKind]))
+@click.option("--title", required=True)
+@click.option("--held-at", required=True, help="ISO date and time; Japan time when no zone is given.")
+@click.option("--place", default="")
+@click.option("--tenant", "tenants", multiple=True, help="An attending municipality or the prefecture (code).")
+@click.option("--member", "members", multiple=True, help="An attending member organisation (corporate number).")
+@click.option("--person", "people", multiple=True, help="An attending person by name.")
+@click.option("--agenda", "agenda", multiple=True, help="An agenda item: TITLE, or TITLE#PROPOSAL_ID decided there.")
+@click.option("--group", "group_id", type=ROW_ID, help="The group of a community or working-group meeting.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def create_command(kind, title, held_at, place, tenants, members, people, agenda, group_id, actor) -> None:
+    """Record a meeting with its attendees and agenda."""
+    try:
+        moment = dt.datetime.fromisoformat(held_at)
+    except ValueError:
+        raise click.BadParameter("use an ISO time, e.g. 2026-11-20T14:00") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
+    attendees = (tuple(meetings.Attendee(tenant_code=c) for c in tenants)
+                 + tuple(meetings.Attendee(corporate_number=n) for n in members) + tuple(meetings.Attendee(p) for p in people))
+    draft = meetings.MeetingDraft(kind, title, moment, place, attendees, tuple(_agenda(a) for a in agenda))
+    if group_id is not None:
+        row = committed(lambda: gr.create_group_meeting(db.session, actor, group_id, draft))
+    else:
+        row = committed(lambda: meetings.create_meeting(db.session, actor, draft))
+    click.echo(f"会議 {row.id} を登録しました / meeting {row.id} recorded")
+
+
+@group.command("minutes")
+@click.argument("meeting_id", type=ROW_ID)
+@click.option("--text", default=None)
+@click.option("--pdf", "pdf_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+@acting(authz.OPERATOR)
+def minutes_command(meeting_id, text, pdf_path, actor) -> None:
+    """Write the minutes (text) or attach them (a PDF); they await approval by another person."""
+    if (text is None) == (pdf_path is None):
+        raise click.UsageError("give --text or --pdf")
+    data = pdf_path.read_bytes()[:meetings.PDF_MAX_BYTES + 1] if pdf_path is not None else None
+    committed(lambda: meetings.write_minutes(db.session, actor, meeting_id, text=text or "", pdf=data,
+                                             filename=pdf_path.name if pdf_path else ""))
+    click.echo("議事録を保存しました（承認待ち） / minutes saved, awaiting approval")
+
+
+@group.command("approve")
+@click.argument("meeting_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def approve_command(meeting_id, actor) -> None:
+    """Approve the minutes (someone other than their writer)."""
+    committed(lambda: meetings.approve_minutes(db.session, actor, meeting_id))
+    click.echo("議事録を承認しました / minutes approved")
+
+
+@group.command("publish")
+@click.argument("meeting_id", type=ROW_ID)
+@click.option("--yes", is_flag=True, help="Publish without asking (irreversible).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def publish_command(meeting_id, yes, actor) -> None:
+    """Publish approved minutes to the attendees' organisations (a notice and one e-mail each); irreversible."""
+    if not yes:
+        click.confirm("議事録を出席団体に公開します。公開後は変更できません。続けますか / publish (irreversible)?", abort=True)
+    committed(lambda: meetings.publish_minutes(db.session, actor, meeting_id))
+    click.echo("議事録を公開しました / minutes published")
+
+
+@group.command("pdf")
+@click.argument("meeting_id", type=ROW_ID)
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+@acting(authz.OPERATOR)
+def pdf_command(meeting_id, out, actor) -> None:
+    """Write the minutes' PDF to OUT (audited)."""
+    out.write_bytes(committed(lambda: meetings.minutes_pdf(db.session, actor, meeting_id)))
+    click.echo(f"{out}")
+
+
+@click.group("groups")
+def groups_group() -> None:
+    """The data-utilisation community and working groups (コミュニティ・ワーキンググループ)."""
+
+
+@groups_group.command("list")
+@with_appcontext
+@acting(authz.OPERATOR)
+def groups_list(actor) -> None:
+    """Groups with their members against the target."""
+    rows = committed(lambda: gr.list_groups(db.session, actor))
+    counts = gr.member_counts(db.session)
+    for row in rows:
+        click.echo(f"{row.id}\t{gr.KIND_LABELS[row.kind][0]}\t{row.name}\t{counts.get(row.id, 0)}/{row.target_members}")
+
+
+@groups_group.command("create")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in gr.GroupKind]))
+@click.option("--name", required=True)
+@click.option("--purpose", default="")
+@click.option("--target", type=click.IntRange(0, gr.TARGET_MAX), default=None)
+@with_appcontext
+@acting(authz.OPERATOR)
+def groups_create(kind, name, purpose, target, actor) -> None:
+    """Create the community or a working group (the community's target defaults to 20)."""
+    row = committed(lambda: gr.create_group(db.session, actor, gr.GroupDraft(kind, name, purpose, target)))
+    click.echo(f"グループ {row.id} を登録しました（目標 {row.target_members}） / group {row.id} created")
+
+
+@groups_group.command("add")
+@click.argument("group_id", type=ROW_ID)
+@click.argument("corporate_number")
+@with_appcontext
+@acting(authz.OPERATOR)
+def groups_add(group_id, corporate_number, actor) -> None:
+    """Add an approved member."""
+    committed(lambda: gr.add_member(db.session, actor, group_id, corporate_number))
+    click.echo("追加しました / added")
+
+
+@groups_group.command("remove")
+@click.argument("group_id", type=ROW_ID)
+@click.argument("corporate_number")
+@with_appcontext
+@acting(authz.OPERATOR)
+def groups_remove(group_id, corporate_number, actor) -> None:
+    """Remove a member from the group."""
+    committed(lambda: gr.remove_member(db.session, actor, group_id, corporate_number))
+    click.echo("外しました / removed")
+
+
+@groups_group.command("target")
+@click.argument("group_id", type=ROW_ID)
+@click.argument("target", type=click.IntRange(0, gr.TARGET_MAX))
+@with_appcontext
+@acting(authz.OPERATOR)
+def groups_target(group_id, target, actor) -> None:
+    """The group's target number of member companies."""
+    committed(lambda: gr.set_target(db.session, actor, group_id, target))
+    click.echo("保存しました / saved")

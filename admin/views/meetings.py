@@ -1,0 +1,301 @@
+"""会議・議事録 (meetings and minutes) and コミュニティ・ワーキンググループ (groups): the secretariat's pages.
+A meeting is recorded with pickers (organisations, decided proposals); its minutes are written or attached,
+approved by another person and published (confirmed first). The rules are governance/meetings.py's and
+secretariat/groups.py's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, g, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
+from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from admin.api.meetings import pdf_response
+from admin.extensions import db
+from admin.problems import status_of
+from admin.views import operator_forms as forms
+from admin.views.base import SecureView, apply_problems, confirm_first, post_action
+from core import authz
+from core.calendar import JST
+from core.errors import DomainError
+from governance import council, meetings
+from secretariat import groups
+from tenancy.members.models import MemberStatus, Organisation
+from tenancy.registry.models import Tenant
+
+AGENDA_ROWS = 5
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(JST):%Y-%m-%d %H:%M}"
+
+
+class MeetingForm(forms.RenkeiForm):
+    kind = SelectField(_l("Kind"), choices=[], validate_choice=False)
+    group_id = SelectField(_l("Group"), choices=[], validate_choice=False)
+    title = StringField(_l("Title"), validators=[InputRequired(message=_l("Enter a title.")), Length(max=200)])
+    held_at = DateTimeLocalField(_l("Held at"), format="%Y-%m-%dT%H:%M",
+                                 validators=[InputRequired(message=_l("Enter when it is held."))])
+    place = StringField(_l("Place"), validators=[Length(max=200)])
+    tenants = SelectMultipleField(_l("Municipalities and the prefecture attending"), choices=[], validate_choice=False)
+    members = SelectMultipleField(_l("Member organisations attending"), choices=[], validate_choice=False)
+    people = TextAreaField(_l("People attending (one name a line)"), validators=[Optional(), Length(max=4000)])
+
+    def fill_choices(self) -> MeetingForm:
+        self.kind.choices = [(k.value, forms.pick(v)) for k, v in meetings.KIND_LABELS.items()]
+        self.group_id.choices = [("", _("(none: council or monthly meeting)"))] + [
+            (str(row.id), f"{row.name}（{forms.pick(groups.KIND_LABELS[row.kind])}）")
+            for row in db.session.scalars(sa.select(groups.Group).order_by(groups.Group.name))]
+        self.tenants.choices = [(t.code, f"{t.name_ja}（{t.code}）")
+                                for t in db.session.scalars(sa.select(Tenant).order_by(Tenant.code))]
+        self.members.choices = [(o.corporate_number, o.name) for o in db.session.scalars(
+            sa.select(Organisation).where(Organisation.status == MemberStatus.approved).order_by(Organisation.name))]
+        return self
+
+    def draft(self, agenda: tuple[meetings.AgendaItem, ...]) -> meetings.MeetingDraft:
+        people = tuple(meetings.Attendee(name=line.strip()) for line in (self.people.data or "").splitlines() if line.strip())
+        attendees = (tuple(meetings.Attendee(tenant_code=code) for code in self.tenants.data or ())
+                     + tuple(meetings.Attendee(corporate_number=number) for number in self.members.data or ()) + people)
+        return meetings.MeetingDraft(kind=self.kind.data or "", title=self.title.data or "",
+                                     held_at=self.held_at.data.replace(tzinfo=JST), place=self.place.data or "",
+                                     attendees=attendees, agenda=agenda)
+
+
+def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
+    items = []
+    for index in range(1, AGENDA_ROWS + 1):
+        title = (request.form.get(f"agenda_title_{index}") or "").strip()
+        proposal = (request.form.get(f"agenda_proposal_{index}") or "").strip()
+        if title or proposal:
+            items.append(meetings.AgendaItem(title, int(proposal) if proposal.isdigit() and len(proposal) < 10 else None))
+    return tuple(items)
+
+
+def labels() -> dict:
+    return {"kind": {k.value: forms.pick(v) for k, v in meetings.KIND_LABELS.items()},
+            "minutes": {k.value: forms.pick(v) for k, v in meetings.MINUTES_LABELS.items()},
+            "group": {k.value: forms.pick(v) for k, v in groups.KIND_LABELS.items()}}
+
+
+class MeetingsView(SecureView):
+    required_action = "meeting.read"
+
+    def _page(self, form, agenda_errors: dict | None = None):
+        return self.render("renkei/meetings.html", form=form, rows=meetings.list_meetings(db.session, g.actor),
+                           when=_when, labels=labels(), can_manage=authz.allowed(g.actor, "meeting.manage"),
+                           proposals=meetings.decided_proposals(db.session), agenda_rows=AGENDA_ROWS,
+                           values=request.form, agenda_errors=agenda_errors or {})
+
+    @expose("/")
+    def index(self):
+        return self._page(MeetingForm().fill_choices())
+
+    @expose("/create", methods=("POST",))
+    def create(self):
+        form = MeetingForm(request.form).fill_choices()
+        if not form.validate():
+            return self._page(form)
+        agenda_errors: dict[str, str] = {}
+
+        def create():
+            draft = form.draft(_agenda_from_form())
+            try:
+                group = form.group_id.data or ""
+                if group.isdigit() and len(group) < 10:
+                    return groups.create_group_meeting(db.session, g.actor, int(group), draft)
+                return meetings.create_meeting(db.session, g.actor, draft)
+            except DomainError as error:
+                for item in error.problems:
+                    name = item.get("field", "")
+                    if name.startswith("agenda"):
+                        agenda_errors[name] = forms.pick((item["message_ja"], item["message_en"]))
+                    elif name.startswith("attendees"):
+                        form.people.errors = [*form.people.errors, forms.pick((item["message_ja"], item["message_en"]))]
+                error.problems[:] = [p for p in error.problems if not p.get("field", "").startswith(("agenda", "attendees"))]
+                apply_problems(form, error, {"group_id": "group_id"})
+                raise
+
+        return post_action(create, saved=_("Saved."), done=lambda row: redirect(url_for(".detail", meeting_id=row.id)),
+                           failed=lambda: self._page(form, agenda_errors))
+
+    @expose("/<int:meeting_id>")
+    def detail(self, meeting_id: int, minutes_errors: dict | None = None):
+        try:
+            meeting = meetings.read_meeting(db.session, g.actor, meeting_id)
+        except DomainError as error:
+            abort(status_of(error))
+        attendees = meetings.attendees_of(db.session, meeting.id)
+        agenda = meetings.agenda_of(db.session, meeting.id)
+        proposals = {p.id: p for p in council.list_proposals(db.session, g.actor)} if any(i.proposal_id for i in agenda) else {}
+        group = db.session.get(groups.Group, meeting.group_id) if meeting.group_id else None
+        return self.render("renkei/meeting_detail.html", meeting=meeting, attendees=attendees, agenda=agenda,
+                           names=meetings.organisation_names(db.session, attendees), proposals=proposals, group=group,
+                           labels=labels(), when=_when, status=meetings.MinutesStatus(meeting.minutes_status).value,
+                           can_manage=authz.allowed(g.actor, "meeting.manage"),
+                           can_approve=authz.allowed(g.actor, "meeting.approve") and meeting.written_by != g.actor.subject,
+                           values=request.form, minutes_errors=minutes_errors or {})
+
+    def _back(self, meeting_id: int) -> str:
+        return url_for(".detail", meeting_id=meeting_id)
+
+    @expose("/<int:meeting_id>/minutes", methods=("POST",))
+    def minutes(self, meeting_id: int):
+        upload = request.files.get("minutes_pdf")
+        data = upload.read(meetings.PDF_MAX_BYTES + 1) if upload is not None and upload.filename else None
+        text = request.form.get("minutes_text", "")
+        errors: dict[str, str] = {}
+
+        def write():
+            try:
+                return meetings.write_minutes(db.session, g.actor, meeting_id, text=text, pdf=data,
+                                              filename=upload.filename if data is not None else "")
+            except DomainError as error:
+                errors.update({p["field"]: forms.pick((p["message_ja"], p["message_en"])) for p in error.problems
+                               if p.get("field")})
+                error.problems[:] = [p for p in error.problems if not p.get("field")]
+                raise
+
+        return post_action(write, back=self._back(meeting_id), saved=_("The minutes were saved; they await approval."),
+                           failed=lambda: self.detail(meeting_id, errors))
+
+    @expose("/<int:meeting_id>/approve", methods=("POST",))
+    def approve(self, meeting_id: int):
+        return post_action(lambda: meetings.approve_minutes(db.session, g.actor, meeting_id), back=self._back(meeting_id),
+                           saved=_("The minutes were approved."))
+
+    @expose("/<int:meeting_id>/publish", methods=("POST",))
+    def publish(self, meeting_id: int):
+        try:
+            meeting = meetings.read_meeting(db.session, g.actor, meeting_id)
+        except DomainError as error:
+            abort(status_of(error))
+        count = len({a.tenant_code or a.corporate_number for a in meetings.attendees_of(db.session, meeting_id)
+                     if a.tenant_code or a.corporate_number})
+        confirmation = confirm_first(
+            self, title=_("Publish the minutes of %(title)s", title=meeting.title),
+            consequence=_("The minutes go to the %(count)s attending organisations as a notice and by e-mail. "
+                          "Published minutes cannot be changed.", count=count),
+            confirm_label=_("Publish"), back=self._back(meeting_id))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: meetings.publish_minutes(db.session, g.actor, meeting_id), back=self._back(meeting_id),
+                           saved=_("The minutes were published to %(count)s organisations.", count=count))
+
+    @expose("/<int:meeting_id>/minutes.pdf")
+    def pdf(self, meeting_id: int):
+        try:
+            meeting = meetings.get_meeting(db.session, meeting_id)
+            return pdf_response(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
+        except DomainError as error:
+            abort(status_of(error))
+
+
+class PublishedMinutesView(SecureView):
+    """The published minutes' PDF for the attendees' organisations (the notice names this address); the
+    secretariat and the auditor read every meeting's. Reached from the notice, not from the menu."""
+
+    required_action = "notice.read"
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("admin.index"))
+
+    @expose("/<int:meeting_id>.pdf")
+    def pdf(self, meeting_id: int):
+        try:
+            meeting = meetings.get_meeting(db.session, meeting_id)
+            return pdf_response(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
+        except DomainError as error:
+            abort(status_of(error))
+
+
+class GroupForm(forms.RenkeiForm):
+    kind = SelectField(_l("Kind"), choices=[], validate_choice=False)
+    name = StringField(_l("Name"), validators=[InputRequired(message=_l("Enter a name.")), Length(max=200)])
+    purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=4000)])
+    target_members = IntegerField(_l("Target number of member companies"),
+                                  validators=[Optional(), NumberRange(min=0, max=groups.TARGET_MAX)])
+
+    def fill_choices(self) -> GroupForm:
+        self.kind.choices = [(k.value, forms.pick(v)) for k, v in groups.KIND_LABELS.items()]
+        return self
+
+
+class GroupsView(SecureView):
+    required_action = "group.read"
+
+    def _page(self, form):
+        return self.render("renkei/groups.html", form=form, rows=groups.list_groups(db.session, g.actor),
+                           counts=groups.member_counts(db.session), labels=labels(),
+                           can_manage=authz.allowed(g.actor, "group.manage"),
+                           default_target=groups.DEFAULT_COMMUNITY_TARGET)
+
+    @expose("/")
+    def index(self):
+        return self._page(GroupForm().fill_choices())
+
+    @expose("/create", methods=("POST",))
+    def create(self):
+        form = GroupForm(request.form).fill_choices()
+        if not form.validate():
+            return self._page(form)
+
+        def create():
+            try:
+                return groups.create_group(db.session, g.actor, groups.GroupDraft(
+                    form.kind.data or "", form.name.data or "", form.purpose.data or "", form.target_members.data))
+            except DomainError as error:
+                apply_problems(form, error)
+                raise
+
+        return post_action(create, saved=_("Saved."), done=lambda row: redirect(url_for(".detail", community_group_id=row.id)),
+                           failed=lambda: self._page(form))
+
+    @expose("/<int:community_group_id>")
+    def detail(self, community_group_id: int):
+        try:
+            group = groups.read_group(db.session, g.actor, community_group_id)
+        except DomainError as error:
+            abort(status_of(error))
+        manage = authz.allowed(g.actor, "group.manage")
+        return self.render("renkei/group_detail.html", group=group, members=groups.group_members(db.session, group.id),
+                           candidates=groups.candidates(db.session, group.id) if manage else [], labels=labels(),
+                           meetings=meetings.list_meetings(db.session, g.actor, group_id=group.id)
+                           if authz.allowed(g.actor, "meeting.read") else [],
+                           when=_when, can_manage=manage)
+
+    def _back(self, community_group_id: int) -> str:
+        return url_for(".detail", community_group_id=community_group_id)
+
+    @expose("/<int:community_group_id>/members", methods=("POST",))
+    def add(self, community_group_id: int):
+        number = request.form.get("corporate_number", "")
+        return post_action(lambda: groups.add_member(db.session, g.actor, community_group_id, number),
+                           back=self._back(community_group_id), saved=_("Added to the group."))
+
+    @expose("/<int:community_group_id>/members/remove", methods=("POST",))
+    def remove(self, community_group_id: int):
+        return post_action(lambda: groups.remove_member(db.session, g.actor, community_group_id,
+                                                        request.form.get("corporate_number", "")),
+                           back=self._back(community_group_id), saved=_("Removed from the group."))
+
+    @expose("/<int:community_group_id>/target", methods=("POST",))
+    def target(self, community_group_id: int):
+        text = (request.form.get("target_members") or "").strip()
+        number = int(text) if text.isdigit() and len(text) < 8 else -1
+        return post_action(lambda: groups.set_target(db.session, g.actor, community_group_id, number),
+                           back=self._back(community_group_id),
+                           saved=_("Saved."))
+
+
+def views(session):
+    return [GroupsView(name=_l("Community and working groups"), endpoint="community_groups", url="community-groups"),
+            MeetingsView(name=_l("Meetings and minutes"), endpoint="meetings", url="meetings"),
+            PublishedMinutesView(name=_l("Minutes"), endpoint="published_minutes", url="minutes")]
