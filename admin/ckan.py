@@ -25,6 +25,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from admin.extensions import db
 from core.errors import DomainError
 from core.validation import whole_number
+from service import search_words
 from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations, solr
 
 bp = Blueprint("ckan", __name__)
@@ -428,6 +429,8 @@ def action(action: str):
     except CkanError as error:
         db.session.rollback()
         return _error(action if handler else "help_show", error)
+    if action == "package_search":  # the monthly report's search words (never failing the search)
+        search_words.count_quietly(db.session, params.get("q") if isinstance(params.get("q"), str) else None)
     return jsonify({"help": _help(action), "success": True, "result": result})
 
 

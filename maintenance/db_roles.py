@@ -127,6 +127,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "maintenance_window": ("UPDATE (notice_id, cancelled_at, cancel_reason, description)",),
     "service_settings": ("UPDATE",),
     "service_monthly_report": ("UPDATE (sent_at, sent_by, recipients)",),  # a version is sent once; its files never change
+    "search_word_count": ("UPDATE (count)",),  # a catalogue search adds one to its words' counts of the day
     # the secretariat's desk: an inquiry moves on and its personal data is purged; registrations move and
     # attendance is marked, under the event's row lock (SELECT ... FOR UPDATE needs an UPDATE right)
     "secretariat_inquiry": ("UPDATE (status, assignee_subject, assignee_name, answered_at, closed_at, inquirer_name, "

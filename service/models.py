@@ -139,7 +139,20 @@ class ServiceSettings(SQLModel, table=True):
     maintenance_weekdays_only: bool = Field(default=True)
     maintenance_start_hour: int = Field(default=9)  # Japan time, inclusive
     maintenance_end_hour: int = Field(default=17)  # Japan time, the window ends by then
+    # the monthly report names a catalogue search word only when it was searched at least this often
+    search_words_minimum: int = Field(default=5, sa_column=sa.Column(sa.Integer, nullable=False, server_default="5"))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+class SearchWordCount(SQLModel, table=True):
+    """How often a word was searched in the catalogue on a day (Japan time): counts only, no query, no
+    reader, no address (the monthly report's most frequent search words, those below the minimum omitted)."""
+
+    __tablename__ = "search_word_count"
+
+    word: str = Field(primary_key=True, max_length=100)  # normalised as core.search reads a query, lower case
+    day: dt.date = Field(primary_key=True, index=True)
+    count: int = Field(default=0)
 
 
 class MonthlyReport(SQLModel, table=True):

@@ -9,8 +9,10 @@ Each figure has one function here, which the admin page, the API, the workbook a
   session nor the client: people read pages (``/admin/…``, ``/catalogue/…``), machines call APIs
   (the admin's ``/api/v1/…``; the catalogue's CKAN API ``/api/3/…``, ``/api/action/…`` and the
   DCAT feed ``/catalog.*``). A search is a ``package_search`` call of the CKAN API (the portal's
-  searches arrive that way). The request log holds no query text, so the search words are not
-  counted (said on the report).
+  searches arrive that way).
+* :func:`search_words`: the month's most frequent catalogue search words (:mod:`service.search_words`:
+  counted by word and day as each search answers, no query, reader or address kept), those searched
+  fewer times than the service setting ``search_words_minimum`` (default 5) omitted: never shown.
 * :func:`registrations`: new members (their 入会日 in the month), new users (invitations, from the
   audit log: ``user.invite``), new API clients and new datasets (created in the month).
 * :func:`sign_ins`: sign-ins to the admin, from renkei's own audit records (``auth.sign_in``,
@@ -51,7 +53,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
 from governance.consent.models import LinkageRecord
 from secretariat.inquiries import Category, Inquiry
-from service import maintenance as maintenance_
+from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
 from service.availability import percent_text
 from service.incidents.models import SEVERITY_LABELS, STATUS_LABELS, Incident
 from service.models import MonthlyReport
@@ -124,6 +126,18 @@ def _count(session: Session, query) -> int:
     return int(session.scalar(query) or 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class SearchWords:
+    minimum: int  # words searched fewer times are omitted
+    top: list[tuple[str, int]]  # (word, times), the most first
+
+
+def search_words(session: Session, month: dt.date) -> SearchWords:
+    """The month's most frequent catalogue search words, those below the minimum omitted."""
+    minimum = settings_.current(session).search_words_minimum
+    return SearchWords(minimum, search_words_.top_words(session, month, minimum))
+
+
 def registrations(session: Session, month: dt.date) -> dict[str, int]:
     since, until = _span(month)
     return {
@@ -173,7 +187,7 @@ def inquiries(session: Session, month: dt.date) -> dict[str, int]:
     since, until = _span(month)
     found = dict(session.execute(sa.select(Inquiry.category, sa.func.count()).where(
         Inquiry.received_at >= since, Inquiry.received_at < until).group_by(Inquiry.category)).all())
-    return {category: int(found.get(category, 0)) for category in Category}
+    return {category.value: int(found.get(category, 0)) for category in Category}
 
 
 def incidents_in(session: Session, month: dt.date) -> list[Incident]:
@@ -213,6 +227,7 @@ class Figures:
     availability: list
     incidents: list[Incident]
     maintenance: list
+    search_words: SearchWords = SearchWords(5, [])
 
     def summary(self) -> dict[str, Any]:
         """The counts kept with each writing (JSON)."""
@@ -222,6 +237,8 @@ class Figures:
             "api_calls": sum(row[2] for row in self.by_tenant), "consent": self.consent,
             "inquiries": sum(self.inquiries.values()), "incidents": len(self.incidents),
             "maintenance": len(self.maintenance),
+            "search_words": [[word, times] for word, times in self.search_words.top],
+            "search_words_minimum": self.search_words.minimum,
             "downtime_minutes": {row.component.key: _minutes(row.measured.down) for row in self.availability},
             "downtime": [[row.component.name_ja, _minutes(row.measured.down)] for row in self.availability
                          if row.measured.down],
@@ -235,7 +252,7 @@ def figures(session: Session, actor: Actor, month: dt.date, request_log: str | P
     return Figures(month, request_counts(request_log, month), registrations(session, month), sign_ins(session, month),
                    by_tenant, by_dataset, consent_checks(session, month), inquiries(session, month),
                    availability_rows(session, actor, month, now), incidents_in(session, month),
-                   maintenance_in(session, month))
+                   maintenance_in(session, month), search_words(session, month))
 
 
 def title_of(month: dt.date) -> str:
@@ -260,7 +277,10 @@ def sections(f: Figures) -> list[Section]:
                 (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines)),
                 note=log_note or "人は画面の閲覧、機械は API の呼出しとして要求ログから数えています（正常に応答した GET のみ）。"),
         Section("カタログの検索", ("項目", "件数"), (("検索回数", r.searches),),
-                note="検索語は要求ログに記録されないため集計していません。"),
+                note=log_note or "カタログ API（package_search）の検索を要求ログから数えています。"),
+        Section("よく検索された語", ("検索語", "回数"), tuple(f.search_words.top),
+                note="検索語は語と日ごとの回数だけを記録しています（検索した人や検索文は記録していません）。"
+                     f"{f.search_words.minimum} 回未満の語は載せていません。"),
         Section("登録", ("項目", "件数"), (("新規会員", f.registrations["members"]), ("新規利用者（招待）", f.registrations["users"]),
                                           ("新規 API クライアント", f.registrations["api_clients"]),
                                           ("新規データセット", f.registrations["datasets"]))),
@@ -385,6 +405,8 @@ def _mail_body(row: MonthlyReport, data: dict[str, Any]) -> str:
         f"閲覧数：カタログ 人 {r['catalogue_people']:,} 件・機械 {r['catalogue_machines']:,} 件、"
         f"管理画面 人 {r['admin_people']:,} 件・機械 {r['admin_machines']:,} 件",
         f"カタログの検索：{r['searches']:,} 回",
+        *([f"よく検索された語：{'、'.join(f'{w}（{n:,}）' for w, n in data['search_words'][:10])}"]
+          if data.get("search_words") else []),
         f"API 呼出し：{data['api_calls']:,} 件　障害：{data['incidents']} 件　計画メンテナンス：{data['maintenance']} 件", "",
         "報告書（PDF・Excel）は共同利用管理システムの「月次運用報告」から取得できます。",
         "本メールは共同利用管理システム（renkei）から送信しています。",

@@ -1,5 +1,5 @@
 """The service settings (one row): availability target, outage confirmation time, permitted
-maintenance hours. Read with defaults before the operator first saves; saving is audited."""
+maintenance hours, the least count of a search word the monthly report names. Read with defaults before the operator first saves; saving is audited."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from core.errors import Invalid, problem
 from service.models import ServiceSettings
 
 FIELDS = ("target_basis_points", "outage_after_minutes", "maintenance_weekdays_only", "maintenance_start_hour",
-          "maintenance_end_hour")
+          "maintenance_end_hour", "search_words_minimum")
 
 
 def current(session: Session) -> ServiceSettings:
@@ -38,6 +38,7 @@ class SettingsDraft:
     maintenance_weekdays_only: bool
     maintenance_start_hour: int
     maintenance_end_hour: int
+    search_words_minimum: int = 5  # the monthly report names a search word searched at least this often
 
 
 def _problems(draft: SettingsDraft) -> list[dict]:
@@ -50,6 +51,8 @@ def _problems(draft: SettingsDraft) -> list[dict]:
     if not 0 <= draft.maintenance_start_hour < draft.maintenance_end_hour <= 24:
         problems.append(problem("maintenance_end_hour", "The permitted hours must end after they start (0 to 24).",
                                 "作業可能時間は開始時刻より後に終わるようにしてください（0〜24 時）。"))
+    if not 1 <= draft.search_words_minimum <= 1000:
+        problems.append(problem("search_words_minimum", "Between 1 and 1000 searches.", "1〜1000 回で指定してください。"))
     return problems
 
 

@@ -114,7 +114,7 @@ class CriterionOut(BaseModel):
     description: str
 
 
-class CallOut(BaseModel):
+class CompetitionCallOut(BaseModel):
     id: int
     fiscal_year: int
     title: str
@@ -131,7 +131,7 @@ class CallOut(BaseModel):
 
 
 class CallList(BaseModel):
-    items: list[CallOut]
+    items: list[CompetitionCallOut]
     total: int
 
 
@@ -215,7 +215,7 @@ def list_calls():
     return jsonify({"items": [_call(row) for row in rows], "total": len(rows)})
 
 
-@bp.post("/competition/calls", responses={201: CallOut},
+@bp.post("/competition/calls", responses={201: CompetitionCallOut},
          summary="Create a fiscal year's call from the default template (seed 000's schedule and 200-point table)")
 def create_call(body: CallBody):
     call = comp.create_call(db.session, current_actor(), body.fiscal_year, title=body.title, cap_yen=body.cap_yen,
@@ -223,13 +223,13 @@ def create_call(body: CallBody):
     return jsonify(_call(call)), 201
 
 
-@bp.get("/competition/calls/<call_id>", responses={200: CallOut}, summary="One call with its schedule and scoring table")
+@bp.get("/competition/calls/<call_id>", responses={200: CompetitionCallOut}, summary="One call with its schedule and scoring table")
 def get_call(path: CallPath):
     authz.authorize(current_actor(), "competition.read")
     return jsonify(_call(comp.get_call(db.session, path.call_id)))
 
 
-@bp.post("/competition/calls/<call_id>/publish", responses={200: CallOut}, summary="Publish the call on the public page")
+@bp.post("/competition/calls/<call_id>/publish", responses={200: CompetitionCallOut}, summary="Publish the call on the public page")
 def publish_call(path: CallPath):
     return jsonify(_call(comp.publish_call(db.session, current_actor(), path.call_id)))
 

@@ -145,6 +145,8 @@ class ServiceSettingsBody(BaseModel):
     maintenance_weekdays_only: bool
     maintenance_start_hour: int = Field(ge=0, le=23, description="Permitted maintenance hours start (Japan time)")
     maintenance_end_hour: int = Field(ge=1, le=24, description="and end; after the start")
+    search_words_minimum: int = Field(default=5, ge=1, le=1000, description="The monthly report names a catalogue "
+                                      "search word searched at least this often (the rest are omitted)")
 
 
 class ServiceSettingsOut(ServiceSettingsBody):

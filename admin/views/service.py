@@ -39,6 +39,8 @@ class SettingsForm(RenkeiForm):
     maintenance_weekdays_only = BooleanField(_l("Maintenance on weekdays only"))
     maintenance_start_hour = IntegerField(_l("Permitted maintenance hours: from (hour, Japan time)"), validators=[NumberRange(0, 23)])
     maintenance_end_hour = IntegerField(_l("to (hour, Japan time)"), validators=[NumberRange(1, 24)])
+    search_words_minimum = IntegerField(_l("Least searches of a word named in the monthly report"), default=5,
+                                        validators=[NumberRange(1, 1000)])
 
 
 class WindowForm(RenkeiForm):

@@ -163,7 +163,7 @@ def test_every_figure_of_a_made_month_is_what_was_made(db, operator, month_made,
     assert found.registrations == {"members": 2, "users": 3, "api_clients": 2, "datasets": 2}
     assert found.sign_ins == {"sign_ins": 4, "people": 2}
     assert found.consent == {"checks": 5, "linkages": 3}
-    assert {c.value: n for c, n in found.inquiries.items() if n} == {"technical": 2, "fault": 1}
+    assert {c: n for c, n in found.inquiries.items() if n} == {"technical": 2, "fault": 1}
     assert [(code, calls) for code, _name, calls in found.by_tenant if calls] == [("431001", 600), ("432024", 7)]
     assert [(name, calls) for name, _title, _provider, calls in found.by_dataset] == [(aed, 500)]
     broker = next(row for row in found.availability if row.component.key == "c-broker")
