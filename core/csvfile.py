@@ -439,6 +439,12 @@ def unnamed_columns(header: Sequence[str]) -> frozenset[int]:
 EXTRA_VALUES = ("The row has more values than the header has columns.", "見出しより多くの値があります。")
 
 
+def beyond_header(values: Sequence[str], width: int, unnamed: frozenset[int]) -> bool:
+    """Whether a row has a value beyond its header of ``width`` columns, ``unnamed`` of them without a
+    name (:func:`unnamed_columns`): the one test, for the imports' rows and the standards' check alike."""
+    return any(value.strip() for i, value in enumerate(values) if i >= width or i in unnamed)
+
+
 def blank(values: Iterable[str]) -> bool:
     """A row without values (every cell empty or white space): not a data row."""
     return not any(value.strip() for value in values)
@@ -456,7 +462,7 @@ def _data_rows(reader: Any, fields: list[str | None], rejected: Rejected = FileR
         if max_rows is not None and count > max_rows:
             raise too_many_rows(max_rows, line, rejected)
         shape: tuple[dict[str, str], ...] = ()
-        if any(value.strip() for i, value in enumerate(values) if i >= len(fields) or i in unnamed):
+        if beyond_header(values, len(fields), unnamed):
             shape = (problem(f"line {line}", *EXTRA_VALUES),)
         cells = {name: value.strip() for name, value in zip(fields, values) if name}
         yield Row(line, cells, shape)

@@ -326,16 +326,61 @@ def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
         found.add(_entry(where, None, "The file has no data rows.", "データ行がありません（見出しだけのファイルは準拠しません）。"))
     unnamed = csvfile.unnamed_columns(read.header)
     for line, values in read.rows:
-        if any(v.strip() for i, v in enumerate(values) if i >= len(read.header) or i in unnamed):
+        if csvfile.beyond_header(values, len(read.header), unnamed):
             found.add(_entry(line, None, *csvfile.EXTRA_VALUES))
         elif read.data_rows and csvfile.blank(values):
             found.add(_entry(line, None, *BLANK_ROW))
     if read.data_rows == 0:
         return
     schema = Schema.from_descriptor(version.descriptor)
-    checklist = Checklist(checks=standard_checks.checks_for(version.descriptor["fields"], version.items))
+    by_row = _ByRow(lambda errors: _add_row(version, read, errors, found))
+    checklist = _streamed(Checklist)(checks=standard_checks.checks_for(version.descriptor["fields"], version.items))
+    checklist.take = by_row.take
     report = Resource(data=read.csv_bytes(), format="csv", encoding="utf-8", schema=schema).validate(checklist)
-    errors = [error for task in report.tasks for error in task.errors]
+    for error in (error for task in report.tasks for error in task.errors):  # what did not pass the checklist
+        by_row.take(error)
+    by_row.flush()
+
+
+@functools.cache
+def _streamed(checklist_class: type) -> type:
+    """frictionless's Checklist that hands each error it matches to ``take`` as the rows are read, and keeps
+    none: frictionless keeps its errors in a list that it cuts at ``limit_errors`` (1,000 by default),
+    so a file's problems are counted here, all of them, while :class:`core.csvfile.Problems` keeps the
+    first ones only. A clean file costs nothing more (no error, no call)."""
+
+    class Streamed(checklist_class):  # type: ignore[misc, valid-type]
+        take: Any = None
+
+        def match(self, error: Any) -> bool:
+            if super().match(error):
+                self.take(error)
+            return False
+
+    return Streamed
+
+
+class _ByRow:
+    """frictionless's errors as they come, handed on a row at a time (a row's swapped coordinates are
+    named once, as a swap, and its constraint errors on 緯度 and 経度 come before the swap is known)."""
+
+    def __init__(self, hand_on: Any) -> None:
+        self.hand_on, self.row, self.errors = hand_on, None, []
+
+    def take(self, error: Any) -> None:
+        row = getattr(error, "row_number", None)
+        if self.errors and row != self.row:
+            self.flush()
+        self.row = row
+        self.errors.append(error)
+
+    def flush(self) -> None:
+        if self.errors:
+            self.hand_on(self.errors)
+        self.errors = []
+
+
+def _add_row(version: Version, read: _File, errors: list[Any], found: csvfile.Problems) -> None:
     swapped = {error.row_number for error in errors if error.type == "coordinates-swapped"}
     for error in errors:
         entry = _row_problem(version, read, error, swapped)
