@@ -42,3 +42,16 @@ class LinkIn(BaseModel):
     service_user_id: NewSubjectId
     method: LinkMethod = LinkMethod.counter
     assurance_level: StrictInt = Field(ge=1, le=99)
+
+
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+
+
+class DisclosureIn(BaseModel):
+    """A disclosure range: the data items (of the service's consent text) the service may receive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    items: list[ItemName] = Field(max_length=100)
+    reason: Reason

@@ -5,10 +5,11 @@ municipality only (every operation authorises itself and audits)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.auth import current_actor
@@ -18,7 +19,7 @@ from admin.resident_keys import keyring
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
 from residents import operations as residents
-from residents.schemas import Address, CommonId, EnrolmentIn, FullName, Issuer, LinkIn, Reason
+from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
 bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("residents", "住民の共通ID・サービスのIDとの連携・確認待ち / residents: common IDs, links, "
@@ -77,6 +78,15 @@ class LinkBody(BaseModel):
     assurance_level: int = Field(ge=1, le=99)
 
 
+class DisclosureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId = Field(description="A service the resident is linked to")
+    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        max_length=100, description="Names of data items of the service's current consent text; empty: nothing")
+    reason: Reason = Field(description="Why (the resident's request at the desk): recorded in the audit log")
+
+
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +121,14 @@ class ResidentOut(BaseModel):
     enrolled_at: dt.datetime
     enrolled_by: str
     links: list[LinkOut]
+
+
+class DisclosureOut(BaseModel):
+    service_id: int
+    items: list[str]
+    reason: str
+    set_at: dt.datetime
+    set_by: str
 
 
 class ReviewOut(BaseModel):
@@ -164,6 +182,15 @@ def link(path: ResidentPath, body: LinkBody):
     made = residents.link_service(db.session, current_actor(), path.code, path.common_id,
                                   LinkIn.model_validate(body.model_dump()))
     return jsonify(_link_out(made)), 201
+
+
+@bp.put("/tenants/<code>/residents/<common_id>/disclosure", responses={200: DisclosureOut},
+        summary="Set, on the resident's behalf, the data items a linked service may receive (公開範囲), with a reason")
+def set_disclosure(path: ResidentPath, body: DisclosureBody):
+    row = residents.set_disclosure(db.session, current_actor(), path.code, path.common_id,
+                                   DisclosureIn.model_validate(body.model_dump()))
+    return jsonify({"service_id": row.service_id, "items": json.loads(row.items), "reason": row.reason,
+                    "set_at": row.set_at, "set_by": row.set_by})
 
 
 @bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},

@@ -541,6 +541,14 @@ def service_lookup(ctx: Ctx) -> Call:
                 {"service_id": link.json["service_id"], "service_user_id": "audit-user-0001", "reason": "監査網羅の確認"})
 
 
+def disclosing(ctx: Ctx, items: list[str]) -> Call:
+    """A disclosure range for the service a resident is linked to."""
+    link = linking(ctx, consent_service(ctx))
+    assert ctx.client.post(link.url, json=link.json, headers=link.headers).status_code == 201
+    return Call("PUT", link.url.removesuffix("/links") + "/disclosure", desk_of(ctx),
+                {"service_id": link.json["service_id"], "items": items, "reason": "本人の申出"})
+
+
 def resident_review(ctx: Ctx) -> int:
     consent_service(ctx)
     enrolled(ctx)
@@ -1149,6 +1157,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Entry(
         success=lambda c: linking(c, consent_service(c)),
         refused=lambda c: (consent_service(c), linking(c, 999999))[1]),
+    ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): Entry(
+        success=lambda c: disclosing(c, ["生年月日"]),
+        refused=lambda c: disclosing(c, ["マイナンバー"])),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Entry(
         success=lambda c: Call("POST", f"/api/v1/tenants/431001/resident-reviews/{resident_review(c)}/decide", desk_of(c),
                                {"same_person": True, "reason": "券面の一致"}),
@@ -1251,6 +1262,7 @@ AUDITED_READS = {
     ("GET", "/api/v1/progress/report"): Entry(
         success=lambda c: op(c, "GET", "/api/v1/progress/report?month=2026-05&format=xlsx"),
         refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/progress/report?month=2026-05",
+                                                     c.admin_of("431001")))[1]),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Entry(
         success=lambda c: op(c, "GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf"),
         refused=lambda c: (c.tenants("431001"), Call("GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf",
