@@ -1272,7 +1272,9 @@ AUDITED_READS = {
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record
 READS_BY_POST = {("POST", "/api/v1/gateway/check"),
                  # every call writes a hash-chained linkage record instead (governance.consent.check)
-                 ("POST", "/api/v1/consent/check")}
+                 ("POST", "/api/v1/consent/check"),
+                 # a service's request for a person's items: the consent check's linkage record is its record
+                 ("POST", "/api/v1/residents/broker")}
 
 
 # --- the tests ------------------------------------------------------------------------------------
