@@ -28,7 +28,7 @@ from governance.consent.check import REASONS as CHECK_REASONS, consent_check
 from governance.consent.models import DataService
 from governance.consent.schemas import validated
 from residents.crypto import Keyring
-from residents.models import Resident, ResidentDisclosure, ServiceLink
+from residents.models import ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
 from residents.operations import personal_items
 from residents.schemas import BrokerIn
 
@@ -47,11 +47,12 @@ _NEWEST_RANGE = (sa.select(ResidentDisclosure.items)
                  .where(ResidentDisclosure.resident_id == ServiceLink.resident_id,
                         ResidentDisclosure.service_id == ServiceLink.service_id)
                  .order_by(ResidentDisclosure.id.desc()).limit(1).correlate(ServiceLink).scalar_subquery())
-_INPUTS = (sa.select(DataService.api_client_id, DataService.owner_code, ServiceLink.resident_id,
-                     _NEWEST_RANGE.label("range"))
+_INPUTS = (sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
+                     Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
            .select_from(DataService)
            .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id,
                                            ServiceLink.service_user_id == sa.bindparam("user_id")))
+           .outerjoin(Resident, Resident.id == ServiceLink.resident_id)
            .where(DataService.id == sa.bindparam("service_id")))
 
 
@@ -78,7 +79,8 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
     """Answer a service's request for a person's items (see the module's rules)."""
     authz.authorize(actor, "resident.broker")
     request = validated(BrokerIn, payload)
-    row = session.execute(_INPUTS, {"service_id": request.service_id, "user_id": request.service_user_id}).first()
+    connection = autocommit if autocommit is not None else session.connection()  # PostgreSQL: no BEGIN/COMMIT
+    row = connection.execute(_INPUTS, {"service_id": request.service_id, "user_id": request.service_user_id}).first()
     if row is None or row.api_client_id is None or row.api_client_id != actor.client_id:
         return _refused("not_your_service")
     if row.resident_id is None:
@@ -88,13 +90,12 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
     withheld = tuple(item for item in request.items if item not in sendable)
     if not sendable:
         return _refused("not_disclosed", withheld)
-    resident = session.get(Resident, row.resident_id)
-    check = {"service_id": request.service_id, "tenant_code": resident.tenant_code, "subject_id": request.service_user_id,
+    check = {"service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
              "items": list(sendable), "purpose": request.purpose, "client": f"brokerage:{actor.client_id}"}
     decision = consent_check(session, _as_broker(actor), check, autocommit=autocommit)
     if not decision.allowed:
         return _refused(decision.reason, withheld, decision.linkage_seq)
-    plain = personal_items(resident, keys)
+    plain = personal_items(row, keys, tuple(HELD_ITEMS[item] for item in sendable))  # only what is sent
     return Answer(True, "allowed", {item: plain[HELD_ITEMS[item]] for item in sendable}, withheld, decision.linkage_seq)
 
 

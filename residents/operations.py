@@ -68,9 +68,10 @@ def _seal(resident: Resident, keys: Keyring, plain: dict[str, str]) -> None:
     resident.key_id = keys.current_id
 
 
-def personal_items(resident: Resident, keys: Keyring) -> dict[str, str]:
-    """The four items in plain text (callers audit the view: :func:`look_up`)."""
-    return {field: keys.decrypt(getattr(resident, field), _context(resident, field)) for field in ENCRYPTED_FIELDS}
+def personal_items(resident: Any, keys: Keyring, fields: tuple[str, ...] = ENCRYPTED_FIELDS) -> dict[str, str]:
+    """The items (``fields``, by default the four) in plain text, of a resident or a row with its ``uid`` and
+    encrypted columns (callers audit the view: :func:`look_up`)."""
+    return {field: keys.decrypt(getattr(resident, field), _context(resident, field)) for field in fields}
 
 
 # --- enrolment ------------------------------------------------------------------------------------
