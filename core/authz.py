@@ -33,6 +33,9 @@ CONSENT_APP = "consent-app"
 # a municipality's residents' desk (issue 42): enrols residents, looks them up with a reason, links
 # their services' IDs and decides the review queue, for its own municipality only
 RESIDENT_DESK = "resident-desk"
+# a data service's API client asking for a resident's items (issue 42 item 6): a token with the
+# residents:broker scope (tenancy.identity.tokens); renkei answers only for the services it is the client of
+BROKERAGE_CLIENT = "brokerage-client"
 
 PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER,
                 RESIDENT_DESK)
@@ -46,6 +49,7 @@ ROLE_LABELS_JA = {
     AUDITOR: "監査",
     METERING: "利用実績送信クライアント",
     CONSENT_APP: "同意記録クライアント（住民向けアプリ）",
+    BROKERAGE_CLIENT: "データ仲介クライアント（データ利用サービス）",
     ORG_ADMIN: "団体管理者（企業・大学・団体）",
     DATA_PROVIDER: "データ提供者",
     DATA_USER: "データ利用者",
@@ -147,6 +151,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.enrol": {RESIDENT_DESK: "own"},
     "resident.read": {RESIDENT_DESK: "own"},
     "resident.link": {RESIDENT_DESK: "own"},
+    "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
     "resident.keys": {OPERATOR: "all"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
@@ -238,6 +243,7 @@ ACTION_LABELS_JA = {
     "resident.enrol": "住民の登録（共通IDの発行）",
     "resident.read": "住民の検索・閲覧（理由を記録）",
     "resident.link": "住民とサービスのIDの連携",
+    "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "group.read": "コミュニティ・ワーキンググループの閲覧",

@@ -260,6 +260,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.view": ("住民の個人情報の閲覧", "Resident's personal data viewed"),
     "resident.review.decide": ("同一人物の疑いの判断", "Duplicate review decided"),
     "resident.link": ("住民とサービスのIDの連携", "Resident linked to a service's ID"),
+    "resident.disclosure.set": ("住民の公開範囲（サービスが受け取れる項目）の設定", "Resident's disclosure range set"),
     "resident.key.rotate": ("住民の個人情報の暗号鍵の更新", "Residents' encryption key rotated"),
     "group.create": ("グループの登録", "Group created"),
     "group.target": ("グループの目標会員数の設定", "Group target set"),
@@ -328,6 +329,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "resident_review": ("同一人物の確認", "Duplicate review"),
     "service_link": ("サービスのIDとの連携", "Link to a service's ID"),
     "resident_key": ("住民の個人情報の暗号鍵", "Residents' encryption key"),
+    "resident_disclosure": ("住民の公開範囲", "Resident's disclosure range"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).

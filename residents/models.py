@@ -11,6 +11,8 @@ the enrolments held for review, and the links to services' own user IDs.
 * :class:`ResidentReview`: an enrolment that matched an existing person, and the staff's decision.
 * :class:`ServiceLink`: a common ID tied to a registered service's (``data_service``) own user ID,
   with how, when and at what assurance it was made. A service only ever sees its own user ID.
+* :class:`ResidentDisclosure`: per resident and service, the data items that service may receive
+  (公開範囲), append-only.
 """
 
 from __future__ import annotations
@@ -172,3 +174,21 @@ class ServiceLink(SQLModel, table=True):
     assurance_level: int = Field(foreign_key="assurance_level.level")
     linked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     linked_by: str = Field(max_length=255)
+
+
+class ResidentDisclosure(SQLModel, table=True):
+    """The disclosure range (公開範囲) a resident set for one linked service: the data items (names from
+    the service's consent text, the vocabulary) that service may receive. Append-only: a change is a
+    new row, the newest row per resident and service is in force, and no row means nothing is
+    disclosed. ``set_by`` is who recorded it (staff at the desk on the resident's behalf, for now)."""
+
+    __tablename__ = "resident_disclosure"
+    __table_args__ = (sa.Index("ix_resident_disclosure_current", "resident_id", "service_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    service_id: int = Field(foreign_key="data_service.id")
+    items: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # JSON list, in the text's order
+    reason: str = Field(max_length=500)
+    set_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    set_by: str = Field(max_length=255)

@@ -14,6 +14,7 @@ staff cannot learn whether someone is enrolled elsewhere.
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import uuid
 from typing import Any
@@ -27,13 +28,14 @@ from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_chec
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from governance.consent.models import AssuranceLevel, DataService, ServiceStatus
+from governance.consent.operations import items_of as consent_items_of
 from governance.consent.schemas import validated
 from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
-from residents.models import (ENCRYPTED_FIELDS, MatchReason, Resident, ResidentIdentity, ResidentReview, ResidentStatus,
-                              ReviewStatus, ServiceLink)
-from residents.schemas import EnrolmentIn, LinkIn
+from residents.models import (ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity, ResidentReview,
+                              ResidentStatus, ReviewStatus, ServiceLink)
+from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
 def _who(actor: Actor) -> str:
@@ -66,9 +68,10 @@ def _seal(resident: Resident, keys: Keyring, plain: dict[str, str]) -> None:
     resident.key_id = keys.current_id
 
 
-def personal_items(resident: Resident, keys: Keyring) -> dict[str, str]:
-    """The four items in plain text (callers audit the view: :func:`look_up`)."""
-    return {field: keys.decrypt(getattr(resident, field), _context(resident, field)) for field in ENCRYPTED_FIELDS}
+def personal_items(resident: Any, keys: Keyring, fields: tuple[str, ...] = ENCRYPTED_FIELDS) -> dict[str, str]:
+    """The items (``fields``, by default the four) in plain text, of a resident or a row with its ``uid`` and
+    encrypted columns (callers audit the view: :func:`look_up`)."""
+    return {field: keys.decrypt(getattr(resident, field), _context(resident, field)) for field in fields}
 
 
 # --- enrolment ------------------------------------------------------------------------------------
@@ -280,6 +283,52 @@ def service_view(session: Session, service_id: int, service_user_id: str) -> dic
         return None
     return {"service_user_id": link.service_user_id, "linked": True, "method": link.method.value,
             "assurance_level": link.assurance_level, "linked_at": link.linked_at}
+
+
+# --- the disclosure range (公開範囲) ---------------------------------------------------------------
+
+def disclosed_items(session: Session, resident_id: int, service_id: int) -> list[str]:
+    """The data items the resident lets the service receive now (the newest range; none: nothing)."""
+    items = session.scalar(sa.select(ResidentDisclosure.items)
+                           .where(ResidentDisclosure.resident_id == resident_id, ResidentDisclosure.service_id == service_id)
+                           .order_by(ResidentDisclosure.id.desc()).limit(1))
+    return json.loads(items) if items else []
+
+
+def set_disclosure(session: Session, actor: Actor, tenant_code: str, common_id: str,
+                   payload: DisclosureIn | dict) -> ResidentDisclosure:
+    """Record, on the resident's behalf, the items a linked service may receive: names of the service's
+    current consent text's data items only (the vocabulary), kept in the text's order; a change is a
+    new row (the history stays), audited with the range before and after and the reason."""
+    data = validated(DisclosureIn, payload)
+    authz.authorize(actor, "resident.link", tenant_code)
+    resident = _resident_by_common_id(session, tenant_code, common_id)
+    if resident is None or resident.status is not ResidentStatus.active:
+        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    linked = session.scalar(sa.select(ServiceLink.id).where(ServiceLink.resident_id == resident.id,
+                                                            ServiceLink.service_id == data.service_id))
+    if linked is None:
+        raise Invalid("The resident is not linked to that service.", "この住民はそのサービスと連携していません。",
+                      problems=[problem("service_id", "Choose a service the resident is linked to.",
+                                        "連携済みのサービスを選んでください。")])
+    service = session.get(DataService, data.service_id)
+    vocabulary = [item.name for item in consent_items_of(session, service.current_text_id)] if service.current_text_id else []
+    unknown = [item for item in data.items if item not in vocabulary]
+    if unknown:
+        raise Invalid("Not a data item of the service's consent text: " + ", ".join(unknown),
+                      "サービスの同意文にないデータ項目です：" + "、".join(unknown),
+                      problems=[problem("items", "Choose items of the service's consent text.",
+                                        "サービスの同意文のデータ項目から選んでください。")])
+    before = disclosed_items(session, resident.id, service.id)
+    chosen = [item for item in vocabulary if item in set(data.items)]
+    row = ResidentDisclosure(resident_id=resident.id, service_id=service.id, items=json.dumps(chosen, ensure_ascii=False),
+                             reason=data.reason, set_by=_who(actor))
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "resident.disclosure.set", "resident_disclosure", str(row.id), tenant_code=tenant_code,
+                 before={"common_id": resident.common_id, "service_id": service.id, "items": before},
+                 after={"common_id": resident.common_id, "service_id": service.id, "items": chosen, "reason": data.reason})
+    return row
 
 
 # --- the key --------------------------------------------------------------------------------------

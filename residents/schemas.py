@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from core.validation import NOT_BLANK, RowId, TenantCode
-from governance.consent.schemas import NewSubjectId
+from governance.consent.schemas import NewSubjectId, Statement
 from residents.models import LinkMethod, Sex, VerificationMethod
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), NOT_BLANK]
@@ -42,3 +42,27 @@ class LinkIn(BaseModel):
     service_user_id: NewSubjectId
     method: LinkMethod = LinkMethod.counter
     assurance_level: StrictInt = Field(ge=1, le=99)
+
+
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+
+
+class DisclosureIn(BaseModel):
+    """A disclosure range: the data items (of the service's consent text) the service may receive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    items: list[ItemName] = Field(max_length=100)
+    reason: Reason
+
+
+class BrokerIn(BaseModel):
+    """A service's request for a person's items, by its own user ID (the brokerage)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    service_user_id: NewSubjectId
+    items: list[ItemName] = Field(min_length=1, max_length=100)
+    purpose: Statement

@@ -100,6 +100,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/tenants/{code}/residents/lookup"): "resident.read",
     ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): "resident.read",
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): "resident.link",
+    ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): "resident.link",
+    ("POST", "/api/v1/residents/broker"): "resident.broker",
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): "resident.review",
     ("POST", "/api/v1/service/components"): "service.manage",
     ("PUT", "/api/v1/service/components/{key}/active"): "service.manage",

@@ -24,7 +24,7 @@ bp = StrictAPIBlueprint("api_clients", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("api-clients", "API クライアント・ゲートウェイ判定 / API clients and the gateway check"),
                         abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
-Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write", "consent:write"]
+Scope = Literal["broker.read", "broker.write", "catalog.read", "catalog.write", "consent:write", "residents:broker"]
 assert set(Scope.__args__) == set(api_clients.SCOPES)  # type: ignore[attr-defined]
 
 

@@ -5,20 +5,21 @@ municipality only (every operation authorises itself and audits)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
+from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, autocommit_engine, tag
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.resident_keys import keyring
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
-from residents import operations as residents
-from residents.schemas import Address, CommonId, EnrolmentIn, FullName, Issuer, LinkIn, Reason
+from residents import brokerage, operations as residents
+from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
 bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("residents", "住民の共通ID・サービスのIDとの連携・確認待ち / residents: common IDs, links, "
@@ -77,6 +78,36 @@ class LinkBody(BaseModel):
     assurance_level: int = Field(ge=1, le=99)
 
 
+class DisclosureBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId = Field(description="A service the resident is linked to")
+    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        max_length=100, description="Names of data items of the service's current consent text; empty: nothing")
+    reason: Reason = Field(description="Why (the resident's request at the desk): recorded in the audit log")
+
+
+class BrokerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId = Field(description="The asking service (its API client must be the caller)")
+    service_user_id: SubjectId = Field(description="The person as the asking service knows them")
+    items: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=100, description="Data item names of the service's consent text (氏名, 住所, 生年月日, 性別)")
+    purpose: str = Field(min_length=1, max_length=500, description="One of the purposes of the service's consent text")
+
+
+class BrokerOut(BaseModel):
+    allowed: bool
+    reason: str = Field(description="allowed, or the rule that refused: " + ", ".join(brokerage.REASONS))
+    reason_ja: str
+    reason_en: str
+    items: dict[str, str] = Field(description="The items sent: only those allowed")
+    withheld: list[str] = Field(description="Items asked for and not sent (outside the disclosure range, or not held)")
+    linkage_record: int | None = Field(description="The sequence number of the linkage record, once the consent "
+                                                   "check was asked")
+
+
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +142,14 @@ class ResidentOut(BaseModel):
     enrolled_at: dt.datetime
     enrolled_by: str
     links: list[LinkOut]
+
+
+class DisclosureOut(BaseModel):
+    service_id: int
+    items: list[str]
+    reason: str
+    set_at: dt.datetime
+    set_by: str
 
 
 class ReviewOut(BaseModel):
@@ -164,6 +203,29 @@ def link(path: ResidentPath, body: LinkBody):
     made = residents.link_service(db.session, current_actor(), path.code, path.common_id,
                                   LinkIn.model_validate(body.model_dump()))
     return jsonify(_link_out(made)), 201
+
+
+@bp.put("/tenants/<code>/residents/<common_id>/disclosure", responses={200: DisclosureOut},
+        summary="Set, on the resident's behalf, the data items a linked service may receive (公開範囲), with a reason")
+def set_disclosure(path: ResidentPath, body: DisclosureBody):
+    row = residents.set_disclosure(db.session, current_actor(), path.code, path.common_id,
+                                   DisclosureIn.model_validate(body.model_dump()))
+    return jsonify({"service_id": row.service_id, "items": json.loads(row.items), "reason": row.reason,
+                    "set_at": row.set_at, "set_by": row.set_by})
+
+
+@bp.post("/residents/broker", responses={200: BrokerOut},
+         summary="For a data service's API client (scope residents:broker): a person's items by the service's own user "
+                 "ID, within the resident's disclosure range and consent",
+         description="Always 200 when the request was understood: `allowed` decides and `reason` names the rule "
+                     "that refused. The answer never holds the common ID or another service's ID.")
+def broker(body: BrokerBody):
+    engine = autocommit_engine()  # PostgreSQL: the consent check's read and record as in /consent/check
+    if engine is None:
+        return jsonify(brokerage.broker(db.session, current_actor(), keyring(), body.model_dump()).as_dict())
+    with engine.connect() as connection:
+        return jsonify(brokerage.broker(db.session, current_actor(), keyring(), body.model_dump(),
+                                        autocommit=connection).as_dict())
 
 
 @bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},

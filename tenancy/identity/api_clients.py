@@ -80,6 +80,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "catalog.read": ("データカタログの参照", "Data catalogue: read"),
     "catalog.write": ("データカタログへの登録", "Data catalogue: write"),
     "consent:write": ("本人同意・撤回の記録（住民向けアプリ）", "Consent: record and withdraw (resident app)"),
+    "residents:broker": ("住民データの仲介（データ利用サービス）", "Residents' data brokerage (a data service)"),
 }
 STATUSES = tuple(status.value for status in ClientStatus)
 STATUS_LABELS = {"pending": ("承認待ち", "Waiting for approval"), "active": ("有効", "Active"),

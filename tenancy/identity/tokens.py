@@ -142,6 +142,10 @@ def actor_from_claims(claims: dict[str, Any], known_roles: frozenset[str], **con
         roles |= {CONSENT_APP_ROLE}
         tenant_codes = frozenset({str(claims["renkei_tenant"])})
         client_id = int(claims["renkei_client"]) if str(claims["renkei_client"]).isdigit() else None
+    # a data service's API client granted residents:broker asks for its users' items (residents.brokerage)
+    if BROKER_SCOPE in str(claims.get("scope", "")).split() and str(claims.get("renkei_client", "")).isdigit():
+        roles |= {BROKERAGE_ROLE}
+        client_id = int(claims["renkei_client"])
     return Actor(
         issuer=claims["iss"],
         subject=claims["sub"],
@@ -154,3 +158,4 @@ def actor_from_claims(claims: dict[str, Any], known_roles: frozenset[str], **con
 
 
 CONSENT_SCOPE, CONSENT_APP_ROLE = "consent:write", "consent-app"  # core.authz.CONSENT_APP
+BROKER_SCOPE, BROKERAGE_ROLE = "residents:broker", "brokerage-client"  # core.authz.BROKERAGE_CLIENT

@@ -541,6 +541,14 @@ def service_lookup(ctx: Ctx) -> Call:
                 {"service_id": link.json["service_id"], "service_user_id": "audit-user-0001", "reason": "監査網羅の確認"})
 
 
+def disclosing(ctx: Ctx, items: list[str]) -> Call:
+    """A disclosure range for the service a resident is linked to."""
+    link = linking(ctx, consent_service(ctx))
+    assert ctx.client.post(link.url, json=link.json, headers=link.headers).status_code == 201
+    return Call("PUT", link.url.removesuffix("/links") + "/disclosure", desk_of(ctx),
+                {"service_id": link.json["service_id"], "items": items, "reason": "本人の申出"})
+
+
 def resident_review(ctx: Ctx) -> int:
     consent_service(ctx)
     enrolled(ctx)
@@ -1149,6 +1157,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Entry(
         success=lambda c: linking(c, consent_service(c)),
         refused=lambda c: (consent_service(c), linking(c, 999999))[1]),
+    ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): Entry(
+        success=lambda c: disclosing(c, ["生年月日"]),
+        refused=lambda c: disclosing(c, ["マイナンバー"])),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Entry(
         success=lambda c: Call("POST", f"/api/v1/tenants/431001/resident-reviews/{resident_review(c)}/decide", desk_of(c),
                                {"same_person": True, "reason": "券面の一致"}),
@@ -1261,7 +1272,9 @@ AUDITED_READS = {
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record
 READS_BY_POST = {("POST", "/api/v1/gateway/check"),
                  # every call writes a hash-chained linkage record instead (governance.consent.check)
-                 ("POST", "/api/v1/consent/check")}
+                 ("POST", "/api/v1/consent/check"),
+                 # a service's request for a person's items: the consent check's linkage record is its record
+                 ("POST", "/api/v1/residents/broker")}
 
 
 # --- the tests ------------------------------------------------------------------------------------

@@ -422,6 +422,11 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "service_id": 1, "service_user_id": "matrix-user-0001", "reason": "権限の確認"}),
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Rule(RESIDENT_DESK, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "assurance_level": 3}),
+    ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): Rule(RESIDENT_DESK, lambda: {
+        "service_id": 1, "items": ["生年月日"], "reason": "権限の確認"}),
+    # the brokerage (issue 42 item 6): a data service's API client only (residents:broker), no person
+    ("POST", "/api/v1/residents/broker"): Rule({}, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001", "items": ["氏名"], "purpose": "権限の確認"}),
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Rule(RESIDENT_DESK, lambda: {
         "same_person": True, "reason": "権限の確認"}),

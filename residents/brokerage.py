@@ -1,0 +1,110 @@
+"""The brokerage (データ仲介, issue 42 item 6): a data service, through its own API client, asks for the
+items of a person it knows by its own user ID; renkei resolves the link, keeps to the resident's
+disclosure range (公開範囲), asks the consent check, and returns only what is allowed.
+
+Rules, in the order asked (the first that refuses is the answer, and says which rule it was):
+``not_your_service`` (the caller is not the service's API client), ``not_linked`` (the service's user
+ID is tied to no resident: said only of the caller's own ID, so nothing tells whether the person is
+known elsewhere), ``not_disclosed`` (none of the asked items is within the range the resident set for
+this service), then the consent check's own reasons (:mod:`governance.consent.check`, asked for the
+items within the range). Items outside the range, or that renkei does not hold, are listed as
+``withheld`` and never sent. The consent check appends the linkage record (the service, the person as
+the service knows them, the items sent, allowed or refused), once it is asked (a refusal before it sends
+nothing and is recorded nowhere yet). The answer never holds the common ID or another service's ID.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core import authz
+from core.actor import Actor
+from governance.consent.check import REASONS as CHECK_REASONS, consent_check
+from governance.consent.models import DataService
+from governance.consent.schemas import validated
+from residents.crypto import Keyring
+from residents.models import ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
+from residents.operations import personal_items
+from residents.schemas import BrokerIn
+
+# the consent texts' item names of the 基本4情報 renkei holds, and the resident's field of each
+HELD_ITEMS = {"氏名": "full_name", "住所": "address", "生年月日": "birth_date", "性別": "sex"}
+
+REASONS: dict[str, tuple[str, str]] = {
+    "not_your_service": ("このクライアントのサービスではない", "Not a service of this client"),
+    "not_linked": ("このサービスのIDは連携されていない", "The service's user ID is not linked"),
+    "not_disclosed": ("本人が公開範囲に含めていない項目のみ", "Nothing asked is within the resident's disclosure range"),
+    **CHECK_REASONS,
+}
+
+# the service and, for the caller's user ID, the link's resident and its newest disclosure range: one read
+_NEWEST_RANGE = (sa.select(ResidentDisclosure.items)
+                 .where(ResidentDisclosure.resident_id == ServiceLink.resident_id,
+                        ResidentDisclosure.service_id == ServiceLink.service_id)
+                 .order_by(ResidentDisclosure.id.desc()).limit(1).correlate(ServiceLink).scalar_subquery())
+_INPUTS = (sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
+                     Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
+           .select_from(DataService)
+           .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id,
+                                           ServiceLink.service_user_id == sa.bindparam("user_id")))
+           .outerjoin(Resident, Resident.id == ServiceLink.resident_id)
+           .where(DataService.id == sa.bindparam("service_id")))
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    allowed: bool
+    reason: str
+    items: dict[str, str]
+    withheld: tuple[str, ...]
+    linkage_record: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        ja, en = REASONS[self.reason]
+        return {"allowed": self.allowed, "reason": self.reason, "reason_ja": ja, "reason_en": en, "items": self.items,
+                "withheld": list(self.withheld), "linkage_record": self.linkage_record}
+
+
+def _refused(reason: str, withheld: tuple[str, ...] = (), linkage: int | None = None) -> Answer:
+    return Answer(False, reason, {}, withheld, linkage)
+
+
+def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | dict, *,
+           autocommit: sa.Connection | None = None) -> Answer:
+    """Answer a service's request for a person's items (see the module's rules)."""
+    authz.authorize(actor, "resident.broker")
+    request = validated(BrokerIn, payload)
+    connection = autocommit if autocommit is not None else session.connection()  # PostgreSQL: no BEGIN/COMMIT
+    row = connection.execute(_INPUTS, {"service_id": request.service_id, "user_id": request.service_user_id}).first()
+    if row is None or row.api_client_id is None or row.api_client_id != actor.client_id:
+        return _refused("not_your_service")
+    if row.resident_id is None:
+        return _refused("not_linked", tuple(request.items))
+    allowed_range = set(_json_list(row.range))
+    sendable = tuple(item for item in request.items if item in allowed_range and item in HELD_ITEMS)
+    withheld = tuple(item for item in request.items if item not in sendable)
+    if not sendable:
+        return _refused("not_disclosed", withheld)
+    check = {"service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
+             "items": list(sendable), "purpose": request.purpose, "client": f"brokerage:{actor.client_id}"}
+    decision = consent_check(session, _as_broker(actor), check, autocommit=autocommit)
+    if not decision.allowed:
+        return _refused(decision.reason, withheld, decision.linkage_seq)
+    plain = personal_items(row, keys, tuple(HELD_ITEMS[item] for item in sendable))  # only what is sent
+    return Answer(True, "allowed", {item: plain[HELD_ITEMS[item]] for item in sendable}, withheld, decision.linkage_seq)
+
+
+def _json_list(text: str | None) -> list[str]:
+    return json.loads(text) if text else []
+
+
+def _as_broker(actor: Actor) -> Actor:
+    """The consent check is the platform broker's (``consent.check``, the platform components' role): renkei
+    asks it on the service's behalf for this one call, the caller staying recorded as who asked. The
+    service's client itself may not call the check (it would learn other people's consent states)."""
+    return dataclasses.replace(actor, roles=frozenset({authz.METERING}))
