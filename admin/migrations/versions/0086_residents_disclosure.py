@@ -2,7 +2,7 @@
 that service may receive, append-only
 
 Revision ID: 0086
-Revises: 0078
+Revises: 0084
 Create Date: 2026-11-25 17:40:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0086'
-down_revision = '0078'
+down_revision = '0084'
 branch_labels = None
 depends_on = None
 
