@@ -19,20 +19,16 @@ from admin.i18n import format_date
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from core.calendar import JST
+from service import components as service_components
 from service.incidents import letters, operations, register
 from service.incidents.models import ENTRY_LABELS, REPORT_LABELS, SEVERITY_LABELS, STATUS_LABELS, ReportKind, Severity
 from tenancy.identity import incidents
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant, TenantKind
 
-# the platform's components as the register offers them (the availability probe names the same codes)
-COMPONENTS = (
-    ("renkei", ("renkei（管理画面・API）", "renkei (admin and API)")),
-    ("database", ("データベース", "Database")),
-    ("keycloak", ("認証サーバー（Keycloak）", "Identity server (Keycloak)")),
-    ("gateway", ("API ゲートウェイ", "API gateway")),
-    ("catalogue", ("データカタログ（CKAN API・DCAT）", "Data catalogue (CKAN API, DCAT)")),
-)
+def _components() -> list[tuple[str, tuple[str, str]]]:
+    """The platform's components as the availability monitor registers them (one list: the probe names the same keys)."""
+    return [(c.key, (c.name_ja, c.name_en or c.name_ja)) for c in service_components.all_components(db.session)]
 
 
 def _ja() -> bool:
@@ -103,7 +99,7 @@ class IncidentsView(SecureView):
         if not self._can(operations.MANAGE):
             abort(403)
         tenants, members = self._choices()
-        return self.render("renkei/incident_new.html", form=form or {}, components=COMPONENTS, tenants=tenants,
+        return self.render("renkei/incident_new.html", form=form or {}, components=_components(), tenants=tenants,
                            members=members, severities=list(SEVERITY_LABELS.items()), pick=_pick,
                            now=dt.datetime.now(JST).strftime("%Y-%m-%dT%H:%M")), status
 
@@ -114,7 +110,7 @@ class IncidentsView(SecureView):
         if not self._can(operations.MANAGE):
             abort(403)
         form = request.form
-        labels = dict(COMPONENTS)
+        labels = dict(_components())
         components = [(code, labels[code][0]) for code in form.getlist("components") if code in labels]
         other = (form.get("other_component") or "").strip()[:200]
         if other:

@@ -38,19 +38,20 @@ def test_the_operator_opens_an_incident_by_the_form_and_works_it_to_the_end(clie
     sign_in(client, csrf="t")
     form = client.get("/admin/incidents/new").get_data(as_text=True)
     assert 'name="components"' in form and 'id="tenant-431001"' in form  # pickers
+    assert 'value="ckan"' in form and 'value="dcat"' in form  # the components are the monitor's registry
     detected = dt.datetime.now(UTC).replace(second=0, microsecond=0) - dt.timedelta(hours=2)
     refused = client.post("/admin/incidents/new", data={"csrf_token": "t", "title": "", "severity": "major"})
     assert refused.status_code == 400 and "件名を入力してください" in visible_text(refused.get_data(as_text=True))
     done = client.post("/admin/incidents/new", data={
         "csrf_token": "t", "title": "カタログ検索の停止", "severity": "critical", "detected_at": local(detected),
-        "description": "検索が 500 を返しています。", "components": ["catalogue"], "tenant_codes": ["431001"]})
+        "description": "検索が 500 を返しています。", "components": ["ckan"], "tenant_codes": ["431001"]})
     assert done.status_code == 302
     incident = db.scalar(sa.select(Incident))
     assert incident.detected_at == detected and incident.severity.value == "critical"
     page = visible_text(client.get(f"/admin/incidents/{incident.id}").get_data(as_text=True))
     assert "カタログ検索の停止" in page and "重大（全面停止）" in page
     assert re.search(r"残り 2[12] 時間 \d+ 分", page)  # 24 hours from the detection two hours ago
-    assert "データカタログ（CKAN API・DCAT）" in page and "431001 熊本市" in page
+    assert "カタログ API（CKAN）" in page and "431001 熊本市" in page
 
     # the operator's home page shows the clock
     home = client.get("/admin/").get_data(as_text=True)
