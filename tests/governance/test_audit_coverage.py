@@ -1251,6 +1251,7 @@ AUDITED_READS = {
     ("GET", "/api/v1/progress/report"): Entry(
         success=lambda c: op(c, "GET", "/api/v1/progress/report?month=2026-05&format=xlsx"),
         refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/progress/report?month=2026-05",
+                                                     c.admin_of("431001")))[1]),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Entry(
         success=lambda c: op(c, "GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf"),
         refused=lambda c: (c.tenants("431001"), Call("GET", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/pdf",
