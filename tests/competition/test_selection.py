@@ -122,3 +122,35 @@ def test_the_final_selection_stays_within_the_number_to_commission_and_refuses_a
     assert "選定できるのは委託予定件数の1件までです。" in details
     assert any("否と判定されたため、選定できません" in d for d in details)
     assert db.scalar(sa.select(sa.func.count()).select_from(sel.Selection).where(sel.Selection.stage == "second")) == 0
+
+
+def test_the_selection_through_the_api_refuses_in_words_and_lists_the_notices(client, db, operator, call, two_groups, as_operator):
+    group, other = two_groups
+    address = f"/api/v1/competition/calls/{call.id}/stages/first/selection"
+    sealed = client.post(address, json={"group_ids": [group.id]}, headers=as_operator)
+    assert sealed.status_code == 409 and sealed.content_type == "application/problem+json"
+    assert "締め切られるまで採点結果は開示されません" in sealed.get_data(as_text=True)
+    _review(db, operator, call, "first", {group.id: [90, 60, 10, 10], other.id: [50, 40, 10, 10]})
+    db.commit()
+    made = client.post(address, json={"group_ids": [other.id]}, headers=as_operator)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    listed = client.get(address, headers=as_operator).get_json()
+    assert [(i["rank"], i["selected"]) for i in listed["items"]] == [(1, False), (2, True)]
+    assert all(i["number"].startswith("デ戦第") for i in listed["items"])
+
+
+def test_the_selection_and_a_notice_from_the_command_line(app, db, operator, call, two_groups, tmp_path):
+    group, other = two_groups
+    _review(db, operator, call, "first", {group.id: [90, 60, 10, 10], other.id: [50, 40, 10, 10]})
+    db.commit()
+    run = app.test_cli_runner().invoke
+    refused = run(args=["competition", "select", str(call.id), "second", "--group", str(group.id), "--as", "competition-test"])
+    assert refused.exit_code != 0 and "先に一次審査の選定を記録してください" in refused.output
+    made = run(args=["competition", "select", str(call.id), "first", "--group", str(group.id), "--as", "competition-test"])
+    assert made.exit_code == 0, made.output
+    first_line = made.output.splitlines()[0].split("\t")
+    assert first_line[:2] == ["1", "選定"] and first_line[2].startswith("デ戦第")
+    out = tmp_path / "notice.pdf"
+    written = run(args=["competition", "notice", str(call.id), first_line[3], str(out), "--as", "competition-test"])
+    assert written.exit_code == 0, written.output
+    assert "二次審査（ヒアリング）の対象として選定しました" in "".join(pdf_text(out.read_bytes(), tmp_path).split())
