@@ -232,3 +232,28 @@ def letter_html(letter: NoticeLetter) -> str:
 def letter_pdf(letter: NoticeLetter) -> bytes:
     """The notice as one A4 page of PDF."""
     return pdf_of(letter.title, letter_html(letter), LETTER_STYLE)
+
+
+@dataclasses.dataclass(frozen=True)
+class StageBoard:
+    """A stage on the secretariat's page: its results once closed, and its selection once recorded."""
+
+    stage: Stage
+    label: str
+    closed: bool
+    results: list[Result]
+    recorded: list[Selection]
+    groups: dict[int, int]  # declaration id → group id (the form names groups)
+
+
+def boards(session: Session, actor: Actor, call_id: int) -> list[StageBoard]:
+    from competition.review import _closed  # the review's own check of a closed stage
+
+    authz.authorize(actor, "competition.read")
+    groups = dict(session.execute(sa.select(Declaration.id, Declaration.group_id).where(Declaration.call_id == call_id)).all())
+    found = []
+    for stage in Stage:
+        closed = _closed(session, call_id, stage)
+        found.append(StageBoard(stage, STAGE_LABELS[stage][0], closed,
+                                results(session, actor, call_id, stage) if closed else [], _recorded(session, call_id, stage), groups))
+    return found

@@ -59,7 +59,8 @@ def _review(db, operator, call, stage, scores: dict[int, list[int]]):
     rv.close_stage(db, operator, call.id, stage)
 
 
-def test_the_first_and_final_selections_are_notified_as_numbered_letters_and_messages(db, operator, call, two_groups, tmp_path):
+def test_the_first_and_final_selections_are_notified_as_numbered_letters_and_messages(client, db, operator, call, two_groups,
+                                                                                       tmp_path):
     group, other = two_groups
     with pytest.raises(Conflict) as sealed:  # before the stage closes, nothing to select from
         sel.select(db, operator, call.id, "first", [group.id], issued_on=ISSUED)
@@ -91,6 +92,8 @@ def test_the_first_and_final_selections_are_notified_as_numbered_letters_and_mes
     assert [m.subject for m in messages] == [f"【{first[0].number}】一次審査結果通知書", f"【{first[1].number}】一次審査結果通知書"]
 
     assert sel.selected(db, call.id) == []  # the public list waits for the final selection
+    db.commit()
+    assert 'id="selected"' not in client.get("/competition/2025").get_data(as_text=True)
     _review(db, operator, call, "second", {group.id: [80, 60, 10, 10]})
     with pytest.raises(Invalid) as not_sent_on:
         sel.select(db, operator, call.id, "second", [other.id], issued_on=ISSUED)
@@ -99,6 +102,9 @@ def test_the_first_and_final_selections_are_notified_as_numbered_letters_and_mes
     assert [(s.declaration_id, s.selected) for s in final] == [(first[0].declaration_id, True)]
     assert final[0].sequence == first[1].sequence + 1
     assert sel.selected(db, call.id) == ["観光データ連携"]
+    db.commit()
+    public = client.get("/competition/2025").get_data(as_text=True)
+    assert '<h2 id="selected">選定結果</h2>' in public and "<li>観光データ連携</li>" in public and "防災データ活用</li>" not in public
     final_text = pdf_text(sel.letter_pdf(sel.letter_of(db, operator, call.id, final[0].id)), tmp_path)
     final_text = "".join(final_text.split())
     assert "選定結果通知書" in final_text and "委託候補者として選定しました" in final_text
@@ -154,3 +160,26 @@ def test_the_selection_and_a_notice_from_the_command_line(app, db, operator, cal
     written = run(args=["competition", "notice", str(call.id), first_line[3], str(out), "--as", "competition-test"])
     assert written.exit_code == 0, written.output
     assert "二次審査（ヒアリング）の対象として選定しました" in "".join(pdf_text(out.read_bytes(), tmp_path).split())
+
+
+def test_the_secretariats_page_shows_the_ranked_results_after_close_and_records_the_selection(client, db, operator, call,
+                                                                                               two_groups, tmp_path):
+    from tests.conftest import sign_in
+
+    group, other = two_groups
+    sign_in(client, csrf="sel-csrf")
+    page = client.get(f"/admin/competition/{call.id}").get_data(as_text=True)
+    assert "審査が締め切られるまで採点結果は開示されません。" in page and 'name="group_id"' not in page
+    _review(db, operator, call, "first", {group.id: [90, 60, 10, 10], other.id: [50, 40, 10, 10]})
+    db.commit()
+    page = client.get(f"/admin/competition/{call.id}").get_data(as_text=True)
+    assert 'aria-label="観光データ連携"' in page and "選定を記録して通知する" in page
+    done = client.post(f"/admin/competition/{call.id}/stages/first/selection",
+                       data={"csrf_token": "sel-csrf", "group_id": [str(other.id)]}, follow_redirects=True)
+    assert "選定を記録し、通知しました。" in done.get_data(as_text=True)
+    [first, second] = sel.selections(db, operator, call.id, "first")
+    assert (first.selected, second.selected) == (False, True)
+    pdf = client.get(f"/admin/competition/{call.id}/notices/{second.id}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "防災データ活用" in "".join(pdf_text(pdf.data, tmp_path).split())
+    assert client.get(f"/admin/competition/{call.id}/notices/999999.pdf").status_code == 404
