@@ -38,6 +38,7 @@ def _import_models() -> None:
     import secretariat.events  # noqa: F401
     import competition.models  # noqa: F401
     import competition.review  # noqa: F401
+    import competition.selection  # noqa: F401
     import secretariat.progress  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401

@@ -249,6 +249,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.conflict.declare": ("審査員の利害関係の申告", "Reviewer's conflict of interest declared"),
     "competition.score": ("企画提案の採点", "Proposal scored"),
     "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
+    "competition.select": ("企画コンペの選定と結果通知", "Competition selection recorded and notified"),
     # the year's schedule, issues and monthly report (secretariat/progress.py)
     "progress.item.add": ("年間予定の作業項目の登録", "Work item added to the schedule"),
     "progress.item.update": ("作業項目の変更（期限・担当者・状況）", "Work item changed"),

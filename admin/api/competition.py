@@ -18,7 +18,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from competition import operations as comp
-from competition import review
+from competition import review, selection
 from competition.models import MAX_UPLOAD_BYTES, DocumentKind
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -425,3 +425,44 @@ def results(path: StagePath):
               "average_decimal": f"{Decimal(r.average.numerator) / Decimal(r.average.denominator):.2f}",
               "gate_passed": r.gate_passed} for r in rows]
     return jsonify({"items": items, "total": len(items)})
+
+
+# --- selection and notices (competition/selection.py) ---------------------------------------------------
+
+class SelectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]] = Field(
+        min_length=1, max_length=100, description="The project groups chosen from the stage's closed results")
+
+
+class SelectionOut(BaseModel):
+    id: int
+    declaration_id: int
+    rank: int
+    selected: bool
+    number: str = Field(description="The notice letter's number in the office's one sequence")
+    issued_on: dt.date
+
+
+class SelectionList(BaseModel):
+    items: list[SelectionOut]
+    total: int
+
+
+def _selections(rows) -> dict:
+    items = [{"id": s.id, "declaration_id": s.declaration_id, "rank": s.rank, "selected": s.selected, "number": s.number,
+              "issued_on": s.issued_on.isoformat()} for s in rows]
+    return {"items": items, "total": len(items)}
+
+
+@bp.post("/competition/calls/<call_id>/stages/<stage>/selection", responses={201: SelectionList},
+         summary="Record a closed stage's selection and send every ranked group its numbered notice")
+def select(path: StagePath, body: SelectionBody):
+    rows = selection.select(db.session, current_actor(), path.call_id, path.stage, body.group_ids)
+    return jsonify(_selections(rows)), 201
+
+
+@bp.get("/competition/calls/<call_id>/stages/<stage>/selection", responses={200: SelectionList},
+        summary="A stage's recorded selection with its notices' numbers")
+def list_selection(path: StagePath):
+    return jsonify(_selections(selection.selections(db.session, current_actor(), path.call_id, path.stage)))

@@ -5,7 +5,9 @@
 * ``questions CALL_ID``; ``answer QUESTION_ID TEXT``; ``publish-answers CALL_ID``;
 * ``declarations CALL_ID``; ``declare CALL_ID GROUP_ID --document KIND=PATH...`` and
   ``propose CALL_ID GROUP_ID --pdf PATH --line ITEM=YEN... --total YEN`` (for a group, as the operator
-  receiving its documents by mail).
+  receiving its documents by mail);
+* ``select CALL_ID first|second --group ID...`` (a closed stage's selection and its notices);
+  ``notice CALL_ID SELECTION_ID OUTPUT.pdf`` (a notice letter).
 Every act is audited by the operation.
 """
 
@@ -20,6 +22,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from competition import operations as comp
+from competition import selection
 from competition.models import MAX_UPLOAD_BYTES
 from core import authz
 from core.calendar import JST
@@ -179,3 +182,29 @@ def propose_command(call_id, group_id, pdf, lines, total, actor) -> None:
     upload = comp.Upload("proposal", *_read(pdf))
     row = committed(lambda: comp.submit_proposal(db.session, actor, call_id, group_id, upload, estimate, total))
     click.echo(f"企画提案書を受け付けました（{row.pages} ページ、{row.estimate_total_yen:,} 円） / proposal received")
+
+
+@group.command("select")
+@click.argument("call_id", type=ROW_ID)
+@click.argument("stage", type=click.Choice(["first", "second"]))
+@click.option("--group", "group_ids", type=ROW_ID, multiple=True, required=True, help="A chosen group's id (repeat).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def select_command(call_id, stage, group_ids, actor) -> None:
+    """Record a closed stage's selection and send every ranked group its numbered notice."""
+    rows = committed(lambda: selection.select(db.session, actor, call_id, stage, list(group_ids)))
+    for row in rows:
+        click.echo(f"{row.rank}\t{'選定' if row.selected else '非選定'}\t{row.number}\t{row.id}")
+
+
+@group.command("notice")
+@click.argument("call_id", type=ROW_ID)
+@click.argument("selection_id", type=ROW_ID)
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+@acting(authz.OPERATOR)
+def notice_command(call_id, selection_id, output, actor) -> None:
+    """Write a group's notice letter (one A4 page of PDF) to OUTPUT."""
+    letter = committed(lambda: selection.letter_of(db.session, actor, call_id, selection_id))
+    Path(output).write_bytes(selection.letter_pdf(letter))
+    click.echo(f"{letter.selection.number} {letter.title} → {output}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -16,6 +16,7 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, post_action
 from competition import operations as comp
+from competition import selection
 from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, DocumentKind
 from core import authz
 from core.calendar import JST, fiscal_year_label
@@ -69,6 +70,7 @@ class CompetitionView(SecureView):
                            total=comp.total_points(db.session, call.id),
                            questions=comp.list_questions(db.session, g.actor, call.id),
                            declarations=comp.list_declarations(db.session, g.actor, call.id),
+                           boards=selection.boards(db.session, g.actor, call.id),
                            can_manage=authz.allowed(g.actor, "competition.manage"), year_label=fiscal_year_label)
 
     @expose("/<int:call_id>/publish", methods=("POST",))
@@ -87,6 +89,23 @@ class CompetitionView(SecureView):
             return comp.set_milestone(db.session, g.actor, call_id, key, at)
 
         return post_action(move, back=url_for(".detail", call_id=call_id), saved=_("Saved."))
+
+    @expose("/<int:call_id>/stages/<stage>/selection", methods=("POST",))
+    def select(self, call_id: int, stage: str):
+        if stage not in ("first", "second"):
+            abort(404)
+        chosen = [int(v) for v in request.form.getlist("group_id") if v.isdigit() and len(v) < 11]
+        return post_action(lambda: selection.select(db.session, g.actor, call_id, stage, chosen),
+                           back=url_for(".detail", call_id=call_id), saved=_("Selection recorded and notified."))
+
+    @expose("/<int:call_id>/notices/<int:selection_id>.pdf")
+    def notice(self, call_id: int, selection_id: int):
+        try:
+            letter = selection.letter_of(db.session, g.actor, call_id, selection_id)
+        except DomainError as error:
+            abort(status_of(error))
+        return Response(selection.letter_pdf(letter), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename=notice-{selection_id}.pdf"})
 
     @expose("/questions/<int:question_id>/answer", methods=("POST",))
     def answer(self, question_id: int):
@@ -163,4 +182,5 @@ def public_call(fiscal_year: int | None = None):
         return render_template("renkei/competition_public.html", shown=None, message=forms.pick(
             (error.message_ja, error.message_en))), status_of(error)
     return render_template("renkei/competition_public.html", shown=shown, when=_when, documents_of=_documents_of,
-                           year_label=fiscal_year_label, message=None)
+                           year_label=fiscal_year_label, message=None,
+                           selected=selection.selected(db.session, shown.call.id))

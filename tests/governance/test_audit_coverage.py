@@ -652,6 +652,25 @@ def competition_review(ctx: Ctx, *, points: int = 80) -> tuple[str, dict]:
     return f"/api/v1/competition/calls/{call_id}/stages/first/groups/{group_id}/scores", {"marks": marks}
 
 
+def competition_closed(ctx: Ctx) -> tuple[str, dict]:
+    """The 2040 call's first stage scored by its one reviewer and closed, with the prefecture's settings for the
+    letters: the selection's address and a body choosing 提案B."""
+    from competition import review
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    path, body = competition_review(ctx)
+    call_id, group_id = int(path.split("/")[5]), int(path.split("/")[9])
+    reviewer = Actor(issuer="urn:test", subject=ctx.users(("platform-operator",))[0].id, name="審査 運営者",
+                     roles=frozenset({"platform-operator"}))
+    review.score(ctx.db, reviewer, call_id, "first", group_id,
+                 [review.Mark(m["criterion_id"], m.get("passed"), m.get("points", 0), m.get("comment", "")) for m in body["marks"]])
+    review.close_stage(ctx.db, ctx.operator, call_id, "first")
+    update_settings(ctx.db, ctx.operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
+    ctx.db.commit()
+    return f"/api/v1/competition/calls/{call_id}/stages/first/selection", {"group_ids": [group_id]}
+
+
 def competition_reviewer(ctx: Ctx) -> int:
     """The 2040 call with the operator's account assigned as its reviewer; the call's id."""
     from competition import review
@@ -1223,6 +1242,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/stages/first/close"),
         refused=lambda c: op(c, "POST", "/api/v1/competition/calls/999999/stages/first/close")),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Entry(
+        success=lambda c: op(c, "POST", *competition_closed(c)),
+        refused=lambda c: op(c, "POST", competition_closed(c)[0], {"group_ids": [999999]})),  # not among the results
 }
 
 def monthly_report(ctx: Ctx, *, sent: bool = False) -> int:

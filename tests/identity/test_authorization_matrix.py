@@ -413,6 +413,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/my-scores"): Rule(REVIEWERS),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(SECRETARIAT),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(SECRETARIAT, lambda: {"group_ids": [1]}),
+    ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(AUDIT),
     ("POST", "/api/v1/tenants/{code}/residents"): Rule(RESIDENT_DESK, lambda: {
         "full_name": "試験 太郎", "address": "熊本市中央区1-1", "birth_date": "1980-01-01", "sex": "1",
         "verification": "my_number_card", "assurance_level": 3}),
