@@ -2,7 +2,7 @@
 selection with its numbered notice letter; issue 41, item 5)
 
 Revision ID: 0085
-Revises: 0078
+Revises: 0086
 Create Date: 2026-11-25 17:40:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0085'
-down_revision = '0078'
+down_revision = '0086'
 branch_labels = None
 depends_on = None
 
