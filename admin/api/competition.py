@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from admin.api.contract import BASE64
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.inquiries import line
 from admin.auth import current_actor
@@ -30,7 +31,6 @@ bp = StrictAPIBlueprint("api_competition", __name__, url_prefix=API_PREFIX,
                         abp_responses=PROBLEM_RESPONSES)
 
 Kind = Literal[tuple(k.value for k in DocumentKind if k is not DocumentKind.proposal)]  # type: ignore[valid-type]
-BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 Yen = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 
 
@@ -74,13 +74,13 @@ class FileBody(BaseModel):
                                 json_schema_extra={"pattern": BASE64})
 
 
-class DocumentBody(FileBody):
+class CompetitionDocumentBody(FileBody):
     kind: Kind
 
 
 class DeclarationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    documents: list[DocumentBody] = Field(max_length=4, description="参加表明書, 会社概要, 誓約書 (and 申出書 if any)")
+    documents: list[CompetitionDocumentBody] = Field(max_length=4, description="参加表明書, 会社概要, 誓約書 (and 申出書 if any)")
 
 
 class LineBody(BaseModel):

@@ -42,6 +42,8 @@ from core.validation import INT32_MAX, INT64_MAX, STORABLE_TEXT_RULE, stated_tex
 
 PROBLEM_MEDIA = "application/problem+json"
 CORPORATE_NUMBER_PATTERN = r"^[1-9][0-9]{12}$"
+# a file sent in a JSON body: standard base64 with its padding (what base64.b64decode(validate=True) accepts)
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 CORPORATE_NUMBER_FORMAT = "jp-corporate-number"
 CORPORATE_NUMBER_RULE = ("Corporate number: 13 digits, the first a check digit (9 minus the weighted sum of "
                          "the other twelve mod 9, weights 1 and 2 alternating from the right)")

@@ -14,7 +14,7 @@ from flask import Response, jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
-from admin.api.contract import media
+from admin.api.contract import BASE64, media
 from admin.api.inquiries import line, pattern
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
@@ -83,7 +83,7 @@ class MinutesBody(BaseModel):
     text: Annotated[PlainText, StringConstraints(max_length=meetings.MINUTES_MAX)] = Field(
         default="", description="The minutes written in renkei (plain text); or pdf_base64")
     pdf_base64: str = Field(default="", max_length=meetings.PDF_MAX_BYTES * 4 // 3 + 4,
-                            description="An attached PDF (at most 10 MB), base64")
+                            description="An attached PDF (at most 10 MB), base64", json_schema_extra={"pattern": BASE64})
     filename: line(200) = ""
 
 

@@ -118,6 +118,9 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/billing/cost-items", "(body)"): (("cannot exceed the amount", "would run past FY"),
                                                     "relations between two fields: the tax and the amount, the fiscal "
                                                     "year and the amortisation period"),
+    # meetings (issue 40 item 6): a community or working-group meeting names its group
+    ("POST /api/v1/meetings", "group_id"): ("is recorded on its group",
+                                            "a relation between two fields (kind and community_group_id)"),
     # the secretariat's year (issue 40 item 7)
     **{(f"{method} /api/v1/progress/{kind}", "owner"): (
         "Choose the owner from the secretariat's people",
