@@ -39,7 +39,8 @@ from core.actor import Actor
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Invalid, NotFound, problem
-from core.labelled import LabelledEnum
+from core.labelled import LabelledEnum, labels
+from core.lifecycle import Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
 from secretariat.member_report import MEDIA_TYPES, Period, parse_period
@@ -60,6 +61,18 @@ class IssueStatus(LabelledEnum):
     open = "open", "未対応", "Open"
     in_progress = "in_progress", "対応中", "In progress"
     resolved = "resolved", "解決済", "Resolved"
+
+
+def _free(statuses: type[LabelledEnum], subject_ja: str, subject_en: str) -> Lifecycle:
+    """The secretariat moves an item or an issue to any other status (forward, or back when it reopens):
+    the transition table says so, one move into each status from the others."""
+    return Lifecycle(subject_ja, subject_en, statuses, labels(statuses), tuple(
+        Move(target.value, frozenset(s for s in statuses if s is not target), target, target.ja, target.en)
+        for target in statuses), initial=(next(iter(statuses)),))
+
+
+ITEM_LIFECYCLE = _free(ItemStatus, "作業項目", "work item")
+ISSUE_LIFECYCLE = _free(IssueStatus, "課題", "issue")
 
 
 class WorkItem(SQLModel, table=True):

@@ -121,6 +121,14 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     # meetings (issue 40 item 6): a community or working-group meeting names its group
     ("POST /api/v1/meetings", "group_id"): ("is recorded on its group",
                                             "a relation between two fields (kind and community_group_id)"),
+    ("POST /api/v1/meetings", "attendees[]"): (("a name, or one organisation", "no tenant", "is not an approved member"),
+                                               "one of three fields (a relation between them), and " + ROW),
+    ("POST /api/v1/meetings", "agenda"): ("A proposal is linked twice", "unique within the list: the same id twice"),
+    ("POST /api/v1/meetings", "agenda[]"): (("no proposal", "is not decided yet", "was decided at meeting"),
+                                            ROW + " (a proposal decided and not yet linked to a meeting)"),
+    ("PUT /api/v1/meetings/{meeting_id}/minutes", "minutes_text"): (
+        "Enter the minutes", "one of two fields (text or pdf_base64): a relation between them"),
+    ("POST /api/v1/community-groups", "name"): ("A group has this name already", "unique among the groups: " + ROW),
     # the secretariat's year (issue 40 item 7)
     **{(f"{method} /api/v1/progress/{kind}", "owner"): (
         "Choose the owner from the secretariat's people",

@@ -133,12 +133,14 @@ def test_without_a_schema_nothing_is_done_that_could_not_be_recorded(tmp_path):
     reach Keycloak (this test is not marked keycloak, so a connection to it would fail the test)."""
     from admin import create_app
     from core.signing import generate_key
+    from residents.crypto import new_key_entry
     from tests.conftest import KEYCLOAK
 
     generate_key(tmp_path / "signing" / "signing-key.pem", tmp_path / "signing")
     app = create_app({"RENKEI_ENV": "production", "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}", "RENKEI_KEYCLOAK_URL": KEYCLOAK.url,
-                      "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42"})
+                      "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                      "RENKEI_RESIDENT_KEYS": new_key_entry("production")})
     runner = app.test_cli_runner()
     for args in (["keycloak", "bootstrap"], ["keycloak", "service-account", "h7-early", "--role", "auditor"]):
         result = runner.invoke(args=[*args, "--maintenance-identity"])
