@@ -65,7 +65,7 @@ class IssueStatus(LabelledEnum):
 
 def _free(statuses: type[LabelledEnum], subject_ja: str, subject_en: str) -> Lifecycle:
     """The secretariat moves an item or an issue to any other status (forward, or back when it reopens):
-    the transition table says so, one move into each status from the others."""
+    the transition table says so, one move into each status from the others, and the updates move by it."""
     return Lifecycle(subject_ja, subject_en, statuses, labels(statuses), tuple(
         Move(target.value, frozenset(s for s in statuses if s is not target), target, target.ja, target.en)
         for target in statuses), initial=(next(iter(statuses)),))
@@ -234,7 +234,7 @@ def update_item(session: Session, actor: Actor, people: People, item_id: int, *,
     if who is not None:
         item.owner_subject, item.owner_name = who
     if new_status is not None and new_status is not item.status:
-        item.status = new_status
+        item.status = ITEM_LIFECYCLE.move(new_status.value, item.status, item).target
         item.done_on = today_jst(now or utcnow()) if new_status is ItemStatus.done else None
     session.flush()
     audit.record(session, actor, "progress.item.update", "work_item", str(item.id), before=before,
@@ -319,7 +319,7 @@ def update_issue(session: Session, actor: Actor, people: People, issue_id: int, 
     if resolution is not None:
         issue.resolution = resolution
     if new_status is not None and new_status is not issue.status:
-        issue.status = new_status
+        issue.status = ISSUE_LIFECYCLE.move(new_status.value, issue.status, issue).target
         issue.resolved_on = today_jst(now or utcnow()) if new_status is IssueStatus.resolved else None
     session.flush()
     audit.record(session, actor, "progress.issue.update", "issue", str(issue.id), before=before,
