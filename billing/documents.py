@@ -293,9 +293,19 @@ h2 { font-size: 10pt; margin: 3mm 0 1mm; }
 """
 
 
-def _rows_html(rows: list[tuple[str, str]]) -> str:
+def rows_html(rows, td_class: str = "") -> str:
+    """A letter's table rows (label, value), every value escaped."""
     e = html.escape
-    return "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in rows)
+    cell = f'<td class="{td_class}">' if td_class else "<td>"
+    return "".join(f"<tr><th>{e(label)}</th>{cell}{e(value)}</td></tr>" for label, value in rows)
+
+
+def letter_head(number: str, issued_on: dt.date, to: str, sender: str, *, before: str = "") -> str:
+    """The head every letter of the office starts with: its number and date (after ``before``, HTML
+    such as the reissue mark), the addressee and the sender; every value escaped."""
+    e = html.escape
+    return (f'<div class="head">{before}{e(number)}<br>{e(date_ja(issued_on))}</div>'
+            f'<div class="to">{e(to)}</div><div class="from">{e(sender)}</div>')
 
 
 def _amounts_html(statement: statements.Statement) -> str:
@@ -336,16 +346,14 @@ def letter_html(found: Letter) -> str:
                            for name, category, amount in statement.cost_items) + "</table>")
     return (
         f'<section class="letter">'
-        f'<div class="head">{reissue}{e(document.number)}<br>{e(date_ja(document.issued_on))}</div>'
-        f'<div class="to">{e(addressee(statement.tenant_name))}</div>'
-        f'<div class="from">{e(issuer)}</div>'
+        f"{letter_head(document.number, document.issued_on, addressee(statement.tenant_name), issuer, before=reissue)}"
         f"<h1>{e(found.title)}</h1>"
         f"<p>{e(_opening(found))}</p>"
         f"{_due_html(found)}"
         f"<h2>内訳</h2><table>{_amounts_html(statement)}</table>"
-        f"<h2>算定の基礎</h2><table>{_rows_html(facts)}</table>"
+        f"<h2>算定の基礎</h2><table>{rows_html(facts)}</table>"
         f"{costs}"
-        f"<h2>納入方法</h2><table>{_rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
+        f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
         f'<p class="note">{e(TAX_NOTE)}</p>'
         f"<h2>問い合わせ先</h2><p>{e(contact_text(settings))}</p>"
         f"</section>"

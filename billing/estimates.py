@@ -231,10 +231,10 @@ def estimate_html(letter: EstimateLetter, settings) -> str:
     e = html.escape
     era = fiscal_year_ja(letter.fiscal_year)
     issuer = " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
-    rows = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _assumption_rows(letter))
+    rows = documents.rows_html(_assumption_rows(letter))
     return (
-        f'<section class="letter"><div class="head">{e(letter.number)}<br>{e(date_ja(letter.issued_on))}</div>'
-        f'<div class="to">{e(addressee(letter.tenant_name))}</div><div class="from">{e(issuer)}</div>'
+        f'<section class="letter">'
+        f"{documents.letter_head(letter.number, letter.issued_on, addressee(letter.tenant_name), issuer)}"
         f"<h1>{e(era)} 連携基盤共同利用負担金見込額について（通知）</h1>"
         f"<p>{e(era)}の連携基盤共同利用負担金の見込額を下記のとおりお知らせします。予算要求の資料としてご活用ください。"
         "この額は見込みであり、実際の負担金は年度の事業費と交付金により算定します。</p>"

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from billing.documents import LETTER_STYLE, contact_text, next_sequences, pdf_of
+from billing.documents import LETTER_STYLE, contact_text, letter_head, next_sequences, pdf_of, rows_html
 from competition.models import Call, Declaration, Milestone
 from competition.operations import get_call
 from competition.review import STAGE_LABELS, Result, Stage, results
@@ -220,12 +220,10 @@ def letter_of(session: Session, actor: Actor, call_id: int, selection_id: int) -
 
 def letter_html(letter: NoticeLetter) -> str:
     e = html.escape
-    cells = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in letter.rows)
-    return (f'<section class="letter">'
-            f'<div class="head">{e(letter.selection.number)}<br>{e(date_ja(letter.selection.issued_on))}</div>'
-            f'<div class="to">{e(letter.declaration.group_name)} 代表者 {e(letter.addressee)} 様</div>'
-            f'<div class="from">{e(letter.issuer)}</div>'
-            f"<h1>{e(letter.title)}</h1><p>{e(letter.opening)}</p><table>{cells}</table>"
+    selection = letter.selection
+    to = f"{letter.declaration.group_name} 代表者 {letter.addressee} 様"
+    return (f'<section class="letter">{letter_head(selection.number, selection.issued_on, to, letter.issuer)}'
+            f"<h1>{e(letter.title)}</h1><p>{e(letter.opening)}</p><table>{rows_html(letter.rows)}</table>"
             f"<h2>問い合わせ先</h2><p>{e(letter.contact)}</p></section>")
 
 

@@ -17,7 +17,7 @@ import html
 
 from sqlalchemy.orm import Session
 
-from billing.documents import LETTER_STYLE, contact_text, pdf_of
+from billing.documents import LETTER_STYLE, contact_text, letter_head, pdf_of, rows_html
 from core.actor import Actor
 from core.calendar import JST, date_ja
 from service.incidents import operations
@@ -93,11 +93,9 @@ def _opening(letter: ReportLetter) -> str:
 def letter_html(letter: ReportLetter) -> str:
     e = html.escape
     settings = letter.settings
-    cells = "".join(f'<tr><th>{e(label)}</th><td class="text">{e(value)}</td></tr>' for label, value in letter.rows)
+    cells = rows_html(letter.rows, td_class="text")
     return (f'<section class="letter">'
-            f'<div class="head">{e(letter.report.number)}<br>{e(date_ja(letter.report.issued_on))}</div>'
-            f'<div class="to">{e(settings.issuer_title)} 様</div>'
-            f'<div class="from">{e(letter.reporter)}</div>'
+            f"{letter_head(letter.report.number, letter.report.issued_on, f'{settings.issuer_title} 様', letter.reporter)}"
             f"<h1>{e(letter.title)}</h1><p>{e(_opening(letter))}</p>"
             f"<table>{cells}</table>"
             f"<h2>問い合わせ先（県の担当課）</h2><p>{e(contact_text(settings))}</p>"
