@@ -162,6 +162,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "auth.sign_in": ("管理画面へのサインイン", "Signed in to the admin"),
     "service.monthly_report.write": ("月次運用報告の作成", "Monthly report written"),
     "service.monthly_report.send": ("月次運用報告の送付（県）", "Monthly report sent to the prefecture"),
+    "service.monthly_report.download": ("月次運用報告（PDF・Excel）のダウンロード", "Monthly report downloaded"),
     "incident.open": ("障害の登録", "Incident opened"),
     "incident.edit": ("障害の重大度・影響範囲の変更", "Incident severity or affected parties changed"),
     "incident.recover": ("障害の復旧の記録", "Incident recovery recorded"),

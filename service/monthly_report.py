@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import html
 import datetime as dt
 import json
@@ -370,6 +371,27 @@ def get(session: Session, actor: Actor, report_id: int) -> MonthlyReport:
     if row is None:
         raise NotFound(f"No monthly report {report_id}.", f"月次運用報告 {report_id} はありません。")
     return row
+
+
+FORMATS = ("pdf", "xlsx")
+
+
+def download(session: Session, actor: Actor, report_id: int, fmt: str) -> tuple[MonthlyReport, bytes]:
+    """A writing's PDF or workbook, handed out: audited ``service.monthly_report.download`` with the
+    file's SHA-256, as the other documents handed out (the minutes, the progress report)."""
+    if fmt not in FORMATS:
+        raise Invalid(f"No format {fmt!r}: pdf or xlsx.", f"形式 {fmt} はありません（pdf または xlsx）。",
+                      problems=[problem("format", "pdf or xlsx.", "pdf または xlsx を指定してください。")])
+    row = get(session, actor, report_id)
+    data = row.pdf if fmt == "pdf" else row.xlsx
+    audit.record(session, actor, "service.monthly_report.download", "service_monthly_report", str(row.id),
+                 after={"month": f"{row.month:%Y-%m}", "version": row.version, "format": fmt,
+                        "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+    return row, data
+
+
+def filename(row: MonthlyReport, fmt: str) -> str:
+    return f"monthly-report-{row.month:%Y-%m}-v{row.version}.{fmt}"
 
 
 def summary_of(row: MonthlyReport) -> dict[str, Any]:

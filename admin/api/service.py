@@ -352,12 +352,11 @@ def write_monthly_report(body: MonthlyReportBody):
 def get_monthly_report(path: MonthlyReportPath, query: MonthlyReportQuery):
     from service import monthly_report
 
-    row = monthly_report.get(db.session, current_actor(), path.report_id)
     if query.format == "json":
-        return jsonify(_monthly(row))
-    response = Response(row.pdf if query.format == "pdf" else row.xlsx, mimetype=PDF if query.format == "pdf" else XLSX)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="monthly-report-{row.month:%Y-%m}-v{row.version}.{query.format}"')
+        return jsonify(_monthly(monthly_report.get(db.session, current_actor(), path.report_id)))
+    row, data = monthly_report.download(db.session, current_actor(), path.report_id, query.format)
+    response = Response(data, mimetype=PDF if query.format == "pdf" else XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{monthly_report.filename(row, query.format)}"'
     return response
 
 

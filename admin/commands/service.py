@@ -268,10 +268,11 @@ def monthly_report_download(report_id: int, fmt: str, output: str, actor) -> Non
     from service import monthly_report
 
     try:
-        row = monthly_report.get(db.session, actor, report_id)
+        _row, data = monthly_report.download(db.session, actor, report_id, fmt)
     except DomainError as error:
         fail(error)
-    Path(output).write_bytes(row.pdf if fmt == "pdf" else row.xlsx)
+    Path(output).write_bytes(data)
+    db.session.commit()  # the hand-out's audit record, once the file is written
     click.echo(output)
 
 

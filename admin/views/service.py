@@ -250,12 +250,11 @@ class ServiceMonthlyReportsView(SecureView):
         from admin.api.contract import XLSX
         from service import monthly_report
 
-        if fmt not in ("pdf", "xlsx"):
+        if fmt not in monthly_report.FORMATS:
             abort(404)
-        row = monthly_report.get(db.session, g.actor, report_id)
-        name = f"monthly-report-{row.month:%Y-%m}-v{row.version}.{fmt}"
-        return Response(row.pdf if fmt == "pdf" else row.xlsx, mimetype="application/pdf" if fmt == "pdf" else XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        row, data = monthly_report.download(db.session, g.actor, report_id, fmt)
+        return Response(data, mimetype="application/pdf" if fmt == "pdf" else XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{monthly_report.filename(row, fmt)}"'})
 
 
 def views(db_):

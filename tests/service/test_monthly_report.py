@@ -39,6 +39,20 @@ def log_line(path: str, status: int = 200, method: str = "GET") -> str:
                        "method": method, "path": path, "status": status, "duration_ms": 3.0}, ensure_ascii=False) + "\n"
 
 
+def handed_out(db, report_id: int) -> list[tuple[str, str, int]]:
+    """The audit log's hand-outs of a writing: (format, SHA-256, bytes), oldest first."""
+    db.expire_all()
+    records = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "service.monthly_report.download",
+                                                      AuditRecord.target_id == str(report_id)).order_by(AuditRecord.id))
+    return [(after["format"], after["sha256"], after["bytes"]) for after in (json.loads(r.after) for r in records)]
+
+
+def digest(data: bytes) -> tuple[str, int]:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
 def write_log(folder, day: dt.date, lines: list[str]) -> None:
     (folder / f"requests-{day.isoformat()}.jsonl").write_text("".join(lines), encoding="utf-8")
 
@@ -265,8 +279,10 @@ def test_the_operator_writes_downloads_and_sends_it_from_the_page_and_the_audito
     row = db.scalar(sa.select(MonthlyReport))
     pdf = client.get(f"/admin/service/monthly-reports/{row.id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    book = load_workbook(io.BytesIO(client.get(f"/admin/service/monthly-reports/{row.id}.xlsx").data))
+    workbook = client.get(f"/admin/service/monthly-reports/{row.id}.xlsx").data
+    book = load_workbook(io.BytesIO(workbook))
     assert "閲覧数" in book.sheetnames
+    assert handed_out(db, row.id) == [("pdf", *digest(pdf.data)), ("xlsx", *digest(workbook))]
     asked = client.post(f"/admin/service/monthly-reports/{row.id}/send", data={"csrf_token": csrf})
     assert "この月次運用報告を県に送付しますか" in asked.get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(Notification).where(Notification.kind == monthly_report.KIND)) == 0
@@ -299,6 +315,7 @@ def test_the_command_line_writes_lists_downloads_and_sends(app, db, month_made, 
     assert renkei("download", str(report_id), "--format", "xlsx", "--output", str(saved)).exit_code == 0
     assert [tuple(r) for r in load_workbook(saved)["閲覧数"].iter_rows(min_row=4, values_only=True)] == [
         ("カタログ", 3, 7), ("管理画面", 5, 2)]
+    assert handed_out(db, report_id) == [("xlsx", *digest(saved.read_bytes()))]
     monkeypatch.setitem(app.config, "RENKEI_INCIDENT_REPORT_RECIPIENTS", "kikaku@pref.example.jp, joho@pref.example.jp")
     sent = renkei("send", str(report_id))
     assert sent.exit_code == 0 and "sent to kikaku@pref.example.jp, joho@pref.example.jp" in sent.output
@@ -324,7 +341,10 @@ def test_the_api_writes_lists_hands_out_and_sends_it(app, db, month_made, monkey
     assert [item["id"] for item in api.get("/api/v1/service/monthly-reports").get_json()["items"]] == [body["id"]]
     xlsx = api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=xlsx")
     assert load_workbook(io.BytesIO(xlsx.data))["登録"]["B4"].value == 2
-    assert api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=pdf").data.startswith(b"%PDF")
+    pdf = api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=pdf").data
+    assert pdf.startswith(b"%PDF")
+    api.get(f"/api/v1/service/monthly-reports/{body['id']}")  # its figures: no file handed out
+    assert handed_out(db, body["id"]) == [("xlsx", *digest(xlsx.data)), ("pdf", *digest(pdf))]
     sent = api.post(f"/api/v1/service/monthly-reports/{body['id']}/send")
     assert sent.status_code == 200 and sent.get_json()["recipients"] == "kikaku@pref.example.jp"
     assert api.post(f"/api/v1/service/monthly-reports/{body['id']}/send").status_code == 409
