@@ -110,6 +110,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/service/settings"): "service.manage",
     ("POST", "/api/v1/service/monthly-reports"): "service.manage",
     ("POST", "/api/v1/incidents"): "incident.manage",
+    ("PATCH", "/api/v1/incidents/{incident_id}"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",
     ("POST", "/api/v1/inquiries"): "inquiry.manage",

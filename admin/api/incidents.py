@@ -68,6 +68,17 @@ class IncidentIn(BaseModel):
                                                   description="Corporate numbers of registered member organisations")
 
 
+class IncidentEditIn(BaseModel):
+    """What the incident's edit page changes: the severity, and municipalities and members added (never removed:
+    the notices already sent to them stay true)."""
+    model_config = ConfigDict(extra="forbid")
+    severity: Severity | None = Field(default=None, description="The new severity (absent: unchanged)")
+    add_tenant_codes: list[TenantCode] = Field(default_factory=list, max_length=100,
+                                               description="Registered tenants the incident also affects")
+    add_member_numbers: list[CorporateNumber] = Field(default_factory=list, max_length=100,
+                                                      description="Corporate numbers of member organisations it also affects")
+
+
 class IncidentEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: HandKind
@@ -218,6 +229,15 @@ def open_incident(body: IncidentIn):
 @bp.get("/incidents/<int:incident_id>", responses={200: IncidentOut},
         summary="An incident with its 24-hour clock, timeline and reports")
 def get_incident(path: IncidentPath):
+    return jsonify(_incident(path.incident_id))
+
+
+@bp.patch("/incidents/<int:incident_id>", responses={200: IncidentOut},
+          summary="Change an open incident's severity and add the municipalities and members it affects (audited)")
+def edit_incident(path: IncidentPath, body: IncidentEditIn):
+    operations.edit_incident(db.session, current_actor(), path.incident_id,
+                             severity=body.severity.value if body.severity else None,
+                             add_tenant_codes=body.add_tenant_codes, add_member_numbers=body.add_member_numbers)
     return jsonify(_incident(path.incident_id))
 
 

@@ -1188,6 +1188,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/incidents"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "severity": "minor"}),
         refused=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "tenant_codes": ["432032"]})),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Entry(
+        success=lambda c: op(c, "PATCH", f"/api/v1/incidents/{platform_incident(c)}", {"severity": "critical"}),
+        refused=lambda c: op(c, "PATCH", f"/api/v1/incidents/{platform_incident(c)}", {"add_tenant_codes": ["432032"]})),
     ("POST", "/api/v1/incidents/{incident_id}/entries"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/entries",
                              {"kind": "workaround", "text": "切り替えました"}),

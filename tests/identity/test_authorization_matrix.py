@@ -380,6 +380,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/incidents"): Rule(AUDIT),
     ("POST", "/api/v1/incidents"): Rule(OPERATE, lambda: {"title": "試験の障害"}),
     ("GET", "/api/v1/incidents/{incident_id}"): Rule(AUDIT),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(OPERATE, lambda: {"severity": "critical"}),
     ("POST", "/api/v1/incidents/{incident_id}/entries"): Rule(OPERATE, lambda: {"kind": "note", "text": "経過"}),
     ("POST", "/api/v1/incidents/{incident_id}/first-report"): Rule(OPERATE),
     ("POST", "/api/v1/incidents/{incident_id}/close"): Rule(OPERATE, lambda: {

@@ -61,3 +61,34 @@ def test_the_request_log_search_answers_by_request_id(client, prefecture, as_ope
     backwards = client.get("/api/v1/request-log?start=2026-01-02T00:00:00%2B09:00&end=2026-01-01T00:00:00%2B09:00",
                            headers=as_operator)
     assert backwards.status_code == 422 and "開始日時より後に" in backwards.get_data(as_text=True)
+
+
+def test_the_api_edits_an_incident_as_its_page_does(client, prefecture, as_operator, db):
+    import json
+
+    import sqlalchemy as sa
+
+    from core.audit import AuditRecord
+
+    opened = client.post("/api/v1/incidents", json={"title": "監視が開いた障害", "severity": "minor"}, headers=as_operator)
+    number = opened.get_json()["id"]
+    unknown = client.patch(f"/api/v1/incidents/{number}", json={"add_tenant_codes": ["432032"]}, headers=as_operator)
+    assert unknown.status_code == 422 and unknown.mimetype == "application/problem+json"
+    assert "登録されていない団体です" in unknown.get_data(as_text=True)
+    bad = client.patch(f"/api/v1/incidents/{number}", json={"severity": "apocalyptic"}, headers=as_operator)
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    edited = client.patch(f"/api/v1/incidents/{number}", json={"severity": "critical", "add_tenant_codes": ["431001"]},
+                          headers=as_operator)
+    assert edited.status_code == 200, edited.get_json()
+    body = edited.get_json()
+    assert (body["severity"], body["tenant_codes"]) == ("critical", ["431001"])
+    assert body["timeline"][-1]["kind"] == "note" and "431001" in body["timeline"][-1]["text"]
+    record = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "incident.edit"))
+    assert json.loads(record.before)["severity"] == "minor" and json.loads(record.after)["severity"] == "critical"
+    assert client.patch("/api/v1/incidents/999999", json={"severity": "minor"}, headers=as_operator).status_code == 404
+    client.post(f"/api/v1/incidents/{number}/first-report", headers=as_operator)
+    client.post(f"/api/v1/incidents/{number}/entries", json={"kind": "recovered", "text": "復旧"}, headers=as_operator)
+    client.post(f"/api/v1/incidents/{number}/close", json={"cause": "a", "impact": "b", "response": "c", "prevention": "d"},
+                headers=as_operator)
+    closed = client.patch(f"/api/v1/incidents/{number}", json={"severity": "minor"}, headers=as_operator)
+    assert closed.status_code == 409 and closed.mimetype == "application/problem+json"
