@@ -174,3 +174,18 @@ class MonthlyReport(SQLModel, table=True):
     sent_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     sent_by: str = Field(default="", max_length=255)
     recipients: str = Field(default="", max_length=1000)
+
+
+class SignInEvent(SQLModel, table=True):
+    """One sign-in to the platform: a LOGIN event of Keycloak's platform realm, read by the due job
+    (:mod:`service.sign_ins`) so the monthly report counts sign-ins without Keycloak and after
+    Keycloak has let its events expire. The client signed in to, the person's id, no address."""
+
+    __tablename__ = "sign_in_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=100, unique=True)  # Keycloak's id of the event
+    at: dt.datetime = Field(sa_column=timestamp_column(nullable=False, index=True))
+    day: dt.date = Field(index=True)  # the Japan-time day
+    client_id: str = Field(default="", max_length=255)
+    user_id: str = Field(default="", max_length=64)

@@ -15,8 +15,10 @@ Each figure has one function here, which the admin page, the API, the workbook a
   fewer times than the service setting ``search_words_minimum`` (default 5) omitted: never shown.
 * :func:`registrations`: new members (their 入会日 in the month), new users (invitations, from the
   audit log: ``user.invite``), new API clients and new datasets (created in the month).
-* :func:`sign_ins`: sign-ins to the admin, from renkei's own audit records (``auth.sign_in``,
-  written by the sign-in callback). renkei does not read Keycloak's login events.
+* :func:`sign_ins`: sign-ins to the platform (every client: the admin, the portal, …), per client
+  and per Japan-time day, from Keycloak's LOGIN events as the due job kept them
+  (:mod:`service.sign_ins`; renkei's own ``auth.sign_in`` records are not counted beside them:
+  each is also a LOGIN event).
 * :func:`api_calls`: API calls by municipality (the usage report's ``api_calls``) and by dataset.
 * :func:`consent_checks`: the consent broker's checks in the month and how many were allowed
   (linkages) — the linkage records.
@@ -55,6 +57,7 @@ from core.report_document import Section
 from governance.consent.models import LinkageRecord
 from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
+from service import sign_ins as sign_ins_
 from service.availability import percent_text
 from service.incidents.models import SEVERITY_LABELS, STATUS_LABELS, Incident
 from service.models import MonthlyReport
@@ -157,12 +160,9 @@ def _audit_count(session: Session, action: str, since: dt.datetime, until: dt.da
         AuditRecord.action == action, AuditRecord.occurred_at >= since, AuditRecord.occurred_at < until))
 
 
-def sign_ins(session: Session, month: dt.date) -> dict[str, int]:
-    """Sign-ins to the admin in the month and how many people signed in (audit ``auth.sign_in``)."""
-    since, until = _span(month)
-    where = (AuditRecord.action == "auth.sign_in", AuditRecord.occurred_at >= since, AuditRecord.occurred_at < until)
-    return {"sign_ins": _count(session, sa.select(sa.func.count()).select_from(AuditRecord).where(*where)),
-            "people": _count(session, sa.select(sa.func.count(sa.distinct(AuditRecord.actor_subject))).where(*where))}
+def sign_ins(session: Session, month: dt.date) -> sign_ins_.SignIns:
+    """Sign-ins in the month, the people who signed in, per client and per day (Keycloak's LOGIN events)."""
+    return sign_ins_.month_counts(session, month)
 
 
 def api_calls(session: Session, actor: Actor, month: dt.date) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, str, int]]]:
@@ -220,7 +220,7 @@ class Figures:
     month: dt.date
     requests: RequestCounts
     registrations: dict[str, int]
-    sign_ins: dict[str, int]
+    sign_ins: sign_ins_.SignIns
     by_tenant: list[tuple[str, str, int]]
     by_dataset: list[tuple[str, str, str, int]]
     consent: dict[str, int]
@@ -234,7 +234,9 @@ class Figures:
         """The counts kept with each writing (JSON)."""
         return {
             "month": f"{self.month:%Y-%m}", "requests": dataclasses.asdict(self.requests),
-            "registrations": self.registrations, "sign_ins": self.sign_ins,
+            "registrations": self.registrations, "sign_ins": self.sign_ins.summary(),
+            "sign_ins_by_client": [[client, n] for client, n in self.sign_ins.by_client],
+            "sign_ins_by_day": [[day.isoformat(), n] for day, n in self.sign_ins.by_day],
             "api_calls": sum(row[2] for row in self.by_tenant), "consent": self.consent,
             "inquiries": sum(self.inquiries.values()), "incidents": len(self.incidents),
             "maintenance": len(self.maintenance),
@@ -285,8 +287,10 @@ def sections(f: Figures) -> list[Section]:
         Section("登録", ("項目", "件数"), (("新規会員", f.registrations["members"]), ("新規利用者（招待）", f.registrations["users"]),
                                           ("新規 API クライアント", f.registrations["api_clients"]),
                                           ("新規データセット", f.registrations["datasets"]))),
-        Section("サインイン", ("項目", "件数"), (("サインイン回数", f.sign_ins["sign_ins"]), ("サインインした人数", f.sign_ins["people"])),
-                note="renkei の操作ログ（管理画面へのサインイン）から数えています。"),
+        Section("サインイン", ("項目", "件数"), (("サインイン回数", f.sign_ins.total), ("サインインした人数", f.sign_ins.people)),
+                note="認証サーバー（Keycloak）のサインインの記録から数えています（管理画面・ポータルなどすべてのクライアント）。"),
+        Section("サインイン（クライアント別）", ("クライアント", "回数"), tuple(f.sign_ins.by_client)),
+        Section("サインイン（日別）", ("日", "回数"), tuple((day.isoformat(), n) for day, n in f.sign_ins.by_day)),
         Section("API 呼出し（市町村別）", ("団体コード", "団体", "呼出し"), tuple(f.by_tenant)),
         Section("API 呼出し（データセット別）", ("データセット", "名称", "提供者", "呼出し"), tuple(f.by_dataset)),
         Section("同意確認と連携", ("項目", "件数"), (("同意確認", f.consent["checks"]), ("連携（許可）", f.consent["linkages"]))),

@@ -356,6 +356,8 @@ def app(tmp_path_factory):
         "RENKEI_KEYCLOAK_TIMEOUT": SLOW_KEYCLOAK_SECONDS,
         # pages count user seats in Keycloak only in the tests that turn it on (tests/identity/test_people.py)
         "RENKEI_SEATS_FROM_KEYCLOAK": False,
+        # the due job reads Keycloak's sign-in events only in the tests that turn it on (tests/service/test_sign_ins.py)
+        "RENKEI_SIGN_INS_FROM_KEYCLOAK": False,
         # the gateway's counted calls are folded when a test says so (admin.gateway_calls.fold_now), not by a thread
         "RENKEI_GATEWAY_FOLD_SECONDS": 0,
     })

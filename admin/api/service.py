@@ -289,10 +289,22 @@ class MonthlyReportDowntime(BaseModel):
     minutes: int
 
 
+class MonthlyReportSignIns(BaseModel):
+    client_id: str
+    sign_ins: int
+
+
+class MonthlyReportSignInDay(BaseModel):
+    day: dt.date
+    sign_ins: int
+
+
 class MonthlyReportFigures(BaseModel):
     requests: MonthlyReportRequests
     registrations: dict[str, int] = Field(description="members, users (invitations), api_clients, datasets")
-    sign_ins: dict[str, int] = Field(description="sign_ins and people (renkei's audit records of sign-ins)")
+    sign_ins: dict[str, int] = Field(description="sign_ins and people (Keycloak's LOGIN events of the platform realm)")
+    sign_ins_by_client: list[MonthlyReportSignIns] = Field(default_factory=list, description="per client, the most first")
+    sign_ins_by_day: list[MonthlyReportSignInDay] = Field(default_factory=list, description="per Japan-time day")
     api_calls: int
     consent: dict[str, int] = Field(description="checks and linkages (allowed checks)")
     inquiries: int
@@ -324,6 +336,8 @@ def _monthly(row) -> dict:
     figures = monthly_report.summary_of(row)
     figures.pop("month", None)
     figures["downtime"] = [{"name_ja": name, "minutes": minutes} for name, minutes in figures.get("downtime", [])]
+    figures["sign_ins_by_client"] = [{"client_id": c, "sign_ins": n} for c, n in figures.get("sign_ins_by_client", [])]
+    figures["sign_ins_by_day"] = [{"day": day, "sign_ins": n} for day, n in figures.get("sign_ins_by_day", [])]
     return {"id": row.id, "month": f"{row.month:%Y-%m}", "version": row.version, "written_at": _iso(row.written_at),
             "written_by": row.written_by, "sent_at": _iso(row.sent_at), "sent_by": row.sent_by,
             "recipients": row.recipients, "figures": figures}

@@ -13,6 +13,9 @@ Jobs, in order:
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
   prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
+* ``sign-in-events``: Keycloak's LOGIN events of the platform realm since the newest kept, kept in
+  ``sign_in_event`` (:mod:`service.sign_ins`) for the monthly report's sign-ins (skipped when
+  ``RENKEI_SIGN_INS_FROM_KEYCLOAK`` is off: the test app, whose other jobs run without Keycloak).
 * ``monthly-report``: once a month, last month's report to the prefecture (月次運用報告: availability,
   incidents, maintenance, page views, searches, registrations, sign-ins, API calls, consent checks,
   inquiries; :mod:`service.monthly_report`) written and kept as xlsx and PDF, for the operator to
@@ -118,6 +121,19 @@ def _usage_report(actor: Actor) -> Outcome:
     reason_ja = {"already queued": "送付済み"}.get(result.reason, "県の団体に連絡先メールアドレスがありません")
     return Outcome("skipped", f"{month} の利用実績報告：{reason_ja}", f"usage report of {month}: {result.reason}",
                    {"month": month, "reason": result.reason})
+
+
+def _sign_in_events(actor: Actor) -> Outcome:
+    """Keycloak's LOGIN events kept in renkei's table (service.sign_ins), for the monthly report."""
+    from admin.identity import identity_directory
+    from service import sign_ins
+
+    if not current_app.config.get("RENKEI_SIGN_INS_FROM_KEYCLOAK", True):
+        return Outcome("skipped", "認証サーバーのサインインの記録は読まない設定です（RENKEI_SIGN_INS_FROM_KEYCLOAK）",
+                       "sign-in events are not read from Keycloak (RENKEI_SIGN_INS_FROM_KEYCLOAK is off)")
+    added = sign_ins.collect(db.session, identity_directory())
+    return Outcome("done", f"認証サーバーのサインインの記録 {added} 件を取り込みました",
+                   f"kept {added} new sign-in event(s) from Keycloak", {"added": added})
 
 
 def _monthly_report(actor: Actor) -> Outcome:
@@ -480,6 +496,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),
     ("usage-report", _usage_report),
+    ("sign-in-events", _sign_in_events),  # before the monthly report, which counts them
     ("monthly-report", _monthly_report),
     ("usage-partitions", _usage_partitions),
     ("usage-retention", _usage_retention),

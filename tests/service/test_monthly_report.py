@@ -21,7 +21,8 @@ from core.outbox import Notification
 from governance.consent.models import LINKAGE_HASHED_FIELDS, LinkageRecord
 from secretariat import inquiries
 from service import monthly_report
-from service.models import ComponentState, MonthlyReport, ServiceComponent, ServiceInterval
+from service.models import ComponentState, MonthlyReport, ServiceComponent, ServiceInterval, SignInEvent
+from service.sign_ins import SignIns
 from tenancy.identity.models import ApiClient
 from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus, Organisation
@@ -123,11 +124,19 @@ def month_made(db, operator, prefecture, monkeypatch, request_log_folder):
         audit.record(db, Actor(issuer="urn:test", subject="old"), "auth.sign_in", "user", "old")
         db.commit()
     _linkage(db, before, True, 0)
-    # this month: 3 invitations, 4 sign-ins of 2 people
+    # this month: 3 invitations; renkei's own records of 4 sign-ins to the admin (each also a LOGIN event of
+    # Keycloak: not counted again)
     for n in range(3):
         audit.record(db, operator, "user.invite", "user", f"invited-{n}")
     for subject in ("tanaka", "tanaka", "sato", "tanaka"):
         audit.record(db, Actor(issuer="urn:test", subject=subject, name=subject), "auth.sign_in", "user", subject)
+    # Keycloak's LOGIN events kept: 5 sign-ins of 3 people this month (Japan time: the first 30 minutes after
+    # the month's start, the day before in UTC), 3 to the admin and 2 to the portal; 1 ten minutes before it
+    for n, (minutes, client, user) in enumerate(((-10, "renkei-admin", "u-1"), (30, "renkei-admin", "u-1"),
+                                                 (60, "catalogue-portal", "u-2"), (24 * 60 + 5, "renkei-admin", "u-1"),
+                                                 (24 * 60 + 6, "catalogue-portal", "u-3"), (24 * 60 + 7, "renkei-admin", "u-2"))):
+        at = start + dt.timedelta(minutes=minutes)
+        db.add(SignInEvent(event_id=f"kc-{n}", at=at, day=at.astimezone(JST).date(), client_id=client, user_id=user))
     # consent checks: 3 allowed and 2 refused this month
     for n, allowed in enumerate((True, False, True, True, False), start=1):
         _linkage(db, start + dt.timedelta(minutes=n), allowed, n)
@@ -175,7 +184,8 @@ def test_every_figure_of_a_made_month_is_what_was_made(db, operator, month_made,
     assert found.requests == monthly_report.RequestCounts(catalogue_people=3, catalogue_machines=7, admin_people=5,
                                                           admin_machines=2, searches=2)
     assert found.registrations == {"members": 2, "users": 3, "api_clients": 2, "datasets": 2}
-    assert found.sign_ins == {"sign_ins": 4, "people": 2}
+    assert found.sign_ins == SignIns(total=5, people=3, by_client=[("renkei-admin", 3), ("catalogue-portal", 2)],
+                                     by_day=[(month, 2), (month + dt.timedelta(days=1), 3)])
     assert found.consent == {"checks": 5, "linkages": 3}
     assert {c: n for c, n in found.inquiries.items() if n} == {"technical": 2, "fault": 1}
     assert [(code, calls) for code, _name, calls in found.by_tenant if calls] == [("431001", 600), ("432024", 7)]
@@ -198,6 +208,10 @@ def test_the_written_report_opens_as_a_workbook_and_a_pdf_of_a_few_pages(db, ope
     assert views == [("カタログ", 3, 7), ("管理画面", 5, 2)]
     registrations = dict(tuple(r) for r in book["登録"].iter_rows(min_row=4, values_only=True))
     assert registrations == {"新規会員": 2, "新規利用者（招待）": 3, "新規 API クライアント": 2, "新規データセット": 2}
+    assert [tuple(r) for r in book["サインイン"].iter_rows(min_row=4, values_only=True)] == [
+        ("サインイン回数", 5), ("サインインした人数", 3)]
+    assert [tuple(r) for r in book["サインイン（クライアント別）"].iter_rows(min_row=4, values_only=True)] == [
+        ("renkei-admin", 3), ("catalogue-portal", 2)]
     text = pdf_text(row.pdf, tmp_path)
     assert f"{month.year}年{month.month}月" in text and "月次運用報告" in text
     assert "ブローカー" in text and "閲覧数" in text and "同意確認" in text
@@ -338,6 +352,10 @@ def test_the_api_writes_lists_hands_out_and_sends_it(app, db, month_made, monkey
     body = written.get_json()
     assert body["figures"]["requests"]["catalogue_machines"] == 7 and body["figures"]["registrations"]["members"] == 2
     assert body["figures"]["downtime"] == [{"name_ja": "ブローカー", "minutes": 45}]
+    assert body["figures"]["sign_ins"] == {"sign_ins": 5, "people": 3}
+    assert body["figures"]["sign_ins_by_client"] == [{"client_id": "renkei-admin", "sign_ins": 3},
+                                                     {"client_id": "catalogue-portal", "sign_ins": 2}]
+    assert [day["sign_ins"] for day in body["figures"]["sign_ins_by_day"]] == [2, 3]
     assert [item["id"] for item in api.get("/api/v1/service/monthly-reports").get_json()["items"]] == [body["id"]]
     xlsx = api.get(f"/api/v1/service/monthly-reports/{body['id']}?format=xlsx")
     assert load_workbook(io.BytesIO(xlsx.data))["登録"]["B4"].value == 2

@@ -406,6 +406,21 @@ class IdentityDirectory:
         return found[:limit]
 
     @translate_errors
+    def login_events(self, date_from: datetime.date, date_to: datetime.date, *, page: int = 100,
+                     limit: int = 100_000) -> list[dict[str, Any]]:
+        """The realm's LOGIN events from ``date_from`` to ``date_to`` (days as Keycloak reads them, both
+        included), read ``page`` at a time (``first``/``max``), at most ``limit`` (needs ``view-events``;
+        the realm stores them because bootstrap enables them)."""
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            events = self.admin.get_events({"type": "LOGIN", "dateFrom": date_from.isoformat(),
+                                            "dateTo": date_to.isoformat(), "first": len(found), "max": page})
+            found += events
+            if len(events) < page:
+                break
+        return found[:limit]
+
+    @translate_errors
     def enabled_role_holders(self, role: str) -> list[str]:
         """The ids of the enabled accounts that hold the realm role ``role`` directly."""
         members = self.admin.get_realm_role_members(role, query={"briefRepresentation": True, "max": 10000})

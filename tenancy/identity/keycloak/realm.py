@@ -111,6 +111,7 @@ def bootstrap_realm(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[st
     changes += _grant_service_account(admin, settings.service_client_id, client_roles=SERVICE_ACCOUNT_ROLES)
     changes += _grant_service_account(admin, settings.metering_client_id, realm_roles=(authz.METERING,))
     changes += _sign_in_security(admin, settings)
+    changes += _login_events(admin, settings)
     changes += _close_built_in_password_grants(admin)
     return changes
 
@@ -240,6 +241,31 @@ def realm_security(settings: KeycloakSettings) -> dict[str, Any]:
         "adminEventsEnabled": True,      # renkei polls them: a person disabled in Keycloak is cut off
         "adminEventsDetailsEnabled": True,
     }
+
+
+# The sign-in events the realm stores, which renkei reads into its own table every run of the due job
+# (service/sign_ins.py) for the monthly report's sign-ins. Keycloak keeps them this long: more than a
+# report's month and the days before the job reads them; renkei's table keeps them after that.
+LOGIN_EVENT = "LOGIN"
+LOGIN_EVENTS_SECONDS = 62 * 24 * 3600
+
+
+def _login_events(admin: KeycloakAdmin, settings: KeycloakSettings) -> list[str]:
+    """User events stored (``eventsEnabled``), LOGIN among the types stored (added to those already
+    chosen), kept at least :data:`LOGIN_EVENTS_SECONDS`."""
+    current = admin.get_realm(settings.realm)
+    types = list(current.get("enabledEventTypes") or [])
+    differs: dict[str, Any] = {}
+    if not current.get("eventsEnabled"):
+        differs["eventsEnabled"] = True
+    if LOGIN_EVENT not in types:
+        differs["enabledEventTypes"] = [*types, LOGIN_EVENT]
+    if int(current.get("eventsExpiration") or 0) < LOGIN_EVENTS_SECONDS:
+        differs["eventsExpiration"] = LOGIN_EVENTS_SECONDS
+    if not differs:
+        return []
+    admin.update_realm(settings.realm, differs)
+    return [f"realm sign-in events: {', '.join(sorted(differs))}"]
 
 
 def _policy_names(policy: str | None) -> set[str]:
