@@ -29,6 +29,7 @@ DEVELOPMENT_SECRETS = {
     "RENKEI_OIDC_CLIENT_SECRET": "renkei-dev-admin-client-secret",
     "RENKEI_SERVICE_CLIENT_SECRET": "renkei-dev-service-client-secret",
     "RENKEI_METERING_CLIENT_SECRET": "renkei-dev-metering-client-secret",
+    "RENKEI_RESIDENTS_CLIENT_SECRET": "renkei-dev-portal-client-secret",
 }
 
 
@@ -82,6 +83,12 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SERVICE_CLIENT_SECRET": secret("RENKEI_SERVICE_CLIENT_SECRET"),
         "RENKEI_METERING_CLIENT_SECRET": secret("RENKEI_METERING_CLIENT_SECRET"),
         "RENKEI_PUBLIC_URL": env.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # the residents' portal's sign-in (docs/residents.md, "Sign-in with the My Number card"): a realm of
+        # the residents' own, never RENKEI_KEYCLOAK_REALM, its client, and the municipality whose portal this is
+        "RENKEI_RESIDENTS_REALM": env.get("RENKEI_RESIDENTS_REALM", "renkei-residents"),
+        "RENKEI_RESIDENTS_CLIENT_ID": env.get("RENKEI_RESIDENTS_CLIENT_ID", "renkei-portal"),
+        "RENKEI_RESIDENTS_CLIENT_SECRET": secret("RENKEI_RESIDENTS_CLIENT_SECRET"),
+        "RENKEI_PORTAL_TENANT": env.get("RENKEI_PORTAL_TENANT", ""),
         # clock skew tolerated on a token's exp/nbf (seconds, at most MAX_TOKEN_LEEWAY_SECONDS)
         "RENKEI_TOKEN_LEEWAY_SECONDS": int(env.get("RENKEI_TOKEN_LEEWAY_SECONDS", "5")),
         "RENKEI_API_AUDIENCE": env.get("RENKEI_API_AUDIENCE", "renkei-api"),
