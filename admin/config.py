@@ -189,6 +189,9 @@ def check(config: Mapping[str, Any]) -> None:
                             ("RENKEI_PUBLIC_FORM_HOURLY_LIMIT", 1, 1000)):
         if not low <= config.get(name, low) <= high:
             raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
+    if config.get("RENKEI_RESIDENTS_REALM", "renkei-residents") == config.get("RENKEI_KEYCLOAK_REALM", "renkei"):
+        raise ConfigurationError("RENKEI_RESIDENTS_REALM must not be the staff realm (RENKEI_KEYCLOAK_REALM): residents "
+                                 "sign in to the portal in a realm of their own (docs/residents.md)")
     if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
         raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
     if str(config.get("RENKEI_PROXY_HOPS") or "").strip() not in {"", "0"}:
