@@ -101,6 +101,7 @@ def login():
     import requests
 
     try:
+        signin.portal_tenant(db.session, current_app.config["RENKEI_PORTAL_TENANT"])
         provider = _provider(request.args.get("provider"))
         return _client().authorize_redirect(url_for("portal.callback", _external=True), kc_idp_hint=provider.alias)
     except DomainError as error:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
-from core.errors import Invalid, problem
-from core.validation import NOT_BLANK, TenantCode
+from core.errors import Invalid, Unavailable, problem
+from core.validation import NOT_BLANK
 from governance.consent.models import AssuranceLevel
 from governance.consent.schemas import validated
 from residents import operations
@@ -152,7 +152,7 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
     alias from the sign-in itself, its identifier of the person and the 基本4情報). The person is found or
     enrolled at the provider's assurance level (:func:`residents.operations.sign_in_person`) and the sign-in
     is kept. A provider renkei does not know is refused."""
-    tenant_code = validated_tenant(tenant_code)
+    tenant_code = portal_tenant(session, tenant_code)
     provider = session.scalar(sa.select(ResidentProvider).where(
         ResidentProvider.alias == str(claims.get(CLAIM_PROVIDER) or "")))
     if provider is None:
@@ -173,9 +173,16 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
                         assurance_level=provider.assurance_level, signed_in_at=row.signed_in_at)
 
 
-class _Tenant(BaseModel):
-    tenant_code: TenantCode
+PORTAL_NOT_SET_UP = ("The residents' portal is not set up: it names no registered municipality (RENKEI_PORTAL_TENANT).",
+                     "住民ポータルが設定されていません（登録済みの市町村が指定されていません）。")
 
 
-def validated_tenant(tenant_code: str) -> str:
-    return validated(_Tenant, {"tenant_code": tenant_code}).tenant_code
+def portal_tenant(session: Session, tenant_code: str) -> str:
+    """The municipality residents enrol with through this portal (RENKEI_PORTAL_TENANT): a registered
+    tenant, or the portal is not set up (503, nobody is enrolled anywhere else)."""
+    from tenancy.registry.models import Tenant
+
+    code = (tenant_code or "").strip()
+    if not code or session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is None:
+        raise Unavailable(*PORTAL_NOT_SET_UP)
+    return code

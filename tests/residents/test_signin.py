@@ -297,3 +297,31 @@ def test_a_forged_callback_signs_no_one_in(client, db, portal):
     answer = client.get("/portal/callback?code=forged&state=forged")
     assert answer.status_code == 401
     assert 'id="sign-in"' in client.get("/portal/").get_data(as_text=True)
+
+
+def test_a_password_set_in_the_residents_realm_is_no_card_sign_in(app, client, db, portal, realms, keycloak_server):
+    """Should a resident's account in the residents' realm get a password (the account console, an
+    administrator), signing in with it directly is no sign-in through a provider: the portal enrols no one."""
+    from tenancy.identity.keycloak import master_admin
+
+    residents_realm, _ = realms
+    portal.person("shiro", {**TARO, "full_name": "田中 四郎"})
+    card_sign_in(client, "shiro")
+    client.get("/portal/logout")
+    admin = master_admin(keycloak_server.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
+    admin.change_current_realm(residents_realm)
+    account = admin.get_users({"briefRepresentation": True, "search": "mynumber-card."})[0]
+    admin.set_user_password(account["id"], PASSWORD, temporary=False)
+    start = client.get("/portal/login")
+    direct = start.headers["Location"].replace("kc_idp_hint=mynumber-card", "kc_idp_hint=")
+    browser = requests.Session()
+    page = _keycloak(browser, browser.get(direct, allow_redirects=False, timeout=30))
+    assert f"/realms/{residents_realm}/" in page.url  # the residents' realm's own form, not the provider's
+    action = html.unescape(re.search(r'<form[^>]+action="([^"]+)"', page.text).group(1))
+    back = _keycloak(browser, browser.post(action, data={"username": account["username"], "password": PASSWORD,
+                                                         "credentialId": ""}, allow_redirects=False, timeout=30))
+    assert back.headers["Location"].startswith("http://renkei.test/portal/callback"), back.text[:300]
+    answer = client.get(back.headers["Location"].removeprefix("http://renkei.test"))
+    assert answer.status_code == 422 and "認証事業者" in answer.get_data(as_text=True)
+    assert 'id="common-id"' not in client.get("/portal/").get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(ResidentSignIn)) == 1

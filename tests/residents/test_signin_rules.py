@@ -84,3 +84,12 @@ def test_a_counter_enrolment_and_then_a_renewal(db, card, keys):
     assert (renewed.how, renewed.common_id) == ("renewed", counter.common_id)
     assert {row.subject for row in db.scalars(sa.select(ResidentIdentity).where(
         ResidentIdentity.resident_id == counter.id))} == {"sub-00000007", "sub-00000008"}
+
+
+def test_a_portal_that_names_no_registered_municipality_enrols_no_one(db, card, keys):
+    from core.errors import Unavailable
+
+    for tenant in ("", "439999"):
+        with pytest.raises(Unavailable):
+            signin.sign_in(db, keys, tenant, claims("sub-00000009"))
+    assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
