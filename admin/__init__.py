@@ -170,6 +170,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from admin import status_page
 
     app.register_blueprint(status_page.bp)  # /status, /status.json: the platform's state, for anyone
+    from admin import portal
+
+    portal.init_app(app)  # /portal: the residents' portal, signed in through the residents' realm (never staff's)
 
     from admin.commands import register as register_cli
 

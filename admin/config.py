@@ -29,6 +29,7 @@ DEVELOPMENT_SECRETS = {
     "RENKEI_OIDC_CLIENT_SECRET": "renkei-dev-admin-client-secret",
     "RENKEI_SERVICE_CLIENT_SECRET": "renkei-dev-service-client-secret",
     "RENKEI_METERING_CLIENT_SECRET": "renkei-dev-metering-client-secret",
+    "RENKEI_RESIDENTS_CLIENT_SECRET": "renkei-dev-portal-client-secret",
 }
 
 
@@ -82,6 +83,12 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_SERVICE_CLIENT_SECRET": secret("RENKEI_SERVICE_CLIENT_SECRET"),
         "RENKEI_METERING_CLIENT_SECRET": secret("RENKEI_METERING_CLIENT_SECRET"),
         "RENKEI_PUBLIC_URL": env.get("RENKEI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # the residents' portal's sign-in (docs/residents.md, "Sign-in with the My Number card"): a realm of
+        # the residents' own, never RENKEI_KEYCLOAK_REALM, its client, and the municipality whose portal this is
+        "RENKEI_RESIDENTS_REALM": env.get("RENKEI_RESIDENTS_REALM", "renkei-residents"),
+        "RENKEI_RESIDENTS_CLIENT_ID": env.get("RENKEI_RESIDENTS_CLIENT_ID", "renkei-portal"),
+        "RENKEI_RESIDENTS_CLIENT_SECRET": secret("RENKEI_RESIDENTS_CLIENT_SECRET"),
+        "RENKEI_PORTAL_TENANT": env.get("RENKEI_PORTAL_TENANT", ""),
         # clock skew tolerated on a token's exp/nbf (seconds, at most MAX_TOKEN_LEEWAY_SECONDS)
         "RENKEI_TOKEN_LEEWAY_SECONDS": int(env.get("RENKEI_TOKEN_LEEWAY_SECONDS", "5")),
         "RENKEI_API_AUDIENCE": env.get("RENKEI_API_AUDIENCE", "renkei-api"),
@@ -182,6 +189,9 @@ def check(config: Mapping[str, Any]) -> None:
                             ("RENKEI_PUBLIC_FORM_HOURLY_LIMIT", 1, 1000)):
         if not low <= config.get(name, low) <= high:
             raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
+    if config.get("RENKEI_RESIDENTS_REALM", "renkei-residents") == config.get("RENKEI_KEYCLOAK_REALM", "renkei"):
+        raise ConfigurationError("RENKEI_RESIDENTS_REALM must not be the staff realm (RENKEI_KEYCLOAK_REALM): residents "
+                                 "sign in to the portal in a realm of their own (docs/residents.md)")
     if config["RENKEI_ENV"] not in {"production", "development", "testing"}:
         raise ConfigurationError(f"RENKEI_ENV must be production, development or testing, not {config['RENKEI_ENV']!r}")
     if str(config.get("RENKEI_PROXY_HOPS") or "").strip() not in {"", "0"}:

@@ -154,6 +154,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
     "resident.keys": {OPERATOR: "all"},
+    # the residents' realm and its identity providers (residents/signin.py): the platform's, no resident's data
+    "resident.signin.configure": {OPERATOR: "all"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
     "group.read": {OPERATOR: "all", AUDITOR: "all"},
     "group.manage": {OPERATOR: "all"},
@@ -246,6 +248,7 @@ ACTION_LABELS_JA = {
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
+    "resident.signin.configure": "住民のサインイン（住民用レルム・認証事業者）の設定",
     "group.read": "コミュニティ・ワーキンググループの閲覧",
     "group.manage": "コミュニティ・ワーキンググループの運営",
     "meeting.read": "会議・議事録の閲覧",

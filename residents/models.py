@@ -192,3 +192,37 @@ class ResidentDisclosure(SQLModel, table=True):
     reason: str = Field(max_length=500)
     set_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     set_by: str = Field(max_length=255)
+
+
+class ResidentProvider(SQLModel, table=True):
+    """An identity provider residents sign in to the portal with (issue 42 item 4), configured in the
+    residents' realm by ``renkei residents provider-add``: its alias there, its issuer (from its discovery
+    document) and the assurance level (the existing levels) a sign-in through it carries, e.g. 3 for the My
+    Number card's, lower for a city's LINE-based portal."""
+
+    __tablename__ = "resident_provider"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=200)
+    issuer: str = Field(max_length=255)
+    discovery_url: str = Field(max_length=500)
+    assurance_level: int = Field(foreign_key="assurance_level.level")
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    created_by: str = Field(max_length=255)
+
+
+class ResidentSignIn(SQLModel, table=True):
+    """A resident's sign-in to the portal: through which provider, as which of its identifiers, at what
+    assurance, which claims the provider verified (their names: the values are the resident's encrypted
+    items), and when. Append-only."""
+
+    __tablename__ = "resident_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    provider_id: int = Field(foreign_key="resident_provider.id")
+    subject: str = Field(max_length=255)
+    assurance_level: int = Field(foreign_key="assurance_level.level")
+    verified_claims: str = Field(max_length=200)  # the claims' names, comma-separated
+    signed_in_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

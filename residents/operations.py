@@ -101,6 +101,11 @@ def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | 
     review item for staff and no ID."""
     data = validated(EnrolmentIn, payload)
     authz.authorize(actor, "resident.enrol", data.tenant_code)
+    return _enrol(session, actor, keys, data)
+
+
+def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> Enrolment:
+    """The enrolment itself (asked by :func:`enrol` for staff and :func:`sign_in_person` for a resident)."""
     if session.get(AssuranceLevel, data.assurance_level) is None:
         raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
                       problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
@@ -134,6 +139,61 @@ def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | 
                         "review": review.id if review else None, "match": match[1].value if match else None,
                         "matched": match[0].common_id if match else None})
     return Enrolment(resident, review)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedIn:
+    resident: Resident
+    review: ResidentReview | None  # the person's enrolment waits for staff
+    how: str  # "known" (the provider's identifier), "renewed" (a new identifier of the same person), "enrolled"
+
+
+def _open_review(session: Session, resident: Resident) -> ResidentReview | None:
+    return session.scalar(sa.select(ResidentReview).where(ResidentReview.candidate_id == resident.id,
+                                                          ResidentReview.status == ReviewStatus.open))
+
+
+def _renewed(session: Session, data: EnrolmentIn, person_hash: str) -> Resident | None:
+    """The one enrolled person with the same 基本4情報 who already signed in through the same provider
+    (its issuer) as another identifier: a renewed certificate. None when there is none or more than one
+    (then the enrolment's own rule holds: a match goes to review)."""
+    found = list(session.scalars(sa.select(Resident).where(
+        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
+        Resident.status == ResidentStatus.active,
+        Resident.id.in_(sa.select(ResidentIdentity.resident_id).where(ResidentIdentity.tenant_code == data.tenant_code,
+                                                                      ResidentIdentity.issuer == data.issuer))).limit(2)))
+    return found[0] if len(found) == 1 else None
+
+
+def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> SignedIn:
+    """The person a resident's verified sign-in (the provider's ``issuer`` and ``subject`` with its 基本4情報
+    in ``payload``) is: the one the identifier belongs to; else, after a certificate renewal gave a new
+    identifier, the one person with the same 基本4情報 and an identifier of the same provider (the new
+    identifier is linked to them, audited as ``resident.identity.renew``); else an enrolment by the counter's
+    rule (:func:`enrol`: a match goes to review, never a second common ID). ``actor`` is the resident: the
+    provider's verified sign-in is the authority, so no role is asked (the portal verified the ID token)."""
+    data = validated(EnrolmentIn, payload)
+    if not (data.issuer and data.subject):
+        raise Invalid("A sign-in names its provider and the person's identifier there.",
+                      "サインインには認証事業者と利用者の識別子が必要です。")
+    known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
+        ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
+        ResidentIdentity.subject == data.subject))
+    if known is not None:
+        return SignedIn(known, _open_review(session, known), "known")
+    person_hash = keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(), data.sex.value))
+    renewed = _renewed(session, data, person_hash)
+    if renewed is not None:
+        identity = ResidentIdentity(resident_id=renewed.id, tenant_code=data.tenant_code, issuer=data.issuer,
+                                    subject=data.subject)
+        session.add(identity)
+        session.flush()
+        audit.record(session, actor, "resident.identity.renew", "resident", renewed.common_id, tenant_code=data.tenant_code,
+                     after={"common_id": renewed.common_id, "issuer": data.issuer, "identity": identity.id,
+                            "match": MatchReason.basic_four.value})
+        return SignedIn(renewed, None, "renewed")
+    enrolment = _enrol(session, actor, keys, data)
+    return SignedIn(enrolment.resident, enrolment.review, "enrolled")
 
 
 # --- looking a person up --------------------------------------------------------------------------
@@ -247,6 +307,11 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
     if session.get(AssuranceLevel, data.assurance_level) is None:
         raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
                       problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    if data.assurance_level < service.required_level:
+        raise Invalid(f"The service requires assurance level {service.required_level} or higher.",
+                      f"このサービスとの連携には個人認証レベル {service.required_level} 以上が必要です。",
+                      problems=[problem("assurance_level", f"Level {service.required_level} or higher is required.",
+                                        f"個人認証レベル {service.required_level} 以上が必要です。")])
     taken = session.scalar(sa.select(ServiceLink).where(
         ServiceLink.service_id == service.id,
         sa.or_(ServiceLink.service_user_id == data.service_user_id, ServiceLink.resident_id == resident.id)))

@@ -156,3 +156,13 @@ def test_production_refuses_to_start_without_the_residents_key_and_says_which_se
     key_file = tmp_path / "resident.keys"
     key_file.write_text(new_key_entry("k2") + "\n" + new_key_entry("k1") + "\n")
     assert _production(tmp_path, RENKEI_RESIDENT_KEYS="", RENKEI_RESIDENT_KEY_FILE=str(key_file)).config["RENKEI_ENV"] == "production"
+
+
+@pytest.mark.parametrize("mode", ["development", "production"])
+def test_the_residents_realm_may_not_be_the_staff_realm(tmp_path, mode):
+    """Residents sign in to the portal in a realm of their own (issue 42 item 4), never the staff realm."""
+    with pytest.raises(ConfigurationError, match="RENKEI_RESIDENTS_REALM must not be the staff realm"):
+        create_app({"RENKEI_ENV": mode, "SECRET_KEY": "x" * 40, "RENKEI_VAR_DIR": str(tmp_path),
+                    "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                    "RENKEI_RESIDENT_KEYS": new_key_entry("production"), "RENKEI_KEYCLOAK_REALM": "kumamoto",
+                    "RENKEI_RESIDENTS_REALM": "kumamoto", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}"})

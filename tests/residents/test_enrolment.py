@@ -213,3 +213,15 @@ def test_rotation_goes_through_more_residents_than_one_batch(db, consent_setup, 
     names = {residents.look_up(db, desk(), parse_keys(ring_entry(ring, 0)), KUMAMOTO, common_id=c, reason=REASON)["full_name"]
              for c in enrolled}
     assert names == {f"住民 {n}" for n in range(5)}
+
+
+def test_a_link_below_the_level_the_service_requires_is_refused(db, consent_setup, keys):
+    card_only = consent_setup(name="マイナ手続きナビ", required_level=3)
+    common_id = residents.enrol(db, desk(), keys, person()).resident.common_id
+    with pytest.raises(Invalid) as refused:
+        residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": card_only.id,
+                                                                 "service_user_id": "navi-user-0003", "assurance_level": 2})
+    assert refused.value.problems[0]["field"] == "assurance_level" and "3" in refused.value.message_ja
+    link = residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": card_only.id,
+                                                                    "service_user_id": "navi-user-0003", "assurance_level": 3})
+    assert link.assurance_level == 3

@@ -1,0 +1,77 @@
+"""The resident's session in the portal (issue 42 items 4 and 7): the one home of who is signed in there.
+
+A resident signed in through the residents' realm is kept under the session's ``resident`` key, apart from a
+staff member's ``actor`` (admin/auth.py): a staff session never grants the portal (:func:`current_resident`
+reads ``resident`` only) and a resident's session never grants a staff page or the API (admin/auth.py reads
+``actor`` only, and a residents' realm token fails the API's issuer check). The portal's pages ask
+:func:`current_resident`, or :func:`resident_required` to send a visitor to sign in.
+
+What is kept: the resident's row id, municipality, common ID and status at sign-in, the provider, the
+assurance of the sign-in and when it was made; never the 基本4情報.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable
+
+from flask import current_app, redirect, request, session, url_for
+
+SESSION_KEY = "resident"
+
+
+@dataclasses.dataclass(frozen=True)
+class PortalResident:
+    resident_id: int
+    tenant_code: str
+    common_id: str | None
+    status: str
+    provider: str
+    assurance_level: int
+    signed_in_at: dt.datetime
+
+
+def sign_in_resident(signed) -> None:
+    """Keep a sign-in (:class:`residents.signin.PortalSignIn`) as the session's resident."""
+    session[SESSION_KEY] = {"resident_id": signed.resident_id, "tenant_code": signed.tenant_code,
+                            "common_id": signed.common_id, "status": signed.status, "provider": signed.provider,
+                            "assurance_level": signed.assurance_level,
+                            "signed_in_at": signed.signed_in_at.isoformat(), "seen": time.time()}
+
+
+def sign_out_resident() -> dict | None:
+    """End the resident's session (a staff member's, if any, is not touched); what it held."""
+    return session.pop(SESSION_KEY, None)
+
+
+def current_resident() -> PortalResident | None:
+    """The resident signed in to the portal, or None (never a staff member; idle for longer than
+    RENKEI_SESSION_IDLE_MINUTES ends it)."""
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    now = time.time()
+    if now - float(data.get("seen") or 0) > float(current_app.config["RENKEI_SESSION_IDLE_MINUTES"]) * 60:
+        sign_out_resident()
+        return None
+    if now - float(data.get("seen") or 0) >= 5:  # the cookie is rewritten at most every 5 s
+        session[SESSION_KEY] = {**data, "seen": now}
+    return PortalResident(resident_id=int(data["resident_id"]), tenant_code=data["tenant_code"],
+                          common_id=data.get("common_id"), status=data["status"], provider=data["provider"],
+                          assurance_level=int(data["assurance_level"]),
+                          signed_in_at=dt.datetime.fromisoformat(data["signed_in_at"]))
+
+
+def resident_required(view: Callable) -> Callable:
+    """A portal page for a signed-in resident: anyone else is sent to sign in (and comes back)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_resident() is None:
+            return redirect(url_for("portal.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,188 @@
+"""Residents' sign-in with the My Number card and other providers (issue 42 item 4).
+
+Residents sign in to the portal through Keycloak's residents' realm (never the platform's staff realm),
+brokered to OpenID Connect identity providers (:mod:`tenancy.identity.keycloak.residents_realm`). renkei
+keeps, per provider, its alias in the realm, its issuer and the assurance level a sign-in through it carries
+(:class:`residents.models.ResidentProvider`). A sign-in's verified claims become the person through
+:func:`residents.operations.sign_in_person` (the one enrolment rule), and each sign-in is kept
+(:class:`residents.models.ResidentSignIn`: provider, identifier, assurance, the claims' names, when).
+
+Configuring the realm and a provider is the operator's, audited (``resident.realm.setup``,
+``resident.provider.add``); the client secret given for a provider goes to Keycloak and is never recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from sqlalchemy.orm import Session
+
+from core import audit, authz
+from core.actor import Actor
+from core.errors import Invalid, Unavailable, problem
+from core.validation import NOT_BLANK
+from governance.consent.models import AssuranceLevel
+from governance.consent.schemas import validated
+from residents import operations
+from residents.crypto import Keyring
+from residents.models import ResidentProvider, ResidentSignIn, Sex, VerificationMethod
+
+# the ID token's claims the residents' realm gives (tenancy.identity.keycloak.residents_realm)
+CLAIM_PROVIDER, CLAIM_SUBJECT = "renkei_idp", "renkei_subject"
+CLAIMS = {"full_name": "renkei_name", "address": "renkei_address", "birth_date": "renkei_birthdate",
+          "sex": "renkei_gender"}
+# the provider's words for sex: OpenID Connect's gender, or ISO/IEC 5218 as the card gives it
+_SEX = {"male": Sex.male, "1": Sex.male, "female": Sex.female, "2": Sex.female, "9": Sex.not_applicable,
+        "other": Sex.not_applicable}
+
+Alias = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S{1,490}$")]
+
+
+class ProviderIn(BaseModel):
+    """An identity provider for residents: where its discovery document is, renkei's client there, the
+    alias in the residents' realm and the assurance level of a sign-in through it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alias: Alias
+    display_name: Text
+    discovery_url: Url
+    client_id: Text
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    assurance_level: StrictInt = Field(ge=1, le=99)
+
+
+@dataclasses.dataclass(frozen=True)
+class RealmSettings:
+    """The residents' realm as the settings name it (RENKEI_RESIDENTS_REALM, …_CLIENT_ID, …_CLIENT_SECRET)."""
+
+    realm: str
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+
+
+def setup_realm(session: Session, actor: Actor, master, settings: RealmSettings) -> list[str]:
+    """``renkei residents realm-setup``: the residents' realm and the portal's client created or corrected
+    with the master administrator's client ``master``; audited with the changes made (none: still a record)."""
+    from tenancy.identity.keycloak import ensure_residents_realm
+
+    authz.authorize(actor, "resident.signin.configure")
+    changes = ensure_residents_realm(master, settings.realm, settings.client_id, settings.client_secret,
+                                     settings.redirect_uris)
+    audit.record(session, actor, "resident.realm.setup", "keycloak_realm", settings.realm,
+                 after={"realm": settings.realm, "client_id": settings.client_id, "changes": changes})
+    return changes
+
+
+def add_provider(session: Session, actor: Actor, master, settings: RealmSettings,
+                 payload: ProviderIn | dict) -> tuple[ResidentProvider, list[str]]:
+    """``renkei residents provider-add``: the provider configured in the residents' realm from its discovery
+    document (Keycloak reads it), and renkei's record of its issuer and assurance level; again for the same
+    alias corrects both. Audited with the level before and after; the secret is never recorded."""
+    from tenancy.identity.keycloak import ensure_provider
+
+    data = validated(ProviderIn, payload)
+    authz.authorize(actor, "resident.signin.configure")
+    if session.get(AssuranceLevel, data.assurance_level) is None:
+        raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
+                      problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])
+    changes, issuer = ensure_provider(master, settings.realm, data.alias, data.discovery_url, data.client_id,
+                                      data.client_secret, data.display_name)
+    if not issuer:
+        raise Invalid("The discovery document names no issuer.", "ディスカバリー文書に issuer がありません。",
+                      problems=[problem("discovery_url", "Give the provider's OpenID Connect discovery URL.",
+                                        "認証事業者の OpenID Connect ディスカバリー URL を指定してください。")])
+    row = session.scalar(sa.select(ResidentProvider).where(ResidentProvider.alias == data.alias))
+    before = None if row is None else {"issuer": row.issuer, "assurance_level": row.assurance_level,
+                                       "discovery_url": row.discovery_url}
+    if row is None:
+        row = ResidentProvider(alias=data.alias, created_by=actor.name or actor.subject, display_name="", issuer="",
+                               discovery_url="", assurance_level=data.assurance_level)
+        session.add(row)
+    row.display_name, row.issuer, row.discovery_url = data.display_name, issuer, data.discovery_url
+    row.assurance_level = data.assurance_level
+    session.flush()
+    audit.record(session, actor, "resident.provider.add", "resident_provider", data.alias, before=before,
+                 after={"issuer": issuer, "assurance_level": data.assurance_level, "discovery_url": data.discovery_url,
+                        "client_id": data.client_id, "realm": settings.realm, "changes": changes})
+    return row, changes
+
+
+# --- a resident's sign-in ------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PortalSignIn:
+    """What the portal keeps of a sign-in in the resident's session (never the 基本4情報)."""
+
+    resident_id: int
+    tenant_code: str
+    common_id: str | None
+    status: str  # the resident's status: active, review
+    how: str  # known, renewed, enrolled
+    provider: str
+    assurance_level: int
+    signed_in_at: dt.datetime
+
+
+NOT_A_SIGN_IN = ("The sign-in did not come through a provider renkei knows.",
+                 "renkei に登録された認証事業者を通したサインインではありません。")
+
+
+def _claims(claims: dict[str, Any]) -> dict[str, str]:
+    missing = [name for name in CLAIMS.values() if not str(claims.get(name) or "").strip()]
+    if missing or not str(claims.get(CLAIM_SUBJECT) or "").strip():
+        raise Invalid("The provider did not give the name, address, date of birth and sex (基本4情報) needed to "
+                      "enrol; sign in with the My Number card.",
+                      "認証事業者から基本4情報（氏名・住所・生年月日・性別）を受け取れなかったため登録できません。"
+                      "マイナンバーカードでサインインしてください。")
+    values = {field: str(claims[name]).strip() for field, name in CLAIMS.items()}
+    values["sex"] = _SEX.get(values["sex"].lower(), Sex.not_applicable).value
+    return values
+
+
+def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str, Any]) -> PortalSignIn:
+    """A resident's sign-in: ``claims`` are the verified ID token's of the residents' realm (the provider's
+    alias from the sign-in itself, its identifier of the person and the 基本4情報). The person is found or
+    enrolled at the provider's assurance level (:func:`residents.operations.sign_in_person`) and the sign-in
+    is kept. A provider renkei does not know is refused."""
+    tenant_code = portal_tenant(session, tenant_code)
+    provider = session.scalar(sa.select(ResidentProvider).where(
+        ResidentProvider.alias == str(claims.get(CLAIM_PROVIDER) or "")))
+    if provider is None:
+        raise Invalid(*NOT_A_SIGN_IN)
+    subject = str(claims.get(CLAIM_SUBJECT) or "").strip()
+    values = _claims(claims)
+    actor = Actor(issuer=provider.issuer, subject=subject, name=f"住民本人（{provider.display_name}）")
+    signed = operations.sign_in_person(session, actor, keys, {
+        "tenant_code": tenant_code, **values, "verification": VerificationMethod.provider.value,
+        "assurance_level": provider.assurance_level, "issuer": provider.issuer, "subject": subject})
+    row = ResidentSignIn(resident_id=signed.resident.id, provider_id=provider.id, subject=subject,
+                         assurance_level=provider.assurance_level,
+                         verified_claims=",".join(name for name in CLAIMS.values()))
+    session.add(row)
+    session.flush()
+    return PortalSignIn(resident_id=signed.resident.id, tenant_code=tenant_code, common_id=signed.resident.common_id,
+                        status=signed.resident.status.value, how=signed.how, provider=provider.alias,
+                        assurance_level=provider.assurance_level, signed_in_at=row.signed_in_at)
+
+
+PORTAL_NOT_SET_UP = ("The residents' portal is not set up: it names no registered municipality (RENKEI_PORTAL_TENANT).",
+                     "住民ポータルが設定されていません（登録済みの市町村が指定されていません）。")
+
+
+def portal_tenant(session: Session, tenant_code: str) -> str:
+    """The municipality residents enrol with through this portal (RENKEI_PORTAL_TENANT): a registered
+    tenant, or the portal is not set up (503, nobody is enrolled anywhere else)."""
+    from tenancy.registry.models import Tenant
+
+    code = (tenant_code or "").strip()
+    if not code or session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is None:
+        raise Unavailable(*PORTAL_NOT_SET_UP)
+    return code

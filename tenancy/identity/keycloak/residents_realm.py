@@ -1,0 +1,166 @@
+"""The residents' realm (issue 42 item 4): residents sign in to the portal through a Keycloak realm of
+their own, never the platform (staff) realm, brokered to identity providers such as the My Number card's
+(デジタル認証アプリ). The realm has no roles of renkei's, no registration, no local passwords to set; each
+provider is an OpenID Connect identity provider configured from its discovery document, asked for
+``openid name address birthdate gender``, whose claims (and its own identifier of the person) are brought
+in as user attributes, refreshed at every sign-in, and put in the portal client's ID token with the
+provider's alias taken from the sign-in itself (a session note, never a stored attribute).
+
+Made idempotently with the master realm's admin client; each function returns the changes it made.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakError
+
+from tenancy.identity.keycloak.common import translate_errors
+
+# what a provider is asked for: the 基本4情報 (name, address, date of birth, sex), never the 個人番号
+PROVIDER_SCOPES = "openid name address birthdate gender"
+# the provider's claim each user attribute is brought in from, and the ID token claim renkei reads it as
+# (the ID token's names: CLAIM_PREFIX + the attribute's name)
+CLAIM_PREFIX = "renkei_"
+IMPORTED_CLAIMS = {"subject": "sub", "name": "name", "address": "address.formatted", "birthdate": "birthdate",
+                   "gender": "gender"}
+PROVIDER_CLAIM = CLAIM_PREFIX + "idp"  # the alias of the provider of this sign-in (the session's note)
+
+
+def _portal_mappers() -> list[dict[str, Any]]:
+    mappers = [{"name": CLAIM_PREFIX + name, "protocol": "openid-connect",
+                "protocolMapper": "oidc-usermodel-attribute-mapper",
+                "config": {"user.attribute": CLAIM_PREFIX + name, "claim.name": CLAIM_PREFIX + name,
+                           "id.token.claim": "true", "access.token.claim": "false", "userinfo.token.claim": "false",
+                           "jsonType.label": "String"}} for name in IMPORTED_CLAIMS]
+    mappers.append({"name": PROVIDER_CLAIM, "protocol": "openid-connect",
+                    "protocolMapper": "oidc-usersessionmodel-note-mapper",
+                    "config": {"user.session.note": "identity_provider", "claim.name": PROVIDER_CLAIM,
+                               "id.token.claim": "true", "access.token.claim": "false", "jsonType.label": "String"}})
+    return mappers
+
+
+def _ensure_realm(admin: KeycloakAdmin, realm: str) -> list[str]:
+    if any(r["realm"] == realm for r in admin.get_realms()):
+        return []
+    admin.create_realm({"realm": realm, "enabled": True, "displayName": "住民ポータル / Residents' portal",
+                        "registrationAllowed": False, "resetPasswordAllowed": False, "rememberMe": False,
+                        "loginWithEmailAllowed": False, "accessTokenLifespan": 300,
+                        "internationalizationEnabled": True, "supportedLocales": ["ja", "en"], "defaultLocale": "ja"})
+    return [f"realm {realm}"]
+
+
+def _ensure_profile(admin: KeycloakAdmin) -> list[str]:
+    """The imported attributes are written by Keycloak and administrators only (a resident cannot edit
+    them); e-mail and names are not asked for (the provider's claims are what count)."""
+    profile = admin.get_realm_users_profile()
+    wanted = json.loads(json.dumps(profile))
+    wanted["unmanagedAttributePolicy"] = "ADMIN_EDIT"
+    for attribute in wanted.get("attributes", []):
+        if attribute.get("name") in ("email", "firstName", "lastName"):
+            attribute.pop("required", None)
+    if wanted == profile:
+        return []
+    admin.update_realm_users_profile(wanted)
+    return ["user profile (provider attributes: administrators only; e-mail and names optional)"]
+
+
+def _ensure_first_login(admin: KeycloakAdmin) -> list[str]:
+    """A first sign-in through a provider creates the account without a form to review."""
+    for execution in admin.get_authentication_flow_executions("first broker login"):
+        if execution.get("providerId") == "idp-review-profile" and execution.get("authenticationConfig"):
+            config = admin.get_authenticator_config(execution["authenticationConfig"])
+            if config.get("config", {}).get("update.profile.on.first.login") != "off":
+                config.setdefault("config", {})["update.profile.on.first.login"] = "off"
+                admin.update_authenticator_config(config, execution["authenticationConfig"])
+                return ["first broker login: no profile review"]
+    return []
+
+
+def _ensure_portal_client(admin: KeycloakAdmin, client_id: str, secret: str, redirect_uris: tuple[str, ...]) -> list[str]:
+    payload = {"clientId": client_id, "name": "renkei residents' portal", "protocol": "openid-connect",
+               "publicClient": False, "secret": secret or None, "standardFlowEnabled": True,
+               "directAccessGrantsEnabled": False, "serviceAccountsEnabled": False, "implicitFlowEnabled": False,
+               "redirectUris": sorted(set(redirect_uris)), "attributes": {"pkce.code.challenge.method": "S256"},
+               "defaultClientScopes": ["basic"], "optionalClientScopes": [], "protocolMappers": _portal_mappers()}
+    existing = admin.get_client_id(client_id)
+    if existing is None:
+        admin.create_client(payload)
+        return [f"client {client_id}"]
+    current = admin.get_client(existing)
+    names = {mapper["name"] for mapper in current.get("protocolMappers", [])}
+    changes = []
+    for mapper in payload["protocolMappers"]:
+        if mapper["name"] not in names:
+            admin.add_mapper_to_client(existing, mapper)
+            changes.append(f"client {client_id}: mapper {mapper['name']}")
+    if sorted(current.get("redirectUris", [])) != payload["redirectUris"] or (secret and current.get("secret") != secret):
+        admin.update_client(existing, {**current, "redirectUris": payload["redirectUris"],
+                                       **({"secret": secret} if secret else {})})
+        changes.append(f"client {client_id}: redirect URIs and secret")
+    return changes
+
+
+@translate_errors
+def ensure_residents_realm(admin: KeycloakAdmin, realm: str, client_id: str, client_secret: str,
+                           redirect_uris: tuple[str, ...]) -> list[str]:
+    """Create what is missing of the residents' realm and the portal's client; the changes made."""
+    changes = _ensure_realm(admin, realm)
+    admin.change_current_realm(realm)
+    changes += _ensure_profile(admin)
+    changes += _ensure_first_login(admin)
+    changes += _ensure_portal_client(admin, client_id, client_secret, redirect_uris)
+    return changes
+
+
+def _import_discovery(admin: KeycloakAdmin, realm: str, discovery_url: str) -> dict[str, Any]:
+    """Keycloak reads the provider's discovery document itself (its issuer, endpoints and keys' address)."""
+    response = admin.connection.raw_post(f"admin/realms/{realm}/identity-provider/import-config",
+                                         data=json.dumps({"providerId": "oidc", "fromUrl": discovery_url}))
+    if response.status_code >= 400:
+        raise KeycloakError(error_message=response.text, response_code=response.status_code,
+                            response_body=response.content)
+    return response.json()
+
+
+def _idp_mappers(alias: str) -> list[dict[str, Any]]:
+    mappers = [{"name": CLAIM_PREFIX + name, "identityProviderAlias": alias,
+                "identityProviderMapper": "oidc-user-attribute-idp-mapper",
+                "config": {"syncMode": "INHERIT", "claim": claim, "user.attribute": CLAIM_PREFIX + name}}
+               for name, claim in IMPORTED_CLAIMS.items()]
+    # one account per identifier the provider gives: a renewed certificate with a new identifier is a new
+    # account here, and renkei finds the person (residents.signin), never Keycloak by a username
+    mappers.append({"name": "username", "identityProviderAlias": alias,
+                    "identityProviderMapper": "oidc-username-idp-mapper",
+                    "config": {"syncMode": "INHERIT", "template": "${ALIAS}.${CLAIM.sub}"}})
+    return mappers
+
+
+@translate_errors
+def ensure_provider(admin: KeycloakAdmin, realm: str, alias: str, discovery_url: str, client_id: str,
+                    client_secret: str, display_name: str) -> tuple[list[str], str]:
+    """Configure (or correct) the OpenID Connect identity provider ``alias`` of the residents' realm from
+    its discovery document; return the changes made and the provider's issuer."""
+    admin.change_current_realm(realm)
+    config = _import_discovery(admin, realm, discovery_url)
+    config.update({"clientId": client_id, "clientSecret": client_secret, "clientAuthMethod": "client_secret_post",
+                   "defaultScope": PROVIDER_SCOPES, "syncMode": "FORCE", "validateSignature": "true",
+                   "useJwksUrl": "true", "pkceEnabled": "true", "pkceMethod": "S256", "metadataDescriptorUrl": discovery_url})
+    payload = {"alias": alias, "displayName": display_name, "providerId": "oidc", "enabled": True,
+               "trustEmail": False, "storeToken": False, "addReadTokenRoleOnCreate": False,
+               "firstBrokerLoginFlowAlias": "first broker login", "config": config}
+    known = {idp["alias"] for idp in admin.get_idps()}
+    if alias in known:
+        admin.update_idp(alias, payload)
+        changes = [f"identity provider {alias} (from {discovery_url})"]
+    else:
+        admin.create_idp(payload)
+        changes = [f"identity provider {alias} created (from {discovery_url})"]
+    present = {mapper["name"] for mapper in admin.get_idp_mappers(alias)}
+    for mapper in _idp_mappers(alias):
+        if mapper["name"] not in present:
+            admin.add_mapper_to_idp(alias, mapper)
+            changes.append(f"identity provider {alias}: mapper {mapper['name']}")
+    return changes, str(config.get("issuer") or "")

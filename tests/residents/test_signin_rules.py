@@ -1,0 +1,95 @@
+"""The sign-in's rules without Keycloak (residents.signin.sign_in with an ID token's claims as the residents'
+realm gives them): the provider must be one renkei knows; without the 基本4情報 nobody is enrolled; the sex
+the provider gives in either form; a renewal that fits more than one person goes to review."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.errors import Invalid
+from residents import operations as residents
+from residents import signin
+from residents.models import Resident, ResidentIdentity, ResidentProvider, ResidentReview, ResidentSignIn
+from tests.residents.conftest import KUMAMOTO, desk, person
+
+ISSUER = "https://card.example.jp"
+
+
+def claims(subject: str, **fields) -> dict:
+    return {"renkei_idp": "mynumber-card", "renkei_subject": subject, "renkei_name": "髙橋 太郎",
+            "renkei_address": "熊本県熊本市中央区水前寺六丁目18番1号", "renkei_birthdate": "1980-04-01",
+            "renkei_gender": "male", **fields}
+
+
+@pytest.fixture
+def card(db, consent_setup):
+    db.add(ResidentProvider(alias="mynumber-card", display_name="マイナンバーカード", issuer=ISSUER,
+                            discovery_url=f"{ISSUER}/.well-known/openid-configuration", assurance_level=3, created_by="test"))
+    db.commit()
+
+
+def test_a_sign_in_through_a_provider_renkei_does_not_know_is_refused(db, card, keys):
+    with pytest.raises(Invalid):
+        signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000001", renkei_idp="elsewhere"))
+    with pytest.raises(Invalid):
+        signin.sign_in(db, keys, KUMAMOTO, {key: value for key, value in claims("sub-00000001").items()
+                                            if key != "renkei_idp"})
+    assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
+
+
+def test_without_the_basic_four_nobody_is_enrolled(db, card, keys):
+    with pytest.raises(Invalid) as refused:
+        signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000002", renkei_address=""))
+    assert "基本4情報" in refused.value.message_ja
+    assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
+
+
+@pytest.mark.parametrize("given, sex", [("male", "1"), ("female", "2"), ("2", "2"), ("1", "1"), ("9", "9")])
+def test_the_sex_is_read_in_the_provider_s_words(db, card, keys, given, sex):
+    signed = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000003", renkei_gender=given))
+    resident = db.get(Resident, signed.resident_id)
+    assert residents.personal_items(resident, keys, ("sex",)) == {"sex": sex}
+    assert signed.assurance_level == 3 and signed.how == "enrolled" and signed.common_id
+
+
+def test_a_renewal_that_fits_two_people_goes_to_review(db, card, keys):
+    first = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000004"))
+    # a second person of the same 基本4情報 and provider (enrolled at the counter with their identifier there),
+    # decided by the desk to be someone else
+    second = residents.enrol(db, desk(), keys, person(issuer=ISSUER, subject="sub-00000005")).resident
+    assert second.common_id is None
+    review = db.scalar(sa.select(ResidentReview))
+    residents.decide_review(db, desk(), KUMAMOTO, review.id, same_person=False, reason="別人と確認（同姓同名・同日生）")
+    db.commit()
+    renewed = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000006"))
+    assert renewed.how == "enrolled" and renewed.status == "review" and renewed.common_id is None
+    assert db.scalar(sa.select(sa.func.count()).select_from(ResidentReview)) == 2
+    # the identifier already known is the person, whatever else matches
+    again = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000004"))
+    assert (again.how, again.common_id) == ("known", first.common_id)
+    assert db.scalar(sa.select(sa.func.count()).select_from(ResidentSignIn)) == 3
+
+
+def test_a_counter_enrolment_and_then_a_renewal(db, card, keys):
+    """A person enrolled at the counter, then signed in (review; the desk decides the same person: the
+    identifier moves to them), then renewed: the new identifier joins the same person."""
+    counter = residents.enrol(db, desk(), keys, person()).resident
+    db.commit()
+    signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000007"))
+    review = db.scalar(sa.select(ResidentReview))
+    residents.decide_review(db, desk(), KUMAMOTO, review.id, same_person=True, reason="窓口で本人確認済み")
+    db.commit()
+    renewed = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000008"))
+    assert (renewed.how, renewed.common_id) == ("renewed", counter.common_id)
+    assert {row.subject for row in db.scalars(sa.select(ResidentIdentity).where(
+        ResidentIdentity.resident_id == counter.id))} == {"sub-00000007", "sub-00000008"}
+
+
+def test_a_portal_that_names_no_registered_municipality_enrols_no_one(db, card, keys):
+    from core.errors import Unavailable
+
+    for tenant in ("", "439999"):
+        with pytest.raises(Unavailable):
+            signin.sign_in(db, keys, tenant, claims("sub-00000009"))
+    assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
