@@ -2,7 +2,7 @@
 with, at their assurance levels, and each sign-in (provider, identifier, assurance, verified claims, when)
 
 Revision ID: 0089
-Revises: 0085
+Revises: 0091
 Create Date: 2026-11-25 20:30:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0089'
-down_revision = '0085'
+down_revision = '0091'
 branch_labels = None
 depends_on = None
 
