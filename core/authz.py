@@ -153,6 +153,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
+    "resident.recover": {RESIDENT_DESK: "own"},  # split and merge, four eyes (residents.recovery)
     "resident.keys": {OPERATOR: "all"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
     "group.read": {OPERATOR: "all", AUDITOR: "all"},
@@ -245,6 +246,7 @@ ACTION_LABELS_JA = {
     "resident.link": "住民とサービスのIDの連携",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",
+    "resident.recover": "誤った連携の解除・共通IDの統合（二人で確認）",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "group.read": "コミュニティ・ワーキンググループの閲覧",
     "group.manage": "コミュニティ・ワーキンググループの運営",
