@@ -56,10 +56,6 @@ class NotTheProposer(Conflict):
     """Only the proposer cancels a proposal; another person refuses it."""
 
 
-def _not_found() -> NotFound:
-    return NotFound("No such resident.", "該当する住民は見つかりません。")
-
-
 def _active(session: Session, tenant_code: str, common_id: str, field: str) -> Resident:
     resident = _resident_by_common_id(session, tenant_code, common_id)
     if resident is None or resident.status is not ResidentStatus.active:
