@@ -35,7 +35,7 @@ from billing.models import (CATEGORY_LABELS_JA, FREEZING_RUN_KINDS, TAX_RATE_PER
                             JournalEntry, RunStatus, TaxTreatment)
 from billing.schemas import CostItemCreate, PaymentCreate
 from core import audit, authz
-from core.actor import Actor
+from core.actor import Actor, identity_key, same_person
 from core.calendar import fiscal_year_ja
 from core.errors import NotPermitted
 from tenancy.registry.models import Tenant
@@ -71,14 +71,8 @@ def _who(actor: Actor) -> str:
 who = _who  # the name a run or a document records for the person acting
 
 
-def _key(actor: Actor) -> str:
-    """The person, by identity (issuer and subject): names may repeat, identities do not."""
-    return f"{actor.issuer} {actor.subject}"[:600]
-
-
-def _same_person(actor: Actor, key: str, name: str) -> bool:
-    # Runs made before identities were kept have only the name to go by.
-    return key == _key(actor) if key else bool(name) and name == _who(actor)
+_key = identity_key  # the four-eyes rule's home is core.actor (the residents' recovery follows it too)
+_same_person = same_person
 
 
 # --- cost items -------------------------------------------------------------------------------------

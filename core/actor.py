@@ -52,6 +52,19 @@ ROLE_PRECEDENCE = (
 CLI_ISSUER = "urn:renkei:cli"
 
 
+def identity_key(actor: Actor) -> str:
+    """The person, by identity (issuer and subject): names may repeat, identities do not. What a
+    four-eyes step records of its first person, to compare the second with (:func:`same_person`)."""
+    return f"{actor.issuer} {actor.subject}"[:600]
+
+
+def same_person(actor: Actor, key: str, name: str = "") -> bool:
+    """Whether ``actor`` is the person recorded as ``key`` (:func:`identity_key`): the four-eyes rule
+    (the one who proposed, drafted or computed may not also approve). Rows made before identities were
+    kept have only the recorded name (``name or subject``) to go by."""
+    return key == identity_key(actor) if key else bool(name) and name == (actor.name or actor.subject)[:255]
+
+
 def console_actor(username: str, roles: Iterable[str], tenant_codes: Iterable[str] = ()) -> Actor:
     """A named person running a ``renkei`` command on the server.
 

@@ -153,6 +153,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
+    "resident.recover": {RESIDENT_DESK: "own"},  # split and merge, four eyes (residents.recovery)
     "resident.keys": {OPERATOR: "all"},
     # the residents' realm and its identity providers (residents/signin.py): the platform's, no resident's data
     "resident.signin.configure": {OPERATOR: "all"},
@@ -247,6 +248,7 @@ ACTION_LABELS_JA = {
     "resident.link": "住民とサービスのIDの連携",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",
+    "resident.recover": "誤った連携の解除・共通IDの統合（二人で確認）",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "resident.signin.configure": "住民のサインイン（住民用レルム・認証事業者）の設定",
     "group.read": "コミュニティ・ワーキンググループの閲覧",

@@ -267,6 +267,10 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.realm.setup": ("住民用レルムの設定", "Residents' realm set up"),
     "resident.provider.add": ("住民の認証事業者の設定", "Residents' identity provider configured"),
     "resident.identity.renew": ("証明書の更新による認証事業者の識別子の連携", "Provider's new identifier linked (certificate renewal)"),
+    "resident.recovery.propose": ("誤った連携の解除・共通IDの統合の提案", "Split or merge proposed"),
+    "resident.recovery.approve": ("誤った連携の解除・共通IDの統合の承認（実施）", "Split or merge approved (done)"),
+    "resident.recovery.refuse": ("誤った連携の解除・共通IDの統合の却下", "Split or merge refused"),
+    "resident.recovery.cancel": ("誤った連携の解除・共通IDの統合の取下げ", "Split or merge cancelled"),
     "group.create": ("グループの登録", "Group created"),
     "group.target": ("グループの目標会員数の設定", "Group target set"),
     "group.join": ("グループへの会員の追加", "Member added to a group"),
@@ -335,6 +339,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "service_link": ("サービスのIDとの連携", "Link to a service's ID"),
     "resident_key": ("住民の個人情報の暗号鍵", "Residents' encryption key"),
     "resident_disclosure": ("住民の公開範囲", "Resident's disclosure range"),
+    "resident_recovery": ("誤った連携の解除・共通IDの統合", "Split or merge of residents' records"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -356,6 +361,9 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "common_id": "共通ID", "verification": "本人確認の方法", "review": "確認待ちの番号", "match": "一致した情報",
     "matched": "一致した住民の共通ID", "issued": "発行した共通ID", "service_user_id": "サービスのID",
     "rewritten": "書き直した件数", "residents": "住民の数", "search_by": "検索の方法",
+    "merged_common_id": "統合した共通ID", "proposed_by": "提案者", "decision_reason": "承認・却下の理由",
+    "ended_at": "連携の終了日時", "marked": "印を付けた連携記録", "moved_links": "移した連携",
+    "moved_identities": "移した認証事業者の識別子",
     # meetings and minutes (governance.meetings), the community and working groups (secretariat.groups)
     "minutes_status": "議事録の状態", "form": "議事録の形式", "notice_id": "お知らせの番号", "written_by": "議事録の作成者",
     "held_at": "開催日時", "attendees": "出席者", "agenda": "議題", "proposal_id": "議案の番号", "purpose": "目的",

@@ -147,9 +147,14 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_issue": ("UPDATE (owner_subject, owner_name, status, resolution, resolved_on)",),
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
-    "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash)",),
+    # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong
+    # link is ended (never deleted), a proposal is decided once
+    "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash, "
+                 "merged_into_id)",),
     "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
     "resident_identity": ("UPDATE (resident_id)",),
+    "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),
+    "resident_recovery": ("UPDATE (status, decided_at, decided_by, decided_by_key, decision_reason)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
     # (governance.meetings): the minutes are written, approved and published under the meeting's row lock
     "secretariat_group": ("UPDATE (target_members)",),

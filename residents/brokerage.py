@@ -28,7 +28,7 @@ from governance.consent.check import REASONS as CHECK_REASONS, consent_check
 from governance.consent.models import DataService
 from governance.consent.schemas import validated
 from residents.crypto import Keyring
-from residents.models import ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
+from residents.models import CURRENT_LINK, ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
 from residents.operations import personal_items
 from residents.schemas import BrokerIn
 
@@ -50,7 +50,7 @@ _NEWEST_RANGE = (sa.select(ResidentDisclosure.items)
 _INPUTS = (sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
                      Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
            .select_from(DataService)
-           .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id,
+           .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id, CURRENT_LINK,
                                            ServiceLink.service_user_id == sa.bindparam("user_id")))
            .outerjoin(Resident, Resident.id == ServiceLink.resident_id)
            .where(DataService.id == sa.bindparam("service_id")))

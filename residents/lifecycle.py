@@ -4,19 +4,25 @@ A resident is enrolled ``active`` (a common ID issued) or, when the enrolment ma
 ``review``; the residents' desk decides a review: ``issue`` (a different person: active, with an ID)
 or ``mark_duplicate`` (the existing person: kept, never issued). A review item moves with it:
 open --same--> same_person, open --different--> different_person. Each decision needs a reason.
+
+Recovery (four eyes, :mod:`residents.recovery`): an active resident whose second common ID is merged into
+the surviving one becomes ``merged``; a recovery is ``proposed``, then ``approved`` (done) or ``refused``
+by a second person of the desk, or ``cancelled`` by its proposer, each with a reason.
 """
 
 from __future__ import annotations
 
 from core.lifecycle import Lifecycle, Move
-from residents.models import (RESIDENT_STATUS_LABELS, REVIEW_STATUS_LABELS, ResidentStatus as R,
-                              ReviewStatus as V)
+from residents.models import (RECOVERY_STATUS_LABELS, RESIDENT_STATUS_LABELS, REVIEW_STATUS_LABELS, RecoveryStatus as S,
+                              ResidentStatus as R, ReviewStatus as V)
 
 RESIDENTS = Lifecycle("住民", "resident", R, RESIDENT_STATUS_LABELS, (
     Move("issue", frozenset({R.review}), R.active, "共通IDを発行", "issue a common ID", reason_required=True,
          grant="resident.review"),
     Move("mark_duplicate", frozenset({R.review}), R.duplicate, "既存の住民と同一", "mark as the existing resident",
          reason_required=True, grant="resident.review"),
+    Move("merge", frozenset({R.active}), R.merged, "統合", "merge into the surviving common ID", reason_required=True,
+         grant="resident.recover"),
 ), initial=(R.active, R.review))
 
 REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, REVIEW_STATUS_LABELS, (
@@ -25,3 +31,10 @@ REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, REVIEW_STATU
     Move("different", frozenset({V.open}), V.different_person, "別人", "different person", reason_required=True,
          grant="resident.review"),
 ), initial=(V.open,))
+
+RECOVERIES = Lifecycle("連携の回復", "recovery", S, RECOVERY_STATUS_LABELS, (
+    Move("approve", frozenset({S.proposed}), S.approved, "承認", "approve", grant="resident.recover"),
+    Move("refuse", frozenset({S.proposed}), S.refused, "却下", "refuse", reason_required=True, grant="resident.recover"),
+    Move("cancel", frozenset({S.proposed}), S.cancelled, "取下げ", "cancel", reason_required=True,
+         grant="resident.recover"),
+), initial=(S.proposed,))

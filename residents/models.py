@@ -13,6 +13,12 @@ the enrolments held for review, and the links to services' own user IDs.
   with how, when and at what assurance it was made. A service only ever sees its own user ID.
 * :class:`ResidentDisclosure`: per resident and service, the data items that service may receive
   (公開範囲), append-only.
+* :class:`ResidentRecovery`: a split of a wrong link or a merge of two common IDs of one person, proposed
+  by one person of the residents' desk and approved (or refused) by another (four eyes).
+* :class:`LinkageMark`: a linkage record made under a link later split as wrong (the linkage records
+  themselves are append-only, so the mark is a row of its own).
+* :class:`ResidentNotice`: a notice to a resident (a split of their link, a merge of their IDs), kept
+  for the residents' portal to show.
 """
 
 from __future__ import annotations
@@ -34,12 +40,14 @@ class ResidentStatus(str, enum.Enum):
     active = "active"
     review = "review"  # enrolled while matching someone: no common ID until staff decide
     duplicate = "duplicate"  # decided to be an existing person: kept, never issued
+    merged = "merged"  # a second common ID of a person, merged into the surviving one (resolves to it)
 
 
 RESIDENT_STATUS_LABELS = {
     ResidentStatus.active: ("登録済み", "Enrolled"),
     ResidentStatus.review: ("確認待ち（同一人物の疑い）", "Awaiting review (possible duplicate)"),
     ResidentStatus.duplicate: ("既存の住民と同一（発行せず）", "Same as an existing resident (not issued)"),
+    ResidentStatus.merged: ("統合済み（存続する共通IDへ）", "Merged (into the surviving common ID)"),
 }
 
 
@@ -90,6 +98,7 @@ class Resident(SQLModel, table=True):
     assurance_level: int = Field(foreign_key="assurance_level.level")
     enrolled_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     enrolled_by: str = Field(max_length=255)
+    merged_into_id: int | None = Field(default=None, foreign_key="resident.id")  # set when status is merged
 
     __table_args__ = (sa.Index("ix_resident_tenant_person", "tenant_code", "person_hash"),)
 
@@ -162,9 +171,15 @@ LINK_METHOD_LABELS = {
 
 
 class ServiceLink(SQLModel, table=True):
+    """A link is current until a split ends it (``ended_at``, by whom, why): nothing is deleted, and the
+    uniqueness (one person per service user ID, one link per person and service) holds among current
+    links. A link moved by a merge keeps the resident it was made for (``origin_resident_id``)."""
+
     __tablename__ = "service_link"
-    __table_args__ = (sa.UniqueConstraint("service_id", "service_user_id"),
-                      sa.UniqueConstraint("resident_id", "service_id"))
+    __table_args__ = (sa.Index("uq_service_link_current_user", "service_id", "service_user_id", unique=True,
+                               sqlite_where=sa.text("ended_at IS NULL"), postgresql_where=sa.text("ended_at IS NULL")),
+                      sa.Index("uq_service_link_current_resident", "resident_id", "service_id", unique=True,
+                               sqlite_where=sa.text("ended_at IS NULL"), postgresql_where=sa.text("ended_at IS NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="resident.id", index=True)
@@ -174,6 +189,13 @@ class ServiceLink(SQLModel, table=True):
     assurance_level: int = Field(foreign_key="assurance_level.level")
     linked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     linked_by: str = Field(max_length=255)
+    origin_resident_id: int | None = Field(default=None, foreign_key="resident.id")  # moved by a merge: from whom
+    ended_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    ended_by: str = Field(default="", max_length=255)
+    ended_reason: str = Field(default="", max_length=500)
+
+
+CURRENT_LINK = ServiceLink.ended_at.is_(None)  # the links in force (a split one is kept, ended)
 
 
 class ResidentDisclosure(SQLModel, table=True):
@@ -226,3 +248,85 @@ class ResidentSignIn(SQLModel, table=True):
     assurance_level: int = Field(foreign_key="assurance_level.level")
     verified_claims: str = Field(max_length=200)  # the claims' names, comma-separated
     signed_in_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+class RecoveryKind(str, enum.Enum):
+    split = "split"  # end a link of a common ID to a service's user ID that is not this person
+    merge = "merge"  # two common IDs of one person: the second is merged into the surviving one
+
+
+RECOVERY_KIND_LABELS = {
+    RecoveryKind.split: ("誤った連携の解除", "Split a wrong link"),
+    RecoveryKind.merge: ("共通IDの統合", "Merge two common IDs"),
+}
+
+
+class RecoveryStatus(str, enum.Enum):
+    proposed = "proposed"
+    approved = "approved"  # done: the link ended, or the IDs merged
+    refused = "refused"  # by the second person
+    cancelled = "cancelled"  # by the proposer
+
+
+RECOVERY_STATUS_LABELS = {
+    RecoveryStatus.proposed: ("承認待ち", "Awaiting approval"),
+    RecoveryStatus.approved: ("承認・実施済み", "Approved and done"),
+    RecoveryStatus.refused: ("却下", "Refused"),
+    RecoveryStatus.cancelled: ("取下げ", "Cancelled"),
+}
+
+
+class ResidentRecovery(SQLModel, table=True):
+    """A split or a merge: proposed with a reason by one person of the municipality's residents' desk,
+    approved or refused (with a reason) by another of the same desk, or cancelled by the proposer.
+
+    split: ``link_id`` is the wrong link, ``resident_id`` its resident. merge: ``resident_id`` survives and
+    ``merged_id`` is merged into it."""
+
+    __tablename__ = "resident_recovery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    kind: RecoveryKind = Field(sa_column=enum_column(RecoveryKind, checked=True))
+    status: RecoveryStatus = Field(default=RecoveryStatus.proposed, sa_column=enum_column(RecoveryStatus, checked=True))
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    link_id: int | None = Field(default=None, foreign_key="service_link.id")
+    merged_id: int | None = Field(default=None, foreign_key="resident.id")
+    reason: str = Field(max_length=500)
+    proposed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    proposed_by: str = Field(max_length=255)
+    proposed_by_key: str = Field(max_length=600)  # core.actor.identity_key: the four-eyes rule compares it
+    decided_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    decided_by: str = Field(default="", max_length=255)
+    decided_by_key: str = Field(default="", max_length=600)
+    decision_reason: str = Field(default="", max_length=500)
+
+
+class LinkageMark(SQLModel, table=True):
+    """A linkage record (``linkage_record.seq``) made under a link later split as wrong: from the link's
+    creation to the split, the service's requests for that user ID were answered with another person's
+    data. No foreign key: a linkage record is purged after its retention, its mark stays."""
+
+    __tablename__ = "linkage_mark"
+    __table_args__ = (sa.UniqueConstraint("recovery_id", "linkage_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recovery_id: int = Field(foreign_key="resident_recovery.id")
+    linkage_seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, index=True))
+    marked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class ResidentNotice(SQLModel, table=True):
+    """A notice to a resident about their own record (a link of theirs split, their IDs merged), in
+    Japanese and English, for the residents' portal to show (``read_at`` once they have seen it)."""
+
+    __tablename__ = "resident_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    kind: str = Field(max_length=64)
+    recovery_id: int | None = Field(default=None, foreign_key="resident_recovery.id")
+    title_ja: str = Field(max_length=200)
+    title_en: str = Field(max_length=200)
+    body_ja: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    body_en: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    read_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))

@@ -27,14 +27,14 @@ from core.actor import Actor
 from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_check_character
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from governance.consent.models import AssuranceLevel, DataService, ServiceStatus
+from governance.consent.models import AssuranceLevel, ConsentRecord, DataService, ServiceStatus
 from governance.consent.operations import items_of as consent_items_of
 from governance.consent.schemas import validated
 from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
-from residents.models import (ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity, ResidentReview,
-                              ResidentStatus, ReviewStatus, ServiceLink)
+from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
+                              ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
@@ -198,15 +198,25 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
 
 # --- looking a person up --------------------------------------------------------------------------
 
+MAX_MERGES = 20  # a chain of merges longer than this is a loop, never a person
+
+
 def _resident_by_common_id(session: Session, tenant_code: str, common_id: str) -> Resident | None:
-    return session.scalar(sa.select(Resident).where(Resident.tenant_code == tenant_code,
-                                                    Resident.common_id == common_id.strip().upper()))
+    """The resident of ``tenant_code`` with ``common_id``; a common ID merged into another resolves to
+    the surviving one (:mod:`residents.recovery`)."""
+    resident = session.scalar(sa.select(Resident).where(Resident.tenant_code == tenant_code,
+                                                        Resident.common_id == common_id.strip().upper()))
+    for _ in range(MAX_MERGES):
+        if resident is None or resident.merged_into_id is None:
+            return resident
+        resident = session.get(Resident, resident.merged_into_id)
+    return None
 
 
 def _resident_by_service_id(session: Session, tenant_code: str, service_id: int, service_user_id: str) -> Resident | None:
     return session.scalar(sa.select(Resident).join(ServiceLink, ServiceLink.resident_id == Resident.id).where(
         Resident.tenant_code == tenant_code, ServiceLink.service_id == service_id,
-        ServiceLink.service_user_id == service_user_id))
+        ServiceLink.service_user_id == service_user_id, CURRENT_LINK))
 
 
 def _reason(reason: str) -> str:
@@ -240,13 +250,49 @@ def look_up(session: Session, actor: Actor, keys: Keyring, tenant_code: str, *, 
 
 
 def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[str, Any]:
-    links = session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id).order_by(ServiceLink.id))
+    """A resident with their items, their links (current and ended, each with the common ID it was made
+    for when a merge moved it), the common IDs merged into theirs, and their consents (see
+    :func:`consent_history`)."""
+    links = list(session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id)
+                                 .order_by(ServiceLink.id)))
+    origins = _common_ids(session, {link.origin_resident_id or resident.id for link in links})
+    merged_from = list(session.scalars(sa.select(Resident.common_id).where(Resident.merged_into_id == resident.id)
+                                       .order_by(Resident.id)))
     return {"common_id": resident.common_id, "tenant_code": resident.tenant_code, "status": resident.status.value,
             **personal_items(resident, keys), "verification": resident.verification.value,
             "assurance_level": resident.assurance_level, "enrolled_at": resident.enrolled_at,
-            "enrolled_by": resident.enrolled_by,
-            "links": [{"service_id": link.service_id, "service_user_id": link.service_user_id, "method": link.method.value,
-                       "assurance_level": link.assurance_level, "linked_at": link.linked_at} for link in links]}
+            "enrolled_by": resident.enrolled_by, "merged_from": merged_from,
+            "links": [{"id": link.id, "service_id": link.service_id, "service_user_id": link.service_user_id,
+                       "method": link.method.value, "assurance_level": link.assurance_level, "linked_at": link.linked_at,
+                       "origin_common_id": origins.get(link.origin_resident_id or resident.id),
+                       "ended_at": link.ended_at, "ended_by": link.ended_by, "ended_reason": link.ended_reason}
+                      for link in links],
+            "consents": consent_history(session, resident)}
+
+
+def _common_ids(session: Session, resident_ids: set[int]) -> dict[int, str | None]:
+    if not resident_ids:
+        return {}
+    return dict(session.execute(sa.select(Resident.id, Resident.common_id).where(Resident.id.in_(sorted(resident_ids)))).all())
+
+
+def consent_history(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    """The consent records of the resident's current links, oldest first, each with the common ID its link
+    was made for (``origin_common_id``): after a merge, the surviving person's history holds both
+    people's consents, each with where it came from. Callers audit the view (:func:`look_up`)."""
+    links = list(session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id, CURRENT_LINK)))
+    if not links:
+        return []
+    origin_of = {(link.service_id, link.service_user_id): link.origin_resident_id or resident.id for link in links}
+    origins = _common_ids(session, set(origin_of.values()))
+    records = session.scalars(sa.select(ConsentRecord).where(
+        ConsentRecord.tenant_code == resident.tenant_code,
+        sa.tuple_(ConsentRecord.service_id, ConsentRecord.subject_id).in_(sorted(origin_of))).order_by(ConsentRecord.seq))
+    return [{"seq": record.seq, "event": record.event.value, "occurred_at": record.occurred_at,
+             "service_id": record.service_id, "service_user_id": record.subject_id, "receipt_id": record.receipt_id,
+             "items": json.loads(record.items), "expires_at": record.expires_at,
+             "origin_common_id": origins.get(origin_of[(record.service_id, record.subject_id)])}
+            for record in records]
 
 
 # --- the review queue -----------------------------------------------------------------------------
@@ -313,7 +359,7 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
                       problems=[problem("assurance_level", f"Level {service.required_level} or higher is required.",
                                         f"個人認証レベル {service.required_level} 以上が必要です。")])
     taken = session.scalar(sa.select(ServiceLink).where(
-        ServiceLink.service_id == service.id,
+        ServiceLink.service_id == service.id, CURRENT_LINK,
         sa.or_(ServiceLink.service_user_id == data.service_user_id, ServiceLink.resident_id == resident.id)))
     if taken is not None:
         raise Conflict("The service's user ID or this resident is linked for this service already.",
@@ -333,16 +379,16 @@ def translate(session: Session, service_id: int, service_user_id: str, target_se
     """The person ``service_user_id`` of one service is, as another service knows them: the target
     service's own user ID, or None when either link is missing. Neither the common ID nor the first
     service's ID is in the answer; the brokerage (issue 42 item 6) calls it after the consent check."""
-    source = sa.select(ServiceLink.resident_id).where(ServiceLink.service_id == service_id,
+    source = sa.select(ServiceLink.resident_id).where(ServiceLink.service_id == service_id, CURRENT_LINK,
                                                       ServiceLink.service_user_id == service_user_id).scalar_subquery()
     return session.scalar(sa.select(ServiceLink.service_user_id).where(ServiceLink.service_id == target_service_id,
-                                                                       ServiceLink.resident_id == source))
+                                                                       ServiceLink.resident_id == source, CURRENT_LINK))
 
 
 def service_view(session: Session, service_id: int, service_user_id: str) -> dict[str, Any] | None:
     """What a service may know of its link: its own user ID, how and when it was linked and at what
     assurance; never the common ID or another service's ID."""
-    link = session.scalar(sa.select(ServiceLink).where(ServiceLink.service_id == service_id,
+    link = session.scalar(sa.select(ServiceLink).where(ServiceLink.service_id == service_id, CURRENT_LINK,
                                                        ServiceLink.service_user_id == service_user_id))
     if link is None:
         return None
@@ -370,7 +416,7 @@ def set_disclosure(session: Session, actor: Actor, tenant_code: str, common_id: 
     resident = _resident_by_common_id(session, tenant_code, common_id)
     if resident is None or resident.status is not ResidentStatus.active:
         raise NotFound("No such resident.", "該当する住民は見つかりません。")
-    linked = session.scalar(sa.select(ServiceLink.id).where(ServiceLink.resident_id == resident.id,
+    linked = session.scalar(sa.select(ServiceLink.id).where(ServiceLink.resident_id == resident.id, CURRENT_LINK,
                                                             ServiceLink.service_id == data.service_id))
     if linked is None:
         raise Invalid("The resident is not linked to that service.", "この住民はそのサービスと連携していません。",

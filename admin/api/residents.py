@@ -18,7 +18,7 @@ from admin.extensions import db
 from admin.resident_keys import keyring
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
-from residents import brokerage, operations as residents
+from residents import brokerage, operations as residents, recovery
 from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
 bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
@@ -34,6 +34,11 @@ class TenantPath(BaseModel):
 class ResidentPath(BaseModel):
     code: TenantCode
     common_id: str = Field(pattern=r"^[0-9A-Za-z]{16}$")
+
+
+class RecoveryPath(BaseModel):
+    code: TenantCode
+    recovery_id: int = Field(**ID_RANGE)
 
 
 class ReviewPath(BaseModel):
@@ -129,6 +134,27 @@ class LinkOut(BaseModel):
     linked_at: dt.datetime
 
 
+class ResidentLinkOut(LinkOut):
+    id: int
+    origin_common_id: str | None = Field(description="The common ID the link was made for (another one when a merge "
+                                                     "moved it here)")
+    ended_at: dt.datetime | None = Field(description="Set when a split ended the link (kept, no longer in force)")
+    ended_by: str
+    ended_reason: str
+
+
+class ConsentOut(BaseModel):
+    seq: int
+    event: str
+    occurred_at: dt.datetime
+    service_id: int
+    service_user_id: str
+    receipt_id: str
+    items: list[str]
+    expires_at: dt.datetime | None
+    origin_common_id: str | None = Field(description="The common ID whose link the consent came with")
+
+
 class ResidentOut(BaseModel):
     common_id: str | None
     tenant_code: str
@@ -141,7 +167,9 @@ class ResidentOut(BaseModel):
     assurance_level: int
     enrolled_at: dt.datetime
     enrolled_by: str
-    links: list[LinkOut]
+    merged_from: list[str] = Field(description="Common IDs merged into this one (they resolve to it)")
+    links: list[ResidentLinkOut]
+    consents: list[ConsentOut] = Field(description="The consents of the current links, each with its origin")
 
 
 class DisclosureOut(BaseModel):
@@ -166,6 +194,57 @@ class ReviewOut(BaseModel):
 
 class ReviewList(BaseModel):
     items: list[ReviewOut]
+
+
+class SplitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    common_id: CommonId
+    service_id: RowId = Field(description="The service whose link of this resident is wrong")
+    reason: Reason = Field(description="Why the link is wrong: recorded, and kept with the ended link")
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    surviving_common_id: CommonId = Field(description="The common ID that stays")
+    merged_common_id: CommonId = Field(description="The second common ID of the same person: merged into the first")
+    reason: Reason
+
+
+class DecisionReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ApprovalBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        default="", description="What the second person checked (optional)")
+
+
+class RecoveryOut(BaseModel):
+    id: int
+    kind: Literal["split", "merge"]
+    status: Literal["proposed", "approved", "refused", "cancelled"]
+    common_id: str | None = Field(description="split: the resident; merge: the surviving common ID")
+    merged_common_id: str | None = Field(description="merge: the common ID merged into the surviving one")
+    service_id: int | None
+    service_user_id: str | None
+    reason: str
+    proposed_at: dt.datetime
+    proposed_by: str
+    decided_at: dt.datetime | None
+    decided_by: str
+    decision_reason: str
+    marked_records: int = Field(description="split: the linkage records made under the wrong link, marked")
+    own: bool = Field(description="Whether the caller proposed it (then they may cancel, never approve or refuse)")
+
+
+class RecoveryList(BaseModel):
+    items: list[RecoveryOut]
 
 
 def _link_out(link) -> dict:
@@ -240,3 +319,52 @@ def decide_review(path: ReviewPath, body: DecisionBody):
     review = residents.decide_review(db.session, current_actor(), path.code, path.review_id, body.same_person, body.reason)
     return jsonify(next(item for item in residents.list_reviews(db.session, current_actor(), path.code, open_only=False)
                         if item["id"] == review.id))
+
+
+# --- recovery: split a wrong link, merge two common IDs; four eyes (residents.recovery) -------------
+
+def _recovery_out(row) -> dict:
+    return recovery.recovery_view(db.session, row, current_actor())
+
+
+@bp.post("/tenants/<code>/resident-recoveries/split", responses={201: RecoveryOut},
+         summary="Propose ending a resident's link to a service (the service's user ID is not this person), with a "
+                 "reason; another person of the residents' desk approves")
+def propose_split(path: TenantPath, body: SplitBody):
+    row = recovery.propose_split(db.session, current_actor(), path.code, body.common_id, body.service_id, body.reason)
+    return jsonify(_recovery_out(row)), 201
+
+
+@bp.post("/tenants/<code>/resident-recoveries/merge", responses={201: RecoveryOut},
+         summary="Propose merging two common IDs of one person, with a reason; another person of the residents' desk "
+                 "approves")
+def propose_merge(path: TenantPath, body: MergeBody):
+    row = recovery.propose_merge(db.session, current_actor(), path.code, body.surviving_common_id, body.merged_common_id,
+                                 body.reason)
+    return jsonify(_recovery_out(row)), 201
+
+
+@bp.get("/tenants/<code>/resident-recoveries", responses={200: RecoveryList},
+        summary="The municipality's split and merge proposals awaiting approval")
+def list_recoveries(path: TenantPath):
+    return jsonify({"items": recovery.list_recoveries(db.session, current_actor(), path.code)})
+
+
+@bp.post("/tenants/<code>/resident-recoveries/<int:recovery_id>/approve", responses={200: RecoveryOut},
+         summary="Approve a proposal (not its proposer): the link is ended and the records made under it marked, or "
+                 "the IDs merged; the services and the resident are notified")
+def approve_recovery(path: RecoveryPath, body: ApprovalBody):
+    recovery.approve(db.session, current_actor(), path.code, path.recovery_id, body.reason)
+    return jsonify(_recovery_out(recovery.get_recovery(db.session, path.code, path.recovery_id)))
+
+
+@bp.post("/tenants/<code>/resident-recoveries/<int:recovery_id>/refuse", responses={200: RecoveryOut},
+         summary="Refuse a proposal (not its proposer), with a reason: nothing changes")
+def refuse_recovery(path: RecoveryPath, body: DecisionReasonBody):
+    return jsonify(_recovery_out(recovery.refuse(db.session, current_actor(), path.code, path.recovery_id, body.reason)))
+
+
+@bp.post("/tenants/<code>/resident-recoveries/<int:recovery_id>/cancel", responses={200: RecoveryOut},
+         summary="Cancel one's own proposal, with a reason: nothing changes")
+def cancel_recovery(path: RecoveryPath, body: DecisionReasonBody):
+    return jsonify(_recovery_out(recovery.cancel(db.session, current_actor(), path.code, path.recovery_id, body.reason)))

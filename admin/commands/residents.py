@@ -4,7 +4,10 @@
   key file), keeping the old entries after it until ``rotate-key`` has run;
 * ``rotate-key``: write every resident's encrypted items and matching hashes again under the current (first)
   key of the settings' ring; one transaction (the operator; audited);
-* ``reviews TENANT``: the municipality's enrolments waiting for review (its residents' desk).
+* ``reviews TENANT``: the municipality's enrolments waiting for review (its residents' desk);
+* ``split TENANT COMMON_ID SERVICE_ID --reason``, ``merge TENANT SURVIVING MERGED --reason``: propose a
+  recovery; ``recoveries TENANT``: the proposals; ``approve|refuse|cancel TENANT ID``: decide one (four eyes:
+  another person of the desk approves or refuses, the proposer cancels; residents.recovery).
 
 Each acts for an authenticated person (admin/commands/acting.py) and the operations ask the one policy.
 """
@@ -127,3 +130,88 @@ def provider_add_command(alias: str, discovery_url: str, client_id: str, client_
         click.echo(change)
     click.echo(f"認証事業者 {row.alias}（発行者 {row.issuer}、個人認証レベル {row.assurance_level}） / "
                f"provider {row.alias} (issuer {row.issuer}, assurance level {row.assurance_level})")
+# --- recovery: split a wrong link, merge two common IDs (four eyes: residents.recovery) -------------
+
+def _recovery_line(row: dict) -> str:
+    about = (f"{row['common_id']} ← {row['merged_common_id']}" if row["kind"] == "merge"
+             else f"{row['common_id']} × service {row['service_id']} ({row['service_user_id']})")
+    return (f"#{row['id']}\t{row['kind']}\t{row['status']}\t{about}\t{row['proposed_by']}\t{row['reason']}"
+            + (f"\t{row['decided_by']}: {row['decision_reason']}" if row["decided_by"] else ""))
+
+
+@group.command("split")
+@click.argument("tenant_code")
+@click.argument("common_id")
+@click.argument("service_id", type=int)
+@click.option("--reason", required=True, help="Why the link is wrong (recorded; kept with the ended link).")
+@with_appcontext
+@acting(authz.RESIDENT_DESK)
+def split_command(tenant_code: str, common_id: str, service_id: int, reason: str, actor) -> None:
+    """Propose ending COMMON_ID's link to SERVICE_ID (its user ID is not this person); another person of the
+    residents' desk approves (renkei residents approve)."""
+    from residents import recovery
+
+    row = committed(lambda: recovery.recovery_view(
+        db.session, recovery.propose_split(db.session, actor, tenant_code, common_id, service_id, reason), actor))
+    click.echo(_recovery_line(row))
+    click.echo(f"提案 #{row['id']} を登録しました。別の担当者が承認すると連携が解除されます / proposal #{row['id']} "
+               "recorded; the link ends when another person approves it", err=True)
+
+
+@group.command("merge")
+@click.argument("tenant_code")
+@click.argument("surviving_common_id")
+@click.argument("merged_common_id")
+@click.option("--reason", required=True, help="Why these are one person (recorded).")
+@with_appcontext
+@acting(authz.RESIDENT_DESK)
+def merge_command(tenant_code: str, surviving_common_id: str, merged_common_id: str, reason: str, actor) -> None:
+    """Propose merging MERGED_COMMON_ID into SURVIVING_COMMON_ID (one person's two IDs); another person approves."""
+    from residents import recovery
+
+    row = committed(lambda: recovery.recovery_view(db.session, recovery.propose_merge(
+        db.session, actor, tenant_code, surviving_common_id, merged_common_id, reason), actor))
+    click.echo(_recovery_line(row))
+    click.echo(f"提案 #{row['id']} を登録しました。別の担当者が承認すると統合されます / proposal #{row['id']} "
+               "recorded; the IDs are merged when another person approves it", err=True)
+
+
+@group.command("recoveries")
+@click.argument("tenant_code")
+@click.option("--all", "every", is_flag=True, help="Decided proposals too.")
+@with_appcontext
+@acting(authz.RESIDENT_DESK)
+def recoveries_command(tenant_code: str, every: bool, actor) -> None:
+    """The municipality's split and merge proposals awaiting approval (with --all, decided ones too)."""
+    from residents import recovery
+
+    rows = committed(lambda: recovery.list_recoveries(db.session, actor, tenant_code, open_only=not every))
+    for row in rows:
+        click.echo(_recovery_line(row))
+    click.echo(f"{len(rows)} 件 / {len(rows)} proposal(s)", err=True)
+
+
+def _decide_command(name: str, help_text: str, reason_required: bool):
+    @group.command(name, help=help_text)
+    @click.argument("tenant_code")
+    @click.argument("recovery_id", type=int)
+    @click.option("--reason", required=reason_required, default="", help="Why (recorded).")
+    @with_appcontext
+    @acting(authz.RESIDENT_DESK)
+    def command(tenant_code: str, recovery_id: int, reason: str, actor) -> None:
+        from residents import recovery
+
+        def decide():
+            getattr(recovery, name)(db.session, actor, tenant_code, recovery_id, reason)
+            return recovery.recovery_view(db.session, recovery.get_recovery(db.session, tenant_code, recovery_id), actor)
+
+        click.echo(_recovery_line(committed(decide)))
+
+    return command
+
+
+approve_command = _decide_command(
+    "approve", "Approve proposal RECOVERY_ID as the second person (not its proposer): the link is ended and the "
+               "records made under it marked, or the IDs merged; the services and the resident are notified.", False)
+refuse_command = _decide_command("refuse", "Refuse proposal RECOVERY_ID (not its proposer), with a reason.", True)
+cancel_command = _decide_command("cancel", "Cancel one's own proposal RECOVERY_ID, with a reason.", True)

@@ -4,20 +4,23 @@ own residents' desk only."""
 
 from __future__ import annotations
 
-from flask import flash, g, request
+from flask import flash, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring
-from admin.views.base import SecureView, _ja, flash_error
+from admin.views.base import SecureView, _ja, confirm_first, flash_error
 from admin.views.consent import _tenants
+from core.calendar import to_jst
 from core.errors import DomainError
+from governance.consent.models import CONSENT_EVENT_LABELS, ConsentEvent
 from core.validation import whole_number
-from residents import operations as residents
-from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, SEX_LABELS, VERIFICATION_LABELS, LinkMethod,
-                              MatchReason, Sex, VerificationMethod)
+from residents import operations as residents, recovery
+from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,
+                              SEX_LABELS, VERIFICATION_LABELS, LinkMethod, MatchReason, RecoveryKind, RecoveryStatus, Sex,
+                              VerificationMethod)
 
 ENROL_FIELDS = ("full_name", "address", "birth_date", "sex", "verification", "assurance_level")
 
@@ -42,11 +45,14 @@ class ResidentsView(SecureView):
 
     def _page(self, *, values=None, errors=None, found=None, status=200):
         tenant, tenants = self._tenant()
-        reviews = []
+        reviews, recoveries = [], []
         if tenant:
             try:
                 reviews = [{**row, "reason_label": _label(MATCH_REASON_LABELS, row["reason"], MatchReason)}
                            for row in residents.list_reviews(db.session, g.actor, tenant)]
+                recoveries = [{**row, "kind_label": _label(RECOVERY_KIND_LABELS, row["kind"], RecoveryKind),
+                               "status_label": _label(RECOVERY_STATUS_LABELS, row["status"], RecoveryStatus)}
+                              for row in recovery.list_recoveries(db.session, g.actor, tenant)]
             except DomainError as error:
                 db.session.rollback()
                 status = status_of(error)
@@ -55,10 +61,14 @@ class ResidentsView(SecureView):
                                     for v in VerificationMethod]}
         if found:
             found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
+                     "consents": [{**consent, "event": _label(CONSENT_EVENT_LABELS, consent["event"], ConsentEvent),
+                                   "occurred_at": f"{to_jst(consent['occurred_at']):%Y-%m-%d %H:%M}"}
+                                  for consent in found["consents"]],
                      "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}
                                for link in found["links"]]}
         return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
-                           errors=errors or {}, found=found, reviews=reviews, options=options), status
+                           errors=errors or {}, found=found, reviews=reviews, recoveries=recoveries,
+                           options=options), status
 
     @expose("/")
     def index(self):
@@ -107,6 +117,67 @@ class ResidentsView(SecureView):
             flash_error(error)
             return self._page(status=status_of(error))
         return self._page()
+
+    # --- recovery: split a wrong link, merge two common IDs (four eyes; residents.recovery) ------------
+
+    def _recover(self, act, done: str):
+        try:
+            act()
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            values = {name: (request.form.get(name) or "").strip() for name in request.form if name != "csrf_token"}
+            return self._page(values=values, errors=_problems(error), status=status_of(error))
+        flash(done, "success")
+        return self._page()
+
+    @expose("/recoveries/split", methods=("POST",))
+    def propose_split(self):
+        tenant, form = self._tenant()[0], request.form
+        service_id = whole_number((form.get("service_id") or "").strip(), max_digits=9)
+        return self._recover(lambda: recovery.propose_split(db.session, g.actor, tenant, form.get("common_id") or "",
+                                                            service_id or 0, form.get("reason") or ""),
+                             _("Proposed. The link ends when another person of the desk approves it."))
+
+    @expose("/recoveries/merge", methods=("POST",))
+    def propose_merge(self):
+        tenant, form = self._tenant()[0], request.form
+        return self._recover(lambda: recovery.propose_merge(
+            db.session, g.actor, tenant, form.get("surviving_common_id") or "", form.get("merged_common_id") or "",
+            form.get("reason") or ""), _("Proposed. The IDs are merged when another person of the desk approves it."))
+
+    @expose("/recoveries/<int:recovery_id>", methods=("POST",))
+    def decide_recovery(self, recovery_id: int):
+        tenant, decision = self._tenant()[0], request.form.get("decision")
+        reason = request.form.get("reason") or ""
+        if decision == "approve":
+            asking = self._confirm_approval(tenant, recovery_id)
+            if asking is not None:
+                return asking
+            return self._recover(lambda: recovery.approve(db.session, g.actor, tenant, recovery_id, reason),
+                                 _("Approved and done: the services and the resident are notified."))
+        move = recovery.cancel if decision == "cancel" else recovery.refuse
+        return self._recover(lambda: move(db.session, g.actor, tenant, recovery_id, reason),
+                             _("Cancelled: nothing changed.") if decision == "cancel" else _("Refused: nothing changed."))
+
+    def _confirm_approval(self, tenant: str, recovery_id: int):
+        """The confirmation page saying what the approval will do (nothing is written before it is confirmed)."""
+        try:
+            row = recovery.recovery_view(db.session, recovery.get_recovery(db.session, tenant, recovery_id), g.actor)
+        except DomainError:
+            return None  # the operation refuses it in its own words
+        if row["kind"] == "split":
+            consequence = _("The link of common ID %(common_id)s to the user ID %(user_id)s of service %(service)s "
+                            "ends (it is kept as ended). The linkage records made under it are marked, and the service "
+                            "and the resident are notified. This cannot be undone.", common_id=row["common_id"],
+                            user_id=row["service_user_id"], service=row["service_id"])
+        else:
+            consequence = _("Common ID %(merged)s is merged into %(surviving)s: its links, consents and sign-in "
+                            "identifiers move to %(surviving)s, and %(merged)s stands for %(surviving)s from now on. "
+                            "The services and the resident are notified. This cannot be undone.",
+                            merged=row["merged_common_id"], surviving=row["common_id"])
+        return confirm_first(self, title=_("Approve the proposal"), consequence=consequence,
+                             confirm_label=_("Approve and carry it out"), back=url_for(".index", tenant=tenant))
 
 
 def views(session):

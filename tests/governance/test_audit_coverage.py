@@ -549,6 +549,36 @@ def disclosing(ctx: Ctx, items: list[str]) -> Call:
                 {"service_id": link.json["service_id"], "items": items, "reason": "本人の申出"})
 
 
+def split_call(ctx: Ctx) -> Call:
+    """A proposal to split the link of a resident linked to a service of the city."""
+    link = linking(ctx, consent_service(ctx))
+    assert ctx.client.post(link.url, json=link.json, headers=link.headers).status_code == 201
+    return Call("POST", "/api/v1/tenants/431001/resident-recoveries/split", desk_of(ctx),
+                {"common_id": link.url.split("/")[-2], "service_id": link.json["service_id"], "reason": "別人のID"})
+
+
+def split_proposal(ctx: Ctx) -> tuple[int, dict]:
+    """A split of a resident's link proposed by the city's residents' desk: its id, and a second person of the desk."""
+    call = split_call(ctx)
+    made = ctx.client.post(call.url, headers=call.headers, json=call.json)
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["id"], ctx.users(("resident-desk",), "431001", fresh=True)[1]
+
+
+def merging(ctx: Ctx, *, same: bool = False) -> Call:
+    consent_service(ctx)
+    first = enrolled(ctx)["common_id"]
+    second = first if same else enrolled(ctx, full_name="別人 花子", birth_date="1990-02-02")["common_id"]
+    return Call("POST", "/api/v1/tenants/431001/resident-recoveries/merge", desk_of(ctx),
+                {"surviving_common_id": first, "merged_common_id": second, "reason": "同一人物の二重登録"})
+
+
+def recovery_call(ctx: Ctx, action: str, *, by_proposer: bool, body: dict | None = None) -> Call:
+    recovery_id, second = split_proposal(ctx)
+    return Call("POST", f"/api/v1/tenants/431001/resident-recoveries/{recovery_id}/{action}",
+                desk_of(ctx) if by_proposer else second, body if body is not None else {"reason": "確認しました"})
+
+
 def resident_review(ctx: Ctx) -> int:
     consent_service(ctx)
     enrolled(ctx)
@@ -1184,6 +1214,22 @@ TABLE: dict[tuple[str, str], Entry] = {
                                {"same_person": True, "reason": "券面の一致"}),
         refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/resident-reviews/999999/decide",
                                                     desk_of(c), {"same_person": True, "reason": "券面の一致"}))[1]),
+    # recovery (issue 42 item 3): four eyes, each act with its reason
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): Entry(
+        success=lambda c: split_call(c),
+        refused=lambda c: Call("POST", "/api/v1/tenants/431001/resident-recoveries/split", desk_of(c), {
+            "common_id": (consent_service(c), enrolled(c))[1]["common_id"], "service_id": 999999, "reason": "別人のID"})),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/merge"): Entry(
+        success=lambda c: merging(c), refused=lambda c: merging(c, same=True)),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/approve"): Entry(
+        success=lambda c: recovery_call(c, "approve", by_proposer=False),
+        refused=lambda c: recovery_call(c, "approve", by_proposer=True)),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/refuse"): Entry(
+        success=lambda c: recovery_call(c, "refuse", by_proposer=False),
+        refused=lambda c: recovery_call(c, "refuse", by_proposer=True)),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/cancel"): Entry(
+        success=lambda c: recovery_call(c, "cancel", by_proposer=True),
+        refused=lambda c: recovery_call(c, "cancel", by_proposer=False)),
     # the incident register (issue 39)
     ("POST", "/api/v1/incidents"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/incidents", {"title": "監査網羅の障害", "severity": "minor"}),

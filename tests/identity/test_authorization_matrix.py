@@ -431,6 +431,17 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/residents/broker"): Rule({}, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "items": ["氏名"], "purpose": "権限の確認"}),
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
+    # recovery (issue 42 item 3): split and merge, proposed and decided by the municipality's own desk
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): Rule(RESIDENT_DESK, lambda: {
+        "common_id": "0000000000000000", "service_id": 1, "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/merge"): Rule(RESIDENT_DESK, lambda: {
+        "surviving_common_id": "0000000000000000", "merged_common_id": "1111111111111111", "reason": "権限の確認"}),
+    ("GET", "/api/v1/tenants/{code}/resident-recoveries"): Rule(RESIDENT_DESK),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/approve"): Rule(RESIDENT_DESK, lambda: {}),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/refuse"): Rule(RESIDENT_DESK, lambda: {
+        "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/cancel"): Rule(RESIDENT_DESK, lambda: {
+        "reason": "権限の確認"}),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Rule(RESIDENT_DESK, lambda: {
         "same_person": True, "reason": "権限の確認"}),
     # meetings and minutes (governance/meetings.py) and the community and working groups (secretariat/groups.py):

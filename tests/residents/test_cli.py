@@ -58,3 +58,31 @@ def _dev() -> str:
     from residents.crypto import DEVELOPMENT_KEYS
 
     return DEVELOPMENT_KEYS
+
+
+def test_a_split_proposed_and_approved_by_two_people_of_the_desk_from_the_command_line(app, db, consent_setup,
+                                                                                       monkeypatch):
+    from admin.commands import signin
+    from residents.models import ServiceLink
+    from tests.residents.test_recovery import second_desk
+
+    navi = consent_setup()
+    common_id = residents.enrol(db, desk(), parse_keys(_dev()), person()).resident.common_id
+    residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": navi.id, "service_user_id": "navi-user-0001",
+                                                             "assurance_level": 3})
+    db.commit()
+    signed_in = {"actor": desk()}  # who `renkei login` signed in: a desk person of the city, then a second one
+    monkeypatch.setattr(signin, "authenticated_actor", lambda roles: (signed_in["actor"], {signed_in["actor"].subject}))
+    runner = app.test_cli_runner()
+    proposed = runner.invoke(args=["residents", "split", KUMAMOTO, common_id, str(navi.id), "--reason", "別人のID"])
+    assert proposed.exit_code == 0, proposed.output
+    assert "#1\tsplit\tproposed" in proposed.output and "navi-user-0001" in proposed.output
+    own = runner.invoke(args=["residents", "approve", KUMAMOTO, "1"])
+    assert own.exit_code != 0 and "別の担当者" in own.output  # four eyes, said in words
+    signed_in["actor"] = second_desk()
+    assert "#1\tsplit\tproposed" in runner.invoke(args=["residents", "recoveries", KUMAMOTO]).output
+    approved = runner.invoke(args=["residents", "approve", KUMAMOTO, "1", "--reason", "申出書で確認"])
+    assert approved.exit_code == 0 and "approved" in approved.output, approved.output
+    db.expire_all()
+    assert db.scalar(sa.select(ServiceLink.ended_by)) == "住民窓口 二人目 431001"
+    assert runner.invoke(args=["residents", "refuse", KUMAMOTO, "1"]).exit_code == 2  # a refusal needs its reason

@@ -50,3 +50,41 @@ def test_another_municipality_and_the_citys_admin_see_nothing(client, db, consen
     assert forced.status_code == 403 and "髙橋" not in forced.get_data(as_text=True)
     sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
     assert client.get("/admin/residents/").status_code == 403
+
+
+def test_two_people_of_the_desk_split_a_wrong_link_on_the_page_after_a_confirmation(client, db, consent_setup):
+    from residents.models import ServiceLink
+
+    navi = consent_setup()
+    sign_in(client, ["resident-desk"], [KUMAMOTO], subject="desk-a", name="窓口 一郎", csrf="t")
+    client.post("/admin/residents/enrol", data=FORM)
+    common_id = db.scalar(sa.select(Resident.common_id))
+    from residents import operations as residents
+    from tests.residents.conftest import desk
+
+    residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": navi.id, "service_user_id": "navi-user-0001",
+                                                             "assurance_level": 3})
+    db.commit()
+    seen = client.post("/admin/residents/lookup", data={"common_id": common_id, "reason": "窓口での確認", "csrf_token": "t"})
+    assert "解除を提案する" in seen.get_data(as_text=True)
+    proposed = client.post("/admin/residents/recoveries/split", data={
+        "common_id": common_id, "service_id": str(navi.id), "reason": "別人の利用者ID", "csrf_token": "t"})
+    page = proposed.get_data(as_text=True)
+    assert proposed.status_code == 200 and "別の担当者が承認すると連携が解除されます" in page
+    assert "あなたの提案です" in page and 'value="approve"' not in page  # the proposer is offered no approval
+    own = client.post("/admin/residents/recoveries/1", data={"decision": "approve", "confirmed": "1", "csrf_token": "t"})
+    assert own.status_code == 409 and db.scalar(sa.select(ServiceLink.ended_at)) is None
+
+    sign_in(client, ["resident-desk"], [KUMAMOTO], subject="desk-b", name="窓口 二郎", csrf="t")
+    asked = client.post("/admin/residents/recoveries/1", data={"decision": "approve", "reason": "申出書", "csrf_token": "t"})
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "元に戻せません" in text and "navi-user-0001" in text  # the consequence, first
+    assert db.scalar(sa.select(ServiceLink.ended_at)) is None
+    done = client.post("/admin/residents/recoveries/1", data={"decision": "approve", "reason": "申出書", "confirmed": "1",
+                                                              "csrf_token": "t"})
+    assert done.status_code == 200 and "承認し、実施しました" in done.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalar(sa.select(ServiceLink.ended_by)) == "窓口 二郎"
+    sign_in(client, ["resident-desk"], [YATSUSHIRO], csrf="t")
+    assert client.post(f"/admin/residents/recoveries/1?tenant={KUMAMOTO}",
+                       data={"decision": "refuse", "reason": "他市", "csrf_token": "t"}).status_code == 403
