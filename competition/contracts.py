@@ -25,7 +25,7 @@ Rules:
   cost item of the call's fiscal year entered by billing's own operation and named among the grant's items
   by billing's own grant update (no second ledger rule here). Once per contract.
 * Every act is audited: ``competition.contract.create``, ``competition.contract.deliver``,
-  ``competition.contract.cost``.
+  ``competition.contract.cost`` (one record whose steps are billing's cost item and grant update).
 """
 
 from __future__ import annotations
@@ -462,17 +462,19 @@ def record_cost(session: Session, actor: Actor, contract_id: int, grant_id: int,
                       problems=[problem("grant_id", "Choose a grant of the contract's fiscal year.",
                                         "委託契約と同じ年度の交付金を選んでください。")])
     declaration = session.get(Declaration, contract.declaration_id)
-    item = billing.create_cost_item(session, actor, CostItemCreate(
-        fiscal_year=call.fiscal_year, name=f"{call.title}（{declaration.group_name}）"[:200], category=CostCategory(category),
-        amount=contract.amount_yen, tax_treatment=TaxTreatment.taxable_10, vendor=declaration.group_name[:200],
-        reference=f"委託契約 #{contract.id}"))[0]
-    data = _grant_input(grant)
-    data["item_ids"] = [*data["item_ids"], item.id]
-    billing_grants.update_grant(session, actor, grant.id, GrantCreate.model_validate(data))
-    contract.cost_item_id, contract.grant_id = item.id, grant.id
-    session.flush()
-    audit.record(session, actor, "competition.contract.cost", "competition_contract", str(contract.id),
-                 tenant_code=contract.representative,
-                 after={"cost_item_id": item.id, "grant_id": grant.id, "amount_yen": contract.amount_yen,
-                        "fiscal_year": call.fiscal_year, "category": CostCategory(category).value})
+    with audit.act(session, actor, "competition.contract.cost", "competition_contract", str(contract.id),
+                   tenant_code=contract.representative):
+        item = billing.create_cost_item(session, actor, CostItemCreate(
+            fiscal_year=call.fiscal_year, name=f"{call.title}（{declaration.group_name}）"[:200],
+            category=CostCategory(category), amount=contract.amount_yen, tax_treatment=TaxTreatment.taxable_10,
+            vendor=declaration.group_name[:200], reference=f"委託契約 #{contract.id}"))[0]
+        data = _grant_input(grant)
+        data["item_ids"] = [*data["item_ids"], item.id]
+        billing_grants.update_grant(session, actor, grant.id, GrantCreate.model_validate(data))
+        contract.cost_item_id, contract.grant_id = item.id, grant.id
+        session.flush()
+        audit.record(session, actor, "competition.contract.cost", "competition_contract", str(contract.id),
+                     tenant_code=contract.representative,
+                     after={"cost_item_id": item.id, "grant_id": grant.id, "amount_yen": contract.amount_yen,
+                            "fiscal_year": call.fiscal_year, "category": CostCategory(category).value})
     return contract

@@ -205,5 +205,35 @@ def test_the_contracts_cost_joins_the_years_costs_under_the_grant(db, operator, 
     assert contract.cost_item_id in [int(i) for i in grants.get_grant(db, grant.id).item_ids.split()]
     with pytest.raises(Conflict):
         ct.record_cost(db, FINANCE, contract.id, grant.id)
-    actions = set(db.scalars(sa.select(AuditRecord.action)))
-    assert {"competition.contract.cost", "billing.cost_item.create", "billing.grant.update"} <= actions
+    record = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "competition.contract.cost")).one()
+    after = json.loads(record.after)
+    assert after["amount_yen"] == 4_800_000
+    assert [step["action"] for step in after["steps"]] == ["billing.cost_item.create", "billing.grant.update"]
+
+
+# --- the API ----------------------------------------------------------------------------------------------
+
+def test_the_contract_through_the_api_refuses_over_the_cap_in_words_and_shows_the_data_rule(client, db, call, chosen,
+                                                                                             as_operator):
+    group = chosen[0]
+    body = {"representative": KUMAMOTO_CITY, "amount_yen": 5_200_000, "starts_on": "2025-06-10", "ends_on": "2026-03-27",
+            "signed_on": "2025-06-10", "lines": [{"category": "labour", "item": "人件費", "amount_yen": 5_200_000}],
+            "items": [{"kind": "dataset", "title": "混雑データ", "due_on": "2026-02-27"}]}
+    address = f"/api/v1/competition/calls/{call.id}/groups/{group.id}/contract"
+    over = client.post(address, json=body, headers=as_operator)
+    assert over.status_code == 422 and over.content_type == "application/problem+json"
+    assert "委託限度額 5,000,000 円（税込）を超えています" in over.get_data(as_text=True)
+    body["amount_yen"] = body["lines"][0]["amount_yen"] = 4_900_000
+    made = client.post(address, json=body, headers=as_operator)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    contract = made.get_json()
+    assert contract["amount_yen"] == 4_900_000 and contract["lines"][0]["category_ja"] == "人件費"
+    listed = client.get(f"/api/v1/competition/calls/{call.id}/contracts", headers=as_operator).get_json()
+    assert [c["id"] for c in listed["items"]] == [contract["id"]]
+    rule = client.get(f"/api/v1/competition/contracts/{contract['id']}/data-rule", headers=as_operator).get_json()
+    assert rule["met"] is False and rule["connected"] == []
+    assert any("新たに基盤へ接続" in r["message_ja"] for r in rule["reasons"])
+    item = contract["items"][0]["id"]
+    wrong = client.post(f"/api/v1/competition/contracts/{contract['id']}/items/{item}/delivered",
+                        json={"delivered_on": "2026-02-20"}, headers=as_operator)
+    assert wrong.status_code == 422 and "データセット台帳から選んでください" in wrong.get_data(as_text=True)
