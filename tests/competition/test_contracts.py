@@ -237,3 +237,36 @@ def test_the_contract_through_the_api_refuses_over_the_cap_in_words_and_shows_th
     wrong = client.post(f"/api/v1/competition/contracts/{contract['id']}/items/{item}/delivered",
                         json={"delivered_on": "2026-02-20"}, headers=as_operator)
     assert wrong.status_code == 422 and "データセット台帳から選んでください" in wrong.get_data(as_text=True)
+
+
+# --- the command line -------------------------------------------------------------------------------------
+
+def _run(app, *args, role=None):
+    return app.test_cli_runner().invoke(args=[*args, "--as", "contract-test", *(["--role", role] if role else [])])
+
+
+def test_the_contract_from_the_command_line_refuses_a_late_period_and_reports_the_data_rule(app, db, call, chosen):
+    group = chosen[0]
+    common = ["competition", "contract", str(call.id), str(group.id), "--representative", KUMAMOTO_CITY,
+              "--amount", "4,000,000", "--signed", "2025-06-10", "--line", "labour:人件費=3,000,000",
+              "--line", "connection:データ接続作業=1000000", "--item", "report:実績報告書=2026-03-20"]
+    late = _run(app, *common, "--period", "2025-06-10", "2026-03-31")
+    assert late.exit_code != 0 and "委託期間は令和8年3月27日まで" in late.output
+    made = _run(app, *common, "--period", "2025-06-10", "2026-03-27")
+    assert made.exit_code == 0, made.output
+    contract = db.scalar(sa.select(ct.Contract))
+    assert "4,000,000" in _run(app, "competition", "contracts", str(call.id)).output
+    rule = _run(app, "competition", "data-rule", str(contract.id))
+    assert rule.exit_code == 1 and "新たに基盤へ接続" in rule.output
+    report = ct.deliverables(db, contract.id)[0]
+    assert _run(app, "competition", "deliver", str(contract.id), str(report.id), "2026-03-19").exit_code == 0
+    grant = grants.create_grant(db, FINANCE, GrantCreate.model_validate({
+        "fiscal_year": 2025, "name": "交付金", "grantor": "内閣府", "rate": "1/2", "categories": ["overhead"]}))
+    db.commit()
+    refused = _run(app, "competition", "cost", str(contract.id), str(grant.id), role="platform-operator")
+    assert refused.exit_code != 0
+    entered = _run(app, "competition", "cost", str(contract.id), str(grant.id))
+    assert entered.exit_code == 0, entered.output
+    actions = list(db.scalars(sa.select(AuditRecord.action).where(AuditRecord.actor_subject == "contract-test")
+                              .order_by(AuditRecord.id)))
+    assert actions == ["competition.contract.create", "competition.contract.deliver", "competition.contract.cost"]
