@@ -282,18 +282,27 @@ def create_contract(session: Session, actor: Actor, call_id: int, group_id: int,
     return contract
 
 
+def authorize_read(actor: Actor) -> None:
+    """Contracts are read by the competition's readers and by finance, who enters their cost."""
+    if not authz.allowed(actor, "billing.manage"):
+        authz.authorize(actor, "competition.read")
+
+
 def get_contract(session: Session, actor: Actor, contract_id: int) -> Contract:
-    authz.authorize(actor, "competition.read")
+    authorize_read(actor)
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise NotFound(f"No contract {contract_id}.", "この委託契約はありません。")
     return contract
 
 
-def list_contracts(session: Session, actor: Actor, call_id: int) -> list[tuple[Contract, Declaration]]:
-    authz.authorize(actor, "competition.read")
-    rows = session.execute(sa.select(Contract, Declaration).join(Declaration, Declaration.id == Contract.declaration_id)
-                           .where(Contract.call_id == call_id).order_by(Contract.id)).all()
+def list_contracts(session: Session, actor: Actor, call_id: int | None = None) -> list[tuple[Contract, Declaration]]:
+    """The contracts of a call (of every call when None), the latest first."""
+    authorize_read(actor)
+    query = sa.select(Contract, Declaration).join(Declaration, Declaration.id == Contract.declaration_id)
+    if call_id is not None:
+        query = query.where(Contract.call_id == call_id)
+    rows = session.execute(query.order_by(Contract.id.desc())).all()
     return [(c, d) for c, d in rows]
 
 
@@ -305,6 +314,25 @@ def budget_lines(session: Session, contract_id: int) -> list[ContractLine]:
 def deliverables(session: Session, contract_id: int) -> list[ContractItem]:
     return list(session.scalars(sa.select(ContractItem).where(ContractItem.contract_id == contract_id)
                                 .order_by(ContractItem.position)))
+
+
+def awaiting_contract(session: Session, actor: Actor) -> list[tuple[Call, Declaration, list[str]]]:
+    """The finally selected groups without a contract yet (every call), with their members at declaration."""
+    authz.authorize(actor, "competition.manage")
+    rows = session.execute(
+        sa.select(Call, Declaration).join(Selection, Selection.call_id == Call.id)
+        .join(Declaration, Declaration.id == Selection.declaration_id)
+        .where(Selection.stage == Stage.second, Selection.selected.is_(True),
+               ~sa.exists().where(Contract.declaration_id == Declaration.id))
+        .order_by(Call.fiscal_year.desc(), Selection.rank)).all()
+    return [(c, d, [m for m in d.members.split(",") if m]) for c, d in rows]
+
+
+def group_datasets(session: Session, contract: Contract) -> list[Dataset]:
+    """The register's datasets the group's members provide (the picker of a dataset deliverable)."""
+    declaration = session.get(Declaration, contract.declaration_id)
+    return list(session.scalars(sa.select(Dataset).where(Dataset.provider_code.in_(sorted(_group_codes(declaration))))
+                                .order_by(Dataset.name)))
 
 
 def _group_codes(declaration: Declaration) -> set[str]:

@@ -270,3 +270,44 @@ def test_the_contract_from_the_command_line_refuses_a_late_period_and_reports_th
     actions = list(db.scalars(sa.select(AuditRecord.action).where(AuditRecord.actor_subject == "contract-test")
                               .order_by(AuditRecord.id)))
     assert actions == ["competition.contract.create", "competition.contract.deliver", "competition.contract.cost"]
+
+
+# --- the pages --------------------------------------------------------------------------------------------
+
+def test_the_contract_page_keeps_a_refused_form_shows_the_data_rule_and_finance_enters_the_cost(client, db, call, chosen):
+    from tests.conftest import sign_in
+
+    group = chosen[0]
+    sign_in(client, ["platform-operator"], csrf="contracts-csrf")
+    page = client.get("/admin/competition-contracts/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "「観光データ連携」の委託契約を登録" in html and "人件費" in html
+    form = {"csrf_token": "contracts-csrf", "representative": KUMAMOTO_CITY, "amount_yen": "5,500,000",
+            "starts_on": "2025-06-10", "ends_on": "2026-03-27", "signed_on": "2025-06-10",
+            "category_1": "labour", "item_1": "実証担当者の人件費", "amount_1": "5500000",
+            "kind_1": "dataset", "title_1": "観光施設の混雑データ", "due_1": "2026-02-27"}
+    refused = client.post(f"/admin/competition-contracts/calls/{call.id}/groups/{group.id}", data=form)
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "委託限度額 5,000,000 円（税込）を超えています" in text
+    assert 'value="5,500,000"' in text and 'value="実証担当者の人件費"' in text and 'value="観光施設の混雑データ"' in text
+    form["amount_yen"] = form["amount_1"] = "4,500,000"
+    made = client.post(f"/admin/competition-contracts/calls/{call.id}/groups/{group.id}", data=form)
+    assert made.status_code == 302, made.get_data(as_text=True)[:500]
+    contract = db.scalar(sa.select(ct.Contract))
+    detail = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "要件を満たしていません" in detail and "新たに基盤へ接続（登録・公開）したデータセットがありません" in detail
+    assert "交付金の対象経費として計上する" not in detail  # the operator does not enter the books
+
+    grant = grants.create_grant(db, FINANCE, GrantCreate.model_validate({
+        "fiscal_year": 2025, "name": "デジタル実装交付金", "grantor": "内閣府", "rate": "1/2", "categories": ["overhead"]}))
+    db.commit()
+    sign_in(client, ["finance-officer"], csrf="contracts-csrf")
+    shown = client.get(f"/admin/competition-contracts/{contract.id}").get_data(as_text=True)
+    assert "デジタル実装交付金" in shown
+    entered = client.post(f"/admin/competition-contracts/{contract.id}/cost",
+                          data={"csrf_token": "contracts-csrf", "grant_id": str(grant.id), "category": "run"})
+    assert entered.status_code == 302
+    db.expire_all()
+    assert db.get(ct.Contract, contract.id).grant_id == grant.id

@@ -415,13 +415,13 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(SECRETARIAT, lambda: {"group_ids": [1]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(AUDIT),
-    # contract and delivery: the operator records the contract and its deliveries, finance enters its cost
-    ("GET", "/api/v1/competition/calls/{call_id}/contracts"): Rule(AUDIT),
+    # contract and delivery: the operator records the contract and its deliveries, finance reads it and enters its cost
+    ("GET", "/api/v1/competition/calls/{call_id}/contracts"): Rule(READ_ALL),
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/contract"): Rule(SECRETARIAT, lambda: {
         "representative": "9000020431001", "amount_yen": 1, "starts_on": "2025-06-01", "ends_on": "2026-03-27",
         "signed_on": "2025-06-01", "lines": [{"category": "labour", "item": "人件費", "amount_yen": 1}]}),
-    ("GET", "/api/v1/competition/contracts/{contract_id}"): Rule(AUDIT),
-    ("GET", "/api/v1/competition/contracts/{contract_id}/data-rule"): Rule(AUDIT),
+    ("GET", "/api/v1/competition/contracts/{contract_id}"): Rule(READ_ALL),
+    ("GET", "/api/v1/competition/contracts/{contract_id}/data-rule"): Rule(READ_ALL),
     ("POST", "/api/v1/competition/contracts/{contract_id}/items/{item_id}/delivered"): Rule(
         SECRETARIAT, lambda: {"delivered_on": "2026-03-01"}),
     ("POST", "/api/v1/competition/contracts/{contract_id}/cost"): Rule(FINANCE, lambda: {"grant_id": 1}),
