@@ -53,7 +53,7 @@ from core.actor import Actor
 from core.calendar import date_ja, day_start_utc, month_of
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from tenancy.datasets.models import Dataset, DatasetStatus, PersonalInfo
+from tenancy.datasets.models import Dataset, DatasetCategory, DatasetStatus, PersonalInfo
 from tenancy.datasets.standards import kind_of
 from tenancy.usage.models import UsageDatasetCall
 
@@ -405,16 +405,17 @@ class DataRule:
         return not self.reasons
 
 
-def dataset_kind(dataset: Dataset) -> tuple[str, str]:
-    """A dataset's kind for the rule: its standard kind, else its category (one kind, whoever provides it)."""
+def dataset_kind(dataset: Dataset, category_labels: dict[str, str] | None = None) -> tuple[str, str]:
+    """A dataset's kind for the rule and its label: its standard kind, else its category (one kind, whoever
+    provides it)."""
     standard = kind_of(dataset.standard_kind)
     if standard is not None:
         return standard.code, standard.title_ja
-    return f"category:{dataset.category_code}", dataset.category_code
+    return f"category:{dataset.category_code}", (category_labels or {}).get(dataset.category_code, dataset.category_code)
 
 
-def _fact(dataset: Dataset, calls: int) -> DatasetFact:
-    kind, label = dataset_kind(dataset)
+def _fact(dataset: Dataset, calls: int, category_labels: dict[str, str]) -> DatasetFact:
+    kind, label = dataset_kind(dataset, category_labels)
     return DatasetFact(dataset.id, dataset.name, dataset.title_ja, dataset.provider_code, kind, label,
                        dataset.personal_info is not PersonalInfo.none, calls)
 
@@ -452,8 +453,9 @@ def data_rule(session: Session, contract: Contract) -> DataRule:
     connected_rows = session.scalars(
         sa.select(Dataset).where(Dataset.provider_code.in_(codes), Dataset.created_at >= start, Dataset.created_at < end,
                                  Dataset.status == DatasetStatus.published).order_by(Dataset.name))
-    used = [_fact(d, int(n or 0)) for d, n in used_rows]
-    connected = [_fact(d, 0) for d in connected_rows]
+    labels = dict(session.execute(sa.select(DatasetCategory.code, DatasetCategory.label_ja)).all())
+    used = [_fact(d, int(n or 0), labels) for d, n in used_rows]
+    connected = [_fact(d, 0, labels) for d in connected_rows]
     kinds = sorted({f.kind for f in [*used, *connected] if not f.personal})
     return DataRule(used, connected, kinds, judge(used, connected))
 

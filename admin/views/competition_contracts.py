@@ -16,12 +16,11 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, post_action
 from billing import grants as billing_grants
-from competition import contracts
+from competition import contracts, selection
 from competition.models import Declaration
 from core import authz
 from core.calendar import fiscal_year_label, read_date
 from core.errors import DomainError
-from tenancy.members.models import Organisation
 
 LINE_ROWS = 8
 ITEM_ROWS = 6
@@ -37,9 +36,8 @@ def _date(name: str) -> dt.date | None:
 
 
 def _member_names(numbers: list[str]) -> dict[str, str]:
-    names = dict(db.session.query(Organisation.corporate_number, Organisation.name)
-                 .filter(Organisation.corporate_number.in_(numbers)).all())
-    return {n: names.get(n, n) for n in numbers}
+    """Each member's name (an organisation's, or a municipality's), as the notices address it."""
+    return {n: selection.addressee_name(db.session, n) for n in numbers}
 
 
 class ContractsView(SecureView):
@@ -89,8 +87,9 @@ class ContractsView(SecureView):
             abort(status_of(error))
         call = db.session.get(contracts.Call, contract.call_id)
         can_cost = authz.allowed(g.actor, "billing.manage")
-        return self.render("renkei/competition_contract.html", contract=contract, call=call,
-                           declaration=db.session.get(Declaration, contract.declaration_id),
+        declaration = db.session.get(Declaration, contract.declaration_id)
+        return self.render("renkei/competition_contract.html", contract=contract, call=call, declaration=declaration,
+                           representative=_member_names([contract.representative])[contract.representative],
                            lines=contracts.budget_lines(db.session, contract.id),
                            items=contracts.deliverables(db.session, contract.id),
                            rule=contracts.data_rule(db.session, contract),

@@ -282,7 +282,7 @@ def test_the_contract_page_keeps_a_refused_form_shows_the_data_rule_and_finance_
     page = client.get("/admin/competition-contracts/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "「観光データ連携」の委託契約を登録" in html and "人件費" in html
+    assert "「観光データ連携」の委託契約を登録" in html and "人件費" in html and "熊本市（9000020431001）" in html
     form = {"csrf_token": "contracts-csrf", "representative": KUMAMOTO_CITY, "amount_yen": "5,500,000",
             "starts_on": "2025-06-10", "ends_on": "2026-03-27", "signed_on": "2025-06-10",
             "category_1": "labour", "item_1": "実証担当者の人件費", "amount_1": "5500000",
