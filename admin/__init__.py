@@ -39,6 +39,7 @@ def _import_models() -> None:
     import competition.models  # noqa: F401
     import competition.review  # noqa: F401
     import competition.selection  # noqa: F401
+    import competition.contracts  # noqa: F401
     import secretariat.progress  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401

@@ -98,6 +98,11 @@ def _addressee(session: Session, representative: str) -> tuple[str, str, str | N
     return representative, "", None
 
 
+def addressee_name(session: Session, number: str) -> str:
+    """A member's name by its corporate number (an organisation's, or a municipality's)."""
+    return _addressee(session, number)[0]
+
+
 def select(session: Session, actor: Actor, call_id: int, stage: Stage, group_ids: Sequence[int], *,
            issued_on: dt.date | None = None) -> list[Selection]:
     """Record a stage's selection from its closed results and issue every ranked group's notice."""

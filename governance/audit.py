@@ -251,6 +251,9 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.score": ("企画提案の採点", "Proposal scored"),
     "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
     "competition.select": ("企画コンペの選定と結果通知", "Competition selection recorded and notified"),
+    "competition.contract.create": ("委託契約の登録", "Commissioned project's contract recorded"),
+    "competition.contract.deliver": ("委託事業の工程・成果物の完了", "Contract milestone or deliverable delivered"),
+    "competition.contract.cost": ("委託契約の経費の交付金対象への計上", "Contract's cost entered under the grant"),
     # the year's schedule, issues and monthly report (secretariat/progress.py)
     "progress.item.add": ("年間予定の作業項目の登録", "Work item added to the schedule"),
     "progress.item.update": ("作業項目の変更（期限・担当者・状況）", "Work item changed"),
@@ -321,6 +324,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "competition_question": ("企画コンペの質問", "Competition question"),
     "competition_declaration": ("企画コンペの参加表明", "Declaration of participation"),
     "competition_proposal": ("企画提案書", "Proposal"),
+    "competition_contract": ("委託契約", "Commissioned project's contract"),
     "group": ("コミュニティ・ワーキンググループ", "Group"),
     "meeting": ("会議", "Meeting"),
     "api_client": ("API クライアント", "API client"),

@@ -141,6 +141,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "competition_call": ("UPDATE (published_at)",),
     "competition_milestone": ("UPDATE (at)",),
     "competition_question": ("UPDATE (answer, answered_by, answered_at, published_at)",),
+    # a contract's cost is entered under a grant once; its milestones and deliverables are delivered once
+    "competition_contract": ("UPDATE (cost_item_id, grant_id)",),
+    "competition_contract_item": ("UPDATE (delivered_on, delivered_by, dataset_id)",),
     # the secretariat's year: a work item's title, due date, owner and status change; an issue's owner,
     # status and resolution (secretariat.progress)
     "secretariat_work_item": ("UPDATE (title, due_on, fiscal_year, owner_subject, owner_name, status, done_on)",),

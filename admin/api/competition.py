@@ -19,7 +19,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from competition import operations as comp
-from competition import review, selection
+from competition import contracts, review, selection
 from competition.models import MAX_UPLOAD_BYTES, DocumentKind
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -466,3 +466,184 @@ def select(path: StagePath, body: SelectionBody):
         summary="A stage's recorded selection with its notices' numbers")
 def list_selection(path: StagePath):
     return jsonify(_selections(selection.selections(db.session, current_actor(), path.call_id, path.stage)))
+
+
+# --- contract and delivery (competition/contracts.py) ----------------------------------------------------
+
+Category = Literal[tuple(contracts.COST_CATEGORIES)]  # type: ignore[valid-type]
+ItemKindName = Literal[tuple(k.value for k in contracts.ItemKind)]  # type: ignore[valid-type]
+Representative = Annotated[str, StringConstraints(pattern=r"^[0-9]{13}$")]
+
+
+class ContractPath(BaseModel):
+    contract_id: int = Field(**ID_RANGE)
+
+
+class ContractItemPath(BaseModel):
+    contract_id: int = Field(**ID_RANGE)
+    item_id: int = Field(**ID_RANGE)
+
+
+class BudgetLineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: Category = Field(description="One of the call's eligible costs (対象経費)")
+    item: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200), NOT_BLANK]
+    amount_yen: Yen
+
+
+class DeliverableBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: ItemKindName
+    title: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200), NOT_BLANK]
+    due_on: dt.date = Field(description="Within the contract's period")
+
+
+class ContractBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    representative: Representative = Field(description="The representative member's corporate number (a group member)")
+    amount_yen: Yen = Field(description="Tax included; within the call's cap")
+    starts_on: dt.date
+    ends_on: dt.date = Field(description="No later than the commissioning end (27 March after the fiscal year)")
+    signed_on: dt.date = Field(description="The contract date, on or before the period's first day")
+    lines: list[BudgetLineBody] = Field(min_length=1, max_length=100, description="Budget lines adding up to the amount")
+    items: list[DeliverableBody] = Field(default_factory=list, max_length=100,
+                                         description="Milestones and deliverables (reports, datasets connected)")
+
+
+class DeliveredBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delivered_on: dt.date
+    dataset_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True,
+                                   description="The dataset connected (a dataset deliverable only)")
+
+
+class CostBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grant_id: int = Field(ge=1, le=2**31 - 1, strict=True, description="A grant of the call's fiscal year")
+    category: Literal["build", "run", "overhead"] = Field(default="run", description="The cost item's category")
+
+
+class BudgetLineOut(BaseModel):
+    category: str
+    category_ja: str
+    item: str
+    amount_yen: int
+
+
+class DeliverableOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    due_on: dt.date
+    delivered_on: dt.date | None
+    dataset_id: int | None
+
+
+class ContractOut(BaseModel):
+    id: int
+    call_id: int
+    declaration_id: int
+    group_name: str
+    representative: str
+    amount_yen: int
+    starts_on: dt.date
+    ends_on: dt.date
+    signed_on: dt.date
+    cost_item_id: int | None
+    grant_id: int | None
+    lines: list[BudgetLineOut]
+    items: list[DeliverableOut]
+
+
+class ContractList(BaseModel):
+    items: list[ContractOut]
+    total: int
+
+
+class DatasetFactOut(BaseModel):
+    id: int
+    name: str
+    title_ja: str
+    provider_code: str
+    kind: str
+    kind_label: str
+    personal: bool
+    calls: int
+
+
+class ReasonOut(BaseModel):
+    message_ja: str
+    message_en: str
+
+
+class DataRuleOut(BaseModel):
+    contract_id: int
+    met: bool
+    kinds: list[str] = Field(description="The distinct kinds of non-personal data (the same kind from two providers is one)")
+    used: list[DatasetFactOut] = Field(description="Platform datasets the group's members called in the period")
+    connected: list[DatasetFactOut] = Field(description="Datasets a member newly registered and published in the period")
+    reasons: list[ReasonOut] = Field(description="Why the rule is not met (empty when it is)")
+
+
+def _contract(contract) -> dict:
+    declaration = db.session.get(comp.Declaration, contract.declaration_id)
+    return {"id": contract.id, "call_id": contract.call_id, "declaration_id": contract.declaration_id,
+            "group_name": declaration.group_name, "representative": contract.representative,
+            "amount_yen": contract.amount_yen, "starts_on": contract.starts_on.isoformat(),
+            "ends_on": contract.ends_on.isoformat(), "signed_on": contract.signed_on.isoformat(),
+            "cost_item_id": contract.cost_item_id, "grant_id": contract.grant_id,
+            "lines": [{"category": l.category, "category_ja": contracts.COST_CATEGORIES.get(l.category, (l.category,))[0],
+                       "item": l.item, "amount_yen": l.amount_yen} for l in contracts.budget_lines(db.session, contract.id)],
+            "items": [{"id": i.id, "kind": i.kind.value, "title": i.title, "due_on": i.due_on.isoformat(),
+                       "delivered_on": i.delivered_on.isoformat() if i.delivered_on else None, "dataset_id": i.dataset_id}
+                      for i in contracts.deliverables(db.session, contract.id)]}
+
+
+def _fact(fact) -> dict:
+    return {"id": fact.id, "name": fact.name, "title_ja": fact.title_ja, "provider_code": fact.provider_code,
+            "kind": fact.kind, "kind_label": fact.kind_label, "personal": fact.personal, "calls": fact.calls}
+
+
+@bp.get("/competition/calls/<call_id>/contracts", responses={200: ContractList}, summary="The call's contracts")
+def list_contracts(path: CallPath):
+    rows = contracts.list_contracts(db.session, current_actor(), path.call_id)
+    return jsonify({"items": [_contract(c) for c, _d in rows], "total": len(rows)})
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/contract", responses={201: ContractOut},
+         summary="Record the selected group's contract (amount within the cap, period, budget lines, deliverables)")
+def create_contract(path: CallGroupPath, body: ContractBody):
+    terms = contracts.Terms(body.representative, body.amount_yen, body.starts_on, body.ends_on, body.signed_on)
+    lines = [contracts.BudgetLine(l.category, l.item, l.amount_yen) for l in body.lines]
+    items = [contracts.Deliverable(i.kind, i.title, i.due_on) for i in body.items]
+    row = contracts.create_contract(db.session, current_actor(), path.call_id, path.group_id, terms, lines, items)
+    return jsonify(_contract(row)), 201
+
+
+@bp.get("/competition/contracts/<contract_id>", responses={200: ContractOut}, summary="One contract with its lines and deliverables")
+def get_contract(path: ContractPath):
+    return jsonify(_contract(contracts.get_contract(db.session, current_actor(), path.contract_id)))
+
+
+@bp.get("/competition/contracts/<contract_id>/data-rule", responses={200: DataRuleOut},
+        summary="The data rule decided from the dataset register: datasets used and newly connected in the period")
+def data_rule(path: ContractPath):
+    rule = contracts.check_data_rule(db.session, current_actor(), path.contract_id)
+    return jsonify({"contract_id": path.contract_id, "met": rule.met, "kinds": rule.kinds,
+                    "used": [_fact(f) for f in rule.used], "connected": [_fact(f) for f in rule.connected],
+                    "reasons": [{"message_ja": ja, "message_en": en} for ja, en in rule.reasons]})
+
+
+@bp.post("/competition/contracts/<contract_id>/items/<item_id>/delivered", responses={200: DeliverableOut},
+         summary="Record a milestone or deliverable delivered (once)")
+def deliver(path: ContractItemPath, body: DeliveredBody):
+    item = contracts.deliver(db.session, current_actor(), path.contract_id, path.item_id, body.delivered_on, body.dataset_id)
+    return jsonify({"id": item.id, "kind": item.kind.value, "title": item.title, "due_on": item.due_on.isoformat(),
+                    "delivered_on": item.delivered_on.isoformat(), "dataset_id": item.dataset_id})
+
+
+@bp.post("/competition/contracts/<contract_id>/cost", responses={200: ContractOut},
+         summary="Enter the contract's amount among the year's costs under a grant (billing's cost item and grant)")
+def record_cost(path: ContractPath, body: CostBody):
+    row = contracts.record_cost(db.session, current_actor(), path.contract_id, body.grant_id, body.category)
+    return jsonify(_contract(row))

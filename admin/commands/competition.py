@@ -7,12 +7,17 @@
   ``propose CALL_ID GROUP_ID --pdf PATH --line ITEM=YEN... --total YEN`` (for a group, as the operator
   receiving its documents by mail);
 * ``select CALL_ID first|second --group ID...`` (a closed stage's selection and its notices);
-  ``notice CALL_ID SELECTION_ID OUTPUT.pdf`` (a notice letter).
+  ``notice CALL_ID SELECTION_ID OUTPUT.pdf`` (a notice letter);
+* ``contracts CALL_ID``; ``contract CALL_ID GROUP_ID --representative N --amount YEN --period FROM TO
+  --signed DATE --line CATEGORY:ITEM=YEN... [--item KIND:TITLE=DUE...]`` (the selected group's contract);
+  ``deliver CONTRACT_ID ITEM_ID DATE [--dataset ID]``; ``data-rule CONTRACT_ID`` (the rule decided from the
+  register); ``cost CONTRACT_ID GRANT_ID [--category run]`` (finance: the cost under the year's grant).
 Every act is audited by the operation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -22,10 +27,10 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from competition import operations as comp
-from competition import selection
+from competition import contracts, selection
 from competition.models import MAX_UPLOAD_BYTES
 from core import authz
-from core.calendar import JST
+from core.calendar import JST, read_date
 
 ROW_ID = click.IntRange(1, 2**31 - 1)
 
@@ -208,3 +213,112 @@ def notice_command(call_id, selection_id, output, actor) -> None:
     letter = committed(lambda: selection.letter_of(db.session, actor, call_id, selection_id))
     Path(output).write_bytes(selection.letter_pdf(letter))
     click.echo(f"{letter.selection.number} {letter.title} → {output}")
+
+
+# --- contract and delivery (competition/contracts.py) ----------------------------------------------------
+
+def _date(text: str) -> dt.date:
+    day = read_date(text)
+    if day is None:
+        raise click.BadParameter(f"{text}: write a date (2025-06-10)")
+    return day
+
+
+def _yen(text: str) -> int:
+    value = text.replace(",", "")
+    if not value.isdigit() or len(value) > 13:
+        raise click.BadParameter(f"{text}: write whole yen")
+    return int(value)
+
+
+def _budget_line(text: str) -> contracts.BudgetLine:
+    head, amount = _pair(text, "CATEGORY:ITEM=YEN")
+    category, sep, item = head.partition(":")
+    if not sep:
+        raise click.BadParameter(f"write CATEGORY:ITEM=YEN ({', '.join(contracts.COST_CATEGORIES)})")
+    return contracts.BudgetLine(category.strip(), item.strip(), _yen(amount))
+
+
+def _deliverable(text: str) -> contracts.Deliverable:
+    head, due = _pair(text, "KIND:TITLE=DUE")
+    kind, sep, title = head.partition(":")
+    if not sep:
+        raise click.BadParameter("write KIND:TITLE=DUE (milestone, report, dataset)")
+    return contracts.Deliverable(kind.strip(), title.strip(), _date(due))
+
+
+@group.command("contracts")
+@click.argument("call_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def contracts_command(call_id, actor) -> None:
+    """The call's contracts."""
+    for c, d in committed(lambda: contracts.list_contracts(db.session, actor, call_id)):
+        click.echo(f"{c.id}\t{d.group_name}\t{c.amount_yen:,}\t{c.starts_on}～{c.ends_on}\t"
+                   + ("計上済/cost entered" if c.cost_item_id else "未計上/cost not entered"))
+
+
+@group.command("contract")
+@click.argument("call_id", type=ROW_ID)
+@click.argument("group_id", type=ROW_ID)
+@click.option("--representative", required=True, help="The representative member's corporate number.")
+@click.option("--amount", required=True, help="Yen, tax included, within the cap.")
+@click.option("--period", nargs=2, required=True, help="FROM TO (dates).")
+@click.option("--signed", required=True, help="The contract date.")
+@click.option("--line", "lines", multiple=True, required=True, help="CATEGORY:ITEM=YEN, one per budget line.")
+@click.option("--item", "items", multiple=True, help="KIND:TITLE=DUE (milestone, report, dataset).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def contract_command(call_id, group_id, representative, amount, period, signed, lines, items, actor) -> None:
+    """Record the selected group's contract with its budget lines and deliverables."""
+    terms = contracts.Terms(representative, _yen(amount), _date(period[0]), _date(period[1]), _date(signed))
+    budget, deliverables = [_budget_line(t) for t in lines], [_deliverable(t) for t in items]
+    row = committed(lambda: contracts.create_contract(db.session, actor, call_id, group_id, terms, budget, deliverables))
+    click.echo(f"委託契約 {row.id} を登録しました / contract {row.id} recorded ({row.amount_yen:,} 円)")
+
+
+@group.command("deliver")
+@click.argument("contract_id", type=ROW_ID)
+@click.argument("item_id", type=ROW_ID)
+@click.argument("day")
+@click.option("--dataset", "dataset_id", type=ROW_ID, default=None, help="The dataset connected (a dataset deliverable).")
+@with_appcontext
+@acting(authz.OPERATOR)
+def deliver_command(contract_id, item_id, day, dataset_id, actor) -> None:
+    """Record a milestone or deliverable delivered."""
+    when = _date(day)
+    item = committed(lambda: contracts.deliver(db.session, actor, contract_id, item_id, when, dataset_id))
+    click.echo(f"{item.title}: 完了/delivered {item.delivered_on}")
+
+
+@group.command("data-rule")
+@click.argument("contract_id", type=ROW_ID)
+@with_appcontext
+@acting(authz.OPERATOR)
+def data_rule_command(contract_id, actor) -> None:
+    """The data rule decided from the dataset register (exit status 1 when it is not met)."""
+    rule = committed(lambda: contracts.check_data_rule(db.session, actor, contract_id))
+    for fact in rule.used:
+        click.echo(f"利用/used\t{fact.name}\t{fact.provider_code}\t{fact.kind_label}\t{fact.calls}")
+    for fact in rule.connected:
+        click.echo(f"接続/connected\t{fact.name}\t{fact.provider_code}\t{fact.kind_label}")
+    click.echo(f"種類/kinds\t{len(rule.kinds)}")
+    if rule.met:
+        click.echo("データ活用の要件を満たしています / the data rule is met")
+        return
+    for ja, en in rule.reasons:
+        click.echo(f"{ja} / {en}")
+    raise click.exceptions.Exit(1)
+
+
+@group.command("cost")
+@click.argument("contract_id", type=ROW_ID)
+@click.argument("grant_id", type=ROW_ID)
+@click.option("--category", type=click.Choice(["build", "run", "overhead"]), default="run", show_default=True)
+@with_appcontext
+@acting(authz.FINANCE)
+def cost_command(contract_id, grant_id, category, actor) -> None:
+    """Enter the contract's amount among the year's costs under a grant."""
+    row = committed(lambda: contracts.record_cost(db.session, actor, contract_id, grant_id, category))
+    click.echo(f"費目 {row.cost_item_id} を交付金 {row.grant_id} の対象として計上しました / cost item {row.cost_item_id} "
+               f"entered under grant {row.grant_id}")

@@ -8,6 +8,7 @@ import pytest
 
 from tests.browser.test_join_accessibility import _violations
 from tests.competition.conftest import REPRESENTATIVE, applied, group  # noqa: F401  (fixtures)
+from tests.competition.test_selection import call, two_groups  # noqa: F401  (fixtures)
 
 
 def _published_call(db, operator):
@@ -49,3 +50,41 @@ def test_the_secretariat_and_entry_pages_have_no_axe_violations(page, new_page, 
     other.wait_for_selector("input[name=participation_form]")
     found["entry"] = _violations(other)
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_the_contract_pages_have_no_axe_violations(page, live_server, login_as, people, db, operator, contract_chosen):
+    import datetime as dt
+
+    from competition import contracts as ct
+    from tests.competition.test_contracts import ITEMS, LINES, TERMS, _dataset, _used
+
+    call, group = contract_chosen
+    found = {}
+    login_as(page, people["operator"].username)
+    page.goto(live_server("/admin/competition-contracts/"))
+    page.wait_for_selector("select[name=representative]")
+    found["contracts"] = _violations(page)
+    contract = ct.create_contract(db, operator, call.id, group.id, TERMS, LINES, ITEMS)
+    _used(db, _dataset(db, "yatsushiro-aed", "432024", "aed", dt.datetime(2025, 1, 10, tzinfo=dt.timezone.utc)), "431001",
+          dt.date(2025, 8, 1))
+    db.commit()
+    page.goto(live_server(f"/admin/competition-contracts/{contract.id}"))
+    page.wait_for_selector("#rule-verdict")
+    assert "要件を満たしていません" in page.locator("#rule-verdict").inner_text()
+    found["contract"] = _violations(page)
+    assert {name: v for name, v in found.items() if v} == {}
+
+
+@pytest.fixture
+def contract_chosen(db, operator, call, two_groups):
+    """The fiscal year 2025 call whose final selection chose the first group."""
+    from competition import selection as sel
+    from tests.competition.test_selection import ISSUED, _review
+
+    group, other = two_groups
+    _review(db, operator, call, "first", {group.id: [90, 60, 10, 10], other.id: [50, 40, 10, 10]})
+    sel.select(db, operator, call.id, "first", [group.id, other.id], issued_on=ISSUED)
+    _review(db, operator, call, "second", {group.id: [80, 60, 10, 10], other.id: [40, 30, 5, 5]})
+    sel.select(db, operator, call.id, "second", [group.id], issued_on=ISSUED)
+    db.commit()
+    return call, group

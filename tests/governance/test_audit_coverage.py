@@ -711,6 +711,57 @@ def competition_reviewer(ctx: Ctx) -> int:
     return call_id
 
 
+def competition_chosen(ctx: Ctx) -> tuple[int, int]:
+    """The 2040 call whose final selection chose 提案B (both stages scored by one reviewer); (call id, group id)."""
+    from competition import operations as comp
+    from competition import review, selection
+
+    path, body = competition_closed(ctx)
+    call_id, group_id = int(path.split("/")[5]), body["group_ids"][0]
+    selection.select(ctx.db, ctx.operator, call_id, "first", [group_id])
+    reviewer = Actor(issuer="urn:test", subject=ctx.users(("platform-operator",))[0].id, name="審査 運営者",
+                     roles=frozenset({"platform-operator"}))
+    marks = [review.Mark(c.id, True, 0, "") if c.kind.value == "gate" else review.Mark(c.id, None, 10, "")
+             for c in comp.criteria(ctx.db, call_id)]
+    review.score(ctx.db, reviewer, call_id, "second", group_id, marks)
+    review.close_stage(ctx.db, ctx.operator, call_id, "second")
+    selection.select(ctx.db, ctx.operator, call_id, "second", [group_id])
+    ctx.db.commit()
+    return call_id, group_id
+
+
+def contract_body(amount_yen: int = 4_800_000) -> dict:
+    return {"representative": "9000020431001", "amount_yen": amount_yen, "starts_on": "2040-06-01",
+            "ends_on": "2041-03-27", "signed_on": "2040-06-01",
+            "lines": [{"category": "labour", "item": "人件費", "amount_yen": amount_yen}],
+            "items": [{"kind": "report", "title": "実績報告書", "due_on": "2041-03-20"}]}
+
+
+def competition_contract(ctx: Ctx) -> tuple[int, int]:
+    """提案B's contract on the 2040 call; (contract id, its report's id)."""
+    from competition import contracts
+
+    call_id, group_id = competition_chosen(ctx)
+    body = contract_body()
+    row = contracts.create_contract(ctx.db, ctx.operator, call_id, group_id, contracts.Terms(
+        body["representative"], body["amount_yen"], dt.date(2040, 6, 1), dt.date(2041, 3, 27), dt.date(2040, 6, 1)),
+        [contracts.BudgetLine("labour", "人件費", body["amount_yen"])],
+        [contracts.Deliverable("report", "実績報告書", dt.date(2041, 3, 20))])
+    ctx.db.commit()
+    return row.id, contracts.deliverables(ctx.db, row.id)[0].id
+
+
+def competition_grant(ctx: Ctx, fiscal_year: int = 2040) -> int:
+    from billing import grants
+    from billing.schemas import GrantCreate
+
+    grant = grants.create_grant(ctx.db, FINANCE_OFFICER, GrantCreate.model_validate({
+        "fiscal_year": fiscal_year, "name": f"交付金 {uuid.uuid4().hex[:6]}", "grantor": "内閣府", "rate": "1/2",
+        "categories": ["overhead"], "applied_amount": 6_000_000}))
+    ctx.db.commit()
+    return grant.id
+
+
 TABLE: dict[tuple[str, str], Entry] = {
     # tenant registry
     ("POST", "/api/v1/tenants"): Entry(
@@ -1294,6 +1345,21 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Entry(
         success=lambda c: op(c, "POST", *competition_closed(c)),
         refused=lambda c: op(c, "POST", competition_closed(c)[0], {"group_ids": [999999]})),  # not among the results
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/contract"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/competition/calls/{}/groups/{}/contract".format(*competition_chosen(c)),
+                             contract_body()),
+        refused=lambda c: op(c, "POST", "/api/v1/competition/calls/{}/groups/{}/contract".format(*competition_chosen(c)),
+                             contract_body(5_000_001))),  # over the cap
+    ("POST", "/api/v1/competition/contracts/{contract_id}/items/{item_id}/delivered"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/competition/contracts/{}/items/{}/delivered".format(*competition_contract(c)),
+                             {"delivered_on": "2041-03-19"}),
+        refused=lambda c: op(c, "POST", "/api/v1/competition/contracts/{}/items/{}/delivered".format(*competition_contract(c)),
+                             {"delivered_on": "2040-05-01"})),  # before the period
+    ("POST", "/api/v1/competition/contracts/{contract_id}/cost"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/competition/contracts/{competition_contract(c)[0]}/cost",
+                              {"grant_id": competition_grant(c)}),
+        refused=lambda c: fin(c, "POST", f"/api/v1/competition/contracts/{competition_contract(c)[0]}/cost",
+                              {"grant_id": competition_grant(c, 2039)})),  # a grant of another year
 }
 
 def monthly_report(ctx: Ctx, *, sent: bool = False) -> int:

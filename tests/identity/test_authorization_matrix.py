@@ -416,6 +416,16 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(SECRETARIAT, lambda: {"group_ids": [1]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(AUDIT),
+    # contract and delivery: the operator records the contract and its deliveries, finance reads it and enters its cost
+    ("GET", "/api/v1/competition/calls/{call_id}/contracts"): Rule(READ_ALL),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/contract"): Rule(SECRETARIAT, lambda: {
+        "representative": "9000020431001", "amount_yen": 1, "starts_on": "2025-06-01", "ends_on": "2026-03-27",
+        "signed_on": "2025-06-01", "lines": [{"category": "labour", "item": "人件費", "amount_yen": 1}]}),
+    ("GET", "/api/v1/competition/contracts/{contract_id}"): Rule(READ_ALL),
+    ("GET", "/api/v1/competition/contracts/{contract_id}/data-rule"): Rule(READ_ALL),
+    ("POST", "/api/v1/competition/contracts/{contract_id}/items/{item_id}/delivered"): Rule(
+        SECRETARIAT, lambda: {"delivered_on": "2026-03-01"}),
+    ("POST", "/api/v1/competition/contracts/{contract_id}/cost"): Rule(FINANCE, lambda: {"grant_id": 1}),
     ("POST", "/api/v1/tenants/{code}/residents"): Rule(RESIDENT_DESK, lambda: {
         "full_name": "試験 太郎", "address": "熊本市中央区1-1", "birth_date": "1980-01-01", "sex": "1",
         "verification": "my_number_card", "assurance_level": 3}),
@@ -474,7 +484,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
-               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1",
+               "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{contract_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
                "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
