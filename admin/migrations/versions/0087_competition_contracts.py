@@ -2,7 +2,7 @@
 deliverables; issue 41, item 6)
 
 Revision ID: 0087
-Revises: 0085
+Revises: 0088
 Create Date: 2026-11-25 20:45:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0087'
-down_revision = '0085'
+down_revision = '0088'
 branch_labels = None
 depends_on = None
 
