@@ -44,21 +44,22 @@ def _realm_base() -> str:
 
 
 def _client():
-    """The residents' realm's OpenID Connect client (registered on first use: the app starts without it)."""
+    """The residents' realm's OpenID Connect client, made on first use (the app starts without it) and again
+    when the settings it was made from change."""
     oauth = current_app.extensions["renkei_oauth"]
+    config = current_app.config
     base = _realm_base()
-    client = oauth.create_client("residents")  # None until registered
-    if client is None or current_app.extensions.get("renkei_residents_base") != base:
-        config = current_app.config
+    made_from = (base, config["RENKEI_RESIDENTS_CLIENT_ID"], config["RENKEI_RESIDENTS_CLIENT_SECRET"])
+    if current_app.extensions.get("renkei_residents_client") != made_from:
+        oauth._clients.pop("residents", None)  # authlib keeps a made client by name; register anew
         oauth.register("residents", client_id=config["RENKEI_RESIDENTS_CLIENT_ID"],
                        client_secret=config["RENKEI_RESIDENTS_CLIENT_SECRET"],
                        server_metadata_url=f"{base}/.well-known/openid-configuration",
                        client_kwargs={"scope": "openid", "code_challenge_method": "S256",
                                       "default_timeout": float(config.get("RENKEI_KEYCLOAK_TIMEOUT", 3))},
                        overwrite=True)
-        current_app.extensions["renkei_residents_base"] = base
-        client = oauth.create_client("residents")
-    return client
+        current_app.extensions["renkei_residents_client"] = made_from
+    return oauth.create_client("residents")
 
 
 def _page(status: int = 200, error: DomainError | None = None):
