@@ -216,6 +216,11 @@ def test_a_counter_enrolment_of_the_same_person_sends_the_sign_in_to_review(clie
     client.get("/portal/logout")
     card_sign_in(client, "taro2")
     assert db.scalar(sa.select(sa.func.count()).select_from(ResidentReview)) == 1
+    # the desk decides a different person: the portal shows the common ID issued, without signing in again
+    residents.decide_review(db, desk(), KUMAMOTO, review.id, same_person=False, reason="別人と確認（窓口で書類確認）")
+    db.commit()
+    issued = db.scalar(sa.select(Resident.common_id).where(Resident.id == review.candidate_id))
+    assert issued and issued in client.get("/portal/").get_data(as_text=True)
 
 
 def test_a_second_provider_signs_in_at_its_own_lower_assurance(app, client, db, portal, consent_setup):
