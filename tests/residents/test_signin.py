@@ -243,8 +243,12 @@ def test_a_second_provider_signs_in_at_its_own_lower_assurance(app, client, db, 
             "service_id": card_only.id, "service_user_id": "navi-user-0009", "assurance_level": signed.assurance_level})
 
 
-def test_configuring_the_realm_and_a_provider_is_audited(db, portal, realms):
+def test_configuring_the_realm_and_a_provider_is_audited(app, db, portal, realms):
     residents_realm, _ = realms
+    again = command(app, "realm-setup")  # safe to run again: nothing left to change, still recorded
+    assert again.exit_code == 0 and "no change" in again.output, again.output
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(
+        AuditRecord.action == "resident.realm.setup")) == 2
     actions = {row.action: row for row in db.scalars(sa.select(AuditRecord).where(
         AuditRecord.action.in_(("resident.realm.setup", "resident.provider.add"))))}
     assert actions["resident.realm.setup"].target_id == residents_realm
