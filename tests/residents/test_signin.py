@@ -334,3 +334,22 @@ def test_a_password_set_in_the_residents_realm_is_no_card_sign_in(app, client, d
     assert answer.status_code == 422 and "認証事業者" in answer.get_data(as_text=True)
     assert 'id="common-id"' not in client.get("/portal/").get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(ResidentSignIn)) == 1
+
+
+def test_only_the_operator_configures_the_residents_sign_in(app, db, portal, realms):
+    from residents.models import ResidentProvider
+
+    before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
+    for role in ("resident-desk", "municipal-admin", "auditor"):
+        refused = app.test_cli_runner().invoke(args=[
+            "residents", "provider-add", "--alias", "sneaky", "--discovery-url", portal.discovery_url, "--client-id", "x",
+            "--client-secret", "y", "--assurance-level", "3", "--as", "cli-someone", "--role", role])
+        assert refused.exit_code == 1 and "sneaky" not in refused.output, (role, refused.output)
+        assert "Error" in refused.output, refused.output
+        assert app.test_cli_runner().invoke(args=["residents", "realm-setup", "--as", "cli-someone",
+                                                  "--role", role]).exit_code != 0
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == before
+    assert db.scalar(sa.select(ResidentProvider.id).where(ResidentProvider.alias == "sneaky")) is None
+    admin = portal.admin
+    admin.change_current_realm(realms[0])
+    assert "sneaky" not in {idp["alias"] for idp in admin.get_idps()}
