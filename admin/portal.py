@@ -24,7 +24,7 @@ from core.calendar import jst_text
 from core.errors import DomainError, Unavailable
 from governance.consent.models import AssuranceLevel
 from residents import signin
-from residents.models import RESIDENT_STATUS_LABELS, ResidentProvider, ResidentStatus
+from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -44,32 +44,36 @@ def _realm_base() -> str:
 
 
 def _client():
-    """The residents' realm's OpenID Connect client (registered on first use: the app starts without it)."""
+    """The residents' realm's OpenID Connect client, made on first use (the app starts without it) and again
+    when the settings it was made from change."""
     oauth = current_app.extensions["renkei_oauth"]
+    config = current_app.config
     base = _realm_base()
-    client = oauth.create_client("residents")  # None until registered
-    if client is None or current_app.extensions.get("renkei_residents_base") != base:
-        config = current_app.config
+    made_from = (base, config["RENKEI_RESIDENTS_CLIENT_ID"], config["RENKEI_RESIDENTS_CLIENT_SECRET"])
+    if current_app.extensions.get("renkei_residents_client") != made_from:
+        oauth._clients.pop("residents", None)  # authlib keeps a made client by name; register anew
         oauth.register("residents", client_id=config["RENKEI_RESIDENTS_CLIENT_ID"],
                        client_secret=config["RENKEI_RESIDENTS_CLIENT_SECRET"],
                        server_metadata_url=f"{base}/.well-known/openid-configuration",
                        client_kwargs={"scope": "openid", "code_challenge_method": "S256",
                                       "default_timeout": float(config.get("RENKEI_KEYCLOAK_TIMEOUT", 3))},
                        overwrite=True)
-        current_app.extensions["renkei_residents_base"] = base
-        client = oauth.create_client("residents")
-    return client
+        current_app.extensions["renkei_residents_client"] = made_from
+    return oauth.create_client("residents")
 
 
 def _page(status: int = 200, error: DomainError | None = None):
     resident = current_resident()
-    context = {"resident": resident, "error": error}
+    context = {"resident": resident, "common_id": None, "error": error}
     if resident is not None:
         ja = current_language_is_ja()
-        label = RESIDENT_STATUS_LABELS[ResidentStatus(resident.status)]
+        row = db.session.get(Resident, resident.resident_id)  # as it is now: the desk may have decided a review since
+        common_id, status = (row.common_id, row.status) if row is not None else (resident.common_id,
+                                                                                 ResidentStatus(resident.status))
+        label = RESIDENT_STATUS_LABELS[status]
         level = db.session.get(AssuranceLevel, resident.assurance_level)
         provider = db.session.query(ResidentProvider).filter_by(alias=resident.provider).one_or_none()
-        context.update(status_label=label[0] if ja else label[1],
+        context.update(common_id=common_id, status_label=label[0] if ja else label[1],
                        level_label=(level.label_ja if ja else (level.label_en or level.label_ja)) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))

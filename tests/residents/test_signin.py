@@ -216,6 +216,11 @@ def test_a_counter_enrolment_of_the_same_person_sends_the_sign_in_to_review(clie
     client.get("/portal/logout")
     card_sign_in(client, "taro2")
     assert db.scalar(sa.select(sa.func.count()).select_from(ResidentReview)) == 1
+    # the desk decides a different person: the portal shows the common ID issued, without signing in again
+    residents.decide_review(db, desk(), KUMAMOTO, review.id, same_person=False, reason="別人と確認（窓口で書類確認）")
+    db.commit()
+    issued = db.scalar(sa.select(Resident.common_id).where(Resident.id == review.candidate_id))
+    assert issued and issued in client.get("/portal/").get_data(as_text=True)
 
 
 def test_a_second_provider_signs_in_at_its_own_lower_assurance(app, client, db, portal, consent_setup):
@@ -238,8 +243,12 @@ def test_a_second_provider_signs_in_at_its_own_lower_assurance(app, client, db, 
             "service_id": card_only.id, "service_user_id": "navi-user-0009", "assurance_level": signed.assurance_level})
 
 
-def test_configuring_the_realm_and_a_provider_is_audited(db, portal, realms):
+def test_configuring_the_realm_and_a_provider_is_audited(app, db, portal, realms):
     residents_realm, _ = realms
+    again = command(app, "realm-setup")  # safe to run again: nothing left to change, still recorded
+    assert again.exit_code == 0 and "no change" in again.output, again.output
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(
+        AuditRecord.action == "resident.realm.setup")) == 2
     actions = {row.action: row for row in db.scalars(sa.select(AuditRecord).where(
         AuditRecord.action.in_(("resident.realm.setup", "resident.provider.add"))))}
     assert actions["resident.realm.setup"].target_id == residents_realm
@@ -325,3 +334,22 @@ def test_a_password_set_in_the_residents_realm_is_no_card_sign_in(app, client, d
     assert answer.status_code == 422 and "認証事業者" in answer.get_data(as_text=True)
     assert 'id="common-id"' not in client.get("/portal/").get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(ResidentSignIn)) == 1
+
+
+def test_only_the_operator_configures_the_residents_sign_in(app, db, portal, realms):
+    from residents.models import ResidentProvider
+
+    before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
+    for role in ("resident-desk", "municipal-admin", "auditor"):
+        refused = app.test_cli_runner().invoke(args=[
+            "residents", "provider-add", "--alias", "sneaky", "--discovery-url", portal.discovery_url, "--client-id", "x",
+            "--client-secret", "y", "--assurance-level", "3", "--as", "cli-someone", "--role", role])
+        assert refused.exit_code == 1 and "sneaky" not in refused.output, (role, refused.output)
+        assert "Error" in refused.output, refused.output
+        assert app.test_cli_runner().invoke(args=["residents", "realm-setup", "--as", "cli-someone",
+                                                  "--role", role]).exit_code != 0
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == before
+    assert db.scalar(sa.select(ResidentProvider.id).where(ResidentProvider.alias == "sneaky")) is None
+    admin = portal.admin
+    admin.change_current_realm(realms[0])
+    assert "sneaky" not in {idp["alias"] for idp in admin.get_idps()}
