@@ -147,7 +147,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_issue": ("UPDATE (owner_subject, owner_name, status, resolution, resolved_on)",),
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
-    "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash)",),
+    "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash, "
+                 "name_hash)",),
     "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
     "resident_identity": ("UPDATE (resident_id)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings

@@ -10,12 +10,12 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of
-from admin.resident_keys import keyring
+from admin.resident_keys import keyring, small_count
 from admin.views.base import SecureView, _ja, flash_error
 from admin.views.consent import _tenants
 from core.errors import DomainError
 from core.validation import whole_number
-from residents import operations as residents
+from residents import figures, operations as residents
 from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, SEX_LABELS, VERIFICATION_LABELS, LinkMethod,
                               MatchReason, Sex, VerificationMethod)
 
@@ -40,7 +40,7 @@ class ResidentsView(SecureView):
         chosen = (request.values.get("tenant") or "").strip()
         return (chosen or (tenants[0][0] if len(tenants) == 1 else "")), tenants
 
-    def _page(self, *, values=None, errors=None, found=None, status=200):
+    def _page(self, *, values=None, errors=None, found=None, status=200, matches=None):
         tenant, tenants = self._tenant()
         reviews = []
         if tenant:
@@ -57,8 +57,10 @@ class ResidentsView(SecureView):
             found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
                      "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}
                                for link in found["links"]]}
+        if matches is not None:
+            matches = [{**row, "sex_label": _label(SEX_LABELS, row["sex"], Sex)} for row in matches]
         return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
-                           errors=errors or {}, found=found, reviews=reviews, options=options), status
+                           errors=errors or {}, found=found, reviews=reviews, options=options, matches=matches), status
 
     @expose("/")
     def index(self):
@@ -76,6 +78,23 @@ class ResidentsView(SecureView):
             flash_error(error)
             return self._page(values=values, errors=_problems(error), status=status_of(error))
         return self._page(values=values, found=found)
+
+    @expose("/search", methods=("POST",))
+    def search(self):
+        """By full name (optionally with the date of birth), with a reason: audited with each person shown."""
+        tenant = self._tenant()[0]
+        values = {name: (request.form.get(name) or "").strip() for name in ("search_name", "search_birth_date",
+                                                                           "search_reason")}
+        try:
+            matches = residents.search_by_name(db.session, g.actor, keyring(), tenant, reason=values["search_reason"],
+                                               full_name=values["search_name"], birth_date=values["search_birth_date"])
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            errors = {f"search_{field}" if field != "full_name" else "search_name": message
+                      for field, message in _problems(error).items()}
+            return self._page(values=values, errors=errors, status=status_of(error))
+        return self._page(values=values, matches=matches)
 
     @expose("/enrol", methods=("POST",))
     def enrol(self):
@@ -109,5 +128,29 @@ class ResidentsView(SecureView):
         return self._page()
 
 
+class ResidentFiguresView(SecureView):
+    """Numbers for policy work (residents.figures): counts only, small ones suppressed ("10未満")."""
+
+    required_action = "resident.figures"
+
+    @expose("/")
+    def index(self):
+        tenants = _tenants("resident.figures")
+        tenant = (request.values.get("tenant") or "").strip() or (tenants[0][0] if len(tenants) == 1 else "")
+        fiscal_year = whole_number((request.values.get("fiscal_year") or "").strip(), max_digits=4)
+        numbers, status = None, 200
+        if tenant:
+            try:
+                numbers = figures.policy_figures(db.session, g.actor, tenant, fiscal_year=fiscal_year,
+                                                 threshold=small_count())
+            except DomainError as error:
+                db.session.rollback()
+                flash_error(error)
+                status = status_of(error)
+        return self.render("renkei/resident_figures.html", tenant=tenant, tenants=tenants, numbers=numbers,
+                           fiscal_year=fiscal_year or ""), status
+
+
 def views(session):
-    return [ResidentsView(name=_l("Residents' desk"), endpoint="residents", url="residents")]
+    return [ResidentsView(name=_l("Residents' desk"), endpoint="residents", url="residents"),
+            ResidentFiguresView(name=_l("Residents' figures"), endpoint="resident_figures", url="residents-figures")]
