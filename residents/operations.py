@@ -86,12 +86,12 @@ class Enrolment:
 
 def _match(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
     """The existing person an enrolment is: first by the provider's identifier, then by the 基本4情報."""
-    if data.issuer and data.subject:
-        resident_id = session.scalar(sa.select(ResidentIdentity.resident_id).where(
+    if data.issuer and data.subject:  # the person with the identity, in one read
+        known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
             ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
             ResidentIdentity.subject == data.subject))
-        if resident_id is not None:
-            return session.get(Resident, resident_id), MatchReason.provider_identifier
+        if known is not None:
+            return known, MatchReason.provider_identifier
     found = session.scalars(sa.select(Resident).where(
         Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.status, Resident.id)).first()
