@@ -105,6 +105,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # to start without them
         "RENKEI_RESIDENT_KEYS": env.get("RENKEI_RESIDENT_KEYS", ""),
         "RENKEI_RESIDENT_KEY_FILE": env.get("RENKEI_RESIDENT_KEY_FILE", ""),
+        # the residents' numbers for policy work show no count below this ("10未満"): residents.figures
+        "RENKEI_RESIDENT_SMALL_COUNT": int(env.get("RENKEI_RESIDENT_SMALL_COUNT", "10")),
         # --- access ends, sign-in security (docs/identity.md) ---
         # people's access tokens live this long (set on the realm by `renkei keycloak bootstrap`)
         "RENKEI_ACCESS_TOKEN_SECONDS": int(env.get("RENKEI_ACCESS_TOKEN_SECONDS", "300")),

@@ -13,3 +13,8 @@ def keyring() -> Keyring:
     if ring is None:
         ring = current_app.extensions["renkei_resident_keys"] = keyring_from_config(current_app.config)
     return ring
+
+
+def small_count() -> int:
+    """The threshold below which the residents' numbers for policy work show no count (residents.figures)."""
+    return int(current_app.config.get("RENKEI_RESIDENT_SMALL_COUNT", 10))

@@ -150,6 +150,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
     "resident.enrol": {RESIDENT_DESK: "own"},
     "resident.read": {RESIDENT_DESK: "own"},
+    # counts for policy work, small counts suppressed (residents.figures): no person's item in them
+    "resident.figures": {RESIDENT_DESK: "own", MUNICIPAL_ADMIN: "own"},
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
@@ -245,6 +247,7 @@ ACTION_LABELS_JA = {
     "progress.report": "進捗・課題管理報告書の作成",
     "resident.enrol": "住民の登録（共通IDの発行）",
     "resident.read": "住民の検索・閲覧（理由を記録）",
+    "resident.figures": "住民に関する集計（少数秘匿）",
     "resident.link": "住民とサービスのIDの連携",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",

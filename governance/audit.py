@@ -263,6 +263,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     # the residents' side (residents/, issue 42): who looked at whom and why is the view's record
     "resident.enrol": ("住民の登録（共通IDの発行または確認待ち）", "Resident enrolled (common ID issued or held for review)"),
     "resident.view": ("住民の個人情報の閲覧", "Resident's personal data viewed"),
+    "resident.search": ("住民の氏名による検索（理由を記録）", "Residents searched by name (with a reason)"),
     "resident.review.decide": ("同一人物の疑いの判断", "Duplicate review decided"),
     "resident.link": ("住民とサービスのIDの連携", "Resident linked to a service's ID"),
     "resident.disclosure.set": ("住民の公開範囲（サービスが受け取れる項目）の設定", "Resident's disclosure range set"),
@@ -368,6 +369,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "merged_common_id": "統合した共通ID", "proposed_by": "提案者", "decision_reason": "承認・却下の理由",
     "ended_at": "連携の終了日時", "marked": "印を付けた連携記録", "moved_links": "移した連携",
     "moved_identities": "移した認証事業者の識別子",
+    "with_birth_date": "生年月日で絞り込み", "found": "該当した人数",
     # meetings and minutes (governance.meetings), the community and working groups (secretariat.groups)
     "minutes_status": "議事録の状態", "form": "議事録の形式", "notice_id": "お知らせの番号", "written_by": "議事録の作成者",
     "held_at": "開催日時", "attendees": "出席者", "agenda": "議題", "proposal_id": "議案の番号", "purpose": "目的",

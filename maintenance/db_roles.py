@@ -151,9 +151,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
     # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong
-    # link is ended (never deleted), a proposal is decided once
+    # link is ended (never deleted), a proposal is decided once; the name's blind index is written again too
     "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash, "
-                 "merged_into_id)",),
+                 "name_hash, merged_into_id)",),
     "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
     "resident_identity": ("UPDATE (resident_id)",),
     "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),

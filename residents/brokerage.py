@@ -29,14 +29,17 @@ from governance.consent.models import DataService
 from governance.consent.schemas import validated
 from residents.crypto import Keyring
 from residents.models import CURRENT_LINK, ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
-from residents.operations import personal_items
-from residents.schemas import BrokerIn
+from residents.operations import personal_items, translate
+from residents.schemas import BrokerIn, LinkedIdIn
 
 # the consent texts' item names of the 基本4情報 renkei holds, and the resident's field of each
 HELD_ITEMS = {"氏名": "full_name", "住所": "address", "生年月日": "birth_date", "性別": "sex"}
 
 REASONS: dict[str, tuple[str, str]] = {
     "not_your_service": ("このクライアントのサービスではない", "Not a service of this client"),
+    "same_service": ("問合せ元と同じサービス", "The target is the asking service itself"),
+    "target_not_consented": ("連携先のサービスについて本人の同意がない（連携していない場合を含む）",
+                             "No consent of the person for the target service (or no link to it)"),
     "not_linked": ("このサービスのIDは連携されていない", "The service's user ID is not linked"),
     "not_disclosed": ("本人が公開範囲に含めていない項目のみ", "Nothing asked is within the resident's disclosure range"),
     **CHECK_REASONS,
@@ -108,3 +111,64 @@ def _as_broker(actor: Actor) -> Actor:
     asks it on the service's behalf for this one call, the caller staying recorded as who asked. The
     service's client itself may not call the check (it would learn other people's consent states)."""
     return dataclasses.replace(actor, roles=frozenset({authz.METERING}))
+
+
+# --- the person's ID at another service (the second question) ---------------------------------------
+
+# the data item a consent text names for a service's own user ID passed between services: the asking service's
+# text (it receives the ID) and the target's (its ID is given) must both cover it, with the purpose asked
+ID_ITEM = "利用者ID"
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkedId:
+    allowed: bool
+    reason: str
+    target_service_user_id: str | None
+    linkage_record: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        ja, en = REASONS[self.reason]
+        return {"allowed": self.allowed, "reason": self.reason, "reason_ja": ja, "reason_en": en,
+                "target_service_user_id": self.target_service_user_id,
+                "linkage_record": self.linkage_record}
+
+
+def linked_id(session: Session, actor: Actor, payload: LinkedIdIn | dict, *,
+              autocommit: sa.Connection | None = None) -> LinkedId:
+    """The person's user ID at ``target_service_id``, for a service that knows them by its own ID, when the
+    linkage is consented on both sides. Rules, in order: ``not_your_service``, ``same_service``, ``not_linked``
+    (the caller's own user ID), then the consent check of the asking service (its person, :data:`ID_ITEM`, the
+    purpose: its reasons as they are, since they are about its own person), then ``target_not_consented`` for
+    every refusal on the target's side, whether the person is not linked there or the target's consent check
+    refused: the answer never tells whether the person is known to the other service. Each consent check
+    appends its linkage record (``client`` says what went where: ``brokerage:<client>:from:<target>`` on the
+    asking service's, ``brokerage:<client>:to:<asking>`` on the target's); the ID goes out only when both allowed.
+    """
+    authz.authorize(actor, "resident.broker")
+    request = validated(LinkedIdIn, payload)
+    connection = autocommit if autocommit is not None else session.connection()
+    row = connection.execute(_INPUTS, {"service_id": request.service_id, "user_id": request.service_user_id}).first()
+    if row is None or row.api_client_id is None or row.api_client_id != actor.client_id:
+        return LinkedId(False, "not_your_service", None, None)
+    if request.target_service_id == request.service_id:
+        return LinkedId(False, "same_service", None, None)
+    if row.resident_id is None:
+        return LinkedId(False, "not_linked", None, None)
+    broker_actor, client = _as_broker(actor), f"brokerage:{actor.client_id}"
+    asking = consent_check(session, broker_actor, {
+        "service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
+        "items": [ID_ITEM], "purpose": request.purpose, "client": f"{client}:from:{request.target_service_id}"},
+        autocommit=autocommit)
+    if not asking.allowed:
+        return LinkedId(False, asking.reason, None, asking.linkage_seq)
+    target_user_id = translate(session, request.service_id, request.service_user_id, request.target_service_id)
+    if target_user_id is None:
+        return LinkedId(False, "target_not_consented", None, asking.linkage_seq)
+    given = consent_check(session, broker_actor, {
+        "service_id": request.target_service_id, "tenant_code": row.tenant_code, "subject_id": target_user_id,
+        "items": [ID_ITEM], "purpose": request.purpose, "client": f"{client}:to:{request.service_id}"},
+        autocommit=autocommit)
+    if not given.allowed:
+        return LinkedId(False, "target_not_consented", None, asking.linkage_seq)
+    return LinkedId(True, "allowed", target_user_id, given.linkage_seq)

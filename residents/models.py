@@ -94,13 +94,17 @@ class Resident(SQLModel, table=True):
     # keyed hashes (hex) of the normalised values: name + birth date + sex, and the address
     person_hash: str = Field(max_length=64)
     address_hash: str = Field(max_length=64)
+    # the keyed hash of the normalised full name alone: the blind index the staff's search by name uses
+    # ('' for a row enrolled before it existed, until `renkei residents rotate-key` writes it)
+    name_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     verification: VerificationMethod = Field(sa_column=enum_column(VerificationMethod))
     assurance_level: int = Field(foreign_key="assurance_level.level")
     enrolled_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     enrolled_by: str = Field(max_length=255)
     merged_into_id: int | None = Field(default=None, foreign_key="resident.id")  # set when status is merged
 
-    __table_args__ = (sa.Index("ix_resident_tenant_person", "tenant_code", "person_hash"),)
+    __table_args__ = (sa.Index("ix_resident_tenant_person", "tenant_code", "person_hash"),
+                      sa.Index("ix_resident_tenant_name", "tenant_code", "name_hash"))
 
 
 class ResidentIdentity(SQLModel, table=True):

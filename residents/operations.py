@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
+from core.calendar import read_date
 from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_check_character
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -65,6 +66,7 @@ def _seal(resident: Resident, keys: Keyring, plain: dict[str, str]) -> None:
         setattr(resident, field, keys.encrypt(plain[field], _context(resident, field)))
     resident.person_hash = keys.digest(normalise.person_key(plain["full_name"], plain["birth_date"], plain["sex"]))
     resident.address_hash = keys.digest(normalise.address(plain["address"]))
+    resident.name_hash = keys.digest(normalise.name(plain["full_name"]))
     resident.key_id = keys.current_id
 
 
@@ -84,16 +86,24 @@ class Enrolment:
 
 def _match(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
     """The existing person an enrolment is: first by the provider's identifier, then by the 基本4情報."""
-    if data.issuer and data.subject:
-        resident_id = session.scalar(sa.select(ResidentIdentity.resident_id).where(
+    if data.issuer and data.subject:  # the person with the identity, in one read
+        known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
             ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
             ResidentIdentity.subject == data.subject))
-        if resident_id is not None:
-            return session.get(Resident, resident_id), MatchReason.provider_identifier
+        if known is not None:
+            return known, MatchReason.provider_identifier
     found = session.scalars(sa.select(Resident).where(
         Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.status, Resident.id)).first()
     return (found, MatchReason.basic_four) if found is not None else None
+
+
+def find_same_person(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
+    """The duplicate search of an enrolment, on its own (bench/bench_duplicate_search.py measures it): the
+    existing person of the municipality the enrolment is, by the provider's identifier, then by the keyed
+    hash of the normalised name, date of birth and sex."""
+    return _match(session, data, keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(),
+                                                                   data.sex.value)))
 
 
 def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> Enrolment:
@@ -249,6 +259,44 @@ def look_up(session: Session, actor: Actor, keys: Keyring, tenant_code: str, *, 
     return resident_view(session, resident, keys)
 
 
+NAME_SEARCH_LIMIT = 50
+
+
+def search_by_name(session: Session, actor: Actor, keys: Keyring, tenant_code: str, *, reason: str, full_name: str,
+                   birth_date: str = "") -> list[dict[str, Any]]:
+    """The residents of ``tenant_code`` whose full name, normalised (:func:`residents.normalise.name`), is the one
+    given, optionally born on ``birth_date`` (ISO): found through the keyed hash of the name (the blind index
+    ``name_hash``), so only the rows found are decrypted. Each person shown is a view, audited with the reason
+    (never the name searched for): one record of the search, with a step for each person shown."""
+    authz.authorize(actor, "resident.read", tenant_code)
+    reason = _reason(reason)
+    wanted = normalise.name(full_name)
+    if not wanted:
+        raise Invalid("Give the full name.", "氏名を入力してください。",
+                      problems=[problem("full_name", "Required.", "必須です。")])
+    born = read_date(birth_date) if birth_date else None  # 1980-04-01, 1980/4/1, 昭和55年4月1日
+    if birth_date and born is None:
+        raise Invalid("The date of birth is not a date.", "生年月日が日付ではありません。",
+                      problems=[problem("birth_date", "Write it as 1980-04-01.", "1980-04-01 の形で入力してください。")])
+    rows = session.scalars(sa.select(Resident).where(
+        Resident.tenant_code == tenant_code, Resident.name_hash == keys.digest(wanted),
+        Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.id)
+        .limit(NAME_SEARCH_LIMIT + 1)).all()
+    if born is not None:  # decrypted for the rows of that name only
+        rows = [row for row in rows if personal_items(row, keys, ("birth_date",))["birth_date"] == born.isoformat()]
+    rows = [row for row in rows if normalise.name(personal_items(row, keys, ("full_name",))["full_name"]) == wanted]
+    rows = rows[:NAME_SEARCH_LIMIT]
+    with audit.act(session, actor, "resident.search", "resident", tenant_code, tenant_code=tenant_code):
+        # one record: the search with its reason, and a view step naming each person shown
+        audit.record(session, actor, "resident.search", "resident", tenant_code, tenant_code=tenant_code,
+                     after={"reason": reason, "search_by": "name", "with_birth_date": bool(birth_date), "found": len(rows)})
+        for row in rows:
+            audit.record(session, actor, "resident.view", "resident", row.common_id or f"resident-{row.uid}",
+                         tenant_code=tenant_code, after={"reason": reason, "search_by": "name"})
+    return [{"common_id": row.common_id, "status": row.status.value, **personal_items(row, keys),
+             "enrolled_at": row.enrolled_at} for row in rows]
+
+
 def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[str, Any]:
     """A resident with their items, their links (current and ended, each with the common ID it was made
     for when a merge moved it), the common IDs merged into theirs, and their consents (see
@@ -378,7 +426,8 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
 def translate(session: Session, service_id: int, service_user_id: str, target_service_id: int) -> str | None:
     """The person ``service_user_id`` of one service is, as another service knows them: the target
     service's own user ID, or None when either link is missing. Neither the common ID nor the first
-    service's ID is in the answer; the brokerage (issue 42 item 6) calls it after the consent check."""
+    service's ID is in the answer; the brokerage's second question (residents.brokerage.linked_id) calls it
+    once the asking service's consent check allowed, and answers with it only if the target's allows too."""
     source = sa.select(ServiceLink.resident_id).where(ServiceLink.service_id == service_id, CURRENT_LINK,
                                                       ServiceLink.service_user_id == service_user_id).scalar_subquery()
     return session.scalar(sa.select(ServiceLink.service_user_id).where(ServiceLink.service_id == target_service_id,
@@ -453,7 +502,8 @@ def rotate_key(session: Session, actor: Actor, keys: Keyring) -> dict[str, int]:
     authz.authorize(actor, "resident.keys")
     moved, last_id = 0, 0
     while True:  # in batches by id, so that a large municipality's residents are never all in memory at once
-        batch = session.scalars(sa.select(Resident).where(Resident.key_id != keys.current_id, Resident.id > last_id)
+        stale = sa.or_(Resident.key_id != keys.current_id, Resident.name_hash == "")  # '' : enrolled before the index
+        batch = session.scalars(sa.select(Resident).where(stale, Resident.id > last_id)
                                 .order_by(Resident.id).limit(ROTATION_BATCH)).all()
         if not batch:
             break

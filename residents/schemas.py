@@ -66,3 +66,14 @@ class BrokerIn(BaseModel):
     service_user_id: NewSubjectId
     items: list[ItemName] = Field(min_length=1, max_length=100)
     purpose: Statement
+
+
+class LinkedIdIn(BaseModel):
+    """A service's request for the person's user ID at another service, for a consented linkage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId
+    service_user_id: NewSubjectId
+    target_service_id: RowId
+    purpose: Statement

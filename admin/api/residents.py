@@ -15,10 +15,11 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, autocommit_engine, 
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from admin.resident_keys import keyring
+from admin.resident_keys import keyring, small_count
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
-from residents import brokerage, operations as residents, recovery
+from residents import brokerage, figures, operations as residents, recovery
 from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
 bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
@@ -74,6 +75,80 @@ class ServiceLookupBody(BaseModel):
     service_user_id: SubjectId
 
 
+class NameSearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Why the person is searched for: recorded in the audit log with each view")
+    full_name: FullName = Field(description="The full name: compared normalised (widths, spaces, old kanji forms), "
+                                            "exactly, through a keyed hash")
+    birth_date: dt.date | None = Field(default=None, description="The date of birth, to narrow the search")
+
+
+class FoundOut(BaseModel):
+    common_id: str | None = Field(description="Null for an enrolment waiting for review")
+    status: str
+    full_name: str
+    address: str
+    birth_date: str
+    sex: str
+    enrolled_at: dt.datetime
+
+
+class FoundList(BaseModel):
+    items: list[FoundOut]
+
+
+class FiguresQuery(BaseModel):
+    fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR,
+                                    description="Fiscal year (April–March) of the enrolments per month; default this one")
+
+
+class CountOut(BaseModel):
+    value: int | None = Field(description="Null when suppressed (below the threshold, or derivable from the total)")
+    suppressed: bool
+
+
+class MonthCountOut(CountOut):
+    month: str
+
+
+class ServiceCountOut(CountOut):
+    service_id: int
+    service_name: str
+
+
+class EnrolmentFigures(BaseModel):
+    months: list[MonthCountOut]
+    total: CountOut
+
+
+class LinkFigures(BaseModel):
+    services: list[ServiceCountOut]
+    total: CountOut
+
+
+class ItemRateOut(BaseModel):
+    item: str
+    opted_in: CountOut
+    rate_percent: float | None = Field(description="Null when suppressed")
+
+
+class OptInOut(BaseModel):
+    service_id: int
+    service_name: str
+    asked: CountOut = Field(description="The people with a consent record for the service (each once)")
+    items: list[ItemRateOut]
+
+
+class FiguresOut(BaseModel):
+    tenant_code: str
+    fiscal_year: int
+    threshold: int = Field(description="Counts below it are suppressed (RENKEI_RESIDENT_SMALL_COUNT)")
+    enrolments: EnrolmentFigures
+    links: LinkFigures
+    opt_ins: list[OptInOut]
+
+
 class LinkBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +186,25 @@ class BrokerOut(BaseModel):
     withheld: list[str] = Field(description="Items asked for and not sent (outside the disclosure range, or not held)")
     linkage_record: int | None = Field(description="The sequence number of the linkage record, once the consent "
                                                    "check was asked")
+
+
+class LinkedIdBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId = Field(description="The asking service (its API client must be the caller)")
+    service_user_id: SubjectId = Field(description="The person as the asking service knows them")
+    target_service_id: RowId = Field(description="The service whose user ID of the person is asked for")
+    purpose: str = Field(min_length=1, max_length=500, description="The linkage's purpose, in both services' consent texts")
+
+
+class LinkedIdOut(BaseModel):
+    allowed: bool
+    reason: str = Field(description="allowed, or the rule that refused: " + ", ".join(brokerage.REASONS))
+    reason_ja: str
+    reason_en: str
+    target_service_user_id: str | None = Field(description="The person's user ID at the target service, when allowed")
+    linkage_record: int | None = Field(description="The sequence number of the linkage record, once a consent check "
+                                                   "was asked")
 
 
 class DecisionBody(BaseModel):
@@ -276,6 +370,23 @@ def look_up_by_service(path: TenantPath, body: ServiceLookupBody):
                                      service_id=body.service_id, service_user_id=body.service_user_id))
 
 
+@bp.post("/tenants/<code>/residents/search-by-name", responses={200: FoundList},
+         summary="Search the municipality's residents by full name (optionally with the date of birth), with a reason "
+                 "(audited: the search and each person shown)")
+def search_by_name(path: TenantPath, body: NameSearchBody):
+    return jsonify({"items": residents.search_by_name(
+        db.session, current_actor(), keyring(), path.code, reason=body.reason, full_name=body.full_name,
+        birth_date=body.birth_date.isoformat() if body.birth_date else "")})
+
+
+@bp.get("/tenants/<code>/residents/figures", responses={200: FiguresOut},
+        summary="The municipality's numbers for policy work: enrolments per month, links per service, opt-in rates per "
+                "consent item; small counts suppressed")
+def policy_figures(path: TenantPath, query: FiguresQuery):
+    return jsonify(figures.policy_figures(db.session, current_actor(), path.code, fiscal_year=query.fiscal_year,
+                                          threshold=small_count()))
+
+
 @bp.post("/tenants/<code>/residents/<common_id>/links", responses={201: LinkOut},
          summary="Link a resident to a registered service's own user ID")
 def link(path: ResidentPath, body: LinkBody):
@@ -305,6 +416,19 @@ def broker(body: BrokerBody):
     with engine.connect() as connection:
         return jsonify(brokerage.broker(db.session, current_actor(), keyring(), body.model_dump(),
                                         autocommit=connection).as_dict())
+
+
+@bp.post("/residents/broker/linked-id", responses={200: LinkedIdOut},
+         summary="For a data service's API client (scope residents:broker): the person's user ID at another service, "
+                 "for a linkage both services' consents cover",
+         description="Always 200 when the request was understood: `allowed` decides and `reason` names the rule that "
+                     "refused; a refusal on the target's side never tells whether the person is known there.")
+def linked_id(body: LinkedIdBody):
+    engine = autocommit_engine()
+    if engine is None:
+        return jsonify(brokerage.linked_id(db.session, current_actor(), body.model_dump()).as_dict())
+    with engine.connect() as connection:
+        return jsonify(brokerage.linked_id(db.session, current_actor(), body.model_dump(), autocommit=connection).as_dict())
 
 
 @bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},

@@ -8,6 +8,10 @@
 * ``split TENANT COMMON_ID SERVICE_ID --reason``, ``merge TENANT SURVIVING MERGED --reason``: propose a
   recovery; ``recoveries TENANT``: the proposals; ``approve|refuse|cancel TENANT ID``: decide one (four eyes:
   another person of the desk approves or refuses, the proposer cancels; residents.recovery).
+* ``search-name TENANT NAME --reason R [--birth-date D]``: the municipality's residents of that full name (its
+  residents' desk; audited with the reason and each person shown);
+* ``figures TENANT [--fiscal-year Y]``: the numbers for policy work, small counts shown as "<10" (its residents'
+  desk or its admin).
 
 Each acts for an authenticated person (admin/commands/acting.py) and the operations ask the one policy.
 """
@@ -215,3 +219,54 @@ approve_command = _decide_command(
                "records made under it marked, or the IDs merged; the services and the resident are notified.", False)
 refuse_command = _decide_command("refuse", "Refuse proposal RECOVERY_ID (not its proposer), with a reason.", True)
 cancel_command = _decide_command("cancel", "Cancel one's own proposal RECOVERY_ID, with a reason.", True)
+@group.command("search-name")
+@click.argument("tenant_code")
+@click.argument("full_name")
+@click.option("--reason", required=True, help="Why: recorded in the audit log with each person shown")
+@click.option("--birth-date", default="", help="The date of birth (1980-04-01), to narrow the search")
+@with_appcontext
+@acting(authz.RESIDENT_DESK)
+def search_name_command(tenant_code: str, full_name: str, reason: str, birth_date: str, actor) -> None:
+    """The municipality's residents of that full name (normalised: widths, spaces, old kanji forms)."""
+    from admin.resident_keys import keyring
+    from residents import operations as residents
+
+    rows = committed(lambda: residents.search_by_name(db.session, actor, keyring(), tenant_code, reason=reason,
+                                                      full_name=full_name, birth_date=birth_date))
+    for row in rows:
+        click.echo(f"{row['common_id'] or '(review)'}\t{row['full_name']}\t{row['birth_date']}\t{row['sex']}\t"
+                   f"{row['address']}")
+    click.echo(f"{len(rows)} 人 / {len(rows)} resident(s)", err=True)
+
+
+def _cell(cell: dict, threshold: int) -> str:
+    return f"<{threshold}" if cell["suppressed"] else f"{cell['value']:,}"
+
+
+@group.command("figures")
+@click.argument("tenant_code")
+@click.option("--fiscal-year", type=int, default=None, help="The fiscal year of the enrolments per month (default: this one)")
+@with_appcontext
+@acting(authz.RESIDENT_DESK)
+def figures_command(tenant_code: str, fiscal_year: int | None, actor) -> None:
+    """Enrolments per month, links per service, opt-in rates per consent item; small counts as "<10"."""
+    from admin.resident_keys import small_count
+    from residents import figures
+
+    numbers = committed(lambda: figures.policy_figures(db.session, actor, tenant_code, fiscal_year=fiscal_year,
+                                                       threshold=small_count()))
+    limit = numbers["threshold"]
+    click.echo(f"# 月別の登録数 / enrolments per month, FY{numbers['fiscal_year']}")
+    for month in numbers["enrolments"]["months"]:
+        click.echo(f"{month['month']}\t{_cell(month, limit)}")
+    click.echo(f"total\t{_cell(numbers['enrolments']['total'], limit)}")
+    click.echo("# サービス別の連携数 / links per service")
+    for service in numbers["links"]["services"]:
+        click.echo(f"{service['service_id']}\t{service['service_name']}\t{_cell(service, limit)}")
+    click.echo(f"total\t\t{_cell(numbers['links']['total'], limit)}")
+    click.echo("# 同意項目別の同意率 / opt-in rates per consent item")
+    for service in numbers["opt_ins"]:
+        for item in service["items"]:
+            rate = "-" if item["rate_percent"] is None else f"{item['rate_percent']}%"
+            click.echo(f"{service['service_id']}\t{service['service_name']}\t{item['item']}\t"
+                       f"{_cell(service['asked'], limit)}\t{_cell(item['opted_in'], limit)}\t{rate}")

@@ -10,14 +10,14 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of
-from admin.resident_keys import keyring
+from admin.resident_keys import keyring, small_count
 from admin.views.base import SecureView, _ja, confirm_first, flash_error
 from admin.views.consent import _tenants
 from core.calendar import to_jst
 from core.errors import DomainError
 from governance.consent.models import CONSENT_EVENT_LABELS, ConsentEvent
 from core.validation import whole_number
-from residents import operations as residents, recovery
+from residents import figures, operations as residents, recovery
 from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,
                               SEX_LABELS, VERIFICATION_LABELS, LinkMethod, MatchReason, RecoveryKind, RecoveryStatus, Sex,
                               VerificationMethod)
@@ -43,7 +43,7 @@ class ResidentsView(SecureView):
         chosen = (request.values.get("tenant") or "").strip()
         return (chosen or (tenants[0][0] if len(tenants) == 1 else "")), tenants
 
-    def _page(self, *, values=None, errors=None, found=None, status=200):
+    def _page(self, *, values=None, errors=None, found=None, status=200, matches=None):
         tenant, tenants = self._tenant()
         reviews, recoveries = [], []
         if tenant:
@@ -66,9 +66,11 @@ class ResidentsView(SecureView):
                                   for consent in found["consents"]],
                      "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}
                                for link in found["links"]]}
+        if matches is not None:
+            matches = [{**row, "sex_label": _label(SEX_LABELS, row["sex"], Sex)} for row in matches]
         return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
                            errors=errors or {}, found=found, reviews=reviews, recoveries=recoveries,
-                           options=options), status
+                           options=options, matches=matches), status
 
     @expose("/")
     def index(self):
@@ -86,6 +88,23 @@ class ResidentsView(SecureView):
             flash_error(error)
             return self._page(values=values, errors=_problems(error), status=status_of(error))
         return self._page(values=values, found=found)
+
+    @expose("/search", methods=("POST",))
+    def search(self):
+        """By full name (optionally with the date of birth), with a reason: audited with each person shown."""
+        tenant = self._tenant()[0]
+        values = {name: (request.form.get(name) or "").strip() for name in ("search_name", "search_birth_date",
+                                                                           "search_reason")}
+        try:
+            matches = residents.search_by_name(db.session, g.actor, keyring(), tenant, reason=values["search_reason"],
+                                               full_name=values["search_name"], birth_date=values["search_birth_date"])
+        except DomainError as error:
+            db.session.rollback()
+            flash_error(error)
+            errors = {f"search_{field}" if field != "full_name" else "search_name": message
+                      for field, message in _problems(error).items()}
+            return self._page(values=values, errors=errors, status=status_of(error))
+        return self._page(values=values, matches=matches)
 
     @expose("/enrol", methods=("POST",))
     def enrol(self):
@@ -180,5 +199,29 @@ class ResidentsView(SecureView):
                              confirm_label=_("Approve and carry it out"), back=url_for(".index", tenant=tenant))
 
 
+class ResidentFiguresView(SecureView):
+    """Numbers for policy work (residents.figures): counts only, small ones suppressed ("10未満")."""
+
+    required_action = "resident.figures"
+
+    @expose("/")
+    def index(self):
+        tenants = _tenants("resident.figures")
+        tenant = (request.values.get("tenant") or "").strip() or (tenants[0][0] if len(tenants) == 1 else "")
+        fiscal_year = whole_number((request.values.get("fiscal_year") or "").strip(), max_digits=4)
+        numbers, status = None, 200
+        if tenant:
+            try:
+                numbers = figures.policy_figures(db.session, g.actor, tenant, fiscal_year=fiscal_year,
+                                                 threshold=small_count())
+            except DomainError as error:
+                db.session.rollback()
+                flash_error(error)
+                status = status_of(error)
+        return self.render("renkei/resident_figures.html", tenant=tenant, tenants=tenants, numbers=numbers,
+                           fiscal_year=fiscal_year or ""), status
+
+
 def views(session):
-    return [ResidentsView(name=_l("Residents' desk"), endpoint="residents", url="residents")]
+    return [ResidentsView(name=_l("Residents' desk"), endpoint="residents", url="residents"),
+            ResidentFiguresView(name=_l("Residents' figures"), endpoint="resident_figures", url="residents-figures")]

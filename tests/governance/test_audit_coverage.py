@@ -1254,6 +1254,12 @@ TABLE: dict[tuple[str, str], Entry] = {
         refused=lambda c: Call("POST", "/api/v1/tenants/431001/residents/lookup-by-service", desk_of(c),
                                {"service_id": consent_service(c), "service_user_id": "audit-user-9999",
                                 "reason": "監査網羅の確認"})),
+    ("POST", "/api/v1/tenants/{code}/residents/search-by-name"): Entry(
+        success=lambda c: Call("POST", "/api/v1/tenants/431001/residents/search-by-name", desk_of(c),
+                               {"full_name": (consent_service(c), enrolled(c))[1] and "監査　太郎", "reason": "監査網羅の確認"}),
+        refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/residents/search-by-name",
+                                                    desk_of(c), {"full_name": "監査 太郎", "reason": " "}))[1],
+        steps=("resident.view",)),
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Entry(
         success=lambda c: linking(c, consent_service(c)),
         refused=lambda c: (consent_service(c), linking(c, 999999))[1]),
@@ -1411,7 +1417,9 @@ READS_BY_POST = {("POST", "/api/v1/gateway/check"),
                  # every call writes a hash-chained linkage record instead (governance.consent.check)
                  ("POST", "/api/v1/consent/check"),
                  # a service's request for a person's items: the consent check's linkage record is its record
-                 ("POST", "/api/v1/residents/broker")}
+                 ("POST", "/api/v1/residents/broker"),
+                 # a service's request for a person's ID at another service: its linkage records, as above
+                 ("POST", "/api/v1/residents/broker/linked-id")}
 
 
 # --- the tests ------------------------------------------------------------------------------------

@@ -433,6 +433,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "common_id": "0000000000000000", "reason": "権限の確認"}),
     ("POST", "/api/v1/tenants/{code}/residents/lookup-by-service"): Rule(RESIDENT_DESK, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "reason": "権限の確認"}),
+    ("POST", "/api/v1/tenants/{code}/residents/search-by-name"): Rule(RESIDENT_DESK, lambda: {
+        "full_name": "試験 太郎", "reason": "権限の確認"}),
+    # numbers for policy work (small counts suppressed): the desk and the city's admin, their own city only
+    ("GET", "/api/v1/tenants/{code}/residents/figures"): Rule({"resident-desk": "own", "municipal-admin": "own"}),
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): Rule(RESIDENT_DESK, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "assurance_level": 3}),
     ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): Rule(RESIDENT_DESK, lambda: {
@@ -440,6 +444,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # the brokerage (issue 42 item 6): a data service's API client only (residents:broker), no person
     ("POST", "/api/v1/residents/broker"): Rule({}, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "items": ["氏名"], "purpose": "権限の確認"}),
+    ("POST", "/api/v1/residents/broker/linked-id"): Rule({}, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001", "target_service_id": 2, "purpose": "権限の確認"}),
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
     # recovery (issue 42 item 3): split and merge, proposed and decided by the municipality's own desk
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): Rule(RESIDENT_DESK, lambda: {

@@ -69,3 +69,42 @@ def test_the_desk_enrols_reviews_looks_up_with_a_reason_and_others_get_nothing(c
     # no audit record holds a personal item
     every = " ".join(f"{r.before} {r.after}" for r in db.scalars(sa.select(AuditRecord)))
     assert "髙橋" not in every and "水前寺" not in every and "1980" not in every
+
+
+def test_the_desk_searches_by_name_with_a_reason_and_reads_the_figures_and_others_get_nothing(
+        client, db, consent_setup, user_factory):
+    _, desk = user_factory(("resident-desk",), KUMAMOTO)
+    _, other_desk = user_factory(("resident-desk",), YATSUSHIRO)
+    _, city_admin = user_factory(("municipal-admin",), KUMAMOTO)
+    _, other_admin = user_factory(("municipal-admin",), YATSUSHIRO)
+    base = f"/api/v1/tenants/{KUMAMOTO}"
+    common_id = client.post(f"{base}/residents", json=PERSON, headers=desk).get_json()["common_id"]
+    search = {"full_name": "高橋　太郎", "birth_date": "1980-04-01", "reason": "福祉課からの照会"}
+    found = client.post(f"{base}/residents/search-by-name", json=search, headers=desk)
+    assert found.status_code == 200, found.get_json()
+    assert [(item["common_id"], item["full_name"]) for item in found.get_json()["items"]] == [(common_id, "髙橋 太郎")]
+    assert client.post(f"{base}/residents/search-by-name", json={**search, "birth_date": "1980-04-02"},
+                       headers=desk).get_json()["items"] == []
+    missing = client.post(f"{base}/residents/search-by-name", json={"full_name": "高橋 太郎"}, headers=desk)
+    assert missing.status_code == 422 and missing.mimetype == "application/problem+json"
+    assert client.post(f"{base}/residents/search-by-name", json=search, headers=other_desk).status_code == 403
+    assert client.post(f"{base}/residents/search-by-name", json=search, headers=city_admin).status_code == 403
+    assert client.post(f"/api/v1/tenants/{YATSUSHIRO}/residents/search-by-name", json=search,
+                       headers=other_desk).get_json()["items"] == []
+
+    numbers = client.get(f"{base}/residents/figures", headers=city_admin)
+    assert numbers.status_code == 200, numbers.get_json()
+    assert numbers.get_json()["threshold"] == 10
+    assert numbers.get_json()["enrolments"]["total"] == {"value": None, "suppressed": True}  # one person: < 10
+    assert client.get(f"{base}/residents/figures", headers=desk).status_code == 200
+    assert client.get(f"{base}/residents/figures", headers=other_admin).status_code == 403
+    assert client.get(f"{base}/residents/figures", headers=other_desk).status_code == 403
+    assert client.get(f"{base}/residents/figures?fiscal_year=1900", headers=desk).status_code == 422
+
+    db.expire_all()
+    searches = [json.loads(r.after) for r in db.scalars(sa.select(AuditRecord).where(
+        AuditRecord.action == "resident.search").order_by(AuditRecord.seq))]
+    assert [(after["reason"], [step["target_id"] for step in after.get("steps", [])]) for after in searches] == [
+        ("福祉課からの照会", [common_id]), ("福祉課からの照会", []), ("福祉課からの照会", [])]
+    every = " ".join(f"{r.before} {r.after}" for r in db.scalars(sa.select(AuditRecord)))
+    assert "高橋" not in every and "髙橋" not in every

@@ -94,3 +94,84 @@ def test_a_service_receives_only_what_the_resident_allowed_and_a_withdrawal_refu
         ("navi-user-0001", '["氏名"]', True, "allowed"), ("navi-user-0001", '["氏名"]', False, "withdrawn")]
     every = "\n".join(bodies)
     assert common_id not in every and "health-77-0001" not in every
+
+
+LINKAGE = "くらしナビと健康ポイントの連携"
+ID_TEXT = {"title": "サービス間の連携への同意", "body_ja": "利用者IDを連携先のサービスとやり取りします。",
+           "purposes": [LINKAGE], "items": {"利用者ID": {}, "氏名": {}}}
+
+
+def test_a_service_receives_the_persons_id_at_another_service_only_for_a_linkage_both_consents_cover(
+        client, db, consent_setup, user_factory, keycloak_settings):
+    _, admin = user_factory(("municipal-admin",), KUMAMOTO)
+    _, desk = user_factory(("resident-desk",), KUMAMOTO)
+    _, clerk = user_factory(("municipal-staff",), KUMAMOTO)
+    a_client, a_headers = service_client(client, keycloak_settings, admin, "くらしナビ")
+    b_client, b_headers = service_client(client, keycloak_settings, admin, "健康ポイント")
+    service_a = consent_setup(name="くらしナビ", text=ID_TEXT, api_client_id=a_client)
+    service_b = consent_setup(name="健康ポイント", text=ID_TEXT, api_client_id=b_client)
+    base = f"/api/v1/tenants/{KUMAMOTO}"
+
+    def enrol_and_link(person, links):
+        common_id = client.post(f"{base}/residents", json=person, headers=desk).get_json()["common_id"]
+        for service, user_id in links:
+            assert client.post(f"{base}/residents/{common_id}/links", headers=desk, json={
+                "service_id": service.id, "service_user_id": user_id, "assurance_level": 3}).status_code == 201
+            content_hash = client.get(f"/api/v1/consent/services/{service.id}", headers=admin).get_json()[
+                "current_text"]["content_hash"]
+            assert client.post("/api/v1/consent/records", headers=clerk, json={
+                "service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": user_id, "method": "paper",
+                "assurance_level": 3, "content_hash": content_hash}).status_code == 201
+        return common_id
+
+    taro = enrol_and_link(PERSON, [(service_a, "navi-user-0001"), (service_b, "health-77-0001")])
+    hanako = enrol_and_link({**PERSON, "full_name": "佐藤 花子", "birth_date": "1990-01-02", "sex": "2"},
+                            [(service_a, "navi-user-0002")])  # known to A only
+    jiro = enrol_and_link({**PERSON, "full_name": "鈴木 次郎", "birth_date": "1970-05-05"},
+                          [(service_a, "navi-user-0003"), (service_b, "health-77-0003")])
+    assert client.post("/api/v1/consent/withdrawals", headers=clerk, json={
+        "service_id": service_b.id, "tenant_code": KUMAMOTO, "subject_id": "health-77-0003",
+        "method": "paper"}).status_code == 201
+    bodies = []
+
+    def ask(headers, **fields):
+        response = client.post("/api/v1/residents/broker/linked-id", headers=headers, json={
+            "service_id": service_a.id, "service_user_id": "navi-user-0001", "target_service_id": service_b.id,
+            "purpose": LINKAGE, **fields})
+        bodies.append(response.get_data(as_text=True))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    first = ask(a_headers)
+    assert first["allowed"] and first["target_service_user_id"] == "health-77-0001"
+    # B knows the person by its own ID and asks the other way
+    back = ask(b_headers, service_id=service_b.id, service_user_id="health-77-0001", target_service_id=service_a.id)
+    assert back["allowed"] and back["target_service_user_id"] == "navi-user-0001"
+    # not linked at B and withdrawn at B: the same refusal, nothing tells them apart
+    not_there = ask(a_headers, service_user_id="navi-user-0002")
+    withdrawn = ask(a_headers, service_user_id="navi-user-0003")
+    for refused in (not_there, withdrawn):
+        assert (refused["allowed"], refused["reason"], refused["target_service_user_id"]) == (
+            False, "target_not_consented", None)
+    assert not_there.keys() == withdrawn.keys()
+    # the asking side's own rules say what they are
+    assert ask(a_headers, purpose="別の目的")["reason"] == "purpose_not_covered"
+    assert ask(b_headers)["reason"] == "not_your_service"
+    assert ask(a_headers, service_user_id="navi-user-9999")["reason"] == "not_linked"
+    assert ask(a_headers, target_service_id=service_a.id)["reason"] == "same_service"
+    assert client.post("/api/v1/residents/broker/linked-id", headers=desk, json={
+        "service_id": service_a.id, "service_user_id": "navi-user-0001", "target_service_id": service_b.id,
+        "purpose": LINKAGE}).status_code == 403
+
+    db.expire_all()
+    records = db.scalars(sa.select(LinkageRecord).order_by(LinkageRecord.seq)).all()
+    first_two = [(r.service_id, r.subject_id, r.items, r.allowed, r.client) for r in records[:4]]
+    assert first_two == [
+        (service_a.id, "navi-user-0001", '["利用者ID"]', True, f"brokerage:{a_client}:from:{service_b.id}"),
+        (service_b.id, "health-77-0001", '["利用者ID"]', True, f"brokerage:{a_client}:to:{service_a.id}"),
+        (service_b.id, "health-77-0001", '["利用者ID"]', True, f"brokerage:{b_client}:from:{service_a.id}"),
+        (service_a.id, "navi-user-0001", '["利用者ID"]', True, f"brokerage:{b_client}:to:{service_b.id}")]
+    assert [(r.subject_id, r.allowed, r.reason) for r in records if r.service_id == service_b.id][2:] == [
+        ("health-77-0003", False, "withdrawn")]
+    every = "\n".join(bodies)
+    assert taro not in every and hanako not in every and jiro not in every and "health-77-0003" not in every

@@ -86,3 +86,25 @@ def test_a_split_proposed_and_approved_by_two_people_of_the_desk_from_the_comman
     db.expire_all()
     assert db.scalar(sa.select(ServiceLink.ended_by)) == "住民窓口 二人目 431001"
     assert runner.invoke(args=["residents", "refuse", KUMAMOTO, "1"]).exit_code == 2  # a refusal needs its reason
+
+
+def test_the_desk_searches_by_name_and_reads_the_figures_from_the_command_line(app, db, consent_setup, monkeypatch):
+    from admin.commands import signin
+
+    residents.enrol(db, desk(), parse_keys(_dev()), person())
+    db.commit()
+    # a person signed in at the command line (renkei login) as Kumamoto's residents' desk
+    monkeypatch.setattr(signin, "authenticated_actor", lambda roles: (desk(), {"desk-431001"}))
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["residents", "search-name", KUMAMOTO, "高橋　太郎", "--reason", "電話での照会"])
+    assert found.exit_code == 0, found.output
+    assert "髙橋 太郎\t1980-04-01" in found.output
+    missing = runner.invoke(args=["residents", "search-name", KUMAMOTO, "高橋 太郎", "--reason", " "])
+    assert missing.exit_code != 0 and "理由" in missing.output
+    [search] = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "resident.search")).all()
+    assert search.actor_subject == "desk-431001"
+    numbers = runner.invoke(args=["residents", "figures", KUMAMOTO])
+    assert numbers.exit_code == 0, numbers.output
+    assert "total\t<10" in numbers.output  # one enrolment: suppressed
+    other = runner.invoke(args=["residents", "figures", "432024"])
+    assert other.exit_code != 0

@@ -88,3 +88,27 @@ def test_two_people_of_the_desk_split_a_wrong_link_on_the_page_after_a_confirmat
     sign_in(client, ["resident-desk"], [YATSUSHIRO], csrf="t")
     assert client.post(f"/admin/residents/recoveries/1?tenant={KUMAMOTO}",
                        data={"decision": "refuse", "reason": "他市", "csrf_token": "t"}).status_code == 403
+
+
+def test_the_desk_searches_by_name_with_a_reason_and_the_figures_hide_small_counts(client, db, consent_setup):
+    sign_in(client, ["resident-desk"], [KUMAMOTO], csrf="t")
+    client.post("/admin/residents/enrol", data=FORM)
+    common_id = db.scalar(sa.select(Resident.common_id))
+    search = {"search_name": "高橋　太郎", "search_birth_date": "1980-04-01", "search_reason": "福祉課からの照会",
+              "csrf_token": "t"}
+    refused = client.post("/admin/residents/search", data={**search, "search_reason": ""})
+    assert refused.status_code == 422 and "閲覧の理由" in refused.get_data(as_text=True)
+    found = client.post("/admin/residents/search", data=search).get_data(as_text=True)
+    assert common_id in found and "髙橋 太郎" in found
+    none = client.post("/admin/residents/search", data={**search, "search_birth_date": "1980-04-02"})
+    assert none.status_code == 200 and common_id not in none.get_data(as_text=True)
+    assert client.post("/admin/residents/search", data={**search, "search_birth_date": "いつか"}).status_code == 422
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "resident.search")) == 2
+
+    figures = client.get("/admin/residents-figures/").get_data(as_text=True)
+    assert "住民に関する集計" in figures and "10未満" in figures  # one enrolment: below the threshold
+    sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
+    assert client.get("/admin/residents-figures/").status_code == 200
+    assert client.post("/admin/residents/search", data=search).status_code == 403
+    sign_in(client, ["municipal-admin"], [YATSUSHIRO], csrf="t")
+    assert client.get(f"/admin/residents-figures/?tenant={KUMAMOTO}").status_code == 403
