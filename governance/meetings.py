@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import hashlib
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -41,6 +40,7 @@ from core.actor import Actor
 from core.calendar import jst_day, jst_text
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
@@ -56,30 +56,20 @@ AGENDA_MAX = 30
 ATTENDEES_MAX = 200
 
 
-class MeetingKind(str, enum.Enum):
-    council = "council"
-    prefecture = "prefecture"  # 県との月例定例会
-    community = "community"
-    working_group = "working_group"
+class MeetingKind(LabelledEnum):
+    council = "council", "協議会", "Council meeting"
+    prefecture = "prefecture", "県との定例会（月例）", "Monthly meeting with the prefecture"
+    community = "community", "データ利活用コミュニティ会合", "Community meeting"
+    working_group = "working_group", "ワーキンググループ会合", "Working-group meeting"
 
 
 GROUP_KINDS = frozenset({MeetingKind.community, MeetingKind.working_group})
 
-KIND_LABELS = {MeetingKind.council: ("協議会", "Council meeting"),
-               MeetingKind.prefecture: ("県との定例会（月例）", "Monthly meeting with the prefecture"),
-               MeetingKind.community: ("データ利活用コミュニティ会合", "Community meeting"),
-               MeetingKind.working_group: ("ワーキンググループ会合", "Working-group meeting")}
-
-
-class MinutesStatus(str, enum.Enum):
-    none = "none"
-    draft = "draft"
-    approved = "approved"
-    published = "published"
-
-
-MINUTES_LABELS = {MinutesStatus.none: ("未作成", "Not written"), MinutesStatus.draft: ("承認待ち", "Awaiting approval"),
-                  MinutesStatus.approved: ("承認済み", "Approved"), MinutesStatus.published: ("公開済み", "Published")}
+class MinutesStatus(LabelledEnum):
+    none = "none", "未作成", "Not written"
+    draft = "draft", "承認待ち", "Awaiting approval"
+    approved = "approved", "承認済み", "Approved"
+    published = "published", "公開済み", "Published"
 
 
 class Meeting(SQLModel, table=True):
@@ -151,13 +141,13 @@ _REFUSALS = {"write": CannotWrite, "approve": CannotApprove, "publish": CannotPu
 
 
 def _refusal(move: Move, status: MinutesStatus, meeting: Any) -> IllegalMove:
-    ja, en = MINUTES_LABELS[status]
+    ja, en = MinutesStatus(status).label
     return _REFUSALS[move.name](f"The minutes are {en.lower()}; they cannot be {move.label_en}. Nothing was changed.",
                                 f"この議事録は「{ja}」のため「{move.label_ja}」できません。変更は行っていません。",
                                 status=status.value, move=move.name)
 
 
-MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, MINUTES_LABELS, (
+MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, labels(MinutesStatus), (
     Move("write", frozenset({M.none, M.draft, M.approved}), M.draft, "作成・修正", "written"),
     Move("approve", frozenset({M.draft}), M.approved, "承認", "approved"),
     Move("publish", frozenset({M.approved}), M.published, "公開", "published"),
@@ -472,7 +462,7 @@ def _sections(session: Session, meeting: Meeting) -> list[Section]:
             return ""
         return f"議案 {proposal.id}「{proposal.title}」{outcome.get(ProposalStatus(proposal.status), '')}"
 
-    overview = (("種類", KIND_LABELS[MeetingKind(meeting.kind)][0]), ("日時", jst_text(meeting.held_at)),
+    overview = (("種類", MeetingKind(meeting.kind).ja), ("日時", jst_text(meeting.held_at)),
                 ("場所", meeting.place or "—"), ("作成", meeting.written_by_name or "—"), ("承認", meeting.approved_by or "—"))
     return [
         Section("概要", ("項目", "内容"), overview),

@@ -167,10 +167,10 @@ def meeting_out(meeting: meetings.Meeting) -> dict:
     names = meetings.organisation_names(db.session, attendees)
     status = meetings.MinutesStatus(meeting.minutes_status)
     form = "none" if status == meetings.MinutesStatus.none else ("pdf" if meeting.minutes_pdf is not None else "text")
-    return {"id": meeting.id, "kind": meeting.kind.value, "kind_ja": meetings.KIND_LABELS[meeting.kind][0],
+    return {"id": meeting.id, "kind": meeting.kind.value, "kind_ja": meetings.MeetingKind(meeting.kind).ja,
             "title": meeting.title, "held_at": meeting.held_at.isoformat(), "place": meeting.place,
             "community_group_id": meeting.group_id, "minutes_status": status.value,
-            "minutes_status_ja": meetings.MINUTES_LABELS[status][0], "minutes_form": form,
+            "minutes_status_ja": meetings.MinutesStatus(status).ja, "minutes_form": form,
             "written_by": meeting.written_by_name, "approved_by": meeting.approved_by,
             "published_at": meeting.published_at.isoformat() if meeting.published_at else None,
             "attendees": [{"name": a.name, "tenant_code": a.tenant_code, "corporate_number": a.corporate_number,
@@ -180,7 +180,7 @@ def meeting_out(meeting: meetings.Meeting) -> dict:
 
 
 def _group_out(group: groups.Group) -> dict:
-    return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.KIND_LABELS[group.kind][0], "name": group.name,
+    return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.GroupKind(group.kind).ja, "name": group.name,
             "purpose": group.purpose, "target_members": group.target_members,
             "members": [{"corporate_number": o.corporate_number, "name": o.name}
                         for o in groups.group_members(db.session, group.id)]}

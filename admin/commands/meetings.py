@@ -40,8 +40,8 @@ def group() -> None:
 def list_command(actor) -> None:
     """Meetings, the latest first, with the minutes' state."""
     for row in committed(lambda: meetings.list_meetings(db.session, actor)):
-        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.KIND_LABELS[row.kind][0]}\t"
-                   f"{row.title}\t{meetings.MINUTES_LABELS[row.minutes_status][0]}")
+        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.MeetingKind(row.kind).ja}\t"
+                   f"{row.title}\t{meetings.MinutesStatus(row.minutes_status).ja}")
 
 
 def _agenda(text: str) -> meetings.AgendaItem:
@@ -143,7 +143,7 @@ def groups_list(actor) -> None:
     rows = committed(lambda: gr.list_groups(db.session, actor))
     counts = gr.member_counts(db.session)
     for row in rows:
-        click.echo(f"{row.id}\t{gr.KIND_LABELS[row.kind][0]}\t{row.name}\t{counts.get(row.id, 0)}/{row.target_members}")
+        click.echo(f"{row.id}\t{gr.GroupKind(row.kind).ja}\t{row.name}\t{counts.get(row.id, 0)}/{row.target_members}")
 
 
 @groups_group.command("create")

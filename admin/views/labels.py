@@ -253,7 +253,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "event_kind": _text_of(lambda v: _pick(_events().EventKind(v).label)),
     "event_audience": _text_of(lambda v: _pick(_events().Audience(v).label)),
     "registration_status": _text_of(lambda v: _pick(_events().RegistrationStatus(v).label)),
-    "minutes_status": _text_of(lambda v: _pick(_meetings().MINUTES_LABELS[_meetings().MinutesStatus(v)])),
+    "minutes_status": _text_of(lambda v: _pick(_meetings().MinutesStatus(v).label)),
     "form": _text_of(lambda v: _pick({"text": ("本文", "text"), "pdf": ("PDF ファイル", "PDF file")}[v])),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),

@@ -46,10 +46,13 @@ class MeetingForm(forms.RenkeiForm):
     people = TextAreaField(_l("People attending (one name a line)"), validators=[Optional(), Length(max=4000)])
 
     def fill_choices(self) -> MeetingForm:
-        self.kind.choices = [(k.value, forms.pick(v)) for k, v in meetings.KIND_LABELS.items()]
+        self.kind.choices = [(k.value, forms.pick(k.label)) for k in meetings.MeetingKind]
         self.group_id.choices = [("", _("(none: council or monthly meeting)"))] + [
-            (str(row.id), f"{row.name}（{forms.pick(groups.KIND_LABELS[row.kind])}）")
+            (str(row.id), f"{row.name}（{forms.pick(groups.GroupKind(row.kind).label)}）")
             for row in db.session.scalars(sa.select(groups.Group).order_by(groups.Group.name))]
+        return self.fill_attendees()
+
+    def fill_attendees(self) -> MeetingForm:
         self.tenants.choices = [(t.code, f"{t.name_ja}（{t.code}）")
                                 for t in db.session.scalars(sa.select(Tenant).order_by(Tenant.code))]
         self.members.choices = [(o.corporate_number, o.name) for o in db.session.scalars(
@@ -76,9 +79,21 @@ def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
 
 
 def labels() -> dict:
-    return {"kind": {k.value: forms.pick(v) for k, v in meetings.KIND_LABELS.items()},
-            "minutes": {k.value: forms.pick(v) for k, v in meetings.MINUTES_LABELS.items()},
-            "group": {k.value: forms.pick(v) for k, v in groups.KIND_LABELS.items()}}
+    return {name: {member.value: forms.pick(member.label) for member in enum_cls} for name, enum_cls in (
+        ("kind", meetings.MeetingKind), ("minutes", meetings.MinutesStatus), ("group", groups.GroupKind))}
+
+
+def _place_problems(form: MeetingForm, error: DomainError, agenda_errors: dict[str, str]) -> None:
+    """Each problem of a refused meeting beside its field: an agenda row's, the attendees' (under the people
+    box), the form's own."""
+    for item in error.problems:
+        name = item.get("field", "")
+        if name.startswith("agenda"):
+            agenda_errors[name] = forms.pick((item["message_ja"], item["message_en"]))
+        elif name.startswith("attendees"):
+            form.people.errors = [*form.people.errors, forms.pick((item["message_ja"], item["message_en"]))]
+    error.problems[:] = [p for p in error.problems if not p.get("field", "").startswith(("agenda", "attendees"))]
+    apply_problems(form, error, {"group_id": "group_id"})
 
 
 class MeetingsView(SecureView):
@@ -224,7 +239,7 @@ class GroupForm(forms.RenkeiForm):
                                   validators=[Optional(), NumberRange(min=0, max=groups.TARGET_MAX)])
 
     def fill_choices(self) -> GroupForm:
-        self.kind.choices = [(k.value, forms.pick(v)) for k, v in groups.KIND_LABELS.items()]
+        self.kind.choices = [(k.value, forms.pick(k.label)) for k in groups.GroupKind]
         return self
 
 
