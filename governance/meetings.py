@@ -136,6 +136,10 @@ class OwnMinutes(Conflict):
     """The writer of the minutes cannot approve them."""
 
 
+class MeetingSettled(Conflict):
+    """A meeting whose minutes are approved or published is no longer corrected."""
+
+
 M = MinutesStatus
 _REFUSALS = {"write": CannotWrite, "approve": CannotApprove, "publish": CannotPublish}
 
@@ -244,7 +248,7 @@ def _agenda_problems(session: Session, agenda: Sequence[AgendaItem], meeting_id:
     return found
 
 
-def meeting_problems(session: Session, draft: MeetingDraft) -> list[dict[str, str]]:
+def meeting_problems(session: Session, draft: MeetingDraft, meeting_id: int | None = None) -> list[dict[str, str]]:
     found = [p for p in (
         None if draft.kind in {k.value for k in MeetingKind} else problem("kind", "Choose the kind.", "種類を選んでください。"),
         text_field_problem("title", draft.title, "title", "会議名", 200, required=True),
@@ -252,7 +256,7 @@ def meeting_problems(session: Session, draft: MeetingDraft) -> list[dict[str, st
     ) if p]
     if draft.held_at is None or draft.held_at.tzinfo is None:
         found.append(problem("held_at", "Give the date and time.", "開催日時を入力してください。"))
-    return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, None)
+    return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, meeting_id)
 
 
 def meeting_summary(session: Session, meeting: Meeting) -> dict[str, Any]:
@@ -263,14 +267,28 @@ def meeting_summary(session: Session, meeting: Meeting) -> dict[str, Any]:
             "agenda": [{"title": i.title, "proposal_id": i.proposal_id} for i in agenda_of(session, meeting.id)]}
 
 
+def _trimmed(draft: MeetingDraft) -> MeetingDraft:
+    return dataclasses.replace(draft, title=(draft.title or "").strip(), place=(draft.place or "").strip(),
+                               attendees=tuple(Attendee((a.name or "").strip(), (a.tenant_code or "").strip(),
+                                                        (a.corporate_number or "").strip()) for a in draft.attendees),
+                               agenda=tuple(AgendaItem((i.title or "").strip(), i.proposal_id) for i in draft.agenda))
+
+
+def _add_rows(session: Session, meeting: Meeting, draft: MeetingDraft) -> None:
+    for who in draft.attendees:
+        session.add(MeetingAttendee(meeting_id=meeting.id, name=who.name, tenant_code=who.tenant_code,
+                                    corporate_number=who.corporate_number))
+    for position, item in enumerate(draft.agenda, start=1):
+        session.add(MeetingAgendaItem(meeting_id=meeting.id, position=position, title=item.title,
+                                      proposal_id=item.proposal_id))
+    session.flush()
+
+
 def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group_id: int | None = None) -> Meeting:
     """Record a meeting with its attendees and agenda; audited ``meeting.create``. A community or
     working-group meeting needs its group (:func:`secretariat.groups.create_group_meeting` passes it)."""
     authz.authorize(actor, "meeting.manage")
-    draft = dataclasses.replace(draft, title=(draft.title or "").strip(), place=(draft.place or "").strip(),
-                                attendees=tuple(Attendee((a.name or "").strip(), (a.tenant_code or "").strip(),
-                                                         (a.corporate_number or "").strip()) for a in draft.attendees),
-                                agenda=tuple(AgendaItem((i.title or "").strip(), i.proposal_id) for i in draft.agenda))
+    draft = _trimmed(draft)
     problems = meeting_problems(session, draft)
     if draft.kind in {k.value for k in GROUP_KINDS} and group_id is None:
         problems.append(problem("group_id", "A community or working-group meeting is recorded on its group.",
@@ -282,14 +300,50 @@ def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group
                       group_id=group_id)
     session.add(meeting)
     session.flush()
-    for who in draft.attendees:
-        session.add(MeetingAttendee(meeting_id=meeting.id, name=who.name, tenant_code=who.tenant_code,
-                                    corporate_number=who.corporate_number))
-    for position, item in enumerate(draft.agenda, start=1):
-        session.add(MeetingAgendaItem(meeting_id=meeting.id, position=position, title=item.title,
-                                      proposal_id=item.proposal_id))
-    session.flush()
+    _add_rows(session, meeting, draft)
     audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+    return meeting
+
+
+EDITABLE = frozenset({MinutesStatus.none, MinutesStatus.draft})
+
+
+def draft_of(session: Session, meeting: Meeting) -> MeetingDraft:
+    """The meeting as recorded, as a draft to correct (the edit form and the command line start from it)."""
+    return MeetingDraft(kind=MeetingKind(meeting.kind).value, title=meeting.title, held_at=meeting.held_at,
+                        place=meeting.place,
+                        attendees=tuple(Attendee(a.name, a.tenant_code, a.corporate_number)
+                                        for a in attendees_of(session, meeting.id)),
+                        agenda=tuple(AgendaItem(i.title, i.proposal_id) for i in agenda_of(session, meeting.id)))
+
+
+def update_meeting(session: Session, actor: Actor, meeting_id: int, draft: MeetingDraft) -> Meeting:
+    """Correct a recorded meeting (title, date and time, place, attendees, agenda) while its minutes are
+    not written or still await approval; its kind and group stay (``draft.kind`` is not read). Once the
+    minutes are approved or published the record is what they were approved on: refused, nothing changed.
+    Audited ``meeting.update`` with before and after (nothing recorded when nothing changed)."""
+    authz.authorize(actor, "meeting.manage")
+    meeting = get_meeting(session, meeting_id, lock=True)
+    status = MinutesStatus(meeting.minutes_status)
+    if status not in EDITABLE:
+        raise MeetingSettled(f"The minutes of this meeting are {status.en.lower()}; the meeting can no longer be "
+                             "corrected. Nothing was changed.",
+                             f"この会議の議事録は「{status.ja}」のため、会議の内容は修正できません。変更は行っていません。",
+                             status=status.value)
+    draft = dataclasses.replace(_trimmed(draft), kind=MeetingKind(meeting.kind).value)
+    problems = meeting_problems(session, draft, meeting.id)
+    if problems:
+        raise Invalid("The meeting cannot be corrected as given; nothing was saved.",
+                      "会議の内容に誤りがあります。保存していません。", problems=problems)
+    before = meeting_summary(session, meeting)
+    meeting.title, meeting.held_at, meeting.place = draft.title, draft.held_at, draft.place
+    for table in (MeetingAttendee, MeetingAgendaItem):
+        session.execute(sa.delete(table).where(table.meeting_id == meeting.id))
+    session.flush()
+    _add_rows(session, meeting, draft)
+    after = meeting_summary(session, meeting)
+    if after != before:
+        audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
     return meeting
 
 

@@ -131,6 +131,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): "competition.review",
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): "competition.manage",
     ("POST", "/api/v1/meetings"): "meeting.manage",
+    ("PUT", "/api/v1/meetings/{meeting_id}"): "meeting.manage",
     ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): "meeting.manage",
     ("POST", "/api/v1/community-groups"): "group.manage",
     ("PUT", "/api/v1/community-groups/{community_group_id}/target"): "group.manage",

@@ -78,6 +78,17 @@ class MeetingBody(BaseModel):
     agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
 
 
+class MeetingEditBody(BaseModel):
+    """The whole corrected record (its kind and group stay): the attendees and the agenda given replace
+    the recorded ones."""
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    held_at: AwareDatetime
+    place: line(200) = ""
+    attendees: list[MeetingAttendeeBody] = Field(default_factory=list, max_length=meetings.ATTENDEES_MAX)
+    agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
+
+
 class MinutesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[PlainText, StringConstraints(max_length=meetings.MINUTES_MAX)] = Field(
@@ -218,6 +229,15 @@ def create_meeting(body: MeetingBody):
 @bp.get("/meetings/<meeting_id>", responses={200: MeetingOut}, summary="One meeting with its attendees, agenda and minutes' state")
 def get_meeting(path: MeetingPath):
     return jsonify(meeting_out(meetings.read_meeting(db.session, current_actor(), path.meeting_id)))
+
+
+@bp.put("/meetings/<meeting_id>", responses={200: MeetingOut},
+        summary="Correct a meeting (title, date and time, place, attendees, agenda) while its minutes are not yet approved")
+def update_meeting(path: MeetingPath, body: MeetingEditBody):
+    draft = meetings.MeetingDraft(kind="", title=body.title, held_at=body.held_at, place=body.place,
+                                  attendees=tuple(meetings.Attendee(**a.model_dump()) for a in body.attendees),
+                                  agenda=tuple(meetings.AgendaItem(**i.model_dump()) for i in body.agenda))
+    return jsonify(meeting_out(meetings.update_meeting(db.session, current_actor(), path.meeting_id, draft)))
 
 
 def _pdf_of(body: MinutesBody) -> bytes | None:

@@ -126,6 +126,11 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/meetings", "agenda"): ("A proposal is linked twice", "unique within the list: the same id twice"),
     ("POST /api/v1/meetings", "agenda[]"): (("no proposal", "is not decided yet", "was decided at meeting"),
                                             ROW + " (a proposal decided and not yet linked to a meeting)"),
+    ("PUT /api/v1/meetings/{meeting_id}", "attendees[]"): (("a name, or one organisation", "no tenant", "is not an approved member"),
+                                                          "one of three fields (a relation between them), and " + ROW),
+    ("PUT /api/v1/meetings/{meeting_id}", "agenda"): ("A proposal is linked twice", "unique within the list: the same id twice"),
+    ("PUT /api/v1/meetings/{meeting_id}", "agenda[]"): (("no proposal", "is not decided yet", "was decided at meeting"),
+                                                       ROW + " (a proposal decided and not linked to another meeting)"),
     ("PUT /api/v1/meetings/{meeting_id}/minutes", "minutes_text"): (
         "Enter the minutes", "one of two fields (text or pdf_base64): a relation between them"),
     ("POST /api/v1/community-groups", "name"): ("A group has this name already", "unique among the groups: " + ROW),
