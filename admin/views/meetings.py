@@ -24,7 +24,7 @@ from core import authz
 from core.calendar import JST
 from core.errors import DomainError
 from governance import council, meetings
-from secretariat import groups
+from secretariat import events as ev, groups
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant
 
@@ -354,6 +354,7 @@ class GroupsView(SecureView):
                            candidates=groups.candidates(db.session, group.id) if manage else [], labels=labels(),
                            meetings=meetings.list_meetings(db.session, g.actor, group_id=group.id)
                            if authz.allowed(g.actor, "meeting.read") else [],
+                           events=ev.group_events(db.session, g.actor, group.id) if authz.allowed(g.actor, "event.read") else [],
                            when=_when, can_manage=manage)
 
     def _back(self, community_group_id: int) -> str:

@@ -110,6 +110,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/inquiries/{inquiry_id}/replies", "body"): ("no e-mail address to reply to",
                                                               "whether the inquiry gave an address: " + ROW),
     ("POST /api/v1/events", "ends_at"): ("The end must be after the start", "a relation between two fields"),
+    ("POST /api/v1/events", "group_id"): (("Only a community meeting names its group", "No group"),
+                                          "a relation between two fields (kind and community_group_id), and " + ROW),
     ("POST /api/v1/events", "place"): ("Enter a place or an online link", "one of two fields: a relation between them"),
     ("PUT /api/v1/events/{event_id}/attendance", "attended"): (("on the day of the event or after",
                                                                 "Only registered people"),
