@@ -15,12 +15,11 @@ from admin.extensions import db
 from core.calendar import jst_text
 from service import status as service_status
 from service.availability import percent_text
-from service.models import MAINTENANCE_LABEL, STATE_LABELS, UNKNOWN_LABEL, ComponentState
+from service.models import MAINTENANCE_LABEL, STATE_WORDS as COMPONENT_WORDS
 
 bp = Blueprint("status_page", __name__)
 
-STATE_WORDS = {"up": STATE_LABELS[ComponentState.up], "down": STATE_LABELS[ComponentState.down], "unknown": UNKNOWN_LABEL,
-               "maintenance": MAINTENANCE_LABEL}
+STATE_WORDS = COMPONENT_WORDS | {"maintenance": MAINTENANCE_LABEL}
 
 
 class DayOut(BaseModel):

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import allocation_policies, grants, statements, year_close
+from billing.documents import issuer_line
 from billing.models import CostItem, JournalEntry
 from core import audit, authz, report_document
 from core.report_document import Section
@@ -235,7 +236,7 @@ def _issuer(session: Session) -> str:
     settings = get_settings(session)
     parts = [consortium_name(session)]
     if settings is not None:
-        parts.append(" ".join(part for part in (settings.issuer_title, settings.issuer_name) if part))
+        parts.append(issuer_line(settings))
     return "　".join(part for part in parts if part)
 
 

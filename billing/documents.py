@@ -244,6 +244,12 @@ def _bank_text(settings: PrefectureSettings) -> str:
             f"{settings.account_number}（口座名義 {settings.account_holder}）")
 
 
+def issuer_line(settings: PrefectureSettings) -> str:
+    """The issuer as the office's letters and reports sign it: title and name (熊本県知事 木村 敬), either
+    left out when it is not set."""
+    return " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
+
+
 def contact_text(settings: PrefectureSettings) -> str:
     parts = [settings.office, settings.office_address, f"電話 {settings.office_phone}"]
     if settings.office_email:
@@ -261,8 +267,7 @@ def letter_rows(found: Letter) -> list[tuple[str, str]]:
             rows.append(("再発行", date_ja(found.document.reissued_on)))
         rows.append(("納期限", date_ja(found.document.due_on)))
     if found.settings is not None:
-        issuer = " ".join(part for part in (found.settings.issuer_title, found.settings.issuer_name) if part)
-        rows.append(("発行者", issuer))
+        rows.append(("発行者", issuer_line(found.settings)))
         rows.append(("振込先（指定金融機関）", _bank_text(found.settings)))
         rows.append(("問い合わせ先", contact_text(found.settings)))
     rows.append(("納入金額", f"{yen_in_words(found.amount_due)}（{found.amount_due:,}円）"))
@@ -335,7 +340,7 @@ def letter_html(found: Letter) -> str:
     The 精算書 of a settled year says the 概算額, the 精算額 and the difference to pay or be refunded."""
     e = html.escape
     statement, document, settings = found.statement, found.document, found.settings
-    issuer = " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
+    issuer = issuer_line(settings)
     reissue = (f'<div class="reissue">再発行（{e(date_ja(document.reissued_on))}）</div><br>'
                if document.reissued_on else "")
     facts = [row for row in statements._header_rows(statement) if row[0] not in ("団体コード", "団体名", "発行日")]

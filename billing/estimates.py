@@ -230,7 +230,7 @@ def _schedule_text(letter: EstimateLetter) -> str:
 def estimate_html(letter: EstimateLetter, settings) -> str:
     e = html.escape
     era = fiscal_year_ja(letter.fiscal_year)
-    issuer = " ".join(part for part in (settings.issuer_title, settings.issuer_name) if part)
+    issuer = documents.issuer_line(settings)
     rows = documents.rows_html(_assumption_rows(letter))
     return (
         f'<section class="letter">'

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from core import audit
 from governance.errors import (AgreementsNotAccepted, AlreadyAccepted, AlreadyPublished, VersionNotAcceptable,
                                VersionNotFound)
-from governance.models import (DOCUMENT_LABELS, AgreementAcceptance, AgreementDocument, AgreementVersion,
-                               VERSION_STATUS_LABELS, CouncilResolution, VersionStatus)
+from governance.models import AgreementAcceptance, AgreementDocument, AgreementVersion, CouncilResolution, VersionStatus
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, VersionDraft
 from core import authz, outbox
 from core.texts import normalise_text, refusal, text_hash  # the rules of versioned texts (consent imports them here too)
 from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import Lifecycle, Move, WhyNot
 from core.calendar import today_jst
 from core.db import utcnow
@@ -52,7 +52,7 @@ def _who(actor: Actor) -> str:
 
 
 def label(document: AgreementDocument, lang: str = "ja") -> str:
-    ja, en = DOCUMENT_LABELS[AgreementDocument(document)]
+    ja, en = AgreementDocument(document).label
     return ja if lang == "ja" else en
 
 
@@ -344,7 +344,7 @@ def _not_behind(version: AgreementVersion, session: Session) -> WhyNot | None:
         details={"document": document.value, "number": version.number})
 
 
-VERSIONS = Lifecycle("版", "agreement version", VersionStatus, VERSION_STATUS_LABELS, (
+VERSIONS = Lifecycle("版", "agreement version", VersionStatus, labels(VersionStatus), (
     Move("publish", frozenset({VersionStatus.draft}), VersionStatus.published, "公開", "publish", _not_behind,
          grant="agreement.manage"),
 ), initial=(VersionStatus.draft,),

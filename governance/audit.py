@@ -280,6 +280,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "group.join": ("グループへの会員の追加", "Member added to a group"),
     "group.leave": ("グループからの会員の削除", "Member removed from a group"),
     "meeting.create": ("会議の登録", "Meeting recorded"),
+    "meeting.update": ("会議の修正", "Meeting corrected"),
     "meeting.minutes": ("議事録の作成・修正", "Minutes written"),
     "meeting.approve": ("議事録の承認", "Minutes approved"),
     "meeting.publish": ("議事録の公開", "Minutes published"),

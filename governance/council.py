@@ -34,12 +34,12 @@ from sqlalchemy.orm import Session
 from core import audit
 from governance.agreements import tenant_for
 from governance.errors import InvalidProposal, NoEnactor, ProposalNotClosable, ProposalNotFound, VoteRefused
-from governance.models import (CHANGE_LABELS, ChangeType, CouncilProposal, CouncilResolution, CouncilVote,
-                               PROPOSAL_STATUS_LABELS, ProposalStatus, VoteChoice)
+from governance.models import ChangeType, CouncilProposal, CouncilResolution, CouncilVote, ProposalStatus, VoteChoice
 from governance.schemas import ProposalCreate, change_params
 from core import authz, search
 from core.actor import Actor
 from core.errors import DomainError, problem
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.calendar import fiscal_year_of, jst_text
 from core.db import utcnow
@@ -479,7 +479,7 @@ def _proposal_refusal(move: Move, status: ProposalStatus, proposal: CouncilPropo
 
 
 P = ProposalStatus
-PROPOSALS = Lifecycle("議案", "council proposal", ProposalStatus, PROPOSAL_STATUS_LABELS, (
+PROPOSALS = Lifecycle("議案", "council proposal", ProposalStatus, labels(ProposalStatus), (
     Move("adopt", frozenset({P.open}), P.adopted, "可決", "adopt", _voting_over, grant="council.manage"),
     Move("reject", frozenset({P.open}), P.rejected, "否決", "reject", _voting_over, grant="council.manage"),
     Move("withdraw", frozenset({P.open}), P.withdrawn, "取下げ", "withdraw", grant="council.manage"),
@@ -540,7 +540,7 @@ def _enact(session: Session, actor: Actor, proposal: CouncilProposal, resolution
     except Exception as error:  # the owning package's refusal; other packages' errors need not be DomainErrors
         if not isinstance(error, DomainError) and not hasattr(error, "message_ja"):
             raise
-        label_ja, label_en = CHANGE_LABELS[change_type]
+        label_ja, label_en = ChangeType(change_type).label
         raise ProposalNotClosable(
             f"The council adopted proposal #{proposal.id}, but its change ({label_en}) cannot be enacted: "
             f"{error.message_en} Nothing was recorded; fix the cause and close it again, or withdraw the proposal.",

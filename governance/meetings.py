@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import hashlib
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -41,6 +40,7 @@ from core.actor import Actor
 from core.calendar import jst_day, jst_text
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
@@ -56,30 +56,20 @@ AGENDA_MAX = 30
 ATTENDEES_MAX = 200
 
 
-class MeetingKind(str, enum.Enum):
-    council = "council"
-    prefecture = "prefecture"  # 県との月例定例会
-    community = "community"
-    working_group = "working_group"
+class MeetingKind(LabelledEnum):
+    council = "council", "協議会", "Council meeting"
+    prefecture = "prefecture", "県との定例会（月例）", "Monthly meeting with the prefecture"
+    community = "community", "データ利活用コミュニティ会合", "Community meeting"
+    working_group = "working_group", "ワーキンググループ会合", "Working-group meeting"
 
 
 GROUP_KINDS = frozenset({MeetingKind.community, MeetingKind.working_group})
 
-KIND_LABELS = {MeetingKind.council: ("協議会", "Council meeting"),
-               MeetingKind.prefecture: ("県との定例会（月例）", "Monthly meeting with the prefecture"),
-               MeetingKind.community: ("データ利活用コミュニティ会合", "Community meeting"),
-               MeetingKind.working_group: ("ワーキンググループ会合", "Working-group meeting")}
-
-
-class MinutesStatus(str, enum.Enum):
-    none = "none"
-    draft = "draft"
-    approved = "approved"
-    published = "published"
-
-
-MINUTES_LABELS = {MinutesStatus.none: ("未作成", "Not written"), MinutesStatus.draft: ("承認待ち", "Awaiting approval"),
-                  MinutesStatus.approved: ("承認済み", "Approved"), MinutesStatus.published: ("公開済み", "Published")}
+class MinutesStatus(LabelledEnum):
+    none = "none", "未作成", "Not written"
+    draft = "draft", "承認待ち", "Awaiting approval"
+    approved = "approved", "承認済み", "Approved"
+    published = "published", "公開済み", "Published"
 
 
 class Meeting(SQLModel, table=True):
@@ -146,18 +136,22 @@ class OwnMinutes(Conflict):
     """The writer of the minutes cannot approve them."""
 
 
+class MeetingSettled(Conflict):
+    """A meeting whose minutes are approved or published is no longer corrected."""
+
+
 M = MinutesStatus
 _REFUSALS = {"write": CannotWrite, "approve": CannotApprove, "publish": CannotPublish}
 
 
 def _refusal(move: Move, status: MinutesStatus, meeting: Any) -> IllegalMove:
-    ja, en = MINUTES_LABELS[status]
+    ja, en = MinutesStatus(status).label
     return _REFUSALS[move.name](f"The minutes are {en.lower()}; they cannot be {move.label_en}. Nothing was changed.",
                                 f"この議事録は「{ja}」のため「{move.label_ja}」できません。変更は行っていません。",
                                 status=status.value, move=move.name)
 
 
-MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, MINUTES_LABELS, (
+MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, labels(MinutesStatus), (
     Move("write", frozenset({M.none, M.draft, M.approved}), M.draft, "作成・修正", "written"),
     Move("approve", frozenset({M.draft}), M.approved, "承認", "approved"),
     Move("publish", frozenset({M.approved}), M.published, "公開", "published"),
@@ -254,7 +248,7 @@ def _agenda_problems(session: Session, agenda: Sequence[AgendaItem], meeting_id:
     return found
 
 
-def meeting_problems(session: Session, draft: MeetingDraft) -> list[dict[str, str]]:
+def meeting_problems(session: Session, draft: MeetingDraft, meeting_id: int | None = None) -> list[dict[str, str]]:
     found = [p for p in (
         None if draft.kind in {k.value for k in MeetingKind} else problem("kind", "Choose the kind.", "種類を選んでください。"),
         text_field_problem("title", draft.title, "title", "会議名", 200, required=True),
@@ -262,7 +256,7 @@ def meeting_problems(session: Session, draft: MeetingDraft) -> list[dict[str, st
     ) if p]
     if draft.held_at is None or draft.held_at.tzinfo is None:
         found.append(problem("held_at", "Give the date and time.", "開催日時を入力してください。"))
-    return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, None)
+    return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, meeting_id)
 
 
 def meeting_summary(session: Session, meeting: Meeting) -> dict[str, Any]:
@@ -273,14 +267,28 @@ def meeting_summary(session: Session, meeting: Meeting) -> dict[str, Any]:
             "agenda": [{"title": i.title, "proposal_id": i.proposal_id} for i in agenda_of(session, meeting.id)]}
 
 
+def _trimmed(draft: MeetingDraft) -> MeetingDraft:
+    return dataclasses.replace(draft, title=(draft.title or "").strip(), place=(draft.place or "").strip(),
+                               attendees=tuple(Attendee((a.name or "").strip(), (a.tenant_code or "").strip(),
+                                                        (a.corporate_number or "").strip()) for a in draft.attendees),
+                               agenda=tuple(AgendaItem((i.title or "").strip(), i.proposal_id) for i in draft.agenda))
+
+
+def _add_rows(session: Session, meeting: Meeting, draft: MeetingDraft) -> None:
+    for who in draft.attendees:
+        session.add(MeetingAttendee(meeting_id=meeting.id, name=who.name, tenant_code=who.tenant_code,
+                                    corporate_number=who.corporate_number))
+    for position, item in enumerate(draft.agenda, start=1):
+        session.add(MeetingAgendaItem(meeting_id=meeting.id, position=position, title=item.title,
+                                      proposal_id=item.proposal_id))
+    session.flush()
+
+
 def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group_id: int | None = None) -> Meeting:
     """Record a meeting with its attendees and agenda; audited ``meeting.create``. A community or
     working-group meeting needs its group (:func:`secretariat.groups.create_group_meeting` passes it)."""
     authz.authorize(actor, "meeting.manage")
-    draft = dataclasses.replace(draft, title=(draft.title or "").strip(), place=(draft.place or "").strip(),
-                                attendees=tuple(Attendee((a.name or "").strip(), (a.tenant_code or "").strip(),
-                                                         (a.corporate_number or "").strip()) for a in draft.attendees),
-                                agenda=tuple(AgendaItem((i.title or "").strip(), i.proposal_id) for i in draft.agenda))
+    draft = _trimmed(draft)
     problems = meeting_problems(session, draft)
     if draft.kind in {k.value for k in GROUP_KINDS} and group_id is None:
         problems.append(problem("group_id", "A community or working-group meeting is recorded on its group.",
@@ -292,14 +300,50 @@ def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group
                       group_id=group_id)
     session.add(meeting)
     session.flush()
-    for who in draft.attendees:
-        session.add(MeetingAttendee(meeting_id=meeting.id, name=who.name, tenant_code=who.tenant_code,
-                                    corporate_number=who.corporate_number))
-    for position, item in enumerate(draft.agenda, start=1):
-        session.add(MeetingAgendaItem(meeting_id=meeting.id, position=position, title=item.title,
-                                      proposal_id=item.proposal_id))
-    session.flush()
+    _add_rows(session, meeting, draft)
     audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+    return meeting
+
+
+EDITABLE = frozenset({MinutesStatus.none, MinutesStatus.draft})
+
+
+def draft_of(session: Session, meeting: Meeting) -> MeetingDraft:
+    """The meeting as recorded, as a draft to correct (the edit form and the command line start from it)."""
+    return MeetingDraft(kind=MeetingKind(meeting.kind).value, title=meeting.title, held_at=meeting.held_at,
+                        place=meeting.place,
+                        attendees=tuple(Attendee(a.name, a.tenant_code, a.corporate_number)
+                                        for a in attendees_of(session, meeting.id)),
+                        agenda=tuple(AgendaItem(i.title, i.proposal_id) for i in agenda_of(session, meeting.id)))
+
+
+def update_meeting(session: Session, actor: Actor, meeting_id: int, draft: MeetingDraft) -> Meeting:
+    """Correct a recorded meeting (title, date and time, place, attendees, agenda) while its minutes are
+    not written or still await approval; its kind and group stay (``draft.kind`` is not read). Once the
+    minutes are approved or published the record is what they were approved on: refused, nothing changed.
+    Audited ``meeting.update`` with before and after (nothing recorded when nothing changed)."""
+    authz.authorize(actor, "meeting.manage")
+    meeting = get_meeting(session, meeting_id, lock=True)
+    status = MinutesStatus(meeting.minutes_status)
+    if status not in EDITABLE:
+        raise MeetingSettled(f"The minutes of this meeting are {status.en.lower()}; the meeting can no longer be "
+                             "corrected. Nothing was changed.",
+                             f"この会議の議事録は「{status.ja}」のため、会議の内容は修正できません。変更は行っていません。",
+                             status=status.value)
+    draft = dataclasses.replace(_trimmed(draft), kind=MeetingKind(meeting.kind).value)
+    problems = meeting_problems(session, draft, meeting.id)
+    if problems:
+        raise Invalid("The meeting cannot be corrected as given; nothing was saved.",
+                      "会議の内容に誤りがあります。保存していません。", problems=problems)
+    before = meeting_summary(session, meeting)
+    meeting.title, meeting.held_at, meeting.place = draft.title, draft.held_at, draft.place
+    for table in (MeetingAttendee, MeetingAgendaItem):
+        session.execute(sa.delete(table).where(table.meeting_id == meeting.id))
+    session.flush()
+    _add_rows(session, meeting, draft)
+    after = meeting_summary(session, meeting)
+    if after != before:
+        audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
     return meeting
 
 
@@ -472,7 +516,7 @@ def _sections(session: Session, meeting: Meeting) -> list[Section]:
             return ""
         return f"議案 {proposal.id}「{proposal.title}」{outcome.get(ProposalStatus(proposal.status), '')}"
 
-    overview = (("種類", KIND_LABELS[MeetingKind(meeting.kind)][0]), ("日時", jst_text(meeting.held_at)),
+    overview = (("種類", MeetingKind(meeting.kind).ja), ("日時", jst_text(meeting.held_at)),
                 ("場所", meeting.place or "—"), ("作成", meeting.written_by_name or "—"), ("承認", meeting.approved_by or "—"))
     return [
         Section("概要", ("項目", "内容"), overview),

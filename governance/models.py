@@ -10,7 +10,6 @@
 
 
 import datetime as dt
-import enum
 
 import sqlalchemy as sa
 
@@ -20,35 +19,23 @@ import core.db  # noqa: F401  (naming convention before any table)
 from core.calendar import fiscal_year_en, fiscal_year_ja
 from core.db import pg_guard_installer, utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
-
-
+from core.labelled import LabelledEnum
 
 
 # --- agreements -----------------------------------------------------------------------------------
 
-class AgreementDocument(str, enum.Enum):
+class AgreementDocument(LabelledEnum):
     """The governance documents every tenant accepts (one versioned text each)."""
 
-    joint_use_agreement = "joint_use_agreement"
-    operating_rules = "operating_rules"
-    data_handling_rules = "data_handling_rules"
-    personal_data_terms = "personal_data_terms"
+    joint_use_agreement = "joint_use_agreement", "共同利用協定", "Joint-use agreement"
+    operating_rules = "operating_rules", "運用規約", "Operating rules"
+    data_handling_rules = "data_handling_rules", "データ取扱規程", "Data-handling rules"
+    personal_data_terms = "personal_data_terms", "個人情報の取扱いに関する特記事項", "Special terms for personal data"
 
 
-DOCUMENT_LABELS = {
-    AgreementDocument.joint_use_agreement: ("共同利用協定", "Joint-use agreement"),
-    AgreementDocument.operating_rules: ("運用規約", "Operating rules"),
-    AgreementDocument.data_handling_rules: ("データ取扱規程", "Data-handling rules"),
-    AgreementDocument.personal_data_terms: ("個人情報の取扱いに関する特記事項", "Special terms for personal data"),
-}
-
-
-class VersionStatus(str, enum.Enum):
-    draft = "draft"
-    published = "published"
-
-
-VERSION_STATUS_LABELS = {VersionStatus.draft: ("下書き", "Draft"), VersionStatus.published: ("公開済み", "Published")}
+class VersionStatus(LabelledEnum):
+    draft = "draft", "下書き", "Draft"
+    published = "published", "公開済み", "Published"
 
 
 class AgreementVersion(SQLModel, table=True):
@@ -95,50 +82,27 @@ class AgreementAcceptance(SQLModel, table=True):
 
 # --- council --------------------------------------------------------------------------------------
 
-class ChangeType(str, enum.Enum):
-    adopt_allocation_policy = "adopt_allocation_policy"
-    adopt_budget = "adopt_budget"
-    reopen_fiscal_year = "reopen_fiscal_year"
-    admit_municipality = "admit_municipality"
-    change_quota_plan = "change_quota_plan"
-    publish_agreement_version = "publish_agreement_version"
-    free_text = "free_text"
+class ChangeType(LabelledEnum):
+    adopt_allocation_policy = "adopt_allocation_policy", "負担割合方式の採用", "Adopt an allocation policy"
+    adopt_budget = "adopt_budget", "予算の議決", "Adopt a budget"
+    reopen_fiscal_year = "reopen_fiscal_year", "締めた年度の再開", "Reopen a closed fiscal year"
+    admit_municipality = "admit_municipality", "市町村の参加承認", "Admit a municipality"
+    change_quota_plan = "change_quota_plan", "利用上限プランの変更", "Change a quota plan"
+    publish_agreement_version = "publish_agreement_version", "協定・規約の改定", "Publish an agreement version"
+    free_text = "free_text", "その他の議案", "Other matter"
 
 
-CHANGE_LABELS = {
-    ChangeType.adopt_allocation_policy: ("負担割合方式の採用", "Adopt an allocation policy"),
-    ChangeType.adopt_budget: ("予算の議決", "Adopt a budget"),
-    ChangeType.reopen_fiscal_year: ("締めた年度の再開", "Reopen a closed fiscal year"),
-    ChangeType.admit_municipality: ("市町村の参加承認", "Admit a municipality"),
-    ChangeType.change_quota_plan: ("利用上限プランの変更", "Change a quota plan"),
-    ChangeType.publish_agreement_version: ("協定・規約の改定", "Publish an agreement version"),
-    ChangeType.free_text: ("その他の議案", "Other matter"),
-}
+class ProposalStatus(LabelledEnum):
+    open = "open", "投票受付中", "Voting open"
+    adopted = "adopted", "可決", "Adopted"
+    rejected = "rejected", "否決", "Rejected"
+    withdrawn = "withdrawn", "取下げ", "Withdrawn"
 
 
-class ProposalStatus(str, enum.Enum):
-    open = "open"
-    adopted = "adopted"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
-
-
-PROPOSAL_STATUS_LABELS = {
-    ProposalStatus.open: ("投票受付中", "Voting open"),
-    ProposalStatus.adopted: ("可決", "Adopted"),
-    ProposalStatus.rejected: ("否決", "Rejected"),
-    ProposalStatus.withdrawn: ("取下げ", "Withdrawn"),
-}
-
-
-class VoteChoice(str, enum.Enum):
-    for_ = "for"
-    against = "against"
-    abstain = "abstain"
-
-
-VOTE_LABELS = {VoteChoice.for_: ("賛成", "For"), VoteChoice.against: ("反対", "Against"),
-               VoteChoice.abstain: ("棄権", "Abstain")}
+class VoteChoice(LabelledEnum):
+    for_ = "for", "賛成", "For"
+    against = "against", "反対", "Against"
+    abstain = "abstain", "棄権", "Abstain"
 
 
 class CouncilProposal(SQLModel, table=True):
@@ -280,15 +244,9 @@ for _statement in resolution_guards_sqlite().values():
 
 # --- notices --------------------------------------------------------------------------------------
 
-class NoticeAudience(str, enum.Enum):
-    all_active = "all_active"  # every active municipality when it was published
-    chosen = "chosen"          # the municipalities the operator ticked
-
-
-NOTICE_AUDIENCE_LABELS = {
-    NoticeAudience.all_active: ("利用中のすべての市町村", "Every active municipality"),
-    NoticeAudience.chosen: ("選んだ市町村", "Chosen municipalities"),
-}
+class NoticeAudience(LabelledEnum):
+    all_active = "all_active", "利用中のすべての市町村", "Every active municipality"  # every one when it was published
+    chosen = "chosen", "選んだ市町村", "Chosen municipalities"  # the municipalities the operator ticked
 
 
 class Notice(SQLModel, table=True):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
-from governance.models import CHANGE_LABELS, AgreementDocument, ChangeType, VoteChoice
+from governance.models import AgreementDocument, ChangeType, VoteChoice
 from core.calendar import FIRST_FISCAL_YEAR, JST, LAST_FISCAL_YEAR
 from core.errors import Invalid
 from core.validation import INT32_MAX, NOT_BLANK, RowId, TenantCode, problems_from
@@ -131,7 +131,7 @@ def change_params(change_type: ChangeType, params: dict) -> dict:
         model = CHANGE_PARAMS[change_type].model_validate(params or {})
     except ValidationError as error:
         problems = [{**p, "field": f"params.{p['field']}"} for p in problems_from(error)]
-        label_ja, label_en = CHANGE_LABELS[change_type]
+        label_ja, label_en = ChangeType(change_type).label
         raise Invalid(f"The details of the proposal ({label_en}) are not valid.",
                       f"議案（{label_ja}）の内容に誤りがあります。", problems=problems) from None
     return model.model_dump(mode="json", exclude_none=True)

@@ -159,11 +159,14 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),
     "resident_recovery": ("UPDATE (status, decided_at, decided_by, decided_by_key, decision_reason)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
-    # (governance.meetings): the minutes are written, approved and published under the meeting's row lock
+    # (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
+    # meeting whose minutes are not approved is corrected (its attendees and agenda rows replaced)
     "secretariat_group": ("UPDATE (target_members)",),
     "secretariat_group_member": ("DELETE",),
-    "meeting": ("UPDATE (minutes_status, minutes_text, minutes_pdf, minutes_filename, written_by, written_by_name, "
-                "approved_by, approved_at, published_at, notice_id)",),
+    "meeting": ("UPDATE (title, held_at, place, minutes_status, minutes_text, minutes_pdf, minutes_filename, written_by, "
+                "written_by_name, approved_by, approved_at, published_at, notice_id)",),
+    "meeting_attendee": ("DELETE",),
+    "meeting_agenda_item": ("DELETE",),
 }
 
 

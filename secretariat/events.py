@@ -39,6 +39,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import email_problem, text_field_problem
+from secretariat.groups import Group
 from secretariat.inquiries import PUBLIC_ISSUER, Addressee, refuse_too_many
 
 
@@ -90,6 +91,8 @@ class Event(SQLModel, table=True):
     capacity: int
     audience: Audience = Field(sa_column=enum_column(Audience, length=16))
     archive_url: str = Field(default="", max_length=500)
+    # the community or working group a community meeting is of (secretariat.groups), shown on the group's page
+    group_id: Optional[int] = Field(default=None, foreign_key="secretariat_group.id", index=True)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
@@ -168,6 +171,7 @@ class EventDraft:
     place: str = ""
     online_url: str = ""
     description: str = ""
+    group_id: int | None = None
 
 
 def _url_problem(field: str, value: str) -> dict[str, str] | None:
@@ -196,11 +200,30 @@ def event_problems(draft: EventDraft) -> list[dict[str, str]]:
     return found
 
 
+def _group_problems(session: Session, draft: EventDraft) -> list[dict[str, str]]:
+    """Only a community meeting names a group (the community or a working group), and an existing one."""
+    if draft.group_id is None:
+        return []
+    if draft.kind != EventKind.community_meeting.value:
+        return [problem("group_id", "Only a community meeting names its group.",
+                        "グループを指定できるのはコミュニティ会合だけです。")]
+    if session.get(Group, draft.group_id) is None:
+        return [problem("group_id", f"No group {draft.group_id}.", f"グループ {draft.group_id} はありません。")]
+    return []
+
+
+def group_events(session: Session, actor: Actor, group_id: int) -> list[Event]:
+    """The community meetings held as events of a group, the latest first (the group's page lists them)."""
+    authz.authorize(actor, "event.read")
+    return list(session.scalars(sa.select(Event).where(Event.group_id == group_id)
+                                .order_by(Event.starts_at.desc(), Event.id.desc())))
+
+
 def create_event(session: Session, actor: Actor, draft: EventDraft) -> Event:
     authz.authorize(actor, "event.manage")
     draft = dataclasses.replace(draft, title=draft.title.strip(), place=draft.place.strip(),
                                 online_url=draft.online_url.strip(), description=draft.description.strip())
-    found = event_problems(draft)
+    found = event_problems(draft) + _group_problems(session, draft)
     if found:
         raise Invalid("The event has problems; nothing was saved.", "イベントの内容に誤りがあります。保存していません。",
                       problems=found)
@@ -214,7 +237,7 @@ def create_event(session: Session, actor: Actor, draft: EventDraft) -> Event:
 def event_summary(event: Event) -> dict[str, Any]:
     return {"event_kind": event.kind.value, "title": event.title, "starts_at": event.starts_at.isoformat(),
             "capacity": event.capacity, "event_audience": event.audience.value, "place": event.place,
-            "online_url": event.online_url, "archive_url": event.archive_url}
+            "online_url": event.online_url, "archive_url": event.archive_url, "group_id": event.group_id}
 
 
 def get_event(session: Session, event_id: int, *, lock: bool = False) -> Event:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum
 from core.validation import text_field_problem
 from governance import meetings
 from tenancy.members.models import MemberStatus, Organisation
@@ -36,13 +36,10 @@ DEFAULT_COMMUNITY_TARGET = 20
 TARGET_MAX = 10_000
 
 
-class GroupKind(str, enum.Enum):
-    community = "community"
-    working_group = "working_group"
+class GroupKind(LabelledEnum):
+    community = "community", "データ利活用コミュニティ", "Data-utilisation community"
+    working_group = "working_group", "ワーキンググループ", "Working group"
 
-
-KIND_LABELS = {GroupKind.community: ("データ利活用コミュニティ", "Data-utilisation community"),
-               GroupKind.working_group: ("ワーキンググループ", "Working group")}
 MEETING_KIND = {GroupKind.community: meetings.MeetingKind.community,
                 GroupKind.working_group: meetings.MeetingKind.working_group}
 

@@ -18,22 +18,22 @@ the probe results kept a year, the planned maintenance windows, and the service 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
-class ComponentState(str, enum.Enum):
-    up = "up"
-    down = "down"
+class ComponentState(LabelledEnum):
+    up = "up", "稼働中", "Up"
+    down = "down", "停止中", "Down"
 
 
-STATE_LABELS = {ComponentState.up: ("稼働中", "Up"), ComponentState.down: ("停止中", "Down")}
 UNKNOWN_LABEL = ("不明（未計測）", "Unknown (not measured)")
+STATE_WORDS = {state.value: state.label for state in ComponentState} | {"unknown": UNKNOWN_LABEL}
 MAINTENANCE_LABEL = ("計画メンテナンス中", "Planned maintenance")
 
 

@@ -59,7 +59,7 @@ from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
 from service import sign_ins as sign_ins_
 from service.availability import percent_text
-from service.incidents.models import SEVERITY_LABELS, STATUS_LABELS, Incident
+from service.incidents.models import Incident, IncidentStatus, Severity
 from service.models import MonthlyReport
 from service.report import _month_files, month_availability
 from tenancy.datasets.models import Dataset
@@ -272,7 +272,7 @@ def sections(f: Figures) -> list[Section]:
                        row.outages) for row in f.availability),
                 note="稼働率は計画メンテナンスの時間を除いて計算しています。"),
         Section("障害", ("番号", "障害", "重大度", "状態", "検知", "復旧"),
-                tuple((i.id, i.title, SEVERITY_LABELS[i.severity.value][0], STATUS_LABELS[i.status.value][0],
+                tuple((i.id, i.title, Severity(i.severity).ja, IncidentStatus(i.status).ja,
                        _when(i.detected_at), _when(i.recovered_at)) for i in f.incidents)),
         Section("計画メンテナンス", ("件名", "開始", "終了"),
                 tuple((w.title, _when(w.starts_at), _when(w.ends_at)) for w in f.maintenance)),

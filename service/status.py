@@ -15,7 +15,7 @@ from core.calendar import jst_day
 from core.db import utcnow
 from service import components as components_
 from service import maintenance, monitor
-from service.incidents.models import STATUS_LABELS, Incident, IncidentComponent, IncidentStatus
+from service.incidents.models import Incident, IncidentComponent, IncidentStatus
 from service.models import ComponentState, MaintenanceWindow, ServiceComponent
 from service.report import component_availability, interval_spans, jst_days
 
@@ -35,7 +35,7 @@ def open_incidents_for_status(session: Session) -> list[dict]:
                                                  .where(IncidentComponent.incident_id.in_([i.id for i in found]))):
             keys.setdefault(incident_id, []).append(code)
     return [{"title_ja": incident.title, "title_en": incident.title,
-             "status_ja": STATUS_LABELS[incident.status.value][0], "status_en": STATUS_LABELS[incident.status.value][1],
+             "status_ja": IncidentStatus(incident.status).ja, "status_en": IncidentStatus(incident.status).en,
              "started_at": incident.detected_at, "components": sorted(keys.get(incident.id, []))} for incident in found]
 
 

@@ -142,6 +142,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/competition/contracts/{contract_id}/items/{item_id}/delivered"): "competition.manage",
     ("POST", "/api/v1/competition/contracts/{contract_id}/cost"): "billing.manage",
     ("POST", "/api/v1/meetings"): "meeting.manage",
+    ("PUT", "/api/v1/meetings/{meeting_id}"): "meeting.manage",
     ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): "meeting.manage",
     ("POST", "/api/v1/community-groups"): "group.manage",
     ("PUT", "/api/v1/community-groups/{community_group_id}/target"): "group.manage",

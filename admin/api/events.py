@@ -62,6 +62,8 @@ class EventBody(BaseModel):
     place: line(200) = Field(default="", description="The venue; a place or an online link (or both) is required")
     online_url: Url = ""
     description: Annotated[PlainText, StringConstraints(max_length=8000)] = ""
+    community_group_id: int | None = Field(default=None, **ID_RANGE,
+                                           description="The community or working group a community meeting is of")
 
 
 class EventRegistrationBody(BaseModel):
@@ -109,6 +111,7 @@ class EventOut(BaseModel):
     capacity: int
     audience: Audience
     archive_url: str
+    community_group_id: int | None
     figures: EventFiguresOut
 
 
@@ -154,7 +157,7 @@ def _event(event: events.Event) -> dict:
     return {"id": event.id, "kind": event.kind.value, "kind_ja": event.kind.ja, "title": event.title,
             "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(), "place": event.place,
             "online_url": event.online_url, "capacity": event.capacity, "audience": event.audience.value,
-            "archive_url": event.archive_url,
+            "archive_url": event.archive_url, "community_group_id": event.group_id,
             "figures": _figures(events.event_figures(db.session, current_actor(), event.id))}
 
 
@@ -171,7 +174,9 @@ def list_events(query: EventQuery):
 
 @bp.post("/events", responses={201: EventOut}, summary="Create an event, seminar, community meeting or training")
 def create_event(body: EventBody):
-    event = events.create_event(db.session, current_actor(), events.EventDraft(**body.model_dump()))
+    fields = body.model_dump()
+    fields["group_id"] = fields.pop("community_group_id")
+    event = events.create_event(db.session, current_actor(), events.EventDraft(**fields))
     return jsonify(_event(event)), 201
 
 

@@ -78,6 +78,17 @@ class MeetingBody(BaseModel):
     agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
 
 
+class MeetingEditBody(BaseModel):
+    """The whole corrected record (its kind and group stay): the attendees and the agenda given replace
+    the recorded ones."""
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+    held_at: AwareDatetime
+    place: line(200) = ""
+    attendees: list[MeetingAttendeeBody] = Field(default_factory=list, max_length=meetings.ATTENDEES_MAX)
+    agenda: list[MeetingAgendaBody] = Field(default_factory=list, max_length=meetings.AGENDA_MAX)
+
+
 class MinutesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[PlainText, StringConstraints(max_length=meetings.MINUTES_MAX)] = Field(
@@ -167,10 +178,10 @@ def meeting_out(meeting: meetings.Meeting) -> dict:
     names = meetings.organisation_names(db.session, attendees)
     status = meetings.MinutesStatus(meeting.minutes_status)
     form = "none" if status == meetings.MinutesStatus.none else ("pdf" if meeting.minutes_pdf is not None else "text")
-    return {"id": meeting.id, "kind": meeting.kind.value, "kind_ja": meetings.KIND_LABELS[meeting.kind][0],
+    return {"id": meeting.id, "kind": meeting.kind.value, "kind_ja": meetings.MeetingKind(meeting.kind).ja,
             "title": meeting.title, "held_at": meeting.held_at.isoformat(), "place": meeting.place,
             "community_group_id": meeting.group_id, "minutes_status": status.value,
-            "minutes_status_ja": meetings.MINUTES_LABELS[status][0], "minutes_form": form,
+            "minutes_status_ja": meetings.MinutesStatus(status).ja, "minutes_form": form,
             "written_by": meeting.written_by_name, "approved_by": meeting.approved_by,
             "published_at": meeting.published_at.isoformat() if meeting.published_at else None,
             "attendees": [{"name": a.name, "tenant_code": a.tenant_code, "corporate_number": a.corporate_number,
@@ -180,7 +191,7 @@ def meeting_out(meeting: meetings.Meeting) -> dict:
 
 
 def _group_out(group: groups.Group) -> dict:
-    return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.KIND_LABELS[group.kind][0], "name": group.name,
+    return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.GroupKind(group.kind).ja, "name": group.name,
             "purpose": group.purpose, "target_members": group.target_members,
             "members": [{"corporate_number": o.corporate_number, "name": o.name}
                         for o in groups.group_members(db.session, group.id)]}
@@ -218,6 +229,15 @@ def create_meeting(body: MeetingBody):
 @bp.get("/meetings/<meeting_id>", responses={200: MeetingOut}, summary="One meeting with its attendees, agenda and minutes' state")
 def get_meeting(path: MeetingPath):
     return jsonify(meeting_out(meetings.read_meeting(db.session, current_actor(), path.meeting_id)))
+
+
+@bp.put("/meetings/<meeting_id>", responses={200: MeetingOut},
+        summary="Correct a meeting (title, date and time, place, attendees, agenda) while its minutes are not yet approved")
+def update_meeting(path: MeetingPath, body: MeetingEditBody):
+    draft = meetings.MeetingDraft(kind="", title=body.title, held_at=body.held_at, place=body.place,
+                                  attendees=tuple(meetings.Attendee(**a.model_dump()) for a in body.attendees),
+                                  agenda=tuple(meetings.AgendaItem(**i.model_dump()) for i in body.agenda))
+    return jsonify(meeting_out(meetings.update_meeting(db.session, current_actor(), path.meeting_id, draft)))
 
 
 def _pdf_of(body: MinutesBody) -> bytes | None:

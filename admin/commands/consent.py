@@ -49,12 +49,12 @@ def group() -> None:
 def services_command(status: str | None, actor) -> None:
     """Every service the person may see: number, owner, name, controller, status."""
     from governance.consent import operations as consent
-    from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
+    from governance.consent.models import ServiceStatus
 
     chosen = ServiceStatus(status) if status else None
     rows = committed(lambda: consent.list_services(db.session, actor, status=chosen))
     for s in rows:
-        click.echo(f"{s.id}\t{s.owner_code}\t{s.name}\t{s.controller}\t{SERVICE_STATUS_LABELS[ServiceStatus(s.status)][0]}")
+        click.echo(f"{s.id}\t{s.owner_code}\t{s.name}\t{s.controller}\t{ServiceStatus(s.status).ja}")
     click.echo(f"{len(rows)} 件 / {len(rows)} service(s)", err=True)
 
 
@@ -67,10 +67,10 @@ def services_command(status: str | None, actor) -> None:
 def move_command(service_id: int, verb: str, reason: str, actor) -> None:
     """Approve, suspend, resume or end a service (the operator)."""
     from governance.consent import operations as consent
-    from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
+    from governance.consent.models import ServiceStatus
 
     service = committed(lambda: consent.move_service(db.session, actor, service_id, verb, reason))
-    click.echo(f"{service.id} {service.name}: {SERVICE_STATUS_LABELS[ServiceStatus(service.status)][0]}")
+    click.echo(f"{service.id} {service.name}: {ServiceStatus(service.status).ja}")
 
 
 @group.command("history")

@@ -70,16 +70,17 @@ def _moment(text: str) -> dt.datetime:
 @click.option("--audience", required=True, type=click.Choice([a.value for a in ev.Audience]))
 @click.option("--place", default="")
 @click.option("--online-url", default="")
+@click.option("--group", "group_id", type=ROW_ID, default=None, help="The group a community meeting is of.")
 @with_appcontext
 @acting(authz.OPERATOR)
-def create_command(kind, title, starts, ends, capacity, audience, place, online_url, actor) -> None:
+def create_command(kind, title, starts, ends, capacity, audience, place, online_url, group_id, actor) -> None:
     """Create an event."""
     try:
         begins, finishes = _moment(starts), _moment(ends)
     except ValueError:
         raise click.BadParameter("use ISO times, e.g. 2026-06-10T14:00") from None
     row = committed(lambda: ev.create_event(db.session, actor, ev.EventDraft(
-        kind, title, begins, finishes, capacity, audience, place=place, online_url=online_url)))
+        kind, title, begins, finishes, capacity, audience, place=place, online_url=online_url, group_id=group_id)))
     click.echo(f"イベント {row.id} を登録しました / event {row.id} created")
 
 

@@ -3,6 +3,8 @@ and working groups (secretariat/groups.py).
 
 * ``meetings list``; ``meetings create --kind K --title T --held-at ISO [--place] [--tenant CODE]... [--member NUMBER]...
   [--person NAME]... [--agenda "TITLE[#PROPOSAL_ID]"]... [--group ID]``;
+* ``meetings update ID [--title] [--held-at] [--place] [--tenant]... [--member]... [--person]... [--agenda]...``
+  (while the minutes are not approved; given attendees replace all the attendees, given agenda items the agenda);
 * ``meetings minutes ID (--text T | --pdf FILE)``; ``meetings approve ID`` (not by the writer);
   ``meetings publish ID --yes`` (irreversible: to the attendees' organisations); ``meetings pdf ID OUT``;
 * ``groups list``; ``groups create --kind K --name N [--target N]``; ``groups add ID NUMBER``;
@@ -12,6 +14,7 @@ Every act is audited by the operation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -40,8 +43,8 @@ def group() -> None:
 def list_command(actor) -> None:
     """Meetings, the latest first, with the minutes' state."""
     for row in committed(lambda: meetings.list_meetings(db.session, actor)):
-        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.KIND_LABELS[row.kind][0]}\t"
-                   f"{row.title}\t{meetings.MINUTES_LABELS[row.minutes_status][0]}")
+        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.MeetingKind(row.kind).ja}\t"
+                   f"{row.title}\t{meetings.MinutesStatus(row.minutes_status).ja}")
 
 
 def _agenda(text: str) -> meetings.AgendaItem:
@@ -49,6 +52,19 @@ def _agenda(text: str) -> meetings.AgendaItem:
     if proposal and not proposal.isdigit():
         raise click.BadParameter(f"{text!r}: write TITLE#PROPOSAL_ID")
     return meetings.AgendaItem(title.strip(), int(proposal) if proposal else None)
+
+
+def _moment(held_at: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(held_at)
+    except ValueError:
+        raise click.BadParameter("use an ISO time, e.g. 2026-11-20T14:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def _attendees(tenants, members, people) -> tuple[meetings.Attendee, ...]:
+    return (tuple(meetings.Attendee(tenant_code=c) for c in tenants)
+            + tuple(meetings.Attendee(corporate_number=n) for n in members) + tuple(meetings.Attendee(p) for p in people))
 
 
 @group.command("create")
@@ -65,19 +81,41 @@ def _agenda(text: str) -> meetings.AgendaItem:
 @acting(authz.OPERATOR)
 def create_command(kind, title, held_at, place, tenants, members, people, agenda, group_id, actor) -> None:
     """Record a meeting with its attendees and agenda."""
-    try:
-        moment = dt.datetime.fromisoformat(held_at)
-    except ValueError:
-        raise click.BadParameter("use an ISO time, e.g. 2026-11-20T14:00") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=JST)
-    attendees = (tuple(meetings.Attendee(tenant_code=c) for c in tenants)
-                 + tuple(meetings.Attendee(corporate_number=n) for n in members) + tuple(meetings.Attendee(p) for p in people))
-    draft = meetings.MeetingDraft(kind, title, moment, place, attendees, tuple(_agenda(a) for a in agenda))
+    draft = meetings.MeetingDraft(kind, title, _moment(held_at), place, _attendees(tenants, members, people),
+                                  tuple(_agenda(a) for a in agenda))
     if group_id is not None:
         row = committed(lambda: gr.create_group_meeting(db.session, actor, group_id, draft))
     else:
         row = committed(lambda: meetings.create_meeting(db.session, actor, draft))
     click.echo(f"会議 {row.id} を登録しました / meeting {row.id} recorded")
+
+
+@group.command("update")
+@click.argument("meeting_id", type=ROW_ID)
+@click.option("--title", default=None)
+@click.option("--held-at", default=None, help="ISO date and time; Japan time when no zone is given.")
+@click.option("--place", default=None)
+@click.option("--tenant", "tenants", multiple=True, help="An attending municipality or the prefecture (code).")
+@click.option("--member", "members", multiple=True, help="An attending member organisation (corporate number).")
+@click.option("--person", "people", multiple=True, help="An attending person by name.")
+@click.option("--agenda", "agenda", multiple=True, help="An agenda item: TITLE, or TITLE#PROPOSAL_ID decided there.")
+@with_appcontext
+@acting(authz.OPERATOR)
+def update_command(meeting_id, title, held_at, place, tenants, members, people, agenda, actor) -> None:
+    """Correct a meeting while its minutes are not approved: the options given replace what was recorded
+    (any of --tenant/--member/--person replaces all the attendees; --agenda the whole agenda)."""
+    moment = _moment(held_at) if held_at is not None else None
+
+    def update():
+        current = meetings.draft_of(db.session, meetings.read_meeting(db.session, actor, meeting_id))
+        changes: dict = {"title": title, "held_at": moment, "place": place,
+                         "attendees": _attendees(tenants, members, people) if tenants or members or people else None,
+                         "agenda": tuple(_agenda(a) for a in agenda) if agenda else None}
+        draft = dataclasses.replace(current, **{k: v for k, v in changes.items() if v is not None})
+        return meetings.update_meeting(db.session, actor, meeting_id, draft)
+
+    row = committed(update)
+    click.echo(f"会議 {row.id} を修正しました / meeting {row.id} corrected")
 
 
 @group.command("minutes")
@@ -143,7 +181,7 @@ def groups_list(actor) -> None:
     rows = committed(lambda: gr.list_groups(db.session, actor))
     counts = gr.member_counts(db.session)
     for row in rows:
-        click.echo(f"{row.id}\t{gr.KIND_LABELS[row.kind][0]}\t{row.name}\t{counts.get(row.id, 0)}/{row.target_members}")
+        click.echo(f"{row.id}\t{gr.GroupKind(row.kind).ja}\t{row.name}\t{counts.get(row.id, 0)}/{row.target_members}")
 
 
 @groups_group.command("create")

@@ -33,8 +33,7 @@ from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
 from governance.consent import history, lifecycle, operations as consent, terms
-from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, SERVICE_STATUS_LABELS,
-                                       ConsentEvent, ConsentMethod, ServiceStatus)
+from governance.consent.models import ConsentEvent, ConsentMethod, ServiceStatus
 from tenancy.datasets import catalogue, operations as datasets
 from tenancy.identity.models import ApiClient
 
@@ -260,8 +259,8 @@ class ConsentServicesView(SecureView):
         services = consent.list_services(db.session, g.actor, status=ServiceStatus(status) if status else None)
         owners = catalogue.providers(db.session, [s.owner_code for s in services])
         return self.render("renkei/consent_services.html", services=services, owners=owners, status=status,
-                           statuses=[(s.value, _pick(SERVICE_STATUS_LABELS[s])) for s in ServiceStatus],
-                           status_label=lambda s: _pick(SERVICE_STATUS_LABELS[ServiceStatus(s)]),
+                           statuses=[(s.value, _pick(s.label)) for s in ServiceStatus],
+                           status_label=lambda s: _pick(ServiceStatus(s).label),
                            can_register=authz.grant_for(g.actor, "consent.service.manage") is not None,
                            can_manage=authz.allowed(g.actor, "consent.manage"),
                            can_search=authz.allowed(g.actor, "consent.linkage.read"))
@@ -344,7 +343,7 @@ class ConsentServicesView(SecureView):
             purposes={t.id: _purposes_shown(db.session, t.id) for t in texts},
             term_rows={t.id: _term_rows(terms.record_terms(t, service)) for t in texts},
             items={t.id: _text_sources(t.id) for t in texts},
-            status_label=_pick(SERVICE_STATUS_LABELS[ServiceStatus(service.status)]),
+            status_label=_pick(ServiceStatus(service.status).label),
             moves=lifecycle.allowed_transitions(service) if authz.allowed(g.actor, "consent.manage") else [],
             move_label=lambda t: t.label_ja if _ja() else t.label_en, jst=_jst,
             can_revise=authz.allowed(g.actor, "consent.service.manage", service.owner_code)
@@ -531,7 +530,7 @@ class ConsentRecordsView(SecureView):
         return self.render(
             "renkei/consent_record.html", values=values, errors=errors, wvalues=withdraw_values, werrors=withdraw_errors,
             tenants=_tenants("consent.record"), choices=self._choices(), texts=self._texts(), levels=_levels(),
-            methods=[(m.value, _pick(CONSENT_METHOD_LABELS[m])) for m in (ConsentMethod.paper, ConsentMethod.web,
+            methods=[(m.value, _pick(m.label)) for m in (ConsentMethod.paper, ConsentMethod.web,
                                                                           ConsentMethod.app)],
             services=[(str(s.id), s.name) for s in consent.approved_services(db.session, g.actor, approved_only=False)]), status
 
@@ -636,9 +635,9 @@ class ConsentRecordsView(SecureView):
         return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst, term_rows=_term_rows(data),
                            expired=data["state"] == ConsentEvent.expired.value,
                            sources=_shown_sources([(s["category"], s["dataset"]) for s in data["personal_data_sources"]]),
-                           event=_pick(CONSENT_EVENT_LABELS[ConsentEvent(record.event)]),
-                           state=_pick(CONSENT_EVENT_LABELS[ConsentEvent(data["state"])]),
-                           method=_pick(CONSENT_METHOD_LABELS[ConsentMethod(record.method)]),
+                           event=_pick(ConsentEvent(record.event).label),
+                           state=_pick(ConsentEvent(data["state"]).label),
+                           method=_pick(ConsentMethod(record.method).label),
                            level=next((label for value, label in _levels() if value == str(record.assurance_level)),
                                       str(record.assurance_level)))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -22,6 +23,7 @@ from core import authz
 from core.calendar import JST, fiscal_year_label, fiscal_year_of, today_jst
 from core.errors import DomainError
 from secretariat import events as ev
+from secretariat.groups import Group
 
 
 class EventForm(forms.RenkeiForm):
@@ -37,10 +39,13 @@ class EventForm(forms.RenkeiForm):
     place = StringField(_l("Place"), validators=[Length(max=200)])
     online_url = StringField(_l("Online link"), validators=[Length(max=500)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
+    group_id = SelectField(_l("Group"), choices=[], validate_choice=False)
 
     def fill_choices(self) -> EventForm:
         self.kind.choices = [(k.value, forms.pick(k.label)) for k in ev.EventKind]
         self.audience.choices = [(k.value, forms.pick(k.label)) for k in ev.Audience]
+        self.group_id.choices = [("", _("(none)"))] + [
+            (str(row.id), row.name) for row in db.session.scalars(sa.select(Group).order_by(Group.name))]
         return self
 
     def draft(self) -> ev.EventDraft:
@@ -48,7 +53,9 @@ class EventForm(forms.RenkeiForm):
                              starts_at=self.starts_at.data.replace(tzinfo=JST),
                              ends_at=self.ends_at.data.replace(tzinfo=JST), capacity=self.capacity.data,
                              audience=self.audience.data or "", place=self.place.data or "",
-                             online_url=self.online_url.data or "", description=self.description.data or "")
+                             online_url=self.online_url.data or "", description=self.description.data or "",
+                             group_id=int(self.group_id.data) if (self.group_id.data or "").isdigit()
+                             and len(self.group_id.data) < 10 else None)
 
 
 def labels() -> dict:
@@ -120,6 +127,7 @@ class EventsView(SecureView):
             abort(status_of(error))
         manage = authz.allowed(g.actor, "event.manage")
         return self.render("renkei/event_detail.html", event=event, figures=figures, labels=labels(), when=_when,
+                           group=db.session.get(Group, event.group_id) if event.group_id else None,
                            registrations=ev.registrations_of(db.session, g.actor, event_id) if manage else [],
                            can_manage=manage, begun=event.starts_at.astimezone(JST).date() <= today_jst(),
                            values=request.form)

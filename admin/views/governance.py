@@ -24,8 +24,7 @@ from admin.views.notices import NoticesView
 from billing import allocation_policies
 from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
 from governance import agreements, council, meetings
-from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
-                               VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
+from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
 from core import authz
 from core.errors import DomainError, Invalid, NotFound
@@ -79,8 +78,8 @@ def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, st
     elif change_type == ChangeType.publish_agreement_version and "document" in params:
         document = AgreementDocument(params["document"])
         rows.append((_("Agreement version to publish"),
-                     f"{_pick(DOCUMENT_LABELS[document])} 第{params.get('number')}版" if ja
-                     else f"{_pick(DOCUMENT_LABELS[document])} v{params.get('number')}"))
+                     f"{_pick(AgreementDocument(document).label)} 第{params.get('number')}版" if ja
+                     else f"{_pick(AgreementDocument(document).label)} v{params.get('number')}"))
         if params.get("reacceptance_days"):
             rows.append((_("Days active tenants have to accept"), str(params["reacceptance_days"])))
     elif change_type == ChangeType.change_quota_plan and "plan_code" in params:
@@ -121,7 +120,7 @@ class AgreementsView(SecureView):
         documents = []
         for document in AgreementDocument:
             versions = agreements.read_versions(db.session, actor, document)
-            documents.append({"document": document, "label": _pick(DOCUMENT_LABELS[document]), "versions": versions,
+            documents.append({"document": document, "label": _pick(AgreementDocument(document).label), "versions": versions,
                               "current": agreements.current_version(db.session, actor, document),
                               "required": agreements.required_version(db.session, actor, document)})
         board = agreements.board(db.session, actor)
@@ -137,8 +136,8 @@ class AgreementsView(SecureView):
                            overdue_count=sum(1 for row in board if row.overdue),
                            reacceptance_count=sum(1 for row in board if row.in_reacceptance),
                            standing=standing, status_label=_status_label,
-                           version_status={s.value: _pick(l) for s, l in VERSION_STATUS_LABELS.items()},
-                           document_labels={d: _pick(l) for d, l in DOCUMENT_LABELS.items()}, when=_when)
+                           version_status={s.value: _pick(s.label) for s in VersionStatus},
+                           document_labels={d: _pick(d.label) for d in AgreementDocument}, when=_when)
 
     @expose("/<document>/<int:number>/")
     def version(self, document: str, number: int):
@@ -152,12 +151,12 @@ class AgreementsView(SecureView):
         accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, g.actor, code)
                     if a.version_id == version.id}
         current = agreements.current_version(db.session, g.actor, document_kind)
-        return self.render("renkei/governance_version.html", version=version, label=_pick(DOCUMENT_LABELS[document_kind]),
+        return self.render("renkei/governance_version.html", version=version, label=_pick(AgreementDocument(document_kind).label),
                            manage=manage, accepting=[c for c in accepting if c not in accepted], accepted=sorted(accepted),
                            tenant_label=labels.tenant_label,
                            is_current=current is not None and current.id == version.id, when=_when,
                            body_html=forms.render_markdown(version.body_md),
-                           status_label=_pick(VERSION_STATUS_LABELS[VersionStatus(version.status)]),
+                           status_label=_pick(VersionStatus(version.status).label),
                            reacceptance_days=version.reacceptance_days or DEFAULT_REACCEPTANCE_DAYS)
 
     def _draft_page(self, document_kind: AgreementDocument, form, preview=None):
@@ -166,9 +165,9 @@ class AgreementsView(SecureView):
             abort(403)
         versions = agreements.read_versions(db.session, g.actor, document_kind)
         return self.render("renkei/governance_draft.html", form=form, preview=preview, document=document_kind,
-                           label=_pick(DOCUMENT_LABELS[document_kind]), versions=versions, when=_when,
+                           label=_pick(AgreementDocument(document_kind).label), versions=versions, when=_when,
                            next_number=max((v.number for v in versions), default=0) + 1,
-                           version_status={s.value: _pick(l) for s, l in VERSION_STATUS_LABELS.items()})
+                           version_status={s.value: _pick(s.label) for s in VersionStatus})
 
     @expose("/<document>/new")
     def new_draft(self, document: str):
@@ -176,7 +175,7 @@ class AgreementsView(SecureView):
         document_kind = self._document(document)
         form = forms.AgreementDraftForm()
         current = agreements.current_version(db.session, g.actor, document_kind)
-        form.title.data = current.title if current else _pick(DOCUMENT_LABELS[document_kind])
+        form.title.data = current.title if current else _pick(AgreementDocument(document_kind).label)
         form.body_md.data = current.body_md if current else ""
         return self._draft_page(document_kind, form)
 
@@ -214,7 +213,7 @@ class AgreementsView(SecureView):
                     "Publishing makes version %(number)s the %(document)s in force for every member, and every member "
                     "is notified. If the version requires acceptance, members that have not accepted it have %(days)s "
                     "days to accept it. A published version cannot be withdrawn; a later change needs a new version.",
-                    number=number, document=_pick(DOCUMENT_LABELS[document_kind]), days=days),
+                    number=number, document=_pick(AgreementDocument(document_kind).label), days=days),
                 confirm_label=_("Publish"), back=url_for(".version", document=document, number=number))
             if asked is not None:
                 return asked
@@ -246,7 +245,7 @@ class _ProposalPickers:
 
         actor, ja = g.actor, _ja()
         installed = council.installed_change_types()
-        kinds = [(t.value, _pick(CHANGE_LABELS[t])) for t in installed]
+        kinds = [(t.value, _pick(ChangeType(t).label)) for t in installed]
         policies = []
         if authz.allowed(actor, "billing.read"):
             for policy in allocation_policies.list_policies(db.session, actor):
@@ -261,8 +260,8 @@ class _ProposalPickers:
             if VersionStatus(version.status) != VersionStatus.draft:
                 continue
             document = AgreementDocument(version.document)
-            label = (f"{_pick(DOCUMENT_LABELS[document])} 第{version.number}版「{version.title}」（下書き）" if ja
-                     else f"{_pick(DOCUMENT_LABELS[document])} v{version.number} “{version.title}” (draft)")
+            label = (f"{_pick(AgreementDocument(document).label)} 第{version.number}版「{version.title}」（下書き）" if ja
+                     else f"{_pick(AgreementDocument(document).label)} v{version.number} “{version.title}” (draft)")
             versions.append((f"{document.value}:{version.number}", label))
         tenants, _total = list_tenants(db.session, actor, status=TenantStatus.screening, per_page=2000)
         screening = [(t.code, f"{t.code} {t.name_ja if ja else t.name_en_shown}") for t in tenants]
@@ -379,8 +378,8 @@ class CouncilView(SecureView):
                            open_votes=[(vote.proposal.title, url_for(".proposal", proposal_id=vote.proposal.id))
                                        for vote in open_votes],
                            pickers=pickers, metric_names=list(forms.METRICS), metric_label=forms.metric_label,
-                           status_labels={s: _pick(l) for s, l in PROPOSAL_STATUS_LABELS.items()},
-                           change_labels={c: _pick(l) for c, l in CHANGE_LABELS.items()},
+                           status_labels={s: _pick(s.label) for s in ProposalStatus},
+                           change_labels={c: _pick(c.label) for c in ChangeType},
                            change_types=council.installed_change_types(), rules=council.RULE_LABELS,
                            members=council.member_names(db.session, actor), ja=_ja())
 
@@ -403,9 +402,9 @@ class CouncilView(SecureView):
                            resolution=council.resolution_of(db.session, g.actor, proposal.id),
                            decided_at=meetings.meeting_of_proposal(db.session, proposal.id),
                            can_read_meetings=authz.allowed(g.actor, "meeting.read"),
-                           status_label=_pick(PROPOSAL_STATUS_LABELS[ProposalStatus(proposal.status)]),
-                           change_label=_pick(CHANGE_LABELS[ChangeType(proposal.change_type)]),
-                           vote_labels={c.value: _pick(l) for c, l in VOTE_LABELS.items()},
+                           status_label=_pick(ProposalStatus(proposal.status).label),
+                           change_label=_pick(ChangeType(proposal.change_type).label),
+                           vote_labels={c.value: _pick(c.label) for c in VoteChoice},
                            rules={k: _pick(v) for k, v in council.RULE_LABELS.items()}, ja=_ja())
 
     @expose("/propose", methods=("POST",))

@@ -45,7 +45,7 @@ from core import authz, charts
 from core.calendar import current_month, fiscal_year_of, today_jst
 from secretariat import member_report
 from governance import agreements, audit as audit_log, council
-from governance.models import DOCUMENT_LABELS, AgreementDocument
+from governance.models import AgreementDocument
 from tenancy.identity import incidents as identity_incidents, operations as identity
 from tenancy.onboarding import board as onboarding_board
 from tenancy.registry.models import Tenant, TenantStatus
@@ -250,7 +250,7 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
         standing = agreements.tenant_agreements(session, actor, code)
         for document in standing.documents:
             if document.state in ("pending", "overdue"):
-                name = _pick(DOCUMENT_LABELS[AgreementDocument(document.document)])
+                name = _pick(AgreementDocument(document.document).label)
                 version = (f"{name} 第{document.required_number}版" if labels.ja()
                            else f"{name} version {document.required_number}")
                 if document.deadline_on:

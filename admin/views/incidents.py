@@ -21,7 +21,7 @@ from core import authz
 from core.calendar import JST
 from service import components as service_components
 from service.incidents import letters, operations, register
-from service.incidents.models import ENTRY_LABELS, REPORT_LABELS, SEVERITY_LABELS, STATUS_LABELS, ReportKind, Severity
+from service.incidents.models import IncidentStatus, ReportKind, Severity
 from tenancy.identity import incidents
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant, TenantKind
@@ -100,7 +100,7 @@ class IncidentsView(SecureView):
             abort(403)
         tenants, members = self._choices()
         return self.render("renkei/incident_new.html", form=form or {}, components=_components(), tenants=tenants,
-                           members=members, severities=list(SEVERITY_LABELS.items()), pick=_pick,
+                           members=members, severities=list(Severity), pick=_pick,
                            now=dt.datetime.now(JST).strftime("%Y-%m-%dT%H:%M")), status
 
     @expose("/new", methods=("GET", "POST"))
@@ -144,9 +144,9 @@ class IncidentsView(SecureView):
                            entries=operations.timeline(session, incident.id),
                            reports=operations.reports(session, incident.id), ReportKind=ReportKind,
                            can_manage=self._can(operations.MANAGE), moves=[m.name for m in operations.INCIDENTS.moves_from(incident.status)],
-                           hand_kinds=operations.ENTRY_KINDS_BY_HAND, entry_labels=ENTRY_LABELS, report_labels=REPORT_LABELS,
-                           status_label=_pick(STATUS_LABELS[incident.status.value]),
-                           severity_label=_pick(SEVERITY_LABELS[incident.severity.value]),
+                           hand_kinds=operations.ENTRY_KINDS_BY_HAND, 
+                           status_label=_pick(IncidentStatus(incident.status).label),
+                           severity_label=_pick(Severity(incident.severity).label),
                            pick=_pick, local_time=local_time, log_url=log_url, recipients=report_recipients(),
                            part_max=operations.PART_MAX, entry_max=operations.ENTRY_MAX), status
 
@@ -164,7 +164,7 @@ class IncidentsView(SecureView):
             tenants, members = self._choices()
             affected = set(operations.tenant_codes(db.session, incident.id))
             named = set(operations.member_numbers(db.session, incident.id))
-            return self.render("renkei/incident_edit.html", incident=incident, severities=list(SEVERITY_LABELS.items()),
+            return self.render("renkei/incident_edit.html", incident=incident, severities=list(Severity),
                                tenants=[t for t in tenants if t[0] not in affected],
                                members=[m for m in members if m[0] not in named], pick=_pick)
         form = request.form

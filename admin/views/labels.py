@@ -29,9 +29,8 @@ from billing.models import (ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, CATE
                             RunStatus, TaxTreatment)
 from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
-from governance.consent.models import SERVICE_STATUS_LABELS, ServiceStatus
-from governance.models import (CHANGE_LABELS, DOCUMENT_LABELS, PROPOSAL_STATUS_LABELS, VERSION_STATUS_LABELS,
-                               VOTE_LABELS, AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice)
+from governance.consent.models import ServiceStatus
+from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
 from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
                                      STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
                                      TenantStatus)
@@ -175,10 +174,10 @@ _STATUS_BY_TARGET = {
     "tenant": lambda v: tenant_status(v),
     "allocation_run": lambda v: (RUN_STATUS_LABELS_JA if ja() else RUN_STATUS_LABELS_EN)[RunStatus(v)],
     "allocation_policy": lambda v: (POLICY_STATUS_LABELS_JA if ja() else POLICY_STATUS_LABELS_EN)[PolicyStatus(v)],
-    "council_proposal": lambda v: _pick(PROPOSAL_STATUS_LABELS[ProposalStatus(v)]),
-    "agreement_version": lambda v: _pick(VERSION_STATUS_LABELS[VersionStatus(v)]),
+    "council_proposal": lambda v: _pick(ProposalStatus(v).label),
+    "agreement_version": lambda v: _pick(VersionStatus(v).label),
     "member": lambda v: _pick(MEMBER_STATUS_LABELS[MemberStatus(v)]),
-    "data_service": lambda v: _pick(SERVICE_STATUS_LABELS[ServiceStatus(v)]),
+    "data_service": lambda v: _pick(ServiceStatus(v).label),
 }
 
 @dataclasses.dataclass(frozen=True)
@@ -229,9 +228,9 @@ FIELD_TYPES: dict[str, FieldType] = {
                      else entry_kind(v)),
     "category": _text_of(lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)]),
     "tax_treatment": _text_of(lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)]),
-    "document": _text_of(lambda v: _pick(DOCUMENT_LABELS[AgreementDocument(v)])),
-    "change_type": _text_of(lambda v: _pick(CHANGE_LABELS[ChangeType(v)])),
-    "choice": _text_of(lambda v: _pick(VOTE_LABELS[VoteChoice(v)])),
+    "document": _text_of(lambda v: _pick(AgreementDocument(v).label)),
+    "change_type": _text_of(lambda v: _pick(ChangeType(v).label)),
+    "choice": _text_of(lambda v: _pick(VoteChoice(v).label)),
     "enforcement": _text_of(lambda v: _pick(ENFORCEMENT_LABELS[Enforcement(v)])),
     # a quota override's enforcement: inherited from what applies without it, or said by the override (issue 36)
     "enforcement_from": _text_of(lambda v: _pick({"plan": ("独自の上限がない場合と同じ", "as without the override"),
@@ -253,7 +252,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "event_kind": _text_of(lambda v: _pick(_events().EventKind(v).label)),
     "event_audience": _text_of(lambda v: _pick(_events().Audience(v).label)),
     "registration_status": _text_of(lambda v: _pick(_events().RegistrationStatus(v).label)),
-    "minutes_status": _text_of(lambda v: _pick(_meetings().MINUTES_LABELS[_meetings().MinutesStatus(v)])),
+    "minutes_status": _text_of(lambda v: _pick(_meetings().MinutesStatus(v).label)),
     "form": _text_of(lambda v: _pick({"text": ("本文", "text"), "pdf": ("PDF ファイル", "PDF file")}[v])),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
@@ -514,7 +513,7 @@ def audit_target_id(target_type: str, target_id: str) -> str:
             return tenant_label(target_id)
         if target_type == "agreement_version" and "/" in target_id:
             document, number = target_id.split("/", 1)
-            name = _pick(DOCUMENT_LABELS[AgreementDocument(document)])
+            name = _pick(AgreementDocument(document).label)
             return f"{name} 第{number}版" if ja() else f"{name} version {number}"
         if target_type == "wave" and target_id.startswith("FY"):
             return format_fiscal_year(int(target_id[2:]), locale())

@@ -5,6 +5,7 @@ secretariat/groups.py's."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from core import authz
 from core.calendar import JST
 from core.errors import DomainError
 from governance import council, meetings
-from secretariat import groups
+from secretariat import events as ev, groups
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant
 
@@ -46,10 +47,13 @@ class MeetingForm(forms.RenkeiForm):
     people = TextAreaField(_l("People attending (one name a line)"), validators=[Optional(), Length(max=4000)])
 
     def fill_choices(self) -> MeetingForm:
-        self.kind.choices = [(k.value, forms.pick(v)) for k, v in meetings.KIND_LABELS.items()]
+        self.kind.choices = [(k.value, forms.pick(k.label)) for k in meetings.MeetingKind]
         self.group_id.choices = [("", _("(none: council or monthly meeting)"))] + [
-            (str(row.id), f"{row.name}（{forms.pick(groups.KIND_LABELS[row.kind])}）")
+            (str(row.id), f"{row.name}（{forms.pick(groups.GroupKind(row.kind).label)}）")
             for row in db.session.scalars(sa.select(groups.Group).order_by(groups.Group.name))]
+        return self.fill_attendees()
+
+    def fill_attendees(self) -> MeetingForm:
         self.tenants.choices = [(t.code, f"{t.name_ja}（{t.code}）")
                                 for t in db.session.scalars(sa.select(Tenant).order_by(Tenant.code))]
         self.members.choices = [(o.corporate_number, o.name) for o in db.session.scalars(
@@ -60,14 +64,52 @@ class MeetingForm(forms.RenkeiForm):
         people = tuple(meetings.Attendee(name=line.strip()) for line in (self.people.data or "").splitlines() if line.strip())
         attendees = (tuple(meetings.Attendee(tenant_code=code) for code in self.tenants.data or ())
                      + tuple(meetings.Attendee(corporate_number=number) for number in self.members.data or ()) + people)
-        return meetings.MeetingDraft(kind=self.kind.data or "", title=self.title.data or "",
+        kind = self.kind.data if self.kind is not None else ""
+        return meetings.MeetingDraft(kind=kind or "", title=self.title.data or "",
                                      held_at=self.held_at.data.replace(tzinfo=JST), place=self.place.data or "",
                                      attendees=attendees, agenda=agenda)
 
 
+class MeetingEditForm(MeetingForm):
+    """The correction of a recorded meeting: its kind and group stay."""
+
+    kind = None
+    group_id = None
+
+    def fill_choices(self) -> MeetingEditForm:
+        return self.fill_attendees()
+
+
+def _edit_values(draft: meetings.MeetingDraft) -> tuple[dict, dict[str, list[str]]]:
+    """The edit form's first values from the recorded meeting, and the names recorded beside an organisation
+    (the form picks organisations and lists people apart; a named attendee of an organisation keeps the name
+    while the organisation stays picked)."""
+    named: dict[str, list[str]] = {}
+    for a in draft.attendees:
+        if a.name and (a.tenant_code or a.corporate_number):
+            named.setdefault(a.tenant_code or a.corporate_number, []).append(a.name)
+    values = {"title": draft.title, "held_at": draft.held_at.astimezone(JST).replace(tzinfo=None), "place": draft.place,
+              "tenants": list(dict.fromkeys(a.tenant_code for a in draft.attendees if a.tenant_code)),
+              "members": list(dict.fromkeys(a.corporate_number for a in draft.attendees if a.corporate_number)),
+              "people": "\n".join(a.name for a in draft.attendees if not (a.tenant_code or a.corporate_number))}
+    for index, item in enumerate(draft.agenda, start=1):
+        values[f"agenda_title_{index}"] = item.title
+        values[f"agenda_proposal_{index}"] = str(item.proposal_id) if item.proposal_id else ""
+    return values, named
+
+
+def _with_names(draft: meetings.MeetingDraft, named: dict[str, list[str]]) -> meetings.MeetingDraft:
+    attendees = []
+    for a in draft.attendees:
+        key = a.tenant_code or a.corporate_number
+        names = named.get(key, []) if key and not a.name else []
+        attendees += [meetings.Attendee(n, a.tenant_code, a.corporate_number) for n in names] or [a]
+    return dataclasses.replace(draft, attendees=tuple(attendees))
+
+
 def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
     items = []
-    for index in range(1, AGENDA_ROWS + 1):
+    for index in range(1, meetings.AGENDA_MAX + 1):
         title = (request.form.get(f"agenda_title_{index}") or "").strip()
         proposal = (request.form.get(f"agenda_proposal_{index}") or "").strip()
         if title or proposal:
@@ -76,9 +118,21 @@ def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
 
 
 def labels() -> dict:
-    return {"kind": {k.value: forms.pick(v) for k, v in meetings.KIND_LABELS.items()},
-            "minutes": {k.value: forms.pick(v) for k, v in meetings.MINUTES_LABELS.items()},
-            "group": {k.value: forms.pick(v) for k, v in groups.KIND_LABELS.items()}}
+    return {name: {member.value: forms.pick(member.label) for member in enum_cls} for name, enum_cls in (
+        ("kind", meetings.MeetingKind), ("minutes", meetings.MinutesStatus), ("group", groups.GroupKind))}
+
+
+def _place_problems(form: MeetingForm, error: DomainError, agenda_errors: dict[str, str]) -> None:
+    """Each problem of a refused meeting beside its field: an agenda row's, the attendees' (under the people
+    box), the form's own."""
+    for item in error.problems:
+        name = item.get("field", "")
+        if name.startswith("agenda"):
+            agenda_errors[name] = forms.pick((item["message_ja"], item["message_en"]))
+        elif name.startswith("attendees"):
+            form.people.errors = [*form.people.errors, forms.pick((item["message_ja"], item["message_en"]))]
+    error.problems[:] = [p for p in error.problems if not p.get("field", "").startswith(("agenda", "attendees"))]
+    apply_problems(form, error, {"group_id": "group_id"})
 
 
 class MeetingsView(SecureView):
@@ -109,14 +163,7 @@ class MeetingsView(SecureView):
                     return groups.create_group_meeting(db.session, g.actor, int(group), draft)
                 return meetings.create_meeting(db.session, g.actor, draft)
             except DomainError as error:
-                for item in error.problems:
-                    name = item.get("field", "")
-                    if name.startswith("agenda"):
-                        agenda_errors[name] = forms.pick((item["message_ja"], item["message_en"]))
-                    elif name.startswith("attendees"):
-                        form.people.errors = [*form.people.errors, forms.pick((item["message_ja"], item["message_en"]))]
-                error.problems[:] = [p for p in error.problems if not p.get("field", "").startswith(("agenda", "attendees"))]
-                apply_problems(form, error, {"group_id": "group_id"})
+                _place_problems(form, error, agenda_errors)
                 raise
 
         return post_action(create, saved=_("Saved."), done=lambda row: redirect(url_for(".detail", meeting_id=row.id)),
@@ -136,8 +183,46 @@ class MeetingsView(SecureView):
                            names=meetings.organisation_names(db.session, attendees), proposals=proposals, group=group,
                            labels=labels(), when=_when, status=meetings.MinutesStatus(meeting.minutes_status).value,
                            can_manage=authz.allowed(g.actor, "meeting.manage"),
+                           editable=meetings.MinutesStatus(meeting.minutes_status) in meetings.EDITABLE,
                            can_approve=authz.allowed(g.actor, "meeting.approve") and meeting.written_by != g.actor.subject,
                            values=request.form, minutes_errors=minutes_errors or {})
+
+    def _edit_page(self, meeting, form, values, agenda_errors: dict | None = None, status: int = 200):
+        rows = max(AGENDA_ROWS, min(meetings.AGENDA_MAX, sum(1 for k, v in values.items()
+                                                           if k.startswith("agenda_title_") and v) + 2))
+        return self.render("renkei/meeting_edit.html", meeting=meeting, form=form, labels=labels(), when=_when,
+                           editable=meetings.MinutesStatus(meeting.minutes_status) in meetings.EDITABLE,
+                           proposals=meetings.decided_proposals(db.session), agenda_rows=rows, values=values,
+                           agenda_errors=agenda_errors or {}), status
+
+    @expose("/<int:meeting_id>/edit", methods=("GET", "POST"))
+    def edit(self, meeting_id: int):
+        """Correct a meeting while its minutes are not approved (refused in words once they are)."""
+        if not authz.allowed(g.actor, "meeting.manage"):
+            abort(403)
+        try:
+            meeting = meetings.read_meeting(db.session, g.actor, meeting_id)
+        except DomainError as error:
+            abort(status_of(error))
+        first, named = _edit_values(meetings.draft_of(db.session, meeting))
+        if request.method == "GET":
+            form = MeetingEditForm(data=first).fill_choices()
+            return self._edit_page(meeting, form, first)
+        form = MeetingEditForm(request.form).fill_choices()
+        if not form.validate():
+            return self._edit_page(meeting, form, request.form, status=400)
+        agenda_errors: dict[str, str] = {}
+
+        def update():
+            draft = _with_names(form.draft(_agenda_from_form()), named)
+            try:
+                return meetings.update_meeting(db.session, g.actor, meeting_id, draft)
+            except DomainError as error:
+                _place_problems(form, error, agenda_errors)
+                raise
+
+        return post_action(update, saved=_("The meeting was corrected."), back=self._back(meeting_id),
+                           failed=lambda: self._edit_page(meeting, form, request.form, agenda_errors, status=400))
 
     def _back(self, meeting_id: int) -> str:
         return url_for(".detail", meeting_id=meeting_id)
@@ -224,7 +309,7 @@ class GroupForm(forms.RenkeiForm):
                                   validators=[Optional(), NumberRange(min=0, max=groups.TARGET_MAX)])
 
     def fill_choices(self) -> GroupForm:
-        self.kind.choices = [(k.value, forms.pick(v)) for k, v in groups.KIND_LABELS.items()]
+        self.kind.choices = [(k.value, forms.pick(k.label)) for k in groups.GroupKind]
         return self
 
 
@@ -269,6 +354,7 @@ class GroupsView(SecureView):
                            candidates=groups.candidates(db.session, group.id) if manage else [], labels=labels(),
                            meetings=meetings.list_meetings(db.session, g.actor, group_id=group.id)
                            if authz.allowed(g.actor, "meeting.read") else [],
+                           events=ev.group_events(db.session, g.actor, group.id) if authz.allowed(g.actor, "event.read") else [],
                            when=_when, can_manage=manage)
 
     def _back(self, community_group_id: int) -> str:

@@ -14,7 +14,7 @@ from admin.views.base import SecureView, apply_problems, confirm_first, post_act
 from core import authz
 from core.errors import DomainError
 from governance import notices
-from governance.models import NOTICE_AUDIENCE_LABELS, NoticeAudience
+from governance.models import NoticeAudience
 
 
 def _ja() -> bool:
@@ -26,7 +26,7 @@ class NoticesView(SecureView):
 
     def _form(self, formdata=None):
         form = forms.NoticeForm(formdata)
-        form.audience.choices = [(a.value, forms.pick(NOTICE_AUDIENCE_LABELS[a])) for a in NoticeAudience]
+        form.audience.choices = [(a.value, forms.pick(NoticeAudience(a).label)) for a in NoticeAudience]
         form.tenant_codes.choices = [(t.code, f"{t.code} {t.name_ja if _ja() else t.name_en_shown}")
                                      for t in notices.addressable(db.session, g.actor)]
         if formdata is None:
@@ -37,7 +37,7 @@ class NoticesView(SecureView):
         sent = notices.list_notices(db.session, g.actor)
         return self.render("renkei/governance_notices.html", form=form, sent=sent,
                            current=notices.count_for(db.session, g.actor) if authz.allowed(g.actor, "notice.read") else 0,
-                           audience_labels={a.value: forms.pick(l) for a, l in NOTICE_AUDIENCE_LABELS.items()},
+                           audience_labels={a.value: forms.pick(a.label) for a in NoticeAudience},
                            when=lambda value: format_date(value, "ja" if _ja() else "en"))
 
     @expose("/")

@@ -19,9 +19,8 @@ from core.db import utcnow
 from core.errors import DomainError
 from service import components, maintenance, report, settings, status
 from service.availability import percent_text
-from service.models import STATE_LABELS, UNKNOWN_LABEL, ComponentState
+from service.models import STATE_WORDS
 
-STATE_WORDS = {"up": STATE_LABELS[ComponentState.up], "down": STATE_LABELS[ComponentState.down], "unknown": UNKNOWN_LABEL}
 
 
 class ComponentForm(RenkeiForm):

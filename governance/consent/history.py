@@ -28,7 +28,7 @@ from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.spreadsheet import safe_row
 from governance.consent.check import REASONS
-from governance.consent.models import (CONSENT_EVENT_LABELS, CONSENT_METHOD_LABELS, ConsentEvent, ConsentMethod,
+from governance.consent.models import (ConsentEvent, ConsentMethod,
                                        ConsentRecord, DataService, LinkageRecord)
 
 MAX_ROWS = 10_000  # a page or file of one search; narrow the period for more
@@ -135,11 +135,11 @@ def consent_row(record: ConsentRecord, services: dict[int, str], lang: str = "ja
     consent it belongs to (``state``, :meth:`PersonHistory.state`; 期限切れ past the expiry)."""
     index = 0 if lang == "ja" else 1
     return {"seq": record.seq, "at": _jst(record.occurred_at),
-            "event": CONSENT_EVENT_LABELS[ConsentEvent(record.event)][index],
-            "state": CONSENT_EVENT_LABELS[state or ConsentEvent(record.event)][index], "hash": record.hash,
+            "event": ConsentEvent(record.event).label[index],
+            "state": ConsentEvent(state or ConsentEvent(record.event)).label[index], "hash": record.hash,
             "service": services.get(record.service_id, str(record.service_id)), "version": record.text_number,
             "purposes": "、".join(json.loads(record.purposes)), "items": "、".join(json.loads(record.items)),
-            "method": CONSENT_METHOD_LABELS[ConsentMethod(record.method)][index], "level": record.assurance_level,
+            "method": ConsentMethod(record.method).label[index], "level": record.assurance_level,
             "expires": _jst(record.expires_at), "recorded_by": record.recorded_by_name or record.recorded_by_subject,
             "receipt": record.receipt_id}
 

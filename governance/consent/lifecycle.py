@@ -9,20 +9,21 @@ The operator makes every move; suspending and ending need a reason.
 from __future__ import annotations
 
 from core.errors import Invalid
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, require_reason
-from governance.consent.models import SERVICE_STATUS_LABELS, DataService, ServiceStatus
+from governance.consent.models import DataService, ServiceStatus
 
 S = ServiceStatus
 
 
 def _refusal(move: Move, status: ServiceStatus, _service: object) -> IllegalMove:
-    ja, en = SERVICE_STATUS_LABELS[status]
+    ja, en = ServiceStatus(status).label
     return IllegalMove(f"Cannot {move.label_en} a service that is {en.lower()}.",
                        f"状態が「{ja}」のサービスは「{move.label_ja}」できません。",
                        status=status.value, transition=move.name)
 
 
-SERVICES = Lifecycle("データ利用サービス", "data service", ServiceStatus, SERVICE_STATUS_LABELS, (
+SERVICES = Lifecycle("データ利用サービス", "data service", ServiceStatus, labels(ServiceStatus), (
     Move("approve", frozenset({S.registered}), S.approved, "承認", "approve", grant="consent.manage"),
     Move("suspend", frozenset({S.approved}), S.suspended, "一時停止", "suspend", reason_required=True,
          grant="consent.manage"),

@@ -21,7 +21,6 @@ never a name or My Number.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 import sqlalchemy as sa
 from sqlalchemy import DDL, event
@@ -29,6 +28,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, pg_guard_installer, row_guards_pg, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
 class AssuranceLevel(SQLModel, table=True):
@@ -41,19 +41,11 @@ class AssuranceLevel(SQLModel, table=True):
     label_en: str = Field(default="", max_length=200)
 
 
-class ServiceStatus(str, enum.Enum):
-    registered = "registered"
-    approved = "approved"
-    suspended = "suspended"
-    ended = "ended"
-
-
-SERVICE_STATUS_LABELS = {
-    ServiceStatus.registered: ("承認待ち", "Awaiting approval"),
-    ServiceStatus.approved: ("承認済み（利用可）", "Approved"),
-    ServiceStatus.suspended: ("一時停止", "Suspended"),
-    ServiceStatus.ended: ("終了", "Ended"),
-}
+class ServiceStatus(LabelledEnum):
+    registered = "registered", "承認待ち", "Awaiting approval"
+    approved = "approved", "承認済み（利用可）", "Approved"
+    suspended = "suspended", "一時停止", "Suspended"
+    ended = "ended", "終了", "Ended"
 
 
 class DataService(SQLModel, table=True):
@@ -134,30 +126,16 @@ class ConsentDataItem(SQLModel, table=True):
     dataset_id: int | None = Field(default=None, foreign_key="dataset.id", index=True)
 
 
-class ConsentEvent(str, enum.Enum):
-    given = "given"
-    withdrawn = "withdrawn"
-    expired = "expired"
+class ConsentEvent(LabelledEnum):
+    given = "given", "同意", "Given"
+    withdrawn = "withdrawn", "撤回", "Withdrawn"
+    expired = "expired", "期限切れ", "Expired"
 
 
-CONSENT_EVENT_LABELS = {
-    ConsentEvent.given: ("同意", "Given"),
-    ConsentEvent.withdrawn: ("撤回", "Withdrawn"),
-    ConsentEvent.expired: ("期限切れ", "Expired"),
-}
-
-
-class ConsentMethod(str, enum.Enum):
-    web = "web"
-    app = "app"
-    paper = "paper"
-
-
-CONSENT_METHOD_LABELS = {
-    ConsentMethod.web: ("ウェブ", "Web"),
-    ConsentMethod.app: ("アプリ", "App"),
-    ConsentMethod.paper: ("窓口（紙）", "Paper at a counter"),
-}
+class ConsentMethod(LabelledEnum):
+    web = "web", "ウェブ", "Web"
+    app = "app", "アプリ", "App"
+    paper = "paper", "窓口（紙）", "Paper at a counter"
 
 
 class ConsentRecord(SQLModel, table=True):

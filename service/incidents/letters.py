@@ -21,7 +21,7 @@ from billing.documents import LETTER_STYLE, contact_text, letter_head, pdf_of, r
 from core.actor import Actor
 from core.calendar import JST, date_ja
 from service.incidents import operations
-from service.incidents.models import ENTRY_LABELS, REPORT_LABELS, SEVERITY_LABELS, Incident, IncidentReport, ReportKind
+from service.incidents.models import EntryKind, Incident, IncidentReport, ReportKind, Severity
 from tenancy.registry.models import PrefectureSettings
 from tenancy.registry.prefecture import home_prefecture_name, require_settings
 
@@ -41,7 +41,7 @@ class ReportLetter:
 
     @property
     def title(self) -> str:
-        return REPORT_LABELS[self.report.kind.value][0]
+        return ReportKind(self.report.kind).ja
 
 
 def default_reporter(session: Session) -> str:
@@ -66,7 +66,7 @@ def report_letter(session: Session, actor: Actor, incident_id: int, kind: str, *
     names = "、".join(c.component_name for c in operations.components(session, incident.id)) or "—"
     tenants = "、".join(name or code for code, name in operations.tenants(session, incident.id)) or "—"
     members = "、".join(name or number for number, name in operations.members(session, incident.id))
-    rows = [("障害", incident.title), ("重大度", SEVERITY_LABELS[incident.severity.value][0]), ("対象の構成要素", names),
+    rows = [("障害", incident.title), ("重大度", Severity(incident.severity).ja), ("対象の構成要素", names),
             ("影響を受けた市町村", tenants)]
     if members:
         rows.append(("影響を受けた会員", members))
@@ -76,7 +76,7 @@ def report_letter(session: Session, actor: Actor, incident_id: int, kind: str, *
         if incident.description:
             rows.append(("状況", _shown(incident.description, DESCRIPTION_SHOWN)))
         entries = operations.timeline(session, incident.id)[-ENTRIES_SHOWN:]
-        rows.append(("経過", "\n".join(f"{_when(e.at)} {ENTRY_LABELS[e.kind.value][0]} {_shown(e.text, 80)}"
+        rows.append(("経過", "\n".join(f"{_when(e.at)} {EntryKind(e.kind).ja} {_shown(e.text, 80)}"
                                         for e in entries)))
     else:
         rows += [("原因", incident.cause), ("影響", incident.impact), ("対応", incident.response),

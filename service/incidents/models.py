@@ -10,7 +10,6 @@ office's one sequence (:func:`billing.documents.next_sequences`, the table marke
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Optional
 
 import sqlalchemy as sa
@@ -18,62 +17,33 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
-class IncidentStatus(str, enum.Enum):
-    open = "open"
-    recovered = "recovered"
-    closed = "closed"
+class IncidentStatus(LabelledEnum):
+    open = "open", "対応中", "Open"
+    recovered = "recovered", "復旧済み", "Recovered"
+    closed = "closed", "完了", "Closed"
 
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "open": ("対応中", "Open"),
-    "recovered": ("復旧済み", "Recovered"),
-    "closed": ("完了", "Closed"),
-}
+class Severity(LabelledEnum):
+    critical = "critical", "重大（全面停止）", "Critical (service down)"
+    major = "major", "重要（一部停止）", "Major (partly down)"
+    minor = "minor", "軽微", "Minor"
 
 
-class Severity(str, enum.Enum):
-    critical = "critical"
-    major = "major"
-    minor = "minor"
+class EntryKind(LabelledEnum):
+    detected = "detected", "検知", "Detected"
+    first_report = "first_report", "第一報", "First report"
+    workaround = "workaround", "暫定対応", "Workaround"
+    note = "note", "経過", "Progress"
+    recovered = "recovered", "復旧", "Recovered"
+    closed = "closed", "完了（最終報告）", "Closed (final report)"
 
 
-SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "critical": ("重大（全面停止）", "Critical (service down)"),
-    "major": ("重要（一部停止）", "Major (partly down)"),
-    "minor": ("軽微", "Minor"),
-}
-
-
-class EntryKind(str, enum.Enum):
-    detected = "detected"
-    first_report = "first_report"
-    workaround = "workaround"
-    note = "note"
-    recovered = "recovered"
-    closed = "closed"
-
-
-ENTRY_LABELS: dict[str, tuple[str, str]] = {
-    "detected": ("検知", "Detected"),
-    "first_report": ("第一報", "First report"),
-    "workaround": ("暫定対応", "Workaround"),
-    "note": ("経過", "Progress"),
-    "recovered": ("復旧", "Recovered"),
-    "closed": ("完了（最終報告）", "Closed (final report)"),
-}
-
-
-class ReportKind(str, enum.Enum):
-    first = "first"
-    final = "final"
-
-
-REPORT_LABELS: dict[str, tuple[str, str]] = {
-    "first": ("障害発生報告（第一報）", "First report of the incident"),
-    "final": ("障害報告書（最終報告）", "Final report of the incident"),
-}
+class ReportKind(LabelledEnum):
+    first = "first", "障害発生報告（第一報）", "First report of the incident"
+    final = "final", "障害報告書（最終報告）", "Final report of the incident"
 
 
 class Incident(SQLModel, table=True):

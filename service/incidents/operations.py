@@ -30,11 +30,12 @@ from core.actor import Actor
 from core.calendar import fiscal_year_of, jst_day, today_jst
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import Lifecycle, Move, WhyNot
 from core.validation import text_field_problem
 from governance.notices import NoticeAudience, NoticeDraft, publish_notice
 from service.incidents.models import (
-    SEVERITY_LABELS, STATUS_LABELS, EntryKind, Incident, IncidentComponent, IncidentEntry, IncidentMember, IncidentReport,
+    EntryKind, Incident, IncidentComponent, IncidentEntry, IncidentMember, IncidentReport,
     IncidentStatus, IncidentTenant, ReportKind, Severity,
 )
 from tenancy.members.models import Organisation
@@ -64,7 +65,7 @@ def _first_report_sent(incident: Incident, session: Session) -> WhyNot | None:
     return None
 
 
-INCIDENTS = Lifecycle("障害", "incident", IncidentStatus, STATUS_LABELS, [
+INCIDENTS = Lifecycle("障害", "incident", IncidentStatus, labels(IncidentStatus), [
     Move("recover", frozenset({IncidentStatus.open}), IncidentStatus.recovered, "復旧を記録", "record the recovery",
          grant=MANAGE),
     Move("close", frozenset({IncidentStatus.recovered}), IncidentStatus.closed, "完了（最終報告）", "close",
@@ -257,7 +258,7 @@ def edit_incident(session: Session, actor: Actor, incident_id: int, *, severity:
         return incident  # nothing to change: nothing recorded
     words = []
     if new_severity is not incident.severity:
-        words.append(f"重大度: {SEVERITY_LABELS[incident.severity.value][0]} → {SEVERITY_LABELS[new_severity.value][0]}")
+        words.append(f"重大度: {Severity(incident.severity).ja} → {Severity(new_severity).ja}")
         incident.severity = new_severity
         session.add(incident)
     _set_affected(session, incident, (), tenants, members)
@@ -524,4 +525,4 @@ def year_rows(session: Session, start: dt.datetime, end: dt.datetime) -> list[tu
                 .where(IncidentTenant.incident_id.in_([i.id for i in found])).order_by(Tenant.code)):
             named.setdefault(incident_id, []).append(name)
     return [(jst_day(incident.detected_at), f"障害：{incident.title}", "、".join(named.get(incident.id, [])) or "—",
-             STATUS_LABELS[incident.status.value][0]) for incident in found]
+             IncidentStatus(incident.status).ja) for incident in found]

@@ -12,16 +12,19 @@ from sqlalchemy.orm import Session
 
 from core import authz
 from core.actor import Actor
+from core.labelled import LabelledEnum
 from service.incidents import operations
-from service.incidents.models import SEVERITY_LABELS, STATUS_LABELS
+from service.incidents.models import IncidentStatus, Severity
 from tenancy.identity import incidents as identity_incidents
 
-KIND_LABELS = {"platform": ("障害", "Platform failure"), "identity": ("認証サーバーの不整合", "Identity incident")}
+class RegisterKind(LabelledEnum):
+    platform = "platform", "障害", "Platform failure"
+    identity = "identity", "認証サーバーの不整合", "Identity incident"
 
 
 @dataclasses.dataclass(frozen=True)
 class RegisterRow:
-    kind: str  # platform or identity
+    kind: RegisterKind
     id: int
     title: str
     detected_at: dt.datetime
@@ -33,13 +36,13 @@ class RegisterRow:
 
     @property
     def kind_label(self) -> tuple[str, str]:
-        return KIND_LABELS[self.kind]
+        return RegisterKind(self.kind).label
 
 
 def register(session: Session, actor: Actor, *, open_only: bool = False, limit: int = 200) -> list[RegisterRow]:
     authz.authorize(actor, operations.READ)
-    rows = [RegisterRow("platform", i.id, i.title, i.detected_at, i.status.value != "closed",
-                        *STATUS_LABELS[i.status.value], *SEVERITY_LABELS[i.severity.value])
+    rows = [RegisterRow(RegisterKind.platform, i.id, i.title, i.detected_at, i.status.value != "closed",
+                        *IncidentStatus(i.status).label, *Severity(i.severity).label)
             for i in operations.list_incidents(session, actor, limit=limit)]
     if authz.allowed(actor, identity_incidents.ACTION):
         found = identity_incidents.list_incidents(session, actor, limit=limit)
@@ -48,7 +51,7 @@ def register(session: Session, actor: Actor, *, open_only: bool = False, limit: 
         for view in found:
             incident = view.incident
             resolved = incident.resolved_at is not None
-            rows.append(RegisterRow("identity", incident.id,
+            rows.append(RegisterRow(RegisterKind.identity, incident.id,
                                     f"{incident.tenant_code} {view.tenant_name} ・ {view.operation_ja}（{incident.username}）",
                                     incident.at, not resolved, *(("解消済み", "Resolved") if resolved else ("未解消", "Unresolved"))))
     if open_only:

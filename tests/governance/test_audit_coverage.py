@@ -1084,6 +1084,12 @@ TABLE: dict[tuple[str, str], Entry] = {
         refused=lambda c: op(c, "POST", "/api/v1/meetings", {
             "kind": "prefecture", "title": "11月 定例会", "held_at": "2026-11-20T14:00:00+09:00",
             "attendees": [{"name": "誰か", "tenant_code": "439999"}]})),
+    ("PUT", "/api/v1/meetings/{meeting_id}"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c, minutes='draft')}", {
+            "title": "11月 定例会（修正）", "held_at": "2026-11-21T14:00:00+09:00", "place": "県庁",
+            "attendees": [{"name": "県", "tenant_code": "430005"}]}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c, minutes='approved')}", {
+            "title": "11月 定例会（修正）", "held_at": "2026-11-21T14:00:00+09:00"})),
     ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Entry(
         success=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c)}/minutes", {"text": "議事"}),
         refused=lambda c: op(c, "PUT", f"/api/v1/meetings/{meeting(c)}/minutes", {"pdf_base64": "UEsDBA==", "filename": "m.zip"})),

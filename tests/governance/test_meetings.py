@@ -4,7 +4,9 @@ minutes' PDF, and the proposal showing the meeting that decided it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import shutil
 import subprocess
 
@@ -196,3 +198,62 @@ def test_through_the_api_the_proposal_shows_the_meeting_that_decided_it(client, 
     assert published.status_code == 200 and published.get_json()["minutes_status"] == "published"
     pdf = client.get(f"/api/v1/meetings/{meeting_id}/minutes/pdf", headers=approver)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF-")
+
+
+def test_a_meeting_is_corrected_while_its_minutes_await_approval_and_no_longer_once_approved(db, council_world):
+    adopted, rejected = council_world
+    meeting = _meeting(db, adopted, rejected)
+    meetings.write_minutes(db, WRITER, meeting.id, text="議事")
+    corrected = meetings.MeetingDraft(
+        kind="prefecture",  # the kind stays the meeting's
+        title=" 第3回 協議会（臨時） ", held_at=dt.datetime(2026, 11, 21, 10, 0, tzinfo=JST), place="県庁 会議室B",
+        attendees=(meetings.Attendee("県 課長", tenant_code="430005"), meetings.Attendee("町 担当", tenant_code="432024")),
+        agenda=(meetings.AgendaItem("オープンデータ方針", adopted), meetings.AgendaItem("報告事項")))
+    meetings.update_meeting(db, WRITER, meeting.id, corrected)
+    db.commit()
+    row = meetings.get_meeting(db, meeting.id)
+    assert (row.kind, row.title, row.held_at, row.place) == (
+        meetings.MeetingKind.council, "第3回 協議会（臨時）", dt.datetime(2026, 11, 21, 1, 0, tzinfo=UTC), "県庁 会議室B")
+    assert [(a.name, a.tenant_code) for a in meetings.attendees_of(db, meeting.id)] == [("県 課長", "430005"), ("町 担当", "432024")]
+    assert [(i.title, i.proposal_id) for i in meetings.agenda_of(db, meeting.id)] == [("オープンデータ方針", adopted), ("報告事項", None)]
+    assert meetings.meeting_of_proposal(db, rejected) is None and meetings.meeting_of_proposal(db, adopted).id == meeting.id
+    record = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "meeting.update"))
+    before, after = json.loads(record.before), json.loads(record.after)
+    assert before["title"] == "第3回 協議会" and after["title"] == "第3回 協議会（臨時）"
+    assert before["place"] == "県庁 会議室A" and len(before["agenda"]) == 3 and len(after["agenda"]) == 2
+
+    with pytest.raises(Invalid) as refused:
+        meetings.update_meeting(db, WRITER, meeting.id, dataclasses.replace(corrected, title=" "))
+    assert [p["field"] for p in refused.value.problems] == ["title"]
+    db.rollback()
+    meetings.approve_minutes(db, APPROVER, meeting.id)
+    db.commit()
+    with pytest.raises(meetings.MeetingSettled) as settled:
+        meetings.update_meeting(db, WRITER, meeting.id, dataclasses.replace(corrected, title="承認後の修正"))
+    assert "承認済み" in settled.value.message_ja and "修正できません" in settled.value.message_ja
+    db.rollback()
+    assert meetings.get_meeting(db, meeting.id).title == "第3回 協議会（臨時）"
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "meeting.update")) == 1
+
+
+def test_through_the_api_a_meeting_is_corrected_until_its_minutes_are_approved(client, db, council_world, user_factory):
+    adopted, rejected = council_world
+    meeting_id = _meeting(db, adopted, rejected).id
+    writer = user_factory(("platform-operator",), "430005")[1]
+    approver = user_factory(("platform-operator",), "430005", fresh=True)[1]
+    body = {"title": "第3回 協議会", "held_at": "2026-11-20T15:00:00+09:00", "place": "オンライン",
+            "attendees": [{"name": "市 担当", "tenant_code": "431001"}], "agenda": [{"title": "方針", "proposal_id": adopted}]}
+    done = client.put(f"/api/v1/meetings/{meeting_id}", json=body, headers=writer)
+    assert done.status_code == 200, done.get_json()
+    shown = done.get_json()
+    assert shown["place"] == "オンライン" and shown["kind"] == "council" and len(shown["attendees"]) == 1
+    assert [i["proposal_id"] for i in shown["agenda"]] == [adopted]
+    unknown = client.put(f"/api/v1/meetings/{meeting_id}", json={**body, "attendees": [{"tenant_code": "439999"}]},
+                         headers=writer)
+    assert unknown.status_code == 422 and unknown.mimetype == "application/problem+json"
+    client.put(f"/api/v1/meetings/{meeting_id}/minutes", json={"text": "議事"}, headers=writer)
+    client.post(f"/api/v1/meetings/{meeting_id}/minutes/approve", headers=approver)
+    refused = client.put(f"/api/v1/meetings/{meeting_id}", json={**body, "place": "県庁"}, headers=writer)
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    assert "修正できません" in refused.get_json()["detail_ja"]
+    assert client.get(f"/api/v1/meetings/{meeting_id}", headers=writer).get_json()["place"] == "オンライン"

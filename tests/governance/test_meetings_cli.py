@@ -40,3 +40,21 @@ def test_meetings_and_groups_from_the_command_line(app, db, council_world):  # n
     assert _run(app, "groups", "add", str(group.id), ATTENDING_MEMBER).exit_code == 0
     assert "1/20" in _run(app, "groups", "list").output
     assert db.scalar(sa.select(AuditRecord.actor_subject).where(AuditRecord.action == "meeting.approve")) == "approver-cli"
+
+
+def test_a_meeting_is_corrected_from_the_command_line_until_its_minutes_are_approved(app, db, council_world):  # noqa: F811
+    adopted, rejected = council_world
+    _run(app, "meetings", "create", "--kind", "council", "--title", "第3回 協議会", "--held-at", "2026-11-20T14:00",
+         "--tenant", "431001", "--agenda", f"方針#{adopted}")
+    meeting = db.scalar(sa.select(meetings.Meeting))
+    done = _run(app, "meetings", "update", str(meeting.id), "--place", "オンライン", "--agenda", f"方針#{adopted}",
+                "--agenda", f"会費#{rejected}")
+    assert done.exit_code == 0, done.output
+    db.expire_all()
+    assert (meeting.title, meeting.place) == ("第3回 協議会", "オンライン")  # what was not given stays
+    assert [a.tenant_code for a in meetings.attendees_of(db, meeting.id)] == ["431001"]
+    assert meetings.meeting_of_proposal(db, rejected).id == meeting.id
+    _run(app, "meetings", "minutes", str(meeting.id), "--text", "議事")
+    _run(app, "meetings", "approve", str(meeting.id), person="approver-cli")
+    late = _run(app, "meetings", "update", str(meeting.id), "--title", "承認後")
+    assert late.exit_code == 1 and "修正できません" in late.output

@@ -4,14 +4,17 @@ another, publication confirmed first, and the proposal's page naming the meeting
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
+from core.calendar import JST
 from core.outbox import Notification
 from governance import meetings
 from secretariat import groups
 from tests.admin.test_labels import visible_text
 from tests.conftest import sign_in
-from tests.governance.test_meetings import ATTENDING_MEMBER, council_world  # noqa: F401
+from tests.governance.test_meetings import ATTENDING_MEMBER, WRITER, council_world  # noqa: F401
 
 CSRF = "meetings-pages-csrf"
 
@@ -74,3 +77,39 @@ def test_the_community_page_adds_approved_members_with_a_picker(client, db, coun
     detail = visible_text(client.get(f"/admin/community-groups/{group.id}").get_data(as_text=True))
     assert "目標 20 のうち 1" in detail
     assert [o.corporate_number for o in groups.group_members(db, group.id)] == [ATTENDING_MEMBER]
+
+
+def test_a_recorded_meeting_is_corrected_on_its_page_until_the_minutes_are_approved(client, db, council_world):  # noqa: F811
+    adopted, rejected = council_world
+    meeting = meetings.create_meeting(db, WRITER, meetings.MeetingDraft(
+        kind="council", title="第3回 協議会", held_at=dt.datetime(2026, 11, 20, 14, tzinfo=JST), place="県庁",
+        attendees=(meetings.Attendee("市 担当", tenant_code="431001"), meetings.Attendee("来賓 一名")),
+        agenda=(meetings.AgendaItem("方針", adopted),)))
+    db.commit()
+    sign_in(client, ["platform-operator"], ["430005"], subject="writer-1", name="事務局 書記", csrf=CSRF)
+    assert "会議の内容を修正" in visible_text(client.get(f"/admin/meetings/{meeting.id}").get_data(as_text=True))
+    page = client.get(f"/admin/meetings/{meeting.id}/edit").get_data(as_text=True)
+    assert 'value="第3回 協議会"' in page and 'value="2026-11-20T14:00"' in page and 'value="方針"' in page
+    assert '<option selected value="431001">' in page and "来賓 一名</textarea>" in page
+    form = {"csrf_token": CSRF, "title": "", "held_at": "2026-11-21T10:00", "place": "オンライン", "tenants": ["431001"],
+            "people": "来賓 一名", "agenda_title_1": "方針", "agenda_proposal_1": str(adopted),
+            "agenda_title_2": "会費", "agenda_proposal_2": str(rejected)}
+    refused = client.post(f"/admin/meetings/{meeting.id}/edit", data=form)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'value="オンライン"' in html and 'value="会費"' in html  # kept as typed
+    assert meetings.get_meeting(db, meeting.id).place == "県庁"
+    done = client.post(f"/admin/meetings/{meeting.id}/edit", data={**form, "title": "第3回 協議会（臨時）"})
+    assert done.status_code == 302
+    detail = visible_text(client.get(f"/admin/meetings/{meeting.id}").get_data(as_text=True))
+    assert "第3回 協議会（臨時）" in detail and "オンライン" in detail and "会議の内容を修正しました" in detail
+    assert "市 担当" in detail  # the name recorded beside the municipality stays while it stays picked
+    assert meetings.meeting_of_proposal(db, rejected).id == meeting.id
+
+    client.post(f"/admin/meetings/{meeting.id}/minutes", data={"csrf_token": CSRF, "minutes_text": "議事"})
+    sign_in(client, ["platform-operator"], ["430005"], subject="approver-1", name="事務局 課長", csrf=CSRF)
+    client.post(f"/admin/meetings/{meeting.id}/approve", data={"csrf_token": CSRF})
+    assert "会議の内容を修正" not in visible_text(client.get(f"/admin/meetings/{meeting.id}").get_data(as_text=True))
+    late = client.post(f"/admin/meetings/{meeting.id}/edit", data={**form, "title": "承認後"})
+    assert late.status_code == 400 and "承認済み" in visible_text(late.get_data(as_text=True))
+    db.expire_all()
+    assert meetings.get_meeting(db, meeting.id).title == "第3回 協議会（臨時）"

@@ -466,6 +466,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/meetings"): Rule(SECRETARIAT, lambda: {
         "kind": "prefecture", "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
     ("GET", "/api/v1/meetings/{meeting_id}"): Rule(AUDIT),
+    ("PUT", "/api/v1/meetings/{meeting_id}"): Rule(SECRETARIAT, lambda: {
+        "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
     ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Rule(SECRETARIAT, lambda: {"text": "議事"}),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Rule(SECRETARIAT),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Rule(SECRETARIAT),

@@ -3,6 +3,7 @@ the community's target of about 20 (a setting), and the group's meetings."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -69,3 +70,44 @@ def test_a_group_name_is_unique_and_the_kind_is_chosen(db):
     with pytest.raises(Invalid) as refused:
         groups.create_group(db, OPERATOR, groups.GroupDraft(kind="club", name="x", target_members=-1))
     assert [p["field"] for p in refused.value.problems] == ["kind", "target_members"]
+
+
+def test_a_community_meeting_held_as_an_event_names_its_group_and_shows_on_the_groups_page(client, db):
+    from secretariat import events as ev
+    from tests.admin.test_labels import visible_text
+    from tests.conftest import sign_in
+
+    community = groups.create_group(db, OPERATOR, groups.GroupDraft(kind="community", name="データ利活用コミュニティ"))
+    db.commit()
+    starts = dt.datetime(2026, 7, 10, 5, tzinfo=UTC)
+    draft = ev.EventDraft("community_meeting", "第2回 コミュニティ会合", starts, starts + dt.timedelta(hours=2), 30,
+                          "community", place="県庁", group_id=community.id)
+    with pytest.raises(Invalid) as seminar:  # only a community meeting names a group
+        ev.create_event(db, OPERATOR, dataclasses.replace(draft, kind="member_seminar"))
+    assert [p["field"] for p in seminar.value.problems] == ["group_id"]
+    with pytest.raises(Invalid) as unknown:
+        ev.create_event(db, OPERATOR, dataclasses.replace(draft, group_id=community.id + 99))
+    assert "ありません" in unknown.value.problems[0]["message_ja"]
+    event = ev.create_event(db, OPERATOR, draft)
+    ev.create_event(db, OPERATOR, dataclasses.replace(draft, title="グループなしの会合", group_id=None))
+    db.commit()
+    assert [e.title for e in ev.group_events(db, OPERATOR, community.id)] == ["第2回 コミュニティ会合"]
+
+    sign_in(client, ["platform-operator"], ["430005"])
+    page = visible_text(client.get(f"/admin/community-groups/{community.id}").get_data(as_text=True))
+    assert "第2回 コミュニティ会合" in page and "グループなしの会合" not in page
+    detail = visible_text(client.get(f"/admin/events/{event.id}").get_data(as_text=True))
+    assert "データ利活用コミュニティ" in detail
+
+
+def test_through_the_api_a_community_meeting_names_its_group(client, db, user_factory):
+    community = groups.create_group(db, OPERATOR, groups.GroupDraft(kind="working_group", name="防災データWG"))
+    db.commit()
+    operator = user_factory(("platform-operator",), "430005")[1]
+    body = {"kind": "community_meeting", "title": "WG 会合", "starts_at": "2026-07-10T14:00:00+09:00",
+            "ends_at": "2026-07-10T16:00:00+09:00", "capacity": 20, "audience": "community", "place": "県庁",
+            "community_group_id": community.id}
+    created = client.post("/api/v1/events", json=body, headers=operator)
+    assert created.status_code == 201 and created.get_json()["community_group_id"] == community.id
+    refused = client.post("/api/v1/events", json={**body, "kind": "workshop"}, headers=operator)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
