@@ -124,7 +124,10 @@ def _tenant_names() -> dict[str, str]:
     return dict(db.session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())
 
 
-def _yen_text(amount: int) -> str:
+def _yen_text(amount: int | None) -> str:
+    """An amount as the page's language writes it (blank when there is none)."""
+    if amount is None:
+        return ""
     return f"{amount:,}円" if _ja() else f"¥{amount:,}"
 
 
@@ -660,10 +663,6 @@ def _funding_or_problem(year: int):
 def _policy_status_label(status) -> str:
     status = PolicyStatus(status)
     return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
-
-
-def _yen_text(amount: int | None) -> str:
-    return "" if amount is None else f"{amount:,}円"
 
 
 def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:

@@ -15,7 +15,8 @@ from admin.views.base import SecureView, _ja, confirm_first, flash_error
 from admin.views.consent import _tenants
 from core.calendar import to_jst
 from core.errors import DomainError
-from governance.consent.models import CONSENT_EVENT_LABELS, ConsentEvent
+from core.labelled import labels
+from governance.consent.models import ConsentEvent
 from core.validation import whole_number
 from residents import figures, operations as residents, recovery
 from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,
@@ -61,7 +62,7 @@ class ResidentsView(SecureView):
                                     for v in VerificationMethod]}
         if found:
             found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
-                     "consents": [{**consent, "event": _label(CONSENT_EVENT_LABELS, consent["event"], ConsentEvent),
+                     "consents": [{**consent, "event": _label(labels(ConsentEvent), consent["event"], ConsentEvent),
                                    "occurred_at": f"{to_jst(consent['occurred_at']):%Y-%m-%d %H:%M}"}
                                   for consent in found["consents"]],
                      "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}

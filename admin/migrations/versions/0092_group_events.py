@@ -2,14 +2,14 @@
 shown on the group's page
 
 Revision ID: 0092
-Revises: 0085
+Revises: 0090
 Create Date: 2026-11-25 21:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0092'
-down_revision = '0085'
+down_revision = '0090'
 branch_labels = None
 depends_on = None
 
