@@ -166,6 +166,7 @@ def build(db, size: int) -> dict:
     return {"meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id,
             "call_id": 1,  # no competition call in this data set: its pages answer 404 at both sizes
             "selection_id": 1,  # nor a selection notice (issue 41 item 5): its PDF answers 404 at both sizes
+            "contract_id": 1,  # nor a commissioned project's contract (issue 41 item 6): 404 at both sizes
             "incident_id": incident.id, "kind": "first",  # no first report yet: its PDF answers 404 at both sizes
             "uid": dataset.uid, "client_id": client.id, "group_id": group.id, "document": "joint_use_agreement", "number": 1, "run_id": run.id, "code": MUNICIPALITY,
             "fiscal_year": 2025, "proposal_id": proposal.id, "item_id": item.id, "export_type": "csv",
