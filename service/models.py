@@ -141,6 +141,12 @@ class ServiceSettings(SQLModel, table=True):
     maintenance_end_hour: int = Field(default=17)  # Japan time, the window ends by then
     # the monthly report names a catalogue search word only when it was searched at least this often
     search_words_minimum: int = Field(default=5, sa_column=sa.Column(sa.Integer, nullable=False, server_default="5"))
+    # an incident's first report to the prefecture is due so many minutes after detection (None: the
+    # installation's default, RENKEI_INCIDENT_FIRST_REPORT_HOURS)
+    first_report_minutes: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
+    # the prefecture's recipients of the incident reports and the monthly report ("": the installation's
+    # RENKEI_INCIDENT_REPORT_RECIPIENTS, else the prefecture settings' e-mail)
+    report_recipients: str = Field(default="", sa_column=sa.Column(sa.String(2000), nullable=False, server_default=""))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 

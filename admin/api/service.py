@@ -138,6 +138,9 @@ class MaintenanceWindowList(BaseModel):
     items: list[MaintenanceWindowOut]
 
 
+Recipient = Annotated[str, StringConstraints(pattern=r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", max_length=96)]
+
+
 class ServiceSettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target_basis_points: int = Field(ge=5000, le=10000, description="Availability target in hundredths of a percent (9950 = 99.50 %)")
@@ -147,6 +150,10 @@ class ServiceSettingsBody(BaseModel):
     maintenance_end_hour: int = Field(ge=1, le=24, description="and end; after the start")
     search_words_minimum: int = Field(default=5, ge=1, le=1000, description="The monthly report names a catalogue "
                                       "search word searched at least this often (the rest are omitted)")
+    first_report_minutes: int | None = Field(default=None, ge=1, le=1440, description="An incident's first report to the "
+                                             "prefecture is due so many minutes after detection (absent: unchanged)")
+    report_recipients: list[Recipient] | None = Field(default=None, max_length=20, description="The prefecture's "
+                                                      "recipients of the reports ([]: the installation's; absent: unchanged)")
 
 
 class ServiceSettingsOut(ServiceSettingsBody):

@@ -149,11 +149,7 @@ class PrefectureSettingsView(SecureView):
     def index(self):
         saved = get_settings(db.session)
         if request.method == "GET":
-            form = SettingsForm(None, data={name: getattr(saved, name) for name in FIELDS} if saved else {"payment_days": 30})
-            if saved is not None:
-                form.account_type.data = saved.account_type.value if isinstance(saved.account_type, BankAccountType) \
-                    else saved.account_type
-            return self._page(form, saved)
+            return self._page(self._saved_form(saved), saved)
         form = SettingsForm(request.form)
         valid = form.validate()
         try:
@@ -170,10 +166,40 @@ class PrefectureSettingsView(SecureView):
             saved=_("The prefecture's settings were saved."), done=lambda _saved: redirect(url_for(".index")),
             failed=lambda: (self._page(form, saved), 422))
 
-    def _page(self, form, saved):
-        from admin.proxies import parse_trusted
+    @expose("/service", methods=("POST",))
+    def save_service(self):
+        """The service settings (service.settings: the availability target, the incident settings, the
+        permitted maintenance hours, the monthly report's settings), saved by the operation, audited there."""
+        from admin.views.service import SettingsForm as ServiceSettingsForm
+        from service import settings as service_settings
 
-        return self.render("renkei/settings.html", form=form, saved=saved,
+        form = ServiceSettingsForm(request.form)
+        saved = get_settings(db.session)
+        if not form.validate():
+            return self._page(self._saved_form(saved), saved, service_form=form), 422
+        return post_action(
+            with_problems_beside_fields(form, lambda: service_settings.save(db.session, g.actor, form.draft())),
+            saved=_("The service settings were saved."), done=lambda _row: redirect(url_for(".index") + "#service-settings-h"),
+            failed=lambda: (self._page(self._saved_form(saved), saved, service_form=form), 422))
+
+    @staticmethod
+    def _saved_form(saved) -> SettingsForm:
+        """The prefecture's form filled with what is saved."""
+        form = SettingsForm(None, data={name: getattr(saved, name) for name in FIELDS} if saved else {"payment_days": 30})
+        if saved is not None:
+            form.account_type.data = saved.account_type.value if isinstance(saved.account_type, BankAccountType) \
+                else saved.account_type
+        return form
+
+    def _page(self, form, saved, service_form=None):
+        from admin.incident_settings import first_report_hours
+        from admin.proxies import parse_trusted
+        from admin.views.service import SettingsForm as ServiceSettingsForm
+        from service import settings as service_settings
+
+        if service_form is None and authz.allowed(g.actor, "service.manage"):
+            service_form = ServiceSettingsForm.of(service_settings.current(db.session), first_report_hours())
+        return self.render("renkei/settings.html", form=form, saved=saved, service_form=service_form,
                            can_manage=authz.allowed(g.actor, "settings.manage"),
                            trusted_proxies=[str(network) for network in
                                             parse_trusted(current_app.config.get("RENKEI_TRUSTED_PROXIES") or "")],

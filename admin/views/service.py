@@ -40,6 +40,24 @@ class SettingsForm(RenkeiForm):
     maintenance_end_hour = IntegerField(_l("to (hour, Japan time)"), validators=[NumberRange(1, 24)])
     search_words_minimum = IntegerField(_l("Least searches of a word named in the monthly report"), default=5,
                                         validators=[NumberRange(1, 1000)])
+    first_report_minutes = IntegerField(_l("Minutes from an incident's detection to its first report to the prefecture"),
+                                        validators=[NumberRange(1, 1440)])
+    report_recipients = TextAreaField(_l("The prefecture's recipients of the reports (e-mail addresses, one per line)"),
+                                      validators=[Optional(), Length(max=settings.RECIPIENTS_LENGTH)])
+
+    @classmethod
+    def of(cls, current, first_report_hours: float) -> SettingsForm:
+        """The form filled with the saved settings (the installation's defaults where none is saved)."""
+        data = settings.summary(current)
+        data["report_recipients"] = "\n".join(data["report_recipients"])
+        if data["first_report_minutes"] is None:
+            data["first_report_minutes"] = round(first_report_hours * 60)
+        return cls(data=data)
+
+    def draft(self) -> settings.SettingsDraft:
+        values = {name: getattr(self, name).data for name in settings.FIELDS}
+        values["report_recipients"] = settings.recipients_of(self.report_recipients.data or "")
+        return settings.SettingsDraft(**values)
 
 
 class WindowForm(RenkeiForm):
@@ -63,12 +81,10 @@ def _name(component) -> str:
 class ServiceComponentsView(SecureView):
     required_action = "service.read"
 
-    def _page(self, form=None, settings_form=None, status_code: int = 200):
-        current = settings.current(db.session)
+    def _page(self, form=None, status_code: int = 200):
         now = utcnow()
         rows = [(c, *status.component_state(db.session, c, now)) for c in components.all_components(db.session)]
         return self.render("renkei/service_components.html", rows=rows, form=form or ComponentForm(),
-                           settings_form=settings_form or SettingsForm(data=settings.summary(current)),
                            can_manage=authz.allowed(g.actor, "service.manage"), words=STATE_WORDS, ja=ja(),
                            name=_name, jst_text=jst_text), status_code
 
@@ -93,16 +109,6 @@ class ServiceComponentsView(SecureView):
         return post_action(lambda: components.set_active(db.session, g.actor, key, wanted),
                            saved=_("Probing resumed.") if wanted else _("Probing stopped; the recorded intervals stay."),
                            back=url_for(".index"))
-
-    @expose("/settings", methods=("POST",))
-    def save_settings(self):
-        form = SettingsForm(request.form)
-        if not form.validate():
-            return self._page(settings_form=form, status_code=400)
-        draft = settings.SettingsDraft(**{name: getattr(form, name).data for name in settings.FIELDS})
-        return post_action(with_problems_beside_fields(form, lambda: settings.save(db.session, g.actor, draft)),
-                           saved=_("The service settings were saved."), done=lambda _row: redirect(url_for(".index")),
-                           failed=lambda: self._page(settings_form=form, status_code=400))
 
 
 class ServiceAvailabilityView(SecureView):

@@ -1,5 +1,6 @@
 """Sign-ins kept from Keycloak's LOGIN events (sign_in_event: the event's id, time, Japan-time day, client
-and person; no address) for the monthly report (issue 39, item 5)
+and person; no address) for the monthly report (issue 39, item 5); the service settings' first-report
+deadline and the prefecture's recipients of the reports, kept on the prefecture settings page (item 4)
 
 Revision ID: 0091
 Revises: 0085
@@ -27,9 +28,15 @@ def upgrade() -> None:
                     sa.UniqueConstraint('event_id', name=op.f('uq_sign_in_event_event_id')))
     op.create_index(op.f('ix_sign_in_event_at'), 'sign_in_event', ['at'], unique=False)
     op.create_index(op.f('ix_sign_in_event_day'), 'sign_in_event', ['day'], unique=False)
+    with op.batch_alter_table('service_settings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_report_minutes', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('report_recipients', sa.String(length=2000), server_default='', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('service_settings', schema=None) as batch_op:
+        batch_op.drop_column('report_recipients')
+        batch_op.drop_column('first_report_minutes')
     op.drop_index(op.f('ix_sign_in_event_day'), table_name='sign_in_event')
     op.drop_index(op.f('ix_sign_in_event_at'), table_name='sign_in_event')
     op.drop_table('sign_in_event')
