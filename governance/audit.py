@@ -507,6 +507,13 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "affected_tenants": "影響を受けた市町村", "affected_members": "影響を受けた会員",
     "recipients": "県の送付先", "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策",
     "text": "記録の内容",
+    # the project competition (competition/): the call, its questions, declarations, proposals, review, selection
+    "call_id": "公募番号", "cap_yen": "委託限度額（円・税込）", "commission_count": "委託予定件数", "milestones": "日程の数",
+    "total_points": "配点の合計", "key": "項目", "question": "質問", "answer": "回答", "unanswered": "未回答の質問",
+    "published": "公開した件数", "published_at": "公開日時", "group_name": "提案グループ名", "size": "ファイルの大きさ（バイト）",
+    "pages": "ページ数", "amount_yen": "金額（円）", "total_yen": "合計（円・税込）", "reviewer": "審査員", "stage": "審査",
+    "marks": "採点", "criterion_id": "評価項目の番号", "passed": "課題要件への適合（可）", "points": "得点", "comment": "講評",
+    "selected": "選定", "letters": "通知書",
 }
 
 

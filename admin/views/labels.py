@@ -225,7 +225,12 @@ FIELD_TYPES: dict[str, FieldType] = {
     **dict.fromkeys(("amount", "total", "tax_amount", "invoiced_amount", "floor", "cap", "balance"), _MONEY),
     "kind": _text_of(lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else
                      _pick(ORGANISATION_KIND_LABELS[OrganisationKind(v)]) if v in OrganisationKind._value2member_map_
-                     else entry_kind(v)),
+                     else _pick(_competition().DOCUMENT_LABELS[_competition().DocumentKind(v)])
+                     if v in _competition().DocumentKind._value2member_map_ else entry_kind(v)),
+    # the project competition (issue 41): a review's stage, a milestone of the call's schedule
+    "stage": _text_of(lambda v: _pick(_review().STAGE_LABELS[_review().Stage(v)])),
+    "key": _text_of(lambda v: _pick({step.key: (step.label_ja, step.label_en)
+                                     for step in _competition().DEFAULT_SCHEDULE}[v])),
     "category": _text_of(lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)]),
     "tax_treatment": _text_of(lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)]),
     "document": _text_of(lambda v: _pick(AgreementDocument(v).label)),
@@ -257,6 +262,18 @@ FIELD_TYPES: dict[str, FieldType] = {
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
 }
+
+
+def _competition():
+    from competition import models
+
+    return models
+
+
+def _review():
+    from competition import review
+
+    return review
 
 
 def _desk():
