@@ -106,6 +106,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("request_log", "リクエストログ", "Request log", CountsFrom.record, days=365, basis_ja=_LOGS_JA, basis_en=_LOGS_EN),
     Kind("service_probes", "稼働監視の計測結果", "Service probe results", CountsFrom.record, days=365,
          basis_ja=_LOGS_JA + "。稼働・停止の区間は残します", basis_en=_LOGS_EN + "; the up and down intervals stay"),
+    Kind("sign_ins", "サインインの記録（Keycloak のログインイベント）", "Sign-ins (Keycloak's login events)", CountsFrom.record,
+         days=365, basis_ja=_LOGS_JA + "。月次報告書の件数は残します", basis_en=_LOGS_EN + "; the monthly reports' counts stay"),
     # the default of RENKEI_INQUIRY_RETENTION_DAYS: what the due job's purge (secretariat.inquiries) removes
     Kind("inquiries", "問合せの個人情報（氏名・連絡先・内容・回答文）", "Inquiries' personal data (name, contact, text, replies)",
          CountsFrom.closed, days=1095, basis_ja="問合せ対応に必要な期間（設定 RENKEI_INQUIRY_RETENTION_DAYS で変更）。分類・日付は統計に残します",

@@ -124,6 +124,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "service_interval": ("UPDATE (ended_at, last_probe_at, probes, response_ms_total, response_ms_max, detail, "
                          "outage_confirmed_at, recovered_at)",),
     "service_probe": ("DELETE",),
+    "sign_in_event": ("DELETE",),  # past its year (service.sign_ins.purge)
     "maintenance_window": ("UPDATE (notice_id, cancelled_at, cancel_reason, description)",),
     "service_settings": ("UPDATE",),
     "service_monthly_report": ("UPDATE (sent_at, sent_by, recipients)",),  # a version is sent once; its files never change

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core import retention
 from core.calendar import JST, add_months
 from core.db import utcnow
 from service.models import SignInEvent
@@ -69,6 +70,13 @@ def collect(session: Session, directory: LoginEvents, *, now: dt.datetime | None
         added += 1
     session.flush()
     return added
+
+
+def purge(session: Session, now: dt.datetime | None = None) -> int:
+    """Remove the sign-ins past their retention (a year, core.retention ``sign_ins``): they name a person's
+    id. The monthly reports already written keep their counts."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=retention.kind("sign_ins").days)
+    return session.execute(sa.delete(SignInEvent).where(SignInEvent.at < cutoff)).rowcount or 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -458,11 +458,14 @@ def _service_probe(actor: Actor) -> Outcome:
 
 
 def _service_retention(actor: Actor) -> Outcome:
+    from service import sign_ins
     from service.monitor import purge_probes
 
     purged = purge_probes(db.session)
-    return Outcome("done", f"1 年を過ぎた稼働監視の計測結果 {purged} 件を削除しました",
-                   f"purged {purged} service probe result(s) older than a year", {"purged": purged})
+    sign_ins_purged = sign_ins.purge(db.session)
+    return Outcome("done", f"1 年を過ぎた稼働監視の計測結果 {purged} 件とサインインの記録 {sign_ins_purged} 件を削除しました",
+                   f"purged {purged} service probe result(s) and {sign_ins_purged} sign-in(s) older than a year",
+                   {"purged": purged, "sign_ins_purged": sign_ins_purged})
 
 
 # run only when named (--only): probing is every minute, from its own timer (renkei service probe)
