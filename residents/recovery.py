@@ -42,7 +42,7 @@ from governance.consent.models import DataService, LinkageRecord
 from residents.lifecycle import RECOVERIES, RESIDENTS
 from residents.models import (CURRENT_LINK, LinkageMark, RecoveryKind, RecoveryStatus, Resident, ResidentDisclosure,
                               ResidentIdentity, ResidentNotice, ResidentRecovery, ResidentStatus, ServiceLink)
-from residents.operations import _reason, _resident_by_common_id, _who
+from residents.operations import _resident_by_common_id, _who
 
 SPLIT_KIND = "resident.link_split"
 MERGE_KIND = "resident.merged"
@@ -84,6 +84,14 @@ def _record(session: Session, actor: Actor, action: str, recovery: ResidentRecov
             after: dict) -> None:
     audit.record(session, actor, action, "resident_recovery", str(recovery.id), tenant_code=recovery.tenant_code,
                  before=before, after={"kind": recovery.kind.value, **after})
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise Invalid("Give the reason: it is recorded with the act.", "理由を入力してください（操作とともに記録します）。",
+                      problems=[problem("reason", "Required: the reason is recorded.", "必須です（理由を記録します）。")])
+    return reason[:500]
 
 
 # --- proposing ------------------------------------------------------------------------------------

@@ -140,14 +140,15 @@ class ResidentsView(SecureView):
 
     # --- recovery: split a wrong link, merge two common IDs (four eyes; residents.recovery) ------------
 
-    def _recover(self, act, done: str):
+    def _recover(self, act, done: str, *, reason_field: str = "reason"):
         try:
             act()
         except DomainError as error:
             db.session.rollback()
             flash_error(error)
             values = {name: (request.form.get(name) or "").strip() for name in request.form if name != "csrf_token"}
-            return self._page(values=values, errors=_problems(error), status=status_of(error))
+            errors = {(reason_field if name == "reason" else name): text for name, text in _problems(error).items()}
+            return self._page(values=values, errors=errors, status=status_of(error))
         flash(done, "success")
         return self._page()
 
@@ -164,7 +165,8 @@ class ResidentsView(SecureView):
         tenant, form = self._tenant()[0], request.form
         return self._recover(lambda: recovery.propose_merge(
             db.session, g.actor, tenant, form.get("surviving_common_id") or "", form.get("merged_common_id") or "",
-            form.get("reason") or ""), _("Proposed. The IDs are merged when another person of the desk approves it."))
+            form.get("merge_reason") or ""), _("Proposed. The IDs are merged when another person of the desk approves it."),
+            reason_field="merge_reason")
 
     @expose("/recoveries/<int:recovery_id>", methods=("POST",))
     def decide_recovery(self, recovery_id: int):

@@ -112,3 +112,16 @@ def test_the_desk_searches_by_name_with_a_reason_and_the_figures_hide_small_coun
     assert client.post("/admin/residents/search", data=search).status_code == 403
     sign_in(client, ["municipal-admin"], [YATSUSHIRO], csrf="t")
     assert client.get(f"/admin/residents-figures/?tenant={KUMAMOTO}").status_code == 403
+
+
+def test_a_merge_is_proposed_on_the_page_and_a_missing_reason_is_said_beside_its_field(client, db, consent_setup):
+    sign_in(client, ["resident-desk"], [KUMAMOTO], csrf="t")
+    client.post("/admin/residents/enrol", data=FORM)
+    client.post("/admin/residents/enrol", data={**FORM, "full_name": "別人 花子", "birth_date": "1990-02-02"})
+    first, second = db.scalars(sa.select(Resident.common_id).order_by(Resident.id)).all()
+    form = {"surviving_common_id": first, "merged_common_id": second, "csrf_token": "t"}
+    refused = client.post("/admin/residents/recoveries/merge", data=form)
+    assert refused.status_code == 422 and "必須です（理由を記録します）" in refused.get_data(as_text=True)
+    proposed = client.post("/admin/residents/recoveries/merge", data={**form, "merge_reason": "同一人物の二重登録"})
+    text = proposed.get_data(as_text=True)
+    assert proposed.status_code == 200 and "承認すると統合されます" in text and f"{second}</code> → <code>{first}" in text
