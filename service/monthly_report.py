@@ -409,8 +409,9 @@ def send(session: Session, actor: Actor, report_id: int, recipients: list[str]) 
     if row.sent_at is not None:
         raise Conflict(f"The monthly report {report_id} was sent already.", f"この月次運用報告（{report_id}）は送付済みです。")
     if not recipients:
-        raise Conflict("The prefecture has no recipients for the reports (RENKEI_INCIDENT_REPORT_RECIPIENTS or the "
-                       "prefecture settings' e-mail).", "県の送付先が設定されていません（報告の送付先または県の設定のメールアドレス）。")
+        raise Conflict("The prefecture has no recipients for the reports: set them on the settings page (Service settings) "
+                       "or give the prefecture settings an e-mail address.",
+                       "県の送付先が設定されていません。設定画面の「稼働目標の設定」で報告の送付先を入力するか、県の設定にメールアドレスを入力してください。")
     data = summary_of(row)
     prefecture = home_prefecture(session)
     outbox.queue(session, kind=KIND, tenant_code=prefecture.code if prefecture else None, recipients=", ".join(recipients),

@@ -244,6 +244,16 @@ def test_sending_queues_it_to_the_recipients_once_and_is_audited(db, operator, m
     db.rollback()
 
 
+def test_sending_without_recipients_says_where_the_operator_sets_them(db, operator, month_made, request_log_folder):
+    month, _aed = month_made
+    row = monthly_report.write(db, operator, month, request_log_folder)
+    db.commit()
+    with pytest.raises(Conflict) as refused:
+        monthly_report.send(db, operator, row.id, [])
+    assert "「稼働目標の設定」で報告の送付先" in refused.value.message_ja  # the settings page, not an environment variable
+    assert "RENKEI_" not in refused.value.message_en
+
+
 def test_nobody_without_the_service_rights_writes_or_sends(db, operator, month_made, request_log_folder):
     month, _aed = month_made
     with pytest.raises(NotPermitted):
