@@ -96,7 +96,7 @@ def test_tochigi_runs_the_demo_journeys_from_its_settings(page, new_page, login_
         page.fill(f"#{field}", value)
     page.select_option("#account_type", "ordinary")
     page.fill("#payment_days", "30")
-    page.get_by_role("button", name="設定を保存").click()
+    page.get_by_role("button", name="設定を保存", exact=True).click()
     expect(page.get_by_text("県の設定を保存しました。")).to_be_visible()
 
     # a wave brings 宇都宮市 into use
