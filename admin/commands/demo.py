@@ -52,6 +52,9 @@ def demo(host: str, port: int, serve: bool, mail_port: int, keycloak_management_
         raise click.ClickException(f"RENKEI_API_OPEN_FOR_DEVELOPMENT is on: the demo serves only on a loopback "
                                    f"address (127.0.0.1, ::1), not on {host}.")
     signal.signal(signal.SIGTERM, _interrupted)  # SIGTERM ends the demo as Ctrl-C does (the finally below runs)
+    # and Ctrl-C ends it even when it was started from a shell or job runner that ignores SIGINT in what it starts
+    # (a background job inherits SIG_IGN, and Python then installs no KeyboardInterrupt of its own)
+    signal.signal(signal.SIGINT, _interrupted)
     url = config["RENKEI_KEYCLOAK_URL"]
     # the login comes back to the address served: --host/--port move it, unless RENKEI_PUBLIC_URL says otherwise
     config["RENKEI_PUBLIC_URL"] = public_url(host, port, os.environ)
