@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import authz
 from core.actor import Actor
-from governance.consent.check import REASONS as CHECK_REASONS, consent_check
+from governance.consent.check import REASONS as CHECK_REASONS, consent_check, with_check_inputs
 from governance.consent.models import DataService
 from governance.consent.schemas import validated
 from residents.crypto import Keyring
@@ -45,18 +45,22 @@ REASONS: dict[str, tuple[str, str]] = {
     **CHECK_REASONS,
 }
 
-# the service and, for the caller's user ID, the link's resident and its newest disclosure range: one read
+# the service and, for the caller's user ID, the link's resident and its newest disclosure range, with the consent
+# check's own read of the same service and person (the person being the caller's user ID in the resident's
+# municipality): one read, the only one before the check writes its linkage record
 _NEWEST_RANGE = (sa.select(ResidentDisclosure.items)
                  .where(ResidentDisclosure.resident_id == ServiceLink.resident_id,
                         ResidentDisclosure.service_id == ServiceLink.service_id)
                  .order_by(ResidentDisclosure.id.desc()).limit(1).correlate(ServiceLink).scalar_subquery())
-_INPUTS = (sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
-                     Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
-           .select_from(DataService)
-           .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id, CURRENT_LINK,
-                                           ServiceLink.service_user_id == sa.bindparam("user_id")))
-           .outerjoin(Resident, Resident.id == ServiceLink.resident_id)
-           .where(DataService.id == sa.bindparam("service_id")))
+_INPUTS = with_check_inputs(
+    sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
+              Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
+    .select_from(DataService)
+    .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id, CURRENT_LINK,
+                                    ServiceLink.service_user_id == sa.bindparam("user_id")))
+    .outerjoin(Resident, Resident.id == ServiceLink.resident_id)
+    .where(DataService.id == sa.bindparam("service_id")),
+    tenant_code=Resident.tenant_code, subject_id=sa.bindparam("user_id"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +99,7 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
         return _refused("not_disclosed", withheld)
     check = {"service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
              "items": list(sendable), "purpose": request.purpose, "client": f"brokerage:{actor.client_id}"}
-    decision = consent_check(session, _as_broker(actor), check, autocommit=autocommit)
+    decision = consent_check(session, _as_broker(actor), check, autocommit=autocommit, inputs=row)
     if not decision.allowed:
         return _refused(decision.reason, withheld, decision.linkage_seq)
     plain = personal_items(row, keys, tuple(HELD_ITEMS[item] for item in sendable))  # only what is sent
@@ -159,7 +163,7 @@ def linked_id(session: Session, actor: Actor, payload: LinkedIdIn | dict, *,
     asking = consent_check(session, broker_actor, {
         "service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
         "items": [ID_ITEM], "purpose": request.purpose, "client": f"{client}:from:{request.target_service_id}"},
-        autocommit=autocommit)
+        autocommit=autocommit, inputs=row)
     if not asking.allowed:
         return LinkedId(False, asking.reason, None, asking.linkage_seq)
     target_user_id = translate(session, request.service_id, request.service_user_id, request.target_service_id)

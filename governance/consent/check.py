@@ -77,22 +77,35 @@ class Decision:
 # The service and the person's latest consent event for it, in one indexed read (one round trip to
 # the database): the service's row, joined with its newest consent record of the person if any, and
 # the linkage chain's head, which the linkage record is then written after (core.chain.append: only
-# if the head still holds it; else after the head read under lock).
+# if the head still holds it; else after the head read under lock). A caller that reads other things
+# of the same service first (the brokerage) adds this read to its own (:func:`with_check_inputs`), so
+# that the check costs it no round trip of its own.
 _NEWEST = ConsentRecord.__table__.alias("newest")
-_LATEST_ID = (sa.select(_NEWEST.c.id)
-              .where(_NEWEST.c.service_id == sa.bindparam("service_id"), _NEWEST.c.tenant_code == sa.bindparam("tenant_code"),
-                     _NEWEST.c.subject_id == sa.bindparam("subject_id"))
-              .order_by(_NEWEST.c.seq.desc()).limit(1).scalar_subquery())
 _LINKAGE_HEAD = chain.head_row(LinkageRecord.__table__)
-_INPUTS = (sa.select(DataService.status, DataService.required_level, DataService.current_text_id, DataService.owner_code,
-                     ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
-                     ConsentRecord.text_id, ConsentRecord.purposes, ConsentRecord.items, ConsentRecord.assurance_level,
-                     ConsentRecord.expires_at, _LINKAGE_HEAD.table.c.last_seq.label("head_seq"),
-                     _LINKAGE_HEAD.table.c.last_hash.label("head_hash"))
-           .select_from(DataService)
-           .outerjoin(ConsentRecord, ConsentRecord.id == _LATEST_ID)
-           .outerjoin(_LINKAGE_HEAD.table, _LINKAGE_HEAD.condition)
-           .where(DataService.id == sa.bindparam("service_id")))
+_INPUT_COLUMNS = (DataService.status, DataService.required_level, DataService.current_text_id, DataService.owner_code,
+                  ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
+                  ConsentRecord.text_id, ConsentRecord.purposes, ConsentRecord.items, ConsentRecord.assurance_level,
+                  ConsentRecord.expires_at, _LINKAGE_HEAD.table.c.last_seq.label("head_seq"),
+                  _LINKAGE_HEAD.table.c.last_hash.label("head_hash"))
+
+
+def with_check_inputs(query: sa.Select, tenant_code: Any = None, subject_id: Any = None) -> sa.Select:
+    """``query`` (a select from :class:`DataService` of the service ``:service_id``) with the check's read
+    added: its columns (``status`` ... ``head_hash``; the latest record's ``id``, ``items`` and so on) and
+    their joins. ``tenant_code``/``subject_id``: the person's, as SQL expressions (by default the
+    parameters of those names); the row read is then given to :func:`consent_check` as ``inputs``."""
+    tenant_code = sa.bindparam("tenant_code") if tenant_code is None else tenant_code
+    subject_id = sa.bindparam("subject_id") if subject_id is None else subject_id
+    latest_id = (sa.select(_NEWEST.c.id)
+                 .where(_NEWEST.c.service_id == sa.bindparam("service_id"), _NEWEST.c.tenant_code == tenant_code,
+                        _NEWEST.c.subject_id == subject_id)
+                 .order_by(_NEWEST.c.seq.desc()).limit(1).scalar_subquery())
+    return (query.add_columns(*_INPUT_COLUMNS)
+            .outerjoin(ConsentRecord, ConsentRecord.id == latest_id)
+            .outerjoin(_LINKAGE_HEAD.table, _LINKAGE_HEAD.condition))
+
+
+_INPUTS = with_check_inputs(sa.select().select_from(DataService).where(DataService.id == sa.bindparam("service_id")))
 _RECEIPT = sa.select(ConsentRecord.receipt_id).where(ConsentRecord.id == sa.bindparam("record_id"))
 
 
@@ -125,7 +138,7 @@ def decide(service: Any, latest: Any, request: CheckIn, now: Any) -> tuple[str, 
 
 
 def consent_check(session: Session, actor: Actor, request: CheckIn | dict, *,
-                  autocommit: sa.Connection | None = None) -> Decision:
+                  autocommit: sa.Connection | None = None, inputs: sa.Row | None = None) -> Decision:
     """Answer the broker and write the linkage record (``consent.check``), in ``session``'s
     transaction, which the caller commits before answering.
 
@@ -133,12 +146,16 @@ def consent_check(session: Session, actor: Actor, request: CheckIn | dict, *,
     The check then reads on it and writes its record by one statement of its own
     (:func:`core.chain.append_alone`), committed when that statement returns: two round trips in
     all, no BEGIN and no COMMIT. If another check appended between the read and the write (nothing
-    written), the record is appended in ``session``'s transaction as without it."""
+    written), the record is appended in ``session``'s transaction as without it.
+
+    ``inputs``: the check's read, already made by the caller in its own read (:func:`with_check_inputs`,
+    for this request's service, tenant and subject, on the same connection), which it then does not repeat."""
     authz.authorize(actor, "consent.check")
     request = validated(CheckIn, request)
     connection = autocommit if autocommit is not None else session.connection()
     keys = {"service_id": request.service_id, "tenant_code": request.tenant_code, "subject_id": request.subject_id}
-    service = connection.execute(_INPUTS, keys).first()  # the service's columns, then the latest record's (or NULLs)
+    # the service's columns, then the latest record's (or NULLs)
+    service = inputs if inputs is not None else connection.execute(_INPUTS, keys).first()
     latest = service if service is not None and service.id is not None else None
     now = utcnow()
     reason, record_id, missing = decide(service, latest, request, now)

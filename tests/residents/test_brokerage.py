@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from core import chain
 from core.calendar import today_jst
 from governance.consent.models import LinkageRecord
 from tenancy.identity.keycloak import client_credentials_token
@@ -72,6 +73,26 @@ def test_a_service_receives_only_what_the_resident_allowed_and_a_withdrawal_refu
 
     first = ask(a_headers)
     assert first["allowed"] and first["items"] == {"氏名": "髙橋 太郎"} and first["withheld"] == ["住所"]
+    # the brokerage's one read holds the consent check's own: its statements on the service, the person and the
+    # linkage chain are the consent check's alone (tests/consent/test_check.py), no round trip more
+    chain._known_heads.clear()  # as in another server process, which never appended: the read gives the head
+    seen: list[tuple[str, str]] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        if any(table in statement for table in ("data_service", "chain_head", "linkage_record", "service_link")):
+            seen.append(("app" if conn.engine is db.get_bind() else "autocommit",
+                         statement.lstrip().split(None, 1)[0].upper()))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        again = ask(a_headers)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    assert again["allowed"] and again["items"] == {"氏名": "髙橋 太郎"}
+    if db.get_bind().dialect.name == "postgresql":
+        assert seen == [("autocommit", "SELECT"), ("autocommit", "WITH")]
+    else:
+        assert seen == [("app", "SELECT"), ("app", "UPDATE"), ("app", "INSERT")]
     # B's client may not ask as A; an unknown user ID of A's is "not linked", nothing about anyone else
     assert ask(b_headers)["reason"] == "not_your_service"
     assert ask(a_headers, service_user_id="navi-user-9999")["reason"] == "not_linked"
@@ -91,7 +112,8 @@ def test_a_service_receives_only_what_the_resident_allowed_and_a_withdrawal_refu
     records = db.scalars(sa.select(LinkageRecord).where(LinkageRecord.service_id == service_a.id)
                          .order_by(LinkageRecord.seq)).all()
     assert [(r.subject_id, r.items, r.allowed, r.reason) for r in records] == [
-        ("navi-user-0001", '["氏名"]', True, "allowed"), ("navi-user-0001", '["氏名"]', False, "withdrawn")]
+        ("navi-user-0001", '["氏名"]', True, "allowed"), ("navi-user-0001", '["氏名"]', True, "allowed"),
+        ("navi-user-0001", '["氏名"]', False, "withdrawn")]
     every = "\n".join(bodies)
     assert common_id not in every and "health-77-0001" not in every
 
