@@ -2,8 +2,11 @@
 
     python bench/bench_brokerage.py [--quick] [--requests N] [--rounds R] [--database-url URL]
 
-Both endpoints are called in this process as a WSGI server calls them (bench/inprocess.py), in
-alternating rounds; figures are medians of the rounds.
+Both endpoints are called in this process as a WSGI server calls them (bench/inprocess.py), both warmed
+up, then taken in turn call by call (bench.inprocess.interleaved_latency: a burst of the shared machine's
+other load falls on both alike); figures are medians of the rounds. Each side is its real request path:
+on PostgreSQL both read and write on the API's connection in autocommit, the brokerage's one read
+holding the consent check's, so both make two round trips (the read; the linkage record's write).
 
 * ``brokerage (allowed)``: a service of 熊本市 with its API client, a resident enrolled with a common ID,
   linked to the service, who consented and set a disclosure range of 氏名 of the 氏名・住所 asked: each
@@ -21,12 +24,10 @@ which is emptied) is rebuilt.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -83,14 +84,7 @@ def prepare(app) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=5_000, help="calls per side and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="1,000 calls")
-    common.add_database_option(parser)
-    args = parser.parse_args()
-    count = 1_000 if args.quick else args.requests
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-brokerage-')}/bench.db"
+    args, count, url = common.latency_arguments(__doc__, requests=5_000, quick=1_000, prefix="renkei-bench-brokerage-")
 
     import dataclasses
 
@@ -123,10 +117,14 @@ def main() -> None:
         assert answer["allowed"] is True and answer["items"] == {"氏名": "髙橋 太郎"}, answer
         assert json.loads(check())["allowed"] is True
 
-    samples = common.alternate({"brokerage (allowed)": lambda _: inprocess.latency(broker, count),
-                                "consent check (allowed)": lambda _: inprocess.latency(check, count)}, args.rounds)
-    print(f"bench_brokerage: {args.rounds} alternating rounds of {count:,} sequential in-process calls per side; "
-          f"database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; every call writes its linkage record")
+    sides = {"brokerage (allowed)": broker, "consent check (allowed)": check}
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in sides}
+    for _ in range(args.rounds):
+        for name, figures in inprocess.interleaved_latency(sides, count).items():
+            samples[name].append(figures)
+    print(f"bench_brokerage: {args.rounds} rounds of {count:,} sequential in-process calls per side, the two sides "
+          f"taken in turn call by call; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}; "
+          "every call writes its linkage record")
     print(common.noisy_machine_note())
     medians = common.print_latency_medians(samples)
     common.report("brokerage p99 in-process", medians["brokerage (allowed)"][1],

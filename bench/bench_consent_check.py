@@ -29,12 +29,10 @@ PostgreSQL it counts a BEGIN and a ROLLBACK that the API's path does not make). 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -123,14 +121,7 @@ def uncommitted(app, question: dict):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=10_000, help="calls per side and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="2,000 calls")
-    common.add_database_option(parser)
-    args = parser.parse_args()
-    count = 2_000 if args.quick else args.requests
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-consent-')}/bench.db"
+    args, count, url = common.latency_arguments(__doc__, requests=10_000, quick=2_000, prefix="renkei-bench-consent-")
 
     from admin import create_app
 

@@ -18,6 +18,7 @@ import math
 import os
 import random
 import statistics
+import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -61,6 +62,20 @@ def add_database_option(parser: argparse.ArgumentParser, default: str | None = N
                         help=help_text or "the database the benchmark uses (and may empty); "
                                           "default RENKEI_BENCH_DATABASE_URL"
                                           + (f", else {default}" if default else ""))
+
+
+def latency_arguments(doc: str, *, requests: int, quick: int, prefix: str) -> tuple[argparse.Namespace, int, str]:
+    """The options of a latency benchmark of in-process calls (``--requests``, ``--rounds``, ``--quick``,
+    ``--database-url``), parsed: (the arguments, the calls per side and round, the database's URL: the
+    given one, else a fresh SQLite file in a new folder named ``prefix``... under $TMPDIR)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=requests, help="calls per side and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=f"{quick:,} calls")
+    add_database_option(parser)
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.db"
+    return args, quick if args.quick else args.requests, url
 
 
 def median(values: Iterable[float]) -> float:

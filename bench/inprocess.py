@@ -95,3 +95,26 @@ def latency(call: Callable[[], object], count: int) -> tuple[float, float, float
             samples.append((time.perf_counter() - begin) * 1000)
         elapsed = time.perf_counter() - started
     return common.percentile(samples, 0.5), common.percentile(samples, 0.99), count / elapsed
+
+
+def interleaved_latency(calls: dict[str, Callable[[], object]], count: int) -> dict[str, tuple[float, float, float]]:
+    """p50, p99 (ms) and calls per second of each of ``calls``, measured together: up to 200 calls of
+    each to warm them all up, then ``count`` calls of each taken in turn call by call, the order
+    reversed every other turn (A B, B A, ...), so that a burst of the shared machine's other load, or
+    what one call leaves for the next (a cache, a collection of garbage), falls on every side alike.
+    Calls per second: ``count`` over the side's own time. Stdout (the request log) to /dev/null."""
+    from bench import common
+
+    names = list(calls)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        for _ in range(min(200, count)):
+            for name in names:
+                calls[name]()
+        for turn in range(count):
+            for name in (names if turn % 2 == 0 else reversed(names)):
+                begin = time.perf_counter()
+                calls[name]()
+                samples[name].append((time.perf_counter() - begin) * 1000)
+    return {name: (common.percentile(values, 0.5), common.percentile(values, 0.99), 1000 * count / sum(values))
+            for name, values in samples.items()}
