@@ -77,6 +77,9 @@ def _page(status: int = 200, error: DomainError | None = None):
                        level_label=(level.label_ja if ja else (level.label_en or level.label_ja)) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))
+        from admin.portal_records import unread_notices
+
+        context.update(unread=unread_notices())
     return render_template("portal/index.html", **context), status
 
 
@@ -165,6 +168,8 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
+    import admin.portal_records  # noqa: F401  (history, notices, download, leave: routes on this blueprint)
+
     app.register_blueprint(bp)
 
 
