@@ -17,12 +17,16 @@ PAGES = (("/portal/", "#menu-history"), ("/portal/history", "#history"), ("/port
          ("/portal/data", "#download-csv"), ("/portal/leave", "#leave-form"))
 
 
+def _cookie(app, page, live_server, data: dict) -> None:
+    cookie = app.session_interface.get_signing_serializer(app).dumps(data)
+    page.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server.url}])
+
+
 def _sign_in(app, page, live_server, resident) -> None:
-    cookie = app.session_interface.get_signing_serializer(app).dumps({"resident": {
+    _cookie(app, page, live_server, {"resident": {
         "resident_id": resident.id, "tenant_code": resident.tenant_code, "common_id": resident.common_id,
         "status": "active", "provider": "mynumber-card", "assurance_level": 3,
         "signed_in_at": "2026-11-25T10:00:00+00:00", "seen": time.time()}})
-    page.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": live_server.url}])
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -38,3 +42,23 @@ def test_the_portal_s_records_pages_pass_axe(app, page, live_server, db, story, 
         assert page.get_attribute("html", "lang") == lang
         assert page.is_visible(landmark), path
         assert _violations(page) == [], path
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_staff_s_notice_form_passes_axe_and_a_refused_form_too(app, page, live_server, db, story, lang):
+    from tests.conftest import sign_in
+    from tests.residents.conftest import KUMAMOTO
+
+    staff = app.test_client()
+    sign_in(staff, ("resident-desk",), (KUMAMOTO,))
+    with staff.session_transaction() as session:
+        _cookie(app, page, live_server, dict(session))
+    page.goto(live_server(f"/admin/resident-notices/?lang={lang}"))
+    assert page.is_visible("#resident-notice-form")
+    assert _violations(page) == []
+    page.fill("#body_ja", "年末年始は休みます。")
+    page.fill("#title_ja", " ")
+    page.evaluate("() => document.querySelector('#title_ja').removeAttribute('required')")
+    page.click("#resident-notice-form button[type=submit]")
+    assert page.get_attribute("#title_ja", "aria-invalid") == "true"
+    assert _violations(page) == []

@@ -268,3 +268,25 @@ def test_the_retention_job_erases_the_key_material_after_the_period_and_not_befo
     assert db.scalar(sa.select(sa.func.count()).select_from(LinkageRecord)) >= len(story["mine"])
     other = db.execute(raw, {"id": story["other"].id}).one()
     assert other.full_name.startswith("v1:")  # someone who did not leave keeps theirs
+
+
+def test_the_desk_posts_a_notice_with_its_form_and_a_refused_form_comes_back_with_what_was_typed(app, client, db, story):
+    from tests.conftest import sign_in as staff_sign_in
+
+    staff_sign_in(client, ("resident-desk",), (KUMAMOTO,), csrf="token")
+    form = client.get("/admin/resident-notices/").get_data(as_text=True)
+    assert 'id="resident-notice-form"' in form and 'for="title_ja"' in form
+    refused = client.post("/admin/resident-notices/", data={"csrf_token": "token", "tenant": KUMAMOTO, "title_ja": " ",
+                                                            "body_ja": "年末年始は休みます。"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "年末年始は休みます。" in page and 'aria-invalid="true"' in page
+    assert db.scalar(sa.select(sa.func.count()).select_from(ResidentNotice)
+                     .where(ResidentNotice.kind == portal_records.BROADCAST_KIND)) == 0
+    posted = client.post("/admin/resident-notices/", data={"csrf_token": "token", "tenant": KUMAMOTO,
+                                                           "title_ja": "年末年始の窓口", "body_ja": "年末年始は休みます。"})
+    assert posted.status_code == 200 and "2" in posted.get_data(as_text=True)
+    assert sorted(db.scalars(sa.select(ResidentNotice.resident_id).where(
+        ResidentNotice.kind == portal_records.BROADCAST_KIND))) == sorted([story["me"].id, story["other"].id])
+    record = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "resident.notice.publish"))
+    assert json.loads(record.after)["residents"] == 2
