@@ -514,4 +514,4 @@ class ResidentNoticeOut(BaseModel):
                  "enrolled now sees it in the portal's お知らせ")
 def publish_resident_notice(path: TenantPath, body: ResidentNoticeBody):
     result = portal_records.publish_notice(db.session, current_actor(), path.code, body.model_dump())
-    return jsonify(result), 201
+    return jsonify(ResidentNoticeOut.model_validate(result).model_dump(mode="json")), 201
