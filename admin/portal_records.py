@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from admin.extensions import db
 from admin.i18n import current_language
-from admin.portal import bp
 from admin.resident_keys import keyring
 from admin.resident_session import current_resident, resident_required, sign_out_resident
 from core.actor import Actor
 from residents import portal_records as records
 from residents.models import ResidentProvider
+
+
+ROUTES: list[tuple[str, object, tuple[str, ...]]] = []
+
+
+def _route(rule: str, methods: tuple[str, ...] = ("GET",)):
+    """Kept for :func:`register`: this module does not import the portal's blueprint (admin/portal.py imports it)."""
+    def keep(view):
+        ROUTES.append((rule, view, methods))
+        return view
+    return keep
+
+
+def register(bp: Blueprint) -> None:
+    """These pages on the portal's blueprint (admin/portal.py, once, before it is registered)."""
+    for rule, view, methods in ROUTES:
+        bp.add_url_rule(rule, view_func=view, methods=list(methods))
 
 
 def _me():
@@ -36,7 +52,7 @@ def _actor(resident, signed) -> Actor:
     return records.resident_actor(resident, "住民本人（ポータル）", provider.issuer if provider else "urn:renkei:portal")
 
 
-@bp.route("/history")
+@_route("/history")
 @resident_required
 def history():
     _, resident = _me()
@@ -48,7 +64,7 @@ def history():
     return render_template("portal/history.html", history=found)
 
 
-@bp.route("/notices")
+@_route("/notices")
 @resident_required
 def notices():
     _, resident = _me()
@@ -57,7 +73,7 @@ def notices():
     return render_template("portal/notices.html", notices=shown)
 
 
-@bp.route("/data")
+@_route("/data")
 @resident_required
 def data():
     return render_template("portal/data.html")
@@ -70,7 +86,7 @@ def _download(form: str) -> tuple[dict, object]:
     return content, resident
 
 
-@bp.route("/data.json")
+@_route("/data.json")
 @resident_required
 def data_json():
     content, resident = _download("json")
@@ -80,7 +96,7 @@ def data_json():
         "Cache-Control": "no-store"})
 
 
-@bp.route("/data.csv")
+@_route("/data.csv")
 @resident_required
 def data_csv():
     content, resident = _download("csv")
@@ -89,7 +105,7 @@ def data_csv():
         "Cache-Control": "no-store"})
 
 
-@bp.route("/leave", methods=["GET", "POST"])
+@_route("/leave", ("GET", "POST"))
 @resident_required
 def leave():
     from admin.views.base import check_csrf, csrf_field
@@ -103,7 +119,7 @@ def leave():
     return redirect(url_for("portal.left"))
 
 
-@bp.route("/left")
+@_route("/left")
 def left():
     return render_template("portal/left.html")
 
