@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, retention
 from core.actor import Actor
 from core.calendar import to_jst
 from core.db import utcnow
@@ -53,7 +53,7 @@ from residents.operations import personal_items
 PAGE_SIZE = 20
 LEAVE_REASON = "本人の退会"
 BROADCAST_KIND = "resident.broadcast"
-DEFAULT_RETENTION_DAYS = 365  # the linkage year
+DEFAULT_RETENTION_DAYS = retention.kind("left_residents").days  # the linkage year (core.retention)
 
 
 def _index(lang: str) -> int:
