@@ -290,3 +290,20 @@ def test_the_desk_posts_a_notice_with_its_form_and_a_refused_form_comes_back_wit
         ResidentNotice.kind == portal_records.BROADCAST_KIND))) == sorted([story["me"].id, story["other"].id])
     record = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "resident.notice.publish"))
     assert json.loads(record.after)["residents"] == 2
+
+
+def test_after_a_merge_the_surviving_id_s_history_holds_the_records_of_the_links_moved_to_it(app, client, db, story):
+    twin = enrolled(db, full_name="髙橋 太朗", birth_date="1980-04-02")  # the same person enrolled twice, later found
+    link(db, twin, story["health"], "health-0002")
+    give(db, story["health"], "health-0002")
+    moved = check(db, story["health"], "health-0002")
+    proposal = recovery.propose_merge(db, desk(), KUMAMOTO, story["me"].common_id, twin.common_id, "同一人物の二重登録")
+    db.commit()
+    recovery.approve(db, second_desk(), KUMAMOTO, proposal.id)
+    db.commit()
+    signed_in(client, story["me"])
+    items = history_items(client.get("/portal/history").get_data(as_text=True))
+    assert len(items) == 4 and "健康ポイント" in items[0]
+    data = json.loads(client.get("/portal/data.json").get_data(as_text=True))
+    assert moved in [row["seq"] for row in data["linkages"]]
+    assert [row["moved_from"] for row in data["links"] if row["service_user_id"] == "health-0002"] == [twin.common_id]
