@@ -149,6 +149,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_LINKAGE_RETENTION_DAYS": int(env.get("RENKEI_LINKAGE_RETENTION_DAYS", "365")),
         # where those archives go (default <RENKEI_VAR_DIR>/linkage-archive)
         "RENKEI_LINKAGE_ARCHIVE_DIR": env.get("RENKEI_LINKAGE_ARCHIVE_DIR", ""),
+        # a left resident's key material is erased this long after leaving (the due job resident-retention)
+        "RENKEI_RESIDENT_LEFT_RETENTION_DAYS": int(env.get("RENKEI_RESIDENT_LEFT_RETENTION_DAYS", "365")),
         # where `renkei audit purge` writes its archives (default <RENKEI_VAR_DIR>/audit-archive); `renkei check` looks there
         "RENKEI_AUDIT_ARCHIVE_DIR": env.get("RENKEI_AUDIT_ARCHIVE_DIR", ""),
         # a second folder every signed checkpoint is also written to, on storage the database owner cannot

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 
+from admin import portal_records
 from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring
@@ -27,6 +28,7 @@ from residents import signin
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+portal_records.register(bp)  # history, notices, download, leave (admin/portal_records.py)
 
 NOT_CONFIGURED = Unavailable(
     "Sign-in to the residents' portal is not set up yet: no identity provider is configured.",
@@ -77,6 +79,7 @@ def _page(status: int = 200, error: DomainError | None = None):
                        level_label=(level.label_ja if ja else (level.label_en or level.label_ja)) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))
+        context.update(unread=portal_records.unread_notices())
     return render_template("portal/index.html", **context), status
 
 

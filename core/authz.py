@@ -156,6 +156,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.review": {RESIDENT_DESK: "own"},
     "resident.recover": {RESIDENT_DESK: "own"},  # split and merge, four eyes (residents.recovery)
+    # a notice to a municipality's residents, shown in the portal (residents.portal_records)
+    "resident.notice.publish": {OPERATOR: "all", RESIDENT_DESK: "own"},
     "resident.keys": {OPERATOR: "all"},
     # the residents' realm and its identity providers (residents/signin.py): the platform's, no resident's data
     "resident.signin.configure": {OPERATOR: "all"},
@@ -252,6 +254,7 @@ ACTION_LABELS_JA = {
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.review": "同一人物の疑いの確認",
     "resident.recover": "誤った連携の解除・共通IDの統合（二人で確認）",
+    "resident.notice.publish": "住民へのお知らせの掲載",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "resident.signin.configure": "住民のサインイン（住民用レルム・認証事業者）の設定",
     "group.read": "コミュニティ・ワーキンググループの閲覧",

@@ -29,6 +29,7 @@ class CountsFrom(str, enum.Enum):
     superseded_year_end = "superseded_year_end"  # the end of the fiscal year a later version took effect in
     record = "record"  # the record's own time (a log line, an event)
     closed = "closed"  # when the matter the record is about was closed (an inquiry: 完了)
+    left = "left"  # when the person left (a resident who left the portal)
     never = "never"  # kept while the platform runs: no purge exists
 
 
@@ -37,6 +38,7 @@ COUNTS_FROM_LABELS = {
     CountsFrom.superseded_year_end: ("次の版が効力を生じた年度の末日", "the end of the fiscal year a later version took effect"),
     CountsFrom.record: ("記録の日時", "the record's own time"),
     CountsFrom.closed: ("対応の完了日時", "when the matter was closed"),
+    CountsFrom.left: ("退会の日時", "when the person left"),
     CountsFrom.never: ("—（削除しません）", "— (never purged)"),
 }
 
@@ -112,6 +114,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("inquiries", "問合せの個人情報（氏名・連絡先・内容・回答文）", "Inquiries' personal data (name, contact, text, replies)",
          CountsFrom.closed, days=1095, basis_ja="問合せ対応に必要な期間（設定 RENKEI_INQUIRY_RETENTION_DAYS で変更）。分類・日付は統計に残します",
          basis_en="as long as answering needs (setting RENKEI_INQUIRY_RETENTION_DAYS); category and dates stay for the figures"),
+    # the default of RENKEI_RESIDENT_LEFT_RETENTION_DAYS: what the due job resident-retention erases (residents.portal_records)
+    Kind("left_residents", "退会した住民の基本4情報・照合用ハッシュ・認証事業者の識別子",
+         "Left residents' items, hashes and providers' identifiers", CountsFrom.left, days=365,
+         basis_ja="連携記録と同じ1年間、退会の日から（設定 RENKEI_RESIDENT_LEFT_RETENTION_DAYS で変更）。共通IDの行は記録の参照のため残します",
+         basis_en="the linkage records' year, from leaving (setting RENKEI_RESIDENT_LEFT_RETENTION_DAYS); the row with its "
+                  "common ID stays for the records' references"),
 )
 
 BY_KEY = {kind.key: kind for kind in KINDS}

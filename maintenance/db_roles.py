@@ -154,9 +154,13 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong
     # link is ended (never deleted), a proposal is decided once; the name's blind index is written again too
     "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash, "
-                 "name_hash, merged_into_id)",),
+                 "name_hash, merged_into_id, left_at, erased_at)",),
+    # a resident leaves in the portal; after the retention their key material is erased: the items and hashes
+    # blanked, the providers' identifiers removed and the sign-ins' identifiers blanked; a notice is read once
+    "resident_sign_in": ("UPDATE (subject)",),
+    "resident_notice": ("UPDATE (read_at)",),
     "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
-    "resident_identity": ("UPDATE (resident_id)",),
+    "resident_identity": ("UPDATE (resident_id)", "DELETE"),
     "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),
     "resident_recovery": ("UPDATE (status, decided_at, decided_by, decided_by_key, decision_reason)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings

@@ -8,6 +8,9 @@ open --same--> same_person, open --different--> different_person. Each decision 
 Recovery (four eyes, :mod:`residents.recovery`): an active resident whose second common ID is merged into
 the surviving one becomes ``merged``; a recovery is ``proposed``, then ``approved`` (done) or ``refused``
 by a second person of the desk, or ``cancelled`` by its proposer, each with a reason.
+
+A resident who leaves in the portal (:mod:`residents.portal_records`) becomes ``left``; there is no way back
+(they enrol anew at the desk).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ RESIDENTS = Lifecycle("住民", "resident", R, RESIDENT_STATUS_LABELS, (
          reason_required=True, grant="resident.review"),
     Move("merge", frozenset({R.active}), R.merged, "統合", "merge into the surviving common ID", reason_required=True,
          grant="resident.recover"),
+    Move("leave", frozenset({R.active, R.review}), R.left, "退会", "leave (the resident, in the portal)"),
 ), initial=(R.active, R.review))
 
 REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, REVIEW_STATUS_LABELS, (

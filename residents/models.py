@@ -41,6 +41,7 @@ class ResidentStatus(str, enum.Enum):
     review = "review"  # enrolled while matching someone: no common ID until staff decide
     duplicate = "duplicate"  # decided to be an existing person: kept, never issued
     merged = "merged"  # a second common ID of a person, merged into the surviving one (resolves to it)
+    left = "left"  # the resident left in the portal: links ended, consents withdrawn (residents.portal_records)
 
 
 RESIDENT_STATUS_LABELS = {
@@ -48,6 +49,7 @@ RESIDENT_STATUS_LABELS = {
     ResidentStatus.review: ("確認待ち（同一人物の疑い）", "Awaiting review (possible duplicate)"),
     ResidentStatus.duplicate: ("既存の住民と同一（発行せず）", "Same as an existing resident (not issued)"),
     ResidentStatus.merged: ("統合済み（存続する共通IDへ）", "Merged (into the surviving common ID)"),
+    ResidentStatus.left: ("退会済み", "Left"),
 }
 
 
@@ -102,6 +104,9 @@ class Resident(SQLModel, table=True):
     enrolled_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     enrolled_by: str = Field(max_length=255)
     merged_into_id: int | None = Field(default=None, foreign_key="resident.id")  # set when status is merged
+    # the resident left (status left) and, after the retention, when the key material was erased
+    left_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    erased_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
     __table_args__ = (sa.Index("ix_resident_tenant_person", "tenant_code", "person_hash"),
                       sa.Index("ix_resident_tenant_name", "tenant_code", "name_hash"))

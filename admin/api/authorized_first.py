@@ -103,6 +103,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/tenants/{code}/residents/{common_id}/links"): "resident.link",
     ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): "resident.link",
     ("POST", "/api/v1/residents/broker"): "resident.broker",
+    ("POST", "/api/v1/tenants/{code}/resident-notices"): "resident.notice.publish",
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): "resident.recover",
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/merge"): "resident.recover",
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/approve"): "resident.recover",

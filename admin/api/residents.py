@@ -19,7 +19,8 @@ from admin.resident_keys import keyring, small_count
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
-from residents import brokerage, figures, operations as residents, recovery
+from residents import brokerage, figures, operations as residents, portal_records, recovery
+from residents.portal_records import NoticeIn
 from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
 bp = StrictAPIBlueprint("api_residents", __name__, url_prefix=API_PREFIX,
@@ -492,3 +493,25 @@ def refuse_recovery(path: RecoveryPath, body: DecisionReasonBody):
          summary="Cancel one's own proposal, with a reason: nothing changes")
 def cancel_recovery(path: RecoveryPath, body: DecisionReasonBody):
     return jsonify(_recovery_out(recovery.cancel(db.session, current_actor(), path.code, path.recovery_id, body.reason)))
+
+
+# --- notices to a municipality's residents, shown in the portal (residents.portal_records) ------------
+
+class ResidentNoticeBody(NoticeIn):
+    """A notice to the municipality's residents: the title and text in Japanese, in English optionally."""
+
+
+class ResidentNoticeOut(BaseModel):
+    tenant_code: str
+    title_ja: str
+    title_en: str
+    residents: int = Field(description="How many residents it reached (those enrolled now)")
+    created_at: dt.datetime
+
+
+@bp.post("/tenants/<code>/resident-notices", responses={201: ResidentNoticeOut},
+         summary="Post a notice to the municipality's residents (the operator or its residents' desk): every resident "
+                 "enrolled now sees it in the portal's お知らせ")
+def publish_resident_notice(path: TenantPath, body: ResidentNoticeBody):
+    result = portal_records.publish_notice(db.session, current_actor(), path.code, body.model_dump())
+    return jsonify(ResidentNoticeOut.model_validate(result).model_dump(mode="json")), 201

@@ -7,6 +7,9 @@ Jobs, in order:
 
 * ``service-retention``: remove the service probe results older than a year (:mod:`service.monitor`;
   the up and down intervals stay).
+* ``resident-retention``: erase the key material (encrypted items, hashes, providers' identifiers) of the
+  residents who left the portal more than ``RENKEI_RESIDENT_LEFT_RETENTION_DAYS`` (365) days ago
+  (:func:`residents.portal_records.erase_left`); the row stays with its common ID.
 * ``service-probe``, only when named (``--only service-probe``): probe every component of the
   platform once and record its up and down intervals. Probing is every minute, from its own timer
   running ``renkei service probe`` (docs/service.md), not from this hourly run.
@@ -468,6 +471,19 @@ def _service_retention(actor: Actor) -> Outcome:
                    {"purged": purged, "sign_ins_purged": sign_ins_purged})
 
 
+def _resident_retention(actor: Actor) -> Outcome:
+    from residents.portal_records import DEFAULT_RETENTION_DAYS, erase_left
+
+    days = int(current_app.config.get("RENKEI_RESIDENT_LEFT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    erased = erase_left(db.session, actor, days=days)
+    if not erased:
+        return Outcome("skipped", f"退会から {days} 日を過ぎた住民はいません", f"no resident left over {days} days ago",
+                       {"erased": 0, "retention_days": days})
+    return Outcome("done", f"退会から {days} 日を過ぎた住民 {erased} 人の個人情報と鍵情報を消去しました",
+                   f"erased the items and key material of {erased} resident(s) who left over {days} days ago",
+                   {"erased": erased, "retention_days": days})
+
+
 # run only when named (--only): probing is every minute, from its own timer (renkei service probe)
 ONLY_WHEN_NAMED = ("service-probe",)
 
@@ -493,6 +509,7 @@ def _inquiry_retention(actor: Actor) -> Outcome:
 JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("service-probe", _service_probe),  # only with --only (ONLY_WHEN_NAMED)
     ("service-retention", _service_retention),
+    ("resident-retention", _resident_retention),
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
     ("event-reminders", _event_reminders),  # before the outbox, which then sends them
     ("inquiry-retention", _inquiry_retention),

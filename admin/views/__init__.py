@@ -9,13 +9,14 @@ def register(admin: Admin, session) -> None:
     from admin import menu
     from admin.views import (api_clients, audit, billing, consent, dataset_use, datasets, documents, events, frame,
                              governance, incidents, inquiries, meetings, member_report, members, members_import, onboarding,
-                             progress, reports, request_logs, residents, retention, search, service, tenants, usage, users)
+                             progress, reports, request_logs, resident_notices, residents, retention, search, service, tenants,
+                             usage, users)
     from admin.views import competition, competition_contracts, competition_review
 
     views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, reports, documents, usage,
                                  governance, audit, members, members_import, member_report, inquiries, events, progress,
                                  competition, competition_contracts, competition_review, meetings, datasets,
-                                 dataset_use, consent, residents, retention, request_logs, search, service, frame)
+                                 dataset_use, consent, residents, resident_notices, retention, request_logs, search, service, frame)
              for view in module.views(session)]
     for view in menu.in_order(views):
         menu.place(view)

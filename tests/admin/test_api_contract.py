@@ -635,6 +635,10 @@ DATASET = {"provider_code": "431001", "title_ja": "避難所一覧", "category_c
     ("DatasetCategoryBody", {"code": "smart_city", "label_ja": "スマートシティ"}, True),
     ("DatasetCategoryBody", {"code": "SmartCity", "label_ja": "スマートシティ"}, False),
     ("DatasetCategoryBody", {"code": "smart_city", "label_ja": "改行\nあり"}, False),
+    # a notice to a municipality's residents: a title and a text in Japanese, English optional
+    ("ResidentNoticeBody", {"title_ja": "窓口の休業", "body_ja": "年末年始は休みます。"}, True),
+    ("ResidentNoticeBody", {"title_ja": "  ", "body_ja": "年末年始は休みます。"}, False),
+    ("ResidentNoticeBody", {"title_ja": "窓口の休業", "body_ja": "本文", "extra": 1}, False),
 ])
 def test_request_schemas_state_the_rules_the_api_enforces(app, model, body, valid):
     assert _valid(app.api_doc, model, body) is valid

@@ -1277,6 +1277,13 @@ TABLE: dict[tuple[str, str], Entry] = {
                                {"same_person": True, "reason": "券面の一致"}),
         refused=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/resident-reviews/999999/decide",
                                                     desk_of(c), {"same_person": True, "reason": "券面の一致"}))[1]),
+    # a notice to the city's residents, shown in the portal (issue 42 item 7); another city's desk is refused
+    ("POST", "/api/v1/tenants/{code}/resident-notices"): Entry(
+        success=lambda c: (consent_service(c), Call("POST", "/api/v1/tenants/431001/resident-notices", desk_of(c), {
+            "title_ja": "窓口の休業", "body_ja": "年末年始は住民窓口を休みます。"}))[1],
+        refused=lambda c: (consent_service(c), c.tenants("431010"), Call(
+            "POST", "/api/v1/tenants/431001/resident-notices", desk_of(c, "431010"),
+            {"title_ja": "窓口の休業", "body_ja": "年末年始は住民窓口を休みます。"}))[2]),
     # recovery (issue 42 item 3): four eyes, each act with its reason
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): Entry(
         success=lambda c: split_call(c),

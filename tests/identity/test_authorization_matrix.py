@@ -453,6 +453,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/merge"): Rule(RESIDENT_DESK, lambda: {
         "surviving_common_id": "0000000000000000", "merged_common_id": "1111111111111111", "reason": "権限の確認"}),
     ("GET", "/api/v1/tenants/{code}/resident-recoveries"): Rule(RESIDENT_DESK),
+    # a notice to the municipality's residents, shown in the portal (issue 42 item 7): the operator or its own desk
+    ("POST", "/api/v1/tenants/{code}/resident-notices"): Rule({"operator": "any", "resident-desk": "own"}, lambda: {
+        "title_ja": "権限の確認", "body_ja": "権限の確認のお知らせです。"}),
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/approve"): Rule(RESIDENT_DESK, lambda: {}),
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/refuse"): Rule(RESIDENT_DESK, lambda: {
         "reason": "権限の確認"}),

@@ -1,0 +1,384 @@
+"""The residents' portal, part 2 (issue 42 item 7): who received what, notices, the resident's own data, leaving.
+
+The portal (admin/portal_records.py) authorises by the resident's session: every function here takes the
+signed-in resident's row id and reads only what hangs off that row.
+
+* :func:`history`: the linkage records of every service the resident is or was linked to, under their user
+  ID there during the link's life (``linked_at`` to ``ended_at``; links moved to them by a merge included),
+  newest first, each with a mark when a split found the link wrong (:class:`~residents.models.LinkageMark`).
+  Records about the same user ID outside a link's life are another person's and never shown.
+* Notices: the resident's own (:class:`~residents.models.ResidentNotice`: a split, a merge) and those the
+  operator or the municipality's residents' desk posts to the municipality's residents (:func:`publish_notice`,
+  ``resident.notice.publish``): one notice row per resident enrolled at the time (the addressees are fixed
+  when it is posted, as the governance notices' are), so each is read (``read_at``) by its resident.
+* :func:`my_data`: everything renkei holds about the resident, as a disclosure request would give it
+  (開示請求), one structure for the JSON and the CSV (:func:`my_data_csv`); the download is audited
+  (:func:`record_download`) without a personal value.
+* :func:`leave`: every current link ended (本人の退会), every consent in force withdrawn
+  (:func:`governance.consent.operations.withdraw_consent`), the resident ``left``; audited.
+  :func:`erase_left` (the due job ``resident-retention``), after ``days`` from leaving: the encrypted items,
+  the hashes and the providers' identifiers erased; the row stays, with its common ID, for the records'
+  references.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy.orm import Session
+
+from core import audit, authz, retention
+from core.actor import Actor
+from core.calendar import to_jst
+from core.db import utcnow
+from core.errors import Conflict, NotFound
+from core.spreadsheet import csv_bytes
+from core.validation import NOT_BLANK
+from governance.consent import operations as consent
+from governance.consent.models import ConsentEvent, ConsentMethod, ConsentRecord, ConsentText, DataService, LinkageRecord
+from governance.consent.schemas import validated
+from governance.consent.state import consent_state
+from residents.brokerage import REASONS
+from residents.lifecycle import RESIDENTS
+from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS, RESIDENT_STATUS_LABELS, SEX_LABELS,
+                              VERIFICATION_LABELS, LinkageMark, Resident, ResidentDisclosure, ResidentIdentity,
+                              ResidentNotice, ResidentProvider, ResidentSignIn, ResidentStatus, ServiceLink, Sex)
+from residents.operations import personal_items
+
+PAGE_SIZE = 20
+LEAVE_REASON = "本人の退会"
+BROADCAST_KIND = "resident.broadcast"
+DEFAULT_RETENTION_DAYS = retention.kind("left_residents").days  # the linkage year (core.retention)
+
+
+def _index(lang: str) -> int:
+    return 0 if lang == "ja" else 1
+
+
+def _jst(moment: dt.datetime | None) -> str:
+    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def resident_of(session: Session, resident_id: int, tenant_code: str) -> Resident:
+    """The signed-in resident's row (of their own municipality), or not found."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.tenant_code != tenant_code:
+        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    return resident
+
+
+def _services(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(DataService.id, DataService.name).where(DataService.id.in_(sorted(ids)))).all())
+
+
+# --- who received what ----------------------------------------------------------------------------
+
+def _links(session: Session, resident: Resident) -> list[ServiceLink]:
+    """Every link of the resident, current and ended, those moved to them by a merge included."""
+    return list(session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id)
+                                .order_by(ServiceLink.id)))
+
+
+def _during(link: ServiceLink, column) -> sa.ColumnElement[bool]:
+    life = column >= link.linked_at
+    return life if link.ended_at is None else sa.and_(life, column <= link.ended_at)
+
+
+def _linkage_query(resident: Resident, links: list[ServiceLink]) -> sa.Select | None:
+    if not links:
+        return None
+    under = [sa.and_(LinkageRecord.service_id == link.service_id, LinkageRecord.subject_id == link.service_user_id,
+                     _during(link, LinkageRecord.occurred_at)) for link in links]
+    return sa.select(LinkageRecord).where(LinkageRecord.tenant_code == resident.tenant_code, sa.or_(*under))
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryPage:
+    rows: list[dict[str, Any]]
+    page: int
+    pages: int
+    total: int
+
+
+def _linkage_rows(session: Session, records: list[LinkageRecord], lang: str) -> list[dict[str, Any]]:
+    index = _index(lang)
+    services = _services(session, {record.service_id for record in records})
+    marked = set(session.scalars(sa.select(LinkageMark.linkage_seq).where(
+        LinkageMark.linkage_seq.in_([record.seq for record in records])))) if records else set()
+    return [{"seq": record.seq, "at": _jst(record.occurred_at),
+             "service": services.get(record.service_id, ""), "items": json.loads(record.items),
+             "purpose": record.purpose, "allowed": record.allowed,
+             "result": ("許可", "allowed")[index] if record.allowed else ("拒否", "refused")[index],
+             "reason": REASONS.get(record.reason, (record.reason, record.reason))[index],
+             "marked": record.seq in marked} for record in records]
+
+
+def history(session: Session, resident: Resident, *, page: int = 1, lang: str = "ja") -> HistoryPage:
+    """One page of who received what about the resident, newest first (see the module's rule)."""
+    query = _linkage_query(resident, _links(session, resident))
+    if query is None:
+        return HistoryPage([], 1, 1, 0)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    records = list(session.scalars(query.order_by(LinkageRecord.seq.desc())
+                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return HistoryPage(_linkage_rows(session, records, lang), page, pages, total)
+
+
+# --- notices --------------------------------------------------------------------------------------
+
+def notices(session: Session, resident: Resident, lang: str = "ja") -> list[dict[str, Any]]:
+    """The resident's notices, newest first, unread ones marked."""
+    index = _index(lang)
+    rows = session.scalars(sa.select(ResidentNotice).where(ResidentNotice.resident_id == resident.id)
+                           .order_by(ResidentNotice.id.desc()))
+    return [{"id": row.id, "at": _jst(row.created_at), "title": (row.title_ja, row.title_en or row.title_ja)[index],
+             "body": (row.body_ja, row.body_en or row.body_ja)[index], "unread": row.read_at is None,
+             "from_desk": row.kind == BROADCAST_KIND} for row in rows]
+
+
+def unread_count(session: Session, resident_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(ResidentNotice).where(
+        ResidentNotice.resident_id == resident_id, ResidentNotice.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, resident: Resident) -> int:
+    """The resident opened their notices: every unread one of theirs is read now."""
+    done = session.execute(sa.update(ResidentNotice).where(ResidentNotice.resident_id == resident.id,
+                                                           ResidentNotice.read_at.is_(None)).values(read_at=utcnow()))
+    session.flush()
+    return done.rowcount or 0
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
+OptionalTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NOT_BLANK]
+OptionalBody = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+class NoticeIn(BaseModel):
+    """A notice to a municipality's residents: Japanese required, English optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title_ja: Title
+    body_ja: Body
+    title_en: OptionalTitle = ""
+    body_en: OptionalBody = ""
+
+
+# the residents a notice reaches: those who can sign in to the portal
+_ADDRESSED = (ResidentStatus.active, ResidentStatus.review)
+
+
+def publish_notice(session: Session, actor: Actor, tenant_code: str, payload: NoticeIn | dict) -> dict[str, Any]:
+    """Post a notice to every resident of ``tenant_code`` enrolled now (the operator, or the municipality's
+    residents' desk); audited with the title and how many it reached (never a resident)."""
+    data = validated(NoticeIn, payload)
+    authz.authorize(actor, "resident.notice.publish", tenant_code)
+    from tenancy.registry.models import Tenant
+
+    if session.scalar(sa.select(Tenant.id).where(Tenant.code == tenant_code)) is None:
+        raise NotFound("No such municipality.", "該当する市町村はありません。")
+    ids = list(session.scalars(sa.select(Resident.id).where(Resident.tenant_code == tenant_code,
+                                                            Resident.status.in_(_ADDRESSED)).order_by(Resident.id)))
+    now = utcnow()
+    session.execute(sa.insert(ResidentNotice), [
+        {"resident_id": resident_id, "kind": BROADCAST_KIND, "recovery_id": None, "title_ja": data.title_ja,
+         "title_en": data.title_en, "body_ja": data.body_ja, "body_en": data.body_en, "created_at": now}
+        for resident_id in ids]) if ids else None
+    session.flush()
+    result = {"tenant_code": tenant_code, "title_ja": data.title_ja, "title_en": data.title_en, "residents": len(ids),
+              "created_at": now}
+    audit.record(session, actor, "resident.notice.publish", "tenant", tenant_code, tenant_code=tenant_code,
+                 after={"title_ja": data.title_ja, "title_en": data.title_en, "residents": len(ids)})
+    return result
+
+
+# --- the resident's own data ----------------------------------------------------------------------
+
+def _consents(session: Session, resident: Resident, links: list[ServiceLink]) -> list[ConsentRecord]:
+    """The consent records of the resident's user IDs: a current link's all, an ended link's up to its end
+    (after that the ID is not theirs)."""
+    if not links:
+        return []
+    under = [sa.and_(ConsentRecord.service_id == link.service_id, ConsentRecord.subject_id == link.service_user_id,
+                     sa.true() if link.ended_at is None else ConsentRecord.occurred_at <= link.ended_at)
+             for link in links]
+    return list(session.scalars(sa.select(ConsentRecord).where(ConsentRecord.tenant_code == resident.tenant_code,
+                                                               sa.or_(*under)).order_by(ConsentRecord.seq)))
+
+
+def my_data(session: Session, keys, resident: Resident, lang: str = "ja") -> dict[str, Any]:
+    """Everything renkei holds about the resident (開示請求), words in ``lang``; the JSON and the CSV come
+    from it. Callers audit the download (:func:`record_download`)."""
+    index = _index(lang)
+    links = _links(session, resident)
+    services = _services(session, {link.service_id for link in links})
+    plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
+    if plain.get("sex"):
+        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
+    origins = dict(session.execute(sa.select(Resident.id, Resident.common_id).where(
+        Resident.id.in_({link.origin_resident_id for link in links if link.origin_resident_id}))).all()) if links else {}
+    providers = {row.id: row for row in session.scalars(sa.select(ResidentProvider))}
+    issuers = {row.issuer: row.display_name for row in providers.values()}
+    records = _consents(session, resident, links)
+    texts = {row.id: row for row in session.scalars(sa.select(ConsentText).where(
+        ConsentText.id.in_({record.text_id for record in records})))} if records else {}
+    query = _linkage_query(resident, links)
+    linkages = list(session.scalars(query.order_by(LinkageRecord.seq.desc()))) if query is not None else []
+    services.update(_services(session, {record.service_id for record in records} - set(services)))
+    disclosures = session.scalars(sa.select(ResidentDisclosure).where(ResidentDisclosure.resident_id == resident.id)
+                                  .order_by(ResidentDisclosure.id))
+    sign_ins = session.scalars(sa.select(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id)
+                               .order_by(ResidentSignIn.id))
+    identities = session.scalars(sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id)
+                                 .order_by(ResidentIdentity.id))
+    return {
+        "resident": {"common_id": resident.common_id or "", "status": RESIDENT_STATUS_LABELS[resident.status][index],
+                     "enrolled_at": _jst(resident.enrolled_at),
+                     "verification": VERIFICATION_LABELS[resident.verification][index],
+                     "assurance_level": resident.assurance_level, "left_at": _jst(resident.left_at)},
+        "personal": plain,
+        "identities": [{"provider": issuers.get(row.issuer, row.issuer), "issuer": row.issuer, "subject": row.subject,
+                        "since": _jst(row.created_at)} for row in identities],
+        "sign_ins": [{"at": _jst(row.signed_in_at),
+                      "provider": providers[row.provider_id].display_name if row.provider_id in providers else "",
+                      "subject": row.subject, "assurance_level": row.assurance_level,
+                      "verified_claims": row.verified_claims} for row in sign_ins],
+        "links": [{"service": services.get(link.service_id, ""), "service_user_id": link.service_user_id,
+                   "method": LINK_METHOD_LABELS[link.method][index], "assurance_level": link.assurance_level,
+                   "linked_at": _jst(link.linked_at), "ended_at": _jst(link.ended_at), "ended_reason": link.ended_reason,
+                   "moved_from": origins.get(link.origin_resident_id, "") or ""} for link in links],
+        "disclosures": [{"service": services.get(row.service_id, ""), "items": json.loads(row.items),
+                         "reason": row.reason, "set_at": _jst(row.set_at)} for row in disclosures],
+        "consents": [{"at": _jst(record.occurred_at), "service": services.get(record.service_id, ""),
+                      "event": ConsentEvent(record.event).label[index],
+                      "text_version": record.text_number,
+                      "text_title": texts[record.text_id].title if record.text_id in texts else "",
+                      "purposes": json.loads(record.purposes), "items": json.loads(record.items),
+                      "method": ConsentMethod(record.method).label[index], "expires_at": _jst(record.expires_at),
+                      "receipt_id": record.receipt_id} for record in records],
+        "linkages": _linkage_rows(session, linkages, lang),
+        "notices": notices(session, resident, lang),
+    }
+
+
+SECTION_LABELS = {"resident": ("住民", "resident"), "personal": ("基本4情報", "basic four"),
+                  "identities": ("認証事業者の識別子", "provider identifier"), "sign_ins": ("サインイン", "sign-in"),
+                  "links": ("サービスとの連携", "link"), "disclosures": ("公開範囲", "disclosure range"),
+                  "consents": ("同意記録", "consent"), "linkages": ("提供の記録", "linkage"),
+                  "notices": ("お知らせ", "notice")}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return value
+
+
+def my_data_csv(data: dict[str, Any], lang: str = "ja") -> bytes:
+    """:func:`my_data` as one CSV (UTF-8 with a BOM): a row per field of each record, in the JSON's order
+    and with its field names (section, number of the record in it, field, value)."""
+    index = _index(lang)
+    rows: list[list[Any]] = [["区分", "番号", "項目", "値"] if lang == "ja" else ["section", "number", "field", "value"]]
+    for section, content in data.items():
+        records = content if isinstance(content, list) else [content]
+        for number, record in enumerate(records, start=1):
+            rows.extend([SECTION_LABELS[section][index], number, field, _cell(value)] for field, value in record.items())
+    return csv_bytes(rows)
+
+
+def record_download(session: Session, actor: Actor, resident: Resident, form: str) -> None:
+    """The resident downloaded their data: audited with the form and the resident's common ID only."""
+    audit.record(session, actor, "resident.data.download", "resident", resident.common_id or str(resident.id),
+                 tenant_code=resident.tenant_code, after={"format": form})
+
+
+# --- leaving --------------------------------------------------------------------------------------
+
+def resident_actor(resident: Resident, name: str, issuer: str = "urn:renkei:portal") -> Actor:
+    """The resident acting in the portal: records their own consents' withdrawals as the consent app of
+    their municipality does (``consent-app``, own tenant only)."""
+    return Actor(issuer=issuer, subject=f"resident:{resident.uid}", name=name,
+                 roles=frozenset({authz.CONSENT_APP}), tenant_codes=frozenset({resident.tenant_code}))
+
+
+def leave(session: Session, actor: Actor, resident: Resident) -> dict[str, Any]:
+    """The resident leaves: every current link ended (本人の退会), every consent in force of their user IDs
+    withdrawn, their status ``left``; audited. There is no way back: they enrol anew at the desk."""
+    if resident.status is ResidentStatus.left:
+        raise Conflict("You have already left.", "すでに退会しています。")
+    before = resident.status.value
+    resident.status = RESIDENTS.move("leave", resident.status, resident).target
+    now = utcnow()
+    current = list(session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id, CURRENT_LINK)
+                                   .order_by(ServiceLink.id)))
+    withdrawn = []
+    for link in current:
+        latest = consent.latest_event(session, link.service_id, resident.tenant_code, link.service_user_id)
+        if latest is not None and consent_state(latest.event, latest.expires_at, now) == ConsentEvent.given:
+            record = consent.withdraw_consent(session, actor, {"service_id": link.service_id,
+                                                               "tenant_code": resident.tenant_code,
+                                                               "subject_id": link.service_user_id, "method": "web"})
+            withdrawn.append(record.receipt_id)
+        link.ended_at, link.ended_by, link.ended_reason = now, actor.name or actor.subject, LEAVE_REASON
+    resident.left_at = now
+    session.flush()
+    audit.record(session, actor, "resident.leave", "resident", resident.common_id or str(resident.id),
+                 tenant_code=resident.tenant_code, before={"status": before},
+                 after={"status": resident.status.value, "links_ended": [link.id for link in current],
+                        "consents_withdrawn": withdrawn})
+    return {"links_ended": len(current), "consents_withdrawn": len(withdrawn)}
+
+
+LEFT = ("You left the residents' portal, so you cannot sign in. To use it again, enrol anew at your municipality's "
+        "residents' desk.",
+        "あなたは住民ポータルを退会しているため、サインインできません。再び利用するには、市町村の住民窓口で改めて登録してください。")
+
+
+def refuse_if_left(session: Session, tenant_code: str, issuer: str, subject: str, person_hash: str) -> None:
+    """A left resident signing in again is told so (never re-activated, never silently enrolled anew while
+    their row still holds their key material)."""
+    by_identity = sa.select(Resident.id).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
+        ResidentIdentity.tenant_code == tenant_code, ResidentIdentity.issuer == issuer,
+        ResidentIdentity.subject == subject, Resident.status == ResidentStatus.left)
+    by_person = sa.select(Resident.id).where(Resident.tenant_code == tenant_code, Resident.person_hash == person_hash,
+                                             Resident.status == ResidentStatus.left, Resident.erased_at.is_(None))
+    if session.scalar(by_identity.limit(1)) is not None or session.scalar(by_person.limit(1)) is not None:
+        raise Conflict(*LEFT)
+
+
+def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_DAYS,
+               now: dt.datetime | None = None) -> int:
+    """The due job ``resident-retention``: for each resident who left more than ``days`` ago, the key material
+    that lets anyone find or read the person is erased: the encrypted items, the name and person hashes, the
+    providers' identifiers (and the sign-ins' copies of them). The row stays with its common ID. Audited per
+    resident (``resident.erase``)."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    due = list(session.scalars(sa.select(Resident).where(Resident.status == ResidentStatus.left,
+                                                         Resident.erased_at.is_(None), Resident.left_at <= cutoff)
+                               .order_by(Resident.id)))
+    for resident in due:
+        for field in ENCRYPTED_FIELDS:
+            setattr(resident, field, "")
+        resident.person_hash = resident.address_hash = resident.name_hash = ""
+        resident.erased_at = now or utcnow()
+        identities = session.execute(sa.delete(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
+        session.execute(sa.update(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id).values(subject=""))
+        session.flush()
+        audit.record(session, actor, "resident.erase", "resident", resident.common_id or str(resident.id),
+                     tenant_code=resident.tenant_code,
+                     after={"left_at": resident.left_at, "retention_days": days,
+                            "identities_removed": identities.rowcount or 0})
+    return len(due)
