@@ -165,6 +165,8 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
+    from admin import portal_services  # noqa: F401  (its routes, on this blueprint)
+
     app.register_blueprint(bp)
 
 
