@@ -110,9 +110,11 @@ def normalise_code(text: str) -> str:
     return "".join(ch for ch in (text or "").upper() if ch not in " -\u3000")
 
 
-def issue_link_code(session: Session, actor: Actor, payload: LinkCodeIn | dict) -> tuple[ResidentLinkCode, str]:
+def issue_link_code(session: Session, actor: Actor, payload: LinkCodeIn | dict, *,
+                    now: dt.datetime | None = None) -> tuple[ResidentLinkCode, str]:
     """A one-time code for ``service_user_id`` of the caller's own service (its API client must be the caller;
-    another's service is not found): the row (only the code's hash is kept) and the code, shown once."""
+    another's service is not found): the row (only the code's hash is kept) and the code, shown once; valid
+    for :data:`CODE_VALID` from ``now`` (by default the present)."""
     authz.authorize(actor, "resident.link_code")
     data = validated(LinkCodeIn, payload)
     service = session.get(DataService, data.service_id)
@@ -126,7 +128,7 @@ def issue_link_code(session: Session, actor: Actor, payload: LinkCodeIn | dict) 
     if linked is not None:
         raise Conflict("That user ID of the service is linked already.", "このサービスのそのIDは既に連携されています。",
                        problems=[problem("service_user_id", "Linked already.", "既に連携されています。")])
-    now = utcnow()
+    now = now or utcnow()
     while True:  # 25**8 codes per service: a collision with a code kept is a curiosity, but never two alike
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if session.scalar(sa.select(ResidentLinkCode.id).where(ResidentLinkCode.service_id == service.id,

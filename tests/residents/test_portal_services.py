@@ -65,9 +65,9 @@ def city(app, db, consent_setup, keys, monkeypatch):
     return {"navi": navi, "navi_client": navi_client, "health": health, "resident": resident}
 
 
-def _code(db, service: DataService, user_id: str) -> str:
+def _code(db, service: DataService, user_id: str, *, issued_at: dt.datetime | None = None) -> str:
     _, code = portal.issue_link_code(db, _service_actor(service.api_client_id),
-                                     {"service_id": service.id, "service_user_id": user_id})
+                                     {"service_id": service.id, "service_user_id": user_id}, now=issued_at)
     db.commit()
     return code
 
@@ -107,8 +107,7 @@ def test_a_wrong_or_expired_code_is_refused_beside_the_field_with_what_was_typed
     assert f'<option value="{city["navi"].id}" selected>' in page
     # the right code for another service is wrong for this one
     assert _link(client, city["health"].id, code).status_code == 422
-    db.scalar(sa.select(ResidentLinkCode)).expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
-    db.commit()
+    code = _code(db, city["navi"], "navi-user-0002", issued_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=11))
     expired = _link(client, city["navi"].id, code)
     assert expired.status_code == 422 and f'value="{code}"' in expired.get_data(as_text=True)
     english = client.post("/portal/services/link?lang=en", data={"csrf_token": _csrf(client), "service_id": str(city["navi"].id),
