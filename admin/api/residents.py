@@ -454,7 +454,7 @@ def linked_id(body: LinkedIdBody):
 def issue_link_code(body: LinkCodeBody):
     row, code = resident_portal.issue_link_code(db.session, current_actor(), body.model_dump())
     return jsonify({"code": code, "service_id": row.service_id, "service_user_id": row.service_user_id,
-                    "expires_at": row.expires_at}), 201
+                    "expires_at": row.expires_at.isoformat()}), 201
 
 
 @bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},

@@ -226,3 +226,27 @@ def test_the_portal_door_leads_to_my_services(client, db, city):
     page = client.get("/portal/").get_data(as_text=True)
     assert "/portal/services" in page and "連携しているサービス" in page
     assert "Linked services" in client.get("/portal/?lang=en").get_data(as_text=True)
+
+
+@pytest.mark.keycloak
+def test_a_service_issues_a_code_over_the_api_for_its_own_service_only(client, db, consent_setup, user_factory,
+                                                                      keycloak_settings):
+    from tests.residents.test_brokerage import service_client
+
+    _, admin = user_factory(("municipal-admin",), KUMAMOTO)
+    _, staff = user_factory(("resident-desk",), KUMAMOTO)
+    own_client, own = service_client(client, keycloak_settings, admin, "くらしナビ")
+    _, other = service_client(client, keycloak_settings, admin, "健康ポイント")
+    service = consent_setup(name="くらしナビ", text=TEXT, api_client_id=own_client)
+    body = {"service_id": service.id, "service_user_id": "navi-user-0100"}
+    issued = client.post("/api/v1/residents/link-codes", json=body, headers=own)
+    assert issued.status_code == 201, issued.get_json()
+    answer = issued.get_json()
+    assert len(answer["code"]) == 8 and answer["service_user_id"] == "navi-user-0100"
+    valid_for = dt.datetime.fromisoformat(answer["expires_at"]) - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(minutes=9) < valid_for <= dt.timedelta(minutes=10)
+    assert answer["code"] not in db.scalar(sa.select(ResidentLinkCode.code_hash))
+    assert db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "resident.link_code.issue")) is not None
+    refused = client.post("/api/v1/residents/link-codes", json=body, headers=other)  # not its service
+    assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+    assert client.post("/api/v1/residents/link-codes", json=body, headers=staff).status_code == 403  # a person
