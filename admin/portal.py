@@ -14,9 +14,9 @@ The rest of the portal (links, consents, history, download, leave) is built on :
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
 
-from admin import portal_records
+from admin import portal_blueprint, portal_records
 from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring
@@ -27,7 +27,7 @@ from governance.consent.models import AssuranceLevel
 from residents import signin
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+bp = portal_blueprint.bp
 portal_records.register(bp)  # history, notices, download, leave (admin/portal_records.py)
 
 NOT_CONFIGURED = Unavailable(
@@ -168,6 +168,8 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
+    from admin import portal_services  # noqa: F401  (its routes, on this blueprint)
+
     app.register_blueprint(bp)
 
 

@@ -21,7 +21,7 @@ from admin.resident_keys import keyring
 from admin.resident_session import current_resident, resident_required, sign_out_resident
 from core.actor import Actor
 from residents import portal_records as records
-from residents.models import ResidentProvider
+from residents.portal import resident_actor
 
 
 ROUTES: list[tuple[str, object, tuple[str, ...]]] = []
@@ -46,10 +46,10 @@ def _me():
     return signed, records.resident_of(db.session, signed.resident_id, signed.tenant_code)
 
 
-def _actor(resident, signed) -> Actor:
-    """The resident as the actor of their own acts (audited as 住民本人, by the provider they signed in with)."""
-    provider = db.session.query(ResidentProvider).filter_by(alias=signed.provider).one_or_none()
-    return records.resident_actor(resident, "住民本人（ポータル）", provider.issuer if provider else "urn:renkei:portal")
+def _actor(signed) -> Actor:
+    """The resident as the actor of their own acts (one home: residents.portal.resident_actor)."""
+    return resident_actor(db.session, signed.resident_id, signed.provider,
+                          request_id=request.headers.get("X-Request-Id"), source_ip=request.remote_addr)
 
 
 @_route("/history")
@@ -82,7 +82,7 @@ def data():
 def _download(form: str) -> tuple[dict, object]:
     signed, resident = _me()
     content = records.my_data(db.session, keyring(), resident, current_language())
-    records.record_download(db.session, _actor(resident, signed), resident, form)
+    records.record_download(db.session, _actor(signed), resident, form)
     return content, resident
 
 
@@ -114,7 +114,7 @@ def leave():
     if request.method == "GET":
         return render_template("portal/leave.html", csrf_field=csrf_field)
     check_csrf()
-    records.leave(db.session, _actor(resident, signed), resident)
+    records.leave(db.session, _actor(signed), resident)
     sign_out_resident()
     return redirect(url_for("portal.left"))
 

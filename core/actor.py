@@ -47,6 +47,7 @@ ROLE_PRECEDENCE = (
     "data-user",
     "metering-client",
     "consent-app",
+    "brokerage-client",
 )
 
 CLI_ISSUER = "urn:renkei:cli"

@@ -154,6 +154,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.figures": {RESIDENT_DESK: "own", MUNICIPAL_ADMIN: "own"},
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.broker": {BROKERAGE_CLIENT: "all"},
+    "resident.link_code": {BROKERAGE_CLIENT: "all"},  # a service's one-time link code (residents.portal)
     "resident.review": {RESIDENT_DESK: "own"},
     "resident.recover": {RESIDENT_DESK: "own"},  # split and merge, four eyes (residents.recovery)
     # a notice to a municipality's residents, shown in the portal (residents.portal_records)
@@ -252,6 +253,7 @@ ACTION_LABELS_JA = {
     "resident.figures": "住民に関する集計（少数秘匿）",
     "resident.link": "住民とサービスのIDの連携",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
+    "resident.link_code": "住民ポータルでの連携用ワンタイムコードの発行（サービス）",
     "resident.review": "同一人物の疑いの確認",
     "resident.recover": "誤った連携の解除・共通IDの統合（二人で確認）",
     "resident.notice.publish": "住民へのお知らせの掲載",

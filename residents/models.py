@@ -11,6 +11,8 @@ the enrolments held for review, and the links to services' own user IDs.
 * :class:`ResidentReview`: an enrolment that matched an existing person, and the staff's decision.
 * :class:`ServiceLink`: a common ID tied to a registered service's (``data_service``) own user ID,
   with how, when and at what assurance it was made. A service only ever sees its own user ID.
+* :class:`ResidentLinkCode`: a one-time code a service issued for one of its user IDs, entered by the
+  resident in the portal to link it (hashed, short-lived, single use).
 * :class:`ResidentDisclosure`: per resident and service, the data items that service may receive
   (公開範囲), append-only.
 * :class:`ResidentRecovery`: a split of a wrong link or a merge of two common IDs of one person, proposed
@@ -205,6 +207,25 @@ class ServiceLink(SQLModel, table=True):
 
 
 CURRENT_LINK = ServiceLink.ended_at.is_(None)  # the links in force (a split one is kept, ended)
+
+
+class ResidentLinkCode(SQLModel, table=True):
+    """A one-time code a service issued for one of its own user IDs (issue 42 item 2): the resident enters it
+    in the portal to link that ID to their common ID. Only its hash is kept; it is valid for a few minutes
+    and used once (``used_at``, by whom: ``resident_id``)."""
+
+    __tablename__ = "resident_link_code"
+    __table_args__ = (sa.UniqueConstraint("service_id", "code_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="data_service.id")
+    service_user_id: str = Field(max_length=128)
+    code_hash: str = Field(max_length=64)  # SHA-256 (hex) of the service and the code
+    issued_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    issued_by: str = Field(max_length=255)  # the service's API client
+    expires_at: dt.datetime = Field(sa_column=timestamp_column())
+    used_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    resident_id: int | None = Field(default=None, foreign_key="resident.id")  # who used it
 
 
 class ResidentDisclosure(SQLModel, table=True):

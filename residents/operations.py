@@ -465,29 +465,39 @@ def set_disclosure(session: Session, actor: Actor, tenant_code: str, common_id: 
     resident = _resident_by_common_id(session, tenant_code, common_id)
     if resident is None or resident.status is not ResidentStatus.active:
         raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    return record_disclosure(session, actor, resident, data.service_id, data.items, data.reason)
+
+
+def record_disclosure(session: Session, actor: Actor, resident: Resident, service_id: int, items: list[str],
+                      reason: str) -> ResidentDisclosure:
+    """The rule of a disclosure range, whoever sets it (the desk: :func:`set_disclosure`; the resident in the
+    portal: :mod:`residents.portal`): the resident must be linked to the service; names of the service's
+    current consent text's data items only (the vocabulary), kept in the text's order; a new row (the
+    history stays), audited with the range before and after and the reason."""
     linked = session.scalar(sa.select(ServiceLink.id).where(ServiceLink.resident_id == resident.id, CURRENT_LINK,
-                                                            ServiceLink.service_id == data.service_id))
+                                                            ServiceLink.service_id == service_id))
     if linked is None:
         raise Invalid("The resident is not linked to that service.", "この住民はそのサービスと連携していません。",
                       problems=[problem("service_id", "Choose a service the resident is linked to.",
                                         "連携済みのサービスを選んでください。")])
-    service = session.get(DataService, data.service_id)
+    service = session.get(DataService, service_id)
     vocabulary = [item.name for item in consent_items_of(session, service.current_text_id)] if service.current_text_id else []
-    unknown = [item for item in data.items if item not in vocabulary]
+    unknown = [item for item in items if item not in vocabulary]
     if unknown:
         raise Invalid("Not a data item of the service's consent text: " + ", ".join(unknown),
                       "サービスの同意文にないデータ項目です：" + "、".join(unknown),
                       problems=[problem("items", "Choose items of the service's consent text.",
                                         "サービスの同意文のデータ項目から選んでください。")])
     before = disclosed_items(session, resident.id, service.id)
-    chosen = [item for item in vocabulary if item in set(data.items)]
+    chosen = [item for item in vocabulary if item in set(items)]
     row = ResidentDisclosure(resident_id=resident.id, service_id=service.id, items=json.dumps(chosen, ensure_ascii=False),
-                             reason=data.reason, set_by=_who(actor))
+                             reason=reason, set_by=_who(actor))
     session.add(row)
     session.flush()
-    audit.record(session, actor, "resident.disclosure.set", "resident_disclosure", str(row.id), tenant_code=tenant_code,
+    audit.record(session, actor, "resident.disclosure.set", "resident_disclosure", str(row.id),
+                 tenant_code=resident.tenant_code,
                  before={"common_id": resident.common_id, "service_id": service.id, "items": before},
-                 after={"common_id": resident.common_id, "service_id": service.id, "items": chosen, "reason": data.reason})
+                 after={"common_id": resident.common_id, "service_id": service.id, "items": chosen, "reason": reason})
     return row
 
 

@@ -49,6 +49,7 @@ from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS
                               VERIFICATION_LABELS, LinkageMark, Resident, ResidentDisclosure, ResidentIdentity,
                               ResidentNotice, ResidentProvider, ResidentSignIn, ResidentStatus, ServiceLink, Sex)
 from residents.operations import personal_items
+from residents.portal import as_consent_app
 
 PAGE_SIZE = 20
 LEAVE_REASON = "本人の退会"
@@ -307,13 +308,6 @@ def record_download(session: Session, actor: Actor, resident: Resident, form: st
 
 # --- leaving --------------------------------------------------------------------------------------
 
-def resident_actor(resident: Resident, name: str, issuer: str = "urn:renkei:portal") -> Actor:
-    """The resident acting in the portal: records their own consents' withdrawals as the consent app of
-    their municipality does (``consent-app``, own tenant only)."""
-    return Actor(issuer=issuer, subject=f"resident:{resident.uid}", name=name,
-                 roles=frozenset({authz.CONSENT_APP}), tenant_codes=frozenset({resident.tenant_code}))
-
-
 def leave(session: Session, actor: Actor, resident: Resident) -> dict[str, Any]:
     """The resident leaves: every current link ended (本人の退会), every consent in force of their user IDs
     withdrawn, their status ``left``; audited. There is no way back: they enrol anew at the desk."""
@@ -328,7 +322,7 @@ def leave(session: Session, actor: Actor, resident: Resident) -> dict[str, Any]:
     for link in current:
         latest = consent.latest_event(session, link.service_id, resident.tenant_code, link.service_user_id)
         if latest is not None and consent_state(latest.event, latest.expires_at, now) == ConsentEvent.given:
-            record = consent.withdraw_consent(session, actor, {"service_id": link.service_id,
+            record = consent.withdraw_consent(session, as_consent_app(actor, resident.tenant_code), {"service_id": link.service_id,
                                                                "tenant_code": resident.tenant_code,
                                                                "subject_id": link.service_user_id, "method": "web"})
             withdrawn.append(record.receipt_id)

@@ -110,6 +110,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/refuse"): "resident.recover",
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/{recovery_id}/cancel"): "resident.recover",
     ("POST", "/api/v1/residents/broker/linked-id"): "resident.broker",
+    ("POST", "/api/v1/residents/link-codes"): "resident.link_code",
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): "resident.review",
     ("POST", "/api/v1/service/components"): "service.manage",
     ("PUT", "/api/v1/service/components/{key}/active"): "service.manage",

@@ -19,7 +19,7 @@ from admin.resident_keys import keyring, small_count
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, RowId, TenantCode
 from governance.consent.schemas import NewSubjectId, SubjectId
-from residents import brokerage, figures, operations as residents, portal_records, recovery
+from residents import brokerage, figures, operations as residents, portal as resident_portal, portal_records, recovery
 from residents.portal_records import NoticeIn
 from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason
 
@@ -206,6 +206,21 @@ class LinkedIdOut(BaseModel):
     target_service_user_id: str | None = Field(description="The person's user ID at the target service, when allowed")
     linkage_record: int | None = Field(description="The sequence number of the linkage record, once a consent check "
                                                    "was asked")
+
+
+class LinkCodeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: RowId = Field(description="The service (its API client must be the caller)")
+    service_user_id: NewSubjectId = Field(description="The person as the service knows them: the ID the code links")
+
+
+class LinkCodeOut(BaseModel):
+    code: str = Field(description="Eight characters, shown once: the resident enters it in the portal with the "
+                                  "service chosen; only its hash is kept")
+    service_id: int
+    service_user_id: str
+    expires_at: dt.datetime = Field(description="Valid for 10 minutes, and for one use")
 
 
 class DecisionBody(BaseModel):
@@ -430,6 +445,17 @@ def linked_id(body: LinkedIdBody):
         return jsonify(brokerage.linked_id(db.session, current_actor(), body.model_dump()).as_dict())
     with engine.connect() as connection:
         return jsonify(brokerage.linked_id(db.session, current_actor(), body.model_dump(), autocommit=connection).as_dict())
+
+
+@bp.post("/residents/link-codes", responses={201: LinkCodeOut},
+         summary="For a data service's API client (scope residents:broker): a one-time code for one of its own user IDs, "
+                 "which the resident enters in the residents' portal to link that ID to their common ID",
+         description="The code is valid for 10 minutes and for one use; renkei keeps only its hash. A service that is "
+                     "not the caller's is not found.")
+def issue_link_code(body: LinkCodeBody):
+    row, code = resident_portal.issue_link_code(db.session, current_actor(), body.model_dump())
+    return jsonify({"code": code, "service_id": row.service_id, "service_user_id": row.service_user_id,
+                    "expires_at": row.expires_at.isoformat()}), 201
 
 
 @bp.get("/tenants/<code>/resident-reviews", responses={200: ReviewList},

@@ -549,6 +549,25 @@ def disclosing(ctx: Ctx, items: list[str]) -> Call:
                 {"service_id": link.json["service_id"], "items": items, "reason": "本人の申出"})
 
 
+def link_code_call(ctx: Ctx, *, own: bool = True) -> Call:
+    """A one-time link code asked by a service's API client (scope residents:broker) for one of its user IDs: its
+    own service, or (refused, not found) a service another client is the client of."""
+    from governance.consent.models import DataService
+    from tenancy.identity.keycloak import client_credentials_token
+
+    service_id = consent_service(ctx)
+    created = ctx.client.post("/api/v1/tenants/431001/api-clients", headers=ctx.admin_of("431001"), json=api_client_body(
+        name="監査網羅の仲介", scopes=["residents:broker"], allowlist=["127.0.0.1/32"]))
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    if own:
+        ctx.db.get(DataService, service_id).api_client_id = answer["client"]["id"]
+        ctx.db.commit()
+    token = client_credentials_token(ctx.directory.settings, answer["client_id"], answer["client_secret"])["access_token"]
+    return Call("POST", "/api/v1/residents/link-codes", {"Authorization": f"Bearer {token}"},
+                {"service_id": service_id, "service_user_id": "audit-user-0001"})
+
+
 def split_call(ctx: Ctx) -> Call:
     """A proposal to split the link of a resident linked to a service of the city."""
     link = linking(ctx, consent_service(ctx))
@@ -1272,6 +1291,9 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/v1/tenants/{code}/residents/{common_id}/disclosure"): Entry(
         success=lambda c: disclosing(c, ["生年月日"]),
         refused=lambda c: disclosing(c, ["マイナンバー"])),
+    # a service's one-time link code for the residents' portal (issue 42 item 2): its own service only
+    ("POST", "/api/v1/residents/link-codes"): Entry(
+        success=lambda c: link_code_call(c), refused=lambda c: link_code_call(c, own=False)),
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Entry(
         success=lambda c: Call("POST", f"/api/v1/tenants/431001/resident-reviews/{resident_review(c)}/decide", desk_of(c),
                                {"same_person": True, "reason": "券面の一致"}),

@@ -446,6 +446,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "service_id": 1, "service_user_id": "matrix-user-0001", "items": ["氏名"], "purpose": "権限の確認"}),
     ("POST", "/api/v1/residents/broker/linked-id"): Rule({}, lambda: {
         "service_id": 1, "service_user_id": "matrix-user-0001", "target_service_id": 2, "purpose": "権限の確認"}),
+    # a service's one-time link code for the residents' portal: its API client only (residents:broker), no person
+    ("POST", "/api/v1/residents/link-codes"): Rule({}, lambda: {
+        "service_id": 1, "service_user_id": "matrix-user-0001"}),
     ("GET", "/api/v1/tenants/{code}/resident-reviews"): Rule(RESIDENT_DESK),
     # recovery (issue 42 item 3): split and merge, proposed and decided by the municipality's own desk
     ("POST", "/api/v1/tenants/{code}/resident-recoveries/split"): Rule(RESIDENT_DESK, lambda: {

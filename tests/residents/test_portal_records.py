@@ -21,6 +21,7 @@ from governance.consent import operations as consent
 from governance.consent.check import consent_check
 from governance.consent.models import ConsentEvent, LinkageRecord
 from residents import brokerage, operations as residents, portal_records, recovery
+from residents.portal import resident_actor
 from residents.models import Resident, ResidentIdentity, ResidentNotice, ResidentStatus, ServiceLink
 from tenancy.identity.models import ApiClient
 from tests.consent.conftest import BROKER, clerk
@@ -229,7 +230,7 @@ def test_a_left_resident_signing_in_is_told_and_not_re_enrolled(app, db, story):
                             assurance_level=3, created_by="test"))
     db.add(ResidentIdentity(resident_id=me.id, tenant_code=KUMAMOTO, issuer="https://card.example.jp", subject="card-1"))
     db.commit()
-    portal_records.leave(db, portal_records.resident_actor(me, "住民本人"), me)
+    portal_records.leave(db, resident_actor(db, me.id, "mynumber-card"), me)
     db.commit()
     count = db.scalar(sa.select(sa.func.count()).select_from(Resident))
     claims = {"renkei_idp": "mynumber-card", "renkei_name": ME, "renkei_address": "熊本県熊本市中央区水前寺六丁目18番1号",
@@ -248,7 +249,7 @@ def test_the_retention_job_erases_the_key_material_after_the_period_and_not_befo
     me = story["me"]
     db.add(ResidentIdentity(resident_id=me.id, tenant_code=KUMAMOTO, issuer="https://card.example.jp", subject="card-1"))
     db.commit()
-    portal_records.leave(db, portal_records.resident_actor(me, "住民本人"), me)
+    portal_records.leave(db, resident_actor(db, me.id, "mynumber-card"), me)
     db.commit()
     raw = sa.text("SELECT full_name, address, birth_date, sex, person_hash, name_hash, common_id FROM resident WHERE id = :id")
     assert run(app, "--only", "resident-retention").exit_code == 0
