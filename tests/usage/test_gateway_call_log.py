@@ -115,6 +115,37 @@ def test_calls_arriving_during_a_flush_share_the_next_one(tmp_path, monkeypatch)
     log.close()
 
 
+def test_the_spare_after_a_quiet_round_is_small_and_a_burst_past_it_loses_no_call(tmp_path):
+    """A rotation after 5 calls makes a spare far smaller than a full segment (less zero-filling
+    beside the calls' own flushes); 1,200 calls from 4 threads then outgrow it, and every one of them
+    is in the segments, once."""
+    from tenancy.usage import call_log
+
+    log = call_log.CallLog(tmp_path)
+
+    def event(n: int) -> dict:
+        return {"event_id": f"gateway:burst-{n}", "tenant": "431001", "metric": "api_calls", "quantity": 1,
+                "timestamp": "2026-01-01T00:00:00+00:00"}
+
+    for n in range(5):
+        assert log.append(event(n))
+    first = {path.name for path in tmp_path.glob("*.calls")}
+    log.rotate()
+    (spare,) = [path for path in tmp_path.glob("*.calls") if path.name not in first]
+    assert spare.stat().st_size * 8 <= call_log.SEGMENT_BYTES  # 5 calls' room doubled, not a megabyte
+    threads = [threading.Thread(target=lambda k=k: [log.append(event(n)) for n in range(5 + k, 1205, 4)])
+               for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    log.rotate()
+    read = [e["event_id"] for path in tmp_path.glob("*.calls") for e in call_log.read_events(path)]
+    assert len(list(tmp_path.glob("*.calls"))) >= 3  # the burst went on past the spare, in a new segment
+    assert sorted(read) == sorted(f"gateway:burst-{n}" for n in range(1205))
+    log.close()
+
+
 def test_a_segment_folded_twice_counts_once_and_a_repeated_request_id_once(app, db, tenant_factory, tmp_path):
     from tenancy.usage import call_log, metering
 
