@@ -99,6 +99,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/incidents", "detected_at"): ("The detection cannot be in the future", "relative to now"),
     ("POST /api/v1/incidents", "tenant_codes"): ("Unknown tenants", ROW),
     ("POST /api/v1/incidents", "member_numbers"): ("Unknown members", ROW),
+    ("PATCH /api/v1/incidents/{incident_id}", "tenant_codes"): ("Unknown tenants", ROW + " (the tenants added)"),
+    ("PATCH /api/v1/incidents/{incident_id}", "member_numbers"): ("Unknown members", ROW + " (the members added)"),
     ("POST /api/v1/incidents/{incident_id}/entries", "at"): ("Not before the detection",
                                                               "relative to the incident's detection: " + ROW),
     ("GET /api/v1/request-log", "end"): (("The end must be after the start", "days after the start"),
