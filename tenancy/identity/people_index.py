@@ -265,15 +265,21 @@ def record_left(session: Session, user_id: str, code: str | None = None, now: dt
         session.execute(sa.delete(_MEMBERSHIP).where(_MEMBERSHIP.c.user_id == user_id, _MEMBERSHIP.c.tenant_code == code))
 
 
-def refresh(session: Session, directory, user_id: str, now: dt.datetime | None = None) -> bool:
-    """Read ``user_id`` again from Keycloak and write it (or remove it: Keycloak has no such user)."""
+def _read(directory, user_id: str) -> tuple[Account, str] | None:
+    """``user_id`` as Keycloak now holds them, with their reading; None: Keycloak has no such user."""
     try:
-        account, kana = directory.person(user_id)
+        return directory.person(user_id)
     except NotFound:
+        return None
+
+
+def _apply(session: Session, user_id: str, read: tuple[Account, str] | None, now: dt.datetime | None = None) -> bool:
+    """Write ``user_id`` as :func:`_read` read them (or remove them: Keycloak had no such user)."""
+    if read is None:
         _touch(session, now or utcnow())
         _forget(session, user_id)
         return False
-    record_person(session, account, kana, now)
+    record_person(session, *read, now)
     return True
 
 
@@ -303,8 +309,11 @@ def apply_events(session: Session, directory, events: Iterable[dict[str, Any]]) 
     changed = people_changed(events)
     if not changed or as_of(session) is None:
         return 0
-    for user_id in sorted(changed):
-        refresh(session, directory, user_id)
+    # all read from Keycloak before the first write: the index's lock (:func:`_touch`) is not held
+    # while Keycloak answers
+    read = {user_id: _read(directory, user_id) for user_id in sorted(changed)}
+    for user_id, person in read.items():
+        _apply(session, user_id, person)
     return len(changed)
 
 
