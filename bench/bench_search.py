@@ -1,6 +1,6 @@
 """Benchmark: the header's one search box at national size (issue 38 item 2).
 
-    python bench/bench_search.py [--rounds 60] [--rebuild] [--database-url URL]
+    python bench/bench_search.py [--quick] [--rounds 60] [--rebuild] [--database-url URL]
                                  [--keycloak-url URL --people 20000] [--no-index]
 
 The data set: 1,741 municipalities (Kumamoto's reference tenants with their kana, and synthetic ones
@@ -318,12 +318,15 @@ def _import_people(realm: str, master, people: int, codes: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--quick", action="store_true", help="20 rounds (the data set stays national size)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--keycloak-url", default=None, help="measure Keycloak's people reads (on this server) instead of the page")
     parser.add_argument("--people", type=int, default=20_000, help="people imported into the Keycloak realm")
     parser.add_argument("--no-index", action="store_true", help="people from the directory's stand-in, no index")
     common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 20
     return measure_keycloak(args) if args.keycloak_url else measure_pages(args)
 
 

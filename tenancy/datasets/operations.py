@@ -207,11 +207,15 @@ def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
 
     The title is found through the catalogue's search index (``search_index.candidates``: the datasets
     holding the text's character pairs, a superset the LIKE then decides), so a search reads the few
-    candidates and not the 52,000 rows of a national register."""
+    candidates and not the 52,000 rows of a national register. A reader of their own providers' datasets
+    (a municipality's tens, an organisation's few) reads those through the provider's index instead: the
+    pairs of a common word (AED, 避難所) name a dataset of nearly every provider, thousands of candidates
+    for the one provider's (on PostgreSQL 4 ms against 0.2 at national size)."""
+    grant = authz.authorize(actor, "dataset.read")
     scope = _register_scope(actor)
     folded = query.folded
     said = [Dataset.name == folded]
-    among = search_index.candidates(session, folded.split(" "))
+    among = None if not grant.all_tenants else search_index.candidates(session, folded.split(" "))
     titled = sa.or_(sa.func.lower(Dataset.title_ja).like(search_rules.contains(folded), escape=search_rules.ESCAPE),
                     sa.func.lower(Dataset.title_en).like(search_rules.contains(folded), escape=search_rules.ESCAPE))
     said.append(titled if among is None else sa.and_(among, titled))

@@ -33,7 +33,8 @@ from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
 from tenancy.registry.operations import get_tenant, list_tenants
 from core.codes import is_corporate_number
 from core.validation import email_problem, text_field_problem
-from tenancy.members.models import get_organisation_account, open_organisation, organisations_with_accounts
+from tenancy.members.models import (MemberStatus, Organisation, get_organisation_account, open_organisation,
+                                    organisations_with_accounts)
 
 class SeatLimitReached(Conflict):
     def __init__(self, code: str, limit: int) -> None:
@@ -217,12 +218,34 @@ def list_users(session: Session, actor: Actor, directory: IdentityDirectory, cod
     return sorted([*directory.tenant_members(code), *map(_decoy_account, _decoys(session, code))],
                   key=lambda a: a.username)
 
-def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
-    """The tenants whose accounts the actor may list (``user.read``): every tenant, or only their own."""
+
+def codes_with_readable_users(session: Session, actor: Actor) -> list[str] | None:
+    """The places whose accounts the actor may list (``user.read``): None for every one; else the codes of
+    their own municipalities the registry holds and their own approved organisations, read in one query
+    (the search box asks it on every keystroke). :func:`tenants_with_readable_users` lists these places."""
     grant = authz.authorize(actor, "user.read")
-    codes = None if grant.all_tenants else sorted(c for c in grant.tenant_codes if not is_corporate_number(c))
+    if grant.all_tenants:
+        return None
+    codes = sorted(c for c in grant.tenant_codes if not is_corporate_number(c))
+    numbers = sorted(c for c in grant.tenant_codes if is_corporate_number(c))
+    held = [*([sa.select(Tenant.code.label("code")).where(Tenant.code.in_(codes))] if codes else []),
+            *([sa.select(Organisation.corporate_number.label("code")).where(
+                Organisation.status == MemberStatus.approved, Organisation.corporate_number.in_(numbers))]
+              if numbers else [])]
+    if not held:
+        return []
+    return sorted(session.scalars(held[0] if len(held) == 1 else sa.union_all(*held)))
+
+
+def tenants_with_readable_users(session: Session, actor: Actor) -> list[Tenant]:
+    """The tenants whose accounts the actor may list (``user.read``): every tenant, or only their own
+    (:func:`codes_with_readable_users`); then the organisations among them."""
+    places = codes_with_readable_users(session, actor)
+    codes = None if places is None else [c for c in places if not is_corporate_number(c)]
     tenants, _ = list_tenants(session, actor, codes=codes, per_page=10000) if codes != [] else ([], 0)
-    return [*tenants, *organisations_with_accounts(session, None if grant.all_tenants else grant.tenant_codes)]
+    numbers = None if places is None else frozenset(c for c in places if is_corporate_number(c))
+    return [*tenants, *organisations_with_accounts(session, numbers)]
+
 
 def _holds(query: search.Query, account: Account) -> bool:
     folded = query.folded
@@ -233,56 +256,61 @@ def _holds(query: search.Query, account: Account) -> bool:
 def search_people(session: Session, actor: Actor, directory: IdentityDirectory, query: search.Query,
                   limit: int = search.LIMIT) -> search.Found:
     """The people the actor may list (the users page's scope, ``user.read``, through
-    :func:`tenants_with_readable_users`) whose username, e-mail or name holds the query's text; by
+    :func:`codes_with_readable_users`) whose username, e-mail or name holds the query's text; by
     username. Read from the people index (:mod:`tenancy.identity.people_index`), the answer marked with
     the time the index last matched Keycloak; while the index was never built, from Keycloak itself (a
     reader of every tenant's people asks its search; a reader of their own tenants' reads those groups).
     Each hit's ``scope`` is the tenant (or organisation) whose users page shows the person; decoys
     count as the people they stand for."""
     grant = authz.authorize(actor, "user.read")
-    places = None if grant.all_tenants else tenants_with_readable_users(session, actor)
-    indexed = people_index.find(session, query, None if places is None else [p.code for p in places], limit)
+    places = codes_with_readable_users(session, actor)
+    indexed = people_index.find(session, query, places, limit)
     if indexed is not None:
         found, total, as_of = indexed.people, indexed.total, indexed.as_of
         total = total + 1 if indexed.capped else total
     else:
-        found, total = _people_from_keycloak(session, directory, query, places, limit)
+        found, total = _people_from_keycloak(directory, query, places, limit)
         as_of = None
     decoys = _decoys_found(session, query, places)
     found = sorted([*found, *decoys], key=lambda account: account.username)[:limit]
     total += len(decoys)
     # a Keycloak group of a municipality the registry does not hold has no users page: shown unscoped there
+    # (the places of a reader of their own are those the registry holds: no query for them)
     codes = {c for account in found for c in account.tenant_codes if len(c) == 6 and c.isdigit()}
-    unknown = codes - set(session.scalars(sa.select(Tenant.code).where(Tenant.code.in_(codes)))) if codes else set()
+    if places is not None:
+        unknown = codes - set(places)
+    else:
+        unknown = codes - set(session.scalars(sa.select(Tenant.code).where(Tenant.code.in_(codes)))) if codes else set()
     return search.Found([search.Hit(account.id, account.display_name, account.username,
                                     min((c for c in account.tenant_codes if grant.covers(c) and c not in unknown),
                                         default=""))
                          for account in found], min(total, search.COUNTED), total > search.COUNTED, as_of)
 
 
-def _people_from_keycloak(session: Session, directory: IdentityDirectory, query: search.Query, places,
+def _people_from_keycloak(directory: IdentityDirectory, query: search.Query, places: list[str] | None,
                           limit: int) -> tuple[list[Account], int]:
     """The people matching ``query`` as Keycloak answers (no index yet): the realm's search for a reader
     of every tenant (``places`` None), else the groups of ``places`` read and picked here."""
     if places is None:
         return directory.find_people(query.text, limit)
     found = []
-    for place in places:
+    for code in places:
         try:
-            found += directory.group_people(place.code)
+            found += directory.group_people(code)
         except NotFound:  # not provisioned yet: no group, nobody in it
             pass
     found = [account for account in found if _holds(query, account)]
     return found, len(found)
 
 
-def _decoys_found(session: Session, query: search.Query, places) -> list[Account]:
+def _decoys_found(session: Session, query: search.Query, places: list[str] | None) -> list[Account]:
     """The invitation decoys (people to the admin who invited them) in ``places`` (None: all) matching ``query``."""
-    if places is None:
-        decoys = [_decoy_account(d) for d in session.scalars(sa.select(InvitationDecoy).order_by(InvitationDecoy.username))]
-    else:
-        decoys = [_decoy_account(d) for place in places for d in _decoys(session, place.code)]
-    return [d for d in decoys if _holds(query, d)]
+    decoys = sa.select(InvitationDecoy).order_by(InvitationDecoy.username)
+    if places is not None:
+        if not places:
+            return []
+        decoys = decoys.where(InvitationDecoy.tenant_code.in_(places))
+    return [d for d in map(_decoy_account, session.scalars(decoys)) if _holds(query, d)]
 
 
 def invite_user(session: Session, actor: Actor, directory: IdentityDirectory, code: str,

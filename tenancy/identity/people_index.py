@@ -195,7 +195,10 @@ def find(session: Session, query: search.Query, codes: Iterable[str] | None, lim
 # --- writing -------------------------------------------------------------------------------------
 
 def _touch(session: Session, now: dt.datetime, *, rebuilt: int | None = None) -> None:
-    """Note the index brought up to date at ``now`` (by a rebuild of ``rebuilt`` people, or a change)."""
+    """Note the index brought up to date at ``now`` (by a rebuild of ``rebuilt`` people, or a change).
+    Every write of the index does this first: the state's one row is the index's lock, taken before any
+    person's rows, so that two writers (each process's admin-events reader, a request's own act) wait for
+    each other rather than each hold a person the other needs (PostgreSQL's deadlock)."""
     if rebuilt is not None:
         values = {"reindexed_at": now, "updated_at": now, "people": rebuilt}
     else:
@@ -228,13 +231,13 @@ def record_person(session: Session, account: Account, kana: str = "", now: dt.da
     Another process writing the same person at the same moment (each process reads the admin events)
     is not an error: the row written last stands, both read from Keycloak."""
     now = now or utcnow()
+    _touch(session, now)
     try:
         with session.begin_nested():
             _write(session, account, kana, now)
     except IntegrityError:
         with session.begin_nested():
             _write(session, account, kana, now)
-    _touch(session, now)
 
 
 def record_joined(session: Session, account: Account, now: dt.datetime | None = None) -> None:
@@ -248,29 +251,35 @@ def record_joined(session: Session, account: Account, now: dt.datetime | None = 
 def record_enabled(session: Session, user_id: str, enabled: bool, now: dt.datetime | None = None) -> None:
     """A person enabled or disabled by renkei (in the caller's transaction)."""
     now = now or utcnow()
-    session.execute(sa.update(_PERSON).where(_PERSON.c.user_id == user_id).values(enabled=enabled, indexed_at=now))
     _touch(session, now)
+    session.execute(sa.update(_PERSON).where(_PERSON.c.user_id == user_id).values(enabled=enabled, indexed_at=now))
 
 
 def record_left(session: Session, user_id: str, code: str | None = None, now: dt.datetime | None = None) -> None:
     """A person taken out of tenant ``code`` by renkei, or (``code`` None) deleted (caller's transaction)."""
     now = now or utcnow()
+    _touch(session, now)
     if code is None:
         _forget(session, user_id)
     else:
         session.execute(sa.delete(_MEMBERSHIP).where(_MEMBERSHIP.c.user_id == user_id, _MEMBERSHIP.c.tenant_code == code))
-    _touch(session, now)
 
 
-def refresh(session: Session, directory, user_id: str, now: dt.datetime | None = None) -> bool:
-    """Read ``user_id`` again from Keycloak and write it (or remove it: Keycloak has no such user)."""
+def _read(directory, user_id: str) -> tuple[Account, str] | None:
+    """``user_id`` as Keycloak now holds them, with their reading; None: Keycloak has no such user."""
     try:
-        account, kana = directory.person(user_id)
+        return directory.person(user_id)
     except NotFound:
-        _forget(session, user_id)
+        return None
+
+
+def _apply(session: Session, user_id: str, read: tuple[Account, str] | None, now: dt.datetime | None = None) -> bool:
+    """Write ``user_id`` as :func:`_read` read them (or remove them: Keycloak had no such user)."""
+    if read is None:
         _touch(session, now or utcnow())
+        _forget(session, user_id)
         return False
-    record_person(session, account, kana, now)
+    record_person(session, *read, now)
     return True
 
 
@@ -300,8 +309,11 @@ def apply_events(session: Session, directory, events: Iterable[dict[str, Any]]) 
     changed = people_changed(events)
     if not changed or as_of(session) is None:
         return 0
-    for user_id in sorted(changed):
-        refresh(session, directory, user_id)
+    # all read from Keycloak before the first write: the index's lock (:func:`_touch`) is not held
+    # while Keycloak answers
+    read = {user_id: _read(directory, user_id) for user_id in sorted(changed)}
+    for user_id, person in read.items():
+        _apply(session, user_id, person)
     return len(changed)
 
 
@@ -309,6 +321,7 @@ def rebuild(session: Session, directory, now: dt.datetime | None = None) -> int:
     """Replace the index with every person Keycloak holds now (in the caller's transaction); how many."""
     now = now or utcnow()
     people = directory.all_people()
+    _touch(session, now, rebuilt=len(people))
     session.execute(sa.delete(_MEMBERSHIP))
     session.execute(sa.delete(_WORD))
     session.execute(sa.delete(_PERSON))
@@ -321,5 +334,4 @@ def rebuild(session: Session, directory, now: dt.datetime | None = None) -> int:
     words = [row for account, kana in people for row in _word_rows(account, kana)]
     for start in range(0, len(words), 10000):
         session.execute(sa.insert(_WORD), words[start:start + 10000])
-    _touch(session, now, rebuilt=len(rows))
     return len(rows)
