@@ -362,8 +362,8 @@ def test_the_residents_realm_has_no_account_console_and_a_resident_no_account_ro
     from tenancy.identity.keycloak import master_admin
 
     residents_realm, _ = realms
-    subject = portal.person("shiro", {**TARO, "full_name": "田中 四郎"})
-    card_sign_in(client, "shiro")
+    subject = portal.person("goro", {**TARO, "full_name": "伊藤 五郎"})
+    card_sign_in(client, "goro")
     admin = master_admin(keycloak_server.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     admin.change_current_realm(residents_realm)
     for client_id in ("account-console", "account"):
