@@ -142,3 +142,25 @@ def test_the_range_set_on_the_page_is_what_the_brokerage_sends(client, db, conse
             "service_id": navi.id, "service_user_id": "navi-user-0001", "items": ["氏名", "住所"],
             "purpose": "行政サービスの案内"})
     assert answer.allowed and answer.items == {"氏名": "髙橋 太郎"} and answer.withheld == ("住所",)
+
+
+def test_the_forms_are_offered_on_a_person_found_by_a_services_user_id_or_by_name(client, db, consent_setup):
+    navi = consent_setup(name="くらしナビ", text=TEXT)
+    sign_in(client, ["resident-desk"], [KUMAMOTO], csrf="t")
+    common_id = enrolled(client, db)
+    client.post("/admin/residents/link", data=link_form(common_id, navi.id))
+    by_service = client.post("/admin/residents/lookup", data={
+        "lookup_service": str(navi.id), "lookup_user_id": "navi-user-0001", "reason": "サービスからの照会",
+        "csrf_token": "t"}).get_data(as_text=True)
+    assert "髙橋 太郎" in by_service and f'name="common_id" value="{common_id}"' in by_service
+    assert "くらしナビ の公開範囲を保存する" in by_service
+
+    found = client.post("/admin/residents/search", data={"search_name": "髙橋 太郎", "search_reason": "福祉課からの照会",
+                                                         "csrf_token": "t"}).get_data(as_text=True)
+    assert f"{common_id} を開く（連携と公開範囲）" in found  # each person found can be opened, with the search's reason
+    opened = client.post("/admin/residents/lookup", data={"common_id": common_id, "reason": "福祉課からの照会",
+                                                          "csrf_token": "t"}).get_data(as_text=True)
+    assert "サービスとの連携（窓口）" in opened
+    # the opening is a view of its own, audited with the search's reason (the search's record holds its own views)
+    assert [view["reason"] for view in actions(db, "resident.view")] == ["窓口での連携手続", "サービスからの照会",
+                                                                         "福祉課からの照会"]
