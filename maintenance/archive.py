@@ -14,6 +14,10 @@ Members (format ``renkei-backup/1``)::
     keycloak-realm.json    the realm: Keycloak's own full export (users' credentials and the realm's
                            keys included) or the REST copy (credentials not included); the
                            manifest's ``realm.credentials`` says which (tenancy.identity.realm_copy)
+    keycloak-residents-realm.json
+                           the residents' realm (RENKEI_RESIDENTS_REALM, issue 42) when it is set up,
+                           copied the same way: its identity providers and the residents' links to
+                           them (manifest ``residents_realm``); restored with the realm
     audit-head.json        the audit chain head at the time of the backup (seq and hash)
 
 The row counts, totals and head are read in the same snapshot as the database copy (PostgreSQL:
@@ -63,8 +67,9 @@ MANIFEST_SIG = "manifest.sig"
 DB_PG = "database.pgdump"
 DB_SQLITE = "database.sqlite3"
 REALM = "keycloak-realm.json"
+RESIDENTS_REALM = "keycloak-residents-realm.json"
 AUDIT_HEAD = "audit-head.json"
-MEMBERS = (MANIFEST, MANIFEST_SUM, MANIFEST_SIG, DB_PG, DB_SQLITE, REALM, AUDIT_HEAD)
+MEMBERS = (MANIFEST, MANIFEST_SUM, MANIFEST_SIG, DB_PG, DB_SQLITE, REALM, RESIDENTS_REALM, AUDIT_HEAD)
 
 
 class ArchiveRefused(Conflict):
@@ -237,8 +242,30 @@ def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
                   f"バックアップは PostgreSQL と SQLite のみに対応しています（{engine.dialect.name}）。")
 
 
+def _copy_realm(work: Path, member: str, realm: str, realm_export, realm_admin) -> dict[str, Any]:
+    """Write the copy of ``realm`` to ``work / member`` (Keycloak's export through ``realm_export``, else the
+    REST copy through ``realm_admin``); the manifest's description of it."""
+    from tenancy.identity import realm_copy
+
+    if realm_export is not None:
+        realm_export(work / "kc-export.json")
+        try:
+            exported = json.loads((work / "kc-export.json").read_text(encoding="utf-8"))
+            copy = realm_copy.wrap_export(exported, realm)
+        except ValueError as error:
+            raise Invalid(f"the Keycloak export cannot be used: {error}",
+                          f"Keycloak のエクスポートを使えません: {error}") from None
+        (work / "kc-export.json").unlink()
+    else:
+        copy = realm_copy.export_realm(realm_admin, realm)
+    (work / member).write_text(json.dumps(copy, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    return {"name": realm, "counts": realm_copy.summary(copy), "format": copy["format"],
+            "credentials": realm_copy.carries_credentials(copy)}
+
+
 def write_backup(session: Session, actor: Actor, output: Path, *, signer: signing.Signer, realm_admin=None,
-                 realm: str | None = None, realm_export=None, now: dt.datetime | None = None) -> dict[str, Any]:
+                 realm: str | None = None, realm_export=None, residents_realm: str | None = None,
+                 residents_export=None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Write the archive to ``output`` (atomically: a ``.partial`` file renamed at the end); returns its manifest.
 
     The backup is recorded in the audit log (and committed) first, so the archive holds its own record.
@@ -246,7 +273,9 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
     (``kc.sh export``, or copying a file the operator made), puts that export in the archive
     (``credentials: included``); else ``realm_admin``, a Keycloak admin client that may read
     ``realm``, makes the REST copy (``credentials: not included``); with neither the archive holds
-    no realm (and says so). ``signer`` signs the manifest and the audit checkpoint in it.
+    no realm (and says so). ``residents_realm`` (the residents' realm, issue 42), when ``realm_admin``
+    finds it, goes in beside it, through ``residents_export`` or the REST copy. ``signer`` signs the
+    manifest and the audit checkpoint in it.
     """
     from tenancy.identity import realm_copy
 
@@ -269,23 +298,18 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
         realm_info: dict[str, Any] | None = None
         keycloak_version = None
         if realm and (realm_export is not None or realm_admin is not None):
-            if realm_export is not None:
-                realm_export(work / "kc-export.json")
-                try:
-                    exported = json.loads((work / "kc-export.json").read_text(encoding="utf-8"))
-                    copy = realm_copy.wrap_export(exported, realm)
-                except ValueError as error:
-                    raise Invalid(f"the Keycloak export cannot be used: {error}",
-                                  f"Keycloak のエクスポートを使えません: {error}") from None
-                (work / "kc-export.json").unlink()
-            else:
-                copy = realm_copy.export_realm(realm_admin, realm)
+            realm_info = _copy_realm(work, REALM, realm, realm_export, realm_admin)
             if realm_admin is not None:
                 keycloak_version = realm_copy.server_version(realm_admin)
-            (work / REALM).write_text(json.dumps(copy, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-            realm_info = {"name": realm, "counts": realm_copy.summary(copy), "format": copy["format"],
-                          "credentials": realm_copy.carries_credentials(copy)}
             members.append(REALM)
+        residents_info: dict[str, Any] | None = None
+        if residents_realm and realm_admin is not None and realm_copy.realm_exists(realm_admin, residents_realm):
+            residents_info = _copy_realm(work, RESIDENTS_REALM, residents_realm, residents_export, realm_admin)
+            copied = json.loads((work / RESIDENTS_REALM).read_text(encoding="utf-8"))
+            residents_info["identity_providers"] = sorted(
+                provider["alias"] for provider in copied["representation"].get("identityProviders") or [])
+            residents_info["providers_without_secret"] = realm_copy.providers_without_secret(copied)
+            members.append(RESIDENTS_REALM)
         (work / AUDIT_HEAD).write_text(json.dumps(described["audit_head"], indent=1) + "\n", encoding="utf-8")
         members.append(AUDIT_HEAD)
         manifest = {
@@ -306,6 +330,7 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
                             *(checkpoints.document(name, head["seq"], head["hash"], now, signer, anchor=tuple(head["anchor"]))
                               for name, head in described["chain_heads"].items())],
             "realm": realm_info,
+            "residents_realm": residents_info,
             "members": {name: {"sha256": file_sha256(work / name), "size": (work / name).stat().st_size}
                         for name in members},
         }
@@ -479,8 +504,9 @@ def restore_database(engine: sa.Engine, manifest: dict[str, Any], folder: Path) 
 
 def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept_unsigned: bool = False,
             realm_admin=None, realm: str | None = None, replace_realm: bool = False,
-            app_role: str | None = None, database: bool = True) -> dict[str, Any]:
-    """Restore an archive into the session's (empty) database and recreate the realm; audited.
+            app_role: str | None = None, database: bool = True, residents_realm: str | None = None) -> dict[str, Any]:
+    """Restore an archive into the session's (empty) database and recreate the realm (and the residents'
+    realm the archive holds, as ``residents_realm`` if given); audited.
 
     ``database=False`` recreates the realm alone, into a database restored before (with Keycloak
     down, the database comes back first under the maintenance identity, the realm once Keycloak runs).
@@ -511,15 +537,20 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
         with_realm = realm_admin is not None and (folder / REALM).exists()
         copy = json.loads((folder / REALM).read_text(encoding="utf-8")) if with_realm else None
         target_realm = realm or (copy or {}).get("realm")
-        if with_realm and realm_copy.realm_exists(realm_admin, target_realm) and not replace_realm:
-            raise _refuse(f"the Keycloak realm {target_realm} exists: delete it first or use --replace-realm",
-                          f"Keycloak のレルム {target_realm} がすでにあります。先に削除するか --replace-realm を指定してください。")
-        # The realm first: if the database then fails (one transaction: it stays empty), running
+        with_residents = with_realm and (folder / RESIDENTS_REALM).exists()
+        residents_copy = json.loads((folder / RESIDENTS_REALM).read_text(encoding="utf-8")) if with_residents else None
+        residents_target = residents_realm or (residents_copy or {}).get("realm")
+        for name in (target_realm, residents_target if with_residents else None):
+            if name and with_realm and realm_copy.realm_exists(realm_admin, name) and not replace_realm:
+                raise _refuse(f"the Keycloak realm {name} exists: delete it first or use --replace-realm",
+                              f"Keycloak のレルム {name} がすでにあります。先に削除するか --replace-realm を指定してください。")
+        # The realms first: if the database then fails (one transaction: it stays empty), running
         # the restore again with --replace-realm starts from the same state.
-        if with_realm:
-            if realm_copy.realm_exists(realm_admin, target_realm):
-                realm_copy.delete_realm(realm_admin, target_realm)
-            realm_copy.import_realm(realm_admin, copy, target_realm)
+        for name, realm_copied in ((target_realm, copy), (residents_target, residents_copy)):
+            if name and realm_copied is not None:
+                if realm_copy.realm_exists(realm_admin, name):
+                    realm_copy.delete_realm(realm_admin, name)
+                realm_copy.import_realm(realm_admin, realm_copied, name)
         if database:
             restore_database(engine, manifest, folder)
         if database and app_role and engine.dialect.name == "postgresql":
@@ -531,6 +562,7 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
     core_audit.record(session, actor, "system.restore", "backup", path.name,
                       after={"file": path.name, "created_at": manifest.get("created_at"),
                              "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None,
+                             "residents_realm": residents_target if with_residents else None,
                              "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy)),
                              "signed_by": signed_by, "accepted_unsigned": signed_by is None,
                              **({} if database else {"database": "not restored (realm only)"})})

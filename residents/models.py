@@ -197,6 +197,8 @@ class ServiceLink(SQLModel, table=True):
     service_id: int = Field(foreign_key="data_service.id")
     service_user_id: str = Field(max_length=128)
     method: LinkMethod = Field(sa_column=enum_column(LinkMethod))
+    # how staff verified the person's identity at a counter (None: made by the resident or the service)
+    verification: VerificationMethod | None = Field(default=None, sa_column=enum_column(VerificationMethod, nullable=True))
     assurance_level: int = Field(foreign_key="assurance_level.level")
     linked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     linked_by: str = Field(max_length=255)

@@ -299,7 +299,7 @@ def search_by_name(session: Session, actor: Actor, keys: Keyring, tenant_code: s
 
 def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[str, Any]:
     """A resident with their items, their links (current and ended, each with the common ID it was made
-    for when a merge moved it), the common IDs merged into theirs, and their consents (see
+    for when a merge moved it, and a current one with its disclosure range), the common IDs merged into theirs, and their consents (see
     :func:`consent_history`)."""
     links = list(session.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id)
                                  .order_by(ServiceLink.id)))
@@ -312,6 +312,8 @@ def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[s
             "enrolled_by": resident.enrolled_by, "merged_from": merged_from,
             "links": [{"id": link.id, "service_id": link.service_id, "service_user_id": link.service_user_id,
                        "method": link.method.value, "assurance_level": link.assurance_level, "linked_at": link.linked_at,
+                       "verification": link.verification.value if link.verification else None,
+                       "disclosed": disclosed_items(session, resident.id, link.service_id) if link.ended_at is None else [],
                        "origin_common_id": origins.get(link.origin_resident_id or resident.id),
                        "ended_at": link.ended_at, "ended_by": link.ended_by, "ended_reason": link.ended_reason}
                       for link in links],
@@ -388,14 +390,15 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
 # --- links to services' IDs -----------------------------------------------------------------------
 
 def link_service(session: Session, actor: Actor, tenant_code: str, common_id: str, payload: LinkIn | dict) -> ServiceLink:
-    """Tie a resident's common ID to a registered service's own user ID."""
+    """Tie a resident's common ID to the own user ID of an approved service of the same municipality (the
+    controller of the person's data: :func:`desk_services` lists them)."""
     data = validated(LinkIn, payload)
     authz.authorize(actor, "resident.link", tenant_code)
     resident = _resident_by_common_id(session, tenant_code, common_id)
     if resident is None or resident.status is not ResidentStatus.active:
         raise NotFound("No such resident.", "該当する住民は見つかりません。")
     service = session.get(DataService, data.service_id)
-    if service is None or service.status is not ServiceStatus.approved:
+    if service is None or service.status is not ServiceStatus.approved or service.owner_code != tenant_code:
         raise Invalid("No approved service of that number.", "その番号の承認済みサービスはありません。",
                       problems=[problem("service_id", "Choose an approved service.", "承認済みのサービスを選んでください。")])
     if session.get(AssuranceLevel, data.assurance_level) is None:
@@ -410,17 +413,37 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
         ServiceLink.service_id == service.id, CURRENT_LINK,
         sa.or_(ServiceLink.service_user_id == data.service_user_id, ServiceLink.resident_id == resident.id)))
     if taken is not None:
+        field, en, ja = (("service_user_id", "This user ID of the service is linked to a person already.",
+                          "このサービスのこのIDは、すでに住民と連携されています。")
+                         if taken.service_user_id == data.service_user_id else
+                         ("service_id", "This resident is linked to this service already.",
+                          "この住民は、このサービスと連携済みです。"))
         raise Conflict("The service's user ID or this resident is linked for this service already.",
-                       "このサービスのIDまたはこの住民は、このサービスと連携済みです。")
+                       "このサービスのIDまたはこの住民は、このサービスと連携済みです。", problems=[problem(field, en, ja)])
     link = ServiceLink(resident_id=resident.id, service_id=service.id, service_user_id=data.service_user_id,
-                       method=data.method, assurance_level=data.assurance_level, linked_by=_who(actor))
+                       method=data.method, verification=data.verification, assurance_level=data.assurance_level,
+                       linked_by=_who(actor))
     session.add(link)
     session.flush()
     audit.record(session, actor, "resident.link", "service_link", str(link.id), tenant_code=tenant_code,
                  after={"common_id": resident.common_id, "service_id": service.id,
                         "service_user_id": data.service_user_id, "method": data.method.value,
+                        "verification": data.verification.value if data.verification else None,
                         "assurance_level": data.assurance_level})
     return link
+
+
+def desk_services(session: Session, actor: Actor, tenant_code: str) -> list[dict[str, Any]]:
+    """The municipality's approved data services, by name, each with the data items of its current consent
+    text (the vocabulary of a disclosure range) and the assurance level it requires: the desk's pickers."""
+    authz.authorize(actor, "resident.link", tenant_code)
+    services = session.scalars(sa.select(DataService).where(DataService.owner_code == tenant_code,
+                                                            DataService.status == ServiceStatus.approved)
+                               .order_by(DataService.name, DataService.id))
+    return [{"id": service.id, "name": service.name, "required_level": service.required_level,
+             "items": [item.name for item in consent_items_of(session, service.current_text_id)]
+             if service.current_text_id else []}
+            for service in services]
 
 
 def translate(session: Session, service_id: int, service_user_id: str, target_service_id: int) -> str | None:

@@ -41,6 +41,7 @@ class LinkIn(BaseModel):
     service_id: RowId
     service_user_id: NewSubjectId
     method: LinkMethod = LinkMethod.counter
+    verification: VerificationMethod | None = None  # at a counter: how staff verified the person's identity
     assurance_level: StrictInt = Field(ge=1, le=99)
 
 

@@ -156,6 +156,8 @@ class LinkBody(BaseModel):
     service_id: RowId
     service_user_id: NewSubjectId
     method: Literal["counter", "portal_signin", "portal_code", "service_api"] = "counter"
+    verification: Literal["my_number_card", "photo_id", "two_documents", "provider"] | None = Field(
+        default=None, description="At a counter: how staff verified the person's identity")
     assurance_level: int = Field(ge=1, le=99)
 
 
@@ -251,6 +253,9 @@ class ResidentLinkOut(LinkOut):
     ended_at: dt.datetime | None = Field(description="Set when a split ended the link (kept, no longer in force)")
     ended_by: str
     ended_reason: str
+    verification: str | None = Field(description="How staff verified the person's identity for a link made at a counter")
+    disclosed: list[str] = Field(description="The items the service may receive now (its disclosure range; an ended "
+                                             "link: none)")
 
 
 class ConsentOut(BaseModel):

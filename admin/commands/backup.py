@@ -93,12 +93,16 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
         raise click.BadParameter("--keycloak-export and --no-realm exclude each other", param_hint="--keycloak-export")
     realm_name = current_app.config["RENKEI_KEYCLOAK_REALM"]
     realm_export, how = (None, "") if no_realm else _realm_export(keycloak_export, realm_name)
+    # the residents' realm (issue 42) beside it, when it is set up: Keycloak's export on this machine, else the REST copy
+    residents_name = current_app.config.get("RENKEI_RESIDENTS_REALM") or None
+    residents_export = None if no_realm or not residents_name else _realm_export(None, residents_name)[0]
     try:
         # pg_dump reads every table (the usage partitions too): as the schema owner
         with owner_session(current_app.config, db.session) as session:
             manifest = archive.write_backup(session, actor, output, signer=signer,
                                             realm_admin=None if no_realm else realm_module.realm_admin(current_app.config),
-                                            realm=realm_name, realm_export=realm_export)
+                                            realm=realm_name, realm_export=realm_export,
+                                            residents_realm=residents_name, residents_export=residents_export)
     except DomainError as error:
         fail(error)
     except Exception as error:  # Keycloak or the file system: say what failed, leave no partial archive
@@ -114,7 +118,24 @@ def group(output: Path | None, no_realm: bool, keycloak_export: Path | None, act
     click.echo(f"  realm: {realm['name']} {realm['counts']}" if realm else "  realm: not included (--no-realm)")
     if realm:
         click.echo(f"  credentials: {credentials_line(realm, how)}")
+    residents = manifest.get("residents_realm")
+    if residents:
+        click.echo(f"  residents' realm: {residents['name']} {residents['counts']}, identity providers "
+                   f"{', '.join(residents['identity_providers']) or 'none'}; credentials: {credentials_line(residents)}")
+        _providers_note(residents)
+    elif realm:
+        click.echo("  residents' realm: not set up (`renkei residents realm-setup`): not included")
     click.echo(f"  fiscal years in the ledger: {', '.join(manifest['ledger_totals']) or 'none'}")
+
+
+def _providers_note(residents: dict) -> None:
+    """The identity providers whose client secret a REST copy does not hold (Keycloak never gives it back)."""
+    missing = residents.get("providers_without_secret") or []
+    if missing:
+        click.echo(f"  注意: 認証事業者 {', '.join(missing)} のクライアントシークレットは含まれません（復元後に "
+                   "`renkei residents provider-add` で設定し直してください）。")
+        click.echo(f"  note: the client secret of identity provider(s) {', '.join(missing)} is not included (the admin "
+                   "API never returns it): after a restore, run `renkei residents provider-add` again with it")
 
 
 def credentials_line(realm: dict, how: str = "") -> str:
@@ -161,7 +182,8 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, rea
                                        accept_unsigned=accept_unsigned,
                                        realm_admin=None if no_realm else realm_module.realm_admin(current_app.config),
                                        realm=realm, replace_realm=replace_realm, app_role=app_role,
-                                       database=not realm_only)
+                                       database=not realm_only,
+                                       residents_realm=current_app.config.get("RENKEI_RESIDENTS_REALM") or None)
     except DomainError as error:
         fail(error)
     except Exception as error:  # Keycloak refused the realm, or the database tool failed midway
@@ -173,6 +195,11 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, rea
     click.echo(f"復元しました / restored: {archive_file.name} (made {manifest['created_at']} by {manifest['created_by']})")
     if manifest.get("realm") and not no_realm:
         click.echo(f"  realm {manifest['realm']['name']}: credentials {credentials_line(manifest['realm'])}")
+        residents = manifest.get("residents_realm")
+        if residents:
+            click.echo(f"  residents' realm {current_app.config.get('RENKEI_RESIDENTS_REALM') or residents['name']}: "
+                       f"identity providers {', '.join(residents['identity_providers']) or 'none'}")
+            _providers_note(residents)
     if realm_only:  # the database was restored (and checked) before, and may have moved on since
         _compare_realm(manifest, realm_module.realm_counts(current_app.config, realm))
         return

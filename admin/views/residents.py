@@ -4,6 +4,7 @@ own residents' desk only."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -14,9 +15,9 @@ from admin.resident_keys import keyring, small_count
 from admin.views.base import SecureView, _ja, confirm_first, flash_error
 from admin.views.consent import _tenants
 from core.calendar import to_jst
-from core.errors import DomainError
+from core.errors import Conflict, DomainError, Invalid
 from core.labelled import labels
-from governance.consent.models import ConsentEvent
+from governance.consent.models import AssuranceLevel, ConsentEvent
 from core.validation import whole_number
 from residents import figures, operations as residents, recovery
 from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,
@@ -24,6 +25,9 @@ from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_
                               VerificationMethod)
 
 ENROL_FIELDS = ("full_name", "address", "birth_date", "sex", "verification", "assurance_level")
+# the link form's fields and the operation's field each stands for (one page holds several forms)
+LINK_FIELDS = {"link_service": "service_id", "link_user_id": "service_user_id", "link_verification": "verification",
+               "link_assurance": "assurance_level"}
 
 
 def _label(labels: dict, value: str, kind) -> str:
@@ -44,9 +48,13 @@ class ResidentsView(SecureView):
         chosen = (request.values.get("tenant") or "").strip()
         return (chosen or (tenants[0][0] if len(tenants) == 1 else "")), tenants
 
-    def _page(self, *, values=None, errors=None, found=None, status=200, matches=None):
+    def _page(self, *, values=None, errors=None, found=None, status=200, matches=None, person=None, disclosures=None):
+        """The desk's page; ``person`` (the common ID and the reason it was looked up for) shows the forms to link
+        a service and set the disclosure ranges: with ``found`` (the person's data, a view audited by
+        ``look_up``) after a look-up or a change, without it when a form was refused (then only ``disclosures``,
+        the refused range as typed, is shown again: nothing of the person is read on a page that saves nothing)."""
         tenant, tenants = self._tenant()
-        reviews, recoveries = [], []
+        reviews, recoveries, services = [], [], []
         if tenant:
             try:
                 reviews = [{**row, "reason_label": _label(MATCH_REASON_LABELS, row["reason"], MatchReason)}
@@ -54,24 +62,39 @@ class ResidentsView(SecureView):
                 recoveries = [{**row, "kind_label": _label(RECOVERY_KIND_LABELS, row["kind"], RecoveryKind),
                                "status_label": _label(RECOVERY_STATUS_LABELS, row["status"], RecoveryStatus)}
                               for row in recovery.list_recoveries(db.session, g.actor, tenant)]
+                services = residents.desk_services(db.session, g.actor, tenant)
             except DomainError as error:
                 db.session.rollback()
                 status = status_of(error)
+        names = {service["id"]: service["name"] for service in services}
+        ja = _ja()
         options = {"sex": [(s.value, _label(SEX_LABELS, s.value, Sex)) for s in Sex],
                    "verification": [(v.value, _label(VERIFICATION_LABELS, v.value, VerificationMethod))
-                                    for v in VerificationMethod]}
+                                    for v in VerificationMethod],
+                   "service": [(str(service["id"]), service["name"]) for service in services],
+                   "assurance": [(str(row.level), _("Level %(level)s: %(label)s", level=row.level,
+                                                    label=row.label_ja if ja or not row.label_en else row.label_en))
+                                 for row in db.session.scalars(sa.select(AssuranceLevel).order_by(AssuranceLevel.level))]}
         if found:
             found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
                      "consents": [{**consent, "event": _label(labels(ConsentEvent), consent["event"], ConsentEvent),
+                                   "service_name": names.get(consent["service_id"], consent["service_id"]),
                                    "occurred_at": f"{to_jst(consent['occurred_at']):%Y-%m-%d %H:%M}"}
                                   for consent in found["consents"]],
-                     "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod)}
+                     "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod),
+                                "service_name": names.get(link["service_id"], link["service_id"]),
+                                "verification_label": _label(VERIFICATION_LABELS, link["verification"], VerificationMethod)
+                                if link["verification"] else ""}
                                for link in found["links"]]}
+            vocabulary = {service["id"]: service["items"] for service in services}
+            disclosures = [{"service_id": link["service_id"], "name": link["service_name"], "chosen": link["disclosed"],
+                            "items": vocabulary.get(link["service_id"], []), "reason": ""}
+                           for link in found["links"] if not link["ended_at"]]
         if matches is not None:
             matches = [{**row, "sex_label": _label(SEX_LABELS, row["sex"], Sex)} for row in matches]
         return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
                            errors=errors or {}, found=found, reviews=reviews, recoveries=recoveries,
-                           options=options, matches=matches), status
+                           options=options, matches=matches, person=person, disclosures=disclosures or []), status
 
     @expose("/")
     def index(self):
@@ -79,16 +102,81 @@ class ResidentsView(SecureView):
 
     @expose("/lookup", methods=("POST",))
     def lookup(self):
+        """By common ID, or by a service (picked by name) and its user ID; always with a reason (audited)."""
         tenant = self._tenant()[0]
-        values = {name: (request.form.get(name) or "").strip() for name in ("common_id", "reason")}
+        values = {name: (request.form.get(name) or "").strip()
+                  for name in ("common_id", "reason", "lookup_service", "lookup_user_id")}
+        service_id = whole_number(values["lookup_service"], max_digits=9)
         try:
             found = residents.look_up(db.session, g.actor, keyring(), tenant, common_id=values["common_id"],
+                                      service_id=service_id, service_user_id=values["lookup_user_id"],
                                       reason=values["reason"])
         except DomainError as error:
             db.session.rollback()
             flash_error(error)
             return self._page(values=values, errors=_problems(error), status=status_of(error))
-        return self._page(values=values, found=found)
+        return self._page(values=values, found=found, person=_person(found["common_id"], values["reason"]))
+
+    # --- on a person found: link a service at the counter, set a disclosure range ----------------------
+
+    def _refused_form(self, error: DomainError, person: dict, values: dict, errors: dict, disclosures=None):
+        db.session.rollback()
+        flash_error(error)
+        # a mistake in the form (a field's problem, a duplicate link) comes back as typed; not allowed or not
+        # found stops with its own status
+        status = 422 if isinstance(error, (Invalid, Conflict)) else status_of(error)
+        return self._page(values=values, errors=errors, person=person, disclosures=disclosures, status=status)
+
+    def _shown_again(self, person: dict, done: str):
+        """The person again after a change (a view, audited with the reason they were looked up for)."""
+        found = residents.look_up(db.session, g.actor, keyring(), self._tenant()[0], common_id=person["common_id"],
+                                  reason=person["reason"])
+        flash(done, "success")
+        return self._page(found=found, person=person)
+
+    @expose("/link", methods=("POST",))
+    def link(self):
+        tenant, form = self._tenant()[0], request.form
+        person = _person(form.get("common_id"), form.get("lookup_reason"))
+        values = {name: (form.get(name) or "").strip() for name in LINK_FIELDS}
+        service_id = whole_number(values["link_service"], max_digits=9)
+        level = whole_number(values["link_assurance"], max_digits=2)
+        try:
+            link = residents.link_service(db.session, g.actor, tenant, person["common_id"], {
+                "service_id": service_id if service_id is not None else values["link_service"],
+                "service_user_id": values["link_user_id"], "method": "counter",
+                "verification": values["link_verification"],  # required at a counter: '' is refused beside the field
+                "assurance_level": level if level is not None else values["link_assurance"]})
+            return self._shown_again(person, _("Linked: the user ID %(user_id)s of %(service)s.",
+                                               user_id=link.service_user_id, service=_service_name(tenant, link.service_id)))
+        except DomainError as error:
+            fields = {operation: page for page, operation in LINK_FIELDS.items()}
+            errors = {fields.get(name, name): text for name, text in _problems(error).items()}
+            return self._refused_form(error, person, values, errors)
+
+    @expose("/disclosure", methods=("POST",))
+    def disclosure(self):
+        tenant, form = self._tenant()[0], request.form
+        person = _person(form.get("common_id"), form.get("lookup_reason"))
+        service_id = whole_number((form.get("disclosure_service") or "").strip(), max_digits=9)
+        items = [item.strip() for item in form.getlist("disclosure_items")]
+        reason = (form.get("disclosure_reason") or "").strip()
+        try:
+            residents.set_disclosure(db.session, g.actor, tenant, person["common_id"], {
+                "service_id": service_id or 0, "items": items, "reason": reason})
+            return self._shown_again(person, _("The disclosure range of %(service)s is saved.",
+                                               service=_service_name(tenant, service_id)))
+        except DomainError as error:
+            db.session.rollback()
+            vocabulary = []
+            if service_id and tenant:
+                vocabulary = next((service["items"] for service in _desk_services(tenant)
+                                   if service["id"] == service_id), [])
+            typed = [{"service_id": service_id, "name": _service_name(tenant, service_id), "items": vocabulary,
+                      "chosen": items, "reason": reason,
+                      "errors": {"disclosure_" + name if name in ("items", "reason") else name: text
+                                 for name, text in _problems(error).items()}}]
+            return self._refused_form(error, person, {}, {}, disclosures=typed)
 
     @expose("/search", methods=("POST",))
     def search(self):
@@ -200,6 +288,23 @@ class ResidentsView(SecureView):
                             merged=row["merged_common_id"], surviving=row["common_id"])
         return confirm_first(self, title=_("Approve the proposal"), consequence=consequence,
                              confirm_label=_("Approve and carry it out"), back=url_for(".index", tenant=tenant))
+
+
+def _person(common_id, reason) -> dict:
+    """The person the desk's forms act on: their common ID and the reason they were looked up for."""
+    return {"common_id": (common_id or "").strip(), "reason": (reason or "").strip()}
+
+
+def _desk_services(tenant: str) -> list[dict]:
+    try:
+        return residents.desk_services(db.session, g.actor, tenant)
+    except DomainError:
+        return []
+
+
+def _service_name(tenant: str, service_id) -> str:
+    """The name of one of the municipality's approved services ('' for any other)."""
+    return next((service["name"] for service in _desk_services(tenant) if service["id"] == service_id), "")
 
 
 class ResidentFiguresView(SecureView):

@@ -23,11 +23,15 @@ Two kinds of copy, both restored online in one ``POST /admin/realms`` (a realm i
   holds secrets: keep it as carefully as the database);
 * every user (``GET .../users``, full representation, with the same ids, so the subjects in
   renkei's tables and audit log still match), their group paths and realm roles, required
-  actions and attributes; and the clients' service-account users with their role mappings.
+  actions and attributes; and the clients' service-account users with their role mappings;
+* the realm's identity providers and their mappers (from the partial export) and, in a realm that has
+  providers (the residents' realm), each user's links to them (``federatedIdentities``), so that a
+  resident signing in through the card provider again is the same account.
 
 What the REST copy does **not** carry: password hashes and other credentials (OTP devices,
-WebAuthn keys; the admin REST API never returns them), consents, identity-provider links, and the
-realm's signing keys (a restored realm gets new keys: tokens issued before the restore are no
+WebAuthn keys; the admin REST API never returns them), the identity providers' client secrets (the
+API masks them: the copy leaves them out and names the providers, :func:`providers_without_secret`,
+whose secret is set again with ``renkei residents provider-add``), consents, and the realm's signing keys (a restored realm gets new keys: tokens issued before the restore are no
 longer accepted). After restoring a REST copy each person sets a new password through the set-up
 e-mail or an administrator's password reset.
 
@@ -82,11 +86,22 @@ def _role_mappings(admin, realm: str, user_id: str) -> tuple[list[str], dict[str
     return realm_roles, client_roles
 
 
-def _user(admin, realm: str, rep: dict[str, Any]) -> dict[str, Any]:
+def _user(admin, realm: str, rep: dict[str, Any], *, links: bool = False) -> dict[str, Any]:
     user = {field: rep[field] for field in _USER_FIELDS if field in rep}
     user["groups"] = _group_paths(admin, realm, rep["id"])
     user["realmRoles"], user["clientRoles"] = _role_mappings(admin, realm, rep["id"])
+    if links:  # a realm with identity providers: the user's links to them (the residents' realm)
+        federated = _get(admin, f"admin/realms/{realm}/users/{rep['id']}/federated-identity")
+        if federated:
+            user["federatedIdentities"] = [{key: link[key] for key in ("identityProvider", "userId", "userName")
+                                            if key in link} for link in federated]
     return user
+
+
+def providers_without_secret(copy_: dict[str, Any]) -> list[str]:
+    """The identity providers of a REST copy whose client secret it does not hold (the admin REST API never
+    returns one): after a restore each needs `renkei residents provider-add` again with its secret."""
+    return sorted(copy_.get("providers_without_secret") or [])
 
 
 def export_realm(admin, realm: str, *, page: int = 200) -> dict[str, Any]:
@@ -100,11 +115,17 @@ def export_realm(admin, realm: str, *, page: int = 200) -> dict[str, Any]:
             secret = admin.connection.raw_get(f"admin/realms/{realm}/clients/{client['id']}/client-secret")
             if secret.status_code == 200:
                 client["secret"] = secret.json().get("value")
+    without_secret = []
+    for provider in rep.get("identityProviders") or []:
+        if (provider.get("config") or {}).get("clientSecret") == MASK:  # never a made-up secret in the copy
+            provider["config"].pop("clientSecret")
+            without_secret.append(provider["alias"])
+    links = bool(rep.get("identityProviders"))
     users = []
     first = 0
     while True:
         batch = _get(admin, f"admin/realms/{realm}/users", first=str(first), max=str(page), briefRepresentation="false")
-        users.extend(_user(admin, realm, entry) for entry in batch)
+        users.extend(_user(admin, realm, entry, links=links) for entry in batch)
         if len(batch) < page:
             break
         first += page
@@ -117,7 +138,10 @@ def export_realm(admin, realm: str, *, page: int = 200) -> dict[str, Any]:
                 user["serviceAccountClientId"] = client["clientId"]
                 users.append(user)
     rep["users"] = sorted(users, key=lambda user: user["username"])
-    return {"format": FORMAT, "realm": realm, "representation": rep}
+    copied = {"format": FORMAT, "realm": realm, "representation": rep}
+    if without_secret:
+        copied["providers_without_secret"] = sorted(without_secret)
+    return copied
 
 
 def wrap_export(rep: Any, realm: str | None = None) -> dict[str, Any]:

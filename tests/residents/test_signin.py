@@ -314,7 +314,7 @@ def test_a_password_set_in_the_residents_realm_is_no_card_sign_in(app, client, d
     from tenancy.identity.keycloak import master_admin
 
     residents_realm, _ = realms
-    portal.person("shiro", {**TARO, "full_name": "田中 四郎"})
+    subject = portal.person("shiro", {**TARO, "full_name": "田中 四郎"})
     card_sign_in(client, "shiro")
     client.get("/portal/logout")
     admin = master_admin(keycloak_server.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
@@ -353,3 +353,22 @@ def test_only_the_operator_configures_the_residents_sign_in(app, db, portal, rea
     admin = portal.admin
     admin.change_current_realm(realms[0])
     assert "sneaky" not in {idp["alias"] for idp in admin.get_idps()}
+
+
+def test_the_residents_realm_has_no_account_console_and_a_resident_no_account_roles(app, client, db, portal, realms,
+                                                                                     keycloak_server):
+    """Keycloak's account console would let a resident set a password (the portal signs in with the card only):
+    realm-setup disables its clients and leaves the account roles out of the realm's default roles."""
+    from tenancy.identity.keycloak import master_admin
+
+    residents_realm, _ = realms
+    subject = portal.person("goro", {**TARO, "full_name": "伊藤 五郎"})
+    card_sign_in(client, "goro")
+    admin = master_admin(keycloak_server.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
+    admin.change_current_realm(residents_realm)
+    for client_id in ("account-console", "account"):
+        assert admin.get_client(admin.get_client_id(client_id))["enabled"] is False, client_id
+    resident = admin.get_user_id(f"mynumber-card.{subject}")  # the account the card's sign-in made
+    assert resident is not None
+    assert admin.get_composite_client_roles_of_user(resident, admin.get_client_id("account")) == []
+    assert requests.get(f"{keycloak_server.url}/realms/{residents_realm}/account/", timeout=30).status_code >= 400

@@ -1,6 +1,7 @@
 """The residents' realm (issue 42 item 4): residents sign in to the portal through a Keycloak realm of
 their own, never the platform (staff) realm, brokered to identity providers such as the My Number card's
-(デジタル認証アプリ). The realm has no roles of renkei's, no registration, no local passwords to set; each
+(デジタル認証アプリ). The realm has no roles of renkei's, no registration, no local passwords to set (nor
+Keycloak's account console to set one in); each
 provider is an OpenID Connect identity provider configured from its discovery document, asked for
 ``openid name address birthdate gender``, whose claims (and its own identifier of the person) are brought
 in as user attributes, refreshed at every sign-in, and put in the portal client's ID token with the
@@ -103,6 +104,37 @@ def _ensure_portal_client(admin: KeycloakAdmin, client_id: str, secret: str, red
     return changes
 
 
+# Keycloak's own self-service for a realm's users (/realms/<realm>/account): a resident could set a password or
+# unlink the card there, which the portal refuses; the residents' realm has it off (no account roles by default,
+# the console's clients disabled)
+ACCOUNT_ROLES = ("manage-account", "view-profile")
+ACCOUNT_CLIENTS = ("account-console", "account")
+
+
+def _ensure_no_account_console(admin: KeycloakAdmin, realm: str) -> list[str]:
+    changes = []
+    account = admin.get_client_id("account")
+    if account is not None:
+        default_role = admin.get_default_realm_role_id()
+        response = admin.connection.raw_get(f"admin/realms/{realm}/roles-by-id/{default_role}/composites/clients/{account}")
+        if response.status_code >= 400:
+            raise KeycloakError(error_message=response.text, response_code=response.status_code,
+                                response_body=response.content)
+        granted = [role for role in response.json() if role.get("name") in ACCOUNT_ROLES]
+        if granted:
+            admin.remove_realm_default_roles(granted)
+            changes.append("default roles: without " + ", ".join(sorted(role["name"] for role in granted)))
+    for client_id in ACCOUNT_CLIENTS:
+        existing = admin.get_client_id(client_id)
+        if existing is None:
+            continue
+        current = admin.get_client(existing)
+        if current.get("enabled", True):
+            admin.update_client(existing, {**current, "enabled": False})
+            changes.append(f"client {client_id}: disabled")
+    return changes
+
+
 @translate_errors
 def ensure_residents_realm(admin: KeycloakAdmin, realm: str, client_id: str, client_secret: str,
                            redirect_uris: tuple[str, ...]) -> list[str]:
@@ -111,6 +143,7 @@ def ensure_residents_realm(admin: KeycloakAdmin, realm: str, client_id: str, cli
     admin.change_current_realm(realm)
     changes += _ensure_profile(admin)
     changes += _ensure_first_login(admin)
+    changes += _ensure_no_account_console(admin, realm)
     changes += _ensure_portal_client(admin, client_id, client_secret, redirect_uris)
     return changes
 
