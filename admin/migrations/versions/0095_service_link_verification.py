@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0095'
-down_revision = '0092'
+down_revision = '0093'
 branch_labels = None
 depends_on = None
 
