@@ -65,7 +65,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_GATEWAY_FOLD_SECONDS": float(env.get("RENKEI_GATEWAY_FOLD_SECONDS", "0.5")),
         # each: every call's count on the disk before its answer; interval: before the answer in the
         # operating system (survives the worker's death), on the disk within the flush interval
-        "RENKEI_GATEWAY_CALL_LOG_SYNC": env.get("RENKEI_GATEWAY_CALL_LOG_SYNC", "each"),
+        "RENKEI_GATEWAY_CALL_LOG_SYNC": env.get("RENKEI_GATEWAY_CALL_LOG_SYNC", "interval"),
         "RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS": float(env.get("RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS", "0.01")),
         # seconds each call to Keycloak may take before renkei gives up on it (on a request path: short)
         "RENKEI_KEYCLOAK_TIMEOUT": float(env.get("RENKEI_KEYCLOAK_TIMEOUT", "3")),

@@ -49,8 +49,8 @@ def fold_interval(app: Flask) -> float:
 def sync_mode(app: Flask) -> str:
     """``each``: every group of calls flushed to the disk before they are answered; ``interval``:
     written to the operating system before the answer, flushed every ``RENKEI_GATEWAY_CALL_LOG_FLUSH_SECONDS``."""
-    mode = str(app.config.get("RENKEI_GATEWAY_CALL_LOG_SYNC") or "each")
-    return mode if mode in ("each", "interval") else "each"
+    mode = str(app.config.get("RENKEI_GATEWAY_CALL_LOG_SYNC") or "interval")
+    return mode if mode in ("each", "interval") else "each"  # a mistyped value gets the stricter mode
 
 
 def log_directory(app: Flask) -> Path:

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn worker processes of renkei (default 2; 1 on SQLite, which has one writer)")
-    parser.add_argument("--call-log-sync", choices=("each", "interval"), default="each")
+    parser.add_argument("--call-log-sync", choices=("each", "interval"), default="interval")
     common.add_database_option(parser)
     args = parser.parse_args()
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
