@@ -359,7 +359,10 @@ def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_
     that lets anyone find or read the person is erased: the encrypted items, the name and person hashes, the
     providers' identifiers (and the sign-ins' copies of them). The row stays with its common ID. Audited per
     resident (``resident.erase``)."""
-    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=days)
+    # never sooner than the linkage records they explain are kept (core.retention: a setting below is refused)
+    retention.refuse_before("left_residents", cutoff, now)
     due = list(session.scalars(sa.select(Resident).where(Resident.status == ResidentStatus.left,
                                                          Resident.erased_at.is_(None), Resident.left_at <= cutoff)
                                .order_by(Resident.id)))
@@ -367,7 +370,7 @@ def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_
         for field in ENCRYPTED_FIELDS:
             setattr(resident, field, "")
         resident.person_hash = resident.address_hash = resident.name_hash = ""
-        resident.erased_at = now or utcnow()
+        resident.erased_at = now
         identities = session.execute(sa.delete(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
         session.execute(sa.update(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id).values(subject=""))
         session.flush()

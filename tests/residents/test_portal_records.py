@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from admin.resident_keys import keyring
 from core.actor import Actor
 from core.audit import AuditRecord
+from core.errors import Invalid
 from governance.consent import operations as consent
 from governance.consent.check import consent_check
 from governance.consent.models import ConsentEvent, LinkageRecord
@@ -258,6 +259,9 @@ def test_the_retention_job_erases_the_key_material_after_the_period_and_not_befo
     assert kept.full_name.startswith("v1:") and kept.person_hash  # right after leaving: still there
 
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=366)  # the clock moved past the year
+    with pytest.raises(Invalid, match="kept one year"):  # a setting below the linkage records' year erases nothing
+        portal_records.erase_left(db, Actor(issuer="urn:test", subject="job"), days=30, now=later - dt.timedelta(days=300))
+    assert db.execute(raw, {"id": me.id}).one().person_hash
     assert portal_records.erase_left(db, Actor(issuer="urn:test", subject="job"), now=later) == 1
     db.commit()
     erased = db.execute(raw, {"id": me.id}).one()
