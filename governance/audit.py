@@ -267,6 +267,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.review.decide": ("同一人物の疑いの判断", "Duplicate review decided"),
     "resident.link": ("住民とサービスのIDの連携", "Resident linked to a service's ID"),
     "resident.link_code.issue": ("連携用ワンタイムコードの発行（サービス）", "One-time link code issued (by a service)"),
+    "resident.link_code.locked": ("誤った連携コードの繰り返しによる入力の一時停止（住民）",
+                                  "Link codes refused for a while after repeated wrong codes (a resident)"),
     "resident.unlink": ("住民本人によるサービスとの連携の解除", "Link ended by the resident"),
     "resident.disclosure.set": ("住民の公開範囲（サービスが受け取れる項目）の設定", "Resident's disclosure range set"),
     "resident.key.rotate": ("住民の個人情報の暗号鍵の更新", "Residents' encryption key rotated"),
