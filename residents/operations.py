@@ -35,7 +35,7 @@ from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
+                              ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
@@ -204,6 +204,104 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
         return SignedIn(renewed, None, "renewed")
     enrolment = _enrol(session, actor, keys, data)
     return SignedIn(enrolment.resident, enrolment.review, "enrolled")
+
+
+# --- the claims of each sign-in --------------------------------------------------------------------
+
+ITEM_LABELS = {"full_name": ("氏名", "name"), "address": ("住所", "address"), "birth_date": ("生年月日", "date of birth"),
+               "sex": ("性別", "sex")}
+CLAIMS_NOTICE = "claims_updated"
+# how two values of an item are the same: the forms the duplicate search compares (residents.normalise)
+_SAME = {"full_name": normalise.name, "address": normalise.address}
+
+
+@dataclasses.dataclass(frozen=True)
+class Refreshed:
+    changed: tuple[str, ...]  # the items that differ from what renkei held (ENCRYPTED_FIELDS' names)
+    review: ResidentReview | None  # set when the change was held: it made the person match another
+
+
+def refresh_claims(session: Session, actor: Actor, keys: Keyring, resident: Resident, payload: EnrolmentIn | dict,
+                   provider_name: str) -> Refreshed:
+    """A known person's sign-in gave their 基本4情報 as the provider verified them this time: the items that
+    changed (the resident moved house and the card's certificate was renewed, their name changed) are written
+    anew, sealed with their hashes (:func:`_seal`), audited as ``resident.claims.update`` (which items, from
+    which provider, when; never a value) and told to the resident (a notice in the portal).
+
+    A change of name, date of birth or sex that makes the person match another enrolled person is not applied
+    (never merged silently): as an enrolment that matched, it waits in the review queue (a row held with the
+    new items, ``resident.claims.review``), and the resident keeps what renkei held until the desk decides."""
+    data = validated(EnrolmentIn, payload)
+    if resident.status is not ResidentStatus.active:
+        return Refreshed((), None)  # held for review, merged or left: the desk's decision comes first
+    held = personal_items(resident, keys)
+    given = {"full_name": data.full_name, "address": data.address, "birth_date": data.birth_date.isoformat(),
+             "sex": data.sex.value}
+    changed = tuple(field for field in ENCRYPTED_FIELDS
+                    if _SAME.get(field, str)(held[field]) != _SAME.get(field, str)(given[field]))
+    if not changed:
+        return Refreshed((), None)
+    plain = {field: given[field] if field in changed else held[field] for field in ENCRYPTED_FIELDS}
+    person_hash = keys.digest(normalise.person_key(plain["full_name"], plain["birth_date"], plain["sex"]))
+    now = utcnow()
+    after = {"common_id": resident.common_id, "items": list(changed), "issuer": data.issuer,
+             "assurance_level": data.assurance_level, "verified_at": now.isoformat()}
+    if person_hash != resident.person_hash:
+        other = session.scalar(sa.select(Resident).where(
+            Resident.tenant_code == resident.tenant_code, Resident.person_hash == person_hash,
+            Resident.id != resident.id, Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
+            .order_by(Resident.id).limit(1))
+        if other is not None:
+            return Refreshed(changed, _hold_for_review(session, actor, keys, resident, other, plain, data, after))
+    _seal(resident, keys, plain)
+    session.add(ResidentNotice(
+        resident_id=resident.id, kind=CLAIMS_NOTICE,
+        title_ja="登録情報（" + "・".join(ITEM_LABELS[f][0] for f in changed) + "）をカードの情報で更新しました",
+        title_en="Your " + " and ".join(ITEM_LABELS[f][1] for f in changed) + " were updated from the card",
+        body_ja=(f"{provider_name}でのサインインで確認された情報に合わせて、renkei が保管する"
+                 + "・".join(ITEM_LABELS[f][0] for f in changed)
+                 + "を更新しました。連携しているサービスには、あなたが許可した範囲で更新後の情報が提供されます。"),
+        body_en=(f"renkei now holds your " + " and ".join(ITEM_LABELS[f][1] for f in changed)
+                 + f" as {provider_name} verified them at your sign-in. Linked services receive the new details "
+                 "as far as you allowed them.")))
+    session.flush()
+    audit.record(session, actor, "resident.claims.update", "resident", resident.common_id,
+                 tenant_code=resident.tenant_code, after=after)
+    return Refreshed(changed, None)
+
+
+def updates_unread(session: Session, resident_id: int) -> list[ResidentNotice]:
+    """The notices of items updated from a sign-in the resident has not read yet, newest first (the portal's
+    front page says so until they open their notices)."""
+    return list(session.scalars(sa.select(ResidentNotice).where(
+        ResidentNotice.resident_id == resident_id, ResidentNotice.kind == CLAIMS_NOTICE,
+        ResidentNotice.read_at.is_(None)).order_by(ResidentNotice.id.desc())))
+
+
+def _hold_for_review(session: Session, actor: Actor, keys: Keyring, resident: Resident, other: Resident,
+                     plain: dict[str, str], data: EnrolmentIn, after: dict[str, Any]) -> ResidentReview:
+    """The changed items held in a row of their own (status review, no common ID) matched to ``other``: the
+    review queue's rule for an enrolment that matched; once per change (a second sign-in with the same items
+    finds the review open)."""
+    candidate = Resident(uid=uuid.uuid4().hex, tenant_code=resident.tenant_code, status=ResidentStatus.review,
+                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
+                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
+    _seal(candidate, keys, plain)
+    open_review = session.scalar(sa.select(ResidentReview).join(Resident, Resident.id == ResidentReview.candidate_id).where(
+        ResidentReview.matched_id == other.id, ResidentReview.status == ReviewStatus.open,
+        Resident.person_hash == candidate.person_hash, Resident.address_hash == candidate.address_hash))
+    if open_review is not None:
+        return open_review
+    session.add(candidate)
+    session.flush()
+    review = ResidentReview(tenant_code=resident.tenant_code, candidate_id=candidate.id, matched_id=other.id,
+                            reason=MatchReason.basic_four, address_matches=other.address_hash == candidate.address_hash)
+    session.add(review)
+    session.flush()
+    audit.record(session, actor, "resident.claims.review", "resident", resident.common_id,
+                 tenant_code=resident.tenant_code,
+                 after={**after, "review": review.id, "matched": other.common_id})
+    return review
 
 
 # --- looking a person up --------------------------------------------------------------------------
