@@ -377,16 +377,16 @@ def test_the_residents_realm_has_no_account_console_and_a_resident_no_account_ro
 def test_a_moved_address_on_the_card_replaces_the_one_renkei_held(app, client, db, portal):
     from admin.resident_keys import keyring
 
-    portal.person("jiro", {**TARO, "full_name": "髙橋 次郎"})
-    card_sign_in(client, "jiro")
+    portal.person("moving-jiro", {**TARO, "full_name": "髙橋 次郎"})
+    card_sign_in(client, "moving-jiro")
     resident = db.scalar(sa.select(Resident))
     client.get("/portal/logout")
     portal.admin.change_current_realm(portal.realm)  # the resident moved house: the provider's address changed
-    user_id = portal.admin.get_user_id("jiro")
+    user_id = portal.admin.get_user_id("moving-jiro")
     user = portal.admin.get_user(user_id)
     portal.admin.update_user(user_id, {**user, "attributes": {**user["attributes"],
                                                               "formatted": ["熊本県八代市松江城町1番25号"]}})
-    card_sign_in(client, "jiro")
+    card_sign_in(client, "moving-jiro")
     db.expire_all()
     assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 1
     with app.app_context():
