@@ -158,6 +158,9 @@ class ResidentReview(SQLModel, table=True):
     tenant_code: str = Field(max_length=6, index=True)
     candidate_id: int = Field(foreign_key="resident.id", unique=True)
     matched_id: int = Field(foreign_key="resident.id")
+    # set when the candidate holds the changed items of a known person's sign-in (residents.operations.
+    # refresh_claims): that person; the candidate is never issued a common ID of its own
+    claims_of_id: int | None = Field(default=None, foreign_key="resident.id")
     reason: MatchReason = Field(sa_column=enum_column(MatchReason))
     address_matches: bool
     status: ReviewStatus = Field(default=ReviewStatus.open, sa_column=enum_column(ReviewStatus, checked=True))

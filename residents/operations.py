@@ -289,13 +289,15 @@ def _hold_for_review(session: Session, actor: Actor, keys: Keyring, resident: Re
     _seal(candidate, keys, plain)
     open_review = session.scalar(sa.select(ResidentReview).join(Resident, Resident.id == ResidentReview.candidate_id).where(
         ResidentReview.matched_id == other.id, ResidentReview.status == ReviewStatus.open,
-        Resident.person_hash == candidate.person_hash, Resident.address_hash == candidate.address_hash))
+        ResidentReview.claims_of_id == resident.id, Resident.person_hash == candidate.person_hash,
+        Resident.address_hash == candidate.address_hash))
     if open_review is not None:
         return open_review
     session.add(candidate)
     session.flush()
     review = ResidentReview(tenant_code=resident.tenant_code, candidate_id=candidate.id, matched_id=other.id,
-                            reason=MatchReason.basic_four, address_matches=other.address_hash == candidate.address_hash)
+                            claims_of_id=resident.id, reason=MatchReason.basic_four,
+                            address_matches=other.address_hash == candidate.address_hash)
     session.add(review)
     session.flush()
     audit.record(session, actor, "resident.claims.review", "resident", resident.common_id,
@@ -461,9 +463,13 @@ def list_reviews(session: Session, actor: Actor, tenant_code: str, *, open_only:
 
 
 def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: int, same_person: bool,
-                  reason: str) -> ResidentReview:
+                  reason: str, *, keys: Keyring | None = None) -> ResidentReview:
     """Staff decide a review: the same person (no new ID; the provider's identifier, if any, goes to the
-    existing person) or a different one (the enrolment gets its own common ID)."""
+    existing person) or a different one (the enrolment gets its own common ID).
+
+    A review of a known person's changed items (``claims_of_id``, :func:`refresh_claims`) never issues an ID:
+    the held row is kept as a duplicate either way; different, the person who signed in gets the items (sealed
+    with ``keys``); the same, they stay as they were (two common IDs of one person: the desk merges them)."""
     authz.authorize(actor, "resident.review", tenant_code)
     reason = _reason(reason)
     review = session.get(ResidentReview, review_id)
@@ -471,6 +477,8 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
         raise NotFound("No such review.", "該当する確認待ちはありません。")
     review.status = REVIEWS.move("same" if same_person else "different", review.status, review).target
     candidate, matched = session.get(Resident, review.candidate_id), session.get(Resident, review.matched_id)
+    if review.claims_of_id is not None:
+        return _decide_claims(session, actor, keys, review, candidate, matched, same_person, reason)
     candidate.status = RESIDENTS.move("mark_duplicate" if same_person else "issue", candidate.status, candidate).target
     if same_person:
         session.execute(sa.update(ResidentIdentity).where(ResidentIdentity.resident_id == candidate.id)
@@ -482,6 +490,26 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
     audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id), tenant_code=tenant_code,
                  before={"status": "open"}, after={"status": review.status.value, "reason": reason,
                                                    "matched": matched.common_id, "issued": candidate.common_id})
+    return review
+
+
+def _decide_claims(session: Session, actor: Actor, keys: Keyring | None, review: ResidentReview, candidate: Resident,
+                   matched: Resident, same_person: bool, reason: str) -> ResidentReview:
+    person = session.get(Resident, review.claims_of_id)
+    if not same_person:
+        if keys is None:
+            raise Invalid("The residents' key is needed to apply the changed items.",
+                          "変更された情報を反映するには住民情報の暗号鍵が必要です。")
+        if person.status is ResidentStatus.active:
+            _seal(person, keys, personal_items(candidate, keys))
+    candidate.status = RESIDENTS.move("mark_duplicate", candidate.status, candidate).target
+    review.decided_at, review.decided_by, review.decision_reason = utcnow(), _who(actor), reason
+    session.flush()
+    audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id),
+                 tenant_code=review.tenant_code,
+                 before={"status": "open"}, after={"status": review.status.value, "reason": reason,
+                                                   "matched": matched.common_id, "claims_of": person.common_id,
+                                                   "applied": not same_person})
     return review
 
 

@@ -87,3 +87,21 @@ def test_a_change_that_matches_another_person_waits_for_review(db, card, keys):
     held = _records(db, "resident.claims.review")
     assert len(held) == 1 and "花子" not in held[0].after and other.common_id in held[0].after
     assert _records(db, "resident.claims.update") == []
+
+
+def test_the_desk_decides_a_held_change_and_no_second_common_id_is_issued(db, card, keys):
+    other = residents.enrol(db, desk(), keys, person(full_name="佐藤 花子", birth_date="1985-05-05", sex="2")).resident
+    first = signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000104", renkei_name="山田 花子",
+                                                      renkei_birthdate="1985-05-05", renkei_gender="female"))
+    signin.sign_in(db, keys, KUMAMOTO, claims("sub-00000104", renkei_name="佐藤 花子",
+                                              renkei_birthdate="1985-05-05", renkei_gender="female"))
+    db.commit()
+    review = db.scalar(sa.select(ResidentReview))
+    residents.decide_review(db, desk(), KUMAMOTO, review.id, same_person=False, reason="別人（同姓同名・同日生）と確認",
+                            keys=keys)
+    db.commit()
+    resident = db.get(Resident, first.resident_id)
+    assert residents.personal_items(resident, keys, ("full_name",)) == {"full_name": "佐藤 花子"}
+    assert db.get(Resident, review.candidate_id).status is ResidentStatus.duplicate
+    issued = db.scalars(sa.select(Resident.common_id).where(Resident.common_id.is_not(None))).all()
+    assert sorted(issued) == sorted([first.common_id, other.common_id])
