@@ -455,8 +455,10 @@ def list_reviews(session: Session, actor: Actor, tenant_code: str, *, open_only:
         query = query.where(ResidentReview.status == ReviewStatus.open)
     rows = list(session.scalars(query))
     matched = {r.id: r.common_id for r in session.scalars(sa.select(Resident).where(
-        Resident.id.in_([row.matched_id for row in rows])))} if rows else {}
+        Resident.id.in_([row.matched_id for row in rows] + [row.claims_of_id for row in rows if row.claims_of_id])))} \
+        if rows else {}
     return [{"id": row.id, "matched_common_id": matched.get(row.matched_id), "reason": row.reason.value,
+             "claims_of_common_id": matched.get(row.claims_of_id) if row.claims_of_id else None,
              "address_matches": row.address_matches, "status": row.status.value, "created_at": row.created_at,
              "decided_at": row.decided_at, "decided_by": row.decided_by, "decision_reason": row.decision_reason}
             for row in rows]

@@ -299,6 +299,7 @@ class ReviewOut(BaseModel):
     id: int
     matched_common_id: str | None
     reason: str
+    claims_of_common_id: str | None = None  # the changed items of this resident's sign-in are held (not an enrolment)
     address_matches: bool
     status: str
     created_at: dt.datetime

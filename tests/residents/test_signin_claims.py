@@ -87,6 +87,9 @@ def test_a_change_that_matches_another_person_waits_for_review(db, card, keys):
     held = _records(db, "resident.claims.review")
     assert len(held) == 1 and "花子" not in held[0].after and other.common_id in held[0].after
     assert _records(db, "resident.claims.update") == []
+    # the desk's queue says whose sign-in it is
+    listed = residents.list_reviews(db, desk(), KUMAMOTO)
+    assert [(row["matched_common_id"], row["claims_of_common_id"]) for row in listed] == [(other.common_id, first.common_id)]
 
 
 def test_the_desk_decides_a_held_change_and_no_second_common_id_is_issued(db, card, keys):
