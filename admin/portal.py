@@ -24,7 +24,7 @@ from admin.resident_session import current_resident, sign_in_resident, sign_out_
 from core.calendar import jst_text
 from core.errors import DomainError, Unavailable
 from governance.consent.models import AssuranceLevel
-from residents import signin
+from residents import operations, signin
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
@@ -79,7 +79,9 @@ def _page(status: int = 200, error: DomainError | None = None):
                        level_label=(level.label_ja if ja else (level.label_en or level.label_ja)) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))
-        context.update(unread=portal_records.unread_notices())
+        context.update(unread=portal_records.unread_notices(),
+                       updated=[row.title_ja if ja else row.title_en
+                                for row in operations.updates_unread(db.session, resident.resident_id)])
     return render_template("portal/index.html", **context), status
 
 

@@ -108,6 +108,9 @@ def link_service():
     try:
         service_id = int(typed["service_id"]) if typed["service_id"].isdigit() else None
         operations.link_with_code(db.session, _actor(resident), row, service_id, typed["code"], resident.assurance_level)
+    except operations.WrongCode as error:
+        db.session.commit()  # the wrong code is counted although refused (and the lock it reached is recorded)
+        return _services_page(422, error, typed)
     except DomainError as error:
         db.session.rollback()
         return _services_page(422 if status_of(error) in (409, 422) else status_of(error), error, typed)

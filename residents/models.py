@@ -12,7 +12,8 @@ the enrolments held for review, and the links to services' own user IDs.
 * :class:`ServiceLink`: a common ID tied to a registered service's (``data_service``) own user ID,
   with how, when and at what assurance it was made. A service only ever sees its own user ID.
 * :class:`ResidentLinkCode`: a one-time code a service issued for one of its user IDs, entered by the
-  resident in the portal to link it (hashed, short-lived, single use).
+  resident in the portal to link it (hashed, short-lived, single use); :class:`ResidentLinkAttempt`, a wrong
+  code entered (the portal's limit on guessing).
 * :class:`ResidentDisclosure`: per resident and service, the data items that service may receive
   (公開範囲), append-only.
 * :class:`ResidentRecovery`: a split of a wrong link or a merge of two common IDs of one person, proposed
@@ -157,6 +158,9 @@ class ResidentReview(SQLModel, table=True):
     tenant_code: str = Field(max_length=6, index=True)
     candidate_id: int = Field(foreign_key="resident.id", unique=True)
     matched_id: int = Field(foreign_key="resident.id")
+    # set when the candidate holds the changed items of a known person's sign-in (residents.operations.
+    # refresh_claims): that person; the candidate is never issued a common ID of its own
+    claims_of_id: int | None = Field(default=None, foreign_key="resident.id")
     reason: MatchReason = Field(sa_column=enum_column(MatchReason))
     address_matches: bool
     status: ReviewStatus = Field(default=ReviewStatus.open, sa_column=enum_column(ReviewStatus, checked=True))
@@ -228,6 +232,21 @@ class ResidentLinkCode(SQLModel, table=True):
     expires_at: dt.datetime = Field(sa_column=timestamp_column())
     used_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     resident_id: int | None = Field(default=None, foreign_key="resident.id")  # who used it
+
+
+class ResidentLinkAttempt(SQLModel, table=True):
+    """A wrong link code a resident entered in the portal: :func:`residents.portal.link_with_code` counts a
+    resident's wrong codes of the last minutes here (in the database, so that the limit holds across
+    workers) and refuses further attempts once there are too many. Only the service and when, never the
+    code typed. Append-only."""
+
+    __tablename__ = "resident_link_attempt"
+    __table_args__ = (sa.Index("ix_resident_link_attempt_recent", "resident_id", "attempted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    service_id: int = Field(foreign_key="data_service.id")
+    attempted_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ResidentDisclosure(SQLModel, table=True):

@@ -35,7 +35,7 @@ from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
+                              ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
@@ -206,6 +206,106 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
     return SignedIn(enrolment.resident, enrolment.review, "enrolled")
 
 
+# --- the claims of each sign-in --------------------------------------------------------------------
+
+ITEM_LABELS = {"full_name": ("氏名", "name"), "address": ("住所", "address"), "birth_date": ("生年月日", "date of birth"),
+               "sex": ("性別", "sex")}
+CLAIMS_NOTICE = "claims_updated"
+# how two values of an item are the same: the forms the duplicate search compares (residents.normalise)
+_SAME = {"full_name": normalise.name, "address": normalise.address}
+
+
+@dataclasses.dataclass(frozen=True)
+class Refreshed:
+    changed: tuple[str, ...]  # the items that differ from what renkei held (ENCRYPTED_FIELDS' names)
+    review: ResidentReview | None  # set when the change was held: it made the person match another
+
+
+def refresh_claims(session: Session, actor: Actor, keys: Keyring, resident: Resident, payload: EnrolmentIn | dict,
+                   provider_name: str) -> Refreshed:
+    """A known person's sign-in gave their 基本4情報 as the provider verified them this time: the items that
+    changed (the resident moved house and the card's certificate was renewed, their name changed) are written
+    anew, sealed with their hashes (:func:`_seal`), audited as ``resident.claims.update`` (which items, from
+    which provider, when; never a value) and told to the resident (a notice in the portal).
+
+    A change of name, date of birth or sex that makes the person match another enrolled person is not applied
+    (never merged silently): as an enrolment that matched, it waits in the review queue (a row held with the
+    new items, ``resident.claims.review``), and the resident keeps what renkei held until the desk decides."""
+    data = validated(EnrolmentIn, payload)
+    if resident.status is not ResidentStatus.active:
+        return Refreshed((), None)  # held for review, merged or left: the desk's decision comes first
+    held = personal_items(resident, keys)
+    given = {"full_name": data.full_name, "address": data.address, "birth_date": data.birth_date.isoformat(),
+             "sex": data.sex.value}
+    changed = tuple(field for field in ENCRYPTED_FIELDS
+                    if _SAME.get(field, str)(held[field]) != _SAME.get(field, str)(given[field]))
+    if not changed:
+        return Refreshed((), None)
+    plain = {field: given[field] if field in changed else held[field] for field in ENCRYPTED_FIELDS}
+    person_hash = keys.digest(normalise.person_key(plain["full_name"], plain["birth_date"], plain["sex"]))
+    now = utcnow()
+    after = {"common_id": resident.common_id, "items": list(changed), "issuer": data.issuer,
+             "assurance_level": data.assurance_level, "verified_at": now.isoformat()}
+    if person_hash != resident.person_hash:
+        other = session.scalar(sa.select(Resident).where(
+            Resident.tenant_code == resident.tenant_code, Resident.person_hash == person_hash,
+            Resident.id != resident.id, Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
+            .order_by(Resident.id).limit(1))
+        if other is not None:
+            return Refreshed(changed, _hold_for_review(session, actor, keys, resident, other, plain, data, after))
+    _seal(resident, keys, plain)
+    session.add(ResidentNotice(
+        resident_id=resident.id, kind=CLAIMS_NOTICE,
+        title_ja="登録情報（" + "・".join(ITEM_LABELS[f][0] for f in changed) + "）をカードの情報で更新しました",
+        title_en="Your " + " and ".join(ITEM_LABELS[f][1] for f in changed) + " were updated from the card",
+        body_ja=(f"{provider_name}でのサインインで確認された情報に合わせて、renkei が保管する"
+                 + "・".join(ITEM_LABELS[f][0] for f in changed)
+                 + "を更新しました。連携しているサービスには、あなたが許可した範囲で更新後の情報が提供されます。"),
+        body_en=(f"renkei now holds your " + " and ".join(ITEM_LABELS[f][1] for f in changed)
+                 + f" as {provider_name} verified them at your sign-in. Linked services receive the new details "
+                 "as far as you allowed them.")))
+    session.flush()
+    audit.record(session, actor, "resident.claims.update", "resident", resident.common_id,
+                 tenant_code=resident.tenant_code, after=after)
+    return Refreshed(changed, None)
+
+
+def updates_unread(session: Session, resident_id: int) -> list[ResidentNotice]:
+    """The notices of items updated from a sign-in the resident has not read yet, newest first (the portal's
+    front page says so until they open their notices)."""
+    return list(session.scalars(sa.select(ResidentNotice).where(
+        ResidentNotice.resident_id == resident_id, ResidentNotice.kind == CLAIMS_NOTICE,
+        ResidentNotice.read_at.is_(None)).order_by(ResidentNotice.id.desc())))
+
+
+def _hold_for_review(session: Session, actor: Actor, keys: Keyring, resident: Resident, other: Resident,
+                     plain: dict[str, str], data: EnrolmentIn, after: dict[str, Any]) -> ResidentReview:
+    """The changed items held in a row of their own (status review, no common ID) matched to ``other``: the
+    review queue's rule for an enrolment that matched; once per change (a second sign-in with the same items
+    finds the review open)."""
+    candidate = Resident(uid=uuid.uuid4().hex, tenant_code=resident.tenant_code, status=ResidentStatus.review,
+                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
+                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
+    _seal(candidate, keys, plain)
+    open_review = session.scalar(sa.select(ResidentReview).join(Resident, Resident.id == ResidentReview.candidate_id).where(
+        ResidentReview.matched_id == other.id, ResidentReview.status == ReviewStatus.open,
+        ResidentReview.claims_of_id == resident.id, Resident.person_hash == candidate.person_hash,
+        Resident.address_hash == candidate.address_hash))
+    if open_review is not None:
+        return open_review
+    session.add(candidate)
+    session.flush()
+    review = ResidentReview(tenant_code=resident.tenant_code, candidate_id=candidate.id, matched_id=other.id,
+                            claims_of_id=resident.id, reason=MatchReason.basic_four,
+                            address_matches=other.address_hash == candidate.address_hash)
+    session.add(review)
+    session.flush()
+    audit.record(session, actor, "resident.claims.review", "resident", resident.common_id,
+                 tenant_code=resident.tenant_code,
+                 after={**after, "review": review.id, "matched": other.common_id})
+    return review
+
+
 # --- looking a person up --------------------------------------------------------------------------
 
 MAX_MERGES = 20  # a chain of merges longer than this is a loop, never a person
@@ -355,17 +455,23 @@ def list_reviews(session: Session, actor: Actor, tenant_code: str, *, open_only:
         query = query.where(ResidentReview.status == ReviewStatus.open)
     rows = list(session.scalars(query))
     matched = {r.id: r.common_id for r in session.scalars(sa.select(Resident).where(
-        Resident.id.in_([row.matched_id for row in rows])))} if rows else {}
+        Resident.id.in_([row.matched_id for row in rows] + [row.claims_of_id for row in rows if row.claims_of_id])))} \
+        if rows else {}
     return [{"id": row.id, "matched_common_id": matched.get(row.matched_id), "reason": row.reason.value,
+             "claims_of_common_id": matched.get(row.claims_of_id) if row.claims_of_id else None,
              "address_matches": row.address_matches, "status": row.status.value, "created_at": row.created_at,
              "decided_at": row.decided_at, "decided_by": row.decided_by, "decision_reason": row.decision_reason}
             for row in rows]
 
 
 def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: int, same_person: bool,
-                  reason: str) -> ResidentReview:
+                  reason: str, *, keys: Keyring | None = None) -> ResidentReview:
     """Staff decide a review: the same person (no new ID; the provider's identifier, if any, goes to the
-    existing person) or a different one (the enrolment gets its own common ID)."""
+    existing person) or a different one (the enrolment gets its own common ID).
+
+    A review of a known person's changed items (``claims_of_id``, :func:`refresh_claims`) never issues an ID:
+    the held row is kept as a duplicate either way; different, the person who signed in gets the items (sealed
+    with ``keys``); the same, they stay as they were (two common IDs of one person: the desk merges them)."""
     authz.authorize(actor, "resident.review", tenant_code)
     reason = _reason(reason)
     review = session.get(ResidentReview, review_id)
@@ -373,6 +479,8 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
         raise NotFound("No such review.", "該当する確認待ちはありません。")
     review.status = REVIEWS.move("same" if same_person else "different", review.status, review).target
     candidate, matched = session.get(Resident, review.candidate_id), session.get(Resident, review.matched_id)
+    if review.claims_of_id is not None:
+        return _decide_claims(session, actor, keys, review, candidate, matched, same_person, reason)
     candidate.status = RESIDENTS.move("mark_duplicate" if same_person else "issue", candidate.status, candidate).target
     if same_person:
         session.execute(sa.update(ResidentIdentity).where(ResidentIdentity.resident_id == candidate.id)
@@ -384,6 +492,26 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
     audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id), tenant_code=tenant_code,
                  before={"status": "open"}, after={"status": review.status.value, "reason": reason,
                                                    "matched": matched.common_id, "issued": candidate.common_id})
+    return review
+
+
+def _decide_claims(session: Session, actor: Actor, keys: Keyring | None, review: ResidentReview, candidate: Resident,
+                   matched: Resident, same_person: bool, reason: str) -> ResidentReview:
+    person = session.get(Resident, review.claims_of_id)
+    if not same_person:
+        if keys is None:
+            raise Invalid("The residents' key is needed to apply the changed items.",
+                          "変更された情報を反映するには住民情報の暗号鍵が必要です。")
+        if person.status is ResidentStatus.active:
+            _seal(person, keys, personal_items(candidate, keys))
+    candidate.status = RESIDENTS.move("mark_duplicate", candidate.status, candidate).target
+    review.decided_at, review.decided_by, review.decision_reason = utcnow(), _who(actor), reason
+    session.flush()
+    audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id),
+                 tenant_code=review.tenant_code,
+                 before={"status": "open"}, after={"status": review.status.value, "reason": reason,
+                                                   "matched": matched.common_id, "claims_of": person.common_id,
+                                                   "applied": not same_person})
     return review
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
+from core.calendar import jst_text
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import RowId
@@ -40,14 +41,18 @@ from governance.consent.models import (AssuranceLevel, ConsentEvent, ConsentReco
 from governance.consent.state import consent_state
 from governance.consent.schemas import NewSubjectId, validated
 from residents.brokerage import HELD_ITEMS
-from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkCode, ResidentProvider, ResidentSignIn,
-                              ResidentStatus, ServiceLink)
+from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
+                              ResidentSignIn, ResidentStatus, ServiceLink)
 from residents.operations import disclosed_items, record_disclosure
 
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied from a phone's screen is not mistaken
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 8
 CODE_VALID = dt.timedelta(minutes=10)
+# guessing a code is limited: after this many wrong codes by one resident within the window, every attempt is
+# refused until the window has passed (25**8 codes, each valid 10 minutes: a handful of guesses find nothing)
+WRONG_CODES_ALLOWED = 5
+WRONG_CODE_WINDOW = dt.timedelta(minutes=15)
 UNLINK_REASON = "本人による連携解除"
 PORTAL_ISSUER = "urn:renkei:residents-portal"
 
@@ -171,11 +176,55 @@ WRONG_CODE = Invalid("The code is not right for that service, has expired or was
                                        "選んだサービスの有効なコードではありません（誤り・期限切れ・使用済み）。")])
 
 
+class WrongCode(Invalid):
+    """A code refused as wrong, expired or used, once counted (:func:`link_with_code`): the count (and the
+    lock's audit record) must be kept although the link is refused, so the caller commits on this refusal."""
+
+
+def _locked_until(session: Session, resident: Resident, now: dt.datetime) -> dt.datetime | None:
+    """When the resident may enter codes again, if they entered :data:`WRONG_CODES_ALLOWED` wrong ones within
+    :data:`WRONG_CODE_WINDOW` before ``now``: the window of the oldest of those; None when they may now."""
+    recent = list(session.scalars(sa.select(ResidentLinkAttempt.attempted_at).where(
+        ResidentLinkAttempt.resident_id == resident.id, ResidentLinkAttempt.attempted_at > now - WRONG_CODE_WINDOW)
+        .order_by(ResidentLinkAttempt.attempted_at.desc()).limit(WRONG_CODES_ALLOWED)))
+    return recent[-1] + WRONG_CODE_WINDOW if len(recent) >= WRONG_CODES_ALLOWED else None
+
+
+def _locked(until: dt.datetime) -> Invalid:
+    at = jst_text(until)[-5:]
+    return Invalid(f"You entered a wrong code {WRONG_CODES_ALLOWED} times, so no code can be entered until {at} "
+                   "(Japan time), not even the right one. Try again after that.",
+                   f"誤ったコードが{WRONG_CODES_ALLOWED}回入力されたため、{at} まではコードを入力できません（正しいコードも"
+                   "受け付けません）。時間をおいてもう一度お試しください。",
+                   problems=[problem("code", f"Too many wrong codes: try again after {at}.",
+                                     f"誤ったコードが続いたため、{at} 以降にもう一度お試しください。")])
+
+
+def _count_wrong_code(session: Session, actor: Actor, resident: Resident, service: DataService,
+                      now: dt.datetime) -> WrongCode:
+    """Keep a wrong code (never what was typed); the one that reaches the limit locks the resident out for the
+    rest of the window, audited once (``resident.link_code.locked``). The refusal to raise."""
+    session.add(ResidentLinkAttempt(resident_id=resident.id, service_id=service.id, attempted_at=now))
+    session.flush()
+    until = _locked_until(session, resident, now)
+    if until is not None:
+        audit.record(session, actor, "resident.link_code.locked", "resident", resident.common_id,
+                     tenant_code=resident.tenant_code,
+                     after={"common_id": resident.common_id, "service_id": service.id,
+                            "wrong_codes": WRONG_CODES_ALLOWED, "window_minutes": WRONG_CODE_WINDOW.seconds // 60,
+                            "locked_until": until.isoformat()})
+    return WrongCode(WRONG_CODE.message_en, WRONG_CODE.message_ja, problems=WRONG_CODE.problems)
+
+
 def link_with_code(session: Session, actor: Actor, resident: Resident, service_id: int | None, code: str,
-                   assurance_level: int) -> ServiceLink:
+                   assurance_level: int, *, now: dt.datetime | None = None) -> ServiceLink:
     """Link the resident to the user ID a service issued ``code`` for: a correct, unexpired, unused code of
     that service (used now, never again), a service of the resident's municipality, a sign-in at the
-    service's required level or higher, and neither the user ID nor the resident linked to it already."""
+    service's required level or higher, and neither the user ID nor the resident linked to it already.
+
+    A wrong (or expired, or used) code is counted (:class:`WrongCode`: the caller keeps the count); after
+    :data:`WRONG_CODES_ALLOWED` of them within :data:`WRONG_CODE_WINDOW` every code is refused, the right one
+    too, until the window has passed. A right code resets nothing: the wrong ones still count."""
     service = session.get(DataService, service_id) if service_id else None
     if service is None or service.owner_code != resident.tenant_code or service.status is not ServiceStatus.approved:
         raise Invalid("Choose a service of the list.", "一覧からサービスを選んでください。",
@@ -184,11 +233,16 @@ def link_with_code(session: Session, actor: Actor, resident: Resident, service_i
     if not typed:
         raise Invalid("Enter the code the service gave you.", "サービスから受け取ったコードを入力してください。",
                       problems=[problem("code", "Required.", "必須です。")])
+    now = now or utcnow()
+    # one resident's attempts one at a time, whichever worker takes them: the count and the lock are exact
+    session.execute(sa.select(Resident.id).where(Resident.id == resident.id).with_for_update())
+    until = _locked_until(session, resident, now)
+    if until is not None:
+        raise _locked(until)
     row = session.scalar(sa.select(ResidentLinkCode).where(ResidentLinkCode.service_id == service.id,
                                                            ResidentLinkCode.code_hash == _code_hash(service.id, typed)))
-    now = utcnow()
     if row is None or row.used_at is not None or row.expires_at <= now:
-        raise WRONG_CODE
+        raise _count_wrong_code(session, actor, resident, service, now)
     if assurance_level < service.required_level:
         level = session.get(AssuranceLevel, service.required_level)
         raise Invalid(f"This service needs a sign-in at level {service.required_level} or higher "

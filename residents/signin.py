@@ -5,7 +5,10 @@ brokered to OpenID Connect identity providers (:mod:`tenancy.identity.keycloak.r
 keeps, per provider, its alias in the realm, its issuer and the assurance level a sign-in through it carries
 (:class:`residents.models.ResidentProvider`). A sign-in's verified claims become the person through
 :func:`residents.operations.sign_in_person` (the one enrolment rule), and each sign-in is kept
-(:class:`residents.models.ResidentSignIn`: provider, identifier, assurance, the claims' names, when).
+(:class:`residents.models.ResidentSignIn`: provider, identifier, assurance, the claims' names, when); the
+claims a known person's sign-in verified replace what renkei held when they changed
+(:func:`residents.operations.refresh_claims`: a move of house, a new name; a change that makes them match
+another person waits for review).
 
 Configuring the realm and a provider is the operator's, audited (``resident.realm.setup``,
 ``resident.provider.add``); the client secret given for a provider goes to Keycloak and is never recorded.
@@ -165,9 +168,11 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
     refuse_if_left(session, tenant_code, provider.issuer, subject,  # a left resident enrols anew at the desk
                    keys.digest(normalise.person_key(values["full_name"], values["birth_date"], values["sex"])))
     actor = Actor(issuer=provider.issuer, subject=subject, name=f"住民本人（{provider.display_name}）")
-    signed = operations.sign_in_person(session, actor, keys, {
-        "tenant_code": tenant_code, **values, "verification": VerificationMethod.provider.value,
-        "assurance_level": provider.assurance_level, "issuer": provider.issuer, "subject": subject})
+    verified = {"tenant_code": tenant_code, **values, "verification": VerificationMethod.provider.value,
+                "assurance_level": provider.assurance_level, "issuer": provider.issuer, "subject": subject}
+    signed = operations.sign_in_person(session, actor, keys, verified)
+    if signed.how != "enrolled":  # a known person: renkei keeps what the provider verified this time
+        operations.refresh_claims(session, actor, keys, signed.resident, verified, provider.display_name)
     row = ResidentSignIn(resident_id=signed.resident.id, provider_id=provider.id, subject=subject,
                          assurance_level=provider.assurance_level,
                          verified_claims=",".join(name for name in CLAIMS.values()))

@@ -299,6 +299,7 @@ class ReviewOut(BaseModel):
     id: int
     matched_common_id: str | None
     reason: str
+    claims_of_common_id: str | None = None  # the changed items of this resident's sign-in are held (not an enrolment)
     address_matches: bool
     status: str
     created_at: dt.datetime
@@ -472,7 +473,8 @@ def list_reviews(path: TenantPath):
 @bp.post("/tenants/<code>/resident-reviews/<int:review_id>/decide", responses={200: ReviewOut},
          summary="Decide a review: the same person (no new ID) or another person (a common ID issued), with a reason")
 def decide_review(path: ReviewPath, body: DecisionBody):
-    review = residents.decide_review(db.session, current_actor(), path.code, path.review_id, body.same_person, body.reason)
+    review = residents.decide_review(db.session, current_actor(), path.code, path.review_id, body.same_person, body.reason,
+                                    keys=keyring())
     return jsonify(next(item for item in residents.list_reviews(db.session, current_actor(), path.code, open_only=False)
                         if item["id"] == review.id))
 

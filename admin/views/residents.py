@@ -219,7 +219,7 @@ class ResidentsView(SecureView):
         tenant = self._tenant()[0]
         try:
             residents.decide_review(db.session, g.actor, tenant, review_id, request.form.get("decision") == "same",
-                                    request.form.get("reason") or "")
+                                    request.form.get("reason") or "", keys=keyring())
         except DomainError as error:
             db.session.rollback()
             flash_error(error)

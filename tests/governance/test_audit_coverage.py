@@ -560,9 +560,13 @@ def link_code_call(ctx: Ctx, *, own: bool = True) -> Call:
         name="監査網羅の仲介", scopes=["residents:broker"], allowlist=["127.0.0.1/32"]))
     assert created.status_code == 201, created.get_json()
     answer = created.get_json()
-    if own:
-        ctx.db.get(DataService, service_id).api_client_id = answer["client"]["id"]
-        ctx.db.commit()
+    if own:  # no operation moves a service to another client: set as the schema owner (not the app's role)
+        from tests.conftest import owner_bind
+
+        with owner_bind(ctx.db).begin() as connection:
+            connection.execute(sa.update(DataService).where(DataService.id == service_id)
+                               .values(api_client_id=answer["client"]["id"]))
+        ctx.db.expire_all()
     token = client_credentials_token(ctx.directory.settings, answer["client_id"], answer["client_secret"])["access_token"]
     return Call("POST", "/api/v1/residents/link-codes", {"Authorization": f"Bearer {token}"},
                 {"service_id": service_id, "service_user_id": "audit-user-0001"})

@@ -372,3 +372,27 @@ def test_the_residents_realm_has_no_account_console_and_a_resident_no_account_ro
     assert resident is not None
     assert admin.get_composite_client_roles_of_user(resident, admin.get_client_id("account")) == []
     assert requests.get(f"{keycloak_server.url}/realms/{residents_realm}/account/", timeout=30).status_code >= 400
+
+
+def test_a_moved_address_on_the_card_replaces_the_one_renkei_held(app, client, db, portal):
+    from admin.resident_keys import keyring
+
+    portal.person("moving-jiro", {**TARO, "full_name": "髙橋 次郎"})
+    card_sign_in(client, "moving-jiro")
+    resident = db.scalar(sa.select(Resident))
+    client.get("/portal/logout")
+    portal.admin.change_current_realm(portal.realm)  # the resident moved house: the provider's address changed
+    user_id = portal.admin.get_user_id("moving-jiro")
+    user = portal.admin.get_user(user_id)
+    portal.admin.update_user(user_id, {**user, "attributes": {**user["attributes"],
+                                                              "formatted": ["熊本県八代市松江城町1番25号"]}})
+    card_sign_in(client, "moving-jiro")
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 1
+    with app.app_context():
+        items = residents.personal_items(db.get(Resident, resident.id), keyring())
+    assert items["address"] == "熊本県八代市松江城町1番25号" and items["full_name"] == "髙橋 次郎"
+    record = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "resident.claims.update"))
+    assert record is not None and resident.common_id in record.after and "八代" not in record.after
+    page = client.get("/portal/").get_data(as_text=True)
+    assert 'id="updated-from-card"' in page and "住所" in page
