@@ -47,7 +47,8 @@ from residents.brokerage import REASONS
 from residents.lifecycle import RESIDENTS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS, RESIDENT_STATUS_LABELS, SEX_LABELS,
                               VERIFICATION_LABELS, LinkageMark, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentNotice, ResidentProvider, ResidentSignIn, ResidentStatus, ServiceLink, Sex)
+                              ResidentNotice, ResidentProvider, ResidentReview, ResidentSignIn, ResidentStatus, ServiceLink,
+                              Sex)
 from residents.operations import personal_items
 from residents.portal import as_consent_app
 
@@ -367,10 +368,14 @@ def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_
                                                          Resident.erased_at.is_(None), Resident.left_at <= cutoff)
                                .order_by(Resident.id)))
     for resident in due:
-        for field in ENCRYPTED_FIELDS:
-            setattr(resident, field, "")
-        resident.person_hash = resident.address_hash = resident.name_hash = ""
-        resident.erased_at = now
+        # the resident's row, and the rows holding changed items of theirs a sign-in sent to review
+        held = session.scalars(sa.select(Resident).join(ResidentReview, ResidentReview.candidate_id == Resident.id)
+                               .where(ResidentReview.claims_of_id == resident.id))
+        for row in (resident, *held):
+            for field in ENCRYPTED_FIELDS:
+                setattr(row, field, "")
+            row.person_hash = row.address_hash = row.name_hash = ""
+            row.erased_at = now
         identities = session.execute(sa.delete(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
         session.execute(sa.update(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id).values(subject=""))
         session.flush()

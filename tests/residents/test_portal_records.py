@@ -23,7 +23,8 @@ from governance.consent.check import consent_check
 from governance.consent.models import ConsentEvent, LinkageRecord
 from residents import brokerage, operations as residents, portal_records, recovery
 from residents.portal import resident_actor
-from residents.models import Resident, ResidentIdentity, ResidentNotice, ResidentStatus, ServiceLink
+from residents.models import (MatchReason, Resident, ResidentIdentity, ResidentNotice, ResidentReview, ResidentStatus,
+                              ServiceLink)
 from tenancy.identity.models import ApiClient
 from tests.consent.conftest import BROKER, clerk
 from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, desk, person
@@ -249,6 +250,10 @@ def test_the_retention_job_erases_the_key_material_after_the_period_and_not_befo
 
     me = story["me"]
     db.add(ResidentIdentity(resident_id=me.id, tenant_code=KUMAMOTO, issuer="https://card.example.jp", subject="card-1"))
+    # a sign-in of mine brought changed items that matched someone else: held in a row of their own, for review
+    held = enrolled(db, full_name="髙橋 次郎", birth_date="1985-05-05")
+    db.add(ResidentReview(tenant_code=KUMAMOTO, candidate_id=held.id, matched_id=story["other"].id, claims_of_id=me.id,
+                          reason=MatchReason.basic_four, address_matches=False))
     db.commit()
     portal_records.leave(db, resident_actor(db, me.id, "mynumber-card"), me)
     db.commit()
@@ -268,6 +273,7 @@ def test_the_retention_job_erases_the_key_material_after_the_period_and_not_befo
     assert (erased.full_name, erased.address, erased.birth_date, erased.sex, erased.person_hash, erased.name_hash) == \
         ("", "", "", "", "", "")
     assert erased.common_id == me.common_id  # the shell keeps the records' references
+    assert db.execute(raw, {"id": held.id}).one()[:6] == ("", "", "", "", "", "")  # my held items too
     assert db.scalar(sa.select(sa.func.count()).select_from(ResidentIdentity)
                      .where(ResidentIdentity.resident_id == me.id)) == 0
     assert db.scalar(sa.select(sa.func.count()).select_from(LinkageRecord)) >= len(story["mine"])
