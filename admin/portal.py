@@ -23,7 +23,7 @@ from admin.resident_keys import keyring
 from admin.resident_session import current_resident, sign_in_resident, sign_out_resident
 from core.calendar import jst_text
 from core.errors import DomainError, Unavailable
-from governance.consent.models import AssuranceLevel
+from residents.consent.models import AssuranceLevel
 from residents import operations, signin
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 

@@ -23,7 +23,7 @@ from admin.resident_session import current_resident, resident_required
 from admin.views.base import check_csrf, csrf_field
 from core.calendar import jst_text
 from core.errors import DomainError
-from governance.consent.models import AssuranceLevel, ConsentEvent
+from residents.consent.models import AssuranceLevel, ConsentEvent
 from residents import portal as operations
 from residents.models import LINK_METHOD_LABELS
 

@@ -49,7 +49,7 @@ def prepare(app) -> tuple[int, int]:
     from admin.extensions import db
     from admin.resident_keys import keyring
     from core.actor import Actor, console_actor
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
     from residents import operations as residents
     from tenancy.identity.models import ApiClient
 

@@ -49,7 +49,7 @@ def prepare_consent(app) -> int:
     """An approved service of 熊本市, a consent of person A, a consent withdrawn of person B; the service id."""
     from admin.extensions import db
     from core.actor import Actor, console_actor
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     operator = console_actor("bench", {"platform-operator"})
     clerk = Actor(issuer="urn:bench", subject="clerk", name="窓口", roles=frozenset({"municipal-staff"}),
@@ -101,7 +101,7 @@ def uncommitted(app, question: dict):
     is rolled back (so a BEGIN and a ROLLBACK are counted too)."""
     from admin.extensions import db
     from core.actor import console_actor
-    from governance.consent import check
+    from residents.consent import check
 
     actor = console_actor("bench", {"platform-operator"})
 

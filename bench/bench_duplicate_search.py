@@ -122,7 +122,7 @@ def engine_for(url: str, count: int, rebuild: bool):
     """The data set's engine: reused when it holds ``count`` residents, else built (schema emptied)."""
     import sqlalchemy as sa
 
-    from governance.consent.models import AssuranceLevel
+    from residents.consent.models import AssuranceLevel
     from residents.models import Resident, ResidentIdentity
 
     tables = [AssuranceLevel.__table__, Resident.__table__, ResidentIdentity.__table__]

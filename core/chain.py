@@ -1,7 +1,7 @@
 """Hash chains: the one rule shared by renkei's append-only logs.
 
 The audit log (:mod:`core.audit`), the consent records and the linkage records
-(:mod:`governance.consent`) are each a chain: every entry stores ``seq`` (1, 2, 3… without gaps),
+(:mod:`residents.consent`) are each a chain: every entry stores ``seq`` (1, 2, 3… without gaps),
 ``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON of its hashed fields)``, where the
 canonical JSON has sorted keys, no spaces, UTF-8, and ``occurred_at`` written by
 :func:`timestamp_text`. So a modified, deleted, inserted or reordered entry breaks the chain at a

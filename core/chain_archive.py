@@ -1,6 +1,6 @@
 """Every hash chain's archives and purge: the one rule for the audit log (``renkei audit purge``,
 ``verify-archive``: :mod:`governance.audit_export`) and the linkage records (``renkei consent purge``,
-``verify-archive``: :mod:`governance.consent.linkage`).
+``verify-archive``: :mod:`residents.consent.linkage`).
 
 * :func:`purge` verifies the whole chain first (:func:`core.chain.verify_table`) and refuses a broken
   one (the evidence would go with it); then writes the entries up to the first one still within the

@@ -126,7 +126,7 @@ def corporate_number_of_local_government(code: str) -> str:
 # 法律施行令第8条, 総務省令): with Pn the n-th digit of the first eleven counted from the right and
 # Qn = n + 1 for n ≤ 6, n − 5 for n ≥ 7, the remainder r of (sum of Pn * Qn) by 11 gives 0 when
 # r ≤ 1, else 11 − r. renkei never collects one (the My Number Act limits who may): an identifier of
-# that shape is refused where a person's identifier is taken (governance.consent.schemas).
+# that shape is refused where a person's identifier is taken (residents.consent.schemas).
 
 def my_number_check_digit(eleven_digits: str) -> int:
     total = sum(int(d) * (n + 1 if n <= 6 else n - 5) for n, d in enumerate(reversed(eleven_digits), start=1))

@@ -25,7 +25,7 @@ keyed by target status, asked by its ``check`` after the table), API clients (``
 (``tenancy.members.operations.MEMBERS``), council proposals (``governance.council.PROPOSALS``),
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
 (``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``),
-services that receive personal data (``governance.consent.lifecycle.SERVICES``), notifications
+services that receive personal data (``residents.consent.lifecycle.SERVICES``), notifications
 (``core.outbox.DELIVERY``) and provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``).
 """
 

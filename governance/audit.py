@@ -204,7 +204,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "dataset.licence.active": ("データセットのライセンスの使用停止・再開", "Dataset licence stopped or used again"),
     "dataset.terms.revise": ("データセットの利用規約の改定", "Dataset terms of use revised"),
     "dataset.terms.accept": ("データセットの利用規約への同意", "Dataset terms of use accepted"),
-    # personal data by consent (governance.consent)
+    # personal data by consent (residents.consent)
     "consent.level.set": ("個人認証レベルの登録・変更", "Assurance level set"),
     "consent.service.register": ("データ利用サービスの登録", "Data service registered"),
     "consent.text.revise": ("同意文の改定（新しい版）", "Consent text revised"),
@@ -490,7 +490,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "provider": "提供者", "title_ja": "タイトル", "access": "公開範囲", "licence": "ライセンス",
     "standard_kind": "標準データセットの種類", "conformant": "準拠", "problems": "問題の件数", "filename": "ファイル名",
     "reminders": "督促の件数", "in_use": "使用中", "title_en": "英語の名称", "url": "アドレス", "own_terms": "独自の利用規約",
-    # personal data by consent (governance.consent)
+    # personal data by consent (residents.consent)
     "subject_id": "本人の識別子（仮名）", "service_id": "データ利用サービス", "method": "同意の方法",
     "assurance_level": "個人認証レベル", "receipt_id": "同意記録の番号", "text_id": "同意文", "first_day": "期間の開始日",
     "last_day": "期間の終了日", "consents": "同意記録の件数", "linkages": "連携記録の件数", "controller": "管理者（責任主体）",

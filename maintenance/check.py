@@ -6,7 +6,7 @@ In order, each stopping at its first problem (the report names the first problem
    checkpoint found in the checkpoint folder and the newest backup (:func:`check_audit`) and,
    with a manifest, against the backup's head; a checkpoint whose signature fails is a problem;
    ``consent``: the consent records' and the linkage records' chains verify
-   (:mod:`governance.consent.linkage`), each against its newest signed checkpoint and the
+   (:mod:`residents.consent.linkage`), each against its newest signed checkpoint and the
    manifest's (:func:`check_consent`); ``archives``: every archive a purge recorded is where it was
    written (or in its chain's archive folder) with the SHA-256 recorded then (:func:`check_archives`);
 2. ``runs``, ``years``, ``payments``, ``accounts``: :mod:`billing.integrity`;
@@ -34,7 +34,7 @@ from core import authz, chain, chain_archive, checkpoints
 from core import signing as signing_keys
 from core.actor import Actor
 from governance import integrity as governance_integrity
-from governance.consent import linkage as consent_linkage
+from residents.consent import linkage as consent_linkage
 from tenancy.usage import integrity as usage_integrity, metering
 from tenancy.usage.metering import MeteringSettings
 
@@ -145,7 +145,7 @@ def check_audit(session: Session, actor: Actor, report: SystemReport, found: "si
 
 def check_consent(session: Session, report: SystemReport, found: "Mapping[str, signing.Found] | None",
                   manifest: dict[str, Any] | None = None) -> list[chain.ChainStatus]:
-    """The consent and linkage chains (:data:`governance.consent.linkage.CHAINS`), each against the
+    """The consent and linkage chains (:data:`residents.consent.linkage.CHAINS`), each against the
     newest signed checkpoint of its name renkei can read (``found``, by chain name) and the
     manifest's signed checkpoint of it: the rule of :func:`core.chain.checkpoint_break`, as the
     audit log's. A checkpoint whose signature fails, a broken chain and a purge anchor that moved

@@ -26,7 +26,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "audit_chain_head": ("UPDATE (last_seq, last_hash)",),
     "audit_anchor": ("UPDATE (purged_through_seq, purged_through_hash, purged_count, purged_at, archive_name, archive_sha256)",),
     "audit_record": ("DELETE",),
-    # personal data by consent (governance.consent): the chains' heads move forward, linkage records
+    # personal data by consent (residents.consent): the chains' heads move forward, linkage records
     # past their retention are purged after the anchor moved; the records themselves are insert-only
     "chain_head": ("UPDATE (last_seq, last_hash)",),
     "chain_anchor": ("UPDATE (purged_through_seq, purged_through_hash, purged_count, purged_at, archive_name, archive_sha256)",),

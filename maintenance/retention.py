@@ -34,7 +34,7 @@ from core.calendar import JST, fiscal_year_of, fiscal_year_ja, is_supported_fisc
 from core.db import utcnow
 from core.errors import Conflict, Invalid, problem
 from core.signing import Signer, canonical
-from governance.consent.models import LinkageRecord
+from residents.consent.models import LinkageRecord
 from governance.models import AgreementAcceptance, AgreementVersion, CouncilResolution, VersionStatus
 from tenancy.usage.models import UsageEvent
 

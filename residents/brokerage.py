@@ -6,7 +6,7 @@ Rules, in the order asked (the first that refuses is the answer, and says which 
 ``not_your_service`` (the caller is not the service's API client), ``not_linked`` (the service's user
 ID is tied to no resident: said only of the caller's own ID, so nothing tells whether the person is
 known elsewhere), ``not_disclosed`` (none of the asked items is within the range the resident set for
-this service), then the consent check's own reasons (:mod:`governance.consent.check`, asked for the
+this service), then the consent check's own reasons (:mod:`residents.consent.check`, asked for the
 items within the range). Items outside the range, or that renkei does not hold, are listed as
 ``withheld`` and never sent. The consent check appends the linkage record (the service, the person as
 the service knows them, the items sent, allowed or refused), once it is asked (a refusal before it sends
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from core import authz
 from core.actor import Actor
-from governance.consent.check import REASONS as CHECK_REASONS, consent_check, with_check_inputs
-from governance.consent.models import DataService
-from governance.consent.schemas import validated
+from residents.consent.check import REASONS as CHECK_REASONS, consent_check, with_check_inputs
+from residents.consent.models import DataService
+from residents.consent.schemas import validated
 from residents.crypto import Keyring
 from residents.models import CURRENT_LINK, ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
 from residents.operations import personal_items, translate

@@ -25,9 +25,9 @@ from core.actor import Actor
 from core.calendar import fiscal_month_spans, fiscal_months, fiscal_year_of, is_supported_fiscal_year
 from core.db import utcnow
 from core.errors import Invalid, problem
-from governance.consent.models import ConsentEvent, ConsentRecord, DataService
-from governance.consent.operations import items_of as consent_items_of
-from governance.consent.state import consent_state
+from residents.consent.models import ConsentEvent, ConsentRecord, DataService
+from residents.consent.operations import items_of as consent_items_of
+from residents.consent.state import consent_state
 from residents.models import Resident, ResidentStatus, ServiceLink
 
 DEFAULT_SMALL_COUNT = 10

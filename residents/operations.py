@@ -28,9 +28,9 @@ from core.calendar import read_date
 from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_check_character
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from governance.consent.models import AssuranceLevel, ConsentRecord, DataService, ServiceStatus
-from governance.consent.operations import items_of as consent_items_of
-from governance.consent.schemas import validated
+from residents.consent.models import AssuranceLevel, ConsentRecord, DataService, ServiceStatus
+from residents.consent.operations import items_of as consent_items_of
+from residents.consent.schemas import validated
 from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS

@@ -7,7 +7,7 @@ the services linked to their common ID, and the one-time code a service issues f
   common ID is linked to that user ID (method ``portal_code``, at the sign-in's assurance).
 * The resident ends a link (:func:`unlink`: ``ended_at``, by them, kept), gives, changes or withdraws their
   consent to a linked service's current text and sets the items it may receive (:func:`save_consent`,
-  :func:`withdraw`): the consent records of :mod:`governance.consent`, the disclosure range of
+  :func:`withdraw`): the consent records of :mod:`residents.consent`, the disclosure range of
   :func:`residents.operations.record_disclosure`.
 
 The resident acts for themself: :func:`resident_actor` is who they are in the records (the provider's issuer
@@ -35,11 +35,11 @@ from core.calendar import jst_text
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import RowId
-from governance.consent import operations as consent
-from governance.consent.models import (AssuranceLevel, ConsentEvent, ConsentRecord, ConsentText, DataService,
+from residents.consent import operations as consent
+from residents.consent.models import (AssuranceLevel, ConsentEvent, ConsentRecord, ConsentText, DataService,
                                        ServiceStatus)
-from governance.consent.state import consent_state
-from governance.consent.schemas import NewSubjectId, validated
+from residents.consent.state import consent_state
+from residents.consent.schemas import NewSubjectId, validated
 from residents.brokerage import HELD_ITEMS
 from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
                               ResidentSignIn, ResidentStatus, ServiceLink)

@@ -15,7 +15,7 @@ signed-in resident's row id and reads only what hangs off that row.
   (開示請求), one structure for the JSON and the CSV (:func:`my_data_csv`); the download is audited
   (:func:`record_download`) without a personal value.
 * :func:`leave`: every current link ended (本人の退会), every consent in force withdrawn
-  (:func:`governance.consent.operations.withdraw_consent`), the resident ``left``; audited.
+  (:func:`residents.consent.operations.withdraw_consent`), the resident ``left``; audited.
   :func:`erase_left` (the due job ``resident-retention``), after ``days`` from leaving: the encrypted items,
   the hashes and the providers' identifiers erased; the row stays, with its common ID, for the records'
   references.
@@ -39,10 +39,10 @@ from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.spreadsheet import csv_bytes
 from core.validation import NOT_BLANK
-from governance.consent import operations as consent
-from governance.consent.models import ConsentEvent, ConsentMethod, ConsentRecord, ConsentText, DataService, LinkageRecord
-from governance.consent.schemas import validated
-from governance.consent.state import consent_state
+from residents.consent import operations as consent
+from residents.consent.models import ConsentEvent, ConsentMethod, ConsentRecord, ConsentText, DataService, LinkageRecord
+from residents.consent.schemas import validated
+from residents.consent.state import consent_state
 from residents.brokerage import REASONS
 from residents.lifecycle import RESIDENTS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS, RESIDENT_STATUS_LABELS, SEX_LABELS,

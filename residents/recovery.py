@@ -38,7 +38,7 @@ from core.actor import Actor, identity_key, same_person
 from core.calendar import to_jst
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from governance.consent.models import DataService, LinkageRecord
+from residents.consent.models import DataService, LinkageRecord
 from residents.lifecycle import RECOVERIES, RESIDENTS
 from residents.models import (CURRENT_LINK, LinkageMark, RecoveryKind, RecoveryStatus, Resident, ResidentDisclosure,
                               ResidentIdentity, ResidentNotice, ResidentRecovery, ResidentStatus, ServiceLink)

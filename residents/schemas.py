@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from core.validation import NOT_BLANK, RowId, TenantCode
-from governance.consent.schemas import NewSubjectId, Statement
+from residents.consent.schemas import NewSubjectId, Statement
 from residents.models import LinkMethod, Sex, VerificationMethod
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), NOT_BLANK]

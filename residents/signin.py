@@ -28,8 +28,8 @@ from core import audit, authz
 from core.actor import Actor
 from core.errors import Invalid, Unavailable, problem
 from core.validation import NOT_BLANK
-from governance.consent.models import AssuranceLevel
-from governance.consent.schemas import validated
+from residents.consent.models import AssuranceLevel
+from residents.consent.schemas import validated
 from residents import operations
 from residents.crypto import Keyring
 from residents.models import ResidentProvider, ResidentSignIn, Sex, VerificationMethod

@@ -54,7 +54,7 @@ from core.calendar import JST, add_months, current_month, date_ja, month_start_u
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
-from governance.consent.models import LinkageRecord
+from residents.consent.models import LinkageRecord
 from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
 from service import sign_ins as sign_ins_

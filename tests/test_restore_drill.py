@@ -120,7 +120,7 @@ records (issue 23's chains), an operator in Keycloak."""
     metering.ingest(db.session, operator, [
         {"tenant": "431001", "metric": "api_calls", "quantity": 120, "timestamp": at.isoformat(), "event_id": "drill-1"},
         {"tenant": "432024", "metric": "api_calls", "quantity": 30, "timestamp": at.isoformat(), "event_id": "drill-2"}])
-    from governance.consent.operations import ensure_default_levels
+    from residents.consent.operations import ensure_default_levels
     from tests.consent.world import consent_world
 
     ensure_default_levels(db.session, operator)

@@ -1,5 +1,5 @@
 """/api/v1 personal data by consent: services, consent records and receipts, the broker's consent
-check, linkage searches and a person's history (governance.consent; every operation authorises itself)."""
+check, linkage searches and a person's history (residents.consent; every operation authorises itself)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import ID_RANGE, TenantCode
-from governance.consent import check, history, operations as consent, terms
-from governance.consent.lifecycle import TRANSITIONS
-from governance.consent.models import DataService
-from governance.consent.schemas import CheckIn, ConsentIn, ServiceCreate, SubjectId, TextDraft, WithdrawalIn
+from residents.consent import check, history, operations as consent, terms
+from residents.consent.lifecycle import TRANSITIONS
+from residents.consent.models import DataService
+from residents.consent.schemas import CheckIn, ConsentIn, ServiceCreate, SubjectId, TextDraft, WithdrawalIn
 
 bp = StrictAPIBlueprint("api_consent", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("consent", "本人同意・同意確認・連携記録 / consent, the consent check, linkage records"),

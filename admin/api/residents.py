@@ -18,7 +18,7 @@ from admin.extensions import db
 from admin.resident_keys import keyring, small_count
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, RowId, TenantCode
-from governance.consent.schemas import NewSubjectId, SubjectId
+from residents.consent.schemas import NewSubjectId, SubjectId
 from residents import brokerage, figures, operations as residents, portal as resident_portal, portal_records, recovery
 from residents.portal_records import NoticeIn
 from residents.schemas import Address, CommonId, DisclosureIn, EnrolmentIn, FullName, Issuer, LinkIn, Reason

@@ -38,7 +38,7 @@ def default_checkpoint_dir() -> Path:
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
     from maintenance import archive, check, realm, signing
-    from governance.consent.linkage import CHAINS
+    from residents.consent.linkage import CHAINS
     from tenancy.usage.metering import MeteringSettings
 
     folder = checkpoint_dir or default_checkpoint_dir()

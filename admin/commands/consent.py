@@ -29,8 +29,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from governance.consent.lifecycle import SERVICES
-from governance.consent.models import ServiceStatus
+from residents.consent.lifecycle import SERVICES
+from residents.consent.models import ServiceStatus
 from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
 from core import authz
@@ -48,8 +48,8 @@ def group() -> None:
 @acting(authz.OPERATOR)
 def services_command(status: str | None, actor) -> None:
     """Every service the person may see: number, owner, name, controller, status."""
-    from governance.consent import operations as consent
-    from governance.consent.models import ServiceStatus
+    from residents.consent import operations as consent
+    from residents.consent.models import ServiceStatus
 
     chosen = ServiceStatus(status) if status else None
     rows = committed(lambda: consent.list_services(db.session, actor, status=chosen))
@@ -66,8 +66,8 @@ def services_command(status: str | None, actor) -> None:
 @acting(authz.OPERATOR)
 def move_command(service_id: int, verb: str, reason: str, actor) -> None:
     """Approve, suspend, resume or end a service (the operator)."""
-    from governance.consent import operations as consent
-    from governance.consent.models import ServiceStatus
+    from residents.consent import operations as consent
+    from residents.consent.models import ServiceStatus
 
     service = committed(lambda: consent.move_service(db.session, actor, service_id, verb, reason))
     click.echo(f"{service.id} {service.name}: {ServiceStatus(service.status).ja}")
@@ -84,7 +84,7 @@ def move_command(service_id: int, verb: str, reason: str, actor) -> None:
 def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path | None, actor) -> None:
     """Export everything about one person (SUBJECT, their pseudonymous identifier) of TENANT: consents,
     withdrawals and every linkage allowed or refused, with the consent record each relied on."""
-    from governance.consent import history
+    from residents.consent import history
 
     found = committed(lambda: history.person_history(db.session, actor, tenant, subject))
     if fmt == "csv":
@@ -111,7 +111,7 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
                      result: str | None, output: Path | None, actor) -> None:
     """Search linkage records across tenants (the auditor, the operator) as CSV (UTF-8 with BOM)."""
     from core.spreadsheet import csv_bytes
-    from governance.consent import history
+    from residents.consent import history
 
     rows = committed(lambda: history.search_linkages(
         db.session, actor, service_id=service_id, first_day=first_day.date() if first_day else None,
@@ -132,7 +132,7 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
 @acting(authz.OPERATOR)
 def receipt_command(receipt_id: str, actor) -> None:
     """A consent receipt (ISO/IEC TS 27560 fields), as JSON."""
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     try:
         data = consent.receipt(db.session, consent.get_record(db.session, actor, receipt_id))
@@ -151,7 +151,7 @@ def receipt_command(receipt_id: str, actor) -> None:
 def verify_command(printed: str | None, actor) -> None:
     """Verify the consent and linkage hash chains from their anchors to their heads; exit 1 if broken.
     With --record HASH: check the record printed with that hash against its chain, naming a tampered one."""
-    from governance.consent.linkage import CHAIN_LABELS, verify_chains, verify_record
+    from residents.consent.linkage import CHAIN_LABELS, verify_chains, verify_record
 
     try:
         authz.authorize(actor, "consent.linkage.read")  # the operator and the auditor
@@ -186,7 +186,7 @@ def verify_command(printed: str | None, actor) -> None:
 def expire_command(actor) -> None:
     """Write the expiry of every consent past its expiry as a record of its chain (the ``consent-expiry``
     job of ``renkei jobs run-due`` does it too); a consent reads 期限切れ from its expiry on either way."""
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     written = committed(lambda: consent.expire_consents(db.session, actor))
     click.echo(f"期限切れを記録した同意 {len(written)} 件 / recorded the expiry of {len(written)} consent(s)")
@@ -207,7 +207,7 @@ def purge_linkages_checkpointed(actor: Actor, target: Path, days: int):
     from maintenance import check, signing
     from core.errors import Invalid
     from core.signing import private_dir
-    from governance.consent.linkage import CHAINS, purge_linkages
+    from residents.consent.linkage import CHAINS, purge_linkages
 
     signer = signing.signer(current_app.config)
     folder = private_dir(signing.checkpoint_dir(current_app.config), tighten=True)
@@ -260,7 +260,7 @@ def verify_archive_command(files: tuple[Path, ...]) -> None:
     """Verify linkage archives, in order: each intact, each continuing the previous one, the last
     ending where the database's chain now starts."""
     from core import chain_archive
-    from governance.consent import linkage
+    from residents.consent import linkage
 
     failed, previous = False, None
     for path in files:

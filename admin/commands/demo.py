@@ -115,7 +115,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     from tenancy.usage.sample import load_sample_usage
 
     sample_calls = load_sample_usage(db.session, loader)  # made-up API calls to those datasets: the usage report shows them
-    from governance.consent.operations import ensure_default_levels
+    from residents.consent.operations import ensure_default_levels
 
     ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
     from billing.sample import load_sample_year  # FY2025 lived: costs, grant, policy, approved run, letters, a payment

@@ -29,9 +29,9 @@ Jobs, in order:
 * ``request-log-retention``: delete request log files older than ``RENKEI_RETENTION_DAYS`` (365).
 * ``linkage-retention``: archive the consent broker's linkage records older than
   ``RENKEI_LINKAGE_RETENTION_DAYS`` (365, at least 365) to ``RENKEI_LINKAGE_ARCHIVE_DIR`` (default
-  ``<RENKEI_VAR_DIR>/linkage-archive``), then remove them (:func:`governance.consent.linkage.purge_linkages`).
+  ``<RENKEI_VAR_DIR>/linkage-archive``), then remove them (:func:`residents.consent.linkage.purge_linkages`).
 * ``consent-expiry``: write an expiry record for each consent past its expiry that nothing ended
-  (:func:`governance.consent.operations.expire_consents`; a consent reads 期限切れ from its expiry on
+  (:func:`residents.consent.operations.expire_consents`; a consent reads 期限切れ from its expiry on
   before that too).
 * ``people-reindex``: the people index (:mod:`tenancy.identity.people_index`) rebuilt from Keycloak
   once its last rebuild is ``RENKEI_PEOPLE_REINDEX_HOURS`` (24) old; skipped while it was never built
@@ -108,7 +108,7 @@ def _usage_report(actor: Actor) -> Outcome:
     from maintenance import signing
     from tenancy.usage.monthly_mail import queue_last_month
 
-    from governance.consent.linkage import CHAINS
+    from residents.consent.linkage import CHAINS
 
     def text(checkpoint) -> str:
         return json.dumps(checkpoint.data, ensure_ascii=False, sort_keys=True)
@@ -211,7 +211,7 @@ def _linkage_retention(actor: Actor) -> Outcome:
 
 
 def _consent_expiry(actor: Actor) -> Outcome:
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     written = consent.expire_consents(db.session, actor)
     db.session.commit()
@@ -336,7 +336,7 @@ def _consent_checkpoints(actor: Actor) -> Outcome:
     """Verify the consent and linkage chains against their newest checkpoints, then checkpoint them."""
     from maintenance import check, signing
     from core.signing import private_dir
-    from governance.consent.linkage import CHAINS
+    from residents.consent.linkage import CHAINS
 
     authz.authorize(actor, "system.check")
     signer = signing.signer(current_app.config)  # no key: fail now, naming the command that makes it
@@ -607,7 +607,7 @@ def jobs_checkpoint(minutes: int, records: int, actor) -> None:
     records appended since the newest and it is MINUTES old or RECORDS back, whichever first. Run it
     every minute (docs/operations.md); when not due it writes and records nothing."""
     from maintenance import check, signing
-    from governance.consent.linkage import CHAINS
+    from residents.consent.linkage import CHAINS
 
     authz.authorize(actor, "system.check")
     found = {name: signing.find_checkpoints(current_app.config, name, with_backups=False)

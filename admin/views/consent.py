@@ -1,4 +1,4 @@
-"""The pages of personal data by consent (issue 23; governance/consent):
+"""The pages of personal data by consent (issue 23; residents/consent):
 
 * ``consent_services``: the services that receive personal data; a tenant's or organisation's admin
   registers one and revises its consent text; the operator approves, suspends, resumes and ends
@@ -32,8 +32,8 @@ from core.calendar import day_start_utc, to_jst
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
-from governance.consent import history, lifecycle, operations as consent, terms
-from governance.consent.models import ConsentEvent, ConsentMethod, ServiceStatus
+from residents.consent import history, lifecycle, operations as consent, terms
+from residents.consent.models import ConsentEvent, ConsentMethod, ServiceStatus
 from tenancy.datasets import catalogue, operations as datasets
 from tenancy.identity.models import ApiClient
 
@@ -207,7 +207,7 @@ def _term_options() -> dict:
 
 
 def _term_rows(found: dict) -> list[tuple[str, str]]:
-    """The TS 27560 fields of a consent (:func:`governance.consent.terms.record_terms`, or the receipt
+    """The TS 27560 fields of a consent (:func:`residents.consent.terms.record_terms`, or the receipt
     that carries them) as label and value, in the reader's language."""
     label = "label_ja" if _ja() else "label_en"
     days = found["storage_duration"]["days"]
@@ -560,7 +560,7 @@ class ConsentRecordsView(SecureView):
             except ValueError:
                 errors["expires_on"] = _("Enter the date as YYYY-MM-DD.")
         if not errors:
-            from governance.consent.models import ConsentText
+            from residents.consent.models import ConsentText
 
             text = db.session.get(ConsentText, text_id)
             picked = [value.split("|", 1) for value in request.form.getlist("optional_purpose")[:50] if "|" in value]

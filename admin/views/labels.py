@@ -29,7 +29,7 @@ from billing.models import (ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, CATE
                             RunStatus, TaxTreatment)
 from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
-from governance.consent.models import ServiceStatus
+from residents.consent.models import ServiceStatus
 from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
 from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
                                      STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
@@ -412,7 +412,7 @@ def actor_text(entry: Any) -> str:
 def _target_tables() -> dict[str, tuple[Any, Any]]:
     """Target type → (id column, name column) of the table its records name."""
     from billing.models import AllocationPolicy, AllocationRun, CostItem
-    from governance.consent.models import DataService
+    from residents.consent.models import DataService
     from governance.models import CouncilProposal, Notice
     from tenancy.datasets.models import Dataset
     from tenancy.identity.models import ApiClient

@@ -17,7 +17,7 @@ from admin.views.consent import _tenants
 from core.calendar import to_jst
 from core.errors import Conflict, DomainError, Invalid
 from core.labelled import labels
-from governance.consent.models import AssuranceLevel, ConsentEvent
+from residents.consent.models import AssuranceLevel, ConsentEvent
 from core.validation import whole_number
 from residents import figures, operations as residents, recovery
 from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,

@@ -325,7 +325,7 @@ def demo(db, directory) -> Demo:
     from tenancy.datasets.sample import load_sample_datasets
 
     load_sample_datasets(db, loader)  # the 33 sample datasets (issue 22)
-    from governance.consent.operations import ensure_default_levels
+    from residents.consent.operations import ensure_default_levels
 
     ensure_default_levels(db, loader)  # the three usual identity assurance levels (issue 23)
     db.commit()

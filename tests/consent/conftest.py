@@ -39,7 +39,7 @@ SERVICE = {
 @pytest.fixture
 def consent_setup(db, operator, tenant_factory):
     """The levels, the two cities, and a maker of services (approved unless told otherwise)."""
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     tenant_factory(KUMAMOTO)
     tenant_factory(YATSUSHIRO)
@@ -60,7 +60,7 @@ def consent_setup(db, operator, tenant_factory):
 @pytest.fixture
 def give(db):
     """Record a consent of ``subject`` to ``service``'s current text (as a clerk of its tenant)."""
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     def make(service, subject: str, *, tenant: str = KUMAMOTO, level: int = 2, method: str = "paper", **fields):
         text = consent.current_text(db, service)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.keycloak
 
 @pytest.fixture
 def levels(db, operator, tenant_factory):
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     tenant_factory(KUMAMOTO)
     tenant_factory(YATSUSHIRO)

@@ -15,7 +15,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from governance.consent import check as consent_check, linkage
+from residents.consent import check as consent_check, linkage
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL
 from tests.consent.conftest import BROKER, KUMAMOTO
 from tests.consent.test_chains import guards_dropped, history  # noqa: F401 (a fixture)

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from core.calendar import JST, date_ja
-from governance.consent import check, linkage, operations as consent
+from residents.consent import check, linkage, operations as consent
 from governance.errors import ChainBroken
-from governance.consent.models import GUARD_TRIGGERS, LinkageRecord, guards_pg, sqlite_guards
+from residents.consent.models import GUARD_TRIGGERS, LinkageRecord, guards_pg, sqlite_guards
 from tests.conftest import owner_bind
 from tests.consent.conftest import BROKER, KUMAMOTO, clerk, person
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import chain
-from governance.consent import check, operations as consent
-from governance.consent.linkage import verify_chains
-from governance.consent.models import LinkageRecord
+from residents.consent import check, operations as consent
+from residents.consent.linkage import verify_chains
+from residents.consent.models import LinkageRecord
 from tests.conftest import drop_server_connection
 from tests.consent.conftest import BROKER, KUMAMOTO, YATSUSHIRO, admin_of, clerk, person
 from tests.governance.test_audit_append import statements_of
@@ -79,7 +79,7 @@ def test_an_expired_consent_is_refused(db, consent_setup, give, monkeypatch):
     expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
     record = give(service, subject, expires_at=expiry.isoformat())
     assert ask(db, service, subject).allowed
-    monkeypatch.setattr("governance.consent.check.utcnow", lambda: expiry + dt.timedelta(seconds=1))
+    monkeypatch.setattr("residents.consent.check.utcnow", lambda: expiry + dt.timedelta(seconds=1))
     decision = ask(db, service, subject)
     assert (decision.allowed, decision.reason, decision.consent_receipt_id) == (False, "expired", record.receipt_id)
 
@@ -299,7 +299,7 @@ def test_a_consent_is_recorded_only_for_a_service_of_the_persons_tenant(db, cons
     clerk's form does not offer it."""
     from core.actor import Actor
     from core.errors import NotFound
-    from governance.consent.models import ConsentRecord
+    from residents.consent.models import ConsentRecord
     from tests.conftest import sign_in
 
     ours = consent_setup(KUMAMOTO, name="子育て支援ナビ")

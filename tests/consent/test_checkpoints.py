@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from core import chain, checkpoints
-from governance.consent import linkage
-from governance.consent import check as consent_check
+from residents.consent import linkage
+from residents.consent import check as consent_check
 from tests.consent.conftest import BROKER, KUMAMOTO, person
 from tests.consent.test_chains import guards_dropped, history  # noqa: F401 (a fixture)
 

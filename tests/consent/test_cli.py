@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 
 from core import chain
 from core.audit import AuditRecord
-from governance.consent import check, linkage
-from governance.consent.models import LINKAGE_HASHED_FIELDS, LinkageRecord
+from residents.consent import check, linkage
+from residents.consent.models import LINKAGE_HASHED_FIELDS, LinkageRecord
 from tests.consent.conftest import BROKER, KUMAMOTO, YATSUSHIRO, person
 
 

@@ -84,7 +84,7 @@ def test_an_item_names_a_dataset_its_owner_may_see_and_the_answer_gives_its_titl
 
 @pytest.mark.parametrize("which", ["unknown", "not_granted", "others_draft", "own_withdrawn"])
 def test_a_dataset_the_owner_may_not_name_is_refused_naming_the_item(client, db, register_world, open_api, which):
-    from governance.consent.models import ConsentText
+    from residents.consent.models import ConsentText
 
     service, found = register_world
     ref = "no-such-dataset" if which == "unknown" else found[which].name
@@ -101,7 +101,7 @@ def test_a_dataset_the_owner_may_not_name_is_refused_naming_the_item(client, db,
 
 
 def test_registering_a_service_with_an_unknown_dataset_registers_nothing(client, db, consent_setup, register, open_api):
-    from governance.consent.models import DataService
+    from residents.consent.models import DataService
 
     register(PREFECTURE, "県民の健康診断結果")
     body = {**SERVICE, "owner_code": KUMAMOTO,

@@ -19,7 +19,7 @@ FORM = {"owner_code": KUMAMOTO, "name": "子育て支援ナビ", "provider": "�
 
 
 def _check(db, service_id: int, subject: str, items=("生年月日",), purpose="子育て支援サービスの案内"):
-    from governance.consent import check
+    from residents.consent import check
 
     decision = check.consent_check(db, BROKER, {"service_id": service_id, "tenant_code": KUMAMOTO, "subject_id": subject,
                                                 "items": list(items), "purpose": purpose})
@@ -29,7 +29,7 @@ def _check(db, service_id: int, subject: str, items=("生年月日",), purpose="
 
 def test_an_admin_registers_a_service_the_operator_approves_it_a_clerk_records_and_withdraws_a_consent(
         client, db, consent_setup):
-    from governance.consent.models import ConsentRecord, DataService
+    from residents.consent.models import ConsentRecord, DataService
 
     sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
     form = client.get("/admin/consent-services/new").get_data(as_text=True)
@@ -116,7 +116,7 @@ def test_a_clerk_of_another_city_cannot_record_or_read_its_people(client, db, co
 
 
 def test_the_auditor_searches_linkages_and_a_new_text_version_asks_first(client, db, consent_setup, give):
-    from governance.consent.models import ConsentText
+    from residents.consent.models import ConsentText
 
     service = consent_setup()
     subject = person()

@@ -17,8 +17,8 @@ from core import chain
 from core.audit import AuditRecord
 from core.codes import is_my_number_shaped, my_number_check_digit
 from core.errors import Conflict, Invalid
-from governance.consent import check, history, operations as consent
-from governance.consent.models import ConsentEvent, ConsentRecord, LinkageRecord, LINKAGE_HASHED_FIELDS
+from residents.consent import check, history, operations as consent
+from residents.consent.models import ConsentEvent, ConsentRecord, LinkageRecord, LINKAGE_HASHED_FIELDS
 from tests.conftest import sign_in
 from tests.consent.conftest import BROKER, KUMAMOTO, SERVICE, clerk, person
 from tests.consent.test_chains import guards_dropped

@@ -76,8 +76,8 @@ def test_the_form_refuses_an_item_twice_beside_the_field_keeping_what_was_typed(
 def test_a_refused_service_move_says_the_move_in_plain_words():
     """Issue 36: the refusal named the move with a "d" glued on ("cannot be suspendd", "endd")."""
     from core.lifecycle import IllegalMove
-    from governance.consent import lifecycle
-    from governance.consent.models import DataService, ServiceStatus
+    from residents.consent import lifecycle
+    from residents.consent.models import DataService, ServiceStatus
 
     with pytest.raises(IllegalMove) as refused:
         lifecycle.check(DataService(status=ServiceStatus.ended), "suspend", "理由")

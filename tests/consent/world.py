@@ -10,7 +10,7 @@ def consent_world(db, operator) -> None:
     awaiting approval, a paper consent, its withdrawal and the linkages checked on it (allowed and
     refused)."""
     from core.actor import Actor
-    from governance.consent import check, operations as consent
+    from residents.consent import check, operations as consent
 
     admin = Actor(issuer="urn:test", subject="consent-admin", name="熊本市 管理者", roles=frozenset({"municipal-admin"}),
                   tenant_codes=frozenset({"431001"}))

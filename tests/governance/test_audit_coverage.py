@@ -481,7 +481,7 @@ WAVE_CSV = ("団体コード,担当者名,メールアドレス,申込書受領,
 
 def consent_service(ctx: Ctx, *, approve: bool = True) -> int:
     """A service of 熊本市 that receives personal data (issue 23), approved unless told otherwise; its id."""
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     ctx.tenants("431001")
     consent.ensure_default_levels(ctx.db, ctx.operator)
@@ -493,7 +493,7 @@ def consent_service(ctx: Ctx, *, approve: bool = True) -> int:
 
 
 def consent_body(ctx: Ctx, service_id: int, **fields) -> dict:
-    from governance.consent import operations as consent
+    from residents.consent import operations as consent
 
     text = consent.current_text(ctx.db, consent.get_service(ctx.db, service_id))
     return {"service_id": service_id, "tenant_code": "431001", "subject_id": "pid-audit-coverage-1",
@@ -552,7 +552,7 @@ def disclosing(ctx: Ctx, items: list[str]) -> Call:
 def link_code_call(ctx: Ctx, *, own: bool = True) -> Call:
     """A one-time link code asked by a service's API client (scope residents:broker) for one of its user IDs: its
     own service, or (refused, not found) a service another client is the client of."""
-    from governance.consent.models import DataService
+    from residents.consent.models import DataService
     from tenancy.identity.keycloak import client_credentials_token
 
     service_id = consent_service(ctx)
@@ -1453,7 +1453,7 @@ AUDITED_READS = {
 
 # POST only to keep the caller's token out of URLs and logs: a read, which writes no audit record
 READS_BY_POST = {("POST", "/api/v1/gateway/check"),
-                 # every call writes a hash-chained linkage record instead (governance.consent.check)
+                 # every call writes a hash-chained linkage record instead (residents.consent.check)
                  ("POST", "/api/v1/consent/check"),
                  # a service's request for a person's items: the consent check's linkage record is its record
                  ("POST", "/api/v1/residents/broker"),

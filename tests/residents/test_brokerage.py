@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core import chain
 from core.calendar import today_jst
-from governance.consent.models import LinkageRecord
+from residents.consent.models import LinkageRecord
 from tenancy.identity.keycloak import client_credentials_token
 from tests.consent.conftest import SERVICE
 from tests.residents.conftest import KUMAMOTO

@@ -18,9 +18,9 @@ from admin.resident_keys import keyring
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Invalid
-from governance.consent import operations as consent
-from governance.consent.check import consent_check
-from governance.consent.models import ConsentEvent, LinkageRecord
+from residents.consent import operations as consent
+from residents.consent.check import consent_check
+from residents.consent.models import ConsentEvent, LinkageRecord
 from residents import brokerage, operations as residents, portal_records, recovery
 from residents.portal import resident_actor
 from residents.models import (MatchReason, Resident, ResidentIdentity, ResidentNotice, ResidentReview, ResidentStatus,

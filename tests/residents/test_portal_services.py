@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from core.actor import Actor
 from core.audit import AuditRecord
-from governance.consent import operations as consent
-from governance.consent.models import ConsentRecord, DataService
+from residents.consent import operations as consent
+from residents.consent.models import ConsentRecord, DataService
 from residents import brokerage, operations as residents, portal
 from residents.models import ResidentDisclosure, ResidentLinkCode, ServiceLink
 from tenancy.identity.models import ApiClient

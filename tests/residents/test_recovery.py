@@ -15,9 +15,9 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Conflict, NotFound, NotPermitted
 from core.outbox import Notification
-from governance.consent import operations as consent
-from governance.consent.check import consent_check
-from governance.consent.models import LinkageRecord
+from residents.consent import operations as consent
+from residents.consent.check import consent_check
+from residents.consent.models import LinkageRecord
 from residents import brokerage, operations as residents, recovery
 from residents.models import LinkageMark, Resident, ResidentNotice, ResidentStatus, ServiceLink
 from tenancy.identity.models import ApiClient

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.audit import AuditRecord
 from core.errors import Invalid, NotPermitted
-from governance.consent import operations as consent
+from residents.consent import operations as consent
 from residents import figures, operations as residents
 from residents.figures import Cell, suppress
 from residents.models import Resident

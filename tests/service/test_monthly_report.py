@@ -18,7 +18,7 @@ from core.audit import AuditRecord
 from core.calendar import JST, add_months, current_month, month_start_utc
 from core.errors import Conflict, NotPermitted
 from core.outbox import Notification
-from governance.consent.models import LINKAGE_HASHED_FIELDS, LinkageRecord
+from residents.consent.models import LINKAGE_HASHED_FIELDS, LinkageRecord
 from secretariat import inquiries
 from service import monthly_report
 from service.models import ComponentState, MonthlyReport, ServiceComponent, ServiceInterval, SignInEvent

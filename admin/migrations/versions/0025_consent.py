@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 from core.db import quoted_current_schema
-from governance.consent.models import guards_pg, sqlite_guards
+from residents.consent.models import guards_pg, sqlite_guards
 
 
 revision = '0025'

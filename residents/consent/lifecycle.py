@@ -11,7 +11,7 @@ from __future__ import annotations
 from core.errors import Invalid
 from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, require_reason
-from governance.consent.models import DataService, ServiceStatus
+from residents.consent.models import DataService, ServiceStatus
 
 S = ServiceStatus
 

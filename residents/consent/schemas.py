@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from core.codes import is_my_number_shaped
 from core.errors import Invalid
-from governance.consent.terms import (DEFAULT_JURISDICTION, DEFAULT_LEGAL_BASIS, DEFAULT_PROCESSING, JURISDICTION_PATTERN,
+from residents.consent.terms import (DEFAULT_JURISDICTION, DEFAULT_LEGAL_BASIS, DEFAULT_PROCESSING, JURISDICTION_PATTERN,
                                       LEGAL_BASES, PROCESSING)
 from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode, problems_from
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from governance.consent.models import ConsentEvent
+from residents.consent.models import ConsentEvent
 
 
 def _moment(value: dt.datetime) -> dt.datetime:

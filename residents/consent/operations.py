@@ -4,7 +4,7 @@ Each takes the session and the acting person, asks :mod:`core.authz`, flushes an
 request commits once. Permissions:
 
 * ``consent.manage`` (the operator): the assurance levels; approving, suspending, resuming and
-  ending a service (:mod:`governance.consent.lifecycle`).
+  ending a service (:mod:`residents.consent.lifecycle`).
 * ``consent.service.manage`` on the service's owner (a tenant's or organisation's admin, the
   operator): registering a service and new versions of its consent text.
 * ``consent.service.read`` on the owner: the service, its texts and its own linkages.
@@ -30,12 +30,12 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from governance.agreements import normalise_text, text_hash
-from governance.consent import lifecycle, terms
-from governance.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, ConsentDataItem, ConsentEvent,
+from residents.consent import lifecycle, terms
+from residents.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, ConsentDataItem, ConsentEvent,
                                        ConsentMethod, ConsentPurpose, ConsentRecord, ConsentText, DataService,
                                        ServiceStatus)
-from governance.consent.state import consent_state
-from governance.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
+from residents.consent.state import consent_state
+from residents.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
 from tenancy.datasets import catalogue as dataset_catalogue, operations as dataset_register
 from tenancy.datasets.models import Dataset
 from tenancy.identity.models import ApiClient
@@ -208,7 +208,7 @@ def consent_text_hash(service: DataService, number: int, draft: TextDraft,
                "title": draft.title, "body_ja": normalise_text(draft.body_ja),
                "body_en": normalise_text(draft.body_en) if draft.body_en.strip() else "",
                "purposes": list(draft.purposes), "items": list(draft.items),
-               # what TS 27560 records of the processing (governance.consent.terms), with the service's retention
+               # what TS 27560 records of the processing (residents.consent.terms), with the service's retention
                "terms": {"legal_basis": draft.legal_basis, "special_care": draft.special_care,
                          "processing": list(draft.processing), "jurisdiction": draft.jurisdiction,
                          "retention_days": service.retention_days}}
@@ -459,7 +459,7 @@ def get_record(session: Session, actor: Actor, receipt_id: str) -> ConsentRecord
 
 def ending_events(session: Session, records: list[ConsentRecord]) -> dict[int, ConsentRecord]:
     """For each 'given' record of ``records``, the first later record that ended it (a withdrawal or an
-    expiry), by the given record's id: what :func:`governance.consent.state.consent_state` reads."""
+    expiry), by the given record's id: what :func:`residents.consent.state.consent_state` reads."""
     given = [r.id for r in records if ConsentEvent(r.event) == ConsentEvent.given]
     found: dict[int, ConsentRecord] = {}
     if given:
@@ -490,7 +490,7 @@ def receipt(session: Session, record: ConsentRecord, *, ended: ConsentRecord | N
             looked_up: bool = False) -> dict[str, Any]:
     """The consent receipt (ISO/IEC TS 27560 field names; the Kantara receipt before it) the person keeps,
     with the consent's state now (:func:`state_of`: 期限切れ past the expiry even before the expiry is
-    written), the TS 27560 fields of the processing (:func:`governance.consent.terms.record_terms`) and
+    written), the TS 27560 fields of the processing (:func:`residents.consent.terms.record_terms`) and
     the record's hash in its chain (``renkei consent verify --record HASH`` checks it)."""
     service = session.get(DataService, record.service_id)
     text = session.get(ConsentText, record.text_id)

@@ -14,7 +14,7 @@ so they apply to the next check at once.
 
 Reasons, in the order they are asked (the first that applies is the answer):
 ``unknown_service``, ``service_not_approved``, ``service_suspended``, ``service_ended``,
-``no_consent``, ``withdrawn``, ``expired`` (recorded, or past the expiry: :mod:`governance.consent.state`),
+``no_consent``, ``withdrawn``, ``expired`` (recorded, or past the expiry: :mod:`residents.consent.state`),
 ``text_superseded`` (the consent is to an older
 version of the text), ``assurance_too_low``, ``item_not_covered``, ``purpose_not_covered`` (asked per purpose: the
 consent covers the text's required purposes and the optional ones the person chose); else ``allowed``.
@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from core import authz, chain
 from core.actor import Actor
 from core.db import utcnow
-from governance.consent.models import LINKAGE_HASHED_FIELDS, ConsentEvent, ConsentRecord, DataService, LinkageRecord, ServiceStatus
-from governance.consent.schemas import CheckIn, validated
-from governance.consent.state import consent_state
+from residents.consent.models import LINKAGE_HASHED_FIELDS, ConsentEvent, ConsentRecord, DataService, LinkageRecord, ServiceStatus
+from residents.consent.schemas import CheckIn, validated
+from residents.consent.state import consent_state
 
 REASONS: dict[str, tuple[str, str]] = {
     "allowed": ("本人の同意に基づき許可", "Allowed on the person's consent"),

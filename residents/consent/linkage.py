@@ -27,7 +27,7 @@ from core import audit, authz, chain, chain_archive, retention
 from core.actor import Actor
 from core.errors import Invalid, problem
 from governance.errors import ChainBroken
-from governance.consent.models import CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, ConsentRecord, LinkageRecord
+from residents.consent.models import CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, ConsentRecord, LinkageRecord
 
 RETENTION_DAYS = 365
 ARCHIVE_FORMAT = "renkei-linkage-archive/1"

@@ -27,8 +27,8 @@ from core.calendar import day_start_utc, to_jst
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.spreadsheet import safe_row
-from governance.consent.check import REASONS
-from governance.consent.models import (ConsentEvent, ConsentMethod,
+from residents.consent.check import REASONS
+from residents.consent.models import (ConsentEvent, ConsentMethod,
                                        ConsentRecord, DataService, LinkageRecord)
 
 MAX_ROWS = 10_000  # a page or file of one search; narrow the period for more
@@ -46,8 +46,8 @@ class PersonHistory:
     now: dt.datetime = dataclasses.field(default_factory=utcnow)  # the moment the states are read at
 
     def state(self, record: ConsentRecord) -> ConsentEvent:
-        """The state now of the consent ``record`` belongs to (:func:`governance.consent.operations.state_of`)."""
-        from governance.consent.operations import state_of
+        """The state now of the consent ``record`` belongs to (:func:`residents.consent.operations.state_of`)."""
+        from residents.consent.operations import state_of
 
         return state_of(record, self.ended.get(record.id), self.now)
 
@@ -71,7 +71,7 @@ def person_history(session: Session, actor: Actor, tenant_code: str, subject_id:
         .order_by(LinkageRecord.seq).limit(MAX_ROWS)))
     audit.record(session, actor, "consent.history.read", "person", subject_id, tenant_code=tenant_code,
                  after={"consents": len(consents), "linkages": len(linkages)})
-    from governance.consent.operations import ending_events
+    from residents.consent.operations import ending_events
 
     return PersonHistory(tenant_code, subject_id, consents, linkages,
                          _services(session, {c.service_id for c in consents} | {li.service_id for li in linkages}),
@@ -180,7 +180,7 @@ def history_rows(history: PersonHistory, lang: str = "ja") -> Iterator[list[Any]
 def history_json(session: Session, history: PersonHistory, lang: str = "ja") -> dict[str, Any]:
     """The history as the API and ``renkei consent history --format json`` give it: each consent as its
     receipt (its state now, its hash), each linkage with its hash."""
-    from governance.consent.operations import receipt
+    from residents.consent.operations import receipt
 
     return {"tenant_code": history.tenant_code, "subject_id": history.subject_id,
             "consents": [receipt(session, record, ended=history.ended.get(record.id), looked_up=True)

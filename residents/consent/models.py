@@ -4,7 +4,7 @@
 * :class:`DataService`: a service that receives personal data (データ利用サービス), owned by a
   tenant or a member organisation (``owner_code``), with its controller, retention, the level it
   requires and the platform API client that calls the broker for it. Its lifecycle is
-  :mod:`governance.consent.lifecycle`.
+  :mod:`residents.consent.lifecycle`.
 * :class:`ConsentText` (同意文): one version of a service's consent text with its purposes and data
   items (:class:`ConsentPurpose`, :class:`ConsentDataItem`); the text never changes after creation
   (``content_hash``). A change of purpose or items is a new version, which needs new consent.
@@ -83,7 +83,7 @@ class ConsentText(SQLModel, table=True):
     body_ja: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     body_en: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     content_hash: str = Field(max_length=64)
-    # what ISO/IEC TS 27560 records of the processing consented to (governance.consent.terms; bound by
+    # what ISO/IEC TS 27560 records of the processing consented to (residents.consent.terms; bound by
     # the text's hash, which every consent record carries): the legal basis, whether the items include
     # 要配慮個人情報, the processing operations (JSON list), the jurisdiction, the retention in days
     legal_basis: str = Field(default="appi-27-1", max_length=40, sa_column_kwargs={"server_default": "appi-27-1"})
