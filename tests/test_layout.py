@@ -34,8 +34,10 @@ LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with
 # Domain packages that must not know each other (either direction).
 SEPARATED = (("billing", "governance"), ("billing", "residents"))
 # tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
-# service/ (running the platform) builds on tenancy and governance (its notices): neither imports it, nor billing.
-# residents/ (issue 42) builds on governance's consent (the services, the assurance levels): neither imports it.
+# service/ (running the platform) builds on tenancy, governance (its notices) and residents (the linkage records of
+# its monthly report): tenancy and governance never import it, nor billing.
+# residents/ (issue 42) builds on governance (its errors, the agreements' text hashing) and holds the consent
+# records (residents/consent/: the services, the assurance levels, the check); governance never imports it.
 BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition", "residents"),
          "governance": ("service", "residents"), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
