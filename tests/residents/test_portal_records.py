@@ -157,7 +157,8 @@ def test_the_download_holds_my_name_both_links_and_nobody_else_s_and_the_csv_the
     assert ["基本4情報", "1", "full_name", ME] in rows
     assert SOMEONE_ELSE not in raw.get_data().decode("utf-8-sig")
 
-    downloads = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "resident.data.download")))
+    downloads = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "resident.data.download")
+                              .order_by(AuditRecord.seq)))
     assert [json.loads(record.after)["format"] for record in downloads] == ["json", "csv"]
     assert all(ME not in (record.after or "") for record in downloads)
 
