@@ -261,7 +261,7 @@ def refresh_claims(session: Session, actor: Actor, keys: Keyring, resident: Resi
         body_ja=(f"{provider_name}でのサインインで確認された情報に合わせて、renkei が保管する"
                  + "・".join(ITEM_LABELS[f][0] for f in changed)
                  + "を更新しました。連携しているサービスには、あなたが許可した範囲で更新後の情報が提供されます。"),
-        body_en=(f"renkei now holds your " + " and ".join(ITEM_LABELS[f][1] for f in changed)
+        body_en=("renkei now holds your " + " and ".join(ITEM_LABELS[f][1] for f in changed)
                  + f" as {provider_name} verified them at your sign-in. Linked services receive the new details "
                  "as far as you allowed them.")))
     session.flush()
@@ -517,6 +517,14 @@ def _decide_claims(session: Session, actor: Actor, keys: Keyring | None, review:
 
 # --- links to services' IDs -----------------------------------------------------------------------
 
+def link_in_the_way(session: Session, service_id: int, service_user_id: str, resident_id: int) -> ServiceLink | None:
+    """The current link that keeps this one from being made: the service's user ID is linked to a person
+    already, or the resident to this service (one person per user ID, one link per person and service)."""
+    return session.scalar(sa.select(ServiceLink).where(
+        ServiceLink.service_id == service_id, CURRENT_LINK,
+        sa.or_(ServiceLink.service_user_id == service_user_id, ServiceLink.resident_id == resident_id)))
+
+
 def link_service(session: Session, actor: Actor, tenant_code: str, common_id: str, payload: LinkIn | dict) -> ServiceLink:
     """Tie a resident's common ID to the own user ID of an approved service of the same municipality (the
     controller of the person's data: :func:`desk_services` lists them)."""
@@ -537,9 +545,7 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
                       f"このサービスとの連携には個人認証レベル {service.required_level} 以上が必要です。",
                       problems=[problem("assurance_level", f"Level {service.required_level} or higher is required.",
                                         f"個人認証レベル {service.required_level} 以上が必要です。")])
-    taken = session.scalar(sa.select(ServiceLink).where(
-        ServiceLink.service_id == service.id, CURRENT_LINK,
-        sa.or_(ServiceLink.service_user_id == data.service_user_id, ServiceLink.resident_id == resident.id)))
+    taken = link_in_the_way(session, service.id, data.service_user_id, resident.id)
     if taken is not None:
         field, en, ja = (("service_user_id", "This user ID of the service is linked to a person already.",
                           "このサービスのこのIDは、すでに住民と連携されています。")

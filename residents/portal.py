@@ -43,7 +43,7 @@ from residents.consent.schemas import NewSubjectId, validated
 from residents.brokerage import HELD_ITEMS
 from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
                               ResidentSignIn, ResidentStatus, ServiceLink)
-from residents.operations import disclosed_items, record_disclosure
+from residents.operations import disclosed_items, link_in_the_way, record_disclosure
 
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied from a phone's screen is not mistaken
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -251,10 +251,7 @@ def link_with_code(session: Session, actor: Actor, resident: Resident, service_i
                       f"（{level.label_ja if level else ''}）のサインインが必要です。マイナンバーカードでサインインし直してください。",
                       problems=[problem("service_id", f"Needs a sign-in at level {service.required_level} or higher.",
                                         f"個人認証レベル {service.required_level} 以上のサインインが必要です。")])
-    taken = session.scalar(sa.select(ServiceLink).where(
-        ServiceLink.service_id == service.id, CURRENT_LINK,
-        sa.or_(ServiceLink.service_user_id == row.service_user_id, ServiceLink.resident_id == resident.id)))
-    if taken is not None:
+    if link_in_the_way(session, service.id, row.service_user_id, resident.id) is not None:
         raise Conflict("You, or that user ID of the service, are linked to this service already.",
                        "あなた、またはサービスのそのIDは、このサービスと既に連携しています。",
                        problems=[problem("service_id", "Linked already.", "既に連携しています。")])

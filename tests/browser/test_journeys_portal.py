@@ -21,7 +21,8 @@ from residents.crypto import keyring_from_config
 from residents.models import Resident, ResidentStatus, ServiceLink
 from tests.browser.test_portal_accessibility import _violations
 from tests.consent.conftest import consent_setup  # noqa: F401  (the fixture)
-from tests.residents.test_portal_services import TEXT, _api_client, _service_actor
+from tests.residents.conftest import api_client
+from tests.residents.test_portal_services import TEXT, _service_actor
 from tests.residents.test_signin import PASSWORD, TARO, portal, realms  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.keycloak
@@ -44,8 +45,8 @@ def _ask(app, db, service, user_id: str, items: list[str]) -> dict:
 
 def test_a_resident_links_two_services_consents_per_item_sees_what_was_sent_withdraws_downloads_and_leaves(
         app, db, page, live_server, portal, consent_setup):  # noqa: F811
-    navi = consent_setup(name="くらしナビ", text=TEXT, api_client_id=_api_client(db, "くらしナビ"), required_level=2)
-    health = consent_setup(name="健康ポイント", text=TEXT, api_client_id=_api_client(db, "健康ポイント"), required_level=3)
+    navi = consent_setup(name="くらしナビ", text=TEXT, api_client_id=api_client(db, "くらしナビ"), required_level=2)
+    health = consent_setup(name="健康ポイント", text=TEXT, api_client_id=api_client(db, "健康ポイント"), required_level=3)
     portal.person("journey")
 
     # signed out: the door; then the card provider's sign-in, back with a common ID

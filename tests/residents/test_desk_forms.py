@@ -16,8 +16,8 @@ from core.audit import AuditRecord
 from residents import brokerage
 from residents.models import Resident, ResidentDisclosure, ServiceLink, VerificationMethod
 from tests.conftest import sign_in
-from tests.residents.conftest import KUMAMOTO, YATSUSHIRO
-from tests.residents.test_recovery import api_client, give
+from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, api_client
+from tests.residents.test_recovery import give
 
 PERSON = {"full_name": "髙橋 太郎", "address": "熊本市中央区水前寺6-18-1", "birth_date": "1980-04-01", "sex": "1",
           "verification": "my_number_card", "assurance_level": "3", "csrf_token": "t"}

@@ -27,7 +27,7 @@ from residents.models import (MatchReason, Resident, ResidentIdentity, ResidentN
                               ServiceLink)
 from tenancy.identity.models import ApiClient
 from tests.consent.conftest import BROKER, clerk
-from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, desk, person
+from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, api_client, desk, person
 
 TEXT = {"title": "くらしナビへの情報提供の同意", "body_ja": "氏名・住所を案内に利用します。", "purposes": ["行政サービスの案内"],
         "items": {"氏名": {}, "住所": {}}}
@@ -38,14 +38,6 @@ SOMEONE_ELSE = "佐藤 花子"
 def second_desk() -> Actor:
     return Actor(issuer="urn:test", subject="desk2", name="住民窓口 二人目", roles=frozenset({"resident-desk"}),
                  tenant_codes=frozenset({KUMAMOTO}))
-
-
-def api_client(db, name: str) -> int:
-    row = ApiClient(tenant_code=KUMAMOTO, name=name, purpose="住民データの仲介", scopes="residents:broker",
-                    allowlist="127.0.0.1/32", expires_on=dt.date(2099, 12, 31), created_by="test")
-    db.add(row)
-    db.commit()
-    return row.id
 
 
 def enrolled(db, tenant: str = KUMAMOTO, **fields) -> Resident:

@@ -20,19 +20,11 @@ from residents.consent.models import ConsentRecord, DataService
 from residents import brokerage, operations as residents, portal
 from residents.models import ResidentDisclosure, ResidentLinkCode, ServiceLink
 from tenancy.identity.models import ApiClient
-from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, desk, person
+from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, api_client, desk, person
 
 TEXT = {"title": "くらしナビへの情報提供の同意", "body_ja": "氏名・住所を案内に利用します。", "body_en": "We use your name and address.",
         "purposes": ["行政サービスの案内"], "optional_purposes": ["イベントのお知らせ"],
         "items": {"氏名": {}, "住所": {}, "世帯構成": {}}}
-
-
-def _api_client(db, name: str, code: str = KUMAMOTO) -> int:
-    row = ApiClient(tenant_code=code, name=name, purpose="住民データの仲介", scopes="residents:broker",
-                    allowlist="127.0.0.1/32", expires_on=dt.date(2099, 12, 31), created_by="test")
-    db.add(row)
-    db.commit()
-    return row.id
 
 
 def _service_actor(client_id: int) -> Actor:
@@ -57,9 +49,9 @@ def _csrf(client) -> str:
 def city(app, db, consent_setup, keys, monkeypatch):
     """Kumamoto's くらしナビ (level 2, its own API client) and 健康ポイント (level 3), a resident of Kumamoto."""
     monkeypatch.setitem(app.config, "RENKEI_PORTAL_TENANT", KUMAMOTO)
-    navi_client = _api_client(db, "くらしナビ")
+    navi_client = api_client(db, "くらしナビ")
     navi = consent_setup(name="くらしナビ", text=TEXT, api_client_id=navi_client, required_level=2)
-    health = consent_setup(name="健康ポイント", text=TEXT, api_client_id=_api_client(db, "健康ポイント"), required_level=3)
+    health = consent_setup(name="健康ポイント", text=TEXT, api_client_id=api_client(db, "健康ポイント"), required_level=3)
     resident = residents.enrol(db, desk(), keys, person()).resident
     db.commit()
     return {"navi": navi, "navi_client": navi_client, "health": health, "resident": resident}
