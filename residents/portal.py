@@ -43,7 +43,7 @@ from residents.consent.schemas import NewSubjectId, validated
 from residents.brokerage import HELD_ITEMS
 from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
                               ResidentSignIn, ResidentStatus, ServiceLink)
-from residents.operations import disclosed_items, link_in_the_way, record_disclosure
+from residents.operations import _who, disclosed_items, link_in_the_way, record_disclosure
 
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied from a phone's screen is not mistaken
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -81,10 +81,6 @@ def resident_actor(session: Session, resident_id: int, provider_alias: str, *, r
                  subject=subject or f"resident:{common_id or resident_id}",
                  name=f"住民本人（{provider.display_name if provider is not None else provider_alias}）",
                  request_id=request_id, source_ip=source_ip)
-
-
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
 
 
 NO_COMMON_ID = Conflict("You have no common ID yet, so no service can be linked: the municipality's residents' desk "
