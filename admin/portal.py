@@ -76,7 +76,7 @@ def _page(status: int = 200, error: DomainError | None = None):
         level = db.session.get(AssuranceLevel, resident.assurance_level)
         provider = db.session.query(ResidentProvider).filter_by(alias=resident.provider).one_or_none()
         context.update(common_id=common_id, status_label=label[0] if ja else label[1],
-                       level_label=(level.label_ja if ja else (level.label_en or level.label_ja)) if level else "",
+                       level_label=level.label(ja) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))
         context.update(unread=portal_records.unread_notices(),

@@ -72,7 +72,7 @@ def _level_label(level: int) -> str:
     row = db.session.get(AssuranceLevel, level)
     if row is None:
         return str(level)
-    return row.label_ja if _ja() else (row.label_en or row.label_ja)
+    return row.label(_ja())
 
 
 def _services_page(status: int = 200, error: DomainError | None = None, typed: dict | None = None):

@@ -195,7 +195,7 @@ def _text_sources(text_id: int) -> list[dict]:
 
 
 def _levels() -> list[tuple[str, str]]:
-    return [(str(row.level), row.label_ja if _ja() else (row.label_en or row.label_ja))
+    return [(str(row.level), row.label(_ja()))
             for row in consent.list_levels(db.session)]
 
 

@@ -40,6 +40,10 @@ class AssuranceLevel(SQLModel, table=True):
     label_ja: str = Field(max_length=200)
     label_en: str = Field(default="", max_length=200)
 
+    def label(self, ja: bool) -> str:
+        """The level's words in the page's language (English falls back to the Japanese)."""
+        return self.label_ja if ja else (self.label_en or self.label_ja)
+
 
 class ServiceStatus(LabelledEnum):
     registered = "registered", "承認待ち", "Awaiting approval"
