@@ -38,6 +38,55 @@ from flask.testing import FlaskClient
 
 from core.actor import Actor
 
+pytest_plugins = ["tests.suite_times"]
+
+# Hypothesis: no deadline tied to the clock (a loaded machine must not change an outcome); in CI (CI=true) the
+# examples are derived from each test, not drawn at random, so a failure there is the same on a rerun;
+# each test's example count is its own (@settings(max_examples=...)) or Hypothesis's default.
+from hypothesis import settings as _hypothesis  # noqa: E402
+
+_hypothesis.register_profile("renkei", deadline=None, print_blob=True)
+_hypothesis.register_profile("ci", deadline=None, print_blob=True, derandomize=True, database=None)
+_hypothesis.load_profile(os.environ.get("RENKEI_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "renkei"))
+
+# pytest-xdist (scripts/test.sh runs a worker per core): each worker is a session of its own, with its own
+# SQLite file, realm and PostgreSQL databases. The PostgreSQL ones are named after the worker
+# (renkei_ci → renkei_ci_gw0), made by the owner role where it may create databases, else by whoever
+# set up the server (.ci/run makes them).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_DATABASE_VARIABLES = ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DATABASE_OWNER_URL", "RENKEI_TEST_DRILL_DATABASE_URL")
+
+
+def _worker_databases() -> None:
+    for name in _DATABASE_VARIABLES:
+        given = os.environ.get(name)
+        if given:
+            url = sa.make_url(given)
+            os.environ[name] = url.set(database=f"{url.database}_{XDIST_WORKER}").render_as_string(hide_password=False)
+    owner = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or os.environ.get("RENKEI_TEST_DATABASE_URL")
+    if not owner:
+        return
+    for name in ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DRILL_DATABASE_URL"):
+        if not os.environ.get(name):
+            continue
+        database = sa.make_url(os.environ[name]).database
+        server = sa.create_engine(sa.make_url(owner).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                                  poolclass=sa.pool.NullPool)
+        try:
+            with server.connect() as connection:
+                if not connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                          {"name": database}).scalar():
+                    connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
+        except sa.exc.DBAPIError as error:
+            raise pytest.UsageError(f"worker {XDIST_WORKER} needs the database {database}, owned by the test's owner "
+                                    f"role; it could not be made ({error.orig}). Create it, or run without -n.") from None
+        finally:
+            server.dispose()
+
+
+if XDIST_WORKER:
+    _worker_databases()
+
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
 # PostgreSQL: the schema owner builds and cleans the database; the app under test connects with
 # RENKEI_TEST_DATABASE_URL, which CI points at the application role (granted by maintenance.db_roles).
@@ -65,6 +114,7 @@ class SessionKeycloak:
         self._handle = None
         self._error: BaseException | None = None
         self._state: Path | None = None  # the state dir of the server this session starts
+        self._on_done: Callable | None = None
 
     @functools.cached_property
     def ports(self) -> tuple[int, int] | None:
@@ -88,12 +138,14 @@ class SessionKeycloak:
         return frozenset(info[4][:2] for port in ports
                          for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM))
 
-    def start_in_background(self) -> None:
-        """Start the server in a thread; return once it is launched (the environment is read)."""
+    def start_in_background(self, on_done: Callable | None = None) -> None:
+        """Start the server in a thread; return once it is launched (the environment is read).
+        ``on_done(error or None)`` is called in that thread when the start has ended."""
         from maintenance.keycloak_server import PID_FILE
 
         if self._thread is not None:
             return
+        self._on_done = on_done
         if not self.given_url:
             self._state = Path(tempfile.mkdtemp(prefix="renkei-test-keycloak-"))
         self._thread = threading.Thread(target=self._start, args=(self.ports,), name="keycloak-start", daemon=True)
@@ -107,11 +159,15 @@ class SessionKeycloak:
         from maintenance.keycloak_server import ensure_running
 
         try:
+            if self.given_url and STARTED_BY_CONTROLLER:
+                wait_for_the_controllers_keycloak(Path(STARTED_BY_CONTROLLER))
             # a generous deadline: the JVM boots beside the tests that need no Keycloak, and a slower or
             # busier machine must not change the outcome (120 s, the command's default, was once too short)
             self._handle = ensure_running(self.given_url, ports=ports, state_dir=self._state, timeout=600.0)
         except BaseException as error:  # noqa: BLE001  (raised again in the test that needs the server)
             self._error = error
+        if self._on_done is not None:
+            self._on_done(self._error)
 
     def in_starting_thread(self) -> bool:
         return threading.current_thread() is self._thread
@@ -133,18 +189,72 @@ class SessionKeycloak:
 
 
 KEYCLOAK = SessionKeycloak(KEYCLOAK_URL)
+# Under pytest-xdist without a given server, the controller starts one for all its workers (one JVM, not one
+# per worker) and names a file where it writes "ok" or why the start failed; the workers get its address.
+STARTED_BY_CONTROLLER = os.environ.get("RENKEI_TEST_KEYCLOAK_STARTED_BY", "")
+
+
+def wait_for_the_controllers_keycloak(status: Path, deadline_seconds: float = 900.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while not status.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the controller's Keycloak did not start within {deadline_seconds:.0f} s")
+        time.sleep(0.2)  # polling the condition (the controller wrote the start's outcome)
+    outcome = status.read_text(encoding="utf-8")
+    if outcome != "ok":
+        raise RuntimeError(f"the controller's Keycloak did not start: {outcome}")
+
+
+def pytest_configure(config):
+    """The controller of an xdist run starts the Keycloak that its workers share (unless no test may need it)."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None) or KEYCLOAK.given_url:
+        return
+    if "not keycloak" in (config.option.markexpr or ""):
+        return
+    status = Path(tempfile.mkdtemp(prefix="renkei-test-keycloak-status-")) / "started"
+    os.environ["RENKEI_TEST_KEYCLOAK_URL"] = KEYCLOAK.url  # read by the workers when they import this file
+    os.environ["RENKEI_TEST_KEYCLOAK_STARTED_BY"] = str(status)
+    KEYCLOAK.start_in_background(on_done=lambda error: status.write_text(
+        "ok" if error is None else f"{type(error).__name__}: {error}", encoding="utf-8"))
+
+
+# A test module that names these reaches the test database without the ``app`` fixture (its own engine,
+# the owner's, a second app): all its tests are marked ``database``.
+_DATABASE_WORDS = ("TEST_DATABASE_URL", "TEST_DATABASE_OWNER_URL", "owner_engine", "owner_bind", "RENKEI_CI_PG")
+
+
+@functools.cache
+def _module_reaches_the_database(path: str) -> bool:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return any(word in text for word in _DATABASE_WORDS)
+
+
+def touches_the_database(item) -> bool:
+    """Whether the test's outcome can depend on the database it runs against: it uses the app (every
+    fixture on the database is built on ``app``), is marked ``database``, or its module reaches the test
+    database some other way. The others run once (CI's PostgreSQL pass selects ``-m database``)."""
+    return ("app" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database") is not None
+            or _module_reaches_the_database(str(item.path)))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests that use Keycloak; run them after the others, ``stops_keycloak`` after those, and
-    ``ends_keycloak`` (the server stopped for good) last of all.
+    """Mark the tests that use Keycloak and those that touch the database; run the Keycloak ones after the
+    others, ``stops_keycloak`` after those, and ``ends_keycloak`` (the server stopped for good) last of all.
 
     Runs before ``-m`` selects, so ``-m "not keycloak"`` leaves out the tests marked here too.
     """
     for item in items:
         if "keycloak_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.keycloak)
+        if ("started_here" in getattr(item, "fixturenames", ()) or item.get_closest_marker("stops_keycloak")
+                or item.get_closest_marker("ends_keycloak")) and item.get_closest_marker("own_keycloak") is None:
+            item.add_marker(pytest.mark.own_keycloak)
+        if touches_the_database(item) and item.get_closest_marker("database") is None:
+            item.add_marker(pytest.mark.database)
     items.sort(key=lambda item: (item.get_closest_marker("keycloak") is not None,
                                  item.get_closest_marker("stops_keycloak") is not None,
                                  item.get_closest_marker("ends_keycloak") is not None))
@@ -182,6 +292,31 @@ def keycloak_only_when_marked(request, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", guard(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", guard(socket.socket.connect_ex))
+
+
+# The files and URLs of the session's test databases (the app fixture adds its SQLite file).
+TEST_DATABASES: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def database_only_when_marked(request, monkeypatch):
+    """A test not marked ``database`` fails clearly if it connects to the test database (PostgreSQL, or the
+    session's SQLite file): it would run on one database only, while its outcome could depend on it."""
+    if request.node.get_closest_marker("database"):
+        return
+    original = sa.engine.Engine.raw_connection
+    test_thread = threading.get_ident()  # the app's own background threads (a reader, a folder) are not the test
+
+    def guarded(engine, *args, **kwargs):
+        url = engine.url
+        if threading.get_ident() != test_thread:
+            return original(engine, *args, **kwargs)
+        if url.get_backend_name() == "postgresql" or (url.database and str(Path(url.database).resolve()) in TEST_DATABASES):
+            pytest.fail(f"{request.node.nodeid} connects to the test database ({url.get_backend_name()}) but is not "
+                        "marked @pytest.mark.database (nor uses the app fixture)", pytrace=False)
+        return original(engine, *args, **kwargs)
+
+    monkeypatch.setattr(sa.engine.Engine, "raw_connection", guarded)
 
 
 @pytest.fixture(scope="session")
@@ -336,6 +471,8 @@ def app(tmp_path_factory):
 
     var = tmp_path_factory.mktemp("var")
     url = TEST_DATABASE_URL or f"sqlite:///{var / 'test.db'}"
+    if not TEST_DATABASE_URL:
+        TEST_DATABASES.add(str((var / "test.db").resolve()))
     app = create_app({
         "RENKEI_ENV": "testing",
         "TESTING": True,

@@ -142,3 +142,21 @@ def test_every_sleep_in_a_test_says_why():
                 if "#" not in line and not above.lstrip().startswith("#"):
                     unexplained.append(f"{path.relative_to(TESTS.parent)}:{number}: {line.strip()}")
     assert not unexplained, "sleeps without a reason:\n" + "\n".join(unexplained)
+
+
+def test_a_test_not_marked_database_cannot_open_the_test_database():
+    """CI runs on PostgreSQL only the tests marked ``database`` (every test on the app is, by
+    tests/conftest.py); one that reaches the test database without the mark would run on SQLite only."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine("postgresql+psycopg://renkei:renkei@127.0.0.1:9/renkei")
+    with pytest.raises(pytest.fail.Exception, match="not marked @pytest.mark.database"):
+        engine.connect()
+
+
+def test_a_test_on_the_app_is_marked_database(request, db):
+    assert request.node.get_closest_marker("database") is not None
+
+
+def test_a_test_without_the_app_is_not_marked_database(request):
+    assert request.node.get_closest_marker("database") is None
