@@ -3,11 +3,76 @@
 # Keycloak: RENKEI_TEST_KEYCLOAK_URL names a running server, else the suite starts its own.
 # Browser tests (tests/browser): Chromium (RENKEI_TEST_CHROMIUM or chromium on the PATH) and axe-core
 # (npm); RENKEI_TEST_BROWSER=0 leaves them out.
+#
+#   bash scripts/test.sh              the whole suite: a worker per core (pytest-xdist), then, in a session of
+#                                     their own, the tests that start, stop or look at the session's own Keycloak
+#   bash scripts/test.sh --quick      everything that needs neither Keycloak nor a browser (a quick loop)
+#   bash scripts/test.sh tests/core   any pytest arguments are passed on (paths, -k, -x, ...)
+#
+# RENKEI_TEST_WORKERS: how many workers (default: one per core; 0 runs in one process).
+# RENKEI_TEST_MARKERS: a marker expression every test run must also match (CI's PostgreSQL pass: database).
+# RENKEI_TEST_TIMES: a path prefix; each session writes its tests' seconds there (tests/suite_times.py)
+# and prints where the time went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh dev
+
+quick=0
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) args+=("$arg") ;;
+  esac
+done
+
 # axe-core for the browser tests' accessibility crawl (pinned in tests/browser/package-lock.json)
-if [ "${RENKEI_TEST_BROWSER:-}" != 0 ] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then
+if [ "$quick" = 0 ] && [ "${RENKEI_TEST_BROWSER:-}" != 0 ] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] \
+    && command -v npm >/dev/null; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
-exec .venv/bin/python -m pytest "$@"
+
+# Temporary files in memory where the machine has it (/dev/shm): the tests' SQLite files, Keycloak's state and
+# every tmp_path commit thousands of times, and a disk's flush (some milliseconds each) is not what they test.
+# RENKEI_TEST_TMPDIR names another place.
+tmp_parent="${RENKEI_TEST_TMPDIR:-}"
+if [ -z "$tmp_parent" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  tmp_parent=/dev/shm
+fi
+if [ -n "$tmp_parent" ]; then
+  TMPDIR=$(mktemp -d "$tmp_parent/renkei-tests-XXXXXX")
+  export TMPDIR
+  trap 'rm -rf "$TMPDIR"' EXIT
+fi
+
+selection="${RENKEI_TEST_MARKERS:-}"
+if [ "$quick" = 1 ]; then
+  selection="not keycloak and not browser${selection:+ and ($selection)}"
+fi
+workers="${RENKEI_TEST_WORKERS:-auto}"
+parallel=()
+[ "$workers" = 0 ] || parallel=(-n "$workers")
+
+# pytest's exit 5 is "no test selected": a selection (a path, -k) may hold none of one session's tests
+run() {
+  local name="$1" markers="$2"
+  shift 2
+  local times=()
+  [ -z "${RENKEI_TEST_TIMES:-}" ] || times=(--times-report "${RENKEI_TEST_TIMES}-${name}.jsonl")
+  local code=0
+  .venv/bin/python -m pytest -m "$markers" ${times[@]+"${times[@]}"} "$@" ${args[@]+"${args[@]}"} || code=$?
+  [ "$code" = 5 ] && code=0
+  return "$code"
+}
+
+status=0
+started=$(date +%s)
+run workers "not own_keycloak${selection:+ and ($selection)}" ${parallel[@]+"${parallel[@]}"} || status=$?
+if [ "$quick" = 0 ]; then
+  echo "--- the tests that need the session's own Keycloak (they start, stop or look at it), in a session of their own"
+  # never a given server: these tests need the one their session starts
+  RENKEI_TEST_KEYCLOAK_URL="" RENKEI_TEST_KEYCLOAK_STARTED_BY="" \
+    run own-keycloak "own_keycloak${selection:+ and ($selection)}" || status=$?
+fi
+echo "--- scripts/test.sh: $(( $(date +%s) - started )) s, exit ${status}"
+exit "$status"
