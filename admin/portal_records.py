@@ -19,6 +19,7 @@ from admin.extensions import db
 from admin.i18n import current_language
 from admin.resident_keys import keyring
 from admin.resident_session import current_resident, resident_required, sign_out_resident
+from admin.views.base import typed_number
 from core.actor import Actor
 from residents import portal_records as records
 from residents.portal import resident_actor
@@ -56,10 +57,7 @@ def _actor(signed) -> Actor:
 @resident_required
 def history():
     _, resident = _me()
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = typed_number(request.args.get("page"), low=1) or 1
     found = records.history(db.session, resident, page=page, lang=current_language())
     return render_template("portal/history.html", history=found)
 

@@ -20,7 +20,7 @@ from admin.i18n import current_language
 from admin.portal_blueprint import bp
 from admin.problems import status_of
 from admin.resident_session import current_resident, resident_required
-from admin.views.base import check_csrf, csrf_field
+from admin.views.base import check_csrf, csrf_field, typed_id
 from core.calendar import jst_text
 from core.errors import DomainError
 from residents.consent.models import AssuranceLevel, ConsentEvent
@@ -106,7 +106,7 @@ def link_service():
     if refusal is not None:
         return _services_page(status_of(refusal), typed=typed)
     try:
-        service_id = int(typed["service_id"]) if typed["service_id"].isdigit() else None
+        service_id = typed_id(typed["service_id"])
         operations.link_with_code(db.session, _actor(resident), row, service_id, typed["code"], resident.assurance_level)
     except operations.WrongCode as error:
         db.session.commit()  # the wrong code is counted although refused (and the lock it reached is recorded)

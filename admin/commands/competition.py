@@ -31,6 +31,7 @@ from competition import contracts, selection
 from competition.models import MAX_UPLOAD_BYTES
 from core import authz
 from core.calendar import JST, read_date
+from core.validation import whole_number
 
 ROW_ID = click.IntRange(1, 2**31 - 1)
 
@@ -181,9 +182,7 @@ def propose_command(call_id, group_id, pdf, lines, total, actor) -> None:
     estimate = []
     for text in lines:
         item, amount = _pair(text, "ITEM=YEN")
-        if not amount.replace(",", "").isdigit():
-            raise click.BadParameter(f"{amount}: write whole yen")
-        estimate.append(comp.Line(item, int(amount.replace(",", ""))))
+        estimate.append(comp.Line(item, _yen(amount)))
     upload = comp.Upload("proposal", *_read(pdf))
     row = committed(lambda: comp.submit_proposal(db.session, actor, call_id, group_id, upload, estimate, total))
     click.echo(f"企画提案書を受け付けました（{row.pages} ページ、{row.estimate_total_yen:,} 円） / proposal received")
@@ -225,10 +224,10 @@ def _date(text: str) -> dt.date:
 
 
 def _yen(text: str) -> int:
-    value = text.replace(",", "")
-    if not value.isdigit() or len(value) > 13:
+    value = whole_number(text.replace(",", ""), max_digits=13)
+    if value is None:
         raise click.BadParameter(f"{text}: write whole yen")
-    return int(value)
+    return value
 
 
 def _budget_line(text: str) -> contracts.BudgetLine:

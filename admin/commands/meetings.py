@@ -26,6 +26,7 @@ from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
 from core.calendar import JST
+from core.validation import INT32_MAX, whole_number
 from governance import meetings
 from secretariat import groups as gr
 
@@ -49,9 +50,10 @@ def list_command(actor) -> None:
 
 def _agenda(text: str) -> meetings.AgendaItem:
     title, _, proposal = text.rpartition("#") if "#" in text else (text, "", "")
-    if proposal and not proposal.isdigit():
+    number = whole_number(proposal, max_digits=len(str(INT32_MAX)))
+    if proposal and (number is None or not 1 <= number <= INT32_MAX):
         raise click.BadParameter(f"{text!r}: write TITLE#PROPOSAL_ID")
-    return meetings.AgendaItem(title.strip(), int(proposal) if proposal else None)
+    return meetings.AgendaItem(title.strip(), number)
 
 
 def _moment(held_at: str) -> dt.datetime:

@@ -37,7 +37,9 @@ from werkzeug.exceptions import BadRequest
 
 from admin.extensions import db
 from core import authz
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.errors import DomainError
+from core.validation import INT32_MAX, whole_number
 
 T = TypeVar("T")
 
@@ -88,6 +90,43 @@ def check_csrf() -> None:
 
 def _ja() -> bool:
     return str(get_locale() or "ja") == "ja"
+
+
+# --- numbers people type: one rule (core.validation.whole_number) ------------------------------------
+#
+# Every whole number a view reads from a query parameter or a form field goes through these: ASCII
+# digits only ("²", "٣" and "1_000" are not numbers, though ``str.isdigit()`` or ``int()`` take them),
+# within the column's range. Never ``text.isdigit()`` then ``int(text)``: the pair let "²" through to
+# ``int()`` and answered 500.
+
+def typed_number(text: str | None, *, low: int = 0, high: int = INT32_MAX) -> int | None:
+    """The whole number typed in ``text`` (spaces around it ignored) if it lies in ``low..high``, else None."""
+    number = whole_number((text or "").strip(), max_digits=len(str(high)))
+    return number if number is not None and low <= number <= high else None
+
+
+def typed_id(text: str | None) -> int | None:
+    """The id of a row typed or picked in ``text`` (1..2^31-1, what an id column holds), else None."""
+    return typed_number(text, low=1)
+
+
+def query_number(name: str, *, low: int = 0, high: int = INT32_MAX, default: int | None = None) -> int | None:
+    """The query parameter ``name`` as a whole number in ``low..high``; ``default`` when it is absent or
+    empty; 400 when it is anything else (the page's filter refused, not guessed)."""
+    text = request.args.get(name)
+    if text is None or not text.strip():
+        return default
+    number = typed_number(text, low=low, high=high)
+    if number is None:
+        abort(400)
+    return number
+
+
+def query_fiscal_year(name: str, default: int) -> int:
+    """The fiscal year asked for in the query parameter ``name`` (a supported year, core.calendar), else
+    ``default`` when absent; 400 for anything else."""
+    year = query_number(name, low=FIRST_FISCAL_YEAR, high=LAST_FISCAL_YEAR, default=default)
+    return default if year is None else year
 
 
 def problem_label(field: str | None) -> str:

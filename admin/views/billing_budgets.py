@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views import operator_forms as forms
-from admin.views.base import post_action, with_problems_beside_fields
+from admin.views.base import post_action, query_fiscal_year, with_problems_beside_fields
 from admin.views.billing_forms import YenField, _Form, _locale, _propose_form, _validated, _year_choices
 from billing import budgets
 from billing.models import CATEGORY_LABELS_EN, CATEGORY_LABELS_JA, BudgetStatus, CostCategory
@@ -74,7 +74,7 @@ class BudgetPages:
 
     @expose("/budget/")
     def budget(self):
-        return self._budget_page(request.args.get("fy", type=int) or self._default_year())
+        return self._budget_page(query_fiscal_year("fy", self._default_year()))
 
     @expose("/budget/new", methods=("POST",))
     def budget_new(self):

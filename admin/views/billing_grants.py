@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
-from admin.views.base import confirm_first, post_action, with_problems_beside_fields
+from admin.views.base import confirm_first, post_action, query_fiscal_year, typed_number, with_problems_beside_fields
 from admin.views.billing_forms import GrantFixForm, GrantForm, _locale
 from billing import grants, operations
 from billing.models import Grant
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 
 
 def _form_data(grant: Grant) -> dict:
@@ -46,10 +47,11 @@ class GrantPages:
     @expose("/grants/new", methods=("GET", "POST"))
     def grant_new(self):
         self._manage_only()
-        year = request.args.get("fy", type=int) or self._default_year()
+        year = query_fiscal_year("fy", self._default_year())
         if request.method == "GET":
             return self._grant_page(GrantForm(None, items=self._year_items(year), fiscal_year=year))
-        form = GrantForm(request.form, items=self._year_items(request.form.get("fiscal_year", type=int) or year))
+        form = GrantForm(request.form, items=self._year_items(
+            typed_number(request.form.get("fiscal_year"), low=FIRST_FISCAL_YEAR, high=LAST_FISCAL_YEAR) or year))
         if not form.validate():
             return self._grant_page(form)
         return post_action(

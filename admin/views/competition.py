@@ -14,7 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, post_action
+from admin.views.base import SecureView, post_action, typed_id, typed_number
 from competition import operations as comp
 from competition import selection
 from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, DocumentKind
@@ -37,8 +37,7 @@ def _documents_of(milestone) -> list[str]:
 
 
 def _int(name: str) -> int | None:
-    text = (request.form.get(name) or "").strip().replace(",", "")
-    return int(text) if text.isdigit() and len(text) < 13 else None
+    return typed_number((request.form.get(name) or "").replace(",", ""), high=999_999_999_999)
 
 
 class CompetitionView(SecureView):
@@ -94,7 +93,7 @@ class CompetitionView(SecureView):
     def select(self, call_id: int, stage: str):
         if stage not in ("first", "second"):
             abort(404)
-        chosen = [int(v) for v in request.form.getlist("group_id") if v.isdigit() and len(v) < 11]
+        chosen = [number for v in request.form.getlist("group_id") if (number := typed_id(v)) is not None]
         return post_action(lambda: selection.select(db.session, g.actor, call_id, stage, chosen),
                            back=url_for(".detail", call_id=call_id), saved=_("Selection recorded and notified."))
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, post_action
+from admin.views.base import SecureView, post_action, typed_id, typed_number
 from billing import grants as billing_grants
 from competition import contracts, selection
 from competition.models import Declaration
@@ -27,8 +27,8 @@ ITEM_ROWS = 6
 
 
 def _yen(text: str | None) -> int:
-    value = (text or "").strip().replace(",", "")
-    return int(value) if value.isdigit() and len(value) < 13 else -1
+    typed = typed_number((text or "").replace(",", ""), high=999_999_999_999)
+    return -1 if typed is None else typed
 
 
 def _date(name: str) -> dt.date | None:
@@ -102,8 +102,7 @@ class ContractsView(SecureView):
 
     @expose("/<int:contract_id>/items/<int:item_id>/delivered", methods=("POST",))
     def deliver(self, contract_id: int, item_id: int):
-        dataset = request.form.get("dataset_id", "")
-        dataset_id = int(dataset) if dataset.isdigit() and len(dataset) < 11 else None
+        dataset_id = typed_id(request.form.get("dataset_id"))
         return post_action(lambda: contracts.deliver(db.session, g.actor, contract_id, item_id, _date("delivered_on"),
                                                      dataset_id),
                            back=url_for(".detail", contract_id=contract_id), saved=_("Recorded as delivered."))
@@ -113,7 +112,7 @@ class ContractsView(SecureView):
         grant = request.form.get("grant_id", "")
         category = request.form.get("category", "run")
         return post_action(lambda: contracts.record_cost(db.session, g.actor, contract_id,
-                                                         int(grant) if grant.isdigit() and len(grant) < 11 else 0,
+                                                         typed_id(grant) or 0,
                                                          category if category in ("build", "run", "overhead") else "run"),
                            back=url_for(".detail", contract_id=contract_id),
                            saved=_("The contract's cost was entered under the grant."))

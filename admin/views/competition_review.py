@@ -23,7 +23,7 @@ from admin.identity import identity_directory
 from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views import paging
-from admin.views.base import SecureView, confirm_first, post_action
+from admin.views.base import SecureView, confirm_first, post_action, typed_number
 from competition import operations as comp
 from competition import review, reviewing
 from competition.models import CriterionKind
@@ -117,8 +117,8 @@ def _mark(criterion, form) -> review.Mark:
     if criterion.kind == CriterionKind.gate:
         choice = form.get(f"passed_{key}")
         return review.Mark(key, passed={"yes": True, "no": False}.get(choice), comment=form.get(f"comment_{key}", ""))
-    text = (form.get(f"points_{key}") or "").strip()
-    points = int(text) if text.isdigit() and len(text) < 6 else -1
+    typed = typed_number(form.get(f"points_{key}"), high=99_999)
+    points = -1 if typed is None else typed
     return review.Mark(key, points=points, comment=form.get(f"comment_{key}", ""))
 
 

@@ -17,7 +17,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, apply_problems, check_csrf, csrf_field, post_action
+from admin.views.base import (SecureView, apply_problems, check_csrf, csrf_field, post_action, query_fiscal_year,
+                              typed_id, typed_number)
 from admin.views.inquiries import HONEYPOT
 from core import authz
 from core.calendar import JST, fiscal_year_label, fiscal_year_of, today_jst
@@ -54,8 +55,7 @@ class EventForm(forms.RenkeiForm):
                              ends_at=self.ends_at.data.replace(tzinfo=JST), capacity=self.capacity.data,
                              audience=self.audience.data or "", place=self.place.data or "",
                              online_url=self.online_url.data or "", description=self.description.data or "",
-                             group_id=int(self.group_id.data) if (self.group_id.data or "").isdigit()
-                             and len(self.group_id.data) < 10 else None)
+                             group_id=typed_id(self.group_id.data))
 
 
 def labels() -> dict:
@@ -68,12 +68,7 @@ def _when(moment: dt.datetime) -> str:
 
 
 def _fiscal_year() -> int:
-    text = request.args.get("fiscal_year") or ""
-    if not text:
-        return fiscal_year_of(today_jst())
-    if not text.isdigit() or not 1989 <= int(text) <= 2100:
-        abort(400)
-    return int(text)
+    return query_fiscal_year("fiscal_year", fiscal_year_of(today_jst()))
 
 
 class EventsView(SecureView):
@@ -111,8 +106,8 @@ class EventsView(SecureView):
         year = _fiscal_year()
 
         def number(name: str) -> int:
-            text = (request.form.get(name) or "").strip()
-            return int(text) if text.isdigit() and len(text) < 8 else -1
+            number = typed_number(request.form.get(name), high=9_999_999)
+            return -1 if number is None else number
 
         return post_action(lambda: [ev.set_target(db.session, g.actor, year, kind.value, number(f"events_{kind.value}"),
                                                   number(f"attendance_{kind.value}")) for kind in ev.EventKind],
@@ -144,15 +139,15 @@ class EventsView(SecureView):
 
     @expose("/registrations/<int:registration_id>/cancel", methods=("POST",))
     def cancel(self, registration_id: int):
-        back = request.form.get("event_id", "")
-        target = self._back(int(back)) if back.isdigit() and len(back) < 10 else url_for(".index")
+        back = typed_id(request.form.get("event_id"))
+        target = self._back(back) if back is not None else url_for(".index")
         return post_action(lambda: ev.cancel(db.session, g.actor, registration_id), back=target,
                            saved=lambda done: _("Cancelled.") + (" " + _("%(name)s moved up from the waiting list.",
                                                                           name=done[1].name) if done[1] else ""))
 
     @expose("/<int:event_id>/attendance", methods=("POST",))
     def attendance(self, event_id: int):
-        ids = {int(value) for value in request.form.getlist("attended") if value.isdigit() and len(value) < 10}
+        ids = {number for value in request.form.getlist("attended") if (number := typed_id(value)) is not None}
         return post_action(lambda: ev.record_attendance(db.session, g.actor, event_id, ids), back=self._back(event_id),
                            saved=lambda count: _("Attendance recorded: %(count)s came.", count=count))
 

@@ -19,7 +19,7 @@ from admin.api.meetings import pdf_response
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, apply_problems, confirm_first, post_action
+from admin.views.base import SecureView, apply_problems, confirm_first, post_action, typed_id, typed_number
 from core import authz
 from core.calendar import JST
 from core.errors import DomainError
@@ -113,7 +113,7 @@ def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
         title = (request.form.get(f"agenda_title_{index}") or "").strip()
         proposal = (request.form.get(f"agenda_proposal_{index}") or "").strip()
         if title or proposal:
-            items.append(meetings.AgendaItem(title, int(proposal) if proposal.isdigit() and len(proposal) < 10 else None))
+            items.append(meetings.AgendaItem(title, typed_id(proposal)))
     return tuple(items)
 
 
@@ -158,9 +158,9 @@ class MeetingsView(SecureView):
         def create():
             draft = form.draft(_agenda_from_form())
             try:
-                group = form.group_id.data or ""
-                if group.isdigit() and len(group) < 10:
-                    return groups.create_group_meeting(db.session, g.actor, int(group), draft)
+                group = typed_id(form.group_id.data)
+                if group is not None:
+                    return groups.create_group_meeting(db.session, g.actor, group, draft)
                 return meetings.create_meeting(db.session, g.actor, draft)
             except DomainError as error:
                 _place_problems(form, error, agenda_errors)
@@ -374,8 +374,8 @@ class GroupsView(SecureView):
 
     @expose("/<int:community_group_id>/target", methods=("POST",))
     def target(self, community_group_id: int):
-        text = (request.form.get("target_members") or "").strip()
-        number = int(text) if text.isdigit() and len(text) < 8 else -1
+        typed = typed_number(request.form.get("target_members"), high=9_999_999)
+        number = -1 if typed is None else typed
         return post_action(lambda: groups.set_target(db.session, g.actor, community_group_id, number),
                            back=self._back(community_group_id),
                            saved=_("Saved."))

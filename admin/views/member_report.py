@@ -11,7 +11,7 @@ from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.views.base import SecureView, post_action
+from admin.views.base import SecureView, post_action, typed_number
 from core import authz
 from core.errors import DomainError
 from secretariat import member_report
@@ -56,10 +56,8 @@ class MemberReportView(SecureView):
     @expose("/target", methods=("POST",))
     def target(self):
         back = url_for(".index", period=request.form.get("period", ""))
-        try:
-            year, target = int(request.form.get("fiscal_year", "")), int(request.form.get("target", ""))
-        except ValueError:
-            year, target = 0, 0  # refused by the operation with its own words
+        # a value that is no whole number is refused by the operation with its own words
+        year, target = (typed_number(request.form.get(name)) or 0 for name in ("fiscal_year", "target"))
         return post_action(lambda: member_report.set_recruitment_target(db.session, g.actor, year, target), back=back,
                            saved=gettext("The recruitment target was saved."))
 

@@ -107,10 +107,16 @@ def confirm(token: str):
 class MembersView(SecureView):
     required_action = "member.read"
 
-    def _rows(self):
+    @staticmethod
+    def _status() -> str | None:
+        """The status filter (``?status=``), one of the members' statuses; 400 for any other."""
         status = request.args.get("status") or None
         if status and status not in {s.value for s in MemberStatus}:
             abort(400)
+        return status
+
+    def _rows(self):
+        status = self._status()
         rows, _total = members.list_members(db.session, g.actor, search=paging.search_text(), status=status,
                                             per_page=1_000_000)
         return rows, status
@@ -128,8 +134,7 @@ class MembersView(SecureView):
     def export(self, fmt: str):
         if fmt not in ("csv", "xlsx"):
             abort(404)
-        rows = [safe_row(row) for row in members.export_rows(db.session, g.actor, paging.search_text(),
-                                                             request.args.get("status") or None)]
+        rows = [safe_row(row) for row in members.export_rows(db.session, g.actor, paging.search_text(), self._status())]
         name = f"members-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
             data, mimetype = csv_bytes(rows), CSV_MIMETYPE

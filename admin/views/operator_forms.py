@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import markdown
-from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
+from flask_babel import get_locale, get_translations, gettext, lazy_gettext as _l
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
@@ -33,13 +33,18 @@ def pick(pair: tuple[str, str]) -> str:
 
 
 class _BabelTranslations:
-    """WTForms' own messages ("Not a valid integer value.") through the interface's catalogue."""
+    """WTForms' own messages ("Not a valid integer value.") through the interface's catalogue.
+
+    The messages are returned translated but not formatted: WTForms formats them itself with its
+    own mapping (``message % {"min": ..., "max": ..., "length": ...}``). Flask-Babel's ``ngettext``
+    would format them first with ``num`` alone, and Length's 「%(max)d 文字以内」 then failed
+    (``KeyError: 'max'``, a 500 for every over-long field)."""
 
     def gettext(self, string: str) -> str:
-        return gettext(string)
+        return get_translations().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n)
+        return get_translations().ungettext(singular, plural, n)
 
 
 class RenkeiForm(Form):

@@ -11,10 +11,10 @@ from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.views.base import SecureView, post_action
+from admin.views.base import SecureView, post_action, query_fiscal_year
 from admin.views.operator_forms import pick
 from core import authz
-from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_of, today_jst
+from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError
 from secretariat import progress
 from secretariat.member_report import MEDIA_TYPES
@@ -36,20 +36,12 @@ def file_response(data: bytes, period, fmt: str) -> Response:
     return response
 
 
-def _fiscal_year(text: str | None) -> int:
-    try:
-        year = int(text or "")
-    except ValueError:
-        return fiscal_year_of(today_jst())
-    return year if FIRST_FISCAL_YEAR <= year <= LAST_FISCAL_YEAR else fiscal_year_of(today_jst())
-
-
 class ProgressView(SecureView):
     required_action = progress.READ
 
     @expose("/")
     def index(self):
-        year = _fiscal_year(request.args.get("year"))
+        year = query_fiscal_year("year", fiscal_year_of(today_jst()))
         month_text, error = request.args.get("month", "").strip(), None
         try:
             month = progress.parse_month(month_text) if month_text else progress.current_month()

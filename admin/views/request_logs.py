@@ -14,15 +14,16 @@ from flask_babel import get_locale, lazy_gettext as _l
 from admin import request_log
 from admin.extensions import db
 from admin.problems import stop_unless_about_fields
-from admin.views.base import SecureView
+from admin.views.base import SecureView, typed_number
 from admin.views.incidents import local_time, parse_local
 from core.errors import DomainError
 from service.incidents import logs
 
 
 def _status(value: str) -> int | None:
+    """A status (``404``) or a status class (``4``, ``4xx``) typed in the filter, else None (no filter)."""
     value = value.strip().lower().rstrip("x")
-    return int(value) if value.isdigit() and len(value) in (1, 3) else None
+    return typed_number(value, high=999) if len(value) in (1, 3) else None
 
 
 class RequestLogView(SecureView):

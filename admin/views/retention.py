@@ -13,10 +13,10 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.views import labels
-from admin.views.base import SecureView, confirm_first, post_action
+from admin.views.base import SecureView, confirm_first, post_action, typed_number
 from billing.models import YearClose, YearCloseStatus
 from core import authz, retention
-from core.calendar import date_ja, fiscal_year_ja, fiscal_year_of, today_jst
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, date_ja, fiscal_year_ja, fiscal_year_of, today_jst
 from maintenance import retention as due
 from maintenance import signing
 
@@ -78,12 +78,11 @@ class RetentionView(SecureView):
         if not authz.allowed(g.actor, "retention.dispose"):
             abort(403)
         key = request.form.get("kind", "")
-        fiscal_year = request.form.get("fiscal_year", "")
+        year = typed_number(request.form.get("fiscal_year"), low=FIRST_FISCAL_YEAR, high=LAST_FISCAL_YEAR)
         back = url_for(".index")
-        if key not in DISPOSABLE or not fiscal_year.isdigit():
+        if key not in DISPOSABLE or year is None:
             abort(400)
         kind = retention.kind(key)
-        year = int(fiscal_year)
         label = kind.label_ja if labels.ja() else kind.label_en
         asked = confirm_first(
             self, title=_("Dispose of %(kind)s?", kind=label),

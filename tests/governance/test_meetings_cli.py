@@ -58,3 +58,11 @@ def test_a_meeting_is_corrected_from_the_command_line_until_its_minutes_are_appr
     _run(app, "meetings", "approve", str(meeting.id), person="approver-cli")
     late = _run(app, "meetings", "update", str(meeting.id), "--title", "承認後")
     assert late.exit_code == 1 and "修正できません" in late.output
+
+
+def test_an_agenda_items_proposal_written_in_other_digits_is_refused_in_words(app, db):
+    for written in ("方針#²", "方針#٣", "方針#99999999999"):
+        refused = _run(app, "meetings", "create", "--kind", "council", "--title", "第4回 協議会",
+                       "--held-at", "2026-11-20T14:00", "--agenda", written)
+        assert refused.exit_code == 2 and "write TITLE#PROPOSAL_ID" in refused.output, refused.output
+    assert db.scalar(sa.select(sa.func.count()).select_from(meetings.Meeting)) == 0
