@@ -85,14 +85,14 @@ class Enrolment:
     review: ResidentReview | None  # set when the enrolment matched an existing person
 
 
-NAMESAKES_COMPARED = 200  # the municipality's people of one name whose date of birth and sex are compared
+NAMESAKES_COMPARED = 50  # the people of one name at one address whose date of birth and sex are compared
 
 
 def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
     """The existing person an enrolment is, or may be: first by the provider's identifier (the only match that
-    joins a sign-in to a person by itself), then by the 基本4情報 (name, date of birth and sex, whatever the
-    address), then a person of the same name differing only in the date of birth or only in the sex (a typing
-    error at a counter, a provider's correction: never silently a second ID). Every match but the first goes to
+    joins a sign-in to a person by itself), then by the name, date of birth and sex (whatever the address), then
+    a person otherwise matching (the same name and address) who differs only in the date of birth or only in the
+    sex (a typing error at a counter, a provider's correction: never silently a second ID). Every match but the first goes to
     review. A sign-in (verification ``provider``) also matches a person who left, not yet erased: whether it is
     them or a namesake is the desk's to say (:func:`_left_namesake`)."""
     if data.issuer and data.subject:  # the person with the identity, in one read
@@ -110,10 +110,12 @@ def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str)
 
 
 def _almost(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
-    """A person of the same (normalised) name whose date of birth or sex, but not both, differs: found through
-    the name's blind index (``name_hash``); only those rows' date of birth and sex are decrypted."""
+    """A person of the same name and address (normalised) whose date of birth or sex, but not both, differs:
+    found through the blind indexes (``name_hash``, ``address_hash``); only those rows' date of birth and sex are
+    decrypted. Namesakes elsewhere are not compared: a common name would send every enrolment to review."""
     namesakes = session.scalars(sa.select(Resident).where(
         Resident.tenant_code == data.tenant_code, Resident.name_hash == keys.digest(normalise.name(data.full_name)),
+        Resident.address_hash == keys.digest(normalise.address(data.address)),
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
         .order_by(Resident.status, Resident.id).limit(NAMESAKES_COMPARED))
     for namesake in namesakes:
@@ -136,8 +138,8 @@ def _left_namesake(session: Session, data: EnrolmentIn, person_hash: str) -> tup
 def find_same_person(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
     """The duplicate search of an enrolment, on its own (bench/bench_duplicate_search.py measures it): the
     existing person of the municipality the enrolment is, by the provider's identifier, then by the keyed
-    hash of the normalised name, date of birth and sex, then by the name with the date of birth or the sex
-    differing."""
+    hash of the normalised name, date of birth and sex, then by the name and address with the date of birth or
+    the sex differing."""
     return _match(session, keys, data, keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(),
                                                                          data.sex.value)))
 

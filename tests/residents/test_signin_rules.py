@@ -135,6 +135,9 @@ def test_a_person_differing_only_in_birth_date_or_sex_goes_to_review(db, consent
     second = residents.enrol(db, desk(), keys, person(**differs))
     assert second.resident.common_id is None and second.review is not None
     assert (second.review.matched_id, second.review.reason.value) == (first.id, reason)
+    # a namesake elsewhere differing in the date of birth only: another person (a common name never floods the queue)
+    elsewhere = residents.enrol(db, desk(), keys, person(birth_date="1980-04-03", address="熊本市東区新南部1-1-1"))
+    assert elsewhere.review is None and elsewhere.resident.common_id
     # both differing: another person, a common ID of their own
     other = residents.enrol(db, desk(), keys, person(birth_date="1975-01-01", sex="9"))
     assert other.review is None and other.resident.common_id
