@@ -88,6 +88,10 @@ def story(app, db, consent_setup):
     link(db, me, health, "health-0001")
     for service, user_id in ((navi, "navi-0001"), (navi, "navi-9999"), (health, "health-0001")):
         give(db, service, user_id)
+    for resident, service in ((me, navi), (other, navi), (me, health)):  # the resident's ticks: 氏名 and 住所
+        residents.set_disclosure(db, desk(), KUMAMOTO, resident.common_id,
+                                 {"service_id": service.id, "items": ["氏名", "住所"], "reason": "本人の申出"})
+    db.commit()
     mine = [check(db, navi, "navi-0001"), check(db, navi, "navi-0001"), check(db, health, "health-0001")]
     others = [check(db, navi, "navi-9999")]
     proposal = recovery.propose_split(db, desk(), KUMAMOTO, me.common_id, health.id, "別人の利用者IDと連携していた")
