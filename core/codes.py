@@ -148,9 +148,10 @@ def is_my_number_shaped(value: object) -> bool:
 # (residents.operations draws it from ``secrets``), and never a 個人番号's shape (twelve digits).
 #
 # IDs issued before (renkei issue 50) end with an ISO/IEC 7064 MOD 37,36 check character over 0-9A-Z,
-# which could be I, L, O or U. They stay valid: :func:`is_common_id` accepts either check character, so a
-# stored ID is always accepted; a mistyped ID that happens to pass the old check (about 1 in 36) is then
-# simply not found, as any unknown ID.
+# which could be I, L, O or U. They stay valid where they are stored: no look-up validates a common ID by
+# its check character (it is found by the stored column), and :func:`is_common_id` with ``stored=True``
+# accepts either check character for an ID read from the database. An ID typed in is checked by the
+# alphabet's own character only, so every single error and swap of neighbours in it is caught.
 
 COMMON_ID_LENGTH = 16
 COMMON_ID_BODY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -182,14 +183,15 @@ def legacy_common_id_check_character(body: str) -> str:
     return _MOD37_36[(37 - product) % 36]
 
 
-def is_common_id(value: object) -> bool:
+def is_common_id(value: object, *, stored: bool = False) -> bool:
     """Sixteen characters whose first fifteen are of the body alphabet and whose last is their check
-    character: the alphabet's own (:func:`common_id_check_character`), or, for an ID issued before it, the
-    former MOD 37,36 one (:func:`legacy_common_id_check_character`)."""
+    character (:func:`common_id_check_character`); ``stored``: an ID read from the database, which may also
+    end with the former MOD 37,36 character (:func:`legacy_common_id_check_character`) if issued before it."""
     if not (isinstance(value, str) and len(value) == COMMON_ID_LENGTH
             and all(c in COMMON_ID_BODY_ALPHABET for c in value[:-1])):
         return False
-    return value[-1] in (common_id_check_character(value[:-1]), legacy_common_id_check_character(value[:-1]))
+    body = value[:-1]
+    return value[-1] == common_id_check_character(body) or (stored and value[-1] == legacy_common_id_check_character(body))
 
 
 # --- 日本標準産業分類 (Japan Standard Industrial Classification), major groups ---------------------

@@ -1,5 +1,5 @@
 """The common ID's check character (core.codes): of the ID's own alphabet, catching every single wrong
-character and every swap of neighbours; IDs issued with the former check character stay valid."""
+character and every swap of neighbours; IDs stored with the former check character stay valid."""
 
 import secrets
 
@@ -38,6 +38,7 @@ def test_an_id_issued_with_the_former_check_character_stays_valid():
     body = next(body for body in ("".join(secrets.choice(COMMON_ID_BODY_ALPHABET) for _ in range(15))
                                   for _ in range(10000)) if legacy_common_id_check_character(body) in "ILOU")
     stored = body + legacy_common_id_check_character(body)
-    assert is_common_id(stored)
-    assert not is_common_id(body + "I" if stored[-1] != "I" else body + "L")
-    assert not is_common_id(stored.replace(stored[0], "I", 1))  # the body never holds I, L, O, U
+    assert is_common_id(stored, stored=True)
+    assert not is_common_id(stored)  # typed in, an ID is checked by the alphabet's own character only
+    assert not is_common_id(body + "I" if stored[-1] != "I" else body + "L", stored=True)
+    assert not is_common_id(stored.replace(stored[0], "I", 1), stored=True)  # the body never holds I, L, O, U
