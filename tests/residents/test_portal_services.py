@@ -278,6 +278,8 @@ def test_only_the_items_the_resident_ticked_are_allowed_by_the_consent_check_and
     assert results == [(False, False, True, False), (True, False, False, True), (False, False, True, False),
                        (False, True, False, True), (True, False, False, True)]
     assert "本人が提供を許可していないデータ項目" in page
+    form = client.get(f"/portal/services/{city['navi'].id}").get_data(as_text=True)
+    assert "チェックしない場合、連携基盤を通じた提供は拒否されます" in form  # 世帯構成's tick matters too
     # ticking 住所 as well allows it at once, everywhere
     client.post(f"/portal/services/{city['navi'].id}/consent", data={
         "csrf_token": _csrf(client), "content_hash": consent.current_text(db, city["navi"]).content_hash,
