@@ -141,19 +141,41 @@ def is_my_number_shaped(value: object) -> bool:
 
 
 # --- common IDs (共通ID) of residents --------------------------------------------------------------
-# Sixteen characters: fifteen drawn at random from the 32 letters and digits a person reads without
-# doubt (no I, L, O, U), then one check character by ISO/IEC 7064 MOD 37,36 (the hybrid system over
-# 0-9A-Z), which catches every single wrong character and every swap of two neighbours. Never derived
-# from anything about the person (residents.operations draws it from ``secrets``), and never a
-# 個人番号's shape (twelve digits): it is sixteen characters.
+# Sixteen characters of the 32 letters and digits a person reads without doubt (no I, L, O, U): fifteen
+# drawn at random, then one check character of the same alphabet by Damm's algorithm over GF(32) (the
+# quasigroup x*y = 2x + y, totally anti-symmetric), which catches every single wrong character and every
+# swap of two neighbours, the check character included. Never derived from anything about the person
+# (residents.operations draws it from ``secrets``), and never a 個人番号's shape (twelve digits).
+#
+# IDs issued before (renkei issue 50) end with an ISO/IEC 7064 MOD 37,36 check character over 0-9A-Z,
+# which could be I, L, O or U. They stay valid where they are stored: no look-up validates a common ID by
+# its check character (it is found by the stored column), and :func:`is_common_id` with ``stored=True``
+# accepts either check character for an ID read from the database. An ID typed in is checked by the
+# alphabet's own character only, so every single error and swap of neighbours in it is caught.
 
 COMMON_ID_LENGTH = 16
 COMMON_ID_BODY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _MOD37_36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_GF32_MODULUS = 0b100101  # x^5 + x^2 + 1, irreducible over GF(2)
+
+
+def _gf32_double(value: int) -> int:
+    value <<= 1
+    return value ^ _GF32_MODULUS if value & 0b100000 else value
 
 
 def common_id_check_character(body: str) -> str:
-    """The ISO/IEC 7064 MOD 37,36 check character of ``body`` (characters of 0-9A-Z)."""
+    """The check character of ``body`` (characters of :data:`COMMON_ID_BODY_ALPHABET`), itself of that
+    alphabet: Damm's algorithm over GF(32), the interim being ``2·interim + character``; the check
+    character brings it to zero (in GF(2^5), −2·interim is 2·interim)."""
+    interim = 0
+    for character in body:
+        interim = _gf32_double(interim) ^ COMMON_ID_BODY_ALPHABET.index(character)
+    return COMMON_ID_BODY_ALPHABET[_gf32_double(interim)]
+
+
+def legacy_common_id_check_character(body: str) -> str:
+    """The ISO/IEC 7064 MOD 37,36 check character (0-9A-Z) of the IDs issued before renkei issue 50."""
     product = 36
     for character in body:
         total = (product + _MOD37_36.index(character)) % 36 or 36
@@ -161,11 +183,15 @@ def common_id_check_character(body: str) -> str:
     return _MOD37_36[(37 - product) % 36]
 
 
-def is_common_id(value: object) -> bool:
-    """Sixteen characters of the body alphabet whose last is their check character."""
-    return (isinstance(value, str) and len(value) == COMMON_ID_LENGTH
-            and all(c in COMMON_ID_BODY_ALPHABET for c in value[:-1]) and value[-1] in _MOD37_36
-            and common_id_check_character(value[:-1]) == value[-1])
+def is_common_id(value: object, *, stored: bool = False) -> bool:
+    """Sixteen characters whose first fifteen are of the body alphabet and whose last is their check
+    character (:func:`common_id_check_character`); ``stored``: an ID read from the database, which may also
+    end with the former MOD 37,36 character (:func:`legacy_common_id_check_character`) if issued before it."""
+    if not (isinstance(value, str) and len(value) == COMMON_ID_LENGTH
+            and all(c in COMMON_ID_BODY_ALPHABET for c in value[:-1])):
+        return False
+    body = value[:-1]
+    return value[-1] == common_id_check_character(body) or (stored and value[-1] == legacy_common_id_check_character(body))
 
 
 # --- 日本標準産業分類 (Japan Standard Industrial Classification), major groups ---------------------

@@ -16,7 +16,6 @@ nothing and is recorded nowhere yet). The answer never holds the common ID or an
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from core import authz
 from core.actor import Actor
-from residents.consent.check import REASONS as CHECK_REASONS, consent_check, with_check_inputs
+from residents.consent.check import REASONS as CHECK_REASONS, TICKS, consent_check, not_ticked, with_check_inputs
 from residents.consent.models import DataService
 from residents.consent.schemas import validated
 from residents.crypto import Keyring
-from residents.models import CURRENT_LINK, ENCRYPTED_FIELDS, Resident, ResidentDisclosure, ServiceLink
+from residents.models import CURRENT_LINK, ENCRYPTED_FIELDS, Resident, ServiceLink
 from residents.operations import personal_items, translate
 from residents.schemas import BrokerIn, LinkedIdIn
 
@@ -41,19 +40,15 @@ REASONS: dict[str, tuple[str, str]] = {
     "target_not_consented": ("連携先のサービスについて本人の同意がない（連携していない場合を含む）",
                              "No consent of the person for the target service (or no link to it)"),
     "not_linked": ("このサービスのIDは連携されていない", "The service's user ID is not linked"),
-    "not_disclosed": ("本人が公開範囲に含めていない項目のみ", "Nothing asked is within the resident's disclosure range"),
     **CHECK_REASONS,
 }
 
-# the service and, for the caller's user ID, the link's resident and its newest disclosure range, with the consent
-# check's own read of the same service and person (the person being the caller's user ID in the resident's
-# municipality): one read, the only one before the check writes its linkage record
-_NEWEST_RANGE = (sa.select(ResidentDisclosure.items)
-                 .where(ResidentDisclosure.resident_id == ServiceLink.resident_id,
-                        ResidentDisclosure.service_id == ServiceLink.service_id)
-                 .order_by(ResidentDisclosure.id.desc()).limit(1).correlate(ServiceLink).scalar_subquery())
+# the service and, for the caller's user ID, the link's resident, with the consent check's own read of the same
+# service and person (the person being the caller's user ID in the resident's municipality), the resident's ticks
+# (their newest disclosure range, residents.consent.check.TICKS) included: one read, the only one before the check
+# writes its linkage record
 _INPUTS = with_check_inputs(
-    sa.select(DataService.api_client_id, ServiceLink.resident_id, _NEWEST_RANGE.label("range"),
+    sa.select(DataService.api_client_id, ServiceLink.resident_id,
               Resident.uid, Resident.tenant_code, *(getattr(Resident, field) for field in ENCRYPTED_FIELDS))
     .select_from(DataService)
     .outerjoin(ServiceLink, sa.and_(ServiceLink.service_id == DataService.id, CURRENT_LINK,
@@ -92,8 +87,8 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
         return _refused("not_your_service")
     if row.resident_id is None:
         return _refused("not_linked", tuple(request.items))
-    allowed_range = set(_json_list(row.range))
-    sendable = tuple(item for item in request.items if item in allowed_range and item in HELD_ITEMS)
+    not_allowed = set(not_ticked(getattr(row, TICKS), request.items))  # the consent check's one rule of the ticks
+    sendable = tuple(item for item in request.items if item not in not_allowed and item in HELD_ITEMS)
     withheld = tuple(item for item in request.items if item not in sendable)
     if not sendable:
         return _refused("not_disclosed", withheld)
@@ -104,10 +99,6 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
         return _refused(decision.reason, withheld, decision.linkage_seq)
     plain = personal_items(row, keys, tuple(HELD_ITEMS[item] for item in sendable))  # only what is sent
     return Answer(True, "allowed", {item: plain[HELD_ITEMS[item]] for item in sendable}, withheld, decision.linkage_seq)
-
-
-def _json_list(text: str | None) -> list[str]:
-    return json.loads(text) if text else []
 
 
 def _as_broker(actor: Actor) -> Actor:

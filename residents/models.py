@@ -143,11 +143,20 @@ REVIEW_STATUS_LABELS = {
 class MatchReason(str, enum.Enum):
     provider_identifier = "provider_identifier"
     basic_four = "basic_four"
+    birth_date_differs = "birth_date_differs"  # name, address and sex match, the date of birth differs
+    sex_differs = "sex_differs"  # name, address and date of birth match, the sex differs
+    left_person = "left_person"  # a sign-in matching, by the 基本4情報, a person who left (them or a namesake)
 
 
 MATCH_REASON_LABELS = {
     MatchReason.provider_identifier: ("認証事業者の識別子が一致", "The provider's identifier matches"),
     MatchReason.basic_four: ("基本4情報（氏名・生年月日・性別）が一致", "Name, date of birth and sex match"),
+    MatchReason.birth_date_differs: ("氏名・住所・性別が一致（生年月日のみ異なる）",
+                                     "Name, address and sex match; only the date of birth differs"),
+    MatchReason.sex_differs: ("氏名・住所・生年月日が一致（性別のみ異なる）",
+                              "Name, address and date of birth match; only the sex differs"),
+    MatchReason.left_person: ("退会した住民と基本4情報が一致（本人か同姓同名の別人かを確認）",
+                              "Name, date of birth and sex match a resident who left (them, or a namesake?)"),
 }
 
 

@@ -35,7 +35,8 @@ from residents import normalise
 from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink)
+                              ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink,
+                              VerificationMethod)
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
@@ -84,8 +85,16 @@ class Enrolment:
     review: ResidentReview | None  # set when the enrolment matched an existing person
 
 
-def _match(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
-    """The existing person an enrolment is: first by the provider's identifier, then by the 基本4情報."""
+NAMESAKES_COMPARED = 50  # the people of one name at one address whose date of birth and sex are compared
+
+
+def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
+    """The existing person an enrolment is, or may be: first by the provider's identifier (the only match that
+    joins a sign-in to a person by itself), then by the name, date of birth and sex (whatever the address), then
+    a person otherwise matching (the same name and address) who differs only in the date of birth or only in the
+    sex (a typing error at a counter, a provider's correction: never silently a second ID). Every match but the first goes to
+    review. A sign-in (verification ``provider``) also matches a person who left, not yet erased: whether it is
+    them or a namesake is the desk's to say (:func:`_left_namesake`)."""
     if data.issuer and data.subject:  # the person with the identity, in one read
         known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
             ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
@@ -95,15 +104,44 @@ def _match(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resid
     found = session.scalars(sa.select(Resident).where(
         Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.status, Resident.id)).first()
-    return (found, MatchReason.basic_four) if found is not None else None
+    if found is not None:
+        return found, MatchReason.basic_four
+    return _almost(session, keys, data) or _left_namesake(session, data, person_hash)
+
+
+def _almost(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
+    """A person of the same name and address (normalised) whose date of birth or sex, but not both, differs:
+    found through the blind indexes (``name_hash``, ``address_hash``); only those rows' date of birth and sex are
+    decrypted. Namesakes elsewhere are not compared: a common name would send every enrolment to review."""
+    namesakes = session.scalars(sa.select(Resident).where(
+        Resident.tenant_code == data.tenant_code, Resident.name_hash == keys.digest(normalise.name(data.full_name)),
+        Resident.address_hash == keys.digest(normalise.address(data.address)),
+        Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
+        .order_by(Resident.status, Resident.id).limit(NAMESAKES_COMPARED))
+    for namesake in namesakes:
+        held = personal_items(namesake, keys, ("birth_date", "sex"))
+        same_birth, same_sex = held["birth_date"] == data.birth_date.isoformat(), held["sex"] == data.sex.value
+        if same_birth != same_sex:
+            return namesake, MatchReason.sex_differs if same_birth else MatchReason.birth_date_differs
+    return None
+
+
+def _left_namesake(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
+    if data.verification is not VerificationMethod.provider:  # the desk enrols a person who left anew, knowingly
+        return None
+    left = session.scalar(sa.select(Resident).where(
+        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
+        Resident.status == ResidentStatus.left, Resident.erased_at.is_(None)).order_by(Resident.id.desc()).limit(1))
+    return (left, MatchReason.left_person) if left is not None else None
 
 
 def find_same_person(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
     """The duplicate search of an enrolment, on its own (bench/bench_duplicate_search.py measures it): the
     existing person of the municipality the enrolment is, by the provider's identifier, then by the keyed
-    hash of the normalised name, date of birth and sex."""
-    return _match(session, data, keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(),
-                                                                   data.sex.value)))
+    hash of the normalised name, date of birth and sex, then by the name and address with the date of birth or
+    the sex differing."""
+    return _match(session, keys, data, keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(),
+                                                                         data.sex.value)))
 
 
 def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> Enrolment:
@@ -125,7 +163,7 @@ def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> 
                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(resident, keys, plain)
-    match = _match(session, data, resident.person_hash)
+    match = _match(session, keys, data, resident.person_hash)
     if match is None:
         resident.common_id = _issue(session)
     else:
@@ -163,25 +201,14 @@ def _open_review(session: Session, resident: Resident) -> ResidentReview | None:
                                                           ResidentReview.status == ReviewStatus.open))
 
 
-def _renewed(session: Session, data: EnrolmentIn, person_hash: str) -> Resident | None:
-    """The one enrolled person with the same 基本4情報 who already signed in through the same provider
-    (its issuer) as another identifier: a renewed certificate. None when there is none or more than one
-    (then the enrolment's own rule holds: a match goes to review)."""
-    found = list(session.scalars(sa.select(Resident).where(
-        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
-        Resident.status == ResidentStatus.active,
-        Resident.id.in_(sa.select(ResidentIdentity.resident_id).where(ResidentIdentity.tenant_code == data.tenant_code,
-                                                                      ResidentIdentity.issuer == data.issuer))).limit(2)))
-    return found[0] if len(found) == 1 else None
-
-
 def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> SignedIn:
     """The person a resident's verified sign-in (the provider's ``issuer`` and ``subject`` with its 基本4情報
-    in ``payload``) is: the one the identifier belongs to; else, after a certificate renewal gave a new
-    identifier, the one person with the same 基本4情報 and an identifier of the same provider (the new
-    identifier is linked to them, audited as ``resident.identity.renew``); else an enrolment by the counter's
-    rule (:func:`enrol`: a match goes to review, never a second common ID). ``actor`` is the resident: the
-    provider's verified sign-in is the authority, so no role is asked (the portal verified the ID token)."""
+    in ``payload``) is: the one the identifier belongs to (the provider's stable identifier, or one the desk
+    joined to the person: a review decided "same person", a merge); else an enrolment by the counter's rule
+    (:func:`enrol`): a match by the 基本4情報 (or a namesake differing only in the date of birth or the sex)
+    waits for the desk's review without a common ID, never joined by the name alone, whatever the address; a
+    certificate renewal with a new identifier is such a match, which the desk joins. ``actor`` is the resident:
+    the provider's verified sign-in is the authority, so no role is asked (the portal verified the ID token)."""
     data = validated(EnrolmentIn, payload)
     if not (data.issuer and data.subject):
         raise Invalid("A sign-in names its provider and the person's identifier there.",
@@ -191,17 +218,6 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
         ResidentIdentity.subject == data.subject))
     if known is not None:
         return SignedIn(known, _open_review(session, known), "known")
-    person_hash = keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(), data.sex.value))
-    renewed = _renewed(session, data, person_hash)
-    if renewed is not None:
-        identity = ResidentIdentity(resident_id=renewed.id, tenant_code=data.tenant_code, issuer=data.issuer,
-                                    subject=data.subject)
-        session.add(identity)
-        session.flush()
-        audit.record(session, actor, "resident.identity.renew", "resident", renewed.common_id, tenant_code=data.tenant_code,
-                     after={"common_id": renewed.common_id, "issuer": data.issuer, "identity": identity.id,
-                            "match": MatchReason.basic_four.value})
-        return SignedIn(renewed, None, "renewed")
     enrolment = _enrol(session, actor, keys, data)
     return SignedIn(enrolment.resident, enrolment.review, "enrolled")
 

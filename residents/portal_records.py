@@ -342,15 +342,15 @@ LEFT = ("You left the residents' portal, so you cannot sign in. To use it again,
         "あなたは住民ポータルを退会しているため、サインインできません。再び利用するには、市町村の住民窓口で改めて登録してください。")
 
 
-def refuse_if_left(session: Session, tenant_code: str, issuer: str, subject: str, person_hash: str) -> None:
-    """A left resident signing in again is told so (never re-activated, never silently enrolled anew while
-    their row still holds their key material)."""
+def refuse_if_left(session: Session, tenant_code: str, issuer: str, subject: str) -> None:
+    """A left resident signing in again with their identifier is told so (never re-activated). The status is
+    that person's only: a new identifier whose 基本4情報 match a person who left is not refused here (it may
+    be a namesake who never enrolled); its enrolment waits for the desk's review
+    (:func:`residents.operations.sign_in_person`, ``left_person``)."""
     by_identity = sa.select(Resident.id).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
         ResidentIdentity.tenant_code == tenant_code, ResidentIdentity.issuer == issuer,
         ResidentIdentity.subject == subject, Resident.status == ResidentStatus.left)
-    by_person = sa.select(Resident.id).where(Resident.tenant_code == tenant_code, Resident.person_hash == person_hash,
-                                             Resident.status == ResidentStatus.left, Resident.erased_at.is_(None))
-    if session.scalar(by_identity.limit(1)) is not None or session.scalar(by_person.limit(1)) is not None:
+    if session.scalar(by_identity.limit(1)) is not None:
         raise Conflict(*LEFT)
 
 

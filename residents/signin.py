@@ -162,11 +162,9 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
         raise Invalid(*NOT_A_SIGN_IN)
     subject = str(claims.get(CLAIM_SUBJECT) or "").strip()
     values = _claims(claims)
-    from residents import normalise
     from residents.portal_records import refuse_if_left
 
-    refuse_if_left(session, tenant_code, provider.issuer, subject,  # a left resident enrols anew at the desk
-                   keys.digest(normalise.person_key(values["full_name"], values["birth_date"], values["sex"])))
+    refuse_if_left(session, tenant_code, provider.issuer, subject)  # a left resident enrols anew at the desk
     actor = Actor(issuer=provider.issuer, subject=subject, name=f"住民本人（{provider.display_name}）")
     verified = {"tenant_code": tenant_code, **values, "verification": VerificationMethod.provider.value,
                 "assurance_level": provider.assurance_level, "issuer": provider.issuer, "subject": subject}

@@ -16,9 +16,10 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
+from tenancy.identity.api_clients import SCOPES
 from tenancy.identity.models import ClientStatus
 
-SCOPE_NAMES = ("broker.read", "broker.write", "catalog.read", "catalog.write")  # tenancy.identity.api_clients.SCOPES
+SCOPE_NAMES = tuple(SCOPES)  # the scopes the API accepts too (one list: tenancy.identity.api_clients.SCOPES)
 
 
 @click.group("clients")

@@ -16,8 +16,17 @@ Reasons, in the order they are asked (the first that applies is the answer):
 ``unknown_service``, ``service_not_approved``, ``service_suspended``, ``service_ended``,
 ``no_consent``, ``withdrawn``, ``expired`` (recorded, or past the expiry: :mod:`residents.consent.state`),
 ``text_superseded`` (the consent is to an older
-version of the text), ``assurance_too_low``, ``item_not_covered``, ``purpose_not_covered`` (asked per purpose: the
-consent covers the text's required purposes and the optional ones the person chose); else ``allowed``.
+version of the text), ``assurance_too_low``, ``item_not_covered``, ``not_disclosed`` (an item the resident did not
+tick: see below), ``purpose_not_covered`` (asked per purpose: the consent covers the text's required purposes and the
+optional ones the person chose); else ``allowed``.
+
+What the resident allowed per item (renkei issue 50 item 4) has one definition, here: when the person, as the
+service knows them, is a resident linked to the service (:class:`residents.models.ServiceLink`, current), an item
+is allowed only if it is in their newest disclosure range (公開範囲: the items they ticked, in the portal or through
+the desk, :func:`residents.operations.record_disclosure`; none set: nothing), besides the consent covering it. The
+brokerage reads the same column (:data:`TICKS`) and the portal's history shows the records this check writes, so
+an item not ticked is refused everywhere. A person no resident is linked as (the consent app's world) is judged
+by the consent alone.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from core.db import utcnow
 from residents.consent.models import LINKAGE_HASHED_FIELDS, ConsentEvent, ConsentRecord, DataService, LinkageRecord, ServiceStatus
 from residents.consent.schemas import CheckIn, validated
 from residents.consent.state import consent_state
+from residents.models import Resident, ResidentDisclosure, ServiceLink
 
 REASONS: dict[str, tuple[str, str]] = {
     "allowed": ("本人の同意に基づき許可", "Allowed on the person's consent"),
@@ -48,6 +58,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "text_superseded": ("同意文が改定され、新しい版への同意がない", "Consent is to an older version of the text"),
     "assurance_too_low": ("本人確認の個人認証レベルが不足", "Identity assurance level too low"),
     "item_not_covered": ("同意の範囲外のデータ項目", "A data item is not covered by the consent"),
+    "not_disclosed": ("本人が提供を許可していないデータ項目（公開範囲外）",
+                      "A data item the resident did not allow (outside their disclosure range)"),
     "purpose_not_covered": ("同意の範囲外の利用目的", "The purpose is not covered by the consent"),
 }
 
@@ -81,6 +93,34 @@ class Decision:
 # of the same service first (the brokerage) adds this read to its own (:func:`with_check_inputs`), so
 # that the check costs it no round trip of its own.
 _NEWEST = ConsentRecord.__table__.alias("newest")
+# the resident's ticks: the newest disclosure range of the resident linked (now) to the service as the subject,
+# '[]' when they never set one, NULL when no resident is linked as the subject (aliases: the brokerage's own read
+# joins the same tables)
+_TICKS_LINK = ServiceLink.__table__.alias("ticks_link")
+_TICKS_RESIDENT = Resident.__table__.alias("ticks_resident")
+_TICKS_RANGE = ResidentDisclosure.__table__.alias("ticks_range")
+_NEWEST_TICKS = (sa.select(_TICKS_RANGE.c["items"])
+                 .where(_TICKS_RANGE.c.resident_id == _TICKS_LINK.c.resident_id,
+                        _TICKS_RANGE.c.service_id == _TICKS_LINK.c.service_id)
+                 .order_by(_TICKS_RANGE.c.id.desc()).limit(1).correlate(_TICKS_LINK).scalar_subquery())
+TICKS = "ticks"  # the column of the check's read holding the resident's ticks (the JSON list, or NULL)
+
+
+def _ticks(tenant_code: Any, subject_id: Any) -> sa.ScalarSelect:
+    return (sa.select(sa.func.coalesce(_NEWEST_TICKS, "[]"))
+            .select_from(_TICKS_LINK.join(_TICKS_RESIDENT, _TICKS_RESIDENT.c.id == _TICKS_LINK.c.resident_id))
+            .where(_TICKS_LINK.c.service_id == sa.bindparam("service_id"), _TICKS_LINK.c.service_user_id == subject_id,
+                   _TICKS_LINK.c.ended_at.is_(None), _TICKS_RESIDENT.c.tenant_code == tenant_code)
+            .limit(1).scalar_subquery())
+
+
+def not_ticked(ticks: str | None, items: Any) -> tuple[str, ...]:
+    """Of ``items``, those the resident did not allow (the ticks read as :data:`TICKS`; None: no resident is
+    linked as the subject, so nothing is excluded here)."""
+    if ticks is None:
+        return ()
+    allowed = set(json.loads(ticks))
+    return tuple(item for item in items if item not in allowed)
 _LINKAGE_HEAD = chain.head_row(LinkageRecord.__table__)
 _INPUT_COLUMNS = (DataService.status, DataService.required_level, DataService.current_text_id, DataService.owner_code,
                   ConsentRecord.id, ConsentRecord.receipt_id, ConsentRecord.event, ConsentRecord.refers_to,
@@ -100,7 +140,7 @@ def with_check_inputs(query: sa.Select, tenant_code: Any = None, subject_id: Any
                  .where(_NEWEST.c.service_id == sa.bindparam("service_id"), _NEWEST.c.tenant_code == tenant_code,
                         _NEWEST.c.subject_id == subject_id)
                  .order_by(_NEWEST.c.seq.desc()).limit(1).scalar_subquery())
-    return (query.add_columns(*_INPUT_COLUMNS)
+    return (query.add_columns(*_INPUT_COLUMNS, _ticks(tenant_code, subject_id).label(TICKS))
             .outerjoin(ConsentRecord, ConsentRecord.id == latest_id)
             .outerjoin(_LINKAGE_HEAD.table, _LINKAGE_HEAD.condition))
 
@@ -132,6 +172,9 @@ def decide(service: Any, latest: Any, request: CheckIn, now: Any) -> tuple[str, 
     missing = tuple(item for item in request.items if item not in covered)
     if missing:
         return "item_not_covered", latest.id, missing
+    outside = not_ticked(getattr(service, TICKS, None), request.items)
+    if outside:
+        return "not_disclosed", latest.id, outside
     if request.purpose not in json.loads(latest.purposes):
         return "purpose_not_covered", latest.id, ()
     return "allowed", latest.id, ()

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import sqlalchemy as sa
+
 from core.calendar import today_jst
 
 
@@ -32,3 +34,18 @@ def test_a_wrong_network_or_a_past_expiry_is_refused_in_words(app, db, tenant_fa
     assert refused.exit_code == 2
     assert "IPv4 のプレフィックス長は 0〜32" in refused.stderr and "有効期限は本日" in refused.stderr
     assert run(app, "list").stdout == ""
+
+
+def test_the_command_line_grants_every_scope_the_api_does(app, db, tenant_factory, directory):
+    """A data service's client (residents:broker) and a resident app's (consent:write) are made from the command
+    line as through the API (renkei issue 50 item 6)."""
+    tenant_factory("431001")
+    expires = (today_jst() + dt.timedelta(days=10)).isoformat()
+    created = run(app, "create", "--tenant", "431001", "--name", "子育て支援サービス", "--purpose", "住民データの仲介",
+                  "--scope", "residents:broker", "--scope", "consent:write", "--expires", expires,
+                  "--allow", "192.0.2.0/24")
+    assert created.exit_code == 0, created.stderr
+    from tenancy.identity.models import ApiClient
+
+    row = db.scalars(sa.select(ApiClient).where(ApiClient.name == "子育て支援サービス")).one()
+    assert set(row.scopes.split()) == {"residents:broker", "consent:write"}

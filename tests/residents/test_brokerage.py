@@ -144,6 +144,8 @@ def test_a_service_receives_the_persons_id_at_another_service_only_for_a_linkage
             assert client.post("/api/v1/consent/records", headers=clerk, json={
                 "service_id": service.id, "tenant_code": KUMAMOTO, "subject_id": user_id, "method": "paper",
                 "assurance_level": 3, "content_hash": content_hash}).status_code == 201
+            assert client.put(f"{base}/residents/{common_id}/disclosure", headers=desk, json={  # the resident's ticks
+                "service_id": service.id, "items": ["利用者ID"], "reason": "本人の申出"}).status_code == 200
         return common_id
 
     taro = enrol_and_link(PERSON, [(service_a, "navi-user-0001"), (service_b, "health-77-0001")])
@@ -197,3 +199,12 @@ def test_a_service_receives_the_persons_id_at_another_service_only_for_a_linkage
         ("health-77-0003", False, "withdrawn")]
     every = "\n".join(bodies)
     assert taro not in every and hanako not in every and jiro not in every and "health-77-0003" not in every
+    # the resident unticks 利用者ID at B: B's side refuses as any refusal there (renkei issue 50 item 4)
+    assert client.put(f"{base}/residents/{taro}/disclosure", headers=desk, json={
+        "service_id": service_b.id, "items": ["氏名"], "reason": "本人の申出"}).status_code == 200
+    unticked = ask(a_headers)
+    assert (unticked["allowed"], unticked["reason"], unticked["target_service_user_id"]) == (
+        False, "target_not_consented", None)
+    db.expire_all()
+    last = db.scalars(sa.select(LinkageRecord).order_by(LinkageRecord.seq.desc()).limit(1)).one()
+    assert (last.service_id, last.allowed, last.reason) == (service_b.id, False, "not_disclosed")

@@ -242,3 +242,46 @@ def test_a_service_issues_a_code_over_the_api_for_its_own_service_only(client, d
     refused = client.post("/api/v1/residents/link-codes", json=body, headers=other)  # not its service
     assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
     assert client.post("/api/v1/residents/link-codes", json=body, headers=staff).status_code == 403  # a person
+
+
+def test_only_the_items_the_resident_ticked_are_allowed_by_the_consent_check_and_the_history_says_so(
+        client, db, city, keys, open_api):
+    """Renkei issue 50 item 4: with only 氏名 ticked, the platform's consent check (/api/v1/consent/check) refuses
+    住所 (held by renkei) and 世帯構成 (not held), as the brokerage does; the resident's history shows them refused."""
+    _resident_session(client, city["resident"].id)
+    assert _link(client, city["navi"].id, _code(db, city["navi"], "navi-user-0005")).status_code == 302
+    saved = client.post(f"/portal/services/{city['navi'].id}/consent", data={
+        "csrf_token": _csrf(client), "content_hash": consent.current_text(db, city["navi"]).content_hash,
+        "items": ["氏名"], "optional_purposes": []})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+
+    def check(items):
+        answer = open_api.post("/api/v1/consent/check", json={
+            "service_id": city["navi"].id, "tenant_code": KUMAMOTO, "subject_id": "navi-user-0005", "items": items,
+            "purpose": "行政サービスの案内", "client": "navi-app"})
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
+
+    for item in ("世帯構成", "住所"):
+        refused = check([item])
+        assert (refused["allowed"], refused["reason"], refused["not_covered"]) == (False, "not_disclosed", [item])
+    assert check(["氏名"])["allowed"]
+    assert not check(["氏名", "世帯構成"])["allowed"]
+    answer = _broker(db, keys, city)  # the brokerage: the same ticks
+    assert answer.allowed and answer.items == {"氏名": "髙橋 太郎"} and answer.withheld == ("住所",)
+    db.commit()
+
+    page = client.get("/portal/history").get_data(as_text=True)
+    rows = page.split('id="history"', 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
+    results = [("世帯構成" in row, "住所" in row, "提供しました" in row, "提供していません" in row) for row in rows]
+    # newest first: the brokerage's 氏名, 氏名+世帯構成, 氏名, 住所, 世帯構成
+    assert results == [(False, False, True, False), (True, False, False, True), (False, False, True, False),
+                       (False, True, False, True), (True, False, False, True)]
+    assert "本人が提供を許可していないデータ項目" in page
+    form = client.get(f"/portal/services/{city['navi'].id}").get_data(as_text=True)
+    assert "チェックしない場合、連携基盤を通じた提供は拒否されます" in form  # 世帯構成's tick matters too
+    # ticking 住所 as well allows it at once, everywhere
+    client.post(f"/portal/services/{city['navi'].id}/consent", data={
+        "csrf_token": _csrf(client), "content_hash": consent.current_text(db, city["navi"]).content_hash,
+        "items": ["氏名", "住所"], "optional_purposes": []})
+    assert check(["住所"])["allowed"] and not check(["世帯構成"])["allowed"]
