@@ -192,8 +192,11 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20,000 records, 500 appends")
+    common.add_smoke_option(parser, "200 records, 20 appends, one round")
     args = parser.parse_args()
-    records, appends = (20_000, 500) if args.quick else (args.records, args.appends)
+    records, appends = (200, 20) if args.smoke else (20_000, 500) if args.quick else (args.records, args.appends)
+    if args.smoke:
+        args.rounds = 1
     engine = fresh_engine(args.database_url)
     print(f"bench_audit: {args.rounds} alternating rounds (renkei, limit); PostgreSQL schema {SCHEMA}")
     print(common.noisy_machine_note())

@@ -60,8 +60,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--routes", type=int, default=2_000, help="datasets with a route")
     parser.add_argument("--quick", action="store_true", help="2,000 calls")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} calls, 20 routed datasets, one round")
     common.add_database_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.routes, args.rounds, args.quick = common.SMOKE_CALLS, 20, 1, False
     count = 2_000 if args.quick else args.requests
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-routes-')}/bench.db"
 

@@ -181,9 +181,9 @@ def kumamoto_with_plans(db, actor, *, usage: bool = False) -> None:
     db.session.commit()
 
 
-def schema_engine(url: str, schema: str, tables: list):
+def schema_engine(url: str, schema: str, tables: list | None):
     """An engine whose connections work in PostgreSQL schema ``schema``, made anew (dropped if it was
-    there) with ``tables`` in it: a benchmark's own tables, apart from anything else in the database."""
+    there) with ``tables`` (None: every table) in it: a benchmark's own tables, apart from anything else in the database."""
     import sqlalchemy as sa
 
     from core.db import metadata
