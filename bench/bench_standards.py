@@ -56,7 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    common.add_smoke_option(parser, "100 rows, one round")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.rounds = 100, 1
 
     from frictionless import Resource, Schema
 
