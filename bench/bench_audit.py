@@ -1,6 +1,6 @@
 """Benchmark: the audit log on PostgreSQL — appending records, verifying the chain, exporting.
 
-    python bench/bench_audit.py [--database-url URL] [--records N] [--appends A] [--rounds R] [--quick]
+    python bench/bench_audit.py [--database-url URL] [--records N] [--appends A] [--rounds R] [--quick] [--smoke]
 
 The URL (``--database-url``, formerly ``--url``) defaults to ``RENKEI_BENCH_DATABASE_URL`` or
 ``postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_governance``. The benchmark works in

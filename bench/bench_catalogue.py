@@ -1,6 +1,6 @@
 """Benchmark: the catalogue at national size (issue 22): CKAN's package_search, package_show and a page of the DCAT feed.
 
-    python bench/bench_catalogue.py [--rounds 60] [--providers 1741] [--per-provider 30] [--rebuild]
+    python bench/bench_catalogue.py [--rounds 60] [--providers 1741] [--per-provider 30] [--rebuild] [--smoke]
                                     [--database-url URL]
 
 The data set: 1,741 providers (Kumamoto's reference tenants plus synthetic municipalities with

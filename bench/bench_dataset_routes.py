@@ -1,6 +1,6 @@
 """Benchmark: naming a call's dataset in the gateway check (issue 37) beside the same check of a call of no dataset, same run.
 
-    python bench/bench_dataset_routes.py [--quick] [--requests N] [--rounds R] [--routes N] [--database-url URL]
+    python bench/bench_dataset_routes.py [--quick] [--requests N] [--rounds R] [--routes N] [--database-url URL] [--smoke]
 
 Both sides are ``GET /api/v1/gateway/auth`` as nginx asks it, in this process as a WSGI server calls
 it (bench_gateway_check.py's setup: the gateway's credential remembered, the client's token verified

@@ -1,6 +1,6 @@
 """Benchmark: enrolment's duplicate search (issue 42) with 1,700,000 residents, Kumamoto's population.
 
-    python bench/bench_duplicate_search.py [--residents 1700000] [--lookups 2000] [--rounds 5] [--rebuild]
+    python bench/bench_duplicate_search.py [--residents 1700000] [--lookups 2000] [--rounds 5] [--rebuild] [--smoke]
                                            [--database-url URL]
 
 The data set: ``--residents`` people enrolled in one municipality (the worst case: the whole prefecture's

@@ -1,6 +1,6 @@
 """Benchmark: the API gateway's checks (GET /api/v1/gateway/auth, POST /api/v1/gateway/check) beside the quota check, same run.
 
-    python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+    python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL] [--smoke]
         [--call-log-sync each|interval] [--fold-seconds S] [--fold-in-process]
 
 Both endpoints are called in this process as a WSGI server calls them (the environ built once,

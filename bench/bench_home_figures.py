@@ -1,7 +1,7 @@
 """Benchmark and check: every figure on every role's home page against the count of the list it
 links to, at national size (issue 38 item 3, "in the demo and at national size").
 
-    python bench/bench_home_figures.py [--rounds 3] [--database-url URL] [--rebuild]
+    python bench/bench_home_figures.py [--rounds 3] [--database-url URL] [--rebuild] [--smoke]
                                        [--tenants 1741] [--audit-records 100000]
 
 The data set is bench/bench_pages.py's (1,741 tenants, a twentieth of them applied, 12 months of

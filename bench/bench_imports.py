@@ -15,7 +15,7 @@ the limit measured in the same run), medians of ``--rounds`` alternating rounds:
 The project's budget (docs/datasets.md, "Imports: a row cap and a time budget"): a refusal over the
 cap in under 2 s, a file at the cap judged in under 10 s (and the datasets' written in under a minute).
 
-    python bench/bench_imports.py [--rounds 3] [--database-url URL]
+    python bench/bench_imports.py [--rounds 3] [--database-url URL] [--smoke]
     (without a database URL, SQLite in a temporary folder; a PostgreSQL database given is EMPTIED)
 """
 

@@ -1,6 +1,6 @@
 """Benchmark: posting journal entries through the ledger writer on PostgreSQL.
 
-    python bench/bench_ledger.py [--database-url URL] [--entries N] [--batch B] [--rounds R] [--quick]
+    python bench/bench_ledger.py [--database-url URL] [--entries N] [--batch B] [--rounds R] [--quick] [--smoke]
 
 The URL (``--database-url``, formerly ``--url``) defaults to ``RENKEI_BENCH_DATABASE_URL`` or
 ``postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_billing``. The benchmark works in a

@@ -10,7 +10,7 @@ the same run), medians of ``--rounds`` alternating rounds:
 
 The issue's budget: 500 rows import "in seconds" (taken here as under 5 s).
 
-    python bench/bench_member_import.py [--rows 500] [--rounds 3] [--database-url URL]
+    python bench/bench_member_import.py [--rows 500] [--rounds 3] [--database-url URL] [--smoke]
     (without a database URL, SQLite in a temporary folder; a PostgreSQL database given is EMPTIED)
 """
 

@@ -1,6 +1,6 @@
 """Benchmark: the gateway's quota check over HTTP, next to a bare Flask endpoint in the same run.
 
-    python bench/bench_quota_check.py [--quick] [--requests N] [--threads T] [--rounds R] [--database-url URL]
+    python bench/bench_quota_check.py [--quick] [--requests N] [--threads T] [--rounds R] [--database-url URL] [--smoke]
 
 Both apps are served the same way (gunicorn, one worker process, gthread with 8 threads,
 keep-alive) on 127.0.0.1, and called by the same client (``http.client`` with keep-alive):

@@ -13,7 +13,7 @@ side builds its Schema inside the timing, and each reads the whole file: frictio
 renkei counts every problem). Wall time and this process's CPU time
 (``time.process_time``, which the shared machine's other load does not move). No database.
 
-    python bench/bench_standards.py [--rows 20000] [--rounds 3]
+    python bench/bench_standards.py [--rows 20000] [--rounds 3] [--smoke]
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 ``INSERT``) of the same rows.
 
     python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--rounds R] [--heap M] [--database-url URL]
+    python bench/bench_usage_ingest.py --smoke [--database-url URL]
     python bench/bench_usage_ingest.py --national-year [--months 12] [--tenants 1741] [--database-url URL]
 
 Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
