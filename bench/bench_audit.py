@@ -1,6 +1,6 @@
 """Benchmark: the audit log on PostgreSQL — appending records, verifying the chain, exporting.
 
-    python bench/bench_audit.py [--database-url URL] [--records N] [--appends A] [--rounds R] [--quick]
+    python bench/bench_audit.py [--database-url URL] [--records N] [--appends A] [--rounds R] [--quick] [--smoke]
 
 The URL (``--database-url``, formerly ``--url``) defaults to ``RENKEI_BENCH_DATABASE_URL`` or
 ``postgresql+psycopg://renkei:renkei@127.0.0.1:5432/renkei_governance``. The benchmark works in
@@ -192,8 +192,11 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20,000 records, 500 appends")
+    common.add_smoke_option(parser, "200 records, 20 appends, one round")
     args = parser.parse_args()
-    records, appends = (20_000, 500) if args.quick else (args.records, args.appends)
+    records, appends = (200, 20) if args.smoke else (20_000, 500) if args.quick else (args.records, args.appends)
+    if args.smoke:
+        args.rounds = 1
     engine = fresh_engine(args.database_url)
     print(f"bench_audit: {args.rounds} alternating rounds (renkei, limit); PostgreSQL schema {SCHEMA}")
     print(common.noisy_machine_note())

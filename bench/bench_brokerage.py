@@ -1,6 +1,6 @@
 """Benchmark: the brokerage (POST /api/v1/residents/broker) beside the consent check alone, same run.
 
-    python bench/bench_brokerage.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+    python bench/bench_brokerage.py [--quick] [--requests N] [--rounds R] [--database-url URL] [--smoke]
 
 Both endpoints are called in this process as a WSGI server calls them (bench/inprocess.py), both warmed
 up, then taken in turn call by call (bench.inprocess.interleaved_latency: a burst of the shared machine's

@@ -1,6 +1,6 @@
 """Benchmark: the catalogue at national size (issue 22): CKAN's package_search, package_show and a page of the DCAT feed.
 
-    python bench/bench_catalogue.py [--rounds 60] [--providers 1741] [--per-provider 30] [--rebuild]
+    python bench/bench_catalogue.py [--rounds 60] [--providers 1741] [--per-provider 30] [--rebuild] [--smoke]
                                     [--database-url URL]
 
 The data set: 1,741 providers (Kumamoto's reference tenants plus synthetic municipalities with
@@ -32,6 +32,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,15 +106,21 @@ def main() -> int:
     parser.add_argument("--providers", type=int, default=1741)
     parser.add_argument("--per-provider", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true")
+    common.add_smoke_option(parser, "60 providers x 5 datasets, built afresh, one round")
     common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
     args = parser.parse_args()
+    if args.smoke:
+        args.providers, args.per_provider, args.rounds, args.rebuild = 60, 5, 1, True
 
     from admin import create_app
     from bench.bench_pages import LIMIT_PATH, register_limit, settings, sign_in
 
-    var = Path(os.environ.get("TMPDIR", "/tmp")) / \
-        f"renkei-bench-catalogue-{args.providers}-{args.per_provider}-{common.schema_key()}"
-    var.mkdir(parents=True, exist_ok=True)
+    if args.smoke:  # built afresh in a folder of its own, so that the build is exercised too
+        var = Path(tempfile.mkdtemp(prefix="renkei-bench-catalogue-smoke-"))
+    else:
+        var = Path(os.environ.get("TMPDIR", "/tmp")) / \
+            f"renkei-bench-catalogue-{args.providers}-{args.per_provider}-{common.schema_key()}"
+        var.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{var / 'catalogue.db'}"
     # one facts file per database: SQLite's file here, or the PostgreSQL database named by its address
     facts_file = var / (f"facts-{hashlib.sha256(url.encode()).hexdigest()[:12]}.json" if args.database_url else "facts.json")
@@ -196,7 +203,7 @@ def main() -> int:
         print(f"{name:<44} p50 {p50:8.2f} ms", end="  ")
         goal = None if name in (BROAD, ALL_FACETS) else "catalogue"
         met.append(common.report("p95", p95, limit95, goal, "ms", width=3, value_width=8) is not False)
-    return 0 if all(met) else 1
+    return 0 if all(met) or args.smoke else 1  # the smoke form is judged on errors only
 
 
 if __name__ == "__main__":

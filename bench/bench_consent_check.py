@@ -1,6 +1,6 @@
 """Benchmark: the broker's consent check (POST /api/v1/consent/check) beside the gateway check, same run.
 
-    python bench/bench_consent_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+    python bench/bench_consent_check.py [--quick] [--requests N] [--rounds R] [--database-url URL] [--smoke]
 
 Both endpoints are called in this process as a WSGI server calls them (bench/inprocess.py), in
 alternating rounds (consent allowed, consent refused, gateway, ...); figures are medians of the rounds.

@@ -1,6 +1,6 @@
 """Benchmark: naming a call's dataset in the gateway check (issue 37) beside the same check of a call of no dataset, same run.
 
-    python bench/bench_dataset_routes.py [--quick] [--requests N] [--rounds R] [--routes N] [--database-url URL]
+    python bench/bench_dataset_routes.py [--quick] [--requests N] [--rounds R] [--routes N] [--database-url URL] [--smoke]
 
 Both sides are ``GET /api/v1/gateway/auth`` as nginx asks it, in this process as a WSGI server calls
 it (bench_gateway_check.py's setup: the gateway's credential remembered, the client's token verified
@@ -60,8 +60,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--routes", type=int, default=2_000, help="datasets with a route")
     parser.add_argument("--quick", action="store_true", help="2,000 calls")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} calls, 20 routed datasets, one round")
     common.add_database_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.routes, args.rounds, args.quick = common.SMOKE_CALLS, 20, 1, False
     count = 2_000 if args.quick else args.requests
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-routes-')}/bench.db"
 

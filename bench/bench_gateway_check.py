@@ -1,6 +1,6 @@
 """Benchmark: the API gateway's checks (GET /api/v1/gateway/auth, POST /api/v1/gateway/check) beside the quota check, same run.
 
-    python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL]
+    python bench/bench_gateway_check.py [--quick] [--requests N] [--rounds R] [--database-url URL] [--smoke]
         [--call-log-sync each|interval] [--fold-seconds S] [--fold-in-process]
 
 Both endpoints are called in this process as a WSGI server calls them (the environ built once,
@@ -163,8 +163,11 @@ def main() -> None:
                              "how much of the counted p99 the fold's thread costs")
     parser.add_argument("--fold-in-process", action="store_true",
                         help="no folder process: the request process's thread folds (the fallback when none runs)")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} calls, one round, with the folder process")
     common.add_database_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.rounds, args.quick = common.SMOKE_CALLS, 1, False
     count = 2_000 if args.quick else args.requests
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-gateway-')}/bench.db"
 
@@ -205,7 +208,8 @@ def main() -> None:
 
         calls(app).stop()  # this process's thread first: without the folder it would fold here
         stop_folder(folder)
-    report(app, args, samples, next(counted))
+    if not report(app, args, samples, next(counted)):
+        raise SystemExit("counted calls were lost or doubled")
 
 
 def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush) -> dict:
@@ -227,7 +231,8 @@ def measure(args, count: int, auth, auth_repeat, auth_refused, gateway, gateway_
     return samples
 
 
-def report(app, args, samples: dict, answered: int) -> None:
+def report(app, args, samples: dict, answered: int) -> bool:
+    """Prints the figures; whether the counted calls are all in the database once each."""
     count = 2_000 if args.quick else args.requests
     if args.fold_seconds <= 0:
         folding = "no fold during the rounds"
@@ -256,7 +261,9 @@ def report(app, args, samples: dict, answered: int) -> None:
                   medians["gateway auth (uncounted repeat)"][1], "counted-gateway", "ms", higher_is_better=False)
     common.report("disk flush alone p99 vs uncounted check p99", medians["disk flush alone"][1],
                   medians["gateway check (allowed)"][1], None, "ms", higher_is_better=False)
-    print(lost_or_doubled(app, answered))
+    line = lost_or_doubled(app, answered)
+    print(line)
+    return "MISMATCH" not in line
 
 
 def lost_or_doubled(app, answered: int) -> str:

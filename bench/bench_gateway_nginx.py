@@ -2,7 +2,7 @@
 renkei and counted) beside the upstream alone, at 1, 8 and 64 concurrent clients, same run.
 
     python bench/bench_gateway_nginx.py [--seconds S] [--concurrency 1,8,64] [--workers W]
-                                        [--call-log-sync each|interval] [--database-url URL]
+                                        [--call-log-sync each|interval] [--database-url URL] [--smoke]
 
 * ``upstream alone``: the API behind the gateway called directly. It is a ``return 200`` of nginx
   itself (the fastest upstream there is), so what the gateway adds is all that differs.
@@ -144,8 +144,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn worker processes of renkei (default 2; 1 on SQLite, which has one writer)")
     parser.add_argument("--call-log-sync", choices=("each", "interval"), default="interval")
+    common.add_smoke_option(parser, "0.5 s per side at 1 and 2 clients, one gunicorn worker")
     common.add_database_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.concurrency, args.workers = 0.5, "1,2", 1
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("nginx is not installed (apt-get install nginx)")
@@ -184,7 +187,7 @@ def main() -> None:
         wait_port(gateway_port, server, "nginx")
         headers = {"Authorization": f"Bearer {token}"}
         passed = first_answers(gateway_port, headers, args.workers * 8)
-        warm = loadgen.run(gateway_port, ["/v2/entities?type=Shelter"], seconds=2, concurrency=args.workers * 2,
+        warm = loadgen.run(gateway_port, ["/v2/entities?type=Shelter"], seconds=min(2, 2 * args.seconds), concurrency=args.workers * 2,
                            headers=headers)  # every worker's first calls (imports, the credential's exchange)
         if warm.errors:
             sys.exit(f"the gateway refused the benchmark's calls ({warm.errors} of {warm.requests}): "
@@ -214,6 +217,8 @@ def main() -> None:
             stored = counted_in_database(app)
         print(f"calls answered 200 through the gateway: {passed:,}; api_calls events in the database: {stored:,} "
               f"({'none lost, none doubled' if stored == passed else 'MISMATCH'})")
+        if stored != passed:
+            raise SystemExit("calls through the gateway were lost or doubled")
     finally:
         if server is not None:
             server.terminate()

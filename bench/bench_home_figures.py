@@ -1,7 +1,7 @@
 """Benchmark and check: every figure on every role's home page against the count of the list it
 links to, at national size (issue 38 item 3, "in the demo and at national size").
 
-    python bench/bench_home_figures.py [--rounds 3] [--database-url URL] [--rebuild]
+    python bench/bench_home_figures.py [--rounds 3] [--database-url URL] [--rebuild] [--smoke]
                                        [--tenants 1741] [--audit-records 100000]
 
 The data set is bench/bench_pages.py's (1,741 tenants, a twentieth of them applied, 12 months of
@@ -39,8 +39,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=1741)
     parser.add_argument("--audit-records", type=int, default=100_000)
     parser.add_argument("--rebuild", action="store_true", help="build the SQLite data set again")
+    common.add_smoke_option(parser, f"bench_pages' smoke data set ({bench_pages.SMOKE_TENANTS} tenants, built afresh), "
+                                    "one round")
     common.add_database_option(parser, None, help_text="PostgreSQL to build the data set in (EMPTIED); default SQLite in /tmp")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.smoke:
+        args.tenants, args.audit_records, args.rounds = bench_pages.SMOKE_TENANTS, bench_pages.SMOKE_AUDIT, 1
+    return args
 
 
 def _role(app, role: str, rounds: int) -> tuple[int, list[float], list[float]]:

@@ -15,7 +15,7 @@ the limit measured in the same run), medians of ``--rounds`` alternating rounds:
 The project's budget (docs/datasets.md, "Imports: a row cap and a time budget"): a refusal over the
 cap in under 2 s, a file at the cap judged in under 10 s (and the datasets' written in under a minute).
 
-    python bench/bench_imports.py [--rounds 3] [--database-url URL]
+    python bench/bench_imports.py [--rounds 3] [--database-url URL] [--smoke]
     (without a database URL, SQLite in a temporary folder; a PostgreSQL database given is EMPTIED)
 """
 
@@ -79,7 +79,10 @@ def main() -> None:
     parser.add_argument("--written", type=int, default=None, help="rows of the file judged and written (rolled back)")
     common.add_database_option(parser, None, help_text="a scratch database the benchmark empties "
                                                        "(default: SQLite in a temporary folder)")
+    common.add_smoke_option(parser, "one round, 50 rows written (the files refused and judged stay at the caps they measure)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.written = 1, 50
 
     from admin import create_app
     from admin.extensions import db

@@ -9,7 +9,7 @@ alternate user by user (renkei, direct, renkei, direct, ...) so that a noisy sha
 Keycloak's own warm-up) weighs on both alike; totals and per-user medians are printed beside the
 project's target (issue #12): 100 invitations in <= 1.3x the time of the Keycloak calls alone.
 
-    python bench/bench_invite.py [--users 100] [--keycloak-url URL] [--database-url URL]
+    python bench/bench_invite.py [--users 100] [--keycloak-url URL] [--database-url URL] [--smoke]
     (without a Keycloak URL one is started; without a database URL, SQLite in a temporary folder;
     a PostgreSQL database given is EMPTIED)
 """
@@ -36,7 +36,12 @@ def main() -> None:
     parser.add_argument("--keycloak-url", default=os.environ.get("RENKEI_TEST_KEYCLOAK_URL"))
     common.add_database_option(parser, None, help_text="a scratch database the benchmark empties "
                                                        "(default: SQLite in a temporary folder)")
+    common.add_smoke_option(parser, "3 users, on a running Keycloak")
     args = parser.parse_args()
+    if args.smoke:
+        args.users = 3
+    if args.smoke and not args.keycloak_url:
+        parser.error("--smoke needs a running Keycloak (--keycloak-url or RENKEI_TEST_KEYCLOAK_URL): its smoke form starts none")
 
     from maintenance.keycloak_server import ensure_running
 

@@ -21,7 +21,7 @@ municipalities of its own), so a noisy shared machine slows both alike. Project 
 medians of the rounds.
 
     python bench/bench_onboarding.py [--tenants 21] [--users 5] [--rounds 2] [--workers 4]
-                                     [--quick] [--keycloak-url URL] [--database-url URL]
+                                     [--quick] [--smoke] [--keycloak-url URL] [--database-url URL]
 
 Without ``--keycloak-url`` (or ``RENKEI_TEST_KEYCLOAK_URL``) a Keycloak is started on free ports.
 A throw-away realm is created and deleted at the end. ``--tenants`` x ``--rounds`` is at most 45.
@@ -57,9 +57,14 @@ def main() -> None:
     parser.add_argument("--keycloak-url", default=os.environ.get("RENKEI_TEST_KEYCLOAK_URL"))
     common.add_database_option(parser, None, help_text="a scratch database the benchmark empties "
                                                        "(default: SQLite in a temporary folder)")
+    common.add_smoke_option(parser, "2 municipalities with 2 users each, one round, on a running Keycloak")
     args = parser.parse_args()
     if args.quick:
         args.tenants, args.users, args.rounds = 5, 3, 1
+    if args.smoke:
+        args.tenants, args.users, args.rounds = 2, 2, 1
+    if args.smoke and not args.keycloak_url:
+        parser.error("--smoke needs a running Keycloak (--keycloak-url or RENKEI_TEST_KEYCLOAK_URL): its smoke form starts none")
     if args.tenants * args.rounds > 45:
         parser.error("--tenants x --rounds must be at most 45 (the reference municipalities)")
 

@@ -1,6 +1,6 @@
 """Benchmark: the gateway's quota check over HTTP, next to a bare Flask endpoint in the same run.
 
-    python bench/bench_quota_check.py [--quick] [--requests N] [--threads T] [--rounds R] [--database-url URL]
+    python bench/bench_quota_check.py [--quick] [--requests N] [--threads T] [--rounds R] [--database-url URL] [--smoke]
 
 Both apps are served the same way (gunicorn, one worker process, gthread with 8 threads,
 keep-alive) on 127.0.0.1, and called by the same client (``http.client`` with keep-alive):
@@ -218,8 +218,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 requests")
     parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP part (gunicorn and load)")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} requests, 2 client threads, one round, in process and over HTTP")
     common.add_database_option(parser, DEFAULT_URL)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.threads, args.rounds, args.quick = common.SMOKE_CALLS, 2, 1, False
     count = 2_000 if args.quick else args.requests
 
     from bench.local_token import LocalIssuer

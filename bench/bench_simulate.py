@@ -1,6 +1,6 @@
 """Benchmark: ``billing simulate`` on a nationwide-size scenario.
 
-    python bench/bench_simulate.py
+    python bench/bench_simulate.py [--smoke]
 
 Builds, in memory, a scenario of 1,741 tenants (the number of municipalities in Japan, with
 synthetic but valid local government codes) × 50 cost items × 3 components (equal,
@@ -17,6 +17,7 @@ limit, ...) so that a noisy shared machine slows all alike; medians are reported
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import statistics
@@ -99,6 +100,11 @@ def timed(action) -> int:
 
 
 def main() -> int:
+    global TENANTS, COST_ITEMS, REPEATS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    common.add_smoke_option(parser, "50 tenants x 5 cost items, one run each")
+    if parser.parse_args().smoke:
+        TENANTS, COST_ITEMS, REPEATS = 50, 5, 1
     text = build_scenario()
     result = simulate(parse_scenario(text))
     assert sum(line.amount for line in result.lines) == result.total

@@ -13,7 +13,7 @@ side builds its Schema inside the timing, and each reads the whole file: frictio
 renkei counts every problem). Wall time and this process's CPU time
 (``time.process_time``, which the shared machine's other load does not move). No database.
 
-    python bench/bench_standards.py [--rows 20000] [--rounds 3]
+    python bench/bench_standards.py [--rows 20000] [--rounds 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -56,7 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    common.add_smoke_option(parser, "100 rows, one round")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.rounds = 100, 1
 
     from frictionless import Resource, Schema
 

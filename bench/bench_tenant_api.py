@@ -22,7 +22,7 @@ the ratio bare / renkei is the in-process form of the throughput ratio, and does
 what else the shared machine runs.
 
     python bench/bench_tenant_api.py [--seconds 2] [--rounds 3] [--concurrency 4] [--calls 2000]
-                                     [--in-process-only] [--database-url URL]
+                                     [--in-process-only] [--database-url URL] [--smoke]
     (default database: SQLite in a temporary folder; a PostgreSQL database given is EMPTIED)
 """
 
@@ -96,9 +96,9 @@ def load_tenants(database_url: str, var: Path, token_settings: dict) -> list[str
     return codes
 
 
-def serve(target: str, port: int, env: dict) -> subprocess.Popen:
+def serve(target: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
     )
@@ -193,8 +193,12 @@ def main() -> None:
     parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP part (gunicorn and load)")
     parser.add_argument("--frozen-seconds", type=float, default=8.0,
                         help="seconds per round with Keycloak answering and frozen (at least the two 3 s timeouts)")
+    common.add_smoke_option(parser, "50 calls in process, then over HTTP 0.5 s per side, 2 client processes, one round, "
+                                    "Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)")
     common.add_database_option(parser, None)
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rounds, args.concurrency, args.calls, args.frozen_seconds = 0.5, 1, 2, 50, 0.5
 
     var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
     database_url = args.database_url or f"sqlite:///{var / 'bench.db'}"
@@ -209,14 +213,15 @@ def main() -> None:
         return
     headers = {"Authorization": f"Bearer {token}"}
     renkei_port, bare_port = free_port(), free_port()
-    renkei = serve("admin:create_app()", renkei_port, {})
+    workers = 1 if args.smoke else 2  # the smoke form: one worker starting on the loaded machine, not two
+    renkei = serve("admin:create_app()", renkei_port, {}, workers)
     try:
         loadgen.wait_for(renkei_port, "/healthz", timeout=180)  # a loaded machine starts slowly
         bare = serve("bench.bare_app:create()", bare_port,
-                     {"BENCH_BODY_ONE": str(var / "one.json"), "BENCH_BODY_PAGE": str(var / "page.json")})
+                     {"BENCH_BODY_ONE": str(var / "one.json"), "BENCH_BODY_PAGE": str(var / "page.json")}, workers)
         try:
             loadgen.wait_for(bare_port, "/one", timeout=180)
-            print(f"over HTTP: gunicorn 2 workers x 4 threads; {args.concurrency} client processes; {args.rounds} "
+            print(f"over HTTP: gunicorn {workers} workers x 4 threads; {args.concurrency} client processes; {args.rounds} "
                   f"alternating rounds x {args.seconds:.0f} s per side; bodies {(var / 'one.json').stat().st_size} B "
                   f"and {(var / 'page.json').stat().st_size} B")
             sample = [f"/api/v1/tenants/{code}" for code in random.Random(7).sample(codes, 500)]
@@ -228,7 +233,7 @@ def main() -> None:
                 "bare Flask, same page body (limit)": (bare_port, ["/page"], {}),
             }
             for port, paths, sent in sides.values():
-                loadgen.run(port, paths, seconds=1.0, concurrency=args.concurrency, headers=sent)  # warm up
+                loadgen.run(port, paths, seconds=min(1.0, args.seconds), concurrency=args.concurrency, headers=sent)  # warm up
             results = common.alternate({
                 label: (lambda n, port=port, paths=paths, sent=sent: loadgen.run(
                     port, paths, seconds=args.seconds, concurrency=args.concurrency, headers=sent))

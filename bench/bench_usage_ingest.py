@@ -2,6 +2,7 @@
 ``INSERT``) of the same rows.
 
     python bench/bench_usage_ingest.py [--quick] [--events N] [--batch 5000] [--rounds R] [--heap M] [--database-url URL]
+    python bench/bench_usage_ingest.py --smoke [--database-url URL]
     python bench/bench_usage_ingest.py --national-year [--months 12] [--tenants 1741] [--database-url URL]
 
 Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
@@ -309,8 +310,11 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=NATIONAL_TENANTS, help="with --national-year: tenants in all")
     parser.add_argument("--heap", type=float, default=0,
                         help="millions of small long-lived objects kept while it runs, as a loaded server holds (default 0)")
+    common.add_smoke_option(parser, "500 events in batches of 100, one round (SQLite or PostgreSQL; not --national-year)")
     common.add_database_option(parser, DEFAULT_URL)
     args = parser.parse_args()
+    if args.smoke:
+        args.events, args.batch, args.rounds, args.quick = 500, 100, 1, False
     heap = [[n] for n in range(int(args.heap * 1_000_000))]  # noqa: F841 (kept alive: the collector walks it)
     total = 100_000 if args.quick else args.events
 

@@ -64,18 +64,33 @@ def add_database_option(parser: argparse.ArgumentParser, default: str | None = N
                                           + (f", else {default}" if default else ""))
 
 
+SMOKE_HELP = ("the smallest form, for CI's smoke test (tests/test_bench_smoke.py): every code path measured, at the "
+              "smallest size and fewest rounds; figures printed, never judged (the exit code tells only of an error)")
+
+
+def add_smoke_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--smoke``: the benchmark's smallest form (``what``: its size in words), which fails on an error, never on a figure."""
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_HELP}: {what}")
+
+
+SMOKE_CALLS = 50  # a latency benchmark's calls per side in its smoke form
+
+
 def latency_arguments(doc: str, *, requests: int, quick: int, prefix: str) -> tuple[argparse.Namespace, int, str]:
     """The options of a latency benchmark of in-process calls (``--requests``, ``--rounds``, ``--quick``,
-    ``--database-url``), parsed: (the arguments, the calls per side and round, the database's URL: the
+    ``--smoke``, ``--database-url``), parsed: (the arguments, the calls per side and round, the database's URL: the
     given one, else a fresh SQLite file in a new folder named ``prefix``... under $TMPDIR)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--requests", type=int, default=requests, help="calls per side and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help=f"{quick:,} calls")
+    add_smoke_option(parser, f"{SMOKE_CALLS} calls, one round")
     add_database_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 1
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.db"
-    return args, quick if args.quick else args.requests, url
+    return args, SMOKE_CALLS if args.smoke else quick if args.quick else args.requests, url
 
 
 def median(values: Iterable[float]) -> float:
@@ -166,9 +181,9 @@ def kumamoto_with_plans(db, actor, *, usage: bool = False) -> None:
     db.session.commit()
 
 
-def schema_engine(url: str, schema: str, tables: list):
+def schema_engine(url: str, schema: str, tables: list | None):
     """An engine whose connections work in PostgreSQL schema ``schema``, made anew (dropped if it was
-    there) with ``tables`` in it: a benchmark's own tables, apart from anything else in the database."""
+    there) with ``tables`` (None: every table) in it: a benchmark's own tables, apart from anything else in the database."""
     import sqlalchemy as sa
 
     from core.db import metadata

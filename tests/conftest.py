@@ -54,22 +54,21 @@ _hypothesis.load_profile(os.environ.get("RENKEI_HYPOTHESIS_PROFILE") or ("ci" if
 # (renkei_ci → renkei_ci_gw0), made by the owner role where it may create databases, else by whoever
 # set up the server (.ci/run makes them).
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-_DATABASE_VARIABLES = ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DATABASE_OWNER_URL", "RENKEI_TEST_DRILL_DATABASE_URL")
+_DATABASE_VARIABLES = ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DATABASE_OWNER_URL", "RENKEI_TEST_DRILL_DATABASE_URL",
+                       "RENKEI_BENCH_DATABASE_URL")
 
 
 def _worker_databases() -> None:
     for name in _DATABASE_VARIABLES:
         given = os.environ.get(name)
-        if given:
+        if given and given.startswith("postgresql"):
             url = sa.make_url(given)
             os.environ[name] = url.set(database=f"{url.database}_{XDIST_WORKER}").render_as_string(hide_password=False)
-    owner = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or os.environ.get("RENKEI_TEST_DATABASE_URL")
-    if not owner:
-        return
-    for name in ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DRILL_DATABASE_URL"):
-        if not os.environ.get(name):
+    for name in ("RENKEI_TEST_DATABASE_URL", "RENKEI_TEST_DRILL_DATABASE_URL", "RENKEI_BENCH_DATABASE_URL"):
+        if not os.environ.get(name, "").startswith("postgresql"):
             continue
         database = sa.make_url(os.environ[name]).database
+        owner = os.environ.get("RENKEI_TEST_DATABASE_OWNER_URL") or os.environ[name]
         server = sa.create_engine(sa.make_url(owner).set(database="postgres"), isolation_level="AUTOCOMMIT",
                                   poolclass=sa.pool.NullPool)
         try:
