@@ -265,7 +265,8 @@ def lock_key(session: Any, namespace: str, key: Any) -> None:
     * SQLite: its one write lock, which serialises every writer of the file whatever the key. The
       driver begins a transaction only at the first write, so reads before it are not protected;
       the lock is therefore taken at once (``BEGIN IMMEDIATE``, waiting up to the busy timeout) when
-      no transaction is open yet. An open transaction has written already and holds it.
+      no transaction is open yet. An open transaction has written already and holds it (the driver
+      opens one only to write; a SAVEPOINT would open one without, so take the lock before any).
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
