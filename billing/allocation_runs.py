@@ -44,7 +44,7 @@ from billing.schemas import fraction_text
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst, today_jst
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from core.errors import DomainError
 from tenancy.registry.history import active_intervals, histories, participation_months
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
@@ -510,7 +510,10 @@ def _cost_differences(before: list[dict[str, Any]], now: list[dict[str, Any]]) -
 
 def get_run(session: Session, run_id: int, *, lock: bool = False) -> AllocationRun:
     """The run; ``lock`` takes its row lock (and rereads it) so that two approvals or reversals
-    of the same run queue up and the second sees the first's outcome."""
+    of the same run queue up and the second sees the first's outcome (:func:`core.db.lock_key` first:
+    SQLite has no row lock, and its reads before the first write are not in the transaction)."""
+    if lock:
+        lock_key(session, "billing.run", run_id)
     run = session.get(AllocationRun, run_id, with_for_update=lock, populate_existing=lock)
     if run is None:
         raise BillingNotFound(f"no allocation run {run_id}", f"按分計算 {run_id} はありません。", run_id=run_id)

@@ -32,6 +32,7 @@ from billing.models import AllocationRun, AllocationRunLine, RunStatus, Statemen
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_of, today_jst
+from core.db import lock_key
 from core.errors import Unavailable
 from tenancy.registry.models import BANK_ACCOUNT_LABELS_JA, PrefectureSettings
 from tenancy.registry.prefecture import get_settings, require_settings
@@ -129,7 +130,9 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
 def next_sequences(session: Session, number_year: int) -> Iterator[int]:
     """The next letter numbers of ``number_year``, in order: one sequence for every letter the office
     sends (納入通知書, 精算書 and 負担金見込額 alike), never given twice. The numbers used are read once;
-    the caller adds each letter before taking the next number."""
+    the caller adds each letter before taking the next number. The year's numbering is held until the
+    caller's transaction ends (:func:`core.db.lock_key`): letters issued at once queue up for their numbers."""
+    lock_key(session, "letter-number", number_year)
     used = [session.scalar(sa.select(sa.func.max(table.c.sequence)).where(table.c.number_year == number_year)) or 0
             for table in letter_tables()]
     return itertools.count(max(used) + 1)

@@ -88,7 +88,7 @@ from billing.models import (
     Posting,
 )
 from core import codes
-from core.db import utcnow
+from core.db import lock_key, utcnow
 
 BANK = "bank"
 COST_RECOVERY = "cost_recovery"
@@ -230,14 +230,24 @@ def check_entry(entry: NewEntry) -> None:
 # --- accounts ------------------------------------------------------------------------------------------
 
 def accounts_by_code(session: Session, codes: Iterable[str], *, create: bool = True) -> dict[str, int]:
-    """Account ids for ``codes``; standard accounts that do not exist yet are created."""
+    """Account ids for ``codes``; standard accounts that do not exist yet are created (the chart of
+    accounts held meanwhile, :func:`core.db.lock_key`, and read again: two postings at once that need
+    the same new account create it once)."""
     wanted = sorted(set(codes))
     found: dict[str, int] = {}
     table = Account.__table__
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        found.update(session.execute(sa.select(table.c.code, table.c.id).where(table.c.code.in_(chunk))).all())
+
+    def read(codes: list[str]) -> None:
+        for start in range(0, len(codes), _CHUNK):
+            chunk = codes[start:start + _CHUNK]
+            found.update(session.execute(sa.select(table.c.code, table.c.id).where(table.c.code.in_(chunk))).all())
+
+    read(wanted)
     missing = [code for code in wanted if code not in found]
+    if missing and create:
+        lock_key(session, "billing.accounts", "new")
+        read(missing)
+        missing = [code for code in wanted if code not in found]
     specs = []
     for code in missing:
         spec = standard_account(code)

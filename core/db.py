@@ -248,3 +248,31 @@ def sqlite_files(database: str | os.PathLike) -> list[Path]:
     name would be replayed into it)."""
     path = Path(database)
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+# --- one lock for a rule that must hold under concurrency -------------------------------------------
+
+def lock_key(session: Any, namespace: str, key: Any) -> None:
+    """Hold the lock of ``(namespace, key)`` until the caller's transaction ends, before reading what a
+    uniqueness or capacity rule decides on (an event's places, a person's match key, a year's letter
+    numbers, a run's approval): two transactions asking for the same key run one after the other, the
+    second reading what the first committed. Call it first, before any read the rule depends on.
+
+    * PostgreSQL: a transaction-level advisory lock on the hashes of ``namespace`` and ``key``
+      (``pg_advisory_xact_lock(int, int)``): it holds across connections and app processes, needs no
+      row (a person not enrolled yet has none), and is released by the commit or the rollback. A
+      hash shared by two keys only makes them wait on each other.
+    * SQLite: its one write lock, which serialises every writer of the file whatever the key. The
+      driver begins a transaction only at the first write, so reads before it are not protected;
+      the lock is therefore taken at once (``BEGIN IMMEDIATE``, waiting up to the busy timeout) when
+      no transaction is open yet. An open transaction has written already and holds it (the driver
+      opens one only to write; a SAVEPOINT would open one without, so take the lock before any).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:namespace), hashtext(:key))"),
+                           {"namespace": namespace, "key": str(key)})
+    elif connection.dialect.name == "sqlite":
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")

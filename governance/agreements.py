@@ -38,7 +38,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import labels
 from core.lifecycle import Lifecycle, Move, WhyNot
 from core.calendar import today_jst
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.operations import get_tenant
 
@@ -312,9 +312,11 @@ def require_accepted(session: Session, tenant: Tenant) -> None:
 # --- use cases ------------------------------------------------------------------------------------
 
 def draft_version(session: Session, actor: Actor, document: AgreementDocument, data: VersionDraft) -> AgreementVersion:
-    """A new version (next number) of ``document``, as a draft."""
+    """A new version (next number) of ``document``, as a draft (the document's numbering held until the
+    transaction ends: two drafts at once take two numbers)."""
     authz.authorize(actor, "agreement.manage")
     document = AgreementDocument(document)
+    lock_key(session, "governance.agreement-version", document.value)
     last = session.scalar(sa.select(sa.func.max(AgreementVersion.number)).where(AgreementVersion.document == document))
     number = (last or 0) + 1
     body = normalise_text(data.body_md)

@@ -42,7 +42,7 @@ from core.errors import DomainError, problem
 from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.calendar import fiscal_year_of, jst_text
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 
 # --- enactment registry ---------------------------------------------------------------------------
@@ -488,6 +488,9 @@ PROPOSALS = Lifecycle("議案", "council proposal", ProposalStatus, labels(Propo
 
 
 def _next_number(session: Session, fiscal_year: int) -> int:
+    """The year's next resolution number; the year's numbering held until the transaction ends, so that
+    proposals closed at once never take the same number."""
+    lock_key(session, "council.resolution-number", fiscal_year)
     last = session.scalar(sa.select(sa.func.max(CouncilResolution.number)).where(CouncilResolution.fiscal_year == fiscal_year))
     return (last or 0) + 1
 

@@ -26,7 +26,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.calendar import read_date
 from core.codes import COMMON_ID_BODY_ALPHABET, COMMON_ID_LENGTH, common_id_check_character
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from residents.consent.models import AssuranceLevel, ConsentRecord, DataService, ServiceStatus
 from residents.consent.operations import items_of as consent_items_of
@@ -85,6 +85,13 @@ class Enrolment:
     review: ResidentReview | None  # set when the enrolment matched an existing person
 
 
+def _identified(session: Session, data: EnrolmentIn) -> Resident | None:
+    """The person the provider's identifier of ``data`` belongs to."""
+    return session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
+        ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
+        ResidentIdentity.subject == data.subject))
+
+
 NAMESAKES_COMPARED = 50  # the people of one name at one address whose date of birth and sex are compared
 
 
@@ -96,9 +103,7 @@ def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str)
     review. A sign-in (verification ``provider``) also matches a person who left, not yet erased: whether it is
     them or a namesake is the desk's to say (:func:`_left_namesake`)."""
     if data.issuer and data.subject:  # the person with the identity, in one read
-        known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
-            ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
-            ResidentIdentity.subject == data.subject))
+        known = _identified(session, data)
         if known is not None:
             return known, MatchReason.provider_identifier
     found = session.scalars(sa.select(Resident).where(
@@ -152,6 +157,13 @@ def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | 
     return _enrol(session, actor, keys, data)
 
 
+def _hold_person(session: Session, tenant_code: str, person_hash: str) -> None:
+    """Hold the person's match key (municipality and keyed hash of the 基本4情報) until the transaction
+    ends: enrolments and sign-ins of one person at once queue up, and each searches for duplicates after
+    the one before has enrolled them (never a second common ID)."""
+    lock_key(session, "residents.person", f"{tenant_code}:{person_hash}")
+
+
 def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> Enrolment:
     """The enrolment itself (asked by :func:`enrol` for staff and :func:`sign_in_person` for a resident)."""
     if session.get(AssuranceLevel, data.assurance_level) is None:
@@ -163,6 +175,7 @@ def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> 
                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(resident, keys, plain)
+    _hold_person(session, data.tenant_code, resident.person_hash)
     match = _match(session, keys, data, resident.person_hash)
     if match is None:
         resident.common_id = _issue(session)
@@ -213,9 +226,11 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
     if not (data.issuer and data.subject):
         raise Invalid("A sign-in names its provider and the person's identifier there.",
                       "サインインには認証事業者と利用者の識別子が必要です。")
-    known = session.scalar(sa.select(Resident).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
-        ResidentIdentity.tenant_code == data.tenant_code, ResidentIdentity.issuer == data.issuer,
-        ResidentIdentity.subject == data.subject))
+    known = _identified(session, data)
+    if known is None:  # a first sign-in: looked for again once the person is held (one may be under way)
+        person_hash = keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(), data.sex.value))
+        _hold_person(session, data.tenant_code, person_hash)
+        known = _identified(session, data)
     if known is not None:
         return SignedIn(known, _open_review(session, known), "known")
     enrolment = _enrol(session, actor, keys, data)

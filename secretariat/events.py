@@ -34,7 +34,7 @@ from sqlmodel import Field, SQLModel
 from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import JST, add_business_days, fiscal_year_of, jst_day, today_jst
-from core.db import enum_column, timestamp_column, utcnow
+from core.db import enum_column, lock_key, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
@@ -241,8 +241,14 @@ def event_summary(event: Event) -> dict[str, Any]:
 
 
 def get_event(session: Session, event_id: int, *, lock: bool = False) -> Event:
+    """The event; ``lock`` holds it until the transaction ends (:func:`core.db.lock_key`, and its row
+    on PostgreSQL) and reads it anew, so that registrations, cancellations and attendance of one event
+    queue up and each counts the places after the one before."""
     query = sa.select(Event).where(Event.id == event_id)
-    event = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if lock:
+        lock_key(session, "secretariat.event", event_id)
+        query = query.with_for_update().execution_options(populate_existing=True)
+    event = session.scalars(query).one_or_none()
     if event is None:
         raise NotFound(f"No event {event_id}.", f"イベント {event_id} はありません。")
     return event

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, chain
 from core.actor import Actor
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from governance.agreements import normalise_text, text_hash
 from residents.consent import lifecycle, terms
@@ -334,6 +334,7 @@ def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraf
     """A new version of the consent text (a change of purpose or items): consents to older versions
     no longer allow linkage; each person has to consent again."""
     authz.authorize(actor, "consent.service.manage")  # a role that never may: 403, before the id or the text is read
+    lock_key(session, "consent.service", service_id)  # two revisions at once: one after the other, two numbers
     service = read_service(session, actor, service_id)  # another owner's: not found, as when reading it (issue 36)
     authz.authorize(actor, "consent.service.manage", service.owner_code)
     draft = validated(TextDraft, draft)
@@ -353,7 +354,9 @@ def revise_text(session: Session, actor: Actor, service_id: int, draft: TextDraf
 def move_service(session: Session, actor: Actor, service_id: int, name: str, reason: str = "") -> DataService:
     """Approve, suspend, resume or end a service (the operator)."""
     authz.authorize(actor, "consent.manage")
-    service = session.scalars(sa.select(DataService).where(DataService.id == service_id).with_for_update()).one_or_none()
+    lock_key(session, "consent.service", service_id)  # two moves at once: the second sees the first's status
+    service = session.scalars(sa.select(DataService).where(DataService.id == service_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
     if service is None:
         raise NotFound(f"No service {service_id}.", f"番号 {service_id} のデータ利用サービスはありません。")
     transition = lifecycle.check(service, name, reason)

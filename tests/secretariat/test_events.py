@@ -1,11 +1,10 @@
-"""Events (issue 40 item 4): the waiting list and its promotion on a cancellation (also two at once),
-messages through the outbox, attendance on the day, and the year's figures against the targets."""
+"""Events (issue 40 item 4): the waiting list and its promotion on a cancellation, messages through the
+outbox, attendance on the day, and the year's figures against the targets. Registrations and cancellations
+at once are raced in tests/test_races.py (both databases)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -145,98 +144,3 @@ def test_attendance_and_the_years_figures_against_the_targets_are_exact(db, appl
     # before October's seminar took place, the year had one seminar held
     early = {row.kind: row for row in ev.year_figures(db, OPERATOR, 2025, now=_jst(2025, 7, 1, 0))}
     assert early[ev.EventKind.member_seminar].events_held == 1 and early[ev.EventKind.open_event].events_held == 0
-
-
-ON_POSTGRESQL = pytest.mark.skipif(
-    not os.environ.get("RENKEI_TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="SQLite lets one writer at a time hold the database until it commits, so two transactions cannot "
-           "interleave there; the event row's lock is checked on PostgreSQL (CI runs both)")
-
-
-def _waits_on_a_lock(engine, pid: int) -> bool:
-    with engine.connect() as watcher:  # a new transaction each time: pg_stat_activity is read afresh
-        return watcher.execute(sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                               {"pid": pid}).scalar() == "Lock"
-
-
-def _race(app, engine, first, second) -> tuple[dict[str, object], list[BaseException]]:
-    """Force the interleaving a missing lock gets wrong: ``first`` does its work in its own transaction
-    and holds it open; ``second`` then starts in another connection and runs until the database makes it
-    wait on a lock (or it ends); only then does the first commit. Returns the results by name and errors."""
-    first_done, may_commit, pid_known = threading.Event(), threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-    errors: list[BaseException] = []
-    pids: list[int] = []
-
-    def run_first():
-        with app.app_context(), sa.orm.Session(engine) as session:
-            try:
-                results["first"] = first(session)
-                first_done.set()
-                assert may_commit.wait(timeout=120), "the second never reached the lock"
-                session.commit()
-            except Exception as error:  # noqa: BLE001 (asserted by the caller)
-                errors.append(error)
-            finally:
-                first_done.set()
-
-    def run_second():
-        with app.app_context(), sa.orm.Session(engine) as session:
-            try:
-                pids.append(session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar())
-                pid_known.set()
-                results["second"] = second(session)
-                session.commit()
-            except Exception as error:  # noqa: BLE001 (asserted by the caller)
-                errors.append(error)
-            finally:
-                pid_known.set()
-
-    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
-    try:
-        threads[0].start()
-        assert first_done.wait(timeout=120)
-        threads[1].start()
-        assert pid_known.wait(timeout=120)
-        for _ in range(2400):  # at most two minutes: the loop waits on the second's end, 50 ms at a time
-            if not threads[1].is_alive() or (pids and _waits_on_a_lock(engine, pids[0])):
-                break
-            threads[1].join(timeout=0.05)
-    finally:
-        may_commit.set()
-        for thread in threads:
-            thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a transaction never ended"
-    return results, errors
-
-
-@ON_POSTGRESQL
-def test_two_cancellations_at_once_promote_two_different_people_never_one_twice(app, db):
-    event = _event(db, capacity=2)
-    rows = [ev.register_public(db, event.id, _who(n), source_ip="") for n in range(5)]
-    db.commit()
-    results, errors = _race(app, db.get_bind(), lambda session: ev.cancel(session, OPERATOR, rows[0].id)[1].id,
-                            lambda session: ev.cancel(session, OPERATOR, rows[1].id)[1].id)
-    assert errors == []
-    assert (results["first"], results["second"]) == (rows[2].id, rows[3].id)
-    db.expire_all()
-    statuses = [db.get(ev.EventRegistration, r.id).status for r in rows]
-    assert statuses == [ev.R.cancelled, ev.R.cancelled, ev.R.registered, ev.R.registered, ev.R.waitlisted]
-    promoted = db.scalars(sa.select(Notification.recipients).where(Notification.kind == "event.promoted"))
-    assert sorted(promoted) == ["p2@example.jp", "p3@example.jp"]  # one message each, none twice
-
-
-@ON_POSTGRESQL
-def test_two_registrations_at_once_for_the_last_place_never_exceed_the_capacity(app, db):
-    event = _event(db, capacity=2)
-    ev.register_public(db, event.id, _who(0), source_ip="")
-    db.commit()
-    results, errors = _race(app, db.get_bind(),
-                            lambda session: ev.register_public(session, event.id, _who(1), source_ip="").status,
-                            lambda session: ev.register_public(session, event.id, _who(2), source_ip="").status)
-    assert errors == []
-    assert (results["first"], results["second"]) == (ev.R.registered, ev.R.waitlisted)
-    db.expire_all()
-    registered = db.scalar(sa.select(sa.func.count()).select_from(ev.EventRegistration).where(
-        ev.EventRegistration.event_id == event.id, ev.EventRegistration.status == ev.R.registered))
-    assert registered == event.capacity == 2
