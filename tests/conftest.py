@@ -457,10 +457,17 @@ class RequestIsolatedClient(FlaskClient):
     Flask reuses an app context that is already pushed (the ``db`` fixture pushes one), which
     would share ``g`` (the signed-in actor), the babel locale and the database session between
     requests of one test. Running each request in an empty ``contextvars`` context avoids that.
+
+    Every response (and each redirect followed) is checked to be a valid HTTP response
+    (tests/response_check.py); an invalid one fails the test with an AssertionError.
     """
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        from tests.response_check import check_test_response
+
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        check_test_response(response)
+        return response
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ operation gets a bounded number of generated requests (fixed seed), sent with a 
 of the session's Keycloak realm (a platform operator; then, with fewer examples, a municipal
 admin of 熊本市), so every request reaches past authentication to the validation and the operation.
 Each is checked with the response checks: no 5xx, every status, content type, header and body as
-documented. The database is seeded with a few tenants so paths with codes reach real rows. Runs in
+documented; and, sent through the tests' client, as valid HTTP with every error problem+json in Japanese
+and English (tests/response_check.py). The database is seeded with a few tenants so paths with codes reach real rows. Runs in
 the SQLite and the PostgreSQL pass alike (``RENKEI_TEST_DATABASE_URL``).
 
 Every generated request is valid by the schema (Schemathesis's positive mode), so the API must not
@@ -441,7 +442,7 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
             requests[label] += 1
             response = None
             try:
-                response = case.call()
+                response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
                 case.validate_response(response, checks=checks)
             except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
                 _keep_failures(error, who, case, failures[label])
@@ -538,7 +539,7 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
                 case.headers = {**(case.headers or {}), **headers}
                 response = None
                 try:
-                    response = case.call()
+                    response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
                     case.validate_response(response, checks=checks)
                 except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
                     _keep_failures(error, who, case, failures[operation.label])

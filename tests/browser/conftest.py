@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.response_check import BrowserResponses
 
 HERE = Path(__file__).resolve().parent
 AXE_SCRIPT = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -194,9 +195,11 @@ def _new_context(chromium):
 def browser_context(chromium, live_server):
     """A fresh browser profile (no cookies) in Japanese, as a new visitor from Japan."""
     context = _new_context(chromium)
+    answers = BrowserResponses.attach(context, live_server.url)  # every answer of the live server is valid HTTP
     yield context
     context.close()
     live_server.wait_idle()
+    answers.check()
 
 
 @pytest.fixture
@@ -207,16 +210,19 @@ def page(browser_context):
 @pytest.fixture
 def new_page(chromium, live_server) -> Iterator[Callable]:
     """Another person's browser in the same test (a fresh context each call): ``new_page()``."""
-    contexts = []
+    contexts, answers = [], []
 
     def make():
         contexts.append(_new_context(chromium))
+        answers.append(BrowserResponses.attach(contexts[-1], live_server.url))
         return contexts[-1].new_page()
 
     yield make
     for context in contexts:
         context.close()
     live_server.wait_idle()
+    for each in answers:
+        each.check()
 
 
 @pytest.fixture
