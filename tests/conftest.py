@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import flask
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -293,8 +294,17 @@ def keycloak_only_when_marked(request, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", guard(socket.socket.connect_ex))
 
 
-# The files and URLs of the session's test databases (the app fixture adds its SQLite file).
-TEST_DATABASES: set[str] = set()
+def _database_key(url: sa.URL) -> str:
+    """A database as the guard below compares it: a server's host, port and name, or a file's full path."""
+    if url.get_backend_name() == "sqlite":
+        return str(Path(url.database).resolve()) if url.database and url.database != ":memory:" else ":memory:"
+    return f"{url.get_backend_name()}://{url.host}:{url.port or 5432}/{url.database}"
+
+
+# The session's test databases (the app fixture adds its SQLite file): PostgreSQL's test, drill and benchmark
+# databases, not a server a test points the app at on purpose (one that refuses connections, say).
+TEST_DATABASES: set[str] = {_database_key(sa.make_url(os.environ[name])) for name in _DATABASE_VARIABLES
+                            if os.environ.get(name, "").startswith("postgresql")}
 
 
 @pytest.fixture(autouse=True)
@@ -310,7 +320,7 @@ def database_only_when_marked(request, monkeypatch):
         url = engine.url
         if threading.get_ident() != test_thread:
             return original(engine, *args, **kwargs)
-        if url.get_backend_name() == "postgresql" or (url.database and str(Path(url.database).resolve()) in TEST_DATABASES):
+        if _database_key(url) in TEST_DATABASES:
             pytest.fail(f"{request.node.nodeid} connects to the test database ({url.get_backend_name()}) but is not "
                         "marked @pytest.mark.database (nor uses the app fixture)", pytrace=False)
         return original(engine, *args, **kwargs)
@@ -470,6 +480,21 @@ class RequestIsolatedClient(FlaskClient):
         return response
 
 
+class CheckedClient(FlaskClient):
+    """The client of every other Flask app a test builds (a second app, a bare one): its responses are
+    checked as the session app's are (tests/response_check.py), its requests left as Flask runs them."""
+
+    def open(self, *args, **kwargs):
+        from tests.response_check import check_test_response
+
+        response = super().open(*args, **kwargs)
+        check_test_response(response)
+        return response
+
+
+flask.Flask.test_client_class = CheckedClient
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     from admin import create_app
@@ -478,7 +503,7 @@ def app(tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     url = TEST_DATABASE_URL or f"sqlite:///{var / 'test.db'}"
     if not TEST_DATABASE_URL:
-        TEST_DATABASES.add(str((var / "test.db").resolve()))
+        TEST_DATABASES.add(_database_key(sa.make_url(url)))
     app = create_app({
         "RENKEI_ENV": "testing",
         "TESTING": True,

@@ -144,14 +144,17 @@ def test_every_sleep_in_a_test_says_why():
     assert not unexplained, "sleeps without a reason:\n" + "\n".join(unexplained)
 
 
-def test_a_test_not_marked_database_cannot_open_the_test_database():
+def test_a_test_not_marked_database_cannot_open_the_test_database(monkeypatch):
     """CI runs on PostgreSQL only the tests marked ``database`` (every test on the app is, by
     tests/conftest.py); one that reaches the test database without the mark would run on SQLite only."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine("postgresql+psycopg://renkei:renkei@127.0.0.1:9/renkei")
+    from tests import conftest
+
+    url = "postgresql+psycopg://renkei:renkei@127.0.0.1:9/renkei_under_test"
+    monkeypatch.setattr(conftest, "TEST_DATABASES", conftest.TEST_DATABASES | {conftest._database_key(sa.make_url(url))})
     with pytest.raises(pytest.fail.Exception, match="not marked @pytest.mark.database"):
-        engine.connect()
+        sa.create_engine(url).connect()
 
 
 def test_a_test_on_the_app_is_marked_database(request, db):
