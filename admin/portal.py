@@ -70,9 +70,9 @@ def _page(status: int = 200, error: DomainError | None = None):
     if resident is not None:
         ja = current_language_is_ja()
         row = db.session.get(Resident, resident.resident_id)  # as it is now: the desk may have decided a review since
-        common_id, status = (row.common_id, row.status) if row is not None else (resident.common_id,
-                                                                                 ResidentStatus(resident.status))
-        label = RESIDENT_STATUS_LABELS[status]
+        common_id, standing = (row.common_id, row.status) if row is not None else (resident.common_id,
+                                                                                   ResidentStatus(resident.status))
+        label = RESIDENT_STATUS_LABELS[standing]  # (not ``status``: that is the page's HTTP status)
         level = db.session.get(AssuranceLevel, resident.assurance_level)
         provider = db.session.query(ResidentProvider).filter_by(alias=resident.provider).one_or_none()
         context.update(common_id=common_id, status_label=label[0] if ja else label[1],
