@@ -107,7 +107,7 @@ GUNICORN = ("-k", "gthread", "--threads", "4", "-w", "1", "--limit-request-line"
 # the settings admin/config.py reads from an environment variable of another name than their own
 ENVIRONMENT_NAMES = {"SECRET_KEY": "RENKEI_SECRET_KEY", "SQLALCHEMY_DATABASE_URI": "RENKEI_DATABASE_URL",
                      "BABEL_DEFAULT_LOCALE": "RENKEI_DEFAULT_LOCALE"}
-SERVER_START_SECONDS = 120.0
+SERVER_START_SECONDS = 600.0  # importing renkei takes seconds; on a crowded machine, minutes
 
 
 def server_environment(config) -> dict[str, str]:
@@ -146,10 +146,25 @@ class Gunicorn:
         self.ready = False
 
     def serve(self, environment: dict[str, str]) -> None:
-        """Serve with this environment; started (again) only if it is not the one served now."""
-        if self.process is not None and self.process.poll() is None and environment == self.environment:
-            return
-        self.stop()
+        """Serve with this environment, once the worker is ready; started (again) only if it is not the
+        environment served (or being started) now."""
+        if self.process is None or self.process.poll() is not None or environment != self.environment:
+            if self.environment is not None:
+                old = self.environment
+                changed = sorted(name for name in old.keys() | environment.keys() if old.get(name) != environment.get(name))
+                with open(self.log_dir / "gunicorn.log", "a") as log:
+                    log.write(f"[live server] started again: {', '.join(changed) or 'the server had stopped'}\n")
+            self.stop()
+            self.start(environment)
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not self.ready:  # the worker has built the app (the post_worker_init hook)
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = (self.log_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"gunicorn did not start serving (exit code {self.process.poll()}):\n{log}", pytrace=False)
+            self._read(timeout=0.5)
+
+    def start(self, environment: dict[str, str]) -> None:
+        """Start gunicorn, without waiting for its worker: it builds the app while the test's fixtures run."""
         env = {name: value for name, value in os.environ.items() if not name.startswith("RENKEI_")}
         env.update(environment, RENKEI_TEST_LIVE_SERVER_FD=str(self.write_end), PYTHONPATH=str(ROOT))
         self.ready = False
@@ -159,22 +174,18 @@ class Gunicorn:
                  "-b", f"fd://{self.socket.fileno()}", "admin:create_app()"],
                 cwd=ROOT, env=env, pass_fds=(self.socket.fileno(), self.write_end), stdout=out, stderr=errors)
         self.environment = environment
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not self.ready:  # the worker has built the app (the post_worker_init hook)
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.log_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
-                pytest.fail(f"gunicorn did not start serving (exit code {self.process.poll()}):\n{log}", pytrace=False)
-            self._read(timeout=0.5)
 
-    def _read(self, timeout: float) -> None:
-        """What the hooks wrote, waiting at most ``timeout`` for the first byte."""
-        if select.select([self.read_end], [], [], timeout)[0]:
-            try:
-                data = os.read(self.read_end, 65536)
-            except BlockingIOError:
-                return
-            self.ready = self.ready or b"R" in data
-            self.in_flight += data.count(b"+") - data.count(b"-")
+    def _read(self, timeout: float) -> bool:
+        """What the hooks wrote, waiting at most ``timeout`` for the first byte; whether there was any."""
+        if not select.select([self.read_end], [], [], timeout)[0]:
+            return False
+        try:
+            data = os.read(self.read_end, 65536)
+        except BlockingIOError:
+            return False
+        self.ready = self.ready or b"R" in data
+        self.in_flight += data.count(b"+") - data.count(b"-")
+        return True
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Until every request the server has begun is answered (at most ``timeout``)."""
@@ -188,7 +199,19 @@ class Gunicorn:
             self.wait_idle()
             self.process.terminate()  # gunicorn's graceful stop
             self.process.wait(timeout=60)
-        self.process, self.in_flight = None, 0
+        while self._read(timeout=0):  # what its hooks wrote last: not the next server's
+            pass
+        self.process, self.in_flight, self.ready = None, 0, False
+
+    def log_size(self) -> int:
+        path = self.log_dir / "gunicorn.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        """What gunicorn and renkei logged (errors, warnings, its starts) since ``offset``."""
+        with open(self.log_dir / "gunicorn.log", "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def close(self) -> None:
         self.stop()
@@ -225,14 +248,16 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(app, keycloak_settings, tmp_path_factory) -> Iterator[LiveServer]:
     """gunicorn serving renkei as production runs it (docs/deployment.md), configured as the session's
-    ``app`` is, on the same database and var folder. Its log: gunicorn.log in the folder named below."""
+    ``app`` is, on the same database and var folder. Its logs (gunicorn.log: gunicorn's and renkei's
+    warnings and errors; requests.log: the request log) are in the session's live-server* temporary folder;
+    what it logged during a test is shown with the test's failure."""
     name = app.config["SERVER_NAME"]
     assert name and ":" not in name, "the test app is named without a port (tests/conftest.py SERVER_NAME)"
     assert f"http://{name}/*" in keycloak_settings.redirect_uris
     server = Gunicorn(tmp_path_factory.mktemp("live-server"))
     live = LiveServer(url=f"http://{name}", host=name, port=server.port, app=app, server=server)
     try:
-        live.follow_config()
+        server.start(server_environment(app.config))  # ready before the first test body (follow_config)
         yield live
     finally:
         server.close()
@@ -241,13 +266,19 @@ def live_server(app, keycloak_settings, tmp_path_factory) -> Iterator[LiveServer
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test using the live server: the server follows the app's configuration as its fixtures left it
-    (gunicorn started again only when that changed), and the test fails if its body changed it."""
+    (gunicorn started again only when that changed), and the test fails if its body changed it. What the
+    server logged meanwhile is shown with a failure."""
     live = item.funcargs.get("live_server") if "live_server" in getattr(item, "fixturenames", ()) else None
-    if live is not None:
-        live.follow_config()
-    result = yield
-    if live is not None:
-        live.check_config_followed(item.nodeid)
+    if live is None:
+        return (yield)
+    live.follow_config()
+    logged = live.server.log_size()
+    try:
+        result = yield
+    finally:  # the server's log of the test, shown with a failure
+        if text := live.server.log_since(logged):
+            item.add_report_section("call", "live server (gunicorn.log)", text)
+    live.check_config_followed(item.nodeid)
     return result
 
 
