@@ -23,10 +23,11 @@ only ``RENKEI_TEST_BROWSER=0`` (set on purpose, see the README) leaves them out.
 from __future__ import annotations
 
 import dataclasses
-import logging
+import json
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -140,40 +141,51 @@ class Gunicorn:
         self.read_end, self.write_end = os.pipe()  # the hooks' bytes (tests/browser/gunicorn_hooks.py)
         os.set_blocking(self.read_end, False)
         self.log_dir = log_dir
+        self.environment_file = log_dir / "environment.json"  # the app's (tests/browser/gunicorn_hooks.py)
         self.process: subprocess.Popen | None = None
         self.environment: dict[str, str] | None = None
         self.in_flight = 0
         self.ready = False
 
     def serve(self, environment: dict[str, str]) -> None:
-        """Serve with this environment, once the worker is ready; started (again) only if it is not the
-        environment served (or being started) now."""
-        if self.process is None or self.process.poll() is not None or environment != self.environment:
-            if self.environment is not None:
-                old = self.environment
-                changed = sorted(name for name in old.keys() | environment.keys() if old.get(name) != environment.get(name))
-                with open(self.log_dir / "gunicorn.log", "a") as log:
-                    log.write(f"[live server] started again: {', '.join(changed) or 'the server had stopped'}\n")
-            self.stop()
+        """Serve with this environment, once the worker is ready. A change of environment: gunicorn reads
+        it again (SIGHUP) and starts a new worker, which builds the app with it."""
+        if self.process is None or self.process.poll() is not None:
             self.start(environment)
+        elif environment != self.environment:
+            old = self.environment
+            changed = sorted(name for name in old.keys() | environment.keys() if old.get(name) != environment.get(name))
+            with open(self.log_dir / "gunicorn.log", "a") as log:
+                log.write(f"[live server] a new worker for the changed {', '.join(changed)}\n")
+            self.wait_idle()
+            self._write_environment(environment)
+            while self._read(timeout=0):  # the old worker's last bytes
+                pass
+            self.ready = False
+            self.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + SERVER_START_SECONDS
-        while not self.ready:  # the worker has built the app (the post_worker_init hook)
+        while not self.ready:  # a worker with this environment has built the app (the post_worker_init hook)
             if self.process.poll() is not None or time.monotonic() > deadline:
                 log = (self.log_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
                 pytest.fail(f"gunicorn did not start serving (exit code {self.process.poll()}):\n{log}", pytrace=False)
             self._read(timeout=0.5)
 
+    def _write_environment(self, environment: dict[str, str]) -> None:
+        self.environment_file.write_text(json.dumps(environment), encoding="utf-8")
+        self.environment = environment
+
     def start(self, environment: dict[str, str]) -> None:
         """Start gunicorn, without waiting for its worker: it builds the app while the test's fixtures run."""
+        self._write_environment(environment)
         env = {name: value for name, value in os.environ.items() if not name.startswith("RENKEI_")}
-        env.update(environment, RENKEI_TEST_LIVE_SERVER_FD=str(self.write_end), PYTHONPATH=str(ROOT))
+        env.update(environment, RENKEI_TEST_LIVE_SERVER_FD=str(self.write_end), PYTHONPATH=str(ROOT),
+                   RENKEI_TEST_LIVE_SERVER_ENV=str(self.environment_file))
         self.ready = False
         with open(self.log_dir / "gunicorn.log", "ab") as errors, open(self.log_dir / "requests.log", "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", *GUNICORN, "-c", str(HERE / "gunicorn_hooks.py"),
                  "-b", f"fd://{self.socket.fileno()}", "admin:create_app()"],
                 cwd=ROOT, env=env, pass_fds=(self.socket.fileno(), self.write_end), stdout=out, stderr=errors)
-        self.environment = environment
 
     def _read(self, timeout: float) -> bool:
         """What the hooks wrote, waiting at most ``timeout`` for the first byte; whether there was any."""
