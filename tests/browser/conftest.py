@@ -5,9 +5,10 @@ server of the test app, signing in through the real Keycloak login page.
   production's request limits (docs/deployment.md), ``admin:create_app()`` configured by its
   environment as the session's ``app`` is (same database, var folder, Keycloak realm), in a process of
   its own on 127.0.0.1 (a free port). A test's fixtures may change the app's configuration: the server
-  follows it as the test body starts (started again if it changed); a test body may not. The app's name is ``renkei.test`` (``SERVER_NAME`` in tests/conftest.py, and the realm's
-  redirect URI ``http://renkei.test/*``), so Chromium is told to resolve ``renkei.test:80`` to that
-  port (``--host-resolver-rules``): the browser uses ``http://renkei.test/...`` like a real site,
+  follows it as the test body starts (a new gunicorn worker if it changed); a test body may not.
+  The app's name is ``renkei.test`` (``SERVER_NAME`` in tests/conftest.py, and the realm's redirect URI
+  ``http://renkei.test/*``), so Chromium is told to resolve ``renkei.test:80`` to that port
+  (``--host-resolver-rules``): the browser uses ``http://renkei.test/...`` like a real site,
   and the login callback the app names comes back to the live server.
 * ``chromium`` (one browser for the session) and ``page`` (a fresh context, so fresh cookies and a
   Japanese ``Accept-Language``, per test).
@@ -132,8 +133,8 @@ def server_environment(config) -> dict[str, str]:
 
 class Gunicorn:
     """``gunicorn 'admin:create_app()'`` in a process of its own, configured by its environment, on a
-    listening socket this process keeps (``fd://``): its address stays the same when it is started again,
-    and a request that comes meanwhile waits in the socket's queue."""
+    listening socket this process keeps (``fd://``): its address stays the same whatever gunicorn does,
+    and a request that comes while no worker is ready waits in the socket's queue."""
 
     def __init__(self, log_dir: Path):
         self.socket = socket.create_server(("127.0.0.1", 0), backlog=128)
@@ -278,7 +279,7 @@ def live_server(app, keycloak_settings, tmp_path_factory) -> Iterator[LiveServer
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test using the live server: the server follows the app's configuration as its fixtures left it
-    (gunicorn started again only when that changed), and the test fails if its body changed it. What the
+    (a new gunicorn worker only when that changed), and the test fails if its body changed it. What the
     server logged meanwhile is shown with a failure."""
     live = item.funcargs.get("live_server") if "live_server" in getattr(item, "fixturenames", ()) else None
     if live is None:
