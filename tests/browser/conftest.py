@@ -154,6 +154,7 @@ class Gunicorn:
         if self.process is None or self.process.poll() is not None:
             self.start(environment)
         elif environment != self.environment:
+            self._wait_ready()  # the master handles SIGHUP once it serves (before that, SIGHUP ends it)
             old = self.environment
             changed = sorted(name for name in old.keys() | environment.keys() if old.get(name) != environment.get(name))
             with open(self.log_dir / "gunicorn.log", "a") as log:
@@ -164,6 +165,9 @@ class Gunicorn:
                 pass
             self.ready = False
             self.process.send_signal(signal.SIGHUP)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not self.ready:  # a worker with this environment has built the app (the post_worker_init hook)
             if self.process.poll() is not None or time.monotonic() > deadline:

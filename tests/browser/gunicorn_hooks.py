@@ -14,6 +14,14 @@ import os
 
 _PIPE = int(os.environ["RENKEI_TEST_LIVE_SERVER_FD"])
 
+try:  # Linux: gunicorn ends with the test process, even one killed before it could stop it
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+
 with open(os.environ["RENKEI_TEST_LIVE_SERVER_ENV"], encoding="utf-8") as _file:
     raw_env = [f"{name}={value}" for name, value in json.load(_file).items()]
 
