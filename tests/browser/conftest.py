@@ -1,10 +1,14 @@
 """Browser tests: a real Chromium (Debian's ``chromium``, driven by Playwright) against a live
 server of the test app, signing in through the real Keycloak login page.
 
-* ``live_server``: the session's ``app`` served by werkzeug on 127.0.0.1 (a free port) in a
-  thread. The app's name is ``renkei.test`` (``SERVER_NAME`` in tests/conftest.py, and the realm's
-  redirect URI ``http://renkei.test/*``), so Chromium is told to resolve ``renkei.test:80`` to that
-  port (``--host-resolver-rules``): the browser uses ``http://renkei.test/...`` like a real site,
+* ``live_server``: renkei served as production serves it: gunicorn with the gthread worker and
+  production's request limits (docs/deployment.md), ``admin:create_app()`` configured by its
+  environment as the session's ``app`` is (same database, var folder, Keycloak realm), in a process of
+  its own on 127.0.0.1 (a free port). A test's fixtures may change the app's configuration: the server
+  follows it as the test body starts (a new gunicorn worker if it changed); a test body may not.
+  The app's name is ``renkei.test`` (``SERVER_NAME`` in tests/conftest.py, and the realm's redirect URI
+  ``http://renkei.test/*``), so Chromium is told to resolve ``renkei.test:80`` to that port
+  (``--host-resolver-rules``): the browser uses ``http://renkei.test/...`` like a real site,
   and the login callback the app names comes back to the live server.
 * ``chromium`` (one browser for the session) and ``page`` (a fresh context, so fresh cookies and a
   Japanese ``Accept-Language``, per test).
@@ -20,10 +24,15 @@ only ``RENKEI_TEST_BROWSER=0`` (set on purpose, see the README) leaves them out.
 from __future__ import annotations
 
 import dataclasses
-import logging
+import json
 import os
+import select
 import shutil
-import threading
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -92,32 +101,141 @@ def axe_script() -> str:
 
 # --- live server -------------------------------------------------------------------------------
 
-class InFlight:
-    """WSGI middleware counting the requests being answered, so a test's database is not reset
-    under a request the browser still had under way."""
+ROOT = HERE.parent.parent
+# how production runs renkei (docs/deployment.md, "App servers"): the gthread worker and gunicorn's request
+# limits; one worker of four threads is enough for one browser
+GUNICORN = ("-k", "gthread", "--threads", "4", "-w", "1", "--limit-request-line", "8190",
+            "--limit-request-field_size", "8190", "--limit-request-fields", "100",
+            "--no-control-socket")  # (no control socket: a test server is stopped by its signal)
+# the settings admin/config.py reads from an environment variable of another name than their own
+ENVIRONMENT_NAMES = {"SECRET_KEY": "RENKEI_SECRET_KEY", "SQLALCHEMY_DATABASE_URI": "RENKEI_DATABASE_URL",
+                     "BABEL_DEFAULT_LOCALE": "RENKEI_DEFAULT_LOCALE"}
+SERVER_START_SECONDS = 600.0  # importing renkei takes seconds; on a crowded machine, minutes
 
-    def __init__(self, app):
-        self.app = app
-        self.count = 0
-        self.idle = threading.Condition()
 
-    def __call__(self, environ, start_response):
-        with self.idle:
-            self.count += 1
-        iterable = None
+def server_environment(config) -> dict[str, str]:
+    """The environment that makes ``admin:create_app()`` configure itself as ``config`` is: every setting
+    admin/config.py reads from the environment, as text. Fails, naming them, if a setting would come out
+    otherwise (a value the environment cannot carry)."""
+    from admin.config import from_environment, settle_defaults
+
+    environment = {}
+    for key in from_environment({}):
+        name = ENVIRONMENT_NAMES.get(key, key)
+        value = config.get(key)
+        if name.startswith("RENKEI_") and value is not None:
+            environment[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    again = from_environment(environment)
+    settle_defaults(again)
+    differ = sorted(key for key, value in again.items() if value != config.get(key))
+    assert not differ, f"the live server cannot be given these settings of the test app by its environment: {differ}"
+    return environment
+
+
+class Gunicorn:
+    """``gunicorn 'admin:create_app()'`` in a process of its own, configured by its environment, on a
+    listening socket this process keeps (``fd://``): its address stays the same whatever gunicorn does,
+    and a request that comes while no worker is ready waits in the socket's queue."""
+
+    def __init__(self, log_dir: Path):
+        self.socket = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = self.socket.getsockname()[1]
+        self.read_end, self.write_end = os.pipe()  # the hooks' bytes (tests/browser/gunicorn_hooks.py)
+        os.set_blocking(self.read_end, False)
+        self.log_dir = log_dir
+        self.environment_file = log_dir / "environment.json"  # the app's (tests/browser/gunicorn_hooks.py)
+        self.process: subprocess.Popen | None = None
+        self.environment: dict[str, str] | None = None
+        self.in_flight = 0
+        self.ready = False
+
+    def serve(self, environment: dict[str, str]) -> None:
+        """Serve with this environment, once the worker is ready. A change of environment: gunicorn reads
+        it again (SIGHUP) and starts a new worker, which builds the app with it."""
+        if self.process is None or self.process.poll() is not None:
+            self.start(environment)
+        elif environment != self.environment:
+            self._wait_ready()  # the master handles SIGHUP once it serves (before that, SIGHUP ends it)
+            old = self.environment
+            changed = sorted(name for name in old.keys() | environment.keys() if old.get(name) != environment.get(name))
+            with open(self.log_dir / "gunicorn.log", "a") as log:
+                log.write(f"[live server] a new worker for the changed {', '.join(changed)}\n")
+            self.wait_idle()
+            self._write_environment(environment)
+            while self._read(timeout=0):  # the old worker's last bytes
+                pass
+            self.ready = False
+            self.process.send_signal(signal.SIGHUP)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not self.ready:  # a worker with this environment has built the app (the post_worker_init hook)
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = (self.log_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"gunicorn did not start serving (exit code {self.process.poll()}):\n{log}", pytrace=False)
+            self._read(timeout=0.5)
+
+    def _write_environment(self, environment: dict[str, str]) -> None:
+        self.environment_file.write_text(json.dumps(environment), encoding="utf-8")
+        self.environment = environment
+
+    def start(self, environment: dict[str, str]) -> None:
+        """Start gunicorn, without waiting for its worker: it builds the app while the test's fixtures run."""
+        self._write_environment(environment)
+        env = {name: value for name, value in os.environ.items() if not name.startswith("RENKEI_")}
+        env.update(environment, RENKEI_TEST_LIVE_SERVER_FD=str(self.write_end), PYTHONPATH=str(ROOT),
+                   RENKEI_TEST_LIVE_SERVER_ENV=str(self.environment_file))
+        self.ready = False
+        with open(self.log_dir / "gunicorn.log", "ab") as errors, open(self.log_dir / "requests.log", "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", *GUNICORN, "-c", str(HERE / "gunicorn_hooks.py"),
+                 "-b", f"fd://{self.socket.fileno()}", "admin:create_app()"],
+                cwd=ROOT, env=env, pass_fds=(self.socket.fileno(), self.write_end), stdout=out, stderr=errors)
+
+    def _read(self, timeout: float) -> bool:
+        """What the hooks wrote, waiting at most ``timeout`` for the first byte; whether there was any."""
+        if not select.select([self.read_end], [], [], timeout)[0]:
+            return False
         try:
-            iterable = self.app(environ, start_response)
-            yield from iterable
-        finally:
-            if hasattr(iterable, "close"):
-                iterable.close()
-            with self.idle:
-                self.count -= 1
-                self.idle.notify_all()
+            data = os.read(self.read_end, 65536)
+        except BlockingIOError:
+            return False
+        self.ready = self.ready or b"R" in data
+        self.in_flight += data.count(b"+") - data.count(b"-")
+        return True
 
     def wait_idle(self, timeout: float = 10.0) -> None:
-        with self.idle:
-            self.idle.wait_for(lambda: self.count == 0, timeout=timeout)
+        """Until every request the server has begun is answered (at most ``timeout``)."""
+        self._read(timeout=0)
+        deadline = time.monotonic() + timeout
+        while self.in_flight > 0 and time.monotonic() < deadline:
+            self._read(timeout=deadline - time.monotonic())
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.wait_idle()
+            self.process.terminate()  # gunicorn's graceful stop
+            self.process.wait(timeout=60)
+        while self._read(timeout=0):  # what its hooks wrote last: not the next server's
+            pass
+        self.process, self.in_flight, self.ready = None, 0, False
+
+    def log_size(self) -> int:
+        path = self.log_dir / "gunicorn.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        """What gunicorn and renkei logged (errors, warnings, its starts) since ``offset``."""
+        with open(self.log_dir / "gunicorn.log", "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    def close(self) -> None:
+        self.stop()
+        self.socket.close()
+        os.close(self.read_end)
+        os.close(self.write_end)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,36 +243,61 @@ class LiveServer:
     url: str  # what the browser uses: http://renkei.test
     host: str
     port: int  # where it listens on 127.0.0.1
-    requests: InFlight
+    app: object  # the session's app, whose configuration the server follows
+    server: Gunicorn
 
     def __call__(self, path: str = "/") -> str:
         return self.url + path
 
+    def follow_config(self) -> None:
+        """Serve with the session app's configuration as it is now (a test's fixtures may have changed it)."""
+        self.server.serve(server_environment(self.app.config))
+
+    def check_config_followed(self, nodeid: str) -> None:
+        if server_environment(self.app.config) != self.server.environment:
+            pytest.fail(f"{nodeid} changed the app's configuration while it ran: the live server (another process) "
+                        "did not see it. Change it in a fixture: the server follows the app's configuration as the "
+                        "test body starts.", pytrace=False)
+
     def wait_idle(self) -> None:
-        self.requests.wait_idle()
+        self.server.wait_idle()
 
 
 @pytest.fixture(scope="session")
-def live_server(app, keycloak_settings) -> Iterator[LiveServer]:
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, code="-", size="-"):  # errors are still logged
-            if str(code).startswith(("4", "5")) and str(code) not in ("401", "403", "404"):
-                super().log_request(code, size)
-
+def live_server(app, keycloak_settings, tmp_path_factory) -> Iterator[LiveServer]:
+    """gunicorn serving renkei as production runs it (docs/deployment.md), configured as the session's
+    ``app`` is, on the same database and var folder. Its logs (gunicorn.log: gunicorn's and renkei's
+    warnings and errors; requests.log: the request log) are in the session's live-server* temporary folder;
+    what it logged during a test is shown with the test's failure."""
     name = app.config["SERVER_NAME"]
     assert name and ":" not in name, "the test app is named without a port (tests/conftest.py SERVER_NAME)"
     assert f"http://{name}/*" in keycloak_settings.redirect_uris
-    requests = InFlight(app)
-    server = make_server("127.0.0.1", 0, requests, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    yield LiveServer(url=f"http://{name}", host=name, port=server.server_port, requests=requests)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    server = Gunicorn(tmp_path_factory.mktemp("live-server"))
+    live = LiveServer(url=f"http://{name}", host=name, port=server.port, app=app, server=server)
+    try:
+        server.start(server_environment(app.config))  # ready before the first test body (follow_config)
+        yield live
+    finally:
+        server.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test using the live server: the server follows the app's configuration as its fixtures left it
+    (a new gunicorn worker only when that changed), and the test fails if its body changed it. What the
+    server logged meanwhile is shown with a failure."""
+    live = item.funcargs.get("live_server") if "live_server" in getattr(item, "fixturenames", ()) else None
+    if live is None:
+        return (yield)
+    live.follow_config()
+    logged = live.server.log_size()
+    try:
+        result = yield
+    finally:  # the server's log of the test, shown with a failure
+        if text := live.server.log_since(logged):
+            item.add_report_section("call", "live server (gunicorn.log)", text)
+    live.check_config_followed(item.nodeid)
+    return result
 
 
 # --- Chromium ----------------------------------------------------------------------------------

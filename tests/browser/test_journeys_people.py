@@ -57,7 +57,7 @@ def mail_server(app, keycloak_server, keycloak_settings, monkeypatch):
     import dataclasses
 
     from maintenance.keycloak_server import free_ports
-    from tenancy.identity.keycloak import IdentityDirectory, bootstrap_realm, master_admin
+    from tenancy.identity.keycloak import bootstrap_realm, master_admin
 
     inbox = Inbox()
     [port] = free_ports(1)
@@ -68,7 +68,12 @@ def mail_server(app, keycloak_server, keycloak_settings, monkeypatch):
     settings = dataclasses.replace(keycloak_settings, smtp={"host": "127.0.0.1", "port": port, "from": "renkei@example.jp"})
     try:
         assert "realm mail server" in bootstrap_realm(master, settings)
-        monkeypatch.setitem(app.extensions, "renkei_identity", IdentityDirectory(settings))
+        # the app's mail settings, from which it builds its directory (admin/identity.py): the live server
+        # (another process) takes them from the app's configuration as the test body starts
+        for name, value in {"RENKEI_SMTP_HOST": "127.0.0.1", "RENKEI_SMTP_PORT": port,
+                            "RENKEI_SMTP_FROM": "renkei@example.jp"}.items():
+            monkeypatch.setitem(app.config, name, value)
+        monkeypatch.delitem(app.extensions, "renkei_identity", raising=False)  # built again from them
         yield inbox
     finally:
         master = master_admin(keycloak_settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")

@@ -30,8 +30,7 @@ def _signed_in(app, browser_context, live_server, resident_id: int) -> None:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_my_services_and_a_services_consent_page_pass_axe(app, page, browser_context, live_server, db, consent_setup,
-                                                           keys, lang, monkeypatch):
-    monkeypatch.setitem(app.config, "RENKEI_PORTAL_TENANT", KUMAMOTO)
+                                                           keys, lang):
     client = ApiClient(tenant_code=KUMAMOTO, name="くらしナビ", purpose="住民データの仲介", scopes="residents:broker",
                        allowlist="127.0.0.1/32", expires_on=dt.date(2099, 12, 31), created_by="test")
     db.add(client)
