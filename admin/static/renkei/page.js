@@ -51,8 +51,8 @@ document.querySelectorAll('button[data-print]').forEach(function (button) {
   button.addEventListener('click', function () { window.print(); });
 });
 
-// Flask-Admin's filter menu items and current tab come without their inline "javascript:" (see
-// admin/security_headers.py): their "#" must not move the page.
-document.querySelectorAll('.field-filters a[href="#"], .nav-tabs a.active[href="#"]').forEach(function (link) {
+// Flask-Admin's list menu (the current tab, the menus' toggles, the filter items) comes without its inline
+// "javascript:" (see admin/security_headers.py): its "#" must not move the page.
+document.querySelectorAll('.nav-tabs a[href="#"]').forEach(function (link) {
   link.addEventListener('click', function (event) { event.preventDefault(); });
 });
