@@ -280,7 +280,7 @@ def _consumer_token(header: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-@bp.get("/gateway/auth", responses={200: CallOut, 401: Problem, 403: Problem, 429: Problem, 503: Problem},
+@bp.get("/gateway/auth", responses={200: CallOut, 401: Problem, 403: Problem, 429: Problem, 431: Problem, 503: Problem},
         security=[{"gateway": []}],
         summary="For nginx auth_request: may this call pass? The status is the decision; an allowed call is counted",
         description=(
