@@ -81,7 +81,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     from flask_babel import lazy_gettext
     from flask_openapi3 import Info
 
-    from admin import api, auth, chart_pages, edge, health, i18n, problems, request_log, views, wiring
+    from admin import api, auth, chart_pages, edge, health, i18n, problems, request_log, security_headers, views, wiring
     from admin.extensions import db
     from admin.views.home import HomeView
     from admin.problems import from_validation_error
@@ -119,6 +119,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
     i18n.init_app(app)
     chart_pages.init_app(app)
     problems.init_app(app)
+    security_headers.init_app(app)  # CSP, nosniff, referrer, HSTS over TLS: on every response
     request_log.init_app(app)  # before the others: its after-request runs last and logs the final status
     auth.init_app(app)
     edge.install(app)  # strict int converter, request class (JSON) and text checks: before any route
@@ -137,6 +138,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
         url="/admin",
         index_view=HomeView(url="/admin", name=lazy_gettext("Home")),
         theme=Bootstrap4Theme(base_template="renkei/layout.html"),
+        csp_nonce_generator=security_headers.nonce,  # Flask-Admin's own <script> tags carry the request's nonce
     )
     views.register(admin_ui, db)
     from admin.views.search import search_box_shown
@@ -271,7 +273,9 @@ def _finish_request(response: Response) -> Response:
         # Flask-Admin's base template has no lang attribute; screen readers need it (JIS X 8341-3).
         from flask_babel import get_locale
 
-        body = response.get_data()
+        from admin.security_headers import without_inline_script
+
+        body = without_inline_script(response.get_data())  # runs under the Content-Security-Policy
         response.set_data(_HTML_TAG.sub(f'<html lang="{get_locale() or "ja"}">'.encode(), body, count=1))
     return response
 

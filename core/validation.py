@@ -95,6 +95,11 @@ def _kind(item: dict[str, Any]) -> str:
     return kind
 
 
+def _choices(expected: str) -> list[str]:
+    """The values of pydantic's ``expected`` ("'city', 'ward' or 'town'"), as the request writes them."""
+    return [part.strip().strip("'") for part in re.split(r", | or ", expected) if part.strip()]
+
+
 def messages_of(item: dict[str, Any]) -> tuple[str, str]:
     """One pydantic error in renkei's words (English, Japanese): a check of ours raised its own
     (``PydanticCustomError`` with ``message_ja``, a validator's ``ValueError``), pydantic's types
@@ -109,7 +114,8 @@ def messages_of(item: dict[str, Any]) -> tuple[str, str]:
     if key is not None and key in ctx:
         return en.format(_limit_text(ctx[key])), ja.format(_limit_text(ctx[key]))
     if kind in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
-        return f"Must be one of {ctx['expected']}.", f"次のいずれかを指定してください: {ctx['expected']}"
+        choices = _choices(ctx["expected"])
+        return f"Must be one of: {', '.join(choices)}.", f"{'、'.join(choices)} のいずれかを指定してください。"
     return _WORDS.get(kind, _OTHER)
 
 
@@ -330,6 +336,7 @@ SingleLineText = Annotated[StrictStr, AfterValidator(single_line), SINGLE_LINE]
 # The steps pydantic adds to an error's location inside a union (``function-after[...]``,
 # ``constrained-str``, ``none``, ``str``): how it named the member tried, not a field.
 _UNION_STEP = re.compile(r"(function-(after|before|wrap|plain)|constrained-[a-z]+|json-or-python|lax-or-strict|nullable|"
+                         r"(str-|int-|float-)?enum|"
                          r"tagged-union|union|literal|is-instance|chain|list|dict|set|tuple|model|definition-ref)"
                          r"(\[.*\])?", re.DOTALL)
 # (no field of renkei's is named so; "date" or "url" are field names)

@@ -57,6 +57,7 @@ ERRORS = {
     "413": "The body is larger than the server accepts",
     "415": "The body is not JSON (send Content-Type: application/json)",
     "422": "Invalid input: `errors` names each field at fault",
+    "431": "A request header is longer than its parameter's maxLength, or the headers together are too large",
     "503": "A system renkei depends on (Keycloak) is unreachable; try again later",
 }
 ALWAYS = ("400", "401", "403", "404", "409", "422", "503")
@@ -112,10 +113,14 @@ def _patterns(schema: Any) -> None:
     """``corporate_number`` properties anywhere in ``schema`` get their pattern."""
     if isinstance(schema, dict):
         for name, prop in (schema.get("properties") or {}).items():
-            if name == "corporate_number" and isinstance(prop, dict) and prop.get("type") == "string":
-                prop.setdefault("pattern", CORPORATE_NUMBER_PATTERN)
-                prop.setdefault("format", CORPORATE_NUMBER_FORMAT)
-                prop.setdefault("description", CORPORATE_NUMBER_RULE)
+            if name != "corporate_number" or not isinstance(prop, dict):
+                continue
+            # the string itself, or the string member of "a number or null"
+            for text in [prop, *(prop.get("anyOf") or [])]:
+                if isinstance(text, dict) and text.get("type") == "string":
+                    text.setdefault("pattern", CORPORATE_NUMBER_PATTERN)
+                    text.setdefault("format", CORPORATE_NUMBER_FORMAT)
+                    text.setdefault("description", CORPORATE_NUMBER_RULE)
         for value in schema.values():
             _patterns(value)
     elif isinstance(schema, list):

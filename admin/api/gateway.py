@@ -25,6 +25,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from typing import Literal
 
 from flask import Response, current_app, g, request
@@ -156,16 +157,38 @@ def _gateway_refused(reason_en: str, reason_ja: str) -> Response:
     return response
 
 
-# A header sent twice reaches the application as one value, joined with a comma (the WSGI server's
-# rule). No single value of these holds one: a method, an address, "Bearer <token>", a request-target
-# (which may hold a comma, but never a space).
-_JOINED = {"X-Original-Method": ",", "X-Original-Remote-Addr": ",", "X-Original-Authorization": ",",
-           "X-Original-URI": " ", "X-Original-Fiware-Service": ","}
+# A header sent twice reaches the application as one value, its copies joined with a comma (gunicorn
+# and werkzeug join with ",", werkzeug's test client with ", "): the raw list is not kept in the WSGI
+# environ. So a repeat is known by the join, for every X-Original-* name, by what one value can hold:
+# * a method, an address, "Bearer <token>", a Fiware-Service, and any X-Original-* name renkei does not
+#   read: no comma at all;
+# * a request-target (X-Original-URI): no whitespace, and no comma right before a "/" (the start of a
+#   second origin-form target); a comma elsewhere (a query's "a,b") is one value;
+# * a Fiware-ServicePath: no comma. FIWARE lets a query name several paths ("/a,/b"), which cannot be
+#   told from the header sent twice: the gateway's check takes one service path (docs/gateway.md).
+ORIGINAL_PREFIX = "X-Original-"
+# the names renkei reads, spelled as the documents spell them (a server hands them on title-cased)
+_SPELLING = {name.lower(): name for name in ("X-Original-Method", "X-Original-URI", "X-Original-Remote-Addr",
+                                              "X-Original-Authorization", "X-Original-Fiware-Service",
+                                              "X-Original-Fiware-ServicePath")}
+_URI_JOINED = re.compile(r"\s|,/")
+
+
+def _joined(name: str, value: str) -> bool:
+    if name.lower() == "x-original-uri":
+        return bool(_URI_JOINED.search(value))
+    return "," in value
 
 
 def repeated_original_headers(headers) -> list[str]:
-    """The X-Original-* headers sent more than once (a consumer's copy beside nginx's own)."""
-    return [name for name, joint in _JOINED.items() if joint in headers.get(name, "")]
+    """The X-Original-* headers sent more than once (a consumer's copy beside nginx's own), any name;
+    each named as it was sent, once."""
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower().startswith(ORIGINAL_PREFIX.lower()) and name.lower() not in found:
+            if len(headers.getlist(name)) > 1 or _joined(name, value):
+                found[name.lower()] = _SPELLING.get(name.lower(), name)
+    return list(found.values())
 
 
 def authenticate(request_) -> Response | None:
@@ -257,7 +280,7 @@ def _consumer_token(header: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-@bp.get("/gateway/auth", responses={200: CallOut, 401: Problem, 403: Problem, 429: Problem, 503: Problem},
+@bp.get("/gateway/auth", responses={200: CallOut, 401: Problem, 403: Problem, 429: Problem, 431: Problem, 503: Problem},
         security=[{"gateway": []}],
         summary="For nginx auth_request: may this call pass? The status is the decision; an allowed call is counted",
         description=(

@@ -119,8 +119,8 @@ class CommunityMemberBody(BaseModel):
 
 class MeetingAttendeeOut(BaseModel):
     name: str
-    tenant_code: str
-    corporate_number: str
+    tenant_code: str | None = Field(description="The municipality or prefecture the attendee came for; null if none")
+    corporate_number: str | None = Field(description="The member organisation the attendee came for; null if none")
     organisation: str
 
 
@@ -184,7 +184,7 @@ def meeting_out(meeting: meetings.Meeting) -> dict:
             "minutes_status_ja": meetings.MinutesStatus(status).ja, "minutes_form": form,
             "written_by": meeting.written_by_name, "approved_by": meeting.approved_by,
             "published_at": meeting.published_at.isoformat() if meeting.published_at else None,
-            "attendees": [{"name": a.name, "tenant_code": a.tenant_code, "corporate_number": a.corporate_number,
+            "attendees": [{"name": a.name, "tenant_code": a.tenant_code or None, "corporate_number": a.corporate_number or None,
                            "organisation": names.get(a.tenant_code or a.corporate_number, "")} for a in attendees],
             "agenda": [{"position": i.position, "title": i.title, "proposal_id": i.proposal_id}
                        for i in meetings.agenda_of(db.session, meeting.id)]}

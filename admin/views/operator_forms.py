@@ -7,20 +7,16 @@ refusal reads in the reader's language; pickers list names (never ids, codes alo
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as etree
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import markdown
 from flask_babel import get_locale, get_translations, gettext, lazy_gettext as _l
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 from wtforms import (BooleanField, DateField, Form, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField, widgets)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from core import safe_html
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 
 
@@ -83,33 +79,9 @@ class CheckboxListField(SelectMultipleField):
 
 # --- safe Markdown ---------------------------------------------------------------------------------
 
-_SAFE_URL = re.compile(r"^(https?:|mailto:|#|/(?!/)|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
-
-
-class _NoRawHtml(Extension):
-    """Raw HTML in the text is shown as text, and links or images to other schemes (javascript:) are dropped."""
-
-    def extendMarkdown(self, md):  # noqa: N802  (Markdown's API)
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_SafeLinks(md), "renkei_safe_links", 0)
-
-
-class _SafeLinks(Treeprocessor):
-    def run(self, root: etree.Element) -> None:
-        for element in root.iter():
-            for attribute in ("href", "src"):
-                value = element.get(attribute)
-                if value is not None and not _SAFE_URL.match(value.strip()):
-                    element.set(attribute, "#")
-
-
 def render_markdown(text: str) -> Markup:
-    """Markdown to HTML for display: any HTML in the text is escaped, never run. Headings start at
-    level 2 (``# 第1条`` is an ``<h2>``): the page's own title is its one ``<h1>``."""
-    html = markdown.markdown(text or "", extensions=[_NoRawHtml(), "tables", "sane_lists", "toc"],
-                             extension_configs={"toc": {"baselevel": 2}}, output_format="html")
-    return Markup(html)
+    """Markdown to HTML for display, through the one sanitiser (:func:`core.safe_html.markdown`)."""
+    return Markup(safe_html.markdown(text))
 
 
 # --- quota limits ------------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ from tenancy.identity.models import ApiClient, ApiClientCredential, ClientStatus
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.usage import quotas
 
+# Each reason as a phrase without its closing mark: a message adds it (GatewayDecision.summary).
 REASONS: dict[str, tuple[str, str]] = {
-    "allowed": ("Allowed.", "許可します。"),
+    "allowed": ("Allowed", "許可します"),
     "token_invalid": ("The access token is not valid", "アクセストークンが無効です"),
     "not_an_api_client": ("The token was not issued to a registered API client", "登録された API クライアントのトークンではありません"),
     "client_revoked": ("The API client is revoked", "API クライアントは失効しています"),
@@ -65,8 +66,8 @@ class GatewayDecision:
     def summary(self) -> dict[str, Any]:
         en, ja = REASONS[self.reason]
         return {"allowed": self.allowed, "reason": self.reason,
-                "message_en": f"{en}{': ' + self.detail if self.detail else ''}.".replace("..", "."),
-                "message_ja": f"{ja}。", "client": self.client, "tenant": self.tenant,
+                "message_en": f"{en}{': ' + self.detail if self.detail else ''}".rstrip(".") + ".",
+                "message_ja": ja.rstrip("。") + "。", "client": self.client, "tenant": self.tenant,
                 "quota": self.quota.summary() if self.quota is not None else None}
 
 

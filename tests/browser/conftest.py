@@ -327,11 +327,33 @@ def chromium(live_server):
     playwright.stop()
 
 
+CSP_VIOLATIONS = "renkei_csp_violations"
+
+
 def _new_context(chromium):
+    """A browser profile whose console is watched: a page of the app that breaks its
+    Content-Security-Policy (an inline script refused) fails the test at its end."""
     context = chromium.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900},
                                    accept_downloads=True)
     context.set_default_timeout(15_000)
+    violations: list[str] = []
+    setattr(context, CSP_VIOLATIONS, violations)
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{(message.location or {}).get('url', '?')}: {message.text}")
+
+    context.on("console", watch)
     return context
+
+
+def close_watched(contexts, live_server) -> None:
+    """Close ``contexts`` (made by :func:`_new_context`); fail naming what the policy refused on their pages."""
+    violations = [v for context in contexts for v in getattr(context, CSP_VIOLATIONS)]
+    for context in contexts:
+        context.close()
+    live_server.wait_idle()
+    assert violations == [], "the Content-Security-Policy refused something on a page:\n" + "\n".join(violations)
 
 
 @pytest.fixture
@@ -340,8 +362,7 @@ def browser_context(chromium, live_server):
     context = _new_context(chromium)
     answers = BrowserResponses.attach(context, live_server.url)  # every answer of the live server is valid HTTP
     yield context
-    context.close()
-    live_server.wait_idle()
+    close_watched([context], live_server)
     answers.check()
 
 
@@ -361,9 +382,7 @@ def new_page(chromium, live_server) -> Iterator[Callable]:
         return contexts[-1].new_page()
 
     yield make
-    for context in contexts:
-        context.close()
-    live_server.wait_idle()
+    close_watched(contexts, live_server)
     for each in answers:
         each.check()
 

@@ -15,6 +15,7 @@ from core.calendar import today_jst
 
 from tenancy.identity import gateway
 from tenancy.identity.keycloak import client_credentials_token
+from tests.admin.test_contract_words import DOUBLED_PUNCTUATION
 from tests.identity.gateway_status import STATUS_OF
 
 
@@ -120,6 +121,7 @@ def test_the_status_is_the_decision_with_the_reason_tenant_and_client_in_headers
     assert allowed.headers["X-Renkei-Client"] == str(answer["client"]["id"])
     assert allowed.headers["X-Renkei-Scope"] == "broker.read"
     assert allowed.get_json()["allowed"] is True and allowed.get_json()["counted"] is True
+    assert (allowed.get_json()["message_en"], allowed.get_json()["message_ja"]) == ("Allowed.", "許可します。")
 
     _, person = user_factory(("municipal-staff",), "431001")
     cases = [
@@ -141,6 +143,8 @@ def test_the_status_is_the_decision_with_the_reason_tenant_and_client_in_headers
         assert refused.mimetype == "application/problem+json"
         assert body["allowed"] is False and body["reason"] == reason and body["counted"] is False
         assert body["detail_en"] and body["detail_ja"]
+        for key in ("title", "detail_en", "detail_ja", "message_en", "message_ja"):
+            assert not DOUBLED_PUNCTUATION.search(str(body.get(key, ""))), body[key]
     # NGSIv2's query operation reads, though it is a POST
     assert ask(client, as_gateway, token, "POST", "/v2/op/query").status_code == 200
 
