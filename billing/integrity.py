@@ -20,6 +20,12 @@ someone with the owner's rights did:
   actor: a balanced payment the application role posts by raw SQL (it holds the ledger writer's
   rights) has none. Payments older than the oldest audit record kept (the log's purged part) are
   counted, not matched.
+* ``closed years``: nothing of a closed fiscal year (決算) changed after its close: no entry of the
+  year is pending, none was created after the close, the year's 収支決算 from the ledger still has the
+  SHA-256 the close recorded, and every allocation run of the year (its columns, its snapshot, its
+  lines) still has the SHA-256 the close's audit record keeps (:func:`billing.year_close.run_digests`;
+  closes recorded before the digests were kept are counted, not compared). The database guards
+  (:mod:`billing.year_close_guards`) refuse these writes; this names what the owner's rights did.
 * ``accounts``: every receivable account belongs to the registered tenant its code names, and
   every posting on a receivable account is for that account's tenant (a swapped or renamed
   account breaks this).
@@ -30,6 +36,7 @@ Each check reads the database only; nothing here writes. The policy action is ``
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -38,7 +45,7 @@ from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
 from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RunKind, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
-                            JournalEntry, Posting, RunStatus)
+                            JournalEntry, Posting, RunStatus, YearClose, YearCloseStatus)
 from core import authz
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditRecord
@@ -387,14 +394,79 @@ def check_payments(session: Session, report: Report) -> None:
                    f"ほかに {more:,} 件の入金の仕訳が操作ログと一致しません。")
 
 
+MAX_CLOSED_LISTED = 10
+
+
+def _listed(ids: list[Any]) -> str:
+    named = ", ".join(f"#{i}" for i in ids[:MAX_CLOSED_LISTED])
+    return named + (f" (+{len(ids) - MAX_CLOSED_LISTED})" if len(ids) > MAX_CLOSED_LISTED else "")
+
+
+def _close_record(session: Session, fiscal_year: int) -> dict[str, Any] | None:
+    """What the latest close's audit record of the year holds (its ``after``), None if not kept."""
+    after = session.scalar(sa.select(AuditRecord.after).where(
+        AuditRecord.action == "billing.year.close", AuditRecord.target_type == "fiscal_year",
+        AuditRecord.target_id == str(fiscal_year)).order_by(AuditRecord.seq.desc()).limit(1))
+    try:
+        return json.loads(after) if after else None
+    except ValueError:
+        return None
+
+
+def check_closed_years(session: Session, report: Report) -> None:
+    """Each closed year: no pending entry, no entry created after the close, the 収支決算's SHA-256
+    unchanged, each run's SHA-256 as the close's audit record keeps it; every difference is named."""
+    from billing.year_close import run_digests, statement_of_year
+
+    closes = session.scalars(sa.select(YearClose).where(YearClose.status == YearCloseStatus.closed)
+                             .order_by(YearClose.fiscal_year)).all()
+    report.checked["closed fiscal years"] = len(closes)
+    unverified = 0
+    for close in closes:
+        year, era = close.fiscal_year, fiscal_year_ja(close.fiscal_year)
+        pending = session.scalars(sa.select(JournalEntry.id).where(
+            JournalEntry.fiscal_year == year, JournalEntry.status == EntryStatus.pending).order_by(JournalEntry.id)).all()
+        if pending:
+            report.add("closed years", f"FY{year} is closed but holds pending journal entries {_listed(pending)}",
+                       f"締め済みの{era}に保留中の仕訳 {_listed(pending)} があります。")
+        later = session.scalars(sa.select(JournalEntry.id).where(
+            JournalEntry.fiscal_year == year, JournalEntry.created_at > close.closed_at).order_by(JournalEntry.id)).all()
+        if close.closed_at is not None and later:
+            report.add("closed years", f"FY{year}: journal entries {_listed(later)} were written after the year was closed",
+                       f"{era}の締めの後に仕訳 {_listed(later)} が書き込まれています。")
+        if statement_of_year(session, year).sha256() != close.statement_sha256:
+            report.add("closed years", f"FY{year}: the ledger of the closed year no longer adds up to the 収支決算 "
+                       f"recorded at the close (SHA-256 {close.statement_sha256[:12]}…): entries of the year changed after the close",
+                       f"締め済みの{era}の帳簿が締めの時に記録した収支決算（SHA-256 {close.statement_sha256[:12]}…）と"
+                       "一致しません。締めの後に仕訳が変更されています。")
+        recorded = (_close_record(session, year) or {}).get("runs")
+        if not isinstance(recorded, dict):
+            unverified += 1
+            continue
+        current = run_digests(session, year)
+        changed = sorted((int(i) for i in recorded if i in current and current[i] != recorded[i]))
+        gone = sorted(int(i) for i in recorded if i not in current)
+        added = sorted(int(i) for i in current if i not in recorded)
+        for ids, en, ja in ((changed, "changed after the close (their snapshot or fields differ from the close's audit record)",
+                             "は締めの後に変更されています（スナップショットまたは項目が締めの操作ログと異なります）"),
+                            (gone, "recorded at the close are missing", "は締めの時に記録されていましたが、見当たりません"),
+                            (added, "were created after the close", "は締めの後に作られています")):
+            if ids:
+                report.add("closed years", f"FY{year}: allocation runs {_listed(ids)} {en}",
+                           f"{era}の按分計算 {_listed(ids)} {ja}。")
+    if unverified:
+        report.checked["closed fiscal years without run digests (closed before they were kept)"] = unverified
+
+
 def check(session: Session, actor: Actor) -> Report:
-    """Runs, years, payments and accounts, in that order; each check but payments stops at its first
+    """Runs, years, payments, closed years and accounts, in that order; each check but payments stops at its first
     finding (payments names each, up to :data:`MAX_PAYMENTS_LISTED`)."""
     authz.authorize(actor, "system.check")
     report = Report()
     check_runs(session, report)
     check_years(session, report)
     check_payments(session, report)
+    check_closed_years(session, report)
     check_accounts(session, report)
     return report
 

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingConflict, BillingNotFound, FourEyesRefused
-from billing.models import (CATEGORY_LABELS_JA, YEAR_CLOSE_STATUS_LABELS_JA, Account, CostCategory, EntryStatus,
+from billing.models import (CATEGORY_LABELS_JA, YEAR_CLOSE_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine,
+                            CostCategory, EntryStatus,
                             JournalEntry, Posting, YearClose, YearCloseStatus)
 from billing.operations import _key, _manage, _same_person, _who
 from core import audit, authz
@@ -101,6 +102,11 @@ def _balances(session: Session, fiscal_year: int) -> dict[str, int]:
 def accounts_of_year(session: Session, actor: Actor, fiscal_year: int) -> AccountsOfYear:
     """The year's 収支決算 as the ledger holds it now (income is credited: its raw balance is negative)."""
     authz.authorize(actor, "billing.read")
+    return statement_of_year(session, fiscal_year)
+
+
+def statement_of_year(session: Session, fiscal_year: int) -> AccountsOfYear:
+    """:func:`accounts_of_year` for a caller already authorised (``renkei check``)."""
     balances = _balances(session, fiscal_year)
     revenue = (("負担金収入（市町村）", -balances.get(ledger.COST_RECOVERY, 0)),
                ("県負担金", -balances.get(ledger.PREFECTURE_SHARE, 0)),
@@ -171,6 +177,36 @@ def accounts_pdf(accounts: AccountsOfYear, close: YearClose | None = None) -> by
     return weasyprint.HTML(string=accounts_html(accounts, close)).write_pdf()
 
 
+def _plain(value: Any) -> Any:
+    """A column's value as the same text on SQLite and PostgreSQL (timestamps in UTC, naive)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "value"):  # an enum
+        return value.value
+    return value
+
+
+def run_digests(session: Session, fiscal_year: int) -> dict[str, str]:
+    """The SHA-256 of each allocation run of the year (every column, its snapshot included, and its
+    lines), by run id as text: the close's audit record keeps them, ``renkei check`` compares."""
+    digests = {}
+    run_columns = [column.name for column in AllocationRun.__table__.columns]
+    line_columns = [column.name for column in AllocationRunLine.__table__.columns]
+    for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.fiscal_year == fiscal_year)
+                               .order_by(AllocationRun.id)):
+        lines = session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id)
+                                .order_by(AllocationRunLine.id)).all()
+        text = json.dumps({"run": {name: _plain(getattr(run, name)) for name in run_columns},
+                           "lines": [{name: _plain(getattr(line, name)) for name in line_columns} for line in lines]},
+                          ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        digests[str(run.id)] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
+
+
 # --- the close --------------------------------------------------------------------------------------
 
 def year_close(session: Session, fiscal_year: int) -> YearClose | None:
@@ -229,6 +265,28 @@ def _requested(session: Session, fiscal_year: int) -> YearClose:
     return close
 
 
+MAX_PENDING_NAMED = 10
+
+
+def _refuse_pending(session: Session, fiscal_year: int) -> None:
+    """A year holding pending journal entries is not closed: once closed, they could neither be posted
+    nor removed, and the 収支決算 would not say what they were (the database refuses it too,
+    :mod:`billing.year_close_guards`)."""
+    pending = session.scalars(sa.select(JournalEntry.id).where(
+        JournalEntry.fiscal_year == fiscal_year, JournalEntry.status == EntryStatus.pending)
+        .order_by(JournalEntry.id)).all()
+    if pending:
+        named = ", ".join(f"#{entry_id}" for entry_id in pending[:MAX_PENDING_NAMED])
+        more = len(pending) - MAX_PENDING_NAMED
+        named += f" (+{more})" if more > 0 else ""
+        raise BillingConflict(
+            f"FY{fiscal_year} holds {len(pending)} pending journal entr{'y' if len(pending) == 1 else 'ies'} ({named}): "
+            "a year is closed only when none of its entries is pending; post or delete them first.",
+            f"{fiscal_year_ja(fiscal_year)}には計上されていない（保留中の）仕訳が {len(pending)} 件あります（{named}）。"
+            "保留中の仕訳を計上するか削除してから締めてください。",
+            fiscal_year=fiscal_year, rule="pending_entries", pending_entries=list(pending))
+
+
 def close_year(session: Session, actor: Actor, fiscal_year: int, *, four_eyes: bool = True) -> YearClose:
     """Close the year (a second finance officer): its 収支決算 is fixed with its SHA-256 and the database
     refuses anything dated in the year from now on."""
@@ -238,6 +296,7 @@ def close_year(session: Session, actor: Actor, fiscal_year: int, *, four_eyes: b
     if four_eyes and _same_person(actor, close.requested_by_key, close.requested_by):
         raise FourEyesRefused(f"You asked to close FY{fiscal_year}; another finance officer must close it (four eyes).",
                               FOUR_EYES_CLOSE_JA, fiscal_year=fiscal_year, rule="four_eyes")
+    _refuse_pending(session, fiscal_year)
     accounts = accounts_of_year(session, actor, fiscal_year)
     close.statement_json = json.dumps(accounts.as_json(), ensure_ascii=False, sort_keys=True)
     close.statement_sha256 = accounts.sha256()
@@ -246,7 +305,7 @@ def close_year(session: Session, actor: Actor, fiscal_year: int, *, four_eyes: b
     audit.record(session, actor, "billing.year.close", "fiscal_year", str(fiscal_year),
                  before={"status": "requested", "requested_by": close.requested_by},
                  after={"status": "closed", "statement_sha256": close.statement_sha256, "four_eyes": four_eyes,
-                        **accounts.as_json()})
+                        **accounts.as_json(), "runs": run_digests(session, fiscal_year)})
     return close
 
 

@@ -2,10 +2,14 @@
 
 While a row of ``billing_year_close`` for a year is ``closed``, the database refuses:
 
-* a journal entry of the year (``billing_journal_entry.fiscal_year``), so no posting, payment,
-  reversal or settlement can be dated in it;
+* inserting, changing or deleting a journal entry of the year (``billing_journal_entry.fiscal_year``),
+  so no posting, payment, reversal or settlement can be dated in it, a pending entry of the year
+  left from before the close cannot be posted, and no entry can be moved into (or out of) the year;
+* inserting, changing or deleting a posting (leg) of an entry of the year;
 * inserting, changing or deleting a cost item or a grant of the year;
-* creating an allocation run of the year;
+* creating, changing (its snapshot, status, any field) or deleting an allocation run of the year, or
+  a line of such a run;
+* closing a year that holds pending journal entries (the close operation refuses it in words first);
 * moving the close itself anywhere but ``reopened``, and that only with a council resolution that
   was adopted on a proposal of type ``reopen_fiscal_year``; a close row is never deleted.
 
@@ -20,11 +24,21 @@ from __future__ import annotations
 CLOSED = "SELECT 1 FROM {t}billing_year_close c WHERE c.fiscal_year = {year} AND c.status = 'closed'"
 # the tables whose rows carry a fiscal year, and the statements refused on them
 YEAR_TABLES: dict[str, tuple[str, ...]] = {
-    "billing_journal_entry": ("INSERT",),
+    "billing_journal_entry": ("INSERT", "UPDATE", "DELETE"),
     "billing_cost_item": ("INSERT", "UPDATE", "DELETE"),
     "billing_grant": ("INSERT", "UPDATE", "DELETE"),
-    "billing_run": ("INSERT",),
+    "billing_run": ("INSERT", "UPDATE", "DELETE"),
 }
+# the tables whose rows belong to a row carrying the year: (table, parent table, the row's reference)
+CHILD_TABLES: dict[str, tuple[str, str]] = {
+    "billing_posting": ("billing_journal_entry", "entry_id"),
+    "billing_run_line": ("billing_run", "run_id"),
+}
+CHILD_CLOSED = ("SELECT 1 FROM {t}{parent} p JOIN {t}billing_year_close c ON c.fiscal_year = p.fiscal_year "
+                "WHERE p.id = {ref} AND c.status = 'closed'")
+PENDING = "SELECT 1 FROM {t}billing_journal_entry e WHERE e.fiscal_year = NEW.fiscal_year AND e.status = 'pending'"
+PENDING_MESSAGE = ("the fiscal year holds pending journal entries: a year is closed only when none of its entries "
+                   "is pending; post or delete them first")
 REOPENING_RESOLUTION = (
     "SELECT 1 FROM {t}council_resolution r JOIN {t}council_proposal p ON p.id = r.proposal_id "
     "WHERE r.id = NEW.reopen_resolution_id AND r.adopted AND p.change_type = 'reopen_fiscal_year'")
@@ -44,6 +58,18 @@ def closed_year_guards_sqlite() -> dict[str, str]:
             name = f"{table}_closed_year_{operation.lower()}"
             guards[name] = (f"CREATE TRIGGER {name} BEFORE {operation} ON {table} WHEN {condition} "
                             f"BEGIN SELECT RAISE(ABORT, '{_message(table)}'); END")
+    for table, (parent, reference) in CHILD_TABLES.items():
+        for operation in ("INSERT", "UPDATE", "DELETE"):
+            rows = ["OLD"] if operation == "DELETE" else ["NEW"] if operation == "INSERT" else ["NEW", "OLD"]
+            condition = " OR ".join(
+                f"EXISTS ({CHILD_CLOSED.format(t='', parent=parent, ref=f'{row}.{reference}')})" for row in rows)
+            name = f"{table}_closed_year_{operation.lower()}"
+            guards[name] = (f"CREATE TRIGGER {name} BEFORE {operation} ON {table} WHEN {condition} "
+                            f"BEGIN SELECT RAISE(ABORT, '{_message(table)}'); END")
+    guards["billing_year_close_no_pending"] = (
+        "CREATE TRIGGER billing_year_close_no_pending BEFORE UPDATE OF status ON billing_year_close "
+        f"WHEN NEW.status = 'closed' AND OLD.status <> 'closed' AND EXISTS ({PENDING.format(t='')}) "
+        f"BEGIN SELECT RAISE(ABORT, '{PENDING_MESSAGE}'); END")
     guards["billing_year_close_moves"] = (
         "CREATE TRIGGER billing_year_close_moves BEFORE UPDATE ON billing_year_close "
         "WHEN OLD.status IN ('closed', 'reopened', 'withdrawn') AND NOT (OLD.status = 'closed' AND NEW.status = 'reopened' "
@@ -81,6 +107,24 @@ END"""
             f"CREATE TRIGGER {function} BEFORE {' OR '.join(operations)} ON {t}{table} "
             f"FOR EACH ROW EXECUTE FUNCTION {t}{function}()",
         ]
+    for table, (parent, reference) in CHILD_TABLES.items():
+        row_ref = f"CASE WHEN TG_OP = 'DELETE' THEN OLD.{reference} ELSE NEW.{reference} END"
+        old_ref = f"CASE WHEN TG_OP = 'UPDATE' THEN OLD.{reference} ELSE NULL END"
+        body = f"""
+BEGIN
+    IF EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=row_ref)})
+            OR EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=old_ref)}) THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = '{_message(table)}';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END"""
+        function = f"{table}_closed_year"
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {t}{function}() RETURNS trigger {options} AS $guard${body}\n$guard$",
+            f"DROP TRIGGER IF EXISTS {function} ON {t}{table}",
+            f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE OR DELETE ON {t}{table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {t}{function}()",
+        ]
     body = f"""
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -98,6 +142,9 @@ BEGIN
             AND EXISTS ({REOPENING_RESOLUTION.format(t=t)})) THEN
         RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
             MESSAGE = 'a closed fiscal year reopens only by a council resolution to reopen it; a reopened or withdrawn close does not change';
+    END IF;
+    IF NEW.status = 'closed' AND OLD.status <> 'closed' AND EXISTS ({PENDING.format(t=t)}) THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = '{PENDING_MESSAGE}';
     END IF;
     RETURN NEW;
 END"""
