@@ -110,7 +110,14 @@ def test_a_pending_entry_of_a_closed_year_takes_no_postings(db, finance, kumamot
     entry = _pending_left_in_closed_fy2025(db, finance, with_legs=False)
     receivable, cash = _accounts(db)
 
-    message = _refused(db, _LEG, {"entry": entry, "account": cash, "amount": FIVE_MILLION})
+    # the attack: two balanced legs of 5,000,000 yen, then the entry posted, in one transaction
+    with pytest.raises(sa.exc.DatabaseError) as refused:
+        for account, amount in ((cash, FIVE_MILLION), (receivable, -FIVE_MILLION)):
+            db.execute(sa.text(_LEG), {"entry": entry, "account": account, "amount": amount})
+        db.execute(sa.text("UPDATE billing_journal_entry SET status = 'posted' WHERE id = :e"), {"e": entry})
+        db.commit()
+    db.rollback()
+    message = str(refused.value)
 
     assert "fiscal year is closed" in message
     assert db.scalar(sa.text("SELECT COUNT(*) FROM billing_posting WHERE entry_id = :e"), {"e": entry}) == 0
