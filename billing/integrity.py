@@ -22,7 +22,7 @@ someone with the owner's rights did:
   counted, not matched.
 * ``closed years``: nothing of a closed fiscal year (決算) changed after its close: no entry of the
   year is pending, none was created after the close, the year's 収支決算 from the ledger still has the
-  SHA-256 the close recorded, and every allocation run of the year (its columns, its snapshot, its
+  figures the close recorded (:func:`_figures`), and every allocation run of the year (its columns, its snapshot, its
   lines) still has the SHA-256 the close's audit record keeps (:func:`billing.year_close.run_digests`;
   closes recorded before the digests were kept are counted, not compared). The database guards
   (:mod:`billing.year_close_guards`) refuse these writes; this names what the owner's rights did.
@@ -413,6 +413,23 @@ def _close_record(session: Session, fiscal_year: int) -> dict[str, Any] | None:
         return None
 
 
+def _loaded(text: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _figures(statement: dict[str, Any]) -> tuple:
+    """A 収支決算's money, not its words: the totals, what is owed and every nonzero line's amount (so
+    a relabelled category or a new empty one is not a change)."""
+    lines = [row.get("amount") for part in ("revenue", "expenditure") for row in statement.get(part) or []
+             if isinstance(row, dict)]
+    return (statement.get("revenue_total"), statement.get("expenditure_total"), statement.get("outstanding"),
+            sorted(amount for amount in lines if isinstance(amount, int) and amount))
+
+
 def check_closed_years(session: Session, report: Report) -> None:
     """Each closed year: no pending entry, no entry created after the close, the 収支決算's SHA-256
     unchanged, each run's SHA-256 as the close's audit record keeps it; every difference is named."""
@@ -434,16 +451,17 @@ def check_closed_years(session: Session, report: Report) -> None:
         if close.closed_at is not None and later:
             report.add("closed years", f"FY{year}: journal entries {_listed(later)} were written after the year was closed",
                        f"{era}の締めの後に仕訳 {_listed(later)} が書き込まれています。")
-        if statement_of_year(session, year).sha256() != close.statement_sha256:
+        if _figures(statement_of_year(session, year).as_json()) != _figures(_loaded(close.statement_json)):
             report.add("closed years", f"FY{year}: the ledger of the closed year no longer adds up to the 収支決算 "
                        f"recorded at the close (SHA-256 {close.statement_sha256[:12]}…): entries of the year changed after the close",
                        f"締め済みの{era}の帳簿が締めの時に記録した収支決算（SHA-256 {close.statement_sha256[:12]}…）と"
                        "一致しません。締めの後に仕訳が変更されています。")
-        recorded = (_close_record(session, year) or {}).get("runs")
+        record = _close_record(session, year) or {}
+        recorded = record.get("runs")
         if not isinstance(recorded, dict):
             unverified += 1
             continue
-        current = run_digests(session, year)
+        current = run_digests(session, year, record.get("run_columns"), record.get("line_columns"))
         changed = sorted((int(i) for i in recorded if i in current and current[i] != recorded[i]))
         gone = sorted(int(i) for i in recorded if i not in current)
         added = sorted(int(i) for i in current if i not in recorded)

@@ -3,14 +3,16 @@ in :mod:`billing.operations`.
 
 After the 出納整理期間 (1 April – 31 May after the year, 地方自治法) a finance officer asks to close
 the year; a second finance officer closes it (two people, as for money leaving the office). From
-then on the database itself refuses any journal entry, cost item, grant or allocation run of that
-year, for the application's role too (:mod:`billing.year_close_guards`); only a council resolution
+then on the database itself refuses writing any journal entry, posting, cost item, grant or allocation
+run of that year, for the application's role too (:mod:`billing.year_close_guards`); a year holding
+pending entries is not closed; only a council resolution
 of type ``reopen_fiscal_year`` reopens it (:func:`reopen_year`, enacted through admin.wiring).
 
 Closing records the year's 収支決算 (:func:`accounts_of_year`: revenue by source — the
 municipalities' 負担金, the prefecture's share, the grants —, expenditure by cost category, the
 balance and what is still owed), keeps it on the close with its SHA-256, which the close's audit
-record carries into the hash chain, and renders it as xlsx and PDF for the council and the auditor.
+record carries into the hash chain with the SHA-256 of each of the year's runs (:func:`run_digests`,
+compared by ``renkei check``), and renders it as xlsx and PDF for the council and the auditor.
 """
 
 from __future__ import annotations
@@ -190,18 +192,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run_digests(session: Session, fiscal_year: int) -> dict[str, str]:
-    """The SHA-256 of each allocation run of the year (every column, its snapshot included, and its
-    lines), by run id as text: the close's audit record keeps them, ``renkei check`` compares."""
+def digested_columns() -> dict[str, list[str]]:
+    """The columns :func:`run_digests` reads, kept beside the digests (a column added later is not a change)."""
+    return {"run_columns": [column.name for column in AllocationRun.__table__.columns],
+            "line_columns": [column.name for column in AllocationRunLine.__table__.columns]}
+
+
+def run_digests(session: Session, fiscal_year: int, run_columns: list[str] | None = None,
+                line_columns: list[str] | None = None) -> dict[str, str]:
+    """The SHA-256 of each allocation run of the year (its columns, its snapshot included, and its
+    lines' columns; by default every one), by run id as text: the close's audit record keeps them,
+    ``renkei check`` compares."""
     digests = {}
-    run_columns = [column.name for column in AllocationRun.__table__.columns]
-    line_columns = [column.name for column in AllocationRunLine.__table__.columns]
+    run_columns = run_columns or digested_columns()["run_columns"]
+    line_columns = line_columns or digested_columns()["line_columns"]
     for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.fiscal_year == fiscal_year)
                                .order_by(AllocationRun.id)):
         lines = session.scalars(sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run.id)
                                 .order_by(AllocationRunLine.id)).all()
-        text = json.dumps({"run": {name: _plain(getattr(run, name)) for name in run_columns},
-                           "lines": [{name: _plain(getattr(line, name)) for name in line_columns} for line in lines]},
+        text = json.dumps({"run": {name: _plain(getattr(run, name, None)) for name in run_columns},
+                           "lines": [{name: _plain(getattr(line, name, None)) for name in line_columns} for line in lines]},
                           ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
         digests[str(run.id)] = hashlib.sha256(text.encode()).hexdigest()
     return digests
@@ -305,7 +315,7 @@ def close_year(session: Session, actor: Actor, fiscal_year: int, *, four_eyes: b
     audit.record(session, actor, "billing.year.close", "fiscal_year", str(fiscal_year),
                  before={"status": "requested", "requested_by": close.requested_by},
                  after={"status": "closed", "statement_sha256": close.statement_sha256, "four_eyes": four_eyes,
-                        **accounts.as_json(), "runs": run_digests(session, fiscal_year)})
+                        **accounts.as_json(), "runs": run_digests(session, fiscal_year), **digested_columns()})
     return close
 
 

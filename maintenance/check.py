@@ -9,7 +9,7 @@ In order, each stopping at its first problem (the report names the first problem
    (:mod:`residents.consent.linkage`), each against its newest signed checkpoint and the
    manifest's (:func:`check_consent`); ``archives``: every archive a purge recorded is where it was
    written (or in its chain's archive folder) with the SHA-256 recorded then (:func:`check_archives`);
-2. ``runs``, ``years``, ``payments``, ``accounts``: :mod:`billing.integrity`;
+2. ``runs``, ``years``, ``payments``, ``closed years``, ``accounts``: :mod:`billing.integrity`;
 3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
    periods whose events are still kept equals its events summed again
    (:mod:`tenancy.usage.integrity`); each difference is named;
