@@ -217,3 +217,18 @@ def test_a_year_holding_a_pending_entry_is_not_closed(db, finance, kumamoto, ado
     assert "pending journal entries" in _refused(
         db, "UPDATE billing_year_close SET status = 'closed', closed_by = 'x' WHERE fiscal_year = 2025")
     assert YearCloseStatus(db.scalar(sa.select(YearClose.status))) == YearCloseStatus.requested
+
+
+def test_the_close_from_the_command_line_names_the_pending_entry(app, db, finance, kumamoto, adopted_policy):
+    db.execute(sa.text(_ENTRY), {"key": "pending:1", "year": 2025, "at": dt.datetime.now(dt.timezone.utc)})
+    entry = _entry_id(db, "pending:1")
+    db.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["billing", "close", "2025", "--as", "tanaka"]).exit_code == 0
+
+    refused = runner.invoke(args=["billing", "close-approve", "2025", "--as", "kacho"])
+
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "保留中の仕訳" in refused.output and f"#{entry}" in refused.output
+    db.expire_all()
+    assert YearCloseStatus(db.scalar(sa.select(YearClose.status))) == YearCloseStatus.requested
