@@ -232,3 +232,17 @@ def test_the_close_from_the_command_line_names_the_pending_entry(app, db, financ
     assert "保留中の仕訳" in refused.output and f"#{entry}" in refused.output
     db.expire_all()
     assert YearCloseStatus(db.scalar(sa.select(YearClose.status))) == YearCloseStatus.requested
+
+
+def test_renkei_check_names_an_unreadable_snapshot_instead_of_failing(app, db, finance, kumamoto, adopted_policy):
+    _closed_fy2025(db, finance)
+    run_id = db.scalar(sa.text("SELECT id FROM billing_run WHERE fiscal_year = 2025"))
+    _as_owner(db, ("billing_run",), [("UPDATE billing_run SET snapshot_json = '{\"forged\": true}' WHERE id = :r",
+                                      {"r": run_id})])
+
+    result = app.test_cli_runner().invoke(args=["check", "--as", "kensa"])
+
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)  # no crash
+    assert f"run #{run_id} (FY2025): its snapshot cannot be read" in result.output
+    assert f"FY2025: allocation runs #{run_id} changed after the close" in result.output
