@@ -81,7 +81,24 @@ def setup_realm(session: Session, actor: Actor, master, settings: RealmSettings)
                                      settings.redirect_uris)
     audit.record(session, actor, "resident.realm.setup", "keycloak_realm", settings.realm,
                  after={"realm": settings.realm, "client_id": settings.client_id, "changes": changes})
+    erased = erase_realm_attributes(session, actor, master, settings)
+    if erased:
+        changes.append(f"基本4情報を {erased} 件のアカウントから消去 / the 基本4情報 erased from {erased} account(s)")
     return changes
+
+
+def erase_realm_attributes(session: Session, actor: Actor, master, settings: RealmSettings) -> int:
+    """``renkei residents erase-realm-attributes`` (and every realm-setup): the 基本4情報 earlier versions
+    stored on the residents' realm's accounts (user attributes, first and last name, e-mail) erased from
+    every account; the number of accounts changed, audited (``resident.realm.erase``) when any was."""
+    from tenancy.identity.keycloak import erase_stored_claims
+
+    authz.authorize(actor, "resident.signin.configure")
+    erased = erase_stored_claims(master, settings.realm)
+    if erased:
+        audit.record(session, actor, "resident.realm.erase", "keycloak_realm", settings.realm,
+                     after={"realm": settings.realm, "accounts": erased})
+    return erased
 
 
 def add_provider(session: Session, actor: Actor, master, settings: RealmSettings,
