@@ -101,6 +101,38 @@ def erase_realm_attributes(session: Session, actor: Actor, master, settings: Rea
     return erased
 
 
+def delete_realm_accounts(session: Session, actor: Actor, master, settings: RealmSettings,
+                          residents: list | None = None) -> int:
+    """The accounts of the residents' realm of residents who left (``residents``, else every left resident
+    whose providers' identifiers renkei still holds) deleted: the ones linked to those identifiers at the
+    providers with their issuer. Audited per resident whose accounts were deleted
+    (``resident.realm.accounts.delete``); the number of accounts deleted. ``renkei residents
+    delete-left-accounts`` and the ``resident-retention`` job (before it erases the identifiers)."""
+    from residents.models import Resident, ResidentIdentity, ResidentStatus
+    from tenancy.identity.keycloak import delete_provider_accounts
+
+    authz.authorize(actor, "resident.signin.configure")
+    if residents is None:
+        residents = list(session.scalars(
+            sa.select(Resident).where(Resident.status == ResidentStatus.left, Resident.id.in_(
+                sa.select(ResidentIdentity.resident_id))).order_by(Resident.id)))
+    aliases: dict[str, list[str]] = {}
+    for provider in session.scalars(sa.select(ResidentProvider)):
+        aliases.setdefault(provider.issuer, []).append(provider.alias)
+    total = 0
+    for resident in residents:
+        pairs = [(alias, identity.subject) for identity in session.scalars(
+            sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
+            for alias in aliases.get(identity.issuer, [])]
+        deleted = delete_provider_accounts(master, settings.realm, pairs) if pairs else 0
+        if deleted:
+            audit.record(session, actor, "resident.realm.accounts.delete", "resident",
+                         resident.common_id or str(resident.id), tenant_code=resident.tenant_code,
+                         after={"realm": settings.realm, "accounts": deleted})
+        total += deleted
+    return total
+
+
 def add_provider(session: Session, actor: Actor, master, settings: RealmSettings,
                  payload: ProviderIn | dict) -> tuple[ResidentProvider, list[str]]:
     """``renkei residents provider-add``: the provider configured in the residents' realm from its discovery
