@@ -497,13 +497,18 @@ def _resident_retention(actor: Actor) -> Outcome:
     from residents.portal_records import DEFAULT_RETENTION_DAYS, erase_left
 
     days = int(current_app.config.get("RENKEI_RESIDENT_LEFT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-    erased = erase_left(db.session, actor, days=days, delete_accounts=_realm_accounts_deleter(actor))
+    deleter = _realm_accounts_deleter(actor)
+    erased = erase_left(db.session, actor, days=days, delete_accounts=deleter)
     if not erased:
         return Outcome("skipped", f"退会から {days} 日を過ぎた住民はいません", f"no resident left over {days} days ago",
                        {"erased": 0, "retention_days": days})
-    return Outcome("done", f"退会から {days} 日を過ぎた住民 {erased} 人の個人情報と鍵情報を消去しました",
-                   f"erased the items and key material of {erased} resident(s) who left over {days} days ago",
-                   {"erased": erased, "retention_days": days})
+    # without the master password the realm's accounts stay: said, for the operator's delete-left-accounts
+    note_ja, note_en = ("", "") if deleter is not None else (
+        "（住民用レルムのアカウントは削除していません: RENKEI_KEYCLOAK_ADMIN_PASSWORD がありません）",
+        " (their residents' realm accounts not deleted: no RENKEI_KEYCLOAK_ADMIN_PASSWORD here)")
+    return Outcome("done", f"退会から {days} 日を過ぎた住民 {erased} 人の個人情報と鍵情報を消去しました{note_ja}",
+                   f"erased the items and key material of {erased} resident(s) who left over {days} days ago{note_en}",
+                   {"erased": erased, "retention_days": days, "realm_accounts_deleted": deleter is not None})
 
 
 # run only when named (--only): probing is every minute, from its own timer (renkei service probe)
