@@ -32,7 +32,8 @@ from residents.consent.models import AssuranceLevel
 from residents.consent.schemas import validated
 from residents import operations
 from residents.crypto import Keyring
-from residents.models import ResidentProvider, ResidentSignIn, Sex, VerificationMethod
+from residents.models import (Resident, ResidentIdentity, ResidentProvider, ResidentSignIn, ResidentStatus, Sex,
+                             VerificationMethod)
 
 # the ID token's claims the residents' realm gives (tenancy.identity.keycloak.residents_realm)
 CLAIM_PROVIDER, CLAIM_SUBJECT = "renkei_idp", "renkei_subject"
@@ -108,7 +109,6 @@ def delete_realm_accounts(session: Session, actor: Actor, master, settings: Real
     providers with their issuer. Audited per resident whose accounts were deleted
     (``resident.realm.accounts.delete``); the number of accounts deleted. ``renkei residents
     delete-left-accounts`` and the ``resident-retention`` job (before it erases the identifiers)."""
-    from residents.models import Resident, ResidentIdentity, ResidentStatus
     from tenancy.identity.keycloak import delete_provider_accounts
 
     authz.authorize(actor, "resident.signin.configure")
