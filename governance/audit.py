@@ -273,6 +273,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.disclosure.set": ("住民の公開範囲（サービスが受け取れる項目）の設定", "Resident's disclosure range set"),
     "resident.key.rotate": ("住民の個人情報の暗号鍵の更新", "Residents' encryption key rotated"),
     "resident.realm.setup": ("住民用レルムの設定", "Residents' realm set up"),
+    "resident.realm.erase": ("住民用レルムから基本4情報を消去", "基本4情報 erased from the residents' realm"),
+    "resident.realm.accounts.delete": ("退会した住民のレルムのアカウントを削除", "Left resident's realm accounts deleted"),
     "resident.provider.add": ("住民の認証事業者の設定", "Residents' identity provider configured"),
     "resident.identity.renew": ("証明書の更新による認証事業者の識別子の連携", "Provider's new identifier linked (certificate renewal)"),
     "resident.claims.update": ("住民の基本4情報のサインイン時の更新（カードの情報）", "Resident's details updated from a sign-in's claims"),

@@ -242,9 +242,11 @@ def _snapshot_dump(engine: sa.Engine, target: Path) -> Iterator[sa.Connection]:
                   f"バックアップは PostgreSQL と SQLite のみに対応しています（{engine.dialect.name}）。")
 
 
-def _copy_realm(work: Path, member: str, realm: str, realm_export, realm_admin) -> dict[str, Any]:
+def _copy_realm(work: Path, member: str, realm: str, realm_export, realm_admin, *,
+                residents: bool = False) -> dict[str, Any]:
     """Write the copy of ``realm`` to ``work / member`` (Keycloak's export through ``realm_export``, else the
-    REST copy through ``realm_admin``); the manifest's description of it."""
+    REST copy through ``realm_admin``); the manifest's description of it. The residents' realm's copy holds
+    no 基本4情報 (issue 50): any an account still carries (an earlier version stored them) is left out."""
     from tenancy.identity import realm_copy
 
     if realm_export is not None:
@@ -258,9 +260,15 @@ def _copy_realm(work: Path, member: str, realm: str, realm_export, realm_admin) 
         (work / "kc-export.json").unlink()
     else:
         copy = realm_copy.export_realm(realm_admin, realm)
+    stripped = None
+    if residents:
+        from tenancy.identity.keycloak.residents_realm import PROFILE_FIELDS, STORED_CLAIM_ATTRIBUTES
+
+        stripped = realm_copy.strip_user_items(copy, STORED_CLAIM_ATTRIBUTES, PROFILE_FIELDS)
     (work / member).write_text(json.dumps(copy, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     return {"name": realm, "counts": realm_copy.summary(copy), "format": copy["format"],
-            "credentials": realm_copy.carries_credentials(copy)}
+            "credentials": realm_copy.carries_credentials(copy),
+            **({"accounts_with_items_left_out": stripped} if residents else {})}
 
 
 def write_backup(session: Session, actor: Actor, output: Path, *, signer: signing.Signer, realm_admin=None,
@@ -304,7 +312,8 @@ def write_backup(session: Session, actor: Actor, output: Path, *, signer: signin
             members.append(REALM)
         residents_info: dict[str, Any] | None = None
         if residents_realm and realm_admin is not None and realm_copy.realm_exists(realm_admin, residents_realm):
-            residents_info = _copy_realm(work, RESIDENTS_REALM, residents_realm, residents_export, realm_admin)
+            residents_info = _copy_realm(work, RESIDENTS_REALM, residents_realm, residents_export, realm_admin,
+                                         residents=True)
             copied = json.loads((work / RESIDENTS_REALM).read_text(encoding="utf-8"))
             residents_info["identity_providers"] = sorted(
                 provider["alias"] for provider in copied["representation"].get("identityProviders") or [])

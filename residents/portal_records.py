@@ -355,11 +355,12 @@ def refuse_if_left(session: Session, tenant_code: str, issuer: str, subject: str
 
 
 def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_DAYS,
-               now: dt.datetime | None = None) -> int:
+               now: dt.datetime | None = None, delete_accounts=None) -> int:
     """The due job ``resident-retention``: for each resident who left more than ``days`` ago, the key material
     that lets anyone find or read the person is erased: the encrypted items, the name and person hashes, the
     providers' identifiers (and the sign-ins' copies of them). The row stays with its common ID. Audited per
-    resident (``resident.erase``)."""
+    resident (``resident.erase``). ``delete_accounts``, given the residents due, deletes their accounts in the
+    residents' realm first (while their identifiers still name them: :func:`residents.signin.delete_realm_accounts`)."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=days)
     # never sooner than the linkage records they explain are kept (core.retention: a setting below is refused)
@@ -367,6 +368,8 @@ def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_
     due = list(session.scalars(sa.select(Resident).where(Resident.status == ResidentStatus.left,
                                                          Resident.erased_at.is_(None), Resident.left_at <= cutoff)
                                .order_by(Resident.id)))
+    if due and delete_accounts is not None:
+        delete_accounts(due)
     for resident in due:
         # the resident's row, and the rows holding changed items of theirs a sign-in sent to review
         held = session.scalars(sa.select(Resident).join(ResidentReview, ResidentReview.candidate_id == Resident.id)

@@ -32,7 +32,8 @@ from residents.consent.models import AssuranceLevel
 from residents.consent.schemas import validated
 from residents import operations
 from residents.crypto import Keyring
-from residents.models import ResidentProvider, ResidentSignIn, Sex, VerificationMethod
+from residents.models import (Resident, ResidentIdentity, ResidentProvider, ResidentSignIn, ResidentStatus, Sex,
+                             VerificationMethod)
 
 # the ID token's claims the residents' realm gives (tenancy.identity.keycloak.residents_realm)
 CLAIM_PROVIDER, CLAIM_SUBJECT = "renkei_idp", "renkei_subject"
@@ -81,7 +82,55 @@ def setup_realm(session: Session, actor: Actor, master, settings: RealmSettings)
                                      settings.redirect_uris)
     audit.record(session, actor, "resident.realm.setup", "keycloak_realm", settings.realm,
                  after={"realm": settings.realm, "client_id": settings.client_id, "changes": changes})
+    erased = erase_realm_attributes(session, actor, master, settings)
+    if erased:
+        changes.append(f"基本4情報を {erased} 件のアカウントから消去 / the 基本4情報 erased from {erased} account(s)")
     return changes
+
+
+def erase_realm_attributes(session: Session, actor: Actor, master, settings: RealmSettings) -> int:
+    """``renkei residents erase-realm-attributes`` (and every realm-setup): the 基本4情報 earlier versions
+    stored on the residents' realm's accounts (user attributes, first and last name, e-mail) erased from
+    every account; the number of accounts changed, audited (``resident.realm.erase``) when any was."""
+    from tenancy.identity.keycloak import erase_stored_claims
+
+    authz.authorize(actor, "resident.signin.configure")
+    erased = erase_stored_claims(master, settings.realm)
+    if erased:
+        audit.record(session, actor, "resident.realm.erase", "keycloak_realm", settings.realm,
+                     after={"realm": settings.realm, "accounts": erased})
+    return erased
+
+
+def delete_realm_accounts(session: Session, actor: Actor, master, settings: RealmSettings,
+                          residents: list | None = None) -> int:
+    """The accounts of the residents' realm of residents who left (``residents``, else every left resident
+    whose providers' identifiers renkei still holds) deleted: the ones linked to those identifiers at the
+    providers with their issuer. Audited per resident whose accounts were deleted
+    (``resident.realm.accounts.delete``); the number of accounts deleted. ``renkei residents
+    delete-left-accounts`` and the ``resident-retention`` job (before it erases the identifiers)."""
+    from tenancy.identity.keycloak import delete_provider_accounts
+
+    authz.authorize(actor, "resident.signin.configure")
+    if residents is None:
+        residents = list(session.scalars(
+            sa.select(Resident).where(Resident.status == ResidentStatus.left, Resident.id.in_(
+                sa.select(ResidentIdentity.resident_id))).order_by(Resident.id)))
+    aliases: dict[str, list[str]] = {}
+    for provider in session.scalars(sa.select(ResidentProvider)):
+        aliases.setdefault(provider.issuer, []).append(provider.alias)
+    total = 0
+    for resident in residents:
+        pairs = [(alias, identity.subject) for identity in session.scalars(
+            sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
+            for alias in aliases.get(identity.issuer, [])]
+        deleted = delete_provider_accounts(master, settings.realm, pairs) if pairs else 0
+        if deleted:
+            audit.record(session, actor, "resident.realm.accounts.delete", "resident",
+                         resident.common_id or str(resident.id), tenant_code=resident.tenant_code,
+                         after={"realm": settings.realm, "accounts": deleted})
+        total += deleted
+    return total
 
 
 def add_provider(session: Session, actor: Actor, master, settings: RealmSettings,

@@ -67,6 +67,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -471,17 +472,43 @@ def _service_retention(actor: Actor) -> Outcome:
                    {"purged": purged, "sign_ins_purged": sign_ins_purged})
 
 
+def _realm_accounts_deleter(actor: Actor):
+    """The residents' realm accounts of residents due for erasure deleted first, when this host may act as
+    Keycloak's master administrator (RENKEI_KEYCLOAK_ADMIN_PASSWORD set) and the residents' realm is set up;
+    else None (`renkei residents delete-left-accounts` does it where the password is)."""
+    config = current_app.config
+    if not config.get("RENKEI_KEYCLOAK_ADMIN_PASSWORD") or not config.get("RENKEI_RESIDENTS_REALM"):
+        return None
+
+    def delete(due) -> None:
+        from admin.portal import realm_settings
+        from maintenance.realm import realm_admin
+        from residents import signin
+        from residents.models import ResidentProvider
+
+        if db.session.scalar(sa.select(ResidentProvider.id).limit(1)) is None:
+            return
+        signin.delete_realm_accounts(db.session, actor, realm_admin(config), realm_settings(), due)
+
+    return delete
+
+
 def _resident_retention(actor: Actor) -> Outcome:
     from residents.portal_records import DEFAULT_RETENTION_DAYS, erase_left
 
     days = int(current_app.config.get("RENKEI_RESIDENT_LEFT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-    erased = erase_left(db.session, actor, days=days)
+    deleter = _realm_accounts_deleter(actor)
+    erased = erase_left(db.session, actor, days=days, delete_accounts=deleter)
     if not erased:
         return Outcome("skipped", f"退会から {days} 日を過ぎた住民はいません", f"no resident left over {days} days ago",
                        {"erased": 0, "retention_days": days})
-    return Outcome("done", f"退会から {days} 日を過ぎた住民 {erased} 人の個人情報と鍵情報を消去しました",
-                   f"erased the items and key material of {erased} resident(s) who left over {days} days ago",
-                   {"erased": erased, "retention_days": days})
+    # without the master password the realm's accounts stay: said, for the operator's delete-left-accounts
+    note_ja, note_en = ("", "") if deleter is not None else (
+        "（住民用レルムのアカウントは削除していません: RENKEI_KEYCLOAK_ADMIN_PASSWORD がありません）",
+        " (their residents' realm accounts not deleted: no RENKEI_KEYCLOAK_ADMIN_PASSWORD here)")
+    return Outcome("done", f"退会から {days} 日を過ぎた住民 {erased} 人の個人情報と鍵情報を消去しました{note_ja}",
+                   f"erased the items and key material of {erased} resident(s) who left over {days} days ago{note_en}",
+                   {"erased": erased, "retention_days": days, "realm_accounts_deleted": deleter is not None})
 
 
 # run only when named (--only): probing is every minute, from its own timer (renkei service probe)

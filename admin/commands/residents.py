@@ -107,6 +107,36 @@ def realm_setup_command(actor) -> None:
         click.echo(change)
 
 
+@group.command("erase-realm-attributes")
+@with_appcontext
+@acting(authz.OPERATOR, maintenance=True)
+def erase_realm_attributes_command(actor) -> None:
+    """Erase from every account of the residents' realm the 基本4情報 earlier versions kept there (the card's
+    name, address, birth date and sex as user attributes, the name as first and last name); `realm-setup` does
+    it too. Audited as resident.realm.erase; says how many accounts it changed."""
+    from admin.portal import realm_settings
+    from residents import signin
+
+    master = _master()
+    erased = committed(lambda: signin.erase_realm_attributes(db.session, actor, master, realm_settings()))
+    click.echo(f"基本4情報を消去したアカウント: {erased} / accounts the 基本4情報 were erased from: {erased}")
+
+
+@group.command("delete-left-accounts")
+@with_appcontext
+@acting(authz.OPERATOR, maintenance=True)
+def delete_left_accounts_command(actor) -> None:
+    """Delete the residents' realm accounts of every resident who left (the accounts linked to their providers'
+    identifiers); the resident-retention job does it before erasing the identifiers when it may reach Keycloak's
+    master administrator. Safe to run again; audited per resident as resident.realm.accounts.delete."""
+    from admin.portal import realm_settings
+    from residents import signin
+
+    master = _master()
+    deleted = committed(lambda: signin.delete_realm_accounts(db.session, actor, master, realm_settings()))
+    click.echo(f"削除した退会者のアカウント: {deleted} / accounts of residents who left deleted: {deleted}")
+
+
 @group.command("provider-add")
 @click.option("--alias", required=True, help="The provider's name in the residents' realm (a-z, 0-9, -), e.g. mynumber-card.")
 @click.option("--discovery-url", required=True, help="The provider's OpenID Connect discovery document (.well-known/openid-configuration).")

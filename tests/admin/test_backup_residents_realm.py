@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from tests.admin.test_backup_keycloak_export import _backup, _restore, setup  # noqa: F401  (the fixture)
-from tests.residents.test_signin import PROVIDER_CLIENT, PROVIDER_SECRET, CardProvider
+from tests.residents.test_signin import PROVIDER_CLIENT, PROVIDER_SECRET, TARO, CardProvider
 
 pytestmark = pytest.mark.keycloak
 
@@ -34,8 +34,13 @@ def residents_realm(setup, keycloak_server):  # noqa: F811
         ensure_provider(master, realm, "mynumber-card", provider.discovery_url, PROVIDER_CLIENT, PROVIDER_SECRET,
                         "マイナンバーカード")
         master.change_current_realm(realm)
+        # an account as an earlier version left it: the 基本4情報 stored on it (issue 50)
         resident = master.create_user({"username": "mynumber-card.card-subject-0001", "enabled": True,
-                                       "attributes": {"renkei_subject": ["card-subject-0001"]}})
+                                       "firstName": "髙橋", "lastName": "太郎",
+                                       "attributes": {"renkei_subject": ["card-subject-0001"],
+                                                      "renkei_name": [TARO["full_name"]],
+                                                      "renkei_address": [TARO["address"]],
+                                                      "renkei_birthdate": [TARO["birthdate"]]}})
         linked = master.connection.raw_post(
             f"admin/realms/{realm}/users/{resident}/federated-identity/mynumber-card",
             data=json.dumps({"identityProvider": "mynumber-card", "userId": "card-subject-0001",
@@ -66,6 +71,9 @@ def test_the_residents_realm_and_its_provider_come_back_after_a_restore(setup, r
     assert manifest["residents_realm"]["identity_providers"] == ["mynumber-card"]
     assert manifest["residents_realm"]["counts"]["users"] == 1
     assert PROVIDER_SECRET not in held and "**********" not in held  # neither the secret nor a made-up one
+    # none of the resident's 基本4情報 an earlier version left on the account (issue 50)
+    assert not [item for item in ("髙橋", "太郎", TARO["address"], TARO["birthdate"]) if item in held]
+    assert manifest["residents_realm"]["accounts_with_items_left_out"] == 1
 
     realm_copy.delete_realm(master, settings.realm)
     realm_copy.delete_realm(master, realm)
@@ -79,7 +87,7 @@ def test_the_residents_realm_and_its_provider_come_back_after_a_restore(setup, r
     [provider] = master.get_idps()
     assert (provider["alias"], provider["config"]["clientId"], provider["config"]["defaultScope"]) == (
         "mynumber-card", PROVIDER_CLIENT, "openid name address birthdate gender")
-    assert {mapper["name"] for mapper in master.get_idp_mappers("mynumber-card")} >= {"renkei_subject", "username"}
+    assert {mapper["name"] for mapper in master.get_idp_mappers("mynumber-card")} >= {"renkei_claims", "username"}
     links = master.connection.raw_get(f"admin/realms/{realm}/users/{resident}/federated-identity").json()
     assert [(link["identityProvider"], link["userId"]) for link in links] == [("mynumber-card", "card-subject-0001")]
     master.change_current_realm("master")

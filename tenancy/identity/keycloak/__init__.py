@@ -25,8 +25,8 @@ from tenancy.identity.keycloak.common import (ACCOUNT_EMAIL_PATTERN, API_AUDIENC
 from tenancy.identity.keycloak.directory import Account, IdentityDirectory
 from tenancy.identity.keycloak.realm import (ask_for_totp, bootstrap_realm, client_secret, ensure_machine_client,
                                              master_admin, realm_security)
-from tenancy.identity.keycloak.residents_realm import (PROVIDER_CLAIM, PROVIDER_SCOPES, ensure_provider,
-                                                       ensure_residents_realm)
+from tenancy.identity.keycloak.residents_realm import (PROVIDER_CLAIM, PROVIDER_SCOPES, delete_provider_accounts,
+                                                       ensure_provider, ensure_residents_realm, erase_stored_claims)
 from tenancy.identity.keycloak.tokens import (SIGN_IN_UNAVAILABLE, check_sign_in_service, client_credentials_token,
                                               client_token_or_none, device_authorization, device_token, end_session,
                                               password_token, refresh_tokens)
@@ -39,4 +39,5 @@ __all__ = [
     "ensure_machine_client", "master_admin", "realm_security", "SIGN_IN_UNAVAILABLE", "check_sign_in_service",
     "client_credentials_token", "client_token_or_none", "device_authorization", "device_token", "end_session",
     "password_token", "refresh_tokens", "PROVIDER_CLAIM", "PROVIDER_SCOPES", "ensure_provider", "ensure_residents_realm",
+    "delete_provider_accounts", "erase_stored_claims",
 ]

@@ -4,8 +4,10 @@ their own, never the platform (staff) realm, brokered to identity providers such
 Keycloak's account console to set one in); each
 provider is an OpenID Connect identity provider configured from its discovery document, asked for
 ``openid name address birthdate gender``, whose claims (and its own identifier of the person) are brought
-in as user attributes, refreshed at every sign-in, and put in the portal client's ID token with the
-provider's alias taken from the sign-in itself (a session note, never a stored attribute).
+in as notes of the sign-in's session (never user attributes: Keycloak keeps no 基本4情報, issue 50) and put
+in the portal client's ID token, with the provider's alias taken from the sign-in itself. The brokered
+account holds only its username (``<alias>.<sub>``) and its link to the provider: not even a name (the
+first and last name Keycloak would take from the ``name`` claim are blanked by a mapper).
 
 Made idempotently with the master realm's admin client; each function returns the changes it made.
 """
@@ -22,20 +24,26 @@ from tenancy.identity.keycloak.common import translate_errors
 
 # what a provider is asked for: the 基本4情報 (name, address, date of birth, sex), never the 個人番号
 PROVIDER_SCOPES = "openid name address birthdate gender"
-# the provider's claim each user attribute is brought in from, and the ID token claim renkei reads it as
-# (the ID token's names: CLAIM_PREFIX + the attribute's name)
+# the provider's claim each session note is brought in from (the note is named as the claim), and the ID
+# token claim renkei reads it as (CLAIM_PREFIX + the key)
 CLAIM_PREFIX = "renkei_"
 IMPORTED_CLAIMS = {"subject": "sub", "name": "name", "address": "address.formatted", "birthdate": "birthdate",
                    "gender": "gender"}
 PROVIDER_CLAIM = CLAIM_PREFIX + "idp"  # the alias of the provider of this sign-in (the session's note)
+# user attributes earlier versions brought the claims in as, erased by `renkei residents erase-realm-attributes`,
+# and the account's own fields Keycloak fills from the ``name`` and ``email`` claims
+STORED_CLAIM_ATTRIBUTES = tuple(CLAIM_PREFIX + name for name in IMPORTED_CLAIMS if name != "subject")
+PROFILE_FIELDS = ("firstName", "lastName", "email")
+SESSION_NOTE_MAPPER, NOTE_MATCHES_ANY = "oidc-user-session-note-idp-mapper", "(?s).*"
+BLANK = "-"  # what the first and last name are set to (Keycloak refuses an empty hardcoded value)
 
 
 def _portal_mappers() -> list[dict[str, Any]]:
     mappers = [{"name": CLAIM_PREFIX + name, "protocol": "openid-connect",
-                "protocolMapper": "oidc-usermodel-attribute-mapper",
-                "config": {"user.attribute": CLAIM_PREFIX + name, "claim.name": CLAIM_PREFIX + name,
+                "protocolMapper": "oidc-usersessionmodel-note-mapper",
+                "config": {"user.session.note": claim, "claim.name": CLAIM_PREFIX + name,
                            "id.token.claim": "true", "access.token.claim": "false", "userinfo.token.claim": "false",
-                           "jsonType.label": "String"}} for name in IMPORTED_CLAIMS]
+                           "jsonType.label": "String"}} for name, claim in IMPORTED_CLAIMS.items()]
     mappers.append({"name": PROVIDER_CLAIM, "protocol": "openid-connect",
                     "protocolMapper": "oidc-usersessionmodel-note-mapper",
                     "config": {"user.session.note": "identity_provider", "claim.name": PROVIDER_CLAIM,
@@ -91,12 +99,17 @@ def _ensure_portal_client(admin: KeycloakAdmin, client_id: str, secret: str, red
         admin.create_client(payload)
         return [f"client {client_id}"]
     current = admin.get_client(existing)
-    names = {mapper["name"] for mapper in current.get("protocolMappers", [])}
+    present = {mapper["name"]: mapper for mapper in current.get("protocolMappers", [])}
     changes = []
     for mapper in payload["protocolMappers"]:
-        if mapper["name"] not in names:
-            admin.add_mapper_to_client(existing, mapper)
-            changes.append(f"client {client_id}: mapper {mapper['name']}")
+        old = present.get(mapper["name"])
+        if old is not None and old.get("protocolMapper") == mapper["protocolMapper"] \
+                and all(old.get("config", {}).get(key) == value for key, value in mapper["config"].items()):
+            continue
+        if old is not None:  # an earlier version's (a stored attribute's claim): replaced
+            admin.remove_client_mapper(existing, old["id"])
+        admin.add_mapper_to_client(existing, mapper)
+        changes.append(f"client {client_id}: mapper {mapper['name']}" + (" replaced" if old is not None else ""))
     if sorted(current.get("redirectUris", [])) != payload["redirectUris"] or (secret and current.get("secret") != secret):
         admin.update_client(existing, {**current, "redirectUris": payload["redirectUris"],
                                        **({"secret": secret} if secret else {})})
@@ -145,6 +158,7 @@ def ensure_residents_realm(admin: KeycloakAdmin, realm: str, client_id: str, cli
     changes += _ensure_first_login(admin)
     changes += _ensure_no_account_console(admin, realm)
     changes += _ensure_portal_client(admin, client_id, client_secret, redirect_uris)
+    changes += _ensure_providers_mappers(admin, realm)
     return changes
 
 
@@ -159,16 +173,89 @@ def _import_discovery(admin: KeycloakAdmin, realm: str, discovery_url: str) -> d
 
 
 def _idp_mappers(alias: str) -> list[dict[str, Any]]:
-    mappers = [{"name": CLAIM_PREFIX + name, "identityProviderAlias": alias,
-                "identityProviderMapper": "oidc-user-attribute-idp-mapper",
-                "config": {"syncMode": "INHERIT", "claim": claim, "user.attribute": CLAIM_PREFIX + name}}
-               for name, claim in IMPORTED_CLAIMS.items()]
+    # the claims as notes of the sign-in's session, never stored on the account
+    claims = json.dumps([{"key": claim, "value": NOTE_MATCHES_ANY} for claim in IMPORTED_CLAIMS.values()])
+    mappers = [{"name": CLAIM_PREFIX + "claims", "identityProviderAlias": alias, "identityProviderMapper": SESSION_NOTE_MAPPER,
+                "config": {"syncMode": "INHERIT", "claims": claims, "are.claim.values.regex": "true"}}]
+    # Keycloak would otherwise keep the ``name`` claim as the account's first and last name
+    mappers += [{"name": f"blank-{field}", "identityProviderAlias": alias,
+                 "identityProviderMapper": "hardcoded-attribute-idp-mapper",
+                 "config": {"syncMode": "FORCE", "attribute": field, "attribute.value": BLANK}}
+                for field in ("firstName", "lastName")]
     # one account per identifier the provider gives: a renewed certificate with a new identifier is a new
     # account here, and renkei finds the person (residents.signin), never Keycloak by a username
     mappers.append({"name": "username", "identityProviderAlias": alias,
                     "identityProviderMapper": "oidc-username-idp-mapper",
                     "config": {"syncMode": "INHERIT", "template": "${ALIAS}.${CLAIM.sub}"}})
     return mappers
+
+
+def _ensure_idp_mappers(admin: KeycloakAdmin, realm: str, alias: str) -> list[str]:
+    """The provider's mappers as :func:`_idp_mappers` makes them; any other (an earlier version's attribute
+    importers of the 基本4情報) removed."""
+    wanted = {mapper["name"]: mapper for mapper in _idp_mappers(alias)}
+    changes = []
+    for mapper in admin.get_idp_mappers(alias):
+        goal = wanted.get(mapper["name"])
+        if goal is not None and mapper.get("identityProviderMapper") == goal["identityProviderMapper"] \
+                and mapper.get("config") == goal["config"]:
+            del wanted[mapper["name"]]
+            continue
+        response = admin.connection.raw_delete(
+            f"admin/realms/{realm}/identity-provider/instances/{alias}/mappers/{mapper['id']}")
+        if response.status_code >= 400:
+            raise KeycloakError(error_message=response.text, response_code=response.status_code,
+                                response_body=response.content)
+        if goal is None:
+            changes.append(f"identity provider {alias}: mapper {mapper['name']} removed")
+    for mapper in wanted.values():
+        admin.add_mapper_to_idp(alias, mapper)
+        changes.append(f"identity provider {alias}: mapper {mapper['name']}")
+    return changes
+
+
+def _ensure_providers_mappers(admin: KeycloakAdmin, realm: str) -> list[str]:
+    return [change for idp in admin.get_idps() if idp.get("providerId") == "oidc"
+            for change in _ensure_idp_mappers(admin, realm, idp["alias"])]
+
+
+@translate_errors
+def erase_stored_claims(admin: KeycloakAdmin, realm: str) -> int:
+    """Remove from every account of the residents' realm the 基本4情報 an earlier version stored (the
+    claims' attributes; the first and last name and e-mail Keycloak took from the claims); the number of
+    accounts changed."""
+    admin.change_current_realm(realm)
+    changed, first = 0, 0
+    while True:
+        users = admin.get_users({"first": first, "max": 200, "briefRepresentation": False})
+        if not users:
+            return changed
+        for user in users:
+            attributes = dict(user.get("attributes") or {})
+            stored = [name for name in STORED_CLAIM_ATTRIBUTES if name in attributes]
+            fields = [field for field in PROFILE_FIELDS if user.get(field) not in (None, "", BLANK)]
+            if not stored and not fields:
+                continue
+            for name in stored:
+                del attributes[name]
+            update = {key: user[key] for key in ("username", "enabled", "emailVerified") if key in user}
+            update.update({"attributes": attributes, "firstName": BLANK, "lastName": BLANK, "email": ""})
+            admin.update_user(user["id"], update)
+            changed += 1
+        first += len(users)
+
+
+@translate_errors
+def delete_provider_accounts(admin: KeycloakAdmin, realm: str, identities: list[tuple[str, str]]) -> int:
+    """Delete the accounts of the residents' realm linked to these providers' identifiers ``(alias, sub)``
+    (a resident who left); the number deleted."""
+    admin.change_current_realm(realm)
+    deleted = 0
+    for alias, subject in identities:
+        for user in admin.get_users({"idpAlias": alias, "idpUserId": subject, "briefRepresentation": True}):
+            admin.delete_user(user["id"])
+            deleted += 1
+    return deleted
 
 
 @translate_errors
@@ -191,9 +278,5 @@ def ensure_provider(admin: KeycloakAdmin, realm: str, alias: str, discovery_url:
     else:
         admin.create_idp(payload)
         changes = [f"identity provider {alias} created (from {discovery_url})"]
-    present = {mapper["name"] for mapper in admin.get_idp_mappers(alias)}
-    for mapper in _idp_mappers(alias):
-        if mapper["name"] not in present:
-            admin.add_mapper_to_idp(alias, mapper)
-            changes.append(f"identity provider {alias}: mapper {mapper['name']}")
+    changes += _ensure_idp_mappers(admin, realm, alias)
     return changes, str(config.get("issuer") or "")
