@@ -51,7 +51,9 @@ if [ "$quick" = 1 ]; then
 fi
 workers="${RENKEI_TEST_WORKERS:-auto}"
 parallel=()
-[ "$workers" = 0 ] || parallel=(-n "$workers")
+# work stealing: a worker that runs out takes tests queued for another, so the slow tests sorted last (Keycloak,
+# then the browser) never leave one worker running alone
+[ "$workers" = 0 ] || parallel=(-n "$workers" --dist worksteal)
 
 # pytest's exit 5 is "no test selected": a selection (a path, -k) may hold none of one session's tests
 run() {
