@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 from flask import Response, abort, g, request, url_for
 from flask_admin import expose
@@ -690,8 +691,12 @@ class ConsentHistoryView(SecureView):
         body = history.history_csv(found, lang) if fmt == "csv" else history.history_xlsx(found, lang)
         mimetype = CSV_MIMETYPE if fmt == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        # the tenant and the subject ID are typed: the ASCII name keeps only what a header may carry, and the full
+        # name travels percent-encoded (RFC 6266), so a CR, LF or NUL typed in the ID never reaches a header
+        name = f"consent-history-{tenant}-{subject}.{fmt}"
+        ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name)
         return Response(body, mimetype=mimetype, headers={
-            "Content-Disposition": f'attachment; filename="consent-history-{tenant}-{subject}.{fmt}"'})
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"})
 
 
 class ConsentLinkagesView(SecureView):

@@ -88,17 +88,14 @@ def test_a_request_never_waits_for_a_frozen_keycloak_and_a_disable_there_still_e
     assert threading.get_ident() not in frozen.callers
 
 
-def test_a_failing_read_backs_off_and_a_success_returns_to_the_interval(app):
+def test_a_failing_read_backs_off_and_a_success_returns_to_the_interval(app, monkeypatch):
     poller = admin_events.AdminEventsPoller(app)
-    app.config["RENKEI_ADMIN_EVENTS_BACKOFF_MAX"] = 5
-    try:
-        waits = []
-        for failures in range(5):
-            poller.failures = failures
-            waits.append(poller.next_wait(1.0, app))
-        assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]  # doubled after each failure, up to the bound
-    finally:
-        app.config.pop("RENKEI_ADMIN_EVENTS_BACKOFF_MAX")
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_BACKOFF_MAX", 5)  # put back as it was, not removed
+    waits = []
+    for failures in range(5):
+        poller.failures = failures
+        waits.append(poller.next_wait(1.0, app))
+    assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]  # doubled after each failure, up to the bound
 
 
 def test_reading_stops_when_switched_off_and_no_thread_starts(app, client, db, frozen, monkeypatch):

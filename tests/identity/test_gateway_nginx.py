@@ -261,7 +261,15 @@ def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_all
 
 def test_with_renkei_unreachable_the_recipe_answers_503_problem_json(tmp_path):
     """renkei down: not nginx's 502 text/html, but the 503 problem+json docs/gateway.md promises."""
-    port, closed = free_port(), free_port()  # nothing listens on `closed`: renkei is not running
+    # renkei is not running: a port held by a socket that never listens refuses every connection, and no other
+    # process (another worker's server) can take it while the test runs
+    with socket.socket() as never_listens:
+        never_listens.bind(("127.0.0.1", 0))
+        _renkei_unreachable(tmp_path, never_listens.getsockname()[1])
+
+
+def _renkei_unreachable(tmp_path, closed: int) -> None:
+    port = free_port()
     recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{closed}", "renkei.example",
                            f"127.0.0.1:{closed}", port, "Zm9vOmJhcg==")
     with running_nginx(recipe, tmp_path, port):
