@@ -347,6 +347,7 @@ def keycloak_settings(keycloak_server):
         direct_grants=True,
         redirect_uris=("http://renkei.test/*",),
         timeout=SLOW_KEYCLOAK_SECONDS,
+        access_token_seconds=3600,
     )
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
@@ -522,6 +523,9 @@ def app(tmp_path_factory):
         "SERVER_NAME": "renkei.test",
         "RENKEI_TOKEN_LEEWAY_SECONDS": 0,
         "RENKEI_KEYCLOAK_TIMEOUT": SLOW_KEYCLOAK_SECONDS,
+        # the session realm's tokens live an hour (keycloak_settings), also after a test bootstraps it again
+        # through the app (`renkei keycloak bootstrap`): a cached token must not expire under a later test
+        "RENKEI_ACCESS_TOKEN_SECONDS": 3600,
         # pages count user seats in Keycloak only in the tests that turn it on (tests/identity/test_people.py)
         "RENKEI_SEATS_FROM_KEYCLOAK": False,
         # the due job reads Keycloak's sign-in events only in the tests that turn it on (tests/service/test_sign_ins.py)
@@ -696,6 +700,16 @@ def tenant_factory(db, operator) -> Callable:
     return make
 
 
+def expires_soon(headers: dict, within_seconds: int = 120) -> bool:
+    """Whether the bearer token in ``headers`` expires within ``within_seconds`` (its ``exp`` claim)."""
+    import base64
+    import json
+
+    payload = headers["Authorization"].split()[1].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims["exp"] - time.time() < within_seconds
+
+
 @pytest.fixture(scope="session")
 def user_factory(directory, keycloak_settings) -> Callable:
     """Create a real Keycloak user with roles (and a tenant); returns (account, auth headers)."""
@@ -735,6 +749,8 @@ def user_factory(directory, keycloak_settings) -> Callable:
         key = (tuple(sorted(roles)), tenant)
         if not fresh and key in cache:
             drop_the_changed()
+        if not fresh and key in cache and expires_soon(cache[key][1]):
+            del cache[key]  # a token issued while a test had shortened the realm's lifespan: a person anew
         if not fresh and key in cache:
             return cache[key]
         username = name or f"{'-'.join(sorted(roles)) or 'nobody'}-{tenant or 'all'}-{uuid.uuid4().hex[:6]}"
