@@ -85,46 +85,46 @@ def closed_year_guards_sqlite() -> dict[str, str]:
     return guards
 
 
+_PG_OPTIONS = "LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp"
+
+
+def _refusing_trigger(t: str, table: str, operations, condition: str) -> list[str]:
+    """The function and the row trigger on ``table`` refusing ``operations`` while ``condition`` holds (a year
+    closed), with the table's words."""
+    body = f"""
+BEGIN
+    IF {condition} THEN
+        RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = '{_message(table)}';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END"""
+    function = f"{table}_closed_year"
+    return [
+        f"CREATE OR REPLACE FUNCTION {t}{function}() RETURNS trigger {_PG_OPTIONS} AS $guard${body}\n$guard$",
+        f"DROP TRIGGER IF EXISTS {function} ON {t}{table}",
+        f"CREATE TRIGGER {function} BEFORE {' OR '.join(operations)} ON {t}{table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {t}{function}()",
+    ]
+
+
 def closed_year_guards_pg(schema: str) -> list[str]:
     """The functions and triggers in ``schema`` (a quoted identifier)."""
     t = f"{schema}."
-    options = "LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp"
+    options = _PG_OPTIONS
     statements = []
     for table, operations in YEAR_TABLES.items():
         row_year = ("CASE WHEN TG_OP = 'DELETE' THEN OLD.fiscal_year ELSE NEW.fiscal_year END")
         old_year = "CASE WHEN TG_OP = 'UPDATE' THEN OLD.fiscal_year ELSE NULL END"
-        body = f"""
-BEGIN
-    IF EXISTS ({CLOSED.format(t=t, year=row_year)}) OR EXISTS ({CLOSED.format(t=t, year=old_year)}) THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = '{_message(table)}';
-    END IF;
-    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-END"""
-        function = f"{table}_closed_year"
-        statements += [
-            f"CREATE OR REPLACE FUNCTION {t}{function}() RETURNS trigger {options} AS $guard${body}\n$guard$",
-            f"DROP TRIGGER IF EXISTS {function} ON {t}{table}",
-            f"CREATE TRIGGER {function} BEFORE {' OR '.join(operations)} ON {t}{table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {t}{function}()",
-        ]
+        statements += _refusing_trigger(
+            t, table, operations,
+            f"EXISTS ({CLOSED.format(t=t, year=row_year)}) OR EXISTS ({CLOSED.format(t=t, year=old_year)})")
     for table, (parent, reference) in CHILD_TABLES.items():
         row_ref = f"CASE WHEN TG_OP = 'DELETE' THEN OLD.{reference} ELSE NEW.{reference} END"
         old_ref = f"CASE WHEN TG_OP = 'UPDATE' THEN OLD.{reference} ELSE NULL END"
-        body = f"""
-BEGIN
-    IF EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=row_ref)})
-            OR EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=old_ref)}) THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE = '{_message(table)}';
-    END IF;
-    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-END"""
-        function = f"{table}_closed_year"
-        statements += [
-            f"CREATE OR REPLACE FUNCTION {t}{function}() RETURNS trigger {options} AS $guard${body}\n$guard$",
-            f"DROP TRIGGER IF EXISTS {function} ON {t}{table}",
-            f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE OR DELETE ON {t}{table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {t}{function}()",
-        ]
+        statements += _refusing_trigger(
+            t, table, ("INSERT", "UPDATE", "DELETE"),
+            f"EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=row_ref)})\n"
+            f"            OR EXISTS ({CHILD_CLOSED.format(t=t, parent=parent, ref=old_ref)})")
     body = f"""
 BEGIN
     IF TG_OP = 'DELETE' THEN
