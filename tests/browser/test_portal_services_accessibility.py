@@ -10,6 +10,7 @@ import datetime as dt
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from residents import operations as residents, portal
 from tenancy.identity.models import ApiClient
@@ -45,27 +46,29 @@ def test_my_services_and_a_services_consent_page_pass_axe(app, page, browser_con
 
     page.goto(live_server(f"/portal/services?lang={lang}"))
     assert page.get_attribute("html", "lang") == lang
-    assert page.locator("#link-form").is_visible()
+    expect(page.locator("#link-form")).to_be_visible()
     assert _violations(page) == []
     # refused: the error beside the field, what was typed kept
     page.select_option("#service_id", str(service.id))
     page.fill("#code", "ACDEFGHJ")
     page.click("#link-form button[type=submit]")
-    assert page.locator("#code-error").is_visible() and page.input_value("#code") == "ACDEFGHJ"
+    expect(page.locator("#code-error")).to_be_visible()
+    expect(page.locator("#code")).to_have_value("ACDEFGHJ")
     assert _violations(page) == []
     page.fill("#code", code)
     page.click("#link-form button[type=submit]")
-    assert "navi-user-0001" in page.inner_text("#services")
+    expect(page.locator("#services")).to_contain_text("navi-user-0001")
     assert _violations(page) == []
 
     page.click(f"#services a[href$='/portal/services/{service.id}']")
-    assert page.locator("#consent-form").is_visible()
+    expect(page.locator("#consent-form")).to_be_visible()
     assert _violations(page) == []
     page.check("#consent-form input[name=items][value='氏名']")
     page.click("#consent-form button[type=submit]")
-    assert page.locator("#withdraw").is_visible()
+    expect(page.locator("#withdraw")).to_be_visible()
     assert _violations(page) == []
     page.click("#withdraw")
+    page.wait_for_load_state()
     assert _violations(page) == []
     page.goto(live_server(f"/portal/services/{service.id}/unlink?lang={lang}"))
     assert _violations(page) == []
