@@ -236,8 +236,11 @@ def touches_the_database(item) -> bool:
     """Whether the test's outcome can depend on the database it runs against: it uses the app (every
     fixture on the database is built on ``app``), is marked ``database``, or its module reaches the test
     database some other way. The others run once (CI's PostgreSQL pass selects ``-m database``)."""
-    return ("app" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database") is not None
-            or _module_reaches_the_database(str(item.path)))
+    if item.get_closest_marker("database") is not None:
+        return True
+    if item.get_closest_marker("rendered") is not None:
+        return False  # what a rendered page shows: the database cannot change it (checked in tests/test_suite_hygiene.py)
+    return "app" in getattr(item, "fixturenames", ()) or _module_reaches_the_database(str(item.path))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -311,7 +314,7 @@ TEST_DATABASES: set[str] = {_database_key(sa.make_url(os.environ[name])) for nam
 def database_only_when_marked(request, monkeypatch):
     """A test not marked ``database`` fails clearly if it connects to the test database (PostgreSQL, or the
     session's SQLite file): it would run on one database only, while its outcome could depend on it."""
-    if request.node.get_closest_marker("database"):
+    if request.node.get_closest_marker("database") or request.node.get_closest_marker("rendered"):
         return
     original = sa.engine.Engine.raw_connection
     test_thread = threading.get_ident()  # the app's own background threads (a reader, a folder) are not the test

@@ -163,3 +163,34 @@ def test_a_test_on_the_app_is_marked_database(request, db):
 
 def test_a_test_without_the_app_is_not_marked_database(request):
     assert request.node.get_closest_marker("database") is None
+
+
+def test_only_the_checks_of_a_rendered_page_run_on_one_database():
+    """``rendered`` takes a test on the app out of CI's PostgreSQL pass (issue 49: axe-core and the raw-text
+    checks of a rendered page run once). Only a browser test that checks pages with axe-core may carry it, never a
+    journey (whose steps are rules the database can change), and it wins over the app but not over ``database``."""
+    from tests import conftest
+
+    wrong = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "mark.rendered" not in text or path.name == Path(__file__).name:
+            continue
+        name = str(path.relative_to(TESTS.parent))
+        if path.parent.name != "browser" or path.name.startswith("test_journeys") or "axe" not in text.lower():
+            wrong.append(name)
+    assert not wrong, f"marked rendered but not an axe-core check of pages under tests/browser: {wrong}"
+
+    class Item:
+        fixturenames = ("app", "page")
+        path = Path(__file__)
+
+        def __init__(self, *markers):
+            self.markers = markers
+
+        def get_closest_marker(self, name):
+            return name if name in self.markers else None
+
+    assert conftest.touches_the_database(Item())
+    assert not conftest.touches_the_database(Item("rendered"))
+    assert conftest.touches_the_database(Item("rendered", "database"))

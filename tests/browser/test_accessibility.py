@@ -54,6 +54,9 @@ import pytest
 from tests.browser.conftest import CRAWLED, axe_script
 from tests.raw_text import download_raw_text, first_rows_text, raw_shapes
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 ROLES = ("operator", "finance", "auditor", "kumamoto", "yatsushiro")
 PAGE_LIMIT = 150  # per person
 VARIANTS_PER_PATH = 4  # distinct pages of one shape (the details of four tenants, /tenant/<code>/ of four)

@@ -4,9 +4,13 @@ with its problems beside the fields, the list after an entry was added and stopp
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_accessibility_issue25 import violations
+
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
 
 
 def test_the_categories_and_licences_pages_meet_wcag_aa_in_every_state(page, login_as, live_server, demo, people, db):

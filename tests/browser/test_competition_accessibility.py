@@ -10,6 +10,9 @@ from tests.browser.test_join_accessibility import _violations
 from tests.competition.conftest import REPRESENTATIVE, applied, group  # noqa: F401  (fixtures)
 from tests.competition.test_selection import call, two_groups  # noqa: F401  (fixtures)
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 
 def _published_call(db, operator):
     from competition import operations as comp

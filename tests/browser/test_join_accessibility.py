@@ -9,6 +9,9 @@ import pytest
 from tests.browser.conftest import axe_script
 from tests.browser.test_accessibility import AXE_JS, AXE_TAGS
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 NTA = "7000012050002"
 
 

@@ -13,6 +13,9 @@ from tests.browser.test_portal_accessibility import _violations
 from tests.consent.conftest import consent_setup  # noqa: F401  (the fixture)
 from tests.residents.test_portal_records import story  # noqa: F401  (the fixture)
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 PAGES = (("/portal/", "#menu-history"), ("/portal/history", "#history"), ("/portal/notices", "#notices"),
          ("/portal/data", "#download-csv"), ("/portal/leave", "#leave-form"))
 

@@ -19,6 +19,9 @@ from tests.consent.conftest import consent_setup  # noqa: F401  (the fixture)
 from tests.residents.conftest import KUMAMOTO, desk, keys, person  # noqa: F401  (the fixtures)
 from tests.residents.test_portal_services import TEXT, _service_actor
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 
 def _signed_in(app, browser_context, live_server, resident_id: int) -> None:
     data = {"resident": {"resident_id": resident_id, "tenant_code": KUMAMOTO, "common_id": None, "status": "active",

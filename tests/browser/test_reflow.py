@@ -14,11 +14,15 @@ import re
 import collections
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_script
 from tests.browser.test_accessibility import (
     AXE_JS, AXE_TAGS, HEIGHT, SETTLED_JS, SIDEWAYS_JS, WIDTHS, Visit, at_widths)
+
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
 
 PHONE, TABLET = WIDTHS[-1], WIDTHS[1]
 CATALOGUE_PAGES = 24  # the catalogue's pages followed from /catalogue, one of each kind

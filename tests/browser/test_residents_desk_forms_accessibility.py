@@ -4,11 +4,16 @@ form with the consent text's items to tick), and a refused disclosure form with 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.test_join_accessibility import _violations
 from tests.browser.test_residents_recovery_accessibility import _desk_person
 from tests.consent.conftest import consent_setup  # noqa: F401  (the fixture)
 from tests.residents.conftest import desk, person
 from tests.residents.test_desk_forms import TEXT
+
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
 
 
 def test_the_link_and_disclosure_forms_have_no_axe_violations(page, app, live_server, login_as, directory, db,

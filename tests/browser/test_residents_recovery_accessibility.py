@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.conftest import PASSWORD
 from tests.consent.conftest import consent_setup  # noqa: F401  (the fixture)
 from tests.browser.test_join_accessibility import _violations
 from tests.residents.conftest import KUMAMOTO, desk, person
+
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
 
 
 def _desk_person(directory, family: str) -> str:

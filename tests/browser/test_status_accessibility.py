@@ -11,6 +11,9 @@ import pytest
 from tests.browser.conftest import axe_script
 from tests.browser.test_accessibility import AXE_JS, AXE_TAGS
 
+# what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
+pytestmark = pytest.mark.rendered
+
 
 def _violations(page) -> list[str]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
