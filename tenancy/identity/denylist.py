@@ -3,7 +3,8 @@
 An access token stays valid until its ``exp`` even after Keycloak disables the person. When
 renkei disables, removes or demotes someone (:mod:`tenancy.identity.operations`, a tenant's
 suspension or withdrawal), or Keycloak reports it in its admin events
-(:func:`subjects_from_admin_events`), the person's subject is written here with the moment
+(:func:`subjects_from_admin_events`; a role taken through a group or a composite role, or a group
+deleted: :func:`reaches_from_admin_events`, :func:`subjects_reached`), the person's subject is written here with the moment
 (``denied_at``). Every API token check refuses a token of a listed subject **issued at or
 before** ``denied_at``: a token issued afterwards (the person enabled again and signed in anew)
 passes. A row is kept for ``keep_seconds`` (default one day), far beyond any access token's
