@@ -1,7 +1,8 @@
 """Keycloak's admin events read by a thread of each process, never by a request (issue 36).
 
-A person disabled or deleted in Keycloak's console, a role or group taken from them there, or an
-API client deleted there, is reported in the realm's admin events (and so is a person created,
+A person disabled or deleted in Keycloak's console, a role or group taken from them there (or from a
+group they are in, or from a composite role they hold; or their group deleted), or an API client
+deleted there, is reported in the realm's admin events (and so is a person created,
 changed, or put into or taken out of a group, which the people index follows:
 :mod:`tenancy.identity.people_index`). :class:`AdminEventsPoller`
 reads them every ``RENKEI_ADMIN_EVENTS_INTERVAL`` seconds (default 1) in a daemon thread of the
@@ -113,6 +114,18 @@ class AdminEventsPoller:
                         denylist.deny(own, [subject], reason, now=at)
                     if deleted:  # a client deleted in Keycloak directly: refused
                         api_clients.mark_missing(own, directory)
+                    own.commit()
+            # a role taken from a group or a composite role, a group deleted: its people asked of Keycloak
+            # after the denials above are committed (a failure here raises, and the events are read again)
+            reached, unknown = denylist.subjects_reached(directory, denylist.reaches_from_admin_events(events))
+            for words in unknown:
+                current_app.logger.warning("admin event not followed to its people: %s", words)
+            if reached:
+                current_app.logger.info("admin events: %d people whose roles changed through a group or a "
+                                        "composite role are denied", len(reached))
+                with OwnSession(bind=db.engine) as own:
+                    for subject, (reason, at) in reached.items():
+                        denylist.deny(own, [subject], reason, now=at)
                     own.commit()
             if events:  # the people index (after the denials: a failure here never holds a denial back)
                 with OwnSession(bind=db.engine) as own:

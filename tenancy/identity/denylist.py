@@ -3,7 +3,8 @@
 An access token stays valid until its ``exp`` even after Keycloak disables the person. When
 renkei disables, removes or demotes someone (:mod:`tenancy.identity.operations`, a tenant's
 suspension or withdrawal), or Keycloak reports it in its admin events
-(:func:`subjects_from_admin_events`), the person's subject is written here with the moment
+(:func:`subjects_from_admin_events`; a role taken through a group or a composite role, or a group
+deleted: :func:`reaches_from_admin_events`, :func:`subjects_reached`), the person's subject is written here with the moment
 (``denied_at``). Every API token check refuses a token of a listed subject **issued at or
 before** ``denied_at``: a token issued afterwards (the person enabled again and signed in anew)
 passes. A row is kept for ``keep_seconds`` (default one day), far beyond any access token's
@@ -18,6 +19,7 @@ applies within ``max_age`` seconds. ``max_age`` 0 reads the table on every reque
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -29,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from core.db import utcnow
+from core.errors import NotFound
 from tenancy.identity.models import DeniedSubject
 
 KEEP_SECONDS = 24 * 3600
@@ -169,3 +172,74 @@ def _mapping_taken(event: dict[str, Any], parts: list[str]):
     if event.get("operationType") == "DELETE" and len(parts) >= 3 and parts[2] == _MAPPINGS_TAKEN[event["resourceType"]]:
         yield parts[1], "roles changed in Keycloak", dt.datetime.fromtimestamp(int(event.get("time", 0)) / 1000,
                                                                               dt.timezone.utc)
+
+
+# --- changes that reach more than one person: a group's roles, a composite role, a group deleted ---
+
+@dataclasses.dataclass(frozen=True)
+class Reach:
+    """An admin event whose people must be asked of Keycloak: ``kind`` is ``group`` (a role taken from
+    the group ``ref``), ``composite`` (a role taken from the composite role at the path ``ref``) or
+    ``deleted group`` (the group ``ref`` deleted); ``at`` is the event's time."""
+
+    kind: str
+    ref: str
+    at: dt.datetime
+
+
+def reaches_from_admin_events(events: Iterable[dict[str, Any]]) -> list[Reach]:
+    """The admin events that end the access of everyone they reach, not of one named person: a realm
+    or client role taken from a group (``groups/ID/role-mappings/…``, DELETE: its members and its
+    subgroups' members), a role taken from a composite role (``roles/NAME/composites``,
+    ``roles-by-id/ID/composites``, ``clients/ID/roles/NAME/composites``, DELETE: the composite's holders,
+    directly, through groups or through another composite), and a group deleted (``groups/ID``, DELETE:
+    its members, who lost its roles and its place in the token's groups). A person taken out of a group
+    is a user's own event (:func:`subjects_from_admin_events`)."""
+    found: list[Reach] = []
+    for event in events:
+        if event.get("operationType") != "DELETE":
+            continue
+        parts = (event.get("resourcePath") or "").split("/")
+        kind, at = event.get("resourceType"), _time(event)
+        if kind in _MAPPINGS_TAKEN and parts[0] == "groups" and len(parts) >= 3 and parts[2] == "role-mappings":
+            found.append(Reach("group", parts[1], at))
+        elif kind in ("REALM_ROLE", "CLIENT_ROLE") and parts[-1] == "composites" and len(parts) >= 3:
+            found.append(Reach("composite", "/".join(parts[:-1]), at))
+        elif kind == "GROUP" and parts[0] == "groups" and len(parts) == 2 and parts[1]:
+            found.append(Reach("deleted group", parts[1], at))
+    return found
+
+
+def subjects_reached(directory, reaches: Iterable[Reach]) -> tuple[dict[str, tuple[str, dt.datetime]], list[str]]:
+    """The people each reach ends (asked of Keycloak through ``directory``), as
+    :func:`subjects_from_admin_events` returns them (reason "roles changed in Keycloak"), and what could
+    not be followed, in words for the log (a composite role deleted since: its holders are no longer
+    known; their tokens end at expiry). Keycloak not answering raises (the caller reads the events again).
+    A group deleted since a role was taken from it is followed as a deleted group."""
+    found: dict[str, tuple[str, dt.datetime]] = {}
+    unknown: list[str] = []
+    for reach in reaches:
+        try:
+            people = _people_reached(directory, reach)
+        except NotFound:
+            unknown.append(f"{reach.kind} {reach.ref}: no longer in Keycloak, its people cannot be listed")
+            continue
+        for user_id in people:
+            if user_id not in found or found[user_id][1] < reach.at:
+                found[user_id] = ("roles changed in Keycloak", reach.at)
+    return found, unknown
+
+
+def _people_reached(directory, reach: Reach) -> set[str]:
+    if reach.kind == "composite":
+        return directory.composite_holder_ids(reach.ref)
+    if reach.kind == "group":
+        try:
+            return directory.group_member_ids(reach.ref)
+        except NotFound:  # deleted since: its members as the events recorded them
+            pass
+    return directory.former_group_member_ids(reach.ref)
+
+
+def _time(event: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(event.get("time", 0)) / 1000, dt.timezone.utc)

@@ -123,3 +123,47 @@ def test_the_read_since_moves_on_only_after_the_events_were_acted_upon(app, db, 
     with app.app_context():
         assert poller.poll_once() is False
     assert poller.since_ms == before
+
+
+def test_a_group_whose_members_cannot_be_listed_is_read_again_and_holds_no_other_denial_back(app, db, monkeypatch,
+                                                                                              caplog):
+    """Fail closed as a failed read does: Keycloak not answering about a group's members is logged and the
+    events are read again (the group's people are denied once Keycloak answers); a person the same events
+    name is denied meanwhile."""
+    from core.errors import Unavailable
+    from tenancy.identity.models import DeniedSubject
+
+    keycloak = FrozenKeycloak()
+    keycloak.thawed.set()
+    at = int(time.time() * 1000)
+    named, member = str(uuid.uuid4()), str(uuid.uuid4())
+    events = [{"time": at, "resourceType": "USER", "operationType": "DELETE", "resourcePath": f"users/{named}"},
+              {"time": at + 1, "resourceType": "REALM_ROLE_MAPPING", "operationType": "DELETE",
+               "resourcePath": "groups/g-uuid/role-mappings/realm"}]
+    answers = {"members": Unavailable("Keycloak is not answering", "認証サーバーが応答しません")}
+
+    def group_member_ids(group_id):
+        if isinstance(answers["members"], Exception):
+            raise answers["members"]
+        return answers["members"]
+
+    keycloak.group_member_ids = group_member_ids
+    monkeypatch.setitem(app.extensions, "renkei_identity", keycloak)
+    poller = admin_events.AdminEventsPoller(app)
+    before = poller.since_ms
+    keycloak.events = list(events)
+    with app.app_context():
+        assert poller.poll_once() is False
+    assert poller.since_ms == before  # read again
+    assert "admin events could not be read" in caplog.text and "not answering" in caplog.text
+    db.expire_all()
+    assert db.get(DeniedSubject, named) is not None and db.get(DeniedSubject, member) is None
+
+    answers["members"] = {member}  # Keycloak answers again
+    keycloak.events = list(events)
+    with app.app_context():
+        assert poller.poll_once() is True
+    assert poller.since_ms == at + 1
+    db.expire_all()
+    denied = db.get(DeniedSubject, member)
+    assert denied is not None and denied.reason == "roles changed in Keycloak"

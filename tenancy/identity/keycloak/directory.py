@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,12 +22,23 @@ from tenancy.identity.keycloak.common import (API_AUDIENCE_SCOPE, REALM_ROLES, S
 from tenancy.identity.keycloak.realm import ask_for_totp
 
 # The admin events renkei reads (tenancy/identity/denylist.py): people disabled, deleted or signed
-# out, roles and groups taken from them, and API clients deleted
-ADMIN_EVENT_TYPES = ["USER", "REALM_ROLE_MAPPING", "CLIENT_ROLE_MAPPING", "GROUP_MEMBERSHIP", "CLIENT"]
+# out, roles and groups taken from them, roles taken from a group or a composite role, groups deleted,
+# and API clients deleted
+ADMIN_EVENT_TYPES = ["USER", "REALM_ROLE_MAPPING", "CLIENT_ROLE_MAPPING", "GROUP_MEMBERSHIP", "GROUP", "REALM_ROLE",
+                     "CLIENT_ROLE", "CLIENT"]
 
 # one line per call to Keycloak (method, path, status, time), each carrying the request id of the request
 # or job run that made it (core/request_context.py): DEBUG, or WARNING when Keycloak answered 5xx
 call_log = logging.getLogger("renkei.keycloak")
+
+def _representation(event: dict[str, Any]) -> dict[str, Any]:
+    """An admin event's representation (a JSON text, details on) as a dict; {} when it has none."""
+    try:
+        found = json.loads(event.get("representation") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
 
 @dataclasses.dataclass(frozen=True)
 class Account:
@@ -404,6 +416,91 @@ class IdentityDirectory:
             if len(newer) < page or len(events) < page:
                 break
         return found[:limit]
+
+    # --- who a change to a group or a composite role reaches (tenancy/identity/denylist.py) ------
+
+    @translate_errors
+    def group_member_ids(self, group_id: str) -> set[str]:
+        """The ids of the members of the group and of its subgroups at any depth (NotFound: no such group)."""
+        found: set[str] = set()
+        groups = [group_id]
+        while groups:
+            current = groups.pop()
+            found.update(m["id"] for m in self.admin.get_group_members(current, {"briefRepresentation": True}))
+            groups += [child["id"] for child in self.admin.get_group_children(current)]
+        return found
+
+    @translate_errors
+    def former_group_member_ids(self, group_id: str, page: int = 100) -> set[str]:
+        """The people a deleted group had, as the realm's admin events recorded them (Keycloak reports a
+        group's deletion without its members, and can no longer list them): the users put into the group
+        or into one of its subgroups (GROUP_MEMBERSHIP CREATE on ``users/*/groups/<id>``) and not taken out
+        since (their DELETE is newer); the subgroups are those created under it (GROUP CREATE on
+        ``groups/<id>/children``)."""
+        found: set[str] = set()
+        groups, seen = [group_id], set()
+        while groups:
+            current = groups.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            latest: dict[str, str] = {}  # user id → their newest membership event's operation (newest first)
+            for event in self._all_admin_events({"resourceTypes": ["GROUP_MEMBERSHIP"],
+                                                 "resourcePath": f"users/*/groups/{current}"}, page):
+                latest.setdefault(event["resourcePath"].split("/")[1], event.get("operationType", ""))
+            found.update(user_id for user_id, operation in latest.items() if operation == "CREATE")
+            for event in self._all_admin_events({"resourceTypes": ["GROUP"], "operationTypes": ["CREATE"],
+                                                 "resourcePath": f"groups/{current}/children"}, page):
+                child = _representation(event).get("id")
+                if child:
+                    groups.append(child)
+        return found
+
+    def _all_admin_events(self, query: dict[str, Any], page: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            events = self.admin.get_admin_events({**query, "first": len(found), "max": page})
+            found += events
+            if len(events) < page:
+                return found
+
+    @translate_errors
+    def composite_holder_ids(self, role_path: str) -> set[str]:
+        """The ids of the people who hold the composite role at ``role_path`` (an admin event's
+        ``roles/<name>``, ``roles-by-id/<id>`` or ``clients/<uuid>/roles/<name>``): directly, through a
+        group (and its subgroups), or through a realm composite role that contains it, at any depth
+        (NotFound: no such role)."""
+        role = self._role_at(role_path.split("/"))
+        parents: dict[str, list[dict]] = {}  # role id → the realm composite roles that contain it
+        for composite in self.admin.get_realm_roles(brief_representation=True):
+            if composite.get("composite"):
+                for child in self.admin.get_composite_realm_roles_of_role(composite["name"]):
+                    parents.setdefault(child["id"], []).append(composite)
+        found: set[str] = set()
+        roles, seen = [role], set()
+        while roles:
+            current = roles.pop()
+            if current["id"] in seen:
+                continue
+            seen.add(current["id"])
+            if current.get("clientRole"):
+                users = self.admin.get_client_role_members(current["containerId"], current["name"])
+                groups = self.admin.get_client_role_groups(current["containerId"], current["name"])
+            else:
+                users = self.admin.get_realm_role_members(current["name"], {"briefRepresentation": True})
+                groups = self.admin.get_realm_role_groups(current["name"])
+            found.update(user["id"] for user in users)
+            for group in groups:
+                found |= self.group_member_ids(group["id"])
+            roles += parents.get(current["id"], [])
+        return found
+
+    def _role_at(self, parts: list[str]) -> dict:
+        if parts[0] == "roles-by-id":
+            return self.admin.get_role_by_id(parts[1])
+        if parts[0] == "clients":
+            return {**self.admin.get_client_role(parts[1], parts[3]), "clientRole": True, "containerId": parts[1]}
+        return self.admin.get_realm_role(parts[1])
 
     @translate_errors
     def login_events(self, date_from: datetime.date, date_to: datetime.date, *, page: int = 100,
