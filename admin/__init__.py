@@ -75,7 +75,9 @@ def _logging(app) -> None:
         root.setLevel(str(app.config.get("RENKEI_LOG_LEVEL", "WARNING")).upper())
 
 
-def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
+def create_app(config_override: dict[str, Any] | None = None, *, command: bool = False) -> OpenAPI:
+    """The app. ``command``: built for a ``renkei`` command (admin.cli), not to serve: the start-up checks
+    that need the database (the residents' key ring against the stored items) are left to the commands."""
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
     from flask_babel import lazy_gettext
@@ -116,6 +118,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     _logging(app)
     db.init_app(app)
+    if not command:
+        config_module.check_resident_data(app)  # a key ring that cannot read the residents' items: refused
     i18n.init_app(app)
     chart_pages.init_app(app)
     problems.init_app(app)
