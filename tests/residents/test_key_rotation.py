@@ -132,3 +132,28 @@ def test_renkei_check_and_rotate_key_name_the_missing_key(app, db, consent_setup
     passed = app.test_cli_runner().invoke(args=["check", "--as", "unei"])
     assert passed.exit_code == 0 and "resident keys: 2" in passed.output, passed.output
     assert app.test_cli_runner().invoke(args=["residents", "rotate-key", "--as", "unei"]).exit_code == 0
+
+
+def test_an_erased_resident_holds_nothing_to_read_and_neither_blocks_the_rotation_nor_the_check(app, db, consent_setup,
+                                                                                                keys):
+    import datetime as dt
+
+    from core.db import utcnow
+    from residents import portal_records
+
+    operator = Actor(issuer="urn:test", subject="op", roles=frozenset({"platform-operator"}))
+    gone = residents.enrol(db, desk(), keys, person()).resident
+    kept = residents.enrol(db, desk(), keys, person(full_name="佐藤 花子", birth_date="1990-01-02", sex="2")).resident
+    db.commit()
+    portal_records.leave(db, Actor(issuer=CARD, subject="card-0001", name="髙橋 太郎"), gone)
+    db.commit()
+    assert portal_records.erase_left(db, operator, days=365, now=utcnow() + dt.timedelta(days=800)) == 1
+    db.commit()
+    ring = rotating(keys)
+    assert residents.unreadable_keys(db, parse_keys(entry(ring))) == [
+        residents.UnreadableKey("k1", 1, missing=True)]  # the one left to read, not the erased one
+    assert residents.rotate_key(db, operator, ring) == {"rewritten": 1, "residents": 2}
+    db.commit()
+    assert residents.unreadable_keys(db, parse_keys(entry(ring))) == []
+    assert residents.look_up(db, desk(), parse_keys(entry(ring)), KUMAMOTO, common_id=kept.common_id,
+                             reason="鍵の交換の確認")["full_name"] == "佐藤 花子"
