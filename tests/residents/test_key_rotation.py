@@ -100,13 +100,18 @@ def test_renkei_refuses_to_start_with_a_ring_that_cannot_read_the_residents_and_
     assert entry(keys).split(":")[1] not in said and only_new.split(":")[1] not in said  # never the key material
     with pytest.raises(ConfigurationError, match="key 'k1' of the residents' key ring .* is not the key"):
         _app_with(app, tmp_path, f"{only_new},{new_key_entry('k1')}")  # a k1, but not the one they were sealed with
-    # the documented order's ring starts, and so does a command's app (which `renkei check` then speaks for)
+    # the documented order's ring starts, and so does the commands' app (which `renkei check` then speaks for)
     assert _app_with(app, tmp_path, f"{only_new},{entry(keys)}") is not None
+    # after the rotation, an app given back the old key alone is refused too, naming the new one
+    residents.rotate_key(db, Actor(issuer="urn:test", subject="op", roles=frozenset({"platform-operator"})), ring)
+    db.commit()
+    with pytest.raises(ConfigurationError, match="3 resident\\(s\\)' items are sealed under the key 'k2'"):
+        _app_with(app, tmp_path, entry(keys))
     from admin import create_app
 
     assert create_app({**{k: v for k, v in app.config.items() if k.startswith(("RENKEI_", "SECRET", "SQLALCHEMY"))},
                        "TESTING": True, "RENKEI_VAR_DIR": str(tmp_path), "RENKEI_RESIDENT_KEYS": only_new},
-                      command=True) is not None
+                      check_data=False) is not None
 
 
 def test_renkei_check_and_rotate_key_name_the_missing_key(app, db, consent_setup, keys, monkeypatch):
