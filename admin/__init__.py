@@ -75,7 +75,10 @@ def _logging(app) -> None:
         root.setLevel(str(app.config.get("RENKEI_LOG_LEVEL", "WARNING")).upper())
 
 
-def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
+def create_app(config_override: dict[str, Any] | None = None, *, check_data: bool = True) -> OpenAPI:
+    """The app. ``check_data``: check at the start what the database holds against the settings (the residents'
+    key ring against their stored items: :func:`admin.config.check_resident_data`). The ``renkei`` commands'
+    app (admin.cli) does not: `renkei check` names the problem, `renkei backup` must still run."""
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
     from flask_babel import lazy_gettext
@@ -116,6 +119,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> OpenAPI:
 
     _logging(app)
     db.init_app(app)
+    if check_data:
+        config_module.check_resident_data(app)  # a key ring that cannot read the residents' items: refused
     i18n.init_app(app)
     chart_pages.init_app(app)
     problems.init_app(app)

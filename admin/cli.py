@@ -71,7 +71,7 @@ def _create_app():
     from admin.config import ConfigurationError
 
     try:
-        return create_app()
+        return create_app(check_data=False)  # the commands speak for themselves (`renkei check`)
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
 

@@ -243,6 +243,42 @@ def _check_resident_keys(config: Mapping[str, Any]) -> None:
             "without it.") from None
 
 
+def check_resident_data(app) -> None:
+    """At start-up, before serving: the residents' key ring must read the items the database holds
+    (:func:`residents.operations.unreadable_keys`). A ring that lost the old key before the rotation, or holds
+    only a new one, would answer look-ups with errors and enrol a second person for everyone it cannot match:
+    refused, naming the key (its id, never its material). The commands are not refused here (`renkei check`
+    names it, `renkei backup` must still run, `renkei residents rotate-key` refuses by itself). A database not
+    built yet is not checked; one that cannot be reached yet is not either (logged)."""
+    import logging
+
+    import sqlalchemy as sa
+
+    from admin.extensions import db
+    from residents.crypto import keyring_from_config
+    from residents.operations import unreadable_keys
+
+    keys = keyring_from_config(app.config)
+    with app.app_context():
+        try:
+            if not sa.inspect(db.engine).has_table("resident"):
+                return
+            found = unreadable_keys(db.session, keys)
+        except sa.exc.DBAPIError as error:
+            logging.getLogger(__name__).warning("the residents' key ring was not checked against the database at "
+                                                "start: it could not be read (%s)", type(error.orig).__name__)
+            return
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no connection is carried into the workers the server forks
+    if found:
+        said = [unreadable.describe(keys) for unreadable in found]
+        raise ConfigurationError(
+            "renkei refuses to start: the residents' key ring cannot read the residents' items in the database. "
+            + " ".join(en for en, _ in said) + " / renkei は起動しません：住民情報の鍵でデータベースの住民情報を読めません。"
+            + "".join(ja for _, ja in said))
+
+
 # Passwords Keycloak's own documentation, its container image and renkei's demo use or suggest: never in production.
 DEFAULT_ADMIN_PASSWORDS = frozenset({"", "admin", "password", "keycloak", "changeme", "change_me", "secret", "admin123",
                                      "renkei", "renkei-demo-2026"})

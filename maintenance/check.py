@@ -13,7 +13,8 @@ In order, each stopping at its first problem (the report names the first problem
 3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
    periods whose events are still kept equals its events summed again
    (:mod:`tenancy.usage.integrity`); each difference is named;
-4. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
+4. ``resident keys``: the residents' key ring reads every resident's items (:func:`check_resident_keys`);
+5. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
    itself): its records up to the backup's head are counted instead.
 """
@@ -40,6 +41,7 @@ from tenancy.usage.metering import MeteringSettings
 
 if TYPE_CHECKING:
     from maintenance import signing
+    from residents.crypto import Keyring
 
 SystemReport = billing_integrity.Report  # the ledger's report, extended with the chain and the manifest
 
@@ -261,12 +263,22 @@ def checkpoints_due(session: Session, found: "Mapping[str, signing.Found]", *, m
     return None
 
 
+def check_resident_keys(session: Session, report: SystemReport, keys: "Keyring") -> None:
+    """``resident keys``: the residents' key ring reads every resident's items (a key of theirs missing, or
+    of the wrong material, is named by its id: :func:`residents.operations.unreadable_keys`)."""
+    from residents.operations import unreadable_keys
+
+    report.checked["resident keys"] = len(keys.keys)
+    for unreadable in unreadable_keys(session, keys):
+        report.add("resident keys", *unreadable.describe(keys))
+
+
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
               chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
               usage_settings: MeteringSettings | None = None,
               archive_dirs: Mapping[str, Path] | None = None, checkpoint_copy: Path | None = None,
-              checkpoint_copy_required: bool = False) -> SystemReport:
+              checkpoint_copy_required: bool = False, resident_keys: "Keyring | None" = None) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
     ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
@@ -274,7 +286,8 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
     retention that says which usage periods still have all their events (default: the app's).
     ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`). ``checkpoint_copy``:
     the checkpoints' off-host copy (read into ``checkpoints_found`` already), which production
-    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`)."""
+    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`). ``resident_keys``: the app's
+    residents' key ring, which must read every resident's items (:func:`check_resident_keys`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     folder = Path(checkpoints_found.places[0]) if checkpoints_found is not None and checkpoints_found.places else None
@@ -286,6 +299,8 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
     report.checked.update(ledger.checked)
     report.findings.extend(ledger.findings)
     _check_usage(session, report, usage_settings)
+    if resident_keys is not None:
+        check_resident_keys(session, report, resident_keys)
     if manifest is not None:
         _check_manifest(session, manifest, report, actor)
         if manifest.get("realm") and realm_counts is not None:

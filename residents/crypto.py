@@ -9,7 +9,10 @@ it and writes it again with the current one, in one transaction.
   binds it to its field and its row (``resident:<id>:<field>``), so a value copied into another row or
   field does not decrypt.
 * A matching hash is HMAC-SHA-256 of a normalised value (:mod:`residents.normalise`) under a key derived
-  from the current key (HKDF, its own label): the database holds no plaintext to compare.
+  from the current key (HKDF, its own label): the database holds no plaintext to compare. A row is written
+  with the current key's hash (:meth:`Keyring.digest`) but looked for under every key of the ring
+  (:meth:`Keyring.digests`): between the restart with a new key first and the rotation, the rows still
+  carry the old key's hashes, and a person must be found all the same (never a second person).
 
 Where the keys come from (:func:`keyring_from_config`): ``RENKEI_RESIDENT_KEYS`` (``id:base64key`` entries
 separated by commas, current first) or the file named by ``RENKEI_RESIDENT_KEY_FILE`` (one entry a
@@ -81,6 +84,11 @@ class Keyring:
     def digest(self, normalised: str) -> str:
         """The keyed hash a normalised value is matched by (hex)."""
         return hmac.new(_hash_key(self.keys[0][1]), normalised.encode(), hashlib.sha256).hexdigest()
+
+    def digests(self, normalised: str) -> tuple[str, ...]:
+        """The keyed hashes of a normalised value under every key of the ring, current first: what a row
+        written under any of them holds (look-ups match any; a rotation under way leaves rows of each)."""
+        return tuple(hmac.new(_hash_key(key), normalised.encode(), hashlib.sha256).hexdigest() for _, key in self.keys)
 
 
 def key_id_of(stored: str) -> str:

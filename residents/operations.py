@@ -32,7 +32,7 @@ from residents.consent.models import AssuranceLevel, ConsentRecord, DataService,
 from residents.consent.operations import items_of as consent_items_of
 from residents.consent.schemas import validated
 from residents import normalise
-from residents.crypto import Keyring
+from residents.crypto import Keyring, ResidentKeyError
 from residents.lifecycle import RESIDENTS, REVIEWS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
                               ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink,
@@ -95,7 +95,19 @@ def _identified(session: Session, data: EnrolmentIn) -> Resident | None:
 NAMESAKES_COMPARED = 50  # the people of one name at one address whose date of birth and sex are compared
 
 
-def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
+def _person_hashes(keys: Keyring, full_name: str, birth_date: str, sex: str) -> tuple[str, ...]:
+    """The person's match key (the keyed hash of the normalised name, date of birth and sex) under every key of
+    the ring, current first: a row holds the one of the key it was written with (a rotation under way leaves
+    rows of the old key), so a look-up matches any of them (:meth:`residents.crypto.Keyring.digests`)."""
+    return keys.digests(normalise.person_key(full_name, birth_date, sex))
+
+
+def _data_hashes(keys: Keyring, data: EnrolmentIn) -> tuple[str, ...]:
+    return _person_hashes(keys, data.full_name, data.birth_date.isoformat(), data.sex.value)
+
+
+def _match(session: Session, keys: Keyring, data: EnrolmentIn,
+           person_hashes: tuple[str, ...]) -> tuple[Resident, MatchReason] | None:
     """The existing person an enrolment is, or may be: first by the provider's identifier (the only match that
     joins a sign-in to a person by itself), then by the name, date of birth and sex (whatever the address), then
     a person otherwise matching (the same name and address) who differs only in the date of birth or only in the
@@ -107,20 +119,22 @@ def _match(session: Session, keys: Keyring, data: EnrolmentIn, person_hash: str)
         if known is not None:
             return known, MatchReason.provider_identifier
     found = session.scalars(sa.select(Resident).where(
-        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
+        Resident.tenant_code == data.tenant_code, Resident.person_hash.in_(person_hashes),
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.status, Resident.id)).first()
     if found is not None:
         return found, MatchReason.basic_four
-    return _almost(session, keys, data) or _left_namesake(session, data, person_hash)
+    return _almost(session, keys, data) or _left_namesake(session, data, person_hashes)
 
 
 def _almost(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Resident, MatchReason] | None:
     """A person of the same name and address (normalised) whose date of birth or sex, but not both, differs:
     found through the blind indexes (``name_hash``, ``address_hash``); only those rows' date of birth and sex are
-    decrypted. Namesakes elsewhere are not compared: a common name would send every enrolment to review."""
+    decrypted. Namesakes elsewhere are not compared: a common name would send every enrolment to review.
+    Each row is looked for under every key of the ring (a name and an address hash of one key: the row's)."""
+    under_each_key = [sa.and_(Resident.name_hash == name, Resident.address_hash == address) for name, address in
+                      zip(keys.digests(normalise.name(data.full_name)), keys.digests(normalise.address(data.address)))]
     namesakes = session.scalars(sa.select(Resident).where(
-        Resident.tenant_code == data.tenant_code, Resident.name_hash == keys.digest(normalise.name(data.full_name)),
-        Resident.address_hash == keys.digest(normalise.address(data.address)),
+        Resident.tenant_code == data.tenant_code, sa.or_(*under_each_key),
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
         .order_by(Resident.status, Resident.id).limit(NAMESAKES_COMPARED))
     for namesake in namesakes:
@@ -131,11 +145,12 @@ def _almost(session: Session, keys: Keyring, data: EnrolmentIn) -> tuple[Residen
     return None
 
 
-def _left_namesake(session: Session, data: EnrolmentIn, person_hash: str) -> tuple[Resident, MatchReason] | None:
+def _left_namesake(session: Session, data: EnrolmentIn,
+                   person_hashes: tuple[str, ...]) -> tuple[Resident, MatchReason] | None:
     if data.verification is not VerificationMethod.provider:  # the desk enrols a person who left anew, knowingly
         return None
     left = session.scalar(sa.select(Resident).where(
-        Resident.tenant_code == data.tenant_code, Resident.person_hash == person_hash,
+        Resident.tenant_code == data.tenant_code, Resident.person_hash.in_(person_hashes),
         Resident.status == ResidentStatus.left, Resident.erased_at.is_(None)).order_by(Resident.id.desc()).limit(1))
     return (left, MatchReason.left_person) if left is not None else None
 
@@ -144,9 +159,8 @@ def find_same_person(session: Session, keys: Keyring, data: EnrolmentIn) -> tupl
     """The duplicate search of an enrolment, on its own (bench/bench_duplicate_search.py measures it): the
     existing person of the municipality the enrolment is, by the provider's identifier, then by the keyed
     hash of the normalised name, date of birth and sex, then by the name and address with the date of birth or
-    the sex differing."""
-    return _match(session, keys, data, keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(),
-                                                                         data.sex.value)))
+    the sex differing (each under every key of the ring)."""
+    return _match(session, keys, data, _data_hashes(keys, data))
 
 
 def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | dict) -> Enrolment:
@@ -157,11 +171,14 @@ def enrol(session: Session, actor: Actor, keys: Keyring, payload: EnrolmentIn | 
     return _enrol(session, actor, keys, data)
 
 
-def _hold_person(session: Session, tenant_code: str, person_hash: str) -> None:
+def _hold_person(session: Session, tenant_code: str, person_hashes: tuple[str, ...]) -> None:
     """Hold the person's match key (municipality and keyed hash of the 基本4情報) until the transaction
     ends: enrolments and sign-ins of one person at once queue up, and each searches for duplicates after
-    the one before has enrolled them (never a second common ID)."""
-    lock_key(session, "residents.person", f"{tenant_code}:{person_hash}")
+    the one before has enrolled them (never a second common ID). The key is held under every key of the
+    ring, in one order (no two holders wait on each other): during a rotation an app with the new key first
+    and one with the old key alone share the old key's, so they queue up too."""
+    for person_hash in sorted(set(person_hashes)):
+        lock_key(session, "residents.person", f"{tenant_code}:{person_hash}")
 
 
 def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> Enrolment:
@@ -175,8 +192,9 @@ def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> 
                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(resident, keys, plain)
-    _hold_person(session, data.tenant_code, resident.person_hash)
-    match = _match(session, keys, data, resident.person_hash)
+    person_hashes = _data_hashes(keys, data)
+    _hold_person(session, data.tenant_code, person_hashes)
+    match = _match(session, keys, data, person_hashes)
     if match is None:
         resident.common_id = _issue(session)
     else:
@@ -187,7 +205,8 @@ def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> 
     if match is not None:
         matched, reason = match
         review = ResidentReview(tenant_code=data.tenant_code, candidate_id=resident.id, matched_id=matched.id,
-                                reason=reason, address_matches=matched.address_hash == resident.address_hash)
+                                reason=reason,
+                                address_matches=matched.address_hash in keys.digests(normalise.address(data.address)))
         session.add(review)
     if data.issuer and data.subject and (match is None or match[1] is not MatchReason.provider_identifier):
         session.add(ResidentIdentity(resident_id=resident.id, tenant_code=data.tenant_code, issuer=data.issuer,
@@ -228,8 +247,7 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
                       "サインインには認証事業者と利用者の識別子が必要です。")
     known = _identified(session, data)
     if known is None:  # a first sign-in: looked for again once the person is held (one may be under way)
-        person_hash = keys.digest(normalise.person_key(data.full_name, data.birth_date.isoformat(), data.sex.value))
-        _hold_person(session, data.tenant_code, person_hash)
+        _hold_person(session, data.tenant_code, _data_hashes(keys, data))
         known = _identified(session, data)
     if known is not None:
         return SignedIn(known, _open_review(session, known), "known")
@@ -273,13 +291,13 @@ def refresh_claims(session: Session, actor: Actor, keys: Keyring, resident: Resi
     if not changed:
         return Refreshed((), None)
     plain = {field: given[field] if field in changed else held[field] for field in ENCRYPTED_FIELDS}
-    person_hash = keys.digest(normalise.person_key(plain["full_name"], plain["birth_date"], plain["sex"]))
+    person_hashes = _person_hashes(keys, plain["full_name"], plain["birth_date"], plain["sex"])
     now = utcnow()
     after = {"common_id": resident.common_id, "items": list(changed), "issuer": data.issuer,
              "assurance_level": data.assurance_level, "verified_at": now.isoformat()}
-    if person_hash != resident.person_hash:
+    if resident.person_hash not in person_hashes:  # (under whichever key of the ring the row was written)
         other = session.scalar(sa.select(Resident).where(
-            Resident.tenant_code == resident.tenant_code, Resident.person_hash == person_hash,
+            Resident.tenant_code == resident.tenant_code, Resident.person_hash.in_(person_hashes),
             Resident.id != resident.id, Resident.status.in_((ResidentStatus.active, ResidentStatus.review)))
             .order_by(Resident.id).limit(1))
         if other is not None:
@@ -318,17 +336,19 @@ def _hold_for_review(session: Session, actor: Actor, keys: Keyring, resident: Re
                          verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
                          full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(candidate, keys, plain)
+    under_each_key = [sa.and_(Resident.person_hash == person, Resident.address_hash == address) for person, address in
+                      zip(_person_hashes(keys, plain["full_name"], plain["birth_date"], plain["sex"]),
+                          keys.digests(normalise.address(plain["address"])))]
     open_review = session.scalar(sa.select(ResidentReview).join(Resident, Resident.id == ResidentReview.candidate_id).where(
         ResidentReview.matched_id == other.id, ResidentReview.status == ReviewStatus.open,
-        ResidentReview.claims_of_id == resident.id, Resident.person_hash == candidate.person_hash,
-        Resident.address_hash == candidate.address_hash))
+        ResidentReview.claims_of_id == resident.id, sa.or_(*under_each_key)))
     if open_review is not None:
         return open_review
     session.add(candidate)
     session.flush()
     review = ResidentReview(tenant_code=resident.tenant_code, candidate_id=candidate.id, matched_id=other.id,
                             claims_of_id=resident.id, reason=MatchReason.basic_four,
-                            address_matches=other.address_hash == candidate.address_hash)
+                            address_matches=other.address_hash in keys.digests(normalise.address(plain["address"])))
     session.add(review)
     session.flush()
     audit.record(session, actor, "resident.claims.review", "resident", resident.common_id,
@@ -410,7 +430,7 @@ def search_by_name(session: Session, actor: Actor, keys: Keyring, tenant_code: s
         raise Invalid("The date of birth is not a date.", "生年月日が日付ではありません。",
                       problems=[problem("birth_date", "Write it as 1980-04-01.", "1980-04-01 の形で入力してください。")])
     rows = session.scalars(sa.select(Resident).where(
-        Resident.tenant_code == tenant_code, Resident.name_hash == keys.digest(wanted),
+        Resident.tenant_code == tenant_code, Resident.name_hash.in_(keys.digests(wanted)),
         Resident.status.in_((ResidentStatus.active, ResidentStatus.review))).order_by(Resident.id)
         .limit(NAME_SEARCH_LIMIT + 1)).all()
     if born is not None:  # decrypted for the rows of that name only
@@ -696,12 +716,16 @@ ROTATION_BATCH = 500
 
 def rotate_key(session: Session, actor: Actor, keys: Keyring) -> dict[str, int]:
     """Write every resident's items and hashes again under the ring's current key (old keys decrypt);
-    one transaction, so a failure leaves every value as it was."""
+    one transaction, so a failure leaves every value as it was. A ring that cannot read every resident's
+    items (an old key missing, or not the one they were sealed with) is refused first, naming the key."""
     authz.authorize(actor, "resident.keys")
+    unreadable = unreadable_keys(session, keys)
+    if unreadable:
+        raise Conflict(*unreadable[0].describe(keys), key_ids=[item.key_id for item in unreadable])
     moved, last_id = 0, 0
     while True:  # in batches by id, so that a large municipality's residents are never all in memory at once
         stale = sa.or_(Resident.key_id != keys.current_id, Resident.name_hash == "")  # '' : enrolled before the index
-        batch = session.scalars(sa.select(Resident).where(stale, Resident.id > last_id)
+        batch = session.scalars(sa.select(Resident).where(stale, Resident.id > last_id, Resident.erased_at.is_(None))
                                 .order_by(Resident.id).limit(ROTATION_BATCH)).all()
         if not batch:
             break
@@ -715,3 +739,56 @@ def rotate_key(session: Session, actor: Actor, keys: Keyring) -> dict[str, int]:
     audit.record(session, actor, "resident.key.rotate", "resident_key", keys.current_id,
                  after={"rewritten": moved, "residents": total})
     return {"rewritten": moved, "residents": total}
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadableKey:
+    """Residents' items sealed under a key the ring cannot read: ``key_id`` is not in the ring (``missing``),
+    or the ring's key of that id is not the one they were sealed with."""
+    key_id: str
+    residents: int
+    missing: bool
+
+    def describe(self, keys: Keyring) -> tuple[str, str]:
+        """What is wrong and what to do, in English and Japanese (the key's id, never its material)."""
+        where = "RENKEI_RESIDENT_KEYS or RENKEI_RESIDENT_KEY_FILE"
+        if self.missing:
+            return (f"{self.residents} resident(s)' items are sealed under the key {self.key_id!r}, which the residents' "
+                    f"key ring ({where}) does not hold: they could be neither read nor found (a second person would be "
+                    f"enrolled). Keep the key {self.key_id!r} in the ring after the current one ({keys.current_id!r}) "
+                    "until `renkei residents rotate-key` has rewritten them.",
+                    f"住民 {self.residents} 件の情報は鍵 {self.key_id} で暗号化されていますが、住民情報の鍵の設定（{where}）に"
+                    f"その鍵がありません。このままでは読むことも照合することもできません（同じ人が二重に登録されます）。"
+                    f"`renkei residents rotate-key` で暗号化し直すまで、鍵 {self.key_id} を現在の鍵（{keys.current_id}）の"
+                    "後に残してください。")
+        return (f"The key {self.key_id!r} of the residents' key ring ({where}) is not the key {self.residents} resident(s)' "
+                f"items were sealed with (they do not decrypt): give the key {self.key_id!r} they were sealed with.",
+                f"住民情報の鍵の設定（{where}）の鍵 {self.key_id} は、住民 {self.residents} 件の情報を暗号化した鍵では"
+                f"ありません（復号できません）。暗号化に使った鍵 {self.key_id} を設定してください。")
+
+
+def unreadable_keys(session: Session, keys: Keyring) -> list[UnreadableKey]:
+    """The keys the stored residents' items are sealed under that ``keys`` cannot read (a ring that lost the
+    old key before the rotation, or was given only a new one): an app with such a ring would answer a look-up
+    with an error and enrol a second person for everyone it cannot match. The first and the last value of each
+    key are decrypted, so a key of the right id but the wrong material is caught too (both failing: one value
+    damaged in the database is not taken for a wrong key). Erased residents hold nothing to read."""
+    held = session.execute(sa.select(Resident.key_id, sa.func.count(), sa.func.min(Resident.id), sa.func.max(Resident.id))
+                           .where(Resident.full_name != "").group_by(Resident.key_id).order_by(Resident.key_id)).all()
+    ring = {key_id for key_id, _ in keys.keys}
+    found = []
+    for key_id, count, first_id, last_id in held:
+        if key_id not in ring:
+            found.append(UnreadableKey(key_id, count, missing=True))
+        elif not any(_readable(session, keys, resident_id) for resident_id in {first_id, last_id}):
+            found.append(UnreadableKey(key_id, count, missing=False))
+    return found
+
+
+def _readable(session: Session, keys: Keyring, resident_id: int) -> bool:
+    sample = session.execute(sa.select(Resident.uid, Resident.full_name).where(Resident.id == resident_id)).one()
+    try:
+        personal_items(sample, keys, ("full_name",))
+    except ValueError:  # ResidentKeyError, or a damaged value (not base64)
+        return False
+    return True

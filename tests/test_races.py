@@ -4,7 +4,8 @@
 The rules and the lock each takes (:func:`core.db.lock_key`, before its first read):
 
 * one common ID per person: simultaneous enrolments of one new person at the desk give one common ID,
-  the others wait in the review queue (the person's match key: municipality and keyed 基本4情報 hash);
+  the others wait in the review queue (the person's match key: municipality and keyed 基本4情報 hash, under
+  every key of the ring, so that enrolments during a key rotation queue up too);
 * an event's capacity: registrations beyond the places go on the waiting list, and a cancellation
   promotes the first waiting (the event);
 * one approval of a run: two finance officers approving at once post it once (the run);
@@ -51,6 +52,25 @@ def test_eight_simultaneous_enrolments_of_one_new_person_give_one_common_id(app,
     reviews = list(db.scalars(sa.select(ResidentReview)))
     assert sorted(r.candidate_id for r in reviews) == sorted(p.id for p in people if p is not issued)
     assert {r.matched_id for r in reviews} == {issued.id}
+
+
+def test_enrolments_of_one_person_at_once_during_a_key_rotation_give_one_common_id(app, db, consent_setup, keys):
+    """Apps with the new key first and apps with the old key alone (a rolling restart) hold the person under
+    the old key's match key alike: they queue up, and one common ID is issued."""
+    from residents import operations as residents
+    from residents.crypto import new_key_entry, parse_keys
+    from residents.models import Resident
+    from tests.residents.conftest import desk, person
+    from tests.residents.test_key_rotation import entry
+
+    rotating = parse_keys(f"{new_key_entry('k2')},{entry(keys)}")
+    enrolments = [lambda session, ring=ring: residents.enrol(session, desk(), ring, person()).resident.id
+                  for ring in (keys, rotating) * 4]
+    outcomes = race(app, enrolments)
+    assert errors_of(outcomes) == []
+    db.expire_all()
+    ids = [p.common_id for p in db.scalars(sa.select(Resident)) if p.common_id]
+    assert len(ids) == 1, f"{len(ids)} common IDs were issued to one person"
 
 
 # --- an event's places ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def default_checkpoint_dir() -> Path:
 @acting(authz.OPERATOR, maintenance=True)
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
+    from admin.resident_keys import keyring
     from maintenance import archive, check, realm, signing
     from residents.consent.linkage import CHAINS
     from tenancy.usage.metering import MeteringSettings
@@ -53,7 +54,8 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
                                  usage_settings=MeteringSettings.from_mapping(current_app.config),
                                  archive_dirs=signing.archive_dirs(current_app.config),
                                  checkpoint_copy=signing.checkpoint_copy_dir(current_app.config),
-                                 checkpoint_copy_required=current_app.config.get("RENKEI_ENV") == "production")
+                                 checkpoint_copy_required=current_app.config.get("RENKEI_ENV") == "production",
+                                 resident_keys=keyring())
     except DomainError as error:
         db.session.rollback()
         fail(error)
