@@ -203,3 +203,12 @@ def test_the_audit_log_cannot_be_purged_sooner_than_the_linkage_records_are_kept
     db.rollback()
     assert [row.reason for row in portal_history.desk_lookups(db, story["me"])] == ["転入届の確認のため"]
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("text", ["誤り\x00です", "誤り\x07です"])
+def test_a_dispute_with_a_character_that_cannot_be_stored_is_refused_beside_the_field(app, client, db, story, text):
+    ref = _lookup_ref(db, story)
+    signed_in(client, story["me"])
+    answer = client.post("/portal/dispute", data={"csrf_token": _csrf(client), "record": ref, "text": text})
+    assert answer.status_code == 422 and 'id="text-error"' in answer.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
