@@ -16,7 +16,8 @@ signed-in resident's row and reads only what is about that row.
 * :func:`own_items`: the resident's 基本4情報 decrypted for them, labelled.
 * :func:`dispute`: the resident disputes one of these records: an inquiry to the secretariat
   (:func:`secretariat.inquiries.record_on_behalf`, category 個人情報・同意) naming the record, a notice to the
-  resident that it was sent, and an audit record (``resident.dispute``) with the inquiry's number (never the text).
+  resident that it was sent, and an audit record (``resident.dispute``) with the inquiry's number (never the text);
+  a record is disputed once (:func:`disputes_sent`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from core import audit
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import to_jst
-from core.errors import Invalid, NotFound, problem
+from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_field_problem
 from residents.consent.models import LinkageRecord
 from residents.models import ENCRYPTED_FIELDS, SEX_LABELS, Resident, ResidentNotice, Sex
@@ -228,8 +229,11 @@ def dispute(session: Session, actor: Actor, resident: Resident, ref: str, text: 
     from secretariat.inquiries import InquiryDraft, InquiryInvalid, record_on_behalf
 
     record = disputed_record(session, resident, ref)
+    if record.ref in disputes_sent(session, resident):  # one inquiry a record: its answer comes as a notice
+        raise Conflict("You have already disputed this record: the secretariat's answer comes as a notice.",
+                       "この記録にはすでに異議を申し立てています。事務局の回答はお知らせに届きます。")
     text = (text or "").strip("\r\n ")
-    wrong = text_field_problem("text", text, "what is wrong", "異議の内容", DISPUTE_MAX, required=True, single_line=False)
+    wrong = text_field_problem("text", text, "description of what is wrong", "異議の内容", DISPUTE_MAX, required=True, single_line=False)
     if wrong is not None:
         raise DisputeInvalid([wrong])
     draft = InquiryDraft(inquirer_kind="resident", channel="web_form", category="personal_data",

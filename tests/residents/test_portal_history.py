@@ -212,3 +212,12 @@ def test_a_dispute_with_a_character_that_cannot_be_stored_is_refused_beside_the_
     answer = client.post("/portal/dispute", data={"csrf_token": _csrf(client), "record": ref, "text": text})
     assert answer.status_code == 422 and 'id="text-error"' in answer.get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
+
+
+def test_a_record_is_disputed_once_and_a_second_dispute_is_refused_in_words(app, client, db, story):
+    ref = _lookup_ref(db, story)
+    signed_in(client, story["me"])
+    assert client.post("/portal/dispute", data={"csrf_token": _csrf(client), "record": ref, "text": "誤りです"}).status_code == 302
+    again = client.post("/portal/dispute", data={"csrf_token": _csrf(client), "record": ref, "text": "もう一度"})
+    assert again.status_code == 409 and "すでに異議を申し立てています" in again.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 1
