@@ -10,7 +10,7 @@ signed-in resident's row and reads only what is about that row.
   ``resident-<uid>`` when they had none yet, and the common IDs merged into theirs), and gives each as words:
   the staff member's name as the record keeps it (never their Keycloak id: a record without a name says
   「市町村の職員」), the municipality, when, and the reason typed. The audit log is therefore kept at least
-  as long as the linkage records (:data:`KEPT_WITH`; the purge's floor, :func:`governance.audit_export.purge`).
+  as long as the linkage records (the purge's floor, :func:`governance.audit_export.refuse_before_linkages`).
 * :func:`service_requests`: each request of a service (the linkage records, :func:`residents.portal_records.history`)
   with its purpose, the items asked, the items given and the items refused, in words.
 * :func:`own_items`: the resident's 基本4情報 decrypted for them, labelled.
@@ -37,16 +37,16 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_field_problem
 from residents.consent.models import LinkageRecord
 from residents.models import ENCRYPTED_FIELDS, SEX_LABELS, Resident, ResidentNotice, Sex
+from residents.portal_records import FIELD_LABELS, _linkage_query, _links
 
-# the desk's look-ups live in the audit log: it is purged no sooner than the linkage records (core.retention)
-KEPT_WITH = "linkage"
+# the desk's look-ups live in the audit log (residents.operations.look_up, search_by_name): it is purged no sooner
+# than the linkage records (governance.audit_export.refuse_before_linkages)
 LOOKUP_ACTION = "resident.view"
+SEARCH_ACTION = "resident.search"
 DISPUTE_KIND = "resident.dispute"
 DISPUTE_MAX = 2000
 STAFF_UNNAMED = ("市町村の職員", "municipal staff")
 
-ITEM_LABELS: dict[str, tuple[str, str]] = {"full_name": ("氏名", "name"), "address": ("住所", "address"),
-                                           "birth_date": ("生年月日", "date of birth"), "sex": ("性別", "sex")}
 # the consent texts name items in Japanese (residents.brokerage.HELD_ITEMS); their English
 ITEM_WORDS_EN = {"氏名": "name", "住所": "address", "生年月日": "date of birth", "性別": "sex", "利用者ID": "user ID"}
 
@@ -127,7 +127,7 @@ def _lookup_rows(session: Session, resident: Resident) -> list[tuple[Any, str]]:
         sa.select(*_COLUMNS).where(AuditRecord.target_type == "resident", AuditRecord.target_id.in_(targets),
                                    AuditRecord.action == LOOKUP_ACTION, AuditRecord.tenant_code == resident.tenant_code))]
     searches = session.execute(sa.select(*_COLUMNS).where(
-        AuditRecord.action == "resident.search", AuditRecord.tenant_code == resident.tenant_code,
+        AuditRecord.action == SEARCH_ACTION, AuditRecord.tenant_code == resident.tenant_code,
         sa.or_(*(AuditRecord.after.like(f'%"{target}"%') for target in targets))))
     for row in searches:
         after = _json(row.after)
@@ -176,7 +176,7 @@ def own_items(resident: Resident, keys, lang: str = "ja") -> list[tuple[str, str
     index = _index(lang)
     if plain.get("sex"):
         plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
-    return [(ITEM_LABELS[field][index], plain.get(field) or "") for field in ENCRYPTED_FIELDS]
+    return [(FIELD_LABELS[field][index], plain.get(field) or "") for field in ENCRYPTED_FIELDS]
 
 
 # --- disputing a record ---------------------------------------------------------------------------
@@ -205,8 +205,6 @@ def disputed_record(session: Session, resident: Resident, ref: str) -> DisputedR
     if kind == "lookup" and seq is not None:
         found = seq in {row.seq for row in desk_lookups(session, resident)}
     elif kind == "linkage" and seq is not None:
-        from residents.portal_records import _linkage_query, _links
-
         query = _linkage_query(resident, _links(session, resident))
         found = query is not None and session.scalar(
             sa.select(sa.func.count()).select_from(query.where(LinkageRecord.seq == seq).subquery())) > 0
