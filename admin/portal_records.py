@@ -1,10 +1,15 @@
 """The residents' portal, part 2 (issue 42 item 7), on the portal's blueprint (admin/portal.py): a thin shell
 over :mod:`residents.portal_records`, for the signed-in resident only (:func:`resident_required`).
 
-* ``/portal/history``: who received what and when (paged).
+* ``/portal/history``: who received what and when (paged): each service's request, its purpose, the items asked,
+  given and refused.
+* ``/portal/lookups``: each look-up of the resident by municipal staff at the desk (who, municipality, when, why).
+* ``/portal/dispute?record=lookup-<seq>|linkage-<seq>``: dispute one of those records (an inquiry to the
+  secretariat naming it); the form again with the error beside the field on bad input, else the page saying it
+  was sent.
 * ``/portal/notices``: the resident's notices; opening the page marks them read.
-* ``/portal/data``, ``/portal/data.json``, ``/portal/data.csv``: everything renkei holds about the resident
-  (the download audited, the resident as the actor).
+* ``/portal/data``, ``/portal/data.json``, ``/portal/data.csv``: the resident's 基本4情報 on screen, and
+  everything renkei holds about them to download (the download audited, the resident as the actor).
 * ``/portal/leave``: what leaving means, then (POST, with the form's token) links ended, consents withdrawn,
   the status ``left``, the session ended.
 """
@@ -21,7 +26,9 @@ from admin.resident_keys import keyring
 from admin.resident_session import current_resident, resident_required, sign_out_resident
 from admin.views.base import typed_number
 from core.actor import Actor
-from residents import portal_records as records
+from admin.problems import status_of
+from core.errors import DomainError, NotFound
+from residents import portal_history, portal_records as records
 from residents.portal import resident_actor
 
 
@@ -58,8 +65,54 @@ def _actor(signed) -> Actor:
 def history():
     _, resident = _me()
     page = typed_number(request.args.get("page"), low=1) or 1
-    found = records.history(db.session, resident, page=page, lang=current_language())
-    return render_template("portal/history.html", history=found)
+    lang = current_language()
+    found = records.history(db.session, resident, page=page, lang=lang)
+    rows = [portal_history.service_request_words(row, lang) for row in found.rows]
+    return render_template("portal/history.html", history=found, rows=rows,
+                           disputed=portal_history.disputes_sent(db.session, resident))
+
+
+@_route("/lookups")
+@resident_required
+def lookups():
+    _, resident = _me()
+    return render_template("portal/lookups.html",
+                           lookups=portal_history.desk_lookups(db.session, resident, current_language()),
+                           disputed=portal_history.disputes_sent(db.session, resident))
+
+
+@_route("/dispute", ("GET", "POST"))
+@resident_required
+def dispute():
+    from admin.views.base import check_csrf, csrf_field
+
+    signed, resident = _me()
+    ref = (request.values.get("record") or "")[:40]
+    try:
+        record = portal_history.disputed_record(db.session, resident, ref)
+    except NotFound as error:
+        return render_template("portal/dispute.html", record=None, error=error, csrf_field=csrf_field), 404
+    ja = current_language() == "ja"
+    label = record.label_ja if ja else record.label_en
+    if request.method == "GET":
+        return render_template("portal/dispute.html", record=record, label=label, text="", errors={},
+                               csrf_field=csrf_field)
+    check_csrf()
+    text = request.form.get("text") or ""
+    try:
+        inquiry_id = portal_history.dispute(db.session, _actor(signed), resident, record.ref, text)
+    except DomainError as error:
+        db.session.rollback()
+        errors = {p["field"]: (p["message_ja"] if ja else p["message_en"]) for p in error.problems}
+        return render_template("portal/dispute.html", record=record, label=label, text=text, errors=errors,
+                               error=error, csrf_field=csrf_field), status_of(error)
+    return redirect(url_for("portal.dispute_sent", inquiry=inquiry_id))
+
+
+@_route("/dispute/sent")
+@resident_required
+def dispute_sent():
+    return render_template("portal/dispute_sent.html", inquiry=typed_number(request.args.get("inquiry"), low=1))
 
 
 @_route("/notices")
@@ -74,7 +127,9 @@ def notices():
 @_route("/data")
 @resident_required
 def data():
-    return render_template("portal/data.html")
+    _, resident = _me()
+    return render_template("portal/data.html",
+                           items=portal_history.own_items(resident, keyring(), current_language()))
 
 
 def _download(form: str) -> tuple[dict, object]:

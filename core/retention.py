@@ -99,7 +99,11 @@ KINDS: tuple[Kind, ...] = (
          basis_ja=_BOOKS_JA, basis_en=_BOOKS_EN),
     Kind("council", "協議会の議決", "Council decisions", CountsFrom.fiscal_year_end, years=5,
          basis_ja=_BOOKS_JA, basis_en=_BOOKS_EN),
-    Kind("audit_log", "操作ログ", "Audit log", CountsFrom.record, days=365, basis_ja=_LOGS_JA, basis_en=_LOGS_EN),
+    # the residents' portal shows the desk's look-ups from the log: it is kept at least as long as the linkage
+    # records (RENKEI_LINKAGE_RETENTION_DAYS; governance.audit_export.refuse_before_linkages)
+    Kind("audit_log", "操作ログ", "Audit log", CountsFrom.record, days=365,
+         basis_ja=_LOGS_JA + "。住民に示す窓口での閲覧の記録を含むため、連携記録の保存期間より短くしません",
+         basis_en=_LOGS_EN + "; it holds the residents' desk look-up history, so never kept shorter than the linkage records"),
     Kind("consent", "本人同意の記録", "Consent records", CountsFrom.never,
          basis_ja="連携記録の根拠となるため削除しません", basis_en="each linkage record's basis: never purged"),
     Kind("linkage", "連携記録", "Linkage records", CountsFrom.record, days=365, basis_ja=_LOGS_JA, basis_en=_LOGS_EN),

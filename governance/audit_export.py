@@ -33,7 +33,7 @@ from core.actor import Actor
 from core.audit import AUDIT_CHAIN, AuditRecord, timestamp_text
 from core.calendar import day_start_utc
 from core.chain import ChainBreak
-from core.errors import Invalid
+from core.errors import Invalid, problem
 from core.spreadsheet import BOM, FORMULA_START, csv_text, safe_cell
 from governance.audit import RECORD_FIELDS, _COLUMNS, _JSON, record_dict
 from governance.errors import ChainBroken
@@ -396,13 +396,32 @@ def _refuse(broken: ChainBreak) -> ChainBroken:
     )
 
 
+def refuse_before_linkages(retention_days: int, linkage_retention_days: int) -> None:
+    """The residents' portal shows each desk look-up of a resident from the audit log
+    (:func:`residents.portal_history.desk_lookups`) as long as the linkage records are kept: a purge of
+    the log keeping fewer days than the linkage records' retention (``RENKEI_LINKAGE_RETENTION_DAYS``) is refused."""
+    if retention_days >= linkage_retention_days:
+        return
+    raise Invalid(
+        f"The audit log holds the residents' desk look-up history, which is kept as long as the linkage records "
+        f"({linkage_retention_days} days): keep at least {linkage_retention_days} days. Nothing was purged.",
+        f"操作ログには住民ポータルで本人に示す窓口での閲覧の記録が含まれ、連携記録と同じ期間（{linkage_retention_days}日）"
+        f"保存します。{linkage_retention_days}日以上を指定してください。何も削除していません。",
+        problems=[problem("retention_days", f"at least {linkage_retention_days} days",
+                          f"{linkage_retention_days}日以上")])
+
+
 def purge(session: Session, actor: Actor, archive_dir: Path, *, retention_days: int = RETENTION_DAYS,
-          now: dt.datetime | None = None) -> PurgeResult | None:
+          now: dt.datetime | None = None, linkage_retention_days: int | None = None) -> PurgeResult | None:
     """Archive, then remove, the records older than the retention period; None if there are none
     (:func:`core.chain_archive.purge`: the log verified first, a broken log not purged). The purge
-    records itself (``audit.purge``, repeating the new anchor, which verification requires)."""
+    records itself (``audit.purge``, repeating the new anchor, which verification requires).
+    ``linkage_retention_days``: the linkage records' setting, which the log is kept at least as long as
+    (:func:`refuse_before_linkages`)."""
     now = now or chain_archive.utcnow()  # the purge's own clock
     retention.refuse_before("audit_log", now - dt.timedelta(days=retention_days), now)  # the one table
+    if linkage_retention_days is not None:
+        refuse_before_linkages(retention_days, linkage_retention_days)
     result = chain_archive.purge(session, AUDIT_CHAIN, AUDIT_ARCHIVE, archive_dir, retention_days=retention_days,
                                  refuse=_refuse, now=now)
     if result is not None:

@@ -274,10 +274,10 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja") -> dic
     }
 
 
-SECTION_LABELS = {"resident": ("住民", "resident"), "personal": ("基本4情報", "basic four"),
+SECTION_LABELS = {"resident": ("住民", "resident"), "personal": ("基本4情報", "basic four items"),
                   "identities": ("認証事業者の識別子", "provider identifier"), "sign_ins": ("サインイン", "sign-in"),
                   "links": ("サービスとの連携", "link"), "disclosures": ("公開範囲", "disclosure range"),
-                  "consents": ("同意記録", "consent"), "linkages": ("提供の記録", "linkage"),
+                  "consents": ("同意記録", "consent"), "linkages": ("提供の記録", "what was provided"),
                   "notices": ("お知らせ", "notice")}
 
 
@@ -289,15 +289,46 @@ def _cell(value: Any) -> Any:
     return value
 
 
+# the words of each field of :func:`my_data` (the JSON keeps its keys for programs; the CSV, read by people, these)
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "common_id": ("共通ID", "common ID"), "status": ("状態", "status"), "enrolled_at": ("登録日時", "enrolled at"),
+    "verification": ("本人確認の方法", "how you were verified"), "assurance_level": ("個人認証レベル", "assurance level"),
+    "left_at": ("退会日時", "left at"), "full_name": ("氏名", "name"), "address": ("住所", "address"),
+    "birth_date": ("生年月日", "date of birth"), "sex": ("性別", "sex"), "provider": ("認証事業者", "identity provider"),
+    "issuer": ("発行者", "issuer"), "subject": ("認証事業者での識別子", "identifier at the provider"),
+    "since": ("登録日時", "since"), "at": ("日時", "at"),
+    "verified_claims": ("確認された本人情報", "verified claims"), "service": ("サービス", "service"),
+    "service_user_id": ("サービスでの利用者ID", "user ID at the service"), "method": ("方法", "method"),
+    "linked_at": ("連携日時", "linked at"), "ended_at": ("終了日時", "ended at"), "ended_reason": ("終了の理由", "why it ended"),
+    "moved_from": ("統合前の共通ID", "moved from common ID"), "items": ("データ項目", "data items"),
+    "reason": ("理由", "reason"), "set_at": ("設定日時", "set at"), "event": ("同意の操作", "consent event"),
+    "text_version": ("同意文の版", "consent text version"), "text_title": ("同意文の題名", "consent text title"),
+    "purposes": ("利用目的", "purposes"), "expires_at": ("有効期限", "expires at"),
+    "receipt_id": ("同意の受付番号", "consent receipt number"), "seq": ("記録の番号", "record number"),
+    "purpose": ("利用目的", "purpose"), "allowed": ("提供したか", "provided"), "result": ("結果", "result"),
+    "marked": ("誤った連携による記録", "made under a wrong link"), "id": ("番号", "number"), "title": ("件名", "title"),
+    "body": ("本文", "text"), "unread": ("未読", "unread"), "from_desk": ("窓口・運営者から", "from the desk or operator"),
+}
+
+
+def words(labels: tuple[str, str], lang: str) -> str:
+    """A label pair as the CSV writes it: the page's language first, the other after it (「氏名 / name」)."""
+    ja, en = labels
+    return f"{ja} / {en}" if lang == "ja" else f"{en} / {ja}"
+
+
 def my_data_csv(data: dict[str, Any], lang: str = "ja") -> bytes:
     """:func:`my_data` as one CSV (UTF-8 with a BOM): a row per field of each record, in the JSON's order
-    and with its field names (section, number of the record in it, field, value)."""
-    index = _index(lang)
-    rows: list[list[Any]] = [["区分", "番号", "項目", "値"] if lang == "ja" else ["section", "number", "field", "value"]]
+    (section, number of the record in it, field, value), every heading, section and field in words
+    (:data:`FIELD_LABELS`), Japanese and English."""
+    header = (("区分", "section"), ("番号", "number"), ("項目", "item"), ("値", "value"))
+    rows: list[list[Any]] = [[words(pair, lang) for pair in header]]
     for section, content in data.items():
         records = content if isinstance(content, list) else [content]
         for number, record in enumerate(records, start=1):
-            rows.extend([SECTION_LABELS[section][index], number, field, _cell(value)] for field, value in record.items())
+            rows.extend([words(SECTION_LABELS[section], lang), number,
+                         words(FIELD_LABELS.get(field, (field, field)), lang), _cell(value)]
+                        for field, value in record.items())
     return csv_bytes(rows)
 
 

@@ -281,6 +281,22 @@ def record_inquiry(session: Session, actor: Actor, draft: InquiryDraft, *, respo
     return inquiry
 
 
+def record_on_behalf(session: Session, actor: Actor, draft: InquiryDraft, *, response_days: int = DEFAULT_RESPONSE_DAYS,
+                     now: dt.datetime | None = None) -> Inquiry:
+    """An inquiry another package takes in and has authorised itself (a resident disputing a record of theirs in
+    the portal: :func:`residents.portal_history.dispute`): checked and recorded as :func:`record_inquiry` does,
+    without the secretariat's grant, audited as ``inquiry.submit`` with the caller as the actor."""
+    draft = _strip(draft)
+    links, found = _links(session, draft)
+    found = draft_problems(draft) + found
+    if found:
+        raise InquiryInvalid(found)
+    inquiry = _create(session, draft, links, response_days, now or utcnow())
+    audit.record(session, actor, "inquiry.submit", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
+                 after=_summary(inquiry))
+    return inquiry
+
+
 class TooManyRequests(DomainError):
     """A public form's limit per network address and hour was reached (HTTP 429 in the shell)."""
 

@@ -158,7 +158,8 @@ def purge_command(retention_days: int | None, archive_dir: Path | None, yes: boo
 
     try:
         signer = signing.signer(current_app.config)  # the purge moves the anchor: a signed checkpoint must say so (below)
-        result = audit_export.purge(db.session, actor, target, retention_days=days)
+        result = audit_export.purge(db.session, actor, target, retention_days=days,
+                                    linkage_retention_days=int(current_app.config["RENKEI_LINKAGE_RETENTION_DAYS"]))
         db.session.commit()
     except DomainError as error:
         _fail(error)

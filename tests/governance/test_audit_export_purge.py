@@ -212,3 +212,13 @@ def test_a_checkpoint_in_the_purged_part_is_not_reported_as_confirmed(db, operat
     assert result is not None and checkpoint[0] <= result.through_seq
     report = audit.verification(db, operator, [checkpoint])
     assert report.broken is not None and "purged part" in report.broken.reason
+
+
+def test_retention_shorter_than_the_linkage_records_is_refused_the_residents_look_ups_live_here(
+        app, db, operator, audit_clock, tmp_path, monkeypatch):
+    old_and_recent(db, operator, audit_clock)
+    monkeypatch.setitem(app.config, "RENKEI_LINKAGE_RETENTION_DAYS", 730)
+    result = run(app, "audit", "purge", "--yes", "--retention-days", "400", "--archive-dir", str(tmp_path))
+    assert result.exit_code == 2 and "730" in result.output and "窓口での閲覧の記録" in result.output
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 5
+    assert list(tmp_path.iterdir()) == []

@@ -147,16 +147,22 @@ def test_the_download_holds_my_name_both_links_and_nobody_else_s_and_the_csv_the
     raw = client.get("/portal/data.csv")
     assert raw.status_code == 200 and raw.get_data().startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.get_data().decode("utf-8-sig"))))
-    assert rows[0] == ["区分", "番号", "項目", "値"]
-    seqs = sorted(int(row[3]) for row in rows if row[0] == "提供の記録" and row[2] == "seq")
+    assert rows[0] == ["区分 / section", "番号 / number", "項目 / item", "値 / value"]
+    seqs = sorted(int(row[3]) for row in rows if row[0] == "提供の記録 / what was provided" and row[2] == "記録の番号 / record number")
     assert seqs == sorted(story["mine"])
-    assert ["基本4情報", "1", "full_name", ME] in rows
+    assert ["基本4情報 / basic four items", "1", "氏名 / name", ME] in rows
+    # every item is named in words, never by the JSON's keys (full_name, verified_claims, ...)
+    keys = {key for content in data.values() for record in (content if isinstance(content, list) else [content])
+            for key in record}
+    assert not keys & {row[2] for row in rows} and all(" / " in row[2] for row in rows)
     assert SOMEONE_ELSE not in raw.get_data().decode("utf-8-sig")
 
     downloads = list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "resident.data.download")
                               .order_by(AuditRecord.seq)))
     assert [json.loads(record.after)["format"] for record in downloads] == ["json", "csv"]
     assert all(ME not in (record.after or "") for record in downloads)
+    english = list(csv.reader(io.StringIO(client.get("/portal/data.csv?lang=en").get_data().decode("utf-8-sig"))))
+    assert english[0][2] == "item / 項目" and ["basic four items / 基本4情報", "1", "name / 氏名", ME] in english
 
 
 def test_notices_from_the_desk_reach_the_city_s_residents_and_are_read_once_opened(app, client, db, story):
