@@ -299,9 +299,9 @@ def test_the_operator_writes_downloads_and_sends_it_from_the_page_and_the_audito
     text = written.get_data(as_text=True)
     assert written.status_code == 200 and f"{month:%Y-%m} の月次運用報告を作成しました" in text
     assert "kikaku@pref.example.jp" in text
-    # page views of people: 3 catalogue + 5 admin made, and this test's own first look at the page (the
-    # app logs into the same folder); machines: 7 + 2
-    assert "9 / 9" in text
+    # page views of people: 3 catalogue + 5 admin + 3 public made, and this test's own first look at the
+    # page (the app logs into the same folder); machines: 7 + 2 + 1
+    assert "12 / 10" in text
     assert "ブローカー 45" in text  # its 45 minutes down
     row = db.scalar(sa.select(MonthlyReport))
     pdf = client.get(f"/admin/service/monthly-reports/{row.id}.pdf")
