@@ -7,7 +7,7 @@ Each figure has one function here, which the admin page, the API, the workbook a
   searches, from the request log's day files (``RENKEI_REQUEST_LOG``). A page view is a GET answered
   with 2xx. People and machines are told apart by what they asked for, because the request log
   records neither the session nor the client: people read pages (``/admin/…``, ``/catalogue/…``; the
-  public pages ``/status``, ``/inquiry/…``, ``/events/…``), machines call APIs (the admin's
+  public pages ``/status``, ``/inquiry/…``, ``/events/…``, ``/join/…``, ``/competition/…``), machines call APIs (the admin's
   ``/api/v1/…``; the catalogue's CKAN API ``/api/3/…``, ``/api/action/…`` and the DCAT feed
   ``/catalog.*``; the public status ``/status.json`` and its schema). A search is a ``package_search`` call of the CKAN API (the portal's
   searches arrive that way).
@@ -94,7 +94,9 @@ class RequestCounts:
     logged: bool = True  # False: the request log is not written to files (stdout, off)
 
 
-PUBLIC_PAGES = ("/status", "/inquiry", "/events")  # the pages anyone reads without an account
+# the pages anyone reads without an account: the status page, the inquiry form, the events, the membership
+# application and the competition
+PUBLIC_PAGES = ("/status", "/inquiry", "/events", "/join", "/competition")
 PUBLIC_MACHINES = ("/status.json", "/status.schema.json")
 
 
@@ -301,7 +303,7 @@ def sections(f: Figures) -> list[Section]:
                 tuple((w.title, _when(w.starts_at), _when(w.ends_at)) for w in f.maintenance)),
         Section("閲覧数", ("対象", "人（画面）", "機械（API）"),
                 (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines),
-                 ("公開ページ（稼働状況・問合せ・イベント）", r.public_people, r.public_machines)),
+                 ("公開ページ（稼働状況・問合せ・イベントなど）", r.public_people, r.public_machines)),
                 note=log_note or "人は画面の閲覧、機械は API の呼出しとして要求ログから数えています（正常に応答した GET のみ）。"),
         Section("カタログの検索", ("項目", "件数"), (("検索回数", r.searches),),
                 note=log_note or "カタログ API（package_search）の検索を要求ログから数えています。"),
