@@ -15,6 +15,7 @@ from core.calendar import JST
 from service import components, maintenance, monitor, monthly_report, settings
 from service.incidents.models import Incident
 from service.models import ComponentState, ServiceComponent, ServiceInterval, ServiceProbe
+from tests.conftest import sign_in
 
 UP, DOWN = monitor.ProbeResult(True, 100), monitor.ProbeResult(False, 5000, None, "timeout")
 
@@ -170,3 +171,16 @@ def test_the_report_of_a_half_measured_month_gives_the_measured_halfs_availabili
     assert {row[1] for name, row in table.items() if name != "ブローカー"} == {"未計測"}  # the built-in ones: never probed
     assert "ブローカー 50.000 %" in section.note and "計測した期間" in section.note
     assert found.summary()["availability_percent"]["c-broker"] == "99.722"
+
+
+def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share_measured(app, db, client, monkeypatch):
+    _half_measured_month(db)
+    monkeypatch.setitem(app.config, "RENKEI_API_OPEN_FOR_DEVELOPMENT", True)
+    items = {i["key"]: i for i in app.test_client().get("/api/v1/service/availability?month=2026-09").get_json()["items"]}
+    assert (items["c-broker"]["availability_percent"], items["c-broker"]["measured_percent"]) == ("99.722", "50.000")
+    assert (items["ckan"]["availability_percent"], items["ckan"]["measured_percent"], items["ckan"]["meets_target"]) == (
+        None, "0.000", None)
+    sign_in(client)
+    page = client.get("/admin/service/availability/?month=2026-09")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "99.722%" in text and "50.000%" in text and "未計測" in text
