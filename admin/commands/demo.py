@@ -115,6 +115,11 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     from tenancy.usage.sample import load_sample_usage
 
     sample_calls = load_sample_usage(db.session, loader)  # made-up API calls to those datasets: the usage report shows them
+    from service.sample import load_sample_measurements
+
+    # the last 7 days probed every 5 minutes, recorded by the monitor and marked sample: the status page shows them
+    click.echo("sample measurements: recording the last 7 days' probes through the monitor (a new database only)…")
+    sample_probes = load_sample_measurements(db.session)
     from residents.consent.operations import ensure_default_levels
 
     ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
@@ -131,6 +136,9 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         active += 1
     click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added; "
                f"{len(datasets)} sample dataset(s) added; {sample_calls} sample usage event(s) recorded")
+    if sample_probes:
+        click.echo(f"sample measurements: {sample_probes} probe(s) of the last 7 days recorded through the monitor "
+                   "(marked 'sample (demo)'; /status shows them)")
     click.echo(sample_year.line())
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)

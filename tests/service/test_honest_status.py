@@ -184,3 +184,19 @@ def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share
     page = client.get("/admin/service/availability/?month=2026-09")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "99.722%" in text and "50.000%" in text and "未計測" in text
+
+
+def test_the_demos_sample_is_recorded_by_the_monitor_marked_sample_and_loaded_once(db):
+    from service import sample, status
+
+    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)  # 12:00 JST
+    recorded = sample.load_sample_measurements(db, days=1, now=now)
+    db.commit()
+    assert recorded == 6 * 24 * 12  # six built-in components, every 5 minutes for a day
+    assert set(db.scalars(sa.select(ServiceProbe.error).distinct())) == {sample.SAMPLE_WORDS}
+    assert db.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0 and outage_records(db) == []
+    shown = status.snapshot(db, now=now)
+    measured_days = {day for item in shown.components for day, ratio in item.days if ratio is not None}
+    assert measured_days == {dt.date(2026, 11, 19), dt.date(2026, 11, 20)}
+    assert any(ratio is not None and ratio < 1 for item in shown.components for _day, ratio in item.days)
+    assert sample.load_sample_measurements(db, days=1, now=now) == 0  # never twice, never over real probes
