@@ -24,7 +24,8 @@ STATE_WORDS = COMPONENT_WORDS | {"maintenance": MAINTENANCE_LABEL}
 
 class DayOut(BaseModel):
     date: dt.date
-    percent: str | None = Field(description="Availability of the Japan day, written down to 3 places; null: not measured")
+    percent: str | None = Field(description="Availability of the Japan day (up / (up + down), planned maintenance excluded), "
+                                            "written down to 3 places; null: not measured (未計測), neither up nor down")
 
 
 class ComponentOut(BaseModel):
@@ -33,7 +34,9 @@ class ComponentOut(BaseModel):
     name_en: str
     state: str = Field(description="up, down or unknown (no recent probe)", pattern="^(up|down|unknown)$")
     since: dt.datetime | None
-    in_maintenance: bool
+    in_maintenance: bool = Field(description="Inside an announced maintenance window now (メンテナンス中): a failure is "
+                                             "maintenance, not an outage")
+    measured_since: dt.datetime | None = Field(description="When measuring the component started; null: never measured")
     days: list[DayOut] = Field(description="The last 90 Japan days, oldest first")
 
 
@@ -58,7 +61,10 @@ class StatusOut(BaseModel):
     """renkei's public status (稼働状況)."""
 
     generated_at: dt.datetime
-    overall: str = Field(pattern="^(up|down|unknown)$")
+    overall: str = Field(pattern="^(up|down|unknown|maintenance)$",
+                         description="down: a component is down outside maintenance; unknown: one is not measured now; "
+                                     "maintenance: one is in announced maintenance; up: all are up")
+    measured_since: dt.datetime | None = Field(description="When measuring started (the first probe); null: not yet")
     components: list[ComponentOut]
     maintenance: list[MaintenanceOut] = Field(description="Planned maintenance not yet over, oldest first")
     incidents: list[IncidentOut] = Field(description="Open incidents")
@@ -70,9 +76,10 @@ def _percent(ratio: Fraction | None) -> str | None:
 
 def status_document(snapshot: service_status.Status) -> StatusOut:
     return StatusOut(
-        generated_at=snapshot.generated_at, overall=snapshot.overall,
+        generated_at=snapshot.generated_at, overall=snapshot.overall, measured_since=snapshot.measured_since,
         components=[ComponentOut(key=i.component.key, name_ja=i.component.name_ja, name_en=i.component.name_en or i.component.name_ja,
                                  state=i.state, since=i.since, in_maintenance=i.in_maintenance,
+                                 measured_since=i.measured_since,
                                  days=[DayOut(date=day, percent=_percent(ratio)) for day, ratio in i.days])
                     for i in snapshot.components],
         maintenance=[MaintenanceOut(id=w.id, title=w.title, starts_at=w.starts_at, ends_at=w.ends_at, components=keys)

@@ -1,9 +1,10 @@
-"""Availability, exactly: up time / (the period − planned maintenance), as a fraction.
+"""Availability, exactly: up time / (up time + down time), both outside planned maintenance, as a fraction.
 
 Pure functions over spans (start, end) of aware datetimes, counted in whole microseconds so that
 the result is exact (:class:`fractions.Fraction`). Time inside a maintenance window counts neither
-as up nor in the period; time no probe covered (before a component was registered, while the due
-job did not run) is in the period and not up, and is reported apart as unmeasured.
+as up nor as down. Time no probe covered (before measuring started, while the due job did not run)
+is 未計測 (not measured): never up, never down, reported apart with the share of the period that was
+measured. A period with no measurement outside maintenance has no availability (None), never 0 %.
 """
 
 from __future__ import annotations
@@ -66,17 +67,28 @@ class Availability:
 
     @property
     def counted(self) -> int:
-        """The period less planned maintenance: the denominator."""
+        """The period less planned maintenance."""
         return self.period - self.maintenance
 
     @property
+    def measured_time(self) -> int:
+        """Time measured up or down outside maintenance: the denominator."""
+        return self.up + self.down
+
+    @property
     def unmeasured(self) -> int:
+        """Time outside maintenance no probe covered (未計測): neither up nor down."""
         return self.counted - self.up - self.down
 
     @property
     def ratio(self) -> Fraction | None:
-        """Up time over the counted period; None when the whole period was maintenance."""
-        return Fraction(self.up, self.counted) if self.counted > 0 else None
+        """Up time over measured time (up + down); None when nothing was measured."""
+        return Fraction(self.up, self.measured_time) if self.measured_time > 0 else None
+
+    @property
+    def measured_share(self) -> Fraction | None:
+        """The share of the period outside maintenance that was measured; None when all of it was maintenance."""
+        return Fraction(self.measured_time, self.counted) if self.counted > 0 else None
 
     def meets(self, target: Fraction) -> bool | None:
         ratio = self.ratio

@@ -211,3 +211,17 @@ def spans_by_component(session: Session, since: dt.datetime, until: dt.datetime)
     for window_id, component_id in links:
         spans.setdefault(component_id, []).append((by_id[window_id].starts_at, by_id[window_id].ends_at))
     return spans
+
+
+def under_way(session: Session, component_id: int, at: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The announced (not cancelled) windows affecting the component that hold ``at``; empty when none.
+    A failure inside one is maintenance (メンテナンス中): no outage, no incident, not "down" in public."""
+    return [(a, b) for a, b in spans_by_component(session, at, at + dt.timedelta(microseconds=1)).get(component_id, [])
+            if a <= at < b]
+
+
+def down_outside_windows_since(session: Session, component_id: int, started_at: dt.datetime, at: dt.datetime) -> dt.datetime:
+    """When a component down since ``started_at`` has been down outside maintenance from: the end of the
+    last window affecting it that ended by ``at``, else ``started_at``."""
+    ends = [b for _, b in spans_by_component(session, started_at, at).get(component_id, []) if started_at < b <= at]
+    return max([started_at, *ends])

@@ -8,8 +8,10 @@ or a check the shell hands in (the database's). :func:`record` is the state mach
 * a probe in the other state closes it at that moment and opens the next;
 * a gap longer than :data:`STALE` since the last probe (the due job did not run) closes the open
   interval at its last probe: the gap is unmeasured, never counted as up or down;
-* down for ``outage_after_minutes`` (the service settings): :func:`service.outage.confirmed`, once;
-  back up after a confirmed outage: :func:`service.outage.recovered`.
+* down for ``outage_after_minutes`` (the service settings) outside an announced maintenance window
+  of the component: :func:`service.outage.confirmed`, once; back up after a confirmed outage:
+  :func:`service.outage.recovered`. Down inside a window is maintenance: no outage, no incident;
+  down past the window's end counts from that end.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import retention
 from core.db import utcnow
-from service import components as components_, outage, settings as settings_
+from service import components as components_, maintenance, outage, settings as settings_
 from service.models import ComponentState, ServiceComponent, ServiceInterval, ServiceProbe, ServiceSettings
 
 STALE = dt.timedelta(minutes=5)
@@ -146,8 +148,11 @@ def _confirm_if_due(session: Session, component: ServiceComponent, interval: Ser
                     settings: ServiceSettings) -> None:
     if interval.state != ComponentState.down or interval.outage_confirmed_at is not None:
         return
-    if at - interval.started_at >= dt.timedelta(minutes=settings.outage_after_minutes):
-        outage.confirmed(session, component, interval.started_at)
+    if maintenance.under_way(session, component.id, at):
+        return  # announced maintenance: the stop is planned, not an outage
+    since = maintenance.down_outside_windows_since(session, component.id, interval.started_at, at)
+    if at - since >= dt.timedelta(minutes=settings.outage_after_minutes):
+        outage.confirmed(session, component, since)
 
 
 def purge_probes(session: Session, now: dt.datetime | None = None) -> int:

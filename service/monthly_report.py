@@ -3,12 +3,13 @@
 
 Each figure has one function here, which the admin page, the API, the workbook and the PDF all use:
 
-* :func:`request_counts`: page views of the catalogue and the admin, and catalogue searches, from the
-  request log's day files (``RENKEI_REQUEST_LOG``). A page view is a GET answered with 2xx. People
-  and machines are told apart by what they asked for, because the request log records neither the
-  session nor the client: people read pages (``/admin/…``, ``/catalogue/…``), machines call APIs
-  (the admin's ``/api/v1/…``; the catalogue's CKAN API ``/api/3/…``, ``/api/action/…`` and the
-  DCAT feed ``/catalog.*``). A search is a ``package_search`` call of the CKAN API (the portal's
+* :func:`request_counts`: page views of the catalogue, the admin and the public pages, and catalogue
+  searches, from the request log's day files (``RENKEI_REQUEST_LOG``). A page view is a GET answered
+  with 2xx. People and machines are told apart by what they asked for, because the request log
+  records neither the session nor the client: people read pages (``/admin/…``, ``/catalogue/…``; the
+  public pages ``/status``, ``/inquiry/…``, ``/events/…``, ``/join/…``, ``/competition/…``), machines call APIs (the admin's
+  ``/api/v1/…``; the catalogue's CKAN API ``/api/3/…``, ``/api/action/…`` and the DCAT feed
+  ``/catalog.*``; the public status ``/status.json`` and its schema). A search is a ``package_search`` call of the CKAN API (the portal's
   searches arrive that way).
 * :func:`search_words`: the month's most frequent catalogue search words (:mod:`service.search_words`:
   counted by word and day as each search answers, no query, reader or address kept), those searched
@@ -87,11 +88,30 @@ class RequestCounts:
     catalogue_machines: int = 0
     admin_people: int = 0
     admin_machines: int = 0
+    public_people: int = 0
+    public_machines: int = 0
     searches: int = 0
     logged: bool = True  # False: the request log is not written to files (stdout, off)
 
 
+# the pages anyone reads without an account: the status page, the inquiry form, the events, the membership
+# application and the competition
+PUBLIC_PAGES = ("/status", "/inquiry", "/events", "/join", "/competition")
+PUBLIC_MACHINES = ("/status.json", "/status.schema.json")
+
+
+def _public(path: str) -> str | None:
+    if path in PUBLIC_MACHINES:
+        return "machines"
+    if path in PUBLIC_PAGES or path.startswith(tuple(f"{page}/" for page in PUBLIC_PAGES)):
+        return "people"
+    return None
+
+
 def _area(path: str) -> tuple[str, str] | None:
+    public = _public(path)
+    if public is not None:
+        return "public", public
     for area, prefixes in PEOPLE_PREFIXES.items():
         if path.startswith(prefixes):
             return area, "people"
@@ -243,6 +263,10 @@ class Figures:
             "search_words": [[word, times] for word, times in self.search_words.top],
             "search_words_minimum": self.search_words.minimum,
             "downtime_minutes": {row.component.key: _minutes(row.measured.down) for row in self.availability},
+            "availability_percent": {row.component.key: None if row.measured.ratio is None else percent_text(row.measured.ratio)
+                                     for row in self.availability},
+            "measured_percent": {row.component.key: None if row.measured.measured_share is None
+                                 else percent_text(row.measured.measured_share) for row in self.availability},
             "downtime": [[row.component.name_ja, _minutes(row.measured.down)] for row in self.availability
                          if row.measured.down],
         }
@@ -266,18 +290,20 @@ def sections(f: Figures) -> list[Section]:
     r = f.requests
     log_note = "" if r.logged else "要求ログがファイルに記録されていないため、閲覧数・検索数は計測できません。"
     return [
-        Section("稼働状況", ("構成要素", "稼働率（%）", "目標（%）", "停止（分）", "計画メンテナンス（分）", "未計測（分）", "障害件数"),
-                tuple((row.component.name_ja, percent_text(row.measured.ratio), percent_text(row.target, 2),
+        Section("稼働状況", ("構成要素", "稼働率（%）", "目標（%）", "停止（分）", "計画メンテナンス（分）", "未計測（分）",
+                             "計測した割合（%）", "障害件数"),
+                tuple((row.component.name_ja, _ratio_text(row.measured.ratio), percent_text(row.target, 2),
                        _minutes(row.measured.down), _minutes(row.measured.maintenance), _minutes(row.measured.unmeasured),
-                       row.outages) for row in f.availability),
-                note="稼働率は計画メンテナンスの時間を除いて計算しています。"),
+                       percent_text(row.measured.measured_share), row.outages) for row in f.availability),
+                note=availability_note(f.availability)),
         Section("障害", ("番号", "障害", "重大度", "状態", "検知", "復旧"),
                 tuple((i.id, i.title, Severity(i.severity).ja, IncidentStatus(i.status).ja,
                        _when(i.detected_at), _when(i.recovered_at)) for i in f.incidents)),
         Section("計画メンテナンス", ("件名", "開始", "終了"),
                 tuple((w.title, _when(w.starts_at), _when(w.ends_at)) for w in f.maintenance)),
         Section("閲覧数", ("対象", "人（画面）", "機械（API）"),
-                (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines)),
+                (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines),
+                 ("公開ページ（稼働状況・問合せ・イベントなど）", r.public_people, r.public_machines)),
                 note=log_note or "人は画面の閲覧、機械は API の呼出しとして要求ログから数えています（正常に応答した GET のみ）。"),
         Section("カタログの検索", ("項目", "件数"), (("検索回数", r.searches),),
                 note=log_note or "カタログ API（package_search）の検索を要求ログから数えています。"),
@@ -298,11 +324,33 @@ def sections(f: Figures) -> list[Section]:
     ]
 
 
+def _ratio_text(ratio) -> str:
+    return "未計測" if ratio is None else percent_text(ratio)
+
+
+def availability_note(rows) -> str:
+    """How the availability was counted, and what share of the month was measured (per component when
+    not all of it)."""
+    note = ("稼働率は、計測した時間（稼働または停止）に占める稼働時間の割合です。計画メンテナンスの時間は除き、"
+            "計測していない時間（未計測）は稼働にも停止にも数えません。")
+    partly = [f"{row.component.name_ja} {percent_text(row.measured.measured_share)} %" for row in rows
+              if row.measured.measured_share is not None and 0 < row.measured.measured_share < 1]
+    never = [row.component.name_ja for row in rows if row.measured.ratio is None]
+    if partly:
+        note += f"月の一部だけを計測した構成要素の稼働率は、その計測した期間のものです（計測した割合：{'、'.join(partly)}）。"
+    if never:
+        note += f"この月に計測のない構成要素（{'、'.join(never)}）には稼働率を示しません（未計測）。"
+    if not partly and not never:
+        note += "この月は全期間を計測しています。"
+    return note
+
+
 def _charts(f: Figures) -> str:
     r = f.requests
-    views = charts.of("monthly-views", "閲覧数", "カタログと管理画面の閲覧数（人と機械の合計）",
+    views = charts.of("monthly-views", "閲覧数", "カタログ・管理画面・公開ページの閲覧数（人と機械）",
                       [("カタログ（人）", r.catalogue_people), ("カタログ（機械）", r.catalogue_machines),
-                       ("管理画面（人）", r.admin_people), ("管理画面（機械）", r.admin_machines)],
+                       ("管理画面（人）", r.admin_people), ("管理画面（機械）", r.admin_machines),
+                       ("公開ページ（人）", r.public_people), ("公開ページ（機械）", r.public_machines)],
                       category_header="対象", series_name="件数", unit="件", horizontal=True)
     down = charts.of("monthly-downtime", "停止時間", "構成要素ごとの停止時間（分）",
                      [(row.component.name_ja, _minutes(row.measured.down)) for row in f.availability] or [("—", 0)],
@@ -430,7 +478,8 @@ def _mail_body(row: MonthlyReport, data: dict[str, Any]) -> str:
     return "\n".join([
         f"{title_of(row.month)}（第{row.version}版、{date_ja(row.written_at.astimezone(JST).date())}作成）をお送りします。", "",
         f"閲覧数：カタログ 人 {r['catalogue_people']:,} 件・機械 {r['catalogue_machines']:,} 件、"
-        f"管理画面 人 {r['admin_people']:,} 件・機械 {r['admin_machines']:,} 件",
+        f"管理画面 人 {r['admin_people']:,} 件・機械 {r['admin_machines']:,} 件、"
+        f"公開ページ 人 {r.get('public_people', 0):,} 件・機械 {r.get('public_machines', 0):,} 件",
         f"カタログの検索：{r['searches']:,} 回",
         *([f"よく検索された語：{'、'.join(f'{w}（{n:,}）' for w, n in data['search_words'][:10])}"]
           if data.get("search_words") else []),

@@ -1,6 +1,10 @@
 """The public status page's content (稼働状況): each component's state now, planned maintenance
 coming or under way, open incidents in plain words, and the last 90 days' availability per day.
-Public: no actor, nothing about tenants beyond what the notices already said to everyone affected."""
+Public: no actor, nothing about tenants beyond what the notices already said to everyone affected.
+
+A day no probe measured has no availability (None, 未計測), never 0 %; each component says since when
+it is measured. A component inside an announced maintenance window is in maintenance (メンテナンス中),
+whatever its probes say, and does not make the whole "down"."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from core.db import utcnow
 from service import components as components_
 from service import maintenance, monitor
 from service.incidents.models import Incident, IncidentComponent, IncidentStatus
-from service.models import ComponentState, MaintenanceWindow, ServiceComponent
+from service.models import ComponentState, MaintenanceWindow, ServiceComponent, ServiceInterval
 from service.report import component_availability, interval_spans, jst_days
 
 DAYS = 90
@@ -45,7 +49,13 @@ class ComponentNow:
     state: str  # up, down, unknown
     since: dt.datetime | None
     in_maintenance: bool
-    days: list[tuple[dt.date, Fraction | None]]  # the last 90 Japan days, oldest first
+    days: list[tuple[dt.date, Fraction | None]]  # the last 90 Japan days, oldest first; None: not measured
+    measured_since: dt.datetime | None = None  # its first probe; None: never measured
+
+    @property
+    def shown_state(self) -> str:
+        """What the public sees: maintenance inside an announced window, else the probes' state."""
+        return "maintenance" if self.in_maintenance else self.state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +67,15 @@ class Status:
 
     @property
     def overall(self) -> str:
-        states = {item.state for item in self.components}
-        return "down" if "down" in states else "unknown" if "unknown" in states else "up"
+        """down when a component is down outside maintenance, else unknown when one is not measured now,
+        else maintenance when one is in announced maintenance, else up."""
+        states = {item.shown_state for item in self.components}
+        return next((state for state in ("down", "unknown", "maintenance") if state in states), "up")
+
+    @property
+    def measured_since(self) -> dt.datetime | None:
+        """The first probe of any component shown; None: nothing measured yet."""
+        return min((item.measured_since for item in self.components if item.measured_since is not None), default=None)
 
 
 def component_state(session: Session, component: ServiceComponent, now: dt.datetime) -> tuple[str, dt.datetime | None]:
@@ -66,6 +83,12 @@ def component_state(session: Session, component: ServiceComponent, now: dt.datet
     if interval is None or now - interval.last_probe_at > monitor.STALE:
         return "unknown", None
     return ("up" if interval.state == ComponentState.up else "down"), interval.started_at
+
+
+def measuring_started(session: Session) -> dict[int, dt.datetime]:
+    """Component id -> the start of its first interval (when measuring it started)."""
+    return dict(session.execute(sa.select(ServiceInterval.component_id, sa.func.min(ServiceInterval.started_at))
+                                .group_by(ServiceInterval.component_id)).all())
 
 
 def snapshot(session: Session, *, now: dt.datetime | None = None, days: int = DAYS) -> Status:
@@ -76,12 +99,19 @@ def snapshot(session: Session, *, now: dt.datetime | None = None, days: int = DA
     holes = maintenance.spans_by_component(session, since, now)
     upcoming = maintenance.windows(session, since=now)
     ongoing = {key for w in upcoming if w.starts_at <= now for key in maintenance.keys_of(session, w)}
+    started = measuring_started(session)
     items = []
     for component in components_.all_components(session, active_only=True):
-        state, started = component_state(session, component, now)
+        state, since_when = component_state(session, component, now)
         history = [(day, component_availability(spans.get(component.id), holes.get(component.id, []),
                                                  (start, min(end, now))).ratio if start < now else None)
                    for day, (start, end) in calendar]
-        items.append(ComponentNow(component, state, started, component.key in ongoing, history))
+        items.append(ComponentNow(component, state, since_when, component.key in ongoing, history,
+                                  _aware(started.get(component.id))))
     windows = [(w, maintenance.keys_of(session, w)) for w in upcoming]
     return Status(now, items, windows, open_incidents_for_status(session))
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive UTC from an aggregate: make it aware."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None and moment.tzinfo is None else moment

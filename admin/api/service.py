@@ -81,13 +81,15 @@ class ServiceComponentList(BaseModel):
 class ServiceComponentMonthOut(BaseModel):
     key: str
     name_ja: str
-    availability_percent: str | None = Field(description="Up time / (the month − planned maintenance), written down to 3 places")
+    availability_percent: str | None = Field(description="Up time / (up time + down time), planned maintenance excluded, written "
+                                                         "down to 3 places; null: nothing measured (未計測)")
     availability_ratio: str | None = Field(description="The same, exactly, as numerator/denominator")
     target_percent: str
     meets_target: bool | None
     maintenance_minutes: int = Field(description="Planned maintenance excluded from the period (whole minutes)")
     down_minutes: int
-    unmeasured_minutes: int = Field(description="Time no probe covered: in the period, not up")
+    unmeasured_minutes: int = Field(description="Time no probe covered (未計測): neither up nor down")
+    measured_percent: str | None = Field(description="The share of the month (less maintenance) measured, written down to 3 places")
     outages: int = Field(description="Outages confirmed (probes failed for the configured time) starting in the month")
     mean_response_ms: int | None
 
@@ -206,7 +208,9 @@ def _month_row(row: report.ComponentMonth) -> dict:
             "availability_ratio": None if ratio is None else f"{ratio.numerator}/{ratio.denominator}",
             "target_percent": percent_text(row.target, 2), "meets_target": row.meets,
             "maintenance_minutes": measured.maintenance // 60_000_000, "down_minutes": measured.down // 60_000_000,
-            "unmeasured_minutes": measured.unmeasured // 60_000_000, "outages": row.outages,
+            "unmeasured_minutes": measured.unmeasured // 60_000_000,
+            "measured_percent": None if measured.measured_share is None else percent_text(measured.measured_share),
+            "outages": row.outages,
             "mean_response_ms": row.mean_response_ms}
 
 
@@ -287,6 +291,8 @@ class MonthlyReportRequests(BaseModel):
     catalogue_machines: int
     admin_people: int
     admin_machines: int
+    public_people: int = Field(default=0, description="The public pages read (/status, /inquiry/…, /events/…)")
+    public_machines: int = Field(default=0, description="The public status read by machines (/status.json)")
     searches: int
     logged: bool = Field(description="false: the request log is not written to files, so nothing was counted")
 

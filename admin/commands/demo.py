@@ -115,6 +115,11 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     from tenancy.usage.sample import load_sample_usage
 
     sample_calls = load_sample_usage(db.session, loader)  # made-up API calls to those datasets: the usage report shows them
+    from service.sample import load_sample_measurements
+
+    # the last 7 days probed every 5 minutes, recorded by the monitor and marked sample: the status page shows them
+    click.echo("sample measurements: recording the last 7 days' probes through the monitor (a new database only)…")
+    sample_probes = load_sample_measurements(db.session)
     from residents.consent.operations import ensure_default_levels
 
     ensure_default_levels(db.session, loader)  # the three usual identity assurance levels (issue 23)
@@ -131,6 +136,9 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         active += 1
     click.echo(f"sample data: {len(created)} tenant(s) added, {active} active; {len(plans)} quota plan(s) added; "
                f"{len(datasets)} sample dataset(s) added; {sample_calls} sample usage event(s) recorded")
+    if sample_probes:
+        click.echo(f"sample measurements: {sample_probes} probe(s) of the last 7 days recorded through the monitor "
+                   "(marked 'sample (demo)'; /status shows them)")
     click.echo(sample_year.line())
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
@@ -146,6 +154,10 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
                f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
                f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
+    if serve:
+        click.echo(f"status: the probes run every minute, as the due job would: {base}/status shows what they "
+                   "measured since now (days before are 未計測, not measured)")
+        _probe_in_background(current_app._get_current_object())
     if catcher is not None:
         click.echo(f"mail: no mail server is needed; what renkei and Keycloak send is caught at {base}/dev/mail/")
         _deliver_in_background(current_app._get_current_object())
@@ -171,6 +183,28 @@ def _catch_mail(config, port: int):
     config.update({"RENKEI_SMTP_HOST": "127.0.0.1", "RENKEI_SMTP_PORT": port, "RENKEI_SMTP_FROM": "renkei@example.jp",
                    "RENKEI_DEV_MAIL_DIR": str(directory)})
     return catcher
+
+
+def _probe_in_background(app, every: float = 60.0) -> None:
+    """Probe the components every minute, as the due job would (renkei service probe), so that the demo's
+    status page shows real measurements from the demo's start, never made-up figures."""
+    import threading
+    import time
+
+    from admin.service_checks import probe_round
+
+    def loop() -> None:
+        time.sleep(2)  # let the server listen before its own pages are probed
+        while True:
+            with app.app_context():
+                try:
+                    probe_round()
+                except Exception as error:  # noqa: BLE001 (a demo helper: say it, try again next round)
+                    db.session.rollback()
+                    click.echo(f"status: probing failed ({type(error).__name__}: {error}); trying again", err=True)
+            time.sleep(every)
+
+    threading.Thread(target=loop, name="demo-probes", daemon=True).start()
 
 
 def _deliver_in_background(app, every: float = 3.0) -> None:

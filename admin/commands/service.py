@@ -128,8 +128,10 @@ def availability_command(month: str | None, actor) -> None:
         fail(error)
     for row in rows:
         meets = {True: "met", False: "MISSED", None: "-"}[row.meets]
-        click.echo(f"{row.component.key}\t{percent_text(row.measured.ratio)} %\ttarget {percent_text(row.target, 2)} %\t"
-                   f"{meets}\tmaintenance {row.measured.maintenance // 60_000_000} min\toutages {row.outages}")
+        ratio = "not measured" if row.measured.ratio is None else f"{percent_text(row.measured.ratio)} %"
+        click.echo(f"{row.component.key}\t{ratio}\ttarget {percent_text(row.target, 2)} %\t"
+                   f"{meets}\tmeasured {percent_text(row.measured.measured_share)} %\t"
+                   f"maintenance {row.measured.maintenance // 60_000_000} min\toutages {row.outages}")
 
 
 @group.group("maintenance")

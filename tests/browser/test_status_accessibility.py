@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from tests.browser.conftest import axe_script
-from tests.browser.test_accessibility import AXE_JS, AXE_TAGS
+from tests.browser.test_accessibility import AXE_JS, AXE_TAGS, HEIGHT, SETTLED_JS, SIDEWAYS_JS, WIDTHS
 
 # what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
 pytestmark = pytest.mark.rendered
@@ -51,3 +51,23 @@ def test_the_status_page_has_no_axe_violations(page, live_server, db, measured, 
     assert "カタログの更新作業" in page.inner_text("main")
     page.click("details summary")  # the days below 100 % of the first component that has one
     assert _violations(page) == []
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_status_page_reflows_on_a_phone_with_its_days_grey_until_measured(page, live_server, db, measured, lang):
+    """At 375 px (WCAG 1.4.10) nothing scrolls sideways: the 90 days' bars shrink with the page; the
+    days before the first probe are grey (not measured), never red."""
+    page.set_viewport_size({"width": WIDTHS[-1], "height": HEIGHT})
+    assert page.goto(live_server(f"/status?lang={lang}")).status == 200
+    page.evaluate(SETTLED_JS)
+    assert page.evaluate(SIDEWAYS_JS) is None
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTHS[-1]
+    bars = page.locator("svg.days").first.locator("rect")
+    assert bars.count() == 90
+    assert page.locator("svg.days").first.evaluate("e => e.getBoundingClientRect().right") <= WIDTHS[-1]
+    kinds = page.eval_on_selector_all("svg.days", "all => all.map(svg => Array.from(svg.querySelectorAll('rect'), r => r.getAttribute('class')))")
+    assert len(kinds) >= 6 and all(len(days) == 90 for days in kinds)
+    # measured only in the last 90 minutes (today, or yesterday too just after midnight): every day before is grey
+    assert {kind for days in kinds for kind in days[:-2]} == {"none"}
+    assert any("low" in days[-2:] for days in kinds)  # the component down now is red where it was measured
+    assert ("計測" if lang == "ja" else "Measured since") in page.inner_text("#measured-since")

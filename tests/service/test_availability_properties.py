@@ -1,5 +1,6 @@
 """The month's availability from recorded intervals, with maintenance excluded, against an independent
-count minute by minute (issue 39 Done-when 1)."""
+count minute by minute (issue 39 Done-when 1): up minutes over the minutes measured up or down, time
+not measured counted neither way (issue 55 item 3)."""
 
 from __future__ import annotations
 
@@ -30,15 +31,16 @@ def timelines(draw):
     return list(zip(cuts, cuts[1:], states)), [(start, start + length) for start, length in windows]
 
 
-def by_minute(pieces, windows) -> tuple[int, int]:
-    """(minutes up outside maintenance, minutes in the month outside maintenance), one minute at a time."""
-    up = counted = 0
+def by_minute(pieces, windows) -> tuple[int, int, int]:
+    """(minutes up, minutes down, minutes in the month), all outside maintenance, one minute at a time."""
+    up = down = counted = 0
     for minute in range(MINUTES):
         if any(a <= minute < b for a, b in windows):
             continue
         counted += 1
         up += any(a <= minute < b and state == "up" for a, b, state in pieces)
-    return up, counted
+        down += any(a <= minute < b and state == "down" for a, b, state in pieces)
+    return up, down, counted
 
 
 @settings(max_examples=60, deadline=None)
@@ -47,14 +49,13 @@ def test_the_months_availability_equals_a_minute_by_minute_count(timeline):
     pieces, windows = timeline
     spans = {state: [(at(a), at(b)) for a, b, s in pieces if s == state] for state in ("up", "down")}
     measured = availability(spans["up"], spans["down"], [(at(a), at(b)) for a, b in windows], PERIOD)
-    up, counted = by_minute(pieces, windows)
+    up, down, counted = by_minute(pieces, windows)
     assert measured.counted == counted * 60_000_000
     assert measured.maintenance == (MINUTES - counted) * 60_000_000
-    assert measured.ratio == (Fraction(up, counted) if counted else None)
-    down = sum(1 for m in range(MINUTES) if not any(a <= m < b for a, b in windows)
-               and any(a <= m < b and s == "down" for a, b, s in pieces))
+    assert measured.ratio == (Fraction(up, up + down) if up + down else None)  # nothing measured: no availability
     assert measured.down == down * 60_000_000
     assert measured.unmeasured == (counted - up - down) * 60_000_000
+    assert measured.measured_share == (Fraction(up + down, counted) if counted else None)
 
 
 def test_a_percentage_is_written_down_never_up():
@@ -72,3 +73,20 @@ def test_an_hour_down_in_november_with_a_maintenance_window_is_exact():
     assert measured.ratio == Fraction(MINUTES - 120 - 30, MINUTES - 120)
     assert percent_text(measured.ratio) == "99.930"
     assert measured.meets(Fraction(9950, 10000)) is True
+
+
+def test_a_month_measured_only_in_its_second_half_gives_the_availability_of_that_half():
+    half = MINUTES // 2
+    up = [(at(half), at(MINUTES - 60))]
+    down = [(at(MINUTES - 60), at(MINUTES))]  # the last hour down
+    measured = availability(up, down, [], PERIOD)
+    assert measured.ratio == Fraction(half - 60, half)  # not (half - 60) / MINUTES: the first half is not down
+    assert percent_text(measured.ratio) == "99.722"
+    assert measured.measured_share == Fraction(1, 2)
+    assert measured.unmeasured == half * 60_000_000
+
+
+def test_a_month_never_measured_has_no_availability_not_zero():
+    measured = availability([], [], [], PERIOD)
+    assert measured.ratio is None and measured.meets(Fraction(9950, 10000)) is None
+    assert measured.measured_share == 0 and measured.unmeasured == MINUTES * 60_000_000

@@ -73,7 +73,8 @@ def test_a_stopped_component_confirms_an_outage_after_the_configured_time_and_re
     # the month so far (1 Nov 00:00 JST to the last probe): up 2 minutes, down 5, the rest not measured
     assert measured.up == 2 * 60_000_000 and measured.down == 5 * 60_000_000
     so_far = minute(7) - report.month_span(dt.date(2026, 11, 1))[0]
-    assert measured.ratio == Fraction(2 * 60, int(so_far.total_seconds()))
+    assert measured.ratio == Fraction(2, 7)  # of the 7 minutes measured; the rest neither up nor down
+    assert measured.measured_share == Fraction(7 * 60, int(so_far.total_seconds()))
     assert months[registered.key].outages == 1
 
 

@@ -60,16 +60,20 @@ def write_log(folder, day: dt.date, lines: list[str]) -> None:
 
 def month_log(folder, month: dt.date) -> None:
     """The month's request log: 3 catalogue pages read, 7 catalogue API calls (2 of them searches), 5
-    admin pages, 2 admin API calls; and lines that are no page view (errors, POSTs, health, static)."""
+    admin pages, 2 admin API calls, 4 public pages read (the status page, the inquiry form, the events, the
+    membership application)
+    and the public status read once by a machine; and lines that are no page view (errors, POSTs,
+    health, static)."""
     first = [log_line("/catalogue/dataset/aed"), log_line("/catalogue/themes"), log_line("/api/3/action/package_show"),
              log_line("/api/3/action/package_search"), log_line("/catalog.ttl"), log_line("/admin/"),
              log_line("/admin/tenants/"), log_line("/api/v1/tenants"),
              log_line("/catalogue/dataset/none", 404), log_line("/admin/tenants/", 302), log_line("/admin/x", 200, "POST"),
-             log_line("/healthz"), log_line("/static/app.css"), "not json\n"]
+             log_line("/healthz"), log_line("/static/app.css"), "not json\n",
+             log_line("/status"), log_line("/inquiry/"), log_line("/status.json"), log_line("/inquiry/", 200, "POST")]
     last = [log_line("/catalogue/provider/431001"), log_line("/api/action/package_search"),
             log_line("/api/3/action/package_list"), log_line("/api/3/action/tag_list"), log_line("/api/3/action/status_show"),
             log_line("/admin/usage/"), log_line("/admin/audit/"), log_line("/admin/service/"), log_line("/api/v1/usage"),
-            log_line("/api/3/action/package_search", 409)]
+            log_line("/api/3/action/package_search", 409), log_line("/events/"), log_line("/events/9", 404), log_line("/join/")]
     write_log(folder, month, first)
     write_log(folder, add_months(month, 1) - dt.timedelta(days=1), last)
     # the days around the month: not counted
@@ -182,7 +186,7 @@ def test_every_figure_of_a_made_month_is_what_was_made(db, operator, month_made,
     found = monthly_report.figures(db, operator, month, request_log_folder)
 
     assert found.requests == monthly_report.RequestCounts(catalogue_people=3, catalogue_machines=7, admin_people=5,
-                                                          admin_machines=2, searches=2)
+                                                          admin_machines=2, public_people=4, public_machines=1, searches=2)
     assert found.registrations == {"members": 2, "users": 3, "api_clients": 2, "datasets": 2}
     assert found.sign_ins == SignIns(total=5, people=3, by_client=[("renkei-admin", 3), ("catalogue-portal", 2)],
                                      by_day=[(month, 2), (month + dt.timedelta(days=1), 3)])
@@ -205,7 +209,7 @@ def test_the_written_report_opens_as_a_workbook_and_a_pdf_of_a_few_pages(db, ope
 
     book = load_workbook(io.BytesIO(row.xlsx))
     views = [tuple(r) for r in book["閲覧数"].iter_rows(min_row=4, values_only=True)]
-    assert views == [("カタログ", 3, 7), ("管理画面", 5, 2)]
+    assert views == [("カタログ", 3, 7), ("管理画面", 5, 2), ("公開ページ（稼働状況・問合せ・イベントなど）", 4, 1)]
     registrations = dict(tuple(r) for r in book["登録"].iter_rows(min_row=4, values_only=True))
     assert registrations == {"新規会員": 2, "新規利用者（招待）": 3, "新規 API クライアント": 2, "新規データセット": 2}
     assert [tuple(r) for r in book["サインイン"].iter_rows(min_row=4, values_only=True)] == [
@@ -296,9 +300,9 @@ def test_the_operator_writes_downloads_and_sends_it_from_the_page_and_the_audito
     text = written.get_data(as_text=True)
     assert written.status_code == 200 and f"{month:%Y-%m} の月次運用報告を作成しました" in text
     assert "kikaku@pref.example.jp" in text
-    # page views of people: 3 catalogue + 5 admin made, and this test's own first look at the page (the
-    # app logs into the same folder); machines: 7 + 2
-    assert "9 / 9" in text
+    # page views of people: 3 catalogue + 5 admin + 4 public made, and this test's own first look at the
+    # page (the app logs into the same folder); machines: 7 + 2 + 1
+    assert "13 / 10" in text
     assert "ブローカー 45" in text  # its 45 minutes down
     row = db.scalar(sa.select(MonthlyReport))
     pdf = client.get(f"/admin/service/monthly-reports/{row.id}.pdf")
@@ -338,7 +342,7 @@ def test_the_command_line_writes_lists_downloads_and_sends(app, db, month_made, 
     saved = tmp_path / "report.xlsx"
     assert renkei("download", str(report_id), "--format", "xlsx", "--output", str(saved)).exit_code == 0
     assert [tuple(r) for r in load_workbook(saved)["閲覧数"].iter_rows(min_row=4, values_only=True)] == [
-        ("カタログ", 3, 7), ("管理画面", 5, 2)]
+        ("カタログ", 3, 7), ("管理画面", 5, 2), ("公開ページ（稼働状況・問合せ・イベントなど）", 4, 1)]
     assert handed_out(db, report_id) == [("xlsx", *digest(saved.read_bytes()))]
     monkeypatch.setitem(app.config, "RENKEI_INCIDENT_REPORT_RECIPIENTS", "kikaku@pref.example.jp, joho@pref.example.jp")
     sent = renkei("send", str(report_id))
