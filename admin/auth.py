@@ -50,7 +50,9 @@ def token_validator() -> TokenValidator:
     if validator is None:
         jwks = f"{app.config['RENKEI_KEYCLOAK_URL']}/realms/{app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/certs"
         validator = TokenValidator(issuer(app), jwks, app.config["RENKEI_API_AUDIENCE"],
-                                   leeway=app.config["RENKEI_TOKEN_LEEWAY_SECONDS"])
+                                   leeway=app.config["RENKEI_TOKEN_LEEWAY_SECONDS"],
+                                   cache_seconds=float(app.config.get("RENKEI_JWKS_CACHE_SECONDS") or 300),
+                                   keep_seconds=float(app.config.get("RENKEI_JWKS_KEEP_SECONDS") or 900))
         app.extensions["renkei_token_validator"] = validator
     return validator
 

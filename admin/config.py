@@ -57,6 +57,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_REALM": realm,
         # how long the API gateway's client id and secret, once accepted by Keycloak, are taken as valid (docs/gateway.md)
         "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
+        # the realm's signing keys: read again (in the background) after so many seconds, and kept while
+        # Keycloak cannot be reached for at most so many seconds after the last read (docs/gateway.md)
+        "RENKEI_JWKS_CACHE_SECONDS": float(env.get("RENKEI_JWKS_CACHE_SECONDS", "300")),
+        "RENKEI_JWKS_KEEP_SECONDS": float(env.get("RENKEI_JWKS_KEEP_SECONDS", "900")),
         # the longest a process keeps the register's dataset routes after another process changed them (docs/gateway.md)
         "RENKEI_DATASET_ROUTES_SECONDS": float(env.get("RENKEI_DATASET_ROUTES_SECONDS", "30")),
         # the gateway's counted calls: a local write-ahead log per host, folded into the database by a

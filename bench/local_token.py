@@ -108,13 +108,7 @@ def install_validator(app, kid: str = "bench"):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = jwt.PyJWK(json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "alg": "RS256"})
     audience = app.config["RENKEI_API_AUDIENCE"]
-    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", audience)
-
-    class Keys:
-        def get_signing_key_from_jwt(self, token):
-            return public
-
-    validator._jwks = Keys()
+    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", audience, read_keys=lambda: {kid: public})
     app.extensions["renkei_token_validator"] = validator
 
     def token(azp: str, subject: str = "bench-client", tenant: str = "431001", scope: str = "broker.read") -> str:

@@ -126,9 +126,12 @@ def gateway_credentials() -> gateway.GatewayCredentials:
     if credentials is None:
         settings = keycloak_settings(app)
 
-        def exchange(client_id: str, secret: str) -> dict | None:
+        def exchange(client_id: str, secret: str) -> dict | None:  # also run by a renewal's thread
             token = client_token_or_none(settings, client_id, secret)
-            return None if token is None else token_validator().claims(token)
+            if token is None:
+                return None
+            with app.app_context():
+                return token_validator().claims(token)
 
         credentials = app.extensions["renkei_gateway_credentials"] = gateway.GatewayCredentials(
             exchange, float(app.config.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS") or 60))
