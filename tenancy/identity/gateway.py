@@ -18,6 +18,11 @@
   for Keycloak once the pair is known. A renewal Keycloak refuses (a secret changed, a client
   disabled) forgets the pair at once, so it stops working within ``max_age`` plus one exchange; a
   renewal that cannot reach Keycloak keeps the pair until its token's own exp.
+* **The recipe it is bound to.** A gateway credential may be bound to the auth location that passed
+  ``renkei gateway lint`` (:func:`recipe_refusal`): the lint gives the location's recipe hash, nginx
+  sends it in ``X-Renkei-Recipe``, and renkei, which has it registered for the credential's client id
+  (``RENKEI_GATEWAY_RECIPES``), refuses a check without it. So a config that never passed the lint
+  (one that passes the consumer's headers on) is refused at run time, not only named by the lint.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import posixpath
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -149,6 +156,35 @@ class _Known:
     fresh_until: float  # (monotonic) served without a renewal until then
     expires: float  # (monotonic) the token's own exp: never served at or after it
     retry_at: float = 0.0  # (monotonic) after a renewal that could not reach Keycloak, the next one not before
+
+
+RECIPE_HEADER = "X-Renkei-Recipe"
+
+
+def registered_recipes(setting: str) -> dict[str, frozenset[str]]:
+    """``RENKEI_GATEWAY_RECIPES``: ``<client id>=<recipe hash>`` words (space or comma between them; a
+    client id may have several, e.g. the old and the new while a secret is rotated); raises
+    ValueError naming a word that is not one."""
+    bound: dict[str, set[str]] = {}
+    for word in setting.replace(",", " ").split():
+        client_id, equals, digest = word.partition("=")
+        if not equals or not client_id or not re.fullmatch(r"[0-9a-f]{32}", digest):
+            raise ValueError(f"RENKEI_GATEWAY_RECIPES: {word!r} is not <client id>=<recipe hash of renkei gateway lint>")
+        bound.setdefault(client_id, set()).add(digest)
+    return {client_id: frozenset(digests) for client_id, digests in bound.items()}
+
+
+def recipe_refusal(bound: dict[str, frozenset[str]], client_id: str, sent: str | None) -> str | None:
+    """Why a check from the gateway credential ``client_id`` carrying ``sent`` as its recipe hash is
+    refused, in English; None when it is not bound or sends a hash registered for it."""
+    digests = bound.get(client_id)
+    if not digests:
+        return None
+    if not sent:
+        return f"no {RECIPE_HEADER}: this gateway's configuration did not pass renkei gateway lint"
+    if not any(hmac.compare_digest(sent.strip(), digest) for digest in digests):
+        return f"{RECIPE_HEADER} is not a recipe registered for this gateway credential"
+    return None
 
 
 class GatewayCredentials:
