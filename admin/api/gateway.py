@@ -128,10 +128,7 @@ def gateway_credentials() -> gateway.GatewayCredentials:
 
         def exchange(client_id: str, secret: str) -> dict | None:  # also run by a renewal's thread
             token = client_token_or_none(settings, client_id, secret)
-            if token is None:
-                return None
-            with app.app_context():
-                return token_validator().claims(token)
+            return None if token is None else token_validator(app).claims(token)
 
         credentials = app.extensions["renkei_gateway_credentials"] = gateway.GatewayCredentials(
             exchange, float(app.config.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS") or 60))

@@ -46,8 +46,8 @@ def behind_proxy(app, keycloak_settings, monkeypatch) -> FreezableProxy:
     for name, value in (("RENKEI_KEYCLOAK_URL", proxy.url), ("RENKEI_KEYCLOAK_PUBLIC_URL", proxy.url),
                         ("RENKEI_GATEWAY_CREDENTIAL_SECONDS", 1.0), ("RENKEI_JWKS_CACHE_SECONDS", 1.0)):
         monkeypatch.setitem(app.config, name, value)
-    for name in ("renkei_gateway_credentials", "renkei_identity"):
-        monkeypatch.delitem(app.extensions, name, raising=False)
+    for name in ("renkei_gateway_credentials", "renkei_identity"):  # made anew on first use; put back after
+        monkeypatch.setitem(app.extensions, name, None)
     jwks = f"{proxy.url}/realms/{keycloak_settings.realm}/protocol/openid-connect/certs"
     monkeypatch.setitem(app.extensions, "renkei_token_validator", TokenValidator(
         issuer(app), jwks, app.config["RENKEI_API_AUDIENCE"], leeway=0, cache_seconds=1, verified_cache_size=0))
