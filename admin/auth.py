@@ -44,13 +44,16 @@ def issuer(app: Flask) -> str:
     return f"{app.config['RENKEI_KEYCLOAK_PUBLIC_URL']}/realms/{app.config['RENKEI_KEYCLOAK_REALM']}"
 
 
-def token_validator() -> TokenValidator:
-    app = current_app._get_current_object()
+def token_validator(app: Flask | None = None) -> TokenValidator:
+    """The app's validator (``app``: outside a request, e.g. a renewal's thread)."""
+    app = app or current_app._get_current_object()
     validator = app.extensions.get("renkei_token_validator")
     if validator is None:
         jwks = f"{app.config['RENKEI_KEYCLOAK_URL']}/realms/{app.config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/certs"
         validator = TokenValidator(issuer(app), jwks, app.config["RENKEI_API_AUDIENCE"],
-                                   leeway=app.config["RENKEI_TOKEN_LEEWAY_SECONDS"])
+                                   leeway=app.config["RENKEI_TOKEN_LEEWAY_SECONDS"],
+                                   cache_seconds=float(app.config.get("RENKEI_JWKS_CACHE_SECONDS") or 300),
+                                   keep_seconds=float(app.config.get("RENKEI_JWKS_KEEP_SECONDS") or 900))
         app.extensions["renkei_token_validator"] = validator
     return validator
 

@@ -57,6 +57,12 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_KEYCLOAK_REALM": realm,
         # how long the API gateway's client id and secret, once accepted by Keycloak, are taken as valid (docs/gateway.md)
         "RENKEI_GATEWAY_CREDENTIAL_SECONDS": float(env.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS", "60")),
+        # the realm's signing keys: read again (in the background) after so many seconds, and kept while
+        # Keycloak cannot be reached for at most so many seconds after the last read (docs/gateway.md)
+        # the gateway credentials bound to a recipe that passed `renkei gateway lint`: "<client id>=<hash> ..."
+        "RENKEI_GATEWAY_RECIPES": env.get("RENKEI_GATEWAY_RECIPES", ""),
+        "RENKEI_JWKS_CACHE_SECONDS": float(env.get("RENKEI_JWKS_CACHE_SECONDS", "300")),
+        "RENKEI_JWKS_KEEP_SECONDS": float(env.get("RENKEI_JWKS_KEEP_SECONDS", "900")),
         # the longest a process keeps the register's dataset routes after another process changed them (docs/gateway.md)
         "RENKEI_DATASET_ROUTES_SECONDS": float(env.get("RENKEI_DATASET_ROUTES_SECONDS", "30")),
         # the gateway's counted calls: a local write-ahead log per host, folded into the database by a
@@ -206,6 +212,12 @@ def check(config: Mapping[str, Any]) -> None:
 
     try:
         parse_trusted(config.get("RENKEI_TRUSTED_PROXIES") or "")
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    from tenancy.identity.gateway import registered_recipes
+
+    try:
+        registered_recipes(config.get("RENKEI_GATEWAY_RECIPES") or "")
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
     if not 0 <= config.get("RENKEI_TOKEN_LEEWAY_SECONDS", 0) <= MAX_TOKEN_LEEWAY_SECONDS:

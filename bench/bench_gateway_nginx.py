@@ -2,7 +2,8 @@
 renkei and counted) beside the upstream alone, at 1, 8 and 64 concurrent clients, same run.
 
     python bench/bench_gateway_nginx.py [--seconds S] [--concurrency 1,8,64] [--workers W]
-                                        [--call-log-sync each|interval] [--database-url URL] [--smoke]
+                                        [--call-log-sync each|interval] [--freeze-seconds 30]
+                                        [--database-url URL] [--smoke]
 
 * ``upstream alone``: the API behind the gateway called directly. It is a ``return 200`` of nginx
   itself (the fastest upstream there is), so what the gateway adds is all that differs.
@@ -12,6 +13,11 @@ renkei and counted) beside the upstream alone, at 1, 8 and 64 concurrent clients
   docs/deployment.md runs it), each allowed call counted in the worker's call log (docs/gateway.md,
   "Counting") and folded into the database by the workers' threads.
 * Clients: bench/loadgen.py, one process per client with a keep-alive connection, closed loop.
+* ``Keycloak frozen`` (issue 51, item 4): at 8 clients, ``--freeze-seconds`` (default 30) through the
+  gateway with Keycloak answering, then as long with it frozen (its token endpoint and JWKS accept
+  and never answer, as a SIGSTOPped JVM). The gateway credential's and the keys' lifetimes are one
+  second here, so they are renewed during the freeze. Limit: the frozen p99 within 2x the unfrozen
+  run's, same run, and no call refused.
 
 Tokens come from bench/local_token.py (a local RSA key whose JWKS renkei reads as Keycloak's; the
 gateway's Basic credential is exchanged at its token endpoint). After the runs the benchmark waits
@@ -101,16 +107,25 @@ def consumer_token(issuer, azp: str) -> str:
                       issuer.key, algorithm="RS256", headers={"kid": "bench"})
 
 
-def first_answers(port: int, headers: dict, count: int) -> int:
-    """Calls made one by one until renkei's workers answer (they load the app after the port opens),
-    then ``count`` more; how many were answered 200."""
+def first_answers(port: int, headers: dict, count: int, *, direct: bool = False) -> int:
+    """Calls made one by one until they are answered, then ``count`` more; how many were answered 200.
+    ``direct``: asked of renkei's check itself, as nginx asks it (``port`` is renkei's), with no
+    timeout: a fresh worker loads the app on its first calls, which may take longer than the
+    recipe's read timeout on the check (nginx then answers 503 for a call renkei goes on to count)."""
     import http.client
+    import uuid
 
     deadline, answered = time.monotonic() + 180, 0
     while answered < count:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
-            connection.request("GET", "/v2/entities?type=Shelter", headers=headers)
+            if direct:
+                connection.request("GET", "/api/v1/gateway/auth", headers={
+                    "Host": "127.0.0.1", "Authorization": f"Basic {CREDENTIAL}", "X-Original-Method": "GET",
+                    "X-Original-URI": "/v2/entities?type=Shelter", "X-Original-Remote-Addr": "127.0.0.1",
+                    "X-Original-Authorization": headers["Authorization"], "X-Request-ID": uuid.uuid4().hex})
+            else:
+                connection.request("GET", "/v2/entities?type=Shelter", headers=headers)
             response = connection.getresponse()
             body = response.read()
         finally:
@@ -137,6 +152,23 @@ def counted_in_database(app) -> int:
     return int(count)
 
 
+def frozen_keycloak(issuer, port: int, headers: dict, seconds: float, concurrency: int = 8) -> int:
+    """The same load with Keycloak answering, then frozen (token endpoint and JWKS): the calls answered."""
+    unfrozen = loadgen.run(port, ["/v2/entities?type=Shelter"], seconds=seconds, concurrency=concurrency, headers=headers)
+    issuer.freeze(keys=True)
+    try:
+        frozen = loadgen.run(port, ["/v2/entities?type=Shelter"], seconds=seconds, concurrency=concurrency, headers=headers)
+    finally:
+        issuer.thaw()
+    print(unfrozen.line(f"{concurrency:>2} clients: Keycloak answering"))
+    print(frozen.line(f"{concurrency:>2} clients: Keycloak frozen"))
+    common.report(f"{concurrency:>2} clients p99 Keycloak frozen vs answering", frozen.percentile(0.99),
+                  unfrozen.percentile(0.99), "gateway-frozen-keycloak", "ms", higher_is_better=False)
+    if frozen.errors or unfrozen.errors:
+        raise SystemExit(f"calls refused: {frozen.errors} with Keycloak frozen, {unfrozen.errors} answering")
+    return unfrozen.requests + frozen.requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load per side and concurrency")
@@ -144,11 +176,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn worker processes of renkei (default 2; 1 on SQLite, which has one writer)")
     parser.add_argument("--call-log-sync", choices=("each", "interval"), default="interval")
+    parser.add_argument("--freeze-seconds", type=float, default=30.0,
+                        help="seconds of load with Keycloak frozen, and as many unfrozen just before (0: none)")
     common.add_smoke_option(parser, "0.5 s per side at 1 and 2 clients, one gunicorn worker")
     common.add_database_option(parser)
     args = parser.parse_args()
     if args.smoke:
-        args.seconds, args.concurrency, args.workers = 0.5, "1,2", 1
+        args.seconds, args.concurrency, args.workers, args.freeze_seconds = 0.5, "1,2", 1, 2.0
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("nginx is not installed (apt-get install nginx)")
@@ -163,7 +197,9 @@ def main() -> None:
     issuer = LocalIssuer()
     settings = {"RENKEI_ENV": "development", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
                 "RENKEI_VAR_DIR": str(work / "var"), "RENKEI_GATEWAY_CALL_LOG_DIR": str(work / "calls"),
-                "RENKEI_GATEWAY_CALL_LOG_SYNC": args.call_log_sync, **issuer.settings()}
+                "RENKEI_GATEWAY_CALL_LOG_SYNC": args.call_log_sync, **issuer.settings(),
+                # renewed every second, so that the frozen run renews them while Keycloak does not answer
+                "RENKEI_GATEWAY_CREDENTIAL_SECONDS": 1, "RENKEI_JWKS_CACHE_SECONDS": 1}
     app = create_app(settings)
     azp = prepare(app, ("127.0.0.0/8",))  # the clients call from loopback
     with app.app_context():
@@ -186,7 +222,8 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(gateway_port, server, "nginx")
         headers = {"Authorization": f"Bearer {token}"}
-        passed = first_answers(gateway_port, headers, args.workers * 8)
+        passed = first_answers(renkei_port, headers, args.workers * 8, direct=True)  # the workers loaded
+        passed += first_answers(gateway_port, headers, args.workers * 8)
         warm = loadgen.run(gateway_port, ["/v2/entities?type=Shelter"], seconds=min(2, 2 * args.seconds), concurrency=args.workers * 2,
                            headers=headers)  # every worker's first calls (imports, the credential's exchange)
         if warm.errors:
@@ -210,6 +247,8 @@ def main() -> None:
                           alone.percentile(0.5), None, "ms", higher_is_better=False)
             common.report(f"{concurrency:>2} clients p99 gateway vs upstream alone", through.percentile(0.99),
                           alone.percentile(0.99), None, "ms", higher_is_better=False)
+        if args.freeze_seconds > 0:
+            passed += frozen_keycloak(issuer, gateway_port, headers, args.freeze_seconds)
         deadline = time.monotonic() + 60
         stored = counted_in_database(app)
         while stored < passed and time.monotonic() < deadline:  # the workers fold every 0.5 s

@@ -34,10 +34,13 @@ class LocalIssuer:
         issuer = self
         self.thawed = threading.Event()  # cleared by freeze(): the admin API then never answers
         self.thawed.set()
+        self.keys_frozen = False
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 if self.path.endswith("/certs"):
+                    if issuer.keys_frozen:
+                        issuer.thawed.wait()
                     self._send(body)
                 else:  # the admin API (admin events): nothing new, or no answer at all while frozen
                     issuer.thawed.wait()
@@ -79,13 +82,15 @@ class LocalIssuer:
                   "exp": now + seconds, "azp": "bench", "realm_access": {"roles": list(roles)}}
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
 
-    def freeze(self) -> None:
-        """As a Keycloak stopped with SIGSTOP: connections are accepted, the admin API never answers
-        (the JWKS, read once by each process, still does)."""
+    def freeze(self, keys: bool = False) -> None:
+        """As a Keycloak stopped with SIGSTOP: connections are accepted, the admin API and the token
+        endpoint never answer (the JWKS still does, unless ``keys``)."""
+        self.keys_frozen = keys
         self.thawed.clear()
 
     def thaw(self) -> None:
         self.thawed.set()
+        self.keys_frozen = False
 
     def close(self) -> None:
         self.thaw()
@@ -108,13 +113,7 @@ def install_validator(app, kid: str = "bench"):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = jwt.PyJWK(json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "alg": "RS256"})
     audience = app.config["RENKEI_API_AUDIENCE"]
-    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", audience)
-
-    class Keys:
-        def get_signing_key_from_jwt(self, token):
-            return public
-
-    validator._jwks = Keys()
+    validator = TokenValidator(issuer(app), "http://127.0.0.1:9/certs", audience, read_keys=lambda: {kid: public})
     app.extensions["renkei_token_validator"] = validator
 
     def token(azp: str, subject: str = "bench-client", tenant: str = "431001", scope: str = "broker.read") -> str:

@@ -1,12 +1,19 @@
-"""`renkei gateway lint FILE`: which header renkei's gateway check needs that an nginx config's auth
-location does not set (docs/gateway.md). A small parser of nginx's syntax: directives, blocks, quotes,
-comments, and `include` (relative to the including file, globs allowed)."""
+"""`renkei gateway lint FILE`: what an nginx config's auth location lacks for renkei's gateway check
+(docs/gateway.md): `proxy_pass_request_headers off`, each header the check reads set by nginx itself,
+and timeouts of a few seconds on the check. A location that passes gets its recipe hash
+(:func:`recipe_hash`), which binds the gateway's credential to it (``X-Renkei-Recipe``,
+``RENKEI_GATEWAY_RECIPES``). A small parser of nginx's syntax: directives, blocks, quotes, comments,
+and `include` (relative to the including file, globs allowed)."""
 
 from __future__ import annotations
 
 import glob
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tenancy.identity.gateway import RECIPE_HEADER
 
 # the headers the check reads, and what the recipe sets each to
 REQUIRED = {"Authorization": '"Basic GATEWAY_CREDENTIAL"', "X-Original-Method": "$request_method",
@@ -15,6 +22,13 @@ REQUIRED = {"Authorization": '"Basic GATEWAY_CREDENTIAL"', "X-Original-Method": 
             # which dataset a call to the context broker uses (issue 37, tenancy/datasets/routes.py)
             "X-Original-Fiware-Service": "$http_fiware_service",
             "X-Original-Fiware-ServicePath": "$http_fiware_servicepath"}
+
+
+# the timeouts of the check: nginx's default (60 s) would hold a consumer that long behind a hung renkei
+TIMEOUTS = {"proxy_connect_timeout": "2s", "proxy_read_timeout": "5s"}
+MAX_TIMEOUT_SECONDS = 10
+_TIME = re.compile(r"(\d+)(ms|s|m|h)?")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 
 
 class LintError(ValueError):
@@ -111,21 +125,53 @@ def _set_headers(block: list[Directive]) -> dict[str, str]:
     return {d.args[0].lower(): " ".join(d.args[1:]) for d in block if d.name == "proxy_set_header" and d.args}
 
 
+@dataclass
+class Report:
+    problems: list[str]
+    hashes: list[tuple[str, str, str | None]]  # each passing auth location: (target, its hash, what it sends)
+
+
 def lint(path: Path) -> list[str]:
     """Each problem in words; empty when every auth location passes only the headers it sets."""
+    return report(path).problems
+
+
+def report(path: Path) -> Report:
     tree = parse(path)
     targets = {d.args[0] for d, _ in _walk(tree) if d.name == "auth_request" and d.args and d.args[0] != "off"}
     if not targets:
-        return [f"{path}: no auth_request: nothing asks renkei's gateway check"]
-    problems = []
+        return Report([f"{path}: no auth_request: nothing asks renkei's gateway check"], [])
+    problems, hashes = [], []
     for target in sorted(targets):
         found = [(d, parents) for d, parents in _walk(tree)
                  if d.name == "location" and d.block is not None and d.args and d.args[-1] == target]
         if not found:
             problems.append(f"auth location {target}: not found in {path}")
         for location, parents in found:
-            problems.extend(_lint_location(target, location, parents))
-    return problems
+            own = _lint_location(target, location, parents)
+            problems.extend(own)
+            if not own:
+                hashes.append((target, recipe_hash(location), _set_headers(location.block).get(RECIPE_HEADER.lower())))
+    for target, digest, sent in hashes:
+        if sent is not None and sent != digest:
+            problems.append(f"auth location {target}: {RECIPE_HEADER} is {sent}, but this location's recipe hash is "
+                            f"{digest}: it changed since it passed the lint. Set 'proxy_set_header {RECIPE_HEADER} "
+                            f"{digest};' and register {digest} for the gateway's credential (RENKEI_GATEWAY_RECIPES).")
+    return Report(problems, hashes if not problems else [])
+
+
+def recipe_hash(location: Directive) -> str:
+    """The auth location as nginx runs it (every directive and argument in order, its own
+    ``X-Renkei-Recipe`` line left out; comments, spacing and quoting do not count), hashed. The
+    gateway's credential is part of it, so no one without the secret can compute it."""
+    lines = ["\x1f".join((d.name, *d.args)) for d in location.block
+             if d.block is None and not (d.name == "proxy_set_header" and d.args and d.args[0].lower() == RECIPE_HEADER.lower())]
+    return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()[:32]
+
+
+def _seconds(value: str) -> float | None:
+    match = _TIME.fullmatch(value)
+    return None if match is None else int(match.group(1)) * _UNIT[match.group(2)]
 
 
 def _lint_location(target: str, location: Directive, parents) -> list[str]:
@@ -143,4 +189,15 @@ def _lint_location(target: str, location: Directive, parents) -> list[str]:
     for name, value in REQUIRED.items():
         if name.lower() not in headers:
             problems.append(f"auth location {target}: {name} is not set: add 'proxy_set_header {name} {value};'")
+        elif name != "Authorization" and headers[name.lower()] != value and "$http_" in headers[name.lower()]:
+            problems.append(f"auth location {target}: {name} is set from a header of the consumer's "
+                            f"({headers[name.lower()]}): set it to what nginx knows, 'proxy_set_header {name} {value};'")
+    for name, value in TIMEOUTS.items():  # inherited from the levels above like any proxy_* setting
+        setting = next((d.args for level in (location, *reversed(parents)) for d in level.block
+                        if d.name == name and d.block is None), None)
+        seconds = _seconds(setting[0]) if setting and len(setting) == 1 else None
+        if setting is None or seconds is None or seconds > MAX_TIMEOUT_SECONDS:
+            problems.append(f"auth location {target}: {name} is {'not set (60s)' if setting is None else ' '.join(setting)}: "
+                            f"a hung renkei would hold every call that long; add '{name} {value};' "
+                            f"(at most {MAX_TIMEOUT_SECONDS}s; nginx then answers 503 at once)")
     return problems

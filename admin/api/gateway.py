@@ -126,13 +126,23 @@ def gateway_credentials() -> gateway.GatewayCredentials:
     if credentials is None:
         settings = keycloak_settings(app)
 
-        def exchange(client_id: str, secret: str) -> dict | None:
+        def exchange(client_id: str, secret: str) -> dict | None:  # also run by a renewal's thread
             token = client_token_or_none(settings, client_id, secret)
-            return None if token is None else token_validator().claims(token)
+            return None if token is None else token_validator(app).claims(token)
 
         credentials = app.extensions["renkei_gateway_credentials"] = gateway.GatewayCredentials(
             exchange, float(app.config.get("RENKEI_GATEWAY_CREDENTIAL_SECONDS") or 60))
     return credentials
+
+
+def bound_recipes() -> dict[str, frozenset[str]]:
+    """The gateway credentials bound to a recipe (RENKEI_GATEWAY_RECIPES, checked at start by admin/config.py)."""
+    app = current_app._get_current_object()
+    bound = app.extensions.get("renkei_gateway_recipes")
+    if bound is None:
+        bound = app.extensions["renkei_gateway_recipes"] = gateway.registered_recipes(
+            app.config.get("RENKEI_GATEWAY_RECIPES") or "")
+    return bound
 
 
 def _basic(header: str) -> tuple[str, str] | None:
@@ -168,7 +178,7 @@ def _gateway_refused(reason_en: str, reason_ja: str) -> Response:
 #   told from the header sent twice: the gateway's check takes one service path (docs/gateway.md).
 ORIGINAL_PREFIX = "X-Original-"
 # the names renkei reads, spelled as the documents spell them (a server hands them on title-cased)
-_SPELLING = {name.lower(): name for name in ("X-Original-Method", "X-Original-URI", "X-Original-Remote-Addr",
+_SPELLING = {name.lower(): name for name in (gateway.RECIPE_HEADER, "X-Original-Method", "X-Original-URI", "X-Original-Remote-Addr",
                                               "X-Original-Authorization", "X-Original-Fiware-Service",
                                               "X-Original-Fiware-ServicePath")}
 _URI_JOINED = re.compile(r"\s|,/")
@@ -181,11 +191,12 @@ def _joined(name: str, value: str) -> bool:
 
 
 def repeated_original_headers(headers) -> list[str]:
-    """The X-Original-* headers sent more than once (a consumer's copy beside nginx's own), any name;
-    each named as it was sent, once."""
+    """The X-Original-* headers (and X-Renkei-Recipe) sent more than once (a consumer's copy beside
+    nginx's own), any name; each named as it was sent, once."""
     found: dict[str, str] = {}
     for name, value in headers.items():
-        if name.lower().startswith(ORIGINAL_PREFIX.lower()) and name.lower() not in found:
+        if (name.lower().startswith(ORIGINAL_PREFIX.lower()) or name.lower() == gateway.RECIPE_HEADER.lower()) \
+                and name.lower() not in found:
             if len(headers.getlist(name)) > 1 or _joined(name, value):
                 found[name.lower()] = _SPELLING.get(name.lower(), name)
     return list(found.values())
@@ -216,6 +227,16 @@ def authenticate(request_) -> Response | None:
     if claims is None:
         return _gateway_refused("the identity server does not accept this client id and secret",
                                 "認証サーバーがこのクライアント ID とシークレットを受け付けません")
+    refused = gateway.recipe_refusal(bound_recipes(), pair[0], request_.headers.get(gateway.RECIPE_HEADER))
+    if refused is not None:  # the credential is bound to a recipe that passed the lint; this config is not it
+        response = problem_response(
+            403, f"The API gateway's configuration is not the recipe its credential is bound to ({refused}). Run "
+                 "'renkei gateway lint' on it and register its recipe hash (RENKEI_GATEWAY_RECIPES, docs/gateway.md).",
+            "API ゲートウェイの設定が、この認証情報に登録されたレシピではありません。設定に renkei gateway lint を実行し、"
+            "そのレシピのハッシュを登録してください（RENKEI_GATEWAY_RECIPES、docs/gateway.md）。",
+            allowed=False, reason=UNAVAILABLE)
+        response.headers["X-Renkei-Reason"] = UNAVAILABLE
+        return response
     context = g._get_current_object()
     context.actor = actor_from_claims(claims, KNOWN_ROLES, request_id=getattr(context, "request_id", None),
                                       source_ip=request_.remote_addr)
@@ -243,6 +264,9 @@ class CallHeaders(CachedSchema):
     x_original_fiware_servicepath: str = Field(default="", max_length=header_value_limit("X-Original-Fiware-ServicePath"),
                                                alias="X-Original-Fiware-ServicePath",
                                                description="The consumer's Fiware-ServicePath ($http_fiware_servicepath)")
+    x_renkei_recipe: str = Field(default="", max_length=64, alias="X-Renkei-Recipe",
+                                 description="The recipe hash `renkei gateway lint` gave the auth location; required "
+                                             "when the gateway's credential is bound to it (RENKEI_GATEWAY_RECIPES)")
 
 
 class CallOut(BaseModel):

@@ -17,18 +17,28 @@ def group() -> None:
 @group.command("lint")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def lint_command(file: Path) -> None:
-    """Name every header renkei's check needs that FILE's auth location does not set; exit 1 if any."""
-    from maintenance.nginx_lint import LintError, lint
+    """Name what FILE's auth location lacks for renkei's check (exit 1 if anything); print its recipe hash."""
+    from maintenance.nginx_lint import LintError, report
+    from tenancy.identity.gateway import RECIPE_HEADER
 
     try:
-        problems = lint(file)
+        found = report(file)
     except LintError as error:
         raise click.ClickException(str(error)) from None
-    for problem in problems:
+    for problem in found.problems:
         click.echo(problem)
-    if problems:
+    if found.problems:
         raise SystemExit(1)
-    click.echo(f"{file}: the auth location passes no consumer header and sets every header the check reads.")
+    click.echo(f"{file}: the auth location passes no consumer header, sets every header the check reads and "
+               "answers within a few seconds.")
+    for target, digest, sent in found.hashes:
+        if sent == digest:
+            click.echo(f"auth location {target}: sends its recipe hash {digest}; register "
+                       f"<the gateway's client id>={digest} in RENKEI_GATEWAY_RECIPES to bind the credential to it.")
+        else:
+            click.echo(f"auth location {target}: recipe hash {digest}. To bind the gateway's credential to this "
+                       f"recipe, add 'proxy_set_header {RECIPE_HEADER} {digest};' to it and register "
+                       f"<the gateway's client id>={digest} in RENKEI_GATEWAY_RECIPES (docs/gateway.md).")
 
 
 @group.command("fold")

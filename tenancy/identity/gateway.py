@@ -13,9 +13,16 @@
 * **The gateway's own credential.** :class:`GatewayCredentials`: the gateway sends a Keycloak
   client's id and secret (HTTP Basic) on every call, a credential that does not expire; renkei
   exchanges them at Keycloak for a token (client credentials grant) and remembers the answer by a
-  hash of the pair for at most ``max_age`` seconds and never past that token's expiry. So nobody
-  renews anything by hand, and a secret changed or a client disabled in Keycloak stops working
-  within ``max_age`` (default 60 s).
+  hash of the pair, never past that token's expiry. After ``max_age`` seconds the answer is still
+  served at once and renewed in the background (one renewal per pair at a time): a call never waits
+  for Keycloak once the pair is known. A renewal Keycloak refuses (a secret changed, a client
+  disabled) forgets the pair at once, so it stops working within ``max_age`` plus one exchange; a
+  renewal that cannot reach Keycloak keeps the pair until its token's own exp.
+* **The recipe it is bound to.** A gateway credential may be bound to the auth location that passed
+  ``renkei gateway lint`` (:func:`recipe_refusal`): the lint gives the location's recipe hash, nginx
+  sends it in ``X-Renkei-Recipe``, and renkei, which has it registered for the credential's client id
+  (``RENKEI_GATEWAY_RECIPES``), refuses a check without it. So a config that never passed the lint
+  (one that passes the consumer's headers on) is refused at run time, not only named by the lint.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import posixpath
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +44,8 @@ from sqlalchemy.orm import Session
 from core.actor import Actor
 from tenancy.datasets import routes as dataset_routes
 from tenancy.identity import api_clients, client_access
+from tenancy.identity.renewal import SingleFlight
+from tenancy.identity.tokens import InvalidToken
 from tenancy.usage import dataset_use, metering, quotas
 
 READ_METHODS = ("GET", "HEAD")
@@ -137,39 +148,108 @@ def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[s
     return CallDecision(decision, scope, counted, used.name if used else None)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Known:
+    client_id: str
+    secret: str
+    claims: dict[str, Any]
+    fresh_until: float  # (monotonic) served without a renewal until then
+    expires: float  # (monotonic) the token's own exp: never served at or after it
+    retry_at: float = 0.0  # (monotonic) after a renewal that could not reach Keycloak, the next one not before
+
+
+RECIPE_HEADER = "X-Renkei-Recipe"
+
+
+def registered_recipes(setting: str) -> dict[str, frozenset[str]]:
+    """``RENKEI_GATEWAY_RECIPES``: ``<client id>=<recipe hash>`` words (space or comma between them; a
+    client id may have several, e.g. the old and the new while a secret is rotated); raises
+    ValueError naming a word that is not one."""
+    bound: dict[str, set[str]] = {}
+    for word in setting.replace(",", " ").split():
+        client_id, equals, digest = word.partition("=")
+        if not equals or not client_id or not re.fullmatch(r"[0-9a-f]{32}", digest):
+            raise ValueError(f"RENKEI_GATEWAY_RECIPES: {word!r} is not <client id>=<recipe hash of renkei gateway lint>")
+        bound.setdefault(client_id, set()).add(digest)
+    return {client_id: frozenset(digests) for client_id, digests in bound.items()}
+
+
+def recipe_refusal(bound: dict[str, frozenset[str]], client_id: str, sent: str | None) -> str | None:
+    """Why a check from the gateway credential ``client_id`` carrying ``sent`` as its recipe hash is
+    refused, in English; None when it is not bound or sends a hash registered for it."""
+    digests = bound.get(client_id)
+    if not digests:
+        return None
+    if not sent:
+        return f"no {RECIPE_HEADER}: this gateway's configuration did not pass renkei gateway lint"
+    if not any(hmac.compare_digest(sent.strip(), digest) for digest in digests):
+        return f"{RECIPE_HEADER} is not a recipe registered for this gateway credential"
+    return None
+
+
 class GatewayCredentials:
     """The gateway's client id and secret, checked on every call (see the module's text)."""
 
     def __init__(self, exchange: Callable[[str, str], dict[str, Any] | None], max_age: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+                 retry_seconds: float = 5.0) -> None:
         """``exchange(client_id, secret)``: the claims of a token Keycloak issued for the pair (validated),
-        or None when Keycloak refuses the pair."""
+        or None when Keycloak refuses the pair; it raises when Keycloak cannot be asked.
+        ``retry_seconds``: after a renewal that could not reach Keycloak, the next one waits this long
+        (at most ``max_age``)."""
         self._exchange = exchange
         self.max_age = float(max_age)
+        self.retry_seconds = min(float(retry_seconds), self.max_age)
         self._clock, self._wall = clock, wall_clock
-        self._known: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        self._known: dict[bytes, _Known] = {}
         self._lock = threading.Lock()
+        self.renewals = SingleFlight("the gateway credential")
 
     def clear(self) -> None:
         with self._lock:
             self._known = {}
 
     def claims(self, client_id: str, secret: str) -> dict[str, Any] | None:
-        """The claims of the pair's token (as the gateway's actor), or None when Keycloak refuses it."""
+        """The claims of the pair's token (as the gateway's actor), or None when Keycloak refuses it.
+
+        Known and fresh: served. Known, older than ``max_age`` but before the token's exp: served at
+        once, and renewed in the background (one renewal per pair at a time); a renewal that Keycloak
+        refuses forgets the pair at once (the next call is refused), one that cannot reach Keycloak
+        keeps it, until the token's exp. Not known (or past its exp): asked of Keycloak now."""
         key = hashlib.sha256(f"{client_id}\0{secret}".encode()).digest()
         now = self._clock()
         known = self._known.get(key)
-        if known is not None and now < known[0]:
-            return known[1]
-        claims = self._exchange(client_id, secret)
+        if known is not None and now < known.expires:
+            if now >= known.fresh_until and now >= known.retry_at:
+                self.renewals.start(key, lambda: self._renew(key, client_id, secret))
+            return known.claims
+        return self._ask(key, client_id, secret)
+
+    def _ask(self, key: bytes, client_id: str, secret: str) -> dict[str, Any] | None:
+        now = self._clock()
+        try:
+            claims = self._exchange(client_id, secret)
+        except InvalidToken:  # Keycloak answered with a token this realm does not accept: refused
+            claims = None
         if claims is None:
             with self._lock:
                 self._known.pop(key, None)
             return None
-        lifetime = min(self.max_age, float(claims.get("exp", 0)) - self._wall())
-        if lifetime > 0:
+        remaining = float(claims.get("exp", 0)) - self._wall()
+        if remaining > 0:
             with self._lock:
                 if len(self._known) >= 1000:
                     self._known = {}
-                self._known[key] = (now + lifetime, claims)
+                self._known[key] = _Known(client_id, secret, claims, now + min(self.max_age, remaining),
+                                          now + remaining)
         return claims
+
+    def _renew(self, key: bytes, client_id: str, secret: str) -> None:
+        try:
+            self._ask(key, client_id, secret)
+        except Exception:  # Keycloak could not be asked: keep what is known (until its exp), try again later
+            with self._lock:
+                known = self._known.get(key)
+                if known is not None:
+                    self._known[key] = dataclasses.replace(known, retry_at=self._clock() + self.retry_seconds)
+            raise

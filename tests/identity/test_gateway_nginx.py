@@ -147,29 +147,40 @@ def filled_recipe(recipe: str, renkei_address: str, renkei_host: str, upstream_a
     return recipe
 
 
-@pytest.fixture(scope="module")
-def gateway(app, keycloak_settings, tmp_path_factory):
-    """nginx on a free loopback port, with the recipe; renkei (the test app) and the dummy upstream behind it."""
+@contextlib.contextmanager
+def renkei_and_upstream(app):
+    """renkei (the test app, threaded werkzeug) and the dummy upstream on free loopback ports: their ports."""
     from werkzeug.serving import make_server
 
-    nginx_binary()
     renkei = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     threads = [serve(renkei), serve(upstream)]
-    port = free_port()
-    credential = base64.b64encode(f"{keycloak_settings.metering_client_id}:{keycloak_settings.metering_client_secret}"
-                                  .encode()).decode()
-    recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{renkei.server_port}",
-                           app.config["SERVER_NAME"], f"127.0.0.1:{upstream.server_port}", port, credential)
     try:
-        with running_nginx(recipe, tmp_path_factory.mktemp("nginx"), port):
-            yield port
+        yield renkei.server_port, upstream.server_port
     finally:
         for server in (renkei, upstream):
             server.shutdown()
             server.server_close()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def gateway_credential(keycloak_settings) -> str:
+    return base64.b64encode(f"{keycloak_settings.metering_client_id}:{keycloak_settings.metering_client_secret}"
+                            .encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def gateway(app, keycloak_settings, tmp_path_factory):
+    """nginx on a free loopback port, with the recipe; renkei (the test app) and the dummy upstream behind it."""
+    nginx_binary()
+    port = free_port()
+    with renkei_and_upstream(app) as (renkei_port, upstream_port):
+        recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{renkei_port}",
+                               app.config["SERVER_NAME"], f"127.0.0.1:{upstream_port}", port,
+                               gateway_credential(keycloak_settings))
+        with running_nginx(recipe, tmp_path_factory.mktemp("nginx"), port):
+            yield port
 
 
 def call(port: int, method: str, path: str, token: str | None = None, *, source: str = "127.0.0.1",
@@ -266,6 +277,17 @@ def test_with_renkei_unreachable_the_recipe_answers_503_problem_json(tmp_path):
     with socket.socket() as never_listens:
         never_listens.bind(("127.0.0.1", 0))
         _renkei_unreachable(tmp_path, never_listens.getsockname()[1])
+
+
+def test_with_renkei_hung_the_recipe_answers_503_problem_json(tmp_path):
+    """renkei accepts and never answers (a hung process): the recipe's timeouts on the check give the
+    consumer the 503 problem+json, not a wait of nginx's default 60 s (issue 51; no time is measured)."""
+    from urllib.parse import urlsplit
+
+    from tests.netfaults import black_hole
+
+    with black_hole() as hung:
+        _renkei_unreachable(tmp_path, urlsplit(hung).port)
 
 
 def _renkei_unreachable(tmp_path, closed: int) -> None:
