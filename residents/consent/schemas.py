@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError,
-                      model_validator)
+                      ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError
 
 from core.errors import Invalid
@@ -143,12 +143,14 @@ class ServiceCreate(BaseModel):
                                           description="The most characters of one of the service's user IDs")
     text: TextDraft
 
-    @model_validator(mode="after")
-    def _lengths_in_order(self) -> "ServiceCreate":
-        if self.user_id_min_length > self.user_id_max_length:
-            raise PydanticCustomError("user_id_lengths", "The fewest characters exceed the most.",
-                                      {"message_ja": "利用者IDの最小文字数が最大文字数を超えています。"})
-        return self
+    @field_validator("user_id_max_length")
+    @classmethod
+    def _lengths_in_order(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("user_id_min_length")
+        if low is not None and low > value:
+            raise PydanticCustomError("user_id_lengths", "The most characters must not be fewer than the fewest.",
+                                      {"message_ja": "最大文字数は最小文字数以上にしてください。"})
+        return value
 
 
 class ConsentIn(BaseModel):

@@ -87,9 +87,32 @@ def test_a_service_declares_the_form_of_its_user_ids_and_a_link_outside_it_is_re
 
 
 @pytest.mark.parametrize("fields, field", [({"user_id_pattern": "^navi-[0-9"}, "user_id_pattern"),
-                                           ({"user_id_min_length": 20, "user_id_max_length": 10}, ""),
+                                           ({"user_id_min_length": 20, "user_id_max_length": 10}, "user_id_max_length"),
                                            ({"user_id_min_length": 4}, "user_id_min_length")])
 def test_a_form_that_cannot_be_a_form_is_refused_when_the_service_is_registered(db, consent_setup, fields, field):
     with pytest.raises(Invalid) as refused:
         consent_setup(name="誤った形式", **fields)
-    assert any(p["field"] == field or field == "" for p in refused.value.problems), refused.value.problems
+    assert [p["field"] for p in refused.value.problems] == [field], refused.value.problems
+
+
+def test_the_register_page_takes_the_form_and_keeps_what_was_typed_when_it_is_refused(client, db, consent_setup):
+    from residents.consent.models import DataService
+    import sqlalchemy as sa
+
+    from tests.consent.test_pages import FORM
+
+    consent_setup()  # the levels and the cities (and a service of the default form)
+    sign_in(client, ["municipal-admin"], [KUMAMOTO], csrf="t")
+    page = client.get("/admin/consent-services/new").get_data(as_text=True)
+    assert "利用者IDの形式" in page and 'value="^[A-Za-z0-9._:@-]+$"' in page
+    form = {**FORM, "csrf_token": "t", "user_id_pattern": "^navi-[0-9", "user_id_min_length": "8",
+            "user_id_max_length": "128"}
+    refused = client.post("/admin/consent-services/new", data=form)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "正規表現として読めません" in error_beside(text, "user_id_pattern")
+    assert 'value="^navi-[0-9"' in text
+    saved = client.post("/admin/consent-services/new", data={**form, "user_id_pattern": "^navi-[0-9]{4}$"})
+    assert saved.status_code == 302, error_beside(saved.get_data(as_text=True), "user_id_pattern")
+    service = db.scalars(sa.select(DataService).order_by(DataService.id.desc())).first()
+    assert service.user_id_pattern == "^navi-[0-9]{4}$"
+    assert "^navi-[0-9]{4}$" in client.get(saved.headers["Location"]).get_data(as_text=True)
