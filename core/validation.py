@@ -4,6 +4,7 @@ field types every input schema shares (:data:`TenantCode`)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Iterable
 
 from pydantic import AfterValidator, Field, StrictInt, StrictStr, ValidationError, WithJsonSchema
@@ -260,6 +261,47 @@ def http_url_problem(field: str, value: str, limit: int) -> dict[str, str] | Non
                        f"http:// または https:// で始まるアドレスを {limit} 文字以内で入力してください。")
     bad = text_problem(value, single_line=True)
     return problem(field, *bad) if bad is not None else None
+
+
+# RFC 3986 section 2: the characters a URI is written with (unreserved, reserved and "%" of a percent-encoding).
+# Characters beyond ASCII are let through as an IRI writes them (RFC 3987: 日本語 paths on municipal sites); a
+# space and a control character never are, in either.
+_URI_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def uri_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is not a URL as RFC 3986 writes it (English, Japanese), or None: the one home of the rule."""
+    import rfc3986
+    from rfc3986 import exceptions, validators
+
+    for position, char in enumerate(text, start=1):
+        if char.isspace():
+            return (f"{text} has a space (character {position}); a URL has none: write a space as %20.",
+                    f"「{text}」の {position} 文字目に空白があります。URL に空白は使えません（空白は %20 と書きます）。")
+        if unicodedata.category(char) == "Cc":
+            return (f"{text} has a control character (character {position}); a URL has none.",
+                    f"「{text}」の {position} 文字目に制御文字があります。URL に制御文字は使えません。")
+        if char.isascii() and char not in _URI_ASCII:
+            return (f"{text} has {char} (character {position}), which a URL cannot carry (RFC 3986); write it "
+                    f"percent-encoded.",
+                    f"「{text}」の {position} 文字目の「{char}」は URL に使えない文字です（RFC 3986）。% で符号化してください。")
+    if _PERCENT.search(text):
+        return (f"{text} has a % that is not followed by two hexadecimal digits (RFC 3986).",
+                f"「{text}」の % の後に16進数2桁がありません（RFC 3986）。")
+    uri = rfc3986.uri_reference(text)
+    if not uri.scheme:
+        return (f"{text} has no scheme; write it in full (https://...).",
+                f"「{text}」にスキームがありません。https:// から書いてください。")
+    if uri.scheme.lower() in ("http", "https") and not uri.host:
+        return (f"{text} has no host: an {uri.scheme} URL names one after // (https://www.example.jp/).",
+                f"「{text}」にホスト名がありません。{uri.scheme} の URL は // の後にホスト名を書きます（https://www.example.jp/）。")
+    try:
+        validators.Validator().check_validity_of("scheme", "userinfo", "host", "port").validate(uri)
+    except exceptions.ValidationError:
+        return (f"{text} has a scheme, host or port that RFC 3986 does not allow.",
+                f"「{text}」のスキーム・ホスト名・ポートが RFC 3986 に合いません。")
+    return None
 
 
 def text_field_problem(field: str, value: str, en: str, ja: str, limit: int, *, required: bool = False,

@@ -31,6 +31,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from residents.consent.models import AssuranceLevel, ConsentRecord, DataService, ServiceStatus
 from residents.consent.operations import items_of as consent_items_of
 from residents.consent.schemas import validated
+from residents.consent.subject_ids import check_user_id
 from residents import normalise
 from residents.crypto import Keyring, ResidentKeyError
 from residents.lifecycle import RESIDENTS, REVIEWS
@@ -588,6 +589,7 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
     if service is None or service.status is not ServiceStatus.approved or service.owner_code != tenant_code:
         raise Invalid("No approved service of that number.", "その番号の承認済みサービスはありません。",
                       problems=[problem("service_id", "Choose an approved service.", "承認済みのサービスを選んでください。")])
+    check_user_id(service, data.service_user_id)
     if session.get(AssuranceLevel, data.assurance_level) is None:
         raise Invalid("Unknown assurance level.", "その個人認証レベルは登録されていません。",
                       problems=[problem("assurance_level", "Choose one of the levels.", "一覧から個人認証レベルを選んでください。")])

@@ -40,6 +40,7 @@ from residents.consent.models import (AssuranceLevel, ConsentEvent, ConsentRecor
                                        ServiceStatus)
 from residents.consent.state import consent_state
 from residents.consent.schemas import NewSubjectId, validated
+from residents.consent.subject_ids import check_user_id
 from residents.brokerage import HELD_ITEMS
 from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
                               ResidentSignIn, ResidentStatus, ServiceLink)
@@ -124,6 +125,7 @@ def issue_link_code(session: Session, actor: Actor, payload: LinkCodeIn | dict, 
                        f"このクライアントの番号 {data.service_id} のサービスはありません。")
     if service.status is not ServiceStatus.approved:
         raise Conflict("The service is not approved: it cannot be linked.", "このサービスは承認されていないため、連携できません。")
+    check_user_id(service, data.service_user_id)
     linked = session.scalar(sa.select(ServiceLink.id).where(ServiceLink.service_id == service.id, CURRENT_LINK,
                                                             ServiceLink.service_user_id == data.service_user_id))
     if linked is not None:

@@ -125,6 +125,9 @@ class DataServiceOut(BaseModel):
     required_level: int
     api_client_id: int | None
     status: str
+    user_id_pattern: str = Field(description="The form of the service's user IDs (a regular expression)")
+    user_id_min_length: int
+    user_id_max_length: int
     current_text: ConsentTextOut | None = None
 
 

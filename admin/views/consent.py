@@ -34,12 +34,14 @@ from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
 from residents.consent import history, lifecycle, operations as consent, terms
+from residents.consent import subject_ids
 from residents.consent.models import ConsentEvent, ConsentMethod, ServiceStatus
 from tenancy.datasets import catalogue, operations as datasets
 from tenancy.identity.models import ApiClient
 
 SERVICE_FIELDS = ("owner_code", "name", "provider", "controller", "controller_contact", "responsibility",
-                  "retention_days", "required_level", "api_client_id")
+                  "retention_days", "required_level", "api_client_id", "user_id_pattern", "user_id_min_length",
+                  "user_id_max_length")
 TEXT_FIELDS = ("title", "body_ja", "body_en", "purposes", "optional_purposes", "items", "legal_basis", "jurisdiction")
 TERMS_FIELDS = ("special_care", "processing")  # a checkbox and checkboxes: read apart
 RECORD_FIELDS = ("tenant_code", "subject_id", "text_choice", "method", "assurance_level", "expires_on")
@@ -283,7 +285,10 @@ class ConsentServicesView(SecureView):
         if request.method == "GET":
             owners = self._owners()
             return self._form({"owner_code": owners[0][0] if len(owners) == 1 else "", "retention_days": "365",
-                               "required_level": "2", "rows": _with_blanks([], 5), **_TERM_DEFAULTS}, {})
+                               "required_level": "2", "rows": _with_blanks([], 5), **_TERM_DEFAULTS,
+                               "user_id_pattern": subject_ids.DEFAULT_PATTERN,
+                               "user_id_min_length": str(subject_ids.DEFAULT_MIN_LENGTH),
+                               "user_id_max_length": str(subject_ids.DEFAULT_MAX_LENGTH)}, {})
         values = _text_values({name: (request.form.get(name) or "").strip() for name in SERVICE_FIELDS + TEXT_FIELDS})
         if request.form.get("action") in ("search", "more_rows"):  # the picker narrowed, rows added: nothing saved
             return self._form(values, {})
@@ -295,6 +300,12 @@ class ConsentServicesView(SecureView):
         level = whole_number(values["required_level"], max_digits=2)
         if level is None:
             errors["required_level"] = _("Choose one of the levels.")
+        lengths = {}  # a form without the user IDs' form (left blank) takes the platform's own
+        for name, default in (("user_id_min_length", subject_ids.DEFAULT_MIN_LENGTH),
+                              ("user_id_max_length", subject_ids.DEFAULT_MAX_LENGTH)):
+            lengths[name] = whole_number(values[name], max_digits=3) if values[name] else default
+            if lengths[name] is None:
+                errors[name] = _("Enter the number of characters (digits only).")
         client = None
         if values["api_client_id"]:
             client = whole_number(values["api_client_id"], max_digits=9)
@@ -309,7 +320,8 @@ class ConsentServicesView(SecureView):
                 data = {"owner_code": values["owner_code"], "name": values["name"], "provider": values["provider"],
                         "controller": values["controller"], "controller_contact": values["controller_contact"],
                         "responsibility": values["responsibility"], "retention_days": days, "required_level": level,
-                        "api_client_id": client, "text": draft}
+                        "api_client_id": client, "text": draft, "user_id_pattern": values["user_id_pattern"] or subject_ids.DEFAULT_PATTERN,
+                        **lengths}
                 service = consent.register_service(db.session, g.actor, data)
             except _RowsRefused:
                 pass

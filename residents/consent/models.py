@@ -28,6 +28,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, pg_guard_installer, row_guards_pg, timestamp_column, utcnow
+from residents.consent.subject_ids import DEFAULT_MAX_LENGTH, DEFAULT_MIN_LENGTH, DEFAULT_PATTERN
 from core.labelled import LabelledEnum
 
 
@@ -72,6 +73,13 @@ class DataService(SQLModel, table=True):
     status_reason: str = Field(default="", max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     created_by: str = Field(default="", max_length=255)
+    # the form of the service's user IDs (residents.consent.subject_ids): the defaults are the platform's own
+    user_id_pattern: str = Field(default=DEFAULT_PATTERN, sa_column=sa.Column(
+        sa.String(200), nullable=False, server_default=DEFAULT_PATTERN))
+    user_id_min_length: int = Field(default=DEFAULT_MIN_LENGTH, sa_column=sa.Column(
+        sa.Integer, nullable=False, server_default=str(DEFAULT_MIN_LENGTH)))
+    user_id_max_length: int = Field(default=DEFAULT_MAX_LENGTH, sa_column=sa.Column(
+        sa.Integer, nullable=False, server_default=str(DEFAULT_MAX_LENGTH)))
 
 
 class ConsentText(SQLModel, table=True):

@@ -36,6 +36,7 @@ from residents.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, Con
                                        ServiceStatus)
 from residents.consent.state import consent_state
 from residents.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
+from residents.consent.subject_ids import check_user_id
 from tenancy.datasets import catalogue as dataset_catalogue, operations as dataset_register
 from tenancy.datasets.models import Dataset
 from tenancy.identity.models import ApiClient
@@ -320,7 +321,8 @@ def register_service(session: Session, actor: Actor, data: ServiceCreate | dict)
     service = DataService(owner_code=data.owner_code, name=data.name, provider=data.provider, controller=data.controller,
                           controller_contact=data.controller_contact, responsibility=data.responsibility,
                           retention_days=data.retention_days, required_level=data.required_level,
-                          api_client_id=data.api_client_id, created_by=_who(actor))
+                          api_client_id=data.api_client_id, created_by=_who(actor), user_id_pattern=data.user_id_pattern,
+                          user_id_min_length=data.user_id_min_length, user_id_max_length=data.user_id_max_length)
     session.add(service)
     session.flush()
     text = _add_text(session, actor, service, data.text, sources)
@@ -373,7 +375,8 @@ def service_summary(service: DataService) -> dict[str, Any]:
             "controller": service.controller, "controller_contact": service.controller_contact,
             "responsibility": service.responsibility, "retention_days": service.retention_days,
             "required_level": service.required_level, "api_client_id": service.api_client_id,
-            "status": ServiceStatus(service.status).value}
+            "status": ServiceStatus(service.status).value, "user_id_pattern": service.user_id_pattern,
+            "user_id_min_length": service.user_id_min_length, "user_id_max_length": service.user_id_max_length}
 
 
 # --- consent records ------------------------------------------------------------------------------
@@ -402,6 +405,7 @@ def give_consent(session: Session, actor: Actor, data: ConsentIn | dict) -> Cons
     service = recordable_service(session, data.service_id, data.tenant_code)
     if service.status != ServiceStatus.approved:
         raise Conflict("The service is not approved to collect consent.", "このサービスは承認されていないため、同意を記録できません。")
+    check_user_id(service, data.subject_id, "subject_id")
     text = current_text(session, service)
     if text is None or text.content_hash != data.content_hash:
         raise Conflict("The consent text shown is not the service's current one: show the current text and ask again.",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError,
+                      ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError
 
-from core.codes import is_my_number_shaped
 from core.errors import Invalid
+from residents.consent.subject_ids import DEFAULT_MAX_LENGTH, DEFAULT_MIN_LENGTH, DEFAULT_PATTERN, PATTERN_MAX
 from residents.consent.terms import (DEFAULT_JURISDICTION, DEFAULT_LEGAL_BASIS, DEFAULT_PROCESSING, JURISDICTION_PATTERN,
                                       LEGAL_BASES, PROCESSING)
 from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode, problems_from
@@ -21,22 +22,36 @@ SubjectId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8
                                              pattern=r"^[A-Za-z0-9._:@-]+$")]
 
 
-def _not_my_number(value: str) -> str:
-    """Refuse an identifier shaped like a 個人番号 (12 digits with a valid check digit, with or without
-    hyphens or spaces): the My Number Act forbids collecting it for this; renkei takes only the
-    pseudonymous identifier the resident identity provider gives (core.codes.is_my_number_shaped)."""
-    digits = value.replace("-", "").replace(" ", "")
-    if digits.isascii() and digits.isdigit() and is_my_number_shaped(digits):
-        raise PydanticCustomError(
-            "my_number", "This identifier has the shape of an individual number (My Number), which may not be "
-            "collected here: give the person's pseudonymous identifier from the resident identity provider.",
-            {"message_ja": "この識別子は個人番号（マイナンバー）の形をしています。個人番号はここでは収集できません。"
-                           "住民向け認証基盤が発行する仮名の識別子を入力してください。"})
+def _an_identifier(value: str) -> str:
+    """Refuse an identifier that is an e-mail address, a phone number or shaped like a 個人番号 (12 digits
+    with a valid check digit, with or without hyphens): renkei takes only an identifier the service or the
+    resident identity provider gives (the rule's one home: residents.consent.subject_ids)."""
+    from residents.consent.subject_ids import shape_problem
+
+    found = shape_problem(value.replace(" ", ""))
+    if found is not None:
+        kind, en, ja = found
+        raise PydanticCustomError(kind, en, {"message_ja": ja})  # a SubjectId has no brace to be read as a field
     return value
 
 
-# the identifier a consent or a check is recorded under: never one shaped like a 個人番号
-NewSubjectId = Annotated[SubjectId, AfterValidator(_not_my_number)]
+def _a_pattern(value: str) -> str:
+    from residents.consent.subject_ids import pattern_problem
+
+    found = pattern_problem(value)
+    if found is not None:
+        raise PydanticCustomError("user_id_pattern", found[0], {"message_ja": found[1]})
+    return value
+
+
+UserIdPattern = Annotated[str, StringConstraints(min_length=1, max_length=PATTERN_MAX), AfterValidator(_a_pattern)]
+# the identifier a consent or a check is recorded under: never an e-mail address, a phone number or a 個人番号
+NewSubjectId = Annotated[SubjectId, AfterValidator(_an_identifier),
+                         StatedInSchema(description="An identifier the service gives the person: never an e-mail "
+                                        "address, a phone number (0 and 9 digits; 050, 070, 080 or 090 and 8) or a "
+                                        "12-digit number whose last digit is the My Number check digit (422), and of "
+                                        "the form the service declares (user_id_pattern, user_id_min_length, "
+                                        "user_id_max_length)")]
 ContentHash = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{64}$")]
 Owner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([0-9]{6}|[0-9]{13})$")]
 
@@ -120,7 +135,22 @@ class ServiceCreate(BaseModel):
     retention_days: StrictInt = Field(ge=1, le=36500, description="How long the service keeps what it receives")
     required_level: StrictInt = Field(ge=1, le=99, description="The identity assurance level it requires")
     api_client_id: RowId | None = Field(default=None, description="The platform API client that calls the broker")
+    user_id_pattern: UserIdPattern = Field(default=DEFAULT_PATTERN, description=(
+        "The form of the service's user IDs, a regular expression a whole ID matches (the default: the platform's own)"))
+    user_id_min_length: StrictInt = Field(default=DEFAULT_MIN_LENGTH, ge=DEFAULT_MIN_LENGTH, le=DEFAULT_MAX_LENGTH,
+                                          description="The fewest characters of one of the service's user IDs")
+    user_id_max_length: StrictInt = Field(default=DEFAULT_MAX_LENGTH, ge=DEFAULT_MIN_LENGTH, le=DEFAULT_MAX_LENGTH,
+                                          description="The most characters of one of the service's user IDs")
     text: TextDraft
+
+    @field_validator("user_id_max_length")
+    @classmethod
+    def _lengths_in_order(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("user_id_min_length")
+        if low is not None and low > value:
+            raise PydanticCustomError("user_id_lengths", "The most characters must not be fewer than the fewest.",
+                                      {"message_ja": "最大文字数は最小文字数以上にしてください。"})
+        return value
 
 
 class ConsentIn(BaseModel):

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz, outbox
+from core import areas, audit, authz, outbox
 from core import search as search_rules
 from core.actor import Actor
 from core.codes import corporate_number_of_local_government
@@ -617,6 +617,15 @@ def _counted_rows(result: Any) -> tuple[bool, int, int, list[dict[str, str]]]:
     return bool(result.conformant), result.problem_count, rows, list(result.problems)
 
 
+def platform_area(session: Session) -> areas.Box | None:
+    """The area a standard file's points are checked against: the home prefecture's box (:mod:`core.areas`),
+    or None before the prefecture is registered (then Japan's extent, the schema's range, only)."""
+    from tenancy.registry.prefecture import home_prefecture
+
+    home = home_prefecture(session)
+    return areas.prefecture_box(home.code) if home is not None else None
+
+
 def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes) -> DatasetCheck:
     """Check the file that is (or becomes) the distribution of a standard dataset against its kind's
     schema. The verdict is bound to the file (SHA-256, size, row count, the standard's version and the
@@ -630,7 +639,7 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
     kind = standards.kind_of(dataset.standard_kind)
     if kind is None:
         raise Conflict("This dataset is not one of the standard kinds.", "このデータセットは標準データセットではありません。")
-    result = standards.check_file(kind, raw)
+    result = standards.check_file(kind, raw, area=platform_area(session))
     conformant, problem_count, rows, problems = _counted_rows(result)
     sha256 = hashlib.sha256(raw).hexdigest()
     previous = session.scalar(sa.select(DatasetCheck.sha256).where(DatasetCheck.dataset_id == dataset.id)

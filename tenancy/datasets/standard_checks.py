@@ -11,7 +11,13 @@ run inside the same frictionless validation as :class:`frictionless.Check` subcl
 * :class:`check_digits`: the check digit of 全国地方公共団体コード and of 法人番号, by the rules'
   one home, :mod:`core.codes`;
 * :class:`coordinates_swapped`: 緯度 and 経度 outside Japan that are inside it when swapped: named
-  as a swap rather than as two values out of range (the verdict is the same: 不適合).
+  as a swap rather than as two values out of range (the verdict is the same: 不適合);
+* :class:`within_area`: a point inside Japan's extent but outside the platform's prefecture (its bounding
+  box, :mod:`core.areas`): Seoul's 37.5665, 126.9780 is in the schema's range and not in 熊本県. The
+  area is the deployment's, so this check is renkei's own and not in the published checklist;
+* :class:`web_addresses`: a URL as RFC 3986 writes it (:func:`core.validation.uri_problem`): no space or control
+  character, a scheme, and for http and https an authority with a host. frictionless's ``format: uri``
+  accepts ``https://www.city.kumamoto.jp/a b``; this check does not.
 
 :func:`words` turns each frictionless error into a problem in Japanese and English that names the
 value given and, where there is one, the fix (a half-width or hiragana 名称_カナ written again in
@@ -31,6 +37,7 @@ import attrs
 from frictionless import Check, errors
 
 from core import calendar, codes
+from core.validation import uri_problem as url_problem
 from core.search import katakana
 
 class CheckDigit(NamedTuple):
@@ -64,6 +71,20 @@ class CoordinatesSwappedError(errors.RowError):
     title = "Coordinates Swapped"
     description = "Latitude and longitude are outside Japan, and inside it when swapped."
     template = 'The row at position "{rowNumber}" has its latitude and longitude swapped: {note}'
+
+
+class OutsideAreaError(errors.RowError):
+    type = "outside-area"
+    title = "Outside Area"
+    description = "The point is outside the prefecture's area."
+    template = 'The row at position "{rowNumber}" has a point outside the area: {note}'
+
+
+class UrlFormError(errors.CellError):
+    type = "url-form"
+    title = "URL Form"
+    description = "The URL is not written as RFC 3986 requires."
+    template = 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" is not a URL: {note}'
 
 
 def _cell(row: Any, name: str) -> Any:
@@ -119,8 +140,53 @@ class coordinates_swapped(Check):
                                              "bounds": {"type": "array"}}}
 
 
-def checks_for(fields: list[dict[str, Any]], items: dict[str, str]) -> list[Check]:
-    """The custom checks a schema's ``fields`` need (``items``: column name -> the current item name)."""
+@attrs.define(kw_only=True, repr=False)
+class within_area(Check):
+    """緯度 and 経度 inside Japan's extent (the schema's range says so otherwise) and outside ``bounds``,
+    the area of the platform's prefecture ([[south, north], [west, east]])."""
+
+    type = "within-area"
+    Errors = [OutsideAreaError]
+    latitude: str
+    longitude: str
+    japan: list[list[float]]
+    bounds: list[list[float]]
+
+    def validate_row(self, row: Any) -> Iterable[Any]:
+        lat, lon = _cell(row, self.latitude), _cell(row, self.longitude)
+        if not (isinstance(lat, (int, float, Decimal)) and isinstance(lon, (int, float, Decimal))):
+            return
+        (lat_min, lat_max), (lon_min, lon_max) = self.japan
+        (south, north), (west, east) = self.bounds
+        in_japan = lat_min <= lat <= lat_max and lon_min <= lon <= lon_max  # else the range or the swap names it
+        if in_japan and not (south <= lat <= north and west <= lon <= east):
+            yield OutsideAreaError.from_row(row, note=f"{lat}, {lon}")
+
+    metadata_profile_patch = {"properties": {"latitude": {"type": "string"}, "longitude": {"type": "string"},
+                                             "japan": {"type": "array"}, "bounds": {"type": "array"}}}
+
+
+@attrs.define(kw_only=True, repr=False)
+class web_addresses(Check):
+    """Each column in ``columns`` (the schema's ``format: uri`` items) written as RFC 3986 writes a URL."""
+
+    type = "web-addresses"
+    Errors = [UrlFormError]
+    columns: list[str]
+
+    def validate_row(self, row: Any) -> Iterable[Any]:
+        for column in self.columns:
+            value = _cell(row, column)
+            if isinstance(value, str) and value and url_problem(value):
+                yield UrlFormError.from_row(row, note="RFC 3986", field_name=column)
+
+    metadata_profile_patch = {"properties": {"columns": {"type": "array"}}}
+
+
+def checks_for(fields: list[dict[str, Any]], items: dict[str, str],
+               area: list[list[float]] | None = None) -> list[Check]:
+    """The custom checks a schema's ``fields`` need (``items``: column name -> the current item name;
+    ``area``: the platform's prefecture as [[south, north], [west, east]], None where none is known)."""
     by_item = {items.get(f["name"], f["name"]): f for f in fields}
     found: list[Check] = []
     digits = {f["name"]: item for item, f in by_item.items() if item in CHECK_DIGITS}
@@ -131,6 +197,12 @@ def checks_for(fields: list[dict[str, Any]], items: dict[str, str]) -> list[Chec
                   for name in (LATITUDE, LONGITUDE)]
         found.append(coordinates_swapped(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
                                          bounds=bounds))
+        if area:
+            found.append(within_area(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
+                                     japan=bounds, bounds=area))
+    uris = [f["name"] for f in fields if f.get("format") == "uri"]
+    if uris:
+        found.append(web_addresses(columns=uris))
     return found
 
 
@@ -249,6 +321,14 @@ def pattern_words(column: str, text: str) -> tuple[str, str]:
 def check_digit_words(item: str, text: str) -> tuple[str, str]:
     """A code whose check digit is wrong: the rule's own words (:mod:`core.codes`)."""
     return CHECK_DIGITS[item].problem(text) or ("", "")
+
+
+def outside_area_words(latitude: str, longitude: str, area: Any) -> tuple[str, str]:
+    """A point inside Japan and outside the prefecture's box (``area``: a :class:`core.areas.Box`)."""
+    return (f"The point {latitude}, {longitude} is outside the prefecture's area, {area.name_ja} ({area.extent_en}). "
+            "Municipal boundaries are not checked: renkei has no boundary data for them.",
+            f"緯度 {latitude}・経度 {longitude} は{area.name_ja}の区域（{area.extent}）の外です。"
+            "市区町村の区域は、境界データがないため確かめていません。")
 
 
 def swapped_words(latitude: str, longitude: str) -> tuple[str, str]:

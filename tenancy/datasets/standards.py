@@ -270,12 +270,15 @@ class _File:
         return self.rows[index][0] if 0 <= index < len(self.rows) else row_number
 
 
-def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, filename: str = "") -> CheckResult:
+def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, filename: str = "",
+               area: Any = None) -> CheckResult:
     """Check ``raw`` (a CSV file or an Excel workbook, as uploaded) against ``kind``'s definition, in
     its current form or its older names: the verdict names the version the file met (or, when it met
     neither, the one it came nearer to, with that version's problems). Rows are checked against the
     versions whose header rules the header meets (against both when it meets neither). ``filename`` is
-    the caller's record only: the content decides the format (a workbook is known by its first bytes)."""
+    the caller's record only: the content decides the format (a workbook is known by its first bytes).
+    ``area`` is the platform's prefecture (a :class:`core.areas.Box`): a point outside it is named; None
+    checks points against Japan's extent only."""
     digest, size = hashlib.sha256(raw).hexdigest(), len(raw)
     try:
         table = csvfile.table(raw)
@@ -288,7 +291,7 @@ def check_file(kind: StandardKind, raw: bytes, *, limit: int | None = None, file
     results = []
     for version in _candidates(kind, read.header):  # the current definition first
         found = csvfile.Problems(limit)
-        _check(version, read, found)
+        _check(version, read, found, area)
         result = CheckResult(not found, read.encoding, read.data_rows, found.total, found.listed, version.label_ja,
                              version.key, schema_path(kind.code, version.key), digest, size)
         if result.conformant:
@@ -315,7 +318,7 @@ def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:
     return fitting or list(kind.versions)
 
 
-def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
+def _check(version: Version, read: _File, found: csvfile.Problems, area: Any = None) -> None:
     from frictionless import Checklist, Resource, Schema  # imported here: heavy, and only a check needs it
 
     from tenancy.datasets import standard_checks
@@ -333,8 +336,9 @@ def _check(version: Version, read: _File, found: csvfile.Problems) -> None:
     if read.data_rows == 0:
         return
     schema = Schema.from_descriptor(version.descriptor)
-    by_row = _ByRow(lambda errors: _add_row(version, read, errors, found))
-    checklist = _streamed(Checklist)(checks=standard_checks.checks_for(version.descriptor["fields"], version.items))
+    by_row = _ByRow(lambda errors: _add_row(version, read, errors, found, area))
+    box = [[area.south, area.north], [area.west, area.east]] if area is not None else None
+    checklist = _streamed(Checklist)(checks=standard_checks.checks_for(version.descriptor["fields"], version.items, box))
     checklist.take = by_row.take
     report = Resource(data=read.csv_bytes(), format="csv", encoding="utf-8", schema=schema).validate(checklist)
     for error in (error for task in report.tasks for error in task.errors):  # what did not pass the checklist
@@ -380,10 +384,13 @@ class _ByRow:
         self.errors = []
 
 
-def _add_row(version: Version, read: _File, errors: list[Any], found: csvfile.Problems) -> None:
+def _add_row(version: Version, read: _File, errors: list[Any], found: csvfile.Problems, area: Any = None) -> None:
     swapped = {error.row_number for error in errors if error.type == "coordinates-swapped"}
+    mistyped = {getattr(error, "field_name", None) for error in errors if error.type == "type-error"}
     for error in errors:
-        entry = _row_problem(version, read, error, swapped)
+        if error.type == "url-form" and error.field_name in mistyped:
+            continue  # frictionless's own URI check named it already
+        entry = _row_problem(version, read, error, swapped, area)
         if entry is not None:
             found.add(entry)
 
@@ -427,7 +434,7 @@ _IGNORED = ("blank-row", "extra-label", "missing-label", "duplicate-label", "bla
 _POSITION = re.compile(r"position (\d+)")
 
 
-def _row_problem(version: Version, read: _File, error: Any, swapped: set[int]) -> dict[str, Any] | None:
+def _row_problem(version: Version, read: _File, error: Any, swapped: set[int], area: Any = None) -> dict[str, Any] | None:
     """One of frictionless's errors as a problem by row and column in words, or None where it is not one."""
     from tenancy.datasets import standard_checks  # with frictionless, only when a file is checked
 
@@ -453,6 +460,12 @@ def _row_problem(version: Version, read: _File, error: Any, swapped: set[int]) -
     if kind_name == "coordinates-swapped":
         lat, lon = _values(version, read, row_number, standard_checks.LATITUDE, standard_checks.LONGITUDE)
         return _entry(line, f"{standard_checks.LATITUDE}・{standard_checks.LONGITUDE}", *standard_checks.swapped_words(lat, lon))
+    if kind_name == "outside-area":
+        lat, lon = _values(version, read, row_number, standard_checks.LATITUDE, standard_checks.LONGITUDE)
+        return _entry(line, f"{standard_checks.LATITUDE}・{standard_checks.LONGITUDE}",
+                      *standard_checks.outside_area_words(lat, lon, area))
+    if kind_name == "url-form":
+        return _entry(line, column, *(standard_checks.url_problem(str(cell)) or ("", "")))
     if kind_name in ("primary-key", "unique-error"):
         return _duplicate(version, read, error, line, column)
     return _entry(line, column, f"{cell} does not meet the item's definition ({error.title}).",

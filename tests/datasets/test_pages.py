@@ -218,3 +218,27 @@ def test_each_dataset_states_the_split_of_responsibility_on_its_page_and_in_the_
     feed = Graph().parse(data=client.get("/catalog.ttl").get_data(as_text=True), format="turtle")
     stated = [str(o) for _s, p, o in feed if str(p).endswith("/ns#responsibility")]  # renkei:responsibility
     assert len(stated) == 1 and "プラットフォーム運営者" in stated[0] and remark in stated[0]
+
+
+SEOUL_WITH_A_SPACE = ("名称,名称_カナ,住所,緯度,経度,設置位置,URL\n"
+                      "熊本市役所,クマモトシヤクショ,熊本市中央区手取本町1-1,32.803,130.707,1階正面玄関,https://www.city.kumamoto.jp/\n"
+                      "ソウル市庁,ソウルシチョウ,ソウル特別市中区世宗大路110,37.5665,126.9780,1階,https://www.seoul.go.kr/a b\n")
+
+
+def test_a_point_in_seoul_and_a_url_with_a_space_are_refused_on_the_upload_and_on_the_api(client, db, providers, open_api):
+    import base64
+
+    sign_in(client, ["municipal-admin"], ["431001"], csrf="t")
+    detail = client.post("/admin/datasets/new", data={**FORM, "csrf_token": "t"}).headers["Location"]
+    client.post(f"{detail}/check", content_type="multipart/form-data",
+                data={"csrf_token": "t", "file": (io.BytesIO(SEOUL_WITH_A_SPACE.encode("cp932")), "aed.csv")})
+    text = client.get(detail).get_data(as_text=True)
+    assert "不適合（2 件）" in text and "熊本県の区域" in text and "URL に空白は使えません" in text
+    uid = detail.rstrip("/").rsplit("/", 1)[-1]
+    checked = client.post(f"/api/v1/datasets/{uid}/check", json={
+        "filename": "aed.csv", "content_base64": base64.b64encode(SEOUL_WITH_A_SPACE.encode("utf-8")).decode()})
+    assert checked.status_code == 200 and checked.json["label_ja"] == "不適合（2 件）"
+    problems = {(p["row"], p["column"]): p for p in checked.json["problems"]}
+    assert set(problems) == {("3", "緯度・経度"), ("3", "URL")}
+    assert "outside the prefecture's area, 熊本県" in problems[("3", "緯度・経度")]["message_en"]
+    assert "has a space" in problems[("3", "URL")]["message_en"] and "空白" in problems[("3", "URL")]["message_ja"]

@@ -539,3 +539,70 @@ def test_every_fault_of_a_large_file_is_counted_and_the_list_stays_bounded(clien
     assert len(result.problems) == 50 and [p["row"] for p in result.problems[:2]] == ["2", "12"]
     assert all(p["column"] == "名称_カナ" for p in result.problems)
     assert _frictionless_valid(client, result.schema_path, raw) == result.conformant
+
+
+# --- places and addresses checked for what they are (issue 54, item 3) -------------------------------------
+
+SEOUL = {"緯度": "37.5665", "経度": "126.9780"}  # inside Japan's extent (the schema's range), outside every prefecture
+
+
+def _in(prefecture: str, rows: list[list[str]]):
+    from core import areas
+    from tenancy.datasets import standards
+
+    return standards.check_file(standards.kind_of("aed"), as_csv(rows, "cp932"), area=areas.prefecture_box(prefecture))
+
+
+def test_a_point_outside_the_platforms_prefecture_is_named_with_the_prefectures_area():
+    assert check("aed", as_csv(_with(AED_TODAY, 3, **SEOUL), "cp932")).conformant  # Japan's extent alone lets it by
+    result = _in("430005", _with(AED_TODAY, 3, **SEOUL))
+    assert [(p["row"], p["column"]) for p in result.problems] == [("3", "緯度・経度")]
+    message = result.problems[0]["message_ja"]
+    assert "緯度 37.5665・経度 126.9780 は熊本県の区域" in message and "市区町村の区域は、境界データがないため確かめていません" in message
+    assert "outside the prefecture's area, 熊本県" in result.problems[0]["message_en"]
+    assert _in("430005", AED_TODAY).conformant  # 熊本市役所 is in 熊本県
+    tochigi = _in("090000", AED_TODAY)  # on Tochigi's platform the same Kumamoto rows are outside its area
+    assert [p["row"] for p in tochigi.problems] == ["2", "3"] and "栃木県の区域" in tochigi.problems[0]["message_ja"]
+
+
+def test_a_point_outside_japan_or_swapped_is_named_once_as_before():
+    for changes, words in (({"緯度": "52.5"}, "日本の範囲外"), ({"緯度": "130.707", "経度": "32.803"}, "入れ替わっています")):
+        result = _in("430005", _with(AED_TODAY, 3, **changes))
+        assert len(result.problems) == 1 and words in result.problems[0]["message_ja"], result.problems
+
+
+def test_every_prefecture_has_a_box_and_each_box_holds_its_own_office():
+    from core import areas
+
+    assert sorted(areas.PREFECTURE_BOXES) == [f"{n:02d}" for n in range(1, 48)]
+    offices = {"01": (43.0642, 141.3469), "09": (36.5658, 139.8836), "13": (35.6895, 139.6917), "43": (32.7898, 130.7417),
+               "47": (26.2124, 127.6809)}
+    for number, (lat, lon) in offices.items():
+        assert areas.PREFECTURE_BOXES[number].contains(lat, lon)
+    assert not any(box.contains(37.5665, 126.9780) for box in areas.PREFECTURE_BOXES.values())
+    assert areas.prefecture_box("431001") == areas.PREFECTURE_BOXES["43"] and areas.prefecture_box("") is None
+
+
+URLS = [  # (value, words the Japanese message holds)
+    ("https://www.city.kumamoto.jp/a b", "31 文字目に空白"),
+    ("https://www.city.kumamoto.jp/\u3000", "空白"),
+    ("https://www.city.kumamoto.jp/a\x07", "制御文字"),
+    ("https://www.city.kumamoto.jp/<aed>", "「<」は URL に使えない文字"),
+    ("https://www.city.kumamoto.jp/100%", "% の後に16進数2桁"),
+    ("https:///aed.csv", "ホスト名がありません"),
+]
+
+
+@pytest.mark.parametrize("value, words", URLS, ids=[u[0] for u in URLS])
+def test_a_url_is_checked_as_rfc_3986_writes_it(value, words):
+    result = check("aed", as_csv(_with(AED_TODAY, 2, URL=value), "utf-8"))
+    assert [(p["row"], p["column"]) for p in result.problems] == [("2", "URL")], result.problems
+    assert words in result.problems[0]["message_ja"] and "URL" in result.problems[0]["message_en"]
+
+
+@pytest.mark.parametrize("value", ["https://www.city.kumamoto.jp/", "https://data.example.jp/aed/0001.jpg?size=large#top",
+                                   "https://www.city.kumamoto.jp/%E6%96%BD%E8%A8%AD", "https://www.city.kumamoto.jp/施設",
+                                   "http://192.0.2.1:8080/aed.csv"])
+def test_urls_written_as_they_should_be_pass(value):
+    result = check("aed", as_csv(_with(AED_TODAY, 2, URL=value), "utf-8"))
+    assert result.conformant, result.problems
