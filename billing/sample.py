@@ -133,12 +133,13 @@ class SampleNextYear:
 
 def load_sample_next_year(session: Session, loader: Actor) -> SampleNextYear:
     """FY2026's budget (a draft, awaiting the council's adoption) and the estimate letters issued from it;
-    nothing when the year has a budget already. Flushes, never commits."""
+    nothing when the year has a budget already or no allocation policy is adopted. Flushes, never commits."""
     from billing import budgets, estimates
     from billing.models import Budget
     from billing.schemas import BudgetCreate
 
-    if session.scalar(sa.select(Budget.id).where(Budget.fiscal_year == NEXT_YEAR).limit(1)) is not None:
+    if session.scalar(sa.select(Budget.id).where(Budget.fiscal_year == NEXT_YEAR).limit(1)) is not None \
+            or allocation_policies.adopted_policy(session) is None:  # no policy: nothing to estimate with
         return SampleNextYear(NEXT_YEAR, None, 0)
     budget = budgets.draft_budget(session, loader, BudgetCreate(fiscal_year=NEXT_YEAR, amounts=NEXT_BUDGET,
                                                                 reason=f"当初予算案{SAMPLE}"))

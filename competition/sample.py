@@ -6,7 +6,7 @@ Everything goes through the real operations (the call from the default template,
 of sample members and municipalities, the declarations and proposals with their documents, the
 reviewers); the groups' acts are dated just after the call opened, as they were made before its
 deadlines. The documents are small PDFs written here. Every name carries 「（サンプル）」. Loading
-again adds nothing: a year that has its call already is left as it is.
+again adds nothing: a register that holds any call is left as it is.
 """
 
 from __future__ import annotations
@@ -60,9 +60,13 @@ def load_sample_call(session: Session, actor: Actor, members: tuple[str, ...]) -
     corporate numbers, two per company group) with 熊本市 and 八代市 representing two of them."""
     from tenancy.members import operations as member_ops
 
+    from tenancy.members.models import MemberStatus, Organisation
+
     year = fiscal_year_of(today_jst())
-    if session.scalar(sa.select(Call.id).where(Call.fiscal_year == year)) is not None:
-        return SampleCall(None, 0)
+    approved = set(session.scalars(sa.select(Organisation.corporate_number).where(
+        Organisation.corporate_number.in_(members), Organisation.status == MemberStatus.approved)))
+    if session.scalar(sa.select(Call.id).limit(1)) is not None or approved != set(members):
+        return SampleCall(None, 0)  # a register with calls, or without the sample members, is left as it is
     call = comp.create_call(session, actor, year, title=f"{year}年度 データ活用事例創出事業 公募型企画コンペ{SAMPLE}")
     comp.publish_call(session, actor, call.id)
     opened = comp.milestones(session, call.id)[0].at + dt.timedelta(days=1)  # before every deadline

@@ -15,6 +15,7 @@ from core import authz
 from core.actor import console_actor
 from core.audit import AuditRecord
 from core.codes import corporate_number_problem
+from secretariat.sample import members_csv
 from tests.billing.test_sample_year import demo_year
 from tests.conftest import sign_in
 
@@ -51,6 +52,7 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
     assert all(corporate_number_problem(org.corporate_number) is None for org in orgs)
     assert all(org.contact_email and org.contact_name for org in orgs) and len({o.industry for o in orgs}) >= 5
     assert sum(org.status is MemberStatus.applied for org in orgs) == 3  # awaiting screening
+    assert members_csv() == members_csv()  # the sample file is generated the same every time
 
     operator = console_actor("someone", {authz.OPERATOR})
     listed = inquiries.list_inquiries(db, operator)
