@@ -113,3 +113,35 @@ def _as_it_is(session: Session, *, added: bool) -> SampleYear:
         JournalEntry.kind == EntryKind.payment, JournalEntry.fiscal_year == SAMPLE_YEAR)) or 0
     return SampleYear(SAMPLE_YEAR, added, run.id if run is not None else None,
                       documents.issued_count(session, run.id) if run is not None else 0, payments)
+
+
+# --- the next year: its budget and the municipalities' estimates (負担金見込額) -------------------------
+
+NEXT_YEAR = SAMPLE_YEAR + 1
+NEXT_BUDGET = {"run": 8_000_000, "build": 2_400_000}
+NEXT_BILLING_MONTH = f"{NEXT_YEAR}-06"
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleNextYear:
+    """The next year's draft budget and the estimate letters issued from it (``budget_id`` None: left as it was)."""
+
+    fiscal_year: int
+    budget_id: int | None
+    estimates: int
+
+
+def load_sample_next_year(session: Session, loader: Actor) -> SampleNextYear:
+    """FY2026's budget (a draft, awaiting the council's adoption) and the estimate letters issued from it;
+    nothing when the year has a budget already or no allocation policy is adopted. Flushes, never commits."""
+    from billing import budgets, estimates
+    from billing.models import Budget
+    from billing.schemas import BudgetCreate
+
+    if session.scalar(sa.select(Budget.id).where(Budget.fiscal_year == NEXT_YEAR).limit(1)) is not None \
+            or allocation_policies.adopted_policy(session) is None:  # no policy: nothing to estimate with
+        return SampleNextYear(NEXT_YEAR, None, 0)
+    budget = budgets.draft_budget(session, loader, BudgetCreate(fiscal_year=NEXT_YEAR, amounts=NEXT_BUDGET,
+                                                                reason=f"当初予算案{SAMPLE}"))
+    letters = estimates.issue_estimates(session, loader, NEXT_YEAR, billing_month=NEXT_BILLING_MONTH)
+    return SampleNextYear(NEXT_YEAR, budget.id, len(letters))

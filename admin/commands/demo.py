@@ -127,6 +127,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
 
     sample_year = load_sample_year(db.session, console_actor(DEMO_LOADER, {authz.FINANCE}),
                                    console_actor(DEMO_APPROVER, {authz.FINANCE}))  # four eyes: two people
+    desk_lines = load_desk_samples(db.session, loader)
     db.session.commit()
     from admin.identity import identity_directory
 
@@ -140,6 +141,8 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         click.echo(f"sample measurements: {sample_probes} probe(s) of the last 7 days recorded through the monitor "
                    "(marked 'sample (demo)'; /status shows them)")
     click.echo(sample_year.line())
+    for line in desk_lines:
+        click.echo(line)
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
     base = f"http://{host}:{port}"
@@ -165,6 +168,32 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def load_desk_samples(session, loader) -> list[str]:
+    """A sample of every desk's job (issue 55 item 1): members, inquiries, an event, minutes, a call in
+    review, services and residents, the next year's budget and estimates; each through its operations,
+    each only into an empty register. Flushes, never commits; returns the summary lines."""
+    from admin.resident_keys import keyring
+    from billing.sample import load_sample_next_year
+    from competition.sample import load_sample_call
+    from residents.sample import load_sample_residents
+    from secretariat.sample import load_sample_desk, load_sample_members, sample_corporate_number
+
+    members = load_sample_members(session, loader)
+    desk = load_sample_desk(session, loader)
+    call = load_sample_call(session, loader, tuple(sample_corporate_number(n) for n in range(1, 7)))
+    people = load_sample_residents(session, loader, keyring())
+    next_year = load_sample_next_year(session, console_actor(DEMO_LOADER, {authz.FINANCE}))
+    if next_year.budget_id is not None:  # the council votes on it: every municipal admin has a vote to cast
+        from governance.sample import propose_sample_budget
+
+        propose_sample_budget(session, loader, next_year.budget_id, next_year.fiscal_year)
+    return [f"sample desk: {members} member(s) added; {desk.inquiries} inquiry(ies), {desk.registrations} event "
+            f"registration(s), minutes awaiting approval; call in review with {call.proposals} proposal(s); "
+            f"{people.services} service(s), {people.residents} resident(s), {people.links} link(s), "
+            f"{people.consents} consent(s); FY{next_year.fiscal_year} budget draft put to the council's vote and "
+            f"{next_year.estimates} estimate(s)"]
 
 
 def _catch_mail(config, port: int):
