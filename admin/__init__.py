@@ -24,6 +24,7 @@ _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 def _import_models() -> None:
     """Every table model, so that the one metadata knows every table."""
     import billing.models  # noqa: F401
+    import billing.bank_models  # noqa: F401
     import governance.models  # noqa: F401
     import tenancy.identity.models  # noqa: F401
     import tenancy.usage.models  # noqa: F401
