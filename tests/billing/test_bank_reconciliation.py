@@ -228,7 +228,8 @@ def test_the_csv_form_and_the_transfer_notice_are_read(db):
     ("ｸﾏﾓﾄｼｽﾃﾑ(ｶ", "クマモトシステム"),
     ("ｸﾏﾓﾄｼｽﾃﾑ ｶﾌﾞｼｷｶﾞｲｼﾔ", "クマモトシステム"),
     ("ｷﾖｳﾜ ｾﾝﾀｰ", "きょうわセンター"),  # small kana and the long vowel mark
-    ("ｷﾖｳﾜｾﾝﾀ", "キョーワ センター"),
+    ("ｷﾖｳﾜｾﾝﾀ", "キョウワ センター"),  # the long vowel mark left out
+    ("ﾃﾞｰﾀ ｷﾖｳｺﾞｳ", "でーたきょうごう"),
 ])
 def test_payer_names_compare_as_a_person_reads_them(payer, kana):
     assert same_payer(payer, kana)
