@@ -35,7 +35,7 @@ from billing import bank_files, ledger, operations
 from billing.bank_models import BankFile, BankLine, BankPayment, ManualPayment
 from billing.ledger_errors import BillingConflict, BillingNotFound, FourEyesRefused, InvalidBillingData
 from billing.models import Account, EntryStatus, JournalEntry, Posting, StatementDocument
-from billing.schemas import PaymentCreate
+from billing.schemas import ManualPaymentCreate, PaymentCreate
 from core import audit, authz
 from core.actor import Actor, identity_key, same_person
 from core.calendar import fiscal_year_ja
@@ -120,7 +120,7 @@ def import_bank_file(session: Session, actor: Actor, raw: bytes, filename: str =
 
 
 def _problem(field: str, en: str, ja: str) -> dict[str, str]:
-    return {"field": field, "message": en, "message_ja": ja}
+    return {"field": field, "message_en": en, "message_ja": ja}
 
 
 # --- open statements and matching ----------------------------------------------------------------------
@@ -270,7 +270,9 @@ def confirm_line(session: Session, actor: Actor, line_id: int, tenant_code: str,
             f"{line.amount:,} yen is more than the {statement.owed:,} yen {statement.tenant_name} owes for FY{fiscal_year}",
             f"{line.amount:,}円は{statement.tenant_name}の{fiscal_year_ja(fiscal_year)}の未収金 {statement.owed:,}円を超えています。",
             problems=[_problem("statement", "the amount is more than is owed", "金額が未収金を超えています。")])
-    reference = f"銀行明細 #{line.id}" + (f" 照会番号 {line.bank_ref}" if line.bank_ref else "")
+    # the payment's reference (what the statement shows, and its key): the bank's reference, and the line
+    reference = " ".join(filter(None, (line.reference, f"銀行明細 #{line.id}",
+                                       f"照会番号 {line.bank_ref}" if line.bank_ref else "")))[-150:]
     entry = operations.record_payment(session, actor, PaymentCreate(
         tenant_code=tenant_code, fiscal_year=fiscal_year, amount=line.amount, received_on=line.booked_on,
         reference=reference))
@@ -302,13 +304,11 @@ def confirm_matched(session: Session, actor: Actor, file_id: int | None = None) 
 
 # --- the exception: two people and a reason -----------------------------------------------------------
 
-def request_manual_payment(session: Session, actor: Actor, data: PaymentCreate, reason: str) -> ManualPayment:
-    """Ask for a payment with no bank line; another finance officer must approve it before it posts."""
+def request_manual_payment(session: Session, actor: Actor, data: ManualPaymentCreate) -> ManualPayment:
+    """Ask for a payment with no bank line (a reason is required by the schema); another finance officer
+    must approve it before it posts."""
     authz.authorize(actor, "billing.manage")
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidBillingData("a payment without a bank line needs a reason", "銀行の明細によらない入金には理由が必要です。",
-                                 problems=[_problem("reason", "give the reason", "理由を入力してください。")])
+    reason = data.reason
     if session.scalars(sa.select(Tenant.id).where(Tenant.code == data.tenant_code)).first() is None:
         raise BillingNotFound(f"No tenant with code {data.tenant_code} is registered.",
                               f"団体コード {data.tenant_code} の参加団体は登録されていません。", code=data.tenant_code)

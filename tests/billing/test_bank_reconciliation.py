@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from billing import allocation_policies, allocation_runs, bank_files, bank_reconciliation as bank, documents, integrity, ledger, operations
 from billing.bank_models import BankFile, BankLine, BankPayment, ManualPayment
 from billing.ledger_errors import BillingConflict, FourEyesRefused, InvalidBillingData
-from billing.schemas import PaymentCreate
+from billing.schemas import ManualPaymentCreate
+from pydantic import ValidationError
 from core.audit import AuditRecord
 from core.kana import normalise_kana, same_payer
 from tests.billing.conftest import adopter, colleague, cost_data, policy_data
@@ -252,11 +253,11 @@ def test_a_payment_inserted_directly_is_a_payment_with_no_bank_line(app, db, thi
 
 
 def test_a_manual_payment_needs_a_reason_and_a_second_person(db, finance, thirteen):
-    data = PaymentCreate(tenant_code=ODD, fiscal_year=2025, amount=10_000, received_on=dt.date(2025, 9, 30),
-                         reference="窓口納付")
-    with pytest.raises(InvalidBillingData):
-        bank.request_manual_payment(db, finance, data, "  ")
-    request = bank.request_manual_payment(db, finance, data, "窓口で現金により納付（領収書 第15号）")
+    data = {"tenant_code": ODD, "fiscal_year": 2025, "amount": 10_000, "received_on": "2025-09-30", "reference": "窓口納付"}
+    with pytest.raises(ValidationError):
+        ManualPaymentCreate.model_validate(data | {"reason": "  "})
+    request = bank.request_manual_payment(db, finance, ManualPaymentCreate.model_validate(
+        data | {"reason": "窓口で現金により納付（領収書 第15号）"}))
     db.commit()
     before = owed(db, ODD)
     with pytest.raises(FourEyesRefused):
