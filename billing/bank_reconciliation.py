@@ -43,9 +43,9 @@ from core.kana import same_payer
 from tenancy.registry.models import Tenant
 
 IMPORT_ACTION = "billing.bank_file.import"
-CONFIRM_ACTION = "billing.bank_line.confirm"
 MANUAL_REQUEST_ACTION = "billing.manual_payment.request"
-MANUAL_APPROVE_ACTION = "billing.manual_payment.approve"
+# confirming a line and approving a manual payment are recorded by the payment's own audit record
+# (billing.operations.PAYMENT_ACTION), which names the bank line or the request: ``renkei check`` matches it
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
@@ -273,16 +273,14 @@ def confirm_line(session: Session, actor: Actor, line_id: int, tenant_code: str,
     # the payment's reference (what the statement shows, and its key): the bank's reference, and the line
     reference = " ".join(filter(None, (line.reference, f"銀行明細 #{line.id}",
                                        f"照会番号 {line.bank_ref}" if line.bank_ref else "")))[-150:]
+    # the act's one audit record is the payment's (billing.payment.record), naming the bank line behind it
     entry = operations.record_payment(session, actor, PaymentCreate(
         tenant_code=tenant_code, fiscal_year=fiscal_year, amount=line.amount, received_on=line.booked_on,
-        reference=reference))
+        reference=reference), evidence={"bank_line_id": line.id, "bank_file_id": line.file_id, "payer": line.payer})
     payment = BankPayment(bank_line_id=line.id, entry_id=entry.id, tenant_code=tenant_code, fiscal_year=fiscal_year,
                           confirmed_by=operations.who(actor))
     session.add(payment)
     session.flush()
-    audit.record(session, actor, CONFIRM_ACTION, "bank_line", str(line.id), tenant_code=tenant_code, after={
-        "entry_id": entry.id, "fiscal_year": fiscal_year, "amount": line.amount, "payer": line.payer,
-        "booked_on": line.booked_on.isoformat()})
     return payment
 
 
@@ -335,13 +333,13 @@ def approve_manual_payment(session: Session, actor: Actor, request_id: int) -> M
     if same_person(actor, request.requested_by_key, request.requested_by):
         raise FourEyesRefused("the person who asked for a manual payment may not approve it",
                               "手動入金を申請した人は承認できません。別の財政担当者が承認してください。")
+    # the approval's one audit record is the payment's, naming the request, who asked and why
     entry = operations.record_payment(session, actor, PaymentCreate(
         tenant_code=request.tenant_code, fiscal_year=request.fiscal_year, amount=request.amount,
-        received_on=request.received_on, reference=f"手動入金 #{request.id} {request.reference}".strip()[:150]))
+        received_on=request.received_on, reference=f"手動入金 #{request.id} {request.reference}".strip()[:150]),
+        evidence={"manual_payment_id": request.id, "requested_by": request.requested_by, "reason": request.reason})
     request.entry_id, request.approved_by, request.approved_at = entry.id, operations.who(actor), dt.datetime.now(dt.timezone.utc)
     session.flush()
-    audit.record(session, actor, MANUAL_APPROVE_ACTION, "manual_payment", str(request.id), tenant_code=request.tenant_code,
-                 after={"entry_id": entry.id, "requested_by": request.requested_by, "reason": request.reason})
     return request
 
 
