@@ -14,7 +14,7 @@ import unicodedata
 
 _SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
 _HIRAGANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}  # ぁ..ゖ -> ァ..ヶ
-_MARKS = re.compile(r"[\s\u30fc\u2010-\u2015\u2212\-\uff70・･.,，。、/／'\"]+")
+_MARKS = re.compile(r"[\s\u30fc\u2010-\u2015\u2212\-\uff70\u30fb\uff65.,\uff0c\u3002\u3001/\uff0f'\"]+")
 # Corporate forms written out (after small kana are made large: ガイシャ -> ガイシヤ) and abbreviated
 # with a parenthesis on the name's side: カ) or (カ, ユ) 有限会社, ザイ) 財団法人 ...
 _FORMS_WRITTEN = re.compile("カブシキガイシヤ|ユウゲンガイシヤ|ゴウドウガイシヤ|ゴウシガイシヤ|ゴウメイガイシヤ|"
