@@ -20,6 +20,9 @@ someone with the owner's rights did:
   actor: a balanced payment the application role posts by raw SQL (it holds the ledger writer's
   rights) has none. Payments older than the oldest audit record kept (the log's purged part) are
   counted, not matched.
+* ``payments`` (bank lines): every posted payment entry has a bank line behind it
+  (:class:`billing.bank_models.BankPayment`) or a manual payment approved by a second person
+  (:class:`billing.bank_models.ManualPayment`), :func:`check_payment_evidence`.
 * ``closed years``: nothing of a closed fiscal year (決算) changed after its close: no entry of the
   year is pending, none was created after the close, the year's 収支決算 from the ledger still has the
   figures the close recorded (:func:`_figures`), and every allocation run of the year (its columns, its snapshot, its
