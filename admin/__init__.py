@@ -24,6 +24,7 @@ _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 def _import_models() -> None:
     """Every table model, so that the one metadata knows every table."""
     import billing.models  # noqa: F401
+    import billing.bank_models  # noqa: F401
     import governance.models  # noqa: F401
     import tenancy.identity.models  # noqa: F401
     import tenancy.usage.models  # noqa: F401
@@ -48,12 +49,12 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
+    from admin.api import (bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
                            inquiries, letters, meetings, member_desk, members, onboarding, progress, reports, residents,
                            retention, search, service, tenants, usage, users)
     from admin.api import competition
 
-    return [module.bp for module in (tenants, users, onboarding, billing, letters, usage, governance, members, member_desk,
+    return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
                                      incidents, inquiries, events, progress, competition, residents, meetings)]
 

@@ -20,6 +20,9 @@ someone with the owner's rights did:
   actor: a balanced payment the application role posts by raw SQL (it holds the ledger writer's
   rights) has none. Payments older than the oldest audit record kept (the log's purged part) are
   counted, not matched.
+* ``payments`` (bank lines): every posted payment entry has a bank line behind it
+  (:class:`billing.bank_models.BankPayment`) or a manual payment approved by a second person
+  (:class:`billing.bank_models.ManualPayment`), :func:`check_payment_evidence`.
 * ``closed years``: nothing of a closed fiscal year (決算) changed after its close: no entry of the
   year is pending, none was created after the close, the year's 収支決算 from the ledger still has the
   figures the close recorded (:func:`_figures`), and every allocation run of the year (its columns, its snapshot, its
@@ -481,6 +484,38 @@ def check_closed_years(session: Session, report: Report) -> None:
         report.checked["closed fiscal years without run digests (closed before they were kept)"] = unverified
 
 
+def check_payment_evidence(session: Session, report: Report) -> None:
+    """Every posted payment entry has a bank line behind it (:class:`billing.bank_models.BankPayment`) or
+    a manual payment two people decided (:class:`billing.bank_models.ManualPayment`): a payment recorded
+    any other way (posted by raw SQL, or through a path that skipped both) is named, up to
+    :data:`MAX_PAYMENTS_LISTED`, the rest counted (one query)."""
+    from billing.bank_models import BankPayment, ManualPayment
+
+    amount = sa.func.sum(sa.case((Posting.amount > 0, Posting.amount), else_=0))
+    backed = sa.union(sa.select(BankPayment.entry_id),
+                      sa.select(ManualPayment.entry_id).where(ManualPayment.entry_id.is_not(None),
+                                                             ManualPayment.approved_by != ""))
+    rows = session.execute(
+        sa.select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.tenant_code, JournalEntry.fiscal_year, amount)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(JournalEntry.kind == EntryKind.payment, JournalEntry.status == EntryStatus.posted,
+               JournalEntry.id.not_in(backed))
+        .group_by(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.tenant_code, JournalEntry.fiscal_year)
+        .order_by(JournalEntry.id)).all()
+    report.checked["payments against their bank lines"] = session.scalar(
+        sa.select(sa.func.count()).select_from(JournalEntry).where(
+            JournalEntry.kind == EntryKind.payment, JournalEntry.status == EntryStatus.posted)) or 0
+    for entry_id, key, tenant, year, yen in rows[:MAX_PAYMENTS_LISTED]:
+        report.add("payments", f"payment entry {key} (#{entry_id}, FY{year}, tenant {tenant}, {int(yen):,} yen) has no "
+                               "bank line behind it (nor a manual payment approved by a second person)",
+                   f"入金の仕訳 {key}（#{entry_id}、{fiscal_year_ja(year)}、団体 {tenant}、{int(yen):,}円）に銀行の明細が"
+                   "ありません（二人で承認した手動入金でもありません）。")
+    if len(rows) > MAX_PAYMENTS_LISTED:
+        more = len(rows) - MAX_PAYMENTS_LISTED
+        report.add("payments", f"and {more:,} more payment entries with no bank line",
+                   f"ほかに {more:,} 件の入金の仕訳に銀行の明細がありません。")
+
+
 def check(session: Session, actor: Actor) -> Report:
     """Runs, years, payments, closed years and accounts, in that order; each check but payments stops at its first
     finding (payments names each, up to :data:`MAX_PAYMENTS_LISTED`)."""
@@ -489,6 +524,7 @@ def check(session: Session, actor: Actor) -> Report:
     check_runs(session, report)
     check_years(session, report)
     check_payments(session, report)
+    check_payment_evidence(session, report)
     check_closed_years(session, report)
     check_accounts(session, report)
     return report

@@ -275,11 +275,13 @@ def delete_cost_item(session: Session, actor: Actor, item_id: int) -> None:
 PAYMENT_ACTION = "billing.payment.record"  # the audit record of a payment: ``renkei check`` matches each entry with it
 
 
-def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> JournalEntry:
+def record_payment(session: Session, actor: Actor, data: PaymentCreate, *, evidence: dict[str, Any] | None = None) -> JournalEntry:
     """Record money received from a tenant: debit the bank, credit the tenant's receivable.
 
     The tenant code and reference identify the payment: recording the same one again (same
-    amount) returns the entry already posted and records nothing new.
+    amount) returns the entry already posted and records nothing new. Only
+    :mod:`billing.bank_reconciliation` calls this: a payment comes from a bank line or from a manual
+    payment two people decided, and ``evidence`` (which) goes into the payment's one audit record.
     """
     _manage(actor)
     tenant = session.scalars(sa.select(Tenant).where(Tenant.code == data.tenant_code)).one_or_none()
@@ -299,7 +301,7 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate) -> Journ
         audit.record(session, actor, PAYMENT_ACTION, "journal_entry", str(entry.id),
                      tenant_code=data.tenant_code,
                      after={"fiscal_year": data.fiscal_year, "amount": data.amount,
-                            "received_on": data.received_on.isoformat(), "reference": data.reference})
+                            "received_on": data.received_on.isoformat(), "reference": data.reference, **(evidence or {})})
     return entry
 
 

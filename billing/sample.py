@@ -20,9 +20,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import allocation_policies, allocation_runs, documents, grants, ledger, operations
+from billing import allocation_policies, allocation_runs, bank_reconciliation, documents, grants, ledger, operations
 from billing.models import AllocationPolicy, AllocationRun, CostItem, EntryKind, JournalEntry, RunKind
-from billing.schemas import CostItemCreate, GrantCreate, PaymentCreate, PolicyCreate
+from billing.schemas import CostItemCreate, GrantCreate, PolicyCreate
 from core.actor import Actor
 from core.calendar import fiscal_year_ja
 
@@ -42,6 +42,7 @@ ISSUED_ON = dt.date(2025, 8, 1)
 PAID_ON = dt.date(2025, 8, 25)
 PAYER = "431001"  # 熊本市 pays its letter in full
 PAYMENT_REFERENCE = f"口座振込{SAMPLE}"
+PAYMENT_PAYER = "ｸﾏﾓﾄｼ ｶｲｹｲｶﾝﾘｼﾔ"  # as the bank writes 熊本市 会計管理者
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +77,10 @@ def load_sample_year(session: Session, loader: Actor, approver: Actor) -> Sample
     issued = documents.issue_documents(session, loader, run.id, issued_on=ISSUED_ON)
     payer = PAYER if any(document.tenant_code == PAYER for document in issued) else issued[0].tenant_code
     owed = ledger.tenant_balance(session, payer, fiscal_year=SAMPLE_YEAR)
-    operations.record_payment(session, loader, PaymentCreate(tenant_code=payer, fiscal_year=SAMPLE_YEAR, amount=owed,
-                                                             received_on=PAID_ON, reference=PAYMENT_REFERENCE))
+    # paid as every payment is recorded: a line of the bank's file (the common CSV), confirmed by finance
+    raw = f"日付,金額,振込依頼人,参照\n{PAID_ON.isoformat()},{owed},{PAYMENT_PAYER},{PAYMENT_REFERENCE}\n".encode()
+    line = bank_reconciliation.import_bank_file(session, loader, raw, f"入出金明細{SAMPLE}.csv").lines[0]
+    bank_reconciliation.confirm_line(session, loader, line.id, payer, SAMPLE_YEAR)
     return _as_it_is(session, added=True)
 
 

@@ -205,6 +205,12 @@ class PaymentCreate(SQLModel):
     reference: Annotated[Text, StringConstraints(max_length=150)]
 
 
+class ManualPaymentCreate(PaymentCreate):
+    """A payment with no bank line behind it (the exception): why, for the second person who approves it."""
+
+    reason: Annotated[Text, StringConstraints(max_length=2000)]
+
+
 # A fraction of FRACTION_PATTERN's forms that is 0: a grant's rate is above 0.
 ZERO_FRACTION_PATTERN = r"^(?:0|0\.0{1,6}|0{1,2}(?:\.0{1,4})?%|0{1,6}/[1-9][0-9]{0,5})$"
 

@@ -41,6 +41,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
                     "posted_on, reversed_at, reversed_by, reversal_reason, four_eyes)",),
     # an issued statement keeps its number; a reissue is counted on its row
     "billing_statement_document": ("UPDATE (reissue_count, reissued_on, reissued_by)",),
+    # a manual payment (no bank line) is approved once by a second person (billing.bank_reconciliation); the bank
+    # files, their lines and the payment links are only added
+    "billing_manual_payment": ("UPDATE (approved_at, approved_by, entry_id)",),
     "billing_cost_item": ("UPDATE (name, category, amount, invoiced_amount, tax_treatment, tax_amount, vendor, reference)",
                           "DELETE"),
     # grants: entered, decided and edited while no run of their year is posted; the fixed amount

@@ -94,13 +94,12 @@ def _load(settings) -> tuple[int, dict[str, str]]:
 records (issue 23's chains), an operator in Keycloak."""
     from admin.extensions import db
     from billing import allocation_policies, allocation_runs, operations
-    from billing.schemas import PaymentCreate
     from core.actor import Actor
     from tenancy.identity.keycloak import IdentityDirectory, password_token
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
     from tenancy.usage import metering
-    from tests.billing.conftest import colleague, cost_data, policy_data
+    from tests.billing.conftest import colleague, cost_data, pay_from_bank, policy_data
 
     operator = Actor(issuer="urn:test", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
     finance = Actor(issuer="urn:test", subject="finance-1", name="県 財政担当", roles=frozenset({"finance-officer"}))
@@ -114,8 +113,7 @@ records (issue 23's chains), an operator in Keycloak."""
     run = allocation_runs.create_run(db.session, finance, 2025)
     allocation_runs.review_run(db.session, colleague(2), run.id)
     allocation_runs.approve_run(db.session, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
-    operations.record_payment(db.session, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=500_000,
-                                                                 received_on=dt.date(2025, 9, 1), reference="振込 0901"))
+    pay_from_bank(db.session, finance, "432024", 2025, 500_000, dt.date(2025, 9, 1), "ﾔﾂｼﾛｼ")
     at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)  # within the retention period, whenever it runs
     metering.ingest(db.session, operator, [
         {"tenant": "431001", "metric": "api_calls", "quantity": 120, "timestamp": at.isoformat(), "event_id": "drill-1"},
@@ -221,7 +219,8 @@ def test_backup_wipe_restore_check_and_the_api_answers_as_before(drill, tmp_path
     db.engine.dispose()
     owner = _owner()
     with owner.begin() as connection:  # TRUNCATE fires no row trigger: what a careless owner can do
-        connection.execute(sa.text("TRUNCATE billing_posting, billing_journal_entry"))
+        # (the payments' links to their bank lines and manual approvals name the entries: they go too)
+        connection.execute(sa.text("TRUNCATE billing_posting, billing_journal_entry, billing_bank_payment, billing_manual_payment"))
     owner.dispose()
     broken = runner.invoke(args=["check", "--manifest", str(archive_file), "--as", "drill-operator"])
     assert broken.exit_code == 1

@@ -48,6 +48,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/runs/{run_id}/review"): "billing.manage",
     ("POST", "/api/v1/billing/runs/{run_id}/reverse"): "billing.manage",
     ("POST", "/api/v1/billing/payments"): "billing.manage",
+    ("POST", "/api/v1/billing/bank-files"): "billing.manage",
+    ("POST", "/api/v1/billing/bank-lines/{line_id}/confirm"): "billing.manage",
     ("POST", "/api/v1/billing/runs/{run_id}/letters"): "billing.manage",
     ("PUT", "/api/v1/settings/prefecture"): "settings.manage",
     ("POST", "/api/v1/agreements/{document}/versions"): "agreement.manage",

@@ -24,7 +24,7 @@ from admin.extensions import db
 from billing import (allocation_policies, allocation_runs, budgets, documents, grants, ledger, operations, statements,
                      year_close)
 from billing.models import EntryKind, RunKind
-from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, RunCreate,
+from billing.schemas import (AdoptPolicy, BudgetCreate, CostItemCreate, GrantCreate, GrantFix, PolicyCreate, RunCreate,
                              RunReverse, RunReview)
 from core.validation import ID_RANGE, TenantCode
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_en, fiscal_year_ja
@@ -291,12 +291,6 @@ class RunList(BaseModel):
     items: list[RunOut]
 
 
-class PaymentOut(BaseModel):
-    entry_id: int
-    idempotency_key: str
-    balance: int
-
-
 class TrialBalanceRow(BaseModel):
     code: str
     name_ja: str
@@ -560,11 +554,7 @@ def discard_run(path: RunPath):
 
 # --- payments and the ledger ----------------------------------------------------------------------
 
-@bp.post("/billing/payments", responses={201: PaymentOut}, summary="Record a payment received from a tenant")
-def record_payment(body: PaymentCreate):
-    entry = operations.record_payment(db.session, current_actor(), body)
-    return jsonify({"entry_id": entry.id, "idempotency_key": entry.idempotency_key,
-                    "balance": ledger.tenant_balance(db.session, body.tenant_code, fiscal_year=body.fiscal_year)}), 201
+# payments are recorded from the bank's lines, or by two people: admin/api/bank.py
 
 
 @bp.get("/billing/ledger/trial-balance", responses={200: TrialBalanceOut}, summary="Trial balance (試算表), optionally as of a date")

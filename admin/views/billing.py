@@ -33,7 +33,7 @@ from admin.views.billing_budgets import BudgetPages
 from admin.views.billing_close import YearClosePages
 from admin.views.billing_estimates import EstimatePages
 from admin.views.billing_grants import GrantPages
-from admin.views.billing_forms import (AdoptForm, CostItemForm, PaymentForm, PolicyForm, ProposeForm, _ja, _locale,
+from admin.views.billing_forms import (AdoptForm, CostItemForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _propose_form,
                                        _member_choices, _resolution_text, _year_choices)
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
@@ -596,16 +596,9 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
 
     @expose("/payments/new", methods=("GET", "POST"))
     def payment_new(self):
+        """Payments are recorded from the bank's lines (or, the exception, by two people): their page."""
         self._manage_only()
-        year = self._default_year()
-        form = PaymentForm(request.form if request.method == "POST" else None, year=year)
-        if request.method == "GET" or not form.validate():
-            return self.render("renkei/billing_payment.html", form=form), (422 if form.errors else 200)
-        return post_action(
-            with_problems_beside_fields(form, lambda: operations.record_payment(db.session, g.actor, form.to_schema())),
-            saved=lambda entry: _("Payment of %(amount)s yen recorded.", amount=f"{form.amount.data:,}"),
-            done=lambda entry: redirect(url_for(".index", fy=form.fiscal_year.data)),
-            failed=lambda: (self.render("renkei/billing_payment.html", form=form), 422))
+        return redirect(url_for("billing_bank.index"))
 
     def _default_year(self) -> int:
         return allocation_runs.default_year(db.session, g.actor, fiscal_year_of(today_jst()))

@@ -184,7 +184,7 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
 NOT_YET_STATED: dict[str, str] = {}
 # Bodies that carry a file whose content is checked like an upload (columns, rows, encoding), not a schema's matter.
 FILE_CONTENT = {"POST /api/v1/datasets/import": "content_base64", "POST /api/v1/onboarding/waves": "csv",
-                "POST /api/v1/members/import": "content_base64"}
+                "POST /api/v1/members/import": "content_base64", "POST /api/v1/billing/bank-files": "content_base64"}
 # Answers that are not about the request's form (the role, a row, a state).
 NOT_FORM = {403, 404, 409}
 # The gateway's own check answers about the token it is asked about, and authenticates the gateway by

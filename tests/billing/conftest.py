@@ -86,18 +86,24 @@ def posted_fy2025(db, finance, kumamoto, adopted_policy):
     Shares (worked out in test_ledger_worked_example): 県 6,000,000; 熊本市 3,075,000
     (均等割 1,200,000 + 人口割 1,875,000); 八代市 1,950,000 (1,200,000 + 750,000); 人吉市 975,000.
     """
-    from billing.schemas import PaymentCreate
-
     operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=10_000_000))
     operations.create_cost_item(db, finance, cost_data(name="基盤構築費", category="build", amount=6_000_000,
                                                        amortisation_years=3, tax_treatment="taxable_10"))
     run = allocation_runs.create_run(db, finance, 2025)
     allocation_runs.review_run(db, colleague(2), run.id)
     allocation_runs.approve_run(db, colleague(3, "県 財政課長"), run.id, posted_on=dt.date(2025, 7, 31))
-    operations.record_payment(db, finance, PaymentCreate(tenant_code="432024", fiscal_year=2025, amount=1_000_000,
-                                                         received_on=dt.date(2025, 9, 1), reference="振込 0901-01"))
+    pay_from_bank(db, finance, "432024", 2025, 1_000_000, dt.date(2025, 9, 1), "ﾔﾂｼﾛｼ")
     db.commit()
     return run
+
+
+def pay_from_bank(db, finance, tenant_code: str, fiscal_year: int, amount: int, day: dt.date, payer: str):
+    """A payment as finance records it: the bank's CSV line imported and confirmed for the statement."""
+    from billing import bank_reconciliation
+
+    raw = f"日付,金額,振込依頼人,参照\n{day.isoformat()},{amount},{payer},\n".encode()
+    line = bank_reconciliation.import_bank_file(db, finance, raw, "bank.csv").lines[0]
+    return bank_reconciliation.confirm_line(db, finance, line.id, tenant_code, fiscal_year)
 
 
 def make_reviewed_run(db, tenant_factory, finance):

@@ -17,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from billing import annual_report, grants, operations, statements, year_close
-from billing.schemas import GrantCreate, PaymentCreate
+from billing import annual_report, grants, statements, year_close
+from billing.schemas import GrantCreate
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import NotPermitted
 
+from .conftest import pay_from_bank
 from .test_grants import _approve, _year_with_costs
 from .test_statement_documents import pdf_page_size, pdf_text
 from tenancy.datasets.conformance import conformance_state
@@ -41,8 +42,7 @@ def fy2025(db, finance, kumamoto, adopted_policy):
         "fiscal_year": 2025, "name": "新しい地方経済・生活環境創生交付金", "grantor": "内閣府", "rate": "1/2",
         "categories": ["run"], "decided_amount": 6_000_000, "decided_on": "2025-06-01"}))
     _approve(db, finance)
-    operations.record_payment(db, finance, PaymentCreate(tenant_code="431001", fiscal_year=2025, amount=1_793_750,
-                                                         received_on=dt.date(2026, 5, 20), reference="振込 0520"))
+    pay_from_bank(db, finance, "431001", 2025, 1_793_750, dt.date(2026, 5, 20), "ｸﾏﾓﾄｼ")
     db.commit()
     return 2025
 

@@ -1,6 +1,7 @@
 """/api/v1/billing with real Keycloak tokens: finance writes, a municipal admin reads only their own
 statement, the auditor reads everything and every write is refused."""
 
+import base64
 import io
 
 import pytest
@@ -134,7 +135,9 @@ def test_auditor_reads_everything_and_every_write_is_refused(client, db, posted_
         (f"/api/v1/billing/runs/{run_id}/reverse", {"reason": "監査による取消"}),
         (f"/api/v1/billing/runs/{run_id}/discard", {}),
         ("/api/v1/billing/payments", {"tenant_code": "431001", "fiscal_year": 2025, "amount": 1000,
-                                      "received_on": "2025-09-01", "reference": "x"}),
+                                      "received_on": "2025-09-01", "reference": "x", "reason": "y"}),
+        ("/api/v1/billing/bank-files", {"content_base64": ""}),
+        ("/api/v1/billing/bank-lines/1/confirm", {"tenant_code": "431001", "fiscal_year": 2025}),
     ]
     for url, body in writes:
         response = client.post(url, json=body, headers=as_auditor)
@@ -144,13 +147,43 @@ def test_auditor_reads_everything_and_every_write_is_refused(client, db, posted_
 
 
 def test_payment_over_the_api_lowers_the_balance_on_the_statement(client, posted_run, as_finance, as_kumamoto_admin):
-    paid = post(client, "/api/v1/billing/payments", as_finance, {
-        "tenant_code": "431001", "fiscal_year": 2025, "amount": 3_000_000, "received_on": "2025-09-01",
-        "reference": "振込 0901-07"}, 201)
+    raw = "日付,金額,振込依頼人,参照\n2025-09-01,3000000,ｸﾏﾓﾄｼ,\n".encode("cp932")
+    imported = post(client, "/api/v1/billing/bank-files", as_finance,
+                    {"filename": "bank.csv", "content_base64": base64.b64encode(raw).decode()}, 201)
+    assert (imported["credits"], imported["total"], imported["kind_ja"]) == (1, 3_000_000, "CSV")
+    line = client.get("/api/v1/billing/bank-lines?open=true", headers=as_finance).get_json()["lines"][0]
+    assert line["match"] is None  # 3,000,000 is not what 熊本市 owes: finance picks the statement
+    paid = post(client, f"/api/v1/billing/bank-lines/{line['id']}/confirm", as_finance,
+                {"tenant_code": "431001", "fiscal_year": 2025}, 201)
     assert paid["balance"] == 75_000
     statement = client.get("/api/v1/billing/statements/431001/2025", headers=as_kumamoto_admin).get_json()
     assert (statement["charged"], statement["paid"], statement["balance"]) == (3_075_000, 3_000_000, 75_000)
     assert [c["label_ja"] for c in statement["components"]] == ["均等割", "人口割"]
+    again = client.post("/api/v1/billing/bank-files", headers=as_finance,
+                        json={"filename": "bank.csv", "content_base64": base64.b64encode(raw).decode()})
+    assert again.status_code == 409 and again.content_type == "application/problem+json"
+    assert "取込済み" in again.get_json()["detail_ja"] and "already" in again.get_json()["detail_en"]
+
+
+def test_a_malformed_bank_file_is_422_beside_its_content(client, posted_run, as_finance):
+    bad = client.post("/api/v1/billing/bank-files", headers=as_finance,
+                      json={"content_base64": base64.b64encode(b"1" + b"0" * 250).decode()})
+    assert bad.status_code == 422 and bad.content_type == "application/problem+json"
+    assert [e["field"] for e in bad.get_json()["errors"]] == ["content_base64"]
+    assert "何も取り込んでいません" in bad.get_json()["detail_ja"]
+
+
+def test_a_manual_payment_over_the_api_is_approved_by_another_officer(client, db, posted_run, as_finance, as_approver):
+    body = {"tenant_code": "431001", "fiscal_year": 2025, "amount": 75_000, "received_on": "2025-09-30",
+            "reference": "窓口", "reason": "窓口で現金納付（領収書あり）"}
+    refused = client.post("/api/v1/billing/payments", headers=as_finance, json={**body, "reason": " "})
+    assert refused.status_code == 422 and [e["field"] for e in refused.get_json()["errors"]] == ["reason"]
+    asked = post(client, "/api/v1/billing/payments", as_finance, body, 201)
+    assert asked["entry_id"] is None
+    assert client.post(f"/api/v1/billing/payments/{asked['id']}/approve", headers=as_finance).status_code == 403
+    approved = post(client, f"/api/v1/billing/payments/{asked['id']}/approve", as_approver, status=201)
+    assert approved["entry_id"] and approved["approved_by"]
+    assert billing_actions(db)[-2:] == ["billing.manual_payment.request", "billing.payment.record"]
 
 
 @pytest.mark.parametrize("body,field", [

@@ -39,6 +39,12 @@ def forge_payment(db, amount: int = KUMAMOTO_CHARGE, created_by: str = "県 財�
         description="2025年度 負担金 入金 熊本市（振込）", tenant_code="431001", created_by=created_by))
 
 
+def audit_findings(findings):
+    """The findings about payments and their audit records (a forged payment has no bank line either:
+    tests/billing/test_bank_reconciliation.py names that)."""
+    return [finding for finding in findings if "audit record" in finding.message_en]
+
+
 def test_payments_recorded_through_renkei_pass(app, db, posted_fy2025):
     result = check(app)
     assert result.exit_code == 0, result.output
@@ -64,7 +70,7 @@ def test_a_payment_whose_audit_record_says_another_amount_is_named(db, posted_fy
                  after={"fiscal_year": 2025, "amount": 1_000, "received_on": "2025-09-01", "reference": "x"})
     db.commit()
 
-    findings = integrity.check(db, AUDITOR).findings
+    findings = audit_findings(integrity.check(db, AUDITOR).findings)
 
     assert [finding.check for finding in findings] == ["payments"]
     assert "differs from its billing.payment.record audit record" in findings[0].message_en
@@ -80,7 +86,7 @@ def test_a_payment_whose_recorder_is_not_its_audit_records_actor_is_named(db, po
                  after={"fiscal_year": 2025, "amount": KUMAMOTO_CHARGE, "received_on": "2025-09-01", "reference": "x"})
     db.commit()
 
-    findings = integrity.check(db, AUDITOR).findings
+    findings = audit_findings(integrity.check(db, AUDITOR).findings)
 
     assert len(findings) == 1
     assert findings[0].message_en.endswith("was posted by '県 財政担当' but its audit record "
@@ -121,5 +127,5 @@ def test_payments_whose_audit_records_were_purged_are_counted_not_matched(db, fi
 
     assert report.checked["payments older than the kept audit log"] == 1
     assert report.checked["payments against their audit records"] == 1
-    assert [finding.check for finding in report.findings] == ["payments"]
-    assert "payment:431001:2025:forged" in report.findings[0].message_en
+    assert [finding.check for finding in audit_findings(report.findings)] == ["payments"]
+    assert "payment:431001:2025:forged" in audit_findings(report.findings)[0].message_en

@@ -68,7 +68,7 @@ def test_csv_statement_is_utf8_with_bom_for_excel(db, finance, posted_fy2025):
     assert rows[0] == ["項目", "内容"]
     amounts = {row[0]: row[1] for row in rows if len(row) == 2}
     assert amounts["負担金額（合計）"] == "1950000"
-    assert amounts["入金 2025/09/01（振込 0901-01）"] == "1000000"
+    assert amounts["入金 2025/09/01（銀行明細 #1）"] == "1000000"
     assert amounts["入金額（合計）"] == "1000000"
     assert amounts["差引残高（未納額）"] == "950000"
 

@@ -18,7 +18,7 @@ from billing.models import YearClose, YearCloseStatus
 from billing.schemas import GrantCreate, PaymentCreate
 from core.audit import AuditRecord
 
-from .conftest import colleague, cost_data
+from .conftest import colleague, cost_data, pay_from_bank
 from .test_grants import _approve, _year_with_costs
 
 JUNE_2026 = dt.date(2026, 6, 1)
@@ -30,8 +30,7 @@ def _closed_fy2025(db, finance):
         "fiscal_year": 2025, "name": "交付金", "grantor": "内閣府", "rate": "1/2", "categories": ["run"],
         "decided_amount": 6_000_000, "decided_on": "2025-06-01"}))
     _approve(db, finance)
-    operations.record_payment(db, finance, PaymentCreate(tenant_code="431001", fiscal_year=2025, amount=1_793_750,
-                                                         received_on=dt.date(2026, 5, 20), reference="振込 0520"))
+    pay_from_bank(db, finance, "431001", 2025, 1_793_750, dt.date(2026, 5, 20), "ｸﾏﾓﾄｼ")
     year_close.request_close(db, finance, 2025, today=JUNE_2026)
     close = year_close.close_year(db, colleague(3, "県 財政課長"), 2025)
     db.commit()

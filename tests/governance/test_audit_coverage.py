@@ -390,6 +390,45 @@ def issued_letters(ctx: Ctx) -> None:
     ctx.db.commit()
 
 
+def bank_file_body(amount: int = 1_000, payer: str = "ｸﾏﾓﾄｼ") -> dict:
+    """The bank's CSV (one credit), base64 in the API's body."""
+    import base64
+
+    raw = f"日付,金額,振込依頼人,参照\n2026-06-30,{amount},{payer},\n".encode("cp932")
+    return {"filename": "bank.csv", "content_base64": base64.b64encode(raw).decode("ascii")}
+
+
+def bank_line(ctx: Ctx, *, matching: bool = False) -> int:
+    """A credit of the bank's file for 熊本市's posted FY2026 share: 1,000 yen, or (``matching``) what it
+    owes, paid under its kana name."""
+    import base64
+
+    from billing import bank_reconciliation, ledger
+    from tenancy.registry.models import Tenant
+
+    run(ctx, "approved")
+    amount = 1_000
+    if matching:
+        ctx.db.scalars(sa.select(Tenant).where(Tenant.code == "431001")).one().name_kana = "クマモトシ"
+        amount = ledger.tenant_balance(ctx.db, "431001", fiscal_year=2026)
+    raw = base64.b64decode(bank_file_body(amount)["content_base64"])
+    line = bank_reconciliation.import_bank_file(ctx.db, FINANCE_OFFICER, raw, "bank.csv").lines[0]
+    ctx.db.commit()
+    return line.id
+
+
+def manual_payment(ctx: Ctx) -> int:
+    from billing import bank_reconciliation
+    from billing.schemas import ManualPaymentCreate
+
+    ctx.tenants("431001")
+    asked = bank_reconciliation.request_manual_payment(ctx.db, FINANCE_OFFICER, ManualPaymentCreate.model_validate({
+        "tenant_code": "431001", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "窓口",
+        "reason": "窓口で現金納付"}))
+    ctx.db.commit()
+    return asked.id
+
+
 def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
     return Call(method, url, ctx.as_operator, json)
 
@@ -955,11 +994,28 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/v1/settings/prefecture"): Entry(
         success=lambda c: op(c, "PUT", "/api/v1/settings/prefecture", settings_body()),
         refused=lambda c: fin(c, "PUT", "/api/v1/settings/prefecture", settings_body())),  # finance reads, never sets
+    # payments: from a bank line of an imported file, or asked with a reason and approved by another officer
     ("POST", "/api/v1/billing/payments"): Entry(
         success=lambda c: (c.tenants("431001"), fin(c, "POST", "/api/v1/billing/payments", {
-            "tenant_code": "431001", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001"}))[1],
+            "tenant_code": "431001", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001",
+            "reason": "窓口で現金納付"}))[1],
         refused=lambda c: fin(c, "POST", "/api/v1/billing/payments", {
-            "tenant_code": "432024", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001"})),
+            "tenant_code": "432024", "fiscal_year": 2026, "amount": 1000, "received_on": "2026-06-30", "reference": "振込 0001",
+            "reason": "窓口で現金納付"})),  # no such tenant
+    ("POST", "/api/v1/billing/payments/{request_id}/approve"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/payments/{manual_payment(c)}/approve"),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/payments/999999/approve")),
+    ("POST", "/api/v1/billing/bank-files"): Entry(
+        success=lambda c: fin(c, "POST", "/api/v1/billing/bank-files", bank_file_body()),
+        refused=lambda c: fin(c, "POST", "/api/v1/billing/bank-files", {"content_base64": "MTIzNDU2"})),  # not a bank file
+    ("POST", "/api/v1/billing/bank-lines/{line_id}/confirm"): Entry(
+        success=lambda c: fin(c, "POST", f"/api/v1/billing/bank-lines/{bank_line(c)}/confirm",
+                              {"tenant_code": "431001", "fiscal_year": 2026}),
+        refused=lambda c: fin(c, "POST", f"/api/v1/billing/bank-lines/{bank_line(c)}/confirm",
+                              {"tenant_code": "431001", "fiscal_year": 2025})),  # nothing owed for FY2025
+    ("POST", "/api/v1/billing/bank-lines/confirm-matched"): Entry(
+        success=lambda c: (bank_line(c, matching=True), fin(c, "POST", "/api/v1/billing/bank-lines/confirm-matched"))[1],
+        refused=lambda c: Call("POST", "/api/v1/billing/bank-lines/confirm-matched", c.users(("auditor",))[1])),
     # governance
     ("POST", "/api/v1/agreements/{document}/versions"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/agreements/operating_rules/versions",

@@ -193,7 +193,13 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/billing/ledger/trial-balance"): Rule(READ_ALL),
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/summary"): Rule(READ_ALL),
     ("POST", "/api/v1/billing/payments"): Rule(FINANCE, lambda: {
-        "tenant_code": OWN, "fiscal_year": 2025, "amount": 1000, "received_on": "2025-06-30", "reference": uuid.uuid4().hex[:8]}),
+        "tenant_code": OWN, "fiscal_year": 2025, "amount": 1000, "received_on": "2025-06-30", "reference": uuid.uuid4().hex[:8],
+        "reason": "窓口で現金納付"}),
+    ("POST", "/api/v1/billing/payments/{request_id}/approve"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/bank-files"): Rule(FINANCE, lambda: {"content_base64": "MTIzNDU2"}),
+    ("GET", "/api/v1/billing/bank-lines"): Rule(READ_ALL),
+    ("POST", "/api/v1/billing/bank-lines/{line_id}/confirm"): Rule(FINANCE, lambda: {"tenant_code": OWN, "fiscal_year": 2025}),
+    ("POST", "/api/v1/billing/bank-lines/confirm-matched"): Rule(FINANCE),
     ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}"): Rule(READ_TENANT),
     # letters (納入通知書): finance issues and reissues; a municipality reads its own; the operator sets
     # the prefecture's settings that letters carry, which finance and the auditor read
