@@ -1,8 +1,8 @@
 """Payments from the bank's files (issue 52 item 1): the files imported, their credit lines, the link from a
 payment entry to the bank line it records, and the manual payments two people decide (billing.bank_models).
 
-Revision ID: 0098
-Revises: 0097
+Revision ID: 0099
+Revises: 0098
 Create Date: 2026-11-26 11:16:46
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0098'
-down_revision = '0097'
+revision = '0099'
+down_revision = '0098'
 branch_labels = None
 depends_on = None
 
