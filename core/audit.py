@@ -362,6 +362,7 @@ def _append(
     """The record, kept in the session until its transaction commits (:func:`append_pending`), or
     appended at once when this transaction holds the head already. The returned record's ``seq``,
     ``prev_hash`` and ``hash`` are filled in when it is appended."""
+    session.flush()  # the act's own changes now, as before (a constraint they break is raised here)
     values = dict(
         occurred_at=utcnow(),
         actor_issuer=actor.issuer,
