@@ -93,3 +93,8 @@ def show_command() -> None:
     trusted = settings.trusted_keys(current_app.config)
     click.echo(f"trusted public keys ({', '.join(str(p) for p in settings.trusted_locations(current_app.config))}): "
                + (", ".join(sorted(trusted)) or "none"))
+    try:
+        installed = settings.installed_trusted_keys(current_app.config)
+        click.echo("the maintenance identity is believed from / 保守用IDを確認する公開鍵: " + (", ".join(sorted(installed)) or "none"))
+    except DomainError as error:
+        click.echo(f"the maintenance identity is refused / 保守用IDは使えません: {error.message_en}")
