@@ -19,10 +19,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
-from admin.commands.jobs import CHECKPOINT_MINUTES
 from admin.commands.output import fail
 from admin.extensions import db
-from core import authz
+from core import authz, checkpoints
 from core.errors import DomainError
 
 
@@ -67,7 +66,7 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
                                  checkpoint_copy=signing.checkpoint_copy_dir(current_app.config),
                                  checkpoint_copy_required=production, maintenance_keys=maintenance_keys,
                                  # production installs the checkpoint timer: its window, and a minute for the timer
-                                 checkpoint_window_minutes=CHECKPOINT_MINUTES + 1 if production else None)
+                                 checkpoint_window_minutes=checkpoints.DUE_MINUTES + checkpoints.TIMER_MINUTES if production else None)
         if unset is not None:
             report.add("maintenance identity", unset.message_en, unset.message_ja)
     except DomainError as error:
