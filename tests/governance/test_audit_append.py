@@ -174,3 +174,27 @@ def test_a_long_import_holds_no_other_audited_act(app, db, operator):
     assert verify_database(db) is None
     assert [r.action for r in db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq))] == \
         ["tenant.create", "tenant.import"]
+
+
+def test_a_record_made_in_a_savepoint_rolled_back_goes_with_it(db, operator):
+    """A record kept for the commit belongs to where it was made: a savepoint rolled back takes its
+    record with it, one released keeps it, as when the record was written at once."""
+    append(db, operator, 1)
+    try:
+        with db.begin_nested():
+            append(db, operator, 2)
+            raise ValueError("the step failed")
+    except ValueError:
+        pass
+    with db.begin_nested():
+        append(db, operator, 3)
+    db.commit()
+    assert verify_database(db) is None
+    assert chain(db) == [(1, '{"population":2}'), (2, '{"population":4}')]
+
+
+def test_the_transaction_reads_its_own_records_before_the_commit(db, operator):
+    append(db, operator, 1)
+    assert [seq for seq, _ in chain(db)] == [1]  # a read of the log appends first
+    db.rollback()
+    assert chain(db) == []
