@@ -13,8 +13,14 @@ Invariants:
   head's UPDATE only succeeds if the row still holds the seq and hash the new record was chained
   to (the process's last known head first, saving a read; else the row locked and read), so
   nothing is ever appended off the chain.
-* The record is written in the caller's transaction: if the operation rolls back, so does its
-  audit record, and a refused act leaves no record claiming a change.
+* The head is taken only for the moment of the append, **at the end of the act's transaction**:
+  :func:`record` keeps the record in the session, and the session's commit appends every record
+  kept (chain fields filled in then, the head's lock taken last: :func:`append_pending`), so a long
+  import or export never holds other acts behind the head. A read of the audit tables in the same
+  transaction appends them first (the transaction sees its own records, as before); so does
+  :func:`lock_head`, after which the transaction holds the head and appends at once.
+* The record is written in the caller's transaction: if the operation rolls back (or the savepoint
+  it was recorded in), so does its audit record, and a refused act leaves no record claiming a change.
 
 The audit log is one of renkei's hash chains (:data:`AUDIT_CHAIN`): its verification from the
 anchor (:func:`core.chain.verify_table`), archives and purge (:mod:`core.chain_archive`) are every
@@ -223,7 +229,9 @@ AUDIT_CHAIN = chain.Chain(AuditRecord.__table__, HASHED_FIELDS, AUDIT_HEAD, AUDI
 def lock_head(session: Session) -> AuditChainHead:
     """The audit log's head row, locked until the transaction ends (made first if the log is new):
     no append while the caller works (the chain head made before a benchmark's clock starts)."""
+    append_pending(session)
     chain.locked_head(session, AUDIT_HEAD)
+    _real(session).info[_HOLDS_HEAD_KEY] = _real(session).get_transaction()
     return session.scalars(sa.select(AuditChainHead).where(AuditChainHead.id == 1)
                            .execution_options(populate_existing=True)).one()
 
@@ -351,7 +359,10 @@ def _append(
     before: Any,
     after: Any,
 ) -> AuditRecord:
-    session.flush()  # the act's own changes first, as when the record was flushed with them
+    """The record, kept in the session until its transaction commits (:func:`append_pending`), or
+    appended at once when this transaction holds the head already. The returned record's ``seq``,
+    ``prev_hash`` and ``hash`` are filled in when it is appended."""
+    session.flush()  # the act's own changes now, as before (a constraint they break is raised here)
     values = dict(
         occurred_at=utcnow(),
         actor_issuer=actor.issuer,
@@ -367,15 +378,111 @@ def _append(
         request_id=actor.request_id,
         source_ip=actor.source_ip,
     )
-    # the chain's one append: after this process's last known head when it still holds (one
-    # statement on PostgreSQL, two on SQLite), else after the head read under lock
-    stored = chain.append(session, AuditRecord.__table__, HASHED_FIELDS, values, head=AUDIT_HEAD)
-    entry = AuditRecord(**{column.name: stored[column.name] for column in AuditRecord.__table__.columns})
+    session = _real(session)
+    if session.get_transaction() is None:
+        session.begin()  # the transaction the record belongs to (its rollback forgets it); no connection yet
+    entry = AuditRecord(seq=0, prev_hash="", hash="", **values)
+    pending = _Pending(values, entry, session.get_nested_transaction())
+    holder = session.info.get(_HOLDS_HEAD_KEY)
+    if holder is not None and holder is session.get_transaction():
+        _write(session, [pending])
+    else:
+        session.info.setdefault(_PENDING_KEY, []).append(pending)
+    return entry
+
+
+_PENDING_KEY = "renkei_audit_pending"  # the records kept until the commit, in order
+_ROLLED_BACK_KEY = "renkei_audit_rolled_back"  # savepoints rolled back in this transaction
+_HOLDS_HEAD_KEY = "renkei_audit_holds_head"  # the transaction that holds the head (appends at once)
+AUDIT_TABLES = frozenset({"audit_record", "audit_chain_head"})
+
+
+@dataclasses.dataclass
+class _Pending:
+    values: dict[str, Any]
+    entry: AuditRecord
+    savepoint: Any  # the innermost savepoint open when it was recorded (None: the transaction itself)
+
+
+def _real(session: Any) -> Session:
+    """The session itself behind a scoped session (Flask-SQLAlchemy's ``db.session``)."""
+    return session.registry() if isinstance(session, sa.orm.scoped_session) else session
+
+
+def _rolled_back(session: Session, savepoint: Any) -> bool:
+    undone = session.info.get(_ROLLED_BACK_KEY) or []
+    while savepoint is not None:
+        if any(savepoint is gone for gone in undone):
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+def append_pending(session: Session) -> int:
+    """Append the records kept in ``session`` (in the order they were recorded, leaving out those
+    of savepoints rolled back), after the session's own changes: the chain's head is taken here,
+    last, and held until the transaction ends. Called by the commit (and before a read of the
+    audit tables); how many were appended."""
+    session = _real(session)
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return 0
+    live = [item for item in pending if not _rolled_back(session, item.savepoint)]
+    if live:
+        _write(session, live)
+    return len(live)
+
+
+def _write(session: Session, items: list[_Pending]) -> None:
+    session.flush()  # the act's own changes first: the head's lock is the transaction's last
+    for item in items:
+        # the chain's one append: after this process's last known head when it still holds (one
+        # statement on PostgreSQL, two on SQLite), else after the head read under lock
+        stored = chain.append(session, AuditRecord.__table__, HASHED_FIELDS, item.values, head=AUDIT_HEAD)
+        for name in ("id", "seq", "prev_hash", "hash"):
+            setattr(item.entry, name, stored[name])
+    session.info[_HOLDS_HEAD_KEY] = session.get_transaction()
     head = session.identity_map.get(session.identity_key(AuditChainHead, (1,)))
     if head is not None:  # a head loaded in this session (lock_head) shows the new values
-        sa.orm.attributes.set_committed_value(head, "last_seq", entry.seq)
-        sa.orm.attributes.set_committed_value(head, "last_hash", entry.hash)
-    return entry
+        sa.orm.attributes.set_committed_value(head, "last_seq", items[-1].entry.seq)
+        sa.orm.attributes.set_committed_value(head, "last_hash", items[-1].entry.hash)
+
+
+def _reads_the_log(statement: Any) -> bool:
+    from sqlalchemy.sql.util import find_tables
+
+    if isinstance(statement, sa.TextClause):
+        return "audit_" in statement.text
+    try:
+        return any(table.name in AUDIT_TABLES for table in find_tables(statement, include_crud=True)
+                   if isinstance(table, sa.Table))
+    except Exception:  # noqa: BLE001 (a statement not walked: appended first, as before this change)
+        return True
+
+
+@event.listens_for(Session, "before_commit")
+def _append_at_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release keeps them for the commit
+        append_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _append_before_reading_the_log(state: Any) -> None:
+    if state.session.info.get(_PENDING_KEY) and _reads_the_log(state.statement):
+        append_pending(state.session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        session.info.setdefault(_ROLLED_BACK_KEY, []).append(transaction)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed (appended) or rolled back (gone with it)
+        for key in (_PENDING_KEY, _ROLLED_BACK_KEY, _HOLDS_HEAD_KEY):
+            session.info.pop(key, None)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -35,6 +35,12 @@ from typing import Any
 from core import signing
 
 FORMAT = "renkei-checkpoint/1"
+# the owner's window: a checkpoint is due when the newest is this old (or this many records back) and
+# records were appended since (``renkei jobs checkpoint``, run every minute by the installation's timer);
+# what is written after the newest checkpoint is unproven until then
+DUE_MINUTES = 5
+DUE_RECORDS = 1_000
+TIMER_MINUTES = 1  # how often the installation's timer asks (docs/deployment.md)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 # A head written down by hand (as a verification prints it): SEQ:HASH, the record's number (the
 # sequence is a bigint column: at most 18 digits are taken, every such number fits) and its hash.

@@ -260,6 +260,7 @@ class _Records:
         starts the next batch. Stops at an empty batch."""
         if self.session.autoflush:
             self.session.flush()  # as an ORM query would, before the plain reads below
+        core_audit.append_pending(self.session)  # and the records this transaction made (core.audit)
         connection = self.session.connection()
         self.last = 0
         while True:

@@ -22,6 +22,7 @@ In order, each stopping at its first problem (the report names the first problem
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,6 +217,78 @@ def write_consent_checkpoints(statuses: list[chain.ChainStatus], signer: signing
     return written
 
 
+MAINTENANCE_ISSUER = "urn:renkei:maintenance"  # maintenance.signing.MAINTENANCE_ISSUER (no import cycle)
+MAX_NAMED = 5
+
+
+def check_maintenance_records(session: Session, report: SystemReport, trusted: Mapping[str, Any] | None) -> None:
+    """Every audit record made as the maintenance identity names its signing key; a key that is not
+    among the installation's trusted keys (``trusted``: :func:`maintenance.signing.installed_trusted_keys`)
+    and was never retired by a rotation renkei recorded (``system.signing_key``) made a record it
+    could not have made through renkei: each such record is named (the first few, then how many)."""
+    from core.audit import AuditRecord
+
+    if trusted is None:
+        return
+    retired = set()
+    for after_before in session.execute(sa.select(AuditRecord.before).where(AuditRecord.action == "system.signing_key")):
+        try:
+            retired.add(json.loads(after_before[0] or "{}").get("key_id"))
+        except ValueError:
+            continue
+    rows = session.execute(sa.select(AuditRecord.seq, AuditRecord.action, AuditRecord.actor_subject)
+                           .where(AuditRecord.actor_issuer == MAINTENANCE_ISSUER).order_by(AuditRecord.seq)).all()
+    report.checked["maintenance identity records"] = len(rows)
+    untrusted = [(seq, action, subject.removeprefix("signing-key:")) for seq, action, subject in rows
+                 if subject.removeprefix("signing-key:") not in trusted and subject.removeprefix("signing-key:") not in retired]
+    for seq, action, kid in untrusted[:MAX_NAMED]:
+        report.add("maintenance identity",
+                   f"audit record #{seq} ({action}) was made as the maintenance identity of signing key {kid}, which is "
+                   "not among the installation's trusted keys (RENKEI_TRUSTED_KEYS) nor a key retired by a recorded rotation",
+                   f"操作ログ #{seq}（{action}）は署名鍵 {kid} の保守用IDによる記録ですが、この鍵はインストール時の信頼する公開鍵"
+                   "（RENKEI_TRUSTED_KEYS）になく、記録された鍵の切り替えで退役した鍵でもありません。")
+    if len(untrusted) > MAX_NAMED:
+        more = len(untrusted) - MAX_NAMED
+        report.add("maintenance identity", f"and {more:,} more record(s) made by keys that are not trusted",
+                   f"ほかに信頼していない鍵による記録が {more:,} 件あります。")
+
+
+def audit_checkpoint_overdue(session: Session, found: "signing.Found | None", *, minutes: float,
+                             now: dt.datetime | None = None) -> str | None:
+    """Why the audit chain's newest checkpoint is older than its promised window (None: it is not):
+    the oldest record after it was appended more than ``minutes`` ago (the checkpoint timer writes a
+    checkpoint within that window of a record; a system nothing was recorded in is never overdue)."""
+    from core.audit import AuditRecord
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    newest = found.newest if found is not None else None
+    first = session.execute(sa.select(AuditRecord.seq, AuditRecord.occurred_at)
+                            .where(AuditRecord.seq > (newest.seq if newest else 0))
+                            .order_by(AuditRecord.seq).limit(1)).first()
+    if first is None:
+        return None
+    occurred = first.occurred_at if first.occurred_at.tzinfo else first.occurred_at.replace(tzinfo=dt.timezone.utc)
+    if now - occurred <= dt.timedelta(minutes=minutes):
+        return None
+    since = f"checkpoint {newest.describe()}" if newest else "no checkpoint"
+    return (f"audit record #{first.seq} was appended at {occurred.isoformat(timespec='seconds')} and the newest signed "
+            f"checkpoint is still {since}: older than the promised window of {minutes:g} minutes (is the checkpoint "
+            "timer, `renkei jobs checkpoint` every minute, installed and running? docs/deployment.md)")
+
+
+def check_checkpoint_window(session: Session, report: SystemReport, found: "signing.Found | None",
+                            minutes: float | None) -> None:
+    """The newest audit checkpoint within its promised window (:func:`audit_checkpoint_overdue`);
+    ``minutes`` None: no window promised (no timer installed: development, tests)."""
+    if minutes is None:
+        return
+    report.checked["checkpoint window (minutes)"] = minutes
+    why = audit_checkpoint_overdue(session, found, minutes=minutes)
+    if why:
+        report.add("checkpoints", why, f"最新の署名付きチェックポイントが約束した間隔（{minutes:g} 分）より古くなっています。"
+                                       "チェックポイントのタイマー（毎分の `renkei jobs checkpoint`）が動いているか確認してください: " + why)
+
+
 COPY_SETTING = "RENKEI_CHECKPOINT_COPY_DIR"
 
 
@@ -278,7 +351,8 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,
               usage_settings: MeteringSettings | None = None,
               archive_dirs: Mapping[str, Path] | None = None, checkpoint_copy: Path | None = None,
-              checkpoint_copy_required: bool = False, resident_keys: "Keyring | None" = None) -> SystemReport:
+              checkpoint_copy_required: bool = False, maintenance_keys: Mapping[str, Any] | None = None,
+              checkpoint_window_minutes: float | None = None, resident_keys: "Keyring | None" = None) -> SystemReport:
     """``checkpoints_found``: the audit checkpoints read outside the database (:func:`check_audit`);
     ``chain_checkpoints``: those of the consent and linkage chains, by name (:func:`check_consent`).
     ``realm_counts``: the realm's counts now (:func:`tenancy.identity.realm_copy.summary`), or why
@@ -286,13 +360,18 @@ def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Fou
     retention that says which usage periods still have all their events (default: the app's).
     ``archive_dirs``: each purged chain's archive folder (:func:`check_archives`). ``checkpoint_copy``:
     the checkpoints' off-host copy (read into ``checkpoints_found`` already), which production
-    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`). ``resident_keys``: the app's
-    residents' key ring, which must read every resident's items (:func:`check_resident_keys`)."""
+    requires (``checkpoint_copy_required``: :func:`check_checkpoint_copy`). ``maintenance_keys``: the
+    installation's trusted keys, which every maintenance identity's record must name
+    (:func:`check_maintenance_records`); ``checkpoint_window_minutes``: the promised window of the
+    audit checkpoints (:func:`check_checkpoint_window`; None where no timer is installed). ``resident_keys``: the
+    app's residents' key ring, which must read every resident's items (:func:`check_resident_keys`)."""
     authz.authorize(actor, "system.check")
     report = SystemReport()
     folder = Path(checkpoints_found.places[0]) if checkpoints_found is not None and checkpoints_found.places else None
     check_checkpoint_copy(report, checkpoint_copy, checkpoint_copy_required, folder)
     check_audit(session, actor, report, checkpoints_found, manifest)
+    check_checkpoint_window(session, report, checkpoints_found, checkpoint_window_minutes)
+    check_maintenance_records(session, report, maintenance_keys)
     check_consent(session, report, chain_checkpoints, manifest)
     check_archives(session, report, archive_dirs)
     ledger = billing_integrity.check(session, actor)

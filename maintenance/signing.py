@@ -22,6 +22,12 @@ The same key is the host owner's **maintenance identity** (:func:`maintenance_ac
 use the private key (the operating-system user that owns renkei's files) may run the maintenance
 commands (backup, check, the due jobs, restore, the realm's bootstrap and service accounts) without
 Keycloak, so they work while Keycloak is down or lost; the audit log names that identity and the key.
+The identity is believed only from a public key the **installation** put in ``RENKEI_TRUSTED_KEYS``
+(:func:`installed_trusted_keys`), never from the signing key's own folder: whoever can write that
+folder could put a key of their own there beside a private key of their own. Production without
+``RENKEI_TRUSTED_KEYS`` refuses the maintenance identity, saying so; development and tests fall back
+to the key's folder. The first key of an install is made by ``renkei signing-key init``
+(:func:`first_key`), which needs no one signed in (docs/deployment.md, "Backups").
 """
 
 from __future__ import annotations
@@ -77,22 +83,106 @@ def trusted_keys(config: Config) -> dict:
     return signing.load_trusted(trusted_locations(config))
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def installed_trusted_locations(config: Config) -> list[Path]:
+    """The public keys the installation trusts (``RENKEI_TRUSTED_KEYS``), leaving out the signing
+    key's own folder and any key file in it; outside production, with the setting empty, the key's
+    folder (development and tests). :class:`UntrustedInstallation` in production without the setting."""
+    key_folder = signing_key_path(config).parent
+    configured = _setting(config, "RENKEI_TRUSTED_KEYS")
+    if not configured:
+        if config.get("RENKEI_ENV") == "production":
+            raise UntrustedInstallation(
+                "RENKEI_TRUSTED_KEYS is not set: production believes the maintenance identity only from a public key "
+                "the installation put in a folder of its own (docs/deployment.md, \"Backups\"), never from the signing "
+                f"key's folder {key_folder}, where whoever can write it could put a key of their own",
+                "RENKEI_TRUSTED_KEYS が設定されていません。本番では、保守用IDはインストール時に専用のフォルダに置いた公開鍵でのみ"
+                f"確認します（docs/deployment.md「Backups」）。署名鍵のフォルダ {key_folder} の鍵は、そこに書き込める者が"
+                "自分の鍵を置けるため信頼しません。")
+        return [key_folder]
+    return [location for location in (Path(part) for part in configured.split(os.pathsep) if part)
+            if not _same(location, key_folder) and not (location.suffix == signing.PUBLIC_SUFFIX
+                                                        and _same(location.parent, key_folder))]
+
+
+def installed_trusted_keys(config: Config) -> dict:
+    """The public keys by key id that the maintenance identity and the audit log's maintenance
+    records are believed from (:func:`installed_trusted_locations`)."""
+    return signing.load_trusted(installed_trusted_locations(config))
+
+
+class UntrustedInstallation(signing.SignatureRefused):
+    """No place of trusted keys set by the installation (production), or the first key asked twice."""
+
+
 def maintenance_actor(config: Config) -> Actor:
     """The host owner's maintenance identity, proven by possession of the signing key: a fresh
     challenge signed with the private key must verify against a trusted public key (a key file that
     is not one of renkei's trusted keys proves nothing). Acts as platform operator; the audit log
     names it ("maintenance identity") and the key. :class:`core.signing.NoSigningKey` without a key,
     :class:`core.signing.SignatureRefused` for a key that is not trusted."""
+    trusted = installed_trusted_keys(config)
     key = signer(config)
     challenge = f"renkei maintenance identity {secrets.token_hex(16)}".encode()
-    kid = signing.verify(challenge, key.sign(challenge), trusted_keys(config),
+    kid = signing.verify(challenge, key.sign(challenge), trusted,
                          "the maintenance identity's signing key", "保守用IDの署名鍵")
+    return _maintenance(kid)
+
+
+def _maintenance(kid: str) -> Actor:
     return Actor(issuer=MAINTENANCE_ISSUER, subject=f"signing-key:{kid}",
                  name=f"maintenance identity / 保守用ID (signing key {kid})", roles=frozenset({authz.OPERATOR}))
 
 
 def is_maintenance(actor: Actor) -> bool:
     return actor.issuer == MAINTENANCE_ISSUER
+
+
+def maintenance_key_id(actor_issuer: str, actor_subject: str) -> str | None:
+    """The signing key's id an audit record's maintenance identity names (None: not the maintenance identity)."""
+    if actor_issuer != MAINTENANCE_ISSUER or not actor_subject.startswith("signing-key:"):
+        return None
+    return actor_subject.removeprefix("signing-key:")
+
+
+def first_key(config: Config) -> tuple[signing.Signer, Path, Path, Actor]:
+    """The install's first signing key, made with no one signed in (nobody can be before the realm
+    exists): refused when a private key exists or the installation's trusted folder already holds a
+    key (a rotation is a signed-in operator's or the maintenance identity's:
+    ``renkei signing-key generate --replace``). The private key at ``RENKEI_SIGNING_KEY``, its public
+    key beside it and in the first folder of ``RENKEI_TRUSTED_KEYS`` (which must be set, and not the
+    key's folder); (signer, private key, trusted public key, the new key's maintenance identity)."""
+    path = signing_key_path(config)
+    configured = [Path(part) for part in _setting(config, "RENKEI_TRUSTED_KEYS").split(os.pathsep) if part]
+    if not configured:
+        raise UntrustedInstallation(
+            "RENKEI_TRUSTED_KEYS is not set: set it to the installation's folder of trusted public keys "
+            "(e.g. /etc/renkei/trusted-keys, docs/deployment.md) before making the first key",
+            "RENKEI_TRUSTED_KEYS が設定されていません。最初の鍵を作る前に、信頼する公開鍵のフォルダ"
+            "（例: /etc/renkei/trusted-keys、docs/deployment.md）を設定してください。")
+    folder = configured[0]
+    if _same(folder, path.parent) or folder.suffix == signing.PUBLIC_SUFFIX:
+        raise UntrustedInstallation(
+            f"RENKEI_TRUSTED_KEYS must name a folder of its own, not the signing key's folder or a key file ({folder})",
+            f"RENKEI_TRUSTED_KEYS には署名鍵のフォルダや鍵ファイルではない専用のフォルダを指定してください（{folder}）。")
+    if path.exists() or signing.load_trusted(configured):
+        raise UntrustedInstallation(
+            f"this install has a signing key already ({path} or a trusted key in {folder}): the first key is made once; "
+            "rotate with `renkei signing-key generate --replace`, signed in or as the maintenance identity",
+            f"署名鍵はすでにあります（{path} または {folder} の信頼する鍵）。最初の鍵は一度だけ作成します。"
+            "切り替えはサインインした運営者か保守用IDで `renkei signing-key generate --replace` を実行してください。")
+    key, public_path = signing.generate_key(path, path.parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    trusted_path = folder / public_path.name
+    trusted_path.write_bytes(public_path.read_bytes())
+    os.chmod(trusted_path, 0o644)
+    return key, path, trusted_path, _maintenance(key.key_id)
 
 
 def checkpoint_dir(config: Config) -> Path:

@@ -42,6 +42,11 @@ class Site:
         self.session_app = app
         self.tmp = tmp_path
         self.key = str(Path(app.config["RENKEI_VAR_DIR"]) / "signing" / "signing-key.pem")
+        # the installation's trusted keys, a folder of their own (docs/deployment.md): the key's public key
+        self.trusted = tmp_path / "trusted-keys"
+        self.trusted.mkdir()
+        for public in Path(self.key).parent.glob("*.pub"):
+            (self.trusted / public.name).write_bytes(public.read_bytes())
         self.resident_keys = new_key_entry("production")  # the same ring for every app of the drill
         self.apps = []
 
@@ -53,6 +58,7 @@ class Site:
         config = {**base, "RENKEI_ENV": "production", "SECRET_KEY": "production-secret-" + "x" * 32,
                   "SQLALCHEMY_DATABASE_URI": url or self.session_app.config["SQLALCHEMY_DATABASE_URI"],
                   "RENKEI_VAR_DIR": str(self.tmp / var), "RENKEI_SIGNING_KEY": self.key,
+                  "RENKEI_TRUSTED_KEYS": str(self.trusted),
                   "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
                   "RENKEI_RESIDENT_KEYS": self.resident_keys,
                   # production's checkpoints are copied off the host (renkei check requires it)

@@ -1,6 +1,11 @@
 """`renkei check`: the whole system's integrity (audit, consent and linkage chains against their newest
 signed checkpoints, runs, ledger, accounts, usage totals, backup manifest).
 
+In production it also names every audit record made as the maintenance identity of a signing key
+the installation does not trust (RENKEI_TRUSTED_KEYS; a key put in the signing key's own folder is
+not), and says when the newest audit checkpoint is older than its promised window (the checkpoint
+timer's: ``renkei jobs checkpoint`` every minute, due at 5 minutes).
+
 Exit codes: 0 everything checked is consistent, 1 a problem (the first is named), 2 bad input.
 Prints a short summary of what was checked. Run it after a restore and nightly.
 """
@@ -16,7 +21,7 @@ from flask.cli import with_appcontext
 from admin.commands.acting import acting
 from admin.commands.output import fail
 from admin.extensions import db
-from core import authz
+from core import authz, checkpoints
 from core.errors import DomainError
 
 
@@ -45,6 +50,12 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
     folder = checkpoint_dir or default_checkpoint_dir()
     try:
         trusted = signing.trusted_keys(current_app.config)
+        production = current_app.config.get("RENKEI_ENV") == "production"
+        try:
+            maintenance_keys = signing.installed_trusted_keys(current_app.config)
+            unset = None
+        except signing.UntrustedInstallation as refused:
+            maintenance_keys, unset = {}, refused
         manifest = archive.read_manifest(manifest_file, trusted) if manifest_file else None
         counts = realm.realm_counts(current_app.config, manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
         found = signing.find_checkpoints(current_app.config, folder=folder, trusted=trusted)
@@ -54,8 +65,12 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
                                  usage_settings=MeteringSettings.from_mapping(current_app.config),
                                  archive_dirs=signing.archive_dirs(current_app.config),
                                  checkpoint_copy=signing.checkpoint_copy_dir(current_app.config),
-                                 checkpoint_copy_required=current_app.config.get("RENKEI_ENV") == "production",
+                                 checkpoint_copy_required=production, maintenance_keys=maintenance_keys,
+                                 # production installs the checkpoint timer: its window, and a minute for the timer
+                                 checkpoint_window_minutes=checkpoints.DUE_MINUTES + checkpoints.TIMER_MINUTES if production else None,
                                  resident_keys=keyring())
+        if unset is not None:
+            report.add("maintenance identity", unset.message_en, unset.message_ja)
     except DomainError as error:
         db.session.rollback()
         fail(error)

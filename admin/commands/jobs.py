@@ -73,7 +73,7 @@ from flask.cli import with_appcontext
 
 from admin.commands.acting import acting
 from admin.extensions import db
-from core import audit, authz, request_context
+from core import audit, authz, checkpoints, request_context
 from core.actor import Actor
 from core.db import utcnow
 from core.errors import DomainError
@@ -618,8 +618,8 @@ def _write_checkpoint(actor: Actor, verified: Outcome) -> Outcome:
                    f"signed audit checkpoint #{seq} written to {path}", {"seq": seq, "file": str(path)})
 
 
-CHECKPOINT_MINUTES = 5  # the owner's window: what is written after the newest checkpoint is unproven
-CHECKPOINT_RECORDS = 1_000
+CHECKPOINT_MINUTES = checkpoints.DUE_MINUTES  # the owner's window: what is written after the newest checkpoint is unproven
+CHECKPOINT_RECORDS = checkpoints.DUE_RECORDS
 
 
 @group.command("checkpoint")

@@ -1,6 +1,10 @@
 """`renkei signing-key ...`: the Ed25519 key that signs backup manifests and audit checkpoints.
 
-``generate`` makes the key pair once (the private key 0600 at RENKEI_SIGNING_KEY, the public key
+``init`` makes an install's **first** key with no one signed in (nobody can be before the realm
+exists, and production has no development mode): the private key at RENKEI_SIGNING_KEY, its public
+key beside it and in the installation's folder of trusted keys (RENKEI_TRUSTED_KEYS, which must be
+set and not the key's folder); audited as that key's maintenance identity; refused once a key
+exists (docs/deployment.md, "Backups"). ``generate`` makes the key pair once (the private key 0600 at RENKEI_SIGNING_KEY, the public key
 ``<key id>.pub`` beside it); ``--replace`` rotates it (the old public key stays trusted until the
 operator removes it). ``show`` lists the signing key and the trusted public keys. See
 docs/operations.md, "Signed backups".
@@ -56,6 +60,27 @@ def generate_command(replace: bool, actor) -> None:
         click.echo(f"  the previous key {previous.key_id} stays trusted while its .pub file is in the trusted keys")
 
 
+@group.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Make this install's first signing key (no sign-in needed; once): its public key goes into RENKEI_TRUSTED_KEYS."""
+    from maintenance import signing as settings
+
+    try:
+        signer, path, trusted_path, actor = settings.first_key(current_app.config)
+        audit.record(db.session, actor, "system.signing_key", "signing_key", signer.key_id,
+                     after={"key_id": signer.key_id, "public_key": trusted_path.name, "first": True,
+                            "trusted_in": str(trusted_path.parent)})
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(f"最初の署名鍵を作成しました / first signing key written: {path} (mode 0600), key id {signer.key_id}")
+    click.echo(f"  信頼する公開鍵 / trusted public key: {trusted_path}")
+    click.echo("  保守用IDはこの公開鍵で確認します。信頼する公開鍵のフォルダは root だけが変更できるようにしてください。")
+    click.echo("  The maintenance identity is believed from this public key: let only root change its folder.")
+
+
 @group.command("show")
 @with_appcontext
 def show_command() -> None:
@@ -68,3 +93,8 @@ def show_command() -> None:
     trusted = settings.trusted_keys(current_app.config)
     click.echo(f"trusted public keys ({', '.join(str(p) for p in settings.trusted_locations(current_app.config))}): "
                + (", ".join(sorted(trusted)) or "none"))
+    try:
+        installed = settings.installed_trusted_keys(current_app.config)
+        click.echo("the maintenance identity is believed from / 保守用IDを確認する公開鍵: " + (", ".join(sorted(installed)) or "none"))
+    except DomainError as error:
+        click.echo(f"the maintenance identity is refused / 保守用IDは使えません: {error.message_en}")

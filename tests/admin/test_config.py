@@ -103,11 +103,12 @@ def test_production_defaults_to_no_master_password_and_the_commands_needing_it_r
         settings = from_environment({"RENKEI_ENV": mode})
         settle_defaults(settings)
         assert settings["RENKEI_KEYCLOAK_ADMIN_PASSWORD"] == password
-    app = _production(tmp_path, RENKEI_KEYCLOAK_ADMIN_PASSWORD="",
+    app = _production(tmp_path, RENKEI_KEYCLOAK_ADMIN_PASSWORD="", RENKEI_TRUSTED_KEYS=str(tmp_path / "trusted-keys"),
                       SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")  # an app server starts without it
     from core.signing import generate_key
 
-    generate_key(tmp_path / "signing" / "signing-key.pem", tmp_path / "signing")  # the owner's maintenance identity
+    # the owner's maintenance identity, its public key in the installation's trusted folder
+    generate_key(tmp_path / "signing" / "signing-key.pem", tmp_path / "trusted-keys")
     result = app.test_cli_runner().invoke(args=["keycloak", "bootstrap", "--maintenance-identity"])
     assert result.exit_code == 2 and "RENKEI_KEYCLOAK_ADMIN_PASSWORD is empty" in result.output
 

@@ -42,8 +42,12 @@ def statements_of(db, work):
 def test_a_second_act_does_not_read_the_chain_head_first(db, operator):
     append(db, operator, 1)
     db.commit()
-    seen = statements_of(db, lambda: append(db, operator, 2))
-    db.commit()
+
+    def act() -> None:
+        append(db, operator, 2)
+        db.commit()  # the record is appended by the commit (the head is taken last)
+
+    seen = [s for s in statements_of(db, act) if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
     assert not [s for s in seen if s.lstrip().upper().startswith("SELECT")], seen
     # PostgreSQL: the head's move and the record in one statement; SQLite: one each
     assert len(seen) == (1 if db.get_bind().dialect.name == "postgresql" else 2), seen
@@ -112,3 +116,85 @@ def test_writers_in_several_threads_keep_one_chain(db, operator):
     assert errors == []
     assert verify_database(db) is None
     assert [seq for seq, _ in chain(db)] == list(range(1, 46))
+
+
+# --- no global wait behind a long act (issue 51, item 7) -------------------------------------------
+
+def _long_act_and_a_short_one(app, db, operator, long_act):
+    """``long_act`` (an audited import or export) keeps its transaction open until another act's
+    audited write has committed (an event, never a sleep): whether that act committed meanwhile."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from tests.race import PATIENCE_SECONDS, race
+    from tenancy.registry.operations import create_tenant
+    from tenancy.registry.schemas import TenantCreate
+
+    holding, committed = threading.Event(), threading.Event()
+
+    def long(session):
+        long_act(session)  # its audit record is kept: the chain's head is not taken yet
+        holding.set()
+        return committed.wait(PATIENCE_SECONDS)  # the act goes on (a large file written) until the other commits
+
+    def short(session):
+        assert holding.wait(PATIENCE_SECONDS)
+        real = session() if isinstance(session, sa.orm.scoped_session) else session
+        assert isinstance(real, OrmSession)
+        sa.event.listen(real, "after_commit", lambda _session: committed.set(), once=True)
+        create_tenant(session, operator, TenantCreate.model_validate(
+            {"code": "432024", "name_ja": "八代市", "name_en": "Yatsushiro", "kind": "city", "population": 123000,
+             "population_source": "test", "status": "active"}))
+
+    outcomes = race(app, [long, short])
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    return outcomes[0].result
+
+
+def test_a_long_export_holds_no_other_audited_act(app, db, operator):
+    from tenancy.members.operations import export_rows
+
+    other_committed_first = _long_act_and_a_short_one(app, db, operator, lambda session: export_rows(session, operator))
+    assert other_committed_first, "the other act waited for the export to end"
+    assert verify_database(db) is None
+    assert [r.action for r in db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq))] == \
+        ["tenant.create", "member.export"]  # one chain, in commit order
+
+
+def test_a_long_import_holds_no_other_audited_act(app, db, operator):
+    import io
+
+    from tenancy.registry.importing import import_csv
+
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: an import's own rows hold every other writer until it ends")
+    registry = "団体コード,団体名,種別,人口\n431001,熊本市,市,738865\n".encode("cp932")
+    other_committed_first = _long_act_and_a_short_one(
+        app, db, operator, lambda session: import_csv(session, operator, io.BytesIO(registry)))
+    assert other_committed_first, "the other act waited for the import to end"
+    assert verify_database(db) is None
+    assert [r.action for r in db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq))] == \
+        ["tenant.create", "tenant.import"]
+
+
+def test_a_record_made_in_a_savepoint_rolled_back_goes_with_it(db, operator):
+    """A record kept for the commit belongs to where it was made: a savepoint rolled back takes its
+    record with it, one released keeps it, as when the record was written at once."""
+    append(db, operator, 1)
+    try:
+        with db.begin_nested():
+            append(db, operator, 2)
+            raise ValueError("the step failed")
+    except ValueError:
+        pass
+    with db.begin_nested():
+        append(db, operator, 3)
+    db.commit()
+    assert verify_database(db) is None
+    assert chain(db) == [(1, '{"population":2}'), (2, '{"population":4}')]
+
+
+def test_the_transaction_reads_its_own_records_before_the_commit(db, operator):
+    append(db, operator, 1)
+    assert [seq for seq, _ in chain(db)] == [1]  # a read of the log appends first
+    db.rollback()
+    assert chain(db) == []
