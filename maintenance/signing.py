@@ -191,6 +191,32 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
     return found
 
 
+PUBLISHED_KEYS = "/portal/signing-keys/"  # where renkei publishes its trusted public keys (<key id>.pub)
+
+
+def seals(config: Config, chains: tuple[str, ...] = ("consent_record", "linkage_record")) -> dict[str, Any]:
+    """Each chain's newest signed checkpoint of this database, with the public key that signed it and
+    where that key is published, for the proofs printed on receipts (:class:`core.receipt_proof.Seal`;
+    None for a chain with no checkpoint yet). Reads the checkpoint folder and its copy, not the backups."""
+    from core.receipt_proof import Seal
+
+    trusted = trusted_keys(config)
+    public = str(config.get("RENKEI_PUBLIC_URL") or "").rstrip("/")
+    found: dict[str, Any] = {}
+    for chain in chains:
+        newest = find_checkpoints(config, chain, trusted=trusted, with_backups=False).newest
+        key = trusted.get(newest.key_id) if newest is not None else None
+        found[chain] = Seal(newest.data, signing.public_pem(key).decode("ascii"),
+                            f"{public}{PUBLISHED_KEYS}{newest.key_id}.pub") if key is not None else None
+    return found
+
+
+def published_key(config: Config, key_id: str) -> bytes | None:
+    """The PEM of the trusted public key ``key_id`` (None: not trusted), as renkei publishes it."""
+    key = trusted_keys(config).get(key_id)
+    return signing.public_pem(key) if key is not None else None
+
+
 def database_identity(config: Config) -> str:
     """The database the application's chains live in, as checkpoints name it: where it is (kind,
     host, port and name; SQLite: the file), never who connects or their password. A restore drill's
