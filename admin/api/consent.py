@@ -4,7 +4,7 @@ check, linkage searches and a person's history (residents.consent; every operati
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from flask import Response, jsonify
 from pydantic import BaseModel, Field
@@ -176,6 +176,9 @@ class ConsentReceiptOut(BaseModel):
         description="The consent's state now: expired from its expiry on, even before the expiry is recorded")
     record_seq: int
     record_hash: str = Field(description="The record's hash in the consent records' chain (renkei consent verify --record)")
+    proof: dict[str, Any] = Field(description="The record's proof: the fields its hash covers, the previous record's "
+                                              "hash, the chain's newest signed checkpoint and its key "
+                                              "(docs/receipts.md; renkei verify-receipt checks it without a database)")
 
 
 class ConsentCheckOut(BaseModel):
@@ -203,6 +206,10 @@ class LinkageRecordOut(BaseModel):
     consent: str
     client: str
     hash: str = Field(description="The record's hash in the linkage records' chain (renkei consent verify --record)")
+    record_hash: str | None = Field(default=None, description="In a person's history: the record's hash again, "
+                                                               "printed beside its proof")
+    proof: dict[str, Any] | None = Field(default=None, description="In a person's history: the record's proof "
+                                                                   "(docs/receipts.md)")
 
 
 class LinkageRecordList(BaseModel):
@@ -293,6 +300,15 @@ def service_linkages(path: ServicePath, query: LinkageQuery):
     return jsonify({"items": history.linkage_dicts(rows, db.session)})
 
 
+def _seals():
+    """The chains' newest signed checkpoints, for the receipts' proofs (maintenance.signing.seals)."""
+    from flask import current_app
+
+    from maintenance.signing import seals
+
+    return seals(current_app.config)
+
+
 def _result(result: str | None) -> bool | None:
     return None if result is None else result == "allowed"
 
@@ -303,19 +319,20 @@ def _result(result: str | None) -> bool | None:
                      "text can be consented to. The answer is the consent receipt.")
 def give_consent(body: ConsentIn):
     record = consent.give_consent(db.session, current_actor(), body)
-    return jsonify(consent.receipt(db.session, record)), 201
+    return jsonify(consent.receipt(db.session, record, seals=_seals())), 201
 
 
 @bp.post("/consent/withdrawals", responses={201: ConsentReceiptOut},
          summary="Record a withdrawal: the next consent check for the person and service is refused")
 def withdraw_consent(body: WithdrawalIn):
     record = consent.withdraw_consent(db.session, current_actor(), body)
-    return jsonify(consent.receipt(db.session, record)), 201
+    return jsonify(consent.receipt(db.session, record, seals=_seals())), 201
 
 
 @bp.get("/consent/records/<receipt_id>", responses={200: ConsentReceiptOut}, summary="A consent receipt")
 def get_receipt(path: ReceiptPath):
-    return jsonify(consent.receipt(db.session, consent.get_record(db.session, current_actor(), path.receipt_id)))
+    return jsonify(consent.receipt(db.session, consent.get_record(db.session, current_actor(), path.receipt_id),
+                                   seals=_seals()))
 
 
 @bp.post("/consent/check", responses={200: ConsentCheckOut},
@@ -344,7 +361,7 @@ def search_linkages(query: LinkageQuery):
 def person_history(path: PersonPath, query: HistoryQuery):
     found = history.person_history(db.session, current_actor(), path.code, path.subject_id)
     if query.format == "json":
-        return jsonify(history.history_json(db.session, found, query.lang))
+        return jsonify(history.history_json(db.session, found, query.lang, _seals()))
     name = f"consent-history-{path.code}-{path.subject_id}.{query.format}"
     body = history.history_csv(found, query.lang) if query.format == "csv" else history.history_xlsx(found, query.lang)
     response = Response(body, mimetype=CSV_MIMETYPE if query.format == "csv" else XLSX)
