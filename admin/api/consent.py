@@ -4,7 +4,7 @@ check, linkage searches and a person's history (residents.consent; every operati
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from flask import Response, jsonify
 from pydantic import BaseModel, Field
@@ -155,6 +155,56 @@ class StorageDurationOut(BaseModel):
     iso8601: str | None
 
 
+class CoveredFieldOut(BaseModel):
+    field: str = Field(description="A field the record's hash covers")
+    label_ja: str
+    label_en: str
+    value: str | int | bool | None = Field(description="The field's value as hashed")
+    sha256: str = Field(description="SHA-256 of the canonical JSON {field: value}: locates a change, proves nothing alone")
+
+
+class CheckpointAnchorOut(BaseModel):
+    seq: int
+    hash: str
+
+
+class SignatureOut(BaseModel):
+    algorithm: str
+    key_id: str
+    value: str = Field(description="The Ed25519 signature (base64) over the checkpoint without its signature")
+
+
+class CheckpointOut(BaseModel):
+    format: str
+    chain: str
+    seq: int
+    hash: str
+    at: str
+    anchor: CheckpointAnchorOut | None = None
+    database: str | None = None
+    signature: SignatureOut
+
+
+class SigningKeyOut(BaseModel):
+    key_id: str
+    fingerprint_sha256: str
+    public_key_pem: str
+    published_at: str = Field(description="Where renkei publishes the key (/portal/signing-keys/<key id>.pub)")
+
+
+class RecordProofOut(BaseModel):
+    """A record's proof (docs/receipts.md; renkei verify-receipt checks it without a database)."""
+
+    format: str
+    chain: str
+    rule: str
+    covered: list[CoveredFieldOut]
+    prev_hash: str = Field(description="The previous record's hash")
+    hash: str
+    checkpoint: CheckpointOut | None = Field(description="The chain's newest signed checkpoint (null before the first)")
+    signing_key: SigningKeyOut | None
+
+
 class ConsentReceiptOut(BaseModel):
     """A consent receipt (ISO/IEC TS 27560 fields) the person can keep."""
 
@@ -176,7 +226,7 @@ class ConsentReceiptOut(BaseModel):
         description="The consent's state now: expired from its expiry on, even before the expiry is recorded")
     record_seq: int
     record_hash: str = Field(description="The record's hash in the consent records' chain (renkei consent verify --record)")
-    proof: dict[str, Any] = Field(description="The record's proof: the fields its hash covers, the previous record's "
+    proof: RecordProofOut = Field(description="The record's proof: the fields its hash covers, the previous record's "
                                               "hash, the chain's newest signed checkpoint and its key "
                                               "(docs/receipts.md; renkei verify-receipt checks it without a database)")
 
@@ -208,7 +258,7 @@ class LinkageRecordOut(BaseModel):
     hash: str = Field(description="The record's hash in the linkage records' chain (renkei consent verify --record)")
     record_hash: str | None = Field(default=None, description="In a person's history: the record's hash again, "
                                                                "printed beside its proof")
-    proof: dict[str, Any] | None = Field(default=None, description="In a person's history: the record's proof "
+    proof: RecordProofOut | None = Field(default=None, description="In a person's history: the record's proof "
                                                                    "(docs/receipts.md)")
 
 
