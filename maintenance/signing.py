@@ -191,7 +191,8 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
     return found
 
 
-PUBLISHED_KEYS = "/portal/signing-keys/"  # where renkei publishes its trusted public keys (<key id>.pub)
+PUBLISHED_KEYS = "/portal/signing-keys/"
+_SEALS: dict[tuple, dict[str, Any]] = {}  # where renkei publishes its trusted public keys (<key id>.pub)
 
 
 def seals(config: Config, chains: tuple[str, ...] = ("consent_record", "linkage_record")) -> dict[str, Any]:
@@ -200,15 +201,25 @@ def seals(config: Config, chains: tuple[str, ...] = ("consent_record", "linkage_
     None for a chain with no checkpoint yet). Reads the checkpoint folder and its copy, not the backups."""
     from core.receipt_proof import Seal
 
+    # a receipt is answered on every consent given: the folders are read again only when a file was
+    # added or removed in them (a folder's modification time), never on every request
+    places = [checkpoint_dir(config), checkpoint_copy_dir(config), *trusted_locations(config)]
+    cache_key = (tuple(chains), database_identity(config), str(config.get("RENKEI_PUBLIC_URL") or ""),
+                 tuple((str(place), place.stat().st_mtime_ns if place is not None and place.exists() else None)
+                       for place in places))
+    if cache_key in _SEALS:
+        return dict(_SEALS[cache_key])
     trusted = trusted_keys(config)
     public = str(config.get("RENKEI_PUBLIC_URL") or "").rstrip("/")
     found: dict[str, Any] = {}
     for chain in chains:
         newest = find_checkpoints(config, chain, trusted=trusted, with_backups=False).newest
-        key = trusted.get(newest.key_id) if newest is not None else None
-        found[chain] = Seal(newest.data, signing.public_pem(key).decode("ascii"),
-                            f"{public}{PUBLISHED_KEYS}{newest.key_id}.pub") if key is not None else None
-    return found
+        public_key = trusted.get(newest.key_id) if newest is not None else None
+        found[chain] = Seal(newest.data, signing.public_pem(public_key).decode("ascii"),
+                            f"{public}{PUBLISHED_KEYS}{newest.key_id}.pub") if public_key is not None else None
+    _SEALS.clear()  # one entry: the newest
+    _SEALS[cache_key] = found
+    return dict(found)
 
 
 def published_key(config: Config, key_id: str) -> bytes | None:
