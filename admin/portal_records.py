@@ -10,6 +10,8 @@ over :mod:`residents.portal_records`, for the signed-in resident only (:func:`re
 * ``/portal/notices``: the resident's notices; opening the page marks them read.
 * ``/portal/data``, ``/portal/data.json``, ``/portal/data.csv``: the resident's 基本4情報 on screen, and
   everything renkei holds about them to download (the download audited, the resident as the actor).
+* ``/portal/signing-keys/<key id>.pub``: the public keys that sign the chains' checkpoints, published (no
+  sign-in) so that anyone can check a receipt's proof against them (docs/receipts.md).
 * ``/portal/leave``: what leaving means, then (POST, with the form's token) links ended, consents withdrawn,
   the status ``left``, the session ended.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from admin.extensions import db
 from admin.i18n import current_language
@@ -134,7 +136,9 @@ def data():
 
 def _download(form: str) -> tuple[dict, object]:
     signed, resident = _me()
-    content = records.my_data(db.session, keyring(), resident, current_language())
+    from maintenance.signing import seals
+
+    content = records.my_data(db.session, keyring(), resident, current_language(), seals(current_app.config))
     records.record_download(db.session, _actor(signed), resident, form)
     return content, resident
 
@@ -156,6 +160,16 @@ def data_csv():
     return Response(records.my_data_csv(content, current_language()), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=renkei-my-data-{resident.common_id or resident.id}.csv",
         "Cache-Control": "no-store"})
+
+
+@_route("/signing-keys/<key_id>.pub")
+def signing_key(key_id: str):
+    from maintenance.signing import published_key
+
+    pem = published_key(current_app.config, key_id) if len(key_id) == 16 else None
+    if pem is None:
+        abort(404)
+    return Response(pem, mimetype="text/plain", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @_route("/leave", ("GET", "POST"))

@@ -1,5 +1,8 @@
 """Hash chains: the one rule shared by renkei's append-only logs.
 
+The hash rule itself is :mod:`core.chainhash` (pure, so that a printed receipt is recomputed
+without a database); this module keeps the chains in the database.
+
 The audit log (:mod:`core.audit`), the consent records and the linkage records
 (:mod:`residents.consent`) are each a chain: every entry stores ``seq`` (1, 2, 3… without gaps),
 ``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON of its hashed fields)``, where the
@@ -29,8 +32,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -38,49 +39,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from core.chainhash import (CANONICAL_JSON, GENESIS_HASH, link_hash, parse_timestamp_text,  # noqa: F401 (re-exported)
+                            payload_hash, timestamp_text)
 from core.db import UTCDateTime, pg_guard_installer, row_guards_pg, utcnow
-
-GENESIS_HASH = "0" * 64
-
-# The one canonical JSON of the chains: what is hashed, and every line of their archives
-# (sorted keys, no spaces, UTF-8 as it is). Built once: json.dumps with these options builds an
-# encoder on every call.
-CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def timestamp_text(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # a naive value is UTC by renkei's convention (core.db.UTCDateTime)
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_timestamp_text(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
-
-
-def link_hash(prev_hash: str, payload: dict[str, Any]) -> str:
-    """``sha256(prev_hash + canonical JSON of payload)`` (hex)."""
-    text = prev_hash + CANONICAL_JSON.encode(payload)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def entry_hash(entry: Any, fields: Sequence[str], prev_hash: str) -> str:
     """The hash of an entry (a model instance, a plain row or a mapping) chained after ``prev_hash``:
-    its ``fields`` and its ``occurred_at``."""
+    its ``fields`` and its ``occurred_at`` (the one rule: :func:`core.chainhash.payload_hash`)."""
     if isinstance(entry, sa.Row):
         values: Any = entry._mapping
     elif isinstance(entry, dict):
         values = entry
     else:
-        values = None
-    payload = {name: values[name] for name in fields} if values is not None else \
-        {name: getattr(entry, name) for name in fields}
-    for name, value in payload.items():
-        if isinstance(value, dt.datetime):  # a moment is hashed as timestamp_text writes it
-            payload[name] = timestamp_text(value)
-    occurred = values["occurred_at"] if values is not None else entry.occurred_at
-    payload["occurred_at"] = timestamp_text(occurred)
-    return link_hash(prev_hash, payload)
+        values = {name: getattr(entry, name) for name in (*fields, "occurred_at")}
+    return payload_hash(values, fields, prev_hash)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -281,6 +281,43 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
     return found
 
 
+PUBLISHED_KEYS = "/portal/signing-keys/"
+_SEALS: dict[tuple, dict[str, Any]] = {}  # where renkei publishes its trusted public keys (<key id>.pub)
+
+
+def seals(config: Config, chains: tuple[str, ...] = ("consent_record", "linkage_record")) -> dict[str, Any]:
+    """Each chain's newest signed checkpoint of this database, with the public key that signed it and
+    where that key is published, for the proofs printed on receipts (:class:`core.receipt_proof.Seal`;
+    None for a chain with no checkpoint yet). Reads the checkpoint folder and its copy, not the backups."""
+    from core.receipt_proof import Seal
+
+    # a receipt is answered on every consent given: the folders are read again only when a file was
+    # added or removed in them (a folder's modification time), never on every request
+    places = [checkpoint_dir(config), checkpoint_copy_dir(config), *trusted_locations(config)]
+    cache_key = (tuple(chains), database_identity(config), str(config.get("RENKEI_PUBLIC_URL") or ""),
+                 tuple((str(place), place.stat().st_mtime_ns if place is not None and place.exists() else None)
+                       for place in places))
+    if cache_key in _SEALS:
+        return dict(_SEALS[cache_key])
+    trusted = trusted_keys(config)
+    public = str(config.get("RENKEI_PUBLIC_URL") or "").rstrip("/")
+    found: dict[str, Any] = {}
+    for chain in chains:
+        newest = find_checkpoints(config, chain, trusted=trusted, with_backups=False).newest
+        public_key = trusted.get(newest.key_id) if newest is not None else None
+        found[chain] = Seal(newest.data, signing.public_pem(public_key).decode("ascii"),
+                            f"{public}{PUBLISHED_KEYS}{newest.key_id}.pub") if public_key is not None else None
+    _SEALS.clear()  # one entry: the newest
+    _SEALS[cache_key] = found
+    return dict(found)
+
+
+def published_key(config: Config, key_id: str) -> bytes | None:
+    """The PEM of the trusted public key ``key_id`` (None: not trusted), as renkei publishes it."""
+    key = trusted_keys(config).get(key_id)
+    return signing.public_pem(key) if key is not None else None
+
+
 def database_identity(config: Config) -> str:
     """The database the application's chains live in, as checkpoints name it: where it is (kind,
     host, port and name; SQLite: the file), never who connects or their password. A restore drill's

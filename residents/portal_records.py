@@ -41,6 +41,7 @@ from core.spreadsheet import csv_bytes
 from core.validation import NOT_BLANK
 from residents.consent import operations as consent
 from residents.consent.models import ConsentEvent, ConsentMethod, ConsentRecord, ConsentText, DataService, LinkageRecord
+from residents.consent.linkage import record_proof
 from residents.consent.schemas import validated
 from residents.consent.state import consent_state
 from residents.brokerage import REASONS
@@ -219,9 +220,12 @@ def _consents(session: Session, resident: Resident, links: list[ServiceLink]) ->
                                                                sa.or_(*under)).order_by(ConsentRecord.seq)))
 
 
-def my_data(session: Session, keys, resident: Resident, lang: str = "ja") -> dict[str, Any]:
+def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals: Any = None) -> dict[str, Any]:
     """Everything renkei holds about the resident (開示請求), words in ``lang``; the JSON and the CSV come
-    from it. Callers audit the download (:func:`record_download`)."""
+    from it. Each consent and linkage record carries its hash and its proof, sealed by its chain's
+    newest signed checkpoint in ``seals`` (:func:`residents.consent.linkage.record_proof`: the same
+    verifiable receipt the service and the desk get; ``renkei verify-receipt`` checks the file).
+    Callers audit the download (:func:`record_download`)."""
     index = _index(lang)
     links = _links(session, resident)
     services = _services(session, {link.service_id for link in links})
@@ -268,8 +272,10 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja") -> dic
                       "text_title": texts[record.text_id].title if record.text_id in texts else "",
                       "purposes": json.loads(record.purposes), "items": json.loads(record.items),
                       "method": ConsentMethod(record.method).label[index], "expires_at": _jst(record.expires_at),
-                      "receipt_id": record.receipt_id} for record in records],
-        "linkages": _linkage_rows(session, linkages, lang),
+                      "receipt_id": record.receipt_id, "record_hash": record.hash,
+                      "proof": record_proof(record, seals)} for record in records],
+        "linkages": [{**row, "record_hash": record.hash, "proof": record_proof(record, seals)}
+                     for row, record in zip(_linkage_rows(session, linkages, lang), linkages)],
         "notices": notices(session, resident, lang),
     }
 
@@ -308,7 +314,9 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "purpose": ("利用目的", "purpose"), "allowed": ("提供したか", "provided"), "result": ("結果", "result"),
     "marked": ("誤った連携による記録", "made under a wrong link"), "id": ("番号", "number"), "title": ("件名", "title"),
     "body": ("本文", "text"), "unread": ("未読", "unread"), "from_desk": ("窓口・運営者から", "from the desk or operator"),
+    "record_hash": ("記録のハッシュ値", "record hash"),
 }
+PROOF = "proof"  # a record's proof is for programs (renkei verify-receipt on the JSON), never a CSV cell
 
 
 def words(labels: tuple[str, str], lang: str) -> str:
@@ -328,7 +336,7 @@ def my_data_csv(data: dict[str, Any], lang: str = "ja") -> bytes:
         for number, record in enumerate(records, start=1):
             rows.extend([words(SECTION_LABELS[section], lang), number,
                          words(FIELD_LABELS.get(field, (field, field)), lang), _cell(value)]
-                        for field, value in record.items())
+                        for field, value in record.items() if field != PROOF)
     return csv_bytes(rows)
 
 

@@ -158,6 +158,56 @@ class StorageDurationOut(BaseModel):
     iso8601: str | None
 
 
+class CoveredFieldOut(BaseModel):
+    field: str = Field(description="A field the record's hash covers")
+    label_ja: str
+    label_en: str
+    value: str | int | bool | None = Field(description="The field's value as hashed")
+    sha256: str = Field(description="SHA-256 of the canonical JSON {field: value}: locates a change, proves nothing alone")
+
+
+class CheckpointAnchorOut(BaseModel):
+    seq: int
+    hash: str
+
+
+class SignatureOut(BaseModel):
+    algorithm: str
+    key_id: str
+    value: str = Field(description="The Ed25519 signature (base64) over the checkpoint without its signature")
+
+
+class CheckpointOut(BaseModel):
+    format: str
+    chain: str
+    seq: int
+    hash: str
+    at: str
+    anchor: CheckpointAnchorOut | None = None
+    database: str | None = None
+    signature: SignatureOut
+
+
+class SigningKeyOut(BaseModel):
+    key_id: str
+    fingerprint_sha256: str
+    public_key_pem: str
+    published_at: str = Field(description="Where renkei publishes the key (/portal/signing-keys/<key id>.pub)")
+
+
+class RecordProofOut(BaseModel):
+    """A record's proof (docs/receipts.md; renkei verify-receipt checks it without a database)."""
+
+    format: str
+    chain: str
+    rule: str
+    covered: list[CoveredFieldOut]
+    prev_hash: str = Field(description="The previous record's hash")
+    hash: str
+    checkpoint: CheckpointOut | None = Field(description="The chain's newest signed checkpoint (null before the first)")
+    signing_key: SigningKeyOut | None
+
+
 class ConsentReceiptOut(BaseModel):
     """A consent receipt (ISO/IEC TS 27560 fields) the person can keep."""
 
@@ -179,6 +229,9 @@ class ConsentReceiptOut(BaseModel):
         description="The consent's state now: expired from its expiry on, even before the expiry is recorded")
     record_seq: int
     record_hash: str = Field(description="The record's hash in the consent records' chain (renkei consent verify --record)")
+    proof: RecordProofOut = Field(description="The record's proof: the fields its hash covers, the previous record's "
+                                              "hash, the chain's newest signed checkpoint and its key "
+                                              "(docs/receipts.md; renkei verify-receipt checks it without a database)")
 
 
 class ConsentCheckOut(BaseModel):
@@ -206,6 +259,10 @@ class LinkageRecordOut(BaseModel):
     consent: str
     client: str
     hash: str = Field(description="The record's hash in the linkage records' chain (renkei consent verify --record)")
+    record_hash: str | None = Field(default=None, description="In a person's history: the record's hash again, "
+                                                               "printed beside its proof")
+    proof: RecordProofOut | None = Field(default=None, description="In a person's history: the record's proof "
+                                                                   "(docs/receipts.md)")
 
 
 class LinkageRecordList(BaseModel):
@@ -296,6 +353,15 @@ def service_linkages(path: ServicePath, query: LinkageQuery):
     return jsonify({"items": history.linkage_dicts(rows, db.session)})
 
 
+def _seals():
+    """The chains' newest signed checkpoints, for the receipts' proofs (maintenance.signing.seals)."""
+    from flask import current_app
+
+    from maintenance.signing import seals
+
+    return seals(current_app.config)
+
+
 def _result(result: str | None) -> bool | None:
     return None if result is None else result == "allowed"
 
@@ -306,19 +372,20 @@ def _result(result: str | None) -> bool | None:
                      "text can be consented to. The answer is the consent receipt.")
 def give_consent(body: ConsentIn):
     record = consent.give_consent(db.session, current_actor(), body)
-    return jsonify(consent.receipt(db.session, record)), 201
+    return jsonify(consent.receipt(db.session, record, seals=_seals())), 201
 
 
 @bp.post("/consent/withdrawals", responses={201: ConsentReceiptOut},
          summary="Record a withdrawal: the next consent check for the person and service is refused")
 def withdraw_consent(body: WithdrawalIn):
     record = consent.withdraw_consent(db.session, current_actor(), body)
-    return jsonify(consent.receipt(db.session, record)), 201
+    return jsonify(consent.receipt(db.session, record, seals=_seals())), 201
 
 
 @bp.get("/consent/records/<receipt_id>", responses={200: ConsentReceiptOut}, summary="A consent receipt")
 def get_receipt(path: ReceiptPath):
-    return jsonify(consent.receipt(db.session, consent.get_record(db.session, current_actor(), path.receipt_id)))
+    return jsonify(consent.receipt(db.session, consent.get_record(db.session, current_actor(), path.receipt_id),
+                                   seals=_seals()))
 
 
 @bp.post("/consent/check", responses={200: ConsentCheckOut},
@@ -347,7 +414,7 @@ def search_linkages(query: LinkageQuery):
 def person_history(path: PersonPath, query: HistoryQuery):
     found = history.person_history(db.session, current_actor(), path.code, path.subject_id)
     if query.format == "json":
-        return jsonify(history.history_json(db.session, found, query.lang))
+        return jsonify(history.history_json(db.session, found, query.lang, _seals()))
     name = f"consent-history-{path.code}-{path.subject_id}.{query.format}"
     body = history.history_csv(found, query.lang) if query.format == "csv" else history.history_xlsx(found, query.lang)
     response = Response(body, mimetype=CSV_MIMETYPE if query.format == "csv" else XLSX)

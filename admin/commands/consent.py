@@ -92,7 +92,10 @@ def history_command(tenant: str, subject: str, fmt: str, lang: str, output: Path
     elif fmt == "xlsx":
         data = history.history_xlsx(found, lang)
     else:
-        data = (json.dumps(history.history_json(db.session, found, lang), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        from maintenance.signing import seals
+
+        data = (json.dumps(history.history_json(db.session, found, lang, seals(current_app.config)), ensure_ascii=False,
+                           indent=1) + "\n").encode("utf-8")
     db.session.rollback()
     write_output(data, output, private=True)  # a history is personal data
     click.echo(f"同意記録 {len(found.consents)} 件、連携記録 {len(found.linkages)} 件 / "
@@ -132,10 +135,11 @@ def linkages_command(service_id: int | None, first_day: dt.datetime | None, last
 @acting(authz.OPERATOR)
 def receipt_command(receipt_id: str, actor) -> None:
     """A consent receipt (ISO/IEC TS 27560 fields), as JSON."""
+    from maintenance.signing import seals
     from residents.consent import operations as consent
 
     try:
-        data = consent.receipt(db.session, consent.get_record(db.session, actor, receipt_id))
+        data = consent.receipt(db.session, consent.get_record(db.session, actor, receipt_id), seals=seals(current_app.config))
     except DomainError as error:
         db.session.rollback()
         fail(error)

@@ -18,10 +18,11 @@ history and every linkage search is audited by the operation it calls.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from urllib.parse import quote
 
-from flask import Response, abort, g, request, url_for
+from flask import Response, abort, current_app, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -644,8 +645,8 @@ class ConsentRecordsView(SecureView):
             record = consent.get_record(db.session, g.actor, receipt_id)
         except DomainError as error:
             abort(status_of(error))
-        data = consent.receipt(db.session, record)
-        return self.render("renkei/consent_receipt.html", r=data, record=record, jst=_jst, term_rows=_term_rows(data),
+        data = consent.receipt(db.session, record, seals=_seals())
+        return self.render("renkei/consent_receipt.html", r=data, proof=data["proof"], covered_rows=_covered_rows(data["proof"]), record=record, jst=_jst, term_rows=_term_rows(data),
                            expired=data["state"] == ConsentEvent.expired.value,
                            sources=_shown_sources([(s["category"], s["dataset"]) for s in data["personal_data_sources"]]),
                            event=_pick(ConsentEvent(record.event).label),
@@ -654,10 +655,40 @@ class ConsentRecordsView(SecureView):
                            level=next((label for value, label in _levels() if value == str(record.assurance_level)),
                                       str(record.assurance_level)))
 
+    @expose("/receipt/<receipt_id>.json")
+    def receipt_json(self, receipt_id: str):
+        """The verifiable receipt as a file (docs/receipts.md: ``renkei verify-receipt FILE``)."""
+        if len(receipt_id) != 36:
+            abort(404)
+        try:
+            record = consent.get_record(db.session, g.actor, receipt_id)
+        except DomainError as error:
+            abort(status_of(error))
+        body = json.dumps(consent.receipt(db.session, record, seals=_seals()), ensure_ascii=False, indent=1)
+        return Response(body, mimetype="application/json", headers={
+            "Content-Disposition": f"attachment; filename=consent-receipt-{receipt_id}.json", "Cache-Control": "no-store"})
+
     # the receipt is also reachable by those who only read histories (operator, auditor)
     def is_accessible(self) -> bool:
-        return super().is_accessible() or (g.get("actor") is not None and request.endpoint == f"{self.endpoint}.receipt"
+        return super().is_accessible() or (g.get("actor") is not None
+                                           and request.endpoint in (f"{self.endpoint}.receipt", f"{self.endpoint}.receipt_json")
                                            and authz.grant_for(g.actor, "consent.history") is not None)
+
+
+def _covered_rows(proof: dict) -> list[tuple[str, str]]:
+    """The proof's covered fields as the page shows them: a text as it is, any other value as its JSON."""
+    from core.chainhash import CANONICAL_JSON
+
+    return [(entry["label_ja"] if _ja() else entry["label_en"],
+             entry["value"] if isinstance(entry["value"], str) else CANONICAL_JSON.encode(entry["value"]))
+            for entry in proof["covered"]]
+
+
+def _seals():
+    """The chains' newest signed checkpoints, for the receipts' proofs (maintenance.signing.seals)."""
+    from maintenance.signing import seals
+
+    return seals(current_app.config)
 
 
 class ConsentHistoryView(SecureView):

@@ -177,15 +177,18 @@ def history_rows(history: PersonHistory, lang: str = "ja") -> Iterator[list[Any]
                row["purpose"], row["items"], row["result"], row["reason"], row["consent"], "", row["hash"]]
 
 
-def history_json(session: Session, history: PersonHistory, lang: str = "ja") -> dict[str, Any]:
+def history_json(session: Session, history: PersonHistory, lang: str = "ja", seals: Any = None) -> dict[str, Any]:
     """The history as the API and ``renkei consent history --format json`` give it: each consent as its
-    receipt (its state now, its hash), each linkage with its hash."""
+    receipt (its state now, its hash, its proof), each linkage with its hash and its proof
+    (:func:`residents.consent.linkage.record_proof`, sealed by ``seals``)."""
+    from residents.consent.linkage import record_proof
     from residents.consent.operations import receipt
 
     return {"tenant_code": history.tenant_code, "subject_id": history.subject_id,
-            "consents": [receipt(session, record, ended=history.ended.get(record.id), looked_up=True)
+            "consents": [receipt(session, record, ended=history.ended.get(record.id), looked_up=True, seals=seals)
                          for record in history.consents],
-            "linkages": [linkage_row(row, history.services, lang) for row in history.linkages]}
+            "linkages": [{**linkage_row(row, history.services, lang), "record_hash": row.hash,
+                          "proof": record_proof(row, seals)} for row in history.linkages]}
 
 
 def history_csv(history: PersonHistory, lang: str = "ja") -> bytes:

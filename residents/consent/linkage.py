@@ -23,11 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz, chain, chain_archive, retention
+from core import audit, authz, chain, chain_archive, receipt_proof, retention
 from core.actor import Actor
 from core.errors import Invalid, problem
 from governance.errors import ChainBroken
-from residents.consent.models import CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, ConsentRecord, LinkageRecord
+from residents.consent.models import (CONSENT_HASHED_FIELDS, LINKAGE_HASHED_FIELDS, RECORD_FIELD_LABELS, ConsentRecord,
+                                       LinkageRecord)
 
 RETENTION_DAYS = 365
 ARCHIVE_FORMAT = "renkei-linkage-archive/1"
@@ -44,6 +45,19 @@ def verify_chains(session: Session,
     ``checkpoints`` (seq, hash) of its name (:func:`core.chain.verify_table`)."""
     checkpoints = checkpoints or {}
     return [chain.verify_table(session, found, checkpoints.get(found.name, ())) for found in (CONSENT_CHAIN, LINKAGE_CHAIN)]
+
+
+Seals = Mapping[str, "receipt_proof.Seal | None"]  # chain name: its newest signed checkpoint (the shell reads them)
+
+
+def record_proof(record: ConsentRecord | LinkageRecord, seals: Seals | None = None) -> dict[str, Any]:
+    """The proof a printed consent or linkage record carries (:func:`core.receipt_proof.proof`): the
+    fields its hash covers, the previous record's hash, and its chain's newest signed checkpoint in
+    ``seals`` (docs/receipts.md; ``renkei verify-receipt`` checks it without a database)."""
+    found = CONSENT_CHAIN if isinstance(record, ConsentRecord) else LINKAGE_CHAIN
+    values = {name: getattr(record, name) for name in (*found.fields, "occurred_at")}
+    return receipt_proof.proof(found.name, values, found.fields, RECORD_FIELD_LABELS, record.prev_hash, record.hash,
+                               (seals or {}).get(found.name))
 
 
 def _archive_name(first: int, through: int, _now: dt.datetime) -> str:

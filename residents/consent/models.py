@@ -189,6 +189,28 @@ CONSENT_HASHED_FIELDS = (
     "recorded_by_issuer", "recorded_by_subject", "recorded_by_name", "api_client_id", "request_id",
 )
 
+# the words of each hashed field, as a receipt's proof prints them (core.receipt_proof) and the
+# verification names a changed one
+RECORD_FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "seq": ("記録の番号", "record number"), "occurred_at": ("日時（UTC）", "time (UTC)"),
+    "receipt_id": ("受付番号", "receipt number"), "event": ("同意の操作", "consent event"),
+    "refers_to": ("終了させた同意の記録", "the consent record it ends"), "tenant_code": ("団体コード", "municipality code"),
+    "subject_id": ("本人の識別子", "identifier of the person"), "service_id": ("サービスの番号", "service number"),
+    "controller": ("管理者", "controller"), "text_id": ("同意文の番号", "consent text number"),
+    "text_number": ("同意文の版", "consent text version"), "text_hash": ("同意文のハッシュ値", "consent text hash"),
+    "purposes": ("利用目的", "purposes"), "items": ("データ項目", "data items"), "method": ("方法", "method"),
+    "assurance_level": ("個人認証レベル", "assurance level"), "expires_at": ("有効期限", "expires at"),
+    "recorded_by_issuer": ("記録者の発行者", "recorded by (issuer)"),
+    "recorded_by_subject": ("記録者の識別子", "recorded by (subject)"), "recorded_by_name": ("記録者", "recorded by"),
+    "api_client_id": ("API クライアントの番号", "API client number"), "request_id": ("要求の番号", "request ID"),
+    "service_owner": ("サービスの提供団体", "service owner"), "purpose": ("利用目的", "purpose"),
+    "allowed": ("提供したか", "provided"), "reason": ("理由", "reason"),
+    "consent_record_id": ("根拠とした同意の記録", "consent record relied on"),
+    "consent_receipt_id": ("根拠とした同意の受付番号", "consent receipt relied on"),
+    "client": ("クライアント", "client"), "caller_issuer": ("呼出し元の発行者", "caller (issuer)"),
+    "caller_subject": ("呼出し元の識別子", "caller (subject)"),
+}
+
 
 class LinkageRecord(SQLModel, table=True):
     """One consent check of the broker (連携記録): allowed or refused, and on which consent. Append-only, hash-chained."""

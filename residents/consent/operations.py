@@ -494,11 +494,16 @@ def _purpose_necessity(session: Session, record: ConsentRecord) -> list[dict[str
 
 
 def receipt(session: Session, record: ConsentRecord, *, ended: ConsentRecord | None = None,
-            looked_up: bool = False) -> dict[str, Any]:
+            looked_up: bool = False, seals: Any = None) -> dict[str, Any]:
     """The consent receipt (ISO/IEC TS 27560 field names; the Kantara receipt before it) the person keeps,
     with the consent's state now (:func:`state_of`: 期限切れ past the expiry even before the expiry is
     written), the TS 27560 fields of the processing (:func:`residents.consent.terms.record_terms`) and
-    the record's hash in its chain (``renkei consent verify --record HASH`` checks it)."""
+    the record's hash in its chain (``renkei consent verify --record HASH`` checks it), and its proof:
+    the fields the hash covers, the previous record's hash and the chain's newest signed checkpoint in
+    ``seals`` (:func:`residents.consent.linkage.record_proof`; ``renkei verify-receipt`` checks it
+    without a database)."""
+    from residents.consent.linkage import record_proof
+
     service = session.get(DataService, record.service_id)
     text = session.get(ConsentText, record.text_id)
     if not looked_up:
@@ -526,6 +531,7 @@ def receipt(session: Session, record: ConsentRecord, *, ended: ConsentRecord | N
         "state": state_of(record, ended).value,
         "record_seq": record.seq,
         "record_hash": record.hash,
+        "proof": record_proof(record, seals),
     }
 
 
