@@ -346,6 +346,20 @@ def check_resident_keys(session: Session, report: SystemReport, keys: "Keyring")
         report.add("resident keys", *unreadable.describe(keys))
 
 
+def check_without_resident_keys(session: Session, report: SystemReport) -> None:
+    """``resident keys`` where no key ring is configured: sound only while no resident's items are stored."""
+    from residents.models import Resident
+
+    report.checked["resident keys"] = 0
+    held = session.scalar(sa.select(sa.func.count()).select_from(Resident).where(Resident.full_name != ""))
+    if held:
+        report.add("resident keys",
+                   f"no residents' key ring is configured (RENKEI_RESIDENT_KEYS or RENKEI_RESIDENT_KEY_FILE), "
+                   f"while {held} resident(s)' items are stored sealed",
+                   f"住民情報の鍵が設定されていません（RENKEI_RESIDENT_KEYS または RENKEI_RESIDENT_KEY_FILE）。"
+                   f"暗号化された住民情報が {held} 人分あります")
+
+
 def run_check(session: Session, actor: Actor, *, checkpoints_found: "signing.Found | None" = None,
               chain_checkpoints: "Mapping[str, signing.Found] | None" = None,
               manifest: dict[str, Any] | None = None, realm_counts: dict[str, int] | str | None = None,

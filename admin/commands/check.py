@@ -43,6 +43,7 @@ def default_checkpoint_dir() -> Path:
 def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: bool, actor) -> None:
     """Check the whole system; exit 1 naming the first problem."""
     from admin.resident_keys import keyring
+    from residents.crypto import ResidentKeyError
     from maintenance import archive, check, realm, signing
     from residents.consent.linkage import CHAINS
     from tenancy.usage.metering import MeteringSettings
@@ -56,6 +57,10 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
             unset = None
         except signing.UntrustedInstallation as refused:
             maintenance_keys, unset = {}, refused
+        try:
+            resident_keys = keyring()
+        except ResidentKeyError:  # none configured: sound while no resident's items are stored
+            resident_keys = None
         manifest = archive.read_manifest(manifest_file, trusted) if manifest_file else None
         counts = realm.realm_counts(current_app.config, manifest["realm"]["name"]) if manifest and manifest.get("realm") and not no_realm else None
         found = signing.find_checkpoints(current_app.config, folder=folder, trusted=trusted)
@@ -68,7 +73,9 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
                                  checkpoint_copy_required=production, maintenance_keys=maintenance_keys,
                                  # production installs the checkpoint timer: its window, and a minute for the timer
                                  checkpoint_window_minutes=checkpoints.DUE_MINUTES + checkpoints.TIMER_MINUTES if production else None,
-                                 resident_keys=keyring())
+                                 resident_keys=resident_keys)
+        if resident_keys is None:
+            check.check_without_resident_keys(db.session, report)
         if unset is not None:
             report.add("maintenance identity", unset.message_en, unset.message_ja)
     except DomainError as error:
