@@ -347,7 +347,8 @@ def _show_grant(grant) -> None:
     summary = grant_summary(grant)
     cap = f"{summary['cap']:,}" if summary["cap"] is not None else "-"
     click.echo(f"#{grant.id}\tFY{grant.fiscal_year}\t{grant.name}\t{grant.grantor}\t{grant.rate}\t"
-               f"{'・'.join(summary['categories_ja']) or '-'}\titems {summary['item_ids'] or '-'}\tcap {cap}")
+               f"{'・'.join(summary['categories_ja']) or '-'}\titems {summary['item_ids'] or '-'}\tcap {cap}\t"
+               f"{summary['rounding_ja']}")
 
 
 @group.command("grants")
@@ -378,6 +379,10 @@ def grants_command(fiscal_year: int | None, actor) -> None:
 @click.option("--decided", "decided_amount", type=click.IntRange(0, 10**15), help="交付決定額 in yen (with --decided-on).")
 @click.option("--decided-on", "decided_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date of the decision.")
 @click.option("--reference", "decision_reference", default="", help="Number of the decision notice.")
+@click.option("--rounding", type=click.Choice(["yen", "thousand"]), default="yen", show_default=True,
+              help="As the 交付要綱 says: yen (1円単位) or thousand (千円未満切捨て).")
+@click.option("--fixed-decides", "fixed_amount_authoritative", is_flag=True,
+              help="The notice of the fixed amount (額の確定) decides what the grant funds.")
 @with_appcontext
 @acting(authz.FINANCE)
 def grant_command(fiscal_year: int, actor, **fields) -> None:
