@@ -526,6 +526,39 @@ class EstimateLetter(SQLModel, table=True):
     )
 
 
+class LetterFileKind(LabelledEnum):
+    statement = "statement", "納入通知書・精算書", "Payment notice or settlement"
+    estimate = "estimate", "負担金見込額通知", "Cost-share estimate"
+
+
+class LetterFile(SQLModel, table=True):
+    """The exact file of an issued letter, as it was sent (:mod:`billing.letter_files`): its bytes and
+    their SHA-256, which the audit chain records. A download gives these bytes, never a new rendering.
+
+    ``letter_id`` is the :class:`StatementDocument` (kind ``statement``) or :class:`EstimateLetter`
+    (kind ``estimate``); ``edition`` 0 is the letter first issued, n its n-th reissue (再発行). Rows are
+    only ever added.
+    """
+
+    __tablename__ = "billing_letter_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: LetterFileKind = Field(sa_column=_enum_column(LetterFileKind, length=16))
+    letter_id: int
+    edition: int = Field(default=0)
+    number: str = Field(max_length=60)
+    tenant_code: str = Field(max_length=6)
+    fiscal_year: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "letter_id", "edition", name="uq_billing_letter_file_edition"),
+        sa.CheckConstraint("edition >= 0", name="edition_not_negative"),
+    )
+
+
 # --- ledger -------------------------------------------------------------------------------------
 
 class AccountType(str, enum.Enum):

@@ -218,7 +218,8 @@ def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None
         _fail(error)
     built, rows = letter.statement, documents.letter_rows(letter)
     if fmt == "pdf":
-        write_output(documents.letters_pdf([letter]), output)
+        write_output(documents.letters_pdf(db.session, actor, [letter]), output)
+        db.session.commit()  # a letter issued before files were kept keeps the file it was given now
     elif fmt == "xlsx":
         write_output(statements.to_xlsx(built, rows), output)
     elif fmt == "csv":
@@ -262,7 +263,8 @@ def letters_command(run_id: int, output: Path | None, actor) -> None:
         letters = documents.run_letters(db.session, actor, run_id)
     except DomainError as error:
         _fail(error)
-    write_output(documents.letters_pdf(letters), output)
+    write_output(documents.letters_pdf(db.session, actor, letters), output)
+    db.session.commit()  # a letter issued before files were kept keeps the file it was given now
 
 
 @group.command("reissue-letter")
@@ -558,6 +560,7 @@ def estimates_command(fiscal_year: int, issue: bool, billing_month: str | None, 
         for letter in issued:
             click.echo(f"  {letter.number}\t{letter.tenant_code}  {letter.tenant_name}\t{letter.amount:>14,}")
         if output is not None:
-            write_output(estimates.estimates_pdf(db.session, issued), output)
+            write_output(estimates.estimates_pdf(db.session, actor, issued), output)
+            db.session.commit()
     except DomainError as error:
         _fail(error)

@@ -63,7 +63,7 @@ def test_every_letter_shows_the_grant_as_the_grantors_notice_and_the_shares_add_
     assert estimate.assumptions["shared_total"] == COST - ROUNDED
     issued = estimates.issue_estimates(db, finance, 2026, billing_month="2026-06", issued_on=dt.date(2025, 10, 1))
     db.commit()
-    assert f"{ROUNDED:,}円" in pdf_text(estimates.estimates_pdf(db, issued[:1]), tmp_path)
+    assert f"{ROUNDED:,}円" in pdf_text(estimates.estimates_pdf(db, finance, issued[:1]), tmp_path)
 
     # the year charged by a 概算 run, its 納入通知書; a build cost the grant does not cover
     operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=COST))
@@ -76,7 +76,7 @@ def test_every_letter_shows_the_grant_as_the_grantors_notice_and_the_shares_add_
     assert sum(line.amount for line in lines) == provisional.total == COST + 1_000_000 - ROUNDED
     documents.issue_documents(db, finance, provisional.id, issued_on=dt.date(2025, 8, 1))
     db.commit()
-    notice = pdf_text(documents.letters_pdf([documents.issued_letter(db, finance, "431001", 2025)]), tmp_path)
+    notice = pdf_text(documents.letters_pdf(db, finance, [documents.issued_letter(db, finance, "431001", 2025)]), tmp_path)
     assert f"{ROUNDED:,}円" in notice and f"{COST + 1_000_000 - ROUNDED:,}円" in notice
 
     # the build cost came in at 1,200,000 yen; the grantor's notice of the fixed amount says 3,827,000 yen:
@@ -91,7 +91,7 @@ def test_every_letter_shows_the_grant_as_the_grantors_notice_and_the_shares_add_
                if found.statement.tenant_code == "431001"]
     assert found.is_settlement
     assert dict(statements.funding_rows(found.statement))["負担対象額（事業費 − 交付金充当額）"] == COST + 1_200_000 - ROUNDED
-    assert f"{ROUNDED:,}円" in pdf_text(documents.letters_pdf([found]), tmp_path)
+    assert f"{ROUNDED:,}円" in pdf_text(documents.letters_pdf(db, finance, [found]), tmp_path)
 
 
 def test_a_fixed_amount_above_the_eligible_costs_is_refused_where_the_notice_decides(db, finance, kumamoto):
