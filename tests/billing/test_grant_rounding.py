@@ -124,3 +124,15 @@ def test_the_api_takes_the_rounding_and_says_it_in_words(client, db, user_factor
         **grant_data().model_dump(mode="json", exclude={"decided_on", "decided_amount"}), "name": "別", "rounding": "10yen"})
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
     assert "rounding" in refused.get_data(as_text=True)
+
+
+def test_the_rounding_of_a_grant_can_be_changed_before_its_year_is_posted(db, finance, kumamoto):
+    operations.create_cost_item(db, finance, cost_data(name="クラウド利用料", amount=COST))
+    grant = grants.create_grant(db, finance, grant_data())
+    db.commit()
+    assert grants.year_funding(db, finance, 2025).grant_total == 3_827_160
+    grants.update_grant(db, finance, grant.id, grant_data(rounding="thousand", fixed_amount_authoritative=True))
+    db.commit()  # on PostgreSQL as the application role: its rights cover the new columns
+    assert grants.year_funding(db, finance, 2025).grant_total == ROUNDED
+    summary = grants.grant_summary(grants.get_grant(db, grant.id))
+    assert (summary["rounding_ja"], summary["fixed_amount_authoritative"]) == ("千円未満切捨て", True)
