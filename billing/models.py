@@ -537,7 +537,7 @@ class LetterFile(SQLModel, table=True):
 
     ``letter_id`` is the :class:`StatementDocument` (kind ``statement``) or :class:`EstimateLetter`
     (kind ``estimate``); ``edition`` 0 is the letter first issued, n its n-th reissue (再発行). Rows are
-    only ever added.
+    only ever added: on PostgreSQL the application role may only read and insert them (maintenance.db_roles).
     """
 
     __tablename__ = "billing_letter_file"

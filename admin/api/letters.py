@@ -20,8 +20,8 @@ from admin.api.contract import media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import documents
-from billing.models import StatementDocument
+from billing import documents, letter_files
+from billing.models import LetterFileKind, StatementDocument
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, TenantCode
 from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
@@ -86,9 +86,6 @@ class SettingsOut(BaseModel):
 
 
 def _letter_out(document: StatementDocument) -> dict:
-    from billing import letter_files
-    from billing.models import LetterFileKind
-
     kept = letter_files.latest(db.session, LetterFileKind.statement, document.id)
     return {"sha256": kept.sha256 if kept is not None else None,
             "tenant_code": document.tenant_code, "fiscal_year": document.fiscal_year, "run_id": document.run_id,

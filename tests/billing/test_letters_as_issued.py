@@ -40,7 +40,7 @@ def _audited_files(db, action: str) -> dict:
 
 
 def test_a_letter_downloaded_a_month_later_is_the_file_sent(client, db, finance, posted_fy2025, settings, operator,
-                                                            monkeypatch):
+                                                            monkeypatch, tmp_path):
     run = posted_fy2025
     documents.issue_documents(db, finance, run.id, issued_on=dt.date(2025, 8, 1))
     db.commit()
@@ -62,15 +62,15 @@ def test_a_letter_downloaded_a_month_later_is_the_file_sent(client, db, finance,
     downloaded = client.get("/admin/billing/documents/431001/2025.pdf")
     assert downloaded.status_code == 200 and downloaded.mimetype == "application/pdf"
     assert hashlib.sha256(downloaded.data).hexdigest() == audited["431001"]
-    text = pdf_text(downloaded.data, db_tmp := __import__("pathlib").Path(__import__("tempfile").mkdtemp()))
+    text = pdf_text(downloaded.data, tmp_path)
     assert "県庁支店" in text and "水前寺支店" not in text and "公印省略" in text
     # what a new rendering would say now differs: the download is not one
     fresh = documents.render_letters([documents.issued_letter(db, finance, "431001", 2025)])
     assert hashlib.sha256(fresh).hexdigest() != audited["431001"]
-    assert "水前寺支店" in pdf_text(fresh, db_tmp)
+    assert "水前寺支店" in pdf_text(fresh, tmp_path)
     # the batch binds the kept files, their pages as sent
     batch = client.get(f"/admin/billing/documents/runs/{run.id}.pdf")
-    assert batch.status_code == 200 and "県庁支店" in pdf_text(batch.data, db_tmp)
+    assert batch.status_code == 200 and "県庁支店" in pdf_text(batch.data, tmp_path)
     assert db.scalar(sa.select(sa.func.count()).select_from(LetterFile)) == 3  # nothing rendered again and kept
 
 
