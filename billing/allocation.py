@@ -474,10 +474,13 @@ def allocate_costs(
 class Grant:
     """A grant funding part of the year's costs (e.g. 新しい地方経済・生活環境創生交付金).
 
-    ``rate`` (補助率) is an exact fraction in (0, 1]; the grant funds ``⌊rate × eligible⌋`` yen
-    of the cost items it covers (交付対象経費: their category is in ``categories`` or their id in
-    ``item_ids``), never more than ``cap`` (the decided amount 交付決定額, or once fixed the
-    fixed amount 確定額; None: no cap yet, as in an application).
+    ``rate`` (補助率) is an exact fraction in (0, 1]; the grant funds ``rate × eligible`` of the
+    cost items it covers (交付対象経費: their category is in ``categories`` or their id in
+    ``item_ids``), rounded down to its ``unit`` (1 yen, or 1,000 yen where the 交付要綱 says
+    千円未満切捨て), never more than ``cap`` (the decided amount 交付決定額, or once fixed the
+    fixed amount 確定額; None: no cap yet, as in an application). ``exact``: the amount the
+    grantor's notice of the fixed amount states, where the 交付要綱 makes it authoritative; the grant
+    then funds exactly that (never more than its eligible costs).
     """
 
     id: str
@@ -485,6 +488,8 @@ class Grant:
     categories: frozenset[str] = frozenset()
     item_ids: frozenset[str] = frozenset()
     cap: int | None = None
+    unit: int = 1
+    exact: int | None = None
 
     def __post_init__(self) -> None:
         rate = self.rate
@@ -501,6 +506,14 @@ class Grant:
                 f"grant {self.id!r}: the cap must be a non-negative whole number of yen, got {self.cap!r}",
                 f"交付金 {self.id}: 上限額(交付決定額・確定額)は0以上の整数(円)で指定してください。",
             )
+        if self.unit not in (1, 1000):
+            raise AllocationError(f"grant {self.id!r}: the rounding unit is 1 or 1000 yen, got {self.unit!r}",
+                                  f"交付金 {self.id}: 端数処理の単位は1円または1,000円です(値: {self.unit!r})。")
+        if self.exact is not None and (not _is_whole(self.exact) or self.exact < 0):
+            raise AllocationError(
+                f"grant {self.id!r}: the fixed amount must be a non-negative whole number of yen, got {self.exact!r}",
+                f"交付金 {self.id}: 確定額は0以上の整数(円)で指定してください。",
+            )
 
     def covers(self, cost: CostItem) -> bool:
         return cost.category in self.categories or cost.id in self.item_ids
@@ -508,8 +521,9 @@ class Grant:
 
 @dataclass(frozen=True)
 class GrantShare:
-    """What one grant funds of the year: its eligible costs, ``⌊rate × eligible⌋`` and the
-    amount it funds after its cap (``capped`` when the cap decided it)."""
+    """What one grant funds of the year: its eligible costs, ``rate × eligible`` rounded down to
+    the grant's unit and the amount it funds after its cap (``capped`` when the cap decided it),
+    or the authoritative fixed amount where the grant has one."""
 
     id: str
     eligible: int
@@ -540,7 +554,15 @@ def apply_grants(costs: Sequence[CostItem], grants: Sequence[Grant]) -> tuple[Gr
                     f"費目 {cost.id} が複数の交付金（{grant.id}、{'、'.join(others)}）の対象になっています。",
                 )
             eligible += cost.amount
-        by_rate = math.floor(grant.rate * eligible)
+        by_rate = math.floor(grant.rate * eligible / grant.unit) * grant.unit
+        if grant.exact is not None:
+            if grant.exact > eligible:
+                raise AllocationError(
+                    f"grant {grant.id!r}: its fixed amount {grant.exact} is more than its eligible costs {eligible}",
+                    f"交付金 {grant.id}: 確定額（{grant.exact:,}円）が交付対象経費（{eligible:,}円）を超えています。",
+                )
+            shares.append(GrantShare(grant.id, eligible, by_rate, grant.exact, capped=grant.exact < by_rate))
+            continue
         amount = by_rate if grant.cap is None else min(by_rate, grant.cap)
         shares.append(GrantShare(grant.id, eligible, by_rate, amount, capped=amount < by_rate))
     return tuple(shares)

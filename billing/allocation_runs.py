@@ -809,7 +809,8 @@ def _check_costs_unchanged(session: Session, run: AllocationRun) -> None:
         return item["id"], item["amount"], item["category"]
 
     def grant_key(grant: dict[str, Any]) -> tuple:
-        return grant["id"], grant["rate"], grant["categories"], grant["item_ids"], grant["cap"]
+        return (grant["id"], grant["rate"], grant["categories"], grant["item_ids"], grant["cap"],
+                grant.get("rounding", "yen"), grant.get("fixed_amount_authoritative", False))
 
     taken = json.loads(run.snapshot_json)
     snapshot = sorted(key(item) for item in taken["cost_items"])

@@ -25,16 +25,16 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import allocation_runs, operations, statements
+from billing import allocation_runs, letter_files, operations, statements
 from billing.statements import TAX_NOTE, addressee
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
-from billing.models import AllocationRun, AllocationRunLine, RunStatus, StatementDocument
+from billing.models import AllocationRun, AllocationRunLine, LetterFileKind, RunKind, RunStatus, StatementDocument
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_of, today_jst
 from core.db import lock_key
 from core.errors import Unavailable
-from tenancy.registry.models import BANK_ACCOUNT_LABELS_JA, PrefectureSettings
+from tenancy.registry.models import BANK_ACCOUNT_LABELS_JA, PrefectureSettings, SealMark
 from tenancy.registry.prefecture import get_settings, require_settings
 
 
@@ -121,10 +121,21 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
     if not issued:
         return []
     session.flush()
+    files = {document.tenant_code: _keep_file(session, actor, document, settings).sha256 for document in issued}
     audit.record(session, actor, "billing.letters.issue", "allocation_run", str(run.id), after={
         "fiscal_year": run.fiscal_year, "issued_on": issued_on.isoformat(), "due_on": due_on.isoformat(),
-        "document_numbers": {document.tenant_code: document.number for document in issued}})
+        "document_numbers": {document.tenant_code: document.number for document in issued},
+        "files_sha256": files})
     return issued
+
+
+def _keep_file(session: Session, actor: Actor, document: StatementDocument, settings: PrefectureSettings):
+    """Render the document's letter as it goes out now and keep the file (edition: its reissue count)."""
+    found = Letter(statements.build_statement(session, actor, document.tenant_code, document.fiscal_year), document,
+                   settings)
+    return letter_files.keep(session, LetterFileKind.statement, document.id, edition=document.reissue_count,
+                             number=document.number, tenant_code=document.tenant_code,
+                             fiscal_year=document.fiscal_year, content=render_letters([found]))
 
 
 def next_sequences(session: Session, number_year: int) -> Iterator[int]:
@@ -173,9 +184,10 @@ def reissue_document(session: Session, actor: Actor, tenant_code: str, fiscal_ye
     document.reissued_on = today_jst()
     document.reissued_by = operations.who(actor)
     session.flush()
+    kept = _keep_file(session, actor, document, require_settings(session))
     audit.record(session, actor, "billing.letter.reissue", "statement_document", document.number, tenant_code=tenant_code,
                  after={"document_number": document.number, "reissue_count": document.reissue_count,
-                        "reissued_on": document.reissued_on.isoformat()})
+                        "reissued_on": document.reissued_on.isoformat(), "file_sha256": kept.sha256})
     return document
 
 
@@ -209,8 +221,14 @@ class Letter:
         return max(-self.statement.balance, 0)
 
     @property
+    def is_provisional(self) -> bool:
+        """The letter charges a 概算 (the 精算 follows once the grants are fixed and the costs known)."""
+        return not self.is_settlement and self.statement.kind == RunKind.provisional
+
+    @property
     def title(self) -> str:
-        return f"{self.statement.era} 連携基盤共同利用負担金 {'精算書' if self.is_settlement else '納入通知書'}"
+        kind = "精算書" if self.is_settlement else "納入通知書（概算）" if self.is_provisional else "納入通知書"
+        return f"{self.statement.era} 連携基盤共同利用負担金 {kind}"
 
 
 def letter(session: Session, actor: Actor, tenant_code: str, fiscal_year: int) -> Letter:
@@ -240,6 +258,28 @@ def run_letters(session: Session, actor: Actor, run_id: int) -> list[Letter]:
     settings = require_settings(session)
     return [Letter(statements.build_statement(session, actor, code, run.fiscal_year), documents[code], settings)
             for code in sorted(documents)]
+
+
+def file_of(session: Session, actor: Actor, found: Letter) -> bytes:
+    """The issued letter's file as it was sent (its newest edition), never a new rendering."""
+    document = found.document
+
+    def first_keep(kept) -> None:
+        audit.record(session, actor, "billing.letter.keep", "statement_document", document.number,
+                     tenant_code=document.tenant_code, after={"document_number": document.number,
+                                                              "file_sha256": kept.sha256, "kept_later": True})
+
+    return letter_files.kept_or_render(
+        session, LetterFileKind.statement, document.id, edition=document.reissue_count, number=document.number,
+        tenant_code=document.tenant_code, fiscal_year=document.fiscal_year,
+        render=lambda: render_letters([found]), on_first_keep=first_keep).content
+
+
+def letters_pdf(session: Session, actor: Actor, letters: list[Letter]) -> bytes:
+    """The issued letters as sent, one after another (each its kept file)."""
+    if not letters or not all(found.issued for found in letters):
+        raise ValueError("only issued letters are downloaded")
+    return letter_files.bind([file_of(session, actor, found) for found in letters])
 
 
 def _bank_text(settings: PrefectureSettings) -> str:
@@ -298,6 +338,10 @@ td.yen { text-align: right; white-space: nowrap; }
 tr.total th, tr.total td { font-weight: bold; }
 h2 { font-size: 10pt; margin: 3mm 0 1mm; }
 .note { font-size: 8.5pt; }
+.seal-omitted { font-size: 9pt; }
+.seal { display: inline-block; border: 2px solid #c00; color: #c00; width: 15mm; height: 15mm; font-size: 7pt;
+        line-height: 1.2; text-align: center; vertical-align: middle; margin-left: 3mm; padding: 1mm; }
+.figures td.yen { width: 30%; }
 """
 
 
@@ -308,33 +352,71 @@ def rows_html(rows, td_class: str = "") -> str:
     return "".join(f"<tr><th>{e(label)}</th>{cell}{e(value)}</td></tr>" for label, value in rows)
 
 
-def letter_head(number: str, issued_on: dt.date, to: str, sender: str, *, before: str = "") -> str:
+def letter_head(number: str, issued_on: dt.date, to: str, sender: str, *, before: str = "",
+                settings: PrefectureSettings | None = None) -> str:
     """The head every letter of the office starts with: its number and date (after ``before``, HTML
-    such as the reissue mark), the addressee and the sender; every value escaped."""
+    such as the reissue mark), the addressee and the sender, with 「公印省略」 or the seal as the
+    prefecture's ``settings`` say; every value escaped."""
     e = html.escape
     return (f'<div class="head">{before}{e(number)}<br>{e(date_ja(issued_on))}</div>'
-            f'<div class="to">{e(to)}</div><div class="from">{e(sender)}</div>')
+            f'<div class="to">{e(to)}</div><div class="from">{e(sender)}{seal_html(settings)}</div>')
 
 
-def _amounts_html(statement: statements.Statement) -> str:
+def seal_html(settings: PrefectureSettings | None) -> str:
+    """「（公印省略）」 under the issuer, or the printed seal beside it, as the settings say."""
+    if settings is None:
+        return ""
+    if SealMark(settings.seal) == SealMark.printed:
+        return f'<span class="seal">{html.escape(settings.issuer_title)}之印</span>'
+    return '<br><span class="seal-omitted">（公印省略）</span>'
+
+
+
+def _amounts_html(statement: statements.Statement, settled: bool = False) -> str:
+    """The statement's amounts; on a 精算書 without the rows its figures table says already (each figure once)."""
     e = html.escape
     cells = []
+    said = {label for label, _ in statements.settlement_rows(statement)} | {"入金額（合計）", "差引残高（未納額）"}
     for label, amount in statements._amount_rows(statement):
+        if settled and label in said:
+            continue
         total = ' class="total"' if label.endswith("（合計）") or label.startswith("差引") else ""
         cells.append(f'<tr{total}><th>{e(label)}</th><td class="yen">{amount:,}円</td></tr>')
     return "".join(cells)
 
 
+def settlement_figures(statement: statements.Statement) -> list[tuple[str, int]]:
+    """The 精算's one set of figures, each said once: 概算額, 精算額, their difference (精算差額), what
+    was paid, and what is now to pay or to be refunded (精算額 − 納入済額)."""
+    difference = statement.settled
+    word = "追加納付" if difference > 0 else "還付" if difference < 0 else "差額なし"
+    rows = [("概算額", statement.estimate), ("精算額", statement.charged),
+            (f"精算差額（精算額 − 概算額、{word}）", difference), ("納入済額", statement.paid)]
+    if statement.balance >= 0:
+        rows.append(("今回の納入額（精算額 − 納入済額）", statement.balance))
+    else:
+        rows.append(("還付額（納入済額 − 精算額）", -statement.balance))
+    return rows
+
+
 def _due_html(found: Letter) -> str:
     e = html.escape
     document = found.document
-    if found.is_settlement and found.amount_due == 0:
-        if found.refund:
-            return (f'<div class="due">還付額　<strong>{e(yen_in_words(found.refund))}</strong>（{found.refund:,}円）'
+    if found.is_settlement:
+        statement = found.statement
+        figures = "".join(f'<tr><th>{e(label)}</th><td class="yen">{amount:,}円</td></tr>'
+                          for label, amount in settlement_figures(statement))
+        table = f'<table class="figures">{figures}</table>'
+        if found.amount_due == 0 and found.refund:
+            return (table + f'<div class="due">還付額　<strong>{e(yen_in_words(found.refund))}</strong>（{found.refund:,}円）'
                     "<br>納入済みの負担金のうち精算額を超える額を還付します。</div>")
-        return '<div class="due">精算による追加納付・還付はありません。</div>'
-    word = "追加納付額" if found.is_settlement else "納入金額"
-    return (f'<div class="due">{word}　<strong>{e(yen_in_words(found.amount_due))}</strong>（{found.amount_due:,}円）'
+        if found.amount_due == 0:
+            return table + '<div class="due">精算による追加納付・還付はありません。</div>'
+        # the sum to pay is named for what it is: the 精算差額 only when the 概算 was paid exactly
+        word = "追加納付額" if found.amount_due == statement.settled else "納入金額"
+        return (table + f'<div class="due">{word}　<strong>{e(yen_in_words(found.amount_due))}</strong>'
+                f"（{found.amount_due:,}円）<br>納期限　<strong>{e(date_ja(document.due_on))}</strong></div>")
+    return (f'<div class="due">納入金額　<strong>{e(yen_in_words(found.amount_due))}</strong>（{found.amount_due:,}円）'
             f"<br>納期限　<strong>{e(date_ja(document.due_on))}</strong></div>")
 
 
@@ -354,11 +436,11 @@ def letter_html(found: Letter) -> str:
                            for name, category, amount in statement.cost_items) + "</table>")
     return (
         f'<section class="letter">'
-        f"{letter_head(document.number, document.issued_on, addressee(statement.tenant_name), issuer, before=reissue)}"
+        f"{letter_head(document.number, document.issued_on, addressee(statement.tenant_name), issuer, before=reissue, settings=settings)}"
         f"<h1>{e(found.title)}</h1>"
         f"<p>{e(_opening(found))}</p>"
         f"{_due_html(found)}"
-        f"<h2>内訳</h2><table>{_amounts_html(statement)}</table>"
+        f"<h2>内訳</h2><table>{_amounts_html(statement, settled=found.is_settlement)}</table>"
         f"<h2>算定の基礎</h2><table>{rows_html(facts)}</table>"
         f"{costs}"
         f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
@@ -373,11 +455,15 @@ def _opening(found: Letter) -> str:
     if found.is_settlement:
         return (f"{era}の連携基盤共同利用負担金は概算により納入いただいています。交付金の額の確定と事業費の実績により"
                 "下記のとおり精算しましたので通知します。")
+    if found.is_provisional:
+        return (f"{era}の連携基盤共同利用負担金を概算により下記のとおり通知しますので、納期限までに納入してください。"
+                "この額は概算です。年度終了後、交付金の額の確定と事業費の実績により精算し、精算書でお知らせします。")
     return f"{era}の連携基盤共同利用負担金を下記のとおり通知しますので、納期限までに納入してください。"
 
 
-def letters_pdf(letters: list[Letter]) -> bytes:
-    """One PDF of the letters, each starting on a new A4 page."""
+def render_letters(letters: list[Letter]) -> bytes:
+    """One PDF of the letters as they go out now, each starting on a new A4 page: used when a letter is
+    issued or reissued (the file then kept); a download gives the kept file (:func:`letters_pdf`)."""
     if not letters or not all(found.issued for found in letters):
         raise ValueError("only issued letters are rendered")
     return pdf_of(letters[0].title, "".join(letter_html(found) for found in letters))

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import allocation, documents, operations
+from billing import allocation, documents, letter_files, operations
 from billing.allocation_policies import adopted_policy, policy_summary
 from billing.allocation_runs import _snapshot_inputs
 from billing.budgets import budget_lines
@@ -36,7 +36,7 @@ from billing.cost_rules import adopted_budget
 from billing.errors import AllocationError
 from billing.grants import grant_summary, grant_value, year_grants
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
-from billing.models import Budget, BudgetStatus, EstimateLetter
+from billing.models import AllocationRun, Budget, BudgetStatus, EstimateLetter, LetterFileKind, RunStatus
 from billing.statements import addressee
 from core import audit, authz
 from core.actor import Actor
@@ -154,6 +154,7 @@ def issue_estimates(session: Session, actor: Actor, fiscal_year: int, *, billing
             f"概算の請求月は{fiscal_year_ja(fiscal_year)}中の年月で入力してください（例: {fiscal_year}-06）。",
             problems=[{"field": "billing_month", "message_en": f"A month of FY{fiscal_year}, e.g. {fiscal_year}-06.",
                        "message_ja": f"{fiscal_year_ja(fiscal_year)}中の年月（例: {fiscal_year}-06）"}])
+    _refuse_if_charged(session, fiscal_year)
     estimate = compute_estimate(session, actor, fiscal_year)
     settings = require_settings(session)
     issued_on = issued_on or today_jst()
@@ -172,12 +173,45 @@ def issue_estimates(session: Session, actor: Actor, fiscal_year: int, *, billing
         session.add(letter)
         session.flush()
         letters.append(letter)
+    files = {letter.tenant_code: _keep_file(session, letter, settings).sha256 for letter in letters}
     audit.record(session, actor, "billing.estimate.issue", "fiscal_year", str(fiscal_year), after={
         "fiscal_year": fiscal_year, "version": version, "issued_on": issued_on.isoformat(),
         "billing_month": billing_month, "budget_id": assumptions["budget"]["id"],
         "amounts": {letter.tenant_code: letter.amount for letter in letters},
-        "document_numbers": {letter.tenant_code: letter.number for letter in letters}})
+        "document_numbers": {letter.tenant_code: letter.number for letter in letters},
+        "files_sha256": files})
     return letters
+
+
+def _refuse_if_charged(session: Session, fiscal_year: int) -> None:
+    """An estimate is for a year not charged yet: once a run of the year is posted (概算 or 確定), the
+    municipalities have their 納入通知書 and an estimate would only contradict it."""
+    charged = session.scalars(sa.select(AllocationRun).where(AllocationRun.fiscal_year == fiscal_year,
+                                                            AllocationRun.status == RunStatus.approved)).first()
+    if charged is not None:
+        raise BillingConflict(
+            f"FY{fiscal_year} is charged already (run #{charged.id} is posted): estimates are for a year not charged yet",
+            f"{fiscal_year_ja(fiscal_year)}は按分計算 #{charged.id} により負担金を計上済みです。"
+            "負担金見込額は、まだ負担金を計上していない年度についてのみ通知できます。",
+            run_id=charged.id, fiscal_year=fiscal_year)
+
+
+def _render(letters: list[EstimateLetter], settings) -> bytes:
+    try:
+        import weasyprint
+    except OSError as error:  # Pango missing: say what to install, never a 500
+        raise Unavailable(f"PDF letters need Pango on the server: {error}",
+                          "PDF を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
+    title = html.escape(f"{fiscal_year_ja(letters[0].fiscal_year)} 負担金見込額通知")
+    body = "".join(estimate_html(letter, settings) for letter in letters)
+    return weasyprint.HTML(string=f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
+                                  f"<style>{documents.LETTER_STYLE}</style></head><body>{body}</body></html>").write_pdf()
+
+
+def _keep_file(session: Session, letter: EstimateLetter, settings):
+    return letter_files.keep(session, LetterFileKind.estimate, letter.id, edition=0, number=letter.number,
+                             tenant_code=letter.tenant_code, fiscal_year=letter.fiscal_year,
+                             content=_render([letter], settings))
 
 
 def issued_estimates(session: Session, actor: Actor, fiscal_year: int, version: int | None = None) -> list[EstimateLetter]:
@@ -234,7 +268,7 @@ def estimate_html(letter: EstimateLetter, settings) -> str:
     rows = documents.rows_html(_assumption_rows(letter))
     return (
         f'<section class="letter">'
-        f"{documents.letter_head(letter.number, letter.issued_on, addressee(letter.tenant_name), issuer)}"
+        f"{documents.letter_head(letter.number, letter.issued_on, addressee(letter.tenant_name), issuer, settings=settings)}"
         f"<h1>{e(era)} 連携基盤共同利用負担金見込額について（通知）</h1>"
         f"<p>{e(era)}の連携基盤共同利用負担金の見込額を下記のとおりお知らせします。予算要求の資料としてご活用ください。"
         "この額は見込みであり、実際の負担金は年度の事業費と交付金により算定します。</p>"
@@ -245,17 +279,19 @@ def estimate_html(letter: EstimateLetter, settings) -> str:
     )
 
 
-def estimates_pdf(session: Session, letters: list[EstimateLetter]) -> bytes:
-    """One PDF of the letters, each one A4 page."""
-    try:
-        import weasyprint
-    except OSError as error:  # Pango missing: say what to install, never a 500
-        raise Unavailable(f"PDF letters need Pango on the server: {error}",
-                          "PDF を作るためのライブラリ（Pango）がサーバーにありません。管理者に連絡してください。") from None
+def estimates_pdf(session: Session, actor: Actor, letters: list[EstimateLetter]) -> bytes:
+    """The letters as they were sent, one after another (each its kept file, never a new rendering)."""
     if not letters:
         raise BillingNotFound("no estimate has been issued for this year", "この年度の負担金見込額はまだ通知されていません。")
-    settings = require_settings(session)
-    title = html.escape(f"{fiscal_year_ja(letters[0].fiscal_year)} 負担金見込額通知")
-    body = "".join(estimate_html(letter, settings) for letter in letters)
-    return weasyprint.HTML(string=f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title>'
-                                  f"<style>{documents.LETTER_STYLE}</style></head><body>{body}</body></html>").write_pdf()
+    files = []
+    for letter in letters:
+        def first_keep(kept, letter=letter) -> None:
+            audit.record(session, actor, "billing.estimate.keep", "estimate_letter", letter.number,
+                         tenant_code=letter.tenant_code, after={"document_number": letter.number,
+                                                                "file_sha256": kept.sha256, "kept_later": True})
+
+        files.append(letter_files.kept_or_render(
+            session, LetterFileKind.estimate, letter.id, edition=0, number=letter.number, tenant_code=letter.tenant_code,
+            fiscal_year=letter.fiscal_year, render=lambda letter=letter: _render([letter], require_settings(session)),
+            on_first_keep=first_keep).content)
+    return letter_files.bind(files)

@@ -2,8 +2,9 @@
 fixed amount (額の確定). The conventions of every billing operation are stated in
 :mod:`billing.operations`.
 
-A grant funds ``⌊rate × eligible⌋`` yen of the year's costs, never more than its cap (the fixed
-amount, else the decided amount, else the applied amount): :func:`billing.allocation.apply_grants`
+A grant funds ``rate × eligible`` of the year's costs rounded down to its unit (1 yen, or 1,000 yen:
+千円未満切捨て, as its 交付要綱 says), never more than its cap (the fixed amount, else the decided amount,
+else the applied amount), or exactly its fixed amount where that is authoritative: :func:`billing.allocation.apply_grants`
 is the one rule, and an allocation run shares what the grants leave. A year whose run is posted
 keeps its grants as they are (like its cost items), except that the fixed amount, known only after
 the year, may be recorded at any time: it changes nothing posted.
@@ -21,7 +22,7 @@ from billing import allocation
 from billing.errors import AllocationError
 from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
-from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant
+from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant, GrantRounding
 from billing.operations import _cost_items, _manage, _refuse_if_year_posted, _who
 from billing.schemas import GrantCreate, GrantFix, fraction_text, parse_fraction
 from core import audit, authz
@@ -37,7 +38,8 @@ def grant_value(grant: Grant) -> allocation.Grant:
     """The grant as the allocation's arithmetic takes it."""
     return allocation.Grant(id=str(grant.id), rate=parse_fraction(grant.rate),
                             categories=frozenset(_words(grant.categories)), item_ids=frozenset(_words(grant.item_ids)),
-                            cap=grant.cap)
+                            cap=grant.cap, unit=GrantRounding(grant.rounding).unit,
+                            exact=grant.fixed_amount if grant.fixed_amount_authoritative else None)
 
 
 def cost_value(item: CostItem) -> allocation.CostItem:
@@ -64,6 +66,9 @@ def grant_summary(grant: Grant) -> dict[str, Any]:
         "fixed_amount": grant.fixed_amount,
         "fixed_on": grant.fixed_on.isoformat() if grant.fixed_on else None,
         "cap": grant.cap,
+        "rounding": GrantRounding(grant.rounding).value,
+        "rounding_ja": GrantRounding(grant.rounding).ja,
+        "fixed_amount_authoritative": grant.fixed_amount_authoritative,
     }
 
 
@@ -133,6 +138,7 @@ def _apply(grant: Grant, data: GrantCreate) -> None:
     grant.item_ids = " ".join(str(item_id) for item_id in data.item_ids)
     grant.applied_amount, grant.decided_amount, grant.decided_on = data.applied_amount, data.decided_amount, data.decided_on
     grant.decision_reference = data.decision_reference
+    grant.rounding, grant.fixed_amount_authoritative = data.rounding, data.fixed_amount_authoritative
 
 
 def create_grant(session: Session, actor: Actor, data: GrantCreate) -> Grant:
@@ -181,6 +187,14 @@ def fix_grant(session: Session, actor: Actor, grant_id: int, data: GrantFix) -> 
     refuse_if_closed(session, grant.fiscal_year)
     before = grant_summary(grant)
     grant.fixed_amount, grant.fixed_on = data.fixed_amount, data.fixed_on
+    if grant.fixed_amount_authoritative:
+        try:
+            allocation.apply_grants([cost_value(item) for item in _cost_items(session, grant.fiscal_year)],
+                                    [grant_value(grant)])
+        except AllocationError as error:
+            raise InvalidBillingData(error.message_en, error.message_ja, problems=[
+                {"field": "fixed_amount", "message_en": "The fixed amount is more than the grant's eligible costs.",
+                 "message_ja": "確定額が交付対象経費を超えています。交付額確定通知書の金額を確かめてください。"}]) from None
     session.flush()
     audit.record(session, actor, "billing.grant.fix", "grant", str(grant.id), before=before,
                  after=grant_summary(grant))

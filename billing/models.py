@@ -35,6 +35,7 @@ from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_LABELS_EN, RUN_KIND_L
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS, _pg_function, _pg_trigger
 from billing import posted_year_guards, year_close_guards
+from core.labelled import LabelledEnum
 
 
 
@@ -114,6 +115,17 @@ class CostItem(SQLModel, table=True):
 
 # --- grants ------------------------------------------------------------------------------------
 
+class GrantRounding(LabelledEnum):
+    """How the grantor's 交付要綱 rounds the amount a grant funds (its rate times the eligible costs)."""
+
+    yen = "yen", "1円単位", "To the yen"
+    thousand = "thousand", "千円未満切捨て", "Down to 1,000 yen"
+
+    @property
+    def unit(self) -> int:
+        return 1000 if self is GrantRounding.thousand else 1
+
+
 class Grant(SQLModel, table=True):
     """A grant (交付金) that funds part of a fiscal year's costs, e.g. 内閣府の新しい地方経済・生活環境
     創生交付金: the municipalities share what the grants leave (docs/allocation.md, "Grants").
@@ -121,9 +133,11 @@ class Grant(SQLModel, table=True):
     ``rate`` (補助率) is an exact fraction as text (``"1/2"``). The eligible costs (交付対象経費)
     are the year's cost items whose category is in ``categories`` (space-separated
     :class:`CostCategory` values) or whose id is in ``item_ids`` (space-separated). The grant funds
-    ``⌊rate × eligible⌋`` yen, never more than its cap: the fixed amount (確定額) once recorded,
-    else the decided amount (交付決定額), else the applied amount (申請額). A cost item is funded by
-    one grant at most.
+    ``rate × eligible`` rounded down to its ``rounding`` (1 yen, or 千円未満切捨て as the grantor's
+    交付要綱 says), never more than its cap: the fixed amount (確定額) once recorded, else the decided
+    amount (交付決定額), else the applied amount (申請額). Where ``fixed_amount_authoritative`` (the
+    交付要綱 makes the notice of the fixed amount decide), a recorded fixed amount is what the grant
+    funds, exactly as the grantor's notice says. A cost item is funded by one grant at most.
     """
 
     __tablename__ = "billing_grant"
@@ -141,6 +155,9 @@ class Grant(SQLModel, table=True):
     decision_reference: str = Field(default="", max_length=200)
     fixed_amount: int | None = Field(default=None, sa_column=_yen(nullable=True))
     fixed_on: dt.date | None = Field(default=None)
+    rounding: GrantRounding = Field(default=GrantRounding.yen, sa_column=_enum_column(GrantRounding, server_default="yen"))
+    fixed_amount_authoritative: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     created_by: str = Field(default="", max_length=255)
 
@@ -506,6 +523,39 @@ class EstimateLetter(SQLModel, table=True):
         sa.UniqueConstraint("fiscal_year", "version", "tenant_code", name="uq_billing_estimate_year_version_tenant"),
         sa.UniqueConstraint("number_year", "sequence", name="uq_billing_estimate_year_sequence"),
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
+class LetterFileKind(LabelledEnum):
+    statement = "statement", "納入通知書・精算書", "Payment notice or settlement"
+    estimate = "estimate", "負担金見込額通知", "Cost-share estimate"
+
+
+class LetterFile(SQLModel, table=True):
+    """The exact file of an issued letter, as it was sent (:mod:`billing.letter_files`): its bytes and
+    their SHA-256, which the audit chain records. A download gives these bytes, never a new rendering.
+
+    ``letter_id`` is the :class:`StatementDocument` (kind ``statement``) or :class:`EstimateLetter`
+    (kind ``estimate``); ``edition`` 0 is the letter first issued, n its n-th reissue (再発行). Rows are
+    only ever added: on PostgreSQL the application role may only read and insert them (maintenance.db_roles).
+    """
+
+    __tablename__ = "billing_letter_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: LetterFileKind = Field(sa_column=_enum_column(LetterFileKind, length=16))
+    letter_id: int
+    edition: int = Field(default=0)
+    number: str = Field(max_length=60)
+    tenant_code: str = Field(max_length=6)
+    fiscal_year: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "letter_id", "edition", name="uq_billing_letter_file_edition"),
+        sa.CheckConstraint("edition >= 0", name="edition_not_negative"),
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, ConfigDict, Field as Limits, StrictInt, Str
 from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
-from billing.models import TAX_RATE_PERCENT, CostCategory, TaxTreatment
+from billing.models import TAX_RATE_PERCENT, CostCategory, GrantRounding, TaxTreatment
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import NOT_BLANK, RowId, StatedInSchema, TenantCode
 
@@ -245,6 +245,10 @@ class GrantCreate(SQLModel):
     decided_amount: Yen | None = None
     decided_on: dt.date | None = None
     decision_reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    rounding: GrantRounding = Field(default=GrantRounding.yen, description=(
+        "How the 交付要綱 rounds the amount: yen (1円単位) or thousand (千円未満切捨て, down to 1,000 yen)"))
+    fixed_amount_authoritative: bool = Field(default=False, description=(
+        "The 交付要綱 makes the notice of the fixed amount (額の確定) decide: once recorded, the grant funds exactly that"))
 
     @model_validator(mode="after")
     def _consistent(self) -> "GrantCreate":

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingNotFound
-from billing.models import AllocationRun, AllocationRunLine, EntryKind, EstimateLetter, RunKind
+from billing.models import AllocationRun, AllocationRunLine, EntryKind, EstimateLetter, RunKind, RunStatus
 from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
 from billing.operations import require_all_tenants
 from core import authz
@@ -159,6 +159,10 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
     if len(primary) != 1 or len(settling) > 1:
         raise AssertionError(f"{tenant_code} FY{fiscal_year}: charges from several standing runs {sorted(run_ids)}")
     run, settlement = primary[0], (settling[0] if settling else None)
+    if settlement is None and RunKind(run.kind) == RunKind.provisional:
+        # a 精算 that changed nothing for this payer posted no charge to it, but settled its year all the same
+        settlement = session.scalars(sa.select(AllocationRun).where(
+            AllocationRun.settles_run_id == run.id, AllocationRun.status == RunStatus.approved)).first()
     line = _line(session, run, tenant_code)
     charged = sum(view.amount for view in standing)
     estimate = line.amount if line is not None else 0

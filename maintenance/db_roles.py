@@ -49,7 +49,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # grants: entered, decided and edited while no run of their year is posted; the fixed amount
     # (額の確定) is recorded after the year
     "billing_grant": ("UPDATE (fiscal_year, name, grantor, rate, categories, item_ids, applied_amount, decided_amount, "
-                      "decided_on, decision_reference, fixed_amount, fixed_on)", "DELETE"),
+                      "decided_on, decision_reference, fixed_amount, fixed_on, rounding, fixed_amount_authoritative)",
+                      "DELETE"),
     # budgets: a version is adopted by the council and later superseded by a revision; never edited
     "billing_budget": ("UPDATE (status, adopted_at, resolution_ref)",),
     # a fiscal year's close: requested, closed by a second person (its statement and hash written

@@ -135,6 +135,9 @@ class GrantOut(BaseModel):
     fixed_amount: int | None = Field(default=None, description="確定額 (額の確定)")
     fixed_on: str | None = None
     cap: int | None = Field(default=None, description="What the grant funds at most now: fixed, else decided, else applied")
+    rounding: Literal["yen", "thousand"] = Field(description="How the 交付要綱 rounds the amount: to the yen, or down to 1,000 yen")
+    rounding_ja: str = Field(description="「1円単位」 or 「千円未満切捨て」")
+    fixed_amount_authoritative: bool = Field(description="Once fixed, the grant funds exactly its fixed amount (the grantor's notice)")
 
 
 class GrantList(BaseModel):

@@ -20,8 +20,8 @@ from admin.api.contract import media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import documents
-from billing.models import StatementDocument
+from billing import documents, letter_files
+from billing.models import LetterFileKind, StatementDocument
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, TenantCode
 from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
@@ -60,6 +60,7 @@ class LetterOut(BaseModel):
     due_on: dt.date = Field(description="納期限")
     reissue_count: int
     reissued_on: dt.date | None
+    sha256: str | None = Field(default=None, description="SHA-256 of the file sent (its newest edition); a download gives that file")
 
 
 class LettersOut(BaseModel):
@@ -81,10 +82,13 @@ class SettingsOut(BaseModel):
     document_symbol: str
     payment_days: int
     consortium_name: str
+    seal: Literal["omitted", "printed"] = Field(description="Letters carry 「公印省略」 (omitted) or the printed seal")
 
 
 def _letter_out(document: StatementDocument) -> dict:
-    return {"tenant_code": document.tenant_code, "fiscal_year": document.fiscal_year, "run_id": document.run_id,
+    kept = letter_files.latest(db.session, LetterFileKind.statement, document.id)
+    return {"sha256": kept.sha256 if kept is not None else None,
+            "tenant_code": document.tenant_code, "fiscal_year": document.fiscal_year, "run_id": document.run_id,
             "number": document.number, "issued_on": document.issued_on.isoformat(), "due_on": document.due_on.isoformat(),
             "reissue_count": document.reissue_count,
             "reissued_on": document.reissued_on.isoformat() if document.reissued_on else None}
@@ -109,7 +113,7 @@ def issue_letters(path: RunPath, body: IssueBody):
 def run_letters(path: RunPath, query: LettersQuery):
     letters = documents.run_letters(db.session, current_actor(), path.run_id)
     if query.format == "pdf":
-        return _pdf(documents.letters_pdf(letters), f"statements-run-{path.run_id}",
+        return _pdf(documents.letters_pdf(db.session, current_actor(), letters), f"statements-run-{path.run_id}",
                     f"納入通知書_一括_{letters[0].statement.era}_按分計算{path.run_id}")
     return jsonify({"letters": [_letter_out(found.document) for found in letters]})
 
@@ -119,7 +123,7 @@ def run_letters(path: RunPath, query: LettersQuery):
 def letter(path: LetterPath, query: LettersQuery):
     found = documents.issued_letter(db.session, current_actor(), path.code, path.fiscal_year)
     if query.format == "pdf":
-        return _pdf(documents.letters_pdf([found]), f"statement-{path.code}-FY{path.fiscal_year}",
+        return _pdf(documents.letters_pdf(db.session, current_actor(), [found]), f"statement-{path.code}-FY{path.fiscal_year}",
                     f"納入通知書_{found.statement.tenant_name}_{found.statement.era}")
     return jsonify(_letter_out(found.document))
 
@@ -229,7 +233,7 @@ def estimates_issued(path: YearPath, query: LettersQuery):
 
     issued = estimates.issued_estimates(db.session, current_actor(), path.fiscal_year)
     if query.format == "pdf":
-        return _pdf(estimates.estimates_pdf(db.session, issued), f"estimates-FY{path.fiscal_year}",
+        return _pdf(estimates.estimates_pdf(db.session, current_actor(), issued), f"estimates-FY{path.fiscal_year}",
                     f"負担金見込額通知_{path.fiscal_year}年度")
     return jsonify(_estimates_out(path.fiscal_year, issued))
 

@@ -218,7 +218,8 @@ def statement_command(code: str, fiscal_year: int, fmt: str, output: Path | None
         _fail(error)
     built, rows = letter.statement, documents.letter_rows(letter)
     if fmt == "pdf":
-        write_output(documents.letters_pdf([letter]), output)
+        write_output(documents.letters_pdf(db.session, actor, [letter]), output)
+        db.session.commit()  # a letter issued before files were kept keeps the file it was given now
     elif fmt == "xlsx":
         write_output(statements.to_xlsx(built, rows), output)
     elif fmt == "csv":
@@ -262,7 +263,8 @@ def letters_command(run_id: int, output: Path | None, actor) -> None:
         letters = documents.run_letters(db.session, actor, run_id)
     except DomainError as error:
         _fail(error)
-    write_output(documents.letters_pdf(letters), output)
+    write_output(documents.letters_pdf(db.session, actor, letters), output)
+    db.session.commit()  # a letter issued before files were kept keeps the file it was given now
 
 
 @group.command("reissue-letter")
@@ -347,7 +349,8 @@ def _show_grant(grant) -> None:
     summary = grant_summary(grant)
     cap = f"{summary['cap']:,}" if summary["cap"] is not None else "-"
     click.echo(f"#{grant.id}\tFY{grant.fiscal_year}\t{grant.name}\t{grant.grantor}\t{grant.rate}\t"
-               f"{'・'.join(summary['categories_ja']) or '-'}\titems {summary['item_ids'] or '-'}\tcap {cap}")
+               f"{'・'.join(summary['categories_ja']) or '-'}\titems {summary['item_ids'] or '-'}\tcap {cap}\t"
+               f"{summary['rounding_ja']}")
 
 
 @group.command("grants")
@@ -378,6 +381,10 @@ def grants_command(fiscal_year: int | None, actor) -> None:
 @click.option("--decided", "decided_amount", type=click.IntRange(0, 10**15), help="交付決定額 in yen (with --decided-on).")
 @click.option("--decided-on", "decided_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date of the decision.")
 @click.option("--reference", "decision_reference", default="", help="Number of the decision notice.")
+@click.option("--rounding", type=click.Choice(["yen", "thousand"]), default="yen", show_default=True,
+              help="As the 交付要綱 says: yen (1円単位) or thousand (千円未満切捨て).")
+@click.option("--fixed-decides", "fixed_amount_authoritative", is_flag=True,
+              help="The notice of the fixed amount (額の確定) decides what the grant funds.")
 @with_appcontext
 @acting(authz.FINANCE)
 def grant_command(fiscal_year: int, actor, **fields) -> None:
@@ -553,6 +560,7 @@ def estimates_command(fiscal_year: int, issue: bool, billing_month: str | None, 
         for letter in issued:
             click.echo(f"  {letter.number}\t{letter.tenant_code}  {letter.tenant_name}\t{letter.amount:>14,}")
         if output is not None:
-            write_output(estimates.estimates_pdf(db.session, issued), output)
+            write_output(estimates.estimates_pdf(db.session, actor, issued), output)
+            db.session.commit()
     except DomainError as error:
         _fail(error)

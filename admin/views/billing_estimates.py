@@ -62,7 +62,7 @@ class EstimatePages:
     @expose("/estimates/<int:fiscal_year>/letters.pdf")
     def estimates_pdf(self, fiscal_year: int):
         letters = estimates.issued_estimates(db.session, g.actor, fiscal_year)
-        response = Response(estimates.estimates_pdf(db.session, letters), mimetype="application/pdf")
+        response = Response(estimates.estimates_pdf(db.session, g.actor, letters), mimetype="application/pdf")
         response.headers["Content-Disposition"] = (
             f"attachment; filename=\"estimates-FY{fiscal_year}.pdf\"; "
             f"filename*=UTF-8''{quote(f'負担金見込額通知_{fiscal_year}年度.pdf')}")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_babel import gettext as _
 from pydantic import ValidationError
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import TextInput
 
@@ -23,7 +23,7 @@ from admin.views import operator_forms as forms
 from billing import allocation, allocation_policies, allocation_runs
 from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
-from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, TaxTreatment
+from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, GrantRounding, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, to_jst, today_jst
 from core.errors import problem
@@ -150,16 +150,22 @@ class GrantForm(_Form):
     decided_amount = YenField(_l("Decided amount (yen)"), validators=[Optional(), forms.InRange(min=0, max=10**15, unit=_l(" yen"))])
     decided_on = DateField(_l("Date of the decision"), validators=[Optional()])
     decision_reference = StringField(_l("Number of the decision notice"), validators=[Length(max=200)])
+    rounding = SelectField(_l("Rounding of the grant amount"), default=GrantRounding.yen.value, validators=[Optional()])
+    fixed_amount_authoritative = BooleanField(_l("The notice of the fixed amount decides the grant"))
 
     def __init__(self, formdata=None, items=(), **kwargs):
         super().__init__(formdata, **kwargs)
         self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
+        self.rounding.choices = [(rounding.value, rounding.ja if _ja() else rounding.en) for rounding in GrantRounding]
         self.categories.choices = _category_choices()
         self.item_ids.choices = [(item.id, f"{item.name}（{item.amount:,}円）") for item in items]
 
     def to_schema(self) -> GrantCreate:
         data = {name: self[name].data for name in ("fiscal_year", "name", "grantor", "applied_amount", "decided_amount",
-                                                   "decided_on", "categories", "item_ids")}
+                                                   "decided_on", "categories", "item_ids", "rounding",
+                                                   "fixed_amount_authoritative")}
+        data["rounding"] = data["rounding"] or GrantRounding.yen.value  # a form sent without the picker: as before
+        data["fixed_amount_authoritative"] = bool(data["fixed_amount_authoritative"])
         data["rate"] = _normalise(self.rate.data or "")
         data["decision_reference"] = self.decision_reference.data or ""
         data["categories"], data["item_ids"] = data["categories"] or [], data["item_ids"] or []

@@ -21,7 +21,7 @@ from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 def _form_data(grant: Grant) -> dict:
     summary = grants.grant_summary(grant)
     keep = ("fiscal_year", "name", "grantor", "rate", "categories", "item_ids", "applied_amount", "decided_amount",
-            "decision_reference")
+            "decision_reference", "rounding", "fixed_amount_authoritative")
     return {**{key: summary[key] for key in keep}, "decided_on": grant.decided_on}
 
 

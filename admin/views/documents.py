@@ -17,7 +17,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from admin.extensions import db
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
@@ -29,7 +29,8 @@ from billing.ledger_errors import InvalidBillingData
 from core import authz
 from core.calendar import date_ja
 from core.validation import problems_from
-from tenancy.registry.models import BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, BankAccountType
+from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, SEAL_LABELS_EN, SEAL_LABELS_JA, BankAccountType,
+                                     SealMark)
 from tenancy.registry.prefecture import (FIELDS, PrefectureSettingsIn, default_consortium_name, get_settings,
                                         home_prefecture_name, update_settings)
 
@@ -53,13 +54,13 @@ class StatementDocumentsView(SecureView):
     @expose("/<code>/<int:fiscal_year>.pdf")
     def letter_pdf(self, code: str, fiscal_year: int):
         found = documents.issued_letter(db.session, g.actor, code, fiscal_year)
-        return _pdf(documents.letters_pdf([found]), f"statement-{code}-FY{fiscal_year}",
+        return _pdf(documents.letters_pdf(db.session, g.actor, [found]), f"statement-{code}-FY{fiscal_year}",
                     f"納入通知書_{found.statement.tenant_name}_{found.statement.era}")
 
     @expose("/runs/<int:run_id>.pdf")
     def run_pdf(self, run_id: int):
         letters = documents.run_letters(db.session, g.actor, run_id)
-        return _pdf(documents.letters_pdf(letters), f"statements-run-{run_id}",
+        return _pdf(documents.letters_pdf(db.session, g.actor, letters), f"statements-run-{run_id}",
                     f"納入通知書_一括_{letters[0].statement.era}_按分計算{run_id}")
 
     @expose("/runs/<int:run_id>/issue", methods=("POST",))
@@ -126,15 +127,19 @@ class SettingsForm(_Form):
     payment_days = IntegerField(_l("Days to the payment deadline"),
                                 validators=[InputRequired(message=REQUIRED), InRange(min=1, max=365, unit=_l(" days"))])
     consortium_name = StringField(_l("Consortium name"), validators=[Length(max=100)])
+    seal = SelectField(_l("Official seal on letters"), default=SealMark.omitted.value, validators=[Optional()])
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
         labels = BANK_ACCOUNT_LABELS_JA if _ja() else BANK_ACCOUNT_LABELS_EN
         self.account_type.choices = [(kind.value, labels[kind]) for kind in BankAccountType]
+        seals = SEAL_LABELS_JA if _ja() else SEAL_LABELS_EN
+        self.seal.choices = [(mark.value, seals[mark]) for mark in SealMark]
 
     def to_schema(self) -> PrefectureSettingsIn:
         data = {name: getattr(self, name).data for name in FIELDS}
         data["office_email"] = data["office_email"] or None
+        data["seal"] = data["seal"] or SealMark.omitted.value  # a form sent without the picker: as before
         try:
             return PrefectureSettingsIn.model_validate(data)
         except ValidationError as error:
@@ -189,6 +194,7 @@ class PrefectureSettingsView(SecureView):
         if saved is not None:
             form.account_type.data = saved.account_type.value if isinstance(saved.account_type, BankAccountType) \
                 else saved.account_type
+            form.seal.data = SealMark(saved.seal).value
         return form
 
     def _page(self, form, saved, service_form=None):

@@ -151,6 +151,18 @@ BANK_ACCOUNT_LABELS_JA = {BankAccountType.ordinary: "普通", BankAccountType.cu
 BANK_ACCOUNT_LABELS_EN = {BankAccountType.ordinary: "Ordinary", BankAccountType.current: "Current"}
 
 
+class SealMark(str, enum.Enum):
+    """What a letter carries where the issuer would seal it: 「公印省略」 (the office's usual practice for
+    notices sent in numbers) or the printed seal (公印)."""
+
+    omitted = "omitted"
+    printed = "printed"
+
+
+SEAL_LABELS_JA = {SealMark.omitted: "公印省略", SealMark.printed: "公印を印字する"}
+SEAL_LABELS_EN = {SealMark.omitted: "Seal omitted (公印省略)", SealMark.printed: "Print the official seal"}
+
+
 class PrefectureSettings(SQLModel, table=True):
     """The home prefecture's own facts that documents carry: who issues them, where to pay, whom
     to ask, and how documents are numbered. One row (id 1), edited by the operator and audited.
@@ -176,4 +188,5 @@ class PrefectureSettings(SQLModel, table=True):
     document_symbol: str = Field(max_length=20)  # 文書記号: 「デ戦」 → デ戦第12号
     payment_days: int = Field(default=30)  # 納期限: so many days after the issue date, by default
     consortium_name: str = Field(default="", max_length=100)  # くまもとDXコンソーシアム: the public join form's name
+    seal: SealMark = Field(default=SealMark.omitted, sa_column=_enum_column(SealMark, length=16, server_default="omitted"))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

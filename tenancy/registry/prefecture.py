@@ -21,7 +21,7 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import NOT_BLANK, SINGLE_LINE, single_line
-from tenancy.registry.models import BankAccountType, PrefectureSettings, Tenant, TenantKind
+from tenancy.registry.models import BankAccountType, PrefectureSettings, SealMark, Tenant, TenantKind
 from tenancy.registry.schemas import Email
 
 SETTINGS_ID = 1
@@ -52,6 +52,7 @@ class PrefectureSettingsIn(SQLModel):
     document_symbol: _line(20)
     payment_days: Annotated[int, Field(ge=1, le=365)] = 30
     consortium_name: _line(100, required=False) = ""
+    seal: SealMark = SealMark.omitted
 
 
 FIELDS = tuple(PrefectureSettingsIn.model_fields)
@@ -148,7 +149,7 @@ def settings_summary(settings: PrefectureSettings | None) -> dict | None:
     """The settings as plain values (the API's answer and the audit record's before and after)."""
     if settings is None:
         return None
-    return {name: (value.value if isinstance(value, BankAccountType) else value)
+    return {name: (value.value if isinstance(value, (BankAccountType, SealMark)) else value)
             for name in FIELDS for value in [getattr(settings, name)]}
 
 

@@ -216,3 +216,21 @@ def test_the_app_role_cannot_change_what_a_run_computed_nor_delete_a_run(db, pos
                 connection.execute(sa.text(statement), {"run": posted_fy2025.id})
     db.expire_all()
     assert db.get(AllocationRun, posted_fy2025.id).total == 12_000_000
+
+
+def test_the_app_role_adds_the_file_of_an_issued_letter_and_never_changes_or_removes_it(db, finance, posted_fy2025,
+                                                                                       operator):
+    """Letters as issued (issue 52, item 3): the file sent is kept as it was, whatever the application does."""
+    from billing import documents
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    if sa.make_url(TEST_DATABASE_URL).username == sa.make_url(TEST_DATABASE_OWNER_URL).username:
+        pytest.skip("no separate application role configured (RENKEI_TEST_DATABASE_OWNER_URL); CI sets one")
+    update_settings(db, operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
+    documents.issue_documents(db, finance, posted_fy2025.id)
+    db.commit()
+    for statement in ("UPDATE billing_letter_file SET content = :forged, sha256 = :digest",
+                      "DELETE FROM billing_letter_file"):
+        assert "permission denied" in _refused(db.get_bind(), [statement], {"forged": b"%PDF-forged", "digest": "0" * 64})
+    assert db.scalar(sa.text("SELECT count(*) FROM billing_letter_file")) == 3

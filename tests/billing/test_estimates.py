@@ -61,7 +61,7 @@ def test_issued_estimates_are_numbered_kept_and_one_a4_page_each(db, finance, ku
     actions = [action for (action,) in db.execute(sa.text("SELECT action FROM audit_record ORDER BY seq"))]
     assert actions.count("billing.estimate.issue") == 2
 
-    pdf = estimates.estimates_pdf(db, [first[0]])
+    pdf = estimates.estimates_pdf(db, finance, [first[0]])
     assert len(pdf_pages(pdf, tmp_path)) == 1 and pdf_page_size(pdf, tmp_path).endswith("(A4)")
     text = pdf_text(pdf, tmp_path)
     for expected in ("熊本市長 様", "熊本県知事", "デ戦第1号", "令和7年10月1日", "令和8年度 連携基盤共同利用負担金見込額について",

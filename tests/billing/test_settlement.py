@@ -117,7 +117,7 @@ def test_a_higher_fixed_grant_refunds_and_the_letter_says_so(db, finance, kumamo
     yatsushiro = letters["432024"]  # paid nothing yet: owes the settled share, with a deadline
     assert yatsushiro.amount_due == yatsushiro.statement.charged and "納期限" in documents.letter_html(yatsushiro)
     # each 精算書 is one numbered A4 page with its issuer and date, like the 納入通知書
-    pdf = documents.letters_pdf([kumamoto_letter])
+    pdf = documents.letters_pdf(db, finance, [kumamoto_letter])
     assert len(pdf_pages(pdf, tmp_path)) == 1 and pdf_page_size(pdf, tmp_path).endswith("(A4)")
     text = pdf_text(pdf, tmp_path)
     for expected in ("熊本市長 様", "熊本県知事", kumamoto_letter.document.number, "令和8年6月1日",

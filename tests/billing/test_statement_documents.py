@@ -137,7 +137,7 @@ def test_the_pdf_is_one_a4_page_with_number_deadline_bank_tax_note_and_the_ledge
     documents.issue_documents(db, finance, posted_fy2025.id, issued_on=dt.date(2025, 8, 1), due_on=dt.date(2025, 9, 30))
     db.commit()
     found = documents.issued_letter(db, finance, "431001", 2025)
-    pdf = documents.letters_pdf([found])
+    pdf = documents.letters_pdf(db, finance, [found])
     assert len(pdf_pages(pdf, tmp_path)) == 1
     assert pdf_page_size(pdf, tmp_path).endswith("(A4)")
     text = pdf_text(pdf, tmp_path)
@@ -156,7 +156,7 @@ def test_a_reissue_keeps_the_number_and_says_so(db, finance, posted_fy2025, sett
     reissued = documents.reissue_document(db, finance, "432024", 2025)
     db.commit()
     assert reissued.number == "デ戦第2号" and reissued.reissue_count == 1
-    text = pdf_text(documents.letters_pdf([documents.issued_letter(db, finance, "432024", 2025)]), tmp_path)
+    text = pdf_text(documents.letters_pdf(db, finance, [documents.issued_letter(db, finance, "432024", 2025)]), tmp_path)
     assert "再発行" in text and "デ戦第2号" in text
     # 八代市 has paid 1,000,000 of 1,950,000: the letter asks for what is left
     assert "金九拾五万円" in text and "950,000円" in text
@@ -168,7 +168,7 @@ def test_the_batch_has_one_page_per_municipality(db, finance, posted_fy2025, set
     db.commit()
     letters = documents.run_letters(db, finance, posted_fy2025.id)
     assert [found.statement.tenant_code for found in letters] == ["431001", "432024", "432032"]
-    pdf = documents.letters_pdf(letters)
+    pdf = documents.letters_pdf(db, finance, letters)
     assert len(pdf_pages(pdf, tmp_path)) == 3
     text = pdf_text(pdf, tmp_path)
     assert all(name in text for name in ("熊本市長 様", "八代市長 様", "人吉市長 様"))

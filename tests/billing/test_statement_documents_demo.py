@@ -43,7 +43,7 @@ def test_the_demos_letters_are_one_a4_page_each_with_the_ledgers_figures(db, tmp
     assert sorted(sharing) == sorted(WAVE_1) == sorted(document.tenant_code for document in issued)
 
     kumamoto = documents.issued_letter(db, finance[0], "431001", year)
-    pdf = documents.letters_pdf([kumamoto])
+    pdf = documents.letters_pdf(db, finance[0], [kumamoto])
     assert len(pdf_pages(pdf, tmp_path / "one")) == 1
     text = pdf_text(pdf, tmp_path)
     owed = ledger.tenant_balance(db, "431001", fiscal_year=year)
@@ -53,5 +53,5 @@ def test_the_demos_letters_are_one_a4_page_each_with_the_ledgers_figures(db, tmp
     assert sum(component.amount for component in kumamoto.statement.components) == owed
     assert kumamoto.document.number in text and "納期限" in text and "肥後銀行" in text and "消費税の課税対象外" in text
 
-    batch = documents.letters_pdf(documents.run_letters(db, finance[0], run.id))
+    batch = documents.letters_pdf(db, finance[0], documents.run_letters(db, finance[0], run.id))
     assert len(pdf_pages(batch, tmp_path / "batch")) == len(WAVE_1)
