@@ -2,15 +2,15 @@
 billing_grant.rounding (yen: 1円単位, today's behaviour; thousand: 千円未満切捨て) and
 billing_grant.fixed_amount_authoritative (false: the fixed amount caps the grant, as before).
 
-Revision ID: 0098
-Revises: 0097
+Revision ID: 0100
+Revises: 0099
 Create Date: 2026-11-26 11:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0098'
-down_revision = '0097'
+revision = '0100'
+down_revision = '0099'
 branch_labels = None
 depends_on = None
 

@@ -2,16 +2,16 @@
 (納入通知書, 精算書, 負担金見込額; one row per edition: the first issue and each reissue) with its SHA-256;
 prefecture_settings.seal says whether letters carry 「公印省略」 (omitted, the default) or the printed seal.
 
-Revision ID: 0099
-Revises: 0098
+Revision ID: 0101
+Revises: 0100
 Create Date: 2026-11-26 12:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0099'
-down_revision = '0098'
+revision = '0101'
+down_revision = '0100'
 branch_labels = None
 depends_on = None
 
