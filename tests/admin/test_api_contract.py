@@ -76,6 +76,11 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT /api/v1/tenants/{code}/checklist/{checklist}/{item}", "item"): ("Unknown item",
                                                                           "an item of the other checklist: two parameters"),
     ("GET /api/v1/consent/linkages", "last_day"): ("End after the start", "a relation between two parameters"),
+    ("POST /api/v1/consent/services", "user_id_max_length"): ("must not be fewer than the fewest",
+                                                             "a relation between two fields"),
+    ("POST /api/v1/consent/services", "user_id_pattern"): ("is not a regular expression",
+                                                          "a regular expression Python compiles: JSON Schema has no format "
+                                                          "for Python's dialect"),
     ("POST /api/v1/council/proposals", "closes_at"): (("The window must close after", "must close in the future"),
                                                       "relative to now and to opens_at"),
     ("POST /api/v1/consent/services", "required_level"): ("Choose one of the levels", ROW),
@@ -87,6 +92,9 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/project-groups", "name"): ("already exists", "unique among the groups: " + ROW),
     ("PUT /api/v1/quota-plans/{plan}", "(body)"): ("population_min must not exceed population_max",
                                                    "a relation between two fields"),
+    # the same relation, named at its field, against the plan's stored population_max (when only one is sent)
+    ("PUT /api/v1/quota-plans/{plan}", "population_min"): ("must not exceed population_max",
+                                                           "a relation between two fields, one of them stored: " + ROW),
     ("POST /api/v1/council/proposals", "params.change.(body)"): ("population_min must not exceed population_max",
                                                                  "a relation between two fields"),
     ("POST /api/v1/council/proposals", "params.change.name_ja"): ("Required for a new plan",

@@ -54,6 +54,7 @@ def test_a_role_without_the_right_is_refused_and_nothing_is_written(app, db, tmp
 # --- outside development: an authenticated person or a service account, never a bare name (issue 26) ---
 
 import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 import stat  # noqa: E402
 
 import pytest  # noqa: E402
@@ -66,6 +67,12 @@ def outside_development(app, monkeypatch, tmp_path):
     """The app as a server's commands see it: not development, not built by test code; no session file."""
     monkeypatch.setitem(app.config, "TESTING", False)
     monkeypatch.setitem(app.config, "RENKEI_ENV", "production")
+    # the installation's trusted keys: a folder of their own (docs/deployment.md), never the key's folder
+    installed = tmp_path / "trusted-keys"
+    installed.mkdir()
+    for public in (Path(app.config["RENKEI_VAR_DIR"]) / "signing").glob("*.pub"):
+        (installed / public.name).write_bytes(public.read_bytes())
+    monkeypatch.setitem(app.config, "RENKEI_TRUSTED_KEYS", str(installed))
     monkeypatch.setenv("RENKEI_CLI_SESSION", str(tmp_path / "session" / "cli-session.json"))
     for name in ("RENKEI_CLI_CLIENT_ID", "RENKEI_CLI_CLIENT_SECRET", "RENKEI_ACTOR"):
         monkeypatch.delenv(name, raising=False)
