@@ -270,15 +270,7 @@ def record_inquiry(session: Session, actor: Actor, draft: InquiryDraft, *, respo
                    now: dt.datetime | None = None) -> Inquiry:
     """An inquiry the secretariat took by mail, phone, in person (or typed from a web message)."""
     authz.authorize(actor, "inquiry.manage")
-    draft = _strip(draft)
-    links, found = _links(session, draft)
-    found = draft_problems(draft) + found
-    if found:
-        raise InquiryInvalid(found)
-    inquiry = _create(session, draft, links, response_days, now or utcnow())
-    audit.record(session, actor, "inquiry.record", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
-                 after=_summary(inquiry))
-    return inquiry
+    return _checked_create(session, actor, draft, "inquiry.record", response_days, now)
 
 
 def record_on_behalf(session: Session, actor: Actor, draft: InquiryDraft, *, response_days: int = DEFAULT_RESPONSE_DAYS,
@@ -286,13 +278,19 @@ def record_on_behalf(session: Session, actor: Actor, draft: InquiryDraft, *, res
     """An inquiry another package takes in and has authorised itself (a resident disputing a record of theirs in
     the portal: :func:`residents.portal_history.dispute`): checked and recorded as :func:`record_inquiry` does,
     without the secretariat's grant, audited as ``inquiry.submit`` with the caller as the actor."""
+    return _checked_create(session, actor, draft, "inquiry.submit", response_days, now)
+
+
+def _checked_create(session: Session, actor: Actor, draft: InquiryDraft, action: str, response_days: int,
+                    now: dt.datetime | None) -> Inquiry:
+    """The draft checked (every problem at once), the inquiry made and audited as ``action``."""
     draft = _strip(draft)
     links, found = _links(session, draft)
     found = draft_problems(draft) + found
     if found:
         raise InquiryInvalid(found)
     inquiry = _create(session, draft, links, response_days, now or utcnow())
-    audit.record(session, actor, "inquiry.submit", "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
+    audit.record(session, actor, action, "inquiry", str(inquiry.id), tenant_code=inquiry.tenant_code,
                  after=_summary(inquiry))
     return inquiry
 
