@@ -637,14 +637,18 @@ class ConsentRecordsView(SecureView):
                                    saved=_("The withdrawal was recorded; it applies to the next consent check."))
         return self._page({"tenant_code": values["tenant_code"], "method": "paper"}, {}, values, errors, status=422)
 
-    @expose("/receipt/<receipt_id>")
-    def receipt(self, receipt_id: str):
+    def _receipt_record(self, receipt_id: str):
+        """The consent record a receipt page or file shows (404 for an id that is not a UUID's length)."""
         if len(receipt_id) != 36:
             abort(404)
         try:
-            record = consent.get_record(db.session, g.actor, receipt_id)
+            return consent.get_record(db.session, g.actor, receipt_id)
         except DomainError as error:
             abort(status_of(error))
+
+    @expose("/receipt/<receipt_id>")
+    def receipt(self, receipt_id: str):
+        record = self._receipt_record(receipt_id)
         data = consent.receipt(db.session, record, seals=_seals())
         return self.render("renkei/consent_receipt.html", r=data, proof=data["proof"], covered_rows=_covered_rows(data["proof"]), record=record, jst=_jst, term_rows=_term_rows(data),
                            expired=data["state"] == ConsentEvent.expired.value,
@@ -658,12 +662,7 @@ class ConsentRecordsView(SecureView):
     @expose("/receipt/<receipt_id>.json")
     def receipt_json(self, receipt_id: str):
         """The verifiable receipt as a file (docs/receipts.md: ``renkei verify-receipt FILE``)."""
-        if len(receipt_id) != 36:
-            abort(404)
-        try:
-            record = consent.get_record(db.session, g.actor, receipt_id)
-        except DomainError as error:
-            abort(status_of(error))
+        record = self._receipt_record(receipt_id)
         body = json.dumps(consent.receipt(db.session, record, seals=_seals()), ensure_ascii=False, indent=1)
         return Response(body, mimetype="application/json", headers={
             "Content-Disposition": f"attachment; filename=consent-receipt-{receipt_id}.json", "Cache-Control": "no-store"})
