@@ -142,10 +142,15 @@ class QuotaPlanChange(BaseModel):
     def _band(self) -> QuotaPlanChange:
         if self.population_min is not None and self.population_max is not None and self.population_min > self.population_max:
             raise ValueError("population_min must not exceed population_max")
-        metrics = [spec.metric for spec in self.limits]
+        return self
+
+    @field_validator("limits")
+    @classmethod
+    def _once_each(cls, limits: list[QuotaLimitSpec]) -> list[QuotaLimitSpec]:
+        metrics = [spec.metric for spec in limits]
         if len(metrics) != len(set(metrics)):
             raise ValueError("each metric may appear only once in limits")
-        return self
+        return limits
 
 
 class QuotaError(Invalid):

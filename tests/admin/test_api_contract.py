@@ -73,6 +73,11 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/usage", "events[].timestamp"): (("seconds in the future", "is before the retention window"),
                                                    "within the retention window and not in the future: relative to now"),
     ("PUT /api/v1/quota-plans/{plan}", "name_ja"): ("required for a new plan", "whether the plan exists: " + ROW),
+    # JSON Schema's uniqueItems compares whole items; one limit per metric compares one key of each
+    ("PUT /api/v1/quota-plans/{plan}", "limits"): ("each metric may appear only once",
+                                                   "unique by one key of each item: beyond uniqueItems"),
+    ("POST /api/v1/council/proposals", "params.change.limits"): ("each metric may appear only once",
+                                                                 "unique by one key of each item: beyond uniqueItems"),
     ("PUT /api/v1/tenants/{code}/checklist/{checklist}/{item}", "item"): ("Unknown item",
                                                                           "an item of the other checklist: two parameters"),
     ("GET /api/v1/consent/linkages", "last_day"): ("End after the start", "a relation between two parameters"),

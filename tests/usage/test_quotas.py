@@ -287,3 +287,11 @@ def test_onboarding_applies_default_quotas_once(db, tenant_factory, operator):
     assert first["plan"] == "medium" and first["limits"]["api_calls"]["limit"] == 5_000_000
     changes = db.scalars(sa.select(AuditRecord.target_id).where(AuditRecord.action == "quota.plan.change")).all()
     assert sorted(changes) == ["large", "medium", "small"]
+
+
+def test_a_metric_named_twice_is_refused_beside_the_limits(client, db, kumamoto, as_operator):
+    body = {"name_ja": "二重", "limits": [{"metric": "api_calls", "limit": 10}, {"metric": "api_calls", "limit": 20}]}
+    response = client.put("/api/v1/quota-plans/twice", json=body, headers=as_operator)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["limits"]
+    assert client.get("/api/v1/quota-plans", headers=as_operator).get_json()["items"] == []
