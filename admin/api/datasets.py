@@ -27,7 +27,7 @@ bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,100}$")]
 Provider = Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{13})$")]
-Line = Annotated[str, StringConstraints(max_length=200)]
+Line = Annotated[str, StringConstraints(max_length=200), SINGLE_LINE]  # a title: one line (operations._TEXT_FIELDS)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -57,9 +57,9 @@ def _standard_kinds() -> dict:
 
 class DatasetDistributionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(max_length=1000), StatedInSchema(pattern=HTTP_URL_PATTERN)]
-    format: Annotated[str, StringConstraints(max_length=32)] = ""
-    media_type: Annotated[str, StringConstraints(max_length=100)] = ""
+    url: Annotated[str, StringConstraints(max_length=1000), StatedInSchema(pattern=HTTP_URL_PATTERN), SINGLE_LINE]
+    format: Annotated[str, StringConstraints(max_length=32), SINGLE_LINE] = ""
+    media_type: Annotated[str, StringConstraints(max_length=100), SINGLE_LINE] = ""
     byte_size: int | None = Field(default=None, ge=0, le=2**62)
     is_api: bool = False
     title: Line = ""
@@ -94,10 +94,10 @@ class DatasetBody(BaseModel):
         default_factory=list, max_length=100, description="Tenant codes, corporate numbers or group:<id> (access named)")
     frequency: Frequency = Frequency.irregular
     last_updated_on: dt.date | None = None
-    department: Line = ""
+    department: Annotated[str, StringConstraints(max_length=100), SINGLE_LINE] = ""
     contact_email: Annotated[str, StringConstraints(max_length=254),
                              StatedInSchema(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
-    contact_phone: Annotated[str, StringConstraints(max_length=32)] = ""
+    contact_phone: Annotated[str, StringConstraints(max_length=32), SINGLE_LINE] = ""
     personal_info: PersonalInfo = PersonalInfo.none
     standard_kind: Annotated[str, StringConstraints(max_length=32), StatedInSchema(_standard_kinds)] | None = None
     responsibility_remark: str = Field(default="", max_length=1000)

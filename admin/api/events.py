@@ -16,7 +16,7 @@ from admin.extensions import db
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from admin.api.inquiries import line, pattern
-from core.validation import ID_RANGE, NOT_BLANK, PlainText, RowId, SingleLineText
+from core.validation import ID_RANGE, NOT_BLANK, SINGLE_LINE, PlainText, RowId, SingleLineText
 from secretariat import events
 
 bp = StrictAPIBlueprint("api_events", __name__, url_prefix=API_PREFIX,
@@ -27,7 +27,7 @@ Kind = Literal[tuple(k.value for k in events.EventKind)]  # type: ignore[valid-t
 Audience = Literal[tuple(a.value for a in events.Audience)]  # type: ignore[valid-type]
 Status = Literal[tuple(s.value for s in events.RegistrationStatus)]  # type: ignore[valid-type]
 FiscalYear = Annotated[int, Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)]
-Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$"), SINGLE_LINE]  # \S lets a format character by
 
 
 class EventPath(BaseModel):
@@ -81,7 +81,7 @@ class EventAttendanceBody(BaseModel):
 
 class EventArchiveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    archive_url: Annotated[str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://\S+$")]
+    archive_url: Annotated[str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://\S+$"), SINGLE_LINE]
 
 
 class EventTargetBody(BaseModel):
