@@ -248,7 +248,7 @@ def _root():
 
 def _finish_request(response: Response) -> Response:
     from flask import request
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import DataError, IntegrityError
 
     from admin.extensions import db
 
@@ -262,6 +262,12 @@ def _finish_request(response: Response) -> Response:
 
             db.session.rollback()
             return integrity_response(error)
+        except DataError as error:  # a value its column cannot hold, met at the commit (the audit record's append)
+            from flask import make_response
+
+            from admin.problems import out_of_range_response
+
+            return make_response(out_of_range_response(error))
         except Exception as error:  # a connection lost at the commit: 503, nothing known to be saved
             from admin.problems import database_unavailable
             from core.db import is_transient

@@ -240,6 +240,24 @@ def domain_error_page(error: DomainError):
     return render_error(status_of(error), error=error)
 
 
+def out_of_range_response(error: Exception):
+    """A value the database cannot hold (a number beyond its column, text it cannot store) that
+    no edge check caught: the sender's fault, a 422 (a 400 page in the UI), never a 500 (issue 14);
+    the transaction is rolled back. Raised in a view, or by the request's commit (an audit record is
+    appended then: governance.audit)."""
+    from admin.extensions import db
+
+    db.session.rollback()
+    log.warning("value out of the database's range on %s %s: %s", request.method, request.path, error)
+    if not _wants_problem():
+        return _error_page(400)
+    return problem_response(
+        422,
+        "A value in the request is out of the range that can be stored; nothing was changed.",
+        "リクエストに保存できる範囲を超える値が含まれています。変更は行っていません。",
+    )
+
+
 def _error_page(status: int, *, csrf: bool = False):
     """An HTTP error of the admin UI (or any non-API address) as a page inside the layout."""
     from admin.views.frame import render_error
@@ -326,23 +344,10 @@ def init_app(app: Flask) -> None:
         log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
         return integrity_response(error)
 
-    @app.errorhandler(DataError)
-    @app.errorhandler(OverflowError)
-    @app.errorhandler(PsycopgDataError)  # a raw psycopg cursor (the tenant list's fast path) is not wrapped
-    def _out_of_range(error: Exception):
-        """A value the database cannot hold (a number beyond its column, text it cannot store) that
-        no edge check caught: the sender's fault, a 422, never a 500 (issue 14)."""
-        from admin.extensions import db
-
-        db.session.rollback()
-        log.warning("value out of the database's range on %s %s: %s", request.method, request.path, error)
-        if not _wants_problem():
-            return _error_page(400)
-        return problem_response(
-            422,
-            "A value in the request is out of the range that can be stored; nothing was changed.",
-            "リクエストに保存できる範囲を超える値が含まれています。変更は行っていません。",
-        )
+    app.errorhandler(DataError)(out_of_range_response)
+    app.errorhandler(OverflowError)(out_of_range_response)
+    # a raw psycopg cursor (the tenant list's fast path) is not wrapped
+    app.errorhandler(PsycopgDataError)(out_of_range_response)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

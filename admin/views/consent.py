@@ -705,7 +705,7 @@ class ConsentHistoryView(SecureView):
             db.session.rollback()
             if error.kind == "forbidden":
                 return tenant, subject, None, {"tenant": _("You may see only the people of your own municipality.")}
-            errors, left = _errors_of(error, {"subject_id": "subject"}, ("tenant", "subject"))
+            errors, left = _errors_of(error, {"subject_id": "subject", "tenant_code": "tenant"}, ("tenant", "subject"))
             return tenant, subject, None, errors or {"subject": error.message_ja if _ja() else error.message_en}
 
     @expose("/")

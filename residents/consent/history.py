@@ -30,6 +30,9 @@ from core.spreadsheet import safe_row
 from residents.consent.check import REASONS
 from residents.consent.models import (ConsentEvent, ConsentMethod,
                                        ConsentRecord, DataService, LinkageRecord)
+from tenancy.registry.operations import find_tenant
+
+SUBJECT_ID_MAX = ConsentRecord.__table__.c.subject_id.type.length  # the column's: no record holds a longer one
 
 MAX_ROWS = 10_000  # a page or file of one search; narrow the period for more
 
@@ -64,6 +67,13 @@ def person_history(session: Session, actor: Actor, tenant_code: str, subject_id:
     if not subject_id:
         raise Invalid("Give the person's identifier.", "本人の識別子を入力してください。",
                       problems=[problem("subject_id", "Give the identifier.", "識別子を入力してください。")])
+    if len(subject_id) > SUBJECT_ID_MAX:
+        raise Invalid("No person has so long an identifier.", "この長さの識別子の本人はいません。",
+                      problems=[problem("subject_id", f"At most {SUBJECT_ID_MAX} characters.",
+                                        f"{SUBJECT_ID_MAX}文字以内で入力してください。")])
+    if find_tenant(session, tenant_code) is None:  # nobody of it is on record (and its code names no audit record)
+        raise NotFound(f"No municipality {tenant_code[:13]!r} is registered.", "登録されている団体ではありません。",
+                       problems=[problem("tenant_code", "Choose a registered municipality.", "登録されている団体を選んでください。")])
     consents = list(session.scalars(sa.select(ConsentRecord).where(
         ConsentRecord.tenant_code == tenant_code, ConsentRecord.subject_id == subject_id).order_by(ConsentRecord.seq)))
     linkages = list(session.scalars(sa.select(LinkageRecord).where(

@@ -115,6 +115,25 @@ def test_an_unexpected_failure_is_a_500_inside_the_layout_with_a_reference_numbe
     assert "database exploded" not in page and "Traceback" not in page
 
 
+def test_a_value_its_column_cannot_hold_met_at_the_commit_is_refused_not_a_500(client, monkeypatch, as_operator):
+    """An audit record is appended when the request's transaction commits (core.audit): a value PostgreSQL
+    refuses there (text longer than its column) is the sender's fault, answered as in a view: the UI's
+    400 page in the layout, the API's 422 problem, nothing saved (the form fuzzer found a 500 here)."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    def refused(session, *args, **kwargs):
+        raise sa.exc.DataError("INSERT INTO audit_record ...", {}, Exception("value too long for type character varying(13)"))
+
+    sign_in(client, ["platform-operator"])
+    monkeypatch.setattr(Session, "commit", refused)
+    answer = client.get("/admin/council/")
+    assert answer.status_code == 400 and inside_the_layout(answer.get_data(as_text=True))
+    api = client.get("/api/v1/council/proposals", headers=as_operator)
+    assert api.status_code == 422 and api.mimetype == "application/problem+json"
+    assert "変更は行っていません" in api.get_json()["detail_ja"] and "nothing was changed" in api.get_json()["detail_en"]
+
+
 def test_the_500_page_in_english(client, monkeypatch):
     monkeypatch.setattr(council, "list_proposals", lambda *args, **kwargs: 1 / 0)
     sign_in(client, ["platform-operator"])

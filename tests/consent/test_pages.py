@@ -115,6 +115,25 @@ def test_a_clerk_of_another_city_cannot_record_or_read_its_people(client, db, co
     assert refused.status_code == 422 and "ご自身の団体の住民" in refused.get_data(as_text=True)
 
 
+def test_a_history_asked_of_no_municipality_or_too_long_an_id_is_refused_beside_the_field(client, db, consent_setup):
+    """The operator may ask of every municipality: one that is not registered (or 300 characters long, beyond
+    what the audit record's column holds, which PostgreSQL refuses at the commit) is refused beside its field,
+    as is an identifier longer than any record's; the audit log records no such read."""
+    from core.audit import AuditRecord
+
+    consent_setup()
+    sign_in(client, ["platform-operator"], [], csrf="t")
+    before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "consent.history.read"))
+    for tenant, subject in (("x" * 300, person()), ("439999", person()), (KUMAMOTO, "p" * 129)):
+        page = client.get(f"/admin/consent-history/?tenant={tenant}&subject={subject}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 422, (tenant[:10], subject[:10], page.status_code)
+        assert ("登録されている団体を選んでください" in text) if subject != "p" * 129 else ("128文字以内" in text)
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(
+        AuditRecord.action == "consent.history.read")) == before
+
+
 def test_the_auditor_searches_linkages_and_a_new_text_version_asks_first(client, db, consent_setup, give):
     from residents.consent.models import ConsentText
 
