@@ -52,7 +52,6 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("GET /api/v1/audit/export", "to"): ("Must not be before 'from'", "a relation between two parameters"),
     ("GET /api/v1/audit/records", "to"): ("Must not be before 'from'", "a relation between two parameters"),
     ("POST /api/v1/tenants/{code}/api-clients", "expires_on"): ("The expiry date must be after today", "relative to today"),
-    ("PATCH /api/v1/api-clients/{client_id}", "expires_on"): ("The expiry date must be after today", "relative to today"),
     ("POST /api/v1/billing/policies", "components[].weight"): ("A share or weight is between 0 and 1",
                                                                 "a ratio's numerator at most its denominator"),
     ("POST /api/v1/billing/policies", "prefecture_share"): ("A share or weight is between 0 and 1",
@@ -96,20 +95,11 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/consent/services/{service_id}/texts", "items[].dataset_ref"): (
         "is not a dataset of the register this service may name", ROW + " that the owner may see"),
     ("POST /api/v1/project-groups", "name"): ("already exists", "unique among the groups: " + ROW),
-    ("PUT /api/v1/project-groups/{group_id}", "members"): (("is not a member", "A project group needs two or more members"),
-                                                         ROW + " (two or more of them: the same number twice is one)"),
-    ("PUT /api/v1/project-groups/{group_id}", "representative"): ("The representative must be one of the group's members",
-                                                                 "a relation between two fields"),
-    ("PUT /api/v1/project-groups/{group_id}", "name"): ("already exists", "unique among the groups: " + ROW),
     # the caller's role decides it (the operator may, a municipal admin may not): a fact of the token, not the body
     ("POST /api/v1/tenants/{code}/api-clients", "allow_any"): ("Only the platform operator may allow every source address",
                                                               "the caller's role: not a property of the request's body"),
-    ("PATCH /api/v1/api-clients/{client_id}", "allow_any"): ("Only the platform operator may allow every source address",
-                                                            "the caller's role: not a property of the request's body"),
     ("POST /api/v1/tenants/{code}/api-clients", "allowlist"): ("only the platform operator may allow any address",
                                                               "the caller's role: not a property of the request's body"),
-    ("PATCH /api/v1/api-clients/{client_id}", "allowlist"): ("only the platform operator may allow any address",
-                                                            "the caller's role: not a property of the request's body"),
     ("PUT /api/v1/quota-plans/{plan}", "(body)"): ("population_min must not exceed population_max",
                                                    "a relation between two fields"),
     # the same relation, named at its field, against the plan's stored population_max (when only one is sent)
@@ -206,6 +196,13 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal", "total_yen"): (
         ("exceeds the cap", "add up to"), "the lines' sum and the call's cap: a relation between fields and " + ROW),
 }
+# A change is checked by the same function as the creation: its refusals are the creation's.
+for _created, _changed, _fields in (
+        ("POST /api/v1/project-groups", "PUT /api/v1/project-groups/{group_id}", ("members", "representative", "name")),
+        ("POST /api/v1/tenants/{code}/api-clients", "PATCH /api/v1/api-clients/{client_id}",
+         ("expires_on", "allow_any", "allowlist"))):
+    UNSTATABLE.update({(_changed, field): UNSTATABLE[(_created, field)] for field in _fields})
+
 # NOT YET STATED: rules the API enforces that a schema could state but does not yet; their refusals
 # are counted and printed apart, and fail the run only in operations not listed here. Empty since
 # issue 26: keep it so (state a new rule in the request schema instead of listing it here).
