@@ -23,7 +23,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
     ("residents", _l("Residents"), ("residents", "resident_figures", "resident_notices")),
     ("money", _l("Cost sharing and budget"),
-     ("billing", "billing_bank", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
+     ("billing", "billing_bank", "billing_reminders", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
       "annual_reports")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "meetings", "published_minutes", "notices")),
     ("operations", _l("Operations and audit"),

@@ -53,14 +53,7 @@ def runs_waiting(session: Session, actor: Actor) -> list[AllocationRun]:
 
 
 def _receivable_balances(tenant_codes: list[str] | None = None):
-    query = (sa.select(Account.tenant_code, JournalEntry.fiscal_year, sa.func.sum(Posting.amount).label("balance"))
-             .join(Posting, Posting.account_id == Account.id)
-             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-             .where(JournalEntry.status == EntryStatus.posted, Account.code.like(f"{ledger.RECEIVABLE_PREFIX}%"))
-             .group_by(Account.tenant_code, JournalEntry.fiscal_year))
-    if tenant_codes is not None:
-        query = query.where(Account.tenant_code.in_(tenant_codes))
-    return query
+    return ledger.receivable_balances(tenant_codes)
 
 
 def unpaid_statements(session: Session, actor: Actor) -> list[UnpaidStatement]:

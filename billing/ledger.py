@@ -524,6 +524,19 @@ def tenant_balance(session: Session, tenant_code: str, *, as_of: dt.date | None 
     return balance(session, receivable(tenant_code), as_of=as_of, fiscal_year=fiscal_year)
 
 
+def receivable_balances(tenant_codes: Sequence[str] | None = None):
+    """A query of (tenant_code, fiscal_year, balance): each tenant's receivable per fiscal year (what it
+    still owes for that year's statement), from posted entries; ``tenant_codes`` limits it."""
+    query = (sa.select(Account.tenant_code, JournalEntry.fiscal_year, sa.func.sum(Posting.amount).label("balance"))
+             .join(Posting, Posting.account_id == Account.id)
+             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .where(JournalEntry.status == EntryStatus.posted, Account.code.like(f"{RECEIVABLE_PREFIX}%"))
+             .group_by(Account.tenant_code, JournalEntry.fiscal_year))
+    if tenant_codes is not None:
+        query = query.where(Account.tenant_code.in_(list(tenant_codes)))
+    return query
+
+
 @dataclasses.dataclass(frozen=True)
 class TrialBalanceRow:
     code: str

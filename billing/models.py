@@ -529,6 +529,7 @@ class EstimateLetter(SQLModel, table=True):
 class LetterFileKind(LabelledEnum):
     statement = "statement", "納入通知書・精算書", "Payment notice or settlement"
     estimate = "estimate", "負担金見込額通知", "Cost-share estimate"
+    reminder = "reminder", "督促状", "Payment reminder"
 
 
 class LetterFile(SQLModel, table=True):
@@ -556,6 +557,41 @@ class LetterFile(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("kind", "letter_id", "edition", name="uq_billing_letter_file_edition"),
         sa.CheckConstraint("edition >= 0", name="edition_not_negative"),
+    )
+
+
+class Reminder(SQLModel, table=True):
+    """A 督促状: a municipality is reminded of a statement still unpaid after its letter's 納期限
+    (:mod:`billing.reminders`). Numbered from the office's one letter sequence (the table is marked
+    ``letter_numbers``: :func:`billing.documents.next_sequences`); it names the letter it follows
+    (``document_id``), the amount unpaid when it was sent and the new 納期限 finance chose. ``paid_on``
+    is set once, by the payment that pays the statement off (:func:`billing.overdue.mark_paid`); the
+    file sent is kept in :class:`LetterFile` (kind ``reminder``). One reminder per statement and new
+    due date.
+    """
+
+    __tablename__ = "billing_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="billing_statement_document.id", index=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    fiscal_year: int  # the statement's fiscal year
+    number_year: int
+    sequence: int
+    number: str = Field(max_length=60)
+    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    due_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))  # the new 納期限
+    amount: int = Field(sa_column=_yen())  # unpaid when the reminder was sent
+    issued_by: str = Field(default="", max_length=255)
+    paid_on: dt.date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_code", "fiscal_year", "due_on", name="uq_billing_reminder_statement_due"),
+        sa.UniqueConstraint("number_year", "sequence", name="uq_billing_reminder_year_sequence"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("due_on > issued_on", name="due_after_issue"),
+        {"info": {"letter_numbers": True}},
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import allocation, ledger
+from billing import allocation, ledger, overdue
 from billing.closed_years import refuse_if_closed
 from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
@@ -302,6 +302,7 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate, *, evide
                      tenant_code=data.tenant_code,
                      after={"fiscal_year": data.fiscal_year, "amount": data.amount,
                             "received_on": data.received_on.isoformat(), "reference": data.reference, **(evidence or {})})
+        overdue.mark_paid(session, data.tenant_code, data.fiscal_year, data.received_on)  # its reminders: paid on
     return entry
 
 

@@ -41,6 +41,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
                     "posted_on, reversed_at, reversed_by, reversal_reason, four_eyes)",),
     # an issued statement keeps its number; a reissue is counted on its row
     "billing_statement_document": ("UPDATE (reissue_count, reissued_on, reissued_by)",),
+    # a reminder (督促状) is marked paid once, by the payment that pays its statement off (billing.overdue)
+    "billing_reminder": ("UPDATE (paid_on)",),
     # a manual payment (no bank line) is approved once by a second person (billing.bank_reconciliation); the bank
     # files, their lines and the payment links are only added
     "billing_manual_payment": ("UPDATE (approved_at, approved_by, entry_id)",),

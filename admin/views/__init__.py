@@ -7,13 +7,13 @@ from flask_admin import Admin
 
 def register(admin: Admin, session) -> None:
     from admin import menu
-    from admin.views import (api_clients, audit, billing, billing_bank, consent, dataset_use, datasets, documents, events, frame,
+    from admin.views import (api_clients, audit, billing, billing_bank, billing_reminders, consent, dataset_use, datasets, documents, events, frame,
                              governance, incidents, inquiries, meetings, member_report, members, members_import, onboarding,
                              progress, reports, request_logs, resident_notices, residents, retention, search, service, tenants,
                              usage, users)
     from admin.views import competition, competition_contracts, competition_review
 
-    views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, billing_bank, reports, documents, usage,
+    views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, billing_bank, billing_reminders, reports, documents, usage,
                                  governance, audit, members, members_import, member_report, inquiries, events, progress,
                                  competition, competition_contracts, competition_review, meetings, datasets,
                                  dataset_use, consent, residents, resident_notices, retention, request_logs, search, service, frame)

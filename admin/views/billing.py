@@ -36,11 +36,13 @@ from admin.views.billing_grants import GrantPages
 from admin.views.billing_forms import (AdoptForm, CostItemForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _propose_form,
                                        _member_choices, _resolution_text, _year_choices)
+from admin.views.billing_reminders import _day as reminder_day
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
 from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
                      statements, year_close)
 from billing import attention as billing_attention
+from billing import reminders as reminder_letters
 from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
@@ -219,6 +221,11 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
             names = dict(db.session.query(Tenant.code, Tenant.name_ja).filter(Tenant.code.in_(codes)).all())
             context["own"] = [(code, names.get(code, code), allocation_runs.statement_years(db.session, g.actor, code))
                               for code in codes]
+            # the reminders (督促状) each tenant was sent, and what is unpaid after its due date now
+            context["own_reminders"] = [(names.get(code, code), reminder)
+                                        for code in codes for reminder in reminder_letters.reminders_of(db.session, g.actor, code)]
+            context["own_overdue"] = [item for code in codes for item in reminder_letters.overdue_of(db.session, g.actor, code)]
+            context["day"] = reminder_day
         return self.render("renkei/billing_index.html", **context)
 
     @expose("/runs/new", methods=("POST",))
@@ -618,7 +625,13 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
                            amount_rows=statements._amount_rows(built), letter=letter,
                            addressee=documents.addressee(built.tenant_name),
                            letter_rows=[row for row in documents.letter_rows(letter) if row[0] != "宛先"],
-                           can_manage=self._can_manage())
+                           can_manage=self._can_manage(),
+                           reminders=[(built.tenant_name, reminder) for reminder
+                                      in reminder_letters.reminders_of(db.session, g.actor, code, fiscal_year)],
+                           year_label=lambda value: format_fiscal_year(value, _locale()),
+                           overdue=next((item for item in reminder_letters.overdue_of(db.session, g.actor, code)
+                                         if item.fiscal_year == fiscal_year), None),
+                           day=reminder_day)
 
     @expose("/statements/<code>/<int:fiscal_year>.<fmt>")
     def statement_file(self, code: str, fiscal_year: int, fmt: str):

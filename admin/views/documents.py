@@ -24,7 +24,7 @@ from admin.views.base import SecureView, apply_problems, confirm_first, post_act
 from admin.views.billing import _download
 from admin.views.billing_forms import REQUIRED, _Form, _ja
 from admin.views.operator_forms import InRange
-from billing import documents
+from billing import documents, reminders
 from billing.ledger_errors import InvalidBillingData
 from core import authz
 from core.calendar import date_ja
@@ -56,6 +56,13 @@ class StatementDocumentsView(SecureView):
         found = documents.issued_letter(db.session, g.actor, code, fiscal_year)
         return _pdf(documents.letters_pdf(db.session, g.actor, [found]), f"statement-{code}-FY{fiscal_year}",
                     f"納入通知書_{found.statement.tenant_name}_{found.statement.era}")
+
+    @expose("/reminders/<int:reminder_id>.pdf")
+    def reminder_pdf(self, reminder_id: int):
+        """A 督促状 as it was sent (finance, or the municipality's own readers)."""
+        reminder, content = reminders.reminder_file(db.session, g.actor, reminder_id)
+        return _pdf(content, f"reminder-{reminder.tenant_code}-FY{reminder.fiscal_year}-{reminder.id}",
+                    f"督促状_{reminder.number}")
 
     @expose("/runs/<int:run_id>.pdf")
     def run_pdf(self, run_id: int):
