@@ -126,6 +126,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "billing.run.approve": ("按分計算の承認（会計帳簿へ計上）", "Allocation run approved (posted)"),
     "billing.letters.issue": ("納入通知書の発行（文書番号の付与）", "Letters issued (numbered)"),
     "billing.letter.reissue": ("納入通知書の再発行", "Letter reissued"),
+    "billing.reminder.issue": ("督促状の発行（文書番号の付与）", "Payment reminder issued (numbered)"),
     "billing.letter.keep": ("発行済みの納入通知書のファイルの保管", "Issued letter's file kept"),
     "billing.estimate.keep": ("発行済みの見込額通知のファイルの保管", "Issued estimate letter's file kept"),
     "settings.update": ("県の設定（発行者・振込先・文書番号）の変更", "Prefecture settings changed"),
