@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import ledger
-from billing.models import (Account, AllocationRun, AllocationRunLine, CostItem, EntryStatus, JournalEntry, Posting,
-                            RunStatus)
+from billing.models import AllocationRun, AllocationRunLine, CostItem, RunStatus
 from billing.operations import require_all_tenants
 from core import authz
 from core.actor import Actor

@@ -107,6 +107,15 @@ def check_due_on(due_on: dt.date | None, today: dt.date) -> dt.date:
     return due_on
 
 
+def check_chosen(statements: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The statements chosen, by fiscal year then tenant code; refused in words when none is."""
+    if not statements:
+        raise InvalidBillingData("choose the statements to remind", "督促する負担金を選んでください。",
+                                 problems=[{"field": "statements", "message_en": "Choose at least one statement.",
+                                            "message_ja": "督促する負担金を1件以上選んでください。"}])
+    return sorted(set(statements), key=lambda key: (key[1], key[0]))
+
+
 def _why_not(session: Session, code: str, year: int, today: dt.date) -> BillingConflict:
     """Why the statement is not on the reminder list today, in words."""
     name = session.scalar(sa.select(Tenant.name_ja).where(Tenant.code == code)) or code
@@ -128,11 +137,7 @@ def issue_reminders(session: Session, actor: Actor, statements: Sequence[tuple[s
     authz.authorize(actor, "billing.manage")
     today = issued_on or today_jst()
     check_due_on(due_on, today)
-    wanted = sorted(set(statements), key=lambda key: (key[1], key[0]))
-    if not wanted:
-        raise InvalidBillingData("choose the statements to remind", "督促する負担金を選んでください。",
-                                 problems=[{"field": "statements", "message_en": "Choose at least one statement.",
-                                            "message_ja": "督促する負担金を1件以上選んでください。"}])
+    wanted = check_chosen(statements)
     settings = require_settings(session)
     found = {(item.tenant_code, item.fiscal_year): item
              for item in overdue.overdue_statements(session, today, sorted({code for code, _year in wanted}))}

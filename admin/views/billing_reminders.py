@@ -58,8 +58,9 @@ class ReminderView(SecureView):
         failed = lambda: self._page(form, set(picked), status=422)  # noqa: E731
         if not form.validate():
             return failed()
-        checked = post_action(with_problems_beside_fields(
-            form, lambda: reminders.check_due_on(form.due_on.data, today_jst())), failed=failed, done=lambda _day: None)
+        checked = post_action(with_problems_beside_fields(form, lambda: (
+            reminders.check_due_on(form.due_on.data, today_jst()), reminders.check_chosen(statements))),
+            failed=failed, done=lambda _checked: None)  # refused before the confirmation, not after it
         if checked is not None:
             return checked
         asked = confirm_first(

@@ -150,6 +150,11 @@ def test_a_past_due_date_is_refused_beside_the_field_with_what_was_typed(client,
     assert refused.status_code == 422
     field = body[body.index('id="due_on"') - 300:body.index('id="due_on-error"') + 300]
     assert f'value="{typed}"' in field and "今日" in field and "より後の日付" in field
+    # no statement ticked: refused in words before the confirmation, the date typed kept
+    later = _later().isoformat()
+    none = client.post("/admin/billing/reminders/issue", data={"csrf_token": csrf(page), "due_on": later})
+    assert none.status_code == 422 and "督促する負担金を選んでください" in none.get_data(as_text=True)
+    assert f'value="{later}"' in none.get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 0
 
 
