@@ -139,6 +139,9 @@ def issue_reminders(session: Session, actor: Actor, statements: Sequence[tuple[s
     check_due_on(due_on, today)
     wanted = check_chosen(statements)
     settings = require_settings(session)
+    # the year's numbering is held first (until the transaction ends): a reminder sent at the same moment by
+    # someone else is then seen below, and the same new due date is refused in words, not by the unique key
+    sequences = next_sequences(session, fiscal_year_of(today))
     found = {(item.tenant_code, item.fiscal_year): item
              for item in overdue.overdue_statements(session, today, sorted({code for code, _year in wanted}))}
     for code, year in wanted:
@@ -149,7 +152,6 @@ def issue_reminders(session: Session, actor: Actor, statements: Sequence[tuple[s
             raise _refused(code, year, item.tenant_name,
                            f"a reminder with the payment deadline {due_on.isoformat()} was sent already",
                            f"新たな納期限 {date_ja(due_on)} の督促状は発行済みです。別の納期限を選んでください。", "repeated")
-    sequences = next_sequences(session, fiscal_year_of(today))
     issued = []
     for code, year in wanted:
         item = found[(code, year)]

@@ -184,3 +184,17 @@ def test_refusals_in_words(client, db, finance, letters_sent):
     # a second reminder with another new due date is sent, numbered after the first
     second = reminders.issue_reminders(db, finance, [YATSUSHIRO], due + dt.timedelta(days=7))
     assert second[0].due_on == due + dt.timedelta(days=7)
+
+
+def test_the_same_reminder_sent_twice_at_once_is_sent_once_and_the_other_refused_in_words(app, db, finance, letters_sent):
+    from tests.billing.conftest import colleague
+    from tests.race import race
+
+    due = _later()
+    outcomes = race(app, [lambda session, n=n: reminders.issue_reminders(session, colleague(n), [YATSUSHIRO], due)[0].number
+                          for n in (1, 2)])
+    assert sorted(outcome.ok for outcome in outcomes) == [False, True]
+    [refused] = [outcome.error for outcome in outcomes if not outcome.ok]
+    assert isinstance(refused, BillingConflict) and "発行済み" in refused.message_ja
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 1
