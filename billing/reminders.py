@@ -66,10 +66,9 @@ def reminders_of(session: Session, actor: Actor, tenant_code: str, fiscal_year: 
 
 def get_reminder(session: Session, actor: Actor, reminder_id: int) -> Reminder:
     """One reminder, for its own tenant's readers and finance; another tenant's is not found (not told apart)."""
+    authz.authorize(actor, "billing.read")  # someone without billing.read at all: refused as such
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or not authz.allowed(actor, "billing.read", reminder.tenant_code):
-        if reminder is not None:
-            authz.authorize(actor, "billing.read")  # someone without billing.read at all: refused as such
         raise BillingNotFound(f"no reminder #{reminder_id}", f"督促状 #{reminder_id} はありません。",
                               reminder_id=reminder_id)
     return reminder

@@ -51,6 +51,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/billing/bank-files"): "billing.manage",
     ("POST", "/api/v1/billing/bank-lines/{line_id}/confirm"): "billing.manage",
     ("POST", "/api/v1/billing/runs/{run_id}/letters"): "billing.manage",
+    ("POST", "/api/v1/billing/reminders"): "billing.manage",
     ("PUT", "/api/v1/settings/prefecture"): "settings.manage",
     ("POST", "/api/v1/agreements/{document}/versions"): "agreement.manage",
     ("POST", "/api/v1/agreements/{document}/versions/{number}/publish"): "agreement.manage",

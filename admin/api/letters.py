@@ -20,8 +20,8 @@ from admin.api.contract import media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from billing import documents, letter_files
-from billing.models import LetterFileKind, StatementDocument
+from billing import documents, letter_files, reminders
+from billing.models import LetterFileKind, Reminder, StatementDocument
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.validation import ID_RANGE, TenantCode
 from tenancy.registry.prefecture import PrefectureSettingsIn, read_settings, settings_summary, update_settings
@@ -132,6 +132,102 @@ def letter(path: LetterPath, query: LettersQuery):
          summary="Reissue a letter: the same number, marked 再発行")
 def reissue_letter(path: LetterPath):
     return jsonify(_letter_out(documents.reissue_document(db.session, current_actor(), path.code, path.fiscal_year)))
+
+
+# --- reminders (督促状) ----------------------------------------------------------------------------------
+
+class StatementRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_code: TenantCode
+    fiscal_year: int = Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR)
+
+
+class ReminderIssueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statements: list[StatementRef] = Field(min_length=1, max_length=2000,
+                                           description="The statements to remind (each unpaid after its due date)")
+    due_on: dt.date = Field(description="新たな納期限: a date after today (in Japan)")
+
+
+class ReminderPath(BaseModel):
+    reminder_id: int = Field(**ID_RANGE)
+
+
+class ReminderOut(BaseModel):
+    id: int
+    tenant_code: str
+    fiscal_year: int
+    number: str = Field(description="文書番号 of the 督促状 (the office's one letter sequence)")
+    letter_number: str = Field(description="文書番号 of the letter it follows (納入通知書 or 精算書)")
+    issued_on: dt.date = Field(description="The day it was sent")
+    due_on: dt.date = Field(description="新たな納期限")
+    amount: int = Field(description="Yen unpaid when it was sent")
+    paid_on: dt.date | None = Field(description="The day a payment paid the statement off; null while unpaid")
+    sha256: str | None = Field(description="SHA-256 of the file sent; a download gives that file")
+
+
+class RemindersOut(BaseModel):
+    reminders: list[ReminderOut]
+
+
+class OverdueOut(BaseModel):
+    tenant_code: str
+    tenant_name: str
+    fiscal_year: int
+    owed: int = Field(description="Yen still unpaid")
+    letter_number: str
+    due_on: dt.date = Field(description="納期限 of the statement's newest letter, passed")
+    reminders: list[ReminderOut]
+
+
+class OverdueListOut(BaseModel):
+    statements: list[OverdueOut]
+
+
+def _reminder_out(reminder: Reminder) -> dict:
+    kept = letter_files.latest(db.session, LetterFileKind.reminder, reminder.id)
+    document = db.session.get(StatementDocument, reminder.document_id)
+    return {"id": reminder.id, "tenant_code": reminder.tenant_code, "fiscal_year": reminder.fiscal_year,
+            "number": reminder.number, "letter_number": document.number if document is not None else "",
+            "issued_on": reminder.issued_on.isoformat(), "due_on": reminder.due_on.isoformat(), "amount": reminder.amount,
+            "paid_on": reminder.paid_on.isoformat() if reminder.paid_on else None,
+            "sha256": kept.sha256 if kept is not None else None}
+
+
+@bp.get("/billing/reminders/overdue", responses={200: OverdueListOut},
+        summary="The statements unpaid after their due date today (finance's reminder list)")
+def overdue_statements():
+    return jsonify({"statements": [
+        {"tenant_code": item.tenant_code, "tenant_name": item.tenant_name, "fiscal_year": item.fiscal_year,
+         "owed": item.owed, "letter_number": item.document.number, "due_on": item.due_on.isoformat(),
+         "reminders": [_reminder_out(reminder) for reminder in item.reminders]}
+        for item in reminders.overdue_list(db.session, current_actor())]})
+
+
+@bp.post("/billing/reminders", responses={201: RemindersOut},
+         summary="Send a numbered 督促状 (one A4 page) for each statement, with a new due date")
+def issue_reminders(body: ReminderIssueBody):
+    issued = reminders.issue_reminders(db.session, current_actor(),
+                                       [(ref.tenant_code, ref.fiscal_year) for ref in body.statements], body.due_on)
+    return jsonify({"reminders": [_reminder_out(reminder) for reminder in issued]}), 201
+
+
+@bp.get("/billing/statements/<code>/<int:fiscal_year>/reminders", responses={200: RemindersOut},
+        summary="The reminders sent for a tenant's statement of a fiscal year")
+def statement_reminders(path: LetterPath):
+    return jsonify({"reminders": [_reminder_out(reminder) for reminder
+                                  in reminders.reminders_of(db.session, current_actor(), path.code, path.fiscal_year)]})
+
+
+@bp.get("/billing/reminders/<int:reminder_id>", responses={200: media(ReminderOut, PDF)},
+        summary="One reminder, as its facts or as the PDF sent")
+def reminder(path: ReminderPath, query: LettersQuery):
+    if query.format == "pdf":
+        found, content = reminders.reminder_file(db.session, current_actor(), path.reminder_id)
+        return _pdf(content, f"reminder-{found.tenant_code}-FY{found.fiscal_year}-{found.id}", f"督促状_{found.number}")
+    return jsonify(_reminder_out(reminders.get_reminder(db.session, current_actor(), path.reminder_id)))
 
 
 # --- the prefecture's settings ----------------------------------------------------------------------------

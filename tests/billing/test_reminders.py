@@ -198,3 +198,33 @@ def test_the_same_reminder_sent_twice_at_once_is_sent_once_and_the_other_refused
     assert isinstance(refused, BillingConflict) and "発行済み" in refused.message_ja
     db.expire_all()
     assert db.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 1
+
+
+def test_the_api_sends_lists_and_serves_reminders_with_problems_in_words(client, db, letters_sent, user_factory):
+    _, finance_headers = user_factory(("finance-officer",))
+    _, yatsushiro_headers = user_factory(("municipal-admin",), "432024")
+    overdue = client.get("/api/v1/billing/reminders/overdue", headers=finance_headers)
+    assert overdue.status_code == 200
+    assert [(s["tenant_code"], s["owed"]) for s in overdue.get_json()["statements"]] == [("432024", 950_000),
+                                                                                          ("432032", 975_000)]
+    past = client.post("/api/v1/billing/reminders", headers=finance_headers,
+                       json={"statements": [{"tenant_code": "432024", "fiscal_year": 2025}], "due_on": today_jst().isoformat()})
+    assert past.status_code == 422 and past.mimetype == "application/problem+json"
+    assert any(problem["field"] == "due_on" and "今日" in problem["message_ja"] for problem in past.get_json()["errors"])
+    due = _later().isoformat()
+    sent = client.post("/api/v1/billing/reminders", headers=finance_headers,
+                       json={"statements": [{"tenant_code": "432024", "fiscal_year": 2025}], "due_on": due})
+    assert sent.status_code == 201
+    [reminder] = sent.get_json()["reminders"]
+    assert reminder["amount"] == 950_000 and reminder["due_on"] == due and reminder["paid_on"] is None
+    again = client.post("/api/v1/billing/reminders", headers=finance_headers,
+                        json={"statements": [{"tenant_code": "432024", "fiscal_year": 2025}], "due_on": due})
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert "発行済み" in again.get_json()["detail_ja"]
+    assert client.post("/api/v1/billing/reminders", headers=yatsushiro_headers,
+                       json={"statements": [{"tenant_code": "432024", "fiscal_year": 2025}], "due_on": due}).status_code == 403
+    own = client.get("/api/v1/billing/statements/432024/2025/reminders", headers=yatsushiro_headers).get_json()
+    assert [r["number"] for r in own["reminders"]] == [reminder["number"]]
+    pdf = client.get(f"/api/v1/billing/reminders/{reminder['id']}?format=pdf", headers=yatsushiro_headers)
+    assert pdf.status_code == 200 and hashlib.sha256(pdf.data).hexdigest() == reminder["sha256"]
+    assert client.get("/api/v1/billing/statements/432032/2025/reminders", headers=yatsushiro_headers).status_code == 403

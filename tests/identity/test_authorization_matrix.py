@@ -207,6 +207,12 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/billing/runs/{run_id}/letters"): Rule(READ_ALL),
     ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}/letter"): Rule(READ_TENANT),
     ("POST", "/api/v1/billing/statements/{code}/{fiscal_year}/letter/reissue"): Rule(FINANCE),
+    # reminders (督促状): finance lists the overdue and sends; a municipality reads its own
+    ("GET", "/api/v1/billing/reminders/overdue"): Rule(FINANCE),
+    ("POST", "/api/v1/billing/reminders"): Rule(FINANCE, lambda: {"statements": [{"tenant_code": OWN, "fiscal_year": 2025}],
+                                                                  "due_on": "2099-03-31"}),
+    ("GET", "/api/v1/billing/statements/{code}/{fiscal_year}/reminders"): Rule(READ_TENANT),
+    ("GET", "/api/v1/billing/reminders/{reminder_id}"): Rule(READ_TENANT),
     ("GET", "/api/v1/settings/prefecture"): Rule(READ_ALL),
     ("PUT", "/api/v1/settings/prefecture"): Rule(OPERATE, lambda: dict(_kumamoto_settings())),
     # governance
@@ -507,7 +513,7 @@ PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{pla
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{contract_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
-               "{kind}": "first", "{event_kind}": "member_seminar"}  # another organisation than the org-admin's (none registered)
+               "{kind}": "first", "{event_kind}": "member_seminar", "{reminder_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its
