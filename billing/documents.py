@@ -282,7 +282,7 @@ def letters_pdf(session: Session, actor: Actor, letters: list[Letter]) -> bytes:
     return letter_files.bind([file_of(session, actor, found) for found in letters])
 
 
-def _bank_text(settings: PrefectureSettings) -> str:
+def bank_text(settings: PrefectureSettings) -> str:
     return (f"{settings.bank_name} {settings.bank_branch} {BANK_ACCOUNT_LABELS_JA[settings.account_type]}預金 "
             f"{settings.account_number}（口座名義 {settings.account_holder}）")
 
@@ -311,7 +311,7 @@ def letter_rows(found: Letter) -> list[tuple[str, str]]:
         rows.append(("納期限", date_ja(found.document.due_on)))
     if found.settings is not None:
         rows.append(("発行者", issuer_line(found.settings)))
-        rows.append(("振込先（指定金融機関）", _bank_text(found.settings)))
+        rows.append(("振込先（指定金融機関）", bank_text(found.settings)))
         rows.append(("問い合わせ先", contact_text(found.settings)))
     rows.append(("納入金額", f"{yen_in_words(found.amount_due)}（{found.amount_due:,}円）"))
     rows.append(("備考", TAX_NOTE))
@@ -443,7 +443,7 @@ def letter_html(found: Letter) -> str:
         f"<h2>内訳</h2><table>{_amounts_html(statement, settled=found.is_settlement)}</table>"
         f"<h2>算定の基礎</h2><table>{rows_html(facts)}</table>"
         f"{costs}"
-        f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
+        f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', bank_text(settings))])}</table>"
         f'<p class="note">{e(TAX_NOTE)}</p>'
         f"<h2>問い合わせ先</h2><p>{e(contact_text(settings))}</p>"
         f"</section>"

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import ledger, letter_files, operations, overdue
-from billing.documents import (_bank_text, contact_text, issuer_line, letter_head, next_sequences, pdf_of, rows_html,
+from billing.documents import (bank_text, contact_text, issuer_line, letter_head, next_sequences, pdf_of, rows_html,
                                yen_in_words)
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import LetterFileKind, Reminder, StatementDocument
@@ -197,7 +197,7 @@ def reminder_html(reminder: Reminder, document: StatementDocument, tenant_name: 
         f'<div class="due">未納額　<strong>{e(yen_in_words(reminder.amount))}</strong>（{reminder.amount:,}円）'
         f"<br>新たな納期限　<strong>{e(date_ja(reminder.due_on))}</strong></div>"
         f"<h2>督促の内容</h2><table>{rows_html(reminder_rows(reminder, document))}</table>"
-        f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', _bank_text(settings))])}</table>"
+        f"<h2>納入方法</h2><table>{rows_html([('振込先（指定金融機関）', bank_text(settings))])}</table>"
         f'<p class="note">{e(TAX_NOTE)}</p>'
         '<p class="note">この督促状と行き違いに納入済みの場合は、ご容赦ください。</p>'
         f"<h2>問い合わせ先</h2><p>{e(contact_text(settings))}</p>"
