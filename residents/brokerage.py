@@ -10,7 +10,10 @@ this service), then the consent check's own reasons (:mod:`residents.consent.che
 items within the range). Items outside the range, or that renkei does not hold, are listed as
 ``withheld`` and never sent. The consent check appends the linkage record (the service, the person as
 the service knows them, the items sent, allowed or refused), once it is asked (a refusal before it sends
-nothing and is recorded nowhere yet). The answer never holds the common ID or another service's ID.
+nothing and is recorded nowhere yet). The items a linked resident did not tick are asked of the check as
+well, on their own: it refuses them (``not_disclosed``, or an earlier rule) and records that refusal, so
+the resident's history shows every item a service asked for and did not receive because they said no.
+The answer never holds the common ID or another service's ID.
 """
 
 from __future__ import annotations
@@ -87,14 +90,21 @@ def broker(session: Session, actor: Actor, keys: Keyring, payload: BrokerIn | di
         return _refused("not_your_service")
     if row.resident_id is None:
         return _refused("not_linked", tuple(request.items))
-    not_allowed = set(not_ticked(getattr(row, TICKS), request.items))  # the consent check's one rule of the ticks
+    not_allowed = not_ticked(getattr(row, TICKS), request.items)  # the consent check's one rule of the ticks
     sendable = tuple(item for item in request.items if item not in not_allowed and item in HELD_ITEMS)
     withheld = tuple(item for item in request.items if item not in sendable)
-    if not sendable:
-        return _refused("not_disclosed", withheld)
     check = {"service_id": request.service_id, "tenant_code": row.tenant_code, "subject_id": request.service_user_id,
-             "items": list(sendable), "purpose": request.purpose, "client": f"brokerage:{actor.client_id}"}
-    decision = consent_check(session, _as_broker(actor), check, autocommit=autocommit, inputs=row)
+             "purpose": request.purpose, "client": f"brokerage:{actor.client_id}"}
+    decision = None
+    if sendable:
+        decision = consent_check(session, _as_broker(actor), {**check, "items": list(sendable)},
+                                 autocommit=autocommit, inputs=row)
+    # the items the resident did not tick are asked of the check too, which refuses them and records the refusal
+    # (after the check of what may be sent, whose read ``row`` holds the linkage chain's head as it was)
+    refusal = consent_check(session, _as_broker(actor), {**check, "items": list(not_allowed)},
+                            autocommit=autocommit) if not_allowed else None
+    if decision is None:
+        return _refused("not_disclosed", withheld, refusal.linkage_seq if refusal is not None else None)
     if not decision.allowed:
         return _refused(decision.reason, withheld, decision.linkage_seq)
     plain = personal_items(row, keys, tuple(HELD_ITEMS[item] for item in sendable))  # only what is sent

@@ -13,8 +13,8 @@ signed-in resident's row and reads only what is about that row.
   as long as the linkage records (the purge's floor, :func:`governance.audit_export.refuse_before_linkages`).
 * :func:`service_request_words`: each request of a service (the linkage records, :func:`residents.portal_records.history`)
   with its purpose, the items asked, the items given and the items refused, in words. The brokerage asks the
-  check only for the items the resident ticked, so an unticked item it left out (``withheld``, never sent) is in
-  no linkage record and not listed: recording it needs a column of the linkage chain.
+  check for the items the resident ticked and, on their own, for those they did not (which the check refuses and
+  records): a request of both is therefore two records here, what was given and what was refused.
 * :func:`own_items`: the resident's 基本4情報 decrypted for them, labelled.
 * :func:`dispute`: the resident disputes one of these records: an inquiry to the secretariat
   (:func:`secretariat.inquiries.record_on_behalf`, category 個人情報・同意) naming the record, a notice to the

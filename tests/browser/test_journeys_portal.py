@@ -99,12 +99,16 @@ def test_a_resident_links_two_services_consents_per_item_sees_what_was_sent_with
     assert users[health.id] not in json.dumps(first, ensure_ascii=False)
     assert users[navi.id] not in json.dumps(second, ensure_ascii=False)
 
-    # who received what: both requests, newest first
+    # who received what: both requests, newest first; くらしナビ's 住所, not ticked, is listed as refused beside
+    # the 氏名 it was given
     page.goto(live_server("/portal/"))
     page.click("#menu-history")
     history = page.inner_text("#history")
     assert "くらしナビ" in history and "健康ポイント" in history
     assert history.index("健康ポイント") < history.index("くらしナビ")
+    rows = page.locator("#history li").all_inner_texts()
+    assert len(rows) == 3
+    assert [("住所" in row, "提供していません" in row) for row in rows if "くらしナビ" in row] == [(True, True), (False, False)]
     _passes_axe(page, "the history")
 
     # withdrawn in the portal: くらしナビ's next request is refused, and the history shows the refusal
@@ -117,7 +121,7 @@ def test_a_resident_links_two_services_consents_per_item_sees_what_was_sent_with
     refused = _ask(app, db, navi, users[navi.id], ["氏名"])
     assert not refused["allowed"] and refused["items"] == {}
     page.goto(live_server("/portal/history"))
-    assert page.locator("#history li").count() == 3
+    assert page.locator("#history li").count() == 4
 
     # my data, as a disclosure request gives it: JSON and CSV
     page.goto(live_server("/portal/"))

@@ -85,7 +85,7 @@ def test_a_service_receives_only_what_the_resident_allowed_and_a_withdrawal_refu
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
     try:
-        again = ask(a_headers)
+        again = ask(a_headers, items=["氏名"])
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
     assert again["allowed"] and again["items"] == {"氏名": "髙橋 太郎"}
@@ -111,9 +111,13 @@ def test_a_service_receives_only_what_the_resident_allowed_and_a_withdrawal_refu
     db.expire_all()
     records = db.scalars(sa.select(LinkageRecord).where(LinkageRecord.service_id == service_a.id)
                          .order_by(LinkageRecord.seq)).all()
+    # what was sent, and each item the resident did not tick refused beside it: the history shows both
     assert [(r.subject_id, r.items, r.allowed, r.reason) for r in records] == [
-        ("navi-user-0001", '["氏名"]', True, "allowed"), ("navi-user-0001", '["氏名"]', True, "allowed"),
-        ("navi-user-0001", '["氏名"]', False, "withdrawn")]
+        ("navi-user-0001", '["氏名"]', True, "allowed"), ("navi-user-0001", '["住所"]', False, "not_disclosed"),
+        ("navi-user-0001", '["氏名"]', True, "allowed"),
+        ("navi-user-0001", '["住所"]', False, "not_disclosed"),
+        ("navi-user-0001", '["氏名"]', False, "withdrawn"), ("navi-user-0001", '["住所"]', False, "withdrawn")]
+    assert first["linkage_record"] == records[0].seq and refused["linkage_record"] == records[4].seq
     every = "\n".join(bodies)
     assert common_id not in every and "health-77-0001" not in every
 

@@ -247,7 +247,8 @@ def test_a_service_issues_a_code_over_the_api_for_its_own_service_only(client, d
 def test_only_the_items_the_resident_ticked_are_allowed_by_the_consent_check_and_the_history_says_so(
         client, db, city, keys, open_api):
     """Renkei issue 50 item 4: with only 氏名 ticked, the platform's consent check (/api/v1/consent/check) refuses
-    住所 (held by renkei) and 世帯構成 (not held), as the brokerage does; the resident's history shows them refused."""
+    住所 (held by renkei) and 世帯構成 (not held), as the brokerage does (which records its refusal of the unticked 住所
+    beside what it gave); the resident's history shows them refused."""
     _resident_session(client, city["resident"].id)
     assert _link(client, city["navi"].id, _code(db, city["navi"], "navi-user-0005")).status_code == 302
     saved = client.post(f"/portal/services/{city['navi'].id}/consent", data={
@@ -274,8 +275,10 @@ def test_only_the_items_the_resident_ticked_are_allowed_by_the_consent_check_and
     page = client.get("/portal/history").get_data(as_text=True)
     rows = page.split('id="history"', 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
     results = [("世帯構成" in row, "住所" in row, "提供しました" in row, "提供していません" in row) for row in rows]
-    # newest first: the brokerage's 氏名, 氏名+世帯構成, 氏名, 住所, 世帯構成
-    assert results == [(False, False, True, False), (True, False, False, True), (False, False, True, False),
+    # newest first: the brokerage's 住所 (refused: not ticked) and 氏名 (given), then the checks' 氏名+世帯構成, 氏名,
+    # 住所, 世帯構成
+    assert results == [(False, True, False, True), (False, False, True, False),
+                       (True, False, False, True), (False, False, True, False),
                        (False, True, False, True), (True, False, False, True)]
     assert "本人が提供を許可していないデータ項目" in page
     form = client.get(f"/portal/services/{city['navi'].id}").get_data(as_text=True)
