@@ -31,7 +31,7 @@ def _import_models() -> None:
     import tenancy.registry.models  # noqa: F401
     import tenancy.onboarding.models  # noqa: F401
     import tenancy.members.models  # noqa: F401
-    import tenancy.datasets.models  # noqa: F401
+    import catalogue.models  # noqa: F401
     import residents.consent.models  # noqa: F401
     import service.models  # noqa: F401
     import service.incidents.models  # noqa: F401

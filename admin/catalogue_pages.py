@@ -1,9 +1,9 @@
-"""Every IRI the catalogue mints answers (tenancy/datasets/linked_data.py): a page for people, and RDF
+"""Every IRI the catalogue mints answers (catalogue/linked_data.py): a page for people, and RDF
 by content negotiation (``Accept``: Turtle, JSON-LD, RDF/XML, N-Triples; or ``?format=ttl|jsonld|rdf|nt``).
 
 Public, unauthenticated reads of published data only, as the CKAN API and the feed show them
 (a token, when sent, shows what that person may see too); anything else is a 404 problem. The
-descriptions are built by :mod:`tenancy.datasets.resources`; the feed itself (``/catalog``) is
+descriptions are built by :mod:`catalogue.resources`; the feed itself (``/catalog``) is
 negotiated the same way, with Turtle for a client that states no preference.
 """
 
@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 from admin.extensions import db
 from admin.problems import problem_response
 from core.errors import DomainError
-from tenancy.datasets import catalogue, paths, resources, solr
+from catalogue import catalogue, paths, resources, solr
 
 bp = Blueprint("catalogue_pages", __name__)
 
@@ -213,7 +213,7 @@ def _terms_version(actor, name: str, version: str):
     """The dataset ``name`` as ``actor`` may see it and the version of its terms asked (the current one
     without ``version``), or None."""
     from core.validation import whole_number
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     if len(name) > 100 or '"' in name or (version and whole_number(version, max_digits=6) is None):
         return None

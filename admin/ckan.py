@@ -6,13 +6,13 @@ The actions answer as CKAN does (``help``, ``success``, ``result``; errors as CK
 object with ``__type`` and the status CKAN gives), so that harvesters and scripts written for
 CKAN (``ckanapi``, its ``dump`` command too) read renkei: the actions in :data:`ACTIONS`, each
 described by its docstring (what ``help_show`` answers). ``q``, ``fq`` and ``fq_list`` are read in
-Solr's common forms (:mod:`tenancy.datasets.solr`); a form not supported is a Validation Error.
+Solr's common forms (:mod:`catalogue.solr`); a form not supported is a Validation Error.
 Parameters come as a query string (GET) or a JSON body (POST, as ``ckanapi`` sends them).
 
 A reader without a token is anonymous and sees open datasets only; with a token (``Authorization:
 Bearer …``, or the bare token as CKAN's clients send their key) the datasets that person is
-entitled to appear too (:func:`tenancy.datasets.operations.visibility`). Every answer is built by
-:mod:`tenancy.datasets.catalogue` (CKAN) and :mod:`tenancy.datasets.dcat` (DCAT).
+entitled to appear too (:func:`catalogue.operations.visibility`). Every answer is built by
+:mod:`catalogue.catalogue` (CKAN) and :mod:`catalogue.dcat` (DCAT).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from admin.extensions import db
 from core.errors import DomainError
 from core.validation import whole_number
 from service import search_words
-from tenancy.datasets import catalogue, dcat as dcat_feed, lists, operations, solr
+from catalogue import catalogue, dcat as dcat_feed, lists, operations, solr
 
 bp = Blueprint("ckan", __name__)
 
@@ -452,7 +452,7 @@ def version():
 
 # Turtle is written in its N-Triples form (one triple a line: valid Turtle, read by every Turtle
 # parser; rdflib's abbreviating writer costs ten times as long), JSON-LD in its expanded form, both by
-# tenancy.datasets.dcat.document (the graph dcat.graph builds, written without rdflib's serialiser).
+# catalogue.dcat.document (the graph dcat.graph builds, written without rdflib's serialiser).
 FORMATS = {"ttl": ("nt", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"), "rdf": ("xml", "application/rdf+xml")}
 FEED_ROWS = 50
 FEED_MAX_ROWS = 200  # a page of the feed, never the whole catalogue in one document

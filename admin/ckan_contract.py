@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenancy.datasets import catalogue
+from catalogue import catalogue
 
 _COUNT = {"type": "integer", "minimum": 0, "maximum": catalogue.MAX_ROWS}
 _OFFSET = {"type": "integer", "minimum": 0, "maximum": 10_000_000}

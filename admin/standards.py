@@ -1,6 +1,6 @@
 """The standard kinds' Table Schemas, published for anyone (no sign-in): ``/standards/<kind>/schema.json``
 (the current item definition) and ``/standards/<kind>/older/schema.json`` (the older 推奨データセット
-names), at the addresses :func:`tenancy.datasets.standards.schema_path` builds, each with the checklist of
+names), at the addresses :func:`catalogue.standards.schema_path` builds, each with the checklist of
 what a schema cannot carry (``/standards/<kind>/checklist.json``), so that ``frictionless validate --schema
 <url> --checklist <its text> file.csv`` gives the verdict renkei gives (docs/datasets.md)."""
 
@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response
 
-from tenancy.datasets import standards
+from catalogue import standards
 
 bp = Blueprint("standards", __name__)
 

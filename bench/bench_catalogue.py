@@ -86,7 +86,7 @@ def still_there(app, facts: dict) -> bool:
     import sqlalchemy as sa
 
     from admin.extensions import db
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
     from tenancy.registry.models import Tenant
 
     with app.app_context():
@@ -149,7 +149,7 @@ def main() -> int:
         import sqlalchemy as sa
 
         from admin.extensions import db
-        from tenancy.datasets.models import Dataset
+        from catalogue.models import Dataset
 
         names = list(db.session.scalars(sa.select(Dataset.name).where(
             Dataset.status == "published", Dataset.access == "open").order_by(Dataset.id).limit(2000)))

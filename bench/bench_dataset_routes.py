@@ -12,7 +12,7 @@ once, a new X-Request-ID each call), in alternating rounds; figures are medians 
   is counted with its dataset named and added to ``usage_dataset_call``.
 * ``no dataset`` (the limit, measured in the same run): the same call on a route no dataset has:
   counted as before, no dataset named.
-* ``matcher alone``: :func:`tenancy.datasets.routes.match_in` of the same call on the same index,
+* ``matcher alone``: :func:`catalogue.routes.match_in` of the same call on the same index,
   in microseconds, beside nothing (no project target).
 
 The database (default: a fresh SQLite file under $TMPDIR; or ``--database-url``), is rebuilt.
@@ -41,7 +41,7 @@ def add_routed_datasets(app, count: int) -> None:
     """``count`` datasets of 熊本市 with an API distribution each: service kumamoto, path /ds<n>, type T<n>."""
     from admin.extensions import db
     from core.actor import console_actor
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     actor = console_actor("bench", {"platform-operator"})
     with app.app_context():
@@ -69,7 +69,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='renkei-bench-routes-')}/bench.db"
 
     from admin import create_app
-    from tenancy.datasets import routes
+    from catalogue import routes
     from tenancy.identity.gateway import normalised_path
 
     app = create_app(_settings(url))

@@ -6,7 +6,7 @@ the limit measured in the same run), medians of ``--rounds`` alternating rounds:
 
 * a 400,000-row dataset list, every row with a bad category: refused at the row cap
   as it is read;
-* a file at the datasets' cap (tenancy.datasets.importing.MAX_ROWS), every row with a bad category: judged (every row checked, all problems counted);
+* a file at the datasets' cap (catalogue.importing.MAX_ROWS), every row with a bad category: judged (every row checked, all problems counted);
 * a file at the cap of good rows: judged (``judge_import``: the checks, not the write);
 * a file of good rows (``--written``, by default at the cap) judged and written, then rolled back
   (each dataset registered as the form registers one, audited, indexed for search);
@@ -59,7 +59,7 @@ def reading(raw: bytes) -> float:
 def timed(work, refused: bool) -> float:
     """``work``'s time (ms); it must be refused (ImportRejected) or not, as ``refused`` says."""
     from tenancy.errors import ImportRejected as TenantsRejected
-    from tenancy.datasets.importing import ImportRejected
+    from catalogue.importing import ImportRejected
 
     start = time.perf_counter()
     try:
@@ -89,8 +89,8 @@ def main() -> None:
     from bench.bench_pages import settings
     from core.actor import Actor
     from core.csvfile import IMPORT_MAX_ROWS
-    from tenancy.datasets import lists
-    from tenancy.datasets.importing import MAX_ROWS, import_datasets, judge_import
+    from catalogue import lists
+    from catalogue.importing import MAX_ROWS, import_datasets, judge_import
     from tenancy.registry.importing import parse_csv, validate_rows
     from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 

@@ -63,7 +63,7 @@ def main() -> None:
 
     from frictionless import Resource, Schema
 
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     kind = standards.kind_of("aed")
     cases = {f"{form}, {state}": (aed_file(args.rows, older=form == "older names", faulty=state == "faulty"),

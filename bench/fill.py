@@ -20,8 +20,8 @@ def fill_datasets(session, codes: list[str], per_provider: int, seed: int = 22) 
     """``per_provider`` datasets for each provider code, with a distribution each, in bulk; how many."""
     import sqlalchemy as sa
 
-    from tenancy.datasets import lists, search_index, standards
-    from tenancy.datasets.models import Dataset, Distribution, search_text_of
+    from catalogue import lists, search_index, standards
+    from catalogue.models import Dataset, Distribution, search_text_of
 
     lists.ensure_lists(session)
     kinds = list(standards.kinds())

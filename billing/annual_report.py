@@ -8,7 +8,7 @@ typed and never worked out a second time here:
 * the consortium's member organisations that joined (入会) or left (退会) during the year: the
   ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
 * the datasets published by the year's end and their conformance, labelled by
-  :func:`tenancy.datasets.conformance.conformance_state` (its verdict);
+  :func:`catalogue.conformance.conformance_state` (its verdict);
 * usage: API calls per tenant (:func:`tenancy.usage.metering.usage_totals`) and per dataset
   (:func:`tenancy.usage.reports.dataset_usage` over the twelve months);
 * the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
@@ -52,9 +52,9 @@ from core.audit import AuditRecord
 from core.codes import is_prefecture
 from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
     jst_day, today_jst
-from tenancy.datasets import standards
-from tenancy.datasets.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
-from tenancy.datasets.conformance import conformance_state
+from catalogue import standards
+from catalogue.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
+from catalogue.conformance import conformance_state
 from tenancy.identity.incidents import incidents_between
 from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months

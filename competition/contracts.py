@@ -53,8 +53,8 @@ from core.actor import Actor
 from core.calendar import date_ja, day_start_utc, month_of
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from tenancy.datasets.models import Dataset, DatasetCategory, DatasetStatus, PersonalInfo
-from tenancy.datasets.standards import kind_of
+from catalogue.models import Dataset, DatasetCategory, DatasetStatus, PersonalInfo
+from catalogue.standards import kind_of
 from tenancy.usage.models import UsageDatasetCall
 
 COMMISSION_END = (3, 27)  # 委託期間は令和８年３月２７日まで: the 27 March after the call's fiscal year

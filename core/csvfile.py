@@ -18,7 +18,7 @@ wave files, gateway usage logs, simulation scenarios) goes through it.
   has values beyond the header's columns (a value under a column without a name is one: a
   workbook's sheet reaches its widest row, so CSV files and workbooks are judged alike).
 * **Cells before any header rule** (:func:`table`): the same reader for a check that applies rules
-  of its own (the standard kinds' check, :mod:`tenancy.datasets.standards`).
+  of its own (the standard kinds' check, :mod:`catalogue.standards`).
 * **Excel workbooks** (:func:`source_rows`, :func:`read`): an ``.xlsx`` file (known by its first
   bytes, whatever its name) is read as its first sheet, row 1 the header, under the same header
   and row rules, each row's line being its row number in Excel; numbers are read as Excel shows
@@ -324,7 +324,7 @@ class Row:
 
 # The most data rows a file of records may have (a dataset list, a tenant registry, a wave of
 # municipalities): Japan has 1,741 municipalities, and a prefecture's catalogue a few thousand
-# datasets (whose import has a lower cap of its own: tenancy.datasets.importing.MAX_ROWS). A file
+# datasets (whose import has a lower cap of its own: catalogue.importing.MAX_ROWS). A file
 # beyond it is refused at its row IMPORT_MAX_ROWS + 1, and the largest accepted file
 # is judged in seconds (docs/datasets.md, "Imports: a row cap and a time budget";
 # bench/bench_imports.py). The usage logs are not records: streamed, bounded by memory, not rows.

@@ -24,7 +24,7 @@ on this mechanism: tenants (``tenancy.onboarding.lifecycle.TENANTS``, whose guar
 keyed by target status, asked by its ``check`` after the table), API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations
 (``tenancy.members.operations.MEMBERS``), council proposals (``governance.council.PROPOSALS``),
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
-(``billing.allocation_policies.POLICIES``), datasets (``tenancy.datasets.operations.DATASETS``),
+(``billing.allocation_policies.POLICIES``), datasets (``catalogue.operations.DATASETS``),
 services that receive personal data (``residents.consent.lifecycle.SERVICES``), notifications
 (``core.outbox.DELIVERY``) and provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``).
 """

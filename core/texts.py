@@ -1,7 +1,7 @@
 """Versioned texts that someone accepts: one home for their rules.
 
 The governance agreements (governance.agreements), the consent texts (residents.consent) and the
-datasets' terms of use (tenancy.datasets.terms) are versioned texts: each version's text never
+datasets' terms of use (catalogue.terms) are versioned texts: each version's text never
 changes after it is made, its ``content_hash`` fixes it, and an acceptance names the version and
 the hash of the text that was read. The rules they share live here:
 

@@ -191,7 +191,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "project.form": ("提案グループの結成", "Project group formed"),
     "project.change": ("提案グループの変更", "Project group changed"),
     "project.dissolve": ("提案グループの解散", "Project group dissolved"),
-    # the dataset register (tenancy/datasets)
+    # the dataset register (catalogue)
     "dataset.register": ("データセットの登録", "Dataset registered"),
     "dataset.update": ("データセットの変更", "Dataset changed"),
     "dataset.check": ("標準データセットの準拠確認", "Dataset file checked against its standard"),
@@ -493,7 +493,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "granularities": "集計の単位", "last_at": "最終日時", "last_ats": "最終日時", "last_value": "最終値",
     "last_values": "最終値", "peak": "最大値", "peaks": "最大値", "period_start": "期間の開始", "periods": "期間",
     "totals": "合計",
-    # the dataset register (tenancy.datasets.operations)
+    # the dataset register (catalogue.operations)
     "provider": "提供者", "title_ja": "タイトル", "access": "公開範囲", "licence": "ライセンス",
     "standard_kind": "標準データセットの種類", "conformant": "準拠", "problems": "問題の件数", "filename": "ファイル名",
     "reminders": "督促の件数", "in_use": "使用中", "title_en": "英語の名称", "url": "アドレス", "own_terms": "独自の利用規約",

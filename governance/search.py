@@ -20,7 +20,7 @@ from core import authz, search
 from core.actor import Actor
 from core.errors import DomainError, NotPermitted
 from governance import council
-from tenancy.datasets import operations as datasets
+from catalogue import operations as datasets
 from tenancy.identity import api_clients
 from tenancy.identity import operations as identity
 from tenancy.members import operations as members

@@ -19,7 +19,7 @@ from tenancy.identity.gateway import RECIPE_HEADER
 REQUIRED = {"Authorization": '"Basic GATEWAY_CREDENTIAL"', "X-Original-Method": "$request_method",
             "X-Original-URI": "$request_uri", "X-Original-Remote-Addr": "$remote_addr",
             "X-Original-Authorization": "$http_authorization",
-            # which dataset a call to the context broker uses (issue 37, tenancy/datasets/routes.py)
+            # which dataset a call to the context broker uses (issue 37, catalogue/routes.py)
             "X-Original-Fiware-Service": "$http_fiware_service",
             "X-Original-Fiware-ServicePath": "$http_fiware_servicepath"}
 

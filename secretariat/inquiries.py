@@ -215,7 +215,7 @@ def draft_problems(draft: InquiryDraft, *, public: bool = False) -> list[dict[st
 
 def _links(session: Session, draft: InquiryDraft) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The member, tenant and dataset the inquiry names, each checked to exist."""
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
     from tenancy.members.models import Organisation
     from tenancy.registry.models import Tenant
 

@@ -63,7 +63,7 @@ from service.availability import percent_text
 from service.incidents.models import Incident, IncidentStatus, Severity
 from service.models import MonthlyReport
 from service.report import _month_files, month_availability
-from tenancy.datasets.models import Dataset
+from catalogue.models import Dataset
 from tenancy.identity.models import ApiClient
 from tenancy.members.models import Organisation
 from tenancy.registry.prefecture import home_prefecture

@@ -25,7 +25,7 @@ from core.calendar import JST, add_months
 from core.db import utcnow
 from core.search import read_query
 from service.models import SearchWordCount
-from tenancy.datasets import solr
+from catalogue import solr
 
 log = logging.getLogger(__name__)
 TEXT_FIELDS = ("text", "title", "notes")

@@ -23,10 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "competition", "residents",
+LAYERED_PACKAGES = ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition",
+                    "residents",
                     "maintenance", "admin", "bench", "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "billing", "governance", "secretariat", "service", "competition", "residents")
+DOMAIN_PACKAGES = ("tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition",
+                   "residents")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
 TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, nothing imports them
@@ -38,7 +40,11 @@ SEPARATED = (("billing", "governance"), ("billing", "residents"))
 # its monthly report): tenancy and governance never import it, nor billing.
 # residents/ (issue 42) builds on governance (its errors, the agreements' text hashing) and holds the consent
 # records (residents/consent/: the services, the assurance levels, the check); governance never imports it.
+# catalogue/ (the dataset register, its standards, terms, DCAT and CKAN's read model) stands beside tenancy: each reads
+# the other (a dataset's provider is a tenant; the gateway routes and counts calls by dataset), and neither knows
+# the jobs above them.
 BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition", "residents"),
+         "catalogue": ("billing", "governance", "secretariat", "service", "competition", "residents"),
          "governance": ("service", "residents"), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package

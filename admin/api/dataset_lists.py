@@ -1,5 +1,5 @@
 """/api/v1/dataset-categories and /api/v1/dataset-licences: the lists the operator keeps for the dataset
-register (tenancy/datasets/lists.py). The register's readers read them; the operator adds an entry and stops
+register (catalogue/lists.py). The register's readers read them; the operator adds an entry and stops
 or resumes its use (stopping hides it from new choices only: the datasets that have it keep it)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.validation import HTTP_URL_PATTERN, NOT_BLANK, SINGLE_LINE
-from tenancy.datasets import lists
+from catalogue import lists
 
 bp = StrictAPIBlueprint("api_dataset_lists", __name__, url_prefix=API_PREFIX,
                   abp_tags=tag("dataset-lists", "データセットの分野・ライセンス / the register's categories and licences"),

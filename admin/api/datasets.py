@@ -18,8 +18,8 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
 from core.validation import HTTP_URL_PATTERN, SINGLE_LINE, StatedInSchema
-from tenancy.datasets import catalogue, conformance, coverage as dataset_coverage, importing, operations
-from tenancy.datasets.models import Access, DatasetStatus, Frequency, PersonalInfo
+from catalogue import catalogue, conformance, coverage as dataset_coverage, importing, operations
+from catalogue.models import Access, DatasetStatus, Frequency, PersonalInfo
 
 bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("datasets", "データセット台帳 / dataset register"),
@@ -50,7 +50,7 @@ class DatasetQuery(CachedSchema):
 
 def _standard_kinds() -> dict:
     """The standard kinds a field takes, stated as its enum (read from the shipped descriptors)."""
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     return {"enum": sorted(standards.kinds())}
 
@@ -315,7 +315,7 @@ def import_list(body: DatasetFileBody):
 
 @bp.get("/datasets/coverage", responses={200: DatasetCoverageOut}, summary="Municipalities × standard kinds")
 def coverage(query: DatasetCoverageQuery):
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     if query.kind is not None and query.kind not in standards.kinds():
         raise Invalid("Unknown standard kind.", "標準データセットの種類がありません。",
@@ -332,7 +332,7 @@ def remind():
     return jsonify({"queued": dataset_coverage.remind_overdue(db.session, current_actor())})
 
 
-# --- terms of use per dataset (tenancy.datasets.terms) -------------------------------------------------
+# --- terms of use per dataset (catalogue.terms) -------------------------------------------------
 
 class DatasetTermsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -404,7 +404,7 @@ def _version_out(dataset, version) -> dict:
 
 def _terms_out(dataset) -> dict:
     from core.audit import timestamp_text
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     versions = terms.versions(db.session, dataset)
     own = terms.has_own_terms(db.session, dataset)
@@ -425,7 +425,7 @@ def get_terms(path: DatasetPath):
 @bp.post("/datasets/<uid>/terms", responses={201: DatasetTermsOut},
          summary="Write the dataset's terms of use: a new version, current at once (consumers are asked again)")
 def revise_terms(path: DatasetPath, body: DatasetTermsBody):
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     terms.revise(db.session, current_actor(), path.uid, body.title, body.body_md)
     return jsonify(_terms_out(operations.get_dataset(db.session, current_actor(), path.uid))), 201
@@ -434,7 +434,7 @@ def revise_terms(path: DatasetPath, body: DatasetTermsBody):
 @bp.get("/dataset-terms", responses={200: DatasetTermsStandingList},
         summary="Limited datasets with their own terms your municipality or organisation may use, and whether it accepted")
 def terms_to_accept(query: DatasetTermsQuery):
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     actor = current_actor()
     rows = terms.to_accept(db.session, actor, query.consumer_code)
@@ -448,7 +448,7 @@ def terms_to_accept(query: DatasetTermsQuery):
 @bp.post("/dataset-terms/<uid>/acceptances", responses={201: DatasetTermsStandingOut},
          summary="Accept the current version of a dataset's terms for your municipality or organisation")
 def accept_terms(path: DatasetPath, body: DatasetTermsAcceptBody):
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     actor = current_actor()
     acceptance = terms.accept(db.session, actor, path.uid, body.number, body.content_hash, body.consumer_code)

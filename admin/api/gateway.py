@@ -43,7 +43,7 @@ from admin.problems import from_domain_error, problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
 from core.errors import DomainError
-from tenancy.datasets import routes
+from catalogue import routes
 from tenancy.identity import client_access, gateway
 from tenancy.identity.keycloak import client_token_or_none
 from tenancy.identity.tokens import actor_from_claims
@@ -109,7 +109,7 @@ def answer(body: dict, reason: str, headers: dict[str, str]) -> Response:
 
 
 def dataset_routes() -> routes.RouteIndex:
-    """The register's routes in this process's memory (tenancy/datasets/routes.py)."""
+    """The register's routes in this process's memory (catalogue/routes.py)."""
     app = current_app._get_current_object()
     index = app.extensions.get("renkei_dataset_routes")
     if index is None:

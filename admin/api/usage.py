@@ -20,7 +20,7 @@ from tenancy.usage.models import METRICS
 from tenancy.usage.quotas import MetricName, QuotaOverrideSpec, QuotaPlanChange
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import AccountHolderCode, StatedInSchema, TenantCode
-from tenancy.datasets.operations import NAME_PATTERN
+from catalogue.operations import NAME_PATTERN
 
 bp = StrictAPIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),

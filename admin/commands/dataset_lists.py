@@ -1,5 +1,5 @@
 """`renkei datasets categories ...` and `renkei datasets licences ...`: the lists the operator keeps for the
-dataset register (tenancy/datasets/lists.py), as the pages and the API keep them: list, add, stop, resume.
+dataset register (catalogue/lists.py), as the pages and the API keep them: list, add, stop, resume.
 Each command acts for a person (``@acting``); stopping hides an entry from new choices only."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
-from tenancy.datasets import lists
+from catalogue import lists
 
 STATES = {"in-use": True, "stopped": False}
 

@@ -1,4 +1,4 @@
-"""`renkei datasets terms ...`: a dataset's own terms of use (tenancy/datasets/terms.py) from the command line,
+"""`renkei datasets terms ...`: a dataset's own terms of use (catalogue/terms.py) from the command line,
 as the API allows: its versions and who accepted which, the text of a version, a revision by the provider
 (or the operator), and, for a consumer's admin, the terms to accept and the acceptance of the version read
 (its number and content hash, which ``show`` prints). Each command acts for a person (``@acting``)."""
@@ -14,7 +14,7 @@ from admin.extensions import db
 from core import authz
 from core.calendar import jst_text
 from core.errors import DomainError, NotFound
-from tenancy.datasets import operations, terms
+from catalogue import operations, terms
 
 STATE_WORDS = {"ok": "同意済 / accepted", "pending": "未同意 / to accept"}
 

@@ -17,8 +17,8 @@ from admin.commands.output import committed, fail, write_output
 from admin.extensions import db
 from core import authz
 from core.errors import DomainError
-from tenancy.datasets.models import DatasetStatus
-from tenancy.datasets.operations import DATASETS
+from catalogue.models import DatasetStatus
+from catalogue.operations import DATASETS
 
 
 @click.group("datasets")
@@ -39,8 +39,8 @@ group.add_command(dataset_terms.group)
 @acting(authz.OPERATOR)
 def datasets_list(search: str, status: str | None, provider: str | None, actor) -> None:
     """Every dataset: name, provider, title, status, standard conformance."""
-    from tenancy.datasets import conformance, operations
-    from tenancy.datasets.models import STATUS_LABELS
+    from catalogue import conformance, operations
+    from catalogue.models import STATUS_LABELS
 
     try:
         rows, total = operations.list_datasets(db.session, actor, search=search, status=status, provider=provider,
@@ -59,7 +59,7 @@ def datasets_list(search: str, status: str | None, provider: str | None, actor) 
 @acting(authz.OPERATOR)
 def datasets_import(file: Path, actor) -> None:
     """Import a list of datasets (CSV, UTF-8 or CP932, Japanese headers): every row or none."""
-    from tenancy.datasets.importing import import_datasets
+    from catalogue.importing import import_datasets
 
     imported = committed(lambda: import_datasets(db.session, actor, file.read_bytes()))
     click.echo(f"{len(imported.created)} 件を取り込みました / {len(imported.created)} dataset(s) imported")
@@ -75,7 +75,7 @@ def datasets_import(file: Path, actor) -> None:
 @acting(authz.OPERATOR)
 def datasets_check(dataset: str, file: Path, actor) -> None:
     """Check FILE (a CSV) against DATASET's standard kind; each problem by row and column."""
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     check = committed(lambda: operations.check_file(db.session, actor, dataset, file.name, file.read_bytes()))
     for p in operations.check_problems(check):
@@ -94,8 +94,8 @@ def datasets_check(dataset: str, file: Path, actor) -> None:
 @acting(authz.OPERATOR)
 def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
     """The workflow: submit, publish, refuse (back to draft) or withdraw DATASET."""
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import STATUS_LABELS
+    from catalogue import operations
+    from catalogue.models import STATUS_LABELS
 
     moved = committed(lambda: operations.move(db.session, actor, dataset, verb, reason))
     click.echo(f"{moved.name}: {STATUS_LABELS[moved.status][0]}")
@@ -108,7 +108,7 @@ def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
 def datasets_coverage(output: Path | None, actor) -> None:
     """Municipalities x standard kinds as CSV (UTF-8 with BOM, for Excel)."""
     from core.spreadsheet import csv_bytes
-    from tenancy.datasets import coverage, standards
+    from catalogue import coverage, standards
 
     rows = committed(lambda: coverage.coverage(db.session, actor))
     kinds = list(standards.kinds().values())
@@ -122,7 +122,7 @@ def datasets_coverage(output: Path | None, actor) -> None:
 @acting(authz.OPERATOR)
 def datasets_remind(actor) -> None:
     """Queue a Japanese reminder to each overdue dataset's contact (once per period)."""
-    from tenancy.datasets import coverage
+    from catalogue import coverage
 
     queued = committed(lambda: coverage.remind_overdue(db.session, actor))
     click.echo(f"{queued} 件の督促を送信待ちにしました / {queued} reminder(s) queued")

@@ -109,7 +109,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     created = load_kumamoto(db.session, loader)
     load_kumamoto_settings(db.session, loader)  # issuer and where to pay, for the letters (sample values)
     plans = load_default_plans(db.session, loader)
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     datasets = load_sample_datasets(db.session, loader)  # Kumamoto's 33 datasets, sample records, through the import
     from tenancy.usage.sample import load_sample_usage

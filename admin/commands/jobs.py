@@ -270,7 +270,7 @@ def _api_client_retire(actor: Actor) -> Outcome:
 
 
 def _dataset_reminders(actor: Actor) -> Outcome:
-    from tenancy.datasets import coverage
+    from catalogue import coverage
 
     queued = coverage.remind_overdue(db.session, actor)
     return Outcome("done", f"更新期限を過ぎたデータセットの督促 {queued} 件を送信待ちにしました",
@@ -278,7 +278,7 @@ def _dataset_reminders(actor: Actor) -> Outcome:
 
 
 def _dataset_gauge(actor: Actor) -> Outcome:
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tenancy.usage import metering
     from tenancy.usage.quotas import active_tenant_codes
 

@@ -94,7 +94,7 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     and counts all of them.
     """
     from core import csvfile
-    from tenancy.datasets.operations import provider_lookup
+    from catalogue.operations import provider_lookup
     from tenancy.usage import metering
 
     settings = _settings()

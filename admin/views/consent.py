@@ -37,7 +37,7 @@ from core.validation import whole_number
 from residents.consent import history, lifecycle, operations as consent, terms
 from residents.consent import subject_ids
 from residents.consent.models import ConsentEvent, ConsentMethod, ServiceStatus
-from tenancy.datasets import catalogue, operations as datasets
+from catalogue import catalogue, operations as datasets
 from tenancy.identity.models import ApiClient
 
 SERVICE_FIELDS = ("owner_code", "name", "provider", "controller", "controller_contact", "responsibility",

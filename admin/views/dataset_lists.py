@@ -1,4 +1,4 @@
-"""The lists the operator keeps for the dataset register (tenancy/datasets/lists.py): the categories and the
+"""The lists the operator keeps for the dataset register (catalogue/lists.py): the categories and the
 licences a dataset chooses from. Each page lists the entries (with how many datasets have each), adds one
 (every problem beside its field, what was typed kept) and stops or resumes an entry's use (_forms.html's
 in_use_item); stopping hides an entry from new choices only, which the page says. Every change is a POST
@@ -17,8 +17,8 @@ from admin.i18n import current_language
 from admin.problems import status_of, stop_unless_about_fields
 from admin.views.base import SecureView, flash_error, post_action
 from core.errors import DomainError
-from tenancy.datasets import lists
-from tenancy.datasets.models import Dataset
+from catalogue import lists
+from catalogue.models import Dataset
 
 
 def _ja() -> bool:

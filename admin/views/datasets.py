@@ -24,11 +24,11 @@ from core.calendar import to_jst
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from core.validation import whole_number
-from tenancy.datasets import catalogue, conformance, coverage, importing, lists, operations, standards, terms
-from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
+from catalogue import catalogue, conformance, coverage, importing, lists, operations, standards, terms
+from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
-# an API distribution's route through the gateway (tenancy/datasets/routes.py)
+# an API distribution's route through the gateway (catalogue/routes.py)
 ROUTE_FIELDS = ("route_service", "route_service_path", "route_entity_type", "route_path")
 FIELDS = ("provider_code", "title_ja", "title_en", "description", "category_code", "keywords", "licence_code", "access",
           "grantees", "frequency", "last_updated_on", "department", "contact_email", "contact_phone", "personal_info",
@@ -112,7 +112,7 @@ def _field_of(problem_field: str) -> str:
 
 
 def _conformance_labels():
-    """A dataset's conformance state's labels (:func:`tenancy.datasets.conformance.conformance_state`), today's
+    """A dataset's conformance state's labels (:func:`catalogue.conformance.conformance_state`), today's
     cutoffs computed once for the page."""
     cutoffs = conformance.overdue_cutoffs(conformance.today_jst())
     return lambda dataset: conformance.conformance_state(dataset, cutoffs=cutoffs).label

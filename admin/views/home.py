@@ -265,7 +265,7 @@ def _tenant_home(actor, tenant: Tenant, open_votes: list) -> TenantHome:
             votes.append((vote.proposal.title, _url("council.proposal", proposal_id=vote.proposal.id)))
     datasets, datasets_more = [], 0
     if authz.allowed(actor, "dataset.read", code):
-        from tenancy.datasets import conformance, coverage as dataset_coverage
+        from catalogue import conformance, coverage as dataset_coverage
 
         needing = dataset_coverage.attention(session, actor, code)
         datasets_more = max(0, len(needing) - SHOWN)
@@ -313,8 +313,8 @@ def _datasets_chart(actor) -> charts.Chart | None:
     """The datasets of the actor's register list by status, each linking to that list filtered by it."""
     if not authz.allowed(actor, "dataset.read"):
         return None
-    from tenancy.datasets import operations as dataset_operations
-    from tenancy.datasets.models import STATUS_LABELS
+    from catalogue import operations as dataset_operations
+    from catalogue.models import STATUS_LABELS
 
     counts = dataset_operations.status_counts(db.session, actor)
     if not any(counts.values()):

@@ -414,7 +414,7 @@ def _target_tables() -> dict[str, tuple[Any, Any]]:
     from billing.models import AllocationPolicy, AllocationRun, CostItem
     from residents.consent.models import DataService
     from governance.models import CouncilProposal, Notice
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
     from tenancy.identity.models import ApiClient
     from tenancy.members.models import ProjectGroup, ScreeningItem
 

@@ -37,8 +37,8 @@ from residents.consent.models import (CONSENT_HASHED_FIELDS, AssuranceLevel, Con
 from residents.consent.state import consent_state
 from residents.consent.schemas import ConsentIn, ServiceCreate, TextDraft, WithdrawalIn, as_aware, validated
 from residents.consent.subject_ids import check_user_id
-from tenancy.datasets import catalogue as dataset_catalogue, operations as dataset_register
-from tenancy.datasets.models import Dataset
+from catalogue import catalogue as dataset_catalogue, operations as dataset_register
+from catalogue.models import Dataset
 from tenancy.identity.models import ApiClient
 
 DEFAULT_LEVELS = (
@@ -224,7 +224,7 @@ def consent_text_hash(service: DataService, number: int, draft: TextDraft,
 def item_sources_of(session: Session, owner_code: str, draft: TextDraft, field_prefix: str = "") -> dict[str, Dataset | None]:
     """The dataset each data item of ``draft`` names (None: a free item), refused all at once if an item
     names a dataset the register does not hold or one the service's owner may not name
-    (:func:`tenancy.datasets.operations.nameable_by`: its own, and others' published ones it may see);
+    (:func:`catalogue.operations.nameable_by`: its own, and others' published ones it may see);
     each problem names the item (``items[<position>].dataset_ref``)."""
     found: dict[str, Dataset | None] = {}
     problems = []

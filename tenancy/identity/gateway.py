@@ -42,7 +42,7 @@ from urllib.parse import unquote
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import routes as dataset_routes
+from catalogue import routes as dataset_routes
 from tenancy.identity import api_clients, client_access
 from tenancy.identity.renewal import SingleFlight
 from tenancy.identity.tokens import InvalidToken
@@ -109,7 +109,7 @@ class CallDecision:
     decision: client_access.GatewayDecision
     scope: str
     counted: bool  # this check counted the call (False: refused, an organisation's client, or a repeat)
-    dataset: str | None = None  # the dataset the allowed call uses (tenancy/datasets/routes.py)
+    dataset: str | None = None  # the dataset the allowed call uses (catalogue/routes.py)
 
     def summary(self) -> dict[str, Any]:
         return {**self.decision.summary(), "scope": self.scope or None, "counted": self.counted,

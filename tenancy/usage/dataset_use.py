@@ -2,7 +2,7 @@
 and API client.
 
 * :func:`record_call` adds one call the gateway check let through, whose route names a dataset
-  (:mod:`tenancy.datasets.routes`), to ``usage_dataset_call``: one upsert, made when the gateway's
+  (:mod:`catalogue.routes`), to ``usage_dataset_call``: one upsert, made when the gateway's
   call log is folded (:mod:`tenancy.usage.call_log`), not in the check. A tenant's call is added
   with its api_calls count (once per request id); a member organisation's client has no quota and
   no api_calls event: its call has a line of its dataset use only, added once per request id of
@@ -116,7 +116,7 @@ def dataset_use(session: Session, actor: Actor, provider_code: str, month: dt.da
     """The month's calls to each of ``provider_code``'s datasets by consumer and API client, most calls
     first (datasets with no call in the month are not listed). Needs ``dataset.use.read`` on the provider."""
     authz.authorize(actor, "dataset.use.read", provider_code)
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
 
     month = month.replace(day=1)
     table = UsageDatasetCall.__table__
@@ -156,7 +156,7 @@ def used_since(session: Session, names: Iterable[str], since: dt.date) -> set[st
 def providers_to_show(session: Session, actor: Actor) -> list[tuple[str, str]]:
     """The providers whose datasets' use the actor reads, (code, name), for a picker: every provider of
     the register for an all-providers grant, else the actor's own."""
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
 
     grant = authz.authorize(actor, "dataset.use.read")
     codes = (set(session.scalars(sa.select(Dataset.provider_code).distinct())) if grant.all_tenants

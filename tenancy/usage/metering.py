@@ -41,7 +41,7 @@ from core.actor import Actor
 from core.errors import Invalid, problem
 from core.calendar import add_months, fiscal_months
 from core.db import utcnow
-from tenancy.datasets.operations import provider_lookup
+from catalogue.operations import provider_lookup
 from tenancy.usage import dataset_use, partitions
 from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
 from tenancy.usage.models import (
@@ -92,7 +92,7 @@ def ingest(
     """Record a batch of usage events (all or nothing); update aggregates, alerts and the quota cache.
 
     An event may name a ``dataset`` of the register that its tenant provides; ``provider_of`` (default:
-    the register, :func:`tenancy.datasets.operations.provider_lookup`) names a dataset's provider."""
+    the register, :func:`catalogue.operations.provider_lookup`) names a dataset's provider."""
     authz.authorize(actor, "usage.ingest")
     now = now or utcnow()
     if len(raw_events) > settings.max_batch:
@@ -361,7 +361,7 @@ def record_user_seats(session: Session, actor: Actor, count_members: Callable[[s
 def record_registered_datasets(session: Session, actor: Actor, counts: Mapping[str, int], codes: Iterable[str],
                                *, now: dt.datetime | None = None) -> IngestResult:
     """The ``datasets`` gauge of each tenant, counted from the dataset register
-    (:func:`tenancy.datasets.operations.gauge_counts`), recorded as usage events."""
+    (:func:`catalogue.operations.gauge_counts`), recorded as usage events."""
     return record_levels(session, actor, "datasets", lambda code: counts.get(code, 0), codes, source=REGISTER_SOURCE,
                          now=now)
 

@@ -166,7 +166,7 @@ class UsageDatasetCall(SQLModel, table=True):
     """Calls through the API gateway to one dataset in one Japan-time month, by consumer (a tenant's
     code or a member organisation's corporate number) and API client: who uses a provider's data
     (tenancy/usage/dataset_use.py). Added when the gateway's call log is folded, for the calls the
-    check let through whose route names the dataset (tenancy/datasets/routes.py)."""
+    check let through whose route names the dataset (catalogue/routes.py)."""
 
     __tablename__ = "usage_dataset_call"
     __table_args__ = (sa.UniqueConstraint("period_start", "provider_code", "dataset", "consumer_code", "client_id",

@@ -67,7 +67,7 @@ from tenancy.usage.models import (
     UsageAggregate,
 )
 from core.outbox import Notification
-from tenancy.datasets.operations import dataset_counts
+from catalogue.operations import dataset_counts
 from tenancy.identity.models import ApiClient, ClientStatus
 from tenancy.registry.models import Tenant, TenantStatus
 from core.validation import problems_from
@@ -351,7 +351,7 @@ def api_client_counts(session: Session, codes: Sequence[str] | None = None) -> d
 def current_level(session: Session, tenant_code: str, metric: str, month: dt.date) -> int:
     """What a quota compares now: this month's total for a counter; the latest reported level for a gauge
     (``api_clients``: the clients counted now, :func:`api_client_counts`; ``datasets``: the provider's
-    datasets counted now from the register, :func:`tenancy.datasets.operations.dataset_counts`, the one
+    datasets counted now from the register, :func:`catalogue.operations.dataset_counts`, the one
     count its pages read; the due job ``dataset-gauge`` records the level as usage for the history)."""
     if metric == "api_clients":
         return api_client_counts(session, [tenant_code]).get(tenant_code, 0)

@@ -30,7 +30,7 @@ from tenancy.usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
 from core.charts import japanese_font
 from core.spreadsheet import csv_bytes, csv_chunks
-from tenancy.datasets.models import Dataset
+from catalogue.models import Dataset
 from tenancy.usage.models import METRICS, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth
 from tenancy.registry.models import Tenant
 from tenancy.usage.quotas import EffectiveLimit, effective_limits_of, plans_of, tenant_quota_status

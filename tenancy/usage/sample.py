@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.actor import Actor
 from core.calendar import JST, add_months, current_month
 from core.db import utcnow
-from tenancy.datasets.models import Dataset
+from catalogue.models import Dataset
 from tenancy.registry.models import Tenant
 from tenancy.usage import dataset_use, metering
 

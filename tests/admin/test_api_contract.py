@@ -543,7 +543,7 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
     from schemathesis.checks import load_all_checks
     from schemathesis.config import SchemathesisConfig
 
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     app, people, _ = contract_app
     tenant_factory("432024")  # the sample catalogue's providers: 430005 and 431001 are seeded already

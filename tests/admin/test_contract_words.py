@@ -18,7 +18,7 @@ from core import validation
 from tenancy.identity import client_access
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "tenancy", "billing", "governance", "secretariat", "service", "competition", "residents",
+PACKAGES = ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition", "residents",
             "maintenance", "admin")
 # 「。。」「、、」「。、」, a Japanese mark beside an English one, or an English sentence ending "..": never
 # an ellipsis ("...") or a path ("../", "a..b").

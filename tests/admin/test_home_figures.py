@@ -34,7 +34,7 @@ def seeded(db, operator, kumamoto, overdue_agreement, open_proposal, over_quota,
     """Something in every list: tenants in each state, an overdue agreement, an open vote, a quota
     reached, an identity incident, FY2025 posted and partly paid, a FY2026 run waiting, and the demo's
     33 sample datasets (one withdrawn, one back to draft) at three providers."""
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     created = load_sample_datasets(db, operator)
     from secretariat import inquiries

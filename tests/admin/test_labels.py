@@ -61,7 +61,7 @@ def recorded_actions() -> set[str]:
 
     actions = set()
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(\s*[^,]+,\s*[^,]+,\s*((?:\"[^\"]+\"(?:\s*if[^,]+else\s*)?)+)")
-    for folder in ("core", "tenancy", "billing", "governance", "residents", "admin"):
+    for folder in ("core", "tenancy", "catalogue", "billing", "governance", "residents", "admin"):
         for path in (ROOT / folder).rglob("*.py"):
             for match in call.finditer(path.read_text("utf-8")):
                 actions.update(re.findall(r"\"([^\"{}]+)\"", match.group(1)))

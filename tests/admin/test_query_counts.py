@@ -135,7 +135,7 @@ def build(db, size: int) -> dict:
     client = ApiClient(tenant_code=MUNICIPALITY, name="防災ダッシュボード連携", purpose="防災情報の表示",
                        allowlist="192.0.2.0/24", expires_on=dt.date.today() + dt.timedelta(days=365), created_by="unei")
     db.add(client)
-    from tenancy.datasets import operations as datasets
+    from catalogue import operations as datasets
 
     dataset = datasets.register(db, OPERATOR, datasets.DatasetDraft(  # the dataset register (issue 22)
         provider_code=MUNICIPALITY, title_ja="AED設置箇所一覧", category_code="health_welfare", licence_code="CC-BY-4.0",

@@ -26,7 +26,7 @@ from core.errors import NotPermitted
 from .conftest import pay_from_bank
 from .test_grants import _approve, _year_with_costs
 from .test_statement_documents import pdf_page_size, pdf_text
-from tenancy.datasets.conformance import conformance_state
+from catalogue.conformance import conformance_state
 from tests.usage.test_usage_by_dataset import october, register  # noqa: F401  (fixtures: a month of usage by dataset)
 
 AUDITOR = Actor(issuer="urn:test", subject="auditor-1", name="監査委員", roles=frozenset({"auditor"}))
@@ -102,7 +102,7 @@ def test_the_auditor_reads_it_and_a_municipality_may_not(db, fy2025):
 def test_datasets_council_and_incidents_of_the_year(db, operator, finance, resolution):
     """A published dataset with its conformance, the council's resolution of its year, an identity incident
     and a platform failure of the incident register, by day."""
-    from tenancy.datasets import operations as datasets
+    from catalogue import operations as datasets
     from tenancy.identity.models import IdentityIncident
     from tests.datasets.conftest import KUMAMOTO_ADMIN as DATASET_ADMIN, draft
     from tests.datasets.test_register import AED_BAD

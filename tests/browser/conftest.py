@@ -490,7 +490,7 @@ def demo(db, directory) -> Demo:
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db, loader)
     load_default_plans(db, loader)
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     load_sample_datasets(db, loader)  # the 33 sample datasets (issue 22)
     from residents.consent.operations import ensure_default_levels

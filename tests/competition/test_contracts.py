@@ -20,7 +20,7 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import JST
 from core.errors import Conflict, Invalid, NotPermitted
-from tenancy.datasets.models import Access, Dataset, DatasetStatus, Frequency, PersonalInfo
+from catalogue.models import Access, Dataset, DatasetStatus, Frequency, PersonalInfo
 from tenancy.usage.models import UsageDatasetCall
 from tests.competition.conftest import FUKUOKA_CO, KUMAMOTO_CITY
 from tests.competition.test_selection import ISSUED, _review, call, two_groups  # noqa: F401  (fixtures)

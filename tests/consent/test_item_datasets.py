@@ -25,8 +25,8 @@ def open_api(app, monkeypatch):
 @pytest.fixture
 def register(db, operator, tenant_factory):
     """A maker of datasets of the register: published unless told otherwise."""
-    from tenancy.datasets import operations as datasets
-    from tenancy.datasets.operations import DatasetDraft
+    from catalogue import operations as datasets
+    from catalogue.operations import DatasetDraft
 
     tenant_factory(PREFECTURE)
 

@@ -16,7 +16,7 @@ def consent_world(db, operator) -> None:
                   tenant_codes=frozenset({"431001"}))
     clerk = Actor(issuer="urn:test", subject="consent-clerk", name="熊本市 窓口", roles=frozenset({"municipal-staff"}),
                   tenant_codes=frozenset({"431001"}))
-    from tenancy.datasets.operations import find_dataset
+    from catalogue.operations import find_dataset
 
     # an item from a dataset of the register where the world has the demo's sample catalogue (the crawl)
     childcare = find_dataset(db, "kumamoto-city-childcare-facility")

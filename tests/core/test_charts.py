@@ -107,7 +107,7 @@ def _charts_on(page: str) -> dict[str, str]:
 
 def test_the_operators_home_shows_usage_datasets_and_outstanding_charts(client, db, operator, tenant_factory):
     from billing import attention
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)
@@ -125,7 +125,7 @@ def test_the_operators_home_shows_usage_datasets_and_outstanding_charts(client, 
 
 
 def test_a_municipal_admins_home_charts_only_their_own(client, db, operator, tenant_factory):
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)

@@ -23,7 +23,7 @@ def providers(tenant_factory):
 @pytest.fixture
 def sample_catalogue(db, operator, providers):
     """The demo's 33 sample datasets, imported as the demo imports them."""
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
 
     created = load_sample_datasets(db, operator)
     db.commit()
@@ -31,7 +31,7 @@ def sample_catalogue(db, operator, providers):
 
 
 def draft(**fields):
-    from tenancy.datasets.operations import DatasetDraft, DistributionDraft
+    from catalogue.operations import DatasetDraft, DistributionDraft
 
     values = dict(provider_code="431001", title_ja="AED設置箇所一覧", category_code="health_welfare",
                   licence_code="CC-BY-4.0", frequency="monthly", description="市内のAEDの設置場所。",

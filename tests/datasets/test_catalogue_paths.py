@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tenancy.datasets import linked_data as iris, paths
-from tenancy.datasets.catalogue import terms_url
-from tenancy.datasets.lists import licence_page_path
+from catalogue import linked_data as iris, paths
+from catalogue.catalogue import terms_url
+from catalogue.lists import licence_page_path
 
 BASE = "https://renkei.example.jp"
 

@@ -40,7 +40,7 @@ def conforms(graph, shapes) -> tuple[bool, str]:
 
 
 def feed(db, actor=None, **search):
-    from tenancy.datasets import catalogue, dcat
+    from catalogue import catalogue, dcat
 
     page = catalogue.search(db, actor, **{"rows": 100, **search})
     return page, dcat.graph(catalogue.catalogue_info(db, "https://renkei.example.jp"), page,
@@ -62,7 +62,7 @@ def test_the_demo_catalogue_conforms_to_dcat_ap_3(sample_catalogue, db, shapes):
             assert graph.value(node, prop) is not None, (node, prop)
     # exactly the datasets whose latest verdict is 準拠 claim to conform (the demo checks its standard
     # datasets against sample files, so they do; no other dataset may)
-    from tenancy.datasets.conformance import conformance_state
+    from catalogue.conformance import conformance_state
 
     conformant = {f"https://renkei.example.jp/catalogue/datasets/{d.uid}" for d in sample_catalogue
                   if d.standard_kind and conformance_state(d).conformant}
@@ -70,7 +70,7 @@ def test_the_demo_catalogue_conforms_to_dcat_ap_3(sample_catalogue, db, shapes):
 
 
 def test_a_dataset_without_a_description_makes_it_fail(sample_catalogue, db, shapes):
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
 
     aed = next(d for d in sample_catalogue if d.name == "kumamoto-city-aed")
     aed.description = ""
@@ -170,9 +170,9 @@ def test_addresses_an_iri_may_not_hold_are_written_percent_encoded(db, operator,
     from rdflib import Graph, URIRef
     from rdflib.namespace import DCAT, DCTERMS
 
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset, DatasetStatus
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue import operations
+    from catalogue.models import Dataset, DatasetStatus
+    from catalogue.operations import DistributionDraft
 
     operations.register(db, operator, draft(
         standard_kind="", distributions=(DistributionDraft(url="https://data.example.jp/aed|2024.csv", format="CSV file"),)))

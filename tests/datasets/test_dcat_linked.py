@@ -40,7 +40,7 @@ def base_of(graph) -> str:
 
 
 def publish_all(db) -> None:
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue.models import Dataset, DatasetStatus
 
     db.execute(sa.update(Dataset).values(status=DatasetStatus.published))
     db.commit()
@@ -49,7 +49,7 @@ def publish_all(db) -> None:
 @pytest.fixture
 def checked_aeds(db, providers):
     """Three AED datasets of 熊本市, published: one checked 準拠, one 不適合, one never checked."""
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     good = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-good"))
     bad = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-bad"))
@@ -164,8 +164,8 @@ def test_format_frequency_access_and_language_are_members_of_the_eu_vocabularies
     is left out, and a shapefile named as providers write it is the table's SHP."""
     from rdflib.namespace import DCAT, DCTERMS
 
-    from tenancy.datasets import operations
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue import operations
+    from catalogue.operations import DistributionDraft
 
     operations.register(db, operator, draft(name="shapes", standard_kind="", distributions=(
         DistributionDraft(url="https://data.example.jp/a.zip", format="Shapefile"),
@@ -212,13 +212,13 @@ def test_a_municipalitys_dataset_names_its_place_landing_page_and_telephone(samp
     ("０９６－３３３－１１１１", "tel:+81-96-333-1111"), ("+81-96-333-1111", "tel:+81-96-333-1111"),
     ("333-1111", None), ("内線 123", None), ("", None), ("00-1234", None)])
 def test_telephone_numbers_are_written_as_rfc_3966_global_numbers(written, global_number):
-    from tenancy.datasets.linked_data import telephone
+    from catalogue.linked_data import telephone
 
     assert telephone(written) == global_number
 
 
 def test_unpublished_unknown_and_withheld_entries_are_a_404_problem(sample_catalogue, db, providers, client, operator):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     drafted = operations.register(db, operator, draft(name="still-a-draft"))
     db.commit()

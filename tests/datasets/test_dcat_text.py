@@ -50,9 +50,9 @@ registers = st.lists(st.fixed_dictionaries({
 
 
 def _register(db, operator, providers, specs):
-    from tenancy.datasets import operations, terms
-    from tenancy.datasets.models import Dataset, DatasetStatus
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue import operations, terms
+    from catalogue.models import Dataset, DatasetStatus
+    from catalogue.operations import DistributionDraft
 
     for index, spec in enumerate(specs):
         fields = {k: v for k, v in spec.items() if k not in ("distributions", "conformant", "published")}
@@ -83,7 +83,7 @@ def _parsed(text: bytes, rdf_format: str):
 def test_the_written_feed_is_the_graph_rdflib_builds(db, operator, providers, specs, rows, start):
     from rdflib.compare import isomorphic
 
-    from tenancy.datasets import catalogue, dcat
+    from catalogue import catalogue, dcat
 
     _register(db, operator, providers, specs)
     info = catalogue.catalogue_info(db, BASE)
@@ -103,8 +103,8 @@ def test_a_value_the_writer_was_not_built_for_is_handed_over_to_rdflib(db, opera
     page to rdflib's serialiser: rdflib's answer (the same graph as rdflib writes and reads it), counted."""
     from rdflib.compare import isomorphic
 
-    from tenancy.datasets import catalogue, dcat, operations
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import catalogue, dcat, operations
+    from catalogue.models import Dataset, DatasetStatus
 
     operations.register(db, operator, draft(title_ja="AED設置箇所一覧"))
     db.execute(sa.update(Dataset).values(status=DatasetStatus.published))

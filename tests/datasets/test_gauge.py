@@ -10,7 +10,7 @@ from tests.datasets.conftest import KUMAMOTO_ADMIN, draft
 def test_the_due_job_records_each_tenants_datasets_from_the_register(db, operator, sample_catalogue):
     from admin.commands.jobs import run_jobs
     from core.calendar import current_month
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tenancy.usage import quotas
 
     withdrawn = operations.register(db, KUMAMOTO_ADMIN, draft(standard_kind=None, title_ja="廃止したデータ"))

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.csvfile import IMPORT_MAX_ROWS
-from tenancy.datasets.importing import MAX_ROWS
-from tenancy.datasets.models import Dataset
+from catalogue.importing import MAX_ROWS
+from catalogue.models import Dataset
 from tests.governance.test_audit_append import statements_of
 
 HEADER = "提供者コード,タイトル,分野,ライセンス,更新頻度\n"
@@ -39,8 +39,8 @@ def test_a_400000_row_faulty_dataset_import_is_refused_over_the_cap(open_api, db
 def test_the_largest_accepted_faulty_file_is_judged_with_a_few_queries(db, operator, providers):
     """Every row of a file at the cap has a bad category: all counted, the first listed, and the
     database asked a few times for the whole file (it was several times per row)."""
-    from tenancy.datasets import lists
-    from tenancy.datasets.importing import ImportRejected, import_datasets
+    from catalogue import lists
+    from catalogue.importing import ImportRejected, import_datasets
 
     lists.ensure_lists(db)  # the default lists written first, outside the count
     raw = dataset_rows(MAX_ROWS)
@@ -59,8 +59,8 @@ def test_the_largest_accepted_faulty_file_is_judged_with_a_few_queries(db, opera
 
 def test_a_file_at_the_cap_with_good_rows_is_judged_with_a_few_queries_and_imported(db, operator, providers):
     """The checks of valid rows read the lists, the distinct providers and the names taken once."""
-    from tenancy.datasets import operations
-    from tenancy.datasets.importing import import_datasets
+    from catalogue import operations
+    from catalogue.importing import import_datasets
 
     raw = dataset_rows(300, category="防災")
     lookups = []

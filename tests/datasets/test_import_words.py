@@ -13,21 +13,21 @@ HEADER = "提供者コード,タイトル,分野,ライセンス,更新頻度,�
 @pytest.mark.parametrize("written, day", [("2024/4/1", "2024-04-01"), ("2024-04-01", "2024-04-01"),
                                           ("令和6年4月1日", "2024-04-01"), ("２０２４年４月１日", "2024-04-01")])
 def test_excels_dates_and_era_dates_are_read(db, operator, providers, written, day):
-    from tenancy.datasets.importing import judge_import
+    from catalogue.importing import judge_import
 
     drafts, _ = judge_import(db, operator, (HEADER + f"431001,駐輪場一覧,交通,CC-BY-4.0,毎年,{written},,\n").encode("cp932"))
     assert [d.last_updated_on.isoformat() for d, *_ in drafts] == [day]
 
 
 def test_a_full_width_provider_code_is_read_as_the_code_it_is(db, operator, providers):
-    from tenancy.datasets.importing import judge_import
+    from catalogue.importing import judge_import
 
     drafts, _ = judge_import(db, operator, (HEADER + "４３１００１,駐輪場一覧,交通,CC-BY-4.0,毎年,,,\n").encode("cp932"))
     assert [d.provider_code for d, *_ in drafts] == ["431001"]
 
 
 def test_problems_name_the_columns_and_the_values_given(db, operator, providers):
-    from tenancy.datasets.importing import ImportRejected, judge_import
+    from catalogue.importing import ImportRejected, judge_import
 
     text = HEADER + ("43100X,駐輪場一覧,交通,CC-BY-4.0,毎年,令和6年2月30日,ftp://example.jp/a.csv,CSV\n"
                      "431001,,交通,CC-BY-4.0,毎年,,,\n")

@@ -28,7 +28,7 @@ def audit_trail(db, prefix: str) -> list[tuple[str, str, dict | None, dict | Non
 
 def published(db, operator, **fields):
     """A dataset of 熊本市 registered by its admin and published by the operator."""
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(**fields))
     operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
@@ -39,7 +39,7 @@ def published(db, operator, **fields):
 
 
 def test_the_operator_adds_a_licence_that_providers_then_choose(db, operator, providers):
-    from tenancy.datasets import lists, operations
+    from catalogue import lists, operations
 
     licence = lists.add_licence(db, operator, lists.LicenceDraft(**ODBL))
     assert [lic.code for lic in lists.licences(db)][-1] == "ODbL-1.0" and licence.active and not licence.own_terms
@@ -52,7 +52,7 @@ def test_the_operator_adds_a_licence_that_providers_then_choose(db, operator, pr
 
 
 def test_every_field_of_a_new_licence_is_checked_and_named_in_both_languages(db, operator):
-    from tenancy.datasets import lists
+    from catalogue import lists
 
     with pytest.raises(Invalid) as refused:
         lists.add_licence(db, operator, lists.LicenceDraft(code="CC BY", title_ja=" ", title_en="x" * 201,
@@ -69,7 +69,7 @@ def test_every_field_of_a_new_licence_is_checked_and_named_in_both_languages(db,
 
 
 def test_a_code_taken_in_any_case_is_refused_and_only_the_operator_keeps_the_list(db, operator):
-    from tenancy.datasets import lists
+    from catalogue import lists
 
     with pytest.raises(Conflict) as taken:
         lists.add_licence(db, operator, lists.LicenceDraft(code="cc-by-4.0", title_ja="重複"))
@@ -88,7 +88,7 @@ def test_a_stopped_licence_is_no_new_choice_but_the_datasets_that_have_it_keep_i
     with it; a new dataset (or another changed to it) may not choose it; used again, it is a choice again."""
     import dataclasses
 
-    from tenancy.datasets import lists, operations
+    from catalogue import lists, operations
 
     lists.add_licence(db, operator, lists.LicenceDraft(**ODBL))
     kept = operations.register(db, KUMAMOTO_ADMIN, draft(licence_code="ODbL-1.0"))
@@ -119,7 +119,7 @@ def test_a_stopped_licence_is_no_new_choice_but_the_datasets_that_have_it_keep_i
 
 
 def test_ckan_license_list_is_the_operators_list_and_every_licence_a_published_dataset_has(db, operator, providers, client):
-    from tenancy.datasets import lists
+    from catalogue import lists
 
     def listed() -> dict[str, str]:
         answer = client.get("/api/3/action/license_list").get_json()
@@ -148,7 +148,7 @@ def test_the_dcat_feed_names_an_operators_licence_and_still_conforms_to_dcat_ap(
     from rdflib import Graph, Literal, URIRef
     from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS
 
-    from tenancy.datasets import lists
+    from catalogue import lists
     from tests.datasets.test_dcat import conforms, shapes_file
 
     lists.add_licence(db, operator, lists.LicenceDraft(**ODBL))
@@ -205,7 +205,7 @@ def test_the_operator_keeps_the_licences_on_their_page(client, db, providers):
 
 
 def test_a_dataset_keeps_its_stopped_licence_and_category_on_its_edit_form(client, db, operator, providers):
-    from tenancy.datasets import lists, operations
+    from catalogue import lists, operations
 
     lists.add_category(db, operator, "smart_city", "スマートシティ")
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(category_code="smart_city", licence_code="PDL-1.0"))

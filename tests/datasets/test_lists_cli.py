@@ -87,7 +87,7 @@ def test_a_consumers_admin_signed_in_accepts_the_terms_from_the_command_line(app
                                                                             keycloak_settings, tmp_path, monkeypatch):
     """八代市's admin, signed in with `renkei login`, sees the terms to accept, reads the text (its version and
     hash) and accepts it; the catalogue then gives 八代市 the dataset's distributions."""
-    from tenancy.datasets import catalogue
+    from catalogue import catalogue
     from tests.datasets.conftest import YATSUSHIRO_ADMIN
 
     monkeypatch.setenv("RENKEI_CLI_SESSION", str(tmp_path / "session.json"))

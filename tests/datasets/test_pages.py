@@ -19,7 +19,7 @@ FORM = {"provider_code": "431001", "title_ja": "AED設置箇所一覧", "title_e
 
 
 def test_a_municipal_admin_registers_checks_and_submits_a_standard_dataset(client, db, providers):
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
     import sqlalchemy as sa
 
     sign_in(client, ["municipal-admin"], ["431001"], csrf="t")
@@ -105,7 +105,7 @@ def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, ope
 
 
 def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(client, db, operator, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     overdue = operations.register(db, operator, draft(title_ja="駐輪場一覧", standard_kind=None, last_updated_on=None))
     failing = operations.register(db, operator, draft(frequency="irregular"))
@@ -122,7 +122,7 @@ def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(clie
 
 
 def test_the_provider_writes_terms_and_a_consumer_reads_and_accepts_them_in_japanese(client, db, sample_catalogue):
-    from tenancy.datasets import catalogue
+    from catalogue import catalogue
     from tests.datasets.conftest import YATSUSHIRO_ADMIN
 
     sign_in(client, ["municipal-admin"], ["430005"], csrf="t")
@@ -143,7 +143,7 @@ def test_the_provider_writes_terms_and_a_consumer_reads_and_accepts_them_in_japa
     assert "交通事故統計情報" in listed and "未同意" in listed and "第2版" in listed
     detail = client.get("/admin/dataset-terms/pref-traffic-accidents").get_data(as_text=True)
     assert "第2版の本文。" in detail and "この利用規約（第2版）に同意する" in detail
-    from tenancy.datasets.models import DatasetTerms
+    from catalogue.models import DatasetTerms
     import sqlalchemy as sa
 
     version = db.scalar(sa.select(DatasetTerms).where(DatasetTerms.number == 2))
@@ -169,7 +169,7 @@ def test_the_operator_keeps_the_categories_a_provider_chooses_from(client, db, p
 
     from core.audit import AuditRecord
     from core.errors import Invalid
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tests.datasets.conftest import KUMAMOTO_ADMIN
 
     sign_in(client, csrf="t")
@@ -199,8 +199,8 @@ def test_each_dataset_states_the_split_of_responsibility_on_its_page_and_in_the_
     import sqlalchemy as sa
     from rdflib import Graph
 
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import operations
+    from catalogue.models import Dataset, DatasetStatus
     from tests.datasets.conftest import KUMAMOTO_ADMIN
 
     remark = "位置は消防局の台帳によります。"

@@ -9,7 +9,7 @@ from core.audit import AuditRecord
 from core.errors import Conflict, Invalid, NotFound, NotPermitted
 from core.outbox import Notification
 from tests.datasets.conftest import KUMAMOTO_ADMIN, YATSUSHIRO_ADMIN, draft
-from tenancy.datasets.conformance import conformance_state
+from catalogue.conformance import conformance_state
 
 AED_BAD = ("名称,名称_カナ,住所,緯度,経度\n"
            "熊本市役所,クマモトシヤクショ,熊本市中央区手取本町1-1,132.803,130.707\n"
@@ -20,7 +20,7 @@ AED_GOOD = ("名称,名称_カナ,住所,緯度,経度,設置位置\n"
 
 
 def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_naming_both(db, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
@@ -42,14 +42,14 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_utf8_files_with_or_without_bom_are_read(db, providers, encoding):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     assert operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode(encoding)).conformant
 
 
 def test_cells_are_checked_against_types_code_lists_and_required_values(db, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     text = ("名称,名称_カナ,住所,緯度,経度,設置位置,小児対応設備の有無\n"
@@ -61,7 +61,7 @@ def test_cells_are_checked_against_types_code_lists_and_required_values(db, prov
 def test_the_ten_standard_kinds_ship_as_table_schemas():
     from frictionless import Schema
 
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     titles = {k.title_ja for k in standards.kinds().values()}
     assert {"指定緊急避難場所一覧", "AED設置箇所一覧", "公共施設一覧", "公衆無線LANアクセスポイント一覧", "公衆トイレ一覧",
@@ -73,7 +73,7 @@ def test_the_ten_standard_kinds_ship_as_table_schemas():
 
 
 def test_the_workflow_draft_submitted_published_withdrawn_with_review_and_refusal(db, operator, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     with pytest.raises(Conflict) as refused:  # a standard kind must conform before it is submitted
@@ -102,7 +102,7 @@ def test_the_workflow_draft_submitted_published_withdrawn_with_review_and_refusa
 
 
 def test_an_admin_manages_only_their_own_municipalitys_datasets(db, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     with pytest.raises(NotPermitted):
         operations.register(db, YATSUSHIRO_ADMIN, draft())
@@ -114,8 +114,8 @@ def test_an_admin_manages_only_their_own_municipalitys_datasets(db, providers):
 
 
 def test_a_draft_with_problems_lists_each_beside_its_field_and_saves_nothing(db, providers):
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset
+    from catalogue import operations
+    from catalogue.models import Dataset
 
     with pytest.raises(Invalid) as refused:
         operations.register(db, KUMAMOTO_ADMIN, draft(title_ja="", licence_code="GPL", contact_email="nope",
@@ -127,9 +127,9 @@ def test_a_draft_with_problems_lists_each_beside_its_field_and_saves_nothing(db,
 def test_a_distributions_texts_must_be_single_lines_that_can_be_stored(db, providers):
     """A control character (NUL cannot be stored on PostgreSQL) or a line break in a distribution's
     address, format, media type or title is refused by field, as in the dataset's own texts."""
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue import operations
+    from catalogue.models import Dataset
+    from catalogue.operations import DistributionDraft
 
     with pytest.raises(Invalid) as refused:
         operations.register(db, KUMAMOTO_ADMIN, draft(distributions=(
@@ -141,7 +141,7 @@ def test_a_distributions_texts_must_be_single_lines_that_can_be_stored(db, provi
 
 
 def test_the_demo_sample_imports_33_datasets_through_the_import(sample_catalogue, db):
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
 
     assert len(sample_catalogue) == 33
     assert all(d.description.startswith("【サンプル】") for d in sample_catalogue)
@@ -150,8 +150,8 @@ def test_the_demo_sample_imports_33_datasets_through_the_import(sample_catalogue
 
 
 def test_an_import_with_a_bad_row_writes_nothing_and_names_the_lines(db, operator, providers):
-    from tenancy.datasets.importing import ImportRejected, import_datasets
-    from tenancy.datasets.models import Dataset
+    from catalogue.importing import ImportRejected, import_datasets
+    from catalogue.models import Dataset
 
     text = ("提供者コード,タイトル,分野,ライセンス,更新頻度,最終更新日\n"
             "431001,駐輪場一覧,交通,CC-BY-4.0,毎年,2026-04-01\n"
@@ -166,7 +166,7 @@ def test_an_import_with_a_bad_row_writes_nothing_and_names_the_lines(db, operato
 def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
     import datetime as dt
 
-    from tenancy.datasets import coverage, operations
+    from catalogue import coverage, operations
 
     today = dt.date(2026, 11, 23)  # a fixed day: the rule is about days since the last update
     fresh = operations.register(db, operator, draft(last_updated_on=dt.date(2026, 11, 1)))  # monthly, 22 days old
@@ -197,7 +197,7 @@ def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operat
     kind, state and page size it shows the same municipalities, cells and count as the whole matrix filtered."""
     import datetime as dt
 
-    from tenancy.datasets import coverage, operations, standards
+    from catalogue import coverage, operations, standards
 
     for code in ("432113", "432041", "432059"):
         tenant_factory(code)

@@ -29,7 +29,7 @@ queries = st.one_of(st.lists(words, min_size=1, max_size=3).map(" ".join),
                     st.builds(lambda w, sep: sep.join(w), st.lists(words, min_size=1, max_size=3),
                               st.sampled_from(["\u3000", "\t", "  "])),
                     st.sampled_from(["*:*", "", "避難", "ab", "AB", "%", "_", "\\"]),
-                    # Solr's forms (tenancy/datasets/solr.py): an OR reads the candidates of each branch
+                    # Solr's forms (catalogue/solr.py): an OR reads the candidates of each branch
                     st.builds(lambda a, b: f"{a} OR {b}", plain, plain),
                     st.builds(lambda a, b, c: f"({a} OR {b}) {c}", plain, plain, plain),
                     st.builds(lambda a, b: f'"{a} {b}" -{b}', plain, plain))
@@ -41,13 +41,13 @@ datasets = st.lists(st.tuples(texts, texts, st.lists(formats, max_size=3)), min_
 
 
 def _fq(field: str, value: str) -> str:
-    from tenancy.datasets import solr
+    from catalogue import solr
 
     return f"{field}:{solr.quoted(value)}"  # one term, however the value is written
 
 
 def _searches(db, actor, q: str, use_index: bool, asked_formats=("CSV",)):
-    from tenancy.datasets import catalogue
+    from catalogue import catalogue
 
     found = []
     filters = ["", "organization:432024", *(_fq("res_format", value) for value in asked_formats if value.strip('"'))]
@@ -60,7 +60,7 @@ def _searches(db, actor, q: str, use_index: bool, asked_formats=("CSV",)):
 
 
 def _distributions(values):
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue.operations import DistributionDraft
 
     return tuple(DistributionDraft(url=f"https://data.example.jp/{index}", format=value) for index, value in enumerate(values))
 
@@ -70,8 +70,8 @@ def _distributions(values):
        asked=st.lists(queries, min_size=1, max_size=4), asked_formats=st.lists(formats, min_size=1, max_size=3))
 def test_a_search_with_the_caches_finds_what_the_rules_alone_find(db, operator, providers, batch, changed, asked,
                                                                     asked_formats):
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import operations
+    from catalogue.models import Dataset, DatasetStatus
 
     made = []
     for index, (title, description, values) in enumerate(batch):
@@ -94,8 +94,8 @@ def test_a_search_with_the_caches_finds_what_the_rules_alone_find(db, operator, 
 def test_the_index_holds_the_pairs_of_the_current_text_only(db, operator, providers):
     """A changed text replaces its pairs (an old word is no longer a candidate), and the index built
     again in bulk (the migration, the benchmarks' bulk loads) is the one the write path keeps."""
-    from tenancy.datasets import operations, search_index
-    from tenancy.datasets.models import DatasetSearchGram
+    from catalogue import operations, search_index
+    from catalogue.models import DatasetSearchGram
 
     dataset = operations.register(db, operator, draft(title_ja="避難所一覧", description="指定緊急避難場所"))
     operations.update(db, operator, dataset.uid, draft(title_ja="AED設置箇所", description="救急"))
@@ -124,7 +124,7 @@ def test_a_format_is_in_the_formats_text_exactly_when_it_is_one_of_the_formats(s
     """The encoding of ``dataset.formats`` (any text, the separator and the escape too, as data stored before
     the register refused line breaks in a format may hold): the probe of a format is a part of the text
     exactly when the format is one of those written."""
-    from tenancy.datasets.search_index import format_probe, formats_text
+    from catalogue.search_index import format_probe, formats_text
 
     asked = data.draw(st.one_of(FORMAT_CHARS, *([st.sampled_from(stored).flatmap(_near)] if stored else [])))
     assert (format_probe(asked) in formats_text(stored)) == (asked in stored)
@@ -133,8 +133,8 @@ def test_a_format_is_in_the_formats_text_exactly_when_it_is_one_of_the_formats(s
 def test_the_formats_follow_the_distributions_and_the_bulk_build_writes_the_same(db, operator, providers):
     """A dataset's formats are its distributions' (changed with them, case kept), and built again in bulk
     from the stored distributions (migration 0041, the benchmarks' bulk loads) they are the same."""
-    from tenancy.datasets import catalogue, operations, search_index
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import catalogue, operations, search_index
+    from catalogue.models import Dataset, DatasetStatus
 
     csv = operations.register(db, operator, draft(title_ja="避難所一覧", distributions=_distributions(["CSV", "GeoJSON"])))
     none = operations.register(db, operator, draft(title_ja="AED", distributions=()))

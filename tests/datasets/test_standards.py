@@ -73,7 +73,7 @@ FORMS = {"cp932": lambda rows: as_csv(rows, "cp932"), "utf-8-bom": lambda rows: 
 
 
 def check(kind: str, raw: bytes):
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     return standards.check_file(standards.kind_of(kind), raw)
 
@@ -207,7 +207,7 @@ def test_the_import_reader_refuses_a_value_beyond_the_header_in_a_workbook_as_in
 def test_every_kind_ships_both_versions_with_their_source_and_valid_table_schemas():
     from frictionless import Schema
 
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     assert len(standards.kinds()) == 10
     for kind in standards.kinds().values():
@@ -227,7 +227,7 @@ def test_every_kind_ships_both_versions_with_their_source_and_valid_table_schema
 # --- the published schemas, and frictionless's own verdict against them ----------------------------------
 
 def test_each_kind_schema_is_published_without_sign_in(client):
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     for code in standards.kinds():
         for version in (standards.CURRENT, standards.OLDER):
@@ -309,7 +309,7 @@ def test_frictionless_reads_the_schema_from_its_published_address(app, tmp_path)
 
     from werkzeug.serving import make_server
 
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     server = make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -432,7 +432,7 @@ def _value(kind: str, name: str) -> str:
 def _today(kind: str) -> list[list[str]]:
     """Two rows under today's names: the kind's required items (today's, and those the older definition required),
     the address in parts and its 郵便番号."""
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     found = standards.kind_of(kind)
     older = found.descriptor["x-renkei"]["older"]
@@ -444,7 +444,7 @@ def _today(kind: str) -> list[list[str]]:
 
 def _older(kind: str, rows: list[list[str]]) -> list[list[str]]:
     """The same rows under the older 推奨データセット names, as the kind declares them."""
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     older = standards.kind_of(kind).descriptor["x-renkei"]["older"]
     out = []
@@ -474,7 +474,7 @@ def test_a_list_to_todays_item_names_conforms_to_todays_definition(kind):
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_list_without_a_required_item_is_refused_naming_it(kind):
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     rows = _today(kind)
     for name in standards.kind_of(kind).required:
@@ -532,7 +532,7 @@ def test_every_fault_of_a_large_file_is_counted_and_the_list_stays_bounded(clien
     rows = [header] + [[*row[:1], f"{i:05d}", *row[2:kana], "ｸﾏﾓﾄ" if i % 10 == 0 else row[kana], *row[kana + 1:]]
                        for i in range(20_000)]
     raw = as_csv(rows, "utf-8")
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     result = standards.check_file(standards.kind_of("aed"), raw, limit=50)
     assert result.problem_count == 2_000 and result.row_count == 20_000
@@ -548,7 +548,7 @@ SEOUL = {"緯度": "37.5665", "経度": "126.9780"}  # inside Japan's extent (th
 
 def _in(prefecture: str, rows: list[list[str]]):
     from core import areas
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     return standards.check_file(standards.kind_of("aed"), as_csv(rows, "cp932"), area=areas.prefecture_box(prefecture))
 

@@ -19,14 +19,14 @@ KUMAMOTO_STAFF = Actor(issuer="urn:test", subject="kumamoto-staff", name="熊本
 
 
 def shown(db, actor, name=ACCIDENTS):
-    from tenancy.datasets import catalogue
+    from catalogue import catalogue
 
     page = catalogue.search(db, actor, fq=f"name:{name}", rows=1)
     return page.entries[0] if page.entries else None
 
 
 def test_the_sample_terms_are_version_1_and_hold_back_the_distributions_until_accepted(db, sample_catalogue):
-    from tenancy.datasets import catalogue, terms
+    from catalogue import catalogue, terms
 
     entry = shown(db, YATSUSHIRO_ADMIN)
     assert entry is not None and entry.terms.number == 1 and entry.withheld and entry.distributions == ()
@@ -54,7 +54,7 @@ def test_the_sample_terms_are_version_1_and_hold_back_the_distributions_until_ac
 def test_a_new_version_asks_again_and_an_old_version_can_no_longer_be_accepted(db, sample_catalogue):
     from core.audit import AuditRecord
     from core.outbox import Notification
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     first = shown(db, YATSUSHIRO_ADMIN).terms
     terms.accept(db, YATSUSHIRO_ADMIN, ACCIDENTS, 1, first.content_hash)
@@ -81,7 +81,7 @@ def test_a_new_version_asks_again_and_an_old_version_can_no_longer_be_accepted(d
 
 
 def test_who_may_accept_and_what(db, sample_catalogue, tenant_factory):
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     current = shown(db, YATSUSHIRO_ADMIN).terms
     with pytest.raises(NotPermitted):  # staff read; their municipal admin accepts for the municipality
@@ -103,7 +103,7 @@ def test_a_person_of_two_municipalities_is_asked_which_one_accepts(db, sample_ca
     from core.errors import Invalid
     from governance import agreements
     from governance.models import AgreementDocument
-    from tenancy.datasets import terms
+    from catalogue import terms
 
     both = Actor(issuer="urn:test", subject="both-admin", name="熊本市・八代市 管理者", roles=frozenset({"municipal-admin"}),
                  tenant_codes=frozenset({"431001", "432024"}))
@@ -120,7 +120,7 @@ def test_a_person_of_two_municipalities_is_asked_which_one_accepts(db, sample_ca
 
 
 def test_terms_are_written_only_for_terms_of_its_own_and_are_checked_before_review(db, operator, providers):
-    from tenancy.datasets import operations, terms
+    from catalogue import operations, terms
 
     cc = operations.register(db, KUMAMOTO_ADMIN, draft(standard_kind=None))
     with pytest.raises(Conflict):

@@ -22,8 +22,8 @@ SAMPLES = Path(__file__).resolve().parents[2] / "tenancy" / "data" / "standard_s
 # --- the verdict ------------------------------------------------------------------------------------
 
 def test_a_verdict_records_the_file_it_was_given_on(db, providers):
-    from tenancy.datasets import operations
-    from tenancy.datasets.conformance import conformance_state
+    from catalogue import operations
+    from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     raw = AED_GOOD.encode("cp932")
@@ -37,8 +37,8 @@ def test_a_verdict_records_the_file_it_was_given_on(db, providers):
 
 
 def test_a_header_alone_is_not_conformant(db, providers):
-    from tenancy.datasets import operations
-    from tenancy.datasets.conformance import conformance_state
+    from catalogue import operations
+    from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     header = AED_GOOD.splitlines()[0] + "\r\n"
@@ -49,7 +49,7 @@ def test_a_header_alone_is_not_conformant(db, providers):
 
 
 def test_a_new_file_makes_a_new_version_and_keeps_the_old_verdict(db, operator, providers):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     dataset = operations.register(db, operator, draft())
     operations.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
@@ -66,8 +66,8 @@ def test_a_new_file_makes_a_new_version_and_keeps_the_old_verdict(db, operator, 
 
 
 def test_the_verdict_stops_applying_when_its_file_is_no_longer_the_distribution(db, providers):
-    from tenancy.datasets import operations
-    from tenancy.datasets.conformance import conformance_state
+    from catalogue import operations
+    from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
@@ -83,8 +83,8 @@ def test_the_verdict_stops_applying_when_its_file_is_no_longer_the_distribution(
 def test_the_state_is_overdue_only_for_a_published_dataset_past_its_frequency(db, providers):
     import datetime as dt
 
-    from tenancy.datasets import operations
-    from tenancy.datasets.conformance import conformance_state
+    from catalogue import operations
+    from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(last_updated_on=dt.date(2020, 1, 1)))
     operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
@@ -96,7 +96,7 @@ def test_the_state_is_overdue_only_for_a_published_dataset_past_its_frequency(db
 
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.csv")), ids=lambda p: p.stem)
 def test_each_standard_sample_file_conforms(path):
-    from tenancy.datasets import standards
+    from catalogue import standards
 
     result = standards.check_file(standards.kind_of(path.stem), path.read_bytes())
     assert result.conformant, result.problems[:3]
@@ -110,8 +110,8 @@ IMPORT_HEADER = "提供者コード,識別名,タイトル,説明,分野,ライ�
 
 def test_an_import_publishes_only_the_rows_that_pass_the_checklist_and_says_why_the_others_stay_drafts(
         db, operator, providers):
-    from tenancy.datasets.importing import import_datasets
-    from tenancy.datasets.models import DatasetStatus
+    from catalogue.importing import import_datasets
+    from catalogue.models import DatasetStatus
 
     raw = (IMPORT_HEADER
            + "431001,full-row,駐輪場一覧,市内の駐輪場。,防災,CC-BY-4.0,毎年,土木課,a@example.jp,,https://data.example.jp/a.csv,公開中\n"
@@ -181,9 +181,9 @@ def _matrix_row(text: str, code: str) -> list[str]:
 
 def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[str]]:
     """Every page's answer for ``code``'s datasets compared: the list, the matrix, the home page, the gauge."""
-    from tenancy.datasets import standards
-    from tenancy.datasets.coverage import CELL_LABELS
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import standards
+    from catalogue.coverage import CELL_LABELS
+    from catalogue.models import Dataset, DatasetStatus
     from tenancy.usage import quotas
 
     listed = _list_states(client.get("/admin/datasets/?lang=ja").get_data(as_text=True))
@@ -213,8 +213,8 @@ def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[s
 
 
 def test_in_the_demo_the_list_the_matrix_the_home_page_and_the_gauge_agree(client, db, sample_catalogue):
-    from tenancy.datasets import operations
-    from tenancy.datasets.models import Dataset
+    from catalogue import operations
+    from catalogue.models import Dataset
 
     sign_in(client, ["municipal-admin"], ["431001"], csrf="t")
     listed, attention = _agreement(client, db, "431001")
@@ -239,9 +239,9 @@ def _form_of(dataset) -> dict[str, str]:
 
 
 def test_in_the_demo_every_standard_dataset_is_conformant_and_published_past_the_checklist(db, sample_catalogue):
-    from tenancy.datasets import operations
-    from tenancy.datasets.conformance import conformance_state
-    from tenancy.datasets.models import Dataset, DatasetStatus
+    from catalogue import operations
+    from catalogue.conformance import conformance_state
+    from catalogue.models import Dataset, DatasetStatus
 
     assert len(sample_catalogue) == 33 and {d.status for d in sample_catalogue} == {DatasetStatus.published}
     standard = db.scalars(sa.select(Dataset).where(Dataset.standard_kind.is_not(None))).all()

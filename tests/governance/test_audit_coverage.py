@@ -483,7 +483,7 @@ DATASET = {"provider_code": "431001", "title_ja": "駐輪場一覧", "category_c
 
 def dataset(ctx: Ctx, status: str = "draft", **fields) -> str:
     """A dataset of 熊本市 (issue 22) moved as far as ``status``; its uid."""
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     ctx.tenants("431001")
     created = operations.register(ctx.db, ctx.operator, operations.DatasetDraft(**{**DATASET, **fields}))
@@ -495,7 +495,7 @@ def dataset(ctx: Ctx, status: str = "draft", **fields) -> str:
 
 def accept_terms(ctx: Ctx, good: bool) -> Call:
     """八代市's admin accepts the terms of a published members-only dataset of 熊本市 with terms of its own."""
-    from tenancy.datasets import operations, terms
+    from catalogue import operations, terms
 
     ctx.tenants("432024")
     uid = dataset(ctx, licence_code="own-terms", access="members")

@@ -87,7 +87,7 @@ def things(db, operator, tenant_factory):
     (owner, what the results call it, searched by name, searched by code)."""
     from governance import council
     from governance.schemas import ProposalCreate
-    from tenancy.datasets import operations as datasets
+    from catalogue import operations as datasets
     from tenancy.identity.models import ApiClient
     from tenancy.members.models import MemberStatus, Organisation, OrganisationKind
     from tests.datasets.conftest import draft

@@ -15,13 +15,13 @@ from tests.identity.test_gateway_auth import ask, basic, clean_quota_cache, make
 
 
 def api_distribution(**route):
-    from tenancy.datasets.operations import DistributionDraft
+    from catalogue.operations import DistributionDraft
 
     return DistributionDraft(url="https://broker.example.jp/v2/entities", format="API", is_api=True, **route)
 
 
 def register(db, actor, title, **route):
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     provider = next(iter(actor.tenant_codes))
     dataset = operations.register(db, actor, draft(provider_code=provider, title_ja=title, standard_kind=None,

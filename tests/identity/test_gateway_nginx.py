@@ -325,7 +325,7 @@ def test_a_call_through_nginx_to_a_datasets_route_is_that_datasets_use(
     import sqlalchemy as sa
 
     from core.calendar import current_month
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tenancy.usage.models import UsageEvent
     from tests.datasets.conftest import YATSUSHIRO_ADMIN, draft
 

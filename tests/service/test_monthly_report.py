@@ -116,7 +116,7 @@ def _inquiry(db, operator, category: str, now: dt.datetime) -> None:
 @pytest.fixture
 def month_made(db, operator, prefecture, monkeypatch, request_log_folder):
     """This month (Japan time), made: what each figure must count is said beside what is made."""
-    from tenancy.datasets import operations as datasets
+    from catalogue import operations as datasets
     from tenancy.usage import metering
 
     month = current_month()

@@ -24,7 +24,7 @@ def check(app, *args):
 @pytest.fixture
 def aed(db, operator, tenant_factory) -> str:
     """熊本市's AED dataset, used twice this month (600 calls)."""
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tenancy.usage import metering
 
     tenant_factory("431001")

@@ -1,12 +1,12 @@
 """Which dataset a call through the gateway uses (issue 37): the one matcher over the register's
-routes, without a database (tenancy/datasets/routes.py), and its index built once, again on a change
+routes, without a database (catalogue/routes.py), and its index built once, again on a change
 of the register and after its bound, never per call."""
 
 from __future__ import annotations
 
 import pytest
 
-from tenancy.datasets import routes
+from catalogue import routes
 from tenancy.identity.gateway import normalised_path
 
 SHELTERS = routes.RoutedDataset("432024-0001", "432024")

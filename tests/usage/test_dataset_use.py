@@ -54,7 +54,7 @@ def test_a_provider_reads_its_own_datasets_use_by_consumer_and_no_one_elses(db, 
 
 
 def test_the_coverage_matrix_marks_a_standard_dataset_no_one_used_in_a_year(db, operator, aed):
-    from tenancy.datasets import coverage
+    from catalogue import coverage
     from tenancy.usage import dataset_use
 
     def unused(today):
@@ -96,7 +96,7 @@ def test_gateway_calls_naming_a_dataset_leave_the_per_dataset_sums_check_clean(a
 
 def test_a_provider_gives_its_api_a_route_on_the_dataset_form_and_a_taken_route_is_refused_beside_it(
         client, db, tenant_factory):
-    from tenancy.datasets import operations
+    from catalogue import operations
     from tests.conftest import sign_in
     from tests.datasets.test_pages import FORM
 
@@ -111,7 +111,7 @@ def test_a_provider_gives_its_api_a_route_on_the_dataset_form_and_a_taken_route_
     assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
     import sqlalchemy as sa
 
-    from tenancy.datasets.models import Dataset
+    from catalogue.models import Dataset
 
     dataset = db.scalars(sa.select(Dataset).where(Dataset.provider_code == "431001")).one()
     [dist] = operations.distributions(db, dataset)

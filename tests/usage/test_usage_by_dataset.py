@@ -23,7 +23,7 @@ NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=JST)
 @pytest.fixture
 def register(db, tenant_factory):
     """熊本市 provides two datasets, 八代市 one (names as the catalogue shows them)."""
-    from tenancy.datasets import operations
+    from catalogue import operations
 
     tenant_factory("431001")
     tenant_factory("432024")
@@ -203,7 +203,7 @@ def test_the_report_api_gives_usage_by_dataset_within_the_readers_scope(client, 
 
 
 def test_the_sample_usage_names_the_sample_datasets_and_loads_once(db, operator, tenant_factory):
-    from tenancy.datasets.sample import load_sample_datasets
+    from catalogue.sample import load_sample_datasets
     from tenancy.usage import reports
     from tenancy.usage.sample import load_sample_usage
     from tests.datasets.conftest import PROVIDERS

@@ -4,7 +4,7 @@ Revision ID: 0029
 Revises: 0025
 Create Date: 2026-11-23 12:16:19.466103
 
-A dataset's own terms of use (tenancy.datasets.terms): immutable versions (content hash) and the
+A dataset's own terms of use (catalogue.terms): immutable versions (content hash) and the
 consumers' acceptances of them.
 """
 from alembic import op

@@ -5,7 +5,7 @@ Revises: 0031
 Create Date: 2026-11-23 19:40:00.000000
 
 A catalogue search looks its words' pairs up here and checks only those datasets with the rule's
-LIKE (tenancy.datasets.catalogue.search), instead of reading every dataset's text; the covering
+LIKE (catalogue.catalogue.search), instead of reading every dataset's text; the covering
 index ix_dataset_search it replaces is dropped. The index is filled from the stored search texts.
 """
 from alembic import op
@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from tenancy.datasets.search_index import index_search_texts
+    from catalogue.search_index import index_search_texts
 
     op.create_table('dataset_search_gram',
     sa.Column('gram', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),

@@ -5,7 +5,7 @@ Revision ID: 0041
 Revises: 0040
 Create Date: 2026-11-24 12:00:00
 
-CKAN's res_format filter reads dataset.formats (tenancy.datasets.search_index.formats_text, kept by
+CKAN's res_format filter reads dataset.formats (catalogue.search_index.formats_text, kept by
 the one write path with the distributions) instead of every distribution of the format; the column
 is filled from the stored distributions. ix_dataset_catalogue gains the id as an included column on
 PostgreSQL, so that a page of the DCAT feed (status, access, name order) is read from the index alone;
@@ -22,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from tenancy.datasets.search_index import index_formats
+    from catalogue.search_index import index_formats
 
     with op.batch_alter_table('dataset', schema=None) as batch_op:
         batch_op.add_column(sa.Column('formats', sa.Text(), server_default='', nullable=False))

@@ -5,7 +5,7 @@ Revises: 0041
 Create Date: 2026-11-24 13:00:00
 
 The operator's categories and licences pages show how many datasets (not withdrawn) use each entry
-(tenancy.datasets.lists.datasets_using). At national size (52,230 datasets) SQLite read them through
+(catalogue.lists.datasets_using). At national size (52,230 datasets) SQLite read them through
 ix_dataset_category_code and each row behind it (60 ms for the categories page's count, 20 ms for
 the licences'); with (category_code, status) and (licence_code, status) the count is a scan of the
 index alone (under 5 ms each). ix_dataset_category_code is the new index's first column and goes.

@@ -1,6 +1,6 @@
 """Coverage and freshness of the standard datasets: municipalities × standard kinds, and reminders.
 
-The one overdue rule and the conformance state (:mod:`tenancy.datasets.conformance`: a dataset's
+The one overdue rule and the conformance state (:mod:`catalogue.conformance`: a dataset's
 last update is older than its update frequency allows, :data:`models.OVERDUE_AFTER_DAYS`) decide the
 coverage matrix's cells (:func:`coverage`: provided and conformant, not conformant, not checked, overdue; missing), a
 municipality's own list (:func:`attention`) and the due job's Japanese reminders, once per dataset
@@ -21,15 +21,15 @@ from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import to_jst
 from core.db import utcnow
-from tenancy.datasets import standards
-from tenancy.datasets.conformance import (CONFORMANT, NOT_CONFORMANT, OVERDUE, UNCHECKED, conformance_state,
+from catalogue import standards
+from catalogue.conformance import (CONFORMANT, NOT_CONFORMANT, OVERDUE, UNCHECKED, conformance_state,
                                           is_overdue, needs_attention, overdue_cutoffs, state_of)
-from tenancy.datasets.models import FREQUENCY_LABELS, OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
-from tenancy.datasets.operations import Recipient
+from catalogue.models import FREQUENCY_LABELS, OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
+from catalogue.operations import Recipient
 
 
 class Cell:
-    """A cell is the conformance state (:mod:`tenancy.datasets.conformance`) of the municipality's published
+    """A cell is the conformance state (:mod:`catalogue.conformance`) of the municipality's published
     dataset of that kind, or missing."""
 
     conformant = CONFORMANT
@@ -81,7 +81,7 @@ def coverage(session: Session, actor: Actor, *, today: dt.date | None = None, se
              per_page: int = 50) -> list[CoverageRow] | tuple[list[CoverageRow], int]:
     """Municipalities × standard kinds: provided and conformant, provided and not conformant, overdue, missing.
 
-    A cell is the conformance state (:func:`tenancy.datasets.conformance.state_of`) of the published standard dataset.
+    A cell is the conformance state (:func:`catalogue.conformance.state_of`) of the published standard dataset.
     Without ``page``: every row (the downloads). With ``page``: that page and the count; unfiltered,
     only the page's municipalities are read (a page of 1,741 reads 50); a ``state`` filter on one
     ``kind`` reads that kind's datasets and then the page's; a ``state`` filter on any kind reads all."""
@@ -166,7 +166,7 @@ def _coverage_rows(session: Session, grant: authz.Grant, codes: Sequence[str] | 
 
 def attention(session: Session, actor: Actor, provider_code: str, *, today: dt.date | None = None) -> list[Dataset]:
     """A provider's published datasets that are overdue, or of a standard kind and not 準拠 (未確認 or 不適合):
-    its home page lists them (:func:`tenancy.datasets.conformance.needs_attention`)."""
+    its home page lists them (:func:`catalogue.conformance.needs_attention`)."""
     authz.authorize(actor, "dataset.read", provider_code)
     cutoffs = overdue_cutoffs(today or to_jst(utcnow()).date())
     rows = session.scalars(sa.select(Dataset).where(Dataset.provider_code == provider_code,

@@ -10,7 +10,7 @@ A licence's ``code`` is the catalogue's licence id (CKAN's ``license_id``, e.g. 
 ``url`` the address of its text, which the DCAT feed gives as the licence's IRI (without one, the
 feed names the licence by an address of the catalogue's own, :func:`licence_page_path`). DCAT-AP
 3.0.0's shapes ask nothing more of a ``dct:LicenseDocument``. ``own_terms``: the datasets under
-it carry their own terms of use (:mod:`tenancy.datasets.terms`).
+it carry their own terms of use (:mod:`catalogue.terms`).
 
 Reading the lists is the register's readers' (``dataset.read``); changing them the operator's
 (``dataset.settings``). Every change is audited (``dataset.category.add|active``,
@@ -30,8 +30,8 @@ from core import audit, authz
 from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import http_url_problem, text_field_problem
-from tenancy.datasets import paths
-from tenancy.datasets.models import (DEFAULT_CATEGORIES, DEFAULT_LICENCES, Dataset, DatasetCategory, DatasetLicence,
+from catalogue import paths
+from catalogue.models import (DEFAULT_CATEGORIES, DEFAULT_LICENCES, Dataset, DatasetCategory, DatasetLicence,
                                      DatasetStatus)
 
 # A category's code (lower-case letters, digits and _), as datasets and CKAN's ``groups`` hold it.

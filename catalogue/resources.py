@@ -1,6 +1,6 @@
-"""What each IRI renkei mints for its catalogue answers (:mod:`tenancy.datasets.linked_data`): a
+"""What each IRI renkei mints for its catalogue answers (:mod:`catalogue.linked_data`): a
 :class:`Description` that admin/catalogue_pages.py shows as a page for people (its rows) or writes as RDF
-(its graph, built by the feed's own builder, :mod:`tenancy.datasets.dcat`).
+(its graph, built by the feed's own builder, :mod:`catalogue.dcat`).
 
 Published data only, as the reader may see it in the catalogue (:func:`catalogue.search`): a dataset
 that is not published, or not for this reader, has no description (None: the route answers 404), and
@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import catalogue, dcat, linked_data as iris, lists, operations, solr, standards
-from tenancy.datasets.conformance import conformance_state
-from tenancy.datasets.models import ACCESS_LABELS, FREQUENCY_LABELS, Access, Frequency
+from catalogue import catalogue, dcat, linked_data as iris, lists, operations, solr, standards
+from catalogue.conformance import conformance_state
+from catalogue.models import ACCESS_LABELS, FREQUENCY_LABELS, Access, Frequency
 
 LISTED = 200  # the datasets a provider's, a theme's or a place's page lists
 

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenancy.datasets.models import Dataset, DatasetSearchGram, Distribution, search_grams
+from catalogue.models import Dataset, DatasetSearchGram, Distribution, search_grams
 
 PROBES_PER_WORD, MAX_PROBES = 3, 6
 

@@ -34,11 +34,11 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tenancy.datasets import linked_data as iris, operations, paths, standards
-from tenancy.datasets.conformance import UNCHECKED, conformance_state
-from tenancy.datasets.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
-from tenancy.datasets.lists import licence_page_path
-from tenancy.datasets.models import Access, Frequency
+from catalogue import linked_data as iris, operations, paths, standards
+from catalogue.conformance import UNCHECKED, conformance_state
+from catalogue.catalogue import CatalogueInfo, Page, responsibility_text, terms_url
+from catalogue.lists import licence_page_path
+from catalogue.models import Access, Frequency
 
 log = logging.getLogger(__name__)
 

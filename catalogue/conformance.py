@@ -1,7 +1,7 @@
 """A dataset's conformance state and the overdue rule: the one answer every reader asks.
 
 A standard dataset is in one of four states (:class:`Conformance`): 未確認 (no verdict on the file
-that is its distribution), 準拠 / 不適合 (the latest verdict, :class:`tenancy.datasets.models.DatasetCheck`,
+that is its distribution), 準拠 / 不適合 (the latest verdict, :class:`catalogue.models.DatasetCheck`,
 bound to that file by its SHA-256, size and row count), and 更新期限切れ (published, and its last update
 is older than its update frequency allows: :func:`past_cutoff`, the one overdue rule). The register's
 list and page, the coverage matrix, the home pages, the annual report, the command line, the CKAN
@@ -9,7 +9,7 @@ package and the DCAT feed all read :func:`conformance_state`; the coverage matri
 from its columns (:func:`state_of`), so it never reads a dataset row it does not need.
 
 The dataset row keeps the latest verdict (``conformant``, ``problem_count``), written only by the check
-of a file (:func:`tenancy.datasets.operations.check_file`) and cleared when the verdict stops applying
+of a file (:func:`catalogue.operations.check_file`) and cleared when the verdict stops applying
 (the standard kind changes, or the checked file is no longer among the distributions).
 """
 
@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 
 from core.calendar import today_jst
-from tenancy.datasets.models import OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
+from catalogue.models import OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
 
 UNCHECKED, CONFORMANT, NOT_CONFORMANT, OVERDUE = "unchecked", "conformant", "not_conformant", "overdue"
 STATES = (UNCHECKED, CONFORMANT, NOT_CONFORMANT, OVERDUE)

@@ -5,7 +5,7 @@ digits) or a member organisation (its corporate number, thirteen digits). It is 
 ``uid`` (a UUID, what other packages and the catalogue refer to) and by ``name`` (the catalogue's
 readable identifier, as CKAN's ``name``). Categories and licences are lists the operator keeps.
 Every dataset carries the split of responsibility (責任分界) and, if it is one of the national
-standard kinds (:mod:`tenancy.datasets.standards`), the result of the last schema check.
+standard kinds (:mod:`catalogue.standards`), the result of the last schema check.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ class Dataset(SQLModel, table=True):
     # what a catalogue search matches: titles, keywords and description, lower-cased (:func:`search_text_of`)
     search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     # the formats of its distributions in one text, what CKAN's res_format filter reads
-    # (:func:`tenancy.datasets.search_index.formats_text`, written with the distributions only)
+    # (:func:`catalogue.search_index.formats_text`, written with the distributions only)
     formats: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
     @property
@@ -223,7 +223,7 @@ class Distribution(SQLModel, table=True):
     format: str = Field(default="", max_length=32, index=True)
     media_type: str = Field(default="", max_length=100)
     byte_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
-    # How a call through the API gateway reaches this distribution (tenancy/datasets/routes.py): the
+    # How a call through the API gateway reaches this distribution (catalogue/routes.py): the
     # context broker's Fiware-Service and Fiware-ServicePath and the NGSI entity type, or the
     # catalogue's path. Empty: no call names this dataset.
     route_service: str = Field(default="", max_length=50)
@@ -287,7 +287,7 @@ def search_grams(text: str) -> list[str]:
 
 class DatasetSearchGram(SQLModel, table=True):
     """The catalogue's search index, derived from ``Dataset.search_text`` (:func:`search_grams`) and
-    written only with it (:func:`tenancy.datasets.search_index.set_search_text`): one row per pair and
+    written only with it (:func:`catalogue.search_index.set_search_text`): one row per pair and
     dataset. A search looks up its words' pairs here to pick the candidates the LIKE then checks, so that
     a search at national size reads a few thousand rows and not the whole register."""
 

@@ -1,6 +1,6 @@
 """The IRIs renkei mints for its catalogue and the values its DCAT record takes from shared vocabularies.
 
-One home for each: every IRI the feed (:mod:`tenancy.datasets.dcat`) writes for a thing of the catalogue
+One home for each: every IRI the feed (:mod:`catalogue.dcat`) writes for a thing of the catalogue
 is made here, and each one dereferences (admin/ckan.py answers it as a page for people and as RDF by
 content negotiation). The values taken from the EU Publications Office's authority tables (file type,
 language) go through the mapping tables here: a value the table does not know is left out, never made up.
@@ -13,8 +13,8 @@ import functools
 import re
 
 from core import codes
-from tenancy.datasets import paths, standards
-from tenancy.datasets.conformance import conformance_state
+from catalogue import paths, standards
+from catalogue.conformance import conformance_state
 
 # renkei's own RDF terms (renkei:responsibility, renkei:conformance): one namespace for every deployment
 # (docs/datasets.md, "renkei's own terms")
@@ -85,7 +85,7 @@ def conforms(dataset) -> bool:
     return dataset.standard_kind is not None and conformance_state(dataset).conformant
 
 
-# --- the IRIs renkei mints (each answered by the route tenancy.datasets.paths names) ---------------------------------------------
+# --- the IRIs renkei mints (each answered by the route catalogue.paths names) ---------------------------------------------
 
 def catalogue_iri(base: str) -> str:
     return f"{base}{paths.path('catalogue')}"
@@ -128,7 +128,7 @@ def standard_iri(base: str, code: str) -> str:
 
 def schema_url(base: str, code: str) -> str:
     """Where a standard kind's Table Schema is published (the definition a conforming file meets):
-    :func:`tenancy.datasets.standards.schema_path`, the one builder of that address, under ``base``."""
+    :func:`catalogue.standards.schema_path`, the one builder of that address, under ``base``."""
     return f"{base}{standards.schema_path(code)}"
 
 

@@ -9,9 +9,9 @@ Every act is audited (``dataset.*``) and the provider's contact is notified (out
 The lifecycle is :data:`DATASETS` (a :class:`core.lifecycle.Lifecycle`), one table with a guard per move: draft → submitted →
 published → withdrawn, a refusal sends a submission back to draft with its reason.
 
-Beside it: the coverage matrix, the overdue rule and reminders in :mod:`tenancy.datasets.coverage`;
-the search caches the write path keeps (search index, formats) in :mod:`tenancy.datasets.search_index`;
-the lists a dataset chooses its category and licence from (the operator keeps them) in :mod:`tenancy.datasets.lists`.
+Beside it: the coverage matrix, the overdue rule and reminders in :mod:`catalogue.coverage`;
+the search caches the write path keeps (search index, formats) in :mod:`catalogue.search_index`;
+the lists a dataset chooses its category and licence from (the operator keeps them) in :mod:`catalogue.lists`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
-from tenancy.datasets import lists, routes, search_index, standards
-from tenancy.datasets.conformance import conformance_state
-from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
+from catalogue import lists, routes, search_index, standards
+from catalogue.conformance import conformance_state
+from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
                                      DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution, Frequency,
                                      PersonalInfo, search_text_of)
 
@@ -276,7 +276,7 @@ class DistributionDraft:
     byte_size: int | None = None
     is_api: bool = False
     title: str = ""
-    # how a call through the API gateway reaches it (tenancy/datasets/routes.py)
+    # how a call through the API gateway reaches it (catalogue/routes.py)
     route_service: str = ""
     route_service_path: str = ""
     route_entity_type: str = ""
@@ -411,7 +411,7 @@ def _provider_problems(lookups: DraftLookups, code: str) -> list[dict[str, str]]
 
 def _choice_problems(lookups: DraftLookups, draft: DatasetDraft) -> list[dict[str, str]]:
     """Each choice must be one of its list: category, licence (those in use, or the one the changed dataset
-    has: stopping an entry hides it from new choices only, :mod:`tenancy.datasets.lists`), the fixed
+    has: stopping an entry hides it from new choices only, :mod:`catalogue.lists`), the fixed
     lists, the standard kind."""
     found = []
     if draft.category_code not in lookups.categories:
@@ -630,7 +630,7 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
     """Check the file that is (or becomes) the distribution of a standard dataset against its kind's
     schema. The verdict is bound to the file (SHA-256, size, row count, the standard's version and the
     distribution it is, :func:`file_distribution`) and becomes the dataset's conformance
-    (:mod:`tenancy.datasets.conformance`); a file other than the one the latest verdict was given on makes
+    (:mod:`catalogue.conformance`); a file other than the one the latest verdict was given on makes
     a published dataset's new version, the earlier verdicts kept as its history."""
     dataset = get_dataset(session, actor, uid)
     authz.authorize(actor, "dataset.manage", dataset.provider_code)

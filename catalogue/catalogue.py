@@ -3,7 +3,7 @@
 :func:`search` is the one query of the catalogue (what a reader may see, :func:`operations.visibility`;
 a text query, filters on provider, keyword, format and licence; sort; a page). The builders are
 pure functions of what it returns: :func:`ckan_package` / :func:`ckan_organization` /
-:func:`ckan_licence` (CKAN's dictionaries) here, and the DCAT feed in :mod:`tenancy.datasets.dcat`.
+:func:`ckan_licence` (CKAN's dictionaries) here, and the DCAT feed in :mod:`catalogue.dcat`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets import operations, paths, search_index, solr, standards, terms as dataset_terms
-from tenancy.datasets.conformance import conformance_state
-from tenancy.datasets.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
+from catalogue import operations, paths, search_index, solr, standards, terms as dataset_terms
+from catalogue.conformance import conformance_state
+from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
                                      Frequency, keywords_of)
 

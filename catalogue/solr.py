@@ -11,7 +11,7 @@ by side are all required (CKAN's AND of the words, as renkei always read them).
 What is not read (wildcards ``*`` and ``?``, other ranges, date math, fuzzy ``~``, boosts ``^``,
 ``&&``, ``||``, ``!``, a field this catalogue has not) is refused with a
 :class:`QueryError` that says what is not supported: never a silent wrong answer. The tree is
-compiled to SQL by :func:`tenancy.datasets.catalogue.search`.
+compiled to SQL by :func:`catalogue.catalogue.search`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ either form can conform, and the verdict says which version it met (:attr:`Check
 Both versions' schemas are published as they are checked (:func:`schema_document`, served at
 :func:`schema_path`), so that ``frictionless validate --schema <url> file.csv`` gives renkei's
 verdict. Two things renkei adds that a Table Schema cannot carry are stated in docs/datasets.md:
-the check digits (frictionless custom checks, :mod:`tenancy.datasets.standard_checks`) and that a
+the check digits (frictionless custom checks, :mod:`catalogue.standard_checks`) and that a
 file without data rows is 不適合.
 
 :func:`check_file` reads a provider's file with the imports' one reader (:func:`core.csvfile.table`:
@@ -189,7 +189,7 @@ def checklist_path(kind: str, version: str = CURRENT) -> str:
 
 def checklist_document(kind: str, version: str = CURRENT) -> dict[str, Any] | None:
     """The checklist published at :func:`checklist_path` (None for an unknown kind or version)."""
-    from tenancy.datasets import standard_checks  # with frictionless, only when asked
+    from catalogue import standard_checks  # with frictionless, only when asked
 
     found = kind_of(kind)
     chosen = found.version(version) if found else None
@@ -321,7 +321,7 @@ def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:
 def _check(version: Version, read: _File, found: csvfile.Problems, area: Any = None) -> None:
     from frictionless import Checklist, Resource, Schema  # imported here: heavy, and only a check needs it
 
-    from tenancy.datasets import standard_checks
+    from catalogue import standard_checks
 
     _check_header(version, read.header, found)
     if read.data_rows == 0:
@@ -436,7 +436,7 @@ _POSITION = re.compile(r"position (\d+)")
 
 def _row_problem(version: Version, read: _File, error: Any, swapped: set[int], area: Any = None) -> dict[str, Any] | None:
     """One of frictionless's errors as a problem by row and column in words, or None where it is not one."""
-    from tenancy.datasets import standard_checks  # with frictionless, only when a file is checked
+    from catalogue import standard_checks  # with frictionless, only when a file is checked
 
     kind_name = error.type
     row_number = getattr(error, "row_number", None)

@@ -107,7 +107,7 @@ def route_keys(service: str, service_path: str, entity_type: str, path: str) -> 
 # --- the index ---------------------------------------------------------------------------------------
 
 def _rows(session: Session) -> Iterable[tuple]:
-    from tenancy.datasets.models import Dataset, Distribution
+    from catalogue.models import Dataset, Distribution
 
     return session.execute(
         sa.select(Dataset.name, Dataset.provider_code, Distribution.route_service, Distribution.route_service_path,
@@ -201,7 +201,7 @@ def route_conflicts(session: Session, dataset_id: int | None, keys: Iterable[tup
     wanted = set(keys)
     if not wanted:
         return []
-    from tenancy.datasets.models import Dataset, Distribution
+    from catalogue.models import Dataset, Distribution
 
     rows = session.execute(
         sa.select(Dataset.id, Dataset.name, Distribution.route_service, Distribution.route_service_path,

@@ -33,8 +33,8 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.texts import normalise_text, refusal, text_hash
 from core.validation import text_problem
-from tenancy.datasets import lists, operations
-from tenancy.datasets.models import (Access, Dataset, DatasetLicence, DatasetStatus, DatasetTerms,
+from catalogue import lists, operations
+from catalogue.models import (Access, Dataset, DatasetLicence, DatasetStatus, DatasetTerms,
                                      DatasetTermsAcceptance)
 
 TITLE_MAX = 200

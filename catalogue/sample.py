@@ -3,7 +3,7 @@ made-up sample records), loaded through the same import an operator uses, and pu
 same publish checklist: the rows the import holds as drafts (a standard kind without a verdict, a licence
 of its own terms without terms) get what the checklist asks (each standard kind's conforming sample file,
 tenancy/data/standard_samples/<kind>.csv, checked as the distribution's file; the sample terms) and are
-then published by :func:`tenancy.datasets.operations.publish_checked`, so they show 準拠."""
+then published by :func:`catalogue.operations.publish_checked`, so they show 準拠."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from tenancy.datasets.importing import import_datasets
-from tenancy.datasets.models import Dataset
+from catalogue.importing import import_datasets
+from catalogue.models import Dataset
 
 SAMPLE_FILE = "datasets_kumamoto_sample.csv"
 STANDARD_SAMPLES = "standard_samples"
@@ -43,7 +43,7 @@ def load_sample_datasets(session: Session, actor: Actor) -> list[Dataset]:
     """Import the sample list once: nothing if any of its datasets is registered already. The datasets
     with terms of their own get the sample terms (version 1), the standard ones their sample file's
     verdict; the rows marked 公開中 are then published past the publish checklist."""
-    from tenancy.datasets import operations, terms
+    from catalogue import operations, terms
 
     if session.scalar(sa.select(Dataset.id).where(Dataset.name == "kumamoto-city-aed")) is not None:
         return []

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from core import audit, authz, calendar, csvfile
 from core.actor import Actor
 from core.errors import Invalid, problem
-from tenancy.datasets import lists, operations, standards
-from tenancy.datasets.models import ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset
+from catalogue import lists, operations, standards
+from catalogue.models import ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset
 
 HEADERS = {
     "provider_code": ("提供者コード", "provider"), "name": ("識別名", "name"), "title_ja": ("タイトル", "title"),
