@@ -35,31 +35,18 @@ TARO = {"full_name": "髙橋 太郎", "address": "熊本県熊本市中央区水
 
 
 class CardProvider:
-    """A realm playing the card provider: scopes ``name``, ``birthdate``, ``gender`` (and Keycloak's own
-    ``address``) put the user's attributes in the ID token, as the provider's claims."""
+    """A realm playing the card provider, made by the demo's own stand-in (tenancy.identity.keycloak.card_standin):
+    scopes ``name``, ``birthdate``, ``gender`` (and Keycloak's own ``address``) put the user's attributes in the ID
+    token, as the provider's claims."""
 
     def __init__(self, keycloak_server, residents_realm: str):
-        from tenancy.identity.keycloak import master_admin
+        from tenancy.identity.keycloak import ensure_card_standin, master_admin
 
         self.url = keycloak_server.url
         self.realm = f"card-{uuid.uuid4().hex[:8]}"
         self.admin = master_admin(self.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
-        self.admin.create_realm({"realm": self.realm, "enabled": True})
-        self.admin.change_current_realm(self.realm)
-        profile = self.admin.get_realm_users_profile()
-        self.admin.update_realm_users_profile({**profile, "unmanagedAttributePolicy": "ENABLED"})
-        for claim, attribute in (("name", "full_name"), ("birthdate", "birthdate"), ("gender", "gender")):
-            self.admin.create_client_scope({
-                "name": claim, "protocol": "openid-connect", "attributes": {"include.in.token.scope": "true"},
-                "protocolMappers": [{"name": claim, "protocol": "openid-connect",
-                                     "protocolMapper": "oidc-usermodel-attribute-mapper",
-                                     "config": {"user.attribute": attribute, "claim.name": claim, "id.token.claim": "true",
-                                                "access.token.claim": "true", "userinfo.token.claim": "true",
-                                                "jsonType.label": "String"}}]}, skip_exists=True)
-        self.admin.create_client({
-            "clientId": PROVIDER_CLIENT, "secret": PROVIDER_SECRET, "publicClient": False, "standardFlowEnabled": True,
-            "redirectUris": [f"{self.url}/realms/{residents_realm}/broker/*"],
-            "defaultClientScopes": ["basic", "name", "birthdate", "gender", "address"]})
+        ensure_card_standin(self.admin, self.realm, PROVIDER_CLIENT, PROVIDER_SECRET,
+                            f"{self.url}/realms/{residents_realm}/broker/*")
 
     @property
     def discovery_url(self) -> str:
@@ -71,13 +58,9 @@ class CardProvider:
 
     def person(self, username: str, items: dict[str, str] = TARO) -> str:
         """The card's holder (their identifier at the provider, ``sub``)."""
-        self.admin.change_current_realm(self.realm)
-        return self.admin.create_user({
-            "username": username, "enabled": True, "email": f"{username}@example.jp", "emailVerified": True,
-            "firstName": "カード", "lastName": "利用者",
-            "attributes": {"full_name": [items["full_name"]], "birthdate": [items["birthdate"]],
-                           "gender": [items["gender"]], "formatted": [items["address"]]},
-            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]})
+        from tenancy.identity.keycloak import ensure_card_holder
+
+        return ensure_card_holder(self.admin, self.realm, username, PASSWORD, items)
 
     def renew(self, username: str, items: dict[str, str] = TARO) -> str:
         """A renewed certificate: the same person under a new identifier."""

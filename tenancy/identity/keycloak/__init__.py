@@ -10,13 +10,15 @@ Two parts:
   the per-tenant work: tenant groups, invitations, roles, enable/disable, removal (:mod:`.directory`).
 
 Tokens and sign-in are in :mod:`.tokens`; settings, constants and the translation of errors in
-:mod:`.common`. Callers import from this package, not from its modules.
+:mod:`.common`; the residents' realm in :mod:`.residents_realm`, and the demo's stand-in for the card
+app (デジタル認証アプリ) in :mod:`.card_standin`. Callers import from this package, not from its modules.
 
 Tenants are groups under ``/tenants/<code>``; see docs/identity.md for why not Organizations.
 Keycloak errors become domain errors: a duplicate is :class:`Conflict`; Keycloak unreachable or
 answering 5xx is :class:`IdentityUnavailable` (retryable).
 """
 
+from tenancy.identity.keycloak.card_standin import STANDIN_NAME, STANDIN_REALM, ensure_card_holder, ensure_card_standin
 from tenancy.identity.keycloak.common import (ACCOUNT_EMAIL_PATTERN, API_AUDIENCE_SCOPE, CONFIGURE_TOTP,
                                               DEFAULT_TIMEOUT_SECONDS, DEVICE_GRANT, REALM_ROLES, ROLE_DESCRIPTIONS,
                                               SERVICE_ACCOUNT_ROLES, SETUP_LINK_LIFESPAN_SECONDS, TENANTS_SCOPE,
@@ -39,5 +41,6 @@ __all__ = [
     "ensure_machine_client", "master_admin", "realm_security", "SIGN_IN_UNAVAILABLE", "check_sign_in_service",
     "client_credentials_token", "client_token_or_none", "device_authorization", "device_token", "end_session",
     "password_token", "refresh_tokens", "PROVIDER_CLAIM", "PROVIDER_SCOPES", "ensure_provider", "ensure_residents_realm",
-    "delete_provider_accounts", "erase_stored_claims",
+    "delete_provider_accounts", "erase_stored_claims", "STANDIN_NAME", "STANDIN_REALM", "ensure_card_holder",
+    "ensure_card_standin",
 ]
