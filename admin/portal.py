@@ -25,6 +25,7 @@ from core.calendar import jst_text
 from core.errors import DomainError, Unavailable
 from residents.consent.models import AssuranceLevel
 from residents import operations, signin
+from residents import portal as resident_portal
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
@@ -80,6 +81,11 @@ def _page(status: int = 200, error: DomainError | None = None):
                        level_label=level.label(ja) if level else "",
                        provider_name=provider.display_name if provider else resident.provider,
                        signed_in_at=jst_text(resident.signed_in_at))
+        todo = (resident_portal.to_do(db.session, row) if row is not None and row.common_id
+                and row.status is ResidentStatus.active else [])
+        context.update(todo=[{"kind": item.kind, "name": item.service_name,
+                              "url": url_for("portal.service", service_id=item.service_id) if item.kind == "consent"
+                              else url_for("portal.services")} for item in todo])
         context.update(unread=portal_records.unread_notices(),
                        updated=[row.title_ja if ja else row.title_en
                                 for row in operations.updates_unread(db.session, resident.resident_id)])

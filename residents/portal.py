@@ -166,6 +166,32 @@ def my_links(session: Session, resident: Resident) -> list[tuple[ServiceLink, Da
     return [(link, service) for link, service in rows]
 
 
+@dataclasses.dataclass(frozen=True)
+class ToDo:
+    """Something the resident may act on, shown on the portal's home page: ``consent`` (a linked service whose
+    current consent text has no consent of theirs in force) or ``link`` (a service of their municipality not
+    linked yet, linked with the code that service gives them)."""
+
+    kind: str
+    service_id: int
+    service_name: str
+
+
+def to_do(session: Session, resident: Resident) -> list[ToDo]:
+    """What the resident may act on: consents to give first, then the services they may link."""
+    items, linked, now = [], set(), utcnow()
+    for link, service in my_links(session, resident):
+        linked.add(service.id)
+        text = consent.current_text(session, service)
+        record = consent.latest_event(session, service.id, resident.tenant_code, link.service_user_id)
+        in_force = record is not None and consent_state(record.event, record.expires_at, now) is ConsentEvent.given
+        if text is not None and not (in_force and record.text_id == text.id):
+            items.append(ToDo("consent", service.id, service.name))
+    items += [ToDo("link", service.id, service.name) for service in linkable_services(session, resident.tenant_code)
+              if service.id not in linked]
+    return items
+
+
 WRONG_CODE = Invalid("The code is not right for that service, has expired or was used already. Ask the service for "
                      "a new code.",
                      "コードが正しくないか、有効期限（10分）が切れているか、既に使われています。サービスで新しいコードを"

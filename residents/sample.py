@@ -33,6 +33,60 @@ PEOPLE = (("連携 花子", "1985-05-12", "2"), ("熊本 一郎", "1972-11-03", 
           ("天草 健一", "1958-07-07", "1"), ("球磨 陽菜", "2001-09-30", "2"))
 
 
+# the demo's sample card holders at the stand-in for デジタル認証アプリ (tenancy.identity.keycloak.card_standin):
+# (username, the card's 基本4情報, the counter's PEOPLE row they are, or None: a newcomer the first sign-in enrols)
+CARD_HOLDERS = (
+    ("card-hanako", 0), ("card-ichiro", 1),
+    ("card-sakura", {"full_name": f"新規 さくら{SAMPLE}", "birthdate": "1995-03-15", "gender": "female",
+                     "address": "熊本県熊本市中央区サンプル町9番9号"}),
+)
+_GENDER = {"1": "male", "2": "female"}
+
+
+def _counter_address(n: int) -> str:
+    return f"熊本県熊本市中央区サンプル町{n}番{n}号"
+
+
+def card_holders() -> list[tuple[str, dict[str, str], bool]]:
+    """The sample card holders: username, the card's items (full_name, address, birthdate, gender) and whether
+    the counter enrolled them (their card is then joined to that person: :func:`join_card_holders`)."""
+    rows = []
+    for username, who in CARD_HOLDERS:
+        if isinstance(who, int):
+            name, born, sex = PEOPLE[who]
+            rows.append((username, {"full_name": f"{name}{SAMPLE}", "birthdate": born, "gender": _GENDER[sex],
+                                    "address": _counter_address(who + 1)}, True))
+        else:
+            rows.append((username, dict(who), False))
+    return rows
+
+
+def join_card_holders(session: Session, keys: Keyring, issuer: str, subjects: dict[str, str]) -> int:
+    """The cards of the sample card holders the counter enrolled joined to those people, as the desk does when a
+    person shows their card: an enrolment with the provider's identifier (``subjects``: username → ``sub``)
+    matches the person by the 基本4情報 and the desk decides it is them (no second common ID); their own first
+    sign-in then finds them with their links and consents. A card already joined is left; the number joined."""
+    from residents.models import ResidentIdentity
+
+    desk = console_actor(f"sample-desk-{CITY}", {authz.RESIDENT_DESK}, {CITY})
+    joined = 0
+    for username, items, counter in card_holders():
+        subject = subjects.get(username)
+        if not counter or not subject or session.scalar(sa.select(ResidentIdentity.id).where(
+                ResidentIdentity.tenant_code == CITY, ResidentIdentity.issuer == issuer,
+                ResidentIdentity.subject == subject)) is not None:
+            continue
+        enrolled = residents.enrol(session, desk, keys, {
+            "tenant_code": CITY, "full_name": items["full_name"], "address": items["address"],
+            "birth_date": items["birthdate"], "sex": "2" if items["gender"] == "female" else "1",
+            "verification": "my_number_card", "assurance_level": 3, "issuer": issuer, "subject": subject})
+        if enrolled.review is not None:
+            residents.decide_review(session, desk, CITY, enrolled.review.id, same_person=True,
+                                    reason=f"マイナンバーカードを窓口で確認し同一人物と判断{SAMPLE}")
+        joined += 1
+    return joined
+
+
 @dataclasses.dataclass(frozen=True)
 class SampleResidents:
     services: int
@@ -63,7 +117,7 @@ def load_sample_residents(session: Session, operator: Actor, keys: Keyring) -> S
     for n, (name, born, sex) in enumerate(PEOPLE, start=1):
         enrolled = residents.enrol(session, desk, keys, {
             "tenant_code": CITY, "full_name": f"{name}{SAMPLE}", "birth_date": born, "sex": sex,
-            "address": f"熊本県熊本市中央区サンプル町{n}番{n}号", "verification": "my_number_card", "assurance_level": 3})
+            "address": _counter_address(n), "verification": "my_number_card", "assurance_level": 3})
         common_id = enrolled.resident.common_id
         for service in approved[: 1 + n % 2]:  # one or both of the city's services
             user_id = f"sample-user-{service.id}-{n:03d}"

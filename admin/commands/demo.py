@@ -13,6 +13,10 @@ from core import authz
 from core.actor import console_actor
 
 DEMO_APPROVER = "demo-approver"  # the second finance officer who approves the sample year's run
+# the residents' sign-in through the stand-in for the card app (tenancy.identity.keycloak.card_standin)
+CARD_ALIAS, CARD_CLIENT = "mynumber-card", "renkei-residents"
+CARD_CLIENT_SECRET = "renkei-demo-card-standin-secret"  # development only: the stand-in's client, made by the demo
+CARD_DISPLAY_NAME = "マイナンバーカード（デモ用の代役）"
 
 
 def active_tenants(session, actor, per_page: int = 500):
@@ -145,6 +149,8 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         click.echo(line)
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
+    holders = prepare_card_sign_in(db.session, loader, password)
+    db.session.commit()
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo(f"renkei is ready: admin UI {base}/admin   API {base}/api/v1/tenants   OpenAPI {base}/api/v1/openapi.json")
@@ -154,6 +160,8 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")
     click.echo("  note: the demo relaxes the second factor (TOTP): these logins need no code. `renkei keycloak "
                "bootstrap` outside the demo requires TOTP for operator, finance, auditor and municipal admins.")
+    for line in card_holder_lines(holders, config["RENKEI_PUBLIC_URL"], password):
+        click.echo(line)
     click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
                f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
                f"{url}/realms/{config['RENKEI_KEYCLOAK_REALM']}/protocol/openid-connect/token")
@@ -168,6 +176,49 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def prepare_card_sign_in(session, loader, password: str, standin_realm: str | None = None) -> list[tuple[str, str, bool]]:
+    """The residents' sign-in of the demo (issue 55 item 2): a realm standing in for the card app (デジタル認証アプリ)
+    with the sample card holders (``password`` for all), the residents' realm (realm-setup's function) and the
+    stand-in as its provider (provider-add's function), the portal set for 熊本市 (unless RENKEI_PORTAL_TENANT
+    names another) and the counter's sample people's cards joined to them. Flushes; the holders (username, name,
+    enrolled at the counter)."""
+    from admin.commands.keycloak import _master_password
+    from admin.portal import realm_settings
+    from admin.resident_keys import keyring
+    from residents import signin
+    from residents.sample import CITY, card_holders, join_card_holders
+    from tenancy.identity.keycloak import STANDIN_REALM, ensure_card_holder, ensure_card_standin, master_admin
+
+    config = current_app.config
+    config["RENKEI_PORTAL_TENANT"] = config["RENKEI_PORTAL_TENANT"] or CITY
+    url, standin = config["RENKEI_KEYCLOAK_URL"], standin_realm or STANDIN_REALM
+    master = master_admin(url, config["RENKEI_KEYCLOAK_ADMIN_USER"], _master_password(config), "master")
+    settings = realm_settings()
+    ensure_card_standin(master, standin, CARD_CLIENT, CARD_CLIENT_SECRET, f"{url}/realms/{settings.realm}/broker/*")
+    holders = card_holders()
+    subjects = {username: ensure_card_holder(master, standin, username, password, items)
+                for username, items, _ in holders}
+    signin.setup_realm(session, loader, master, settings)
+    provider, _ = signin.add_provider(session, loader, master, settings, {
+        "alias": CARD_ALIAS, "display_name": CARD_DISPLAY_NAME, "client_id": CARD_CLIENT,
+        "client_secret": CARD_CLIENT_SECRET, "assurance_level": 3,
+        "discovery_url": f"{url}/realms/{standin}/.well-known/openid-configuration"})
+    join_card_holders(session, keyring(), provider.issuer, subjects)
+    return [(username, items["full_name"], counter) for username, items, counter in holders]
+
+
+def card_holder_lines(holders: list[tuple[str, str, bool]], public_url: str, password: str) -> list[str]:
+    """What the demo prints of the residents' portal and its sample card holders."""
+    lines = [f"residents' portal: {public_url}/portal/ (熊本市) — sign in with the card through 「デジタル認証アプリ"
+             "（デモ用の代役）」, a realm of the demo's Keycloak standing in for the Digital Agency's card app (not "
+             "the real one)",
+             f"sample card holders (password for all: {password}; development only):"]
+    for username, name, counter in holders:
+        lines.append(f"  {username:<18} {name:<16} " + ("enrolled at the counter: links and consents" if counter
+                                                         else "new: the first sign-in enrols them"))
+    return lines
 
 
 def load_desk_samples(session, loader) -> list[str]:
