@@ -6,6 +6,9 @@ consent text), the operator approves 熊本市's two and leaves 八代市's awai
 熊本市 enrols a few people (a common ID each), links them to a service at the counter, and the
 clerk records each one's consent on paper. The people are made up; every name carries
 「（サンプル）」. Loading again adds nothing: a register that holds any service is left as it is.
+
+The sample card holders of the demo's stand-in for デジタル認証アプリ (:data:`CARD_HOLDERS`): two of the
+counter's people, whose cards the desk joins to them (:func:`join_card_holders`), and a newcomer.
 """
 
 from __future__ import annotations

@@ -288,3 +288,28 @@ def test_only_the_items_the_resident_ticked_are_allowed_by_the_consent_check_and
         "csrf_token": _csrf(client), "content_hash": consent.current_text(db, city["navi"]).content_hash,
         "items": ["氏名", "住所"], "optional_purposes": []})
     assert check(["住所"])["allowed"] and not check(["世帯構成"])["allowed"]
+
+
+def _to_do(client) -> str:
+    page = client.get("/portal/").get_data(as_text=True)
+    return page[page.index('id="todo"'):page.index('id="records-heading"')] if 'id="todo"' in page else ""
+
+
+def test_the_home_page_lists_a_consent_to_give_and_the_services_to_link(client, db, city):
+    """The home page says what the resident may act on (issue 55 item 2): a linked service without their consent
+    to its current text first, then the services they may link; a consent given, that item goes."""
+    _resident_session(client, city["resident"].id)
+    todo = _to_do(client)
+    assert todo.count('class="todo-link"') == 2 and 'class="todo-consent"' not in todo
+    assert _link(client, city["navi"].id, _code(db, city["navi"], "navi-user-0007")).status_code == 302
+    todo = _to_do(client)
+    assert f'href="/portal/services/{city["navi"].id}">同意の確認が必要です：くらしナビ' in todo
+    assert todo.count('class="todo-link"') == 1 and "健康ポイント" in todo
+    saved = client.post(f"/portal/services/{city['navi'].id}/consent", data={
+        "csrf_token": _csrf(client), "content_hash": consent.current_text(db, city["navi"]).content_hash,
+        "items": ["氏名"], "optional_purposes": []})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    todo = _to_do(client)
+    assert 'class="todo-consent"' not in todo and "健康ポイント" in todo
+    assert "Give or review your consent" not in client.get("/portal/?lang=en").get_data(as_text=True)
+    assert "You can link 健康ポイント" in client.get("/portal/?lang=en").get_data(as_text=True)
