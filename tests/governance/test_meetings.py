@@ -198,6 +198,16 @@ def test_through_the_api_the_proposal_shows_the_meeting_that_decided_it(client, 
     assert published.status_code == 200 and published.get_json()["minutes_status"] == "published"
     pdf = client.get(f"/api/v1/meetings/{meeting_id}/minutes/pdf", headers=approver)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF-")
+    # the attending municipality downloads the published minutes through the API as on its page; another does not,
+    # nor learns whether a meeting exists
+    attending = user_factory(("municipal-admin",), "431001")[1]
+    theirs = client.get(f"/api/v1/meetings/{meeting_id}/minutes/pdf", headers=attending)
+    assert theirs.status_code == 200 and theirs.get_data() == pdf.get_data()
+    elsewhere = user_factory(("municipal-admin",), "432024")[1]
+    for asked in (meeting_id, meeting_id + 1000):
+        refused = client.get(f"/api/v1/meetings/{asked}/minutes/pdf", headers=elsewhere)
+        assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert client.get(f"/api/v1/meetings/{meeting_id + 1000}/minutes/pdf", headers=approver).status_code == 404
 
 
 def test_a_meeting_is_corrected_while_its_minutes_await_approval_and_no_longer_once_approved(db, council_world):
@@ -257,3 +267,40 @@ def test_through_the_api_a_meeting_is_corrected_until_its_minutes_are_approved(c
     assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
     assert "修正できません" in refused.get_json()["detail_ja"]
     assert client.get(f"/api/v1/meetings/{meeting_id}", headers=writer).get_json()["place"] == "オンライン"
+
+
+def test_the_meeting_list_reads_as_many_statements_for_six_meetings_as_for_two(client, db, council_world, open_api):
+    """Renkei issue 53 item 7: the list read three statements per meeting (attendees, their names, agenda)."""
+    adopted, rejected = council_world
+
+    def make(count: int, first: int) -> None:
+        for number in range(first, first + count):
+            meetings.create_meeting(db, WRITER, meetings.MeetingDraft(
+                kind="council", title=f"第{number}回 協議会", held_at=dt.datetime(2026, 4, number, 14, 0, tzinfo=JST),
+                attendees=(meetings.Attendee("市 担当", tenant_code="431001"),
+                           meetings.Attendee("会員 一郎", corporate_number=ATTENDING_MEMBER)),
+                agenda=(meetings.AgendaItem("報告事項"), meetings.AgendaItem("その他"))))
+        db.commit()
+
+    def statements() -> tuple[int, dict]:
+        seen: list[str] = []
+
+        def note(conn, cursor, statement, params, context, executemany):
+            seen.append(statement)
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+        try:
+            listed = open_api.get("/api/v1/meetings")
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+        assert listed.status_code == 200, listed.get_json()
+        return len(seen), listed.get_json()
+
+    make(2, 1)
+    open_api.get("/api/v1/meetings")  # warm: the first request reads what every later one keeps
+    two, shown = statements()
+    assert shown["total"] == 2 and all(len(m["attendees"]) == 2 and len(m["agenda"]) == 2 for m in shown["items"])
+    make(4, 3)
+    six, shown = statements()
+    assert shown["total"] == 6 and [a["organisation"] for a in shown["items"][0]["attendees"]][0] == "熊本市"
+    assert six == two, f"{two} statements for two meetings, {six} for six"
