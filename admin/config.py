@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from core.calendar import JST_ZONE_NAME
+
 DEFAULT_SECRET = "renkei-development-secret-change-me"
 # an expired token is accepted at most this long after its exp (clock skew between Keycloak and renkei)
 MAX_TOKEN_LEEWAY_SECONDS = 5
@@ -165,7 +167,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         # each check of GET /readyz may take this long (seconds)
         "RENKEI_READY_TIMEOUT": float(env.get("RENKEI_READY_TIMEOUT", "1.5")),
         "BABEL_DEFAULT_LOCALE": env.get("RENKEI_DEFAULT_LOCALE", "ja"),
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "BABEL_DEFAULT_TIMEZONE": JST_ZONE_NAME,
         # no ping before each use: a pooled connection the server closed is noticed at check-out
         # without a round trip (core.db._server_hung_up) and replaced
         "SQLALCHEMY_ENGINE_OPTIONS": {},

@@ -23,7 +23,7 @@ from billing import allocation
 from billing.errors import AllocationError
 from billing.ledger_errors import BillingNotFound, FourEyesRefused, InvalidBillingData
 from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, AllocationPolicy, PolicyStatus
-from billing.operations import _key, _manage, _same_person, _who
+from billing.operations import _key, _manage, _same_person
 from billing.schemas import PolicyCreate, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
@@ -141,7 +141,7 @@ def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> Allocat
         name=data.name, version=(latest or 0) + 1, description=data.description,
         prefecture_share=fraction_text(share) if share is not None else None,
         components_json=json.dumps([{"basis": basis, "weight": fraction_text(weight)} for basis, weight in components]),
-        floor=data.floor, cap=data.cap, created_by=_who(actor), created_by_key=_key(actor),
+        floor=data.floor, cap=data.cap, created_by=actor.recorded_name, created_by_key=_key(actor),
     )
     session.add(policy)
     session.flush()
@@ -355,7 +355,7 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
     policy.status = adopt.target
     policy.resolution_ref = resolution_ref
     policy.adopted_at = utcnow()
-    policy.adopted_by = _who(actor)
+    policy.adopted_by = actor.recorded_name
     session.flush()
     if decision is not None and not by_council and not decision.enacted_ref:
         NOTE_ENACTED(session, decision.id, f"allocation_policy:{policy.id}")
@@ -365,7 +365,7 @@ def adopt_policy(session: Session, actor: Actor, policy_id: int, resolution_id: 
         else _officer_authority(policy, actor))
     audit.record(session, actor, "billing.policy.adopt", "allocation_policy", str(policy.id), before=before,
                  after={"status": "adopted", "resolution_ref": resolution_ref, "in_words": describe_policy(policy),
-                        "drafted_by": policy.created_by, "adopted_by": _who(actor), **authority})
+                        "drafted_by": policy.created_by, "adopted_by": actor.recorded_name, **authority})
     return policy
 
 
@@ -374,4 +374,4 @@ def _officer_authority(policy: AllocationPolicy, actor: Actor) -> dict[str, Any]
     officer, or (the office without four eyes) the drafter alone."""
     if drafted_by(policy, actor):
         return {"by": "single_finance_officer", "single_person_office": True}
-    return {"by": "second_finance_officer", "second_officer": _who(actor)}
+    return {"by": "second_finance_officer", "second_officer": actor.recorded_name}

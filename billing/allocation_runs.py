@@ -34,7 +34,7 @@ from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRef
 from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS,
                             AllocationPolicy, AllocationRun, AllocationRunLine, CostItem, EntryKind, JournalEntry,
                             RunKind, RunStatus)
-from billing.operations import (_cost_items, _key, _manage, _same_person, _who, cost_item_summary,
+from billing.operations import (_cost_items, _key, _manage, _same_person, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
 from billing.closed_years import refuse_if_closed
@@ -400,7 +400,7 @@ def create_run(session: Session, actor: Actor, fiscal_year: int, policy_id: int 
                                  "採用中の按分方式がありません。按分方式を採用するか、使う版を指定してください。")
     prefecture, participants, tenants, result, snapshot = _computed(session, fiscal_year, policy)
     run = _store(session, AllocationRun(fiscal_year=fiscal_year, kind=kind, policy_id=policy.id, total=result.total,
-                                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                                        prefecture_code=result.prefecture_code, created_by=actor.recorded_name,
                                         created_by_key=_key(actor), snapshot_json=json.dumps(snapshot, ensure_ascii=False)),
                  _line_rows(result, prefecture, participants, tenants))
     audit.record(session, actor, "billing.run.create", "allocation_run", str(run.id),
@@ -488,7 +488,7 @@ def create_settlement(session: Session, actor: Actor, fiscal_year: int) -> Alloc
     }
     run = _store(session, AllocationRun(fiscal_year=fiscal_year, kind=RunKind.settlement, settles_run_id=provisional.id,
                                         policy_id=policy.id, total=result.total - provisional.total,
-                                        prefecture_code=result.prefecture_code, created_by=_who(actor),
+                                        prefecture_code=result.prefecture_code, created_by=actor.recorded_name,
                                         created_by_key=_key(actor), snapshot_json=json.dumps(snapshot, ensure_ascii=False)),
                  lines)
     audit.record(session, actor, "billing.run.settle", "allocation_run", str(run.id),
@@ -631,7 +631,7 @@ def review_run(session: Session, actor: Actor, run_id: int, note: str = "", *, f
     run = get_run(session, run_id)
     target = _move(run, "review")
     run.status = target
-    run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), _who(actor), note
+    run.reviewed_at, run.reviewed_by, run.review_note = utcnow(), actor.recorded_name, note
     run.reviewed_by_key = _key(actor)
     run.four_eyes = bool(run.four_eyes and four_eyes)
     session.flush()
@@ -726,7 +726,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
     _check_slot_free(session, run)
     posted_on = posted_on or today_jst()
     try:
-        entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, _who(actor)))
+        entry_ids = ledger.post_entries(session, _run_entries(run, run_lines(session, run), posted_on, actor.recorded_name))
     except Exception as error:  # the database's own rule (two approvals at once, or a run set back outside renkei)
         if not is_charged_twice(error):
             raise
@@ -736,7 +736,7 @@ def approve_run(session: Session, actor: Actor, run_id: int, *, posted_on: dt.da
             run_id=run.id) from None
     _check_only_its_entries(session, run, entry_ids)
     run.status = target
-    run.approved_at, run.approved_by, run.posted_on = utcnow(), _who(actor), posted_on
+    run.approved_at, run.approved_by, run.posted_on = utcnow(), actor.recorded_name, posted_on
     run.four_eyes = bool(run.four_eyes and four_eyes)
     session.flush()
     audit.record(session, actor, "billing.run.approve", "allocation_run", str(run.id),
@@ -862,10 +862,10 @@ def reverse_run(session: Session, actor: Actor, run_id: int, reason: str, *,
     reversed_on = reversed_on or today_jst()
     reversal_ids = ledger.reverse_entries(
         session, run_entry_ids(session, run), occurred_on=reversed_on,
-        description=f"取消（按分計算 #{run.id}）: {reason}"[:500], created_by=_who(actor),
+        description=f"取消（按分計算 #{run.id}）: {reason}"[:500], created_by=actor.recorded_name,
     )
     run.status = target
-    run.reversed_at, run.reversed_by, run.reversal_reason = utcnow(), _who(actor), reason
+    run.reversed_at, run.reversed_by, run.reversal_reason = utcnow(), actor.recorded_name, reason
     session.flush()
     audit.record(session, actor, "billing.run.reverse", "allocation_run", str(run.id),
                  before={"status": "approved"},

@@ -104,7 +104,7 @@ def import_bank_file(session: Session, actor: Actor, raw: bytes, filename: str =
     refused_text = "; ".join(f"{line}={earlier}" for line, earlier in refused)
     record = BankFile(sha256=parsed.sha256, filename=filename[:255], kind=parsed.kind, account=parsed.account,
                       credit_count=len(kept), credit_total=sum(credit.amount for credit, _ in kept),
-                      refused_lines=refused_text[:2000], imported_by=operations.who(actor))
+                      refused_lines=refused_text[:2000], imported_by=actor.recorded_name)
     session.add(record)
     session.flush()
     lines = tuple(BankLine(file_id=record.id, line_no=credit.line_no, identity=identity, booked_on=credit.booked_on,
@@ -278,7 +278,7 @@ def confirm_line(session: Session, actor: Actor, line_id: int, tenant_code: str,
         tenant_code=tenant_code, fiscal_year=fiscal_year, amount=line.amount, received_on=line.booked_on,
         reference=reference), evidence={"bank_line_id": line.id, "bank_file_id": line.file_id, "payer": line.payer})
     payment = BankPayment(bank_line_id=line.id, entry_id=entry.id, tenant_code=tenant_code, fiscal_year=fiscal_year,
-                          confirmed_by=operations.who(actor))
+                          confirmed_by=actor.recorded_name)
     session.add(payment)
     session.flush()
     return payment
@@ -312,7 +312,7 @@ def request_manual_payment(session: Session, actor: Actor, data: ManualPaymentCr
                               f"団体コード {data.tenant_code} の参加団体は登録されていません。", code=data.tenant_code)
     request = ManualPayment(tenant_code=data.tenant_code, fiscal_year=data.fiscal_year, amount=data.amount,
                             received_on=data.received_on, reference=data.reference, reason=reason[:2000],
-                            requested_by=operations.who(actor), requested_by_key=identity_key(actor))
+                            requested_by=actor.recorded_name, requested_by_key=identity_key(actor))
     session.add(request)
     session.flush()
     audit.record(session, actor, MANUAL_REQUEST_ACTION, "manual_payment", str(request.id), tenant_code=data.tenant_code,
@@ -338,7 +338,7 @@ def approve_manual_payment(session: Session, actor: Actor, request_id: int) -> M
         tenant_code=request.tenant_code, fiscal_year=request.fiscal_year, amount=request.amount,
         received_on=request.received_on, reference=f"手動入金 #{request.id} {request.reference}".strip()[:150]),
         evidence={"manual_payment_id": request.id, "requested_by": request.requested_by, "reason": request.reason})
-    request.entry_id, request.approved_by, request.approved_at = entry.id, operations.who(actor), dt.datetime.now(dt.timezone.utc)
+    request.entry_id, request.approved_by, request.approved_at = entry.id, actor.recorded_name, dt.datetime.now(dt.timezone.utc)
     session.flush()
     return request
 

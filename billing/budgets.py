@@ -44,10 +44,6 @@ BUDGETS = Lifecycle("予算", "budget", BudgetStatus,
 """A budget version's lifecycle: drafted, adopted by the council, superseded by a later revision."""
 
 
-def _who(actor: Actor) -> str:
-    return (actor.name or actor.subject)[:255]
-
-
 def budget_lines(session: Session, budget: Budget) -> dict[str, int]:
     rows = session.scalars(sa.select(BudgetLine).where(BudgetLine.budget_id == budget.id))
     amounts = {CostCategory(line.category).value: line.amount for line in rows}
@@ -98,7 +94,7 @@ def draft_budget(session: Session, actor: Actor, data: BudgetCreate) -> Budget:
             problems=[{"field": "reason", "message_en": "Say why the budget is revised.",
                        "message_ja": "補正の理由を入力してください。"}])
     budget = Budget(fiscal_year=data.fiscal_year, version=latest + 1, reason=data.reason,
-                    contract_ceiling=data.contract_ceiling, created_by=_who(actor))
+                    contract_ceiling=data.contract_ceiling, created_by=actor.recorded_name)
     session.add(budget)
     session.flush()
     for category, amount in data.amounts.items():

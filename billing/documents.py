@@ -115,7 +115,7 @@ def issue_documents(session: Session, actor: Actor, run_id: int, *, due_on: dt.d
         document = StatementDocument(run_id=run.id, tenant_code=line.tenant_code, fiscal_year=run.fiscal_year,
                                      number_year=number_year, sequence=sequence,
                                      number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on,
-                                     due_on=due_on, issued_by=operations.who(actor))
+                                     due_on=due_on, issued_by=actor.recorded_name)
         session.add(document)
         issued.append(document)
     if not issued:
@@ -182,7 +182,7 @@ def reissue_document(session: Session, actor: Actor, tenant_code: str, fiscal_ye
         raise _not_issued(statement)
     document.reissue_count += 1
     document.reissued_on = today_jst()
-    document.reissued_by = operations.who(actor)
+    document.reissued_by = actor.recorded_name
     session.flush()
     kept = _keep_file(session, actor, document, require_settings(session))
     audit.record(session, actor, "billing.letter.reissue", "statement_document", document.number, tenant_code=tenant_code,
@@ -369,7 +369,6 @@ def seal_html(settings: PrefectureSettings | None) -> str:
     if SealMark(settings.seal) == SealMark.printed:
         return f'<span class="seal">{html.escape(settings.issuer_title)}之印</span>'
     return '<br><span class="seal-omitted">（公印省略）</span>'
-
 
 
 def _amounts_html(statement: statements.Statement, settled: bool = False) -> str:

@@ -169,7 +169,7 @@ def issue_estimates(session: Session, actor: Actor, fiscal_year: int, *, billing
             fiscal_year=fiscal_year, version=version, tenant_code=line.tenant_code, tenant_name=line.tenant_name,
             amount=line.amount, components_json=json.dumps(line.components), basis_json=json.dumps(line.basis, ensure_ascii=False),
             assumptions_json=json.dumps(assumptions, ensure_ascii=False), number_year=number_year, sequence=sequence,
-            number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on, issued_by=operations.who(actor))
+            number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on, issued_by=actor.recorded_name)
         session.add(letter)
         session.flush()
         letters.append(letter)

@@ -23,7 +23,7 @@ from billing.errors import AllocationError
 from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant, GrantRounding
-from billing.operations import _cost_items, _manage, _refuse_if_year_posted, _who
+from billing.operations import _cost_items, _manage, _refuse_if_year_posted
 from billing.schemas import GrantCreate, GrantFix, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
@@ -146,7 +146,7 @@ def create_grant(session: Session, actor: Actor, data: GrantCreate) -> Grant:
     _manage(actor)
     _refuse_if_posted(session, data.fiscal_year)
     _check_fits_the_year(session, data.fiscal_year, data, None)
-    grant = Grant(created_by=_who(actor), fiscal_year=data.fiscal_year, name="", grantor="", rate="")
+    grant = Grant(created_by=actor.recorded_name, fiscal_year=data.fiscal_year, name="", grantor="", rate="")
     _apply(grant, data)
     session.add(grant)
     session.flush()

@@ -335,7 +335,8 @@ def _payment_problem(entry: sa.Row, records: list[AuditRecord]) -> tuple[str, st
     """Why a payment entry does not match its audit record (English, Japanese), or None."""
     import json
 
-    from billing.operations import PAYMENT_ACTION, recorded_name
+    from billing.operations import PAYMENT_ACTION
+    from core.actor import recorded_name
 
     named = (f"payment entry {entry.idempotency_key} (#{entry.id}, FY{entry.fiscal_year}, tenant {entry.tenant_code}, "
              f"{int(entry.amount):,} yen)")

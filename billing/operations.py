@@ -58,19 +58,6 @@ def _manage(actor: Actor) -> None:
     authz.authorize(actor, "billing.manage")
 
 
-def recorded_name(name: str, subject: str) -> str:
-    """The name an entry, a run or a document records for a person (``created_by``): their name, else
-    their subject. ``renkei check`` compares a payment's with its audit record's actor by it."""
-    return (name or subject)[:255]
-
-
-def _who(actor: Actor) -> str:
-    return recorded_name(actor.name, actor.subject)
-
-
-who = _who  # the name a run or a document records for the person acting
-
-
 _key = identity_key  # the four-eyes rule's home is core.actor (the residents' recovery follows it too)
 _same_person = same_person
 
@@ -159,7 +146,7 @@ def _add_cost_rows(session: Session, actor: Actor, data: CostItemCreate, years: 
             fiscal_year=year, name=data.name, category=data.category, amount=amount,
             invoiced_amount=data.amount, tax_treatment=data.tax_treatment, tax_amount=year_tax,
             vendor=data.vendor, reference=data.reference, amortisation_years=data.amortisation_years,
-            amortisation_index=index, amortised_from_id=items[0].id if items else None, created_by=_who(actor),
+            amortisation_index=index, amortised_from_id=items[0].id if items else None, created_by=actor.recorded_name,
         )
         session.add(item)
         session.flush()
@@ -295,7 +282,7 @@ def record_payment(session: Session, actor: Actor, data: PaymentCreate, *, evide
         idempotency_key=key, kind=EntryKind.payment, fiscal_year=data.fiscal_year, occurred_on=data.received_on,
         legs=(ledger.debit(ledger.BANK, data.amount), ledger.credit(ledger.receivable(data.tenant_code), data.amount)),
         description=f"{data.fiscal_year}年度 負担金 入金 {tenant.name_ja}（{data.reference}）",
-        tenant_code=data.tenant_code, created_by=_who(actor),
+        tenant_code=data.tenant_code, created_by=actor.recorded_name,
     ))
     if existed is None:
         audit.record(session, actor, PAYMENT_ACTION, "journal_entry", str(entry.id),

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing import ledger, letter_files, operations, overdue
+from billing import ledger, letter_files, overdue
 from billing.documents import (bank_text, contact_text, issuer_line, letter_head, next_sequences, pdf_of, rows_html,
                                yen_in_words)
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
@@ -158,7 +158,7 @@ def issue_reminders(session: Session, actor: Actor, statements: Sequence[tuple[s
         reminder = Reminder(document_id=item.document.id, tenant_code=code, fiscal_year=year,
                             number_year=fiscal_year_of(today), sequence=sequence,
                             number=f"{settings.document_symbol}第{sequence}号", issued_on=today, due_on=due_on,
-                            amount=item.owed, issued_by=operations.who(actor))
+                            amount=item.owed, issued_by=actor.recorded_name)
         session.add(reminder)
         session.flush()
         kept = letter_files.keep(session, LetterFileKind.reminder, reminder.id, edition=0, number=reminder.number,

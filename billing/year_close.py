@@ -33,7 +33,7 @@ from billing.ledger_errors import BillingConflict, BillingNotFound, FourEyesRefu
 from billing.models import (CATEGORY_LABELS_JA, YEAR_CLOSE_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine,
                             CostCategory, EntryStatus,
                             JournalEntry, Posting, YearClose, YearCloseStatus)
-from billing.operations import _key, _manage, _same_person, _who
+from billing.operations import _key, _manage, _same_person
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_ja, today_jst
@@ -259,7 +259,7 @@ def request_close(session: Session, actor: Actor, fiscal_year: int, *, today: dt
         label = YEAR_CLOSE_STATUS_LABELS_JA[YearCloseStatus(current.status)]
         raise BillingConflict(f"FY{fiscal_year} is {YearCloseStatus(current.status).value} already.",
                               f"{fiscal_year_ja(fiscal_year)}はすでに「{label}」です。", fiscal_year=fiscal_year)
-    close = YearClose(fiscal_year=fiscal_year, requested_by=_who(actor), requested_by_key=_key(actor))
+    close = YearClose(fiscal_year=fiscal_year, requested_by=actor.recorded_name, requested_by_key=_key(actor))
     session.add(close)
     session.flush()
     audit.record(session, actor, "billing.year.close_request", "fiscal_year", str(fiscal_year),
@@ -310,7 +310,7 @@ def close_year(session: Session, actor: Actor, fiscal_year: int, *, four_eyes: b
     accounts = accounts_of_year(session, actor, fiscal_year)
     close.statement_json = json.dumps(accounts.as_json(), ensure_ascii=False, sort_keys=True)
     close.statement_sha256 = accounts.sha256()
-    close.status, close.closed_at, close.closed_by = move.target, utcnow(), _who(actor)
+    close.status, close.closed_at, close.closed_by = move.target, utcnow(), actor.recorded_name
     session.flush()
     audit.record(session, actor, "billing.year.close", "fiscal_year", str(fiscal_year),
                  before={"status": "requested", "requested_by": close.requested_by},

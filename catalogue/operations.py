@@ -652,7 +652,7 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
     check = DatasetCheck(dataset_id=dataset.id, dataset_version=dataset.version, standard_kind=kind.code,
                          filename=(filename or "")[:255], encoding=result.encoding, row_count=rows,
                          conformant=conformant, problem_count=problem_count,
-                         problems=json.dumps(problems, ensure_ascii=False), checked_by=actor.name or actor.subject,
+                         problems=json.dumps(problems, ensure_ascii=False), checked_by=actor.recorded_name,
                          sha256=sha256, byte_size=len(raw), standard_version=_standard_version(kind, result),
                          distribution_url=dist.url if dist is not None else "")
     session.add(check)

@@ -141,7 +141,7 @@ def revise(session: Session, actor: Actor, uid: str, title: str, body_md: str) -
                        f"第{last.number}版と同じ内容です。新しい版は作成していません。")
     number = (last.number if last else 0) + 1
     terms = DatasetTerms(dataset_id=dataset.id, number=number, title=title, body_md=body,
-                         content_hash=terms_hash(dataset, number, title, body), created_by=actor.name or actor.subject)
+                         content_hash=terms_hash(dataset, number, title, body), created_by=actor.recorded_name)
     session.add(terms)
     dataset.modified_at = utcnow()  # harvesters see the record changed
     session.flush()

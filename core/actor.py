@@ -28,6 +28,11 @@ class Actor:
     client_id: int | None = None  # the platform API client (its renkei id) a machine token belongs to
 
     @property
+    def recorded_name(self) -> str:
+        """The name a record keeps for this actor (``created_by``, ``issued_by``, ...): :func:`recorded_name`."""
+        return recorded_name(self.name, self.subject)
+
+    @property
     def primary_role(self) -> str:
         for role in ROLE_PRECEDENCE:
             if role in self.roles:
@@ -51,6 +56,13 @@ ROLE_PRECEDENCE = (
 )
 
 CLI_ISSUER = "urn:renkei:cli"
+RECORDED_NAME_MAX = 255
+
+
+def recorded_name(name: str, subject: str) -> str:
+    """The one rule of the name a record keeps for a person: their name, else their subject, at most
+    :data:`RECORDED_NAME_MAX` characters. ``renkei check`` compares a payment's with its audit record's actor by it."""
+    return (name or subject)[:RECORDED_NAME_MAX]
 
 
 def identity_key(actor: Actor) -> str:
@@ -63,7 +75,7 @@ def same_person(actor: Actor, key: str, name: str = "") -> bool:
     """Whether ``actor`` is the person recorded as ``key`` (:func:`identity_key`): the four-eyes rule
     (the one who proposed, drafted or computed may not also approve). Rows made before identities were
     kept have only the recorded name (``name or subject``) to go by."""
-    return key == identity_key(actor) if key else bool(name) and name == (actor.name or actor.subject)[:255]
+    return key == identity_key(actor) if key else bool(name) and name == actor.recorded_name
 
 
 def console_actor(username: str, roles: Iterable[str], tenant_codes: Iterable[str] = ()) -> Actor:

@@ -24,6 +24,7 @@ import re
 import unicodedata
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
+JST_ZONE_NAME = "Asia/Tokyo"  # the same clock by its tz database name (Babel, the browser)
 UTC = dt.timezone.utc
 
 FIRST_FISCAL_YEAR = 1989  # 平成元年度

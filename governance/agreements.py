@@ -47,10 +47,6 @@ def today(now: dt.datetime | None = None) -> dt.date:
     return today_jst(now or utcnow())
 
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 def label(document: AgreementDocument, lang: str = "ja") -> str:
     ja, en = AgreementDocument(document).label
     return ja if lang == "ja" else en
@@ -324,7 +320,7 @@ def draft_version(session: Session, actor: Actor, document: AgreementDocument, d
                                effective_on=data.effective_on, required=data.required,
                                reacceptance_days=data.reacceptance_days,
                                content_hash=content_hash(document, number, data.title, data.effective_on, body),
-                               created_by=_who(actor))
+                               created_by=actor.recorded_name)
     session.add(version)
     session.flush()
     audit.record(session, actor, "agreement.draft", "agreement_version", f"{document.value}/{number}",
@@ -378,7 +374,7 @@ def publish_version(session: Session, actor: Actor, document: AgreementDocument,
     version = check_publishable(session, document, number)
     now = now or utcnow()
     version.status = VERSIONS.moves["publish"].target
-    version.published_at, version.published_by = now, _who(actor)
+    version.published_at, version.published_by = now, actor.recorded_name
     version.resolution_id = resolution.id if resolution is not None else None
     if version.required:
         version.reacceptance_days = reacceptance_days

@@ -145,10 +145,6 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
 
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 def electorate_of(proposal: CouncilProposal) -> list[str]:
     return json.loads(proposal.electorate)
 
@@ -399,7 +395,7 @@ def propose(session: Session, actor: Actor, data: ProposalCreate, *, now: dt.dat
         title=data.title, description=data.description, change_type=change_type,
         change_params=json.dumps(params, ensure_ascii=False, sort_keys=True),
         quorum_rule=data.quorum or DEFAULT_QUORUM, threshold_rule=data.threshold or default_threshold(change_type),
-        opens_at=opens_at, closes_at=closes_at, electorate=json.dumps(electorate), created_by=_who(actor),
+        opens_at=opens_at, closes_at=closes_at, electorate=json.dumps(electorate), created_by=actor.recorded_name,
     )
     session.add(proposal)
     session.flush()
@@ -518,7 +514,7 @@ def _close_proposal(session: Session, actor: Actor, proposal_id: int, *, now: dt
         proposal_id=proposal.id, fiscal_year=fiscal_year, number=_next_number(session, fiscal_year), adopted=adopted,
         reason=reason, members=tally.members, votes_for=tally.votes_for, votes_against=tally.votes_against,
         votes_abstain=tally.votes_abstain, quorum_rule=proposal.quorum_rule, threshold_rule=proposal.threshold_rule,
-        decided_at=now, decided_by=_who(actor),
+        decided_at=now, decided_by=actor.recorded_name,
     )
     before = ProposalStatus(proposal.status).value
     proposal.status = move.target

@@ -434,9 +434,6 @@ def organisation_names(session: Session, attendees: Sequence[MeetingAttendee]) -
 
 # --- minutes --------------------------------------------------------------------------------------
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
 
 def pdf_problem(data: bytes) -> dict[str, str] | None:
     if not data:
@@ -466,7 +463,7 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
     meeting.minutes_text = text if pdf is None else ""
     meeting.minutes_pdf = pdf
     meeting.minutes_filename = (filename or "minutes.pdf")[:200] if pdf is not None else ""
-    meeting.written_by, meeting.written_by_name = actor.subject, _who(actor)
+    meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
     meeting.approved_by, meeting.approved_at = "", None
     session.flush()
     after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
@@ -486,7 +483,7 @@ def approve_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.
         raise OwnMinutes("The writer of the minutes cannot approve them; another person approves.",
                          "議事録を作成した人は承認できません。別の担当者が承認してください。")
     before = _move(meeting, "approve")
-    meeting.approved_by, meeting.approved_at = _who(actor), now or utcnow()
+    meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
     session.flush()
     audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id), before={"minutes_status": before.value},
                  after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name})

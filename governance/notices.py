@@ -63,10 +63,6 @@ class PublishedNotice:
     addressees: tuple[tuple[str, str], ...]
 
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 def _municipalities(session: Session):
     return sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture)
 
@@ -143,7 +139,7 @@ def send_notice(session: Session, actor: Actor, *, title: str, body: str, tenant
     """Store a notice addressed to exactly ``tenants`` and ``organisations`` (rows fixed now) and queue one
     e-mail each in the outbox; the caller checked the text and audits its act (notices, published minutes)."""
     notice = Notice(title=title, body=body, audience=audience, show_until=show_until, published_at=now,
-                    published_by=_who(actor), to_members=to_members)
+                    published_by=actor.recorded_name, to_members=to_members)
     session.add(notice)
     session.flush()
 

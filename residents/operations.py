@@ -41,10 +41,6 @@ from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resid
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 def new_common_id() -> str:
     """Fifteen random characters and their check character: nothing about the person goes into it."""
     body = "".join(secrets.choice(COMMON_ID_BODY_ALPHABET) for _ in range(COMMON_ID_LENGTH - 1))
@@ -190,7 +186,7 @@ def _enrol(session: Session, actor: Actor, keys: Keyring, data: EnrolmentIn) -> 
     plain = {"full_name": data.full_name, "address": data.address, "birth_date": data.birth_date.isoformat(),
              "sex": data.sex.value}
     resident = Resident(uid=uuid.uuid4().hex, tenant_code=data.tenant_code, status=ResidentStatus.active,
-                        verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
+                        verification=data.verification, assurance_level=data.assurance_level, enrolled_by=actor.recorded_name,
                         full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(resident, keys, plain)
     person_hashes = _data_hashes(keys, data)
@@ -334,7 +330,7 @@ def _hold_for_review(session: Session, actor: Actor, keys: Keyring, resident: Re
     review queue's rule for an enrolment that matched; once per change (a second sign-in with the same items
     finds the review open)."""
     candidate = Resident(uid=uuid.uuid4().hex, tenant_code=resident.tenant_code, status=ResidentStatus.review,
-                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=_who(actor),
+                         verification=data.verification, assurance_level=data.assurance_level, enrolled_by=actor.recorded_name,
                          full_name="", address="", birth_date="", sex="", key_id="", person_hash="", address_hash="")
     _seal(candidate, keys, plain)
     under_each_key = [sa.and_(Resident.person_hash == person, Resident.address_hash == address) for person, address in
@@ -539,7 +535,7 @@ def decide_review(session: Session, actor: Actor, tenant_code: str, review_id: i
                         .values(resident_id=matched.id))
     else:
         candidate.common_id = _issue(session)
-    review.decided_at, review.decided_by, review.decision_reason = utcnow(), _who(actor), reason
+    review.decided_at, review.decided_by, review.decision_reason = utcnow(), actor.recorded_name, reason
     session.flush()
     audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id), tenant_code=tenant_code,
                  before={"status": "open"}, after={"status": review.status.value, "reason": reason,
@@ -557,7 +553,7 @@ def _decide_claims(session: Session, actor: Actor, keys: Keyring | None, review:
         if person.status is ResidentStatus.active:
             _seal(person, keys, personal_items(candidate, keys))
     candidate.status = RESIDENTS.move("mark_duplicate", candidate.status, candidate).target
-    review.decided_at, review.decided_by, review.decision_reason = utcnow(), _who(actor), reason
+    review.decided_at, review.decided_by, review.decision_reason = utcnow(), actor.recorded_name, reason
     session.flush()
     audit.record(session, actor, "resident.review.decide", "resident_review", str(review.id),
                  tenant_code=review.tenant_code,
@@ -609,7 +605,7 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
                        "このサービスのIDまたはこの住民は、このサービスと連携済みです。", problems=[problem(field, en, ja)])
     link = ServiceLink(resident_id=resident.id, service_id=service.id, service_user_id=data.service_user_id,
                        method=data.method, verification=data.verification, assurance_level=data.assurance_level,
-                       linked_by=_who(actor))
+                       linked_by=actor.recorded_name)
     session.add(link)
     session.flush()
     audit.record(session, actor, "resident.link", "service_link", str(link.id), tenant_code=tenant_code,
@@ -701,7 +697,7 @@ def record_disclosure(session: Session, actor: Actor, resident: Resident, servic
     before = disclosed_items(session, resident.id, service.id)
     chosen = [item for item in vocabulary if item in set(items)]
     row = ResidentDisclosure(resident_id=resident.id, service_id=service.id, items=json.dumps(chosen, ensure_ascii=False),
-                             reason=reason, set_by=_who(actor))
+                             reason=reason, set_by=actor.recorded_name)
     session.add(row)
     session.flush()
     audit.record(session, actor, "resident.disclosure.set", "resident_disclosure", str(row.id),

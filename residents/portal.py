@@ -44,7 +44,7 @@ from residents.consent.subject_ids import check_user_id
 from residents.brokerage import HELD_ITEMS
 from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
                               ResidentSignIn, ResidentStatus, ServiceLink)
-from residents.operations import _who, disclosed_items, link_in_the_way, record_disclosure
+from residents.operations import disclosed_items, link_in_the_way, record_disclosure
 
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied from a phone's screen is not mistaken
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -138,7 +138,7 @@ def issue_link_code(session: Session, actor: Actor, payload: LinkCodeIn | dict, 
                                                                ResidentLinkCode.code_hash == _code_hash(service.id, code))) is None:
             break
     row = ResidentLinkCode(service_id=service.id, service_user_id=data.service_user_id,
-                           code_hash=_code_hash(service.id, code), issued_at=now, issued_by=_who(actor),
+                           code_hash=_code_hash(service.id, code), issued_at=now, issued_by=actor.recorded_name,
                            expires_at=now + CODE_VALID)
     session.add(row)
     session.flush()
@@ -285,7 +285,7 @@ def link_with_code(session: Session, actor: Actor, resident: Resident, service_i
     if used.rowcount != 1:
         raise WRONG_CODE
     link = ServiceLink(resident_id=resident.id, service_id=service.id, service_user_id=row.service_user_id,
-                       method=LinkMethod.portal_code, assurance_level=assurance_level, linked_by=_who(actor))
+                       method=LinkMethod.portal_code, assurance_level=assurance_level, linked_by=actor.recorded_name)
     session.add(link)
     session.flush()
     audit.record(session, actor, "resident.link", "service_link", str(link.id), tenant_code=resident.tenant_code,
@@ -310,7 +310,7 @@ def unlink(session: Session, actor: Actor, resident: Resident, service_id: int) 
     """End the resident's link to a service (kept, ended by them): the service receives nothing about them
     any more (the brokerage finds no link)."""
     link, service = current_link(session, resident, service_id)
-    link.ended_at, link.ended_by, link.ended_reason = utcnow(), _who(actor), UNLINK_REASON
+    link.ended_at, link.ended_by, link.ended_reason = utcnow(), actor.recorded_name, UNLINK_REASON
     session.flush()
     audit.record(session, actor, "resident.unlink", "service_link", str(link.id), tenant_code=resident.tenant_code,
                  before={"common_id": resident.common_id, "service_id": service.id,

@@ -366,7 +366,7 @@ def leave(session: Session, actor: Actor, resident: Resident) -> dict[str, Any]:
                                                                "tenant_code": resident.tenant_code,
                                                                "subject_id": link.service_user_id, "method": "web"})
             withdrawn.append(record.receipt_id)
-        link.ended_at, link.ended_by, link.ended_reason = now, actor.name or actor.subject, LEAVE_REASON
+        link.ended_at, link.ended_by, link.ended_reason = now, actor.recorded_name, LEAVE_REASON
     resident.left_at = now
     session.flush()
     audit.record(session, actor, "resident.leave", "resident", resident.common_id or str(resident.id),

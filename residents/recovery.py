@@ -42,7 +42,7 @@ from residents.consent.models import DataService, LinkageRecord
 from residents.lifecycle import RECOVERIES, RESIDENTS
 from residents.models import (CURRENT_LINK, LinkageMark, RecoveryKind, RecoveryStatus, Resident, ResidentDisclosure,
                               ResidentIdentity, ResidentNotice, ResidentRecovery, ResidentStatus, ServiceLink)
-from residents.operations import _resident_by_common_id, _who
+from residents.operations import _resident_by_common_id
 
 SPLIT_KIND = "resident.link_split"
 MERGE_KIND = "resident.merged"
@@ -110,7 +110,7 @@ def propose_split(session: Session, actor: Actor, tenant_code: str, common_id: s
                                         "連携中のサービスを選んでください。")])
     _refuse_if_open(session, {resident.id}, link.id)
     recovery = ResidentRecovery(tenant_code=tenant_code, kind=RecoveryKind.split, resident_id=resident.id, link_id=link.id,
-                                reason=reason, proposed_by=_who(actor), proposed_by_key=identity_key(actor))
+                                reason=reason, proposed_by=actor.recorded_name, proposed_by_key=identity_key(actor))
     session.add(recovery)
     session.flush()
     _record(session, actor, "resident.recovery.propose", recovery, None,
@@ -133,7 +133,7 @@ def propose_merge(session: Session, actor: Actor, tenant_code: str, surviving_co
     _refuse_on_shared_services(session, survivor, merged)
     _refuse_if_open(session, {survivor.id, merged.id})
     recovery = ResidentRecovery(tenant_code=tenant_code, kind=RecoveryKind.merge, resident_id=survivor.id,
-                                merged_id=merged.id, reason=reason, proposed_by=_who(actor),
+                                merged_id=merged.id, reason=reason, proposed_by=actor.recorded_name,
                                 proposed_by_key=identity_key(actor))
     session.add(recovery)
     session.flush()
@@ -176,7 +176,7 @@ def _decide(session: Session, actor: Actor, tenant_code: str, recovery_id: int, 
         raise OwnProposal("You proposed this; another person of the residents' desk must approve or refuse it.",
                           "自分の提案は承認・却下できません。住民窓口の別の担当者が確認してください。")
     recovery.status = target
-    recovery.decided_at, recovery.decided_by, recovery.decided_by_key = utcnow(), _who(actor), identity_key(actor)
+    recovery.decided_at, recovery.decided_by, recovery.decided_by_key = utcnow(), actor.recorded_name, identity_key(actor)
     recovery.decision_reason = reason
     return recovery
 

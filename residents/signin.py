@@ -155,7 +155,7 @@ def add_provider(session: Session, actor: Actor, master, settings: RealmSettings
     before = None if row is None else {"issuer": row.issuer, "assurance_level": row.assurance_level,
                                        "discovery_url": row.discovery_url}
     if row is None:
-        row = ResidentProvider(alias=data.alias, created_by=actor.name or actor.subject, display_name="", issuer="",
+        row = ResidentProvider(alias=data.alias, created_by=actor.recorded_name, display_name="", issuer="",
                                discovery_url="", assurance_level=data.assurance_level)
         session.add(row)
     row.display_name, row.issuer, row.discovery_url = data.display_name, issuer, data.discovery_url

@@ -133,7 +133,7 @@ def set_recruitment_target(session: Session, actor: Actor, fiscal_year: int, tar
     if saved is None:
         saved = RecruitmentTarget(fiscal_year=fiscal_year, target=target)
         session.add(saved)
-    saved.target, saved.set_by = target, actor.name or actor.subject
+    saved.target, saved.set_by = target, actor.recorded_name
     session.flush()
     audit.record(session, actor, TARGET_ACTION, "fiscal_year", str(fiscal_year),
                  before={"target": before}, after={"target": target})

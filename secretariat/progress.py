@@ -274,7 +274,7 @@ def raise_issue(session: Session, actor: Actor, people: People, *, title: str, o
     if found:
         raise ProgressInvalid(found)
     issue = Issue(title=title, detail=detail, raised_on=today_jst(now or utcnow()),
-                  raised_by=(actor.name or actor.subject)[:200], owner_subject=who[0], owner_name=who[1],
+                  raised_by=actor.recorded_name[:200], owner_subject=who[0], owner_name=who[1],
                   status=IssueStatus.open)
     session.add(issue)
     session.flush()

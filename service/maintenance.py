@@ -132,7 +132,7 @@ def schedule(session: Session, actor: Actor, draft: WindowDraft, settings: Servi
     window = MaintenanceWindow(title=draft.title.strip(), description=draft.description.strip(),
                                starts_at=draft.starts_at, ends_at=draft.ends_at,
                                outside_hours_reason=draft.outside_hours_reason.strip(), to_members=draft.to_members,
-                               scheduled_by=actor.name or actor.subject, scheduled_at=now)
+                               scheduled_by=actor.recorded_name, scheduled_at=now)
     session.add(window)
     session.flush()
     with audit.act(session, actor, "service.maintenance.schedule", "maintenance_window", str(window.id)):

@@ -370,10 +370,6 @@ def to_pdf(f: Figures, issuer: str, day: dt.date) -> bytes:
     return report_document.to_pdf(document, "monthly report", "月次運用報告")
 
 
-def who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 def write(session: Session, actor: Actor, month: dt.date, request_log: str | Path | None, *, issuer: str = "",
           now: dt.datetime | None = None) -> MonthlyReport:
     """Write the month's report (a new version); audited ``service.monthly_report.write``."""
@@ -388,7 +384,7 @@ def write(session: Session, actor: Actor, month: dt.date, request_log: str | Pat
     version = _count(session, sa.select(sa.func.max(MonthlyReport.version)).where(MonthlyReport.month == month)) + 1
     row = MonthlyReport(month=month, version=version, figures=json.dumps(found.summary(), ensure_ascii=False, sort_keys=True),
                         xlsx=to_xlsx(found), pdf=to_pdf(found, issuer, now.astimezone(JST).date()),
-                        written_at=now, written_by=who(actor))
+                        written_at=now, written_by=actor.recorded_name)
     session.add(row)
     session.flush()
     audit.record(session, actor, "service.monthly_report.write", "service_monthly_report", str(row.id),
@@ -465,7 +461,7 @@ def send(session: Session, actor: Actor, report_id: int, recipients: list[str]) 
     outbox.queue(session, kind=KIND, tenant_code=prefecture.code if prefecture else None, recipients=", ".join(recipients),
                  dedupe_key=f"monthly-report:{row.id}", subject=f"【エリアデータ連携基盤】{title_of(row.month)}",
                  body=_mail_body(row, data))
-    row.sent_at, row.sent_by, row.recipients = utcnow(), who(actor), ", ".join(recipients)[:1000]
+    row.sent_at, row.sent_by, row.recipients = utcnow(), actor.recorded_name, ", ".join(recipients)[:1000]
     session.add(row)
     session.flush()
     audit.record(session, actor, "service.monthly_report.send", "service_monthly_report", str(row.id),

@@ -48,10 +48,6 @@ DEFAULT_LEVELS = (
 )
 
 
-def _who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 # --- assurance levels -----------------------------------------------------------------------------
 
 def list_levels(session: Session) -> list[AssuranceLevel]:
@@ -274,7 +270,7 @@ def _add_text(session: Session, actor: Actor, service: DataService, draft: TextD
     number = (session.scalar(sa.select(sa.func.max(ConsentText.number)).where(ConsentText.service_id == service.id)) or 0) + 1
     text = ConsentText(service_id=service.id, number=number, title=draft.title, body_ja=normalise_text(draft.body_ja),
                        body_en=normalise_text(draft.body_en) if draft.body_en.strip() else "",
-                       content_hash=consent_text_hash(service, number, draft, sources), created_by=_who(actor),
+                       content_hash=consent_text_hash(service, number, draft, sources), created_by=actor.recorded_name,
                        legal_basis=draft.legal_basis, special_care=draft.special_care,
                        processing=json.dumps(list(draft.processing)), jurisdiction=draft.jurisdiction,
                        retention_days=service.retention_days)
@@ -321,7 +317,7 @@ def register_service(session: Session, actor: Actor, data: ServiceCreate | dict)
     service = DataService(owner_code=data.owner_code, name=data.name, provider=data.provider, controller=data.controller,
                           controller_contact=data.controller_contact, responsibility=data.responsibility,
                           retention_days=data.retention_days, required_level=data.required_level,
-                          api_client_id=data.api_client_id, created_by=_who(actor), user_id_pattern=data.user_id_pattern,
+                          api_client_id=data.api_client_id, created_by=actor.recorded_name, user_id_pattern=data.user_id_pattern,
                           user_id_min_length=data.user_id_min_length, user_id_max_length=data.user_id_max_length)
     session.add(service)
     session.flush()

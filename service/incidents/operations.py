@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from billing.documents import next_sequences
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import fiscal_year_of, jst_day, today_jst
+from core.calendar import fiscal_year_of, jst_day, jst_text, today_jst
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import labels
@@ -94,10 +94,6 @@ class FinalReport:
     prevention: str
 
 
-def who(actor: Actor) -> str:
-    return actor.name or actor.subject
-
-
 # --- checks ------------------------------------------------------------------------------------------
 
 def _severity(value: str) -> Severity | None:
@@ -141,7 +137,7 @@ def _text(field: str, value: str, en: str, ja: str, *, required: bool = False, l
 
 def _entry(session: Session, incident: Incident, kind: EntryKind, actor: Actor, text: str,
            at: dt.datetime | None = None) -> IncidentEntry:
-    entry = IncidentEntry(incident_id=incident.id, kind=kind, at=at or utcnow(), by=who(actor), text=text)
+    entry = IncidentEntry(incident_id=incident.id, kind=kind, at=at or utcnow(), by=actor.recorded_name, text=text)
     session.add(entry)
     return entry
 
@@ -162,7 +158,7 @@ def open_incident(session: Session, actor: Actor, draft: IncidentDraft, *, now: 
                       "入力内容に誤りがあります。障害は登録していません。", problems=problems)
     incident = Incident(title=draft.title.strip(), severity=Severity(draft.severity), status=IncidentStatus.open,
                         source="manual", description=(draft.description or "").strip(),
-                        detected_at=draft.detected_at or now, opened_by=who(actor))
+                        detected_at=draft.detected_at or now, opened_by=actor.recorded_name)
     session.add(incident)
     session.flush()
     _set_affected(session, incident, draft.components, draft.tenant_codes, draft.member_numbers)
@@ -190,7 +186,7 @@ def open_for_outage(session: Session, component_code: str, component_name: str, 
     if standing is not None:
         return standing
     incident = Incident(title=f"{component_name} の応答停止", severity=Severity.major, status=IncidentStatus.open,
-                        source="probe", outage_key=component_code, detected_at=detected_at, opened_by=who(PROBE),
+                        source="probe", outage_key=component_code, detected_at=detected_at, opened_by=PROBE.recorded_name,
                         description=f"稼働監視で {component_name}（{component_code}）の応答がありません。")
     try:
         with session.begin_nested():
@@ -412,7 +408,7 @@ def _number(session: Session, incident: Incident, kind: ReportKind, actor: Actor
     year = fiscal_year_of(issued_on)
     sequence = next(next_sequences(session, year))
     report = IncidentReport(incident_id=incident.id, kind=kind, number_year=year, sequence=sequence,
-                            number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on, issued_by=who(actor))
+                            number=f"{settings.document_symbol}第{sequence}号", issued_on=issued_on, issued_by=actor.recorded_name)
     session.add(report)
     session.flush()
     return report
@@ -439,13 +435,11 @@ def _tell(session: Session, actor: Actor, incident: Incident, report: IncidentRe
 def _notice_body(session: Session, incident: Incident, report: IncidentReport, extra: str = "") -> str:
     names = "、".join(c.component_name for c in components(session, incident.id)) or "—"
     lines = [f"文書番号: {report.number}", f"障害: {incident.title}", f"対象: {names}",
-             f"検知: {incident.detected_at.astimezone(JST_OFFSET):%Y-%m-%d %H:%M}"]
+             f"検知: {jst_text(incident.detected_at)}"]
     if incident.recovered_at:
-        lines.append(f"復旧: {incident.recovered_at.astimezone(JST_OFFSET):%Y-%m-%d %H:%M}")
+        lines.append(f"復旧: {jst_text(incident.recovered_at)}")
     return "\n".join(lines) + (f"\n\n{extra}" if extra else "")
 
-
-JST_OFFSET = dt.timezone(dt.timedelta(hours=9))
 
 
 def send_first_report(session: Session, actor: Actor, incident_id: int, *, recipients: Sequence[str] = (),

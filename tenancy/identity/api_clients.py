@@ -248,7 +248,7 @@ def create_api_client(session: Session, actor: Actor, directory: Directory, tena
     reasons = needs_approval(session, actor, allowlist=allowlist, scopes=scopes, expires_on=data.expires_on, today=today)
     client = ApiClient(tenant_code=tenant_code, name=data.name.strip(), purpose=data.purpose.strip(),
                        scopes=" ".join(scopes), allowlist=" ".join(allowlist), allow_any=data.allow_any,
-                       expires_on=data.expires_on, created_by=actor.name or actor.subject,
+                       expires_on=data.expires_on, created_by=actor.recorded_name,
                        status=ClientStatus.pending if reasons else ClientStatus.active)
     session.add(client)
     session.flush()
@@ -281,7 +281,7 @@ def _request(session: Session, actor: Actor, client: ApiClient, kind: RequestKin
             ApiClientRequest.api_client_id == client.id, ApiClientRequest.status == RequestStatus.pending)):
         _move_request(earlier, "supersede", actor, "replaced by a later request")
     request = ApiClientRequest(api_client_id=client.id, kind=kind, changes=json.dumps(_jsonable(changes), ensure_ascii=False),
-                               reasons=json.dumps(reasons, ensure_ascii=False), requested_by=actor.name or actor.subject)
+                               reasons=json.dumps(reasons, ensure_ascii=False), requested_by=actor.recorded_name)
     session.add(request)
     session.flush()
     return request
@@ -400,7 +400,7 @@ def _must_be_usable(client: ApiClient) -> None:
 
 def _move_request(request: ApiClientRequest, name: str, actor: Actor, note: str | None) -> None:
     request.status, request.decided_at = REQUESTS.move(name, request.status, request).target, utcnow()
-    request.decided_by, request.decision_note = actor.name or actor.subject, note
+    request.decided_by, request.decision_note = actor.recorded_name, note
 
 
 def rotate_secret(session: Session, actor: Actor, directory: Directory, client_id: int,

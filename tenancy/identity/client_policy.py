@@ -110,7 +110,7 @@ def update_policy(session: Session, actor: Actor, payload: PolicyUpdate | dict, 
     row.max_prefix_v4, row.max_prefix_v6 = data.max_prefix_v4, data.max_prefix_v6
     row.approval_scopes = " ".join(sorted(set(data.approval_scopes)))
     row.max_expiry_days = data.max_expiry_days
-    row.updated_at, row.updated_by = utcnow(), actor.name or actor.subject
+    row.updated_at, row.updated_by = utcnow(), actor.recorded_name
     session.flush()
     after = summary(row)
     keys = ("max_prefix_v4", "max_prefix_v6", "approval_scopes", "max_expiry_days")

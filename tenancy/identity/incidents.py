@@ -147,7 +147,7 @@ def resolve(session: Session, actor: Actor, incident_id: int, note: str) -> Iden
         raise Conflict(f"Incident {incident_id} was already resolved by {incident.resolved_by}.",
                        f"番号 {incident_id} の不整合は {incident.resolved_by} さんが解消済みです。")
     incident.resolved_at = utcnow()
-    incident.resolved_by = actor.name or actor.subject
+    incident.resolved_by = actor.recorded_name
     incident.resolution_note = note
     session.flush()
     audit.record(session, actor, "identity.incident.resolve", "identity_incident", str(incident.id),

@@ -388,7 +388,7 @@ def _hidden_conflict(session: Session, actor: Actor, directory: IdentityDirector
                       required_actions=frozenset({UPDATE_PASSWORD} if password else {UPDATE_PASSWORD, VERIFY_EMAIL}))
     session.add(InvitationDecoy(id=account.id, tenant_code=code, username=account.username, email=account.email,
                                 first_name=account.first_name, last_name=account.last_name,
-                                roles=" ".join(sorted(account.roles)), created_by=actor.name or actor.subject))
+                                roles=" ".join(sorted(account.roles)), created_by=actor.recorded_name))
     session.flush()
     return Invited(account, None if method is None else SetUp(method, account.username, account.email, password))
 

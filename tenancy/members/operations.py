@@ -336,7 +336,7 @@ def check_item(session: Session, actor: Actor, number: str, item_id: int, checke
     if check is None:
         check = ScreeningCheck(organisation_id=org.id, item_id=item_id)
         session.add(check)
-    check.checked, check.note, check.checked_by, check.checked_at = checked, (note or "").strip()[:500], actor.name or actor.subject, utcnow()
+    check.checked, check.note, check.checked_by, check.checked_at = checked, (note or "").strip()[:500], actor.recorded_name, utcnow()
     session.flush()
     audit.record(session, actor, "member.screen.check", "member", number, tenant_code=number, before=before,
                  after={"item": item.label_ja, "checked": checked, "note": check.note})
@@ -426,7 +426,7 @@ def withdraw(session: Session, actor: Actor, number: str, reason: str,
                  body=f"{org.name} {org.contact_name} 様\n\n退会の手続きを行いました。\n理由: {reason}\n")
     _notify_secretariat(session, org, kind="member.withdrawn.secretariat", subject=f"【会員】{org.name} が退会しました",
                         body=f"事務局ご担当者 様\n\n{org.name}（法人番号 {number}）が退会しました。"
-                             f"\n手続きをした人: {actor.name or actor.subject}\n理由: {reason}\n"
+                             f"\n手続きをした人: {actor.recorded_name}\n理由: {reason}\n"
                              + ("団体のアカウントはすべて無効にしました。\n" if before == MemberStatus.approved.value else ""))
     return org
 

@@ -318,7 +318,7 @@ def check_item(session: Session, actor: Actor, code: str, name: str, item: str, 
     before = {"checked": bool(row.checked), "note": row.note or ""}
     row.checked, row.note = checked, note or ""
     row.checked_at = utcnow() if checked else None
-    row.checked_by = (actor.name or actor.subject) if checked else ""
+    row.checked_by = actor.recorded_name if checked else ""
     session.flush()
     audit.record(session, actor, "tenant.checklist", "tenant", code, tenant_code=code,
                  before={"item": f"{name}/{item}", **before}, after={"item": f"{name}/{item}", "checked": checked, "note": row.note})
@@ -349,7 +349,7 @@ def check_items(session: Session, actor: Actor, code: str, name: str, items: Ite
         if row.checked and (note or "") == (row.note or ""):
             continue
         changed.append((item, {"checked": bool(row.checked), "note": row.note or ""}))
-        row.checked, row.note, row.checked_at, row.checked_by = True, note or "", utcnow(), actor.name or actor.subject
+        row.checked, row.note, row.checked_at, row.checked_by = True, note or "", utcnow(), actor.recorded_name
     session.flush()
     _memory(session, _CHECKLISTS_HELD)[(tenant.id, name)] = rows  # every row of this checklist: those read and those just added
     for item, before in changed:
