@@ -8,6 +8,7 @@ subtracting it from 11, and keeping the last digit. The first two digits are the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _WEIGHTS = (6, 5, 4, 3, 2)
@@ -221,11 +222,33 @@ INDUSTRY_MAJOR_GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
+# The middle groups (中分類, numbered 01 to 99 across the classification) of each major group, as ranges of their
+# numbers: a member list that carries a middle group (``39``, ``G39 情報サービス業``) or a finer code beginning with
+# one (``391``, ``3911``) is counted under its major group.
+INDUSTRY_MIDDLE_GROUPS: tuple[tuple[str, int, int], ...] = (
+    ("A", 1, 2), ("B", 3, 4), ("C", 5, 5), ("D", 6, 8), ("E", 9, 32), ("F", 33, 36), ("G", 37, 41), ("H", 42, 49),
+    ("I", 50, 61), ("J", 62, 67), ("K", 68, 70), ("L", 71, 74), ("M", 75, 77), ("N", 78, 80), ("O", 81, 82),
+    ("P", 83, 85), ("Q", 86, 87), ("R", 88, 96), ("S", 97, 98), ("T", 99, 99),
+)
+_MIDDLE_GROUP = re.compile(r"([A-T])?(\d{2})(\d{0,2})(?!\d)(.*)")
+
+
+def major_group_of_middle(number: int) -> str | None:
+    """The major group's letter of the middle group ``number`` (1 to 99), or None."""
+    return next((letter for letter, first, last in INDUSTRY_MIDDLE_GROUPS if first <= number <= last), None)
+
+
 def industry_of(text: str) -> str | None:
-    """The major group's letter from ``E``, ``Ｅ``, ``製造業`` or ``E 製造業`` (as a spreadsheet has it), or None."""
+    """The major group's letter from ``E``, ``Ｅ``, ``製造業`` or ``E 製造業`` (as a spreadsheet has it), or from a
+    middle group or finer code (``39``, ``G39``, ``G39 情報サービス業``, ``3911``: its major group, when a letter
+    given with it agrees), or None."""
     value = "".join(unicodedata.normalize("NFKC", text or "").split())
     if not value:
         return None
+    middle = _MIDDLE_GROUP.fullmatch(value.upper() if value[:1].isascii() else value)
+    if middle and (not middle.group(4) or not middle.group(4)[0].isascii()):
+        letter = major_group_of_middle(int(middle.group(2)))
+        return letter if letter and middle.group(1) in (None, letter) else None
     letter, rest = value[0].upper(), value[1:].lstrip(":.-")
     if letter in INDUSTRY_MAJOR_GROUPS and (not rest or not rest[0].isascii()):
         if not rest or rest == "".join(unicodedata.normalize("NFKC", INDUSTRY_MAJOR_GROUPS[letter][0]).split()):

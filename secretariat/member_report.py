@@ -234,6 +234,11 @@ def _counted(counts: dict[str, int], order: list[tuple[str, str]]) -> tuple[tupl
     return tuple(rows)
 
 
+def _size_word(band: SizeBand) -> str:
+    """The size band in a word (小規模事業者, 中小企業, 大企業, 対象外): its label without the line drawn in brackets."""
+    return SIZE_BAND_LABELS[band][0].split("（")[0]
+
+
 def sections(report: MemberReport) -> list[Section]:
     period, progress = report.period, report.progress
     summary = (("期間", f"{period.label}（{period.start.isoformat()}〜{period.end.isoformat()}）"),
@@ -242,14 +247,16 @@ def sections(report: MemberReport) -> list[Section]:
                (f"{fiscal_year_ja(progress.fiscal_year)}の新規会員募集目標", f"{progress.target:,}"),
                ("年度当初から期末までの入会", f"{progress.joined:,}（達成率 {progress.percent}%、残り {progress.remaining:,}）"))
     industries = [(letter, f"{letter} {ja}") for letter, (ja, _en) in INDUSTRY_MAJOR_GROUPS.items()]
-    sizes = [(band.value, SIZE_BAND_LABELS[band][0]) for band in SizeBand]
+    sizes = [(_size_word(band), SIZE_BAND_LABELS[band][0]) for band in SizeBand]
     locations = sorted(((code, report.location_names[code]) for code in report.by_location if code),
                        key=lambda item: (not item[0].isdigit(), item[0]))
     return [
         Section("概要", ("項目", "内容"), summary),
         Section("業種別", ("大分類", "業種（日本標準産業分類）", "会員数"), _counted(report.by_industry, industries),
                 note="期末時点の会員。"),
-        Section("規模別", ("区分", "規模", "会員数"), _counted(report.by_size, sizes), note="期末時点の会員。"),
+        Section("規模別", ("区分", "規模", "会員数"),
+                _counted({_size_word(SizeBand(code)) if code else "": count for code, count in report.by_size.items()},
+                         sizes), note="期末時点の会員。"),
         Section("所在地別", ("団体コード・都道府県", "市区町村", "会員数"), _counted(report.by_location, locations),
                 note="期末時点の会員。県外の会員は都道府県ごとに数えています。"),
         Section("入会", ("法人番号", "名称", "入会日"), tuple((m.corporate_number, m.name, m.day.isoformat()) for m in report.joined)),

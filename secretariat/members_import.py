@@ -236,8 +236,11 @@ def _coded(row: dict[str, str], where: str, places: Places, problems: list[dict[
     industry_text = row.get("industry", "")
     values["industry"] = industry_of(industry_text) or ""
     if industry_text.strip() and not values["industry"]:
-        problems.append(problem(f"{where}: industry", f"{industry_text!r} is not a major group of the JSIC (A–T).",
-                                f"業種 {industry_text!r} は日本標準産業分類の大分類（A〜T、例: E 製造業）ではありません。"))
+        problems.append(problem(f"{where}: industry",
+                                f"{industry_text!r} is neither a major group of the JSIC (A–T) nor a middle group (01–99) "
+                                "of one (a letter given with a middle group must be its own).",
+                                f"業種 {industry_text!r} は日本標準産業分類の大分類（A〜T、例: E 製造業）でも中分類（01〜99、"
+                                "例: G39 情報サービス業）でもありません（中分類に付けた大分類の文字はその中分類のものに限ります）。"))
     values["employees"] = _whole_number(row.get("employees", ""), "employees", where, problems)
     values["capital_yen"] = _whole_number(row.get("capital_yen", ""), "capital_yen", where, problems)
     size_text = _normal(row.get("size_band", ""))

@@ -115,6 +115,9 @@ def test_the_workbook_and_the_pdf_are_in_japanese_and_audited(db, operator, tena
     assert book.sheetnames == ["概要", "業種別", "規模別", "所在地別", "入会", "退会"]
     industries = [[c.value for c in row] for row in book["業種別"].iter_rows(min_row=4)]
     assert industries == [["G", "G 情報通信業", 1]]
+    # the size bands in words, never their codes (small, medium, large, not_applicable)
+    sizes = [[c.value for c in row] for row in book["規模別"].iter_rows(min_row=4)]
+    assert sizes == [["中小企業", "中小企業（従業員300人以下または資本金3億円以下）", 1]]
     places = [[c.value for c in row] for row in book["所在地別"].iter_rows(min_row=4)]
     assert places == [["431001", "熊本市", 1]]
     left = [[c.value for c in row] for row in book["退会"].iter_rows(min_row=4)]

@@ -77,6 +77,25 @@ def test_a_second_import_tells_members_already_there_from_those_that_differ(db, 
     assert db.scalar(sa.select(Organisation.industry).where(Organisation.corporate_number == corporate_number(1))) == "G"
 
 
+def test_an_industry_given_as_a_middle_group_is_counted_under_its_major_group(db, operator):
+    """Member lists often carry the JSIC middle group (中分類): 39, G39 情報サービス業, or a finer code of one."""
+    rows = member_rows(5)
+    for row, given in zip(rows, ("39", "G39 情報サービス業", "Ｇ３９", "0911", "09 食料品製造業")):
+        row[3] = given
+    result = members_import.import_file(db, operator, as_csv(rows, "utf-8"))
+    db.commit()
+    assert len(result.created) == 5
+    industries = db.scalars(sa.select(Organisation.industry).order_by(Organisation.corporate_number)).all()
+    assert sorted(industries) == ["E", "E", "G", "G", "G"]
+    # a major group's letter that is not the middle group's own is refused beside the line, nothing written
+    rows = member_rows(7)[5:]
+    rows[0][3] = "E39"
+    with pytest.raises(ImportRejected) as refused:
+        members_import.check_file(db, operator, as_csv(rows, "utf-8"))
+    assert [p["field"] for p in refused.value.problems] == ["line 2: industry"]
+    assert "中分類" in refused.value.problems[0]["message_ja"]
+
+
 def test_new_members_are_mailed_only_when_asked(db, operator):
     members_import.import_file(db, operator, as_csv(member_rows(3), "utf-8"), notify=True)
     db.commit()
