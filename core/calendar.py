@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 import unicodedata
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -360,25 +361,33 @@ def holiday_name(day: dt.date) -> str | None:
     return holidays_of(day.year).get(day)
 
 
-def is_business_day(day: dt.date) -> bool:
-    """A weekday that is no public holiday (the year-end days 12/29-1/3 are the caller's: not counted here)."""
-    return day.weekday() < 5 and holiday_name(day) is None
+def is_year_end_closure(day: dt.date) -> bool:
+    """12/29 to 1/3: the offices' year-end closure (年末年始; 行政機関の休日に関する法律 art. 1, and each
+    prefecture's ordinance on its own days off), whatever the weekday."""
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
 
 
-def add_business_days(day: dt.date, count: int) -> dt.date:
+def is_business_day(day: dt.date, closed: Collection[dt.date] = ()) -> bool:
+    """A day the office is open: a weekday that is no public holiday, not in the year-end closure (12/29-1/3)
+    and not one of the office's own ``closed`` days. Every due date that counts business days counts these."""
+    return (day.weekday() < 5 and holiday_name(day) is None and not is_year_end_closure(day)
+            and day not in closed)
+
+
+def add_business_days(day: dt.date, count: int, closed: Collection[dt.date] = ()) -> dt.date:
     """The ``count``-th business day after ``day`` (``day`` itself never counts; 0 is ``day``)."""
     if count < 0:
         raise ValueError("count must not be negative")
     while count:
         day += dt.timedelta(days=1)
-        count -= is_business_day(day)
+        count -= is_business_day(day, closed)
     return day
 
 
-def business_days_between(start: dt.date, end: dt.date) -> int:
+def business_days_between(start: dt.date, end: dt.date, closed: Collection[dt.date] = ()) -> int:
     """How many business days lie after ``start`` up to and including ``end`` (0 when ``end`` <= ``start``)."""
     count, day = 0, start
     while day < end:
         day += dt.timedelta(days=1)
-        count += is_business_day(day)
+        count += is_business_day(day, closed)
     return count

@@ -41,6 +41,7 @@ from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import email_problem, text_field_problem
 from secretariat.groups import Group
 from secretariat.inquiries import PUBLIC_ISSUER, Addressee, refuse_too_many
+from tenancy.registry.prefecture import office_closed_days
 
 
 class EventKind(LabelledEnum):
@@ -483,7 +484,8 @@ def queue_reminders(session: Session, actor: Actor, *, now: dt.datetime | None =
     not begun); once per registration (the outbox's dedupe key). Returns how many were queued."""
     authz.authorize(actor, "event.manage")
     now = now or utcnow()
-    horizon = dt.datetime.combine(add_business_days(today_jst(now), 1) + dt.timedelta(days=1), dt.time(), JST)
+    horizon = dt.datetime.combine(add_business_days(today_jst(now), 1, office_closed_days(session)) + dt.timedelta(days=1),
+                                  dt.time(), JST)
     rows = session.execute(sa.select(Event, EventRegistration).join(EventRegistration).where(
         Event.starts_at > now, Event.starts_at < horizon, EventRegistration.status == R.registered)).all()
     queued = sum(_message(session, event, row, "event.reminder", dedupe=f"event-reminder:{row.id}") is not None

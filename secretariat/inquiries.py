@@ -9,7 +9,7 @@ Rules:
   docs/identity.md) records inquiries that came by mail, phone or in person; the public form
   (:func:`submit_public`) records web-form inquiries with no account.
 * Its due date is the response target in **business days** after the day it was received (Japan
-  time; weekends and public holidays skipped, :func:`core.calendar.add_business_days`). An inquiry
+  time; weekends, public holidays, 12/29-1/3 and the office's own closed days skipped, :func:`core.calendar.add_business_days`). An inquiry
   not yet answered after its due day is overdue (:func:`overdue`), shown on the secretariat's home page.
 * Status: 受付 → 対応中 → 回答済 → 完了 (:data:`INQUIRIES`, one exception per illegal move); an
   answered inquiry may be reopened (回答済 → 対応中). A reply (:func:`reply`) is queued in the outbox
@@ -41,6 +41,7 @@ from core.errors import DomainError, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
 from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import email_problem, text_field_problem
+from tenancy.registry.prefecture import office_closed_days
 
 PUBLIC_ISSUER = "urn:renkei:public"
 REMOVED_JA = "（保存期間の経過により削除しました）"
@@ -255,7 +256,8 @@ def _create(session: Session, draft: InquiryDraft, links: dict[str, Any], respon
                       category=Category(draft.category), subject=draft.subject, question=draft.question,
                       inquirer_name=draft.inquirer_name, organisation_name=draft.organisation_name, email=draft.email,
                       phone=draft.phone, incident_ref=draft.incident_ref, status=S.received, received_on=received_on,
-                      due_on=add_business_days(received_on, response_days), received_at=now, source_ip=source_ip[:64],
+                      due_on=add_business_days(received_on, response_days, office_closed_days(session)), received_at=now,
+                      source_ip=source_ip[:64],
                       **links)
     session.add(inquiry)
     session.flush()

@@ -83,6 +83,8 @@ class SettingsOut(BaseModel):
     payment_days: int
     consortium_name: str
     seal: Literal["omitted", "printed"] = Field(description="Letters carry 「公印省略」 (omitted) or the printed seal")
+    closed_days: str = Field(description="The office's own closed days, ISO dates one a line (weekends, holidays and "
+                                         "12/29-1/3 are closed days without being listed)")
 
 
 def _letter_out(document: StatementDocument) -> dict:

@@ -16,7 +16,7 @@ from flask import Response, current_app, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from pydantic import ValidationError
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from admin.extensions import db
@@ -135,6 +135,7 @@ class SettingsForm(_Form):
                                 validators=[InputRequired(message=REQUIRED), InRange(min=1, max=365, unit=_l(" days"))])
     consortium_name = StringField(_l("Consortium name"), validators=[Length(max=100)])
     seal = SelectField(_l("Official seal on letters"), default=SealMark.omitted.value, validators=[Optional()])
+    closed_days = TextAreaField(_l("The office's own closed days"), validators=[Length(max=4000)])
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
@@ -147,6 +148,7 @@ class SettingsForm(_Form):
         data = {name: getattr(self, name).data for name in FIELDS}
         data["office_email"] = data["office_email"] or None
         data["seal"] = data["seal"] or SealMark.omitted.value  # a form sent without the picker: as before
+        data["closed_days"] = data["closed_days"] or ""
         try:
             return PrefectureSettingsIn.model_validate(data)
         except ValidationError as error:

@@ -189,4 +189,6 @@ class PrefectureSettings(SQLModel, table=True):
     payment_days: int = Field(default=30)  # 納期限: so many days after the issue date, by default
     consortium_name: str = Field(default="", max_length=100)  # くまもとDXコンソーシアム: the public join form's name
     seal: SealMark = Field(default=SealMark.omitted, sa_column=_enum_column(SealMark, length=16, server_default="omitted"))
+    # the office's own closed days (閉庁日) beside weekends, holidays and 12/29-1/3: ISO dates, one per line, sorted
+    closed_days: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

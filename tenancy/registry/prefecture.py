@@ -9,15 +9,19 @@ row the operator edits (``settings.manage``), every change audited with before a
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from core import audit, authz
 from core.actor import Actor
+from core.calendar import FIRST_FISCAL_YEAR, LAST_HOLIDAY_YEAR, read_date
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import NOT_BLANK, SINGLE_LINE, single_line
@@ -30,6 +34,27 @@ SETTINGS_ID = 1
 def _line(max_length: int, *, required: bool = True):
     return Annotated[(str, StringConstraints(strip_whitespace=True, min_length=1 if required else 0, max_length=max_length),
                       AfterValidator(single_line), SINGLE_LINE, *((NOT_BLANK,) if required else ()))]
+
+
+CLOSED_DAYS_MAX = 100
+
+
+def closed_days_text(value: str) -> str:
+    """A pydantic AfterValidator: the office's own closed days as typed (one a line, or separated by commas or
+    「、」; 2026-05-01, 2026/5/1, 令和8年5月1日) written as ISO dates, one per line, sorted, each once."""
+    days = set()
+    entries = [part for part in re.split(r"[\n,、]", value or "") if part.strip()]
+    for number, part in enumerate(entries, start=1):
+        day = read_date(part)
+        if day is None or not FIRST_FISCAL_YEAR <= day.year <= LAST_HOLIDAY_YEAR:  # said by its place, not echoed
+            raise PydanticCustomError(
+                "closed_day", f"Entry {number} is not a date (write each as 2026-05-01).",
+                {"message_ja": f"{number}番目が日付ではありません（2026-05-01 の形で入力してください）。"})
+        days.add(day)
+    if len(days) > CLOSED_DAYS_MAX:
+        raise PydanticCustomError("closed_days", f"At most {CLOSED_DAYS_MAX} days.",
+                                  {"message_ja": f"閉庁日は{CLOSED_DAYS_MAX}日までです。"})
+    return "\n".join(day.isoformat() for day in sorted(days))
 
 
 class PrefectureSettingsIn(SQLModel):
@@ -53,9 +78,17 @@ class PrefectureSettingsIn(SQLModel):
     payment_days: Annotated[int, Field(ge=1, le=365)] = 30
     consortium_name: _line(100, required=False) = ""
     seal: SealMark = SealMark.omitted
+    closed_days: Annotated[str, StringConstraints(max_length=4000), AfterValidator(closed_days_text)] = ""
 
 
 FIELDS = tuple(PrefectureSettingsIn.model_fields)
+
+
+def office_closed_days(session: Session) -> frozenset[dt.date]:
+    """The office's own closed days (the settings'), which every due date counted in business days skips
+    (:func:`core.calendar.add_business_days`'s ``closed``) beside weekends, holidays and the year-end closure."""
+    text = session.scalar(sa.select(PrefectureSettings.closed_days).where(PrefectureSettings.id == SETTINGS_ID))
+    return frozenset(dt.date.fromisoformat(line) for line in (text or "").split("\n") if line)
 
 
 def home_prefecture(session: Session) -> Tenant | None:

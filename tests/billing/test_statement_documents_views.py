@@ -41,6 +41,22 @@ def test_the_operator_sets_the_prefecture_once_and_a_refused_form_keeps_what_was
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "settings.update")) == 1
 
 
+def test_the_offices_own_closed_days_are_saved_as_dates_and_a_wrong_one_is_named_beside_the_field(client, db):
+    """Renkei issue 57 item 8: the office's own closed days, which every due date counted in business days skips."""
+    sign_in(client, ["platform-operator"])
+    typed = "2026-05-01\n2026年5月1日は\n令和8年5月7日"
+    refused = fill_settings(client, closed_days=typed)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="closed_days-error"' in text and "2番目が日付ではありません" in text
+    assert "2026年5月1日は" in text and db.get(PrefectureSettings, 1) is None  # as typed, nothing saved
+    assert fill_settings(client, closed_days="令和8年5月7日、2026/5/1\n2026-05-01").status_code == 302
+    assert db.get(PrefectureSettings, 1).closed_days == "2026-05-01\n2026-05-07"  # sorted, each once
+    from tenancy.registry.prefecture import office_closed_days
+
+    assert office_closed_days(db) == {dt.date(2026, 5, 1), dt.date(2026, 5, 7)}
+    assert "2026-05-07" in client.get("/admin/settings/").get_data(as_text=True)
+
+
 def test_only_the_operator_edits_the_settings(client):
     for roles in (["finance-officer"], ["auditor"], ["municipal-admin"]):
         sign_in(client, roles, ["431001"] if roles == ["municipal-admin"] else [])

@@ -46,6 +46,18 @@ def test_business_days_skip_weekends_and_holidays():
     assert business_days_between(D(2025, 11, 21), D(2025, 11, 27)) == 3
 
 
+def test_the_year_end_closure_and_the_offices_own_days_are_no_business_days():
+    # Friday 2025-12-26 + 1: not Monday 12-29 (年末年始, 12/29-1/3, whatever the weekday) but Monday 2026-01-05
+    assert add_business_days(D(2025, 12, 26), 1) == D(2026, 1, 5)
+    assert [is_business_day(D(2025, 12, day)) for day in (26, 29, 30, 31)] == [True, False, False, False]
+    assert not is_business_day(D(2027, 1, 1)) and not is_business_day(D(2027, 1, 3))  # 1/3 a Sunday anyway
+    assert not is_business_day(D(2024, 1, 2)) and is_business_day(D(2024, 1, 4))  # Tuesday 1-2, Thursday 1-4
+    assert business_days_between(D(2025, 12, 25), D(2026, 1, 6)) == 3  # 12-26, 1-5, 1-6
+    # the office's own closed days (an office's anniversary, a move): passed by the caller, skipped as well
+    assert add_business_days(D(2025, 11, 25), 1, closed={D(2025, 11, 26)}) == D(2025, 11, 27)
+    assert business_days_between(D(2025, 11, 21), D(2025, 11, 27), closed=[D(2025, 11, 26)]) == 2
+
+
 def test_years_outside_the_known_range_are_refused():
     with pytest.raises(ValueError):
         holidays_of(2100)

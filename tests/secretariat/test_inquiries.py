@@ -41,6 +41,20 @@ def test_the_due_date_skips_a_weekend_and_a_public_holiday(db):
     assert inq.record_inquiry(db, OPERATOR, _draft(), response_days=1, now=_jst(2025, 11, 21, 16)).due_on == dt.date(2025, 11, 25)
 
 
+def test_the_due_date_skips_the_year_end_closure_and_the_offices_own_closed_days(db):
+    """Renkei issue 57 item 8: 12/29-1/3 and the days the settings name are no business days."""
+    from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
+    from tenancy.registry.sample import KUMAMOTO_SETTINGS
+
+    # received Friday 2025-12-26: 12-29 to 1-3 closed, 1-4 a Sunday, so one business day is Monday 2026-01-05
+    assert inq.record_inquiry(db, OPERATOR, _draft(), response_days=1, now=_jst(2025, 12, 26, 10)).due_on == \
+        dt.date(2026, 1, 5)
+    update_settings(db, OPERATOR, PrefectureSettingsIn.model_validate({**KUMAMOTO_SETTINGS, "closed_days": "2025-11-25"}))
+    # Friday 2025-11-21 + 1: not Monday 24 (a holiday) nor Tuesday 25 (the office's own closed day) but Wednesday 26
+    assert inq.record_inquiry(db, OPERATOR, _draft(), response_days=1, now=_jst(2025, 11, 21, 16)).due_on == \
+        dt.date(2025, 11, 26)
+
+
 def test_a_late_evening_in_utc_is_already_the_next_day_in_japan(db):
     # 2025-11-20 20:00 UTC is Friday 21 05:00 JST
     inquiry = inq.record_inquiry(db, OPERATOR, _draft(), response_days=1, now=dt.datetime(2025, 11, 20, 20, tzinfo=UTC))
