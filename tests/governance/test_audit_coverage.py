@@ -390,6 +390,25 @@ def issued_letters(ctx: Ctx) -> None:
     ctx.db.commit()
 
 
+def overdue_letters(ctx: Ctx) -> None:
+    """FY2026's letters issued with a due date a month past, unpaid: a statement a reminder may be sent for."""
+    from billing import documents
+    from core.calendar import today_jst
+
+    prefecture_settings(ctx)
+    today = today_jst()
+    documents.issue_documents(ctx.db, FINANCE_OFFICER, run(ctx, "approved"), issued_on=today - dt.timedelta(days=60),
+                              due_on=today - dt.timedelta(days=30))
+    ctx.db.commit()
+
+
+def reminder_body() -> dict:
+    from core.calendar import today_jst
+
+    return {"statements": [{"tenant_code": "431001", "fiscal_year": 2026}],
+            "due_on": (today_jst() + dt.timedelta(days=14)).isoformat()}
+
+
 def bank_file_body(amount: int = 1_000, payer: str = "ｸﾏﾓﾄｼ") -> dict:
     """The bank's CSV (one credit), base64 in the API's body."""
     import base64
@@ -991,6 +1010,10 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/billing/statements/{code}/{fiscal_year}/letter/reissue"): Entry(
         success=lambda c: (issued_letters(c), fin(c, "POST", "/api/v1/billing/statements/431001/2026/letter/reissue"))[1],
         refused=lambda c: (run(c, "approved"), fin(c, "POST", "/api/v1/billing/statements/431001/2026/letter/reissue"))[1]),
+    # a reminder (督促状) for a statement unpaid after its due date; one not yet due is refused
+    ("POST", "/api/v1/billing/reminders"): Entry(
+        success=lambda c: (overdue_letters(c), fin(c, "POST", "/api/v1/billing/reminders", reminder_body()))[1],
+        refused=lambda c: (issued_letters(c), fin(c, "POST", "/api/v1/billing/reminders", reminder_body()))[1]),
     ("PUT", "/api/v1/settings/prefecture"): Entry(
         success=lambda c: op(c, "PUT", "/api/v1/settings/prefecture", settings_body()),
         refused=lambda c: fin(c, "PUT", "/api/v1/settings/prefecture", settings_body())),  # finance reads, never sets
