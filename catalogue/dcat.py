@@ -488,9 +488,13 @@ def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, 
     if kind is not None:
         if iris.conforms(d):
             g.add((node, v.DCTERMS.conformsTo, add_standard(g, v, base, kind)))
+        # the dataset's one state, as its page and CKAN's extras say it (更新期限切れ before its verdict): once checked
+        # or overdue; dct:conformsTo above still follows the verdict on its file
         state = conformance_state(d)
-        if state.verdict != UNCHECKED:
-            g.add((node, v.RENKEI.conformance, v.Literal(state.verdict_label[0], lang="ja")))
+        if state.state not in ("", UNCHECKED):
+            ja, en = state.label
+            g.add((node, v.RENKEI.conformance, v.Literal(ja, lang="ja")))
+            g.add((node, v.RENKEI.conformance, v.Literal(en, lang="en")))
 
 
 def add_standard(g: Any, v: SimpleNamespace, base: str, kind: Any, *, with_schema: bool = False) -> Any:

@@ -3,6 +3,7 @@ as a page and as RDF, the EU vocabularies' own terms, RFC 3966 telephones, a sta
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import warnings
 from pathlib import Path
@@ -46,14 +47,37 @@ def publish_all(db) -> None:
     db.commit()
 
 
+def test_an_overdue_dataset_says_so_in_rdf_as_on_its_page_and_in_ckan(checked_aeds, client, db, shapes):
+    """Renkei issue 54 item 6: one answer per dataset in every form; its file still conforms (dct:conformsTo)."""
+    from rdflib import URIRef
+    from rdflib.namespace import DCTERMS
+
+    from catalogue.models import Dataset
+
+    db.execute(sa.update(Dataset).where(Dataset.uid == checked_aeds["good"])
+               .values(frequency="yearly", last_updated_on=dt.date(2020, 4, 1)))
+    db.commit()
+    graph = parsed(client.get("/catalog.ttl"), "turtle")
+    node = next(s for s in graph.subjects(DCTERMS.conformsTo, None) if str(s).endswith(checked_aeds["good"]))
+    said = {(o.language, str(o)) for o in graph.objects(node, URIRef("https://w3id.org/renkei/ns#conformance"))}
+    assert said == {("ja", "更新期限切れ"), ("en", "Overdue")}
+    name = db.scalar(sa.select(Dataset.name).where(Dataset.uid == checked_aeds["good"]))
+    shown = client.get(f"/api/3/action/package_show?id={name}").get_json()["result"]
+    assert {e["key"]: e["value"] for e in shown["extras"]}["conformance"] == "更新期限切れ"
+    ok, text = conforms(graph, shapes)
+    assert ok, text
+
+
 @pytest.fixture
 def checked_aeds(db, providers):
-    """Three AED datasets of 熊本市, published: one checked 準拠, one 不適合, one never checked."""
+    """Three AED datasets of 熊本市, published and updated today: one checked 準拠, one 不適合, one never checked."""
     from catalogue import operations
+    from core.calendar import today_jst
 
-    good = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-good"))
-    bad = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-bad"))
-    unchecked = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-unchecked"))
+    today = today_jst()
+    good = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-good", last_updated_on=today))
+    bad = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-bad", last_updated_on=today))
+    unchecked = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-unchecked", last_updated_on=today))
     assert operations.check_file(db, KUMAMOTO_ADMIN, good.uid, "aed.csv", AED_GOOD.encode()).conformant
     assert not operations.check_file(db, KUMAMOTO_ADMIN, bad.uid, "aed.csv", AED_BAD.encode()).conformant
     publish_all(db)
@@ -69,10 +93,14 @@ def test_conforms_to_is_said_only_of_a_dataset_whose_latest_verdict_is_conforman
     said = {str(s).rsplit("/", 1)[1]: str(o) for s, o in graph.subject_objects(DCTERMS.conformsTo)}
     assert said == {checked_aeds["good"]: f"{base}/catalogue/standards/aed"}
     renkei = "https://w3id.org/renkei/ns#"
-    verdicts = {str(s).rsplit("/", 1)[1]: str(o) for s, o in graph.subject_objects(URIRef(renkei + "conformance"))}
+    verdicts = {str(s).rsplit("/", 1)[1]: str(o) for s, o in graph.subject_objects(URIRef(renkei + "conformance"))
+                if o.language == "ja"}
     assert verdicts == {checked_aeds["good"]: "準拠", checked_aeds["bad"]: "不適合（2 件）"}
     ok, text = conforms(graph, shapes)
     assert ok, text
+
+    assert {str(o) for o in graph.objects(None, URIRef(renkei + "conformance")) if o.language == "en"} == {
+        "Conformant", "Not conformant (2 problems)"}
 
     # the standard's IRI is a page for people and RDF that links the published definition, which answers
     page = client.get("/catalogue/standards/aed", headers={"Accept": "text/html"})
