@@ -51,14 +51,10 @@ def runs_waiting(session: Session, actor: Actor) -> list[AllocationRun]:
                                 .order_by(AllocationRun.fiscal_year, AllocationRun.id)))
 
 
-def _receivable_balances(tenant_codes: list[str] | None = None):
-    return ledger.receivable_balances(tenant_codes)
-
-
 def unpaid_statements(session: Session, actor: Actor) -> list[UnpaidStatement]:
     """Every (tenant, fiscal year) whose receivable still shows a balance owed, by year then code, in one query."""
     require_all_tenants(actor)
-    balances = _receivable_balances().subquery()
+    balances = ledger.receivable_balances().subquery()
     rows = session.execute(
         sa.select(balances.c.tenant_code, Tenant.name_ja, balances.c.fiscal_year, balances.c.balance)
         .outerjoin(Tenant, Tenant.code == balances.c.tenant_code)
@@ -71,7 +67,7 @@ def unpaid_statements_shown(session: Session, actor: Actor, shown: int, offset: 
     all, in one query: only the rows shown are loaded, whatever the number of tenants. The home page's
     figure and the finance page's list of them (a page at a time) are this one read."""
     require_all_tenants(actor)
-    balances = _receivable_balances().subquery()
+    balances = ledger.receivable_balances().subquery()
     owed = (sa.select(balances.c.tenant_code, balances.c.fiscal_year, balances.c.balance)
             .where(balances.c.balance > 0).subquery())
     rows = session.execute(
@@ -96,7 +92,7 @@ def outstanding_by_year(session: Session, actor: Actor) -> list[OutstandingYear]
     """:func:`unpaid_statements` summed per fiscal year (oldest first), in one grouped query: the same
     balances and the same rule (a balance above zero), so the years add up to that list."""
     require_all_tenants(actor)
-    balances = _receivable_balances().subquery()
+    balances = ledger.receivable_balances().subquery()
     rows = session.execute(
         sa.select(balances.c.fiscal_year, sa.func.count(), sa.func.sum(balances.c.balance))
         .where(balances.c.balance > 0).group_by(balances.c.fiscal_year).order_by(balances.c.fiscal_year))
@@ -123,5 +119,5 @@ def own_statements(session: Session, actor: Actor, tenant_code: str) -> list[Own
         .order_by(AllocationRun.fiscal_year.desc())).all()
     if not lines:
         return []
-    owed = {int(year): int(balance) for _code, year, balance in session.execute(_receivable_balances([tenant_code]))}
+    owed = {int(year): int(balance) for _code, year, balance in session.execute(ledger.receivable_balances([tenant_code]))}
     return [OwnStatement(int(year), int(amount), owed.get(int(year), 0)) for year, amount in lines]

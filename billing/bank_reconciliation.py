@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from billing import bank_files, ledger, operations
 from billing.bank_models import BankFile, BankLine, BankPayment, ManualPayment
 from billing.ledger_errors import BillingConflict, BillingNotFound, FourEyesRefused, InvalidBillingData
-from billing.models import Account, EntryStatus, JournalEntry, Posting, StatementDocument
+from billing.models import StatementDocument
 from billing.schemas import ManualPaymentCreate, PaymentCreate
 from core import audit, authz
 from core.actor import Actor, identity_key, same_person
@@ -168,13 +168,10 @@ class Candidate:
 
 def open_statements(session: Session) -> list[OpenStatement]:
     """Every tenant's fiscal year whose receivable is above 0 (two queries)."""
-    balance = sa.func.sum(Posting.amount)
+    balances = ledger.receivable_balances().subquery()
     rows = session.execute(
-        sa.select(Account.tenant_code, JournalEntry.fiscal_year, balance)
-        .join(Posting, Posting.account_id == Account.id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(Account.code.like(f"{ledger.RECEIVABLE_PREFIX}%"), JournalEntry.status == EntryStatus.posted)
-        .group_by(Account.tenant_code, JournalEntry.fiscal_year).having(balance > 0)
-        .order_by(Account.tenant_code, JournalEntry.fiscal_year)).all()
+        sa.select(balances.c.tenant_code, balances.c.fiscal_year, balances.c.balance).where(balances.c.balance > 0)
+        .order_by(balances.c.tenant_code, balances.c.fiscal_year)).all()
     if not rows:
         return []
     tenants = {tenant.code: tenant for tenant in session.scalars(sa.select(Tenant).where(

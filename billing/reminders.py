@@ -85,11 +85,6 @@ def reminder_file(session: Session, actor: Actor, reminder_id: int) -> tuple[Rem
     return reminder, kept.content
 
 
-def reminders_pdf(session: Session, actor: Actor, reminder_ids: Sequence[int]) -> bytes:
-    """Several reminders' kept files in one PDF (each its own A4 page, as sent)."""
-    return letter_files.bind([reminder_file(session, actor, reminder_id)[1] for reminder_id in reminder_ids])
-
-
 # --- issuing ------------------------------------------------------------------------------------------------
 
 def _refused(code: str, year: int, name: str, en: str, ja: str, rule: str) -> BillingConflict:
