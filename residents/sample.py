@@ -43,7 +43,8 @@ CARD_HOLDERS = (
     ("card-sakura", {"full_name": f"新規 さくら{SAMPLE}", "birthdate": "1995-03-15", "gender": "female",
                      "address": "熊本県熊本市中央区サンプル町9番9号"}),
 )
-_GENDER = {"1": "male", "2": "female"}
+_GENDER = {"1": "male", "2": "female"}  # the enrolment's sex code -> the card's gender claim
+_SEX = {gender: sex for sex, gender in _GENDER.items()}
 
 
 def _counter_address(n: int) -> str:
@@ -81,7 +82,7 @@ def join_card_holders(session: Session, keys: Keyring, issuer: str, subjects: di
             continue
         enrolled = residents.enrol(session, desk, keys, {
             "tenant_code": CITY, "full_name": items["full_name"], "address": items["address"],
-            "birth_date": items["birthdate"], "sex": "2" if items["gender"] == "female" else "1",
+            "birth_date": items["birthdate"], "sex": _SEX[items["gender"]],
             "verification": "my_number_card", "assurance_level": 3, "issuer": issuer, "subject": subject})
         if enrolled.review is not None:
             residents.decide_review(session, desk, CITY, enrolled.review.id, same_person=True,

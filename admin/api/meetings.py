@@ -278,7 +278,7 @@ def minutes_pdf(path: MeetingPath):
     # who may read them is the minutes' own rule (governance.meetings.can_read_minutes): the secretariat and the
     # auditor, and an attending organisation once they are published, as on the published-minutes page
     data = meetings.minutes_pdf(db.session, current_actor(), path.meeting_id)
-    return pdf_response(data, meetings.get_meeting(db.session, path.meeting_id))
+    return pdf_response(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
 
 
 @bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")
