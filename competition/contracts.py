@@ -5,7 +5,7 @@ the contract's cost entered among the year's costs under a grant.
 Rules:
 
 * A contract (``competition.manage``: the operator) is made only for a proposal the final selection chose
-  (:class:`competition.selection.Selection`, second stage, selected), once. Its representative is one of the
+  (:class:`competition.models.Selection`, second stage, selected), once. Its representative is one of the
   group's members at declaration; its amount is integer yen, tax included, within the call's cap; its period
   lies in the call's fiscal year and ends no later than the commissioning end (:func:`commission_end`, the
   seed's 27 March); the contract date is on or before the period's first day.
@@ -44,10 +44,8 @@ from billing import grants as billing_grants
 from billing import operations as billing
 from billing.models import CostCategory, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate
-from competition.models import Call, Declaration, Proposal
+from competition.models import Call, Declaration, Proposal, Selection, Stage
 from competition.operations import _representative_codes, get_call
-from competition.review import Stage
-from competition.selection import Selection
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, day_start_utc, month_of

@@ -26,6 +26,35 @@ DEFAULT_PAGE_LIMIT = 10  # 表紙・目次、積算書を除き、10ページ以
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
+class CallStatus(str, enum.Enum):
+    """Where a call stands (:data:`CALLS` in competition/stages.py moves it)."""
+
+    draft = "draft"  # being prepared, not public
+    open = "open"  # published: questions, declarations and proposals by their deadlines
+    first_review = "first_review"  # 一次審査（書面）: proposals closed, reviewers score
+    hearing = "hearing"  # 二次審査（ヒアリング）: the groups the first stage passed on
+    contracts = "contracts"  # the final selection recorded: contracts with the selected groups
+    closed = "closed"  # ended without a selection (nothing to review), with its reason; the operator may reopen it
+
+
+CALL_STATUS_LABELS = {CallStatus.draft: ("準備中", "Draft"), CallStatus.open: ("公募中", "Open"),
+                      CallStatus.first_review: ("一次審査中", "First review"),
+                      CallStatus.hearing: ("二次審査（ヒアリング）中", "Second review (hearing)"),
+                      CallStatus.contracts: ("選定済み・契約", "Selected; contracts"),
+                      CallStatus.closed: ("終了（選定なし）", "Closed without selection")}
+
+
+class Stage(str, enum.Enum):
+    """The review's two stages."""
+
+    first = "first"  # 一次審査（書面）
+    second = "second"  # 二次審査（ヒアリング）
+
+
+STAGE_LABELS = {Stage.first: ("一次審査（書面）", "First review (documents)"),
+                Stage.second: ("二次審査（ヒアリング）", "Second review (presentations)")}
+
+
 class CriterionKind(str, enum.Enum):
     gate = "gate"  # 可・否
     score = "score"  # 0 .. max_score
@@ -137,6 +166,9 @@ class Call(SQLModel, table=True):
     ineligible_costs: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     published_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    status: CallStatus = Field(default=CallStatus.draft,
+                               sa_column=enum_column(CallStatus, length=16, checked=True, server_default="draft"))
+    closed_reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
 
 
 class Milestone(SQLModel, table=True):
@@ -240,3 +272,24 @@ class EstimateLine(SQLModel, table=True):
     position: int
     item: str = Field(max_length=200)
     amount_yen: int
+
+
+class Selection(SQLModel, table=True):
+    """A group's place in a stage's selection (chosen or not), with its numbered notice letter."""
+
+    __tablename__ = "competition_selection"
+    __table_args__ = (sa.UniqueConstraint("call_id", "stage", "declaration_id"), sa.UniqueConstraint("number_year", "sequence"),
+                      {"info": {"letter_numbers": True}})
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="competition_call.id", index=True)
+    stage: Stage = Field(sa_column=enum_column(Stage, length=8))
+    declaration_id: int = Field(foreign_key="competition_declaration.id")
+    selected: bool
+    rank: int
+    number_year: int
+    sequence: int
+    number: str = Field(max_length=64)
+    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    recorded_by: str = Field(max_length=255)
+    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

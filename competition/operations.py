@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from competition import stages
 from competition.files import content_type_of, pdf_pages
 from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFAULT_CRITERIA, DEFAULT_ELIGIBLE,
                                 DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, DOCUMENT_LABELS, MAX_UPLOAD_BYTES,
@@ -149,12 +150,30 @@ def set_milestone(session: Session, actor: Actor, call_id: int, key: str, at: dt
         raise NotFound(f"The call has no milestone {key}.", f"この公募に日程「{key}」はありません。")
     if at.tzinfo is None:
         raise Invalid("Give the moment with its time zone.", "日時をタイムゾーン付きで指定してください。")
+    _keep_order(session, milestone, at)
     before = milestone.at.isoformat()
     milestone.at = at.astimezone(dt.timezone.utc)
     session.flush()
     audit.record(session, actor, "competition.milestone.set", "competition_call", str(call_id),
                  before={"key": key, "at": before}, after={"key": key, "at": milestone.at.isoformat()})
     return milestone
+
+
+def _keep_order(session: Session, moved: Milestone, at: dt.datetime) -> None:
+    """The schedule stays in its steps' order: a milestone moves no earlier than the step before it and no
+    later than the step after it (refused naming the neighbour)."""
+    rows = milestones(session, moved.call_id)
+    index = next(n for n, row in enumerate(rows) if row.id == moved.id)
+    before, after = (rows[index - 1] if index else None), (rows[index + 1] if index + 1 < len(rows) else None)
+    if before is not None and at < before.at:
+        why = problem("at", f"{moved.label_en} cannot come before {before.label_en} ({jst_text(before.at)} JST).",
+                      f"「{moved.label_ja}」は「{before.label_ja}」（{stages.when_ja(before)}）より前にできません。")
+    elif after is not None and at > after.at:
+        why = problem("at", f"{moved.label_en} cannot come after {after.label_en} ({jst_text(after.at)} JST).",
+                      f"「{moved.label_ja}」は「{after.label_ja}」（{stages.when_ja(after)}）より後にできません。")
+    else:
+        return
+    raise Invalid(why["message_en"], why["message_ja"], problems=[why])
 
 
 def publish_call(session: Session, actor: Actor, call_id: int) -> Call:
@@ -164,9 +183,9 @@ def publish_call(session: Session, actor: Actor, call_id: int) -> Call:
     if call.published_at is not None:
         raise Conflict("The call is already published.", "この公募はすでに公開されています。")
     call.published_at = utcnow()
-    session.flush()
+    moved = stages.advance(session, call, "publish")
     audit.record(session, actor, "competition.call.publish", "competition_call", str(call.id),
-                 after={"published_at": call.published_at.isoformat()})
+                 after={"published_at": call.published_at.isoformat(), "call_status": moved})
     return call
 
 
@@ -194,10 +213,12 @@ def public_call(session: Session, fiscal_year: int | None = None) -> PublicCall:
 
 
 def _deadline(session: Session, call: Call, step: str, what_en: str, what_ja: str, now: dt.datetime | None) -> None:
-    milestone = session.scalars(sa.select(Milestone).where(Milestone.call_id == call.id, Milestone.key == step)).one()
-    deadline = milestone.at if milestone.timed else milestone.at + dt.timedelta(days=1)
-    if (now or utcnow()) >= deadline:
-        raise DeadlinePassed(what_en, what_ja, deadline if milestone.timed else milestone.at)
+    """An applicant's act: the call open (and opened), the step's deadline not passed."""
+    now = now or utcnow()
+    stages.applicants_may_act(session, call, what_en, what_ja, now)
+    milestone = stages.milestone(session, call.id, step)
+    if now >= stages.deadline_of(milestone):
+        raise DeadlinePassed(what_en, what_ja, stages.deadline_of(milestone) if milestone.timed else milestone.at)
 
 
 # --- questions and answers ------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from fractions import Fraction
 from typing import Optional
 
@@ -31,21 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from competition.models import Criterion, CriterionKind, Declaration, Proposal
+from competition import stages
+from competition.models import CallStatus, Criterion, CriterionKind, Declaration, Proposal, Selection, Stage
 from competition.operations import criteria, get_call
 from core import audit, authz
 from core.actor import Actor
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, NotPermitted, problem
-
-
-class Stage(str, enum.Enum):
-    first = "first"  # 一次審査（書面）
-    second = "second"  # 二次審査（ヒアリング）
-
-
-STAGE_LABELS = {Stage.first: ("一次審査（書面）", "First review (documents)"),
-                Stage.second: ("二次審査（ヒアリング）", "Second review (presentations)")}
 
 
 class Reviewer(SQLModel, table=True):
@@ -138,6 +129,10 @@ def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
 def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int, note: str = "") -> ConflictOfInterest:
     """The reviewer's own declaration that they are tied to a group (利害関係)."""
     reviewer = _reviewer(session, actor, call_id)
+    if session.scalar(sa.select(Declaration.id).where(Declaration.call_id == call_id,
+                                                      Declaration.group_id == group_id)) is None:
+        raise NotFound("The group has not declared participation in this call.",
+                       "このグループはこの公募に参加表明していません。")
     if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
                                                              ConflictOfInterest.group_id == group_id)):
         raise Conflict("The conflict is already declared.", "この利害関係はすでに申告済みです。")
@@ -176,6 +171,7 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
     stage = Stage(stage)
     if _closed(session, call_id, stage):
         raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
+    moved = _in_stage(session, call_id, stage)
     if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
                                                              ConflictOfInterest.group_id == group_id)):
         raise NotPermitted("You declared a conflict of interest with this group; you cannot score it.",
@@ -184,6 +180,9 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
                                                                Declaration.group_id == group_id)).one_or_none()
     if declaration is None or session.scalar(sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id)) is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
+    if stage is Stage.second and declaration.id not in sent_on(session, call_id):
+        raise Conflict(f"{declaration.group_name} was not passed on by the first review; it takes no part in the hearing.",
+                       f"「{declaration.group_name}」は一次審査を通過していないため、二次審査の対象ではありません。")
     if session.scalar(sa.select(Score.id).where(Score.stage == stage, Score.declaration_id == declaration.id,
                                                 Score.reviewer_id == reviewer.id).limit(1)):
         raise Conflict("You have already scored this proposal in this stage.", "この提案はすでに採点済みです。")
@@ -202,7 +201,7 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
     audit.record(session, actor, "competition.score", "competition_proposal", str(declaration.id),
                  after={"stage": stage.value, "group_id": group_id,
                         "marks": [{"criterion_id": r.criterion_id, "passed": r.passed, "points": r.points,
-                                   "comment": r.comment} for r in rows]})
+                                   "comment": r.comment} for r in rows], **({"call_status": moved} if moved else {})})
     return rows
 
 
@@ -213,17 +212,73 @@ def my_scores(session: Session, actor: Actor, call_id: int, stage: Stage) -> lis
                                 .order_by(Score.id)))
 
 
-def close_stage(session: Session, actor: Actor, call_id: int, stage: Stage) -> StageClosed:
+def sent_on(session: Session, call_id: int) -> set[int]:
+    """The declarations the first-stage selection passed on to the hearing (none before it is recorded)."""
+    return set(session.scalars(sa.select(Selection.declaration_id).where(
+        Selection.call_id == call_id, Selection.stage == Stage.first, Selection.selected.is_(True))))
+
+
+def _in_stage(session: Session, call_id: int, stage: Stage) -> dict | None:
+    """The call is in this stage of its review (the first: entered once the proposal deadline has passed; the
+    move, if this act made it, for the act's audit record)."""
+    call = get_call(session, call_id)
+    if stage is Stage.first:
+        return stages.enter_review(session, call)
+    stages.require(call, CallStatus.hearing, what_en="the hearing", what_ja="二次審査（ヒアリング）")
+    return None
+
+
+def close_stage(session: Session, actor: Actor, call_id: int, stage: Stage, *, reason: str = "") -> StageClosed:
+    """Close a stage: its scores unsealed, no more taken. A first stage with no proposal to review closes the
+    call without a selection, with the reason given (:func:`close_without_selection`; :func:`reopen` undoes it)."""
     authz.authorize(actor, "competition.manage")
     get_call(session, call_id)
     stage = Stage(stage)
     if _closed(session, call_id, stage):
         raise Conflict("This stage is already closed.", "この審査はすでに締め切られています。")
+    if stage is Stage.first and not stages.has_proposals(session, call_id):
+        if not (reason or "").strip():
+            raise Invalid("The call has no proposal to review: close it without a selection, giving the reason.",
+                          "この公募には審査する企画提案がありません。理由を入力して、選定なしで公募を終了してください。",
+                          problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
+        return close_without_selection(session, actor, call_id, reason)
+    moved = _in_stage(session, call_id, stage)
+    row = _close(session, actor, call_id, stage)
+    audit.record(session, actor, "competition.review.close", "competition_call", str(call_id),
+                 after={"stage": stage.value, **({"call_status": moved} if moved else {})})
+    return row
+
+
+def close_without_selection(session: Session, actor: Actor, call_id: int, reason: str) -> StageClosed:
+    """A call with no proposal to review ends without a selection, with the reason given (its first stage closed
+    with it; audited as the call's move); :func:`reopen` undoes it. A call with proposals is refused: it ends by
+    its selection."""
+    authz.authorize(actor, "competition.manage")
+    call = get_call(session, call_id)
+    stages.move(session, actor, call, "close_unfilled", reason=reason)
+    if _closed(session, call_id, Stage.first):
+        return session.scalars(sa.select(StageClosed).where(StageClosed.call_id == call_id,
+                                                            StageClosed.stage == Stage.first)).one()
+    return _close(session, actor, call_id, Stage.first)
+
+
+def _close(session: Session, actor: Actor, call_id: int, stage: Stage) -> StageClosed:
     row = StageClosed(call_id=call_id, stage=stage, closed_by=actor.subject)
     session.add(row)
     session.flush()
-    audit.record(session, actor, "competition.review.close", "competition_call", str(call_id), after={"stage": stage.value})
     return row
+
+
+def reopen(session: Session, actor: Actor, call_id: int, reason: str) -> None:
+    """Reopen a call closed without a selection (the reason given): open again, its closed stages undone, so that
+    the operator moves the milestones and applicants declare and propose again (audited as the call's move)."""
+    authz.authorize(actor, "competition.manage")
+    call = get_call(session, call_id)
+    closed = list(session.scalars(sa.select(StageClosed).where(StageClosed.call_id == call_id)))
+    stages.move(session, actor, call, "reopen", reason=reason, stages_reopened=[row.stage.value for row in closed])
+    for row in closed:
+        session.delete(row)
+    session.flush()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,6 +309,9 @@ def results(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[
     first_scored = next((c.id for c in table if c.kind == CriterionKind.score), None)
     declarations = list(session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id)
                                         .order_by(Declaration.declared_at, Declaration.id)))
+    if stage is Stage.second:  # only the groups the first stage passed on are ranked in the hearing
+        passed_on = sent_on(session, call_id)
+        declarations = [d for d in declarations if d.id in passed_on]
     entries = []
     for d in declarations:
         scores = session.scalars(sa.select(Score).where(Score.stage == stage, Score.declaration_id == d.id)

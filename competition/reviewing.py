@@ -18,10 +18,9 @@ import dataclasses
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition.models import Call, Declaration, Document, Proposal
+from competition.models import Call, Declaration, Document, Proposal, Selection, Stage
 from competition.operations import get_call
-from competition.review import ConflictOfInterest, Reviewer, Score, Stage, StageClosed, _reviewer
-from competition.selection import Selection
+from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, _reviewer
 from core import authz
 from core.actor import Actor
 from core.errors import NotFound, NotPermitted

@@ -23,43 +23,21 @@ from typing import Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import Field, SQLModel
 
 from billing.documents import LETTER_STYLE, contact_text, letter_head, next_sequences, pdf_of, rows_html
-from competition.models import Call, Declaration, Milestone
+from competition import stages
+from competition.models import STAGE_LABELS, Call, CallStatus, Declaration, Milestone, Selection, Stage
 from competition.operations import get_call
-from competition.review import STAGE_LABELS, Result, Stage, results
+from competition.review import Result, results
 from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import JST, date_ja, fiscal_year_of, today_jst
-from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from tenancy.members.models import Organisation
 from tenancy.registry.models import Tenant
 from tenancy.registry.prefecture import require_settings
 
 NOTICE_KIND = "competition.notice"  # the outbox kind of a selection notice
-
-
-class Selection(SQLModel, table=True):
-    """A group's place in a stage's selection (chosen or not), with its numbered notice letter."""
-
-    __tablename__ = "competition_selection"
-    __table_args__ = (sa.UniqueConstraint("call_id", "stage", "declaration_id"), sa.UniqueConstraint("number_year", "sequence"),
-                      {"info": {"letter_numbers": True}})
-
-    id: int | None = Field(default=None, primary_key=True)
-    call_id: int = Field(foreign_key="competition_call.id", index=True)
-    stage: Stage = Field(sa_column=enum_column(Stage, length=8))
-    declaration_id: int = Field(foreign_key="competition_declaration.id")
-    selected: bool
-    rank: int
-    number_year: int
-    sequence: int
-    number: str = Field(max_length=64)
-    issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
-    recorded_by: str = Field(max_length=255)
-    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
 def _recorded(session: Session, call_id: int, stage: Stage) -> list[Selection]:
@@ -117,17 +95,21 @@ def select(session: Session, actor: Actor, call_id: int, stage: Stage, group_ids
         if not first:
             raise Conflict("Record the first-stage selection first.", "先に一次審査の選定を記録してください。")
         sent_on = {s.declaration_id for s in first if s.selected}
+        stages.require(call, CallStatus.hearing, what_en="the final selection", what_ja="選定")
     ranked = [r for r in results(session, actor, call_id, stage) if sent_on is None or r.declaration_id in sent_on]
+    if stage is Stage.first:  # its results are unsealed (the stage closed), and the call is in its first review
+        stages.require(call, CallStatus.first_review, what_en="the first-stage selection", what_ja="一次審査の選定")
     declarations = {d.group_id: d.id for d in session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id))}
     chosen = {declarations.get(g, -1) for g in group_ids}
     found = _choice_problems(call, stage, ranked, chosen, sent_on)
     if found:
         raise Invalid("The selection cannot be recorded.", "選定を記録できません。", problems=found)
-    return _issue(session, actor, call, stage, ranked, chosen, issued_on or today_jst())
+    moved = stages.advance(session, call, "send_on" if stage is Stage.first else "select")
+    return _issue(session, actor, call, stage, ranked, chosen, issued_on or today_jst(), moved)
 
 
 def _issue(session: Session, actor: Actor, call: Call, stage: Stage, ranked: list[Result], chosen: set[int],
-           issued_on: dt.date) -> list[Selection]:
+           issued_on: dt.date, moved: dict) -> list[Selection]:
     settings = require_settings(session)
     year = fiscal_year_of(issued_on)
     rows = []
@@ -147,7 +129,7 @@ def _issue(session: Session, actor: Actor, call: Call, stage: Stage, ranked: lis
     audit.record(session, actor, "competition.select", "competition_call", str(call.id),
                  after={"stage": stage.value,
                         "selected": [r.group_name for r in ranked if r.declaration_id in chosen],
-                        "letters": [r.number for r in rows]})
+                        "letters": [r.number for r in rows], "call_status": moved})
     return rows
 
 

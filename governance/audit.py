@@ -253,6 +253,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.conflict.declare": ("審査員の利害関係の申告", "Reviewer's conflict of interest declared"),
     "competition.score": ("企画提案の採点", "Proposal scored"),
     "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
+    "competition.call.move": ("企画コンペの公募の段階の移行（審査開始・選定・終了・再開）",
+                              "Competition call moved to its next stage (review, selection, closed, reopened)"),
     "competition.select": ("企画コンペの選定と結果通知", "Competition selection recorded and notified"),
     "competition.contract.create": ("委託契約の登録", "Commissioned project's contract recorded"),
     "competition.contract.deliver": ("委託事業の工程・成果物の完了", "Contract milestone or deliverable delivered"),

@@ -143,9 +143,11 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "secretariat_event": ("UPDATE (archive_url)",),
     "secretariat_event_registration": ("UPDATE (status, attended, cancelled_at)",),
     "secretariat_event_target": ("UPDATE (events, attendance)",),
-    # the competition: a call is published and its milestones moved; questions are answered and published
-    # (declarations, documents, proposals and estimate lines are only added)
-    "competition_call": ("UPDATE (published_at)",),
+    # the competition: a call is published, moves along its stages (competition.stages) and its milestones are
+    # moved; questions are answered and published (declarations, documents, proposals and estimate lines are only
+    # added); a call reopened after it closed without a selection forgets its closed stages
+    "competition_call": ("UPDATE (published_at, status, closed_reason)",),
+    "competition_stage_closed": ("DELETE",),
     "competition_milestone": ("UPDATE (at)",),
     "competition_question": ("UPDATE (answer, answered_by, answered_at, published_at)",),
     # a contract's cost is entered under a grant once; its milestones and deliverables are delivered once

@@ -139,6 +139,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/competition/questions/{question_id}/answer"): "competition.manage",
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): "competition.submit",
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): "competition.submit",
+    ("POST", "/api/v1/competition/calls/{call_id}/close"): "competition.manage",
+    ("POST", "/api/v1/competition/calls/{call_id}/reopen"): "competition.manage",
     ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): "competition.manage",
     ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): "competition.review",
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): "competition.review",

@@ -19,8 +19,8 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from competition import operations as comp
-from competition import contracts, review, selection
-from competition.models import MAX_UPLOAD_BYTES, DocumentKind
+from competition import contracts, review, selection, stages
+from competition.models import MAX_UPLOAD_BYTES, CallStatus, DocumentKind
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from core.errors import Invalid, problem
@@ -125,6 +125,11 @@ class CompetitionCallOut(BaseModel):
     eligible_costs: str
     ineligible_costs: str
     published_at: dt.datetime | None
+    status: Literal["draft", "open", "first_review", "hearing", "contracts", "closed"] = Field(
+        description="Where the call stands: draft, open (applicants act by the deadlines), first_review, hearing "
+                    "(the groups the first stage passed on), contracts (selected), closed (without a selection)")
+    status_ja: str
+    closed_reason: str = Field(description="Why the call closed without a selection (empty otherwise)")
     total_points: int
     milestones: list[MilestoneOut]
     criteria: list[CriterionOut]
@@ -177,6 +182,8 @@ def _call(call) -> dict:
             "commission_count": call.commission_count, "page_limit": call.page_limit,
             "eligible_costs": call.eligible_costs, "ineligible_costs": call.ineligible_costs,
             "published_at": call.published_at.isoformat() if call.published_at else None,
+            "status": CallStatus(call.status).value, "status_ja": stages.CALLS.label(call.status)[0],
+            "closed_reason": call.closed_reason,
             "total_points": comp.total_points(db.session, call.id),
             "milestones": [{"key": m.key, "label_ja": m.label_ja, "label_en": m.label_en, "at": m.at.isoformat(),
                             "timed": m.timed, "ends_on": m.ends_on.isoformat() if m.ends_on else None, "note": m.note,
@@ -232,6 +239,25 @@ def get_call(path: CallPath):
 @bp.post("/competition/calls/<call_id>/publish", responses={200: CompetitionCallOut}, summary="Publish the call on the public page")
 def publish_call(path: CallPath):
     return jsonify(_call(comp.publish_call(db.session, current_actor(), path.call_id)))
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=500), NOT_BLANK]
+
+
+@bp.post("/competition/calls/<call_id>/close", responses={200: CompetitionCallOut},
+         summary="Close a call that has no proposal to review, without a selection, giving the reason")
+def close_call(path: CallPath, body: ReasonBody):
+    review.close_without_selection(db.session, current_actor(), path.call_id, body.reason)
+    return jsonify(_call(comp.get_call(db.session, path.call_id)))
+
+
+@bp.post("/competition/calls/<call_id>/reopen", responses={200: CompetitionCallOut},
+         summary="Reopen a call closed without a selection, giving the reason (then move its milestones)")
+def reopen_call(path: CallPath, body: ReasonBody):
+    review.reopen(db.session, current_actor(), path.call_id, body.reason)
+    return jsonify(_call(comp.get_call(db.session, path.call_id)))
 
 
 @bp.get("/competition/calls/<call_id>/questions", responses={200: QuestionList},

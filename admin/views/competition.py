@@ -14,10 +14,10 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, post_action, typed_id, typed_number
+from admin.views.base import SecureView, confirm_first, post_action, typed_id, typed_number
 from competition import operations as comp
-from competition import selection
-from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, DocumentKind
+from competition import review, selection, stages
+from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, CallStatus, DocumentKind
 from core import authz
 from core.calendar import JST, fiscal_year_label
 from core.errors import DomainError, Invalid, problem
@@ -59,12 +59,17 @@ class CompetitionView(SecureView):
                            done=lambda call: redirect(url_for(".detail", call_id=call.id)))
 
     @expose("/<int:call_id>")
-    def detail(self, call_id: int):
+    def detail(self, call_id: int, typed: dict | None = None, errors: dict | None = None):
         try:
             call = comp.get_call(db.session, call_id)
         except DomainError as error:
             abort(status_of(error))
+        status = CallStatus(call.status)
         return self.render("renkei/competition_detail.html", call=call, when=_when, documents_of=_documents_of,
+                           status_label=forms.pick(stages.CALLS.label(status)), typed=typed or {}, errors=errors or {},
+                           may_close=stages.CALLS.allows("close_unfilled", status)
+                           and not stages.has_proposals(db.session, call.id),
+                           may_reopen=stages.CALLS.allows("reopen", status),
                            milestones=comp.milestones(db.session, call.id), criteria=comp.criteria(db.session, call.id),
                            total=comp.total_points(db.session, call.id),
                            questions=comp.list_questions(db.session, g.actor, call.id),
@@ -88,6 +93,45 @@ class CompetitionView(SecureView):
             return comp.set_milestone(db.session, g.actor, call_id, key, at)
 
         return post_action(move, back=url_for(".detail", call_id=call_id), saved=_("Saved."))
+
+    def _call_move(self, call_id: int, field: str, act, saved: str, confirm: dict | None = None):
+        """Close a call without a selection or reopen it, with the reason typed: refused, the page again with the
+        reason kept and the problem beside it."""
+        reason = request.form.get("reason", "")
+        if confirm is not None:
+            confirmation = confirm_first(self, back=url_for(".detail", call_id=call_id), **confirm)
+            if confirmation is not None:
+                return confirmation
+
+        def again():
+            return self.detail(call_id, typed={field: reason}, errors={field: refused[0]} if refused else {})
+
+        refused: list[str] = []
+
+        def run():
+            try:
+                return act(reason)
+            except Invalid as error:
+                refused.extend(forms.pick((p["message_ja"], p["message_en"])) for p in error.problems
+                               if p.get("field") == "reason")
+                raise
+
+        return post_action(run, back=url_for(".detail", call_id=call_id), saved=saved, failed=again)
+
+    @expose("/<int:call_id>/close", methods=("POST",))
+    def close_call(self, call_id: int):
+        return self._call_move(
+            call_id, "close", lambda reason: review.close_without_selection(db.session, g.actor, call_id, reason),
+            _("The call was closed without a selection."),
+            confirm={"title": _("Close the call without a selection?"),
+                     "consequence": _("The call has no proposal to review. It ends without a selection and takes nothing "
+                                      "more until it is reopened."),
+                     "confirm_label": _("Close the call")})
+
+    @expose("/<int:call_id>/reopen", methods=("POST",))
+    def reopen_call(self, call_id: int):
+        return self._call_move(call_id, "reopen", lambda reason: review.reopen(db.session, g.actor, call_id, reason),
+                               _("The call was reopened: move its schedule so that applicants may act again."))
 
     @expose("/<int:call_id>/stages/<stage>/selection", methods=("POST",))
     def select(self, call_id: int, stage: str):

@@ -38,7 +38,7 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
     from billing.models import Budget, EstimateLetter
     from competition.models import Call, Proposal
     from competition.reviewing import stage_in_progress, reviewers
-    from competition.review import Stage
+    from competition.models import Stage
     from governance.meetings import Meeting, MinutesStatus
     from residents.consent.models import ConsentRecord, DataService, ServiceStatus
     from residents.models import Resident, ServiceLink

@@ -582,22 +582,21 @@ def competition_world(db, operator, people) -> None:
     """The project competition (issue 41): a published call with a declared group's proposal (熊本市 represents
     it), reviewed by 八代市's administrator, so that the crawl reaches the call, the entry page, the reviewers'
     page and a reviewer's desk and scoring form."""
-    import datetime as dt
-
     from competition import operations as comp
     from competition import review
     from core.codes import corporate_number_of_local_government as corporate
     from tenancy.members import operations as members
-    from tests.competition.conftest import EARLY, pdf_of
+    from tests.competition.conftest import opened_now, pdf_of
 
     call = comp.create_call(db, operator, 2040)
     comp.publish_call(db, operator, call.id)
+    opened_now(db, operator, call)  # applicants act now, before the 2040 deadlines
     group = members.form_group(db, operator, "観光データ連携", corporate("431001"), [corporate("431001"), corporate("430005")])
     representative = dataclasses.replace(operator, subject="kumamoto-representative")
     docs = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
-    comp.declare(db, representative, call.id, group.id, docs, now=EARLY)
+    comp.declare(db, representative, call.id, group.id, docs)
     comp.submit_proposal(db, representative, call.id, group.id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
-                         [comp.Line("人件費", 4_000_000)], 4_000_000, now=EARLY + dt.timedelta(hours=1))
+                         [comp.Line("人件費", 4_000_000)], 4_000_000)
     person = people["yatsushiro"]
     account = people.directory.find_user(person.username)
     review.assign_reviewer(db, operator, call.id, account["id"], person.display_name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_join_accessibility import _violations
-from tests.competition.conftest import REPRESENTATIVE, applied, group  # noqa: F401  (fixtures)
+from tests.competition.conftest import REPRESENTATIVE, applied, group, opened_now  # noqa: F401  (fixtures)
 from tests.competition.test_selection import call, two_groups  # noqa: F401  (fixtures)
 
 # what the page shows (axe-core, raw codes, reflow), which the database cannot change: once, on SQLite
@@ -19,6 +19,7 @@ def _published_call(db, operator):
 
     call = comp.create_call(db, operator, 2040)
     comp.publish_call(db, operator, call.id)
+    opened_now(db, operator, call)
     question = comp.ask(db, REPRESENTATIVE, call.id, "NGSI での接続は必須ですか。")
     comp.answer(db, operator, question.id, "必須ではありません。将来 API によることを見据えたものにしてください。")
     comp.publish_answers(db, operator, call.id)

@@ -15,8 +15,9 @@ import datetime as dt
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from core.calendar import date_ja
 from tests.browser.test_join_accessibility import _violations
-from tests.competition.conftest import EARLY, REPRESENTATIVE, applied, group, pdf_of  # noqa: F401  (fixtures)
+from tests.competition.conftest import EARLY, REPRESENTATIVE, applied, group, opened_now, pdf_of, proposals_closed  # noqa: F401  (fixtures)
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -30,7 +31,7 @@ def _call(db, operator):
 
     call = comp.create_call(db, operator, 2040)
     comp.publish_call(db, operator, call.id)
-    db.commit()
+    opened_now(db, operator, call)
     return call
 
 
@@ -71,12 +72,13 @@ def test_a_representative_declares_submits_within_the_cap_and_is_refused_after_t
     db.rollback()
     assert db.scalar(sa.select(Proposal.estimate_total_yen)) == 4_900_000
 
-    # the proposal deadline passes (the secretariat moves it to a past moment): the next submission is refused
-    comp.set_milestone(db, operator, call.id, "proposal_deadline", dt.datetime(2020, 5, 14, 12, tzinfo=JST))
-    db.commit()
+    # the proposal deadline passes (the secretariat moves the steps up to it, in their order, to past moments):
+    # the next submission is refused
+    moment = proposals_closed(db, operator, call.id).astimezone(JST)
     page.goto(live_server("/admin/competition-entry/"))
     propose("4900000")
-    expect(page.get_by_text("企画提案書の提出の期限（令和2年5月14日 12:00）を過ぎているため、受け付けられません。")).to_be_visible()
+    expect(page.get_by_text(f"企画提案書の提出の期限（{date_ja(moment.date())} {moment:%H:%M}）を過ぎているため、"
+                            "受け付けられません。")).to_be_visible()
     found["refused"] = _violations(page)
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 1
@@ -84,9 +86,12 @@ def test_a_representative_declares_submits_within_the_cap_and_is_refused_after_t
 
 
 def _proposed(db, operator, group):
+    """A 2025 call (its proposal deadline passed, so that its review may start) with the group's proposal, made
+    just after the call opened."""
     from competition import operations as comp
 
-    call = _call(db, operator)
+    call = comp.create_call(db, operator, 2025)
+    comp.publish_call(db, operator, call.id)
     docs = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
     comp.declare(db, REPRESENTATIVE, call.id, group.id, docs, now=EARLY)
     comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
@@ -168,7 +173,8 @@ def test_after_closing_the_stage_the_selection_is_recorded_and_the_notice_letter
         people, page, login_as, live_server, db, operator, group, tenant_factory):
     from competition import operations as comp
     from competition import review as rv
-    from competition.selection import NOTICE_KIND, Selection
+    from competition.models import Selection
+    from competition.selection import NOTICE_KIND
     from core.actor import Actor
     from core.outbox import Notification
     from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings

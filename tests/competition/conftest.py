@@ -21,6 +21,28 @@ OTHER_ORG_ADMIN = Actor(issuer="urn:test", subject="org-admin-9", name="他社 �
 EARLY = dt.datetime(2025, 3, 25, 10, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
 
+def opened_now(db, operator, call) -> None:
+    """A future year's call (its 公募開始 in March of that year) opened an hour ago, so that applicants act now."""
+    from competition import operations as comp
+
+    comp.set_milestone(db, operator, call.id, "call_opens", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+    db.commit()
+
+
+def proposals_closed(db, operator, call_id: int, moment: dt.datetime | None = None) -> dt.datetime:
+    """A call opened by :func:`opened_now` whose steps up to the proposal deadline are moved, in their order, to
+    ``moment`` (half an hour ago): proposals are closed, so that its review may start. The moment, to the minute."""
+    from competition import operations as comp
+
+    moment = moment or dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+    for step in comp.milestones(db, call_id)[1:]:
+        comp.set_milestone(db, operator, call_id, step.key, moment)
+        if step.key == "proposal_deadline":
+            break
+    db.commit()
+    return moment
+
+
 def pdf_of(pages: int) -> bytes:
     """A real PDF of ``pages`` pages, written by weasyprint (compressed object streams included)."""
     import weasyprint

@@ -3,6 +3,8 @@ template, a question answered and published, a declaration and a proposal refuse
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from competition import operations as comp
@@ -14,10 +16,13 @@ def _run(app, *args):
     return app.test_cli_runner().invoke(args=[*args, "--as", "competition-test"])
 
 
-def test_a_call_is_run_from_the_command_line(app, db, group, tmp_path):
+def test_a_call_is_run_from_the_command_line(app, db, operator, group, tmp_path):
     made = _run(app, "competition", "create", "2040")
     assert made.exit_code == 0, made.output
     call = db.scalar(sa.select(comp.Call))
+    # the call opens now (the template's 公募開始 is in March 2040): nothing is taken before it opens
+    comp.set_milestone(db, operator, call.id, "call_opens", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+    db.commit()
     shown = _run(app, "competition", "show", str(call.id))
     assert "参加表明書提出期限\t2040-04-25 12:00" in shown.output and "計/total\t200" in shown.output
     assert "課題要件への適合性\t可・否" in shown.output

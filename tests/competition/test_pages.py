@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from competition import operations as comp
 from competition.models import Declaration, Proposal
-from tests.competition.conftest import REPRESENTATIVE, pdf_of
+from tests.competition.conftest import REPRESENTATIVE, opened_now, pdf_of
 from tests.conftest import sign_in
 
 CSRF = "competition-csrf"
@@ -31,6 +31,7 @@ def test_the_public_page_shows_the_published_call_and_its_answers_without_who_as
     assert client.get("/competition/").status_code == 404  # nothing published yet
     call = comp.create_call(db, operator, 2040)
     comp.publish_call(db, operator, call.id)
+    opened_now(db, operator, call)
     question = comp.ask(db, REPRESENTATIVE, call.id, "NGSI での接続は必須ですか。")
     comp.answer(db, operator, question.id, "必須ではありません。CSV も可能です。")
     db.commit()
@@ -65,7 +66,7 @@ def test_a_representative_declares_and_proposals_over_the_cap_or_the_page_limit_
                                                                                                      group):
     call = comp.create_call(db, operator, 2040)
     comp.publish_call(db, operator, call.id)
-    db.commit()
+    opened_now(db, operator, call)
     _representative(client)
     page = client.get("/admin/competition-entry/").get_data(as_text=True)
     assert "参加表明：観光データ連携" in page and "誓約書（別紙様式４）" in page
@@ -100,3 +101,31 @@ def test_a_late_declaration_is_refused_naming_the_deadline(client, db, operator,
                          follow_redirects=True)
     assert "参加表明書の提出の期限（令和7年4月25日 12:00）を過ぎているため、受け付けられません。" in answer.get_data(as_text=True)
     assert db.scalar(sa.select(sa.func.count()).select_from(Declaration)) == 0
+
+
+def test_a_call_without_proposals_is_closed_with_a_reason_beside_the_field_and_reopened(client, db, operator):
+    from competition.models import CallStatus
+
+    call = comp.create_call(db, operator, 2025)  # its proposal deadline passed with no proposal
+    comp.publish_call(db, operator, call.id)
+    db.commit()
+    sign_in(client, csrf=CSRF)
+    page = client.get(f"/admin/competition/{call.id}").get_data(as_text=True)
+    assert "公募の段階" in page and "公募中" in page and "選定なしで公募を終了する" in page
+    asked = client.post(f"/admin/competition/{call.id}/close", data={"csrf_token": CSRF, "reason": ""})
+    assert "公募を選定なしで終了しますか？" in asked.get_data(as_text=True)  # asked first
+    refused = client.post(f"/admin/competition/{call.id}/close", data={"csrf_token": CSRF, "reason": " ", "confirmed": "1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and 'id="reason-close-error">理由を入力してください。' in html
+    db.expire_all()
+    assert db.get(comp.Call, call.id).status == CallStatus.open
+    done = client.post(f"/admin/competition/{call.id}/close", data={"csrf_token": CSRF, "reason": "応募がなかったため",
+                                                                      "confirmed": "1"}, follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "公募を選定なしで終了しました。" in html and "終了（選定なし）" in html and "応募がなかったため" in html
+    assert "公募を再開する" in html
+    reopened = client.post(f"/admin/competition/{call.id}/reopen", data={"csrf_token": CSRF, "reason": "期間を延長して再公募"},
+                           follow_redirects=True)
+    assert "公募を再開しました" in reopened.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(comp.Call, call.id).status == CallStatus.open

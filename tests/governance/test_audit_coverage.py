@@ -700,6 +700,9 @@ def competition_call(ctx: Ctx, fiscal_year: int = 2040, *, publish: bool = True)
     call = comp.create_call(ctx.db, ctx.operator, fiscal_year)
     if publish:
         comp.publish_call(ctx.db, ctx.operator, call.id)
+        if fiscal_year == 2040:  # opened an hour ago (its template's 公募開始 is in March 2040): applicants act now
+            from tests.competition.conftest import opened_now
+            opened_now(ctx.db, ctx.operator, call)
     ctx.db.commit()
     return call.id
 
@@ -748,13 +751,14 @@ def competition_review(ctx: Ctx, *, points: int = 80) -> tuple[str, dict]:
     address and a body of marks (``points`` on the first scored criterion)."""
     from competition import operations as comp
     from competition import review
-    from tests.competition.conftest import pdf_of
+    from tests.competition.conftest import pdf_of, proposals_closed
 
     call_id, group_id = competition_call(ctx), project_group(ctx)
     docs = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
     comp.declare(ctx.db, ctx.operator, call_id, group_id, docs)
     comp.submit_proposal(ctx.db, ctx.operator, call_id, group_id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
                          [comp.Line("人件費", 4_000_000)], 4_000_000)
+    proposals_closed(ctx.db, ctx.operator, call_id)  # the review starts once proposals are closed
     review.assign_reviewer(ctx.db, ctx.operator, call_id, ctx.users(("platform-operator",))[0].id, "審査 運営者")
     marks = [{"criterion_id": c.id, "passed": True} if c.kind.value == "gate" else
              {"criterion_id": c.id, "points": points if n == 1 else 10, "comment": "良い"}
@@ -780,6 +784,16 @@ def competition_closed(ctx: Ctx) -> tuple[str, dict]:
     update_settings(ctx.db, ctx.operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))
     ctx.db.commit()
     return f"/api/v1/competition/calls/{call_id}/stages/first/selection", {"group_ids": [group_id]}
+
+
+def competition_unfilled(ctx: Ctx) -> int:
+    """The 2040 call closed without a selection (no proposal); its id."""
+    from competition import review
+
+    call_id = competition_call(ctx)
+    review.close_without_selection(ctx.db, ctx.operator, call_id, "応募なし")
+    ctx.db.commit()
+    return call_id
 
 
 def competition_reviewer(ctx: Ctx) -> int:
@@ -1456,16 +1470,24 @@ TABLE: dict[tuple[str, str], Entry] = {
         refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_reviewer(c)}/reviewers",
                              {"subject": c.users(("platform-operator",))[0].id, "name": "審査 運営者"})),
     ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Entry(
-        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_reviewer(c)}/conflicts",
-                             {"group_id": project_group(c), "note": "役員を兼任"}),
+        success=lambda c: (lambda parts: op(c, "POST", f"/api/v1/competition/calls/{parts[5]}/conflicts",
+                                            {"group_id": int(parts[9]), "note": "役員を兼任"}))(competition_review(c)[0].split("/")),
         refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/conflicts",
                              {"group_id": project_group(c)})),  # not a reviewer of this call
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): Entry(
         success=lambda c: op(c, "POST", *competition_review(c)),
         refused=lambda c: op(c, "POST", *competition_review(c, points=101))),  # over the maximum of 100
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Entry(
-        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/stages/first/close"),
+        success=lambda c: op(c, "POST", "/api/v1/competition/calls/{}/stages/first/close".format(
+            competition_review(c)[0].split("/")[5])),
         refused=lambda c: op(c, "POST", "/api/v1/competition/calls/999999/stages/first/close")),
+    ("POST", "/api/v1/competition/calls/{call_id}/close"): Entry(  # no proposal: closed without a selection
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/close", {"reason": "応募なし"}),
+        refused=lambda c: op(c, "POST", "/api/v1/competition/calls/{}/close".format(competition_review(c)[0].split("/")[5]),
+                             {"reason": "応募なし"})),  # it has a proposal to review
+    ("POST", "/api/v1/competition/calls/{call_id}/reopen"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_unfilled(c)}/reopen", {"reason": "再公募"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/reopen", {"reason": "再公募"})),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Entry(
         success=lambda c: op(c, "POST", *competition_closed(c)),
         refused=lambda c: op(c, "POST", competition_closed(c)[0], {"group_ids": [999999]})),  # not among the results

@@ -425,6 +425,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/my-scores"): Rule(REVIEWERS),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(SECRETARIAT),
+    ("POST", "/api/v1/competition/calls/{call_id}/close"): Rule(SECRETARIAT, lambda: {"reason": "応募なし"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/reopen"): Rule(SECRETARIAT, lambda: {"reason": "再公募"}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(SECRETARIAT, lambda: {"group_ids": [1]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(AUDIT),
