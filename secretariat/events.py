@@ -34,6 +34,7 @@ from sqlmodel import Field, SQLModel
 from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import JST, add_business_days, fiscal_year_of, jst_day, today_jst
+from core.codes import corporate_number_problem
 from core.db import enum_column, lock_key, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
@@ -311,8 +312,8 @@ def _registrant_problems(who: Registrant) -> list[dict[str, str]]:
                          email_problem("email", who.email),
                          text_field_problem("organisation_name", who.organisation_name, "organisation", "所属", 200))
              if p is not None]
-    if who.corporate_number and not (len(who.corporate_number) == 13 and who.corporate_number.isdigit()):
-        found.append(problem("corporate_number", "A corporate number is 13 digits.", "法人番号は 13 桁の数字です。"))
+    if who.corporate_number and (why := corporate_number_problem(who.corporate_number)):
+        found.append(problem("corporate_number", *why))
     return found
 
 

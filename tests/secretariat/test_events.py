@@ -144,3 +144,15 @@ def test_attendance_and_the_years_figures_against_the_targets_are_exact(db, appl
     # before October's seminar took place, the year had one seminar held
     early = {row.kind: row for row in ev.year_figures(db, OPERATOR, 2025, now=_jst(2025, 7, 1, 0))}
     assert early[ev.EventKind.member_seminar].events_held == 1 and early[ev.EventKind.open_event].events_held == 0
+
+
+def test_a_corporate_number_with_a_wrong_check_digit_is_refused_naming_the_right_one(db):
+    """Issue 59 item 4: a registration gave 13 digits whose check digit is wrong and was taken (201)."""
+    event = _event(db, capacity=5)
+    with pytest.raises(Invalid) as refused:
+        ev.register_public(db, event.id, _who(1, "1000012050002"), source_ip="")
+    [why] = refused.value.problems
+    assert why["field"] == "corporate_number"
+    assert "検査用数字（先頭の1桁）が誤っています" in why["message_ja"] and "7000012050002" in why["message_ja"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(ev.EventRegistration)) == 0
+    assert ev.register_public(db, event.id, _who(2, "7000012050002"), source_ip="").corporate_number == "7000012050002"
