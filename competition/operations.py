@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition import stages
+from competition import receipts, stages
 from competition.files import content_type_of, pdf_pages
 from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFAULT_CRITERIA, DEFAULT_ELIGIBLE,
                                 DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, DOCUMENT_LABELS, MAX_UPLOAD_BYTES,
@@ -364,11 +364,12 @@ def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads
     documents = [_document(declaration.id, u, actor) for u in uploads]
     session.add_all(documents)
     session.flush()
+    number = receipts.send(session, call, declaration, "declaration", declaration.id, declaration.declared_at, documents)
     audit.record(session, actor, "competition.declare", "competition_declaration", str(declaration.id),
                  tenant_code=group.representative,
                  after={"call_id": call.id, "group_id": group.id, "group_name": group.name, "members": numbers,
                         "documents": [{"kind": d.kind.value, "filename": d.filename, "size": d.size, "sha256": d.sha256}
-                                      for d in documents]})
+                                      for d in documents], "receipt": number})
     return declaration
 
 
@@ -444,11 +445,13 @@ def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int,
     session.add_all(EstimateLine(proposal_id=row.id, position=n, item=line.item.strip(), amount_yen=line.amount_yen)
                     for n, line in enumerate(lines, start=1))
     session.flush()
+    number = receipts.send(session, call, declaration, "proposal", row.id, row.submitted_at, [document])
     audit.record(session, actor, "competition.propose", "competition_proposal", str(row.id),
                  tenant_code=declaration.representative,
                  after={"call_id": call.id, "group_id": group_id, "pages": pages, "total_yen": total_yen,
                         "lines": [{"item": l.item, "amount_yen": l.amount_yen} for l in lines],
-                        "document": {"filename": document.filename, "size": document.size, "sha256": document.sha256}})
+                        "document": {"filename": document.filename, "size": document.size, "sha256": document.sha256},
+                        "receipt": number})
     return row
 
 

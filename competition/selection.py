@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from billing.documents import LETTER_STYLE, contact_text, letter_head, next_sequences, pdf_of, rows_html
 from competition import stages
+from competition.receipts import addressee
 from competition.models import STAGE_LABELS, Call, CallStatus, Declaration, Milestone, Selection, Stage
 from competition.operations import get_call
 from competition.review import Result, results
@@ -33,8 +34,6 @@ from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import JST, date_ja, fiscal_year_of, today_jst
 from core.errors import Conflict, Invalid, NotFound, problem
-from tenancy.members.models import Organisation
-from tenancy.registry.models import Tenant
 from tenancy.registry.prefecture import require_settings
 
 NOTICE_KIND = "competition.notice"  # the outbox kind of a selection notice
@@ -65,20 +64,9 @@ def _choice_problems(call: Call, stage: Stage, ranked: list[Result], chosen: set
     return found
 
 
-def _addressee(session: Session, representative: str) -> tuple[str, str, str | None]:
-    """The representative's name, its contact address and its tenant (a municipality represents itself)."""
-    org = session.scalars(sa.select(Organisation).where(Organisation.corporate_number == representative)).first()
-    if org is not None:
-        return org.name, org.contact_email, None
-    tenant = session.scalars(sa.select(Tenant).where(Tenant.code == representative[7:])).first()
-    if tenant is not None:
-        return tenant.name_ja, outbox.recipients_of(tenant), tenant.code
-    return representative, "", None
-
-
 def addressee_name(session: Session, number: str) -> str:
     """A member's name by its corporate number (an organisation's, or a municipality's)."""
-    return _addressee(session, number)[0]
+    return addressee(session, number)[0]
 
 
 def select(session: Session, actor: Actor, call_id: int, stage: Stage, group_ids: Sequence[int], *,
@@ -122,7 +110,7 @@ def _issue(session: Session, actor: Actor, call: Call, stage: Stage, ranked: lis
         session.add(row)
         session.flush()
         letter = notice_letter(session, row)
-        name, address, tenant_code = _addressee(session, letter.declaration.representative)
+        name, address, tenant_code = addressee(session, letter.declaration.representative)
         outbox.queue(session, kind=NOTICE_KIND, subject=f"【{row.number}】{letter.title}", body=letter.message,
                      tenant_code=tenant_code, recipients=address, dedupe_key=f"competition-notice:{row.id}")
         rows.append(row)
@@ -193,7 +181,7 @@ def notice_letter(session: Session, row: Selection) -> NoticeLetter:
     call = session.get(Call, row.call_id)
     step = session.scalars(sa.select(Milestone).where(Milestone.call_id == row.call_id,
                                                       Milestone.key == "second_review")).first()
-    name, _address, _tenant = _addressee(session, declaration.representative)
+    name, _address, _tenant = addressee(session, declaration.representative)
     return NoticeLetter(row, call, declaration, name, settings.issuer_title, contact_text(settings), step)
 
 

@@ -16,7 +16,7 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, confirm_first, post_action, typed_id, typed_number
 from competition import operations as comp
-from competition import review, selection, stages
+from competition import receipts, review, selection, stages
 from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, CallStatus, DocumentKind
 from core import authz
 from core.calendar import JST, fiscal_year_label
@@ -174,6 +174,7 @@ class CompetitionEntryView(SecureView):
         required = [(k.value, forms.pick(DOCUMENT_LABELS[k]), True) for k in DECLARATION_REQUIRED]
         optional = [(k.value, forms.pick(DOCUMENT_LABELS[k]), False) for k in DECLARATION_OPTIONAL]
         return self.render("renkei/competition_entry.html", calls=comp.published_calls(db.session), groups=groups,
+                           received=receipts.received(db.session, [group.id for group in groups]), when=_when,
                            documents=required + optional, rows=range(1, ESTIMATE_ROWS + 1),
                            proposal_label=forms.pick(DOCUMENT_LABELS[DocumentKind.proposal]), year_label=fiscal_year_label)
 
