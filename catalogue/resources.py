@@ -155,12 +155,38 @@ def standard(base: str, code: str) -> Description | None:
     if kind is None:
         return None
     g, v = dcat.resource_graph(base)
-    dcat.add_standard(g, v, base, kind, with_schema=True)
+    node = dcat.add_standard(g, v, base, kind, with_schema=True)
     rows = [Row("名称", "Title", kind.title_ja), Row("英語名", "English title", kind.title_en),
             Row("項目定義（Table Schema）", "Item definitions (Table Schema)", iris.schema_url(base, code), iris.schema_url(base, code)),
             Row("項目", "Fields", "、".join(kind.field_names)),
             Row("必須項目", "Required fields", "、".join(kind.required))]
+    for version in kind.versions:  # each version's own schema, at its stable address
+        g.add((node, v.DCTERMS.hasVersion, dcat.add_standard_version(g, v, base, kind, version)))
+        rows.append(Row(f"版: {version.label_ja}", f"Version: {version.label_en}", iris.schema_url(base, code, version.key),
+                        iris.schema_url(base, code, version.key)))
     return Description(iris.standard_iri(base, code), kind.title_ja, kind.title_en, [r for r in rows if r.text], g)
+
+
+def standard_version(base: str, code: str, key: str) -> Description | None:
+    """One version of a standard kind, described at the address of its Table Schema (the IRI the feed's
+    ``dct:conformsTo`` names): the kind and the version, its source, its fields, the schema and checklist."""
+    kind = standards.kind_of(code)
+    version = kind.version(key) if kind is not None else None
+    if version is None:
+        return None
+    g, v = dcat.resource_graph(base)
+    node = dcat.add_standard_version(g, v, base, kind, version)
+    g.add((node, v.RDFS.seeAlso, v.URIRef(version.source)))
+    title_ja, title_en = kind.version_titles(version)
+    schema = iris.schema_url(base, code, key)
+    rows = [Row("標準データセット", "Standard kind", kind.title_ja, iris.standard_iri(base, code)),
+            Row("版", "Version", version.label_ja), Row("出典", "Source", version.source, version.source),
+            Row("項目定義（Table Schema）", "Item definitions (Table Schema)", f"{schema}?format=json", f"{schema}?format=json"),
+            Row("チェックリスト（frictionless）", "Checklist (frictionless)", f"{base}{standards.checklist_path(code, key)}",
+                f"{base}{standards.checklist_path(code, key)}"),
+            Row("項目", "Fields", "、".join(version.field_names)),
+            Row("必須項目", "Required fields", "、".join(version.required))]
+    return Description(schema, title_ja, title_en, [r for r in rows if r.text], g)
 
 
 def licence(session: Session, base: str, code: str) -> Description | None:
