@@ -104,6 +104,12 @@ def distribution(session: Session, actor: Actor | None, base: str, ident: str) -
             Row("アドレス", "Address", dist.url, dist.url), Row("形式", "Format", dist.format),
             Row("メディアタイプ", "Media type", dist.media_type),
             Row("サイズ（バイト）", "Size (bytes)", f"{dist.byte_size:,}" if dist.byte_size is not None else "")]
+    verdict = entry.verdict()
+    if verdict is not None and verdict.index == index:  # the file renkei checked as this distribution
+        rows[-1] = Row("サイズ（バイト）", "Size (bytes)", f"{verdict.byte_size:,}")
+        rows += [Row("SHA-256", "SHA-256", verdict.sha256), Row("データ行数", "Data rows", f"{verdict.row_count:,}")]
+        if verdict.version is not None:
+            rows.append(Row("標準の版", "Standard version", verdict.version.label_ja, f"{base}{verdict.schema_path}"))
     title = dist.title or f"{entry.dataset.title_ja}（{dist.format or index + 1}）"
     return Description(iris.distribution_iri(base, entry.dataset.uid, index), title, title,
                        [row for row in rows if row.text], record.graph)
