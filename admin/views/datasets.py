@@ -279,7 +279,7 @@ class DatasetsView(SecureView):
             verdict = _("Conformant.") if c.conformant else \
                 _("Not conformant: %(n)s problems (listed below).", n=f"{c.problem_count:,}")
             return verdict if c.of_distribution else " ".join(
-                (verdict, _("This file was checked on its own: it is not the distribution's file, and the dataset's verdict is unchanged.")))
+                (verdict, _("This file was checked on its own: it is not the distribution's file, and the dataset's verdict is unchanged. To make it the distribution's file, tick \u201cThis file replaces the distribution's file\u201d and check it again.")))
 
         return post_action(act, back=url_for(".detail", uid=uid) + "#check", saved=said)
 
