@@ -2,7 +2,8 @@
 
 One builder (:func:`_build` and its ``_add_*`` parts) states what a page holds: the catalogue, its
 paging, and each dataset with its publisher, vcard contact point, licence, access rights,
-frequency, themes, keywords, distributions and the standard it conforms to. It writes its triples
+frequency, themes, keywords, distributions (the checked one with its file's checksum, size and rows) and the version
+of the standard it conforms to. It writes its triples
 through a vocabulary ``v`` (``URIRef``, ``Literal``, ``BNode`` and the namespaces' terms) into a sink
 ``g`` (``add``, ``bind``), and runs with either of two:
 
