@@ -251,7 +251,7 @@ def resource_show(params: dict, actor) -> dict:
     entry = _one(actor, "id", place[0]) if place else None
     if entry is None or place is None or place[1] >= len(entry.distributions):
         raise CkanError(404, "Not Found Error", "Not found")  # none, not for this reader, or held back (terms)
-    return catalogue.ckan_resource(entry, place[1])
+    return catalogue.ckan_resource(entry, place[1], catalogue.verdict_of(entry))
 
 
 def organization_list(params: dict, actor) -> list:

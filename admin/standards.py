@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from catalogue import standards
 
@@ -18,7 +18,20 @@ SCHEMA_TYPE = "application/json"  # a Table Schema is a JSON document (frictionl
 
 
 def _schema(kind: str, version: str) -> Response:
-    return _published(standards.schema_document(kind, version))
+    """The schema as JSON (what a validator asks: no preference, ``*/*`` or JSON); the address is also the IRI
+    of that version of the standard in the DCAT feed, so a reader that asks for a page or RDF by ``Accept``
+    is answered the version's description (:func:`catalogue.resources.standard_version`)."""
+    from admin import catalogue_pages
+    from catalogue import resources
+
+    named = request.args.get("format")
+    described = named in catalogue_pages.BY_NAME if named is not None else \
+        request.accept_mimetypes.best_match([SCHEMA_TYPE, catalogue_pages.HTML, *catalogue_pages.RDF]) not in (None, SCHEMA_TYPE)
+    if described:
+        return catalogue_pages.answer(lambda actor: resources.standard_version(request.host_url.rstrip("/"), kind, version))
+    response = _published(standards.schema_document(kind, version))
+    response.vary.add("Accept")
+    return response
 
 
 def _published(document: dict | None) -> Response:

@@ -20,7 +20,7 @@ from core.actor import Actor
 from catalogue import operations, paths, search_index, solr, standards, terms as dataset_terms
 from catalogue.conformance import conformance_state
 from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
-                                     Dataset, DatasetCategory, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
+                                     Dataset, DatasetCategory, DatasetCheck, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
                                      Frequency, keywords_of)
 
 MAX_ROWS = 1000
@@ -55,6 +55,43 @@ class Entry:
     licence: DatasetLicence | None
     terms: DatasetTerms | None = None  # the current version of its own terms of use, if it has them
     withheld: bool = False  # the distributions are held back until the reader accepts the terms (terms.withheld)
+    checked: DatasetCheck | None = None  # the latest check of its distribution's file (operations.distribution_checks)
+
+    def verdict(self) -> Verdict | None:
+        """The dataset's verdict on its distribution's file as the records publish it (:func:`verdict_of`)."""
+        return verdict_of(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What the records say of a standard dataset's checked file: the distribution it is (its place among
+    the listed ones), the file's SHA-256, size and data rows, and the version of the standard it met, with
+    that version's published schema (``schema_path``; None when the check names no version renkei publishes)."""
+
+    index: int
+    sha256: str
+    byte_size: int
+    row_count: int
+    conformant: bool
+    version: standards.Version | None
+    schema_path: str | None
+
+
+def verdict_of(entry: Entry) -> Verdict | None:
+    """The verdict on the entry's distribution's file, when it still applies: the dataset has a verdict
+    (``conformant`` is set: cleared when the file stops being its distribution) and the checked address is
+    one of the distributions listed (not an API); None otherwise (and for a dataset whose distributions are withheld)."""
+    d, check = entry.dataset, entry.checked
+    if check is None or d.conformant is None or d.standard_kind is None:
+        return None
+    index = next((i for i, dist in enumerate(entry.distributions) if not dist.is_api and dist.url == check.distribution_url),
+                 None)
+    if index is None:
+        return None
+    kind = standards.kind_of(d.standard_kind)
+    version = standards.verdict_version(kind, check.standard_version)
+    return Verdict(index, check.sha256, check.byte_size, check.row_count, bool(d.conformant), version,
+                   standards.schema_path(kind.code, version.key) if version is not None else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,9 +347,11 @@ def entries(session: Session, ids: Sequence[int], actor: Actor | None = None) ->
     own = [d for d in datasets.values() if lics.get(d.licence_code) is not None and lics[d.licence_code].own_terms]
     current = dataset_terms.current_of(session, [d.id for d in own])
     held = dataset_terms.withheld(session, actor, own)
+    checked = operations.distribution_checks(session, [d.id for d in datasets.values() if d.standard_kind])
     return [Entry(datasets[i], _provider(found, datasets[i].provider_code),
                   () if i in held else tuple(dists.get(i, ())), cats.get(datasets[i].category_code),
-                  lics.get(datasets[i].licence_code), current.get(i), i in held) for i in ids if i in datasets]
+                  lics.get(datasets[i].licence_code), current.get(i), i in held, checked.get(i))
+            for i in ids if i in datasets]
 
 
 def organizations(session: Session, actor: Actor | None) -> list[Provider]:
@@ -396,18 +435,25 @@ def resource_place(resource_id: str) -> tuple[str, int] | None:
     return (uid, number - 1) if uid and number >= 1 else None
 
 
-def ckan_resource(entry: Entry, index: int) -> dict[str, Any]:
-    """The dataset's ``index``-th distribution as a CKAN resource. renkei keeps no description, hash or
-    times of a distribution apart from its dataset: ``description`` and ``hash`` are empty (CKAN's own
-    default), ``created`` is the dataset's registration and ``last_modified`` the data's last update as
-    the provider states it."""
+def ckan_resource(entry: Entry, index: int, verdict: Verdict | None = None) -> dict[str, Any]:
+    """The dataset's ``index``-th distribution as a CKAN resource. renkei keeps no description or times of a
+    distribution apart from its dataset: ``description`` is empty (CKAN's own default), ``created`` is the
+    dataset's registration and ``last_modified`` the data's last update as the provider states it. The
+    distribution whose file renkei checked (``verdict``, :func:`verdict_of`) carries that file's ``hash``
+    (``sha256:`` and its hex digest), ``size`` in bytes and ``row_count``; another's ``hash`` is empty and its
+    ``size`` the provider's."""
     d, dist = entry.dataset, entry.distributions[index]
-    return {"id": f"{d.uid}{RESOURCE_ID_SEPARATOR}{index + 1}", "package_id": d.uid, "name": dist.title or d.title_ja,
-            "description": "", "url": dist.url, "format": dist.format, "mimetype": dist.media_type or None,
-            "size": dist.byte_size, "hash": "", "created": _iso(d.created_at),
-            "last_modified": dt.datetime.combine(d.last_updated_on, dt.time()).isoformat() if d.last_updated_on else None,
-            "resource_type": "api" if dist.is_api else "file", "url_type": None, "position": index, "state": "active",
-            "datastore_active": False}
+    checked = verdict is not None and verdict.index == index
+    resource = {"id": f"{d.uid}{RESOURCE_ID_SEPARATOR}{index + 1}", "package_id": d.uid, "name": dist.title or d.title_ja,
+                "description": "", "url": dist.url, "format": dist.format, "mimetype": dist.media_type or None,
+                "size": verdict.byte_size if checked else dist.byte_size,
+                "hash": f"sha256:{verdict.sha256}" if checked else "", "created": _iso(d.created_at),
+                "last_modified": dt.datetime.combine(d.last_updated_on, dt.time()).isoformat() if d.last_updated_on else None,
+                "resource_type": "api" if dist.is_api else "file", "url_type": None, "position": index, "state": "active",
+                "datastore_active": False}
+    if checked:
+        resource["row_count"] = verdict.row_count
+    return resource
 
 
 def ckan_group(category: DatasetCategory, package_count: int | None = None) -> dict[str, Any]:
@@ -463,11 +509,16 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
     own_terms = terms_of_use(entry, base_url)
     kind = standards.kind_of(d.standard_kind)
     conformance = conformance_state(d).label[0]
+    verdict = verdict_of(entry)
     extras = [("access", ACCESS_LABELS[Access(d.access)][0]), ("frequency", FREQUENCY_LABELS[Frequency(d.frequency)][0]),
               ("last_updated", d.last_updated_on.isoformat() if d.last_updated_on else ""),
               ("personal_information", PERSONAL_LABELS[d.personal_info][0]),
               ("standard_dataset", kind.title_ja if kind else ""), ("conformance", conformance),
               ("responsibility", responsibility_text(d)), ("contact_phone", d.contact_phone), ("uid", d.uid)]
+    if verdict is not None and verdict.version is not None:
+        # the version of the standard the distribution's file met (or was checked against) and its own schema
+        extras += [("standard_version", verdict.version.label_ja), ("standard_version_key", verdict.version.key),
+                   ("standard_schema", f"{base_url.rstrip('/')}{verdict.schema_path}")]
     if own_terms is not None:
         extras += [("terms_version", str(own_terms["version"])), ("terms_url", own_terms["url"])]
     category = entry.category
@@ -485,7 +536,7 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
         if category else [],
         "tags": [{"name": k, "display_name": k, "state": "active"} for k in d.keyword_list],
         "num_tags": len(d.keyword_list),
-        "resources": [ckan_resource(entry, i) for i in range(len(entry.distributions))],
+        "resources": [ckan_resource(entry, i, verdict) for i in range(len(entry.distributions))],
         "num_resources": len(entry.distributions),
         "extras": [{"key": k, "value": v} for k, v in extras],
         "responsibility": responsibility(d),

@@ -1,7 +1,7 @@
 """A dataset's conformance state and the overdue rule: the one answer every reader asks.
 
 A standard dataset is in one of four states (:class:`Conformance`): 未確認 (no verdict on the file
-that is its distribution), 準拠 / 不適合 (the latest verdict, :class:`catalogue.models.DatasetCheck`,
+that is its distribution), 準拠 / 不適合 (the latest check of the distribution's file, :class:`catalogue.models.DatasetCheck`,
 bound to that file by its SHA-256, size and row count), and 更新期限切れ (published, and its last update
 is older than its update frequency allows: :func:`past_cutoff`, the one overdue rule). The register's
 list and page, the coverage matrix, the home pages, the annual report, the command line, the CKAN

@@ -2,7 +2,8 @@
 
 One builder (:func:`_build` and its ``_add_*`` parts) states what a page holds: the catalogue, its
 paging, and each dataset with its publisher, vcard contact point, licence, access rights,
-frequency, themes, keywords, distributions and the standard it conforms to. It writes its triples
+frequency, themes, keywords, distributions (the checked one with its file's checksum, size and rows) and the version
+of the standard it conforms to. It writes its triples
 through a vocabulary ``v`` (``URIRef``, ``Literal``, ``BNode`` and the namespaces' terms) into a sink
 ``g`` (``add``, ``bind``), and runs with either of two:
 
@@ -46,6 +47,7 @@ EU_FREQUENCY = {Frequency.realtime: "UPDATE_CONT", Frequency.daily: "DAILY", Fre
                 Frequency.monthly: "MONTHLY", Frequency.quarterly: "QUARTERLY", Frequency.yearly: "ANNUAL",
                 Frequency.irregular: "IRREG"}
 EU_ACCESS = {Access.open: "PUBLIC", Access.members: "RESTRICTED", Access.named: "RESTRICTED"}
+SPDX_NAMESPACE = "http://spdx.org/rdf/terms#"  # a distribution's checksum, as DCAT-AP 3 writes it (spdx:Checksum)
 FORMATS = ("nt", "json-ld", "xml")  # what :func:`document` writes (rdflib's names; RDF/XML by rdflib's serialiser)
 
 # what an IRI may not hold (RFC 3987; N-Triples' IRIREF), written as %XX
@@ -152,7 +154,7 @@ def _shared_vocabulary(base: str) -> SimpleNamespace:
                            XSD=_Terms(XSD), Namespace=Namespace,
                            VCARD=_Terms(Namespace("http://www.w3.org/2006/vcard/ns#")),
                            HYDRA=_Terms(Namespace("http://www.w3.org/ns/hydra/core#")),
-                           RENKEI=_Terms(Namespace(iris.RENKEI_NAMESPACE)))
+                           RENKEI=_Terms(Namespace(iris.RENKEI_NAMESPACE)), SPDX=_Terms(Namespace(SPDX_NAMESPACE)))
 
 
 def _vocabulary(base: str) -> SimpleNamespace:
@@ -174,7 +176,7 @@ def _add_shared(g: Any, v: SimpleNamespace, *triples: Any) -> None:
 
 # --- the text writer's terms: each term its N-Triples text ------------------------------------------------
 
-NAMESPACES = ("DCAT", "DCTERMS", "FOAF", "OWL", "RDF", "RDFS", "SKOS", "XSD", "VCARD", "HYDRA", "RENKEI")
+NAMESPACES = ("DCAT", "DCTERMS", "FOAF", "OWL", "RDF", "RDFS", "SKOS", "XSD", "VCARD", "HYDRA", "RENKEI", "SPDX")
 # a literal's text as N-Triples writes it: rdflib's escapes (backslash, quote, LF, CR) and the other controls as \\uXXXX
 _LITERAL_ESCAPES = {**{code: f"\\u{code:04X}" for code in (*range(0x20), 0x7F)},
                     ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}
@@ -249,10 +251,13 @@ def _lexical(value: Any, lang: str | None, datatype: str | None) -> str:
         return str(value)
     if type(value) is dt.date and datatype == f"<{_XSD_DATE}>":
         return value.isoformat()
+    if type(value) is str and datatype == f"<{_XSD_HEX_BINARY}>" and re.fullmatch(r"(?:[0-9a-f]{2})*", value):
+        return value  # a checksum's lower-case hex digits, as rdflib keeps them
     raise Unwritable(f"a {type(value).__name__} literal with datatype {datatype!r}")
 
 
 _XSD_DATE = "http://www.w3.org/2001/XMLSchema#date"
+_XSD_HEX_BINARY = "http://www.w3.org/2001/XMLSchema#hexBinary"
 
 
 def _text_vocabulary(base: str) -> SimpleNamespace:
@@ -314,7 +319,7 @@ def handed_over() -> int:
 def _bind_prefixes(g: Any, v: SimpleNamespace, base: str) -> None:
     """The prefixes a written page uses (Turtle, JSON-LD)."""
     for prefix, ns in (("dcat", v.DCAT), ("dct", v.DCTERMS), ("foaf", v.FOAF), ("vcard", v.VCARD), ("skos", v.SKOS),
-                       ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("ds", v.Namespace(f"{base}{paths.prefix('dataset')}")),
+                       ("hydra", v.HYDRA), ("renkei", v.RENKEI), ("spdx", v.SPDX), ("ds", v.Namespace(f"{base}{paths.prefix('dataset')}")),
                        ("place", v.Namespace(f"{base}{paths.prefix('place')}")),
                        ("dist", v.Namespace(f"{base}{paths.prefix('distribution')}")),
                        ("provider", v.Namespace(f"{base}{paths.prefix('provider')}")),
@@ -401,10 +406,15 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
     for keyword in d.keyword_list:
         g.add((node, v.DCAT.keyword, v.Literal(keyword, lang="ja")))
     _add_theme_and_standard(g, v, base, scheme, node, entry)
+    kind = standards.kind_of(d.standard_kind)
     g.add((node, v.RENKEI.responsibility, v.Literal(responsibility_text(d), lang="ja")))
     rights_statement = _add_terms(g, v, base, node, entry)
+    verdict = entry.verdict() if kind is not None else None
     for index, dist in enumerate(entry.distributions):
-        _add_distribution(g, v, base, node, d.uid, index, dist, licence_uri, rights_statement)
+        _add_distribution(g, v, base, node, d.uid, index, dist, licence_uri, rights_statement,
+                          checked=verdict is not None and verdict.index == index)
+        if verdict is not None and verdict.index == index:
+            _add_checked_file(g, v, base, v.URIRef(iris.distribution_iri(base, d.uid, index)), kind, verdict)
 
 
 def add_provider(g: Any, v: SimpleNamespace, base: str, provider: Any, agents: set[Any]) -> Any:
@@ -487,7 +497,7 @@ def _add_theme_and_standard(g: Any, v: SimpleNamespace, base: str, scheme: Any, 
     kind = standards.kind_of(d.standard_kind)
     if kind is not None:
         if iris.conforms(d):
-            g.add((node, v.DCTERMS.conformsTo, add_standard(g, v, base, kind)))
+            g.add((node, v.DCTERMS.conformsTo, conformed_standard(g, v, base, kind, entry.verdict())))
         # the dataset's one state, as its page and CKAN's extras say it (更新期限切れ before its verdict): once checked
         # or overdue; dct:conformsTo above still follows the verdict on its file
         state = conformance_state(d)
@@ -509,6 +519,29 @@ def add_standard(g: Any, v: SimpleNamespace, base: str, kind: Any, *, with_schem
     return standard
 
 
+def conformed_standard(g: Any, v: SimpleNamespace, base: str, kind: Any, verdict: Any) -> Any:
+    """What a conforming dataset (and its checked distribution) ``dct:conformsTo``: the version of the standard
+    its file met (:func:`add_standard_version`), or the kind itself when its verdict names no version renkei
+    publishes (a verdict given before versions were recorded, or its distribution withheld)."""
+    if verdict is not None and verdict.version is not None:
+        return add_standard_version(g, v, base, kind, verdict.version)
+    return add_standard(g, v, base, kind)
+
+
+def add_standard_version(g: Any, v: SimpleNamespace, base: str, kind: Any, version: Any) -> Any:
+    """One version of a standard kind (``dct:Standard``): its IRI is the address of that version's published
+    Table Schema (:func:`linked_data.schema_url`, which answers the schema to a validator and this description
+    to a page or RDF reader), titled by the kind and the version, a version of the kind (``dct:isVersionOf``)."""
+    node = v.URIRef(iris.schema_url(base, kind.code, version.key))
+    title_ja, title_en = kind.version_titles(version)
+    _add_shared(g, v, (node, v.RDF.type, v.DCTERMS.Standard),
+                (node, v.DCTERMS.title, v.Literal(title_ja, lang="ja")),
+                (node, v.DCTERMS.title, v.Literal(title_en, lang="en")),
+                (node, v.OWL.versionInfo, v.Literal(version.label_ja)),
+                (node, v.DCTERMS.isVersionOf, add_standard(g, v, base, kind)))
+    return node
+
+
 def _add_terms(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> Any:
     """The dataset's own terms of use (the version in force, to be read before use), or None."""
     if entry.terms is None:
@@ -522,9 +555,10 @@ def _add_terms(g: Any, v: SimpleNamespace, base: str, node: Any, entry: Any) -> 
 
 
 def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str, index: int, dist: Any,
-                      licence_uri: Any, rights_statement: Any) -> None:
+                      licence_uri: Any, rights_statement: Any, checked: bool = False) -> None:
     """One distribution: its addresses (a download address unless it is an API), title, format,
-    media type, size, and the dataset's licence and terms."""
+    media type, size (the provider's, unless renkei ``checked`` its file: :func:`_add_checked_file` gives
+    that file's), and the dataset's licence and terms."""
     # one namespace for every distribution (a namespace per dataset makes Turtle's writer slow)
     dnode = v.URIRef(iris.distribution_iri(base, uid, index))
     g.add((node, v.DCAT.distribution, dnode))
@@ -543,11 +577,28 @@ def _add_distribution(g: Any, v: SimpleNamespace, base: str, node: Any, uid: str
         media = v.URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}")
         _add_shared(g, v, (media, v.RDF.type, v.DCTERMS.MediaType))
         g.add((dnode, v.DCAT.mediaType, media))
-    if dist.byte_size is not None:
+    if dist.byte_size is not None and not checked:
         g.add((dnode, v.DCAT.byteSize, v.Literal(dist.byte_size, datatype=v.XSD.nonNegativeInteger)))
     g.add((dnode, v.DCTERMS.license, licence_uri))
     if rights_statement is not None:
         g.add((dnode, v.DCTERMS.rights, rights_statement))
+
+
+def _add_checked_file(g: Any, v: SimpleNamespace, base: str, dnode: Any, kind: Any, verdict: Any) -> None:
+    """The file renkei checked as this distribution (its verdict, :func:`catalogue.catalogue.verdict_of`):
+    its SHA-256 as DCAT-AP 3 writes a checksum (``spdx:checksum``), its size (``dcat:byteSize``) and data rows
+    (``renkei:rowCount``); a conforming one ``dct:conformsTo`` the version of the standard it met."""
+    checksum = v.BNode()
+    sha256 = v.URIRef(SPDX_NAMESPACE + "checksumAlgorithm_sha256")
+    _add_shared(g, v, (sha256, v.RDF.type, v.SPDX.ChecksumAlgorithm))
+    g.add((dnode, v.SPDX.checksum, checksum))
+    g.add((checksum, v.RDF.type, v.SPDX.Checksum))
+    g.add((checksum, v.SPDX.algorithm, sha256))
+    g.add((checksum, v.SPDX.checksumValue, v.Literal(verdict.sha256, datatype=v.XSD.hexBinary)))
+    g.add((dnode, v.DCAT.byteSize, v.Literal(verdict.byte_size, datatype=v.XSD.nonNegativeInteger)))
+    g.add((dnode, v.RENKEI.rowCount, v.Literal(verdict.row_count, datatype=v.XSD.nonNegativeInteger)))
+    if verdict.conformant:
+        g.add((dnode, v.DCTERMS.conformsTo, conformed_standard(g, v, base, kind, verdict)))
 
 
 def _document(g: Any, v: SimpleNamespace, uri: Any) -> Any:

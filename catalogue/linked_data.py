@@ -126,10 +126,11 @@ def standard_iri(base: str, code: str) -> str:
     return f"{base}{paths.path('standard', kind=code)}"
 
 
-def schema_url(base: str, code: str) -> str:
-    """Where a standard kind's Table Schema is published (the definition a conforming file meets):
-    :func:`catalogue.standards.schema_path`, the one builder of that address, under ``base``."""
-    return f"{base}{standards.schema_path(code)}"
+def schema_url(base: str, code: str, version: str = standards.CURRENT) -> str:
+    """Where a version of a standard kind's Table Schema is published (the definition a conforming file
+    meets; the IRI of that version in the feed): :func:`catalogue.standards.schema_path`, the one builder
+    of that address, under ``base``."""
+    return f"{base}{standards.schema_path(code, version)}"
 
 
 def place_iri(base: str, code: str) -> str:

@@ -234,9 +234,15 @@ class Distribution(SQLModel, table=True):
 
 class DatasetCheck(SQLModel, table=True):
     """A verdict: the check of one file against the dataset's standard kind, stored with the dataset's
-    version and bound to the file (its SHA-256, size and row count) and to the distribution it is
-    (``distribution_url``, "" when the dataset lists no file). The latest is the dataset's verdict; a new
-    file makes a new version, and the older verdicts stay as the dataset's history."""
+    version, the version of the standard the file met (``standard_version``: its key, :data:`catalogue.standards.CURRENT`
+    or ``OLDER``, which names the version's published schema; rows written before issue 54 hold the version's label,
+    read by :func:`catalogue.standards.verdict_version`), and bound to the file (its SHA-256, size and row count) and
+    to the distribution it is (``distribution_url``, "" when the dataset lists no file).
+
+    ``of_distribution``: the check is of the file the distribution serves (its first checked file, the same file
+    again, or a file that explicitly replaces it: a new version of the dataset), so it is the dataset's verdict and
+    fixes the checksum the catalogue publishes; a check of any other file is of that file only, kept in the
+    history and never the dataset's verdict. The latest check of the distribution is the dataset's verdict."""
 
     __tablename__ = "dataset_check"
 
@@ -254,6 +260,7 @@ class DatasetCheck(SQLModel, table=True):
     byte_size: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
     standard_version: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     distribution_url: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
+    of_distribution: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true()))
     checked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     checked_by: str = Field(default="", max_length=255)
 

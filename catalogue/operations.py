@@ -524,9 +524,10 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
 
 
 def _verdict_file_kept(session: Session, dataset: Dataset, draft: DatasetDraft) -> bool:
-    """Whether the file the latest verdict was given on is still one of ``draft``'s distributions (a verdict
-    on no listed file stays as long as the dataset lists no file)."""
-    url = session.scalar(sa.select(DatasetCheck.distribution_url).where(DatasetCheck.dataset_id == dataset.id)
+    """Whether the file the dataset's verdict was given on (its latest check of the distribution's file) is
+    still one of ``draft``'s distributions (a verdict on no listed file stays as long as the dataset lists no file)."""
+    url = session.scalar(sa.select(DatasetCheck.distribution_url)
+                         .where(DatasetCheck.dataset_id == dataset.id, DatasetCheck.of_distribution.is_(True))
                          .order_by(DatasetCheck.id.desc()).limit(1))
     if url is None:
         return True
@@ -590,11 +591,36 @@ def file_distribution(session: Session, dataset: Dataset) -> Distribution | None
     return next((dist for dist in distributions(session, dataset) if not dist.is_api), None)
 
 
+def distribution_check(session: Session, dataset: Dataset) -> DatasetCheck | None:
+    """The dataset's verdict as a check: the latest check of the file its distribution serves
+    (``of_distribution``) at the distribution's address (:func:`file_distribution`), or None when its
+    distribution's file was never checked. Its SHA-256, size and rows are what the catalogue publishes."""
+    dist = file_distribution(session, dataset)
+    return session.scalars(sa.select(DatasetCheck).where(
+        DatasetCheck.dataset_id == dataset.id, DatasetCheck.of_distribution.is_(True),
+        DatasetCheck.distribution_url == (dist.url if dist is not None else "")).order_by(DatasetCheck.id.desc()).limit(1)).first()
+
+
+def distribution_checks(session: Session, dataset_ids: Sequence[int]) -> dict[int, DatasetCheck]:
+    """The latest check of the distribution's file of each of ``dataset_ids`` (those that have one), in one
+    query: what the catalogue's records (CKAN, DCAT) publish of each file, beside the verdict. The reader
+    matches its ``distribution_url`` with the distributions it lists (a verdict on a file no longer listed
+    is no verdict: :func:`_verdict_file_kept`)."""
+    if not dataset_ids:
+        return {}
+    latest = (sa.select(sa.func.max(DatasetCheck.id)).where(DatasetCheck.dataset_id.in_(sorted(set(dataset_ids))),
+                                                           DatasetCheck.of_distribution.is_(True))
+              .group_by(DatasetCheck.dataset_id))
+    return {check.dataset_id: check for check in session.scalars(sa.select(DatasetCheck).where(DatasetCheck.id.in_(latest)))}
+
+
 def _standard_version(kind: standards.StandardKind, result: Any) -> str:
-    """The version of the standard the verdict was given against: the check's own answer when it gives
-    one (the version the file met), else the version the kind's definition declares, else the digest of
-    the definition as shipped (``schema:`` and 12 hex digits: which definition was applied, exactly)."""
-    for name in ("standard_version", "version"):
+    """The version of the standard the verdict was given against, as the key of the version the file met
+    (``current`` or ``older``: :func:`catalogue.standards.verdict_version` reads it, and names the version's
+    published schema by it); a check that gives no version (a file that could not be read) names the version
+    the kind's definition declares, else the digest of the definition as shipped (``schema:`` and 12 hex
+    digits: which definition was applied, exactly)."""
+    for name in ("version_key", "standard_version", "version"):
         value = getattr(result, name, None)
         if isinstance(value, str) and value:
             return value[:64]
@@ -626,12 +652,19 @@ def platform_area(session: Session) -> areas.Box | None:
     return areas.prefecture_box(home.code) if home is not None else None
 
 
-def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes) -> DatasetCheck:
-    """Check the file that is (or becomes) the distribution of a standard dataset against its kind's
-    schema. The verdict is bound to the file (SHA-256, size, row count, the standard's version and the
-    distribution it is, :func:`file_distribution`) and becomes the dataset's conformance
-    (:mod:`catalogue.conformance`); a file other than the one the latest verdict was given on makes
-    a published dataset's new version, the earlier verdicts kept as its history."""
+def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes, *,
+               replaces: bool = False) -> DatasetCheck:
+    """Check a file of a standard dataset against its kind's schema. The verdict is bound to the file
+    (SHA-256, size, row count, the standard's version the file met) and to the distribution it is checked
+    as (:func:`file_distribution`).
+
+    It is the dataset's verdict (:mod:`catalogue.conformance`, ``of_distribution``) only when the file is
+    what the distribution serves: the first file checked for the distribution (which fixes its checksum),
+    the same file again, or a file the provider says ``replaces`` the distribution's (a new version of the
+    file published: a published dataset's new version). Any other file (an excerpt, a draft of the next
+    file) is checked and kept in the history as a check of that file only: the dataset's verdict, and the
+    checksum the catalogue publishes, stay as they were. renkei does not fetch the distribution's address
+    (docs/datasets.md, Limits): what the distribution serves is the file its provider checked as it."""
     dataset = get_dataset(session, actor, uid)
     authz.authorize(actor, "dataset.manage", dataset.provider_code)
     if dataset.status == DatasetStatus.withdrawn:
@@ -642,11 +675,11 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
     result = standards.check_file(kind, raw, area=platform_area(session))
     conformant, problem_count, rows, problems = _counted_rows(result)
     sha256 = hashlib.sha256(raw).hexdigest()
-    previous = session.scalar(sa.select(DatasetCheck.sha256).where(DatasetCheck.dataset_id == dataset.id)
-                              .order_by(DatasetCheck.id.desc()).limit(1))
+    served = distribution_check(session, dataset)  # the file the distribution serves, as last checked
+    of_distribution = served is None or served.sha256 == sha256 or replaces
     before = _summary(dataset)
-    if previous is not None and previous != sha256 and dataset.status == DatasetStatus.published:
-        dataset.version += 1
+    if of_distribution and served is not None and served.sha256 != sha256 and dataset.status == DatasetStatus.published:
+        dataset.version += 1  # the distribution's file replaced: the published dataset's new version
         dataset.modified_at = utcnow()
     dist = file_distribution(session, dataset)
     check = DatasetCheck(dataset_id=dataset.id, dataset_version=dataset.version, standard_kind=kind.code,
@@ -654,16 +687,18 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
                          conformant=conformant, problem_count=problem_count,
                          problems=json.dumps(problems, ensure_ascii=False), checked_by=actor.recorded_name,
                          sha256=sha256, byte_size=len(raw), standard_version=_standard_version(kind, result),
-                         distribution_url=dist.url if dist is not None else "")
+                         distribution_url=dist.url if dist is not None else "", of_distribution=of_distribution)
     session.add(check)
-    dataset.conformant, dataset.problem_count = conformant, problem_count
+    if of_distribution:
+        dataset.conformant, dataset.problem_count = conformant, problem_count
     session.flush()
     audit.record(session, actor, "dataset.check", "dataset", dataset.uid, tenant_code=dataset.provider_code,
                  before={"version": before["version"]},
                  after={"standard_kind": kind.code, "version": dataset.version, "conformant": conformant,
                         "problems": problem_count, "rows": rows, "filename": check.filename, "sha256": sha256,
                         "bytes": len(raw), "standard_version": check.standard_version,
-                        "distribution": check.distribution_url})
+                        "distribution": check.distribution_url, "of_distribution": of_distribution,
+                        "replaces": bool(replaces)})
     return check
 
 

@@ -104,6 +104,12 @@ def distribution(session: Session, actor: Actor | None, base: str, ident: str) -
             Row("アドレス", "Address", dist.url, dist.url), Row("形式", "Format", dist.format),
             Row("メディアタイプ", "Media type", dist.media_type),
             Row("サイズ（バイト）", "Size (bytes)", f"{dist.byte_size:,}" if dist.byte_size is not None else "")]
+    verdict = entry.verdict()
+    if verdict is not None and verdict.index == index:  # the file renkei checked as this distribution
+        rows[-1] = Row("サイズ（バイト）", "Size (bytes)", f"{verdict.byte_size:,}")
+        rows += [Row("SHA-256", "SHA-256", verdict.sha256), Row("データ行数", "Data rows", f"{verdict.row_count:,}")]
+        if verdict.version is not None:
+            rows.append(Row("標準の版", "Standard version", verdict.version.label_ja, f"{base}{verdict.schema_path}"))
     title = dist.title or f"{entry.dataset.title_ja}（{dist.format or index + 1}）"
     return Description(iris.distribution_iri(base, entry.dataset.uid, index), title, title,
                        [row for row in rows if row.text], record.graph)
@@ -155,12 +161,38 @@ def standard(base: str, code: str) -> Description | None:
     if kind is None:
         return None
     g, v = dcat.resource_graph(base)
-    dcat.add_standard(g, v, base, kind, with_schema=True)
+    node = dcat.add_standard(g, v, base, kind, with_schema=True)
     rows = [Row("名称", "Title", kind.title_ja), Row("英語名", "English title", kind.title_en),
             Row("項目定義（Table Schema）", "Item definitions (Table Schema)", iris.schema_url(base, code), iris.schema_url(base, code)),
             Row("項目", "Fields", "、".join(kind.field_names)),
             Row("必須項目", "Required fields", "、".join(kind.required))]
+    for version in kind.versions:  # each version's own schema, at its stable address
+        g.add((node, v.DCTERMS.hasVersion, dcat.add_standard_version(g, v, base, kind, version)))
+        rows.append(Row(f"版: {version.label_ja}", f"Version: {version.label_en}", iris.schema_url(base, code, version.key),
+                        iris.schema_url(base, code, version.key)))
     return Description(iris.standard_iri(base, code), kind.title_ja, kind.title_en, [r for r in rows if r.text], g)
+
+
+def standard_version(base: str, code: str, key: str) -> Description | None:
+    """One version of a standard kind, described at the address of its Table Schema (the IRI the feed's
+    ``dct:conformsTo`` names): the kind and the version, its source, its fields, the schema and checklist."""
+    kind = standards.kind_of(code)
+    version = kind.version(key) if kind is not None else None
+    if version is None:
+        return None
+    g, v = dcat.resource_graph(base)
+    node = dcat.add_standard_version(g, v, base, kind, version)
+    g.add((node, v.RDFS.seeAlso, v.URIRef(version.source)))
+    title_ja, title_en = kind.version_titles(version)
+    schema = iris.schema_url(base, code, key)
+    rows = [Row("標準データセット", "Standard kind", kind.title_ja, iris.standard_iri(base, code)),
+            Row("版", "Version", version.label_ja), Row("出典", "Source", version.source, version.source),
+            Row("項目定義（Table Schema）", "Item definitions (Table Schema)", f"{schema}?format=json", f"{schema}?format=json"),
+            Row("チェックリスト（frictionless）", "Checklist (frictionless)", f"{base}{standards.checklist_path(code, key)}",
+                f"{base}{standards.checklist_path(code, key)}"),
+            Row("項目", "Fields", "、".join(version.field_names)),
+            Row("必須項目", "Required fields", "、".join(version.required))]
+    return Description(schema, title_ja, title_en, [r for r in rows if r.text], g)
 
 
 def licence(session: Session, base: str, code: str) -> Description | None:

@@ -59,6 +59,13 @@ class Version:
         return f"{self.name}（{self.date}）" if self.date else self.name
 
     @property
+    def label_en(self) -> str:
+        if self.key == CURRENT:
+            return f"Municipal standard open dataset, the definition of {self.date}" if self.date else \
+                "Municipal standard open dataset, the current definition"
+        return "Recommended dataset, the older item names"
+
+    @property
     def field_names(self) -> list[str]:
         return [f["name"] for f in self.descriptor["fields"]]
 
@@ -93,6 +100,20 @@ class StandardKind:
 
     def version(self, key: str) -> Version | None:
         return next((v for v in self.versions if v.key == key), None)
+
+    def version_titles(self, version: Version) -> tuple[str, str]:
+        """The kind and version named together (the title of the version's standard node in the feed)."""
+        return f"{self.title_ja}（{version.label_ja}）", f"{self.title_en} ({version.label_en})"
+
+
+def verdict_version(kind: StandardKind | None, stored: str) -> Version | None:
+    """The version of ``kind`` a verdict names (``DatasetCheck.standard_version``): its key (what a check
+    stores, :attr:`CheckResult.version_key`) or, in a verdict given before the key was stored, the version's
+    label (:attr:`Version.label_ja`) or name; None when it names none of the kind's versions (a digest of an
+    unversioned definition, or nothing)."""
+    if kind is None or not stored:
+        return None
+    return kind.version(stored) or next((v for v in kind.versions if stored in (v.label_ja, v.name)), None)
 
 
 def _published(descriptor: dict[str, Any], fields: list[dict[str, Any]], primary_key: list[str] | None,

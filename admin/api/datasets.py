@@ -116,6 +116,13 @@ class DatasetFileBody(BaseModel):
                                 json_schema_extra={"pattern": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"})
 
 
+class DatasetCheckBody(DatasetFileBody):
+    replaces: bool = Field(False, description="The file replaces the distribution's file (a new version of the file is "
+                                              "published). Without it, a file other than the distribution's (the first file "
+                                              "checked, or the last that replaced it) is checked on its own: kept in the "
+                                              "history, the dataset's verdict unchanged")
+
+
 class DatasetProblemOut(BaseModel):
     row: str
     column: str
@@ -131,6 +138,13 @@ class DatasetCheckOut(BaseModel):
     problem_count: int
     problems: list[DatasetProblemOut]
     dataset_version: int
+    of_distribution: bool = Field(description="The check is of the distribution's file, so it is the dataset's verdict; "
+                                              "false: of this file only (the dataset's verdict unchanged)")
+    sha256: str = Field(description="The checked file's SHA-256 (hex)")
+    byte_size: int = Field(description="The checked file's size in bytes")
+    standard_version: str = Field(description="The version of the standard the file met or was checked against: "
+                                              "current or older (its schema: /standards/<kind>/schema.json or "
+                                              "/standards/<kind>/older/schema.json)")
 
 
 class DatasetPartyOut(BaseModel):
@@ -289,13 +303,15 @@ def update(path: DatasetPath, body: DatasetBody):
 
 @bp.post("/datasets/<uid>/check", responses={200: DatasetCheckOut},
          summary="Check a CSV (UTF-8 or CP932) against the dataset's standard kind; problems by row and column")
-def check(path: DatasetPath, body: DatasetFileBody):
-    result = operations.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body))
+def check(path: DatasetPath, body: DatasetCheckBody):
+    result = operations.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body),
+                                   replaces=body.replaces)
     problems = [{k: p[k] for k in ("row", "column", "message_ja", "message_en")} for p in operations.check_problems(result)]
     return jsonify({"conformant": result.conformant, "label_ja": "準拠" if result.conformant else
                     f"不適合（{result.problem_count:,} 件）", "encoding": result.encoding, "row_count": result.row_count,
                     "problem_count": result.problem_count, "problems": problems,
-                    "dataset_version": result.dataset_version})
+                    "dataset_version": result.dataset_version, "of_distribution": result.of_distribution,
+                    "sha256": result.sha256, "byte_size": result.byte_size, "standard_version": result.standard_version})
 
 
 @bp.post("/datasets/<uid>/<verb>", responses={200: DatasetOut},

@@ -71,15 +71,21 @@ def datasets_import(file: Path, actor) -> None:
 @group.command("check")
 @click.argument("dataset")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replaces", is_flag=True, help="FILE replaces the distribution's file (a new version of the file is published).")
 @with_appcontext
 @acting(authz.OPERATOR)
-def datasets_check(dataset: str, file: Path, actor) -> None:
-    """Check FILE (a CSV) against DATASET's standard kind; each problem by row and column."""
+def datasets_check(dataset: str, file: Path, replaces: bool, actor) -> None:
+    """Check FILE (a CSV) against DATASET's standard kind; each problem by row and column. A file other than
+    the distribution's is checked on its own (the dataset's verdict unchanged) unless it --replaces it."""
     from catalogue import operations
 
-    check = committed(lambda: operations.check_file(db.session, actor, dataset, file.name, file.read_bytes()))
+    check = committed(lambda: operations.check_file(db.session, actor, dataset, file.name, file.read_bytes(),
+                                                    replaces=replaces))
     for p in operations.check_problems(check):
         click.echo(f"{p['message_ja']}")
+    if not check.of_distribution:
+        click.echo("配布ファイルではないため、このファイルだけを確認しました（データセットの判定は変わりません） / "
+                   "not the distribution's file: checked on its own (the dataset's verdict is unchanged)")
     click.echo("準拠 / conformant" if check.conformant else
                f"不適合（{check.problem_count:,} 件） / not conformant ({check.problem_count:,} problems)")
     if not check.conformant:

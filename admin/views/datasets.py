@@ -201,6 +201,9 @@ class DatasetsView(SecureView):
             "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
             distributions=operations.distributions(db.session, dataset), grantees=operations.grantees(db.session, dataset),
             checks=checks, latest_problems=operations.check_problems(checks[0]) if checks else [],
+            served=operations.distribution_check(db.session, dataset) if dataset.conformant is not None else None,
+            version_of=lambda check: standards.verdict_version(standards.kind_of(check.standard_kind), check.standard_version),
+            schema_path=standards.schema_path,
             jst=lambda moment: to_jst(moment).strftime("%Y-%m-%d %H:%M"),
             kind=standards.kind_of(dataset.standard_kind), conformance=conformance.conformance_state(dataset).label,
             checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
@@ -269,11 +272,16 @@ class DatasetsView(SecureView):
             if len(raw) > MAX_UPLOAD:
                 raise importing.ImportRejected("The file is larger than 20 MB; check a sample of it.",
                                                "ファイルが 20 MB を超えています。一部を取り出して確認してください。")
-            return operations.check_file(db.session, g.actor, uid, upload.filename, raw)
+            return operations.check_file(db.session, g.actor, uid, upload.filename, raw,
+                                         replaces=request.form.get("replaces") == "1")
 
-        return post_action(act, back=url_for(".detail", uid=uid) + "#check",
-                           saved=lambda c: _("Conformant.") if c.conformant
-                           else _("Not conformant: %(n)s problems (listed below).", n=f"{c.problem_count:,}"))
+        def said(c) -> str:
+            verdict = _("Conformant.") if c.conformant else \
+                _("Not conformant: %(n)s problems (listed below).", n=f"{c.problem_count:,}")
+            return verdict if c.of_distribution else " ".join(
+                (verdict, _("This file was checked on its own: it is not the distribution's file, and the dataset's verdict is unchanged. To make it the distribution's file, tick \u201cThis file replaces the distribution's file\u201d and check it again.")))
+
+        return post_action(act, back=url_for(".detail", uid=uid) + "#check", saved=said)
 
     @expose("/<uid>/move/<verb>", methods=("POST",))
     def move(self, uid: str, verb: str):

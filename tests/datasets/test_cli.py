@@ -31,7 +31,11 @@ def test_import_list_check_move_coverage_and_remind_from_the_command_line(app, d
     good.write_bytes(AED_GOOD.encode("cp932"))
     refused = run(app, "check", "kumamoto-aed", str(bad))
     assert refused.exit_code == 1 and "不適合（2 件）" in refused.stdout and "設置位置" in refused.stdout
-    assert run(app, "check", "kumamoto-aed", str(good)).stdout.strip().endswith("準拠 / conformant")
+    # the fixed file is checked on its own until it is said to replace the distribution's (the first file checked)
+    alone = run(app, "check", "kumamoto-aed", str(good)).stdout
+    assert "このファイルだけを確認しました" in alone and alone.strip().endswith("準拠 / conformant")
+    assert run(app, "move", "kumamoto-aed", "submit").exit_code != 0  # the dataset's verdict is still 不適合
+    assert run(app, "check", "kumamoto-aed", str(good), "--replaces").stdout.strip().endswith("準拠 / conformant")
 
     assert run(app, "move", "kumamoto-aed", "submit").stdout.strip() == "kumamoto-aed: 審査待ち"
     assert run(app, "move", "kumamoto-aed", "refuse").exit_code != 0  # a refusal needs its reason

@@ -91,7 +91,13 @@ def test_conforms_to_is_said_only_of_a_dataset_whose_latest_verdict_is_conforman
     graph = parsed(client.get("/catalog.ttl"), "turtle")
     base = base_of(graph)
     said = {str(s).rsplit("/", 1)[1]: str(o) for s, o in graph.subject_objects(DCTERMS.conformsTo)}
-    assert said == {checked_aeds["good"]: f"{base}/catalogue/standards/aed"}
+    # the dataset and its checked distribution conform to the version its file met (AED_GOOD: the older names),
+    # named by that version's own schema, a version of the standard kind titled by the version
+    older = f"{base}/standards/aed/older/schema.json"
+    assert said == {checked_aeds["good"]: older, f"{checked_aeds['good']}-1": older}
+    assert {str(t) for t in graph.objects(URIRef(older), DCTERMS.title)} == {
+        "AED設置箇所一覧（推奨データセット）", "AED locations (Recommended dataset, the older item names)"}
+    assert str(graph.value(URIRef(older), DCTERMS.isVersionOf)) == f"{base}/catalogue/standards/aed"
     renkei = "https://w3id.org/renkei/ns#"
     verdicts = {str(s).rsplit("/", 1)[1]: str(o) for s, o in graph.subject_objects(URIRef(renkei + "conformance"))
                 if o.language == "ja"}

@@ -36,7 +36,15 @@ def test_a_municipal_admin_registers_checks_and_submits_a_standard_dataset(clien
                 content_type="multipart/form-data")
     text = client.get(detail).get_data(as_text=True)
     assert "不適合（2 件）" in text and "設置位置" in text and "132.803" in text
-    client.post(f"{detail}/check", data={"csrf_token": "t", "file": (io.BytesIO(AED_GOOD.encode("cp932")), "aed.csv")},
+    # the fixed file, checked as the replacement of the distribution's file (the bad one was checked first)
+    alone = client.post(f"{detail}/check", data={"csrf_token": "t", "file": (io.BytesIO(AED_GOOD.encode("cp932")), "aed.csv")},
+                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "このファイルだけを確認しました" in alone and "差し替える" in alone
+    assert client.post(f"{detail}/move/submit", data={"csrf_token": "t"}).status_code == 302
+    db.refresh(dataset)
+    assert dataset.status.value == "draft"  # its verdict is still the distribution's file's: 不適合
+    client.post(f"{detail}/check", data={"csrf_token": "t", "replaces": "1",
+                                         "file": (io.BytesIO(AED_GOOD.encode("cp932")), "aed.csv")},
                 content_type="multipart/form-data")
     assert "準拠" in client.get(detail).get_data(as_text=True)
     assert client.post(f"{detail}/move/submit", data={"csrf_token": "t"}).status_code == 302
@@ -95,8 +103,11 @@ def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, ope
                           json={"filename": "aed.csv", "content_base64": base64.b64encode(AED_BAD.encode("cp932")).decode()})
     assert checked.json["label_ja"] == "不適合（2 件）"
     assert {(p["row"], p["column"]) for p in checked.json["problems"]} == {("1", "設置位置"), ("2", "緯度")}
-    client.post(f"/api/v1/datasets/{uid}/check",
-                json={"content_base64": base64.b64encode(AED_GOOD.encode()).decode()})
+    alone = client.post(f"/api/v1/datasets/{uid}/check", json={"content_base64": base64.b64encode(AED_GOOD.encode()).decode()})
+    assert alone.json["conformant"] and not alone.json["of_distribution"]  # another file than the distribution's
+    replaced = client.post(f"/api/v1/datasets/{uid}/check",
+                           json={"content_base64": base64.b64encode(AED_GOOD.encode()).decode(), "replaces": True})
+    assert replaced.json["of_distribution"] and replaced.json["standard_version"] == "older"
     assert client.post(f"/api/v1/datasets/{uid}/submit", json={}).json["status"] == "submitted"
     assert client.post(f"/api/v1/datasets/{uid}/publish", json={}).json["status"] == "published"
     assert client.get("/api/v1/datasets?status=published").json["total"] == 1

@@ -33,7 +33,7 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
     assert "必須の列がありません" in missing["message_ja"]
     assert latitude["message_ja"].startswith("2 行目・列「緯度」") and "132.803" in latitude["message_ja"]
 
-    fixed = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    fixed = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"), replaces=True)
     assert fixed.conformant and fixed.row_count == 2
     assert conformance_state(dataset).label[0] == "準拠"
     assert [c.conformant for c in operations.checks(db, dataset)] == [True, False]  # both kept, with the version

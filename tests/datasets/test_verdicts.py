@@ -48,7 +48,7 @@ def test_a_header_alone_is_not_conformant(db, providers):
     assert any("データ行がありません" in p["message_ja"] for p in operations.check_problems(check))
 
 
-def test_a_new_file_makes_a_new_version_and_keeps_the_old_verdict(db, operator, providers):
+def test_a_file_that_replaces_the_distributions_makes_a_new_version_and_keeps_the_old_verdict(db, operator, providers):
     from catalogue import operations
 
     dataset = operations.register(db, operator, draft())
@@ -58,7 +58,7 @@ def test_a_new_file_makes_a_new_version_and_keeps_the_old_verdict(db, operator, 
     version = dataset.version
     operations.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))  # the same file again
     assert dataset.version == version
-    operations.check_file(db, operator, dataset.uid, "aed-2.csv", AED_BAD.encode("cp932"))  # a new file
+    operations.check_file(db, operator, dataset.uid, "aed-2.csv", AED_BAD.encode("cp932"), replaces=True)  # a new file
     assert dataset.version == version + 1 and dataset.conformant is False
     history = operations.checks(db, dataset)
     assert [(c.dataset_version, c.conformant) for c in history] == [(version + 1, False), (version, True),
