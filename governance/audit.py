@@ -292,6 +292,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.leave": ("住民本人の退会（連携の終了・同意の撤回）", "A resident left (links ended, consents withdrawn)"),
     "resident.erase": ("退会した住民の個人情報と鍵情報の消去（保存期間後）", "A left resident's items and key material erased"),
     "resident.dispute": ("住民本人による記録への異議（問合せとして送信）", "A resident disputed a record (sent as an inquiry)"),
+    "resident.data_inquiry": ("住民本人によるデータの使われ方の問い合わせ（問合せとして送信）",
+                              "A resident asked how their data is used (sent as an inquiry)"),
     "group.create": ("グループの登録", "Group created"),
     "group.target": ("グループの目標会員数の設定", "Group target set"),
     "group.join": ("グループへの会員の追加", "Member added to a group"),

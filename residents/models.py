@@ -22,6 +22,9 @@ the enrolments held for review, and the links to services' own user IDs.
   themselves are append-only, so the mark is a row of its own).
 * :class:`ResidentNotice`: a notice to a resident (a split of their link, a merge of their IDs), kept
   for the residents' portal to show.
+* :class:`ResidentInquiry`: a resident's question about how their data is used, asked in the portal: the
+  secretariat's inquiry it opened and the service it is about (none: 「その他・わからない」). The inquiry itself
+  never names the resident (:mod:`residents.data_inquiries`).
 """
 
 from __future__ import annotations
@@ -390,3 +393,19 @@ class ResidentNotice(SQLModel, table=True):
     body_en: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     read_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ResidentInquiry(SQLModel, table=True):
+    """A resident's question about how their data is used (issue 56 item 6): which resident asked, the
+    secretariat's inquiry it opened (``secretariat_inquiry``, one each) and the linked service it is about
+    (None: 「その他・わからない」). Who asked is kept here, not in the inquiry, so that the secretariat's
+    pages name the resident only to those who may see the municipality's residents."""
+
+    __tablename__ = "resident_inquiry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    inquiry_id: int = Field(foreign_key="secretariat_inquiry.id", unique=True)
+    service_id: int | None = Field(default=None, foreign_key="data_service.id")
+    tenant_code: str = Field(max_length=6, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
