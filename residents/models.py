@@ -25,6 +25,7 @@ the enrolments held for review, and the links to services' own user IDs.
 * :class:`ResidentInquiry`: a resident's question about how their data is used, asked in the portal: the
   secretariat's inquiry it opened and the service it is about (none: 「その他・わからない」). The inquiry itself
   never names the resident (:mod:`residents.data_inquiries`).
+* :class:`FileRegisterSetting`: whether a municipality publishes its file register (:mod:`residents.file_register`).
 """
 
 from __future__ import annotations
@@ -409,3 +410,16 @@ class ResidentInquiry(SQLModel, table=True):
     service_id: int | None = Field(default=None, foreign_key="data_service.id")
     tenant_code: str = Field(max_length=6, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class FileRegisterSetting(SQLModel, table=True):
+    """Whether a municipality publishes its file register (個人情報ファイル簿, issue 56 item 5) on the public page:
+    one row per municipality once it has chosen (none: not published); who changed it and when."""
+
+    __tablename__ = "resident_file_register_setting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, unique=True)
+    published: bool = Field(default=False)
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    changed_by: str = Field(default="", max_length=255)
