@@ -29,11 +29,12 @@ def _page(status: int = 200, error: DomainError | None = None, typed: dict | Non
     _, row, refusal = _signed()
     lang = current_language()
     context = {"csrf_field": csrf_field, "refusal": refusal, "error": error, "errors": _field_errors(error),
-               "typed": typed or {}, "choices": [], "asked": [], "limit": data_inquiries.QUESTION_MAX,
-               "sent": typed_number(request.args.get("sent"), low=1) if status == 200 else None}
+               "typed": typed or {}, "choices": [], "asked": [], "limit": data_inquiries.QUESTION_MAX, "sent": None}
     if row is not None:
         context["choices"] = data_inquiries.service_choices(db.session, row, lang)
         context["asked"] = data_inquiries.my_inquiries(db.session, row, lang)
+        sent = typed_number(request.args.get("sent"), low=1) if status == 200 else None
+        context["sent"] = sent if sent in {item.number for item in context["asked"]} else None  # only one of mine
     return render_template("portal/inquiries.html", **context), status
 
 

@@ -61,6 +61,7 @@ def test_a_question_about_a_linked_service_opens_a_personal_data_inquiry_of_my_m
     assert "住民本人" in record.actor_name and QUESTION not in (record.after or "")
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert f"受付番号 {inquiry.id}" in page
+    assert 'id="sent"' not in client.get(f"/portal/inquiries?sent={inquiry.id + 1}").get_data(as_text=True)  # not mine
 
 
 def test_i_see_my_question_its_status_and_the_desks_answer_and_another_resident_does_not(app, client, db, story):
