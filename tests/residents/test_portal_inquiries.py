@@ -152,3 +152,18 @@ def test_the_secretariat_cannot_record_a_portal_inquiry_by_hand(app, db):
         inq.record_inquiry(db, OPERATOR, draft)
     assert [p["field"] for p in refused.value.problems] == ["channel"]
     assert _inquiries(db) == []
+
+
+def test_my_questions_and_their_answers_are_in_my_download(app, client, db, story):
+    signed_in(client, story["me"])
+    _ask(client, str(story["navi"].id))
+    [inquiry] = _inquiries(db)
+    inq.reply(db, OPERATOR, inquiry.id, "案内の送付先にだけ使っています。")
+    db.commit()
+    [asked] = client.get("/portal/data.json").get_json()["inquiries"]
+    assert (asked["id"], asked["service"], asked["question"], asked["status"]) == (inquiry.id, "くらしナビ", QUESTION, "回答済")
+    assert asked["answers"][0].endswith("案内の送付先にだけ使っています。")
+    sheet = client.get("/portal/data.csv").data.decode("utf-8-sig")
+    assert "データの使われ方の問い合わせ / question about your data" in sheet and QUESTION in sheet
+    signed_in(client, story["other"])
+    assert client.get("/portal/data.json").get_json()["inquiries"] == []
