@@ -15,7 +15,7 @@
   :func:`desk_facts` gives the desk's pages the service and, only to an actor allowed ``resident.read`` for that
   municipality (its residents' desk), the resident's common ID; the 基本4情報 are never shown with an inquiry
   (those allowed look the resident up at the desk, with a reason, as every look-up is).
-* :func:`my_inquiries`: the resident's own questions, newest first, with their status in the resident's words
+* :func:`my_inquiries`: the resident's own questions (asked under their common ID or one merged into it), newest first, with their status in the resident's words
   (受付済, 対応中, 回答済, 完了) and the desk's answers (kept with the inquiry: an inquiry from the portal is
   answered there, never by mail). Nobody else's.
 """
@@ -124,6 +124,12 @@ class MyInquiry:
     answers: list[tuple[str, str]]  # (when, the desk's answer)
 
 
+def _asked_as(resident: Resident) -> sa.Select:
+    """The rows the resident may have asked as: their own and the common IDs merged into theirs (the questions stay
+    with the row that asked; a merge moves the links, not the questions)."""
+    return sa.select(Resident.id).where(sa.or_(Resident.id == resident.id, Resident.merged_into_id == resident.id))
+
+
 def my_inquiries(session: Session, resident: Resident, lang: str = "ja") -> list[MyInquiry]:
     """The resident's own questions, newest first, with status and answers (see the module's rule)."""
     from secretariat.inquiries import Inquiry, InquiryReply
@@ -132,7 +138,7 @@ def my_inquiries(session: Session, resident: Resident, lang: str = "ja") -> list
     rows = session.execute(sa.select(ResidentInquiry, Inquiry, DataService.name)
                            .join(Inquiry, Inquiry.id == ResidentInquiry.inquiry_id)
                            .outerjoin(DataService, DataService.id == ResidentInquiry.service_id)
-                           .where(ResidentInquiry.resident_id == resident.id)
+                           .where(ResidentInquiry.resident_id.in_(_asked_as(resident)))
                            .order_by(ResidentInquiry.id.desc())).all()
     answers: dict[int, list[tuple[str, str]]] = {}
     if rows:

@@ -167,3 +167,25 @@ def test_my_questions_and_their_answers_are_in_my_download(app, client, db, stor
     assert "データの使われ方の問い合わせ / question about your data" in sheet and QUESTION in sheet
     signed_in(client, story["other"])
     assert client.get("/portal/data.json").get_json()["inquiries"] == []
+
+
+def test_a_question_asked_under_a_common_id_later_merged_into_mine_stays_mine(app, client, db, story):
+    from admin.resident_keys import keyring
+    from residents import operations as residents, recovery
+    from residents.portal import resident_actor
+    from tests.residents.conftest import desk, person
+    from tests.residents.test_portal_records import second_desk
+
+    enrolment = residents.enrol(db, desk(), keyring(), person(full_name="高橋　太郎"))  # me again, decided another person
+    residents.decide_review(db, desk(), KUMAMOTO, enrolment.review.id, False, "別人と判断")
+    db.commit()
+    second = enrolment.resident
+    data_inquiries.ask(db, resident_actor(db, second.id, "mynumber-card"), second, data_inquiries.OTHER, QUESTION)
+    db.commit()
+    assert data_inquiries.my_inquiries(db, story["me"]) == []
+    proposal = recovery.propose_merge(db, desk(), KUMAMOTO, story["me"].common_id, second.common_id, "同一人物の二重登録")
+    db.commit()
+    recovery.approve(db, second_desk(), KUMAMOTO, proposal.id, "券面で確認")
+    db.commit()
+    assert [row.question for row in data_inquiries.my_inquiries(db, story["me"])] == [QUESTION]
+    assert data_inquiries.my_inquiries(db, story["other"]) == []
