@@ -159,6 +159,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from admin.views.inquiries import public as inquiry_public
 
     app.register_blueprint(inquiry_public)  # /inquiry: the public inquiry form, no sign-in
+    from admin.views.file_register import public as file_register_public
+
+    app.register_blueprint(file_register_public)  # /file-register/<code>: a municipality's published file register
     app.register_blueprint(events_public)  # /events: registration for open events, no sign-in
     from admin.views.competition import public as competition_public
     app.register_blueprint(competition_public)  # /competition: the published call of the project competition

@@ -21,7 +21,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("data", _l("Data and catalogue"),
      ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
     ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
-    ("residents", _l("Residents"), ("residents", "resident_figures", "resident_notices")),
+    ("residents", _l("Residents"), ("residents", "resident_figures", "resident_notices", "file_register")),
     ("money", _l("Cost sharing and budget"),
      ("billing", "billing_bank", "billing_reminders", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
       "annual_reports")),

@@ -9,7 +9,7 @@
   enrolled (residents.signin), the resident's session kept apart from staff's (admin/resident_session.py).
 * ``/portal/logout``: the resident's session ended, and the realm's.
 
-The rest of the portal (links, consents, history, download, leave) is built on :func:`current_resident`.
+The rest of the portal (links, consents, history, questions about the data's use, download, leave) is built on :func:`current_resident`.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
-    from admin import portal_services  # noqa: F401  (its routes, on this blueprint)
+    from admin import portal_inquiries, portal_services  # noqa: F401  (their routes, on this blueprint)
 
     app.register_blueprint(bp)
 

@@ -152,6 +152,9 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.read": {RESIDENT_DESK: "own"},
     # counts for policy work, small counts suppressed (residents.figures): no person's item in them
     "resident.figures": {RESIDENT_DESK: "own", MUNICIPAL_ADMIN: "own"},
+    # the file register (個人情報ファイル簿, residents.file_register): the files' facts, no person's item in them
+    "resident.file_register.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
+    "resident.file_register.publish": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
     "resident.link": {RESIDENT_DESK: "own"},
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.link_code": {BROKERAGE_CLIENT: "all"},  # a service's one-time link code (residents.portal)
@@ -251,6 +254,8 @@ ACTION_LABELS_JA = {
     "resident.enrol": "住民の登録（共通IDの発行）",
     "resident.read": "住民の検索・閲覧（理由を記録）",
     "resident.figures": "住民に関する集計（少数秘匿）",
+    "resident.file_register.read": "個人情報ファイル簿の閲覧・ダウンロード",
+    "resident.file_register.publish": "個人情報ファイル簿の公表の設定",
     "resident.link": "住民とサービスのIDの連携",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.link_code": "住民ポータルでの連携用ワンタイムコードの発行（サービス）",

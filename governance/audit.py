@@ -294,6 +294,9 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.leave": ("住民本人の退会（連携の終了・同意の撤回）", "A resident left (links ended, consents withdrawn)"),
     "resident.erase": ("退会した住民の個人情報と鍵情報の消去（保存期間後）", "A left resident's items and key material erased"),
     "resident.dispute": ("住民本人による記録への異議（問合せとして送信）", "A resident disputed a record (sent as an inquiry)"),
+    "resident.file_register.publish": ("個人情報ファイル簿の公表の設定", "File register's publication set"),
+    "resident.data_inquiry": ("住民本人によるデータの使われ方の問い合わせ（問合せとして送信）",
+                              "A resident asked how their data is used (sent as an inquiry)"),
     "group.create": ("グループの登録", "Group created"),
     "group.target": ("グループの目標会員数の設定", "Group target set"),
     "group.join": ("グループへの会員の追加", "Member added to a group"),
@@ -365,6 +368,7 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "resident_key": ("住民の個人情報の暗号鍵", "Residents' encryption key"),
     "resident_disclosure": ("住民の公開範囲", "Resident's disclosure range"),
     "resident_recovery": ("誤った連携の解除・共通IDの統合", "Split or merge of residents' records"),
+    "file_register": ("個人情報ファイル簿", "File register"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
@@ -530,7 +534,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     # the project competition (competition/): the call, its questions, declarations, proposals, review, selection
     "call_id": "公募番号", "cap_yen": "委託限度額（円・税込）", "commission_count": "委託予定件数", "milestones": "日程の数",
     "total_points": "配点の合計", "key": "項目", "question": "質問", "answer": "回答", "unanswered": "未回答の質問",
-    "published": "公開した件数", "published_at": "公開日時", "group_name": "提案グループ名", "size": "ファイルの大きさ（バイト）",
+    "published": "公開した件数", "register_published": "個人情報ファイル簿の公表", "published_at": "公開日時", "group_name": "提案グループ名", "size": "ファイルの大きさ（バイト）",
     "pages": "ページ数", "amount_yen": "金額（円）", "total_yen": "合計（円・税込）", "reviewer": "審査員", "stage": "審査",
     "marks": "採点", "criterion_id": "評価項目の番号", "passed": "課題要件への適合（可）", "points": "得点", "comment": "講評",
     "selected": "選定", "letters": "通知書",

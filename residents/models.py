@@ -22,6 +22,10 @@ the enrolments held for review, and the links to services' own user IDs.
   themselves are append-only, so the mark is a row of its own).
 * :class:`ResidentNotice`: a notice to a resident (a split of their link, a merge of their IDs), kept
   for the residents' portal to show.
+* :class:`ResidentInquiry`: a resident's question about how their data is used, asked in the portal: the
+  secretariat's inquiry it opened and the service it is about (none: 「その他・わからない」). The inquiry itself
+  never names the resident (:mod:`residents.data_inquiries`).
+* :class:`FileRegisterSetting`: whether a municipality publishes its file register (:mod:`residents.file_register`).
 """
 
 from __future__ import annotations
@@ -390,3 +394,32 @@ class ResidentNotice(SQLModel, table=True):
     body_en: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     read_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ResidentInquiry(SQLModel, table=True):
+    """A resident's question about how their data is used (issue 56 item 6): which resident asked, the
+    secretariat's inquiry it opened (``secretariat_inquiry``, one each) and the linked service it is about
+    (None: 「その他・わからない」). Who asked is kept here, not in the inquiry, so that the secretariat's
+    pages name the resident only to those who may see the municipality's residents."""
+
+    __tablename__ = "resident_inquiry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    inquiry_id: int = Field(foreign_key="secretariat_inquiry.id", unique=True)
+    service_id: int | None = Field(default=None, foreign_key="data_service.id")
+    tenant_code: str = Field(max_length=6, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class FileRegisterSetting(SQLModel, table=True):
+    """Whether a municipality publishes its file register (個人情報ファイル簿, issue 56 item 5) on the public page:
+    one row per municipality once it has chosen (none: not published); who changed it and when."""
+
+    __tablename__ = "resident_file_register_setting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, unique=True)
+    published: bool = Field(default=False)
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    changed_by: str = Field(default="", max_length=255)

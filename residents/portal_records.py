@@ -44,6 +44,7 @@ from residents.consent.models import ConsentEvent, ConsentMethod, ConsentRecord,
 from residents.consent.linkage import record_proof
 from residents.consent.schemas import validated
 from residents.consent.state import consent_state
+from residents.data_inquiries import my_inquiries
 from residents.brokerage import REASONS
 from residents.lifecycle import RESIDENTS
 from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS, RESIDENT_STATUS_LABELS, SEX_LABELS,
@@ -277,6 +278,10 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals:
         "linkages": [{**row, "record_hash": record.hash, "proof": record_proof(record, seals)}
                      for row, record in zip(_linkage_rows(session, linkages, lang), linkages)],
         "notices": notices(session, resident, lang),
+        "inquiries": [{"id": row.number, "service": row.service, "asked_on": row.asked_on, "due_on": row.due_on,
+                       "status": row.status, "question": row.question,
+                       "answers": [f"{at} {body}" for at, body in row.answers]}
+                      for row in my_inquiries(session, resident, lang)],
     }
 
 
@@ -284,7 +289,7 @@ SECTION_LABELS = {"resident": ("住民", "resident"), "personal": ("基本4情�
                   "identities": ("認証事業者の識別子", "provider identifier"), "sign_ins": ("サインイン", "sign-in"),
                   "links": ("サービスとの連携", "link"), "disclosures": ("公開範囲", "disclosure range"),
                   "consents": ("同意記録", "consent"), "linkages": ("提供の記録", "what was provided"),
-                  "notices": ("お知らせ", "notice")}
+                  "notices": ("お知らせ", "notice"), "inquiries": ("データの使われ方の問い合わせ", "question about your data")}
 
 
 def _cell(value: Any) -> Any:
@@ -314,7 +319,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "purpose": ("利用目的", "purpose"), "allowed": ("提供したか", "provided"), "result": ("結果", "result"),
     "marked": ("誤った連携による記録", "made under a wrong link"), "id": ("番号", "number"), "title": ("件名", "title"),
     "body": ("本文", "text"), "unread": ("未読", "unread"), "from_desk": ("窓口・運営者から", "from the desk or operator"),
-    "record_hash": ("記録のハッシュ値", "record hash"),
+    "record_hash": ("記録のハッシュ値", "record hash"), "asked_on": ("受付日", "asked on"),
+    "due_on": ("回答期限", "to be answered by"), "question": ("問い合わせ内容", "question"), "answers": ("回答", "answers"),
 }
 PROOF = "proof"  # a record's proof is for programs (renkei verify-receipt on the JSON), never a CSV cell
 

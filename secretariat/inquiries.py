@@ -13,7 +13,9 @@ Rules:
   not yet answered after its due day is overdue (:func:`overdue`), shown on the secretariat's home page.
 * Status: 受付 → 対応中 → 回答済 → 完了 (:data:`INQUIRIES`, one exception per illegal move); an
   answered inquiry may be reopened (回答済 → 対応中). A reply (:func:`reply`) is queued in the outbox
-  to the inquirer's address and kept with the inquiry; the first reply answers it.
+  to the inquirer's address and kept with the inquiry; the first reply answers it. An inquiry asked in the
+  residents' portal (channel ``portal``) has no address: its reply is kept with it, and the resident reads it
+  in the portal (:mod:`residents.data_inquiries`).
 * Personal data (name, address, phone, the question and the replies' text, the sender's network
   address) is removed :func:`purge_personal_data` days after the inquiry was closed (the retention
   table's ``inquiries``; ``RENKEI_INQUIRY_RETENTION_DAYS``); the category, channel, dates and links
@@ -63,6 +65,8 @@ class Channel(LabelledEnum):
     mail = "mail", "メール", "Mail"
     phone = "phone", "電話", "Phone"
     in_person = "in_person", "来訪・対面", "In person"
+    # a resident's question in the residents' portal (residents.data_inquiries): answered there, not by mail
+    portal = "portal", "住民ポータル", "Residents' portal"
 
 
 class Category(LabelledEnum):
@@ -195,10 +199,18 @@ def _choice(field: str, value: str, enum_cls: type[enum.Enum], ja: str) -> dict[
     return problem(field, f"Choose one of: {', '.join(m.value for m in enum_cls)}.", f"{ja}を選んでください。")
 
 
-def draft_problems(draft: InquiryDraft, *, public: bool = False) -> list[dict[str, str]]:
+def _channel(value: str, from_portal: bool) -> dict[str, str] | None:
+    """The channel: ``portal`` only for an inquiry the residents' portal takes in (its reply is never mailed)."""
+    if value == Channel.portal.value and not from_portal:
+        return problem("channel", "Inquiries of the residents' portal are asked there; choose how this one came.",
+                       "住民ポータルの問合せはポータルから受け付けます。受付方法を選んでください。")
+    return _choice("channel", value, Channel, "受付方法")
+
+
+def draft_problems(draft: InquiryDraft, *, public: bool = False, from_portal: bool = False) -> list[dict[str, str]]:
     found = [p for p in (
         _choice("inquirer_kind", draft.inquirer_kind, InquirerKind, "問合せ者の区分"),
-        _choice("channel", draft.channel, Channel, "受付方法"),
+        _channel(draft.channel, from_portal),
         _choice("category", draft.category, Category, "分類"),
         text_field_problem("subject", draft.subject, "subject", "件名", 200, required=True),
         text_field_problem("question", draft.question, "question", "問合せ内容", QUESTION_MAX, required=True,
@@ -280,15 +292,15 @@ def record_on_behalf(session: Session, actor: Actor, draft: InquiryDraft, *, res
     """An inquiry another package takes in and has authorised itself (a resident disputing a record of theirs in
     the portal: :func:`residents.portal_history.dispute`): checked and recorded as :func:`record_inquiry` does,
     without the secretariat's grant, audited as ``inquiry.submit`` with the caller as the actor."""
-    return _checked_create(session, actor, draft, "inquiry.submit", response_days, now)
+    return _checked_create(session, actor, draft, "inquiry.submit", response_days, now, from_portal=True)
 
 
 def _checked_create(session: Session, actor: Actor, draft: InquiryDraft, action: str, response_days: int,
-                    now: dt.datetime | None) -> Inquiry:
+                    now: dt.datetime | None, *, from_portal: bool = False) -> Inquiry:
     """The draft checked (every problem at once), the inquiry made and audited as ``action``."""
     draft = _strip(draft)
     links, found = _links(session, draft)
-    found = draft_problems(draft) + found
+    found = draft_problems(draft, from_portal=from_portal) + found
     if found:
         raise InquiryInvalid(found)
     inquiry = _create(session, draft, links, response_days, now or utcnow())
@@ -415,14 +427,16 @@ def reply(session: Session, actor: Actor, inquiry_id: int, body: str) -> Inquiry
     inquiry = get_inquiry(session, actor, inquiry_id)
     body = (body or "").strip()
     wrong = text_field_problem("body", body, "reply", "回答", REPLY_MAX, required=True, single_line=False)
-    if wrong is None and not inquiry.email:
+    in_portal = inquiry.channel is Channel.portal
+    if wrong is None and not inquiry.email and not in_portal:
         wrong = problem("body", "The inquiry has no e-mail address to reply to; record the answer given instead.",
                         "問合せにメールアドレスがないため送信できません。回答済みにして記録してください。")
     if wrong is not None:
         raise Invalid("The reply cannot be sent.", "回答を送信できません。", problems=[wrong])
     if not INQUIRIES.allows("answer", inquiry.status) and inquiry.status is not S.answered:
         raise INQUIRIES.refuse("answer", inquiry.status, inquiry)
-    message = _send(session, inquiry, "inquiry.reply", f"【回答】{inquiry.subject}（受付番号 {inquiry.id}）", body)
+    message = None if in_portal else _send(session, inquiry, "inquiry.reply",
+                                           f"【回答】{inquiry.subject}（受付番号 {inquiry.id}）", body)
     sent = InquiryReply(inquiry_id=inquiry.id, body=body, sent_by=actor.name or "事務局",
                         notification_id=message.id if message is not None else None)
     session.add(sent)

@@ -7,7 +7,7 @@ from flask_admin import Admin
 
 def register(admin: Admin, session) -> None:
     from admin import menu
-    from admin.views import (api_clients, audit, billing, billing_bank, billing_reminders, consent, dataset_use, datasets, documents, events, frame,
+    from admin.views import (api_clients, audit, billing, billing_bank, billing_reminders, consent, dataset_use, datasets, documents, events, file_register, frame,
                              governance, incidents, inquiries, meetings, member_report, members, members_import, onboarding,
                              progress, reports, request_logs, resident_notices, residents, retention, search, service, tenants,
                              usage, users)
@@ -16,7 +16,7 @@ def register(admin: Admin, session) -> None:
     views = [view for module in (tenants, users, api_clients, incidents, onboarding, billing, billing_bank, billing_reminders, reports, documents, usage,
                                  governance, audit, members, members_import, member_report, inquiries, events, progress,
                                  competition, competition_contracts, competition_review, meetings, datasets,
-                                 dataset_use, consent, residents, resident_notices, retention, request_logs, search, service, frame)
+                                 dataset_use, consent, residents, resident_notices, file_register, retention, request_logs, search, service, frame)
              for view in module.views(session)]
     for view in menu.in_order(views):
         menu.place(view)

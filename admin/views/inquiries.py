@@ -18,6 +18,7 @@ from admin.views.base import SecureView, apply_problems, check_csrf, csrf_field,
 from core import authz
 from core.calendar import today_jst
 from core.errors import DomainError
+from residents import data_inquiries
 from secretariat import inquiries as inq
 
 HONEYPOT = "website"  # a field people never see or fill; a form that fills it is a robot's
@@ -45,7 +46,7 @@ class InquiryForm(forms.RenkeiForm):
 
     def fill_choices(self) -> InquiryForm:
         self.inquirer_kind.choices = _choices(inq.InquirerKind)
-        self.channel.choices = _choices(inq.Channel)
+        self.channel.choices = [c for c in _choices(inq.Channel) if c[0] != inq.Channel.portal.value]  # the portal's own
         self.category.choices = _choices(inq.Category)
         return self
 
@@ -90,7 +91,10 @@ class InquiriesView(SecureView):
         overdue = request.args.get("overdue") == "1"
         rows = inq.list_inquiries(db.session, g.actor, status=status, category=category,
                                   overdue_on=today_jst() if overdue else None)
-        return self.render("renkei/inquiries.html", rows=rows, form=form, labels=labels(), status=status,
+        # a resident's question from the portal: the service it is about; who asked only to those who may see
+        # the municipality's residents (residents.data_inquiries.desk_facts)
+        portal = data_inquiries.desk_facts(db.session, g.actor, [row.id for row in rows])
+        return self.render("renkei/inquiries.html", rows=rows, form=form, labels=labels(), status=status, portal=portal,
                            category=category, overdue=overdue, today=today_jst(), is_overdue=inq.is_overdue,
                            can_manage=authz.allowed(g.actor, "inquiry.manage"), days=response_days())
 
@@ -123,6 +127,7 @@ class InquiriesView(SecureView):
         except DomainError as error:
             abort(status_of(error))
         return self.render("renkei/inquiry_detail.html", inquiry=inquiry, replies=inq.replies_of(db.session, inquiry),
+                           portal=data_inquiries.facts_of(db.session, g.actor, inquiry.id),
                            labels=labels(), overdue=inq.is_overdue(inquiry),
                            moves=[(m.name, forms.pick((m.label_ja, m.label_en)))
                                   for m in inq.INQUIRIES.moves_from(inquiry.status)],
