@@ -241,21 +241,21 @@ def publish_call(path: CallPath):
     return jsonify(_call(comp.publish_call(db.session, current_actor(), path.call_id)))
 
 
-class ReasonBody(BaseModel):
+class CallReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=500), NOT_BLANK]
 
 
 @bp.post("/competition/calls/<call_id>/close", responses={200: CompetitionCallOut},
          summary="Close a call that has no proposal to review, without a selection, giving the reason")
-def close_call(path: CallPath, body: ReasonBody):
+def close_call(path: CallPath, body: CallReasonBody):
     review.close_without_selection(db.session, current_actor(), path.call_id, body.reason)
     return jsonify(_call(comp.get_call(db.session, path.call_id)))
 
 
 @bp.post("/competition/calls/<call_id>/reopen", responses={200: CompetitionCallOut},
          summary="Reopen a call closed without a selection, giving the reason (then move its milestones)")
-def reopen_call(path: CallPath, body: ReasonBody):
+def reopen_call(path: CallPath, body: CallReasonBody):
     review.reopen(db.session, current_actor(), path.call_id, body.reason)
     return jsonify(_call(comp.get_call(db.session, path.call_id)))
 
