@@ -537,7 +537,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "published": "公開した件数", "register_published": "個人情報ファイル簿の公表", "published_at": "公開日時", "group_name": "提案グループ名", "size": "ファイルの大きさ（バイト）",
     "pages": "ページ数", "amount_yen": "金額（円）", "total_yen": "合計（円・税込）", "reviewer": "審査員", "stage": "審査",
     "marks": "採点", "criterion_id": "評価項目の番号", "passed": "課題要件への適合（可）", "points": "得点", "comment": "講評",
-    "selected": "選定", "letters": "通知書",
+    "selected": "選定", "letters": "通知書", "receipt": "受付番号", "call_status": "公募の段階の移行", "move": "移行",
+    "stages_reopened": "取り消した審査の締切",
 }
 
 
