@@ -22,6 +22,8 @@ bp = StrictAPIBlueprint("api_inquiries", __name__, url_prefix=API_PREFIX,
 
 InquirerKind = Literal[tuple(k.value for k in inquiries.InquirerKind)]  # type: ignore[valid-type]
 Channel = Literal[tuple(k.value for k in inquiries.Channel)]  # type: ignore[valid-type]
+# how an inquiry recorded by the desk came (a portal inquiry is asked in the residents' portal, never recorded here)
+RecordedChannel = Literal[tuple(k.value for k in inquiries.Channel if k is not inquiries.Channel.portal)]  # type: ignore[valid-type]
 Category = Literal[tuple(k.value for k in inquiries.Category)]  # type: ignore[valid-type]
 Status = Literal[tuple(k.value for k in inquiries.InquiryStatus)]  # type: ignore[valid-type]
 Move = Literal[tuple(inquiries.INQUIRIES.moves)]  # type: ignore[valid-type]
@@ -53,7 +55,7 @@ class InquiryQuery(CachedSchema):
 class InquiryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inquirer_kind: InquirerKind
-    channel: Channel
+    channel: RecordedChannel
     category: Category
     subject: Text
     question: Annotated[PlainText, StringConstraints(min_length=1, max_length=inquiries.QUESTION_MAX), NOT_BLANK]
