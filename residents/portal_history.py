@@ -17,7 +17,8 @@ signed-in resident's row and reads only what is about that row.
   records): a request of both is therefore two records here, what was given and what was refused.
 * :func:`own_items`: the resident's 基本4情報 decrypted for them, labelled.
 * :func:`dispute`: the resident disputes one of these records: an inquiry to the secretariat
-  (:func:`secretariat.inquiries.record_on_behalf`, category 個人情報・同意) naming the record, a notice to the
+  (:func:`secretariat.inquiries.record_on_behalf`, category 個人情報・同意) naming the record but never the resident (a row of
+  resident_inquiry ties it to them, as a question asked on the portal is), a notice to the
   resident that it was sent, and an audit record (``resident.dispute``) with the inquiry's number (never the text);
   a record is disputed once (:func:`disputes_sent`).
 """
@@ -38,7 +39,7 @@ from core.calendar import to_jst
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_field_problem
 from residents.consent.models import LinkageRecord
-from residents.models import ENCRYPTED_FIELDS, SEX_LABELS, Resident, ResidentNotice, Sex
+from residents.models import ENCRYPTED_FIELDS, SEX_LABELS, Resident, ResidentInquiry, ResidentNotice, Sex
 from residents.portal_records import FIELD_LABELS, _linkage_query, _links
 
 # the desk's look-ups live in the audit log (residents.operations.look_up, search_by_name): it is purged no sooner
@@ -236,14 +237,17 @@ def dispute(session: Session, actor: Actor, resident: Resident, ref: str, text: 
     wrong = text_field_problem("text", text, "description of what is wrong", "異議の内容", DISPUTE_MAX, required=True, single_line=False)
     if wrong is not None:
         raise DisputeInvalid([wrong])
-    draft = InquiryDraft(inquirer_kind="resident", channel="web_form", category="personal_data",
+    # the inquiry never names the resident: the row of resident_inquiry ties it to them (as a question asked
+    # on the portal is), shown at the desk only to those who may read residents (data_inquiries.desk_facts)
+    draft = InquiryDraft(inquirer_kind="resident", channel="portal", category="personal_data",
                          subject=f"住民ポータルからの異議：{record.label_ja}",
-                         question=f"異議の対象：{record.label_ja}（{record.ref}）\n共通ID：{resident.common_id or '—'}\n\n{text}",
-                         inquirer_name=f"住民（共通ID {resident.common_id or '—'}）", tenant_code=resident.tenant_code)
+                         question=f"異議の対象：{record.label_ja}（{record.ref}）\n\n{text}",
+                         tenant_code=resident.tenant_code)
     try:
         inquiry = record_on_behalf(session, actor, draft)
     except InquiryInvalid as error:  # only the text can be wrong here: said beside the form's one field
         raise DisputeInvalid([problem("text", p["message_en"], p["message_ja"]) for p in error.problems]) from None
+    session.add(ResidentInquiry(resident_id=resident.id, inquiry_id=inquiry.id, tenant_code=resident.tenant_code))
     session.add(ResidentNotice(
         resident_id=resident.id, kind=DISPUTE_KIND, title_ja="異議を送信しました", title_en="Your dispute was sent",
         body_ja=f"{record.label_ja}への異議を事務局に送信しました（受付番号 {inquiry.id}）。"

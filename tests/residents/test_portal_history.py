@@ -15,7 +15,7 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Invalid, NotFound
 from governance import audit_export
-from residents import operations as residents, portal_history
+from residents import data_inquiries, operations as residents, portal_history
 from residents.consent.check import consent_check
 from residents.models import ResidentNotice
 from secretariat.inquiries import Category, InquirerKind, Inquiry
@@ -134,6 +134,9 @@ def test_a_dispute_opens_an_inquiry_naming_the_record_and_i_see_it_was_sent(app,
     assert inquiry.category is Category.personal_data and inquiry.inquirer_kind is InquirerKind.resident
     assert ref in inquiry.question and "窓口での閲覧の記録" in inquiry.subject and inquiry.tenant_code == KUMAMOTO
     assert "この日は窓口に行っていません。" in inquiry.question
+    # the desk's text never names the resident: the resident_inquiry row ties the inquiry to them
+    assert story["me"].common_id not in inquiry.question + inquiry.subject + (inquiry.inquirer_name or "")
+    assert [row.number for row in data_inquiries.my_inquiries(db, story["me"])] == [inquiry.id]
     sent = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert f"受付番号：{inquiry.id}" in sent
     notice = db.scalars(sa.select(ResidentNotice).where(ResidentNotice.kind == "resident.dispute")).one()
