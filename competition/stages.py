@@ -27,7 +27,7 @@ from competition.models import CALL_STATUS_LABELS, Call, CallStatus, Milestone, 
 from core import audit
 from core.actor import Actor
 from core.calendar import JST, date_ja, jst_text
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import text_field_problem
@@ -88,7 +88,10 @@ CALLS = Lifecycle("公募", "call", CallStatus, CALL_STATUS_LABELS, (
 
 def advance(session: Session, call: Call, name: str, *, reason: str = "", now: dt.datetime | None = None) -> dict:
     """Move the call along :data:`CALLS` (refused: IllegalMove, nothing changed) as part of another act, whose one
-    audit record carries what this returns (the move, the statuses before and after, the reason)."""
+    audit record carries what this returns (the move, the statuses before and after, the reason). Two moves of
+    one call at once run one after the other, the second deciding on the status the first left."""
+    lock_key(session, "competition.call", call.id)
+    session.refresh(call, ["status"])
     step = CALLS.move(name, call.status, call, session, now or utcnow())
     reason = require_reason(step, reason)
     if why := text_field_problem("reason", reason, "reason", "理由", 500, single_line=False):

@@ -15,7 +15,8 @@ The rules and the lock each takes (:func:`core.db.lock_key`, before its first re
 * one number per council resolution in a fiscal year (the year's numbering);
 * one number per version of an agreement document (the document's numbering);
 * one number per consent text version of a service, and one status move of a service at a time (the service);
-* one ledger account per code: postings at once that need the same new account create it once (the chart).
+* one ledger account per code: postings at once that need the same new account create it once (the chart);
+* one move of a competition call at a time: closes at once close it once (the call).
 """
 
 from __future__ import annotations
@@ -288,3 +289,24 @@ def test_postings_at_once_that_need_the_same_new_account_create_it_once(app, db,
     assert db.scalar(sa.select(sa.func.count()).select_from(Account).where(
         Account.code == ledger.receivable("431001"))) == 1
     assert ledger.raw_balance(db, ledger.receivable("431001")) == 4000 + 0 + 1 + 2 + 3
+
+
+# --- one move of a competition call at a time -------------------------------------------------------
+
+def test_a_call_closed_four_times_at_once_is_closed_once(app, db, operator):
+    from competition import operations as comp, review
+    from competition.models import Call, CallStatus
+    from core.lifecycle import IllegalMove
+
+    call = comp.create_call(db, operator, 2025)
+    comp.publish_call(db, operator, call.id)
+    db.commit()
+    call_id = call.id
+    outcomes = race(app, [lambda session: review.close_without_selection(session, operator, call_id,
+                                                                         "応募がなかったため").id] * 4)
+    assert len([o for o in outcomes if o.ok]) == 1
+    assert [type(error) for error in errors_of(outcomes)] == [IllegalMove] * 3
+    db.expire_all()
+    assert db.get(Call, call_id).status is CallStatus.closed
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(
+        AuditRecord.action == "competition.call.move")) == 1
