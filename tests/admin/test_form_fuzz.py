@@ -38,11 +38,13 @@ from tests.conftest import sign_in
 
 CSRF = "fuzz-csrf-token"
 EVERY_ROLE = sorted(authz.PEOPLE_ROLES)
-PUBLIC_PREFIXES = ("/inquiry", "/join", "/events", "/catalogue", "/catalog", "/standards", "/competition", "/status")
+PUBLIC_PREFIXES = ("/inquiry", "/join", "/events", "/catalogue", "/catalog", "/standards", "/competition", "/status",
+                   "/file-register", "/portal")
 # GET rules not opened, and why
 NOT_OPENED = {
     "static": "static files", "admin.static": "static files", "frame.index": "the empty layout",
     "auth.login": "leaves for Keycloak", "auth.logout": "ends the session", "auth.callback": "Keycloak's answer",
+    "portal.login": "leaves for the residents' Keycloak (503, said on the page, when it cannot be reached)",
 }
 COMMON_PARAMETERS = ("status", "fiscal_year", "fy", "page", "q", "tenant", "month", "year", "sort", "kind", "from", "to")
 HOSTILE_QUERY_VALUES = {"superscript": "²", "negative": "-1", "long": "x" * 5000, "nul": "\x00"}
