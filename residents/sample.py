@@ -3,8 +3,9 @@ enrolled at 熊本市's counter, linked to its services, with their consents.
 
 Through the real operations: 熊本市 and 八代市 register their services (each with version 1 of its
 consent text), the operator approves 熊本市's two and leaves 八代市's awaiting approval; the desk of
-熊本市 enrols a few people (a common ID each), links them to a service at the counter, and the
-clerk records each one's consent on paper. The people are made up; every name carries
+熊本市 enrols a few people (a common ID each), links them to a service at the counter, the
+clerk records each one's consent on paper and the desk the items they ticked (公開範囲); the platform's
+brokerage then asks for one item of the first person, so that their portal shows what a service received. The people are made up; every name carries
 「（サンプル）」. Loading again adds nothing: a register that holds any service is left as it is.
 
 The sample card holders of the demo's stand-in for デジタル認証アプリ (:data:`CARD_HOLDERS`): two of the
@@ -134,4 +135,21 @@ def load_sample_residents(session: Session, operator: Actor, keys: Keyring) -> S
                 "service_id": service.id, "tenant_code": CITY, "subject_id": user_id, "content_hash": text.content_hash,
                 "method": "paper", "assurance_level": 3})
             consents += 1
+            residents.set_disclosure(session, desk, CITY, common_id, {  # what the person ticked at the counter
+                "service_id": service.id, "items": [item.name for item in consent.items_of(session, text.id)],
+                "reason": f"窓口で本人が選んだ提供項目{SAMPLE}"})
+            if n == 1 and service is approved[0]:  # what a service received: one request of the brokerage
+                _sample_request(session, service, user_id)
     return SampleResidents(len(SERVICES), len(PEOPLE), links, consents)
+
+
+def _sample_request(session: Session, service: DataService, user_id: str) -> None:
+    """The platform's brokerage asks for the first of the service's items for one linked person, as the gateway
+    does before handing them over: the check's linkage record, which the person's portal lists as received."""
+    from residents.consent.check import consent_check
+
+    text = consent.current_text(session, service)
+    items = [item.name for item in consent.items_of(session, text.id)]
+    broker = console_actor(f"sample-broker{SAMPLE}", {authz.METERING})
+    consent_check(session, broker, {"service_id": service.id, "tenant_code": CITY, "subject_id": user_id,
+                                    "items": items[:1], "purpose": consent.purposes_of(session, text.id)[0]})

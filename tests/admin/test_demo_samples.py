@@ -71,6 +71,13 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
     assert db.scalar(sa.select(sa.func.count()).select_from(Resident)) == 5
     links = db.scalar(sa.select(sa.func.count()).select_from(ServiceLink))
     assert links >= 5 and db.scalar(sa.select(sa.func.count()).select_from(ConsentRecord)) == links
+    # the first counter person's portal history shows what a service received (one request of the brokerage)
+    from residents import portal_records
+
+    first = db.scalars(sa.select(Resident).order_by(Resident.id)).first()
+    received = portal_records.history(db, first).rows
+    assert [(row["service"], row["items"], row["result"], row["reason"]) for row in received] == [
+        ("子育て支援ナビ（サンプル）", ["生年月日"], "許可", "本人の同意に基づき許可")], received
 
     assert db.scalars(sa.select(Budget).where(Budget.fiscal_year == 2026)).one().status.value == "draft"
     assert db.scalar(sa.select(sa.func.count()).select_from(EstimateLetter)) >= 5
