@@ -153,3 +153,46 @@ def _sample_request(session: Session, service: DataService, user_id: str) -> Non
     broker = console_actor(f"sample-broker{SAMPLE}", {authz.METERING})
     consent_check(session, broker, {"service_id": service.id, "tenant_code": CITY, "subject_id": user_id,
                                     "items": items[:1], "purpose": consent.purposes_of(session, text.id)[0]})
+
+
+# a service of 熊本市 that links its own users by a one-time code (the portal's 「コードで連携」), with an API client of
+# its own: the demo prints how it asks for a code, which a sample card holder then types in the portal
+CODED_SERVICE = f"図書館ポータル{SAMPLE}"
+CODED_USER = "library-0001"
+
+
+@dataclasses.dataclass(frozen=True)
+class CodedService:
+    service_id: int
+    keycloak_client_id: str | None  # with its secret: shown when made only (None: made by an earlier start)
+    secret: str | None
+
+
+def register_coded_service(session: Session, operator: Actor, directory, *, today=None) -> CodedService | None:
+    """The sample service that links by a code, with its API client (scope residents:broker, from this machine
+    only), registered by 熊本市's admin and approved by the operator; the one made earlier when there is one;
+    None when the sample desk was not loaded (no sample service of 熊本市)."""
+    import datetime as dt
+
+    from core.calendar import today_jst
+    from tenancy.identity import api_clients
+
+    made = session.scalar(sa.select(DataService).where(DataService.name == CODED_SERVICE))
+    if made is not None:
+        return CodedService(made.id, None, None)
+    if session.scalar(sa.select(DataService.id).where(DataService.owner_code == CITY).limit(1)) is None:
+        return None
+    issued = api_clients.create_api_client(session, operator, directory, CITY, {
+        "name": f"図書館ポータルの連携{SAMPLE}", "purpose": f"図書館の利用者IDを住民の共通IDに連携するためのコードを発行する{SAMPLE}",
+        "scopes": ["residents:broker"], "allowlist": ["127.0.0.1/32", "::1/128"],
+        "expires_on": (today or today_jst()) + dt.timedelta(days=365)})
+    admin = console_actor(f"sample-admin-{CITY}", {authz.MUNICIPAL_ADMIN}, {CITY})
+    service = consent.register_service(session, admin, {
+        "owner_code": CITY, "name": CODED_SERVICE, "provider": f"市立図書館{SAMPLE}", "controller": f"市長{SAMPLE}",
+        "controller_contact": "library@example.jp", "retention_days": 365, "required_level": 2,
+        "api_client_id": issued.client.id,
+        "responsibility": "受け取ったデータは市が管理し、基盤運営者は連携の可否判定と記録のみを行う（サンプル）。",
+        "text": {"title": f"{CODED_SERVICE}への情報提供の同意", "body_ja": "貸出の連絡に氏名を利用します（サンプル）。",
+                 "purposes": ["貸出・予約の連絡"], "items": {"氏名": {}}}})
+    consent.move_service(session, operator, service.id, "approve")
+    return CodedService(service.id, issued.keycloak_client_id, issued.secret)

@@ -150,6 +150,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
     holders = prepare_card_sign_in(db.session, loader, password)
+    coded = prepare_coded_service(db.session, loader)
     db.session.commit()
     base = f"http://{host}:{port}"
     click.echo("")
@@ -161,6 +162,8 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     click.echo("  note: the demo relaxes the second factor (TOTP): these logins need no code. `renkei keycloak "
                "bootstrap` outside the demo requires TOTP for operator, finance, auditor and municipal admins.")
     for line in card_holder_lines(holders, config["RENKEI_PUBLIC_URL"], password):
+        click.echo(line)
+    for line in coded_service_lines(coded, base, url, config["RENKEI_KEYCLOAK_REALM"]):
         click.echo(line)
     click.echo(f"API token for curl: curl -s -d grant_type=password -d client_id={config['RENKEI_OIDC_CLIENT_ID']} "
                f"-d client_secret={config['RENKEI_OIDC_CLIENT_SECRET']} -d username=operator -d password={password} "
@@ -219,6 +222,36 @@ def card_holder_lines(holders: list[tuple[str, str, bool]], public_url: str, pas
         lines.append(f"  {username:<18} {name:<16} " + ("enrolled at the counter: links and consents" if counter
                                                          else "new: the first sign-in enrols them"))
     return lines
+
+
+def prepare_coded_service(session, loader):
+    """The sample service that links its users by a code, with its API client in Keycloak (residents.sample)."""
+    from admin.identity import identity_directory
+    from residents.sample import register_coded_service
+
+    return register_coded_service(session, loader, identity_directory())
+
+
+def coded_service_lines(coded, base: str, keycloak_url: str, realm: str) -> list[str]:
+    """How a newcomer links the sample service by its code: the service's client asks renkei for a code (valid
+    10 minutes) for one of its users, and a card holder types it in the portal."""
+    from residents.sample import CODED_SERVICE, CODED_USER
+
+    if coded is None:
+        return []
+    lines = [f"link by a code: {CODED_SERVICE} (service {coded.service_id} of 熊本市) asks renkei for a one-time code "
+             f"for its user {CODED_USER}; sign in to the portal as card-sakura and type it under 「サービスと連携する」 on /portal/services"]
+    if coded.secret is None:
+        return lines + ["  its API client's secret was printed when the demo made it; issue a new one on the "
+                        "API clients page (/admin/api-clients/)"]
+    return lines + [
+        f"  its API client (development only): client_id {coded.keycloak_client_id}  secret {coded.secret}",
+        f"  TOKEN=$(curl -s -d grant_type=client_credentials -d client_id={coded.keycloak_client_id} "
+        f"-d client_secret={coded.secret} {keycloak_url}/realms/{realm}/protocol/openid-connect/token "
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f"  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        f"-d '{{\"service_id\": {coded.service_id}, \"service_user_id\": \"{CODED_USER}\"}}' "
+        f"{base}/api/v1/residents/link-codes   (the code in the answer is valid for 10 minutes)"]
 
 
 def load_desk_samples(session, loader) -> list[str]:

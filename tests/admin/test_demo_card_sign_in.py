@@ -104,3 +104,33 @@ def test_the_setup_runs_again_on_the_same_keycloak_and_the_demo_prints_the_login
     printed = "\n".join(card_holder_lines(holders, "http://renkei.test", PASSWORD))
     assert "http://renkei.test/portal/" in printed and "デジタル認証アプリ（デモ用の代役）" in printed
     assert "card-hanako" in printed and PASSWORD in printed and "stand" in printed
+
+
+def test_a_newcomer_links_the_sample_service_by_the_code_its_api_client_asks_for(app, client, db, demo_portal,
+                                                                               keycloak_settings):
+    """As the demo prints it: the sample library's API client gets a token from Keycloak and asks renkei for a code
+    for its user; the newcomer signs in with their card and links the service with that code."""
+    from admin.commands.demo import coded_service_lines, prepare_coded_service
+    from residents.sample import CODED_SERVICE, CODED_USER
+    from tenancy.identity.keycloak import client_credentials_token
+
+    loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
+    coded = prepare_coded_service(db, loader)
+    db.commit()
+    printed = "\n".join(coded_service_lines(coded, "http://renkei.test", keycloak_settings.url, keycloak_settings.realm))
+    assert f"client_id {coded.keycloak_client_id}  secret {coded.secret}" in printed and CODED_USER in printed
+    token = client_credentials_token(keycloak_settings, coded.keycloak_client_id, coded.secret)["access_token"]
+    issued = client.post("/api/v1/residents/link-codes", headers={"Authorization": f"Bearer {token}"},
+                         json={"service_id": coded.service_id, "service_user_id": CODED_USER})
+    assert issued.status_code == 201, issued.get_json()
+    card_sign_in(client, "card-sakura")
+    with client.session_transaction() as session:
+        csrf = session.setdefault("csrf", "demo-csrf-token")
+    linked = client.post("/portal/services/link", data={"csrf_token": csrf, "service_id": str(coded.service_id),
+                                                        "code": issued.get_json()["code"]})
+    assert linked.status_code == 302, linked.get_data(as_text=True)[:500]
+    services = client.get("/portal/services").get_data(as_text=True)
+    assert CODED_SERVICE in services and CODED_USER in services
+    again = prepare_coded_service(db, loader)  # a second start: the same service, its secret not shown again
+    assert (again.service_id, again.secret) == (coded.service_id, None)
+    assert "secret was printed when the demo made it" in "\n".join(coded_service_lines(again, "b", "k", "r"))
