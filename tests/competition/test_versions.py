@@ -1,0 +1,183 @@
+"""Applicants' rights before a deadline (issue 59 item 2): a group withdraws, amends and resubmits before the
+stage's deadline (every version kept, only the current one reviewed and ranked), is refused after it, and a
+reviewer corrects a score while the stage is open (the earlier value kept, the ranking on the new one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from competition import operations as comp
+from competition import review as rv
+from competition import reviewing, versions
+from competition.models import Document, Proposal, ScoreRevision
+from competition.operations import DeadlinePassed
+from core.audit import AuditRecord
+from core.errors import Conflict, NotFound, NotPermitted
+from core.lifecycle import IllegalMove
+from core.outbox import Notification
+from tests.competition.conftest import EARLY, OTHER_ORG_ADMIN, REPRESENTATIVE, pdf_of
+from tests.competition.test_review import _marks, _reviewer
+
+DOCS = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
+FIRST, SECOND = pdf_of(2), pdf_of(3)
+LINES = [comp.Line("人件費", 4_000_000)]
+JST = dt.timezone(dt.timedelta(hours=9))
+AFTER_PROPOSALS = dt.datetime(2025, 5, 14, 12, 1, tzinfo=JST)  # a minute past the proposal deadline (5/14 12:00)
+AFTER_DECLARATIONS = dt.datetime(2025, 4, 25, 12, 0, tzinfo=JST)  # the declaration deadline itself (4/25 12:00)
+
+
+def _receipts(db) -> list[str]:
+    return list(db.scalars(sa.select(Notification.subject).where(Notification.kind == "competition.receipt")
+                           .order_by(Notification.id)))
+
+
+def _actions(db, action: str) -> list[AuditRecord]:
+    return list(db.scalars(sa.select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.seq)))
+
+
+@pytest.fixture
+def declared(db, call, group):
+    comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS, now=EARLY)
+    db.commit()
+    return call, group
+
+
+def test_a_proposal_withdrawn_and_resubmitted_keeps_both_versions_and_the_second_is_reviewed(db, operator, declared):
+    call, group = declared
+    first = comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES,
+                                 4_000_000, now=EARLY)
+    versions.withdraw_proposal(db, REPRESENTATIVE, call.id, group.id, now=EARLY)
+    second = versions.resubmit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v2.pdf", SECOND),
+                                        [comp.Line("人件費", 3_000_000), comp.Line("旅費", 500_000)], 3_500_000, now=EARLY)
+    db.commit()
+    kept = list(db.scalars(sa.select(Proposal).order_by(Proposal.version)))
+    assert [(p.id, p.version) for p in kept] == [(first.id, 1), (second.id, 2)]
+    assert kept[0].withdrawn_at is not None and kept[1].withdrawn_at is None and kept[1].replaced_at is None
+    assert [(d.group_id, p.id) for d, p in comp.list_declarations(db, operator, call.id)] == [(group.id, second.id)]
+    assert _receipts(db)[1:] == [
+        f"【受付番号 2025-P{first.id:05d}】企画提案書・積算書を受け付けました（{call.title}）",
+        f"【受付番号 2025-PW{first.id:05d}】企画提案書の取下げを受け付けました（{call.title}）",
+        f"【受付番号 2025-P{second.id:05d}】企画提案書・積算書の再提出を受け付けました（{call.title}）"]
+    withdrawn, resubmitted = _actions(db, "competition.proposal.withdraw"), _actions(db, "competition.proposal.resubmit")
+    assert len(withdrawn) == 1 and len(resubmitted) == 1 and json.loads(resubmitted[0].after)["version"] == 2
+
+    # the review (the proposal deadline passed) reads the second version and ranks it with its scores
+    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))
+    file = reviewing.proposal_file(db, _reviewer(1), call.id, group.id)
+    assert file.sha256 == hashlib.sha256(SECOND).hexdigest() and file.filename == "v2.pdf"
+    rv.close_stage(db, operator, call.id, "first")
+    [result] = rv.results(db, operator, call.id, "first")
+    assert result.totals == (170,) and result.rank == 1
+
+
+def test_a_resubmission_replaces_the_current_version_which_is_kept(db, declared):
+    call, group = declared
+    first = comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES,
+                                 4_000_000, now=EARLY)
+    with pytest.raises(Conflict) as again:  # a second submission is a resubmission
+        comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v2.pdf", SECOND), LINES,
+                             4_000_000, now=EARLY)
+    assert "差し替える場合は再提出してください" in again.value.message_ja
+    second = versions.resubmit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v2.pdf", SECOND),
+                                        LINES, 4_000_000, now=EARLY)
+    assert db.get(Proposal, first.id).replaced_at is not None and comp.current_proposal(db, second.declaration_id) == second
+    assert {d.filename for d in db.scalars(sa.select(Document).where(Document.kind == "proposal"))} == {"v1.pdf", "v2.pdf"}
+
+
+def test_changes_are_refused_after_their_deadline_and_outside_the_applicants_stage(db, operator, declared):
+    call, group = declared
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES,
+                         4_000_000, now=EARLY)
+    db.commit()
+    with pytest.raises(DeadlinePassed) as late:
+        versions.withdraw_proposal(db, REPRESENTATIVE, call.id, group.id, now=AFTER_PROPOSALS)
+    assert "企画提案書の変更の期限（令和7年5月14日 12:00）を過ぎているため、受け付けられません" in late.value.message_ja
+    with pytest.raises(DeadlinePassed):
+        versions.resubmit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v2.pdf", SECOND),
+                                   LINES, 4_000_000, now=AFTER_PROPOSALS)
+    with pytest.raises(DeadlinePassed) as late:
+        versions.withdraw_declaration(db, REPRESENTATIVE, call.id, group.id, now=AFTER_DECLARATIONS)
+    assert "参加表明の変更の期限" in late.value.message_ja
+    with pytest.raises(DeadlinePassed):
+        versions.amend_declaration(db, REPRESENTATIVE, call.id, group.id, DOCS[:1], now=AFTER_DECLARATIONS)
+    with pytest.raises(NotPermitted):  # only the representative's people (or the operator) act for the group
+        versions.withdraw_proposal(db, OTHER_ORG_ADMIN, call.id, group.id, now=EARLY)
+    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))  # the review starts
+    with pytest.raises(IllegalMove) as stage:
+        versions.withdraw_proposal(db, REPRESENTATIVE, call.id, group.id, now=EARLY)
+    assert "この公募は「一次審査中」のため、企画提案書の変更は受け付けられません" in stage.value.message_ja
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(Proposal).where(Proposal.withdrawn_at.is_not(None))) == 0
+    assert _actions(db, "competition.proposal.withdraw") == []
+
+
+def test_a_withdrawn_group_is_out_of_the_first_stage_ranking(db, operator, declared):
+    from tenancy.members import operations as members
+    from tests.competition.conftest import FUKUOKA_CO, KUMAMOTO_CITY
+
+    call, group = declared
+    other = members.form_group(db, operator, "防災データ活用", KUMAMOTO_CITY, [KUMAMOTO_CITY, FUKUOKA_CO])
+    comp.declare(db, REPRESENTATIVE, call.id, other.id, DOCS, now=EARLY)
+    for g in (group, other):
+        comp.submit_proposal(db, REPRESENTATIVE, call.id, g.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
+                             4_000_000, now=EARLY)
+    withdrawn = versions.withdraw_declaration(db, REPRESENTATIVE, call.id, group.id, now=EARLY)
+    db.commit()
+    assert withdrawn.withdrawn_at is not None
+    assert db.scalar(sa.select(Proposal.withdrawn_at).where(Proposal.declaration_id == withdrawn.id)) is not None
+    assert f"2025-DW{withdrawn.id:05d}】参加表明の取下げを受け付けました" in _receipts(db)[-1]
+    with pytest.raises(Conflict) as again:
+        comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS, now=EARLY)
+    assert "参加表明を取り下げているため" in again.value.message_ja
+    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    with pytest.raises(NotFound):
+        rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))
+    rv.score(db, _reviewer(1), call.id, "first", other.id, _marks(db, call.id, [50, 40, 10, 10]))
+    assert [g.group_name for g in reviewing.desk(db, _reviewer(1), call.id).groups] == ["防災データ活用"]
+    rv.close_stage(db, operator, call.id, "first")
+    assert [r.group_name for r in rv.results(db, operator, call.id, "first")] == ["防災データ活用"]
+
+
+def test_an_amendment_replaces_a_document_and_keeps_the_earlier_file(db, declared):
+    call, group = declared
+    new = comp.Upload("pledge", "誓約書（訂正）.pdf", pdf_of(2))
+    [document] = versions.amend_declaration(db, REPRESENTATIVE, call.id, group.id, [new], now=EARLY)
+    db.commit()
+    pledges = list(db.scalars(sa.select(Document).where(Document.kind == "pledge").order_by(Document.id)))
+    assert [(d.filename, d.replaced_at is None) for d in pledges] == [("pledge.pdf", False), ("誓約書（訂正）.pdf", True)]
+    assert f"2025-DA{document.id:05d}】参加表明書類の差替えを受け付けました" in _receipts(db)[-1]
+    [record] = _actions(db, "competition.declaration.amend")
+    assert "pledge.pdf" in record.before and "誓約書（訂正）.pdf" in record.after
+
+
+def test_a_reviewer_corrects_a_score_while_the_stage_is_open_and_not_after(db, operator, declared):
+    call, group = declared
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
+                         4_000_000, now=EARLY)
+    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [80, 60, 10, 10]))
+    rv.assign_reviewer(db, operator, call.id, _reviewer(2).subject, _reviewer(2).name)
+    with pytest.raises(NotFound):  # a reviewer corrects only what they scored
+        rv.correct_score(db, _reviewer(2), call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
+    rows = rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
+    db.commit()
+    earlier = list(db.scalars(sa.select(ScoreRevision)))
+    assert [(r.points, r.replaced_by) for r in earlier] == [(80, "reviewer-1")]
+    assert sorted(r.points for r in rows if r.passed is None) == [10, 10, 60, 70]
+    [record] = _actions(db, "competition.score.correct")
+    assert [m["points"] for m in json.loads(record.before)["marks"]] == [80]
+    assert [m["points"] for m in json.loads(record.after)["marks"]] == [70]
+    rv.close_stage(db, operator, call.id, "first")
+    [result] = rv.results(db, operator, call.id, "first")
+    assert result.totals == (150,)  # the ranking uses the corrected score
+    with pytest.raises(Conflict) as closed:
+        rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [100, 60, 10, 10]))
+    assert "締め切られているため、採点を修正できません" in closed.value.message_ja
+    assert [r.points for r in db.scalars(sa.select(ScoreRevision))] == [80]
