@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
@@ -154,3 +155,24 @@ def resubmit_proposal(session: Session, actor: Actor, call_id: int, group_id: in
                         "total_yen": total_yen, "lines": [{"item": l.item, "amount_yen": l.amount_yen} for l in lines],
                         "document": _file(document), "receipt": number})
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """Where a group stands in a call, for its representative's page: its declaration (None: not declared), whether
+    it is withdrawn, its current proposal's version (None: none current) and how many versions it submitted."""
+
+    declared: bool
+    withdrawn: bool
+    current_version: int | None
+    versions: int
+
+
+def standing(session: Session, call_id: int, group_id: int) -> Standing:
+    declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
+                                                               Declaration.group_id == group_id)).one_or_none()
+    if declaration is None:
+        return Standing(False, False, None, 0)
+    current = current_proposal(session, declaration.id)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(Proposal.declaration_id == declaration.id))
+    return Standing(True, declaration.withdrawn_at is not None, current.version if current else None, count)

@@ -181,3 +181,63 @@ def test_a_reviewer_corrects_a_score_while_the_stage_is_open_and_not_after(db, o
         rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [100, 60, 10, 10]))
     assert "締め切られているため、採点を修正できません" in closed.value.message_ja
     assert [r.points for r in db.scalars(sa.select(ScoreRevision))] == [80]
+
+
+def test_the_representative_withdraws_the_proposal_from_the_page_after_confirming_and_resubmits(client, db, operator,
+                                                                                                  group):
+    import io
+
+    from tests.competition.conftest import opened_now
+    from tests.competition.test_pages import CSRF, _representative
+
+    call = comp.create_call(db, operator, 2040)  # its deadlines ahead, opened an hour ago
+    comp.publish_call(db, operator, call.id)
+    opened_now(db, operator, call)
+    comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS)
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES, 4_000_000)
+    db.commit()
+    _representative(client)
+    page = client.get("/admin/competition-entry/").get_data(as_text=True)
+    assert "現在の企画提案書：第1版。" in page and "企画提案書・積算書を取り下げる" in page and "参加表明を取り下げる" in page
+    withdraw = f"/admin/competition-entry/{call.id}/groups/{group.id}/proposal/withdraw"
+    asked = client.post(withdraw, data={"csrf_token": CSRF})
+    assert asked.status_code == 200 and "企画提案書を取り下げますか？" in asked.get_data(as_text=True)
+    assert db.scalar(sa.select(Proposal.withdrawn_at)) is None  # nothing written before the confirmation
+    done = client.post(withdraw, data={"csrf_token": CSRF, "confirmed": "1"}, follow_redirects=True)
+    assert "企画提案書を取り下げました。受付の通知を送信しました。" in done.get_data(as_text=True)
+    assert "企画提案書を再提出する" in done.get_data(as_text=True)
+    again = client.post(f"/admin/competition-entry/{call.id}/groups/{group.id}/proposal/resubmit", data={
+        "csrf_token": CSRF, "proposal": (io.BytesIO(SECOND), "v2.pdf"), "item_1": "人件費", "amount_1": "3000000",
+        "total_yen": "3000000"}, content_type="multipart/form-data", follow_redirects=True)
+    assert "企画提案書を新しい版として再提出しました。" in again.get_data(as_text=True)
+    assert "現在の企画提案書：第2版。" in again.get_data(as_text=True)
+    assert [(p.version, p.withdrawn_at is None) for p in db.scalars(sa.select(Proposal).order_by(Proposal.version))] == [
+        (1, False), (2, True)]
+
+
+def test_a_reviewer_corrects_a_score_on_the_page_starting_from_the_saved_marks(client, db, operator, declared):
+    from tests.competition.test_review_pages import CSRF, _reviewer_signs_in
+
+    call, group = declared
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
+                         4_000_000, now=EARLY)
+    rv.assign_reviewer(db, operator, call.id, "reviewer-1", "審査 1")
+    rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [80, 60, 10, 10]))
+    db.commit()
+    _reviewer_signs_in(client, 1)
+    page = client.get(f"/admin/competition-review/{call.id}/groups/{group.id}").get_data(as_text=True)
+    first = [c for c in comp.criteria(db, call.id) if c.kind.value == "score"][0]
+    assert 'id="correct-form"' in page and f'name="points_{first.id}"' in page and 'value="80"' in page
+    form = {"csrf_token": CSRF}
+    for c in comp.criteria(db, call.id):
+        if c.kind.value == "gate":
+            form[f"passed_{c.id}"] = "yes"
+        else:
+            form[f"points_{c.id}"] = "101" if c.id == first.id else "10"
+    refused = client.post(f"/admin/competition-review/{call.id}/groups/{group.id}/correct", data=form)
+    assert refused.status_code == 422 and "0～100点で採点してください" in refused.get_data(as_text=True)
+    form[f"points_{first.id}"] = "75"
+    done = client.post(f"/admin/competition-review/{call.id}/groups/{group.id}/correct", data=form, follow_redirects=True)
+    assert "採点を修正しました。修正前の値は記録に残ります。" in done.get_data(as_text=True)
+    assert "75点（100点満点）" in done.get_data(as_text=True)
+    assert 80 in [r.points for r in db.scalars(sa.select(ScoreRevision))]
