@@ -90,8 +90,15 @@ def received(session: Session, group_ids: list[int]) -> list[Received]:
     by_id = {d.id: d for d in declarations}
     rows = [Received(calls[d.call_id].title, d.group_name, KINDS["declaration"][1],
                      number_of("declaration", calls[d.call_id].fiscal_year, d.id), d.declared_at) for d in declarations]
+    rows += [Received(calls[d.call_id].title, d.group_name, KINDS["declaration_withdrawal"][1],
+                      number_of("declaration_withdrawal", calls[d.call_id].fiscal_year, d.id), d.withdrawn_at)
+             for d in declarations if d.withdrawn_at is not None]
     for p in session.scalars(sa.select(Proposal).where(Proposal.declaration_id.in_(by_id))):
         d = by_id[p.declaration_id]
-        rows.append(Received(calls[d.call_id].title, d.group_name, KINDS["proposal"][1],
-                             number_of("proposal", calls[d.call_id].fiscal_year, p.id), p.submitted_at))
+        kind = "resubmission" if p.version > 1 else "proposal"
+        rows.append(Received(calls[d.call_id].title, d.group_name, KINDS[kind][1],
+                             number_of(kind, calls[d.call_id].fiscal_year, p.id), p.submitted_at))
+        if p.withdrawn_at is not None and p.withdrawn_at != d.withdrawn_at:  # on its own, not with the declaration
+            rows.append(Received(calls[d.call_id].title, d.group_name, KINDS["proposal_withdrawal"][1],
+                                 number_of("proposal_withdrawal", calls[d.call_id].fiscal_year, p.id), p.withdrawn_at))
     return sorted(rows, key=lambda r: r.at, reverse=True)

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from competition import stages
-from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, CallStatus, Criterion, ScoreRevision, CriterionKind, Declaration, Proposal, Selection, Stage
+from competition.models import (ACTIVE_DECLARATION, CURRENT_PROPOSAL, CallStatus, Criterion, CriterionKind, Declaration,
+                                Proposal, ScoreRevision, Selection, Stage)
 from competition.operations import criteria, get_call
 from core import audit, authz
 from core.actor import Actor
@@ -253,14 +254,6 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     audit.record(session, actor, "competition.score.correct", "competition_proposal", str(declaration.id),
                  before={"marks": before}, after={"stage": stage.value, "group_id": group_id, "marks": after})
     return rows
-
-
-def score_history(session: Session, score_ids: list[int]) -> list:
-    """The earlier values of these scores (oldest first)."""
-    if not score_ids:
-        return []
-    return list(session.scalars(sa.select(ScoreRevision).where(ScoreRevision.score_id.in_(score_ids))
-                                .order_by(ScoreRevision.score_id, ScoreRevision.id)))
 
 
 def my_scores(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[Score]:

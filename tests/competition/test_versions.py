@@ -206,11 +206,19 @@ def test_the_representative_withdraws_the_proposal_from_the_page_after_confirmin
     done = client.post(withdraw, data={"csrf_token": CSRF, "confirmed": "1"}, follow_redirects=True)
     assert "企画提案書を取り下げました。受付の通知を送信しました。" in done.get_data(as_text=True)
     assert "企画提案書を再提出する" in done.get_data(as_text=True)
+    first = db.scalar(sa.select(Proposal.id))
+    assert f"2040-PW{first:05d}" in done.get_data(as_text=True)  # the withdrawal among what renkei received
     again = client.post(f"/admin/competition-entry/{call.id}/groups/{group.id}/proposal/resubmit", data={
         "csrf_token": CSRF, "proposal": (io.BytesIO(SECOND), "v2.pdf"), "item_1": "人件費", "amount_1": "3000000",
         "total_yen": "3000000"}, content_type="multipart/form-data", follow_redirects=True)
     assert "企画提案書を新しい版として再提出しました。" in again.get_data(as_text=True)
     assert "現在の企画提案書：第2版。" in again.get_data(as_text=True)
+    assert "企画提案書・積算書の再提出" in again.get_data(as_text=True)
+    from tests.conftest import sign_in
+
+    sign_in(client, csrf=CSRF)  # the secretariat's page of the call shows the version reviewed
+    listed = client.get(f"/admin/competition/{call.id}").get_data(as_text=True)
+    assert "（第2版）" in listed
     assert [(p.version, p.withdrawn_at is None) for p in db.scalars(sa.select(Proposal).order_by(Proposal.version))] == [
         (1, False), (2, True)]
 
