@@ -22,6 +22,7 @@ from core.lifecycle import IllegalMove
 from core.outbox import Notification
 from tests.competition.conftest import EARLY, OTHER_ORG_ADMIN, REPRESENTATIVE, pdf_of
 from tests.competition.test_review import _marks, _reviewer
+from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL
 
 DOCS = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
 FIRST, SECOND = pdf_of(2), pdf_of(3)
@@ -249,3 +250,27 @@ def test_a_reviewer_corrects_a_score_on_the_page_starting_from_the_saved_marks(c
     assert "採点を修正しました。修正前の値は記録に残ります。" in done.get_data(as_text=True)
     assert "75点（100点満点）" in done.get_data(as_text=True)
     assert 80 in [r.points for r in db.scalars(sa.select(ScoreRevision))]
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL.startswith("postgresql"),
+                    reason="PostgreSQL only (database roles); the PostgreSQL run checks this (CI runs both)")
+def test_the_app_role_marks_versions_but_cannot_rewrite_or_remove_them(db, declared):
+    """The application role may mark a version withdrawn or replaced (maintenance/db_roles.py), never change what a
+    group submitted, remove it, or change a score's kept earlier value."""
+    if sa.make_url(TEST_DATABASE_URL).username == sa.make_url(TEST_DATABASE_OWNER_URL).username:
+        pytest.skip("no separate application role configured (RENKEI_TEST_DATABASE_OWNER_URL); CI sets one")
+    call, group = declared
+    row = comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES,
+                               4_000_000, now=EARLY)
+    db.commit()
+    for statement in ("UPDATE competition_proposal SET pages = 1 WHERE id = :id",
+                      "UPDATE competition_proposal SET estimate_total_yen = 1 WHERE id = :id",
+                      "UPDATE competition_document SET content = 'x' WHERE id = (SELECT document_id FROM "
+                      "competition_proposal WHERE id = :id)",
+                      "DELETE FROM competition_proposal WHERE id = :id",
+                      "UPDATE competition_score_revision SET points = 0 WHERE score_id = :id"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            with db.get_bind().begin() as connection:
+                connection.execute(sa.text(statement), {"id": row.id})
+    db.expire_all()
+    assert db.get(Proposal, row.id).pages == 2
