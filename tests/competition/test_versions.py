@@ -274,3 +274,29 @@ def test_the_app_role_marks_versions_but_cannot_rewrite_or_remove_them(db, decla
                 connection.execute(sa.text(statement), {"id": row.id})
     db.expire_all()
     assert db.get(Proposal, row.id).pages == 2
+
+
+def test_through_the_api_a_withdrawal_after_the_deadline_is_refused_in_words_and_a_resubmission_is_a_new_version(
+        client, db, operator, group, as_operator):
+    import base64
+
+    from tests.competition.conftest import opened_now, proposals_closed
+
+    call = comp.create_call(db, operator, 2040)
+    comp.publish_call(db, operator, call.id)
+    opened_now(db, operator, call)
+    comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS)
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "v1.pdf", FIRST), LINES, 4_000_000)
+    db.commit()
+    address = f"/api/v1/competition/calls/{call.id}/groups/{group.id}/proposal"
+    again = client.post(address + "/resubmit", headers=as_operator, json={
+        "proposal": {"filename": "v2.pdf", "content_base64": base64.b64encode(SECOND).decode()},
+        "lines": [{"item": "人件費", "amount_yen": 3_000_000}], "total_yen": 3_000_000})
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert again.get_json()["proposal_version"] == 2 and again.get_json()["estimate_total_yen"] == 3_000_000
+    proposals_closed(db, operator, call.id)
+    late = client.post(address + "/withdraw", headers=as_operator)
+    assert late.status_code == 409 and late.content_type == "application/problem+json"
+    assert "企画提案書の変更の期限" in late.get_data(as_text=True) and "受け付けられません" in late.get_data(as_text=True)
+    listed = client.get(f"/api/v1/competition/calls/{call.id}/declarations", headers=as_operator).get_json()
+    assert [(d["proposal_version"], d["withdrawn_at"]) for d in listed["items"]] == [(2, None)]
