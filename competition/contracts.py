@@ -44,7 +44,7 @@ from billing import grants as billing_grants
 from billing import operations as billing
 from billing.models import CostCategory, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate
-from competition.models import Call, Declaration, Proposal, Selection, Stage
+from competition.models import CURRENT_PROPOSAL, Call, Declaration, Proposal, Selection, Stage
 from competition.operations import _representative_codes, get_call
 from core import audit, authz
 from core.actor import Actor
@@ -239,7 +239,8 @@ def _selected(session: Session, call_id: int, group_id: int) -> tuple[Declaratio
     chosen = declaration is not None and session.scalar(sa.select(Selection.id).where(
         Selection.call_id == call_id, Selection.stage == Stage.second, Selection.declaration_id == declaration.id,
         Selection.selected.is_(True))) is not None
-    proposal = session.scalars(sa.select(Proposal).where(Proposal.declaration_id == declaration.id)).first() if chosen else None
+    proposal = session.scalars(sa.select(Proposal).where(Proposal.declaration_id == declaration.id, CURRENT_PROPOSAL)
+                               ).first() if chosen else None
     if proposal is None:
         raise Conflict("A contract is made only for a proposal the final selection chose.",
                        "委託契約は、選定結果で選定された提案についてのみ締結できます。")

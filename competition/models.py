@@ -231,6 +231,9 @@ class Declaration(SQLModel, table=True):
     members: str = Field(max_length=2000)  # corporate numbers at declaration, comma-separated
     declared_by: str = Field(max_length=255)
     declared_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    # withdrawn by the group before the declaration deadline (competition/versions.py): kept, never reviewed
+    withdrawn_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    withdrawn_by: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
 
 
 class Document(SQLModel, table=True):
@@ -248,15 +251,25 @@ class Document(SQLModel, table=True):
     content: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     uploaded_by: str = Field(max_length=255)
     uploaded_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    # a declaration's document replaced by an amendment (competition/versions.py): kept, no longer current
+    replaced_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class Proposal(SQLModel, table=True):
-    """A declared group's proposal (企画提案書, a PDF within the page limit) and its estimate (積算書)."""
+    """A declared group's proposal (企画提案書, a PDF within the page limit) and its estimate (積算書), one row per
+    version: a resubmission adds a version and marks the one before replaced, a withdrawal marks it withdrawn
+    (competition/versions.py); the current version (:data:`CURRENT_PROPOSAL`) is the one neither replaced nor
+    withdrawn, and only it is reviewed."""
 
     __tablename__ = "competition_proposal"
+    __table_args__ = (sa.UniqueConstraint("declaration_id", "version", name="uq_competition_proposal_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    declaration_id: int = Field(foreign_key="competition_declaration.id", sa_column_kwargs={"unique": True})
+    declaration_id: int = Field(foreign_key="competition_declaration.id", index=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    replaced_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    withdrawn_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    withdrawn_by: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
     document_id: int = Field(foreign_key="competition_document.id")
     pages: int
     estimate_total_yen: int
@@ -293,3 +306,26 @@ class Selection(SQLModel, table=True):
     issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     recorded_by: str = Field(max_length=255)
     recorded_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+
+
+# --- versions (issue 59 item 2, competition/versions.py): which rows are current, and scores' earlier values --------
+
+CURRENT_PROPOSAL = sa.and_(Proposal.replaced_at.is_(None), Proposal.withdrawn_at.is_(None))
+ACTIVE_DECLARATION = Declaration.withdrawn_at.is_(None)
+CURRENT_DOCUMENT = Document.replaced_at.is_(None)
+
+
+class ScoreRevision(SQLModel, table=True):
+    """A score's earlier value, kept when its reviewer corrects it while the stage is open (competition/review.py
+    :func:`correct_score`): the value it had, when it was given, and when and by whom it was replaced."""
+
+    __tablename__ = "competition_score_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    score_id: int = Field(foreign_key="competition_score.id", index=True)
+    passed: Optional[bool] = Field(default=None)
+    points: int = Field(default=0)
+    comment: str = Field(default="", max_length=2000)
+    scored_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    replaced_by: str = Field(max_length=255)
+    replaced_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))

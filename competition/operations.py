@@ -18,6 +18,8 @@ Rules:
 * A proposal is taken until the proposal deadline from a declared group: a PDF of at most the call's
   page limit, and an estimate (積算書) of lines in integer yen whose total is within the cap.
 * A late submission is refused naming the deadline (:class:`DeadlinePassed`). Every act is audited.
+* Before its deadline a group may withdraw its declaration or proposal, amend its declaration's documents and
+  resubmit its proposal (competition/versions.py); earlier versions are kept, only the current one is reviewed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from competition import receipts, stages
 from competition.files import content_type_of, pdf_pages
 from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFAULT_CRITERIA, DEFAULT_ELIGIBLE,
                                 DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, DOCUMENT_LABELS, MAX_UPLOAD_BYTES,
-                                Call, Criterion, CriterionKind, Declaration, Document, DocumentKind, EstimateLine,
+                                CURRENT_PROPOSAL, Call, Criterion, CriterionKind, Declaration, Document, DocumentKind, EstimateLine,
                                 Milestone, Proposal, Question)
 from core import audit, authz
 from core.actor import Actor
@@ -352,8 +354,14 @@ def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads
     broken = members.group_problems(session, group.name, group.representative, numbers, group_id=group.id)
     if broken:
         raise CompositionBroken(broken)
-    if session.scalar(sa.select(Declaration.id).where(Declaration.call_id == call.id, Declaration.group_id == group.id)):
-        raise Conflict(f"{group.name} has already declared.", f"「{group.name}」はすでに参加表明しています。")
+    earlier = session.scalars(sa.select(Declaration).where(Declaration.call_id == call.id,
+                                                           Declaration.group_id == group.id)).first()
+    if earlier is not None and earlier.withdrawn_at is not None:
+        raise Conflict(f"{group.name} withdrew its declaration; it cannot declare again in this call.",
+                       f"「{group.name}」は参加表明を取り下げているため、この公募に再び参加表明することはできません。")
+    if earlier is not None:
+        raise Conflict(f"{group.name} has already declared; amend its documents instead.",
+                       f"「{group.name}」はすでに参加表明しています。書類を差し替える場合は修正してください。")
     uploads = _declaration_uploads(uploads)
     for upload in uploads:  # every file checked before anything is written
         content_type_of(upload.kind, upload.filename, upload.content, MAX_UPLOAD_BYTES)
@@ -414,7 +422,27 @@ def _estimate(lines: Sequence[Line], total_yen: int, cap_yen: int) -> list[dict[
 
 def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int, proposal: Upload,
                     lines: Sequence[Line], total_yen: int, *, now: dt.datetime | None = None) -> Proposal:
-    """The declared group's proposal PDF and estimate, until the proposal deadline."""
+    """The declared group's proposal PDF and estimate, until the proposal deadline (after a withdrawal, a new
+    version: competition/versions.py)."""
+    call, declaration = applicant_declaration(session, actor, call_id, group_id)
+    _deadline(session, call, "proposal_deadline", "proposals", "企画提案書の提出", now)
+    if current_proposal(session, declaration.id) is not None:
+        raise Conflict("The group has already submitted its proposal; resubmit it to replace it.",
+                       "このグループはすでに企画提案書を提出しています。差し替える場合は再提出してください。")
+    row, document, pages = take_proposal(session, actor, call, declaration, proposal, lines, total_yen)
+    number = receipts.send(session, call, declaration, "proposal", row.id, row.submitted_at, [document])
+    audit.record(session, actor, "competition.propose", "competition_proposal", str(row.id),
+                 tenant_code=declaration.representative,
+                 after={"call_id": call.id, "group_id": group_id, "version": row.version, "pages": pages,
+                        "total_yen": total_yen, "lines": [{"item": l.item, "amount_yen": l.amount_yen} for l in lines],
+                        "document": {"filename": document.filename, "size": document.size, "sha256": document.sha256},
+                        "receipt": number})
+    return row
+
+
+def applicant_declaration(session: Session, actor: Actor, call_id: int, group_id: int) -> tuple[Call, Declaration]:
+    """The call and the group's declaration in it, for an act of the group's representative (refused: the group
+    not declared, or its declaration withdrawn)."""
     authz.authorize(actor, "competition.submit")
     call = get_call(session, call_id)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call.id,
@@ -422,9 +450,21 @@ def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int,
     if declaration is None:
         raise Conflict("The group has not declared participation in this call.", "このグループはこの公募に参加表明していません。")
     _authorize_representative(actor, declaration.representative)
-    _deadline(session, call, "proposal_deadline", "proposals", "企画提案書の提出", now)
-    if session.scalar(sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id)):
-        raise Conflict("The group has already submitted its proposal.", "このグループはすでに企画提案書を提出しています。")
+    if declaration.withdrawn_at is not None:
+        raise Conflict("The group withdrew its declaration of participation; it takes no further part in this call.",
+                       "このグループは参加表明を取り下げているため、この公募には参加できません。")
+    return call, declaration
+
+
+def current_proposal(session: Session, declaration_id: int) -> Proposal | None:
+    """The declaration's current proposal: the latest version, neither replaced nor withdrawn."""
+    return session.scalars(sa.select(Proposal).where(Proposal.declaration_id == declaration_id, CURRENT_PROPOSAL)).first()
+
+
+def take_proposal(session: Session, actor: Actor, call: Call, declaration: Declaration, proposal: Upload,
+                  lines: Sequence[Line], total_yen: int) -> tuple[Proposal, Document, int]:
+    """Check and write a proposal's next version (its PDF within the page limit, its estimate within the cap):
+    the row, its document, its pages. Nothing is written when it is refused."""
     proposal = dataclasses.replace(proposal, kind=DocumentKind.proposal.value)
     document = _document(declaration.id, proposal, actor, pdf_only=True)
     pages = pdf_pages(proposal.content)
@@ -436,28 +476,24 @@ def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int,
     if found:
         raise Invalid("The proposal was not accepted. " + " ".join(p["message_en"] for p in found),
                       "企画提案書を受け付けられません。" + " ".join(p["message_ja"] for p in found), problems=found)
+    version = (session.scalar(sa.select(sa.func.max(Proposal.version)).where(Proposal.declaration_id == declaration.id))
+               or 0) + 1
     session.add(document)
     session.flush()
     row = Proposal(declaration_id=declaration.id, document_id=document.id, pages=pages, estimate_total_yen=total_yen,
-                   submitted_by=actor.subject)
+                   submitted_by=actor.subject, version=version)
     session.add(row)
     session.flush()
     session.add_all(EstimateLine(proposal_id=row.id, position=n, item=line.item.strip(), amount_yen=line.amount_yen)
                     for n, line in enumerate(lines, start=1))
     session.flush()
-    number = receipts.send(session, call, declaration, "proposal", row.id, row.submitted_at, [document])
-    audit.record(session, actor, "competition.propose", "competition_proposal", str(row.id),
-                 tenant_code=declaration.representative,
-                 after={"call_id": call.id, "group_id": group_id, "pages": pages, "total_yen": total_yen,
-                        "lines": [{"item": l.item, "amount_yen": l.amount_yen} for l in lines],
-                        "document": {"filename": document.filename, "size": document.size, "sha256": document.sha256},
-                        "receipt": number})
-    return row
+    return row, document, pages
 
 
 def list_declarations(session: Session, actor: Actor, call_id: int) -> list[tuple[Declaration, Proposal | None]]:
     authz.authorize(actor, "competition.read")
-    rows = session.execute(sa.select(Declaration, Proposal).outerjoin(Proposal, Proposal.declaration_id == Declaration.id)
+    rows = session.execute(sa.select(Declaration, Proposal).outerjoin(
+        Proposal, sa.and_(Proposal.declaration_id == Declaration.id, CURRENT_PROPOSAL))
                            .where(Declaration.call_id == call_id).order_by(Declaration.id)).all()
     return [(d, p) for d, p in rows]
 

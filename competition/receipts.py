@@ -3,7 +3,10 @@ and each proposal renkei took, with its receipt number and the moment it was rec
 applicant), through the outbox; the result of each stage is the selection's own notice (competition.selection).
 The representative's people see what was received when on their entry page (:func:`received`).
 
-A receipt number is the call's fiscal year, the kind (D: declaration, P: proposal) and the record's number:
+Withdrawals, amendments and resubmissions (competition/versions.py) have receipts too.
+
+A receipt number is the call's fiscal year, the kind (D: declaration, P: proposal or its resubmitted version, DA: a
+declaration's documents amended, DW and PW: a declaration or a proposal withdrawn) and the record's number:
 ``2025-D00003``. The message lists the files taken with their size and SHA-256, so that an applicant can tell
 which file renkei holds.
 """
@@ -24,7 +27,14 @@ from tenancy.registry.models import Tenant
 
 RECEIPT_KIND = "competition.receipt"
 KINDS = {"declaration": ("D", "参加表明書", "declaration of participation"),
-         "proposal": ("P", "企画提案書・積算書", "proposal and estimate")}
+         "proposal": ("P", "企画提案書・積算書", "proposal and estimate"),
+         # issue 59 item 2 (competition/versions.py): a resubmission is a proposal's next version (its own P number);
+         # a withdrawal's number is the withdrawn row's, an amendment's its first new document's
+         "resubmission": ("P", "企画提案書・積算書の再提出", "proposal and estimate resubmitted"),
+         "proposal_withdrawal": ("PW", "企画提案書の取下げ", "proposal withdrawn"),
+         "declaration_withdrawal": ("DW", "参加表明の取下げ", "declaration of participation withdrawn"),
+         "amendment": ("DA", "参加表明書類の差替え", "declaration's documents amended")}
+WITHDRAWALS = {"proposal_withdrawal", "declaration_withdrawal"}
 
 
 def addressee(session: Session, representative: str) -> tuple[str, str, str | None]:
@@ -50,8 +60,9 @@ def send(session: Session, call: Call, declaration: Declaration, kind: str, row_
     what = KINDS[kind][1]
     files = "\n".join(f"・{DOCUMENT_LABELS[d.kind][0]}：{d.filename}（{d.size:,} バイト、SHA-256 {d.sha256}）"
                       for d in documents)
+    files_label = "取り下げたファイル" if kind in WITHDRAWALS else "受け付けたファイル"
     body = (f"{name} 御中\n\n{call.title}について、提案グループ「{declaration.group_name}」の{what}を受け付けました。\n\n"
-            f"受付番号：{number}\n受付日時：{jst_text(received_at)}（日本時間）\n受け付けたファイル：\n{files}\n\n"
+            f"受付番号：{number}\n受付日時：{jst_text(received_at)}（日本時間）\n{files_label}：\n{files}\n\n"
             "このメールは renkei から自動で送信しています。")
     outbox.queue(session, kind=RECEIPT_KIND, subject=f"【受付番号 {number}】{what}を受け付けました（{call.title}）",
                  body=body, tenant_code=tenant_code, recipients=address, dedupe_key=f"competition-receipt:{number}")
@@ -79,8 +90,15 @@ def received(session: Session, group_ids: list[int]) -> list[Received]:
     by_id = {d.id: d for d in declarations}
     rows = [Received(calls[d.call_id].title, d.group_name, KINDS["declaration"][1],
                      number_of("declaration", calls[d.call_id].fiscal_year, d.id), d.declared_at) for d in declarations]
+    rows += [Received(calls[d.call_id].title, d.group_name, KINDS["declaration_withdrawal"][1],
+                      number_of("declaration_withdrawal", calls[d.call_id].fiscal_year, d.id), d.withdrawn_at)
+             for d in declarations if d.withdrawn_at is not None]
     for p in session.scalars(sa.select(Proposal).where(Proposal.declaration_id.in_(by_id))):
         d = by_id[p.declaration_id]
-        rows.append(Received(calls[d.call_id].title, d.group_name, KINDS["proposal"][1],
-                             number_of("proposal", calls[d.call_id].fiscal_year, p.id), p.submitted_at))
+        kind = "resubmission" if p.version > 1 else "proposal"
+        rows.append(Received(calls[d.call_id].title, d.group_name, KINDS[kind][1],
+                             number_of(kind, calls[d.call_id].fiscal_year, p.id), p.submitted_at))
+        if p.withdrawn_at is not None and p.withdrawn_at != d.withdrawn_at:  # on its own, not with the declaration
+            rows.append(Received(calls[d.call_id].title, d.group_name, KINDS["proposal_withdrawal"][1],
+                                 number_of("proposal_withdrawal", calls[d.call_id].fiscal_year, p.id), p.withdrawn_at))
     return sorted(rows, key=lambda r: r.at, reverse=True)

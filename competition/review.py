@@ -10,6 +10,8 @@ Rules:
   cannot score that group's proposal.
 * A reviewer scores each proposal once per stage (first: 書面, second: ヒアリング) on every criterion:
   a gate 可 or 否, a score from 0 to its maximum, a comment per criterion.
+* A reviewer may correct their own scores until the stage closes (:func:`correct_score`); each earlier value is
+  kept (competition_score_revision) and the correction audited with the values before and after.
 * Sealed: until the operator closes the stage (:func:`close_stage`), a reviewer sees only their own
   scores and no one sees results; afterwards no score is added.
 * Results (:func:`results`): a reviewer's total is the sum of their points; the proposal's average is
@@ -31,7 +33,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from competition import stages
-from competition.models import CallStatus, Criterion, CriterionKind, Declaration, Proposal, Selection, Stage
+from competition.models import (ACTIVE_DECLARATION, CURRENT_PROPOSAL, CallStatus, Criterion, CriterionKind, Declaration,
+                                Proposal, ScoreRevision, Selection, Stage)
 from competition.operations import criteria, get_call
 from core import audit, authz
 from core.actor import Actor
@@ -178,7 +181,8 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
                            "この提案グループとの利害関係を申告しているため、採点できません。", action="competition.review")
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
                                                                Declaration.group_id == group_id)).one_or_none()
-    if declaration is None or session.scalar(sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id)) is None:
+    if declaration is None or declaration.withdrawn_at is not None or session.scalar(
+            sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id, CURRENT_PROPOSAL)) is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
     if stage is Stage.second and declaration.id not in sent_on(session, call_id):
         raise Conflict(f"{declaration.group_name} was not passed on by the first review; it takes no part in the hearing.",
@@ -202,6 +206,53 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
                  after={"stage": stage.value, "group_id": group_id,
                         "marks": [{"criterion_id": r.criterion_id, "passed": r.passed, "points": r.points,
                                    "comment": r.comment} for r in rows], **({"call_status": moved} if moved else {})})
+    return rows
+
+
+def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int,
+                  marks: list[Mark]) -> list[Score]:
+    """The reviewer corrects their own marks on a group's proposal while the stage is open (issue 59 item 2): every
+    criterion given again; each changed score's earlier value kept (competition_score_revision), the act audited
+    with the values before and after. Refused once the stage is closed."""
+    reviewer = _reviewer(session, actor, call_id)
+    stage = Stage(stage)
+    if _closed(session, call_id, stage):
+        raise Conflict("This stage of the review is closed; its scores are no longer corrected.",
+                       "この審査は締め切られているため、採点を修正できません。")
+    _in_stage(session, call_id, stage)
+    declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
+                                                               Declaration.group_id == group_id)).one_or_none()
+    rows = list(session.scalars(sa.select(Score).where(
+        Score.stage == stage, Score.declaration_id == (declaration.id if declaration else -1),
+        Score.reviewer_id == reviewer.id).order_by(Score.id)))
+    if not rows:
+        raise NotFound("You have not scored this proposal in this stage: score it first.",
+                       "この提案はまだ採点していません。先に採点してください。")
+    table = criteria(session, call_id)
+    found = _marks_problems(table, marks)
+    if found:
+        raise Invalid("The scores were not corrected. " + " ".join(p["message_en"] for p in found),
+                      "採点を修正できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+    kinds = {c.id: c.kind for c in table}
+    by_criterion = {m.criterion_id: m for m in marks}
+    moment, before, after = utcnow(), [], []
+    for row in rows:
+        mark = by_criterion[row.criterion_id]
+        passed = mark.passed if kinds[row.criterion_id] == CriterionKind.gate else None
+        points = mark.points if kinds[row.criterion_id] == CriterionKind.score else 0
+        comment = (mark.comment or "")[:2000]
+        if (row.passed, row.points, row.comment) == (passed, points, comment):
+            continue
+        session.add(ScoreRevision(score_id=row.id, passed=row.passed, points=row.points, comment=row.comment,
+                                  scored_at=row.scored_at, replaced_by=actor.subject, replaced_at=moment))
+        before.append({"criterion_id": row.criterion_id, "passed": row.passed, "points": row.points, "comment": row.comment})
+        row.passed, row.points, row.comment, row.scored_at = passed, points, comment, moment
+        after.append({"criterion_id": row.criterion_id, "passed": passed, "points": points, "comment": comment})
+    if not after:
+        raise Conflict("The marks are the same as before; nothing was corrected.", "採点内容が修正前と同じです。")
+    session.flush()
+    audit.record(session, actor, "competition.score.correct", "competition_proposal", str(declaration.id),
+                 before={"marks": before}, after={"stage": stage.value, "group_id": group_id, "marks": after})
     return rows
 
 
@@ -307,7 +358,7 @@ def results(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[
         raise Conflict("The scores are sealed until this stage of the review closes.", "審査が締め切られるまで採点結果は開示されません。")
     table = criteria(session, call_id)
     first_scored = next((c.id for c in table if c.kind == CriterionKind.score), None)
-    declarations = list(session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id)
+    declarations = list(session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id, ACTIVE_DECLARATION)
                                         .order_by(Declaration.declared_at, Declaration.id)))
     if stage is Stage.second:  # only the groups the first stage passed on are ranked in the hearing
         passed_on = sent_on(session, call_id)

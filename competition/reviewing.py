@@ -18,7 +18,7 @@ import dataclasses
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition.models import Call, Declaration, Document, Proposal, Selection, Stage
+from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, Call, Declaration, Document, Proposal, Selection, Stage
 from competition.operations import get_call
 from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, _reviewer
 from core import authz
@@ -99,8 +99,9 @@ def desk(session: Session, actor: Actor, call_id: int) -> Desk:
                                                          .where(ConflictOfInterest.reviewer_id == reviewer.id))}
     scored = set(session.scalars(sa.select(Score.declaration_id).where(Score.reviewer_id == reviewer.id,
                                                                        Score.stage == stage))) if stage else set()
-    rows = session.execute(sa.select(Declaration, Proposal.id).outerjoin(Proposal, Proposal.declaration_id == Declaration.id)
-                           .where(Declaration.call_id == call_id).order_by(Declaration.declared_at, Declaration.id)).all()
+    rows = session.execute(sa.select(Declaration, Proposal.id).outerjoin(
+        Proposal, sa.and_(Proposal.declaration_id == Declaration.id, CURRENT_PROPOSAL))
+                           .where(Declaration.call_id == call_id, ACTIVE_DECLARATION).order_by(Declaration.declared_at, Declaration.id)).all()
     groups = [ToReview(d.group_id, d.group_name, d.id, proposal_id is not None,
                        stage is not None and proposal_id is not None and (sent_on is None or d.id in sent_on),
                        conflicts.get(d.group_id), d.id in scored) for d, proposal_id in rows]
@@ -123,7 +124,7 @@ def proposal_file(session: Session, actor: Actor, call_id: int, group_id: int) -
         raise NotPermitted("You declared a conflict of interest with this group.",
                            "この提案グループとの利害関係を申告しています。", action="competition.review")
     document = session.scalar(sa.select(Document).join(Proposal, Proposal.document_id == Document.id)
-                              .where(Proposal.declaration_id == group.declaration_id))
+                              .where(Proposal.declaration_id == group.declaration_id, CURRENT_PROPOSAL))
     if document is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
     return document

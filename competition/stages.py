@@ -23,7 +23,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition.models import CALL_STATUS_LABELS, Call, CallStatus, Milestone, Proposal, Declaration
+from competition.models import (ACTIVE_DECLARATION, CALL_STATUS_LABELS, CURRENT_PROPOSAL, Call, CallStatus, Declaration,
+                                Milestone, Proposal)
 from core import audit
 from core.actor import Actor
 from core.calendar import JST, date_ja, jst_text
@@ -56,7 +57,7 @@ def opens_at(session: Session, call_id: int) -> Milestone:
 
 def has_proposals(session: Session, call_id: int) -> bool:
     return session.scalar(sa.select(Proposal.id).join(Declaration, Declaration.id == Proposal.declaration_id)
-                          .where(Declaration.call_id == call_id).limit(1)) is not None
+                          .where(Declaration.call_id == call_id, ACTIVE_DECLARATION, CURRENT_PROPOSAL).limit(1)) is not None
 
 
 def _proposals_closed(call: Call, session: Session, now: dt.datetime) -> WhyNot | None:

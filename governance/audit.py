@@ -252,6 +252,11 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "competition.reviewer.assign": ("企画コンペの審査員の指名", "Competition reviewer assigned"),
     "competition.conflict.declare": ("審査員の利害関係の申告", "Reviewer's conflict of interest declared"),
     "competition.score": ("企画提案の採点", "Proposal scored"),
+    "competition.score.correct": ("企画提案の採点の修正", "Proposal's score corrected"),
+    "competition.declaration.withdraw": ("企画コンペの参加表明の取下げ", "Declaration of participation withdrawn"),
+    "competition.declaration.amend": ("企画コンペの参加表明書類の差替え", "Declaration's documents amended"),
+    "competition.proposal.withdraw": ("企画提案書の取下げ", "Proposal withdrawn"),
+    "competition.proposal.resubmit": ("企画提案書・積算書の再提出", "Proposal and estimate resubmitted"),
     "competition.review.close": ("企画コンペの審査の締切", "Competition review stage closed"),
     "competition.call.move": ("企画コンペの公募の段階の移行（審査開始・選定・終了・再開）",
                               "Competition call moved to its next stage (review, selection, closed, reopened)"),
@@ -539,6 +544,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "marks": "採点", "criterion_id": "評価項目の番号", "passed": "課題要件への適合（可）", "points": "得点", "comment": "講評",
     "selected": "選定", "letters": "通知書", "receipt": "受付番号", "call_status": "公募の段階の移行", "move": "移行",
     "stages_reopened": "取り消した審査の締切",
+    # applicants' rights before a deadline and corrected scores (competition/versions.py, review.correct_score)
+    "withdrawn": "取下げ", "proposal_withdrawn": "あわせて取り下げた企画提案書の版",
 }
 
 

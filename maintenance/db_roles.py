@@ -150,6 +150,13 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "competition_stage_closed": ("DELETE",),
     "competition_milestone": ("UPDATE (at)",),
     "competition_question": ("UPDATE (answer, answered_by, answered_at, published_at)",),
+    # changes before a deadline (competition.versions): a declaration or proposal is marked withdrawn, a proposal or a
+    # document marked replaced by its next version (nothing else of them changes); a reviewer corrects a score while
+    # the stage is open, its earlier value kept in competition_score_revision (only added)
+    "competition_declaration": ("UPDATE (withdrawn_at, withdrawn_by)",),
+    "competition_document": ("UPDATE (replaced_at)",),
+    "competition_proposal": ("UPDATE (replaced_at, withdrawn_at, withdrawn_by)",),
+    "competition_score": ("UPDATE (passed, points, comment, scored_at)",),
     # a contract's cost is entered under a grant once; its milestones and deliverables are delivered once
     "competition_contract": ("UPDATE (cost_item_id, grant_id)",),
     "competition_contract_item": ("UPDATE (delivered_on, delivered_by, dataset_id)",),

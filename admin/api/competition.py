@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,7 +20,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from competition import operations as comp
-from competition import contracts, review, selection, stages
+from competition import contracts, review, selection, stages, versions
 from competition.models import MAX_UPLOAD_BYTES, CallStatus, DocumentKind
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -169,6 +170,8 @@ class DeclarationOut(BaseModel):
     declared_at: dt.datetime
     proposal_pages: int | None
     estimate_total_yen: int | None
+    withdrawn_at: dt.datetime | None = Field(description="When the group withdrew its declaration (null: it takes part)")
+    proposal_version: int | None = Field(description="The current proposal's version (1 first, +1 per resubmission)")
 
 
 class DeclarationList(BaseModel):
@@ -205,7 +208,9 @@ def _declaration(declaration, proposal) -> dict:
             "group_name": declaration.group_name, "representative": declaration.representative,
             "declared_at": declaration.declared_at.isoformat(),
             "proposal_pages": proposal.pages if proposal else None,
-            "estimate_total_yen": proposal.estimate_total_yen if proposal else None}
+            "estimate_total_yen": proposal.estimate_total_yen if proposal else None,
+            "withdrawn_at": declaration.withdrawn_at.isoformat() if declaration.withdrawn_at else None,
+            "proposal_version": proposal.version if proposal else None}
 
 
 def _bytes(field: str, text: str) -> bytes:
@@ -310,6 +315,54 @@ def propose(path: CallGroupPath, body: ProposalBody):
     proposal = comp.submit_proposal(db.session, current_actor(), path.call_id, path.group_id, upload, lines, body.total_yen)
     declaration = db.session.get(comp.Declaration, proposal.declaration_id)
     return jsonify(_declaration(declaration, proposal)), 201
+
+
+# --- applicants' rights before a deadline (competition/versions.py, issue 59 item 2) -------------------
+
+class AmendmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[CompetitionDocumentBody] = Field(min_length=1, max_length=4,
+                                                     description="The documents to replace, one per kind")
+
+
+def _declaration_now(call_id: int, group_id: int):
+    row = db.session.scalars(sa.select(comp.Declaration).where(comp.Declaration.call_id == call_id,
+                                                               comp.Declaration.group_id == group_id)).one()
+    proposal = comp.current_proposal(db.session, row.id) if row.withdrawn_at is None else None
+    return jsonify(_declaration(row, proposal))
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/declaration/withdraw", responses={200: DeclarationOut},
+         summary="Withdraw the group's declaration of participation (and its proposal), before the declaration deadline")
+def withdraw_declaration(path: CallGroupPath):
+    versions.withdraw_declaration(db.session, current_actor(), path.call_id, path.group_id)
+    return _declaration_now(path.call_id, path.group_id)
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/declaration/amend", responses={200: DeclarationOut},
+         summary="Replace documents of the group's declaration (the earlier files kept), before the declaration deadline")
+def amend_declaration(path: CallGroupPath, body: AmendmentBody):
+    uploads = [comp.Upload(d.kind, d.filename, _bytes(f"documents[{n}].content_base64", d.content_base64))
+               for n, d in enumerate(body.documents)]
+    versions.amend_declaration(db.session, current_actor(), path.call_id, path.group_id, uploads)
+    return _declaration_now(path.call_id, path.group_id)
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/proposal/withdraw", responses={200: DeclarationOut},
+         summary="Withdraw the group's proposal (kept, no longer reviewed), before the proposal deadline")
+def withdraw_proposal(path: CallGroupPath):
+    versions.withdraw_proposal(db.session, current_actor(), path.call_id, path.group_id)
+    return _declaration_now(path.call_id, path.group_id)
+
+
+@bp.post("/competition/calls/<call_id>/groups/<group_id>/proposal/resubmit", responses={201: DeclarationOut},
+         summary="Resubmit the group's proposal and estimate as a new version (the earlier kept), before the deadline")
+def resubmit_proposal(path: CallGroupPath, body: ProposalBody):
+    upload = comp.Upload("proposal", body.proposal.filename, _bytes("proposal.content_base64", body.proposal.content_base64))
+    lines = [comp.Line(line.item, line.amount_yen) for line in body.lines]
+    proposal = versions.resubmit_proposal(db.session, current_actor(), path.call_id, path.group_id, upload, lines,
+                                          body.total_yen)
+    return jsonify(_declaration(db.session.get(comp.Declaration, proposal.declaration_id), proposal)), 201
 
 
 # --- the review (competition/review.py) -------------------------------------------------------------
@@ -427,6 +480,14 @@ def score(path: StageGroupPath, body: ScoreBody):
     marks = [review.Mark(m.criterion_id, m.passed, m.points, m.comment) for m in body.marks]
     rows = review.score(db.session, current_actor(), path.call_id, path.stage, path.group_id, marks)
     return jsonify(_scores(rows)), 201
+
+
+@bp.post("/competition/calls/<call_id>/stages/<stage>/groups/<group_id>/scores/correct", responses={200: ScoreList},
+         summary="A reviewer corrects their marks on a group's proposal while the stage is open (earlier values kept)")
+def correct_score(path: StageGroupPath, body: ScoreBody):
+    marks = [review.Mark(m.criterion_id, m.passed, m.points, m.comment) for m in body.marks]
+    return jsonify(_scores(review.correct_score(db.session, current_actor(), path.call_id, path.stage, path.group_id,
+                                                marks)))
 
 
 @bp.get("/competition/calls/<call_id>/stages/<stage>/my-scores", responses={200: ScoreList},

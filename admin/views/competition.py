@@ -16,7 +16,7 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, confirm_first, post_action, typed_id, typed_number
 from competition import operations as comp
-from competition import receipts, review, selection, stages
+from competition import receipts, review, selection, stages, versions
 from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, CallStatus, DocumentKind
 from core import authz
 from core.calendar import JST, fiscal_year_label
@@ -176,7 +176,8 @@ class CompetitionEntryView(SecureView):
         return self.render("renkei/competition_entry.html", calls=comp.published_calls(db.session), groups=groups,
                            received=receipts.received(db.session, [group.id for group in groups]), when=_when,
                            documents=required + optional, rows=range(1, ESTIMATE_ROWS + 1),
-                           proposal_label=forms.pick(DOCUMENT_LABELS[DocumentKind.proposal]), year_label=fiscal_year_label)
+                           proposal_label=forms.pick(DOCUMENT_LABELS[DocumentKind.proposal]), year_label=fiscal_year_label,
+                           standing=lambda call_id, group_id: versions.standing(db.session, call_id, group_id))
 
     @expose("/<int:call_id>/questions", methods=("POST",))
     def ask(self, call_id: int):
@@ -193,18 +194,62 @@ class CompetitionEntryView(SecureView):
 
     @expose("/<int:call_id>/groups/<int:group_id>/proposal", methods=("POST",))
     def propose(self, call_id: int, group_id: int):
-        f = request.files.get("proposal")
-        upload = comp.Upload("proposal", (f.filename or "") if f else "", f.read(comp.MAX_UPLOAD_BYTES + 1) if f else b"")
-        lines = []
-        for n in range(1, ESTIMATE_ROWS + 1):
-            item, amount = (request.form.get(f"item_{n}") or "").strip(), (request.form.get(f"amount_{n}") or "").strip()
-            if item or amount:
-                value = _int(f"amount_{n}")
-                lines.append(comp.Line(item, value if value is not None else -1))
-        total = _int("total_yen")
-        return post_action(lambda: comp.submit_proposal(db.session, g.actor, call_id, group_id, upload, lines,
-                                                        total if total is not None else -1),
+        upload, lines, total = _proposal_form()
+        return post_action(lambda: comp.submit_proposal(db.session, g.actor, call_id, group_id, upload, lines, total),
                            back=url_for(".index"), saved=_("Your proposal was received."))
+
+    # --- applicants' rights before a deadline (issue 59 item 2: competition/versions.py) ---------------------
+
+    @expose("/<int:call_id>/groups/<int:group_id>/declaration/withdraw", methods=("POST",))
+    def withdraw_declaration(self, call_id: int, group_id: int):
+        confirmation = confirm_first(
+            self, back=url_for(".index"), title=_("Withdraw the declaration of participation?"),
+            consequence=_("The group's declaration and its proposal are withdrawn: the group takes no further part in "
+                          "this call and cannot declare again. The files are kept."),
+            confirm_label=_("Withdraw the declaration"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: versions.withdraw_declaration(db.session, g.actor, call_id, group_id),
+                           back=url_for(".index"), saved=_("Your declaration was withdrawn; a receipt was sent."))
+
+    @expose("/<int:call_id>/groups/<int:group_id>/declaration/amend", methods=("POST",))
+    def amend_declaration(self, call_id: int, group_id: int):
+        uploads = [comp.Upload(kind, f.filename or "", f.read(comp.MAX_UPLOAD_BYTES + 1))
+                   for kind, f in request.files.items() if f and f.filename]
+        return post_action(lambda: versions.amend_declaration(db.session, g.actor, call_id, group_id, uploads),
+                           back=url_for(".index"), saved=_("The documents were replaced; a receipt was sent."))
+
+    @expose("/<int:call_id>/groups/<int:group_id>/proposal/withdraw", methods=("POST",))
+    def withdraw_proposal(self, call_id: int, group_id: int):
+        confirmation = confirm_first(
+            self, back=url_for(".index"), title=_("Withdraw the proposal?"),
+            consequence=_("The proposal is withdrawn and will not be reviewed unless you submit it again before the "
+                          "proposal deadline. The file is kept."),
+            confirm_label=_("Withdraw the proposal and estimate"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: versions.withdraw_proposal(db.session, g.actor, call_id, group_id),
+                           back=url_for(".index"), saved=_("Your proposal was withdrawn; a receipt was sent."))
+
+    @expose("/<int:call_id>/groups/<int:group_id>/proposal/resubmit", methods=("POST",))
+    def resubmit_proposal(self, call_id: int, group_id: int):
+        upload, lines, total = _proposal_form()
+        return post_action(lambda: versions.resubmit_proposal(db.session, g.actor, call_id, group_id, upload, lines, total),
+                           back=url_for(".index"), saved=_("Your proposal was resubmitted as a new version."))
+
+
+def _proposal_form() -> tuple[comp.Upload, list[comp.Line], int]:
+    """The proposal form's file, estimate lines and total (a value that is no whole number: -1, refused beside it)."""
+    f = request.files.get("proposal")
+    upload = comp.Upload("proposal", (f.filename or "") if f else "", f.read(comp.MAX_UPLOAD_BYTES + 1) if f else b"")
+    lines = []
+    for n in range(1, ESTIMATE_ROWS + 1):
+        item, amount = (request.form.get(f"item_{n}") or "").strip(), (request.form.get(f"amount_{n}") or "").strip()
+        if item or amount:
+            value = _int(f"amount_{n}")
+            lines.append(comp.Line(item, value if value is not None else -1))
+    total = _int("total_yen")
+    return upload, lines, total if total is not None else -1
 
 
 def views(session):

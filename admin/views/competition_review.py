@@ -122,6 +122,18 @@ def _mark(criterion, form) -> review.Mark:
     return review.Mark(key, points=points, comment=form.get(f"comment_{key}", ""))
 
 
+def _typed_marks(mine: dict) -> dict[str, str]:
+    """A reviewer's saved marks as the scoring form's fields (the correction form starts from them)."""
+    typed = {}
+    for criterion_id, s in mine.items():
+        if s.passed is not None:
+            typed[f"passed_{criterion_id}"] = "yes" if s.passed else "no"
+        else:
+            typed[f"points_{criterion_id}"] = str(s.points)
+        typed[f"comment_{criterion_id}"] = s.comment
+    return typed
+
+
 def _problems_by_criterion(error: DomainError) -> dict[int, str]:
     """The refusal's problems by criterion id (the review names them ``criterion <id>``)."""
     ja = forms.ja()
@@ -166,9 +178,10 @@ class CompetitionReviewView(SecureView):
         except DomainError as error:
             abort(status_of(error))
         mine = {s.criterion_id: s for s in mine if s.declaration_id == group.declaration_id}
+        correcting = (typed or _typed_marks(mine)) if mine else {}
         return self.render("renkei/competition_score.html", desk=desk, group=group, stage_label=stage_label,
                            criteria=comp.criteria(db.session, call_id), mine=mine, typed=typed or {},
-                           errors=errors or {}), status
+                           correcting=correcting, errors=errors or {}), status
 
     @expose("/<int:call_id>/groups/<int:group_id>", methods=("GET", "POST"))
     def score(self, call_id: int, group_id: int):
@@ -190,6 +203,28 @@ class CompetitionReviewView(SecureView):
                 raise
 
         return post_action(save, back=url_for(".desk", call_id=call_id), saved=_("Your scores were saved."),
+                           failed=lambda: self._score_page(call_id, group_id, request.form, errors, 422))
+
+    # --- a score corrected while the stage is open (issue 59 item 2: review.correct_score) -------------------
+
+    @expose("/<int:call_id>/groups/<int:group_id>/correct", methods=("POST",))
+    def correct(self, call_id: int, group_id: int):
+        desk = self._desk(call_id)
+        if desk.stage is None:
+            abort(409)
+        marks = [_mark(c, request.form) for c in comp.criteria(db.session, call_id)]
+        errors: dict[int, str] = {}
+
+        def save():
+            try:
+                return review.correct_score(db.session, g.actor, call_id, desk.stage, group_id, marks)
+            except DomainError as error:
+                errors.update(_problems_by_criterion(error))
+                error.problems = [p for p in error.problems if not p.get("field", "").startswith("criterion ")]
+                raise
+
+        return post_action(save, back=url_for(".score", call_id=call_id, group_id=group_id),
+                           saved=_("Your scores were corrected; the earlier values are kept."),
                            failed=lambda: self._score_page(call_id, group_id, request.form, errors, 422))
 
     @expose("/<int:call_id>/groups/<int:group_id>/proposal.pdf")

@@ -197,10 +197,18 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
         "the file's content: a PDF (its first bytes) of at most the call's page limit (" + ROW + ")"),
     ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal", "total_yen"): (
         ("exceeds the cap", "add up to"), "the lines' sum and the call's cap: a relation between fields and " + ROW),
+    # an amendment's files are checked as a declaration's (issue 59 item 2), one per kind
+    **{("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/amend", kind): (
+        ("is not a", "is empty", "Files up to"), "each file's content (its first bytes and size)")
+       for kind in ("participation_form", "company_profile", "pledge", "initiatives")},
+    ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/amend", "documents"): (
+        "one file per kind", "the kinds among the list's items differ (a relation between items)"),
 }
 # A change is checked by the same function as the creation: its refusals are the creation's.
 for _created, _changed, _fields in (
         ("POST /api/v1/project-groups", "PUT /api/v1/project-groups/{group_id}", ("members", "representative", "name")),
+        ("POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal",
+         "POST /api/v1/competition/calls/{call_id}/groups/{group_id}/proposal/resubmit", ("proposal", "total_yen")),
         ("POST /api/v1/tenants/{code}/api-clients", "PATCH /api/v1/api-clients/{client_id}",
          ("expires_on", "allow_any", "allowlist"))):
     UNSTATABLE.update({(_changed, field): UNSTATABLE[(_created, field)] for field in _fields})

@@ -242,6 +242,16 @@ def more_rows(db) -> dict:
     members.confirm_email(db, token_from_outbox(db, NTA))
     call = competition.create_call(db, OPERATOR, 2025)
     competition.publish_call(db, OPERATOR, call.id)
+    # 熊本市's group declared with a proposal before the deadlines: the entry page's withdraw, amend and resubmit forms
+    from tenancy.members.models import ProjectGroup
+    from tests.competition.conftest import EARLY, pdf_of
+
+    group_id = db.scalar(sa.select(ProjectGroup.id).where(ProjectGroup.name == "観光データ連携"))
+    competition.declare(db, OPERATOR, call.id, group_id, [competition.Upload(k, f"{k}.pdf", pdf_of(1))
+                                                          for k in ("participation_form", "company_profile", "pledge")],
+                        now=EARLY)
+    competition.submit_proposal(db, OPERATOR, call.id, group_id, competition.Upload("proposal", "p.pdf", pdf_of(1)),
+                                [competition.Line("人件費", 1_000_000)], 1_000_000, now=EARLY)
     db.commit()
     return {"event_id": event.id, "registration_id": registration.id, "inquiry_id": inquiry.id,
             "member_number": NTA, "call_id": call.id}

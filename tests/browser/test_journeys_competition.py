@@ -58,14 +58,14 @@ def test_a_representative_declares_submits_within_the_cap_and_is_refused_after_t
     expect(page.get_by_text("参加表明を受け付けました。")).to_be_visible()
     found["declared"] = _violations(page)
 
-    def propose(total: str) -> None:
+    def propose(total: str, button: str = "企画提案書を提出する") -> None:
         page.set_input_files(f"#proposal-{suffix}", _pdf("企画提案書.pdf", 3))
         page.fill(f"#item-{suffix}-1", "人件費")
         page.fill(f"#amount-{suffix}-1", "3000000")
         page.fill(f"#item-{suffix}-2", "クラウド利用料")
         page.fill(f"#amount-{suffix}-2", "1900000")
         page.fill(f"#total-{suffix}", total)
-        page.get_by_role("button", name="企画提案書を提出する").click()
+        page.get_by_role("button", name=button, exact=True).click()
 
     propose("4900000")  # within the cap of 5,000,000 yen, tax included
     expect(page.get_by_text("企画提案書を受け付けました。")).to_be_visible()
@@ -73,11 +73,11 @@ def test_a_representative_declares_submits_within_the_cap_and_is_refused_after_t
     assert db.scalar(sa.select(Proposal.estimate_total_yen)) == 4_900_000
 
     # the proposal deadline passes (the secretariat moves the steps up to it, in their order, to past moments):
-    # the next submission is refused
+    # a resubmission (the form once a proposal is in, issue 59 item 2) is refused
     moment = proposals_closed(db, operator, call.id).astimezone(JST)
     page.goto(live_server("/admin/competition-entry/"))
-    propose("4900000")
-    expect(page.get_by_text(f"企画提案書の提出の期限（{date_ja(moment.date())} {moment:%H:%M}）を過ぎているため、"
+    propose("4900000", "企画提案書を再提出する")
+    expect(page.get_by_text(f"企画提案書の変更の期限（{date_ja(moment.date())} {moment:%H:%M}）を過ぎているため、"
                             "受け付けられません。")).to_be_visible()
     found["refused"] = _violations(page)
     db.rollback()

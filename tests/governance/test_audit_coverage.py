@@ -767,6 +767,35 @@ def competition_review(ctx: Ctx, *, points: int = 80) -> tuple[str, dict]:
     return f"/api/v1/competition/calls/{call_id}/stages/first/groups/{group_id}/scores", {"marks": marks}
 
 
+def competition_proposed(ctx: Ctx) -> str:
+    """提案B declared and its proposal submitted on the 2040 call; the group's address."""
+    path = competition_declared(ctx)
+    response = ctx.client.post(path, json=competition_proposal(4_800_000), headers=ctx.as_operator)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return path.removesuffix("/proposal")
+
+
+def competition_scored(ctx: Ctx) -> tuple[str, dict]:
+    """提案B scored by the operator's account as the 2040 call's reviewer (the stage open); the correction's
+    address and a body of marks different from the first ones."""
+    from competition import review
+
+    path, body = competition_review(ctx)
+    reviewer = Actor(issuer="urn:test", subject=ctx.users(("platform-operator",))[0].id, name="審査 運営者",
+                     roles=frozenset({"platform-operator"}))
+    review.score(ctx.db, reviewer, int(path.split("/")[5]), "first", int(path.split("/")[9]),
+                 [review.Mark(m["criterion_id"], m.get("passed"), m.get("points", 0), m.get("comment", "")) for m in body["marks"]])
+    ctx.db.commit()
+    return path + "/correct", competition_review_marks(body, 70)
+
+
+def competition_review_marks(body: dict, points: int) -> dict:
+    """The marks of ``body`` with ``points`` on the first scored criterion."""
+    marks = [dict(m) for m in body["marks"]]
+    next(m for m in marks if "points" in m)["points"] = points
+    return {"marks": marks}
+
+
 def competition_closed(ctx: Ctx) -> tuple[str, dict]:
     """The 2040 call's first stage scored by its one reviewer and closed, with the prefecture's settings for the
     letters: the selection's address and a body choosing 提案B."""
@@ -1464,6 +1493,25 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Entry(
         success=lambda c: op(c, "POST", competition_declared(c), competition_proposal(4_800_000)),
         refused=lambda c: op(c, "POST", competition_declared(c), competition_proposal(5_000_001))),
+    # applicants' rights before a deadline (issue 59 item 2); refused: a group that has not declared, no proposal
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/withdraw"): Entry(
+        success=lambda c: op(c, "POST", competition_declared(c).replace("/proposal", "/declaration/withdraw")),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/groups/{project_group(c)}"
+                                        "/declaration/withdraw")),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/amend"): Entry(
+        success=lambda c: op(c, "POST", competition_declared(c).replace("/proposal", "/declaration/amend"),
+                             {"documents": competition_documents()["documents"][2:]}),
+        refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/groups/{project_group(c)}"
+                                        "/declaration/amend", {"documents": competition_documents()["documents"][2:]})),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal/withdraw"): Entry(
+        success=lambda c: op(c, "POST", competition_proposed(c) + "/proposal/withdraw"),
+        refused=lambda c: op(c, "POST", competition_declared(c) + "/withdraw")),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal/resubmit"): Entry(
+        success=lambda c: op(c, "POST", competition_proposed(c) + "/proposal/resubmit", competition_proposal(4_000_000)),
+        refused=lambda c: op(c, "POST", competition_proposed(c) + "/proposal/resubmit", competition_proposal(5_000_001))),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores/correct"): Entry(
+        success=lambda c: op(c, "POST", *competition_scored(c)),
+        refused=lambda c: (lambda path, body: op(c, "POST", path + "/correct", body))(*competition_review(c))),
     ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/reviewers",
                              {"subject": "reviewer-a", "name": "審査 一郎"}),

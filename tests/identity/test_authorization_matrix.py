@@ -417,6 +417,18 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal"): Rule(
         {"operator": "any", "municipal-admin": "any", "org-admin": "any"},
         lambda: {"proposal": {"filename": "p.pdf", "content_base64": ""}, "lines": [], "total_yen": 0}),
+    # applicants' rights before a deadline (issue 59 item 2): the same people as submit
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/withdraw"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration/amend"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"}, lambda: {"documents": []}),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal/withdraw"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/proposal/resubmit"): Rule(
+        {"operator": "any", "municipal-admin": "any", "org-admin": "any"},
+        lambda: {"proposal": {"filename": "p.pdf", "content_base64": ""}, "lines": [], "total_yen": 0}),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores/correct"): Rule(
+        REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
     # the review: the operator assigns reviewers and closes a stage; any person but the auditor may be a reviewer
     # (the call's assignment is the operation's check: call 1 does not exist here); results are sealed reads
     ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(SECRETARIAT, lambda: {"subject": "r-1", "name": "審査 一"}),
