@@ -31,9 +31,10 @@ from billing import allocation, ledger
 from billing.errors import AllocationError
 from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
                                    InvalidBillingData)
-from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RUN_TRANSITIONS,
+from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_LABELS_JA, RUN_KIND_SLOT,
                             AllocationPolicy, AllocationRun, AllocationRunLine, CostItem, EntryKind, JournalEntry,
                             RunKind, RunStatus)
+from billing.run_lifecycle import RUN_STATUS_LABELS_JA, RUN_TRANSITIONS
 from billing.operations import (_cost_items, _key, _manage, _same_person, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary, policy_value
@@ -592,7 +593,7 @@ def allowed_run_actions(run: AllocationRun) -> list[str]:
 
 
 def _move(run: AllocationRun, action: str) -> RunStatus:
-    """The status ``action`` moves ``run`` to, by :data:`billing.models.RUN_TRANSITIONS` (the table
+    """The status ``action`` moves ``run`` to, by :data:`billing.run_lifecycle.RUN_TRANSITIONS` (the table
     the database guard is built from too); refused when the run's status is not one of its sources."""
     move = RUN_TRANSITIONS[action]
     allowed, label_ja = move.sources, move.label_ja

@@ -48,9 +48,8 @@ from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
 from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA,
-                            RunKind, RUN_STATUS_LABELS_EN,
-                            RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
-                            RunStatus)
+                            RunKind, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus, RunStatus)
+from billing.run_lifecycle import RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA
 from core import authz, charts
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
