@@ -39,6 +39,10 @@ class RunSnapshot:
     def cost_total(self) -> int:
         return sum(item.amount for item in self.cost_items)
 
+    def year_total(self, run_total: int) -> int:
+        """負担対象額: the snapshot's, else (a run older than the key) the run's own total."""
+        return run_total if self.total is None else self.total
+
     @classmethod
     def parse(cls, snapshot_json: str) -> RunSnapshot:
         snapshot = json.loads(snapshot_json)

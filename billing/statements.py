@@ -155,30 +155,33 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
     snapshot = RunSnapshot.parse((settlement or run).snapshot_json)
     history = tuple(LedgerLine(view.occurred_on, view.kind, view.description, view.amount, _reference(view))
                     for view in postings)
-    settled = settlement is not None
     return Statement(
         tenant_code=tenant_code, tenant_name=name, fiscal_year=fiscal_year, run_id=run.id, posted_on=run.posted_on,
         policy_name=snapshot.policy_name, policy_version=snapshot.policy_version,
         policy_in_words=snapshot.policy_in_words, resolution_ref=resolution_text(session, snapshot.resolution_ref),
-        year_total=run.total if snapshot.total is None else snapshot.total,
+        year_total=snapshot.year_total(run.total),
         is_prefecture=line.is_prefecture,
         months=line.months, population=line.population, population_source=line.population_source,
         usage=json.loads(line.usage_json),
-        components=tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
-                         for basis, amount in json.loads(line.components_json).items()),
+        components=_components(line),
         charged=charged,
         payments=tuple(entry for entry in history if entry.kind == EntryKind.payment),
         history=history,
         balance=sum(view.amount for view in postings),
-        cost_items=tuple(dataclasses.astuple(item) for item in snapshot.cost_items),
+        cost_items=tuple(map(dataclasses.astuple, snapshot.cost_items)),
         issued_on=today_jst(),
         cost_total=snapshot.cost_total,
-        grants=tuple(dataclasses.astuple(grant) for grant in snapshot.grants),
+        grants=tuple(map(dataclasses.astuple, snapshot.grants)),
         kind=RunKind(run.kind),
-        estimate=estimate if settled else None,
-        settlement_run_id=settlement.id if settled else None,
+        estimate=None if settlement is None else estimate,
+        settlement_run_id=getattr(settlement, "id", None),
         forecast=_forecast(session, tenant_code, fiscal_year),
     )
+
+
+def _components(line: AllocationRunLine) -> tuple[ComponentAmount, ...]:
+    return tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
+                 for basis, amount in json.loads(line.components_json).items())
 
 
 def _mismatch(tenant_code: str, fiscal_year: int, message_en: str, problem_ja: str, **details) -> StatementMismatch:
@@ -194,21 +197,27 @@ def _runs_behind(session: Session, tenant_code: str, fiscal_year: int,
                  standing: Sequence[ledger.PostingView]) -> tuple[AllocationRun, AllocationRun | None]:
     """The run whose charge stands (the 概算 or the year's only run) and the 精算 that settled it, if any."""
     run_ids = {view.run_id for view in standing}
-    runs = session.scalars(sa.select(AllocationRun).where(AllocationRun.id.in_(run_ids))).all()
-    primary = [run for run in runs if RunKind(run.kind) != RunKind.settlement]
-    settling = [run for run in runs if RunKind(run.kind) == RunKind.settlement]
-    if len(settling) == 1 and not primary:  # charged only by the 精算 (no share in the 概算)
-        primary = [session.get(AllocationRun, settling[0].settles_run_id)]
+    primary, settling = _by_kind(session, run_ids)
     if len(primary) != 1 or len(settling) > 1:
         raise _mismatch(tenant_code, fiscal_year, f"charges from several standing runs {sorted(run_ids)}",
                         f"帳簿の負担金が複数の按分計算（{'、'.join(f'#{run_id}' for run_id in sorted(run_ids))}）から"
                         "計上されています。", runs=sorted(run_ids))
-    run, settlement = primary[0], (settling[0] if settling else None)
-    if settlement is None and RunKind(run.kind) == RunKind.provisional:
-        # a 精算 that changed nothing for this payer posted no charge to it, but settled its year all the same
-        settlement = session.scalars(sa.select(AllocationRun).where(
-            AllocationRun.settles_run_id == run.id, AllocationRun.status == RunStatus.approved)).first()
-    return run, settlement
+    run = primary[0]
+    if settling or RunKind(run.kind) != RunKind.provisional:
+        return run, (settling[0] if settling else None)
+    # a 精算 that changed nothing for this payer posted no charge to it, but settled its year all the same
+    return run, session.scalars(sa.select(AllocationRun).where(
+        AllocationRun.settles_run_id == run.id, AllocationRun.status == RunStatus.approved)).first()
+
+
+def _by_kind(session: Session, run_ids: set[int]) -> tuple[list[AllocationRun], list[AllocationRun]]:
+    """The runs of ``run_ids``: those that charge (確定, 概算) and the 精算s; a 精算 alone brings its 概算."""
+    primary, settling = [], []
+    for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.id.in_(run_ids))):
+        (settling if RunKind(run.kind) == RunKind.settlement else primary).append(run)
+    if len(settling) == 1 and not primary:  # charged only by the 精算 (no share in the 概算)
+        primary = [session.get(AllocationRun, settling[0].settles_run_id)]
+    return primary, settling
 
 
 def _charged_line(session: Session, run: AllocationRun, settlement: AllocationRun | None, tenant_code: str,

@@ -561,26 +561,43 @@ def _realm_copy(folder: Path, member: str, present: bool) -> dict[str, Any] | No
     return json.loads((folder / member).read_text(encoding="utf-8")) if present else None
 
 
+@dataclasses.dataclass(frozen=True)
+class _RealmCopies:
+    """The archive's realm copies a restore recreates, and the names they take."""
+
+    copy: dict[str, Any] | None  # the platform's realm (None: not restored)
+    name: str | None
+    residents_copy: dict[str, Any] | None  # the residents' realm (None: not restored)
+    residents_name: str | None
+
+    @property
+    def steps(self) -> tuple[RealmStep, ...]:
+        pairs = ((self.name, self.copy), (self.residents_name, self.residents_copy))
+        return tuple(RealmStep(name, copied) for name, copied in pairs if name and copied is not None)
+
+
+def _realm_copies(folder: Path, *, realm_admin, realm: str | None, residents_realm: str | None) -> _RealmCopies:
+    with_realm = realm_admin is not None and (folder / REALM).exists()
+    copy = _realm_copy(folder, REALM, with_realm)
+    residents_copy = _realm_copy(folder, RESIDENTS_REALM, with_realm and (folder / RESIDENTS_REALM).exists())
+    return _RealmCopies(copy, realm or (copy or {}).get("realm"),
+                        residents_copy, residents_realm or (residents_copy or {}).get("realm"))
+
+
 def _plan_realms(folder: Path, *, realm_admin, realm: str | None, residents_realm: str | None,
                  replace_realm: bool) -> tuple[tuple[RealmStep, ...], str | None, str | None, bool]:
     """The realms to recreate (refused if one exists, unless ``replace_realm``), the names the audit
     record gives them and whether the copy carries credentials."""
     from tenancy.identity import realm_copy
 
-    with_realm = realm_admin is not None and (folder / REALM).exists()
-    copy = _realm_copy(folder, REALM, with_realm)
-    target_realm = realm or (copy or {}).get("realm")
-    with_residents = with_realm and (folder / RESIDENTS_REALM).exists()
-    residents_copy = _realm_copy(folder, RESIDENTS_REALM, with_residents)
-    residents_target = residents_realm or (residents_copy or {}).get("realm")
-    steps = tuple(RealmStep(name, copied) for name, copied in ((target_realm, copy), (residents_target, residents_copy))
-                  if name and copied is not None)
-    for step in steps:
+    copies = _realm_copies(folder, realm_admin=realm_admin, realm=realm, residents_realm=residents_realm)
+    for step in copies.steps:
         if realm_copy.realm_exists(realm_admin, step.name) and not replace_realm:
             raise _refuse(f"the Keycloak realm {step.name} exists: delete it first or use --replace-realm",
                           f"Keycloak のレルム {step.name} がすでにあります。先に削除するか --replace-realm を指定してください。")
-    credentials = bool(with_realm and realm_copy.carries_credentials(copy))
-    return (steps, target_realm if with_realm else None, residents_target if with_residents else None, credentials)
+    with_realm, with_residents = copies.copy is not None, copies.residents_copy is not None
+    return (copies.steps, copies.name if with_realm else None, copies.residents_name if with_residents else None,
+            bool(with_realm and realm_copy.carries_credentials(copies.copy)))
 
 
 def plan_restore(engine: sa.Engine, path: Path, folder: Path, *, trusted: dict, accept_unsigned: bool = False,

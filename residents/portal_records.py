@@ -221,6 +221,28 @@ def _consents(session: Session, resident: Resident, links: list[ServiceLink]) ->
                                                                sa.or_(*under)).order_by(ConsentRecord.seq)))
 
 
+def _linkages(session: Session, resident: Resident, links: list[ServiceLink]) -> list[LinkageRecord]:
+    """The records of what was provided under the resident's links, newest first."""
+    query = _linkage_query(resident, links)
+    return list(session.scalars(query.order_by(LinkageRecord.seq.desc()))) if query is not None else []
+
+
+def _personal(resident: Resident, keys, index: int) -> dict[str, str]:
+    """The basic four items in plain text (blank once erased), the sex in words."""
+    plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
+    if plain.get("sex"):
+        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
+    return plain
+
+
+def _origins(session: Session, links: list[ServiceLink]) -> dict[int, str]:
+    """The common IDs of the residents the links moved from (a link carried over), by resident id."""
+    moved = {link.origin_resident_id for link in links if link.origin_resident_id}
+    if not moved:
+        return {}
+    return dict(session.execute(sa.select(Resident.id, Resident.common_id).where(Resident.id.in_(moved))).all())
+
+
 def _sign_in_sections(session: Session, resident: Resident) -> dict[str, list[dict[str, Any]]]:
     """The resident's identifiers at the identity providers and their sign-ins (my_data's two sections)."""
     providers = {row.id: row for row in session.scalars(sa.select(ResidentProvider))}
@@ -263,14 +285,9 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals:
     index = _index(lang)
     links = _links(session, resident)
     services = _services(session, {link.service_id for link in links})
-    plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
-    if plain.get("sex"):
-        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
-    origins = dict(session.execute(sa.select(Resident.id, Resident.common_id).where(
-        Resident.id.in_({link.origin_resident_id for link in links if link.origin_resident_id}))).all()) if links else {}
+    origins = _origins(session, links)
     records = _consents(session, resident, links)
-    query = _linkage_query(resident, links)
-    linkages = list(session.scalars(query.order_by(LinkageRecord.seq.desc()))) if query is not None else []
+    linkages = _linkages(session, resident, links)
     services.update(_services(session, {record.service_id for record in records} - set(services)))
     disclosures = session.scalars(sa.select(ResidentDisclosure).where(ResidentDisclosure.resident_id == resident.id)
                                   .order_by(ResidentDisclosure.id))
@@ -279,7 +296,7 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals:
                      "enrolled_at": _jst(resident.enrolled_at),
                      "verification": VERIFICATION_LABELS[resident.verification][index],
                      "assurance_level": resident.assurance_level, "left_at": _jst(resident.left_at)},
-        "personal": plain,
+        "personal": _personal(resident, keys, index),
         **_sign_in_sections(session, resident),
         "links": [{"service": services.get(link.service_id, ""), "service_user_id": link.service_user_id,
                    "method": LINK_METHOD_LABELS[link.method][index], "assurance_level": link.assurance_level,
