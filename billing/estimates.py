@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from billing import allocation, documents, letter_files, operations
 from billing.allocation_policies import adopted_policy, policy_summary
-from billing.allocation_runs import _snapshot_inputs
+from billing.allocation_previews import _snapshot_inputs
 from billing.budgets import budget_lines
 from billing.cost_rules import adopted_budget
 from billing.errors import AllocationError

@@ -47,8 +47,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from billing import ledger
-from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RUN_STATUS_LABELS_JA, RunKind, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
+from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RunKind, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
                             JournalEntry, Posting, RunStatus, YearClose, YearCloseStatus)
+from billing.run_lifecycle import RUN_STATUS_LABELS_JA
 from core import authz
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditRecord

@@ -633,3 +633,10 @@ def reversed_entry_ids(session: Session, entry_ids: Sequence[int] | None = None)
     if entry_ids is not None:
         query = query.where(JournalEntry.reverses_id.in_(list(entry_ids)))
     return set(session.scalars(query))
+
+
+def standing_charges(session: Session, views: Sequence[PostingView]) -> list[PostingView]:
+    """The charges among ``views`` that no posted reversal undoes (what the payer is charged today)."""
+    charges = [view for view in views if view.kind == EntryKind.charge]
+    undone = reversed_entry_ids(session, [view.entry_id for view in charges])
+    return [view for view in charges if view.entry_id not in undone]

@@ -11,7 +11,8 @@ shell maps it to an HTTP status and an ``application/problem+json`` body in its 
         ├── BillingNotFound            not_found  cost item, policy, run, statement
         ├── BillingConflict            conflict   the object's state forbids the act
         │   ├── IllegalTransition      conflict   e.g. approving a run nobody reviewed
-        │   └── IdempotencyConflict    conflict   same key, different entry
+        │   ├── IdempotencyConflict    conflict   same key, different entry
+        │   └── StatementMismatch      conflict   the ledger's charges and the run behind a statement disagree
         ├── FourEyesRefused            forbidden  the approver computed or reviewed the run
         └── LedgerError                invalid    the ledger refuses an entry
             ├── UnbalancedEntry        invalid    debits and credits differ
@@ -64,6 +65,14 @@ class IllegalTransition(BillingConflict):
 
 class IdempotencyConflict(BillingConflict):
     pass
+
+
+class StatementMismatch(BillingConflict):
+    """The charges the ledger holds for a tenant's year and the allocation run behind them disagree.
+
+    A statement is not issued from books that contradict themselves: the finance office has to look
+    (a reversal or a run posted by hand, outside the operations), so the web and the API answer 409.
+    """
 
 
 class FourEyesRefused(BillingOperationError, Forbidden):

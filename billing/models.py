@@ -9,7 +9,7 @@
 * :class:`AllocationRun` (按分計算) and :class:`AllocationRunLine`: a run snapshots its inputs
   (JSON text on the run, plus one line per payer), then moves computed → reviewed → approved
   (posted to the ledger) → reversed, along :data:`RUN_TRANSITIONS` only: the database guard of
-  runs is generated from that table (:func:`_pg_run_guard`, :func:`_sqlite_run_guards`). At most
+  runs is generated from that table (:mod:`billing.run_guards`; the table is in :mod:`billing.run_lifecycle`). At most
   one approved run per fiscal year (a partial unique index on both databases).
 * :class:`Account`, :class:`JournalEntry`, :class:`Posting`: the double-entry ledger. Only
   :mod:`billing.ledger` writes entries; the database itself refuses unbalanced posted entries
@@ -21,7 +21,6 @@ No ``from __future__ import annotations`` here: SQLModel needs the real annotati
 """
 
 
-import dataclasses
 import datetime as dt
 import enum
 
@@ -31,9 +30,11 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import pg_guard_installer, quoted_current_schema, utcnow
+from billing.run_guards import pg_run_guard, sqlite_run_guards
+from billing.run_lifecycle import RunStatus
 from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RunKind  # noqa: F401
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
-from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS, _pg_function, _pg_trigger
+from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS
 from billing import posted_year_guards, year_close_guards
 from core.labelled import LabelledEnum
 
@@ -337,63 +338,6 @@ class AllocationPolicy(SQLModel, table=True):
 
 # --- allocation runs ----------------------------------------------------------------------------
 
-class RunStatus(str, enum.Enum):
-    computed = "computed"
-    reviewed = "reviewed"
-    approved = "approved"  # posted to the ledger
-    reversed = "reversed"  # posted, then reversed by reversal entries
-    discarded = "discarded"  # never posted
-
-
-RUN_STATUS_LABELS_JA = {
-    RunStatus.computed: "計算済み",
-    RunStatus.reviewed: "確認済み",
-    RunStatus.approved: "承認済み（計上済み）",
-    RunStatus.reversed: "取消済み",
-    RunStatus.discarded: "破棄済み",
-}
-RUN_STATUS_LABELS_EN = {
-    RunStatus.computed: "Computed",
-    RunStatus.reviewed: "Reviewed",
-    RunStatus.approved: "Approved (posted)",
-    RunStatus.reversed: "Reversed",
-    RunStatus.discarded: "Discarded",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class RunMove:
-    """One declared move of an allocation run, from any of ``sources`` to ``target``.
-
-    ``records`` are the run's columns that record this move (who, when, why): empty until the move
-    writes them, and never changed after (the moves make no cycle, so each happens at most once).
-    ``lowers`` are flags the move may switch off, never on. The code (:mod:`billing.allocation_runs`)
-    and the database guard (:func:`run_guards_pg`, :func:`run_guards_sqlite`) both read this table.
-    """
-
-    name: str
-    sources: frozenset
-    target: RunStatus
-    label_ja: str
-    records: tuple = ()
-    lowers: tuple = ()
-
-
-RUN_TRANSITIONS: dict = {move.name: move for move in (
-    RunMove("review", frozenset({RunStatus.computed}), RunStatus.reviewed, "確認",
-            records=("reviewed_at", "reviewed_by", "review_note", "reviewed_by_key"), lowers=("four_eyes",)),
-    RunMove("approve", frozenset({RunStatus.reviewed}), RunStatus.approved, "承認",
-            records=("approved_at", "approved_by", "posted_on"), lowers=("four_eyes",)),
-    RunMove("reverse", frozenset({RunStatus.approved}), RunStatus.reversed, "取消",
-            records=("reversed_at", "reversed_by", "reversal_reason")),
-    RunMove("discard", frozenset({RunStatus.computed, RunStatus.reviewed}), RunStatus.discarded, "破棄"),
-)}
-"""The lifecycle of an allocation run: the only moves its status makes, in the code and in the database."""
-
-RUN_INITIAL_STATUS = RunStatus.computed  # a run is created computed, with none of its moves recorded
-RUN_POSTED_STATUS = RunStatus.approved  # the one status whose run's entries count; leaving it needs a reversal
-
-
 class AllocationRun(SQLModel, table=True):
     """One computation of a fiscal year's shares, with the snapshot of everything it used."""
 
@@ -687,155 +631,13 @@ class Posting(SQLModel, table=True):
     __table_args__ = (sa.CheckConstraint("amount <> 0", name="amount_not_zero"),)
 
 
-# --- the run lifecycle's guard, generated from RUN_TRANSITIONS ----------------------------------------
-# A run's status moves only along RUN_TRANSITIONS; each move's record columns change only in the
-# statement making that move (so once); its flags only go from true to false; and a move to any
-# status but RUN_POSTED_STATUS is refused while one of the run's posted charges or costs has no
-# posted reversal (an approved run leaves only through its reversal, and no discarded or reviewed
-# run keeps charges in the ledger). A run is inserted in RUN_INITIAL_STATUS with no move recorded.
-# The PostgreSQL function and the SQLite triggers are both built from the table here: the
-# conditions once, in each dialect's spelling; ``{t}`` is the table prefix (the schema on PostgreSQL).
-
-def _sql_list(values) -> str:
-    return ", ".join(f"'{value.value if isinstance(value, enum.Enum) else value}'" for value in values)
-
-
-def _run_move_condition(move: RunMove) -> str:
-    return f"(OLD.status IN ({_sql_list(sorted(move.sources, key=lambda s: s.value))}) AND NEW.status = '{move.target.value}')"
-
-
-def _run_moves_text() -> str:
-    return "; ".join(f"{m.name} ({', '.join(sorted(s.value for s in m.sources))} -> {m.target.value})"
-                     for m in RUN_TRANSITIONS.values())
-
-
-def _run_record_columns() -> list[str]:
-    return list(dict.fromkeys(column for move in RUN_TRANSITIONS.values() for column in move.records))
-
-
-def _run_flag_columns() -> list[str]:
-    return list(dict.fromkeys(column for move in RUN_TRANSITIONS.values() for column in move.lowers))
-
-
-def _run_unrecorded(column: str, side: str = "NEW") -> str:
-    """``column`` of ``side`` holds no record yet: NULL, or '' for a text column that is never NULL."""
-    sa_column = AllocationRun.__table__.c[column]
-    if sa_column.nullable:
-        return f"{side}.{column} IS NULL"
-    kind = sa_column.type.impl_instance if isinstance(sa_column.type, sa.TypeDecorator) else sa_column.type
-    if not isinstance(kind, sa.String):  # pragma: no cover - a declaration error, found at import
-        raise TypeError(f"billing_run.{column} records a move: it must be nullable or text")
-    return f"{side}.{column} = ''"
-
-
-def _run_born_condition() -> str:
-    """What an inserted run must satisfy."""
-    return " AND ".join([f"NEW.status = '{RUN_INITIAL_STATUS.value}'",
-                         *(_run_unrecorded(column) for column in _run_record_columns())])
-
-
 RUN_ENTRY_KINDS = (EntryKind.charge, EntryKind.cost, EntryKind.grant)
 """The kinds of entry an approved run posts (its payers' charges, the year's costs, what the grants fund)."""
 
 
-def _run_unreversed_entry(t: str) -> str:
-    """A SELECT of the run's (NEW's) posted charges, costs and grants that no posted reversal undoes."""
-    return (f"SELECT e.idempotency_key FROM {t}billing_journal_entry e WHERE e.run_id = NEW.id AND e.status = 'posted' "
-            f"AND e.reverses_id IS NULL AND e.kind IN ({_sql_list(RUN_ENTRY_KINDS)}) AND NOT EXISTS (SELECT 1 FROM "
-            f"{t}billing_journal_entry r WHERE r.reverses_id = e.id AND r.status = 'posted')")
-
-
-def _run_column_changed(column: str, dialect: str) -> str:
-    return f"NEW.{column} IS {'DISTINCT FROM' if dialect == 'postgresql' else 'NOT'} OLD.{column}"
-
-
-def _run_column_guards(dialect: str) -> list[tuple[str, str, str]]:
-    """(column, condition refusing the update, what the column is for): one per record and flag column."""
-    guards = []
-    for column in _run_record_columns():
-        moves = [m for m in RUN_TRANSITIONS.values() if column in m.records]
-        allowed = " OR ".join(_run_move_condition(m) for m in moves)
-        guards.append((column, f"{_run_column_changed(column, dialect)} AND NOT (({allowed}) AND {_run_unrecorded(column, 'OLD')})",
-                       f"is written once, by the {' or '.join(m.name for m in moves)} move"))
-    for column in _run_flag_columns():
-        moves = [m for m in RUN_TRANSITIONS.values() if column in m.lowers]
-        allowed = " OR ".join(_run_move_condition(m) for m in moves)
-        guards.append((column, f"{_run_column_changed(column, dialect)} AND (NEW.{column} OR NOT ({allowed}))",
-                       f"is only switched off, by the {' or '.join(m.name for m in moves)} move"))
-    return guards
-
-
-def _run_leaves_posted_entries(dialect: str, t: str) -> str:
-    return (f"{_run_column_changed('status', dialect)} AND NEW.status <> '{RUN_POSTED_STATUS.value}' "
-            f"AND EXISTS ({_run_unreversed_entry(t)})")
-
-
-def _pg_run_guard() -> list[str]:
-    moves = " OR ".join(_run_move_condition(m) for m in RUN_TRANSITIONS.values())
-    columns = "\n".join(f"""    IF {condition} THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-            MESSAGE = '{column} of allocation run ' || OLD.id || ' {what}';
-    END IF;""" for column, condition, what in _run_column_guards("postgresql"))
-    body = f"""
-DECLARE
-    entry_key text;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NOT ({_run_born_condition()}) THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation',
-                MESSAGE = 'an allocation run is created {RUN_INITIAL_STATUS.value}, with no review, approval or reversal recorded';
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF {_run_column_changed('status', 'postgresql')} AND NOT ({moves}) THEN
-        RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-            MESSAGE = 'allocation run ' || OLD.id || ' cannot move from ' || OLD.status || ' to ' || NEW.status
-                      || '; its only moves are {_run_moves_text()}';
-    END IF;
-{columns}
-    IF {_run_column_changed('status', 'postgresql')} AND NEW.status <> '{RUN_POSTED_STATUS.value}' THEN
-        {_run_unreversed_entry('{s}.')} LIMIT 1 INTO entry_key;
-        IF entry_key IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'restrict_violation',
-                MESSAGE = 'allocation run ' || OLD.id || ' cannot become ' || NEW.status || ': its posted entry '
-                          || entry_key || ' is not reversed (a posted run leaves only through its reversal)';
-        END IF;
-    END IF;
-    RETURN NEW;
-END"""
-    return [_pg_function("billing_guard_run", body),
-            *_pg_trigger("billing_run_moves", "billing_run", """CREATE TRIGGER billing_run_moves
-    BEFORE INSERT OR UPDATE ON {s}.billing_run
-    FOR EACH ROW EXECUTE FUNCTION {s}.billing_guard_run()""")]
-
-
-def _sqlite_run_guards() -> dict[str, str]:
-    moves = " OR ".join(_run_move_condition(m) for m in RUN_TRANSITIONS.values())
-    guards = {
-        "billing_run_born": f"""
-    CREATE TRIGGER billing_run_born BEFORE INSERT ON billing_run
-    WHEN NOT ({_run_born_condition()})
-    BEGIN SELECT RAISE(ABORT, 'an allocation run is created {RUN_INITIAL_STATUS.value}, with no review, approval or reversal recorded'); END""",
-        "billing_run_moves": f"""
-    CREATE TRIGGER billing_run_moves BEFORE UPDATE OF status ON billing_run
-    WHEN {_run_column_changed('status', 'sqlite')} AND NOT ({moves})
-    BEGIN SELECT RAISE(ABORT, 'an allocation run moves only along its transitions: {_run_moves_text()}'); END""",
-        "billing_run_leaves_reversed": f"""
-    CREATE TRIGGER billing_run_leaves_reversed BEFORE UPDATE OF status ON billing_run
-    WHEN ({moves}) AND {_run_leaves_posted_entries('sqlite', '')}
-    BEGIN SELECT RAISE(ABORT, 'the allocation run has posted entries that are not reversed: it stays {RUN_POSTED_STATUS.value} until reversed'); END""",
-    }
-    for column, condition, what in _run_column_guards("sqlite"):
-        name = f"billing_run_{column}_{'once' if column in _run_record_columns() else 'only_off'}"
-        guards[name] = f"""
-    CREATE TRIGGER {name} BEFORE UPDATE OF {column} ON billing_run
-    WHEN {condition}
-    BEGIN SELECT RAISE(ABORT, '{column} of an allocation run {what}'); END"""
-    return guards
-
-
-_PG_LEDGER_GUARDS["billing_run"] = _pg_run_guard()
-_SQLITE_LEDGER_GUARDS["billing_run"] = _sqlite_run_guards()
+# the run lifecycle's guard, generated from RUN_TRANSITIONS (billing/run_guards.py)
+_PG_LEDGER_GUARDS["billing_run"] = pg_run_guard(AllocationRun.__table__, RUN_ENTRY_KINDS)
+_SQLITE_LEDGER_GUARDS["billing_run"] = sqlite_run_guards(AllocationRun.__table__, RUN_ENTRY_KINDS)
 
 
 def ledger_guards_sqlite(table: str | None = None) -> dict[str, str]:

@@ -30,9 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing import ledger
-from billing.ledger_errors import BillingNotFound
+from billing.ledger_errors import BillingNotFound, StatementMismatch
 from billing.models import AllocationRun, AllocationRunLine, EntryKind, EstimateLetter, RunKind, RunStatus
 from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
+from billing.run_snapshot import RunSnapshot
 from billing.operations import require_all_tenants
 from core import authz
 from core.actor import Actor
@@ -141,61 +142,100 @@ def build_statement(session: Session, actor: Actor, tenant_code: str, fiscal_yea
     authz.authorize(actor, "billing.read", tenant_code)
     name = _tenant_name(session, tenant_code)
     postings = ledger.postings(session, account_code=ledger.receivable(tenant_code), fiscal_year=fiscal_year)
-    charge_ids = [view.entry_id for view in postings if view.kind == EntryKind.charge]
-    reversed_ids = ledger.reversed_entry_ids(session, charge_ids)
-    standing = [view for view in postings if view.kind == EntryKind.charge and view.entry_id not in reversed_ids]
-    run_ids = {view.run_id for view in standing}
+    standing = ledger.standing_charges(session, postings)
     if not standing:
         raise BillingNotFound(
             f"there is no posted allocation for tenant {tenant_code} in FY{fiscal_year} yet",
             f"{fiscal_year_ja(fiscal_year)}の団体コード {tenant_code}（{name}）の負担金はまだ計上されていません。",
             code=tenant_code, fiscal_year=fiscal_year,
         )
-    runs = {run.id: run for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.id.in_(run_ids)))}
-    primary = [run for run in runs.values() if RunKind(run.kind) != RunKind.settlement]
-    settling = [run for run in runs.values() if RunKind(run.kind) == RunKind.settlement]
-    if len(settling) == 1 and not primary:  # charged only by the 精算 (no share in the 概算)
-        primary = [session.get(AllocationRun, settling[0].settles_run_id)]
-    if len(primary) != 1 or len(settling) > 1:
-        raise AssertionError(f"{tenant_code} FY{fiscal_year}: charges from several standing runs {sorted(run_ids)}")
-    run, settlement = primary[0], (settling[0] if settling else None)
-    if settlement is None and RunKind(run.kind) == RunKind.provisional:
-        # a 精算 that changed nothing for this payer posted no charge to it, but settled its year all the same
-        settlement = session.scalars(sa.select(AllocationRun).where(
-            AllocationRun.settles_run_id == run.id, AllocationRun.status == RunStatus.approved)).first()
-    line = _line(session, run, tenant_code)
+    run, settlement = _runs_behind(session, tenant_code, fiscal_year, standing)
     charged = sum(view.amount for view in standing)
-    estimate = line.amount if line is not None else 0
-    if settlement is not None:  # the year was settled: the breakdown is the actual year's, from the 精算
-        line = _line(session, settlement, tenant_code)
-    if line is None or estimate + (line.amount if settlement is not None else 0) != charged:
-        raise AssertionError(f"run #{run.id} line {tenant_code} says {estimate} but the ledger charged {charged}")
-    snapshot = json.loads((settlement or run).snapshot_json)
-    policy = snapshot["policy"]
+    estimate, line = _charged_line(session, run, settlement, tenant_code, charged)
+    snapshot = RunSnapshot.parse((settlement or run).snapshot_json)
     history = tuple(LedgerLine(view.occurred_on, view.kind, view.description, view.amount, _reference(view))
                     for view in postings)
     return Statement(
         tenant_code=tenant_code, tenant_name=name, fiscal_year=fiscal_year, run_id=run.id, posted_on=run.posted_on,
-        policy_name=policy["name"], policy_version=policy["version"], policy_in_words=policy["in_words"],
-        resolution_ref=resolution_text(session, policy.get("resolution_ref")), year_total=snapshot.get("total", run.total),
+        policy_name=snapshot.policy_name, policy_version=snapshot.policy_version,
+        policy_in_words=snapshot.policy_in_words, resolution_ref=resolution_text(session, snapshot.resolution_ref),
+        year_total=snapshot.year_total(run.total),
         is_prefecture=line.is_prefecture,
         months=line.months, population=line.population, population_source=line.population_source,
         usage=json.loads(line.usage_json),
-        components=tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
-                         for basis, amount in json.loads(line.components_json).items()),
+        components=_components(line),
         charged=charged,
         payments=tuple(entry for entry in history if entry.kind == EntryKind.payment),
         history=history,
         balance=sum(view.amount for view in postings),
-        cost_items=tuple((item["name"], item["category_ja"], item["amount"]) for item in snapshot["cost_items"]),
+        cost_items=tuple(map(dataclasses.astuple, snapshot.cost_items)),
         issued_on=today_jst(),
-        cost_total=sum(item["amount"] for item in snapshot["cost_items"]),
-        grants=tuple((grant["name"], grant["rate"], grant["amount"]) for grant in snapshot.get("grants", [])),
+        cost_total=snapshot.cost_total,
+        grants=tuple(map(dataclasses.astuple, snapshot.grants)),
         kind=RunKind(run.kind),
-        estimate=estimate if settlement is not None else None,
-        settlement_run_id=settlement.id if settlement is not None else None,
+        estimate=None if settlement is None else estimate,
+        settlement_run_id=getattr(settlement, "id", None),
         forecast=_forecast(session, tenant_code, fiscal_year),
     )
+
+
+def _components(line: AllocationRunLine) -> tuple[ComponentAmount, ...]:
+    return tuple(ComponentAmount(basis, basis_label_ja(basis), amount)
+                 for basis, amount in json.loads(line.components_json).items())
+
+
+def _mismatch(tenant_code: str, fiscal_year: int, message_en: str, problem_ja: str, **details) -> StatementMismatch:
+    return StatementMismatch(
+        f"{tenant_code} FY{fiscal_year}: {message_en}",
+        f"{fiscal_year_ja(fiscal_year)}の団体コード {tenant_code} の負担金通知を作れません: {problem_ja}"
+        "財務担当者が帳簿を確かめてください。",
+        code=tenant_code, fiscal_year=fiscal_year, **details,
+    )
+
+
+def _runs_behind(session: Session, tenant_code: str, fiscal_year: int,
+                 standing: Sequence[ledger.PostingView]) -> tuple[AllocationRun, AllocationRun | None]:
+    """The run whose charge stands (the 概算 or the year's only run) and the 精算 that settled it, if any."""
+    run_ids = {view.run_id for view in standing}
+    primary, settling = _by_kind(session, run_ids)
+    if len(primary) != 1 or len(settling) > 1:
+        raise _mismatch(tenant_code, fiscal_year, f"charges from several standing runs {sorted(run_ids)}",
+                        f"帳簿の負担金が複数の按分計算（{'、'.join(f'#{run_id}' for run_id in sorted(run_ids))}）から"
+                        "計上されています。", runs=sorted(run_ids))
+    run = primary[0]
+    if settling or RunKind(run.kind) != RunKind.provisional:
+        return run, (settling[0] if settling else None)
+    # a 精算 that changed nothing for this payer posted no charge to it, but settled its year all the same
+    return run, session.scalars(sa.select(AllocationRun).where(
+        AllocationRun.settles_run_id == run.id, AllocationRun.status == RunStatus.approved)).first()
+
+
+def _by_kind(session: Session, run_ids: set[int]) -> tuple[list[AllocationRun], list[AllocationRun]]:
+    """The runs of ``run_ids``: those that charge (確定, 概算) and the 精算s; a 精算 alone brings its 概算."""
+    primary, settling = [], []
+    for run in session.scalars(sa.select(AllocationRun).where(AllocationRun.id.in_(run_ids))):
+        (settling if RunKind(run.kind) == RunKind.settlement else primary).append(run)
+    if len(settling) == 1 and not primary:  # charged only by the 精算 (no share in the 概算)
+        primary = [session.get(AllocationRun, settling[0].settles_run_id)]
+    return primary, settling
+
+
+def _charged_line(session: Session, run: AllocationRun, settlement: AllocationRun | None, tenant_code: str,
+                  charged: int) -> tuple[int, AllocationRunLine]:
+    """The run's estimate for the tenant and the line whose breakdown the statement shows (the 精算's once settled).
+
+    The run's line (plus the 精算's difference) must add up to what the ledger charged.
+    """
+    line = _line(session, run, tenant_code)
+    estimate = line.amount if line is not None else 0
+    if settlement is not None:  # the year was settled: the breakdown is the actual year's, from the 精算
+        line = _line(session, settlement, tenant_code)
+    if line is None or estimate + (line.amount if settlement is not None else 0) != charged:
+        raise _mismatch(tenant_code, run.fiscal_year,
+                        f"run #{run.id} line {tenant_code} says {estimate} but the ledger charged {charged}",
+                        f"按分計算 #{run.id} の負担金 {estimate:,}円と帳簿の計上額 {charged:,}円が一致しません。",
+                        run_id=run.id, estimate=estimate, charged=charged)
+    return estimate, line
 
 
 def _forecast(session: Session, tenant_code: str, fiscal_year: int) -> tuple[int, str] | None:

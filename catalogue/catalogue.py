@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.actor import Actor
-from catalogue import operations, paths, search_index, solr, standards, terms as dataset_terms
+from catalogue import file_checks, operations, paths, search_index, solr, standards, terms as dataset_terms
 from catalogue.conformance import conformance_state
 from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
                                      Dataset, DatasetCategory, DatasetCheck, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
@@ -55,7 +55,7 @@ class Entry:
     licence: DatasetLicence | None
     terms: DatasetTerms | None = None  # the current version of its own terms of use, if it has them
     withheld: bool = False  # the distributions are held back until the reader accepts the terms (terms.withheld)
-    checked: DatasetCheck | None = None  # the latest check of its distribution's file (operations.distribution_checks)
+    checked: DatasetCheck | None = None  # the latest check of its distribution's file (file_checks.distribution_checks)
 
     def verdict(self) -> Verdict | None:
         """The dataset's verdict on its distribution's file as the records publish it (:func:`verdict_of`)."""
@@ -347,7 +347,7 @@ def entries(session: Session, ids: Sequence[int], actor: Actor | None = None) ->
     own = [d for d in datasets.values() if lics.get(d.licence_code) is not None and lics[d.licence_code].own_terms]
     current = dataset_terms.current_of(session, [d.id for d in own])
     held = dataset_terms.withheld(session, actor, own)
-    checked = operations.distribution_checks(session, [d.id for d in datasets.values() if d.standard_kind])
+    checked = file_checks.distribution_checks(session, [d.id for d in datasets.values() if d.standard_kind])
     return [Entry(datasets[i], _provider(found, datasets[i].provider_code),
                   () if i in held else tuple(dists.get(i, ())), cats.get(datasets[i].category_code),
                   lics.get(datasets[i].licence_code), current.get(i), i in held, checked.get(i))

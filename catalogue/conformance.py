@@ -9,7 +9,7 @@ package and the DCAT feed all read :func:`conformance_state`; the coverage matri
 from its columns (:func:`state_of`), so it never reads a dataset row it does not need.
 
 The dataset row keeps the latest verdict (``conformant``, ``problem_count``), written only by the check
-of a file (:func:`catalogue.operations.check_file`) and cleared when the verdict stops applying
+of a file (:func:`catalogue.file_checks.check_file`) and cleared when the verdict stops applying
 (the standard kind changes, or the checked file is no longer among the distributions).
 """
 

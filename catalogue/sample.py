@@ -43,7 +43,7 @@ def load_sample_datasets(session: Session, actor: Actor) -> list[Dataset]:
     """Import the sample list once: nothing if any of its datasets is registered already. The datasets
     with terms of their own get the sample terms (version 1), the standard ones their sample file's
     verdict; the rows marked 公開中 are then published past the publish checklist."""
-    from catalogue import operations, terms
+    from catalogue import file_checks, operations, terms
 
     if session.scalar(sa.select(Dataset.id).where(Dataset.name == "kumamoto-city-aed")) is not None:
         return []
@@ -52,9 +52,9 @@ def load_sample_datasets(session: Session, actor: Actor) -> list[Dataset]:
         if terms.has_own_terms(session, dataset):
             terms.revise(session, actor, dataset.uid, SAMPLE_TERMS_TITLE, SAMPLE_TERMS)
         if dataset.standard_kind:
-            distribution = operations.file_distribution(session, dataset)
+            distribution = file_checks.file_distribution(session, dataset)
             filename = distribution.url.rsplit("/", 1)[-1] if distribution else f"{dataset.standard_kind}.csv"
-            operations.check_file(session, actor, dataset.uid, filename, standard_sample_bytes(dataset.standard_kind))
+            file_checks.check_file(session, actor, dataset.uid, filename, standard_sample_bytes(dataset.standard_kind))
     for held in imported.held:
         operations.publish_checked(session, actor, held.dataset)
     return imported.created

@@ -18,7 +18,7 @@ that has always said it in its own words passes ``refusal`` (a function returnin
 A guard is ``guard(subject, *context) -> WhyNot | None``: None lets the move pass. The table is
 checked first, then the guard, and nothing is written by either, so a refused move changes nothing.
 
-Where the lifecycles are: allocation runs (``billing.models.RUN_TRANSITIONS``, an older table of
+Where the lifecycles are: allocation runs (``billing.run_lifecycle.RUN_TRANSITIONS``, an older table of
 the same shape with the columns each move records, which the database guard is generated from), and
 on this mechanism: tenants (``tenancy.onboarding.lifecycle.TENANTS``, whose guards are pluggable and
 keyed by target status, asked by its ``check`` after the table), API clients (``tenancy.identity.api_clients.CLIENTS``), member organisations

@@ -35,6 +35,7 @@ restored only when the operator says so (``accept_unsigned``), and the restore's
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -511,6 +512,128 @@ def restore_database(engine: sa.Engine, manifest: dict[str, Any], folder: Path) 
         source.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class RealmStep:
+    """One Keycloak realm to recreate from the archive: ``name`` (replaced if it exists) from ``copy``."""
+
+    name: str
+    copy: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class RestorePlan:
+    """What a restore will do, decided (every refusal checked) before anything is written.
+
+    ``realms`` come back first, in order (the platform's realm, then the residents'), then the
+    database (``database``), then the application role's rights (``grant_to``).
+    """
+
+    manifest: dict[str, Any]
+    signed_by: str | None
+    realms: tuple[RealmStep, ...]
+    database: bool
+    grant_to: str | None
+    realm: str | None  # what the audit record names: the realm (and the residents' realm) the archive's copies became
+    residents_realm: str | None
+    realm_credentials: bool
+
+    def audit_after(self, file_name: str) -> dict[str, Any]:
+        return {"file": file_name, "created_at": self.manifest.get("created_at"),
+                "audit_head": self.manifest.get("audit_head"), "realm": self.realm,
+                "residents_realm": self.residents_realm, "realm_credentials": self.realm_credentials,
+                "signed_by": self.signed_by, "accepted_unsigned": self.signed_by is None,
+                **({} if self.database else {"database": "not restored (realm only)"})}
+
+
+def _refuse_target(engine: sa.Engine, path: Path, folder: Path, *, realm_admin, database: bool) -> None:
+    """Refuse a realm-only restore without a realm to restore, and a database restore into a database that is not empty."""
+    if not database and (realm_admin is None or not (folder / REALM).exists()):
+        raise _refuse(f"{path.name} holds no realm to restore" if realm_admin is not None else
+                      "a realm-only restore needs the realm (leave --no-realm out)",
+                      f"{path.name} に復元するレルムがありません。" if realm_admin is not None else
+                      "レルムのみの復元では --no-realm は指定できません。")
+    if database and not is_empty(engine):
+        raise _refuse("the target database is not empty: restore only into an empty database (see docs/operations.md)",
+                      "復元先のデータベースが空ではありません。空のデータベースにのみ復元できます（docs/operations.md 参照）。")
+
+
+def _realm_copy(folder: Path, member: str, present: bool) -> dict[str, Any] | None:
+    return json.loads((folder / member).read_text(encoding="utf-8")) if present else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _RealmCopies:
+    """The archive's realm copies a restore recreates, and the names they take."""
+
+    copy: dict[str, Any] | None  # the platform's realm (None: not restored)
+    name: str | None
+    residents_copy: dict[str, Any] | None  # the residents' realm (None: not restored)
+    residents_name: str | None
+
+    @property
+    def steps(self) -> tuple[RealmStep, ...]:
+        pairs = ((self.name, self.copy), (self.residents_name, self.residents_copy))
+        return tuple(RealmStep(name, copied) for name, copied in pairs if name and copied is not None)
+
+
+def _realm_copies(folder: Path, *, realm_admin, realm: str | None, residents_realm: str | None) -> _RealmCopies:
+    with_realm = realm_admin is not None and (folder / REALM).exists()
+    copy = _realm_copy(folder, REALM, with_realm)
+    residents_copy = _realm_copy(folder, RESIDENTS_REALM, with_realm and (folder / RESIDENTS_REALM).exists())
+    return _RealmCopies(copy, realm or (copy or {}).get("realm"),
+                        residents_copy, residents_realm or (residents_copy or {}).get("realm"))
+
+
+def _plan_realms(folder: Path, *, realm_admin, realm: str | None, residents_realm: str | None,
+                 replace_realm: bool) -> tuple[tuple[RealmStep, ...], str | None, str | None, bool]:
+    """The realms to recreate (refused if one exists, unless ``replace_realm``), the names the audit
+    record gives them and whether the copy carries credentials."""
+    from tenancy.identity import realm_copy
+
+    copies = _realm_copies(folder, realm_admin=realm_admin, realm=realm, residents_realm=residents_realm)
+    for step in copies.steps:
+        if realm_copy.realm_exists(realm_admin, step.name) and not replace_realm:
+            raise _refuse(f"the Keycloak realm {step.name} exists: delete it first or use --replace-realm",
+                          f"Keycloak のレルム {step.name} がすでにあります。先に削除するか --replace-realm を指定してください。")
+    with_realm, with_residents = copies.copy is not None, copies.residents_copy is not None
+    return (copies.steps, copies.name if with_realm else None, copies.residents_name if with_residents else None,
+            bool(with_realm and realm_copy.carries_credentials(copies.copy)))
+
+
+def plan_restore(engine: sa.Engine, path: Path, folder: Path, *, trusted: dict, accept_unsigned: bool = False,
+                 realm_admin=None, realm: str | None = None, replace_realm: bool = False,
+                 app_role: str | None = None, database: bool = True, residents_realm: str | None = None) -> RestorePlan:
+    """Open the archive into ``folder`` and decide the restore, refusing before anything is written
+    (the refusals and their order: see :func:`restore`)."""
+    manifest, signed_by = open_archive(path, folder, trusted=trusted, accept_unsigned=accept_unsigned)
+    check_compatible(manifest, engine)
+    _refuse_target(engine, path, folder, realm_admin=realm_admin, database=database)
+    steps, realm_named, residents_named, credentials = _plan_realms(
+        folder, realm_admin=realm_admin, realm=realm, residents_realm=residents_realm, replace_realm=replace_realm)
+    return RestorePlan(manifest=manifest, signed_by=signed_by, realms=steps, database=database,
+                       grant_to=app_role if database and engine.dialect.name == "postgresql" else None,
+                       realm=realm_named, residents_realm=residents_named, realm_credentials=credentials)
+
+
+def execute_restore(engine: sa.Engine, plan: RestorePlan, folder: Path, realm_admin=None) -> None:
+    """Carry out ``plan`` from the archive opened in ``folder``."""
+    from tenancy.identity import realm_copy
+
+    # The realms first: if the database then fails (one transaction: it stays empty), running
+    # the restore again with --replace-realm starts from the same state.
+    for step in plan.realms:
+        if realm_copy.realm_exists(realm_admin, step.name):
+            realm_copy.delete_realm(realm_admin, step.name)
+        realm_copy.import_realm(realm_admin, step.copy, step.name)
+    if plan.database:
+        restore_database(engine, plan.manifest, folder)
+    if plan.grant_to:
+        from maintenance.db_roles import grant_app_role
+
+        with engine.begin() as connection:  # the dump carries no privileges (--no-acl): grant them again
+            grant_app_role(connection, plan.grant_to)
+
+
 def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept_unsigned: bool = False,
             realm_admin=None, realm: str | None = None, replace_realm: bool = False,
             app_role: str | None = None, database: bool = True, residents_realm: str | None = None) -> dict[str, Any]:
@@ -520,61 +643,22 @@ def restore(session: Session, actor: Actor, path: Path, *, trusted: dict, accept
     ``database=False`` recreates the realm alone, into a database restored before (with Keycloak
     down, the database comes back first under the maintenance identity, the realm once Keycloak runs).
 
-    Every refusal comes before anything is written: an archive not signed by a key in ``trusted``
-    (an unsigned one is let through only with ``accept_unsigned``, and the audit record says so),
-    a damaged or mismatched archive, a database that is not empty, a realm that exists (unless
-    ``replace_realm``). Run it as the schema owner;
+    Every refusal comes before anything is written (:func:`plan_restore`, then :func:`execute_restore`):
+    an archive not signed by a key in ``trusted`` (an unsigned one is let through only with
+    ``accept_unsigned``, and the audit record says so), a damaged or mismatched archive, a database
+    that is not empty, a realm that exists (unless ``replace_realm``). Run it as the schema owner;
     ``app_role`` (PostgreSQL) is then granted its rights again (the dump carries no privileges).
     """
-    from tenancy.identity import realm_copy
-
     authz.authorize(actor, "system.backup")
     engine = session.get_bind()
     session.rollback()
     with tempfile.TemporaryDirectory(prefix="renkei-restore-") as tmp:
         folder = Path(tmp)
-        manifest, signed_by = open_archive(path, folder, trusted=trusted, accept_unsigned=accept_unsigned)
-        check_compatible(manifest, engine)
-        if not database and (realm_admin is None or not (folder / REALM).exists()):
-            raise _refuse(f"{path.name} holds no realm to restore" if realm_admin is not None else
-                          "a realm-only restore needs the realm (leave --no-realm out)",
-                          f"{path.name} に復元するレルムがありません。" if realm_admin is not None else
-                          "レルムのみの復元では --no-realm は指定できません。")
-        if database and not is_empty(engine):
-            raise _refuse("the target database is not empty: restore only into an empty database (see docs/operations.md)",
-                          "復元先のデータベースが空ではありません。空のデータベースにのみ復元できます（docs/operations.md 参照）。")
-        with_realm = realm_admin is not None and (folder / REALM).exists()
-        copy = json.loads((folder / REALM).read_text(encoding="utf-8")) if with_realm else None
-        target_realm = realm or (copy or {}).get("realm")
-        with_residents = with_realm and (folder / RESIDENTS_REALM).exists()
-        residents_copy = json.loads((folder / RESIDENTS_REALM).read_text(encoding="utf-8")) if with_residents else None
-        residents_target = residents_realm or (residents_copy or {}).get("realm")
-        for name in (target_realm, residents_target if with_residents else None):
-            if name and with_realm and realm_copy.realm_exists(realm_admin, name) and not replace_realm:
-                raise _refuse(f"the Keycloak realm {name} exists: delete it first or use --replace-realm",
-                              f"Keycloak のレルム {name} がすでにあります。先に削除するか --replace-realm を指定してください。")
-        # The realms first: if the database then fails (one transaction: it stays empty), running
-        # the restore again with --replace-realm starts from the same state.
-        for name, realm_copied in ((target_realm, copy), (residents_target, residents_copy)):
-            if name and realm_copied is not None:
-                if realm_copy.realm_exists(realm_admin, name):
-                    realm_copy.delete_realm(realm_admin, name)
-                realm_copy.import_realm(realm_admin, realm_copied, name)
-        if database:
-            restore_database(engine, manifest, folder)
-        if database and app_role and engine.dialect.name == "postgresql":
-            from maintenance.db_roles import grant_app_role
-
-            with engine.begin() as connection:  # the dump carries no privileges (--no-acl): grant them again
-                grant_app_role(connection, app_role)
+        plan = plan_restore(engine, path, folder, trusted=trusted, accept_unsigned=accept_unsigned,
+                            realm_admin=realm_admin, realm=realm, replace_realm=replace_realm, app_role=app_role,
+                            database=database, residents_realm=residents_realm)
+        execute_restore(engine, plan, folder, realm_admin)
     session.close()
-    core_audit.record(session, actor, "system.restore", "backup", path.name,
-                      after={"file": path.name, "created_at": manifest.get("created_at"),
-                             "audit_head": manifest.get("audit_head"), "realm": target_realm if with_realm else None,
-                             "residents_realm": residents_target if with_residents else None,
-                             "realm_credentials": bool(with_realm and realm_copy.carries_credentials(copy)),
-                             "signed_by": signed_by, "accepted_unsigned": signed_by is None,
-                             **({} if database else {"database": "not restored (realm only)"})})
+    core_audit.record(session, actor, "system.restore", "backup", path.name, after=plan.audit_after(path.name))
     session.commit()
-    return manifest
-
+    return plan.manifest

@@ -221,6 +221,61 @@ def _consents(session: Session, resident: Resident, links: list[ServiceLink]) ->
                                                                sa.or_(*under)).order_by(ConsentRecord.seq)))
 
 
+def _linkages(session: Session, resident: Resident, links: list[ServiceLink]) -> list[LinkageRecord]:
+    """The records of what was provided under the resident's links, newest first."""
+    query = _linkage_query(resident, links)
+    return list(session.scalars(query.order_by(LinkageRecord.seq.desc()))) if query is not None else []
+
+
+def _personal(resident: Resident, keys, index: int) -> dict[str, str]:
+    """The basic four items in plain text (blank once erased), the sex in words."""
+    plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
+    if plain.get("sex"):
+        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
+    return plain
+
+
+def _origins(session: Session, links: list[ServiceLink]) -> dict[int, str]:
+    """The common IDs of the residents the links moved from (a link carried over), by resident id."""
+    moved = {link.origin_resident_id for link in links if link.origin_resident_id}
+    if not moved:
+        return {}
+    return dict(session.execute(sa.select(Resident.id, Resident.common_id).where(Resident.id.in_(moved))).all())
+
+
+def _sign_in_sections(session: Session, resident: Resident) -> dict[str, list[dict[str, Any]]]:
+    """The resident's identifiers at the identity providers and their sign-ins (my_data's two sections)."""
+    providers = {row.id: row for row in session.scalars(sa.select(ResidentProvider))}
+    issuers = {row.issuer: row.display_name for row in providers.values()}
+    sign_ins = session.scalars(sa.select(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id)
+                               .order_by(ResidentSignIn.id))
+    identities = session.scalars(sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id)
+                                 .order_by(ResidentIdentity.id))
+    return {
+        "identities": [{"provider": issuers.get(row.issuer, row.issuer), "issuer": row.issuer, "subject": row.subject,
+                        "since": _jst(row.created_at)} for row in identities],
+        "sign_ins": [{"at": _jst(row.signed_in_at),
+                      "provider": providers[row.provider_id].display_name if row.provider_id in providers else "",
+                      "subject": row.subject, "assurance_level": row.assurance_level,
+                      "verified_claims": row.verified_claims} for row in sign_ins],
+    }
+
+
+def _consent_rows(session: Session, records: list[ConsentRecord], services: dict[int, str], index: int,
+                  seals: Any) -> list[dict[str, Any]]:
+    """my_data's consent records, each with the title of the text agreed to, its hash and its proof."""
+    texts = {row.id: row for row in session.scalars(sa.select(ConsentText).where(
+        ConsentText.id.in_({record.text_id for record in records})))} if records else {}
+    return [{"at": _jst(record.occurred_at), "service": services.get(record.service_id, ""),
+             "event": ConsentEvent(record.event).label[index],
+             "text_version": record.text_number,
+             "text_title": texts[record.text_id].title if record.text_id in texts else "",
+             "purposes": json.loads(record.purposes), "items": json.loads(record.items),
+             "method": ConsentMethod(record.method).label[index], "expires_at": _jst(record.expires_at),
+             "receipt_id": record.receipt_id, "record_hash": record.hash,
+             "proof": record_proof(record, seals)} for record in records]
+
+
 def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals: Any = None) -> dict[str, Any]:
     """Everything renkei holds about the resident (開示請求), words in ``lang``; the JSON and the CSV come
     from it. Each consent and linkage record carries its hash and its proof, sealed by its chain's
@@ -230,51 +285,26 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals:
     index = _index(lang)
     links = _links(session, resident)
     services = _services(session, {link.service_id for link in links})
-    plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
-    if plain.get("sex"):
-        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
-    origins = dict(session.execute(sa.select(Resident.id, Resident.common_id).where(
-        Resident.id.in_({link.origin_resident_id for link in links if link.origin_resident_id}))).all()) if links else {}
-    providers = {row.id: row for row in session.scalars(sa.select(ResidentProvider))}
-    issuers = {row.issuer: row.display_name for row in providers.values()}
+    origins = _origins(session, links)
     records = _consents(session, resident, links)
-    texts = {row.id: row for row in session.scalars(sa.select(ConsentText).where(
-        ConsentText.id.in_({record.text_id for record in records})))} if records else {}
-    query = _linkage_query(resident, links)
-    linkages = list(session.scalars(query.order_by(LinkageRecord.seq.desc()))) if query is not None else []
+    linkages = _linkages(session, resident, links)
     services.update(_services(session, {record.service_id for record in records} - set(services)))
     disclosures = session.scalars(sa.select(ResidentDisclosure).where(ResidentDisclosure.resident_id == resident.id)
                                   .order_by(ResidentDisclosure.id))
-    sign_ins = session.scalars(sa.select(ResidentSignIn).where(ResidentSignIn.resident_id == resident.id)
-                               .order_by(ResidentSignIn.id))
-    identities = session.scalars(sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id)
-                                 .order_by(ResidentIdentity.id))
     return {
         "resident": {"common_id": resident.common_id or "", "status": RESIDENT_STATUS_LABELS[resident.status][index],
                      "enrolled_at": _jst(resident.enrolled_at),
                      "verification": VERIFICATION_LABELS[resident.verification][index],
                      "assurance_level": resident.assurance_level, "left_at": _jst(resident.left_at)},
-        "personal": plain,
-        "identities": [{"provider": issuers.get(row.issuer, row.issuer), "issuer": row.issuer, "subject": row.subject,
-                        "since": _jst(row.created_at)} for row in identities],
-        "sign_ins": [{"at": _jst(row.signed_in_at),
-                      "provider": providers[row.provider_id].display_name if row.provider_id in providers else "",
-                      "subject": row.subject, "assurance_level": row.assurance_level,
-                      "verified_claims": row.verified_claims} for row in sign_ins],
+        "personal": _personal(resident, keys, index),
+        **_sign_in_sections(session, resident),
         "links": [{"service": services.get(link.service_id, ""), "service_user_id": link.service_user_id,
                    "method": LINK_METHOD_LABELS[link.method][index], "assurance_level": link.assurance_level,
                    "linked_at": _jst(link.linked_at), "ended_at": _jst(link.ended_at), "ended_reason": link.ended_reason,
                    "moved_from": origins.get(link.origin_resident_id, "") or ""} for link in links],
         "disclosures": [{"service": services.get(row.service_id, ""), "items": json.loads(row.items),
                          "reason": row.reason, "set_at": _jst(row.set_at)} for row in disclosures],
-        "consents": [{"at": _jst(record.occurred_at), "service": services.get(record.service_id, ""),
-                      "event": ConsentEvent(record.event).label[index],
-                      "text_version": record.text_number,
-                      "text_title": texts[record.text_id].title if record.text_id in texts else "",
-                      "purposes": json.loads(record.purposes), "items": json.loads(record.items),
-                      "method": ConsentMethod(record.method).label[index], "expires_at": _jst(record.expires_at),
-                      "receipt_id": record.receipt_id, "record_hash": record.hash,
-                      "proof": record_proof(record, seals)} for record in records],
+        "consents": _consent_rows(session, records, services, index, seals),
         "linkages": [{**row, "record_hash": record.hash, "proof": record_proof(record, seals)}
                      for row, record in zip(_linkage_rows(session, linkages, lang), linkages)],
         "notices": notices(session, resident, lang),

@@ -31,7 +31,7 @@ def _older_tables() -> dict[type[enum.Enum], frozenset]:
     """The lifecycle declared before core.lifecycle, its own table of the same shape (allocation runs,
     whose database guard is generated from it):
     enum -> the statuses the table names (starts, sources, targets)."""
-    from billing.models import RUN_INITIAL_STATUS, RUN_TRANSITIONS, RunStatus
+    from billing.run_lifecycle import RUN_INITIAL_STATUS, RUN_TRANSITIONS, RunStatus
 
     def named(moves, *starts):
         return frozenset(starts).union(*(set(m.sources) | {m.target} for m in moves.values()))

@@ -18,7 +18,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
 from core.validation import HTTP_URL_PATTERN, SINGLE_LINE, StatedInSchema
-from catalogue import catalogue, conformance, coverage as dataset_coverage, importing, operations
+from catalogue import catalogue, conformance, coverage as dataset_coverage, file_checks, importing, operations
 from catalogue.models import Access, DatasetStatus, Frequency, PersonalInfo
 
 bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
@@ -304,9 +304,9 @@ def update(path: DatasetPath, body: DatasetBody):
 @bp.post("/datasets/<uid>/check", responses={200: DatasetCheckOut},
          summary="Check a CSV (UTF-8 or CP932) against the dataset's standard kind; problems by row and column")
 def check(path: DatasetPath, body: DatasetCheckBody):
-    result = operations.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body),
+    result = file_checks.check_file(db.session, current_actor(), path.uid, body.filename, _bytes(body),
                                    replaces=body.replaces)
-    problems = [{k: p[k] for k in ("row", "column", "message_ja", "message_en")} for p in operations.check_problems(result)]
+    problems = [{k: p[k] for k in ("row", "column", "message_ja", "message_en")} for p in file_checks.check_problems(result)]
     return jsonify({"conformant": result.conformant, "label_ja": "準拠" if result.conformant else
                     f"不適合（{result.problem_count:,} 件）", "encoding": result.encoding, "row_count": result.row_count,
                     "problem_count": result.problem_count, "problems": problems,

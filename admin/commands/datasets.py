@@ -77,11 +77,11 @@ def datasets_import(file: Path, actor) -> None:
 def datasets_check(dataset: str, file: Path, replaces: bool, actor) -> None:
     """Check FILE (a CSV) against DATASET's standard kind; each problem by row and column. A file other than
     the distribution's is checked on its own (the dataset's verdict unchanged) unless it --replaces it."""
-    from catalogue import operations
+    from catalogue import file_checks
 
-    check = committed(lambda: operations.check_file(db.session, actor, dataset, file.name, file.read_bytes(),
+    check = committed(lambda: file_checks.check_file(db.session, actor, dataset, file.name, file.read_bytes(),
                                                     replaces=replaces))
-    for p in operations.check_problems(check):
+    for p in file_checks.check_problems(check):
         click.echo(f"{p['message_ja']}")
     if not check.of_distribution:
         click.echo("配布ファイルではないため、このファイルだけを確認しました（データセットの判定は変わりません） / "

@@ -39,8 +39,8 @@ from admin.views.billing_forms import (AdoptForm, CostItemForm, PolicyForm, Prop
 from admin.views.billing_reminders import _day as reminder_day
 from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
-from billing import (allocation, allocation_policies, allocation_runs, documents, grants, ledger, operations, simulate,
-                     statements, year_close)
+from billing import (allocation, allocation_policies, allocation_previews, allocation_runs, documents, grants, ledger,
+                     operations, simulate, statements, year_close)
 from billing import attention as billing_attention
 from billing import reminders as reminder_letters
 from billing.ledger_errors import BillingNotFound
@@ -48,9 +48,8 @@ from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
 from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA,
-                            RunKind, RUN_STATUS_LABELS_EN,
-                            RUN_STATUS_LABELS_JA, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus,
-                            RunStatus)
+                            RunKind, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus, RunStatus)
+from billing.run_lifecycle import RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA
 from core import authz, charts
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
@@ -275,7 +274,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
         names = _tenant_names()
         shown_lines = paging.paginate(lines, paging.page_number(), keep=lambda line: paging.matches(
             search, line.tenant_code, line.tenant_name))
-        not_sharing = allocation_runs.not_sharing(db.session, run.fiscal_year, excluding=shared)
+        not_sharing = allocation_previews.not_sharing(db.session, run.fiscal_year, excluding=shared)
         shown_others = paging.paginate(not_sharing, paging.page_number("others_page"),
                                        keep=lambda item: paging.matches(search, item.code, item.name))
 
@@ -449,7 +448,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
 
     def _preview(self, form):
         try:
-            return allocation_runs.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
+            return allocation_previews.preview_allocation(db.session, g.actor, form.fiscal_year.data, form.value(),
                                                  form.members.data or "participating")
         except DomainError as error:
             apply_problems(form, error)
@@ -565,7 +564,7 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
         chosen = {side: by_id.get(choice[f"{side}_policy"]) for side in ("a", "b")}
         asked = [side for side, policy in chosen.items() if policy is not None]
         # both sides in one call: the year's municipalities are read once for the two allocations
-        answers = dict(zip(asked, allocation_runs.preview_allocations(
+        answers = dict(zip(asked, allocation_previews.preview_allocations(
             db.session, g.actor, year, [(chosen[side], choice[f"{side}_members"]) for side in asked])))
         for side in ("a", "b"):
             if chosen[side] is None:

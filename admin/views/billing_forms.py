@@ -20,7 +20,7 @@ from wtforms.widgets import TextInput
 
 from admin.extensions import db
 from admin.views import operator_forms as forms
-from billing import allocation, allocation_policies, allocation_runs
+from billing import allocation, allocation_policies, allocation_previews
 from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, GrantRounding, TaxTreatment
@@ -270,7 +270,7 @@ class PolicyForm(_Form):
 
 
 def _member_choices():
-    labels = allocation_runs.MEMBER_SETS_JA if _ja() else allocation_runs.MEMBER_SETS_EN
+    labels = allocation_previews.MEMBER_SETS_JA if _ja() else allocation_previews.MEMBER_SETS_EN
     return list(labels.items())
 
 

@@ -24,7 +24,7 @@ from core.calendar import to_jst
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from core.validation import whole_number
-from catalogue import catalogue, conformance, coverage, importing, lists, operations, standards, terms
+from catalogue import catalogue, conformance, coverage, file_checks, importing, lists, operations, standards, terms
 from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
                                      Access, DatasetStatus, Frequency, PersonalInfo)
 
@@ -200,8 +200,8 @@ class DatasetsView(SecureView):
         return self.render(
             "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
             distributions=operations.distributions(db.session, dataset), grantees=operations.grantees(db.session, dataset),
-            checks=checks, latest_problems=operations.check_problems(checks[0]) if checks else [],
-            served=operations.distribution_check(db.session, dataset) if dataset.conformant is not None else None,
+            checks=checks, latest_problems=file_checks.check_problems(checks[0]) if checks else [],
+            served=file_checks.distribution_check(db.session, dataset) if dataset.conformant is not None else None,
             version_of=lambda check: standards.verdict_version(standards.kind_of(check.standard_kind), check.standard_version),
             schema_path=standards.schema_path,
             jst=lambda moment: to_jst(moment).strftime("%Y-%m-%d %H:%M"),
@@ -272,7 +272,7 @@ class DatasetsView(SecureView):
             if len(raw) > MAX_UPLOAD:
                 raise importing.ImportRejected("The file is larger than 20 MB; check a sample of it.",
                                                "ファイルが 20 MB を超えています。一部を取り出して確認してください。")
-            return operations.check_file(db.session, g.actor, uid, upload.filename, raw,
+            return file_checks.check_file(db.session, g.actor, uid, upload.filename, raw,
                                          replaces=request.form.get("replaces") == "1")
 
         def said(c) -> str:

@@ -24,9 +24,10 @@ from admin.i18n import format_date, format_fiscal_year
 from billing import ledger
 from billing.models import (ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, CATEGORY_LABELS_EN, CATEGORY_LABELS_JA,
                             ENTRY_KIND_LABELS_EN, ENTRY_KIND_LABELS_JA, POLICY_STATUS_LABELS_EN,
-                            POLICY_STATUS_LABELS_JA, RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA, TAX_LABELS_EN,
+                            POLICY_STATUS_LABELS_JA, TAX_LABELS_EN,
                             TAX_LABELS_JA, AccountType, CostCategory, EntryKind, PolicyStatus,
                             RunStatus, TaxTreatment)
+from billing.run_lifecycle import RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA
 from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
 from residents.consent.models import ServiceStatus

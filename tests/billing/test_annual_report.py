@@ -102,13 +102,13 @@ def test_the_auditor_reads_it_and_a_municipality_may_not(db, fy2025):
 def test_datasets_council_and_incidents_of_the_year(db, operator, finance, resolution):
     """A published dataset with its conformance, the council's resolution of its year, an identity incident
     and a platform failure of the incident register, by day."""
-    from catalogue import operations as datasets
+    from catalogue import file_checks, operations as datasets
     from tenancy.identity.models import IdentityIncident
     from tests.datasets.conftest import KUMAMOTO_ADMIN as DATASET_ADMIN, draft
     from tests.datasets.test_register import AED_BAD
 
     dataset = datasets.register(db, DATASET_ADMIN, draft())
-    datasets.check_file(db, DATASET_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
+    file_checks.check_file(db, DATASET_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
     dataset.status, dataset.published_at = "published", dt.datetime.now(dt.timezone.utc)  # as the review leaves it
     db.add(IdentityIncident(operation="tenant.suspend", tenant_code="431001", username="yamada", step="enable",
                             error="Keycloak unreachable"))

@@ -13,7 +13,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from billing import allocation_runs, integrity, ledger, models, operations
+from billing import allocation_runs, integrity, ledger, models, operations, run_guards, run_lifecycle
 from billing.ledger_errors import BillingConflict, FourEyesRefused, IllegalTransition
 from billing.models import AllocationRun, RunStatus
 from core.actor import Actor
@@ -172,7 +172,7 @@ def test_the_database_allows_exactly_the_drawn_moves(db, every_status):
 
 
 def test_the_code_reads_the_same_table(db):
-    assert {(source.value, move.target.value) for move in models.RUN_TRANSITIONS.values()
+    assert {(source.value, move.target.value) for move in run_lifecycle.RUN_TRANSITIONS.values()
             for source in move.sources} == DRAWN_MOVES
 
 
@@ -427,13 +427,13 @@ def test_a_second_approved_run_is_named_when_the_owner_drops_the_guards(db, fina
 def test_the_guard_is_generated_from_the_transition_table(monkeypatch):
     """Declaring a move (here the attack's, approved → computed) is all it takes for both the code and
     the database to allow it: the guard has no list of its own."""
-    extra = models.RunMove("reopen", frozenset({RunStatus.approved}), RunStatus.computed, "再開")
+    extra = run_lifecycle.RunMove("reopen", frozenset({RunStatus.approved}), RunStatus.computed, "再開")
     condition = "(OLD.status IN ('approved') AND NEW.status = 'computed')"
-    assert condition not in models._sqlite_run_guards()["billing_run_moves"]
-    assert all(condition not in statement for statement in models._pg_run_guard())
-    monkeypatch.setitem(models.RUN_TRANSITIONS, "reopen", extra)
-    assert condition in models._sqlite_run_guards()["billing_run_moves"]
-    assert condition in models._pg_run_guard()[0]
+    assert condition not in run_guards.sqlite_run_guards(AllocationRun.__table__, models.RUN_ENTRY_KINDS)["billing_run_moves"]
+    assert all(condition not in statement for statement in run_guards.pg_run_guard(AllocationRun.__table__, models.RUN_ENTRY_KINDS))
+    monkeypatch.setitem(run_lifecycle.RUN_TRANSITIONS, "reopen", extra)
+    assert condition in run_guards.sqlite_run_guards(AllocationRun.__table__, models.RUN_ENTRY_KINDS)["billing_run_moves"]
+    assert condition in run_guards.pg_run_guard(AllocationRun.__table__, models.RUN_ENTRY_KINDS)[0]
     run = AllocationRun(id=1, fiscal_year=2025, status=RunStatus.approved, policy_id=1, total=0, snapshot_json=json.dumps({}))
     assert "reopen" in allocation_runs.allowed_run_actions(run)
 
@@ -441,7 +441,7 @@ def test_the_guard_is_generated_from_the_transition_table(monkeypatch):
 def test_the_lifecycle_has_no_cycle():
     """Each move happens at most once per run, so a move's record is written once."""
     reachable = {status: set() for status in RunStatus}
-    for move in models.RUN_TRANSITIONS.values():
+    for move in run_lifecycle.RUN_TRANSITIONS.values():
         for source in move.sources:
             reachable[source].add(move.target)
     changed = True

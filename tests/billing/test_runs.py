@@ -6,7 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from billing import allocation_policies, allocation_runs, ledger, operations
+from billing import allocation_policies, allocation_previews, allocation_runs, ledger, operations
 from billing.ledger_errors import BillingConflict, IllegalTransition, InvalidBillingData
 from billing.models import CostItem, EntryKind, JournalEntry, PolicyStatus, Posting, RunStatus
 from core.audit import AuditRecord
@@ -210,7 +210,7 @@ def test_reversal_entries_point_at_the_originals_and_the_old_run_stays_visible(d
 
 def test_usage_components_read_the_usage_hook(db, finance, kumamoto, monkeypatch):
     usage = {"431001": 700, "432024": 200, "432032": 100}
-    monkeypatch.setattr(allocation_runs, "USAGE_TOTALS", lambda session, code, metric, year: usage[code])
+    monkeypatch.setattr(allocation_previews, "USAGE_TOTALS", lambda session, code, metric, year: usage[code])
     policy = allocation_policies.create_policy(db, finance, policy_data(
         prefecture_share=None, components=[{"basis": "usage:api_calls", "weight": "1"}]))
     operations.create_cost_item(db, finance, cost_data(amount=1_000_000))

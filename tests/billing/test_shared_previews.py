@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing import allocation, allocation_policies, allocation_runs, operations
+from billing import allocation, allocation_policies, allocation_previews, operations
 from billing.ledger_errors import InvalidBillingData
 from core.calendar import JST
 from tenancy.registry.history import participation_months, record_transition
@@ -67,14 +67,14 @@ def test_previews_together_equal_previews_alone(db, finance, kumamoto, tenant_fa
     operations.create_cost_item(db, finance, cost_data(amount=9_876_543))
     db.commit()
     choices = [(capped, "participating"), (capped, "with_applicants"), (capped, "everyone")]
-    together = allocation_runs.preview_allocations(db, finance, 2025, choices)
-    alone = [allocation_runs.preview_allocation(db, finance, 2025, capped, members)
+    together = allocation_previews.preview_allocations(db, finance, 2025, choices)
+    alone = [allocation_previews.preview_allocation(db, finance, 2025, capped, members)
              for members in ("participating", "with_applicants")]
     assert [_figures(preview) for preview in together[:2]] == [_figures(preview) for preview in alone]
     assert any(line.bound for line in together[0].result.lines)  # the floor or the cap took part
     assert {line.months for line in together[0].result.lines} >= {4, 12}  # the December joiner pays 4 months
     assert isinstance(together[2], InvalidBillingData)  # an unknown member set is refused on its own
-    no_costs = allocation_runs.preview_allocations(db, finance, 2026, choices[:1])
+    no_costs = allocation_previews.preview_allocations(db, finance, 2026, choices[:1])
     assert isinstance(no_costs[0], InvalidBillingData) and "2026" in no_costs[0].message_en
 
 

@@ -7,8 +7,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from billing import allocation_runs, operations, statements
-from billing.ledger_errors import BillingNotFound
+from billing import allocation_runs, ledger, operations, statements
+from billing.ledger_errors import BillingNotFound, StatementMismatch
+from billing.models import EntryKind
+from tests.conftest import sign_in
 
 
 def test_statement_reads_charge_payments_and_balance_from_the_ledger(db, finance, posted_fy2025):
@@ -39,6 +41,32 @@ def test_a_reversed_run_leaves_no_charge_on_the_statement(db, finance, posted_fy
     # the history, by date: charge 31 Jul, reversal 20 Aug, new charge 21 Aug, payment 1 Sep
     assert [(line.occurred_on.isoformat(), line.amount) for line in statement.history] == [
         ("2025-07-31", 1_950_000), ("2025-08-20", -1_950_000), ("2025-08-21", 1_950_000), ("2025-09-01", -1_000_000)]
+
+
+def _charge_by_hand(db, run_id: int, tenant_code: str, amount: int) -> None:
+    """A charge posted outside the run's approval (as a repair by hand would): the books now disagree with the run."""
+    ledger.post_entry(db, ledger.NewEntry(
+        idempotency_key=f"by-hand:{tenant_code}", kind=EntryKind.charge, fiscal_year=2025,
+        occurred_on=dt.date(2025, 8, 1), tenant_code=tenant_code, run_id=run_id,
+        legs=(ledger.debit(ledger.receivable(tenant_code), amount), ledger.credit(ledger.COST_RECOVERY, amount))))
+    db.commit()
+
+
+def test_a_ledger_that_disagrees_with_its_run_is_refused_in_japanese_and_english(db, finance, posted_fy2025):
+    _charge_by_hand(db, posted_fy2025.id, "432024", 5_000)
+    with pytest.raises(StatementMismatch) as mismatch:
+        statements.build_statement(db, finance, "432024", 2025)
+    assert "1,950,000円" in mismatch.value.message_ja and "1,955,000円" in mismatch.value.message_ja
+    assert "says 1950000 but the ledger charged 1955000" in mismatch.value.message_en
+    assert mismatch.value.kind == "conflict"
+
+
+def test_a_statement_from_books_that_disagree_is_a_conflict_page_not_a_server_error(client, db, posted_fy2025):
+    _charge_by_hand(db, posted_fy2025.id, "432024", 5_000)
+    sign_in(client, ["municipal-admin"], ["432024"])
+    page = client.get("/admin/billing/statements/432024/2025/")
+    assert page.status_code == 409
+    assert "帳簿の計上額 1,955,000円が一致しません" in page.get_data(as_text=True)
 
 
 def test_the_prefecture_statement_shows_the_prefecture_share(db, finance, posted_fy2025):

@@ -71,15 +71,15 @@ def test_an_overdue_dataset_says_so_in_rdf_as_on_its_page_and_in_ckan(checked_ae
 @pytest.fixture
 def checked_aeds(db, providers):
     """Three AED datasets of 熊本市, published and updated today: one checked 準拠, one 不適合, one never checked."""
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from core.calendar import today_jst
 
     today = today_jst()
     good = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-good", last_updated_on=today))
     bad = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-bad", last_updated_on=today))
     unchecked = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-unchecked", last_updated_on=today))
-    assert operations.check_file(db, KUMAMOTO_ADMIN, good.uid, "aed.csv", AED_GOOD.encode()).conformant
-    assert not operations.check_file(db, KUMAMOTO_ADMIN, bad.uid, "aed.csv", AED_BAD.encode()).conformant
+    assert file_checks.check_file(db, KUMAMOTO_ADMIN, good.uid, "aed.csv", AED_GOOD.encode()).conformant
+    assert not file_checks.check_file(db, KUMAMOTO_ADMIN, bad.uid, "aed.csv", AED_BAD.encode()).conformant
     publish_all(db)
     return {"good": good.uid, "bad": bad.uid, "unchecked": unchecked.uid}
 

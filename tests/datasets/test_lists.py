@@ -28,10 +28,10 @@ def audit_trail(db, prefix: str) -> list[tuple[str, str, dict | None, dict | Non
 
 def published(db, operator, **fields):
     """A dataset of 熊本市 registered by its admin and published by the operator."""
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(**fields))
-    operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
     for verb in ("submit", "publish"):
         operations.move(db, operator, dataset.uid, verb)
     db.commit()
@@ -88,7 +88,7 @@ def test_a_stopped_licence_is_no_new_choice_but_the_datasets_that_have_it_keep_i
     with it; a new dataset (or another changed to it) may not choose it; used again, it is a choice again."""
     import dataclasses
 
-    from catalogue import lists, operations
+    from catalogue import file_checks, lists, operations
 
     lists.add_licence(db, operator, lists.LicenceDraft(**ODBL))
     kept = operations.register(db, KUMAMOTO_ADMIN, draft(licence_code="ODbL-1.0"))
@@ -99,7 +99,7 @@ def test_a_stopped_licence_is_no_new_choice_but_the_datasets_that_have_it_keep_i
 
     changed = operations.update(db, KUMAMOTO_ADMIN, kept.uid, draft(licence_code="ODbL-1.0", title_ja="AED一覧（改）"))
     assert changed.licence_code == "ODbL-1.0" and changed.title_ja == "AED一覧（改）"
-    operations.check_file(db, KUMAMOTO_ADMIN, kept.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    file_checks.check_file(db, KUMAMOTO_ADMIN, kept.uid, "aed.csv", AED_GOOD.encode("cp932"))
     assert all(met for _ja, _en, met in operations.review_checklist(db, kept))
     operations.move(db, KUMAMOTO_ADMIN, kept.uid, "submit")
     assert operations.move(db, operator, kept.uid, "publish").status.value == "published"

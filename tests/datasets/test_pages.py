@@ -116,11 +116,11 @@ def test_the_api_registers_checks_and_moves_a_dataset(client, db, providers, ope
 
 
 def test_a_municipalitys_home_lists_its_overdue_and_non_conformant_datasets(client, db, operator, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     overdue = operations.register(db, operator, draft(title_ja="駐輪場一覧", standard_kind=None, last_updated_on=None))
     failing = operations.register(db, operator, draft(frequency="irregular"))
-    operations.check_file(db, operator, failing.uid, "aed.csv", AED_BAD.encode())
+    file_checks.check_file(db, operator, failing.uid, "aed.csv", AED_BAD.encode())
     other = operations.register(db, operator, draft(provider_code="432024", title_ja="道路照明灯一覧", standard_kind=None))
     for dataset in (overdue, failing, other):
         dataset.status = "published"

@@ -20,11 +20,11 @@ AED_GOOD = ("名称,名称_カナ,住所,緯度,経度,設置位置\n"
 
 
 def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_naming_both(db, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
-    check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
-    problems = operations.check_problems(check)
+    check = file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_BAD.encode("cp932"))
+    problems = file_checks.check_problems(check)
     assert not check.conformant and check.encoding == "cp932" and check.problem_count == 2
     assert conformance_state(dataset).label[0] == "不適合（2 件）"
     assert {(p["row"], p["column"]) for p in problems} == {("1", "設置位置"), ("2", "緯度")}
@@ -33,7 +33,7 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
     assert "必須の列がありません" in missing["message_ja"]
     assert latitude["message_ja"].startswith("2 行目・列「緯度」") and "132.803" in latitude["message_ja"]
 
-    fixed = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"), replaces=True)
+    fixed = file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"), replaces=True)
     assert fixed.conformant and fixed.row_count == 2
     assert conformance_state(dataset).label[0] == "準拠"
     assert [c.conformant for c in operations.checks(db, dataset)] == [True, False]  # both kept, with the version
@@ -42,19 +42,19 @@ def test_a_cp932_aed_file_with_a_missing_column_and_a_bad_latitude_is_refused_na
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_utf8_files_with_or_without_bom_are_read(db, providers, encoding):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
-    assert operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode(encoding)).conformant
+    assert file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode(encoding)).conformant
 
 
 def test_cells_are_checked_against_types_code_lists_and_required_values(db, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     text = ("名称,名称_カナ,住所,緯度,経度,設置位置,小児対応設備の有無\n"
             "市役所,,熊本市,北緯32度,130.7,1階,たぶん\n")
-    problems = operations.check_problems(operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "a.csv", text.encode()))
+    problems = file_checks.check_problems(file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "a.csv", text.encode()))
     assert {(p["row"], p["column"]) for p in problems} == {("2", "名称_カナ"), ("2", "緯度"), ("2", "小児対応設備の有無")}
 
 
@@ -73,13 +73,13 @@ def test_the_ten_standard_kinds_ship_as_table_schemas():
 
 
 def test_the_workflow_draft_submitted_published_withdrawn_with_review_and_refusal(db, operator, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     with pytest.raises(Conflict) as refused:  # a standard kind must conform before it is submitted
         operations.move(db, KUMAMOTO_ADMIN, dataset.uid, "submit")
     assert any("準拠" in p["message_ja"] for p in refused.value.problems)
-    operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode())
+    file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode())
     operations.move(db, KUMAMOTO_ADMIN, dataset.uid, "submit")
     with pytest.raises(NotPermitted):
         operations.move(db, KUMAMOTO_ADMIN, dataset.uid, "publish")
@@ -166,15 +166,15 @@ def test_an_import_with_a_bad_row_writes_nothing_and_names_the_lines(db, operato
 def test_coverage_cells_and_reminders_once_per_period(db, operator, providers):
     import datetime as dt
 
-    from catalogue import coverage, operations
+    from catalogue import coverage, file_checks, operations
 
     today = dt.date(2026, 11, 23)  # a fixed day: the rule is about days since the last update
     fresh = operations.register(db, operator, draft(last_updated_on=dt.date(2026, 11, 1)))  # monthly, 22 days old
-    operations.check_file(db, operator, fresh.uid, "aed.csv", AED_GOOD.encode())
+    file_checks.check_file(db, operator, fresh.uid, "aed.csv", AED_GOOD.encode())
     stale = operations.register(db, operator, draft(provider_code="432024", standard_kind="public_toilet",
                                                     last_updated_on=dt.date(2026, 9, 30), contact_email="wc@example.jp"))
     bad = operations.register(db, operator, draft(provider_code="430005", frequency="irregular", contact_email="x@example.jp"))
-    operations.check_file(db, operator, bad.uid, "aed.csv", AED_BAD.encode())
+    file_checks.check_file(db, operator, bad.uid, "aed.csv", AED_BAD.encode())
     for dataset in (fresh, stale, bad):
         dataset.status = "published"
     db.flush()
@@ -197,7 +197,7 @@ def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operat
     kind, state and page size it shows the same municipalities, cells and count as the whole matrix filtered."""
     import datetime as dt
 
-    from catalogue import coverage, operations, standards
+    from catalogue import coverage, file_checks, operations, standards
 
     for code in ("432113", "432041", "432059"):
         tenant_factory(code)
@@ -209,7 +209,7 @@ def test_a_filter_on_one_kind_pages_the_same_rows_as_the_whole_matrix(db, operat
         dataset = operations.register(db, operator, draft(provider_code=code, standard_kind=kind, last_updated_on=last,
                                                           title_ja=f"データ{n}", contact_email=f"d{n}@example.jp"))
         if csv is not None:
-            operations.check_file(db, operator, dataset.uid, "f.csv", csv.encode())
+            file_checks.check_file(db, operator, dataset.uid, "f.csv", csv.encode())
         dataset.status = "published"
     db.flush()
     whole = coverage.coverage(db, operator, today=today)

@@ -22,12 +22,12 @@ SAMPLES = Path(__file__).resolve().parents[2] / "tenancy" / "data" / "standard_s
 # --- the verdict ------------------------------------------------------------------------------------
 
 def test_a_verdict_records_the_file_it_was_given_on(db, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     raw = AED_GOOD.encode("cp932")
-    check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", raw)
+    check = file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", raw)
     assert check.conformant and conformance_state(dataset).label[0] == "準拠"
     assert (check.sha256, check.byte_size) == (hashlib.sha256(raw).hexdigest(), len(raw))
     assert check.row_count >= 1 and check.distribution_url == "https://data.example.jp/aed.csv"
@@ -37,28 +37,28 @@ def test_a_verdict_records_the_file_it_was_given_on(db, providers):
 
 
 def test_a_header_alone_is_not_conformant(db, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
     header = AED_GOOD.splitlines()[0] + "\r\n"
-    check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", header.encode("utf-8"))
+    check = file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", header.encode("utf-8"))
     assert not check.conformant and check.row_count == 0
     assert conformance_state(dataset).label[0].startswith("不適合")
-    assert any("データ行がありません" in p["message_ja"] for p in operations.check_problems(check))
+    assert any("データ行がありません" in p["message_ja"] for p in file_checks.check_problems(check))
 
 
 def test_a_file_that_replaces_the_distributions_makes_a_new_version_and_keeps_the_old_verdict(db, operator, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
 
     dataset = operations.register(db, operator, draft())
-    operations.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    file_checks.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
     operations.move(db, operator, dataset.uid, "submit")
     operations.move(db, operator, dataset.uid, "publish")
     version = dataset.version
-    operations.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))  # the same file again
+    file_checks.check_file(db, operator, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))  # the same file again
     assert dataset.version == version
-    operations.check_file(db, operator, dataset.uid, "aed-2.csv", AED_BAD.encode("cp932"), replaces=True)  # a new file
+    file_checks.check_file(db, operator, dataset.uid, "aed-2.csv", AED_BAD.encode("cp932"), replaces=True)  # a new file
     assert dataset.version == version + 1 and dataset.conformant is False
     history = operations.checks(db, dataset)
     assert [(c.dataset_version, c.conformant) for c in history] == [(version + 1, False), (version, True),
@@ -66,11 +66,11 @@ def test_a_file_that_replaces_the_distributions_makes_a_new_version_and_keeps_th
 
 
 def test_the_verdict_stops_applying_when_its_file_is_no_longer_the_distribution(db, providers):
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft())
-    operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
     operations.update(db, KUMAMOTO_ADMIN, dataset.uid, draft(description="説明を変えた。"))
     assert conformance_state(dataset).label[0] == "準拠"  # the same file: the verdict holds
     moved = operations.DistributionDraft(url="https://data.example.jp/aed-2026.csv", format="CSV")
@@ -83,11 +83,11 @@ def test_the_verdict_stops_applying_when_its_file_is_no_longer_the_distribution(
 def test_the_state_is_overdue_only_for_a_published_dataset_past_its_frequency(db, providers):
     import datetime as dt
 
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.conformance import conformance_state
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(last_updated_on=dt.date(2020, 1, 1)))
-    operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
+    file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode("cp932"))
     assert conformance_state(dataset, today=dt.date(2026, 11, 25)).label[0] == "準拠"  # a draft is not out of date
     dataset.status = "published"
     state = conformance_state(dataset, today=dt.date(2026, 11, 25))

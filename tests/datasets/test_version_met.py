@@ -61,7 +61,7 @@ def test_frictionless_against_the_schema_the_feed_names_agrees_with_renkei_for_t
     from rdflib import URIRef
     from rdflib.namespace import DCTERMS
 
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.models import Dataset
     from catalogue.sample import standard_sample_bytes
 
@@ -70,7 +70,7 @@ def test_frictionless_against_the_schema_the_feed_names_agrees_with_renkei_for_t
     assert len(files) == 9
     for name, raw in (("aed-today", as_csv(AED_TODAY, "utf-8")), ("aed-older", as_csv(aed_older(), "utf-8"))):
         dataset = operations.register(db, KUMAMOTO_ADMIN, draft(name=name))
-        assert operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, f"{name}.csv", raw).conformant
+        assert file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, f"{name}.csv", raw).conformant
         files[dataset.uid] = raw
     publish_all(db)
 
@@ -91,7 +91,7 @@ def test_frictionless_against_the_schema_the_feed_names_agrees_with_renkei_for_t
         titles = {str(t) for t in graph.objects(URIRef(schema), DCTERMS.title)}
         assert any("推奨データセット" in t or "自治体標準オープンデータセット" in t for t in titles), titles
         node = URIRef(f"{base}/catalogue/datasets/{uid}")
-        rows = operations.distribution_check(db, operations.find_dataset(db, uid)).row_count
+        rows = file_checks.distribution_check(db, operations.find_dataset(db, uid)).row_count
         assert rows >= 1 and distribution_file(graph, node) == (SPDX + "checksumAlgorithm_sha256",
                                                                 hashlib.sha256(raw).hexdigest(), len(raw), rows)
         assert named[f"{uid}-1"] == schema
@@ -116,15 +116,15 @@ def test_a_one_row_excerpt_leaves_a_published_300_row_datasets_verdict_and_the_f
     from rdflib import URIRef
     from rdflib.namespace import DCTERMS
 
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.models import Dataset
 
     served = aed_rows(300)
     good = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-300"))
-    assert operations.check_file(db, KUMAMOTO_ADMIN, good.uid, "aed.csv", served).conformant
+    assert file_checks.check_file(db, KUMAMOTO_ADMIN, good.uid, "aed.csv", served).conformant
     wrong = aed_rows(300, latitude="132.80")  # the served file of another dataset is not conformant
     bad = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-300-bad"))
-    assert not operations.check_file(db, KUMAMOTO_ADMIN, bad.uid, "aed.csv", wrong).conformant
+    assert not file_checks.check_file(db, KUMAMOTO_ADMIN, bad.uid, "aed.csv", wrong).conformant
     publish_all(db)
     version = db.scalar(sa.select(Dataset.version).where(Dataset.uid == good.uid))
 
@@ -168,12 +168,12 @@ def test_a_verdict_recorded_with_the_versions_label_still_names_its_schema(db, c
     """Checks written before the version's key was stored hold its label (推奨データセット): still read as that version."""
     from rdflib.namespace import DCTERMS
 
-    from catalogue import operations
+    from catalogue import file_checks, operations
     from catalogue.models import DatasetCheck
     from tests.datasets.test_register import AED_GOOD
 
     dataset = operations.register(db, KUMAMOTO_ADMIN, draft(name="aed-label"))
-    check = operations.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode())
+    check = file_checks.check_file(db, KUMAMOTO_ADMIN, dataset.uid, "aed.csv", AED_GOOD.encode())
     assert check.standard_version == "older"  # the key of the version met, which names its schema
     # the same verdict as a check written then (checks are never changed: the application may only add one)
     fields = {column: getattr(check, column) for column in DatasetCheck.model_fields if column not in ("id", "checked_at")}

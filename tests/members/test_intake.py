@@ -125,7 +125,7 @@ def test_organisations_join_no_cost_split(db, applied, operator, tenant_factory)
     from fractions import Fraction
 
     from billing import allocation
-    from billing.allocation_runs import _snapshot_inputs
+    from billing.allocation_previews import _snapshot_inputs
 
     tenant_factory("431001")
     applied()
