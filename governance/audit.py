@@ -539,6 +539,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "marks": "採点", "criterion_id": "評価項目の番号", "passed": "課題要件への適合（可）", "points": "得点", "comment": "講評",
     "selected": "選定", "letters": "通知書", "receipt": "受付番号", "call_status": "公募の段階の移行", "move": "移行",
     "stages_reopened": "取り消した審査の締切",
+    # reviewers who are who they say (issue 59 item 3)
+    "organisation": "所属", "corporate_numbers": "所属の法人番号",
 }
 
 
