@@ -132,7 +132,12 @@ DEMO_LOGINS = (
     ("auditor", ("熊本県", "監査担当"), ("auditor",), None),
     ("kumamoto-admin", ("熊本市", "管理者"), ("municipal-admin",), "431001"),
     ("yatsushiro-admin", ("八代市", "管理者"), ("municipal-admin",), "432024"),
+    # the sample call's reviewers (with kumamoto-admin, whose 熊本市 is a member of a sample group: a conflict
+    # renkei finds); prefecture staff
+    ("reviewer", ("熊本県", "審査員"), ("municipal-staff",), "430005"),
 )
+# the demo logins assigned as the sample call's reviewers (competition.sample.assign_sample_reviewers)
+DEMO_REVIEWERS = ("reviewer", "kumamoto-admin")
 
 
 def _reset_demo_password(directory, user_id: str, username: str, password: str) -> None:

@@ -17,8 +17,9 @@ Rules:
 * The data rule (seed 000: 複数種類の非パーソナルデータを活用すること、うち少なくとも1種類はデータ連携基盤から取得
   又は提供すること、うち少なくとも1種類は新たに基盤に接続すること) is decided from the register by
   :func:`data_rule`, its one home: the datasets the group used (the gateway's calls per dataset by the group's
-  members during the period, ``usage_dataset_call``) and the datasets it newly connected (published datasets
-  registered during the period by a member of the group). A kind is a dataset's standard kind, else its
+  members during the period, ``usage_dataset_call``) and the datasets it newly connected (:func:`newly_connected`:
+  datasets a member of the group provides that were first published during the period; a dataset already
+  on the platform before the period, whenever renkei registered it, is not new). A kind is a dataset's standard kind, else its
   category: the same kind from two municipalities is one kind. A project that connected none does not meet
   the rule, and says why in words.
 * The contract's cost joins the year's costs under a grant (:func:`record_cost`, ``billing.manage``): a
@@ -437,6 +438,16 @@ def judge(used: Sequence[DatasetFact], connected: Sequence[DatasetFact]) -> list
     return reasons
 
 
+def newly_connected(codes: Sequence[str], start: dt.datetime, end: dt.datetime) -> sa.Select:
+    """The datasets connected to the platform in [start, end) by the providers ``codes``: first published
+    (``Dataset.published_at``, set once when the review publishes it; a published dataset never goes back to
+    draft) within the period and still published. A dataset registered in renkei during the period but
+    published before it, or registered and published before it (a catalogue that was already on the
+    platform), is not new data."""
+    return sa.select(Dataset).where(Dataset.provider_code.in_(codes), Dataset.status == DatasetStatus.published,
+                                    Dataset.published_at >= start, Dataset.published_at < end)
+
+
 def data_rule(session: Session, contract: Contract) -> DataRule:
     """The data rule decided from the register: the datasets the group used and newly connected in the period."""
     declaration = session.get(Declaration, contract.declaration_id)
@@ -449,9 +460,7 @@ def data_rule(session: Session, contract: Contract) -> DataRule:
         .where(UsageDatasetCall.consumer_code.in_(codes), UsageDatasetCall.period_start >= month_of(contract.starts_on),
                UsageDatasetCall.period_start <= contract.ends_on)
         .group_by(Dataset.id).order_by(Dataset.name)).all()
-    connected_rows = session.scalars(
-        sa.select(Dataset).where(Dataset.provider_code.in_(codes), Dataset.created_at >= start, Dataset.created_at < end,
-                                 Dataset.status == DatasetStatus.published).order_by(Dataset.name))
+    connected_rows = session.scalars(newly_connected(codes, start, end).order_by(Dataset.name))
     labels = dict(session.execute(sa.select(DatasetCategory.code, DatasetCategory.label_ja)).all())
     used = [_fact(d, int(n or 0), labels) for d, n in used_rows]
     connected = [_fact(d, 0, labels) for d in connected_rows]

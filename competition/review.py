@@ -6,8 +6,13 @@ Rules:
 * A reviewer is a person (a Keycloak account: prefecture staff or an outside expert) the operator assigns
   to one call (``competition.manage``); the assignment is the reviewer's right for that call only, asked
   by every review operation (a person not assigned is refused, whatever their roles).
-* A reviewer declares a conflict of interest with a group (:func:`declare_conflict`); a tied reviewer
-  cannot score that group's proposal.
+* A reviewer is a real account: found in the identity directory by its id, recorded with the account's name
+  and the member organisations it is tied to (its ``/tenants/<code>`` groups, by corporate number); an
+  account the directory does not hold, or a disabled one, is refused in words.
+* A reviewer declares a conflict of interest with a group (:func:`declare_conflict`); renkei also finds one
+  (:func:`affiliated`): a reviewer whose organisation (the same corporate number) is a member of a group
+  applying in the call. Either way the tied reviewer cannot score that group's proposal at either stage,
+  nor read it.
 * A reviewer scores each proposal once per stage (first: 書面, second: ヒアリング) on every criterion:
   a gate 可 or 否, a score from 0 to its maximum, a comment per criterion.
 * A reviewer may correct their own scores until the stage closes (:func:`correct_score`); each earlier value is
@@ -26,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from fractions import Fraction
-from typing import Optional
+from typing import Optional, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,6 +45,8 @@ from core import audit, authz
 from core.actor import Actor
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, NotPermitted, problem
+from tenancy.identity.keycloak import Account
+from tenancy.members import operations as members
 
 
 class Reviewer(SQLModel, table=True):
@@ -50,6 +57,10 @@ class Reviewer(SQLModel, table=True):
     call_id: int = Field(foreign_key="competition_call.id", index=True)
     subject: str = Field(max_length=255)  # the person's Keycloak identity
     name: str = Field(max_length=100)
+    # the member organisations the account is tied to when assigned (tenancy.members.operations.affiliations):
+    # their names (、-separated) and corporate numbers (comma-separated); empty for an outside expert
+    organisation: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    corporate_numbers: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     assigned_by: str = Field(max_length=255)
     assigned_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
@@ -101,22 +112,60 @@ class Mark:
     comment: str = ""
 
 
-def assign_reviewer(session: Session, actor: Actor, call_id: int, subject: str, name: str) -> Reviewer:
-    """Make the person (their Keycloak subject) a reviewer of this call only."""
+class People(Protocol):
+    """Where reviewers are found: the identity directory (:class:`tenancy.identity.keycloak.IdentityDirectory`)."""
+
+    def person(self, user_id: str) -> tuple[Account, str]: ...
+
+
+def assign_reviewer(session: Session, actor: Actor, people: People, call_id: int, subject: str) -> Reviewer:
+    """Make the person (their Keycloak account, by its id: the token's subject) a reviewer of this call only,
+    recorded with the account's name and the member organisations it is tied to. An account Keycloak does not
+    hold, or a disabled one, is refused in words."""
     authz.authorize(actor, "competition.manage")
     get_call(session, call_id)
-    subject, name = (subject or "").strip(), (name or "").strip()
-    if not subject or not name or len(subject) > 255 or len(name) > 100:
-        raise Invalid("Name the reviewer's account and name.", "審査員のアカウントと氏名を入力してください。",
+    subject = (subject or "").strip()
+    if not subject or len(subject) > 255:
+        raise Invalid("Choose the reviewer's account.", "審査員のアカウントを選んでください。",
                       problems=[problem("subject", "Required.", "必須項目です。")])
+    try:
+        account, _kana = people.person(subject)
+    except NotFound:
+        raise Invalid(f"No account {subject} is known: a reviewer is chosen from the people with an account.",
+                      f"アカウント「{subject}」は登録されていません。審査員はアカウントのある利用者から選んでください。",
+                      problems=[problem("subject", "No such account.", "このアカウントは登録されていません。")]) from None
+    if not account.enabled:
+        raise Invalid(f"The account {account.username} is disabled; it cannot review.",
+                      f"アカウント「{account.username}」は無効にされているため、審査員にできません。",
+                      problems=[problem("subject", "The account is disabled.", "このアカウントは無効です。")])
     if session.scalar(sa.select(Reviewer.id).where(Reviewer.call_id == call_id, Reviewer.subject == subject)):
         raise Conflict("The person is already a reviewer of this call.", "この方はすでにこの公募の審査員です。")
-    row = Reviewer(call_id=call_id, subject=subject, name=name, assigned_by=actor.subject)
+    tied = members.affiliations(session, account.tenant_codes)
+    row = Reviewer(call_id=call_id, subject=subject, name=account.display_name[:100], assigned_by=actor.subject,
+                   organisation="、".join(name for _n, name in tied)[:500],
+                   corporate_numbers=",".join(number for number, _name in tied)[:500])
     session.add(row)
     session.flush()
     audit.record(session, actor, "competition.reviewer.assign", "competition_call", str(call_id),
-                 after={"reviewer": subject, "name": name})
+                 after={"reviewer": subject, "name": row.name, "organisation": row.organisation,
+                        "corporate_numbers": row.corporate_numbers})
     return row
+
+
+def affiliated(reviewer: Reviewer, declaration: Declaration) -> list[str]:
+    """The corporate numbers the reviewer's organisations share with the group's members at declaration: a
+    conflict renkei finds (利害関係：所属が応募グループの構成員), which keeps the reviewer out of that group's
+    review at both stages exactly as a declared one does (empty: none)."""
+    theirs = {n for n in reviewer.corporate_numbers.split(",") if n}
+    return sorted(theirs & {n for n in declaration.members.split(",") if n})
+
+
+def affiliated_groups(session: Session, reviewer: Reviewer) -> set[int]:
+    """The groups of the reviewer's call whose members include the reviewer's organisation."""
+    if not reviewer.corporate_numbers:
+        return set()
+    return {d.group_id for d in session.scalars(sa.select(Declaration).where(Declaration.call_id == reviewer.call_id))
+            if affiliated(reviewer, d)}
 
 
 def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
@@ -184,6 +233,9 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
     if declaration is None or declaration.withdrawn_at is not None or session.scalar(
             sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id, CURRENT_PROPOSAL)) is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
+    if affiliated(reviewer, declaration):  # a conflict renkei found: kept out as a declared one is
+        raise NotPermitted("Your organisation is a member of this group (a conflict of interest); you cannot score it.",
+                           "所属団体がこの提案グループの構成員であるため（利害関係）、採点できません。", action="competition.review")
     if stage is Stage.second and declaration.id not in sent_on(session, call_id):
         raise Conflict(f"{declaration.group_name} was not passed on by the first review; it takes no part in the hearing.",
                        f"「{declaration.group_name}」は一次審査を通過していないため、二次審査の対象ではありません。")

@@ -7,8 +7,9 @@ Rules (read here, decided in competition/review.py and competition/selection.py)
 * The stage in progress is the first stage not closed (一次審査, then 二次審査); none once both are closed.
 * At the first stage a reviewer reviews every proposal of the call; at the second, the proposals the
   first-stage selection sent on (every proposal while that selection is not recorded).
-* A reviewer sees only their own marks; a group they declared a conflict with is shown as one they cannot
-  score, and its proposal file is not given to them.
+* A reviewer sees only their own marks; a group they declared a conflict with, or one renkei found them tied
+  to (their organisation is among its members), is shown as one they cannot score, and its proposal file is
+  not given to them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, Call, Declaration, Document, Proposal, Selection, Stage
 from competition.operations import get_call
-from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, _reviewer
+from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, _reviewer, affiliated
 from core import authz
 from core.actor import Actor
 from core.errors import NotFound, NotPermitted
@@ -50,6 +51,34 @@ def reviewers(session: Session, actor: Actor, call_id: int) -> list[Reviewer]:
     return list(session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id).order_by(Reviewer.id)))
 
 
+@dataclasses.dataclass(frozen=True)
+class Tie:
+    """A reviewer's conflict of interest with a group of the call: declared by them, or found by renkei (their
+    organisation is a member of the group)."""
+
+    group_id: int
+    group_name: str
+    declared: bool
+    found: bool
+
+
+def ties(session: Session, actor: Actor, call_id: int) -> dict[int, list[Tie]]:
+    """Each reviewer's conflicts with the call's groups (reviewer id → ties, in declaration order): the
+    operator's page shows the found ones beside the declared ones."""
+    authz.authorize(actor, "competition.read")
+    declarations = list(session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id)
+                                        .order_by(Declaration.declared_at, Declaration.id)))
+    declared = {(reviewer_id, group_id) for reviewer_id, group_id in session.execute(
+        sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.group_id)
+        .join(Reviewer, Reviewer.id == ConflictOfInterest.reviewer_id).where(Reviewer.call_id == call_id))}
+    found: dict[int, list[Tie]] = {}
+    for reviewer in session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id).order_by(Reviewer.id)):
+        found[reviewer.id] = [Tie(d.group_id, d.group_name, (reviewer.id, d.group_id) in declared, bool(affiliated(reviewer, d)))
+                              for d in declarations
+                              if (reviewer.id, d.group_id) in declared or affiliated(reviewer, d)]
+    return found
+
+
 def calls_to_review(session: Session, actor: Actor) -> list[Call]:
     """The calls the actor is assigned to review (none for a person with the role but no assignment)."""
     if not authz.allowed(actor, "competition.review"):
@@ -67,6 +96,12 @@ class ToReview:
     in_stage: bool  # reviewed at the stage in progress
     conflict: ConflictOfInterest | None
     scored: bool  # by this reviewer at the stage in progress
+    affiliated: bool = False  # the reviewer's organisation is a member of the group (a conflict renkei found)
+
+    @property
+    def excluded(self) -> bool:
+        """The reviewer is kept out of this group's review: a conflict declared or found."""
+        return self.conflict is not None or self.affiliated
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +139,7 @@ def desk(session: Session, actor: Actor, call_id: int) -> Desk:
                            .where(Declaration.call_id == call_id, ACTIVE_DECLARATION).order_by(Declaration.declared_at, Declaration.id)).all()
     groups = [ToReview(d.group_id, d.group_name, d.id, proposal_id is not None,
                        stage is not None and proposal_id is not None and (sent_on is None or d.id in sent_on),
-                       conflicts.get(d.group_id), d.id in scored) for d, proposal_id in rows]
+                       conflicts.get(d.group_id), d.id in scored, bool(affiliated(reviewer, d))) for d, proposal_id in rows]
     return Desk(get_call(session, call_id), reviewer, stage, groups)
 
 
@@ -123,6 +158,9 @@ def proposal_file(session: Session, actor: Actor, call_id: int, group_id: int) -
     if group.conflict is not None:
         raise NotPermitted("You declared a conflict of interest with this group.",
                            "この提案グループとの利害関係を申告しています。", action="competition.review")
+    if group.affiliated:
+        raise NotPermitted("Your organisation is a member of this group (a conflict of interest).",
+                           "所属団体がこの提案グループの構成員です（利害関係）。", action="competition.review")
     document = session.scalar(sa.select(Document).join(Proposal, Proposal.document_id == Document.id)
                               .where(Proposal.declaration_id == group.declaration_id, CURRENT_PROPOSAL))
     if document is None:

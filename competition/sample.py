@@ -1,6 +1,6 @@
 """The demo's sample call (公募型企画コンペのサンプル): this fiscal year's call, published, with three
-project groups that declared and proposed, and three reviewers assigned: the first review (一次審査) is
-in progress.
+project groups that declared and proposed: the first review (一次審査) is in progress. Its reviewers are
+the demo's real accounts, assigned once the demo's logins exist (:func:`assign_sample_reviewers`).
 
 Everything goes through the real operations (the call from the default template, the groups formed
 of sample members and municipalities, the declarations and proposals with their documents, the
@@ -25,8 +25,6 @@ from core.calendar import fiscal_year_of, today_jst
 from core.codes import corporate_number_of_local_government
 
 SAMPLE = "（サンプル）"
-REVIEWERS = (("sample-reviewer-1", f"審査 一郎{SAMPLE}"), ("sample-reviewer-2", f"審査 二葉{SAMPLE}"),
-             ("sample-reviewer-3", f"審査 三郎{SAMPLE}"))
 
 
 def sample_pdf(title: str, pages: int = 1) -> bytes:
@@ -83,6 +81,17 @@ def load_sample_call(session: Session, actor: Actor, members: tuple[str, ...]) -
                                                                              sample_pdf("Sample proposal", 3)),
                              [comp.Line(f"人件費{SAMPLE}", total - 800_000), comp.Line(f"クラウド利用料{SAMPLE}", 800_000)],
                              total, now=opened)
-    for subject, name in REVIEWERS:
-        review.assign_reviewer(session, actor, call.id, subject, name)
     return SampleCall(call.id, len(groups))
+
+
+def assign_sample_reviewers(session: Session, actor: Actor, people: review.People, subjects: list[str]) -> int:
+    """The sample call's reviewers: the demo's real accounts ``subjects`` (Keycloak ids), assigned through the
+    review's operation once the demo's logins exist (their names and organisations are the accounts'; an
+    account tied to a member of a sample group shows the conflict renkei finds). Only a sample call without
+    reviewers is given them; returns how many were assigned."""
+    call = session.scalar(sa.select(Call).where(Call.title.contains(SAMPLE)).order_by(Call.id))
+    if call is None or session.scalar(sa.select(review.Reviewer.id).where(review.Reviewer.call_id == call.id).limit(1)):
+        return 0
+    for subject in subjects:
+        review.assign_reviewer(session, actor, people, call.id, subject)
+    return len(subjects)

@@ -546,6 +546,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "stages_reopened": "取り消した審査の締切",
     # applicants' rights before a deadline and corrected scores (competition/versions.py, review.correct_score)
     "withdrawn": "取下げ", "proposal_withdrawn": "あわせて取り下げた企画提案書の版",
+    # reviewers who are who they say (issue 59 item 3)
+    "organisation": "所属", "corporate_numbers": "所属の法人番号",
 }
 
 

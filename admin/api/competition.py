@@ -19,6 +19,7 @@ from admin.api.inquiries import line
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
+from admin.identity import identity_directory
 from competition import operations as comp
 from competition import contracts, review, selection, stages, versions
 from competition.models import MAX_UPLOAD_BYTES, CallStatus, DocumentKind
@@ -384,8 +385,7 @@ class StageGroupPath(BaseModel):
 class ReviewerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=255), NOT_BLANK] = Field(
-        description="The person's Keycloak account (its subject)")
-    name: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=100), NOT_BLANK]
+        description="The person's Keycloak account id (the token's subject); the name and organisation are the account's")
 
 
 class ConflictBody(BaseModel):
@@ -411,7 +411,9 @@ class ReviewerOut(BaseModel):
     id: int
     call_id: int
     subject: str
-    name: str
+    name: str = Field(description="The account's name")
+    organisation: str = Field(description="The member organisations the account is tied to (、-separated; empty: none)")
+    corporate_numbers: list[str] = Field(description="Their corporate numbers (法人番号)")
 
 
 class ConflictOut(BaseModel):
@@ -463,8 +465,10 @@ def _scores(rows) -> dict:
 @bp.post("/competition/calls/<call_id>/reviewers", responses={201: ReviewerOut},
          summary="Assign a person as a reviewer of this call only")
 def assign_reviewer(path: CallPath, body: ReviewerBody):
-    row = review.assign_reviewer(db.session, current_actor(), path.call_id, body.subject, body.name)
-    return jsonify({"id": row.id, "call_id": row.call_id, "subject": row.subject, "name": row.name}), 201
+    row = review.assign_reviewer(db.session, current_actor(), identity_directory(), path.call_id, body.subject)
+    return jsonify({"id": row.id, "call_id": row.call_id, "subject": row.subject, "name": row.name,
+                    "organisation": row.organisation,
+                    "corporate_numbers": [n for n in row.corporate_numbers.split(",") if n]}), 201
 
 
 @bp.post("/competition/calls/<call_id>/conflicts", responses={201: ConflictOut},

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from admin.cli import DEMO_LOADER, ensure_demo_logins
+from admin.cli import DEMO_LOADER, DEMO_REVIEWERS, ensure_demo_logins
 from admin.commands.db import upgrade_database
 from admin.extensions import db
 from core import authz
@@ -149,6 +149,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         click.echo(line)
     password = os.environ.get("RENKEI_DEMO_PASSWORD", "renkei-demo-2026")  # the realm's policy: 12 characters or more
     rows = ensure_demo_logins(password)
+    reviewers = _assign_sample_reviewers(loader)
     holders = prepare_card_sign_in(db.session, loader, password)
     coded = prepare_coded_service(db.session, loader)
     db.session.commit()
@@ -161,6 +162,8 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")
     click.echo("  note: the demo relaxes the second factor (TOTP): these logins need no code. `renkei keycloak "
                "bootstrap` outside the demo requires TOTP for operator, finance, auditor and municipal admins.")
+    if reviewers:
+        click.echo(f"sample call: {reviewers} reviewer(s) assigned from the demo logins ({', '.join(DEMO_REVIEWERS)})")
     for line in card_holder_lines(holders, config["RENKEI_PUBLIC_URL"], password):
         click.echo(line)
     for line in coded_service_lines(coded, base, url, config["RENKEI_KEYCLOAK_REALM"]):
@@ -179,6 +182,16 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
         from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def _assign_sample_reviewers(loader) -> int:
+    """The sample call's reviewers: the demo logins of :data:`admin.cli.DEMO_REVIEWERS`, real accounts now."""
+    from admin.identity import identity_directory
+    from competition.sample import assign_sample_reviewers
+
+    directory = identity_directory()
+    subjects = [found["id"] for username in DEMO_REVIEWERS if (found := directory.find_user(username)) is not None]
+    return assign_sample_reviewers(db.session, loader, directory, subjects)
 
 
 def prepare_card_sign_in(session, loader, password: str, standin_realm: str | None = None) -> list[tuple[str, str, bool]]:

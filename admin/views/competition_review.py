@@ -14,7 +14,7 @@ The rules are competition/review.py's and competition/reviewing.py's; this is th
 
 from __future__ import annotations
 
-from flask import Response, abort, g, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -61,39 +61,54 @@ class CompetitionReviewersView(SecureView):
         return self.render("renkei/competition_reviewers_index.html", calls=comp.list_calls(db.session, g.actor),
                            year_label=fiscal_year_label)
 
-    def _people(self):
+    def _people(self, typed: str | None = None):
         """The people the search box found (only for one who may assign and may read the people list)."""
-        typed = paging.search_text()
+        typed = paging.search_text() if typed is None else typed
         if not typed or not authz.allowed(g.actor, "competition.manage") or not authz.allowed(g.actor, "user.read"):
             return typed, None
         return typed, identity.search_people(db.session, g.actor, identity_directory(), search.read_query(typed))
 
     @expose("/<int:call_id>")
     def call(self, call_id: int):
+        return self._call_page(call_id)
+
+    def _call_page(self, call_id: int, person_error: str = "", status: int = 200, typed: str | None = None):
         found = _call_or_404(call_id)
-        typed, people = self._people()
+        typed, people = self._people(typed)
         assigned = {r.subject for r in reviewing.reviewers(db.session, g.actor, call_id)}
         return self.render("renkei/competition_reviewers.html", call=found, typed=typed, people=people, assigned=assigned,
                            reviewers=reviewing.reviewers(db.session, g.actor, call_id),
+                           ties=reviewing.ties(db.session, g.actor, call_id), person_error=person_error,
                            stages=reviewing.stages(db.session, call_id), stage_label=stage_label, moment=jst_text,
                            can_manage=authz.allowed(g.actor, "competition.manage"),
-                           can_search=authz.allowed(g.actor, "user.read"))
+                           can_search=authz.allowed(g.actor, "user.read")), status
 
     @expose("/<int:call_id>/reviewers", methods=("POST",))
     def assign(self, call_id: int):
         typed, person = (request.form.get("q") or "").strip()[:100], request.form.get("person") or ""
         back = url_for(".call", call_id=call_id, q=typed or None)
 
+        person_error: list[str] = []
+
         def assign():
             found = identity.search_people(db.session, g.actor, identity_directory(), search.read_query(typed)) \
                 if typed and person else None
             hit = next((h for h in found.hits if h.key == person), None) if found else None
-            if hit is None:
-                raise Invalid("Choose the reviewer from the people found.", "審査員は検索した利用者の一覧から選んでください。",
-                              problems=[problem("person", "Choose a person.", "利用者を選んでください。")])
-            return review.assign_reviewer(db.session, g.actor, call_id, hit.key, hit.title or hit.detail)
+            try:
+                if hit is None:
+                    raise Invalid("Choose the reviewer from the people found.", "審査員は検索した利用者の一覧から選んでください。",
+                                  problems=[problem("person", "Choose a person.", "利用者を選んでください。")])
+                return review.assign_reviewer(db.session, g.actor, identity_directory(), call_id, hit.key)
+            except Invalid as error:  # the person's problem beside the people found (an unknown account too)
+                mine = [p for p in error.problems if p.get("field") in ("person", "subject")]
+                if mine:
+                    person_error.append(error.message_ja if forms.ja() else error.message_en)
+                    error.problems = [p for p in error.problems if p not in mine]
+                raise
 
-        return post_action(assign, back=back, saved=lambda row: _("%(name)s is now a reviewer of this call.", name=row.name))
+        return post_action(assign, back=back, saved=lambda row: _("%(name)s is now a reviewer of this call.", name=row.name),
+                           failed=lambda: self._call_page(call_id, " ".join(person_error), 422, typed) if person_error
+                           else redirect(back))
 
     @expose("/<int:call_id>/stages/<stage>/close", methods=("POST",))
     def close(self, call_id: int, stage: str):

@@ -589,6 +589,23 @@ def member_names(session: Session, actor: Actor, numbers: Iterable[str]) -> dict
     return names
 
 
+def affiliations(session: Session, tenant_codes: Iterable[str]) -> list[tuple[str, str]]:
+    """The member organisations a person's account is tied to (their ``/tenants/<code>`` groups), as
+    (corporate number, name), by corporate number: a municipality's code as its corporate number (熊本市
+    431001 → 9000020431001), an organisation's corporate number as it is; a code naming no member is left
+    out. What a reviewer of the competition is recorded with, and what their conflicts are found by."""
+    codes = set(tenant_codes)
+    found: dict[str, str] = {}
+    numbers = sorted(c for c in codes if len(c) == 13 and c.isdigit())
+    for number, name in session.execute(sa.select(Organisation.corporate_number, Organisation.name)
+                                        .where(Organisation.corporate_number.in_(numbers))):
+        found[number] = name
+    municipalities = sorted(c for c in codes if len(c) == 6 and c.isdigit())
+    for code, name in session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(municipalities))):
+        found[corporate_number_of_local_government(code)] = name
+    return sorted(found.items())
+
+
 def group_problems(session: Session, name: str, representative: str, members: Iterable[str],
                    group_id: int | None = None) -> list[dict[str, str]]:
     """Why a group of these members cannot be formed (or ``group_id`` become it), in words (empty: it can)."""

@@ -64,7 +64,8 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
 
     call = db.scalars(sa.select(Call)).one()
     assert SAMPLE in call.title and stage_in_progress(db, call.id) is Stage.first
-    assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 3 and len(reviewers(db, operator, call.id)) == 3
+    assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 3
+    assert reviewers(db, operator, call.id) == []  # assigned from the demo's real accounts once they exist
 
     services = list(db.scalars(sa.select(DataService)))
     assert all(SAMPLE in s.name for s in services) and ServiceStatus.registered in {s.status for s in services}
@@ -83,7 +84,7 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
     assert db.scalar(sa.select(sa.func.count()).select_from(EstimateLetter)) >= 5
     audited = set(db.scalars(sa.select(AuditRecord.action)))
     assert {"member.import", "member.apply", "inquiry.record", "inquiry.reply", "event.register", "meeting.minutes",
-            "competition.propose", "competition.reviewer.assign", "consent.service.register", "billing.budget.draft"} <= audited
+            "competition.propose", "consent.service.register", "billing.budget.draft"} <= audited
 
     before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
     load_desk_samples(db, console_actor(DEMO_LOADER, {authz.OPERATOR}))

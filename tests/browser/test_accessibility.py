@@ -599,7 +599,7 @@ def competition_world(db, operator, people) -> None:
                          [comp.Line("人件費", 4_000_000)], 4_000_000)
     person = people["yatsushiro"]
     account = people.directory.find_user(person.username)
-    review.assign_reviewer(db, operator, call.id, account["id"], person.display_name)
+    review.assign_reviewer(db, operator, people.directory, call.id, account["id"])
     db.commit()
 
 

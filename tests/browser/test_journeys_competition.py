@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from core.calendar import date_ja
 from tests.browser.test_join_accessibility import _violations
-from tests.competition.conftest import EARLY, REPRESENTATIVE, applied, group, opened_now, pdf_of, proposals_closed  # noqa: F401  (fixtures)
+from tests.competition.conftest import EARLY, REPRESENTATIVE, applied, assign, group, opened_now, pdf_of, proposals_closed  # noqa: F401  (fixtures)
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -186,7 +186,7 @@ def test_after_closing_the_stage_the_selection_is_recorded_and_the_notice_letter
     for n, points in ((1, (80, 60, 10, 12)), (2, (70, 50, 15, 14))):
         reviewer = Actor(issuer="urn:test", subject=f"reviewer-{n}", name=f"審査 {n}", roles=frozenset({"municipal-staff"}),
                          tenant_codes=frozenset({"430005"}))
-        rv.assign_reviewer(db, operator, call.id, reviewer.subject, reviewer.name)
+        assign(db, operator, call.id, reviewer)  # the scoring journey's reviewers, as the directory would answer
         scored = iter(points)
         rv.score(db, reviewer, call.id, "first", group.id,
                  [rv.Mark(c.id, passed=True if c.kind.value == "gate" else None,

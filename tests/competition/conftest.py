@@ -72,3 +72,31 @@ def group(db, operator, applied, tenant_factory):
     formed = members.form_group(db, operator, "観光データ連携", KUMAMOTO_CITY, [KUMAMOTO_CITY, FUKUOKA_CO])
     db.commit()
     return formed
+
+
+class Known:
+    """The people these tests assign as reviewers, as the identity directory answers for them (``person``: the
+    account by its id, NotFound for anyone else): a stand-in for the tests of scoring, selection and stages,
+    whose subject is not identity. The directory itself, real Keycloak, is asked in test_reviewers.py."""
+
+    def __init__(self, *actors: Actor) -> None:
+        self.actors = {actor.subject: actor for actor in actors}
+
+    def person(self, user_id: str):
+        from core.errors import NotFound
+        from tenancy.identity.keycloak import Account
+
+        actor = self.actors.get(user_id)
+        if actor is None:
+            raise NotFound(f"No user {user_id}.", "この利用者はいません。")
+        last, _, first = actor.name.partition(" ")
+        return Account(id=actor.subject, username=actor.subject, email=f"{actor.subject}@example.jp", first_name=first,
+                       last_name=last, enabled=True, roles=actor.roles, tenant_codes=actor.tenant_codes), ""
+
+
+def assign(db, operator, call_id: int, *reviewers: Actor) -> None:
+    """Make each of ``reviewers`` (known as :class:`Known` says) a reviewer of the call."""
+    from competition import review
+
+    for reviewer in reviewers:
+        review.assign_reviewer(db, operator, Known(reviewer), call_id, reviewer.subject)

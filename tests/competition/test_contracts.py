@@ -110,10 +110,13 @@ def test_a_deliverable_is_delivered_once_and_a_dataset_deliverable_names_a_membe
 # --- the data rule from the register -------------------------------------------------------------------
 
 def _dataset(db, name, provider, kind, created, *, category="safety", status=DatasetStatus.published,
-             personal=PersonalInfo.none):
+             personal=PersonalInfo.none, published=None):
+    """A dataset registered at ``created``; a published one first published at ``published`` (else at once)."""
+    if status is DatasetStatus.published and published is None:
+        published = created
     row = Dataset(name=name, provider_code=provider, title_ja=name, category_code=category, licence_code="CC-BY-4.0",
                   access=Access.open, frequency=Frequency.yearly, personal_info=personal, standard_kind=kind,
-                  status=status, created_at=created)
+                  status=status, created_at=created, published_at=published)
     db.add(row)
     db.flush()
     return row
@@ -156,6 +159,25 @@ def test_a_project_that_connected_a_new_dataset_of_another_kind_passes_the_rule(
     rule = ct.check_data_rule(db, operator, contract.id)
     assert [f.name for f in rule.connected] == ["kumamoto-evacuation"]
     assert rule.kinds == ["aed", "evacuation_space"] and rule.met and rule.reasons == []
+
+
+def test_only_data_first_published_in_the_period_by_a_member_counts_as_newly_connected(db, operator, call, chosen):
+    """Seed 000's 「新たに基盤に接続すること」: data connected to the platform during the project, not a catalogue
+    that was on it already, and not another provider's."""
+    contract = _contract(db, operator, call, chosen[0])
+    before, inside = dt.datetime(2025, 1, 10, tzinfo=JST), dt.datetime(2025, 10, 1, 9, tzinfo=JST)
+    # the city's existing catalogue: registered and published before the period (edited during it, still old data)
+    old = _dataset(db, "kumamoto-aed", "431001", "aed", before)
+    old.modified_at = inside
+    # registered as a draft before the period, first published in it by 熊本市 (a member): newly connected
+    _dataset(db, "kumamoto-evacuation", "431001", "evacuation_space", before, published=inside)
+    # first published in the period by 荒尾市, not a member of the group: not the group's
+    _dataset(db, "arao-shelter", "432041", "evacuation_space", before, published=inside)
+    db.flush()
+
+    rule = ct.check_data_rule(db, operator, contract.id)
+    assert [f.name for f in rule.connected] == ["kumamoto-evacuation"]
+    assert rule.used == [] and rule.kinds == ["evacuation_space"] and not rule.met  # one kind only
 
 
 def test_personal_data_does_not_count_as_a_kind(db, operator, call, chosen):

@@ -18,7 +18,7 @@ from competition import review as rv
 from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Conflict, Invalid, NotPermitted
-from tests.competition.conftest import EARLY, REPRESENTATIVE, pdf_of
+from tests.competition.conftest import EARLY, REPRESENTATIVE, assign, pdf_of
 
 DOCS = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "company_profile", "pledge")]
 LINES = [comp.Line("人件費", 4_000_000)]
@@ -42,8 +42,7 @@ def proposed(db, operator, call, group):
     comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS, now=EARLY)
     comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", pdf_of(2)), LINES,
                          4_000_000, now=EARLY)
-    for n in (1, 2, 3):
-        rv.assign_reviewer(db, operator, call.id, _reviewer(n).subject, _reviewer(n).name)
+    assign(db, operator, call.id, *(_reviewer(n) for n in (1, 2, 3)))
     db.commit()
     return call, group
 

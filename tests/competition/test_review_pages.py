@@ -8,6 +8,7 @@ and never sees another reviewer's marks."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,7 @@ from competition import operations as comp
 from competition import review as rv
 from core.audit import AuditRecord
 from tenancy.identity import people_index
-from tenancy.identity.keycloak import Account
-from tests.competition.conftest import EARLY, REPRESENTATIVE, pdf_of
+from tests.competition.conftest import EARLY, REPRESENTATIVE, assign, pdf_of
 from tests.conftest import sign_in
 
 CSRF = "review-csrf"
@@ -25,15 +25,25 @@ DOCS = [comp.Upload(k, f"{k}.pdf", pdf_of(1)) for k in ("participation_form", "c
 
 
 class _People:
-    """The realm as the people index is rebuilt from it: two prefecture staff and an outside expert."""
+    """The realm's people as the people index is rebuilt from them: real accounts (two prefecture staff and an
+    outside expert), read from Keycloak."""
+
+    def __init__(self, directory) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.ids = []
+        for username, family, given, tenant in ((f"shinsa{tag}-tanaka", "田中", "一郎", "430005"),
+                                                (f"shinsa{tag}-suzuki", "鈴木", "花子", "430005"),
+                                                (f"expert{tag}-sato", "佐藤", "次郎", None)):
+            user_id = directory.create_user(username, f"{username}@example.jp", given, family, password="Reviewer-password-1")
+            if tenant:
+                directory.ensure_tenant_group(tenant)
+                directory.add_to_tenant(user_id, tenant)
+            self.ids.append(user_id)
+        self.query = f"shinsa{tag}"
+        self.people = [directory.person(user_id) for user_id in self.ids]
 
     def all_people(self):
-        return [(Account(id="kc-uuid-0001", username="shinsa-tanaka", email="tanaka@pref.example.jp", first_name="一郎",
-                         last_name="田中", enabled=True, roles=frozenset(), tenant_codes=frozenset({"430005"})), ""),
-                (Account(id="kc-uuid-0002", username="shinsa-suzuki", email="suzuki@pref.example.jp", first_name="花子",
-                         last_name="鈴木", enabled=True, roles=frozenset(), tenant_codes=frozenset({"430005"})), ""),
-                (Account(id="kc-uuid-0003", username="expert-sato", email="sato@univ.example.jp", first_name="次郎",
-                         last_name="佐藤", enabled=True, roles=frozenset(), tenant_codes=frozenset()), "")]
+        return self.people
 
 
 def _reviewer_signs_in(client, n: int) -> None:
@@ -45,8 +55,7 @@ def proposed(db, operator, call, group):
     comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS, now=EARLY)
     comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
                          [comp.Line("人件費", 4_000_000)], 4_000_000, now=EARLY)
-    for n in (1, 2):
-        rv.assign_reviewer(db, operator, call.id, f"reviewer-{n}", f"審査 {n}")
+    assign(db, operator, call.id, rv_actor(1), rv_actor(2))
     db.commit()
     return call, group
 
@@ -56,28 +65,31 @@ def _reviewers(db, call_id: int) -> list[tuple[str, str]]:
                                          .where(rv.Reviewer.call_id == call_id).order_by(rv.Reviewer.id))]
 
 
-def test_the_operator_assigns_a_reviewer_picked_from_the_people_list_never_a_typed_id(client, db, call):
-    people_index.rebuild(db, _People())
+@pytest.mark.keycloak
+def test_the_operator_assigns_a_reviewer_picked_from_the_people_list_never_a_typed_id(client, db, call, directory):
+    realm = _People(directory)
+    tanaka, suzuki, sato = realm.ids
+    people_index.rebuild(db, realm)
     db.commit()
     sign_in(client, csrf=CSRF)
-    page = client.get(f"/admin/competition-reviewers/{call.id}?q=shinsa").get_data(as_text=True)
+    page = client.get(f"/admin/competition-reviewers/{call.id}?q={realm.query}").get_data(as_text=True)
     assert "田中 一郎" in page and "鈴木 花子" in page and "佐藤 次郎" not in page  # the people the search found
-    assert 'type="radio" name="person"' in page and 'value="kc-uuid-0001"' in page
+    assert 'type="radio" name="person"' in page and f'value="{tanaka}"' in page
     assert 'name="subject"' not in page  # nothing to type an account into
     done = client.post(f"/admin/competition-reviewers/{call.id}/reviewers",
-                       data={"csrf_token": CSRF, "q": "shinsa", "person": "kc-uuid-0002"}, follow_redirects=True)
+                       data={"csrf_token": CSRF, "q": realm.query, "person": suzuki}, follow_redirects=True)
     assert "鈴木 花子さんをこの公募の審査員に指名しました。" in done.get_data(as_text=True)
-    assert _reviewers(db, call.id) == [("kc-uuid-0002", "鈴木 花子")]  # the name is the list's, not the form's
+    assert _reviewers(db, call.id) == [(suzuki, "鈴木 花子")]  # the name is the account's, not the form's
     # an id the search did not give (typed, or another search's) is refused and nothing is assigned
-    for sent in ({"q": "shinsa", "person": "kc-uuid-0003"}, {"q": "", "person": "kc-uuid-0001"},
-                 {"q": "shinsa", "person": "someone-typed"}):
+    for sent in ({"q": realm.query, "person": sato}, {"q": "", "person": tanaka},
+                 {"q": realm.query, "person": "someone-typed"}):
         refused = client.post(f"/admin/competition-reviewers/{call.id}/reviewers", data={"csrf_token": CSRF, **sent},
                               follow_redirects=True)
         assert "審査員は検索した利用者の一覧から選んでください。" in refused.get_data(as_text=True)
-    assert _reviewers(db, call.id) == [("kc-uuid-0002", "鈴木 花子")]
-    page = client.get(f"/admin/competition-reviewers/{call.id}?q=shinsa").get_data(as_text=True)
+    assert _reviewers(db, call.id) == [(suzuki, "鈴木 花子")]
+    page = client.get(f"/admin/competition-reviewers/{call.id}?q={realm.query}").get_data(as_text=True)
     assert "審査員に指名済み" in page  # the one assigned cannot be picked twice
-    assert re.search(r'value="kc-uuid-0002" disabled', page)
+    assert re.search(f'value="{suzuki}" disabled', page)
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord)
                      .where(AuditRecord.action == "competition.reviewer.assign")) == 1
 

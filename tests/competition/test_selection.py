@@ -21,7 +21,7 @@ from tenancy.members import operations as members
 from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
 from tenancy.registry.sample import KUMAMOTO_SETTINGS
 from tests.billing.test_statement_documents import pdf_page_size, pdf_pages, pdf_text
-from tests.competition.conftest import EARLY, FUKUOKA_CO, KUMAMOTO_CITY, REPRESENTATIVE, pdf_of
+from tests.competition.conftest import EARLY, FUKUOKA_CO, KUMAMOTO_CITY, REPRESENTATIVE, assign, pdf_of
 from tests.competition.test_review import DOCS, LINES, _marks, _reviewer
 
 ISSUED = dt.date(2025, 5, 22)
@@ -46,8 +46,7 @@ def two_groups(db, operator, call, group, tenant_factory):
         comp.declare(db, REPRESENTATIVE, call.id, g.id, DOCS, now=EARLY)
         comp.submit_proposal(db, REPRESENTATIVE, call.id, g.id, comp.Upload("proposal", "p.pdf", pdf_of(2)), LINES,
                              4_000_000, now=EARLY)
-    for n in (1, 2):
-        rv.assign_reviewer(db, operator, call.id, _reviewer(n).subject, _reviewer(n).name)
+    assign(db, operator, call.id, _reviewer(1), _reviewer(2))
     db.commit()
     return group, other
 

@@ -17,7 +17,7 @@ from competition import selection as sel
 from competition.models import Call, CallStatus
 from core.audit import AuditRecord
 from core.errors import Conflict, Invalid, NotFound
-from tests.competition.conftest import EARLY, REPRESENTATIVE, opened_now, pdf_of
+from tests.competition.conftest import EARLY, REPRESENTATIVE, assign, opened_now, pdf_of
 from tests.competition.test_review import DOCS, LINES, _marks, _reviewer
 from tests.competition.test_selection import ISSUED, call, two_groups  # noqa: F401  (fixtures)
 
@@ -60,7 +60,7 @@ def test_the_review_starts_only_once_the_proposals_are_closed(db, operator, grou
     comp.declare(db, REPRESENTATIVE, future.id, group.id, DOCS)
     comp.submit_proposal(db, REPRESENTATIVE, future.id, group.id, comp.Upload("proposal", "p.pdf", pdf_of(2)), LINES,
                          4_000_000)
-    rv.assign_reviewer(db, operator, future.id, _reviewer(1).subject, _reviewer(1).name)
+    assign(db, operator, future.id, _reviewer(1))
     db.commit()
     with pytest.raises(Conflict) as early:
         rv.score(db, _reviewer(1), future.id, "first", group.id, _marks(db, future.id, [80, 60, 10, 10]))

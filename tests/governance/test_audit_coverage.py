@@ -759,7 +759,7 @@ def competition_review(ctx: Ctx, *, points: int = 80) -> tuple[str, dict]:
     comp.submit_proposal(ctx.db, ctx.operator, call_id, group_id, comp.Upload("proposal", "p.pdf", pdf_of(2)),
                          [comp.Line("人件費", 4_000_000)], 4_000_000)
     proposals_closed(ctx.db, ctx.operator, call_id)  # the review starts once proposals are closed
-    review.assign_reviewer(ctx.db, ctx.operator, call_id, ctx.users(("platform-operator",))[0].id, "審査 運営者")
+    review.assign_reviewer(ctx.db, ctx.operator, ctx.directory, call_id, ctx.users(("platform-operator",))[0].id)
     marks = [{"criterion_id": c.id, "passed": True} if c.kind.value == "gate" else
              {"criterion_id": c.id, "points": points if n == 1 else 10, "comment": "良い"}
              for n, c in enumerate(comp.criteria(ctx.db, call_id))]
@@ -830,7 +830,7 @@ def competition_reviewer(ctx: Ctx) -> int:
     from competition import review
 
     call_id = competition_call(ctx)
-    review.assign_reviewer(ctx.db, ctx.operator, call_id, ctx.users(("platform-operator",))[0].id, "審査 運営者")
+    review.assign_reviewer(ctx.db, ctx.operator, ctx.directory, call_id, ctx.users(("platform-operator",))[0].id)
     ctx.db.commit()
     return call_id
 
@@ -1514,9 +1514,9 @@ TABLE: dict[tuple[str, str], Entry] = {
         refused=lambda c: (lambda path, body: op(c, "POST", path + "/correct", body))(*competition_review(c))),
     ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_call(c)}/reviewers",
-                             {"subject": "reviewer-a", "name": "審査 一郎"}),
+                             {"subject": c.users(("municipal-staff",), "431001")[0].id}),
         refused=lambda c: op(c, "POST", f"/api/v1/competition/calls/{competition_reviewer(c)}/reviewers",
-                             {"subject": c.users(("platform-operator",))[0].id, "name": "審査 運営者"})),
+                             {"subject": c.users(("platform-operator",))[0].id})),
     ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Entry(
         success=lambda c: (lambda parts: op(c, "POST", f"/api/v1/competition/calls/{parts[5]}/conflicts",
                                             {"group_id": int(parts[9]), "note": "役員を兼任"}))(competition_review(c)[0].split("/")),

@@ -431,7 +431,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
     # the review: the operator assigns reviewers and closes a stage; any person but the auditor may be a reviewer
     # (the call's assignment is the operation's check: call 1 does not exist here); results are sealed reads
-    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(SECRETARIAT, lambda: {"subject": "r-1", "name": "審査 一"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(SECRETARIAT, lambda: {"subject": "r-1"}),
     ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Rule(REVIEWERS, lambda: {"group_id": 1}),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): Rule(
         REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
