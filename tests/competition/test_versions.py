@@ -20,7 +20,7 @@ from core.audit import AuditRecord
 from core.errors import Conflict, NotFound, NotPermitted
 from core.lifecycle import IllegalMove
 from core.outbox import Notification
-from tests.competition.conftest import EARLY, OTHER_ORG_ADMIN, REPRESENTATIVE, pdf_of
+from tests.competition.conftest import EARLY, OTHER_ORG_ADMIN, REPRESENTATIVE, assign, pdf_of
 from tests.competition.test_review import _marks, _reviewer
 from tests.conftest import TEST_DATABASE_OWNER_URL, TEST_DATABASE_URL
 
@@ -68,7 +68,7 @@ def test_a_proposal_withdrawn_and_resubmitted_keeps_both_versions_and_the_second
     assert len(withdrawn) == 1 and len(resubmitted) == 1 and json.loads(resubmitted[0].after)["version"] == 2
 
     # the review (the proposal deadline passed) reads the second version and ranks it with its scores
-    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    assign(db, operator, call.id, _reviewer(1))
     rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))
     file = reviewing.proposal_file(db, _reviewer(1), call.id, group.id)
     assert file.sha256 == hashlib.sha256(SECOND).hexdigest() and file.filename == "v2.pdf"
@@ -109,7 +109,7 @@ def test_changes_are_refused_after_their_deadline_and_outside_the_applicants_sta
         versions.amend_declaration(db, REPRESENTATIVE, call.id, group.id, DOCS[:1], now=AFTER_DECLARATIONS)
     with pytest.raises(NotPermitted):  # only the representative's people (or the operator) act for the group
         versions.withdraw_proposal(db, OTHER_ORG_ADMIN, call.id, group.id, now=EARLY)
-    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    assign(db, operator, call.id, _reviewer(1))
     rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))  # the review starts
     with pytest.raises(IllegalMove) as stage:
         versions.withdraw_proposal(db, REPRESENTATIVE, call.id, group.id, now=EARLY)
@@ -137,7 +137,7 @@ def test_a_withdrawn_group_is_out_of_the_first_stage_ranking(db, operator, decla
     with pytest.raises(Conflict) as again:
         comp.declare(db, REPRESENTATIVE, call.id, group.id, DOCS, now=EARLY)
     assert "参加表明を取り下げているため" in again.value.message_ja
-    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    assign(db, operator, call.id, _reviewer(1))
     with pytest.raises(NotFound):
         rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [90, 60, 10, 10]))
     rv.score(db, _reviewer(1), call.id, "first", other.id, _marks(db, call.id, [50, 40, 10, 10]))
@@ -162,9 +162,9 @@ def test_a_reviewer_corrects_a_score_while_the_stage_is_open_and_not_after(db, o
     call, group = declared
     comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
                          4_000_000, now=EARLY)
-    rv.assign_reviewer(db, operator, call.id, _reviewer(1).subject, _reviewer(1).name)
+    assign(db, operator, call.id, _reviewer(1))
     rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [80, 60, 10, 10]))
-    rv.assign_reviewer(db, operator, call.id, _reviewer(2).subject, _reviewer(2).name)
+    assign(db, operator, call.id, _reviewer(2))
     with pytest.raises(NotFound):  # a reviewer corrects only what they scored
         rv.correct_score(db, _reviewer(2), call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
     rows = rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
@@ -230,7 +230,7 @@ def test_a_reviewer_corrects_a_score_on_the_page_starting_from_the_saved_marks(c
     call, group = declared
     comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
                          4_000_000, now=EARLY)
-    rv.assign_reviewer(db, operator, call.id, "reviewer-1", "審査 1")
+    assign(db, operator, call.id, _reviewer(1))
     rv.score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [80, 60, 10, 10]))
     db.commit()
     _reviewer_signs_in(client, 1)
